@@ -1,0 +1,1 @@
+"""Consensus rules the node applies around the runtime: slots, the leader schedule, fork choice, finality."""

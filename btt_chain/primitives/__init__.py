@@ -1,0 +1,1 @@
+"""Primitives every layer may import: codec, hashing, keys, addresses, amounts, header, block, extrinsic."""

@@ -1,0 +1,86 @@
+"""Header and block types. A block's id is the hash of its encoded, signed header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct, pack
+from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256, merkle_root
+from btt_chain.primitives.keys import Keypair, verify
+
+MAX_BLOCK_EXTRINSICS = 20_000
+EMPTY_SIGNATURE = bytes(64)
+
+
+@dataclass(frozen=True)
+class Digest(Struct):
+    """Consensus digest: the author's hash-chain reveal for the epoch seed (zero until work weighting lands)."""
+
+    reveal: bytes = ZERO_HASH
+
+    WIRE = (("reveal", HASH),)
+
+
+@dataclass(frozen=True)
+class Header(Struct):
+    """A block header; `signature` is the author's ed25519 signature over every other field."""
+
+    parent_hash: bytes
+    number: int
+    slot: int
+    timestamp_ms: int
+    state_root: bytes
+    extrinsics_root: bytes
+    receipts_root: bytes
+    author: bytes
+    digest: Digest
+    signature: bytes = EMPTY_SIGNATURE
+
+    WIRE = (
+        ("parent_hash", HASH),
+        ("number", U64),
+        ("slot", U64),
+        ("timestamp_ms", U64),
+        ("state_root", HASH),
+        ("extrinsics_root", HASH),
+        ("receipts_root", HASH),
+        ("author", HASH),
+        ("digest", Nested(Digest)),
+        ("signature", Bytes(64)),
+    )
+
+    def signing_payload(self) -> bytes:
+        """blake2b-256 of the domain-tagged header without its signature."""
+        return blake2b_256(pack(["btt-header", self.to_wire()[:-1]]))
+
+    def sealed(self, pair: Keypair) -> Header:
+        return self.replace(signature=pair.sign(self.signing_payload()))
+
+    def verify_seal(self) -> bool:
+        return verify(self.author, self.signing_payload(), self.signature)
+
+
+@dataclass(frozen=True)
+class Block(Struct):
+    """A header and the extrinsics it commits to."""
+
+    header: Header
+    extrinsics: tuple[Extrinsic, ...]
+
+    WIRE = (("header", Nested(Header)), ("extrinsics", ListOf(Nested(Extrinsic), MAX_BLOCK_EXTRINSICS)))
+
+    def hash(self) -> bytes:
+        return self.header.hash()
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+
+def extrinsics_root(extrinsics: tuple[Extrinsic, ...] | list[Extrinsic]) -> bytes:
+    return merkle_root([x.hash() for x in extrinsics])
+
+
+def extrinsics_root_of_encoded(encoded: list[bytes]) -> bytes:
+    return merkle_root([blake2b_256(e) for e in encoded])

@@ -1,0 +1,298 @@
+"""Strict canonical msgpack codec.
+
+Consensus data is encoded as fixed-order arrays of typed fields, never maps or floats. Amounts are
+unsigned 128-bit integers carried as 16 big-endian bytes (msgpack integers stop at 2^64). Decoding
+rejects trailing bytes, wrong types, missing or extra fields, oversize input and deep nesting, and
+re-encodes the result to reject any non-canonical form (so one value has exactly one encoding and
+one hash).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+import msgpack
+
+from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.hashing import blake2b_256
+
+MAX_ENCODED_SIZE = 16 * 1024 * 1024
+"""No single encoded object (a block included) may exceed 16 MiB."""
+MAX_DEPTH = 8
+"""Generic values (call arguments) may nest at most this deep."""
+U64_MAX = 2**64 - 1
+U128_MAX = 2**128 - 1
+
+T = TypeVar("T", bound="Struct")
+
+
+def pack(value: Any) -> bytes:
+    """Encode a wire value (nested lists of int, bytes, str, bool) as msgpack."""
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def unpack(data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Any:
+    """Decode msgpack bytes strictly: size-limited, no trailing bytes, and canonical."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise DecodeError(f"encoding is {len(data)} bytes, over the limit of {max_size}")
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
+    except msgpack.ExtraData as exc:
+        raise DecodeError("trailing bytes after the encoded value") from exc
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise DecodeError(f"malformed msgpack: {exc}") from exc
+    _check_generic(value, 0)
+    if pack(value) != data:
+        raise DecodeError("non-canonical encoding")
+    return value
+
+
+def _check_generic(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    if isinstance(value, bool) or isinstance(value, (bytes, str)):
+        return
+    if isinstance(value, int):
+        if value < 0:
+            raise DecodeError("negative integers are not allowed")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check_generic(item, depth + 1)
+        return
+    if isinstance(value, float):
+        raise DecodeError("floats are not allowed")
+    if isinstance(value, dict):
+        raise DecodeError("maps are not allowed")
+    raise DecodeError(f"unsupported value of type {type(value).__name__}")
+
+
+# --- field types -------------------------------------------------------------------------------
+
+
+class Field:
+    """A wire field type: converts a Python value to its wire form and back, validating strictly."""
+
+    name = "value"
+
+    def to_wire(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def from_wire(self, wire: Any) -> Any:
+        raise NotImplementedError
+
+
+class UInt(Field):
+    """Unsigned integer of at most `bits` bits (64 at most: carried as a msgpack integer)."""
+
+    def __init__(self, bits: int) -> None:
+        assert bits <= 64
+        self.max = 2**bits - 1
+        self.name = f"u{bits}"
+
+    def to_wire(self, value: Any) -> Any:
+        if type(value) is not int or not 0 <= value <= self.max:
+            raise DecodeError(f"{self.name} out of range: {value!r}")
+        return value
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not int:
+            raise DecodeError(f"expected {self.name}, got {type(wire).__name__}")
+        if not 0 <= wire <= self.max:
+            raise DecodeError(f"{self.name} out of range: {wire}")
+        return wire
+
+
+class U128(Field):
+    """Unsigned 128-bit amount carried as exactly 16 big-endian bytes."""
+
+    name = "u128"
+
+    def to_wire(self, value: Any) -> Any:
+        if type(value) is not int or not 0 <= value <= U128_MAX:
+            raise DecodeError(f"u128 out of range: {value!r}")
+        return value.to_bytes(16, "big")
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not bytes or len(wire) != 16:
+            raise DecodeError("expected a u128 as 16 bytes")
+        return int.from_bytes(wire, "big")
+
+
+class Bool(Field):
+    name = "bool"
+
+    def to_wire(self, value: Any) -> Any:
+        if type(value) is not bool:
+            raise DecodeError(f"expected bool, got {value!r}")
+        return value
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not bool:
+            raise DecodeError(f"expected bool, got {type(wire).__name__}")
+        return wire
+
+
+class Bytes(Field):
+    """A byte string of exactly `size` bytes, or of at most `max_len` bytes."""
+
+    def __init__(self, size: int | None = None, max_len: int = 1 << 20) -> None:
+        self.size = size
+        self.max_len = max_len
+        self.name = f"bytes{size}" if size is not None else "bytes"
+
+    def _check(self, value: Any) -> bytes:
+        if type(value) is not bytes:
+            raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
+        if self.size is not None and len(value) != self.size:
+            raise DecodeError(f"expected {self.size} bytes, got {len(value)}")
+        if len(value) > self.max_len:
+            raise DecodeError(f"byte string of {len(value)} bytes is over the limit of {self.max_len}")
+        return value
+
+    to_wire = _check
+    from_wire = _check
+
+
+class Text(Field):
+    """A UTF-8 string of at most `max_len` characters."""
+
+    name = "str"
+
+    def __init__(self, max_len: int = 256) -> None:
+        self.max_len = max_len
+
+    def _check(self, value: Any) -> str:
+        if type(value) is not str:
+            raise DecodeError(f"expected str, got {type(value).__name__}")
+        if len(value) > self.max_len:
+            raise DecodeError(f"string of {len(value)} characters is over the limit of {self.max_len}")
+        return value
+
+    to_wire = _check
+    from_wire = _check
+
+
+class ListOf(Field):
+    """A list of items of one field type, at most `max_items` long; decodes to a tuple."""
+
+    def __init__(self, item: Field, max_items: int) -> None:
+        self.item = item
+        self.max_items = max_items
+        self.name = f"list[{item.name}]"
+
+    def to_wire(self, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise DecodeError(f"expected {self.name}")
+        if len(value) > self.max_items:
+            raise DecodeError(f"{self.name} of {len(value)} items is over the limit of {self.max_items}")
+        return [self.item.to_wire(v) for v in value]
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not list:
+            raise DecodeError(f"expected {self.name}, got {type(wire).__name__}")
+        if len(wire) > self.max_items:
+            raise DecodeError(f"{self.name} of {len(wire)} items is over the limit of {self.max_items}")
+        return tuple(self.item.from_wire(w) for w in wire)
+
+
+class Generic(Field):
+    """Any wire value (int, bytes, str, bool, nested lists); a runtime schema checks it further."""
+
+    name = "any"
+
+    def to_wire(self, value: Any) -> Any:
+        wire = _generic_to_wire(value, 0)
+        return wire
+
+    def from_wire(self, wire: Any) -> Any:
+        _check_generic(wire, 0)
+        return wire
+
+
+def _generic_to_wire(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    if isinstance(value, (list, tuple)):
+        return [_generic_to_wire(v, depth + 1) for v in value]
+    if isinstance(value, bool) or isinstance(value, (bytes, str)):
+        return value
+    if isinstance(value, int):
+        if not 0 <= value <= U64_MAX:
+            raise DecodeError(f"integer out of u64 range: {value}")
+        return value
+    raise DecodeError(f"unsupported value of type {type(value).__name__}")
+
+
+class Nested(Field):
+    """A field holding another Struct."""
+
+    def __init__(self, cls: type[Struct]) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+
+    def to_wire(self, value: Any) -> Any:
+        if not isinstance(value, self.cls):
+            raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
+        return value.to_wire()
+
+    def from_wire(self, wire: Any) -> Any:
+        return self.cls.from_wire(wire)
+
+
+U8 = UInt(8)
+U16 = UInt(16)
+U32 = UInt(32)
+U64 = UInt(64)
+AMOUNT = U128()
+HASH = Bytes(32)
+BOOL = Bool()
+
+
+# --- structs -----------------------------------------------------------------------------------
+
+
+class Struct:
+    """Base of frozen dataclasses with a fixed-order wire form. Subclasses list `WIRE` as (name, Field)."""
+
+    WIRE: ClassVar[tuple[tuple[str, Field], ...]] = ()
+
+    def to_wire(self) -> list[Any]:
+        return [f.to_wire(getattr(self, name)) for name, f in self.WIRE]
+
+    @classmethod
+    def from_wire(cls: type[T], wire: Any) -> T:
+        if type(wire) is not list:
+            raise DecodeError(f"{cls.__name__}: expected an array, got {type(wire).__name__}")
+        if len(wire) != len(cls.WIRE):
+            raise DecodeError(f"{cls.__name__}: expected {len(cls.WIRE)} fields, got {len(wire)}")
+        kwargs = {}
+        for (name, f), w in zip(cls.WIRE, wire):
+            try:
+                kwargs[name] = f.from_wire(w)
+            except DecodeError as exc:
+                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
+        return cls(**kwargs)
+
+    def encode(self) -> bytes:
+        return pack(self.to_wire())
+
+    @classmethod
+    def decode(cls: type[T], data: bytes, max_size: int = MAX_ENCODED_SIZE) -> T:
+        return cls.from_wire(unpack(data, max_size))
+
+    def hash(self) -> bytes:
+        return blake2b_256(self.encode())
+
+    def replace(self: T, **changes: Any) -> T:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def encode_list(field: Field, values: Sequence[Any]) -> bytes:
+    """Encode a homogeneous list with one field type."""
+    return pack([field.to_wire(v) for v in values])

@@ -1,0 +1,1 @@
+"""The `btt-chain` command (click) and its subcommands."""

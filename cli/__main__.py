@@ -1,0 +1,5 @@
+"""`python -m cli ...` runs the btt-chain command."""
+
+from cli.main import main
+
+main()

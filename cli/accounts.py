@@ -1,0 +1,42 @@
+"""Resolving what users type: dev names (dev chains only), addresses, hex ids and key files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from btt_chain.primitives.address import decode_address
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile
+
+DEV_CHAIN_TYPES = ("Development", "Local")
+
+
+def resolve_signer(text: str, chain_type: str) -> Keypair:
+    """A key from a dev name (on dev chains only) or a key file."""
+    if text.lower() in DEV_NAMES:
+        if chain_type not in DEV_CHAIN_TYPES:
+            raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
+        return dev_keypair(text.lower())
+    path = Path(text)
+    if path.exists():
+        return load_keyfile(path)
+    raise ConfigError(f"{text!r} is neither a dev account name ({', '.join(DEV_NAMES)}) nor a key file")
+
+
+def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> bytes:
+    """An account id from a dev name (dev chains only), an SS58 address, 0x-hex, or a key file."""
+    if text.lower() in DEV_NAMES:
+        if chain_type not in DEV_CHAIN_TYPES:
+            raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
+        return dev_keypair(text.lower()).public
+    if text.startswith("0x"):
+        try:
+            raw = bytes.fromhex(text[2:])
+        except ValueError:
+            raise ConfigError(f"{text!r} is not valid hex") from None
+        if len(raw) != 32:
+            raise ConfigError(f"{text!r} is not a 32-byte account id")
+        return raw
+    if Path(text).is_file():
+        return load_keyfile(Path(text)).public
+    return decode_address(text, ss58_prefix)

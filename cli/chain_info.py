@@ -1,0 +1,34 @@
+"""What a wallet command learns from the node before it signs: genesis hash, prefix, chain type, head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.primitives.errors import ConfigError
+from cli.rpc_client import RpcClient
+
+
+@dataclass(frozen=True)
+class ChainInfo:
+    genesis_hash: bytes
+    ss58_prefix: int
+    chain_type: str
+    spec_version: int
+    decimals: int
+    symbol: str
+
+    @classmethod
+    def fetch(cls, rpc: RpcClient) -> ChainInfo:
+        genesis = rpc.call("chain_getBlockHash", 0)
+        if not isinstance(genesis, str):
+            raise ConfigError("the node did not report a genesis hash")
+        props = rpc.call("system_properties")
+        version = rpc.call("state_getRuntimeVersion")
+        return cls(
+            genesis_hash=bytes.fromhex(genesis[2:]),
+            ss58_prefix=int(props["ss58Format"]),
+            chain_type=rpc.call("system_chainType"),
+            spec_version=int(version["specVersion"]),
+            decimals=int(props["tokenDecimals"]),
+            symbol=str(props["tokenSymbol"]),
+        )

@@ -1,0 +1,68 @@
+"""`btt-chain key generate|inspect`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, decode_address, encode_address
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile, save_keyfile
+from cli.output import print_fields, print_json
+
+
+@click.group()
+def key() -> None:
+    """Generate and inspect ed25519 account keys."""
+
+
+@key.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the key to this file (mode 0600). Without it the secret seed is printed.")
+@click.option("--ss58-prefix", type=click.IntRange(0, 63), default=DEFAULT_SS58_PREFIX, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
+    """Generate a new key pair."""
+    pair = Keypair.generate()
+    if output is not None:
+        if output.exists():
+            raise ConfigError(f"{output} exists; refusing to overwrite a key file")
+        save_keyfile(output, pair, ss58_prefix)
+    info = {"address": encode_address(pair.public, ss58_prefix), "public": "0x" + pair.public.hex()}
+    if output is None:
+        info["secret_seed"] = "0x" + pair.seed.hex()
+    else:
+        info["key_file"] = str(output)
+    if as_json:
+        print_json(info)
+    else:
+        print_fields(list(info.items()))
+        if output is None:
+            click.echo("Keep the secret seed safe: anyone who has it controls the account.", err=True)
+
+
+@key.command()
+@click.argument("what")
+@click.option("--ss58-prefix", type=click.IntRange(0, 63), default=DEFAULT_SS58_PREFIX, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect(what: str, ss58_prefix: int, as_json: bool) -> None:
+    """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
+    if what.lower() in DEV_NAMES:
+        public = dev_keypair(what.lower()).public
+    elif Path(what).is_file():
+        public = load_keyfile(Path(what)).public
+    elif what.startswith("0x"):
+        try:
+            public = bytes.fromhex(what[2:])
+        except ValueError:
+            raise ConfigError(f"{what!r} is not valid hex") from None
+        if len(public) != 32:
+            raise ConfigError(f"{what!r} is not a 32-byte public key")
+    else:
+        public = decode_address(what)
+    info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
+    if as_json:
+        print_json(info)
+    else:
+        print_fields(list(info.items()))

@@ -1,0 +1,53 @@
+"""The `btt-chain` command group. Errors are one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from btt_chain.primitives.errors import BttError
+from cli.genesis_cmd import genesis
+from cli.keys import key
+from cli.node_cmd import node, purge_chain
+from cli.query import query
+from cli.wallet import transfer
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="btt-chain", message="btt-chain %(version)s")
+def cli() -> None:
+    """btt-chain: a node and wallet for the BTT healthcare-compute chain."""
+
+
+cli.add_command(node)
+cli.add_command(purge_chain)
+cli.add_command(key)
+cli.add_command(transfer)
+cli.add_command(query)
+cli.add_command(genesis)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command and turn every expected failure into one line on stderr."""
+    try:
+        code = cli.main(args=argv, prog_name="btt-chain", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except BttError as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        click.echo(f"error: {lines[0]}", err=True)
+        for line in lines[1:]:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

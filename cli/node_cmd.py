@@ -1,0 +1,122 @@
+"""`btt-chain node` and `btt-chain purge-chain`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+
+import click
+
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile
+from genesis.loader import load_chain_spec
+
+
+def _validator_key(key: str | None, chain_type: str) -> Keypair:
+    if key is None:
+        raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain)")
+    if key.lower() in DEV_NAMES:
+        if chain_type not in ("dev", "local"):
+            raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
+        return dev_keypair(key.lower())
+    return load_keyfile(Path(key))
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+@click.command()
+@click.option("--dev", is_flag=True, help="Dev chain: --chain dev, validate as alice, temporary data unless --base-path.")
+@click.option("--chain", "chain", default=None, help="Preset (dev, btt-21m, btt-210m) or chain-spec JSON file.")
+@click.option("--base-path", type=click.Path(file_okay=False, path_type=Path), help="Where the node keeps its data.")
+@click.option("--tmp", is_flag=True, help="Keep data in a temporary directory deleted on exit.")
+@click.option("--validator", is_flag=True, help="Author blocks when this node's key leads a slot.")
+@click.option("--key", "key", default=None, help="Validator key file (or a dev name on dev chains).")
+@click.option("--rpc-port", type=click.IntRange(0, 65535), default=9944, show_default=True)
+@click.option("--rpc-external", is_flag=True, help="Listen for RPC on all interfaces (default: 127.0.0.1 only).")
+@click.option("--rpc-methods", type=click.Choice(["safe", "unsafe"]), default="safe", show_default=True)
+@click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
+@click.option("--sig-workers", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Worker processes for signature checks of large blocks (0: in-process).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+def node(
+    dev: bool,
+    chain: str | None,
+    base_path: Path | None,
+    tmp: bool,
+    validator: bool,
+    key: str | None,
+    rpc_port: int,
+    rpc_external: bool,
+    rpc_methods: str,
+    name: str,
+    sig_workers: int,
+    log_level: str,
+) -> None:
+    """Run a node."""
+    from btt_chain.node.service import Node, NodeConfig
+
+    if dev:
+        chain = chain or "dev"
+        validator = True
+        key = key or "alice"
+        if base_path is None:
+            tmp = True
+    if chain is None:
+        chain = "btt-21m"
+    if tmp and base_path is not None:
+        raise click.UsageError("give either --tmp or --base-path, not both")
+    if not tmp and base_path is None:
+        raise click.UsageError("give --base-path DIR (or --tmp, or --dev for a throwaway dev chain)")
+    if rpc_external and rpc_methods == "unsafe":
+        raise click.UsageError("unsafe RPC methods are only served on loopback: drop --rpc-external")
+    spec = load_chain_spec(chain)
+    pair = _validator_key(key, spec.chain_type) if validator else None
+    _setup_logging(log_level)
+    config = NodeConfig(
+        chain=chain,
+        base_path=base_path,
+        tmp=tmp,
+        validator_key=pair,
+        rpc_host="0.0.0.0" if rpc_external else "127.0.0.1",
+        rpc_port=rpc_port,
+        rpc_methods=rpc_methods,
+        signature_workers=sig_workers,
+        name=name,
+    )
+    n = Node(config)
+    try:
+        asyncio.run(n.run())
+    except OSError as exc:
+        n.close()
+        raise ConfigError(f"cannot start the node: {exc}") from None
+
+
+@click.command("purge-chain")
+@click.option("--chain", default="btt-21m", show_default=True, help="Preset or chain-spec file.")
+@click.option("--dev", is_flag=True, help="Same as --chain dev.")
+@click.option("--base-path", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge_chain(chain: str, dev: bool, base_path: Path, yes: bool) -> None:
+    """Delete a chain's database (blocks and state) under --base-path; validator signing records are kept."""
+    from btt_chain.node.service import SPEC_FILE
+
+    spec = load_chain_spec("dev" if dev else chain)
+    chain_dir = base_path / "chains" / spec.id
+    db = chain_dir / "db"
+    if not db.exists():
+        raise ConfigError(f"nothing to purge: {db} does not exist")
+    if not yes:
+        click.confirm(f"Delete {db}?", abort=True)
+    shutil.rmtree(db)
+    # a materialised spec (dev) goes too, so the next start makes a fresh genesis
+    (chain_dir / SPEC_FILE).unlink(missing_ok=True)
+    click.echo(f"deleted {db}")

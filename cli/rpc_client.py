@@ -1,0 +1,52 @@
+"""A small synchronous JSON-RPC 2.0 client over HTTP, for the wallet and query commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from btt_chain.primitives.errors import BttError
+
+DEFAULT_RPC = "http://127.0.0.1:9944"
+
+
+class RpcError(BttError):
+    """The node answered a JSON-RPC call with an error, or could not be reached."""
+
+    def __init__(self, message: str, code: int | None = None, data: Any = None) -> None:
+        self.code = code
+        self.data = data
+        super().__init__(message)
+
+
+class RpcClient:
+    def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, *params: Any) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
+        req = urllib.request.Request(
+            self.url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                reply = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise RpcError(f"node at {self.url} answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RpcError(f"cannot reach a node at {self.url} ({reason}); is it running? (--rpc URL)") from None
+        except json.JSONDecodeError:
+            raise RpcError(f"node at {self.url} sent a reply that is not JSON") from None
+        if "error" in reply:
+            err = reply["error"]
+            msg = err.get("message", "error")
+            if err.get("data"):
+                msg = f"{msg}: {err['data']}"
+            raise RpcError(msg, err.get("code"), err.get("data"))
+        return reply.get("result")

@@ -1,0 +1,1 @@
+"""Genesis: chain-spec presets as JSON, their validation, and building the genesis state and block."""

@@ -1,0 +1,912 @@
+"""Load and validate chain specs (genesis JSON files and the built-in presets).
+
+`load_chain_spec` reads a preset by name or a JSON file by path; `parse_chain_spec` checks a decoded document
+and turns it into a `ChainSpec`. Validation collects every problem and raises one `GenesisError` whose message
+has one line per problem, each starting with the JSON path of the offending value (for example
+`allocations[3].percent: ...`). Amounts are decimal BTT strings or whole-BTT integers, parsed exactly into base
+units; JSON floats are rejected everywhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
+from btt_chain.primitives.address import decode_address
+from btt_chain.primitives.amounts import format_btt, parse_btt
+from btt_chain.primitives.errors import ConfigError, GenesisError
+from btt_chain.primitives.keys import DEV_NAMES, dev_keypair
+from genesis.spec import (
+    RELEASE_KINDS,
+    AllocationRow,
+    ChainSpec,
+    ConsensusSpec,
+    Holder,
+    MilestoneBurn,
+    ParameterSpec,
+    PublishedRelease,
+    ReleaseRule,
+    TimeSpec,
+    TokenSpec,
+    ValidatorSpec,
+)
+
+PRESETS = ("dev", "btt-21m", "btt-210m")
+"""Built-in chain specs, in `genesis/presets/NAME.json`."""
+PRESET_DIR = Path(__file__).parent / "presets"
+
+CHAIN_TYPES = ("dev", "local", "live")
+DEV_CHAIN_TYPES = ("dev", "local")
+PARAMETER_UNITS = ("btt", "bps", "count")
+BPS_DENOMINATOR = 10_000
+PPM_PER_PERCENT = 10_000
+PPM_TOTAL = 100 * PPM_PER_PERCENT
+MAX_DECIMALS = 18
+MAX_MONTHS = 1200
+U64_MAX = 2**64 - 1
+MODULE_PREFIX = "module:"
+FOUNDATION_ACCOUNT = "foundation"
+RESERVE_ACCOUNT = "strategic_reserve"
+
+REQUIRED_PARAMETERS = {
+    "balances.existential_deposit": "btt",
+    "fees.base": "btt",
+    "fees.per_byte": "btt",
+    "fees.per_weight": "btt",
+    "fees.author_bps": "bps",
+    "fees.stakers_bps": "bps",
+    "fees.development_bps": "bps",
+    "block.max_weight": "count",
+    "block.max_bytes": "count",
+    "block.max_extrinsics": "count",
+}
+"""Every chain spec must set these parameters, with these units."""
+
+SHARE_GROUPS = {
+    "fees": ("fees.author_bps", "fees.stakers_bps", "fees.development_bps"),
+    "compute": ("compute.provider_bps", "compute.development_bps", "compute.foundation_bps", "compute.reserve_bps"),
+}
+"""Parameters that split one flow: their values must add up to 10,000 bps. The fees group is always present;
+the compute group is checked when any of its members is set (and then all of them are required)."""
+
+FLOAT_MESSAGE = 'floats are not allowed: write amounts as strings, e.g. "12.5"'
+
+_ID_RE = re.compile(r"[a-z0-9-]+")
+_NAME_RE = re.compile(r"[a-z0-9_]+")
+_PARAM_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+_PERCENT_RE = re.compile(r"(\d+)(?:\.(\d+))?")
+_HEX_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
+
+_TOP_REQUIRED = (
+    "id",
+    "name",
+    "chain_type",
+    "ss58_prefix",
+    "genesis_time_ms",
+    "token",
+    "consensus",
+    "time",
+    "allocations",
+    "validators",
+    "parameters",
+)
+_TOP_OPTIONAL = ("description", "milestone_burns", "published_release")
+
+
+# ----------------------------------------------------------------------------------------------- public API
+
+
+def load_chain_spec(source: str | Path) -> ChainSpec:
+    """Load a preset (`dev`, `btt-21m`, `btt-210m`) or a chain-spec JSON file and validate it."""
+    path, label = _resolve_source(source)
+    return parse_chain_spec(_read_json(path, label), label)
+
+
+def load_chain_spec_doc(source: str | Path) -> dict[str, Any]:
+    """The raw JSON document of a preset or file, not validated (for `materialise` and writing back)."""
+    path, label = _resolve_source(source)
+    doc = _read_json(path, label)
+    if not isinstance(doc, dict):
+        raise GenesisError(f"{label}: a chain spec must be a JSON object, got {_type_name(doc)}")
+    return doc
+
+
+def preset_path(name: str) -> Path:
+    """The file of a built-in preset; GenesisError for an unknown name."""
+    if name not in PRESETS:
+        raise GenesisError(f"unknown chain preset {name!r}; known presets: {', '.join(PRESETS)}")
+    return PRESET_DIR / f"{name}.json"
+
+
+def parse_chain_spec(doc: dict, source: str = "<spec>") -> ChainSpec:
+    """Validate a decoded chain-spec document and convert it; GenesisError listing every problem."""
+    if not isinstance(doc, dict):
+        raise GenesisError(f"{source}: a chain spec must be a JSON object, got {_type_name(doc)}")
+    spec = _Parser(doc).parse()
+    if isinstance(spec, list):
+        err = GenesisError("\n".join(spec))
+        err.problems = tuple(spec)  # type: ignore[attr-defined]
+        err.source = source  # type: ignore[attr-defined]
+        raise err
+    return spec
+
+
+def canonical_json(doc: dict) -> bytes:
+    """The canonical encoding of a chain-spec document, for hashing: sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def materialise(spec_doc: dict, genesis_time_ms: int) -> dict:
+    """A copy of `spec_doc` with `genesis_time_ms` set (a preset's 0 means: fixed at first start)."""
+    if type(genesis_time_ms) is not int or not 0 <= genesis_time_ms <= U64_MAX:
+        raise GenesisError(f"genesis_time_ms: expected a non-negative integer, got {genesis_time_ms!r}")
+    out = copy.deepcopy(spec_doc)
+    out["genesis_time_ms"] = genesis_time_ms
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+
+def _resolve_source(source: str | Path) -> tuple[Path, str]:
+    known = f"known presets: {', '.join(PRESETS)}"
+    if isinstance(source, str) and source in PRESETS:
+        return PRESET_DIR / f"{source}.json", source
+    if not isinstance(source, (str, Path)) or str(source) == "":
+        raise GenesisError(f"no chain spec given; pass a preset name or a JSON file ({known})")
+    path = Path(source)
+    if path.is_file():
+        return path, str(path)
+    if path.exists():
+        raise GenesisError(f"chain spec {str(path)!r} is not a file ({known})")
+    text = str(source)
+    if isinstance(source, str) and "/" not in text and "\\" not in text and not text.endswith(".json"):
+        raise GenesisError(f"unknown chain spec {text!r}: not a preset and no such file ({known})")
+    raise GenesisError(f"chain spec file not found: {text} ({known})")
+
+
+def _read_json(path: Path, label: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GenesisError(f"chain spec file not found: {label}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GenesisError(f"cannot read chain spec {label}: {exc}") from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise GenesisError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        raise GenesisError(f"{label}: {exc}") from None
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} in a JSON object")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a chain spec")
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def format_percent(ppm: int) -> str:
+    """Parts per million as a percent string: 100_000 -> '10', 125_000 -> '12.5'."""
+    whole, frac = divmod(ppm, PPM_PER_PERCENT)
+    if not frac:
+        return str(whole)
+    return f"{whole}.{str(frac).rjust(4, '0').rstrip('0')}"
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+class _Parser:
+    """One validation pass over a document; problems accumulate in `self.problems`."""
+
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+        self.problems: list[str] = []
+        self.decimals = MAX_DECIMALS
+        self.chain_type: str | None = None
+        self.ss58_prefix: int | None = None
+
+    # -- reporting and primitive checks
+
+    def err(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}" if path else message)
+
+    def wrong(self, path: str, expected: str, value: Any) -> None:
+        """A wrong-type problem: 'expected X, got Y' (floats get their own message)."""
+        if isinstance(value, float):
+            self.err(path, f"floats are not allowed: expected {expected}")
+        else:
+            self.err(path, f"expected {expected}, got {_type_name(value)}")
+
+    def obj(self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict | None:
+        """Check an object's type and field names; returns it (possibly incomplete) or None if not an object."""
+        if not isinstance(value, dict):
+            self.wrong(path or "chain spec", "an object", value)
+            return None
+        allowed = required + optional
+        for key in value:
+            if key not in allowed:
+                self.err(_join(path, str(key)), f"unknown field {key!r} (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in value:
+                self.err(_join(path, key), "missing required field")
+        return value
+
+    def get(self, obj: dict | None, key: str) -> Any:
+        if obj is None or key not in obj:
+            return _MISSING
+        return obj[key]
+
+    def int_(self, value: Any, path: str, lo: int = 0, hi: int = U64_MAX) -> int | None:
+        if value is _MISSING:
+            return None
+        if type(value) is not int:
+            self.wrong(path, "an integer", value)
+            return None
+        if not lo <= value <= hi:
+            if hi == U64_MAX:
+                self.err(path, f"must be at least {lo}, got {value}" if value < lo else f"is too large: {value}")
+            else:
+                self.err(path, f"must be between {lo} and {hi}, got {value}")
+            return None
+        return value
+
+    def str_(self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.wrong(path, "a string", value)
+            return None
+        if not value.strip():
+            self.err(path, "must not be empty")
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.err(path, f"{value!r} is not valid: {what}")
+            return None
+        return value
+
+    def bool_(self, value: Any, path: str) -> bool | None:
+        if value is _MISSING:
+            return None
+        if not isinstance(value, bool):
+            self.wrong(path, "true or false", value)
+            return None
+        return value
+
+    def list_(self, value: Any, path: str, nonempty: bool = False) -> list | None:
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list):
+            self.wrong(path, "an array", value)
+            return None
+        if nonempty and not value:
+            self.err(path, "must not be empty")
+            return None
+        return value
+
+    def amount(self, value: Any, path: str, positive: bool = False) -> int | None:
+        """A decimal BTT string or a whole-BTT integer, as base units."""
+        if value is _MISSING:
+            return None
+        if isinstance(value, float):
+            self.err(path, FLOAT_MESSAGE)
+            return None
+        if type(value) is int:
+            if value < 0:
+                self.err(path, f"negative amounts are not allowed, got {value}")
+                return None
+            text = str(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.startswith("-"):
+                self.err(path, f"negative amounts are not allowed, got {value!r}")
+                return None
+            if not text.isascii():
+                self.err(path, f"{value!r} is not an amount: use digits with an optional decimal point, e.g. 12.5")
+                return None
+        else:
+            self.wrong(path, 'an amount (a decimal string such as "12.5" or an integer)', value)
+            return None
+        try:
+            units = parse_btt(text, self.decimals)
+        except ConfigError as exc:
+            self.err(path, str(exc))
+            return None
+        if positive and units == 0:
+            self.err(path, "must be more than 0")
+            return None
+        return units
+
+    def percent(self, value: Any, path: str) -> int | None:
+        """A percent (decimal string or integer, at most 4 decimals) as parts per million, 0 < p <= 100."""
+        if value is _MISSING:
+            return None
+        if isinstance(value, float):
+            self.err(path, 'floats are not allowed: write percentages as strings or integers, e.g. "12.5"')
+            return None
+        if type(value) is int:
+            text = str(value)
+        elif isinstance(value, str):
+            text = value.strip()
+        else:
+            self.wrong(path, 'a percent (an integer or a decimal string such as "12.5")', value)
+            return None
+        m = _PERCENT_RE.fullmatch(text) if text.isascii() else None
+        if m is None:
+            self.err(path, f"{value!r} is not a percent: use digits with an optional decimal point, e.g. 12.5")
+            return None
+        frac = m.group(2) or ""
+        if len(frac) > 4:
+            self.err(path, f"{value!r} has {len(frac)} decimals; a percent has at most 4")
+            return None
+        ppm = int(m.group(1)) * PPM_PER_PERCENT + int(frac.ljust(4, "0"))
+        if not 0 < ppm <= PPM_TOTAL:
+            self.err(path, f"must be more than 0% and at most 100%, got {value!r}")
+            return None
+        return ppm
+
+    def fmt(self, units: int) -> str:
+        return format_btt(units, self.decimals)
+
+    def account(self, value: Any, path: str, allow_module: bool = True) -> tuple[bytes, str] | None:
+        """An SS58 address, a dev name (dev and local chains) or module:NAME, as (account id, label)."""
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.wrong(path, "an account (an address, a dev name or module:NAME)", value)
+            return None
+        if value.startswith(MODULE_PREFIX):
+            if not allow_module:
+                self.err(path, f"{value!r} is a module account: it has no key and cannot be used here")
+                return None
+            name = value[len(MODULE_PREFIX) :]
+            if name not in MODULE_ACCOUNTS:
+                self.err(path, f"unknown module account {name!r}; known: {', '.join(MODULE_ACCOUNTS)}")
+                return None
+            return module_account(name), value
+        if value in DEV_NAMES:
+            if self.chain_type == "live":
+                self.err(
+                    path,
+                    f"dev account {value!r} is allowed only on dev and local chains (this chain is live); "
+                    "use an address",
+                )
+                return None
+            return dev_keypair(value).public, value
+        try:
+            return decode_address(value, self.ss58_prefix), value
+        except ConfigError as exc:
+            reason = str(exc) if repr(value) in str(exc) else f"{value!r} is not an address: {exc}"
+            self.err(path, f"{reason} (expected an SS58 address, a dev name ({', '.join(DEV_NAMES)}) or module:NAME)")
+            return None
+
+    # -- the document
+
+    def parse(self) -> ChainSpec | list[str]:
+        doc = self.obj(self.doc, "", _TOP_REQUIRED, _TOP_OPTIONAL)
+        assert doc is not None
+        g = self.get
+        self.str_(g(doc, "description"), "description")
+        spec_id = self.str_(g(doc, "id"), "id", _ID_RE, "use lowercase letters, digits and '-'")
+        name = self.str_(g(doc, "name"), "name")
+        chain_type = self.str_(g(doc, "chain_type"), "chain_type")
+        if chain_type is not None and chain_type not in CHAIN_TYPES:
+            self.err("chain_type", f"must be one of {', '.join(CHAIN_TYPES)}, got {chain_type!r}")
+            chain_type = None
+        self.chain_type = chain_type
+        self.ss58_prefix = self.int_(g(doc, "ss58_prefix"), "ss58_prefix", 0, 63)
+        genesis_time_ms = self.int_(g(doc, "genesis_time_ms"), "genesis_time_ms")
+        token = self.token(g(doc, "token"))
+        consensus = self.consensus(g(doc, "consensus"))
+        time = self.time(g(doc, "time"))
+        supply = token.total_supply if token is not None else None
+        allocations, liquid, foundation = self.allocations(g(doc, "allocations"), supply)
+        validators = self.validators(g(doc, "validators"), liquid)
+        parameters = self.parameters(g(doc, "parameters"))
+        burns = self.burns(g(doc, "milestone_burns"), foundation)
+        published = self.published(g(doc, "published_release"))
+        if self.problems:
+            return self.problems
+        assert spec_id is not None and name is not None and chain_type is not None
+        assert self.ss58_prefix is not None and genesis_time_ms is not None
+        assert token is not None and consensus is not None and time is not None
+        assert allocations is not None and validators is not None and parameters is not None
+        assert burns is not None and published is not None
+        return ChainSpec(
+            id=spec_id,
+            name=name,
+            chain_type=chain_type,
+            ss58_prefix=self.ss58_prefix,
+            genesis_time_ms=genesis_time_ms,
+            token=token,
+            consensus=consensus,
+            time=time,
+            allocations=allocations,
+            validators=validators,
+            parameters=parameters,
+            milestone_burns=burns,
+            published_release=published,
+            raw=copy.deepcopy(self.doc),
+        )
+
+    def token(self, value: Any) -> TokenSpec | None:
+        if value is _MISSING:
+            return None
+        o = self.obj(value, "token", ("symbol", "decimals", "total_supply"))
+        if o is None:
+            return None
+        symbol = self.str_(self.get(o, "symbol"), "token.symbol")
+        decimals = self.int_(self.get(o, "decimals"), "token.decimals", 0, MAX_DECIMALS)
+        if decimals is not None:
+            self.decimals = decimals
+        supply = self.amount(self.get(o, "total_supply"), "token.total_supply", positive=True)
+        if symbol is None or decimals is None or supply is None:
+            return None
+        return TokenSpec(symbol=symbol, decimals=decimals, total_supply=supply)
+
+    def consensus(self, value: Any) -> ConsensusSpec | None:
+        if value is _MISSING:
+            return None
+        o = self.obj(value, "consensus", ("slot_ms", "epoch_slots", "max_drift_ms"))
+        if o is None:
+            return None
+        slot_ms = self.int_(self.get(o, "slot_ms"), "consensus.slot_ms", lo=100)
+        epoch_slots = self.int_(self.get(o, "epoch_slots"), "consensus.epoch_slots", lo=1)
+        drift = self.int_(self.get(o, "max_drift_ms"), "consensus.max_drift_ms")
+        if slot_ms is None or epoch_slots is None or drift is None:
+            return None
+        return ConsensusSpec(slot_ms=slot_ms, epoch_slots=epoch_slots, max_drift_ms=drift)
+
+    def time(self, value: Any) -> TimeSpec | None:
+        if value is _MISSING:
+            return None
+        o = self.obj(value, "time", ("month_seconds", "year_seconds"))
+        if o is None:
+            return None
+        month = self.int_(self.get(o, "month_seconds"), "time.month_seconds", lo=1)
+        year = self.int_(self.get(o, "year_seconds"), "time.year_seconds", lo=1)
+        if month is None or year is None:
+            return None
+        return TimeSpec(month_seconds=month, year_seconds=year)
+
+    # -- allocations
+
+    def release(self, value: Any, path: str) -> ReleaseRule | None:
+        if value is _MISSING:
+            return None
+        o = self.obj(value, path, ("kind",), ("cliff_months", "duration_months"))
+        if o is None:
+            return None
+        kind = self.str_(self.get(o, "kind"), f"{path}.kind")
+        if kind is not None and kind not in RELEASE_KINDS:
+            self.err(f"{path}.kind", f"must be one of {', '.join(RELEASE_KINDS)}, got {kind!r}")
+            kind = None
+        cliff = self.int_(o.get("cliff_months", 0), f"{path}.cliff_months", 0, MAX_MONTHS)
+        duration = self.int_(o.get("duration_months", 0), f"{path}.duration_months", 0, MAX_MONTHS)
+        if kind is None or cliff is None or duration is None:
+            return None
+        if kind in ("linear", "milestones") and duration == 0:
+            self.err(f"{path}.duration_months", f"a {kind!r} release needs duration_months > 0")
+            return None
+        if kind in ("liquid", "module", "reserve") and (cliff or duration):
+            self.err(path, f"a {kind!r} release has no schedule: cliff_months and duration_months must be 0")
+            return None
+        return ReleaseRule(kind=kind, cliff_months=cliff, duration_months=duration)
+
+    def allocations(
+        self, value: Any, supply: int | None
+    ) -> tuple[tuple[AllocationRow, ...] | None, dict[bytes, int] | None, int | None]:
+        """The rows, plus (when every row parsed) the liquid holding per account and the Foundation's holding
+        (0 when no row is held by module:foundation)."""
+        rows_in = self.list_(value, "allocations", nonempty=True)
+        if rows_in is None:
+            return None, None, None
+        rows: list[AllocationRow] = []
+        complete = True
+        seen_accounts: dict[bytes, str] = {}
+        index_at: dict[int, int] = {}
+        ppms: list[int | None] = []
+        amounts: list[int | None] = []
+        n = len(rows_in)
+        for i, raw in enumerate(rows_in):
+            path = f"allocations[{i}]"
+            o = self.obj(raw, path, ("index", "category", "percent", "amount", "release", "holders"), ("note",))
+            if o is None:
+                complete = False
+                ppms.append(None)
+                amounts.append(None)
+                continue
+            g = self.get
+            self.str_(g(o, "note"), f"{path}.note")
+            index = self.int_(g(o, "index"), f"{path}.index", 1, max(n, 1))
+            if index is not None:
+                if index in index_at:
+                    self.err(f"{path}.index", f"index {index} is already used by allocations[{index_at[index]}]")
+                    index = None
+                else:
+                    index_at[index] = i
+            category = self.str_(g(o, "category"), f"{path}.category")
+            ppm = self.percent(g(o, "percent"), f"{path}.percent")
+            amount = self.amount(g(o, "amount"), f"{path}.amount", positive=True)
+            ppms.append(ppm)
+            amounts.append(amount)
+            if ppm is not None and amount is not None and supply is not None:
+                expected, rest = divmod(ppm * supply, PPM_TOTAL)
+                if rest:
+                    self.err(
+                        f"{path}.percent",
+                        f"{format_percent(ppm)}% of the total supply {self.fmt(supply)} BTT "
+                        "is not a whole number of base units",
+                    )
+                elif expected != amount:
+                    self.err(
+                        f"{path}.amount",
+                        f"{self.fmt(amount)} BTT is not {format_percent(ppm)}% of the total supply "
+                        f"{self.fmt(supply)} BTT (that is {self.fmt(expected)} BTT)",
+                    )
+            release = self.release(g(o, "release"), f"{path}.release")
+            holders = self.holders(g(o, "holders"), f"{path}.holders", seen_accounts)
+            if holders is not None and amount is not None:
+                total = sum(h.amount for h in holders)
+                if total != amount:
+                    diff = abs(total - amount)
+                    side = "short of" if total < amount else "over"
+                    self.err(
+                        f"{path}.holders",
+                        f"holder amounts sum to {self.fmt(total)} BTT, {self.fmt(diff)} BTT {side} "
+                        f"the row amount {self.fmt(amount)} BTT",
+                    )
+            if holders is not None and release is not None:
+                self.check_holder_kinds(holders, release, f"{path}.holders")
+            if index is None or category is None or ppm is None or amount is None or release is None or holders is None:
+                complete = False
+                continue
+            rows.append(AllocationRow(index, category, ppm, amount, release, holders))
+        if all(p is not None for p in ppms):
+            total_ppm = sum(p for p in ppms if p is not None)
+            if total_ppm != PPM_TOTAL:
+                diff = format_percent(abs(PPM_TOTAL - total_ppm))
+                side = "short of" if total_ppm < PPM_TOTAL else "over"
+                self.err("allocations", f"percentages sum to {format_percent(total_ppm)}%, {diff}% {side} 100%")
+        if supply is not None and all(a is not None for a in amounts):
+            total = sum(a for a in amounts if a is not None)
+            if total != supply:
+                diff = self.fmt(abs(supply - total))
+                side = "short of" if total < supply else "over"
+                self.err(
+                    "allocations",
+                    f"row amounts sum to {self.fmt(total)} BTT, {diff} BTT {side} the total supply "
+                    f"{self.fmt(supply)} BTT",
+                )
+        if not complete:
+            return None, None, None
+        liquid: dict[bytes, int] = {}
+        foundation = 0
+        for row in rows:
+            for h in row.holders:
+                if row.release.kind == "liquid":
+                    liquid[h.account] = liquid.get(h.account, 0) + h.amount
+                if h.label == MODULE_PREFIX + FOUNDATION_ACCOUNT:
+                    foundation += h.amount
+        return tuple(rows), liquid, foundation
+
+    def holders(self, value: Any, path: str, seen: dict[bytes, str]) -> tuple[Holder, ...] | None:
+        items = self.list_(value, path, nonempty=True)
+        if items is None:
+            return None
+        out: list[Holder] = []
+        ok = True
+        for j, raw in enumerate(items):
+            hpath = f"{path}[{j}]"
+            o = self.obj(raw, hpath, ("account", "amount"), ("note",))
+            if o is None:
+                ok = False
+                continue
+            self.str_(self.get(o, "note"), f"{hpath}.note")
+            resolved = self.account(self.get(o, "account"), f"{hpath}.account")
+            amount = self.amount(self.get(o, "amount"), f"{hpath}.amount", positive=True)
+            if resolved is not None:
+                account, label = resolved
+                if account in seen:
+                    self.err(
+                        f"{hpath}.account",
+                        f"duplicate account {label!r}: it already holds {seen[account]} "
+                        "(each account may appear once across all holders)",
+                    )
+                    resolved = None
+                else:
+                    seen[account] = hpath
+            if resolved is None or amount is None:
+                ok = False
+                continue
+            out.append(Holder(account=resolved[0], amount=amount, label=resolved[1]))
+        return tuple(out) if ok else None
+
+    def check_holder_kinds(self, holders: tuple[Holder, ...], release: ReleaseRule, path: str) -> None:
+        for j, h in enumerate(holders):
+            if release.kind == "module" and not h.label.startswith(MODULE_PREFIX):
+                self.err(f"{path}[{j}].account", f"a 'module' row must be held by module accounts, got {h.label!r}")
+            if release.kind == "reserve" and h.label != MODULE_PREFIX + RESERVE_ACCOUNT:
+                self.err(
+                    f"{path}[{j}].account",
+                    f"a 'reserve' row must be held by {MODULE_PREFIX}{RESERVE_ACCOUNT}, got {h.label!r}",
+                )
+
+    # -- validators, parameters, burns, release table
+
+    def validators(self, value: Any, liquid: dict[bytes, int] | None) -> tuple[ValidatorSpec, ...] | None:
+        items = self.list_(value, "validators", nonempty=True)
+        if items is None:
+            return None
+        out: list[ValidatorSpec] = []
+        ok = True
+        seen: dict[bytes, int] = {}
+        seen_session: dict[bytes, int] = {}
+        for i, raw in enumerate(items):
+            path = f"validators[{i}]"
+            o = self.obj(raw, path, ("account", "bond"), ("session_key",))
+            if o is None:
+                ok = False
+                continue
+            resolved = self.account(self.get(o, "account"), f"{path}.account", allow_module=False)
+            bond = self.amount(self.get(o, "bond"), f"{path}.bond", positive=True)
+            session = self.session_key(self.get(o, "session_key"), f"{path}.session_key")
+            if resolved is None:
+                ok = False
+                continue
+            account, label = resolved
+            if account in seen:
+                self.err(f"{path}.account", f"duplicate validator {label!r} (also validators[{seen[account]}])")
+                ok = False
+                continue
+            seen[account] = i
+            if session is _MISSING:
+                session = account
+            if session is None:
+                ok = False
+                continue
+            assert isinstance(session, bytes)
+            if session in seen_session:
+                self.err(f"{path}.session_key", f"session key already used by validators[{seen_session[session]}]")
+                ok = False
+            seen_session[session] = i
+            if bond is None:
+                ok = False
+                continue
+            if liquid is not None:
+                held = liquid.get(account, 0)
+                if held == 0:
+                    self.err(
+                        f"{path}.bond",
+                        f"{label!r} holds no liquid allocation to bond from "
+                        "(a validator must hold part of a 'liquid' row)",
+                    )
+                    ok = False
+                elif bond > held:
+                    self.err(
+                        f"{path}.bond",
+                        f"bond {self.fmt(bond)} BTT exceeds {label!r}'s liquid genesis holding of {self.fmt(held)} BTT",
+                    )
+                    ok = False
+            out.append(ValidatorSpec(account=account, session_key=session, bond=bond))
+        return tuple(out) if ok else None
+
+    def session_key(self, value: Any, path: str) -> bytes | None | _Missing:
+        if value is _MISSING:
+            return _MISSING
+        if not isinstance(value, str):
+            self.wrong(path, "a hex public key or an address", value)
+            return None
+        m = _HEX_RE.fullmatch(value)
+        if m is not None:
+            return bytes.fromhex(m.group(1))
+        try:
+            return decode_address(value, self.ss58_prefix)
+        except ConfigError as exc:
+            self.err(path, f"expected 32 bytes of hex or an SS58 address: {exc}")
+            return None
+
+    def parameters(self, value: Any) -> tuple[ParameterSpec, ...] | None:
+        if value is _MISSING:
+            return None
+        if not isinstance(value, dict):
+            self.wrong("parameters", "an object", value)
+            return None
+        out: dict[str, ParameterSpec] = {}
+        ok = True
+        for name, raw in value.items():
+            path = f"parameters.{name}"
+            if not isinstance(name, str) or not _PARAM_RE.fullmatch(name):
+                self.err(path, "a parameter name is lowercase dotted words, e.g. fees.base")
+                ok = False
+                continue
+            p = self.parameter(name, raw, path)
+            if p is None:
+                ok = False
+            else:
+                out[name] = p
+        for name, unit in REQUIRED_PARAMETERS.items():
+            if name not in value:
+                self.err(f"parameters.{name}", f"missing required parameter (unit {unit!r})")
+                ok = False
+            elif name in out and out[name].unit != unit:
+                self.err(f"parameters.{name}.unit", f"must be {unit!r}, got {out[name].unit!r}")
+                ok = False
+        for group, names in SHARE_GROUPS.items():
+            if group != "fees" and not any(n in value for n in names):
+                continue
+            for n in names:
+                if n not in value and n not in REQUIRED_PARAMETERS:
+                    self.err(f"parameters.{n}", f"missing: the {group} shares {', '.join(names)} go together")
+                    ok = False
+                elif n in out and out[n].unit != "bps":
+                    if n not in REQUIRED_PARAMETERS:
+                        self.err(f"parameters.{n}.unit", f"must be 'bps', got {out[n].unit!r}")
+                    ok = False
+            if all(n in out and out[n].unit == "bps" for n in names):
+                total = sum(out[n].value for n in names)
+                if total != BPS_DENOMINATOR:
+                    self.err(
+                        "parameters",
+                        f"{' + '.join(names)} must sum to {BPS_DENOMINATOR} bps (100%), got {total}",
+                    )
+                    ok = False
+        if not ok:
+            return None
+        return tuple(out[name] for name in sorted(out))
+
+    def parameter(self, name: str, raw: Any, path: str) -> ParameterSpec | None:
+        o = self.obj(raw, path, ("value", "min", "max", "unit"))
+        if o is None:
+            return None
+        unit = self.str_(self.get(o, "unit"), f"{path}.unit")
+        if unit is not None and unit not in PARAMETER_UNITS:
+            self.err(f"{path}.unit", f"must be one of {', '.join(PARAMETER_UNITS)}, got {unit!r}")
+            unit = None
+        if unit is None:
+            return None
+        values: dict[str, int | None] = {}
+        for key in ("value", "min", "max"):
+            v = self.get(o, key)
+            if unit == "btt":
+                values[key] = self.amount(v, f"{path}.{key}")
+            elif unit == "bps":
+                values[key] = self.int_(v, f"{path}.{key}", 0, BPS_DENOMINATOR)
+            else:
+                values[key] = self.int_(v, f"{path}.{key}")
+        val, lo, hi = values["value"], values["min"], values["max"]
+        if val is None or lo is None or hi is None:
+            return None
+        show = self.fmt if unit == "btt" else str
+        if lo > hi:
+            self.err(path, f"min {show(lo)} is above max {show(hi)}")
+            return None
+        if not lo <= val <= hi:
+            self.err(path, f"value {show(val)} is outside its range [{show(lo)}, {show(hi)}]")
+            return None
+        return ParameterSpec(name=name, value=val, min=lo, max=hi, unit=unit)
+
+    def burns(self, value: Any, foundation: int | None) -> tuple[MilestoneBurn, ...] | None:
+        if value is _MISSING:
+            return ()
+        items = self.list_(value, "milestone_burns")
+        if items is None:
+            return None
+        out: list[MilestoneBurn] = []
+        ok = True
+        names: dict[str, int] = {}
+        for i, raw in enumerate(items):
+            path = f"milestone_burns[{i}]"
+            o = self.obj(raw, path, ("name", "amount", "at_genesis"))
+            if o is None:
+                ok = False
+                continue
+            name = self.str_(self.get(o, "name"), f"{path}.name", _NAME_RE, "use lowercase letters, digits and '_'")
+            amount = self.amount(self.get(o, "amount"), f"{path}.amount", positive=True)
+            at_genesis = self.bool_(self.get(o, "at_genesis"), f"{path}.at_genesis")
+            if name is not None and name in names:
+                self.err(f"{path}.name", f"duplicate milestone {name!r} (also milestone_burns[{names[name]}])")
+                name = None
+            elif name is not None:
+                names[name] = i
+            if name is None or amount is None or at_genesis is None:
+                ok = False
+                continue
+            out.append(MilestoneBurn(name=name, amount=amount, at_genesis=at_genesis))
+        if not ok:
+            return None
+        total = sum(b.amount for b in out)
+        if out and foundation is not None:
+            if foundation == 0:
+                self.err(
+                    "milestone_burns",
+                    f"burns total {self.fmt(total)} BTT but no allocation is held by "
+                    f"{MODULE_PREFIX}{FOUNDATION_ACCOUNT}",
+                )
+                return None
+            if total > foundation:
+                self.err(
+                    "milestone_burns",
+                    f"burns total {self.fmt(total)} BTT, more than the Foundation allocation "
+                    f"({MODULE_PREFIX}{FOUNDATION_ACCOUNT}) of {self.fmt(foundation)} BTT",
+                )
+                return None
+        return tuple(out)
+
+    def published(self, value: Any) -> tuple[PublishedRelease, ...] | None:
+        if value is _MISSING:
+            return ()
+        items = self.list_(value, "published_release")
+        if items is None:
+            return None
+        out: list[PublishedRelease] = []
+        ok = True
+        labels: set[str] = set()
+        previous: int | None = None
+        for i, raw in enumerate(items):
+            path = f"published_release[{i}]"
+            o = self.obj(raw, path, ("label", "cumulative_percent"))
+            if o is None:
+                ok = False
+                continue
+            label = self.str_(self.get(o, "label"), f"{path}.label")
+            pct = self.int_(self.get(o, "cumulative_percent"), f"{path}.cumulative_percent", 0, 100)
+            if label is not None and label in labels:
+                self.err(f"{path}.label", f"duplicate label {label!r}")
+                label = None
+            elif label is not None:
+                labels.add(label)
+            if pct is not None and previous is not None and pct < previous:
+                self.err(
+                    f"{path}.cumulative_percent",
+                    f"{pct} is less than the previous entry's {previous} (the table is cumulative)",
+                )
+                pct = None
+            if pct is not None:
+                previous = pct
+            if label is None or pct is None:
+                ok = False
+                continue
+            out.append(PublishedRelease(label=label, cumulative_percent=pct))
+        return tuple(out) if ok else None

@@ -1,0 +1,58 @@
+"""Events of the balances module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from btt_chain.primitives.codec import AMOUNT, HASH
+from runtime.events import Event
+
+
+@dataclass(frozen=True)
+class Transfer(Event):
+    MODULE: ClassVar[str] = "balances"
+    source: bytes
+    dest: bytes
+    amount: int
+    WIRE = (("source", HASH), ("dest", HASH), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class Burned(Event):
+    MODULE: ClassVar[str] = "balances"
+    who: bytes
+    amount: int
+    WIRE = (("who", HASH), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class DustLost(Event):
+    MODULE: ClassVar[str] = "balances"
+    who: bytes
+    amount: int
+    WIRE = (("who", HASH), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class Reserved(Event):
+    MODULE: ClassVar[str] = "balances"
+    who: bytes
+    amount: int
+    WIRE = (("who", HASH), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class Unreserved(Event):
+    MODULE: ClassVar[str] = "balances"
+    who: bytes
+    amount: int
+    WIRE = (("who", HASH), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class Endowed(Event):
+    MODULE: ClassVar[str] = "balances"
+    who: bytes
+    amount: int
+    WIRE = (("who", HASH), ("amount", AMOUNT))

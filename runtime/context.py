@@ -1,0 +1,72 @@
+"""What a call sees: the overlay, the block environment, the caller's origin, and an event sink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from runtime.errors import BadOrigin
+from runtime.events import Event
+from runtime.overlay import Overlay
+
+if TYPE_CHECKING:
+    from runtime.dispatch import Runtime
+
+
+@dataclass(frozen=True)
+class BlockEnv:
+    """The block a call runs in: all the runtime knows of time and authorship."""
+
+    number: int
+    parent_hash: bytes
+    slot: int
+    timestamp_ms: int
+    author: bytes
+    """The author's session (signing) key."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who is calling: a signed account, governance (an enacted referendum), or the runtime itself."""
+
+    kind: str
+    account: bytes | None = None
+
+    @staticmethod
+    def signed(account: bytes) -> Origin:
+        return Origin("signed", account)
+
+
+ROOT = Origin("root")
+GOVERNANCE = Origin("governance")
+
+
+@dataclass
+class CallContext:
+    """Per-block execution context shared by every call in the block."""
+
+    state: Overlay
+    env: BlockEnv
+    runtime: Runtime
+    events: list[tuple[int, Event]] = field(default_factory=list)
+    phase: int = -1
+    """Index of the extrinsic being applied; -1 while initialising, -2 while finalising the block."""
+
+    def emit(self, event: Event) -> None:
+        self.events.append((self.phase, event))
+
+    def param(self, name: str) -> int:
+        from runtime.params import storage as params_storage
+
+        return params_storage.get_param(self.state, name)
+
+
+def ensure_signed(origin: Origin) -> bytes:
+    if origin.kind != "signed" or origin.account is None:
+        raise BadOrigin("this call needs a signed origin")
+    return origin.account
+
+
+def ensure_governance(origin: Origin) -> None:
+    if origin.kind not in ("governance", "root"):
+        raise BadOrigin("only governance may make this call")

@@ -1,0 +1,130 @@
+"""The one dispatch table: every module's calls by fixed (module index, call index), built once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from btt_chain.primitives.codec import Field
+from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
+from btt_chain.primitives.extrinsic import Call
+from runtime.context import CallContext, Origin
+
+Handler = Callable[..., None]
+Hook = Callable[[CallContext], None]
+
+
+@dataclass(frozen=True)
+class CallDef:
+    """A dispatchable call: fixed index, typed arguments, a weight (its cost in weight units) and a handler."""
+
+    index: int
+    name: str
+    args: tuple[tuple[str, Field], ...]
+    weight: int
+    handler: Handler
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleDef:
+    """A runtime module: fixed index, calls, and hooks run at block start and end."""
+
+    index: int
+    name: str
+    calls: tuple[CallDef, ...] = ()
+    on_initialize: Hook | None = None
+    on_finalize: Hook | None = None
+
+
+@dataclass(frozen=True)
+class DecodedCall:
+    module: ModuleDef
+    call: CallDef
+    args: tuple[Any, ...]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.module.name}.{self.call.name}"
+
+
+@dataclass
+class Runtime:
+    """The assembled runtime: modules in index order and the dispatch table over all of them."""
+
+    spec_version: int
+    modules: Sequence[ModuleDef]
+    _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
+    _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        seen_modules: set[int] = set()
+        for m in self.modules:
+            if m.index in seen_modules:
+                raise ValueError(f"module index {m.index} used twice")
+            seen_modules.add(m.index)
+            for c in m.calls:
+                key = (m.index, c.index)
+                if key in self._table:
+                    raise ValueError(f"call index {key} used twice")
+                self._table[key] = (m, c)
+                self._names[f"{m.name}.{c.name}"] = (m, c)
+
+    def call(self, name: str, *args: Any) -> Call:
+        """Build a Call by name ('balances.transfer') with Python-typed arguments."""
+        if name not in self._names:
+            raise InvalidExtrinsic(f"unknown call {name!r}")
+        m, c = self._names[name]
+        if len(args) != len(c.args):
+            raise InvalidExtrinsic(f"{name} takes {len(c.args)} arguments ({', '.join(a for a, _ in c.args)})")
+        try:
+            wire = tuple(f.to_wire(v) for (_, f), v in zip(c.args, args))
+        except DecodeError as exc:
+            raise InvalidExtrinsic(f"{name}: {exc}") from None
+        return Call(m.index, c.index, wire)
+
+    def decode_call(self, call: Call) -> DecodedCall:
+        """Resolve a Call's indices and check its arguments against the call's signature."""
+        entry = self._table.get((call.module, call.function))
+        if entry is None:
+            raise InvalidExtrinsic(f"no call at index ({call.module}, {call.function})")
+        m, c = entry
+        if len(call.args) != len(c.args):
+            raise InvalidExtrinsic(f"{m.name}.{c.name} takes {len(c.args)} arguments, got {len(call.args)}")
+        decoded = []
+        for (aname, f), wire in zip(c.args, call.args):
+            try:
+                decoded.append(f.from_wire(wire))
+            except DecodeError as exc:
+                raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: {exc}") from None
+        return DecodedCall(m, c, tuple(decoded))
+
+    def dispatch(self, ctx: CallContext, origin: Origin, decoded: DecodedCall) -> None:
+        decoded.call.handler(ctx, origin, *decoded.args)
+
+    def lookup(self, name: str) -> tuple[ModuleDef, CallDef]:
+        return self._names[name]
+
+    def metadata(self) -> dict[str, Any]:
+        """The call table for wallets: module and call indices, argument names and types, weights."""
+        return {
+            "spec_version": self.spec_version,
+            "modules": [
+                {
+                    "index": m.index,
+                    "name": m.name,
+                    "calls": [
+                        {
+                            "index": c.index,
+                            "name": c.name,
+                            "args": [{"name": a, "type": f.name} for a, f in c.args],
+                            "weight": c.weight,
+                            "doc": c.doc,
+                        }
+                        for c in m.calls
+                    ],
+                }
+                for m in self.modules
+            ],
+        }

@@ -1,0 +1,229 @@
+"""The executive: initialise a block, apply each extrinsic in a snapshot, finalise, and execute whole blocks.
+
+An extrinsic that cannot be included (bad nonce, dead era, unpaid fee, bad call) raises InvalidExtrinsic
+and changes nothing. One that is included always pays its fee and bumps its nonce; if its call then
+fails, the call's writes and events are rolled back and an ExtrinsicFailed event records why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from btt_chain.primitives.block import Block
+from btt_chain.primitives.errors import DispatchError, InvalidBlock, InvalidExtrinsic
+from btt_chain.primitives.extrinsic import Extrinsic
+from runtime.balances import logic as balances
+from runtime.context import BlockEnv, CallContext, Origin
+from runtime.dispatch import DecodedCall, Runtime
+from runtime.events import Event
+from runtime.fees import logic as fees
+from runtime.overlay import Overlay, StateReader
+from runtime.session import storage as session
+from runtime.system import events as system_events
+from runtime.system import storage as system
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What happened to one included extrinsic."""
+
+    index: int
+    success: bool
+    fee: int
+    weight: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedExtrinsic:
+    """An extrinsic that passed every inclusion check for the current block."""
+
+    xt: Extrinsic
+    call: DecodedCall
+    length: int
+    fee: int
+    """Inclusion fee (without tip)."""
+
+
+@dataclass(frozen=True)
+class ValidTransaction:
+    """Pool view of a valid transaction: ordering by priority, dependency by (sender, nonce)."""
+
+    priority: int
+    sender: bytes
+    nonce: int
+    account_nonce: int
+    fee: int
+
+    @property
+    def is_future(self) -> bool:
+        return self.nonce > self.account_nonce
+
+
+@dataclass
+class BlockExecution:
+    """A block being built or imported: its context, limits used so far, and outcomes."""
+
+    ctx: CallContext
+    weight_used: int = 0
+    bytes_used: int = 0
+    fees: int = 0
+    tips: int = 0
+    outcomes: list[ApplyOutcome] = field(default_factory=list)
+
+    @property
+    def state(self) -> Overlay:
+        return self.ctx.state
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    changes: dict[bytes, bytes | None]
+    events: tuple[tuple[int, Event], ...]
+    outcomes: tuple[ApplyOutcome, ...]
+
+
+class BlockFull(InvalidExtrinsic):
+    """The extrinsic does not fit in the block's remaining weight, size or count."""
+
+
+class Executive:
+    """Runs blocks against state. Knows the genesis hash (the chain identity signers commit to)."""
+
+    def __init__(self, runtime: Runtime, genesis_hash: bytes) -> None:
+        self.runtime = runtime
+        self.genesis_hash = genesis_hash
+
+    # block lifecycle -----------------------------------------------------------------------------
+    def initialize_block(self, backend: StateReader, env: BlockEnv) -> BlockExecution:
+        ctx = CallContext(Overlay(backend), env, self.runtime)
+        ctx.phase = -1
+        for m in self.runtime.modules:
+            if m.on_initialize is not None:
+                m.on_initialize(ctx)
+        return BlockExecution(ctx)
+
+    def finalize_block(self, ex: BlockExecution) -> BlockResult:
+        ctx = ex.ctx
+        ctx.phase = -2
+        for m in self.runtime.modules:
+            if m.on_finalize is not None:
+                m.on_finalize(ctx)
+        fees.distribute(ctx, ex.fees, ex.tips, session.author_account(ctx.state, ctx.env.author))
+        return BlockResult(ctx.state.changes(), tuple(ctx.events), tuple(ex.outcomes))
+
+    # extrinsics ----------------------------------------------------------------------------------
+    def birth_hash(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
+        """The block hash a signer committed to: genesis for immortal, else the recent block at `era.birth`."""
+        if xt.era.immortal:
+            return self.genesis_hash
+        if not xt.era.is_alive_at(number):
+            raise InvalidExtrinsic(
+                f"extrinsic era [{xt.era.birth}, {xt.era.birth + xt.era.period}) is not valid at block {number}"
+            )
+        if xt.era.birth == 0:
+            return self.genesis_hash
+        h = system.block_hash.get(state, xt.era.birth)
+        if h is None:
+            raise InvalidExtrinsic(f"birth block {xt.era.birth} is unknown or too old")
+        return h
+
+    def signing_message(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
+        return xt.signing_payload(self.genesis_hash, self.birth_hash(state, xt, number), self.runtime.spec_version)
+
+    def check_extrinsic(
+        self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool, allow_future: bool = False
+    ) -> tuple[CheckedExtrinsic, int]:
+        """Every inclusion check against the current block state. Returns the checked form and the account nonce."""
+        state = ex.state
+        decoded = self.runtime.decode_call(xt.call)
+        message = self.signing_message(state, xt, ex.ctx.env.number)
+        if not signature_checked and not _verify(xt, message):
+            raise InvalidExtrinsic("bad signature")
+        acc = system.account.get(state, xt.signer)
+        if xt.nonce < acc.nonce:
+            raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
+        if xt.nonce > acc.nonce and not allow_future:
+            raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
+        fee = fees.compute_fee(state, length, decoded.call.weight).inclusion_fee
+        if acc.spendable < fee + xt.tip and xt.nonce == acc.nonce:
+            raise InvalidExtrinsic(
+                f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
+            )
+        return CheckedExtrinsic(xt, decoded, length, fee), acc.nonce
+
+    def apply_extrinsic(
+        self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
+    ) -> ApplyOutcome:
+        """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
+        checked, _ = self.check_extrinsic(ex, xt, length, signature_checked)
+        ctx = ex.ctx
+        weight = checked.call.call.weight
+        if ex.weight_used + weight > ctx.param("block.max_weight"):
+            raise BlockFull("block weight limit reached")
+        if ex.bytes_used + length > ctx.param("block.max_bytes"):
+            raise BlockFull("block size limit reached")
+        if len(ex.outcomes) >= ctx.param("block.max_extrinsics"):
+            raise BlockFull("block extrinsic count limit reached")
+        index = len(ex.outcomes)
+        ctx.phase = index
+        balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip)
+        ex.fees += checked.fee
+        ex.tips += xt.tip
+        ex.weight_used += weight
+        ex.bytes_used += length
+        n_events = len(ctx.events)
+        ctx.state.begin()
+        try:
+            self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
+        except DispatchError as exc:
+            ctx.state.rollback()
+            del ctx.events[n_events:]
+            ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
+            outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
+        else:
+            ctx.state.commit()
+            ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
+            outcome = ApplyOutcome(index, True, checked.fee, weight)
+        ex.outcomes.append(outcome)
+        return outcome
+
+    def validate_transaction(
+        self,
+        backend: StateReader,
+        next_env: BlockEnv,
+        xt: Extrinsic,
+        length: int,
+        verify_signature: Callable[[Extrinsic, bytes], bool] | None = None,
+    ) -> ValidTransaction:
+        """Pool admission: check `xt` as if it went into the next block. Future nonces are allowed.
+
+        `verify_signature(xt, message)` lets the node check (and cache) the signature its own way."""
+        ex = self.initialize_block(backend, next_env)
+        if verify_signature is not None:
+            message = self.signing_message(ex.state, xt, next_env.number)
+            if not verify_signature(xt, message):
+                raise InvalidExtrinsic("bad signature")
+        checked, account_nonce = self.check_extrinsic(
+            ex, xt, length, signature_checked=verify_signature is not None, allow_future=True
+        )
+        return ValidTransaction(xt.tip, xt.signer, xt.nonce, account_nonce, checked.fee)
+
+    def execute_block(self, backend: StateReader, block: Block, signatures_checked: bool = False) -> BlockResult:
+        """Import-side execution: every extrinsic must be includable, else the block is invalid."""
+        h = block.header
+        env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author)
+        ex = self.initialize_block(backend, env)
+        for i, xt in enumerate(block.extrinsics):
+            try:
+                self.apply_extrinsic(ex, xt, len(xt.encode()), signatures_checked)
+            except InvalidExtrinsic as exc:
+                raise InvalidBlock(f"extrinsic {i} cannot be included: {exc}") from None
+        return self.finalize_block(ex)
+
+
+def _verify(xt: Extrinsic, message: bytes) -> bool:
+    from btt_chain.primitives.keys import verify
+
+    return verify(xt.signer, message, xt.signature)

@@ -1,0 +1,1 @@
+"""Module `fees`: inclusion fee (base + per byte + per weight unit), tips, and the fee split at block end."""

@@ -1,0 +1,21 @@
+"""Events of the fees module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from btt_chain.primitives.codec import AMOUNT, HASH
+from runtime.events import Event
+
+
+@dataclass(frozen=True)
+class FeesDistributed(Event):
+    """The block's fees and tips, split: author, stakers' pot, development fund."""
+
+    MODULE: ClassVar[str] = "fees"
+    author: bytes
+    to_author: int
+    to_stakers: int
+    to_development: int
+    WIRE = (("author", HASH), ("to_author", AMOUNT), ("to_stakers", AMOUNT), ("to_development", AMOUNT))

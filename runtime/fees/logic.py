@@ -1,0 +1,53 @@
+"""Fee rules. Every figure is a parameter; see TOKENOMICS.md (50% author, 30% stakers, 20% development fund)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.primitives.accounts import module_account
+from runtime.balances import logic as balances
+from runtime.context import CallContext
+from runtime.fees import events
+from runtime.overlay import Overlay
+from runtime.params.storage import get_param
+
+BPS = 10_000
+
+
+@dataclass(frozen=True)
+class FeeDetails:
+    base: int
+    length_fee: int
+    weight_fee: int
+
+    @property
+    def inclusion_fee(self) -> int:
+        return self.base + self.length_fee + self.weight_fee
+
+
+def compute_fee(state: Overlay, length: int, weight: int) -> FeeDetails:
+    """Inclusion fee of an extrinsic of `length` encoded bytes whose call has `weight`."""
+    return FeeDetails(
+        base=get_param(state, "fees.base"),
+        length_fee=get_param(state, "fees.per_byte") * length,
+        weight_fee=get_param(state, "fees.per_weight") * weight,
+    )
+
+
+def distribute(ctx: CallContext, fees: int, tips: int, author: bytes | None) -> None:
+    """Split the block's fees; tips go whole to the author. With no author account, its share goes to development."""
+    if fees == 0 and tips == 0:
+        return
+    to_author = fees * ctx.param("fees.author_bps") // BPS
+    to_stakers = fees * ctx.param("fees.stakers_bps") // BPS
+    to_development = fees - to_author - to_stakers
+    author_total = to_author + tips
+    if author is None:
+        to_development += author_total
+        author_total = 0
+    else:
+        balances.deposit(ctx, author, author_total)
+    # the stakers' 30% waits in its pot until staking pays it out pro rata
+    balances.deposit(ctx, module_account("staker_rewards"), to_stakers)
+    balances.deposit(ctx, module_account("development_fund"), to_development)
+    ctx.emit(events.FeesDistributed(author or bytes(32), author_total, to_stakers, to_development))

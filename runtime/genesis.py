@@ -1,0 +1,76 @@
+"""Genesis state from plain data: each module's genesis storage, with the same rules the modules enforce.
+
+Takes a GenesisConfig (plain values, no JSON) so the runtime stays free of the genesis file format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime.overlay import DictState, Overlay
+from runtime.params import storage as params
+from runtime.session import storage as session
+from runtime.session.types import ValidatorInfo
+from runtime.system import storage as system
+from runtime.system.types import AccountInfo
+
+
+@dataclass(frozen=True)
+class GenesisBalance:
+    account: bytes
+    free: int
+    locked: int
+    """Part of `free` that is frozen at genesis (allocations not yet released)."""
+
+
+@dataclass(frozen=True)
+class GenesisParam:
+    name: str
+    value: int
+    min: int
+    max: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class GenesisConfig:
+    supply: int
+    burned_at_genesis: int
+    genesis_time_ms: int
+    chain_spec_hash: bytes
+    balances: tuple[GenesisBalance, ...]
+    validators: tuple[ValidatorInfo, ...]
+    params: tuple[GenesisParam, ...]
+
+
+def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
+    """The genesis key-value state. Raises ValueError if the figures do not add up."""
+    backend = DictState()
+    state = Overlay(backend)
+    held = 0
+    for b in config.balances:
+        if system.account.contains(state, b.account):
+            raise ValueError("an account appears twice in the genesis balances")
+        if b.locked > b.free:
+            raise ValueError("locked exceeds free in a genesis balance")
+        system.account.put(state, b.account, AccountInfo(0, b.free, 0, b.locked))
+        held += b.free
+    if held != config.supply - config.burned_at_genesis:
+        raise ValueError(f"genesis balances hold {held}, expected supply minus genesis burns")
+    for v in config.validators:
+        acc = system.account.get(state, v.account)
+        if acc.spendable < v.bond:
+            raise ValueError("a validator's bond exceeds its spendable genesis balance")
+        system.account.put(state, v.account, acc.replace(free=acc.free - v.bond, reserved=acc.reserved + v.bond))
+    session.validators.put(state, config.validators)
+    for p in config.params:
+        params.value.put(state, p.name, p.value)
+        params.bounds.put(state, p.name, (p.min, p.max))
+        params.unit.put(state, p.name, p.unit)
+    system.genesis_supply.put(state, config.supply)
+    system.total_issuance.put(state, config.supply - config.burned_at_genesis)
+    system.total_burned.put(state, config.burned_at_genesis)
+    system.genesis_time_ms.put(state, config.genesis_time_ms)
+    system.timestamp_ms.put(state, config.genesis_time_ms)
+    system.chain_spec_hash.put(state, config.chain_spec_hash)
+    return {k: v for k, v in state.changes().items() if v is not None}

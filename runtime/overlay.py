@@ -1,0 +1,111 @@
+"""A storage overlay over a read-only state backend, with nested snapshots (begin/commit/rollback)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+_MISSING = object()
+
+
+class StateReader(Protocol):
+    """What the runtime reads state through: the flat state at the parent block."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+class DictState:
+    """A StateReader over a plain dict (genesis building and tests)."""
+
+    def __init__(self, data: dict[bytes, bytes] | None = None) -> None:
+        self.data: dict[bytes, bytes] = dict(data or {})
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for k in sorted(self.data):
+            if k.startswith(prefix):
+                yield k, self.data[k]
+
+    def apply(self, changes: dict[bytes, bytes | None]) -> None:
+        for k, v in changes.items():
+            if v is None:
+                self.data.pop(k, None)
+            else:
+                self.data[k] = v
+
+
+class Overlay:
+    """Block-level pending writes over a backend, with a stack of extrinsic-level snapshot layers."""
+
+    def __init__(self, backend: StateReader) -> None:
+        self._backend = backend
+        self._cache: dict[bytes, bytes | None] = {}
+        self._changes: dict[bytes, bytes | None] = {}
+        self._layers: list[dict[bytes, bytes | None]] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        for layer in reversed(self._layers):
+            v = layer.get(key, _MISSING)
+            if v is not _MISSING:
+                return v  # type: ignore[return-value]
+        v = self._changes.get(key, _MISSING)
+        if v is not _MISSING:
+            return v  # type: ignore[return-value]
+        v = self._cache.get(key, _MISSING)
+        if v is _MISSING:
+            v = self._backend.get(key)
+            self._cache[key] = v  # type: ignore[assignment]
+        return v  # type: ignore[return-value]
+
+    def set(self, key: bytes, value: bytes) -> None:
+        (self._layers[-1] if self._layers else self._changes)[key] = value
+
+    def delete(self, key: bytes) -> None:
+        (self._layers[-1] if self._layers else self._changes)[key] = None
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Key-ordered (key, value) pairs under `prefix`, pending writes included."""
+        merged: dict[bytes, bytes | None] = {k: v for k, v in self._backend.iterate(prefix)}
+        for layer in [self._changes, *self._layers]:
+            for k, v in layer.items():
+                if k.startswith(prefix):
+                    merged[k] = v
+        for k in sorted(merged):
+            v = merged[k]
+            if v is not None:
+                yield k, v
+
+    # snapshots ---------------------------------------------------------------------------------
+    def begin(self) -> None:
+        self._layers.append({})
+
+    def commit(self) -> None:
+        top = self._layers.pop()
+        (self._layers[-1] if self._layers else self._changes).update(top)
+
+    def rollback(self) -> None:
+        self._layers.pop()
+
+    @property
+    def depth(self) -> int:
+        return len(self._layers)
+
+    def changes(self) -> dict[bytes, bytes | None]:
+        """The block's net writes (None = deleted). All snapshots must be closed."""
+        if self._layers:
+            raise RuntimeError("open storage snapshots at the end of a block")
+        return dict(self._changes)
+
+    def run_in_snapshot(self, fn: Callable[[], None]) -> None:
+        """Run `fn`: keep its writes if it returns, discard them if it raises (and re-raise)."""
+        self.begin()
+        try:
+            fn()
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()

@@ -1,0 +1,1 @@
+"""Module `params`: every bounded parameter with its range (from genesis); governance changes it inside the range."""

@@ -1,0 +1,41 @@
+"""Events of the system module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from btt_chain.primitives.codec import AMOUNT, HASH, U32, Text
+from runtime.events import Event
+
+
+@dataclass(frozen=True)
+class ExtrinsicSuccess(Event):
+    MODULE: ClassVar[str] = "system"
+    index: int
+    fee: int
+    WIRE = (("index", U32), ("fee", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ExtrinsicFailed(Event):
+    MODULE: ClassVar[str] = "system"
+    index: int
+    fee: int
+    error: str
+    WIRE = (("index", U32), ("fee", AMOUNT), ("error", Text(512)))
+
+
+@dataclass(frozen=True)
+class NewAccount(Event):
+    MODULE: ClassVar[str] = "system"
+    account: bytes
+    WIRE = (("account", HASH),)
+
+
+@dataclass(frozen=True)
+class Remarked(Event):
+    MODULE: ClassVar[str] = "system"
+    sender: bytes
+    hash: bytes
+    WIRE = (("sender", HASH), ("hash", HASH))

@@ -1,0 +1,55 @@
+"""Every database key layout in one place. Nothing else builds database keys by hand."""
+
+from __future__ import annotations
+
+META_GENESIS_HASH = b"m:genesis"
+"""The genesis hash the database was created with."""
+META_CHAIN_SPEC = b"m:spec"
+"""The canonical JSON of the chain spec the database was created with."""
+META_HEAD = b"m:head"
+"""Hash of the best (head) block; the flat state below is the state after it."""
+META_FINALIZED = b"m:finalized"
+"""Hash of the last finalized block."""
+
+BLOCK = b"b:"
+"""b: + block hash -> encoded block."""
+CANONICAL = b"n:"
+"""n: + number (8 bytes big-endian) -> block hash on the canonical chain."""
+BLOCK_META = b"bm:"
+"""bm: + block hash -> encoded [state_root, events, extrinsic results] of that block."""
+TX_INDEX = b"x:"
+"""x: + extrinsic hash -> [block hash, index] of its inclusion on the canonical chain."""
+STATE = b"s:"
+"""s: + runtime storage key -> value, the flat state at the head block."""
+TRIE_NODE = b"t:"
+"""t: + node hash -> encoded node of the sparse Merkle state tree."""
+UNDO = b"u:"
+"""u: + block hash -> encoded list of [key, old value or nil]: how to revert the block's state changes."""
+
+
+def canonical_key(number: int) -> bytes:
+    return CANONICAL + number.to_bytes(8, "big")
+
+
+def block_key(block_hash: bytes) -> bytes:
+    return BLOCK + block_hash
+
+
+def block_meta_key(block_hash: bytes) -> bytes:
+    return BLOCK_META + block_hash
+
+
+def tx_index_key(xt_hash: bytes) -> bytes:
+    return TX_INDEX + xt_hash
+
+
+def state_key(key: bytes) -> bytes:
+    return STATE + key
+
+
+def trie_node_key(node_hash: bytes) -> bytes:
+    return TRIE_NODE + node_hash
+
+
+def undo_key(block_hash: bytes) -> bytes:
+    return UNDO + block_hash

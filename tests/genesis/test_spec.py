@@ -1,0 +1,696 @@
+"""Chain-spec loading and validation: the presets, the seed tables, and one test per validation rule."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.address import b58decode, b58encode, encode_address
+from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.keys import dev_keypair
+from genesis.loader import (
+    PRESETS,
+    REQUIRED_PARAMETERS,
+    canonical_json,
+    load_chain_spec,
+    load_chain_spec_doc,
+    materialise,
+    parse_chain_spec,
+)
+from genesis.spec import ChainSpec
+
+FIXTURES = Path(__file__).parent / "fixtures"
+UNIT = 10**18
+BTT_21M = 21_000_000 * UNIT
+
+
+def preset_doc(name: str = "btt-21m") -> dict[str, Any]:
+    return copy.deepcopy(load_chain_spec_doc(name))
+
+
+def problems(doc: Any) -> list[str]:
+    """The problem lines of a document that must be rejected."""
+    with pytest.raises(GenesisError) as info:
+        parse_chain_spec(doc, "test")
+    return str(info.value).splitlines()
+
+
+def one_problem(doc: Any, *needles: str) -> str:
+    """Exactly one problem line, containing every needle."""
+    lines = problems(doc)
+    assert len(lines) == 1, lines
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def row(doc: dict, index: int) -> dict:
+    return next(r for r in doc["allocations"] if r["index"] == index)
+
+
+# ------------------------------------------------------------------------------------------- presets
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_loads(name: str) -> None:
+    spec = load_chain_spec(name)
+    assert isinstance(spec, ChainSpec)
+    assert sum(r.percent_ppm for r in spec.allocations) == 1_000_000
+    assert sum(r.amount for r in spec.allocations) == spec.token.total_supply
+    assert spec.raw == load_chain_spec_doc(name)
+
+
+def test_preset_loads_from_its_path_too() -> None:
+    path = Path(__file__).parents[2] / "genesis" / "presets" / "btt-21m.json"
+    assert load_chain_spec(path) == load_chain_spec("btt-21m")
+    assert load_chain_spec(str(path)) == load_chain_spec("btt-21m")
+
+
+# (index, percent, BTT, release kind, cliff, duration, holder) from TOKENOMICS.md, seed 000
+TOKENOMICS_TABLE = [
+    (1, 10, 2_100_000, "linear", 6, 36, None),
+    (2, 5, 1_050_000, "linear", 3, 30, None),
+    (3, 3, 630_000, "linear", 3, 30, None),
+    (4, 3, 630_000, "linear", 3, 30, None),
+    (5, 2, 420_000, "linear", 3, 30, None),
+    (6, 8, 1_680_000, "linear", 12, 48, None),
+    (7, 17, 3_570_000, "milestones", 0, 48, "module:foundation"),
+    (8, 30, 6_300_000, "module", 0, 0, "module:mining_pool"),
+    (9, 12, 2_520_000, "module", 0, 0, "module:community_incentives"),
+    (10, 7, 1_470_000, "module", 0, 0, "module:ecosystem_fund"),
+    (11, 2, 420_000, "liquid", 0, 0, None),
+    (12, 1, 210_000, "reserve", 0, 0, "module:strategic_reserve"),
+]
+
+
+def test_btt_21m_matches_tokenomics_exactly() -> None:
+    spec = load_chain_spec("btt-21m")
+    assert spec.token.symbol == "BTT"
+    assert spec.token.decimals == 18
+    assert spec.token.total_supply == BTT_21M == 21 * 10**24
+    assert spec.chain_type == "live" and spec.ss58_prefix == 42
+    assert spec.genesis_time_ms == 1_798_761_600_000
+    assert (spec.consensus.slot_ms, spec.consensus.epoch_slots, spec.consensus.max_drift_ms) == (6000, 600, 1000)
+    assert (spec.time.month_seconds, spec.time.year_seconds) == (30 * 86400, 365 * 86400)
+    assert len(spec.allocations) == 12
+    rows = {r.index: r for r in spec.allocations}
+    for index, pct, btt, kind, cliff, duration, holder in TOKENOMICS_TABLE:
+        r = rows[index]
+        assert r.percent_ppm == pct * 10_000
+        assert r.amount == btt * UNIT
+        assert (r.release.kind, r.release.cliff_months, r.release.duration_months) == (kind, cliff, duration)
+        assert sum(h.amount for h in r.holders) == r.amount
+        if holder is not None:
+            assert [h.label for h in r.holders] == [holder]
+            assert r.holders[0].account == module_account(holder.removeprefix("module:"))
+    assert sum(r.percent_ppm for r in spec.allocations) == 1_000_000
+    assert sum(r.amount for r in spec.allocations) == BTT_21M
+    # row 11: a foundation-liquidity placeholder plus 4 bootstrap validators with 10,000 BTT each
+    liquidity = rows[11].holders
+    assert len(liquidity) == 5
+    assert liquidity[0].amount == 380_000 * UNIT
+    assert [h.amount for h in liquidity[1:]] == [10_000 * UNIT] * 4
+    assert [v.account for v in spec.validators] == [h.account for h in liquidity[1:]]
+    assert all(v.bond == 10_000 * UNIT and v.session_key == v.account for v in spec.validators)
+    assert [(b.name, b.amount, b.at_genesis) for b in spec.milestone_burns] == [
+        ("launch", 30_000 * UNIT, True),
+        ("hospitals_100", 70_000 * UNIT, False),
+        ("hospitals_1000", 170_000 * UNIT, False),
+        ("interoperability", 100_000 * UNIT, False),
+    ]
+    assert [(p.label, p.cumulative_percent) for p in spec.published_release] == [
+        ("2025", 22),
+        ("2026", 40),
+        ("2027", 55),
+        ("2028", 67),
+        ("2029", 77),
+        ("2030+", 100),
+    ]
+
+
+def test_btt_21m_parameters() -> None:
+    spec = load_chain_spec("btt-21m")
+    for name, unit in REQUIRED_PARAMETERS.items():
+        assert spec.param(name).unit == unit
+    ed = spec.param("balances.existential_deposit")
+    assert (ed.value, ed.min, ed.max) == (UNIT // 100, UNIT // 1_000_000, UNIT)
+    assert spec.param("fees.base").value == UNIT // 1000
+    assert spec.param("fees.per_byte").value == UNIT // 100_000
+    assert spec.param("fees.per_weight").value == UNIT // 1_000_000
+    shares = [spec.param(f"fees.{n}_bps").value for n in ("author", "stakers", "development")]
+    assert shares == [5000, 3000, 2000]
+    expected = {
+        "compute.payment_burn_bps": (200, 100, 300),
+        "compute.provider_bps": (7000, 7000, 7000),
+        "compute.development_bps": (1500, 1500, 1500),
+        "compute.foundation_bps": (1000, 1000, 1000),
+        "compute.reserve_bps": (500, 500, 500),
+        "assets.mint_fee_bps": (200, 100, 300),
+        "assets.mint_fee_burn_bps": (300, 200, 500),
+        "assets.trade_fee_bps": (75, 50, 100),
+        "assets.trade_fee_burn_bps": (300, 200, 500),
+        "assets.revalue_fee_bps": (25, 25, 50),
+        "assets.revalue_fee_burn_bps": (300, 200, 500),
+        "payments.fee_bps": (60, 50, 80),
+        "payments.fee_burn_bps": (75, 50, 100),
+        "staking.burn_365d_bps": (1000, 0, 5000),
+        "staking.burn_1095d_bps": (2000, 0, 5000),
+        "block.max_weight": (2_000_000, 100_000, 10_000_000),
+        "block.max_bytes": (4_194_304, 65_536, 8_388_608),
+        "block.max_extrinsics": (10_000, 100, 20_000),
+    }
+    for name, (value, lo, hi) in expected.items():
+        p = spec.param(name)
+        assert (p.value, p.min, p.max) == (value, lo, hi), name
+    assert [p.name for p in spec.parameters] == sorted(p.name for p in spec.parameters)
+
+
+def test_btt_210m_totals() -> None:
+    spec = load_chain_spec("btt-210m")
+    small = load_chain_spec("btt-21m")
+    assert spec.token.total_supply == 210_000_000 * UNIT
+    assert sum(r.amount for r in spec.allocations) == 210_000_000 * UNIT
+    for big, ref in zip(spec.allocations, small.allocations, strict=True):
+        assert (big.index, big.category, big.percent_ppm, big.release) == (
+            ref.index,
+            ref.category,
+            ref.percent_ppm,
+            ref.release,
+        )
+        assert big.amount == 10 * ref.amount
+    assert [b.amount for b in spec.milestone_burns] == [n * 1_000_000 * UNIT for n in (1, 2, 5, 3)]
+    assert [b.at_genesis for b in spec.milestone_burns] == [True, False, False, False]
+    assert spec.parameters == small.parameters
+    # its own placeholder addresses
+    big_accounts = {h.account for r in spec.allocations for h in r.holders if not h.label.startswith("module:")}
+    small_accounts = {h.account for r in small.allocations for h in r.holders if not h.label.startswith("module:")}
+    assert not big_accounts & small_accounts
+
+
+def test_dev_preset() -> None:
+    spec = load_chain_spec("dev")
+    assert (spec.id, spec.chain_type, spec.genesis_time_ms) == ("dev", "dev", 0)
+    assert (spec.consensus.slot_ms, spec.consensus.epoch_slots, spec.consensus.max_drift_ms) == (1000, 20, 500)
+    assert (spec.time.month_seconds, spec.time.year_seconds) == (60, 720)
+    rows = {r.index: r for r in spec.allocations}
+    assert [h.label for h in rows[2].holders] == ["dave"]
+    assert rows[2].holders[0].account == dev_keypair("dave").public
+    assert {h.label: h.amount // UNIT for h in rows[11].holders} == {
+        "alice": 150_000,
+        "bob": 100_000,
+        "charlie": 100_000,
+        "eve": 50_000,
+        "ferdie": 20_000,
+    }
+    assert [(v.account, v.bond) for v in spec.validators] == [(dev_keypair("alice").public, 10_000 * UNIT)]
+    assert [r.amount for r in spec.allocations] == [r.amount for r in load_chain_spec("btt-21m").allocations]
+    assert spec.parameters == load_chain_spec("btt-21m").parameters
+    assert spec.milestone_burns == load_chain_spec("btt-21m").milestone_burns
+
+
+# ------------------------------------------------------------------------------------------- the seed tables
+
+
+def test_seed_002_is_rejected_85_percent() -> None:
+    with pytest.raises(GenesisError) as info:
+        load_chain_spec(FIXTURES / "seed-002.json")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "allocations: percentages sum to 85%, 15% short of 100%"
+    assert "85%" in lines[0] and "15% short" in lines[0]
+    assert lines[1] == (
+        "allocations: row amounts sum to 178500000 BTT, 31500000 BTT short of the total supply 210000000 BTT"
+    )
+    assert len(lines) == 2
+
+
+def test_seed_004_is_rejected_89_percent() -> None:
+    with pytest.raises(GenesisError) as info:
+        load_chain_spec(FIXTURES / "seed-004.json")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "allocations: percentages sum to 89%, 11% short of 100%"
+    assert "row amounts sum to 18690000 BTT, 2310000 BTT short of the total supply 21000000 BTT" in lines[1]
+    assert len(lines) == 2
+
+
+def test_percentages_over_100_named() -> None:
+    doc = preset_doc()
+    row(doc, 12)["percent"] = 6
+    lines = problems(doc)
+    assert "allocations: percentages sum to 105%, 5% over 100%" in lines
+
+
+# ------------------------------------------------------------------------------------------- one test per rule
+
+
+def test_float_amount_rejected() -> None:
+    doc = preset_doc()
+    doc["token"]["total_supply"] = 21000000.0
+    one_problem(doc, "token.total_supply: floats are not allowed", '"12.5"')
+
+
+def test_float_integer_field_rejected() -> None:
+    doc = preset_doc()
+    doc["consensus"]["slot_ms"] = 6000.0
+    one_problem(doc, "consensus.slot_ms: floats are not allowed")
+
+
+def test_negative_amount_rejected() -> None:
+    doc = preset_doc()
+    doc["milestone_burns"][1]["amount"] = "-70000"
+    one_problem(doc, "milestone_burns[1].amount: negative amounts are not allowed")
+    doc["milestone_burns"][1]["amount"] = -70000
+    one_problem(doc, "milestone_burns[1].amount: negative amounts are not allowed")
+
+
+def test_boolean_is_not_an_integer() -> None:
+    doc = preset_doc()
+    doc["ss58_prefix"] = True
+    one_problem(doc, "ss58_prefix: expected an integer, got boolean")
+
+
+def test_amount_with_too_many_decimals() -> None:
+    doc = preset_doc()
+    doc["parameters"]["fees.base"]["value"] = "0.0000000000000000001"
+    one_problem(doc, "parameters.fees.base.value:", "decimals")
+
+
+def test_unknown_field_top_level() -> None:
+    doc = preset_doc()
+    doc["colour"] = "blue"
+    one_problem(doc, "colour: unknown field 'colour'")
+
+
+def test_unknown_field_nested() -> None:
+    doc = preset_doc()
+    doc["allocations"][3]["holders"][0]["vesting"] = "fast"
+    one_problem(doc, "allocations[3].holders[0].vesting: unknown field 'vesting'")
+    doc = preset_doc()
+    doc["token"]["name"] = "Bitwave"
+    one_problem(doc, "token.name: unknown field")
+
+
+def test_missing_field() -> None:
+    doc = preset_doc()
+    del doc["consensus"]["epoch_slots"]
+    one_problem(doc, "consensus.epoch_slots: missing required field")
+    doc = preset_doc()
+    del doc["validators"]
+    one_problem(doc, "validators: missing required field")
+
+
+def test_missing_required_parameter() -> None:
+    doc = preset_doc()
+    del doc["parameters"]["fees.per_byte"]
+    one_problem(doc, "parameters.fees.per_byte: missing required parameter")
+
+
+def test_wrong_type_names_expected_and_got() -> None:
+    doc = preset_doc()
+    doc["allocations"][0]["holders"] = {"account": "alice"}
+    one_problem(doc, "allocations[0].holders: expected an array, got object")
+
+
+def test_top_level_must_be_an_object() -> None:
+    with pytest.raises(GenesisError, match="expected a JSON object|must be a JSON object"):
+        parse_chain_spec([1, 2], "x")  # type: ignore[arg-type]
+
+
+def test_duplicate_account_rejected() -> None:
+    doc = preset_doc()
+    row(doc, 3)["holders"][0]["account"] = row(doc, 1)["holders"][0]["account"]
+    one_problem(doc, "allocations[2].holders[0].account: duplicate account", "allocations[0].holders[0]")
+
+
+def test_duplicate_module_account_rejected() -> None:
+    doc = preset_doc()
+    row(doc, 10)["holders"][0]["account"] = "module:mining_pool"
+    one_problem(doc, "allocations[9].holders[0].account: duplicate account 'module:mining_pool'")
+
+
+def test_dev_name_on_live_chain_rejected() -> None:
+    doc = preset_doc()
+    row(doc, 1)["holders"][0]["account"] = "alice"
+    one_problem(doc, "allocations[0].holders[0].account: dev account 'alice' is allowed only on dev and local")
+
+
+def test_dev_name_allowed_on_local_chain() -> None:
+    doc = preset_doc()
+    doc["chain_type"] = "local"
+    row(doc, 1)["holders"][0]["account"] = "alice"
+    spec = parse_chain_spec(doc)
+    assert spec.allocations[0].holders[0].account == dev_keypair("alice").public
+
+
+def test_bad_address_checksum_rejected() -> None:
+    doc = preset_doc()
+    good = row(doc, 4)["holders"][0]["account"]
+    raw = bytearray(b58decode(good))
+    raw[-1] ^= 0xFF
+    row(doc, 4)["holders"][0]["account"] = b58encode(bytes(raw))
+    one_problem(doc, "allocations[3].holders[0].account:", "bad checksum")
+
+
+def test_address_of_other_network_rejected() -> None:
+    doc = preset_doc()
+    row(doc, 4)["holders"][0]["account"] = encode_address(bytes(range(32)), 7)
+    one_problem(doc, "allocations[3].holders[0].account:", "network prefix 7")
+
+
+def test_unknown_module_rejected() -> None:
+    doc = preset_doc()
+    row(doc, 8)["holders"][0]["account"] = "module:moon_fund"
+    one_problem(doc, "allocations[7].holders[0].account: unknown module account 'moon_fund'")
+
+
+def test_parameter_outside_range_names_the_range() -> None:
+    doc = preset_doc()
+    doc["parameters"]["compute.payment_burn_bps"]["value"] = 400
+    one_problem(doc, "parameters.compute.payment_burn_bps: value 400 is outside its range [100, 300]")
+    doc = preset_doc()
+    doc["parameters"]["balances.existential_deposit"]["value"] = "2"
+    one_problem(doc, "parameters.balances.existential_deposit: value 2 is outside its range [0.000001, 1]")
+
+
+def test_parameter_bps_above_10000_rejected() -> None:
+    doc = preset_doc()
+    doc["parameters"]["staking.burn_365d_bps"]["max"] = 10001
+    one_problem(doc, "parameters.staking.burn_365d_bps.max: must be between 0 and 10000")
+
+
+def test_parameter_unknown_unit_rejected() -> None:
+    doc = preset_doc()
+    doc["parameters"]["payments.fee_bps"]["unit"] = "percent"
+    one_problem(doc, "parameters.payments.fee_bps.unit: must be one of btt, bps, count")
+
+
+def test_fee_shares_must_sum_to_10000() -> None:
+    doc = preset_doc()
+    for name in ("fees.author_bps",):
+        doc["parameters"][name] = {"value": 4000, "min": 0, "max": 10000, "unit": "bps"}
+    one_problem(doc, "fees.author_bps + fees.stakers_bps + fees.development_bps must sum to 10000", "got 9000")
+
+
+def test_compute_shares_must_sum_to_10000() -> None:
+    doc = preset_doc()
+    doc["parameters"]["compute.reserve_bps"] = {"value": 400, "min": 400, "max": 400, "unit": "bps"}
+    one_problem(doc, "compute.provider_bps + compute.development_bps", "got 9900")
+
+
+def test_validator_bond_above_liquid_holding() -> None:
+    doc = preset_doc()
+    doc["validators"][0]["bond"] = "10000.5"
+    one_problem(doc, "validators[0].bond: bond 10000.5 BTT exceeds", "liquid genesis holding of 10000 BTT")
+
+
+def test_validator_without_liquid_holding() -> None:
+    doc = preset_doc()
+    doc["validators"][0]["account"] = row(doc, 1)["holders"][0]["account"]
+    one_problem(doc, "validators[0].bond:", "holds no liquid allocation")
+
+
+def test_duplicate_validator_rejected() -> None:
+    doc = preset_doc()
+    doc["validators"][1]["account"] = doc["validators"][0]["account"]
+    one_problem(doc, "validators[1].account: duplicate validator")
+
+
+def test_module_account_cannot_validate() -> None:
+    doc = preset_doc()
+    doc["validators"][0]["account"] = "module:foundation"
+    one_problem(doc, "validators[0].account:", "module account")
+
+
+def test_validators_must_not_be_empty() -> None:
+    doc = preset_doc()
+    doc["validators"] = []
+    one_problem(doc, "validators: must not be empty")
+
+
+def test_session_key_hex_or_address() -> None:
+    doc = preset_doc()
+    doc["validators"][0]["session_key"] = "ab" * 32
+    doc["validators"][1]["session_key"] = encode_address(bytes([7]) * 32, 42)
+    spec = parse_chain_spec(doc)
+    assert spec.validators[0].session_key == bytes([0xAB]) * 32
+    assert spec.validators[1].session_key == bytes([7]) * 32
+    doc["validators"][2]["session_key"] = "abcd"
+    one_problem(doc, "validators[2].session_key:")
+
+
+def test_rows_not_summing_to_supply() -> None:
+    doc = preset_doc()
+    row(doc, 11)["amount"] = "419999"
+    row(doc, 11)["holders"][0]["amount"] = "379999"
+    lines = problems(doc)
+    assert "allocations: row amounts sum to 20999999 BTT, 1 BTT short of the total supply 21000000 BTT" in lines
+    assert any(line.startswith("allocations[10].amount: 419999 BTT is not 2% of the total supply") for line in lines)
+    assert len(lines) == 2
+
+
+def test_row_amount_must_match_percent() -> None:
+    doc = preset_doc()
+    row(doc, 1)["amount"], row(doc, 2)["amount"] = "1050000", "2100000"
+    row(doc, 1)["holders"][0]["amount"], row(doc, 2)["holders"][0]["amount"] = "1050000", "2100000"
+    lines = problems(doc)
+    assert lines == [
+        "allocations[0].amount: 1050000 BTT is not 10% of the total supply 21000000 BTT (that is 2100000 BTT)",
+        "allocations[1].amount: 2100000 BTT is not 5% of the total supply 21000000 BTT (that is 1050000 BTT)",
+    ]
+
+
+def test_holders_must_sum_to_row_amount() -> None:
+    doc = preset_doc()
+    row(doc, 11)["holders"][1]["amount"] = "9999"
+    lines = problems(doc)
+    assert lines[0] == (
+        "allocations[10].holders: holder amounts sum to 419999 BTT, 1 BTT short of the row amount 420000 BTT"
+    )
+
+
+def test_percent_with_decimals() -> None:
+    doc = preset_doc()
+    row(doc, 1)["percent"] = "10.0000"
+    assert parse_chain_spec(doc).allocations[0].percent_ppm == 100_000
+    row(doc, 1)["percent"] = "10.00001"
+    one_problem(doc, "allocations[0].percent:", "at most 4")
+
+
+def test_row_indexes_must_be_1_to_n_unique() -> None:
+    doc = preset_doc()
+    row(doc, 12)["index"] = 11
+    one_problem(doc, "allocations[11].index: index 11 is already used by allocations[10]")
+    doc = preset_doc()
+    row(doc, 12)["index"] = 13
+    one_problem(doc, "allocations[11].index: must be between 1 and 12, got 13")
+
+
+def test_release_rules() -> None:
+    doc = preset_doc()
+    row(doc, 11)["release"] = {"kind": "liquid", "cliff_months": 3, "duration_months": 0}
+    one_problem(doc, "allocations[10].release: a 'liquid' release has no schedule")
+    doc = preset_doc()
+    row(doc, 1)["release"] = {"kind": "linear", "cliff_months": 6, "duration_months": 0}
+    one_problem(doc, "allocations[0].release.duration_months: a 'linear' release needs duration_months > 0")
+    doc = preset_doc()
+    row(doc, 1)["release"]["kind"] = "instant"
+    one_problem(doc, "allocations[0].release.kind: must be one of")
+
+
+def test_module_and_reserve_rows_held_by_module_accounts() -> None:
+    doc = preset_doc()
+    row(doc, 8)["holders"][0]["account"] = "5" + "1" * 10  # a wrong address: reported once, as an address
+    lines = problems(doc)
+    assert len(lines) == 1 and lines[0].startswith("allocations[7].holders[0].account:")
+    doc = preset_doc()
+    row(doc, 1)["release"] = {"kind": "module"}
+    one_problem(doc, "allocations[0].holders[0].account: a 'module' row must be held by module accounts")
+    doc = preset_doc()
+    row(doc, 12)["holders"][0]["account"] = "module:treasury"
+    one_problem(doc, "allocations[11].holders[0].account: a 'reserve' row must be held by module:strategic_reserve")
+
+
+def test_burns_limited_by_foundation_holding() -> None:
+    doc = preset_doc()
+    doc["milestone_burns"].append({"name": "moon", "amount": "3300000", "at_genesis": False})
+    one_problem(doc, "milestone_burns: burns total 3670000 BTT, more than the Foundation allocation")
+    doc = preset_doc()
+    doc["milestone_burns"][1]["name"] = "launch"
+    one_problem(doc, "milestone_burns[1].name: duplicate milestone 'launch'")
+
+
+def test_published_release_non_decreasing() -> None:
+    doc = preset_doc()
+    doc["published_release"][2]["cumulative_percent"] = 30
+    one_problem(doc, "published_release[2].cumulative_percent: 30 is less than the previous entry's 40")
+
+
+def test_scalar_rules() -> None:
+    doc = preset_doc()
+    doc["id"] = "BTT Main"
+    doc["chain_type"] = "prod"
+    doc["ss58_prefix"] = 64
+    doc["consensus"]["slot_ms"] = 99
+    doc["token"]["decimals"] = 19
+    doc["time"]["month_seconds"] = 0
+    lines = problems(doc)
+    prefixes = [line.split(":")[0] for line in lines]
+    assert prefixes == ["id", "chain_type", "ss58_prefix", "token.decimals", "consensus.slot_ms", "time.month_seconds"]
+
+
+def test_several_problems_reported_together_one_per_line() -> None:
+    doc = preset_doc()
+    doc["extra"] = 1
+    doc["token"]["total_supply"] = 2.1e7
+    row(doc, 1)["holders"][0]["account"] = "bob"
+    doc["parameters"]["payments.fee_bps"]["value"] = 90
+    del doc["time"]["year_seconds"]
+    lines = problems(doc)
+    assert len(lines) == 5, lines
+    assert [line.split(":")[0] for line in lines] == [
+        "extra",
+        "token.total_supply",
+        "time.year_seconds",
+        "allocations[0].holders[0].account",
+        "parameters.payments.fee_bps",
+    ]
+    assert all(re.match(r"^[a-z_\[\]0-9.]+: \S", line) for line in lines)
+
+
+# ------------------------------------------------------------------------------------------- loading
+
+
+def test_unknown_preset_lists_known_presets() -> None:
+    with pytest.raises(GenesisError) as info:
+        load_chain_spec("btt-2m")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "unknown chain spec 'btt-2m'" in message
+    assert "dev, btt-21m, btt-210m" in message
+
+
+def test_missing_file_lists_known_presets(tmp_path: Path) -> None:
+    with pytest.raises(GenesisError) as info:
+        load_chain_spec(tmp_path / "nope.json")
+    message = str(info.value)
+    assert "\n" not in message and "not found" in message and "dev, btt-21m, btt-210m" in message
+
+
+def test_invalid_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"id": "x",}')
+    with pytest.raises(GenesisError, match="not valid JSON"):
+        load_chain_spec(path)
+    path.write_text('{"id": "x", "id": "y"}')
+    with pytest.raises(GenesisError, match="duplicate key 'id'"):
+        load_chain_spec(path)
+
+
+def test_file_round_trip(tmp_path: Path) -> None:
+    doc = preset_doc("dev")
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(doc))
+    spec = load_chain_spec(str(path))
+    assert spec == load_chain_spec("dev")
+    assert spec.raw == doc
+
+
+def test_canonical_json_and_materialise() -> None:
+    doc = preset_doc("dev")
+    encoded = canonical_json(doc)
+    assert encoded == json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json.loads(encoded) == doc
+    shuffled = dict(reversed(list(doc.items())))
+    assert canonical_json(shuffled) == encoded
+    fixed = materialise(doc, 1_700_000_000_000)
+    assert fixed["genesis_time_ms"] == 1_700_000_000_000
+    assert doc["genesis_time_ms"] == 0
+    assert parse_chain_spec(fixed).genesis_time_ms == 1_700_000_000_000
+    with pytest.raises(GenesisError):
+        materialise(doc, -1)
+
+
+def test_raw_is_the_loaded_document() -> None:
+    doc = preset_doc()
+    spec = parse_chain_spec(doc)
+    assert spec.raw == doc
+    doc["name"] = "changed"
+    assert spec.raw["name"] != "changed"
+
+
+# ------------------------------------------------------------------------------------------- properties
+
+_NUMERIC = re.compile(r"\d+(\.\d+)?")
+
+
+def _numeric_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    """Paths to every number and every numeric string (amounts, percents) in a document."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _numeric_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _numeric_paths(v, (*path, i))]
+    if (type(value) is int) or (isinstance(value, str) and _NUMERIC.fullmatch(value)):
+        return [path]
+    return []
+
+
+BASE_DOC = load_chain_spec_doc("btt-21m")
+NUMERIC_PATHS = _numeric_paths(BASE_DOC)
+
+
+def _set(doc: Any, path: tuple, value: Any) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+def test_numeric_paths_cover_the_document() -> None:
+    assert ("token", "total_supply") in NUMERIC_PATHS
+    assert ("parameters", "fees.base", "value") in NUMERIC_PATHS
+    assert ("allocations", 10, "holders", 1, "amount") in NUMERIC_PATHS
+    assert len(NUMERIC_PATHS) > 100
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(path=st.sampled_from(NUMERIC_PATHS), number=st.floats())
+def test_any_numeric_field_as_float_is_a_genesis_error(path: tuple, number: float) -> None:
+    doc = copy.deepcopy(BASE_DOC)
+    _set(doc, path, number)
+    with pytest.raises(GenesisError) as info:
+        parse_chain_spec(doc)
+    assert "floats are not allowed" in str(info.value)
+
+
+def _all_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    out = [path] if path else []
+    if isinstance(value, dict):
+        out += [p for k, v in value.items() for p in _all_paths(v, (*path, k))]
+    elif isinstance(value, list):
+        out += [p for i, v in enumerate(value) for p in _all_paths(v, (*path, i))]
+    return out
+
+
+ALL_PATHS = _all_paths(BASE_DOC)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(path=st.sampled_from(ALL_PATHS), value=JSON_VALUES)
+def test_any_mutation_is_accepted_or_a_genesis_error(path: tuple, value: Any) -> None:
+    doc = copy.deepcopy(BASE_DOC)
+    _set(doc, path, value)
+    try:
+        parse_chain_spec(doc)
+    except GenesisError as exc:
+        assert str(exc).strip()
