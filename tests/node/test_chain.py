@@ -1,0 +1,138 @@
+"""Chain: authoring, import on a second node, rejection of every kind of invalid block, restart, genesis check."""
+
+from __future__ import annotations
+
+import pytest
+
+from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
+from btt_chain.primitives.errors import InvalidBlock, StorageError
+from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT
+from btt_chain.primitives.keys import dev_keypair
+from runtime.invariants import check_invariants
+from runtime.system import storage as system
+from storage.leveldb import LevelDBStore
+from tests.support.node_builder import UNIT, author_next, dev_genesis, far_future_ms, new_chain, transfer
+
+
+def test_author_and_import_reach_the_same_state_root():
+    a, b = new_chain(), new_chain()
+    assert a.genesis_hash == b.genesis_hash
+    for i in range(3):
+        imported, dropped = author_next(a, [transfer(a, "alice", "bob", UNIT * (i + 1))])
+        assert not dropped
+        b.import_block(imported.block.encode(), far_future_ms())
+    assert b.head_hash == a.head_hash and b.head.state_root == a.head.state_root
+    assert system.account.get(b.state(), dev_keypair("bob").public).free == system.account.get(
+        a.state(), dev_keypair("bob").public
+    ).free
+    assert check_invariants(b.state()) == []
+
+
+def test_author_drops_invalid_candidates():
+    a = new_chain()
+    good = transfer(a, "bob", "charlie", UNIT)
+    stale = transfer(a, "bob", "charlie", UNIT, nonce=0)  # duplicate nonce after `good`
+    forged = transfer(a, "charlie", "bob", UNIT).replace(signature=bytes(64))
+    imported, dropped = author_next(a, [good, stale, forged])
+    assert [x.hash() for x in imported.block.extrinsics] == [good.hash()]
+    assert {x.hash() for x, _ in dropped} == {stale.hash(), forged.hash()}
+
+
+def _reseal(header: Header, **changes) -> Header:
+    return header.replace(**changes).sealed(dev_keypair("alice"))
+
+
+def _mutations(block: Block, chain):
+    h = block.header
+    bob = dev_keypair("bob")
+    yield "undecodable", block.encode()[:-3]
+    yield "bad author signature", Block(h.replace(signature=bytes(64)), block.extrinsics).encode()
+    yield "state root mismatch", Block(_reseal(h, state_root=b"\x01" * 32), block.extrinsics).encode()
+    yield "extrinsics root", Block(_reseal(h, extrinsics_root=EMPTY_MERKLE_ROOT), block.extrinsics).encode()
+    yield "receipts root", Block(_reseal(h, receipts_root=b"\x02" * 32), block.extrinsics).encode()
+    yield "not the head", Block(_reseal(h, parent_hash=b"\x03" * 32), block.extrinsics).encode()
+    yield "does not follow", Block(_reseal(h, number=h.number + 1), block.extrinsics).encode()
+    yield "timestamp", Block(_reseal(h, timestamp_ms=h.timestamp_ms + 1), block.extrinsics).encode()
+    yield "not the leader", Block(h.replace(author=bob.public).sealed(bob), block.extrinsics).encode()
+    forged = block.extrinsics[0].replace(signature=bytes(64))
+    yield "bad signature", Block(_reseal(h, extrinsics_root=extrinsics_root([forged])), (forged,)).encode()
+
+
+def test_every_kind_of_invalid_block_is_rejected_and_changes_nothing():
+    a, b = new_chain(), new_chain()
+    imported, _ = author_next(a, [transfer(a, "alice", "bob", UNIT)])
+    before = dict(b.db.kv.iterate())
+    for reason, raw in _mutations(imported.block, a):
+        with pytest.raises(InvalidBlock, match=reason):
+            b.import_block(raw, far_future_ms())
+        assert dict(b.db.kv.iterate()) == before, reason
+    b.import_block(imported.block.encode(), far_future_ms())
+    assert b.head_hash == imported.hash
+
+
+def test_future_slot_and_repeated_slot_are_rejected():
+    a, b = new_chain(), new_chain()
+    imported, _ = author_next(a)
+    with pytest.raises(InvalidBlock, match="in the future"):
+        b.import_block(imported.block.encode(), now_ms=dev_genesis().spec.genesis_time_ms)
+    b.import_block(imported.block.encode(), far_future_ms())
+    with pytest.raises(InvalidBlock, match="not the head|slot"):
+        b.import_block(imported.block.encode(), far_future_ms())
+
+
+def test_block_that_overspends_is_invalid():
+    a, b = new_chain(), new_chain()
+    imported, _ = author_next(a, [transfer(a, "bob", "charlie", UNIT)])
+    # replay alice's valid block on a chain where bob already spent that nonce is impossible here;
+    # instead include an extrinsic whose nonce is wrong for the parent state
+    bad = transfer(a, "bob", "charlie", UNIT, nonce=7)
+    h = imported.block.header
+    header = Header(h.parent_hash, h.number, h.slot, h.timestamp_ms, h.state_root, extrinsics_root([bad]),
+                    h.receipts_root, h.author, Digest()).sealed(dev_keypair("alice"))
+    with pytest.raises(InvalidBlock, match="cannot be included"):
+        b.import_block(Block(header, (bad,)).encode(), far_future_ms())
+
+
+def test_restart_resumes_at_same_head_and_state_root(tmp_path):
+    g = dev_genesis()
+    with LevelDBStore(tmp_path / "db") as kv:
+        chain = new_chain(kv, g)
+        for i in range(5):
+            author_next(chain, [transfer(chain, "alice", "bob", UNIT)])
+        head, root = chain.head_hash, chain.head.state_root
+    with LevelDBStore(tmp_path / "db") as kv:
+        again = new_chain(kv, g)
+        assert again.head_hash == head and again.head.state_root == root
+        assert again.head.number == 5
+        author_next(again, [transfer(again, "alice", "bob", UNIT)])
+        assert again.head.number == 6
+
+
+def test_database_of_another_genesis_is_refused(tmp_path):
+    with LevelDBStore(tmp_path / "db") as kv:
+        new_chain(kv, dev_genesis())
+    with LevelDBStore(tmp_path / "db") as kv:
+        with pytest.raises(StorageError, match="created with genesis"):
+            new_chain(kv, dev_genesis(genesis_time_ms=1_800_000_000_000))
+
+
+def test_author_refuses_slot_it_does_not_lead_or_already_passed():
+    a = new_chain()
+    author_next(a)
+    with pytest.raises(InvalidBlock, match="not above"):
+        a.author_block(a.head.slot, dev_keypair("alice"), [])
+    with pytest.raises(InvalidBlock, match="does not lead"):
+        a.author_block(a.head.slot + 1, dev_keypair("bob"), [])
+
+
+def test_leader_schedule_is_drawn_by_bond():
+    from btt_chain.consensus.leader import epoch_seed, slot_leader
+
+    weights = [(b"a" * 32, 30), (b"b" * 32, 10), (b"c" * 32, 0)]
+    seed = epoch_seed(b"\x00" * 32, 0)
+    leaders = [slot_leader(weights, seed, s) for s in range(4000)]
+    share_a = leaders.count(b"a" * 32) / len(leaders)
+    assert 0.70 < share_a < 0.80
+    assert b"c" * 32 not in leaders
+    assert leaders == [slot_leader(weights, seed, s) for s in range(4000)]
+    assert slot_leader([], seed, 1) is None

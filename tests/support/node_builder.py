@@ -1,0 +1,42 @@
+"""Node-test support: a dev chain with a fixed genesis time on a memory or LevelDB store."""
+
+from __future__ import annotations
+
+from btt_chain.node.chain import Chain
+from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.keys import dev_keypair
+from genesis.build import Genesis, build_genesis
+from genesis.loader import load_chain_spec, materialise, parse_chain_spec
+from runtime.modules import RUNTIME
+from runtime.system import storage as system
+from storage.kv import KeyValueStore
+from storage.memory import MemoryStore
+
+GENESIS_TIME_MS = 1_700_000_000_000
+UNIT = 10**18
+
+
+def dev_genesis(genesis_time_ms: int = GENESIS_TIME_MS, preset: str = "dev") -> Genesis:
+    spec = load_chain_spec(preset)
+    return build_genesis(parse_chain_spec(materialise(spec.raw, genesis_time_ms)))
+
+
+def far_future_ms() -> int:
+    return GENESIS_TIME_MS + 10**9
+
+
+def new_chain(kv: KeyValueStore | None = None, genesis: Genesis | None = None) -> Chain:
+    return Chain(kv if kv is not None else MemoryStore(), genesis or dev_genesis())
+
+
+def transfer(chain: Chain, sender: str, dest: str, amount: int, nonce: int | None = None, tip: int = 0) -> Extrinsic:
+    pair = dev_keypair(sender)
+    if nonce is None:
+        nonce = system.account.get(chain.state(), pair.public).nonce
+    call = RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount)
+    return sign_extrinsic(pair, call, nonce, chain.genesis_hash, RUNTIME.spec_version, tip=tip)
+
+
+def author_next(chain: Chain, xts: list[Extrinsic] = ()):  # type: ignore[assignment]
+    """Author the next block as alice (the dev validator) in the next slot."""
+    return chain.author_block(chain.head.slot + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])

@@ -1,0 +1,222 @@
+"""Module-test support in the FRAME style: a genesis builder, blocks on a dict state, and the assertions
+`assert_ok`, `assert_noop` (the call failed and storage did not change) and `assert_last_event`.
+
+Every block it finishes is checked against the whole-state invariants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from btt_chain.primitives.errors import DispatchError
+from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from runtime.context import BlockEnv, CallContext, Origin
+from runtime.events import Event
+from runtime.executive import ApplyOutcome, BlockExecution, BlockResult, Executive
+from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
+from runtime.invariants import check_invariants
+from runtime.modules import RUNTIME
+from runtime.overlay import DictState, Overlay
+from runtime.session.types import ValidatorInfo
+from runtime.system import storage as system
+from runtime.system.types import AccountInfo
+
+UNIT = 10**18
+GENESIS_HASH = b"\x42" * 32
+SLOT_MS = 1000
+
+DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
+    "balances.existential_deposit": (UNIT // 100, 1, UNIT, "btt"),
+    "fees.base": (UNIT // 1000, 0, UNIT // 10, "btt"),
+    "fees.per_byte": (UNIT // 100_000, 0, UNIT // 1000, "btt"),
+    "fees.per_weight": (UNIT // 1_000_000, 0, UNIT // 10_000, "btt"),
+    "fees.author_bps": (5000, 5000, 5000, "bps"),
+    "fees.stakers_bps": (3000, 3000, 3000, "bps"),
+    "fees.development_bps": (2000, 2000, 2000, "bps"),
+    "block.max_weight": (2_000_000, 100_000, 10_000_000, "count"),
+    "block.max_bytes": (4 << 20, 1 << 16, 8 << 20, "count"),
+    "block.max_extrinsics": (10_000, 100, 20_000, "count"),
+}
+
+
+def acct(name: str) -> bytes:
+    return dev_keypair(name).public
+
+
+@dataclass
+class GenesisBuilder:
+    """Balances in whole BTT by dev name; alice validates with a 10 BTT bond unless told otherwise."""
+
+    balances: dict[str, int] = field(default_factory=lambda: {"alice": 1_000, "bob": 1_000, "charlie": 100})
+    locked: dict[str, int] = field(default_factory=dict)
+    validators: dict[str, int] = field(default_factory=lambda: {"alice": 10})
+    params: dict[str, int] = field(default_factory=dict)
+    burned_at_genesis: int = 0
+
+    def build(self) -> TestChain:
+        balances = tuple(
+            GenesisBalance(acct(n), amt * UNIT, self.locked.get(n, 0) * UNIT) for n, amt in self.balances.items()
+        )
+        supply = sum(b.free for b in balances) + self.burned_at_genesis
+        params = []
+        for name, (value, lo, hi, unit) in DEFAULT_PARAMS.items():
+            params.append(GenesisParam(name, self.params.get(name, value), lo, hi, unit))
+        config = GenesisConfig(
+            supply=supply,
+            burned_at_genesis=self.burned_at_genesis,
+            genesis_time_ms=1_000_000,
+            chain_spec_hash=bytes(32),
+            balances=balances,
+            validators=tuple(ValidatorInfo(acct(n), acct(n), b * UNIT) for n, b in self.validators.items()),
+            params=tuple(params),
+        )
+        return TestChain(DictState(build_state(config)))
+
+
+class TestChain:
+    """A chain of blocks on a dict state, authored by alice, with invariants checked after every block."""
+
+    __test__ = False
+
+    def __init__(self, state: DictState) -> None:
+        self.backend = state
+        self.executive = Executive(RUNTIME, GENESIS_HASH)
+        self.number = 0
+        self.parent_hash = GENESIS_HASH
+        self.last_result: BlockResult | None = None
+        self.author = acct("alice")
+        self._current: BlockExecution | None = None
+
+    # blocks --------------------------------------------------------------------------------------
+    def begin_block(self) -> BlockExecution:
+        n = self.number + 1
+        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS, self.author)
+        self._current = self.executive.initialize_block(self.backend, env)
+        return self._current
+
+    def end_block(self) -> BlockResult:
+        assert self._current is not None
+        result = self.executive.finalize_block(self._current)
+        self.backend.apply(result.changes)
+        self.number += 1
+        self.parent_hash = bytes([self.number % 256]) * 32
+        self.last_result = result
+        self._current = None
+        problems = check_invariants(self.view())
+        assert not problems, problems
+        return result
+
+    def run_block(self, xts: Iterable[Extrinsic]) -> BlockResult:
+        ex = self.begin_block()
+        for xt in xts:
+            self.executive.apply_extrinsic(ex, xt, len(xt.encode()))
+        return self.end_block()
+
+    # extrinsics ----------------------------------------------------------------------------------
+    def sign(self, signer: str | Keypair, call_name: str, *args: Any, nonce: int | None = None, tip: int = 0) -> Extrinsic:
+        pair = dev_keypair(signer) if isinstance(signer, str) else signer
+        if nonce is None:
+            nonce = self.account(pair.public).nonce
+        return sign_extrinsic(pair, RUNTIME.call(call_name, *args), nonce, GENESIS_HASH, RUNTIME.spec_version, tip=tip)
+
+    def fee_of(self, signer: str, call_name: str, *args: Any) -> int:
+        """The inclusion fee the next block would charge for this call."""
+        xt = self.sign(signer, call_name, *args)
+        n = self.number + 1
+        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS, self.author)
+        return self.executive.validate_transaction(self.backend, env, xt, len(xt.encode())).fee
+
+    def submit(self, signer: str | Keypair, call_name: str, *args: Any, tip: int = 0) -> ApplyOutcome:
+        """Apply one signed extrinsic in its own block; return its outcome."""
+        xt = self.sign(signer, call_name, *args, tip=tip)
+        ex = self.begin_block()
+        outcome = self.executive.apply_extrinsic(ex, xt, len(xt.encode()))
+        self.end_block()
+        return outcome
+
+    def dispatch(self, origin: Origin, call_name: str, *args: Any) -> None:
+        """Dispatch a call directly with any origin (governance, root) inside a block, in a snapshot."""
+        ex = self.begin_block()
+        decoded = RUNTIME.decode_call(RUNTIME.call(call_name, *args))
+        ctx: CallContext = ex.ctx
+        ctx.phase = 0
+        try:
+            ctx.state.run_in_snapshot(lambda: RUNTIME.dispatch(ctx, origin, decoded))
+        finally:
+            self.end_block()
+
+    # views ---------------------------------------------------------------------------------------
+    def view(self) -> Overlay:
+        return Overlay(self.backend)
+
+    def account(self, who: bytes | str) -> AccountInfo:
+        return system.account.get(self.view(), acct(who) if isinstance(who, str) else who)
+
+    def snapshot(self) -> dict[bytes, bytes]:
+        return dict(self.backend.data)
+
+    def events(self) -> list[Event]:
+        assert self.last_result is not None
+        return [ev for _, ev in self.last_result.events]
+
+
+# --- assertions -----------------------------------------------------------------------------------
+
+def assert_ok(outcome: ApplyOutcome) -> None:
+    assert outcome.success, f"call failed: {outcome.error}"
+
+
+STATE_EXEMPT_PREFIXES = (b"system.number/", b"system.slot/", b"system.timestamp_ms/", b"system.block_hash/")
+
+
+def assert_noop(chain: TestChain, signer: str, call_name: str, *args: Any, error: str) -> ApplyOutcome:
+    """The call fails with `error` and storage is unchanged except the fee, the nonce and block bookkeeping."""
+    who = acct(signer)
+    before = chain.snapshot()
+    acc_before = chain.account(who)
+    outcome = chain.submit(signer, call_name, *args)
+    assert not outcome.success, "call was expected to fail"
+    assert outcome.error is not None and error in outcome.error, f"expected {error!r}, got {outcome.error!r}"
+    acc_after = chain.account(who)
+    assert acc_after.nonce == acc_before.nonce + 1
+    refund = outcome.fee * DEFAULT_PARAMS["fees.author_bps"][0] // 10_000 if who == chain.author else 0
+    assert acc_after.free == acc_before.free - outcome.fee + refund
+    assert (acc_after.reserved, acc_after.frozen) == (acc_before.reserved, acc_before.frozen)
+    after = chain.snapshot()
+    fee_accounts = {
+        system.account.key(k)
+        for k in (who, chain.author, *_fee_pots())
+    }
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    unexpected = [k for k in changed if k not in fee_accounts and not k.startswith(STATE_EXEMPT_PREFIXES)]
+    assert not unexpected, f"failed call changed storage: {unexpected}"
+    return outcome
+
+
+def assert_dispatch_noop(chain: TestChain, origin: Origin, call_name: str, *args: Any, error: str) -> None:
+    """A directly dispatched call raises `error` and storage is unchanged except block bookkeeping."""
+    before = chain.snapshot()
+    try:
+        chain.dispatch(origin, call_name, *args)
+    except DispatchError as exc:
+        assert error in str(exc), f"expected {error!r}, got {exc}"
+    else:
+        raise AssertionError("call was expected to fail")
+    after = chain.snapshot()
+    changed = [k for k in set(before) | set(after) if before.get(k) != after.get(k)]
+    assert all(k.startswith(STATE_EXEMPT_PREFIXES) for k in changed), f"failed call changed storage: {changed}"
+
+
+def assert_last_event(chain: TestChain, expected: Event) -> None:
+    user_events = [e for e in chain.events() if e.MODULE not in ("system", "fees")]
+    assert user_events, "no module events in the last block"
+    assert user_events[-1] == expected, f"last event {user_events[-1]} != {expected}"
+
+
+def _fee_pots() -> tuple[bytes, ...]:
+    from btt_chain.primitives.accounts import module_account
+
+    return (module_account("staker_rewards"), module_account("development_fund"))
