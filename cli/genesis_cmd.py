@@ -11,10 +11,10 @@ import click
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
+from cli.output import print_json
 from genesis.build import build_genesis
 from genesis.loader import canonical_json, format_percent, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec
-from cli.output import print_json
 
 
 @click.group()
@@ -27,6 +27,8 @@ def _load(source: str) -> ChainSpec:
         return load_chain_spec(source)
     except GenesisError as exc:
         problems = str(exc).splitlines()
+        if len(problems) == 1 and not getattr(exc, "problems", ()):
+            raise
         raise GenesisError(
             f"{source} is not a valid chain spec ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
             + "\n".join(problems)

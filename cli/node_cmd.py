@@ -33,7 +33,8 @@ def _setup_logging(level: str) -> None:
 
 
 @click.command()
-@click.option("--dev", is_flag=True, help="Dev chain: --chain dev, validate as alice, temporary data unless --base-path.")
+@click.option("--dev", is_flag=True,
+              help="Dev chain: --chain dev, validate as alice, temporary data unless --base-path.")
 @click.option("--chain", "chain", default=None, help="Preset (dev, btt-21m, btt-210m) or chain-spec JSON file.")
 @click.option("--base-path", type=click.Path(file_okay=False, path_type=Path), help="Where the node keeps its data.")
 @click.option("--tmp", is_flag=True, help="Keep data in a temporary directory deleted on exit.")

@@ -606,17 +606,17 @@ class _Parser:
         if all(p is not None for p in ppms):
             total_ppm = sum(p for p in ppms if p is not None)
             if total_ppm != PPM_TOTAL:
-                diff = format_percent(abs(PPM_TOTAL - total_ppm))
+                pct_diff = format_percent(abs(PPM_TOTAL - total_ppm))
                 side = "short of" if total_ppm < PPM_TOTAL else "over"
-                self.err("allocations", f"percentages sum to {format_percent(total_ppm)}%, {diff}% {side} 100%")
+                self.err("allocations", f"percentages sum to {format_percent(total_ppm)}%, {pct_diff}% {side} 100%")
         if supply is not None and all(a is not None for a in amounts):
             total = sum(a for a in amounts if a is not None)
             if total != supply:
-                diff = self.fmt(abs(supply - total))
+                amount_diff = self.fmt(abs(supply - total))
                 side = "short of" if total < supply else "over"
                 self.err(
                     "allocations",
-                    f"row amounts sum to {self.fmt(total)} BTT, {diff} BTT {side} the total supply "
+                    f"row amounts sum to {self.fmt(total)} BTT, {amount_diff} BTT {side} the total supply "
                     f"{self.fmt(supply)} BTT",
                 )
         if not complete:

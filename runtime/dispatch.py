@@ -79,7 +79,7 @@ class Runtime:
         if len(args) != len(c.args):
             raise InvalidExtrinsic(f"{name} takes {len(c.args)} arguments ({', '.join(a for a, _ in c.args)})")
         try:
-            wire = tuple(f.to_wire(v) for (_, f), v in zip(c.args, args))
+            wire = tuple(f.to_wire(v) for (_, f), v in zip(c.args, args, strict=False))
         except DecodeError as exc:
             raise InvalidExtrinsic(f"{name}: {exc}") from None
         return Call(m.index, c.index, wire)
@@ -93,7 +93,7 @@ class Runtime:
         if len(call.args) != len(c.args):
             raise InvalidExtrinsic(f"{m.name}.{c.name} takes {len(c.args)} arguments, got {len(call.args)}")
         decoded = []
-        for (aname, f), wire in zip(c.args, call.args):
+        for (aname, f), wire in zip(c.args, call.args, strict=False):
             try:
                 decoded.append(f.from_wire(wire))
             except DecodeError as exc:

@@ -10,25 +10,25 @@ from btt_chain.primitives.errors import DispatchError
 class ModuleError(DispatchError):
     """A runtime module refused a call."""
 
-    module: ClassVar[str] = "runtime"
+    MODULE: ClassVar[str] = "runtime"
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__(self.module, type(self).__name__, detail or (self.__doc__ or "").strip())
+        super().__init__(self.MODULE, type(self).__name__, detail or (self.__doc__ or "").strip())
 
 
 class BadOrigin(ModuleError):
     """The call was made from an origin that may not make it."""
 
-    module = "system"
+    MODULE = "system"
 
 
 class BadArguments(ModuleError):
     """The call's arguments do not match its signature."""
 
-    module = "system"
+    MODULE = "system"
 
 
 class Overflow(ModuleError):
     """An amount would exceed the 128-bit range."""
 
-    module = "system"
+    MODULE = "system"

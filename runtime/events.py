@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from btt_chain.primitives.codec import Struct, U128
+from btt_chain.primitives.codec import U128, Struct
 
 
 class Event(Struct):

@@ -14,7 +14,9 @@ V = TypeVar("V")
 
 
 class ValueCodec(Generic[V]):
-    """Encodes a stored value with a wire Field or a Struct class. State is trusted: decoding skips the canonical check."""
+    """Encodes a stored value with a wire Field or a Struct class.
+
+    State is trusted (the runtime wrote it), so decoding skips the canonical re-encoding check."""
 
     def __init__(self, kind: Field | type[Struct]) -> None:
         self.kind = kind
@@ -26,7 +28,7 @@ class ValueCodec(Generic[V]):
 
     def decode(self, raw: bytes) -> V:
         wire = msgpack.unpackb(raw, raw=False)
-        return self.kind.from_wire(wire)  # type: ignore[no-any-return, union-attr]
+        return self.kind.from_wire(wire)  # type: ignore[no-any-return, union-attr, return-value]
 
 
 def storage_prefix(module: str, item: str) -> bytes:

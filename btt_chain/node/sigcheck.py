@@ -65,7 +65,7 @@ class SignatureChecker:
             checked = [ok for part in self._pool.map(_verify_chunk, chunks) for ok in part]
         else:
             checked = _verify_chunk(batch)
-        for i, ok in zip(todo, checked):
+        for i, ok in zip(todo, checked, strict=False):
             results[i] = ok
             if ok:
                 self.remember(keys[i])

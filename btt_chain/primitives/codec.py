@@ -20,8 +20,10 @@ from btt_chain.primitives.hashing import blake2b_256
 
 MAX_ENCODED_SIZE = 16 * 1024 * 1024
 """No single encoded object (a block included) may exceed 16 MiB."""
-MAX_DEPTH = 8
-"""Generic values (call arguments) may nest at most this deep."""
+MAX_DEPTH = 16
+"""No encoded document may nest deeper than this."""
+MAX_ARG_DEPTH = 8
+"""A generic value (a call argument) may nest at most this deep below itself."""
 U64_MAX = 2**64 - 1
 U128_MAX = 2**128 - 1
 
@@ -52,9 +54,9 @@ def unpack(data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Any:
     return value
 
 
-def _check_generic(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+def _check_generic(value: Any, depth: int, limit: int = MAX_DEPTH) -> None:
+    if depth > limit:
+        raise DecodeError(f"nesting deeper than {limit}")
     if isinstance(value, bool) or isinstance(value, (bytes, str)):
         return
     if isinstance(value, int):
@@ -63,7 +65,7 @@ def _check_generic(value: Any, depth: int) -> None:
         return
     if isinstance(value, list):
         for item in value:
-            _check_generic(item, depth + 1)
+            _check_generic(item, depth + 1, limit)
         return
     if isinstance(value, float):
         raise DecodeError("floats are not allowed")
@@ -146,6 +148,12 @@ class Bytes(Field):
         self.max_len = max_len
         self.name = f"bytes{size}" if size is not None else "bytes"
 
+    def to_wire(self, value: Any) -> Any:
+        return self._check(value)
+
+    def from_wire(self, wire: Any) -> Any:
+        return self._check(wire)
+
     def _check(self, value: Any) -> bytes:
         if type(value) is not bytes:
             raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
@@ -154,9 +162,6 @@ class Bytes(Field):
         if len(value) > self.max_len:
             raise DecodeError(f"byte string of {len(value)} bytes is over the limit of {self.max_len}")
         return value
-
-    to_wire = _check
-    from_wire = _check
 
 
 class Text(Field):
@@ -167,15 +172,18 @@ class Text(Field):
     def __init__(self, max_len: int = 256) -> None:
         self.max_len = max_len
 
+    def to_wire(self, value: Any) -> Any:
+        return self._check(value)
+
+    def from_wire(self, wire: Any) -> Any:
+        return self._check(wire)
+
     def _check(self, value: Any) -> str:
         if type(value) is not str:
             raise DecodeError(f"expected str, got {type(value).__name__}")
         if len(value) > self.max_len:
             raise DecodeError(f"string of {len(value)} characters is over the limit of {self.max_len}")
         return value
-
-    to_wire = _check
-    from_wire = _check
 
 
 class ListOf(Field):
@@ -211,13 +219,13 @@ class Generic(Field):
         return wire
 
     def from_wire(self, wire: Any) -> Any:
-        _check_generic(wire, 0)
+        _check_generic(wire, 0, MAX_ARG_DEPTH)
         return wire
 
 
 def _generic_to_wire(value: Any, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    if depth > MAX_ARG_DEPTH:
+        raise DecodeError(f"nesting deeper than {MAX_ARG_DEPTH}")
     if isinstance(value, (list, tuple)):
         return [_generic_to_wire(v, depth + 1) for v in value]
     if isinstance(value, bool) or isinstance(value, (bytes, str)):
@@ -272,7 +280,7 @@ class Struct:
         if len(wire) != len(cls.WIRE):
             raise DecodeError(f"{cls.__name__}: expected {len(cls.WIRE)} fields, got {len(wire)}")
         kwargs = {}
-        for (name, f), w in zip(cls.WIRE, wire):
+        for (name, f), w in zip(cls.WIRE, wire, strict=False):
             try:
                 kwargs[name] = f.from_wire(w)
             except DecodeError as exc:

@@ -6,7 +6,7 @@ from runtime.errors import ModuleError
 
 
 class BalancesError(ModuleError):
-    module = "balances"
+    MODULE = "balances"
 
 
 class InsufficientBalance(BalancesError):

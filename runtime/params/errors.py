@@ -6,7 +6,7 @@ from runtime.errors import ModuleError
 
 
 class ParamsError(ModuleError):
-    module = "params"
+    MODULE = "params"
 
 
 class UnknownParameter(ParamsError):

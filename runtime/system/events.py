@@ -37,5 +37,5 @@ class NewAccount(Event):
 class Remarked(Event):
     MODULE: ClassVar[str] = "system"
     sender: bytes
-    hash: bytes
-    WIRE = (("sender", HASH), ("hash", HASH))
+    remark_hash: bytes
+    WIRE = (("sender", HASH), ("remark_hash", HASH))

@@ -97,7 +97,7 @@ def test_restart_resumes_at_same_head_and_state_root(tmp_path):
     g = dev_genesis()
     with LevelDBStore(tmp_path / "db") as kv:
         chain = new_chain(kv, g)
-        for i in range(5):
+        for _i in range(5):
             author_next(chain, [transfer(chain, "alice", "bob", UNIT)])
         head, root = chain.head_hash, chain.head.state_root
     with LevelDBStore(tmp_path / "db") as kv:

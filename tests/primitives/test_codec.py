@@ -18,7 +18,7 @@ u128 = st.integers(0, U128_MAX)
 generic = st.recursive(
     st.one_of(u64, st.binary(max_size=40), st.text(max_size=20), st.booleans()),
     lambda inner: st.lists(inner, max_size=4),
-    max_leaves=10,
+    max_leaves=6,
 )
 calls = st.builds(Call, st.integers(0, 255), st.integers(0, 255), st.lists(generic, max_size=6).map(tuple))
 eras = st.one_of(st.just(Era(0, 0)), st.builds(Era, u64, st.integers(1, 2**32 - 1)))
@@ -68,7 +68,8 @@ def _wire(xt: Extrinsic) -> list:
 
 
 def _sample() -> Extrinsic:
-    return Extrinsic(b"\x01" * 32, 3, 10**20, Era(0, 0), Call(1, 0, (b"\x02" * 32, (5).to_bytes(16, "big"))), b"\x03" * 64)
+    call = Call(1, 0, (b"\x02" * 32, (5).to_bytes(16, "big")))
+    return Extrinsic(b"\x01" * 32, 3, 10**20, Era(0, 0), call, b"\x03" * 64)
 
 
 @pytest.mark.parametrize(
@@ -117,10 +118,18 @@ def test_size_limit():
 
 def test_depth_limit():
     deep: list = []
-    for _ in range(20):
+    for _ in range(30):
         deep = [deep]
     with pytest.raises(DecodeError, match="nesting deeper"):
         unpack(pack(deep))
+
+
+def test_call_argument_depth_limit():
+    deep: list = [1]
+    for _ in range(10):
+        deep = [deep]
+    with pytest.raises(DecodeError, match="nesting deeper than 8"):
+        Call.decode(pack([1, 0, [deep]]))
 
 
 def test_call_args_keep_nested_lists():

@@ -116,7 +116,9 @@ class TestChain:
         return self.end_block()
 
     # extrinsics ----------------------------------------------------------------------------------
-    def sign(self, signer: str | Keypair, call_name: str, *args: Any, nonce: int | None = None, tip: int = 0) -> Extrinsic:
+    def sign(
+        self, signer: str | Keypair, call_name: str, *args: Any, nonce: int | None = None, tip: int = 0
+    ) -> Extrinsic:
         pair = dev_keypair(signer) if isinstance(signer, str) else signer
         if nonce is None:
             nonce = self.account(pair.public).nonce

@@ -1,0 +1,98 @@
+"""Every bad argument is one clear `error:` line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.main import main
+from tests.functional.framework import free_port
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def assert_one_line_error(code: int, err: str, fragment: str) -> None:
+    assert code != 0
+    assert "Traceback" not in err
+    assert err.startswith("error: "), err
+    assert fragment in err.splitlines()[0], err
+
+
+DOWN = f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["transfer", "--from", "alice", "--to", "bob", "--amount", "1.0000000000000000001", "--rpc", DOWN],
+         "has 19 decimals"),
+        (["transfer", "--from", "alice", "--to", "bob", "--amount", "ten", "--rpc", DOWN], "is not an amount"),
+        (["transfer", "--from", "alice", "--to", "bob", "--amount", "-3", "--rpc", DOWN], "is not an amount"),
+        (["transfer", "--from", "alice", "--to", "bob", "--amount", "0", "--rpc", DOWN], "above zero"),
+        (["transfer", "--from", "alice", "--to", "bob", "--amount", "1", "--rpc", DOWN], "cannot reach a node"),
+        (["transfer", "--from", "alice", "--amount", "1"], "Missing option '--to'"),
+        (["query", "account", "bob", "--rpc", DOWN], "cannot reach a node"),
+        (["query", "block", "xyz", "--rpc", DOWN], "neither a block number"),
+        (["node", "--chain", "nope", "--tmp"], "unknown chain spec 'nope'"),
+        (["node", "--tmp", "--base-path", "/tmp/x"], "either --tmp or --base-path"),
+        (["node", "--chain", "dev"], "give --base-path"),
+        (["node", "--dev", "--rpc-port", "70000"], "70000"),
+        (["node", "--chain", "btt-21m", "--tmp", "--validator", "--key", "alice"], "only accepted on dev chains"),
+        (["node", "--chain", "dev", "--tmp", "--validator"], "needs --key"),
+        (["node", "--dev", "--rpc-external", "--rpc-methods", "unsafe"], "only served on loopback"),
+        (["key", "inspect", "notanaddress"], "is not an address"),
+        (["key", "inspect", "0xzz"], "not valid hex"),
+        (["genesis", "validate", "tests/genesis/fixtures/seed-004.json"], "is not a valid chain spec"),
+        (["genesis", "inspect", "missing.json"], "chain spec file not found"),
+        (["genesis", "build", "dev", "--output", "/tmp/x.json", "--genesis-time", "soon"], "--genesis-time"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_bad_arguments_give_one_clear_line(capsys, argv, fragment):
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, fragment)
+
+
+def test_genesis_error_lists_each_problem(capsys):
+    code, _, err = run(capsys, "genesis", "validate", "tests/genesis/fixtures/seed-002.json")
+    assert code == 1
+    lines = err.splitlines()
+    assert "85%" in lines[1] and "15% short" in lines[1]
+    assert "Traceback" not in err
+
+
+def test_genesis_inspect_json(capsys):
+    code, out, _ = run(capsys, "genesis", "inspect", "btt-21m", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["total_supply"] == str(21_000_000 * 10**18)
+    assert len(info["allocations"]) == 12
+    assert sum(int(r["amount"]) for r in info["allocations"]) == 21_000_000 * 10**18
+    assert info["genesis_hash"].startswith("0x") and len(info["genesis_hash"]) == 66
+
+
+def test_genesis_build_fixes_the_time_and_hash(capsys, tmp_path):
+    out_file = tmp_path / "spec.json"
+    code, out, _ = run(capsys, "genesis", "build", "dev", "--output", str(out_file), "--genesis-time", "1700000000000")
+    assert code == 0
+    assert json.loads(out_file.read_text())["genesis_time_ms"] == 1_700_000_000_000
+    code2, out2, _ = run(capsys, "genesis", "validate", str(out_file))
+    assert code2 == 0 and out.split("genesis hash ")[1].strip() in out2
+
+
+def test_key_generate_and_inspect(capsys, tmp_path):
+    key_file = tmp_path / "k.json"
+    code, out, _ = run(capsys, "key", "generate", "--output", str(key_file), "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert "secret_seed" not in info
+    code, out2, _ = run(capsys, "key", "inspect", str(key_file), "--json")
+    assert json.loads(out2)["address"] == info["address"]
+    code, _, err = run(capsys, "key", "generate", "--output", str(key_file))
+    assert_one_line_error(code, err, "refusing to overwrite")

@@ -1,0 +1,176 @@
+"""Multi-process test framework in the spirit of bitcoin's test/functional.
+
+Real `btt-chain node` processes on 127.0.0.1 with free ports, each with its own data directory and log;
+`wait_until`, `assert_raises_rpc_error`, `sync_all`; data and logs are kept when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cli.rpc_client import RpcClient, RpcError
+
+REPO = Path(__file__).resolve().parents[2]
+KEEP_DIR = REPO / "test-data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (RpcError, OSError) as exc:
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}" +
+                         (f" (last error: {last_exc})" if last_exc else ""))
+
+
+def assert_raises_rpc_error(code: int | None, message: str, fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except RpcError as exc:
+        if code is not None and exc.code != code:
+            raise AssertionError(f"expected RPC error code {code}, got {exc.code}: {exc}") from None
+        if message not in str(exc):
+            raise AssertionError(f"expected {message!r} in RPC error, got {exc}") from None
+        return
+    raise AssertionError("no RPC error was raised")
+
+
+class NodeProcess:
+    """One `btt-chain node` process."""
+
+    def __init__(self, index: int, datadir: Path, chain: str = "dev", validator_key: str | None = "alice",
+                 extra_args: list[str] | None = None) -> None:
+        self.index = index
+        self.datadir = datadir
+        self.chain = chain
+        self.validator_key = validator_key
+        self.extra_args = extra_args or []
+        self.rpc_port = free_port()
+        self.log_path = datadir / f"node{index}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.rpc = RpcClient(f"http://127.0.0.1:{self.rpc_port}", timeout=10)
+
+    def args(self) -> list[str]:
+        args = [sys.executable, "-m", "cli", "node", "--chain", self.chain, "--base-path", str(self.datadir),
+                "--rpc-port", str(self.rpc_port), "--name", f"node{self.index}"]
+        if self.validator_key is not None:
+            args += ["--validator", "--key", self.validator_key]
+        return args + self.extra_args
+
+    def start(self, validator_key: str | None | bool = True) -> None:
+        if validator_key is not True:
+            self.validator_key = validator_key or None  # type: ignore[assignment]
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"\n--- start: {' '.join(self.args())}\n".encode())
+        log.flush()
+        self.process = subprocess.Popen(self.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log.close()
+        self.wait_for_rpc()
+
+    def wait_for_rpc(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"node{self.index} exited with {self.process.returncode}:\n{self.log_tail()}")
+            return self.rpc.call("system_health") is not None
+
+        wait_until(ready, timeout, 0.2, f"node{self.index} RPC")
+
+    def call(self, method: str, *params: Any) -> Any:
+        return self.rpc.call(method, *params)
+
+    def height(self) -> int:
+        return int(self.call("chain_getHeader")["number"], 16)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or close anything."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM and wait for a clean exit; returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+                raise AssertionError(f"node{self.index} did not stop within {timeout} s") from None
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Harness:
+    """Owns the nodes of one test: temporary data, teardown, and keeping data and logs on failure."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.root = Path(tempfile.mkdtemp(prefix=f"btt-{name}-"))
+        self.nodes: list[NodeProcess] = []
+
+    def add_node(self, **kwargs: Any) -> NodeProcess:
+        node = NodeProcess(len(self.nodes), self.root / f"node{len(self.nodes)}", **kwargs)
+        self.nodes.append(node)
+        return node
+
+    def log(self, message: str) -> None:
+        print(f"[{self.name}] {message}", flush=True)
+
+    def sync_all(self, timeout: float = 30) -> None:
+        """Wait until every running node reports the same head."""
+        def same() -> bool:
+            heads = {n.call("chain_getHeader")["hash"] for n in self.nodes if n.process is not None}
+            return len(heads) == 1
+
+        wait_until(same, timeout, 0.2, "all nodes on one head")
+
+    def teardown(self, failed: bool) -> None:
+        for n in self.nodes:
+            try:
+                n.stop()
+            except Exception:
+                n.kill()
+        if failed:
+            KEEP_DIR.mkdir(exist_ok=True)
+            dest = KEEP_DIR / self.root.name
+            shutil.copytree(self.root, dest, dirs_exist_ok=True)
+            print(f"test failed: data and logs kept in {dest}")
+            for n in self.nodes:
+                print(f"--- node{n.index} log tail ---\n{n.log_tail()}")
+        shutil.rmtree(self.root, ignore_errors=True)
