@@ -14,6 +14,12 @@ rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help=
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
 
 
+def _utc(ms: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).isoformat(timespec="milliseconds")
+
+
 @click.group()
 def query() -> None:
     """Read chain state from a node."""
@@ -70,8 +76,8 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
             ("number", int(h["number"], 16)),
             ("hash", h["hash"]),
             ("parent", h["parentHash"]),
-            ("slot", h["slot"]),
-            ("timestamp", h["timestamp"]),
+            ("slot", int(h["slot"], 16)),
+            ("timestamp", _utc(int(h["timestamp"], 16))),
             ("author", h["author"]),
             ("state root", h["stateRoot"]),
             ("extrinsics", len(data["block"]["extrinsics"])),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from btt_chain.primitives.codec import U128, Struct
+from btt_chain.primitives.codec import U128, AccountId, Struct
 
 
 class Event(Struct):
@@ -27,7 +27,7 @@ class Event(Struct):
             value = getattr(self, fname)
             if isinstance(f, U128):
                 out[fname] = str(value)
-            elif isinstance(value, bytes) and len(value) == 32:
+            elif isinstance(f, AccountId):
                 out[fname] = render_account(value)
             elif isinstance(value, bytes):
                 out[fname] = "0x" + value.hex()

@@ -82,8 +82,8 @@ class ChainDB:
         return None if raw is None else Block.decode(raw)
 
     def get_header(self, block_hash: bytes) -> Header | None:
-        block = self.get_block(block_hash)
-        return None if block is None else block.header
+        raw = self.kv.get(schema.header_key(block_hash))
+        return None if raw is None else Header.decode(raw)
 
     def canonical_hash(self, number: int) -> bytes | None:
         return self.kv.get(schema.canonical_key(number))
@@ -113,6 +113,7 @@ class ChainDB:
         puts: dict[bytes, bytes] = {schema.state_key(k): v for k, v in state.items()}
         puts.update({schema.trie_node_key(k): v for k, v in nodes.items()})
         puts[schema.block_key(h)] = genesis.encode()
+        puts[schema.header_key(h)] = genesis.header.encode()
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
         puts[schema.canonical_key(0)] = h
         puts[schema.META_GENESIS_HASH] = h
@@ -145,6 +146,7 @@ class ChainDB:
         for node_hash, enc in nodes.items():
             puts[schema.trie_node_key(node_hash)] = enc
         puts[schema.block_key(h)] = encoded
+        puts[schema.header_key(h)] = block.header.encode()
         puts[schema.block_meta_key(h)] = meta.encode()
         puts[schema.undo_key(h)] = pack(undo)
         puts[schema.canonical_key(block.header.number)] = h

@@ -13,6 +13,8 @@ META_FINALIZED = b"m:finalized"
 
 BLOCK = b"b:"
 """b: + block hash -> encoded block."""
+HEADER = b"h:"
+"""h: + block hash -> encoded header (so header reads do not decode whole blocks)."""
 CANONICAL = b"n:"
 """n: + number (8 bytes big-endian) -> block hash on the canonical chain."""
 BLOCK_META = b"bm:"
@@ -33,6 +35,10 @@ def canonical_key(number: int) -> bytes:
 
 def block_key(block_hash: bytes) -> bytes:
     return BLOCK + block_hash
+
+
+def header_key(block_hash: bytes) -> bytes:
+    return HEADER + block_hash
 
 
 def block_meta_key(block_hash: bytes) -> bytes:

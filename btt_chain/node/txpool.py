@@ -98,7 +98,7 @@ class TxPool:
         if valid.is_future and sum(1 for n in queued if n > valid.account_nonce) >= self.config.max_future_per_sender:
             raise InvalidExtrinsic("too many future transactions from this sender")
         self._make_room(len(encoded), xt.tip)
-        if existing is not None:
+        if existing is not None and existing.hash in self._by_hash:  # _make_room may have evicted it already
             self._remove(existing)
         self._arrivals += 1
         tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals)

@@ -164,6 +164,14 @@ class Bytes(Field):
         return value
 
 
+class AccountId(Bytes):
+    """A 32-byte account id: rendered as an address wherever values are shown to people."""
+
+    def __init__(self) -> None:
+        super().__init__(32)
+        self.name = "account"
+
+
 class Text(Field):
     """A UTF-8 string of at most `max_len` characters."""
 
@@ -259,6 +267,7 @@ U32 = UInt(32)
 U64 = UInt(64)
 AMOUNT = U128()
 HASH = Bytes(32)
+ACCOUNT = AccountId()
 BOOL = Bool()
 
 

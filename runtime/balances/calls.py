@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, BOOL, HASH
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL
 from runtime.balances import logic
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
@@ -33,7 +33,7 @@ def burn(ctx: CallContext, origin: Origin, amount: int, keep_alive: bool) -> Non
     logic.burn(ctx, ensure_signed(origin), amount, keep_alive)
 
 
-_DEST = ("dest", HASH)
+_DEST = ("dest", ACCOUNT)
 _AMOUNT = ("amount", AMOUNT)
 
 MODULE = ModuleDef(

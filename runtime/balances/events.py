@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import AMOUNT, HASH
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT
 from runtime.events import Event
 
 
@@ -15,7 +15,7 @@ class Transfer(Event):
     source: bytes
     dest: bytes
     amount: int
-    WIRE = (("source", HASH), ("dest", HASH), ("amount", AMOUNT))
+    WIRE = (("source", ACCOUNT), ("dest", ACCOUNT), ("amount", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Burned(Event):
     MODULE: ClassVar[str] = "balances"
     who: bytes
     amount: int
-    WIRE = (("who", HASH), ("amount", AMOUNT))
+    WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class DustLost(Event):
     MODULE: ClassVar[str] = "balances"
     who: bytes
     amount: int
-    WIRE = (("who", HASH), ("amount", AMOUNT))
+    WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Reserved(Event):
     MODULE: ClassVar[str] = "balances"
     who: bytes
     amount: int
-    WIRE = (("who", HASH), ("amount", AMOUNT))
+    WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Unreserved(Event):
     MODULE: ClassVar[str] = "balances"
     who: bytes
     amount: int
-    WIRE = (("who", HASH), ("amount", AMOUNT))
+    WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -55,4 +55,4 @@ class Endowed(Event):
     MODULE: ClassVar[str] = "balances"
     who: bytes
     amount: int
-    WIRE = (("who", HASH), ("amount", AMOUNT))
+    WIRE = (("who", ACCOUNT), ("amount", AMOUNT))

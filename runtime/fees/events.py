@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import AMOUNT, HASH
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT
 from runtime.events import Event
 
 
@@ -18,4 +18,4 @@ class FeesDistributed(Event):
     to_author: int
     to_stakers: int
     to_development: int
-    WIRE = (("author", HASH), ("to_author", AMOUNT), ("to_stakers", AMOUNT), ("to_development", AMOUNT))
+    WIRE = (("author", ACCOUNT), ("to_author", AMOUNT), ("to_stakers", AMOUNT), ("to_development", AMOUNT))

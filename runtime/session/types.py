@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.primitives.codec import AMOUNT, HASH, Struct
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, Struct
 
 
 @dataclass(frozen=True)
@@ -12,4 +12,4 @@ class ValidatorInfo(Struct):
     account: bytes
     session_key: bytes
     bond: int
-    WIRE = (("account", HASH), ("session_key", HASH), ("bond", AMOUNT))
+    WIRE = (("account", ACCOUNT), ("session_key", HASH), ("bond", AMOUNT))

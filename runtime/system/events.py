@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U32, Text
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, Text
 from runtime.events import Event
 
 
@@ -30,7 +30,7 @@ class ExtrinsicFailed(Event):
 class NewAccount(Event):
     MODULE: ClassVar[str] = "system"
     account: bytes
-    WIRE = (("account", HASH),)
+    WIRE = (("account", ACCOUNT),)
 
 
 @dataclass(frozen=True)
@@ -38,4 +38,4 @@ class Remarked(Event):
     MODULE: ClassVar[str] = "system"
     sender: bytes
     remark_hash: bytes
-    WIRE = (("sender", HASH), ("remark_hash", HASH))
+    WIRE = (("sender", ACCOUNT), ("remark_hash", HASH))

@@ -1,0 +1,1 @@
+"""Micro-benchmarks for hot paths (run as scripts: python -m bench.<name>)."""

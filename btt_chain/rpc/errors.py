@@ -1,0 +1,50 @@
+"""JSON-RPC error codes and the one exception a method raises to answer with an error object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btt_chain.primitives.errors import BttError
+
+PARSE_ERROR = -32700
+"""The body is not valid JSON."""
+INVALID_REQUEST = -32600
+"""Valid JSON, but not a JSON-RPC 2.0 request (or batch) this server accepts."""
+METHOD_NOT_FOUND = -32601
+"""No such method here: unknown, unsafe and not enabled, or a subscription asked for over HTTP."""
+INVALID_PARAMS = -32602
+"""Wrong number or type of parameters, bad hex, bad address, unknown block."""
+INTERNAL_ERROR = -32603
+"""The node failed while answering; the details are in its log."""
+SERVER_LIMIT = -32000
+"""A per-connection limit was reached (e.g. too many subscriptions)."""
+INVALID_TRANSACTION = 1010
+"""Substrate's code for an extrinsic the pool refused; `data` holds the reason."""
+
+
+class RpcError(BttError):
+    """A JSON-RPC error to send back to the caller."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+
+def invalid_params(message: str) -> RpcError:
+    return RpcError(INVALID_PARAMS, message)
+
+
+def invalid_request(message: str) -> RpcError:
+    return RpcError(INVALID_REQUEST, f"Invalid request: {message}")
+
+
+def invalid_transaction(reason: str) -> RpcError:
+    return RpcError(INVALID_TRANSACTION, "Invalid Transaction", reason)

@@ -1,0 +1,284 @@
+"""The RPC methods: Substrate names where they exist (author_, chain_, state_, system_, payment_), `btt_` for the rest.
+
+Accounts are SS58 addresses (or 0x-hex ids) of this chain's network; hashes are 0x-hex; amounts are always
+decimal strings of base units. Every method reads the node on the event-loop thread, where the chain lives.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.codec import pack
+from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
+from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.rpc import params as p
+from btt_chain.rpc.errors import invalid_params, invalid_transaction
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
+from runtime.fees.logic import compute_fee
+from runtime.modules import RUNTIME
+from runtime.system import storage as system
+
+method = REGISTRY.method
+
+CHAIN_TYPES = {"dev": "Development", "local": "Local", "live": "Live"}
+SPEC_NAME = "btt"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("btt-chain")
+    except metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+def _prefix(ctx: RpcContext) -> int:
+    return ctx.node.spec.ss58_prefix
+
+
+def _check_at(ctx: RpcContext, at: bytes | None) -> None:
+    """State is only kept at the head: any other block hash is a parameter error."""
+    if at is not None and at != ctx.node.chain.head_hash:
+        raise invalid_params("state is kept only at the head block")
+
+
+# author ---------------------------------------------------------------------------------------------
+
+
+@method("author_submitExtrinsic", Param("extrinsic", p.extrinsic_bytes))
+def author_submit_extrinsic(ctx: RpcContext, encoded: bytes) -> str:
+    try:
+        return hex0x(ctx.node.submit_extrinsic(encoded))
+    except InvalidExtrinsic as exc:
+        raise invalid_transaction(str(exc)) from None
+
+
+@method("author_pendingExtrinsics")
+def author_pending_extrinsics(ctx: RpcContext) -> list[str]:
+    return [hex0x(t.encoded) for t in ctx.node.pool.pending()]
+
+
+# chain ----------------------------------------------------------------------------------------------
+
+
+@method("chain_getHeader", optional("hash", p.block_hash))
+def chain_get_header(ctx: RpcContext, block_hash: bytes | None) -> dict[str, Any] | None:
+    chain = ctx.node.chain
+    h = block_hash or chain.head_hash
+    header = chain.db.get_header(h)
+    return None if header is None else render_header(header, h, _prefix(ctx))
+
+
+@method("chain_getBlock", optional("hash", p.block_hash))
+def chain_get_block(ctx: RpcContext, block_hash: bytes | None) -> dict[str, Any] | None:
+    chain = ctx.node.chain
+    h = block_hash or chain.head_hash
+    block = chain.db.get_block(h)
+    if block is None:
+        return None
+    return {
+        "block": {
+            "header": render_header(block.header, h, _prefix(ctx)),
+            "extrinsics": [hex0x(x.encode()) for x in block.extrinsics],
+        },
+        "justifications": None,
+    }
+
+
+@method("chain_getBlockHash", optional("number", p.block_numbers), aliases=("chain_getHead",))
+def chain_get_block_hash(ctx: RpcContext, number: int | list[int] | None) -> str | None | list[str | None]:
+    chain = ctx.node.chain
+    if number is None:
+        return hex0x(chain.head_hash)
+
+    def one(n: int) -> str | None:
+        h = chain.db.canonical_hash(n) if n <= chain.head.number else None
+        return None if h is None else hex0x(h)
+
+    return [one(n) for n in number] if isinstance(number, list) else one(number)
+
+
+@method("chain_getFinalizedHead", aliases=("chain_getFinalisedHead",))
+def chain_get_finalized_head(ctx: RpcContext) -> str:
+    return hex0x(ctx.node.chain.db.finalized_hash())
+
+
+# state ----------------------------------------------------------------------------------------------
+
+
+@method("state_getStorage", Param("key", p.storage_key), optional("at", p.block_hash))
+def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | None:
+    _check_at(ctx, at)
+    value = ctx.node.chain.state().get(key)
+    return None if value is None else hex0x(value)
+
+
+@method("state_getReadProof", Param("keys", p.storage_keys), optional("at", p.block_hash))
+def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -> dict[str, Any]:
+    """Values of `keys` at the head with sparse-Merkle proofs against the head's state root (absent keys too).
+
+    Each proof is hex of msgpack [siblings, leaf]; check it with storage.smt.verify_proof."""
+    _check_at(ctx, at)
+    chain = ctx.node.chain
+    root = chain.head.state_root
+    state = chain.state()
+    entries = []
+    for key in keys:
+        value = state.get(key)
+        proof = chain.tree.prove(root, key)
+        entries.append(
+            {"key": hex0x(key), "value": None if value is None else hex0x(value), "proof": hex0x(pack(proof.to_wire()))}
+        )
+    return {"at": hex0x(chain.head_hash), "stateRoot": hex0x(root), "proof": entries}
+
+
+@method("state_getMetadata", optional("at", p.block_hash))
+def state_get_metadata(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
+    _check_at(ctx, at)
+    return RUNTIME.metadata()
+
+
+@method("state_getRuntimeVersion", optional("at", p.block_hash), aliases=("chain_getRuntimeVersion",))
+def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
+    _check_at(ctx, at)
+    return {"specName": SPEC_NAME, "specVersion": RUNTIME.spec_version}
+
+
+# system ---------------------------------------------------------------------------------------------
+
+
+@method("system_health")
+def system_health(ctx: RpcContext) -> dict[str, Any]:
+    return {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
+
+
+@method("system_peers")
+def system_peers(ctx: RpcContext) -> list[Any]:
+    return []
+
+
+@method("system_chain")
+def system_chain(ctx: RpcContext) -> str:
+    return ctx.node.spec.name
+
+
+@method("system_name")
+def system_name(ctx: RpcContext) -> str:
+    return "btt-chain"
+
+
+@method("system_version")
+def system_version(ctx: RpcContext) -> str:
+    return _version()
+
+
+@method("system_chainType")
+def system_chain_type(ctx: RpcContext) -> str:
+    kind = ctx.node.spec.chain_type
+    return CHAIN_TYPES.get(kind, kind.capitalize())
+
+
+@method("system_properties")
+def system_properties(ctx: RpcContext) -> dict[str, Any]:
+    spec = ctx.node.spec
+    return {"ss58Format": spec.ss58_prefix, "tokenDecimals": spec.token.decimals, "tokenSymbol": spec.token.symbol}
+
+
+@method("system_accountNextIndex", Param("account", p.account))
+def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
+    return ctx.node.next_account_index(who)
+
+
+# payment --------------------------------------------------------------------------------------------
+
+
+@method("payment_queryInfo", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
+    """The inclusion fee (without tip) the extrinsic would pay at the head state."""
+    _check_at(ctx, at)
+    try:
+        xt = Extrinsic.decode_checked(encoded)
+    except DecodeError as exc:
+        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+    try:
+        weight = RUNTIME.decode_call(xt.call).call.weight
+    except InvalidExtrinsic as exc:
+        raise invalid_params(f"extrinsic: {exc}") from None
+    fee = compute_fee(ctx.node.chain.state(), len(encoded), weight)
+    return {"weight": weight, "class": "normal", "partialFee": str(fee.inclusion_fee)}
+
+
+# btt ------------------------------------------------------------------------------------------------
+
+
+@method("btt_account", Param("account", p.account))
+def btt_account(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+    return render_account(who, system.account.get(ctx.node.chain.state(), who), _prefix(ctx))
+
+
+@method("btt_events", optional("hash", p.block_hash))
+def btt_events(ctx: RpcContext, block_hash: bytes | None) -> list[dict[str, Any]]:
+    chain = ctx.node.chain
+    h = block_hash or chain.head_hash
+    meta = chain.db.block_meta(h)
+    if meta is None:
+        raise invalid_params(f"unknown block {hex0x(h)}")
+    render = account_renderer(_prefix(ctx))
+    return [render_event_record(r, render) for r in meta.events]
+
+
+@method("btt_extrinsicStatus", Param("hash", p.any_hash))
+def btt_extrinsic_status(ctx: RpcContext, xt_hash: bytes) -> dict[str, Any] | None:
+    """null if unknown; pending while pooled; included with the block, index, outcome and fee."""
+    node = ctx.node
+    location = node.chain.db.tx_location(xt_hash)
+    if location is None:
+        return {"status": "pending"} if xt_hash in node.pool else None
+    block_hash, index = location
+    header = node.chain.db.get_header(block_hash)
+    meta = node.chain.db.block_meta(block_hash)
+    outcome = next((o for o in (meta.outcomes if meta else []) if o[0] == index), None)
+    out: dict[str, Any] = {
+        "status": "included",
+        "blockHash": hex0x(block_hash),
+        "blockNumber": header.number if header is not None else None,
+        "index": index,
+        "success": None,
+        "fee": None,
+        "error": None,
+    }
+    if outcome is not None:
+        _, success, fee, _weight, error = outcome
+        out.update(success=bool(success), fee=str(int.from_bytes(fee, "big")), error=error or None)
+    return out
+
+
+@method("btt_issuance")
+def btt_issuance(ctx: RpcContext) -> dict[str, str]:
+    state = ctx.node.chain.state()
+    return {
+        "totalIssuance": str(system.total_issuance.get(state)),
+        "totalBurned": str(system.total_burned.get(state)),
+        "genesisSupply": str(system.genesis_supply.get(state)),
+    }
+
+
+@method("btt_validators")
+def btt_validators(ctx: RpcContext) -> list[dict[str, str]]:
+    prefix = _prefix(ctx)
+    return [
+        {"account": encode_address(v.account, prefix), "sessionKey": hex0x(v.session_key), "bond": str(v.bond)}
+        for v in ctx.node.chain.validators()
+    ]
+
+
+@method("btt_poolStatus")
+def btt_pool_status(ctx: RpcContext) -> dict[str, int]:
+    return ctx.node.pool.status()
+
+
+@method("rpc_methods")
+def rpc_methods(ctx: RpcContext) -> dict[str, Any]:
+    return {"methods": REGISTRY.names(include_unsafe=ctx.unsafe_allowed)}

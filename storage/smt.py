@@ -1,0 +1,506 @@
+"""The state tree: a compact sparse Merkle tree over 256-bit key paths, whose root goes in each block header.
+
+Definition (the root depends only on the set of key/value pairs):
+
+- the path of a key is blake2b_256(key), read most significant bit first; bit 0 goes left, 1 goes right;
+- a leaf commits to blake2b_256(value) and sits at the shallowest depth where it is alone in its subtree;
+- a subtree holding two or more leaves is an internal node, even when one side is empty, so that the
+  depth of every leaf is implied by the hashes (the Diem / Jellyfish sparse Merkle tree);
+- leaf hash = blake2b_256(b"\\x00" + path + value_hash); internal hash = blake2b_256(b"\\x01" + left + right),
+  an empty side being ZERO_HASH; the empty tree's root is ZERO_HASH.
+
+Because a leaf's hash does not depend on its depth, deleting a leaf's last neighbour just lifts the leaf.
+
+Nodes are content-addressed and stored as `{node_hash: encoding}`, where the encoding is exactly the bytes
+that are hashed (65 bytes either way), so `node_hash == blake2b_256(encoding)`. The tree never deletes a
+node: every root ever returned stays readable and provable for as long as the caller keeps its nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from btt_chain.primitives.errors import DecodeError, StorageError
+from btt_chain.primitives.hashing import HASH_LEN, ZERO_HASH, blake2b_256
+
+EMPTY_ROOT = ZERO_HASH
+"""Root of the tree with no keys."""
+PATH_BITS = 8 * HASH_LEN
+LEAF_TAG = 0
+INTERNAL_TAG = 1
+NODE_LEN = 1 + 2 * HASH_LEN
+"""Both kinds of node encode to 65 bytes: tag + path + value hash, or tag + left + right."""
+
+_blake2b = hashlib.blake2b
+_H32 = hashlib.blake2b(digest_size=HASH_LEN)
+"""Copied per node hash: cheaper than constructing a hasher with keyword arguments 60k times a block."""
+
+
+def leaf_hash(path: bytes, value_hash: bytes) -> bytes:
+    return blake2b_256(b"\x00" + path + value_hash)
+
+
+def internal_hash(left: bytes, right: bytes) -> bytes:
+    return blake2b_256(b"\x01" + left + right)
+
+
+def key_path(key: bytes) -> bytes:
+    """Where `key` lives in the tree."""
+    return blake2b_256(key)
+
+
+class _NodeCache:
+    """A bounded map of state-tree nodes that tries to hold the live tree, the one under the newest root.
+
+    An update reads the nodes on its changed paths and replaces every one of them, so instead of
+    tracking recency per node (an OrderedDict LRU costs more per hit than the hash it saves) the cache
+    drops the nodes an update superseded and adds the ones it made. With room for the whole live tree
+    every read an update makes is a hit once the tree has been touched (or `warm`ed). When full, it
+    restarts from the newest update's nodes, which always include the top of the tree. Reads of other
+    roots add the nodes they load while there is room. At most `size` nodes are held; 0 disables it.
+    """
+
+    __slots__ = ("nodes", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = max(0, size)
+        self.nodes: dict[bytes, bytes] = {}
+
+    def has_room(self) -> bool:
+        return len(self.nodes) < self._size
+
+    def put(self, node_hash: bytes, enc: bytes) -> None:
+        if len(self.nodes) < self._size:
+            self.nodes[node_hash] = enc
+
+    def replace(self, superseded: list[bytes], new_nodes: Mapping[bytes, bytes]) -> None:
+        """Swap an update's superseded nodes for its new ones."""
+        nodes = self.nodes
+        for node_hash in superseded:
+            # A superseded hash can come back unchanged (a value set to itself); new_nodes re-adds it.
+            nodes.pop(node_hash, None)
+        if len(nodes) + len(new_nodes) <= self._size:
+            nodes.update(new_nodes)
+        elif len(new_nodes) <= self._size:
+            self.nodes = dict(new_nodes)
+        else:
+            self.nodes = {}
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtProof:
+    """The path from a key's position up to the root.
+
+    `siblings` run from the leaf level up to the root: siblings[0] is the sibling of the deepest node on
+    the key's path and siblings[-1] the sibling of the root's child, so len(siblings) is the depth at which
+    the path ends. `leaf` is what was found at that depth: None for an empty subtree, else the
+    (path, value_hash) of the one leaf there, which is the key itself for an inclusion proof and another key
+    sharing the first len(siblings) bits of the path for an exclusion proof.
+    """
+
+    siblings: tuple[bytes, ...]
+    leaf: tuple[bytes, bytes] | None
+
+    def to_wire(self) -> list[Any]:
+        """[siblings, leaf]: siblings as a list of 32-byte strings, leaf as [] or [path, value_hash]."""
+        return [list(self.siblings), [] if self.leaf is None else [self.leaf[0], self.leaf[1]]]
+
+    @classmethod
+    def from_wire(cls, wire: Any) -> SmtProof:
+        """Inverse of to_wire; raises DecodeError on anything malformed."""
+        if not isinstance(wire, (list, tuple)) or len(wire) != 2:
+            raise DecodeError("state proof must be a list of [siblings, leaf]")
+        siblings, leaf = wire
+        if not isinstance(siblings, (list, tuple)) or len(siblings) > PATH_BITS:
+            raise DecodeError(f"state proof siblings must be a list of at most {PATH_BITS} hashes")
+        for sibling in siblings:
+            if not isinstance(sibling, bytes) or len(sibling) != HASH_LEN:
+                raise DecodeError("state proof sibling must be a 32-byte hash")
+        if not isinstance(leaf, (list, tuple)) or len(leaf) not in (0, 2):
+            raise DecodeError("state proof leaf must be [] or [path, value_hash]")
+        for part in leaf:
+            if not isinstance(part, bytes) or len(part) != HASH_LEN:
+                raise DecodeError("state proof leaf path and value hash must be 32-byte hashes")
+        return cls(tuple(siblings), (leaf[0], leaf[1]) if leaf else None)
+
+
+def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: SmtProof) -> bool:
+    """True if `proof` shows that `key` maps to `value` under `root` (`value=None`: that `key` is absent)."""
+    siblings = proof.siblings
+    depth = len(siblings)
+    if depth > PATH_BITS:
+        return False
+    path = key_path(key)
+    path_int = int.from_bytes(path, "big")
+    leaf = proof.leaf
+    if value is not None:
+        if leaf is None or leaf[0] != path or leaf[1] != blake2b_256(value):
+            return False
+        node = leaf_hash(*leaf)
+    elif leaf is None:
+        node = ZERO_HASH
+    else:
+        # The leaf found must be a different key in the very subtree our key would occupy; otherwise
+        # a leaf from anywhere in the tree could "prove" absence.
+        other = int.from_bytes(leaf[0], "big")
+        if leaf[0] == path or len(leaf[0]) != HASH_LEN or (other ^ path_int) >> (PATH_BITS - depth) != 0:
+            return False
+        node = leaf_hash(*leaf)
+    for i, sibling in enumerate(siblings):
+        if (path_int >> (PATH_BITS - depth + i)) & 1:
+            node = internal_hash(sibling, node)
+        else:
+            node = internal_hash(node, sibling)
+    return node == root
+
+
+class SparseMerkleTree:
+    """Reads and updates trees stored as content-addressed nodes; holds no root of its own.
+
+    `get_node(hash)` returns a node's encoding or None. Nodes returned by `update` are cached straight
+    away: by content addressing they are correct whether or not the caller ever persists them.
+    """
+
+    def __init__(self, get_node: Callable[[bytes], bytes | None], cache_size: int = 200_000) -> None:
+        self._get_node = get_node
+        self._cache = _NodeCache(cache_size)
+
+    def _fetch(self, node_hash: bytes) -> bytes:
+        """Read a node from the store, bypassing the cache."""
+        enc = self._get_node(node_hash)
+        if enc is None:
+            raise StorageError(f"state tree node {node_hash.hex()} missing: database damaged or pruned")
+        if len(enc) != NODE_LEN or enc[0] > INTERNAL_TAG:
+            raise StorageError(f"state tree node {node_hash.hex()} is malformed: database damaged")
+        return enc
+
+    def _load(self, node_hash: bytes) -> bytes:
+        """Read a node through the cache, keeping it there: for reads, which tend to revisit nodes."""
+        enc = self._cache.nodes.get(node_hash)
+        if enc is None:
+            enc = self._fetch(node_hash)
+            self._cache.put(node_hash, enc)
+        return enc
+
+    def warm(self, root: bytes) -> int:
+        """Load the tree under `root` into the cache, top levels first, until it is full; return how many
+        nodes were read. Optional: for a node starting up with a cache big enough for the whole state."""
+        cache = self._cache
+        level = [root] if root != ZERO_HASH else []
+        loaded = 0
+        while level:
+            below: list[bytes] = []
+            for node_hash in level:
+                if not cache.has_room():
+                    return loaded
+                enc = self._load(node_hash)
+                loaded += 1
+                if enc[0] == INTERNAL_TAG:
+                    below.extend(child for child in (enc[1:33], enc[33:]) if child != ZERO_HASH)
+            level = below
+        return loaded
+
+    def get_value_hash(self, root: bytes, key: bytes) -> bytes | None:
+        """blake2b_256 of the value stored under `key` in the tree at `root`, or None if absent."""
+        path = key_path(key)
+        path_int = int.from_bytes(path, "big")
+        node = root
+        shift = PATH_BITS - 1
+        while node != ZERO_HASH:
+            enc = self._load(node)
+            if enc[0] == LEAF_TAG:
+                return enc[33:] if enc[1:33] == path else None
+            node = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
+            shift -= 1
+        return None
+
+    def prove(self, root: bytes, key: bytes) -> SmtProof:
+        """A proof of the value of `key` under `root`, or of its absence; check it with `verify_proof`."""
+        path = key_path(key)
+        path_int = int.from_bytes(path, "big")
+        siblings: list[bytes] = []
+        leaf: tuple[bytes, bytes] | None = None
+        node = root
+        shift = PATH_BITS - 1
+        while node != ZERO_HASH:
+            enc = self._load(node)
+            if enc[0] == LEAF_TAG:
+                leaf = (enc[1:33], enc[33:])
+                break
+            if (path_int >> shift) & 1:
+                siblings.append(enc[1:33])
+                node = enc[33:]
+            else:
+                siblings.append(enc[33:])
+                node = enc[1:33]
+            shift -= 1
+        siblings.reverse()
+        return SmtProof(tuple(siblings), leaf)
+
+    def update(self, root: bytes, changes: Mapping[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes]]:
+        """Apply key->value changes (None = delete) to the tree at `root`.
+
+        Returns (new_root, new_nodes), new_nodes mapping node hash -> encoding for the caller to persist
+        atomically with whatever else the block writes. Nothing persistent is touched. Deleting an absent
+        key and re-setting a key to its current value are no-ops.
+
+        The changed paths are sorted and the batch is split by bit on the way down, so every node above the
+        changes is loaded and hashed once per batch: the cost is about len(changes) * log2(state size).
+        """
+        if len(root) != HASH_LEN:
+            raise ValueError("state root must be 32 bytes")
+        if not changes:
+            return root, {}
+        entries: list[tuple[int, bytes, bytes | None]] = []
+        for key, value in changes.items():
+            if type(key) is not bytes:
+                raise TypeError(f"state keys must be bytes, got {type(key).__name__}")
+            if value is not None and type(value) is not bytes:
+                raise TypeError(f"state values must be bytes or None, got {type(value).__name__}")
+            path = _blake2b(key, digest_size=32).digest()
+            entries.append(
+                (int.from_bytes(path, "big"), path, None if value is None else _blake2b(value, digest_size=32).digest())
+            )
+        entries.sort(key=_first)
+        new_nodes: dict[bytes, bytes] = {}
+        superseded: list[bytes] = []
+        new_root = _Batch(self._cache.nodes, self._fetch, entries, new_nodes, superseded).update(root)
+        self._cache.replace(superseded, new_nodes)
+        return new_root, new_nodes
+
+
+def _first(entry: tuple[int, bytes, bytes | None]) -> int:
+    return entry[0]
+
+
+class _Batch:
+    """One update: the sorted changes, and the nodes made so far. Subtrees are returned as (hash, is_leaf).
+
+    A batch range [lo, hi) always holds the changes under the node being visited, so they share its
+    prefix and splitting them by the next bit is one bisection on the sorted path integers. Below the top
+    levels nearly every range holds one change, which `_visit_one` handles with a loop instead of recursion.
+    """
+
+    __slots__ = ("_cached", "_fetch", "_ints", "_paths", "_values", "_new", "_superseded")
+
+    def __init__(
+        self,
+        cached: dict[bytes, bytes],
+        fetch: Callable[[bytes], bytes],
+        entries: Sequence[tuple[int, bytes, bytes | None]],
+        new: dict[bytes, bytes],
+        superseded: list[bytes],
+    ) -> None:
+        # The cache's dict is probed inline (no call per node) and left untouched until the batch ends.
+        self._cached = cached
+        self._fetch = fetch
+        self._ints = [e[0] for e in entries]
+        self._paths = [e[1] for e in entries]
+        self._values = [e[2] for e in entries]
+        self._new = new
+        # Existing nodes this update replaces (so not in the new tree), for the cache to drop.
+        self._superseded = superseded
+
+    def _load(self, node_hash: bytes) -> bytes:
+        return self._cached.get(node_hash) or self._fetch(node_hash)
+
+    def update(self, root: bytes) -> bytes:
+        return self._visit(root, 0, 0, len(self._ints))[0]
+
+    def _node(self, enc: bytes) -> bytes:
+        hasher = _H32.copy()
+        hasher.update(enc)
+        node_hash = hasher.digest()
+        self._new[node_hash] = enc
+        return node_hash
+
+    def _join(self, left: bytes, left_leaf: bool | None, right: bytes, right_leaf: bool | None) -> tuple[bytes, bool]:
+        """The subtree with these two children, kept canonical: fewer than two leaves is never an internal node.
+
+        `None` means "unchanged, kind not known"; it is looked up only when the other side is empty.
+        """
+        if left == ZERO_HASH:
+            if right == ZERO_HASH:
+                return ZERO_HASH, False
+            if right_leaf is None:
+                right_leaf = self._load(right)[0] == LEAF_TAG
+            if right_leaf:
+                return right, True
+        elif right == ZERO_HASH:
+            if left_leaf is None:
+                left_leaf = self._load(left)[0] == LEAF_TAG
+            if left_leaf:
+                return left, True
+        return self._node(b"\x01" + left + right), False
+
+    def _visit(self, node: bytes, depth: int, lo: int, hi: int) -> tuple[bytes, bool]:
+        """Apply changes [lo, hi) to the existing subtree `node` at `depth`."""
+        if hi - lo == 1:
+            return self._visit_one(node, depth, lo)
+        if node == ZERO_HASH:
+            return self._build(depth, lo, hi, None)
+        enc = self._load(node)
+        ints = self._ints
+        if enc[0] == LEAF_TAG:
+            leaf_int = int.from_bytes(enc[1:33], "big")
+            i = bisect_left(ints, leaf_int, lo, hi)
+            if i < hi and ints[i] == leaf_int:
+                # The batch rewrites (or deletes) this very leaf.
+                self._superseded.append(node)
+                return self._build(depth, lo, hi, None)
+            return self._build(depth, lo, hi, (leaf_int, node))
+        left = enc[1:33]
+        right = enc[33:]
+        shift = PATH_BITS - 1 - depth
+        mid = bisect_left(ints, ((ints[lo] >> shift) | 1) << shift, lo, hi)
+        new_left, left_leaf = self._visit(left, depth + 1, lo, mid) if mid > lo else (left, None)
+        new_right, right_leaf = self._visit(right, depth + 1, mid, hi) if hi > mid else (right, None)
+        if new_left == left and new_right == right:
+            return node, False
+        self._superseded.append(node)
+        if new_left != ZERO_HASH and new_right != ZERO_HASH:
+            # Both sides still hold leaves: the usual case, with no canonical-form question to ask.
+            enc = b"\x01" + new_left + new_right
+            hasher = _H32.copy()
+            hasher.update(enc)
+            node = hasher.digest()
+            self._new[node] = enc
+            return node, False
+        return self._join(new_left, left_leaf, new_right, right_leaf)
+
+    def _visit_one(self, node: bytes, depth: int, i: int) -> tuple[bytes, bool]:
+        """Apply the single change i to the existing subtree `node` at `depth`: walk down, then rehash up."""
+        path_int = self._ints[i]
+        cached = self._cached.get
+        fetch = self._fetch
+        siblings: list[bytes] = []
+        walked: list[bytes] = []
+        shift = PATH_BITS - 1 - depth
+        cur = node
+        while cur != ZERO_HASH:
+            enc = cached(cur) or fetch(cur)
+            if enc[0] == LEAF_TAG:
+                break
+            walked.append(cur)
+            if (path_int >> shift) & 1:
+                siblings.append(enc[1:33])
+                cur = enc[33:]
+            else:
+                siblings.append(enc[33:])
+                cur = enc[1:33]
+            shift -= 1
+        else:
+            enc = b""
+        bottom = depth + len(siblings)
+        value_hash = self._values[i]
+        if not enc:
+            # An empty subtree: an insert makes a leaf there, a delete of an absent key changes nothing.
+            if value_hash is None:
+                return node, False
+            new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
+        elif enc[1:33] == self._paths[i]:
+            if value_hash is None:
+                new, new_leaf = ZERO_HASH, False
+            elif enc[33:] == value_hash:
+                return node, not siblings
+            else:
+                new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
+            walked.append(cur)
+        else:
+            # Another key's leaf holds the spot: an insert splits it, a delete of an absent key is a no-op.
+            if value_hash is None:
+                return node, not siblings
+            leaf = self._node(b"\x00" + self._paths[i] + value_hash)
+            new = self._pair(bottom, path_int, leaf, int.from_bytes(enc[1:33], "big"), cur)
+            new_leaf = False
+        # From here the result differs from `node`, so every node walked through is replaced (a leaf split
+        # by an insert is not in `walked`: it moves down unchanged).
+        self._superseded.extend(walked)
+        new_map = self._new
+        shift = PATH_BITS - bottom
+        if new != ZERO_HASH and ZERO_HASH not in siblings:
+            # Nothing on the way up can collapse, so every level is just a hash: the common case, kept tight.
+            for sibling in reversed(siblings):
+                enc = b"\x01" + sibling + new if (path_int >> shift) & 1 else b"\x01" + new + sibling
+                hasher = _H32.copy()
+                hasher.update(enc)
+                new = hasher.digest()
+                new_map[new] = enc
+                shift += 1
+            return new, new_leaf and not siblings
+        for sibling in reversed(siblings):
+            if sibling == ZERO_HASH:
+                # The sibling side is empty, so this node exists only while our side holds two leaves.
+                if new_leaf or new == ZERO_HASH:
+                    shift += 1
+                    continue
+                enc = b"\x01" + ZERO_HASH + new if (path_int >> shift) & 1 else b"\x01" + new + ZERO_HASH
+            elif new == ZERO_HASH:
+                if self._load(sibling)[0] == LEAF_TAG:
+                    new, new_leaf = sibling, True
+                    shift += 1
+                    continue
+                enc = b"\x01" + sibling + ZERO_HASH if (path_int >> shift) & 1 else b"\x01" + ZERO_HASH + sibling
+            elif (path_int >> shift) & 1:
+                enc = b"\x01" + sibling + new
+            else:
+                enc = b"\x01" + new + sibling
+            hasher = _H32.copy()
+            hasher.update(enc)
+            new = hasher.digest()
+            new_map[new] = enc
+            new_leaf = False
+            shift += 1
+        return new, new_leaf
+
+    def _build(self, depth: int, lo: int, hi: int, extra: tuple[int, bytes] | None) -> tuple[bytes, bool]:
+        """The subtree at `depth` holding the changes [lo, hi) that set a value plus, if given, the
+        existing leaf `extra` = (path as int, leaf hash) that none of the changes touch."""
+        n = hi - lo
+        if n == 1:
+            value_hash = self._values[lo]
+            if value_hash is None:
+                return (ZERO_HASH, False) if extra is None else (extra[1], True)
+            leaf = self._node(b"\x00" + self._paths[lo] + value_hash)
+            if extra is None:
+                return leaf, True
+            return self._pair(depth, self._ints[lo], leaf, extra[0], extra[1]), False
+        if n == 0:
+            return (ZERO_HASH, False) if extra is None else (extra[1], True)
+        ints = self._ints
+        shift = PATH_BITS - 1 - depth
+        split = ((ints[lo] >> shift) | 1) << shift
+        mid = bisect_left(ints, split, lo, hi)
+        # `extra` shares this subtree's prefix, so comparing with the split point reads its bit at `depth`.
+        if extra is None:
+            left, left_leaf = self._build(depth + 1, lo, mid, None)
+            right, right_leaf = self._build(depth + 1, mid, hi, None)
+        elif extra[0] >= split:
+            left, left_leaf = self._build(depth + 1, lo, mid, None)
+            right, right_leaf = self._build(depth + 1, mid, hi, extra)
+        else:
+            left, left_leaf = self._build(depth + 1, lo, mid, extra)
+            right, right_leaf = self._build(depth + 1, mid, hi, None)
+        return self._join(left, left_leaf, right, right_leaf)
+
+    def _pair(self, depth: int, a_int: int, a_hash: bytes, b_int: int, b_hash: bytes) -> bytes:
+        """The subtree at `depth` holding exactly two leaves: a node where their paths part, under a chain of
+        one-sided internal nodes down from `depth` (usually none or one for random paths)."""
+        split_depth = PATH_BITS - (a_int ^ b_int).bit_length()
+        if (a_int >> (PATH_BITS - 1 - split_depth)) & 1:
+            node = self._node(b"\x01" + b_hash + a_hash)
+        else:
+            node = self._node(b"\x01" + a_hash + b_hash)
+        for d in range(split_depth - 1, depth - 1, -1):
+            if (a_int >> (PATH_BITS - 1 - d)) & 1:
+                node = self._node(b"\x01" + ZERO_HASH + node)
+            else:
+                node = self._node(b"\x01" + node + ZERO_HASH)
+        return node
