@@ -7,6 +7,7 @@ import sys
 import click
 
 from btt_chain.primitives.errors import BttError
+from cli.bench_cmd import bench
 from cli.genesis_cmd import genesis
 from cli.keys import key
 from cli.node_cmd import node, purge_chain
@@ -26,6 +27,7 @@ cli.add_command(key)
 cli.add_command(transfer)
 cli.add_command(query)
 cli.add_command(genesis)
+cli.add_command(bench)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,10 +58,12 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
     )
 
 
-def build_genesis(spec: ChainSpec) -> Genesis:
-    """Genesis state, its state-tree nodes and the genesis block (number 0, no author, no signature)."""
+def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genesis:
+    """Genesis state, its state-tree nodes and the genesis block (number 0, no author, no signature).
+
+    `config` overrides the runtime genesis data derived from `spec` (benchmarks add accounts this way)."""
     try:
-        state = build_state(genesis_config(spec))
+        state = build_state(config or genesis_config(spec))
     except ValueError as exc:
         raise GenesisError(f"genesis state cannot be built: {exc}") from None
     tree = SparseMerkleTree(lambda _h: None)

@@ -114,14 +114,18 @@ class Executive:
         return BlockResult(ctx.state.changes(), tuple(ctx.events), tuple(ex.outcomes))
 
     # extrinsics ----------------------------------------------------------------------------------
-    def birth_hash(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
-        """The block hash a signer committed to: genesis for immortal, else the recent block at `era.birth`."""
-        if xt.era.immortal:
-            return self.genesis_hash
+    @staticmethod
+    def check_era(xt: Extrinsic, number: int) -> None:
         if not xt.era.is_alive_at(number):
             raise InvalidExtrinsic(
                 f"extrinsic era [{xt.era.birth}, {xt.era.birth + xt.era.period}) is not valid at block {number}"
             )
+
+    def birth_hash(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
+        """The block hash a signer committed to: genesis for immortal, else the recent block at `era.birth`."""
+        if xt.era.immortal:
+            return self.genesis_hash
+        self.check_era(xt, number)
         if xt.era.birth == 0:
             return self.genesis_hash
         h = system.block_hash.get(state, xt.era.birth)
@@ -138,8 +142,9 @@ class Executive:
         """Every inclusion check against the current block state. Returns the checked form and the account nonce."""
         state = ex.state
         decoded = self.runtime.decode_call(xt.call)
-        message = self.signing_message(state, xt, ex.ctx.env.number)
-        if not signature_checked and not _verify(xt, message):
+        if signature_checked:
+            self.check_era(xt, ex.ctx.env.number)
+        elif not _verify(xt, self.signing_message(state, xt, ex.ctx.env.number)):
             raise InvalidExtrinsic("bad signature")
         acc = system.account.get(state, xt.signer)
         if xt.nonce < acc.nonce:

@@ -297,14 +297,26 @@ class Struct:
         return cls(**kwargs)
 
     def encode(self) -> bytes:
-        return pack(self.to_wire())
+        """The canonical encoding, computed once per (immutable) value."""
+        cached: bytes | None = self.__dict__.get("_encoded")
+        if cached is None:
+            cached = pack(self.to_wire())
+            object.__setattr__(self, "_encoded", cached)
+        return cached
 
     @classmethod
     def decode(cls: type[T], data: bytes, max_size: int = MAX_ENCODED_SIZE) -> T:
-        return cls.from_wire(unpack(data, max_size))
+        value = cls.from_wire(unpack(data, max_size))
+        object.__setattr__(value, "_encoded", bytes(data))
+        return value
 
     def hash(self) -> bytes:
-        return blake2b_256(self.encode())
+        """blake2b-256 of the canonical encoding: the value's id. Computed once."""
+        cached: bytes | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = blake2b_256(self.encode())
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def replace(self: T, **changes: Any) -> T:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]

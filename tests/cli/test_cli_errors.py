@@ -96,3 +96,16 @@ def test_key_generate_and_inspect(capsys, tmp_path):
     assert json.loads(out2)["address"] == info["address"]
     code, _, err = run(capsys, "key", "generate", "--output", str(key_file))
     assert_one_line_error(code, err, "refusing to overwrite")
+
+
+def test_bench_import_runs_the_real_pipeline(capsys):
+    code, out, _ = run(capsys, "bench", "import", "--accounts", "50", "--transfers", "20")
+    assert code == 0
+    fields = dict(line.split(None, 1) for line in out.splitlines())
+    assert fields["transfers"] == "20" and fields["accounts"] == "50"
+    assert int(fields["transfers_per_s"]) > 0
+
+
+def test_bench_rejects_bad_sizes(capsys):
+    code, _, err = run(capsys, "bench", "import", "--transfers", "0")
+    assert_one_line_error(code, err, "--transfers")
