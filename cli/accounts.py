@@ -6,14 +6,14 @@ from pathlib import Path
 
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, is_dev_name, load_keyfile
 
 DEV_CHAIN_TYPES = ("Development", "Local")
 
 
 def resolve_signer(text: str, chain_type: str) -> Keypair:
     """A key from a dev name (on dev chains only) or a key file."""
-    if text.lower() in DEV_NAMES:
+    if is_dev_name(text.lower()):
         if chain_type not in DEV_CHAIN_TYPES:
             raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
         return dev_keypair(text.lower())
@@ -25,7 +25,7 @@ def resolve_signer(text: str, chain_type: str) -> Keypair:
 
 def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> bytes:
     """An account id from a dev name (dev chains only), an SS58 address, 0x-hex, or a key file."""
-    if text.lower() in DEV_NAMES:
+    if is_dev_name(text.lower()):
         if chain_type not in DEV_CHAIN_TYPES:
             raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
         return dev_keypair(text.lower()).public

@@ -8,7 +8,7 @@ import click
 
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile, save_keyfile
+from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name, load_keyfile, save_keyfile
 from cli.output import print_fields, print_json
 
 
@@ -48,7 +48,7 @@ def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
-    if what.lower() in DEV_NAMES:
+    if is_dev_name(what.lower()):
         public = dev_keypair(what.lower()).public
     elif Path(what).is_file():
         public = load_keyfile(Path(what)).public

@@ -10,14 +10,14 @@ from pathlib import Path
 import click
 
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile
+from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name, load_keyfile
 from genesis.loader import load_chain_spec
 
 
 def _validator_key(key: str | None, chain_type: str) -> Keypair:
     if key is None:
         raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain)")
-    if key.lower() in DEV_NAMES:
+    if is_dev_name(key.lower()):
         if chain_type not in ("dev", "local"):
             raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
         return dev_keypair(key.lower())

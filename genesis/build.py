@@ -45,7 +45,7 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         for holder in row.holders:
             amount = holder.amount - (burned if holder.account == foundation else 0)
             balances.append(GenesisBalance(holder.account, amount, amount if locked else 0))
-    validators = tuple(ValidatorInfo(v.account, v.session_key, v.bond) for v in spec.validators)
+    validators = tuple(ValidatorInfo(v.account, v.session_key, v.bond, v.payee) for v in spec.validators)
     params = tuple(GenesisParam(p.name, p.value, p.min, p.max, p.unit) for p in spec.parameters)
     return GenesisConfig(
         supply=spec.token.total_supply,

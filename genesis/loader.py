@@ -19,7 +19,7 @@ from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
-from btt_chain.primitives.keys import DEV_NAMES, dev_keypair
+from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
 from genesis.spec import (
     RELEASE_KINDS,
     AllocationRow,
@@ -405,7 +405,7 @@ class _Parser:
                 self.err(path, f"unknown module account {name!r}; known: {', '.join(MODULE_ACCOUNTS)}")
                 return None
             return module_account(name), value
-        if value in DEV_NAMES:
+        if is_dev_name(value):
             if self.chain_type == "live":
                 self.err(
                     path,
@@ -685,13 +685,17 @@ class _Parser:
         seen_session: dict[bytes, int] = {}
         for i, raw in enumerate(items):
             path = f"validators[{i}]"
-            o = self.obj(raw, path, ("account", "bond"), ("session_key",))
+            o = self.obj(raw, path, ("account", "bond"), ("session_key", "payee"))
             if o is None:
                 ok = False
                 continue
             resolved = self.account(self.get(o, "account"), f"{path}.account", allow_module=False)
             bond = self.amount(self.get(o, "bond"), f"{path}.bond", positive=True)
             session = self.session_key(self.get(o, "session_key"), f"{path}.session_key")
+            payee_raw = self.get(o, "payee")
+            payee = None if payee_raw is _MISSING else self.account(payee_raw, f"{path}.payee")
+            if payee_raw is not _MISSING and payee is None:
+                ok = False
             if resolved is None:
                 ok = False
                 continue
@@ -729,7 +733,9 @@ class _Parser:
                         f"bond {self.fmt(bond)} BTT exceeds {label!r}'s liquid genesis holding of {self.fmt(held)} BTT",
                     )
                     ok = False
-            out.append(ValidatorSpec(account=account, session_key=session, bond=bond))
+            out.append(
+                ValidatorSpec(account=account, session_key=session, bond=bond, payee=payee[0] if payee else account)
+            )
         return tuple(out) if ok else None
 
     def session_key(self, value: Any, path: str) -> bytes | None | _Missing:

@@ -69,6 +69,8 @@ class ValidatorSpec:
     """ed25519 public key that signs blocks and votes (the account key unless given)."""
     bond: int
     """Base units, reserved from the account's genesis balance."""
+    payee: bytes
+    """Receives the author's share of fees (the account itself unless given)."""
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class Executive:
         for m in self.runtime.modules:
             if m.on_finalize is not None:
                 m.on_finalize(ctx)
-        fees.distribute(ctx, ex.fees, ex.tips, session.author_account(ctx.state, ctx.env.author))
+        fees.distribute(ctx, ex.fees, ex.tips, session.reward_payee(ctx.state, ctx.env.author))
         return BlockResult(ctx.state.changes(), tuple(ctx.events), tuple(ex.outcomes))
 
     # extrinsics ----------------------------------------------------------------------------------

@@ -53,6 +53,12 @@ def verify(public: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
+def is_dev_name(name: str) -> bool:
+    """alice, bob, ... and their stash accounts alice//stash, bob//stash, ... (Substrate's dev naming)."""
+    base = name[: -len("//stash")] if name.endswith("//stash") else name
+    return base in DEV_NAMES
+
+
 def dev_keypair(name: str) -> Keypair:
     """The dev account `name` (alice, bob, ... or any other word): deterministic, for dev chains only."""
     return Keypair(blake2b_256(f"{DEV_PHRASE}//{name}".encode()))

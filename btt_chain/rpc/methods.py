@@ -269,7 +269,12 @@ def btt_issuance(ctx: RpcContext) -> dict[str, str]:
 def btt_validators(ctx: RpcContext) -> list[dict[str, str]]:
     prefix = _prefix(ctx)
     return [
-        {"account": encode_address(v.account, prefix), "sessionKey": hex0x(v.session_key), "bond": str(v.bond)}
+        {
+            "account": encode_address(v.account, prefix),
+            "sessionKey": hex0x(v.session_key),
+            "bond": str(v.bond),
+            "payee": encode_address(v.payee, prefix),
+        }
         for v in ctx.node.chain.validators()
     ]
 

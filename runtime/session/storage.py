@@ -18,8 +18,9 @@ def active_validators(state: Overlay) -> tuple[ValidatorInfo, ...]:
     return validators.get(state)
 
 
-def author_account(state: Overlay, session_key: bytes) -> bytes | None:
+def reward_payee(state: Overlay, session_key: bytes) -> bytes | None:
+    """The account that receives the author's rewards for blocks signed with `session_key`."""
     for v in validators.get(state):
         if v.session_key == session_key:
-            return v.account
+            return v.payee
     return None

@@ -10,6 +10,10 @@ from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, Struct
 @dataclass(frozen=True)
 class ValidatorInfo(Struct):
     account: bytes
+    """Whose reserved balance is the bond."""
     session_key: bytes
+    """The ed25519 key that signs blocks (and, later, votes)."""
     bond: int
-    WIRE = (("account", ACCOUNT), ("session_key", HASH), ("bond", AMOUNT))
+    payee: bytes
+    """Where the author's share of fees goes (Substrate's reward destination); the account itself by default."""
+    WIRE = (("account", ACCOUNT), ("session_key", HASH), ("bond", AMOUNT), ("payee", ACCOUNT))

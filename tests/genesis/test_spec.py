@@ -694,3 +694,23 @@ def test_any_mutation_is_accepted_or_a_genesis_error(path: tuple, value: Any) ->
         parse_chain_spec(doc)
     except GenesisError as exc:
         assert str(exc).strip()
+
+
+def test_validator_payee_defaults_to_the_account_and_accepts_stash_names() -> None:
+    from btt_chain.primitives.keys import dev_keypair
+
+    spec = load_chain_spec("dev")
+    [alice] = spec.validators
+    assert alice.payee == dev_keypair("alice//stash").public
+    assert alice.account == alice.session_key == dev_keypair("alice").public
+    live = parse_chain_spec(preset_doc("btt-21m"))
+    assert all(v.payee == v.account for v in live.validators)
+
+
+def test_validator_payee_errors() -> None:
+    doc = preset_doc("dev")
+    doc["validators"][0]["payee"] = "not-an-address"
+    one_problem(doc, "validators[0].payee")
+    doc = preset_doc("btt-21m")
+    doc["validators"][0]["payee"] = "alice//stash"
+    one_problem(doc, "validators[0].payee", "only on dev and local chains")

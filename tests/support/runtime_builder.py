@@ -70,7 +70,7 @@ class GenesisBuilder:
             genesis_time_ms=1_000_000,
             chain_spec_hash=bytes(32),
             balances=balances,
-            validators=tuple(ValidatorInfo(acct(n), acct(n), b * UNIT) for n, b in self.validators.items()),
+            validators=tuple(ValidatorInfo(acct(n), acct(n), b * UNIT, acct(n)) for n, b in self.validators.items()),
             params=tuple(params),
         )
         return TestChain(DictState(build_state(config)))
