@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, decode_address, encode_address
+from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name, load_keyfile, save_keyfile
+from btt_chain.primitives.keys import Keypair, save_keyfile
+from cli.accounts import resolve_account
 from cli.output import print_fields, print_json
 
 
@@ -48,19 +49,8 @@ def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
-    if is_dev_name(what.lower()):
-        public = dev_keypair(what.lower()).public
-    elif Path(what).is_file():
-        public = load_keyfile(Path(what)).public
-    elif what.startswith("0x"):
-        try:
-            public = bytes.fromhex(what[2:])
-        except ValueError:
-            raise ConfigError(f"{what!r} is not valid hex") from None
-        if len(public) != 32:
-            raise ConfigError(f"{what!r} is not a 32-byte public key")
-    else:
-        public = decode_address(what)
+    # offline: dev names are only derivations here, so any chain type will do
+    public = resolve_account(what, "Development", None)
     info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
     if as_json:
         print_json(info)

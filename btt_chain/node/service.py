@@ -162,6 +162,7 @@ class Node:
             await asyncio.gather(*tasks, return_exceptions=True)
             await rpc.stop()
             self.close()
+            log.info("stopped at #%d 0x%s", self.chain.head.number, self.chain.head_hash.hex())
 
     def stop(self) -> None:
         self._stop.set()
