@@ -66,18 +66,21 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 0) -
         t0 = time.perf_counter()
         block = Block.decode(raw)
         t1 = time.perf_counter()
-        importer._check_signatures(block)
+        importer._check_signatures(importer.db.state, block)
         t2 = time.perf_counter()
         result = importer.executive.execute_block(importer.db.state, block, signatures_checked=True)
         t3 = time.perf_counter()
-        root, nodes = importer.tree.update(importer.head.state_root, result.changes)
+        root, _nodes = importer.tree.update(importer.head.state_root, result.changes)
         t4 = time.perf_counter()
         assert root == block.header.state_root
-        importer._commit(block, raw, result, nodes)
+        # the stages above committed nothing; now the whole public import path, commit included
+        start = time.perf_counter()
+        outcome = importer.import_block(raw, now_ms=GENESIS_TIME_MS + 10**9)
         t5 = time.perf_counter()
+        assert outcome.status == "best"
         checker.close()
         n = len(block.extrinsics)
-        total = t5 - t0
+        total = t5 - start
         return {
             "accounts": accounts,
             "transfers": n,
@@ -87,8 +90,8 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 0) -
             "signatures_ms": round((t2 - t1) * 1000, 1),
             "execute_ms": round((t3 - t2) * 1000, 1),
             "state_root_ms": round((t4 - t3) * 1000, 1),
-            "commit_ms": round((t5 - t4) * 1000, 1),
             "import_ms": round(total * 1000, 1),
+            "commit_ms": round((total - (t4 - t0)) * 1000, 1),
             "transfers_per_s": round(n / total),
         }
 

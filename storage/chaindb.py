@@ -1,13 +1,14 @@
-"""The chain database: blocks, canonical index, head pointers, flat state, state-tree nodes and undo journals.
+"""The chain database: blocks (canonical and side), canonical index, head and finality pointers, flat
+state, state-tree nodes, and per-block undo and redo journals for reorganisations.
 
-Everything a block changes is written in one atomic batch by `commit_block`, so a crash at any moment
-leaves the database at the last committed block.
+Everything one chain update changes (new head, reverted and applied blocks, state) is written in one
+atomic batch by `apply_update`, so a crash at any moment leaves the database at the last committed head.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -18,10 +19,12 @@ from btt_chain.primitives.errors import StorageError
 from storage import schema
 from storage.kv import KeyValueStore
 
+Changes = Mapping[bytes, bytes | None]
+
 
 @dataclass(frozen=True)
 class BlockMeta:
-    """What importing a block produced, kept beside it for RPC: events and per-extrinsic outcomes (wire form)."""
+    """What executing a block produced, kept beside it for RPC: events and per-extrinsic outcomes (wire form)."""
 
     events: list[Any]
     outcomes: list[Any]
@@ -33,6 +36,41 @@ class BlockMeta:
     def decode(cls, raw: bytes) -> BlockMeta:
         events, outcomes = msgpack.unpackb(raw, raw=False)
         return cls(events, outcomes)
+
+
+@dataclass(frozen=True)
+class ExecutedBlock:
+    """A block executed for the first time in this update: its journals and tree nodes are stored with it."""
+
+    block: Block
+    meta: BlockMeta
+    undo: Changes
+    """Old values (None: absent) of every key the block changed, relative to its parent's state."""
+    redo: Changes
+    nodes: Mapping[bytes, bytes]
+
+
+@dataclass
+class ChainUpdate:
+    """One atomic change of the canonical chain: retract blocks down to a common ancestor, enact a branch."""
+
+    head: Header
+    head_hash: bytes
+    state_changes: dict[bytes, bytes | None]
+    """Net change of the flat state from the old head to the new head."""
+    enacted: list[Block] = field(default_factory=list)
+    """New canonical blocks, ancestor first."""
+    retracted: list[Block] = field(default_factory=list)
+    """Blocks that leave the canonical chain, old head first."""
+    executed: list[ExecutedBlock] = field(default_factory=list)
+
+
+def encode_journal(changes: Changes) -> bytes:
+    return pack([[k, v is not None, v or b""] for k, v in changes.items()])
+
+
+def decode_journal(raw: bytes) -> dict[bytes, bytes | None]:
+    return {k: (v if present else None) for k, present, v in msgpack.unpackb(raw, raw=False)}
 
 
 class FlatState:
@@ -73,7 +111,13 @@ class ChainDB:
     def finalized_hash(self) -> bytes:
         return self.kv.get(schema.META_FINALIZED) or self.head_hash()
 
+    def meta(self, key: bytes) -> bytes | None:
+        return self.kv.get(key)
+
     # blocks ----------------------------------------------------------------------------------------
+    def has_block(self, block_hash: bytes) -> bool:
+        return self.kv.get(schema.header_key(block_hash)) is not None
+
     def get_block_bytes(self, block_hash: bytes) -> bytes | None:
         return self.kv.get(schema.block_key(block_hash))
 
@@ -92,6 +136,21 @@ class ChainDB:
         raw = self.kv.get(schema.block_meta_key(block_hash))
         return None if raw is None else BlockMeta.decode(raw)
 
+    def is_executed(self, block_hash: bytes) -> bool:
+        return self.kv.get(schema.redo_key(block_hash)) is not None
+
+    def undo(self, block_hash: bytes) -> dict[bytes, bytes | None]:
+        raw = self.kv.get(schema.undo_key(block_hash))
+        if raw is None:
+            raise StorageError(f"undo journal of block 0x{block_hash.hex()} missing: database damaged")
+        return decode_journal(raw)
+
+    def redo(self, block_hash: bytes) -> dict[bytes, bytes | None]:
+        raw = self.kv.get(schema.redo_key(block_hash))
+        if raw is None:
+            raise StorageError(f"redo journal of block 0x{block_hash.hex()} missing: database damaged")
+        return decode_journal(raw)
+
     def tx_location(self, xt_hash: bytes) -> tuple[bytes, int] | None:
         raw = self.kv.get(schema.tx_index_key(xt_hash))
         if raw is None:
@@ -101,6 +160,21 @@ class ChainDB:
 
     def trie_node(self, node_hash: bytes) -> bytes | None:
         return self.kv.get(schema.trie_node_key(node_hash))
+
+    def blocks_above(self, number: int) -> Iterator[tuple[int, bytes]]:
+        """(number, hash) of every stored block with a number above `number`, in number order."""
+        n = len(schema.BLOCKS_BY_NUMBER)
+        found: list[tuple[int, bytes]] = []
+        # newest first, stopping at `number`: the cost follows the unfinalized part of the chain only
+        for key, _ in self.kv.iterate(schema.BLOCKS_BY_NUMBER, reverse=True):
+            block_number = int.from_bytes(key[n : n + 8], "big")
+            if block_number <= number:
+                break
+            found.append((block_number, key[n + 8 :]))
+        yield from reversed(found)
+
+    def justification(self, block_hash: bytes) -> bytes | None:
+        return self.kv.get(schema.justification_key(block_hash))
 
     # writes ----------------------------------------------------------------------------------------
     def initialise(
@@ -112,9 +186,10 @@ class ChainDB:
         h = genesis.hash()
         puts: dict[bytes, bytes] = {schema.state_key(k): v for k, v in state.items()}
         puts.update({schema.trie_node_key(k): v for k, v in nodes.items()})
-        puts[schema.block_key(h)] = genesis.encode()
-        puts[schema.header_key(h)] = genesis.header.encode()
+        puts.update(self._block_puts(genesis))
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
+        puts[schema.redo_key(h)] = encode_journal({})
+        puts[schema.undo_key(h)] = encode_journal({})
         puts[schema.canonical_key(0)] = h
         puts[schema.META_GENESIS_HASH] = h
         puts[schema.META_CHAIN_SPEC] = spec_json
@@ -122,35 +197,57 @@ class ChainDB:
         puts[schema.META_FINALIZED] = h
         self.kv.write(puts, sync=True)
 
-    def commit_block(
-        self,
-        block: Block,
-        encoded: bytes,
-        changes: Mapping[bytes, bytes | None],
-        nodes: Mapping[bytes, bytes],
-        meta: BlockMeta,
-        sync: bool = True,
-    ) -> None:
-        """Append `block` on top of the head: block, state changes, tree nodes, undo journal, indices, head."""
+    @staticmethod
+    def _block_puts(block: Block) -> dict[bytes, bytes]:
         h = block.hash()
-        undo = []
+        return {
+            schema.block_key(h): block.encode(),
+            schema.header_key(h): block.header.encode(),
+            schema.blocks_by_number_key(block.header.number, h): b"",
+        }
+
+    def store_side_block(self, block: Block) -> None:
+        """Keep a checked but not executed block that is not on the best chain (yet)."""
+        self.kv.write(self._block_puts(block), sync=False)
+
+    def apply_update(self, update: ChainUpdate, sync: bool = True) -> None:
+        """Make `update.head` the head: blocks, journals, canonical index, tx index and flat state, atomically."""
         puts: dict[bytes, bytes] = {}
         deletes: list[bytes] = []
-        for key, value in changes.items():
-            old = self.state.get(key)
-            undo.append([key, old is not None, old or b""])
+        for ex in update.executed:
+            h = ex.block.hash()
+            puts.update(self._block_puts(ex.block))
+            puts[schema.block_meta_key(h)] = ex.meta.encode()
+            puts[schema.undo_key(h)] = encode_journal(ex.undo)
+            puts[schema.redo_key(h)] = encode_journal(ex.redo)
+            for node_hash, enc in ex.nodes.items():
+                puts[schema.trie_node_key(node_hash)] = enc
+        enacted_numbers = {b.header.number for b in update.enacted}
+        for block in update.retracted:
+            if block.header.number not in enacted_numbers:
+                deletes.append(schema.canonical_key(block.header.number))
+            for xt in block.extrinsics:
+                deletes.append(schema.tx_index_key(xt.hash()))
+        for block in update.enacted:
+            h = block.hash()
+            puts[schema.canonical_key(block.header.number)] = h
+            for i, xt in enumerate(block.extrinsics):
+                puts[schema.tx_index_key(xt.hash())] = pack([h, i])
+        for key, value in update.state_changes.items():
             if value is None:
                 deletes.append(schema.state_key(key))
             else:
                 puts[schema.state_key(key)] = value
-        for node_hash, enc in nodes.items():
-            puts[schema.trie_node_key(node_hash)] = enc
-        puts[schema.block_key(h)] = encoded
-        puts[schema.header_key(h)] = block.header.encode()
-        puts[schema.block_meta_key(h)] = meta.encode()
-        puts[schema.undo_key(h)] = pack(undo)
-        puts[schema.canonical_key(block.header.number)] = h
-        for i, xt in enumerate(block.extrinsics):
-            puts[schema.tx_index_key(xt.hash())] = pack([h, i])
-        puts[schema.META_HEAD] = h
+        puts[schema.META_HEAD] = update.head_hash
+        # a key both put and deleted ends deleted: keep enacted tx-index entries that a retracted block shared
+        deletes = [d for d in deletes if d not in puts]
         self.kv.write(puts, deletes, sync=sync)
+
+    def set_finalized(self, block_hash: bytes, justified: bytes | None = None) -> None:
+        puts = {schema.META_FINALIZED: block_hash}
+        if justified is not None:
+            puts[schema.META_JUSTIFIED] = justified
+        self.kv.write(puts, sync=True)
+
+    def store_justification(self, block_hash: bytes, encoded: bytes) -> None:
+        self.kv.write({schema.justification_key(block_hash): encoded}, sync=False)

@@ -26,7 +26,15 @@ STATE = b"s:"
 TRIE_NODE = b"t:"
 """t: + node hash -> encoded node of the sparse Merkle state tree."""
 UNDO = b"u:"
-"""u: + block hash -> encoded list of [key, old value or nil]: how to revert the block's state changes."""
+"""u: + block hash -> encoded list of [key, present, old value]: how to revert the block's state changes."""
+REDO = b"r:"
+"""r: + block hash -> encoded list of [key, present, new value]: how to re-apply them after a reorg back."""
+BLOCKS_BY_NUMBER = b"bn:"
+"""bn: + number (8 bytes big-endian) + block hash -> b'': every stored block, canonical or not."""
+JUSTIFICATION = b"j:"
+"""j: + block hash -> encoded finality justification of the checkpoint block."""
+META_JUSTIFIED = b"m:justified"
+"""Encoded latest justified checkpoint."""
 
 
 def canonical_key(number: int) -> bytes:
@@ -59,3 +67,15 @@ def trie_node_key(node_hash: bytes) -> bytes:
 
 def undo_key(block_hash: bytes) -> bytes:
     return UNDO + block_hash
+
+
+def redo_key(block_hash: bytes) -> bytes:
+    return REDO + block_hash
+
+
+def blocks_by_number_key(number: int, block_hash: bytes) -> bytes:
+    return BLOCKS_BY_NUMBER + number.to_bytes(8, "big") + block_hash
+
+
+def justification_key(block_hash: bytes) -> bytes:
+    return JUSTIFICATION + block_hash

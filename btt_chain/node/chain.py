@@ -1,13 +1,17 @@
-"""The chain: opens the database at a genesis, imports blocks through the pipeline, and authors blocks.
+"""The chain: a block tree above the last finalized block, fork choice, block import and authoring.
 
-Import pipeline: decode -> check header and seal -> check extrinsic signatures (batched, cached, in
-worker processes when large) -> execute -> compare state root -> commit in one atomic batch.
+Import pipeline: decode -> check header and seal against the parent -> store; when the block makes a
+better chain, reorganise: revert the canonical blocks above the common ancestor (undo journals), apply
+the new branch (redo journals for blocks executed before, else check signatures in batch, execute,
+compare the state root) and commit the whole change in one atomic batch. Never reverts below finality.
+
+Fork choice: the longest chain that contains the last finalized block; ties go to the lower hash.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from btt_chain.consensus.leader import epoch_seed, slot_leader
@@ -22,21 +26,56 @@ from genesis.build import Genesis
 from runtime.context import BlockEnv
 from runtime.executive import BlockFull, BlockResult, Executive, ValidTransaction
 from runtime.modules import RUNTIME
-from runtime.overlay import Overlay
+from runtime.overlay import Overlay, StateReader
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
-from storage.chaindb import BlockMeta, ChainDB
+from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
 from storage.smt import SparseMerkleTree
 
 log = logging.getLogger("btt.chain")
 
+MAX_BAD_BLOCKS = 10_000
+
+
+class UnknownParent(BttError):
+    """The block's parent is not known yet: fetch the ancestors first."""
+
+    def __init__(self, parent_hash: bytes, number: int) -> None:
+        self.parent_hash = parent_hash
+        self.number = number
+        super().__init__(f"parent 0x{parent_hash.hex()[:16]} of block #{number} is unknown")
+
+
+class ConflictsWithFinality(BttError):
+    """The block is on a branch that does not contain the last finalized block."""
+
 
 @dataclass(frozen=True)
 class ImportedBlock:
+    """A block that became canonical. `result` is None when it was enacted from its redo journal."""
+
     block: Block
     hash: bytes
-    result: BlockResult
+    result: BlockResult | None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    status: str
+    """'best' (the head moved), 'side' (stored on a fork) or 'known'."""
+    hash: bytes
+    header: Header
+    enacted: tuple[ImportedBlock, ...] = ()
+    retracted: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    hash: bytes
+    number: int
+    parent: bytes
+    slot: int
 
 
 def event_records(result: BlockResult) -> list[list[object]]:
@@ -47,8 +86,13 @@ def outcome_records(result: BlockResult) -> list[list[object]]:
     return [[o.index, o.success, o.fee.to_bytes(16, "big"), o.weight, o.error or ""] for o in result.outcomes]
 
 
+def fork_choice_key(number: int, block_hash: bytes) -> tuple[int, int]:
+    """Higher is better: more blocks first, then the lower hash."""
+    return number, -int.from_bytes(block_hash, "big")
+
+
 class Chain:
-    """One node's view of the chain: head, state, import and authoring. Single-threaded by design."""
+    """One node's view of the chain. Single-threaded by design: call it from one thread (the event loop)."""
 
     def __init__(self, kv: KeyValueStore, genesis: Genesis, checker: SignatureChecker | None = None) -> None:
         self.db = ChainDB(kv)
@@ -70,15 +114,28 @@ class Chain:
         self.executive = Executive(RUNTIME, self.genesis_hash)
         self.tree = SparseMerkleTree(self.db.trie_node)
         self.checker = checker or SignatureChecker()
-        self.head: Header = self._load_head()
         self.head_hash: bytes = self.db.head_hash()
+        self.head: Header = self._header(self.head_hash)
+        self.finalized_hash: bytes = self.db.finalized_hash()
+        self.finalized: Header = self._header(self.finalized_hash)
+        self._nodes: dict[bytes, TreeNode] = {}
+        self._bad: set[bytes] = set()
         self._listeners: list[Callable[[ImportedBlock], None]] = []
+        self._load_tree()
 
-    def _load_head(self) -> Header:
-        header = self.db.get_header(self.db.head_hash())
+    def _header(self, block_hash: bytes) -> Header:
+        header = self.db.get_header(block_hash)
         if header is None:
-            raise StorageError("head block missing from the database")
+            raise StorageError(f"block 0x{block_hash.hex()} missing from the database")
         return header
+
+    def _load_tree(self) -> None:
+        f = self.finalized
+        self._nodes[self.finalized_hash] = TreeNode(self.finalized_hash, f.number, f.parent_hash, f.slot)
+        for number, h in self.db.blocks_above(f.number):
+            header = self._header(h)
+            if header.parent_hash in self._nodes:
+                self._nodes[h] = TreeNode(h, number, header.parent_hash, header.slot)
 
     # queries ---------------------------------------------------------------------------------------
     def state(self) -> Overlay:
@@ -96,6 +153,16 @@ class Chain:
     def on_import(self, listener: Callable[[ImportedBlock], None]) -> None:
         self._listeners.append(listener)
 
+    def knows(self, block_hash: bytes) -> bool:
+        return block_hash in self._nodes or self.db.has_block(block_hash)
+
+    def is_canonical(self, block_hash: bytes, number: int) -> bool:
+        return self.db.canonical_hash(number) == block_hash
+
+    def leaves(self) -> list[TreeNode]:
+        parents = {n.parent for n in self._nodes.values()}
+        return [n for n in self._nodes.values() if n.hash not in parents]
+
     def next_env(self, author: bytes = bytes(32)) -> BlockEnv:
         slot = self.head.slot + 1
         return BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), author)
@@ -108,58 +175,162 @@ class Chain:
         return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.signature)
 
     # import ----------------------------------------------------------------------------------------
-    def import_block(self, encoded: bytes, now_ms: int) -> ImportedBlock:
-        """Check, execute and commit a block that extends the head. Raises InvalidBlock and changes nothing."""
+    def import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
+        """Check a block and add it to the tree; reorganise if it makes the best chain.
+
+        Raises InvalidBlock (nothing changed), UnknownParent, or ConflictsWithFinality."""
         try:
             block = Block.decode(encoded)
         except DecodeError as exc:
             raise InvalidBlock(f"undecodable block: {exc}") from None
-        h = block.header
-        self._check_header(h, now_ms)
-        if extrinsics_root(block.extrinsics) != h.extrinsics_root:
+        h = block.hash()
+        header = block.header
+        if h in self._bad:
+            raise InvalidBlock("block is known to be invalid")
+        if h in self._nodes or self.db.has_block(h):
+            return ImportResult("known", h, header)
+        parent = self._nodes.get(header.parent_hash)
+        if parent is None:
+            if self.db.has_block(header.parent_hash):
+                raise ConflictsWithFinality(
+                    f"block #{header.number} builds on 0x{header.parent_hash.hex()[:16]}, below the last finalized "
+                    f"block #{self.finalized.number}"
+                )
+            raise UnknownParent(header.parent_hash, header.number)
+        self._check_header(header, parent, now_ms)
+        if extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise InvalidBlock("extrinsics root does not match the block body")
-        if h.receipts_root != EMPTY_MERKLE_ROOT:
+        if header.receipts_root != EMPTY_MERKLE_ROOT:
             raise InvalidBlock("receipts root must be empty: no compute receipts exist yet")
-        self._check_signatures(block)
+        node = TreeNode(h, header.number, header.parent_hash, header.slot)
+        if fork_choice_key(header.number, h) <= fork_choice_key(self.head.number, self.head_hash):
+            # checked but not executed: it is executed if its branch ever becomes the best chain
+            self.db.store_side_block(block)
+            self._nodes[h] = node
+            return ImportResult("side", h, header)
+        self._nodes[h] = node
         try:
-            result = self.executive.execute_block(self.db.state, block, signatures_checked=True)
+            return self._reorganise(h, {h: block})
         except InvalidBlock:
+            self._forget_bad(h)
             raise
-        except BttError as exc:
-            raise InvalidBlock(f"execution failed: {exc}") from None
-        root, nodes = self.tree.update(self.head.state_root, result.changes)
-        if root != h.state_root:
-            raise InvalidBlock(f"state root mismatch: header 0x{h.state_root.hex()}, computed 0x{root.hex()}")
-        return self._commit(block, encoded, result, nodes)
 
-    def _check_header(self, h: Header, now_ms: int) -> None:
-        if h.parent_hash != self.head_hash:
-            raise InvalidBlock(f"parent 0x{h.parent_hash.hex()[:16]} is not the head: only head extensions import")
-        if h.number != self.head.number + 1:
-            raise InvalidBlock(f"number {h.number} does not follow parent number {self.head.number}")
-        if h.slot <= self.head.slot:
-            raise InvalidBlock(f"slot {h.slot} is not above the parent's slot {self.head.slot}")
+    def _check_header(self, h: Header, parent: TreeNode, now_ms: int) -> None:
+        if h.number != parent.number + 1:
+            raise InvalidBlock(f"number {h.number} does not follow parent number {parent.number}")
+        if h.slot <= parent.slot:
+            raise InvalidBlock(f"slot {h.slot} is not above the parent's slot {parent.slot}")
         if self.clock.is_too_far_ahead(h.slot, now_ms):
             raise InvalidBlock(f"slot {h.slot} is in the future")
         if h.timestamp_ms != self.clock.slot_start_ms(h.slot):
             raise InvalidBlock("timestamp is not the start of the block's slot")
-        leader = self.leader(h.slot)
-        if h.author != leader:
+        # the validator set changes only by slashing; the head's set stands for every branch (see DESIGN notes)
+        if h.author != self.leader(h.slot):
             raise InvalidBlock(f"author is not the leader of slot {h.slot}")
         if not h.verify_seal():
             raise InvalidBlock("bad author signature")
 
-    def _check_signatures(self, block: Block) -> None:
+    def _forget_bad(self, block_hash: bytes) -> None:
+        """Mark a block and its known descendants invalid and drop them from the tree."""
+        doomed = {block_hash}
+        changed = True
+        while changed:
+            changed = False
+            for n in list(self._nodes.values()):
+                if n.parent in doomed and n.hash not in doomed:
+                    doomed.add(n.hash)
+                    changed = True
+        for d in doomed:
+            self._nodes.pop(d, None)
+        if len(self._bad) > MAX_BAD_BLOCKS:
+            self._bad.clear()
+        self._bad.update(doomed)
+
+    def _branch(self, target: bytes) -> tuple[TreeNode, list[TreeNode]]:
+        """The canonical ancestor of `target` and the branch from just above it up to `target`."""
+        branch: list[TreeNode] = []
+        node = self._nodes[target]
+        while not self.is_canonical(node.hash, node.number):
+            branch.append(node)
+            parent = self._nodes.get(node.parent)
+            if parent is None:
+                raise ConflictsWithFinality("branch does not reach the finalized block")
+            node = parent
+        branch.reverse()
+        return node, branch
+
+    def _reorganise(self, target: bytes, fresh: dict[bytes, Block]) -> ImportResult:
+        ancestor, branch = self._branch(target)
+        if ancestor.number < self.finalized.number:
+            raise ConflictsWithFinality(f"reorganisation below the finalized block #{self.finalized.number}")
+        view = Overlay(self.db.state)
+        retracted: list[Block] = []
+        for number in range(self.head.number, ancestor.number, -1):
+            h = self.db.canonical_hash(number)
+            assert h is not None
+            block = self.db.get_block(h)
+            assert block is not None
+            retracted.append(block)
+            _apply(view, self.db.undo(h))
+        enacted: list[ImportedBlock] = []
+        executed: list[ExecutedBlock] = []
+        parent_root = self._header(ancestor.hash).state_root
+        for node in branch:
+            block = fresh.get(node.hash) or self.db.get_block(node.hash)
+            assert block is not None
+            if self.db.is_executed(node.hash):
+                _apply(view, self.db.redo(node.hash))
+                enacted.append(ImportedBlock(block, node.hash, None))
+            else:
+                try:
+                    result, nodes = self._execute(view, block, parent_root)
+                except InvalidBlock:
+                    self._forget_bad(node.hash)
+                    raise
+                undo = {k: view.get(k) for k in result.changes}
+                _apply(view, result.changes)
+                meta = BlockMeta(event_records(result), outcome_records(result))
+                executed.append(ExecutedBlock(block, meta, undo, result.changes, nodes))
+                enacted.append(ImportedBlock(block, node.hash, result))
+            parent_root = block.header.state_root
+        new_head = enacted[-1].block.header
+        update = ChainUpdate(new_head, target, view.changes(), [e.block for e in enacted], retracted, executed)
+        self.db.apply_update(update)
+        self.head, self.head_hash = new_head, target
+        if retracted:
+            log.info(
+                "reorganised: %d blocks retracted, %d enacted, new head #%d 0x%s", len(retracted), len(enacted),
+                new_head.number, target.hex()[:16],
+            )
+        for imported in enacted:
+            self._notify(imported)
+        return ImportResult("best", target, new_head, tuple(enacted), tuple(retracted))
+
+    def _execute(self, view: Overlay, block: Block, parent_root: bytes) -> tuple[BlockResult, dict[bytes, bytes]]:
+        self._check_signatures(view, block)
+        try:
+            result = self.executive.execute_block(view, block, signatures_checked=True)
+        except InvalidBlock:
+            raise
+        except BttError as exc:
+            raise InvalidBlock(f"execution failed: {exc}") from None
+        root, nodes = self.tree.update(parent_root, result.changes)
+        if root != block.header.state_root:
+            raise InvalidBlock(
+                f"state root mismatch: header 0x{block.header.state_root.hex()}, computed 0x{root.hex()}"
+            )
+        return result, nodes
+
+    def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
         h = block.header
         # birth hashes resolve as in the block itself (the parent's hash is recorded on initialise)
         state = self.executive.initialize_block(
-            self.db.state, BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author)
+            parent_state, BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author)
         ).state
-        number = h.number
         keys, items = [], []
         for i, xt in enumerate(block.extrinsics):
             try:
-                msg = self.executive.signing_message(state, xt, number)
+                msg = self.executive.signing_message(state, xt, h.number)
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i}: {exc}") from None
             keys.append(_sig_key(xt, msg))
@@ -168,26 +339,35 @@ class Chain:
             if not ok:
                 raise InvalidBlock(f"extrinsic {i} has a bad signature")
 
-    def _commit(self, block: Block, encoded: bytes, result: BlockResult, nodes: dict[bytes, bytes]) -> ImportedBlock:
-        meta = BlockMeta(event_records(result), outcome_records(result))
-        self.db.commit_block(block, encoded, result.changes, nodes, meta)
-        self.head = block.header
-        self.head_hash = block.hash()
-        imported = ImportedBlock(block, self.head_hash, result)
+    def _notify(self, imported: ImportedBlock) -> None:
         for listener in self._listeners:
             try:
                 listener(imported)
             except Exception:  # a failing listener must not undo an import
                 log.exception("block listener failed")
-        return imported
+
+    # finality --------------------------------------------------------------------------------------
+    def finalize(self, block_hash: bytes, justified: bytes | None = None) -> None:
+        """Move the finalized block forward to a canonical block; prune branches that no longer count."""
+        header = self._header(block_hash)
+        if header.number <= self.finalized.number:
+            return
+        if not self.is_canonical(block_hash, header.number):
+            raise ConflictsWithFinality("only a canonical block can be finalized")
+        self.db.set_finalized(block_hash, justified)
+        self.finalized_hash, self.finalized = block_hash, header
+        keep: dict[bytes, TreeNode] = {}
+        for n in sorted(self._nodes.values(), key=lambda n: n.number):
+            if n.hash == block_hash or (n.number > header.number and n.parent in keep):
+                keep[n.hash] = n
+        self._nodes = keep
 
     # authoring -------------------------------------------------------------------------------------
-    def author_block(self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]) -> tuple[
-        ImportedBlock, list[tuple[Extrinsic, str]]
-    ]:
-        """Build, seal and commit a block for `slot` from (extrinsic, encoded length) candidates in priority order.
-
-        Returns the imported block and the candidates that were dropped as invalid (with the reason)."""
+    def author_block(
+        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
+    ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
+        """Build, seal and commit a block on the head for `slot` from (extrinsic, encoded length) candidates in
+        priority order. Returns the imported block and the candidates dropped as invalid (with the reason)."""
         if slot <= self.head.slot:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
@@ -222,7 +402,27 @@ class Chain:
             digest=Digest(),
         ).sealed(pair)
         block = Block(header, tuple(included))
-        return self._commit(block, block.encode(), result, nodes), dropped
+        h = block.hash()
+        view = Overlay(self.db.state)
+        undo = {k: view.get(k) for k in result.changes}
+        meta = BlockMeta(event_records(result), outcome_records(result))
+        update = ChainUpdate(
+            header, h, dict(result.changes), [block], [], [ExecutedBlock(block, meta, undo, result.changes, nodes)]
+        )
+        self.db.apply_update(update)
+        self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
+        self.head, self.head_hash = header, h
+        imported = ImportedBlock(block, h, result)
+        self._notify(imported)
+        return imported, dropped
+
+
+def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
+    for k, v in changes.items():
+        if v is None:
+            view.delete(k)
+        else:
+            view.set(k, v)
 
 
 def _sig_key(xt: Extrinsic, msg: bytes) -> bytes:

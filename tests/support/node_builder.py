@@ -40,3 +40,19 @@ def transfer(chain: Chain, sender: str, dest: str, amount: int, nonce: int | Non
 def author_next(chain: Chain, xts: list[Extrinsic] = ()):  # type: ignore[assignment]
     """Author the next block as alice (the dev validator) in the next slot."""
     return chain.author_block(chain.head.slot + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
+
+
+def devnet_genesis(nodes: int, epoch_slots: int = 5, genesis_time_ms: int = GENESIS_TIME_MS) -> Genesis:
+    from genesis.devnet import devnet_spec_doc
+
+    return build_genesis(parse_chain_spec(devnet_spec_doc(nodes, genesis_time_ms, epoch_slots)))
+
+
+def author_as_leader(chain: Chain, names: tuple[str, ...], xts: list[Extrinsic] = (), max_slots: int = 50):  # type: ignore[assignment]
+    """Author the next block in the first slot after the head that one of `names` leads."""
+    keys = {dev_keypair(n).public: dev_keypair(n) for n in names}
+    for slot in range(chain.head.slot + 1, chain.head.slot + max_slots):
+        leader = chain.leader(slot)
+        if leader in keys:
+            return chain.author_block(slot, keys[leader], [(x, len(x.encode())) for x in xts])[0]
+    raise AssertionError(f"none of {names} leads a slot soon")
