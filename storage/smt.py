@@ -35,9 +35,8 @@ INTERNAL_TAG = 1
 NODE_LEN = 1 + 2 * HASH_LEN
 """Both kinds of node encode to 65 bytes: tag + path + value hash, or tag + left + right."""
 
-_blake2b = hashlib.blake2b
 _H32 = hashlib.blake2b(digest_size=HASH_LEN)
-"""Copied per node hash: cheaper than constructing a hasher with keyword arguments 60k times a block."""
+"""Copied per hash in hot loops: cheaper than constructing a hasher with keyword arguments each time."""
 
 
 def leaf_hash(path: bytes, value_hash: bytes) -> bytes:
@@ -56,12 +55,12 @@ def key_path(key: bytes) -> bytes:
 class _NodeCache:
     """A bounded map of state-tree nodes that tries to hold the live tree, the one under the newest root.
 
-    An update reads the nodes on its changed paths and replaces every one of them, so instead of
-    tracking recency per node (an OrderedDict LRU costs more per hit than the hash it saves) the cache
-    drops the nodes an update superseded and adds the ones it made. With room for the whole live tree
-    every read an update makes is a hit once the tree has been touched (or `warm`ed). When full, it
-    restarts from the newest update's nodes, which always include the top of the tree. Reads of other
-    roots add the nodes they load while there is room. At most `size` nodes are held; 0 disables it.
+    An update replaces every node on the paths it changes, so rather than tracking recency per node (an
+    OrderedDict LRU costs more per hit than the hash it saves) an update takes the nodes it walks out of
+    the cache, puts back the few that survive, and adds the ones it made. With room for the whole live
+    tree, every read an update makes is then a hit once the tree has been touched or `warm`ed. When
+    full, the cache restarts from the newest update's nodes, which always include the top of the tree.
+    Reads add the nodes they load while there is room. At most `size` nodes are held (0 disables it).
     """
 
     __slots__ = ("nodes", "_size")
@@ -77,14 +76,10 @@ class _NodeCache:
         if len(self.nodes) < self._size:
             self.nodes[node_hash] = enc
 
-    def replace(self, superseded: list[bytes], new_nodes: Mapping[bytes, bytes]) -> None:
-        """Swap an update's superseded nodes for its new ones."""
-        nodes = self.nodes
-        for node_hash in superseded:
-            # A superseded hash can come back unchanged (a value set to itself); new_nodes re-adds it.
-            nodes.pop(node_hash, None)
-        if len(nodes) + len(new_nodes) <= self._size:
-            nodes.update(new_nodes)
+    def put_update(self, new_nodes: Mapping[bytes, bytes]) -> None:
+        """Add an update's new nodes, making room by dropping everything older if need be."""
+        if len(self.nodes) + len(new_nodes) <= self._size:
+            self.nodes.update(new_nodes)
         elif len(new_nodes) <= self._size:
             self.nodes = dict(new_nodes)
         else:
@@ -164,8 +159,9 @@ def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: SmtProof) 
 class SparseMerkleTree:
     """Reads and updates trees stored as content-addressed nodes; holds no root of its own.
 
-    `get_node(hash)` returns a node's encoding or None. Nodes returned by `update` are cached straight
-    away: by content addressing they are correct whether or not the caller ever persists them.
+    `get_node(hash)` returns a node's encoding or None. The cache in front of it is only a cache: an
+    update may drop any node from it, so persist an update's new nodes before reading or updating from
+    its new root. Run one update at a time.
     """
 
     def __init__(self, get_node: Callable[[bytes], bytes | None], cache_size: int = 200_000) -> None:
@@ -244,12 +240,19 @@ class SparseMerkleTree:
         siblings.reverse()
         return SmtProof(tuple(siblings), leaf)
 
-    def update(self, root: bytes, changes: Mapping[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes]]:
+    def update(
+        self, root: bytes, changes: Mapping[bytes, bytes | None], pending: Mapping[bytes, bytes] | None = None
+    ) -> tuple[bytes, dict[bytes, bytes]]:
         """Apply key->value changes (None = delete) to the tree at `root`.
 
         Returns (new_root, new_nodes), new_nodes mapping node hash -> encoding for the caller to persist
-        atomically with whatever else the block writes. Nothing persistent is touched. Deleting an absent
-        key and re-setting a key to its current value are no-ops.
+        (under schema.trie_node_key) atomically with whatever else the block writes. Nothing persistent is
+        touched and `changes` is only read. Deleting an absent key and re-setting a key to its current
+        value are no-ops, so an update that changes nothing returns `root` (and usually no nodes).
+
+        `pending` holds nodes not persisted yet that `root` may reference: to chain updates before one
+        atomic write (executing a branch of several blocks), pass the new_nodes of the earlier ones
+        merged. Without it, `root` must be persisted: the cache cannot be relied on to still hold them.
 
         The changed paths are sorted and the batch is split by bit on the way down, so every node above the
         changes is loaded and hashed once per batch: the cost is about len(changes) * log2(state size).
@@ -264,15 +267,27 @@ class SparseMerkleTree:
                 raise TypeError(f"state keys must be bytes, got {type(key).__name__}")
             if value is not None and type(value) is not bytes:
                 raise TypeError(f"state values must be bytes or None, got {type(value).__name__}")
-            path = _blake2b(key, digest_size=32).digest()
-            entries.append(
-                (int.from_bytes(path, "big"), path, None if value is None else _blake2b(value, digest_size=32).digest())
-            )
+            hasher = _H32.copy()
+            hasher.update(key)
+            path = hasher.digest()
+            if value is None:
+                entries.append((int.from_bytes(path, "big"), path, None))
+            else:
+                hasher = _H32.copy()
+                hasher.update(value)
+                entries.append((int.from_bytes(path, "big"), path, hasher.digest()))
         entries.sort(key=_first)
+        fetch = self._fetch
+        if pending:
+            store_fetch = self._fetch
+
+            def fetch(node_hash: bytes) -> bytes:
+                enc = pending.get(node_hash)
+                return store_fetch(node_hash) if enc is None else enc
+
         new_nodes: dict[bytes, bytes] = {}
-        superseded: list[bytes] = []
-        new_root = _Batch(self._cache.nodes, self._fetch, entries, new_nodes, superseded).update(root)
-        self._cache.replace(superseded, new_nodes)
+        new_root = _Batch(self._cache.nodes, self._get_node, fetch, entries, new_nodes).update(root)
+        self._cache.put_update(new_nodes)
         return new_root, new_nodes
 
 
@@ -286,33 +301,40 @@ class _Batch:
     A batch range [lo, hi) always holds the changes under the node being visited, so they share its
     prefix and splitting them by the next bit is one bisection on the sorted path integers. Below the top
     levels nearly every range holds one change, which `_visit_one` handles with a loop instead of recursion.
+
+    Nodes on a changed path are taken out of the cache as they are read (they are about to be replaced;
+    one dict operation instead of a lookup now and a removal later) and put back if they turn out to
+    survive: unchanged subtrees, leaves moved down by an insert.
     """
 
-    __slots__ = ("_cached", "_fetch", "_ints", "_paths", "_values", "_new", "_superseded")
+    __slots__ = ("_cache", "_get_node", "_fetch", "_ints", "_paths", "_values", "_new")
 
     def __init__(
         self,
-        cached: dict[bytes, bytes],
+        cache: dict[bytes, bytes],
+        get_node: Callable[[bytes], bytes | None],
         fetch: Callable[[bytes], bytes],
         entries: Sequence[tuple[int, bytes, bytes | None]],
         new: dict[bytes, bytes],
-        superseded: list[bytes],
     ) -> None:
-        # The cache's dict is probed inline (no call per node) and left untouched until the batch ends.
-        self._cached = cached
+        self._cache = cache
+        self._get_node = get_node  # the raw store read, for the hot loop; `fetch` checks and explains
         self._fetch = fetch
         self._ints = [e[0] for e in entries]
         self._paths = [e[1] for e in entries]
         self._values = [e[2] for e in entries]
         self._new = new
-        # Existing nodes this update replaces (so not in the new tree), for the cache to drop.
-        self._superseded = superseded
-
-    def _load(self, node_hash: bytes) -> bytes:
-        return self._cached.get(node_hash) or self._fetch(node_hash)
 
     def update(self, root: bytes) -> bytes:
         return self._visit(root, 0, 0, len(self._ints))[0]
+
+    def _load(self, node_hash: bytes) -> bytes:
+        """Read a node that stays in the tree."""
+        return self._cache.get(node_hash) or self._fetch(node_hash)
+
+    def _take(self, node_hash: bytes) -> bytes:
+        """Read a node that is probably about to be replaced."""
+        return self._cache.pop(node_hash, None) or self._fetch(node_hash)
 
     def _node(self, enc: bytes) -> bytes:
         hasher = _H32.copy()
@@ -346,15 +368,15 @@ class _Batch:
             return self._visit_one(node, depth, lo)
         if node == ZERO_HASH:
             return self._build(depth, lo, hi, None)
-        enc = self._load(node)
+        enc = self._take(node)
         ints = self._ints
         if enc[0] == LEAF_TAG:
             leaf_int = int.from_bytes(enc[1:33], "big")
             i = bisect_left(ints, leaf_int, lo, hi)
             if i < hi and ints[i] == leaf_int:
                 # The batch rewrites (or deletes) this very leaf.
-                self._superseded.append(node)
                 return self._build(depth, lo, hi, None)
+            self._cache[node] = enc
             return self._build(depth, lo, hi, (leaf_int, node))
         left = enc[1:33]
         right = enc[33:]
@@ -363,8 +385,8 @@ class _Batch:
         new_left, left_leaf = self._visit(left, depth + 1, lo, mid) if mid > lo else (left, None)
         new_right, right_leaf = self._visit(right, depth + 1, mid, hi) if hi > mid else (right, None)
         if new_left == left and new_right == right:
+            self._cache[node] = enc
             return node, False
-        self._superseded.append(node)
         if new_left != ZERO_HASH and new_right != ZERO_HASH:
             # Both sides still hold leaves: the usual case, with no canonical-form question to ask.
             enc = b"\x01" + new_left + new_right
@@ -378,87 +400,79 @@ class _Batch:
     def _visit_one(self, node: bytes, depth: int, i: int) -> tuple[bytes, bool]:
         """Apply the single change i to the existing subtree `node` at `depth`: walk down, then rehash up."""
         path_int = self._ints[i]
-        cached = self._cached.get
-        fetch = self._fetch
-        siblings: list[bytes] = []
-        walked: list[bytes] = []
+        take = self._cache.pop
+        get_node = self._get_node
+        path_nodes: list[bytes] = []  # encodings of the internal nodes walked through, top first
         shift = PATH_BITS - 1 - depth
         cur = node
         while cur != ZERO_HASH:
-            enc = cached(cur) or fetch(cur)
+            enc = take(cur, None)
+            if enc is None:
+                enc = get_node(cur)
+                if enc is None or len(enc) != NODE_LEN or enc[0] > INTERNAL_TAG:
+                    enc = self._fetch(cur)  # raises, naming the node
             if enc[0] == LEAF_TAG:
                 break
-            walked.append(cur)
-            if (path_int >> shift) & 1:
-                siblings.append(enc[1:33])
-                cur = enc[33:]
-            else:
-                siblings.append(enc[33:])
-                cur = enc[1:33]
+            path_nodes.append(enc)
+            cur = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
             shift -= 1
         else:
             enc = b""
-        bottom = depth + len(siblings)
+        bottom = depth + len(path_nodes)
         value_hash = self._values[i]
         if not enc:
             # An empty subtree: an insert makes a leaf there, a delete of an absent key changes nothing.
             if value_hash is None:
+                self._restore(node, depth, path_int, path_nodes)
                 return node, False
             new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
         elif enc[1:33] == self._paths[i]:
             if value_hash is None:
                 new, new_leaf = ZERO_HASH, False
             elif enc[33:] == value_hash:
-                return node, not siblings
+                self._cache[cur] = enc
+                self._restore(node, depth, path_int, path_nodes)
+                return node, not path_nodes
             else:
                 new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
-            walked.append(cur)
         else:
-            # Another key's leaf holds the spot: an insert splits it, a delete of an absent key is a no-op.
+            # Another key's leaf holds the spot: it stays in the tree, moved down if this change inserts.
+            self._cache[cur] = enc
             if value_hash is None:
-                return node, not siblings
+                self._restore(node, depth, path_int, path_nodes)
+                return node, not path_nodes
             leaf = self._node(b"\x00" + self._paths[i] + value_hash)
             new = self._pair(bottom, path_int, leaf, int.from_bytes(enc[1:33], "big"), cur)
             new_leaf = False
-        # From here the result differs from `node`, so every node walked through is replaced (a leaf split
-        # by an insert is not in `walked`: it moves down unchanged).
-        self._superseded.extend(walked)
         new_map = self._new
         shift = PATH_BITS - bottom
-        if new != ZERO_HASH and ZERO_HASH not in siblings:
-            # Nothing on the way up can collapse, so every level is just a hash: the common case, kept tight.
-            for sibling in reversed(siblings):
-                enc = b"\x01" + sibling + new if (path_int >> shift) & 1 else b"\x01" + new + sibling
-                hasher = _H32.copy()
-                hasher.update(enc)
-                new = hasher.digest()
-                new_map[new] = enc
-                shift += 1
-            return new, new_leaf and not siblings
-        for sibling in reversed(siblings):
+        for parent in reversed(path_nodes):
+            go_right = (path_int >> shift) & 1
+            shift += 1
+            sibling = parent[1:33] if go_right else parent[33:]
             if sibling == ZERO_HASH:
-                # The sibling side is empty, so this node exists only while our side holds two leaves.
+                # This node exists only while our side holds two leaves; otherwise what is left moves up.
                 if new_leaf or new == ZERO_HASH:
-                    shift += 1
                     continue
-                enc = b"\x01" + ZERO_HASH + new if (path_int >> shift) & 1 else b"\x01" + new + ZERO_HASH
-            elif new == ZERO_HASH:
-                if self._load(sibling)[0] == LEAF_TAG:
-                    new, new_leaf = sibling, True
-                    shift += 1
-                    continue
-                enc = b"\x01" + sibling + ZERO_HASH if (path_int >> shift) & 1 else b"\x01" + ZERO_HASH + sibling
-            elif (path_int >> shift) & 1:
-                enc = b"\x01" + sibling + new
-            else:
-                enc = b"\x01" + new + sibling
+            elif new == ZERO_HASH and self._load(sibling)[0] == LEAF_TAG:
+                new, new_leaf = sibling, True
+                continue
+            enc = b"\x01" + sibling + new if go_right else b"\x01" + new + sibling
             hasher = _H32.copy()
             hasher.update(enc)
             new = hasher.digest()
             new_map[new] = enc
             new_leaf = False
-            shift += 1
         return new, new_leaf
+
+    def _restore(self, node: bytes, depth: int, path_int: int, path_nodes: list[bytes]) -> None:
+        """Put back the internal nodes `_visit_one` took on a path that turned out unchanged."""
+        cache = self._cache
+        shift = PATH_BITS - 1 - depth
+        for enc in path_nodes:
+            cache[node] = enc
+            node = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
+            shift -= 1
 
     def _build(self, depth: int, lo: int, hi: int, extra: tuple[int, bytes] | None) -> tuple[bytes, bool]:
         """The subtree at `depth` holding the changes [lo, hi) that set a value plus, if given, the

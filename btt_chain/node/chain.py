@@ -274,6 +274,8 @@ class Chain:
             _apply(view, self.db.undo(h))
         enacted: list[ImportedBlock] = []
         executed: list[ExecutedBlock] = []
+        # tree nodes of branch blocks executed in this update are not written yet: later blocks read them here
+        pending: dict[bytes, bytes] = {}
         parent_root = self._header(ancestor.hash).state_root
         for node in branch:
             block = fresh.get(node.hash) or self.db.get_block(node.hash)
@@ -283,10 +285,11 @@ class Chain:
                 enacted.append(ImportedBlock(block, node.hash, None))
             else:
                 try:
-                    result, nodes = self._execute(view, block, parent_root)
+                    result, nodes = self._execute(view, block, parent_root, pending)
                 except InvalidBlock:
                     self._forget_bad(node.hash)
                     raise
+                pending.update(nodes)
                 undo = {k: view.get(k) for k in result.changes}
                 _apply(view, result.changes)
                 meta = BlockMeta(event_records(result), outcome_records(result))
@@ -306,7 +309,9 @@ class Chain:
             self._notify(imported)
         return ImportResult("best", target, new_head, tuple(enacted), tuple(retracted))
 
-    def _execute(self, view: Overlay, block: Block, parent_root: bytes) -> tuple[BlockResult, dict[bytes, bytes]]:
+    def _execute(
+        self, view: Overlay, block: Block, parent_root: bytes, pending: Mapping[bytes, bytes]
+    ) -> tuple[BlockResult, dict[bytes, bytes]]:
         self._check_signatures(view, block)
         try:
             result = self.executive.execute_block(view, block, signatures_checked=True)
@@ -314,7 +319,7 @@ class Chain:
             raise
         except BttError as exc:
             raise InvalidBlock(f"execution failed: {exc}") from None
-        root, nodes = self.tree.update(parent_root, result.changes)
+        root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
         if root != block.header.state_root:
             raise InvalidBlock(
                 f"state root mismatch: header 0x{block.header.state_root.hex()}, computed 0x{root.hex()}"

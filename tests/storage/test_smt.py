@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import DecodeError, StorageError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
+from storage.leveldb import LevelDBStore
+from storage.schema import trie_node_key
 from storage.smt import EMPTY_ROOT, SmtProof, SparseMerkleTree, verify_proof
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -130,7 +133,7 @@ def test_insert_then_delete_returns_to_earlier_root(base: dict[bytes, bytes], ex
     assert db.update(grown, dict.fromkeys([*base, *extra])) == EMPTY_ROOT
 
 
-def test_no_op_changes_keep_the_root_and_make_no_nodes() -> None:
+def test_no_op_changes_keep_the_root() -> None:
     db = Db()
     state = {bytes([i]): bytes([i]) for i in range(50)}
     root = db.update(EMPTY_ROOT, dict(state))
@@ -344,3 +347,37 @@ def test_warm_loads_the_tree_top_down_until_full() -> None:
     assert small.warm(root) == 3
     assert root in small._cache.nodes
     assert SparseMerkleTree(db.nodes.get).warm(EMPTY_ROOT) == 0
+
+
+def test_tree_over_leveldb_survives_reopen(tmp_path: Path) -> None:
+    """The way the node uses it: nodes under schema.trie_node_key, written in the block's atomic batch."""
+    state = {b"acct%d" % i: b"balance%d" % i for i in range(300)}
+    with LevelDBStore(tmp_path / "db") as db:
+        tree = SparseMerkleTree(lambda h: db.get(trie_node_key(h)))
+        root, new_nodes = tree.update(EMPTY_ROOT, dict(state))
+        db.write({trie_node_key(h): enc for h, enc in new_nodes.items()}, sync=True)
+    with LevelDBStore(tmp_path / "db") as db:
+        tree = SparseMerkleTree(lambda h: db.get(trie_node_key(h)))
+        for key, value in state.items():
+            assert verify_proof(root, key, value, tree.prove(root, key))
+        assert tree.update(root, dict.fromkeys(state))[0] == EMPTY_ROOT
+
+
+def test_chained_updates_before_persisting_need_pending() -> None:
+    """A branch of blocks is executed one after another and written in one batch at the end."""
+    db = Db(cache_size=0)  # no cache to hide a missing node
+    base = {b"key%d" % i: b"v" for i in range(40)}
+    root0 = db.update(EMPTY_ROOT, dict(base))
+    first: dict[bytes, bytes | None] = {b"key1": b"w", b"new": b"x", b"key2": None}
+    second: dict[bytes, bytes | None] = {b"key3": b"y", b"new": b"z", b"other": b"o"}
+    root1, nodes1 = db.tree.update(root0, first)  # not persisted
+    with pytest.raises(StorageError, match="missing"):
+        db.tree.update(root1, second)
+    root2, nodes2 = db.tree.update(root1, second, pending=nodes1)
+    expected = {**base, b"key1": b"w", b"key3": b"y", b"new": b"z", b"other": b"o"}
+    del expected[b"key2"]
+    assert root2 == reference_root(expected)
+    db.nodes.update(nodes1)
+    db.nodes.update(nodes2)
+    for key, value in expected.items():
+        assert verify_proof(root2, key, value, db.fresh_tree().prove(root2, key))
