@@ -56,3 +56,15 @@ def inspect(what: str, ss58_prefix: int, as_json: bool) -> None:
         print_json(info)
     else:
         print_fields(list(info.items()))
+
+
+@key.command("generate-node-key")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the libp2p node key (mode 0600).")
+def generate_node_key(output: Path) -> None:
+    """Generate a persistent libp2p node identity and print its peer id."""
+    from p2p.node_key import generate_node_key as make
+
+    node_key = make(output)
+    click.echo(f"peer id  {node_key.peer_id}")
+    click.echo(f"written  {output}")

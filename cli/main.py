@@ -8,6 +8,7 @@ import click
 
 from btt_chain.primitives.errors import BttError
 from cli.bench_cmd import bench
+from cli.devnet_cmd import devnet
 from cli.genesis_cmd import genesis
 from cli.keys import key
 from cli.node_cmd import node, purge_chain
@@ -28,6 +29,7 @@ cli.add_command(transfer)
 cli.add_command(query)
 cli.add_command(genesis)
 cli.add_command(bench)
+cli.add_command(devnet)
 
 
 def main(argv: list[str] | None = None) -> None:

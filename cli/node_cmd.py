@@ -24,6 +24,16 @@ def _validator_key(key: str | None, chain_type: str) -> Keypair:
     return load_keyfile(Path(key))
 
 
+def _check_bootnodes(bootnodes: tuple[str, ...]) -> tuple[str, ...]:
+    for addr in bootnodes:
+        parts = addr.split("/")
+        if len(parts) != 7 or parts[1] not in ("ip4", "ip6", "dns4") or parts[3] != "tcp" or parts[5] != "p2p":
+            raise ConfigError(f"--bootnodes {addr!r} is not a multiaddr like /ip4/127.0.0.1/tcp/30333/p2p/PEERID")
+        if not parts[4].isdigit() or not 0 < int(parts[4]) < 65536:
+            raise ConfigError(f"--bootnodes {addr!r} has a bad port")
+    return bootnodes
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -41,6 +51,15 @@ def _setup_logging(level: str) -> None:
 @click.option("--validator", is_flag=True, help="Author blocks when this node's key leads a slot.")
 @click.option("--key", "key", default=None, help="Validator key file (or a dev name on dev chains).")
 @click.option("--rpc-port", type=click.IntRange(0, 65535), default=9944, show_default=True)
+@click.option("--port", "p2p_port", type=click.IntRange(0, 65535), default=30333, show_default=True,
+              help="libp2p TCP port (127.0.0.1 unless --p2p-external).")
+@click.option("--no-p2p", is_flag=True, help="Run without networking (a lone node).")
+@click.option("--p2p-external", is_flag=True, help="Listen for peers on all interfaces.")
+@click.option("--bootnodes", multiple=True, help="Peer multiaddr /ip4/HOST/tcp/PORT/p2p/PEERID (repeatable).")
+@click.option("--node-key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="libp2p identity key (default: <base-path>/chains/<id>/network/node-key).")
+@click.option("--unsafe-equivocate", is_flag=True, hidden=True,
+              help="Test helper: double-sign every block this validator authors. Gets the validator slashed.")
 @click.option("--rpc-external", is_flag=True, help="Listen for RPC on all interfaces (default: 127.0.0.1 only).")
 @click.option("--rpc-methods", type=click.Choice(["safe", "unsafe"]), default="safe", show_default=True)
 @click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
@@ -56,6 +75,12 @@ def node(
     validator: bool,
     key: str | None,
     rpc_port: int,
+    p2p_port: int,
+    no_p2p: bool,
+    p2p_external: bool,
+    bootnodes: tuple[str, ...],
+    node_key_file: Path | None,
+    unsafe_equivocate: bool,
     rpc_external: bool,
     rpc_methods: str,
     name: str,
@@ -92,6 +117,11 @@ def node(
         rpc_methods=rpc_methods,
         signature_workers=sig_workers,
         name=name,
+        p2p_port=None if no_p2p else p2p_port,
+        bootnodes=_check_bootnodes(bootnodes),
+        node_key_file=node_key_file,
+        p2p_host="0.0.0.0" if p2p_external else "127.0.0.1",
+        unsafe_equivocate=unsafe_equivocate,
     )
     n = Node(config)
     try:

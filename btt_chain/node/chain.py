@@ -373,6 +373,28 @@ class Chain:
     ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
         """Build, seal and commit a block on the head for `slot` from (extrinsic, encoded length) candidates in
         priority order. Returns the imported block and the candidates dropped as invalid (with the reason)."""
+        block, result, nodes, dropped = self._build(slot, pair, candidates)
+        header, h = block.header, block.hash()
+        view = Overlay(self.db.state)
+        undo = {k: view.get(k) for k in result.changes}
+        meta = BlockMeta(event_records(result), outcome_records(result))
+        update = ChainUpdate(
+            header, h, dict(result.changes), [block], [], [ExecutedBlock(block, meta, undo, result.changes, nodes)]
+        )
+        self.db.apply_update(update)
+        self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
+        self.head, self.head_hash = header, h
+        imported = ImportedBlock(block, h, result)
+        self._notify(imported)
+        return imported, dropped
+
+    def build_block(self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]) -> Block:
+        """Build and seal a block on the head without committing it (tests of equivocation use this)."""
+        return self._build(slot, pair, candidates)[0]
+
+    def _build(
+        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
+    ) -> tuple[Block, BlockResult, dict[bytes, bytes], list[tuple[Extrinsic, str]]]:
         if slot <= self.head.slot:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
@@ -406,20 +428,7 @@ class Chain:
             author=pair.public,
             digest=Digest(),
         ).sealed(pair)
-        block = Block(header, tuple(included))
-        h = block.hash()
-        view = Overlay(self.db.state)
-        undo = {k: view.get(k) for k in result.changes}
-        meta = BlockMeta(event_records(result), outcome_records(result))
-        update = ChainUpdate(
-            header, h, dict(result.changes), [block], [], [ExecutedBlock(block, meta, undo, result.changes, nodes)]
-        )
-        self.db.apply_update(update)
-        self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
-        self.head, self.head_hash = header, h
-        imported = ImportedBlock(block, h, result)
-        self._notify(imported)
-        return imported, dropped
+        return Block(header, tuple(included)), result, nodes, dropped
 
 
 def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:

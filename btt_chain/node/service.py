@@ -1,4 +1,5 @@
-"""The node service: opens the database, builds genesis, runs the tx pool, block authoring and JSON-RPC.
+"""The node service: opens the database, builds genesis, runs the tx pool, block authoring, finality,
+the p2p network and JSON-RPC.
 
 Asynchronous only here, at the edge; the chain and runtime underneath are synchronous.
 """
@@ -14,18 +15,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from btt_chain.node.chain import Chain, ImportedBlock
+from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
+from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
-from btt_chain.primitives.errors import ConfigError, StorageError
+from btt_chain.primitives.block import Header
+from btt_chain.primitives.errors import ConfigError, InvalidExtrinsic, StorageError
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec
 from runtime.system import storage as system
 from storage.leveldb import LevelDBStore
+
+if TYPE_CHECKING:
+    from btt_chain.node.network import NetworkBridge
+    from p2p.service import P2PService
 
 log = logging.getLogger("btt.node")
 
@@ -45,6 +53,14 @@ class NodeConfig:
     """'safe' or 'unsafe' (unsafe methods only ever on loopback)."""
     signature_workers: int = 0
     name: str = "btt-node"
+    p2p_port: int | None = None
+    """TCP port for libp2p on 127.0.0.1; None: no networking (a lone dev node)."""
+    bootnodes: tuple[str, ...] = ()
+    node_key_file: Path | None = None
+    """Persistent libp2p identity; default: <base>/chains/<id>/network/node-key."""
+    p2p_host: str = "127.0.0.1"
+    unsafe_equivocate: bool = False
+    """Test helper only: sign a second, different block for every slot this validator leads."""
 
 
 def now_ms() -> int:
@@ -100,10 +116,16 @@ class Node:
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self.guard = SigningGuard(guard_file) if config.validator_key else None
         self.started_ms = now_ms()
+        self.now_ms = now_ms
         self._stop = asyncio.Event()
         self._head_listeners: list[Callable[[ImportedBlock], None]] = []
+        self._finalized_listeners: list[Callable[[Header, bytes], None]] = []
         self.chain.on_import(self._on_import)
         self.rpc_url: str | None = None
+        vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
+        self.finality = FinalityService(self, config.validator_key, vote_guard)
+        self.p2p: P2PService | None = None
+        self.network: NetworkBridge | None = None
 
     # facade used by RPC ------------------------------------------------------------------------------
     def account_nonce(self, who: bytes) -> int:
@@ -118,7 +140,55 @@ class Node:
         return nonce
 
     def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return self.pool.submit(encoded)
+        """Pool a local extrinsic (RPC, reports) and gossip it in the next transaction batch."""
+        xt_hash = self.pool.submit(encoded)
+        if self.network is not None:
+            self.network.queue_transaction(encoded)
+        return xt_hash
+
+    def import_block(self, encoded: bytes) -> ImportResult:
+        """Import a block from the network; keep the pool and finality in step with the new head."""
+        result = self.chain.import_block(encoded, now_ms())
+        if result.status == "known":
+            return result
+        self.finality.on_block_header(result.header)
+        if result.status == "best":
+            self._after_new_head(result)
+        return result
+
+    def _after_new_head(self, result: ImportResult) -> None:
+        enacted = [x.hash() for e in result.enacted for x in e.block.extrinsics]
+        self.pool.prune(enacted, [])
+        for block in result.retracted:
+            for xt in block.extrinsics:
+                try:
+                    self.pool.submit(xt.encode())
+                except InvalidExtrinsic:
+                    pass
+        self.finality.on_new_head()
+
+    def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
+        return self.finality.import_justification(raw, peer)
+
+    def on_peer_finality(self, peer: str, status: object) -> None:
+        """Peers' finality is learnt from the justifications that come with synced blocks."""
+
+    def add_finalized_listener(self, fn: Callable[[Header, bytes], None]) -> None:
+        self._finalized_listeners.append(fn)
+
+    def remove_finalized_listener(self, fn: Callable[[Header, bytes], None]) -> None:
+        if fn in self._finalized_listeners:
+            self._finalized_listeners.remove(fn)
+
+    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
+        for fn in list(self._finalized_listeners):
+            fn(header, block_hash)
+
+    def peer_count(self) -> int:
+        return len(self.p2p.peers()) if self.p2p is not None else 0
+
+    def is_syncing(self) -> bool:
+        return bool(self.network is not None and self.network.is_syncing)
 
     def add_head_listener(self, fn: Callable[[ImportedBlock], None]) -> None:
         self._head_listeners.append(fn)
@@ -141,8 +211,13 @@ class Node:
                 loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError):
                 pass
+        await self._start_network()
         rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe")
-        await rpc.start()
+        try:
+            await rpc.start()
+        except BaseException:
+            await self._stop_network()
+            raise
         self.rpc_url = rpc.url
         head = self.chain.head
         log.info(
@@ -161,11 +236,44 @@ class Node:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await rpc.stop()
+            await self._stop_network()
             self.close()
             log.info("stopped at #%d 0x%s", self.chain.head.number, self.chain.head_hash.hex())
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def _start_network(self) -> None:
+        if self.config.p2p_port is None:
+            return
+        from btt_chain.node.network import NetworkBridge
+        from p2p.config import P2PConfig
+        from p2p.service import P2PService
+
+        key_file = self.config.node_key_file or (self.data_dir / "network" / "node-key")
+        config = P2PConfig(
+            listen_port=self.config.p2p_port,
+            node_key_path=key_file,
+            genesis_hash=self.chain.genesis_hash,
+            bootnodes=self.config.bootnodes,
+            listen_host=self.config.p2p_host,
+        )
+        p2p = P2PService(config)
+        await p2p.start()
+        network = NetworkBridge(self, p2p, now_ms)
+        await network.start()
+        p2p.subscribe("votes", self.finality.on_vote_gossip)
+        self.finality.publish_vote = network.publish_vote
+        self.p2p, self.network = p2p, network
+        log.info("p2p: peer id %s, listening on %s", p2p.local_peer_id, ", ".join(p2p.listen_addrs))
+
+    async def _stop_network(self) -> None:
+        network, p2p = self.network, self.p2p
+        self.network = self.p2p = None
+        if network is not None:
+            await network.stop()
+        if p2p is not None:
+            await p2p.stop()
 
     def close(self) -> None:
         self.kv.close()
@@ -188,11 +296,17 @@ class Node:
                 continue
             try:
                 self.guard.record_block(slot)
+                if self.config.unsafe_equivocate:
+                    self._equivocate(slot, key)
                 candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
                 imported, dropped = self.chain.author_block(slot, key, candidates)
             except Exception:
                 log.exception("authoring slot %d failed", slot)
                 continue
+            if self.network is not None:
+                self.network.announce_block(imported.block)
+            self.finality.on_block_header(imported.block.header)
+            self.finality.on_new_head()
             self.pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
             for xt, why in dropped:
                 log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)
@@ -202,8 +316,25 @@ class Node:
                 len(imported.block.extrinsics),
             )
 
+    def _equivocate(self, slot: int, key: Keypair) -> None:
+        """Test helper (--unsafe-equivocate): gossip a second block for `slot` that differs from the real one."""
+        from btt_chain.primitives.extrinsic import sign_extrinsic
+        from runtime.modules import RUNTIME
+
+        remark = sign_extrinsic(
+            key, RUNTIME.call("system.remark", b"equivocation"), self.next_account_index(key.public),
+            self.chain.genesis_hash, RUNTIME.spec_version,
+        )
+        twin = self.chain.build_block(slot, key, [(remark, len(remark.encode()))])
+        if self.network is not None:
+            self.network.announce_block(twin)
+        log.warning("test helper: signed a second block for slot %d", slot)
+
     async def _status_loop(self) -> None:
         while True:
             await asyncio.sleep(10)
             h = self.chain.head
-            log.info("status: head #%d 0x%s, pool %d", h.number, self.chain.head_hash.hex()[:16], len(self.pool))
+            log.info(
+                "status: head #%d 0x%s, finalized #%d, peers %d, pool %d", h.number, self.chain.head_hash.hex()[:16],
+                self.chain.finalized.number, self.peer_count(), len(self.pool),
+            )

@@ -151,12 +151,46 @@ def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, An
 
 @method("system_health")
 def system_health(ctx: RpcContext) -> dict[str, Any]:
-    return {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
+    node = ctx.node
+    return {
+        "peers": node.peer_count(),
+        "isSyncing": node.is_syncing(),
+        "shouldHavePeers": node.config.p2p_port is not None and len(node.chain.validators()) > 1,
+    }
 
 
 @method("system_peers")
 def system_peers(ctx: RpcContext) -> list[Any]:
-    return []
+    p2p = ctx.node.p2p
+    if p2p is None:
+        return []
+    network = ctx.node.network
+    best = network.peer_best if network is not None else {}
+    out = []
+    for info in p2p.peers():
+        status = best.get(info.peer_id)
+        out.append(
+            {
+                "peerId": info.peer_id,
+                "address": info.address,
+                "score": info.score,
+                "bestHash": hex0x(status.best_hash) if status else None,
+                "bestNumber": status.best_number if status else None,
+            }
+        )
+    return out
+
+
+@method("system_localPeerId")
+def system_local_peer_id(ctx: RpcContext) -> str | None:
+    p2p = ctx.node.p2p
+    return None if p2p is None else str(p2p.local_peer_id)
+
+
+@method("system_localListenAddresses")
+def system_local_listen_addresses(ctx: RpcContext) -> list[str]:
+    p2p = ctx.node.p2p
+    return [] if p2p is None else list(p2p.listen_addrs)
 
 
 @method("system_chain")

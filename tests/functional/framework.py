@@ -62,20 +62,26 @@ class NodeProcess:
     """One `btt-chain node` process."""
 
     def __init__(self, index: int, datadir: Path, chain: str = "dev", validator_key: str | None = "alice",
-                 extra_args: list[str] | None = None) -> None:
+                 extra_args: list[str] | None = None, bootnodes: list[str] | None = None) -> None:
         self.index = index
         self.datadir = datadir
         self.chain = chain
         self.validator_key = validator_key
         self.extra_args = extra_args or []
+        self.bootnodes = bootnodes or []
         self.rpc_port = free_port()
+        self.p2p_port = free_port()
+        self.node_key_file = datadir / "node-key"
         self.log_path = datadir / f"node{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.rpc = RpcClient(f"http://127.0.0.1:{self.rpc_port}", timeout=10)
 
     def args(self) -> list[str]:
         args = [sys.executable, "-m", "cli", "node", "--chain", self.chain, "--base-path", str(self.datadir),
-                "--rpc-port", str(self.rpc_port), "--name", f"node{self.index}"]
+                "--rpc-port", str(self.rpc_port), "--name", f"node{self.index}", "--port", str(self.p2p_port),
+                "--node-key-file", str(self.node_key_file)]
+        for b in self.bootnodes:
+            args += ["--bootnodes", b]
         if self.validator_key is not None:
             args += ["--validator", "--key", self.validator_key]
         return args + self.extra_args
@@ -99,6 +105,19 @@ class NodeProcess:
             return self.rpc.call("system_health") is not None
 
         wait_until(ready, timeout, 0.2, f"node{self.index} RPC")
+
+    @property
+    def multiaddr(self) -> str:
+        from p2p.node_key import load_or_create_node_key
+
+        peer_id = load_or_create_node_key(self.node_key_file).peer_id
+        return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{peer_id}"
+
+    def finalized_number(self) -> int:
+        return int(self.call("chain_getHeader", self.call("chain_getFinalizedHead"))["number"], 16)
+
+    def peers(self) -> int:
+        return int(self.call("system_health")["peers"])
 
     def call(self, method: str, *params: Any) -> Any:
         return self.rpc.call(method, *params)
@@ -148,6 +167,28 @@ class Harness:
         node = NodeProcess(len(self.nodes), self.root / f"node{len(self.nodes)}", **kwargs)
         self.nodes.append(node)
         return node
+
+    def write_devnet_spec(self, validators: int, epoch_slots: int = 5, start_in_s: float = 3.0) -> Path:
+        """A devnet chain spec whose genesis time is a little in the future (so every node starts in time)."""
+        from genesis.devnet import devnet_spec_doc
+        from genesis.loader import canonical_json
+
+        start = (int(time.time() + start_in_s)) * 1000
+        path = self.root / "devnet-spec.json"
+        path.write_bytes(canonical_json(devnet_spec_doc(validators, start, epoch_slots)))
+        return path
+
+    def add_devnet(self, validators: int, epoch_slots: int = 5, count: int | None = None) -> list[NodeProcess]:
+        """Plan `count` (default: all) validator nodes of a fresh devnet; node 0 is everyone's bootnode."""
+        from genesis.devnet import DEVNET_VALIDATORS
+
+        spec = self.write_devnet_spec(validators, epoch_slots)
+        self.spec_path = spec
+        added = []
+        for i in range(count or validators):
+            boot = [self.nodes[0].multiaddr] if self.nodes else []
+            added.append(self.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[i], bootnodes=boot))
+        return added
 
     def log(self, message: str) -> None:
         print(f"[{self.name}] {message}", flush=True)

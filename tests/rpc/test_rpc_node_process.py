@@ -31,7 +31,7 @@ log = logging.getLogger("test.rpc.process")
 
 
 def node_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "cli", "node", "--dev", "--tmp", "--rpc-port", str(port)]
+    return [sys.executable, "-m", "cli", "node", "--dev", "--tmp", "--rpc-port", str(port), "--no-p2p"]
 
 
 class NodeProcess:

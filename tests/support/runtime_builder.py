@@ -39,6 +39,8 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "block.max_weight": (2_000_000, 100_000, 10_000_000, "count"),
     "block.max_bytes": (4 << 20, 1 << 16, 8 << 20, "count"),
     "block.max_extrinsics": (10_000, 100, 20_000, "count"),
+    "slashing.fraction_bps": (10_000, 100, 10_000, "bps"),
+    "slashing.reporter_bps": (1_000, 0, 5_000, "bps"),
 }
 
 

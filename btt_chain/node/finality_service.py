@@ -1,0 +1,188 @@
+"""Finality in the node: votes at epoch boundaries, justifications beside blocks, finalizing the chain,
+and evidence of double and surround votes and of double-signed blocks turned into slashing reports.
+
+The rules live in `btt_chain.consensus.finality`; this file wires them to the chain, gossip and pool.
+The validator set that votes is the session set at the head (it changes only through slashing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from btt_chain.consensus.finality import (
+    FinalityRecord,
+    FinalityState,
+    FinalityUpdate,
+    JustificationStatus,
+    ValidatorSet,
+    VoteStatus,
+    VoteTracker,
+    checkpoint_for_epoch,
+    epoch_of,
+)
+from btt_chain.consensus.vote_guard import VoteGuard
+from btt_chain.node.chain import ConflictsWithFinality
+from btt_chain.primitives.block import Header
+from btt_chain.primitives.errors import BttError, DecodeError, InvalidExtrinsic
+from btt_chain.primitives.evidence import is_block_equivocation
+from btt_chain.primitives.extrinsic import Era, sign_extrinsic
+from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.vote import Justification, Vote
+from runtime.modules import RUNTIME
+from storage import schema
+
+if TYPE_CHECKING:
+    from btt_chain.node.service import Node
+
+log = logging.getLogger("btt.finality")
+
+RECENT_SLOTS = 512
+"""How many recent (slot, author) pairs are remembered to spot a second block for the same slot."""
+REPORT_MORTALITY = 64
+
+
+class FinalityService:
+    def __init__(self, node: Node, key: Keypair | None, guard_path: Path) -> None:
+        self.node = node
+        self.key = key
+        chain = node.chain
+        raw = chain.db.meta(schema.META_JUSTIFIED)
+        state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
+        self.tracker = VoteTracker(chain.genesis_hash, state)
+        self.guard = VoteGuard(guard_path) if key is not None else None
+        self.publish_vote: Callable[[bytes], None] = lambda _raw: None
+        self._last_vote_epoch = -1
+        self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
+        self._reported: set[bytes] = set()
+
+    @property
+    def epoch_slots(self) -> int:
+        return self.node.chain.clock.epoch_slots
+
+    def validator_set(self) -> ValidatorSet:
+        return ValidatorSet([(v.session_key, v.bond) for v in self.node.chain.validators()])
+
+    # votes -----------------------------------------------------------------------------------------
+    def on_new_head(self) -> None:
+        """Vote once per epoch when the head enters it; catch the chain up with tracker finality."""
+        self._apply_finality()
+        if self.key is None or self.guard is None:
+            return
+        chain = self.node.chain
+        epoch = epoch_of(chain.head.slot, self.epoch_slots)
+        if epoch <= self._last_vote_epoch or epoch == 0:
+            return
+        if self.key.public not in self.validator_set():
+            return
+        target = checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots)
+        link = self.tracker.vote_link(target)
+        self._last_vote_epoch = epoch
+        if link is None or not self.guard.may_sign(link[0].epoch, link[1].epoch):
+            return
+        vote = self.guard.sign(self.key, chain.genesis_hash, *link)  # persisted (fsync) before it leaves
+        result = self.tracker.add_vote(vote, self.validator_set(), current_epoch=epoch)
+        self._handle_update(result.update)
+        self.publish_vote(vote.encode())
+        log.info("voted %s -> %s", link[0], link[1])
+
+    def on_vote_gossip(self, peer: str, data: bytes) -> bool | None:
+        """True: forward; False: reject and blame the sender; None: ignore without blame."""
+        try:
+            vote = Vote.decode(data, max_size=1024)
+        except DecodeError:
+            return False
+        epoch = epoch_of(self.node.chain.clock.slot_at(self.node.now_ms()), self.epoch_slots)
+        result = self.tracker.add_vote(vote, self.validator_set(), current_epoch=epoch)
+        if result.status is VoteStatus.EQUIVOCATION and result.evidence is not None:
+            self._report("evidence.report_vote_equivocation", result.evidence.vote_a.encode(),
+                         result.evidence.vote_b.encode(), result.evidence.offender)
+            return True
+        if result.status is VoteStatus.INVALID:
+            log.debug("invalid vote from %s: %s", peer, result.reason)
+            return False
+        self._handle_update(result.update)
+        return True if result.status is VoteStatus.ACCEPTED else None
+
+    def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
+        try:
+            j = Justification.decode(raw)
+        except DecodeError:
+            return False
+        result = self.tracker.import_justification(j, self.validator_set())
+        for ev in result.evidence:
+            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+        if result.status is JustificationStatus.INVALID:
+            log.info("invalid justification from %s: %s", peer, result.reason)
+            return False
+        self._handle_update(result.update)
+        return True
+
+    def _handle_update(self, update: FinalityUpdate) -> None:
+        db = self.node.chain.db
+        for j in update.justifications:
+            db.store_justification(j.target.block_hash, j.encode())
+            log.info("justified %s (%d votes)", j.target, len(j.votes))
+        for j in update.conflicts:
+            log.error("conflicting supermajority link to %s: a third of the stake equivocated", j.target)
+        if update.justifications or update.finalized is not None:
+            self._apply_finality()
+
+    def _apply_finality(self) -> None:
+        chain = self.node.chain
+        cp = self.tracker.state.finalized
+        header = chain.db.get_header(cp.block_hash)
+        if header is None or header.number <= chain.finalized.number:
+            return
+        if not chain.is_canonical(cp.block_hash, header.number):
+            return  # we are on another branch; finality applies once sync brings us onto it
+        try:
+            chain.finalize(cp.block_hash, self.tracker.state.to_record().encode())
+        except ConflictsWithFinality as exc:
+            log.warning("cannot finalize %s: %s", cp, exc)
+            return
+        log.info("finalized #%d 0x%s (epoch %d)", header.number, cp.block_hash.hex()[:16], cp.epoch)
+        self.node.notify_finalized(header, cp.block_hash)
+
+    def _canonical_header(self, number: int) -> Header | None:
+        db = self.node.chain.db
+        h = db.canonical_hash(number)
+        return None if h is None else db.get_header(h)
+
+    # block equivocation -----------------------------------------------------------------------------
+    def on_block_header(self, header: Header) -> None:
+        """Remember who signed which slot; a second, different block for the same slot is evidence."""
+        key = (header.slot, header.author)
+        seen = self._seen_headers.get(key)
+        if seen is None:
+            self._seen_headers[key] = header
+            while len(self._seen_headers) > RECENT_SLOTS:
+                self._seen_headers.popitem(last=False)
+            return
+        if is_block_equivocation(seen, header) is None:
+            log.warning("validator 0x%s signed two blocks for slot %d", header.author.hex()[:16], header.slot)
+            self._report("evidence.report_block_equivocation", seen.encode(), header.encode(), header.author)
+
+    # reports ---------------------------------------------------------------------------------------
+    def _report(self, call: str, a: bytes, b: bytes, offender: bytes) -> None:
+        """Submit a slashing report signed by this node's validator key (it pays the fee, gets the reward)."""
+        if self.key is None:
+            log.warning("evidence against 0x%s seen, but this node has no key to report it with", offender.hex())
+            return
+        tag = call.encode() + min(a, b) + max(a, b)
+        if tag in self._reported:
+            return
+        self._reported.add(tag)
+        chain = self.node.chain
+        nonce = self.node.next_account_index(self.key.public)
+        era = Era(chain.head.number, REPORT_MORTALITY)
+        xt = sign_extrinsic(self.key, RUNTIME.call(call, a, b), nonce, chain.genesis_hash, RUNTIME.spec_version,
+                            era=era, birth_hash=chain.head_hash)
+        try:
+            self.node.submit_extrinsic(xt.encode())
+            log.warning("reported 0x%s with %s", offender.hex()[:16], call)
+        except (InvalidExtrinsic, BttError) as exc:
+            log.warning("could not submit %s: %s", call, exc)

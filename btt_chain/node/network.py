@@ -1,0 +1,260 @@
+"""The node's side of the network: block and transaction gossip, serving and fetching block ranges, catch-up.
+
+Talks to peers only through `p2p.P2PService` (publish, subscribe, request, peers, ban, penalise); never
+sees libp2p or trio. A peer that sends an invalid block is banned; malformed messages cost it score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from btt_chain.node import sync
+from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
+from btt_chain.primitives.block import Block, Header
+from btt_chain.primitives.codec import pack
+from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
+from p2p.service import P2PError, P2PService
+
+if TYPE_CHECKING:
+    from btt_chain.node.service import Node
+
+log = logging.getLogger("btt.net")
+
+BAN_INVALID_BLOCK_S = 300.0
+MALFORMED_PENALTY = 20
+TX_BATCH_INTERVAL_S = 0.15
+SYNC_INTERVAL_S = 1.0
+SYNC_BATCH = 128
+MAX_SYNC_RESPONSE = 8 * 1024 * 1024
+
+
+class NetworkBridge:
+    """Connects the chain and the pool to the p2p service."""
+
+    def __init__(self, node: Node, p2p: P2PService, now_ms: Callable[[], int]) -> None:
+        self.node = node
+        self.p2p = p2p
+        self.now_ms = now_ms
+        self._outgoing_txs: list[bytes] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._syncing = False
+        self._sync_lock = asyncio.Lock()
+        self.peer_best: dict[str, sync.PeerStatus] = {}
+
+    # lifecycle -------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        p = self.p2p
+        p.subscribe("blocks", self._on_block_gossip)
+        p.subscribe("txs", self._on_tx_gossip)
+        p.set_request_handler("sync/status", self._serve_status)
+        p.set_request_handler("sync/blocks", self._serve_blocks)
+        p.set_request_handler("sync/block", self._serve_block)
+        p.on_peer_connected(self._on_peer_connected)
+        self._tasks = [
+            asyncio.create_task(self._tx_batch_loop(), name="tx-batches"),
+            asyncio.create_task(self._sync_loop(), name="sync"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def is_syncing(self) -> bool:
+        return self._syncing
+
+    def status(self) -> sync.PeerStatus:
+        chain = self.node.chain
+        return sync.PeerStatus(chain.head.number, chain.head_hash, chain.finalized.number, chain.finalized_hash)
+
+    # outgoing --------------------------------------------------------------------------------------
+    def announce_block(self, block: Block) -> None:
+        msg = sync.encode_block_gossip(block.encode(), block.header.encode())
+        asyncio.get_running_loop().create_task(self._publish("blocks", msg))
+
+    def publish_vote(self, encoded: bytes) -> None:
+        asyncio.get_running_loop().create_task(self._publish("votes", encoded))
+
+    def queue_transaction(self, encoded: bytes) -> None:
+        self._outgoing_txs.append(encoded)
+
+    async def _publish(self, topic: str, data: bytes) -> None:
+        try:
+            await self.p2p.publish(topic, data)
+        except P2PError as exc:
+            log.warning("could not publish on %s: %s", topic, exc)
+
+    async def _tx_batch_loop(self) -> None:
+        # transactions travel in batches: gossip carries about 100 messages/s here (P2P-NOTES)
+        while True:
+            await asyncio.sleep(TX_BATCH_INTERVAL_S)
+            while self._outgoing_txs:
+                batch: list[bytes] = []
+                size = 16
+                while self._outgoing_txs and len(batch) < sync.MAX_TXS_PER_BATCH:
+                    nxt = self._outgoing_txs[0]
+                    if batch and size + len(nxt) + 8 > sync.GOSSIP_WHOLE_BLOCK_LIMIT:
+                        break
+                    batch.append(self._outgoing_txs.pop(0))
+                    size += len(nxt) + 8
+                await self._publish("txs", sync.encode_tx_batch(batch))
+
+    # incoming gossip -------------------------------------------------------------------------------
+    async def _on_block_gossip(self, peer: str, data: bytes) -> bool:
+        try:
+            kind, payload = sync.decode_block_gossip(data)
+            if kind == 0:
+                encoded = payload
+            else:
+                header = Header.decode(payload)
+                if self.node.chain.knows(header.hash()):
+                    return True
+                encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
+                if not encoded:
+                    return False
+        except (DecodeError, P2PError) as exc:
+            self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad block gossip: {exc}")
+            return False
+        return await self._import_from(peer, encoded, via="gossip")
+
+    async def _on_tx_gossip(self, peer: str, data: bytes) -> bool:
+        try:
+            txs = sync.decode_tx_batch(data)
+        except DecodeError as exc:
+            self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad transaction batch: {exc}")
+            return False
+        for raw in txs:
+            try:
+                self.node.pool.submit(raw)
+            except InvalidExtrinsic:
+                continue  # already pooled, stale, or invalid for us: no reason to blame the relay
+        return True
+
+    async def _import_from(self, peer: str, encoded: bytes, via: str) -> bool:
+        try:
+            result = self.node.import_block(encoded)
+        except InvalidBlock as exc:
+            self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
+            return False
+        except UnknownParent:
+            self._schedule_sync()
+            return False
+        except ConflictsWithFinality:
+            return False
+        return result.status in ("best", "side", "known")
+
+    # serving ---------------------------------------------------------------------------------------
+    async def _serve_status(self, peer: str, data: bytes) -> bytes:
+        return self.status().encode()
+
+    async def _serve_blocks(self, peer: str, data: bytes) -> bytes:
+        start, count = sync.decode_blocks_request(data)
+        db = self.node.chain.db
+        items: list[tuple[bytes, bytes]] = []
+        size = 0
+        for number in range(start, start + count):
+            h = db.canonical_hash(number)
+            if h is None:
+                break
+            raw = db.get_block_bytes(h)
+            if raw is None:
+                break
+            just = db.justification(h) or b""
+            size += len(raw) + len(just)
+            if items and size > MAX_SYNC_RESPONSE // 2:
+                break
+            items.append((raw, just))
+        return sync.encode_blocks_response(items)
+
+    async def _serve_block(self, peer: str, data: bytes) -> bytes:
+        return self.node.chain.db.get_block_bytes(sync.decode_hash_request(data)) or b""
+
+    # catching up -----------------------------------------------------------------------------------
+    async def _on_peer_connected(self, peer: str) -> None:
+        self._schedule_sync()
+
+    def _schedule_sync(self) -> None:
+        if not self._sync_lock.locked():
+            asyncio.get_running_loop().create_task(self.sync_once())
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_INTERVAL_S)
+            try:
+                await self.sync_once()
+            except Exception:
+                log.exception("sync round failed")
+
+    async def sync_once(self) -> None:
+        """Ask every peer for its status and catch up from any that is ahead of us."""
+        if self._sync_lock.locked():
+            return
+        async with self._sync_lock:
+            for info in self.p2p.peers():
+                peer = info.peer_id
+                try:
+                    status = sync.PeerStatus.decode(await self.p2p.request(peer, "sync/status", b"", timeout=5))
+                except (P2PError, DecodeError) as exc:
+                    log.debug("no status from %s: %s", peer, exc)
+                    continue
+                self.peer_best[peer] = status
+                self.node.on_peer_finality(peer, status)
+                if self._is_ahead(status):
+                    await self._catch_up(peer, status)
+
+    def _is_ahead(self, status: sync.PeerStatus) -> bool:
+        chain = self.node.chain
+        if chain.knows(status.best_hash):
+            return False
+        return (status.best_number, -int.from_bytes(status.best_hash, "big")) > (
+            chain.head.number,
+            -int.from_bytes(chain.head_hash, "big"),
+        )
+
+    async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:
+        chain = self.node.chain
+        start = max(chain.finalized.number + 1, chain.head.number - 16)
+        restarted = False
+        self._syncing = True
+        began, imported = time.monotonic(), 0
+        try:
+            while start <= status.best_number:
+                raw = await self.p2p.request(
+                    peer, "sync/blocks", sync.encode_blocks_request(start, SYNC_BATCH), timeout=30
+                )
+                items = sync.decode_blocks_response(raw, MAX_SYNC_RESPONSE)
+                if not items:
+                    return
+                for encoded, justification in items:
+                    try:
+                        result: ImportResult = self.node.import_block(encoded)
+                    except UnknownParent:
+                        if restarted:
+                            return
+                        # our recent blocks are on another branch: fetch the peer's chain from our finality on
+                        start, restarted = chain.finalized.number + 1, True
+                        break
+                    if justification:
+                        self.node.import_justification(justification, peer)
+                    imported += result.status == "best"
+                else:
+                    start += len(items)
+        except InvalidBlock as exc:
+            self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block in sync: {exc}")
+        except ConflictsWithFinality as exc:
+            self.p2p.penalise(peer, MALFORMED_PENALTY, f"chain conflicts with our finality: {exc}")
+        except (P2PError, DecodeError) as exc:
+            log.info("sync from %s stopped: %s", peer, exc)
+        except BttError as exc:
+            log.warning("sync from %s failed: %s", peer, exc)
+        finally:
+            self._syncing = False
+            if imported > 1:
+                elapsed = time.monotonic() - began
+                log.info("synced %d blocks from %s in %.1f s (head #%d)", imported, peer[-8:], elapsed,
+                         chain.head.number)

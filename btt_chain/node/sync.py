@@ -1,0 +1,101 @@
+"""Wire messages of the sync and gossip protocols, strictly decoded (a peer's bytes are hostile).
+
+Status:   [best number, best hash, finalized number, finalized hash]
+Blocks:   request [from number, max count] -> response [[encoded block, encoded justification or b""], ...]
+Block:    request [block hash] -> response encoded block, or b"" if unknown
+Gossip:   blocks [0, encoded block] (whole) or [1, encoded header] (announce: fetch the body by hash);
+          txs [encoded extrinsic, ...]; votes: an encoded vote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.primitives.codec import pack, unpack
+from btt_chain.primitives.errors import DecodeError
+
+MAX_BLOCKS_PER_REQUEST = 256
+MAX_TXS_PER_BATCH = 512
+GOSSIP_WHOLE_BLOCK_LIMIT = 50_000
+"""Blocks up to this size travel whole in gossip; bigger ones are announced by header (P2P-NOTES: < 64 KiB)."""
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    best_number: int
+    best_hash: bytes
+    finalized_number: int
+    finalized_hash: bytes
+
+    def encode(self) -> bytes:
+        return pack([self.best_number, self.best_hash, self.finalized_number, self.finalized_hash])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> PeerStatus:
+        value = unpack(raw, max_size=256)
+        if (
+            not isinstance(value, list)
+            or len(value) != 4
+            or not all(isinstance(value[i], int) and not isinstance(value[i], bool) for i in (0, 2))
+            or not all(isinstance(value[i], bytes) and len(value[i]) == 32 for i in (1, 3))
+        ):
+            raise DecodeError("status must be [number, hash32, number, hash32]")
+        return cls(value[0], value[1], value[2], value[3])
+
+
+def encode_blocks_request(from_number: int, count: int) -> bytes:
+    return pack([from_number, count])
+
+
+def decode_blocks_request(raw: bytes) -> tuple[int, int]:
+    value = unpack(raw, max_size=64)
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+        raise DecodeError("blocks request must be [from number, count]")
+    return value[0], min(value[1], MAX_BLOCKS_PER_REQUEST)
+
+
+def encode_blocks_response(items: list[tuple[bytes, bytes]]) -> bytes:
+    return pack([[b, j] for b, j in items])
+
+
+def decode_blocks_response(raw: bytes, max_size: int) -> list[tuple[bytes, bytes]]:
+    value = unpack(raw, max_size=max_size)
+    if not isinstance(value, list) or len(value) > MAX_BLOCKS_PER_REQUEST:
+        raise DecodeError("blocks response must be a list of at most 256 entries")
+    out = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, bytes) for x in item)):
+            raise DecodeError("each blocks response entry must be [block bytes, justification bytes]")
+        out.append((item[0], item[1]))
+    return out
+
+
+def encode_block_gossip(encoded_block: bytes, encoded_header: bytes) -> bytes:
+    if len(encoded_block) <= GOSSIP_WHOLE_BLOCK_LIMIT:
+        return pack([0, encoded_block])
+    return pack([1, encoded_header])
+
+
+def decode_block_gossip(raw: bytes) -> tuple[int, bytes]:
+    value = unpack(raw, max_size=64 * 1024)
+    if not (isinstance(value, list) and len(value) == 2 and value[0] in (0, 1) and isinstance(value[1], bytes)):
+        raise DecodeError("block gossip must be [0, block] or [1, header]")
+    return value[0], value[1]
+
+
+def encode_tx_batch(txs: list[bytes]) -> bytes:
+    return pack(txs)
+
+
+def decode_tx_batch(raw: bytes) -> list[bytes]:
+    value = unpack(raw, max_size=64 * 1024)
+    if not isinstance(value, list) or len(value) > MAX_TXS_PER_BATCH or not all(isinstance(x, bytes) for x in value):
+        raise DecodeError("transaction batch must be a list of extrinsic byte strings")
+    return value
+
+
+def decode_hash_request(raw: bytes) -> bytes:
+    value = unpack(raw, max_size=64)
+    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], bytes) and len(value[0]) == 32):
+        raise DecodeError("block request must be [hash32]")
+    return value[0]

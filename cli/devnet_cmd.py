@@ -1,0 +1,165 @@
+"""`btt-chain devnet`: N validator nodes on loopback with a shared dev genesis, a live status line, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from btt_chain.primitives.errors import ConfigError
+from cli.rpc_client import RpcClient, RpcError
+from genesis.devnet import DEVNET_VALIDATORS, devnet_spec_doc
+from genesis.loader import canonical_json
+
+
+@dataclass
+class DevnetNode:
+    index: int
+    name: str
+    datadir: Path
+    p2p_port: int
+    rpc_port: int
+    peer_id: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def multiaddr(self) -> str:
+        return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{self.peer_id}"
+
+
+def plan_devnet(base: Path, nodes: int, base_port: int, base_rpc_port: int, epoch_slots: int | None,
+                slot_ms: int | None) -> tuple[Path, list[DevnetNode]]:
+    """Write the shared chain spec and each node's key; return the spec path and the node plan."""
+    from p2p.node_key import load_or_create_node_key
+
+    base.mkdir(parents=True, exist_ok=True)
+    start = (time.time_ns() // 1_000_000_000 + 2) * 1000
+    spec_path = base / "devnet-spec.json"
+    spec_path.write_bytes(canonical_json(devnet_spec_doc(nodes, start, epoch_slots, slot_ms)) + b"\n")
+    plan = []
+    for i in range(nodes):
+        datadir = base / f"node{i}"
+        node_key = load_or_create_node_key(datadir / "node-key")
+        plan.append(DevnetNode(i, DEVNET_VALIDATORS[i], datadir, base_port + i, base_rpc_port + i, node_key.peer_id))
+    return spec_path, plan
+
+
+def node_args(node: DevnetNode, spec_path: Path, bootnode: DevnetNode | None, extra: tuple[str, ...]) -> list[str]:
+    args = [
+        sys.executable, "-m", "cli", "node", "--chain", str(spec_path), "--base-path", str(node.datadir),
+        "--validator", "--key", node.name, "--port", str(node.p2p_port), "--rpc-port", str(node.rpc_port),
+        "--node-key-file", str(node.datadir / "node-key"), "--name", f"node{node.index}-{node.name}",
+    ]
+    if bootnode is not None:
+        args += ["--bootnodes", bootnode.multiaddr]
+    return args + list(extra)
+
+
+def _status_line(nodes: list[DevnetNode]) -> str:
+    parts = []
+    for n in nodes:
+        try:
+            client = RpcClient(n.rpc_url, timeout=1)
+            head = int(client.call("chain_getHeader")["number"], 16)
+            fin_hash = client.call("chain_getFinalizedHead")
+            fin = int(client.call("chain_getHeader", fin_hash)["number"], 16)
+            peers = client.call("system_health")["peers"]
+            parts.append(f"n{n.index} #{head} fin #{fin} {peers}p")
+        except (RpcError, KeyError, TypeError, ValueError):
+            parts.append(f"n{n.index} down")
+    return " | ".join(parts)
+
+
+@click.command()
+@click.option("--nodes", type=click.IntRange(1, len(DEVNET_VALIDATORS)), default=4, show_default=True)
+@click.option("--base-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep node data here (default: a temporary directory removed on exit).")
+@click.option("--port", "base_port", type=click.IntRange(1024, 65000), default=30333, show_default=True,
+              help="First node's libp2p port; node i uses port + i.")
+@click.option("--rpc-port", "base_rpc_port", type=click.IntRange(1024, 65000), default=9944, show_default=True,
+              help="First node's RPC port; node i uses rpc-port + i.")
+@click.option("--epoch-slots", type=click.IntRange(2, 10_000), default=None, help="Override the dev epoch length.")
+@click.option("--demo-economy", is_flag=True, help="Also run a demo clinic and miner (arrives with the compute issue).")
+@click.option("--json", "as_json", is_flag=True, help="Print the node table as JSON, then run without a status line.")
+def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int, epoch_slots: int | None,
+           demo_economy: bool, as_json: bool) -> None:
+    """Start N validator nodes on 127.0.0.1 with a shared dev genesis; Ctrl-C stops them all."""
+    if demo_economy:
+        raise ConfigError("--demo-economy needs the compute marketplace, which is not built yet (issue 5)")
+    tmp = None
+    if base_dir is None:
+        tmp = tempfile.mkdtemp(prefix="btt-devnet-")
+        base_dir = Path(tmp)
+    spec_path, plan = plan_devnet(base_dir, nodes, base_port, base_rpc_port, epoch_slots, None)
+    procs: list[DevnetNode] = []
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for node in plan:
+            log = open(node.datadir / "node.log", "ab")
+            node.process = subprocess.Popen(
+                node_args(node, spec_path, plan[0] if node.index else None, ()),
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+            log.close()
+            procs.append(node)
+        table = [
+            {"node": n.index, "validator": n.name, "rpc": n.rpc_url, "peer_id": n.peer_id, "p2p": n.multiaddr,
+             "log": str(n.datadir / "node.log")}
+            for n in plan
+        ]
+        if as_json:
+            click.echo(json.dumps({"spec": str(spec_path), "nodes": table}, indent=2))
+        else:
+            click.echo(f"devnet of {nodes} validators, chain spec {spec_path}")
+            for row in table:
+                click.echo(
+                    f"  node{row['node']} {row['validator']:<8} {row['rpc']}  {row['peer_id']}  log {row['log']}"
+                )
+            click.echo("Ctrl-C stops every node.")
+        while not stopping:
+            time.sleep(1)
+            dead = [n for n in procs if n.process is not None and n.process.poll() is not None]
+            if dead:
+                for n in dead:
+                    click.echo(f"\nnode{n.index} exited with {n.process.returncode if n.process else '?'}; "
+                               f"see {n.datadir / 'node.log'}", err=True)
+                raise ConfigError("a devnet node stopped")
+            if not as_json:
+                click.echo("\r" + _status_line(procs).ljust(100), nl=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("\nstopping the devnet ...", err=True)
+        for n in procs:
+            if n.process is not None and n.process.poll() is None:
+                n.process.send_signal(signal.SIGTERM)
+        for n in procs:
+            if n.process is not None:
+                try:
+                    n.process.wait(20)
+                except subprocess.TimeoutExpired:
+                    n.process.kill()
+        if tmp is not None:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        click.echo("devnet stopped", err=True)

@@ -1,0 +1,113 @@
+"""Peer management: handshake and status, genesis refusal, bans and redial, penalties, peer limit, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from p2p import P2PError
+from tests.p2p.harness import OTHER_GENESIS, Net, assert_stays, bootnode, peer_ids, wait_until
+
+
+async def test_handshake_exchanges_status_and_announces_peers(net: Net) -> None:
+    a = net.service("a")
+    b = net.service("b", (bootnode(a),))
+    a.set_status_provider(lambda: b"best=7")
+    connected_on_b: list[str] = []
+    disconnected_on_b: list[str] = []
+    connected_on_a: list[str] = []
+
+    async def on_b(peer_id: str) -> None:
+        connected_on_b.append(peer_id)
+
+    b.on_peer_connected(on_b)
+    b.on_peer_disconnected(disconnected_on_b.append)
+    a.on_peer_connected(connected_on_a.append)
+    await asyncio.gather(a.start(), b.start())
+
+    await wait_until(lambda: connected_on_b == [a.local_peer_id] and connected_on_a == [b.local_peer_id])
+    [info] = b.peers()
+    assert info.peer_id == a.local_peer_id
+    assert info.status == b"best=7"
+    assert info.address == f"/ip4/127.0.0.1/tcp/{a.config.listen_port}"
+    assert info.score == 0
+    assert a.peers()[0].status == b""
+    assert a.listen_addrs == [f"{bootnode(a)}"]
+
+    await a.stop()
+    await wait_until(lambda: disconnected_on_b == [a.local_peer_id], what="B notices A is gone")
+    assert b.peers() == []
+
+
+async def test_peer_on_another_genesis_is_refused_and_banned(net: Net) -> None:
+    a = net.service("a")
+    x = net.service("x", (bootnode(a),), genesis=OTHER_GENESIS)
+    connected: list[str] = []
+    a.on_peer_connected(connected.append)
+    x.on_peer_connected(connected.append)
+    await asyncio.gather(a.start(), x.start())
+
+    await wait_until(lambda: a.is_banned(x.local_peer_id) and x.is_banned(a.local_peer_id), what="both ban")
+    await assert_stays(lambda: not a.peers() and not x.peers() and not connected, 1.0, "no connection")
+
+
+async def test_ban_disconnects_and_refuses_redial_until_it_ends(net: Net) -> None:
+    a = net.service("a")
+    b = net.service("b", (bootnode(a),), redial_max_interval=0.5)  # B keeps redialing A
+    await asyncio.gather(a.start(), b.start())
+    await wait_until(lambda: b.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(b))
+
+    a.ban(b.local_peer_id, 2.0, "test ban")
+    assert a.peers() == [], "a banned peer is no longer listed"
+    await wait_until(lambda: not b.peers(), what="B sees the disconnect")
+    await assert_stays(lambda: not a.peers() and not b.peers(), 1.5, "B's redials are refused while banned")
+    await wait_until(lambda: not a.is_banned(b.local_peer_id), timeout=3, what="ban ends")
+    await wait_until(lambda: b.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(b), timeout=5,
+                     what="B reconnects through its redial loop")
+
+
+async def test_penalties_below_threshold_ban(net: Net) -> None:
+    a = net.service("a", ban_threshold=-50)
+    b = net.service("b", (bootnode(a),))
+    await asyncio.gather(a.start(), b.start())
+    await wait_until(lambda: b.local_peer_id in peer_ids(a))
+
+    a.penalise(b.local_peer_id, 30, "malformed block")
+    assert a.peers()[0].score == -30
+    assert not a.is_banned(b.local_peer_id)
+    a.penalise(b.local_peer_id, 30, "malformed block")
+    assert a.is_banned(b.local_peer_id)
+    await wait_until(lambda: not b.peers(), what="B disconnected")
+
+
+async def test_max_peers_is_enforced(net: Net) -> None:
+    a = net.service("a", max_peers=1)
+    others = [net.service(f"o{i}", (bootnode(a),)) for i in range(2)]
+    await asyncio.gather(a.start(), *(o.start() for o in others))
+    await wait_until(lambda: len(a.peers()) == 1, what="A has one peer")
+    await assert_stays(lambda: len(a.peers()) <= 1, 1.0, "A never exceeds max_peers")
+
+
+async def test_lifecycle_errors(net: Net) -> None:
+    a = net.service("a")
+    with pytest.raises(P2PError, match="new"):
+        await a.publish("blocks", b"before start")
+    await a.start()
+    with pytest.raises(P2PError, match="cannot start"):
+        await a.start()
+    await a.stop()
+    await a.stop()
+    with pytest.raises(P2PError, match="stopped"):
+        await a.publish("blocks", b"after stop")
+    with pytest.raises(P2PError, match="stopped"):
+        await a.request(a.local_peer_id, "sync/x", b"")
+
+
+async def test_port_in_use_fails_start(net: Net) -> None:
+    a = net.service("a")
+    await a.start()
+    clash = net.service("clash")
+    object.__setattr__(clash.config, "listen_port", a.config.listen_port)
+    with pytest.raises(P2PError, match="cannot listen"):
+        await clash.start()  # libp2p itself would share the port (SO_REUSEPORT)

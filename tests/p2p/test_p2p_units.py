@@ -1,0 +1,97 @@
+"""Pure parts of p2p: wire names, config checks, the status and response layouts, scores and bans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from p2p import P2PConfig, P2PError, wire, wire_protocol, wire_topic
+from p2p.config import STATUS_PROTOCOL_ID, parse_bootnode
+from p2p.peerbook import RECOVERY_PER_SECOND, PeerBook
+from tests.p2p.harness import GENESIS
+
+KEY = Path("/nonexistent/node.key")
+PEER = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
+
+
+def test_wire_names_are_namespaced_by_genesis() -> None:
+    config = P2PConfig(30333, KEY, GENESIS)
+    prefix = GENESIS.hex()[:16]
+    assert wire_topic(config, "blocks") == f"/btt/{prefix}/blocks/1"
+    assert wire_protocol(config, "sync/headers") == f"/btt/{prefix}/sync/headers/1"
+    assert STATUS_PROTOCOL_ID == "/btt/status/1"
+    for bad in ("", "Blocks", "a b", "/x", "x/", "blocks\n"):
+        with pytest.raises(P2PError):
+            wire_topic(config, bad)
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(P2PError, match="32 bytes"):
+        P2PConfig(1, KEY, b"short")
+    with pytest.raises(P2PError, match="64 KiB"):
+        P2PConfig(1, KEY, GENESIS, max_message_bytes=64 * 1024)
+    with pytest.raises(P2PError, match="bootnode"):
+        P2PConfig(1, KEY, GENESIS, bootnodes=("/ip4/127.0.0.1/tcp/1",))
+    assert parse_bootnode(f"/ip4/127.0.0.1/tcp/30333/p2p/{PEER}") == (PEER, "/ip4/127.0.0.1/tcp/30333")
+
+
+@given(st.binary(max_size=200))
+def test_status_round_trip(status: bytes) -> None:
+    decoded = wire.decode_status(wire.encode_status(GENESIS, status))
+    assert decoded == wire.Status(GENESIS, status)
+
+
+def test_malformed_status_and_failure_responses() -> None:
+    with pytest.raises(P2PError, match="malformed"):
+        wire.decode_status(b"\x01" + GENESIS[:10])
+    with pytest.raises(P2PError, match="malformed"):
+        wire.decode_status(b"\x02" + GENESIS)
+    assert wire.decode_response(wire.encode_response(wire.RESPONSE_OK, b"abc")) == b"abc"
+    with pytest.raises(P2PError, match=r"\(busy\): too many"):
+        wire.decode_response(wire.encode_failure(wire.RESPONSE_BUSY, "too many"))
+    with pytest.raises(P2PError, match="code 9"):
+        wire.decode_response(b"\x09")
+    assert len(wire.encode_failure(wire.RESPONSE_ERROR, "x" * 1000)) == 1 + wire.MAX_REASON_BYTES
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_scores_fall_with_penalties_recover_slowly_and_ban_at_the_threshold() -> None:
+    clock = Clock()
+    book = PeerBook(ban_threshold=-100, clock=clock)
+    assert book.score(PEER) == 0
+    assert book.penalise(PEER, 60) is False
+    assert book.score(PEER) == -60
+    clock.now += 100
+    assert book.score(PEER) == -60 + int(100 * RECOVERY_PER_SECOND)
+    assert book.penalise(PEER, 50) is True  # -50 - 50 = -100: at the threshold
+    clock.now += 10_000
+    assert book.score(PEER) == 0, "recovery stops at zero"
+    with pytest.raises(ValueError):
+        book.penalise(PEER, -5)
+
+
+def test_bans_hide_peers_and_end_in_one_sweep() -> None:
+    clock = Clock()
+    book = PeerBook(ban_threshold=-100, clock=clock)
+    book.set_connected(PEER, "/ip4/127.0.0.1/tcp/1", b"s", 1.0)
+    assert [p.peer_id for p in book.connected_peers()] == [PEER]
+    book.ban(PEER, 5, "test")
+    assert book.is_banned(PEER) and not book.is_connected(PEER) and book.connected_peers() == []
+    book.ban(PEER, 1, "shorter ban does not shorten")
+    clock.now += 4
+    assert book.sweep_expired_bans() == []
+    clock.now += 1
+    assert book.sweep_expired_bans() == [PEER]
+    assert not book.is_banned(PEER)
+    assert book.set_disconnected(PEER) is True
+    assert book.set_disconnected(PEER) is False
