@@ -60,6 +60,8 @@ def _setup_logging(level: str) -> None:
               help="libp2p identity key (default: <base-path>/chains/<id>/network/node-key).")
 @click.option("--unsafe-equivocate", is_flag=True, hidden=True,
               help="Test helper: double-sign every block this validator authors. Gets the validator slashed.")
+@click.option("--unsafe-gossip-invalid-blocks", is_flag=True, hidden=True,
+              help="Test helper: gossip authored blocks with a wrong state root. Gets this node banned.")
 @click.option("--rpc-external", is_flag=True, help="Listen for RPC on all interfaces (default: 127.0.0.1 only).")
 @click.option("--rpc-methods", type=click.Choice(["safe", "unsafe"]), default="safe", show_default=True)
 @click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
@@ -81,6 +83,7 @@ def node(
     bootnodes: tuple[str, ...],
     node_key_file: Path | None,
     unsafe_equivocate: bool,
+    unsafe_gossip_invalid_blocks: bool,
     rpc_external: bool,
     rpc_methods: str,
     name: str,
@@ -122,6 +125,7 @@ def node(
         node_key_file=node_key_file,
         p2p_host="0.0.0.0" if p2p_external else "127.0.0.1",
         unsafe_equivocate=unsafe_equivocate,
+        unsafe_gossip_invalid_blocks=unsafe_gossip_invalid_blocks,
     )
     n = Node(config)
     try:

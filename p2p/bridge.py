@@ -123,7 +123,12 @@ class TrioThread:
 
         self.call_soon_in_trio(spawn)
         try:
-            return await future
+            waiting: set[asyncio.Future[Any]] = {future, self.finished}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if not future.done():  # the trio run ended without running or finishing our call
+                future.cancel()
+                raise P2PError("p2p layer stopped during the call")
+            return future.result()
         except asyncio.CancelledError:
             control["cancelled"] = True
             scope = control["scope"]

@@ -164,11 +164,17 @@ class TrioNode:
         self._next_dial: dict[str, float] = {}
         self._dial_delay: dict[str, float] = {}
         self._bootnodes = [parse_bootnode(addr) for addr in config.bootnodes]
+        self._bootnode_ids = {peer for peer, _ in self._bootnodes}
 
     # lifecycle
-    async def run(self, ready: Callable[[list[str]], None]) -> None:
-        """Start host, pubsub and our loops; call `ready(listen_addrs)` once listening; return after stop."""
+    async def run(self, ready: Callable[[list[str]], None], stop_requested: Callable[[], bool]) -> None:
+        """Start host, pubsub and our loops; call `ready(listen_addrs)` once listening; return after stop.
+
+        `stop_requested()` covers a stop asked for before `request_stop` could reach us.
+        """
         self._stop = trio.Event()
+        if stop_requested():
+            return
         install_libp2p_log_forwarding()
         key_pair = self.key.libp2p_key_pair()
         listen = _listen_multiaddr(self.config.listen_host, self.config.listen_port)
@@ -212,7 +218,8 @@ class TrioNode:
                     raise P2PError(f"could not listen on {listen}")
                 self.bridge.nursery = nursery
                 ready(self.listen_addrs)
-                await self._stop.wait()
+                if not stop_requested():
+                    await self._stop.wait()
                 self._stopping = True
                 self.bridge.nursery = None
                 nursery.cancel_scope.cancel()
@@ -243,6 +250,13 @@ class TrioNode:
     async def mesh_peers(self, name: str) -> list[str]:
         assert self._gossip is not None
         return self._gossip.mesh_peers(name)
+
+    def sync_registrations(self) -> None:
+        """Subscribe and serve everything registered so far (idempotent; covers registrations during start)."""
+        for name in list(self.handlers.topics):
+            self.subscribe_soon(name)
+        for name in list(self.handlers.protocols):
+            self.register_protocol(name)
 
     def subscribe_soon(self, name: str) -> None:
         if self._nursery is not None and self._gossip is not None:
@@ -307,8 +321,9 @@ class TrioNode:
             if conns:
                 return
             del self._conns[peer]
-        self._next_dial[peer] = trio.current_time() + self.config.redial_min_interval
-        self._dial_delay.pop(peer, None)
+        if peer in self._bootnode_ids:  # lost bootnode: first redial soon, then back off
+            self._next_dial[peer] = trio.current_time() + self.config.redial_min_interval
+            self._dial_delay.pop(peer, None)
         if self.book.set_disconnected(peer):
             log.info("peer %s disconnected", peer)
             self.notify("disconnected", peer)

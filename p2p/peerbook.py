@@ -112,9 +112,11 @@ class PeerBook:
             return self._bans.get(peer_id)
 
     def sweep_expired_bans(self) -> list[str]:
-        """Remove and return the peers whose ban has ended."""
+        """Remove and return the peers whose ban has ended (and forget scores that have recovered to 0)."""
         with self._lock:
             now = self._clock()
+            for peer in [peer for peer in self._scores if self._current(peer, now) >= 0]:
+                del self._scores[peer]
             expired = [peer for peer, ban in self._bans.items() if ban.until <= now]
             for peer in expired:
                 del self._bans[peer]

@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import socket
+import threading
 from typing import TYPE_CHECKING, Any
 
 from p2p.bridge import TrioThread
@@ -63,6 +64,7 @@ class P2PService:
         self._node: TrioNode | None = None
         self._listen_addrs: list[str] = []
         self._state = "new"
+        self._stop_requested = threading.Event()
         self._callback_tasks: set[asyncio.Task[Any]] = set()
 
     # identity
@@ -102,22 +104,35 @@ class P2PService:
 
             node = TrioNode(self.config, self._key, self._book, self._handlers, thread, self._notify)
             self._node = node
-            await node.run(on_ready)
+            await node.run(on_ready, self._stop_requested.is_set)
 
         thread.start(trio_main)
         waiting: set[asyncio.Future[Any]] = {ready, thread.finished}
-        await asyncio.wait(waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            self._state = "stopped"
-            if thread.finished.done():
-                raise P2PError(f"p2p failed to start: {thread.failure!r}")
+        try:
+            await asyncio.wait(waiting, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
             self._request_stop()
+            self._state = "stopped"
+            raise
+        if not ready.done() or self._stop_requested.is_set():
+            ready.cancel()
+            self._request_stop()
+            self._state = "stopped"
+            if thread.failure is not None:
+                raise P2PError(f"p2p failed to start: {thread.failure!r}")
+            if self._stop_requested.is_set():
+                raise P2PError("p2p was stopped while starting")
             raise P2PError(f"p2p did not start within {START_TIMEOUT:g} s")
         self._listen_addrs = ready.result()
         self._state = "running"
         thread.finished.add_done_callback(self._on_thread_finished)
+        thread.call_soon_in_trio(self._node_or_fail().sync_registrations)  # handlers added while starting
         log.info("p2p listening on %s", ", ".join(self._listen_addrs))
+
+    def _node_or_fail(self) -> TrioNode:
+        if self._node is None:
+            raise P2PError("p2p node is missing")
+        return self._node
 
     def _on_thread_finished(self, _: object) -> None:
         if self._state == "running":
@@ -126,6 +141,7 @@ class P2PService:
             self._state = "failed"
 
     def _request_stop(self) -> None:
+        self._stop_requested.set()  # seen by the p2p thread even before its node exists
         if self._thread is None or self._node is None:
             return
         try:
@@ -134,8 +150,10 @@ class P2PService:
             pass
 
     async def stop(self) -> None:
-        """Stop the host and join the p2p thread. Safe to call twice."""
-        if self._state in ("new", "stopped", "stopping"):
+        """Stop the host and join the p2p thread. Safe to call twice, and while `start` is still running."""
+        if self._state == "stopping":
+            return
+        if self._state in ("new", "stopped"):
             self._state = "stopped"
             return
         self._state = "stopping"

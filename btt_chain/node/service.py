@@ -61,6 +61,8 @@ class NodeConfig:
     p2p_host: str = "127.0.0.1"
     unsafe_equivocate: bool = False
     """Test helper only: sign a second, different block for every slot this validator leads."""
+    unsafe_gossip_invalid_blocks: bool = False
+    """Test helper only: gossip a copy of each authored block with a wrong state root (peers must ban us)."""
 
 
 def now_ms() -> int:
@@ -304,7 +306,12 @@ class Node:
                 log.exception("authoring slot %d failed", slot)
                 continue
             if self.network is not None:
-                self.network.announce_block(imported.block)
+                block = imported.block
+                if self.config.unsafe_gossip_invalid_blocks:
+                    bad = block.header.replace(state_root=bytes(32)).sealed(key)
+                    block = block.replace(header=bad)
+                    log.warning("test helper: gossiping block #%d with a wrong state root", bad.number)
+                self.network.announce_block(block)
             self.finality.on_block_header(imported.block.header)
             self.finality.on_new_head()
             self.pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])

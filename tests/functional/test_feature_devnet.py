@@ -137,3 +137,64 @@ def test_late_node_syncs_hundreds_of_blocks(harness: Harness) -> None:
     wait_until(lambda: late.height() >= 520, 120, what="late node synced 520 blocks")
     harness.log(f"synced 520+ blocks in {time.monotonic() - began:.1f} s (process start included)")
     wait_until(lambda: converged([node0, late]), 30, what="late node follows the head")
+
+
+def validator_accounts(node: NodeProcess) -> dict[str, int]:
+    return {v["account"]: int(v["bond"]) for v in node.call("btt_validators")}
+
+
+def test_equivocating_validator_is_slashed_on_every_node(harness: Harness) -> None:
+    from btt_chain.primitives.address import encode_address
+
+    nodes = harness.add_devnet(4, epoch_slots=4)
+    nodes[3].extra_args.append("--unsafe-equivocate")
+    harness.log("node3 (eve) double-signs every block it authors")
+    start_all(nodes)
+    eve = encode_address(dev_keypair("eve").public)
+    assert all(eve in validator_accounts(n) for n in nodes[:3])
+    harness.log("honest nodes report it; the slash lands on every node")
+    wait_until(lambda: all(eve not in validator_accounts(n) for n in nodes), 90, what="eve slashed everywhere")
+    wait_until(lambda: converged(nodes[:3]), 30, what="honest nodes on one head")
+    eve_account = nodes[0].call("btt_account", "0x" + dev_keypair("eve").public.hex())
+    assert int(eve_account["reserved"]) == 0, eve_account
+
+
+def test_peer_gossiping_an_invalid_block_is_banned(harness: Harness) -> None:
+    nodes = harness.add_devnet(2, epoch_slots=4)
+    rogue = nodes[1]
+    rogue.extra_args.append("--unsafe-gossip-invalid-blocks")
+    start_all(nodes)
+    rogue_id = rogue.call("system_localPeerId")
+    wait_until(lambda: any(p["peerId"] == rogue_id for p in nodes[0].call("system_peers")) or rogue.height() > 2,
+               30, what="rogue connected or authoring")
+    harness.log("the rogue's first bad block gets it banned by node0")
+    wait_until(lambda: rogue.height() >= 3, 60, what="rogue authored blocks")
+    wait_until(lambda: all(p["peerId"] != rogue_id for p in nodes[0].call("system_peers")), 60,
+               what="node0 dropped the rogue")
+    time.sleep(3)
+    assert all(p["peerId"] != rogue_id for p in nodes[0].call("system_peers")), "a banned peer reconnected"
+
+
+def test_partition_two_plus_two_heals_onto_one_chain(harness: Harness) -> None:
+    spec = harness.write_devnet_spec(4, epoch_slots=4)
+    from genesis.devnet import DEVNET_VALIDATORS
+
+    harness.log("two groups that cannot see each other: {node0, node1} and {node2, node3}")
+    a0 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[0])
+    a1 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[1], bootnodes=[a0.multiaddr])
+    b0 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[2])
+    b1 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[3], bootnodes=[b0.multiaddr])
+    start_all([a0, a1, b0, b1])
+    wait_until(lambda: a0.height() >= 5 and b0.height() >= 5, 60, what="both sides author")
+    wait_until(lambda: converged([a0, a1]) and converged([b0, b1]), 30, what="each side agrees internally")
+    assert heads([a0, b0]).__len__() == 2, "the two sides must have diverged"
+    finalized_during = max(n.finalized_number() for n in (a0, a1, b0, b1))
+
+    harness.log("heal: node3 comes back knowing both sides")
+    b1.stop()
+    b1.bootnodes = [a0.multiaddr, b0.multiaddr]
+    b1.start()
+    nodes = [a0, a1, b0, b1]
+    wait_until(lambda: converged(nodes), 90, what="all four on one chain")
+    harness.log("finality resumes on the merged chain")
+    wait_until(lambda: min(n.finalized_number() for n in nodes) > finalized_during, 90, what="finality resumes")

@@ -104,6 +104,30 @@ async def test_lifecycle_errors(net: Net) -> None:
         await a.request(a.local_peer_id, "sync/x", b"")
 
 
+async def test_stop_while_starting_and_handlers_registered_during_start(net: Net) -> None:
+    a = net.service("a")
+    starting = asyncio.ensure_future(a.start())
+    await asyncio.sleep(0)  # start() is now waiting for the p2p thread
+    await a.stop()
+    with pytest.raises(P2PError, match="stopped while starting"):
+        await starting
+    assert not a.is_running
+
+    b = net.service("b")
+    c = net.service("c", (bootnode(b),))
+    await c.start()
+    starting = asyncio.ensure_future(b.start())
+    await asyncio.sleep(0)
+
+    async def late(peer_id: str, data: bytes) -> bytes:
+        return b"registered while starting"
+
+    b.set_request_handler("sync/late", late)
+    await starting
+    await wait_until(lambda: b.local_peer_id in peer_ids(c))
+    assert await c.request(b.local_peer_id, "sync/late", b"") == b"registered while starting"
+
+
 async def test_port_in_use_fails_start(net: Net) -> None:
     a = net.service("a")
     await a.start()
