@@ -36,3 +36,19 @@ def smt(keys: int, changes: int) -> None:
 
     click.echo(f"building a state tree of {keys} keys ...", err=True)
     print_fields(list(run(keys, changes).items()))
+
+
+@bench.command()
+@click.option("--seconds", type=click.IntRange(10, 3600), default=60, show_default=True,
+              help="How long to watch the 4-node devnet for propagation and finality.")
+@click.option("--sync-blocks", type=click.IntRange(10, 100_000), default=1000, show_default=True)
+@click.option("--transfers-per-block", type=click.IntRange(0, 5_000), default=100, show_default=True)
+def network(seconds: int, sync_blocks: int, transfers_per_block: int) -> None:
+    """Block propagation (p50, p99) and block-to-finality time on a 4-node devnet; sync speed of a late node."""
+    from bench.network_bench import propagation_and_finality, sync_speed
+
+    click.echo(f"running a 4-node devnet on 127.0.0.1 for {seconds} s ...", err=True)
+    print_fields(list(propagation_and_finality(float(seconds)).items()))
+    click.echo(f"prebuilding {sync_blocks} blocks of {transfers_per_block} transfers, then syncing a late node ...",
+               err=True)
+    print_fields(list(sync_speed(sync_blocks, transfers_per_block).items()))
