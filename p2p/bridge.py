@@ -43,6 +43,14 @@ def root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def _guarded(fn: Callable[..., object], *args: Any) -> None:
+    # An exception escaping a run_sync_soon callback would abort the whole trio run.
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("p2p thread: call from asyncio failed")
+
+
 class TrioThread:
     """One trio event loop in its own thread, and the two directions of calls into and out of it."""
 
@@ -105,7 +113,7 @@ class TrioThread:
         if token is None:
             raise P2PError("p2p layer is not running")
         try:
-            token.run_sync_soon(fn, *args)
+            token.run_sync_soon(_guarded, fn, *args)
         except trio.RunFinishedError:
             raise P2PError("p2p layer has stopped") from None
 
@@ -116,10 +124,12 @@ class TrioThread:
         control: dict[str, Any] = {"cancelled": False, "scope": None}
 
         def spawn() -> None:
-            if self.nursery is None:
+            try:
+                if self.nursery is None:
+                    raise RuntimeError("no nursery")
+                self.nursery.start_soon(self._trio_call, future, control, fn, args)
+            except RuntimeError:  # none, or closed to new arrivals: the trio side is shutting down
                 self._resolve(future, error=P2PError("p2p layer is not running"))
-                return
-            self.nursery.start_soon(self._trio_call, future, control, fn, args)
 
         self.call_soon_in_trio(spawn)
         try:

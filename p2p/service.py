@@ -275,6 +275,8 @@ class P2PService:
             self._thread.call_soon_in_asyncio(self._fire, kind, peer_id)
 
     def _fire(self, kind: str, peer_id: str) -> None:
+        if self._state in ("stopping", "stopped"):
+            return  # the node is shutting down; no new callback tasks
         callbacks = self._handlers.on_connected if kind == "connected" else self._handlers.on_disconnected
         for callback in list(callbacks):
             try:

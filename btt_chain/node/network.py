@@ -105,7 +105,7 @@ class NetworkBridge:
                 await self._publish("txs", sync.encode_tx_batch(batch))
 
     # incoming gossip -------------------------------------------------------------------------------
-    async def _on_block_gossip(self, peer: str, data: bytes) -> bool:
+    async def _on_block_gossip(self, peer: str, data: bytes) -> bool | None:
         try:
             kind, payload = sync.decode_block_gossip(data)
             if kind == 0:
@@ -113,40 +113,44 @@ class NetworkBridge:
             else:
                 header = Header.decode(payload)
                 if self.node.chain.knows(header.hash()):
-                    return True
+                    return None
                 encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
                 if not encoded:
-                    return False
+                    return None
         except (DecodeError, P2PError) as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad block gossip: {exc}")
             return False
         return await self._import_from(peer, encoded, via="gossip")
 
-    async def _on_tx_gossip(self, peer: str, data: bytes) -> bool:
+    async def _on_tx_gossip(self, peer: str, data: bytes) -> bool | None:
         try:
             txs = sync.decode_tx_batch(data)
         except DecodeError as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad transaction batch: {exc}")
             return False
+        fresh = 0
         for raw in txs:
             try:
                 self.node.pool.submit(raw)
+                fresh += 1
             except InvalidExtrinsic:
                 continue  # already pooled, stale, or invalid for us: no reason to blame the relay
-        return True
+        return True if fresh else None
 
-    async def _import_from(self, peer: str, encoded: bytes, via: str) -> bool:
+    async def _import_from(self, peer: str, encoded: bytes, via: str) -> bool | None:
+        """True: new and valid (forward it); None: nothing to forward, nobody to blame; False: invalid."""
         try:
             result = self.node.import_block(encoded)
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
         except UnknownParent:
+            # we are behind (or the sender is ahead): catch up by range requests, do not blame it
             self._schedule_sync()
-            return False
+            return None
         except ConflictsWithFinality:
-            return False
-        return result.status in ("best", "side", "known")
+            return None
+        return True if result.status in ("best", "side") else None
 
     # serving ---------------------------------------------------------------------------------------
     async def _serve_status(self, peer: str, data: bytes) -> bytes:
@@ -242,6 +246,8 @@ class NetworkBridge:
                     if justification:
                         self.node.import_justification(justification, peer)
                     imported += result.status == "best"
+                    # import is CPU work on the event loop: let gossip, votes and RPC run between blocks
+                    await asyncio.sleep(0)
                 else:
                     start += len(items)
         except InvalidBlock as exc:

@@ -32,6 +32,8 @@ async def main() -> int:
     parser.add_argument("--key", type=Path, required=True)
     parser.add_argument("--genesis", required=True)
     parser.add_argument("--bootnode", action="append", default=[])
+    parser.add_argument("--subscribe-after-start", action="store_true",
+                        help="subscribe only once started (as the node does), not before")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
@@ -48,12 +50,15 @@ async def main() -> int:
     async def sized(peer_id: str, data: bytes) -> bytes:
         return bytes(range(256)) * (int(data) // 256) + bytes(int(data) % 256)
 
-    service.subscribe("blocks", on_gossip)
+    if not args.subscribe_after_start:
+        service.subscribe("blocks", on_gossip)
     service.set_request_handler("sync/echo", echo)
     service.set_request_handler("sync/sized", sized)
     service.on_peer_connected(lambda peer: emit("connected", peer=peer))
     service.on_peer_disconnected(lambda peer: emit("disconnected", peer=peer))
     await service.start()
+    if args.subscribe_after_start:
+        service.subscribe("blocks", on_gossip)
     emit("ready", peer_id=service.local_peer_id, addrs=service.listen_addrs)
 
     loop = asyncio.get_running_loop()

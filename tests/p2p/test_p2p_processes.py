@@ -37,10 +37,10 @@ class PeerProcess:
 
     @classmethod
     async def start(
-        cls, directory: Path, name: str, port: int, key: Path, bootnodes: tuple[str, ...] = ()
+        cls, directory: Path, name: str, port: int, key: Path, bootnodes: tuple[str, ...] = (), *extra: str
     ) -> PeerProcess:
         log_path = directory / f"{name}.log"
-        args = [str(HELPER), "--port", str(port), "--key", str(key), "--genesis", GENESIS.hex()]
+        args = [str(HELPER), "--port", str(port), "--key", str(key), "--genesis", GENESIS.hex(), *extra]
         for addr in bootnodes:
             args += ["--bootnode", addr]
         with open(log_path, "ab") as stderr:
@@ -153,13 +153,17 @@ async def test_two_processes_gossip_request_and_restart(net: Net, tmp_path: Path
     await wait_until(lambda: peer_id not in peer_ids(a), what="A sees the process gone")
 
     log.info("step: restart it with the same key and port; A's redial loop reconnects")
-    restarted = await PeerProcess.start(tmp_path, "peer-restarted", port, key)
+    # this time it subscribes after start, as the node does
+    restarted = await PeerProcess.start(tmp_path, "peer-restarted", port, key, (), "--subscribe-after-start")
     processes.append(restarted)
     assert restarted.peer_id == peer_id, "the node key file keeps the peer id"
     await wait_until(lambda: peer_id in peer_ids(a), timeout=15, what="A reconnected to the restarted process")
     await wait_until(lambda: _meshed(a, restarted), what="gossip mesh after restart")
     await restarted.send("publish", topic=TOPIC, data=b"after restart".hex())
-    await wait_until(lambda: b"after restart" in inbox.data, what="gossip after restart")
+    await wait_until(lambda: b"after restart" in inbox.data, what="gossip from the restarted process")
+    await a.publish(TOPIC, b"to the restarted process")
+    await wait_until(lambda: restarted.find("gossip", data=b"to the restarted process".hex()),
+                     what="gossip to the restarted process")
     assert await a.request(peer_id, "sync/echo", b"again") == b"again"
 
     assert await restarted.stop() == 0
