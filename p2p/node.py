@@ -51,6 +51,7 @@ REDIAL_TICK = 0.25
 HOUSEKEEPING_TICK = 0.5
 GOSSIP_HOUSEKEEPING_INTERVAL = 60.0
 CONNECTION_EVENT_QUEUE = 1024
+SHUTDOWN_CLOSE_TIMEOUT = 3.0
 
 
 def install_libp2p_log_forwarding() -> None:
@@ -64,8 +65,11 @@ def install_libp2p_log_forwarding() -> None:
 
 
 _EXPECTED_FAILURES = (
+    # (logger, text in the message): libp2p logs these at ERROR, but they are failures we handle ourselves
     ("libp2p.transport.tcp.tcp", "Failed to open TCP stream"),  # a bootnode is down: our redial loop retries
     ("libp2p.host.basic_host", "Failed to open stream to peer"),  # surfaces as P2PError to the caller
+    ("libp2p.protocol_muxer.multiselect_client", "MultiselectClient handshake:"),  # peer dropped mid-negotiation
+    ("libp2p.stream_muxer.yamux.yamux", "ClosedResourceError"),  # connection closed under the muxer
 )
 
 
@@ -75,7 +79,7 @@ class _ForwardToBtt(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         target = logging.getLogger("btt.p2p.libp2p")
         if record.levelno > logging.DEBUG and any(
-            record.name == name and str(record.msg).startswith(prefix) for name, prefix in _EXPECTED_FAILURES
+            record.name == name and text in record.getMessage() for name, text in _EXPECTED_FAILURES
         ):
             record = logging.makeLogRecord({**record.__dict__, "levelno": logging.DEBUG, "levelname": "DEBUG"})
         if target.isEnabledFor(record.levelno):
@@ -222,6 +226,8 @@ class TrioNode:
                     await self._stop.wait()
                 self._stopping = True
                 self.bridge.nursery = None
+                with trio.move_on_after(SHUTDOWN_CLOSE_TIMEOUT):
+                    await host.close()  # closes connections first; cancelling alone leaves sockets to the GC
                 nursery.cancel_scope.cancel()
         except Exception as exc:
             if not self._stopping:

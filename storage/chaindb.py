@@ -249,5 +249,8 @@ class ChainDB:
             puts[schema.META_JUSTIFIED] = justified
         self.kv.write(puts, sync=True)
 
+    def store_justified(self, record: bytes) -> None:
+        self.kv.write({schema.META_JUSTIFIED: record}, sync=True)
+
     def store_justification(self, block_hash: bytes, encoded: bytes) -> None:
         self.kv.write({schema.justification_key(block_hash): encoded}, sync=False)

@@ -126,6 +126,9 @@ class FinalityService:
         for j in update.justifications:
             db.store_justification(j.target.block_hash, j.encode())
             log.info("justified %s (%d votes)", j.target, len(j.votes))
+        if update.justifications:
+            # persisted at once: after a restart this validator votes from its latest justified source
+            db.store_justified(self.tracker.state.to_record().encode())
         for j in update.conflicts:
             log.error("conflicting supermajority link to %s: a third of the stake equivocated", j.target)
         if update.justifications or update.finalized is not None:

@@ -30,6 +30,9 @@ TX_BATCH_INTERVAL_S = 0.15
 SYNC_INTERVAL_S = 1.0
 SYNC_BATCH = 128
 MAX_SYNC_RESPONSE = 8 * 1024 * 1024
+JUSTIFICATION_SCAN = 512
+MAX_JUSTIFICATIONS = 8
+JUSTIFICATION_FETCH_INTERVAL_S = 5.0
 
 
 class NetworkBridge:
@@ -43,6 +46,7 @@ class NetworkBridge:
         self._tasks: list[asyncio.Task[None]] = []
         self._syncing = False
         self._sync_lock = asyncio.Lock()
+        self._justifications_fetched: dict[str, float] = {}
         self.peer_best: dict[str, sync.PeerStatus] = {}
 
     # lifecycle -------------------------------------------------------------------------------------
@@ -53,6 +57,7 @@ class NetworkBridge:
         p.set_request_handler("sync/status", self._serve_status)
         p.set_request_handler("sync/blocks", self._serve_blocks)
         p.set_request_handler("sync/block", self._serve_block)
+        p.set_request_handler("sync/justifications", self._serve_justifications)
         p.on_peer_connected(self._on_peer_connected)
         self._tasks = [
             asyncio.create_task(self._tx_batch_loop(), name="tx-batches"),
@@ -102,7 +107,7 @@ class NetworkBridge:
                         break
                     batch.append(self._outgoing_txs.pop(0))
                     size += len(nxt) + 8
-                await self._publish("txs", sync.encode_tx_batch(batch))
+                await self._publish("txs", sync.encode_bytes_list(batch))
 
     # incoming gossip -------------------------------------------------------------------------------
     async def _on_block_gossip(self, peer: str, data: bytes) -> bool | None:
@@ -124,7 +129,7 @@ class NetworkBridge:
 
     async def _on_tx_gossip(self, peer: str, data: bytes) -> bool | None:
         try:
-            txs = sync.decode_tx_batch(data)
+            txs = sync.decode_bytes_list(data)
         except DecodeError as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad transaction batch: {exc}")
             return False
@@ -178,6 +183,20 @@ class NetworkBridge:
     async def _serve_block(self, peer: str, data: bytes) -> bytes:
         return self.node.chain.db.get_block_bytes(sync.decode_hash_request(data)) or b""
 
+    async def _serve_justifications(self, peer: str, data: bytes) -> bytes:
+        """The latest justifications on our canonical chain (newest first), so a returning validator votes
+        from the same justified source as everyone else."""
+        db, chain = self.node.chain.db, self.node.chain
+        found: list[bytes] = []
+        for number in range(chain.head.number, max(-1, chain.head.number - JUSTIFICATION_SCAN), -1):
+            h = db.canonical_hash(number)
+            j = db.justification(h) if h is not None else None
+            if j:
+                found.append(j)
+                if len(found) >= MAX_JUSTIFICATIONS:
+                    break
+        return sync.encode_bytes_list(found)
+
     # catching up -----------------------------------------------------------------------------------
     async def _on_peer_connected(self, peer: str) -> None:
         self._schedule_sync()
@@ -207,9 +226,27 @@ class NetworkBridge:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
-                self.node.on_peer_finality(peer, status)
                 if self._is_ahead(status):
                     await self._catch_up(peer, status)
+                await self._fetch_justifications(peer)
+
+    async def _fetch_justifications(self, peer: str) -> None:
+        """Every few seconds per peer: import its latest justifications (votes gossiped while we were away
+        are gone, and without them a returning validator would vote from a stale source)."""
+        now = time.monotonic()
+        if now - self._justifications_fetched.get(peer, 0.0) < JUSTIFICATION_FETCH_INTERVAL_S:
+            return
+        self._justifications_fetched[peer] = now
+        try:
+            raw = await self.p2p.request(peer, "sync/justifications", b"", timeout=5)
+            items = sync.decode_bytes_list(raw, MAX_JUSTIFICATIONS, 1024 * 1024)
+        except (P2PError, DecodeError) as exc:
+            log.debug("no justifications from %s: %s", peer, exc)
+            return
+        for j in reversed(items):  # oldest first: each one's source is justified by the one before
+            if not self.node.import_justification(j, peer):
+                self.p2p.penalise(peer, MALFORMED_PENALTY, "invalid justification")
+                return
 
     def _is_ahead(self, status: sync.PeerStatus) -> bool:
         chain = self.node.chain

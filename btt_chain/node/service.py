@@ -172,9 +172,6 @@ class Node:
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
         return self.finality.import_justification(raw, peer)
 
-    def on_peer_finality(self, peer: str, status: object) -> None:
-        """Peers' finality is learnt from the justifications that come with synced blocks."""
-
     def add_finalized_listener(self, fn: Callable[[Header, bytes], None]) -> None:
         self._finalized_listeners.append(fn)
 
@@ -259,6 +256,8 @@ class Node:
             genesis_hash=self.chain.genesis_hash,
             bootnodes=self.config.bootnodes,
             listen_host=self.config.p2p_host,
+            # a gossiped block is imported before it is forwarded: big blocks need more than the 2 s default
+            gossip_validation_timeout=10.0,
         )
         p2p = P2PService(config)
         await p2p.start()

@@ -5,6 +5,7 @@ Blocks:   request [from number, max count] -> response [[encoded block, encoded 
 Block:    request [block hash] -> response encoded block, or b"" if unknown
 Gossip:   blocks [0, encoded block] (whole) or [1, encoded header] (announce: fetch the body by hash);
           txs [encoded extrinsic, ...]; votes: an encoded vote.
+Justifications: request b"" -> [encoded justification, ...] (newest first)
 """
 
 from __future__ import annotations
@@ -83,14 +84,15 @@ def decode_block_gossip(raw: bytes) -> tuple[int, bytes]:
     return value[0], value[1]
 
 
-def encode_tx_batch(txs: list[bytes]) -> bytes:
-    return pack(txs)
+def encode_bytes_list(items: list[bytes]) -> bytes:
+    """Transaction batches and justification lists: a list of byte strings."""
+    return pack(items)
 
 
-def decode_tx_batch(raw: bytes) -> list[bytes]:
-    value = unpack(raw, max_size=64 * 1024)
-    if not isinstance(value, list) or len(value) > MAX_TXS_PER_BATCH or not all(isinstance(x, bytes) for x in value):
-        raise DecodeError("transaction batch must be a list of extrinsic byte strings")
+def decode_bytes_list(raw: bytes, max_items: int = MAX_TXS_PER_BATCH, max_size: int = 64 * 1024) -> list[bytes]:
+    value = unpack(raw, max_size=max_size)
+    if not isinstance(value, list) or len(value) > max_items or not all(isinstance(x, bytes) for x in value):
+        raise DecodeError(f"expected a list of at most {max_items} byte strings")
     return value
 
 

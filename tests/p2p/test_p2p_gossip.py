@@ -27,6 +27,12 @@ async def test_gossip_travels_a_to_c_through_b_and_not_back_to_the_sender(net: N
 
     assert inbox_b.messages == [(a.local_peer_id, b"block 1")], "B's handler ran once, told the sender"
     assert inbox_c.messages == [(b.local_peer_id, b"block 1")], "C heard it from B, once"
+
+    near_cap = b"big" + bytes(a.config.max_message_bytes - 3)  # the largest allowed: 60,000 bytes
+    await a.publish(TOPIC, near_cap)
+    await wait_until(lambda: near_cap in inbox_c.data, what="C receives a message at the size cap")
+    inbox_c.messages.remove((b.local_peer_id, near_cap))
+
     await c.publish(TOPIC, b"block 2")
     await wait_until(lambda: b"block 2" in inbox_a.data, what="A receives C's message")
     assert inbox_a.data == [b"block 2"], "own publish never reaches the own handler"
