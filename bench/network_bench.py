@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from cli.devnet_cmd import DevnetNode, node_args, plan_devnet
+from cli.devnet_cmd import DevnetNode, node_args, plan_devnet, stop_processes
 from cli.rpc_client import RpcClient, RpcError
 
 
@@ -52,18 +51,6 @@ def _wait_rpc(node: DevnetNode, timeout: float = 60) -> None:
         except RpcError:
             time.sleep(0.2)
     raise RuntimeError(f"node{node.index} did not start; see {node.datadir / 'node.log'}")
-
-
-def _stop(nodes: list[DevnetNode]) -> None:
-    for n in nodes:
-        if n.process is not None and n.process.poll() is None:
-            n.process.send_signal(signal.SIGTERM)
-    for n in nodes:
-        if n.process is not None:
-            try:
-                n.process.wait(20)
-            except subprocess.TimeoutExpired:
-                n.process.kill()
 
 
 async def _watch(nodes: list[DevnetNode], seconds: float) -> tuple[dict[str, dict[int, float]], list[tuple[float, int]],
@@ -119,7 +106,7 @@ def propagation_and_finality(seconds: float = 60.0, nodes: int = 4) -> dict[str,
         time.sleep(5)  # let the mesh form
         arrivals, finals, numbers = asyncio.run(_watch(plan, seconds))
     finally:
-        _stop(plan)
+        stop_processes(plan)
         shutil.rmtree(base, ignore_errors=True)
     delays = []
     complete = 0
@@ -207,7 +194,7 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
                 raise RuntimeError("sync did not finish in 10 minutes")
         synced = time.monotonic()
     finally:
-        _stop(plan)
+        stop_processes(plan)
         shutil.rmtree(base, ignore_errors=True)
     sync_s = synced - started
     return {

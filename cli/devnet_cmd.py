@@ -67,6 +67,19 @@ def node_args(node: DevnetNode, spec_path: Path, bootnode: DevnetNode | None, ex
     return args + list(extra)
 
 
+def stop_processes(nodes: list[DevnetNode], timeout: float = 20) -> None:
+    """SIGTERM every running node, then wait for each (SIGKILL after `timeout`)."""
+    for n in nodes:
+        if n.process is not None and n.process.poll() is None:
+            n.process.send_signal(signal.SIGTERM)
+    for n in nodes:
+        if n.process is not None:
+            try:
+                n.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                n.process.kill()
+
+
 def _status_line(nodes: list[DevnetNode]) -> str:
     parts = []
     for n in nodes:
@@ -149,15 +162,7 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
         pass
     finally:
         click.echo("\nstopping the devnet ...", err=True)
-        for n in procs:
-            if n.process is not None and n.process.poll() is None:
-                n.process.send_signal(signal.SIGTERM)
-        for n in procs:
-            if n.process is not None:
-                try:
-                    n.process.wait(20)
-                except subprocess.TimeoutExpired:
-                    n.process.kill()
+        stop_processes(procs)
         if tmp is not None:
             import shutil
 

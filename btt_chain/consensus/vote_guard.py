@@ -11,10 +11,10 @@ watermarks, old votes can be dropped from the file without ever allowing a slash
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from btt_chain.consensus.durable import write_json_durably
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.evidence import surrounds
 from btt_chain.primitives.keys import Keypair
@@ -87,17 +87,7 @@ class VoteGuard:
             "max_target": max_target,
             "votes": [[[s.epoch, s.block_hash.hex()], [t.epoch, t.block_hash.hex()]] for s, t in votes],
         }
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_json_durably(self.path, data)
         self.votes = votes
         self.max_source = max_source
         self.max_target = max_target

@@ -4,9 +4,9 @@ a second block for a slot at or below it, also across crashes and restarts."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from btt_chain.consensus.durable import write_json_durably
 from btt_chain.primitives.errors import StorageError
 
 
@@ -27,15 +27,5 @@ class SigningGuard:
         """Persist `slot` as signed, durably, before the block leaves this node."""
         if not self.may_sign_block(slot):
             raise StorageError(f"refusing to sign slot {slot}: already signed up to slot {self.last_block_slot}")
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump({"last_block_slot": slot}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_json_durably(self.path, {"last_block_slot": slot})
         self.last_block_slot = slot
