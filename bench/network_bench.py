@@ -35,7 +35,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(node: DevnetNode, spec: Path, boot: DevnetNode | None, extra: tuple[str, ...] = ()) -> None:
+def _start(node: DevnetNode, spec: Path, boot: list[DevnetNode], extra: tuple[str, ...] = ()) -> None:
     log = open(node.datadir / "node.log", "ab")
     node.process = subprocess.Popen(node_args(node, spec, boot, extra), stdout=log, stderr=subprocess.STDOUT,
                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -100,7 +100,7 @@ def propagation_and_finality(seconds: float = 60.0, nodes: int = 4) -> dict[str,
         for n in plan:
             n.p2p_port, n.rpc_port = _free_port(), _free_port()
         for n in plan:
-            _start(n, spec, plan[0] if n.index else None)
+            _start(n, spec, plan[: n.index])
         for n in plan:
             _wait_rpc(n)
         time.sleep(5)  # let the mesh form
@@ -174,11 +174,11 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
                 imported, dropped = chain.author_block(chain.head.slot + 1, alice, [(x, len(x.encode())) for x in xts])
                 assert not dropped, dropped[:1]
         build_s = time.monotonic() - built
-        _start(plan[0], spec_path, None)
+        _start(plan[0], spec_path, [])
         _wait_rpc(plan[0])
         # the late node: no validator key
         late = plan[1]
-        args = node_args(late, spec_path, plan[0], ())
+        args = node_args(late, spec_path, [plan[0]], ())
         args = [a for a in args if a not in ("--validator", "--key", "bob")]
         log = open(late.datadir / "node.log", "ab")
         began = time.monotonic()

@@ -56,14 +56,14 @@ def plan_devnet(base: Path, nodes: int, base_port: int, base_rpc_port: int, epoc
     return spec_path, plan
 
 
-def node_args(node: DevnetNode, spec_path: Path, bootnode: DevnetNode | None, extra: tuple[str, ...]) -> list[str]:
+def node_args(node: DevnetNode, spec_path: Path, bootnodes: list[DevnetNode], extra: tuple[str, ...]) -> list[str]:
     args = [
         sys.executable, "-m", "cli", "node", "--chain", str(spec_path), "--base-path", str(node.datadir),
         "--validator", "--key", node.name, "--port", str(node.p2p_port), "--rpc-port", str(node.rpc_port),
         "--node-key-file", str(node.datadir / "node-key"), "--name", f"node{node.index}-{node.name}",
     ]
-    if bootnode is not None:
-        args += ["--bootnodes", bootnode.multiaddr]
+    for boot in bootnodes:
+        args += ["--bootnodes", boot.multiaddr]
     return args + list(extra)
 
 
@@ -103,7 +103,8 @@ def _status_line(nodes: list[DevnetNode]) -> str:
               help="First node's libp2p port; node i uses port + i.")
 @click.option("--rpc-port", "base_rpc_port", type=click.IntRange(1024, 65000), default=9944, show_default=True,
               help="First node's RPC port; node i uses rpc-port + i.")
-@click.option("--epoch-slots", type=click.IntRange(2, 10_000), default=None, help="Override the dev epoch length.")
+@click.option("--epoch-slots", type=click.IntRange(2, 10_000), default=5, show_default=True,
+              help="Epoch length in slots (finality moves once per epoch).")
 @click.option("--demo-economy", is_flag=True, help="Also run a demo clinic and miner (arrives with the compute issue).")
 @click.option("--json", "as_json", is_flag=True, help="Print the node table as JSON, then run without a status line.")
 def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int, epoch_slots: int | None,
@@ -128,7 +129,8 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
         for node in plan:
             log = open(node.datadir / "node.log", "ab")
             node.process = subprocess.Popen(
-                node_args(node, spec_path, plan[0] if node.index else None, ()),
+                # every node dials all earlier ones: a full mesh, so no single node carries the network
+                node_args(node, spec_path, plan[: node.index], ()),
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,
             )

@@ -186,7 +186,7 @@ class Harness:
         self.spec_path = spec
         added = []
         for i in range(count or validators):
-            boot = [self.nodes[0].multiaddr] if self.nodes else []
+            boot = [n.multiaddr for n in self.nodes]  # a full mesh: each node dials every earlier one
             added.append(self.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[i], bootnodes=boot))
         return added
 
