@@ -227,7 +227,7 @@ class Chain:
         # the validator set changes only by slashing; the head's set stands for every branch (see DESIGN notes)
         if h.author != self.leader(h.slot):
             raise InvalidBlock(f"author is not the leader of slot {h.slot}")
-        if not h.verify_seal():
+        if not h.verify_seal(self.genesis_hash):
             raise InvalidBlock("bad author signature")
 
     def _forget_bad(self, block_hash: bytes) -> None:
@@ -427,7 +427,7 @@ class Chain:
             receipts_root=EMPTY_MERKLE_ROOT,
             author=pair.public,
             digest=Digest(),
-        ).sealed(pair)
+        ).sealed(pair, self.genesis_hash)
         return Block(header, tuple(included)), result, nodes, dropped
 
 

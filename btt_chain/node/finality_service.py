@@ -165,7 +165,7 @@ class FinalityService:
             while len(self._seen_headers) > RECENT_SLOTS:
                 self._seen_headers.popitem(last=False)
             return
-        if is_block_equivocation(seen, header) is None:
+        if is_block_equivocation(seen, header, self.node.chain.genesis_hash) is None:
             log.warning("validator 0x%s signed two blocks for slot %d", header.author.hex()[:16], header.slot)
             self._report("evidence.report_block_equivocation", seen.encode(), header.encode(), header.author)
 

@@ -307,7 +307,7 @@ class Node:
             if self.network is not None:
                 block = imported.block
                 if self.config.unsafe_gossip_invalid_blocks:
-                    bad = block.header.replace(state_root=bytes(32)).sealed(key)
+                    bad = block.header.replace(state_root=bytes(32)).sealed(key, self.chain.genesis_hash)
                     block = block.replace(header=bad)
                     log.warning("test helper: gossiping block #%d with a wrong state root", bad.number)
                 self.network.announce_block(block)

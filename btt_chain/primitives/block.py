@@ -50,15 +50,16 @@ class Header(Struct):
         ("signature", Bytes(64)),
     )
 
-    def signing_payload(self) -> bytes:
-        """blake2b-256 of the domain-tagged header without its signature."""
-        return blake2b_256(pack(["btt-header", self.to_wire()[:-1]]))
+    def signing_payload(self, genesis_hash: bytes) -> bytes:
+        """blake2b-256 of the domain-tagged header without its signature. The genesis hash is part of it, so a
+        seal (and evidence of a double seal) means something on one chain only."""
+        return blake2b_256(pack(["btt-header", genesis_hash, self.to_wire()[:-1]]))
 
-    def sealed(self, pair: Keypair) -> Header:
-        return self.replace(signature=pair.sign(self.signing_payload()))
+    def sealed(self, pair: Keypair, genesis_hash: bytes) -> Header:
+        return self.replace(signature=pair.sign(self.signing_payload(genesis_hash)))
 
-    def verify_seal(self) -> bool:
-        return verify(self.author, self.signing_payload(), self.signature)
+    def verify_seal(self, genesis_hash: bytes) -> bool:
+        return verify(self.author, self.signing_payload(genesis_hash), self.signature)
 
 
 @dataclass(frozen=True)

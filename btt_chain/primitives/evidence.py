@@ -99,18 +99,19 @@ class VoteEquivocation(Struct):
 # --- blocks --------------------------------------------------------------------------------------
 
 
-def is_block_equivocation(a: Header, b: Header) -> str | None:
-    """Why (a, b) is not evidence of one author sealing two blocks for one slot, or None if it is."""
+def is_block_equivocation(a: Header, b: Header, genesis_hash: bytes) -> str | None:
+    """Why (a, b) is not evidence of one author sealing two blocks for one slot on the chain of
+    `genesis_hash`, or None if it is."""
     if a.slot != b.slot:
         return f"the headers are for different slots ({a.slot} and {b.slot})"
     if a.author != b.author:
         return "the headers have different authors"
-    if a.signing_payload() == b.signing_payload():
+    if a.signing_payload(genesis_hash) == b.signing_payload(genesis_hash):
         # the same block (a re-signed copy is the same block content, not a second block)
         return "the two headers are the same block"
-    if not a.verify_seal():
+    if not a.verify_seal(genesis_hash):
         return "header_a has a bad seal"
-    if not b.verify_seal():
+    if not b.verify_seal(genesis_hash):
         return "header_b has a bad seal"
     return None
 
@@ -124,9 +125,9 @@ class BlockEquivocation(Struct):
 
     WIRE = (("header_a", Nested(Header)), ("header_b", Nested(Header)))
 
-    def check(self) -> str | None:
+    def check(self, genesis_hash: bytes) -> str | None:
         """Why this is not valid evidence, or None if it is."""
-        return is_block_equivocation(self.header_a, self.header_b)
+        return is_block_equivocation(self.header_a, self.header_b, genesis_hash)
 
     @property
     def offender(self) -> bytes:

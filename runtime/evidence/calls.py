@@ -11,7 +11,7 @@ from runtime.evidence import logic
 def report_block_equivocation(ctx: CallContext, origin: Origin, header_a: bytes, header_b: bytes) -> None:
     """Report two different headers sealed by one validator for one slot (canonical encodings)."""
     reporter = ensure_signed(origin)
-    offender, kind, slot = logic.check_block_equivocation(header_a, header_b)
+    offender, kind, slot = logic.check_block_equivocation(ctx, header_a, header_b)
     logic.punish(ctx, reporter, offender, kind, slot)
 
 

@@ -44,10 +44,10 @@ def decode_vote(raw: bytes, label: str) -> Vote:
         raise errors.InvalidEvidence(f"{label} is not a vote: {exc}") from None
 
 
-def check_block_equivocation(header_a: bytes, header_b: bytes) -> tuple[bytes, str, int]:
+def check_block_equivocation(ctx: CallContext, header_a: bytes, header_b: bytes) -> tuple[bytes, str, int]:
     """The offence (session key, kind, slot) the two encoded headers prove; InvalidEvidence otherwise."""
     a, b = decode_header(header_a, "header_a"), decode_header(header_b, "header_b")
-    reason = is_block_equivocation(a, b)
+    reason = is_block_equivocation(a, b, genesis_hash(ctx))
     if reason is not None:
         raise errors.InvalidEvidence(reason)
     return a.author, BLOCK_EQUIVOCATION, a.slot

@@ -39,8 +39,11 @@ def test_author_drops_invalid_candidates():
     assert {x.hash() for x, _ in dropped} == {stale.hash(), forged.hash()}
 
 
+G = dev_genesis().hash
+
+
 def _reseal(header: Header, **changes) -> Header:
-    return header.replace(**changes).sealed(dev_keypair("alice"))
+    return header.replace(**changes).sealed(dev_keypair("alice"), G)
 
 
 def _mutations(block: Block, chain):
@@ -53,7 +56,7 @@ def _mutations(block: Block, chain):
     yield "receipts root", Block(_reseal(h, receipts_root=b"\x02" * 32), block.extrinsics).encode()
     yield "does not follow", Block(_reseal(h, number=h.number + 1), block.extrinsics).encode()
     yield "timestamp", Block(_reseal(h, timestamp_ms=h.timestamp_ms + 1), block.extrinsics).encode()
-    yield "not the leader", Block(h.replace(author=bob.public).sealed(bob), block.extrinsics).encode()
+    yield "not the leader", Block(h.replace(author=bob.public).sealed(bob, G), block.extrinsics).encode()
     forged = block.extrinsics[0].replace(signature=bytes(64))
     yield "bad signature", Block(_reseal(h, extrinsics_root=extrinsics_root([forged])), (forged,)).encode()
 
@@ -99,7 +102,7 @@ def test_block_that_overspends_is_invalid():
     bad = transfer(a, "bob", "charlie", UNIT, nonce=7)
     h = imported.block.header
     header = Header(h.parent_hash, h.number, h.slot, h.timestamp_ms, h.state_root, extrinsics_root([bad]),
-                    h.receipts_root, h.author, Digest()).sealed(dev_keypair("alice"))
+                    h.receipts_root, h.author, Digest()).sealed(dev_keypair("alice"), G)
     with pytest.raises(InvalidBlock, match="cannot be included"):
         b.import_block(Block(header, (bad,)).encode(), far_future_ms())
 

@@ -109,7 +109,8 @@ def test_invalid_block_on_a_better_branch_is_rejected_and_head_stays():
     author_as_leader(x, ("alice",))
     y1 = author_as_leader(y, ("bob",))
     y2 = author_as_leader(y, ("bob",))
-    bad = Block(y2.block.header.replace(state_root=b"\x09" * 32).sealed(dev_keypair("bob")), y2.block.extrinsics)
+    forged = y2.block.header.replace(state_root=b"\x09" * 32).sealed(dev_keypair("bob"), y.genesis_hash)
+    bad = Block(forged, y2.block.extrinsics)
     head, root = x.head_hash, x.head.state_root
     x.import_block(y1.block.encode(), far_future_ms())
     before = dict(x.db.kv.iterate(b"s:"))

@@ -109,7 +109,9 @@ def test_merkle_root():
 
 def test_header_seal():
     pair = dev_keypair("alice")
-    h = Header(bytes(32), 1, 1, 0, bytes(32), bytes(32), bytes(32), pair.public, Digest()).sealed(pair)
-    assert h.verify_seal()
-    assert not h.replace(slot=2).verify_seal()
-    assert not h.replace(author=dev_keypair("bob").public).verify_seal()
+    g = b"\x07" * 32
+    h = Header(bytes(32), 1, 1, 0, bytes(32), bytes(32), bytes(32), pair.public, Digest()).sealed(pair, g)
+    assert h.verify_seal(g)
+    assert not h.verify_seal(b"\x08" * 32), "a seal is valid on its own chain only"
+    assert not h.replace(slot=2).verify_seal(g)
+    assert not h.replace(author=dev_keypair("bob").public).verify_seal(g)

@@ -30,7 +30,7 @@ BLOCK = "evidence.report_block_equivocation"
 VOTES = "evidence.report_vote_equivocation"
 
 
-def header(author: str = "bob", slot: int = 7, root: int = 1, number: int = 5) -> Header:
+def header(author: str = "bob", slot: int = 7, root: int = 1, number: int = 5, genesis: bytes = GENESIS_HASH) -> Header:
     pair = dev_keypair(author)
     return Header(
         parent_hash=b"\x09" * 32,
@@ -42,7 +42,7 @@ def header(author: str = "bob", slot: int = 7, root: int = 1, number: int = 5) -
         receipts_root=EMPTY_MERKLE_ROOT,
         author=pair.public,
         digest=Digest(),
-    ).sealed(pair)
+    ).sealed(pair, genesis)
 
 
 def cp(epoch: int, fork: int = 0) -> Checkpoint:
@@ -224,6 +224,12 @@ def test_vote_evidence_with_a_bad_signature_fails(chain):
     a = vote("bob", cp(0), cp(3))
     b = vote("bob", cp(0), cp(3, fork=1)).replace(signature=a.signature)
     assert_noop(chain, "charlie", VOTES, *enc(a, b), error="vote_b has a bad signature")
+
+
+def test_block_seals_from_another_chain_fail(chain):
+    other = b"\x43" * 32
+    a, b = header(root=1, genesis=other), header(root=2, genesis=other)
+    assert_noop(chain, "charlie", BLOCK, a.encode(), b.encode(), error="bad seal")
 
 
 def test_votes_from_another_chain_fail(chain):
