@@ -131,8 +131,9 @@ def node(
     try:
         asyncio.run(n.run())
     except OSError as exc:
-        n.close()
         raise ConfigError(f"cannot start the node: {exc}") from None
+    finally:
+        n.close()  # idempotent: run() closes on a clean stop; this covers a failed start
 
 
 @click.command("purge-chain")
