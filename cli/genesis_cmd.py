@@ -12,6 +12,7 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
 from cli.output import print_json
+from cli.schedule_cmd import schedule
 from genesis.build import build_genesis
 from genesis.loader import canonical_json, format_percent, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec
@@ -20,6 +21,9 @@ from genesis.spec import ChainSpec
 @click.group()
 def genesis() -> None:
     """Validate, inspect and build chain specs (genesis files)."""
+
+
+genesis.add_command(schedule)
 
 
 def _load(source: str) -> ChainSpec:

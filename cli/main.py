@@ -8,11 +8,15 @@ import click
 
 from btt_chain.primitives.errors import BttError
 from cli.bench_cmd import bench
+from cli.bonds_cmd import bond, unbond, withdraw
 from cli.devnet_cmd import devnet
 from cli.genesis_cmd import genesis
 from cli.keys import key
+from cli.multisig_cmd import multisig
 from cli.node_cmd import node, purge_chain
 from cli.query import query
+from cli.staking_cmd import stake, unstake
+from cli.vesting_cmd import vest
 from cli.wallet import transfer
 
 
@@ -27,9 +31,16 @@ cli.add_command(purge_chain)
 cli.add_command(key)
 cli.add_command(transfer)
 cli.add_command(query)
+cli.add_command(stake)
+cli.add_command(unstake)
 cli.add_command(genesis)
 cli.add_command(bench)
 cli.add_command(devnet)
+cli.add_command(bond)
+cli.add_command(unbond)
+cli.add_command(withdraw)
+cli.add_command(multisig)
+cli.add_command(vest)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -87,3 +87,12 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
         fields = ", ".join(f"{k}={v}" for k, v in ev.items() if k not in ("phase", "module", "event"))
         click.echo(f"  [{ev['phase']}] {ev['module']}.{ev['event']}({fields})")
 
+
+from cli.staking_cmd import query_params, query_stakes  # noqa: E402  (registered on this group)
+
+query.add_command(query_stakes)
+query.add_command(query_params)
+
+from cli.vesting_cmd import query_vesting  # noqa: E402  (registered on this group)
+
+query.add_command(query_vesting)

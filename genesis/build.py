@@ -9,13 +9,17 @@ from btt_chain.primitives.block import Block, Digest, Header
 from btt_chain.primitives.errors import GenesisError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
 from genesis.loader import canonical_json
-from genesis.spec import ChainSpec
+from genesis.spec import AllocationRow, ChainSpec
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
 from runtime.session.types import ValidatorInfo
+from runtime.vesting.genesis import GenesisVesting
+from runtime.vesting.types import LINEAR, MILESTONE, VestingSchedule
 from storage.smt import EMPTY_ROOT, SparseMerkleTree
 
 LOCKED_KINDS = ("linear", "milestones", "reserve")
 """Release kinds whose holdings are frozen at genesis (vesting releases them)."""
+VESTING_KINDS = ("linear", "milestones")
+"""Release kinds that become vesting schedules; "reserve" stays frozen until governance releases it."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,14 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
     foundation = module_account("foundation")
     burned = sum(b.amount for b in spec.milestone_burns if b.at_genesis)
     balances: list[GenesisBalance] = []
+    vesting: list[GenesisVesting] = []
     for row in spec.allocations:
         locked = row.release.kind in LOCKED_KINDS
         for holder in row.holders:
             amount = holder.amount - (burned if holder.account == foundation else 0)
             balances.append(GenesisBalance(holder.account, amount, amount if locked else 0))
+            if row.release.kind in VESTING_KINDS:
+                vesting.append(GenesisVesting(holder.account, allocation_schedule(spec, row, amount)))
     validators = tuple(ValidatorInfo(v.account, v.session_key, v.bond, v.payee) for v in spec.validators)
     params = tuple(GenesisParam(p.name, p.value, p.min, p.max, p.unit) for p in spec.parameters)
     return GenesisConfig(
@@ -55,7 +62,22 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         balances=tuple(balances),
         validators=validators,
         params=params,
+        month_seconds=spec.time.month_seconds,
+        year_seconds=spec.time.year_seconds,
+        vesting=tuple(vesting),
+        epoch_slots=spec.consensus.epoch_slots,
     )
+
+
+def allocation_schedule(spec: ChainSpec, row: AllocationRow, amount: int) -> VestingSchedule:
+    """The vesting schedule of one holder of a linear or milestones row: start at genesis, cliff after
+    `cliff_months`, end `duration_months` after the cliff (milliseconds, with the spec's month length)."""
+    month_ms = spec.time.month_seconds * 1000
+    start = spec.genesis_time_ms
+    cliff = start + row.release.cliff_months * month_ms
+    end = cliff + row.release.duration_months * month_ms
+    kind = MILESTONE if row.release.kind == "milestones" else LINEAR
+    return VestingSchedule(amount, start, cliff, end, kind)
 
 
 def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genesis:

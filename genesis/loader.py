@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
+from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account, multisig_account
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
@@ -49,6 +49,9 @@ MAX_DECIMALS = 18
 MAX_MONTHS = 1200
 U64_MAX = 2**64 - 1
 MODULE_PREFIX = "module:"
+MULTISIG_PREFIX = "multisig:"
+"""`multisig:THRESHOLD:ADDR1,ADDR2,...`: the keyless account of a THRESHOLD-of-N multisig."""
+MAX_MULTISIG_SIGNATORIES = 100
 FOUNDATION_ACCOUNT = "foundation"
 RESERVE_ACCOUNT = "strategic_reserve"
 
@@ -396,6 +399,8 @@ class _Parser:
         if not isinstance(value, str):
             self.wrong(path, "an account (an address, a dev name or module:NAME)", value)
             return None
+        if value.startswith(MULTISIG_PREFIX):
+            return self.multisig(value, path, allow_module)
         if value.startswith(MODULE_PREFIX):
             if not allow_module:
                 self.err(path, f"{value!r} is a module account: it has no key and cannot be used here")
@@ -420,6 +425,36 @@ class _Parser:
             reason = str(exc) if repr(value) in str(exc) else f"{value!r} is not an address: {exc}"
             self.err(path, f"{reason} (expected an SS58 address, a dev name ({', '.join(DEV_NAMES)}) or module:NAME)")
             return None
+
+    def multisig(self, value: str, path: str, allow_keyless: bool) -> tuple[bytes, str] | None:
+        """`multisig:THRESHOLD:A,B,...` (addresses, or dev names on dev chains) as its derived account."""
+        if not allow_keyless:
+            self.err(path, f"{value!r} is a multisig account: it has no key and cannot be used here")
+            return None
+        _, _, rest = value.partition(MULTISIG_PREFIX)
+        threshold_text, sep, members_text = rest.partition(":")
+        members = [m.strip() for m in members_text.split(",")] if sep else []
+        if not threshold_text.isdigit() or not members or any(not m for m in members):
+            self.err(path, f"{value!r} is not a multisig: write multisig:THRESHOLD:ADDR1,ADDR2,...")
+            return None
+        threshold = int(threshold_text)
+        if not 2 <= threshold <= len(members) <= MAX_MULTISIG_SIGNATORIES:
+            self.err(
+                path,
+                f"multisig threshold {threshold} with {len(members)} signatories: need 2 <= threshold <= "
+                f"signatories <= {MAX_MULTISIG_SIGNATORIES}",
+            )
+            return None
+        ids: list[bytes] = []
+        for m in members:
+            resolved = self.account(m, f"{path} (signatory {m!r})", allow_module=False)
+            if resolved is None:
+                return None
+            if resolved[0] in ids:
+                self.err(path, f"multisig signatory {m!r} is listed twice")
+                return None
+            ids.append(resolved[0])
+        return multisig_account(ids, threshold), value
 
     # -- the document
 

@@ -14,6 +14,7 @@ from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import DispatchError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from runtime.balances import logic as balances
+from runtime.balances.locks import get_current_account
 from runtime.context import BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
 from runtime.events import Event
@@ -146,12 +147,12 @@ class Executive:
             self.check_era(xt, ex.ctx.env.number)
         elif not _verify(xt, self.signing_message(state, xt, ex.ctx.env.number)):
             raise InvalidExtrinsic("bad signature")
-        acc = system.account.get(state, xt.signer)
+        acc = get_current_account(ex.ctx, xt.signer)
         if xt.nonce < acc.nonce:
             raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
-        fee = fees.compute_fee(state, length, decoded.call.weight).inclusion_fee
+        fee = fees.compute_fee(state, length, decoded.call.weight, xt.signer).inclusion_fee
         if acc.spendable < fee + xt.tip and xt.nonce == acc.nonce:
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"

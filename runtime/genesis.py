@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runtime.bonds import genesis as bonds_genesis
 from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
+from runtime.vesting.genesis import GenesisVesting, build_vesting_genesis
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class GenesisConfig:
     balances: tuple[GenesisBalance, ...]
     validators: tuple[ValidatorInfo, ...]
     params: tuple[GenesisParam, ...]
+    month_seconds: int = 2_592_000
+    """Seconds in a month (30 days unless the genesis scales time, as a devnet does)."""
+    year_seconds: int = 31_536_000
+    vesting: tuple[GenesisVesting, ...] = ()
+    """Release schedules of the linear and milestone allocation rows."""
+    epoch_slots: int = 0
+    """Slots per epoch: the bonds module rebuilds the active validator set at each new epoch (0: never)."""
 
 
 def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
@@ -62,11 +71,13 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
         if acc.spendable < v.bond:
             raise ValueError("a validator's bond exceeds its spendable genesis balance")
         system.account.put(state, v.account, acc.replace(free=acc.free - v.bond, reserved=acc.reserved + v.bond))
+    build_vesting_genesis(state, config.vesting, config.genesis_time_ms, config.month_seconds, config.year_seconds)
     session.validators.put(state, config.validators)
     for p in config.params:
         params.value.put(state, p.name, p.value)
         params.bounds.put(state, p.name, (p.min, p.max))
         params.unit.put(state, p.name, p.unit)
+    bonds_genesis.build(state, config.validators, config.epoch_slots)
     system.genesis_supply.put(state, config.supply)
     system.total_issuance.put(state, config.supply - config.burned_at_genesis)
     system.total_burned.put(state, config.burned_at_genesis)

@@ -23,3 +23,11 @@ def module_account(name: str) -> bytes:
     if name not in MODULE_ACCOUNTS:
         raise ValueError(f"unknown module account {name!r}; known: {', '.join(MODULE_ACCOUNTS)}")
     return blake2b_256(b"modl/" + name.encode())
+
+
+def multisig_account(signatories: list[bytes] | tuple[bytes, ...], threshold: int) -> bytes:
+    """The keyless account of a `threshold`-of-N multisig: blake2b-256 of b'multisig/' + threshold (u16,
+    big-endian) + the signatories sorted and concatenated. The order they are given in does not matter."""
+    if not 0 <= threshold <= 0xFFFF:
+        raise ValueError(f"threshold {threshold} does not fit in a u16")
+    return blake2b_256(b"multisig/" + threshold.to_bytes(2, "big") + b"".join(sorted(signatories)))

@@ -240,7 +240,7 @@ def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dic
         weight = RUNTIME.decode_call(xt.call).call.weight
     except InvalidExtrinsic as exc:
         raise invalid_params(f"extrinsic: {exc}") from None
-    fee = compute_fee(ctx.node.chain.state(), len(encoded), weight)
+    fee = compute_fee(ctx.node.chain.state(), len(encoded), weight, xt.signer)
     return {"weight": weight, "class": "normal", "partialFee": str(fee.inclusion_fee)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL
 from runtime.balances import logic
+from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
 
@@ -21,7 +22,7 @@ def transfer_keep_alive(ctx: CallContext, origin: Origin, dest: bytes, amount: i
 def transfer_all(ctx: CallContext, origin: Origin, dest: bytes, keep_alive: bool) -> None:
     """Send the whole spendable balance (less the existential deposit when keep_alive)."""
     who = ensure_signed(origin)
-    acc = logic.account(ctx, who)
+    acc = refresh_frozen(ctx, who)
     amount = acc.spendable
     if keep_alive:
         amount = max(0, min(amount, acc.total - ctx.param(logic.ED_PARAM)))

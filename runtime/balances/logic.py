@@ -7,6 +7,7 @@ a snapshot. Issuance changes only through `burn`: nothing mints after genesis.
 from __future__ import annotations
 
 from runtime.balances import errors, events
+from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext
 from runtime.system import events as system_events
 from runtime.system import storage as system
@@ -27,7 +28,7 @@ def transfer(ctx: CallContext, source: bytes, dest: bytes, amount: int, keep_ali
     if source == dest:
         raise errors.SelfTransfer()
     ed = ctx.param(ED_PARAM)
-    src = system.account.get(ctx.state, source)
+    src = refresh_frozen(ctx, source)
     if src.spendable < amount:
         raise errors.InsufficientBalance(f"spendable {src.spendable}, needed {amount}")
     dst = system.account.get(ctx.state, dest)
@@ -55,7 +56,7 @@ def burn(ctx: CallContext, who: bytes, amount: int, keep_alive: bool = True) -> 
     """Destroy `amount` of `who`'s spendable balance; total issuance falls by the same amount for good."""
     if amount == 0:
         raise errors.ZeroAmount()
-    acc = system.account.get(ctx.state, who)
+    acc = refresh_frozen(ctx, who)
     if acc.spendable < amount:
         raise errors.InsufficientBalance(f"spendable {acc.spendable}, needed {amount}")
     if keep_alive and 0 < acc.total - amount < ctx.param(ED_PARAM):
@@ -72,7 +73,7 @@ def _reduce_issuance(ctx: CallContext, amount: int) -> None:
 
 def reserve(ctx: CallContext, who: bytes, amount: int) -> None:
     """Move spendable balance to reserved (bonds, deposits)."""
-    acc = system.account.get(ctx.state, who)
+    acc = refresh_frozen(ctx, who)
     if acc.spendable < amount:
         raise errors.InsufficientBalance(f"spendable {acc.spendable}, needed {amount}")
     system.account.put(ctx.state, who, acc.replace(free=acc.free - amount, reserved=acc.reserved + amount))
@@ -112,7 +113,7 @@ def set_frozen(ctx: CallContext, who: bytes, frozen: int) -> None:
 
 def withdraw_fee(ctx: CallContext, who: bytes, amount: int) -> AccountInfo:
     """Take a fee from spendable balance and bump the nonce; the caller checked it can pay."""
-    acc = system.account.get(ctx.state, who)
+    acc = refresh_frozen(ctx, who)
     new = acc.replace(nonce=acc.nonce + 1, free=acc.free - amount)
     system.account.put(ctx.state, who, new)
     return new

@@ -10,7 +10,7 @@ from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.evidence import BLOCK_EQUIVOCATION, is_block_equivocation, is_vote_equivocation, vote_offence
 from btt_chain.primitives.vote import Vote
-from runtime.balances import logic as balances
+from runtime.bonds import logic as bonds
 from runtime.context import CallContext
 from runtime.evidence import errors, events, storage
 from runtime.session import storage as session
@@ -76,13 +76,9 @@ def punish(ctx: CallContext, reporter: bytes, session_key: bytes, kind: str, whe
         raise errors.DuplicateReport(f"{kind} at {when} by 0x{session_key.hex()} was already reported")
 
     v = validators[index]
-    reserved = system.account.get(ctx.state, v.account).reserved
-    amount = min(v.bond * ctx.param(FRACTION_PARAM) // BPS, reserved)
-    reward = amount * ctx.param(REPORTER_PARAM) // BPS
-    burned = amount - reward
-    balances.slash_reserved(ctx, v.account, reward, reporter)
-    balances.slash_reserved(ctx, v.account, burned)
-    new_bond = v.bond - amount
+    # the bonds module keeps the bond ledger (unlocking chunks included) and reserved balance consistent
+    burned, reward = bonds.slash(ctx, v.account, v.bond * ctx.param(FRACTION_PARAM) // BPS, reporter)
+    new_bond = max(0, v.bond - burned - reward)
     removed = new_bond == 0 and len(validators) > 1
     if removed:
         # never the last validator: a chain with none cannot author the block that would add one

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from btt_chain.primitives.accounts import module_account
 from runtime.balances import logic as balances
 from runtime.context import CallContext
-from runtime.fees import events
+from runtime.fees import discounts, events
 from runtime.overlay import Overlay
 from runtime.params.storage import get_param
 
@@ -19,19 +19,26 @@ class FeeDetails:
     base: int
     length_fee: int
     weight_fee: int
+    discount: int = 0
+    """Taken off the sum (a registered fee discount, e.g. the 180-day staking tier)."""
 
     @property
     def inclusion_fee(self) -> int:
-        return self.base + self.length_fee + self.weight_fee
+        return self.base + self.length_fee + self.weight_fee - self.discount
 
 
-def compute_fee(state: Overlay, length: int, weight: int) -> FeeDetails:
-    """Inclusion fee of an extrinsic of `length` encoded bytes whose call has `weight`."""
-    return FeeDetails(
-        base=get_param(state, "fees.base"),
-        length_fee=get_param(state, "fees.per_byte") * length,
-        weight_fee=get_param(state, "fees.per_weight") * weight,
-    )
+def compute_fee(state: Overlay, length: int, weight: int, who: bytes | None = None) -> FeeDetails:
+    """Inclusion fee of an extrinsic of `length` encoded bytes whose call has `weight`, signed by `who`.
+
+    With a signer, the largest registered fee discount applies; the discount rounds down, so the fee
+    rounds up (e.g. 20% off a fee of 11 base units takes 2 off, leaving 9)."""
+    base = get_param(state, "fees.base")
+    length_fee = get_param(state, "fees.per_byte") * length
+    weight_fee = get_param(state, "fees.per_weight") * weight
+    discount = 0
+    if who is not None:
+        discount = discounts.apply_discount(base + length_fee + weight_fee, discounts.get_fee_discount_bps(state, who))
+    return FeeDetails(base=base, length_fee=length_fee, weight_fee=weight_fee, discount=discount)
 
 
 def distribute(ctx: CallContext, fees: int, tips: int, author: bytes | None) -> None:

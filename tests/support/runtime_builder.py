@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.errors import DispatchError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
@@ -23,6 +24,8 @@ from runtime.overlay import DictState, Overlay
 from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
+from runtime.vesting.genesis import GenesisVesting
+from runtime.vesting.types import VestingSchedule
 
 UNIT = 10**18
 GENESIS_HASH = b"\x42" * 32
@@ -39,8 +42,34 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "block.max_weight": (2_000_000, 100_000, 10_000_000, "count"),
     "block.max_bytes": (4 << 20, 1 << 16, 8 << 20, "count"),
     "block.max_extrinsics": (10_000, 100, 20_000, "count"),
+    "vesting.min_transfer": (UNIT, UNIT // 100, 1_000 * UNIT, "btt"),
+    "vesting.max_schedules": (8, 1, 32, "count"),
+    "staking.30d.lock_days": (30, 30, 30, "count"),
+    "staking.30d.yield_bps": (300, 0, 5_000, "bps"),
+    "staking.30d.min": (1_000 * UNIT, 0, 10_000_000 * UNIT, "btt"),
+    "staking.90d.lock_days": (90, 90, 90, "count"),
+    "staking.90d.yield_bps": (500, 0, 5_000, "bps"),
+    "staking.90d.min": (5_000 * UNIT, 0, 10_000_000 * UNIT, "btt"),
+    "staking.180d.lock_days": (180, 180, 180, "count"),
+    "staking.180d.yield_bps": (800, 0, 5_000, "bps"),
+    "staking.180d.min": (10_000 * UNIT, 0, 10_000_000 * UNIT, "btt"),
+    "staking.365d.lock_days": (365, 365, 365, "count"),
+    "staking.365d.yield_bps": (1_200, 0, 5_000, "bps"),
+    "staking.365d.min": (50_000 * UNIT, 0, 10_000_000 * UNIT, "btt"),
+    "staking.1095d.lock_days": (1_095, 1_095, 1_095, "count"),
+    "staking.1095d.yield_bps": (1_800, 0, 5_000, "bps"),
+    "staking.1095d.min": (100_000 * UNIT, 0, 10_000_000 * UNIT, "btt"),
+    "staking.fee_discount_bps": (2_000, 0, 5_000, "bps"),
+    "staking.governance_multiplier_bps": (15_000, 10_000, 20_000, "count"),
+    "staking.burn_365d_bps": (1_000, 0, 5_000, "bps"),
+    "staking.burn_1095d_bps": (2_000, 0, 5_000, "bps"),
     "slashing.fraction_bps": (10_000, 100, 10_000, "bps"),
     "slashing.reporter_bps": (1_000, 0, 5_000, "bps"),
+    "bonds.evidence_window_ms": (50_000, 1_000, 59_000, "count"),
+    "bonds.unbonding_period_ms": (100_000, 60_000, 10_000_000, "count"),
+    "bonds.min_validator_bond": (5 * UNIT, UNIT, 1_000 * UNIT, "btt"),
+    "multisig.deposit": (UNIT, 0, 100 * UNIT, "btt"),
+    "multisig.max_signatories": (16, 2, 100, "count"),
 }
 
 
@@ -57,11 +86,24 @@ class GenesisBuilder:
     validators: dict[str, int] = field(default_factory=lambda: {"alice": 10})
     params: dict[str, int] = field(default_factory=dict)
     burned_at_genesis: int = 0
+    module_balances: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Module account name -> (free, locked) in whole BTT, e.g. {"strategic_reserve": (210, 210)}."""
+    vesting: dict[str, tuple[VestingSchedule, ...]] = field(default_factory=dict)
+    """Dev name or module account name -> schedules (base units, absolute ms; genesis is at 1_000_000 ms)."""
+    accounts: dict[bytes, int] = field(default_factory=dict)
+    """Any account id (a multisig account, say) -> free balance in whole BTT."""
+    epoch_slots: int = 0
+    """Slots per epoch for the active-set rotation (a test chain's slot is its block number); 0: never."""
 
     def build(self) -> TestChain:
         balances = tuple(
             GenesisBalance(acct(n), amt * UNIT, self.locked.get(n, 0) * UNIT) for n, amt in self.balances.items()
         )
+        balances += tuple(
+            GenesisBalance(module_account(n), free * UNIT, locked * UNIT)
+            for n, (free, locked) in self.module_balances.items()
+        )
+        balances += tuple(GenesisBalance(who, amt * UNIT, 0) for who, amt in self.accounts.items())
         supply = sum(b.free for b in balances) + self.burned_at_genesis
         params = []
         for name, (value, lo, hi, unit) in DEFAULT_PARAMS.items():
@@ -74,8 +116,18 @@ class GenesisBuilder:
             balances=balances,
             validators=tuple(ValidatorInfo(acct(n), acct(n), b * UNIT, acct(n)) for n, b in self.validators.items()),
             params=tuple(params),
+            vesting=tuple(
+                GenesisVesting(_holder(n), sched) for n, scheds in self.vesting.items() for sched in scheds
+            ),
+            epoch_slots=self.epoch_slots,
         )
         return TestChain(DictState(build_state(config)))
+
+
+def _holder(name: str) -> bytes:
+    from btt_chain.primitives.accounts import MODULE_ACCOUNTS
+
+    return module_account(name) if name in MODULE_ACCOUNTS else acct(name)
 
 
 class TestChain:
@@ -91,11 +143,13 @@ class TestChain:
         self.last_result: BlockResult | None = None
         self.author = acct("alice")
         self._current: BlockExecution | None = None
+        self.time_offset_ms = 0
+        """Added to every later block's timestamp: `advance_time` jumps the clock without producing blocks."""
 
     # blocks --------------------------------------------------------------------------------------
     def begin_block(self) -> BlockExecution:
         n = self.number + 1
-        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS, self.author)
+        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS + self.time_offset_ms, self.author)
         self._current = self.executive.initialize_block(self.backend, env)
         return self._current
 
@@ -130,7 +184,7 @@ class TestChain:
         """The inclusion fee the next block would charge for this call."""
         xt = self.sign(signer, call_name, *args)
         n = self.number + 1
-        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS, self.author)
+        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS + self.time_offset_ms, self.author)
         return self.executive.validate_transaction(self.backend, env, xt, len(xt.encode())).fee
 
     def submit(self, signer: str | Keypair, call_name: str, *args: Any, tip: int = 0) -> ApplyOutcome:
@@ -151,6 +205,10 @@ class TestChain:
             ctx.state.run_in_snapshot(lambda: RUNTIME.dispatch(ctx, origin, decoded))
         finally:
             self.end_block()
+
+    def advance_time(self, ms: int) -> None:
+        """Make the next block's timestamp `ms` later than it would have been (long locks, no empty blocks)."""
+        self.time_offset_ms += ms
 
     # views ---------------------------------------------------------------------------------------
     def view(self) -> Overlay:

@@ -1,0 +1,48 @@
+"""RPC methods of the bonds and multisig modules: `btt_bonds` and `btt_multisig` (read at the head)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.rpc import params as p
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.render import hex0x
+from runtime.bonds import storage as bonds
+from runtime.multisig import storage as multisig
+
+method = REGISTRY.method
+
+
+@method("btt_bonds", Param("account", p.account))
+def btt_bonds(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+    """The account's bond: active (bonded), unlocking chunks, and its validator registration or null."""
+    state = ctx.node.chain.state()
+    led = bonds.ledger.get(state, who)
+    reg = bonds.validators.get(state, who)
+    prefix = ctx.node.spec.ss58_prefix
+    return {
+        "bonded": str(led.active if led else 0),
+        "unlocking": [{"amount": str(c.amount), "unlockAtMs": c.unlock_at_ms} for c in (led.unlocking if led else ())],
+        "validator": None if reg is None else {
+            "sessionKey": hex0x(reg.session_key),
+            "hashChainCommitment": hex0x(reg.hash_chain_commitment),
+            "payee": encode_address(reg.payee, prefix),
+        },
+    }
+
+
+@method("btt_multisig", Param("account", p.account))
+def btt_multisig(ctx: RpcContext, account: bytes) -> list[dict[str, Any]]:
+    """Calls awaiting approval by the multisig `account`: call hash, approvals, depositor and deposit."""
+    prefix = ctx.node.spec.ss58_prefix
+    return [
+        {
+            "callHash": hex0x(call_hash),
+            "approvals": [encode_address(a, prefix) for a in pending.approvals],
+            "depositor": encode_address(pending.depositor, prefix),
+            "deposit": str(pending.deposit),
+            "since": pending.since,
+        }
+        for call_hash, pending in multisig.pending_of(ctx.node.chain.state(), account)
+    ]

@@ -1,0 +1,66 @@
+"""Staking and parameter RPC methods: `btt_stakes` (an account's term deposits, benefits, fee share) and
+`btt_params` (every bounded parameter with its range). Amounts are decimal strings of base units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.rpc import params as p
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from runtime.overlay import Overlay
+from runtime.params import storage as params
+from runtime.staking import logic as staking
+from runtime.staking import storage as staking_storage
+
+method = REGISTRY.method
+
+
+def stakes_report(state: Overlay, who: bytes, ss58_prefix: int) -> dict[str, Any]:
+    """An account's open deposits (with the yield accrued so far), its benefits and its claimable fee share."""
+    now = staking.now_ms(state)
+    b = staking.benefits(state, who)
+    return {
+        "address": encode_address(who, ss58_prefix),
+        "deposits": [
+            {
+                "id": d.id,
+                "tier": staking.TIERS[d.tier],
+                "amount": str(d.amount),
+                "startMs": d.start_ms,
+                "unlockMs": d.unlock_ms,
+                "accruedYield": str(staking.accrued_yield(state, d, now)),
+                "unlocked": staking.is_unlocked(d, now),
+            }
+            for d in staking_storage.deposits_of(state, who)
+        ],
+        "stakedTotal": str(staking.staked_total(state, who)),
+        "benefits": {
+            "feeDiscountBps": b.fee_discount_bps,
+            "computePriority": b.compute_priority,
+            "governanceMultiplierBps": b.governance_multiplier_bps,
+            "specialAccess": b.special_access,
+        },
+        "claimableFeeShare": str(staking.claimable_fee_share(state, who)),
+    }
+
+
+def params_report(state: Overlay) -> list[dict[str, Any]]:
+    """Every parameter by name: value, [min, max] and unit; btt amounts as decimal strings of base units."""
+    out = []
+    for name, value in params.value.items(state):
+        lo, hi = params.bounds.get(state, name)
+        unit = params.unit.get(state, name) or ""
+        show = str if unit == "btt" else int
+        out.append({"name": name, "value": show(value), "min": show(lo), "max": show(hi), "unit": unit})
+    return out
+
+
+@method("btt_stakes", Param("account", p.account))
+def btt_stakes(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+    return stakes_report(ctx.node.chain.state(), who, ctx.node.spec.ss58_prefix)
+
+
+@method("btt_params")
+def btt_params(ctx: RpcContext) -> list[dict[str, Any]]:
+    return params_report(ctx.node.chain.state())

@@ -1,0 +1,64 @@
+"""Vesting commands: `btt-chain vest` (unlock what has vested) and `btt-chain query vesting`."""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from btt_chain.primitives.amounts import format_btt
+from cli.accounts import resolve_account, resolve_signer
+from cli.chain_info import ChainInfo
+from cli.output import print_fields, print_json
+from cli.rpc_client import DEFAULT_RPC, RpcClient
+from cli.submit import echo_submitted, submit_call
+
+rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
+
+
+def _utc(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).isoformat(timespec="seconds")
+
+
+@click.command()
+@click.option("--from", "sender", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
+@click.option("--no-wait", is_flag=True, help="Return once the node accepted it, without waiting for a block.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@rpc_option
+def vest(sender: str, no_wait: bool, as_json: bool, rpc: str) -> None:
+    """Bring your vesting lock up to date (submits vesting.vest).
+
+    Not needed to spend: transfers already see what has unlocked at the block's time."""
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(sender, info.chain_type)
+    sub = submit_call(client, info, signer, "vesting.vest", (), wait=not no_wait)
+    echo_submitted(sub, as_json, info.decimals, info.symbol)
+
+
+@click.command("vesting")
+@click.argument("who")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
+@rpc_option
+def query_vesting(who: str, as_json: bool, rpc: str) -> None:
+    """Vesting schedules of an ADDRESS, 0x account id, key file or dev name, at the head."""
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    account_id = resolve_account(who, info.chain_type, info.ss58_prefix)
+    report = client.call("btt_vesting", "0x" + account_id.hex())
+    if as_json:
+        print_json(report)
+        return
+
+    def btt(x: str) -> str:
+        return f"{format_btt(int(x), info.decimals)} {info.symbol}"
+
+    rows = [("address", report["address"]), ("at", _utc(report["at"])), ("locked", btt(report["locked"])),
+            ("unlocked", btt(report["unlocked"])), ("schedules", len(report["schedules"]))]
+    print_fields(rows)
+    for i, s in enumerate(report["schedules"]):
+        approved = f", approved {btt(s['approved'])}" if "approved" in s else ""
+        click.echo(
+            f"  [{i}] {s['kind']}: total {btt(s['total'])}, cliff {_utc(s['cliff'])}, end {_utc(s['end'])}, "
+            f"unlocked {btt(s['unlocked'])}, locked {btt(s['locked'])}{approved}"
+        )

@@ -1,0 +1,56 @@
+"""Lock sources: modules that hold part of an account's free balance (vesting, later votes) register here.
+
+An account's `frozen` is derived, never set by hand: `refresh_frozen` asks every registered source how
+much of the account it still locks at the block's time and sets `frozen` to the largest answer (locks
+overlap, as in FRAME). A source answers None for an account it knows nothing about; when no source knows
+the account its `frozen` is left as it is (genesis freezes such as the Strategic Reserve stay put).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runtime.context import CallContext
+from runtime.system import storage as system
+from runtime.system.types import AccountInfo
+
+LockSource = Callable[[CallContext, bytes], "int | None"]
+"""(ctx, account) -> the amount this source locks at ctx.env.timestamp_ms, or None if it does not know it."""
+
+_SOURCES: list[LockSource] = []
+
+
+def register_lock_source(fn: LockSource) -> None:
+    """Add a lock source; registering the same function twice has no effect."""
+    if fn not in _SOURCES:
+        _SOURCES.append(fn)
+
+
+def lock_sources() -> tuple[LockSource, ...]:
+    return tuple(_SOURCES)
+
+
+def compute_frozen(ctx: CallContext, who: bytes) -> int | None:
+    """The largest lock any source holds on `who`, or None when no source knows the account."""
+    answers = [a for a in (fn(ctx, who) for fn in _SOURCES) if a is not None]
+    return max(answers) if answers else None
+
+
+def get_current_account(ctx: CallContext, who: bytes) -> AccountInfo:
+    """`who`'s account with `frozen` as its locks stand at the block's time, without writing anything.
+
+    Inclusion checks use this: an extrinsic refused there must leave no trace in the block's state."""
+    acc = system.account.get(ctx.state, who)
+    frozen = compute_frozen(ctx, who)
+    if frozen is None or frozen == acc.frozen:
+        return acc
+    return acc.replace(frozen=frozen)
+
+
+def refresh_frozen(ctx: CallContext, who: bytes) -> AccountInfo:
+    """Bring `who`'s frozen balance up to date with its locks at the block's time; return the account."""
+    stored = system.account.get(ctx.state, who)
+    acc = get_current_account(ctx, who)
+    if acc != stored:
+        system.account.put(ctx.state, who, acc)
+    return acc

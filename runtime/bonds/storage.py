@@ -1,0 +1,21 @@
+"""Storage of the bonds module."""
+
+from __future__ import annotations
+
+from btt_chain.primitives.codec import U64, Nested
+from runtime.bonds.types import BondLedger, ValidatorRegistration
+from runtime.items import StorageMap, StorageValue
+
+M = "bonds"
+
+ledger: StorageMap[BondLedger] = StorageMap(M, "ledger", Nested(BondLedger))
+"""Account -> its bond ledger; absent when nothing is bonded or unlocking."""
+
+validators: StorageMap[ValidatorRegistration] = StorageMap(M, "validators", Nested(ValidatorRegistration))
+"""Account -> its validator registration; the active set is rebuilt from these at each epoch."""
+
+epoch_slots: StorageValue[int] = StorageValue(M, "epoch_slots", U64, default=0)
+"""Slots per epoch (from the chain spec's consensus section); 0 means the active set never rotates."""
+
+current_epoch: StorageValue[int] = StorageValue(M, "current_epoch", U64, default=0)
+"""The epoch the active set was last rebuilt for."""

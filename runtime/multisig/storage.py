@@ -1,0 +1,26 @@
+"""Storage of the multisig module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from btt_chain.primitives.codec import Nested
+from runtime.items import StorageMap
+from runtime.multisig.types import Pending
+from runtime.overlay import Overlay
+
+M = "multisig"
+
+pending: StorageMap[Pending] = StorageMap(M, "pending", Nested(Pending))
+"""multisig account (32) | call hash (32) -> the approvals collected for that call."""
+
+
+def pending_key(account: bytes, call_hash: bytes) -> bytes:
+    return account + call_hash
+
+
+def pending_of(state: Overlay, account: bytes) -> Iterator[tuple[bytes, Pending]]:
+    """(call hash, pending) for every call awaiting approval by `account`."""
+    prefix = pending.prefix + account
+    for key, raw in state.iterate(prefix):
+        yield key[len(prefix):], pending.codec.decode(raw)

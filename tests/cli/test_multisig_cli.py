@@ -1,0 +1,44 @@
+"""`btt-chain multisig create` (offline) and the call-argument converter used by `multisig approve`."""
+
+from __future__ import annotations
+
+import pytest
+
+from btt_chain.primitives.accounts import multisig_account
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.keys import dev_keypair
+from cli.call_args import convert_call_args
+from cli.main import main
+
+
+def test_multisig_create_prints_the_address(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["multisig", "create", "--signatories", "charlie,alice,bob", "--threshold", "2"])
+    assert exit_info.value.code == 0
+    ids = [dev_keypair(n).public for n in ("alice", "bob", "charlie")]
+    assert capsys.readouterr().out.strip() == encode_address(multisig_account(ids, 2))
+
+
+def test_multisig_create_refuses_a_bad_threshold(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["multisig", "create", "--signatories", "alice,bob", "--threshold", "3"])
+    assert exit_info.value.code == 1
+    assert "--threshold" in capsys.readouterr().err
+
+
+def test_call_args_use_the_metadata_types() -> None:
+    bob = dev_keypair("bob").public
+    args = convert_call_args("balances.transfer", '["bob", "10.5"]', lambda s: dev_keypair(s).public)
+    assert args == (bob, 10_500_000_000_000_000_000)
+    assert convert_call_args("bonds.withdraw_unbonded", "[]", lambda s: b"") == ()
+    key = "0x" + "07" * 32
+    assert convert_call_args("bonds.register_validator", f'["{key}", "{key}"]', lambda s: b"") == (
+        b"\x07" * 32, b"\x07" * 32,
+    )
+    with pytest.raises(ConfigError, match="takes a JSON array of 2"):
+        convert_call_args("balances.transfer", '["bob"]', lambda s: b"")
+    with pytest.raises(ConfigError, match="expected u128"):
+        convert_call_args("balances.transfer", '["bob", 1.5]', lambda s: dev_keypair(s).public)
+    with pytest.raises(ConfigError, match="unknown call"):
+        convert_call_args("nope.nothing", "[]", lambda s: b"")

@@ -1,0 +1,58 @@
+"""Fee discounts: the 180-day (and longer) staker pays 20% less inclusion fee while the lock runs."""
+
+from __future__ import annotations
+
+from runtime.fees import discounts
+from runtime.fees.logic import compute_fee
+from tests.support.runtime_builder import UNIT, GenesisBuilder, acct, assert_ok
+
+DAY_MS = 86_400_000
+
+
+def make_chain():
+    return GenesisBuilder(balances={"alice": 1_000, "bob": 50_000, "charlie": 50_000, "dave": 100}).build()
+
+
+def transfer_fee(chain, who: str) -> int:
+    return chain.fee_of(who, "balances.transfer", acct("dave"), UNIT)
+
+
+def test_180_day_staker_pays_twenty_percent_less_for_the_same_transfer():
+    chain = make_chain()
+    assert_ok(chain.submit("bob", "staking.stake", "180d", 10_000 * UNIT))
+    assert_ok(chain.submit("charlie", "balances.transfer", acct("dave"), UNIT))  # same nonce for both
+    full, discounted = transfer_fee(chain, "charlie"), transfer_fee(chain, "bob")
+    assert discounted == full - full * 2_000 // 10_000
+    charlie0, bob0 = chain.account("charlie"), chain.account("bob")
+    out_full = chain.submit("charlie", "balances.transfer", acct("dave"), UNIT)
+    out_disc = chain.submit("bob", "balances.transfer", acct("dave"), UNIT)
+    assert (out_full.fee, out_disc.fee) == (full, discounted)
+    assert chain.account("charlie").free == charlie0.free - UNIT - full
+    assert chain.account("bob").free == bob0.free - UNIT - discounted
+
+
+def test_shorter_tiers_get_no_discount_and_it_ends_with_the_lock():
+    chain = make_chain()
+    assert_ok(chain.submit("bob", "staking.stake", "90d", 5_000 * UNIT))
+    assert_ok(chain.submit("charlie", "staking.stake", "180d", 10_000 * UNIT))
+    base = transfer_fee(chain, "bob")
+    assert transfer_fee(chain, "charlie") < base
+    chain.advance_time(180 * DAY_MS)
+    assert transfer_fee(chain, "charlie") == base
+
+
+def test_discount_rounds_down_and_the_largest_registered_applies():
+    chain = make_chain()
+    state = chain.view()
+    gross = compute_fee(state, 100, 100).inclusion_fee
+    assert compute_fee(state, 100, 100, acct("dave")).inclusion_fee == gross
+    assert discounts.apply_discount(11, 2_000) == 2
+    discounts.register_fee_discount(lambda _s, who: 3_000 if who == acct("dave") else 0, "test.small")
+    discounts.register_fee_discount(lambda _s, who: 4_000 if who == acct("dave") else 0, "test.large")
+    try:
+        fee = compute_fee(state, 100, 100, acct("dave"))
+        assert fee.discount == gross * 4_000 // 10_000
+        assert fee.inclusion_fee == gross - gross * 4_000 // 10_000
+    finally:
+        discounts._REGISTRY.pop("test.small")
+        discounts._REGISTRY.pop("test.large")
