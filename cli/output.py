@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 import click
+
+
+def utc(ms: int) -> str:
+    """Unix milliseconds as an ISO-8601 UTC time."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).isoformat(timespec="seconds")
 
 
 def print_json(value: Any) -> None:

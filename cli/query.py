@@ -7,17 +7,11 @@ import click
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account
-from cli.output import print_fields, print_json
+from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
-
-
-def _utc(ms: int) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).isoformat(timespec="milliseconds")
 
 
 @click.group()
@@ -77,7 +71,7 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
             ("hash", h["hash"]),
             ("parent", h["parentHash"]),
             ("slot", int(h["slot"], 16)),
-            ("timestamp", _utc(int(h["timestamp"], 16))),
+            ("timestamp", utc(int(h["timestamp"], 16))),
             ("author", h["author"]),
             ("state root", h["stateRoot"]),
             ("extrinsics", len(data["block"]["extrinsics"])),

@@ -8,7 +8,7 @@ from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
 from cli.chain_info import ChainInfo
-from cli.output import print_fields, print_json
+from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_call
 from runtime.staking.logic import TIERS
@@ -79,7 +79,7 @@ def query_stakes(who: str, as_json: bool, rpc: str) -> None:
         ("special access", "yes" if b["specialAccess"] else "no"),
     ])
     for d in report["deposits"]:
-        state = "unlocked" if d["unlocked"] else f"locked until {d['unlockMs']} ms"
+        state = "unlocked" if d["unlocked"] else f"locked until {utc(d['unlockMs'])}"
         click.echo(f"  #{d['id']} {d['tier']}: {btt(d['amount'])}, yield so far {btt(d['accruedYield'])}, {state}")
 
 

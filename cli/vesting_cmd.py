@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
-
 import click
 
 from btt_chain.primitives.amounts import format_btt
 from cli.accounts import resolve_account, resolve_signer
 from cli.chain_info import ChainInfo
-from cli.output import print_fields, print_json
+from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_call
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
-
-
-def _utc(ms: int) -> str:
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).isoformat(timespec="seconds")
 
 
 @click.command()
@@ -53,12 +47,12 @@ def query_vesting(who: str, as_json: bool, rpc: str) -> None:
     def btt(x: str) -> str:
         return f"{format_btt(int(x), info.decimals)} {info.symbol}"
 
-    rows = [("address", report["address"]), ("at", _utc(report["at"])), ("locked", btt(report["locked"])),
+    rows = [("address", report["address"]), ("at", utc(report["at"])), ("locked", btt(report["locked"])),
             ("unlocked", btt(report["unlocked"])), ("schedules", len(report["schedules"]))]
     print_fields(rows)
     for i, s in enumerate(report["schedules"]):
         approved = f", approved {btt(s['approved'])}" if "approved" in s else ""
         click.echo(
-            f"  [{i}] {s['kind']}: total {btt(s['total'])}, cliff {_utc(s['cliff'])}, end {_utc(s['end'])}, "
+            f"  [{i}] {s['kind']}: total {btt(s['total'])}, cliff {utc(s['cliff'])}, end {utc(s['end'])}, "
             f"unlocked {btt(s['unlocked'])}, locked {btt(s['locked'])}{approved}"
         )

@@ -204,7 +204,8 @@ def test_dev_preset() -> None:
     assert [h.label for h in rows[2].holders] == ["dave"]
     assert rows[2].holders[0].account == dev_keypair("dave").public
     assert {h.label: h.amount // UNIT for h in rows[11].holders} == {
-        "alice": 150_000,
+        "alice": 130_000,
+        "multisig:2:alice,bob,charlie": 20_000,
         "bob": 100_000,
         "charlie": 100_000,
         "eve": 50_000,
