@@ -91,6 +91,9 @@ def staked_total(state: Overlay, who: bytes) -> int:
 
 def best_running_tier(state: Overlay, who: bytes) -> int | None:
     """The highest tier among `who`'s deposits whose lock is still running, or None."""
+    # every fee calculation asks: one point read answers it for the many accounts that never staked
+    if storage.stakers.get(state, who).staked == 0:
+        return None
     at = now_ms(state)
     running = [d.tier for d in storage.deposits_of(state, who) if not is_unlocked(d, at)]
     return max(running) if running else None
