@@ -15,7 +15,7 @@ from cli.keys import key
 from cli.multisig_cmd import multisig
 from cli.node_cmd import node, purge_chain
 from cli.query import query
-from cli.staking_cmd import stake, unstake
+from cli.staking_cmd import claim_fee_share, stake, unstake
 from cli.vesting_cmd import vest
 from cli.wallet import transfer
 
@@ -33,6 +33,7 @@ cli.add_command(transfer)
 cli.add_command(query)
 cli.add_command(stake)
 cli.add_command(unstake)
+cli.add_command(claim_fee_share)
 cli.add_command(genesis)
 cli.add_command(bench)
 cli.add_command(devnet)

@@ -51,6 +51,19 @@ def unstake(sender: str, deposit_id: int, as_json: bool, rpc: str) -> None:
     echo_submitted(sub, as_json, info.decimals, info.symbol)
 
 
+@click.command("claim-fee-share")
+@from_option
+@json_option
+@rpc_option
+def claim_fee_share(sender: str, as_json: bool, rpc: str) -> None:
+    """Collect your pro-rata share of the stakers' 30% of transaction fees."""
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(sender, info.chain_type)
+    sub = submit_call(client, info, signer, "staking.claim_fee_share", ())
+    echo_submitted(sub, as_json, info.decimals, info.symbol)
+
+
 @click.command("stakes")
 @click.argument("who")
 @json_option
