@@ -6,10 +6,8 @@ import click
 
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
-from cli.accounts import resolve_signer
-from cli.chain_info import ChainInfo
-from cli.rpc_client import DEFAULT_RPC, RpcClient
-from cli.submit import echo_submitted, submit_call
+from cli.rpc_client import DEFAULT_RPC
+from cli.submit import submit_as
 
 _from = click.option("--from", "sender", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
 _rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
@@ -23,13 +21,6 @@ def _amount(text: str) -> int:
     return value
 
 
-def _submit(sender: str, rpc: str, as_json: bool, call: str, *args: object) -> None:
-    client = RpcClient(rpc)
-    info = ChainInfo.fetch(client)
-    signer = resolve_signer(sender, info.chain_type)
-    echo_submitted(submit_call(client, info, signer, call, args), as_json, info.decimals, info.symbol)
-
-
 @click.command()
 @_from
 @click.option("--amount", required=True, help="BTT, decimal (e.g. 12.5).")
@@ -38,7 +29,7 @@ def _submit(sender: str, rpc: str, as_json: bool, call: str, *args: object) -> N
 @_rpc
 def bond(sender: str, amount: str, extra: bool, as_json: bool, rpc: str) -> None:
     """Bond BTT (validators and compute providers): reserved and slashable until unbonded."""
-    _submit(sender, rpc, as_json, "bonds.bond_extra" if extra else "bonds.bond", _amount(amount))
+    submit_as(sender, rpc, as_json, "bonds.bond_extra" if extra else "bonds.bond", _amount(amount))
 
 
 @click.command()
@@ -48,7 +39,7 @@ def bond(sender: str, amount: str, extra: bool, as_json: bool, rpc: str) -> None
 @_rpc
 def unbond(sender: str, amount: str, as_json: bool, rpc: str) -> None:
     """Start unbonding; withdraw once the unbonding period has passed."""
-    _submit(sender, rpc, as_json, "bonds.unbond", _amount(amount))
+    submit_as(sender, rpc, as_json, "bonds.unbond", _amount(amount))
 
 
 @click.command()
@@ -57,4 +48,4 @@ def unbond(sender: str, amount: str, as_json: bool, rpc: str) -> None:
 @_rpc
 def withdraw(sender: str, as_json: bool, rpc: str) -> None:
     """Withdraw every unbonding chunk that has matured."""
-    _submit(sender, rpc, as_json, "bonds.withdraw_unbonded")
+    submit_as(sender, rpc, as_json, "bonds.withdraw_unbonded")

@@ -17,6 +17,12 @@ class ChainInfo:
     decimals: int
     symbol: str
 
+    def format_amount(self, base_units: int | str) -> str:
+        """'12.5 BTT' from base units."""
+        from btt_chain.primitives.amounts import format_btt
+
+        return f"{format_btt(int(base_units), self.decimals)} {self.symbol}"
+
     @classmethod
     def fetch(cls, rpc: RpcClient) -> ChainInfo:
         genesis = rpc.call("chain_getBlockHash", 0)

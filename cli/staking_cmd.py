@@ -6,11 +6,11 @@ import click
 
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError
-from cli.accounts import resolve_account, resolve_signer
+from cli.accounts import resolve_account
 from cli.chain_info import ChainInfo
 from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
-from cli.submit import echo_submitted, submit_call
+from cli.submit import submit_as
 from runtime.staking.logic import TIERS
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
@@ -30,11 +30,7 @@ def stake(sender: str, tier: str, amount: str, as_json: bool, rpc: str) -> None:
     value = parse_btt(amount)
     if value == 0:
         raise ConfigError("--amount must be above zero")
-    client = RpcClient(rpc)
-    info = ChainInfo.fetch(client)
-    signer = resolve_signer(sender, info.chain_type)
-    sub = submit_call(client, info, signer, "staking.stake", (tier, value))
-    echo_submitted(sub, as_json, info.decimals, info.symbol)
+    submit_as(sender, rpc, as_json, "staking.stake", tier, value)
 
 
 @click.command()
@@ -44,11 +40,7 @@ def stake(sender: str, tier: str, amount: str, as_json: bool, rpc: str) -> None:
 @rpc_option
 def unstake(sender: str, deposit_id: int, as_json: bool, rpc: str) -> None:
     """Withdraw a deposit whose lock has ended: principal back plus its yield."""
-    client = RpcClient(rpc)
-    info = ChainInfo.fetch(client)
-    signer = resolve_signer(sender, info.chain_type)
-    sub = submit_call(client, info, signer, "staking.unstake", (deposit_id,))
-    echo_submitted(sub, as_json, info.decimals, info.symbol)
+    submit_as(sender, rpc, as_json, "staking.unstake", deposit_id)
 
 
 @click.command("claim-fee-share")
@@ -57,11 +49,7 @@ def unstake(sender: str, deposit_id: int, as_json: bool, rpc: str) -> None:
 @rpc_option
 def claim_fee_share(sender: str, as_json: bool, rpc: str) -> None:
     """Collect your pro-rata share of the stakers' 30% of transaction fees."""
-    client = RpcClient(rpc)
-    info = ChainInfo.fetch(client)
-    signer = resolve_signer(sender, info.chain_type)
-    sub = submit_call(client, info, signer, "staking.claim_fee_share", ())
-    echo_submitted(sub, as_json, info.decimals, info.symbol)
+    submit_as(sender, rpc, as_json, "staking.claim_fee_share")
 
 
 @click.command("stakes")
@@ -78,8 +66,7 @@ def query_stakes(who: str, as_json: bool, rpc: str) -> None:
         print_json(report)
         return
 
-    def btt(v: str) -> str:
-        return f"{format_btt(int(v), info.decimals)} {info.symbol}"
+    btt = info.format_amount
 
     b = report["benefits"]
     print_fields([

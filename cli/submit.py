@@ -79,3 +79,13 @@ def echo_submitted(sub: Submitted, as_json: bool, decimals: int, symbol: str) ->
     s = sub.status
     fee = format_btt(int(s["fee"]), decimals)
     click.echo(f"included in block #{s['blockNumber']} {s['blockHash']} (extrinsic {sub.hash}, fee {fee} {symbol})")
+
+
+def submit_as(sender: str, rpc: str, as_json: bool, call_name: str, *args: Any, wait: bool = True) -> None:
+    """The whole wallet flow of a simple command: fetch chain info, resolve the signer, sign, submit, report."""
+    from cli.accounts import resolve_signer
+
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(sender, info.chain_type)
+    echo_submitted(submit_call(client, info, signer, call_name, args, wait=wait), as_json, info.decimals, info.symbol)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from btt_chain.primitives.amounts import format_btt
-from cli.accounts import resolve_account, resolve_signer
+from cli.accounts import resolve_account
 from cli.chain_info import ChainInfo
 from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
-from cli.submit import echo_submitted, submit_call
+from cli.submit import submit_as
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 
@@ -23,11 +22,7 @@ def vest(sender: str, no_wait: bool, as_json: bool, rpc: str) -> None:
     """Bring your vesting lock up to date (submits vesting.vest).
 
     Not needed to spend: transfers already see what has unlocked at the block's time."""
-    client = RpcClient(rpc)
-    info = ChainInfo.fetch(client)
-    signer = resolve_signer(sender, info.chain_type)
-    sub = submit_call(client, info, signer, "vesting.vest", (), wait=not no_wait)
-    echo_submitted(sub, as_json, info.decimals, info.symbol)
+    submit_as(sender, rpc, as_json, "vesting.vest", wait=not no_wait)
 
 
 @click.command("vesting")
@@ -44,8 +39,7 @@ def query_vesting(who: str, as_json: bool, rpc: str) -> None:
         print_json(report)
         return
 
-    def btt(x: str) -> str:
-        return f"{format_btt(int(x), info.decimals)} {info.symbol}"
+    btt = info.format_amount
 
     rows = [("address", report["address"]), ("at", utc(report["at"])), ("locked", btt(report["locked"])),
             ("unlocked", btt(report["unlocked"])), ("schedules", len(report["schedules"]))]
