@@ -1,0 +1,1 @@
+"""Module `compute`: the compute marketplace and verified useful work."""

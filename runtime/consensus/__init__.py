@@ -1,0 +1,1 @@
+"""Module `consensus`: the epoch power table, the epoch seed from hash-chain reveals, the slot leader check."""
