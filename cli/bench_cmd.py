@@ -28,6 +28,19 @@ def import_(accounts: int, transfers: int, sig_workers: int) -> None:
 
 
 @bench.command()
+@click.option("--jobs", type=click.IntRange(1, 64), default=50, show_default=True,
+              help="Receipts (reveals of distinct jobs) in the imported block.")
+@click.option("--items", type=click.IntRange(1, 4096), default=1024, show_default=True, help="Items per job.")
+def receipt(jobs: int, items: int) -> None:
+    """Verify compute receipts during import: whole-block import per receipt and the verification core."""
+    from bench.receipt_bench import run
+
+    click.echo(f"running {jobs} jobs of {items} items through a dev chain, then importing their receipts ...",
+               err=True)
+    print_fields(list(run(jobs, items).items()))
+
+
+@bench.command()
 @click.option("--keys", type=click.IntRange(1, 10_000_000), default=1_000_000, show_default=True)
 @click.option("--changes", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
 def smt(keys: int, changes: int) -> None:

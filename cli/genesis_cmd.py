@@ -70,6 +70,14 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
             "slot_ms": spec.consensus.slot_ms,
             "epoch_slots": spec.consensus.epoch_slots,
             "max_drift_ms": spec.consensus.max_drift_ms,
+            "hash_chain_length": spec.consensus.hash_chain_length,
+        },
+        "compute": {
+            "models": list(spec.compute.models),
+            "mining_periods": [
+                {"years": p.years, "amount": str(p.amount), "amount_btt": format_btt(p.amount, dec)}
+                for p in spec.compute.mining_periods
+            ],
         },
         "allocations": [
             {
@@ -91,7 +99,12 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
             for row in spec.allocations
         ],
         "validators": [
-            {"account": encode_address(v.account, spec.ss58_prefix), "bond": str(v.bond)} for v in spec.validators
+            {
+                "account": encode_address(v.account, spec.ss58_prefix),
+                "bond": str(v.bond),
+                "hash_chain_commitment": "0x" + v.hash_chain_commitment.hex(),
+            }
+            for v in spec.validators
         ],
         "milestone_burns": [
             {"name": b.name, "amount": str(b.amount), "at_genesis": b.at_genesis} for b in spec.milestone_burns
@@ -121,6 +134,10 @@ def inspect(spec: str, as_json: bool) -> None:
         if rel["kind"] in ("linear", "milestones"):
             rule += f" (locked {rel['cliff_months']} months, then over {rel['duration_months']})"
         click.echo(f"{row['index']:>2}  {row['category'][:52]:<52} {row['percent']:>6} {row['amount_btt']:>16}  {rule}")
+    click.echo("")
+    periods = ", ".join(f"{p['amount_btt']} {sym} over {p['years']} years" for p in info["compute"]["mining_periods"])
+    click.echo(f"mining emission  {periods}")
+    click.echo(f"compute models   {', '.join(info['compute']['models'])}")
 
 
 @genesis.command()

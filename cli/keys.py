@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair, save_keyfile
-from cli.accounts import resolve_account
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name, save_keyfile
+from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
+from genesis.loader import MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
+from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
 
 
 @click.group()
@@ -46,12 +49,37 @@ def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
 @key.command()
 @click.argument("what")
 @click.option("--ss58-prefix", type=click.IntRange(0, 63), default=DEFAULT_SS58_PREFIX, show_default=True)
+@click.option("--hash-chain", "hash_chain", is_flag=True,
+              help="Also print the commitment of the key's hash chain (what a genesis file's "
+                   "validators[i].hash_chain_commitment and bonds.register_validator take). Needs the secret: "
+                   "a key file or a dev name.")
+@click.option("--hash-chain-length", type=click.IntRange(MIN_HASH_CHAIN_LENGTH, MAX_HASH_CHAIN_LENGTH),
+              default=None, metavar="N",
+              help=f"Reveals in the hash chain: the chain's consensus.hash_chain_length "
+                   f"[default: {DEFAULT_HASH_CHAIN_LENGTH}]. Implies --hash-chain.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inspect(what: str, ss58_prefix: int, as_json: bool) -> None:
+def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
     # offline: dev names are only derivations here, so any chain type will do
-    public = resolve_account(what, "Development", None)
-    info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
+    info: dict[str, object]
+    if hash_chain or hash_chain_length is not None:
+        length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
+        if not is_dev_name(what.lower()) and not Path(what).is_file():
+            raise ConfigError(
+                f"--hash-chain needs the key's secret: {what!r} is neither a dev name "
+                f"({', '.join(DEV_NAMES)}) nor a key file"
+            )
+        pair = resolve_signer(what, "Development")
+        commitment = hash_chain_for(hash_chain_seed(pair.seed), length).commitment
+        info = {
+            "address": encode_address(pair.public, ss58_prefix),
+            "public": "0x" + pair.public.hex(),
+            "hash_chain_commitment": "0x" + commitment.hex(),
+            "hash_chain_length": length,
+        }
+    else:
+        public = resolve_account(what, "Development", None)
+        info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
     if as_json:
         print_json(info)
     else:

@@ -10,6 +10,7 @@ from btt_chain.primitives.errors import GenesisError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
 from genesis.loader import canonical_json
 from genesis.spec import AllocationRow, ChainSpec
+from runtime.compute.model import REFERENCE_MODELS
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
 from runtime.session.types import ValidatorInfo
 from runtime.vesting.genesis import GenesisVesting
@@ -38,7 +39,8 @@ class Genesis:
 
 
 def genesis_config(spec: ChainSpec) -> GenesisConfig:
-    """Translate the spec into runtime genesis data: balances (locked where not yet released), burns, validators."""
+    """Translate the spec into runtime genesis data: balances (locked where not yet released), burns, validators
+    and their hash-chain commitments, the reference models and the mining pool's emission periods."""
     if spec.genesis_time_ms == 0:
         raise GenesisError("genesis_time_ms is 0: materialise the spec with a start time before building it")
     foundation = module_account("foundation")
@@ -54,6 +56,7 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
                 vesting.append(GenesisVesting(holder.account, allocation_schedule(spec, row, amount)))
     validators = tuple(ValidatorInfo(v.account, v.session_key, v.bond, v.payee) for v in spec.validators)
     params = tuple(GenesisParam(p.name, p.value, p.min, p.max, p.unit) for p in spec.parameters)
+    year_ms = spec.time.year_seconds * 1000
     return GenesisConfig(
         supply=spec.token.total_supply,
         burned_at_genesis=burned,
@@ -66,6 +69,10 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         year_seconds=spec.time.year_seconds,
         vesting=tuple(vesting),
         epoch_slots=spec.consensus.epoch_slots,
+        slot_ms=spec.consensus.slot_ms,
+        commitments=tuple((v.session_key, v.hash_chain_commitment) for v in spec.validators),
+        models=tuple(REFERENCE_MODELS[name] for name in spec.compute.models),
+        mining_periods=tuple((p.years * year_ms, p.amount) for p in spec.compute.mining_periods),
     )
 
 

@@ -6,7 +6,8 @@ import copy
 from typing import Any
 
 from btt_chain.primitives.errors import ConfigError
-from genesis.loader import load_chain_spec_doc, materialise
+from genesis.loader import dev_hash_chain_commitment, load_chain_spec_doc, materialise
+from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
 
 DEVNET_VALIDATORS = ("alice", "bob", "charlie", "eve", "ferdie")
 """Dev accounts that hold liquid (bondable) funds in the dev preset; dave's holding is locked."""
@@ -20,7 +21,10 @@ def devnet_spec_doc(
     slot_ms: int | None = None,
 ) -> dict[str, Any]:
     """The dev preset with the first `nodes` of DEVNET_VALIDATORS as validators, each bonding 10,000 BTT and
-    paying author rewards to NAME//stash."""
+    paying author rewards to NAME//stash.
+
+    Each validator's hash-chain commitment is written out (the loader would derive the same for a dev key):
+    computed once here, so every node of the devnet builds only its own hash chain, not all of them."""
     if not 1 <= nodes <= len(DEVNET_VALIDATORS):
         raise ConfigError(f"a devnet has 1 to {len(DEVNET_VALIDATORS)} validators, not {nodes}")
     doc = copy.deepcopy(load_chain_spec_doc("dev"))
@@ -28,8 +32,15 @@ def devnet_spec_doc(
     doc["name"] = f"BTT Devnet ({nodes} validators)"
     doc["chain_type"] = "local"
     doc["description"] = f"Local devnet: the dev preset with {nodes} validators on loopback."
+    length = doc["consensus"].get("hash_chain_length", DEFAULT_HASH_CHAIN_LENGTH)
     doc["validators"] = [
-        {"account": name, "bond": DEVNET_BOND, "payee": f"{name}//stash"} for name in DEVNET_VALIDATORS[:nodes]
+        {
+            "account": name,
+            "bond": DEVNET_BOND,
+            "payee": f"{name}//stash",
+            "hash_chain_commitment": "0x" + dev_hash_chain_commitment(name, length).hex(),
+        }
+        for name in DEVNET_VALIDATORS[:nodes]
     ]
     if epoch_slots is not None:
         doc["consensus"]["epoch_slots"] = epoch_slots

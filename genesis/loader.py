@@ -15,18 +15,22 @@ import re
 from pathlib import Path
 from typing import Any
 
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account, multisig_account
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
 from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
 from genesis.spec import (
+    DEFAULT_HASH_CHAIN_LENGTH,
     RELEASE_KINDS,
     AllocationRow,
     ChainSpec,
+    ComputeSpec,
     ConsensusSpec,
     Holder,
     MilestoneBurn,
+    MiningPeriod,
     ParameterSpec,
     PublishedRelease,
     ReleaseRule,
@@ -34,6 +38,8 @@ from genesis.spec import (
     TokenSpec,
     ValidatorSpec,
 )
+from runtime.compute import params as compute_params
+from runtime.compute.model import REFERENCE_MODELS
 
 PRESETS = ("dev", "btt-21m", "btt-210m")
 """Built-in chain specs, in `genesis/presets/NAME.json`."""
@@ -54,6 +60,26 @@ MULTISIG_PREFIX = "multisig:"
 MAX_MULTISIG_SIGNATORIES = 100
 FOUNDATION_ACCOUNT = "foundation"
 RESERVE_ACCOUNT = "strategic_reserve"
+MINING_POOL_ACCOUNT = "mining_pool"
+MIN_HASH_CHAIN_LENGTH = 16
+MAX_HASH_CHAIN_LENGTH = 16_777_216
+"""Bounds of `consensus.hash_chain_length` (2**4 .. 2**24 reveals)."""
+MAX_YEARS = MAX_MONTHS // 12
+"""The longest mining period."""
+
+_COMPUTE_UNITS = {
+    compute_params.MIN_PROVIDER_BOND: "btt",
+    compute_params.FRAUD_SLASH: "bps",
+    compute_params.WITHHELD_SLASH: "bps",
+    compute_params.REWARD_CAP: "bps",
+    compute_params.PAYMENT_BURN: "bps",
+    compute_params.PROVIDER_SHARE: "bps",
+    compute_params.DEVELOPMENT_SHARE: "bps",
+    compute_params.FOUNDATION_SHARE: "bps",
+    compute_params.RESERVE_SHARE: "bps",
+}
+"""Units of the compute and consensus parameters that are not counts. The region and energy factors are
+'count': they go above 10,000 (a 'bps' value is capped at 10,000), like staking.governance_multiplier_bps."""
 
 REQUIRED_PARAMETERS = {
     "balances.existential_deposit": "btt",
@@ -66,15 +92,17 @@ REQUIRED_PARAMETERS = {
     "block.max_weight": "count",
     "block.max_bytes": "count",
     "block.max_extrinsics": "count",
+    **{name: _COMPUTE_UNITS.get(name, "count") for name in compute_params.ALL},
 }
-"""Every chain spec must set these parameters, with these units."""
+"""Every chain spec must set these parameters, with these units (the compute marketplace's and
+consensus.work_window_epochs among them: `runtime.compute.params.ALL`)."""
 
 SHARE_GROUPS = {
     "fees": ("fees.author_bps", "fees.stakers_bps", "fees.development_bps"),
     "compute": ("compute.provider_bps", "compute.development_bps", "compute.foundation_bps", "compute.reserve_bps"),
 }
-"""Parameters that split one flow: their values must add up to 10,000 bps. The fees group is always present;
-the compute group is checked when any of its members is set (and then all of them are required)."""
+"""Parameters that split one flow: their values must add up to 10,000 bps. Every member is a required
+parameter, so a group is checked once all of its members are present with unit 'bps'."""
 
 FLOAT_MESSAGE = 'floats are not allowed: write amounts as strings, e.g. "12.5"'
 
@@ -83,6 +111,7 @@ _NAME_RE = re.compile(r"[a-z0-9_]+")
 _PARAM_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 _PERCENT_RE = re.compile(r"(\d+)(?:\.(\d+))?")
 _HEX_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
+_COMMITMENT_RE = re.compile(r"0x([0-9a-fA-F]{64})")
 
 _TOP_REQUIRED = (
     "id",
@@ -96,6 +125,7 @@ _TOP_REQUIRED = (
     "allocations",
     "validators",
     "parameters",
+    "compute",
 )
 _TOP_OPTIONAL = ("description", "milestone_burns", "published_release")
 
@@ -136,6 +166,12 @@ def parse_chain_spec(doc: dict, source: str = "<spec>") -> ChainSpec:
         err.source = source  # type: ignore[attr-defined]
         raise err
     return spec
+
+
+def dev_hash_chain_commitment(name: str, length: int = DEFAULT_HASH_CHAIN_LENGTH) -> bytes:
+    """The hash-chain commitment of dev key `name` (alice, bob//stash...): what the loader derives for a dev
+    validator that gives none. Built once per process (`hash_chain_for` caches the chain for the node)."""
+    return hash_chain_for(hash_chain_seed(dev_keypair(name).seed), length).commitment
 
 
 def canonical_json(doc: dict) -> bytes:
@@ -249,6 +285,8 @@ class _Parser:
         self.decimals = MAX_DECIMALS
         self.chain_type: str | None = None
         self.ss58_prefix: int | None = None
+        self.hash_chain_length: int | None = DEFAULT_HASH_CHAIN_LENGTH
+        """None when `consensus.hash_chain_length` is invalid (reported there): no commitment is derived then."""
 
     # -- reporting and primitive checks
 
@@ -479,6 +517,7 @@ class _Parser:
         allocations, liquid, foundation = self.allocations(g(doc, "allocations"), supply)
         validators = self.validators(g(doc, "validators"), liquid)
         parameters = self.parameters(g(doc, "parameters"))
+        compute = self.compute(g(doc, "compute"), allocations, time)
         burns = self.burns(g(doc, "milestone_burns"), foundation)
         published = self.published(g(doc, "published_release"))
         if self.problems:
@@ -487,7 +526,7 @@ class _Parser:
         assert self.ss58_prefix is not None and genesis_time_ms is not None
         assert token is not None and consensus is not None and time is not None
         assert allocations is not None and validators is not None and parameters is not None
-        assert burns is not None and published is not None
+        assert burns is not None and published is not None and compute is not None
         return ChainSpec(
             id=spec_id,
             name=name,
@@ -502,6 +541,7 @@ class _Parser:
             parameters=parameters,
             milestone_burns=burns,
             published_release=published,
+            compute=compute,
             raw=copy.deepcopy(self.doc),
         )
 
@@ -523,15 +563,24 @@ class _Parser:
     def consensus(self, value: Any) -> ConsensusSpec | None:
         if value is _MISSING:
             return None
-        o = self.obj(value, "consensus", ("slot_ms", "epoch_slots", "max_drift_ms"))
+        o = self.obj(value, "consensus", ("slot_ms", "epoch_slots", "max_drift_ms"), ("hash_chain_length",))
         if o is None:
+            self.hash_chain_length = None
             return None
         slot_ms = self.int_(self.get(o, "slot_ms"), "consensus.slot_ms", lo=100)
         epoch_slots = self.int_(self.get(o, "epoch_slots"), "consensus.epoch_slots", lo=1)
         drift = self.int_(self.get(o, "max_drift_ms"), "consensus.max_drift_ms")
-        if slot_ms is None or epoch_slots is None or drift is None:
+        self.hash_chain_length = self.int_(
+            o.get("hash_chain_length", DEFAULT_HASH_CHAIN_LENGTH),
+            "consensus.hash_chain_length",
+            MIN_HASH_CHAIN_LENGTH,
+            MAX_HASH_CHAIN_LENGTH,
+        )
+        if slot_ms is None or epoch_slots is None or drift is None or self.hash_chain_length is None:
             return None
-        return ConsensusSpec(slot_ms=slot_ms, epoch_slots=epoch_slots, max_drift_ms=drift)
+        return ConsensusSpec(
+            slot_ms=slot_ms, epoch_slots=epoch_slots, max_drift_ms=drift, hash_chain_length=self.hash_chain_length
+        )
 
     def time(self, value: Any) -> TimeSpec | None:
         if value is _MISSING:
@@ -718,15 +767,20 @@ class _Parser:
         ok = True
         seen: dict[bytes, int] = {}
         seen_session: dict[bytes, int] = {}
+        seen_commitment: dict[bytes, int] = {}
         for i, raw in enumerate(items):
             path = f"validators[{i}]"
-            o = self.obj(raw, path, ("account", "bond"), ("session_key", "payee"))
+            o = self.obj(raw, path, ("account", "bond"), ("session_key", "payee", "hash_chain_commitment", "note"))
             if o is None:
                 ok = False
                 continue
+            self.str_(self.get(o, "note"), f"{path}.note")
             resolved = self.account(self.get(o, "account"), f"{path}.account", allow_module=False)
             bond = self.amount(self.get(o, "bond"), f"{path}.bond", positive=True)
-            session = self.session_key(self.get(o, "session_key"), f"{path}.session_key")
+            session_raw = self.get(o, "session_key")
+            session = self.session_key(session_raw, f"{path}.session_key")
+            commitment_raw = self.get(o, "hash_chain_commitment")
+            commitment = self.commitment(commitment_raw, f"{path}.hash_chain_commitment")
             payee_raw = self.get(o, "payee")
             payee = None if payee_raw is _MISSING else self.account(payee_raw, f"{path}.payee")
             if payee_raw is not _MISSING and payee is None:
@@ -750,6 +804,21 @@ class _Parser:
                 self.err(f"{path}.session_key", f"session key already used by validators[{seen_session[session]}]")
                 ok = False
             seen_session[session] = i
+            if commitment_raw is _MISSING:
+                # the session key's name as written: session_key if given, else the account
+                key_name = session_raw if session_raw is not _MISSING else self.get(o, "account")
+                commitment = self.dev_commitment(key_name, f"{path}.hash_chain_commitment")
+            if commitment is None:
+                ok = False
+                continue
+            if commitment in seen_commitment:
+                self.err(
+                    f"{path}.hash_chain_commitment",
+                    f"hash-chain commitment already used by validators[{seen_commitment[commitment]}] "
+                    "(each session key has its own hash chain)",
+                )
+                ok = False
+            seen_commitment[commitment] = i
             if bond is None:
                 ok = False
                 continue
@@ -769,24 +838,69 @@ class _Parser:
                     )
                     ok = False
             out.append(
-                ValidatorSpec(account=account, session_key=session, bond=bond, payee=payee[0] if payee else account)
+                ValidatorSpec(
+                    account=account,
+                    session_key=session,
+                    bond=bond,
+                    payee=payee[0] if payee else account,
+                    hash_chain_commitment=commitment,
+                )
             )
         return tuple(out) if ok else None
 
     def session_key(self, value: Any, path: str) -> bytes | None | _Missing:
+        """A hex public key, an SS58 address or (dev and local chains) a dev name."""
         if value is _MISSING:
             return _MISSING
         if not isinstance(value, str):
-            self.wrong(path, "a hex public key or an address", value)
+            self.wrong(path, "a hex public key, an address or a dev name", value)
             return None
         m = _HEX_RE.fullmatch(value)
         if m is not None:
             return bytes.fromhex(m.group(1))
+        if is_dev_name(value):
+            if self.chain_type == "live":
+                self.err(
+                    path,
+                    f"dev key {value!r} is allowed only on dev and local chains (this chain is live); "
+                    "use a hex public key or an address",
+                )
+                return None
+            return dev_keypair(value).public
         try:
             return decode_address(value, self.ss58_prefix)
         except ConfigError as exc:
             self.err(path, f"expected 32 bytes of hex or an SS58 address: {exc}")
             return None
+
+    def commitment(self, value: Any, path: str) -> bytes | None:
+        """An explicit hash-chain commitment: 0x and 32 bytes of hex."""
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.wrong(path, "a 0x-hex hash-chain commitment", value)
+            return None
+        m = _COMMITMENT_RE.fullmatch(value.strip())
+        if m is None:
+            self.err(path, f"{value!r} is not a hash-chain commitment: expected 0x and 64 hex digits (32 bytes)")
+            return None
+        return bytes.fromhex(m.group(1))
+
+    def dev_commitment(self, key_name: Any, path: str) -> bytes | None:
+        """The commitment of a dev session key's hash chain, derived when the file gives none; any other key
+        needs its commitment written in the file (only its owner knows the secret the chain comes from)."""
+        length = self.hash_chain_length
+        if isinstance(key_name, str) and is_dev_name(key_name):
+            if self.chain_type == "live" or length is None:
+                return None  # a dev name on a live chain, or a bad hash_chain_length: reported already
+            return dev_hash_chain_commitment(key_name, length)
+        length_opt = "" if length in (None, DEFAULT_HASH_CHAIN_LENGTH) else f" --hash-chain-length {length}"
+        self.err(
+            path,
+            "required for a validator whose session key is not a dev key: "
+            f"`btt-chain key inspect KEY --hash-chain{length_opt}` prints it (KEY: the session key's key file)",
+        )
+        return None
 
     def parameters(self, value: Any) -> tuple[ParameterSpec, ...] | None:
         if value is _MISSING:
@@ -814,17 +928,8 @@ class _Parser:
             elif name in out and out[name].unit != unit:
                 self.err(f"parameters.{name}.unit", f"must be {unit!r}, got {out[name].unit!r}")
                 ok = False
-        for group, names in SHARE_GROUPS.items():
-            if group != "fees" and not any(n in value for n in names):
-                continue
-            for n in names:
-                if n not in value and n not in REQUIRED_PARAMETERS:
-                    self.err(f"parameters.{n}", f"missing: the {group} shares {', '.join(names)} go together")
-                    ok = False
-                elif n in out and out[n].unit != "bps":
-                    if n not in REQUIRED_PARAMETERS:
-                        self.err(f"parameters.{n}.unit", f"must be 'bps', got {out[n].unit!r}")
-                    ok = False
+        for names in SHARE_GROUPS.values():
+            # every member is required with unit 'bps': a missing one or a wrong unit is reported above
             if all(n in out and out[n].unit == "bps" for n in names):
                 total = sum(out[n].value for n in names)
                 if total != BPS_DENOMINATOR:
@@ -867,6 +972,87 @@ class _Parser:
             self.err(path, f"value {show(val)} is outside its range [{show(lo)}, {show(hi)}]")
             return None
         return ParameterSpec(name=name, value=val, min=lo, max=hi, unit=unit)
+
+    # -- compute marketplace
+
+    def compute(
+        self, value: Any, allocations: tuple[AllocationRow, ...] | None, time: TimeSpec | None
+    ) -> ComputeSpec | None:
+        """The reference models registered at genesis and the mining pool's emission schedule, whose amounts
+        must add up to what module:mining_pool holds in the allocations."""
+        if value is _MISSING:
+            return None
+        o = self.obj(value, "compute", ("models", "mining_periods"))
+        if o is None:
+            return None
+        models = self.models(self.get(o, "models"))
+        periods = self.mining_periods(self.get(o, "mining_periods"))
+        if periods is not None and allocations is not None:
+            pool_label = MODULE_PREFIX + MINING_POOL_ACCOUNT
+            pool = sum(h.amount for r in allocations for h in r.holders if h.label == pool_label)
+            total = sum(p.amount for p in periods)
+            if total != pool:
+                self.err(
+                    "compute.mining_periods",
+                    f"period amounts sum to {self.fmt(total)} BTT but {pool_label} holds {self.fmt(pool)} BTT "
+                    "in the allocations: they must be equal",
+                )
+                periods = None
+        if periods is not None and time is not None:
+            duration_ms = sum(p.years for p in periods) * time.year_seconds * 1000
+            if duration_ms > U64_MAX:
+                self.err(
+                    "compute.mining_periods",
+                    f"the schedule lasts {duration_ms} ms with time.year_seconds {time.year_seconds}: "
+                    "more than a 64-bit millisecond count",
+                )
+                periods = None
+        if models is None or periods is None:
+            return None
+        return ComputeSpec(models=models, mining_periods=periods)
+
+    def models(self, value: Any) -> tuple[str, ...] | None:
+        items = self.list_(value, "compute.models", nonempty=True)
+        if items is None:
+            return None
+        out: list[str] = []
+        ok = True
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(items):
+            path = f"compute.models[{i}]"
+            name = self.str_(raw, path)
+            if name is None:
+                ok = False
+            elif name not in REFERENCE_MODELS:
+                self.err(path, f"unknown reference model {name!r}; known: {', '.join(sorted(REFERENCE_MODELS))}")
+                ok = False
+            elif name in seen:
+                self.err(path, f"duplicate model {name!r} (also compute.models[{seen[name]}])")
+                ok = False
+            else:
+                seen[name] = i
+                out.append(name)
+        return tuple(out) if ok else None
+
+    def mining_periods(self, value: Any) -> tuple[MiningPeriod, ...] | None:
+        items = self.list_(value, "compute.mining_periods", nonempty=True)
+        if items is None:
+            return None
+        out: list[MiningPeriod] = []
+        ok = True
+        for i, raw in enumerate(items):
+            path = f"compute.mining_periods[{i}]"
+            o = self.obj(raw, path, ("years", "amount"))
+            if o is None:
+                ok = False
+                continue
+            years = self.int_(self.get(o, "years"), f"{path}.years", 1, MAX_YEARS)
+            amount = self.amount(self.get(o, "amount"), f"{path}.amount", positive=True)
+            if years is None or amount is None:
+                ok = False
+                continue
+            out.append(MiningPeriod(years=years, amount=amount))
+        return tuple(out) if ok else None
 
     def burns(self, value: Any, foundation: int | None) -> tuple[MilestoneBurn, ...] | None:
         if value is _MISSING:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RELEASE_KINDS = ("liquid", "linear", "milestones", "module", "reserve")
+DEFAULT_HASH_CHAIN_LENGTH = 1_048_576
+"""Reveals in a validator's hash chain unless `consensus.hash_chain_length` says otherwise (2**20)."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class ConsensusSpec:
     epoch_slots: int
     max_drift_ms: int
     """How far ahead of the local clock a block's slot may be."""
+    hash_chain_length: int = DEFAULT_HASH_CHAIN_LENGTH
+    """Reveals in each validator's hash chain: its commitment is the chain's end after this many steps."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class ValidatorSpec:
     """Base units, reserved from the account's genesis balance."""
     payee: bytes
     """Receives the author's share of fees (the account itself unless given)."""
+    hash_chain_commitment: bytes
+    """End of the session key's hash chain (32 bytes): the validator's first block reveals its preimage.
+    Derived for dev session keys, given in the file otherwise (`btt-chain key inspect KEY --hash-chain`)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,23 @@ class PublishedRelease:
 
 
 @dataclass(frozen=True)
+class MiningPeriod:
+    """One period of the mining pool's emission schedule: `amount` base units spread over `years`."""
+
+    years: int
+    amount: int
+    """Base units."""
+
+
+@dataclass(frozen=True)
+class ComputeSpec:
+    models: tuple[str, ...]
+    """Reference models (names in `runtime.compute.model.REFERENCE_MODELS`) registered at genesis."""
+    mining_periods: tuple[MiningPeriod, ...]
+    """The mining pool's emission schedule, in order; the amounts sum to the pool's genesis holding."""
+
+
+@dataclass(frozen=True)
 class ChainSpec:
     id: str
     name: str
@@ -113,6 +137,7 @@ class ChainSpec:
     parameters: tuple[ParameterSpec, ...]
     milestone_burns: tuple[MilestoneBurn, ...]
     published_release: tuple[PublishedRelease, ...]
+    compute: ComputeSpec
     raw: dict[str, Any] = field(compare=False, repr=False)
     """The JSON document as loaded, for writing back and hashing."""
 

@@ -23,6 +23,11 @@ class BlockEnv:
     timestamp_ms: int
     author: bytes
     """The author's session (signing) key."""
+    reveal: bytes = bytes(32)
+    """The header's hash-chain reveal (the consensus module checks it and folds it into the randomness)."""
+    speculative: bool = False
+    """A view for checking transactions (pool admission, signature checks), not a block: the consensus and
+    compute hooks skip their work, since nothing of it is kept."""
 
 
 @dataclass(frozen=True)

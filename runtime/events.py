@@ -11,6 +11,8 @@ class Event(Struct):
     """Base of every event. Subclasses are frozen dataclasses with WIRE fields and a MODULE name."""
 
     MODULE: ClassVar[str] = "runtime"
+    RECEIPT: ClassVar[bool] = False
+    """True for the events that are receipts (their root is in the block header)."""
 
     @property
     def name(self) -> str:

@@ -8,11 +8,12 @@ fails, the call's writes and events are rolled back and an ExtrinsicFailed event
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import DispatchError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
 from runtime.context import BlockEnv, CallContext, Origin
@@ -83,6 +84,16 @@ class BlockResult:
     changes: dict[bytes, bytes | None]
     events: tuple[tuple[int, Event], ...]
     outcomes: tuple[ApplyOutcome, ...]
+
+    @property
+    def receipts(self) -> list[Event]:
+        """The block's receipts: the events that are work proofs (verified compute results)."""
+        return [e for _, e in self.events if e.RECEIPT]
+
+    @property
+    def receipts_root(self) -> bytes:
+        """The Merkle root of the encoded receipts, which the header commits to."""
+        return merkle_root([e.encode() for e in self.receipts])
 
 
 class BlockFull(InvalidExtrinsic):
@@ -206,7 +217,7 @@ class Executive:
         """Pool admission: check `xt` as if it went into the next block. Future nonces are allowed.
 
         `verify_signature(xt, message)` lets the node check (and cache) the signature its own way."""
-        ex = self.initialize_block(backend, next_env)
+        ex = self.initialize_block(backend, replace(next_env, speculative=True))
         if verify_signature is not None:
             message = self.signing_message(ex.state, xt, next_env.number)
             if not verify_signature(xt, message):
@@ -219,7 +230,7 @@ class Executive:
     def execute_block(self, backend: StateReader, block: Block, signatures_checked: bool = False) -> BlockResult:
         """Import-side execution: every extrinsic must be includable, else the block is invalid."""
         h = block.header
-        env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author)
+        env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, h.digest.reveal)
         ex = self.initialize_block(backend, env)
         for i, xt in enumerate(block.extrinsics):
             try:

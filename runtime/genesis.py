@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime.bonds import genesis as bonds_genesis
+from runtime.compute import genesis as compute_genesis
+from runtime.compute.model import ModelSpec
+from runtime.consensus import logic as consensus
 from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
 from runtime.session import storage as session
@@ -50,6 +53,13 @@ class GenesisConfig:
     """Release schedules of the linear and milestone allocation rows."""
     epoch_slots: int = 0
     """Slots per epoch: the bonds module rebuilds the active validator set at each new epoch (0: never)."""
+    slot_ms: int = 1000
+    commitments: tuple[tuple[bytes, bytes], ...] = ()
+    """(session key, hash-chain commitment) of each genesis validator: its first block reveals the preimage."""
+    models: tuple[ModelSpec, ...] = ()
+    """Models registered at genesis (the reference models)."""
+    mining_periods: tuple[tuple[int, int], ...] = ()
+    """The mining pool's emission schedule as (duration ms, amount) periods."""
 
 
 def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
@@ -77,7 +87,10 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
         params.value.put(state, p.name, p.value)
         params.bounds.put(state, p.name, (p.min, p.max))
         params.unit.put(state, p.name, p.unit)
-    bonds_genesis.build(state, config.validators, config.epoch_slots)
+    commitments = dict(config.commitments)
+    bonds_genesis.build(state, config.validators, config.epoch_slots, commitments)
+    compute_genesis.build(state, config.models, config.mining_periods)
+    consensus.build_genesis(state, config.epoch_slots, config.slot_ms, config.chain_spec_hash, config.commitments)
     system.genesis_supply.put(state, config.supply)
     system.total_issuance.put(state, config.supply - config.burned_at_genesis)
     system.total_burned.put(state, config.burned_at_genesis)

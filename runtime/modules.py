@@ -5,6 +5,8 @@ from __future__ import annotations
 from runtime.balances.calls import MODULE as BALANCES
 from runtime.balances.locks import register_lock_source
 from runtime.bonds.calls import MODULE as BONDS
+from runtime.compute.calls import MODULE as COMPUTE
+from runtime.consensus.calls import MODULE as CONSENSUS
 from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
 from runtime.multisig.calls import MODULE as MULTISIG
@@ -16,13 +18,18 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
     spec_version=SPEC_VERSION,
-    modules=(SYSTEM, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, STAKING, BONDS, MULTISIG),
+    modules=(
+        SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, STAKING, BONDS, COMPUTE, MULTISIG
+    ),
 )
+"""Hooks run in this order: consensus first (the schedule rotates and the reveal is checked against the
+state at the end of the previous block), compute after bonds (its draws use the randomness with this
+block's reveal in it)."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""

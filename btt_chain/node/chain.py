@@ -14,15 +14,16 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from btt_chain.consensus.leader import epoch_seed, slot_leader
+from btt_chain.primitives.hash_chain import HashChainExhausted, hash_chain_for, hash_chain_seed
 from btt_chain.consensus.slots import SlotClock
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic
-from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, blake2b_256
+from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis
+from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv
 from runtime.executive import BlockFull, BlockResult, Executive, ValidTransaction
 from runtime.modules import RUNTIME
@@ -145,10 +146,29 @@ class Chain:
     def validators(self) -> tuple[ValidatorInfo, ...]:
         return session.active_validators(self.state())
 
-    def leader(self, slot: int, validators: Iterable[ValidatorInfo] | None = None) -> bytes | None:
-        vals = self.validators() if validators is None else validators
-        seed = epoch_seed(self.genesis_hash, self.clock.epoch_of(slot))
-        return slot_leader([(v.session_key, v.bond) for v in vals], seed, slot)
+    def leader(self, slot: int) -> bytes | None:
+        """The session key that may author `slot` on top of the head (the runtime's schedule decides)."""
+        return consensus.leader_of_slot(self.state(), slot)
+
+    def reveal_for(self, pair: Keypair, state: StateReader | None = None) -> bytes:
+        """The hash-chain reveal `pair`'s next block on top of `state` (the head by default) must carry."""
+        view = Overlay(self.db.state if state is None else state)
+        index = consensus.next_reveal_index(view, pair.public)
+        if index is None:
+            raise InvalidBlock("this key has no hash-chain commitment on chain")
+        chain = hash_chain_for(hash_chain_seed(pair.seed), self.genesis.spec.consensus.hash_chain_length)
+        try:
+            reveal = chain.reveal(index)
+        except HashChainExhausted:
+            raise InvalidBlock(
+                "this key's hash chain is used up: register a new commitment (bonds.register_validator)"
+            ) from None
+        if index == 1 and chain.commitment != _registered_commitment(view, pair.public):
+            raise InvalidBlock(
+                "this key's hash chain does not match the commitment registered on chain "
+                "(is consensus.hash_chain_length the one it was registered with?)"
+            )
+        return reveal
 
     def on_import(self, listener: Callable[[ImportedBlock], None]) -> None:
         self._listeners.append(listener)
@@ -200,8 +220,6 @@ class Chain:
         self._check_header(header, parent, now_ms)
         if extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise InvalidBlock("extrinsics root does not match the block body")
-        if header.receipts_root != EMPTY_MERKLE_ROOT:
-            raise InvalidBlock("receipts root must be empty: no compute receipts exist yet")
         node = TreeNode(h, header.number, header.parent_hash, header.slot)
         if fork_choice_key(header.number, h) <= fork_choice_key(self.head.number, self.head_hash):
             # checked but not executed: it is executed if its branch ever becomes the best chain
@@ -224,9 +242,15 @@ class Chain:
             raise InvalidBlock(f"slot {h.slot} is in the future")
         if h.timestamp_ms != self.clock.slot_start_ms(h.slot):
             raise InvalidBlock("timestamp is not the start of the block's slot")
-        # the validator set changes only by slashing; the head's set stands for every branch (see DESIGN notes)
-        if h.author != self.leader(h.slot):
-            raise InvalidBlock(f"author is not the leader of slot {h.slot}")
+        # the runtime checks leadership and the reveal against the block's own parent state when it executes
+        # the block; here, a block on the head is checked in full, and a block on another branch must at least
+        # be sealed by a key in the head's schedules (so strangers cannot fill the tree with side blocks)
+        state = self.state()
+        if parent.hash == self.head_hash:
+            if h.author != consensus.leader_of_slot(state, h.slot):
+                raise InvalidBlock(f"author is not the leader of slot {h.slot}")
+        elif not consensus.is_scheduled(state, h.author):
+            raise InvalidBlock("author is in no schedule of this chain")
         if not h.verify_seal(self.genesis_hash):
             raise InvalidBlock("bad author signature")
 
@@ -319,6 +343,8 @@ class Chain:
             raise
         except BttError as exc:
             raise InvalidBlock(f"execution failed: {exc}") from None
+        if result.receipts_root != block.header.receipts_root:
+            raise InvalidBlock("receipts root does not match the receipts the block's execution produced")
         root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
         if root != block.header.state_root:
             raise InvalidBlock(
@@ -329,9 +355,8 @@ class Chain:
     def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
         h = block.header
         # birth hashes resolve as in the block itself (the parent's hash is recorded on initialise)
-        state = self.executive.initialize_block(
-            parent_state, BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author)
-        ).state
+        env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, speculative=True)
+        state = self.executive.initialize_block(parent_state, env).state
         keys, items = [], []
         for i, xt in enumerate(block.extrinsics):
             try:
@@ -399,7 +424,8 @@ class Chain:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
             raise InvalidBlock(f"this key does not lead slot {slot}")
-        env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public)
+        reveal = self.reveal_for(pair)
+        env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public, reveal)
         ex = self.executive.initialize_block(self.db.state, env)
         included: list[Extrinsic] = []
         dropped: list[tuple[Extrinsic, str]] = []
@@ -424,9 +450,9 @@ class Chain:
             timestamp_ms=env.timestamp_ms,
             state_root=root,
             extrinsics_root=extrinsics_root(included),
-            receipts_root=EMPTY_MERKLE_ROOT,
+            receipts_root=result.receipts_root,
             author=pair.public,
-            digest=Digest(),
+            digest=Digest(reveal),
         ).sealed(pair, self.genesis_hash)
         return Block(header, tuple(included)), result, nodes, dropped
 
@@ -441,3 +467,8 @@ def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
 
 def _sig_key(xt: Extrinsic, msg: bytes) -> bytes:
     return blake2b_256(msg + xt.signer + xt.signature)
+
+
+def _registered_commitment(state: Overlay, session_key: bytes) -> bytes | None:
+    rs = consensus.storage.reveals.get(state, session_key)
+    return None if rs is None or rs.count else rs.last

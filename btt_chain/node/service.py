@@ -226,6 +226,7 @@ class Node:
         )
         if self.config.validator_key is not None:
             log.info("validating with session key 0x%s", self.config.validator_key.public.hex())
+            self._check_hash_chain(self.config.validator_key)
         tasks = [asyncio.create_task(self._author_loop(), name="author")] if self.config.validator_key else []
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         try:
@@ -281,6 +282,15 @@ class Node:
         self.checker.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def _check_hash_chain(self, key: Keypair) -> None:
+        """Build the key's hash chain now (not in its first slot) and say at once if blocks could not reveal it."""
+        from btt_chain.primitives.errors import InvalidBlock
+
+        try:
+            self.chain.reveal_for(key)
+        except InvalidBlock as exc:
+            log.error("this validator cannot author blocks: %s", exc)
 
     async def _author_loop(self) -> None:
         key = self.config.validator_key

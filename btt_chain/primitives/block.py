@@ -15,7 +15,7 @@ EMPTY_SIGNATURE = bytes(64)
 
 @dataclass(frozen=True)
 class Digest(Struct):
-    """Consensus digest: the author's hash-chain reveal for the epoch seed (zero until work weighting lands)."""
+    """Consensus digest: the author's next hash-chain reveal, folded into the chain's randomness."""
 
     reveal: bytes = ZERO_HASH
 

@@ -1,9 +1,9 @@
 """Genesis of the bonds module: genesis validators are bonded and registered with their genesis bond
-(hash-chain commitment zero), and the epoch length is stored for the active-set rotation."""
+(with their hash-chain commitments), and the epoch length is stored for the active-set rotation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from runtime.bonds import logic, storage
 from runtime.bonds.types import BondLedger, ValidatorRegistration
@@ -14,13 +14,16 @@ from runtime.session.types import ValidatorInfo
 ZERO_COMMITMENT = bytes(32)
 
 
-def build(state: Overlay, validators: Iterable[ValidatorInfo], epoch_slots: int) -> None:
+def build(
+    state: Overlay, validators: Iterable[ValidatorInfo], epoch_slots: int, commitments: Mapping[bytes, bytes]
+) -> None:
     """Write the bonds genesis; the caller already reserved each validator's bond. ValueError if the
     unbonding period is not longer than the evidence window (slashable funds could leave before an
     offence is reported)."""
     for v in validators:
         storage.ledger.put(state, v.account, BondLedger(v.bond, ()))
-        storage.validators.put(state, v.account, ValidatorRegistration(v.session_key, ZERO_COMMITMENT, v.payee))
+        commitment = commitments.get(v.session_key, ZERO_COMMITMENT)
+        storage.validators.put(state, v.account, ValidatorRegistration(v.session_key, commitment, v.payee))
     storage.epoch_slots.put(state, epoch_slots)
     storage.current_epoch.put(state, 0)
     period = params.value.get(state, logic.UNBONDING_PARAM)

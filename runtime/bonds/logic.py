@@ -10,6 +10,7 @@ from __future__ import annotations
 from runtime.balances import logic as balances
 from runtime.bonds import errors, events, storage
 from runtime.bonds.types import MAX_UNLOCKING_CHUNKS, BondLedger, UnlockChunk, ValidatorRegistration
+from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 from runtime.session import storage as session
@@ -132,6 +133,7 @@ def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitm
     if _session_key_in_use(ctx.state, session_key):
         raise errors.SessionKeyInUse(f"session key 0x{session_key.hex()} is already in use")
     storage.validators.put(ctx.state, who, ValidatorRegistration(session_key, commitment, who))
+    consensus.set_commitment(ctx.state, session_key, commitment)
     ctx.emit(events.ValidatorRegistered(who, session_key))
 
 

@@ -12,20 +12,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import b58decode, b58encode, encode_address
 from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import (
     PRESETS,
     REQUIRED_PARAMETERS,
+    SHARE_GROUPS,
     canonical_json,
+    dev_hash_chain_commitment,
     load_chain_spec,
     load_chain_spec_doc,
     materialise,
     parse_chain_spec,
 )
-from genesis.spec import ChainSpec
+from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, ChainSpec, MiningPeriod
+from runtime.compute import params as compute_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNIT = 10**18
@@ -120,6 +125,17 @@ def test_btt_21m_matches_tokenomics_exactly() -> None:
     assert [h.amount for h in liquidity[1:]] == [10_000 * UNIT] * 4
     assert [v.account for v in spec.validators] == [h.account for h in liquidity[1:]]
     assert all(v.bond == 10_000 * UNIT and v.session_key == v.account for v in spec.validators)
+    # placeholder validators have no known key: their commitments are placeholders too
+    assert [v.hash_chain_commitment for v in spec.validators] == [
+        blake2b_256(b"placeholder-commitment" + v.account) for v in spec.validators
+    ]
+    assert spec.consensus.hash_chain_length == DEFAULT_HASH_CHAIN_LENGTH == 2**20
+    # row 8: the mining pool's emission, 40/30/20/10% over four two-year periods
+    assert spec.compute.models == ("dental-caries-v1",)
+    assert spec.compute.mining_periods == tuple(
+        MiningPeriod(2, btt * UNIT) for btt in (2_520_000, 1_890_000, 1_260_000, 630_000)
+    )
+    assert sum(p.amount for p in spec.compute.mining_periods) == rows[8].amount
     assert [(b.name, b.amount, b.at_genesis) for b in spec.milestone_burns] == [
         ("launch", 30_000 * UNIT, True),
         ("hospitals_100", 70_000 * UNIT, False),
@@ -166,11 +182,70 @@ def test_btt_21m_parameters() -> None:
         "block.max_weight": (2_000_000, 100_000, 10_000_000),
         "block.max_bytes": (4_194_304, 65_536, 8_388_608),
         "block.max_extrinsics": (10_000, 100, 20_000),
+        **LIVE_COMPUTE_PARAMETERS,
     }
     for name, (value, lo, hi) in expected.items():
         p = spec.param(name)
         assert (p.value, p.min, p.max) == (value, lo, hi), name
     assert [p.name for p in spec.parameters] == sorted(p.name for p in spec.parameters)
+
+
+# (value, min, max) of the compute marketplace's parameters on the live presets
+LIVE_COMPUTE_PARAMETERS = {
+    "compute.min_provider_bond": (10_000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
+    "compute.max_capacity": (64, 1, 1024),
+    "compute.max_job_items": (1024, 1, 4096),
+    "compute.max_redundancy": (3, 1, 8),
+    "compute.min_deadline_ms": (60_000, 1000, 86_400_000),
+    "compute.max_deadline_ms": (604_800_000, 60_000, 2_592_000_000),
+    "compute.max_open_jobs": (1000, 1, 100_000),
+    "compute.max_assignments_per_block": (64, 1, 1024),
+    "compute.sample_size": (8, 1, 64),
+    "compute.sample_delay_blocks": (1, 1, 16),
+    "compute.fraud_slash_bps": (5000, 1000, 10_000),
+    "compute.withheld_slash_bps": (1000, 0, 10_000),
+    "compute.reward_cap_bps": (8000, 0, 8000),
+    "compute.credit_maturity_ms": (86_400_000, 0, 2_592_000_000),
+    "compute.region_factor_bps.standard": (10_000, 10_000, 10_000),
+    "compute.region_factor_bps.underserved": (12_500, 10_000, 15_000),
+    "compute.region_factor_bps.remote": (15_000, 10_000, 15_000),
+    "compute.energy_factor_bps.a": (12_000, 8000, 12_000),
+    "compute.energy_factor_bps.b": (11_000, 8000, 12_000),
+    "compute.energy_factor_bps.c": (10_000, 8000, 12_000),
+    "compute.energy_factor_bps.d": (9000, 8000, 12_000),
+    "compute.energy_factor_bps.e": (8000, 8000, 12_000),
+    "consensus.work_window_epochs": (720, 1, 100_000),
+}
+# where the dev preset differs: a small provider bond and a fast clock
+DEV_COMPUTE_PARAMETERS = {
+    "compute.min_provider_bond": (100 * UNIT, 1 * UNIT, 1_000_000 * UNIT),
+    "compute.min_deadline_ms": (5000, 1000, 86_400_000),
+    "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000),
+    "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000),
+    "consensus.work_window_epochs": (30, 1, 100_000),
+}
+
+
+def test_every_compute_parameter_is_required() -> None:
+    assert set(compute_params.ALL) <= set(REQUIRED_PARAMETERS)
+    assert set(compute_params.ALL) == set(LIVE_COMPUTE_PARAMETERS) | {
+        "compute.payment_burn_bps",
+        "compute.provider_bps",
+        "compute.development_bps",
+        "compute.foundation_bps",
+        "compute.reserve_bps",
+    }
+    assert REQUIRED_PARAMETERS["compute.min_provider_bond"] == "btt"
+    # factors go above 10,000, where a 'bps' value stops: they are counts
+    assert all(REQUIRED_PARAMETERS[n] == "count" for n in compute_params.ALL if "_factor_bps." in n)
+    assert REQUIRED_PARAMETERS["compute.fraud_slash_bps"] == "bps"
+    assert REQUIRED_PARAMETERS["consensus.work_window_epochs"] == "count"
+    # the loader checks a share group's sum only once every member is there in 'bps': they must all be required
+    assert all(REQUIRED_PARAMETERS.get(n) == "bps" for names in SHARE_GROUPS.values() for n in names)
+    for name in PRESETS:
+        spec = load_chain_spec(name)
+        for param in compute_params.ALL:
+            assert spec.param(param).unit == REQUIRED_PARAMETERS[param], (name, param)
 
 
 def test_btt_210m_totals() -> None:
@@ -189,6 +264,12 @@ def test_btt_210m_totals() -> None:
     assert [b.amount for b in spec.milestone_burns] == [n * 1_000_000 * UNIT for n in (1, 2, 5, 3)]
     assert [b.at_genesis for b in spec.milestone_burns] == [True, False, False, False]
     assert spec.parameters == small.parameters
+    assert spec.compute.models == small.compute.models
+    assert [(p.years, p.amount) for p in spec.compute.mining_periods] == [
+        (p.years, 10 * p.amount) for p in small.compute.mining_periods
+    ]
+    assert sum(p.amount for p in spec.compute.mining_periods) == 63_000_000 * UNIT
+    assert all(v.hash_chain_commitment == blake2b_256(b"placeholder-commitment" + v.account) for v in spec.validators)
     # its own placeholder addresses
     big_accounts = {h.account for r in spec.allocations for h in r.holders if not h.label.startswith("module:")}
     small_accounts = {h.account for r in small.allocations for h in r.holders if not h.label.startswith("module:")}
@@ -213,8 +294,18 @@ def test_dev_preset() -> None:
     }
     assert [(v.account, v.bond) for v in spec.validators] == [(dev_keypair("alice").public, 10_000 * UNIT)]
     assert [r.amount for r in spec.allocations] == [r.amount for r in load_chain_spec("btt-21m").allocations]
-    assert spec.parameters == load_chain_spec("btt-21m").parameters
+    live = {p.name: p for p in load_chain_spec("btt-21m").parameters}
+    dev = {p.name: p for p in spec.parameters}
+    assert dev.keys() == live.keys()
+    for name, (value, lo, hi) in DEV_COMPUTE_PARAMETERS.items():
+        assert (dev[name].value, dev[name].min, dev[name].max) == (value, lo, hi), name
+    assert {n: p for n, p in dev.items() if n not in DEV_COMPUTE_PARAMETERS} == {
+        n: p for n, p in live.items() if n not in DEV_COMPUTE_PARAMETERS
+    }
     assert spec.milestone_burns == load_chain_spec("btt-21m").milestone_burns
+    assert spec.compute == load_chain_spec("btt-21m").compute
+    assert spec.consensus.hash_chain_length == DEFAULT_HASH_CHAIN_LENGTH
+    assert "hash_chain_length" not in preset_doc("dev")["consensus"]
 
 
 # ------------------------------------------------------------------------------------------- the seed tables
@@ -715,3 +806,254 @@ def test_validator_payee_errors() -> None:
     doc = preset_doc("btt-21m")
     doc["validators"][0]["payee"] = "alice//stash"
     one_problem(doc, "validators[0].payee", "only on dev and local chains")
+
+
+# ------------------------------------------------------------------------------------------- hash-chain commitments
+
+
+def alice_commitment(length: int = 2**20) -> bytes:
+    return hash_chain_for(hash_chain_seed(dev_keypair("alice").seed), length).commitment
+
+
+def test_dev_validator_commitment_is_derived() -> None:
+    [alice] = load_chain_spec("dev").validators
+    assert alice.hash_chain_commitment == alice_commitment()
+    assert alice.hash_chain_commitment == dev_hash_chain_commitment("alice")
+    assert "hash_chain_commitment" not in preset_doc("dev")["validators"][0]
+
+
+def test_dev_commitment_follows_hash_chain_length() -> None:
+    doc = preset_doc("dev")
+    doc["consensus"]["hash_chain_length"] = 16
+    spec = parse_chain_spec(doc)
+    assert spec.consensus.hash_chain_length == 16
+    assert spec.validators[0].hash_chain_commitment == alice_commitment(16) != alice_commitment()
+
+
+def test_dev_session_key_name_derives_from_the_session_key() -> None:
+    doc = preset_doc("dev")
+    doc["validators"][0]["session_key"] = "bob"
+    [v] = parse_chain_spec(doc).validators
+    assert v.account == dev_keypair("alice").public
+    assert v.session_key == dev_keypair("bob").public
+    assert v.hash_chain_commitment == dev_hash_chain_commitment("bob")
+
+
+def test_explicit_commitment_is_taken_as_written() -> None:
+    doc = preset_doc("dev")
+    doc["validators"][0]["hash_chain_commitment"] = "0x" + "ab" * 32
+    assert parse_chain_spec(doc).validators[0].hash_chain_commitment == bytes([0xAB]) * 32
+
+
+def test_missing_commitment_for_a_non_dev_validator() -> None:
+    doc = preset_doc()
+    del doc["validators"][2]["hash_chain_commitment"]
+    line = one_problem(
+        doc,
+        "validators[2].hash_chain_commitment: required for a validator whose session key is not a dev key",
+        "btt-chain key inspect KEY --hash-chain",
+    )
+    assert "--hash-chain-length" not in line
+    doc["consensus"]["hash_chain_length"] = 4096
+    one_problem(doc, "validators[2].hash_chain_commitment:", "--hash-chain --hash-chain-length 4096")
+
+
+def test_dev_account_with_hex_session_key_needs_a_commitment() -> None:
+    doc = preset_doc("dev")
+    doc["validators"][0]["session_key"] = "0x" + dev_keypair("alice").public.hex()
+    one_problem(doc, "validators[0].hash_chain_commitment: required for a validator whose session key is not a dev key")
+
+
+def test_dev_session_key_name_on_live_chain_rejected() -> None:
+    doc = preset_doc()
+    doc["validators"][0]["session_key"] = "alice"
+    one_problem(doc, "validators[0].session_key: dev key 'alice' is allowed only on dev and local chains")
+
+
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        ("ab" * 32, "expected 0x and 64 hex digits"),
+        ("0x" + "ab" * 31, "expected 0x and 64 hex digits"),
+        ("0x" + "zz" * 32, "expected 0x and 64 hex digits"),
+        (12, "expected a 0x-hex hash-chain commitment, got integer"),
+        (None, "expected a 0x-hex hash-chain commitment, got null"),
+    ],
+)
+def test_bad_commitment_rejected(value: Any, needle: str) -> None:
+    doc = preset_doc()
+    doc["validators"][1]["hash_chain_commitment"] = value
+    one_problem(doc, "validators[1].hash_chain_commitment:", needle)
+
+
+def test_duplicate_commitment_rejected() -> None:
+    doc = preset_doc()
+    doc["validators"][3]["hash_chain_commitment"] = doc["validators"][1]["hash_chain_commitment"]
+    one_problem(doc, "validators[3].hash_chain_commitment: hash-chain commitment already used by validators[1]")
+
+
+def test_validator_note_allowed_and_checked() -> None:
+    doc = preset_doc()
+    assert all("placeholder" in v["note"] for v in doc["validators"])
+    doc["validators"][0]["note"] = 7
+    one_problem(doc, "validators[0].note: expected a string, got integer")
+
+
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        (15, "must be between 16 and 16777216, got 15"),
+        (16_777_217, "must be between 16 and 16777216, got 16777217"),
+        (0, "must be between 16 and 16777216, got 0"),
+        (1024.0, "floats are not allowed"),
+        (True, "expected an integer, got boolean"),
+        ("1024", "expected an integer, got string"),
+    ],
+)
+def test_bad_hash_chain_length(value: Any, needle: str) -> None:
+    doc = preset_doc("dev")
+    doc["consensus"]["hash_chain_length"] = value
+    # one line: no commitment is derived (nor reported missing) from a bad length
+    one_problem(doc, "consensus.hash_chain_length:", needle)
+
+
+def test_hash_chain_length_bounds_accepted() -> None:
+    doc = preset_doc()
+    for length in (16, 16_777_216):
+        doc["consensus"]["hash_chain_length"] = length
+        assert parse_chain_spec(doc).consensus.hash_chain_length == length
+
+
+# ------------------------------------------------------------------------------------------- the compute section
+
+
+def test_missing_compute_section() -> None:
+    doc = preset_doc()
+    del doc["compute"]
+    one_problem(doc, "compute: missing required field")
+
+
+def test_compute_section_fields() -> None:
+    doc = preset_doc()
+    doc["compute"]["price"] = 1
+    one_problem(doc, "compute.price: unknown field 'price' (allowed: models, mining_periods)")
+    doc = preset_doc()
+    del doc["compute"]["models"]
+    one_problem(doc, "compute.models: missing required field")
+    doc = preset_doc()
+    doc["compute"] = []
+    one_problem(doc, "compute: expected an object, got array")
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    doc = preset_doc()
+    doc["compute"]["models"] = ["dental-caries-v1", "tooth-fairy-v9"]
+    one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: dental-caries-v1")
+
+
+def test_models_not_empty_no_duplicates() -> None:
+    doc = preset_doc()
+    doc["compute"]["models"] = []
+    one_problem(doc, "compute.models: must not be empty")
+    doc["compute"]["models"] = ["dental-caries-v1", "dental-caries-v1"]
+    one_problem(doc, "compute.models[1]: duplicate model 'dental-caries-v1' (also compute.models[0])")
+    doc["compute"]["models"] = "dental-caries-v1"
+    one_problem(doc, "compute.models: expected an array, got string")
+
+
+def test_mining_periods_must_sum_to_the_pool() -> None:
+    doc = preset_doc()
+    doc["compute"]["mining_periods"][3]["amount"] = "629999.5"
+    one_problem(
+        doc,
+        "compute.mining_periods: period amounts sum to 6299999.5 BTT but module:mining_pool holds 6300000 BTT "
+        "in the allocations",
+    )
+    doc = preset_doc("btt-210m")
+    doc["compute"]["mining_periods"] = preset_doc("btt-21m")["compute"]["mining_periods"]
+    one_problem(doc, "period amounts sum to 6300000 BTT but module:mining_pool holds 63000000 BTT")
+
+
+def test_mining_periods_without_a_pool_row() -> None:
+    doc = preset_doc()
+    row(doc, 8)["holders"][0]["account"] = "module:treasury"
+    one_problem(doc, "compute.mining_periods: period amounts sum to 6300000 BTT but module:mining_pool holds 0 BTT")
+
+
+@pytest.mark.parametrize(
+    "field, value, needle",
+    [
+        ("years", 0, "compute.mining_periods[1].years: must be between 1 and 100, got 0"),
+        ("years", -2, "compute.mining_periods[1].years: must be between 1 and 100, got -2"),
+        ("years", 2.0, "compute.mining_periods[1].years: floats are not allowed"),
+        ("years", "2", "compute.mining_periods[1].years: expected an integer, got string"),
+        ("amount", "0", "compute.mining_periods[1].amount: must be more than 0"),
+        ("amount", "-1890000", "compute.mining_periods[1].amount: negative amounts are not allowed"),
+        ("amount", 1890000.0, "compute.mining_periods[1].amount: floats are not allowed"),
+        ("amount", "lots", "compute.mining_periods[1].amount:"),
+    ],
+)
+def test_bad_mining_period(field: str, value: Any, needle: str) -> None:
+    doc = preset_doc()
+    doc["compute"]["mining_periods"][1][field] = value
+    # a bad period is reported once: the sum is not checked against the pool then
+    one_problem(doc, needle)
+
+
+def test_mining_periods_shape() -> None:
+    doc = preset_doc()
+    doc["compute"]["mining_periods"] = []
+    one_problem(doc, "compute.mining_periods: must not be empty")
+    doc = preset_doc()
+    doc["compute"]["mining_periods"][0]["months"] = 24
+    one_problem(doc, "compute.mining_periods[0].months: unknown field 'months' (allowed: years, amount)")
+    doc = preset_doc()
+    del doc["compute"]["mining_periods"][0]["years"]
+    one_problem(doc, "compute.mining_periods[0].years: missing required field")
+
+
+def test_mining_schedule_must_fit_in_64_bit_milliseconds() -> None:
+    doc = preset_doc()
+    doc["time"]["year_seconds"] = 2**61
+    one_problem(doc, "compute.mining_periods: the schedule lasts", "more than a 64-bit millisecond count")
+
+
+def test_compute_shares_must_sum_to_10000_when_provider_changes() -> None:
+    doc = preset_doc()
+    doc["parameters"]["compute.provider_bps"] = {"value": 7100, "min": 7000, "max": 7100, "unit": "bps"}
+    one_problem(
+        doc,
+        "parameters: compute.provider_bps + compute.development_bps + compute.foundation_bps + compute.reserve_bps "
+        "must sum to 10000 bps (100%), got 10100",
+    )
+
+
+@pytest.mark.parametrize("name", compute_params.ALL)
+def test_missing_compute_parameter(name: str) -> None:
+    doc = preset_doc()
+    del doc["parameters"][name]
+    one_problem(doc, f"parameters.{name}: missing required parameter (unit {REQUIRED_PARAMETERS[name]!r})")
+
+
+def test_compute_parameter_bounds_and_units() -> None:
+    doc = preset_doc()
+    doc["parameters"]["compute.region_factor_bps.remote"]["unit"] = "bps"
+    lines = problems(doc)
+    assert lines[0].startswith("parameters.compute.region_factor_bps.remote.value: must be between 0 and 10000")
+    doc = preset_doc()
+    doc["parameters"]["compute.reward_cap_bps"]["value"] = 9000
+    one_problem(doc, "parameters.compute.reward_cap_bps: value 9000 is outside its range [0, 8000]")
+    doc = preset_doc()
+    doc["parameters"]["compute.min_provider_bond"]["unit"] = "count"
+    doc["parameters"]["compute.min_provider_bond"].update(value=10000, min=100, max=1000000)
+    one_problem(doc, "parameters.compute.min_provider_bond.unit: must be 'btt', got 'count'")
+
+
+def test_seed_fixtures_are_complete_apart_from_their_tables() -> None:
+    # the fixtures carry the compute section, the compute parameters and commitments, so that their only
+    # problems are the seeds' own allocation tables
+    for name in ("seed-002.json", "seed-004.json"):
+        doc = json.loads((FIXTURES / name).read_text())
+        assert set(compute_params.ALL) <= set(doc["parameters"])
+        assert doc["compute"]["models"] == ["dental-caries-v1"]
+        assert all("hash_chain_commitment" in v for v in doc["validators"])

@@ -8,6 +8,7 @@ from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
+from genesis.loader import dev_hash_chain_commitment
 from runtime.modules import RUNTIME
 
 from .harness import UNIT, RpcHarness
@@ -20,7 +21,7 @@ def hexid(name: str) -> str:
 @pytest.mark.asyncio
 async def test_btt_bonds_shows_the_genesis_validator_and_unbonding(rpc: RpcHarness) -> None:
     alice = await rpc.call("btt_bonds", hexid("alice"))
-    assert alice["validator"]["hashChainCommitment"] == "0x" + "00" * 32
+    assert alice["validator"]["hashChainCommitment"] == "0x" + dev_hash_chain_commitment("alice", 2**20).hex()
     bonded = int(alice["bonded"])
     assert bonded > 0 and alice["unlocking"] == []
     bob = await rpc.call("btt_bonds", hexid("bob"))

@@ -26,6 +26,7 @@ from tests.support.runtime_builder import (
     assert_last_event,
     assert_noop,
     assert_ok,
+    test_commitment,
 )
 
 PERIOD = DEFAULT_PARAMS["bonds.unbonding_period_ms"][0]
@@ -50,7 +51,7 @@ def skip_blocks(chain: TestChain, n: int) -> None:
 def test_genesis_validator_is_bonded_and_registered() -> None:
     chain = GenesisBuilder().build()
     assert ledger(chain, "alice") == BondLedger(10 * UNIT, ())
-    assert bonds.validators.get(chain.view(), acct("alice")).hash_chain_commitment == bytes(32)
+    assert bonds.validators.get(chain.view(), acct("alice")).hash_chain_commitment == test_commitment("alice")
     assert chain.account("alice").reserved == 10 * UNIT
 
 
@@ -237,7 +238,7 @@ def test_genesis_config_without_epoch_slots_never_rotates() -> None:
     assert GenesisConfig.__dataclass_fields__["epoch_slots"].default == 0
     state = DictState(GenesisBuilder().build().backend.data)
     ex = Executive(RUNTIME, GENESIS_HASH).initialize_block(
-        state, BlockEnv(1, GENESIS_HASH, 10_000, 2_000_000, acct("alice"))
+        state, BlockEnv(1, GENESIS_HASH, 10_000, 2_000_000, acct("alice"), speculative=True)
     )
     assert bonds.current_epoch.get(ex.state) == 0
 

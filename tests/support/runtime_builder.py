@@ -10,10 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.errors import DispatchError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
+from runtime.compute.model import REFERENCE_MODELS
+from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv, CallContext, Origin
 from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockExecution, BlockResult, Executive
@@ -70,7 +73,48 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "bonds.min_validator_bond": (5 * UNIT, UNIT, 1_000 * UNIT, "btt"),
     "multisig.deposit": (UNIT, 0, 100 * UNIT, "btt"),
     "multisig.max_signatories": (16, 2, 100, "count"),
+    "compute.payment_burn_bps": (200, 100, 300, "bps"),
+    "compute.provider_bps": (7000, 7000, 7000, "bps"),
+    "compute.development_bps": (1500, 1500, 1500, "bps"),
+    "compute.foundation_bps": (1000, 1000, 1000, "bps"),
+    "compute.reserve_bps": (500, 500, 500, "bps"),
+    "compute.min_provider_bond": (100 * UNIT, UNIT, 1_000_000 * UNIT, "btt"),
+    "compute.max_capacity": (64, 1, 1024, "count"),
+    "compute.max_job_items": (1024, 1, 4096, "count"),
+    "compute.max_redundancy": (3, 1, 8, "count"),
+    "compute.min_deadline_ms": (5_000, 1_000, 86_400_000, "count"),
+    "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000, "count"),
+    "compute.max_open_jobs": (1000, 1, 100_000, "count"),
+    "compute.max_assignments_per_block": (64, 1, 1024, "count"),
+    "compute.sample_size": (8, 1, 64, "count"),
+    "compute.sample_delay_blocks": (1, 1, 16, "count"),
+    "compute.fraud_slash_bps": (5000, 1000, 10_000, "bps"),
+    "compute.withheld_slash_bps": (1000, 0, 10_000, "bps"),
+    "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000, "count"),
+    "compute.reward_cap_bps": (8000, 0, 8000, "bps"),
+    "compute.region_factor_bps.standard": (10_000, 10_000, 10_000, "count"),
+    "compute.region_factor_bps.underserved": (12_500, 10_000, 15_000, "count"),
+    "compute.region_factor_bps.remote": (15_000, 10_000, 15_000, "count"),
+    "compute.energy_factor_bps.a": (12_000, 8_000, 12_000, "count"),
+    "compute.energy_factor_bps.b": (11_000, 8_000, 12_000, "count"),
+    "compute.energy_factor_bps.c": (10_000, 8_000, 12_000, "count"),
+    "compute.energy_factor_bps.d": (9_000, 8_000, 12_000, "count"),
+    "compute.energy_factor_bps.e": (8_000, 8_000, 12_000, "count"),
+    "consensus.work_window_epochs": (30, 1, 100_000, "count"),
 }
+
+TEST_HASH_CHAIN_LENGTH = 4096
+"""Hash chains of test validators are short: a test chain never authors more blocks than this per key."""
+DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
+
+
+def test_commitment(name: str) -> bytes:
+    """The hash-chain commitment TestChain can reveal for dev key `name` (use it to register a validator)."""
+    return hash_chain_for(hash_chain_seed(dev_keypair(name).seed), TEST_HASH_CHAIN_LENGTH).commitment
+
+
+test_commitment.__test__ = False  # type: ignore[attr-defined]
+
 
 
 def acct(name: str) -> bytes:
@@ -94,6 +138,8 @@ class GenesisBuilder:
     """Any account id (a multisig account, say) -> free balance in whole BTT."""
     epoch_slots: int = 0
     """Slots per epoch for the active-set rotation (a test chain's slot is its block number); 0: never."""
+    mining_periods: tuple[tuple[int, int], ...] = ()
+    """The mining pool's emission schedule as (duration ms, whole BTT); needs `module_balances["mining_pool"]`."""
 
     def build(self) -> TestChain:
         balances = tuple(
@@ -120,8 +166,19 @@ class GenesisBuilder:
                 GenesisVesting(_holder(n), sched) for n, scheds in self.vesting.items() for sched in scheds
             ),
             epoch_slots=self.epoch_slots,
+            slot_ms=SLOT_MS,
+            commitments=tuple((acct(n), test_commitment(n)) for n in self.validators),
+            models=tuple(REFERENCE_MODELS.values()),
+            mining_periods=tuple((ms, amount * UNIT) for ms, amount in self.mining_periods),
         )
         return TestChain(DictState(build_state(config)))
+
+
+_DEV_KEYS = {dev_keypair(n).public: dev_keypair(n) for n in DEV_NAMES}
+
+
+def _chain(session_key: bytes) -> HashChain:
+    return hash_chain_for(hash_chain_seed(_DEV_KEYS[session_key].seed), TEST_HASH_CHAIN_LENGTH)
 
 
 def _holder(name: str) -> bytes:
@@ -139,6 +196,7 @@ class TestChain:
         self.backend = state
         self.executive = Executive(RUNTIME, GENESIS_HASH)
         self.number = 0
+        self.slot = 0
         self.parent_hash = GENESIS_HASH
         self.last_result: BlockResult | None = None
         self.author = acct("alice")
@@ -148,8 +206,19 @@ class TestChain:
 
     # blocks --------------------------------------------------------------------------------------
     def begin_block(self) -> BlockExecution:
+        """Start the next block in the next slot a dev key leads (normally slot = number), by its leader, with
+        the leader's next hash-chain reveal."""
         n = self.number + 1
-        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS + self.time_offset_ms, self.author)
+        view = self.view()
+        slot = self.slot + 1
+        leader = consensus.leader_of_slot(view, slot)
+        while leader is not None and leader not in _DEV_KEYS:
+            slot += 1
+            leader = consensus.leader_of_slot(view, slot)
+        self.author = leader or acct("alice")
+        index = consensus.next_reveal_index(view, self.author)
+        reveal = bytes(32) if index is None else _chain(self.author).reveal(index)
+        env = BlockEnv(n, self.parent_hash, slot, 1_000_000 + slot * SLOT_MS + self.time_offset_ms, self.author, reveal)
         self._current = self.executive.initialize_block(self.backend, env)
         return self._current
 
@@ -158,6 +227,7 @@ class TestChain:
         result = self.executive.finalize_block(self._current)
         self.backend.apply(result.changes)
         self.number += 1
+        self.slot = self._current.ctx.env.slot
         self.parent_hash = bytes([self.number % 256]) * 32
         self.last_result = result
         self._current = None
@@ -184,7 +254,7 @@ class TestChain:
         """The inclusion fee the next block would charge for this call."""
         xt = self.sign(signer, call_name, *args)
         n = self.number + 1
-        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + n * SLOT_MS + self.time_offset_ms, self.author)
+        env = BlockEnv(n, self.parent_hash, n, 1_000_000 + (self.slot + 1) * SLOT_MS + self.time_offset_ms, self.author)
         return self.executive.validate_transaction(self.backend, env, xt, len(xt.encode())).fee
 
     def submit(self, signer: str | Keypair, call_name: str, *args: Any, tip: int = 0) -> ApplyOutcome:
@@ -231,7 +301,10 @@ def assert_ok(outcome: ApplyOutcome) -> None:
     assert outcome.success, f"call failed: {outcome.error}"
 
 
-STATE_EXEMPT_PREFIXES = (b"system.number/", b"system.slot/", b"system.timestamp_ms/", b"system.block_hash/")
+STATE_EXEMPT_PREFIXES = (
+    b"system.number/", b"system.slot/", b"system.timestamp_ms/", b"system.block_hash/", b"consensus.randomness/",
+    b"consensus.reveals/",
+)
 
 
 def assert_noop(chain: TestChain, signer: str, call_name: str, *args: Any, error: str) -> ApplyOutcome:

@@ -1,0 +1,85 @@
+"""Errors of the compute module."""
+
+from __future__ import annotations
+
+from runtime.errors import ModuleError
+
+
+class ComputeError(ModuleError):
+    MODULE = "compute"
+
+
+class UnknownModel(ComputeError):
+    """No model with that hash is registered."""
+
+
+class ModelExists(ComputeError):
+    """A model with that hash is already registered."""
+
+
+class BadModel(ComputeError):
+    """The model spec is not valid."""
+
+
+class AlreadyProvider(ComputeError):
+    """The account is already a registered provider."""
+
+
+class NotProvider(ComputeError):
+    """The account is not a registered provider."""
+
+
+class BondTooLow(ComputeError):
+    """A provider needs an active bond of at least the parameter `compute.min_provider_bond`."""
+
+
+class BadProviderClass(ComputeError):
+    """Capacity, region or energy class is out of range."""
+
+
+class ProviderBusy(ComputeError):
+    """The provider still holds open assignments."""
+
+
+class BadJob(ComputeError):
+    """The job's figures are out of range."""
+
+
+class UnknownJob(ComputeError):
+    """No job has that id."""
+
+
+class JobNotOpen(ComputeError):
+    """The job is no longer open."""
+
+
+class NotRequester(ComputeError):
+    """Only the job's requester may do that."""
+
+
+class AlreadyAssigned(ComputeError):
+    """The job already has providers; it can no longer be cancelled."""
+
+
+class NotAssigned(ComputeError):
+    """The caller holds no assignment of this job."""
+
+
+class WrongState(ComputeError):
+    """The assignment is not in the state this call needs."""
+
+
+class DeadlinePassed(ComputeError):
+    """The job's deadline has passed."""
+
+
+class SampleNotFixed(ComputeError):
+    """The sample of this commit is not fixed yet: reveal in a later block."""
+
+
+class CommitmentMismatch(ComputeError):
+    """H(output root, salt) does not match the commitment."""
+
+
+class BadOpenings(ComputeError):
+    """The openings are not the sampled items, or a Merkle path does not verify."""

@@ -1,0 +1,148 @@
+"""Events of the compute module. `JobReceipt` events are the block's receipts: their root is in the header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U8, U64, Text
+from runtime.events import Event
+
+
+@dataclass(frozen=True)
+class ModelRegistered(Event):
+    MODULE: ClassVar[str] = "compute"
+    model: bytes
+    name: str
+    WIRE = (("model", HASH), ("name", Text(64)))
+
+
+@dataclass(frozen=True)
+class ProviderRegistered(Event):
+    MODULE: ClassVar[str] = "compute"
+    who: bytes
+    capacity: int
+    region: int
+    energy: int
+    WIRE = (("who", ACCOUNT), ("capacity", U64), ("region", U8), ("energy", U8))
+
+
+@dataclass(frozen=True)
+class ProviderDeregistered(Event):
+    MODULE: ClassVar[str] = "compute"
+    who: bytes
+    WIRE = (("who", ACCOUNT),)
+
+
+@dataclass(frozen=True)
+class JobPosted(Event):
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    requester: bytes
+    model: bytes
+    items: int
+    price: int
+    deadline_ms: int
+    WIRE = (
+        ("job_id", U64), ("requester", ACCOUNT), ("model", HASH), ("items", U64), ("price", AMOUNT),
+        ("deadline_ms", U64),
+    )
+
+
+@dataclass(frozen=True)
+class JobAssigned(Event):
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    portion: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("portion", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ResultCommitted(Event):
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    sample_block: int
+    """The block whose randomness fixes the sample; reveal after it."""
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("sample_block", U64))
+
+
+@dataclass(frozen=True)
+class JobReceipt(Event):
+    """A verified result: the sampled items matched re-execution on every node. This is a work proof."""
+
+    MODULE: ClassVar[str] = "compute"
+    RECEIPT: ClassVar[bool] = True
+    job_id: int
+    provider: bytes
+    model: bytes
+    items: int
+    output_root: bytes
+    payment: int
+    """The escrow this assignment settled."""
+    burned: int
+    provider_paid: int
+    credit: int
+    """Work credit (multiply-accumulates, capped by `burned`), maturing after the challenge window."""
+    WIRE = (
+        ("job_id", U64), ("provider", ACCOUNT), ("model", HASH), ("items", U64), ("output_root", HASH),
+        ("payment", AMOUNT), ("burned", AMOUNT), ("provider_paid", AMOUNT), ("credit", AMOUNT),
+    )
+
+
+@dataclass(frozen=True)
+class FraudDetected(Event):
+    """A sampled output did not match: the provider's bond was slashed and the requester refunded."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    item: int
+    slashed: int
+    refunded: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("item", U64), ("slashed", AMOUNT), ("refunded", AMOUNT))
+
+
+@dataclass(frozen=True)
+class DeadlineMissed(Event):
+    """`slashed` is non-zero when the provider had committed and then withheld its reveal."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    refunded: int
+    slashed: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT), ("slashed", AMOUNT))
+
+
+@dataclass(frozen=True)
+class JobClosed(Event):
+    """The job left the open set: done, expired or cancelled; `refunded` went back to the requester."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    status: int
+    refunded: int
+    WIRE = (("job_id", U64), ("status", U8), ("refunded", AMOUNT))
+
+
+@dataclass(frozen=True)
+class MiningRewarded(Event):
+    MODULE: ClassVar[str] = "compute"
+    provider: bytes
+    amount: int
+    credit: int
+    WIRE = (("provider", ACCOUNT), ("amount", AMOUNT), ("credit", AMOUNT))
+
+
+@dataclass(frozen=True)
+class MiningEpoch(Event):
+    """The mining distribution at the start of `epoch`: budget = emission since the last one + held back."""
+
+    MODULE: ClassVar[str] = "compute"
+    epoch: int
+    budget: int
+    paid: int
+    held_back: int
+    WIRE = (("epoch", U64), ("budget", AMOUNT), ("paid", AMOUNT), ("held_back", AMOUNT))

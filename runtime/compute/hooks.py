@@ -1,0 +1,22 @@
+"""The compute module's work at the start of every block, in this order: the epoch's credit maturity and
+mining distribution, expiry of overdue jobs, samples fixed by this block's randomness, and assignment."""
+
+from __future__ import annotations
+
+from runtime.compute import jobs, mining, storage, verify
+from runtime.consensus.logic import epoch_of
+from runtime.context import CallContext
+
+
+def on_initialize(ctx: CallContext) -> None:
+    if ctx.env.speculative:
+        return
+    state = ctx.state
+    epoch = epoch_of(state, ctx.env.slot)
+    if epoch > storage.epoch.get(state):
+        mining.mature_credits(ctx, epoch)
+        mining.distribute_rewards(ctx, epoch)
+        storage.epoch.put(state, epoch)
+    jobs.expire(ctx)
+    verify.fix_samples(ctx)
+    jobs.assign_queued(ctx)

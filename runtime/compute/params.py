@@ -1,0 +1,44 @@
+"""Names of the compute module's parameters (values and bounds are genesis data, see TOKENOMICS.md)."""
+
+from __future__ import annotations
+
+from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
+
+MIN_PROVIDER_BOND = "compute.min_provider_bond"
+MAX_CAPACITY = "compute.max_capacity"
+MAX_ITEMS = "compute.max_job_items"
+MAX_REDUNDANCY = "compute.max_redundancy"
+MIN_DEADLINE = "compute.min_deadline_ms"
+MAX_DEADLINE = "compute.max_deadline_ms"
+MAX_OPEN_JOBS = "compute.max_open_jobs"
+MAX_ASSIGNMENTS_PER_BLOCK = "compute.max_assignments_per_block"
+SAMPLE_SIZE = "compute.sample_size"
+SAMPLE_DELAY = "compute.sample_delay_blocks"
+FRAUD_SLASH = "compute.fraud_slash_bps"
+WITHHELD_SLASH = "compute.withheld_slash_bps"
+CREDIT_MATURITY = "compute.credit_maturity_ms"
+REWARD_CAP = "compute.reward_cap_bps"
+PAYMENT_BURN = "compute.payment_burn_bps"
+PROVIDER_SHARE = "compute.provider_bps"
+DEVELOPMENT_SHARE = "compute.development_bps"
+FOUNDATION_SHARE = "compute.foundation_bps"
+RESERVE_SHARE = "compute.reserve_bps"
+WORK_WINDOW = "consensus.work_window_epochs"
+
+
+def region_factor(region: int) -> str:
+    return f"compute.region_factor_bps.{REGION_CLASSES[region]}"
+
+
+def energy_factor(energy: int) -> str:
+    return f"compute.energy_factor_bps.{ENERGY_CLASSES[energy]}"
+
+
+ALL = (
+    MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
+    MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, SAMPLE_DELAY, FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY,
+    REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
+    *(region_factor(i) for i in range(len(REGION_CLASSES))),
+    *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),
+)
+"""Every parameter the compute and consensus modules read: a genesis must define each one."""

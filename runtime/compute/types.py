@@ -1,0 +1,222 @@
+"""Types of the compute module: providers, jobs and their assignments, openings, credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U64, Bytes, ListOf, Nested, Struct, UInt
+from btt_chain.primitives.hashing import ZERO_HASH
+from runtime.compute.model import ModelSpec
+
+U8 = UInt(8)
+U32 = UInt(32)
+
+MAX_REDUNDANCY = 8
+"""Storage bound on a job's redundancy (the parameter `compute.max_redundancy` is at most this)."""
+MAX_ITEM_BYTES = 1025
+"""An input or output item's size bound (a model is at most 1,024 wide; an output adds the class byte)."""
+MAX_PROOF = 32
+MAX_OPENINGS = 64
+"""Bound on openings per reveal (the parameter `compute.sample_size` is at most this)."""
+MAX_CREDIT_BUCKETS = 1024
+MAX_SAMPLES_DUE = 4096
+"""Commits one block may fix samples for (bounded by the block's extrinsic count)."""
+
+REGION_CLASSES = ("standard", "underserved", "remote")
+"""Region codes 0..2; each class's factor is the parameter `compute.region_factor_bps.<class>`."""
+ENERGY_CLASSES = ("a", "b", "c", "d", "e")
+"""Energy classes 0..4 (A best); each class's factor is the parameter `compute.energy_factor_bps.<class>`."""
+
+# assignment states
+ASSIGNED = 0
+COMMITTED = 1
+SETTLED = 2
+FRAUD = 3
+MISSED = 4
+ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed")
+OPEN_STATES = (ASSIGNED, COMMITTED)
+
+# job states
+JOB_OPEN = 0
+JOB_DONE = 1
+JOB_EXPIRED = 2
+JOB_CANCELLED = 3
+JOB_STATES = ("open", "done", "expired", "cancelled")
+
+
+@dataclass(frozen=True)
+class RegisteredModel(Struct):
+    """A model jobs may name, by hash; its weights are regenerated from the spec on every node."""
+
+    spec: ModelSpec
+    macs_per_item: int
+    WIRE = (("spec", Nested(ModelSpec)), ("macs_per_item", U64))
+
+
+@dataclass(frozen=True)
+class Provider(Struct):
+    """A registered compute provider. Its bond is its bonds-module ledger (slashable, unbonding period)."""
+
+    capacity: int
+    """Assignments it may hold open at once."""
+    region: int
+    energy: int
+    active: int = 0
+    """Assignments open now."""
+    assigned: int = 0
+    completed: int = 0
+    """Assignments that ended in a verified receipt (always before the deadline: later reveals are refused)."""
+    failed: int = 0
+    """Deadlines missed."""
+    frauds: int = 0
+    """Reveals whose sampled outputs did not match re-execution."""
+
+    WIRE = (
+        ("capacity", U32),
+        ("region", U8),
+        ("energy", U8),
+        ("active", U32),
+        ("assigned", U64),
+        ("completed", U64),
+        ("failed", U64),
+        ("frauds", U64),
+    )
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.failed + self.frauds
+
+    def on_time_bps(self) -> int:
+        """Completed on time over all finished assignments, in basis points (10,000 before any finished)."""
+        return 10_000 if self.finished == 0 else self.completed * 10_000 // self.finished
+
+
+@dataclass(frozen=True)
+class Assignment(Struct):
+    """One provider's part of a job: its share of the escrow and where it is in commit / reveal."""
+
+    provider: bytes
+    portion: int
+    """The part of the job's price escrowed for this assignment."""
+    state: int
+    assigned_block: int
+    commitment: bytes = ZERO_HASH
+    """H(output root, salt), from the commit."""
+    commit_block: int = 0
+    sample_seed: bytes = ZERO_HASH
+    """Fixed `compute.sample_delay_blocks` blocks after the commit; zero until then."""
+    output_root: bytes = ZERO_HASH
+
+    WIRE = (
+        ("provider", ACCOUNT),
+        ("portion", AMOUNT),
+        ("state", U8),
+        ("assigned_block", U64),
+        ("commitment", HASH),
+        ("commit_block", U64),
+        ("sample_seed", HASH),
+        ("output_root", HASH),
+    )
+
+
+@dataclass(frozen=True)
+class Job(Struct):
+    """A clinic's paid inference job. The price is reserved from the requester until the job settles."""
+
+    id: int
+    requester: bytes
+    model: bytes
+    input_root: bytes
+    input_seed: bytes
+    """Non-zero for a synthetic job: item i is SHAKE-256(seed, i), so any provider can produce the inputs."""
+    items: int
+    price: int
+    redundancy: int
+    deadline_ms: int
+    posted_block: int
+    priority: bool
+    """The requester held a 90-day-or-longer stake when posting: assigned before other jobs."""
+    status: int
+    assignments: tuple[Assignment, ...] = ()
+
+    WIRE = (
+        ("id", U64),
+        ("requester", ACCOUNT),
+        ("model", HASH),
+        ("input_root", HASH),
+        ("input_seed", HASH),
+        ("items", U32),
+        ("price", AMOUNT),
+        ("redundancy", U8),
+        ("deadline_ms", U64),
+        ("posted_block", U64),
+        ("priority", BOOL),
+        ("status", U8),
+        ("assignments", ListOf(Nested(Assignment), MAX_REDUNDANCY)),
+    )
+
+    def portion(self, k: int) -> int:
+        """The escrow of assignment number k: the price split evenly, exactly, over the redundancy."""
+        return self.price * (k + 1) // self.redundancy - self.price * k // self.redundancy
+
+    def assignment_of(self, provider: bytes) -> int | None:
+        for i, a in enumerate(self.assignments):
+            if a.provider == provider:
+                return i
+        return None
+
+    @property
+    def unassigned_escrow(self) -> int:
+        return sum(self.portion(k) for k in range(len(self.assignments), self.redundancy))
+
+
+@dataclass(frozen=True)
+class Opening(Struct):
+    """One sampled item opened in a reveal: input and output with their Merkle paths."""
+
+    index: int
+    input: bytes
+    output: bytes
+    input_proof: tuple[bytes, ...]
+    output_proof: tuple[bytes, ...]
+
+    WIRE = (
+        ("index", U32),
+        ("input", Bytes(max_len=MAX_ITEM_BYTES)),
+        ("output", Bytes(max_len=MAX_ITEM_BYTES)),
+        ("input_proof", ListOf(HASH, MAX_PROOF)),
+        ("output_proof", ListOf(HASH, MAX_PROOF)),
+    )
+
+
+@dataclass(frozen=True)
+class PendingCredit(Struct):
+    """Work credit of one receipt, maturing after the challenge window."""
+
+    credit: int
+    burned: int
+    """The part of the job's fee burned for it: the cap on what its mining reward may be."""
+    WIRE = (("credit", AMOUNT), ("burned", AMOUNT))
+
+
+@dataclass(frozen=True)
+class CreditBucket(Struct):
+    """Credit that matured in one epoch (the power table and governance count the recent ones)."""
+
+    epoch: int
+    credit: int
+    WIRE = (("epoch", U64), ("credit", AMOUNT))
+
+
+@dataclass(frozen=True)
+class EmissionPeriodRecord(Struct):
+    duration_ms: int
+    amount: int
+    WIRE = (("duration_ms", U64), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class JobProvider(Struct):
+    job_id: int
+    provider: bytes
+    WIRE = (("job_id", U64), ("provider", ACCOUNT))

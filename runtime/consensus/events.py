@@ -1,0 +1,20 @@
+"""Events of the consensus module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from btt_chain.primitives.codec import HASH, U64
+from runtime.events import Event
+
+
+@dataclass(frozen=True)
+class EpochStarted(Event):
+    """The first block of `epoch`: its schedule has `leaders` weighted validators and this seed."""
+
+    MODULE: ClassVar[str] = "consensus"
+    epoch: int
+    leaders: int
+    seed: bytes
+    WIRE = (("epoch", U64), ("leaders", U64), ("seed", HASH))
