@@ -15,11 +15,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account, multisig_account
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
 from genesis.spec import (
     DEFAULT_HASH_CHAIN_LENGTH,

@@ -13,8 +13,8 @@ from runtime.events import Event
 class ModelRegistered(Event):
     MODULE: ClassVar[str] = "compute"
     model: bytes
-    name: str
-    WIRE = (("model", HASH), ("name", Text(64)))
+    model_name: str
+    WIRE = (("model", HASH), ("model_name", Text(64)))
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ class DeadlineMissed(Event):
 
 @dataclass(frozen=True)
 class JobClosed(Event):
-    """The job left the open set: done, expired or cancelled; `refunded` went back to the requester."""
+    """The job left the open set: done, expired or cancelled; `refunded` went back to the requester at closing
+    (escrow already refunded by a FraudDetected event is not counted again)."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int

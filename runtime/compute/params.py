@@ -17,6 +17,8 @@ SAMPLE_DELAY = "compute.sample_delay_blocks"
 FRAUD_SLASH = "compute.fraud_slash_bps"
 WITHHELD_SLASH = "compute.withheld_slash_bps"
 CREDIT_MATURITY = "compute.credit_maturity_ms"
+CREDIT_PER_BURNED = "compute.credit_per_btt_burned"
+"""Work units of credit one burned BTT can back: credit = min(multiply-accumulates, burned x this)."""
 REWARD_CAP = "compute.reward_cap_bps"
 PAYMENT_BURN = "compute.payment_burn_bps"
 PROVIDER_SHARE = "compute.provider_bps"
@@ -37,6 +39,7 @@ def energy_factor(energy: int) -> str:
 ALL = (
     MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
     MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, SAMPLE_DELAY, FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY,
+    CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),

@@ -2,7 +2,8 @@
 
 A provider commits H(output root, salt). The randomness of the block `compute.sample_delay_blocks` after
 the commit fixes which items are sampled (not the commit block's own reveal: its author knows that one in
-advance, and a provider that leads the block could tune its fakes to it). The reveal opens the sampled
+advance, and a provider that leads the block could tune its fakes to it); if the provider's own validator
+key authored that block, the first later block by another author fixes it. The reveal opens the sampled
 items with Merkle paths into the job's input root and the committed output root; the runtime re-runs
 the model on them. All equal: a receipt, the payment split and burned, work credit. One differs: the
 provider's bond is slashed and the requester refunded.
@@ -13,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.amounts import UNIT
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
 from runtime.bonds import logic as bonds
+from runtime.bonds import storage as bond_storage
 from runtime.compute import errors, events, params, storage
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.jobs import built, close, get_model, get_open_job
@@ -37,8 +40,13 @@ from runtime.compute.types import (
 )
 from runtime.consensus import storage as consensus
 from runtime.context import CallContext
+from runtime.overlay import Overlay
+from runtime.session import storage as session
 
 BPS = 10_000
+MAX_SAMPLE_DEFERRAL = 64
+"""Blocks a sample waits for an author other than the provider's own validator key before it is fixed anyway
+(the other validators may be offline; the job's deadline must not pass because of it)."""
 
 
 def result_commitment(output_root: bytes, salt: bytes) -> bytes:
@@ -97,15 +105,43 @@ def fix_samples(ctx: CallContext) -> None:
     if not waiting:
         return
     randomness = consensus.randomness.get(state)
+    deferred = []
     for entry in waiting:
         job = storage.jobs.get(state, entry.job_id)
         idx = job.assignment_of(entry.provider)
         if idx is None:
             continue
         a = job.assignments[idx]
-        if a.state == COMMITTED and a.sample_seed == ZERO_HASH:
-            _put_assignment(ctx, job, idx, a.replace(sample_seed=sample_seed(randomness, job.id, entry.provider)))
+        if a.state != COMMITTED or a.sample_seed != ZERO_HASH:
+            continue
+        if _signs_with(state, entry.provider, ctx.env.author) and _others_lead(state, ctx.env.author):
+            if number < a.commit_block + ctx.param(params.SAMPLE_DELAY) + MAX_SAMPLE_DEFERRAL:
+                # this block's reveal is the provider's own: it knew it before committing, so wait for a block
+                # by someone else (whose reveal it cannot know)
+                deferred.append(entry)
+                continue
+        _put_assignment(ctx, job, idx, a.replace(sample_seed=sample_seed(randomness, job.id, entry.provider)))
     storage.sample_due.remove(state, number)
+    if deferred:
+        later = storage.sample_due.get(state, number + 1) or ()
+        storage.sample_due.put(state, number + 1, (*later, *deferred)[:MAX_SAMPLES_DUE])
+
+
+def _signs_with(state: Overlay, provider: bytes, session_key: bytes) -> bool:
+    """Whether `session_key` (a block's author) is the provider's own validator key."""
+    if provider == session_key:
+        return True
+    registration = bond_storage.validators.get(state, provider)
+    if registration is not None and registration.session_key == session_key:
+        return True
+    return any(v.account == provider and v.session_key == session_key for v in session.validators.get(state))
+
+
+def _others_lead(state: Overlay, author: bytes) -> bool:
+    """Whether another validator has weight in this epoch's schedule (on a one-validator chain nobody else
+    could fix the sample, and that validator controls every reveal anyway)."""
+    schedule = consensus.current.get(state)
+    return schedule is not None and any(e.weight and e.session_key != author for e in schedule.table)
 
 
 def reveal(
@@ -164,7 +200,7 @@ def _settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> As
     ):
         if amount:
             balances.slash_reserved(ctx, job.requester, amount, dest)
-    credit = min(macs_per_item * job.items, burned)
+    credit = min(macs_per_item * job.items, burned * ctx.param(params.CREDIT_PER_BURNED) // UNIT)
     if credit:
         mature = ctx.env.timestamp_ms + ctx.param(params.CREDIT_MATURITY)
         key = storage.pending_credit_key(mature, job.id, a.provider)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from btt_chain.primitives.hash_chain import mix_seed, verify_reveal
 from btt_chain.primitives.errors import InvalidBlock
+from btt_chain.primitives.hash_chain import mix_seed, verify_reveal
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.compute import credit
 from runtime.consensus import events, storage

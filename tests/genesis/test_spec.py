@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import b58decode, b58encode, encode_address
 from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import (
@@ -203,9 +203,10 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.sample_size": (8, 1, 64),
     "compute.sample_delay_blocks": (1, 1, 16),
     "compute.fraud_slash_bps": (5000, 1000, 10_000),
-    "compute.withheld_slash_bps": (1000, 0, 10_000),
+    "compute.withheld_slash_bps": (5000, 0, 10_000),
     "compute.reward_cap_bps": (8000, 0, 8000),
     "compute.credit_maturity_ms": (86_400_000, 0, 2_592_000_000),
+    "compute.credit_per_btt_burned": (100_000_000, 1, 10**12),
     "compute.region_factor_bps.standard": (10_000, 10_000, 10_000),
     "compute.region_factor_bps.underserved": (12_500, 10_000, 15_000),
     "compute.region_factor_bps.remote": (15_000, 10_000, 15_000),
@@ -214,7 +215,7 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.energy_factor_bps.c": (10_000, 8000, 12_000),
     "compute.energy_factor_bps.d": (9000, 8000, 12_000),
     "compute.energy_factor_bps.e": (8000, 8000, 12_000),
-    "consensus.work_window_epochs": (720, 1, 100_000),
+    "consensus.work_window_epochs": (720, 1, 1000),
 }
 # where the dev preset differs: a small provider bond and a fast clock
 DEV_COMPUTE_PARAMETERS = {
@@ -222,7 +223,7 @@ DEV_COMPUTE_PARAMETERS = {
     "compute.min_deadline_ms": (5000, 1000, 86_400_000),
     "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000),
-    "consensus.work_window_epochs": (30, 1, 100_000),
+    "consensus.work_window_epochs": (30, 1, 1000),
 }
 
 

@@ -26,6 +26,8 @@ from tests.support.runtime_builder import (
     assert_ok,
 )
 
+V = RUNTIME.spec_version
+
 
 @pytest.fixture
 def chain():
@@ -101,7 +103,8 @@ def test_stale_and_future_nonces_are_rejected(chain):
 
 def test_cannot_pay_fee_is_rejected(chain):
     pair = dev_keypair("ferdie")  # no balance at all
-    xt = sign_extrinsic(pair, RUNTIME.call("balances.transfer", acct("bob"), UNIT), 0, GENESIS_HASH, RUNTIME.spec_version)
+    call = RUNTIME.call("balances.transfer", acct("bob"), UNIT)
+    xt = sign_extrinsic(pair, call, 0, GENESIS_HASH, RUNTIME.spec_version)
     _rejected(chain, xt, "cannot pay fee")
 
 
@@ -124,18 +127,18 @@ def test_mortal_extrinsic_valid_inside_its_era_only(chain):
     birth = 2
     birth_hash = system.block_hash.get(chain.view(), birth)
     call = RUNTIME.call("balances.transfer", acct("charlie"), UNIT)
-    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, RUNTIME.spec_version, era=Era(birth, 4), birth_hash=birth_hash)
+    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(birth, 4), birth_hash=birth_hash)
     assert_ok(_apply(chain, xt))  # block 4, inside [2, 6)
     for _ in range(2):
         chain.run_block([])
-    late = sign_extrinsic(dev_keypair("bob"), call, 1, GENESIS_HASH, RUNTIME.spec_version, era=Era(birth, 4), birth_hash=birth_hash)
+    late = sign_extrinsic(dev_keypair("bob"), call, 1, GENESIS_HASH, V, era=Era(birth, 4), birth_hash=birth_hash)
     _rejected(chain, late, "is not valid at block 7")
 
 
 def test_mortal_extrinsic_signed_on_another_fork_is_rejected(chain):
     chain.run_block([])
     call = RUNTIME.call("balances.transfer", acct("charlie"), UNIT)
-    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, RUNTIME.spec_version, era=Era(1, 8), birth_hash=b"\x99" * 32)
+    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(1, 8), birth_hash=b"\x99" * 32)
     _rejected(chain, xt, "bad signature")
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.errors import DispatchError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.compute.model import REFERENCE_MODELS
 from runtime.consensus import logic as consensus
@@ -89,8 +89,9 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.sample_size": (8, 1, 64, "count"),
     "compute.sample_delay_blocks": (1, 1, 16, "count"),
     "compute.fraud_slash_bps": (5000, 1000, 10_000, "bps"),
-    "compute.withheld_slash_bps": (1000, 0, 10_000, "bps"),
+    "compute.withheld_slash_bps": (5000, 0, 10_000, "bps"),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000, "count"),
+    "compute.credit_per_btt_burned": (100_000_000, 1, 10**12, "count"),
     "compute.reward_cap_bps": (8000, 0, 8000, "bps"),
     "compute.region_factor_bps.standard": (10_000, 10_000, 10_000, "count"),
     "compute.region_factor_bps.underserved": (12_500, 10_000, 15_000, "count"),
@@ -100,7 +101,7 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.energy_factor_bps.c": (10_000, 8_000, 12_000, "count"),
     "compute.energy_factor_bps.d": (9_000, 8_000, 12_000, "count"),
     "compute.energy_factor_bps.e": (8_000, 8_000, 12_000, "count"),
-    "consensus.work_window_epochs": (30, 1, 100_000, "count"),
+    "consensus.work_window_epochs": (30, 1, 1000, "count"),
 }
 
 TEST_HASH_CHAIN_LENGTH = 4096
