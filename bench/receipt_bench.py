@@ -15,19 +15,18 @@ import statistics
 import sys
 import time
 
+from btt_chain.miner.engine import JobSpec, compute_result
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
-from btt_chain.primitives.merkle import merkle_levels, merkle_proof, verify_merkle_proof
+from btt_chain.primitives.merkle import verify_merkle_proof
 from genesis.build import build_genesis
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.compute import storage as compute
-from runtime.compute.inference import infer, input_bytes
-from runtime.compute.inputs import output_root, synthetic_inputs
+from runtime.compute.inference import infer
 from runtime.compute.jobs import built
 from runtime.compute.model import model_hash, reference_model
-from runtime.compute.types import Opening
-from runtime.compute.verify import result_commitment, sample_of
+from runtime.compute.verify import sample_of
 from runtime.modules import RUNTIME
 from runtime.params.storage import get_param
 from runtime.system import storage as system
@@ -59,7 +58,6 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
     alice, ferdie = dev_keypair("alice"), dev_keypair("ferdie")
     model = reference_model(MODEL)
     h = model_hash(model)
-    width = input_bytes(model.spec)
 
     def nonce(pair: Keypair) -> int:
         return system.account.get(author.state(), pair.public).nonce
@@ -79,13 +77,10 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
     commits = []
     n1 = nonce(alice)
     for i, seed in enumerate(seeds):
-        inputs = synthetic_inputs(seed, items, width)
-        outputs = infer(model, inputs)
-        salt = os.urandom(32)
-        root = output_root(outputs)
-        work[first + i] = (inputs, outputs, merkle_levels(inputs), merkle_levels(outputs), root, salt)
-        commits.append(_sign(author, alice, "compute.commit_result", first + i, result_commitment(root, salt),
-                             nonce=n1 + i))
+        job_id = first + i
+        job = compute.jobs.get(state, job_id)
+        work[job_id] = compute_result(JobSpec(job_id, model.spec, seed, job.input_root, items), os.urandom(32))
+        commits.append(_sign(author, alice, "compute.commit_result", job_id, work[job_id].commitment, nonce=n1 + i))
     _block(author, alice, commits)
     for _ in range(get_param(author.state(), "compute.sample_delay_blocks")):
         _block(author, alice, [])
@@ -95,22 +90,20 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
     core_ms = []
     n2 = nonce(alice)
     for i, job_id in enumerate(sorted(work)):
-        inputs, outputs, in_levels, out_levels, root, salt = work[job_id]
+        result = work[job_id]
         job = compute.jobs.get(state, job_id)
-        openings = tuple(
-            Opening(k, inputs[k], outputs[k], merkle_proof(in_levels, k), merkle_proof(out_levels, k))
-            for k in sample_of(job, job.assignments[0], size)
-        )
+        openings = result.openings(sample_of(job, job.assignments[0], size))
         t = time.perf_counter()
         ok = all(
             verify_merkle_proof(job.input_root, o.input, o.index, items, o.input_proof)
-            and verify_merkle_proof(root, o.output, o.index, items, o.output_proof)
+            and verify_merkle_proof(result.output_root, o.output, o.index, items, o.output_proof)
             for o in openings
         )
         same = infer(built(model.spec), [o.input for o in openings]) == [o.output for o in openings]
         core_ms.append((time.perf_counter() - t) * 1000)
         assert ok and same
-        reveals.append(_sign(author, alice, "compute.reveal_result", job_id, root, salt, openings, nonce=n2 + i))
+        reveals.append(_sign(author, alice, "compute.reveal_result", job_id, result.output_root, result.salt, openings,
+                             nonce=n2 + i))
     _block(author, alice, reveals)
     receipts_block = author.head_hash
     # the importer replays every block; only the one holding the receipts is timed
@@ -126,8 +119,8 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
     t = time.perf_counter()
     imported = importer.import_block(encoded, far)
     import_ms = (time.perf_counter() - t) * 1000
-    result = imported.enacted[-1].result
-    receipts = result.receipts if result is not None else []
+    executed = imported.enacted[-1].result
+    receipts = executed.receipts if executed is not None else []
     if len(receipts) != jobs:
         raise RuntimeError(f"the importer verified {len(receipts)} receipts, expected {jobs}")
     return {

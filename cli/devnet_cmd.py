@@ -67,6 +67,11 @@ def node_args(node: DevnetNode, spec_path: Path, bootnodes: list[DevnetNode], ex
     return args + list(extra)
 
 
+def demo_args(node: DevnetNode) -> tuple[str, ...]:
+    """--demo-economy on a devnet: each validator mines with its own key; only node0 runs the clinic."""
+    return ("--demo-economy",) if node.index == 0 else ("--demo-economy", "--demo-clinic", "none")
+
+
 def stop_processes(nodes: list[DevnetNode], timeout: float = 20) -> None:
     """SIGTERM every running node, then wait for each (SIGKILL after `timeout`)."""
     for n in nodes:
@@ -105,13 +110,12 @@ def _status_line(nodes: list[DevnetNode]) -> str:
               help="First node's RPC port; node i uses rpc-port + i.")
 @click.option("--epoch-slots", type=click.IntRange(2, 10_000), default=5, show_default=True,
               help="Epoch length in slots (finality moves once per epoch).")
-@click.option("--demo-economy", is_flag=True, help="Also run a demo clinic and miner (arrives with the compute issue).")
+@click.option("--demo-economy", is_flag=True,
+              help="Every validator also runs a miner; node0 also runs a demo clinic (ferdie) posting jobs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the node table as JSON, then run without a status line.")
 def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int, epoch_slots: int | None,
            demo_economy: bool, as_json: bool) -> None:
     """Start N validator nodes on 127.0.0.1 with a shared dev genesis; Ctrl-C stops them all."""
-    if demo_economy:
-        raise ConfigError("--demo-economy needs the compute marketplace, which is not built yet (issue 5)")
     tmp = None
     if base_dir is None:
         tmp = tempfile.mkdtemp(prefix="btt-devnet-")
@@ -130,7 +134,7 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
             log = open(node.datadir / "node.log", "ab")
             node.process = subprocess.Popen(
                 # every node dials all earlier ones: a full mesh, so no single node carries the network
-                node_args(node, spec_path, plan[: node.index], ()),
+                node_args(node, spec_path, plan[: node.index], demo_args(node) if demo_economy else ()),
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,
             )
@@ -149,6 +153,9 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
                 click.echo(
                     f"  node{row['node']} {row['validator']:<8} {row['rpc']}  {row['peer_id']}  log {row['log']}"
                 )
+            if demo_economy:
+                click.echo("demo economy: every validator runs a miner, node0 a clinic (ferdie); their progress "
+                           "is in the node logs")
             click.echo("Ctrl-C stops every node.")
         while not stopping:
             time.sleep(1)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name, save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json

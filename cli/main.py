@@ -9,6 +9,7 @@ import click
 from btt_chain.primitives.errors import BttError
 from cli.bench_cmd import bench
 from cli.bonds_cmd import bond, unbond, withdraw
+from cli.compute_cmd import job, miner, provider
 from cli.devnet_cmd import devnet
 from cli.genesis_cmd import genesis
 from cli.keys import key
@@ -42,6 +43,9 @@ cli.add_command(unbond)
 cli.add_command(withdraw)
 cli.add_command(multisig)
 cli.add_command(vest)
+cli.add_command(miner)
+cli.add_command(job)
+cli.add_command(provider)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,25 @@ def _check_bootnodes(bootnodes: tuple[str, ...]) -> tuple[str, ...]:
     return bootnodes
 
 
+def _demo_roles(demo: bool, clinic: str, validator_key: str | None, chain_type: str) -> tuple[str | None, str | None]:
+    """(miner key, clinic key) of --demo-economy: the miner is the validator, so its work weights its slots."""
+    if not demo:
+        return None, None
+    if chain_type not in ("dev", "local"):
+        raise ConfigError("--demo-economy runs only on dev and local chains (it signs with dev keys)")
+    if clinic.lower() != "none" and not is_dev_name(clinic.lower()) and not Path(clinic).is_file():
+        raise ConfigError(f"--demo-clinic {clinic!r} is neither a dev name, a key file nor `none`")
+    if validator_key is None and clinic.lower() == "none":
+        raise ConfigError("--demo-economy has nothing to run: no validator key for the miner and --demo-clinic none")
+    miner = None
+    if validator_key is not None:
+        miner = validator_key.lower() if is_dev_name(validator_key.lower()) else str(Path(validator_key).resolve())
+    clinic_key = None
+    if clinic.lower() != "none":
+        clinic_key = clinic.lower() if is_dev_name(clinic.lower()) else str(Path(clinic).resolve())
+    return miner, clinic_key
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -69,6 +88,10 @@ def _setup_logging(level: str) -> None:
               help="Worker processes for signature checks of large blocks (0: in-process).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
+@click.option("--demo-economy", is_flag=True,
+              help="Dev and local chains: also run a demo clinic and a miner (the validator key) on this node's RPC.")
+@click.option("--demo-clinic", default="ferdie", show_default=True,
+              help="With --demo-economy: the clinic's key (dev name or key file), or `none`.")
 def node(
     dev: bool,
     chain: str | None,
@@ -89,6 +112,8 @@ def node(
     name: str,
     sig_workers: int,
     log_level: str,
+    demo_economy: bool,
+    demo_clinic: str,
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig
@@ -109,6 +134,7 @@ def node(
         raise click.UsageError("unsafe RPC methods are only served on loopback: drop --rpc-external")
     spec = load_chain_spec(chain)
     pair = _validator_key(key, spec.chain_type) if validator else None
+    demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     _setup_logging(log_level)
     config = NodeConfig(
         chain=chain,
@@ -126,6 +152,8 @@ def node(
         p2p_host="0.0.0.0" if p2p_external else "127.0.0.1",
         unsafe_equivocate=unsafe_equivocate,
         unsafe_gossip_invalid_blocks=unsafe_gossip_invalid_blocks,
+        demo_miner=demo_miner,
+        demo_clinic=demo_clinic_key,
     )
     n = Node(config)
     try:

@@ -90,3 +90,17 @@ query.add_command(query_params)
 from cli.vesting_cmd import query_vesting  # noqa: E402  (registered on this group)
 
 query.add_command(query_vesting)
+
+from cli.compute_cmd import (  # noqa: E402  (registered on this group)
+    query_jobs,
+    query_mining,
+    query_models,
+    query_power_table,
+    query_providers,
+)
+
+query.add_command(query_power_table)
+query.add_command(query_jobs)
+query.add_command(query_providers)
+query.add_command(query_mining)
+query.add_command(query_models)

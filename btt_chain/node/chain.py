@@ -14,12 +14,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from btt_chain.primitives.hash_chain import HashChainExhausted, hash_chain_for, hash_chain_seed
 from btt_chain.consensus.slots import SlotClock
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.hash_chain import HashChainExhausted, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis

@@ -63,6 +63,10 @@ class NodeConfig:
     """Test helper only: sign a second, different block for every slot this validator leads."""
     unsafe_gossip_invalid_blocks: bool = False
     """Test helper only: gossip a copy of each authored block with a wrong state root (peers must ban us)."""
+    demo_miner: str | None = None
+    """--demo-economy: run `btt-chain miner` with this key (dev name or key file) beside the node."""
+    demo_clinic: str | None = None
+    """--demo-economy: run a demo clinic (`btt-chain job clinic`) with this key beside the node."""
 
 
 def now_ms() -> int:
@@ -229,6 +233,8 @@ class Node:
             self._check_hash_chain(self.config.validator_key)
         tasks = [asyncio.create_task(self._author_loop(), name="author")] if self.config.validator_key else []
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        if self.config.demo_miner is not None or self.config.demo_clinic is not None:
+            tasks.append(asyncio.create_task(self._demo_economy(rpc.port), name="demo-economy"))
         try:
             await self._stop.wait()
         finally:
@@ -345,6 +351,14 @@ class Node:
         if self.network is not None:
             self.network.announce_block(twin)
         log.warning("test helper: signed a second block for slot %d", slot)
+
+    async def _demo_economy(self, rpc_port: int) -> None:
+        from btt_chain.miner.demo import DemoConfig, DemoEconomy
+
+        config = DemoConfig(
+            f"http://127.0.0.1:{rpc_port}", self.data_dir / "demo", self.config.demo_miner, self.config.demo_clinic
+        )
+        await DemoEconomy(config).run()
 
     async def _status_loop(self) -> None:
         while True:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import Keypair, dev_keypair, save_keyfile
 from cli.main import main
 from genesis.loader import load_chain_spec

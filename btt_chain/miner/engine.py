@@ -1,0 +1,198 @@
+"""The provider engine: from an assigned job to the commit and the reveal's openings. No network, no clock.
+
+For a synthetic job (one with an input seed) the engine regenerates every input item from the seed exactly
+as the runtime does (`runtime.compute.inputs`), runs the model with the runtime's own integer inference,
+builds the Merkle levels of inputs and outputs, and draws a secret salt. It commits H(output root, salt)
+and, once the chain has fixed the sample, opens exactly the sampled items with their Merkle paths. A job
+without a seed names inputs only its requester holds; this engine cannot serve it and says so (the
+assignment then runs into its deadline: a mark against the provider, no slash, since it never committed).
+
+Results are kept in memory and, when a data directory is given, written to disk before the commit is
+sent: a provider that committed and then lost its result could not reveal and would be slashed for
+withholding, so a restarted miner must still find it.
+
+`fake_items` is a test helper: it replaces the outputs of the first N items with wrong ones (still well
+formed), to show fraud detection at work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from runtime.compute.inference import infer, input_bytes
+from runtime.compute.inputs import synthetic_inputs
+from runtime.compute.jobs import built
+from runtime.compute.model import ModelSpec
+from runtime.compute.types import Opening
+from runtime.compute.verify import result_commitment
+
+SALT_BYTES = 32
+
+
+class CannotServe(BttError):
+    """The engine cannot compute this job (no input seed, inputs that do not match the job's root, ...)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the engine needs to know about an assigned job."""
+
+    job_id: int
+    model: ModelSpec
+    input_seed: bytes
+    """ZERO_HASH when the job is not synthetic."""
+    input_root: bytes
+    items: int
+
+
+@dataclass
+class PreparedResult:
+    """One job's computed result: everything the commit and the reveal need."""
+
+    job_id: int
+    salt: bytes
+    inputs: tuple[bytes, ...]
+    outputs: tuple[bytes, ...]
+    faked: tuple[int, ...] = ()
+    """Items whose output was deliberately falsified (the `fake_items` test helper)."""
+    input_levels: list[list[bytes]] = field(default_factory=list, repr=False)
+    output_levels: list[list[bytes]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != len(self.outputs) or not self.inputs:
+            raise ValueError(f"job {self.job_id}: {len(self.inputs)} inputs and {len(self.outputs)} outputs")
+        if len(self.salt) != SALT_BYTES:
+            raise ValueError(f"job {self.job_id}: the salt must be {SALT_BYTES} bytes")
+        if not self.input_levels:
+            self.input_levels = merkle_levels(self.inputs)
+        if not self.output_levels:
+            self.output_levels = merkle_levels(self.outputs)
+
+    @property
+    def items(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def input_root(self) -> bytes:
+        return self.input_levels[-1][0]
+
+    @property
+    def output_root(self) -> bytes:
+        return self.output_levels[-1][0]
+
+    @property
+    def commitment(self) -> bytes:
+        """H(output root, salt): the argument of `compute.commit_result`."""
+        return result_commitment(self.output_root, self.salt)
+
+    def openings(self, indices: Sequence[int]) -> tuple[Opening, ...]:
+        """The openings of `indices` (the sample, in the order the chain lists it) for `compute.reveal_result`."""
+        out = []
+        for i in indices:
+            if not 0 <= i < self.items:
+                raise CannotServe(f"job {self.job_id}: sampled item {i} is outside its {self.items} items")
+            out.append(
+                Opening(
+                    index=i,
+                    input=self.inputs[i],
+                    output=self.outputs[i],
+                    input_proof=merkle_proof(self.input_levels, i),
+                    output_proof=merkle_proof(self.output_levels, i),
+                )
+            )
+        return tuple(out)
+
+
+def fake_output(output: bytes) -> bytes:
+    """A wrong but well-formed output item: the class byte moved to the next class."""
+    classes = max(len(output) - 1, 1)
+    return bytes([(output[0] + 1) % classes]) + output[1:]
+
+
+def compute_result(job: JobSpec, salt: bytes, fake_items: int = 0) -> PreparedResult:
+    """Compute a synthetic job's outputs and Merkle levels (the first `fake_items` outputs falsified)."""
+    if job.input_seed == ZERO_HASH:
+        raise CannotServe(
+            f"job {job.job_id} has no input seed: its inputs are held by the requester, and this miner serves "
+            "synthetic jobs only"
+        )
+    if job.items < 1:
+        raise CannotServe(f"job {job.job_id} has no items")
+    inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(job.model))
+    outputs = infer(built(job.model), inputs)
+    faked = tuple(range(min(max(fake_items, 0), job.items)))
+    for i in faked:
+        outputs[i] = fake_output(outputs[i])
+    result = PreparedResult(job.job_id, salt, tuple(inputs), tuple(outputs), faked)
+    if result.input_root != job.input_root:
+        raise CannotServe(
+            f"job {job.job_id}: the inputs generated from its seed do not match its input root "
+            f"(0x{result.input_root.hex()} != 0x{job.input_root.hex()})"
+        )
+    return result
+
+
+class MinerEngine:
+    """A provider's results by job id, in memory and (with `data_dir`) on disk so a restart can still reveal."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        fake_items: int = 0,
+        salt_source: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        from btt_chain.miner.store import ResultStore
+
+        self.fake_items = fake_items
+        self.salt_source = salt_source
+        self.store = ResultStore(data_dir) if data_dir is not None else None
+        self._results: dict[int, PreparedResult] = {}
+        if self.store is not None:
+            for result in self.store.load_all():
+                self._results[result.job_id] = result
+
+    def __contains__(self, job_id: int) -> bool:
+        return job_id in self._results
+
+    def job_ids(self) -> list[int]:
+        return sorted(self._results)
+
+    def get(self, job_id: int) -> PreparedResult | None:
+        return self._results.get(job_id)
+
+    def prepare(self, job: JobSpec) -> PreparedResult:
+        """Compute (once) and keep the result of `job`; it is on disk before this returns."""
+        known = self._results.get(job.job_id)
+        if known is not None:
+            if known.input_root != job.input_root or known.items != job.items:
+                raise CannotServe(f"job {job.job_id}: a stored result belongs to another job with this id")
+            return known
+        result = compute_result(job, self.salt_source(SALT_BYTES), self.fake_items)
+        if self.store is not None:
+            self.store.save(result)
+        self._results[job.job_id] = result
+        return result
+
+    def commitment(self, job_id: int) -> bytes:
+        return self._require(job_id).commitment
+
+    def openings(self, job_id: int, indices: Sequence[int]) -> tuple[Opening, ...]:
+        return self._require(job_id).openings(indices)
+
+    def forget(self, job_id: int) -> None:
+        """Drop a job whose assignment has ended (settled, fraud, missed) or whose job closed."""
+        self._results.pop(job_id, None)
+        if self.store is not None:
+            self.store.remove(job_id)
+
+    def _require(self, job_id: int) -> PreparedResult:
+        result = self._results.get(job_id)
+        if result is None:
+            raise CannotServe(f"no result is kept for job {job_id}: it was never computed here, or its data is lost")
+        return result

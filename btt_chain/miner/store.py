@@ -1,0 +1,76 @@
+"""The miner's results on disk: one JSON file per job (`job-<id>.json`), written atomically and fsynced.
+
+A file holds the salt, the inputs and the outputs (hex); the Merkle levels and roots are rebuilt on load.
+A file that cannot be read is set aside as `*.bad` with a warning, never silently trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from btt_chain.consensus.durable import write_json_durably
+
+if TYPE_CHECKING:
+    from btt_chain.miner.engine import PreparedResult
+
+log = logging.getLogger("btt.miner")
+
+FORMAT_VERSION = 1
+
+
+class ResultStore:
+    """Results of one provider on one chain (the caller picks a directory per genesis and account)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, job_id: int) -> Path:
+        return self.directory / f"job-{job_id}.json"
+
+    def save(self, result: PreparedResult) -> None:
+        doc = {
+            "version": FORMAT_VERSION,
+            "jobId": result.job_id,
+            "salt": result.salt.hex(),
+            "faked": list(result.faked),
+            "inputs": [x.hex() for x in result.inputs],
+            "outputs": [x.hex() for x in result.outputs],
+            # for a reader's eye only: recomputed on load
+            "inputRoot": "0x" + result.input_root.hex(),
+            "outputRoot": "0x" + result.output_root.hex(),
+        }
+        write_json_durably(self.path(result.job_id), doc)
+
+    def remove(self, job_id: int) -> None:
+        self.path(job_id).unlink(missing_ok=True)
+
+    def load_all(self) -> list[PreparedResult]:
+        out = []
+        for path in sorted(self.directory.glob("job-*.json")):
+            try:
+                out.append(_decode(json.loads(path.read_text())))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("miner: setting aside unreadable result file %s: %s", path, exc)
+                path.rename(path.with_suffix(".bad"))
+        return out
+
+
+def _decode(doc: dict[str, Any]) -> PreparedResult:
+    from btt_chain.miner.engine import PreparedResult
+
+    if doc.get("version") != FORMAT_VERSION:
+        raise ValueError(f"unknown format version {doc.get('version')!r}")
+    result = PreparedResult(
+        job_id=int(doc["jobId"]),
+        salt=bytes.fromhex(doc["salt"]),
+        inputs=tuple(bytes.fromhex(x) for x in doc["inputs"]),
+        outputs=tuple(bytes.fromhex(x) for x in doc["outputs"]),
+        faked=tuple(int(i) for i in doc.get("faked", ())),
+    )
+    if "outputRoot" in doc and doc["outputRoot"] != "0x" + result.output_root.hex():
+        raise ValueError("the stored outputs do not give the stored output root")
+    return result

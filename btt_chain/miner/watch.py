@@ -1,0 +1,53 @@
+"""What the miner and the clinic share: the RPC caller they are given, signed submissions, and a watcher
+that reads each new block's events once, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from btt_chain.primitives.amounts import format_btt
+
+
+class RpcCaller(Protocol):
+    """A JSON-RPC client: `cli.rpc_client.RpcClient`, or an in-process dispatcher in tests."""
+
+    def call(self, method: str, *params: Any) -> Any: ...
+
+
+Submit = Callable[[str, tuple[Any, ...], bool], str]
+"""submit(call name, args, wait) -> extrinsic hash: sign with the next nonce and submit; with `wait`, return
+once included and raise if the call failed."""
+
+Output = Callable[[str], None]
+"""Where progress lines go (stdout with a time, or the node's log)."""
+
+MAX_CATCH_UP = 64
+"""Blocks of events a watcher reads in one go after a pause; older ones are skipped."""
+
+
+def btt(amount: int | str, decimals: int = 18, symbol: str = "BTT") -> str:
+    return f"{format_btt(int(amount), decimals)} {symbol}"
+
+
+class EventWatcher:
+    """Yields (block number, event) for every block after the one it started at, each block once."""
+
+    def __init__(self, rpc: RpcCaller, from_number: int | None = None) -> None:
+        self.rpc = rpc
+        self.last = self.head_number() if from_number is None else from_number
+
+    def head_number(self) -> int:
+        return int(self.rpc.call("chain_getHeader")["number"], 16)
+
+    def new_events(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        head = self.head_number()
+        start = max(self.last + 1, head - MAX_CATCH_UP + 1)
+        for n in range(start, head + 1):
+            block_hash = self.rpc.call("chain_getBlockHash", n)
+            if block_hash is None:
+                return
+            events = self.rpc.call("btt_events", block_hash)
+            self.last = n
+            for ev in events:
+                yield n, ev

@@ -1,0 +1,386 @@
+"""RPC methods of the compute marketplace and the work-weighted consensus, read at the head:
+
+`btt_jobs` and `btt_job` (jobs, their assignments, samples and the escrow split they settle to),
+`btt_providers` (bond, classes, stats, credit), `btt_models` (registered models), `btt_powerTable` (the
+current and following epoch schedules with stake and work shares, and the next slots' leaders) and
+`btt_miningSchedule` (the mining pool's emission periods and what has been emitted, paid and held back).
+
+Amounts and credits are decimal strings of base units; shares are exact decimal fractions as strings
+("0.5"); weights are also given in parts per 10^18; accounts are SS58 addresses; hashes are 0x-hex.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.amounts import format_btt
+from btt_chain.primitives.codec import U64_MAX
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.rpc import params as p
+from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.render import hex0x
+from runtime.bonds import logic as bonds
+from runtime.compute import credit as compute_credit
+from runtime.compute import mining
+from runtime.compute import params as cparams
+from runtime.compute import storage as compute
+from runtime.compute.emission import schedule_rows, total_emission
+from runtime.compute.inference import input_bytes, output_bytes
+from runtime.compute.types import (
+    ASSIGNMENT_STATES,
+    ENERGY_CLASSES,
+    JOB_OPEN,
+    JOB_STATES,
+    REGION_CLASSES,
+    Assignment,
+    Job,
+    PendingCredit,
+)
+from runtime.compute.verify import sample_of, split
+from runtime.consensus import logic as consensus
+from runtime.consensus import storage as consensus_storage
+from runtime.consensus.power import SCALE, stake_share, work_share
+from runtime.consensus.types import EpochSchedule
+from runtime.context import CallContext
+from runtime.overlay import Overlay
+from runtime.params import storage as params
+from runtime.system import storage as system
+
+method = REGISTRY.method
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_SCAN = 10_000
+"""Jobs `btt_jobs` reads back from the newest when filtering by requester or provider (open jobs are indexed)."""
+LEADER_SLOTS = 8
+"""Upcoming slots whose leader `btt_powerTable` lists."""
+
+
+# parameters -----------------------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def job_id(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        raise invalid_params(f"job id: expected an integer from 0 to 2^64-1, got {_show(value)}")
+    return value
+
+
+def job_status(value: Any, ctx: RpcContext) -> int:
+    if not isinstance(value, str) or value not in JOB_STATES:
+        raise invalid_params(f"status: expected one of {', '.join(JOB_STATES)}, got {_show(value)}")
+    return JOB_STATES.index(value)
+
+
+def limit(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {_show(value)}")
+    return value
+
+
+# rendering ------------------------------------------------------------------------------------------
+
+
+class _Params:
+    """Reads parameters for the runtime's pure helpers (`split`) that take a call context."""
+
+    def __init__(self, state: Overlay) -> None:
+        self.state = state
+
+    def param(self, name: str) -> int:
+        return params.get_param(self.state, name)
+
+
+def fraction(parts: int) -> str:
+    """Parts per 10^18 as an exact decimal fraction: 500000000000000000 -> '0.5'."""
+    return format_btt(parts, 18)
+
+
+def ratio(numerator: int, denominator: int) -> str:
+    return fraction(numerator * SCALE // denominator) if denominator else "0"
+
+
+def render_split(figures: tuple[int, int, int, int, int]) -> dict[str, str]:
+    burned, provider, development, foundation, reserve = figures
+    return {
+        "burned": str(burned),
+        "provider": str(provider),
+        "developmentFund": str(development),
+        "foundation": str(foundation),
+        "operationalReserve": str(reserve),
+    }
+
+
+def _split(state: Overlay, amount: int) -> tuple[int, int, int, int, int]:
+    return split(cast(CallContext, _Params(state)), amount)
+
+
+def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> dict[str, Any]:
+    sample_size = params.get_param(state, cparams.SAMPLE_SIZE)
+    committed = a.commitment != ZERO_HASH
+    return {
+        "provider": encode_address(a.provider, prefix),
+        "portion": str(a.portion),
+        "state": ASSIGNMENT_STATES[a.state],
+        "assignedBlock": a.assigned_block,
+        "commitment": hex0x(a.commitment) if committed else None,
+        "commitBlock": a.commit_block if committed else None,
+        "revealAfterBlock": a.commit_block + params.get_param(state, cparams.SAMPLE_DELAY) if committed else None,
+        "sampleSeed": hex0x(a.sample_seed) if a.sample_seed != ZERO_HASH else None,
+        "sampleIndices": list(sample_of(job, a, sample_size)),
+        "outputRoot": hex0x(a.output_root) if a.output_root != ZERO_HASH else None,
+        "split": render_split(_split(state, a.portion)),
+    }
+
+
+def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
+    reg = compute.models.get(state, job.model)
+    portions = [job.portion(k) for k in range(job.redundancy)]
+    totals = [0, 0, 0, 0, 0]
+    for portion in portions:
+        for i, v in enumerate(_split(state, portion)):
+            totals[i] += v
+    return {
+        "id": job.id,
+        "requester": encode_address(job.requester, prefix),
+        "model": hex0x(job.model),
+        "modelName": reg.spec.name if reg is not None else None,
+        "inputRoot": hex0x(job.input_root),
+        "inputSeed": hex0x(job.input_seed) if job.input_seed != ZERO_HASH else None,
+        "items": job.items,
+        "price": str(job.price),
+        "redundancy": job.redundancy,
+        "deadlineMs": job.deadline_ms,
+        "postedBlock": job.posted_block,
+        "priority": job.priority,
+        "status": JOB_STATES[job.status],
+        "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
+        "unassigned": job.redundancy - len(job.assignments),
+        "split": render_split((totals[0], totals[1], totals[2], totals[3], totals[4])),
+    }
+
+
+def _newest_jobs(state: Overlay, status: int | None) -> list[Job]:
+    """Candidate jobs newest first: the open index for open jobs, else ids counting down from the newest."""
+    if status == JOB_OPEN:
+        ids = sorted((int.from_bytes(k[8:16], "big") for k, _ in compute.deadlines.items(state)), reverse=True)
+        return [j for j in (compute.jobs.get(state, i) for i in ids) if j is not None]
+    newest = compute.next_job_id.get(state) - 1
+    out = []
+    for i in range(newest, max(newest - MAX_SCAN, -1), -1):
+        job = compute.jobs.get(state, i)
+        if job is not None:
+            out.append(job)
+    return out
+
+
+# methods --------------------------------------------------------------------------------------------
+
+
+@method(
+    "btt_jobs",
+    optional("status", job_status),
+    optional("requester", p.account),
+    optional("provider", p.account),
+    optional("limit", limit, DEFAULT_LIMIT),
+)
+def btt_jobs(
+    ctx: RpcContext, status: int | None, requester: bytes | None, provider: bytes | None, count: int
+) -> list[dict[str, Any]]:
+    """Jobs newest first, filtered by status, requester and provider (one of its assignments); at most
+    `limit` (default 50, at most 500). Without the open status, only the newest 10,000 jobs are searched."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    out = []
+    for job in _newest_jobs(state, status):
+        if status is not None and job.status != status:
+            continue
+        if requester is not None and job.requester != requester:
+            continue
+        if provider is not None and job.assignment_of(provider) is None:
+            continue
+        out.append(render_job(state, job, prefix))
+        if len(out) >= count:
+            break
+    return out
+
+
+@method("btt_job", Param("id", job_id))
+def btt_job(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
+    """One job with its assignments (state, commitment, sample once fixed, split figures), or null."""
+    state = ctx.node.chain.state()
+    job = compute.jobs.get(state, jid)
+    return None if job is None else render_job(state, job, ctx.node.spec.ss58_prefix)
+
+
+def _pending_credit(state: Overlay) -> dict[bytes, int]:
+    out: dict[bytes, int] = {}
+    for key, pc in compute.pending_credit.items(state):
+        who = key[16:]
+        out[who] = out.get(who, 0) + pc.credit
+    return out
+
+
+def current_epoch(state: Overlay) -> int:
+    return consensus.epoch_of(state, system.slot.get(state))
+
+
+@method("btt_providers", optional("account", p.account))
+def btt_providers(ctx: RpcContext, only: bytes | None) -> list[dict[str, Any]]:
+    """Providers (or just `account`), including those that left (`registered` false, capacity 0, statistics
+    kept): bond, capacity, classes, stats, on-time ratio and credit:
+    `recent` matured over the work window, `epoch` matured and awaiting the next mining distribution,
+    `pending` still inside the challenge window."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    epoch = current_epoch(state)
+    window = params.get_param(state, cparams.WORK_WINDOW)
+    pending = _pending_credit(state)
+    out = []
+    for who, pr in compute.providers.items(state):
+        if only is not None and who != only:
+            continue
+        matured = compute.epoch_credit.get(state, who) or PendingCredit(0, 0)
+        out.append(
+            {
+                "account": encode_address(who, prefix),
+                "bond": str(bonds.bonded(state, who)),
+                "registered": pr.capacity > 0,
+                "capacity": pr.capacity,
+                "active": pr.active,
+                "region": REGION_CLASSES[pr.region],
+                "energy": ENERGY_CLASSES[pr.energy].upper(),
+                "regionFactorBps": params.get_param(state, cparams.region_factor(pr.region)),
+                "energyFactorBps": params.get_param(state, cparams.energy_factor(pr.energy)),
+                "stats": {"assigned": pr.assigned, "completed": pr.completed, "failed": pr.failed,
+                          "frauds": pr.frauds},
+                "onTimeBps": pr.on_time_bps(),
+                "onTimeRatio": ratio(pr.on_time_bps(), 10_000),
+                "credit": {
+                    "recent": str(compute_credit.recent_credit(state, who, epoch, window)),
+                    "epoch": str(matured.credit),
+                    "epochBurned": str(matured.burned),
+                    "pending": str(pending.get(who, 0)),
+                },
+            }
+        )
+    return out
+
+
+@method("btt_models")
+def btt_models(ctx: RpcContext) -> list[dict[str, Any]]:
+    """Registered models: hash, name, the spec (seed, layer widths, shifts) and the work of one item."""
+    state = ctx.node.chain.state()
+    return [
+        {
+            "hash": hex0x(h),
+            "name": reg.spec.name,
+            "seed": hex0x(reg.spec.seed),
+            "layers": list(reg.spec.layers),
+            "shifts": list(reg.spec.shifts),
+            "macsPerItem": reg.macs_per_item,
+            "inputBytes": input_bytes(reg.spec),
+            "outputBytes": output_bytes(reg.spec),
+        }
+        for h, reg in compute.models.items(state)
+    ]
+
+
+def render_schedule(schedule: EpochSchedule | None, prefix: int) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    table = schedule.table
+    total = schedule.total_weight
+    return {
+        "epoch": schedule.epoch,
+        "seed": hex0x(schedule.seed),
+        "totalWeight": str(total),
+        "validators": [
+            {
+                "account": encode_address(e.account, prefix),
+                "sessionKey": hex0x(e.session_key),
+                "bond": str(e.bond),
+                "credit": str(e.credit),
+                "weight": str(e.weight),
+                "stakeShare": fraction(stake_share(e, table)),
+                "workShare": fraction(work_share(e, table)),
+                "leaderShare": ratio(e.weight, total),
+            }
+            for e in table
+        ],
+    }
+
+
+@method("btt_powerTable")
+def btt_power_table(ctx: RpcContext) -> dict[str, Any]:
+    """The current and following epoch schedules (weights in parts per 10^18: 1/2 stake share +
+    1/2 min(work share, stake share)) and the leaders of the next slots."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    current = consensus_storage.current.get(state)
+    following = consensus_storage.following.get(state)
+    accounts: dict[bytes, bytes] = {}
+    for schedule in (current, following):
+        for e in schedule.table if schedule is not None else ():
+            accounts.setdefault(e.session_key, e.account)
+    head_slot = ctx.node.chain.head.slot
+    leaders = []
+    for slot in range(head_slot + 1, head_slot + 1 + LEADER_SLOTS):
+        key = consensus.leader_of_slot(state, slot)
+        leaders.append(
+            {
+                "slot": slot,
+                "epoch": consensus.epoch_of(state, slot),
+                "sessionKey": hex0x(key) if key is not None else None,
+                "account": encode_address(accounts[key], prefix) if key in accounts else None,
+            }
+        )
+    return {
+        "epoch": current_epoch(state),
+        "epochSlots": consensus_storage.epoch_slots.get(state),
+        "scale": str(SCALE),
+        "current": render_schedule(current, prefix),
+        "following": render_schedule(following, prefix),
+        "nextLeaders": leaders,
+    }
+
+
+@method("btt_miningSchedule")
+def btt_mining_schedule(ctx: RpcContext) -> dict[str, Any]:
+    """The mining pool's emission periods in epochs, the current epoch, and emitted (budgeted) so far, paid
+    (`compute.total_rewarded`), held back by the per-credit cap, and the pool's balance."""
+    state = ctx.node.chain.state()
+    periods = mining.periods(state)
+    epoch_ms = consensus_storage.epoch_ms(state)
+    rows = schedule_rows(periods, epoch_ms) if periods and epoch_ms > 0 else []
+    epoch = current_epoch(state)
+    rewarded = compute.rewarded_epochs.get(state)
+    return {
+        "epochMs": epoch_ms,
+        "currentEpoch": epoch,
+        "currentPeriod": next((r.index for r in rows if r.first_epoch <= epoch <= r.last_epoch), None),
+        "rewardedEpochs": rewarded,
+        "periods": [
+            {
+                "index": r.index,
+                "firstEpoch": r.first_epoch,
+                "lastEpoch": r.last_epoch,
+                "epochs": r.epochs,
+                "amount": str(r.amount),
+                "perEpoch": str(r.per_epoch),
+            }
+            for r in rows
+        ],
+        "totalEmission": str(total_emission(periods)),
+        "emitted": str(mining.emitted_through(state, rewarded)),
+        "paid": str(compute.total_rewarded.get(state)),
+        "heldBack": str(compute.held_back.get(state)),
+        "poolBalance": str(system.account.get(state, module_account(mining.POOL)).free),
+    }

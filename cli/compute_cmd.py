@@ -1,0 +1,436 @@
+"""Compute marketplace commands: `btt-chain miner`, `btt-chain job post|show|list|cancel|clinic`,
+`btt-chain provider register|deregister`, and `btt-chain query power-table|jobs|providers|mining|models`."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.amounts import parse_btt
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.keys import Keypair
+from cli.accounts import resolve_account, resolve_signer
+from cli.chain_info import ChainInfo
+from cli.output import print_fields, print_json, utc
+from cli.rpc_client import DEFAULT_RPC, RpcClient
+from cli.submit import echo_submitted, submit_as, submit_call
+from runtime.compute.types import ENERGY_CLASSES, JOB_STATES, MAX_REDUNDANCY, REGION_CLASSES
+
+_rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
+_key = click.option("--key", "--from", "key", required=True,
+                    help="Key file, or a dev name (alice, bob...) on dev chains.")
+_under_node = click.option("--under-node", is_flag=True, hidden=True,
+                           help="Run as a node's demo child: plain lines, exit when the parent exits.")
+_region = click.option("--region", type=click.Choice(REGION_CLASSES), default="standard", show_default=True,
+                       help="Region class (its reward factor is a chain parameter).")
+_energy = click.option("--energy", type=click.Choice(ENERGY_CLASSES, case_sensitive=False), default="c",
+                       show_default=True, help="Energy class, a (best) to e.")
+_capacity = click.option("--capacity", type=click.IntRange(1, 1024), default=4, show_default=True,
+                         help="Assignments held open at once.")
+
+
+def _printer(plain: bool) -> Any:
+    def out(line: str) -> None:
+        if plain:
+            click.echo(line)
+        else:
+            click.echo(f"{datetime.datetime.now().strftime('%H:%M:%S')} {line}")
+
+    return out
+
+
+@contextlib.contextmanager
+def _stop_on_signals(under_node: bool) -> Iterator[Callable[[], bool]]:
+    """A should-stop predicate: SIGTERM or SIGINT asks for a stop (the previous handlers come back after);
+    a demo child also stops when its node has gone."""
+    state = {"stop": False}
+    parent = os.getppid()
+
+    def ask(*_: object) -> None:
+        state["stop"] = True
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield lambda: state["stop"] or (under_node and os.getppid() != parent)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _submitter(client: RpcClient, info: ChainInfo, signer: Keypair) -> Any:
+    def submit(call: str, args: tuple[Any, ...], wait: bool) -> str:
+        return submit_call(client, info, signer, call, args, wait=wait).hash
+
+    return submit
+
+
+def _price(text: str, what: str = "--price") -> int:
+    value = parse_btt(text)
+    if value == 0:
+        raise ConfigError(f"{what} must be above zero")
+    return value
+
+
+# miner ----------------------------------------------------------------------------------------------
+
+
+@click.command()
+@_key
+@_rpc
+@_capacity
+@_region
+@_energy
+@click.option("--bond", default=None,
+              help="BTT: the active bond to reach before registering (default: the chain's minimum provider bond).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where results are kept until revealed (default: ~/.btt-chain/miner).")
+@click.option("--once", is_flag=True, help="Serve the jobs assigned now through their reveal, then exit.")
+@click.option("--interval", type=click.FloatRange(0.05, 60), default=0.5, show_default=True,
+              help="Seconds between polls of the node.")
+@click.option("--unsafe-fake-items", type=click.IntRange(0), default=0, hidden=True,
+              help="Test helper: fake the outputs of the first N items of every job (gets the bond slashed).")
+@_under_node
+def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str | None, data_dir: Path | None,
+          once: bool, interval: float, unsafe_fake_items: int, under_node: bool) -> None:
+    """Run a compute provider: register (bonding first if needed), then compute, commit and reveal every
+    job assigned to KEY, printing each step and the receipts, fraud verdicts and mining rewards."""
+    from btt_chain.miner.engine import MinerEngine
+    from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
+
+    wanted_bond = _price(bond, "--bond") if bond is not None else None
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    address = encode_address(signer.public, info.ss58_prefix)
+    base = data_dir or Path.home() / ".btt-chain" / "miner"
+    engine = MinerEngine(base / info.genesis_hash.hex()[:16] / address, fake_items=unsafe_fake_items)
+    out = _printer(under_node)
+    loop = MinerLoop(client, address, engine, _submitter(client, info, signer), out, info.decimals, info.symbol)
+    if unsafe_fake_items:
+        out(f"test helper: faking the outputs of the first {unsafe_fake_items} items of every job")
+    if engine.job_ids():
+        out(f"results kept from an earlier run for jobs {engine.job_ids()}")
+    loop.ensure_registered(
+        ProviderOptions(capacity, REGION_CLASSES.index(region), ENERGY_CLASSES.index(energy.lower()), wanted_bond)
+    )
+    with _stop_on_signals(under_node) as should_stop:
+        loop.run(should_stop, interval=interval, once=once)
+
+
+# jobs -----------------------------------------------------------------------------------------------
+
+
+@click.group()
+def job() -> None:
+    """Compute jobs: post (as a clinic), show, list, cancel, or run a demo clinic."""
+
+
+@job.command("post")
+@click.option("--model", required=True, help="Registered model name (e.g. dental-caries-v1) or 0x hash.")
+@click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
+@click.option("--price", required=True, help="BTT escrowed for the job (split over its redundancy).")
+@click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True,
+              help="Providers computing the job independently.")
+@click.option("--deadline", type=click.IntRange(1), default=60, show_default=True,
+              help="Seconds from inclusion until unfinished assignments are refunded.")
+@click.option("--seed", default="random", show_default=True,
+              help="32-byte hex seed of the synthetic inputs (item i = SHAKE-256(seed, i)), or `random`.")
+@_key
+@click.option("--no-wait", is_flag=True, help="Return once the node accepted it, without waiting for a block.")
+@_json
+@_rpc
+def job_post(model: str, items: int, price: str, redundancy: int, deadline: int, seed: str, key: str,
+             no_wait: bool, as_json: bool, rpc: str) -> None:
+    """Post a synthetic job as a clinic; its price is escrowed until it settles."""
+    from btt_chain.miner.clinic import JobTerms, parse_seed, post_args, resolve_model
+
+    value = _price(price)
+    seed_bytes = parse_seed(seed)
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    model_hash, model_name = resolve_model(client, model)
+    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline * 1000)
+    sub = submit_call(client, info, signer, "compute.post_job", post_args(terms, seed_bytes), wait=not no_wait)
+    if sub.status is None:
+        echo_submitted(sub, as_json, info.decimals, info.symbol)
+        return
+    events = client.call("btt_events", sub.status["blockHash"])
+    posted = next((e for e in events if e.get("event") == "JobPosted" and e.get("phase") == sub.status["index"]),
+                  None)
+    job_id = posted["job_id"] if posted else None
+    if as_json:
+        print_json({"jobId": job_id, "seed": "0x" + seed_bytes.hex(), "hash": sub.hash, **sub.status})
+        return
+    click.echo(f"posted job #{job_id}: {items} items of {model_name}, {info.format_amount(value)} escrowed, "
+               f"seed 0x{seed_bytes.hex()}")
+    echo_submitted(sub, False, info.decimals, info.symbol)
+
+
+def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
+    btt = info.format_amount
+    print_fields([
+        ("job", f"#{j['id']} ({j['status']})"),
+        ("requester", j["requester"]),
+        ("model", f"{j['modelName'] or '?'} {j['model']}"),
+        ("items", j["items"]),
+        ("input", f"seed {j['inputSeed']}" if j["inputSeed"] else f"root {j['inputRoot']}"),
+        ("price", btt(j["price"])),
+        ("redundancy", f"{j['redundancy']} ({j['unassigned']} unassigned)"),
+        ("deadline", utc(j["deadlineMs"])),
+        ("posted in block", j["postedBlock"]),
+        ("priority", "yes" if j["priority"] else "no"),
+    ])
+    s = j["split"]
+    click.echo(
+        f"settles to: {btt(s['burned'])} burned, {btt(s['provider'])} to providers, {btt(s['developmentFund'])} "
+        f"development fund, {btt(s['foundation'])} foundation, {btt(s['operationalReserve'])} operational reserve"
+    )
+    for a in j["assignments"]:
+        sample = f", sample {a['sampleIndices']}" if a["sampleIndices"] else ""
+        click.echo(f"  {a['provider']}: {a['state']}, escrow {btt(a['portion'])}{sample}")
+
+
+@job.command("show")
+@click.argument("job_id", type=click.IntRange(0))
+@_json
+@_rpc
+def job_show(job_id: int, as_json: bool, rpc: str) -> None:
+    """A job with its assignments, sample and the split it settles to."""
+    client = RpcClient(rpc)
+    j = client.call("btt_job", job_id)
+    if j is None:
+        raise ConfigError(f"no job {job_id} on this chain")
+    if as_json:
+        print_json(j)
+        return
+    _job_lines(j, ChainInfo.fetch(client))
+
+
+def _list_jobs(status: str | None, requester: str | None, provider: str | None, limit: int, as_json: bool,
+               rpc: str) -> None:
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+
+    def who(text: str | None) -> str | None:
+        return None if text is None else "0x" + resolve_account(text, info.chain_type, info.ss58_prefix).hex()
+
+    jobs = client.call("btt_jobs", status, who(requester), who(provider), limit)
+    if as_json:
+        print_json(jobs)
+        return
+    if not jobs:
+        click.echo("no jobs")
+    for j in jobs:
+        states = ", ".join(a["state"] for a in j["assignments"]) or "unassigned"
+        click.echo(f"#{j['id']:<5} {j['status']:<9} {j['items']:>5} items  {info.format_amount(j['price']):>14}  "
+                   f"{j['modelName'] or j['model']}  by {j['requester']}  [{states}]")
+
+
+_status = click.option("--status", type=click.Choice(JOB_STATES), default=None, help="Only jobs in this state.")
+_requester = click.option("--requester", default=None, help="Only jobs posted by this account.")
+_provider = click.option("--provider", default=None, help="Only jobs assigned to this provider.")
+_limit = click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+
+
+@job.command("list")
+@_status
+@_requester
+@_provider
+@_limit
+@_json
+@_rpc
+def job_list(status: str | None, requester: str | None, provider: str | None, limit: int, as_json: bool,
+             rpc: str) -> None:
+    """Jobs, newest first."""
+    _list_jobs(status, requester, provider, limit, as_json, rpc)
+
+
+@job.command("cancel")
+@click.argument("job_id", type=click.IntRange(0))
+@_key
+@_json
+@_rpc
+def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
+    """Withdraw a job no provider has been assigned to; its price is released."""
+    submit_as(key, rpc, as_json, "compute.cancel_job", job_id)
+
+
+@job.command("clinic")
+@_key
+@click.option("--model", default="dental-caries-v1", show_default=True, help="Model name or 0x hash.")
+@click.option("--items", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--price", default="1", show_default=True, help="BTT per job.")
+@click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
+@click.option("--deadline", type=click.IntRange(1), default=60, show_default=True, help="Seconds.")
+@click.option("--every", type=click.FloatRange(0.5, 86_400), default=5.0, show_default=True,
+              help="Seconds between jobs.")
+@click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
+@_rpc
+@_under_node
+def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int, every: float,
+               count: int | None, rpc: str, under_node: bool) -> None:
+    """Run a demo clinic: post a synthetic job every few seconds and report how each one settles."""
+    from btt_chain.miner.clinic import ClinicLoop, JobTerms, resolve_model
+
+    value = _price(price)
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    address = encode_address(signer.public, info.ss58_prefix)
+    model_hash, model_name = resolve_model(client, model)
+    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline * 1000)
+    out = _printer(under_node)
+    out(f"clinic {address}: a job of {items} items of {model_name} for {info.format_amount(value)} "
+        f"every {every:g} s")
+    loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol)
+    with _stop_on_signals(under_node) as should_stop:
+        loop.run(should_stop, every, count)
+
+
+# providers ------------------------------------------------------------------------------------------
+
+
+@click.group()
+def provider() -> None:
+    """Compute provider registration (bond first: `btt-chain bond`)."""
+
+
+@provider.command("register")
+@_key
+@_capacity
+@_region
+@_energy
+@_json
+@_rpc
+def provider_register(key: str, capacity: int, region: str, energy: str, as_json: bool, rpc: str) -> None:
+    """Register KEY as a compute provider; its active bond must reach the minimum provider bond."""
+    submit_as(key, rpc, as_json, "compute.register_provider", capacity, REGION_CLASSES.index(region),
+              ENERGY_CLASSES.index(energy.lower()))
+
+
+@provider.command("deregister")
+@_key
+@_json
+@_rpc
+def provider_deregister(key: str, as_json: bool, rpc: str) -> None:
+    """Stop taking jobs (no assignment may be open); then `btt-chain unbond` the bond."""
+    submit_as(key, rpc, as_json, "compute.deregister_provider")
+
+
+# queries --------------------------------------------------------------------------------------------
+
+
+@click.command("jobs")
+@_status
+@_requester
+@_provider
+@_limit
+@_json
+@_rpc
+def query_jobs(status: str | None, requester: str | None, provider: str | None, limit: int, as_json: bool,
+               rpc: str) -> None:
+    """Compute jobs, newest first (same as `btt-chain job list`)."""
+    _list_jobs(status, requester, provider, limit, as_json, rpc)
+
+
+@click.command("providers")
+@_json
+@_rpc
+def query_providers(as_json: bool, rpc: str) -> None:
+    """Compute providers: bond, classes, stats, on-time ratio and work credit."""
+    client = RpcClient(rpc)
+    rows = client.call("btt_providers")
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo("no providers")
+        return
+    btt = ChainInfo.fetch(client).format_amount
+    for p in rows:
+        s, c = p["stats"], p["credit"]
+        click.echo(
+            f"{p['account']}: bond {btt(p['bond'])}, capacity {p['active']}/{p['capacity']}, region {p['region']}, "
+            f"energy {p['energy']}; {s['completed']} completed, {s['failed']} missed, {s['frauds']} frauds "
+            f"(on time {int(p['onTimeBps']) / 100:g}%); credit recent {c['recent']}, this epoch {c['epoch']}, "
+            f"pending {c['pending']}"
+        )
+
+
+@click.command("models")
+@_json
+@_rpc
+def query_models(as_json: bool, rpc: str) -> None:
+    """Registered models."""
+    rows = RpcClient(rpc).call("btt_models")
+    if as_json:
+        print_json(rows)
+        return
+    for m in rows:
+        click.echo(f"{m['name']} {m['hash']}: layers {m['layers']}, {m['macsPerItem']} MACs per item")
+
+
+def _percent(fraction: str) -> str:
+    return f"{float(fraction) * 100:.2f}%"
+
+
+@click.command("power-table")
+@_json
+@_rpc
+def query_power_table(as_json: bool, rpc: str) -> None:
+    """The epoch power table: stake share, work share and leader weight of each validator, and the next
+    slots' leaders."""
+    client = RpcClient(rpc)
+    table = client.call("btt_powerTable")
+    if as_json:
+        print_json(table)
+        return
+    btt = ChainInfo.fetch(client).format_amount
+    click.echo(f"epoch {table['epoch']} ({table['epochSlots']} slots per epoch)")
+    for label in ("current", "following"):
+        sched = table[label]
+        if sched is None:
+            continue
+        click.echo(f"{label} schedule, epoch {sched['epoch']}, seed {sched['seed']}:")
+        for v in sched["validators"]:
+            click.echo(
+                f"  {v['account']}: bond {btt(v['bond'])}, credit {v['credit']}, stake share "
+                f"{_percent(v['stakeShare'])}, work share {_percent(v['workShare'])}, leader share "
+                f"{_percent(v['leaderShare'])}"
+            )
+    leaders = ", ".join(f"{x['slot']}: {x['account'] or '-'}" for x in table["nextLeaders"])
+    click.echo(f"next leaders: {leaders}")
+
+
+@click.command("mining")
+@_json
+@_rpc
+def query_mining(as_json: bool, rpc: str) -> None:
+    """The mining pool's emission schedule and what has been emitted, paid and held back."""
+    client = RpcClient(rpc)
+    m = client.call("btt_miningSchedule")
+    if as_json:
+        print_json(m)
+        return
+    btt = ChainInfo.fetch(client).format_amount
+    print_fields([
+        ("current epoch", f"{m['currentEpoch']} (period {m['currentPeriod']}, {m['epochMs'] / 1000:g} s epochs)"),
+        ("emitted", btt(m["emitted"])),
+        ("paid", btt(m["paid"])),
+        ("held back", btt(m["heldBack"])),
+        ("pool balance", btt(m["poolBalance"])),
+        ("total emission", btt(m["totalEmission"])),
+    ])
+    for r in m["periods"]:
+        click.echo(f"  period {r['index']}: epochs {r['firstEpoch']}-{r['lastEpoch']}, {btt(r['amount'])} "
+                   f"({btt(r['perEpoch'])} per epoch)")

@@ -1,0 +1,174 @@
+"""feature_compute: issue 5's "done when" on a real dev node with `--demo-economy`, as a new user would see it.
+
+The demo clinic (ferdie) posts jobs, the demo miner (alice, the validator) completes them, receipts land in
+blocks, each escrow is split to the base unit, the burns lower issuance, the miner earns mining rewards at
+an epoch boundary, and `btt-chain query power-table --json` shows alice's work share. The chain is the dev
+preset with 5-slot epochs and a 2-second credit challenge window, so this takes well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.keys import dev_keypair
+from cli.main import main
+from genesis.loader import canonical_json, load_chain_spec_doc
+from tests.functional.framework import Harness, NodeProcess, wait_until
+
+PREFIX = 42
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    assert exc.value.code in (0, None), f"btt-chain {' '.join(argv)} failed: {err}"
+    return out
+
+
+def address(name: str) -> str:
+    return encode_address(dev_keypair(name).public, PREFIX)
+
+
+def module(name: str) -> str:
+    return encode_address(module_account(name), PREFIX)
+
+
+def split(payment: int) -> tuple[int, int, int, int, int]:
+    burned = payment * 200 // 10_000
+    rest = payment - burned
+    provider, development, foundation = rest * 7000 // 10_000, rest * 1500 // 10_000, rest * 1000 // 10_000
+    return burned, provider, development, foundation, rest - provider - development - foundation
+
+
+def receipt_block(node: NodeProcess, job: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """The number and events of the block holding `job`'s receipt."""
+    for n in range(job["postedBlock"], node.height() + 1):
+        events = node.call("btt_events", node.call("chain_getBlockHash", n))
+        if any(e["event"] == "JobReceipt" and e["job_id"] == job["id"] for e in events):
+            return n, events
+    raise AssertionError(f"no receipt of job {job['id']} found")
+
+
+def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = load_chain_spec_doc("dev")
+    doc["consensus"]["epoch_slots"] = 5
+    doc["parameters"]["compute.credit_maturity_ms"]["value"] = 2000
+    spec = harness.root / "fast-compute-dev.json"
+    spec.write_bytes(canonical_json(doc))
+    node = harness.add_node(chain=str(spec), validator_key="alice", extra_args=["--demo-economy", "--no-p2p"])
+    node.start()
+    rpc = ("--rpc", node.rpc.url)
+
+    harness.log("before any receipt: the genesis burn is all that was burned")
+    before = node.call("btt_issuance")
+    assert node.call("btt_jobs", "done") == []
+
+    harness.log("the demo clinic posts jobs and the demo miner completes them: a receipt lands in a block")
+    done = wait_until(lambda: node.call("btt_jobs", "done"), 30, 0.5, "a job with a receipt")
+    job = done[-1]
+    (a,) = job["assignments"]
+    assert job["requester"] == address("ferdie") and a["provider"] == address("alice") and a["state"] == "settled"
+
+    harness.log("the clinic's escrow was split to the base unit: 2% burned, then 70/15/10/5, dust to the reserve")
+    number, events = receipt_block(node, job)
+    (receipt,) = [e for e in events if e["event"] == "JobReceipt" and e["job_id"] == job["id"]]
+    phase = receipt["phase"]
+    price = int(job["price"])
+    burned, provider, development, foundation, reserve = split(price)
+    assert (int(receipt["payment"]), int(receipt["burned"]), int(receipt["provider_paid"])) == (price, burned, provider)
+    moved = [e for e in events if e["phase"] == phase and e["module"] == "balances"]
+    assert [int(e["amount"]) for e in moved if e["event"] == "Burned" and e["who"] == address("ferdie")] == [burned]
+    paid = {e["dest"]: int(e["amount"]) for e in moved if e["event"] == "Transfer" and e["source"] == address("ferdie")}
+    assert paid == {address("alice"): provider, module("development_fund"): development,
+                    module("foundation"): foundation, module("operational_reserve"): reserve}
+    assert burned + sum(paid.values()) == price
+    assert a["split"] == {"burned": str(burned), "provider": str(provider), "developmentFund": str(development),
+                          "foundation": str(foundation), "operationalReserve": str(reserve)}
+
+    harness.log("total issuance fell by exactly the burns of the receipts")
+
+    def consistent() -> tuple[dict[str, str], list[dict[str, Any]]] | None:
+        head = node.call("chain_getBlockHash")
+        issuance = node.call("btt_issuance")
+        jobs = node.call("btt_jobs", "done", None, None, 500)
+        return (issuance, jobs) if node.call("chain_getBlockHash") == head else None
+
+    issuance, jobs = wait_until(consistent, 10, 0.2, "a read between two blocks")
+    receipts_burned = sum(int(x["split"]["burned"]) for j in jobs for x in j["assignments"] if x["state"] == "settled")
+    assert receipts_burned >= burned
+    assert int(issuance["totalBurned"]) - int(before["totalBurned"]) == receipts_burned
+    assert int(before["totalIssuance"]) - int(issuance["totalIssuance"]) == receipts_burned
+    assert int(issuance["totalIssuance"]) == int(issuance["genesisSupply"]) - int(issuance["totalBurned"])
+
+    harness.log("a clinic posts its own job from the command line; the miner completes it")
+    out = cli(capsys, "job", "post", "--model", "dental-caries-v1", "--items", "40", "--price", "2.5",
+              "--seed", "0x" + "42" * 32, "--key", "bob", "--json", *rpc)
+    posted = json.loads(out)
+
+    def bobs_job_done() -> dict[str, Any] | None:
+        shown = json.loads(cli(capsys, "job", "show", str(posted["jobId"]), "--json", *rpc))
+        return shown if shown["status"] == "done" else None
+
+    shown = wait_until(bobs_job_done, 20, 0.5, "bob's job done")
+    assert shown["inputSeed"] == "0x" + "42" * 32 and shown["assignments"][0]["state"] == "settled"
+
+    harness.log("the miner earns a mining reward at an epoch boundary")
+    mining = wait_until(lambda: (m := node.call("btt_miningSchedule")) and int(m["paid"]) > 0 and m, 30, 0.5,
+                        "a mining reward")
+    assert int(mining["paid"]) <= int(mining["emitted"])
+    wait_until(lambda: "mining reward" in node.log_path.read_text(), 10, 0.5, "the miner's reward line in the log")
+    (provider_row,) = json.loads(cli(capsys, "query", "providers", "--json", *rpc))
+    assert provider_row["account"] == address("alice") and provider_row["stats"]["completed"] >= 2
+
+    harness.log("`btt-chain query power-table --json` shows alice's work share")
+
+    def work_share() -> str | None:
+        table = json.loads(cli(capsys, "query", "power-table", "--json", *rpc))
+        rows = [v for s in (table["current"], table["following"]) for v in s["validators"]
+                if v["account"] == address("alice") and v["workShare"] != "0"]
+        return rows[0]["workShare"] if rows else None
+
+    assert wait_until(work_share, 30, 0.5, "alice's work share in the power table") == "1"
+    log = node.log_path.read_text()
+    for line in ("[clinic ferdie] posted job #0", "[miner alice] job #0: committed", "[miner alice] job #0 receipt"):
+        assert line in log, line
+
+
+def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    node = harness.add_node(chain="dev", validator_key="alice", extra_args=["--no-p2p"])
+    node.start()
+    rpc = ("--rpc", node.rpc.url)
+
+    harness.log("bob bonds 200 BTT and registers as the only provider")
+    cli(capsys, "bond", "--from", "bob", "--amount", "200", *rpc)
+    cli(capsys, "provider", "register", "--key", "bob", "--capacity", "1", *rpc)
+    (row,) = json.loads(cli(capsys, "query", "providers", "--json", *rpc))
+    assert row["account"] == address("bob") and row["bond"] == str(200 * 10**18)
+
+    harness.log("charlie posts a job; it is assigned to bob")
+    posted = json.loads(cli(capsys, "job", "post", "--model", "dental-caries-v1", "--items", "16", "--price", "3",
+                            "--key", "charlie", "--json", *rpc))
+    job_id = posted["jobId"]
+    wait_until(lambda: node.call("btt_job", job_id)["assignments"], 10, 0.2, "the assignment")
+    before = node.call("btt_issuance")
+
+    harness.log("bob's miner fakes every output: the sampled items do not match re-execution")
+    out = cli(capsys, "miner", "--key", "bob", "--data-dir", str(harness.root / "miner"), "--unsafe-fake-items", "16",
+              "--once", "--interval", "0.2", *rpc)
+    assert "16 outputs FAKED" in out and f"job #{job_id} FRAUD detected" in out, out
+    job = node.call("btt_job", job_id)
+    assert job["assignments"][0]["state"] == "fraud"
+    (fraud,) = [e for n in range(job["postedBlock"], node.height() + 1)
+                for e in node.call("btt_events", node.call("chain_getBlockHash", n)) if e["event"] == "FraudDetected"]
+    assert int(fraud["slashed"]) == 100 * 10**18 and int(fraud["refunded"]) == 3 * 10**18
+    assert node.call("btt_bonds", address("bob"))["bonded"] == str(100 * 10**18)
+    assert json.loads(cli(capsys, "query", "account", "charlie", "--json", *rpc))["reserved"] == "0"
+    after = node.call("btt_issuance")
+    assert int(before["totalIssuance"]) - int(after["totalIssuance"]) == int(fraud["slashed"])

@@ -1,0 +1,176 @@
+"""The miner and the clinic loops against an in-process dev node, block by block: the same RPC calls and
+signed extrinsics as `btt-chain miner` and `btt-chain job clinic`, with blocks authored by the test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from btt_chain.miner.clinic import ClinicLoop, JobTerms, parse_seed, resolve_model
+from btt_chain.miner.engine import MinerEngine
+from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
+from btt_chain.node.service import Node, NodeConfig
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.rpc.protocol import Dispatcher
+from btt_chain.rpc.registry import RpcContext
+from btt_chain.rpc.server import RpcServer  # noqa: F401  (registers every method)
+from cli.chain_info import ChainInfo
+from cli.rpc_client import RpcError
+from cli.submit import ExtrinsicFailed, submit_call
+from tests.functional.framework import free_port
+
+UNIT = 10**18
+
+
+class LocalRpc:
+    """JSON-RPC answered in-process by the node's own dispatcher (what the RPC server does per request)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.dispatcher = Dispatcher()
+        self.ids = 0
+
+    def call(self, method: str, *params: Any) -> Any:
+        self.ids += 1
+        request = {"jsonrpc": "2.0", "id": self.ids, "method": method, "params": list(params)}
+        reply = json.loads(self.dispatcher.handle(json.dumps(request), RpcContext(self.node)) or "null")
+        if "error" in reply:
+            err = reply["error"]
+            raise RpcError(f"{err['message']}: {err.get('data')}", err["code"], err.get("data"))
+        return reply["result"]
+
+
+class DevChain:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.rpc = LocalRpc(node)
+        self.info = ChainInfo.fetch(self.rpc)  # type: ignore[arg-type]
+        self.alice = dev_keypair("alice")
+
+    def author(self, blocks: int = 1) -> None:
+        chain, pool = self.node.chain, self.node.pool
+        for _ in range(blocks):
+            candidates = [(t.xt, len(t.encoded)) for t in pool.ready()]
+            imported, dropped = chain.author_block(chain.head.slot + 1, self.alice, candidates)
+            pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+
+    def submitter(self, signer: Keypair) -> Any:
+        """Sign and submit like the CLI; a waiting submission gets its block authored at once."""
+
+        def submit(call: str, args: tuple[Any, ...], wait: bool) -> str:
+            xt_hash = submit_call(self.rpc, self.info, signer, call, args, wait=False).hash  # type: ignore[arg-type]
+            if wait:
+                self.author()
+                status = self.rpc.call("btt_extrinsicStatus", xt_hash)
+                if not status["success"]:
+                    raise ExtrinsicFailed(f"{call} failed: {status['error']}")
+            return xt_hash
+
+        return submit
+
+    def address(self, name: str) -> str:
+        return encode_address(dev_keypair(name).public, self.info.ss58_prefix)
+
+
+@pytest.fixture
+def dev() -> Iterator[DevChain]:
+    alice = dev_keypair("alice")
+    node = Node(NodeConfig(chain="dev", base_path=None, tmp=True, validator_key=alice, rpc_port=free_port()))
+    try:
+        yield DevChain(node)
+    finally:
+        node.close()
+
+
+def miner(dev: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tuple[MinerLoop, list[str]]:
+    lines: list[str] = []
+    loop = MinerLoop(dev.rpc, dev.address(name), MinerEngine(data_dir, fake_items), dev.submitter(dev_keypair(name)),
+                     lines.append)
+    return loop, lines
+
+
+def clinic(dev: DevChain, name: str = "ferdie", items: int = 16) -> tuple[ClinicLoop, list[str]]:
+    lines: list[str] = []
+    model, model_name = resolve_model(dev.rpc, "dental-caries-v1")
+    terms = JobTerms(model, model_name, items, UNIT, 1, 60_000)
+    return ClinicLoop(dev.rpc, dev.address(name), terms, dev.submitter(dev_keypair(name)), lines.append), lines
+
+
+def run_until(dev: DevChain, loops: list[Any], done: Any, blocks: int) -> None:
+    for _ in range(blocks):
+        for loop in loops:
+            loop.tick() if isinstance(loop, MinerLoop) else loop.report()
+        if done():
+            return
+        dev.author()
+    raise AssertionError(f"not done after {blocks} blocks")
+
+
+def test_miner_serves_the_clinic_and_earns_a_mining_reward(dev: DevChain, tmp_path: Path) -> None:
+    m, mlines = miner(dev, "alice", tmp_path)
+    m.ensure_registered(ProviderOptions(capacity=2, region=2, energy=0))
+    assert mlines[-1].startswith(f"registered {dev.address('alice')} as a provider: capacity 2, region remote")
+    c, clines = clinic(dev)
+    c.post()
+    run_until(dev, [m, c], lambda: any("receipt" in x for x in clines), 12)
+    steps = [next(i for i, x in enumerate(mlines) if word in x)
+             for word in ("assigned", "computed 16 items", "committed in block", "revealed in block", "receipt")]
+    assert steps == sorted(steps), mlines
+    assert any(x.startswith("job #0 receipt") and "paid 0.686 BTT of 1 BTT escrow (0.02 BTT burned)" in x
+               for x in mlines)
+    assert clines[0].startswith("posted job #0") and "0.02 BTT burned, 0.686 BTT to the provider" in clines[-1]
+    assert m.engine.job_ids() == [] and not any(tmp_path.iterdir())  # settled: the kept result is dropped
+    # the credit matures after 10 s and is rewarded at the next epoch boundary (20 one-second slots)
+    run_until(dev, [m], lambda: any("mining reward" in x for x in mlines), 50)
+    assert int(dev.rpc.call("btt_miningSchedule")["paid"]) > 0
+
+
+def test_a_provider_that_fakes_outputs_is_reported_slashed(dev: DevChain, tmp_path: Path) -> None:
+    m, mlines = miner(dev, "bob", tmp_path, fake_items=16)
+    m.ensure_registered(ProviderOptions())
+    assert mlines[0].startswith("bonded 100 BTT")
+    c, clines = clinic(dev, "charlie")
+    c.post()
+    run_until(dev, [m, c], lambda: any("FRAUD" in x for x in mlines), 12)
+    assert any("16 outputs FAKED" in x for x in mlines)
+    assert any("caught faking item" in x and "1 BTT refunded" in x for x in clines)
+    (p,) = dev.rpc.call("btt_providers", "0x" + dev_keypair("bob").public.hex())
+    assert p["stats"]["frauds"] == 1 and int(p["bond"]) == 50 * UNIT
+
+
+def test_a_job_without_an_input_seed_is_left_to_its_deadline(dev: DevChain, tmp_path: Path) -> None:
+    m, mlines = miner(dev, "alice", tmp_path)
+    m.ensure_registered(ProviderOptions())
+    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    dev.submitter(dev_keypair("ferdie"))("compute.post_job", (model, b"\x33" * 32, ZERO_HASH, 4, UNIT, 1, 60_000), True)
+    run_until(dev, [m], lambda: any("cannot serve" in x for x in mlines), 4)
+    m.tick()
+    dev.author()
+    m.tick()
+    (job,) = dev.rpc.call("btt_jobs")
+    assert job["assignments"][0]["state"] == "assigned" and sum("cannot serve" in x for x in mlines) == 1
+
+
+def test_registration_refuses_a_bond_below_the_minimum(dev: DevChain, tmp_path: Path) -> None:
+    m, _ = miner(dev, "bob", tmp_path)
+    with pytest.raises(ConfigError, match="below the minimum provider bond 100 BTT"):
+        m.ensure_registered(ProviderOptions(bond=UNIT))
+
+
+def test_seeds_and_models_are_checked() -> None:
+    assert len(parse_seed("random")) == 32 and parse_seed("0x" + "ab" * 32) == b"\xab" * 32
+    for bad, why in (("zz", "not hex"), ("ab" * 31, "must be 32 bytes"), ("00" * 32, "must not be all zeros")):
+        with pytest.raises(ConfigError, match=why):
+            parse_seed(bad)
+
+
+def test_an_unknown_model_names_the_registered_ones(dev: DevChain) -> None:
+    with pytest.raises(ConfigError, match=r"no model 'x-ray' .* \(registered: dental-caries-v1\)"):
+        resolve_model(dev.rpc, "x-ray")
