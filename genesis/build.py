@@ -21,6 +21,7 @@ LOCKED_KINDS = ("linear", "milestones", "reserve")
 """Release kinds whose holdings are frozen at genesis (vesting releases them)."""
 VESTING_KINDS = ("linear", "milestones")
 """Release kinds that become vesting schedules; "reserve" stays frozen until governance releases it."""
+BPS_PER_PERCENT = 100
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class Genesis:
 
 def genesis_config(spec: ChainSpec) -> GenesisConfig:
     """Translate the spec into runtime genesis data: balances (locked where not yet released), burns, validators
-    and their hash-chain commitments, the reference models and the mining pool's emission periods."""
+    and their hash-chain commitments, the reference models, the mining pool's emission periods, the milestone
+    burns and the governance houses (institutions weighted by their allocation, the decentralisation schedule
+    in bps, the community representatives)."""
     if spec.genesis_time_ms == 0:
         raise GenesisError("genesis_time_ms is 0: materialise the spec with a start time before building it")
     foundation = module_account("foundation")
@@ -73,6 +76,10 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         commitments=tuple((v.session_key, v.hash_chain_commitment) for v in spec.validators),
         models=tuple(REFERENCE_MODELS[name] for name in spec.compute.models),
         mining_periods=tuple((p.years * year_ms, p.amount) for p in spec.compute.mining_periods),
+        milestones=tuple((b.name, b.amount, b.at_genesis) for b in spec.milestone_burns),
+        institutions=tuple((h.account, h.amount) for h in spec.governance.institutions),
+        representatives=spec.governance.representatives,
+        institution_share_bps=tuple(p * BPS_PER_PERCENT for p in spec.governance.institution_share_percent),
     )
 
 

@@ -28,6 +28,7 @@ from genesis.spec import (
     ChainSpec,
     ComputeSpec,
     ConsensusSpec,
+    GovernanceSpec,
     Holder,
     MilestoneBurn,
     MiningPeriod,
@@ -40,6 +41,8 @@ from genesis.spec import (
 )
 from runtime.compute import params as compute_params
 from runtime.compute.model import REFERENCE_MODELS
+from runtime.governance import params as governance_params
+from runtime.roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
 PRESETS = ("dev", "btt-21m", "btt-210m")
 """Built-in chain specs, in `genesis/presets/NAME.json`."""
@@ -81,6 +84,18 @@ _COMPUTE_UNITS = {
 """Units of the compute and consensus parameters that are not counts. The region and energy factors are
 'count': they go above 10,000 (a 'bps' value is capped at 10,000), like staking.governance_multiplier_bps."""
 
+GOVERNANCE_HOUSE_WEIGHTS = tuple(governance_params.house_weight(h) for h in governance_params.HOUSES)
+_GOVERNANCE_UNITS = {
+    governance_params.MIN_DEPOSIT: "btt",
+    governance_params.EMERGENCY_DEPOSIT: "btt",
+    governance_params.THRESHOLD: "bps",
+    governance_params.EMERGENCY_THRESHOLD: "bps",
+    governance_params.QUORUM: "bps",
+    governance_params.SPAM_THRESHOLD: "bps",
+    **{name: "bps" for name in GOVERNANCE_HOUSE_WEIGHTS},
+}
+"""Units of the governance parameters that are not counts (periods and delays are milliseconds: counts)."""
+
 REQUIRED_PARAMETERS = {
     "balances.existential_deposit": "btt",
     "fees.base": "btt",
@@ -93,13 +108,16 @@ REQUIRED_PARAMETERS = {
     "block.max_bytes": "count",
     "block.max_extrinsics": "count",
     **{name: _COMPUTE_UNITS.get(name, "count") for name in compute_params.ALL},
+    **{name: _GOVERNANCE_UNITS.get(name, "count") for name in governance_params.ALL},
 }
 """Every chain spec must set these parameters, with these units (the compute marketplace's and
-consensus.work_window_epochs among them: `runtime.compute.params.ALL`)."""
+consensus.work_window_epochs among them: `runtime.compute.params.ALL`; governance's:
+`runtime.governance.params.ALL`)."""
 
 SHARE_GROUPS = {
     "fees": ("fees.author_bps", "fees.stakers_bps", "fees.development_bps"),
     "compute": ("compute.provider_bps", "compute.development_bps", "compute.foundation_bps", "compute.reserve_bps"),
+    "governance houses": GOVERNANCE_HOUSE_WEIGHTS,
 }
 """Parameters that split one flow: their values must add up to 10,000 bps. Every member is a required
 parameter, so a group is checked once all of its members are present with unit 'bps'."""
@@ -126,6 +144,7 @@ _TOP_REQUIRED = (
     "validators",
     "parameters",
     "compute",
+    "governance",
 )
 _TOP_OPTIONAL = ("description", "milestone_burns", "published_release")
 
@@ -520,13 +539,14 @@ class _Parser:
         compute = self.compute(g(doc, "compute"), allocations, time)
         burns = self.burns(g(doc, "milestone_burns"), foundation)
         published = self.published(g(doc, "published_release"))
+        governance = self.governance(g(doc, "governance"), allocations)
         if self.problems:
             return self.problems
         assert spec_id is not None and name is not None and chain_type is not None
         assert self.ss58_prefix is not None and genesis_time_ms is not None
         assert token is not None and consensus is not None and time is not None
         assert allocations is not None and validators is not None and parameters is not None
-        assert burns is not None and published is not None and compute is not None
+        assert burns is not None and published is not None and compute is not None and governance is not None
         return ChainSpec(
             id=spec_id,
             name=name,
@@ -542,6 +562,7 @@ class _Parser:
             milestone_burns=burns,
             published_release=published,
             compute=compute,
+            governance=governance,
             raw=copy.deepcopy(self.doc),
         )
 
@@ -1136,4 +1157,116 @@ class _Parser:
                 ok = False
                 continue
             out.append(PublishedRelease(label=label, cumulative_percent=pct))
+        return tuple(out) if ok else None
+
+    # -- governance
+
+    def governance(self, value: Any, allocations: tuple[AllocationRow, ...] | None) -> GovernanceSpec | None:
+        """The founding institutions (allocation rows whose holders vote with their allocation), the
+        decentralisation schedule and the genesis community representatives."""
+        if value is _MISSING:
+            return None
+        o = self.obj(value, "governance", ("institution_rows", "institution_share_percent", "representatives"))
+        if o is None:
+            return None
+        rows = self.institution_rows(self.get(o, "institution_rows"), allocations)
+        shares = self.institution_shares(self.get(o, "institution_share_percent"))
+        reps = self.representatives(self.get(o, "representatives"))
+        if rows is None or shares is None or reps is None or allocations is None:
+            return None
+        by_index = {r.index: r for r in allocations}
+        institutions = tuple(
+            h for i in rows for h in by_index[i].holders if not h.label.startswith(MODULE_PREFIX)
+        )
+        return GovernanceSpec(
+            institution_rows=rows, institutions=institutions, institution_share_percent=shares, representatives=reps
+        )
+
+    def institution_rows(self, value: Any, allocations: tuple[AllocationRow, ...] | None) -> tuple[int, ...] | None:
+        path = "governance.institution_rows"
+        items = self.list_(value, path)
+        if items is None:
+            return None
+        by_index = None if allocations is None else {r.index: r for r in allocations}
+        out: list[int] = []
+        ok = True
+        seen: dict[int, int] = {}
+        for i, raw in enumerate(items):
+            ipath = f"{path}[{i}]"
+            index = self.int_(raw, ipath, lo=1)
+            if index is None:
+                ok = False
+                continue
+            if index in seen:
+                self.err(ipath, f"duplicate row {index} (also {path}[{seen[index]}])")
+                ok = False
+                continue
+            seen[index] = i
+            if by_index is not None:
+                r = by_index.get(index)
+                if r is None:
+                    known = ", ".join(str(k) for k in sorted(by_index))
+                    self.err(ipath, f"no allocation row has index {index} (rows: {known})")
+                    ok = False
+                    continue
+                if all(h.label.startswith(MODULE_PREFIX) for h in r.holders):
+                    self.err(
+                        ipath,
+                        f"row {index} ({r.category}) is held only by module accounts: it has no institution to vote",
+                    )
+                    ok = False
+                    continue
+            out.append(index)
+        return tuple(out) if ok else None
+
+    def institution_shares(self, value: Any) -> tuple[int, ...] | None:
+        path = "governance.institution_share_percent"
+        items = self.list_(value, path, nonempty=True)
+        if items is None:
+            return None
+        if len(items) > MAX_SCHEDULE_YEARS:
+            self.err(path, f"{len(items)} years; the schedule has at most {MAX_SCHEDULE_YEARS}")
+            return None
+        out: list[int] = []
+        ok = True
+        previous: int | None = None
+        for i, raw in enumerate(items):
+            ipath = f"{path}[{i}]"
+            pct = self.int_(raw, ipath, 1, 100)
+            if pct is not None and previous is not None and pct > previous:
+                self.err(
+                    ipath, f"{pct} is more than the previous year's {previous} (the institutions' share only falls)"
+                )
+                pct = None
+            if pct is None:
+                ok = False
+                continue
+            previous = pct
+            out.append(pct)
+        return tuple(out) if ok else None
+
+    def representatives(self, value: Any) -> tuple[bytes, ...] | None:
+        path = "governance.representatives"
+        items = self.list_(value, path)
+        if items is None:
+            return None
+        if len(items) > MAX_REPRESENTATIVES:
+            self.err(path, f"{len(items)} representatives; the house has at most {MAX_REPRESENTATIVES}")
+            return None
+        out: list[bytes] = []
+        ok = True
+        seen: dict[bytes, int] = {}
+        for i, raw in enumerate(items):
+            ipath = f"{path}[{i}]"
+            resolved = self.account(raw, ipath, allow_module=False)
+            if resolved is None:
+                ok = False
+                continue
+            account, label = resolved
+            if account in seen:
+                self.err(ipath, f"duplicate representative {label!r} (also {path}[{seen[account]}])")
+                ok = False
+                continue
+            seen[account] = i
+            out.append(account)
         return tuple(out) if ok else None

@@ -121,6 +121,21 @@ class ComputeSpec:
 
 
 @dataclass(frozen=True)
+class GovernanceSpec:
+    """Genesis data of the governance houses (TOKENOMICS.md, Governance)."""
+
+    institution_rows: tuple[int, ...]
+    """Allocation row indices whose holders are the founding institutions."""
+    institutions: tuple[Holder, ...]
+    """The holders of those rows, module accounts left out: each votes with its allocation as weight."""
+    institution_share_percent: tuple[int, ...]
+    """Progressive decentralisation: the institutions' share by year (year 1 first, never rising); the last
+    entry holds for every later year."""
+    representatives: tuple[bytes, ...]
+    """The community representatives at genesis (one account, one vote; changed by referendum)."""
+
+
+@dataclass(frozen=True)
 class ChainSpec:
     id: str
     name: str
@@ -136,8 +151,10 @@ class ChainSpec:
     validators: tuple[ValidatorSpec, ...]
     parameters: tuple[ParameterSpec, ...]
     milestone_burns: tuple[MilestoneBurn, ...]
+    """Burned from the Foundation allocation: at genesis, or once each by a governance referendum."""
     published_release: tuple[PublishedRelease, ...]
     compute: ComputeSpec
+    governance: GovernanceSpec
     raw: dict[str, Any] = field(compare=False, repr=False)
     """The JSON document as loaded, for writing back and hashing."""
 

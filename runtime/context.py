@@ -32,7 +32,8 @@ class BlockEnv:
 
 @dataclass(frozen=True)
 class Origin:
-    """Who is calling: a signed account, governance (an enacted referendum), or the runtime itself."""
+    """Who is calling: a signed account, governance (an enacted referendum), the emergency track (an enacted
+    emergency referendum, passed by a supermajority), or the runtime itself (root)."""
 
     kind: str
     account: bytes | None = None
@@ -44,6 +45,8 @@ class Origin:
 
 ROOT = Origin("root")
 GOVERNANCE = Origin("governance")
+EMERGENCY = Origin("emergency")
+"""An enacted emergency-track referendum: everything governance may do, plus the emergency-only calls."""
 
 
 @dataclass
@@ -73,5 +76,12 @@ def ensure_signed(origin: Origin) -> bytes:
 
 
 def ensure_governance(origin: Origin) -> None:
-    if origin.kind not in ("governance", "root"):
+    """Governance, the emergency track (a stricter referendum) or root."""
+    if origin.kind not in ("governance", "emergency", "root"):
         raise BadOrigin("only governance may make this call")
+
+
+def ensure_emergency(origin: Origin) -> None:
+    """Only an emergency-track referendum (or root): a standard referendum is refused."""
+    if origin.kind not in ("emergency", "root"):
+        raise BadOrigin("only an emergency-track referendum may make this call")

@@ -13,10 +13,12 @@ from runtime.compute.model import ModelSpec
 from runtime.consensus import logic as consensus
 from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
+from runtime.roles import genesis as roles_genesis
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
+from runtime.treasury import genesis as treasury_genesis
 from runtime.vesting.genesis import GenesisVesting, build_vesting_genesis
 
 
@@ -60,6 +62,14 @@ class GenesisConfig:
     """Models registered at genesis (the reference models)."""
     mining_periods: tuple[tuple[int, int], ...] = ()
     """The mining pool's emission schedule as (duration ms, amount) periods."""
+    milestones: tuple[tuple[str, int, bool], ...] = ()
+    """Milestone burns as (name, amount, burned at genesis); the others are executed by referendum, once each."""
+    institutions: tuple[tuple[bytes, int], ...] = ()
+    """The founding institutions house: (account, voting weight = its genesis allocation)."""
+    representatives: tuple[bytes, ...] = ()
+    """The community representatives house at genesis (one account, one vote; changed by referendum)."""
+    institution_share_bps: tuple[int, ...] = ()
+    """Progressive decentralisation: the institutions' share by year (year 1 first; the last holds after)."""
 
 
 def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
@@ -90,6 +100,8 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
     commitments = dict(config.commitments)
     bonds_genesis.build(state, config.validators, config.epoch_slots, commitments)
     compute_genesis.build(state, config.models, config.mining_periods)
+    treasury_genesis.build(state, config.milestones, config.burned_at_genesis)
+    roles_genesis.build(state, config.representatives, config.institutions, config.institution_share_bps)
     consensus.build_genesis(state, config.epoch_slots, config.slot_ms, config.chain_spec_hash, config.commitments)
     system.genesis_supply.put(state, config.supply)
     system.total_issuance.put(state, config.supply - config.burned_at_genesis)

@@ -9,8 +9,11 @@ from runtime.compute.calls import MODULE as COMPUTE
 from runtime.consensus.calls import MODULE as CONSENSUS
 from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
+from runtime.governance.calls import MODULE as GOVERNANCE
+from runtime.governance.logic import vote_lock
 from runtime.multisig.calls import MODULE as MULTISIG
 from runtime.params.calls import MODULE as PARAMS
+from runtime.roles.calls import MODULE as ROLES
 from runtime.session.calls import MODULE as SESSION
 from runtime.staking.calls import MODULE as STAKING
 from runtime.system.calls import MODULE as SYSTEM
@@ -18,18 +21,22 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
     spec_version=SPEC_VERSION,
     modules=(
-        SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, STAKING, BONDS, COMPUTE, MULTISIG
+        SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, ROLES, STAKING, BONDS, COMPUTE,
+        MULTISIG, GOVERNANCE,
     ),
 )
 """Hooks run in this order: consensus first (the schedule rotates and the reveal is checked against the
 state at the end of the previous block), compute after bonds (its draws use the randomness with this
-block's reveal in it)."""
+block's reveal in it), governance last (an enacted call sees the block's state after every other hook)."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""
+
+register_lock_source(vote_lock)
+"""Governance keeps a voter's counted free balance frozen until the end of the referendum it voted in."""

@@ -15,3 +15,11 @@ class UnknownParameter(ParamsError):
 
 class ParameterOutOfRange(ParamsError):
     """The value is outside the parameter's bounds."""
+
+
+class InvalidBounds(ParamsError):
+    """The new range is empty (min above max) or, for a basis-point parameter, goes above 10,000."""
+
+
+class BoundsExcludeValue(ParamsError):
+    """The new range would not contain the parameter's current value: change the value first."""

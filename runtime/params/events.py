@@ -11,8 +11,29 @@ from runtime.events import Event
 
 @dataclass(frozen=True)
 class ParameterChanged(Event):
+    """Governance changed a parameter's value inside its range."""
+
     MODULE: ClassVar[str] = "params"
     parameter: str
     old: int
     new: int
     WIRE = (("parameter", Text(64)), ("old", AMOUNT), ("new", AMOUNT))
+
+
+@dataclass(frozen=True)
+class BoundsChanged(Event):
+    """An emergency referendum changed a parameter's range from [old_min, old_max] to [new_min, new_max]."""
+
+    MODULE: ClassVar[str] = "params"
+    parameter: str
+    old_min: int
+    old_max: int
+    new_min: int
+    new_max: int
+    WIRE = (
+        ("parameter", Text(64)),
+        ("old_min", AMOUNT),
+        ("old_max", AMOUNT),
+        ("new_min", AMOUNT),
+        ("new_max", AMOUNT),
+    )

@@ -1,19 +1,19 @@
-"""Dispatchable calls of the treasury module: governance origin only.
+"""Dispatchable calls of the treasury module: governance origins only.
 
-`release_strategic_reserve` needs a governance origin here; that it comes from an emergency-track
-referendum (2/3 supermajority, TOKENOMICS.md) is the governance module's rule for which track may carry
-this call, not this module's.
+`spend` and `execute_milestone_burn` take any governance origin; `release_strategic_reserve` takes only the
+emergency origin, which only an emergency-track referendum (2/3 supermajority, TOKENOMICS.md) dispatches with.
 """
 
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, Text
 from runtime.balances import logic as balances
-from runtime.context import CallContext, Origin, ensure_governance
+from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance
 from runtime.dispatch import CallDef, ModuleDef
 from runtime.system import storage as system
-from runtime.treasury import errors, events, logic
-from runtime.treasury.types import SPEND_SOURCES, STRATEGIC_RESERVE
+from runtime.treasury import errors, events, logic, storage
+from runtime.treasury.types import FOUNDATION, MAX_MILESTONE_NAME, SPEND_SOURCES, STRATEGIC_RESERVE
+from runtime.vesting import logic as vesting
 
 
 def spend(ctx: CallContext, origin: Origin, source: str, dest: bytes, amount: int) -> None:
@@ -29,14 +29,39 @@ def spend(ctx: CallContext, origin: Origin, source: str, dest: bytes, amount: in
 
 
 def release_strategic_reserve(ctx: CallContext, origin: Origin, dest: bytes, amount: int) -> None:
-    """Unfreeze `amount` of the Strategic Reserve and pay it to `dest` (the foundation multisig)."""
-    ensure_governance(origin)
+    """Unfreeze `amount` of the Strategic Reserve and pay it to `dest` (the foundation multisig); emergency
+    track only."""
+    ensure_emergency(origin)
     reserve = logic.module_id(STRATEGIC_RESERVE)
     acc = system.account.get(ctx.state, reserve)
     logic.check_payout(ctx, acc, acc.free, amount)
     balances.set_frozen(ctx, reserve, max(0, acc.frozen - amount))
     balances.transfer(ctx, reserve, dest, amount, keep_alive=False)
     ctx.emit(events.StrategicReserveReleased(dest, amount, acc.free - amount))
+
+
+def execute_milestone_burn(ctx: CallContext, origin: Origin, name: str) -> None:
+    """Burn the named milestone's amount from the Foundation allocation (governance only; each milestone once).
+
+    The Foundation's milestone schedule gives up the amount (its lock shrinks by it, see
+    `vesting.logic.compute_shrunk_schedule`), then the amount is burned from the foundation's balance."""
+    ensure_governance(origin)
+    milestone = storage.milestones.get(ctx.state, name)
+    if milestone is None:
+        raise errors.UnknownMilestone(f"no milestone named {name!r}")
+    if milestone.executed:
+        raise errors.MilestoneAlreadyExecuted(f"milestone {name!r} was burned already")
+    foundation = logic.module_id(FOUNDATION)
+    found = vesting.get_milestone_schedule(ctx, foundation)
+    available = 0 if found is None else vesting.compute_shrinkable(found[1], ctx.env.timestamp_ms)
+    if available < milestone.amount:
+        raise errors.FoundationCannotCover(
+            f"milestone {name!r} burns {milestone.amount}; the Foundation allocation can give up {available}"
+        )
+    vesting.shrink_milestone_schedule(ctx, foundation, milestone.amount)
+    balances.burn(ctx, foundation, milestone.amount, keep_alive=False)
+    storage.milestones.put(ctx.state, name, milestone.replace(executed=True))
+    ctx.emit(events.MilestoneBurned(name, milestone.amount))
 
 
 MODULE = ModuleDef(
@@ -47,5 +72,7 @@ MODULE = ModuleDef(
                 spend.__doc__ or ""),
         CallDef(1, "release_strategic_reserve", (("dest", ACCOUNT), ("amount", AMOUNT)), 100,
                 release_strategic_reserve, release_strategic_reserve.__doc__ or ""),
+        CallDef(2, "execute_milestone_burn", (("name", Text(MAX_MILESTONE_NAME)),), 100, execute_milestone_burn,
+                execute_milestone_burn.__doc__ or ""),
     ),
 )

@@ -23,3 +23,15 @@ class WouldLeaveDust(TreasuryError):
 
 class ZeroAmount(TreasuryError):
     """The amount must be above zero."""
+
+
+class UnknownMilestone(TreasuryError):
+    """No milestone burn of that name is in the genesis file."""
+
+
+class MilestoneAlreadyExecuted(TreasuryError):
+    """That milestone has been burned already (at genesis or by an earlier referendum); each burns once."""
+
+
+class FoundationCannotCover(TreasuryError):
+    """The Foundation allocation's locked, unapproved remainder is smaller than the milestone burn."""

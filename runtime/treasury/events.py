@@ -29,3 +29,14 @@ class StrategicReserveReleased(Event):
     amount: int
     remaining: int
     WIRE = (("dest", ACCOUNT), ("amount", AMOUNT), ("remaining", AMOUNT))
+
+
+@dataclass(frozen=True)
+class MilestoneBurned(Event):
+    """Governance executed a milestone burn: `amount` of the Foundation allocation is gone for good."""
+
+    MODULE: ClassVar[str] = "treasury"
+    milestone: str
+    """The milestone's name (a field called `name` would hide the event's own name)."""
+    amount: int
+    WIRE = (("milestone", Text(64)), ("amount", AMOUNT))

@@ -43,3 +43,7 @@ class TrancheExceedsTotal(VestingError):
 
 class ZeroAmount(VestingError):
     """The amount must be above zero."""
+
+
+class CannotShrink(VestingError):
+    """The schedule cannot give up that much: it would fall below what is unlocked or approved already."""

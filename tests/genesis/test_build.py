@@ -13,6 +13,10 @@ from genesis.loader import (
     parse_chain_spec,
 )
 from runtime.compute.model import REFERENCE_MODELS
+from runtime.overlay import DictState, Overlay
+from runtime.roles import logic as roles
+from runtime.treasury import storage as treasury
+from runtime.treasury.types import Milestone
 
 UNIT = 10**18
 START = 1_700_000_000_000
@@ -59,3 +63,36 @@ def test_devnet_doc_writes_the_dev_commitments() -> None:
     for v in doc["validators"]:
         del v["hash_chain_commitment"]
     assert parse_chain_spec(doc).validators == spec.validators
+
+
+def test_genesis_config_carries_milestones_and_the_houses() -> None:
+    spec = parse_chain_spec(materialise(load_chain_spec_doc("dev"), START))
+    config = genesis_config(spec)
+    assert config.milestones == (
+        ("launch", 30_000 * UNIT, True),
+        ("hospitals_100", 70_000 * UNIT, False),
+        ("hospitals_1000", 170_000 * UNIT, False),
+        ("interoperability", 100_000 * UNIT, False),
+    )
+    assert config.burned_at_genesis == 30_000 * UNIT
+    rows = {r.index: r for r in spec.allocations}
+    assert config.institutions == tuple((h.account, h.amount) for i in (1, 2, 3, 4, 5) for h in rows[i].holders)
+    assert (dev_keypair("dave").public, 1_050_000 * UNIT) in config.institutions
+    assert config.representatives == (dev_keypair("eve").public,)
+    assert config.institution_share_bps == (7000, 5000, 4000, 2000)
+    state = Overlay(DictState(build_genesis(spec).state))
+    assert treasury.milestones.get(state, "launch") == Milestone(30_000 * UNIT, True)
+    assert treasury.milestones.get(state, "interoperability") == Milestone(100_000 * UNIT, False)
+    assert roles.representatives(state) == (dev_keypair("eve").public,)
+    assert roles.institutions(state) == dict(config.institutions)
+    assert roles.institution_share_bps(state) == (7000, 5000, 4000, 2000)
+
+
+def test_live_presets_start_without_representatives() -> None:
+    for name in ("btt-21m", "btt-210m"):
+        config = genesis_config(load_chain_spec(name))
+        assert config.representatives == ()
+        assert len(config.institutions) == 5
+        assert [amount for name_, amount, _ in config.milestones if name_ == "launch"] == [
+            config.burned_at_genesis
+        ]

@@ -31,6 +31,7 @@ from genesis.loader import (
 )
 from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, ChainSpec, MiningPeriod
 from runtime.compute import params as compute_params
+from runtime.governance import params as governance_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNIT = 10**18
@@ -227,6 +228,47 @@ DEV_COMPUTE_PARAMETERS = {
 }
 
 
+# (value, min, max) of the governance parameters on the live presets (TOKENOMICS.md, Governance)
+LIVE_GOVERNANCE_PARAMETERS = {
+    "governance.min_deposit": (10_000 * UNIT, UNIT, 1_000_000 * UNIT),
+    "governance.emergency_deposit": (100_000 * UNIT, UNIT, 10_000_000 * UNIT),
+    "governance.voting_period_ms": (604_800_000, 10_000, 2_592_000_000),
+    "governance.enactment_delay_ms": (172_800_000, 0, 2_592_000_000),
+    "governance.threshold_bps": (5000, 5000, 9000),
+    "governance.emergency_threshold_bps": (6667, 6667, 9500),
+    "governance.quorum_bps": (1000, 0, 5000),
+    "governance.spam_threshold_bps": (1000, 0, 5000),
+    "governance.compute_window_days": (30, 1, 365),
+    "governance.max_open_referenda": (100, 1, 1000),
+    "governance.house_bps.institutions": (3000, 0, 10_000),
+    "governance.house_bps.compute": (2500, 0, 10_000),
+    "governance.house_bps.holders": (3500, 0, 10_000),
+    "governance.house_bps.representatives": (1000, 0, 10_000),
+}
+# where the dev preset differs: small deposits, a short vote, a low quorum
+DEV_GOVERNANCE_PARAMETERS = {
+    "governance.min_deposit": (100 * UNIT, UNIT, 1_000_000 * UNIT),
+    "governance.emergency_deposit": (1000 * UNIT, UNIT, 10_000_000 * UNIT),
+    "governance.voting_period_ms": (30_000, 10_000, 2_592_000_000),
+    "governance.enactment_delay_ms": (5000, 0, 2_592_000_000),
+    "governance.quorum_bps": (100, 0, 5000),
+}
+
+
+def test_every_governance_parameter_is_required() -> None:
+    assert set(governance_params.ALL) <= set(REQUIRED_PARAMETERS)
+    assert set(governance_params.ALL) == set(LIVE_GOVERNANCE_PARAMETERS)
+    for name in ("btt-21m", "btt-210m"):
+        spec = load_chain_spec(name)
+        for param, (value, lo, hi) in LIVE_GOVERNANCE_PARAMETERS.items():
+            p = spec.param(param)
+            assert p.unit == REQUIRED_PARAMETERS[param], (name, param)
+            assert (p.value, p.min, p.max) == (value, lo, hi), (name, param)
+    assert REQUIRED_PARAMETERS["governance.min_deposit"] == "btt"
+    assert REQUIRED_PARAMETERS["governance.voting_period_ms"] == "count"
+    assert REQUIRED_PARAMETERS["governance.house_bps.holders"] == "bps"
+
+
 def test_every_compute_parameter_is_required() -> None:
     assert set(compute_params.ALL) <= set(REQUIRED_PARAMETERS)
     assert set(compute_params.ALL) == set(LIVE_COMPUTE_PARAMETERS) | {
@@ -298,11 +340,10 @@ def test_dev_preset() -> None:
     live = {p.name: p for p in load_chain_spec("btt-21m").parameters}
     dev = {p.name: p for p in spec.parameters}
     assert dev.keys() == live.keys()
-    for name, (value, lo, hi) in DEV_COMPUTE_PARAMETERS.items():
+    dev_only = {**DEV_COMPUTE_PARAMETERS, **DEV_GOVERNANCE_PARAMETERS}
+    for name, (value, lo, hi) in dev_only.items():
         assert (dev[name].value, dev[name].min, dev[name].max) == (value, lo, hi), name
-    assert {n: p for n, p in dev.items() if n not in DEV_COMPUTE_PARAMETERS} == {
-        n: p for n, p in live.items() if n not in DEV_COMPUTE_PARAMETERS
-    }
+    assert {n: p for n, p in dev.items() if n not in dev_only} == {n: p for n, p in live.items() if n not in dev_only}
     assert spec.milestone_burns == load_chain_spec("btt-21m").milestone_burns
     assert spec.compute == load_chain_spec("btt-21m").compute
     assert spec.consensus.hash_chain_length == DEFAULT_HASH_CHAIN_LENGTH
@@ -1051,10 +1092,132 @@ def test_compute_parameter_bounds_and_units() -> None:
 
 
 def test_seed_fixtures_are_complete_apart_from_their_tables() -> None:
-    # the fixtures carry the compute section, the compute parameters and commitments, so that their only
+    # the fixtures carry the compute and governance sections, their parameters and commitments, so that their only
     # problems are the seeds' own allocation tables
     for name in ("seed-002.json", "seed-004.json"):
         doc = json.loads((FIXTURES / name).read_text())
         assert set(compute_params.ALL) <= set(doc["parameters"])
+        assert set(governance_params.ALL) <= set(doc["parameters"])
+        assert doc["governance"]["institution_share_percent"] == [70, 50, 40, 20]
         assert doc["compute"]["models"] == ["dental-caries-v1"]
         assert all("hash_chain_commitment" in v for v in doc["validators"])
+
+
+# ------------------------------------------------------------------------------------------- governance
+
+
+@pytest.mark.parametrize("name", governance_params.ALL)
+def test_missing_governance_parameter(name: str) -> None:
+    doc = preset_doc()
+    del doc["parameters"][name]
+    one_problem(doc, f"parameters.{name}: missing required parameter (unit {REQUIRED_PARAMETERS[name]!r})")
+
+
+def test_house_weights_must_sum_to_10000() -> None:
+    doc = preset_doc()
+    doc["parameters"]["governance.house_bps.compute"]["value"] = 2000
+    one_problem(
+        doc,
+        "parameters: governance.house_bps.institutions + governance.house_bps.compute + governance.house_bps.holders "
+        "+ governance.house_bps.representatives must sum to 10000 bps (100%), got 9500",
+    )
+
+
+def test_governance_section_of_the_presets() -> None:
+    for name in PRESETS:
+        spec = load_chain_spec(name)
+        gov = spec.governance
+        assert gov.institution_rows == (1, 2, 3, 4, 5)
+        assert gov.institution_share_percent == (70, 50, 40, 20)
+        rows = {r.index: r for r in spec.allocations}
+        assert gov.institutions == tuple(h for i in (1, 2, 3, 4, 5) for h in rows[i].holders)
+        assert gov.representatives == ((dev_keypair("eve").public,) if name == "dev" else ())
+    dev = load_chain_spec("dev").governance
+    assert [h.label for h in dev.institutions][1] == "dave"
+
+
+def test_governance_section_is_required() -> None:
+    doc = preset_doc()
+    del doc["governance"]
+    one_problem(doc, "governance: missing required field")
+    doc = preset_doc()
+    doc["governance"]["speaker"] = "alice"
+    one_problem(doc, "governance.speaker: unknown field")
+    doc = preset_doc()
+    del doc["governance"]["representatives"]
+    one_problem(doc, "governance.representatives: missing required field")
+
+
+def test_institution_rows_must_exist_and_hold_accounts() -> None:
+    doc = preset_doc()
+    doc["governance"]["institution_rows"] = [1, 13]
+    one_problem(doc, "governance.institution_rows[1]: no allocation row has index 13")
+    doc["governance"]["institution_rows"] = [1, 1]
+    one_problem(doc, "governance.institution_rows[1]: duplicate row 1")
+    doc["governance"]["institution_rows"] = [1, 0]
+    one_problem(doc, "governance.institution_rows[1]: must be at least 1")
+    doc["governance"]["institution_rows"] = [1, 9]
+    one_problem(doc, "governance.institution_rows[1]: row 9 (Community Incentives) is held only by module accounts")
+    doc["governance"]["institution_rows"] = "1-5"
+    one_problem(doc, "governance.institution_rows: expected an array, got string")
+
+
+def test_institution_module_holders_are_left_out() -> None:
+    doc = preset_doc("dev")
+    row(doc, 11)["holders"].append({"account": "module:treasury", "amount": "1"})
+    row(doc, 11)["holders"][0]["amount"] = "129999"
+    doc["governance"]["institution_rows"] = [11]
+    spec = parse_chain_spec(doc)
+    assert [h.label for h in spec.governance.institutions] == [
+        "alice", "multisig:2:alice,bob,charlie", "bob", "charlie", "eve", "ferdie",
+    ]
+
+
+def test_institutions_may_be_empty() -> None:
+    doc = preset_doc()
+    doc["governance"]["institution_rows"] = []
+    assert parse_chain_spec(doc).governance.institutions == ()
+
+
+@pytest.mark.parametrize(
+    "shares, message",
+    [
+        ([], "governance.institution_share_percent: must not be empty"),
+        ([70, 0], "governance.institution_share_percent[1]: must be between 1 and 100, got 0"),
+        ([101], "governance.institution_share_percent[0]: must be between 1 and 100, got 101"),
+        ([70, 80], "governance.institution_share_percent[1]: 80 is more than the previous year's 70"),
+        ([70, "50"], "governance.institution_share_percent[1]: expected an integer, got string"),
+        ([70, 50.0], "governance.institution_share_percent[1]: floats are not allowed"),
+        ([1] * 101, "governance.institution_share_percent: 101 years"),
+    ],
+)
+def test_institution_share_schedule_rules(shares: list, message: str) -> None:
+    doc = preset_doc()
+    doc["governance"]["institution_share_percent"] = shares
+    one_problem(doc, message)
+
+
+def test_a_flat_share_schedule_is_allowed() -> None:
+    doc = preset_doc()
+    doc["governance"]["institution_share_percent"] = [100]
+    assert parse_chain_spec(doc).governance.institution_share_percent == (100,)
+
+
+def test_representatives_rules() -> None:
+    doc = preset_doc()
+    doc["governance"]["representatives"] = ["eve"]
+    one_problem(doc, "governance.representatives[0]: dev account 'eve' is allowed only on dev and local")
+    doc = preset_doc("dev")
+    doc["governance"]["representatives"] = ["eve", "ferdie", "eve"]
+    one_problem(
+        doc, "governance.representatives[2]: duplicate representative 'eve' (also governance.representatives[0])"
+    )
+    doc["governance"]["representatives"] = ["module:treasury"]
+    one_problem(doc, "governance.representatives[0]: 'module:treasury' is a module account")
+    doc["governance"]["representatives"] = ["5notanaddress"]
+    one_problem(doc, "governance.representatives[0]:")
+    doc["governance"]["representatives"] = [encode_address(bytes([i]) * 32, 42) for i in range(101)]
+    one_problem(doc, "governance.representatives: 101 representatives; the house has at most 100")
+    live = preset_doc()
+    live["governance"]["representatives"] = [encode_address(bytes(range(32)), 42)]
+    assert parse_chain_spec(live).governance.representatives == (bytes(range(32)),)

@@ -13,6 +13,7 @@ from runtime.context import GOVERNANCE, Origin
 from runtime.overlay import DictState, Overlay
 from runtime.system import storage as system
 from runtime.vesting import events, storage
+from runtime.vesting import logic as vesting_logic
 from runtime.vesting.types import LINEAR, MILESTONE, VestingSchedule, compute_locked, compute_unlocked
 from tests.support.runtime_builder import (
     SLOT_MS,
@@ -395,3 +396,88 @@ def test_an_extrinsic_refused_for_its_fee_leaves_no_trace_in_the_block():
     assert system.account.key(acct("dave")) not in ex.state.changes()
     chain.end_block()
     assert chain.account("dave").frozen == 100 * UNIT
+
+
+# --- shrinking a schedule (milestone burns) -----------------------------------------------------------------
+
+def test_shrunk_schedule_keeps_the_pace_and_ends_sooner():
+    s = VestingSchedule(1_000, 0, 100, 1_100, MILESTONE, approved=600)
+    shrunk = vesting_logic.compute_shrunk_schedule(s, 300, 400)
+    assert shrunk == VestingSchedule(700, 0, 100, 800, MILESTONE, approved=600)
+    assert [compute_unlocked(shrunk, t) for t in (0, 400, 700, 800, 5_000)] == [
+        compute_unlocked(s, t) for t in (0, 400, 700, 800, 5_000)
+    ]
+    assert [compute_locked(shrunk, t) for t in (0, 400, 700)] == [compute_locked(s, t) - 300 for t in (0, 400, 700)]
+
+
+def test_a_schedule_cannot_shrink_below_what_is_approved_or_unlocked():
+    from runtime.vesting.errors import CannotShrink, ZeroAmount
+
+    milestone = VestingSchedule(1_000, 0, 0, 1_000, MILESTONE, approved=600)
+    assert vesting_logic.compute_shrinkable(milestone, 100) == 400
+    vesting_logic.compute_shrunk_schedule(milestone, 400, 100)
+    with pytest.raises(CannotShrink):
+        vesting_logic.compute_shrunk_schedule(milestone, 401, 100)
+    linear = VestingSchedule(1_000, 0, 0, 1_000, LINEAR)
+    assert vesting_logic.compute_shrinkable(linear, 250) == 750
+    with pytest.raises(CannotShrink):
+        vesting_logic.compute_shrunk_schedule(linear, 751, 250)
+    with pytest.raises(ZeroAmount):
+        vesting_logic.compute_shrunk_schedule(linear, 0, 250)
+    assert vesting_logic.compute_shrunk_schedule(linear.replace(cliff_ms=500), 1_000, 0).total == 0
+
+
+@given(
+    total=st.integers(1, 2**100),
+    cliff=st.integers(0, 10**11),
+    duration=st.integers(0, 10**11),
+    approved_share=st.integers(0, 100),
+    milestone=st.booleans(),
+    now=st.integers(0, 3 * 10**11),
+    burn_share=st.integers(1, 100),
+    times=st.lists(st.integers(0, 3 * 10**11), min_size=1, max_size=20),
+)
+def test_a_shrunk_schedule_never_locks_again_what_had_unlocked(
+    total, cliff, duration, approved_share, milestone, now, burn_share, times
+):
+    """From the burn on, the lock is what it was minus the amount (or nothing), never more: a holder that
+    spent what had unlocked still holds at least its lock. Rounding may only unlock slightly sooner."""
+    kind = MILESTONE if milestone else LINEAR
+    approved = total * approved_share // 100 if milestone else 0
+    s = VestingSchedule(total, 0, cliff, cliff + duration, kind, approved)
+    amount = vesting_logic.compute_shrinkable(s, now) * burn_share // 100
+    if amount == 0:
+        return
+    shrunk = vesting_logic.compute_shrunk_schedule(s, amount, now)
+    assert shrunk.total == total - amount and shrunk.approved == approved
+    for t in [now, *(t for t in times if t >= now)]:
+        assert compute_unlocked(shrunk, t) >= min(compute_unlocked(s, t), shrunk.total)
+        assert compute_locked(shrunk, t) <= max(0, compute_locked(s, t) - amount)
+
+
+def test_shrink_milestone_schedule_lowers_the_lock():
+    chain = foundation_chain()
+    ex = chain.begin_block()
+    shrunk = vesting_logic.shrink_milestone_schedule(ex.ctx, FOUNDATION, 400 * UNIT)
+    chain.end_block()
+    assert schedules_of(chain, FOUNDATION) == (shrunk,)
+    assert shrunk.total == 600 * UNIT
+    foundation = chain.account(FOUNDATION)
+    assert (foundation.free, foundation.frozen) == (1_000 * UNIT, 600 * UNIT - compute_unlocked(shrunk, block_time(1)))
+
+
+def test_shrink_milestone_schedule_refusals_change_nothing():
+    from btt_chain.primitives.errors import DispatchError
+
+    chain = foundation_chain()
+    for who, amount, error in (
+        (acct("dave"), UNIT, "NoMilestoneSchedule"),
+        (FOUNDATION, 0, "ZeroAmount"),
+        (FOUNDATION, 1_000 * UNIT + 1, "CannotShrink"),
+    ):
+        ex = chain.begin_block()
+        with pytest.raises(DispatchError, match=error):
+            vesting_logic.shrink_milestone_schedule(ex.ctx, who, amount)
+        changed = ex.ctx.state.changes()
+        assert storage.schedules.key(who) not in changed and system.account.key(who) not in changed
+        chain.end_block()

@@ -102,6 +102,20 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.energy_factor_bps.d": (9_000, 8_000, 12_000, "count"),
     "compute.energy_factor_bps.e": (8_000, 8_000, 12_000, "count"),
     "consensus.work_window_epochs": (30, 1, 1000, "count"),
+    "governance.min_deposit": (100 * UNIT, UNIT, 1_000_000 * UNIT, "btt"),
+    "governance.emergency_deposit": (1_000 * UNIT, UNIT, 10_000_000 * UNIT, "btt"),
+    "governance.voting_period_ms": (30_000, 10_000, 2_592_000_000, "count"),
+    "governance.enactment_delay_ms": (5_000, 0, 2_592_000_000, "count"),
+    "governance.threshold_bps": (5000, 5000, 9000, "bps"),
+    "governance.emergency_threshold_bps": (6667, 6667, 9500, "bps"),
+    "governance.quorum_bps": (100, 0, 5000, "bps"),
+    "governance.spam_threshold_bps": (1000, 0, 5000, "bps"),
+    "governance.compute_window_days": (30, 1, 365, "count"),
+    "governance.max_open_referenda": (100, 1, 1000, "count"),
+    "governance.house_bps.institutions": (3000, 0, 10_000, "bps"),
+    "governance.house_bps.compute": (2500, 0, 10_000, "bps"),
+    "governance.house_bps.holders": (3500, 0, 10_000, "bps"),
+    "governance.house_bps.representatives": (1000, 0, 10_000, "bps"),
 }
 
 TEST_HASH_CHAIN_LENGTH = 4096
@@ -141,6 +155,15 @@ class GenesisBuilder:
     """Slots per epoch for the active-set rotation (a test chain's slot is its block number); 0: never."""
     mining_periods: tuple[tuple[int, int], ...] = ()
     """The mining pool's emission schedule as (duration ms, whole BTT); needs `module_balances["mining_pool"]`."""
+    institutions: dict[str, int] = field(default_factory=dict)
+    """The founding institutions house: dev name -> voting weight in whole BTT."""
+    representatives: tuple[str, ...] = ()
+    """The community representatives house at genesis, as dev names."""
+    institution_share_bps: tuple[int, ...] = (7000, 5000, 4000, 2000)
+    """The decentralisation schedule: the institutions' share by year (TOKENOMICS.md, seed 003)."""
+    milestones: tuple[tuple[str, int, bool], ...] = ()
+    """Milestone burns as (name, whole BTT, burned at genesis); they come from `module_balances["foundation"]`.
+    A genesis milestone's amount must be counted in `burned_at_genesis` (base units) too."""
 
     def build(self) -> TestChain:
         balances = tuple(
@@ -171,6 +194,10 @@ class GenesisBuilder:
             commitments=tuple((acct(n), test_commitment(n)) for n in self.validators),
             models=tuple(REFERENCE_MODELS.values()),
             mining_periods=tuple((ms, amount * UNIT) for ms, amount in self.mining_periods),
+            milestones=tuple((name, amount * UNIT, done) for name, amount, done in self.milestones),
+            institutions=tuple((acct(n), weight * UNIT) for n, weight in self.institutions.items()),
+            representatives=tuple(acct(n) for n in self.representatives),
+            institution_share_bps=self.institution_share_bps,
         )
         return TestChain(DictState(build_state(config)))
 
