@@ -72,6 +72,15 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
             "max_drift_ms": spec.consensus.max_drift_ms,
             "hash_chain_length": spec.consensus.hash_chain_length,
         },
+        "governance": {
+            "institution_rows": list(spec.governance.institution_rows),
+            "institutions": [
+                {"account": encode_address(h.account, spec.ss58_prefix), "label": h.label, "weight": str(h.amount)}
+                for h in spec.governance.institutions
+            ],
+            "institution_share_percent": list(spec.governance.institution_share_percent),
+            "representatives": [encode_address(r, spec.ss58_prefix) for r in spec.governance.representatives],
+        },
         "compute": {
             "models": list(spec.compute.models),
             "mining_periods": [
@@ -138,6 +147,11 @@ def inspect(spec: str, as_json: bool) -> None:
     periods = ", ".join(f"{p['amount_btt']} {sym} over {p['years']} years" for p in info["compute"]["mining_periods"])
     click.echo(f"mining emission  {periods}")
     click.echo(f"compute models   {', '.join(info['compute']['models'])}")
+    gov = info["governance"]
+    click.echo(f"institutions     rows {', '.join(map(str, gov['institution_rows']))} "
+               f"({len(gov['institutions'])} holders), share by year "
+               f"{' / '.join(f'{p}%' for p in gov['institution_share_percent'])}")
+    click.echo(f"representatives  {', '.join(gov['representatives']) or 'none'}")
 
 
 @genesis.command()
