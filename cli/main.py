@@ -12,6 +12,7 @@ from cli.bonds_cmd import bond, unbond, withdraw
 from cli.compute_cmd import job, miner, provider
 from cli.devnet_cmd import devnet
 from cli.genesis_cmd import genesis
+from cli.governance_cmd import propose, referendum, vote
 from cli.keys import key
 from cli.multisig_cmd import multisig
 from cli.node_cmd import node, purge_chain
@@ -46,6 +47,9 @@ cli.add_command(vest)
 cli.add_command(miner)
 cli.add_command(job)
 cli.add_command(provider)
+cli.add_command(propose)
+cli.add_command(vote)
+cli.add_command(referendum)
 
 
 def main(argv: list[str] | None = None) -> None:

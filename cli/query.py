@@ -104,3 +104,9 @@ query.add_command(query_jobs)
 query.add_command(query_providers)
 query.add_command(query_mining)
 query.add_command(query_models)
+
+from cli.governance_cmd import query_referenda, query_referendum, query_voter  # noqa: E402  (registered on this group)
+
+query.add_command(query_referenda)
+query.add_command(query_referendum)
+query.add_command(query_voter)

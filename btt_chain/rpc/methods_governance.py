@@ -1,0 +1,258 @@
+"""RPC methods of governance, read at the head: `btt_referenda` (referenda newest first, with the aye and nay
+weight stored per house), `btt_referendum` (one referendum with its live tally: each house's weight this
+year after empty houses are re-spread, its aye share, the combined aye share, the holders' turnout against
+the quorum, the track's threshold and the verdict if voting closed now) and `btt_voter` (what an account
+weighs in each house, and the free balance its votes lock).
+
+Amounts and house weights are decimal strings of base units (credit units in the compute house, seats in
+the representatives house); shares are decimal fractions as strings ("0.75", exact when the fraction has
+at most 18 decimals, else cut at 18) and also parts per million; accounts are SS58 addresses; hashes are
+0x-hex; times are milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.amounts import format_btt
+from btt_chain.primitives.codec import U64_MAX, U128, AccountId, Field, ListOf, Nested, Struct
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.extrinsic import Call
+from btt_chain.rpc import params as p
+from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.render import hex0x
+from runtime.governance import electorate, logic, storage, tally
+from runtime.governance import params as gparams
+from runtime.governance.types import CANCELLED, EMERGENCY, STATUSES, TRACKS, VOTING, Referendum
+from runtime.modules import RUNTIME
+from runtime.overlay import Overlay
+from runtime.params.storage import get_param
+from runtime.system import storage as system
+
+method = REGISTRY.method
+
+SCALE = 10**18
+"""Shares are given as decimal fractions with at most 18 decimals."""
+PPM = 1_000_000
+MAX_SCAN = 10_000
+"""Referenda `btt_referenda` reads back from the newest."""
+
+
+# parameters -----------------------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def referendum_id(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        raise invalid_params(f"referendum id: expected an integer from 0 to 2^64-1, got {_show(value)}")
+    return value
+
+
+def referendum_status(value: Any, ctx: RpcContext) -> int:
+    if not isinstance(value, str) or value not in STATUSES:
+        raise invalid_params(f"status: expected one of {', '.join(STATUSES)}, got {_show(value)}")
+    return STATUSES.index(value)
+
+
+# rendering ------------------------------------------------------------------------------------------
+
+
+def share(value: Fraction) -> str:
+    """A share in [0, 1] as a decimal fraction: 3/4 -> '0.75', 2/3 -> '0.666666666666666666' (cut at 18)."""
+    return format_btt(value.numerator * SCALE // value.denominator, 18)
+
+
+def render_value(f: Field, value: Any, prefix: int) -> Any:
+    """A decoded call argument as JSON: amounts as decimal strings, accounts as SS58, bytes as 0x-hex."""
+    if isinstance(f, U128):
+        return str(value)
+    if isinstance(f, AccountId):
+        return encode_address(value, prefix)
+    if isinstance(f, ListOf):
+        return [render_value(f.item, v, prefix) for v in value]
+    if isinstance(f, Nested) and isinstance(value, Struct):
+        return {name: render_value(sub, getattr(value, name), prefix) for name, sub in value.WIRE}
+    return _render_raw(value)
+
+
+def _render_raw(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return hex0x(value)
+    if isinstance(value, (list, tuple)):
+        return [_render_raw(v) for v in value]
+    return value
+
+
+def render_call(call: Call, prefix: int) -> dict[str, Any]:
+    """The call a referendum carries: its name and its arguments by name (raw if it no longer decodes)."""
+    try:
+        decoded = RUNTIME.decode_call(call)
+    except BttError:
+        return {"name": None, "module": call.module, "function": call.function, "args": _render_raw(call.args)}
+    return {
+        "name": decoded.full_name,
+        "module": decoded.module.index,
+        "function": decoded.call.index,
+        "args": {
+            name: render_value(f, value, prefix)
+            for (name, f), value in zip(decoded.call.args, decoded.args, strict=True)
+        },
+    }
+
+
+def render_stored_tally(ref: Referendum) -> dict[str, Any]:
+    """The aye and nay weight per house as stored, and the holders' turnout (free + staked, no multiplier)."""
+    return {
+        "houses": {
+            house: {"aye": str(ref.tally.ayes[i]), "nay": str(ref.tally.nays[i])}
+            for i, house in enumerate(gparams.HOUSES)
+        },
+        "turnout": str(ref.tally.turnout),
+    }
+
+
+def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
+    closed = ref.status not in (VOTING, CANCELLED)
+    return {
+        "id": ref.id,
+        "proposer": encode_address(ref.proposer, prefix),
+        "call": render_call(ref.call, prefix),
+        "descriptionHash": hex0x(ref.description_hash),
+        "deposit": str(ref.deposit),
+        "track": TRACKS[ref.track],
+        "status": STATUSES[ref.status],
+        "submittedMs": ref.submitted_ms,
+        "votingEndsMs": ref.voting_ends_ms,
+        "enactAtMs": ref.enact_at_ms or None,
+        "ayeSharePpm": ref.aye_share_ppm if closed else None,
+        "ayeShare": share(Fraction(ref.aye_share_ppm, PPM)) if closed else None,
+        "error": ref.error or None,
+        "tally": render_stored_tally(ref),
+    }
+
+
+def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
+    """The tally as `logic.verdict` computes it: house weights at the head's time while voting (at the end of
+    voting once that has passed), at the end of voting for a closed referendum; the quorum against the
+    circulating supply at the head."""
+    now = system.timestamp_ms.get(state)
+    at = min(now, ref.voting_ends_ms)
+    ayes, nays = ref.tally.ayes, ref.tally.nays
+    year_weights = logic.current_house_weights(state, at)
+    counted = tally.counted_weights(year_weights, ayes, nays)
+    houses = {}
+    for i, house in enumerate(gparams.HOUSES):
+        voted = ayes[i] + nays[i]
+        house_share = Fraction(ayes[i], voted) if voted else None
+        houses[house] = {
+            "aye": str(ayes[i]),
+            "nay": str(nays[i]),
+            "weightThisYear": share(year_weights[i]),
+            "weight": share(counted[i]),
+            "weightPpm": tally.ppm(counted[i]),
+            "empty": voted == 0,
+            "ayeShare": share(house_share) if house_share is not None else None,
+            "ayeSharePpm": tally.ppm(house_share) if house_share is not None else None,
+        }
+    verdict, combined = logic.verdict(state, ref, at)
+    circulating = electorate.circulating(state)
+    quorum_bps = get_param(state, gparams.QUORUM)
+    emergency = ref.track == EMERGENCY
+    threshold_bps = get_param(state, gparams.EMERGENCY_THRESHOLD if emergency else gparams.THRESHOLD)
+    return {
+        "at": at,
+        "houses": houses,
+        "ayeShare": share(combined),
+        "ayeSharePpm": tally.ppm(combined),
+        "quorum": {
+            "turnout": str(ref.tally.turnout),
+            "circulating": str(circulating),
+            "quorumBps": quorum_bps,
+            "required": str(-(-circulating * quorum_bps // tally.BPS)),
+            "met": tally.quorum_met(ref.tally.turnout, circulating, quorum_bps),
+        },
+        "threshold": {
+            "track": TRACKS[ref.track],
+            "thresholdBps": threshold_bps,
+            "rule": "at least" if emergency else "above",
+        },
+        "verdict": STATUSES[verdict] if ref.status == VOTING else None,
+    }
+
+
+def _newest_first(state: Overlay) -> list[Referendum]:
+    out = []
+    newest = storage.next_id.get(state) - 1
+    for ref_id in range(newest, max(newest - MAX_SCAN, -1), -1):
+        ref = storage.referenda.get(state, ref_id)
+        if ref is not None:
+            out.append(ref)
+    return out
+
+
+# methods --------------------------------------------------------------------------------------------
+
+
+@method("btt_referenda", optional("status", referendum_status))
+def btt_referenda(ctx: RpcContext, status: int | None) -> list[dict[str, Any]]:
+    """Referenda newest first (only those in `status` if given; the newest 10,000 are searched): proposer,
+    call with its arguments, description hash, deposit, track, status, times, the final aye share once voting
+    closed, and the stored per-house aye and nay weight."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    return [render_referendum(r, prefix) for r in _newest_first(state) if status is None or r.status == status]
+
+
+@method("btt_referendum", Param("id", referendum_id))
+def btt_referendum(ctx: RpcContext, ref_id: int) -> dict[str, Any] | None:
+    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum."""
+    state = ctx.node.chain.state()
+    ref = storage.referenda.get(state, ref_id)
+    if ref is None:
+        return None
+    out = render_referendum(ref, ctx.node.spec.ss58_prefix)
+    out["liveTally"] = live_tally(state, ref)
+    return out
+
+
+@method("btt_voter", Param("account", p.account))
+def btt_voter(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+    """What `account` would weigh in each house if it voted now, its holders' turnout, the free balance a vote
+    would lock, its vote lock (`amount` until `untilMs`; `locked` is what it holds at the head's time, 0 once
+voting has ended) and its votes in open referenda."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    now = system.timestamp_ms.get(state)
+    weight = electorate.voter_weight(state, who)
+    lock = storage.locks.get(state, who)
+    votes = []
+    for ref_id, _ in storage.open_referenda.items(state):
+        record = storage.votes.get(state, storage.vote_key(ref_id, who))
+        if record is not None:
+            votes.append(
+                {
+                    "referendum": ref_id,
+                    "vote": "aye" if record.aye else "nay",
+                    "weights": {house: str(record.weights[i]) for i, house in enumerate(gparams.HOUSES)},
+                    "turnout": str(record.turnout),
+                }
+            )
+    return {
+        "address": encode_address(who, prefix),
+        "weights": {house: str(weight.houses[i]) for i, house in enumerate(gparams.HOUSES)},
+        "turnout": str(weight.turnout),
+        "lockable": str(weight.lockable),
+        "lock": None if lock is None else {
+            "amount": str(lock.amount),
+            "untilMs": lock.until_ms,
+            "locked": str(lock.amount if now < lock.until_ms else 0),
+        },
+        "votes": sorted(votes, key=lambda v: v["referendum"]),
+    }

@@ -1,0 +1,217 @@
+"""RPC of governance: btt_referenda and btt_referendum through a referendum's life (proposed, voted by the
+holders and an institution, the live tally per house with empty houses re-spread, passed, enacted), a
+cancelled one, btt_voter (weights per house and the vote lock), and bad parameters."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.rpc.methods_governance import share
+from runtime.modules import RUNTIME
+from runtime.system import time
+
+from .harness import UNIT, RpcHarness
+
+HOUSES = ("institutions", "compute", "holders", "representatives")
+GRANT = 1_000 * UNIT
+ALL = 2**128 - 1
+"""A vote's balance: all of the free balance (the runtime takes at most what there is)."""
+
+
+def addr(rpc: RpcHarness, name: str) -> str:
+    return encode_address(dev_keypair(name).public, rpc.node.spec.ss58_prefix)
+
+
+def hexid(name: str) -> str:
+    return "0x" + dev_keypair(name).public.hex()
+
+
+async def params(rpc: RpcHarness) -> dict[str, int]:
+    return {row["name"]: int(row["value"]) for row in await rpc.call("btt_params")}
+
+
+async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
+    """Submit, author a block with it, check it succeeded; the fee it paid."""
+    xt = rpc.sign(who, call, *args)
+    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
+    imported = rpc.author_block()
+    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
+    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
+    assert status["success"], status
+    return int(status["fee"])
+
+
+def author_at_time(rpc: RpcHarness, at_ms: int) -> None:
+    """Author one block in the first slot starting at or after `at_ms` (the slots between stay empty)."""
+    chain = rpc.node.chain
+    slot = max(chain.head.slot + 1, -(-(at_ms - chain.clock.genesis_time_ms) // chain.clock.slot_ms))
+    imported, _ = chain.author_block(slot, rpc.alice, [])
+    assert imported.block.header.timestamp_ms >= at_ms
+
+
+def spend_call() -> Any:
+    return RUNTIME.call("treasury.spend", "ecosystem_fund", dev_keypair("bob").public, GRANT)
+
+
+@pytest.mark.asyncio
+async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcHarness) -> None:
+    alice, bob, charlie, dave = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave"))
+    p = await params(rpc)
+    assert await rpc.call("btt_referenda") == []
+    assert await rpc.call("btt_referendum", 0) is None
+
+    # dave holds the China Digital Healthcare Group row (an institution), all of it locked: give him fees
+    await submit(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    voter = await rpc.call("btt_voter", hexid("dave"))
+    assert voter["address"] == addr(rpc, "dave")
+    assert voter["weights"]["institutions"] == str(1_050_000 * UNIT)
+    assert voter["weights"]["compute"] == "0" and voter["lock"] is None and voter["votes"] == []
+
+    description = blake2b_256(b"a grant of 1,000 BTT to bob")
+    deposit = p["governance.min_deposit"]
+    await submit(rpc, alice, "governance.propose", spend_call(), description, deposit, False)
+    (ref,) = await rpc.call("btt_referenda")
+    assert (ref["id"], ref["status"], ref["track"], ref["deposit"]) == (0, "voting", "standard", str(deposit))
+    assert ref["proposer"] == addr(rpc, "alice") and ref["descriptionHash"] == "0x" + description.hex()
+    assert ref["call"] == {
+        "name": "treasury.spend", "module": 9, "function": 0,
+        "args": {"source": "ecosystem_fund", "dest": addr(rpc, "bob"), "amount": str(GRANT)},
+    }
+    assert ref["votingEndsMs"] - ref["submittedMs"] == p["governance.voting_period_ms"]
+    assert ref["enactAtMs"] is None and ref["ayeShare"] is None and ref["ayeSharePpm"] is None
+    assert ref["tally"] == {"houses": {h: {"aye": "0", "nay": "0"} for h in HOUSES}, "turnout": "0"}
+
+    live = (await rpc.call("btt_referendum", 0))["liveTally"]
+    assert all(h["empty"] and h["weight"] == "0" and h["ayeShare"] is None for h in live["houses"].values())
+    assert live["ayeShare"] == "0" and live["verdict"] == "expired" and not live["quorum"]["met"]
+    assert live["threshold"] == {"track": "standard", "thresholdBps": p["governance.threshold_bps"], "rule": "above"}
+
+    # the holders bob (aye) and charlie (nay) vote; each weighs its free balance once the vote's fee is paid
+    bob_weight = int((await rpc.call("btt_voter", hexid("bob")))["weights"]["holders"])
+    bob_weight -= await submit(rpc, bob, "governance.vote", 0, True, ALL)
+    charlie_weight = int((await rpc.call("btt_voter", hexid("charlie")))["weights"]["holders"])
+    charlie_weight -= await submit(rpc, charlie, "governance.vote", 0, False, ALL)
+    ref = await rpc.call("btt_referendum", 0)
+    houses = ref["liveTally"]["houses"]
+    assert ref["tally"]["houses"]["holders"] == {"aye": str(bob_weight), "nay": str(charlie_weight)}
+    assert houses["holders"]["weight"] == "1" and houses["holders"]["weightPpm"] == 1_000_000
+    assert houses["holders"]["ayeShare"] == share(Fraction(bob_weight, bob_weight + charlie_weight))
+    assert ref["liveTally"]["ayeShare"] == houses["holders"]["ayeShare"]
+    assert ref["tally"]["turnout"] == str(bob_weight + charlie_weight)
+
+    # bob's vote locks his free balance until voting ends
+    bob_voter = await rpc.call("btt_voter", hexid("bob"))
+    assert bob_voter["lock"] == {"amount": str(bob_weight), "untilMs": ref["votingEndsMs"], "locked": str(bob_weight)}
+    assert bob_voter["votes"] == [{"referendum": 0, "vote": "aye", "weights": {
+        "institutions": "0", "compute": "0", "holders": str(bob_weight), "representatives": "0"},
+        "turnout": str(bob_weight)}]
+
+    # dave votes aye as an institution (and a holder); alice aye as a holder: two houses now count, the empty
+    # compute and representatives houses' weight is spread over them in proportion to their weights
+    await submit(rpc, dave, "governance.vote", 0, True, ALL)
+    await submit(rpc, alice, "governance.vote", 0, True, ALL)
+    ref = await rpc.call("btt_referendum", 0)
+    live = ref["liveTally"]
+    base = {h: p[f"governance.house_bps.{h}"] for h in HOUSES}
+    counted = base["institutions"] + base["holders"]
+    assert live["houses"]["institutions"]["weight"] == share(Fraction(base["institutions"], counted))
+    assert live["houses"]["holders"]["weight"] == share(Fraction(base["holders"], counted))
+    assert live["houses"]["compute"]["empty"] and live["houses"]["representatives"]["weight"] == "0"
+    assert live["houses"]["institutions"]["weightThisYear"] == share(Fraction(base["institutions"], sum(base.values())))
+    assert live["houses"]["institutions"] == live["houses"]["institutions"] | {
+        "aye": str(1_050_000 * UNIT), "nay": "0", "ayeShare": "1", "ayeSharePpm": 1_000_000}
+    holders = live["houses"]["holders"]
+    ayes, nays = int(holders["aye"]), int(holders["nay"])
+    assert nays == charlie_weight and ayes > bob_weight
+    holders_share = Fraction(ayes, ayes + nays)
+    expected = Fraction(base["institutions"], counted) + Fraction(base["holders"], counted) * holders_share
+    assert live["ayeShare"] == share(expected)
+    quorum = live["quorum"]
+    assert quorum["turnout"] == ref["tally"]["turnout"] and quorum["quorumBps"] == p["governance.quorum_bps"]
+    assert int(quorum["required"]) * 10_000 >= int(quorum["circulating"]) * quorum["quorumBps"]
+    assert quorum["met"], quorum
+    assert live["verdict"] == "passed"
+
+    # voting closes: passed, with its aye share; enacted after the delay, bob is paid exactly the grant
+    author_at_time(rpc, ref["votingEndsMs"])
+    ref = await rpc.call("btt_referendum", 0)
+    assert ref["status"] == "passed" and ref["liveTally"]["verdict"] is None
+    assert ref["ayeSharePpm"] == live["ayeSharePpm"] and ref["ayeShare"] == share(Fraction(live["ayeSharePpm"], 10**6))
+    assert ref["enactAtMs"] == ref["votingEndsMs"] + p["governance.enactment_delay_ms"]
+    assert [r["id"] for r in await rpc.call("btt_referenda", "passed")] == [0]
+    bob_before = int((await rpc.call("btt_account", hexid("bob")))["free"])
+    author_at_time(rpc, ref["enactAtMs"])
+    ref = await rpc.call("btt_referendum", 0)
+    assert ref["status"] == "enacted" and ref["error"] is None
+    assert int((await rpc.call("btt_account", hexid("bob")))["free"]) - bob_before == GRANT
+    assert (await rpc.call("btt_voter", hexid("bob")))["lock"]["locked"] == "0"
+    assert (await rpc.call("btt_voter", hexid("bob")))["votes"] == []
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_referendum_and_the_status_filter(rpc: RpcHarness) -> None:
+    alice = rpc.alice
+    p = await params(rpc)
+    deposit = p["governance.min_deposit"]
+    reserved = int((await rpc.call("btt_account", "0x" + alice.public.hex()))["reserved"])  # her validator bond
+    await submit(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
+    await submit(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
+    await submit(rpc, alice, "governance.cancel", 0)
+    assert [r["id"] for r in await rpc.call("btt_referenda")] == [1, 0]
+    assert [r["id"] for r in await rpc.call("btt_referenda", "cancelled")] == [0]
+    assert [r["id"] for r in await rpc.call("btt_referenda", "voting")] == [1]
+    assert await rpc.call("btt_referenda", "enacted") == []
+    cancelled = await rpc.call("btt_referendum", 0)
+    assert cancelled["status"] == "cancelled" and cancelled["ayeSharePpm"] is None
+    assert cancelled["liveTally"]["verdict"] is None
+    assert (await rpc.call("btt_account", "0x" + alice.public.hex()))["reserved"] == str(reserved + deposit)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "method, params, fragment",
+    [
+        ("btt_referenda", ["open"], "status: expected one of voting, passed"),
+        ("btt_referenda", [3], "status: expected one of"),
+        ("btt_referendum", [], "missing parameter 'id'"),
+        ("btt_referendum", [-1], "referendum id: expected an integer"),
+        ("btt_referendum", ["0"], "referendum id: expected an integer"),
+        ("btt_referendum", [True], "referendum id: expected an integer"),
+        ("btt_referendum", [2**64], "referendum id: expected an integer"),
+        ("btt_voter", [], "missing parameter 'account'"),
+        ("btt_voter", ["not-an-address"], "account:"),
+        ("btt_voter", ["0x1234"], "expected 32 bytes"),
+    ],
+)
+async def test_governance_methods_reject_bad_params(rpc: RpcHarness, method: str, params: list[Any],
+                                                    fragment: str) -> None:
+    await rpc.assert_raises_rpc_error(-32602, fragment, method, *params)
+
+
+@pytest.mark.asyncio
+async def test_year_two_weights_and_the_representatives_house(rpc: RpcHarness) -> None:
+    """A year after genesis (365 dev days of 2 s) the institutions house weighs 30% x 50/70 = 3/14 and the freed
+    weight goes to the others in proportion (25:35:10); eve, the dev chain's community representative, votes
+    with one seat and her balance, so only the holders and representatives houses count."""
+    eve = dev_keypair("eve")
+    author_at_time(rpc, rpc.node.chain.clock.genesis_time_ms + time.year_ms(rpc.node.chain.state()))
+    voter = await rpc.call("btt_voter", hexid("eve"))
+    assert voter["weights"]["representatives"] == "1" and voter["weights"]["institutions"] == "0"
+    p = await params(rpc)
+    await submit(rpc, rpc.alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
+    await submit(rpc, eve, "governance.vote", 0, True, ALL)
+    houses = (await rpc.call("btt_referendum", 0))["liveTally"]["houses"]
+    this_year = {"institutions": Fraction(3, 14), "compute": Fraction(11, 14) * Fraction(25, 70),
+                 "holders": Fraction(11, 28), "representatives": Fraction(11, 98)}
+    assert {h: houses[h]["weightThisYear"] for h in HOUSES} == {h: share(w) for h, w in this_year.items()}
+    counted = this_year["holders"] + this_year["representatives"]
+    assert houses["representatives"] | {"aye": "1", "nay": "0", "ayeShare": "1"} == houses["representatives"]
+    assert houses["representatives"]["weight"] == share(this_year["representatives"] / counted)
+    assert houses["holders"]["weight"] == share(this_year["holders"] / counted)
+    assert houses["institutions"]["empty"] and houses["compute"]["weight"] == "0"
