@@ -39,10 +39,13 @@ from genesis.spec import (
     TokenSpec,
     ValidatorSpec,
 )
+from runtime.assets import params as assets_params
 from runtime.compute import params as compute_params
 from runtime.compute.model import REFERENCE_MODELS
 from runtime.governance import params as governance_params
-from runtime.roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
+from runtime.incentives import params as incentives_params
+from runtime.payments import params as payments_params
+from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
 PRESETS = ("dev", "btt-21m", "btt-210m")
 """Built-in chain specs, in `genesis/presets/NAME.json`."""
@@ -109,6 +112,11 @@ REQUIRED_PARAMETERS = {
     "block.max_extrinsics": "count",
     **{name: _COMPUTE_UNITS.get(name, "count") for name in compute_params.ALL},
     **{name: _GOVERNANCE_UNITS.get(name, "count") for name in governance_params.ALL},
+    **{name: "bps" for name in assets_params.ALL},
+    **{name: "bps" for name in payments_params.ALL},
+    incentives_params.REDEEM_RATE: "btt",
+    incentives_params.REDEEM_CAP: "btt",
+    **{incentives_params.points(a): "count" for a in ACTIVITIES},
 }
 """Every chain spec must set these parameters, with these units (the compute marketplace's and
 consensus.work_window_epochs among them: `runtime.compute.params.ALL`; governance's:

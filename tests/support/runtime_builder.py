@@ -118,6 +118,23 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "governance.house_bps.representatives": (1000, 0, 10_000, "bps"),
 }
 
+DEFAULT_PARAMS.update({
+    "assets.mint_fee_bps": (200, 100, 300, "bps"),
+    "assets.mint_fee_burn_bps": (300, 200, 500, "bps"),
+    "assets.trade_fee_bps": (75, 50, 100, "bps"),
+    "assets.trade_fee_burn_bps": (300, 200, 500, "bps"),
+    "assets.revalue_fee_bps": (25, 25, 50, "bps"),
+    "assets.revalue_fee_burn_bps": (300, 200, 500, "bps"),
+    "payments.fee_bps": (60, 50, 80, "bps"),
+    "payments.fee_burn_bps": (75, 50, 100, "bps"),
+    "incentives.redeem_rate": (UNIT // 100, 0, UNIT, "btt"),
+    "incentives.redeem_cap_per_epoch": (100 * UNIT, 0, 100_000 * UNIT, "btt"),
+    "incentives.points.preventive_visit": (100, 0, 10_000, "count"),
+    "incentives.points.treatment_adherence": (50, 0, 10_000, "count"),
+    "incentives.points.healthy_lifestyle": (20, 0, 10_000, "count"),
+    "incentives.points.referral": (30, 0, 10_000, "count"),
+})
+
 TEST_HASH_CHAIN_LENGTH = 4096
 """Hash chains of test validators are short: a test chain never authors more blocks than this per key."""
 DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")

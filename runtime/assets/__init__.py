@@ -1,0 +1,1 @@
+"""Module `assets`: the registry of real-world healthcare assets and their fractional tokens."""

@@ -1,0 +1,1 @@
+"""Module `incentives`: patient activity attestations by appointed oracles, points, and redemption for BTT."""

@@ -1,0 +1,1 @@
+"""Module `payments`: PayFi payments, invoices and refunds."""
