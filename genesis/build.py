@@ -79,6 +79,8 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         milestones=tuple((b.name, b.amount, b.at_genesis) for b in spec.milestone_burns),
         institutions=tuple((h.account, h.amount) for h in spec.governance.institutions),
         representatives=spec.governance.representatives,
+        verifiers=spec.governance.verifiers,
+        oracles=spec.governance.oracles,
         institution_share_bps=tuple(p * BPS_PER_PERCENT for p in spec.governance.institution_share_percent),
     )
 

@@ -1174,21 +1174,75 @@ class _Parser:
         decentralisation schedule and the genesis community representatives."""
         if value is _MISSING:
             return None
-        o = self.obj(value, "governance", ("institution_rows", "institution_share_percent", "representatives"))
+        o = self.obj(
+            value, "governance", ("institution_rows", "institution_share_percent", "representatives"),
+            ("verifiers", "oracles"),
+        )
         if o is None:
             return None
         rows = self.institution_rows(self.get(o, "institution_rows"), allocations)
         shares = self.institution_shares(self.get(o, "institution_share_percent"))
         reps = self.representatives(self.get(o, "representatives"))
-        if rows is None or shares is None or reps is None or allocations is None:
+        verifiers = self.role_accounts(self.get(o, "verifiers"), "governance.verifiers")
+        oracles = self.oracles(self.get(o, "oracles"))
+        if None in (rows, shares, reps, allocations, verifiers, oracles):
             return None
+        assert rows is not None and shares is not None and reps is not None and allocations is not None
+        assert verifiers is not None and oracles is not None
         by_index = {r.index: r for r in allocations}
         institutions = tuple(
             h for i in rows for h in by_index[i].holders if not h.label.startswith(MODULE_PREFIX)
         )
         return GovernanceSpec(
-            institution_rows=rows, institutions=institutions, institution_share_percent=shares, representatives=reps
+            institution_rows=rows, institutions=institutions, institution_share_percent=shares, representatives=reps,
+            verifiers=verifiers, oracles=oracles,
         )
+
+    def role_accounts(self, value: Any, path: str) -> tuple[bytes, ...] | None:
+        """An optional list of distinct accounts (no module accounts)."""
+        if value is _MISSING:
+            return ()
+        items = self.list_(value, path)
+        if items is None:
+            return None
+        out: list[bytes] = []
+        seen: dict[bytes, int] = {}
+        ok = True
+        for i, raw in enumerate(items):
+            resolved = self.account(raw, f"{path}[{i}]", allow_module=False)
+            if resolved is None:
+                ok = False
+                continue
+            account, label = resolved
+            if account in seen:
+                self.err(f"{path}[{i}]", f"duplicate account {label!r} (also {path}[{seen[account]}])")
+                ok = False
+                continue
+            seen[account] = i
+            out.append(account)
+        return tuple(out) if ok else None
+
+    def oracles(self, value: Any) -> tuple[tuple[str, bytes], ...] | None:
+        """Optional `{"ACTIVITY": [accounts...]}` for the health oracles appointed at genesis."""
+        path = "governance.oracles"
+        if value is _MISSING:
+            return ()
+        if not isinstance(value, dict):
+            self.wrong(path, "an object of activity -> accounts", value)
+            return None
+        out: list[tuple[str, bytes]] = []
+        ok = True
+        for activity, accounts in value.items():
+            if activity not in ACTIVITIES:
+                self.err(f"{path}.{activity}", f"unknown activity; known: {', '.join(ACTIVITIES)}")
+                ok = False
+                continue
+            resolved = self.role_accounts(accounts, f"{path}.{activity}")
+            if resolved is None:
+                ok = False
+                continue
+            out.extend((activity, a) for a in resolved)
+        return tuple(out) if ok else None
 
     def institution_rows(self, value: Any, allocations: tuple[AllocationRow, ...] | None) -> tuple[int, ...] | None:
         path = "governance.institution_rows"

@@ -133,6 +133,10 @@ class GovernanceSpec:
     entry holds for every later year."""
     representatives: tuple[bytes, ...]
     """The community representatives at genesis (one account, one vote; changed by referendum)."""
+    verifiers: tuple[bytes, ...] = ()
+    """Asset verifiers appointed at genesis."""
+    oracles: tuple[tuple[str, bytes], ...] = ()
+    """Health oracles appointed at genesis, as (activity, account)."""
 
 
 @dataclass(frozen=True)

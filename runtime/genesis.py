@@ -68,6 +68,10 @@ class GenesisConfig:
     """The founding institutions house: (account, voting weight = its genesis allocation)."""
     representatives: tuple[bytes, ...] = ()
     """The community representatives house at genesis (one account, one vote; changed by referendum)."""
+    verifiers: tuple[bytes, ...] = ()
+    """Asset verifiers appointed at genesis (governance appoints and removes them afterwards)."""
+    oracles: tuple[tuple[str, bytes], ...] = ()
+    """Health oracles appointed at genesis, as (activity, account)."""
     institution_share_bps: tuple[int, ...] = ()
     """Progressive decentralisation: the institutions' share by year (year 1 first; the last holds after)."""
 
@@ -102,6 +106,7 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
     compute_genesis.build(state, config.models, config.mining_periods)
     treasury_genesis.build(state, config.milestones, config.burned_at_genesis)
     roles_genesis.build(state, config.representatives, config.institutions, config.institution_share_bps)
+    roles_genesis.appoint(state, config.verifiers, config.oracles)
     consensus.build_genesis(state, config.epoch_slots, config.slot_ms, config.chain_spec_hash, config.commitments)
     system.genesis_supply.put(state, config.supply)
     system.total_issuance.put(state, config.supply - config.burned_at_genesis)

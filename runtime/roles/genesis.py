@@ -38,3 +38,19 @@ def build(
     if any(b > a for a, b in zip(shares, shares[1:], strict=False)):
         raise ValueError(f"institution shares must not rise from year to year, got {shares}")
     storage.institution_share_bps.put(state, shares)
+
+
+def appoint(state: Overlay, verifiers: Iterable[bytes], oracles: Iterable[tuple[str, bytes]]) -> None:
+    """Store the verifiers and oracles appointed at genesis. ValueError for a repeat or an unknown activity."""
+    for who in verifiers:
+        if storage.verifiers.contains(state, who):
+            raise ValueError(f"verifier {who.hex()} appears twice")
+        storage.verifiers.put(state, who, True)
+    for activity, who in oracles:
+        try:
+            logic.check_activity(activity)
+        except errors.RolesError as exc:
+            raise ValueError(f"genesis oracles: {exc}") from None
+        if storage.oracles.contains(state, (activity, who)):
+            raise ValueError(f"oracle {who.hex()} of {activity} appears twice")
+        storage.oracles.put(state, (activity, who), True)

@@ -1221,3 +1221,30 @@ def test_representatives_rules() -> None:
     live = preset_doc()
     live["governance"]["representatives"] = [encode_address(bytes(range(32)), 42)]
     assert parse_chain_spec(live).governance.representatives == (bytes(range(32)),)
+
+
+def test_the_dev_preset_appoints_a_verifier_and_oracles_at_genesis() -> None:
+    spec = load_chain_spec("dev")
+    assert spec.governance.verifiers == (dev_keypair("charlie").public,)
+    assert set(spec.governance.oracles) == {
+        (a, dev_keypair("eve").public)
+        for a in ("preventive_visit", "treatment_adherence", "healthy_lifestyle", "referral")
+    }
+    # the live presets appoint nobody: governance does
+    live = load_chain_spec("btt-21m")
+    assert live.governance.verifiers == () and live.governance.oracles == ()
+
+
+def test_genesis_verifiers_and_oracles_are_checked() -> None:
+    doc = preset_doc("dev")
+    doc["governance"]["verifiers"] = ["charlie", "charlie"]
+    one_problem(doc, "governance.verifiers[1]: duplicate account 'charlie'")
+    doc = preset_doc("dev")
+    doc["governance"]["oracles"] = {"dentistry": ["eve"]}
+    one_problem(doc, "governance.oracles.dentistry: unknown activity")
+    doc = preset_doc("dev")
+    doc["governance"]["oracles"] = ["eve"]
+    one_problem(doc, "governance.oracles")
+    doc = preset_doc("dev")
+    doc["governance"]["verifiers"] = ["module:treasury"]
+    one_problem(doc, "governance.verifiers[0]")
