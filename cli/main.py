@@ -7,15 +7,18 @@ import sys
 import click
 
 from btt_chain.primitives.errors import BttError
+from cli.assets_cmd import asset
 from cli.bench_cmd import bench
 from cli.bonds_cmd import bond, unbond, withdraw
 from cli.compute_cmd import job, miner, provider
 from cli.devnet_cmd import devnet
 from cli.genesis_cmd import genesis
 from cli.governance_cmd import propose, referendum, vote
+from cli.incentives_cmd import incentives
 from cli.keys import key
 from cli.multisig_cmd import multisig
 from cli.node_cmd import node, purge_chain
+from cli.payments_cmd import invoice, pay
 from cli.query import query
 from cli.staking_cmd import claim_fee_share, stake, unstake
 from cli.vesting_cmd import vest
@@ -50,6 +53,10 @@ cli.add_command(provider)
 cli.add_command(propose)
 cli.add_command(vote)
 cli.add_command(referendum)
+cli.add_command(asset)
+cli.add_command(incentives)
+cli.add_command(pay)
+cli.add_command(invoice)
 
 
 def main(argv: list[str] | None = None) -> None:

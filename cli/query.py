@@ -110,3 +110,17 @@ from cli.governance_cmd import query_referenda, query_referendum, query_voter  #
 query.add_command(query_referenda)
 query.add_command(query_referendum)
 query.add_command(query_voter)
+
+from cli.assets_cmd import query_asset, query_assets  # noqa: E402  (registered on this group)
+
+query.add_command(query_assets)
+query.add_command(query_asset)
+
+from cli.incentives_cmd import query_points  # noqa: E402  (registered on this group)
+
+query.add_command(query_points)
+
+from cli.payments_cmd import query_invoices, query_payments  # noqa: E402  (registered on this group)
+
+query.add_command(query_invoices)
+query.add_command(query_payments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runtime.assets.calls import MODULE as ASSETS
 from runtime.balances.calls import MODULE as BALANCES
 from runtime.balances.locks import register_lock_source
 from runtime.bonds.calls import MODULE as BONDS
@@ -11,8 +12,10 @@ from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
 from runtime.governance.calls import MODULE as GOVERNANCE
 from runtime.governance.logic import vote_lock
+from runtime.incentives.calls import MODULE as INCENTIVES
 from runtime.multisig.calls import MODULE as MULTISIG
 from runtime.params.calls import MODULE as PARAMS
+from runtime.payments.calls import MODULE as PAYMENTS
 from runtime.roles.calls import MODULE as ROLES
 from runtime.session.calls import MODULE as SESSION
 from runtime.staking.calls import MODULE as STAKING
@@ -28,7 +31,7 @@ RUNTIME = Runtime(
     spec_version=SPEC_VERSION,
     modules=(
         SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, ROLES, STAKING, BONDS, COMPUTE,
-        MULTISIG, GOVERNANCE,
+        MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES,
     ),
 )
 """Hooks run in this order: consensus first (the schedule rotates and the reveal is checked against the

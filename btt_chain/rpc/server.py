@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, WSMsgType, web
 
 import btt_chain.rpc.methods  # noqa: F401  (registers the methods)
+import btt_chain.rpc.methods_assets  # noqa: F401  (registers btt_assets, btt_asset, btt_assetHoldings)
 import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_multisig)
 import btt_chain.rpc.methods_compute  # noqa: F401  (registers the compute and power-table methods)
 import btt_chain.rpc.methods_governance  # noqa: F401  (registers btt_referenda, btt_referendum, btt_voter)
+import btt_chain.rpc.methods_incentives  # noqa: F401  (registers btt_points, btt_oracles)
+import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
 from btt_chain.rpc.errors import invalid_request

@@ -6,15 +6,8 @@ import json
 
 import pytest
 
-from cli.main import main
 from tests.functional.framework import free_port
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
+from tests.support.cli_runner import run
 
 
 def assert_one_line_error(code: int, err: str, fragment: str) -> None:

@@ -6,18 +6,14 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli, main
+from cli.main import cli
 from tests.functional.framework import free_port
+from tests.support.cli_runner import assert_one_error_line, run
 
 DOWN = f"http://127.0.0.1:{free_port()}"
 SPEND = ["propose", "--call", "treasury.spend", "--args", '["ecosystem_fund", "bob", "1000"]', "--from", "alice"]
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 @pytest.mark.parametrize(
@@ -68,10 +64,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_bad_arguments_give_one_clear_line(capsys: pytest.CaptureFixture[str], argv: list[str],
                                            fragment: str) -> None:
     code, _, err = run(capsys, *argv)
-    assert code != 0
-    assert "Traceback" not in err
-    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
-    assert fragment in err, err
+    assert_one_error_line(code, err, fragment)
 
 
 def test_help_lists_the_governance_commands() -> None:

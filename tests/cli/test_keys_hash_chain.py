@@ -10,15 +10,8 @@ import pytest
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import Keypair, dev_keypair, save_keyfile
-from cli.main import main
 from genesis.loader import load_chain_spec
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
+from tests.support.cli_runner import run
 
 
 def commitment(pair: Keypair, length: int = 2**20) -> str:

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from btt_chain.primitives.amounts import parse_btt
-from cli.main import main
 from genesis.loader import load_chain_spec
 from genesis.release import format_bps, project_release
+from tests.support.cli_runner import run
 
 UNIT = 10**18
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def test_btt21m_projection_by_hand():

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cli.main import main
 from tests.functional.framework import free_port
+from tests.support.cli_runner import run
 
 DOWN = f"http://127.0.0.1:{free_port()}"
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 @pytest.mark.parametrize(

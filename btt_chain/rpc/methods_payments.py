@@ -1,0 +1,173 @@
+"""RPC methods of PayFi payments, read at the head: `btt_invoices` (an account's invoices as issuer, payee or
+payer), `btt_invoice` (one invoice), `btt_payments` (an account's payments as payer or payee) and
+`btt_payment` (one payment). Lists read only the account's own index range, newest first.
+
+Amounts are decimal strings of base units; accounts are SS58 addresses; hashes are 0x-hex (null for a zero
+memo hash); times are chain milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.codec import U64_MAX
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.rpc import params as p
+from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.render import hex0x
+from runtime.overlay import Overlay
+from runtime.payments import logic, storage
+from runtime.payments.types import (
+    INVOICE_ROLES,
+    INVOICE_STATES,
+    NO_INVOICE,
+    NO_PAYMENT,
+    OPEN,
+    PAYMENT_ROLES,
+    Invoice,
+    Payment,
+    role_names,
+)
+from runtime.system import storage as system
+
+method = REGISTRY.method
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+# parameters -----------------------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _record_id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        raise invalid_params(f"{what}: expected an integer from 0 to 2^64-1, got {_show(value)}")
+    return value
+
+
+def invoice_id(value: Any, ctx: RpcContext) -> int:
+    return _record_id(value, "invoice id")
+
+
+def payment_id(value: Any, ctx: RpcContext) -> int:
+    return _record_id(value, "payment id")
+
+
+def invoice_status(value: Any, ctx: RpcContext) -> int:
+    if not isinstance(value, str) or value not in INVOICE_STATES:
+        raise invalid_params(f"status: expected one of {', '.join(INVOICE_STATES)}, got {_show(value)}")
+    return INVOICE_STATES.index(value)
+
+
+def limit(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {_show(value)}")
+    return value
+
+
+# rendering ------------------------------------------------------------------------------------------
+
+
+def _memo(memo_hash: bytes) -> str | None:
+    return None if memo_hash == ZERO_HASH else hex0x(memo_hash)
+
+
+def render_payment(pay: Payment, prefix: int) -> dict[str, Any]:
+    return {
+        "id": pay.id,
+        "payer": encode_address(pay.payer, prefix),
+        "payee": encode_address(pay.payee, prefix),
+        "amount": str(pay.amount),
+        "fee": str(pay.fee),
+        "burned": str(pay.burned),
+        "toTreasury": str(pay.fee - pay.burned),
+        "refunded": str(pay.refunded),
+        "refundable": str(pay.refundable),
+        "memoHash": _memo(pay.memo_hash),
+        "block": pay.block,
+        "invoiceId": None if pay.invoice_id == NO_INVOICE else pay.invoice_id,
+    }
+
+
+def render_invoice(state: Overlay, inv: Invoice, prefix: int) -> dict[str, Any]:
+    """The invoice; `payer` from its payment once settled, and `fee` / `burned`: what it cost (settled) or
+    would cost at the current parameters (otherwise)."""
+    pay = storage.payments.get(state, inv.payment_id) if inv.payment_id != NO_PAYMENT else None
+    fee, burned = (pay.fee, pay.burned) if pay is not None else logic.get_fee(state, inv.amount)
+    return {
+        "id": inv.id,
+        "issuer": encode_address(inv.issuer, prefix),
+        "payee": encode_address(inv.payee, prefix),
+        "amount": str(inv.amount),
+        "dueMs": inv.due_ms,
+        "memoHash": _memo(inv.memo_hash),
+        "createdBlock": inv.created_block,
+        "status": INVOICE_STATES[inv.status],
+        "overdue": inv.status == OPEN and system.timestamp_ms.get(state) > inv.due_ms,
+        "paymentId": pay.id if pay is not None else None,
+        "payer": encode_address(pay.payer, prefix) if pay is not None else None,
+        "closedBlock": inv.closed_block if inv.status != OPEN else None,
+        "late": inv.late,
+        "fee": str(fee),
+        "burned": str(burned),
+    }
+
+
+# methods --------------------------------------------------------------------------------------------
+
+
+@method(
+    "btt_invoices",
+    Param("account", p.account),
+    optional("status", invoice_status),
+    optional("limit", limit, DEFAULT_LIMIT),
+)
+def btt_invoices(ctx: RpcContext, who: bytes, status: int | None, count: int) -> list[dict[str, Any]]:
+    """`account`'s invoices newest first, as issuer, payee or payer (`roles`), optionally of one status; at
+    most `limit` (default 50, at most 500)."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    out = []
+    for iid, roles in reversed(list(logic.get_invoice_index(state, who))):
+        inv = storage.invoices.get(state, iid)
+        if status is not None and inv.status != status:
+            continue
+        out.append({**render_invoice(state, inv, prefix), "roles": list(role_names(roles, INVOICE_ROLES))})
+        if len(out) >= count:
+            break
+    return out
+
+
+@method("btt_invoice", Param("id", invoice_id))
+def btt_invoice(ctx: RpcContext, iid: int) -> dict[str, Any] | None:
+    """One invoice, or null."""
+    state = ctx.node.chain.state()
+    inv = storage.invoices.get(state, iid)
+    return None if inv is None else render_invoice(state, inv, ctx.node.spec.ss58_prefix)
+
+
+@method("btt_payments", Param("account", p.account), optional("limit", limit, DEFAULT_LIMIT))
+def btt_payments(ctx: RpcContext, who: bytes, count: int) -> list[dict[str, Any]]:
+    """`account`'s payments newest first, as payer or payee (`roles`), with fee, burn and refunds; at most
+    `limit` (default 50, at most 500)."""
+    state = ctx.node.chain.state()
+    prefix = ctx.node.spec.ss58_prefix
+    newest = list(logic.get_payment_index(state, who))[-count:]
+    return [
+        {**render_payment(storage.payments.get(state, pid), prefix), "roles": list(role_names(roles, PAYMENT_ROLES))}
+        for pid, roles in reversed(newest)
+    ]
+
+
+@method("btt_payment", Param("id", payment_id))
+def btt_payment(ctx: RpcContext, pid: int) -> dict[str, Any] | None:
+    """One payment, or null."""
+    pay = storage.payments.get(ctx.node.chain.state(), pid)
+    return None if pay is None else render_payment(pay, ctx.node.spec.ss58_prefix)

@@ -1,0 +1,138 @@
+"""RPC of the patient incentives: btt_oracles (oracles per activity, from the roles module: the dev chain's
+genesis oracle, then one a referendum appoints), btt_points through an attestation and a redemption, and bad
+parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from runtime.consensus import logic as consensus
+from runtime.modules import RUNTIME
+from runtime.params import storage as params
+from runtime.roles.types import ACTIVITIES
+from runtime.system import storage as system
+
+from .harness import UNIT, RpcHarness
+
+ALL = 2**128 - 1
+EVIDENCE = blake2b_256(b"preventive visit of bob, 2025-03-01")
+
+
+def addr(rpc: RpcHarness, name: str) -> str:
+    return encode_address(dev_keypair(name).public, rpc.node.spec.ss58_prefix)
+
+
+def hexid(name: str) -> str:
+    return "0x" + dev_keypair(name).public.hex()
+
+
+def param(rpc: RpcHarness, name: str) -> int:
+    return params.get_param(rpc.node.chain.state(), name)
+
+
+async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
+    """Submit, author a block with it, check it succeeded; the fee it paid."""
+    xt = rpc.sign(who, call, *args)
+    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
+    imported = rpc.author_block()
+    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
+    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
+    assert status["success"], status
+    return int(status["fee"])
+
+
+def author_at_time(rpc: RpcHarness, at_ms: int) -> None:
+    chain = rpc.node.chain
+    slot = max(chain.head.slot + 1, -(-(at_ms - chain.clock.genesis_time_ms) // chain.clock.slot_ms))
+    chain.author_block(slot, rpc.alice, [])
+
+
+async def appoint_oracle(rpc: RpcHarness, activity: str, who: str) -> None:
+    """Governance appoints `who` through a referendum: alice proposes, dave (an institution) and alice vote aye."""
+    alice, dave = rpc.alice, dev_keypair("dave")
+    await submit(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    call = RUNTIME.call("roles.appoint_oracle", activity, dev_keypair(who).public)
+    await submit(rpc, alice, "governance.propose", call, blake2b_256(b"appoint an oracle"),
+                 param(rpc, "governance.min_deposit"), False)
+    (ref,) = await rpc.call("btt_referenda")
+    await submit(rpc, dave, "governance.vote", ref["id"], True, ALL)
+    await submit(rpc, alice, "governance.vote", ref["id"], True, ALL)
+    author_at_time(rpc, ref["votingEndsMs"])
+    ref = await rpc.call("btt_referendum", ref["id"])
+    author_at_time(rpc, ref["enactAtMs"])
+    ref = await rpc.call("btt_referendum", ref["id"])
+    assert ref["status"] == "enacted" and ref["error"] is None, ref
+
+
+@pytest.mark.asyncio
+async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -> None:
+    bob, eve = dev_keypair("bob"), dev_keypair("eve")
+    visit = param(rpc, "incentives.points.preventive_visit")
+    rate, cap = param(rpc, "incentives.redeem_rate"), param(rpc, "incentives.redeem_cap_per_epoch")
+    pool = module_account("community_incentives")
+
+    oracles = await rpc.call("btt_oracles")
+    assert oracles == [
+        {"activity": a, "points": str(param(rpc, f"incentives.points.{a}")), "oracles": [addr(rpc, "eve")]}
+        for a in ACTIVITIES
+    ]
+
+    state = rpc.node.chain.state()
+    assert await rpc.call("btt_points", hexid("bob")) == {
+        "account": addr(rpc, "bob"), "points": "0", "value": "0", "rate": str(rate),
+        "epoch": consensus.epoch_of(state, system.slot.get(state)), "redeemedThisEpoch": "0",
+        "capPerEpoch": str(cap), "capLeft": str(cap), "redeemableNow": "0",
+        "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0, "attestations": [],
+    }
+
+    await submit(rpc, eve, "incentives.attest", bob.public, "preventive_visit", EVIDENCE)
+    block = rpc.node.chain.head.number
+    report = await rpc.call("btt_points", addr(rpc, "bob"))
+    assert (report["points"], report["value"]) == (str(visit), str(visit * rate))
+    assert report["redeemableNow"] == str(min(visit, cap // rate))
+    assert report["attestationCount"] == 1
+    assert report["attestations"] == [{
+        "evidence": "0x" + EVIDENCE.hex(), "activity": "preventive_visit", "oracle": addr(rpc, "eve"),
+        "points": str(visit), "block": block,
+    }]
+
+    state = rpc.node.chain.state()
+    pool_before, issuance = system.account.get(state, pool).free, system.total_issuance.get(state)
+    await submit(rpc, bob, "incentives.redeem", 40)
+    state = rpc.node.chain.state()
+    assert system.account.get(state, pool).free == pool_before - 40 * rate
+    assert system.total_issuance.get(state) == issuance
+    report = await rpc.call("btt_points", hexid("bob"))
+    epoch = consensus.epoch_of(state, system.slot.get(state))
+    assert report["epoch"] == epoch
+    assert report["points"] == str(visit - 40)
+    assert report["redeemedThisEpoch"] == str(40 * rate)
+    assert report["capLeft"] == str(cap - 40 * rate)
+    assert report["poolBalance"] == str(pool_before - 40 * rate)
+
+
+@pytest.mark.asyncio
+async def test_btt_oracles_shows_an_oracle_a_referendum_appointed(rpc: RpcHarness) -> None:
+    await appoint_oracle(rpc, "referral", "charlie")
+    oracles = {o["activity"]: o["oracles"] for o in await rpc.call("btt_oracles")}
+    eve, charlie = addr(rpc, "eve"), addr(rpc, "charlie")
+    both = [a for _, a in sorted([(dev_keypair("eve").public, eve), (dev_keypair("charlie").public, charlie)])]
+    assert oracles == {"preventive_visit": [eve], "treatment_adherence": [eve], "healthy_lifestyle": [eve],
+                       "referral": both}
+    await submit(rpc, dev_keypair("charlie"), "incentives.attest", dev_keypair("bob").public, "referral", EVIDENCE)
+    report = await rpc.call("btt_points", hexid("bob"))
+    assert report["points"] == str(param(rpc, "incentives.points.referral"))
+    assert report["attestations"][0]["oracle"] == charlie
+
+
+@pytest.mark.asyncio
+async def test_btt_points_rejects_a_bad_account(rpc: RpcHarness) -> None:
+    await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", "not-an-address")
+    await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", "0x1234")
+    await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", 7)
