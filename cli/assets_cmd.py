@@ -121,6 +121,12 @@ def _submit(client: RpcClient, info: ChainInfo, sender: str, call: str, args: tu
     return sub, found or {}
 
 
+def _fee_fields(ev: dict[str, Any]) -> dict[str, Any]:
+    """The asset fee of an event for JSON output; `assetFee`, since `fee` is the extrinsic's inclusion fee."""
+    names = {"fee": "assetFee", "discount": "discount", "burned": "burned"}
+    return {out: ev[k] for k, out in names.items() if k in ev}
+
+
 def _done(sub: Submitted, info: ChainInfo, as_json: bool, line: str, fields: dict[str, Any]) -> None:
     if as_json:
         print_json({**fields, "hash": sub.hash, **(sub.status or {})})
@@ -214,7 +220,7 @@ def asset_tokenize(asset_id: int, symbol: str, supply: str, decimals: int, min_b
     _done(sub, info, as_json,
           f"tokenised asset #{asset_id} as {_show_fractions(base_supply, token)}; minting {_fee_text(ev, info)}",
           {"assetId": asset_id, "symbol": symbol, "supply": str(base_supply),
-           **{k: ev[k] for k in ("fee", "discount", "burned") if k in ev}})
+           **_fee_fields(ev)})
 
 
 @asset.command("transfer")
@@ -272,8 +278,8 @@ def asset_accept(offer_id: int, sender: str, as_json: bool, rpc: str) -> None:
     price = info.format_amount(ev["price"]) if ev else "the price"
     _done(sub, info, as_json, f"bought {bought} of asset #{aid} (offer #{offer_id}) for {price}; trade "
           f"{_fee_text(ev, info)}",
-          {"offerId": offer_id, "assetId": aid, **{k: ev[k] for k in ("amount", "price", "fee", "discount", "burned")
-                                                   if k in ev}})
+          {"offerId": offer_id, "assetId": aid, **{k: ev[k] for k in ("amount", "price") if k in ev},
+           **_fee_fields(ev)})
 
 
 @asset.command("cancel-offer")
@@ -311,7 +317,7 @@ def asset_revalue(asset_id: int, valuation: str, report: str | None, report_hash
           f"asset #{asset_id} revalued{old} to {info.format_amount(value)}; the owner paid the revaluation "
           f"{_fee_text(ev, info)}",
           {"assetId": asset_id, "valuation": str(value), "reportHash": "0x" + digest.hex(),
-           **{k: ev[k] for k in ("fee", "discount", "burned") if k in ev}})
+           **_fee_fields(ev)})
 
 
 def _freeze(asset_id: int, frozen: bool, sender: str, as_json: bool, rpc: str) -> None:

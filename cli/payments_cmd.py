@@ -71,7 +71,7 @@ def _open_invoice(client: RpcClient, invoice_id: int) -> dict[str, Any]:
 def _echo_paid(client: RpcClient, info: ChainInfo, sub: Submitted, as_json: bool) -> None:
     paid = _event(client, sub, "Paid")
     if as_json:
-        print_json({"paymentId": paid["payment_id"] if paid else None, "fee": paid["fee"] if paid else None,
+        print_json({"paymentId": paid["payment_id"] if paid else None, "paymentFee": paid["fee"] if paid else None,
                     "burned": paid["burned"] if paid else None, "hash": sub.hash,
                     **(sub.status or {"status": "submitted"})})
         return
