@@ -100,3 +100,21 @@ class RpcHarness:
         imported, dropped = chain.author_block(chain.head.slot + 1, self.alice, candidates)
         pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
         return imported
+
+    async def submit_in_block(self, who: Keypair, call_name: str, *args: Any) -> dict[str, Any]:
+        """Submit over RPC, author a block with it and check it succeeded; its `btt_extrinsicStatus` (with the fee)."""
+        xt = self.sign(who, call_name, *args)
+        await self.call("author_submitExtrinsic", "0x" + xt.encode().hex())
+        imported = self.author_block()
+        assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
+        status = await self.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
+        assert status["success"], status
+        return dict(status)
+
+    def author_at_time(self, at_ms: int) -> ImportedBlock:
+        """Author one block in the first slot starting at or after `at_ms` (the slots between stay empty)."""
+        chain = self.node.chain
+        slot = max(chain.head.slot + 1, -(-(at_ms - chain.clock.genesis_time_ms) // chain.clock.slot_ms))
+        imported, _ = chain.author_block(slot, self.alice, [])
+        assert imported.block.header.timestamp_ms >= at_ms
+        return imported

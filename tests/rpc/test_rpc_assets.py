@@ -10,7 +10,7 @@ import pytest
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.primitives.keys import dev_keypair
 
 from .harness import UNIT, RpcHarness
 
@@ -26,13 +26,6 @@ def hexid(name: str) -> str:
     return "0x" + dev_keypair(name).public.hex()
 
 
-async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> None:
-    xt = rpc.sign(who, call, *args)
-    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
-    imported = rpc.author_block()
-    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
-    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert status["success"], status
 
 
 async def free(rpc: RpcHarness, who: str) -> int:
@@ -45,7 +38,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
     assert await rpc.call("btt_assets") == []
     assert await rpc.call("btt_asset", 0) is None
 
-    await submit(rpc, bob, "assets.register", 0, DOCS, 50_000 * UNIT)
+    await rpc.submit_in_block(bob, "assets.register", 0, DOCS, 50_000 * UNIT)
     (a,) = await rpc.call("btt_assets")
     assert a == {
         "id": 0, "owner": addr(rpc, "bob"), "class": "equipment", "metadataHash": "0x" + DOCS.hex(),
@@ -55,7 +48,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
     one = await rpc.call("btt_asset", 0)
     assert one["holdings"] == [] and one["offers"] == [] and one["mintFee"] is None
 
-    await submit(rpc, charlie, "assets.verify", 0, True, REPORT)
+    await rpc.submit_in_block(charlie, "assets.verify", 0, True, REPORT)
     one = await rpc.call("btt_asset", 0)
     assert (one["status"], one["reportHash"]) == ("verified", "0x" + REPORT.hex())
     assert one["verifier"] == addr(rpc, "charlie")
@@ -64,14 +57,14 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
 
     treasury = "0x" + module_account("treasury").hex()
     before = await free(rpc, treasury)
-    await submit(rpc, bob, "assets.tokenize", 0, "XRAY", 1_000_000, 0, 100)
+    await rpc.submit_in_block(bob, "assets.tokenize", 0, "XRAY", 1_000_000, 0, 100)
     assert await free(rpc, treasury) == before + 970 * UNIT
     one = await rpc.call("btt_asset", 0)
     assert one["status"] == "tokenised" and one["mintFee"] is None
     assert one["token"] == {"symbol": "XRAY", "supply": "1000000", "decimals": 0, "minBalance": "100"}
     assert one["holdings"] == [{"account": addr(rpc, "bob"), "amount": "1000000"}]
 
-    await submit(rpc, bob, "assets.offer", 0, 100_000, 5_000 * UNIT)
+    await rpc.submit_in_block(bob, "assets.offer", 0, 100_000, 5_000 * UNIT)
     one = await rpc.call("btt_asset", 0)
     (o,) = one["offers"]
     assert (o["id"], o["assetId"], o["seller"], o["amount"], o["price"]) == (
@@ -84,7 +77,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
     assert h == {"assetId": 0, "symbol": "XRAY", "decimals": 0, "supply": "1000000", "held": "900000",
                  "escrowed": "100000", "total": "1000000", "frozen": False}
 
-    await submit(rpc, eve, "assets.accept", 0)
+    await rpc.submit_in_block(eve, "assets.accept", 0)
     one = await rpc.call("btt_asset", 0)
     assert one["offers"] == [] and one["escrowed"] == "0"
     assert {(x["account"], x["amount"]) for x in one["holdings"]} == {
@@ -96,7 +89,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
     assert accepted["buyer"] == addr(rpc, "eve") and accepted["burned"] == str(1_125_000_000_000_000_000)
 
     # the owner filter
-    await submit(rpc, eve, "assets.register", 3, DOCS, UNIT)
+    await rpc.submit_in_block(eve, "assets.register", 3, DOCS, UNIT)
     assert [x["id"] for x in await rpc.call("btt_assets")] == [0, 1]
     assert [x["id"] for x in await rpc.call("btt_assets", hexid("eve"))] == [1]
     assert (await rpc.call("btt_assets", addr(rpc, "eve")))[0]["class"] == "medical_data"

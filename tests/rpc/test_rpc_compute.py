@@ -11,7 +11,7 @@ from btt_chain.miner.engine import JobSpec, MinerEngine
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
-from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.primitives.keys import dev_keypair
 from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
 
 from .harness import UNIT, RpcHarness
@@ -40,13 +40,6 @@ def expected_split(payment: int) -> dict[str, str]:
     }
 
 
-async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> None:
-    xt = rpc.sign(who, call, *args)
-    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
-    imported = rpc.author_block()
-    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
-    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert status["success"], status
 
 
 @pytest.mark.asyncio
@@ -66,7 +59,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     mh = model_hash(reference_model(MODEL))
     assert await rpc.call("btt_jobs") == []
 
-    await submit(rpc, ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 60_000)
+    await rpc.submit_in_block(ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 60_000)
     (job,) = await rpc.call("btt_jobs")
     assert (job["id"], job["status"], job["items"], job["price"], job["redundancy"]) == (0, "open", 16, str(PRICE), 1)
     assert job["requester"] == addr(rpc, "ferdie") and job["modelName"] == MODEL
@@ -75,7 +68,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     assert await rpc.call("btt_job", 0) == job
 
     # no provider yet: the job waits in the queue; alice (10,000 BTT bonded as validator) registers
-    await submit(rpc, alice, "compute.register_provider", 4, 1, 0)
+    await rpc.submit_in_block(alice, "compute.register_provider", 4, 1, 0)
     rpc.author_block()
     job = await rpc.call("btt_job", 0)
     (a,) = job["assignments"]
@@ -84,7 +77,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
 
     engine = MinerEngine()
     result = engine.prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]), 16))
-    await submit(rpc, alice, "compute.commit_result", 0, result.commitment)
+    await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert a["state"] == "committed" and a["commitment"] == "0x" + result.commitment.hex()
     assert a["sampleIndices"] == [] and a["revealAfterBlock"] == a["commitBlock"] + 1
@@ -92,7 +85,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert len(a["sampleIndices"]) == 8 and a["sampleSeed"] is not None
 
-    await submit(rpc, alice, "compute.reveal_result", 0, result.output_root, result.salt,
+    await rpc.submit_in_block(alice, "compute.reveal_result", 0, result.output_root, result.salt,
                  result.openings(a["sampleIndices"]))
     job = await rpc.call("btt_job", 0)
     (a,) = job["assignments"]

@@ -36,23 +36,8 @@ async def params(rpc: RpcHarness) -> dict[str, int]:
     return {row["name"]: int(row["value"]) for row in await rpc.call("btt_params")}
 
 
-async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
-    """Submit, author a block with it, check it succeeded; the fee it paid."""
-    xt = rpc.sign(who, call, *args)
-    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
-    imported = rpc.author_block()
-    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
-    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert status["success"], status
-    return int(status["fee"])
 
 
-def author_at_time(rpc: RpcHarness, at_ms: int) -> None:
-    """Author one block in the first slot starting at or after `at_ms` (the slots between stay empty)."""
-    chain = rpc.node.chain
-    slot = max(chain.head.slot + 1, -(-(at_ms - chain.clock.genesis_time_ms) // chain.clock.slot_ms))
-    imported, _ = chain.author_block(slot, rpc.alice, [])
-    assert imported.block.header.timestamp_ms >= at_ms
 
 
 def spend_call() -> Any:
@@ -67,7 +52,7 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
     assert await rpc.call("btt_referendum", 0) is None
 
     # dave holds the China Digital Healthcare Group row (an institution), all of it locked: give him fees
-    await submit(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
     voter = await rpc.call("btt_voter", hexid("dave"))
     assert voter["address"] == addr(rpc, "dave")
     assert voter["weights"]["institutions"] == str(1_050_000 * UNIT)
@@ -75,7 +60,7 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
 
     description = blake2b_256(b"a grant of 1,000 BTT to bob")
     deposit = p["governance.min_deposit"]
-    await submit(rpc, alice, "governance.propose", spend_call(), description, deposit, False)
+    await submit_fee(rpc, alice, "governance.propose", spend_call(), description, deposit, False)
     (ref,) = await rpc.call("btt_referenda")
     assert (ref["id"], ref["status"], ref["track"], ref["deposit"]) == (0, "voting", "standard", str(deposit))
     assert ref["proposer"] == addr(rpc, "alice") and ref["descriptionHash"] == "0x" + description.hex()
@@ -94,9 +79,9 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
 
     # the holders bob (aye) and charlie (nay) vote; each weighs its free balance once the vote's fee is paid
     bob_weight = int((await rpc.call("btt_voter", hexid("bob")))["weights"]["holders"])
-    bob_weight -= await submit(rpc, bob, "governance.vote", 0, True, ALL)
+    bob_weight -= await submit_fee(rpc, bob, "governance.vote", 0, True, ALL)
     charlie_weight = int((await rpc.call("btt_voter", hexid("charlie")))["weights"]["holders"])
-    charlie_weight -= await submit(rpc, charlie, "governance.vote", 0, False, ALL)
+    charlie_weight -= await submit_fee(rpc, charlie, "governance.vote", 0, False, ALL)
     ref = await rpc.call("btt_referendum", 0)
     houses = ref["liveTally"]["houses"]
     assert ref["tally"]["houses"]["holders"] == {"aye": str(bob_weight), "nay": str(charlie_weight)}
@@ -114,8 +99,8 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
 
     # dave votes aye as an institution (and a holder); alice aye as a holder: two houses now count, the empty
     # compute and representatives houses' weight is spread over them in proportion to their weights
-    await submit(rpc, dave, "governance.vote", 0, True, ALL)
-    await submit(rpc, alice, "governance.vote", 0, True, ALL)
+    await submit_fee(rpc, dave, "governance.vote", 0, True, ALL)
+    await submit_fee(rpc, alice, "governance.vote", 0, True, ALL)
     ref = await rpc.call("btt_referendum", 0)
     live = ref["liveTally"]
     base = {h: p[f"governance.house_bps.{h}"] for h in HOUSES}
@@ -139,14 +124,14 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
     assert live["verdict"] == "passed"
 
     # voting closes: passed, with its aye share; enacted after the delay, bob is paid exactly the grant
-    author_at_time(rpc, ref["votingEndsMs"])
+    rpc.author_at_time(ref["votingEndsMs"])
     ref = await rpc.call("btt_referendum", 0)
     assert ref["status"] == "passed" and ref["liveTally"]["verdict"] is None
     assert ref["ayeSharePpm"] == live["ayeSharePpm"] and ref["ayeShare"] == share(Fraction(live["ayeSharePpm"], 10**6))
     assert ref["enactAtMs"] == ref["votingEndsMs"] + p["governance.enactment_delay_ms"]
     assert [r["id"] for r in await rpc.call("btt_referenda", "passed")] == [0]
     bob_before = int((await rpc.call("btt_account", hexid("bob")))["free"])
-    author_at_time(rpc, ref["enactAtMs"])
+    rpc.author_at_time(ref["enactAtMs"])
     ref = await rpc.call("btt_referendum", 0)
     assert ref["status"] == "enacted" and ref["error"] is None
     assert int((await rpc.call("btt_account", hexid("bob")))["free"]) - bob_before == GRANT
@@ -160,9 +145,9 @@ async def test_a_cancelled_referendum_and_the_status_filter(rpc: RpcHarness) -> 
     p = await params(rpc)
     deposit = p["governance.min_deposit"]
     reserved = int((await rpc.call("btt_account", "0x" + alice.public.hex()))["reserved"])  # her validator bond
-    await submit(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
-    await submit(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
-    await submit(rpc, alice, "governance.cancel", 0)
+    await submit_fee(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
+    await submit_fee(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, deposit, False)
+    await submit_fee(rpc, alice, "governance.cancel", 0)
     assert [r["id"] for r in await rpc.call("btt_referenda")] == [1, 0]
     assert [r["id"] for r in await rpc.call("btt_referenda", "cancelled")] == [0]
     assert [r["id"] for r in await rpc.call("btt_referenda", "voting")] == [1]
@@ -200,12 +185,12 @@ async def test_year_two_weights_and_the_representatives_house(rpc: RpcHarness) -
     weight goes to the others in proportion (25:35:10); eve, the dev chain's community representative, votes
     with one seat and her balance, so only the holders and representatives houses count."""
     eve = dev_keypair("eve")
-    author_at_time(rpc, rpc.node.chain.clock.genesis_time_ms + time.year_ms(rpc.node.chain.state()))
+    rpc.author_at_time(rpc.node.chain.clock.genesis_time_ms + time.year_ms(rpc.node.chain.state()))
     voter = await rpc.call("btt_voter", hexid("eve"))
     assert voter["weights"]["representatives"] == "1" and voter["weights"]["institutions"] == "0"
     p = await params(rpc)
-    await submit(rpc, rpc.alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
-    await submit(rpc, eve, "governance.vote", 0, True, ALL)
+    await submit_fee(rpc, rpc.alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
+    await submit_fee(rpc, eve, "governance.vote", 0, True, ALL)
     houses = (await rpc.call("btt_referendum", 0))["liveTally"]["houses"]
     this_year = {"institutions": Fraction(3, 14), "compute": Fraction(11, 14) * Fraction(25, 70),
                  "holders": Fraction(11, 28), "representatives": Fraction(11, 98)}
@@ -215,3 +200,8 @@ async def test_year_two_weights_and_the_representatives_house(rpc: RpcHarness) -
     assert houses["representatives"]["weight"] == share(this_year["representatives"] / counted)
     assert houses["holders"]["weight"] == share(this_year["holders"] / counted)
     assert houses["institutions"]["empty"] and houses["compute"]["weight"] == "0"
+
+
+async def submit_fee(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
+    """Submit in a block; the fee it paid."""
+    return int((await rpc.submit_in_block(who, call, *args))["fee"])

@@ -36,36 +36,23 @@ def param(rpc: RpcHarness, name: str) -> int:
     return params.get_param(rpc.node.chain.state(), name)
 
 
-async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
-    """Submit, author a block with it, check it succeeded; the fee it paid."""
-    xt = rpc.sign(who, call, *args)
-    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
-    imported = rpc.author_block()
-    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
-    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert status["success"], status
-    return int(status["fee"])
 
 
-def author_at_time(rpc: RpcHarness, at_ms: int) -> None:
-    chain = rpc.node.chain
-    slot = max(chain.head.slot + 1, -(-(at_ms - chain.clock.genesis_time_ms) // chain.clock.slot_ms))
-    chain.author_block(slot, rpc.alice, [])
 
 
 async def appoint_oracle(rpc: RpcHarness, activity: str, who: str) -> None:
     """Governance appoints `who` through a referendum: alice proposes, dave (an institution) and alice vote aye."""
     alice, dave = rpc.alice, dev_keypair("dave")
-    await submit(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
     call = RUNTIME.call("roles.appoint_oracle", activity, dev_keypair(who).public)
-    await submit(rpc, alice, "governance.propose", call, blake2b_256(b"appoint an oracle"),
+    await submit_fee(rpc, alice, "governance.propose", call, blake2b_256(b"appoint an oracle"),
                  param(rpc, "governance.min_deposit"), False)
     (ref,) = await rpc.call("btt_referenda")
-    await submit(rpc, dave, "governance.vote", ref["id"], True, ALL)
-    await submit(rpc, alice, "governance.vote", ref["id"], True, ALL)
-    author_at_time(rpc, ref["votingEndsMs"])
+    await submit_fee(rpc, dave, "governance.vote", ref["id"], True, ALL)
+    await submit_fee(rpc, alice, "governance.vote", ref["id"], True, ALL)
+    rpc.author_at_time(ref["votingEndsMs"])
     ref = await rpc.call("btt_referendum", ref["id"])
-    author_at_time(rpc, ref["enactAtMs"])
+    rpc.author_at_time(ref["enactAtMs"])
     ref = await rpc.call("btt_referendum", ref["id"])
     assert ref["status"] == "enacted" and ref["error"] is None, ref
 
@@ -91,7 +78,7 @@ async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -
         "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0, "attestations": [],
     }
 
-    await submit(rpc, eve, "incentives.attest", bob.public, "preventive_visit", EVIDENCE)
+    await submit_fee(rpc, eve, "incentives.attest", bob.public, "preventive_visit", EVIDENCE)
     block = rpc.node.chain.head.number
     report = await rpc.call("btt_points", addr(rpc, "bob"))
     assert (report["points"], report["value"]) == (str(visit), str(visit * rate))
@@ -104,7 +91,7 @@ async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -
 
     state = rpc.node.chain.state()
     pool_before, issuance = system.account.get(state, pool).free, system.total_issuance.get(state)
-    await submit(rpc, bob, "incentives.redeem", 40)
+    await submit_fee(rpc, bob, "incentives.redeem", 40)
     state = rpc.node.chain.state()
     assert system.account.get(state, pool).free == pool_before - 40 * rate
     assert system.total_issuance.get(state) == issuance
@@ -125,7 +112,7 @@ async def test_btt_oracles_shows_an_oracle_a_referendum_appointed(rpc: RpcHarnes
     both = [a for _, a in sorted([(dev_keypair("eve").public, eve), (dev_keypair("charlie").public, charlie)])]
     assert oracles == {"preventive_visit": [eve], "treatment_adherence": [eve], "healthy_lifestyle": [eve],
                        "referral": both}
-    await submit(rpc, dev_keypair("charlie"), "incentives.attest", dev_keypair("bob").public, "referral", EVIDENCE)
+    await submit_fee(rpc, dev_keypair("charlie"), "incentives.attest", dev_keypair("bob").public, "referral", EVIDENCE)
     report = await rpc.call("btt_points", hexid("bob"))
     assert report["points"] == str(param(rpc, "incentives.points.referral"))
     assert report["attestations"][0]["oracle"] == charlie
@@ -136,3 +123,8 @@ async def test_btt_points_rejects_a_bad_account(rpc: RpcHarness) -> None:
     await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", "not-an-address")
     await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", "0x1234")
     await rpc.assert_raises_rpc_error(-32602, "account", "btt_points", 7)
+
+
+async def submit_fee(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
+    """Submit in a block; the fee it paid."""
+    return int((await rpc.submit_in_block(who, call, *args))["fee"])

@@ -9,7 +9,7 @@ import pytest
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
-from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.primitives.keys import dev_keypair
 
 from .harness import UNIT, RpcHarness
 
@@ -29,14 +29,6 @@ def addr(rpc: RpcHarness, name: str) -> str:
     return encode_address(dev_keypair(name).public, rpc.node.spec.ss58_prefix)
 
 
-async def submit(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> dict[str, Any]:
-    xt = rpc.sign(who, call, *args)
-    await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
-    imported = rpc.author_block()
-    assert xt.hash() in [x.hash() for x in imported.block.extrinsics]
-    status = await rpc.call("btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert status["success"], status
-    return dict(status)
 
 
 async def head_ms(rpc: RpcHarness) -> int:
@@ -51,7 +43,7 @@ async def test_an_invoice_through_the_rpc_from_creation_to_refund(rpc: RpcHarnes
     assert await rpc.call("btt_invoice", 1) is None and await rpc.call("btt_payment", 1) is None
 
     due = await head_ms(rpc) + 3_600_000
-    created = await submit(rpc, charlie, "payments.create_invoice", charlie.public, AMOUNT, due, MEMO)
+    created = await rpc.submit_in_block(charlie, "payments.create_invoice", charlie.public, AMOUNT, due, MEMO)
     (inv,) = await rpc.call("btt_invoices", addr(rpc, "charlie"))
     assert inv == {
         "id": 1, "issuer": addr(rpc, "charlie"), "payee": addr(rpc, "charlie"), "amount": str(AMOUNT), "dueMs": due,
@@ -61,7 +53,7 @@ async def test_an_invoice_through_the_rpc_from_creation_to_refund(rpc: RpcHarnes
     }
     assert await rpc.call("btt_invoice", 1) == {k: v for k, v in inv.items() if k != "roles"}
 
-    paid = await submit(rpc, bob, "payments.pay_invoice", 1)
+    paid = await rpc.submit_in_block(bob, "payments.pay_invoice", 1)
     inv = await rpc.call("btt_invoice", 1)
     assert (inv["status"], inv["paymentId"], inv["payer"], inv["closedBlock"], inv["late"]) == (
         "settled", 1, addr(rpc, "bob"), paid["blockNumber"], False
@@ -78,7 +70,7 @@ async def test_an_invoice_through_the_rpc_from_creation_to_refund(rpc: RpcHarnes
     names = [e["event"] for e in events if e["module"] == "payments"]
     assert names == ["Paid", "InvoiceSettled"]
 
-    await submit(rpc, charlie, "payments.refund", 1, UNIT)
+    await rpc.submit_in_block(charlie, "payments.refund", 1, UNIT)
     (pay,) = await rpc.call("btt_payments", hexid("charlie"))
     assert (pay["refunded"], pay["refundable"], pay["roles"]) == (str(UNIT), str(AMOUNT - UNIT), ["payee"])
     assert await rpc.call("btt_payment", 1) == {k: v for k, v in pay.items() if k != "roles"}
@@ -93,9 +85,9 @@ async def test_lists_are_newest_first_filtered_and_limited(rpc: RpcHarness) -> N
                       nonce=rpc.node.next_account_index(charlie.public))
         await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
     rpc.author_block()
-    await submit(rpc, charlie, "payments.cancel_invoice", 2)
-    await submit(rpc, bob, "payments.pay", charlie.public, 5 * UNIT, ZERO_HASH)
-    await submit(rpc, bob, "payments.pay", dev_keypair("eve").public, 6 * UNIT, ZERO_HASH)
+    await rpc.submit_in_block(charlie, "payments.cancel_invoice", 2)
+    await rpc.submit_in_block(bob, "payments.pay", charlie.public, 5 * UNIT, ZERO_HASH)
+    await rpc.submit_in_block(bob, "payments.pay", dev_keypair("eve").public, 6 * UNIT, ZERO_HASH)
 
     assert [i["id"] for i in await rpc.call("btt_invoices", hexid("charlie"))] == [3, 2, 1]
     assert [i["id"] for i in await rpc.call("btt_invoices", hexid("charlie"), "open")] == [3, 1]
