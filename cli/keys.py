@@ -8,7 +8,7 @@ import click
 
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name, save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
@@ -57,25 +57,32 @@ def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
               default=None, metavar="N",
               help=f"Reveals in the hash chain: the chain's consensus.hash_chain_length "
                    f"[default: {DEFAULT_HASH_CHAIN_LENGTH}]. Implies --hash-chain.")
+@click.option("--hash-chain-generation", type=click.IntRange(0, 2**32), default=None, metavar="G",
+              help="Which of the key's hash chains: 0 at first registration, one more at each rotation or "
+                   "re-registration (the `generation` in btt_bonds / consensus state) [default: 0]. Implies "
+                   "--hash-chain.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None, as_json: bool) -> None:
+def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None,
+            hash_chain_generation: int | None, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
     # offline: dev names are only derivations here, so any chain type will do
     info: dict[str, object]
-    if hash_chain or hash_chain_length is not None:
+    if hash_chain or hash_chain_length is not None or hash_chain_generation is not None:
         length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
+        generation = hash_chain_generation or 0
         if not is_dev_name(what.lower()) and not Path(what).is_file():
             raise ConfigError(
                 f"--hash-chain needs the key's secret: {what!r} is neither a dev name "
                 f"({', '.join(DEV_NAMES)}) nor a key file"
             )
         pair = resolve_signer(what, "Development")
-        commitment = hash_chain_for(hash_chain_seed(pair.seed), length).commitment
+        commitment = hash_chain_for(pair.seed, length, generation).commitment
         info = {
             "address": encode_address(pair.public, ss58_prefix),
             "public": "0x" + pair.public.hex(),
             "hash_chain_commitment": "0x" + commitment.hex(),
             "hash_chain_length": length,
+            "hash_chain_generation": generation,
         }
     else:
         public = resolve_account(what, "Development", None)

@@ -19,7 +19,7 @@ from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account, multi
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
 from genesis.spec import (
     DEFAULT_HASH_CHAIN_LENGTH,
@@ -198,7 +198,7 @@ def parse_chain_spec(doc: dict, source: str = "<spec>") -> ChainSpec:
 def dev_hash_chain_commitment(name: str, length: int = DEFAULT_HASH_CHAIN_LENGTH) -> bytes:
     """The hash-chain commitment of dev key `name` (alice, bob//stash...): what the loader derives for a dev
     validator that gives none. Built once per process (`hash_chain_for` caches the chain for the node)."""
-    return hash_chain_for(hash_chain_seed(dev_keypair(name).seed), length).commitment
+    return hash_chain_for(dev_keypair(name).seed, length).commitment
 
 
 def canonical_json(doc: dict) -> bytes:

@@ -19,7 +19,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic
-from btt_chain.primitives.hash_chain import HashChainExhausted, hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis
@@ -30,6 +30,7 @@ from runtime.modules import RUNTIME
 from runtime.overlay import Overlay, StateReader
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
+from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
 from storage.smt import SparseMerkleTree
@@ -153,22 +154,42 @@ class Chain:
     def reveal_for(self, pair: Keypair, state: StateReader | None = None) -> bytes:
         """The hash-chain reveal `pair`'s next block on top of `state` (the head by default) must carry."""
         view = Overlay(self.db.state if state is None else state)
-        index = consensus.next_reveal_index(view, pair.public)
-        if index is None:
+        rs = consensus.storage.reveals.get(view, pair.public)
+        if rs is None:
             raise InvalidBlock("this key has no hash-chain commitment on chain")
-        chain = hash_chain_for(hash_chain_seed(pair.seed), self.genesis.spec.consensus.hash_chain_length)
+        chain = self.hash_chain(pair, rs.generation)
         try:
-            reveal = chain.reveal(index)
+            reveal = chain.reveal(rs.count + 1)
         except HashChainExhausted:
             raise InvalidBlock(
-                "this key's hash chain is used up: register a new commitment (bonds.register_validator)"
+                f"this key's hash chain {rs.generation} is used up: rotate it (consensus.rotate_hash_chain)"
             ) from None
-        if index == 1 and chain.commitment != _registered_commitment(view, pair.public):
+        if rs.count == 0 and chain.commitment != rs.last:
             raise InvalidBlock(
-                "this key's hash chain does not match the commitment registered on chain "
+                f"this key's hash chain {rs.generation} does not match the commitment registered on chain "
                 "(is consensus.hash_chain_length the one it was registered with?)"
             )
         return reveal
+
+    def hash_chain(self, pair: Keypair, generation: int) -> HashChain:
+        return hash_chain_for(pair.seed, self.genesis.spec.consensus.hash_chain_length, generation)
+
+    def rotation_due(self, pair: Keypair, nonce: int | None = None) -> tuple[int, Extrinsic] | None:
+        """When the key's hash chain has fewer than 1% (at least 16) reveals left at the head: the next
+        generation and a signed `consensus.rotate_hash_chain` to it (with `nonce`, default the account's next),
+        for the node's pool; the key rotates in one of its next blocks, long before the chain runs out."""
+        from btt_chain.primitives.extrinsic import sign_extrinsic
+
+        view = self.state()
+        rs = consensus.storage.reveals.get(view, pair.public)
+        length = self.genesis.spec.consensus.hash_chain_length
+        if rs is None or length - rs.count > max(16, length // 100):
+            return None
+        generation = rs.generation + 1
+        call = RUNTIME.call("consensus.rotate_hash_chain", self.hash_chain(pair, generation).commitment)
+        if nonce is None:
+            nonce = system.account.get(view, pair.public).nonce
+        return generation, sign_extrinsic(pair, call, nonce, self.genesis_hash, RUNTIME.spec_version)
 
     def on_import(self, listener: Callable[[ImportedBlock], None]) -> None:
         self._listeners.append(listener)
@@ -467,8 +488,3 @@ def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
 
 def _sig_key(xt: Extrinsic, msg: bytes) -> bytes:
     return blake2b_256(msg + xt.signer + xt.signature)
-
-
-def _registered_commitment(state: Overlay, session_key: bytes) -> bytes | None:
-    rs = consensus.storage.reveals.get(state, session_key)
-    return None if rs is None or rs.count else rs.last

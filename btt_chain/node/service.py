@@ -23,7 +23,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import ConfigError, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import BttError, ConfigError, InvalidExtrinsic, StorageError
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
@@ -120,6 +120,8 @@ class Node:
         self.pool = TxPool(self.chain.validate_transaction, self.account_nonce)
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
+        self._rotating_to: tuple[int, int] | None = None
+        """(hash-chain generation, head number) of the last rotation submitted."""
         self.guard = SigningGuard(guard_file) if config.validator_key else None
         self.started_ms = now_ms()
         self.now_ms = now_ms
@@ -298,6 +300,23 @@ class Node:
         except InvalidBlock as exc:
             log.error("this validator cannot author blocks: %s", exc)
 
+    def _rotate_hash_chain_if_due(self, key: Keypair) -> None:
+        """Before the key's hash chain runs out, put a rotation to its next chain into the pool (and gossip)."""
+        due = self.chain.rotation_due(key, self.next_account_index(key.public))
+        if due is None:
+            return
+        head = self.chain.head.number
+        if self._rotating_to is not None and self._rotating_to[0] == due[0] and head < self._rotating_to[1] + 64:
+            return  # submitted already; submit again only if it has not landed within 64 blocks
+        generation, xt = due
+        try:
+            self.submit_extrinsic(xt.encode())
+        except BttError as exc:  # the session key cannot pay the fee yet: try again after the next block
+            log.warning("hash chain nearly used up, but the rotation was refused: %s", exc)
+            return
+        self._rotating_to = (generation, head)
+        log.info("hash chain nearly used up: rotating to chain %d (extrinsic 0x%s)", generation, xt.hash().hex()[:16])
+
     async def _author_loop(self) -> None:
         key = self.config.validator_key
         assert key is not None and self.guard is not None
@@ -330,6 +349,7 @@ class Node:
             self.finality.on_block_header(imported.block.header)
             self.finality.on_new_head()
             self.pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+            self._rotate_hash_chain_if_due(key)
             for xt, why in dropped:
                 log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)
             h = imported.block.header

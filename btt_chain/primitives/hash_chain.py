@@ -33,11 +33,16 @@ def reveal_step(x: bytes) -> bytes:
     return blake2b_256(REVEAL_DOMAIN + x)
 
 
-def hash_chain_seed(secret_seed: bytes) -> bytes:
-    """The hash chain's seed, derived from the session key's 32-byte ed25519 secret seed (derive, never store)."""
+def hash_chain_seed(secret_seed: bytes, generation: int = 0) -> bytes:
+    """The seed of the session key's hash chain number `generation` (0 at registration; each rotation starts the
+    next), derived from the key's 32-byte ed25519 secret seed (derive, never store)."""
     if type(secret_seed) is not bytes or len(secret_seed) != 32:
         raise ValueError("hash chain: the secret seed must be the 32-byte ed25519 seed of the session key")
-    return blake2b_256(SEED_DOMAIN + secret_seed)
+    if type(generation) is not int or generation < 0:
+        raise ValueError(f"hash chain: the generation must be a non-negative integer, got {generation!r}")
+    if generation == 0:
+        return blake2b_256(SEED_DOMAIN + secret_seed)
+    return blake2b_256(SEED_DOMAIN + secret_seed + generation.to_bytes(8, "big"))
 
 
 def verify_reveal(previous: bytes, reveal: bytes) -> bool:
@@ -98,6 +103,6 @@ class HashChain:
 
 
 @functools.lru_cache(maxsize=8)
-def hash_chain_for(secret_seed: bytes, length: int) -> HashChain:
-    """The hash chain of a session key, built once per process (nodes sharing a key share the chain)."""
-    return HashChain(hash_chain_seed(secret_seed), length)
+def hash_chain_for(secret_seed: bytes, length: int, generation: int = 0) -> HashChain:
+    """A session key's hash chain of that generation, built once per process (nodes sharing a key share it)."""
+    return HashChain(hash_chain_seed(secret_seed, generation), length)

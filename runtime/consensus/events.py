@@ -18,3 +18,14 @@ class EpochStarted(Event):
     leaders: int
     seed: bytes
     WIRE = (("epoch", U64), ("leaders", U64), ("seed", HASH))
+
+
+@dataclass(frozen=True)
+class HashChainRotated(Event):
+    """`session_key` now reveals from its hash chain number `generation`, starting at this commitment."""
+
+    MODULE: ClassVar[str] = "consensus"
+    session_key: bytes
+    generation: int
+    commitment: bytes
+    WIRE = (("session_key", HASH), ("generation", U64), ("commitment", HASH))

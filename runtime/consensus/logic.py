@@ -21,7 +21,7 @@ from runtime.compute import credit
 from runtime.consensus import events, storage
 from runtime.consensus.leader import slot_leader
 from runtime.consensus.power import power_table
-from runtime.consensus.types import EpochSchedule, RevealState
+from runtime.consensus.types import EpochSchedule
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 from runtime.session import storage as session
@@ -113,7 +113,7 @@ def on_initialize(ctx: CallContext) -> None:
         raise InvalidBlock("the author has no hash-chain commitment")
     if not verify_reveal(rs.last, env.reveal):
         raise InvalidBlock(f"the header's reveal is not preimage {rs.count + 1} of the author's hash chain")
-    storage.reveals.put(state, env.author, RevealState(env.reveal, rs.count + 1))
+    storage.reveals.put(state, env.author, rs.replace(last=env.reveal, count=rs.count + 1))
     storage.randomness.put(state, mix_seed(storage.randomness.get(state), env.reveal))
 
 

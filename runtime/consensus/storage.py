@@ -27,9 +27,13 @@ following: StorageValue[EpochSchedule] = StorageValue(M, "following", Nested(Epo
 """The schedule of the epoch after it, fixed at that epoch's start from the state at the end of the one before."""
 
 
-def set_commitment(state: Overlay, session_key: bytes, commitment: bytes) -> None:
-    """A (re-)registered session key starts a new hash chain."""
-    reveals.put(state, session_key, RevealState(commitment, 0))
+def set_commitment(state: Overlay, session_key: bytes, commitment: bytes) -> int:
+    """A registered, re-registered or rotating session key starts a new hash chain: generation 0 the first
+    time, one more than the last one otherwise. Returns the generation."""
+    old = reveals.get(state, session_key)
+    generation = 0 if old is None else old.generation + 1
+    reveals.put(state, session_key, RevealState(commitment, 0, generation))
+    return generation
 
 
 def epoch_ms(state: Overlay) -> int:

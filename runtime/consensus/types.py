@@ -32,6 +32,9 @@ class RevealState(Struct):
 
     last: bytes
     count: int
-    """Reveals so far; the key's next block reveals preimage number count + 1."""
+    """Reveals so far on this chain; the key's next block reveals preimage number count + 1."""
+    generation: int = 0
+    """Which of the key's hash chains this is: 0 at first registration, one more at each rotation or
+    re-registration (a chain whose reveals are public is never used again)."""
 
-    WIRE = (("last", HASH), ("count", U64))
+    WIRE = (("last", HASH), ("count", U64), ("generation", U64))

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.keys import Keypair, dev_keypair, save_keyfile
 from genesis.loader import load_chain_spec
 from tests.support.cli_runner import run
 
 
 def commitment(pair: Keypair, length: int = 2**20) -> str:
-    return "0x" + hash_chain_for(hash_chain_seed(pair.seed), length).commitment.hex()
+    return "0x" + hash_chain_for(pair.seed, length).commitment.hex()
 
 
 def fields(text: str) -> dict[str, str]:
@@ -31,6 +31,7 @@ def test_text_output_of_a_dev_key(capsys: pytest.CaptureFixture[str]) -> None:
         "public": "0x" + alice.public.hex(),
         "hash_chain_commitment": commitment(alice),
         "hash_chain_length": "1048576",
+        "hash_chain_generation": "0",
     }
     # what the dev preset derives for its validator alice
     assert load_chain_spec("dev").validators[0].hash_chain_commitment.hex() == commitment(alice)[2:]
@@ -46,6 +47,7 @@ def test_json_output_with_a_length(capsys: pytest.CaptureFixture[str]) -> None:
         "public": "0x" + bob.public.hex(),
         "hash_chain_commitment": commitment(bob, 64),
         "hash_chain_length": 64,
+        "hash_chain_generation": 0,
     }
     assert info["hash_chain_commitment"] != commitment(bob)
 
@@ -54,6 +56,16 @@ def test_length_alone_implies_hash_chain(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "key", "inspect", "bob", "--hash-chain-length", "64", "--json")
     assert code == 0
     assert json.loads(out)["hash_chain_commitment"] == commitment(dev_keypair("bob"), 64)
+
+
+def test_a_later_generation_is_another_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "key", "inspect", "bob", "--hash-chain-generation", "2", "--json")
+    assert code == 0
+    info = json.loads(out)
+    bob = dev_keypair("bob")
+    assert info["hash_chain_generation"] == 2
+    assert info["hash_chain_commitment"] == "0x" + hash_chain_for(bob.seed, 2**20, 2).commitment.hex()
+    assert info["hash_chain_commitment"] != commitment(bob)
 
 
 def test_key_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

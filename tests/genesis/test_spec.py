@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import b58decode, b58encode, encode_address
 from btt_chain.primitives.errors import GenesisError
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import (
@@ -856,7 +856,7 @@ def test_validator_payee_errors() -> None:
 
 
 def alice_commitment(length: int = 2**20) -> bytes:
-    return hash_chain_for(hash_chain_seed(dev_keypair("alice").seed), length).commitment
+    return hash_chain_for(dev_keypair("alice").seed, length).commitment
 
 
 def test_dev_validator_commitment_is_derived() -> None:

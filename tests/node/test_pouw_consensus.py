@@ -110,3 +110,27 @@ def test_a_key_whose_hash_chain_does_not_match_its_commitment_cannot_author():
         a.reveal_for(pair, view)
     with pytest.raises(InvalidBlock, match="no hash-chain commitment"):
         a.reveal_for(dev_keypair("dave"))
+
+
+def test_a_validator_outlives_its_hash_chain_by_rotating_to_the_next():
+    from genesis.build import build_genesis
+    from genesis.loader import load_chain_spec, materialise, parse_chain_spec
+    from tests.support.node_builder import GENESIS_TIME_MS
+
+    doc = materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS)
+    doc["consensus"]["hash_chain_length"] = 32
+    g = build_genesis(parse_chain_spec(doc))
+    a, b = new_chain(genesis=g), new_chain(genesis=g)
+    alice = dev_keypair("alice")
+    rotations = 0
+    for _ in range(100):  # three chains of 32 reveals would not be enough without rotating
+        due = a.rotation_due(alice)
+        xts = [] if due is None else [due[1]]
+        rotations += due is not None
+        _, dropped = a.author_block(a.head.slot + 1, alice, [(x, len(x.encode())) for x in xts])
+        assert not dropped
+    rs = consensus_storage.reveals.get(a.state(), alice.public)
+    assert rs.generation == rotations >= 3 and rs.count <= 32
+    for n in range(1, a.head.number + 1):
+        b.import_block(a.db.get_block(a.db.canonical_hash(n)).encode(), far_future_ms())
+    assert b.head_hash == a.head_hash

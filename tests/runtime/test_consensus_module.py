@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from btt_chain.primitives.errors import InvalidBlock
-from btt_chain.primitives.hash_chain import hash_chain_for, hash_chain_seed, mix_seed, reveal_step
+from btt_chain.primitives.hash_chain import hash_chain_for, mix_seed, reveal_step
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from runtime.compute import credit
@@ -28,8 +28,10 @@ from tests.support.runtime_builder import (
     GenesisBuilder,
     TestChain,
     acct,
+    assert_noop,
     assert_ok,
     test_commitment,
+    test_rotation_commitment,
 )
 
 MODEL = model_hash(reference_model("dental-caries-v1"))
@@ -39,7 +41,7 @@ BALANCES = {"alice": 1_000, "bob": 1_000, "charlie": 100_000, "dave": 1_000}
 
 def reveal_of(name: str, index: int) -> bytes:
     """Preimage `index` of dev key `name`'s test hash chain (what TestChain puts in its headers)."""
-    return hash_chain_for(hash_chain_seed(dev_keypair(name).seed), TEST_HASH_CHAIN_LENGTH).reveal(index)
+    return hash_chain_for(dev_keypair(name).seed, TEST_HASH_CHAIN_LENGTH).reveal(index)
 
 
 def name_of(key: bytes) -> str:
@@ -333,3 +335,29 @@ def test_on_a_one_validator_chain_the_sample_is_fixed_on_time() -> None:
     assert_ok(worker.commit(job_id))
     chain.run_block([])  # compute.sample_delay_blocks = 1
     assert worker.sample(job_id)
+
+
+def test_a_session_key_rotates_to_its_next_hash_chain() -> None:
+    chain = GenesisBuilder(balances=BALANCES).build()
+    chain.run_block([])  # alice reveals preimage 1 of chain 0
+    new = test_rotation_commitment("alice", 1)
+    assert_ok(chain.submit("alice", "consensus.rotate_hash_chain", new))
+    assert events.HashChainRotated(acct("alice"), 1, new) in chain.events()
+    assert consensus.reveals.get(chain.view(), acct("alice")) == RevealState(new, 0, 1)
+    # the next block reveals preimage 1 of chain 1: TestChain follows the generation in the state
+    chain.run_block([])
+    rs = consensus.reveals.get(chain.view(), acct("alice"))
+    assert (rs.count, rs.generation) == (1, 1) and reveal_step(rs.last) == new
+    # the old chain's next value no longer counts
+    old_next = hash_chain_for(dev_keypair("alice").seed, TEST_HASH_CHAIN_LENGTH).reveal(3)
+    env = BlockEnv(chain.number + 1, chain.parent_hash, chain.slot + 1, 1_000_000 + (chain.slot + 1) * SLOT_MS,
+                   acct("alice"), old_next)
+    with pytest.raises(InvalidBlock, match="reveal"):
+        chain.executive.initialize_block(chain.backend, env)
+
+
+def test_only_a_session_key_may_rotate_and_re_registration_starts_a_new_generation() -> None:
+    chain = GenesisBuilder(balances=BALANCES).build()
+    assert_noop(chain, "bob", "consensus.rotate_hash_chain", b"\x01" * 32, error="NotASessionKey")
+    assert consensus.set_commitment(chain.view(), acct("alice"), b"\x02" * 32) == 1  # a view: nothing is kept
+    assert consensus.reveals.get(chain.view(), acct("alice")).generation == 0

@@ -13,10 +13,11 @@ from typing import Any
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.errors import DispatchError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
-from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
+from btt_chain.primitives.hash_chain import HashChain, hash_chain_for
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.compute.model import REFERENCE_MODELS
 from runtime.consensus import logic as consensus
+from runtime.consensus import storage as consensus_storage
 from runtime.context import BlockEnv, CallContext, Origin
 from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockExecution, BlockResult, Executive
@@ -142,7 +143,7 @@ DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 
 def test_commitment(name: str) -> bytes:
     """The hash-chain commitment TestChain can reveal for dev key `name` (use it to register a validator)."""
-    return hash_chain_for(hash_chain_seed(dev_keypair(name).seed), TEST_HASH_CHAIN_LENGTH).commitment
+    return hash_chain_for(dev_keypair(name).seed, TEST_HASH_CHAIN_LENGTH).commitment
 
 
 test_commitment.__test__ = False  # type: ignore[attr-defined]
@@ -222,8 +223,16 @@ class GenesisBuilder:
 _DEV_KEYS = {dev_keypair(n).public: dev_keypair(n) for n in DEV_NAMES}
 
 
-def _chain(session_key: bytes) -> HashChain:
-    return hash_chain_for(hash_chain_seed(_DEV_KEYS[session_key].seed), TEST_HASH_CHAIN_LENGTH)
+def _chain(session_key: bytes, generation: int = 0) -> HashChain:
+    return hash_chain_for(_DEV_KEYS[session_key].seed, TEST_HASH_CHAIN_LENGTH, generation)
+
+
+def test_rotation_commitment(name: str, generation: int) -> bytes:
+    """The commitment of dev key `name`'s hash chain number `generation` (for consensus.rotate_hash_chain)."""
+    return _chain(dev_keypair(name).public, generation).commitment
+
+
+test_rotation_commitment.__test__ = False  # type: ignore[attr-defined]
 
 
 def _holder(name: str) -> bytes:
@@ -261,8 +270,8 @@ class TestChain:
             slot += 1
             leader = consensus.leader_of_slot(view, slot)
         self.author = leader or acct("alice")
-        index = consensus.next_reveal_index(view, self.author)
-        reveal = bytes(32) if index is None else _chain(self.author).reveal(index)
+        rs = consensus_storage.reveals.get(view, self.author)
+        reveal = bytes(32) if rs is None else _chain(self.author, rs.generation).reveal(rs.count + 1)
         env = BlockEnv(n, self.parent_hash, slot, 1_000_000 + slot * SLOT_MS + self.time_offset_ms, self.author, reveal)
         self._current = self.executive.initialize_block(self.backend, env)
         return self._current
