@@ -29,6 +29,7 @@ from runtime.compute import params as cparams
 from runtime.compute import storage as compute
 from runtime.compute.emission import schedule_rows, total_emission
 from runtime.compute.inference import input_bytes, output_bytes
+from runtime.compute.sample_fix import required_authors
 from runtime.compute.types import (
     ASSIGNMENT_STATES,
     ENERGY_CLASSES,
@@ -132,12 +133,22 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
         "assignedBlock": a.assigned_block,
         "commitment": hex0x(a.commitment) if committed else None,
         "commitBlock": a.commit_block if committed else None,
-        "revealAfterBlock": a.commit_block + params.get_param(state, cparams.SAMPLE_DELAY) if committed else None,
+        "sampleWaitsForAuthors": _authors_missing(state, a) if committed and a.sample_seed == ZERO_HASH else None,
         "sampleSeed": hex0x(a.sample_seed) if a.sample_seed != ZERO_HASH else None,
         "sampleIndices": list(sample_of(job, a, sample_size)),
         "outputRoot": hex0x(a.output_root) if a.output_root != ZERO_HASH else None,
+        "maturesMs": a.matures_ms or None,
+        "outputsDueMs": a.outputs_due_ms or None,
+        "outputsPosted": a.outputs_posted,
         "split": render_split(_split(state, a.portion)),
     }
+
+
+def _authors_missing(state: Overlay, a: Assignment) -> int:
+    """How many more distinct validators must author a block before this commit's sample is fixed."""
+    k = required_authors(state, params.get_param(state, cparams.SAMPLE_AUTHORS))
+    seen = sum(1 for r in compute.recent_authors.get(state) if r.block > a.commit_block)
+    return max(0, k - seen)
 
 
 def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:

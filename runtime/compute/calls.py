@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, ListOf, Nested
-from runtime.compute import errors, events, hooks, jobs, providers, storage, verify
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U8, U32, U64, Bytes, ListOf, Nested
+from runtime.compute import challenge, errors, events, hooks, jobs, providers, storage, verify
 from runtime.compute.model import ModelSpec, build_model, macs_per_item, model_hash, validate_spec
-from runtime.compute.types import MAX_OPENINGS, Opening, RegisteredModel
+from runtime.compute.types import MAX_ITEM_BYTES, MAX_OPENINGS, MAX_POSTED_OUTPUTS, MAX_PROOF, Opening, RegisteredModel
 from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
 
@@ -54,6 +54,34 @@ def reveal_result(
     verify.reveal(ctx, ensure_signed(origin), job_id, output_root, salt, openings)
 
 
+def challenge_item(
+    ctx: CallContext,
+    origin: Origin,
+    job_id: int,
+    provider: bytes,
+    index: int,
+    input: bytes,
+    output: bytes,
+    input_proof: tuple[bytes, ...],
+    output_proof: tuple[bytes, ...],
+) -> None:
+    """Show that one item of a verified result is wrong: its input and output with Merkle paths to the job's
+    input root and the provider's output root. Every node re-executes it; if it differs the provider is
+    slashed, you get `slashing.reporter_bps` of the slash and the requester a refund. No fault: the call fails."""
+    challenge.challenge(ctx, ensure_signed(origin), job_id, provider, index, input, output, input_proof,
+                        output_proof)
+
+
+def demand_outputs(ctx: CallContext, origin: Origin, job_id: int, provider: bytes) -> None:
+    """Requester: make the provider post all its outputs on chain within `compute.outputs_due_ms`."""
+    challenge.demand(ctx, ensure_signed(origin), job_id, provider)
+
+
+def post_outputs(ctx: CallContext, origin: Origin, job_id: int, outputs: tuple[bytes, ...]) -> None:
+    """Provider: post every output item of a verified result on chain (their root must be the revealed one)."""
+    challenge.post(ctx, ensure_signed(origin), job_id, outputs)
+
+
 def register_model(ctx: CallContext, origin: Origin, spec: ModelSpec) -> None:
     """Governance: register a model (its weights follow from the spec's seed)."""
     ensure_governance(origin)
@@ -91,6 +119,15 @@ MODULE = ModuleDef(
                 reveal_result, reveal_result.__doc__ or ""),
         CallDef(6, "register_model", (("spec", Nested(ModelSpec)),), 5_000, register_model,
                 register_model.__doc__ or ""),
+        CallDef(7, "challenge", (("job_id", U64), ("provider", ACCOUNT), ("index", U32),
+                                 ("input", Bytes(max_len=MAX_ITEM_BYTES)), ("output", Bytes(max_len=MAX_ITEM_BYTES)),
+                                 ("input_proof", ListOf(HASH, MAX_PROOF)), ("output_proof", ListOf(HASH, MAX_PROOF))),
+                1_000, challenge_item, challenge_item.__doc__ or ""),
+        CallDef(8, "demand_outputs", (("job_id", U64), ("provider", ACCOUNT)), 500, demand_outputs,
+                demand_outputs.__doc__ or ""),
+        CallDef(9, "post_outputs", (("job_id", U64),
+                                    ("outputs", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_POSTED_OUTPUTS))),
+                20_000, post_outputs, post_outputs.__doc__ or ""),
     ),
     on_initialize=hooks.on_initialize,
 )

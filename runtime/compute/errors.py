@@ -83,3 +83,15 @@ class CommitmentMismatch(ComputeError):
 
 class BadOpenings(ComputeError):
     """The openings are not the sampled items, or a Merkle path does not verify."""
+
+
+class ChallengeFailed(ComputeError):
+    """The challenged item re-executes to the committed output: there is no fault to show."""
+
+
+class BadChallenge(ComputeError):
+    """The challenged item's input or output does not lead by its Merkle path to the job's roots."""
+
+
+class BadOutputs(ComputeError):
+    """The posted outputs are not the provider's revealed output items (count, size or Merkle root)."""

@@ -147,3 +147,89 @@ class MiningEpoch(Event):
     paid: int
     held_back: int
     WIRE = (("epoch", U64), ("budget", AMOUNT), ("paid", AMOUNT), ("held_back", AMOUNT))
+
+
+@dataclass(frozen=True)
+class SampleVerified(Event):
+    """The sampled items re-executed correctly; the assignment is in its challenge window until `matures_ms`."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    output_root: bytes
+    matures_ms: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("output_root", HASH), ("matures_ms", U64))
+
+
+@dataclass(frozen=True)
+class ResultsDiffer(Event):
+    """Two providers of one job revealed different output roots: both owe their outputs on chain."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider_a: bytes
+    provider_b: bytes
+    WIRE = (("job_id", U64), ("provider_a", ACCOUNT), ("provider_b", ACCOUNT))
+
+
+@dataclass(frozen=True)
+class OutputsDemanded(Event):
+    """The provider must post its full outputs on chain by `due_ms` or be slashed as withholding them."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    due_ms: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("due_ms", U64))
+
+
+@dataclass(frozen=True)
+class OutputsPosted(Event):
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    items: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("items", U64))
+
+
+@dataclass(frozen=True)
+class ChallengeUpheld(Event):
+    """An item outside (or inside) the sample did not re-execute to its committed output: the provider's bond
+    was slashed, the challenger rewarded from the slash, the requester refunded. `challenger` is all zeros
+    when the chain settled a redundancy dispute by itself with nobody to reward."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    item: int
+    challenger: bytes
+    slashed: int
+    reward: int
+    refunded: int
+    WIRE = (
+        ("job_id", U64), ("provider", ACCOUNT), ("item", U64), ("challenger", ACCOUNT), ("slashed", AMOUNT),
+        ("reward", AMOUNT), ("refunded", AMOUNT),
+    )
+
+
+@dataclass(frozen=True)
+class OutputsWithheld(Event):
+    """The provider did not post the outputs it owed: slashed, unpaid, the requester refunded."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    slashed: int
+    refunded: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("slashed", AMOUNT), ("refunded", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ResultVoided(Event):
+    """The window closed on a redundancy dispute nobody settled: not paid, not slashed, the requester refunded."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    refunded: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT))

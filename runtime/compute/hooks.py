@@ -1,9 +1,10 @@
 """The compute module's work at the start of every block, in this order: the epoch's credit maturity and
-mining distribution, expiry of overdue jobs, samples fixed by this block's randomness, and assignment."""
+mining distribution, expiry of overdue jobs, challenge windows that closed, samples fixed by this block's
+randomness, and assignment."""
 
 from __future__ import annotations
 
-from runtime.compute import jobs, mining, storage, verify
+from runtime.compute import challenge, jobs, mining, sample_fix, storage
 from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
 
@@ -18,5 +19,6 @@ def on_initialize(ctx: CallContext) -> None:
         mining.distribute_rewards(ctx, epoch)
         storage.epoch.put(state, epoch)
     jobs.expire(ctx)
-    verify.fix_samples(ctx)
+    challenge.mature(ctx)
+    sample_fix.fix_samples(ctx)
     jobs.assign_queued(ctx)

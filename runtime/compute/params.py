@@ -14,6 +14,13 @@ MAX_OPEN_JOBS = "compute.max_open_jobs"
 MAX_ASSIGNMENTS_PER_BLOCK = "compute.max_assignments_per_block"
 SAMPLE_SIZE = "compute.sample_size"
 SAMPLE_DELAY = "compute.sample_delay_blocks"
+SAMPLE_AUTHORS = "compute.sample_authors"
+"""Distinct validators that must author blocks after a commit before its sample is fixed (see `sample_fix`)."""
+CHALLENGE_WINDOW = "compute.challenge_window_ms"
+"""How long after its sample verified an assignment can be challenged; payment and credit wait for its end."""
+OUTPUTS_DUE = "compute.outputs_due_ms"
+"""How long a provider has to post its full outputs on chain once they are demanded or disputed; challengers
+have as long again to use them."""
 FRAUD_SLASH = "compute.fraud_slash_bps"
 WITHHELD_SLASH = "compute.withheld_slash_bps"
 CREDIT_MATURITY = "compute.credit_maturity_ms"
@@ -38,7 +45,8 @@ def energy_factor(energy: int) -> str:
 
 ALL = (
     MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
-    MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, SAMPLE_DELAY, FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY,
+    MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, SAMPLE_DELAY, SAMPLE_AUTHORS, CHALLENGE_WINDOW, OUTPUTS_DUE,
+    FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY,
     CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U64, ListOf, Nested
+from btt_chain.primitives.codec import AMOUNT, HASH, U64, Bytes, ListOf, Nested
 from runtime.compute.types import (
     MAX_CREDIT_BUCKETS,
+    MAX_ITEM_BYTES,
+    MAX_POSTED_OUTPUTS,
+    MAX_SAMPLE_AUTHORS,
     MAX_SAMPLES_DUE,
     CreditBucket,
     EmissionPeriodRecord,
@@ -12,6 +15,7 @@ from runtime.compute.types import (
     JobProvider,
     PendingCredit,
     Provider,
+    RecentAuthor,
     RegisteredModel,
 )
 from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
@@ -34,10 +38,28 @@ a 90-day-or-longer staker's job, 1 otherwise), then job id. The value is unused 
 deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH)
 """Open jobs keyed by deadline (u64) then job id (u64), so expiry reads them in time order."""
 
-sample_due: StorageMap[tuple[JobProvider, ...]] = StorageMap(
-    M, "sample_due", ListOf(Nested(JobProvider), MAX_SAMPLES_DUE), u64_key, u64_from_key
+sample_waiting: StorageMap[tuple[JobProvider, ...]] = StorageMap(
+    M, "sample_waiting", ListOf(Nested(JobProvider), MAX_SAMPLES_DUE), u64_key, u64_from_key
 )
-"""Block number -> the commits whose sample is drawn from the randomness of that block."""
+"""Commit block number -> the commits made in it whose sample is not fixed yet (see `sample_fix`)."""
+
+samples_waiting: StorageValue[int] = StorageValue(M, "samples_waiting", U64, default=0)
+"""How many commits wait for their sample, over all commit blocks (bounded by MAX_SAMPLES_DUE)."""
+
+recent_authors: StorageValue[tuple[RecentAuthor, ...]] = StorageValue(
+    M, "recent_authors", ListOf(Nested(RecentAuthor), MAX_SAMPLE_AUTHORS), default=()
+)
+"""The most recent distinct block authors, newest first, with the last block each authored; kept up to date
+while commits wait for their sample."""
+
+maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH)
+"""Verified assignments by the end of their challenge window: (ms u64, job id u64, provider) -> zero hash."""
+
+posted_outputs: StorageMap[tuple[bytes, ...]] = StorageMap(
+    M, "posted_outputs", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_POSTED_OUTPUTS)
+)
+"""(job id u64, provider) -> every output item of that assignment, posted on chain for anyone to challenge
+with; removed when the assignment is final."""
 
 pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit))
 """(matures at ms u64, job id u64, provider) -> credit not yet matured."""
@@ -70,6 +92,14 @@ def queue_key(priority: bool, job_id: int) -> bytes:
 
 def deadline_key(deadline_ms: int, job_id: int) -> bytes:
     return u64_key(deadline_ms) + u64_key(job_id)
+
+
+def maturing_key(matures_ms: int, job_id: int, provider: bytes) -> bytes:
+    return u64_key(matures_ms) + u64_key(job_id) + provider
+
+
+def posted_key(job_id: int, provider: bytes) -> bytes:
+    return u64_key(job_id) + provider
 
 
 def pending_credit_key(mature_ms: int, job_id: int, provider: bytes) -> bytes:

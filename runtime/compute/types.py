@@ -20,7 +20,9 @@ MAX_OPENINGS = 64
 """Bound on openings per reveal (the parameter `compute.sample_size` is at most this)."""
 MAX_CREDIT_BUCKETS = 1024
 MAX_SAMPLES_DUE = 4096
-"""Commits one block may fix samples for (bounded by the block's extrinsic count)."""
+"""Commits that may wait for their sample at once (a commit beyond it is refused until samples are fixed)."""
+MAX_POSTED_OUTPUTS = 4096
+"""Bound on the output items one posting holds (the parameter `compute.max_job_items` is at most this)."""
 
 REGION_CLASSES = ("standard", "underserved", "remote")
 """Region codes 0..2; each class's factor is the parameter `compute.region_factor_bps.<class>`."""
@@ -31,10 +33,19 @@ ENERGY_CLASSES = ("a", "b", "c", "d", "e")
 ASSIGNED = 0
 COMMITTED = 1
 SETTLED = 2
+"""Paid and credited: its challenge window closed with no fault shown."""
 FRAUD = 3
+"""A sampled or challenged item did not re-execute to its output, or it withheld demanded outputs."""
 MISSED = 4
-ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed")
+VERIFIED = 5
+"""Its sample re-executed correctly; it is in its challenge window: payment and credit wait for the window's end."""
+VOID = 6
+"""A redundancy dispute nobody settled by the end of the window: not paid, not slashed, requester refunded."""
+ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void")
 OPEN_STATES = (ASSIGNED, COMMITTED)
+"""States in which the provider still owes its work (the job's deadline applies)."""
+REVEALED_STATES = (VERIFIED, SETTLED, VOID)
+"""States that hold an output root nobody has proven wrong."""
 
 # job states
 JOB_OPEN = 0
@@ -104,8 +115,15 @@ class Assignment(Struct):
     """H(output root, salt), from the commit."""
     commit_block: int = 0
     sample_seed: bytes = ZERO_HASH
-    """Fixed `compute.sample_delay_blocks` blocks after the commit; zero until then."""
+    """Fixed once `compute.sample_authors` distinct validators have authored blocks after the commit (see
+    `sample_fix`); zero until then."""
     output_root: bytes = ZERO_HASH
+    matures_ms: int = 0
+    """While verified: when its challenge window closes and it is paid (0 before the reveal)."""
+    outputs_due_ms: int = 0
+    """Non-zero when the provider owes the chain its full outputs (demanded, or a redundancy dispute)."""
+    outputs_posted: bool = False
+    """Its full outputs are on chain (`compute.posted_outputs`) for anyone to challenge with."""
 
     WIRE = (
         ("provider", ACCOUNT),
@@ -116,6 +134,9 @@ class Assignment(Struct):
         ("commit_block", U64),
         ("sample_seed", HASH),
         ("output_root", HASH),
+        ("matures_ms", U64),
+        ("outputs_due_ms", U64),
+        ("outputs_posted", BOOL),
     )
 
 
@@ -220,3 +241,16 @@ class JobProvider(Struct):
     job_id: int
     provider: bytes
     WIRE = (("job_id", U64), ("provider", ACCOUNT))
+
+
+MAX_SAMPLE_AUTHORS = 64
+"""Bound on `compute.sample_authors`: the recent-authors list never holds more."""
+
+
+@dataclass(frozen=True)
+class RecentAuthor(Struct):
+    """A block author and the number of the last block it authored."""
+
+    author: bytes
+    block: int
+    WIRE = (("author", ACCOUNT), ("block", U64))

@@ -205,6 +205,9 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.max_assignments_per_block": (64, 1, 1024),
     "compute.sample_size": (8, 1, 64),
     "compute.sample_delay_blocks": (1, 1, 16),
+    "compute.sample_authors": (16, 1, 64),
+    "compute.challenge_window_ms": (86_400_000, 3_600_000, 604_800_000),
+    "compute.outputs_due_ms": (3_600_000, 60_000, 86_400_000),
     "compute.fraud_slash_bps": (5000, 1000, 10_000),
     "compute.withheld_slash_bps": (5000, 0, 10_000),
     "compute.reward_cap_bps": (8000, 0, 8000),
@@ -226,6 +229,9 @@ DEV_COMPUTE_PARAMETERS = {
     "compute.min_deadline_ms": (5000, 1000, 86_400_000),
     "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000),
+    "compute.sample_authors": (3, 1, 64),
+    "compute.challenge_window_ms": (15_000, 1000, 604_800_000),
+    "compute.outputs_due_ms": (10_000, 1000, 86_400_000),
     "consensus.work_window_epochs": (30, 1, 1000),
 }
 

@@ -19,7 +19,7 @@ from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root, output_root, synthetic_inputs
 from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
 from runtime.compute.sampling import sample_indices
-from runtime.compute.types import FRAUD, SETTLED, Job
+from runtime.compute.types import FRAUD, SETTLED, VERIFIED, Job
 from runtime.compute.verify import result_commitment, sample_of
 from runtime.system import storage as system
 from tests.support.runtime_builder import UNIT, GenesisBuilder, TestChain, acct, assert_ok
@@ -149,6 +149,17 @@ def serve(chain: TestChain, engine: MinerEngine, job: Job) -> None:
     assert len(indices) == 8
     assert_ok(chain.submit("bob", "compute.reveal_result", job.id, result.output_root, result.salt,
                            result.openings(indices)))
+    close_window(chain, job.id)
+
+
+def close_window(chain: TestChain, job_id: int) -> None:
+    """Run empty blocks until no assignment of the job is inside its challenge window."""
+    for _ in range(100):
+        job = compute.jobs.get(chain.view(), job_id)
+        if all(a.state != VERIFIED for a in job.assignments):
+            return
+        chain.run_block([])
+    raise AssertionError("the challenge window never closed")
 
 
 def test_an_honest_provider_is_paid_exactly() -> None:
@@ -197,4 +208,6 @@ def test_a_restarted_miner_reveals_from_disk(tmp_path: Path) -> None:
     indices = sample_of(job, job.assignments[0], 8)
     assert_ok(chain.submit("bob", "compute.reveal_result", job.id, kept.output_root, kept.salt,
                            restarted.openings(job.id, indices)))
+    assert compute.jobs.get(chain.view(), job.id).assignments[0].state == VERIFIED
+    close_window(chain, job.id)
     assert any(isinstance(e, JobReceipt) for e in chain.events())

@@ -80,7 +80,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert a["state"] == "committed" and a["commitment"] == "0x" + result.commitment.hex()
-    assert a["sampleIndices"] == [] and a["revealAfterBlock"] == a["commitBlock"] + 1
+    assert a["sampleIndices"] == [] and a["sampleWaitsForAuthors"] == 1  # one validator: its next block
     rpc.author_block()
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert len(a["sampleIndices"]) == 8 and a["sampleSeed"] is not None
@@ -89,7 +89,13 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
                  result.openings(a["sampleIndices"]))
     job = await rpc.call("btt_job", 0)
     (a,) = job["assignments"]
-    assert job["status"] == "done" and a["state"] == "settled" and a["outputRoot"] == "0x" + result.output_root.hex()
+    assert job["status"] == "done" and a["state"] == "verified" and a["outputRoot"] == "0x" + result.output_root.hex()
+    assert a["maturesMs"] is not None and a["outputsDueMs"] is None and a["outputsPosted"] is False
+    assert [e for e in await rpc.call("btt_events") if e["event"] == "JobReceipt"] == []
+    while (await rpc.call("btt_job", 0))["assignments"][0]["state"] == "verified":
+        rpc.author_block()  # the challenge window closes: paid
+    (a,) = (await rpc.call("btt_job", 0))["assignments"]
+    assert a["state"] == "settled"
     (receipt,) = [e for e in await rpc.call("btt_events") if e["event"] == "JobReceipt"]
     assert receipt["burned"] == a["split"]["burned"] and receipt["provider_paid"] == a["split"]["provider"]
 

@@ -13,7 +13,7 @@ from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from runtime.bonds import events as bond_events
 from runtime.bonds import storage as bonds
 from runtime.bonds.types import BondLedger
-from runtime.compute import credit, events, storage, verify
+from runtime.compute import credit, events, sample_fix, storage, verify
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.inputs import input_root, output_root, synthetic_inputs
 from runtime.compute.model import REFERENCE_MODELS, ModelSpec, build_model, macs_per_item, model_hash, reference_model
@@ -27,6 +27,8 @@ from runtime.compute.types import (
     JOB_OPEN,
     MISSED,
     SETTLED,
+    VERIFIED,
+    VOID,
     Assignment,
     CreditBucket,
     Job,
@@ -63,6 +65,8 @@ FRAUD_BPS = DEFAULT_PARAMS["compute.fraud_slash_bps"][0]
 WITHHELD_BPS = DEFAULT_PARAMS["compute.withheld_slash_bps"][0]
 MATURITY = DEFAULT_PARAMS["compute.credit_maturity_ms"][0]
 CAP_BPS = DEFAULT_PARAMS["compute.reward_cap_bps"][0]
+WINDOW = DEFAULT_PARAMS["compute.challenge_window_ms"][0]
+OUTPUTS_DUE = DEFAULT_PARAMS["compute.outputs_due_ms"][0]
 DEADLINE = 60_000
 BPS = 10_000
 DEV = module_account("development_fund")
@@ -116,6 +120,16 @@ def param(chain: TestChain, name: str) -> int:
 def skip(chain: TestChain, n: int) -> None:
     for _ in range(n):
         chain.run_block([])
+
+
+def close_window(chain: TestChain, job_id: int) -> None:
+    """Run empty blocks until the last challenge window of the job's verified assignments has closed (the last
+    block is the one that paid)."""
+    ends = [a.matures_ms for a in job_of(chain, job_id).assignments if a.state == VERIFIED]
+    assert ends, "no verified assignment"
+    while now(chain) < max(ends):
+        chain.run_block([])
+    assert all(a.state != VERIFIED for a in job_of(chain, job_id).assignments)
 
 
 def run_to_epoch_start(chain: TestChain, epoch_slots: int = 10) -> int:
@@ -237,9 +251,13 @@ class Worker:
         assert self.sample(job_id)
 
     def work(self, job_id: int) -> ApplyOutcome:
-        """A whole round: commit, wait for the sample, reveal."""
+        """A whole round: commit, wait for the sample, reveal; if the sample verified, let the challenge window
+        close so that the assignment is paid (or voided)."""
         self.commit_and_wait(job_id)
-        return self.reveal(job_id)
+        out = self.reveal(job_id)
+        if out.success and any(a.state == VERIFIED for a in job_of(self.chain, job_id).assignments):
+            close_window(self.chain, job_id)
+        return out
 
 
 def assigned_job(chain: TestChain, provider: str = "bob", **post_kwargs: object) -> int:
@@ -443,7 +461,9 @@ def test_assignment_respects_capacity() -> None:
     assert [a.provider for a in job_of(chain, first).assignments] == [acct("bob")]
     assert job_of(chain, second).assignments == ()
     assert provider_of(chain, "bob") == Provider(1, 0, 0, active=1, assigned=1)
-    assert_ok(Worker(chain, "bob").work(first))
+    bob = Worker(chain, "bob")
+    bob.commit_and_wait(first)
+    assert_ok(bob.reveal(first))
     assert job_of(chain, second).assignments == ()  # capacity came back inside the reveal's block
     chain.run_block([])
     assert [a.provider for a in job_of(chain, second).assignments] == [acct("bob")]
@@ -525,10 +545,19 @@ def test_honest_provider_is_paid_and_the_payment_split_and_burned_to_the_base_un
     pots0 = {who: free(chain, who) for who in (DEV, FOUNDATION, RESERVE)}
     out = bob.reveal(job_id)
     assert_ok(out)
+    # verified, not yet paid: the challenge window runs first
+    a = job_of(chain, job_id).assignments[0]
+    assert (a.state, a.output_root, a.matures_ms) == (VERIFIED, bob.root(job_id), now(chain) + WINDOW)
+    assert events.SampleVerified(job_id, acct("bob"), bob.root(job_id), now(chain) + WINDOW) in chain.events()
+    assert_last_event(chain, events.JobClosed(job_id, JOB_DONE, 0))
+    assert chain.account("charlie").reserved == PRICE and chain.account("bob").free == bob0.free - out.fee
+    assert chain.last_result is not None and chain.last_result.receipts == []
+    assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, completed=0)
+    fee_to_development = out.fee - out.fee * 5_000 // BPS - out.fee * 3_000 // BPS
+    close_window(chain, job_id)
     assert chain.account("charlie").reserved == charlie0.reserved - PRICE == 0
     assert chain.account("charlie").free == charlie0.free
     assert chain.account("bob").free == bob0.free + TO_PROVIDER - out.fee
-    fee_to_development = out.fee - out.fee * 5_000 // BPS - out.fee * 3_000 // BPS
     assert free(chain, DEV) == pots0[DEV] + TO_DEVELOPMENT + fee_to_development
     assert free(chain, FOUNDATION) == pots0[FOUNDATION] + TO_FOUNDATION
     assert free(chain, RESERVE) == pots0[RESERVE] + TO_RESERVE
@@ -537,12 +566,12 @@ def test_honest_provider_is_paid_and_the_payment_split_and_burned_to_the_base_un
     assert TO_RESERVE == (PRICE - BURNED) * 500 // BPS + 2  # the rounding dust
     receipt = events.JobReceipt(job_id, acct("bob"), MODEL, 4, bob.root(job_id), PRICE, BURNED, TO_PROVIDER, 4 * MACS)
     assert receipt in chain.events()
-    assert_last_event(chain, events.JobClosed(job_id, JOB_DONE, 0))
     job = job_of(chain, job_id)
     assert job.status == JOB_DONE
     assert (job.assignments[0].state, job.assignments[0].output_root) == (SETTLED, bob.root(job_id))
     assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, completed=1)
     assert storage.open_jobs.get(chain.view()) == 0
+    assert list(storage.maturing.items(chain.view())) == []
     # the receipt is the block's only work proof; its root goes into the header
     assert chain.last_result is not None
     assert chain.last_result.receipts == [receipt]
@@ -574,6 +603,8 @@ def test_two_receipts_in_one_block_make_the_receipts_root() -> None:
         chain.sign(w.name, "compute.reveal_result", *w.reveal_args(job_id), nonce=n + 1)
         for w, n in zip(workers, nonces, strict=True)
     ])
+    assert job_of(chain, job_id).status == JOB_DONE
+    close_window(chain, job_id)
     assert chain.last_result is not None
     receipts = chain.last_result.receipts
     assert [r.provider for r in receipts] == [w.account for w in workers]  # type: ignore[attr-defined]
@@ -704,7 +735,7 @@ def test_reveal_refusals_change_nothing() -> None:
     # after all of that the honest reveal still settles
     assert job_of(chain, job_id).assignments[0].state == COMMITTED
     assert_ok(bob.reveal(job_id))
-    assert job_of(chain, job_id).assignments[0].state == SETTLED
+    assert job_of(chain, job_id).assignments[0].state == VERIFIED
 
 
 def test_reveal_before_the_sample_is_fixed() -> None:
@@ -735,7 +766,7 @@ def test_commit_and_reveal_in_one_block_is_refused() -> None:
     assert commit.success and not reveal.success and "SampleNotFixed" in (reveal.error or "")
 
 
-def test_the_sample_comes_from_the_randomness_of_the_block_after_the_commit() -> None:
+def test_on_a_one_validator_chain_the_sample_comes_from_the_randomness_of_the_block_after_the_commit() -> None:
     chain = make_chain()
     job_id = assigned_job(chain, items=100)
     assert_ok(Worker(chain, "bob").commit(job_id))
@@ -744,8 +775,9 @@ def test_the_sample_comes_from_the_randomness_of_the_block_after_the_commit() ->
     randomness = consensus.randomness.get(chain.view())
     assert randomness != randomness_at_commit
     a = job_of(chain, job_id).assignments[0]
-    assert a.sample_seed == verify.sample_seed(randomness, job_id, acct("bob"))
-    assert storage.sample_due.get(chain.view(), chain.number) is None
+    assert a.sample_seed == sample_fix.sample_seed(randomness, job_id, acct("bob"))
+    assert list(storage.sample_waiting.items(chain.view())) == []
+    assert storage.samples_waiting.get(chain.view()) == 0
 
 
 # --- deadlines -----------------------------------------------------------------------------------------
@@ -823,12 +855,20 @@ def test_an_unassigned_job_expires_with_a_full_refund_and_a_partial_one_with_the
     assert chain.account("charlie").reserved == 0
     # redundancy 2 with one provider: bob's half settles, the unassigned half comes back at the deadline
     job_id = assigned_job(chain, price=1_001, redundancy=2, deadline_ms=10_000)
-    assert_ok(Worker(chain, "bob").work(job_id))
+    bob = Worker(chain, "bob")
+    bob.commit_and_wait(job_id)
+    assert_ok(bob.reveal(job_id))
     assert job_of(chain, job_id).status == JOB_OPEN
-    assert chain.account("charlie").reserved == 501
+    assert chain.account("charlie").reserved == 1_001
+    # a redundant job's verified half is paid no earlier than the deadline, in the block that closes the job
+    a = job_of(chain, job_id).assignments[0]
+    assert a.matures_ms == max(now(chain) + WINDOW, job_of(chain, job_id).deadline_ms)
     run_to_deadline(chain, job_id)
     assert_last_event(chain, events.JobClosed(job_id, JOB_EXPIRED, 501))
     assert not [e for e in chain.events() if isinstance(e, events.DeadlineMissed)]
+    assert chain.account("charlie").reserved == 500  # bob's half waits for its challenge window
+    close_window(chain, job_id)
+    assert [e.payment for e in chain.events() if isinstance(e, events.JobReceipt)] == [500]
     assert chain.account("charlie").reserved == 0
 
 
@@ -863,12 +903,13 @@ def test_credit_is_the_work_done_capped_by_the_burn() -> None:
 
 
 def mining_chain(**params: int) -> TestChain:
-    """10-slot epochs (10 s), a pool of 1,000 BTT emitted over 10 epochs: 100 BTT each."""
+    """10-slot epochs (10 s), a pool of 1,000 BTT emitted over 10 epochs: 100 BTT each. The challenge window is
+    the shortest allowed (1 s: paid in the block after the reveal), so these tests follow credit and rewards."""
     return make_chain(
         epoch_slots=10,
         mining_periods=((100_000, 1_000),),
         module_balances={"mining_pool": (1_000, 0)},
-        params=params,
+        params={"compute.challenge_window_ms": 1_000, **params},
     )
 
 
@@ -930,7 +971,7 @@ def test_mining_rewards_follow_region_energy_and_on_time_and_stay_within_the_emi
     assert provider_of(chain, "dave") == Provider(4, 2, 0, active=0, assigned=1, failed=1)
     # bob: standard region, energy class C (1.0x)
     register(chain, "bob", capacity=4, region=0, energy=2)
-    job_id = post(chain, price=40_000 * UNIT, redundancy=2)
+    job_id = post(chain, price=40_000 * UNIT, redundancy=2, deadline_ms=5_000)  # paid at the deadline
     chain.run_block([])
     nonces = {n: chain.account(n).nonce for n in ("bob", "dave")}
     workers = [Worker(chain, "bob"), Worker(chain, "dave")]
@@ -940,6 +981,7 @@ def test_mining_rewards_follow_region_energy_and_on_time_and_stay_within_the_emi
         chain.sign(w.name, "compute.reveal_result", *w.reveal_args(job_id), nonce=nonces[w.name] + 1) for w in workers
     ])
     assert job_of(chain, job_id).status == JOB_DONE
+    close_window(chain, job_id)
     assert provider_of(chain, "dave").on_time_bps() == 5_000  # type: ignore[union-attr]
     assert provider_of(chain, "bob").on_time_bps() == 10_000  # type: ignore[union-attr]
     burned_each = 20_000 * UNIT * 200 // BPS  # 400 BTT each: caps of 320 BTT do not bind
@@ -1003,7 +1045,7 @@ def test_nothing_is_paid_beyond_the_emission_schedule() -> None:
         epoch_slots=10,
         mining_periods=((20_000, 2),),
         module_balances={"mining_pool": (2, 0)},
-        params={"compute.credit_maturity_ms": 0},
+        params={"compute.credit_maturity_ms": 0, "compute.challenge_window_ms": 1_000},
     )
     job_id = assigned_job(chain, price=1_000 * UNIT)
     assert_ok(Worker(chain, "bob").work(job_id))

@@ -89,6 +89,9 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.max_assignments_per_block": (64, 1, 1024, "count"),
     "compute.sample_size": (8, 1, 64, "count"),
     "compute.sample_delay_blocks": (1, 1, 16, "count"),
+    "compute.sample_authors": (3, 1, 64, "count"),
+    "compute.challenge_window_ms": (10_000, 1_000, 604_800_000, "count"),
+    "compute.outputs_due_ms": (5_000, 1_000, 86_400_000, "count"),
     "compute.fraud_slash_bps": (5000, 1000, 10_000, "bps"),
     "compute.withheld_slash_bps": (5000, 0, 10_000, "bps"),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000, "count"),
@@ -257,6 +260,15 @@ class TestChain:
         self._current: BlockExecution | None = None
         self.time_offset_ms = 0
         """Added to every later block's timestamp: `advance_time` jumps the clock without producing blocks."""
+        self.offline: set[bytes] = set()
+        """Session keys whose slots pass without a block (offline or withholding validators)."""
+
+    def fork(self) -> TestChain:
+        """An independent copy of this chain at its last block (to see what another history would do)."""
+        other = TestChain(DictState(self.backend.data))
+        other.number, other.slot, other.parent_hash = self.number, self.slot, self.parent_hash
+        other.author, other.time_offset_ms, other.offline = self.author, self.time_offset_ms, set(self.offline)
+        return other
 
     # blocks --------------------------------------------------------------------------------------
     def begin_block(self) -> BlockExecution:
@@ -266,7 +278,7 @@ class TestChain:
         view = self.view()
         slot = self.slot + 1
         leader = consensus.leader_of_slot(view, slot)
-        while leader is not None and leader not in _DEV_KEYS:
+        while leader is not None and (leader not in _DEV_KEYS or leader in self.offline):
             slot += 1
             leader = consensus.leader_of_slot(view, slot)
         self.author = leader or acct("alice")
@@ -357,7 +369,7 @@ def assert_ok(outcome: ApplyOutcome) -> None:
 
 STATE_EXEMPT_PREFIXES = (
     b"system.number/", b"system.slot/", b"system.timestamp_ms/", b"system.block_hash/", b"consensus.randomness/",
-    b"consensus.reveals/",
+    b"consensus.reveals/", b"compute.recent_authors/",
 )
 
 

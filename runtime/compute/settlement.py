@@ -1,0 +1,68 @@
+"""Money at the end of an assignment: the payment split and burn with work credit, and provider slashes."""
+
+from __future__ import annotations
+
+from btt_chain.primitives.accounts import module_account
+from btt_chain.primitives.amounts import UNIT
+from runtime.balances import logic as balances
+from runtime.bonds import logic as bonds
+from runtime.compute import events, params, storage
+from runtime.compute.types import SETTLED, Assignment, Job, PendingCredit
+from runtime.context import CallContext
+
+BPS = 10_000
+
+
+def split(ctx: CallContext, payment: int) -> tuple[int, int, int, int, int]:
+    """(burned, provider, development fund, foundation, operational reserve) of a payment, to the base unit:
+    the burn first, then the rest by shares; rounding dust goes to the operational reserve."""
+    burned = payment * ctx.param(params.PAYMENT_BURN) // BPS
+    rest = payment - burned
+    provider = rest * ctx.param(params.PROVIDER_SHARE) // BPS
+    development = rest * ctx.param(params.DEVELOPMENT_SHARE) // BPS
+    foundation = rest * ctx.param(params.FOUNDATION_SHARE) // BPS
+    return burned, provider, development, foundation, rest - provider - development - foundation
+
+
+def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Assignment:
+    """The challenge window closed with no fault shown: pay the split, burn, and credit the work. The provider's
+    open-assignment count was already released at verification."""
+    burned, provider, development, foundation, reserve = split(ctx, a.portion)
+    if burned:
+        balances.slash_reserved(ctx, job.requester, burned)
+    for dest, amount in (
+        (a.provider, provider),
+        (module_account("development_fund"), development),
+        (module_account("foundation"), foundation),
+        (module_account("operational_reserve"), reserve),
+    ):
+        if amount:
+            balances.slash_reserved(ctx, job.requester, amount, dest)
+    credit = min(macs_per_item * job.items, burned * ctx.param(params.CREDIT_PER_BURNED) // UNIT)
+    if credit:
+        mature = ctx.env.timestamp_ms + ctx.param(params.CREDIT_MATURITY)
+        key = storage.pending_credit_key(mature, job.id, a.provider)
+        storage.pending_credit.put(ctx.state, key, PendingCredit(credit, burned))
+    count_outcome(ctx, a.provider, "completed")
+    ctx.emit(
+        events.JobReceipt(job.id, a.provider, job.model, job.items, a.output_root, a.portion, burned, provider, credit)
+    )
+    return a.replace(state=SETTLED)
+
+
+def slash_bond(ctx: CallContext, provider: bytes, bps: int, reporter: bytes | None) -> tuple[int, int]:
+    """Slash `bps` of the provider's whole bond; (burned, the reporter's reward)."""
+    # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned
+    # must not escape the slash (bonds.slash reaches the chunks too).
+    led = bonds.get_ledger(ctx.state, provider)
+    amount = 0 if led is None else led.total * bps // BPS
+    if amount == 0:
+        return 0, 0
+    return bonds.slash(ctx, provider, amount, reporter)
+
+
+def count_outcome(ctx: CallContext, provider: bytes, outcome: str) -> None:
+    """Add one to a provider's `completed`, `failed` or `frauds` (if it is still registered)."""
+    p = storage.providers.get(ctx.state, provider)
+    if p is not None:
+        storage.providers.put(ctx.state, provider, p.replace(**{outcome: getattr(p, outcome) + 1}))
