@@ -4,8 +4,9 @@ Run: python -m bench.receipt_bench [jobs] [items]   (or `btt-chain bench receipt
 
 A dev chain (alice validates and provides compute, ferdie posts synthetic jobs of the reference model)
 runs the whole job flow; the block with `jobs` reveals is then imported by a second node, timed end to
-end (decode, signatures, execution with re-execution of every sampled item, receipts root, state root,
-commit), and the verification core (Merkle paths and inference of the sampled items) is timed alone.
+end (decode, signatures, execution with re-execution of every sampled item, state root, commit), and the
+verification core (Merkle paths and inference of the sampled items) is timed alone. Each reveal's sample
+is verified in that block; its receipt (payment and credit) follows when the challenge window closes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 from btt_chain.miner.engine import JobSpec, compute_result
 from btt_chain.node.chain import Chain
+from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
@@ -27,6 +29,7 @@ from runtime.compute.inference import infer
 from runtime.compute.jobs import built
 from runtime.compute.model import model_hash, reference_model
 from runtime.compute.verify import sample_of
+from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
 from runtime.params.storage import get_param
 from runtime.system import storage as system
@@ -120,9 +123,28 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
     imported = importer.import_block(encoded, far)
     import_ms = (time.perf_counter() - t) * 1000
     executed = imported.enacted[-1].result
-    receipts = executed.receipts if executed is not None else []
-    if len(receipts) != jobs:
-        raise RuntimeError(f"the importer verified {len(receipts)} receipts, expected {jobs}")
+    verified = [e for _, e in executed.events if e.name == "SampleVerified"] if executed is not None else []
+    if len(verified) != jobs:
+        raise RuntimeError(f"the importer verified {len(verified)} reveals, expected {jobs}")
+    # the on-chain cost of a challenge: one item each, honest here (every node re-executes it, then the call
+    # fails with ChallengeFailed, which costs the same as a successful one)
+    n3 = nonce(ferdie)
+    challenges = []
+    for i, job_id in enumerate(sorted(work)):
+        result = work[job_id]
+        (o,) = result.openings((items // 2,))
+        challenges.append(_sign(author, ferdie, "compute.challenge", job_id, alice.public, o.index, o.input, o.output,
+                                o.input_proof, o.output_proof, nonce=n3 + i))
+    fee = compute_fee(author.state(), len(challenges[0].encode()), RUNTIME.decode_call(challenges[0].call).call.weight)
+    imported_c, dropped_c = author.author_block(author.head.slot + 1, alice,
+                                                [(x, len(x.encode())) for x in challenges])
+    if dropped_c:
+        raise RuntimeError(f"bench challenge dropped: {dropped_c[0][1]}")
+    block_c = author.db.get_block(author.head_hash)
+    assert block_c is not None
+    t = time.perf_counter()
+    importer.import_block(block_c.encode(), far)
+    challenge_ms = (time.perf_counter() - t) * 1000
     return {
         "jobs (receipts in the block)": jobs,
         "items per job": items,
@@ -132,6 +154,10 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
         "import per receipt ms": round(import_ms / jobs, 3),
         "verification core per receipt ms (p50)": round(statistics.median(core_ms), 3),
         "verification core per receipt ms (max)": round(max(core_ms), 3),
+        "challenge extrinsic bytes": len(challenges[0].encode()),
+        "challenge weight": RUNTIME.decode_call(challenges[0].call).call.weight,
+        "challenge fee BTT (dev fees)": format_btt(fee.inclusion_fee),
+        "import per challenge ms": round(challenge_ms / jobs, 3),
     }
 
 
