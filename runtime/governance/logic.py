@@ -92,7 +92,7 @@ def vote(ctx: CallContext, who: bytes, ref_id: int, aye: bool, balance: int) -> 
     ref = get(state, ref_id)
     if ref.status != VOTING or ctx.env.timestamp_ms >= ref.voting_ends_ms:
         raise errors.VotingClosed()
-    weight = electorate.voter_weight(state, who, balance)
+    weight = electorate.voter_weight(state, who, balance, ref.voting_ends_ms)
     if not any(weight.houses):
         raise errors.NoVotingWeight()
     ayes, nays, turnout = list(ref.tally.ayes), list(ref.tally.nays), ref.tally.turnout

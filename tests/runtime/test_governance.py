@@ -203,9 +203,10 @@ def test_a_long_stake_weighs_one_and_a_half_times_in_the_holders_house():
     bob_free = free(chain, "bob")
     vote(chain, "bob", ref_id, True)
     record = storage.votes.get(chain.view(), storage.vote_key(ref_id, acct("bob")))
-    counted = bob_free - 10 * UNIT + 50_000 * UNIT
-    assert record.turnout == counted
-    assert record.weights[2] == counted * 15_000 // 10_000
+    voted_free = bob_free - 10 * UNIT
+    assert record.turnout == voted_free + 50_000 * UNIT
+    # only the 365-day principal counts 1.5x; the free balance counts once
+    assert record.weights[2] == voted_free + 50_000 * UNIT * 15_000 // 10_000
 
 
 def test_vote_refusals_change_nothing():

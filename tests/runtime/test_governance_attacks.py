@@ -1,0 +1,53 @@
+"""Attacks on the governance rules, each asserting that it fails (issue 12).
+
+One token, one vote per house: a stake counts only while it stays locked until voting ends, and the 1.5x
+multiplier applies to 365- and 1095-day principal only.
+"""
+
+from __future__ import annotations
+
+from runtime.governance import storage
+from tests.runtime.test_governance import ALL, free, make_chain, propose, ref
+from tests.support.runtime_builder import UNIT, acct, assert_noop, assert_ok
+
+DAY_MS = 86_400_000
+
+
+def test_a_stake_that_unlocks_during_the_vote_cannot_vote_twice() -> None:
+    chain = make_chain(balances={"alice": 20_000, "bob": 2_000, "charlie": 5_000, "dave": 1_000, "eve": 100})
+    assert_ok(chain.submit("bob", "staking.stake", "30d", 1_000 * UNIT))
+    chain.advance_time(30 * DAY_MS - 10_000)  # the stake unlocks 10 s into the next referendum's voting period
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    # the stake would be free to move before voting ends: it does not count
+    assert_noop(chain, "bob", "governance.vote", ref_id, True, 0, error="NoVotingWeight")
+    chain.advance_time(15_000)
+    assert_ok(chain.submit("bob", "staking.unstake", 0))  # deposit 0 has unlocked: withdrawn
+    tokens = free(chain, "bob")
+    assert_ok(chain.submit("bob", "governance.vote", ref_id, True, tokens - 10 * UNIT))  # now they are locked
+    assert_noop(chain, "bob", "balances.transfer", acct("dave"), 1_000 * UNIT, error="InsufficientBalance")
+    r = ref(chain, ref_id)
+    assert r.tally.ayes[2] == tokens - 10 * UNIT <= tokens  # counted once
+    assert r.tally.turnout == tokens - 10 * UNIT
+
+
+def test_a_stake_locked_past_the_vote_counts_and_cannot_be_withdrawn_before_it_ends() -> None:
+    chain = make_chain(balances={"alice": 20_000, "bob": 2_000, "charlie": 5_000, "dave": 1_000, "eve": 100})
+    assert_ok(chain.submit("bob", "staking.stake", "30d", 1_000 * UNIT))
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    assert_ok(chain.submit("bob", "governance.vote", ref_id, True, 0))
+    record = storage.votes.get(chain.view(), storage.vote_key(ref_id, acct("bob")))
+    assert record.weights[2] == record.turnout == 1_000 * UNIT
+    assert_noop(chain, "bob", "staking.unstake", 0, error="StillLocked")
+
+
+def test_the_multiplier_applies_to_long_stake_principal_only() -> None:
+    chain = make_chain(balances={"alice": 20_000, "bob": 1_100_000, "charlie": 5_000, "dave": 1_000, "eve": 100})
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    assert_ok(chain.submit("bob", "staking.stake", "365d", 50_000 * UNIT))
+    before_free = free(chain, "bob")
+    out = chain.submit("bob", "governance.vote", ref_id, True, ALL)
+    assert_ok(out)
+    record = storage.votes.get(chain.view(), storage.vote_key(ref_id, acct("bob")))
+    voted_free = before_free - out.fee
+    assert record.weights[2] == voted_free + 50_000 * UNIT * 3 // 2
+    assert record.weights[2] < (voted_free + 50_000 * UNIT) * 11 // 10  # not 1.5x the whole balance
