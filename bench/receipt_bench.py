@@ -53,7 +53,7 @@ def _block(chain: Chain, pair: Keypair, xts: list[Extrinsic]) -> None:
             raise RuntimeError(f"bench extrinsic failed: {event}")
 
 
-def run(jobs: int = 50, items: int = 1024) -> dict[str, float]:
+def run(jobs: int = 50, items: int = 1024) -> dict[str, float | str]:
     spec = parse_chain_spec(materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS))
     genesis = build_genesis(spec)
     author = Chain(MemoryStore(), genesis)

@@ -58,7 +58,7 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
             if row.release.kind in VESTING_KINDS:
                 vesting.append(GenesisVesting(holder.account, allocation_schedule(spec, row, amount)))
     validators = tuple(ValidatorInfo(v.account, v.session_key, v.bond, v.payee) for v in spec.validators)
-    params = tuple(GenesisParam(p.name, p.value, p.min, p.max, p.unit) for p in spec.parameters)
+    params = tuple(GenesisParam(p.name, p.value, p.min, p.max, p.unit, p.track) for p in spec.parameters)
     year_ms = spec.time.year_seconds * 1000
     return GenesisConfig(
         supply=spec.token.total_supply,

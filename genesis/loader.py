@@ -44,6 +44,8 @@ from runtime.compute import params as compute_params
 from runtime.compute.model import REFERENCE_MODELS
 from runtime.governance import params as governance_params
 from runtime.incentives import params as incentives_params
+from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
+from runtime.params.storage import TRACKS
 from runtime.payments import params as payments_params
 from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
@@ -122,13 +124,12 @@ REQUIRED_PARAMETERS = {
 consensus.work_window_epochs among them: `runtime.compute.params.ALL`; governance's:
 `runtime.governance.params.ALL`)."""
 
-SHARE_GROUPS = {
-    "fees": ("fees.author_bps", "fees.stakers_bps", "fees.development_bps"),
-    "compute": ("compute.provider_bps", "compute.development_bps", "compute.foundation_bps", "compute.reserve_bps"),
-    "governance houses": GOVERNANCE_HOUSE_WEIGHTS,
-}
+SHARE_GROUPS = RUNTIME_SHARE_GROUPS
 """Parameters that split one flow: their values must add up to 10,000 bps. Every member is a required
 parameter, so a group is checked once all of its members are present with unit 'bps'."""
+
+PARAMETER_TRACKS = TRACKS
+"""A parameter's `track`: who may change it (absent: standard)."""
 
 FLOAT_MESSAGE = 'floats are not allowed: write amounts as strings, e.g. "12.5"'
 
@@ -972,9 +973,15 @@ class _Parser:
         return tuple(out[name] for name in sorted(out))
 
     def parameter(self, name: str, raw: Any, path: str) -> ParameterSpec | None:
-        o = self.obj(raw, path, ("value", "min", "max", "unit"))
+        o = self.obj(raw, path, ("value", "min", "max", "unit"), ("track",))
         if o is None:
             return None
+        track = "standard"
+        if self.get(o, "track") is not _MISSING:
+            track = self.str_(self.get(o, "track"), f"{path}.track") or ""
+            if track not in PARAMETER_TRACKS:
+                self.err(f"{path}.track", f"must be one of {', '.join(PARAMETER_TRACKS)}, got {track!r}")
+                return None
         unit = self.str_(self.get(o, "unit"), f"{path}.unit")
         if unit is not None and unit not in PARAMETER_UNITS:
             self.err(f"{path}.unit", f"must be one of {', '.join(PARAMETER_UNITS)}, got {unit!r}")
@@ -1000,7 +1007,7 @@ class _Parser:
         if not lo <= val <= hi:
             self.err(path, f"value {show(val)} is outside its range [{show(lo)}, {show(hi)}]")
             return None
-        return ParameterSpec(name=name, value=val, min=lo, max=hi, unit=unit)
+        return ParameterSpec(name=name, value=val, min=lo, max=hi, unit=unit, track=track)
 
     # -- compute marketplace
 

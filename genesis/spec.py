@@ -88,6 +88,8 @@ class ParameterSpec:
     max: int
     unit: str
     """'btt' (value in base units), 'bps' (basis points of 10,000) or 'count'."""
+    track: str = "standard"
+    """'standard': any referendum changes the value; 'emergency': only the emergency track (the seed's figures)."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class GenesisParam:
     min: int
     max: int
     unit: str
+    track: str = "standard"
+    """'standard' (any referendum) or 'emergency' (the seed's figures: the emergency track only)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
         params.value.put(state, p.name, p.value)
         params.bounds.put(state, p.name, (p.min, p.max))
         params.unit.put(state, p.name, p.unit)
+        params.limits.put(state, p.name, (p.min, p.max))
+        if p.track != "standard":
+            params.track.put(state, p.name, params.TRACKS.index(p.track))
     commitments = dict(config.commitments)
     bonds_genesis.build(state, config.validators, config.epoch_slots, commitments)
     compute_genesis.build(state, config.models, config.mining_periods)

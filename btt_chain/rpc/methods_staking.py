@@ -10,6 +10,7 @@ from btt_chain.rpc import params as p
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
 from runtime.overlay import Overlay
 from runtime.params import storage as params
+from runtime.params.groups import group_of
 from runtime.staking import logic as staking
 from runtime.staking import storage as staking_storage
 
@@ -46,13 +47,21 @@ def stakes_report(state: Overlay, who: bytes, ss58_prefix: int) -> dict[str, Any
 
 
 def params_report(state: Overlay) -> list[dict[str, Any]]:
-    """Every parameter by name: value, [min, max] and unit; btt amounts as decimal strings of base units."""
+    """Every parameter by name: value, [min, max], unit, the track that may change it (`standard`: any referendum;
+    `emergency`: only the emergency track), the genesis limits its bounds may narrow inside, and the share group
+    it belongs to; btt amounts as decimal strings of base units."""
     out = []
     for name, value in params.value.items(state):
         lo, hi = params.bounds.get(state, name)
         unit = params.unit.get(state, name) or ""
         show = str if unit == "btt" else int
-        out.append({"name": name, "value": show(value), "min": show(lo), "max": show(hi), "unit": unit})
+        limits = params.limits.get(state, name) or (lo, hi)
+        out.append({
+            "name": name, "value": show(value), "min": show(lo), "max": show(hi), "unit": unit,
+            "track": params.TRACKS[params.track.get(state, name) or 0],
+            "limits": [show(limits[0]), show(limits[1])],
+            "shareGroup": group_of(name),
+        })
     return out
 
 

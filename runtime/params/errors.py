@@ -23,3 +23,11 @@ class InvalidBounds(ParamsError):
 
 class BoundsExcludeValue(ParamsError):
     """The new range would not contain the parameter's current value: change the value first."""
+
+
+class EmergencyTrackOnly(ParamsError):
+    """This parameter is one of the seed's figures: only an emergency-track referendum may change it."""
+
+
+class SharesMustSumToWhole(ParamsError):
+    """This parameter splits a whole with others: change the group together with params.set_shares."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import AMOUNT, Text
+from btt_chain.primitives.codec import AMOUNT, ListOf, Text
 from runtime.events import Event
 
 
@@ -37,3 +37,13 @@ class BoundsChanged(Event):
         ("new_min", AMOUNT),
         ("new_max", AMOUNT),
     )
+
+
+@dataclass(frozen=True)
+class SharesChanged(Event):
+    """An emergency referendum changed a whole share group (values in the group's order)."""
+
+    MODULE: ClassVar[str] = "params"
+    group: str
+    values: tuple[int, ...]
+    WIRE = (("group", Text(64)), ("values", ListOf(AMOUNT, 16)))

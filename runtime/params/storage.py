@@ -1,8 +1,8 @@
-"""Storage of the params module: value and [min, max] per parameter name."""
+"""Storage of the params module: per parameter name its value, [min, max], unit, track and hard limits."""
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, ListOf, Text
+from btt_chain.primitives.codec import AMOUNT, U8, ListOf, Text
 from runtime.items import StorageMap, str_from_key, str_key
 from runtime.overlay import Overlay
 
@@ -11,6 +11,14 @@ M = "params"
 value: StorageMap[int] = StorageMap(M, "value", AMOUNT, str_key, str_from_key)
 bounds: StorageMap[tuple[int, int]] = StorageMap(M, "bounds", ListOf(AMOUNT, 2), str_key, str_from_key)
 unit: StorageMap[str] = StorageMap(M, "unit", Text(8), str_key, str_from_key)
+track: StorageMap[int] = StorageMap(M, "track", U8, str_key, str_from_key)
+"""0 (or absent): any referendum may change the value; 1: only the emergency track (the seed's figures)."""
+limits: StorageMap[tuple[int, int]] = StorageMap(M, "limits", ListOf(AMOUNT, 2), str_key, str_from_key)
+"""The genesis range: bounds may narrow inside it, never reach past it (absent: no limit beyond the bounds)."""
+
+STANDARD = 0
+EMERGENCY = 1
+TRACKS = ("standard", "emergency")
 
 
 def get_param(state: Overlay, name: str) -> int:

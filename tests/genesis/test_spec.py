@@ -180,8 +180,8 @@ def test_btt_21m_parameters() -> None:
         "assets.revalue_fee_burn_bps": (300, 200, 500),
         "payments.fee_bps": (60, 50, 80),
         "payments.fee_burn_bps": (75, 50, 100),
-        "staking.burn_365d_bps": (1000, 0, 5000),
-        "staking.burn_1095d_bps": (2000, 0, 5000),
+        "staking.burn_365d_bps": (1000, 500, 2000),
+        "staking.burn_1095d_bps": (2000, 1000, 4000),
         "block.max_weight": (2_000_000, 100_000, 10_000_000),
         "block.max_bytes": (4_194_304, 65_536, 8_388_608),
         "block.max_extrinsics": (10_000, 100, 20_000),
@@ -209,7 +209,7 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.challenge_window_ms": (86_400_000, 3_600_000, 604_800_000),
     "compute.outputs_due_ms": (3_600_000, 60_000, 86_400_000),
     "compute.fraud_slash_bps": (5000, 1000, 10_000),
-    "compute.withheld_slash_bps": (5000, 0, 10_000),
+    "compute.withheld_slash_bps": (5000, 1000, 10_000),
     "compute.reward_cap_bps": (8000, 0, 8000),
     "compute.credit_maturity_ms": (86_400_000, 0, 2_592_000_000),
     "compute.credit_per_btt_burned": (100_000_000, 1, 10**12),
@@ -244,14 +244,14 @@ LIVE_GOVERNANCE_PARAMETERS = {
     "governance.enactment_delay_ms": (172_800_000, 0, 2_592_000_000),
     "governance.threshold_bps": (5000, 5000, 9000),
     "governance.emergency_threshold_bps": (6667, 6667, 9500),
-    "governance.quorum_bps": (1000, 0, 5000),
+    "governance.quorum_bps": (1000, 100, 5000),
     "governance.spam_threshold_bps": (1000, 0, 5000),
     "governance.compute_window_days": (30, 1, 365),
     "governance.max_open_referenda": (100, 1, 1000),
-    "governance.house_bps.institutions": (3000, 0, 10_000),
-    "governance.house_bps.compute": (2500, 0, 10_000),
-    "governance.house_bps.holders": (3500, 0, 10_000),
-    "governance.house_bps.representatives": (1000, 0, 10_000),
+    "governance.house_bps.institutions": (3000, 1500, 4500),
+    "governance.house_bps.compute": (2500, 1250, 3750),
+    "governance.house_bps.holders": (3500, 1750, 4900),
+    "governance.house_bps.representatives": (1000, 500, 1500),
 }
 # where the dev preset differs: small deposits, a short vote, a low quorum
 DEV_GOVERNANCE_PARAMETERS = {
@@ -259,8 +259,27 @@ DEV_GOVERNANCE_PARAMETERS = {
     "governance.emergency_deposit": (1000 * UNIT, UNIT, 10_000_000 * UNIT),
     "governance.voting_period_ms": (30_000, 10_000, 2_592_000_000),
     "governance.enactment_delay_ms": (5000, 0, 2_592_000_000),
-    "governance.quorum_bps": (100, 0, 5000),
+    "governance.quorum_bps": (100, 100, 5000),
 }
+
+
+def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_on() -> None:
+    for name in PRESETS:
+        spec = load_chain_spec(name)
+        tracks = {p.name: p.track for p in spec.parameters}
+        seed = [n for n in tracks if n.startswith(("fees.author", "fees.stakers", "fees.development", "assets.",
+                                                    "payments.", "governance.house_bps.", "governance.threshold",
+                                                    "governance.emergency_threshold"))]
+        seed += [n for n in tracks if n.startswith("staking.")]
+        seed += [n for n in tracks if n.startswith("compute.") and n.endswith("_bps") and "slash" not in n]
+        seed += [n for n in tracks if "_factor_bps." in n]
+        assert seed and all(tracks[n] == "emergency" for n in seed), [n for n in seed if tracks[n] != "emergency"]
+        assert tracks["governance.quorum_bps"] == tracks["fees.base"] == "standard"
+        tiers = ("30d", "90d", "180d", "365d", "1095d")
+        stakes = tuple(f"staking.{t}.{k}" for t in tiers for k in ("yield_bps", "min"))
+        for floor in ("governance.quorum_bps", "compute.withheld_slash_bps", "compute.fraud_slash_bps", *stakes):
+            assert spec.param(floor).min > 0, (name, floor)
+        assert all(spec.param(h).max < 5000 for h in SHARE_GROUPS["governance houses"]), name
 
 
 def test_every_governance_parameter_is_required() -> None:

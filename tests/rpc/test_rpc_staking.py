@@ -13,12 +13,16 @@ from .harness import UNIT, RpcHarness
 async def test_btt_params_lists_every_parameter_with_its_range(rpc: RpcHarness) -> None:
     listed = {p["name"]: p for p in await rpc.call("btt_params")}
     assert listed["staking.365d.yield_bps"] == {
-        "name": "staking.365d.yield_bps", "value": 1200, "min": 0, "max": 5000, "unit": "bps",
+        "name": "staking.365d.yield_bps", "value": 1200, "min": 600, "max": 2400, "unit": "bps",
+        "track": "emergency", "limits": [600, 2400], "shareGroup": None,
     }
     assert listed["staking.1095d.min"] == {
-        "name": "staking.1095d.min", "value": str(100_000 * UNIT), "min": "0", "max": str(10_000_000 * UNIT),
-        "unit": "btt",
+        "name": "staking.1095d.min", "value": str(100_000 * UNIT), "min": str(10_000 * UNIT),
+        "max": str(1_000_000 * UNIT), "unit": "btt", "track": "emergency",
+        "limits": [str(10_000 * UNIT), str(1_000_000 * UNIT)], "shareGroup": None,
     }
+    assert listed["governance.house_bps.holders"]["shareGroup"] == "governance houses"
+    assert listed["governance.quorum_bps"]["track"] == "standard" and listed["governance.quorum_bps"]["min"] > 0
     assert listed["staking.governance_multiplier_bps"]["value"] == 15_000
     assert "fees.base" in listed
 

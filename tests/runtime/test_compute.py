@@ -28,7 +28,6 @@ from runtime.compute.types import (
     MISSED,
     SETTLED,
     VERIFIED,
-    VOID,
     Assignment,
     CreditBucket,
     Job,

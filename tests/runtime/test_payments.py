@@ -9,7 +9,7 @@ import pytest
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
-from runtime.context import GOVERNANCE
+from runtime.context import EMERGENCY, GOVERNANCE
 from runtime.events import Event
 from runtime.executive import ApplyOutcome
 from runtime.payments import events, logic, storage
@@ -168,8 +168,8 @@ def test_the_fee_follows_the_parameters():
     assert issuance(chain) == supply - fee // 100
 
 
-def test_governance_may_change_the_fee_within_its_bounds(chain):
-    chain.dispatch(GOVERNANCE, "params.set_parameter", "payments.fee_bps", 50)
+def test_the_emergency_track_may_change_the_fee_within_its_bounds(chain):
+    chain.dispatch(EMERGENCY, "params.set_parameter", "payments.fee_bps", 50)
     pay(chain, "bob", "charlie", 1_000 * UNIT)
     assert payment(chain, 1).fee == 5 * UNIT
 

@@ -112,14 +112,14 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "governance.enactment_delay_ms": (5_000, 0, 2_592_000_000, "count"),
     "governance.threshold_bps": (5000, 5000, 9000, "bps"),
     "governance.emergency_threshold_bps": (6667, 6667, 9500, "bps"),
-    "governance.quorum_bps": (100, 0, 5000, "bps"),
+    "governance.quorum_bps": (100, 100, 5000, "bps"),
     "governance.spam_threshold_bps": (1000, 0, 5000, "bps"),
     "governance.compute_window_days": (30, 1, 365, "count"),
     "governance.max_open_referenda": (100, 1, 1000, "count"),
-    "governance.house_bps.institutions": (3000, 0, 10_000, "bps"),
-    "governance.house_bps.compute": (2500, 0, 10_000, "bps"),
-    "governance.house_bps.holders": (3500, 0, 10_000, "bps"),
-    "governance.house_bps.representatives": (1000, 0, 10_000, "bps"),
+    "governance.house_bps.institutions": (3000, 1500, 4500, "bps"),
+    "governance.house_bps.compute": (2500, 1250, 3750, "bps"),
+    "governance.house_bps.holders": (3500, 1750, 4900, "bps"),
+    "governance.house_bps.representatives": (1000, 500, 1500, "bps"),
 }
 
 DEFAULT_PARAMS.update({
@@ -138,6 +138,17 @@ DEFAULT_PARAMS.update({
     "incentives.points.healthy_lifestyle": (20, 0, 10_000, "count"),
     "incentives.points.referral": (30, 0, 10_000, "count"),
 })
+
+def _emergency_params() -> frozenset[str]:
+    """The parameters the presets put on the emergency track (the seed's figures): test chains follow them."""
+    import json
+    from pathlib import Path
+
+    preset = json.loads((Path(__file__).parents[2] / "genesis" / "presets" / "dev.json").read_text())
+    return frozenset(n for n, p in preset["parameters"].items() if p.get("track") == "emergency")
+
+
+EMERGENCY_PARAMS = _emergency_params()
 
 TEST_HASH_CHAIN_LENGTH = 4096
 """Hash chains of test validators are short: a test chain never authors more blocks than this per key."""
@@ -198,7 +209,8 @@ class GenesisBuilder:
         supply = sum(b.free for b in balances) + self.burned_at_genesis
         params = []
         for name, (value, lo, hi, unit) in DEFAULT_PARAMS.items():
-            params.append(GenesisParam(name, self.params.get(name, value), lo, hi, unit))
+            track = "emergency" if name in EMERGENCY_PARAMS else "standard"
+            params.append(GenesisParam(name, self.params.get(name, value), lo, hi, unit, track))
         config = GenesisConfig(
             supply=supply,
             burned_at_genesis=self.burned_at_genesis,
