@@ -155,6 +155,8 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int) -> tuple[int, Fraction
         return EXPIRED, share
     emergency = ref.track == EMERGENCY_TRACK
     threshold = get_param(state, params.EMERGENCY_THRESHOLD if emergency else params.THRESHOLD)
+    if tally.houses_in_favour(ref.tally.ayes, ref.tally.nays) < get_param(state, params.MIN_HOUSES):
+        return REJECTED, share  # one house alone decides nothing
     return (PASSED if tally.passes(share, threshold, emergency) else REJECTED), share
 
 

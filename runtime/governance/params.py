@@ -14,6 +14,8 @@ QUORUM = "governance.quorum_bps"
 """Token-holder turnout needed, as a share of the circulating supply (issuance minus module accounts)."""
 SPAM_THRESHOLD = "governance.spam_threshold_bps"
 """A rejected referendum whose aye share is below this loses its deposit (burned)."""
+MIN_HOUSES = "governance.min_houses_in_favour"
+"""A referendum passes only if at least this many houses (2 or more) have an aye majority: no house decides alone."""
 COMPUTE_WINDOW_DAYS = "governance.compute_window_days"
 """The compute house weighs verified work credit matured over this many days."""
 MAX_OPEN = "governance.max_open_referenda"
@@ -27,6 +29,6 @@ def house_weight(house: str) -> str:
 
 ALL = (
     MIN_DEPOSIT, EMERGENCY_DEPOSIT, VOTING_PERIOD, ENACTMENT_DELAY, THRESHOLD, EMERGENCY_THRESHOLD, QUORUM,
-    SPAM_THRESHOLD, COMPUTE_WINDOW_DAYS, MAX_OPEN, *(house_weight(h) for h in HOUSES),
+    SPAM_THRESHOLD, MIN_HOUSES, COMPUTE_WINDOW_DAYS, MAX_OPEN, *(house_weight(h) for h in HOUSES),
 )
 """Every parameter the governance module reads: a genesis must define each one."""

@@ -6,6 +6,10 @@ relative to year 1 (70%, 50%, 40%, 20%: 30% -> 21.4% -> 17.1% -> 8.6%) and sprea
 other houses in proportion to theirs. A house in which nobody voted counts as empty: its weight is spread
 the same way over the houses that did vote. The result is the sum of each counted house's aye share
 (aye / (aye + nay)) times its weight.
+
+Re-spreading keeps a silent house (the compute house before any work has matured, say) from blocking every
+referendum, but it would let one house decide alone. So a referendum also needs an aye majority in at least
+`governance.min_houses_in_favour` houses (2 or more): no single house passes anything by itself.
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ def aye_share(weights: Sequence[Fraction], ayes: Sequence[int], nays: Sequence[i
         (w * Fraction(a, a + n) for w, a, n in zip(counted, ayes, nays, strict=True) if a + n),
         Fraction(0),
     )
+
+
+def houses_in_favour(ayes: Sequence[int], nays: Sequence[int]) -> int:
+    """Houses whose voters, by weight, are more for than against."""
+    return sum(1 for a, n in zip(ayes, nays, strict=True) if a > n)
 
 
 def passes(share: Fraction, threshold_bps: int, supermajority: bool) -> bool:

@@ -248,6 +248,7 @@ LIVE_GOVERNANCE_PARAMETERS = {
     "governance.spam_threshold_bps": (1000, 0, 5000),
     "governance.compute_window_days": (30, 1, 365),
     "governance.max_open_referenda": (100, 1, 1000),
+    "governance.min_houses_in_favour": (2, 2, 4),
     "governance.house_bps.institutions": (3000, 1500, 4500),
     "governance.house_bps.compute": (2500, 1250, 3750),
     "governance.house_bps.holders": (3500, 1750, 4900),

@@ -1,13 +1,15 @@
 """Attacks on the governance rules, each asserting that it fails (issue 12).
 
 One token, one vote per house: a stake counts only while it stays locked until voting ends, and the 1.5x
-multiplier applies to 365- and 1095-day principal only.
+multiplier applies to 365- and 1095-day principal only. No house decides alone: a referendum needs an aye
+majority in at least `governance.min_houses_in_favour` (2) houses.
 """
 
 from __future__ import annotations
 
 from runtime.governance import storage
-from tests.runtime.test_governance import ALL, free, make_chain, propose, ref
+from runtime.governance.types import EXPIRED, PASSED, REJECTED
+from tests.runtime.test_governance import ALL, close, free, make_chain, propose, ref
 from tests.support.runtime_builder import UNIT, acct, assert_noop, assert_ok
 
 DAY_MS = 86_400_000
@@ -51,3 +53,29 @@ def test_the_multiplier_applies_to_long_stake_principal_only() -> None:
     voted_free = before_free - out.fee
     assert record.weights[2] == voted_free + 50_000 * UNIT * 3 // 2
     assert record.weights[2] < (voted_free + 50_000 * UNIT) * 11 // 10  # not 1.5x the whole balance
+
+
+# --- no house decides alone ---------------------------------------------------------------------------------
+
+
+def test_one_representative_alone_cannot_pass_a_treasury_spend() -> None:
+    # the reported attack needed quorum 0: its floor is now 1%; and even with the quorum met, one house is not enough
+    chain = make_chain(balances={"alice": 20_000, "bob": 10_000, "charlie": 5_000, "dave": 1_000, "eve": 10_000})
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("eve"), 1_000 * UNIT)
+    assert_ok(chain.submit("eve", "governance.vote", ref_id, True, 0))  # eve's seat, no tokens
+    assert_noop(chain, "alice", "governance.vote", ref_id, True, 0, error="NoVotingWeight")
+    r = close(chain, ref_id)
+    assert r.status == EXPIRED  # no quorum: the floor keeps it above zero
+
+
+def test_the_token_holders_alone_cannot_pass_anything_but_two_houses_can() -> None:
+    chain = make_chain()
+    alone = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    together = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    for ref_id in (alone, together):
+        assert_ok(chain.submit("alice", "governance.vote", ref_id, True, free(chain, "alice") - 10 * UNIT))
+        assert_ok(chain.submit("bob", "governance.vote", ref_id, True, free(chain, "bob") - 10 * UNIT))
+    assert_ok(chain.submit("eve", "governance.vote", together, True, 0))
+    close(chain, together)
+    assert ref(chain, alone).status == REJECTED  # 100% aye, quorum met, one house
+    assert ref(chain, together).status == PASSED
