@@ -45,5 +45,9 @@ class OverEpochCap(IncentivesError):
     """The redemption would take the patient past the most BTT one patient may redeem in one epoch."""
 
 
+class OverGlobalEpochCap(IncentivesError):
+    """The redemption would take all patients together past the most BTT they may redeem in one epoch."""
+
+
 class PoolCannotPay(IncentivesError):
     """The Community Incentives pool cannot pay the redemption (too little, or it would be left holding dust)."""

@@ -125,6 +125,15 @@ def redeem(ctx: CallContext, patient: bytes, points: int) -> int:
             f"{points} points pay {format_btt(payout)} BTT; {format_btt(left)} BTT ({left // rate} points) of the "
             f"{format_btt(cap)} BTT cap is left in epoch {epoch}"
         )
+    global_cap = ctx.param(params.GLOBAL_REDEEM_CAP)
+    entry = storage.redeemed_all.get(ctx.state)
+    everyone = entry.amount if entry is not None and entry.epoch == epoch else 0
+    if everyone + payout > global_cap:
+        left = compute_cap_left(global_cap, everyone)
+        raise errors.OverGlobalEpochCap(
+            f"{points} points pay {format_btt(payout)} BTT; {format_btt(left)} BTT of the {format_btt(global_cap)} "
+            f"BTT all patients may redeem in epoch {epoch} is left"
+        )
     pool = pool_account()
     acc = get_current_account(ctx, pool)
     remaining = acc.total - payout
@@ -140,6 +149,7 @@ def redeem(ctx: CallContext, patient: bytes, points: int) -> int:
     else:
         storage.points.put(ctx.state, patient, held - points)
     storage.redeemed.put(ctx.state, patient, EpochRedemption(epoch, already + payout))
+    storage.redeemed_all.put(ctx.state, EpochRedemption(epoch, everyone + payout))
     storage.outstanding_points.put(ctx.state, storage.outstanding_points.get(ctx.state) - points)
     storage.total_paid.put(ctx.state, storage.total_paid.get(ctx.state) + payout)
     ctx.emit(events.Redeemed(patient, points, payout, epoch))

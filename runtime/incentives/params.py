@@ -8,6 +8,8 @@ REDEEM_RATE = "incentives.redeem_rate"
 """Base units of BTT one point redeems for (paid from the Community Incentives pool)."""
 REDEEM_CAP = "incentives.redeem_cap_per_epoch"
 """The most BTT one patient may redeem in one epoch."""
+GLOBAL_REDEEM_CAP = "incentives.redeem_cap_global_per_epoch"
+"""The most BTT all patients together may redeem in one epoch (Sybil patients of a corrupt oracle share it)."""
 
 
 def points(activity: str) -> str:
@@ -15,4 +17,4 @@ def points(activity: str) -> str:
     return f"incentives.points.{activity}"
 
 
-ALL = (REDEEM_RATE, REDEEM_CAP, *(points(a) for a in ACTIVITIES))
+ALL = (REDEEM_RATE, REDEEM_CAP, GLOBAL_REDEEM_CAP, *(points(a) for a in ACTIVITIES))

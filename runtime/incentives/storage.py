@@ -33,6 +33,9 @@ by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, pa
 redeemed: StorageMap[EpochRedemption] = StorageMap(M, "redeemed", Nested(EpochRedemption))
 """Account -> BTT redeemed in its latest epoch with a redemption (an entry of an older epoch counts as zero)."""
 
+redeemed_all: StorageValue[EpochRedemption] = StorageValue(M, "redeemed_all", Nested(EpochRedemption))
+"""BTT redeemed by all patients in the latest epoch with a redemption (an older epoch's entry counts as zero)."""
+
 outstanding_points: StorageValue[int] = StorageValue(M, "outstanding_points", U64, default=0)
 """Points attested and not yet redeemed, over all patients (the sum of `points`)."""
 

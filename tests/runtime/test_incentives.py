@@ -331,3 +331,21 @@ def test_the_head_epoch_read(chain):
     for _ in range(7):
         c.run_block([])
     assert logic.get_head_epoch(c.view()) == c.slot // slots
+
+
+def test_sybil_patients_of_one_oracle_share_the_global_cap_per_epoch():
+    # the reported attack: four patient accounts redeemed 400 BTT in one epoch against a 100 BTT per-patient cap
+    chain = build(pool=2_000)
+    global_cap = DEFAULT_PARAMS["incentives.redeem_cap_global_per_epoch"][0]
+    assert global_cap == 250 * UNIT and CAP == 100 * UNIT
+    patients = ("bob", "dave", "eve", "alice")
+    for p in patients:
+        _earn(chain, p, 100, tag="sybil")  # 10,000 points = 100 BTT each, all attested by charlie
+    pool0 = chain.account(POOL).free
+    assert_ok(chain.submit("bob", "incentives.redeem", 10_000))
+    assert_ok(chain.submit("dave", "incentives.redeem", 10_000))
+    outcome = assert_noop(chain, "eve", "incentives.redeem", 10_000, error="OverGlobalEpochCap")
+    assert "50 BTT of the 250 BTT all patients may redeem in epoch 0 is left" in (outcome.error or "")
+    assert_ok(chain.submit("eve", "incentives.redeem", 5_000))  # exactly to the global cap
+    assert_noop(chain, "alice", "incentives.redeem", 1, error="OverGlobalEpochCap")
+    assert pool0 - chain.account(POOL).free == global_cap

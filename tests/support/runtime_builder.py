@@ -134,6 +134,7 @@ DEFAULT_PARAMS.update({
     "payments.fee_burn_bps": (75, 50, 100, "bps"),
     "incentives.redeem_rate": (UNIT // 100, 0, UNIT, "btt"),
     "incentives.redeem_cap_per_epoch": (100 * UNIT, 0, 100_000 * UNIT, "btt"),
+    "incentives.redeem_cap_global_per_epoch": (250 * UNIT, UNIT, 100_000 * UNIT, "btt"),
     "incentives.points.preventive_visit": (100, 0, 10_000, "count"),
     "incentives.points.treatment_adherence": (50, 0, 10_000, "count"),
     "incentives.points.healthy_lifestyle": (20, 0, 10_000, "count"),
