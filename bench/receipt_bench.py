@@ -135,7 +135,7 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float | str]:
         (o,) = result.openings((items // 2,))
         challenges.append(_sign(author, ferdie, "compute.challenge", job_id, alice.public, o.index, o.input, o.output,
                                 o.input_proof, o.output_proof, nonce=n3 + i))
-    fee = compute_fee(author.state(), len(challenges[0].encode()), RUNTIME.decode_call(challenges[0].call).call.weight)
+    fee = compute_fee(author.state(), len(challenges[0].encode()), RUNTIME.decode_call(challenges[0].call).weight)
     imported_c, dropped_c = author.author_block(author.head.slot + 1, alice,
                                                 [(x, len(x.encode())) for x in challenges])
     if dropped_c:
@@ -155,7 +155,7 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float | str]:
         "verification core per receipt ms (p50)": round(statistics.median(core_ms), 3),
         "verification core per receipt ms (max)": round(max(core_ms), 3),
         "challenge extrinsic bytes": len(challenges[0].encode()),
-        "challenge weight": RUNTIME.decode_call(challenges[0].call).call.weight,
+        "challenge weight": RUNTIME.decode_call(challenges[0].call).weight,
         "challenge fee BTT (dev fees)": format_btt(fee.inclusion_fee),
         "import per challenge ms": round(challenge_ms / jobs, 3),
     }

@@ -28,6 +28,7 @@ def schedule(spec: str, as_json: bool) -> None:
                     {
                         "year": y.year,
                         "label": y.label,
+                        "published_label": y.published_label,
                         "until_seconds": y.until_s,
                         "projected": str(y.projected),
                         "projected_percent": format_bps(y.projected_bps),
@@ -40,13 +41,14 @@ def schedule(spec: str, as_json: bool) -> None:
         )
         return
     dec, symbol = s.token.decimals, s.token.symbol
-    header = ("year", "label", f"projected {symbol}", "projected %", "published %", "gap (points)")
+    header = ("year", "label", f"projected {symbol}", "projected %", "seed's column", "published %", "gap (points)")
     rows = [
         (
             str(y.year),
             y.label,
             format_btt(y.projected, dec),
             format_bps(y.projected_bps),
+            y.published_label,
             str(y.published_percent),
             format_bps(y.projected_bps - 100 * y.published_percent),
         )
@@ -54,6 +56,7 @@ def schedule(spec: str, as_json: bool) -> None:
     ]
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     click.echo(f"{s.name} ({s.id}): cumulative release at the end of each year after genesis")
+    click.echo("years count from launch: the seed's 2025 column is the first year after genesis")
     for r in (header, *rows):
         cells = (c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         click.echo("  ".join(cells))

@@ -5,10 +5,16 @@ their vesting curve; the Foundation milestones row counts at its linear 48-month
 governance approved every tranche on time (an upper bound). Module-account rows (Mining pool, Community
 Incentives, Ecosystem Fund) and the Strategic Reserve are excluded: they move only through usage or
 governance, so no date can be projected for them. Percentages are of total supply, genesis burns included.
+
+Years count from launch (TOKENOMICS.md): the seed's table is labelled 2025..2030+, written when launch was
+planned for 2025; its first column is the first year after genesis, whatever the genesis date. Each row
+therefore carries two labels: the chain's own (the calendar year the period starts in, from the genesis
+time, when the chain runs on real 365-day years) and the seed's column it is compared with.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from btt_chain.primitives.accounts import module_account
@@ -27,7 +33,10 @@ class YearRelease:
     year: int
     """1 = the first `year_seconds` after genesis."""
     label: str
-    """The published table's label for this year (e.g. '2025', '2030+')."""
+    """The chain's label for this year: the calendar year most of it falls in ('2027'), or 'year N' on a chain
+    with a fast clock or no genesis time yet (dev)."""
+    published_label: str
+    """The seed's table column this year is compared with (e.g. '2025', '2030+')."""
     until_s: int
     """Seconds after genesis at which the cumulative amount is measured (end of the year)."""
     projected: int
@@ -55,6 +64,18 @@ def release_schedules(spec: ChainSpec) -> list[tuple[int, VestingSchedule]]:
     return out
 
 
+REAL_YEAR_S = 365 * 86_400
+
+
+def calendar_label(spec: ChainSpec, year: int, last: bool) -> str:
+    """The calendar year most of chain year `year` (1-based) falls in, from the genesis time ('+' on the last)."""
+    if spec.genesis_time_ms <= 0 or spec.time.year_seconds != REAL_YEAR_S:
+        return f"year {year}{'+' if last else ''}"
+    middle_s = spec.genesis_time_ms // 1000 + (year - 1) * REAL_YEAR_S + REAL_YEAR_S // 2
+    calendar = datetime.datetime.fromtimestamp(middle_s, tz=datetime.UTC).year
+    return f"{calendar}{'+' if last else ''}"
+
+
 def project_release(spec: ChainSpec) -> list[YearRelease]:
     """Cumulative projected release at the end of each year of the published table."""
     schedules = release_schedules(spec)
@@ -63,8 +84,9 @@ def project_release(spec: ChainSpec) -> list[YearRelease]:
     for year, published in enumerate(spec.published_release, start=1):
         until_s = year * spec.time.year_seconds
         released = sum(compute_linear_cap(s, until_s * 1000) for _, s in schedules)
-        out.append(YearRelease(year, published.label, until_s, released, released * 10_000 // supply,
-                               published.cumulative_percent))
+        last = year == len(spec.published_release) and published.label.endswith("+")
+        out.append(YearRelease(year, calendar_label(spec, year, last), published.label, until_s, released,
+                               released * 10_000 // supply, published.cumulative_percent))
     return out
 
 

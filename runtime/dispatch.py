@@ -13,6 +13,8 @@ from runtime.context import CallContext, Origin
 
 Handler = Callable[..., None]
 Hook = Callable[[CallContext], None]
+ExtraWeight = Callable[["Runtime", tuple[Any, ...]], int]
+"""(runtime, decoded arguments) -> weight beyond the call's own, e.g. that of a call it carries."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class CallDef:
     weight: int
     handler: Handler
     doc: str = ""
+    extra_weight: ExtraWeight | None = None
+    """Weight that depends on the arguments (a call carrying another call pays for it): added to `weight`."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class DecodedCall:
     module: ModuleDef
     call: CallDef
     args: tuple[Any, ...]
+    weight: int = 0
+    """What this call costs in weight units with these arguments (the call's weight plus its extra weight)."""
 
     @property
     def full_name(self) -> str:
@@ -98,7 +104,9 @@ class Runtime:
                 decoded.append(f.from_wire(wire))
             except DecodeError as exc:
                 raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: {exc}") from None
-        return DecodedCall(m, c, tuple(decoded))
+        args = tuple(decoded)
+        weight = c.weight + (c.extra_weight(self, args) if c.extra_weight is not None else 0)
+        return DecodedCall(m, c, args, weight)
 
     def dispatch(self, ctx: CallContext, origin: Origin, decoded: DecodedCall) -> None:
         decoded.call.handler(ctx, origin, *decoded.args)

@@ -163,7 +163,7 @@ class Executive:
             raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
-        fee = fees.compute_fee(state, length, decoded.call.weight, xt.signer).inclusion_fee
+        fee = fees.compute_fee(state, length, decoded.weight, xt.signer).inclusion_fee
         if acc.spendable < fee + xt.tip and xt.nonce == acc.nonce:
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
@@ -176,7 +176,7 @@ class Executive:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
         checked, _ = self.check_extrinsic(ex, xt, length, signature_checked)
         ctx = ex.ctx
-        weight = checked.call.call.weight
+        weight = checked.call.weight
         if ex.weight_used + weight > ctx.param("block.max_weight"):
             raise BlockFull("block weight limit reached")
         if ex.bytes_used + length > ctx.param("block.max_bytes"):

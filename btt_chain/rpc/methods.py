@@ -17,6 +17,7 @@ from btt_chain.rpc import params as p
 from btt_chain.rpc.errors import invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
+from runtime.balances.locks import account_at
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
@@ -237,7 +238,7 @@ def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dic
     except DecodeError as exc:
         raise invalid_params(f"extrinsic: malformed: {exc}") from None
     try:
-        weight = RUNTIME.decode_call(xt.call).call.weight
+        weight = RUNTIME.decode_call(xt.call).weight
     except InvalidExtrinsic as exc:
         raise invalid_params(f"extrinsic: {exc}") from None
     fee = compute_fee(ctx.node.chain.state(), len(encoded), weight, xt.signer)
@@ -249,7 +250,11 @@ def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dic
 
 @method("btt_account", Param("account", p.account))
 def btt_account(ctx: RpcContext, who: bytes) -> dict[str, Any]:
-    return render_account(who, system.account.get(ctx.node.chain.state(), who), _prefix(ctx))
+    """The account at the head, `frozen` and `spendable` as its locks stand at the head's time (what a
+    transaction is checked against), not as last written."""
+    state = ctx.node.chain.state()
+    info = account_at(state, who, system.timestamp_ms.get(state), RUNTIME)
+    return render_account(who, info, _prefix(ctx))
 
 
 @method("btt_events", optional("hash", p.block_hash))

@@ -9,10 +9,15 @@ the account its `frozen` is left as it is (genesis freezes such as the Strategic
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from runtime.context import CallContext
+from runtime.context import BlockEnv, CallContext
+from runtime.overlay import Overlay
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
+
+if TYPE_CHECKING:
+    from runtime.dispatch import Runtime
 
 LockSource = Callable[[CallContext, bytes], "int | None"]
 """(ctx, account) -> the amount this source locks at ctx.env.timestamp_ms, or None if it does not know it."""
@@ -54,3 +59,11 @@ def refresh_frozen(ctx: CallContext, who: bytes) -> AccountInfo:
     if acc != stored:
         system.account.put(ctx.state, who, acc)
     return acc
+
+
+def account_at(state: Overlay, who: bytes, timestamp_ms: int, runtime: Runtime) -> AccountInfo:
+    """`who`'s account with `frozen` as its locks stand at `timestamp_ms` (for what the chain reports at a block:
+    a vote lock that ended before the head's time shows as ended, exactly as the next transaction sees it)."""
+    env = BlockEnv(system.number.get(state), bytes(32), system.slot.get(state), timestamp_ms, bytes(32),
+                   speculative=True)
+    return get_current_account(CallContext(state, env, runtime), who)

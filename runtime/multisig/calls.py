@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from btt_chain.primitives.codec import ACCOUNT, HASH, U16, Bytes, ListOf
+from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
+from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import CallDef, ModuleDef, Runtime
 from runtime.multisig import logic
 from runtime.multisig.types import MAX_SIGNATORIES
 
@@ -26,14 +30,24 @@ def cancel(ctx: CallContext, origin: Origin, other_signatories: list[bytes], thr
 _OTHERS = ("other_signatories", ListOf(ACCOUNT, MAX_SIGNATORIES))
 _THRESHOLD = ("threshold", U16)
 WEIGHT = 3_000
-"""A fixed weight: the approved call's own work is not charged separately (its data is bounded)."""
+"""The approval's own work; every approval also pays the weight of the call it carries (`inner_weight`), since
+the approval that reaches the threshold runs it and nobody can tell in advance which one that is."""
+
+
+def inner_weight(runtime: Runtime, args: tuple[Any, ...]) -> int:
+    """The weight of the call inside `call_data` (0 if it does not decode: the approval then fails)."""
+    try:
+        return runtime.decode_call(Call.decode(args[2], logic.MAX_CALL_BYTES)).weight
+    except (DecodeError, InvalidExtrinsic):
+        return 0
+
 
 MODULE = ModuleDef(
     index=8,
     name="multisig",
     calls=(
         CallDef(0, "approve", (_OTHERS, _THRESHOLD, ("call_data", Bytes(max_len=logic.MAX_CALL_BYTES))), WEIGHT,
-                approve, approve.__doc__ or ""),
+                approve, approve.__doc__ or "", extra_weight=inner_weight),
         CallDef(1, "cancel", (_OTHERS, _THRESHOLD, ("call_hash", HASH)), 500, cancel, cancel.__doc__ or ""),
     ),
 )

@@ -16,7 +16,9 @@ UNIT = 10**18
 
 def test_btt21m_projection_by_hand():
     years = project_release(load_chain_spec("btt-21m"))
-    assert [y.label for y in years] == ["2025", "2026", "2027", "2028", "2029", "2030+"]
+    # years count from launch: genesis is 2027-01-01, compared with the seed's 2025.. columns
+    assert [y.label for y in years] == ["2027", "2028", "2029", "2030", "2031", "2032+"]
+    assert [y.published_label for y in years] == ["2025", "2026", "2027", "2028", "2029", "2030+"]
     # end of year 5 (60.8 months): every linear row is complete and the Foundation cap too;
     # liquid 420,000 + linear rows 6,510,000 + Foundation 3,540,000 (after the 30,000 genesis burn)
     assert years[4].projected == years[5].projected == 10_470_000 * UNIT
@@ -44,7 +46,8 @@ def test_schedule_json(capsys):
     last = doc["years"][-1]
     assert last == {
         "year": 6,
-        "label": "2030+",
+        "label": "2032+",
+        "published_label": "2030+",
         "until_seconds": 6 * 31_536_000,
         "projected": str(10_470_000 * UNIT),
         "projected_percent": "49.85",
@@ -57,11 +60,16 @@ def test_schedule_table(capsys):
     code, out, _ = run(capsys, "genesis", "schedule", "btt-210m")
     assert code == 0
     lines = out.splitlines()
-    assert "gap (points)" in lines[1]
+    assert "years count from launch" in lines[1] and "gap (points)" in lines[2]
     assert lines[-1].startswith("projection:") and "rows 8-10 and 12" in lines[-1]
-    assert len(lines) == 2 + 6 + 1
+    assert len(lines) == 3 + 6 + 1
     # 210M less the module rows (63M + 25.2M + 14.7M), the reserve (2.1M) and the 1M genesis burn
     assert parse_btt(lines[-2].split()[2]) == 104_000_000 * UNIT
+
+
+def test_a_fast_dev_clock_labels_years_by_number(capsys):
+    years = project_release(load_chain_spec("dev"))
+    assert years[0].label == "year 1" and years[-1].label == "year 6+" and years[0].published_label == "2025"
 
 
 def test_schedule_unknown_spec_is_one_error_line(capsys):

@@ -205,3 +205,20 @@ async def test_year_two_weights_and_the_representatives_house(rpc: RpcHarness) -
 async def submit_fee(rpc: RpcHarness, who: Keypair, call: str, *args: Any) -> int:
     """Submit in a block; the fee it paid."""
     return int((await rpc.submit_in_block(who, call, *args))["fee"])
+
+
+@pytest.mark.asyncio
+async def test_btt_account_shows_the_locks_in_force_at_the_head(rpc: RpcHarness) -> None:
+    # reported by a new user: after a vote ended, btt_account still showed the vote's lock while a transfer of
+    # the "frozen" balance went through; the account view now is what the next transaction is checked against
+    alice, bob = dev_keypair("alice"), dev_keypair("bob")
+    await rpc.submit_in_block(alice, "governance.propose", spend_call(), blake2b_256(b"x"), 100 * UNIT, False)
+    (ref,) = await rpc.call("btt_referenda")
+    await rpc.submit_in_block(bob, "governance.vote", ref["id"], True, 5_000 * UNIT)
+    during = await rpc.call("btt_account", hexid("bob"))
+    assert int(during["frozen"]) >= 5_000 * UNIT
+    rpc.author_at_time(ref["votingEndsMs"] + 1)
+    after = await rpc.call("btt_account", hexid("bob"))
+    voter = await rpc.call("btt_voter", hexid("bob"))
+    assert voter["lock"]["locked"] == "0"
+    assert after["frozen"] == "0" and int(after["spendable"]) == int(after["free"])

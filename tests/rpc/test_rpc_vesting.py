@@ -18,17 +18,17 @@ async def test_btt_vesting_shows_a_vested_transfer(rpc: RpcHarness) -> None:
     assert (empty["schedules"], empty["locked"], empty["unlocked"]) == ([], "0", "0")
     now = system.timestamp_ms.get(rpc.node.chain.state())
     cliff, end = now + 10**9, now + 2 * 10**9
-    encoded = rpc.sign(rpc.alice, "vesting.vested_transfer", fresh, 5 * UNIT, cliff, end)
+    encoded = rpc.sign(rpc.alice, "vesting.vested_transfer", fresh, 500 * UNIT, cliff, end)
     await rpc.call("author_submitExtrinsic", "0x" + encoded.encode().hex())
     rpc.author_block()
     report = await rpc.call("btt_vesting", dave)
     (s,) = report["schedules"]
-    assert (s["total"], s["cliff"], s["end"], s["kind"]) == (str(5 * UNIT), cliff, end, "linear")
-    assert (s["locked"], s["unlocked"]) == (str(5 * UNIT), "0")
+    assert (s["total"], s["cliff"], s["end"], s["kind"]) == (str(500 * UNIT), cliff, end, "linear")
+    assert (s["locked"], s["unlocked"]) == (str(500 * UNIT), "0")
     assert "approved" not in s
-    assert (report["locked"], report["unlocked"]) == (str(5 * UNIT), "0")
+    assert (report["locked"], report["unlocked"]) == (str(500 * UNIT), "0")
     account = await rpc.call("btt_account", dave)
-    assert account["frozen"] == str(5 * UNIT)
+    assert account["frozen"] == str(500 * UNIT)
 
 
 @pytest.mark.asyncio

@@ -207,3 +207,22 @@ def test_genesis_multisig_holders_are_checked() -> None:
         row["holders"][i]["account"] = bad
         with pytest.raises(GenesisError, match=why):
             parse_chain_spec(doc)
+
+
+def test_an_approval_pays_for_the_weight_of_the_call_it_carries() -> None:
+    # the reported gap: approve had one fixed weight, so a heavy inner call rode along underpriced
+    light = RUNTIME.call("balances.transfer", acct("dave"), UNIT).encode()
+    heavy = RUNTIME.call("compute.post_outputs", 0, tuple(bytes(6) for _ in range(512))).encode()
+    decode = RUNTIME.decode_call
+    light_weight = decode(RUNTIME.call("multisig.approve", others("alice"), 2, light)).weight
+    heavy_weight = decode(RUNTIME.call("multisig.approve", others("alice"), 2, heavy)).weight
+    inner = decode(RUNTIME.call("compute.post_outputs", 0, tuple(bytes(6) for _ in range(512)))).weight
+    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + decode(RUNTIME.call(
+        "balances.transfer", acct("dave"), UNIT)).weight
+    c = chain()
+    per_weight = DEFAULT_PARAMS["fees.per_weight"][0]
+    assert c.fee_of("alice", "multisig.approve", others("alice"), 2, heavy) - c.fee_of(
+        "alice", "multisig.approve", others("alice"), 2, light
+    ) >= (heavy_weight - light_weight) * per_weight
+    # an approval of garbage weighs only itself, and fails without changing anything
+    assert decode(RUNTIME.call("multisig.approve", others("alice"), 2, b"\x01\x02")).weight == 3_000

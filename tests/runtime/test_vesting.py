@@ -481,3 +481,24 @@ def test_shrink_milestone_schedule_refusals_change_nothing():
         changed = ex.ctx.state.changes()
         assert storage.schedules.key(who) not in changed and system.account.key(who) not in changed
         chain.end_block()
+
+
+def test_filling_a_strangers_schedule_slots_is_costly_and_undone_by_merging():
+    # the reported griefing: 1-BTT vested transfers fill eve's schedule slots so that a real one fails. The live
+    # minimum vested transfer is 100 BTT (Substrate's MinVestedTransfer): filling 4 slots hands eve 400 BTT,
+    # and eve frees a slot by merging two schedules.
+    minimum = 100 * UNIT
+    chain = GenesisBuilder(balances={"alice": 10_000, "bob": 1_000, "eve": 10},
+                           params={"vesting.min_transfer": minimum, "vesting.max_schedules": 4}).build()
+    assert_noop(chain, "alice", "vesting.vested_transfer", acct("eve"), UNIT, block_time(30), block_time(40),
+                error="AmountLow")
+    for _ in range(4):
+        assert_ok(chain.submit("alice", "vesting.vested_transfer", acct("eve"), minimum, block_time(30),
+                               block_time(40)))
+    assert chain.account("eve").free == 10 * UNIT + 4 * minimum  # the attacker paid eve for each slot
+    assert_noop(chain, "bob", "vesting.vested_transfer", acct("eve"), 500 * UNIT, block_time(50), block_time(60),
+                error="TooManySchedules")
+    assert_ok(chain.submit("eve", "vesting.merge_schedules", 0, 1))
+    assert_ok(chain.submit("bob", "vesting.vested_transfer", acct("eve"), 500 * UNIT, block_time(50),
+                           block_time(60)))
+    assert len(schedules_of(chain, acct("eve"))) == 4
