@@ -2,8 +2,8 @@
 cancel, close at the end of voting, enact after the delay. Closing and enactment run at block start.
 
 Lifecycle: voting -> passed | rejected | expired (no quorum) | cancelled; passed -> enacted | failed.
-Deposits come back except for rejected spam (an aye share below `governance.spam_threshold_bps`), which is
-burned. An enacted call runs with the governance origin, or the emergency origin on the emergency track,
+Deposits come back except for spam, rejected or expired with an aye share below `governance.spam_threshold_bps`,
+which is burned. An enacted call runs with the governance origin, or the emergency origin on the emergency track,
 inside a snapshot: if it fails, its writes are undone and the referendum is marked failed.
 """
 
@@ -185,7 +185,9 @@ def _close(ctx: CallContext, ref: Referendum) -> Referendum:
                           aye_share_ppm=tally.ppm(share))
         storage.referenda.put(state, ref.id, ref)
     else:
-        if status == REJECTED and share < Fraction(get_param(state, params.SPAM_THRESHOLD), tally.BPS):
+        # a referendum nobody backs loses its deposit whether it was voted down or ignored (expired without a
+        # quorum): otherwise anyone could fill every open slot with proposals nobody votes on, for fees alone
+        if status in (REJECTED, EXPIRED) and share < Fraction(get_param(state, params.SPAM_THRESHOLD), tally.BPS):
             burned = balances.slash_reserved(ctx, ref.proposer, ref.deposit)
         if ref.deposit - burned:
             balances.unreserve(ctx, ref.proposer, ref.deposit - burned)

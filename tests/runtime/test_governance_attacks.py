@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from runtime.governance import storage
 from runtime.governance.types import EXPIRED, PASSED, REJECTED
-from tests.runtime.test_governance import ALL, close, free, make_chain, propose, ref
+from runtime.system import storage as system
+from tests.runtime.test_governance import ALL, DEPOSIT, DESCRIPTION, call, close, free, make_chain, propose, ref
 from tests.support.runtime_builder import UNIT, acct, assert_noop, assert_ok
 
 DAY_MS = 86_400_000
@@ -79,3 +80,17 @@ def test_the_token_holders_alone_cannot_pass_anything_but_two_houses_can() -> No
     close(chain, together)
     assert ref(chain, alone).status == REJECTED  # 100% aye, quorum met, one house
     assert ref(chain, together).status == PASSED
+
+
+def test_filling_every_open_slot_with_ignored_proposals_costs_the_deposits() -> None:
+    # max_open_referenda proposals nobody votes on block everyone else; they expire without a quorum, and their
+    # deposits are burned like spam, so the blockade costs a deposit per slot per voting period
+    chain = make_chain(params={"governance.max_open_referenda": 3})
+    issued0 = system.total_issuance.get(chain.view())
+    ids = [propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("alice"), UNIT) for _ in range(3)]
+    assert_noop(chain, "bob", "governance.propose", call("treasury.spend", "ecosystem_fund", acct("bob"), UNIT),
+                DESCRIPTION, DEPOSIT, False, error="TooManyOpen")
+    for ref_id in ids:
+        assert close(chain, ref_id).status == EXPIRED
+    assert system.total_issuance.get(chain.view()) == issued0 - 3 * DEPOSIT
+    assert chain.account("alice").reserved == 10 * UNIT  # her validator bond only
