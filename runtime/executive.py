@@ -57,6 +57,8 @@ class ValidTransaction:
     nonce: int
     account_nonce: int
     fee: int
+    spendable: int = 0
+    """The sender's spendable balance at the head: the pool holds all its pooled fees and tips to it."""
 
     @property
     def is_future(self) -> bool:
@@ -164,7 +166,8 @@ class Executive:
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         fee = fees.compute_fee(state, length, decoded.weight, xt.signer).inclusion_fee
-        if acc.spendable < fee + xt.tip and xt.nonce == acc.nonce:
+        # a future transaction must be payable too: otherwise never-funded keys could fill the pool for free
+        if acc.spendable < fee + xt.tip and (xt.nonce == acc.nonce or allow_future):
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
             )
@@ -225,7 +228,8 @@ class Executive:
         checked, account_nonce = self.check_extrinsic(
             ex, xt, length, signature_checked=verify_signature is not None, allow_future=True
         )
-        return ValidTransaction(xt.tip, xt.signer, xt.nonce, account_nonce, checked.fee)
+        spendable = get_current_account(ex.ctx, xt.signer).spendable
+        return ValidTransaction(xt.tip, xt.signer, xt.nonce, account_nonce, checked.fee, spendable)
 
     def execute_block(self, backend: StateReader, block: Block, signatures_checked: bool = False) -> BlockResult:
         """Import-side execution: every extrinsic must be includable, else the block is invalid."""

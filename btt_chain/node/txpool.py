@@ -1,8 +1,15 @@
 """The transaction pool: validated on entry, ready and future queues keyed by (sender, nonce), tip priority.
 
-Bounded by count and bytes; when full, a transaction must outbid the lowest-tip one to get in. Invalid
-transactions are banned by hash for a while. After each imported block the pool drops what the block
-included or made stale and promotes future transactions whose nonce gap closed.
+Admission holds a sender to what it can pay: the fees and tips of all its pooled transactions (ready and
+future) and the new one must fit its spendable balance at the head, so never-funded keys get nothing in.
+A nonce may be at most `max_nonce_gap` ahead of the account's; each sender holds at most
+`max_future_per_sender` future and `max_per_sender` pooled transactions, all senders together at most
+`max_future_total` future ones, and a future transaction that waits longer than `future_ttl_seconds` is
+dropped. When the pool is full, a newcomer must pay more per byte than the cheapest evictable transaction:
+each sender's last nonce (never a middle one, which would strand the rest), future ones first. Every
+transaction that leaves without being included goes through `on_dropped(hash, reason)`, so a watcher can
+tell its sender. Invalid transactions are banned by hash for a while. After each imported block the pool
+drops what the block included or made stale and expires old future transactions.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ class PoolConfig:
     max_bytes: int = 32 * 1024 * 1024
     ban_seconds: float = 60.0
     max_future_per_sender: int = 64
+    max_nonce_gap: int = 64
+    """A nonce at most this far ahead of the account's next nonce is accepted (as future)."""
+    max_per_sender: int = 512
+    max_future_total: int = 1024
+    future_ttl_seconds: float = 300.0
 
 
 @dataclass(order=True)
@@ -36,6 +48,11 @@ class PoolTx:
     hash: bytes = field(compare=False)
     tip: int = field(compare=False)
     arrival: int = field(compare=False)
+    fee: int = field(default=0, compare=False)
+    """Inclusion fee at admission: with the tip, what the sender has committed to pay."""
+    arrived_at: float = field(default=0.0, compare=False)
+    future: bool = field(default=False, compare=False)
+    """Not includable yet: a nonce gap lies between it and the account's next nonce."""
 
     def __post_init__(self) -> None:
         self.sort_key = (-self.tip, self.arrival)
@@ -47,6 +64,14 @@ class PoolTx:
     @property
     def nonce(self) -> int:
         return self.xt.nonce
+
+    @property
+    def cost(self) -> int:
+        return self.fee + self.tip
+
+    def cheaper_than(self, tip: int, size: int) -> bool:
+        """Whether this pays less per byte (tip / size) than `tip` over `size` bytes."""
+        return self.tip * size < tip * len(self.encoded)
 
 
 class TxPool:
@@ -68,10 +93,15 @@ class TxPool:
         self._banned: dict[bytes, float] = {}
         self._bytes = 0
         self._arrivals = 0
+        self._future_count = 0
+        self.on_dropped: Callable[[bytes, str], None] = lambda _hash, _reason: None
+        """Called for every pooled transaction that leaves without being included (evicted, usurped, expired,
+        invalid after a block)."""
 
     # admission -------------------------------------------------------------------------------------
     def submit(self, encoded: bytes) -> bytes:
         """Validate and add an encoded extrinsic; return its hash. Raises InvalidExtrinsic with the reason."""
+        cfg = self.config
         if len(encoded) > MAX_EXTRINSIC_SIZE:
             raise InvalidExtrinsic(f"extrinsic of {len(encoded)} bytes is over the limit of {MAX_EXTRINSIC_SIZE}")
         xt_hash = blake2b_256(encoded)
@@ -87,32 +117,85 @@ class TxPool:
         try:
             valid = self._validate(xt, len(encoded))
         except InvalidExtrinsic:
-            self._banned[xt_hash] = self._clock() + self.config.ban_seconds
+            self._banned[xt_hash] = self._clock() + cfg.ban_seconds
             raise
+        gap = xt.nonce - valid.account_nonce
+        if gap > cfg.max_nonce_gap:
+            raise InvalidExtrinsic(
+                f"nonce {xt.nonce} is {gap} ahead of the account's next nonce {valid.account_nonce}; "
+                f"the pool takes at most {cfg.max_nonce_gap} ahead"
+            )
         queued = self._by_sender.get(xt.signer, {})
         existing = queued.get(xt.nonce)
         if existing is not None and existing.tip >= xt.tip:
             raise InvalidExtrinsic(
                 f"a transaction with nonce {xt.nonce} from this sender is already pooled with an equal or higher tip"
             )
-        if valid.is_future and sum(1 for n in queued if n > valid.account_nonce) >= self.config.max_future_per_sender:
-            raise InvalidExtrinsic("too many future transactions from this sender")
+        others = [t for n, t in queued.items() if n != xt.nonce]
+        if len(others) >= cfg.max_per_sender:
+            raise InvalidExtrinsic(f"this sender already has {len(others)} pooled transactions, the most it may")
+        committed = sum(t.cost for t in others) + valid.fee + xt.tip
+        if committed > valid.spendable:
+            raise InvalidExtrinsic(
+                f"cannot pay the fees and tips of its {len(others)} pooled transactions and this one: they need "
+                f"{committed}, the spendable balance is {valid.spendable}"
+            )
+        future = self._is_future(queued, xt.nonce, valid.account_nonce)
+        if future:
+            if sum(1 for t in others if t.future) >= cfg.max_future_per_sender:
+                raise InvalidExtrinsic("too many future transactions from this sender")
+            if self._future_count >= cfg.max_future_total:
+                self._evict_future_for(xt.tip, len(encoded))
         self._make_room(len(encoded), xt.tip)
         if existing is not None and existing.hash in self._by_hash:  # _make_room may have evicted it already
             self._remove(existing)
+            self.on_dropped(existing.hash, "usurped: replaced by a transaction with the same nonce and a higher tip")
         self._arrivals += 1
-        tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals)
+        tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals, valid.fee, self._clock())
         self._by_hash[xt_hash] = tx
         self._by_sender.setdefault(xt.signer, {})[xt.nonce] = tx
         self._bytes += len(encoded)
+        self._classify(xt.signer, valid.account_nonce)
         return xt_hash
+
+    @staticmethod
+    def _is_future(queued: dict[int, PoolTx], nonce: int, account_nonce: int) -> bool:
+        """Whether `nonce` would wait for a gap: some nonce between the account's and it is not pooled."""
+        return any(n not in queued for n in range(account_nonce, nonce))
+
+    def _classify(self, sender: bytes, account_nonce: int) -> None:
+        """Mark the sender's contiguous run from its account nonce ready, the rest future."""
+        queued = self._by_sender.get(sender, {})
+        n = account_nonce
+        while n in queued:
+            n += 1
+        for nonce, tx in queued.items():
+            future = nonce > n
+            if future != tx.future:
+                self._future_count += 1 if future else -1
+                tx.future = future
+
+    def _evictable(self) -> list[PoolTx]:
+        """Each sender's last nonce: removing it strands nothing."""
+        return [q[max(q)] for q in self._by_sender.values() if q]
+
+    def _evict_future_for(self, tip: int, size: int) -> None:
+        candidates = [t for t in self._evictable() if t.future]
+        worst = min(candidates, key=lambda t: (t.tip * 1_000_000 // max(1, len(t.encoded)), -t.arrival), default=None)
+        if worst is None or not worst.cheaper_than(tip, size):
+            raise InvalidExtrinsic("the pool holds the most future transactions it may: send the missing nonces first")
+        self._remove(worst)
+        self.on_dropped(worst.hash, "dropped: evicted from the pool by a transaction paying more per byte")
 
     def _make_room(self, size: int, tip: int) -> None:
         while len(self._by_hash) + 1 > self.config.max_count or self._bytes + size > self.config.max_bytes:
-            worst = max(self._by_hash.values(), key=lambda t: (-t.tip, t.arrival), default=None)
-            if worst is None or worst.tip >= tip:
+            candidates = self._evictable()
+            worst = min(candidates, key=lambda t: (not t.future, t.tip * 1_000_000 // max(1, len(t.encoded)),
+                                                   -t.arrival), default=None)
+            if worst is None or not (worst.future or worst.cheaper_than(tip, size)):
                 raise InvalidExtrinsic("the pool is full: raise the tip to replace a pooled transaction")
             self._remove(worst)
+            self.on_dropped(worst.hash, "dropped: evicted from the pool by a transaction paying more per byte")
 
     def _remove(self, tx: PoolTx) -> None:
         self._by_hash.pop(tx.hash, None)
@@ -121,6 +204,9 @@ class TxPool:
             queued.pop(tx.nonce, None)
             if not queued:
                 del self._by_sender[tx.sender]
+        if tx.future:
+            self._future_count -= 1
+            tx.future = False
         self._bytes -= len(tx.encoded)
 
     def _expire_bans(self) -> None:
@@ -167,17 +253,33 @@ class TxPool:
         ready = sum(1 for _ in self.ready())
         return {"ready": ready, "future": len(self) - ready, "bytes": self._bytes}
 
+    @property
+    def future_count(self) -> int:
+        return self._future_count
+
     # maintenance -----------------------------------------------------------------------------------
     def prune(self, included: list[bytes], invalid: list[bytes]) -> None:
-        """After a block: drop included and invalid ones (banning the invalid), then everything now stale."""
+        """After a block: drop included and invalid ones (banning the invalid), then everything now stale, and
+        future transactions that waited longer than `future_ttl_seconds`."""
         now = self._clock()
         for h in invalid:
             self._banned[h] = now + self.config.ban_seconds
-        for h in [*included, *invalid]:
+        for h in included:
             tx = self._by_hash.get(h)
             if tx is not None:
                 self._remove(tx)
+        for h in invalid:
+            tx = self._by_hash.get(h)
+            if tx is not None:
+                self._remove(tx)
+                self.on_dropped(h, "invalid: it can no longer be included")
         for sender in list(self._by_sender):
             nonce = self._account_nonce(sender)
             for tx in [t for n, t in self._by_sender.get(sender, {}).items() if n < nonce]:
                 self._remove(tx)
+                self.on_dropped(tx.hash, "invalid: its nonce was used by another transaction")
+            self._classify(sender, nonce)
+            for tx in [t for t in self._by_sender.get(sender, {}).values() if t.future]:
+                if now - tx.arrived_at > self.config.future_ttl_seconds:
+                    self._remove(tx)
+                    self.on_dropped(tx.hash, "dropped: it waited too long for the missing nonces")

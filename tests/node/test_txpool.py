@@ -113,3 +113,133 @@ def test_too_many_future_transactions_from_one_sender():
     pool.submit(transfer(chain, "bob", "charlie", UNIT, nonce=6).encode())
     with pytest.raises(InvalidExtrinsic, match="too many future"):
         pool.submit(transfer(chain, "bob", "charlie", UNIT, nonce=7).encode())
+
+
+# --- attacks from issue 13: nobody jams the pool for free ---------------------------------------------------
+
+
+def signed(chain, pair, dest: str, amount: int, nonce: int, tip: int = 0):
+    from btt_chain.primitives.extrinsic import sign_extrinsic
+    from btt_chain.primitives.keys import dev_keypair
+    from runtime.modules import RUNTIME
+
+    call = RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount)
+    return sign_extrinsic(pair, call, nonce, chain.genesis_hash, RUNTIME.spec_version, tip=tip)
+
+
+def test_never_funded_keys_and_far_nonces_get_nothing_in():
+    from btt_chain.primitives.keys import Keypair
+
+    chain = new_chain()
+    pool, _ = make_pool(chain)
+    for _ in range(16):
+        ghost = Keypair.generate()
+        for nonce in (0, 5, 63):
+            with pytest.raises(InvalidExtrinsic, match="cannot pay fee"):
+                pool.submit(signed(chain, ghost, "bob", UNIT, nonce, tip=2**128 - 1).encode())
+    assert len(pool) == 0
+    for nonce in (65, 1_000_000, 2**64 - 1):
+        x = transfer(chain, "bob", "charlie", UNIT, nonce=nonce)
+        with pytest.raises(InvalidExtrinsic, match="at most 64 ahead"):
+            pool.submit(x.encode())
+        with pytest.raises(InvalidExtrinsic, match="at most 64 ahead"):  # a client's mistake, not banned
+            pool.submit(x.encode())
+    assert len(pool) == 0
+
+
+def test_a_sender_pools_no_more_than_it_can_pay():
+    from btt_chain.primitives.keys import Keypair
+
+    chain = new_chain()
+    poor = Keypair.generate()
+    author_next(chain, [_fund(chain, poor.public, UNIT // 10)])
+    pool, _ = make_pool(chain)
+    admitted = 0
+    with pytest.raises(InvalidExtrinsic, match="cannot pay the fees and tips of its"):
+        for nonce in range(64):
+            pool.submit(signed(chain, poor, "bob", UNIT // 1000, nonce, tip=UNIT // 100).encode())
+            admitted += 1
+    assert 0 < admitted < 10  # 0.1 BTT pays for fewer than ten 0.01 BTT tips and their fees
+    assert sum(t.cost for t in pool.pending()) <= UNIT // 10
+
+
+def dev_keypair_(name: str):
+    from btt_chain.primitives.keys import dev_keypair
+
+    return dev_keypair(name)
+
+
+def _fund(chain, who: bytes, amount: int):
+    from btt_chain.primitives.extrinsic import sign_extrinsic
+    from runtime.modules import RUNTIME
+
+    alice = dev_keypair_("alice")
+    nonce = system.account.get(chain.state(), alice.public).nonce
+    return sign_extrinsic(alice, RUNTIME.call("balances.transfer", who, amount), nonce, chain.genesis_hash,
+                          RUNTIME.spec_version)
+
+
+def test_a_flood_of_five_times_the_capacity_leaves_honest_transfers_admitted_and_included():
+    from btt_chain.primitives.extrinsic import sign_extrinsic
+    from btt_chain.primitives.keys import Keypair
+    from runtime.modules import RUNTIME
+
+    chain = new_chain()
+    capacity = 64
+    pool, _ = make_pool(chain, max_count=capacity, max_future_total=16)
+    attackers = [Keypair.generate() for _ in range(8)]
+    alice = dev_keypair_("alice")
+    n0 = system.account.get(chain.state(), alice.public).nonce
+    author_next(chain, [sign_extrinsic(alice, RUNTIME.call("balances.transfer", a.public, UNIT), n0 + i,
+                                       chain.genesis_hash, RUNTIME.spec_version) for i, a in enumerate(attackers)])
+    attempts = refused = 0
+    for _ in range(160):  # never-funded keys
+        attempts += 1
+        try:
+            pool.submit(signed(chain, Keypair.generate(), "bob", UNIT, 3, tip=10**20).encode())
+        except InvalidExtrinsic:
+            refused += 1
+    for a in attackers:  # funded, but every nonce is in the future
+        for nonce in range(1, 21):
+            attempts += 1
+            try:
+                pool.submit(signed(chain, a, "bob", UNIT // 1000, nonce, tip=10**12).encode())
+            except InvalidExtrinsic:
+                refused += 1
+    assert attempts >= 5 * capacity and refused >= attempts - 16
+    assert pool.future_count <= 16 and len(pool) <= 16
+    honest = [transfer(chain, "bob", "charlie", UNIT), transfer(chain, "charlie", "bob", UNIT)]
+    for x in honest:
+        pool.submit(x.encode())
+    included: set[bytes] = set()
+    for _ in range(2):  # within two blocks
+        imported, dropped = author_next(chain, [t.xt for t in pool.ready()])
+        included |= {x.hash() for x in imported.block.extrinsics}
+        pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+    assert {x.hash() for x in honest} <= included
+    assert system.account.get(chain.state(), dev_keypair_("bob").public).nonce == 1
+
+
+def test_evicted_usurped_and_expired_transactions_are_reported():
+    chain = new_chain()
+    pool, clock = make_pool(chain, max_count=2, future_ttl_seconds=30)
+    dropped: list[tuple[bytes, str]] = []
+    pool.on_dropped = lambda h, why: dropped.append((h, why))
+    first = transfer(chain, "bob", "charlie", UNIT, nonce=0)
+    pool.submit(first.encode())
+    better = transfer(chain, "bob", "charlie", UNIT, nonce=0, tip=5)
+    pool.submit(better.encode())
+    assert dropped == [(first.hash(), "usurped: replaced by a transaction with the same nonce and a higher tip")]
+    far = transfer(chain, "charlie", "bob", UNIT, nonce=3, tip=1)
+    pool.submit(far.encode())
+    outbid = transfer(chain, "charlie", "bob", UNIT, nonce=0, tip=9)
+    pool.submit(outbid.encode())  # full: the future one goes first
+    assert dropped[-1][0] == far.hash() and dropped[-1][1].startswith("dropped: evicted")
+    gap = transfer(chain, "charlie", "bob", UNIT, nonce=5)
+    pool2, clock2 = make_pool(chain, future_ttl_seconds=30)
+    gone: list[str] = []
+    pool2.on_dropped = lambda h, why: gone.append(why)
+    pool2.submit(gap.encode())
+    clock2[0] = 31
+    pool2.prune([], [])
+    assert gone == ["dropped: it waited too long for the missing nonces"] and len(pool2) == 0
