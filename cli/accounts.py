@@ -6,7 +6,8 @@ from pathlib import Path
 
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, is_dev_name, load_keyfile
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, is_dev_name
+from cli.passwords import keyfile_account, open_keyfile
 
 DEV_CHAIN_TYPES = ("Development", "Local")
 
@@ -19,7 +20,7 @@ def resolve_signer(text: str, chain_type: str) -> Keypair:
         return dev_keypair(text.lower())
     path = Path(text)
     if path.exists():
-        return load_keyfile(path)
+        return open_keyfile(path)
     raise ConfigError(f"{text!r} is neither a dev account name ({', '.join(DEV_NAMES)}) nor a key file")
 
 
@@ -38,5 +39,5 @@ def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> byte
             raise ConfigError(f"{text!r} is not a 32-byte account id")
         return raw
     if Path(text).is_file():
-        return load_keyfile(Path(text)).public
+        return keyfile_account(Path(text))
     return decode_address(text, ss58_prefix)

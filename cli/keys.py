@@ -9,9 +9,11 @@ import click
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hash_chain import hash_chain_for
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name, save_keyfile
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name
+from btt_chain.primitives.keystore import save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
+from cli.passwords import new_password
 from genesis.loader import MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
 from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
 
@@ -23,26 +25,30 @@ def key() -> None:
 
 @key.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the key to this file (mode 0600). Without it the secret seed is printed.")
+              help="Write the key to this file, encrypted with a password (mode 0600).")
+@click.option("--show-secret", is_flag=True, help="Also print the secret seed (anyone who sees it owns the account).")
 @click.option("--ss58-prefix", type=click.IntRange(0, 63), default=DEFAULT_SS58_PREFIX, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def generate(output: Path | None, ss58_prefix: int, as_json: bool) -> None:
-    """Generate a new key pair."""
+def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: bool) -> None:
+    """Generate a new key pair; with --output, store it encrypted (password from --password-file,
+    BTT_PASSWORD_FILE, BTT_PASSWORD or a prompt). The secret is printed only with --show-secret."""
+    if output is None and not show_secret:
+        raise ConfigError("give --output FILE to keep the key (encrypted), or --show-secret to print its seed")
     pair = Keypair.generate()
     if output is not None:
         if output.exists():
             raise ConfigError(f"{output} exists; refusing to overwrite a key file")
-        save_keyfile(output, pair, ss58_prefix)
+        save_keyfile(output, pair, ss58_prefix, new_password())
     info = {"address": encode_address(pair.public, ss58_prefix), "public": "0x" + pair.public.hex()}
-    if output is None:
-        info["secret_seed"] = "0x" + pair.seed.hex()
-    else:
+    if output is not None:
         info["key_file"] = str(output)
+    if show_secret:
+        info["secret_seed"] = "0x" + pair.seed.hex()
     if as_json:
         print_json(info)
     else:
         print_fields(list(info.items()))
-        if output is None:
+        if show_secret:
             click.echo("Keep the secret seed safe: anyone who has it controls the account.", err=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -18,6 +19,7 @@ from cli.incentives_cmd import incentives
 from cli.keys import key
 from cli.multisig_cmd import multisig
 from cli.node_cmd import node, purge_chain
+from cli.passwords import set_password_file
 from cli.payments_cmd import invoice, pay
 from cli.query import query
 from cli.staking_cmd import claim_fee_share, stake, unstake
@@ -27,8 +29,12 @@ from cli.wallet import transfer
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="btt-chain", message="btt-chain %(version)s")
-def cli() -> None:
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), envvar="BTT_PASSWORD_FILE",
+              help="File holding the password of encrypted key files (or set BTT_PASSWORD_FILE or BTT_PASSWORD; "
+                   "otherwise you are prompted).")
+def cli(password_file: Path | None) -> None:
     """btt-chain: a node and wallet for the BTT healthcare-compute chain."""
+    set_password_file(password_file)
 
 
 cli.add_command(node)

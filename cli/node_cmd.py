@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name, load_keyfile
+from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
+from cli.passwords import open_keyfile
 from genesis.loader import load_chain_spec
 
 
@@ -21,7 +22,7 @@ def _validator_key(key: str | None, chain_type: str) -> Keypair:
         if chain_type not in ("dev", "local"):
             raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
         return dev_keypair(key.lower())
-    return load_keyfile(Path(key))
+    return open_keyfile(Path(key))
 
 
 def _check_bootnodes(bootnodes: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nacl.exceptions
 import nacl.signing
@@ -62,37 +60,3 @@ def is_dev_name(name: str) -> bool:
 def dev_keypair(name: str) -> Keypair:
     """The dev account `name` (alice, bob, ... or any other word): deterministic, for dev chains only."""
     return Keypair(blake2b_256(f"{DEV_PHRASE}//{name}".encode()))
-
-
-def save_keyfile(path: Path, pair: Keypair, ss58_prefix: int) -> None:
-    """Write a key file (JSON, mode 0600) holding the seed, public key and address."""
-    from btt_chain.primitives.address import encode_address
-
-    data = {
-        "type": "ed25519",
-        "seed": pair.seed.hex(),
-        "public": pair.public.hex(),
-        "address": encode_address(pair.public, ss58_prefix),
-    }
-    path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
-
-
-def load_keyfile(path: Path) -> Keypair:
-    """Read a key file written by `save_keyfile`; a clear ConfigError if it is not one."""
-    try:
-        data = json.loads(Path(path).read_text())
-        seed = bytes.fromhex(data["seed"])
-    except FileNotFoundError:
-        raise ConfigError(f"key file not found: {path}") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a btt-chain key file: {exc}") from None
-    if data.get("type") != "ed25519" or len(seed) != 32:
-        raise ConfigError(f"{path} is not an ed25519 key file")
-    pair = Keypair(seed)
-    if "public" in data and data["public"] != pair.public.hex():
-        raise ConfigError(f"{path}: public key does not match the seed")
-    return pair

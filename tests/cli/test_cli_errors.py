@@ -79,7 +79,8 @@ def test_genesis_build_fixes_the_time_and_hash(capsys, tmp_path):
     assert code2 == 0 and out.split("genesis hash ")[1].strip() in out2
 
 
-def test_key_generate_and_inspect(capsys, tmp_path):
+def test_key_generate_and_inspect(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("BTT_PASSWORD", "a long enough password")
     key_file = tmp_path / "k.json"
     code, out, _ = run(capsys, "key", "generate", "--output", str(key_file), "--json")
     assert code == 0

@@ -9,7 +9,8 @@ import pytest
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hash_chain import hash_chain_for
-from btt_chain.primitives.keys import Keypair, dev_keypair, save_keyfile
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.primitives.keystore import save_keyfile
 from genesis.loader import load_chain_spec
 from tests.support.cli_runner import run
 
@@ -68,10 +69,11 @@ def test_a_later_generation_is_another_chain(capsys: pytest.CaptureFixture[str])
     assert info["hash_chain_commitment"] != commitment(bob)
 
 
-def test_key_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_key_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pair = Keypair(bytes(range(32)))
     path = tmp_path / "validator.json"
-    save_keyfile(path, pair, 42)
+    save_keyfile(path, pair, 42, b"validator password")
+    monkeypatch.setenv("BTT_PASSWORD", "validator password")
     code, out, err = run(capsys, "key", "inspect", str(path), "--hash-chain", "--json")
     assert code == 0, err
     info = json.loads(out)

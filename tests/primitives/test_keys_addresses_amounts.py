@@ -14,7 +14,10 @@ from btt_chain.primitives.amounts import UNIT, format_btt, parse_btt
 from btt_chain.primitives.block import Digest, Header
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, blake2b_256, merkle_root
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, load_keyfile, save_keyfile, verify
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, verify
+from btt_chain.primitives.keystore import load_keyfile, save_keyfile
+
+PASSWORD = b"correct horse battery"
 
 
 def test_dev_accounts_are_deterministic_and_distinct():
@@ -76,21 +79,23 @@ def test_format_parse_round_trip(value):
 def test_keyfile_round_trip_and_errors(tmp_path):
     pair = Keypair.generate()
     path = tmp_path / "k.json"
-    save_keyfile(path, pair, 42)
-    assert load_keyfile(path).public == pair.public
+    save_keyfile(path, pair, 42, PASSWORD)
+    assert load_keyfile(path, lambda: PASSWORD).public == pair.public
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    with pytest.raises(FileExistsError):
-        save_keyfile(path, pair, 42)
+    with pytest.raises(ConfigError, match="refusing to overwrite"):
+        save_keyfile(path, pair, 42, PASSWORD)
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
+    broken.chmod(0o600)
     with pytest.raises(ConfigError, match="not a btt-chain key file"):
-        load_keyfile(broken)
+        load_keyfile(broken, None)
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({"type": "ed25519", "seed": pair.seed.hex(), "public": "00" * 32}))
+    wrong.chmod(0o600)
     with pytest.raises(ConfigError, match="does not match"):
-        load_keyfile(wrong)
+        load_keyfile(wrong, None)
     with pytest.raises(ConfigError, match="not found"):
-        load_keyfile(tmp_path / "missing.json")
+        load_keyfile(tmp_path / "missing.json", None)
 
 
 def test_module_accounts():
