@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.process_supervision import die_with_parent
 from cli.rpc_client import RpcClient, RpcError
 from genesis.devnet import DEVNET_VALIDATORS, devnet_spec_doc
 from genesis.loader import canonical_json
@@ -37,6 +38,21 @@ class DevnetNode:
     @property
     def multiaddr(self) -> str:
         return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{self.peer_id}"
+
+
+def busy_ports(nodes: int, base_port: int, base_rpc_port: int) -> list[str]:
+    """Each port the devnet needs that something on 127.0.0.1 already holds, named by its node and use."""
+    import socket
+
+    taken = []
+    for i in range(nodes):
+        for port, use in ((base_port + i, "libp2p"), (base_rpc_port + i, "RPC")):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    taken.append(f"{port} (node{i} {use})")
+    return taken
 
 
 def plan_devnet(base: Path, nodes: int, base_port: int, base_rpc_port: int, epoch_slots: int | None,
@@ -115,7 +131,14 @@ def _status_line(nodes: list[DevnetNode]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the node table as JSON, then run without a status line.")
 def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int, epoch_slots: int | None,
            demo_economy: bool, as_json: bool) -> None:
-    """Start N validator nodes on 127.0.0.1 with a shared dev genesis; Ctrl-C stops them all."""
+    """Start N validator nodes on 127.0.0.1 with a shared dev genesis; Ctrl-C stops them all. The nodes die
+    with this command however it dies (even SIGKILL), so none keeps its ports."""
+    taken = busy_ports(nodes, base_port, base_rpc_port)
+    if taken:
+        raise ConfigError(
+            f"port {', '.join(taken)} is already in use (another devnet or node?): stop it, or choose other ports "
+            "with --port and --rpc-port"
+        )
     tmp = None
     if base_dir is None:
         tmp = tempfile.mkdtemp(prefix="btt-devnet-")
@@ -136,7 +159,7 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
                 # every node dials all earlier ones: a full mesh, so no single node carries the network
                 node_args(node, spec_path, plan[: node.index], demo_args(node) if demo_economy else ()),
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent(),
             )
             log.close()
             procs.append(node)

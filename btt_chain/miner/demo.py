@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from btt_chain.process_supervision import die_with_parent
+
 log = logging.getLogger("btt.demo")
 
 CLINIC_EVERY_S = 4
@@ -75,6 +77,7 @@ class DemoEconomy:
                 proc = await asyncio.create_subprocess_exec(
                     *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True,
+                    preexec_fn=die_with_parent(),  # a node killed hard leaves no miner or clinic behind
                 )
                 self._procs.append((label, proc))
                 log.info("demo economy: started %s (pid %d)", label, proc.pid)
