@@ -1,4 +1,5 @@
-"""Compute marketplace commands: `btt-chain miner`, `btt-chain job post|show|list|cancel|clinic`,
+"""Compute marketplace commands: `btt-chain miner`, `btt-chain job post|show|list|cancel|clinic` (and
+`outputs|verify|challenge|demand` from `cli.job_outputs_cmd`),
 `btt-chain provider register|deregister`, and `btt-chain query power-table|jobs|providers|mining|models`."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair
 from cli.accounts import resolve_account, resolve_signer
 from cli.chain_info import ChainInfo
+from cli.job_outputs_cmd import COMMANDS as OUTPUT_COMMANDS
 from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_as, submit_call
@@ -93,7 +95,8 @@ def _price(text: str, what: str = "--price") -> int:
               help="BTT: the active bond to reach before registering (default: the chain's minimum provider bond).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where results are kept until revealed (default: ~/.btt-chain/miner).")
-@click.option("--once", is_flag=True, help="Serve the jobs assigned now through their reveal, then exit.")
+@click.option("--once", is_flag=True,
+              help="Serve the jobs assigned now through their reveal and publish their outputs, then exit.")
 @click.option("--interval", type=click.FloatRange(0.05, 60), default=0.5, show_default=True,
               help="Seconds between polls of the node.")
 @click.option("--unsafe-fake-items", type=click.IntRange(0), default=0, hidden=True,
@@ -102,7 +105,8 @@ def _price(text: str, what: str = "--price") -> int:
 def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str | None, data_dir: Path | None,
           once: bool, interval: float, unsafe_fake_items: int, under_node: bool) -> None:
     """Run a compute provider: register (bonding first if needed), then compute, commit and reveal every
-    job assigned to KEY, printing each step and the receipts, fraud verdicts and mining rewards."""
+    job assigned to KEY, publish the outputs to the node, post them on chain when demanded or disputed, and
+    print each step and the receipts, fraud verdicts, challenges and mining rewards."""
     from btt_chain.miner.engine import MinerEngine
     from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
 
@@ -131,7 +135,12 @@ def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str
 
 @click.group()
 def job() -> None:
-    """Compute jobs: post (as a clinic), show, list, cancel, or run a demo clinic."""
+    """Compute jobs: post (as a clinic), show, list, cancel, run a demo clinic; fetch, verify, challenge or
+    demand a provider's outputs."""
+
+
+for _command in OUTPUT_COMMANDS:
+    job.add_command(_command)
 
 
 @job.command("post")
@@ -279,7 +288,9 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @_under_node
 def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int, every: float,
                count: int | None, rpc: str, under_node: bool) -> None:
-    """Run a demo clinic: post a synthetic job every few seconds and report how each one settles."""
+    """Run a demo clinic: post a synthetic job every few seconds and report how each one settles. Each
+    verified result's outputs are fetched and re-executed; a wrong item is challenged, and outputs no node
+    serves are demanded on chain."""
     from btt_chain.miner.clinic import ClinicLoop, JobTerms, resolve_model
 
     value = _price(price)

@@ -66,6 +66,7 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
         "total_supply_btt": format_btt(spec.token.total_supply, dec),
         "genesis_time_ms": spec.genesis_time_ms,
         "genesis_hash": _genesis_hash(spec),
+        "checkpoint": None if spec.checkpoint is None else str(spec.checkpoint),
         "consensus": {
             "slot_ms": spec.consensus.slot_ms,
             "epoch_slots": spec.consensus.epoch_slots,
@@ -135,6 +136,8 @@ def inspect(spec: str, as_json: bool) -> None:
     click.echo(f"{s.name} ({s.id}, {s.chain_type})")
     click.echo(f"total supply  {info['total_supply_btt']} {sym}")
     click.echo(f"genesis hash  {info['genesis_hash'] or 'set at first start (genesis_time_ms is 0)'}")
+    if info["checkpoint"] is not None:
+        click.echo(f"checkpoint    {info['checkpoint']} (trusted block: chains without it are refused)")
     click.echo("")
     click.echo(f"{'#':>2}  {'category':<52} {'%':>6} {sym + ' amount':>16}  release")
     for row in info["allocations"]:
@@ -171,5 +174,8 @@ def build(spec: str, output: Path, genesis_time: str) -> None:
         raise ConfigError(f"--genesis-time must be unix milliseconds or 'now', not {genesis_time!r}")
     doc = materialise(s.raw, start)
     built = build_genesis(parse_chain_spec(doc, str(output)))
-    output.write_bytes(canonical_json(doc) + b"\n")
+    try:
+        output.write_bytes(canonical_json(doc) + b"\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"wrote {output}: genesis hash 0x{built.hash.hex()}")

@@ -13,6 +13,7 @@ from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from cli.passwords import open_keyfile
 from genesis.loader import load_chain_spec
+from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
 
 def _validator_key(key: str | None, chain_type: str) -> Keypair:
@@ -54,6 +55,15 @@ def _demo_roles(demo: bool, clinic: str, validator_key: str | None, chain_type: 
     return miner, clinic_key
 
 
+def _parse_checkpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> TrustedCheckpoint | None:
+    if value is None:
+        return None
+    try:
+        return TrustedCheckpoint.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -84,6 +94,9 @@ def _setup_logging(level: str) -> None:
               help="Test helper: gossip authored blocks with a wrong state root. Gets this node banned.")
 @click.option("--rpc-external", is_flag=True, help="Listen for RPC on all interfaces (default: 127.0.0.1 only).")
 @click.option("--rpc-methods", type=click.Choice(["safe", "unsafe"]), default="safe", show_default=True)
+@click.option("--rpc-cors", default=None, metavar="all|ORIGIN,...",
+              help="Web pages (Origin) allowed to call the RPC: `all`, or comma-separated origins "
+                   "[default: pages on localhost and 127.0.0.1].")
 @click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Worker processes for signature checks of large blocks (0: in-process).")
@@ -93,6 +106,8 @@ def _setup_logging(level: str) -> None:
               help="Dev and local chains: also run a demo clinic and a miner (the validator key) on this node's RPC.")
 @click.option("--demo-clinic", default="ferdie", show_default=True,
               help="With --demo-economy: the clinic's key (dev name or key file), or `none`.")
+@click.option("--checkpoint", callback=_parse_checkpoint, metavar="HASH@NUMBER",
+              help=f"Trusted block {CHECKPOINT_SYNTAX}, overriding the chain spec's: chains without it are refused.")
 def node(
     dev: bool,
     chain: str | None,
@@ -110,11 +125,13 @@ def node(
     unsafe_gossip_invalid_blocks: bool,
     rpc_external: bool,
     rpc_methods: str,
+    rpc_cors: str | None,
     name: str,
     sig_workers: int,
     log_level: str,
     demo_economy: bool,
     demo_clinic: str,
+    checkpoint: TrustedCheckpoint | None,
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig
@@ -127,13 +144,17 @@ def node(
             tmp = True
     if chain is None:
         chain = "btt-21m"
+    spec_checked = load_chain_spec(chain)  # an unknown chain is the first thing to say, before any path
     if tmp and base_path is not None:
         raise click.UsageError("give either --tmp or --base-path, not both")
     if not tmp and base_path is None:
         raise click.UsageError("give --base-path DIR (or --tmp, or --dev for a throwaway dev chain)")
     if rpc_external and rpc_methods == "unsafe":
         raise click.UsageError("unsafe RPC methods are only served on loopback: drop --rpc-external")
-    spec = load_chain_spec(chain)
+    from btt_chain.rpc.cors import CorsPolicy
+
+    CorsPolicy.parse(rpc_cors)  # a bad value is one error line, before anything starts
+    spec = spec_checked
     pair = _validator_key(key, spec.chain_type) if validator else None
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     _setup_logging(log_level)
@@ -145,6 +166,7 @@ def node(
         rpc_host="0.0.0.0" if rpc_external else "127.0.0.1",
         rpc_port=rpc_port,
         rpc_methods=rpc_methods,
+        rpc_cors=rpc_cors,
         signature_workers=sig_workers,
         name=name,
         p2p_port=None if no_p2p else p2p_port,
@@ -155,6 +177,7 @@ def node(
         unsafe_gossip_invalid_blocks=unsafe_gossip_invalid_blocks,
         demo_miner=demo_miner,
         demo_clinic=demo_clinic_key,
+        checkpoint=checkpoint,
     )
     n = Node(config)
     try:

@@ -8,7 +8,7 @@ from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.block import Block, Digest, Header
 from btt_chain.primitives.errors import GenesisError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
-from genesis.loader import canonical_json
+from genesis.loader import canonical_json, genesis_document
 from genesis.spec import AllocationRow, ChainSpec
 from runtime.compute.model import REFERENCE_MODELS
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
@@ -64,7 +64,7 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         supply=spec.token.total_supply,
         burned_at_genesis=burned,
         genesis_time_ms=spec.genesis_time_ms,
-        chain_spec_hash=blake2b_256(canonical_json(spec.raw)),
+        chain_spec_hash=blake2b_256(canonical_json(genesis_document(spec.raw))),
         balances=tuple(balances),
         validators=validators,
         params=params,
@@ -117,4 +117,4 @@ def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genes
         author=ZERO_HASH,
         digest=Digest(),
     )
-    return Genesis(spec, canonical_json(spec.raw), state, nodes, Block(header, ()))
+    return Genesis(spec, canonical_json(genesis_document(spec.raw)), state, nodes, Block(header, ()))

@@ -37,7 +37,10 @@ from genesis.spec import (
     ReleaseRule,
     TimeSpec,
     TokenSpec,
+    TrustedCheckpoint,
     ValidatorSpec,
+    parse_checkpoint_hash,
+    parse_checkpoint_number,
 )
 from runtime.assets import params as assets_params
 from runtime.compute import params as compute_params
@@ -155,7 +158,9 @@ _TOP_REQUIRED = (
     "compute",
     "governance",
 )
-_TOP_OPTIONAL = ("description", "milestone_burns", "published_release")
+_TOP_OPTIONAL = ("description", "milestone_burns", "published_release", "checkpoint")
+NOT_GENESIS = ("checkpoint",)
+"""Top-level fields that do not define genesis: left out of the spec hash that genesis state records."""
 
 
 # ----------------------------------------------------------------------------------------------- public API
@@ -200,6 +205,11 @@ def dev_hash_chain_commitment(name: str, length: int = DEFAULT_HASH_CHAIN_LENGTH
     """The hash-chain commitment of dev key `name` (alice, bob//stash...): what the loader derives for a dev
     validator that gives none. Built once per process (`hash_chain_for` caches the chain for the node)."""
     return hash_chain_for(dev_keypair(name).seed, length).commitment
+
+
+def genesis_document(doc: dict) -> dict:
+    """The part of a chain-spec document that defines genesis (what its hash covers): all but `NOT_GENESIS`."""
+    return {k: v for k, v in doc.items() if k not in NOT_GENESIS}
 
 
 def canonical_json(doc: dict) -> bytes:
@@ -549,6 +559,7 @@ class _Parser:
         burns = self.burns(g(doc, "milestone_burns"), foundation)
         published = self.published(g(doc, "published_release"))
         governance = self.governance(g(doc, "governance"), allocations)
+        checkpoint = self.checkpoint(g(doc, "checkpoint"))
         if self.problems:
             return self.problems
         assert spec_id is not None and name is not None and chain_type is not None
@@ -573,6 +584,7 @@ class _Parser:
             compute=compute,
             governance=governance,
             raw=copy.deepcopy(self.doc),
+            checkpoint=checkpoint,
         )
 
     def token(self, value: Any) -> TokenSpec | None:
@@ -1173,6 +1185,40 @@ class _Parser:
                 continue
             out.append(PublishedRelease(label=label, cumulative_percent=pct))
         return tuple(out) if ok else None
+
+    def checkpoint(self, value: Any) -> TrustedCheckpoint | None:
+        """The optional trusted checkpoint: "0xHASH@NUMBER" or {"hash": "0xHASH", "number": N}."""
+        if value is _MISSING:
+            return None
+        if isinstance(value, str):
+            try:
+                return TrustedCheckpoint.parse(value)
+            except ValueError as exc:
+                self.err("checkpoint", str(exc))
+                return None
+        if not isinstance(value, dict):
+            self.wrong("checkpoint", '"0xHASH@NUMBER" or an object {"hash": "0x...", "number": N}', value)
+            return None
+        o = self.obj(value, "checkpoint", ("hash", "number"))
+        block_hash = number = None
+        raw_hash, raw_number = self.get(o, "hash"), self.get(o, "number")
+        if isinstance(raw_hash, str):
+            try:
+                block_hash = parse_checkpoint_hash(raw_hash)
+            except ValueError as exc:
+                self.err("checkpoint.hash", str(exc))
+        elif raw_hash is not _MISSING:
+            self.wrong("checkpoint.hash", "a string of 64 hex digits", raw_hash)
+        if type(raw_number) is int:
+            try:
+                number = parse_checkpoint_number(raw_number)
+            except ValueError as exc:
+                self.err("checkpoint.number", str(exc))
+        elif raw_number is not _MISSING:
+            self.wrong("checkpoint.number", "an integer", raw_number)
+        if block_hash is None or number is None:
+            return None
+        return TrustedCheckpoint(block_hash, number)
 
     # -- governance
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 RELEASE_KINDS = ("liquid", "linear", "milestones", "module", "reserve")
+CHECKPOINT_SYNTAX = "HASH@NUMBER (the block's 32-byte hash in hex, '@', its number)"
+_CHECKPOINT_HASH_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
 DEFAULT_HASH_CHAIN_LENGTH = 1_048_576
 """Reveals in a validator's hash chain unless `consensus.hash_chain_length` says otherwise (2**20)."""
 
@@ -142,6 +145,58 @@ class GovernanceSpec:
 
 
 @dataclass(frozen=True)
+class TrustedCheckpoint:
+    """A block known out of band to be on the real chain (weak subjectivity). A node refuses every chain that
+    does not contain it and never reverts below it, so validators that have since unbonded (or whose old keys
+    leaked) cannot feed a syncing node a long-range fork. Not part of the genesis hash."""
+
+    hash: bytes
+    """32-byte block hash."""
+    number: int
+    """Block number, 1 or more."""
+
+    def __str__(self) -> str:
+        return f"0x{self.hash.hex()}@{self.number}"
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedCheckpoint:
+        """`0xHASH@NUMBER` (the 0x is optional); ValueError with a one-line reason otherwise."""
+        hash_part, at, number_part = text.strip().partition("@")
+        if not at:
+            raise ValueError(f"{text!r} is not {CHECKPOINT_SYNTAX}")
+        try:
+            block_hash = parse_checkpoint_hash(hash_part)
+        except ValueError as exc:
+            raise ValueError(f"hash {exc}") from None
+        try:
+            number = parse_checkpoint_number(number_part)
+        except ValueError as exc:
+            raise ValueError(f"number {exc}") from None
+        return cls(block_hash, number)
+
+
+def parse_checkpoint_hash(text: str) -> bytes:
+    m = _CHECKPOINT_HASH_RE.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"{text!r} is not 64 hex digits (a 32-byte block hash, 0x optional)")
+    return bytes.fromhex(m.group(1))
+
+
+def parse_checkpoint_number(value: str | int) -> int:
+    if type(value) is int:
+        number: int | None = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value)
+    else:
+        number = None
+    if number is None:
+        raise ValueError(f"{value!r} is not a block number")
+    if not 1 <= number < 2**64:
+        raise ValueError(f"{number} is out of range (1 to 2^64-1; block 0 is genesis itself)")
+    return number
+
+
+@dataclass(frozen=True)
 class ChainSpec:
     id: str
     name: str
@@ -163,6 +218,9 @@ class ChainSpec:
     governance: GovernanceSpec
     raw: dict[str, Any] = field(compare=False, repr=False)
     """The JSON document as loaded, for writing back and hashing."""
+    checkpoint: TrustedCheckpoint | None = None
+    """Optional trusted checkpoint (`--checkpoint` overrides it); left out of the genesis hash, so a later
+    edition of the spec can add one without changing the chain."""
 
     def param(self, name: str) -> ParameterSpec:
         for p in self.parameters:

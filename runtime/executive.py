@@ -231,6 +231,22 @@ class Executive:
         spendable = get_current_account(ex.ctx, xt.signer).spendable
         return ValidTransaction(xt.tip, xt.signer, xt.nonce, account_nonce, checked.fee, spendable)
 
+    def dry_run(
+        self,
+        backend: StateReader,
+        next_env: BlockEnv,
+        xt: Extrinsic,
+        length: int,
+        verify_signature: Callable[[Extrinsic, bytes], bool] | None = None,
+    ) -> tuple[ApplyOutcome, list[Event]]:
+        """Apply `xt` to a throwaway copy of the next block: what would happen, with nothing kept. Raises
+        InvalidExtrinsic when it could not even be included (no fee would be charged then either)."""
+        self.validate_transaction(backend, next_env, xt, length, verify_signature)
+        ex = self.initialize_block(backend, replace(next_env, speculative=True))
+        n_events = len(ex.ctx.events)
+        outcome = self.apply_extrinsic(ex, xt, length, signature_checked=True)
+        return outcome, [e for _, e in ex.ctx.events[n_events:]]
+
     def execute_block(self, backend: StateReader, block: Block, signatures_checked: bool = False) -> BlockResult:
         """Import-side execution: every extrinsic must be includable, else the block is invalid."""
         h = block.header

@@ -99,6 +99,7 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
         system.account.put(state, v.account, acc.replace(free=acc.free - v.bond, reserved=acc.reserved + v.bond))
     build_vesting_genesis(state, config.vesting, config.genesis_time_ms, config.month_seconds, config.year_seconds)
     session.validators.put(state, config.validators)
+    session.queued.put(state, config.validators)  # epoch 1's set is the genesis set too
     for p in config.params:
         params.value.put(state, p.name, p.value)
         params.bounds.put(state, p.name, (p.min, p.max))

@@ -24,7 +24,7 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 4
+SPEC_VERSION = 5
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
@@ -34,9 +34,10 @@ RUNTIME = Runtime(
         MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES,
     ),
 )
-"""Hooks run in this order: consensus first (the schedule rotates and the reveal is checked against the
-state at the end of the previous block), compute after bonds (its draws use the randomness with this
-block's reveal in it), governance last (an enacted call sees the block's state after every other hook)."""
+"""Hooks run in this order: consensus first (the leader and the reveal are checked against the state at the end
+of the previous block; at an epoch's first block the session sets then rotate and the next schedule is drawn),
+compute later (its draws use the randomness with this block's reveal in it), governance last (an enacted call
+sees the block's state after every other hook)."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""

@@ -1,5 +1,6 @@
 """The chain database: blocks (canonical and side), canonical index, head and finality pointers, flat
-state, state-tree nodes, and per-block undo and redo journals for reorganisations.
+state, state-tree nodes, per-block undo and redo journals for reorganisations, and per executed block the
+validator set that votes for it as a checkpoint (content-addressed records).
 
 Everything one chain update changes (new head, reverted and applied blocks, state) is written in one
 atomic batch by `apply_update`, so a crash at any moment leaves the database at the last committed head.
@@ -16,6 +17,7 @@ import msgpack
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import StorageError
+from btt_chain.primitives.hashing import blake2b_256
 from storage import schema
 from storage.kv import KeyValueStore
 
@@ -48,6 +50,10 @@ class ExecutedBlock:
     """Old values (None: absent) of every key the block changed, relative to its parent's state."""
     redo: Changes
     nodes: Mapping[bytes, bytes]
+    voter_set_hash: bytes | None = None
+    """Hash of the validator set queued in the block's post-state (it votes for the block as a checkpoint)."""
+    voter_set: bytes | None = None
+    """That set's encoded record, when it may not be stored yet (None: an earlier block stored it)."""
 
 
 @dataclass
@@ -176,11 +182,30 @@ class ChainDB:
     def justification(self, block_hash: bytes) -> bytes | None:
         return self.kv.get(schema.justification_key(block_hash))
 
+    def block_hashes_at(self, number: int) -> list[bytes]:
+        """Hashes of every stored block (canonical or not) with this number."""
+        prefix = schema.blocks_by_number_key(number, b"")
+        return [key[len(prefix):] for key, _ in self.kv.iterate(prefix)]
+
+    def voter_set_hash(self, block_hash: bytes) -> bytes | None:
+        """The hash of the validator set queued in the block's post-state; None if it was never executed here."""
+        return self.kv.get(schema.block_voter_set_key(block_hash))
+
+    def voter_set(self, set_hash: bytes) -> bytes | None:
+        """An encoded validator set record by its hash."""
+        return self.kv.get(schema.voter_set_key(set_hash))
+
     # writes ----------------------------------------------------------------------------------------
     def initialise(
-        self, genesis: Block, state: Mapping[bytes, bytes], nodes: Mapping[bytes, bytes], spec_json: bytes
+        self,
+        genesis: Block,
+        state: Mapping[bytes, bytes],
+        nodes: Mapping[bytes, bytes],
+        spec_json: bytes,
+        voter_set: bytes | None = None,
     ) -> None:
-        """Write the genesis block and state into an empty database, atomically."""
+        """Write the genesis block and state (and the encoded validator set its post-state queues) into an empty
+        database, atomically."""
         if self.kv.get(schema.META_HEAD) is not None:
             raise StorageError("database is already initialised")
         h = genesis.hash()
@@ -195,6 +220,10 @@ class ChainDB:
         puts[schema.META_CHAIN_SPEC] = spec_json
         puts[schema.META_HEAD] = h
         puts[schema.META_FINALIZED] = h
+        if voter_set is not None:
+            set_hash = blake2b_256(voter_set)
+            puts[schema.voter_set_key(set_hash)] = voter_set
+            puts[schema.block_voter_set_key(h)] = set_hash
         self.kv.write(puts, sync=True)
 
     @staticmethod
@@ -222,6 +251,10 @@ class ChainDB:
             puts[schema.redo_key(h)] = encode_journal(ex.redo)
             for node_hash, enc in ex.nodes.items():
                 puts[schema.trie_node_key(node_hash)] = enc
+            if ex.voter_set_hash is not None:
+                puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
+                if ex.voter_set is not None:
+                    puts[schema.voter_set_key(ex.voter_set_hash)] = ex.voter_set
         enacted_numbers = {b.header.number for b in update.enacted}
         for block in update.retracted:
             if block.header.number not in enacted_numbers:

@@ -35,6 +35,15 @@ JUSTIFICATION = b"j:"
 """j: + block hash -> encoded finality justification of the checkpoint block."""
 META_JUSTIFIED = b"m:justified"
 """Encoded latest justified checkpoint."""
+VOTER_SET = b"vs:"
+"""vs: + set hash -> encoded validator set (`btt_chain.consensus.finality.ValidatorSetRecord`), content-addressed
+by the blake2b-256 of that encoding: sets change rarely, so many blocks point at one record."""
+BLOCK_VOTER_SET = b"bv:"
+"""bv: + block hash -> hash of the validator set queued in the block's post-state (`session.queued`): the set
+that votes for the block as the checkpoint of any epoch it opens. Written with the block when it is executed."""
+JOB_OUTPUTS = b"o:"
+"""o: + job id (8 bytes big-endian) + provider (32 bytes) -> encoded [output root, [output item, ...]]: a
+compute provider's full outputs, kept off chain by the node once they match the revealed root (`storage.outputs`)."""
 
 
 def canonical_key(number: int) -> bytes:
@@ -79,3 +88,15 @@ def blocks_by_number_key(number: int, block_hash: bytes) -> bytes:
 
 def justification_key(block_hash: bytes) -> bytes:
     return JUSTIFICATION + block_hash
+
+
+def voter_set_key(set_hash: bytes) -> bytes:
+    return VOTER_SET + set_hash
+
+
+def block_voter_set_key(block_hash: bytes) -> bytes:
+    return BLOCK_VOTER_SET + block_hash
+
+
+def job_outputs_key(job_id: int, provider: bytes) -> bytes:
+    return JOB_OUTPUTS + job_id.to_bytes(8, "big") + provider

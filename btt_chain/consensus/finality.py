@@ -5,30 +5,37 @@ Rules (DESIGN.md, "Fork choice and finality"):
 - Slot s is in epoch s // epoch_slots. The checkpoint of epoch e on a chain is its block with the highest
   slot below e * epoch_slots (genesis for e = 0). Genesis (epoch 0) is justified and finalized.
 - A validator votes once per target epoch: source = its latest justified checkpoint, target = the
-  checkpoint of the epoch its head entered.
+  checkpoint of the epoch its head entered, and only if it is in the set that votes for that target.
+- The set that votes for a target checkpoint of epoch e is the validator set active in epoch e on the
+  target's own chain, as its state records it (the session set queued in the target block's post-state);
+  the caller supplies it through a resolver, target -> set. Nodes on different forks therefore weigh every
+  vote alike, and validators that left before epoch e count for nothing there.
 - A link source -> target is justified by votes for exactly that link whose voters hold at least 2/3 of
-  the bonded stake (voters' bond * 3 >= 2 * total bond, integers). The target becomes justified when the
-  source is justified.
+  the target set's bonded stake (voters' bond * 3 >= 2 * total bond, integers). The target becomes
+  justified when the source is justified.
 - When a checkpoint at epoch e + 1 is justified by a link whose source is the justified checkpoint at
   epoch e, that source is finalized.
 
-Everything here is pure and synchronous: the caller supplies checkpoints and validator sets (session key,
-bond) and persists what comes out. The tracker never needs the block tree; it does not check that a newly
-finalized checkpoint descends from the previous one (two conflicting finalized checkpoints need 1/3 of
-the stake to be slashable, and the fork choice must refuse to revert below finality anyway).
+Everything here is pure and synchronous: the caller supplies checkpoints and the resolver and persists what
+comes out. The tracker never needs the block tree; it does not check that a newly finalized checkpoint
+descends from the previous one (two conflicting finalized checkpoints need 1/3 of the stake to be
+slashable, and the fork choice must refuse to revert below finality anyway). Votes and justifications
+whose target set the resolver does not know yet (the block is not imported or executed here) are held in
+small bounded buffers, neither counted nor blamed, and retried by `retry_unresolved` after blocks import.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.codec import ListOf, Nested, Struct
+from btt_chain.primitives.codec import AMOUNT, HASH, ListOf, Nested, Struct
 from btt_chain.primitives.evidence import VoteEquivocation, is_surround_vote
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.vote import Checkpoint, Justification, Vote
+from btt_chain.primitives.vote import MAX_JUSTIFICATION_VOTES, Checkpoint, Justification, Vote
 
 Link = tuple[Checkpoint, Checkpoint]
 """(source, target)."""
@@ -80,6 +87,28 @@ def checkpoint_for_epoch(
 # --- validator sets and justification checks -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Voter(Struct):
+    """One member of a recorded validator set."""
+
+    session_key: bytes
+    """The key that signs its votes."""
+    bond: int
+    """Its voting weight: the bond it was queued with, in base units."""
+
+    WIRE = (("session_key", HASH), ("bond", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ValidatorSetRecord(Struct):
+    """A validator set as the chain database keeps it beside blocks (content-addressed by the hash of this
+    encoding): one entry per session key, sorted by key, so equal sets encode alike."""
+
+    voters: tuple[Voter, ...]
+
+    WIRE = (("voters", ListOf(Nested(Voter), MAX_JUSTIFICATION_VOTES)),)
+
+
 class ValidatorSet:
     """Voting weights: session key -> bond. Build it once per validator-set change and pass it around."""
 
@@ -94,11 +123,24 @@ class ValidatorSet:
             weights[key] = weights.get(key, 0) + bond
         self.weights: Mapping[bytes, int] = weights
         self.total = sum(weights.values())
-        self.fingerprint = blake2b_256(b"".join(k + v.to_bytes(16, "big") for k, v in sorted(weights.items())))
+        self.fingerprint = blake2b_256(self.encode())
+        """The hash of the set's record: equal sets have equal fingerprints."""
 
     @classmethod
     def of(cls, validators: Validators) -> ValidatorSet:
         return validators if isinstance(validators, ValidatorSet) else cls(validators)
+
+    def to_record(self) -> ValidatorSetRecord:
+        return ValidatorSetRecord(tuple(Voter(k, b) for k, b in sorted(self.weights.items())))
+
+    def encode(self) -> bytes:
+        """The canonical encoding of the set's record (what the chain database stores)."""
+        return self.to_record().encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> ValidatorSet:
+        """A set from its record's encoding; DecodeError if it is not one."""
+        return cls((v.session_key, v.bond) for v in ValidatorSetRecord.decode(raw).voters)
 
     def __contains__(self, key: object) -> bool:
         return key in self.weights
@@ -106,12 +148,32 @@ class ValidatorSet:
     def __len__(self) -> int:
         return len(self.weights)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidatorSet) and self.fingerprint == other.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def __repr__(self) -> str:
+        return f"ValidatorSet({len(self)} voters, total {self.total}, 0x{self.fingerprint.hex()[:16]})"
+
     def stake_of(self, keys: Iterable[bytes]) -> int:
         return sum(self.weights.get(k, 0) for k in keys)
 
 
 Validators = ValidatorSet | Iterable[tuple[bytes, int]]
 """A ValidatorSet, or (session key, bond) pairs."""
+
+SetResolver = Callable[[Checkpoint], "ValidatorSet | None"]
+"""Target checkpoint -> the set that votes for it (the set active in the target's epoch on the target's own
+chain), or None while the caller cannot tell (the target block is not imported or not executed yet, or not
+known to be that epoch's checkpoint). Its answer for a target, once given, must never change."""
+
+
+def fixed_set(validators: Validators) -> SetResolver:
+    """A resolver that gives every target the same set: for a chain whose set never changes, and for tests."""
+    vs = ValidatorSet.of(validators)
+    return lambda _target: vs
 
 
 def has_supermajority(stake: int, total: int) -> bool:
@@ -122,7 +184,9 @@ def has_supermajority(stake: int, total: int) -> bool:
 def verify_justification(
     j: Justification, validators: Validators, genesis_hash: bytes, *, check_signatures: bool = True
 ) -> str | None:
-    """Why `j` does not justify its link against `validators`, or None if it does.
+    """Why `j` does not justify its link against `validators`, or None if it does. `validators` must be the
+    set that votes for `j.target` (the set active in the target's epoch on the target's own chain), never
+    the set at some head.
 
     Cheap checks first (link, voters, stake), signatures last."""
     vs = ValidatorSet.of(validators)
@@ -233,7 +297,12 @@ class VoteStatus(StrEnum):
     """Validly signed but too old to count (target at or below the finalized epoch, or source below it):
     kept only to catch surround votes. Do not forward; do not punish the sender."""
     INVALID = "invalid"
-    """Not counted (see reason): malformed, bad signature, unknown voter, too far ahead, or over quota."""
+    """Not counted (see reason): malformed, bad signature, not in the target's set, too far ahead, or over
+    quota."""
+    UNRESOLVED = "unresolved"
+    """Validly signed, but the target's set is not known here yet (its block is not imported or executed):
+    held in a bounded buffer and counted when `retry_unresolved` finds the set. Do not forward; do not
+    punish the sender."""
     EQUIVOCATION = "equivocation"
     """Valid signature but conflicts with an earlier vote of the same validator: submit the evidence."""
 
@@ -260,7 +329,11 @@ class JustificationStatus(StrEnum):
     PENDING = "pending"
     """Verified, but its source is not justified yet: kept and applied when the source is."""
     IGNORED = "ignored"
-    """Verified but useless here: its target is at or below the finalized epoch, or its source below it."""
+    """Verified (or unverifiable) but useless here: its target is at or below the finalized epoch, or its
+    source below it; or too many wait already."""
+    UNRESOLVED = "unresolved"
+    """Not checked yet: the target's set is not known here (its block is not imported or executed). Held in a
+    bounded buffer and verified and applied when `retry_unresolved` finds the set; nobody to blame yet."""
     INVALID = "invalid"
     """Does not verify (see reason): the peer that sent it sent garbage."""
 
@@ -274,31 +347,70 @@ class ImportResult:
     """Equivocations between the justification's votes and votes seen before."""
 
 
+@dataclass(frozen=True)
+class RetryResult:
+    """What `retry_unresolved` did with the votes and justifications whose target set became known."""
+
+    votes: tuple[tuple[Vote, AddVoteResult], ...] = ()
+    justifications: tuple[tuple[Justification, ImportResult], ...] = ()
+
+    @property
+    def update(self) -> FinalityUpdate:
+        update = NO_UPDATE
+        for _, r in self.votes:
+            update = update.merge(r.update)
+        for _, j in self.justifications:
+            update = update.merge(j.update)
+        return update
+
+    @property
+    def evidence(self) -> tuple[VoteEquivocation, ...]:
+        found = [r.evidence for _, r in self.votes if r.evidence is not None]
+        return tuple(found) + tuple(e for _, j in self.justifications for e in j.evidence)
+
+
 # --- the tracker --------------------------------------------------------------------------------------
 
 
 class VoteTracker:
     """Collects votes by link, detects double and surround votes, and justifies and finalizes checkpoints.
 
+    Every vote and justification counts against the set `resolver` gives its target checkpoint (the set
+    active in the target's epoch on the target's own chain); a link is always weighed by its own target's
+    set, also when justifying one checkpoint unlocks others.
+
     Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator
     may have at most `max_targets_per_validator` target epochs in memory, targets more than
-    `max_future_epochs` ahead of the caller's current epoch are refused, and at most
-    `max_pending_justifications` verified justifications wait for their source."""
+    `max_future_epochs` ahead of the caller's current epoch are refused, at most
+    `max_pending_justifications` verified justifications wait for their source, and at most
+    `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for their target's
+    set (the oldest is dropped first: peers serve their latest justifications again). Held votes of keys in
+    a set this tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or
+    anybody: keys cost nothing) fill separate buffers, so a flood of strangers' votes cannot push out the
+    votes of known validators."""
 
     def __init__(
         self,
         genesis_hash: bytes,
+        resolver: SetResolver,
         state: FinalityState | None = None,
         *,
         max_targets_per_validator: int = 64,
         max_future_epochs: int = 2,
         max_pending_justifications: int = 64,
+        max_unresolved_votes: int = 1024,
+        max_unresolved_per_validator: int = 4,
+        max_unresolved_justifications: int = 64,
     ) -> None:
         self.genesis_hash = genesis_hash
+        self.resolver = resolver
         self.state = state if state is not None else FinalityState.genesis(genesis_hash)
         self.max_targets_per_validator = max_targets_per_validator
         self.max_future_epochs = max_future_epochs
         self.max_pending_justifications = max_pending_justifications
+        self.max_unresolved_votes = max_unresolved_votes
+        self.max_unresolved_per_validator = max_unresolved_per_validator
+        self.max_unresolved_justifications = max_unresolved_justifications
         self._links: dict[Link, dict[bytes, Vote]] = {}
         """Counted votes by link, then by validator."""
         self._link_stake: dict[Link, tuple[bytes, int]] = {}
@@ -309,6 +421,15 @@ class VoteTracker:
         """Every validly signed vote above the finalized epoch, by validator and target epoch."""
         self._pending: dict[Link, Justification] = {}
         """Verified justifications whose source is not justified yet."""
+        self._target_sets: dict[Checkpoint, ValidatorSet] = {}
+        """Target checkpoint -> the set the resolver gave it (fixed once known)."""
+        self._unresolved_votes: OrderedDict[bytes, Vote] = OrderedDict()
+        """Validly signed votes whose target set is not known yet, by keys of a known set, by vote hash, oldest
+        first."""
+        self._unresolved_strangers: OrderedDict[bytes, Vote] = OrderedDict()
+        """The same for keys in no set known here (newcomers, or spam), in a buffer of their own."""
+        self._unresolved_justifications: OrderedDict[bytes, Justification] = OrderedDict()
+        """Justifications whose target set is not known yet, by hash, oldest first (not verified yet)."""
 
     # queries ------------------------------------------------------------------------------------
     @property
@@ -332,6 +453,14 @@ class VoteTracker:
     def pending_justifications(self) -> int:
         return len(self._pending)
 
+    @property
+    def unresolved_votes(self) -> int:
+        return len(self._unresolved_votes) + len(self._unresolved_strangers)
+
+    @property
+    def unresolved_justifications(self) -> int:
+        return len(self._unresolved_justifications)
+
     def votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
         return tuple(self._links.get((source, target), {}).values())
 
@@ -341,21 +470,28 @@ class VoteTracker:
         source = self.state.latest_justified
         return (source, target) if source.epoch < target.epoch else None
 
+    def target_set(self, target: Checkpoint) -> ValidatorSet | None:
+        """The set that votes for `target` (from the resolver, remembered once known), or None if unknown."""
+        vs = self._target_sets.get(target)
+        if vs is None:
+            vs = self.resolver(target)
+            if vs is not None:
+                self._target_sets[target] = vs
+        return vs
+
     # votes --------------------------------------------------------------------------------------
     def add_vote(
         self,
         vote: Vote,
-        validators: Validators,
         *,
         current_epoch: int | None = None,
         signature_checked: bool = False,
     ) -> AddVoteResult:
-        """Check and count one vote; justify and finalize what it completes.
+        """Check and count one vote against its target's set; justify and finalize what it completes.
 
-        `validators` is the set (session key, bond) that votes for the target epoch; `current_epoch` (the
-        local clock's epoch) bounds how far ahead a target may be; `signature_checked` skips the ed25519
-        check when the caller already did it (in worker processes, say)."""
-        vs = ValidatorSet.of(validators)
+        `current_epoch` (the local clock's epoch) bounds how far ahead a target may be; `signature_checked`
+        skips the ed25519 check when the caller already did it (in worker processes, say). A vote whose
+        target set is not known yet is held (UNRESOLVED) until `retry_unresolved` finds it."""
         if not vote.is_well_formed():
             return AddVoteResult(
                 VoteStatus.INVALID,
@@ -366,11 +502,45 @@ class VoteTracker:
                 VoteStatus.INVALID,
                 f"target epoch {vote.target.epoch} is too far ahead of the current epoch {current_epoch}",
             )
+        vs = self.target_set(vote.target)
+        if vs is None:
+            return self._hold_vote(vote, signature_checked)
+        return self._count(vote, vs, signature_checked)
+
+    def _count(self, vote: Vote, vs: ValidatorSet, signature_checked: bool) -> AddVoteResult:
         result = self._ingest(vote, vs, signature_checked)
         if result.status is not VoteStatus.ACCEPTED:
             return result
-        update = self._run(self._check_link(vote.link, vs), vs)
+        update = self._run(self._check_link(vote.link))
         return AddVoteResult(VoteStatus.ACCEPTED, update=update)
+
+    def _hold_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
+        """A vote whose target set is unknown: check what can be checked without it, then keep it for later."""
+        if self._stale_reason(vote.source, vote.target) is not None:
+            # it could never count; only an equivocation with a vote held in memory matters
+            return self._ingest(vote, None, signature_checked)
+        key = vote.hash()
+        if key in self._unresolved_votes or key in self._unresolved_strangers:
+            return AddVoteResult(VoteStatus.DUPLICATE)
+        if not signature_checked and not vote.verify(self.genesis_hash):
+            return AddVoteResult(VoteStatus.INVALID, "bad signature")
+        reason = f"the validator set of target {vote.target} is not known yet"
+        if self._is_known_voter(vote.validator):
+            held = sum(1 for v in self._unresolved_votes.values() if v.validator == vote.validator)
+            if held >= self.max_unresolved_per_validator:
+                return AddVoteResult(VoteStatus.UNRESOLVED, reason + " (and this validator has enough waiting)")
+            buffer, bound = self._unresolved_votes, self.max_unresolved_votes
+        else:
+            buffer, bound = self._unresolved_strangers, max(1, self.max_unresolved_votes // 4)
+        buffer[key] = vote
+        while len(buffer) > bound:
+            buffer.popitem(last=False)
+        return AddVoteResult(VoteStatus.UNRESOLVED, reason)
+
+    def _is_known_voter(self, key: bytes) -> bool:
+        """Whether `key` is in a set this tracker resolved (or in the latest justified checkpoint's set)."""
+        latest = self.target_set(self.state.latest_justified)
+        return (latest is not None and key in latest) or any(key in vs for vs in self._target_sets.values())
 
     def _stale_reason(self, source: Checkpoint, target: Checkpoint) -> str | None:
         fin = self.state.finalized.epoch
@@ -380,10 +550,14 @@ class VoteTracker:
             return f"source epoch {source.epoch} is below the finalized epoch {fin}"
         return None
 
-    def _ingest(self, vote: Vote, vs: ValidatorSet, signature_checked: bool) -> AddVoteResult:
-        """Check one well-formed vote against the validator's earlier votes and record it; no justifying."""
-        if vote.validator not in vs:
-            return AddVoteResult(VoteStatus.INVALID, f"0x{vote.validator.hex()} is not in the validator set")
+    def _ingest(self, vote: Vote, vs: ValidatorSet | None, signature_checked: bool) -> AddVoteResult:
+        """Check one well-formed vote against the validator's earlier votes and record it; no justifying.
+
+        With `vs` None (a stale vote whose target set is unknown) it is only checked for equivocation."""
+        if vs is not None and vote.validator not in vs:
+            return AddVoteResult(
+                VoteStatus.INVALID, f"0x{vote.validator.hex()} is not in the validator set of target {vote.target}"
+            )
         mine = self._by_validator.get(vote.validator, {})
         existing = mine.get(vote.target.epoch)
         if existing is not None and existing.link == vote.link:
@@ -397,11 +571,11 @@ class VoteTracker:
             if is_surround_vote(earlier, vote):
                 return AddVoteResult(VoteStatus.EQUIVOCATION, "surround vote", VoteEquivocation(earlier, vote))
         stale = self._stale_reason(vote.source, vote.target)
-        if vote.target.epoch > self.state.finalized.epoch:
+        if vs is not None and vote.target.epoch > self.state.finalized.epoch:
             if len(mine) >= self.max_targets_per_validator:
                 return AddVoteResult(VoteStatus.INVALID, "too many target epochs in memory for this validator")
             self._by_validator.setdefault(vote.validator, mine)[vote.target.epoch] = vote
-        if stale is not None:
+        if stale is not None or vs is None:
             return AddVoteResult(VoteStatus.STALE, stale)
         self._links.setdefault(vote.link, {})[vote.validator] = vote
         cached = self._link_stake.get(vote.link)
@@ -416,23 +590,36 @@ class VoteTracker:
             self._link_stake[link] = cached
         return has_supermajority(cached[1], vs.total)
 
-    def _check_link(self, link: Link, vs: ValidatorSet) -> list[Justification]:
-        """The tracker's own justification for `link`, if it is complete and its source is justified."""
+    def _check_link(self, link: Link) -> list[Justification]:
+        """The tracker's own justification for `link`, if it is complete (2/3 of its own target's set) and its
+        source is justified."""
         if link in self._done or not self.state.is_justified(link[0]):
             return []
-        if not self._link_supermajority(link, vs):
+        vs = self.target_set(link[1])
+        if vs is None or not self._link_supermajority(link, vs):
             return []
         votes = self._links[link]
         counted = tuple(votes[k] for k in sorted(votes) if k in vs)
         return [Justification(link[1], link[0], counted)]
 
     # justifications -------------------------------------------------------------------------------
-    def import_justification(
-        self, j: Justification, validators: Validators, *, signature_checked: bool = False
-    ) -> ImportResult:
-        """Verify a justification from a peer or from sync, then apply it (or keep it until its source is
-        justified). Its votes also feed double and surround vote detection."""
-        vs = ValidatorSet.of(validators)
+    def import_justification(self, j: Justification, *, signature_checked: bool = False) -> ImportResult:
+        """Verify a justification from a peer or from sync against its target's set, then apply it (or keep
+        it until its source is justified, or until its target's set is known). Its votes also feed double and
+        surround vote detection."""
+        vs = self.target_set(j.target)
+        if vs is None:
+            stale = self._stale_reason(j.source, j.target)
+            if stale is not None:
+                return ImportResult(JustificationStatus.IGNORED, stale)
+            key = j.hash()
+            self._unresolved_justifications[key] = j
+            self._unresolved_justifications.move_to_end(key)
+            while len(self._unresolved_justifications) > self.max_unresolved_justifications:
+                self._unresolved_justifications.popitem(last=False)
+            return ImportResult(
+                JustificationStatus.UNRESOLVED, f"the validator set of target {j.target} is not known yet"
+            )
         reason = verify_justification(j, vs, self.genesis_hash, check_signatures=not signature_checked)
         if reason is not None:
             return ImportResult(JustificationStatus.INVALID, reason)
@@ -452,10 +639,48 @@ class VoteTracker:
                 )
             self._pending[j.link] = j
             return ImportResult(JustificationStatus.PENDING, evidence=found)
-        return ImportResult(JustificationStatus.APPLIED, update=self._run([j], vs), evidence=found)
+        return ImportResult(JustificationStatus.APPLIED, update=self._run([j]), evidence=found)
 
-    def _run(self, work: list[Justification], vs: ValidatorSet) -> FinalityUpdate:
-        """Apply justifications whose source is justified, then everything they unlock, in order."""
+    def retry_unresolved(self) -> RetryResult:
+        """Count the held votes and apply the held justifications whose target set is known now (call it after
+        blocks import). The rest stay held; those that became stale are dropped."""
+        if not self._unresolved_votes and not self._unresolved_strangers and not self._unresolved_justifications:
+            return RetryResult()
+        unknown: set[Checkpoint] = set()  # one resolver call per target and round
+
+        def known(target: Checkpoint) -> ValidatorSet | None:
+            if target in unknown:
+                return None
+            vs = self.target_set(target)
+            if vs is None:
+                unknown.add(target)
+            return vs
+
+        votes: list[tuple[Vote, AddVoteResult]] = []
+        for held in (self._unresolved_votes, self._unresolved_strangers):
+            for key, vote in list(held.items()):
+                if self._stale_reason(vote.source, vote.target) is not None:
+                    del held[key]
+                    continue
+                vs = known(vote.target)
+                if vs is None:
+                    continue
+                del held[key]
+                votes.append((vote, self._count(vote, vs, signature_checked=True)))
+        justifications: list[tuple[Justification, ImportResult]] = []
+        for key, j in list(self._unresolved_justifications.items()):
+            if self._stale_reason(j.source, j.target) is not None:
+                del self._unresolved_justifications[key]
+                continue
+            if known(j.target) is None:
+                continue
+            del self._unresolved_justifications[key]
+            justifications.append((j, self.import_justification(j)))
+        return RetryResult(tuple(votes), tuple(justifications))
+
+    def _run(self, work: list[Justification]) -> FinalityUpdate:
+        """Apply justifications whose source is justified, then everything they unlock, in order. Each link
+        unlocked on the way is weighed by its own target's set."""
         applied: list[Justification] = []
         conflicts: list[Justification] = []
         finalized: Checkpoint | None = None
@@ -476,7 +701,7 @@ class VoteTracker:
                 # the new justified checkpoint may be the source that waiting links need
                 for link in list(self._links):
                     if link[0] == j.target:
-                        work.extend(self._check_link(link, vs))
+                        work.extend(self._check_link(link))
                 work.extend(p for link, p in self._pending.items() if link[0] == j.target)
             if j.target.epoch == j.source.epoch + 1 and j.source.epoch > self.state.finalized.epoch:
                 self.state.finalized = j.source
@@ -503,6 +728,10 @@ class VoteTracker:
             self._link_stake.pop(link, None)
         self._done = {k for k in self._done if not dead(k)}
         self._pending = {k: j for k, j in self._pending.items() if not dead(k)}
+        self._target_sets = {cp: vs for cp, vs in self._target_sets.items() if cp.epoch > fin}
+        for held in (self._unresolved_votes, self._unresolved_strangers, self._unresolved_justifications):
+            for key in [k for k, v in held.items() if dead(v.link)]:
+                del held[key]
         for key in list(self._by_validator):
             kept = {e: v for e, v in self._by_validator[key].items() if e > fin}
             if kept:

@@ -2,6 +2,11 @@
 
 A synthetic job's inputs are SHAKE-256(seed, index) (`runtime.compute.inputs`): the clinic sends only the
 seed and the chain derives the input root, so any provider can regenerate the inputs.
+
+Once a provider's sample is verified, the clinic fetches that provider's full outputs from its node
+(`btt_jobOutputs`), re-executes every item and, if one is wrong, challenges it (`compute.challenge`) while
+the challenge window is open. Outputs it cannot fetch within `demand_after_s` it demands on chain
+(`compute.demand_outputs`): the provider must post them or be slashed.
 """
 
 from __future__ import annotations
@@ -12,13 +17,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from btt_chain.miner.audit import (
+    NotChallengeable,
+    assignment_of,
+    audit_outputs,
+    challenge_args,
+    fetch_outputs,
+    job_model,
+)
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
+from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute.types import JOB_STATES
 
 DROPPED_AFTER_S = 30.0
 """A post the node no longer knows after this long is counted as dropped."""
+DEMAND_AFTER_S = 5.0
+"""Outputs of a verified result that no node serves after this long are demanded on chain."""
+
+
+@dataclass
+class OutputsCheck:
+    """A verified result of one of the clinic's jobs whose outputs are still to be checked."""
+
+    job_id: int
+    provider: str
+    since: float
+    demanded: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,7 @@ class ClinicLoop:
         decimals: int = 18,
         symbol: str = "BTT",
         seed_source: Callable[[], bytes] = lambda: secrets.token_bytes(32),
+        demand_after_s: float = DEMAND_AFTER_S,
     ) -> None:
         self.rpc = rpc
         self.address = address
@@ -90,6 +117,13 @@ class ClinicLoop:
         self.in_flight: dict[str, float] = {}
         """Submitted post_job extrinsics not yet seen in a block, with when they were sent."""
         self.watcher: EventWatcher | None = None
+        self.demand_after_s = demand_after_s
+        self.checks: dict[tuple[int, str], OutputsCheck] = {}
+        """Verified results of this clinic's jobs whose outputs are not checked yet."""
+        self.settling: set[int] = set()
+        """Jobs of this clinic with results in their challenge window (reported until they are final)."""
+        self._ended: set[int] = set()
+        """Settling jobs where an assignment just became final: look whether any is still verified."""
 
     def btt(self, amount: int | str) -> str:
         return btt(amount, self.decimals, self.symbol)
@@ -119,7 +153,8 @@ class ClinicLoop:
                     self.out(f"cannot post or read: {exc}; retrying")
                     down = True
                 next_post = time.monotonic() + every_s
-            if count is not None and self.posted >= count and not self.in_flight and not self.mine:
+            if (count is not None and self.posted >= count and not self.in_flight and not self.mine
+                    and not self.checks):
                 return
             time.sleep(interval)
 
@@ -138,20 +173,88 @@ class ClinicLoop:
                 self.out(f"a job post ({xt_hash}) was dropped by the node")
         for number, ev in self.watcher.new_events():
             self._report(number, ev)
+        for key in list(self.checks):
+            self._check_outputs(self.checks[key])
+        for jid in list(self.settling - self.mine):
+            if not any(k[0] == jid for k in self.checks) and jid in self._ended:
+                self._ended.discard(jid)
+                job = self.rpc.call("btt_job", jid)
+                if job is None or all(a["state"] != "verified" for a in job["assignments"]):
+                    self.settling.discard(jid)
+
+    # checking outputs --------------------------------------------------------------------------------
+    def _check_outputs(self, check: OutputsCheck) -> None:
+        """Fetch, re-execute, challenge a wrong item; demand outputs nobody serves. Done: dropped from checks."""
+        jid, who = check.job_id, check.provider
+        job = self.rpc.call("btt_job", jid)
+        try:
+            a = assignment_of(job, who) if job is not None else None
+        except NotChallengeable:
+            a = None
+        if a is None or a["state"] != "verified":
+            self.checks.pop((jid, who), None)
+            return
+        fetched = fetch_outputs(self.rpc, jid, who)
+        if fetched is None:
+            waited = time.monotonic() - check.since
+            if not check.demanded and not a["outputsDueMs"] and waited >= self.demand_after_s:
+                check.demanded = True
+                self.submit("compute.demand_outputs", (jid, decode_address(who)), False)
+                self.out(f"job #{jid}: no node serves the outputs of {who} after {waited:.0f} s; demanded them on "
+                         "chain")
+            return
+        self.checks.pop((jid, who), None)
+        try:
+            spec = job_model(self.rpc, job)
+            result = audit_outputs(job, spec, fetched)
+            if result.ok:
+                self.out(f"job #{jid}: checked the outputs of {who}: all {result.items} items re-execute correctly")
+                return
+            if not result.root_ok:
+                self.out(f"job #{jid}: the outputs served for {who} do not give its output root")
+                return
+            item = result.wrong[0]
+            args = challenge_args(job, spec, decode_address(who), fetched, item)
+        except NotChallengeable as exc:
+            self.out(f"job #{jid}: cannot check the outputs of {who}: {exc}")
+            return
+        self.submit("compute.challenge", args, False)
+        self.out(f"job #{jid}: {len(result.wrong)} of {result.items} outputs of {who} are WRONG (item {item} first); "
+                 f"challenged item {item}")
 
     def _report(self, number: int, ev: dict[str, Any]) -> None:
         if ev.get("module") != "compute":
             return
         name = ev["event"]
         jid = int(ev.get("job_id", -1))
-        if name == "JobPosted" and ev.get("requester") == self.address:
-            self.mine.add(jid)
-            self.out(
-                f"posted job #{jid} in block #{number}: {ev['items']} items of {self.terms.model_name}, "
-                f"price {self.btt(ev['price'])} escrowed"
-            )
-        elif jid not in self.mine:
+        if name == "JobPosted":
+            if ev.get("requester") == self.address:
+                self.mine.add(jid)
+                self.out(
+                    f"posted job #{jid} in block #{number}: {ev['items']} items of {self.terms.model_name}, "
+                    f"price {self.btt(ev['price'])} escrowed"
+                )
             return
+        if jid not in self.mine and jid not in self.settling:
+            return
+        if name in ("JobReceipt", "ChallengeUpheld", "OutputsWithheld", "ResultVoided", "FraudDetected"):
+            self._ended.add(jid)
+        if name == "SampleVerified":
+            self.settling.add(jid)
+            self.checks[(jid, ev["provider"])] = OutputsCheck(jid, ev["provider"], time.monotonic())
+        elif name == "ChallengeUpheld":
+            self.out(
+                f"job #{jid}: challenge upheld in block #{number}: {ev['provider']} slashed {self.btt(ev['slashed'])}, "
+                f"challenger reward {self.btt(ev['reward'])}, {self.btt(ev['refunded'])} refunded"
+            )
+        elif name == "OutputsPosted":
+            self.out(f"job #{jid}: {ev['provider']} posted its {ev['items']} outputs on chain in block #{number}")
+        elif name == "OutputsWithheld":
+            self.out(f"job #{jid}: {ev['provider']} withheld its outputs: slashed {self.btt(ev['slashed'])}, "
+                     f"{self.btt(ev['refunded'])} refunded")
+        elif name == "ResultVoided":
+            self.out(f"job #{jid}: the result of {ev['provider']} was voided (an unsettled dispute); "
+                     f"{self.btt(ev['refunded'])} refunded")
         elif name == "JobAssigned":
             self.out(f"job #{jid} assigned to {ev['provider']} in block #{number}")
         elif name == "JobReceipt":

@@ -3,6 +3,12 @@ read the provider's open assignments (`btt_jobs`), compute and commit new ones, 
 whose sample the chain has fixed, and report what the chain decided (receipt, fraud, missed deadline,
 mining reward) from each new block's events.
 
+After a reveal lands, the result is kept while the assignment is `verified` (in its challenge window): the
+loop publishes the full outputs to its node (`btt_submitOutputs`) so the requester and anyone else can
+check them, posts them on chain when they are demanded or disputed (`compute.post_outputs`), and when
+another provider of the job revealed a different root (`ResultsDiffer`) it fetches that provider's outputs
+and challenges an item it can show is wrong (`compute.challenge`, checked locally first).
+
 The loop is given its RPC caller and a signed-submission function, so it runs the same against a real node
 (`btt-chain miner`) and against an in-process node in tests. It is synchronous: one tick is a handful of
 RPC calls and, for a new job, one batch of integer inference.
@@ -10,16 +16,23 @@ RPC calls and, for a new job, one batch of integer inference.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from btt_chain.miner.audit import NotChallengeable, assignment_of, challenge_args, fetch_outputs, model_spec, parse_hash
 from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
+from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
+from runtime.compute.inference import infer
+from runtime.compute.jobs import built
 from runtime.compute.model import ModelSpec
 from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
+
+__all__ = ["MinerLoop", "ProviderOptions", "clock", "model_spec", "param_value", "parse_hash"]
 
 MAX_OPEN = 500
 """Open jobs read per tick (the RPC's limit)."""
@@ -27,6 +40,8 @@ RESUBMIT_AFTER_S = 30.0
 """A submission the node no longer knows (dropped from its pool) is sent again after this long."""
 MAX_ATTEMPTS = 3
 """Failed submissions of one step before the miner gives the job up."""
+RECHECK_S = 10.0
+"""A verified result no new block mentions is looked at again after this long (its window may have closed)."""
 
 
 @dataclass
@@ -48,15 +63,13 @@ class ProviderOptions:
     """Active bond (base units) to reach before registering; None: the chain's minimum provider bond."""
 
 
-def parse_hash(text: str) -> bytes:
-    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+DONE_WORDS = {"commit": "committed", "reveal": "revealed", "post": "posted its outputs on chain",
+              "challenge": "challenge included"}
 
 
-def model_spec(row: dict[str, Any]) -> ModelSpec:
-    """A ModelSpec from a `btt_models` row."""
-    return ModelSpec(
-        name=row["name"], seed=parse_hash(row["seed"]), layers=tuple(row["layers"]), shifts=tuple(row["shifts"])
-    )
+def clock(ms: int) -> str:
+    """A chain time in ms as a UTC wall-clock time."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%H:%M:%S UTC")
 
 
 def param_value(rpc: RpcCaller, name: str) -> int:
@@ -92,6 +105,12 @@ class MinerLoop:
         self.given_up: set[int] = set()
         self.open_assignments: set[int] = set()
         """Jobs whose assignment to this provider is assigned or committed, as of the last tick."""
+        self.unpublished: set[int] = set(engine.job_ids())
+        """Jobs whose reveal landed (or may have, for results kept from an earlier run) and whose outputs the
+        node may not hold yet."""
+        self.rivals: dict[int, set[str]] = {}
+        """Jobs in a redundancy dispute: the other providers whose outputs are still to be checked."""
+        self._looked_at: dict[int, float] = {}
         self.watcher: EventWatcher | None = None
 
     def btt(self, amount: int | str) -> str:
@@ -107,6 +126,11 @@ class MinerLoop:
                 f"provider {self.address}: bond {self.btt(p['bond'])}, capacity {p['capacity']}, region "
                 f"{p['region']}, energy class {p['energy']}; {p['stats']['completed']} jobs completed so far"
             )
+            if options.bond is not None and options.bond != int(p["bond"]):
+                self.out(
+                    f"--bond {self.btt(options.bond)} ignored: already registered with a bond of "
+                    f"{self.btt(p['bond'])} (change it with `btt-chain bond --extra` or `btt-chain unbond`)"
+                )
             return
         minimum = param_value(self.rpc, "compute.min_provider_bond")
         target = minimum if options.bond is None else options.bond
@@ -145,7 +169,8 @@ class MinerLoop:
                         targets = set(self.open_assignments)
                         if targets:
                             self.out(f"--once: serving jobs {sorted(targets)}, then exiting")
-                    if not (targets & self.open_assignments) - self.given_up and not self.pending:
+                    busy = (targets & (self.open_assignments | self.unpublished)) - self.given_up
+                    if not busy and not self.pending:
                         return
             time.sleep(interval)
 
@@ -154,7 +179,10 @@ class MinerLoop:
         if self.watcher is None:
             self.watcher = EventWatcher(self.rpc)
         self._check_pending()
+        touched = set()
         for number, ev in self.watcher.new_events():
+            if ev.get("module") == "compute" and "job_id" in ev:
+                touched.add(int(ev["job_id"]))
             self._report(number, ev)
         jobs = self.rpc.call("btt_jobs", "open", None, self.address, MAX_OPEN)
         still_open = set()
@@ -165,9 +193,15 @@ class MinerLoop:
             still_open.add(job["id"])
             self._serve(job, a)
         self.open_assignments = still_open
+        now = time.monotonic()
         for jid in self.engine.job_ids():
-            if jid not in still_open and jid not in self.pending:
-                self.engine.forget(jid)
+            if jid in still_open or jid in self.pending:
+                continue
+            # a verified result is looked at again when a block mentions its job, and every RECHECK_S anyway
+            due = now - self._looked_at.get(jid, -RECHECK_S) >= RECHECK_S
+            if due or jid in touched or jid in self.unpublished or self.rivals.get(jid):
+                self._looked_at[jid] = now
+                self._after_reveal(jid)
         self.given_up &= still_open
 
     # serving -----------------------------------------------------------------------------------------
@@ -232,16 +266,97 @@ class MinerLoop:
                 del self.pending[jid]
                 if status.get("success"):
                     detail = f": {p.detail}" if p.detail else ""
-                    word = "committed" if p.action == "commit" else "revealed"
-                    self.out(f"job #{jid}: {word} in block #{status['blockNumber']}{detail}")
+                    self.out(f"job #{jid}: {DONE_WORDS[p.action]} in block #{status['blockNumber']}{detail}")
+                    if p.action == "reveal":
+                        self.unpublished.add(jid)
                 else:
                     self._failed(jid, p.action, f"included but failed: {status.get('error')}")
             elif status is None and time.monotonic() - p.at > RESUBMIT_AFTER_S:
                 del self.pending[jid]
 
+    # after the reveal: publish, post when owed, settle disputes ------------------------------------------
+    def _after_reveal(self, jid: int) -> None:
+        """Keep a revealed result while its assignment is verified; forget it once the assignment is final."""
+        job = self.rpc.call("btt_job", jid)
+        mine = None if job is None else next((a for a in job["assignments"] if a["provider"] == self.address), None)
+        kept = self.engine.get(jid)
+        if job is None or mine is None or kept is None or mine["state"] != "verified":
+            self.engine.forget(jid)
+            self.unpublished.discard(jid)
+            self.rivals.pop(jid, None)
+            self._looked_at.pop(jid, None)
+            return
+        if jid in self.unpublished:
+            self._publish(jid, kept.outputs)
+        if mine["outputsDueMs"] and not mine["outputsPosted"] and self.failures.get((jid, "post"), 0) < MAX_ATTEMPTS:
+            due = f" (due by {clock(mine['outputsDueMs'])})"
+            self._submit(jid, "post", "compute.post_outputs", (jid, kept.outputs), f"{kept.items} items{due}")
+            return
+        for other in sorted(self.rivals.get(jid, ())):
+            if jid not in self.pending and self.failures.get((jid, "challenge"), 0) < MAX_ATTEMPTS:
+                self._check_rival(job, other, kept.inputs, kept.outputs)
+
+    def _publish(self, jid: int, outputs: tuple[bytes, ...]) -> None:
+        try:
+            row = self.rpc.call("btt_submitOutputs", jid, self.address, ["0x" + o.hex() for o in outputs])
+        except BttError as exc:
+            n = self.failures.get((jid, "publish"), 0) + 1
+            self.failures[(jid, "publish")] = n
+            if n >= MAX_ATTEMPTS:
+                self.unpublished.discard(jid)
+            self.out(f"job #{jid}: the node did not take the outputs ({exc})"
+                     + ("; giving up publishing them" if n >= MAX_ATTEMPTS else "; will try again"))
+            return
+        self.unpublished.discard(jid)
+        self.out(f"job #{jid}: published {row['items']} outputs to the node (output root {row['outputRoot'][:18]}...)")
+
+    def _check_rival(self, job: dict[str, Any], other: str, inputs: tuple[bytes, ...],
+                     ours: tuple[bytes, ...]) -> None:
+        """Challenge the first item where `other`'s outputs differ from ours and re-execution shows theirs
+        wrong (where ours is the wrong one, nothing is sent)."""
+        jid = job["id"]
+        try:
+            if assignment_of(job, other)["state"] != "verified":
+                self.rivals[jid].discard(other)
+                return
+        except NotChallengeable:
+            self.rivals[jid].discard(other)
+            return
+        fetched = fetch_outputs(self.rpc, jid, other)
+        if fetched is None or len(fetched.outputs) != len(ours):
+            return  # not published, not posted yet: try again next tick (unposted, it is slashed anyway)
+        self.rivals[jid].discard(other)
+        spec = self._spec(job).model
+        model = built(spec)
+        for i, (theirs, mine) in enumerate(zip(fetched.outputs, ours, strict=True)):
+            if theirs == mine or infer(model, [inputs[i]])[0] == theirs:
+                continue
+            try:
+                args = challenge_args(job, spec, decode_address(other), fetched, i)
+            except NotChallengeable as exc:
+                self.out(f"job #{jid}: not challenging {other}: {exc}")
+                return
+            self.out(f"job #{jid}: {other}'s item {i} does not re-execute to its output; challenging it")
+            self._submit(jid, "challenge", "compute.challenge", args, f"item {i} of {other}")
+            return
+        self.out(f"job #{jid}: every item where {other}'s outputs differ from ours re-executes to theirs")
+
     # reporting ---------------------------------------------------------------------------------------
     def _report(self, number: int, ev: dict[str, Any]) -> None:
-        if ev.get("module") != "compute" or ev.get("provider") != self.address:
+        if ev.get("module") != "compute":
+            return
+        if ev["event"] == "ResultsDiffer" and self.address in (ev["provider_a"], ev["provider_b"]):
+            other = ev["provider_b"] if ev["provider_a"] == self.address else ev["provider_a"]
+            self.rivals.setdefault(ev["job_id"], set()).add(other)
+            self.out(f"job #{ev['job_id']}: our output root differs from {other}'s (block #{number}): both owe "
+                     "their outputs on chain")
+            return
+        if ev["event"] == "ChallengeUpheld" and ev["challenger"] == self.address:
+            self.out(f"job #{ev['job_id']}: {ev['provider']}'s item {ev['item']} proven wrong in block #{number}: "
+                     f"{self.btt(ev['reward'])} to us as its reporter, {ev['provider']} slashed "
+                     f"{self.btt(ev['slashed'])}")
+            return
+        if ev.get("provider") != self.address:
             return
         name = ev["event"]
         jid = ev.get("job_id")
@@ -260,5 +375,18 @@ class MinerLoop:
         elif name == "DeadlineMissed":
             slashed = f", bond slashed {self.btt(ev['slashed'])}" if int(ev["slashed"]) else ""
             self.out(f"job #{jid} deadline missed in block #{number}: {self.btt(ev['refunded'])} refunded{slashed}")
+        elif name == "SampleVerified":
+            self.out(f"job #{jid} sample verified in block #{number}: paid when the challenge window closes")
+        elif name == "OutputsDemanded":
+            self.out(f"job #{jid}: outputs demanded in block #{number}, due on chain by {clock(ev['due_ms'])}")
+        elif name == "ChallengeUpheld":
+            self.out(
+                f"job #{jid}: a challenge proved item {ev['item']} WRONG in block #{number}: bond slashed "
+                f"{self.btt(ev['slashed'])}, requester refunded {self.btt(ev['refunded'])}"
+            )
+        elif name == "OutputsWithheld":
+            self.out(f"job #{jid}: outputs withheld, bond slashed {self.btt(ev['slashed'])} in block #{number}")
+        elif name == "ResultVoided":
+            self.out(f"job #{jid}: result voided in block #{number} (an unsettled dispute): not paid")
         elif name == "MiningRewarded":
             self.out(f"mining reward in block #{number}: {self.btt(ev['amount'])} for {ev['credit']} work credit")

@@ -3,7 +3,9 @@
 Import pipeline: decode -> check header and seal against the parent -> store; when the block makes a
 better chain, reorganise: revert the canonical blocks above the common ancestor (undo journals), apply
 the new branch (redo journals for blocks executed before, else check signatures in batch, execute,
-compare the state root) and commit the whole change in one atomic batch. Never reverts below finality.
+compare the state root) and commit the whole change in one atomic batch, with each executed block's
+validator set (the set queued in its post-state, which votes for it as a checkpoint: finality needs it after
+the head has moved on). Never reverts below finality.
 
 Fork choice: the longest chain that contains the last finalized block; ties go to the lower hash.
 """
@@ -13,7 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
+from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import SlotClock
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
@@ -25,9 +29,10 @@ from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis
 from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv
-from runtime.executive import BlockFull, BlockResult, Executive, ValidTransaction
+from runtime.events import Event
+from runtime.executive import ApplyOutcome, BlockFull, BlockResult, Executive, ValidTransaction
 from runtime.modules import RUNTIME
-from runtime.overlay import Overlay, StateReader
+from runtime.overlay import DictState, Overlay, StateReader
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
@@ -51,6 +56,16 @@ class UnknownParent(BttError):
 
 class ConflictsWithFinality(BttError):
     """The block is on a branch that does not contain the last finalized block."""
+
+
+class ImportGuard(Protocol):
+    """An extra rule on what the chain accepts (the trusted checkpoint, `btt_chain.node.checkpoint`)."""
+
+    def check_block(self, block_hash: bytes, header: Header) -> None:
+        """Raise InvalidBlock to refuse a new block before anything else is checked."""
+
+    def finality_refusal(self, block_hash: bytes, header: Header) -> str | None:
+        """Why a canonical block may not be finalized yet, or None."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +117,8 @@ class Chain:
         self.genesis_hash = genesis.hash
         stored = self.db.genesis_hash()
         if stored is None:
-            self.db.initialise(genesis.block, genesis.state, genesis.nodes, genesis.spec_json)
+            voters = voter_set_record(Overlay(DictState(genesis.state)))
+            self.db.initialise(genesis.block, genesis.state, genesis.nodes, genesis.spec_json, voters)
             log.info("initialised database at genesis 0x%s", self.genesis_hash.hex())
         elif stored != self.genesis_hash:
             raise StorageError(
@@ -123,6 +139,7 @@ class Chain:
         self._nodes: dict[bytes, TreeNode] = {}
         self._bad: set[bytes] = set()
         self._listeners: list[Callable[[ImportedBlock], None]] = []
+        self.guard: ImportGuard | None = None
         self._load_tree()
 
     def _header(self, block_hash: bytes) -> Header:
@@ -145,6 +162,7 @@ class Chain:
         return Overlay(self.db.state)
 
     def validators(self) -> tuple[ValidatorInfo, ...]:
+        """The set active at the head (RPC). Finality never weighs votes by it: see `voter_set_record`."""
         return session.active_validators(self.state())
 
     def leader(self, slot: int) -> bytes | None:
@@ -197,6 +215,10 @@ class Chain:
     def knows(self, block_hash: bytes) -> bool:
         return block_hash in self._nodes or self.db.has_block(block_hash)
 
+    def is_above_finalized(self, block_hash: bytes) -> bool:
+        """Whether the block is the last finalized one or a known block that descends from it."""
+        return block_hash in self._nodes
+
     def is_canonical(self, block_hash: bytes, number: int) -> bool:
         return self.db.canonical_hash(number) == block_hash
 
@@ -211,6 +233,10 @@ class Chain:
     def validate_transaction(self, xt: Extrinsic, length: int) -> ValidTransaction:
         """Pool admission check against the head state; the signature is checked once and cached."""
         return self.executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
+
+    def dry_run(self, xt: Extrinsic, length: int) -> tuple[ApplyOutcome, list[Event]]:
+        """What `xt` would do in the next block, against the head state; nothing is kept."""
+        return self.executive.dry_run(self.db.state, self.next_env(), xt, length, self._verify_cached)
 
     def _verify_cached(self, xt: Extrinsic, msg: bytes) -> bool:
         return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.signature)
@@ -230,6 +256,8 @@ class Chain:
             raise InvalidBlock("block is known to be invalid")
         if h in self._nodes or self.db.has_block(h):
             return ImportResult("known", h, header)
+        if self.guard is not None:
+            self.guard.check_block(h, header)
         parent = self._nodes.get(header.parent_hash)
         if parent is None:
             if self.db.has_block(header.parent_hash):
@@ -321,6 +349,7 @@ class Chain:
         executed: list[ExecutedBlock] = []
         # tree nodes of branch blocks executed in this update are not written yet: later blocks read them here
         pending: dict[bytes, bytes] = {}
+        voter_sets: dict[bytes, bytes] = {}
         parent_root = self._header(ancestor.hash).state_root
         for node in branch:
             block = fresh.get(node.hash) or self.db.get_block(node.hash)
@@ -338,7 +367,9 @@ class Chain:
                 undo = {k: view.get(k) for k in result.changes}
                 _apply(view, result.changes)
                 meta = BlockMeta(event_records(result), outcome_records(result))
-                executed.append(ExecutedBlock(block, meta, undo, result.changes, nodes))
+                set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
+                voter_sets[node.hash] = set_hash
+                executed.append(ExecutedBlock(block, meta, undo, result.changes, nodes, set_hash, record))
                 enacted.append(ImportedBlock(block, node.hash, result))
             parent_root = block.header.state_root
         new_head = enacted[-1].block.header
@@ -373,6 +404,20 @@ class Chain:
             )
         return result, nodes
 
+    def _voter_set(
+        self, parent_hash: bytes, changes: Mapping[bytes, bytes | None], post_state: StateReader,
+        earlier: Mapping[bytes, bytes],
+    ) -> tuple[bytes, bytes | None]:
+        """(hash, record or None when stored already) of the validator set queued in a block's post-state: the
+        parent's set unless the block changed `session.queued`. `earlier`: set hashes of blocks executed
+        earlier in the same update (not written yet)."""
+        parent = earlier.get(parent_hash) or self.db.voter_set_hash(parent_hash)
+        if parent is not None and session.queued.key not in changes:
+            return parent, None
+        record = voter_set_record(post_state)
+        set_hash = blake2b_256(record)
+        return set_hash, None if self.db.voter_set(set_hash) is not None else record
+
     def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
         h = block.header
         # birth hashes resolve as in the block itself (the parent's hash is recorded on initialise)
@@ -405,6 +450,9 @@ class Chain:
             return
         if not self.is_canonical(block_hash, header.number):
             raise ConflictsWithFinality("only a canonical block can be finalized")
+        refusal = self.guard.finality_refusal(block_hash, header) if self.guard is not None else None
+        if refusal is not None:
+            raise ConflictsWithFinality(refusal)
         self.db.set_finalized(block_hash, justified)
         self.finalized_hash, self.finalized = block_hash, header
         keep: dict[bytes, TreeNode] = {}
@@ -412,6 +460,25 @@ class Chain:
             if n.hash == block_hash or (n.number > header.number and n.parent in keep):
                 keep[n.hash] = n
         self._nodes = keep
+
+    def rewind_to_finalized(self) -> tuple[Block, ...]:
+        """Revert every canonical block above the last finalized one (they stay in the tree as a side branch)
+        and make the finalized block the head: for a syncing node whose unfinalized chain turns out not to be
+        the chain of its trusted checkpoint. Returns the retracted blocks, old head first."""
+        if self.head_hash == self.finalized_hash:
+            return ()
+        view = Overlay(self.db.state)
+        retracted: list[Block] = []
+        for number in range(self.head.number, self.finalized.number, -1):
+            h = self.db.canonical_hash(number)
+            block = self.db.get_block(h) if h is not None else None
+            assert h is not None and block is not None
+            retracted.append(block)
+            _apply(view, self.db.undo(h))
+        self.db.apply_update(ChainUpdate(self.finalized, self.finalized_hash, view.changes(), [], retracted, []))
+        self.head, self.head_hash = self.finalized, self.finalized_hash
+        log.info("rewound %d unfinalized blocks to the finalized block #%d", len(retracted), self.head.number)
+        return tuple(retracted)
 
     # authoring -------------------------------------------------------------------------------------
     def author_block(
@@ -424,8 +491,12 @@ class Chain:
         view = Overlay(self.db.state)
         undo = {k: view.get(k) for k in result.changes}
         meta = BlockMeta(event_records(result), outcome_records(result))
+        post = Overlay(self.db.state)
+        _apply(post, result.changes)
+        set_hash, record = self._voter_set(header.parent_hash, result.changes, post, {})
         update = ChainUpdate(
-            header, h, dict(result.changes), [block], [], [ExecutedBlock(block, meta, undo, result.changes, nodes)]
+            header, h, dict(result.changes), [block], [],
+            [ExecutedBlock(block, meta, undo, result.changes, nodes, set_hash, record)],
         )
         self.db.apply_update(update)
         self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
@@ -476,6 +547,12 @@ class Chain:
             digest=Digest(reveal),
         ).sealed(pair, self.genesis_hash)
         return Block(header, tuple(included)), result, nodes, dropped
+
+
+def voter_set_record(state: StateReader) -> bytes:
+    """The encoded set that votes for a block as the checkpoint of the epochs it opens: the validators queued
+    in the block's post-state `state` (the set active in the next epoch on its chain), weighted by bond."""
+    return ValidatorSet((v.session_key, v.bond) for v in session.queued.get(Overlay(state))).encode()
 
 
 def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:

@@ -2,7 +2,11 @@
 and evidence of double and surround votes and of double-signed blocks turned into slashing reports.
 
 The rules live in `btt_chain.consensus.finality`; this file wires them to the chain, gossip and pool.
-The validator set that votes is the session set at the head (it changes only through slashing).
+Votes for a target checkpoint of epoch e count against the set active in epoch e on the target's own chain:
+the set queued in the target block's post-state, which the chain records beside every block it executes
+(`target_set`). The set at the head plays no part, so nodes on different forks weigh votes alike, and the
+set rotates every epoch (bonds registration, deregistration and slashing) without disturbing finality. A
+vote or justification for a target this node has not executed waits, bounded, and is retried after imports.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from btt_chain.primitives.errors import BttError, DecodeError, InvalidExtrinsic
 from btt_chain.primitives.evidence import is_block_equivocation
 from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
-from btt_chain.primitives.vote import Justification, Vote
+from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 from runtime.modules import RUNTIME
 from storage import schema
 
@@ -43,6 +47,8 @@ log = logging.getLogger("btt.finality")
 RECENT_SLOTS = 512
 """How many recent (slot, author) pairs are remembered to spot a second block for the same slot."""
 REPORT_MORTALITY = 64
+DECODED_SETS = 16
+"""Validator set records kept decoded (sets change rarely: a few cover every target in play)."""
 
 
 class FinalityService:
@@ -52,7 +58,8 @@ class FinalityService:
         chain = node.chain
         raw = chain.db.meta(schema.META_JUSTIFIED)
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
-        self.tracker = VoteTracker(chain.genesis_hash, state)
+        self.tracker = VoteTracker(chain.genesis_hash, self.target_set, state)
+        self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
         self.guard = VoteGuard(guard_path) if key is not None else None
         self.publish_vote: Callable[[bytes], None] = lambda _raw: None
         self._last_vote_epoch = -1
@@ -63,12 +70,58 @@ class FinalityService:
     def epoch_slots(self) -> int:
         return self.node.chain.clock.epoch_slots
 
-    def validator_set(self) -> ValidatorSet:
-        return ValidatorSet([(v.session_key, v.bond) for v in self.node.chain.validators()])
+    def target_set(self, cp: Checkpoint) -> ValidatorSet | None:
+        """The set that votes for checkpoint `cp`: the validators active in epoch `cp.epoch` on the chain of
+        `cp.block_hash`, i.e. those queued in that block's post-state (`session.queued`, recorded when the
+        block was executed). None while this node cannot tell, and then the tracker holds the vote: the block
+        is unknown, not executed here, not at or above the last finalized block, or not known to be epoch
+        `cp.epoch`'s checkpoint on any chain (its slot must be below the epoch's first slot, and a known child
+        of it must be at or after that slot; that also bounds the epochs one block can be a checkpoint of)."""
+        chain = self.node.chain
+        block_hash = cp.block_hash
+        if not chain.is_above_finalized(block_hash):
+            return None
+        db = chain.db
+        header = db.get_header(block_hash)
+        if header is None:
+            return None
+        if cp.epoch == 0:
+            if header.number != 0:
+                return None
+        else:
+            boundary = cp.epoch * self.epoch_slots
+            if header.slot >= boundary or not self._has_child_from(block_hash, header.number, boundary):
+                return None
+        set_hash = db.voter_set_hash(block_hash)
+        if set_hash is None:
+            return None
+        vs = self._sets.get(set_hash)
+        if vs is None:
+            raw = db.voter_set(set_hash)
+            if raw is None:
+                return None
+            vs = ValidatorSet.decode(raw)
+            self._sets[set_hash] = vs
+            while len(self._sets) > DECODED_SETS:
+                self._sets.popitem(last=False)
+        self._sets.move_to_end(set_hash)
+        return vs
+
+    def _has_child_from(self, block_hash: bytes, number: int, slot: int) -> bool:
+        """Whether a known block above the finalized one has `block_hash` as parent and a slot >= `slot`."""
+        chain = self.node.chain
+        for child in chain.db.block_hashes_at(number + 1):
+            header = chain.db.get_header(child)
+            if (header is not None and header.parent_hash == block_hash and header.slot >= slot
+                    and chain.is_above_finalized(child)):
+                return True
+        return False
 
     # votes -----------------------------------------------------------------------------------------
     def on_new_head(self) -> None:
-        """Vote once per epoch when the head enters it; catch the chain up with tracker finality."""
+        """Count what waited for the blocks just imported; vote once per epoch when the head enters it (if this
+        validator is in the set of the epoch's checkpoint); catch the chain up with tracker finality."""
+        self._retry_unresolved()
         self._apply_finality()
         if self.key is None or self.guard is None:
             return
@@ -76,18 +129,35 @@ class FinalityService:
         epoch = epoch_of(chain.head.slot, self.epoch_slots)
         if epoch <= self._last_vote_epoch or epoch == 0:
             return
-        if self.key.public not in self.validator_set():
-            return
         target = checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots)
-        link = self.tracker.vote_link(target)
+        voters = self.tracker.target_set(target)
         self._last_vote_epoch = epoch
+        if voters is None:  # below the finalized block (a trusted checkpoint past it): nothing to vote for
+            log.info("no validator set for checkpoint %s on our own chain: not voting in epoch %d", target, epoch)
+            return
+        if self.key.public not in voters:
+            return
+        link = self.tracker.vote_link(target)
         if link is None or not self.guard.may_sign(link[0].epoch, link[1].epoch):
             return
         vote = self.guard.sign(self.key, chain.genesis_hash, *link)  # persisted (fsync) before it leaves
-        result = self.tracker.add_vote(vote, self.validator_set(), current_epoch=epoch)
+        result = self.tracker.add_vote(vote, current_epoch=epoch)
         self._handle_update(result.update)
         self.publish_vote(vote.encode())
         log.info("voted %s -> %s", link[0], link[1])
+
+    def _retry_unresolved(self) -> None:
+        """Votes and justifications that waited for their target's set: count those whose set is known now."""
+        retry = self.tracker.retry_unresolved()
+        for ev in retry.evidence:
+            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+        for vote, r in retry.votes:
+            if r.status is VoteStatus.INVALID:
+                log.debug("held vote by 0x%s is invalid: %s", vote.validator.hex()[:16], r.reason)
+        for j, ji in retry.justifications:
+            if ji.status is JustificationStatus.INVALID:
+                log.info("held justification of %s is invalid: %s", j.target, ji.reason)
+        self._handle_update(retry.update)
 
     def on_vote_gossip(self, peer: str, data: bytes) -> bool | None:
         """True: forward; False: reject and blame the sender; None: ignore without blame."""
@@ -96,7 +166,7 @@ class FinalityService:
         except DecodeError:
             return False
         epoch = epoch_of(self.node.chain.clock.slot_at(self.node.now_ms()), self.epoch_slots)
-        result = self.tracker.add_vote(vote, self.validator_set(), current_epoch=epoch)
+        result = self.tracker.add_vote(vote, current_epoch=epoch)
         if result.status is VoteStatus.EQUIVOCATION and result.evidence is not None:
             self._report("evidence.report_vote_equivocation", result.evidence.vote_a.encode(),
                          result.evidence.vote_b.encode(), result.evidence.offender)
@@ -105,19 +175,23 @@ class FinalityService:
             log.debug("invalid vote from %s: %s", peer, result.reason)
             return False
         self._handle_update(result.update)
+        # UNRESOLVED (target not executed here yet): held, not forwarded, nobody blamed
         return True if result.status is VoteStatus.ACCEPTED else None
 
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
+        """Verify and apply a peer's (or sync's) justification against its target's set. False: invalid."""
         try:
             j = Justification.decode(raw)
         except DecodeError:
             return False
-        result = self.tracker.import_justification(j, self.validator_set())
+        result = self.tracker.import_justification(j)
         for ev in result.evidence:
             self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
         if result.status is JustificationStatus.INVALID:
             log.info("invalid justification from %s: %s", peer, result.reason)
             return False
+        if result.status is JustificationStatus.UNRESOLVED:
+            log.debug("justification of %s from %s waits for its block", j.target, peer)
         self._handle_update(result.update)
         return True
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from btt_chain.node import sync
 from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
+from btt_chain.node.checkpoint import CheckpointConflict
+from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
@@ -48,6 +50,9 @@ class NetworkBridge:
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
         self.peer_best: dict[str, sync.PeerStatus] = {}
+        node.checkpoint.attach(p2p)
+        self.outputs = OutputsExchange(node.outputs, p2p)
+        """Job outputs between nodes (`outputs/get`): served from ours, fetched from peers on demand."""
 
     # lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -58,6 +63,7 @@ class NetworkBridge:
         p.set_request_handler("sync/blocks", self._serve_blocks)
         p.set_request_handler("sync/block", self._serve_block)
         p.set_request_handler("sync/justifications", self._serve_justifications)
+        self.outputs.start()
         p.on_peer_connected(self._on_peer_connected)
         self._tasks = [
             asyncio.create_task(self._tx_batch_loop(), name="tx-batches"),
@@ -68,6 +74,7 @@ class NetworkBridge:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.outputs.stop()
 
     @property
     def is_syncing(self) -> bool:
@@ -146,6 +153,9 @@ class NetworkBridge:
         """True: new and valid (forward it); None: nothing to forward, nobody to blame; False: invalid."""
         try:
             result = self.node.import_block(encoded)
+        except CheckpointConflict as exc:
+            self.node.checkpoint.refuse_block(peer, exc, via)
+            return False
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
@@ -226,7 +236,7 @@ class NetworkBridge:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
-                if self._is_ahead(status):
+                if self._is_ahead(status) and await self.node.checkpoint.vet_peer(self.p2p, peer, status):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
 
@@ -259,7 +269,9 @@ class NetworkBridge:
 
     async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:
         chain = self.node.chain
-        start = max(chain.finalized.number + 1, chain.head.number - 16)
+        # from the finalized block itself: it is known, but the justification stored beside it may be the source
+        # of the next one (genesis holds epoch 1's when epoch 0 had no block, and sync never serves it otherwise)
+        start = max(chain.finalized.number, chain.head.number - 16)
         restarted = False
         self._syncing = True
         began, imported = time.monotonic(), 0
@@ -287,6 +299,8 @@ class NetworkBridge:
                     await asyncio.sleep(0)
                 else:
                     start += len(items)
+        except CheckpointConflict as exc:
+            self.node.checkpoint.refuse_block(peer, exc, "sync")
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block in sync: {exc}")
         except ConflictsWithFinality as exc:

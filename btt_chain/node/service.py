@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
+from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
+from btt_chain.node.job_outputs import JobOutputs
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
@@ -27,7 +29,7 @@ from btt_chain.primitives.errors import BttError, ConfigError, InvalidExtrinsic,
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
-from genesis.spec import ChainSpec
+from genesis.spec import ChainSpec, TrustedCheckpoint
 from runtime.system import storage as system
 from storage.leveldb import LevelDBStore
 
@@ -51,6 +53,8 @@ class NodeConfig:
     rpc_port: int = 9944
     rpc_methods: str = "safe"
     """'safe' or 'unsafe' (unsafe methods only ever on loopback)."""
+    rpc_cors: str | None = None
+    """--rpc-cors: None (pages on localhost and 127.0.0.1), 'all', or comma-separated origins."""
     signature_workers: int = 0
     name: str = "btt-node"
     p2p_port: int | None = None
@@ -67,6 +71,8 @@ class NodeConfig:
     """--demo-economy: run `btt-chain miner` with this key (dev name or key file) beside the node."""
     demo_clinic: str | None = None
     """--demo-economy: run a demo clinic (`btt-chain job clinic`) with this key beside the node."""
+    checkpoint: TrustedCheckpoint | None = None
+    """--checkpoint: a trusted block (overrides the chain spec's); chains without it are refused."""
 
 
 def now_ms() -> int:
@@ -114,10 +120,13 @@ class Node:
         self.kv = LevelDBStore(self.data_dir / "db")
         try:
             self.chain = Chain(self.kv, self.genesis, self.checker)
+            self.checkpoint = CheckpointGuard.start(self.chain, self.spec, config.checkpoint, now_ms)
         except StorageError:
             self.kv.close()
             raise
         self.pool = TxPool(self.chain.validate_transaction, self.account_nonce)
+        self.outputs = JobOutputs(self.chain, self.kv)
+        """Compute job outputs this node keeps and serves (RPC and the `outputs/get` protocol)."""
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self._rotating_to: tuple[int, int] | None = None
@@ -127,11 +136,14 @@ class Node:
         self.now_ms = now_ms
         self._stop = asyncio.Event()
         self._head_listeners: list[Callable[[ImportedBlock], None]] = []
+        self.extrinsic_watches: Any = None
+        """The RPC server's watched transactions (author_submitAndWatchExtrinsic), once it runs."""
         self._finalized_listeners: list[Callable[[Header, bytes], None]] = []
         self.chain.on_import(self._on_import)
         self.rpc_url: str | None = None
         vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
         self.finality = FinalityService(self, config.validator_key, vote_guard)
+        self.checkpoint.connect(self.finality.import_justification, self.notify_finalized)
         self.p2p: P2PService | None = None
         self.network: NetworkBridge | None = None
 
@@ -176,7 +188,7 @@ class Node:
         self.finality.on_new_head()
 
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
-        return self.finality.import_justification(raw, peer)
+        return self.checkpoint.import_justification(raw, peer)  # held back or refused against the checkpoint
 
     def add_finalized_listener(self, fn: Callable[[Header, bytes], None]) -> None:
         self._finalized_listeners.append(fn)
@@ -208,6 +220,7 @@ class Node:
 
     # running -----------------------------------------------------------------------------------------
     async def run(self) -> None:
+        from btt_chain.rpc.cors import CorsPolicy
         from btt_chain.rpc.server import RpcServer
 
         loop = asyncio.get_running_loop()
@@ -217,7 +230,8 @@ class Node:
             except (NotImplementedError, RuntimeError):
                 pass
         await self._start_network()
-        rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe")
+        rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe",
+                        cors=CorsPolicy.parse(self.config.rpc_cors))
         try:
             await rpc.start()
         except BaseException:
@@ -272,7 +286,7 @@ class Node:
         await p2p.start()
         network = NetworkBridge(self, p2p, now_ms)
         await network.start()
-        p2p.subscribe("votes", self.finality.on_vote_gossip)
+        p2p.subscribe("votes", self.checkpoint.filter_votes(self.finality.on_vote_gossip))
         self.finality.publish_vote = network.publish_vote
         self.p2p, self.network = p2p, network
         log.info("p2p: peer id %s, listening on %s", p2p.local_peer_id, ", ".join(p2p.listen_addrs))

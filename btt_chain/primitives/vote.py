@@ -4,7 +4,7 @@ A checkpoint names the block a chain had at an epoch boundary. A validator's vot
 justified checkpoint (source) to the checkpoint of the epoch its head just entered (target), signed by
 its session key over a domain-tagged payload that commits to the genesis hash, so a vote cannot be
 replayed on another chain. A justification is the set of votes for one link that carried 2/3 of the
-bonded stake (btt_chain.consensus.finality checks that).
+bonded stake of the target epoch's validator set (btt_chain.consensus.finality checks that).
 """
 
 from __future__ import annotations

@@ -2,10 +2,16 @@
 
 Nothing a caller sends can raise out of here: bad JSON, bad envelopes and bad parameters become error
 objects, and unexpected exceptions become -32603 (logged with their traceback).
+
+The server answers through `handle_async`, which hands the event loop back between the calls of a batch, so
+block authoring and import (on the same loop) wait for at most one call, never for a whole batch; and which
+holds every reply to `max_response` bytes: a call whose answer is larger gets an error that says how to ask
+for less, and a batch stops answering (with errors) once its replies add up to the limit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -14,6 +20,7 @@ from btt_chain.rpc.errors import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
+    SERVER_LIMIT,
     RpcError,
     invalid_request,
 )
@@ -22,6 +29,8 @@ from btt_chain.rpc.registry import REGISTRY, Registry, RpcContext
 log = logging.getLogger("btt.rpc")
 
 MAX_BATCH = 100
+MAX_RESPONSE = 4 * 1024 * 1024
+"""Largest reply, one call or a whole batch (bytes of JSON)."""
 _NO_ID = object()
 
 
@@ -40,9 +49,57 @@ def error_response(request_id: Any, error: RpcError) -> str:
 class Dispatcher:
     """Answers one HTTP body or WebSocket message. Synchronous: the node is read on the event-loop thread."""
 
-    def __init__(self, registry: Registry = REGISTRY, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, registry: Registry = REGISTRY, max_batch: int = MAX_BATCH,
+                 max_response: int = MAX_RESPONSE) -> None:
         self.registry = registry
         self.max_batch = max_batch
+        self.max_response = max_response
+
+    async def handle_async(self, raw: bytes | str, ctx: RpcContext) -> str | None:
+        """As `handle`, yielding to the event loop before each call and bounding the reply's size."""
+        try:
+            payload = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            return error_response(None, RpcError(PARSE_ERROR, "Parse error"))
+        if not isinstance(payload, list):
+            await asyncio.sleep(0)
+            return self._bounded(self._one(payload, ctx), payload)
+        if not payload:
+            return error_response(None, invalid_request("empty batch"))
+        if len(payload) > self.max_batch:
+            return error_response(
+                None, invalid_request(f"batch of {len(payload)} requests is over the limit of {self.max_batch}")
+            )
+        answers: list[str] = []
+        size = 2
+        full = f"the batch's replies reached the limit of {self.max_response} bytes: send the rest in another request"
+        for request in payload:
+            await asyncio.sleep(0)
+            if size >= self.max_response:
+                answer = self._too_big(request, full)
+            else:
+                answer = self._bounded(self._one(request, ctx), request)
+                if answer is not None and size + len(answer) > self.max_response:
+                    answer = self._too_big(request, full)
+            if answer is not None:
+                answers.append(answer)
+                size += len(answer) + 1
+        return "[" + ",".join(answers) + "]" if answers else None
+
+    def _bounded(self, answer: str | None, request: Any) -> str | None:
+        if answer is None or len(answer) <= self.max_response:
+            return answer
+        return self._too_big(request, f"the reply of {len(answer)} bytes is over the limit of {self.max_response}: "
+                                      "ask for less (a smaller range or page)")
+
+    @staticmethod
+    def _too_big(request: Any, message: str) -> str | None:
+        request_id = request.get("id", _NO_ID) if isinstance(request, dict) else None
+        if request_id is _NO_ID:
+            return None
+        if isinstance(request_id, bool) or not isinstance(request_id, (str, int, type(None))):
+            request_id = None
+        return error_response(request_id, RpcError(SERVER_LIMIT, message))
 
     def handle(self, raw: bytes | str, ctx: RpcContext) -> str | None:
         """The encoded response (object or batch array), or None when every request was a notification."""

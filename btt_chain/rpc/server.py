@@ -1,8 +1,12 @@
 """The RPC server: JSON-RPC 2.0 over HTTP POST and WebSocket on one port and one path ('/').
 
-HTTP bodies and WebSocket messages are capped (8 MiB), batches too (100). Each WebSocket has a writer task
-draining its outbox; head notifications are put there by the node's synchronous head listener and are
-dropped oldest-first for a client that reads too slowly, so a subscriber never holds up the node.
+HTTP bodies and WebSocket messages are capped (8 MiB), batches too (100 calls) and every reply (4 MiB).
+Calls run on the node's event loop one at a time, handing the loop back between the calls of a batch, so
+authoring and import wait for at most one call. Each client address may hold `max_per_ip` connections (HTTP
+requests in flight and WebSockets together). A browser page's `Origin` must be allowed by `--rpc-cors`
+(default: pages served from localhost or 127.0.0.1); requests without an Origin (wallets, scripts) are served.
+Each WebSocket has a writer task draining its outbox; notifications are dropped oldest-first for a client
+that reads too slowly, so a subscriber never holds up the node. A client that goes away costs one debug line.
 """
 
 from __future__ import annotations
@@ -17,17 +21,21 @@ from aiohttp import WSCloseCode, WSMsgType, web
 import btt_chain.rpc.methods  # noqa: F401  (registers the methods)
 import btt_chain.rpc.methods_assets  # noqa: F401  (registers btt_assets, btt_asset, btt_assetHoldings)
 import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_multisig)
+import btt_chain.rpc.methods_checkpoint  # noqa: F401  (registers btt_checkpoint)
 import btt_chain.rpc.methods_compute  # noqa: F401  (registers the compute and power-table methods)
 import btt_chain.rpc.methods_governance  # noqa: F401  (registers btt_referenda, btt_referendum, btt_voter)
 import btt_chain.rpc.methods_incentives  # noqa: F401  (registers btt_points, btt_oracles)
+import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs, btt_jobOutputs, btt_jobOutput)
 import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
+from btt_chain.rpc.cors import CorsPolicy
 from btt_chain.rpc.errors import invalid_request
 from btt_chain.rpc.outbox import Outbox
 from btt_chain.rpc.protocol import MAX_BATCH, Dispatcher, error_response
 from btt_chain.rpc.registry import RpcContext
 from btt_chain.rpc.subscriptions import HeadSubscriptions
+from btt_chain.rpc.watch import ExtrinsicWatches
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -38,6 +46,10 @@ MAX_BODY = 8 * 1024 * 1024
 """Largest HTTP body or WebSocket message accepted."""
 MAX_CONNECTIONS = 100
 """Open WebSocket connections at once."""
+MAX_PER_IP = 32
+"""Connections (HTTP requests in flight and WebSockets) one client address may hold at once."""
+GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+"""What a client that disconnects mid-request raises: a debug line, not a traceback."""
 HEARTBEAT_S = 30.0
 JSON_TYPE = "application/json"
 
@@ -56,7 +68,8 @@ class RpcServer:
 
     def __init__(
         self, node: Node, host: str, port: int, unsafe: bool = False, max_body: int = MAX_BODY,
-        max_batch: int = MAX_BATCH, max_connections: int = MAX_CONNECTIONS,
+        max_batch: int = MAX_BATCH, max_connections: int = MAX_CONNECTIONS, cors: CorsPolicy | None = None,
+        max_per_ip: int = MAX_PER_IP,
     ) -> None:
         self.node = node
         self.host = host
@@ -64,6 +77,9 @@ class RpcServer:
         self.unsafe = unsafe
         self.max_body = max_body
         self.max_connections = max_connections
+        self.max_per_ip = max_per_ip
+        self.cors = cors or CorsPolicy.default()
+        self._per_ip: dict[str, int] = {}
         self.dispatcher = Dispatcher(max_batch=max_batch)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
@@ -71,9 +87,12 @@ class RpcServer:
 
     # lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
+        if getattr(self.node, "extrinsic_watches", None) is None:
+            self.node.extrinsic_watches = ExtrinsicWatches(self.node)
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post("/", self._http)
         app.router.add_get("/", self._websocket)
+        app.router.add_route("OPTIONS", "/", self._preflight)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -99,17 +118,68 @@ class RpcServer:
     def _context(self, request: web.Request, subscriber: HeadSubscriptions | None = None) -> RpcContext:
         return RpcContext(self.node, subscriber, self.unsafe and is_loopback(request.remote))
 
+    # admission ---------------------------------------------------------------------------------------
+    def _refuse(self, request: web.Request) -> web.Response | None:
+        """A response that refuses the request (origin not allowed, too many connections), or None."""
+        origin = request.headers.get("Origin")
+        if not self.cors.allows(origin):
+            log.debug("refused RPC from origin %s (allowed: %s)", origin, self.cors)
+            return web.Response(status=403, text=f"origin {origin} is not allowed (node option --rpc-cors)\n")
+        if self._per_ip.get(request.remote or "", 0) >= self.max_per_ip:
+            return web.Response(status=429, text=f"too many connections from {request.remote} "
+                                                 f"(limit {self.max_per_ip})\n")
+        return None
+
+    def _enter(self, request: web.Request) -> str:
+        ip = request.remote or ""
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        return ip
+
+    def _leave(self, ip: str) -> None:
+        left = self._per_ip.get(ip, 1) - 1
+        if left > 0:
+            self._per_ip[ip] = left
+        else:
+            self._per_ip.pop(ip, None)
+
+    def _cors_headers(self, request: web.Request) -> dict[str, str]:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return {}
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+    async def _preflight(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        return web.Response(status=204, headers={
+            **self._cors_headers(request), "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600",
+        })
+
     # HTTP --------------------------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        ip = self._enter(request)
+        headers = self._cors_headers(request)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            error = invalid_request(f"body is over the limit of {self.max_body} bytes")
-            return web.Response(status=413, text=error_response(None, error), content_type=JSON_TYPE)
-        reply = self.dispatcher.handle(body, self._context(request))
-        if reply is None:
-            return web.Response(status=204)
-        return web.Response(text=reply, content_type=JSON_TYPE)
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                error = invalid_request(f"body is over the limit of {self.max_body} bytes")
+                return web.Response(status=413, text=error_response(None, error), content_type=JSON_TYPE,
+                                    headers=headers)
+            reply = await self.dispatcher.handle_async(body, self._context(request))
+            if reply is None:
+                return web.Response(status=204, headers=headers)
+            return web.Response(text=reply, content_type=JSON_TYPE, headers=headers)
+        except GONE as exc:
+            log.debug("RPC client %s went away: %s", request.remote, exc)
+            return web.Response(status=499)
+        finally:
+            self._leave(ip)
 
     # WebSocket ---------------------------------------------------------------------------------------
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
@@ -119,9 +189,18 @@ class RpcServer:
                 status=405, text="send JSON-RPC with POST, or open a WebSocket on this path\n",
                 headers={"Allow": "POST"},
             )
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
         if len(self._sockets) >= self.max_connections:
             return web.Response(status=503, text=f"too many WebSocket connections (limit {self.max_connections})\n")
-        await ws.prepare(request)
+        ip = self._enter(request)
+        try:
+            await ws.prepare(request)
+        except GONE as exc:
+            self._leave(ip)
+            log.debug("RPC client %s went away: %s", request.remote, exc)
+            return ws
         self._sockets.add(ws)
         outbox = Outbox()
         subscriptions = HeadSubscriptions(self.node, outbox)
@@ -131,19 +210,25 @@ class RpcServer:
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
-                reply = self.dispatcher.handle(msg.data, ctx)
+                reply = await self.dispatcher.handle_async(msg.data, ctx)
                 if reply is not None:
                     outbox.put_response(reply)
                 subscriptions.flush_pending()
                 await outbox.wait_for_room()
+        except GONE as exc:
+            log.debug("RPC client %s went away: %s", request.remote, exc)
         finally:
+            self._leave(ip)
             subscriptions.close()
             outbox.close()
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             self._sockets.discard(ws)
             if not ws.closed:
-                await ws.close()
+                try:
+                    await ws.close()
+                except GONE:
+                    pass
         return ws
 
     @staticmethod

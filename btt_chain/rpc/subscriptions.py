@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,10 @@ class HeadSubscriptions:
         self._listening = False
         self._pending: list[str] = []
         """New subscriptions whose first notification waits until their subscribe response is queued."""
+        self.after_response: list[Callable[[], None]] = []
+        """Other first notifications (a watched transaction's first status) that wait the same way."""
+        self.on_close: list[Callable[[], None]] = []
+        """Cleanups of other subscriptions on this connection (watched transactions)."""
 
     def __len__(self) -> int:
         return len(self._subs)
@@ -77,6 +82,9 @@ class HeadSubscriptions:
     def flush_pending(self) -> None:
         """Send each new subscription its current head (Substrate does); call after queuing the response."""
         pending, self._pending = self._pending, []
+        callbacks, self.after_response = self.after_response, []
+        for fn in callbacks:
+            fn()
         chain = self.node.chain
         for sub_id in pending:
             sub = self._subs.get(sub_id)
@@ -118,6 +126,9 @@ class HeadSubscriptions:
         self._subs.clear()
         self._pending.clear()
         self._stop_listening()
+        callbacks, self.on_close = self.on_close, []
+        for fn in callbacks:
+            fn()
 
     def _stop_listening(self) -> None:
         if self._listening:

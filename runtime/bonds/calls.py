@@ -34,12 +34,14 @@ def rebond(ctx: CallContext, origin: Origin, amount: int) -> None:
 
 
 def register_validator(ctx: CallContext, origin: Origin, session_key: bytes, hash_chain_commitment: bytes) -> None:
-    """Register as a validator (needs the minimum validator bond); active from the next epoch."""
+    """Register as a validator (needs the minimum validator bond). The set of the next epoch is already fixed:
+    the validator is queued at the next epoch's start and active (leading slots, voting) in the epoch after."""
     logic.register_validator(ctx, ensure_signed(origin), session_key, hash_chain_commitment)
 
 
 def deregister_validator(ctx: CallContext, origin: Origin) -> None:
-    """Stop validating from the next epoch; the bond stays until unbonded."""
+    """Stop validating: the validator stays in the sets already fixed (through the next epoch) and leaves at
+    the start of the epoch after; the bond stays until unbonded."""
     logic.deregister_validator(ctx, ensure_signed(origin))
 
 
@@ -58,5 +60,6 @@ MODULE = ModuleDef(
                 register_validator, register_validator.__doc__ or ""),
         CallDef(6, "deregister_validator", (), 200, deregister_validator, deregister_validator.__doc__ or ""),
     ),
-    on_initialize=logic.on_initialize,
 )
+"""No hook of its own: the consensus hook calls `logic.rotate_session` at each epoch's first block, between
+its leader check and drawing the next schedule."""

@@ -72,7 +72,17 @@ class BondSlashed(Event):
 
 @dataclass(frozen=True)
 class NewEpoch(Event):
-    """The active validator set was rebuilt for `epoch` and now has `validators` members."""
+    """The set queued one epoch earlier became the active validator set of `epoch`, with `validators` members."""
+
+    MODULE: ClassVar[str] = "bonds"
+    epoch: int
+    validators: int
+    WIRE = (("epoch", U64), ("validators", U64))
+
+
+@dataclass(frozen=True)
+class ValidatorsQueued(Event):
+    """A new set of `validators` members was queued: it becomes the active set, and leads the slots, of `epoch`."""
 
     MODULE: ClassVar[str] = "bonds"
     epoch: int

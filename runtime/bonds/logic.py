@@ -1,5 +1,6 @@
 """Bond rules: bond, unbond into unlocking chunks, withdraw matured chunks, rebond, slash; and the
-epoch-boundary rebuild of the active validator set from the registered validators.
+epoch-boundary rotation of the validator sets: the queued set becomes active and the set for the next epoch
+is computed from the registered validators and queued (`rotate_session`, run by the consensus hook).
 
 Every function checks first and writes last. The ledger's `total` always equals the part of the
 account's reserved balance that is bonded (other modules may reserve more for their own deposits).
@@ -138,7 +139,8 @@ def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitm
 
 
 def deregister_validator(ctx: CallContext, who: bytes) -> None:
-    """Leave the registered set; the active set drops the validator at the next epoch boundary."""
+    """Leave the registered set: the next set queued (at the next epoch's start) leaves the validator out, so
+    it stays active through the next epoch and leaves at the start of the one after."""
     if not storage.validators.contains(ctx.state, who):
         raise errors.NotRegistered()
     storage.validators.remove(ctx.state, who)
@@ -146,10 +148,10 @@ def deregister_validator(ctx: CallContext, who: bytes) -> None:
 
 
 def _session_key_in_use(state: Overlay, key: bytes) -> bool:
-    """Used by a registered validator, or by a member of the active set (which may be leaving)."""
+    """Used by a registered validator, or by a member of the active or the queued set (which may be leaving)."""
     if any(r.session_key == key for _, r in storage.validators.items(state)):
         return True
-    return any(v.session_key == key for v in session.validators.get(state))
+    return any(v.session_key == key for v in (*session.validators.get(state), *session.queued.get(state)))
 
 
 def slash(ctx: CallContext, who: bytes, amount: int, reporter: bytes | None) -> tuple[int, int]:
@@ -157,7 +159,10 @@ def slash(ctx: CallContext, who: bytes, amount: int, reporter: bytes | None) -> 
     (unbonding outlasts the evidence window, so a late report still finds the funds). A share of
     `slashing.reporter_bps` goes to `reporter`, the rest is burned. Returns (burned, reward).
 
-    A registered validator left with no active bond is deregistered."""
+    A registered validator left with no active bond is deregistered. The set queued for the next epoch (and
+    the next epoch's leader schedule) keeps at most the validator's new active bond: a validator left with
+    none leaves them at once, so it leads no slot and votes for no checkpoint of the next epoch (the current
+    epoch's schedule stays as drawn)."""
     led = storage.ledger.get(ctx.state, who)
     if led is None or amount == 0:
         return 0, 0
@@ -186,32 +191,52 @@ def slash(ctx: CallContext, who: bytes, amount: int, reporter: bytes | None) -> 
     if new.active == 0 and storage.validators.contains(ctx.state, who):
         storage.validators.remove(ctx.state, who)
         ctx.emit(events.ValidatorDeregistered(who))
+    _restrict_queued(ctx.state, who, new.active)
     return burned, reward
 
 
-# --- the active set --------------------------------------------------------------------------------
+def _restrict_queued(state: Overlay, who: bytes, bond: int) -> None:
+    """`who` keeps at most `bond` in the queued set and the following schedule; at 0 it leaves both (never the
+    last validator: a chain with none could never author the block that adds one)."""
+    queued = list(session.queued.get(state))
+    index = next((i for i, v in enumerate(queued) if v.account == who), None)
+    if index is not None and queued[index].bond > bond:
+        if bond > 0:
+            queued[index] = queued[index].replace(bond=bond)
+        elif len(queued) > 1:
+            del queued[index]
+        session.queued.put(state, tuple(queued))
+    consensus.restrict_following(state, who, bond)
 
 
-def on_initialize(ctx: CallContext) -> None:
-    """At the first block of a new epoch (epoch = slot // epoch_slots), rebuild the active set."""
-    per_epoch = storage.epoch_slots.get(ctx.state)
-    if per_epoch == 0:
-        return
-    epoch = ctx.env.slot // per_epoch
+# --- the validator sets ----------------------------------------------------------------------------
+
+
+def rotate_session(ctx: CallContext, epoch: int) -> None:
+    """The first block of `epoch` (run by the consensus hook, after the leader and reveal checks and before it
+    draws the next epoch's schedule from `session.queued`): the queued set becomes active, and the set for
+    epoch + 1 is computed and queued. A registration or deregistration in epoch e - 1 thus takes effect in
+    epoch e + 1, and the leader schedule of every epoch is drawn from exactly the set active in it. Once per
+    epoch; after epochs without blocks, the queued set (what the skipped epochs' schedules were drawn from)
+    becomes active all the same."""
     if epoch <= storage.current_epoch.get(ctx.state):
         return
     storage.current_epoch.put(ctx.state, epoch)
+    queued = session.queued.get(ctx.state)
+    if queued and queued != session.validators.get(ctx.state):
+        session.validators.put(ctx.state, queued)
+        ctx.emit(events.NewEpoch(epoch, len(queued)))
     new = compute_active_set(ctx.state)
-    if new and new != session.validators.get(ctx.state):
-        session.validators.put(ctx.state, new)
-        ctx.emit(events.NewEpoch(epoch, len(new)))
+    if new and new != queued:
+        session.queued.put(ctx.state, new)
+        ctx.emit(events.ValidatorsQueued(epoch + 1, len(new)))
 
 
 def compute_active_set(state: Overlay) -> tuple[ValidatorInfo, ...]:
-    """Registered validators with an active bond, at their current bonds. Members of the current set keep
-    their order (the leader schedule stays stable); newcomers follow, largest bond first, then by account.
-    Empty if none qualifies: the caller then keeps the current set, since a chain with no validator could
-    never author the block that adds one."""
+    """The set to queue: registered validators with an active bond, at their current bonds. Members of the
+    active set keep their order (the leader schedule stays stable); newcomers follow, largest bond first, then
+    by account. Empty if none qualifies: the caller then keeps the queued set, since a chain with no validator
+    could never author the block that adds one."""
     regs = dict(storage.validators.items(state))
     out: list[ValidatorInfo] = []
     for v in session.validators.get(state):

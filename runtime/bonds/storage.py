@@ -12,10 +12,11 @@ ledger: StorageMap[BondLedger] = StorageMap(M, "ledger", Nested(BondLedger))
 """Account -> its bond ledger; absent when nothing is bonded or unlocking."""
 
 validators: StorageMap[ValidatorRegistration] = StorageMap(M, "validators", Nested(ValidatorRegistration))
-"""Account -> its validator registration; the active set is rebuilt from these at each epoch."""
+"""Account -> its validator registration; the queued set is computed from these at each epoch's start."""
 
 epoch_slots: StorageValue[int] = StorageValue(M, "epoch_slots", U64, default=0)
-"""Slots per epoch (from the chain spec's consensus section); 0 means the active set never rotates."""
+"""Slots per epoch (from the chain spec's consensus section), as written at genesis; the rotation itself
+follows the consensus module's epochs (0 there too: the sets never rotate)."""
 
 current_epoch: StorageValue[int] = StorageValue(M, "current_epoch", U64, default=0)
-"""The epoch the active set was last rebuilt for."""
+"""The epoch of the last rotation (`logic.rotate_session`)."""

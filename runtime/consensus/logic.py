@@ -1,13 +1,17 @@
-"""Consensus rules the runtime enforces on every block (DESIGN.md, Consensus 2-3):
+"""Consensus rules the runtime enforces on every block (DESIGN.md, Consensus 2-3), in this order:
 
-- at an epoch's first block the schedule rotates: the epoch's schedule is the one fixed one epoch earlier,
-  and the next epoch's is built now, from the state at the end of the previous epoch (so the schedule of
-  epoch e comes from the state at the end of e-2 and nobody can grind it);
-- the block's author must be its slot's leader under that schedule;
-- the header's reveal must be the next preimage of the author's hash chain; it is folded into the
-  chain's randomness, which seeds the next schedules and the compute module's draws.
+1. the block's author must be its slot's leader under the schedule its parent's state gives the block's epoch
+   (at an epoch's first block: the `following` schedule fixed one epoch earlier);
+2. the header's reveal must be the next preimage of the author's hash chain; it is folded into the chain's
+   randomness, which seeds the next schedules and the compute module's draws;
+3. at an epoch's first block, the validator sets rotate (`bonds.logic.rotate_session`: the queued set becomes
+   active, the set for the next epoch is queued), that epoch's schedule becomes `current`, and the next
+   epoch's schedule is drawn from the newly queued set, with the state at the end of the previous epoch (so
+   the schedule of epoch e comes from the state at the end of e - 2 and nobody can grind it).
 
-A block that breaks a rule raises InvalidBlock from `on_initialize`: it is not a valid block on any node.
+So the schedule of every epoch is drawn over exactly the set active in it: a validator leads slots exactly
+in the epochs in which it is active. A block that breaks a rule raises InvalidBlock from `on_initialize`: it
+is not a valid block on any node.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterable
 from btt_chain.primitives.errors import InvalidBlock
 from btt_chain.primitives.hash_chain import mix_seed, verify_reveal
 from btt_chain.primitives.hashing import blake2b_256
+from runtime.bonds.logic import rotate_session
 from runtime.compute import credit
 from runtime.consensus import events, storage
 from runtime.consensus.leader import slot_leader
@@ -54,8 +59,9 @@ def schedule_for_epoch(state: Overlay, epoch: int) -> EpochSchedule | None:
 
 
 def build_schedule(state: Overlay, epoch: int, seed: bytes) -> EpochSchedule:
-    """The power table over the active validators: bond share and matured work credit over the window."""
-    validators = session.validators.get(state)
+    """The power table over the queued validators (the set of `epoch`): bond share and matured work credit
+    over the window."""
+    validators = session.queued.get(state)
     window = state_param(state, WORK_WINDOW_PARAM)
     upto = epoch - 2
     credits = {v.account: credit.recent_credit(state, v.account, upto, window) for v in validators}
@@ -95,15 +101,9 @@ def on_initialize(ctx: CallContext) -> None:
     if cur is None:
         return
     epoch = epoch_of(state, env.slot)
-    if epoch != cur.epoch:
-        schedule = schedule_for_epoch(state, epoch)
-        assert schedule is not None
-        following = build_schedule(state, epoch + 1, next_seed(storage.randomness.get(state), epoch + 1))
-        storage.current.put(state, schedule)
-        storage.following.put(state, following)
-        ctx.emit(events.EpochStarted(epoch, len(schedule.table), schedule.seed))
-    else:
-        schedule = cur
+    new_epoch = epoch != cur.epoch
+    schedule = schedule_for_epoch(state, epoch) if new_epoch else cur
+    assert schedule is not None
     if schedule.total_weight > 0:
         expected = leader(schedule, env.slot)
         if env.author != expected:
@@ -113,14 +113,24 @@ def on_initialize(ctx: CallContext) -> None:
         raise InvalidBlock("the author has no hash-chain commitment")
     if not verify_reveal(rs.last, env.reveal):
         raise InvalidBlock(f"the header's reveal is not preimage {rs.count + 1} of the author's hash chain")
+    randomness = storage.randomness.get(state)
     storage.reveals.put(state, env.author, rs.replace(last=env.reveal, count=rs.count + 1))
-    storage.randomness.put(state, mix_seed(storage.randomness.get(state), env.reveal))
+    storage.randomness.put(state, mix_seed(randomness, env.reveal))
+    if new_epoch:
+        rotate_session(ctx, epoch)
+        # seeded by the randomness up to the parent: everything the next schedule depends on predates this block
+        following = build_schedule(state, epoch + 1, next_seed(randomness, epoch + 1))
+        storage.current.put(state, schedule)
+        storage.following.put(state, following)
+        ctx.emit(events.EpochStarted(epoch, len(schedule.table), schedule.seed))
 
 
 def build_genesis(
     state: Overlay, epoch_slots: int, slot_ms: int, spec_hash: bytes, commitments: Iterable[tuple[bytes, bytes]]
 ) -> None:
-    """Genesis: epoch 0's schedule by bond alone (no work exists yet), and each genesis validator's commitment."""
+    """Genesis: the schedules of epochs 0 and 1 by bond alone (no work exists yet), both over the genesis set
+    (which genesis puts in `session.queued` as well as `session.validators`), and each genesis validator's
+    commitment."""
     storage.epoch_slots.put(state, epoch_slots)
     storage.slot_ms.put(state, slot_ms)
     for key, commitment in commitments:

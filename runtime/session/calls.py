@@ -1,4 +1,4 @@
-"""The session module has no calls yet: the set is fixed at genesis until staking adds bonding."""
+"""The session module has no calls: the bonds module computes the sets and the consensus hook rotates them."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from btt_chain.consensus.finality import (
     VoteStatus,
     VoteTracker,
     checkpoint_for_epoch,
+    fixed_set,
     has_supermajority,
     verify_justification,
 )
@@ -40,8 +41,13 @@ def vote(i: int, source: Checkpoint, target: Checkpoint) -> Vote:
     return sign_vote(KEYS[i], GENESIS, source, target)
 
 
-def vote_all(tracker: VoteTracker, voters, source: Checkpoint, target: Checkpoint, vals=VALS):
-    results = [tracker.add_vote(vote(i, source, target), vals) for i in voters]
+def tracker(*args, vals=VALS, **kwargs) -> VoteTracker:
+    """A tracker over a chain whose validator set never changes (every target is voted for by `vals`)."""
+    return VoteTracker(GENESIS, fixed_set(vals), *args, **kwargs)
+
+
+def vote_all(tracker: VoteTracker, voters, source: Checkpoint, target: Checkpoint):
+    results = [tracker.add_vote(vote(i, source, target)) for i in voters]
     assert all(r.status is VoteStatus.ACCEPTED for r in results), results
     return results
 
@@ -78,7 +84,7 @@ def test_supermajority_is_two_thirds_in_integers():
 
 
 def test_three_of_four_equal_bonds_justify():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     r0, r1, r2 = vote_all(t, [0, 1, 2], G, cp(1))
     assert r0.newly_justified == () and r1.newly_justified == ()
     assert r2.newly_justified == (cp(1),)
@@ -89,12 +95,12 @@ def test_three_of_four_equal_bonds_justify():
     assert verify_justification(j, VALS, GENESIS) is None
     assert t.latest_justified == cp(1) and t.finalized == G
     # a fourth vote for the same link changes nothing more
-    r3 = t.add_vote(vote(3, G, cp(1)), VALS)
+    r3 = t.add_vote(vote(3, G, cp(1)))
     assert r3.status is VoteStatus.ACCEPTED and not r3.update.changed
 
 
 def test_two_of_four_do_not_justify():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1], G, cp(1))
     assert t.latest_justified == G
     assert not t.state.is_justified(cp(1))
@@ -102,16 +108,16 @@ def test_two_of_four_do_not_justify():
 
 def test_unequal_bonds_count_stake_not_heads():
     vals = ValidatorSet([(KEYS[0].public, 700), (KEYS[1].public, 100), (KEYS[2].public, 100), (KEYS[3].public, 100)])
-    t = VoteTracker(GENESIS)
-    (r,) = vote_all(t, [0], G, cp(1), vals)
+    t = tracker(vals=vals)
+    (r,) = vote_all(t, [0], G, cp(1))
     assert r.newly_justified == (cp(1),)
-    t2 = VoteTracker(GENESIS)
-    vote_all(t2, [1, 2, 3], G, cp(1), vals)
+    t2 = tracker(vals=vals)
+    vote_all(t2, [1, 2, 3], G, cp(1))
     assert t2.latest_justified == G
 
 
 def test_consecutive_justified_epochs_finalize_the_first():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
     *_, last = vote_all(t, [0, 1, 2], cp(1), cp(2))
     assert last.newly_justified == (cp(2),)
@@ -120,7 +126,7 @@ def test_consecutive_justified_epochs_finalize_the_first():
 
 
 def test_skipped_epoch_does_not_finalize():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
     *_, last = vote_all(t, [0, 1, 2], cp(1), cp(3))
     assert last.newly_justified == (cp(3),) and last.newly_finalized is None
@@ -130,14 +136,14 @@ def test_skipped_epoch_does_not_finalize():
 
 
 def test_second_link_to_a_justified_target_can_still_finalize():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2, 3], G, cp(1))
     # cp(2) is justified from genesis first: a skip link, no finality ...
     *_, last = vote_all(t, [0, 1, 2], G, cp(2))
     assert last.newly_justified == (cp(2),) and last.newly_finalized is None
     # ... then a peer's justification of cp(1) -> cp(2) finalizes cp(1). Two supermajority links to one
     # target share a third of the stake: those voters double-voted, and the import says so.
-    res = t.import_justification(justification([0, 1, 3], cp(1), cp(2)), VALS)
+    res = t.import_justification(justification([0, 1, 3], cp(1), cp(2)))
     assert res.status is JustificationStatus.APPLIED
     assert res.update.finalized == cp(1) and res.update.justified == (cp(2),)
     assert {e.offender for e in res.evidence} == {KEYS[0].public, KEYS[1].public}
@@ -145,19 +151,19 @@ def test_second_link_to_a_justified_target_can_still_finalize():
 
 
 def test_votes_waiting_for_their_source_count_once_it_is_justified():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], cp(1), cp(2))  # cp(1) is not justified yet: counted, not applied
     assert t.latest_justified == G
     vote_all(t, [0, 1], G, cp(1))
-    r = t.add_vote(vote(3, G, cp(1)), VALS)
+    r = t.add_vote(vote(3, G, cp(1)))
     assert r.newly_justified == (cp(1), cp(2))
     assert r.newly_finalized == cp(1)
 
 
 def test_conflicting_supermajorities_for_one_epoch_are_reported_not_applied():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
-    res = t.import_justification(justification([1, 2, 3], G, cp(1, fork=1)), VALS)
+    res = t.import_justification(justification([1, 2, 3], G, cp(1, fork=1)))
     assert res.status is JustificationStatus.APPLIED
     assert res.update.conflicts and not res.update.justifications
     assert t.state.justified[1] == cp(1)
@@ -168,49 +174,49 @@ def test_conflicting_supermajorities_for_one_epoch_are_reported_not_applied():
 
 
 def test_duplicate_vote_is_reported_as_such():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     v = vote(0, G, cp(1))
-    assert t.add_vote(v, VALS).status is VoteStatus.ACCEPTED
-    assert t.add_vote(v, VALS).status is VoteStatus.DUPLICATE
+    assert t.add_vote(v).status is VoteStatus.ACCEPTED
+    assert t.add_vote(v).status is VoteStatus.DUPLICATE
 
 
 def test_invalid_votes_are_refused():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     good = vote(0, G, cp(1))
     forged = good.replace(signature=bytes(64))
-    r = t.add_vote(forged, VALS)
+    r = t.add_vote(forged)
     assert r.status is VoteStatus.INVALID and r.reason == "bad signature"
     stranger = sign_vote(dev_keypair("eve"), GENESIS, G, cp(1))
-    assert t.add_vote(stranger, VALS).status is VoteStatus.INVALID
+    assert t.add_vote(stranger).status is VoteStatus.INVALID
     other_chain = sign_vote(KEYS[0], b"\x43" * 32, G, cp(1))
-    assert t.add_vote(other_chain, VALS).status is VoteStatus.INVALID
+    assert t.add_vote(other_chain).status is VoteStatus.INVALID
     backwards = Vote(cp(2), cp(1), KEYS[0].public, bytes(64))
-    assert t.add_vote(backwards, VALS).status is VoteStatus.INVALID
+    assert t.add_vote(backwards).status is VoteStatus.INVALID
     far = vote(0, G, cp(9))
-    r = t.add_vote(far, VALS, current_epoch=3)
+    r = t.add_vote(far, current_epoch=3)
     assert r.status is VoteStatus.INVALID and "too far ahead" in (r.reason or "")
     assert t.vote_count == 0
     # a forged vote does not block the real one
-    assert t.add_vote(good, VALS).status is VoteStatus.ACCEPTED
+    assert t.add_vote(good).status is VoteStatus.ACCEPTED
 
 
 def test_stale_votes_are_not_counted():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
     vote_all(t, [0, 1, 2], cp(1), cp(2))
     assert t.finalized == cp(1)
-    r = t.add_vote(vote(3, G, cp(1)), VALS)
+    r = t.add_vote(vote(3, G, cp(1)))
     assert r.status is VoteStatus.STALE
-    r = t.add_vote(vote(3, G, cp(3)), VALS)  # source below the finalized epoch
+    r = t.add_vote(vote(3, G, cp(3)))  # source below the finalized epoch
     assert r.status is VoteStatus.STALE
 
 
 def test_double_vote_is_detected_with_evidence():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     a = vote(0, G, cp(2))
     b = vote(0, G, cp(2, fork=1))
-    assert t.add_vote(a, VALS).status is VoteStatus.ACCEPTED
-    r = t.add_vote(b, VALS)
+    assert t.add_vote(a).status is VoteStatus.ACCEPTED
+    r = t.add_vote(b)
     assert r.status is VoteStatus.EQUIVOCATION
     assert r.evidence is not None and r.evidence.kind == DOUBLE_VOTE
     assert r.evidence.check(GENESIS) is None and r.evidence.offender == KEYS[0].public
@@ -218,30 +224,30 @@ def test_double_vote_is_detected_with_evidence():
 
 
 def test_double_vote_with_another_source_is_detected():
-    t = VoteTracker(GENESIS)
-    t.add_vote(vote(0, G, cp(2)), VALS)
-    r = t.add_vote(vote(0, cp(1), cp(2)), VALS)
+    t = tracker()
+    t.add_vote(vote(0, G, cp(2)))
+    r = t.add_vote(vote(0, cp(1), cp(2)))
     assert r.status is VoteStatus.EQUIVOCATION and r.evidence is not None and r.evidence.kind == DOUBLE_VOTE
 
 
 @pytest.mark.parametrize("first, second", [((0, 3), (1, 2)), ((1, 2), (0, 3))])
 def test_surround_vote_is_detected_either_order(first, second):
-    t = VoteTracker(GENESIS)
-    assert t.add_vote(vote(0, cp(first[0]), cp(first[1])), VALS).status is VoteStatus.ACCEPTED
-    r = t.add_vote(vote(0, cp(second[0]), cp(second[1])), VALS)
+    t = tracker()
+    assert t.add_vote(vote(0, cp(first[0]), cp(first[1]))).status is VoteStatus.ACCEPTED
+    r = t.add_vote(vote(0, cp(second[0]), cp(second[1])))
     assert r.status is VoteStatus.EQUIVOCATION
     assert r.evidence is not None and r.evidence.kind == SURROUND_VOTE and r.evidence.check(GENESIS) is None
     assert r.evidence.epoch == 3
 
 
 def test_surround_with_a_stale_source_is_still_caught():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
     vote_all(t, [0, 1, 2], cp(1), cp(2))
     vote_all(t, [0, 1, 2], cp(2), cp(3))
     assert t.finalized == cp(2)
     # validator 0 signs 1 -> 5 after voting 2 -> 3: the source is stale, the offence is real
-    r = t.add_vote(vote(0, cp(1), cp(5)), VALS)
+    r = t.add_vote(vote(0, cp(1), cp(5)))
     assert r.status is VoteStatus.EQUIVOCATION and r.evidence is not None and r.evidence.kind == SURROUND_VOTE
 
 
@@ -258,8 +264,8 @@ def test_non_conflicting_votes_are_not_evidence():
 
 
 def test_validator_quota_bounds_memory():
-    t = VoteTracker(GENESIS, max_targets_per_validator=8)
-    results = [t.add_vote(vote(0, G, cp(e)), VALS).status for e in range(1, 12)]
+    t = tracker(max_targets_per_validator=8)
+    results = [t.add_vote(vote(0, G, cp(e))).status for e in range(1, 12)]
     assert results.count(VoteStatus.ACCEPTED) == 8
     assert results[8:] == [VoteStatus.INVALID] * 3
     assert t.vote_count == 8
@@ -317,26 +323,26 @@ def test_justification_round_trips():
 
 
 def test_import_applies_pends_and_rejects():
-    t = VoteTracker(GENESIS)
-    assert t.import_justification(justification([0, 1], G, cp(1)), VALS).status is JustificationStatus.INVALID
-    r = t.import_justification(justification([0, 1, 2], cp(1), cp(2)), VALS)
+    t = tracker()
+    assert t.import_justification(justification([0, 1], G, cp(1))).status is JustificationStatus.INVALID
+    r = t.import_justification(justification([0, 1, 2], cp(1), cp(2)))
     assert r.status is JustificationStatus.PENDING and t.pending_justifications == 1
-    r = t.import_justification(justification([1, 2, 3], G, cp(1)), VALS)
+    r = t.import_justification(justification([1, 2, 3], G, cp(1)))
     assert r.status is JustificationStatus.APPLIED
     assert r.update.justified == (cp(1), cp(2)) and r.update.finalized == cp(1)
     assert t.pending_justifications == 0
-    r = t.import_justification(justification([1, 2, 3], G, cp(1)), VALS)
+    r = t.import_justification(justification([1, 2, 3], G, cp(1)))
     assert r.status is JustificationStatus.IGNORED  # at or below finality now
 
 
 def test_import_from_a_peer_tracker_reaches_the_same_state():
-    a, b = VoteTracker(GENESIS), VoteTracker(GENESIS)
+    a, b = tracker(), tracker()
     made = []
     for e in range(1, 6):
         for r in vote_all(a, [0, 1, 2], cp(e - 1), cp(e)):
             made.extend(r.update.justifications)
     for j in made:
-        assert b.import_justification(Justification.decode(j.encode()), VALS).status is JustificationStatus.APPLIED
+        assert b.import_justification(Justification.decode(j.encode())).status is JustificationStatus.APPLIED
     assert b.state == a.state
     assert b.finalized == cp(4)
 
@@ -345,7 +351,7 @@ def test_import_from_a_peer_tracker_reaches_the_same_state():
 
 
 def test_pruning_keeps_memory_bounded():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     for e in range(1, 201):
         vote_all(t, [0, 1, 2, 3], cp(e - 1), cp(e))
         assert t.vote_count <= 4 and t.link_count <= 1
@@ -354,19 +360,19 @@ def test_pruning_keeps_memory_bounded():
 
 
 def test_finality_state_round_trips_through_its_record():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
     vote_all(t, [0, 1, 2], cp(1), cp(3))
     record = FinalityRecord.decode(t.state.to_record().encode())
     restored = FinalityState.from_record(record)
     assert restored == t.state
-    t2 = VoteTracker(GENESIS, restored)
+    t2 = tracker(restored)
     *_, last = vote_all(t2, [0, 1, 2], cp(3), cp(4))
     assert last.newly_finalized == cp(3)
 
 
 def test_vote_link_uses_the_latest_justified_source():
-    t = VoteTracker(GENESIS)
+    t = tracker()
     assert t.vote_link(cp(1)) == (G, cp(1))
     vote_all(t, [0, 1, 2], G, cp(1))
     assert t.vote_link(cp(2)) == (cp(1), cp(2))
@@ -390,13 +396,13 @@ POOL = _pool()
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.integers(0, len(POOL) - 1), max_size=120), st.integers(0, 3))
 def test_finalized_epoch_never_decreases_under_random_votes(picks, j_every):
-    t = VoteTracker(GENESIS)
+    t = tracker()
     last = t.finalized.epoch
     for n, i in enumerate(picks):
-        r = t.add_vote(POOL[i], VALS)
+        r = t.add_vote(POOL[i])
         if j_every and n % (j_every + 3) == 0 and r.update.justifications:
             # re-importing produced justifications never moves anything back either
-            t.import_justification(r.update.justifications[-1], VALS)
+            t.import_justification(r.update.justifications[-1])
         fin = t.finalized
         assert fin.epoch >= last
         assert t.state.is_justified(fin)
@@ -411,10 +417,10 @@ HONEST = [vote(i, cp(e - 1), cp(e)) for i in range(4) for e in range(1, 7)]
 @settings(max_examples=60, deadline=None)
 @given(st.permutations(HONEST))
 def test_honest_votes_finalize_the_same_whatever_their_order(order):
-    t = VoteTracker(GENESIS)
+    t = tracker()
     finalized = []
     for v in order:
-        r = t.add_vote(v, VALS)
+        r = t.add_vote(v)
         assert r.status in (VoteStatus.ACCEPTED, VoteStatus.STALE)
         if r.newly_finalized is not None:
             finalized.append(r.newly_finalized.epoch)

@@ -71,7 +71,9 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
     assert node.call("btt_jobs", "done") == []
 
     harness.log("the demo clinic posts jobs and the demo miner completes them: a receipt lands in a block")
-    done = wait_until(lambda: node.call("btt_jobs", "done"), 30, 0.5, "a job with a receipt")
+    # a job is done once revealed; its receipt comes when the 15-second challenge window closes
+    done = wait_until(lambda: [j for j in node.call("btt_jobs", "done") if j["assignments"][0]["state"] == "settled"],
+                      60, 0.5, "a job with a receipt")
     job = done[-1]
     (a,) = job["assignments"]
     assert job["requester"] == address("ferdie") and a["provider"] == address("alice") and a["state"] == "settled"
@@ -114,9 +116,9 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
 
     def bobs_job_done() -> dict[str, Any] | None:
         shown = json.loads(cli(capsys, "job", "show", str(posted["jobId"]), "--json", *rpc))
-        return shown if shown["status"] == "done" else None
+        return shown if shown["status"] == "done" and shown["assignments"][0]["state"] == "settled" else None
 
-    shown = wait_until(bobs_job_done, 20, 0.5, "bob's job done")
+    shown = wait_until(bobs_job_done, 60, 0.5, "bob's job settled")
     assert shown["inputSeed"] == "0x" + "42" * 32 and shown["assignments"][0]["state"] == "settled"
 
     harness.log("the miner earns a mining reward at an epoch boundary")

@@ -119,7 +119,8 @@ def test_miner_serves_the_clinic_and_earns_a_mining_reward(dev: DevChain, tmp_pa
     assert mlines[-1].startswith(f"registered {dev.address('alice')} as a provider: capacity 2, region remote")
     c, clines = clinic(dev)
     c.post()
-    run_until(dev, [m, c], lambda: any("receipt" in x for x in clines), 12)
+    # the receipt comes when the 15-second challenge window closes (one-second slots)
+    run_until(dev, [m, c], lambda: any("receipt" in x for x in clines), 30)
     steps = [next(i for i, x in enumerate(mlines) if word in x)
              for word in ("assigned", "computed 16 items", "committed in block", "revealed in block", "receipt")]
     assert steps == sorted(steps), mlines

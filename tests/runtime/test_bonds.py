@@ -139,26 +139,47 @@ def test_register_needs_the_minimum_bond() -> None:
     assert_ok(chain.submit("bob", "bonds.unbond", UNIT))
 
 
-def test_active_set_changes_only_at_an_epoch_boundary() -> None:
-    chain = GenesisBuilder(epoch_slots=5).build()
-    assert_ok(chain.submit("bob", "bonds.bond", 20 * UNIT))  # block 1
-    assert_ok(chain.submit("bob", "bonds.register_validator", KEY, COMMIT))  # block 2
-    while chain.number < 4:
+def accounts(chain: TestChain, item: str = "validators") -> list[bytes]:
+    return [v.account for v in getattr(session, item).get(chain.view())]
+
+
+def run_to_slot(chain: TestChain, slot: int) -> None:
+    """Run blocks until one is in `slot` or later (slots a non-dev key leads pass without a block)."""
+    while chain.slot < slot:
         chain.run_block([])
-        assert [v.account for v in session.validators.get(chain.view())] == [acct("alice")]
-    chain.run_block([])  # block 5: slot 5 starts epoch 1
-    active = session.validators.get(chain.view())
-    assert [(v.account, v.session_key, v.bond) for v in active] == [
+
+
+def test_sets_rotate_only_at_an_epoch_boundary_and_a_registration_is_queued_first() -> None:
+    chain = GenesisBuilder(epoch_slots=5).build()
+    assert accounts(chain) == accounts(chain, "queued") == [acct("alice")]
+    assert_ok(chain.submit("bob", "bonds.bond", 20 * UNIT))  # slot 1
+    assert_ok(chain.submit("bob", "bonds.register_validator", KEY, COMMIT))  # slot 2
+    while chain.slot < 4:
+        chain.run_block([])
+        assert accounts(chain) == accounts(chain, "queued") == [acct("alice")]
+    chain.run_block([])  # slot 5 starts epoch 1, whose set was fixed at genesis: bob is queued for epoch 2
+    assert chain.slot == 5
+    assert accounts(chain) == [acct("alice")]
+    queued = session.queued.get(chain.view())
+    assert [(v.account, v.session_key, v.bond) for v in queued] == [
         (acct("alice"), acct("alice"), 10 * UNIT),
         (acct("bob"), KEY, 20 * UNIT),
     ]
-    assert events.NewEpoch(1, 2) in chain.events()
+    assert events.ValidatorsQueued(2, 2) in chain.events()
+    assert not [e for e in chain.events() if isinstance(e, events.NewEpoch)]
     # bond changes and deregistration also wait for the next boundary
-    assert_ok(chain.submit("bob", "bonds.bond_extra", 5 * UNIT))  # block 6
-    assert_ok(chain.submit("bob", "bonds.deregister_validator"))  # block 7
-    assert len(session.validators.get(chain.view())) == 2
-    skip_blocks(chain, 10 - chain.number)
-    assert [v.account for v in session.validators.get(chain.view())] == [acct("alice")]
+    assert_ok(chain.submit("bob", "bonds.bond_extra", 5 * UNIT))  # slot 6
+    assert_ok(chain.submit("bob", "bonds.deregister_validator"))  # slot 7
+    assert accounts(chain, "queued") == [acct("alice"), acct("bob")]
+    run_to_slot(chain, 10)  # epoch 2: bob is active (with the bond he was queued with) and queued no more
+    assert chain.slot // 5 == 2
+    assert [(v.account, v.bond) for v in session.validators.get(chain.view())] == [
+        (acct("alice"), 10 * UNIT), (acct("bob"), 20 * UNIT)
+    ]
+    assert events.NewEpoch(2, 2) in chain.events()
+    assert accounts(chain, "queued") == [acct("alice")]
+    run_to_slot(chain, 15)
+    assert accounts(chain) == [acct("alice")]
 
 
 def test_unchanged_set_is_not_rewritten_at_a_boundary() -> None:

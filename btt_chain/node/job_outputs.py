@@ -1,0 +1,183 @@
+"""Job outputs on the node: accepted only when they are a revealed result on chain, served with Merkle paths.
+
+A provider reveals only its output root on chain; the outputs themselves reach the requester (and any
+challenger) through nodes. A node keeps a provider's outputs only if their Merkle root is that provider's
+revealed output root for the job, each item has the model's output width and there is one per item, so
+nobody can fill the store with junk: each (job, provider) has exactly one acceptable set. The store is
+bounded (`storage.outputs`); when it is full, the entries whose assignment has left its challenge window
+are dropped to make room (a set still open to challenges is never dropped for another). Outputs the
+provider posted on chain (`compute.posted_outputs`) are served too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
+from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from runtime.compute import storage as compute
+from runtime.compute.inference import input_bytes, output_bytes
+from runtime.compute.inputs import synthetic_inputs
+from runtime.compute.types import MAX_POSTED_OUTPUTS, VERIFIED, Assignment, Job
+from runtime.overlay import Overlay
+from storage.kv import KeyValueStore
+from storage.outputs import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, OutputsStore, OutputsStoreFull
+
+SOURCE_NODE = "node"
+SOURCE_CHAIN = "chain"
+
+
+class OutputsRejected(BttError):
+    """The outputs are not the provider's revealed result for this job (or the node cannot keep them)."""
+
+
+class OutputsNotKept(OutputsRejected):
+    """The outputs are valid, but the node's outputs store is full of sets still open to challenges."""
+
+
+class StateSource(Protocol):
+    def state(self) -> Overlay: ...
+
+
+@dataclass(frozen=True)
+class FoundOutputs:
+    job: Job
+    assignment: Assignment
+    outputs: tuple[bytes, ...]
+    source: str
+    """`node` (this node's store) or `chain` (posted on chain with `compute.post_outputs`)."""
+
+    @property
+    def root(self) -> bytes:
+        return self.assignment.output_root
+
+
+@dataclass(frozen=True)
+class ItemOpening:
+    """One item of a result with its Merkle paths (the input only where the node can produce it)."""
+
+    index: int
+    output: bytes
+    output_proof: tuple[bytes, ...]
+    input: bytes | None
+    input_proof: tuple[bytes, ...] | None
+
+
+def revealed_assignment(state: Overlay, job_id: int, provider: bytes) -> tuple[Job, Assignment]:
+    """The job and the provider's assignment, if it has revealed an output root; OutputsRejected otherwise."""
+    job = compute.jobs.get(state, job_id)
+    if job is None:
+        raise OutputsRejected(f"no job {job_id} on this chain")
+    idx = job.assignment_of(provider)
+    if idx is None:
+        raise OutputsRejected(f"0x{provider.hex()} holds no assignment of job {job_id}")
+    a = job.assignments[idx]
+    if a.output_root == ZERO_HASH:
+        raise OutputsRejected(f"the provider has not revealed an output root for job {job_id} yet")
+    return job, a
+
+
+def check_outputs(state: Overlay, job_id: int, provider: bytes, outputs: Sequence[bytes]) -> tuple[Job, Assignment]:
+    """The outputs are exactly the provider's revealed result: one per item, the model's width, the root."""
+    job, a = revealed_assignment(state, job_id, provider)
+    if len(outputs) != job.items:
+        raise OutputsRejected(f"job {job_id} has {job.items} output items, got {len(outputs)}")
+    reg = compute.models.get(state, job.model)
+    if reg is None:
+        raise OutputsRejected(f"job {job_id} names a model this chain does not hold")
+    width = output_bytes(reg.spec)
+    bad = next((i for i, o in enumerate(outputs) if len(o) != width), None)
+    if bad is not None:
+        raise OutputsRejected(f"output {bad} is {len(outputs[bad])} bytes; an output of this model is {width} bytes")
+    if merkle_root(list(outputs)) != a.output_root:
+        raise OutputsRejected(
+            f"the outputs' Merkle root is not the output root 0x{a.output_root.hex()} the provider revealed"
+        )
+    return job, a
+
+
+class JobOutputs:
+    """The node's outputs: verified against the head state before they are kept or served."""
+
+    def __init__(
+        self, chain: StateSource, kv: KeyValueStore, max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.chain = chain
+        self.store = OutputsStore(kv, max_entries, max_bytes)
+
+    def accept(self, job_id: int, provider: bytes, outputs: Sequence[bytes]) -> FoundOutputs:
+        """Keep the outputs if they are the provider's revealed result; OutputsRejected (nothing kept) if not."""
+        if len(outputs) > MAX_POSTED_OUTPUTS:
+            raise OutputsRejected(f"at most {MAX_POSTED_OUTPUTS} output items, got {len(outputs)}")
+        state = self.chain.state()
+        job, a = check_outputs(state, job_id, provider, outputs)
+        items = tuple(bytes(o) for o in outputs)
+        try:
+            self._put(state, job_id, provider, a.output_root, items)
+        except OutputsStoreFull as exc:
+            raise OutputsNotKept(str(exc)) from None
+        return FoundOutputs(job, a, items, SOURCE_NODE)
+
+    def find(self, job_id: int, provider: bytes) -> FoundOutputs | None:
+        """The provider's outputs from this node's store or from the chain, if either holds them for the
+        root the chain now shows (a stored set whose reveal a reorganisation undid is not served)."""
+        state = self.chain.state()
+        try:
+            job, a = revealed_assignment(state, job_id, provider)
+        except OutputsRejected:
+            return None
+        kept = self.store.get(job_id, provider)
+        if kept is not None and kept.root == a.output_root and len(kept.outputs) == job.items:
+            return FoundOutputs(job, a, kept.outputs, SOURCE_NODE)
+        if a.outputs_posted:
+            posted = compute.posted_outputs.get(state, compute.posted_key(job_id, provider))
+            if posted is not None and len(posted) == job.items:
+                return FoundOutputs(job, a, tuple(posted), SOURCE_CHAIN)
+        return None
+
+    def has_revealed(self, job_id: int, provider: bytes) -> bool:
+        try:
+            revealed_assignment(self.chain.state(), job_id, provider)
+        except OutputsRejected:
+            return False
+        return True
+
+    def opening(self, found: FoundOutputs, index: int) -> ItemOpening:
+        """Item `index` with its output path to the provider's root, and for a synthetic job its input and
+        the input's path to the job's input root."""
+        out_levels = merkle_levels(found.outputs)
+        job = found.job
+        item_input: bytes | None = None
+        input_proof: tuple[bytes, ...] | None = None
+        if job.input_seed != ZERO_HASH:
+            reg = compute.models.get(self.chain.state(), job.model)
+            if reg is not None:
+                inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(reg.spec))
+                item_input, input_proof = inputs[index], merkle_proof(merkle_levels(inputs), index)
+        return ItemOpening(index, found.outputs[index], merkle_proof(out_levels, index), item_input, input_proof)
+
+    # bounds ------------------------------------------------------------------------------------------
+    def _put(self, state: Overlay, job_id: int, provider: bytes, root: bytes, outputs: tuple[bytes, ...]) -> None:
+        try:
+            self.store.put(job_id, provider, root, outputs)
+            return
+        except OutputsStoreFull:
+            self.evict(state)
+        self.store.put(job_id, provider, root, outputs)
+
+    def evict(self, state: Overlay | None = None) -> int:
+        """Drop every kept entry whose assignment is no longer in its challenge window (or no longer on
+        chain); the number dropped."""
+        state = state or self.chain.state()
+        dropped = 0
+        for job_id, provider in self.store.keys():
+            job = compute.jobs.get(state, job_id)
+            idx = None if job is None else job.assignment_of(provider)
+            if job is None or idx is None or job.assignments[idx].state != VERIFIED:
+                self.store.remove(job_id, provider)
+                dropped += 1
+        return dropped

@@ -1,0 +1,98 @@
+"""RPC methods of job outputs, the data a requester needs and a challenger uses:
+
+`btt_submitOutputs` (a provider hands its full outputs to the node; kept only if their Merkle root is its
+revealed output root), `btt_jobOutputs` (every output item of one provider's result) and `btt_jobOutput`
+(one item with its Merkle path, and for a synthetic job its input with the input's path: the arguments of
+`compute.challenge`). The outputs come from the node's store or, once posted, from the chain; a node that
+holds neither asks its peers, so a later call may find them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btt_chain.node.job_outputs import FoundOutputs, OutputsRejected
+from btt_chain.primitives.address import encode_address
+from btt_chain.rpc import params as p
+from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.methods_compute import job_id
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.render import hex0x
+from runtime.compute.types import MAX_ITEM_BYTES, MAX_POSTED_OUTPUTS
+
+method = REGISTRY.method
+
+
+def _index(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        raise invalid_params(f"index: expected an item index from 0 to 2^32-1, got {str(value)[:40]}")
+    return value
+
+
+def _outputs(value: Any, ctx: RpcContext) -> list[bytes]:
+    if not isinstance(value, list) or not value:
+        raise invalid_params("outputs: expected a non-empty list of 0x-hex output items")
+    if len(value) > MAX_POSTED_OUTPUTS:
+        raise invalid_params(f"outputs: at most {MAX_POSTED_OUTPUTS} items, got {len(value)}")
+    return [p.decode_hex(v, f"output {i}", max_len=MAX_ITEM_BYTES) for i, v in enumerate(value)]
+
+
+def _find(ctx: RpcContext, jid: int, provider: bytes) -> FoundOutputs | None:
+    found = ctx.node.outputs.find(jid, provider)
+    network = ctx.node.network
+    if found is None and network is not None:
+        network.outputs.want(jid, provider)
+    return found
+
+
+def _head(found: FoundOutputs, ctx: RpcContext) -> dict[str, Any]:
+    return {
+        "jobId": found.job.id,
+        "provider": encode_address(found.assignment.provider, ctx.node.spec.ss58_prefix),
+        "outputRoot": hex0x(found.root),
+        "items": found.job.items,
+        "source": found.source,
+    }
+
+
+@method("btt_submitOutputs", Param("jobId", job_id), Param("provider", p.account), Param("outputs", _outputs))
+def btt_submit_outputs(ctx: RpcContext, jid: int, provider: bytes, outputs: list[bytes]) -> dict[str, Any]:
+    """Hand the node a provider's full outputs of a job; kept only if they are one per item, of the model's
+    width, and their Merkle root is the output root the provider revealed on chain. The kept set."""
+    try:
+        found = ctx.node.outputs.accept(jid, provider, outputs)
+    except OutputsRejected as exc:
+        raise invalid_params(f"outputs not kept: {exc}") from None
+    return _head(found, ctx)
+
+
+@method("btt_jobOutputs", Param("jobId", job_id), Param("provider", p.account))
+def btt_job_outputs(ctx: RpcContext, jid: int, provider: bytes) -> dict[str, Any] | None:
+    """A provider's output items of a job with its output root and where they came from (`node` or `chain`),
+    or null when neither this node nor the chain holds them (the node then asks its peers)."""
+    found = _find(ctx, jid, provider)
+    if found is None:
+        return None
+    return {**_head(found, ctx), "outputs": [hex0x(o) for o in found.outputs]}
+
+
+@method("btt_jobOutput", Param("jobId", job_id), Param("provider", p.account), Param("index", _index))
+def btt_job_output(ctx: RpcContext, jid: int, provider: bytes, index: int) -> dict[str, Any] | None:
+    """One output item with its Merkle path to the provider's output root, and for a synthetic job the input
+    with its path to the job's input root (null for other jobs: their inputs are the requester's); null
+    when the outputs are not held (as `btt_jobOutputs`)."""
+    found = _find(ctx, jid, provider)
+    if found is None:
+        return None
+    if index >= found.job.items:
+        raise invalid_params(f"index: job {jid} has items 0 to {found.job.items - 1}, not {index}")
+    item = ctx.node.outputs.opening(found, index)
+    return {
+        **_head(found, ctx),
+        "index": index,
+        "output": hex0x(item.output),
+        "outputProof": [hex0x(h) for h in item.output_proof],
+        "inputRoot": hex0x(found.job.input_root),
+        "input": hex0x(item.input) if item.input is not None else None,
+        "inputProof": [hex0x(h) for h in item.input_proof] if item.input_proof is not None else None,
+    }

@@ -1,0 +1,112 @@
+"""RPC of job outputs: btt_submitOutputs keeps only a revealed result (junk is refused with -32602 and
+nothing is kept), btt_jobOutputs serves it (from the node, or from the chain once posted), btt_jobOutput
+serves one item with Merkle paths that verify: the arguments of a challenge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.keys import dev_keypair
+from btt_chain.primitives.merkle import verify_merkle_proof
+from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.types import MAX_POSTED_OUTPUTS
+
+from .harness import UNIT, RpcHarness
+
+MODEL = "dental-caries-v1"
+SEED = b"\x5a" * 32
+ITEMS = 16
+BAD_PARAMS = -32602
+
+
+def hexes(items: Any) -> list[str]:
+    return ["0x" + x.hex() for x in items]
+
+
+async def revealed_job(rpc: RpcHarness) -> PreparedResult:
+    """Ferdie's job, computed and revealed by alice: her assignment is verified."""
+    alice, ferdie = rpc.alice, dev_keypair("ferdie")
+    await rpc.submit_in_block(alice, "compute.register_provider", 4, 0, 2)
+    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, SEED, ITEMS,
+                              UNIT, 1, 60_000)
+    rpc.author_block()
+    job = await rpc.call("btt_job", 0)
+    result = MinerEngine().prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]),
+                                           ITEMS))
+    await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
+    rpc.author_block()
+    (a,) = (await rpc.call("btt_job", 0))["assignments"]
+    await rpc.submit_in_block(alice, "compute.reveal_result", 0, result.output_root, result.salt,
+                              result.openings(a["sampleIndices"]))
+    assert (await rpc.call("btt_job", 0))["assignments"][0]["state"] == "verified"
+    return result
+
+
+@pytest.mark.asyncio
+async def test_outputs_are_kept_only_if_they_are_the_revealed_result(rpc: RpcHarness) -> None:
+    alice = "0x" + rpc.alice.public.hex()
+    result = await revealed_job(rpc)
+    good = hexes(result.outputs)
+    assert await rpc.call("btt_jobOutputs", 0, alice) is None
+    assert await rpc.call("btt_jobOutput", 0, alice, 3) is None
+    flipped = ["0x" + bytes([result.outputs[0][0] ^ 1]).hex() + good[0][4:], *good[1:]]
+    for params, fragment in [
+        ((0, alice, flipped), "Merkle root is not the output root"),
+        ((0, alice, good[:-1]), "has 16 output items, got 15"),
+        ((0, alice, [*good[:-1], good[-1] + "00"]), "output 15 is 7 bytes"),
+        ((0, "0x" + dev_keypair("bob").public.hex(), good), "holds no assignment of job 0"),
+        ((7, alice, good), "no job 7"),
+        ((0, alice, []), "non-empty list"),
+        ((0, alice, "0x00"), "non-empty list"),
+        ((0, alice, ["0x00"] * (MAX_POSTED_OUTPUTS + 1)), "at most 4096 items"),
+        ((0, alice, ["0xzz"] * ITEMS), "output 0"),
+        ((-1, alice, good), "job id"),
+        ((0, "nobody", good), "account"),
+    ]:
+        await rpc.assert_raises_rpc_error(BAD_PARAMS, fragment, "btt_submitOutputs", *params)
+        assert rpc.node.outputs.store.entries == 0
+    kept = await rpc.call("btt_submitOutputs", 0, alice, good)
+    head = {"jobId": 0, "provider": encode_address(rpc.alice.public, rpc.node.spec.ss58_prefix),
+            "outputRoot": "0x" + result.output_root.hex(), "items": ITEMS, "source": "node"}
+    assert kept == head
+    assert await rpc.call("btt_jobOutputs", 0, alice) == {**head, "outputs": good}
+    # the same set again is harmless; an address works as well as hex
+    assert await rpc.call("btt_submitOutputs", 0, head["provider"], good) == head
+
+
+@pytest.mark.asyncio
+async def test_one_item_comes_with_paths_that_verify(rpc: RpcHarness) -> None:
+    alice = "0x" + rpc.alice.public.hex()
+    result = await revealed_job(rpc)
+    await rpc.call("btt_submitOutputs", 0, alice, hexes(result.outputs))
+    for i in (0, 9, ITEMS - 1):
+        item = await rpc.call("btt_jobOutput", 0, alice, i)
+        assert item["index"] == i and item["output"] == "0x" + result.outputs[i].hex()
+        assert item["input"] == "0x" + result.inputs[i].hex() and item["inputRoot"] == "0x" + result.input_root.hex()
+        out_proof = [bytes.fromhex(h[2:]) for h in item["outputProof"]]
+        in_proof = [bytes.fromhex(h[2:]) for h in item["inputProof"]]
+        assert verify_merkle_proof(result.output_root, result.outputs[i], i, ITEMS, out_proof)
+        assert verify_merkle_proof(result.input_root, result.inputs[i], i, ITEMS, in_proof)
+    await rpc.assert_raises_rpc_error(BAD_PARAMS, "has items 0 to 15, not 16", "btt_jobOutput", 0, alice, ITEMS)
+    await rpc.assert_raises_rpc_error(BAD_PARAMS, "index", "btt_jobOutput", 0, alice, -1)
+    await rpc.assert_raises_rpc_error(BAD_PARAMS, "index", "btt_jobOutput", 0, alice, True)
+
+
+@pytest.mark.asyncio
+async def test_outputs_posted_on_chain_are_served(rpc: RpcHarness) -> None:
+    alice = "0x" + rpc.alice.public.hex()
+    result = await revealed_job(rpc)
+    await rpc.submit_in_block(dev_keypair("ferdie"), "compute.demand_outputs", 0, rpc.alice.public)
+    await rpc.submit_in_block(rpc.alice, "compute.post_outputs", 0, result.outputs)
+    posted = await rpc.call("btt_jobOutputs", 0, alice)
+    assert posted["source"] == "chain" and posted["outputs"] == hexes(result.outputs)
+    item = await rpc.call("btt_jobOutput", 0, alice, 2)
+    assert item["source"] == "chain" and item["output"] == "0x" + result.outputs[2].hex()
+    # kept by the node too: the node's copy is served first
+    await rpc.call("btt_submitOutputs", 0, alice, hexes(result.outputs))
+    assert (await rpc.call("btt_jobOutputs", 0, alice))["source"] == "node"
