@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from btt_chain.primitives.address import decode_address
@@ -40,4 +41,11 @@ def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> byte
         return raw
     if Path(text).is_file():
         return keyfile_account(Path(text))
-    return decode_address(text, ss58_prefix)
+    try:
+        return decode_address(text, ss58_prefix)
+    except ConfigError as exc:
+        if chain_type in DEV_CHAIN_TYPES and text.isalpha() and len(text) <= 16:
+            close = difflib.get_close_matches(text.lower(), DEV_NAMES, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{exc}; {hint}dev accounts on this chain: {', '.join(DEV_NAMES)}") from None
+        raise

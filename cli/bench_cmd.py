@@ -40,6 +40,18 @@ def receipt(jobs: int, items: int) -> None:
     print_fields(list(run(jobs, items).items()))
 
 
+@bench.command("rpc-flood")
+@click.option("--connections", type=click.IntRange(1, 64), default=10, show_default=True,
+              help="Attacker WebSockets sending 100-call batches of chain_getBlockHash (1,000 numbers each).")
+@click.option("--seconds", type=click.IntRange(5, 600), default=25, show_default=True)
+def rpc_flood(connections: int, seconds: int) -> None:
+    """Slots missed and system_health latency of a 1 s-slot dev node while its RPC is flooded (loopback)."""
+    from bench.rpc_flood_bench import run
+
+    click.echo(f"flooding a dev node's RPC from {connections + 1} connections for {seconds} s ...", err=True)
+    print_fields(list(run(connections, seconds).items()))
+
+
 @bench.command()
 @click.option("--keys", type=click.IntRange(1, 10_000_000), default=1_000_000, show_default=True)
 @click.option("--changes", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)

@@ -7,7 +7,7 @@ import click
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.rpc_client import DEFAULT_RPC
-from cli.submit import submit_as
+from cli.submit import NotSent, submit_as
 
 _from = click.option("--from", "sender", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
 _rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
@@ -28,8 +28,15 @@ def _amount(text: str) -> int:
 @_json
 @_rpc
 def bond(sender: str, amount: str, extra: bool, as_json: bool, rpc: str) -> None:
-    """Bond BTT (validators and compute providers): reserved and slashable until unbonded."""
-    submit_as(sender, rpc, as_json, "bonds.bond_extra" if extra else "bonds.bond", _amount(amount))
+    """Bond BTT (validators and compute providers): reserved and slashable until unbonded. An account that is
+    already bonded adds to its bond with --extra."""
+    try:
+        submit_as(sender, rpc, as_json, "bonds.bond_extra" if extra else "bonds.bond", _amount(amount))
+    except NotSent as exc:
+        if not extra and "AlreadyBonded" in str(exc):
+            raise ConfigError("this account is already bonded: add to its bond with `btt-chain bond --extra` "
+                              "(nothing was sent or charged)") from None
+        raise
 
 
 @click.command()

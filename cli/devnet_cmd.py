@@ -110,10 +110,14 @@ def _status_line(nodes: list[DevnetNode]) -> str:
             fin_hash = client.call("chain_getFinalizedHead")
             fin = int(client.call("chain_getHeader", fin_hash)["number"], 16)
             peers = client.call("system_health")["peers"]
-            parts.append(f"n{n.index} #{head} fin #{fin} {peers}p")
+            parts.append(f"n{n.index} #{head}/{fin} ({peers})")
         except (RpcError, KeyError, TypeError, ValueError):
             parts.append(f"n{n.index} down")
-    return " | ".join(parts)
+    return " ".join(parts)[:STATUS_WIDTH]
+
+
+STATUS_WIDTH = 79
+STATUS_LEGEND = "status: n<node> #<head>/<finalized> (<peers>), refreshed every second"
 
 
 @click.command()
@@ -180,6 +184,7 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
                 click.echo("demo economy: every validator runs a miner, node0 a clinic (ferdie); their progress "
                            "is in the node logs")
             click.echo("Ctrl-C stops every node.")
+            click.echo(STATUS_LEGEND)
         while not stopping:
             time.sleep(1)
             dead = [n for n in procs if n.process is not None and n.process.poll() is not None]
@@ -189,7 +194,7 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
                                f"see {n.datadir / 'node.log'}", err=True)
                 raise ConfigError("a devnet node stopped")
             if not as_json:
-                click.echo("\r" + _status_line(procs).ljust(100), nl=False)
+                click.echo("\r" + _status_line(procs).ljust(STATUS_WIDTH), nl=False)
     except KeyboardInterrupt:
         pass
     finally:

@@ -27,7 +27,22 @@ from cli.vesting_cmd import vest
 from cli.wallet import transfer
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class FullSummaryGroup(click.Group):
+    """Lists each command with its whole first sentence (click cuts summaries at the terminal's width)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=FullSummaryGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="btt-chain", message="btt-chain %(version)s")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), envvar="BTT_PASSWORD_FILE",
               help="File holding the password of encrypted key files (or set BTT_PASSWORD_FILE or BTT_PASSWORD; "

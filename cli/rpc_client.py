@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Any
 
 from btt_chain.primitives.errors import BttError
 
-DEFAULT_RPC = "http://127.0.0.1:9944"
+RPC_ENV = "BTT_RPC"
+DEFAULT_RPC = os.environ.get(RPC_ENV) or "http://127.0.0.1:9944"
+"""Every command's `--rpc` default: the BTT_RPC environment variable, else the local node."""
+
+
+def normalise_url(url: str) -> str:
+    """`localhost:9944` or `127.0.0.1:9944` mean http://...; ws:// and wss:// mean their HTTP twins."""
+    text = url.strip()
+    if text.startswith("ws://"):
+        return "http://" + text[5:]
+    if text.startswith("wss://"):
+        return "https://" + text[6:]
+    if "://" not in text:
+        return "http://" + text
+    return text
 
 
 class RpcError(BttError):
@@ -24,7 +39,9 @@ class RpcError(BttError):
 
 class RpcClient:
     def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0) -> None:
-        self.url = url
+        self.url = normalise_url(url)
+        if not self.url.startswith(("http://", "https://")):
+            raise RpcError(f"--rpc {url!r} is not a node URL like http://127.0.0.1:9944")
         self.timeout = timeout
         self._ids = itertools.count(1)
 

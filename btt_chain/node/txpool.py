@@ -221,6 +221,9 @@ class TxPool:
     def __contains__(self, xt_hash: bytes) -> bool:
         return xt_hash in self._by_hash
 
+    def get(self, xt_hash: bytes) -> PoolTx | None:
+        return self._by_hash.get(xt_hash)
+
     @property
     def total_bytes(self) -> int:
         return self._bytes

@@ -18,6 +18,7 @@ from btt_chain.rpc.errors import invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
 from runtime.balances.locks import account_at
+from runtime.executive import BlockFull
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
@@ -56,9 +57,49 @@ def author_submit_extrinsic(ctx: RpcContext, encoded: bytes) -> str:
         raise invalid_transaction(str(exc)) from None
 
 
-@method("author_pendingExtrinsics")
-def author_pending_extrinsics(ctx: RpcContext) -> list[str]:
-    return [hex0x(t.encoded) for t in ctx.node.pool.pending()]
+PENDING_PAGE = 1_000
+"""At most this many pooled extrinsics per `author_pendingExtrinsics` reply (a full pool is 8,192)."""
+
+
+def _page_start(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid_params(f"start: expected a non-negative integer, got {value!r}"[:120])
+    return value
+
+
+def _page_limit(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PENDING_PAGE:
+        raise invalid_params(f"limit: expected an integer from 1 to {PENDING_PAGE}, got {value!r}"[:120])
+    return value
+
+
+@method("author_pendingExtrinsics", optional("start", _page_start, 0), optional("limit", _page_limit, PENDING_PAGE))
+def author_pending_extrinsics(ctx: RpcContext, start: int, limit: int) -> list[str]:
+    """Pooled extrinsics by (sender, nonce), a page at a time: `start` (default 0) and `limit` (default and at
+    most 1,000), so a full pool never makes one huge reply."""
+    return [hex0x(t.encoded) for t in ctx.node.pool.pending()[start:start + limit]]
+
+
+@method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
+    """What a signed extrinsic would do in the next block, with nothing kept: `valid` (could it be included at
+    all; if not, `error` says why and no fee would be charged), `success` and the call's `error`, the `fee`,
+    and the events it would emit. Wallets run it first, so a mistake the node can see costs no fee."""
+    _check_at(ctx, at)
+    try:
+        xt = Extrinsic.decode_checked(encoded)
+    except DecodeError as exc:
+        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+    try:
+        outcome, events = ctx.node.chain.dry_run(xt, len(encoded))
+    except InvalidExtrinsic as exc:
+        return {"valid": False, "success": False, "error": str(exc), "fee": None, "events": []}
+    except BlockFull as exc:
+        return {"valid": False, "success": False, "error": str(exc), "fee": None, "events": []}
+    render = account_renderer(_prefix(ctx))
+    rendered = [render_event_record([0, e.MODULE, e.name, e.to_wire()], render) for e in events]
+    return {"valid": True, "success": outcome.success, "error": outcome.error, "fee": str(outcome.fee),
+            "events": rendered}
 
 
 # chain ----------------------------------------------------------------------------------------------

@@ -103,3 +103,52 @@ def test_bench_import_runs_the_real_pipeline(capsys):
 def test_bench_rejects_bad_sizes(capsys):
     code, _, err = run(capsys, "bench", "import", "--transfers", "0")
     assert_one_line_error(code, err, "--transfers")
+
+
+def test_runtime_messages_show_amounts_in_btt():
+    from cli.submit import readable
+
+    assert readable("tier 30d needs at least 1000000000000000000000, got 5000000000000000000") == \
+        "tier 30d needs at least 1000 BTT, got 5 BTT"
+    # ids, counts and millisecond times stay numbers
+    plain = "job 42 of 1024 items, deadline 1798761600000 ms"
+    assert readable(plain) == plain
+    assert readable("fee 2660000000000000 paid") == "fee 0.00266 BTT paid"
+
+
+def test_rpc_urls_without_a_scheme_are_understood():
+    from cli.rpc_client import RpcClient, RpcError, normalise_url
+
+    assert normalise_url("localhost:9944") == "http://localhost:9944"
+    assert normalise_url("ws://127.0.0.1:9944") == "http://127.0.0.1:9944"
+    assert normalise_url("https://node.example") == "https://node.example"
+    assert RpcClient("127.0.0.1:1").url == "http://127.0.0.1:1"
+    import pytest
+
+    with pytest.raises(RpcError, match="not a node URL"):
+        RpcClient("ftp://x")
+    with pytest.raises(RpcError, match="cannot reach a node at http://127.0.0.1:1"):
+        RpcClient("127.0.0.1:1").call("system_health")
+
+
+def test_genesis_build_into_a_missing_directory_is_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "genesis", "build", "dev", "--output", str(tmp_path / "no" / "x.json"))
+    assert_one_line_error(code, err, "cannot write")
+
+
+def test_a_mistyped_dev_name_gets_a_hint():
+    import pytest
+
+    from btt_chain.primitives.errors import ConfigError
+    from cli.accounts import resolve_account
+
+    with pytest.raises(ConfigError, match="did you mean 'bob'"):
+        resolve_account("bbo", "Development", 42)
+    with pytest.raises(ConfigError, match="not an address") as live:
+        resolve_account("bbo", "Live", 42)
+    assert "dev accounts" not in str(live.value)
+
+
+def test_the_top_level_help_shows_whole_summaries(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "..." not in out.split("Commands:")[1]

@@ -1,0 +1,63 @@
+"""Submit a signed extrinsic with `author_submitAndWatchExtrinsic` and follow it until a block includes it,
+so a transaction the pool drops (usurped, evicted, invalid) is reported to the user, never lost silently."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+
+from btt_chain.primitives.errors import BttError
+from cli.rpc_client import RpcError
+
+ENDINGS = {
+    "usurped": "replaced in the pool by another transaction with the same nonce and a higher tip",
+    "dropped": "dropped from the pool (evicted by better-paying transactions, or it waited too long)",
+    "invalid": "no longer valid (its nonce was used, or it cannot be included any more); nothing was paid",
+}
+
+
+class TransactionDropped(BttError):
+    """The pool let the transaction go without including it; nothing was paid."""
+
+
+async def _follow(url: str, encoded_hex: str, timeout: float) -> tuple[str, str]:
+    """(extrinsic hash, block hash) once a block includes it."""
+    async with aiohttp.ClientSession() as session:
+        try:
+            ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5))
+        except (aiohttp.ClientError, OSError) as exc:
+            raise RpcError(f"cannot reach a node at {url} ({exc}); is it running? (--rpc URL)") from None
+        async with ws:
+            await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "author_submitAndWatchExtrinsic",
+                                "params": [encoded_hex]})
+            sub = None
+            async with asyncio.timeout(timeout):
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    data = json.loads(msg.data)
+                    if data.get("id") == 1:
+                        if "error" in data:
+                            err = data["error"]
+                            text = err.get("message", "error") + (f": {err['data']}" if err.get("data") else "")
+                            raise RpcError(text, err.get("code"), err.get("data"))
+                        sub = data["result"]
+                        continue
+                    if data.get("method") != "author_extrinsicUpdate" or data["params"]["subscription"] != sub:
+                        continue
+                    status = data["params"]["result"]
+                    if isinstance(status, dict) and "inBlock" in status:
+                        return sub or "", status["inBlock"]
+                    if isinstance(status, str) and status in ENDINGS:
+                        raise TransactionDropped(f"the transaction was {status}: {ENDINGS[status]}")
+    raise RpcError(f"the node at {url} closed the connection before the transaction was included")
+
+
+def submit_and_watch(http_url: str, encoded_hex: str, timeout: float) -> str:
+    """Submit and wait for inclusion; the including block's hash. Raises TransactionDropped or RpcError."""
+    try:
+        return asyncio.run(_follow(http_url, encoded_hex, timeout))[1]
+    except TimeoutError:
+        raise BttError(f"the transaction was not included within {timeout:.0f} s; it may still be") from None

@@ -1,0 +1,39 @@
+"""system_dryRun: what an extrinsic would do in the next block, with nothing kept, so a wallet can refuse to
+send a mistake the node can already see (it would cost a fee)."""
+
+from __future__ import annotations
+
+import pytest
+
+from btt_chain.primitives.keys import dev_keypair
+
+from .harness import UNIT, RpcHarness
+
+
+@pytest.mark.asyncio
+async def test_a_failing_call_is_shown_and_nothing_changes(rpc: RpcHarness) -> None:
+    bob = dev_keypair("bob")
+    too_much = rpc.sign(bob, "balances.transfer", dev_keypair("charlie").public, 10**12 * UNIT)
+    before = await rpc.call("btt_account", "0x" + bob.public.hex())
+    with rpc.unchanged():
+        dry = await rpc.call("system_dryRun", "0x" + too_much.encode().hex())
+    assert dry["valid"] is True and dry["success"] is False and "InsufficientBalance" in dry["error"]
+    assert int(dry["fee"]) > 0  # what it would have cost
+    assert await rpc.call("btt_account", "0x" + bob.public.hex()) == before
+    assert len(rpc.node.pool) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_good_call_dry_runs_with_its_events(rpc: RpcHarness) -> None:
+    xt = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT)
+    dry = await rpc.call("system_dryRun", "0x" + xt.encode().hex())
+    assert dry["valid"] and dry["success"] and dry["error"] is None
+    assert any(e.get("event") == "Transfer" for e in dry["events"]), dry["events"]
+
+
+@pytest.mark.asyncio
+async def test_an_extrinsic_that_cannot_be_included_is_not_valid(rpc: RpcHarness) -> None:
+    forged = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
+    dry = await rpc.call("system_dryRun", "0x" + forged.encode().hex())
+    assert dry == {"valid": False, "success": False, "error": "bad signature", "fee": None, "events": []}
+    await rpc.assert_raises_rpc_error(-32602, "malformed", "system_dryRun", "0x00")
