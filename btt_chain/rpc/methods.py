@@ -80,16 +80,20 @@ def author_pending_extrinsics(ctx: RpcContext, start: int, limit: int) -> list[s
     return [hex0x(t.encoded) for t in ctx.node.pool.pending()[start:start + limit]]
 
 
+def _decode_extrinsic(encoded: bytes) -> Extrinsic:
+    try:
+        return Extrinsic.decode_checked(encoded)
+    except DecodeError as exc:
+        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+
+
 @method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
 def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
     """What a signed extrinsic would do in the next block, with nothing kept: `valid` (could it be included at
     all; if not, `error` says why and no fee would be charged), `success` and the call's `error`, the `fee`,
     and the events it would emit. Wallets run it first, so a mistake the node can see costs no fee."""
     _check_at(ctx, at)
-    try:
-        xt = Extrinsic.decode_checked(encoded)
-    except DecodeError as exc:
-        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+    xt = _decode_extrinsic(encoded)
     try:
         outcome, events = ctx.node.chain.dry_run(xt, len(encoded))
     except InvalidExtrinsic as exc:
@@ -274,10 +278,7 @@ def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
 def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
     """The inclusion fee (without tip) the extrinsic would pay at the head state."""
     _check_at(ctx, at)
-    try:
-        xt = Extrinsic.decode_checked(encoded)
-    except DecodeError as exc:
-        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+    xt = _decode_extrinsic(encoded)
     try:
         weight = RUNTIME.decode_call(xt.call).weight
     except InvalidExtrinsic as exc:
