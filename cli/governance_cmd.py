@@ -13,6 +13,7 @@ from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.codec import U128_MAX
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
+from cli import submit
 from cli.accounts import resolve_account, resolve_signer
 from cli.call_args import convert_call_args
 from cli.chain_info import ChainInfo
@@ -114,6 +115,13 @@ def propose(call_name: str, call_args: str, deposit: str | None, description: st
     call = RUNTIME.call(call_name, *args)
     if amount is None:
         amount = _min_deposit(client, emergency)
+    check = client.call("btt_dryRunReferendum", "0x" + call.encode().hex(), emergency)
+    if not check["ok"] and not submit.FORCE:
+        raise submit.NotSent(
+            f"not sent: if a referendum enacted it now, {call_name} would fail: "
+            f"{submit.readable(check['error'], info.decimals, info.symbol)} "
+            "(nothing was charged; `btt-chain --force ...` proposes it anyway)"
+        )
     sub = submit_call(client, info, signer, "governance.propose", (call, description_hash, amount, emergency))
     assert sub.status is not None
     events = client.call("btt_events", sub.status["blockHash"])

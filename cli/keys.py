@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.hash_chain import hash_chain_for
+from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name
 from btt_chain.primitives.keystore import save_keyfile
 from cli.accounts import resolve_account, resolve_signer
@@ -82,7 +83,18 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
                 f"({', '.join(DEV_NAMES)}) nor a key file"
             )
         pair = resolve_signer(what, "Development")
-        commitment = hash_chain_for(pair.seed, length, generation).commitment
+        if length >= 1 << 20:  # seconds of hashing: show how far it is
+            started = time.monotonic()
+
+            def progress(done: int, total: int) -> None:
+                rate = done / max(1e-9, time.monotonic() - started)
+                click.echo(f"\rhash chain: {done * 100 // total}% of {total:,} reveals, "
+                           f"{(total - done) / rate:.0f} s left ", nl=False, err=True)
+
+            commitment = HashChain(hash_chain_seed(pair.seed, generation), length, progress=progress).commitment
+            click.echo("", err=True)
+        else:
+            commitment = hash_chain_for(pair.seed, length, generation).commitment
         info = {
             "address": encode_address(pair.public, ss58_prefix),
             "public": "0x" + pair.public.hex(),

@@ -23,6 +23,7 @@ from cli.passwords import set_password_file
 from cli.payments_cmd import invoice, pay
 from cli.query import query
 from cli.staking_cmd import claim_fee_share, stake, unstake
+from cli.submit import set_force
 from cli.vesting_cmd import vest
 from cli.wallet import transfer
 
@@ -47,9 +48,12 @@ class FullSummaryGroup(click.Group):
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), envvar="BTT_PASSWORD_FILE",
               help="File holding the password of encrypted key files (or set BTT_PASSWORD_FILE or BTT_PASSWORD; "
                    "otherwise you are prompted).")
-def cli(password_file: Path | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Wallet commands: send even what the dry run against the head says will fail (it pays its fee).")
+def cli(password_file: Path | None, force: bool) -> None:
     """btt-chain: a node and wallet for the BTT healthcare-compute chain."""
     set_password_file(password_file)
+    set_force(force)
 
 
 cli.add_command(node)

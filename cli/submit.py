@@ -29,6 +29,15 @@ class NotSent(BttError):
     """A dry run against the head showed the extrinsic would fail: it was not sent, and cost nothing."""
 
 
+FORCE = False
+"""`btt-chain --force ...`: send even what the dry run says will fail (it pays its fee and fails on chain)."""
+
+
+def set_force(force: bool) -> None:
+    global FORCE
+    FORCE = force
+
+
 _BASE_UNITS = re.compile(r"(?<![0-9A-Za-z.])([0-9]{16,39})(?![0-9A-Za-z.])")
 
 
@@ -70,9 +79,9 @@ def submit_call(
     dry = rpc.call("system_dryRun", encoded)
     if not dry["valid"]:
         raise NotSent(f"not sent: {readable(dry['error'], info.decimals, info.symbol)} (nothing was charged)")
-    if not dry["success"]:
+    if not dry["success"] and not FORCE:
         raise NotSent(f"not sent: the call would fail: {readable(dry['error'], info.decimals, info.symbol)} "
-                      "(nothing was charged)")
+                      "(nothing was charged; `btt-chain --force ...` sends it anyway)")
     if not wait:
         return Submitted(rpc.call("author_submitExtrinsic", encoded), None)
     # watched: a transaction the pool drops is reported (TransactionDropped), never waited for in silence

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from btt_chain.primitives.block import Block
-from btt_chain.primitives.errors import DispatchError, InvalidBlock, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.errors import BttError, DispatchError, InvalidBlock, InvalidExtrinsic
+from btt_chain.primitives.extrinsic import Call, Extrinsic
 from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
@@ -246,6 +246,18 @@ class Executive:
         n_events = len(ex.ctx.events)
         outcome = self.apply_extrinsic(ex, xt, length, signature_checked=True)
         return outcome, [e for _, e in ex.ctx.events[n_events:]]
+
+    def dry_run_call(self, backend: StateReader, next_env: BlockEnv, call: Call, origin: Origin) -> str | None:
+        """Dispatch `call` with `origin` (a referendum's governance or emergency origin) on a throwaway copy of
+        the next block: None if it would succeed, else why not. Nothing is kept."""
+        ex = self.initialize_block(backend, replace(next_env, speculative=True))
+        try:
+            decoded = self.runtime.decode_call(call)
+            ex.ctx.state.begin()
+            self.runtime.dispatch(ex.ctx, origin, decoded)
+        except (DispatchError, BttError) as exc:
+            return str(exc)
+        return None
 
     def execute_block(self, backend: StateReader, block: Block, signatures_checked: bool = False) -> BlockResult:
         """Import-side execution: every extrinsic must be includable, else the block is invalid."""

@@ -22,13 +22,13 @@ from btt_chain.consensus.slots import SlotClock
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.extrinsic import Call, Extrinsic
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis
 from runtime.consensus import logic as consensus
-from runtime.context import BlockEnv
+from runtime.context import BlockEnv, Origin
 from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockFull, BlockResult, Executive, ValidTransaction
 from runtime.modules import RUNTIME
@@ -237,6 +237,10 @@ class Chain:
     def dry_run(self, xt: Extrinsic, length: int) -> tuple[ApplyOutcome, list[Event]]:
         """What `xt` would do in the next block, against the head state; nothing is kept."""
         return self.executive.dry_run(self.db.state, self.next_env(), xt, length, self._verify_cached)
+
+    def dry_run_call(self, call: Call, origin: Origin) -> str | None:
+        """Why `call` dispatched with `origin` in the next block would fail, or None; nothing is kept."""
+        return self.executive.dry_run_call(self.db.state, self.next_env(), call, origin)
 
     def _verify_cached(self, xt: Extrinsic, msg: bytes) -> bool:
         return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.signature)

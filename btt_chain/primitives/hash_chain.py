@@ -14,6 +14,7 @@ never stored. `HashChain` keeps one checkpoint every `checkpoint_every` steps, s
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from btt_chain.primitives.hashing import blake2b_256
 
@@ -60,7 +61,8 @@ class HashChain:
 
     __slots__ = ("_checkpoints", "_every", "commitment", "length")
 
-    def __init__(self, seed: bytes, length: int, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+    def __init__(self, seed: bytes, length: int, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         if type(seed) is not bytes or len(seed) == 0:
             raise ValueError("hash chain: the seed must be non-empty bytes")
         if type(length) is not int or length < 1:
@@ -73,10 +75,13 @@ class HashChain:
         checkpoints = [seed]
         value = seed
         step = blake2b_256
+        report_every = max(1, length // 100) if progress is not None else length + 1
         for i in range(1, length + 1):
             value = step(REVEAL_DOMAIN + value)
             if i % checkpoint_every == 0:
                 checkpoints.append(value)
+            if i % report_every == 0 and progress is not None:
+                progress(i, length)
         self._checkpoints: tuple[bytes, ...] = tuple(checkpoints)
         self.commitment: bytes = value  # step^length(seed): what the validator registers at bonding
 

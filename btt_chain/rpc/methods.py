@@ -106,6 +106,17 @@ def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[st
             "events": rendered}
 
 
+@method("btt_dryRunReferendum", Param("call", p.call_bytes), Param("emergency", p.boolean))
+def btt_dry_run_referendum(ctx: RpcContext, call: Any, emergency: bool) -> dict[str, Any]:
+    """Would this call succeed if a referendum enacted it now (with the governance origin, or the emergency one
+    on the emergency track)? `{"ok": bool, "error": str | null}`; nothing is kept. `btt-chain propose` asks it
+    first, so a proposal that could only fail is not sent."""
+    from runtime.context import EMERGENCY, GOVERNANCE
+
+    error = ctx.node.chain.dry_run_call(call, EMERGENCY if emergency else GOVERNANCE)
+    return {"ok": error is None, "error": error}
+
+
 # chain ----------------------------------------------------------------------------------------------
 
 

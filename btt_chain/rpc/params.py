@@ -110,3 +110,21 @@ def subscription_id(value: Any, ctx: RpcContext) -> str:
     if not isinstance(value, str) or len(value) > 64:
         raise invalid_params(f"subscription id: expected a string, got {_describe(value)}")
     return value
+
+
+def call_bytes(value: Any, ctx: RpcContext) -> Any:
+    """A runtime call, canonically encoded (0x hex): what `governance.propose` carries."""
+    from btt_chain.primitives.errors import DecodeError
+    from btt_chain.primitives.extrinsic import Call
+
+    raw = decode_hex(value, "call")
+    try:
+        return Call.decode(raw)
+    except DecodeError as exc:
+        raise invalid_params(f"call: malformed: {exc}") from None
+
+
+def boolean(value: Any, ctx: RpcContext) -> bool:
+    if not isinstance(value, bool):
+        raise invalid_params(f"expected true or false, got {_describe(value)}")
+    return value

@@ -102,3 +102,10 @@ def test_errors_are_one_clear_line(capsys: pytest.CaptureFixture[str], argv: lis
     assert "Traceback" not in err
     assert err.startswith("error: "), err
     assert fragment in err.splitlines()[0], err
+
+
+def test_a_long_hash_chain_shows_progress_and_the_same_commitment(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "key", "inspect", "bob", "--hash-chain-length", str(1 << 20), "--json")
+    assert code == 0
+    assert "hash chain: 99% of 1,048,576 reveals" in err and "s left" in err
+    assert json.loads(out)["hash_chain_commitment"] == commitment(dev_keypair("bob"))

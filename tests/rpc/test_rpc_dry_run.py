@@ -37,3 +37,26 @@ async def test_an_extrinsic_that_cannot_be_included_is_not_valid(rpc: RpcHarness
     dry = await rpc.call("system_dryRun", "0x" + forged.encode().hex())
     assert dry == {"valid": False, "success": False, "error": "bad signature", "fee": None, "events": []}
     await rpc.assert_raises_rpc_error(-32602, "malformed", "system_dryRun", "0x00")
+
+
+@pytest.mark.asyncio
+async def test_a_proposal_is_dry_run_with_the_origin_it_would_be_enacted_with(rpc: RpcHarness) -> None:
+    from runtime.modules import RUNTIME
+
+    bob = dev_keypair("bob").public
+
+    def hexcall(*args: object) -> str:
+        return "0x" + RUNTIME.call("treasury.spend", *args).encode().hex()
+
+    ok = await rpc.call("btt_dryRunReferendum", hexcall("ecosystem_fund", bob, UNIT), False)
+    assert ok == {"ok": True, "error": None}
+    no_fund = await rpc.call("btt_dryRunReferendum", hexcall("no_such_fund", bob, UNIT), False)
+    assert no_fund["ok"] is False and "no_such_fund" in no_fund["error"]
+    too_much = await rpc.call("btt_dryRunReferendum", hexcall("ecosystem_fund", bob, 2**128 - 1), False)
+    assert too_much["ok"] is False
+    # an emergency-only call fails with the standard origin and passes the origin check with the emergency one
+    release = "0x" + RUNTIME.call("treasury.release_strategic_reserve", bob, UNIT).encode().hex()
+    assert "emergency" in (await rpc.call("btt_dryRunReferendum", release, False))["error"]
+    emergency = await rpc.call("btt_dryRunReferendum", release, True)
+    assert emergency["ok"] or "emergency" not in (emergency["error"] or "")
+    await rpc.assert_raises_rpc_error(-32602, "call", "btt_dryRunReferendum", "0x00", False)
