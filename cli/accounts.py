@@ -14,7 +14,14 @@ DEV_CHAIN_TYPES = ("Development", "Local")
 
 
 def resolve_signer(text: str, chain_type: str) -> Keypair:
-    """A key from a dev name (on dev chains only) or a key file."""
+    """A key from a dev name or `//Alice`-style dev path (on dev chains only), a mnemonic with an optional
+    `//path` (Substrate's secret URI, ed25519), or a key file."""
+    from btt_chain.primitives.mnemonic import is_mnemonic, keypair_from_suri
+
+    if is_mnemonic(text):
+        return keypair_from_suri(text)
+    if text.startswith("//") and is_dev_name(text[2:].split("//")[0].lower()):
+        text = text[2:].lower()
     if is_dev_name(text.lower()):
         if chain_type not in DEV_CHAIN_TYPES:
             raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")

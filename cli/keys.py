@@ -10,7 +10,7 @@ import click
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, is_dev_name
+from btt_chain.primitives.keys import DEV_NAMES, is_dev_name
 from btt_chain.primitives.keystore import save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
@@ -35,15 +35,21 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: 
     BTT_PASSWORD_FILE, BTT_PASSWORD or a prompt). The secret is printed only with --show-secret."""
     if output is None and not show_secret:
         raise ConfigError("give --output FILE to keep the key (encrypted), or --show-secret to print its seed")
-    pair = Keypair.generate()
+    from btt_chain.primitives.mnemonic import generate as new_mnemonic
+    from btt_chain.primitives.mnemonic import keypair_from_suri
+
+    phrase = new_mnemonic()
+    pair = keypair_from_suri(phrase)
     if output is not None:
         if output.exists():
             raise ConfigError(f"{output} exists; refusing to overwrite a key file")
         save_keyfile(output, pair, ss58_prefix, new_password())
+        click.echo(f"recovery phrase (shown only now; anyone who has it controls the account): {phrase}", err=True)
     info = {"address": encode_address(pair.public, ss58_prefix), "public": "0x" + pair.public.hex()}
     if output is not None:
         info["key_file"] = str(output)
     if show_secret:
+        info["secret_phrase"] = phrase
         info["secret_seed"] = "0x" + pair.seed.hex()
     if as_json:
         print_json(info)
@@ -71,16 +77,19 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None,
             hash_chain_generation: int | None, as_json: bool) -> None:
-    """Show the public key and address of an ADDRESS, a key file, 0x-hex public key or a dev name."""
+    """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or `//Alice`
+    path, or a secret URI "<12 words>//path" (Substrate's ed25519 derivation)."""
     # offline: dev names are only derivations here, so any chain type will do
     info: dict[str, object]
     if hash_chain or hash_chain_length is not None or hash_chain_generation is not None:
         length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
         generation = hash_chain_generation or 0
-        if not is_dev_name(what.lower()) and not Path(what).is_file():
+        from btt_chain.primitives.mnemonic import is_mnemonic
+
+        if not is_dev_name(what.lower().removeprefix("//")) and not Path(what).is_file() and not is_mnemonic(what):
             raise ConfigError(
                 f"--hash-chain needs the key's secret: {what!r} is neither a dev name "
-                f"({', '.join(DEV_NAMES)}) nor a key file"
+                f"({', '.join(DEV_NAMES)}), a secret phrase nor a key file"
             )
         pair = resolve_signer(what, "Development")
         if length >= 1 << 20:  # seconds of hashing: show how far it is
@@ -103,7 +112,10 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
             "hash_chain_generation": generation,
         }
     else:
-        public = resolve_account(what, "Development", None)
+        from btt_chain.primitives.mnemonic import is_mnemonic
+
+        secret = is_mnemonic(what) or (what.startswith("//") and is_dev_name(what[2:].split("//")[0].lower()))
+        public = resolve_signer(what, "Development").public if secret else resolve_account(what, "Development", None)
         info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
     if as_json:
         print_json(info)

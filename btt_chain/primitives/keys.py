@@ -9,10 +9,12 @@ import nacl.exceptions
 import nacl.signing
 
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.hashing import blake2b_256
 
 DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
-"""The published dev phrase (Substrate's). Dev seeds are blake2b-256(DEV_PHRASE + '//' + name)."""
+"""The published dev phrase (Substrate's)."""
+DEV_MINI_SECRET = bytes.fromhex("fac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e")
+"""The ed25519 seed of DEV_PHRASE (BIP-39 entropy through PBKDF2, see `derivation`); a test recomputes it from
+the words, so reading dev keys needs no word list."""
 
 DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 SIGNATURE_LEN = 64
@@ -58,5 +60,11 @@ def is_dev_name(name: str) -> bool:
 
 
 def dev_keypair(name: str) -> Keypair:
-    """The dev account `name` (alice, bob, ... or any other word): deterministic, for dev chains only."""
-    return Keypair(blake2b_256(f"{DEV_PHRASE}//{name}".encode()))
+    """The dev account `name` for dev chains only: Substrate's ed25519 `//Alice`, `//Bob`, ... of the dev phrase
+    (`alice//stash` is `//Alice//stash`; another word is its own junction), as `subkey inspect --scheme
+    ed25519 //Alice` prints it."""
+    from btt_chain.primitives.derivation import derive_path
+
+    first, _, rest = name.partition("//")
+    junction = first.capitalize() if first.lower() in DEV_NAMES else first
+    return Keypair(derive_path(DEV_MINI_SECRET, "//" + junction + ("//" + rest if rest else "")))

@@ -25,7 +25,8 @@ def test_dev_accounts_are_deterministic_and_distinct():
     assert len(set(keys.values())) == len(DEV_NAMES)
     assert dev_keypair("alice").public == keys["alice"]
     # pinned so that a change in derivation is caught: wallets and docs depend on these addresses
-    assert encode_address(keys["alice"]) == "5Dhf6tnvNZ88dGMhJH6XTwsQbQvb1kGfL9eyDgUBRB9eHxCg"
+    # Substrate ed25519 //Alice
+    assert encode_address(keys["alice"]) == "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
 
 
 def test_sign_and_verify():

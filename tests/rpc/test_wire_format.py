@@ -55,9 +55,15 @@ def test_the_document_only_signer_reproduces_the_vectors() -> None:
 
 @pytest.mark.asyncio
 async def test_a_transfer_signed_from_the_document_alone_is_included(rpc: RpcHarness) -> None:
-    dev_phrase = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
-    alice_seed = h(f"{dev_phrase}//alice".encode())
-    bob = bytes(nacl.signing.SigningKey(h(f"{dev_phrase}//bob".encode())).verify_key)
+    root = hashlib.pbkdf2_hmac("sha512", bytes.fromhex("1a486a5fbe53639984cb64b070755f7b"), b"mnemonic", 2048)[:32]
+
+    def junction(seed: bytes, name: str) -> bytes:
+        code = (bytes([len(name) << 2]) + name.encode()).ljust(32, b"\0")
+        return h(bytes([len(b"Ed25519HDKD") << 2]) + b"Ed25519HDKD" + seed + code)
+
+    alice_seed = junction(root, "Alice")
+    bob = bytes(nacl.signing.SigningKey(junction(root, "Bob")).verify_key)
+    assert bytes(nacl.signing.SigningKey(alice_seed).verify_key).hex().startswith("88dc3417")
     alice = "0x" + bytes(nacl.signing.SigningKey(alice_seed).verify_key).hex()
     genesis = bytes.fromhex((await rpc.call("chain_getBlockHash", 0))[2:])
     spec_version = (await rpc.call("state_getRuntimeVersion"))["specVersion"]

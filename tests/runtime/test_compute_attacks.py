@@ -295,7 +295,12 @@ def disputed_job(chain: TestChain) -> tuple[int, Worker, Worker, int]:
     job_id = post(chain, items=32, redundancy=2)
     chain.run_block([])
     assert {a.provider for a in job_of(chain, job_id).assignments} == {acct("bob"), acct("eve")}
-    x = item_outside_sample(chain, job_id, "eve")
+    # eve's sample depends on when she commits (after bob's round): look ahead on a copy running the same steps
+    probe = chain.fork()
+    Worker(probe, "bob").commit_and_wait(job_id)
+    eve_probe = Worker(probe, "eve")
+    eve_probe.commit_and_wait(job_id)
+    x = next(i for i in range(32) if i not in eve_probe.sample(job_id))
     honest, liar = Worker(chain, "bob"), Worker(chain, "eve", fake=frozenset({x}))
     for w in (honest, liar):
         w.commit_and_wait(job_id)

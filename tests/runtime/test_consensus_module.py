@@ -242,7 +242,9 @@ def work_chain(**params: int) -> TestChain:
         balances=BALANCES,
         validators={"alice": 10, "bob": 30},
         epoch_slots=10,
-        params={"compute.min_provider_bond": 10 * UNIT, "compute.challenge_window_ms": 1_000, **params},
+        # the sample is fixed by the next author and paid a block later: these tests follow credit, not sampling
+        params={"compute.min_provider_bond": 10 * UNIT, "compute.challenge_window_ms": 1_000,
+                "compute.sample_authors": 1, **params},
     ).build()
 
 
