@@ -15,6 +15,27 @@ from pathlib import Path
 from tests.functional.framework import free_port
 
 
+def free_run(n: int) -> int:
+    """A first port of `n` consecutive free ports on 127.0.0.1 (a devnet takes base + i for each node)."""
+    for _ in range(200):
+        base = free_port()
+        if base + n > 65_000:
+            continue
+        held = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                held.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise AssertionError("no run of free ports")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -33,7 +54,7 @@ def _node_pids(supervisor: int) -> list[int]:
 
 
 def test_devnet_nodes_die_when_the_supervisor_is_killed(tmp_path: Path) -> None:
-    port, rpc_port = free_port(), free_port()
+    port, rpc_port = free_run(2), free_run(2)
     cmd = [sys.executable, "-m", "cli", "devnet", "--nodes", "2", "--port", str(port), "--rpc-port", str(rpc_port),
            "--base-dir", str(tmp_path / "devnet"), "--json"]
     sup = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -63,15 +84,15 @@ def test_devnet_nodes_die_when_the_supervisor_is_killed(tmp_path: Path) -> None:
 
 
 def test_a_devnet_on_a_taken_port_names_it_and_stops(tmp_path: Path) -> None:
-    rpc_port = free_port()
+    rpc_port = free_run(2)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
         holder.bind(("127.0.0.1", rpc_port + 1))
         holder.listen()
         run = subprocess.run(
-            [sys.executable, "-m", "cli", "devnet", "--nodes", "2", "--port", str(free_port()), "--rpc-port",
+            [sys.executable, "-m", "cli", "devnet", "--nodes", "2", "--port", str(free_run(2)), "--rpc-port",
              str(rpc_port), "--base-dir", str(tmp_path / "devnet")],
             capture_output=True, text=True, timeout=60,
         )
     assert run.returncode != 0
-    assert f"port {rpc_port + 1} (node1 RPC) is already in use" in run.stderr
+    assert f"{rpc_port + 1} (node1 RPC)" in run.stderr and "is already in use" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "devnet").exists()
