@@ -10,6 +10,7 @@ import click
 from btt_chain.primitives.errors import BttError
 from cli.assets_cmd import asset
 from cli.bench_cmd import bench
+from cli.blocks_cmd import check_block, export_blocks, import_blocks, revert
 from cli.bonds_cmd import bond, unbond, withdraw
 from cli.compute_cmd import job, miner, provider
 from cli.devnet_cmd import devnet
@@ -58,6 +59,10 @@ def cli(password_file: Path | None, force: bool) -> None:
 
 cli.add_command(node)
 cli.add_command(purge_chain)
+cli.add_command(export_blocks)
+cli.add_command(import_blocks)
+cli.add_command(check_block)
+cli.add_command(revert)
 cli.add_command(key)
 cli.add_command(transfer)
 cli.add_command(query)

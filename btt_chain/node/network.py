@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from btt_chain.node import sync
+from btt_chain.node.block_io import sync_progress_line
 from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.outputs_exchange import OutputsExchange
@@ -35,6 +36,8 @@ MAX_SYNC_RESPONSE = 8 * 1024 * 1024
 JUSTIFICATION_SCAN = 512
 MAX_JUSTIFICATIONS = 8
 JUSTIFICATION_FETCH_INTERVAL_S = 5.0
+SYNC_PROGRESS_INTERVAL_S = 5.0
+"""How often a catching-up node logs its height, target, rate and ETA."""
 
 
 class NetworkBridge:
@@ -275,6 +278,7 @@ class NetworkBridge:
         restarted = False
         self._syncing = True
         began, imported = time.monotonic(), 0
+        reported = began
         try:
             while start <= status.best_number:
                 raw = await self.p2p.request(
@@ -295,6 +299,10 @@ class NetworkBridge:
                     if justification:
                         self.node.import_justification(justification, peer)
                     imported += result.status == "best"
+                    if time.monotonic() - reported >= SYNC_PROGRESS_INTERVAL_S:
+                        reported = time.monotonic()
+                        log.info("syncing from %s: %s", peer[-8:], sync_progress_line(
+                            chain.head.number, status.best_number, imported, reported - began))
                     # import is CPU work on the event loop: let gossip, votes and RPC run between blocks
                     await asyncio.sleep(0)
                 else:
