@@ -14,6 +14,7 @@ from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import reader_at, state_view
 from btt_chain.rpc.errors import invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
@@ -41,9 +42,9 @@ def _prefix(ctx: RpcContext) -> int:
 
 
 def _check_at(ctx: RpcContext, at: bytes | None) -> None:
-    """State is only kept at the head: any other block hash is a parameter error."""
+    """A dry run executes on the head only: any other block hash is a parameter error."""
     if at is not None and at != ctx.node.chain.head_hash:
-        raise invalid_params("state is kept only at the head block")
+        raise invalid_params("a dry run executes on the head block only: leave `at` out")
 
 
 # author ---------------------------------------------------------------------------------------------
@@ -167,20 +168,19 @@ def chain_get_finalized_head(ctx: RpcContext) -> str:
 
 @method("state_getStorage", Param("key", p.storage_key), optional("at", p.block_hash))
 def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | None:
-    _check_at(ctx, at)
-    value = ctx.node.chain.state().get(key)
+    value = reader_at(ctx, at)[2].get(key)
     return None if value is None else hex0x(value)
 
 
 @method("state_getReadProof", Param("keys", p.storage_keys), optional("at", p.block_hash))
 def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -> dict[str, Any]:
-    """Values of `keys` at the head with sparse-Merkle proofs against the head's state root (absent keys too).
+    """Values of `keys` at the block `at` (default the head) with sparse-Merkle proofs against its state root
+    (absent keys too): tree nodes are never deleted, so a past root is provable wherever its state is served.
 
     Each proof is hex of msgpack [siblings, leaf]; check it with storage.smt.verify_proof."""
-    _check_at(ctx, at)
     chain = ctx.node.chain
-    root = chain.head.state_root
-    state = chain.state()
+    block_hash, header, state = reader_at(ctx, at)
+    root = header.state_root
     entries = []
     for key in keys:
         value = state.get(key)
@@ -188,18 +188,18 @@ def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -
         entries.append(
             {"key": hex0x(key), "value": None if value is None else hex0x(value), "proof": hex0x(pack(proof.to_wire()))}
         )
-    return {"at": hex0x(chain.head_hash), "stateRoot": hex0x(root), "proof": entries}
+    return {"at": hex0x(block_hash), "stateRoot": hex0x(root), "proof": entries}
 
 
 @method("state_getMetadata", optional("at", p.block_hash))
 def state_get_metadata(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
-    _check_at(ctx, at)
+    reader_at(ctx, at)  # one runtime for the chain's life: any served block has this metadata
     return RUNTIME.metadata()
 
 
 @method("state_getRuntimeVersion", optional("at", p.block_hash), aliases=("chain_getRuntimeVersion",))
 def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
-    _check_at(ctx, at)
+    reader_at(ctx, at)
     return {"specName": SPEC_NAME, "specVersion": RUNTIME.spec_version}
 
 
@@ -287,25 +287,25 @@ def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
 
 @method("payment_queryInfo", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
 def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
-    """The inclusion fee (without tip) the extrinsic would pay at the head state."""
-    _check_at(ctx, at)
+    """The inclusion fee (without tip) the extrinsic would pay at the block `at` (default the head)."""
+    state = state_view(ctx, at)
     xt = _decode_extrinsic(encoded)
     try:
         weight = RUNTIME.decode_call(xt.call).weight
     except InvalidExtrinsic as exc:
         raise invalid_params(f"extrinsic: {exc}") from None
-    fee = compute_fee(ctx.node.chain.state(), len(encoded), weight, xt.signer)
+    fee = compute_fee(state, len(encoded), weight, xt.signer)
     return {"weight": weight, "class": "normal", "partialFee": str(fee.inclusion_fee)}
 
 
 # btt ------------------------------------------------------------------------------------------------
 
 
-@method("btt_account", Param("account", p.account))
-def btt_account(ctx: RpcContext, who: bytes) -> dict[str, Any]:
-    """The account at the head, `frozen` and `spendable` as its locks stand at the head's time (what a
-    transaction is checked against), not as last written."""
-    state = ctx.node.chain.state()
+@method("btt_account", Param("account", p.account), optional("at", p.block_hash))
+def btt_account(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
+    """The account at the block `at` (default the head), `frozen` and `spendable` as its locks stand at that
+    block's time (what a transaction is checked against), not as last written."""
+    state = state_view(ctx, at)
     info = account_at(state, who, system.timestamp_ms.get(state), RUNTIME)
     return render_account(who, info, _prefix(ctx))
 
@@ -347,9 +347,9 @@ def btt_extrinsic_status(ctx: RpcContext, xt_hash: bytes) -> dict[str, Any] | No
     return out
 
 
-@method("btt_issuance")
-def btt_issuance(ctx: RpcContext) -> dict[str, str]:
-    state = ctx.node.chain.state()
+@method("btt_issuance", optional("at", p.block_hash))
+def btt_issuance(ctx: RpcContext, at: bytes | None) -> dict[str, str]:
+    state = state_view(ctx, at)
     return {
         "totalIssuance": str(system.total_issuance.get(state)),
         "totalBurned": str(system.total_burned.get(state)),

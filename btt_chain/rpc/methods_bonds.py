@@ -1,4 +1,5 @@
-"""RPC methods of the bonds and multisig modules: `btt_bonds` and `btt_multisig` (read at the head)."""
+"""RPC methods of the bonds and multisig modules: `btt_bonds` and `btt_multisig` (at the head, or at a past
+block given by an optional `at` hash)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.at import state_view
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import storage as bonds
 from runtime.multisig import storage as multisig
@@ -14,10 +16,11 @@ from runtime.multisig import storage as multisig
 method = REGISTRY.method
 
 
-@method("btt_bonds", Param("account", p.account))
-def btt_bonds(ctx: RpcContext, who: bytes) -> dict[str, Any]:
-    """The account's bond: active (bonded), unlocking chunks, and its validator registration or null."""
-    state = ctx.node.chain.state()
+@method("btt_bonds", Param("account", p.account), optional("at", p.block_hash))
+def btt_bonds(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
+    """The account's bond at the block `at` (default the head): active (bonded), unlocking chunks, and its
+    validator registration or null."""
+    state = state_view(ctx, at)
     led = bonds.ledger.get(state, who)
     reg = bonds.validators.get(state, who)
     prefix = ctx.node.spec.ss58_prefix
@@ -32,9 +35,10 @@ def btt_bonds(ctx: RpcContext, who: bytes) -> dict[str, Any]:
     }
 
 
-@method("btt_multisig", Param("account", p.account))
-def btt_multisig(ctx: RpcContext, account: bytes) -> list[dict[str, Any]]:
-    """Calls awaiting approval by the multisig `account`: call hash, approvals, depositor and deposit."""
+@method("btt_multisig", Param("account", p.account), optional("at", p.block_hash))
+def btt_multisig(ctx: RpcContext, account: bytes, at: bytes | None) -> list[dict[str, Any]]:
+    """Calls awaiting approval by the multisig `account` at the block `at` (default the head): call hash,
+    approvals, depositor and deposit."""
     prefix = ctx.node.spec.ss58_prefix
     return [
         {
@@ -44,5 +48,5 @@ def btt_multisig(ctx: RpcContext, account: bytes) -> list[dict[str, Any]]:
             "deposit": str(pending.deposit),
             "since": pending.since,
         }
-        for call_hash, pending in multisig.pending_of(ctx.node.chain.state(), account)
+        for call_hash, pending in multisig.pending_of(state_view(ctx, at), account)
     ]

@@ -7,7 +7,8 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.at import state_view
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from runtime.overlay import Overlay
 from runtime.params import storage as params
 from runtime.params.groups import group_of
@@ -65,11 +66,11 @@ def params_report(state: Overlay) -> list[dict[str, Any]]:
     return out
 
 
-@method("btt_stakes", Param("account", p.account))
-def btt_stakes(ctx: RpcContext, who: bytes) -> dict[str, Any]:
-    return stakes_report(ctx.node.chain.state(), who, ctx.node.spec.ss58_prefix)
+@method("btt_stakes", Param("account", p.account), optional("at", p.block_hash))
+def btt_stakes(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
+    return stakes_report(state_view(ctx, at), who, ctx.node.spec.ss58_prefix)
 
 
-@method("btt_params")
-def btt_params(ctx: RpcContext) -> list[dict[str, Any]]:
-    return params_report(ctx.node.chain.state())
+@method("btt_params", optional("at", p.block_hash))
+def btt_params(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
+    return params_report(state_view(ctx, at))

@@ -7,7 +7,8 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.at import state_view
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from runtime.overlay import Overlay
 from runtime.system import storage as system
 from runtime.vesting import storage as vesting
@@ -42,7 +43,8 @@ def vesting_report(state: Overlay, who: bytes, ss58_prefix: int) -> dict[str, An
     }
 
 
-@method("btt_vesting", Param("account", p.account))
-def btt_vesting(ctx: RpcContext, who: bytes) -> dict[str, Any]:
-    """An account's vesting schedules at the head: total, start, cliff, end, kind, unlocked, locked."""
-    return vesting_report(ctx.node.chain.state(), who, ctx.node.spec.ss58_prefix)
+@method("btt_vesting", Param("account", p.account), optional("at", p.block_hash))
+def btt_vesting(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
+    """An account's vesting schedules at the block `at` (default the head): total, start, cliff, end, kind,
+    unlocked, locked."""
+    return vesting_report(state_view(ctx, at), who, ctx.node.spec.ss58_prefix)

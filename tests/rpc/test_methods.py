@@ -458,9 +458,9 @@ async def test_invalid_params(rpc: RpcHarness) -> None:
         ("btt_events", ["0x" + "11" * 32], "unknown block"),
         ("btt_extrinsicStatus", ["0x00"], "expected 32 bytes"),
         ("state_getStorage", [], "missing parameter 'key'"),
-        ("state_getStorage", ["0x00", "0x" + "11" * 32], "state is kept only at the head block"),
+        ("state_getStorage", ["0x00", "0x" + "11" * 32], "unknown block"),
         ("state_getStorage", ["0x" + "00" * 2000], "longer than 1024 bytes"),
-        ("state_getMetadata", ["0x" + "11" * 32], "state is kept only at the head block"),
+        ("state_getMetadata", ["0x" + "11" * 32], "unknown block"),
         ("payment_queryInfo", ["0x00"], "malformed"),
         ("payment_queryInfo", ["nothex"], "0x-prefixed"),
         ("author_submitExtrinsic", [], "missing parameter"),
@@ -469,7 +469,7 @@ async def test_invalid_params(rpc: RpcHarness) -> None:
         ("chain_unsubscribeNewHeads", [], "WebSocket"),
     ]
     rpc.author_block()  # so that genesis is no longer the head
-    cases.append(("state_getStorage", ["0x00", genesis], "state is kept only at the head block"))
+    cases.append(("system_dryRun", ["0x00", genesis], "head block only"))
     for method, params, text in cases:
         code = METHOD_NOT_FOUND if text == "WebSocket" else INVALID_PARAMS
         await rpc.assert_raises_rpc_error(code, text, method, *params)

@@ -1,0 +1,58 @@
+"""Read-only state at a recent canonical block: the flat head state seen through the undo journals of the blocks
+above it (issue 15). Nothing is written; the cost of opening a view grows with the distance from the head (one
+journal per block), never with the size of the state.
+
+The undo journal of block X holds, for every key X changed, its value in X's parent state (None: absent). So the
+state after block B is the head state with the journals of head, head-1, ..., B+1 laid over it, the older journal
+winning where two name the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from btt_chain.primitives.errors import StorageError
+from storage.chaindb import ChainDB
+
+
+class HistoricalState:
+    """A StateReader of the state after canonical block `number`, given the head's number; valid as long as the
+    head does not move (RPC reads it on the thread that owns the chain, within one call)."""
+
+    def __init__(self, db: ChainDB, head_number: int, number: int) -> None:
+        if not 0 <= number <= head_number:
+            raise ValueError(f"block #{number} is not at or below the head #{head_number}")
+        self._db = db
+        self._older: dict[bytes, bytes | None] = {}
+        for n in range(head_number, number, -1):
+            h = db.canonical_hash(n)
+            if h is None:
+                raise StorageError(f"canonical block #{n} missing from the database")
+            self._older.update(db.undo(h))
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self._older:
+            return self._older[key]
+        return self._db.state.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Key-ordered (key, value) pairs under `prefix` at the block: keys created since are left out, keys
+        deleted since come back."""
+        changed = sorted((k, v) for k, v in self._older.items() if k.startswith(prefix))
+        i = 0
+        for k, v in self._db.state.iterate(prefix):
+            while i < len(changed) and changed[i][0] < k:
+                old_k, old_v = changed[i]
+                i += 1
+                if old_v is not None:
+                    yield old_k, old_v
+            if i < len(changed) and changed[i][0] == k:
+                old_v = changed[i][1]
+                i += 1
+                if old_v is not None:
+                    yield k, old_v
+                continue
+            yield k, v
+        for old_k, old_v in changed[i:]:
+            if old_v is not None:
+                yield old_k, old_v
