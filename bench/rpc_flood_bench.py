@@ -52,7 +52,7 @@ async def _run(connections: int, seconds: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="btt-rpc-flood-"))
     log = open(workdir / "node.log", "wb")
     node = subprocess.Popen(
-        [sys.executable, "-m", "cli", "node", "--dev", "--no-p2p", "--rpc-port", str(rpc_port)],
+        [sys.executable, "-m", "cli", "node", "--dev", "--no-p2p", "--no-prometheus", "--rpc-port", str(rpc_port)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{rpc_port}"

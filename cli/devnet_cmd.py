@@ -77,6 +77,7 @@ def node_args(node: DevnetNode, spec_path: Path, bootnodes: list[DevnetNode], ex
         sys.executable, "-m", "cli", "node", "--chain", str(spec_path), "--base-path", str(node.datadir),
         "--validator", "--key", node.name, "--port", str(node.p2p_port), "--rpc-port", str(node.rpc_port),
         "--node-key-file", str(node.datadir / "node-key"), "--name", f"node{node.index}-{node.name}",
+        "--prometheus-port", "0",  # metrics on a free port (each node's log names it): nodes never clash on 9615
     ]
     for boot in bootnodes:
         args += ["--bootnodes", boot.multiaddr]

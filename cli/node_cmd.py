@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
+from cli.log_config import FORMATS, parse_log_spec, setup_logging
 from cli.passwords import open_keyfile
 from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
@@ -55,6 +55,15 @@ def _demo_roles(demo: bool, clinic: str, validator_key: str | None, chain_type: 
     return miner, clinic_key
 
 
+def _parse_state_pruning(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    from btt_chain.node.pruning import parse_state_pruning
+
+    try:
+        return parse_state_pruning(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _parse_checkpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> TrustedCheckpoint | None:
     if value is None:
         return None
@@ -64,12 +73,13 @@ def _parse_checkpoint(ctx: click.Context, param: click.Parameter, value: str | N
         raise click.BadParameter(str(exc)) from None
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
+    spec = ",".join(value)
+    try:
+        parse_log_spec(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return spec
 
 
 @click.command()
@@ -102,12 +112,25 @@ def _setup_logging(level: str) -> None:
               help="Worker processes for signature checks of large blocks (0: in-process).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
+@click.option("-l", "--log", "log_spec", multiple=True, callback=_parse_log, metavar="[LEVEL,]TARGET=LEVEL,...",
+              help="Log levels by target, Substrate's syntax: e.g. `info,btt.rpc=debug,btt.p2p=warning` "
+                   "(a bare level sets the root; levels trace, debug, info, warn, error, off). Repeatable.")
+@click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="`json`: one object per line with time, level, target and message.")
+@click.option("--prometheus-port", type=click.IntRange(0, 65535), default=9615, show_default=True,
+              help="Serve Prometheus metrics at /metrics on this port (127.0.0.1 unless --prometheus-external).")
+@click.option("--prometheus-external", is_flag=True, help="Serve Prometheus metrics on all interfaces.")
+@click.option("--no-prometheus", is_flag=True, help="Do not serve Prometheus metrics.")
 @click.option("--demo-economy", is_flag=True,
               help="Dev and local chains: also run a demo clinic and a miner (the validator key) on this node's RPC.")
 @click.option("--demo-clinic", default="ferdie", show_default=True,
               help="With --demo-economy: the clinic's key (dev name or key file), or `none`.")
 @click.option("--checkpoint", callback=_parse_checkpoint, metavar="HASH@NUMBER",
               help=f"Trusted block {CHECKPOINT_SYNTAX}, overriding the chain spec's: chains without it are refused.")
+@click.option("--state-pruning", "state_pruning", callback=_parse_state_pruning, default="256", show_default=True,
+              metavar="N|archive",
+              help="Serve state (state_* and btt_* queries with a block hash) for the last N blocks, or every "
+                   "block with `archive`.")
 def node(
     dev: bool,
     chain: str | None,
@@ -129,9 +152,15 @@ def node(
     name: str,
     sig_workers: int,
     log_level: str,
+    log_spec: str,
+    log_format: str,
+    prometheus_port: int,
+    prometheus_external: bool,
+    no_prometheus: bool,
     demo_economy: bool,
     demo_clinic: str,
     checkpoint: TrustedCheckpoint | None,
+    state_pruning: int | None,
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig
@@ -157,7 +186,7 @@ def node(
     spec = spec_checked
     pair = _validator_key(key, spec.chain_type) if validator else None
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
-    _setup_logging(log_level)
+    setup_logging(log_level, log_spec, log_format)
     config = NodeConfig(
         chain=chain,
         base_path=base_path,
@@ -178,6 +207,9 @@ def node(
         demo_miner=demo_miner,
         demo_clinic=demo_clinic_key,
         checkpoint=checkpoint,
+        prometheus_host="0.0.0.0" if prometheus_external else "127.0.0.1",
+        prometheus_port=None if no_prometheus else prometheus_port,
+        state_pruning=state_pruning,
     )
     n = Node(config)
     try:

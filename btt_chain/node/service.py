@@ -21,6 +21,7 @@ from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.job_outputs import JobOutputs
+from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
@@ -73,6 +74,11 @@ class NodeConfig:
     """--demo-economy: run a demo clinic (`btt-chain job clinic`) with this key beside the node."""
     checkpoint: TrustedCheckpoint | None = None
     """--checkpoint: a trusted block (overrides the chain spec's); chains without it are refused."""
+    state_pruning: int | None = DEFAULT_STATE_PRUNING
+    """--state-pruning: how many blocks back from the head state is served over RPC; None: archive (every block)."""
+    prometheus_host: str = "127.0.0.1"
+    prometheus_port: int | None = None
+    """--prometheus-port: where `/metrics` is served; None: no metrics (--no-prometheus)."""
 
 
 def now_ms() -> int:
@@ -141,6 +147,8 @@ class Node:
         self._finalized_listeners: list[Callable[[Header, bytes], None]] = []
         self.chain.on_import(self._on_import)
         self.rpc_url: str | None = None
+        self.metrics: Any = None
+        """The node's Prometheus metrics (btt_chain.node.metrics.NodeMetrics), once it runs with them."""
         vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
         self.finality = FinalityService(self, config.validator_key, vote_guard)
         self.checkpoint.connect(self.finality.import_justification, self.notify_finalized)
@@ -230,11 +238,14 @@ class Node:
             except (NotImplementedError, RuntimeError):
                 pass
         await self._start_network()
+        metrics_server = await self._start_metrics()
         rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe",
                         cors=CorsPolicy.parse(self.config.rpc_cors))
         try:
             await rpc.start()
         except BaseException:
+            if metrics_server is not None:
+                await metrics_server.stop()
             await self._stop_network()
             raise
         self.rpc_url = rpc.url
@@ -258,6 +269,8 @@ class Node:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await rpc.stop()
+            if metrics_server is not None:
+                await metrics_server.stop()
             await self._stop_network()
             self.close()
             log.info("stopped at #%d 0x%s", self.chain.head.number, self.chain.head_hash.hex())
@@ -290,6 +303,26 @@ class Node:
         self.finality.publish_vote = network.publish_vote
         self.p2p, self.network = p2p, network
         log.info("p2p: peer id %s, listening on %s", p2p.local_peer_id, ", ".join(p2p.listen_addrs))
+
+    async def _start_metrics(self) -> Any:
+        """Start `/metrics` (btt_chain.node.metrics) unless switched off; the server, or None."""
+        if self.config.prometheus_port is None:
+            return None
+        from btt_chain.node.metrics import MetricsServer, NodeMetrics
+
+        self.metrics = NodeMetrics()
+        self.metrics.attach(self)
+        server = MetricsServer(self.metrics, self.config.prometheus_host, self.config.prometheus_port)
+        try:
+            await server.start()
+        except OSError as exc:
+            await self._stop_network()
+            raise ConfigError(f"cannot serve Prometheus metrics on port {server.port}: {exc.strerror or exc} "
+                              "(choose another with --prometheus-port, or --no-prometheus)") from None
+        except BaseException:
+            await self._stop_network()
+            raise
+        return server
 
     async def _stop_network(self) -> None:
         network, p2p = self.network, self.p2p

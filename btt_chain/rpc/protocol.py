@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from btt_chain.rpc.errors import (
@@ -54,6 +55,8 @@ class Dispatcher:
         self.registry = registry
         self.max_batch = max_batch
         self.max_response = max_response
+        self.on_call: Callable[[str], None] | None = None
+        """Hook told each method name called (metrics); None: no one listens."""
 
     async def handle_async(self, raw: bytes | str, ctx: RpcContext) -> str | None:
         """As `handle`, yielding to the event loop before each call and bounding the reply's size."""
@@ -150,6 +153,8 @@ class Dispatcher:
             return error_response(request_id, RpcError(INTERNAL_ERROR, "Internal error: see the node log"))
 
     def _call(self, name: str, params: list[Any] | dict[str, Any], ctx: RpcContext) -> Any:
+        if self.on_call is not None:
+            self.on_call(name)
         method = self.registry.get(name)
         if method is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name[:64]}")

@@ -29,6 +29,7 @@ import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs
 import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
+from btt_chain.node.health import get_health
 from btt_chain.rpc.cors import CorsPolicy
 from btt_chain.rpc.errors import invalid_request
 from btt_chain.rpc.outbox import Outbox
@@ -81,6 +82,9 @@ class RpcServer:
         self.cors = cors or CorsPolicy.default()
         self._per_ip: dict[str, int] = {}
         self.dispatcher = Dispatcher(max_batch=max_batch)
+        metrics = getattr(node, "metrics", None)
+        if metrics is not None:
+            self.dispatcher.on_call = metrics.on_rpc_call
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.url = ""
@@ -93,6 +97,7 @@ class RpcServer:
         app.router.add_post("/", self._http)
         app.router.add_get("/", self._websocket)
         app.router.add_route("OPTIONS", "/", self._preflight)
+        app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -114,6 +119,10 @@ class RpcServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _health(self, request: web.Request) -> web.Response:
+        healthy, body = get_health(self.node)
+        return web.json_response(body, status=200 if healthy else 503)
 
     def _context(self, request: web.Request, subscriber: HeadSubscriptions | None = None) -> RpcContext:
         return RpcContext(self.node, subscriber, self.unsafe and is_loopback(request.remote))

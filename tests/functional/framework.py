@@ -71,6 +71,7 @@ class NodeProcess:
         self.bootnodes = bootnodes or []
         self.rpc_port = free_port()
         self.p2p_port = free_port()
+        self.prometheus_port = free_port()
         self.node_key_file = datadir / "node-key"
         self.log_path = datadir / f"node{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -79,7 +80,7 @@ class NodeProcess:
     def args(self) -> list[str]:
         args = [sys.executable, "-m", "cli", "node", "--chain", self.chain, "--base-path", str(self.datadir),
                 "--rpc-port", str(self.rpc_port), "--name", f"node{self.index}", "--port", str(self.p2p_port),
-                "--node-key-file", str(self.node_key_file)]
+                "--node-key-file", str(self.node_key_file), "--prometheus-port", str(self.prometheus_port)]
         for b in self.bootnodes:
             args += ["--bootnodes", b]
         if self.validator_key is not None:

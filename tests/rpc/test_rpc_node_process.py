@@ -31,7 +31,8 @@ log = logging.getLogger("test.rpc.process")
 
 
 def node_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "cli", "node", "--dev", "--tmp", "--rpc-port", str(port), "--no-p2p"]
+    return [sys.executable, "-m", "cli", "node", "--dev", "--tmp", "--rpc-port", str(port), "--no-p2p",
+            "--no-prometheus"]
 
 
 class NodeProcess:

@@ -1,0 +1,32 @@
+"""`GET /health` of the RPC port: 200 when the node is synced with peers (or needs none), 503 otherwise."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from btt_chain.node.service import Node
+
+DEV_CHAIN_TYPES = ("dev", "local", "development")
+
+
+def should_have_peers(node: Node) -> bool:
+    """As `system_health`: a networked node on a chain with more than one validator."""
+    return node.config.p2p_port is not None and len(node.chain.validators()) > 1
+
+
+def get_health(node: Node) -> tuple[bool, dict[str, Any]]:
+    """(healthy, body): healthy on a dev or local chain, without p2p, or synced with at least one peer."""
+    peers = node.peer_count()
+    syncing = node.is_syncing()
+    should = should_have_peers(node)
+    body = {
+        "peers": peers,
+        "isSyncing": syncing,
+        "shouldHavePeers": should,
+        "best": node.chain.head.number,
+        "finalized": node.chain.finalized.number,
+    }
+    lone = node.spec.chain_type.lower() in DEV_CHAIN_TYPES or node.config.p2p_port is None
+    healthy = lone or (not syncing and (peers > 0 or not should))
+    return healthy, body
