@@ -13,6 +13,7 @@ from typing import Any
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.codec import U64_MAX
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
@@ -92,22 +93,22 @@ def render_offer(state: Overlay, o: Offer, prefix: int) -> dict[str, Any]:
 # methods --------------------------------------------------------------------------------------------
 
 
-@method("btt_assets", optional("owner", p.account))
-def btt_assets(ctx: RpcContext, owner: bytes | None) -> list[dict[str, Any]]:
+@method("btt_assets", optional("owner", p.account), optional("at", p.block_hash))
+def btt_assets(ctx: RpcContext, owner: bytes | None, at: bytes | None) -> list[dict[str, Any]]:
     """Every asset in id order (only `owner`'s if given): class, metadata hash, valuation, status, frozen, the
     last report's hash and verifier, the token (symbol, supply, decimals, minimum balance) once tokenised, and
     its holder count, open offers and fractions in escrow."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     return [render_asset(state, a, prefix) for a in logic.all_assets(state) if owner is None or a.owner == owner]
 
 
-@method("btt_asset", Param("id", asset_id))
-def btt_asset(ctx: RpcContext, aid: int) -> dict[str, Any] | None:
+@method("btt_asset", Param("id", asset_id), optional("at", p.block_hash))
+def btt_asset(ctx: RpcContext, aid: int, at: bytes | None) -> dict[str, Any] | None:
     """One asset (as in `btt_assets`) with `holdings` (account, amount; escrow not included), `offers` (the open
     offers, oldest first, each with its undiscounted trade fee) and `mintFee` (what tokenising costs its owner
     now, staker discount included; null unless the asset is verified and not tokenised), or null."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     asset = storage.assets.get(state, aid)
     if asset is None:
@@ -123,11 +124,11 @@ def btt_asset(ctx: RpcContext, aid: int) -> dict[str, Any] | None:
     return out
 
 
-@method("btt_assetHoldings", Param("account", p.account))
-def btt_asset_holdings(ctx: RpcContext, who: bytes) -> list[dict[str, Any]]:
+@method("btt_assetHoldings", Param("account", p.account), optional("at", p.block_hash))
+def btt_asset_holdings(ctx: RpcContext, who: bytes, at: bytes | None) -> list[dict[str, Any]]:
     """Every tokenised asset `account` holds fractions of or offers: held, escrowed in its open offers, and
     their total, with the token's symbol, decimals and supply, and whether the asset is frozen."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     return [
         {
             "assetId": asset.id,

@@ -19,6 +19,7 @@ from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.codec import U64_MAX
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
@@ -201,13 +202,14 @@ def _newest_jobs(state: Overlay, status: int | None) -> list[Job]:
     optional("requester", p.account),
     optional("provider", p.account),
     optional("limit", limit, DEFAULT_LIMIT),
+    optional("at", p.block_hash),
 )
 def btt_jobs(
-    ctx: RpcContext, status: int | None, requester: bytes | None, provider: bytes | None, count: int
+    ctx: RpcContext, status: int | None, requester: bytes | None, provider: bytes | None, count: int, at: bytes | None
 ) -> list[dict[str, Any]]:
     """Jobs newest first, filtered by status, requester and provider (one of its assignments); at most
     `limit` (default 50, at most 500). Without the open status, only the newest 10,000 jobs are searched."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     out = []
     for job in _newest_jobs(state, status):
@@ -223,10 +225,10 @@ def btt_jobs(
     return out
 
 
-@method("btt_job", Param("id", job_id))
-def btt_job(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
+@method("btt_job", Param("id", job_id), optional("at", p.block_hash))
+def btt_job(ctx: RpcContext, jid: int, at: bytes | None) -> dict[str, Any] | None:
     """One job with its assignments (state, commitment, sample once fixed, split figures), or null."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     job = compute.jobs.get(state, jid)
     return None if job is None else render_job(state, job, ctx.node.spec.ss58_prefix)
 
@@ -243,13 +245,13 @@ def current_epoch(state: Overlay) -> int:
     return consensus.epoch_of(state, system.slot.get(state))
 
 
-@method("btt_providers", optional("account", p.account))
-def btt_providers(ctx: RpcContext, only: bytes | None) -> list[dict[str, Any]]:
+@method("btt_providers", optional("account", p.account), optional("at", p.block_hash))
+def btt_providers(ctx: RpcContext, only: bytes | None, at: bytes | None) -> list[dict[str, Any]]:
     """Providers (or just `account`), including those that left (`registered` false, capacity 0, statistics
     kept): bond, capacity, classes, stats, on-time ratio and credit:
     `recent` matured over the work window, `epoch` matured and awaiting the next mining distribution,
     `pending` still inside the challenge window."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     epoch = current_epoch(state)
     window = params.get_param(state, cparams.WORK_WINDOW)
@@ -285,10 +287,10 @@ def btt_providers(ctx: RpcContext, only: bytes | None) -> list[dict[str, Any]]:
     return out
 
 
-@method("btt_models")
-def btt_models(ctx: RpcContext) -> list[dict[str, Any]]:
+@method("btt_models", optional("at", p.block_hash))
+def btt_models(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
     """Registered models: hash, name, the spec (seed, layer widths, shifts) and the work of one item."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     return [
         {
             "hash": hex0x(h),
@@ -329,11 +331,11 @@ def render_schedule(schedule: EpochSchedule | None, prefix: int) -> dict[str, An
     }
 
 
-@method("btt_powerTable")
-def btt_power_table(ctx: RpcContext) -> dict[str, Any]:
+@method("btt_powerTable", optional("at", p.block_hash))
+def btt_power_table(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
     """The current and following epoch schedules (weights in parts per 10^18: 1/2 stake share +
     1/2 min(work share, stake share)) and the leaders of the next slots."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     current = consensus_storage.current.get(state)
     following = consensus_storage.following.get(state)
@@ -341,7 +343,7 @@ def btt_power_table(ctx: RpcContext) -> dict[str, Any]:
     for schedule in (current, following):
         for e in schedule.table if schedule is not None else ():
             accounts.setdefault(e.session_key, e.account)
-    head_slot = ctx.node.chain.head.slot
+    head_slot = system.slot.get(state)
     leaders = []
     for slot in range(head_slot + 1, head_slot + 1 + LEADER_SLOTS):
         key = consensus.leader_of_slot(state, slot)
@@ -363,11 +365,11 @@ def btt_power_table(ctx: RpcContext) -> dict[str, Any]:
     }
 
 
-@method("btt_miningSchedule")
-def btt_mining_schedule(ctx: RpcContext) -> dict[str, Any]:
+@method("btt_miningSchedule", optional("at", p.block_hash))
+def btt_mining_schedule(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
     """The mining pool's emission periods in epochs, the current epoch, and emitted (budgeted) so far, paid
     (`compute.total_rewarded`), held back by the per-credit cap, and the pool's balance."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     periods = mining.periods(state)
     epoch_ms = consensus_storage.epoch_ms(state)
     rows = schedule_rows(periods, epoch_ms) if periods and epoch_ms > 0 else []

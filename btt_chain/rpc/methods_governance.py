@@ -21,6 +21,7 @@ from btt_chain.primitives.codec import U64_MAX, U128, AccountId, Field, ListOf, 
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
@@ -200,20 +201,20 @@ def _newest_first(state: Overlay) -> list[Referendum]:
 # methods --------------------------------------------------------------------------------------------
 
 
-@method("btt_referenda", optional("status", referendum_status))
-def btt_referenda(ctx: RpcContext, status: int | None) -> list[dict[str, Any]]:
+@method("btt_referenda", optional("status", referendum_status), optional("at", p.block_hash))
+def btt_referenda(ctx: RpcContext, status: int | None, at: bytes | None) -> list[dict[str, Any]]:
     """Referenda newest first (only those in `status` if given; the newest 10,000 are searched): proposer,
     call with its arguments, description hash, deposit, track, status, times, the final aye share once voting
     closed, and the stored per-house aye and nay weight."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     return [render_referendum(r, prefix) for r in _newest_first(state) if status is None or r.status == status]
 
 
-@method("btt_referendum", Param("id", referendum_id))
-def btt_referendum(ctx: RpcContext, ref_id: int) -> dict[str, Any] | None:
+@method("btt_referendum", Param("id", referendum_id), optional("at", p.block_hash))
+def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, Any] | None:
     """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
@@ -222,12 +223,12 @@ def btt_referendum(ctx: RpcContext, ref_id: int) -> dict[str, Any] | None:
     return out
 
 
-@method("btt_voter", Param("account", p.account))
-def btt_voter(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+@method("btt_voter", Param("account", p.account), optional("at", p.block_hash))
+def btt_voter(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     """What `account` would weigh in each house if it voted now, its holders' turnout, the free balance a vote
     would lock, its vote lock (`amount` until `untilMs`; `locked` is what it holds at the head's time, 0 once
 voting has ended) and its votes in open referenda."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     now = system.timestamp_ms.get(state)
     weight = electorate.voter_weight(state, who)

@@ -12,7 +12,8 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.at import state_view
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from runtime.incentives import logic
 from runtime.incentives import params as iparams
 from runtime.incentives.types import ACTIVITIES, Attestation
@@ -63,18 +64,18 @@ def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
     }
 
 
-@method("btt_points", Param("account", p.account))
-def btt_points(ctx: RpcContext, who: bytes) -> dict[str, Any]:
+@method("btt_points", Param("account", p.account), optional("at", p.block_hash))
+def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     """An account's incentive points: held, their value at the rate, the head's epoch, what it redeemed in it,
     the cap and what is left of it, the points redeemable now (within the cap), the pool's spendable balance,
     and its attestations oldest first (the newest MAX_ATTESTATIONS)."""
-    return points_report(ctx.node.chain.state(), who, ctx.node.spec.ss58_prefix)
+    return points_report(state_view(ctx, at), who, ctx.node.spec.ss58_prefix)
 
 
-@method("btt_oracles")
-def btt_oracles(ctx: RpcContext) -> list[dict[str, Any]]:
+@method("btt_oracles", optional("at", p.block_hash))
+def btt_oracles(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
     """Each activity type with the points it earns and the oracles governance appointed for it."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     return [
         {

@@ -14,6 +14,7 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.codec import U64_MAX
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
@@ -128,11 +129,12 @@ def render_invoice(state: Overlay, inv: Invoice, prefix: int) -> dict[str, Any]:
     Param("account", p.account),
     optional("status", invoice_status),
     optional("limit", limit, DEFAULT_LIMIT),
+    optional("at", p.block_hash),
 )
-def btt_invoices(ctx: RpcContext, who: bytes, status: int | None, count: int) -> list[dict[str, Any]]:
+def btt_invoices(ctx: RpcContext, who: bytes, status: int | None, count: int, at: bytes | None) -> list[dict[str, Any]]:
     """`account`'s invoices newest first, as issuer, payee or payer (`roles`), optionally of one status; at
     most `limit` (default 50, at most 500)."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     out = []
     for iid, roles in reversed(list(logic.get_invoice_index(state, who))):
@@ -145,19 +147,21 @@ def btt_invoices(ctx: RpcContext, who: bytes, status: int | None, count: int) ->
     return out
 
 
-@method("btt_invoice", Param("id", invoice_id))
-def btt_invoice(ctx: RpcContext, iid: int) -> dict[str, Any] | None:
+@method("btt_invoice", Param("id", invoice_id), optional("at", p.block_hash))
+def btt_invoice(ctx: RpcContext, iid: int, at: bytes | None) -> dict[str, Any] | None:
     """One invoice, or null."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     inv = storage.invoices.get(state, iid)
     return None if inv is None else render_invoice(state, inv, ctx.node.spec.ss58_prefix)
 
 
-@method("btt_payments", Param("account", p.account), optional("limit", limit, DEFAULT_LIMIT))
-def btt_payments(ctx: RpcContext, who: bytes, count: int) -> list[dict[str, Any]]:
+@method(
+    "btt_payments", Param("account", p.account), optional("limit", limit, DEFAULT_LIMIT), optional("at", p.block_hash)
+)
+def btt_payments(ctx: RpcContext, who: bytes, count: int, at: bytes | None) -> list[dict[str, Any]]:
     """`account`'s payments newest first, as payer or payee (`roles`), with fee, burn and refunds; at most
     `limit` (default 50, at most 500)."""
-    state = ctx.node.chain.state()
+    state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     newest = list(logic.get_payment_index(state, who))[-count:]
     return [
@@ -166,8 +170,8 @@ def btt_payments(ctx: RpcContext, who: bytes, count: int) -> list[dict[str, Any]
     ]
 
 
-@method("btt_payment", Param("id", payment_id))
-def btt_payment(ctx: RpcContext, pid: int) -> dict[str, Any] | None:
+@method("btt_payment", Param("id", payment_id), optional("at", p.block_hash))
+def btt_payment(ctx: RpcContext, pid: int, at: bytes | None) -> dict[str, Any] | None:
     """One payment, or null."""
-    pay = storage.payments.get(ctx.node.chain.state(), pid)
+    pay = storage.payments.get(state_view(ctx, at), pid)
     return None if pay is None else render_payment(pay, ctx.node.spec.ss58_prefix)

@@ -105,7 +105,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
         ("btt_asset", [True], "asset id"),
         ("btt_asset", [], "missing parameter 'id'"),
         ("btt_assets", ["nobody"], "account"),
-        ("btt_assets", [None, 1], "at most 1 parameters"),
+        ("btt_assets", [None, None, 1], "at most 2 parameters"),
         ("btt_assetHoldings", [], "missing parameter 'account'"),
         ("btt_assetHoldings", ["0x1234"], "32 bytes"),
     ],

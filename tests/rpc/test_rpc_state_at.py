@@ -105,6 +105,45 @@ async def test_module_queries_at_a_past_block(rpc: RpcHarness) -> None:
     assert int(fee_then["partialFee"]) > 0
 
 
+# Every read query of the marketplace, governance, assets, payments and incentives, with example arguments.
+READ_QUERIES: tuple[tuple[str, list[object]], ...] = (
+    ("btt_jobs", [None, None, None, None]), ("btt_job", [0]), ("btt_providers", [None]), ("btt_models", []),
+    ("btt_powerTable", []), ("btt_miningSchedule", []), ("btt_referenda", [None]), ("btt_referendum", [0]),
+    ("btt_voter", [hx(BOB.public)]), ("btt_assets", [None]), ("btt_asset", [0]),
+    ("btt_assetHoldings", [hx(BOB.public)]), ("btt_invoices", [hx(BOB.public), None, None]), ("btt_invoice", [0]),
+    ("btt_payments", [hx(BOB.public), None]), ("btt_payment", [0]), ("btt_points", [hx(BOB.public)]),
+    ("btt_oracles", []),
+)
+
+
+@pytest.mark.asyncio
+async def test_every_read_query_takes_a_block_hash(rpc: RpcHarness) -> None:
+    """Each query answers at a past block with that block's values (a payment made after it is absent there, the
+    power table's next leaders start after that block's slot) and refuses a pruned block with the clear error."""
+    set_pruning(rpc, 3)
+    genesis = rpc.node.chain.head_hash
+    first = rpc.author_block()
+    before = first.hash
+    await rpc.submit_in_block(rpc.alice, "payments.pay", BOB.public, 3 * UNIT, b"\x00" * 32)
+    pays_now = await rpc.call("btt_payments", hx(BOB.public))
+    assert len(pays_now) == 1
+    assert await rpc.call("btt_payments", hx(BOB.public), None, hx(before)) == []
+    pay_id = pays_now[0]["id"]
+    assert await rpc.call("btt_payment", pay_id, hx(before)) is None
+    assert (await rpc.call("btt_payment", pay_id))["id"] == pay_id
+    then = await rpc.call("btt_powerTable", hx(before))
+    slot_then = first.block.header.slot
+    assert then["nextLeaders"][0]["slot"] == slot_then + 1
+    for _ in range(2):
+        rpc.author_block()
+    for method, params in READ_QUERIES:
+        at_head = await rpc.call(method, *params)
+        assert await rpc.call(method, *params, hx(rpc.node.chain.head_hash)) == at_head, method
+        await rpc.call(method, *params, hx(before))
+        await rpc.assert_raises_rpc_error(INVALID_PARAMS, "is pruned", method, *params, hx(genesis))
+        await rpc.assert_raises_rpc_error(INVALID_PARAMS, "unknown block", method, *params, hx(b"\x22" * 32))
+
+
 @pytest.mark.asyncio
 async def test_pruned_non_canonical_and_unknown_blocks_are_refused(rpc: RpcHarness) -> None:
     set_pruning(rpc, 2)
