@@ -19,6 +19,7 @@ from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, Sto
 from runtime.overlay import Overlay
 from storage import schema
 from storage.chaindb import ChainUpdate
+from storage.history import HistoricalState
 from storage.memory import MemoryStore
 
 MAGIC = b"BTTBLKS1"
@@ -190,14 +191,32 @@ def resolve_block(chain: Chain, ident: str) -> bytes:
 
 
 def check_block(chain: Chain, block_hash: bytes) -> str:
-    """Re-execute a stored block against its parent's state, rebuilt by replaying its ancestors from genesis
-    into a memory database (state is kept only at the head); raises InvalidBlock saying what differs."""
+    """Re-execute a stored block against its parent's state and compare roots; raises InvalidBlock saying what
+    differs. A canonical block's parent state is read through the undo journals (storage/history.py); a side
+    block's is rebuilt by replaying its ancestors from genesis into a memory database."""
     block = stored_block(chain, block_hash)
     number = block.header.number
     if number == 0:
         if block_hash != chain.genesis_hash:
             raise InvalidBlock("block #0 is not this chain's genesis")
         return "genesis matches the chain spec"
+    parent_hash = block.header.parent_hash
+    parent = chain.db.get_header(parent_hash)
+    if chain.db.canonical_hash(number) == block_hash and parent is not None:
+        state = HistoricalState(chain.db, chain.head.number, parent.number)
+        chain._execute(Overlay(state), block, parent.state_root, {})
+        how = "against its parent's state from the undo journals"
+    else:
+        _replay_check(chain, block)
+        how = "parent state replayed from genesis"
+    return (
+        f"block #{number} 0x{block_hash.hex()} re-executed ({how}): state root "
+        f"0x{block.header.state_root.hex()[:16]} and receipts root 0x{block.header.receipts_root.hex()[:16]} match"
+    )
+
+
+def _replay_check(chain: Chain, block: Block) -> None:
+    number = block.header.number
     ancestors: list[Block] = [block]
     h = block.header.parent_hash
     while len(ancestors) <= number:
@@ -214,10 +233,6 @@ def check_block(chain: Chain, block_hash: bytes) -> str:
             raise InvalidBlock(f"ancestor #{b.header.number} 0x{b.hash().hex()[:16]} fails: {exc}") from None
     if replay.import_block(block.encode(), now_ms()).status != "best":  # cannot happen on a bare ancestry
         raise InvalidBlock(f"block #{number} was not executed on replay")
-    return (
-        f"block #{number} 0x{block_hash.hex()} re-executed (parent state replayed from genesis): state root "
-        f"0x{block.header.state_root.hex()[:16]} and receipts root 0x{block.header.receipts_root.hex()[:16]} match"
-    )
 
 
 # revert ------------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_check_block_passes_on_good_blocks_and_fails_on_corrupted_one(
     for ident in ("1", "3"):
         code, out, err = run(capsys, "check-block", *args(tmp_path / "a"), ident)
         assert code == 0, err
-        assert "re-executed" in out and "match" in out
+        assert "re-executed" in out and "match" in out and "undo journals" in out
     db = tmp_path / "a" / "chains" / load_chain_spec("dev").id / "db"
     kv = LevelDBStore(db, create_if_missing=False)
     h = kv.get(schema.canonical_key(2))
