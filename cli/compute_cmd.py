@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from btt_chain.primitives.keys import Keypair
 from cli.accounts import resolve_account, resolve_signer
 from cli.chain_info import ChainInfo
 from cli.job_outputs_cmd import COMMANDS as OUTPUT_COMMANDS
+from cli.log_config import iso_time
 from cli.output import print_fields, print_json, utc
 from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_as, submit_call
@@ -45,7 +46,7 @@ def _printer(plain: bool) -> Any:
         if plain:
             click.echo(line)
         else:
-            click.echo(f"{datetime.datetime.now().strftime('%H:%M:%S')} {line}")
+            click.echo(f"{iso_time(time.time())} {line}")
 
     return out
 

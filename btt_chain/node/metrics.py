@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from btt_chain.node.chain import ImportedBlock
@@ -71,6 +71,8 @@ class NodeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total, open fds
+        PlatformCollector(registry=r)  # python_info
         self.block_height = Gauge("substrate_block_height", "Block height info of the chain", ["status"], registry=r)
         self.peers = Gauge("substrate_sub_libp2p_peers_count", "Number of connected peers", registry=r)
         self.ready_txs = Gauge("substrate_ready_transactions_number",

@@ -53,6 +53,8 @@ async def test_metrics_follow_blocks_burns_and_rpc(rpc: RpcHarness) -> None:
     assert now[("substrate_rpc_calls_total", (("method", "chain_getHeader"),))] >= 1
     assert now[("substrate_rpc_calls_total", (("method", "unknown"),))] == 1
     assert not any(labels == (("method", "no_suchMethod"),) for _, labels in now)
+    assert now[("process_resident_memory_bytes", ())] > 10 * 2**20  # the operator sees the node's memory and CPU
+    assert ("process_cpu_seconds_total", ()) in now
 
 
 async def test_slots_without_a_block_count_as_missed(rpc: RpcHarness) -> None:
