@@ -83,12 +83,19 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
     backend = DictState()
     state = Overlay(backend)
     held = 0
+    seen: set[bytes] = set()
+    encodings: dict[tuple[int, int], bytes] = {}  # accounts with the same figures share one encoding
     for b in config.balances:
-        if system.account.contains(state, b.account):
+        if b.account in seen:
             raise ValueError("an account appears twice in the genesis balances")
         if b.locked > b.free:
             raise ValueError("locked exceeds free in a genesis balance")
-        system.account.put(state, b.account, AccountInfo(0, b.free, 0, b.locked))
+        seen.add(b.account)
+        figures = (b.free, b.locked)
+        enc = encodings.get(figures)
+        if enc is None:
+            enc = encodings[figures] = system.account.codec.encode(AccountInfo(0, b.free, 0, b.locked))
+        state.set(system.account.key(b.account), enc)
         held += b.free
     if held != config.supply - config.burned_at_genesis:
         raise ValueError(f"genesis balances hold {held}, expected supply minus genesis burns")

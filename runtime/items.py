@@ -31,6 +31,30 @@ class ValueCodec(Generic[V]):
         return self.kind.from_wire(wire)  # type: ignore[no-any-return, union-attr, return-value]
 
 
+def _get_decoded(state: Overlay, key: bytes, codec: ValueCodec[V], default: Any) -> V:
+    """The value at `key` decoded, through the overlay's per-block cache of decoded values."""
+    raw = state.get(key)
+    if raw is None:
+        return default  # type: ignore[no-any-return]
+    decoded = getattr(state, "decoded", None)
+    if decoded is None:  # a bare StateReader
+        return codec.decode(raw)
+    hit = decoded.get(key)
+    if hit is not None and hit[0] is raw:
+        return hit[1]  # type: ignore[return-value]
+    value = codec.decode(raw)
+    decoded[key] = (raw, value)
+    return value
+
+
+def _put_encoded(state: Overlay, key: bytes, codec: ValueCodec[V], value: V) -> None:
+    raw = codec.encode(value)
+    state.set(key, raw)
+    decoded = getattr(state, "decoded", None)
+    if decoded is not None:
+        decoded[key] = (raw, value)
+
+
 def storage_prefix(module: str, item: str) -> bytes:
     return f"{module}.{item}/".encode()
 
@@ -44,11 +68,10 @@ class StorageValue(Generic[V]):
         self.default = default
 
     def get(self, state: Overlay) -> V:
-        raw = state.get(self.key)
-        return self.default if raw is None else self.codec.decode(raw)  # type: ignore[no-any-return]
+        return _get_decoded(state, self.key, self.codec, self.default)
 
     def put(self, state: Overlay, value: V) -> None:
-        state.set(self.key, self.codec.encode(value))
+        _put_encoded(state, self.key, self.codec, value)
 
     def kill(self, state: Overlay) -> None:
         state.delete(self.key)
@@ -76,14 +99,17 @@ class StorageMap(Generic[V]):
         return self.prefix + self.key_encoder(k)
 
     def get(self, state: Overlay, k: Any) -> V:
-        raw = state.get(self.prefix + self.key_encoder(k))
-        return self.default if raw is None else self.codec.decode(raw)  # type: ignore[no-any-return]
+        return _get_decoded(state, self.prefix + self.key_encoder(k), self.codec, self.default)
+
+    def get_at(self, state: Overlay, key: bytes) -> V:
+        """The value at the full storage `key` (from `key(k)`): for callers that keep keys they read often."""
+        return _get_decoded(state, key, self.codec, self.default)
 
     def contains(self, state: Overlay, k: Any) -> bool:
         return state.get(self.prefix + self.key_encoder(k)) is not None
 
     def put(self, state: Overlay, k: Any, value: V) -> None:
-        state.set(self.prefix + self.key_encoder(k), self.codec.encode(value))
+        _put_encoded(state, self.prefix + self.key_encoder(k), self.codec, value)
 
     def remove(self, state: Overlay, k: Any) -> None:
         state.delete(self.prefix + self.key_encoder(k))

@@ -46,12 +46,18 @@ class Overlay:
         self._cache: dict[bytes, bytes | None] = {}
         self._changes: dict[bytes, bytes | None] = {}
         self._layers: list[dict[bytes, bytes | None]] = []
+        self.decoded: dict[bytes, tuple[bytes, object]] = {}
+        """key -> (encoding, decoded value): typed items (runtime/items.py) decode a value once per block. An
+        entry counts only while `get(key)` returns that very encoding object, so writes, snapshots and
+        rollbacks never serve a stale value; stored values are immutable, so sharing them is safe."""
 
     def get(self, key: bytes) -> bytes | None:
-        for layer in reversed(self._layers):
-            v = layer.get(key, _MISSING)
-            if v is not _MISSING:
-                return v  # type: ignore[return-value]
+        layers = self._layers
+        if layers:
+            for i in range(len(layers) - 1, -1, -1):
+                v = layers[i].get(key, _MISSING)
+                if v is not _MISSING:
+                    return v  # type: ignore[return-value]
         v = self._changes.get(key, _MISSING)
         if v is not _MISSING:
             return v  # type: ignore[return-value]

@@ -94,6 +94,10 @@ class FlatState:
             yield k[n:], v
 
 
+COMPACT_AFTER_ENTRIES = 100_000
+"""A genesis write larger than this is compacted at once, so that a restart does not replay it from the log."""
+
+
 class ChainDB:
     """Typed access to the chain database. The only writer of block data."""
 
@@ -225,6 +229,9 @@ class ChainDB:
             puts[schema.voter_set_key(set_hash)] = voter_set
             puts[schema.block_voter_set_key(h)] = set_hash
         self.kv.write(puts, sync=True)
+        compact = getattr(self.kv, "compact", None)
+        if compact is not None and len(puts) > COMPACT_AFTER_ENTRIES:
+            compact()
 
     @staticmethod
     def _block_puts(block: Block) -> dict[bytes, bytes]:

@@ -103,6 +103,14 @@ class LevelDBStore(KeyValueStore):
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
 
+    def compact(self) -> None:
+        """Compact the whole key range: after a very large write (a big genesis), so that reopening the database
+        does not replay that write from the log into memory."""
+        try:
+            self._handle().compact_range()
+        except (plyvel.Error, RuntimeError) as exc:
+            raise StorageError(f"cannot compact database at {self.path}: {_message(exc)}") from exc
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, StorageError
+from genesis.build import build_genesis
 from runtime.overlay import Overlay
 from storage import schema
 from storage.chaindb import ChainUpdate
@@ -225,7 +226,7 @@ def _replay_check(chain: Chain, block: Block) -> None:
         h = parent.header.parent_hash
     if ancestors[-1].hash() != chain.genesis_hash:
         raise InvalidBlock(f"block #{number} does not descend from this chain's genesis")
-    replay = Chain(MemoryStore(), chain.genesis)
+    replay = Chain(MemoryStore(), build_genesis(chain.genesis.spec))  # the chain keeps no genesis state
     for b in reversed(ancestors[1:-1]):
         try:
             replay.import_block(b.encode(), now_ms())

@@ -12,6 +12,7 @@ Fork choice: the longest chain that contains the last finalized block; ties go t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Protocol
 
 from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import SlotClock
-from btt_chain.node.sigcheck import SignatureChecker
+from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Call, Extrinsic
@@ -108,12 +109,21 @@ def fork_choice_key(number: int, block_hash: bytes) -> tuple[int, int]:
     return number, -int.from_bytes(block_hash, "big")
 
 
+TREE_CACHE_NODES = 3_000_000
+"""State-tree nodes kept in memory (about 210 bytes each, filled only as they are read): room for the whole tree of
+a state of a million accounts, so that computing a block's state root reads no tree node from disk."""
+
+
 class Chain:
     """One node's view of the chain. Single-threaded by design: call it from one thread (the event loop)."""
 
-    def __init__(self, kv: KeyValueStore, genesis: Genesis, checker: SignatureChecker | None = None) -> None:
+    def __init__(
+        self, kv: KeyValueStore, genesis: Genesis, checker: SignatureChecker | None = None,
+        tree_cache_nodes: int = TREE_CACHE_NODES,
+    ) -> None:
         self.db = ChainDB(kv)
-        self.genesis = genesis
+        # the genesis state and tree live in the database once it is initialised: keep the spec and the block only
+        self.genesis = dataclasses.replace(genesis, state={}, nodes={})
         self.genesis_hash = genesis.hash
         stored = self.db.genesis_hash()
         if stored is None:
@@ -130,7 +140,7 @@ class Chain:
             spec.genesis_time_ms, spec.consensus.slot_ms, spec.consensus.epoch_slots, spec.consensus.max_drift_ms
         )
         self.executive = Executive(RUNTIME, self.genesis_hash)
-        self.tree = SparseMerkleTree(self.db.trie_node)
+        self.tree = SparseMerkleTree(self.db.trie_node, cache_size=tree_cache_nodes)
         self.checker = checker or SignatureChecker()
         self.head_hash: bytes = self.db.head_hash()
         self.head: Header = self._header(self.head_hash)
@@ -155,6 +165,11 @@ class Chain:
             header = self._header(h)
             if header.parent_hash in self._nodes:
                 self._nodes[h] = TreeNode(h, number, header.parent_hash, header.slot)
+
+    def warm_state_tree(self) -> int:
+        """Read the head's state tree into the node cache (as much as fits): block imports then compute state
+        roots without reading tree nodes from disk. Returns the nodes read."""
+        return self.tree.warm(self.head.state_root)
 
     # queries ---------------------------------------------------------------------------------------
     def state(self) -> Overlay:
@@ -392,16 +407,21 @@ class Chain:
     def _execute(
         self, view: Overlay, block: Block, parent_root: bytes, pending: Mapping[bytes, bytes]
     ) -> tuple[BlockResult, dict[bytes, bytes]]:
-        self._check_signatures(view, block)
+        # signatures are checked by the workers (if any) while the block executes; a bad one outranks any other
+        # fault, so the error names the same first problem whether the checks ran here or beside execution
+        checks = self._start_signature_checks(view, block)
         try:
             result = self.executive.execute_block(view, block, signatures_checked=True)
+            root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
         except InvalidBlock:
+            self._finish_signature_checks(checks)
             raise
         except BttError as exc:
+            self._finish_signature_checks(checks)
             raise InvalidBlock(f"execution failed: {exc}") from None
+        self._finish_signature_checks(checks)
         if result.receipts_root != block.header.receipts_root:
             raise InvalidBlock("receipts root does not match the receipts the block's execution produced")
-        root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
         if root != block.header.state_root:
             raise InvalidBlock(
                 f"state root mismatch: header 0x{block.header.state_root.hex()}, computed 0x{root.hex()}"
@@ -423,6 +443,9 @@ class Chain:
         return set_hash, None if self.db.voter_set(set_hash) is not None else record
 
     def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
+        self._finish_signature_checks(self._start_signature_checks(parent_state, block))
+
+    def _start_signature_checks(self, parent_state: StateReader, block: Block) -> PendingChecks:
         h = block.header
         # birth hashes resolve as in the block itself (the parent's hash is recorded on initialise)
         env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, speculative=True)
@@ -435,7 +458,11 @@ class Chain:
                 raise InvalidBlock(f"extrinsic {i}: {exc}") from None
             keys.append(_sig_key(xt, msg))
             items.append((xt.signer, msg, xt.signature))
-        for i, ok in enumerate(self.checker.verify_many(keys, items)):
+        return self.checker.start(keys, items)
+
+    @staticmethod
+    def _finish_signature_checks(checks: PendingChecks) -> None:
+        for i, ok in enumerate(checks.result()):
             if not ok:
                 raise InvalidBlock(f"extrinsic {i} has a bad signature")
 

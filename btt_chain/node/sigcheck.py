@@ -53,25 +53,58 @@ class SignatureChecker:
 
     def verify_many(self, keys: Sequence[bytes], items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
         """Check many signatures; cached ones are skipped, large batches are split across the workers."""
+        return self.start(keys, items).result()
+
+    def start(self, keys: Sequence[bytes], items: Sequence[tuple[bytes, bytes, bytes]]) -> PendingChecks:
+        """Begin checking many signatures: a large batch goes to the workers and runs while the caller goes on
+        (block import executes meanwhile); small ones, or all without workers, are checked now. Join with
+        `result()`."""
         results = [k in self._cache for k in keys]
         todo = [i for i, ok in enumerate(results) if not ok]
-        if not todo:
-            return results
         batch = [items[i] for i in todo]
         if self._pool is not None and len(batch) >= PARALLEL_THRESHOLD:
             n = self._workers
             size = (len(batch) + n - 1) // n
-            chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-            checked = [ok for part in self._pool.map(_verify_chunk, chunks) for ok in part]
-        else:
-            checked = _verify_chunk(batch)
-        for i, ok in zip(todo, checked, strict=False):
-            results[i] = ok
-            if ok:
-                self.remember(keys[i])
-        return results
+            futures = [self._pool.submit(_verify_chunk, batch[i : i + size]) for i in range(0, len(batch), size)]
+            return PendingChecks(self, keys, results, todo, futures=futures)
+        return PendingChecks(self, keys, results, todo, checked=_verify_chunk(batch))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+class PendingChecks:
+    """Signature checks under way (`SignatureChecker.start`); `result()` waits for them and caches the valid."""
+
+    def __init__(
+        self,
+        checker: SignatureChecker,
+        keys: Sequence[bytes],
+        results: list[bool],
+        todo: list[int],
+        futures: list[concurrent.futures.Future[list[bool]]] | None = None,
+        checked: list[bool] | None = None,
+    ) -> None:
+        self._checker = checker
+        self._keys = keys
+        self._results = results
+        self._todo = todo
+        self._futures = futures
+        self._checked = checked
+        self._done: list[bool] | None = None
+
+    def result(self) -> list[bool]:
+        if self._done is not None:
+            return self._done
+        checked = self._checked
+        if checked is None:
+            assert self._futures is not None
+            checked = [ok for f in self._futures for ok in f.result()]
+        for i, ok in zip(self._todo, checked, strict=True):
+            self._results[i] = ok
+            if ok:
+                self._checker.remember(self._keys[i])
+        self._done = self._results
+        return self._done

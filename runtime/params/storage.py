@@ -21,8 +21,15 @@ EMERGENCY = 1
 TRACKS = ("standard", "emergency")
 
 
+_VALUE_KEYS: dict[str, bytes] = {}
+"""Parameter name -> its storage key: names are few and read many times per block."""
+
+
 def get_param(state: Overlay, name: str) -> int:
-    v = value.get(state, name)
+    key = _VALUE_KEYS.get(name)
+    if key is None:
+        key = _VALUE_KEYS[name] = value.key(name)
+    v = value.get_at(state, key)
     if v is None:
         raise KeyError(f"parameter {name!r} is not in genesis")
     return v
