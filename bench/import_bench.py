@@ -1,6 +1,6 @@
 """Block import throughput: signed transfers per second through the real pipeline, at a given state size.
 
-Run: python -m bench.import_bench [accounts] [transfers] [sig_workers]   (or `btt-chain bench import`)
+Run: python -m bench.import_bench [accounts] [transfers] [sig_workers] [blocks]   (or `btt-chain bench import`)
 
 Stages timed on the importing node: decode, signature checks (in-process or in worker processes),
 execution, state root, commit (one LevelDB batch with fsync). The authoring side is not timed.
@@ -9,15 +9,20 @@ execution, state root, commit (one LevelDB batch with fsync). The authoring side
 from __future__ import annotations
 
 import dataclasses
+import json
+import pickle
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block
-from btt_chain.primitives.extrinsic import sign_extrinsic
+from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from genesis.build import Genesis, build_genesis, genesis_config
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
@@ -45,33 +50,59 @@ def bench_genesis(accounts: int) -> tuple[Genesis, list[Keypair]]:
     return build_genesis(spec, config), signers
 
 
-def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 0) -> dict[str, float]:
-    started = time.perf_counter()
-    genesis, signers = bench_genesis(accounts)
-    setup_s = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as tmp:
-        author = Chain(LevelDBStore(Path(tmp) / "a"), genesis)
-        # two importers, each with its own signature cache: one timed end to end, one stage by stage
-        checker = SignatureChecker(workers=sig_workers)
-        importer = Chain(LevelDBStore(Path(tmp) / "b"), genesis, checker)
-        staged = Chain(LevelDBStore(Path(tmp) / "c"), genesis, SignatureChecker(workers=0))
-        xts = []
-        for i in range(transfers):
-            k = signers[i % len(signers)]
-            dest = signers[(i * 7919 + 1) % len(signers)].public
-            call = RUNTIME.call("balances.transfer", dest, UNIT)
-            xts.append(sign_extrinsic(k, call, i // len(signers), genesis.hash, RUNTIME.spec_version))
-        imported, dropped = author.author_block(1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
-        assert not dropped, dropped[:3]
-        raw = imported.block.encode()
+def _frames(items: list[bytes]) -> bytes:
+    return b"".join(len(x).to_bytes(4, "big") + x for x in items)
 
-        start = time.perf_counter()
-        outcome = importer.import_block(raw, now_ms=GENESIS_TIME_MS + 10**9)
-        t5 = time.perf_counter()
-        assert outcome.status == "best"
-        checker.close()
 
-        # the same block stage by stage (in-process signatures), committing nothing
+def _transfers(signers: list[Keypair], count: int, nonce_base: int, genesis: Genesis) -> list[Extrinsic]:
+    """`count` signed transfers of 1 BTT, each signer in turn (a signer's k-th use has nonce nonce_base + k)."""
+    xts = []
+    for i in range(count):
+        k = signers[i % len(signers)]
+        dest = signers[(i * 7919 + 1) % len(signers)].public
+        call = RUNTIME.call("balances.transfer", dest, UNIT)
+        xts.append(sign_extrinsic(k, call, nonce_base + i // len(signers), genesis.hash, RUNTIME.spec_version))
+    return xts
+
+
+def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, blocks: int = 1) -> dict[str, Any]:
+    """Prepare a state of `accounts` and `blocks` blocks of `transfers` transfers, then import them in a node
+    process of their own (bench/import_node.py); also the same first block stage by stage, in this process."""
+    with tempfile.TemporaryDirectory(prefix="btt-bench-import-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        genesis, signers = bench_genesis(accounts)
+        author_kv = LevelDBStore(work / "author")
+        Chain(author_kv, genesis)
+        state_s = time.perf_counter() - started
+        author_kv.close()
+        # the node and the stage-by-stage chain start from copies of the freshly initialised database
+        shutil.copytree(work / "author", work / "node")
+        shutil.copytree(work / "author", work / "staged")
+        author = Chain(LevelDBStore(work / "author"), genesis)
+        per_signer = -(-transfers // len(signers))
+        raws = []
+        for b in range(blocks):
+            xts = _transfers(signers, transfers, b * per_signer, genesis)
+            imported, dropped = author.author_block(b + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
+            assert not dropped, dropped[:3]
+            raws.append(imported.block.encode())
+        pool = [x.encode() for x in _transfers(signers, transfers, blocks * per_signer, genesis)]
+        (work / "blocks.bin").write_bytes(_frames(raws))
+        (work / "pool.bin").write_bytes(_frames(pool))
+        (work / "genesis.pickle").write_bytes(pickle.dumps(dataclasses.replace(genesis, state={}, nodes={})))
+        genesis = author.genesis  # drop the full genesis state: the node process does not need it
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.import_node", str(work), str(sig_workers)],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"the node process failed:\n{proc.stderr[-3000:]}")
+        node = json.loads(proc.stdout.strip().splitlines()[-1])
+
+        # the first block stage by stage (in-process signatures), committing nothing
+        staged = Chain(LevelDBStore(work / "staged"), author.genesis, SignatureChecker(workers=0))
+        raw = raws[0]
         t0 = time.perf_counter()
         block = Block.decode(raw)
         t1 = time.perf_counter()
@@ -82,16 +113,13 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 0) -
         root, _nodes = staged.tree.update(staged.head.state_root, result.changes)
         t4 = time.perf_counter()
         assert root == block.header.state_root
-        n = len(block.extrinsics)
-        total = t5 - start
         return {
             "accounts": accounts,
-            "transfers": n,
+            "transfers_per_block": transfers,
             "block_bytes": len(raw),
-            "setup_s": round(setup_s, 1),
+            "state_build_s": round(state_s, 1),
             "sig_workers": sig_workers,
-            "import_ms": round(total * 1000, 1),
-            "transfers_per_s": round(n / total),
+            **node,
             "stage_decode_ms": round((t1 - t0) * 1000, 1),
             "stage_signatures_ms": round((t2 - t1) * 1000, 1),
             "stage_execute_ms": round((t3 - t2) * 1000, 1),
@@ -102,9 +130,10 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 0) -
 def main(argv: list[str]) -> None:
     accounts = int(argv[0]) if argv else 100_000
     transfers = int(argv[1]) if len(argv) > 1 else 5_000
-    workers = int(argv[2]) if len(argv) > 2 else 0
-    for k, v in run(accounts, transfers, workers).items():
-        print(f"{k:>16}  {v}")
+    workers = int(argv[2]) if len(argv) > 2 else 1
+    blocks = int(argv[3]) if len(argv) > 3 else 1
+    for k, v in run(accounts, transfers, workers, blocks).items():
+        print(f"{k:>24}  {v}")
 
 
 if __name__ == "__main__":

@@ -16,15 +16,32 @@ def bench() -> None:
 @click.option("--accounts", type=click.IntRange(1, 5_000_000), default=100_000, show_default=True,
               help="Funded accounts in the genesis state.")
 @click.option("--transfers", type=click.IntRange(1, 10_000), default=5_000, show_default=True,
-              help="Signed transfers in the imported block.")
-@click.option("--sig-workers", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="Worker processes for signature checks (0: in-process).")
-def import_(accounts: int, transfers: int, sig_workers: int) -> None:
-    """Import one block of signed transfers (decode, signatures, execute, state root, commit)."""
+              help="Signed transfers per imported block.")
+@click.option("--blocks", type=click.IntRange(1, 100), default=1, show_default=True, help="Blocks imported.")
+@click.option("--sig-workers", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="Worker processes checking signatures beside execution (0: in-process, before it).")
+def import_(accounts: int, transfers: int, blocks: int, sig_workers: int) -> None:
+    """Import blocks of signed transfers in a node process (decode, signatures, execute, state root, durable
+    commit), with the one-core verify rate, pool admission, authoring from a full pool and resident memory."""
     from bench.import_bench import run
 
-    click.echo(f"building a genesis with {accounts} accounts and a block of {transfers} transfers ...", err=True)
-    print_fields(list(run(accounts, transfers, sig_workers).items()))
+    click.echo(f"building a state of {accounts} accounts and {blocks} block(s) of {transfers} transfers ...",
+               err=True)
+    print_fields(list(run(accounts, transfers, sig_workers, blocks).items()))
+
+
+@bench.command()
+@click.option("--pairs", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="py-evm and btt-chain runs, interleaved.")
+def pyevm(pairs: int) -> None:
+    """btt-chain against py-evm on the same workload (10,000 accounts, 5 blocks of 1,000 transfers, import on
+    LevelDB), interleaved A B A B; py-evm runs in .venv-pyevm (scripts/pyevm-venv makes it)."""
+    from bench.pyevm_compare import PeerUnavailable, run
+
+    try:
+        print_fields(list(run(pairs).items()))
+    except PeerUnavailable as exc:
+        click.echo(str(exc), err=True)
 
 
 @bench.command()

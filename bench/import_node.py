@@ -1,0 +1,119 @@
+"""The node side of `btt-chain bench import`, run in a process of its own so that what it measures is a node's:
+it opens a prepared database as a restarted node would, then measures in one run
+
+- the one-core ed25519 verify rate (PyNaCl, the floor the import rate is compared with),
+- the import of the prepared blocks (decode, signatures in the worker processes beside execution, execution,
+  state root, durable commit), block by block,
+- pool admission in process of a block's worth of fresh transfers, and authoring a block from that full pool,
+- its resident memory (now and peak).
+
+Run by bench/import_bench.py: `python -m bench.import_node WORKDIR SIG_WORKERS`; prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import pickle
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from btt_chain.node.chain import Chain
+from btt_chain.node.sigcheck import SignatureChecker
+from btt_chain.node.txpool import PoolConfig, TxPool
+from btt_chain.primitives.keys import Keypair, dev_keypair, verify
+from runtime.system import storage as system
+from storage.leveldb import LevelDBStore
+
+VERIFY_SAMPLE = 3_000
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def verify_rate() -> float:
+    """ed25519 verifications per second on this core (valid signatures over 150-byte messages)."""
+    pair = Keypair((7).to_bytes(32, "big"))
+    items = [(pair.public, i.to_bytes(150, "big"), pair.sign(i.to_bytes(150, "big"))) for i in range(VERIFY_SAMPLE)]
+    start = time.perf_counter()
+    assert all(verify(pub, msg, sig) for pub, msg, sig in items)
+    return VERIFY_SAMPLE / (time.perf_counter() - start)
+
+
+def read_frames(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    out, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i : i + 4], "big")
+        out.append(data[i + 4 : i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
+    checker = SignatureChecker(workers=sig_workers)  # workers fork now, while the heap is small
+    genesis = pickle.loads((workdir / "genesis.pickle").read_bytes())
+    started = time.perf_counter()
+    chain = Chain(LevelDBStore(workdir / "node"), genesis, checker)
+    warmed = chain.warm_state_tree()
+    open_s = time.perf_counter() - started
+    gc.collect()
+    gc.freeze()  # what a node does after start-up: the long-lived heap is never scanned again
+    one_core = verify_rate()
+    blocks = read_frames(workdir / "blocks.bin")
+    per_block: list[float] = []
+    transfers = 0
+    slot = 0
+    for raw in blocks:
+        start = time.perf_counter()
+        result = chain.import_block(raw, now_ms=genesis.spec.genesis_time_ms + 10**10)
+        per_block.append(time.perf_counter() - start)
+        assert result.status == "best", result.status
+        transfers += len(result.enacted[-1].block.extrinsics)
+        slot = result.header.slot
+    import_s = sum(per_block)
+
+    # a block's worth of fresh transfers into a pool, then a block authored from it
+    pool = TxPool(chain.validate_transaction, lambda who: system.account.get(chain.state(), who).nonce,
+                  PoolConfig(max_count=100_000, max_bytes=512 << 20))
+    pending = read_frames(workdir / "pool.bin")
+    start = time.perf_counter()
+    for encoded in pending:
+        pool.submit(encoded)
+    admit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    imported, dropped = chain.author_block(slot + 1, dev_keypair("alice"),
+                                           ((t.xt, len(t.encoded)) for t in pool.ready()))
+    author_s = time.perf_counter() - start
+    assert not dropped, dropped[:3]
+    authored = len(imported.block.extrinsics)
+    checker.close()
+    rate = transfers / import_s
+    return {
+        "open_s": round(open_s, 2),
+        "tree_nodes_warmed": warmed,
+        "blocks": len(blocks),
+        "transfers": transfers,
+        "import_ms_per_block": [round(t * 1000, 1) for t in per_block],
+        "import_tx_per_s": round(rate),
+        "verify_per_s_one_core": round(one_core),
+        "import_over_verify": round(rate / one_core, 3),
+        "pool_admission_tx_per_s": round(len(pending) / admit_s),
+        "authoring_tx_per_s": round(authored / author_s),
+        "authored_transfers": authored,
+        "rss_mib": round(rss_bytes() / 2**20),
+        "peak_rss_mib": round(peak_rss_bytes() / 2**20),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]), int(sys.argv[2]))))
