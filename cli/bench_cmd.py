@@ -31,6 +31,18 @@ def import_(accounts: int, transfers: int, blocks: int, sig_workers: int) -> Non
 
 
 @bench.command()
+@click.option("--per-sender", type=click.IntRange(1, 512), default=150, show_default=True,
+              help="Transfers from each of 20 funded accounts.")
+@click.option("--batch", type=click.IntRange(1, 1000), default=100, show_default=True,
+              help="author_submitExtrinsic calls per JSON-RPC batch.")
+def admission(per_sender: int, batch: int) -> None:
+    """Pool admission over one WebSocket: a dev node process takes batches of signed transfers."""
+    from bench.admission_bench import run
+
+    print_fields(list(run(per_sender, batch).items()))
+
+
+@bench.command()
 @click.option("--pairs", type=click.IntRange(1, 10), default=3, show_default=True,
               help="py-evm and btt-chain runs, interleaved.")
 def pyevm(pairs: int) -> None:

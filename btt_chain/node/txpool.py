@@ -2,7 +2,8 @@
 
 Admission holds a sender to what it can pay: the fees and tips of all its pooled transactions (ready and
 future) and the new one must fit its spendable balance at the head, so never-funded keys get nothing in.
-A nonce may be at most `max_nonce_gap` ahead of the account's; each sender holds at most
+A nonce may be at most `max_nonce_gap` ahead of the sender's next (its account nonce followed by its unbroken run
+of pooled nonces); each sender holds at most
 `max_future_per_sender` future and `max_per_sender` pooled transactions, all senders together at most
 `max_future_total` future ones, and a future transaction that waits longer than `future_ttl_seconds` is
 dropped. When the pool is full, a newcomer must pay more per byte than the cheapest evictable transaction:
@@ -119,13 +120,18 @@ class TxPool:
         except InvalidExtrinsic:
             self._banned[xt_hash] = self._clock() + cfg.ban_seconds
             raise
-        gap = xt.nonce - valid.account_nonce
+        queued = self._by_sender.get(xt.signer, {})
+        # the gap counts from the end of the sender's unbroken run of pooled nonces: a wallet may queue a long
+        # chain of ready transactions (up to max_per_sender), never a far-off nonce
+        chain_end = valid.account_nonce
+        while chain_end in queued:
+            chain_end += 1
+        gap = xt.nonce - chain_end
         if gap > cfg.max_nonce_gap:
             raise InvalidExtrinsic(
-                f"nonce {xt.nonce} is {gap} ahead of the account's next nonce {valid.account_nonce}; "
-                f"the pool takes at most {cfg.max_nonce_gap} ahead"
+                f"nonce {xt.nonce} is {gap} ahead of this sender's next nonce {chain_end} (the account's next "
+                f"nonce and its pooled ones); the pool takes at most {cfg.max_nonce_gap} ahead"
             )
-        queued = self._by_sender.get(xt.signer, {})
         existing = queued.get(xt.nonce)
         if existing is not None and existing.tip >= xt.tip:
             raise InvalidExtrinsic(

@@ -147,6 +147,20 @@ def test_never_funded_keys_and_far_nonces_get_nothing_in():
     assert len(pool) == 0
 
 
+def test_a_long_chain_of_ready_nonces_is_not_a_gap():
+    """A wallet queues 100 transfers in a row: each is next after the pooled ones, so none is refused as far
+    ahead; a nonce 65 beyond the end of that run still is."""
+    chain = new_chain()
+    pool, _ = make_pool(chain)
+    for nonce in range(100):
+        pool.submit(transfer(chain, "bob", "charlie", UNIT, nonce=nonce).encode())
+    assert len(pool) == 100 and pool.future_count == 0
+    with pytest.raises(InvalidExtrinsic, match="is 65 ahead of this sender's next nonce 100"):
+        pool.submit(transfer(chain, "bob", "charlie", UNIT, nonce=165).encode())
+    pool.submit(transfer(chain, "bob", "charlie", UNIT, nonce=164).encode())  # 64 ahead: future, taken
+    assert pool.future_count == 1 and len(pool) == 101
+
+
 def test_a_sender_pools_no_more_than_it_can_pay():
     from btt_chain.primitives.keys import Keypair
 
