@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,9 +66,14 @@ class CallContext:
         self.events.append((self.phase, event))
 
     def param(self, name: str) -> int:
-        from runtime.params import storage as params_storage
+        return _get_param()(self.state, name)
 
-        return params_storage.get_param(self.state, name)
+
+@functools.cache
+def _get_param() -> Callable[[Overlay, str], int]:
+    from runtime.params.storage import get_param  # the params module imports this one
+
+    return get_param
 
 
 def ensure_signed(origin: Origin) -> bytes:

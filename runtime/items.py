@@ -99,7 +99,20 @@ class StorageMap(Generic[V]):
         return self.prefix + self.key_encoder(k)
 
     def get(self, state: Overlay, k: Any) -> V:
-        return _get_decoded(state, self.prefix + self.key_encoder(k), self.codec, self.default)
+        # _get_decoded inlined: this is the runtime's hottest read
+        key = self.prefix + self.key_encoder(k)
+        raw = state.get(key)
+        if raw is None:
+            return self.default  # type: ignore[no-any-return]
+        decoded = getattr(state, "decoded", None)
+        if decoded is None:
+            return self.codec.decode(raw)
+        hit = decoded.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]  # type: ignore[no-any-return]
+        value = self.codec.decode(raw)
+        decoded[key] = (raw, value)
+        return value
 
     def get_at(self, state: Overlay, key: bytes) -> V:
         """The value at the full storage `key` (from `key(k)`): for callers that keep keys they read often."""

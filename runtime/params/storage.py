@@ -29,7 +29,10 @@ def get_param(state: Overlay, name: str) -> int:
     key = _VALUE_KEYS.get(name)
     if key is None:
         key = _VALUE_KEYS[name] = value.key(name)
-    v = value.get_at(state, key)
+    raw = state.get(key)
+    decoded = getattr(state, "decoded", None)
+    hit = decoded.get(key) if decoded is not None and raw is not None else None
+    v = hit[1] if hit is not None and hit[0] is raw else value.get_at(state, key)
     if v is None:
         raise KeyError(f"parameter {name!r} is not in genesis")
     return v
