@@ -10,8 +10,9 @@ import plyvel
 from btt_chain.primitives.errors import StorageError
 from storage.kv import KeyValueStore, check_key, checked_batch
 
-LRU_CACHE_BYTES = 64 * 1024 * 1024
-"""Block cache for uncompressed data blocks; state-tree reads are random, so this is what keeps them off disk."""
+LRU_CACHE_BYTES = 256 * 1024 * 1024
+"""Block cache for uncompressed data blocks, filled only as blocks are read: room for the flat state of about a
+million accounts, whose reads during execution are random (the state tree itself is cached by the chain)."""
 WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 """Memtable size: one block's worth of state-tree nodes fits before LevelDB has to flush and compact."""
 BLOOM_FILTER_BITS = 10
