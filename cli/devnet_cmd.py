@@ -169,8 +169,8 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
             log.close()
             procs.append(node)
         table = [
-            {"node": n.index, "validator": n.name, "rpc": n.rpc_url, "peer_id": n.peer_id, "p2p": n.multiaddr,
-             "log": str(n.datadir / "node.log")}
+            {"node": n.index, "validator": n.name, "rpc": n.rpc_url, "explorer": f"{n.rpc_url}/", "peer_id": n.peer_id,
+             "p2p": n.multiaddr, "log": str(n.datadir / "node.log")}
             for n in plan
         ]
         if as_json:
@@ -179,7 +179,8 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
             click.echo(f"devnet of {nodes} validators, chain spec {spec_path}")
             for row in table:
                 click.echo(
-                    f"  node{row['node']} {row['validator']:<8} {row['rpc']}  {row['peer_id']}  log {row['log']}"
+                    f"  node{row['node']} {row['validator']:<8} RPC {row['rpc']}  explorer {row['explorer']}  "
+                    f"{row['peer_id']}  log {row['log']}"
                 )
             if demo_economy:
                 click.echo("demo economy: every validator runs a miner, node0 a clinic (ferdie); their progress "

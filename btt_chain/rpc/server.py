@@ -7,6 +7,9 @@ requests in flight and WebSockets together). A browser page's `Origin` must be a
 (default: pages served from localhost or 127.0.0.1); requests without an Origin (wallets, scripts) are served.
 Each WebSocket has a writer task draining its outbox; notifications are dropped oldest-first for a client
 that reads too slowly, so a subscriber never holds up the node. A client that goes away costs one debug line.
+A plain GET of '/' (no WebSocket upgrade) serves the explorer's page, and '/explorer/*' its static files (both
+off with `explorer=False`); WebSocket upgrades on '/' are unchanged. The page this server shipped may call
+it from its own origin whatever `--rpc-cors` says (it is served on the RPC's own address).
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import btt_chain.rpc.methods_assets  # noqa: F401  (registers btt_assets, btt_as
 import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_multisig)
 import btt_chain.rpc.methods_checkpoint  # noqa: F401  (registers btt_checkpoint)
 import btt_chain.rpc.methods_compute  # noqa: F401  (registers the compute and power-table methods)
+import btt_chain.rpc.methods_explorer  # noqa: F401  (registers the btt_explorer* methods)
 import btt_chain.rpc.methods_governance  # noqa: F401  (registers btt_referenda, btt_referendum, btt_voter)
 import btt_chain.rpc.methods_incentives  # noqa: F401  (registers btt_points, btt_oracles)
 import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs, btt_jobOutputs, btt_jobOutput)
 import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
+from btt_chain.explorer import static_file
 from btt_chain.node.health import get_health
 from btt_chain.rpc.cors import CorsPolicy
 from btt_chain.rpc.errors import invalid_request
@@ -70,7 +75,7 @@ class RpcServer:
     def __init__(
         self, node: Node, host: str, port: int, unsafe: bool = False, max_body: int = MAX_BODY,
         max_batch: int = MAX_BATCH, max_connections: int = MAX_CONNECTIONS, cors: CorsPolicy | None = None,
-        max_per_ip: int = MAX_PER_IP,
+        max_per_ip: int = MAX_PER_IP, explorer: bool = True,
     ) -> None:
         self.node = node
         self.host = host
@@ -80,6 +85,7 @@ class RpcServer:
         self.max_connections = max_connections
         self.max_per_ip = max_per_ip
         self.cors = cors or CorsPolicy.default()
+        self.explorer = explorer
         self._per_ip: dict[str, int] = {}
         self.dispatcher = Dispatcher(max_batch=max_batch)
         metrics = getattr(node, "metrics", None)
@@ -98,6 +104,8 @@ class RpcServer:
         app.router.add_get("/", self._websocket)
         app.router.add_route("OPTIONS", "/", self._preflight)
         app.router.add_get("/health", self._health)
+        if self.explorer:
+            app.router.add_get("/explorer/{name}", self._explorer_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -112,6 +120,13 @@ class RpcServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{port}"
         log.info("JSON-RPC on %s (HTTP and WebSocket)%s", self.url, ", unsafe methods on" if self.unsafe else "")
+        if self.explorer:
+            log.info("explorer on %s/", self.url)
+
+    @property
+    def explorer_url(self) -> str | None:
+        """Where the explorer page is served, or None with the explorer off."""
+        return f"{self.url}/" if self.explorer and self.url else None
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
@@ -127,11 +142,39 @@ class RpcServer:
     def _context(self, request: web.Request, subscriber: HeadSubscriptions | None = None) -> RpcContext:
         return RpcContext(self.node, subscriber, self.unsafe and is_loopback(request.remote))
 
+    # explorer --------------------------------------------------------------------------------------
+    def _explorer_response(self, name: str) -> web.Response:
+        found = static_file(name)
+        if found is None:
+            return web.Response(status=404, text=f"no explorer file {name}\n")
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})
+
+    def _is_own_page(self, request: web.Request, origin: str | None) -> bool:
+        """The explorer this server shipped calls it from its own origin (also on --rpc-external addresses).
+
+        Only when that origin names the node by an IP address or `localhost`: a page under a domain name could
+        be an attacker's site whose name was re-pointed at this node (DNS rebinding), and must be allowed by
+        --rpc-cors like any other origin."""
+        if not self.explorer or origin is None or origin != f"{request.scheme}://{request.host}":
+            return False
+        hostname = (request.url.host or "").strip("[]")
+        if hostname == "localhost":
+            return True
+        try:
+            ipaddress.ip_address(hostname)
+        except ValueError:
+            return False
+        return True
+
+    async def _explorer_file(self, request: web.Request) -> web.Response:
+        return self._explorer_response(request.match_info["name"])
+
     # admission ---------------------------------------------------------------------------------------
     def _refuse(self, request: web.Request) -> web.Response | None:
         """A response that refuses the request (origin not allowed, too many connections), or None."""
         origin = request.headers.get("Origin")
-        if not self.cors.allows(origin):
+        if not self.cors.allows(origin) and not self._is_own_page(request, origin):
             log.debug("refused RPC from origin %s (allowed: %s)", origin, self.cors)
             return web.Response(status=403, text=f"origin {origin} is not allowed (node option --rpc-cors)\n")
         if self._per_ip.get(request.remote or "", 0) >= self.max_per_ip:
@@ -194,6 +237,8 @@ class RpcServer:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=self.max_body, heartbeat=HEARTBEAT_S)
         if not ws.can_prepare(request).ok:
+            if self.explorer:
+                return self._explorer_response("index.html")
             return web.Response(
                 status=405, text="send JSON-RPC with POST, or open a WebSocket on this path\n",
                 headers={"Allow": "POST"},

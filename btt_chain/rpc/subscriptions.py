@@ -1,4 +1,5 @@
-"""Head subscriptions over WebSocket: chain_subscribeNewHeads and chain_subscribeFinalizedHeads.
+"""Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads, and
+btt_subscribeEvents (each new head's events, as `btt_events` renders them).
 
 The node calls head listeners synchronously on the event-loop thread after each import; a connection's
 listener only renders the header and puts notifications in that connection's bounded outbox.
@@ -17,7 +18,7 @@ from btt_chain.rpc import params as p
 from btt_chain.rpc.errors import SERVER_LIMIT, RpcError
 from btt_chain.rpc.outbox import Outbox
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Subscriber
-from btt_chain.rpc.render import render_header
+from btt_chain.rpc.render import account_renderer, hex0x, render_event_record, render_header
 
 if TYPE_CHECKING:
     from btt_chain.node.chain import ImportedBlock
@@ -27,7 +28,8 @@ log = logging.getLogger("btt.rpc")
 
 NEW_HEADS = "newHeads"
 FINALIZED_HEADS = "finalizedHeads"
-NOTIFICATION_METHOD = {NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead"}
+EVENTS = "events"
+NOTIFICATION_METHOD = {NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents"}
 MAX_SUBSCRIPTIONS = 64
 """Per connection."""
 
@@ -88,7 +90,9 @@ class HeadSubscriptions:
         chain = self.node.chain
         for sub_id in pending:
             sub = self._subs.get(sub_id)
-            if sub is not None:
+            if sub is not None and sub.kind == EVENTS:
+                self._notify_events(sub_id, chain.head_hash)
+            elif sub is not None:
                 block_hash = chain.head_hash if sub.kind == NEW_HEADS else chain.db.finalized_hash()
                 self._notify(sub_id, sub, block_hash, None)
 
@@ -102,6 +106,8 @@ class HeadSubscriptions:
                 if header_json is None:
                     header_json = render_header(imported.block.header, imported.hash, self.node.spec.ss58_prefix)
                 self._notify(sub_id, sub, imported.hash, header_json)
+            elif sub.kind == EVENTS:
+                self._notify_events(sub_id, imported.hash)
             elif finalized != sub.last_sent:
                 self._notify(sub_id, sub, finalized, None)
 
@@ -121,6 +127,18 @@ class HeadSubscriptions:
         self.outbox.put_notification(json.dumps(message, separators=(",", ":")))
         if self.outbox.dropped > before and self.outbox.dropped % 100 == 1:
             log.warning("a slow WebSocket client lost %d head notifications so far", self.outbox.dropped)
+
+    def _notify_events(self, sub_id: str, block_hash: bytes) -> None:
+        header = self.node.chain.db.get_header(block_hash)
+        meta = self.node.chain.db.block_meta(block_hash)
+        if header is None or meta is None:
+            return
+        render = account_renderer(self.node.spec.ss58_prefix)
+        result = {"blockHash": hex0x(block_hash), "number": header.number,
+                  "events": [render_event_record(r, render) for r in meta.events]}
+        message = {"jsonrpc": "2.0", "method": NOTIFICATION_METHOD[EVENTS],
+                   "params": {"subscription": sub_id, "result": result}}
+        self.outbox.put_notification(json.dumps(message, separators=(",", ":")))
 
     def close(self) -> None:
         self._subs.clear()
@@ -168,3 +186,15 @@ def subscribe_finalized_heads(ctx: RpcContext) -> str:
 )
 def unsubscribe_finalized_heads(ctx: RpcContext, sub_id: str) -> bool:
     return bool(_subscriber(ctx).unsubscribe(FINALIZED_HEADS, sub_id))
+
+
+@REGISTRY.method("btt_subscribeEvents", ws_only=True)
+def subscribe_events(ctx: RpcContext) -> str:
+    """Each new best block's events (`btt_newEvents`: blockHash, number, events as `btt_events` renders them),
+    starting with the head's."""
+    return str(_subscriber(ctx).subscribe(EVENTS))
+
+
+@REGISTRY.method("btt_unsubscribeEvents", Param("subscription", p.subscription_id), ws_only=True)
+def unsubscribe_events(ctx: RpcContext, sub_id: str) -> bool:
+    return bool(_subscriber(ctx).unsubscribe(EVENTS, sub_id))

@@ -93,11 +93,13 @@ def test_key_generate_and_inspect(capsys, tmp_path, monkeypatch):
 
 
 def test_bench_import_runs_the_real_pipeline(capsys):
-    code, out, _ = run(capsys, "bench", "import", "--accounts", "50", "--transfers", "20")
+    code, out, _ = run(capsys, "bench", "import", "--accounts", "50", "--transfers", "20", "--blocks", "2")
     assert code == 0
     fields = dict(line.split(None, 1) for line in out.splitlines())
-    assert fields["transfers"] == "20" and fields["accounts"] == "50"
-    assert int(fields["transfers_per_s"]) > 0
+    assert fields["transfers"] == "40" and fields["accounts"] == "50" and fields["blocks"] == "2"
+    assert int(fields["import_tx_per_s"]) > 0 and int(fields["verify_per_s_one_core"]) > 0
+    assert int(fields["authored_transfers"]) == 20 and int(fields["authoring_tx_per_s"]) > 0
+    assert int(fields["rss_mib"]) > 0
 
 
 def test_bench_rejects_bad_sizes(capsys):

@@ -1,0 +1,132 @@
+"""The explorer in headless Chromium against a real dev node (`--demo-economy`): it loads without console
+errors; a CLI transfer shows on the chain page and moves both accounts' pages by the exact base unit; a demo
+job appears and settles on the compute page; a referendum's tally changes after a vote; and every page is
+photographed into the screenshot folder (see conftest)."""
+
+from __future__ import annotations
+
+import logging
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.keys import dev_keypair
+
+from .conftest import Browser, ExplorerNode
+
+log = logging.getLogger("test.explorer")
+UNIT = 10**18
+WAIT_MS = 90_000
+PAGES = ("chain", "block", "extrinsic", "account", "validators", "compute", "supply", "governance", "assets")
+"""One screenshot each, named by page."""
+
+
+def address(node: ExplorerNode, name: str) -> str:
+    return encode_address(dev_keypair(name).public, node.rpc("system_properties")["ss58Format"])
+
+
+def free(node: ExplorerNode, who: str) -> int:
+    return int(node.rpc("btt_account", who)["free"])
+
+
+def test_page_loads_without_console_errors(browser: Browser) -> None:
+    browser.open("chain")
+    browser.page.wait_for_selector("#blocks tbody tr[data-number]", timeout=WAIT_MS)
+    browser.page.wait_for_selector("#live-events tbody tr a", timeout=WAIT_MS)  # btt_subscribeEvents feeds it
+    assert browser.page.inner_text("#status").startswith("connected")
+    assert browser.errors == []
+
+
+def test_a_cli_transfer_shows_on_the_chain_and_both_account_pages(
+    browser: Browser, explorer_node: ExplorerNode
+) -> None:
+    node = explorer_node
+    eve, charlie = address(node, "eve"), address(node, "charlie")
+    amount = 12 * UNIT + 345  # 12.000000000000000345 BTT: the last base unit must show
+    eve_before, charlie_before = free(node, eve), free(node, charlie)
+    log.info("transfer 12.000000000000000345 BTT from eve to charlie with the CLI")
+    sent = node.cli("transfer", "--from", "eve", "--to", "charlie", "--amount", "12.000000000000000345")
+    assert sent["success"], sent
+    fee = int(sent["fee"])
+
+    browser.open("chain")
+    browser.page.wait_for_selector(f'#latest-extrinsics tr[data-hash="{sent["hash"]}"]', timeout=WAIT_MS)
+    browser.page.wait_for_selector(f'#blocks tr[data-number="{sent["blockNumber"]}"]', timeout=WAIT_MS)
+
+    log.info("search finds the extrinsic, with its fee to the base unit")
+    browser.page.fill("#search", sent["hash"])
+    browser.page.click("#search-form button")
+    browser.page.wait_for_selector(f'#xt-fee[data-base="{fee}"]', timeout=WAIT_MS)
+    assert browser.page.inner_text("#xt-call") == "balances.transfer"
+
+    for who, expected in ((eve, eve_before - amount - fee), (charlie, charlie_before + amount)):
+        log.info("the account page of %s shows free = %d base units", who, expected)
+        assert free(node, who) == expected
+        browser.open(f"account/{who}")
+        browser.page.wait_for_selector(f'#acct-free[data-base="{expected}"]', timeout=WAIT_MS)
+        browser.page.wait_for_selector(f'#account-extrinsics tr[data-hash="{sent["hash"]}"]', timeout=WAIT_MS)
+    whole, frac = divmod(charlie_before + amount, UNIT)
+    shown = f"{whole:,}" + (f".{frac:018d}".rstrip("0") if frac else "") + " BTT"
+    assert browser.page.inner_text("#acct-free") == shown
+    assert browser.errors == []
+
+
+def test_a_demo_job_appears_and_settles_on_the_compute_page(browser: Browser, explorer_node: ExplorerNode) -> None:
+    node = explorer_node
+    node.wait_until("the demo clinic posts a job", lambda: node.rpc("btt_explorerJobs")["total"] > 0)
+    job = node.rpc("btt_explorerJobs", None, None, 1)["jobs"][0]
+    jid = job["id"]
+    log.info("follow job %d (%s) until it settles", jid, job["status"])
+    browser.open("compute")
+    row = f'#jobs tr[data-job="{jid}"]'
+    browser.page.wait_for_selector(row, timeout=WAIT_MS)
+    browser.page.wait_for_selector(f'{row} .assign-state:text-is("settled")', timeout=WAIT_MS)
+    settled = node.rpc("btt_job", jid)
+    assert [a["state"] for a in settled["assignments"]] == ["settled"]
+    assert browser.page.inner_text("#flow-settled") != "0"
+    browser.page.wait_for_selector("#providers tbody tr", timeout=WAIT_MS)
+    assert browser.errors == []
+
+
+def test_a_vote_updates_the_referendum_tally(browser: Browser, explorer_node: ExplorerNode) -> None:
+    node = explorer_node
+    proposed = node.cli("propose", "--call", "treasury.spend", "--args", '["ecosystem_fund", "bob", "1000"]',
+                        "--description", "explorer test grant", "--from", "bob")
+    rid = proposed["referendumId"]
+    holders = f'[data-referendum="{rid}"] tr[data-house="holders"] .house-aye .amt'
+    browser.open("governance")
+    browser.page.wait_for_selector(f'{holders}[data-base="0"]', timeout=WAIT_MS)
+    log.info("charlie votes aye on referendum %d", rid)
+    node.cli("vote", str(rid), "aye", "--from", "charlie")
+    aye = node.rpc("btt_referendum", rid)["liveTally"]["houses"]["holders"]["aye"]
+    assert int(aye) > 0
+    browser.page.wait_for_selector(f'{holders}[data-base="{aye}"]', timeout=WAIT_MS)
+    assert browser.errors == []
+
+
+def test_screenshots_of_every_page(browser: Browser, explorer_node: ExplorerNode) -> None:
+    node = explorer_node
+    eve = address(node, "eve")
+    log.info("an asset and an invoice, so that page has rows")
+    node.cli("asset", "register", "--class", "equipment", "--metadata", "Panoramic X-ray, room 2",
+             "--valuation", "50000", "--from", "eve")
+    node.cli("invoice", "create", "--payee", "eve", "--amount", "200", "--due", "3600", "--memo", "cleaning",
+             "--from", "eve")
+    transfer = next(x for x in node.rpc("btt_explorerAccountExtrinsics", eve, 2000, 20)["extrinsics"]
+                    if x["call"]["name"] == "balances.transfer")
+    routes = {
+        "chain": ("chain", "#blocks tbody tr[data-number]"),
+        "block": (f"block/{transfer['blockNumber']}", "#block-extrinsics"),
+        "extrinsic": (f"extrinsic/{transfer['hash']}", "#xt-fee"),
+        "account": (f"account/{address(node, 'dave')}", "svg.chart"),
+        "validators": ("validators", "svg.chart"),
+        "compute": ("compute", "#jobs tbody tr[data-job]"),
+        "supply": ("supply", "#allocations tbody tr"),
+        "governance": ("governance", "[data-referendum]"),
+        "assets": (f"assets/{eve}", "#invoices tbody tr"),
+    }
+    assert tuple(routes) == PAGES
+    for name, (route, ready) in routes.items():
+        browser.open(route)
+        browser.page.wait_for_selector(ready, timeout=WAIT_MS)
+        path = browser.shoot(name)
+        assert path.stat().st_size > 10_000, path
+    assert browser.errors == []
