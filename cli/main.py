@@ -25,6 +25,7 @@ from cli.payments_cmd import invoice, pay
 from cli.query import query
 from cli.staking_cmd import claim_fee_share, stake, unstake
 from cli.submit import set_force
+from cli.testnet_cmd import testnet
 from cli.vesting_cmd import vest
 from cli.wallet import transfer
 
@@ -72,6 +73,7 @@ cli.add_command(claim_fee_share)
 cli.add_command(genesis)
 cli.add_command(bench)
 cli.add_command(devnet)
+cli.add_command(testnet)
 cli.add_command(bond)
 cli.add_command(unbond)
 cli.add_command(withdraw)

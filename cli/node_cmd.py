@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 from pathlib import Path
 
@@ -96,6 +97,13 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 @click.option("--no-p2p", is_flag=True, help="Run without networking (a lone node).")
 @click.option("--p2p-external", is_flag=True, help="Listen for peers on all interfaces.")
 @click.option("--bootnodes", multiple=True, help="Peer multiaddr /ip4/HOST/tcp/PORT/p2p/PEERID (repeatable).")
+@click.option("--in-peers", type=click.IntRange(0, 1000), default=25, show_default=True,
+              help="Most inbound peers (connections other nodes opened to us).")
+@click.option("--out-peers", type=click.IntRange(0, 1000), default=8, show_default=True,
+              help="Outbound peers to keep: the node dials peers it learnt by peer exchange up to this many.")
+@click.option("--no-discovery", is_flag=True, help="Dial only --bootnodes; neither ask for nor serve peer addresses.")
+@click.option("--unsafe-clock-skew-ms", "clock_skew_ms", type=int, default=0, hidden=True,
+              help="Test helper: add this many milliseconds to every clock read (testnet `clock` perturbation).")
 @click.option("--node-key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="libp2p identity key (default: <base-path>/chains/<id>/network/node-key).")
 @click.option("--unsafe-equivocate", is_flag=True, hidden=True,
@@ -107,6 +115,7 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 @click.option("--rpc-cors", default=None, metavar="all|ORIGIN,...",
               help="Web pages (Origin) allowed to call the RPC: `all`, or comma-separated origins "
                    "[default: pages on localhost and 127.0.0.1].")
+@click.option("--no-explorer", is_flag=True, help="Do not serve the web explorer on the RPC port.")
 @click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Worker processes for signature checks of large blocks (0: in-process).")
@@ -143,12 +152,17 @@ def node(
     no_p2p: bool,
     p2p_external: bool,
     bootnodes: tuple[str, ...],
+    in_peers: int,
+    out_peers: int,
+    no_discovery: bool,
+    clock_skew_ms: int,
     node_key_file: Path | None,
     unsafe_equivocate: bool,
     unsafe_gossip_invalid_blocks: bool,
     rpc_external: bool,
     rpc_methods: str,
     rpc_cors: str | None,
+    no_explorer: bool,
     name: str,
     sig_workers: int,
     log_level: str,
@@ -163,7 +177,7 @@ def node(
     state_pruning: int | None,
 ) -> None:
     """Run a node."""
-    from btt_chain.node.service import Node, NodeConfig
+    from btt_chain.node.service import Node, NodeConfig, set_clock_skew_ms
 
     if dev:
         chain = chain or "dev"
@@ -187,6 +201,7 @@ def node(
     pair = _validator_key(key, spec.chain_type) if validator else None
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     setup_logging(log_level, log_spec, log_format)
+    set_clock_skew_ms(clock_skew_ms)
     config = NodeConfig(
         chain=chain,
         base_path=base_path,
@@ -196,10 +211,14 @@ def node(
         rpc_port=rpc_port,
         rpc_methods=rpc_methods,
         rpc_cors=rpc_cors,
+        explorer=not no_explorer,
         signature_workers=sig_workers,
         name=name,
         p2p_port=None if no_p2p else p2p_port,
         bootnodes=_check_bootnodes(bootnodes),
+        in_peers=in_peers,
+        out_peers=out_peers,
+        discovery=not no_discovery,
         node_key_file=node_key_file,
         p2p_host="0.0.0.0" if p2p_external else "127.0.0.1",
         unsafe_equivocate=unsafe_equivocate,
@@ -212,6 +231,8 @@ def node(
         state_pruning=state_pruning,
     )
     n = Node(config)
+    gc.collect()
+    gc.freeze()  # the start-up heap (state tree cache, genesis, modules) is never scanned by the collector again
     try:
         asyncio.run(n.run())
     except OSError as exc:

@@ -15,7 +15,8 @@ libp2p itself is imported on that thread (node.py, gossip.py, reqresp.py); `impo
 
 Modules: config (P2PConfig, wire names), node_key (identity file, peer ids without libp2p), peerbook (scores,
 bans, connected peers; thread-safe), wire (byte layouts), bridge (the thread), node (host, handshake,
-connection policy, redial), gossip (gossipsub + validators), reqresp (request/response), service (the facade).
+connection policy, redial), gossip (gossipsub + validators), reqresp (request/response), discovery (peer
+exchange: address book, `/btt/<genesis16>/peers/1`, in/out peer bounds), service (the facade).
 
 Wire names (namespaced by the first 16 hex digits of the genesis hash)
 - gossip topics:          /btt/<genesis16>/<name>/1       e.g. /btt/<genesis16>/blocks/1
@@ -34,6 +35,11 @@ Peers
 - Bootnodes are redialed by our own loop (0.5 s doubling to 5 s; `unblock_peer` first, since libp2p caches a
   failed dial for 60 s). libp2p's auto-connector is disabled (it would redial banned peers). `max_peers`
   counts connected plus handshaking peers.
+- Discovery (discovery.py, on unless `discovery=False`): peer exchange over `/btt/<genesis16>/peers/1`; learnt
+  peers are dialed while we have fewer than `out_peers` outbound connections, and bootnodes are then no longer
+  redialed; inbound connections beyond `in_peers` (or `max_peers`) get an address-only session (handshake and
+  one answer, closed after 5 s, at most 8 at once); every third exchange round one outbound peer is swapped
+  for a random known one, so groups that formed apart merge.
 
 Gossip
 - The topic handler is the validator: `pubsub.set_topic_validator` awaits handler(peer_id, data) on the asyncio

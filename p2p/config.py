@@ -31,6 +31,12 @@ class P2PConfig:
     listen_host: str = "127.0.0.1"
     max_peers: int = 25
     """Connected plus handshaking peers; further inbound connections are closed."""
+    in_peers: int = 25
+    """Most inbound peers (they dialed us); further inbound connections are closed."""
+    out_peers: int = 8
+    """Outbound peers the discovery dialer keeps (bootnodes are dialed regardless and count towards it)."""
+    discovery: bool = True
+    """Peer exchange over the `peers` protocol: ask peers for addresses, dial them, answer their asks."""
     max_message_bytes: int = 60_000
     """Gossip payload cap. Must stay under 64 KiB: larger pubsub frames crash joining peers (P2P-NOTES)."""
     max_response_bytes: int = 16 * 1024 * 1024

@@ -12,11 +12,15 @@ Connection policy, in order, for every new connection:
 Bootnodes are redialed by our own loop (libp2p's gives up and caches failures for 60 s): after a failed
 dial the delay doubles from `redial_min_interval` to `redial_max_interval`, and resets on a handshake.
 libp2p's own auto-connector is switched off (it would redial banned peers from the peerstore).
+Peer exchange, the in/out bounds and address-only sessions for inbound peers over the bounds: see discovery.py
+and the methods at the end of `TrioNode`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -34,14 +38,14 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
-from p2p import wire
+from p2p import discovery, wire
 from p2p.bridge import TrioThread, invoke
-from p2p.config import STATUS_PROTOCOL_ID, P2PConfig, parse_bootnode
+from p2p.config import STATUS_PROTOCOL_ID, P2PConfig, parse_bootnode, wire_protocol
 from p2p.errors import P2PError
 from p2p.gossip import Gossip
 from p2p.handlers import Handlers
 from p2p.node_key import NodeKey
-from p2p.peerbook import PeerBook
+from p2p.peerbook import PENALTY_BAD_PEX, PeerBook
 from p2p.reqresp import ReqResp, exchange, read_request, reset_quietly, respond
 
 log = logging.getLogger("btt.p2p")
@@ -52,6 +56,16 @@ HOUSEKEEPING_TICK = 0.5
 GOSSIP_HOUSEKEEPING_INTERVAL = 60.0
 CONNECTION_EVENT_QUEUE = 1024
 SHUTDOWN_CLOSE_TIMEOUT = 3.0
+PEX_FIRST_ASK_S = 1.0
+PEX_INTERVAL_S = 10.0
+PEX_TIMEOUT_S = 5.0
+ROTATE_EVERY = 3
+"""Every third peer-exchange round, one outbound peer is swapped for a random known one, so separate groups of
+peers (after a restart or a partition) find each other again instead of each staying content on its own."""
+SEED_GRACE_S = 5.0
+MAX_SEED_ONLY = 8
+"""At most this many such address-only sessions at once (each closes after SEED_GRACE_S)."""
+"""An inbound peer over `in_peers` may ask for addresses this long before we close (CometBFT's seed mode)."""
 
 
 def install_libp2p_log_forwarding() -> None:
@@ -70,6 +84,7 @@ _EXPECTED_FAILURES = (
     ("libp2p.host.basic_host", "Failed to open stream to peer"),  # surfaces as P2PError to the caller
     ("libp2p.protocol_muxer.multiselect_client", "MultiselectClient handshake:"),  # peer dropped mid-negotiation
     ("libp2p.stream_muxer.yamux.yamux", "ClosedResourceError"),  # connection closed under the muxer
+    ("libp2p.network.swarm", "failed to upgrade security"),  # a dial to a peer that went away: redialed later
 )
 
 
@@ -169,6 +184,15 @@ class TrioNode:
         self._dial_delay: dict[str, float] = {}
         self._bootnodes = [parse_bootnode(addr) for addr in config.bootnodes]
         self._bootnode_ids = {peer for peer, _ in self._bootnodes}
+        self._outbound: set[str] = set()
+        self._seed_only: set[str] = set()
+        self._session_start: dict[str, float] = {}
+        self._dial_began: dict[str, float] = {}
+        """Inbound peers over `in_peers`: handshake and one peer-exchange answer, then closed; never 'connected'."""
+        """Peers whose current connection we dialed (the rest dialed us)."""
+        self._dial_addr: dict[str, str] = {}
+        self._book = discovery.AddressBook(key.peer_id)
+        self._listen_port = config.listen_port
 
     # lifecycle
     async def run(self, ready: Callable[[list[str]], None], stop_requested: Callable[[], bool]) -> None:
@@ -207,6 +231,9 @@ class TrioNode:
         self._gossip = Gossip(self.config, host, self.book, self.handlers, self.bridge, self.penalise)
         self._reqresp = ReqResp(self.config, host, self.book, self.handlers, self.bridge, self.penalise)
         host.set_stream_handler(TProtocol(STATUS_PROTOCOL_ID), self._serve_status)
+        if self.config.discovery:
+            pex = wire_protocol(self.config, discovery.PEX_PROTOCOL_NAME)
+            host.set_stream_handler(TProtocol(pex), self._serve_peers)
         try:
             async with host.run([listen]), self._gossip.running(), trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -217,7 +244,12 @@ class TrioNode:
                 nursery.start_soon(self._connection_events, receive)
                 nursery.start_soon(self._redial_loop)
                 nursery.start_soon(self._housekeeping)
+                if self.config.discovery:
+                    nursery.start_soon(self._discovery_loop)
                 self.listen_addrs = [str(addr) for addr in host.get_addrs()]
+                if not self._listen_port and self.listen_addrs:
+                    parsed = discovery.parse_ip4_tcp(self.listen_addrs[0].split("/p2p/")[0])
+                    self._listen_port = parsed[1] if parsed else 0
                 if not self.listen_addrs:  # libp2p logs and ignores a failed listen
                     raise P2PError(f"could not listen on {listen}")
                 self.bridge.nursery = nursery
@@ -312,10 +344,23 @@ class TrioNode:
             return
         if not new_session or peer in self._handshaking:
             return
-        if self.book.connected_count() + len(self._handshaking) >= self.config.max_peers:
-            log.info("peer limit (%d) reached; dropping %s", self.config.max_peers, peer)
-            self._nursery.start_soon(self._disconnect, peer_id)
-            return
+        now = trio.current_time()
+        outbound = peer in self._dialing or now - self._dial_began.get(peer, -1e9) < self.config.dial_timeout + 2
+        if outbound:
+            self._outbound.add(peer)
+            self._session_start[peer] = now
+        inbound_full = not outbound and sum(1 for p in self._conns if p not in self._outbound) > self.config.in_peers
+        if inbound_full or self.book.connected_count() + len(self._handshaking) >= self.config.max_peers:
+            if outbound or not self.config.discovery or len(self._seed_only) >= MAX_SEED_ONLY:
+                log.debug("peer limit reached (in %d, all %d); dropping %s", self.config.in_peers,
+                          self.config.max_peers, peer)
+                self._outbound.discard(peer)
+                self._nursery.start_soon(self._disconnect, peer_id)
+                return
+            # full: still tell it whom else to dial (else a node whose only bootnode is full never joins)
+            log.debug("peer limit reached; %s may ask for addresses, then is closed", peer)
+            self._seed_only.add(peer)
+            self._nursery.start_soon(self._close_seed_only, peer_id)
         self._handshaking.add(peer)
         self._nursery.start_soon(self._handshake, peer_id, _remote_address(conn))
 
@@ -327,6 +372,10 @@ class TrioNode:
             if conns:
                 return
             del self._conns[peer]
+        if peer in self._outbound and trio.current_time() - self._session_start.pop(peer, 0.0) < 2 * SEED_GRACE_S:
+            self._book.dial_failed(peer)  # closed soon after we dialed (full, or going down): back off
+        self._outbound.discard(peer)
+        self._seed_only.discard(peer)
         if peer in self._bootnode_ids:  # lost bootnode: first redial soon, then back off
             self._next_dial[peer] = trio.current_time() + self.config.redial_min_interval
             self._dial_delay.pop(peer, None)
@@ -373,12 +422,23 @@ class TrioNode:
         if remote.genesis_hash != self.config.genesis_hash:
             self.ban(peer, self.config.genesis_mismatch_ban_seconds, self._genesis_mismatch(remote.genesis_hash))
             return
-        if not self._conns.get(peer) or self.book.is_banned(peer):
+        if not self._conns.get(peer) or self.book.is_banned(peer) or peer in self._seed_only:
             return
         self.book.set_connected(peer, address, remote.status, time.time())
         self._dial_delay.pop(peer, None)
-        log.info("connected to %s at %s", peer, address or "?")
+        log.info("connected to %s at %s (%s)", peer, address or "?", "out" if peer in self._outbound else "in")
         self.notify("connected", peer)
+        if peer in self._outbound and peer in self._dial_addr:
+            self._book.learn_verified(peer, self._dial_addr[peer])
+            self._book.dial_succeeded(peer)
+        if peer in self._outbound and len(self._outbound) > self.config.out_peers and self._nursery is not None:
+            others = sorted(self._outbound - {peer})
+            if others:
+                victim = random.choice(others)
+                log.debug("over out_peers: closing %s for %s", victim, peer)
+                self._nursery.start_soon(self._disconnect, ID.from_base58(victim))
+        if self.config.discovery and self._nursery is not None:
+            self._nursery.start_soon(self._ask_peers, peer)
 
     async def _status_exchange(self, peer_id: ID, ours: bytes) -> bytes:
         assert self._host is not None
@@ -423,8 +483,14 @@ class TrioNode:
         targets = [(peer, multiaddr.Multiaddr(addr)) for peer, addr in self._bootnodes if peer != own]
         while True:
             now = trio.current_time()
+            stuck_after = 2 * self.config.dial_timeout + 1
+            for peer in [p for p in self._dialing if now - self._dial_began.get(p, now) > stuck_after]:
+                log.debug("dial to %s is stuck; giving up on it", peer)  # libp2p did not honour the timeout
+                self._dialing.discard(peer)
+            # with discovery, bootnodes are only first contacts: not redialed once we have our outbound peers
+            enough = self.config.discovery and self._outbound_count() >= self.config.out_peers
             for peer, addr in targets:
-                if peer in self._dialing or self._conns.get(peer) or self.book.is_banned(peer):
+                if enough or peer in self._dialing or self._conns.get(peer) or self.book.is_banned(peer):
                     continue
                 if now < self._next_dial.get(peer, 0.0):
                     continue
@@ -432,17 +498,40 @@ class TrioNode:
                     break
                 self._dialing.add(peer)
                 self._nursery.start_soon(self._dial, peer, addr)
+            if self.config.discovery:
+                self._dial_discovered()
             await trio.sleep(REDIAL_TICK)
+
+    def _outbound_count(self) -> int:
+        return len(self._outbound | self._dialing)
+
+    def _dial_discovered(self) -> None:
+        """Dial peers learnt by peer exchange while we have fewer than `out_peers` outbound connections."""
+        assert self._nursery is not None
+        room = min(self.config.out_peers - self._outbound_count(),
+                   self.config.max_peers - self.book.connected_count() - len(self._handshaking))
+        if room <= 0:
+            return
+
+        def skip(peer: str) -> bool:
+            return peer in self._dialing or bool(self._conns.get(peer)) or self.book.is_banned(peer)
+
+        for peer, addr in self._book.candidates(skip, room):
+            self._dialing.add(peer)
+            self._nursery.start_soon(self._dial, peer, multiaddr.Multiaddr(addr))
 
     async def _dial(self, peer: str, addr: multiaddr.Multiaddr) -> None:
         assert self._host is not None
         peer_id = ID.from_base58(peer)
+        self._dial_addr[peer] = str(addr)
+        self._dial_began[peer] = trio.current_time()
         try:
             self._host.get_network().unblock_peer(peer_id)  # type: ignore[attr-defined]
             with trio.fail_after(self.config.dial_timeout):
                 await self._host.connect(Libp2pPeerInfo(peer_id, [addr]))
         except Exception as exc:  # noqa: BLE001 - retried by the loop
             log.debug("dial %s failed: %r", peer, exc)
+            self._book.dial_failed(peer)
         finally:
             self._dialing.discard(peer)
             delay = self._dial_delay.get(peer, self.config.redial_min_interval)
@@ -461,3 +550,96 @@ class TrioNode:
             if trio.current_time() - last_gossip_clean >= GOSSIP_HOUSEKEEPING_INTERVAL:
                 self._gossip.housekeeping()
                 last_gossip_clean = trio.current_time()
+
+    # peer exchange (p2p/discovery.py)
+    async def _ask_peers(self, peer: str) -> None:
+        """Ask one connected peer for addresses and tell it our listening port."""
+        assert self._host is not None
+        protocol = wire_protocol(self.config, discovery.PEX_PROTOCOL_NAME)
+        try:
+            with trio.fail_after(PEX_TIMEOUT_S):
+                answer = await exchange(self._host, ID.from_base58(peer), protocol,
+                                        discovery.encode_request(self._listen_port), discovery.MAX_PEX_BYTES)
+        except Exception as exc:  # noqa: BLE001 - an old peer, a busy one, a dropped connection
+            log.debug("peers request to %s failed: %r", peer, exc)
+            return
+        observed = self._observed(peer)
+        loopback = observed is not None and observed[0].is_loopback
+        try:
+            entries = discovery.decode_response(answer, loopback)
+        except P2PError as exc:
+            self.penalise(peer, PENALTY_BAD_PEX, str(exc))
+            return
+        added = self._book.learn(peer, entries)
+        if added:
+            log.debug("learnt %d peer addresses from %s", added, peer)
+
+    def _observed(self, peer: str) -> tuple[ipaddress.IPv4Address, int] | None:
+        info = next((p for p in self.book.connected_peers() if p.peer_id == peer), None)
+        if info is None:
+            conns = self._conns.get(peer)
+            address = _remote_address(next(iter(conns))) if conns else ""
+        else:
+            address = info.address
+        return discovery.parse_ip4_tcp(address)
+
+    async def _serve_peers(self, stream: INetStream) -> None:
+        peer = stream.muxed_conn.peer_id.to_base58()
+        if self.book.is_banned(peer) or not (self.book.is_connected(peer) or peer in self._seed_only):
+            await reset_quietly(stream)
+            return
+        try:
+            request = await read_request(stream, discovery.MAX_PEX_BYTES)
+        except Exception as exc:  # noqa: BLE001 - too large, too slow, or the asker went away: no blame
+            log.debug("reading a peers request from %s failed: %r", peer, exc)
+            await reset_quietly(stream)
+            return
+        try:
+            port = discovery.decode_request(request)
+        except P2PError as exc:
+            self.penalise(peer, PENALTY_BAD_PEX, str(exc))
+            await reset_quietly(stream)
+            return
+        observed = self._observed(peer)
+        if port and observed is not None and peer not in self._outbound:
+            own_addr = discovery.with_port(f"/ip4/{observed[0]}/tcp/{observed[1]}", port)
+            if own_addr is not None:
+                self._book.learn_verified(peer, own_addr)
+        connected = [p.peer_id for p in self.book.connected_peers()]
+        answer = discovery.encode_response(self._book.answer(connected, peer))
+        try:
+            await respond(stream, wire.encode_response(wire.RESPONSE_OK, answer))
+        except Exception as exc:  # noqa: BLE001
+            log.debug("could not answer peers request of %s: %r", peer, exc)
+            await reset_quietly(stream)
+
+    async def _close_seed_only(self, peer_id: ID) -> None:
+        await trio.sleep(SEED_GRACE_S)
+        if peer_id.to_base58() in self._seed_only:
+            await self._disconnect(peer_id)
+
+    async def _discovery_loop(self) -> None:
+        """Every PEX_INTERVAL_S ask a random connected peer, so addresses spread beyond our first contacts."""
+        await trio.sleep(PEX_FIRST_ASK_S)
+        rounds = 0
+        while True:
+            peers = [p.peer_id for p in self.book.connected_peers()]
+            if peers:
+                await self._ask_peers(random.choice(peers))
+            rounds += 1
+            if rounds % ROTATE_EVERY == 0:
+                self._rotate_one()
+            await trio.sleep(PEX_INTERVAL_S)
+
+    def _rotate_one(self) -> None:
+        """With all outbound slots taken, dial one more known peer; once it is connected, a random other outbound
+        peer is closed (see `_handshake`)."""
+        if self._nursery is None or self._outbound_count() < self.config.out_peers:
+            return
+
+        def skip(peer: str) -> bool:
+            return peer in self._dialing or bool(self._conns.get(peer)) or self.book.is_banned(peer)
+
+        for peer, addr in self._book.candidates(skip, 1):
+            self._dialing.add(peer)
+            self._nursery.start_soon(self._dial, peer, multiaddr.Multiaddr(addr))

@@ -23,6 +23,8 @@ PENALTY_OVERSIZE_GOSSIP = 50
 """A gossip message over max_message_bytes."""
 PENALTY_OVERSIZE_REQUEST = 50
 """An inbound request over max_request_bytes."""
+PENALTY_BAD_PEX = 20
+"""A malformed peer-exchange request or answer (too many entries, a bad address)."""
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,19 @@ class NodeConfig:
     """'safe' or 'unsafe' (unsafe methods only ever on loopback)."""
     rpc_cors: str | None = None
     """--rpc-cors: None (pages on localhost and 127.0.0.1), 'all', or comma-separated origins."""
+    explorer: bool = True
+    """Serve the web explorer on the RPC port (`--no-explorer` turns it off)."""
     signature_workers: int = 0
     name: str = "btt-node"
     p2p_port: int | None = None
     """TCP port for libp2p on 127.0.0.1; None: no networking (a lone dev node)."""
     bootnodes: tuple[str, ...] = ()
+    in_peers: int = 25
+    """--in-peers: most inbound connections."""
+    out_peers: int = 8
+    """--out-peers: outbound connections the discovery dialer keeps."""
+    discovery: bool = True
+    """Peer exchange (`peers` protocol): learn and dial peers beyond the bootnodes."""
     node_key_file: Path | None = None
     """Persistent libp2p identity; default: <base>/chains/<id>/network/node-key."""
     p2p_host: str = "127.0.0.1"
@@ -81,8 +89,17 @@ class NodeConfig:
     """--prometheus-port: where `/metrics` is served; None: no metrics (--no-prometheus)."""
 
 
+_clock_skew_ms = 0
+"""Test helper (`--unsafe-clock-skew-ms`, the testnet's `clock` perturbation): added to every clock read."""
+
+
+def set_clock_skew_ms(skew_ms: int) -> None:
+    global _clock_skew_ms
+    _clock_skew_ms = skew_ms
+
+
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000_000 + _clock_skew_ms
 
 
 def resolve_spec(chain: str, data_dir: Path) -> ChainSpec:
@@ -242,7 +259,7 @@ class Node:
         await self._start_network()
         metrics_server = await self._start_metrics()
         rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe",
-                        cors=CorsPolicy.parse(self.config.rpc_cors))
+                        cors=CorsPolicy.parse(self.config.rpc_cors), explorer=self.config.explorer)
         try:
             await rpc.start()
         except BaseException:
@@ -294,6 +311,10 @@ class Node:
             genesis_hash=self.chain.genesis_hash,
             bootnodes=self.config.bootnodes,
             listen_host=self.config.p2p_host,
+            in_peers=self.config.in_peers,
+            max_peers=max(1, self.config.in_peers + self.config.out_peers),
+            out_peers=self.config.out_peers,
+            discovery=self.config.discovery,
             # a gossiped block is imported before it is forwarded: big blocks need more than the 2 s default
             gossip_validation_timeout=10.0,
         )

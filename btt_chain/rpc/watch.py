@@ -119,6 +119,7 @@ class ExtrinsicWatches:
     def _on_finalized(self, header: Header, block_hash: bytes) -> None:
         chain = self.node.chain
         for h, ws in list(self._by_hash.items()):
+            reverted = False
             for w in list(ws):
                 if w.in_block is not None and w.in_block_number <= header.number \
                         and chain.is_canonical(w.in_block, w.in_block_number):
@@ -126,6 +127,12 @@ class ExtrinsicWatches:
                                "params": {"subscription": w.sub_id, "result": {"finalized": "0x" + w.in_block.hex()}}}
                     w.outbox.put_notification(json.dumps(message, separators=(",", ":")))
                     self._end(h, w)
+                elif w.in_block is not None and w.in_block_number <= header.number:
+                    reverted = True  # its block left the chain (a reorganisation below the finalized height)
+            if reverted and h not in self.node.pool:
+                # not re-pooled (e.g. its birth block was on the reverted branch): it can never be included, and
+                # a client waiting for `finalized` must be told rather than wait forever
+                self.send(h, "dropped", final=True)
 
     def _on_dropped(self, xt_hash: bytes, reason: str) -> None:
         if xt_hash not in self._by_hash:

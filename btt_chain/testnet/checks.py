@@ -1,0 +1,221 @@
+"""The end-of-run checks, as pure functions over what the runner observed (so tests can feed them fabricated
+observations, failing ones included). Each returns a `Check`: a name, passed or not, and readable lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from btt_chain.testnet.perturbations import Window
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One node's state at one moment (None fields: the node did not answer)."""
+
+    t_s: float
+    node: str
+    head: int | None
+    finalized: int | None
+    peers: int | None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    lines: tuple[str, ...] = ()
+
+
+@dataclass
+class TxRecord:
+    """A transfer the load generator sent."""
+
+    hash: str
+    node: str
+    sent_s: float
+    outcome: str = "pending"
+    """accepted states: `pending` (watching), `ready`, `in_block`, `finalized`; endings reported to the client:
+    `dropped`, `usurped`, `invalid`, `lost` (the node closed the watch: it was killed or cut off); `rejected`
+    (the node refused it at submission: never accepted)."""
+    detail: str = ""
+
+
+REPORTED_ENDINGS = ("dropped", "usurped", "invalid", "lost")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1)))))
+    return ordered[rank]
+
+
+def check_one_chain(finalized: Mapping[str, int | None], hash_at_common: Mapping[str, str | None]) -> Check:
+    """Every node's canonical block at the lowest common finalized height is the same block."""
+    missing = sorted(n for n, f in finalized.items() if f is None)
+    if missing:
+        return Check("one finalized chain", False, (f"no finalized head from {', '.join(missing)}",))
+    common = min(f for f in finalized.values() if f is not None)
+    if common == 0:
+        stuck = sorted(n for n, f in finalized.items() if f == 0)
+        return Check("one finalized chain", False, (f"never finalized a block after genesis: {', '.join(stuck)}",))
+    hashes = {n: h for n, h in hash_at_common.items()}
+    distinct = {h for h in hashes.values()}
+    if None in distinct or len(distinct) != 1:
+        by_hash: dict[str, list[str]] = {}
+        for n, h in sorted(hashes.items()):
+            by_hash.setdefault(str(h), []).append(n)
+        lines = [f"at height {common}: {h[:18]} on {', '.join(ns)}" for h, ns in by_hash.items()]
+        return Check("one finalized chain", False, tuple(lines))
+    (only,) = distinct
+    spread = f"finalized heights {min(finalized.values())}..{max(finalized.values())}"  # type: ignore[type-var]
+    line = f"all {len(hashes)} nodes have {str(only)[:18]} at #{common}; {spread}"
+    return Check("one finalized chain", True, (line,))
+
+
+def _finalized_max(samples: Sequence[Sample], t_from: float, t_to: float, exclude: set[str]) -> int | None:
+    values = [s.finalized for s in samples
+              if t_from <= s.t_s <= t_to and s.node not in exclude and s.finalized is not None]
+    return max(values) if values else None
+
+
+def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window], grace_s: float) -> Check:
+    """For every perturbation window, the nodes it did not take out finalized a higher block by `grace_s` after
+    the window closed than when it opened."""
+    lines = []
+    ok = True
+    for w in windows:
+        before = _finalized_max(samples, w.start_s - grace_s, w.start_s, set(w.affected))
+        after = _finalized_max(samples, w.start_s, w.end_s + grace_s, set(w.affected))
+        if before is None or after is None:
+            ok = False
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): no samples from the other nodes")
+        elif after <= before:
+            ok = False
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finality stuck at #{before}")
+        else:
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finalized #{before} -> #{after}")
+    if not windows:
+        lines.append("no perturbations scheduled")
+    return Check("finality advanced through every perturbation", ok, tuple(lines))
+
+
+@dataclass(frozen=True)
+class LagFigures:
+    p50_blocks: float
+    max_blocks: float
+    p50_during_blocks: float | None
+    max_during_blocks: float | None
+
+
+def finality_lag(samples: Sequence[Sample], windows: Sequence[Window]) -> LagFigures | None:
+    """Lag of a node = the highest head any node reported at that moment minus the node's finalized height.
+    Over all answering samples, and over the samples of unaffected nodes inside a perturbation window."""
+    by_time: dict[float, list[Sample]] = {}
+    for s in samples:
+        by_time.setdefault(s.t_s, []).append(s)
+    lags: list[float] = []
+    during: list[float] = []
+    for t, group in by_time.items():
+        heads = [s.head for s in group if s.head is not None]
+        if not heads:
+            continue
+        top = max(heads)
+        for s in group:
+            if s.finalized is None:
+                continue
+            lag = float(top - s.finalized)
+            lags.append(lag)
+            if any(w.start_s <= t <= w.end_s and s.node not in w.affected for w in windows):
+                during.append(lag)
+    if not lags:
+        return None
+    return LagFigures(percentile(lags, 50), max(lags), percentile(during, 50) if during else None,
+                      max(during) if during else None)
+
+
+def check_no_equivocation(evidence: Sequence[str]) -> Check:
+    """No node equivocated: the chain holds no equivocation evidence (any validator reports a double block, double
+    vote or surround vote it sees as an `evidence.report_*` extrinsic, so one seen is one included)."""
+    if evidence:
+        return Check("no equivocation by an honest node", False, tuple(evidence[:20]))
+    return Check("no equivocation by an honest node", True, ("no equivocation evidence in the chain",))
+
+
+def bond_changes(expected: Mapping[str, int], bonds: Mapping[str, int] | None) -> list[str]:
+    """Validators whose bond is not what genesis gave them (compute slashing of a validator that also mines
+    shows here: it is not equivocation, but an operator wants to know)."""
+    if bonds is None:
+        return ["could not read the validators' bonds"]
+    return [f"{account}: bond {bonds.get(account)} (genesis {want})"
+            for account, want in sorted(expected.items()) if bonds.get(account) != want]
+
+
+def check_issuance(issuance: Mapping[str, Mapping[str, str] | None]) -> Check:
+    """At every node's head: total issuance = genesis supply - total burned."""
+    lines = []
+    ok = True
+    for node, figures in sorted(issuance.items()):
+        if figures is None:
+            ok = False
+            lines.append(f"{node}: no answer")
+            continue
+        total, burned, supply = (int(figures[k]) for k in ("totalIssuance", "totalBurned", "genesisSupply"))
+        if total != supply - burned:
+            ok = False
+            lines.append(f"{node}: issuance {total} != genesis supply {supply} - burned {burned}")
+    if ok:
+        lines.append(f"holds at the head of all {len(issuance)} nodes")
+    return Check("issuance invariant", ok, tuple(lines))
+
+
+@dataclass(frozen=True)
+class TxSummary:
+    sent: int
+    accepted: int
+    included: int
+    reported: int
+    rejected: int
+    problems: tuple[str, ...] = field(default=())
+
+
+def check_transfers(records: Sequence[TxRecord], inclusions: Mapping[str, int]) -> tuple[Check, TxSummary]:
+    """Every accepted transfer is in the chain exactly once, or the client was told it was dropped."""
+    problems = []
+    included = reported = rejected = 0
+    for r in records:
+        count = inclusions.get(r.hash, 0)
+        if r.outcome == "rejected":
+            rejected += 1
+            if count:
+                problems.append(f"{r.hash[:18]} was refused at submission but is included {count}x")
+            continue
+        if count > 1:
+            problems.append(f"{r.hash[:18]} is included {count} times")
+        elif count == 1:
+            included += 1
+        elif r.outcome in REPORTED_ENDINGS:
+            reported += 1
+        elif r.outcome in ("in_block", "finalized"):
+            problems.append(f"{r.hash[:18]} (sent to {r.node}) was reported {r.outcome.replace('_', ' ')} but is not "
+                            "in the chain")
+        else:
+            problems.append(f"{r.hash[:18]} (sent to {r.node} at {r.sent_s:.0f} s) is neither included nor "
+                            f"reported dropped (last status {r.outcome})")
+    summary = TxSummary(len(records), len(records) - rejected, included, reported, rejected, tuple(problems))
+    head = (f"{summary.sent} sent, {summary.accepted} accepted: {included} included once, {reported} reported "
+            f"dropped to the client; {rejected} refused at submission")
+    reasons = sorted({r.detail for r in records if r.outcome == "rejected" and r.detail})
+    if reasons:
+        head += f" ({'; '.join(reasons[:3])})"
+    return Check("transfers included once or reported", not problems, (head, *problems[:20])), summary
+
+
+def check_connected(final_peers: Mapping[str, int | None]) -> Check:
+    """Every node has at least one peer at the end."""
+    alone = sorted(n for n, p in final_peers.items() if not p)
+    if alone:
+        return Check("every node has peers", False, (f"no peers: {', '.join(alone)}",))
+    counts = sorted(p for p in final_peers.values() if p)
+    return Check("every node has peers", True, (f"peers per node {counts[0]}..{counts[-1]}",))

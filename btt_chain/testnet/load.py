@@ -1,0 +1,145 @@
+"""The load generator: transfers at a steady rate, each sent with `author_submitAndWatchExtrinsic` to a node that
+is up, and followed until a finalized block includes it or the node reports its end (or the watch is cut:
+`lost`). Inclusion alone is not the end: a block can be reverted (its author killed before anyone else had it),
+so a client that stopped at `inBlock` would not know its transfer was lost.
+
+One sender per validator account, each sequential (the next transfer after the previous one's fate is known),
+so a lost transfer never leaves a nonce gap behind it: after any ending the sender re-reads its next nonce.
+Runs its own asyncio loop in a thread; the runner reads `records` after `stop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiohttp
+
+from btt_chain.primitives.extrinsic import Era, sign_extrinsic
+from btt_chain.primitives.keys import dev_keypair
+from btt_chain.testnet.checks import TxRecord
+from runtime.modules import RUNTIME
+
+log = logging.getLogger("btt.testnet")
+
+TRANSFER_BASE_UNITS = 10**16
+"""0.01 BTT per transfer: a few hundred transfers cost the validators' accounts nothing that matters."""
+WATCH_TIMEOUT_S = 90.0
+"""Longest wait for a transfer's fate: inclusion and then finality (a few epochs), or a reported end."""
+MORTALITY = 64
+RPC_TIMEOUT_S = 5.0
+
+
+class LoadGenerator:
+    def __init__(self, senders: Sequence[str], tps: float, live_nodes: Callable[[], list[tuple[str, str]]],
+                 genesis_hash: bytes, spec_version: int, clock: Callable[[], float]) -> None:
+        """`live_nodes()` -> [(node name, RPC URL)] of nodes not perturbed now; `clock()` -> seconds into the run."""
+        self.senders = list(senders)
+        self.tps = tps
+        self.live_nodes = live_nodes
+        self.genesis_hash = genesis_hash
+        self.spec_version = spec_version
+        self.clock = clock
+        self.records: list[TxRecord] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dest = dev_keypair("dave").public
+
+    def start(self) -> None:
+        if self.tps <= 0 or not self.senders:
+            return
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name="testnet-load", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait_s: float) -> None:
+        """Stop sending; wait up to `wait_s` for the transfers in flight to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait_s)
+
+    async def _main(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=RPC_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            period = len(self.senders) / self.tps
+            await asyncio.gather(*(self._sender(session, name, period, i * period / len(self.senders))
+                                   for i, name in enumerate(self.senders)))
+
+    async def _rpc(self, session: aiohttp.ClientSession, url: str, method: str, *params: Any) -> Any:
+        async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as r:
+            data = await r.json()
+        if "error" in data:
+            raise RuntimeError(data["error"].get("message", "error"))
+        return data["result"]
+
+    async def _sender(self, session: aiohttp.ClientSession, name: str, period: float, offset: float) -> None:
+        pair = dev_keypair(name)
+        await asyncio.sleep(offset)
+        nonce: int | None = None
+        while not self._stop.is_set():
+            began = time.monotonic()
+            nodes = self.live_nodes()
+            if not nodes:
+                await asyncio.sleep(1)
+                continue
+            node, url = random.choice(nodes)
+            try:
+                head = await self._rpc(session, url, "chain_getHeader")
+                if nonce is None:
+                    nonce = int(await self._rpc(session, url, "system_accountNextIndex", "0x" + pair.public.hex()))
+            except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError, ValueError) as exc:
+                log.debug("load: %s unreachable: %r", node, exc)
+                await asyncio.sleep(0.5)
+                continue
+            call = RUNTIME.call("balances.transfer", self._dest, TRANSFER_BASE_UNITS)
+            xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, self.spec_version,
+                                era=Era(int(head["number"], 16), MORTALITY), birth_hash=bytes.fromhex(head["hash"][2:]))
+            record = TxRecord("0x" + xt.hash().hex(), node, self.clock())
+            self.records.append(record)
+            await self._watch(session, url, "0x" + xt.encode().hex(), record)
+            if record.outcome == "finalized":
+                nonce += 1
+            else:
+                nonce = None  # re-read from a node: the fate of this nonce is for the chain to say
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
+
+    async def _watch(self, session: aiohttp.ClientSession, url: str, encoded: str, record: TxRecord) -> None:
+        try:
+            async with session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=2), heartbeat=5) as ws:
+                await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "author_submitAndWatchExtrinsic",
+                                    "params": [encoded]})
+                async with asyncio.timeout(WATCH_TIMEOUT_S):
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        data = json.loads(msg.data)
+                        if data.get("id") == 1:
+                            if "error" in data:
+                                err = data["error"]
+                                reason = f": {err['data']}" if err.get("data") else ""
+                                record.outcome, record.detail = "rejected", f"{err.get('message')}{reason}"
+                                return
+                            record.outcome = "ready"
+                            continue
+                        status = data.get("params", {}).get("result")
+                        if isinstance(status, dict) and "inBlock" in status:
+                            record.outcome = "in_block"
+                            continue
+                        if isinstance(status, dict) and "finalized" in status:
+                            record.outcome = "finalized"
+                            return
+                        if status in ("usurped", "dropped", "invalid"):
+                            record.outcome = str(status)
+                            return
+        except TimeoutError:
+            return  # still "ready": neither included nor reported within the watch timeout
+        except (aiohttp.ClientError, OSError) as exc:
+            record.detail = repr(exc)
+        if record.outcome in ("pending", "ready", "in_block"):
+            # the node closed the watch (killed, cut off): the client knows this transfer's fate is unknown
+            record.outcome = "rejected" if record.outcome == "pending" else "lost"

@@ -1,0 +1,289 @@
+"""Testnet manifests (TOML): the nodes, the chain's clock, the load and the perturbation schedule.
+
+A manifest names its nodes; each is a validator (a dev account that bonds `stake` BTT) or a full node, may run
+a miner (validators only: it mines with the validator key) or a demo clinic, and has its own perturbations.
+Partitions belong to the whole network. Every problem is reported with where it is (`node "v2": ...`).
+
+    name = "ci"
+    duration_s = 150          # the whole run after the nodes are up
+    slot_ms = 1000
+    epoch_slots = 5
+    [network]
+    bootnodes = 1             # every node is given the first N nodes as bootnodes (discovery finds the rest)
+    in_peers = 8
+    out_peers = 3
+    [load]
+    tps = 2                   # transfers per second, spread over the validators' accounts
+    [[node]]
+    name = "v0"
+    validator = "alice"
+    stake = 10000
+    miner = true
+    perturb = [{ at = 30, kind = "kill", for = 6 }, { at = 90, kind = "pause", for = 8 }]
+    [[partition]]
+    at = 60
+    for = 12
+    groups = [["v0", "v1", "v2"], ["v3", "f0"]]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from btt_chain.primitives.errors import ConfigError
+
+MANIFEST_DIR = Path(__file__).resolve().parents[2] / "testnets"
+"""Where `btt-chain testnet run NAME` finds NAME.toml."""
+
+PERTURBATIONS = ("kill", "pause", "disconnect", "restart", "clock")
+"""Per-node perturbation kinds; `partition` is network-wide ([[partition]])."""
+VALIDATOR_ACCOUNTS = ("alice", "bob", "charlie", "eve", "ferdie")
+"""Dev accounts with liquid funds in the dev preset (dave's holding is locked by vesting)."""
+MAX_NODES = 32
+_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,15}")
+
+
+class ManifestError(ConfigError):
+    """The testnet manifest is not valid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    at_s: float
+    """Seconds after the start of the run."""
+    kind: str
+    """kill | pause | disconnect | restart | clock."""
+    for_s: float
+    """How long the node stays down, paused, disconnected or skewed (restart: ignored)."""
+    skew_ms: int = 0
+    """clock: the node's clock offset while perturbed."""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    validator: str | None
+    """Dev account that validates on this node; None: a full node."""
+    stake: int
+    """Validator bond in whole BTT."""
+    miner: bool
+    clinic: bool
+    clock_skew_ms: int
+    perturbations: tuple[Perturbation, ...]
+
+
+@dataclass(frozen=True)
+class Partition:
+    at_s: float
+    for_s: float
+    groups: tuple[tuple[str, ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    duration_s: float
+    slot_ms: int
+    epoch_slots: int
+    nodes: tuple[NodeSpec, ...]
+    partitions: tuple[Partition, ...] = ()
+    tps: float = 0.0
+    bootnodes: int = 1
+    in_peers: int = 25
+    out_peers: int = 8
+    settle_s: float = 20.0
+    """Seconds after the last perturbation ends (and the load stops) before the checks."""
+    source: str = ""
+    extra_node_args: tuple[str, ...] = field(default=())
+
+    @property
+    def validators(self) -> tuple[NodeSpec, ...]:
+        return tuple(n for n in self.nodes if n.validator is not None)
+
+    def node(self, name: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+
+def resolve_manifest_path(name_or_path: str) -> Path:
+    """A file path, or the name of a manifest in `testnets/` (`ci`, `partition`, `large`)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if _NAME_RE.fullmatch(name_or_path):
+        named = MANIFEST_DIR / f"{name_or_path}.toml"
+        if named.is_file():
+            return named
+    known = sorted(p.stem for p in MANIFEST_DIR.glob("*.toml"))
+    raise ManifestError(f"no manifest {name_or_path!r}: not a file, nor one of {', '.join(known) or 'none'}")
+
+
+def load_manifest(name_or_path: str) -> Manifest:
+    path = resolve_manifest_path(name_or_path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    return parse_manifest(doc, str(path))
+
+
+def _take(table: dict[str, Any], where: str, known: set[str]) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ManifestError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+def _number(value: Any, where: str, low: float, high: float, integer: bool = False) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+        raise ManifestError(f"{where}: expected {'an integer' if integer else 'a number'}, got {value!r}")
+    if not low <= value <= high:
+        raise ManifestError(f"{where}: {value} is outside {low:g}..{high:g}")
+    return value
+
+
+def _perturbation(raw: Any, where: str) -> Perturbation:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where}: a perturbation is a table like {{ at = 30, kind = \"kill\", for = 5 }}")
+    _take(raw, where, {"at", "kind", "for", "skew_ms"})
+    kind = raw.get("kind")
+    if kind not in PERTURBATIONS:
+        raise ManifestError(f"{where}: kind must be one of {', '.join(PERTURBATIONS)}, got {kind!r}"
+                            + (" (partitions go in [[partition]])" if kind == "partition" else ""))
+    if "at" not in raw:
+        raise ManifestError(f"{where}: missing `at` (seconds after the start)")
+    at = float(_number(raw["at"], f"{where}.at", 0, 86_400))
+    default_for = 0 if kind == "restart" else None
+    if "for" not in raw and default_for is None:
+        raise ManifestError(f"{where}: {kind} needs `for` (seconds)")
+    for_s = float(_number(raw.get("for", default_for), f"{where}.for", 0, 3_600))
+    skew = 0
+    if kind == "clock":
+        if "skew_ms" not in raw:
+            raise ManifestError(f"{where}: clock needs `skew_ms`")
+        skew = int(_number(raw["skew_ms"], f"{where}.skew_ms", -600_000, 600_000, integer=True))
+    elif "skew_ms" in raw:
+        raise ManifestError(f"{where}: skew_ms only applies to kind = \"clock\"")
+    return Perturbation(at, kind, for_s, skew)
+
+
+def _node(raw: Any, index: int) -> NodeSpec:
+    where = f"node #{index}"
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where}: each [[node]] is a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ManifestError(f"{where}: name must be 1-16 of a-z, 0-9, '_', '-' starting with a letter, got {name!r}")
+    where = f"node {name!r}"
+    _take(raw, where, {"name", "validator", "stake", "miner", "clinic", "clock_skew_ms", "perturb"})
+    validator = raw.get("validator")
+    if validator is not None and validator not in VALIDATOR_ACCOUNTS:
+        raise ManifestError(f"{where}: validator must be one of {', '.join(VALIDATOR_ACCOUNTS)}, got {validator!r}")
+    stake = int(_number(raw.get("stake", 10_000), f"{where}.stake", 1_000, 19_000, integer=True))
+    if "stake" in raw and validator is None:
+        raise ManifestError(f"{where}: stake given, but it is a full node (no validator)")
+    miner = raw.get("miner", False)
+    clinic = raw.get("clinic", False)
+    if not isinstance(miner, bool) or not isinstance(clinic, bool):
+        raise ManifestError(f"{where}: miner and clinic are true or false")
+    if miner and validator is None:
+        raise ManifestError(f"{where}: a miner mines with the validator key: give `validator`")
+    if clinic and validator is not None and not miner:
+        raise ManifestError(f"{where}: a clinic on a validator node also runs its miner (--demo-economy): "
+                            "set miner = true, or put the clinic on a full node")
+    skew = int(_number(raw.get("clock_skew_ms", 0), f"{where}.clock_skew_ms", -600_000, 600_000, integer=True))
+    perturb = raw.get("perturb", [])
+    if not isinstance(perturb, list):
+        raise ManifestError(f"{where}: perturb is a list of tables")
+    items = tuple(_perturbation(p, f"{where}.perturb[{i}]") for i, p in enumerate(perturb))
+    ordered = sorted(items, key=lambda p: p.at_s)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.at_s < a.at_s + a.for_s:
+            raise ManifestError(f"{where}: {b.kind} at {b.at_s:g} s starts before the {a.kind} at {a.at_s:g} s ends")
+    return NodeSpec(name, validator, stake, miner, clinic, skew, tuple(ordered))
+
+
+def parse_manifest(doc: dict[str, Any], source: str = "<manifest>") -> Manifest:
+    """Check every field and return the manifest; ManifestError names the first problem."""
+    try:
+        return _parse(doc, source)
+    except ManifestError as exc:
+        raise ManifestError(f"{source}: {exc}") from None
+
+
+def _parse(doc: dict[str, Any], source: str) -> Manifest:
+    _take(doc, "manifest", {"name", "duration_s", "slot_ms", "epoch_slots", "settle_s", "network", "load", "node",
+                            "partition"})
+    name = doc.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        raise ManifestError("name must be a string")
+    if "duration_s" not in doc:
+        raise ManifestError("missing duration_s (seconds of the run after the nodes are up)")
+    duration = float(_number(doc["duration_s"], "duration_s", 10, 86_400))
+    slot_ms = int(_number(doc.get("slot_ms", 1000), "slot_ms", 200, 60_000, integer=True))
+    epoch_slots = int(_number(doc.get("epoch_slots", 5), "epoch_slots", 2, 10_000, integer=True))
+    settle = float(_number(doc.get("settle_s", 20), "settle_s", 0, 3_600))
+    network = doc.get("network", {})
+    load = doc.get("load", {})
+    if not isinstance(network, dict) or not isinstance(load, dict):
+        raise ManifestError("[network] and [load] are tables")
+    _take(network, "[network]", {"bootnodes", "in_peers", "out_peers"})
+    _take(load, "[load]", {"tps"})
+    raw_nodes = doc.get("node")
+    if not isinstance(raw_nodes, list) or not raw_nodes:
+        raise ManifestError("no [[node]] entries")
+    if len(raw_nodes) > MAX_NODES:
+        raise ManifestError(f"{len(raw_nodes)} nodes; at most {MAX_NODES}")
+    nodes = tuple(_node(raw, i) for i, raw in enumerate(raw_nodes))
+    names = [n.name for n in nodes]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ManifestError(f"two nodes are named {dup!r}")
+    accounts = [n.validator for n in nodes if n.validator is not None]
+    dup = next((a for a in accounts if accounts.count(a) > 1), None)
+    if dup is not None:
+        raise ManifestError(f"validator {dup!r} is on two nodes (that would be equivocation)")
+    if not accounts:
+        raise ManifestError("no node is a validator: nothing would author blocks")
+    if sum(1 for n in nodes if n.clinic) > 1:
+        raise ManifestError("at most one node runs the clinic (it signs with ferdie)")
+    bootnodes = int(_number(network.get("bootnodes", 1), "[network].bootnodes", 1, len(nodes), integer=True))
+    in_peers = int(_number(network.get("in_peers", 25), "[network].in_peers", 1, 200, integer=True))
+    out_peers = int(_number(network.get("out_peers", 8), "[network].out_peers", 1, 200, integer=True))
+    tps = float(_number(load.get("tps", 0), "[load].tps", 0, 100))
+    raw_parts = doc.get("partition", [])
+    if not isinstance(raw_parts, list):
+        raise ManifestError("partition must be [[partition]] tables")
+    partitions = []
+    for i, raw in enumerate(raw_parts):
+        where = f"partition #{i}"
+        if not isinstance(raw, dict):
+            raise ManifestError(f"{where}: a table with at, for, groups")
+        _take(raw, where, {"at", "for", "groups"})
+        for key in ("at", "for", "groups"):
+            if key not in raw:
+                raise ManifestError(f"{where}: missing `{key}`")
+        groups = raw["groups"]
+        if (not isinstance(groups, list) or len(groups) != 2
+                or not all(isinstance(g, list) and g and all(isinstance(x, str) for x in g) for g in groups)):
+            raise ManifestError(f"{where}: groups is two non-empty lists of node names")
+        for member in groups[0] + groups[1]:
+            if member not in names:
+                raise ManifestError(f"{where}: unknown node {member!r}")
+        if set(groups[0]) & set(groups[1]):
+            raise ManifestError(f"{where}: a node is in both groups")
+        partitions.append(Partition(float(_number(raw["at"], f"{where}.at", 0, 86_400)),
+                                    float(_number(raw["for"], f"{where}.for", 1, 3_600)),
+                                    (tuple(groups[0]), tuple(groups[1]))))
+    manifest = Manifest(name, duration, slot_ms, epoch_slots, nodes, tuple(partitions), tps, bootnodes, in_peers,
+                        out_peers, settle, source)
+    last_end = max([p.at_s + p.for_s for n in nodes for p in n.perturbations]
+                   + [p.at_s + p.for_s for p in partitions] + [0.0])
+    if last_end > duration:
+        raise ManifestError(f"a perturbation ends at {last_end:g} s, after duration_s ({duration:g})")
+    return manifest

@@ -1,0 +1,92 @@
+"""The perturbation schedule: a manifest's perturbations as timed actions on nodes and on the network.
+
+Each perturbation becomes a window (label, start, end, nodes it takes out) and one or two actions:
+- kill:       SIGKILL at `at`, start again at `at + for`
+- pause:      SIGSTOP at `at`, SIGCONT at `at + for`
+- disconnect: the node's link down at `at`, up at `at + for`
+- restart:    SIGTERM, wait for a clean exit, start again (at once)
+- clock:      restart with the clock skewed by `skew_ms` at `at`; restart with the true clock at `at + for`
+- partition:  `prohibit` routes between the two groups at `at`, removed at `at + for`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btt_chain.testnet.manifest import Manifest
+
+ACTIONS = ("kill", "start", "stop", "cont", "link_down", "link_up", "restart", "skew", "unskew", "partition", "heal")
+
+
+@dataclass(frozen=True)
+class Action:
+    at_s: float
+    action: str
+    """One of ACTIONS."""
+    nodes: tuple[str, ...]
+    """The node acted on; for partition/heal the first group."""
+    other: tuple[str, ...] = ()
+    """partition/heal: the second group."""
+    skew_ms: int = 0
+    window: int = 0
+    """Index of the window this action opens or closes."""
+
+
+@dataclass(frozen=True)
+class Window:
+    label: str
+    """e.g. `kill v0` or `partition v0,v1 | v2,v3`."""
+    start_s: float
+    end_s: float
+    affected: tuple[str, ...]
+    """Nodes out of the network (or, for a partition, the smaller side) while it lasts."""
+
+
+def build_schedule(manifest: Manifest) -> tuple[list[Action], list[Window]]:
+    """Every action in time order (ties keep closing actions first), and the windows they belong to."""
+    actions: list[Action] = []
+    windows: list[Window] = []
+    for node in manifest.nodes:
+        for p in node.perturbations:
+            w = len(windows)
+            end = p.at_s + p.for_s
+            windows.append(Window(f"{p.kind} {node.name}", p.at_s, end, (node.name,)))
+            one = (node.name,)
+            if p.kind == "kill":
+                actions += [Action(p.at_s, "kill", one, window=w), Action(end, "start", one, window=w)]
+            elif p.kind == "pause":
+                actions += [Action(p.at_s, "stop", one, window=w), Action(end, "cont", one, window=w)]
+            elif p.kind == "disconnect":
+                actions += [Action(p.at_s, "link_down", one, window=w), Action(end, "link_up", one, window=w)]
+            elif p.kind == "restart":
+                actions.append(Action(p.at_s, "restart", one, window=w))
+            elif p.kind == "clock":
+                actions += [Action(p.at_s, "skew", one, skew_ms=p.skew_ms, window=w),
+                            Action(end, "unskew", one, window=w)]
+            else:  # manifest parsing allows no other kind
+                raise ValueError(f"unknown perturbation {p.kind!r}")
+    for part in manifest.partitions:
+        w = len(windows)
+        a, b = part.groups
+        smaller = a if len(a) <= len(b) else b
+        windows.append(Window(f"partition {','.join(a)} | {','.join(b)}", part.at_s, part.at_s + part.for_s, smaller))
+        actions += [Action(part.at_s, "partition", a, b, window=w),
+                    Action(part.at_s + part.for_s, "heal", a, b, window=w)]
+    closing = {"start", "cont", "link_up", "unskew", "heal"}
+    actions.sort(key=lambda a: (a.at_s, a.action not in closing))
+    return actions, windows
+
+
+def overlapping_validator_outages(manifest: Manifest, windows: list[Window]) -> list[str]:
+    """Moments when validators holding a third or more of the stake are out at once (finality must stall then:
+    a manifest that does this tests nothing the checks could pass), as readable lines."""
+    stake = {n.name: n.stake for n in manifest.validators}
+    total = sum(stake.values())
+    problems = []
+    for w in windows:  # the most windows are open at once just after one of them opens
+        overlapping = [o for o in windows if o.start_s <= w.start_s < o.end_s or o is w]
+        out = {name for o in overlapping for name in o.affected if name in stake}
+        if out and 3 * sum(stake[n] for n in out) >= total:
+            problems.append(f"{w.label} at {w.start_s:g}-{w.end_s:g} s: validators {', '.join(sorted(out))} "
+                            "(a third of the stake or more) are out at once")
+    return problems

@@ -1,0 +1,564 @@
+"""The testnet run: namespaces, node processes, load, the perturbation schedule, sampling, checks, cleanup.
+
+Every node is a `btt-chain node` process inside its own namespace, with the flags an operator would give on
+its own machine (`--p2p-external --port 30333 --rpc-external --rpc-port 9944 --bootnodes ...`): the addresses
+differ, the ports do not. The runner reaches each node's RPC over the bridge.
+
+Cleanup: nodes get SIGKILL if the runner dies (PR_SET_PDEATHSIG); SIGTERM, SIGINT and SIGHUP end the run
+through the normal cleanup path; `atexit` covers the rest; a reaper process removes the namespaces of a runner
+killed outright; and every run first removes what dead runners left.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.keys import dev_keypair
+from btt_chain.process_supervision import die_with_parent
+from btt_chain.testnet import checks
+from btt_chain.testnet.load import LoadGenerator
+from btt_chain.testnet.manifest import Manifest, NodeSpec
+from btt_chain.testnet.netns import TestnetNetwork, remove_stale, spawn_reaper
+from btt_chain.testnet.perturbations import Action, build_schedule, overlapping_validator_outages
+
+P2P_PORT = 30333
+RPC_PORT = 9944
+SAMPLE_INTERVAL_S = 2.0
+START_TIMEOUT_S = 240.0
+STOP_TIMEOUT_S = 20.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BTT = 10**18
+
+
+class RunInterrupted(Exception):
+    """The runner got SIGTERM, SIGINT or SIGHUP."""
+
+
+@dataclass
+class NodeProc:
+    spec: NodeSpec
+    index: int
+    address: str
+    datadir: Path
+    peer_id: str
+    process: subprocess.Popen[bytes] | None = None
+    paused: bool = False
+    link_down: bool = False
+    expected_up: bool = True
+    skew_ms: int = 0
+    crashes: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+    """CPU seconds of earlier incarnations (killed or restarted), plus the current one when last read."""
+    cpu_prev_incarnations: float = 0.0
+    rss_max_kb: int = 0
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.address}:{RPC_PORT}"
+
+    @property
+    def multiaddr(self) -> str:
+        return f"/ip4/{self.address}/tcp/{P2P_PORT}/p2p/{self.peer_id}"
+
+
+def rpc(url: str, method: str, *params: Any, timeout: float = 2.0) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - our own nodes on the bridge
+        data = json.loads(resp.read())
+    if "error" in data:
+        raise RuntimeError(f"{method}: {data['error'].get('message')}")
+    return data["result"]
+
+
+def _proc_tree_usage(pid: int) -> tuple[float, int]:
+    """(CPU seconds, resident kB) of a process and its children (miner, clinic); (0, 0) if gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total_cpu, total_rss = 0.0, 0
+    pids = [pid]
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == pid:
+                    pids.append(int(entry))
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total_cpu += (int(fields[11]) + int(fields[12])) / tick
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_rss += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total_cpu, total_rss
+
+
+def chain_spec_doc(manifest: Manifest, genesis_time_ms: int) -> dict[str, Any]:
+    """The dev preset with the manifest's validators, stakes, slot and epoch length."""
+    from genesis.loader import dev_hash_chain_commitment, load_chain_spec_doc, materialise
+    from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
+
+    doc = copy.deepcopy(load_chain_spec_doc("dev"))
+    doc["id"] = f"testnet-{manifest.name}"
+    doc["name"] = f"BTT testnet {manifest.name}"
+    doc["chain_type"] = "local"
+    doc["description"] = f"Testnet manifest {manifest.name}: {len(manifest.nodes)} nodes."
+    length = doc["consensus"].get("hash_chain_length", DEFAULT_HASH_CHAIN_LENGTH)
+    doc["validators"] = [
+        {"account": n.validator, "bond": str(n.stake), "payee": f"{n.validator}//stash",
+         "hash_chain_commitment": "0x" + dev_hash_chain_commitment(str(n.validator), length).hex()}
+        for n in manifest.validators
+    ]
+    doc["consensus"]["epoch_slots"] = manifest.epoch_slots
+    doc["consensus"]["slot_ms"] = manifest.slot_ms
+    result: dict[str, Any] = materialise(doc, genesis_time_ms)
+    return result
+
+
+@dataclass
+class RunResult:
+    passed: bool
+    checks: list[checks.Check]
+    figures: dict[str, Any]
+    report: str
+    base_dir: Path | None
+
+
+class TestnetRun:
+    def __init__(self, manifest: Manifest, base_dir: Path | None = None, keep: bool = False,
+                 echo: Callable[[str], None] = print, quiet_progress: bool = False) -> None:
+        self.manifest = manifest
+        self.echo = echo
+        self.keep = keep
+        self.quiet_progress = quiet_progress
+        self._tmp = base_dir is None
+        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix=f"btt-testnet-{manifest.name}-"))
+        self.net = TestnetNetwork(len(manifest.nodes))
+        self.nodes: list[NodeProc] = []
+        self.samples: list[checks.Sample] = []
+        self.t0 = 0.0
+        self.spec_path = self.base_dir / "chain-spec.json"
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._closed = False
+        self._active_windows: set[int] = set()
+        self.actions, self.windows = build_schedule(manifest)
+        self.events: list[str] = []
+
+    # lifecycle -------------------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        problems = overlapping_validator_outages(self.manifest, self.windows)
+        if problems:
+            raise checks_error("the manifest takes a third of the stake out at once:\n  " + "\n  ".join(problems))
+        old_handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+
+        def interrupted(signum: int, _frame: object) -> None:
+            raise RunInterrupted(f"got signal {signal.Signals(signum).name}")
+
+        for s in old_handlers:
+            signal.signal(s, interrupted)
+        atexit.register(self.close)
+        started = time.monotonic()
+        passed = False
+        try:
+            stale = remove_stale()
+            if stale:
+                self.echo(f"removed leftovers of an earlier run: {', '.join(stale)}")
+            self._reaper = spawn_reaper(os.getpid())
+            self.net.create()
+            self.echo(f"testnet {self.manifest.name}: {len(self.manifest.nodes)} nodes on {self.net.subnet} "
+                      f"(bridge {self.net.bridge}), data in {self.base_dir}")
+            self._prepare()
+            self._start_all()
+            self._wait_up()
+            result = self._run_schedule(started)
+            passed = result.passed
+            return result
+        finally:
+            if self.keep or not passed:
+                self._tmp = False
+            self.close()
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+            atexit.unregister(self.close)
+
+    def close(self) -> None:
+        """Stop every node, remove namespaces and links, stop the reaper; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for n in self.nodes:
+            if n.process is not None and n.process.poll() is None:
+                try:
+                    if n.paused:
+                        n.process.send_signal(signal.SIGCONT)
+                    n.process.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for n in self.nodes:
+            if n.process is None:
+                continue
+            try:
+                n.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                n.process.kill()
+                n.process.wait(5)
+        self.net.close()
+        if self._reaper is not None and self._reaper.poll() is None:
+            self._reaper.kill()
+            self._reaper.wait(5)
+        if self._tmp:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    # setup -----------------------------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        from genesis.loader import canonical_json
+        from p2p.node_key import load_or_create_node_key
+
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        start = (time.time_ns() // 1_000_000_000 + 5) * 1000
+        self.spec_path.write_bytes(canonical_json(chain_spec_doc(self.manifest, start)) + b"\n")
+        for i, spec in enumerate(self.manifest.nodes):
+            datadir = self.base_dir / spec.name
+            key = load_or_create_node_key(datadir / "node-key")
+            self.nodes.append(NodeProc(spec, i, self.net.address(i), datadir, key.peer_id, skew_ms=spec.clock_skew_ms))
+
+    def node_args(self, n: NodeProc) -> list[str]:
+        m = self.manifest
+        args = [
+            sys.executable, "-m", "cli", "node", "--chain", str(self.spec_path), "--base-path", str(n.datadir),
+            "--node-key-file", str(n.datadir / "node-key"), "--name", n.spec.name,
+            "--port", str(P2P_PORT), "--p2p-external", "--rpc-port", str(RPC_PORT), "--rpc-external",
+            "--no-prometheus", "--in-peers", str(m.in_peers), "--out-peers", str(m.out_peers),
+        ]
+        for boot in self.nodes[: m.bootnodes]:
+            if boot is not n:
+                args += ["--bootnodes", boot.multiaddr]
+        if n.spec.validator is not None:
+            args += ["--validator", "--key", n.spec.validator]
+        if n.spec.miner or n.spec.clinic:
+            args += ["--demo-economy", "--demo-clinic", "ferdie" if n.spec.clinic else "none"]
+        if n.skew_ms:
+            args += ["--unsafe-clock-skew-ms", str(n.skew_ms)]
+        return args + list(m.extra_node_args)
+
+    def _spawn(self, n: NodeProc) -> None:
+        with open(n.datadir / "node.log", "ab") as log:
+            log.write(f"=== start at {self._now():.1f} s, skew {n.skew_ms} ms ===\n".encode())
+            log.flush()
+            n.process = subprocess.Popen(
+                self.net.exec_prefix(n.index) + self.node_args(n), stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGKILL),
+            )
+        n.expected_up, n.paused = True, False
+
+    def _start_all(self) -> None:
+        for n in self.nodes:
+            self._spawn(n)
+
+    def _wait_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        pending = list(self.nodes)
+        while pending:
+            for n in list(pending):
+                if n.process is not None and n.process.poll() is not None:
+                    raise checks_error(f"node {n.spec.name} exited at start ({n.process.returncode}); see "
+                                       f"{n.datadir / 'node.log'}")
+                try:
+                    rpc(n.rpc_url, "system_health", timeout=1)
+                    pending.remove(n)
+                except (OSError, RuntimeError, ValueError):
+                    pass
+            if time.monotonic() > deadline:
+                late = ", ".join(p.spec.name for p in pending)
+                raise checks_error(f"nodes not up after {START_TIMEOUT_S:g} s: {late}")
+            time.sleep(0.5)
+
+    # the run ---------------------------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return time.monotonic() - self.t0 if self.t0 else 0.0
+
+    def live_nodes(self) -> list[tuple[str, str]]:
+        return [(n.spec.name, n.rpc_url) for n in self.nodes
+                if n.expected_up and not n.paused and not n.link_down and n.process is not None
+                and n.process.poll() is None]
+
+    def _run_schedule(self, started: float) -> RunResult:
+        m = self.manifest
+        self.t0 = time.monotonic()
+        up_after = self.t0 - started
+        self.echo(f"all {len(self.nodes)} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
+                  f"with {len(self.windows)} perturbations")
+        info = rpc(self.nodes[0].rpc_url, "state_getRuntimeVersion")
+        genesis = bytes.fromhex(rpc(self.nodes[0].rpc_url, "chain_getBlockHash", 0)[2:])
+        load = LoadGenerator([n.validator for n in m.validators if n.validator], m.tps, self.live_nodes, genesis,
+                             int(info["specVersion"]), self._now)
+        load.start()
+        pending = list(self.actions)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        next_sample = 0.0
+        try:
+            while self._now() < m.duration_s:
+                while pending and pending[0].at_s <= self._now():
+                    self._apply(pending.pop(0))
+                if self._now() >= next_sample:
+                    self._sample(pool)
+                    next_sample = self._now() + SAMPLE_INTERVAL_S
+                self._watch_processes()
+                time.sleep(0.2)
+            for action in pending:  # an action scheduled exactly at the end
+                self._apply(action)
+            load.stop(0.1)
+            settle_end = self._now() + m.settle_s
+            self.echo(f"{self._now():.0f} s: schedule done; load stopped; settling for {m.settle_s:g} s")
+            while self._now() < settle_end:
+                if self._now() >= next_sample:
+                    self._sample(pool)
+                    next_sample = self._now() + SAMPLE_INTERVAL_S
+                self._watch_processes()
+                time.sleep(0.2)
+            load.stop(45)
+            return self._finish(load, time.monotonic() - started, pool)
+        finally:
+            load.stop(0)
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _apply(self, action: Action) -> None:
+        names = action.nodes
+        label = f"{action.action} {','.join(names)}" + (f" | {','.join(action.other)}" if action.other else "")
+        self.events.append(f"{self._now():6.1f} s  {label}")
+        if not self.quiet_progress:
+            self.echo(f"{self._now():6.1f} s  {label}")
+        if action.action in ("partition", "heal"):
+            a = [self.manifest_index(x) for x in action.nodes]
+            b = [self.manifest_index(x) for x in action.other]
+            self.net.partition(a, b, heal=action.action == "heal")
+            return
+        n = self.nodes[self.manifest_index(names[0])]
+        proc = n.process
+        if action.action == "kill" and proc is not None:
+            n.expected_up = False
+            proc.kill()
+            proc.wait(10)
+            self._retire(n)
+        elif action.action == "start":
+            self._spawn(n)
+        elif action.action == "stop" and proc is not None:
+            n.paused = True
+            proc.send_signal(signal.SIGSTOP)
+        elif action.action == "cont" and proc is not None:
+            proc.send_signal(signal.SIGCONT)
+            n.paused = False
+        elif action.action == "link_down":
+            n.link_down = True
+            self.net.set_link(n.index, False)
+        elif action.action == "link_up":
+            self.net.set_link(n.index, True)
+            n.link_down = False
+        elif action.action in ("restart", "skew", "unskew"):
+            if action.action != "restart":
+                n.skew_ms = action.skew_ms if action.action == "skew" else n.spec.clock_skew_ms
+            n.expected_up = False
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    n.crashes.append(f"{self._now():.0f} s: did not stop within {STOP_TIMEOUT_S:g} s of SIGTERM")
+                    proc.kill()
+                    proc.wait(10)
+                if proc.returncode not in (0, -signal.SIGTERM):
+                    n.crashes.append(f"{self._now():.0f} s: clean stop exited with {proc.returncode}")
+                self._retire(n)
+            self._spawn(n)
+
+    def _retire(self, n: NodeProc) -> None:
+        n.cpu_prev_incarnations = n.cpu_s
+
+    def manifest_index(self, name: str) -> int:
+        return next(n.index for n in self.nodes if n.spec.name == name)
+
+    def _watch_processes(self) -> None:
+        for n in self.nodes:
+            if n.expected_up and n.process is not None and n.process.poll() is not None:
+                n.crashes.append(f"{self._now():.0f} s: exited unexpectedly with {n.process.returncode}; restarted")
+                self.echo(f"{self._now():6.1f} s  node {n.spec.name} exited with {n.process.returncode}; restarting")
+                self._retire(n)
+                self._spawn(n)
+
+    def _sample_one(self, n: NodeProc, t: float) -> checks.Sample:
+        if n.process is not None and n.process.poll() is None:
+            cpu, rss = _proc_tree_usage(n.process.pid)
+            n.cpu_s = n.cpu_prev_incarnations + cpu
+            n.rss_max_kb = max(n.rss_max_kb, rss)
+        if n.paused or not n.expected_up:
+            return checks.Sample(t, n.spec.name, None, None, None)
+        try:
+            head = int(rpc(n.rpc_url, "chain_getHeader", timeout=1.5)["number"], 16)
+            fin_hash = rpc(n.rpc_url, "chain_getFinalizedHead", timeout=1.5)
+            fin = int(rpc(n.rpc_url, "chain_getHeader", fin_hash, timeout=1.5)["number"], 16)
+            peers = int(rpc(n.rpc_url, "system_health", timeout=1.5)["peers"])
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            return checks.Sample(t, n.spec.name, None, None, None)
+        return checks.Sample(t, n.spec.name, head, fin, peers)
+
+    def _sample(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        t = round(self._now(), 1)
+        got = list(pool.map(lambda n: self._sample_one(n, t), self.nodes))
+        self.samples += got
+        if not self.quiet_progress and int(t) % 10 < SAMPLE_INTERVAL_S:
+            parts = [f"{s.node}#{s.head}/{s.finalized}({s.peers})" if s.head is not None else f"{s.node} -"
+                     for s in got]
+            self.echo(f"{t:6.1f} s  " + " ".join(parts))
+
+    # checks ----------------------------------------------------------------------------------------------------
+    def _finish(self, load: LoadGenerator, wall_s: float, pool: concurrent.futures.ThreadPoolExecutor) -> RunResult:
+        m = self.manifest
+        finals: dict[str, int | None] = {}
+        for n in self.nodes:
+            try:
+                fin_hash = rpc(n.rpc_url, "chain_getFinalizedHead", timeout=5)
+                finals[n.spec.name] = int(rpc(n.rpc_url, "chain_getHeader", fin_hash, timeout=5)["number"], 16)
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+                finals[n.spec.name] = None
+        common = min((f for f in finals.values() if f is not None), default=0)
+        at_common: dict[str, str | None] = {}
+        issuance: dict[str, dict[str, str] | None] = {}
+        final_peers: dict[str, int | None] = {}
+        for n in self.nodes:
+            try:
+                at_common[n.spec.name] = rpc(n.rpc_url, "chain_getBlockHash", common, timeout=5)
+                issuance[n.spec.name] = rpc(n.rpc_url, "btt_issuance", timeout=5)
+                final_peers[n.spec.name] = int(rpc(n.rpc_url, "system_health", timeout=5)["peers"])
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+                at_common.setdefault(n.spec.name, None)
+                issuance.setdefault(n.spec.name, None)
+                final_peers.setdefault(n.spec.name, None)
+        ref = max(self.nodes, key=lambda n: finals.get(n.spec.name) or -1)
+        bonds: dict[str, int] | None
+        try:
+            prefix = int(rpc(ref.rpc_url, "system_properties")["ss58Format"])
+            bonds = {v["account"]: int(v["bond"]) for v in rpc(ref.rpc_url, "btt_validators", timeout=5)}
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            prefix, bonds = 42, None
+        expected = {encode_address(dev_keypair(str(n.validator)).public, prefix): n.stake * BTT for n in m.validators}
+        inclusions, evidence = self._scan_chain(ref)
+        grace = max(15.0, 3 * m.epoch_slots * m.slot_ms / 1000)
+        tx_check, tx_summary = checks.check_transfers(load.records, inclusions)
+        results = [
+            checks.check_one_chain(finals, at_common),
+            checks.check_finality_progress(self.samples, self.windows, grace),
+            checks.check_no_equivocation(evidence),
+            checks.check_issuance(issuance),
+            tx_check,
+            checks.check_connected(final_peers),
+        ]
+        changed = checks.bond_changes(expected, bonds)
+        results.append(checks.Check("validator bonds as in genesis (information)", True,
+                                    tuple(changed) or ("all intact",)))
+        crashes = [f"{n.spec.name}: {c}" for n in self.nodes for c in n.crashes]
+        results.append(checks.Check("no node crashed", not crashes, tuple(crashes) or ("none",)))
+        lag = checks.finality_lag(self.samples, self.windows)
+        figures = self._figures(wall_s, lag, tx_summary, final_peers)
+        from btt_chain.testnet.report import format_report
+
+        report = format_report(m, results, figures, self.windows, self.events)
+        passed = all(c.passed for c in results)
+        return RunResult(passed, results, figures, report, None if self._tmp and passed and not self.keep
+                         else self.base_dir)
+
+    def _scan_chain(self, ref: NodeProc) -> tuple[dict[str, int], list[str]]:
+        """(times each extrinsic hash is in `ref`'s chain, the equivocation evidence found in it)."""
+        from btt_chain.primitives.extrinsic import Extrinsic
+        from runtime.modules import RUNTIME
+
+        evidence_module = RUNTIME.lookup("evidence.report_block_equivocation")[0].index
+        counts: dict[str, int] = {}
+        evidence: list[str] = []
+        try:
+            head = int(rpc(ref.rpc_url, "chain_getHeader", timeout=5)["number"], 16)
+            for start in range(1, head + 1, 100):
+                hashes = rpc(ref.rpc_url, "chain_getBlockHash", list(range(start, min(head, start + 99) + 1)),
+                             timeout=10)
+                for h in hashes:
+                    if h is None:
+                        continue
+                    block = rpc(ref.rpc_url, "chain_getBlock", h, timeout=10)
+                    for xt in block["block"]["extrinsics"]:
+                        raw = bytes.fromhex(xt[2:])
+                        key = "0x" + blake2b_256(raw).hex()
+                        counts[key] = counts.get(key, 0) + 1
+                        call = Extrinsic.decode_checked(raw).call
+                        if call.module == evidence_module:
+                            number = int(block["block"]["header"]["number"], 16)
+                            evidence.append(f"block #{number}: evidence call {call.function} in {key[:18]}")
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, BttError) as exc:
+            self.echo(f"could not scan the chain of {ref.spec.name}: {exc!r}")
+            evidence.append(f"the chain of {ref.spec.name} could not be scanned: {exc!r}")
+        return counts, evidence
+
+    def _figures(self, wall_s: float, lag: checks.LagFigures | None, tx: checks.TxSummary,
+                 final_peers: dict[str, int | None]) -> dict[str, Any]:
+        run_s = max(1.0, self._now())
+        peers_seen: dict[str, list[int]] = {}
+        for s in self.samples:
+            if s.peers is not None:
+                peers_seen.setdefault(s.node, []).append(s.peers)
+        per_node = []
+        for n in self.nodes:
+            seen = peers_seen.get(n.spec.name, [])
+            per_node.append({
+                "node": n.spec.name,
+                "validator": n.spec.validator,
+                "address": n.address,
+                "peers_final": final_peers.get(n.spec.name),
+                "peers_median": checks.percentile(seen, 50) if seen else None,
+                "cpu_s": round(n.cpu_s, 1),
+                "cpu_pct": round(100 * n.cpu_s / (run_s + 0.0), 1),
+                "rss_max_mb": round(n.rss_max_kb / 1024, 1),
+            })
+        slot_s = self.manifest.slot_ms / 1000
+        return {
+            "wall_s": round(wall_s, 1),
+            "run_s": round(run_s, 1),
+            "lag": None if lag is None else {
+                "p50_blocks": lag.p50_blocks, "max_blocks": lag.max_blocks,
+                "p50_s": round(lag.p50_blocks * slot_s, 1), "max_s": round(lag.max_blocks * slot_s, 1),
+                "p50_during_blocks": lag.p50_during_blocks, "max_during_blocks": lag.max_during_blocks,
+            },
+            "transfers": {"sent": tx.sent, "accepted": tx.accepted, "included": tx.included,
+                          "reported": tx.reported, "rejected": tx.rejected},
+            "nodes": per_node,
+        }
+
+
+def checks_error(message: str) -> Exception:
+    from btt_chain.primitives.errors import ConfigError
+
+    return ConfigError(message)

@@ -1,0 +1,108 @@
+"""The `ci` testnet manifest end to end, as CI runs it (root, `ip netns`): six nodes in their own network
+namespaces, two perturbations each, every check passing; and nothing left behind, even by a runner killed
+with SIGKILL. Skipped, with the reason, where namespaces cannot be made."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from btt_chain.testnet.netns import owned, unavailable_reason
+
+REASON = unavailable_reason()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"testnet needs network namespaces: {REASON}")
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY = """
+name = "tiny"
+duration_s = 120
+slot_ms = 1000
+epoch_slots = 5
+[[node]]
+name = "v0"
+validator = "alice"
+[[node]]
+name = "f0"
+"""
+
+
+def processes_using(path: Path) -> list[int]:
+    """Pids whose command line mentions `path` (node processes of a run keep their data there)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def assert_nothing_left(runner_pid: int, base: Path, wait_s: float = 20) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        namespaces, links = owned(runner_pid)
+        if not namespaces and not links and not processes_using(base):
+            return
+        time.sleep(0.5)
+    namespaces, links = owned(runner_pid)
+    raise AssertionError(f"left behind: namespaces {namespaces}, links {links}, pids {processes_using(base)}")
+
+
+def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> None:
+    base, report = tmp_path / "ci", tmp_path / "ci.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "testnet", "run", "ci", "--base-dir", str(base), "--json", str(report),
+         "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    try:
+        assert proc.returncode == 0, out
+        doc = json.loads(report.read_text())
+        assert doc["passed"] and all(c["passed"] for c in doc["checks"])
+        figures = doc["figures"]
+        assert figures["transfers"]["accepted"] > 0
+        peers = [n["peers_final"] for n in figures["nodes"]]
+        assert all(p >= 1 for p in peers)
+    finally:
+        assert_nothing_left(proc.pid, base)
+
+
+def test_a_runner_killed_with_sigkill_leaves_no_namespace_or_node(tmp_path: Path) -> None:
+    manifest, base = tmp_path / "tiny.toml", tmp_path / "tiny"
+    manifest.write_text(TINY)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "testnet", "run", str(manifest), "--base-dir", str(base), "--quiet"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until its nodes run inside their namespaces
+            namespaces, _ = owned(proc.pid)
+            if len(namespaces) == 2 and len(processes_using(base)) >= 2:
+                break
+            assert proc.poll() is None, "the runner exited early"
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the tiny testnet did not start")
+        time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert_nothing_left(proc.pid, base, wait_s=30)
