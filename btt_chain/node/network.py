@@ -17,6 +17,7 @@ from btt_chain.node.block_io import sync_progress_line
 from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.outputs_exchange import OutputsExchange
+from btt_chain.node.rebroadcast import Rebroadcaster
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
@@ -30,6 +31,8 @@ log = logging.getLogger("btt.net")
 BAN_INVALID_BLOCK_S = 300.0
 MALFORMED_PENALTY = 20
 TX_BATCH_INTERVAL_S = 0.15
+REBROADCAST_CHECK_S = 5.0
+"""How often the pool is looked at for waiting transactions to gossip again (btt_chain/node/rebroadcast.py)."""
 SYNC_INTERVAL_S = 1.0
 SYNC_BATCH = 128
 MAX_SYNC_RESPONSE = 8 * 1024 * 1024
@@ -49,6 +52,7 @@ class NetworkBridge:
         self.now_ms = now_ms
         self._outgoing_txs: list[bytes] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._rebroadcast = Rebroadcaster()
         self._syncing = False
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
@@ -106,8 +110,15 @@ class NetworkBridge:
 
     async def _tx_batch_loop(self) -> None:
         # transactions travel in batches: gossip carries about 100 messages/s here (P2P-NOTES)
+        last_rebroadcast = time.monotonic()
         while True:
             await asyncio.sleep(TX_BATCH_INTERVAL_S)
+            now = time.monotonic()
+            if now - last_rebroadcast >= REBROADCAST_CHECK_S:
+                last_rebroadcast = now
+                pool = self.node.pool
+                for tx in self._rebroadcast.due(pool.ready(), pool.now()):
+                    self._outgoing_txs.append(tx.encoded)
             while self._outgoing_txs:
                 batch: list[bytes] = []
                 size = 16

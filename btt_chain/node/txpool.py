@@ -262,6 +262,10 @@ class TxPool:
         ready = sum(1 for _ in self.ready())
         return {"ready": ready, "future": len(self) - ready, "bytes": self._bytes}
 
+    def now(self) -> float:
+        """The pool's clock (what `arrived_at` is measured on)."""
+        return self._clock()
+
     @property
     def future_count(self) -> int:
         return self._future_count
