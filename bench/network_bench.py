@@ -23,8 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from btt_chain.client.rpc import RpcClient, RpcError
 from cli.devnet_cmd import DevnetNode, node_args, plan_devnet, stop_processes
-from cli.rpc_client import RpcClient, RpcError
 
 
 def _free_port() -> int:

@@ -13,14 +13,14 @@ from typing import Any
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.codec import U128_MAX
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
-from cli.chain_info import ChainInfo
 from cli.hashes import text_or_hash
 from cli.output import print_fields, print_json
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import Submitted, echo_submitted, submit_call
 from runtime.assets.types import ASSET_CLASSES, MAX_DECIMALS, MAX_SYMBOL, MIN_SYMBOL
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.rpc import DEFAULT_RPC
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
-from cli.rpc_client import DEFAULT_RPC
 from cli.submit import NotSent, submit_as
 
 _from = click.option("--from", "sender", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")

@@ -7,25 +7,31 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from btt_chain.client.calls import CallTable
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
-from runtime.modules import RUNTIME
 
 
-def convert_call_args(call_name: str, raw_json: str, to_account: Callable[[str], bytes]) -> tuple[Any, ...]:
-    """`raw_json` (e.g. '["ADDRESS", "10"]') as the Python arguments of `call_name`."""
-    try:
-        _, call = RUNTIME.lookup(call_name)
-    except KeyError:
-        raise ConfigError(f"unknown call {call_name!r} (module.call, e.g. balances.transfer)") from None
+def local_calls() -> CallTable:
+    """This install's own runtime's call table (needs the node's dependencies), for checks before any node."""
+    from runtime.modules import RUNTIME
+
+    return CallTable(RUNTIME.metadata())
+
+
+def convert_call_args(call_name: str, raw_json: str, to_account: Callable[[str], bytes],
+                      calls: CallTable | None = None) -> tuple[Any, ...]:
+    """`raw_json` (e.g. '["ADDRESS", "10"]') as the Python arguments of `call_name`, by the argument types of
+    `calls` (the node's call table; default: this install's runtime)."""
+    spec = (calls or local_calls()).get_spec(call_name)
     try:
         values = json.loads(raw_json)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--args is not JSON: {exc.msg}") from None
-    if not isinstance(values, list) or len(values) != len(call.args):
-        names = ", ".join(f"{n}: {f.name}" for n, f in call.args)
-        raise ConfigError(f"{call_name} takes a JSON array of {len(call.args)} arguments ({names})")
-    return tuple(_convert(v, f.name, n, to_account) for (n, f), v in zip(call.args, values, strict=True))
+    if not isinstance(values, list) or len(values) != len(spec.args):
+        names = ", ".join(f"{n}: {kind}" for n, kind in spec.args)
+        raise ConfigError(f"{call_name} takes a JSON array of {len(spec.args)} arguments ({names})")
+    return tuple(_convert(v, kind, n, to_account) for (n, kind), v in zip(spec.args, values, strict=True))
 
 
 def _convert(value: Any, kind: str, name: str, to_account: Callable[[str], bytes]) -> Any:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
+from btt_chain.client.rpc import RpcClient, RpcError
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.process_supervision import die_with_parent
-from cli.rpc_client import RpcClient, RpcError
 from genesis.devnet import DEVNET_VALIDATORS, devnet_spec_doc
 from genesis.loader import canonical_json
 

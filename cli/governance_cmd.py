@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.codec import U128_MAX
@@ -15,15 +17,11 @@ from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from cli import submit
 from cli.accounts import resolve_account, resolve_signer
-from cli.call_args import convert_call_args
-from cli.chain_info import ChainInfo
+from cli.call_args import convert_call_args, local_calls
 from cli.output import print_fields, print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_call
 from runtime.governance import params as gparams
-from runtime.governance.logic import EMERGENCY_CALLS, NOT_CARRIED
 from runtime.governance.types import STATUSES
-from runtime.modules import RUNTIME
 
 _rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
@@ -67,12 +65,12 @@ def _ensure_voting(ref: dict[str, Any]) -> None:
 
 def _check_carried(call_name: str, emergency: bool) -> None:
     """The governance module's rules on which calls a referendum may carry, checked before paying a fee."""
+    from runtime.governance.logic import EMERGENCY_CALLS, NOT_CARRIED
+
     if call_name in NOT_CARRIED:
         raise ConfigError(f"{call_name} needs a signed origin: a referendum cannot carry it")
-    try:
-        RUNTIME.lookup(call_name)
-    except KeyError:
-        raise ConfigError(f"unknown call {call_name!r} (module.call, e.g. treasury.spend)") from None
+    if call_name not in local_calls():
+        raise ConfigError(f"unknown call {call_name!r} (module.call, e.g. treasury.spend)")
     if call_name in EMERGENCY_CALLS and not emergency:
         raise ConfigError(f"{call_name} may only be carried by the emergency track: add --emergency")
 
@@ -111,8 +109,9 @@ def propose(call_name: str, call_args: str, deposit: str | None, description: st
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
-    args = convert_call_args(call_name, call_args, lambda s: resolve_account(s, info.chain_type, info.ss58_prefix))
-    call = RUNTIME.call(call_name, *args)
+    args = convert_call_args(call_name, call_args, lambda s: resolve_account(s, info.chain_type, info.ss58_prefix),
+                             info.calls)
+    call = info.calls.build_call(call_name, *args)
     if amount is None:
         amount = _min_deposit(client, emergency)
     check = client.call("btt_dryRunReferendum", "0x" + call.encode().hex(), emergency)
@@ -216,11 +215,7 @@ def _call_text(call: dict[str, Any], info: ChainInfo) -> str:
     """treasury.spend(source=ecosystem_fund, dest=5F..., amount=1000 BTT): amounts in BTT by the call's types."""
     if call["name"] is None:
         return f"undecodable call ({call['module']}, {call['function']}) {json.dumps(call['args'])}"
-    try:
-        _, definition = RUNTIME.lookup(call["name"])
-        kinds = {name: f.name for name, f in definition.args}
-    except KeyError:
-        kinds = {}
+    kinds = dict(info.calls.get_spec(call["name"]).args) if call["name"] in info.calls else {}
 
     def show(name: str, value: Any) -> str:
         if kinds.get(name) == "u128":

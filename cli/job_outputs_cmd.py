@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.miner.audit import (
     AuditResult,
     FetchedOutputs,
@@ -27,9 +29,7 @@ from btt_chain.miner.audit import (
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
-from cli.chain_info import ChainInfo
 from cli.output import print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import Submitted, echo_submitted, submit_call
 
 _rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")

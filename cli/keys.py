@@ -15,8 +15,7 @@ from btt_chain.primitives.keystore import save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
 from cli.passwords import new_password
-from genesis.loader import MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
-from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
+from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
 
 
 @click.group()

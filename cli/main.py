@@ -8,29 +8,29 @@ from pathlib import Path
 import click
 
 from btt_chain.primitives.errors import BttError
-from cli.assets_cmd import asset
-from cli.bench_cmd import bench
-from cli.blocks_cmd import check_block, export_blocks, import_blocks, revert
-from cli.bonds_cmd import bond, unbond, withdraw
-from cli.compute_cmd import job, miner, provider
-from cli.devnet_cmd import devnet
-from cli.genesis_cmd import genesis
-from cli.governance_cmd import propose, referendum, vote
-from cli.incentives_cmd import incentives
-from cli.keys import key
-from cli.multisig_cmd import multisig
-from cli.node_cmd import node, purge_chain
+from cli.lazy import LazyGroup, missing_node_dependency, needs_node
 from cli.passwords import set_password_file
-from cli.payments_cmd import invoice, pay
-from cli.query import query
-from cli.staking_cmd import claim_fee_share, stake, unstake
 from cli.submit import set_force
-from cli.testnet_cmd import testnet
-from cli.vesting_cmd import vest
-from cli.wallet import transfer
+
+COMMANDS = {
+    "node": "cli.node_cmd:node", "purge-chain": "cli.node_cmd:purge_chain",
+    "export-blocks": "cli.blocks_cmd:export_blocks", "import-blocks": "cli.blocks_cmd:import_blocks",
+    "check-block": "cli.blocks_cmd:check_block", "revert": "cli.blocks_cmd:revert",
+    "key": "cli.keys:key", "transfer": "cli.wallet:transfer", "query": "cli.query:query",
+    "stake": "cli.staking_cmd:stake", "unstake": "cli.staking_cmd:unstake",
+    "claim-fee-share": "cli.staking_cmd:claim_fee_share", "genesis": "cli.genesis_cmd:genesis",
+    "bench": "cli.bench_cmd:bench", "devnet": "cli.devnet_cmd:devnet", "testnet": "cli.testnet_cmd:testnet",
+    "bond": "cli.bonds_cmd:bond", "unbond": "cli.bonds_cmd:unbond", "withdraw": "cli.bonds_cmd:withdraw",
+    "multisig": "cli.multisig_cmd:multisig", "vest": "cli.vesting_cmd:vest", "miner": "cli.compute_cmd:miner",
+    "job": "cli.compute_cmd:job", "provider": "cli.compute_cmd:provider", "propose": "cli.governance_cmd:propose",
+    "vote": "cli.governance_cmd:vote", "referendum": "cli.governance_cmd:referendum",
+    "asset": "cli.assets_cmd:asset", "incentives": "cli.incentives_cmd:incentives", "pay": "cli.payments_cmd:pay",
+    "invoice": "cli.payments_cmd:invoice",
+}
+"""Command name -> "module:attribute", imported when the command runs (see cli.lazy)."""
 
 
-class FullSummaryGroup(click.Group):
+class FullSummaryGroup(LazyGroup):
     """Lists each command with its whole first sentence (click cuts summaries at the terminal's width)."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -44,7 +44,7 @@ class FullSummaryGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=FullSummaryGroup,
+@click.group(cls=FullSummaryGroup, lazy=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="btt-chain", message="btt-chain %(version)s")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), envvar="BTT_PASSWORD_FILE",
@@ -58,43 +58,16 @@ def cli(password_file: Path | None, force: bool) -> None:
     set_force(force)
 
 
-cli.add_command(node)
-cli.add_command(purge_chain)
-cli.add_command(export_blocks)
-cli.add_command(import_blocks)
-cli.add_command(check_block)
-cli.add_command(revert)
-cli.add_command(key)
-cli.add_command(transfer)
-cli.add_command(query)
-cli.add_command(stake)
-cli.add_command(unstake)
-cli.add_command(claim_fee_share)
-cli.add_command(genesis)
-cli.add_command(bench)
-cli.add_command(devnet)
-cli.add_command(testnet)
-cli.add_command(bond)
-cli.add_command(unbond)
-cli.add_command(withdraw)
-cli.add_command(multisig)
-cli.add_command(vest)
-cli.add_command(miner)
-cli.add_command(job)
-cli.add_command(provider)
-cli.add_command(propose)
-cli.add_command(vote)
-cli.add_command(referendum)
-cli.add_command(asset)
-cli.add_command(incentives)
-cli.add_command(pay)
-cli.add_command(invoice)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn every expected failure into one line on stderr."""
     try:
-        code = cli.main(args=argv, prog_name="btt-chain", standalone_mode=False)
+        try:
+            code = cli.main(args=argv, prog_name="btt-chain", standalone_mode=False)
+        except ModuleNotFoundError as exc:  # a wallet command reaching into the node's code, on a light install
+            missing = missing_node_dependency(exc)
+            if missing is None:
+                raise
+            raise needs_node("this command", missing) from None
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

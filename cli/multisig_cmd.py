@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
 from cli.call_args import convert_call_args
-from cli.chain_info import ChainInfo
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_call
-from runtime.modules import RUNTIME
 
 _signatories = click.option("--signatories", required=True, help="Comma-separated names, addresses or 0x ids.")
 _threshold = click.option("--threshold", required=True, type=int, help="Approvals needed (at least 2).")
@@ -60,8 +59,9 @@ def approve(sender: str, signatories: str, threshold: int, call_name: str, call_
     ids = _parse_signatories(signatories, threshold, info.chain_type, info.ss58_prefix)
     if signer.public not in ids:
         raise ConfigError("--from must be one of the signatories")
-    args = convert_call_args(call_name, call_args, lambda s: resolve_account(s, info.chain_type, info.ss58_prefix))
-    call_data = RUNTIME.call(call_name, *args).encode()
+    args = convert_call_args(call_name, call_args, lambda s: resolve_account(s, info.chain_type, info.ss58_prefix),
+                             info.calls)
+    call_data = info.calls.build_call(call_name, *args).encode()
     others = [i for i in ids if i != signer.public]
     sub = submit_call(client, info, signer, "multisig.approve", (others, threshold, call_data))
     if not as_json:

@@ -12,15 +12,15 @@ from typing import Any
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.codec import U64_MAX
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from cli.accounts import resolve_account, resolve_signer
-from cli.chain_info import ChainInfo
 from cli.output import print_fields, print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import Submitted, echo_submitted, submit_call
 from runtime.payments.types import INVOICE_STATES
 

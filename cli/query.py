@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account
+from cli.lazy import LazyGroup
 from cli.output import print_fields, print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
 
 
-@click.group()
+SUBCOMMANDS = {
+    "stakes": "cli.staking_cmd:query_stakes", "params": "cli.staking_cmd:query_params",
+    "vesting": "cli.vesting_cmd:query_vesting",
+    "power-table": "cli.compute_cmd:query_power_table", "jobs": "cli.compute_cmd:query_jobs",
+    "providers": "cli.compute_cmd:query_providers", "mining": "cli.compute_cmd:query_mining",
+    "models": "cli.compute_cmd:query_models",
+    "referenda": "cli.governance_cmd:query_referenda", "referendum": "cli.governance_cmd:query_referendum",
+    "voter": "cli.governance_cmd:query_voter",
+    "assets": "cli.assets_cmd:query_assets", "asset": "cli.assets_cmd:query_asset",
+    "points": "cli.incentives_cmd:query_points",
+    "invoices": "cli.payments_cmd:query_invoices", "payments": "cli.payments_cmd:query_payments",
+}
+"""The other modules' queries, imported when used (see cli.lazy)."""
+
+
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS)
 def query() -> None:
     """Read chain state from a node."""
 
@@ -81,46 +97,3 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
         fields = ", ".join(f"{k}={v}" for k, v in ev.items() if k not in ("phase", "module", "event"))
         click.echo(f"  [{ev['phase']}] {ev['module']}.{ev['event']}({fields})")
 
-
-from cli.staking_cmd import query_params, query_stakes  # noqa: E402  (registered on this group)
-
-query.add_command(query_stakes)
-query.add_command(query_params)
-
-from cli.vesting_cmd import query_vesting  # noqa: E402  (registered on this group)
-
-query.add_command(query_vesting)
-
-from cli.compute_cmd import (  # noqa: E402  (registered on this group)
-    query_jobs,
-    query_mining,
-    query_models,
-    query_power_table,
-    query_providers,
-)
-
-query.add_command(query_power_table)
-query.add_command(query_jobs)
-query.add_command(query_providers)
-query.add_command(query_mining)
-query.add_command(query_models)
-
-from cli.governance_cmd import query_referenda, query_referendum, query_voter  # noqa: E402  (registered on this group)
-
-query.add_command(query_referenda)
-query.add_command(query_referendum)
-query.add_command(query_voter)
-
-from cli.assets_cmd import query_asset, query_assets  # noqa: E402  (registered on this group)
-
-query.add_command(query_assets)
-query.add_command(query_asset)
-
-from cli.incentives_cmd import query_points  # noqa: E402  (registered on this group)
-
-query.add_command(query_points)
-
-from cli.payments_cmd import query_invoices, query_payments  # noqa: E402  (registered on this group)
-
-query.add_command(query_invoices)
-query.add_command(query_payments)

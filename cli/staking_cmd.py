@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account
-from cli.chain_info import ChainInfo
 from cli.output import print_fields, print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import submit_as
 from runtime.staking.logic import TIERS
 

@@ -1,33 +1,20 @@
-"""Sign a runtime call, submit it over RPC and wait for its inclusion: shared by every wallet command."""
+"""The CLI's side of the wallet flow: `--force`, and printing what an included extrinsic did. Signing, dry run,
+submission and watching are the light client's (`btt_chain.client.submit`)."""
 
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from btt_chain.primitives.errors import BttError
-from btt_chain.primitives.extrinsic import Era, sign_extrinsic
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import RpcClient
+from btt_chain.client.submit import DEFAULT_MORTALITY, ExtrinsicFailed, NotSent, Submitted, readable
+from btt_chain.client.submit import submit_call as client_submit_call
+from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.keys import Keypair
-from cli.chain_info import ChainInfo
-from cli.rpc_client import RpcClient
-from cli.watch_client import submit_and_watch
-from runtime.modules import RUNTIME
 
-DEFAULT_MORTALITY = 64
-"""Blocks a wallet's extrinsic stays valid for: after that it can never be included (or replayed)."""
-
-
-class ExtrinsicFailed(BttError):
-    """The extrinsic was included and paid its fee, but its call failed."""
-
-
-class NotSent(BttError):
-    """A dry run against the head showed the extrinsic would fail: it was not sent, and cost nothing."""
-
+__all__ = ["DEFAULT_MORTALITY", "ExtrinsicFailed", "NotSent", "Submitted", "readable", "submit_call"]
 
 FORCE = False
 """`btt-chain --force ...`: send even what the dry run says will fail (it pays its fee and fails on chain)."""
@@ -38,69 +25,18 @@ def set_force(force: bool) -> None:
     FORCE = force
 
 
-_BASE_UNITS = re.compile(r"(?<![0-9A-Za-z.])([0-9]{16,39})(?![0-9A-Za-z.])")
-
-
-def readable(message: str, decimals: int = 18, symbol: str = "BTT") -> str:
-    """A runtime message with its base-unit amounts in BTT: numbers of 16 digits or more are amounts (0.001 BTT
-    and up); ids, counts and millisecond times are shorter."""
-    from btt_chain.primitives.amounts import format_btt
-
-    return _BASE_UNITS.sub(lambda m: f"{format_btt(int(m.group(1)), decimals)} {symbol}", message)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    hash: str
-    status: dict[str, Any] | None
-
-
 def submit_call(
     rpc: RpcClient,
     info: ChainInfo,
     signer: Keypair,
-    call_name: str,
-    args: tuple[Any, ...],
+    call_name: str | Call,
+    args: tuple[Any, ...] = (),
     tip: int = 0,
     wait: bool = True,
     timeout: float = 60.0,
 ) -> Submitted:
-    """Sign `call_name(*args)` with the next nonce, mortal for DEFAULT_MORTALITY blocks from the head; submit."""
-    call = RUNTIME.call(call_name, *args)
-    header = rpc.call("chain_getHeader")
-    birth = int(header["number"], 16)
-    birth_hash = bytes.fromhex(header["hash"][2:])
-    nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.public.hex()))
-    xt = sign_extrinsic(
-        signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,
-        era=Era(birth, DEFAULT_MORTALITY), birth_hash=birth_hash,
-    )
-    encoded = "0x" + xt.encode().hex()
-    dry = rpc.call("system_dryRun", encoded)
-    if not dry["valid"]:
-        raise NotSent(f"not sent: {readable(dry['error'], info.decimals, info.symbol)} (nothing was charged)")
-    if not dry["success"] and not FORCE:
-        raise NotSent(f"not sent: the call would fail: {readable(dry['error'], info.decimals, info.symbol)} "
-                      "(nothing was charged; `btt-chain --force ...` sends it anyway)")
-    if not wait:
-        return Submitted(rpc.call("author_submitExtrinsic", encoded), None)
-    # watched: a transaction the pool drops is reported (TransactionDropped), never waited for in silence
-    submit_and_watch(rpc.url, "0x" + xt.encode().hex(), timeout)
-    xt_hash = "0x" + xt.hash().hex()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = rpc.call("btt_extrinsicStatus", xt_hash)
-        if status is not None and status.get("status") == "included":
-            if not status.get("success"):
-                fee = readable(str(status.get("fee")), info.decimals, info.symbol)
-                raise ExtrinsicFailed(
-                    f"included in block #{status['blockNumber']} but failed: "
-                    f"{readable(str(status.get('error')), info.decimals, info.symbol)} (fee {fee} paid)"
-                )
-            events = [e for e in rpc.call("btt_events", status["blockHash"]) if e.get("phase") == status["index"]]
-            return Submitted(xt_hash, {**status, "events": events})
-        time.sleep(0.2)
-    raise BttError(f"extrinsic {xt_hash} was not included within {timeout:.0f} s; it may still be")
+    """The light client's submit_call with the command line's `--force`."""
+    return client_submit_call(rpc, info, signer, call_name, args, tip=tip, wait=wait, timeout=timeout, force=FORCE)
 
 
 def echo_submitted(sub: Submitted, as_json: bool, decimals: int, symbol: str) -> None:

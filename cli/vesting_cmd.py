@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from cli.accounts import resolve_account
-from cli.chain_info import ChainInfo
 from cli.output import print_fields, print_json, utc
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import submit_as
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
-from cli.chain_info import ChainInfo
-from cli.rpc_client import DEFAULT_RPC, RpcClient
 from cli.submit import echo_submitted, submit_call
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")

@@ -23,6 +23,8 @@ from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
 from genesis.spec import (
     DEFAULT_HASH_CHAIN_LENGTH,
+    MAX_HASH_CHAIN_LENGTH,
+    MIN_HASH_CHAIN_LENGTH,
     RELEASE_KINDS,
     AllocationRow,
     ChainSpec,
@@ -72,9 +74,6 @@ MAX_MULTISIG_SIGNATORIES = 100
 FOUNDATION_ACCOUNT = "foundation"
 RESERVE_ACCOUNT = "strategic_reserve"
 MINING_POOL_ACCOUNT = "mining_pool"
-MIN_HASH_CHAIN_LENGTH = 16
-MAX_HASH_CHAIN_LENGTH = 16_777_216
-"""Bounds of `consensus.hash_chain_length` (2**4 .. 2**24 reveals)."""
 MAX_YEARS = MAX_MONTHS // 12
 """The longest mining period."""
 

@@ -11,6 +11,9 @@ CHECKPOINT_SYNTAX = "HASH@NUMBER (the block's 32-byte hash in hex, '@', its numb
 _CHECKPOINT_HASH_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
 DEFAULT_HASH_CHAIN_LENGTH = 1_048_576
 """Reveals in a validator's hash chain unless `consensus.hash_chain_length` says otherwise (2**20)."""
+MIN_HASH_CHAIN_LENGTH = 16
+MAX_HASH_CHAIN_LENGTH = 16_777_216
+"""Bounds of `consensus.hash_chain_length` (2**4 .. 2**24 reveals)."""
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def test_runtime_messages_show_amounts_in_btt():
 
 
 def test_rpc_urls_without_a_scheme_are_understood():
-    from cli.rpc_client import RpcClient, RpcError, normalise_url
+    from btt_chain.client.rpc import RpcClient, RpcError, normalise_url
 
     assert normalise_url("localhost:9944") == "http://localhost:9944"
     assert normalise_url("ws://127.0.0.1:9944") == "http://127.0.0.1:9944"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.rpc_client import RpcClient, RpcError
+from btt_chain.client.rpc import RpcClient, RpcError
 
 REPO = Path(__file__).resolve().parents[2]
 KEEP_DIR = REPO / "test-data"

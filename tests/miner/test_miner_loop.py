@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import RpcError
 from btt_chain.miner.clinic import ClinicLoop, JobTerms, parse_seed, resolve_model
 from btt_chain.miner.engine import MinerEngine
 from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
@@ -21,8 +23,6 @@ from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc.protocol import Dispatcher
 from btt_chain.rpc.registry import RpcContext
 from btt_chain.rpc.server import RpcServer  # noqa: F401  (registers every method)
-from cli.chain_info import ChainInfo
-from cli.rpc_client import RpcError
 from cli.submit import ExtrinsicFailed, submit_call
 from tests.functional.framework import free_port
 

@@ -187,7 +187,7 @@ async def test_submit_and_watch_needs_a_websocket_and_a_valid_transaction(rpc: R
 
 @pytest.mark.asyncio
 async def test_the_wallet_reports_a_dropped_transaction_instead_of_waiting_in_silence(rpc: RpcHarness) -> None:
-    from cli.watch_client import TransactionDropped, submit_and_watch
+    from btt_chain.client.watch import TransactionDropped, submit_and_watch
 
     loop = asyncio.get_running_loop()
     watched = loop.run_in_executor(None, submit_and_watch, rpc.url, transfer_hex(rpc, 0, tip=1), 20)

@@ -8,8 +8,8 @@ import json
 
 import aiohttp
 
+from btt_chain.client.rpc import RpcError
 from btt_chain.primitives.errors import BttError
-from cli.rpc_client import RpcError
 
 ENDINGS = {
     "usurped": "replaced in the pool by another transaction with the same nonce and a higher tip",

@@ -1,11 +1,14 @@
-"""What a wallet command learns from the node before it signs: genesis hash, prefix, chain type, head."""
+"""What a wallet learns from the node before it signs: genesis hash, prefix, chain type, spec version, token,
+and the call table (`state_getMetadata`) that turns `module.call` names into fixed indices."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from btt_chain.client.calls import CallTable
+from btt_chain.client.rpc import RpcClient
 from btt_chain.primitives.errors import ConfigError
-from cli.rpc_client import RpcClient
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class ChainInfo:
     spec_version: int
     decimals: int
     symbol: str
+    calls: CallTable = field(default_factory=lambda: CallTable({"modules": []}), compare=False, repr=False)
+    """The node's call table; empty when built without a node (a wallet then cannot sign by call name)."""
 
     def format_amount(self, base_units: int | str) -> str:
         """'12.5 BTT' from base units."""
@@ -30,6 +35,7 @@ class ChainInfo:
             raise ConfigError("the node did not report a genesis hash")
         props = rpc.call("system_properties")
         version = rpc.call("state_getRuntimeVersion")
+        metadata: dict[str, Any] = rpc.call("state_getMetadata")
         return cls(
             genesis_hash=bytes.fromhex(genesis[2:]),
             ss58_prefix=int(props["ss58Format"]),
@@ -37,4 +43,5 @@ class ChainInfo:
             spec_version=int(version["specVersion"]),
             decimals=int(props["tokenDecimals"]),
             symbol=str(props["tokenSymbol"]),
+            calls=CallTable(metadata),
         )

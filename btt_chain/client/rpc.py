@@ -1,4 +1,4 @@
-"""A small synchronous JSON-RPC 2.0 client over HTTP, for the wallet and query commands."""
+"""A small synchronous JSON-RPC 2.0 client over HTTP (stdlib urllib only): what every wallet call goes through."""
 
 from __future__ import annotations
 

@@ -1,0 +1,115 @@
+"""Sign a runtime call, dry-run it against the head, submit it and watch it to inclusion: the one wallet flow
+every helper and CLI command goes through."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from btt_chain.client.chain import ChainInfo
+from btt_chain.client.rpc import RpcClient
+from btt_chain.client.watch import submit_and_watch
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.extrinsic import Call, Era, Extrinsic, sign_extrinsic
+from btt_chain.primitives.keys import Keypair
+
+DEFAULT_MORTALITY = 64
+"""Blocks a wallet's extrinsic stays valid for: after that it can never be included (or replayed)."""
+
+
+class ExtrinsicFailed(BttError):
+    """The extrinsic was included and paid its fee, but its call failed."""
+
+
+class NotSent(BttError):
+    """A dry run against the head showed the extrinsic would fail: it was not sent, and cost nothing."""
+
+
+_BASE_UNITS = re.compile(r"(?<![0-9A-Za-z.])([0-9]{16,39})(?![0-9A-Za-z.])")
+
+
+def readable(message: str, decimals: int = 18, symbol: str = "BTT") -> str:
+    """A runtime message with its base-unit amounts in BTT: numbers of 16 digits or more are amounts (0.001 BTT
+    and up); ids, counts and millisecond times are shorter."""
+    from btt_chain.primitives.amounts import format_btt
+
+    return _BASE_UNITS.sub(lambda m: f"{format_btt(int(m.group(1)), decimals)} {symbol}", message)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted extrinsic: its hash, and once included its status (block, index, fee, success, events)."""
+
+    hash: str
+    status: dict[str, Any] | None
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The decoded events of the extrinsic (empty until it is included)."""
+        return list((self.status or {}).get("events") or [])
+
+
+def sign_call(
+    rpc: RpcClient, info: ChainInfo, signer: Keypair, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY
+) -> Extrinsic:
+    """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head."""
+    header = rpc.call("chain_getHeader")
+    birth = int(header["number"], 16)
+    birth_hash = bytes.fromhex(header["hash"][2:])
+    nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.public.hex()))
+    return sign_extrinsic(
+        signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,
+        era=Era(birth, mortality), birth_hash=birth_hash,
+    )
+
+
+def dry_run(rpc: RpcClient, xt: Extrinsic) -> dict[str, Any]:
+    """`system_dryRun` against the head: {"valid", "success", "error", ...}; nothing is sent or charged."""
+    result: dict[str, Any] = rpc.call("system_dryRun", "0x" + xt.encode().hex())
+    return result
+
+
+def submit_call(
+    rpc: RpcClient,
+    info: ChainInfo,
+    signer: Keypair,
+    call_name: str | Call,
+    args: tuple[Any, ...] = (),
+    tip: int = 0,
+    wait: bool = True,
+    timeout: float = 60.0,
+    force: bool = False,
+) -> Submitted:
+    """Sign `call_name(*args)` (or a built Call), dry-run it, submit it; with `wait`, watch it to inclusion and
+    return its status and events. A dry run that fails raises NotSent (unless `force`: then it is sent and
+    pays its fee); a call that fails on chain raises ExtrinsicFailed."""
+    call = call_name if isinstance(call_name, Call) else info.calls.build_call(call_name, *args)
+    xt = sign_call(rpc, info, signer, call, tip)
+    encoded = "0x" + xt.encode().hex()
+    dry = dry_run(rpc, xt)
+    if not dry["valid"]:
+        raise NotSent(f"not sent: {readable(dry['error'], info.decimals, info.symbol)} (nothing was charged)")
+    if not dry["success"] and not force:
+        raise NotSent(f"not sent: the call would fail: {readable(dry['error'], info.decimals, info.symbol)} "
+                      "(nothing was charged; `btt-chain --force ...` sends it anyway)")
+    if not wait:
+        return Submitted(rpc.call("author_submitExtrinsic", encoded), None)
+    # watched: a transaction the pool drops is reported (TransactionDropped), never waited for in silence
+    submit_and_watch(rpc.url, encoded, timeout)
+    xt_hash = "0x" + xt.hash().hex()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = rpc.call("btt_extrinsicStatus", xt_hash)
+        if status is not None and status.get("status") == "included":
+            if not status.get("success"):
+                fee = readable(str(status.get("fee")), info.decimals, info.symbol)
+                raise ExtrinsicFailed(
+                    f"included in block #{status['blockNumber']} but failed: "
+                    f"{readable(str(status.get('error')), info.decimals, info.symbol)} (fee {fee} paid)"
+                )
+            events = [e for e in rpc.call("btt_events", status["blockHash"]) if e.get("phase") == status["index"]]
+            return Submitted(xt_hash, {**status, "events": events})
+        time.sleep(0.2)
+    raise BttError(f"extrinsic {xt_hash} was not included within {timeout:.0f} s; it may still be")
