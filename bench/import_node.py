@@ -37,6 +37,12 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
+    """The process's own high-water mark (VmHWM). Not ru_maxrss: Linux carries that across exec from the forked
+    parent, so a child of the big benchmark process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

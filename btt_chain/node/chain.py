@@ -12,6 +12,7 @@ Fork choice: the longest chain that contains the last finalized block; ties go t
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +21,8 @@ from typing import Protocol
 
 from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import SlotClock
+from btt_chain.node import sigcheck
+from btt_chain.node.precheck import PrecheckResult
 from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
@@ -286,17 +289,25 @@ class Chain:
                 )
             raise UnknownParent(header.parent_hash, header.number)
         self._check_header(header, parent, now_ms)
-        if extrinsics_root(block.extrinsics) != header.extrinsics_root:
+        best = fork_choice_key(header.number, h) > fork_choice_key(self.head.number, self.head_hash)
+        # a new best block on the head with enough extrinsics has its extrinsics root checked by a signature worker
+        # while it executes (Chain._execute joins it first); every other block is checked here
+        deferred = (best and header.parent_hash == self.head_hash and self.checker.has_workers
+                    and len(block.extrinsics) >= sigcheck.PARALLEL_THRESHOLD)
+        if not deferred and extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise InvalidBlock("extrinsics root does not match the block body")
         node = TreeNode(h, header.number, header.parent_hash, header.slot)
-        if fork_choice_key(header.number, h) <= fork_choice_key(self.head.number, self.head_hash):
+        if not best:
             # checked but not executed: it is executed if its branch ever becomes the best chain
             self.db.store_side_block(block)
             self._nodes[h] = node
             return ImportResult("side", h, header)
         self._nodes[h] = node
         try:
-            return self._reorganise(h, {h: block})
+            return self._reorganise(h, {h: block}, {h: encoded} if deferred else {})
+        except BodyMismatch:
+            self._nodes.pop(h, None)  # the header may be sound: the right body must still be importable
+            raise
         except InvalidBlock:
             self._forget_bad(h)
             raise
@@ -351,7 +362,11 @@ class Chain:
         branch.reverse()
         return node, branch
 
-    def _reorganise(self, target: bytes, fresh: dict[bytes, Block]) -> ImportResult:
+    def _reorganise(
+        self, target: bytes, fresh: dict[bytes, Block], deferred: Mapping[bytes, bytes] | None = None
+    ) -> ImportResult:
+        """Make `target` the head. `deferred`: encodings of fresh blocks whose extrinsics root is still unchecked
+        (the signature worker checks it while they execute)."""
         ancestor, branch = self._branch(target)
         if ancestor.number < self.finalized.number:
             raise ConflictsWithFinality(f"reorganisation below the finalized block #{self.finalized.number}")
@@ -378,7 +393,10 @@ class Chain:
                 enacted.append(ImportedBlock(block, node.hash, None))
             else:
                 try:
-                    result, nodes = self._execute(view, block, parent_root, pending)
+                    raw = deferred.get(node.hash) if deferred else None
+                    result, nodes = self._execute(view, block, parent_root, pending, raw)
+                except BodyMismatch:
+                    raise
                 except InvalidBlock:
                     self._forget_bad(node.hash)
                     raise
@@ -405,11 +423,19 @@ class Chain:
         return ImportResult("best", target, new_head, tuple(enacted), tuple(retracted))
 
     def _execute(
-        self, view: Overlay, block: Block, parent_root: bytes, pending: Mapping[bytes, bytes]
+        self, view: Overlay, block: Block, parent_root: bytes, pending: Mapping[bytes, bytes],
+        raw: bytes | None = None,
     ) -> tuple[BlockResult, dict[bytes, bytes]]:
-        # signatures are checked by the workers (if any) while the block executes; a bad one outranks any other
-        # fault, so the error names the same first problem whether the checks ran here or beside execution
-        checks = self._start_signature_checks(view, block)
+        # signatures are checked by the workers (if any) while the block executes; a bad one (or, for a block
+        # given `raw`, a wrong extrinsics root) outranks any other fault, so the error names the same first problem
+        # whether the checks ran here or beside execution
+        checks: PendingChecks | _Precheck
+        if raw is not None:
+            births = self._birth_hashes(view, block)
+            future = self.checker.start_precheck(raw, births, self.genesis_hash, self.executive.runtime.spec_version)
+            checks = _Precheck(self.checker, block, future)
+        else:
+            checks = self._start_signature_checks(view, block)
         try:
             result = self.executive.execute_block(view, block, signatures_checked=True)
             root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
@@ -445,23 +471,43 @@ class Chain:
     def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
         self._finish_signature_checks(self._start_signature_checks(parent_state, block))
 
-    def _start_signature_checks(self, parent_state: StateReader, block: Block) -> PendingChecks:
+    def _birth_hashes(self, parent_state: StateReader, block: Block) -> list[bytes]:
+        """Each extrinsic's birth hash (what its signature commits to), as resolved in the block itself: the
+        parent's hash is recorded on initialise, so the block is initialised (speculatively) only when an
+        extrinsic is born after genesis. InvalidBlock for an era not alive at the block or an unknown birth."""
         h = block.header
-        # birth hashes resolve as in the block itself (the parent's hash is recorded on initialise)
-        env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, speculative=True)
-        state = self.executive.initialize_block(parent_state, env).state
-        keys, items = [], []
+        state: Overlay | None = None
+        out = []
         for i, xt in enumerate(block.extrinsics):
+            era = xt.era
             try:
-                msg = self.executive.signing_message(state, xt, h.number)
+                if era.immortal:
+                    out.append(self.genesis_hash)
+                    continue
+                self.executive.check_era(xt, h.number)
+                if era.birth == 0:
+                    out.append(self.genesis_hash)
+                    continue
+                if state is None:
+                    env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, speculative=True)
+                    state = self.executive.initialize_block(parent_state, env).state
+                out.append(self.executive.birth_hash(state, xt, h.number))
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i}: {exc}") from None
+        return out
+
+    def _start_signature_checks(self, parent_state: StateReader, block: Block) -> PendingChecks:
+        births = self._birth_hashes(parent_state, block)
+        keys, items = [], []
+        spec_version = self.executive.runtime.spec_version
+        for xt, birth in zip(block.extrinsics, births, strict=True):
+            msg = xt.signing_payload(self.genesis_hash, birth, spec_version)
             keys.append(_sig_key(xt, msg))
             items.append((xt.signer, msg, xt.signature))
         return self.checker.start(keys, items)
 
     @staticmethod
-    def _finish_signature_checks(checks: PendingChecks) -> None:
+    def _finish_signature_checks(checks: PendingChecks | _Precheck) -> None:
         for i, ok in enumerate(checks.result()):
             if not ok:
                 raise InvalidBlock(f"extrinsic {i} has a bad signature")
@@ -592,6 +638,33 @@ def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
             view.delete(k)
         else:
             view.set(k, v)
+
+
+class BodyMismatch(InvalidBlock):
+    """A block body that is not the one its header commits to: the body is wrong, not necessarily the header, so
+    the header's hash is not remembered as invalid (a relay could otherwise get a sound block refused)."""
+
+
+class _Precheck:
+    """A block's stateless checks under way in a signature worker (btt_chain/node/precheck.py). `result()` waits,
+    raises InvalidBlock for a wrong extrinsics root (checked first, as an import without workers does), keeps
+    the extrinsic hashes the worker computed and the valid signatures in the cache, and gives each signature's
+    verdict."""
+
+    def __init__(self, checker: SignatureChecker, block: Block, future: concurrent.futures.Future[PrecheckResult]):
+        self._checker = checker
+        self._block = block
+        self._future = future
+
+    def result(self) -> list[bool]:
+        res = self._future.result()
+        if res.extrinsics_root != self._block.header.extrinsics_root:
+            raise BodyMismatch("extrinsics root does not match the block body")
+        for xt, xt_hash, key, ok in zip(self._block.extrinsics, res.hashes, res.sig_keys, res.valid, strict=True):
+            object.__setattr__(xt, "_hash", xt_hash)
+            if ok:
+                self._checker.remember(key)
+        return res.valid
 
 
 def _sig_key(xt: Extrinsic, msg: bytes) -> bytes:

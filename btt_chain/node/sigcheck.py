@@ -10,6 +10,7 @@ import multiprocessing
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from btt_chain.node.precheck import PrecheckResult, precheck_block
 from btt_chain.primitives.keys import verify
 
 PARALLEL_THRESHOLD = 256
@@ -68,6 +69,17 @@ class SignatureChecker:
             futures = [self._pool.submit(_verify_chunk, batch[i : i + size]) for i in range(0, len(batch), size)]
             return PendingChecks(self, keys, results, todo, futures=futures)
         return PendingChecks(self, keys, results, todo, checked=_verify_chunk(batch))
+
+    @property
+    def has_workers(self) -> bool:
+        return self._pool is not None
+
+    def start_precheck(
+        self, encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int
+    ) -> concurrent.futures.Future[PrecheckResult]:
+        """Run a block's stateless checks (btt_chain/node/precheck.py) in a worker; needs workers."""
+        assert self._pool is not None
+        return self._pool.submit(precheck_block, encoded, births, genesis_hash, spec_version)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -82,3 +82,29 @@ def test_a_bad_signature_is_named_first_with_or_without_workers(monkeypatch: pyt
         assert log_ok.status == "best"
     finally:
         checker.close()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_body_that_does_not_match_its_extrinsics_root_is_refused_first(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The biggest recorded block with one extrinsic dropped from its body and its header sealed again (the
+    extrinsics root still the original's): refused for the root whichever way it is checked, head unchanged."""
+    monkeypatch.setattr(sigcheck, "PARALLEL_THRESHOLD", 1)
+    blocks = recorded_blocks()
+    index = max(range(len(blocks)), key=lambda i: len(Block.decode(blocks[i]).extrinsics))
+    checker = SignatureChecker(workers=workers)
+    chain = Chain(MemoryStore(), dev_genesis(), checker)
+    try:
+        for raw in blocks[:index]:
+            chain.import_block(raw, far_future_ms())
+        block = Block.decode(blocks[index])
+        header = block.header.replace(slot=block.header.slot).sealed(dev_keypair("alice"), chain.genesis_hash)
+        short = Block(header, block.extrinsics[:-1])
+        head_before = chain.head_hash
+        with pytest.raises(InvalidBlock, match="extrinsics root does not match"):
+            chain.import_block(short.encode(), far_future_ms())
+        assert chain.head_hash == head_before
+        assert chain.import_block(blocks[index], far_future_ms()).status == "best"
+    finally:
+        checker.close()
