@@ -9,92 +9,66 @@ how many were admitted and how many refused (with the first reason). The node ke
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.rpc_flood_bench import _call, _free_port
+from bench.dev_node import call, dev_node
 from btt_chain.primitives.extrinsic import sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.modules import RUNTIME
 
 SENDERS = 20
 UNIT = 10**18
+FUND_TIMEOUT_S = 60.0
+
+
+async def _fund(session: aiohttp.ClientSession, url: str, genesis: bytes, senders: list[Keypair]) -> None:
+    """Alice gives every sender 100 BTT; returns once all of them hold it (not timed)."""
+    alice = dev_keypair("alice")
+    nonce = int(await call(session, url, "system_accountNextIndex", "0x" + alice.public.hex()))
+    for i, pair in enumerate(senders):
+        xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer", pair.public, 100 * UNIT), nonce + i, genesis,
+                            RUNTIME.spec_version)
+        await call(session, url, "author_submitExtrinsic", "0x" + xt.encode().hex())
+    deadline = time.monotonic() + FUND_TIMEOUT_S
+    while True:
+        funded = [await call(session, url, "btt_account", "0x" + p.public.hex()) for p in senders]
+        if all(int(a["free"]) > 0 for a in funded):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the funding transfers were not included")
+        await asyncio.sleep(0.3)
 
 
 async def _run(per_sender: int, batch: int) -> dict[str, Any]:
-    rpc_port = _free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="btt-admission-"))
-    log = open(workdir / "node.log", "wb")
-    node = subprocess.Popen(
-        [sys.executable, "-m", "cli", "node", "--dev", "--no-p2p", "--no-prometheus", "--rpc-port", str(rpc_port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{rpc_port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    genesis_hex = await _call(session, url, "chain_getBlockHash", 0)
-                    if genesis_hex:
-                        break
-                except (aiohttp.ClientError, KeyError, TypeError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the node did not start; see {workdir / 'node.log'}")
-                await asyncio.sleep(0.2)
-            genesis = bytes.fromhex(genesis_hex[2:])
-            alice = dev_keypair("alice")
-            senders = [Keypair((1000 + i).to_bytes(32, "big")) for i in range(SENDERS)]
-            nonce = int(await _call(session, url, "system_accountNextIndex", "0x" + alice.public.hex()))
-            for i, pair in enumerate(senders):  # fund the senders from alice first (not timed)
-                call = RUNTIME.call("balances.transfer", pair.public, 100 * UNIT)
-                xt = sign_extrinsic(alice, call, nonce + i, genesis, RUNTIME.spec_version)
-                await _call(session, url, "author_submitExtrinsic", "0x" + xt.encode().hex())
-            while True:
-                funded = [await _call(session, url, "btt_account", "0x" + p.public.hex()) for p in senders]
-                if all(int(a["free"]) > 0 for a in funded):
-                    break
-                if time.monotonic() > deadline + 60:
-                    raise RuntimeError("the funding transfers were not included")
-                await asyncio.sleep(0.3)
-            encoded: list[str] = []
-            for pair in senders:
-                for k in range(per_sender):
-                    call = RUNTIME.call("balances.transfer", alice.public, 10**15 + k)
-                    encoded.append("0x" + sign_extrinsic(pair, call, k, genesis, RUNTIME.spec_version).encode().hex())
-            # interleave senders so that every batch spreads over the accounts, each sender's nonces in order
-            order = sorted(range(len(encoded)), key=lambda i: (i % per_sender, i // per_sender))
-            admitted = refused = 0
-            first_reason = ""
-            async with session.ws_connect(url, max_msg_size=64 << 20) as ws:
-                start = time.perf_counter()
-                for at in range(0, len(order), batch):
-                    chunk = order[at : at + batch]
-                    await ws.send_json([{"jsonrpc": "2.0", "id": i, "method": "author_submitExtrinsic",
-                                         "params": [encoded[i]]} for i in chunk])
-                    replies = await ws.receive_json()
-                    for r in replies:
-                        if "result" in r:
-                            admitted += 1
-                        else:
-                            refused += 1
-                            first_reason = first_reason or str(r.get("error", {}).get("data") or r.get("error"))
-                elapsed = time.perf_counter() - start
-    finally:
-        node.terminate()
-        try:
-            node.wait(20)
-        except subprocess.TimeoutExpired:
-            node.kill()
-        log.close()
+    async with dev_node("btt-admission-") as (url, session):
+        genesis = bytes.fromhex((await call(session, url, "chain_getBlockHash", 0))[2:])
+        senders = [Keypair((1000 + i).to_bytes(32, "big")) for i in range(SENDERS)]
+        await _fund(session, url, genesis, senders)
+        to = dev_keypair("alice").public
+        encoded = [
+            "0x" + sign_extrinsic(pair, RUNTIME.call("balances.transfer", to, 10**15 + k), k, genesis,
+                                  RUNTIME.spec_version).encode().hex()
+            for pair in senders for k in range(per_sender)
+        ]
+        # interleave senders so that every batch spreads over the accounts, each sender's nonces in order
+        order = sorted(range(len(encoded)), key=lambda i: (i % per_sender, i // per_sender))
+        admitted = refused = 0
+        first_reason = ""
+        async with session.ws_connect(url, max_msg_size=64 << 20) as ws:
+            start = time.perf_counter()
+            for at in range(0, len(order), batch):
+                await ws.send_json([{"jsonrpc": "2.0", "id": i, "method": "author_submitExtrinsic",
+                                     "params": [encoded[i]]} for i in order[at : at + batch]])
+                for r in await ws.receive_json():
+                    if "result" in r:
+                        admitted += 1
+                    else:
+                        refused += 1
+                        first_reason = first_reason or str(r.get("error", {}).get("data") or r.get("error"))
+            elapsed = time.perf_counter() - start
     return {
         "sent": len(encoded),
         "batch": batch,

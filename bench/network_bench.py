@@ -23,16 +23,9 @@ from typing import Any
 
 import aiohttp
 
+from bench.dev_node import free_port
 from btt_chain.client.rpc import RpcClient, RpcError
 from cli.devnet_cmd import DevnetNode, node_args, plan_devnet, stop_processes
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(node: DevnetNode, spec: Path, boot: list[DevnetNode], extra: tuple[str, ...] = ()) -> None:
@@ -96,9 +89,9 @@ def _pct(values: list[float], q: float) -> float:
 def propagation_and_finality(seconds: float = 60.0, nodes: int = 4) -> dict[str, float]:
     base = Path(tempfile.mkdtemp(prefix="btt-bench-net-"))
     try:
-        spec, plan = plan_devnet(base, nodes, _free_port(), _free_port(), 4, None)
+        spec, plan = plan_devnet(base, nodes, free_port(), free_port(), 4, None)
         for n in plan:
-            n.p2p_port, n.rpc_port = _free_port(), _free_port()
+            n.p2p_port, n.rpc_port = free_port(), free_port()
         for n in plan:
             _start(n, spec, plan[: n.index])
         for n in plan:
@@ -154,7 +147,7 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
         from p2p.node_key import load_or_create_node_key
 
         plan = [
-            DevnetNode(i, "alice" if i == 0 else "bob", base / f"node{i}", _free_port(), _free_port(),
+            DevnetNode(i, "alice" if i == 0 else "bob", base / f"node{i}", free_port(), free_port(),
                        load_or_create_node_key(base / f"node{i}" / "node-key").peer_id)
             for i in range(2)
         ]

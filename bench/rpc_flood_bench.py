@@ -11,28 +11,13 @@ latency p50/p95/max, calls answered, and the largest reply served. Loopback only
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _call(session: aiohttp.ClientSession, url: str, method: str, *params: Any) -> Any:
-    async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as r:
-        return (await r.json())["result"]
+from bench.dev_node import call, dev_node
 
 
 async def _attacker(url: str, stop: float, stats: dict[str, int], method: str, params: list[Any]) -> None:
@@ -48,54 +33,26 @@ async def _attacker(url: str, stop: float, stats: dict[str, int], method: str, p
 
 
 async def _run(connections: int, seconds: int) -> dict[str, Any]:
-    rpc_port = _free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="btt-rpc-flood-"))
-    log = open(workdir / "node.log", "wb")
-    node = subprocess.Popen(
-        [sys.executable, "-m", "cli", "node", "--dev", "--no-p2p", "--no-prometheus", "--rpc-port", str(rpc_port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{rpc_port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    head = int((await _call(session, url, "chain_getHeader"))["number"], 16)
-                    if head >= 3:
-                        break
-                except (aiohttp.ClientError, KeyError, TypeError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the node did not start; see {workdir / 'node.log'}")
-                await asyncio.sleep(0.2)
-            # fill the pool so that pendingExtrinsics has something to amplify
-            start_head = await _call(session, url, "chain_getHeader")
-            start_slot_ms = time.time() * 1000
-            stats = {"calls": 0, "largest": 0}
-            stop = time.monotonic() + seconds
-            attackers = [
-                asyncio.create_task(_attacker(url, stop, stats, "chain_getBlockHash", [list(range(1000))]))
-                for _ in range(connections)
-            ]
-            attackers.append(asyncio.create_task(_attacker(url, stop, stats, "author_pendingExtrinsics", [])))
-            latencies = []
-            while time.monotonic() < stop:
-                t = time.perf_counter()
-                await _call(session, url, "system_health")
-                latencies.append((time.perf_counter() - t) * 1000)
-                await asyncio.sleep(0.1)
-            await asyncio.gather(*attackers, return_exceptions=True)
-            end_head = await _call(session, url, "chain_getHeader")
-            elapsed_slots = int((time.time() * 1000 - start_slot_ms) // 1000)
-            authored = int(end_head["number"], 16) - int(start_head["number"], 16)
-    finally:
-        node.terminate()
-        try:
-            node.wait(20)
-        except subprocess.TimeoutExpired:
-            node.kill()
-        log.close()
+    async with dev_node("btt-rpc-flood-", min_head=3) as (url, session):
+        start_head = await call(session, url, "chain_getHeader")
+        start_slot_ms = time.time() * 1000
+        stats = {"calls": 0, "largest": 0}
+        stop = time.monotonic() + seconds
+        attackers = [
+            asyncio.create_task(_attacker(url, stop, stats, "chain_getBlockHash", [list(range(1000))]))
+            for _ in range(connections)
+        ]
+        attackers.append(asyncio.create_task(_attacker(url, stop, stats, "author_pendingExtrinsics", [])))
+        latencies = []
+        while time.monotonic() < stop:
+            t = time.perf_counter()
+            await call(session, url, "system_health")
+            latencies.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0.1)
+        await asyncio.gather(*attackers, return_exceptions=True)
+        end_head = await call(session, url, "chain_getHeader")
+        elapsed_slots = int((time.time() * 1000 - start_slot_ms) // 1000)
+        authored = int(end_head["number"], 16) - int(start_head["number"], 16)
     latencies.sort()
     return {
         "attacker connections": connections + 1,
