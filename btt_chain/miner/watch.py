@@ -10,7 +10,7 @@ from btt_chain.primitives.amounts import format_btt
 
 
 class RpcCaller(Protocol):
-    """A JSON-RPC client: `cli.rpc_client.RpcClient`, or an in-process dispatcher in tests."""
+    """A JSON-RPC client: `btt_chain.client.rpc.RpcClient`, or an in-process dispatcher in tests."""
 
     def call(self, method: str, *params: Any) -> Any: ...
 
