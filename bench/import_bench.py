@@ -92,6 +92,7 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, b
         (work / "pool.bin").write_bytes(_frames(pool))
         (work / "genesis.pickle").write_bytes(pickle.dumps(dataclasses.replace(genesis, state={}, nodes={})))
         genesis = author.genesis  # drop the full genesis state: the node process does not need it
+        author.db.kv.close()  # no compaction of the authoring database competes with the node process for a core
         proc = subprocess.run(
             [sys.executable, "-m", "bench.import_node", str(work), str(sig_workers)],
             capture_output=True, text=True, check=False,
@@ -112,6 +113,7 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, b
         t3 = time.perf_counter()
         root, _nodes = staged.tree.update(staged.head.state_root, result.changes)
         t4 = time.perf_counter()
+        staged.db.kv.close()
         assert root == block.header.state_root
         return {
             "accounts": accounts,

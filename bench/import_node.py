@@ -79,14 +79,17 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     per_block: list[float] = []
     transfers = 0
     slot = 0
+    loop_start = time.perf_counter()
     for raw in blocks:
         start = time.perf_counter()
         result = chain.import_block(raw, now_ms=genesis.spec.genesis_time_ms + 10**10)
+        if len(per_block) == len(blocks) - 1:
+            chain.db.kv.flush()  # the last block's commit, written behind, counts until it is on disk
         per_block.append(time.perf_counter() - start)
         assert result.status == "best", result.status
         transfers += len(result.enacted[-1].block.extrinsics)
         slot = result.header.slot
-    import_s = sum(per_block)
+    import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
 
     # a block's worth of fresh transfers into a pool, then a block authored from it
     pool = TxPool(chain.validate_transaction, lambda who: system.account.get(chain.state(), who).nonce,

@@ -17,7 +17,8 @@ def bench() -> None:
               help="Funded accounts in the genesis state.")
 @click.option("--transfers", type=click.IntRange(1, 10_000), default=5_000, show_default=True,
               help="Signed transfers per imported block.")
-@click.option("--blocks", type=click.IntRange(1, 100), default=1, show_default=True, help="Blocks imported.")
+@click.option("--blocks", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Blocks imported (several: the rate then includes LevelDB's memtable flushes and compactions).")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Worker processes checking signatures beside execution (0: in-process, before it).")
 def import_(accounts: int, transfers: int, blocks: int, sig_workers: int) -> None:

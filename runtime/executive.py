@@ -24,6 +24,7 @@ from runtime.overlay import Overlay, StateReader
 from runtime.session import storage as session
 from runtime.system import events as system_events
 from runtime.system import storage as system
+from runtime.system.types import AccountInfo
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,9 @@ class Executive:
 
     def check_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool, allow_future: bool = False
-    ) -> tuple[CheckedExtrinsic, int]:
-        """Every inclusion check against the current block state. Returns the checked form and the account nonce."""
+    ) -> tuple[CheckedExtrinsic, AccountInfo]:
+        """Every inclusion check against the current block state. Returns the checked form and the signer's account
+        with its locks as they stand at the block's time."""
         state = ex.state
         decoded = self.runtime.decode_call(xt.call)
         if signature_checked:
@@ -171,13 +173,13 @@ class Executive:
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
             )
-        return CheckedExtrinsic(xt, decoded, length, fee), acc.nonce
+        return CheckedExtrinsic(xt, decoded, length, fee), acc
 
     def apply_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
     ) -> ApplyOutcome:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
-        checked, _ = self.check_extrinsic(ex, xt, length, signature_checked)
+        checked, account = self.check_extrinsic(ex, xt, length, signature_checked)
         ctx = ex.ctx
         weight = checked.call.weight
         if ex.weight_used + weight > ctx.param("block.max_weight"):
@@ -188,7 +190,7 @@ class Executive:
             raise BlockFull("block extrinsic count limit reached")
         index = len(ex.outcomes)
         ctx.phase = index
-        balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip)
+        balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
         ex.fees += checked.fee
         ex.tips += xt.tip
         ex.weight_used += weight
@@ -225,11 +227,10 @@ class Executive:
             message = self.signing_message(ex.state, xt, next_env.number)
             if not verify_signature(xt, message):
                 raise InvalidExtrinsic("bad signature")
-        checked, account_nonce = self.check_extrinsic(
+        checked, account = self.check_extrinsic(
             ex, xt, length, signature_checked=verify_signature is not None, allow_future=True
         )
-        spendable = get_current_account(ex.ctx, xt.signer).spendable
-        return ValidTransaction(xt.tip, xt.signer, xt.nonce, account_nonce, checked.fee, spendable)
+        return ValidTransaction(xt.tip, xt.signer, xt.nonce, account.nonce, checked.fee, account.spendable)
 
     def dry_run(
         self,

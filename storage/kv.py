@@ -24,6 +24,16 @@ class KeyValueStore(abc.ABC):
         never half a batch.
         """
 
+    def write_behind(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = ()) -> None:
+        """Like `write(..., sync=True)`, but it may return before the batch is on stable storage: reads see it at
+        once, every later call waits for it, and a crash before it lands loses the whole batch, never half.
+        For a block import's commit, which the next block's execution can overlap. Here: a plain synced write."""
+        self.write(puts, deletes, sync=True)
+
+    def flush(self) -> None:
+        """Return once every write made so far is on stable storage (a `write_behind` batch included)."""
+        self.write({}, sync=True)
+
     @abc.abstractmethod
     def iterate(self, prefix: bytes = b"", reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """(key, value) pairs whose key starts with `prefix`, in ascending key order (descending if `reverse`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 META_GENESIS_HASH = b"m:genesis"
 """The genesis hash the database was created with."""
 META_CHAIN_SPEC = b"m:spec"
@@ -10,6 +12,9 @@ META_HEAD = b"m:head"
 """Hash of the best (head) block; the flat state below is the state after it."""
 META_FINALIZED = b"m:finalized"
 """Hash of the last finalized block."""
+META_INITIALISING = b"m:initialising"
+"""Present only while a large genesis is written in several batches: a database holding it without a head was cut
+off mid-way, and the next initialise wipes what that attempt wrote before starting again."""
 
 BLOCK = b"b:"
 """b: + block hash -> encoded block."""
@@ -72,6 +77,11 @@ def state_key(key: bytes) -> bytes:
 
 def trie_node_key(node_hash: bytes) -> bytes:
     return TRIE_NODE + node_hash
+
+
+def trie_node_entries(nodes: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+    """{trie_node_key(hash): encoding} for many nodes at once (a block's commit writes tens of thousands)."""
+    return {TRIE_NODE + node_hash: enc for node_hash, enc in nodes.items()}
 
 
 def undo_key(block_hash: bytes) -> bytes:

@@ -19,6 +19,7 @@ node: every root ever returned stays readable and provable for as long as the ca
 from __future__ import annotations
 
 import hashlib
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,23 @@ class _NodeCache:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def make_room(self) -> None:
+        """Have CPython grow the dict's table now instead of in the middle of a block: every update pops and adds
+        tens of thousands of nodes, and a dict whose free slots run out is rebuilt (~0.3 s at 2.4M nodes). Filler
+        keys (33 bytes: never a node hash) are added until the table grows, then removed; the grown table has room
+        for about as many updates again as the tree holds nodes."""
+        nodes = self.nodes
+        if not nodes:
+            return
+        before = sys.getsizeof(nodes)
+        filler = 0
+        while sys.getsizeof(nodes) == before and filler <= len(nodes):
+            for _ in range(1024):
+                nodes[b"\xff" + filler.to_bytes(32, "big")] = b""
+                filler += 1
+        for i in range(filler):
+            del nodes[b"\xff" + i.to_bytes(32, "big")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +219,7 @@ class SparseMerkleTree:
                 if enc[0] == INTERNAL_TAG:
                     below.extend(child for child in (enc[1:33], enc[33:]) if child != ZERO_HASH)
             level = below
+        cache.make_room()
         return loaded
 
     def get_value_hash(self, root: bytes, key: bytes) -> bytes | None:
@@ -261,6 +280,10 @@ class SparseMerkleTree:
             raise ValueError("state root must be 32 bytes")
         if not changes:
             return root, {}
+        if root == EMPTY_ROOT:
+            fresh_root, fresh_nodes = _build_fresh(changes)
+            self._cache.put_update(fresh_nodes)
+            return fresh_root, fresh_nodes
         entries: list[tuple[int, bytes, bytes | None]] = []
         for key, value in changes.items():
             if type(key) is not bytes:
@@ -293,6 +316,53 @@ class SparseMerkleTree:
 
 def _first(entry: tuple[int, bytes, bytes | None]) -> int:
     return entry[0]
+
+
+def _build_fresh(changes: Mapping[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes]]:
+    """A whole tree from nothing (a genesis state): the same tree an update of the empty tree would make, built by
+    splitting the sorted leaves where their paths part instead of bit by bit, so only branching nodes recurse."""
+    leaves: list[tuple[bytes, bytes]] = []
+    for key, value in changes.items():
+        if type(key) is not bytes:
+            raise TypeError(f"state keys must be bytes, got {type(key).__name__}")
+        if value is None:
+            continue  # deleting from the empty tree changes nothing
+        if type(value) is not bytes:
+            raise TypeError(f"state values must be bytes or None, got {type(value).__name__}")
+        hasher = _H32.copy()
+        hasher.update(key)
+        path = hasher.digest()
+        hasher = _H32.copy()
+        hasher.update(value)
+        leaves.append((path, hasher.digest()))
+    if not leaves:
+        return EMPTY_ROOT, {}
+    leaves.sort()  # by path: bytes order is the order of the paths as integers
+    ints = [int.from_bytes(path, "big") for path, _ in leaves]
+    new: dict[bytes, bytes] = {}
+
+    def node(enc: bytes) -> bytes:
+        hasher = _H32.copy()
+        hasher.update(enc)
+        node_hash = hasher.digest()
+        new[node_hash] = enc
+        return node_hash
+
+    def subtree(depth: int, lo: int, hi: int) -> bytes:
+        """The subtree at `depth` holding leaves [lo, hi), hi - lo >= 1."""
+        if hi - lo == 1:
+            path, value_hash = leaves[lo]
+            return node(b"\x00" + path + value_hash)
+        first = ints[lo]
+        split_depth = PATH_BITS - (first ^ ints[hi - 1]).bit_length()  # where the first and last leaves part
+        shift = PATH_BITS - 1 - split_depth
+        mid = bisect_left(ints, ((first >> shift) | 1) << shift, lo, hi)
+        top = node(b"\x01" + subtree(split_depth + 1, lo, mid) + subtree(split_depth + 1, mid, hi))
+        for d in range(split_depth - 1, depth - 1, -1):  # one-sided nodes down to where the leaves part
+            top = node(b"\x01" + ZERO_HASH + top if (first >> (PATH_BITS - 1 - d)) & 1 else b"\x01" + top + ZERO_HASH)
+        return top
+
+    return subtree(0, 0, len(leaves)), new
 
 
 class _Batch:

@@ -22,6 +22,7 @@ from typing import Protocol
 from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import SlotClock
 from btt_chain.node import sigcheck
+from btt_chain.node.gc_pause import gc_paused
 from btt_chain.node.precheck import PrecheckResult
 from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
@@ -268,6 +269,10 @@ class Chain:
         """Check a block and add it to the tree; reorganise if it makes the best chain.
 
         Raises InvalidBlock (nothing changed), UnknownParent, or ConflictsWithFinality."""
+        with gc_paused():
+            return self._import_block(encoded, now_ms)
+
+    def _import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
         try:
             block = Block.decode(encoded)
         except DecodeError as exc:
@@ -411,7 +416,8 @@ class Chain:
             parent_root = block.header.state_root
         new_head = enacted[-1].block.header
         update = ChainUpdate(new_head, target, view.changes(), [e.block for e in enacted], retracted, executed)
-        self.db.apply_update(update)
+        # written behind: the next block's decoding and execution overlap this block's write and fsync
+        self.db.apply_update(update, behind=True)
         self.head, self.head_hash = new_head, target
         if retracted:
             log.info(
@@ -563,6 +569,12 @@ class Chain:
     ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
         """Build, seal and commit a block on the head for `slot` from (extrinsic, encoded length) candidates in
         priority order. Returns the imported block and the candidates dropped as invalid (with the reason)."""
+        with gc_paused():
+            return self._author_block(slot, pair, candidates)
+
+    def _author_block(
+        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
+    ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
         block, result, nodes, dropped = self._build(slot, pair, candidates)
         header, h = block.header, block.hash()
         view = Overlay(self.db.state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct, pack
+from btt_chain.primitives.codec import HASH, MAX_ENCODED_SIZE, U64, Bytes, ListOf, Nested, Struct, pack, unpack
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair, verify
@@ -70,6 +70,17 @@ class Block(Struct):
     extrinsics: tuple[Extrinsic, ...]
 
     WIRE = (("header", Nested(Header)), ("extrinsics", ListOf(Nested(Extrinsic), MAX_BLOCK_EXTRINSICS)))
+
+    @classmethod
+    def decode(cls, data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Block:
+        """Decode a block; each extrinsic keeps its encoding, packed from its part of the wire form (canonical,
+        since the whole block's encoding was checked canonical) instead of re-encoded field by field."""
+        wire = unpack(data, max_size)
+        block = cls.from_wire(wire)
+        object.__setattr__(block, "_encoded", bytes(data))
+        for xt, xt_wire in zip(block.extrinsics, wire[1], strict=True):
+            object.__setattr__(xt, "_encoded", pack(xt_wire))
+        return block
 
     def hash(self) -> bytes:
         return self.header.hash()

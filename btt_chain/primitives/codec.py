@@ -55,6 +55,28 @@ def unpack(data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Any:
 
 
 def _check_generic(value: Any, depth: int, limit: int = MAX_DEPTH) -> None:
+    """Reject what no wire value may hold: negative integers, floats, maps, nil, extension types, deep nesting.
+
+    Leaves of the exact types msgpack decodes to are checked inline (a block holds ~100,000 of them); anything else
+    takes the general path below."""
+    kind = type(value)
+    if kind is list and depth < limit:
+        for item in value:
+            item_kind = type(item)
+            if item_kind is bytes or item_kind is str or item_kind is bool:
+                continue
+            if item_kind is int and item >= 0:
+                continue
+            _check_generic(item, depth + 1, limit)
+        return
+    if kind is bytes or kind is str or kind is bool:
+        if depth > limit:
+            raise DecodeError(f"nesting deeper than {limit}")
+        return
+    _check_generic_slow(value, depth, limit)
+
+
+def _check_generic_slow(value: Any, depth: int, limit: int) -> None:
     if depth > limit:
         raise DecodeError(f"nesting deeper than {limit}")
     if isinstance(value, bool) or isinstance(value, (bytes, str)):
@@ -65,7 +87,7 @@ def _check_generic(value: Any, depth: int, limit: int = MAX_DEPTH) -> None:
         return
     if isinstance(value, list):
         for item in value:
-            _check_generic(item, depth + 1, limit)
+            _check_generic_slow(item, depth + 1, limit)
         return
     if isinstance(value, float):
         raise DecodeError("floats are not allowed")
@@ -274,6 +296,8 @@ BOOL = Bool()
 # --- structs -----------------------------------------------------------------------------------
 
 
+_POSITIONAL: dict[type, bool] = {}
+"""Struct class -> whether its constructor takes the wire fields positionally, in wire order (the fast decode)."""
 _WIRE_NAMES: dict[type, tuple[str, ...]] = {}
 """Struct class -> its wire field names when they are all its fields (else empty): the fast `replace`."""
 
@@ -290,15 +314,25 @@ class Struct:
     def from_wire(cls: type[T], wire: Any) -> T:
         if type(wire) is not list:
             raise DecodeError(f"{cls.__name__}: expected an array, got {type(wire).__name__}")
-        if len(wire) != len(cls.WIRE):
-            raise DecodeError(f"{cls.__name__}: expected {len(cls.WIRE)} fields, got {len(wire)}")
-        kwargs = {}
-        for (name, f), w in zip(cls.WIRE, wire, strict=False):
-            try:
-                kwargs[name] = f.from_wire(w)
-            except DecodeError as exc:
-                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
-        return cls(**kwargs)
+        fields = cls.WIRE
+        if len(wire) != len(fields):
+            raise DecodeError(f"{cls.__name__}: expected {len(fields)} fields, got {len(wire)}")
+        try:
+            values = [f.from_wire(w) for (_, f), w in zip(fields, wire, strict=True)]
+        except DecodeError:
+            for (name, f), w in zip(fields, wire, strict=True):  # again, field by field, to name the bad one
+                try:
+                    f.from_wire(w)
+                except DecodeError as exc:
+                    raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
+            raise
+        positional = _POSITIONAL.get(cls)
+        if positional is None:
+            field_names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+            positional = _POSITIONAL[cls] = field_names == [name for name, _ in fields]
+        if positional:
+            return cls(*values)
+        return cls(**{name: v for (name, _), v in zip(fields, values, strict=True)})
 
     def encode(self) -> bytes:
         """The canonical encoding, computed once per (immutable) value."""

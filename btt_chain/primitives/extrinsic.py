@@ -90,19 +90,23 @@ def signing_payload(
     call: Call, nonce: int, tip: int, era: Era, genesis_hash: bytes, birth_hash: bytes, spec_version: int
 ) -> bytes:
     """The 32-byte message a signer signs: blake2b-256 of the domain-tagged payload."""
-    body = pack(
-        [
-            "btt-extrinsic",
-            call.to_wire(),
-            U64.to_wire(nonce),
-            AMOUNT.to_wire(tip),
-            era.to_wire(),
-            HASH.to_wire(genesis_hash),
-            HASH.to_wire(birth_hash),
-            U32.to_wire(spec_version),
-        ]
+    return _signing_hash(
+        call.to_wire(), U64.to_wire(nonce), AMOUNT.to_wire(tip), era.to_wire(),
+        HASH.to_wire(genesis_hash), HASH.to_wire(birth_hash), U32.to_wire(spec_version),
     )
-    return blake2b_256(body)
+
+
+def signing_payload_of_wire(wire: list[Any], genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bytes:
+    """`signing_payload` from an extrinsic's wire form as a canonical, decoded block holds it (the signature
+    worker's fast path): its call, nonce, tip and era parts are already what `to_wire` would make of them."""
+    return _signing_hash(
+        wire[4], wire[1], wire[2], wire[3],
+        HASH.to_wire(genesis_hash), HASH.to_wire(birth_hash), U32.to_wire(spec_version),
+    )
+
+
+def _signing_hash(call: Any, nonce: Any, tip: Any, era: Any, genesis: Any, birth: Any, spec_version: Any) -> bytes:
+    return blake2b_256(pack(["btt-extrinsic", call, nonce, tip, era, genesis, birth, spec_version]))
 
 
 def sign_extrinsic(

@@ -135,3 +135,24 @@ def test_call_argument_depth_limit():
 def test_call_args_keep_nested_lists():
     call = Call(1, 2, (b"a", [1, [2, b"x"]], True, "s"))
     assert Call.decode(call.encode()) == call
+
+
+_ANY_WIRE_LEAF = st.one_of(
+    st.booleans(), st.integers(min_value=-3, max_value=2**64 - 1), st.binary(max_size=4), st.text(max_size=3),
+    st.floats(allow_nan=False), st.none(), st.just({}), st.just(()),
+)
+
+
+@given(st.recursive(_ANY_WIRE_LEAF, lambda inner: st.lists(inner, max_size=3), max_leaves=30), st.integers(0, 17))
+@settings(max_examples=400, deadline=None)
+def test_the_fast_wire_check_judges_like_the_general_one(value: object, depth: int) -> None:
+    from btt_chain.primitives.codec import _check_generic, _check_generic_slow
+
+    def verdict(check: object) -> str | None:
+        try:
+            check(value, depth, 16)  # type: ignore[operator]
+        except DecodeError as exc:
+            return str(exc)
+        return None
+
+    assert verdict(_check_generic) == verdict(_check_generic_slow)

@@ -1,0 +1,112 @@
+"""LevelDB's write-behind commit: a batch still being written is seen by every read, lands whole, and a failed one
+fails the store instead of being forgotten."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import plyvel
+import pytest
+
+from btt_chain.primitives.errors import StorageError
+from storage.leveldb import LevelDBStore
+from storage.memory import MemoryStore
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[LevelDBStore]:
+    with LevelDBStore(tmp_path / "db") as store:
+        yield store
+
+
+def hold_writer(store: LevelDBStore) -> threading.Event:
+    """Keep the store's writer thread busy until the returned gate is set: a write_behind stays in flight."""
+    gate = threading.Event()
+    writer = concurrent.futures.ThreadPoolExecutor(1)
+    writer.submit(gate.wait, 30)
+    store._writer = writer  # noqa: SLF001 - the test stands in for the writer thread
+    return gate
+
+
+def views(kv: LevelDBStore | MemoryStore, keys: list[bytes]) -> tuple[object, ...]:
+    return (
+        [kv.get(k) for k in keys],
+        list(kv.iterate()),
+        list(kv.iterate(reverse=True)),
+        list(kv.iterate(b"a")),
+        list(kv.iterate(b"a", reverse=True)),
+        list(kv.iterate(b"b1")),
+    )
+
+
+def test_reads_see_a_batch_that_has_not_landed(db: LevelDBStore, tmp_path: Path) -> None:
+    reference = MemoryStore()
+    base = {b"a1": b"1", b"a2": b"2", b"a3": b"3", b"b1": b"x", b"c": b"y"}
+    db.write(base, sync=True)
+    reference.write(base)
+    gate = hold_writer(db)
+    puts, deletes = {b"a0": b"new", b"a2": b"changed", b"b10": b"", b"z": b"z"}, [b"a3", b"c", b"absent"]
+    db.write_behind(puts, deletes)
+    reference.write(puts, deletes)
+    keys = sorted({*base, *puts, *deletes})
+    assert db._landing is not None and not db._landing.done(), "the batch must still be in flight"  # noqa: SLF001
+    assert views(db, keys) == views(reference, keys)
+    gate.set()
+    db.flush()
+    assert views(db, keys) == views(reference, keys)
+    db.close()
+    with LevelDBStore(tmp_path / "db") as reopened:
+        assert views(reopened, keys) == views(reference, keys), "what was written behind is on disk after flush"
+
+
+def test_write_behind_matches_plain_writes_over_random_batches(db: LevelDBStore) -> None:
+    rng = random.Random(7)
+    reference = MemoryStore()
+    keys = [bytes([rng.choice(b"ab"), rng.randrange(6)]) for _ in range(40)]
+    for round_ in range(60):
+        gate = hold_writer(db) if round_ % 3 == 0 else None
+        puts = {rng.choice(keys): rng.randbytes(rng.randrange(3)) for _ in range(rng.randrange(6))}
+        deletes = [rng.choice(keys) for _ in range(rng.randrange(4))]
+        if rng.random() < 0.5:
+            db.write_behind(puts, deletes)
+        else:
+            db.write(puts, deletes)
+        reference.write(puts, deletes)
+        assert views(db, keys) == views(reference, keys), f"round {round_}"
+        if gate is not None:
+            gate.set()
+
+
+def test_a_plain_write_waits_for_the_batch_ahead_of_it(db: LevelDBStore, tmp_path: Path) -> None:
+    gate = hold_writer(db)
+    db.write_behind({b"k": b"behind"})
+    threading.Timer(0.2, gate.set).start()
+    db.write({b"k": b"after"}, sync=True)  # must land after the earlier batch, never under it
+    db.close()
+    with LevelDBStore(tmp_path / "db") as reopened:
+        assert reopened.get(b"k") == b"after"
+
+
+def test_a_bad_batch_is_refused_before_anything_is_in_flight(db: LevelDBStore) -> None:
+    db.write({b"keep": b"me"})
+    with pytest.raises(TypeError):
+        db.write_behind({b"ok": b"1", b"bad": "text"})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        db.write_behind({b"ok": b"1"}, [7])  # type: ignore[list-item]
+    assert list(db.iterate()) == [(b"keep", b"me")]
+
+
+def test_a_failed_background_write_fails_every_later_call(db: LevelDBStore) -> None:
+    failed: concurrent.futures.Future[None] = concurrent.futures.Future()
+    failed.set_exception(plyvel.IOError(b"IO error: No space left on device"))
+    db._landing = failed  # noqa: SLF001 - a write the disk refused
+    with pytest.raises(StorageError, match="background write failed.*No space left"):
+        db.write({b"a": b"1"})
+    for call in (lambda: db.get(b"a"), lambda: list(db.iterate()), db.flush, lambda: db.write_behind({})):
+        with pytest.raises(StorageError, match="background write failed"):
+            call()
+    db.close()  # closing a failed store still releases it
