@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from btt_chain.miner.clinic import ClinicLoop, JobTerms, resolve_model
-from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
+from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions, param_value
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
 from tests.miner.test_miner_loop import UNIT, DevChain, miner, run_until
@@ -38,6 +38,15 @@ def checking_clinic(dev: DevChain, name: str, demand_after_s: float = 60.0) -> t
     return loop, lines
 
 
+def rebond(dev: DevChain, provider: MinerLoop) -> None:
+    """Bond a provider slashed for a sampled fake back up to the minimum: below it, it is drawn for no job and a
+    job that needs it waits for ever."""
+    minimum = param_value(dev.rpc, "compute.min_provider_bond")
+    bonded = int(dev.rpc.call("btt_bonds", provider.address)["bonded"])
+    if bonded < minimum:
+        provider.submit("bonds.bond_extra", (minimum - bonded,), True)
+
+
 def verified_job(dev: DevChain, loops: list[Any], post: Any, faker: MinerLoop, mlines: list[str]) -> int:
     """Post jobs until one's faked item escapes the sample (a sampled fake is caught at once: try again)."""
     for _ in range(ATTEMPTS):
@@ -48,6 +57,7 @@ def verified_job(dev: DevChain, loops: list[Any], post: Any, faker: MinerLoop, m
             return jid
         mlines.clear()
         run_until(dev, [faker], lambda: not faker.engine.job_ids(), 5)
+        rebond(dev, faker)
     raise AssertionError(f"the faked item was sampled {ATTEMPTS} times in a row")
 
 
