@@ -37,6 +37,9 @@ class P2PConfig:
     """Outbound peers the discovery dialer keeps (bootnodes are dialed regardless and count towards it)."""
     discovery: bool = True
     """Peer exchange over the `peers` protocol: ask peers for addresses, dial them, answer their asks."""
+    peers_file: Path | None = None
+    """Where the peers this node has seen work are kept across restarts and dialed again on start (with
+    discovery; p2p/peer_store.py). None: nowhere."""
     max_message_bytes: int = 60_000
     """Gossip payload cap. Must stay under 64 KiB: larger pubsub frames crash joining peers (P2P-NOTES)."""
     max_response_bytes: int = 16 * 1024 * 1024

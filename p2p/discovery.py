@@ -39,6 +39,8 @@ MAX_PER_SOURCE = 32
 MAX_FAILURES = 3
 MAX_PEX_BYTES = 4096
 RETRY_BASE_S = 5.0
+SAVED = "saved"
+"""The source of an address read back from the peers file: not a peer id, so it shares no per-source cap."""
 _PEER_ID_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,64}")
 _ADDR_RE = re.compile(r"/ip4/([0-9.]{7,15})/tcp/([0-9]{1,5})")
 
@@ -101,11 +103,15 @@ def decode_response(data: bytes, source_is_loopback: bool) -> list[tuple[str, st
     entries = []
     for entry in value[1]:
         if (not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], str)
-                or not isinstance(entry[1], str) or not _PEER_ID_RE.fullmatch(entry[0])
+                or not isinstance(entry[1], str) or not is_peer_id(entry[0])
                 or not is_acceptable_address(entry[1], source_is_loopback)):
             raise P2PError(f"peers answer has a bad entry {str(entry)[:120]!r}")
         entries.append((entry[0], entry[1]))
     return entries
+
+
+def is_peer_id(text: str) -> bool:
+    return _PEER_ID_RE.fullmatch(text) is not None
 
 
 def with_port(observed: str, port: int) -> str | None:
@@ -120,7 +126,8 @@ def with_port(observed: str, port: int) -> str | None:
 class Entry:
     addr: str
     source: str
-    """Peer id that told us, or "" when we saw it work ourselves (dialed it, or its own ask)."""
+    """Peer id that told us, "" when we saw it work ourselves (dialed it, or its own ask), or SAVED when an
+    earlier run of this node saw it work (p2p/peer_store.py)."""
     failures: int = 0
     next_try: float = 0.0
 
@@ -140,6 +147,26 @@ class AddressBook:
             return
         self.verified[peer] = addr
         self.entries[peer] = Entry(addr, "")
+
+    def restore(self, saved: list[tuple[str, str]]) -> int:
+        """Add the addresses an earlier run saw work as dial candidates (not yet told to others: they may be stale
+        now); forgotten after MAX_FAILURES failed dials like learnt ones. The number added."""
+        added = 0
+        for peer, addr in saved:
+            if peer == self.own or peer in self.entries or len(self.entries) >= MAX_BOOK:
+                continue
+            self.entries[peer] = Entry(addr, SAVED)
+            added += 1
+        return added
+
+    def to_save(self) -> list[tuple[str, str]]:
+        """What the peers file should hold: addresses seen work in this run, and those read back from the file
+        that have not failed MAX_FAILURES dials since (a node restarted twice before reconnecting keeps them)."""
+        peers = dict(self.verified)
+        for peer, entry in self.entries.items():
+            if entry.source == SAVED:
+                peers.setdefault(peer, entry.addr)
+        return sorted(peers.items())
 
     def learn(self, source: str, entries: list[tuple[str, str]]) -> int:
         """Add what `source` told us (at most MAX_PER_SOURCE entries from it in the book); the number added."""

@@ -38,7 +38,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
-from p2p import discovery, wire
+from p2p import discovery, peer_store, wire
 from p2p.bridge import TrioThread, invoke
 from p2p.config import STATUS_PROTOCOL_ID, P2PConfig, parse_bootnode, wire_protocol
 from p2p.errors import P2PError
@@ -58,6 +58,8 @@ CONNECTION_EVENT_QUEUE = 1024
 SHUTDOWN_CLOSE_TIMEOUT = 3.0
 PEX_FIRST_ASK_S = 1.0
 PEX_INTERVAL_S = 10.0
+PEERS_SAVE_INTERVAL_S = 2.0
+"""How often the peers file is brought up to date (when what it would hold changed)."""
 PEX_TIMEOUT_S = 5.0
 ROTATE_EVERY = 3
 """Every third peer-exchange round, one outbound peer is swapped for a random known one, so separate groups of
@@ -192,6 +194,10 @@ class TrioNode:
         """Peers whose current connection we dialed (the rest dialed us)."""
         self._dial_addr: dict[str, str] = {}
         self._book = discovery.AddressBook(key.peer_id)
+        self._saved_peers: list[tuple[str, str]] = []
+        if config.discovery and config.peers_file is not None:
+            self._saved_peers = peer_store.load_peers(config.peers_file)
+            self._book.restore(self._saved_peers)
         self._listen_port = config.listen_port
 
     # lifecycle
@@ -268,6 +274,7 @@ class TrioNode:
             log.warning("p2p shutdown raised %r (ignored)", exc)
         finally:
             self.bridge.nursery = None
+            self._save_peers()
             for peer in self.book.clear_connected():
                 self.notify("disconnected", peer)
 
@@ -540,7 +547,7 @@ class TrioNode:
 
     async def _housekeeping(self) -> None:
         assert self._gossip is not None
-        last_gossip_clean = trio.current_time()
+        last_gossip_clean = last_peers_save = trio.current_time()
         while True:
             await trio.sleep(HOUSEKEEPING_TICK)
             for peer in self.book.sweep_expired_bans():
@@ -550,6 +557,24 @@ class TrioNode:
             if trio.current_time() - last_gossip_clean >= GOSSIP_HOUSEKEEPING_INTERVAL:
                 self._gossip.housekeeping()
                 last_gossip_clean = trio.current_time()
+            if trio.current_time() - last_peers_save >= PEERS_SAVE_INTERVAL_S:
+                self._save_peers()
+                last_peers_save = trio.current_time()
+
+    def _save_peers(self) -> None:
+        """Bring the peers file up to date (banned peers left out); a failed write is logged, not fatal."""
+        path = self.config.peers_file
+        if path is None or not self.config.discovery:
+            return
+        peers = [(p, a) for p, a in self._book.to_save() if not self.book.is_banned(p)]
+        if peers == self._saved_peers:
+            return
+        try:
+            peer_store.save_peers(path, peers)
+        except OSError as exc:
+            log.warning("cannot save the peers to %s: %s", path, exc)
+            return
+        self._saved_peers = peers
 
     # peer exchange (p2p/discovery.py)
     async def _ask_peers(self, peer: str) -> None:

@@ -315,6 +315,7 @@ class Node:
             max_peers=max(1, self.config.in_peers + self.config.out_peers),
             out_peers=self.config.out_peers,
             discovery=self.config.discovery,
+            peers_file=self.data_dir / "network" / "peers.json",
             # a gossiped block is imported before it is forwarded: big blocks need more than the 2 s default
             gossip_validation_timeout=10.0,
         )
