@@ -80,7 +80,16 @@ class Extrinsic(Struct):
         return cls.decode(data, max_size=MAX_EXTRINSIC_SIZE)
 
     def signing_payload(self, genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bytes:
-        return signing_payload(self.call, self.nonce, self.tip, self.era, genesis_hash, birth_hash, spec_version)
+        """The message this extrinsic's signer signed, for that chain, birth block and spec version; the last one
+        computed is kept (a pooled extrinsic's, made when it was admitted, is asked for again when it is
+        authored)."""
+        key = (genesis_hash, birth_hash, spec_version)
+        cached: tuple[tuple[bytes, bytes, int], bytes] | None = self.__dict__.get("_signing")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        message = signing_payload(self.call, self.nonce, self.tip, self.era, genesis_hash, birth_hash, spec_version)
+        object.__setattr__(self, "_signing", (key, message))
+        return message
 
     def verify_signature(self, genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bool:
         return verify(self.signer, self.signing_payload(genesis_hash, birth_hash, spec_version), self.signature)

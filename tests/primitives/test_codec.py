@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from btt_chain.primitives.block import Block, Digest, Header
 from btt_chain.primitives.codec import U128_MAX, pack, unpack
 from btt_chain.primitives.errors import DecodeError
-from btt_chain.primitives.extrinsic import MAX_EXTRINSIC_SIZE, Call, Era, Extrinsic
+from btt_chain.primitives.extrinsic import MAX_EXTRINSIC_SIZE, Call, Era, Extrinsic, sign_extrinsic, signing_payload
+from btt_chain.primitives.keys import dev_keypair
 
 h32 = st.binary(min_size=32, max_size=32)
 u64 = st.integers(0, 2**64 - 1)
@@ -156,3 +157,16 @@ def test_the_fast_wire_check_judges_like_the_general_one(value: object, depth: i
         return None
 
     assert verdict(_check_generic) == verdict(_check_generic_slow)
+
+
+def test_a_kept_signing_message_is_only_reused_for_the_same_chain_birth_and_spec() -> None:
+    """The message kept on an extrinsic never stands in for another birth block, chain or spec version: a signature
+    over one is not accepted for another because the first was asked for before."""
+    genesis, birth, other = bytes([1]) * 32, bytes([2]) * 32, bytes([3]) * 32
+    xt = sign_extrinsic(dev_keypair("alice"), Call(1, 0, (b"x", 5)), 0, genesis, 7, era=Era(10, 64),
+                        birth_hash=birth)
+    assert xt.verify_signature(genesis, birth, 7)
+    for g, b, v in ((genesis, other, 7), (other, birth, 7), (genesis, birth, 8)):
+        assert xt.signing_payload(g, b, v) == signing_payload(xt.call, xt.nonce, xt.tip, xt.era, g, b, v)
+        assert not xt.verify_signature(g, b, v)
+    assert xt.verify_signature(genesis, birth, 7)
