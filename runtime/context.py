@@ -13,6 +13,7 @@ from runtime.overlay import Overlay
 
 if TYPE_CHECKING:
     from runtime.dispatch import Runtime
+    from runtime.system.types import AccountInfo
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class CallContext:
     events: list[tuple[int, Event]] = field(default_factory=list)
     phase: int = -1
     """Index of the extrinsic being applied; -1 while initialising, -2 while finalising the block."""
+    fresh_account: tuple[bytes, AccountInfo, Overlay, int] | None = None
+    """(account, its AccountInfo with `frozen` computed at this block's time, the overlay, its write count then):
+    set when the fee is withdrawn, so the call that follows need not compute the signer's locks again as long as
+    nothing was written since (runtime/balances/locks.py, `refresh_frozen`)."""
 
     def emit(self, event: Event) -> None:
         self.events.append((self.phase, event))

@@ -46,6 +46,8 @@ class Overlay:
         self._cache: dict[bytes, bytes | None] = {}
         self._changes: dict[bytes, bytes | None] = {}
         self._layers: list[dict[bytes, bytes | None]] = []
+        self.writes = 0
+        """Counts set, delete and rollback calls: equal counts mean nothing visible changed in between."""
         self.decoded: dict[bytes, tuple[bytes, object]] = {}
         """key -> (encoding, decoded value): typed items (runtime/items.py) decode a value once per block. An
         entry counts only while `get(key)` returns that very encoding object, so writes, snapshots and
@@ -68,9 +70,11 @@ class Overlay:
         return v  # type: ignore[return-value]
 
     def set(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
         (self._layers[-1] if self._layers else self._changes)[key] = value
 
     def delete(self, key: bytes) -> None:
+        self.writes += 1
         (self._layers[-1] if self._layers else self._changes)[key] = None
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -94,6 +98,7 @@ class Overlay:
         (self._layers[-1] if self._layers else self._changes).update(top)
 
     def rollback(self) -> None:
+        self.writes += 1
         self._layers.pop()
 
     @property

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from runtime.dispatch import Runtime
 
 LockSource = Callable[[CallContext, bytes], "int | None"]
-"""(ctx, account) -> the amount this source locks at ctx.env.timestamp_ms, or None if it does not know it."""
+"""(ctx, account) -> the amount this source locks at ctx.env.timestamp_ms, or None if it does not know it.
+A source answers from its own storage and the block's time, never from the account record itself: a fee taken
+from the account does not change its locks (`refresh_frozen` relies on this)."""
 
 _SOURCES: list[LockSource] = []
 
@@ -53,7 +55,14 @@ def get_current_account(ctx: CallContext, who: bytes) -> AccountInfo:
 
 
 def refresh_frozen(ctx: CallContext, who: bytes) -> AccountInfo:
-    """Bring `who`'s frozen balance up to date with its locks at the block's time; return the account."""
+    """Bring `who`'s frozen balance up to date with its locks at the block's time; return the account.
+
+    The signer's account as its fee withdrawal left it is returned as it is while nothing has been written since
+    (`CallContext.fresh_account`): its locks were computed at this block's time just before, and no lock source
+    or account can have changed without a write."""
+    fresh = ctx.fresh_account
+    if fresh is not None and fresh[0] == who and fresh[2] is ctx.state and fresh[3] == ctx.state.writes:
+        return fresh[1]
     stored = system.account.get(ctx.state, who)
     acc = get_current_account(ctx, who)
     if acc != stored:

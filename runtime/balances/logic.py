@@ -117,6 +117,7 @@ def withdraw_fee(ctx: CallContext, who: bytes, amount: int, current: AccountInfo
     acc = refresh_frozen(ctx, who) if current is None else current
     new = acc.replace(nonce=acc.nonce + 1, free=acc.free - amount)
     system.account.put(ctx.state, who, new)
+    ctx.fresh_account = (who, new, ctx.state, ctx.state.writes)
     return new
 
 
