@@ -7,12 +7,6 @@ import dataclasses
 
 import pytest
 
-from runtime.balances.locks import get_current_account, refresh_frozen
-from runtime.balances.logic import withdraw_fee
-from runtime.context import BlockEnv, CallContext
-from runtime.governance import storage as governance
-from runtime.governance.types import VoteLock
-from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
@@ -63,47 +57,3 @@ def test_fast_replace_matches_dataclasses_replace() -> None:
     with pytest.raises(TypeError):
         acc.replace(nope=1)
     assert acc == AccountInfo(4, 100, 20, 10)  # replace never changes the original
-
-
-def _ctx() -> CallContext:
-    env = BlockEnv(5, bytes(32), 5, 1_000_000, bytes(32))
-    return CallContext(Overlay(DictState()), env, RUNTIME)
-
-
-def test_every_visible_change_counts_as_a_write() -> None:
-    state = Overlay(DictState())
-    n = state.writes
-    state.begin()
-    state.commit()
-    assert state.get(b"k") is None and state.writes == n  # reads, begin and commit change nothing visible
-    state.set(b"k", b"v")
-    state.delete(b"k")
-    state.begin()
-    state.rollback()
-    assert state.writes == n + 3
-
-
-def test_the_signers_account_after_its_fee_is_reused_only_while_nothing_is_written() -> None:
-    """The call after the fee withdrawal need not compute the signer's locks again; but a lock written in between
-    (a vote, a vesting schedule), or another account, is always computed afresh: locked funds stay locked."""
-    ctx = _ctx()
-    system.account.put(ctx.state, WHO, AccountInfo(0, 1_000, 0, 0))
-    after_fee = withdraw_fee(ctx, WHO, 10, get_current_account(ctx, WHO))
-    assert refresh_frozen(ctx, WHO) is after_fee
-    assert refresh_frozen(ctx, b"\x08" * 32) == AccountInfo()  # someone else: read, not the hint
-
-    governance.locks.put(ctx.state, WHO, VoteLock(600, 2_000_000))  # the signer's free balance locked meanwhile
-    refreshed = refresh_frozen(ctx, WHO)
-    assert refreshed.frozen == 600 and refreshed.spendable == 990 - 600
-    assert system.account.get(ctx.state, WHO).frozen == 600
-
-
-def test_after_a_rollback_the_account_is_read_again() -> None:
-    ctx = _ctx()
-    system.account.put(ctx.state, WHO, AccountInfo(0, 1_000, 0, 0))
-    withdraw_fee(ctx, WHO, 10, get_current_account(ctx, WHO))
-    ctx.state.begin()
-    governance.locks.put(ctx.state, WHO, VoteLock(600, 2_000_000))
-    assert refresh_frozen(ctx, WHO).frozen == 600
-    ctx.state.rollback()  # the lock and the account's refreshed frozen are gone again
-    assert refresh_frozen(ctx, WHO) == get_current_account(ctx, WHO) == AccountInfo(1, 990, 0, 0)

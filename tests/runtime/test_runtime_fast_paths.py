@@ -1,0 +1,100 @@
+"""The runtime's shortcuts on its hottest path, tried against the long way: the signer's account reused after its
+fee only while nothing was written (a lock set in between is always seen), and AccountInfo's unrolled wire
+conversions, which accept and refuse exactly what the generic ones do."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from btt_chain.primitives.codec import Struct
+from btt_chain.primitives.errors import DecodeError
+from runtime.balances.locks import get_current_account, refresh_frozen
+from runtime.balances.logic import withdraw_fee
+from runtime.context import BlockEnv, CallContext
+from runtime.governance import storage as governance
+from runtime.governance.types import VoteLock
+from runtime.modules import RUNTIME
+from runtime.overlay import DictState, Overlay
+from runtime.system import storage as system
+from runtime.system.types import AccountInfo
+
+WHO = b"\x07" * 32
+
+
+def _ctx() -> CallContext:
+    env = BlockEnv(5, bytes(32), 5, 1_000_000, bytes(32))
+    return CallContext(Overlay(DictState()), env, RUNTIME)
+
+
+def test_every_visible_change_counts_as_a_write() -> None:
+    state = Overlay(DictState())
+    n = state.writes
+    state.begin()
+    state.commit()
+    assert state.get(b"k") is None and state.writes == n  # reads, begin and commit change nothing visible
+    state.set(b"k", b"v")
+    state.delete(b"k")
+    state.begin()
+    state.rollback()
+    assert state.writes == n + 3
+
+
+def test_the_signers_account_after_its_fee_is_reused_only_while_nothing_is_written() -> None:
+    """The call after the fee withdrawal need not compute the signer's locks again; but a lock written in between
+    (a vote, a vesting schedule), or another account, is always computed afresh: locked funds stay locked."""
+    ctx = _ctx()
+    system.account.put(ctx.state, WHO, AccountInfo(0, 1_000, 0, 0))
+    after_fee = withdraw_fee(ctx, WHO, 10, get_current_account(ctx, WHO))
+    assert refresh_frozen(ctx, WHO) is after_fee
+    assert refresh_frozen(ctx, b"\x08" * 32) == AccountInfo()  # someone else: read, not the hint
+
+    governance.locks.put(ctx.state, WHO, VoteLock(600, 2_000_000))  # the signer's free balance locked meanwhile
+    refreshed = refresh_frozen(ctx, WHO)
+    assert refreshed.frozen == 600 and refreshed.spendable == 990 - 600
+    assert system.account.get(ctx.state, WHO).frozen == 600
+
+
+def test_after_a_rollback_the_account_is_read_again() -> None:
+    ctx = _ctx()
+    system.account.put(ctx.state, WHO, AccountInfo(0, 1_000, 0, 0))
+    withdraw_fee(ctx, WHO, 10, get_current_account(ctx, WHO))
+    ctx.state.begin()
+    governance.locks.put(ctx.state, WHO, VoteLock(600, 2_000_000))
+    assert refresh_frozen(ctx, WHO).frozen == 600
+    ctx.state.rollback()  # the lock and the account's refreshed frozen are gone again
+    assert refresh_frozen(ctx, WHO) == get_current_account(ctx, WHO) == AccountInfo(1, 990, 0, 0)
+
+
+_INTS = st.one_of(st.integers(-2, 2**130), st.booleans(), st.just(None), st.binary(max_size=17))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.tuples(_INTS, _INTS, _INTS, _INTS))
+def test_the_unrolled_account_encoding_matches_the_generic_one(fields: tuple[object, ...]) -> None:
+    """AccountInfo's own to_wire and from_wire accept and give exactly what Struct's generic ones do."""
+    account = AccountInfo(*fields)  # type: ignore[arg-type]
+    outcomes = []
+    for to_wire in (account.to_wire, lambda: Struct.to_wire(account)):
+        try:
+            outcomes.append(("ok", to_wire()))
+        except DecodeError as exc:
+            outcomes.append(("error", type(exc)))
+    assert outcomes[0] == outcomes[1]
+    wire = list(fields)
+    decoded = []
+    for from_wire in (AccountInfo.from_wire, lambda w: Struct.from_wire.__func__(AccountInfo, w)):  # type: ignore[attr-defined]
+        try:
+            decoded.append(("ok", from_wire(wire)))
+        except DecodeError as exc:
+            decoded.append(("error", type(exc)))
+    assert decoded[0] == decoded[1]
+    if outcomes[0][0] == "ok":
+        assert AccountInfo.from_wire(outcomes[0][1]) == account
+
+
+@pytest.mark.parametrize("wire", [[1, bytes(16), bytes(16)], "x", None, [1, bytes(16), bytes(16), bytes(15)]])
+def test_a_malformed_account_names_the_fault(wire: object) -> None:
+    with pytest.raises(DecodeError, match="AccountInfo"):
+        AccountInfo.from_wire(wire)
