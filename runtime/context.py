@@ -71,6 +71,9 @@ class CallContext:
         self.events.append((self.phase, event))
 
     def param(self, name: str) -> int:
+        known = self.state.params_memo.get(name)
+        if known is not None:
+            return known
         return _get_param()(self.state, name)
 
 

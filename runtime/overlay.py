@@ -7,6 +7,10 @@ from typing import Protocol
 
 _MISSING = object()
 
+PARAMS_PREFIX = b"params.value/"
+"""Where the params module keeps parameter values (runtime/params/storage.py): a write under it empties
+`Overlay.params_memo`."""
+
 
 class StateReader(Protocol):
     """What the runtime reads state through: the flat state at the parent block."""
@@ -48,6 +52,10 @@ class Overlay:
         self._layers: list[dict[bytes, bytes | None]] = []
         self.writes = 0
         """Counts set, delete and rollback calls: equal counts mean nothing visible changed in between."""
+        self.params_memo: dict[str, int] = {}
+        """Parameter values read through this overlay (runtime/params/storage.py, `get_param`): a block reads the
+        same few parameters for every extrinsic. Emptied by every write under PARAMS_PREFIX and every rollback,
+        so a parameter changed mid-block is seen by the very next read."""
         self.decoded: dict[bytes, tuple[bytes, object]] = {}
         """key -> (encoding, decoded value): typed items (runtime/items.py) decode a value once per block. An
         entry counts only while `get(key)` returns that very encoding object, so writes, snapshots and
@@ -71,10 +79,14 @@ class Overlay:
 
     def set(self, key: bytes, value: bytes) -> None:
         self.writes += 1
+        if key.startswith(PARAMS_PREFIX):
+            self.params_memo.clear()
         (self._layers[-1] if self._layers else self._changes)[key] = value
 
     def delete(self, key: bytes) -> None:
         self.writes += 1
+        if key.startswith(PARAMS_PREFIX):
+            self.params_memo.clear()
         (self._layers[-1] if self._layers else self._changes)[key] = None
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -99,6 +111,7 @@ class Overlay:
 
     def rollback(self) -> None:
         self.writes += 1
+        self.params_memo.clear()
         self._layers.pop()
 
     @property

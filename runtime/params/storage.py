@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import AMOUNT, U8, ListOf, Text
 from runtime.items import StorageMap, str_from_key, str_key
-from runtime.overlay import Overlay
+from runtime.overlay import PARAMS_PREFIX, Overlay
 
 M = "params"
 
 value: StorageMap[int] = StorageMap(M, "value", AMOUNT, str_key, str_from_key)
+if value.prefix != PARAMS_PREFIX:  # Overlay.params_memo is emptied by writes under PARAMS_PREFIX
+    raise RuntimeError(f"parameter values live under {value.prefix!r}, not {PARAMS_PREFIX!r}")
 bounds: StorageMap[tuple[int, int]] = StorageMap(M, "bounds", ListOf(AMOUNT, 2), str_key, str_from_key)
 unit: StorageMap[str] = StorageMap(M, "unit", Text(8), str_key, str_from_key)
 track: StorageMap[int] = StorageMap(M, "track", U8, str_key, str_from_key)
@@ -26,6 +28,11 @@ _VALUE_KEYS: dict[str, bytes] = {}
 
 
 def get_param(state: Overlay, name: str) -> int:
+    memo = getattr(state, "params_memo", None)
+    if memo is not None:
+        known = memo.get(name)
+        if known is not None:
+            return known
     key = _VALUE_KEYS.get(name)
     if key is None:
         key = _VALUE_KEYS[name] = value.key(name)
@@ -35,4 +42,6 @@ def get_param(state: Overlay, name: str) -> int:
     v = hit[1] if hit is not None and hit[0] is raw else value.get_at(state, key)
     if v is None:
         raise KeyError(f"parameter {name!r} is not in genesis")
+    if memo is not None:
+        memo[name] = v
     return v

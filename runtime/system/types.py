@@ -29,6 +29,13 @@ class AccountInfo(Struct):
             return [nonce, free.to_bytes(16, "big"), reserved.to_bytes(16, "big"), frozen.to_bytes(16, "big")]
         return super().to_wire()
 
+    def replace(self, **changes: Any) -> AccountInfo:
+        if changes.keys() <= _ACCOUNT_FIELDS:
+            get = changes.get
+            return AccountInfo(get("nonce", self.nonce), get("free", self.free), get("reserved", self.reserved),
+                               get("frozen", self.frozen))
+        return super().replace(**changes)  # raises on a name that is not a field
+
     @classmethod
     def from_wire(cls, wire: Any) -> AccountInfo:
         if type(wire) is list and len(wire) == 4:
@@ -47,3 +54,6 @@ class AccountInfo(Struct):
     @property
     def spendable(self) -> int:
         return max(0, self.free - self.frozen)
+
+
+_ACCOUNT_FIELDS = frozenset(("nonce", "free", "reserved", "frozen"))

@@ -1,6 +1,7 @@
 """The runtime's shortcuts on its hottest path, tried against the long way: the signer's account reused after its
-fee only while nothing was written (a lock set in between is always seen), and AccountInfo's unrolled wire
-conversions, which accept and refuse exactly what the generic ones do."""
+fee only while nothing was written (a lock set in between is always seen), parameter values remembered per block
+only until one is written or rolled back, and AccountInfo's unrolled wire conversions and replace, which accept
+and refuse exactly what the generic ones do."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from runtime.governance import storage as governance
 from runtime.governance.types import VoteLock
 from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
+from runtime.params import storage as params
+from runtime.params.storage import get_param
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 
@@ -98,3 +101,49 @@ def test_the_unrolled_account_encoding_matches_the_generic_one(fields: tuple[obj
 def test_a_malformed_account_names_the_fault(wire: object) -> None:
     with pytest.raises(DecodeError, match="AccountInfo"):
         AccountInfo.from_wire(wire)
+
+
+def test_the_unrolled_account_replace_matches_the_generic_one() -> None:
+    acc = AccountInfo(4, 100, 20, 10)
+    for changes in ({}, {"free": 1}, {"nonce": 5, "frozen": 0}, {"nonce": 1, "free": 2, "reserved": 3, "frozen": 4}):
+        assert acc.replace(**changes) == Struct.replace(acc, **changes)
+    with pytest.raises(TypeError):
+        acc.replace(free=1, nope=2)
+    assert acc == AccountInfo(4, 100, 20, 10)
+
+
+NAME = "fees.base"
+KEY = params.value.key(NAME)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.just("set"), st.integers(0, 10**6)), st.just(("delete", 0)), st.just(("begin", 0)),
+    st.just(("commit", 0)), st.just(("rollback", 0)), st.just(("other", 0)), st.just(("read", 0)),
+), max_size=30))
+def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> None:
+    """Parameter values remembered per overlay follow every write, delete, snapshot and rollback: each read gives
+    what a fresh read of the same overlay's raw state gives (a parameter changed mid-block counts at once)."""
+    state = Overlay(DictState({KEY: params.value.codec.encode(7)}))
+    ctx = CallContext(state, BlockEnv(1, bytes(32), 1, 0, bytes(32)), RUNTIME)
+    for op, n in ops:
+        if op == "set":
+            params.value.put(state, NAME, n)
+        elif op == "delete":
+            state.delete(KEY)
+        elif op == "begin":
+            state.begin()
+        elif op == "commit" and state.depth:
+            state.commit()
+        elif op == "rollback" and state.depth:
+            state.rollback()
+        elif op == "other":
+            state.set(b"system.account/x", b"y")
+        raw = state.get(KEY)
+        truth = None if raw is None else params.value.codec.decode(raw)
+        for read in (lambda: get_param(state, NAME), lambda: ctx.param(NAME)):
+            if truth is None:
+                with pytest.raises(KeyError):
+                    read()
+            else:
+                assert read() == truth
