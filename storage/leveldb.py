@@ -40,6 +40,14 @@ def _open_error(path: Path, exc: BaseException) -> StorageError:
     return StorageError(f"cannot open database at {path}: {text}")
 
 
+def _fill(batch: plyvel.WriteBatch, puts: Mapping[bytes, bytes], deletes: list[bytes]) -> None:
+    put = batch.put
+    for key, value in puts.items():
+        put(key, value)
+    for key in deletes:
+        batch.delete(key)
+
+
 class LevelDBStore(KeyValueStore):
     """A LevelDB database in directory `path`, open (and locked) for the lifetime of this object."""
 
@@ -124,11 +132,7 @@ class LevelDBStore(KeyValueStore):
         try:
             # transaction=True: if anything raises inside the block the batch is dropped, never half-written.
             with db.write_batch(transaction=True, sync=sync) as batch:
-                put = batch.put
-                for key, value in puts.items():
-                    put(key, value)
-                for key in delete_keys:
-                    batch.delete(key)
+                _fill(batch, puts, delete_keys)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot write database at {self.path}: {_message(exc)}") from exc
 
@@ -140,11 +144,7 @@ class LevelDBStore(KeyValueStore):
         delete_keys = self._checked_deletes(puts, deletes)
         try:
             batch = db.write_batch(sync=True)
-            put = batch.put
-            for key, value in puts.items():
-                put(key, value)
-            for key in delete_keys:
-                batch.delete(key)
+            _fill(batch, puts, delete_keys)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot write database at {self.path}: {_message(exc)}") from exc
         if self._writer is None:
