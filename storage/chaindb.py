@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import msgpack
@@ -126,6 +125,19 @@ COMPACT_AFTER_ENTRIES = 100_000
 """A genesis write larger than this is compacted at once, so that a restart does not replay it from the log."""
 GENESIS_BATCH_ENTRIES = 100_000
 """A genesis with more state entries and tree nodes than this is written in batches of this many."""
+
+
+def _key_ordered(entries: Mapping[bytes, bytes], prefix: bytes, size: int) -> Iterator[dict[bytes, bytes]]:
+    """{prefix + key: value} in chunks of about `size`, each chunk's keys above the last one's. Packed state-tree nodes
+    hand themselves out that way; anything else is sorted here."""
+    chunks = getattr(entries, "key_ordered_chunks", None)
+    if chunks is not None:
+        yield from chunks(prefix, size)
+        return
+    keys = sorted(entries)
+    for at in range(0, len(keys), size):
+        part = keys[at : at + size]
+        yield dict(zip(map(prefix.__add__, part), map(entries.__getitem__, part), strict=True))
 
 
 class ChainDB:
@@ -254,17 +266,18 @@ class ChainDB:
         puts: dict[bytes, bytes] = {}
         if len(state) + len(nodes) > GENESIS_BATCH_ENTRIES:
             self.kv.write({schema.META_INITIALISING: h}, sync=True)
-            for key, value in state.items():
-                puts[schema.state_key(key)] = value
-                if len(puts) >= GENESIS_BATCH_ENTRIES:
-                    self.kv.write_behind(puts)  # the next batch is built while this one is written
-                    puts = {}
-            node_items = iter(nodes.items())
-            while chunk := dict(islice(node_items, GENESIS_BATCH_ENTRIES)):
-                self.kv.write_behind(schema.trie_node_entries(chunk))
+            # in key order, each batch built while the one before is written: LevelDB then flushes tables whose key
+            # ranges do not overlap, and moves them down its levels without rewriting them (a million accounts in
+            # random order cost it ~3 s more of compaction on both cores)
+            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+                self.kv.write_behind(chunk)
+            for chunk in _key_ordered(nodes, schema.TRIE_NODE, GENESIS_BATCH_ENTRIES):
+                self.kv.write_behind(chunk)
         else:
-            puts.update({schema.state_key(k): v for k, v in state.items()})
-            puts.update(schema.trie_node_entries(nodes))
+            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+                puts.update(chunk)
+            for chunk in _key_ordered(nodes, schema.TRIE_NODE, GENESIS_BATCH_ENTRIES):
+                puts.update(chunk)
         puts.update(self._block_puts(genesis))
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
         puts[schema.redo_key(h)] = encode_journal({})

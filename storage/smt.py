@@ -27,14 +27,12 @@ from typing import Any
 
 from btt_chain.primitives.errors import DecodeError, StorageError
 from btt_chain.primitives.hashing import HASH_LEN, ZERO_HASH, blake2b_256
+from storage.smt_build import NODE_LEN, PATH_BITS, build_nodes
 
 EMPTY_ROOT = ZERO_HASH
 """Root of the tree with no keys."""
-PATH_BITS = 8 * HASH_LEN
 LEAF_TAG = 0
 INTERNAL_TAG = 1
-NODE_LEN = 1 + 2 * HASH_LEN
-"""Both kinds of node encode to 65 bytes: tag + path + value hash, or tag + left + right."""
 
 _H32 = hashlib.blake2b(digest_size=HASH_LEN)
 """Copied per hash in hot loops: cheaper than constructing a hasher with keyword arguments each time."""
@@ -281,7 +279,7 @@ class SparseMerkleTree:
         if not changes:
             return root, {}
         if root == EMPTY_ROOT:
-            fresh_root, fresh_nodes = _build_fresh(changes)
+            fresh_root, fresh_nodes = build_nodes(changes)  # the whole tree in one pass over the sorted leaves
             self._cache.put_update(fresh_nodes)
             return fresh_root, fresh_nodes
         entries: list[tuple[int, bytes, bytes | None]] = []
@@ -316,53 +314,6 @@ class SparseMerkleTree:
 
 def _first(entry: tuple[int, bytes, bytes | None]) -> int:
     return entry[0]
-
-
-def _build_fresh(changes: Mapping[bytes, bytes | None]) -> tuple[bytes, dict[bytes, bytes]]:
-    """A whole tree from nothing (a genesis state): the same tree an update of the empty tree would make, built by
-    splitting the sorted leaves where their paths part instead of bit by bit, so only branching nodes recurse."""
-    leaves: list[tuple[bytes, bytes]] = []
-    for key, value in changes.items():
-        if type(key) is not bytes:
-            raise TypeError(f"state keys must be bytes, got {type(key).__name__}")
-        if value is None:
-            continue  # deleting from the empty tree changes nothing
-        if type(value) is not bytes:
-            raise TypeError(f"state values must be bytes or None, got {type(value).__name__}")
-        hasher = _H32.copy()
-        hasher.update(key)
-        path = hasher.digest()
-        hasher = _H32.copy()
-        hasher.update(value)
-        leaves.append((path, hasher.digest()))
-    if not leaves:
-        return EMPTY_ROOT, {}
-    leaves.sort()  # by path: bytes order is the order of the paths as integers
-    ints = [int.from_bytes(path, "big") for path, _ in leaves]
-    new: dict[bytes, bytes] = {}
-
-    def node(enc: bytes) -> bytes:
-        hasher = _H32.copy()
-        hasher.update(enc)
-        node_hash = hasher.digest()
-        new[node_hash] = enc
-        return node_hash
-
-    def subtree(depth: int, lo: int, hi: int) -> bytes:
-        """The subtree at `depth` holding leaves [lo, hi), hi - lo >= 1."""
-        if hi - lo == 1:
-            path, value_hash = leaves[lo]
-            return node(b"\x00" + path + value_hash)
-        first = ints[lo]
-        split_depth = PATH_BITS - (first ^ ints[hi - 1]).bit_length()  # where the first and last leaves part
-        shift = PATH_BITS - 1 - split_depth
-        mid = bisect_left(ints, ((first >> shift) | 1) << shift, lo, hi)
-        top = node(b"\x01" + subtree(split_depth + 1, lo, mid) + subtree(split_depth + 1, mid, hi))
-        for d in range(split_depth - 1, depth - 1, -1):  # one-sided nodes down to where the leaves part
-            top = node(b"\x01" + ZERO_HASH + top if (first >> (PATH_BITS - 1 - d)) & 1 else b"\x01" + top + ZERO_HASH)
-        return top
-
-    return subtree(0, 0, len(leaves)), new
 
 
 class _Batch:

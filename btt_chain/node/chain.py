@@ -21,8 +21,8 @@ from typing import Protocol
 
 from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import SlotClock
+from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
-from btt_chain.node.gc_pause import gc_paused
 from btt_chain.node.precheck import PrecheckResult
 from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
