@@ -12,7 +12,6 @@ Run by bench/import_bench.py: `python -m bench.import_node WORKDIR SIG_WORKERS`;
 
 from __future__ import annotations
 
-import gc
 import json
 import pickle
 import resource
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from btt_chain.gc_pause import settle_heap
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.txpool import PoolConfig, TxPool
@@ -72,8 +72,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     chain = Chain(LevelDBStore(workdir / "node"), genesis, checker)
     warmed = chain.warm_state_tree()
     open_s = time.perf_counter() - started
-    gc.collect()
-    gc.freeze()  # what a node does after start-up: the long-lived heap is never scanned again
+    settle_heap()  # what a node does after start-up (btt_chain.gc_pause)
     one_core = verify_rate()
     blocks = read_frames(workdir / "blocks.bin")
     per_block: list[float] = []

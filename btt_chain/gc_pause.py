@@ -25,3 +25,23 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+YOUNG_GENERATION_THRESHOLD = 250_000
+"""Tracked objects the young generation may gain, net, before it is collected (CPython's default: 700).
+
+A 5,000-transfer block leaves ~50,000 tracked objects alive when its import ends (its extrinsics, events and outcomes,
+handed back to the caller), and reference counting frees them when the next block's replace them. With the default
+threshold the first allocation after each block scanned them all, and a gen-1 collection scanned them again, finding
+no garbage: 20-80 ms a block at 1,000,000 accounts. With room for a few blocks of survivors the young count rises and
+falls with the blocks and stays under it; cyclic garbage is still collected once allocation outruns frees by this
+much (a few tens of MB at most)."""
+
+
+def settle_heap() -> None:
+    """What a node does once start-up is over: collect, freeze what is left (the state tree cache, the genesis, the
+    modules: never scanned again) and give the young generation room for a few blocks' worth of live objects."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import shutil
 from pathlib import Path
 
 import click
 
+from btt_chain.gc_pause import settle_heap
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from cli.log_config import FORMATS, parse_log_spec, setup_logging
@@ -231,8 +231,7 @@ def node(
         state_pruning=state_pruning,
     )
     n = Node(config)
-    gc.collect()
-    gc.freeze()  # the start-up heap (state tree cache, genesis, modules) is never scanned by the collector again
+    settle_heap()  # the start-up heap is never scanned again; the young generation holds a few blocks' objects
     try:
         asyncio.run(n.run())
     except OSError as exc:
