@@ -218,32 +218,27 @@ def _build_range(
     # pending: left subtrees waiting for their right sibling, as (depth of the joining node, hash, own split depth,
     # index of its first leaf); joining depths strictly increase up the stack
     pending: list[tuple[int, bytes, int, int]] = []
-    enc = leaves[lo]
-    hasher = h32.copy()
-    hasher.update(enc)
-    cur = hasher.digest()
-    add_hash(cur)
-    add_enc(enc)
-    cur_split, cur_first = _LEAF, lo
-    for i in range(lo + 1, hi + 1):
-        # the depth where leaf i-1 and leaf i part; at the end, above everything still pending
-        joint = depths[i - 1] if i < hi else depth - 1
-        while pending and pending[-1][0] > joint:
-            at, left, left_split, left_first = pending.pop()
-            if left_split != _LEAF and left_split > at + 1:
-                left = lift(left, left_split, at + 1, left_first)
-            if cur_split != _LEAF and cur_split > at + 1:
-                cur = lift(cur, cur_split, at + 1, cur_first)
-            enc = b"\x01" + left + cur
-            hasher = h32.copy()
-            hasher.update(enc)
-            cur = hasher.digest()
-            add_hash(cur)
-            add_enc(enc)
-            cur_split, cur_first = at, left_first
-        if i == hi:
-            break
-        pending.append((joint, cur, cur_split, cur_first))
+    cur, cur_split, cur_first = ZERO_HASH, _LEAF, lo  # the subtree ending at leaf i-1
+    for i in range(lo, hi + 1):
+        if i > lo:
+            # the depth where leaf i-1 and leaf i part; at the end, above everything still pending
+            joint = depths[i - 1] if i < hi else depth - 1
+            while pending and pending[-1][0] > joint:
+                at, left, left_split, left_first = pending.pop()
+                if left_split != _LEAF and left_split > at + 1:
+                    left = lift(left, left_split, at + 1, left_first)
+                if cur_split != _LEAF and cur_split > at + 1:
+                    cur = lift(cur, cur_split, at + 1, cur_first)
+                enc = b"\x01" + left + cur
+                hasher = h32.copy()
+                hasher.update(enc)
+                cur = hasher.digest()
+                add_hash(cur)
+                add_enc(enc)
+                cur_split, cur_first = at, left_first
+            if i == hi:
+                break
+            pending.append((joint, cur, cur_split, cur_first))
         enc = leaves[i]
         hasher = h32.copy()
         hasher.update(enc)
