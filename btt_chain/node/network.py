@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from btt_chain.node import sync
+from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
 from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
 from btt_chain.node.checkpoint import CheckpointConflict
@@ -41,6 +41,26 @@ MAX_JUSTIFICATIONS = 8
 JUSTIFICATION_FETCH_INTERVAL_S = 5.0
 SYNC_PROGRESS_INTERVAL_S = 5.0
 """How often a catching-up node logs its height, target, rate and ETA."""
+
+
+def tx_batches(queue: list[bytes], room_for_salt: bool = False) -> list[list[bytes]]:
+    """Empty `queue` into gossip batches in order: at most MAX_TXS_PER_BATCH items (one fewer when a salt is to follow)
+    and GOSSIP_WHOLE_BLOCK_LIMIT bytes each, a single larger transaction alone."""
+    most = sync.MAX_TXS_PER_BATCH - (1 if room_for_salt else 0)
+    budget = sync.GOSSIP_WHOLE_BLOCK_LIMIT - (rebroadcast.SALT_BYTES + 8 if room_for_salt else 0)
+    batches: list[list[bytes]] = []
+    batch: list[bytes] = []
+    size = 16
+    for raw in queue:
+        if batch and (len(batch) >= most or size + len(raw) + 8 > budget):
+            batches.append(batch)
+            batch, size = [], 16
+        batch.append(raw)
+        size += len(raw) + 8
+    if batch:
+        batches.append(batch)
+    queue.clear()
+    return batches
 
 
 class NetworkBridge:
@@ -114,21 +134,15 @@ class NetworkBridge:
         while True:
             await asyncio.sleep(TX_BATCH_INTERVAL_S)
             now = time.monotonic()
+            again: list[bytes] = []
             if now - last_rebroadcast >= REBROADCAST_CHECK_S:
                 last_rebroadcast = now
                 pool = self.node.pool
-                for tx in self._rebroadcast.due(pool.ready(), pool.now()):
-                    self._outgoing_txs.append(tx.encoded)
-            while self._outgoing_txs:
-                batch: list[bytes] = []
-                size = 16
-                while self._outgoing_txs and len(batch) < sync.MAX_TXS_PER_BATCH:
-                    nxt = self._outgoing_txs[0]
-                    if batch and size + len(nxt) + 8 > sync.GOSSIP_WHOLE_BLOCK_LIMIT:
-                        break
-                    batch.append(self._outgoing_txs.pop(0))
-                    size += len(nxt) + 8
+                again = [tx.encoded for tx in self._rebroadcast.due(pool.ready(), pool.now())]
+            for batch in tx_batches(self._outgoing_txs):
                 await self._publish("txs", sync.encode_bytes_list(batch))
+            for batch in tx_batches(again, room_for_salt=True):
+                await self._publish("txs", sync.encode_bytes_list(rebroadcast.salted(batch)))
 
     # incoming gossip -------------------------------------------------------------------------------
     async def _on_block_gossip(self, peer: str, data: bytes) -> bool | None:
@@ -150,7 +164,7 @@ class NetworkBridge:
 
     async def _on_tx_gossip(self, peer: str, data: bytes) -> bool | None:
         try:
-            txs = sync.decode_bytes_list(data)
+            txs = rebroadcast.without_salt(sync.decode_bytes_list(data))
         except DecodeError as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad transaction batch: {exc}")
             return False

@@ -1,9 +1,17 @@
 """Gossip again the ready transactions that are still waiting: a transaction gossiped while its node had no peers
 (just started, restarted, or cut off by a partition) would otherwise sit in that one pool forever, since gossip is
-sent once. Substrate's pool re-propagates the same way."""
+sent once. Substrate's pool re-propagates the same way.
+
+Every batch gossiped again ends in a fresh random salt. Gossip message ids are the hash of the payload and every node
+drops an id it has seen in the last 120 s, its own publishes included: without the salt, a waiting transaction gossiped
+again alone is the very payload first gossiped, and goes nowhere, not even out of this node, for two minutes (the
+transfer the `ci` testnet found stuck in one full node's pool to the end of the run). Receivers drop the salt before
+anything else (no extrinsic is that short; an older node's pool refuses it as malformed, without blame), and forward a
+salted batch only if it held a transaction new to them, as any batch."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from btt_chain.node.txpool import PoolTx
@@ -14,6 +22,18 @@ EVERY_S = 30.0
 """And at most once in this long."""
 LIMIT = 256
 """Transactions gossiped again per round, in the pool's priority order (best tip first)."""
+SALT_BYTES = 8
+"""The salt ending a batch gossiped again: shorter than any extrinsic, so it is never taken for one."""
+
+
+def salted(batch: list[bytes]) -> list[bytes]:
+    """The batch with a fresh salt after it: a payload, and so a gossip message id, never seen before."""
+    return [*batch, os.urandom(SALT_BYTES)]
+
+
+def without_salt(batch: list[bytes]) -> list[bytes]:
+    """A received batch's transactions: any salt dropped."""
+    return [raw for raw in batch if len(raw) != SALT_BYTES]
 
 
 class Rebroadcaster:
