@@ -16,12 +16,22 @@ from btt_chain.node import network, rebroadcast, sync
 from btt_chain.node.network import NetworkBridge, tx_batches
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.keys import dev_keypair
+from p2p import P2PService
+from p2p.config import wire_topic
 from tests.p2p.harness import TOPIC, Inbox, Net, bootnode, wait_until
 from tests.support.long_range import FakeP2P
 from tests.support.node_builder import UNIT, new_chain, transfer
 
-MESSAGE_CACHE_S = 6.0
-"""Longer than py-libp2p keeps a message in the cache it replays to new peers (5 heartbeats of 1 s)."""
+
+async def _nothing_to_replay(service: P2PService) -> bool:
+    """True once `service`'s gossip router holds no TOPIC message it would replay to a peer that joins."""
+    thread, node = service._running()
+
+    async def window() -> int:
+        assert node._gossip is not None
+        return len(node._gossip.router.mcache.window(wire_topic(node.config, TOPIC)))
+
+    return await thread.run_in_trio(window) == 0
 
 
 @pytest.fixture
@@ -40,7 +50,7 @@ async def test_a_payload_first_published_alone_never_reaches_a_later_peer_unless
     await alone.publish(TOPIC, first)  # nobody hears it, yet its id is now in the sender's seen cache
     # py-libp2p replays its message cache (the last 3 heartbeats, 1 s each here) to a peer that joins: past it, a
     # message nobody heard is gone for good, as for a transaction gossiped by a node whose peers were all away
-    await asyncio.sleep(MESSAGE_CACHE_S)
+    await wait_until(lambda: _nothing_to_replay(alone), timeout=60, what="the message left the replayed cache")
 
     inbox = Inbox()
     later = net.service("later", (bootnode(alone),))
