@@ -99,6 +99,7 @@ _GOVERNANCE_UNITS = {
     governance_params.EMERGENCY_THRESHOLD: "bps",
     governance_params.QUORUM: "bps",
     governance_params.SPAM_THRESHOLD: "bps",
+    governance_params.HOUSE_TURNOUT_FLOOR: "bps",
     **{name: "bps" for name in GOVERNANCE_HOUSE_WEIGHTS},
 }
 """Units of the governance parameters that are not counts (periods and delays are milliseconds: counts)."""

@@ -16,6 +16,9 @@ SPAM_THRESHOLD = "governance.spam_threshold_bps"
 """A rejected referendum whose aye share is below this loses its deposit (burned)."""
 MIN_HOUSES = "governance.min_houses_in_favour"
 """A referendum passes only if at least this many houses (2 or more) have an aye majority: no house decides alone."""
+HOUSE_TURNOUT_FLOOR = "governance.house_turnout_floor_bps"
+"""A house counts toward `min_houses_in_favour` only when its turnout (votes cast over the house's whole
+electorate weight) reaches this share."""
 COMPUTE_WINDOW_DAYS = "governance.compute_window_days"
 """The compute house weighs verified work credit matured over this many days."""
 MAX_OPEN = "governance.max_open_referenda"
@@ -29,6 +32,6 @@ def house_weight(house: str) -> str:
 
 ALL = (
     MIN_DEPOSIT, EMERGENCY_DEPOSIT, VOTING_PERIOD, ENACTMENT_DELAY, THRESHOLD, EMERGENCY_THRESHOLD, QUORUM,
-    SPAM_THRESHOLD, MIN_HOUSES, COMPUTE_WINDOW_DAYS, MAX_OPEN, *(house_weight(h) for h in HOUSES),
+    SPAM_THRESHOLD, MIN_HOUSES, HOUSE_TURNOUT_FLOOR, COMPUTE_WINDOW_DAYS, MAX_OPEN, *(house_weight(h) for h in HOUSES),
 )
 """Every parameter the governance module reads: a genesis must define each one."""

@@ -115,6 +115,7 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "governance.quorum_bps": (100, 100, 5000, "bps"),
     "governance.spam_threshold_bps": (1000, 0, 5000, "bps"),
     "governance.min_houses_in_favour": (2, 2, 4, "count"),
+    "governance.house_turnout_floor_bps": (100, 50, 5000, "bps"),
     "governance.compute_window_days": (30, 1, 365, "count"),
     "governance.max_open_referenda": (100, 1, 1000, "count"),
     "governance.house_bps.institutions": (3000, 1500, 4500, "bps"),
