@@ -102,3 +102,70 @@ def _is_int(value: object) -> bool:
 
 def _is_bytes(value: object) -> bool:
     return isinstance(value, (bytes, bytearray))
+
+
+# --- contiguous ranges --------------------------------------------------------------------------------
+#
+# A range proof shows leaves [start, start + n) of a `count`-leaf tree at once: per level, bottom-up, the left
+# sibling of the range's first node (when that node is a right child) and then the right sibling of its last
+# node (when that node is a left child and has one). Everything inside the range is recomputed, so a proof
+# holds at most two hashes a level, and its shape follows from (start, n, count) alone.
+
+
+def range_proof_length(start: int, n: int, count: int) -> int:
+    """How many siblings the proof of leaves [start, start + n) among `count` leaves holds."""
+    lo, hi, length = start, start + n, 0
+    while count > 1:
+        length += (lo & 1) + (1 if hi & 1 and hi < count else 0)
+        lo, hi, count = lo // 2, (hi + 1) // 2, (count + 1) // 2
+    return length
+
+
+def merkle_range_proof(levels: Sequence[Sequence[bytes]], start: int, n: int) -> tuple[bytes, ...]:
+    """The siblings, bottom-up, that lead from leaves [start, start + n) to the root of `levels`."""
+    count = len(levels[0]) if levels else 0
+    if n < 1 or not 0 <= start or start + n > count:
+        raise IndexError(f"leaves {start}..{start + n - 1} out of range for {count} leaves")
+    lo, hi = start, start + n
+    proof: list[bytes] = []
+    for level in levels[:-1]:
+        if lo & 1:
+            proof.append(level[lo - 1])
+        if hi & 1 and hi < len(level):
+            proof.append(level[hi])
+        lo, hi = lo // 2, (hi + 1) // 2
+    return tuple(proof)
+
+
+def verify_merkle_range(root: bytes, leaves: Sequence[bytes], start: int, count: int, proof: Sequence[bytes]) -> bool:
+    """Whether `proof` shows raw `leaves` at positions [start, start + len(leaves)) of a `count`-leaf tree with
+    root `root`. Returns False, never raises, for any malformed argument (as `verify_merkle_proof`)."""
+    if not _is_int(start) or not _is_int(count) or not 1 <= count <= MAX_LEAVES:
+        return False
+    if isinstance(leaves, (bytes, bytearray, str)) or not isinstance(leaves, Sequence) or not leaves:
+        return False
+    n = len(leaves)
+    if not 0 <= start or start + n > count or not all(_is_bytes(x) for x in leaves):
+        return False
+    if not _is_bytes(root) or len(root) != HASH_LEN:
+        return False
+    if isinstance(proof, (bytes, bytearray, str)) or not isinstance(proof, Sequence):
+        return False
+    if len(proof) != range_proof_length(start, n, count):
+        return False
+    if not all(_is_bytes(p) and len(p) == HASH_LEN for p in proof):
+        return False
+    siblings = iter(bytes(p) for p in proof)
+    nodes = [hash_leaf(bytes(x)) for x in leaves]
+    lo, hi = start, start + n
+    while count > 1:
+        if lo & 1:
+            nodes.insert(0, next(siblings))
+        if hi & 1 and hi < count:
+            nodes.append(next(siblings))
+        paired = [hash_node(nodes[i], nodes[i + 1]) for i in range(0, len(nodes) - 1, 2)]
+        if len(nodes) % 2:
+            paired.append(nodes[-1])  # the level's odd last node, promoted
+        nodes = paired
+        lo, hi, count = lo // 2, (hi + 1) // 2, (count + 1) // 2
+    return len(nodes) == 1 and nodes[0] == bytes(root)
