@@ -1,33 +1,43 @@
-"""Receipt verification: what one compute receipt costs a node while it imports the block that holds it.
+"""Receipt verification, and what the work-proof calls cost a node against what they weigh.
 
 Run: python -m bench.receipt_bench [jobs] [items]   (or `btt-chain bench receipt`)
 
-A dev chain (alice validates and provides compute, ferdie posts synthetic jobs of the reference model)
-runs the whole job flow; the block with `jobs` reveals is then imported by a second node, timed end to
-end (decode, signatures, execution with re-execution of every sampled item, state root, commit), and the
-verification core (Merkle paths and inference of the sampled items) is timed alone. Each reveal's sample
-is verified in that block; its receipt (payment and credit) follows when the challenge window closes.
+On a dev chain (alice validates and provides compute, ferdie posts synthetic jobs) a second node imports the
+blocks the first authors; only the blocks of interest are timed, each end to end (decode, signatures,
+execution with re-execution of what the calls name, state root, commit), less the import time of an empty block.
+
+1. Receipts: the block holding `jobs` reveals of the reference model is imported; the verification core
+   (Merkle paths and inference of the sampled items) is timed alone too. Target: under 5 ms a receipt.
+2. Weights against time, from the smallest valid model to the largest: for each model a block of reveals and a
+   block of challenges (honest items: every node re-executes them, then the call fails, which costs the same),
+   and for the widest output a block of output chunks. Each call's weight beside its measured import time; one
+   weight unit is meant to be one microsecond, so the ratio should stay within 0.5 to 2.
+3. The worst block: challenges of the largest model up to `block.max_weight`, imported, against the slot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 
-from btt_chain.miner.engine import JobSpec, compute_result
+from btt_chain.miner.engine import JobSpec, PreparedResult, compute_result, output_chunks
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
-from genesis.build import build_genesis
+from genesis.build import build_genesis, genesis_config
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.compute import storage as compute
+from runtime.compute.costs import min_price
 from runtime.compute.inference import infer
-from runtime.compute.jobs import built
-from runtime.compute.model import model_hash, reference_model
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash, reference_model
+from runtime.compute.models import built
 from runtime.compute.verify import sample_of
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
@@ -38,62 +48,139 @@ from storage.memory import MemoryStore
 GENESIS_TIME_MS = 1_700_000_000_000
 UNIT = 10**18
 MODEL = "dental-caries-v1"
+FAR = GENESIS_TIME_MS + 10**10
+LADDER = (
+    ModelSpec("smallest", blake2b_256(b"ladder-0"), (1, 1), (0,)),
+    reference_model(MODEL).spec,
+    ModelSpec("mlp-256", blake2b_256(b"ladder-2"), (256, 256, 10), (9, 9)),
+    ModelSpec("dense-1024", blake2b_256(b"ladder-3"), (1024, 1024), (10,)),
+    ModelSpec("deep-1024x4", blake2b_256(b"ladder-4"), (1024,) * 5, (10,) * 4),
+    ModelSpec("largest", blake2b_256(b"ladder-5"), (1024,) * 8, (10,) * 7),
+)
+"""From the smallest valid model (one multiply-accumulate an item) to the largest (seven 1,024 x 1,024 layers)."""
+REPEATS = 3
+"""Challenge blocks timed per model (the median counts)."""
+LADDER_ITEMS = 64
 
 
 def _sign(chain: Chain, pair: Keypair, name: str, *args: object, nonce: int) -> Extrinsic:
     return sign_extrinsic(pair, RUNTIME.call(name, *args), nonce, chain.genesis_hash, RUNTIME.spec_version)
 
 
-def _block(chain: Chain, pair: Keypair, xts: list[Extrinsic]) -> None:
-    imported, dropped = chain.author_block(chain.head.slot + 1, pair, [(x, len(x.encode())) for x in xts])
-    if dropped:
-        raise RuntimeError(f"bench extrinsic dropped: {dropped[0][1]}")
-    for _, event in imported.result.events if imported.result else ():
-        if event.name == "ExtrinsicFailed":
-            raise RuntimeError(f"bench extrinsic failed: {event}")
+class Bench:
+    """An author chain and an importer chain on one dev genesis (with the ladder's models registered)."""
+
+    def __init__(self, models: Sequence[ModelSpec]) -> None:
+        spec = parse_chain_spec(materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS))
+        config = genesis_config(spec)
+        # one requester (ferdie) posts every bench job: lift its bound on open jobs
+        params = tuple(dataclasses.replace(p, value=p.max) if p.name == "compute.max_open_jobs_per_requester" else p
+                       for p in config.params)
+        config = dataclasses.replace(config, models=(*config.models, *models), params=params)
+        genesis = build_genesis(spec, config)
+        self.author = Chain(MemoryStore(), genesis)
+        self.importer = Chain(MemoryStore(), genesis)
+        self.alice, self.ferdie = dev_keypair("alice"), dev_keypair("ferdie")
+        self.synced = 0
+
+    def nonce(self, pair: Keypair) -> int:
+        return system.account.get(self.author.state(), pair.public).nonce
+
+    def block(self, xts: Sequence[Extrinsic]) -> None:
+        imported, dropped = self.author.author_block(self.author.head.slot + 1, self.alice,
+                                                     [(x, len(x.encode())) for x in xts])
+        if dropped:
+            raise RuntimeError(f"bench extrinsic dropped: {dropped[0][1]}")
+        for _, event in imported.result.events if imported.result else ():
+            if event.name == "ExtrinsicFailed" and not str(getattr(event, "error", "")).startswith(
+                    "compute.ChallengeFailed"):
+                raise RuntimeError(f"bench extrinsic failed: {event}")
+
+    def sync(self) -> None:
+        """The importer imports every block it does not have yet, untimed."""
+        for n in range(self.synced + 1, self.author.head.number + 1):
+            b = self.author.db.get_block(self.author.db.canonical_hash(n) or b"")
+            assert b is not None
+            self.importer.import_block(b.encode(), FAR)
+        self.synced = self.author.head.number
+
+    def timed_block(self, xts: Sequence[Extrinsic]) -> float:
+        """Author a block of `xts`, then import it on the other node: its import time in ms."""
+        self.sync()
+        self.block(xts)
+        b = self.author.db.get_block(self.author.head_hash)
+        assert b is not None
+        t = time.perf_counter()
+        self.importer.import_block(b.encode(), FAR)
+        ms = (time.perf_counter() - t) * 1000
+        self.synced = self.author.head.number
+        return ms
+
+    def empty_block_ms(self) -> float:
+        return statistics.median(self.timed_block([]) for _ in range(5))
+
+    def until_sampled(self, job_ids: Sequence[int]) -> None:
+        for _ in range(200):
+            state = self.author.state()
+            if all(compute.jobs.get(state, j).assignments[0].sample_seed != bytes(32) for j in job_ids):
+                return
+            self.block([])
+        raise RuntimeError("samples were never fixed")
+
+    def verified_jobs(self, spec: ModelSpec, count: int, items: int) -> dict[int, PreparedResult]:
+        """`count` jobs of `spec` posted by ferdie and computed by alice, committed and sampled (not revealed)."""
+        h = model_hash(built(spec))
+        state = self.author.state()
+        n = self.nonce(self.ferdie)
+        price = min_price(state, spec, items, 1)
+        seeds = [os.urandom(32) for _ in range(count)]
+        first = compute.next_job_id.get(state)
+        self.block([_sign(self.author, self.ferdie, "compute.post_job", h, bytes(32), s, items, price, 1, 300_000,
+                          nonce=n + i) for i, s in enumerate(seeds)])
+        self.block([])  # assignment
+        state = self.author.state()
+        work = {}
+        n = self.nonce(self.alice)
+        commits = []
+        for i, seed in enumerate(seeds):
+            job = compute.jobs.get(state, first + i)
+            assert job.assignments, "the bench job was not assigned"
+            work[first + i] = compute_result(JobSpec(first + i, spec, seed, job.input_root, items), os.urandom(32))
+            commits.append(_sign(self.author, self.alice, "compute.commit_result", first + i,
+                                 work[first + i].commitment, nonce=n + i))
+        self.block(commits)
+        self.until_sampled(list(work))
+        return work
+
+    def reveals(self, work: dict[int, PreparedResult]) -> list[Extrinsic]:
+        state = self.author.state()
+        size = get_param(state, "compute.sample_size")
+        n = self.nonce(self.alice)
+        out = []
+        for i, (job_id, result) in enumerate(sorted(work.items())):
+            job = compute.jobs.get(state, job_id)
+            openings = result.openings(sample_of(job, job.assignments[0], size))
+            out.append(_sign(self.author, self.alice, "compute.reveal_result", job_id, result.output_root,
+                             result.salt, openings, nonce=n + i))
+        return out
+
+    def challenges(self, job_id: int, result: PreparedResult, count: int) -> list[Extrinsic]:
+        n = self.nonce(self.ferdie)
+        (o,) = result.openings((result.items // 2,))
+        return [_sign(self.author, self.ferdie, "compute.challenge", job_id, self.alice.public, o.index, o.input,
+                      o.output, o.input_proof, o.output_proof, nonce=n + i) for i in range(count)]
+
+    def weight(self, xt: Extrinsic) -> int:
+        return RUNTIME.weight(self.author.state(), RUNTIME.decode_call(xt.call))
 
 
-def run(jobs: int = 50, items: int = 1024) -> dict[str, float | str]:
-    spec = parse_chain_spec(materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS))
-    genesis = build_genesis(spec)
-    author = Chain(MemoryStore(), genesis)
-    importer = Chain(MemoryStore(), genesis)
-    alice, ferdie = dev_keypair("alice"), dev_keypair("ferdie")
-    model = reference_model(MODEL)
-    h = model_hash(model)
-
-    def nonce(pair: Keypair) -> int:
-        return system.account.get(author.state(), pair.public).nonce
-
-    _block(author, alice, [_sign(author, alice, "compute.register_provider", jobs, 0, 2, nonce=nonce(alice))])
-    n0 = nonce(ferdie)
-    seeds = [os.urandom(32) for _ in range(jobs)]
-    posts = [
-        _sign(author, ferdie, "compute.post_job", h, bytes(32), s, items, UNIT, 1, 300_000, nonce=n0 + i)
-        for i, s in enumerate(seeds)
-    ]
-    _block(author, alice, posts)
-    _block(author, alice, [])  # assignment
-    state = author.state()
-    first = compute.next_job_id.get(state) - jobs
-    work = {}
-    commits = []
-    n1 = nonce(alice)
-    for i, seed in enumerate(seeds):
-        job_id = first + i
-        job = compute.jobs.get(state, job_id)
-        work[job_id] = compute_result(JobSpec(job_id, model.spec, seed, job.input_root, items), os.urandom(32))
-        commits.append(_sign(author, alice, "compute.commit_result", job_id, work[job_id].commitment, nonce=n1 + i))
-    _block(author, alice, commits)
-    for _ in range(get_param(author.state(), "compute.sample_delay_blocks")):
-        _block(author, alice, [])
-    state = author.state()
+def receipts(bench: Bench, jobs: int, items: int) -> dict[str, float | str]:
+    spec = reference_model(MODEL).spec
+    work = bench.verified_jobs(spec, jobs, items)
+    state = bench.author.state()
     size = get_param(state, "compute.sample_size")
-    reveals = []
     core_ms = []
-    n2 = nonce(alice)
-    for i, job_id in enumerate(sorted(work)):
-        result = work[job_id]
+    for job_id, result in sorted(work.items()):
         job = compute.jobs.get(state, job_id)
         openings = result.openings(sample_of(job, job.assignments[0], size))
         t = time.perf_counter()
@@ -102,66 +189,117 @@ def run(jobs: int = 50, items: int = 1024) -> dict[str, float | str]:
             and verify_merkle_proof(result.output_root, o.output, o.index, items, o.output_proof)
             for o in openings
         )
-        same = infer(built(model.spec), [o.input for o in openings]) == [o.output for o in openings]
+        same = infer(built(spec), [o.input for o in openings]) == [o.output for o in openings]
         core_ms.append((time.perf_counter() - t) * 1000)
         assert ok and same
-        reveals.append(_sign(author, alice, "compute.reveal_result", job_id, result.output_root, result.salt, openings,
-                             nonce=n2 + i))
-    _block(author, alice, reveals)
-    receipts_block = author.head_hash
-    # the importer replays every block; only the one holding the receipts is timed
-    numbers = range(1, author.head.number + 1)
-    blocks = [author.db.get_block(author.db.canonical_hash(n) or b"") for n in numbers]
-    far = GENESIS_TIME_MS + 10**9
-    for b in blocks[:-1]:
-        assert b is not None
-        importer.import_block(b.encode(), far)
-    last = blocks[-1]
-    assert last is not None and last.hash() == receipts_block
-    encoded = last.encode()
-    t = time.perf_counter()
-    imported = importer.import_block(encoded, far)
-    import_ms = (time.perf_counter() - t) * 1000
-    executed = imported.enacted[-1].result
-    verified = [e for _, e in executed.events if e.name == "SampleVerified"] if executed is not None else []
+    reveals = bench.reveals(work)
+    block_bytes = sum(len(x.encode()) for x in reveals)
+    import_ms = bench.timed_block(reveals)
+    verified = [j for j in work if compute.jobs.get(bench.importer.state(), j).assignments[0].state == 5]
     if len(verified) != jobs:
         raise RuntimeError(f"the importer verified {len(verified)} reveals, expected {jobs}")
-    # the on-chain cost of a challenge: one item each, honest here (every node re-executes it, then the call
-    # fails with ChallengeFailed, which costs the same as a successful one)
-    n3 = nonce(ferdie)
-    challenges = []
-    for i, job_id in enumerate(sorted(work)):
-        result = work[job_id]
-        (o,) = result.openings((items // 2,))
-        challenges.append(_sign(author, ferdie, "compute.challenge", job_id, alice.public, o.index, o.input, o.output,
-                                o.input_proof, o.output_proof, nonce=n3 + i))
-    fee = compute_fee(author.state(), len(challenges[0].encode()), RUNTIME.decode_call(challenges[0].call).weight)
-    imported_c, dropped_c = author.author_block(author.head.slot + 1, alice,
-                                                [(x, len(x.encode())) for x in challenges])
-    if dropped_c:
-        raise RuntimeError(f"bench challenge dropped: {dropped_c[0][1]}")
-    block_c = author.db.get_block(author.head_hash)
-    assert block_c is not None
-    t = time.perf_counter()
-    importer.import_block(block_c.encode(), far)
-    challenge_ms = (time.perf_counter() - t) * 1000
+    job_id, result = min(work.items())
+    (challenge,) = bench.challenges(job_id, result, 1)
+    fee = compute_fee(bench.author.state(), len(challenge.encode()), bench.weight(challenge))
     return {
         "jobs (receipts in the block)": jobs,
         "items per job": items,
         "sampled items per receipt": size,
-        "receipt block bytes": len(encoded),
+        "receipt block bytes": block_bytes,
         "import of the receipt block ms": round(import_ms, 1),
         "import per receipt ms": round(import_ms / jobs, 3),
         "verification core per receipt ms (p50)": round(statistics.median(core_ms), 3),
         "verification core per receipt ms (max)": round(max(core_ms), 3),
-        "challenge extrinsic bytes": len(challenges[0].encode()),
-        "challenge weight": RUNTIME.decode_call(challenges[0].call).weight,
+        "challenge extrinsic bytes": len(challenge.encode()),
+        "challenge weight (reference model)": bench.weight(challenge),
         "challenge fee BTT (dev fees)": format_btt(fee.inclusion_fee),
-        "import per challenge ms": round(challenge_ms / jobs, 3),
     }
 
 
+def _calls_for(spec: ModelSpec) -> int:
+    """Enough calls in a block that the block's own cost is small beside theirs, few enough to run quickly."""
+    return max(20, min(50, 400_000 // max(1, macs_per_item(spec))))
+
+
+def ladder(bench: Bench) -> list[dict[str, object]]:
+    """For each model: a reveal's and a challenge's weight beside their measured import time."""
+    rows = []
+    empty = bench.empty_block_ms()
+    for spec in LADDER:
+        calls = _calls_for(spec)
+        work = bench.verified_jobs(spec, calls, LADDER_ITEMS)
+        reveals = bench.reveals(work)
+        reveal_weight = bench.weight(reveals[0])
+        reveal_us = (bench.timed_block(reveals) - empty) * 1000 / calls
+        job_id, result = min(work.items())
+        challenge_weight = bench.weight(bench.challenges(job_id, result, 1)[0])
+        challenge_us = statistics.median(
+            (bench.timed_block(bench.challenges(job_id, result, calls)) - empty) * 1000 / calls for _ in range(REPEATS)
+        )
+        rows.append({
+            "model": spec.name, "macs per item": macs_per_item(spec), "calls": calls,
+            "reveal weight": reveal_weight, "reveal us": round(reveal_us), "reveal ratio": round(
+                reveal_us / reveal_weight, 2),
+            "challenge weight": challenge_weight, "challenge us": round(challenge_us),
+            "challenge ratio": round(challenge_us / challenge_weight, 2),
+        })
+    return rows
+
+
+def chunks(bench: Bench) -> dict[str, object]:
+    """Output chunks of the widest output (1,025-byte items), demanded and posted: weight against time."""
+    spec = LADDER[-2]
+    work = bench.verified_jobs(spec, 1, 1024)
+    bench.block(bench.reveals(work))
+    job_id, result = min(work.items())
+    bench.block([_sign(bench.author, bench.ferdie, "compute.demand_outputs", job_id, bench.alice.public,
+                       nonce=bench.nonce(bench.ferdie))])
+    n = bench.nonce(bench.alice)
+    xts = [_sign(bench.author, bench.alice, "compute.post_outputs", job_id, first, items, proof, nonce=n + i)
+           for i, (first, items, proof) in enumerate(output_chunks(result, spec))]
+    weights = [bench.weight(x) for x in xts]  # each against the state it will run on: chunks go in order
+    empty = bench.empty_block_ms()
+    ms = bench.timed_block(xts) - empty
+    return {"output chunks (1,024 items of 1,025 bytes)": len(xts),
+            "chunk weight": weights[0], "chunk us": round(ms * 1000 / len(xts)),
+            "chunk ratio": round(ms * 1000 / len(xts) / weights[0], 2),
+            "chunk bytes": len(xts[0].encode())}
+
+
+def worst_block(bench: Bench) -> dict[str, object]:
+    """A block filled to `block.max_weight` with challenges of the largest model."""
+    spec = LADDER[-1]
+    work = bench.verified_jobs(spec, 1, LADDER_ITEMS)
+    bench.block(bench.reveals(work))
+    job_id, result = min(work.items())
+    (one,) = bench.challenges(job_id, result, 1)
+    state = bench.author.state()
+    max_weight = get_param(state, "block.max_weight")
+    count = max_weight // bench.weight(one)
+    xts = bench.challenges(job_id, result, count)
+    ms = bench.timed_block(xts)
+    slot_ms = bench.author.clock.slot_ms
+    return {"worst block: challenges of the largest model": count,
+            "worst block weight": count * bench.weight(one), "block.max_weight (dev)": max_weight,
+            "worst block import ms": round(ms), "dev slot ms": slot_ms,
+            "worst block import within the dev slot": "yes" if ms < slot_ms else "no"}
+
+
+def run(jobs: int = 50, items: int = 1024, weights_table: bool = True) -> dict[str, object]:
+    bench = Bench([m for m in LADDER if m.name != MODEL] if weights_table else ())
+    n = bench.nonce(bench.alice)
+    bench.block([_sign(bench.author, bench.alice, "compute.register_provider", 64, 0, 2, nonce=n)])
+    out: dict[str, object] = dict(receipts(bench, jobs, items))
+    if weights_table:
+        for row in ladder(bench):
+            name = row.pop("model")
+            out[f"{name}"] = ", ".join(f"{k} {v}" for k, v in row.items())
+        out.update(chunks(bench))
+        out.update(worst_block(bench))
+    return out
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    for k, v in run(*args).items():
+    jobs, items = (int(a) for a in (sys.argv[1:3] + ["50", "1024"][len(sys.argv[1:3]):]))
+    for k, v in run(jobs, items).items():
         print(f"{k}: {v}")

@@ -61,13 +61,16 @@ def pyevm(pairs: int) -> None:
 @click.option("--jobs", type=click.IntRange(1, 64), default=50, show_default=True,
               help="Receipts (reveals of distinct jobs) in the imported block.")
 @click.option("--items", type=click.IntRange(1, 4096), default=1024, show_default=True, help="Items per job.")
-def receipt(jobs: int, items: int) -> None:
-    """Verify compute receipts during import: whole-block import per receipt and the verification core."""
+@click.option("--no-weights", is_flag=True, help="Skip the weight table and the worst block (a minute on 2 cores).")
+def receipt(jobs: int, items: int, no_weights: bool) -> None:
+    """Verify compute receipts during import (whole-block import per receipt and the verification core); then
+    each work-proof call's weight beside its measured import time from the smallest valid model to the largest,
+    and a block full of challenges of the largest model against the slot."""
     from bench.receipt_bench import run
 
     click.echo(f"running {jobs} jobs of {items} items through a dev chain, then importing their receipts ...",
                err=True)
-    print_fields(list(run(jobs, items).items()))
+    print_fields(list(run(jobs, items, weights_table=not no_weights).items()))
 
 
 @bench.command("rpc-flood")

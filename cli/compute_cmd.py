@@ -70,8 +70,8 @@ def _stop_on_signals(under_node: bool) -> Iterator[Callable[[], bool]]:
 
 
 def _submitter(client: RpcClient, info: ChainInfo, signer: Keypair) -> Any:
-    def submit(call: str, args: tuple[Any, ...], wait: bool) -> str:
-        return submit_call(client, info, signer, call, args, wait=wait).hash
+    def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
+        return submit_call(client, info, signer, call, args, wait=wait, force=force).hash
 
     return submit
 
@@ -102,26 +102,32 @@ def _price(text: str, what: str = "--price") -> int:
               help="Seconds between polls of the node.")
 @click.option("--unsafe-fake-items", type=click.IntRange(0), default=0, hidden=True,
               help="Test helper: fake the outputs of the first N items of every job (gets the bond slashed).")
+@click.option("--unsafe-withhold-outputs", is_flag=True, hidden=True,
+              help="Test helper: never post outputs on chain, even when owed (gets the bond slashed).")
 @_under_node
 def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str | None, data_dir: Path | None,
-          once: bool, interval: float, unsafe_fake_items: int, under_node: bool) -> None:
+          once: bool, interval: float, unsafe_fake_items: int, unsafe_withhold_outputs: bool,
+          under_node: bool) -> None:
     """Run a compute provider: register (bonding first if needed), then compute, commit and reveal every
     job assigned to KEY, publish the outputs to the node, post them on chain when demanded or disputed, and
     print each step and the receipts, fraud verdicts, challenges and mining rewards."""
     from btt_chain.miner.engine import MinerEngine
     from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
+    from btt_chain.miner.store import result_dir
 
     wanted_bond = _price(bond, "--bond") if bond is not None else None
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
     address = encode_address(signer.public, info.ss58_prefix)
-    base = data_dir or Path.home() / ".btt-chain" / "miner"
-    engine = MinerEngine(base / info.genesis_hash.hex()[:16] / address, fake_items=unsafe_fake_items)
+    engine = MinerEngine(result_dir(data_dir, info.genesis_hash, address), fake_items=unsafe_fake_items)
     out = _printer(under_node)
     loop = MinerLoop(client, address, engine, _submitter(client, info, signer), out, info.decimals, info.symbol)
     if unsafe_fake_items:
         out(f"test helper: faking the outputs of the first {unsafe_fake_items} items of every job")
+    loop.withhold_outputs = unsafe_withhold_outputs
+    if unsafe_withhold_outputs:
+        out("test helper: never posting outputs on chain, even when they are owed")
     if engine.job_ids():
         out(f"results kept from an earlier run for jobs {engine.job_ids()}")
     loop.ensure_registered(
@@ -150,18 +156,20 @@ for _command in OUTPUT_COMMANDS:
 @click.option("--price", required=True, help="BTT escrowed for the job (split over its redundancy).")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True,
               help="Providers computing the job independently.")
-@click.option("--deadline", type=click.IntRange(1), default=60, show_default=True,
-              help="Seconds from inclusion until unfinished assignments are refunded.")
+@click.option("--deadline", type=click.IntRange(1), default=None,
+              help="Seconds from inclusion until unfinished assignments are refunded [default: twice the shortest "
+                   "the chain accepts; `btt-chain job terms` shows it].")
 @click.option("--seed", default="random", show_default=True,
               help="32-byte hex seed of the synthetic inputs (item i = SHAKE-256(seed, i)), or `random`.")
 @_key
 @click.option("--no-wait", is_flag=True, help="Return once the node accepted it, without waiting for a block.")
 @_json
 @_rpc
-def job_post(model: str, items: int, price: str, redundancy: int, deadline: int, seed: str, key: str,
+def job_post(model: str, items: int, price: str, redundancy: int, deadline: int | None, seed: str, key: str,
              no_wait: bool, as_json: bool, rpc: str) -> None:
-    """Post a synthetic job as a clinic; its price is escrowed until it settles."""
-    from btt_chain.miner.clinic import JobTerms, parse_seed, post_args, resolve_model
+    """Post a synthetic job as a clinic; its price is escrowed until it settles. It must cover every provider's
+    fees (`btt-chain job terms` shows the least price)."""
+    from btt_chain.miner.clinic import JobTerms, default_deadline_ms, parse_seed, post_args, resolve_model
 
     value = _price(price)
     seed_bytes = parse_seed(seed)
@@ -169,7 +177,8 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int,
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
     model_hash, model_name = resolve_model(client, model)
-    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline * 1000)
+    deadline_ms = default_deadline_ms(client, model_hash, items, redundancy) if deadline is None else deadline * 1000
+    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline_ms)
     sub = submit_call(client, info, signer, "compute.post_job", post_args(terms, seed_bytes), wait=not no_wait)
     if sub.status is None:
         echo_submitted(sub, as_json, info.decimals, info.symbol)
@@ -184,6 +193,37 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int,
     click.echo(f"posted job #{job_id}: {items} items of {model_name}, {info.format_amount(value)} escrowed, "
                f"seed 0x{seed_bytes.hex()}")
     echo_submitted(sub, False, info.decimals, info.symbol)
+
+
+@job.command("terms")
+@click.option("--model", default="dental-caries-v1", show_default=True, help="Registered model name or 0x hash.")
+@click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
+@click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
+@_json
+@_rpc
+def job_terms(model: str, items: int, redundancy: int, as_json: bool, rpc: str) -> None:
+    """What a job must offer now: the least price (every provider's commit, reveal and output posting fees),
+    the deadline bounds, and the room in the market."""
+    from btt_chain.miner.clinic import resolve_model
+
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    model_hash, model_name = resolve_model(client, model)
+    t = client.call("btt_jobTerms", "0x" + model_hash.hex(), items, redundancy)
+    if as_json:
+        print_json(t)
+        return
+    btt = info.format_amount
+    cheapest = t["cheapestWaiting"]
+    print_fields([
+        ("job", f"{items} items of {model_name}, {redundancy} provider(s)"),
+        ("least price", f"{btt(t['minPrice'])} ({btt(t['providerCosts'])} a provider, {btt(t['postingCost'])} of "
+                        f"it to post the outputs in {t['chunks']} chunk(s))"),
+        ("deadline", f"{int(t['minDeadlineMs']) / 1000:g} s to {int(t['maxDeadlineMs']) / 1000:g} s"),
+        ("open jobs", f"{t['openJobs']} of {t['maxOpenJobs']} ({t['maxOpenJobsPerRequester']} per requester)"),
+        ("cheapest waiting", "none" if cheapest is None else
+         f"job #{cheapest['job']}, {cheapest['pricePerMac']} base units per multiply-accumulate"),
+    ])
 
 
 def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
@@ -206,8 +246,20 @@ def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
         f"development fund, {btt(s['foundation'])} foundation, {btt(s['operationalReserve'])} operational reserve"
     )
     for a in j["assignments"]:
-        sample = f", sample {a['sampleIndices']}" if a["sampleIndices"] else ""
-        click.echo(f"  {a['provider']}: {a['state']}, escrow {btt(a['portion'])}{sample}")
+        parts = [a["state"], f"escrow {btt(a['portion'])}"]
+        if a["state"] == "assigned":
+            parts.append(f"commit by slot {a['commitBySlot']}")
+        if a["state"] == "committed" and not a["sampleIndices"]:
+            parts.append(f"sample drawn from slot {a['sampleFromSlot']} on")
+        if a["sampleIndices"]:
+            parts.append(f"sample {a['sampleIndices']}")
+        if a["maturesMs"] and a["state"] == "verified":
+            parts.append(f"challenge window closes {utc(a['maturesMs'])}")
+        if a["outputsDueMs"] and not a["outputsPosted"]:
+            parts.append(f"outputs due by {utc(a['outputsDueMs'])} ({a['postedItems']} of {j['items']} posted)")
+        elif a["outputsPosted"]:
+            parts.append("outputs on chain")
+        click.echo(f"  {a['provider']}: {', '.join(parts)}")
 
 
 @job.command("show")
@@ -281,18 +333,19 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @click.option("--items", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--price", default="1", show_default=True, help="BTT per job.")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
-@click.option("--deadline", type=click.IntRange(1), default=60, show_default=True, help="Seconds.")
+@click.option("--deadline", type=click.IntRange(1), default=None,
+              help="Seconds [default: twice the shortest the chain accepts].")
 @click.option("--every", type=click.FloatRange(0.5, 86_400), default=5.0, show_default=True,
               help="Seconds between jobs.")
 @click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
 @_rpc
 @_under_node
-def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int, every: float,
+def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None, every: float,
                count: int | None, rpc: str, under_node: bool) -> None:
     """Run a demo clinic: post a synthetic job every few seconds and report how each one settles. Each
     verified result's outputs are fetched and re-executed; a wrong item is challenged, and outputs no node
     serves are demanded on chain."""
-    from btt_chain.miner.clinic import ClinicLoop, JobTerms, resolve_model
+    from btt_chain.miner.clinic import ClinicLoop, JobTerms, default_deadline_ms, resolve_model
 
     value = _price(price)
     client = RpcClient(rpc)
@@ -300,7 +353,8 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
     signer = resolve_signer(key, info.chain_type)
     address = encode_address(signer.public, info.ss58_prefix)
     model_hash, model_name = resolve_model(client, model)
-    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline * 1000)
+    deadline_ms = default_deadline_ms(client, model_hash, items, redundancy) if deadline is None else deadline * 1000
+    terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline_ms)
     out = _printer(under_node)
     out(f"clinic {address}: a job of {items} items of {model_name} for {info.format_amount(value)} "
         f"every {every:g} s")

@@ -83,7 +83,7 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
             "representatives": [encode_address(r, spec.ss58_prefix) for r in spec.governance.representatives],
         },
         "compute": {
-            "models": list(spec.compute.models),
+            "models": [m.name for m in spec.compute.models],
             "mining_periods": [
                 {"years": p.years, "amount": str(p.amount), "amount_btt": format_btt(p.amount, dec)}
                 for p in spec.compute.mining_periods

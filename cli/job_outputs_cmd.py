@@ -1,9 +1,11 @@
-"""Job output commands: `btt-chain job outputs|verify|challenge|demand` (registered on the `job` group).
+"""Job output commands: `btt-chain job outputs|verify|challenge|demand|post-outputs` (registered on the `job`
+group).
 
 `outputs` fetches a provider's outputs from the node (its store, the chain's posted outputs, or its peers),
 `verify` re-executes every item of a synthetic job and names the wrong ones, `challenge` proves one wrong
 item on chain (only after checking locally that it really re-executes differently, so a mistake costs no
-fee), `demand` makes a provider post its full outputs on chain (requester only).
+fee), `demand` makes a provider post its full outputs on chain (requester only), `post-outputs` posts a
+provider's kept result on chain chunk by chunk (what `btt-chain miner` does by itself when they are owed).
 """
 
 from __future__ import annotations
@@ -241,4 +243,48 @@ def job_demand(job_id: int, provider: str, key: str, as_json: bool, rpc: str) ->
     echo_submitted(sub, False, info.decimals, info.symbol)
 
 
-COMMANDS = (job_outputs, job_verify, job_challenge, job_demand)
+@click.command("post-outputs")
+@click.argument("job_id", type=click.IntRange(0))
+@_key
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The miner's result directory (default: ~/.btt-chain/miner, as `btt-chain miner` uses).")
+@_json
+@_rpc
+def job_post_outputs(job_id: int, key: str, data_dir: Path | None, as_json: bool, rpc: str) -> None:
+    """Provider: post your kept result's outputs on chain, in the chain's chunks, each with its range proof to
+    your revealed output root. Every chunk must land before the outputs are due; a chunk the chain would refuse
+    (late, or not your root) is not sent and costs nothing."""
+    from btt_chain.miner.engine import output_chunks
+    from btt_chain.miner.store import ResultStore, result_dir
+
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    address = encode_address(signer.public, info.ss58_prefix)
+    j = _job(client, job_id)
+    (a,) = _revealed(j, address)
+    if a["outputsPosted"]:
+        raise ConfigError(f"the outputs of {address} for job #{job_id} are on chain already")
+    if a["state"] != "verified":
+        raise ConfigError(f"the assignment of {address} in job #{job_id} is {a['state']}: only a verified one, "
+                          "inside its challenge window, posts outputs")
+    directory = result_dir(data_dir, info.genesis_hash, address)
+    result = ResultStore(directory).load(job_id) if directory.is_dir() else None
+    if result is None:
+        raise ConfigError(f"no result of job #{job_id} is kept in {directory} (give the miner's --data-dir)")
+    if "0x" + result.output_root.hex() != a["outputRoot"]:
+        raise ConfigError(f"the result kept in {directory} is not the one revealed for job #{job_id}")
+    chunks = output_chunks(result, job_model(client, j), int(a["postedItems"]))
+    subs = []
+    for i, (first, items, proof) in enumerate(chunks):
+        last = i == len(chunks) - 1
+        subs.append(submit_call(client, info, signer, "compute.post_outputs", (job_id, first, items, proof),
+                                wait=last, force=i > 0))
+    if as_json:
+        print_json({"chunks": [s.hash for s in subs], **(subs[-1].status or {})})
+        return
+    click.echo(f"posted items {a['postedItems']} to {j['items'] - 1} of job #{job_id} in {len(chunks)} chunks")
+    echo_submitted(subs[-1], False, info.decimals, info.symbol)
+
+
+COMMANDS = (job_outputs, job_verify, job_challenge, job_demand, job_post_outputs)

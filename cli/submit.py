@@ -34,9 +34,11 @@ def submit_call(
     tip: int = 0,
     wait: bool = True,
     timeout: float = 60.0,
+    force: bool = False,
 ) -> Submitted:
-    """The light client's submit_call with the command line's `--force`."""
-    return client_submit_call(rpc, info, signer, call_name, args, tip=tip, wait=wait, timeout=timeout, force=FORCE)
+    """The light client's submit_call with the command line's `--force` (or `force`: no dry run first)."""
+    return client_submit_call(rpc, info, signer, call_name, args, tip=tip, wait=wait, timeout=timeout,
+                              force=force or FORCE)
 
 
 def echo_submitted(sub: Submitted, as_json: bool, decimals: int, symbol: str) -> None:

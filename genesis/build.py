@@ -12,7 +12,6 @@ from btt_chain.primitives.errors import GenesisError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
 from genesis.loader import canonical_json, genesis_document
 from genesis.spec import AllocationRow, ChainSpec
-from runtime.compute.model import REFERENCE_MODELS
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
 from runtime.session.types import ValidatorInfo
 from runtime.vesting.genesis import GenesisVesting
@@ -77,7 +76,7 @@ def genesis_config(spec: ChainSpec) -> GenesisConfig:
         epoch_slots=spec.consensus.epoch_slots,
         slot_ms=spec.consensus.slot_ms,
         commitments=tuple((v.session_key, v.hash_chain_commitment) for v in spec.validators),
-        models=tuple(REFERENCE_MODELS[name] for name in spec.compute.models),
+        models=spec.compute.models,
         mining_periods=tuple((p.years * year_ms, p.amount) for p in spec.compute.mining_periods),
         milestones=tuple((b.name, b.amount, b.at_genesis) for b in spec.milestone_burns),
         institutions=tuple((h.account, h.amount) for h in spec.governance.institutions),

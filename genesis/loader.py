@@ -46,7 +46,7 @@ from genesis.spec import (
 )
 from runtime.assets import params as assets_params
 from runtime.compute import params as compute_params
-from runtime.compute.model import REFERENCE_MODELS
+from runtime.compute.model import REFERENCE_MODELS, ModelSpec, validate_spec
 from runtime.governance import params as governance_params
 from runtime.incentives import params as incentives_params
 from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
@@ -79,8 +79,8 @@ MAX_YEARS = MAX_MONTHS // 12
 
 _COMPUTE_UNITS = {
     compute_params.MIN_PROVIDER_BOND: "btt",
-    compute_params.FRAUD_SLASH: "bps",
-    compute_params.WITHHELD_SLASH: "bps",
+    compute_params.FRAUD_SLASH: "btt",
+    compute_params.WITHHELD_SLASH: "btt",
     compute_params.REWARD_CAP: "bps",
     compute_params.PAYMENT_BURN: "bps",
     compute_params.PROVIDER_SHARE: "bps",
@@ -1059,28 +1059,62 @@ class _Parser:
             return None
         return ComputeSpec(models=models, mining_periods=periods)
 
-    def models(self, value: Any) -> tuple[str, ...] | None:
+    def models(self, value: Any) -> tuple[ModelSpec, ...] | None:
+        """Reference models by name, or model specs written out: {"name", "seed": 0x + 64 hex, "layers": [widths],
+        "shifts": [one per weight layer]}."""
         items = self.list_(value, "compute.models", nonempty=True)
         if items is None:
             return None
-        out: list[str] = []
+        out: list[ModelSpec] = []
         ok = True
         seen: dict[str, int] = {}
         for i, raw in enumerate(items):
             path = f"compute.models[{i}]"
-            name = self.str_(raw, path)
+            spec: ModelSpec | None = None
+            if isinstance(raw, dict):
+                spec = self.model(raw, path)
+                name = None if spec is None else spec.name
+            else:
+                name = self.str_(raw, path)
             if name is None:
                 ok = False
-            elif name not in REFERENCE_MODELS:
-                self.err(path, f"unknown reference model {name!r}; known: {', '.join(sorted(REFERENCE_MODELS))}")
+            elif spec is None and name not in REFERENCE_MODELS:
+                self.err(path, f"unknown reference model {name!r}; known: {', '.join(sorted(REFERENCE_MODELS))} "
+                               "(or write the model out: name, seed, layers, shifts)")
                 ok = False
             elif name in seen:
                 self.err(path, f"duplicate model {name!r} (also compute.models[{seen[name]}])")
                 ok = False
             else:
                 seen[name] = i
-                out.append(name)
+                out.append(spec or REFERENCE_MODELS[name])
         return tuple(out) if ok else None
+
+    def model(self, value: dict, path: str) -> ModelSpec | None:
+        o = self.obj(value, path, ("name", "seed", "layers", "shifts"))
+        if o is None:
+            return None
+        name = self.str_(self.get(o, "name"), f"{path}.name")
+        seed_text = self.str_(self.get(o, "seed"), f"{path}.seed")
+        layers = self.list_(self.get(o, "layers"), f"{path}.layers", nonempty=True)
+        shifts = self.list_(self.get(o, "shifts"), f"{path}.shifts")
+        if name is None or seed_text is None or layers is None or shifts is None:
+            return None
+        m = _HEX_RE.fullmatch(seed_text)
+        if m is None:
+            self.err(f"{path}.seed", "expected 32 bytes of hex (64 digits, 0x optional)")
+            return None
+        ints = [v for v in (*layers, *shifts) if type(v) is int]
+        if len(ints) != len(layers) + len(shifts):
+            self.err(path, "layers and shifts must be integers")
+            return None
+        spec = ModelSpec(name, bytes.fromhex(m.group(1)), tuple(layers), tuple(shifts))
+        try:
+            validate_spec(spec)
+        except ValueError as exc:
+            self.err(path, str(exc))
+            return None
+        return spec
 
     def mining_periods(self, value: Any) -> tuple[MiningPeriod, ...] | None:
         items = self.list_(value, "compute.mining_periods", nonempty=True)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the numpy-backed model code is the node's; the light client reads specs too
+    from runtime.compute.model import ModelSpec
+
 
 RELEASE_KINDS = ("liquid", "linear", "milestones", "module", "reserve")
 CHECKPOINT_SYNTAX = "HASH@NUMBER (the block's 32-byte hash in hex, '@', its number)"
@@ -122,8 +126,9 @@ class MiningPeriod:
 
 @dataclass(frozen=True)
 class ComputeSpec:
-    models: tuple[str, ...]
-    """Reference models (names in `runtime.compute.model.REFERENCE_MODELS`) registered at genesis."""
+    models: tuple[ModelSpec, ...]
+    """Models registered at genesis: reference models by name (`runtime.compute.model.REFERENCE_MODELS`), or specs
+    written out in the chain spec (name, seed, layer widths, shifts)."""
     mining_periods: tuple[MiningPeriod, ...]
     """The mining pool's emission schedule, in order; the amounts sum to the pool's genesis holding."""
 

@@ -62,6 +62,9 @@ class CallContext:
     events: list[tuple[int, Event]] = field(default_factory=list)
     phase: int = -1
     """Index of the extrinsic being applied; -1 while initialising, -2 while finalising the block."""
+    fee: int = 0
+    """The inclusion fee the extrinsic being applied paid (0 outside one): a call that reimburses its signer's
+    costs (a provider posting demanded outputs) reads it."""
     fresh_account: tuple[bytes, AccountInfo, Overlay, int] | None = None
     """(account, its AccountInfo with `frozen` computed at this block's time, the overlay, its write count then):
     set when the fee is withdrawn, so the call that follows need not compute the signer's locks again as long as

@@ -10,11 +10,13 @@ from btt_chain.primitives.codec import Field
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin
+from runtime.overlay import Overlay
 
 Handler = Callable[..., None]
 Hook = Callable[[CallContext], None]
-ExtraWeight = Callable[["Runtime", tuple[Any, ...]], int]
-"""(runtime, decoded arguments) -> weight beyond the call's own, e.g. that of a call it carries."""
+ExtraWeight = Callable[["Runtime", Overlay, tuple[Any, ...]], int]
+"""(runtime, the state the call would run on, decoded arguments) -> weight beyond the call's own: that of a call
+it carries, or work that grows with what its arguments name (a model's multiply-accumulates, say)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,8 @@ class CallDef:
     handler: Handler
     doc: str = ""
     extra_weight: ExtraWeight | None = None
-    """Weight that depends on the arguments (a call carrying another call pays for it): added to `weight`."""
+    """Weight that depends on the arguments and the state (a call carrying another call pays for it; re-executing
+    a model costs by its size): added to `weight`. It must be cheap, bounded and never raise."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,6 @@ class DecodedCall:
     module: ModuleDef
     call: CallDef
     args: tuple[Any, ...]
-    weight: int = 0
-    """What this call costs in weight units with these arguments (the call's weight plus its extra weight)."""
 
     @property
     def full_name(self) -> str:
@@ -104,9 +105,12 @@ class Runtime:
                 decoded.append(f.from_wire(wire))
             except DecodeError as exc:
                 raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: {exc}") from None
-        args = tuple(decoded)
-        weight = c.weight + (c.extra_weight(self, args) if c.extra_weight is not None else 0)
-        return DecodedCall(m, c, args, weight)
+        return DecodedCall(m, c, tuple(decoded))
+
+    def weight(self, state: Overlay, decoded: DecodedCall) -> int:
+        """What `decoded` costs in weight units when it runs on `state`: the call's own weight plus its extra."""
+        c = decoded.call
+        return c.weight + (c.extra_weight(self, state, decoded.args) if c.extra_weight is not None else 0)
 
     def dispatch(self, ctx: CallContext, origin: Origin, decoded: DecodedCall) -> None:
         decoded.call.handler(ctx, origin, *decoded.args)

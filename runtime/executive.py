@@ -45,6 +45,8 @@ class CheckedExtrinsic:
     xt: Extrinsic
     call: DecodedCall
     length: int
+    weight: int
+    """The call's weight on the state it was checked against."""
     fee: int
     """Inclusion fee (without tip)."""
 
@@ -167,13 +169,14 @@ class Executive:
             raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
-        fee = fees.compute_fee(state, length, decoded.weight, xt.signer).inclusion_fee
+        weight = self.runtime.weight(state, decoded)
+        fee = fees.compute_fee(state, length, weight, xt.signer).inclusion_fee
         # a future transaction must be payable too: otherwise never-funded keys could fill the pool for free
         if acc.spendable < fee + xt.tip and (xt.nonce == acc.nonce or allow_future):
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
             )
-        return CheckedExtrinsic(xt, decoded, length, fee), acc
+        return CheckedExtrinsic(xt, decoded, length, weight, fee), acc
 
     def apply_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
@@ -181,7 +184,7 @@ class Executive:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
         checked, account = self.check_extrinsic(ex, xt, length, signature_checked)
         ctx = ex.ctx
-        weight = checked.call.weight
+        weight = checked.weight
         if ex.weight_used + weight > ctx.param("block.max_weight"):
             raise BlockFull("block weight limit reached")
         if ex.bytes_used + length > ctx.param("block.max_bytes"):
@@ -197,6 +200,7 @@ class Executive:
         ex.bytes_used += length
         n_events = len(ctx.events)
         ctx.state.begin()
+        ctx.fee = checked.fee
         try:
             self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
         except DispatchError as exc:
@@ -208,6 +212,8 @@ class Executive:
             ctx.state.commit()
             ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
             outcome = ApplyOutcome(index, True, checked.fee, weight)
+        finally:
+            ctx.fee = 0
         ex.outcomes.append(outcome)
         return outcome
 

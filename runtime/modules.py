@@ -6,7 +6,9 @@ from runtime.assets.calls import MODULE as ASSETS
 from runtime.balances.calls import MODULE as BALANCES
 from runtime.balances.locks import register_lock_source
 from runtime.bonds.calls import MODULE as BONDS
+from runtime.bonds.floors import register_bond_floor
 from runtime.compute.calls import MODULE as COMPUTE
+from runtime.compute.providers import bond_floor as provider_bond_floor
 from runtime.consensus.calls import MODULE as CONSENSUS
 from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
@@ -24,7 +26,7 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 5
+SPEC_VERSION = 6
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
@@ -44,3 +46,6 @@ register_lock_source(vesting_lock)
 
 register_lock_source(vote_lock)
 """Governance keeps a voter's counted free balance frozen until the end of the referendum it voted in."""
+
+register_bond_floor(provider_bond_floor)
+"""A compute provider keeps one fixed slash bonded for every assignment not yet final."""

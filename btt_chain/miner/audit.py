@@ -23,8 +23,8 @@ from btt_chain.primitives.hashing import merkle_root
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.jobs import built
 from runtime.compute.model import ModelSpec
+from runtime.compute.models import built
 
 FETCH_POLL_S = 0.5
 

@@ -54,7 +54,14 @@ class JobTerms:
     items: int
     price: int
     redundancy: int = 1
-    deadline_ms: int = 60_000
+    deadline_ms: int = 180_000
+
+
+def default_deadline_ms(rpc: RpcCaller, model: bytes, items: int, redundancy: int) -> int:
+    """A deadline with room to spare: twice the shortest the chain accepts now (`btt_jobTerms`), within its
+    longest."""
+    terms = rpc.call("btt_jobTerms", "0x" + model.hex(), items, redundancy)
+    return min(int(terms["maxDeadlineMs"]), 2 * int(terms["minDeadlineMs"]))
 
 
 def resolve_model(rpc: RpcCaller, name: str) -> tuple[bytes, str]:

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH
-from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
+from runtime.compute.costs import chunk_plan
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.jobs import built
 from runtime.compute.model import ModelSpec
+from runtime.compute.models import built
 from runtime.compute.types import Opening
 from runtime.compute.verify import result_commitment
 
@@ -107,6 +108,18 @@ class PreparedResult:
                 )
             )
         return tuple(out)
+
+
+Chunk = tuple[int, tuple[bytes, ...], tuple[bytes, ...]]
+"""(first item, output items, range proof): the arguments of `compute.post_outputs` after the job id."""
+
+
+def output_chunks(result: PreparedResult, spec: ModelSpec, from_item: int = 0) -> list[Chunk]:
+    """The result's outputs cut as the chain's chunk plan cuts them, from chunk holding `from_item` on."""
+    return [
+        (first, result.outputs[first:first + n], merkle_range_proof(result.output_levels, first, n))
+        for first, n in chunk_plan(spec, result.items) if first + n > from_item
+    ]
 
 
 def fake_output(output: bytes) -> bytes:

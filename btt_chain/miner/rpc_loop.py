@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from btt_chain.miner.audit import NotChallengeable, assignment_of, challenge_args, fetch_outputs, model_spec, parse_hash
-from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine
+from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, PreparedResult, output_chunks
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from runtime.compute.inference import infer
-from runtime.compute.jobs import built
 from runtime.compute.model import ModelSpec
+from runtime.compute.models import built
 from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
 
 __all__ = ["MinerLoop", "ProviderOptions", "clock", "model_spec", "param_value", "parse_hash"]
@@ -112,6 +112,8 @@ class MinerLoop:
         """Jobs in a redundancy dispute: the other providers whose outputs are still to be checked."""
         self._looked_at: dict[int, float] = {}
         self.watcher: EventWatcher | None = None
+        self.withhold_outputs = False
+        """Test helper: never post outputs on chain, even when they are owed (the provider is then slashed)."""
 
     def btt(self, amount: int | str) -> str:
         return btt(amount, self.decimals, self.symbol)
@@ -132,10 +134,14 @@ class MinerLoop:
                     f"{self.btt(p['bond'])} (change it with `btt-chain bond --extra` or `btt-chain unbond`)"
                 )
             return
-        minimum = param_value(self.rpc, "compute.min_provider_bond")
+        slash = max(param_value(self.rpc, "compute.fraud_slash"), param_value(self.rpc, "compute.withheld_slash"))
+        minimum = max(param_value(self.rpc, "compute.min_provider_bond"), options.capacity * slash)
         target = minimum if options.bond is None else options.bond
         if target < minimum:
-            raise ConfigError(f"--bond {self.btt(target)} is below the minimum provider bond {self.btt(minimum)}")
+            raise ConfigError(
+                f"--bond {self.btt(target)} is below {self.btt(minimum)}: the minimum provider bond, and one fixed "
+                f"slash ({self.btt(slash)}) for each of the {options.capacity} assignments --capacity allows"
+            )
         ledger = self.rpc.call("btt_bonds", self.address)
         bonded = int(ledger["bonded"])
         if bonded < target:
@@ -289,12 +295,30 @@ class MinerLoop:
         if jid in self.unpublished:
             self._publish(jid, kept.outputs)
         if mine["outputsDueMs"] and not mine["outputsPosted"] and self.failures.get((jid, "post"), 0) < MAX_ATTEMPTS:
-            due = f" (due by {clock(mine['outputsDueMs'])})"
-            self._submit(jid, "post", "compute.post_outputs", (jid, kept.outputs), f"{kept.items} items{due}")
+            if self.withhold_outputs:
+                return
+            self._post_outputs(job, kept, int(mine["postedItems"]), int(mine["outputsDueMs"]))
             return
         for other in sorted(self.rivals.get(jid, ())):
             if jid not in self.pending and self.failures.get((jid, "challenge"), 0) < MAX_ATTEMPTS:
                 self._check_rival(job, other, kept.inputs, kept.outputs)
+
+    def _post_outputs(self, job: dict[str, Any], kept: PreparedResult, posted: int, due_ms: int) -> None:
+        """Send every chunk still missing at once, in order; chunks after the first skip the dry run (each depends
+        on the one before, still in the pool). The last one is watched: all landed when it did."""
+        jid = job["id"]
+        chunks = output_chunks(kept, self._spec(job).model, posted)
+        sent = ""
+        for i, (first, items, proof) in enumerate(chunks):
+            try:
+                sent = self.submit("compute.post_outputs", (jid, first, items, proof), False, i > 0)
+            except BttError as exc:
+                if i == 0:
+                    self._failed(jid, "post", str(exc))
+                    return
+                break
+        detail = f"items {posted} to {kept.items - 1} in {len(chunks)} chunks (due by {clock(due_ms)})"
+        self.pending[jid] = Pending("post", sent, time.monotonic(), detail)
 
     def _publish(self, jid: int, outputs: tuple[bytes, ...]) -> None:
         try:

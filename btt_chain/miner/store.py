@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("btt.miner")
 
 FORMAT_VERSION = 1
+DEFAULT_BASE = Path.home() / ".btt-chain" / "miner"
+"""Where `btt-chain miner` keeps results unless given --data-dir."""
+
+
+def result_dir(base: Path | None, genesis_hash: bytes, address: str) -> Path:
+    """The directory of one provider's results on one chain under `base` (default `DEFAULT_BASE`)."""
+    return (base or DEFAULT_BASE) / genesis_hash.hex()[:16] / address
 
 
 class ResultStore:
@@ -44,6 +51,13 @@ class ResultStore:
             "outputRoot": "0x" + result.output_root.hex(),
         }
         write_json_durably(self.path(result.job_id), doc)
+
+    def load(self, job_id: int) -> PreparedResult | None:
+        """The result kept for `job_id`, or None (none kept, or unreadable)."""
+        try:
+            return _decode(json.loads(self.path(job_id).read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def remove(self, job_id: int) -> None:
         self.path(job_id).unlink(missing_ok=True)

@@ -15,9 +15,14 @@ class RpcCaller(Protocol):
     def call(self, method: str, *params: Any) -> Any: ...
 
 
-Submit = Callable[[str, tuple[Any, ...], bool], str]
-"""submit(call name, args, wait) -> extrinsic hash: sign with the next nonce and submit; with `wait`, return
-once included and raise if the call failed."""
+class Submit(Protocol):
+    """submit(call name, args, wait, force=False) -> extrinsic hash: sign with the next nonce and submit; with
+    `wait`, return once included and raise if the call failed. A submission is dry-run against the head first
+    and not sent if that fails, unless `force` (a call that depends on an earlier one still in the pool, such
+    as the next chunk of outputs)."""
+
+    def __call__(self, call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str: ...
+
 
 Output = Callable[[str], None]
 """Where progress lines go (stdout with a time, or the node's log)."""

@@ -6,7 +6,7 @@ revealed output root for the job, each item has the model's output width and the
 nobody can fill the store with junk: each (job, provider) has exactly one acceptable set. The store is
 bounded (`storage.outputs`); when it is full, the entries whose assignment has left its challenge window
 are dropped to make room (a set still open to challenges is never dropped for another). Outputs the
-provider posted on chain (`compute.posted_outputs`) are served too.
+provider posted on chain (`compute.posted_chunks`) are served too.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from runtime.compute import storage as compute
 from runtime.compute.inference import input_bytes, output_bytes
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.types import MAX_POSTED_OUTPUTS, VERIFIED, Assignment, Job
+from runtime.compute.types import MAX_JOB_ITEMS, VERIFIED, Assignment, Job
 from runtime.overlay import Overlay
 from storage.kv import KeyValueStore
 from storage.outputs import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, OutputsStore, OutputsStoreFull
@@ -111,8 +111,8 @@ class JobOutputs:
 
     def accept(self, job_id: int, provider: bytes, outputs: Sequence[bytes]) -> FoundOutputs:
         """Keep the outputs if they are the provider's revealed result; OutputsRejected (nothing kept) if not."""
-        if len(outputs) > MAX_POSTED_OUTPUTS:
-            raise OutputsRejected(f"at most {MAX_POSTED_OUTPUTS} output items, got {len(outputs)}")
+        if len(outputs) > MAX_JOB_ITEMS:
+            raise OutputsRejected(f"at most {MAX_JOB_ITEMS} output items, got {len(outputs)}")
         state = self.chain.state()
         job, a = check_outputs(state, job_id, provider, outputs)
         items = tuple(bytes(o) for o in outputs)
@@ -134,9 +134,9 @@ class JobOutputs:
         if kept is not None and kept.root == a.output_root and len(kept.outputs) == job.items:
             return FoundOutputs(job, a, kept.outputs, SOURCE_NODE)
         if a.outputs_posted:
-            posted = compute.posted_outputs.get(state, compute.posted_key(job_id, provider))
-            if posted is not None and len(posted) == job.items:
-                return FoundOutputs(job, a, tuple(posted), SOURCE_CHAIN)
+            posted = tuple(compute.posted_outputs(state, job_id, provider))
+            if len(posted) == job.items:
+                return FoundOutputs(job, a, posted, SOURCE_CHAIN)
         return None
 
     def has_revealed(self, job_id: int, provider: bytes) -> bool:

@@ -291,7 +291,7 @@ def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dic
     state = state_view(ctx, at)
     xt = _decode_extrinsic(encoded)
     try:
-        weight = RUNTIME.decode_call(xt.call).weight
+        weight = RUNTIME.weight(state, RUNTIME.decode_call(xt.call))
     except InvalidExtrinsic as exc:
         raise invalid_params(f"extrinsic: {exc}") from None
     fee = compute_fee(state, len(encoded), weight, xt.signer)

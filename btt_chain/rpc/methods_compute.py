@@ -1,6 +1,7 @@
 """RPC methods of the compute marketplace and the work-weighted consensus, read at the head:
 
-`btt_jobs` and `btt_job` (jobs, their assignments, samples and the escrow split they settle to),
+`btt_jobs` and `btt_job` (jobs, their assignments, samples and the escrow split they settle to), `btt_jobTerms`
+(the least price and the deadline bounds a job must meet now),
 `btt_providers` (bond, classes, stats, credit), `btt_models` (registered models), `btt_powerTable` (the
 current and following epoch schedules with stake and work shares, and the next slots' leaders) and
 `btt_miningSchedule` (the mining pool's emission periods and what has been emitted, paid and held back).
@@ -28,20 +29,26 @@ from runtime.compute import credit as compute_credit
 from runtime.compute import mining
 from runtime.compute import params as cparams
 from runtime.compute import storage as compute
+from runtime.compute.assignment import min_deadline_ms
+from runtime.compute.costs import chunk_plan, min_price, posting_cost, provider_costs
 from runtime.compute.emission import schedule_rows, total_emission
 from runtime.compute.inference import input_bytes, output_bytes
-from runtime.compute.sample_fix import required_authors
+from runtime.compute.market import cheapest_waiting
+from runtime.compute.sample_fix import authors_since, required_authors
+from runtime.compute.settlement import split
 from runtime.compute.types import (
     ASSIGNMENT_STATES,
     ENERGY_CLASSES,
     JOB_OPEN,
     JOB_STATES,
+    MAX_JOB_ITEMS,
+    MAX_REDUNDANCY,
     REGION_CLASSES,
     Assignment,
     Job,
     PendingCredit,
 )
-from runtime.compute.verify import sample_of, split
+from runtime.compute.verify import sample_of
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
 from runtime.consensus.power import SCALE, stake_share, work_share
@@ -132,6 +139,8 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
         "portion": str(a.portion),
         "state": ASSIGNMENT_STATES[a.state],
         "assignedBlock": a.assigned_block,
+        "commitBySlot": a.commit_by_slot,
+        "sampleFromSlot": a.sample_from_slot,
         "commitment": hex0x(a.commitment) if committed else None,
         "commitBlock": a.commit_block if committed else None,
         "sampleWaitsForAuthors": _authors_missing(state, a) if committed and a.sample_seed == ZERO_HASH else None,
@@ -140,7 +149,9 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
         "outputRoot": hex0x(a.output_root) if a.output_root != ZERO_HASH else None,
         "maturesMs": a.matures_ms or None,
         "outputsDueMs": a.outputs_due_ms or None,
+        "postedItems": a.posted_items,
         "outputsPosted": a.outputs_posted,
+        "postingDeposit": str(a.posting_deposit),
         "split": render_split(_split(state, a.portion)),
     }
 
@@ -148,8 +159,7 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
 def _authors_missing(state: Overlay, a: Assignment) -> int:
     """How many more distinct validators must author a block before this commit's sample is fixed."""
     k = required_authors(state, params.get_param(state, cparams.SAMPLE_AUTHORS))
-    seen = sum(1 for r in compute.recent_authors.get(state) if r.block > a.commit_block)
-    return max(0, k - seen)
+    return max(0, k - authors_since(state, a.sample_from_slot))
 
 
 def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
@@ -172,6 +182,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "deadlineMs": job.deadline_ms,
         "postedBlock": job.posted_block,
         "priority": job.priority,
+        "pricePerMac": str(job.rank),
         "status": JOB_STATES[job.status],
         "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
         "unassigned": job.redundancy - len(job.assignments),
@@ -304,6 +315,49 @@ def btt_models(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
         }
         for h, reg in compute.models.items(state)
     ]
+
+
+def _count(name: str, lo: int, hi: int) -> Any:
+    def parse(value: Any, ctx: RpcContext) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise invalid_params(f"{name}: expected an integer from {lo} to {hi}, got {_show(value)}")
+        return value
+
+    return parse
+
+
+@method(
+    "btt_jobTerms",
+    Param("model", p.any_hash),
+    Param("items", _count("items", 1, MAX_JOB_ITEMS)),
+    optional("redundancy", _count("redundancy", 1, MAX_REDUNDANCY), 1),
+    optional("at", p.block_hash),
+)
+def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at: bytes | None) -> dict[str, Any]:
+    """What `compute.post_job` accepts for a job of `items` items of `model` at the block `at`: the least price
+    (every provider's commit, reveal and output posting fees), the deadline bounds, the price per
+    multiply-accumulate a price would rank at is `price // (redundancy x items x macsPerItem)`, and the room in
+    the market (open jobs, the cap, and the cheapest job a new one could evict)."""
+    state = state_view(ctx, at)
+    reg = compute.models.get(state, model)
+    if reg is None:
+        raise invalid_params(f"model: no model {hex0x(model)} is registered")
+    cheapest = cheapest_waiting(state)
+    return {
+        "minPrice": str(min_price(state, reg.spec, items, redundancy)),
+        "providerCosts": str(provider_costs(state, reg.spec, items)),
+        "postingCost": str(posting_cost(state, reg.spec, items)),
+        "chunks": len(chunk_plan(reg.spec, items)),
+        "minDeadlineMs": min_deadline_ms(state),
+        "maxDeadlineMs": params.get_param(state, cparams.MAX_DEADLINE),
+        "macsPerItem": reg.macs_per_item,
+        "openJobs": compute.open_jobs.get(state),
+        "maxOpenJobs": params.get_param(state, cparams.MAX_OPEN_JOBS),
+        "maxOpenJobsPerRequester": params.get_param(state, cparams.MAX_OPEN_JOBS_PER_REQUESTER),
+        "cheapestWaiting": None if cheapest is None else {
+            "job": cheapest[2], "pricePerMac": str(cheapest[1]), "priority": cheapest[0],
+        },
+    }
 
 
 def render_schedule(schedule: EpochSchedule | None, prefix: int) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.methods_compute import job_id
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
 from btt_chain.rpc.render import hex0x
-from runtime.compute.types import MAX_ITEM_BYTES, MAX_POSTED_OUTPUTS
+from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
 
 method = REGISTRY.method
 
@@ -32,8 +32,8 @@ def _index(value: Any, ctx: RpcContext) -> int:
 def _outputs(value: Any, ctx: RpcContext) -> list[bytes]:
     if not isinstance(value, list) or not value:
         raise invalid_params("outputs: expected a non-empty list of 0x-hex output items")
-    if len(value) > MAX_POSTED_OUTPUTS:
-        raise invalid_params(f"outputs: at most {MAX_POSTED_OUTPUTS} items, got {len(value)}")
+    if len(value) > MAX_JOB_ITEMS:
+        raise invalid_params(f"outputs: at most {MAX_JOB_ITEMS} items, got {len(value)}")
     return [p.decode_hex(v, f"output {i}", max_len=MAX_ITEM_BYTES) for i, v in enumerate(value)]
 
 

@@ -38,7 +38,7 @@ class NothingToWithdraw(BondsError):
 
 
 class BelowMinimum(BondsError):
-    """The bond would be below the minimum validator bond."""
+    """The bond would fall below a minimum: the validator bond, or what open compute assignments hold."""
 
 
 class AlreadyRegistered(BondsError):

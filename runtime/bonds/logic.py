@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from runtime.balances import logic as balances
 from runtime.bonds import errors, events, storage
+from runtime.bonds.floors import bond_floor
 from runtime.bonds.types import MAX_UNLOCKING_CHUNKS, BondLedger, UnlockChunk, ValidatorRegistration
 from runtime.consensus import storage as consensus
 from runtime.context import CallContext
@@ -67,7 +68,8 @@ def bond_extra(ctx: CallContext, who: bytes, amount: int) -> None:
 
 def unbond(ctx: CallContext, who: bytes, amount: int) -> None:
     """Move `amount` of the active bond into an unlocking chunk. A registered validator keeps at least the
-    minimum validator bond (deregister first to go lower)."""
+    minimum validator bond (deregister first to go lower), and nobody goes below a floor another module holds
+    (`floors`: a compute provider keeps a fixed slash bonded for every assignment not yet final)."""
     if amount == 0:
         raise errors.ZeroAmount()
     led = storage.ledger.get(ctx.state, who)
@@ -78,6 +80,12 @@ def unbond(ctx: CallContext, who: bytes, amount: int) -> None:
     minimum = ctx.param(MIN_VALIDATOR_BOND_PARAM)
     if storage.validators.contains(ctx.state, who) and led.active - amount < minimum:
         raise errors.BelowMinimum(f"a registered validator keeps at least {minimum}; deregister first")
+    floor, _ = bond_floor(ctx.state, who)
+    if led.active - amount < floor:
+        raise errors.BelowMinimum(
+            f"an active bond of at least {floor} must stay while open compute assignments may still be slashed "
+            f"(a fixed slash each); at most {max(0, led.active - floor)} can be unbonded now"
+        )
     unlock_at = ctx.env.timestamp_ms + ctx.param(UNBONDING_PARAM)
     chunks = list(led.unlocking)
     if chunks and chunks[-1].unlock_at_ms == unlock_at:

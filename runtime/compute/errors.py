@@ -95,3 +95,27 @@ class BadChallenge(ComputeError):
 
 class BadOutputs(ComputeError):
     """The posted outputs are not the provider's revealed output items (count, size or Merkle root)."""
+
+
+class CommitWindowClosed(ComputeError):
+    """The assignment's commit window has closed: the chain fixed at assignment the slots it may commit in."""
+
+
+class OutputsLate(ComputeError):
+    """The outputs were due earlier: posted now they count as withheld, and challengers would get no window."""
+
+
+class PriceTooLow(ComputeError):
+    """The price does not cover each provider's commit, reveal and output posting fees."""
+
+
+class TooManyOpenJobs(ComputeError):
+    """This requester already holds the most open jobs one requester may (`compute.max_open_jobs_per_requester`)."""
+
+
+class MarketFull(ComputeError):
+    """The chain holds the most open jobs it may, and no waiting job pays less per unit of work than this one."""
+
+
+class CannotCancel(ComputeError):
+    """The job took a waiting job's place when the chain was full: it runs to its deadline like any other."""

@@ -51,11 +51,29 @@ class JobPosted(Event):
 
 @dataclass(frozen=True)
 class JobAssigned(Event):
+    """The provider must commit in a block of slot `commit_by_slot` or earlier; its sample is fixed by the
+    first distinct authors from `sample_from_slot` on."""
+
     MODULE: ClassVar[str] = "compute"
     job_id: int
     provider: bytes
     portion: int
-    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("portion", AMOUNT))
+    commit_by_slot: int
+    sample_from_slot: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("portion", AMOUNT), ("commit_by_slot", U64),
+            ("sample_from_slot", U64))
+
+
+@dataclass(frozen=True)
+class JobEvicted(Event):
+    """The chain was full and job `by` pays more per unit of work: this job, still waiting for its first
+    provider, made way; its price was released in full."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    by: int
+    refunded: int
+    WIRE = (("job_id", U64), ("by", U64), ("refunded", AMOUNT))
 
 
 @dataclass(frozen=True)
@@ -63,9 +81,9 @@ class ResultCommitted(Event):
     MODULE: ClassVar[str] = "compute"
     job_id: int
     provider: bytes
-    sample_block: int
-    """The block whose randomness fixes the sample; reveal after it."""
-    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("sample_block", U64))
+    sample_from_slot: int
+    """The sample is fixed once enough distinct validators authored blocks from this slot on; reveal after."""
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("sample_from_slot", U64))
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,7 @@ class DeadlineMissed(Event):
 
 @dataclass(frozen=True)
 class JobClosed(Event):
-    """The job left the open set: done, expired or cancelled; `refunded` went back to the requester at closing
+    """The job left the open set: done, expired, cancelled or evicted; `refunded` went back to the requester at closing
     (escrow already refunded by a FraudDetected event is not counted again)."""
 
     MODULE: ClassVar[str] = "compute"
@@ -180,16 +198,38 @@ class OutputsDemanded(Event):
     job_id: int
     provider: bytes
     due_ms: int
-    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("due_ms", U64))
+    deposit: int
+    """Reserved from the requester (when it demanded them) to pay back the provider's posting fees."""
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("due_ms", U64), ("deposit", AMOUNT))
 
 
 @dataclass(frozen=True)
 class OutputsPosted(Event):
+    """A chunk of a provider's outputs is on chain: items [first, first + items); `posted` are on chain in all;
+    `reimbursed` of its fee was paid back from the requester's posting deposit (when it demanded them)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    first: int
+    items: int
+    posted: int
+    reimbursed: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("first", U64), ("items", U64), ("posted", U64),
+            ("reimbursed", AMOUNT))
+
+
+@dataclass(frozen=True)
+class OutputsComplete(Event):
+    """Every output of the provider is on chain: anyone may check and challenge them until `matures_ms` (a full
+    challenge window from now, or later)."""
+
     MODULE: ClassVar[str] = "compute"
     job_id: int
     provider: bytes
     items: int
-    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("items", U64))
+    matures_ms: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("items", U64), ("matures_ms", U64))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ randomness, and assignment."""
 
 from __future__ import annotations
 
-from runtime.compute import challenge, jobs, mining, sample_fix, storage
+from runtime.compute import assignment, challenge, jobs, mining, sample_fix, storage
 from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
 
@@ -21,4 +21,4 @@ def on_initialize(ctx: CallContext) -> None:
     jobs.expire(ctx)
     challenge.mature(ctx)
     sample_fix.fix_samples(ctx)
-    jobs.assign_queued(ctx)
+    assignment.assign_queued(ctx)

@@ -11,9 +11,11 @@ MAX_REDUNDANCY = "compute.max_redundancy"
 MIN_DEADLINE = "compute.min_deadline_ms"
 MAX_DEADLINE = "compute.max_deadline_ms"
 MAX_OPEN_JOBS = "compute.max_open_jobs"
+MAX_OPEN_JOBS_PER_REQUESTER = "compute.max_open_jobs_per_requester"
 MAX_ASSIGNMENTS_PER_BLOCK = "compute.max_assignments_per_block"
 SAMPLE_SIZE = "compute.sample_size"
-SAMPLE_DELAY = "compute.sample_delay_blocks"
+COMMIT_WINDOW = "compute.commit_window_slots"
+"""How many slots from its assignment a provider has to commit; the chain fixes them, not the provider."""
 SAMPLE_AUTHORS = "compute.sample_authors"
 """Distinct validators that must author blocks after a commit before its sample is fixed (see `sample_fix`)."""
 CHALLENGE_WINDOW = "compute.challenge_window_ms"
@@ -21,8 +23,11 @@ CHALLENGE_WINDOW = "compute.challenge_window_ms"
 OUTPUTS_DUE = "compute.outputs_due_ms"
 """How long a provider has to post its full outputs on chain once they are demanded or disputed; challengers
 have as long again to use them."""
-FRAUD_SLASH = "compute.fraud_slash_bps"
-WITHHELD_SLASH = "compute.withheld_slash_bps"
+FRAUD_SLASH = "compute.fraud_slash"
+"""The fixed amount one proven fraud (a wrong sampled or challenged item) costs the provider's bond."""
+WITHHELD_SLASH = "compute.withheld_slash"
+"""The fixed amount withholding costs: a reveal not made once the sample was drawn, or outputs owed and not
+posted in time."""
 CREDIT_MATURITY = "compute.credit_maturity_ms"
 CREDIT_PER_BURNED = "compute.credit_per_btt_burned"
 """Work units of credit one burned BTT can back: credit = min(multiply-accumulates, burned x this)."""
@@ -45,9 +50,8 @@ def energy_factor(energy: int) -> str:
 
 ALL = (
     MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
-    MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, SAMPLE_DELAY, SAMPLE_AUTHORS, CHALLENGE_WINDOW, OUTPUTS_DUE,
-    FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY,
-    CREDIT_PER_BURNED,
+    MAX_OPEN_JOBS_PER_REQUESTER, MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, COMMIT_WINDOW, SAMPLE_AUTHORS,
+    CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY, CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),

@@ -1,4 +1,11 @@
-"""Provider registration and the eligible set that assignment draws from."""
+"""Provider registration, the bond each open assignment holds, and the eligible set assignment draws from.
+
+Every assignment not yet final (assigned, committed, or verified inside its challenge window) may still cost its
+provider one fixed slash (`compute.fraud_slash` or `compute.withheld_slash`, whichever is larger). So a provider
+registers only with a bond covering its whole capacity, is assigned only while its bond covers one more, and
+cannot unbond below what its assignments hold (`bond_floor`, which the bonds module consults). A fraud therefore
+costs the same whether it is caught alone or beside others: never a share of whatever bond is left.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,29 @@ from runtime.compute import errors, events, params, storage
 from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES, Provider
 from runtime.context import CallContext
 from runtime.overlay import Overlay
+from runtime.params.storage import get_param
+
+
+def slash_per_assignment(state: Overlay) -> int:
+    """What one assignment can cost its provider at most: one fixed slash."""
+    return max(get_param(state, params.FRAUD_SLASH), get_param(state, params.WITHHELD_SLASH))
+
+
+def bond_floor(state: Overlay, who: bytes) -> int:
+    """The active bond `who` must keep: one fixed slash for each of its assignments not yet final."""
+    provider = storage.providers.get(state, who)
+    return 0 if provider is None else provider.at_risk * slash_per_assignment(state)
+
+
+def required_bond(state: Overlay, assignments: int) -> int:
+    """The active bond a provider needs to hold `assignments` at once (never below the minimum provider bond)."""
+    return max(get_param(state, params.MIN_PROVIDER_BOND), assignments * slash_per_assignment(state))
 
 
 def register(ctx: CallContext, who: bytes, capacity: int, region: int, energy: int) -> None:
-    """Register `who` as a provider; its bonds-module active bond must reach `compute.min_provider_bond`.
-    A provider that left and comes back keeps its record: its missed deadlines and frauds still count."""
+    """Register `who` as a provider; its active bond must cover `capacity` fixed slashes and the minimum
+    provider bond. A provider that left and comes back keeps its record: its missed deadlines and frauds
+    still count."""
     state = ctx.state
     existing = storage.providers.get(state, who)
     if existing is not None and existing.capacity:
@@ -25,10 +50,13 @@ def register(ctx: CallContext, who: bytes, capacity: int, region: int, energy: i
         raise errors.BadProviderClass(f"region must be 0 to {len(REGION_CLASSES) - 1} ({', '.join(REGION_CLASSES)})")
     if energy >= len(ENERGY_CLASSES):
         raise errors.BadProviderClass(f"energy class must be 0 to {len(ENERGY_CLASSES) - 1} (A to E)")
-    minimum = ctx.param(params.MIN_PROVIDER_BOND)
+    needed = required_bond(state, capacity)
     bonded = bonds.bonded(state, who)
-    if bonded < minimum:
-        raise errors.BondTooLow(f"active bond {bonded} is below the minimum provider bond {minimum}; bond first")
+    if bonded < needed:
+        raise errors.BondTooLow(
+            f"active bond {bonded} is below {needed}: the minimum provider bond, and at least one fixed slash "
+            f"({slash_per_assignment(state)}) for each of the {capacity} assignments it may hold; bond more first"
+        )
     if existing is None:
         record = Provider(capacity, region, energy)
     else:
@@ -38,7 +66,8 @@ def register(ctx: CallContext, who: bytes, capacity: int, region: int, energy: i
 
 
 def deregister(ctx: CallContext, who: bytes) -> None:
-    """Leave the provider set (no open assignment may remain); the bond then unbonds through the bonds module.
+    """Leave the provider set (no open assignment may remain); the bond then unbonds through the bonds module,
+    down to what assignments still in their challenge window hold.
 
     The record stays with capacity 0 (never eligible): deleting it would let a provider wipe its missed
     deadlines by leaving and registering again, and its credit still maturing is scored with its own record."""
@@ -58,11 +87,24 @@ class Candidate:
     provider: Provider
 
 
-def eligible(state: Overlay, minimum_bond: int) -> list[Candidate]:
-    """Providers with free capacity and at least the minimum active bond, by account."""
+def can_take_one_more(state: Overlay, c: Candidate) -> bool:
+    """Free capacity, and a bond that covers one more assignment's slash."""
+    return c.provider.active < c.provider.capacity and c.bond >= required_bond(state, c.provider.at_risk + 1)
+
+
+def eligible(state: Overlay) -> list[Candidate]:
+    """Providers that can take one more assignment, by account."""
     out = []
     for who, provider in storage.providers.items(state):
-        bond = bonds.bonded(state, who)
-        if provider.active < provider.capacity and bond >= minimum_bond:
-            out.append(Candidate(who, bond, provider))
+        c = Candidate(who, bonds.bonded(state, who), provider)
+        if can_take_one_more(state, c):
+            out.append(c)
     return out
+
+
+def took_assignment(state: Overlay, who: bytes, provider: Provider) -> Provider:
+    """`who` was assigned one more job: one more open, one more at risk."""
+    updated = provider.replace(active=provider.active + 1, assigned=provider.assigned + 1,
+                               at_risk=provider.at_risk + 1)
+    storage.providers.put(state, who, updated)
+    return updated

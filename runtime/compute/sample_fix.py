@@ -1,24 +1,27 @@
-"""When a commit's sample is fixed: only by randomness that no coalition lacking an honest validator knew at
-commit time.
+"""When a commit's sample is fixed: only by randomness that nobody could know when the commit was made, not the
+provider and not any coalition of validators lacking an honest one.
 
-A validator knows its own future hash-chain reveals, and the leader schedule is public an epoch ahead, so
-one later block's randomness is not enough: its author (perhaps the provider's accomplice) knew it before
-the commit. Here a commit made in block c gets its sample at the first block b >= c + `compute.sample_delay_blocks`
-such that the blocks c+1 .. b were authored by at least k distinct validators, with
-k = min(`compute.sample_authors`, the validators with weight in the block's schedule). The seed is the
-chain randomness after block b, which folds in every one of those k authors' reveals; unless all k are in
-the coalition, one reveal it could not know went into the seed. A coalition whose leader weight share is w
-is the first k distinct authors after a commit with probability at most w**k (README, "Consensus").
+A validator knows its own future hash-chain reveals, and the leader schedule is public an epoch ahead, so the
+blocks right after a commit are no source: their authors are known, and may be the provider's accomplices.
+Each assignment gets a sample start at assignment (`assignment.sample_start`: the first slot of the second
+epoch after its last commit slot), whose leaders nobody knows while the provider may still commit. Its sample
+is fixed at the first block b such that the blocks at slots >= the sample start, up to b, were authored by at
+least k distinct validators, with k = min(`compute.sample_authors`, the validators with weight in the block's
+schedule). The seed is the chain randomness after block b, which folds in all k authors' reveals: unless all k
+are in the coalition, a reveal it could not know went into the seed. A coalition whose share of leader weight
+is w is the first k distinct authors after a fixed slot with probability at most w**k (README, "Consensus").
 
 What stays: the k-th author sees the randomness before publishing its block and may withhold it, as in
-RANDAO; each withheld slot buys one more draw and costs that block's fees and tips.
+RANDAO; each withheld slot buys one more draw and costs that block's fees and tips. The validators that lead
+the last slots of an epoch may also withhold to steer the seed of the schedule the sample start falls in (at
+most 2**m schedules for m such slots); the README's bound counts both.
 
-Bookkeeping: commits wait grouped by commit block. While any wait, each block moves its author to the
-front of `recent_authors` (distinct authors, newest first, with the last block each authored). If v is the
-last block of the k-th entry, every group with commit block below v has seen k distinct authors since its
-commit; groups are keyed in block order, so a block fixes a prefix of them. A sample never fixed before
-the job's deadline is never drawn: the assignment expires unpaid and unslashed (no fallback a coalition
-could steer towards).
+Bookkeeping: commits wait grouped by sample start. While any wait, each block moves its author to the front of
+`recent_authors` (distinct authors, newest first, with the last slot each authored). If v is the last slot of
+the k-th entry, every group whose sample start is at or below v has seen k distinct authors from its start;
+groups are keyed in slot order, so a block fixes a prefix of them. A sample never fixed before the job's
+deadline is never drawn: the assignment expires unpaid and unslashed (no fallback a coalition could steer
+towards).
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ def sample_seed(randomness: bytes, job_id: int, provider: bytes) -> bytes:
     return blake2b_256(b"btt-sample-seed" + randomness + job_id.to_bytes(8, "big") + provider)
 
 
-def enqueue(ctx: CallContext, entry: JobProvider) -> None:
-    """A commit in this block waits for its sample."""
+def enqueue(ctx: CallContext, entry: JobProvider, sample_from_slot: int) -> None:
+    """A commit in this block waits for the authors from `sample_from_slot` on."""
     state = ctx.state
     count = storage.samples_waiting.get(state)
     if count >= MAX_SAMPLES_DUE:
         raise errors.WrongState("too many commits wait for their sample; commit in a later block")
-    group = storage.sample_waiting.get(state, ctx.env.number) or ()
-    storage.sample_waiting.put(state, ctx.env.number, (*group, entry))
+    group = storage.sample_waiting.get(state, sample_from_slot) or ()
+    storage.sample_waiting.put(state, sample_from_slot, (*group, entry))
     storage.samples_waiting.put(state, count + 1)
 
 
@@ -53,38 +56,41 @@ def required_authors(state: Overlay, k: int) -> int:
     return max(1, min(k, scheduled, MAX_SAMPLE_AUTHORS))
 
 
-def note_author(state: Overlay, author: bytes, number: int) -> tuple[RecentAuthor, ...]:
+def note_author(state: Overlay, author: bytes, slot: int) -> tuple[RecentAuthor, ...]:
     """Move this block's author to the front of the recent-authors list."""
     recent = [r for r in storage.recent_authors.get(state) if r.author != author]
-    updated = (RecentAuthor(author, number), *recent[: MAX_SAMPLE_AUTHORS - 1])
+    updated = (RecentAuthor(author, slot), *recent[: MAX_SAMPLE_AUTHORS - 1])
     storage.recent_authors.put(state, updated)
     return updated
 
 
+def authors_since(state: Overlay, slot: int) -> int:
+    """Distinct validators that authored a block at `slot` or later (as far as the list tracks them)."""
+    return sum(1 for r in storage.recent_authors.get(state) if r.slot >= slot)
+
+
 def fix_samples(ctx: CallContext) -> None:
     """At the start of a block (after consensus folded its reveal into the randomness): fix the samples of
-    every waiting commit that now has k distinct authors after it."""
+    every waiting commit whose sample start has k distinct authors at or after it."""
     state = ctx.state
     if storage.samples_waiting.get(state) == 0:
         return
-    number = ctx.env.number
-    recent = note_author(state, ctx.env.author, number)
+    recent = note_author(state, ctx.env.author, ctx.env.slot)
     k = required_authors(state, ctx.param(params.SAMPLE_AUTHORS))
     if len(recent) < k:
         return
-    horizon = min(recent[k - 1].block, number - ctx.param(params.SAMPLE_DELAY) + 1)
-    # commit blocks below `horizon` saw k distinct authors after them and are at least the delay behind
+    horizon = recent[k - 1].slot
     ready = []
-    for commit_block, group in storage.sample_waiting.items(state):
-        if commit_block >= horizon:
+    for sample_from, group in storage.sample_waiting.items(state):
+        if sample_from > horizon:
             break
-        ready.append((commit_block, group))
+        ready.append((sample_from, group))
     if not ready:
         return
     randomness = consensus.randomness.get(state)
     fixed = 0
-    for commit_block, group in ready:
-        storage.sample_waiting.remove(state, commit_block)
+    for sample_from, group in ready:
+        storage.sample_waiting.remove(state, sample_from)
         fixed += len(group)
         for entry in group:
             job = storage.jobs.get(state, entry.job_id)

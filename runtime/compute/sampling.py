@@ -59,3 +59,36 @@ def caught_probability(items: int, faked: int, samples: int) -> Fraction:
         raise ValueError(f"samples must not be negative, got {samples}")
     s = min(samples, items)
     return 1 - Fraction(comb(items - faked, s), comb(items, s))
+
+
+def capture_bound(w: Fraction, k: int, epoch_slots: int | None = None) -> Fraction:
+    """An upper bound on the chance that a coalition with leader-weight share `w` knows a job's sample before the
+    commit window closes, per job, whatever slot of its window the provider commits in.
+
+    The sample start is fixed at assignment, beyond every schedule public while a commit is possible
+    (`assignment.sample_start`), so the only way to know the sample is to be its first k distinct authors; for a
+    schedule drawn independently of the coalition that happens with probability at most w**k. The schedule the
+    sample start falls in is seeded by the randomness at the end of the epoch before it is drawn: a coalition that
+    leads the last m slots of that epoch may withhold any of those blocks and so choose among 2**m seeds (at the
+    cost of each withheld block's fees and tips). It leads exactly the last m slots with probability at most
+    w**m (1 - w), so the bound is
+
+        sum over m >= 0 of w**m (1 - w) min(1, 2**m w**k)
+
+    (with `epoch_slots`, m stops at the epoch's length: the sum's tail is w**epoch_slots). It does not count the
+    withholding of the k-th author's own block after the sample is known, which the README bounds separately.
+    """
+    if not 0 <= w <= 1:
+        raise ValueError(f"the coalition's share must be in [0, 1], got {w}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if w == 1:
+        return Fraction(1)
+    total = Fraction(0)
+    m = 0
+    while True:
+        draws = Fraction(2) ** m * w**k
+        if draws >= 1 or (epoch_slots is not None and m >= epoch_slots):
+            return total + w**m  # every longer run: captured at most surely
+        total += w**m * (1 - w) * draws
+        m += 1

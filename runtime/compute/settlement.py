@@ -1,13 +1,16 @@
-"""Money at the end of an assignment: the payment split and burn with work credit, and provider slashes."""
+"""Money at the end of an assignment: the payment split and burn with work credit, the fixed slashes, the
+missed-deadline mark, and what every final assignment releases (its hold on the provider's bond, the
+requester's unspent posting deposit)."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.amounts import UNIT
+from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
 from runtime.bonds import logic as bonds
 from runtime.compute import events, params, storage
-from runtime.compute.types import SETTLED, Assignment, Job, PendingCredit
+from runtime.compute.types import COMMITTED, SETTLED, Assignment, Job, PendingCredit
 from runtime.context import CallContext
 
 BPS = 10_000
@@ -22,6 +25,17 @@ def split(ctx: CallContext, payment: int) -> tuple[int, int, int, int, int]:
     development = rest * ctx.param(params.DEVELOPMENT_SHARE) // BPS
     foundation = rest * ctx.param(params.FOUNDATION_SHARE) // BPS
     return burned, provider, development, foundation, rest - provider - development - foundation
+
+
+def release(ctx: CallContext, job: Job, a: Assignment) -> None:
+    """`a` became final (settled, fraud, missed or void): its provider's bond no longer holds a slash for it, the
+    requester's unspent posting deposit comes back, and its posted outputs leave the state."""
+    p = storage.providers.get(ctx.state, a.provider)
+    if p is not None and p.at_risk:
+        storage.providers.put(ctx.state, a.provider, p.replace(at_risk=p.at_risk - 1))
+    if a.posting_deposit:
+        balances.unreserve(ctx, job.requester, a.posting_deposit)
+    storage.remove_posted(ctx.state, job.id, a.provider)
 
 
 def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Assignment:
@@ -44,21 +58,31 @@ def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Ass
         key = storage.pending_credit_key(mature, job.id, a.provider)
         storage.pending_credit.put(ctx.state, key, PendingCredit(credit, burned))
     count_outcome(ctx, a.provider, "completed")
+    release(ctx, job, a)
     ctx.emit(
         events.JobReceipt(job.id, a.provider, job.model, job.items, a.output_root, a.portion, burned, provider, credit)
     )
-    return a.replace(state=SETTLED)
+    return a.replace(state=SETTLED, posting_deposit=0)
 
 
-def slash_bond(ctx: CallContext, provider: bytes, bps: int, reporter: bytes | None) -> tuple[int, int]:
-    """Slash `bps` of the provider's whole bond; (burned, the reporter's reward)."""
-    # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned
-    # must not escape the slash (bonds.slash reaches the chunks too).
-    led = bonds.get_ledger(ctx.state, provider)
-    amount = 0 if led is None else led.total * bps // BPS
-    if amount == 0:
-        return 0, 0
+def slash(ctx: CallContext, provider: bytes, amount: int, reporter: bytes | None) -> tuple[int, int]:
+    """Slash a fixed `amount` of the provider's bond (all of it if less is left); (burned, the reporter's reward)."""
+    # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned must not
+    # escape the slash (bonds.slash reaches the chunks too).
     return bonds.slash(ctx, provider, amount, reporter)
+
+
+def missed(ctx: CallContext, job: Job, a: Assignment) -> None:
+    """The deadline passed with this assignment open: a mark against the provider, and the withholding slash if
+    it had committed and its sample was drawn (it saw its sample and chose not to open it). A commit whose
+    sample was never drawn never had one to open. The caller refunds the portion."""
+    withheld = a.state == COMMITTED and a.sample_seed != ZERO_HASH
+    burned, reward = slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None) if withheld else (0, 0)
+    p = storage.providers.get(ctx.state, a.provider)
+    if p is not None:
+        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, failed=p.failed + 1))
+    release(ctx, job, a)
+    ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, burned + reward))
 
 
 def count_outcome(ctx: CallContext, provider: bytes, outcome: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U64, Bytes, ListOf, Nested
+from collections.abc import Iterator
+
+from btt_chain.primitives.codec import AMOUNT, HASH, U32, U64, Bytes, ListOf, Nested
 from runtime.compute.types import (
+    MAX_CHUNK_ITEMS,
     MAX_CREDIT_BUCKETS,
     MAX_ITEM_BYTES,
-    MAX_POSTED_OUTPUTS,
     MAX_SAMPLE_AUTHORS,
     MAX_SAMPLES_DUE,
     CreditBucket,
@@ -19,6 +21,7 @@ from runtime.compute.types import (
     RegisteredModel,
 )
 from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from runtime.overlay import Overlay
 
 M = "compute"
 
@@ -33,7 +36,16 @@ next_job_id: StorageValue[int] = StorageValue(M, "next_job_id", U64, default=0)
 
 queue: StorageMap[bytes] = StorageMap(M, "queue", HASH)
 """Jobs waiting for providers, keyed so that iteration order is the assignment order: priority byte (0 for
-a 90-day-or-longer staker's job, 1 otherwise), then job id. The value is unused (zero hash)."""
+a 90-day-or-longer staker's job, 1 otherwise), then the price per unit of work, highest first (its complement,
+u128), then job id. The value is unused (zero hash)."""
+
+evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH)
+"""Open jobs no provider has been assigned to yet, cheapest first: priority byte (0 for other jobs, 1 for a
+staker's), price per unit of work (u128), then the complement of the job id (the newest of equals first). When
+the chain is full, a new job paying more per unit of work than the first takes its place."""
+
+open_by_requester: StorageMap[int] = StorageMap(M, "open_by_requester", U32, default=0)
+"""Requester -> its open jobs (bounded by `compute.max_open_jobs_per_requester`); absent at zero."""
 
 deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH)
 """Open jobs keyed by deadline (u64) then job id (u64), so expiry reads them in time order."""
@@ -41,7 +53,8 @@ deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH)
 sample_waiting: StorageMap[tuple[JobProvider, ...]] = StorageMap(
     M, "sample_waiting", ListOf(Nested(JobProvider), MAX_SAMPLES_DUE), u64_key, u64_from_key
 )
-"""Commit block number -> the commits made in it whose sample is not fixed yet (see `sample_fix`)."""
+"""Sample-start slot -> the commits whose sample the first k distinct authors from that slot on fix, not fixed
+yet (see `sample_fix`)."""
 
 samples_waiting: StorageValue[int] = StorageValue(M, "samples_waiting", U64, default=0)
 """How many commits wait for their sample, over all commit blocks (bounded by MAX_SAMPLES_DUE)."""
@@ -49,17 +62,17 @@ samples_waiting: StorageValue[int] = StorageValue(M, "samples_waiting", U64, def
 recent_authors: StorageValue[tuple[RecentAuthor, ...]] = StorageValue(
     M, "recent_authors", ListOf(Nested(RecentAuthor), MAX_SAMPLE_AUTHORS), default=()
 )
-"""The most recent distinct block authors, newest first, with the last block each authored; kept up to date
+"""The most recent distinct block authors, newest first, with the last slot each authored; kept up to date
 while commits wait for their sample."""
 
 maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH)
 """Verified assignments by the end of their challenge window: (ms u64, job id u64, provider) -> zero hash."""
 
-posted_outputs: StorageMap[tuple[bytes, ...]] = StorageMap(
-    M, "posted_outputs", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_POSTED_OUTPUTS)
+posted_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
+    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS)
 )
-"""(job id u64, provider) -> every output item of that assignment, posted on chain for anyone to challenge
-with; removed when the assignment is final."""
+"""(job id u64, provider, chunk number u32) -> that chunk of the assignment's output items, posted on chain for
+anyone to challenge with (`costs.chunk_plan` cuts them); removed when the assignment is final."""
 
 pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit))
 """(matures at ms u64, job id u64, provider) -> credit not yet matured."""
@@ -86,8 +99,19 @@ held_back: StorageValue[int] = StorageValue(M, "held_back", AMOUNT, default=0)
 total_rewarded: StorageValue[int] = StorageValue(M, "total_rewarded", AMOUNT, default=0)
 
 
-def queue_key(priority: bool, job_id: int) -> bytes:
-    return (b"\x00" if priority else b"\x01") + u64_key(job_id)
+U128_MAX = 2**128 - 1
+
+
+def queue_key(priority: bool, rank: int, job_id: int) -> bytes:
+    return (b"\x00" if priority else b"\x01") + (U128_MAX - rank).to_bytes(16, "big") + u64_key(job_id)
+
+
+def evictable_key(priority: bool, rank: int, job_id: int) -> bytes:
+    return (b"\x01" if priority else b"\x00") + rank.to_bytes(16, "big") + u64_key(2**64 - 1 - job_id)
+
+
+def job_of_evictable_key(key: bytes) -> int:
+    return 2**64 - 1 - int.from_bytes(key[17:25], "big")
 
 
 def deadline_key(deadline_ms: int, job_id: int) -> bytes:
@@ -98,8 +122,21 @@ def maturing_key(matures_ms: int, job_id: int, provider: bytes) -> bytes:
     return u64_key(matures_ms) + u64_key(job_id) + provider
 
 
-def posted_key(job_id: int, provider: bytes) -> bytes:
-    return u64_key(job_id) + provider
+def chunk_key(job_id: int, provider: bytes, chunk: int) -> bytes:
+    return u64_key(job_id) + provider + chunk.to_bytes(4, "big")
+
+
+def posted_outputs(state: Overlay, job_id: int, provider: bytes) -> Iterator[bytes]:
+    """The output items of the assignment posted so far, in order."""
+    for _, raw in state.iterate(posted_chunks.prefix + u64_key(job_id) + provider):
+        yield from posted_chunks.codec.decode(raw)
+
+
+def remove_posted(state: Overlay, job_id: int, provider: bytes) -> None:
+    """Drop every posted chunk of the assignment (at most the chunks of one job's plan)."""
+    prefix = posted_chunks.prefix + u64_key(job_id) + provider
+    for key in [k for k, _ in state.iterate(prefix)]:
+        state.delete(key)
 
 
 def pending_credit_key(mature_ms: int, job_id: int, provider: bytes) -> bytes:

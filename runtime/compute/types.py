@@ -21,8 +21,16 @@ MAX_OPENINGS = 64
 MAX_CREDIT_BUCKETS = 1024
 MAX_SAMPLES_DUE = 4096
 """Commits that may wait for their sample at once (a commit beyond it is refused until samples are fixed)."""
-MAX_POSTED_OUTPUTS = 4096
-"""Bound on the output items one posting holds (the parameter `compute.max_job_items` is at most this)."""
+MAX_JOB_ITEMS = 4096
+"""Bound on a job's items (the parameter `compute.max_job_items` is at most this)."""
+MAX_CHUNK_BYTES = 48 * 1024
+"""Bound on the output bytes one `post_outputs` chunk carries: with its range proof (at most two hashes per tree
+level) and the extrinsic's own fields it stays under the 64 KiB extrinsic limit, so any job's outputs can be
+posted, in as many chunks as they need."""
+MAX_CHUNK_ITEMS = MAX_CHUNK_BYTES // 2
+"""Bound on the items one chunk carries (an output item is at least 2 bytes: the class byte and one logit)."""
+MAX_RANGE_PROOF = 2 * 12
+"""Bound on a chunk's range proof: two siblings for each of the 12 levels of a 4,096-item tree."""
 
 REGION_CLASSES = ("standard", "underserved", "remote")
 """Region codes 0..2; each class's factor is the parameter `compute.region_factor_bps.<class>`."""
@@ -44,6 +52,8 @@ VOID = 6
 ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void")
 OPEN_STATES = (ASSIGNED, COMMITTED)
 """States in which the provider still owes its work (the job's deadline applies)."""
+AT_RISK_STATES = (ASSIGNED, COMMITTED, VERIFIED)
+"""States in which the assignment may still cost the provider a slash (its bond must cover it)."""
 REVEALED_STATES = (VERIFIED, SETTLED, VOID)
 """States that hold an output root nobody has proven wrong."""
 
@@ -52,7 +62,10 @@ JOB_OPEN = 0
 JOB_DONE = 1
 JOB_EXPIRED = 2
 JOB_CANCELLED = 3
-JOB_STATES = ("open", "done", "expired", "cancelled")
+JOB_EVICTED = 4
+"""Waiting for providers when the chain was full, it made way for a job paying more per unit of work; its price
+was released in full."""
+JOB_STATES = ("open", "done", "expired", "cancelled", "evicted")
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,9 @@ class Provider(Struct):
     """Deadlines missed."""
     frauds: int = 0
     """Reveals whose sampled outputs did not match re-execution."""
+    at_risk: int = 0
+    """Assignments not final yet (assigned, committed, or verified and inside their challenge window): each may
+    still cost a fixed slash, so each holds that much of the bond (`providers.bond_floor`)."""
 
     WIRE = (
         ("capacity", U32),
@@ -91,6 +107,7 @@ class Provider(Struct):
         ("completed", U64),
         ("failed", U64),
         ("frauds", U64),
+        ("at_risk", U32),
     )
 
     @property
@@ -111,32 +128,47 @@ class Assignment(Struct):
     """The part of the job's price escrowed for this assignment."""
     state: int
     assigned_block: int
+    commit_by_slot: int = 0
+    """The last slot whose block may carry the commit: the chain, not the provider, fixes when it commits."""
+    sample_from_slot: int = 0
+    """The sample is fixed by the first `compute.sample_authors` distinct authors of blocks at this slot or later:
+    beyond the leader schedule's look-ahead as seen from `commit_by_slot` (see `assignment.sample_start`)."""
     commitment: bytes = ZERO_HASH
     """H(output root, salt), from the commit."""
     commit_block: int = 0
     sample_seed: bytes = ZERO_HASH
-    """Fixed once `compute.sample_authors` distinct validators have authored blocks after the commit (see
-    `sample_fix`); zero until then."""
+    """Fixed once `compute.sample_authors` distinct validators have authored blocks from `sample_from_slot` on
+    (see `sample_fix`); zero until then."""
     output_root: bytes = ZERO_HASH
     matures_ms: int = 0
     """While verified: when its challenge window closes and it is paid (0 before the reveal)."""
     outputs_due_ms: int = 0
-    """Non-zero when the provider owes the chain its full outputs (demanded, or a redundancy dispute)."""
+    """Non-zero when the provider owes the chain its full outputs (demanded, or a redundancy dispute): every
+    chunk must be on chain before this time, or the outputs count as withheld."""
+    posted_items: int = 0
+    """Output items on chain so far (chunks are posted in order, each with a range proof to the output root)."""
     outputs_posted: bool = False
-    """Its full outputs are on chain (`compute.posted_outputs`) for anyone to challenge with."""
+    """Its full outputs are on chain (`compute.posted_chunks`) for anyone to challenge with."""
+    posting_deposit: int = 0
+    """What the requester reserved when it demanded the outputs, still unspent: each chunk's inclusion fee is
+    paid back to the provider from it; the rest returns to the requester when the assignment is final."""
 
     WIRE = (
         ("provider", ACCOUNT),
         ("portion", AMOUNT),
         ("state", U8),
         ("assigned_block", U64),
+        ("commit_by_slot", U64),
+        ("sample_from_slot", U64),
         ("commitment", HASH),
         ("commit_block", U64),
         ("sample_seed", HASH),
         ("output_root", HASH),
         ("matures_ms", U64),
         ("outputs_due_ms", U64),
+        ("posted_items", U32),
         ("outputs_posted", BOOL),
+        ("posting_deposit", AMOUNT),
     )
 
 
@@ -159,6 +191,11 @@ class Job(Struct):
     """The requester held a 90-day-or-longer stake when posting: assigned before other jobs."""
     status: int
     assignments: tuple[Assignment, ...] = ()
+    rank: int = 0
+    """Base units it pays each provider per multiply-accumulate: its place in the queue (`market`)."""
+    took_place: bool = False
+    """It took the place of a waiting job when the chain was full: it cannot be cancelled (else evicting others
+    would cost only fees)."""
 
     WIRE = (
         ("id", U64),
@@ -174,6 +211,8 @@ class Job(Struct):
         ("priority", BOOL),
         ("status", U8),
         ("assignments", ListOf(Nested(Assignment), MAX_REDUNDANCY)),
+        ("rank", AMOUNT),
+        ("took_place", BOOL),
     )
 
     def portion(self, k: int) -> int:
@@ -249,8 +288,8 @@ MAX_SAMPLE_AUTHORS = 64
 
 @dataclass(frozen=True)
 class RecentAuthor(Struct):
-    """A block author and the number of the last block it authored."""
+    """A block author and the slot of the last block it authored."""
 
     author: bytes
-    block: int
-    WIRE = (("author", ACCOUNT), ("block", U64))
+    slot: int
+    WIRE = (("author", ACCOUNT), ("slot", U64))

@@ -1,11 +1,11 @@
 """Commit, reveal and the sample's verdict: every node re-executes the sampled items during block import.
 
-A provider commits H(output root, salt). Its sample is fixed later, by randomness no coalition lacking an
-honest validator knew at commit time (`sample_fix`). The reveal opens the sampled items with Merkle paths
-into the job's input root and the committed output root; the runtime re-runs the model on them. One
-differs: the provider's bond is slashed and the requester refunded. All equal: the assignment is
-`verified` and enters its challenge window (`challenge`): payment, burn and work credit come only when
-the window closes with no fault shown.
+A provider commits H(output root, salt) within the commit window the chain fixed at assignment. Its sample is
+fixed later, by randomness no coalition lacking an honest validator knew at commit time (`sample_fix`). The
+reveal opens the sampled items with Merkle paths into the job's input root and the committed output root; the
+runtime re-runs the model on them. One differs: the provider's bond loses the fixed fraud slash and the
+requester is refunded. All equal: the assignment is `verified` and enters its challenge window (`challenge`):
+payment, burn and work credit come only when the window closes with no fault shown.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
-from runtime.compute import challenge, errors, events, params, sample_fix, storage
+from runtime.compute import challenge, errors, events, params, sample_fix, settlement, storage
 from runtime.compute.inference import infer, input_bytes
-from runtime.compute.jobs import built, close, get_model, get_open_job
+from runtime.compute.jobs import close, get_open_job
+from runtime.compute.models import built, get_model
 from runtime.compute.sampling import sample_indices
-from runtime.compute.settlement import slash_bond, split
 from runtime.compute.types import (
     ASSIGNED,
+    ASSIGNMENT_STATES,
     COMMITTED,
     FRAUD,
     JOB_DONE,
@@ -33,7 +34,7 @@ from runtime.compute.types import (
 )
 from runtime.context import CallContext
 
-__all__ = ["commit", "missed", "result_commitment", "reveal", "sample_of", "split"]
+__all__ = ["commit", "result_commitment", "reveal", "sample_of"]
 
 
 def result_commitment(output_root: bytes, salt: bytes) -> bytes:
@@ -54,7 +55,7 @@ def _assignment(ctx: CallContext, job: Job, who: bytes, state: int) -> tuple[int
         raise errors.NotAssigned()
     a = job.assignments[idx]
     if a.state != state:
-        raise errors.WrongState(f"the assignment is {('assigned', 'committed', 'settled', 'fraud', 'missed')[a.state]}")
+        raise errors.WrongState(f"the assignment is {ASSIGNMENT_STATES[a.state]}")
     if ctx.env.timestamp_ms >= job.deadline_ms:
         raise errors.DeadlinePassed()
     return idx, a
@@ -71,9 +72,14 @@ def _put_assignment(ctx: CallContext, job: Job, idx: int, a: Assignment) -> Job:
 def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None:
     job = get_open_job(ctx, job_id)
     idx, a = _assignment(ctx, job, who, ASSIGNED)
-    sample_fix.enqueue(ctx, JobProvider(job_id, who))
+    if ctx.env.slot > a.commit_by_slot:
+        raise errors.CommitWindowClosed(
+            f"the commit window of this assignment closed at slot {a.commit_by_slot} (this block is slot "
+            f"{ctx.env.slot}); the assignment will expire at the job's deadline"
+        )
+    sample_fix.enqueue(ctx, JobProvider(job_id, who), a.sample_from_slot)
     _put_assignment(ctx, job, idx, a.replace(state=COMMITTED, commitment=commitment, commit_block=ctx.env.number))
-    ctx.emit(events.ResultCommitted(job_id, who, ctx.env.number + ctx.param(params.SAMPLE_DELAY)))
+    ctx.emit(events.ResultCommitted(job_id, who, a.sample_from_slot))
 
 
 def reveal(
@@ -84,14 +90,15 @@ def reveal(
     idx, a = _assignment(ctx, job, who, COMMITTED)
     if a.sample_seed == ZERO_HASH:
         raise errors.SampleNotFixed(
-            "the sample waits for blocks by enough distinct validators after the commit; reveal once it is fixed"
+            f"the sample waits for blocks by enough distinct validators from slot {a.sample_from_slot} on; reveal "
+            "once it is fixed"
         )
     if result_commitment(output_root, salt) != a.commitment:
         raise errors.CommitmentMismatch()
     indices = sample_of(job, a, ctx.param(params.SAMPLE_SIZE))
     if tuple(o.index for o in openings) != indices:
         raise errors.BadOpenings(f"open exactly the sampled items {list(indices)}, in that order")
-    reg = get_model(ctx, job.model)
+    reg = get_model(ctx.state, job.model)
     width = input_bytes(reg.spec)
     for o in openings:
         if len(o.input) != width:
@@ -114,25 +121,11 @@ def reveal(
 
 
 def _fraud(ctx: CallContext, job: Job, a: Assignment, item: int) -> Assignment:
-    slashed = _slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH))
+    burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
     balances.unreserve(ctx, job.requester, a.portion)
     p = storage.providers.get(ctx.state, a.provider)
-    storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, frauds=p.frauds + 1))
-    ctx.emit(events.FraudDetected(job.id, a.provider, item, slashed, a.portion))
+    if p is not None:
+        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, frauds=p.frauds + 1))
+    settlement.release(ctx, job, a)
+    ctx.emit(events.FraudDetected(job.id, a.provider, item, burned + reward, a.portion))
     return a.replace(state=FRAUD)
-
-
-def missed(ctx: CallContext, job: Job, a: Assignment) -> None:
-    """The deadline passed with this assignment open: a mark against the provider, and a slash if it had
-    committed and its sample was drawn (it saw its sample and chose not to open it). A commit whose sample
-    block came at or after the deadline never had a sample to open. The caller refunds the portion."""
-    withheld = a.state == COMMITTED and a.sample_seed != ZERO_HASH
-    slashed = _slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH)) if withheld else 0
-    p = storage.providers.get(ctx.state, a.provider)
-    storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, failed=p.failed + 1))
-    ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, slashed))
-
-
-def _slash(ctx: CallContext, provider: bytes, bps: int) -> int:
-    burned, reward = slash_bond(ctx, provider, bps, None)
-    return burned + reward

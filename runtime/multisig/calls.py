@@ -11,6 +11,7 @@ from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef, Runtime
 from runtime.multisig import logic
 from runtime.multisig.types import MAX_SIGNATORIES
+from runtime.overlay import Overlay
 
 
 def approve(ctx: CallContext, origin: Origin, other_signatories: list[bytes], threshold: int,
@@ -34,10 +35,10 @@ WEIGHT = 3_000
 the approval that reaches the threshold runs it and nobody can tell in advance which one that is."""
 
 
-def inner_weight(runtime: Runtime, args: tuple[Any, ...]) -> int:
+def inner_weight(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
     """The weight of the call inside `call_data` (0 if it does not decode: the approval then fails)."""
     try:
-        return runtime.decode_call(Call.decode(args[2], logic.MAX_CALL_BYTES)).weight
+        return runtime.weight(state, runtime.decode_call(Call.decode(args[2], logic.MAX_CALL_BYTES)))
     except (DecodeError, InvalidExtrinsic):
         return 0
 

@@ -83,7 +83,7 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
                                     "--price", "3", "--deadline", "120", "--key", "charlie", "--json", *rpc0))
             job_id = posted["jobId"]
             a = wait_until(lambda jid=job_id: (x := assignment(node0, jid)) and x["state"] in ("verified", "fraud")
-                           and x, 60, 0.3, "bob's result verified or caught")
+                           and x, 150, 0.3, "bob's result verified or caught")
             if a["state"] == "verified":
                 break
             harness.log("the sample caught item 0 (8 in 1024): a fresh job")
@@ -119,19 +119,19 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         harness.log("charlie challenges item 0 through the CLI: bob slashed, charlie rewarded, escrow refunded")
         out = cli(capsys, "job", "challenge", str(job_id), "--provider", "bob", "--item", "0", "--key", "charlie",
                   *rpc0)
-        assert (f"challenge upheld: job #{job_id} item 0 of {address('bob')} is wrong; provider slashed 50 BTT, "
-                "challenger reward 5 BTT, requester refunded 3 BTT") in out, out
+        assert (f"challenge upheld: job #{job_id} item 0 of {address('bob')} is wrong; provider slashed 25 BTT, "
+                "challenger reward 2.5 BTT, requester refunded 3 BTT") in out, out
         (upheld,) = block_events(node0, "ChallengeUpheld", first_block)
         assert upheld["challenger"] == address("charlie") and upheld["provider"] == address("bob")
-        assert (int(upheld["slashed"]), int(upheld["reward"]), int(upheld["refunded"])) == (50 * UNIT, 5 * UNIT,
+        assert (int(upheld["slashed"]), int(upheld["reward"]), int(upheld["refunded"])) == (25 * UNIT, UNIT * 5 // 2,
                                                                                            3 * UNIT)
         assert assignment(node0, job_id)["state"] == "fraud"
-        assert node0.call("btt_bonds", address("bob"))["bonded"] == str(50 * UNIT)
+        assert node0.call("btt_bonds", address("bob"))["bonded"] == str(75 * UNIT)
         assert node0.call("btt_account", address("charlie"))["reserved"] == "0"
         after = node0.call("btt_issuance")
         assert int(after["totalIssuance"]) == int(after["genesisSupply"]) - int(after["totalBurned"])
         burned = int(after["totalBurned"]) - int(before["totalBurned"])
-        assert burned >= 45 * UNIT  # the slash less the reward, and the fees' burn
+        assert burned >= 22 * UNIT  # the slash less the reward, and the fees' burn
         assert int(before["totalIssuance"]) - int(after["totalIssuance"]) == burned
 
         harness.log("the challenge's on-chain cost")
@@ -139,7 +139,7 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         block = node0.call("chain_getBlock", node0.call("chain_getBlockHash", number))["block"]
         raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]]
         (raw,) = [r for r in raws if RUNTIME.decode_call(Extrinsic.decode(r).call).full_name == "compute.challenge"]
-        weight = RUNTIME.decode_call(Extrinsic.decode(raw).call).weight
+        weight = node0.call("payment_queryInfo", "0x" + raw.hex())["weight"]
         fee = out.split("fee ")[1].split(")")[0]
         harness.log(f"challenge extrinsic: {len(raw)} bytes, weight {weight}, fee {fee}")
 

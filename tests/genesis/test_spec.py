@@ -134,7 +134,7 @@ def test_btt_21m_matches_tokenomics_exactly() -> None:
     assert spec.consensus.hash_chain_length == 2**24
     assert DEFAULT_HASH_CHAIN_LENGTH == 2**20
     # row 8: the mining pool's emission, 40/30/20/10% over four two-year periods
-    assert spec.compute.models == ("dental-caries-v1",)
+    assert [m.name for m in spec.compute.models] == ["dental-caries-v1"]
     assert spec.compute.mining_periods == tuple(
         MiningPeriod(2, btt * UNIT) for btt in (2_520_000, 1_890_000, 1_260_000, 630_000)
     )
@@ -199,17 +199,18 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.max_capacity": (64, 1, 1024),
     "compute.max_job_items": (1024, 1, 4096),
     "compute.max_redundancy": (3, 1, 8),
-    "compute.min_deadline_ms": (60_000, 1000, 86_400_000),
+    "compute.min_deadline_ms": (14_400_000, 1000, 86_400_000),
     "compute.max_deadline_ms": (604_800_000, 60_000, 2_592_000_000),
     "compute.max_open_jobs": (1000, 1, 100_000),
+    "compute.max_open_jobs_per_requester": (64, 1, 10_000),
     "compute.max_assignments_per_block": (64, 1, 1024),
     "compute.sample_size": (8, 1, 64),
-    "compute.sample_delay_blocks": (1, 1, 16),
+    "compute.commit_window_slots": (100, 10, 1200),
     "compute.sample_authors": (16, 1, 64),
     "compute.challenge_window_ms": (86_400_000, 3_600_000, 604_800_000),
     "compute.outputs_due_ms": (3_600_000, 60_000, 86_400_000),
-    "compute.fraud_slash_bps": (5000, 1000, 10_000),
-    "compute.withheld_slash_bps": (5000, 1000, 10_000),
+    "compute.fraud_slash": (1000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
+    "compute.withheld_slash": (1000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
     "compute.reward_cap_bps": (8000, 0, 8000),
     "compute.credit_maturity_ms": (86_400_000, 0, 2_592_000_000),
     "compute.credit_per_btt_burned": (100_000_000, 1, 10**12),
@@ -225,9 +226,15 @@ LIVE_COMPUTE_PARAMETERS = {
 }
 # where the dev preset differs: a small provider bond and a fast clock
 DEV_COMPUTE_PARAMETERS = {
+    # one-second slots: a block full of the heaviest calls (1 weight unit ~ 1 us) must import within one
+    "block.max_weight": (1_000_000, 100_000, 10_000_000),
     "compute.min_provider_bond": (100 * UNIT, 1 * UNIT, 1_000_000 * UNIT),
-    "compute.min_deadline_ms": (5000, 1000, 86_400_000),
+    "compute.min_deadline_ms": (90_000, 1000, 86_400_000),
     "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000),
+    "compute.max_open_jobs_per_requester": (32, 1, 10_000),
+    "compute.commit_window_slots": (10, 2, 600),
+    "compute.fraud_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT),
+    "compute.withheld_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000),
     "compute.sample_authors": (3, 1, 64),
     "compute.challenge_window_ms": (15_000, 1000, 604_800_000),
@@ -280,7 +287,7 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
         assert tracks["governance.quorum_bps"] == tracks["fees.base"] == "standard"
         tiers = ("30d", "90d", "180d", "365d", "1095d")
         stakes = tuple(f"staking.{t}.{k}" for t in tiers for k in ("yield_bps", "min"))
-        for floor in ("governance.quorum_bps", "compute.withheld_slash_bps", "compute.fraud_slash_bps", *stakes):
+        for floor in ("governance.quorum_bps", "compute.withheld_slash", "compute.fraud_slash", *stakes):
             assert spec.param(floor).min > 0, (name, floor)
         assert all(spec.param(h).max < 5000 for h in SHARE_GROUPS["governance houses"]), name
 
@@ -311,7 +318,7 @@ def test_every_compute_parameter_is_required() -> None:
     assert REQUIRED_PARAMETERS["compute.min_provider_bond"] == "btt"
     # factors go above 10,000, where a 'bps' value stops: they are counts
     assert all(REQUIRED_PARAMETERS[n] == "count" for n in compute_params.ALL if "_factor_bps." in n)
-    assert REQUIRED_PARAMETERS["compute.fraud_slash_bps"] == "bps"
+    assert REQUIRED_PARAMETERS["compute.fraud_slash"] == "btt"
     assert REQUIRED_PARAMETERS["consensus.work_window_epochs"] == "count"
     # the loader checks a share group's sum only once every member is there in 'bps': they must all be required
     assert all(REQUIRED_PARAMETERS.get(n) == "bps" for names in SHARE_GROUPS.values() for n in names)
@@ -1022,6 +1029,27 @@ def test_unknown_model_lists_the_known_ones() -> None:
     doc = preset_doc()
     doc["compute"]["models"] = ["dental-caries-v1", "tooth-fairy-v9"]
     one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: dental-caries-v1")
+
+
+def test_a_model_written_out_in_the_spec_is_registered_at_genesis() -> None:
+    doc = preset_doc()
+    wide = {"name": "wide-findings", "seed": "0x" + "ab" * 32, "layers": [64, 64], "shifts": [9]}
+    doc["compute"]["models"] = ["dental-caries-v1", wide]
+    spec = parse_chain_spec(doc)
+    assert [m.name for m in spec.compute.models] == ["dental-caries-v1", "wide-findings"]
+    assert spec.compute.models[1].layers == (64, 64) and spec.compute.models[1].seed == b"\xab" * 32
+    for bad, problem in (
+        ({**wide, "layers": [64]}, "at least 2 layer widths"),
+        ({**wide, "shifts": [9, 9]}, "need as many shifts"),
+        ({**wide, "seed": "0x12"}, "expected 32 bytes of hex"),
+        ({**wide, "layers": [64, "64"]}, "must be integers"),
+        ({"name": "x", "seed": "0x" + "ab" * 32, "layers": [2, 2]}, "shifts: missing required field"),
+    ):
+        doc["compute"]["models"] = ["dental-caries-v1", bad]
+        with pytest.raises(GenesisError, match=problem):
+            parse_chain_spec(doc)
+    doc["compute"]["models"] = [wide, {**wide, "seed": "0x" + "cd" * 32}]
+    one_problem(doc, "compute.models[1]: duplicate model 'wide-findings' (also compute.models[0])")
 
 
 def test_models_not_empty_no_duplicates() -> None:

@@ -64,8 +64,9 @@ class DevChain:
     def submitter(self, signer: Keypair) -> Any:
         """Sign and submit like the CLI; a waiting submission gets its block authored at once."""
 
-        def submit(call: str, args: tuple[Any, ...], wait: bool) -> str:
-            xt_hash = submit_call(self.rpc, self.info, signer, call, args, wait=False).hash  # type: ignore[arg-type]
+        def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
+            xt_hash = submit_call(self.rpc, self.info, signer, call, args, wait=False,  # type: ignore[arg-type]
+                                  force=force).hash
             if wait:
                 self.author()
                 status = self.rpc.call("btt_extrinsicStatus", xt_hash)
@@ -99,7 +100,7 @@ def miner(dev: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tupl
 def clinic(dev: DevChain, name: str = "ferdie", items: int = 16) -> tuple[ClinicLoop, list[str]]:
     lines: list[str] = []
     model, model_name = resolve_model(dev.rpc, "dental-caries-v1")
-    terms = JobTerms(model, model_name, items, UNIT, 1, 60_000)
+    terms = JobTerms(model, model_name, items, UNIT, 1, 120_000)
     return ClinicLoop(dev.rpc, dev.address(name), terms, dev.submitter(dev_keypair(name)), lines.append), lines
 
 
@@ -119,8 +120,9 @@ def test_miner_serves_the_clinic_and_earns_a_mining_reward(dev: DevChain, tmp_pa
     assert mlines[-1].startswith(f"registered {dev.address('alice')} as a provider: capacity 2, region remote")
     c, clines = clinic(dev)
     c.post()
-    # the receipt comes when the 15-second challenge window closes (one-second slots)
-    run_until(dev, [m, c], lambda: any("receipt" in x for x in clines), 30)
+    # the sample is drawn two epochs after the commit window (up to 50 one-second slots), and the receipt comes
+    # when the 15-second challenge window closes
+    run_until(dev, [m, c], lambda: any("receipt" in x for x in clines), 90)
     steps = [next(i for i, x in enumerate(mlines) if word in x)
              for word in ("assigned", "computed 16 items", "committed in block", "revealed in block", "receipt")]
     assert steps == sorted(steps), mlines
@@ -139,18 +141,19 @@ def test_a_provider_that_fakes_outputs_is_reported_slashed(dev: DevChain, tmp_pa
     assert mlines[0].startswith("bonded 100 BTT")
     c, clines = clinic(dev, "charlie")
     c.post()
-    run_until(dev, [m, c], lambda: any("FRAUD" in x for x in mlines), 12)
+    run_until(dev, [m, c], lambda: any("FRAUD" in x for x in mlines), 70)
     assert any("16 outputs FAKED" in x for x in mlines)
     assert any("caught faking item" in x and "1 BTT refunded" in x for x in clines)
     (p,) = dev.rpc.call("btt_providers", "0x" + dev_keypair("bob").public.hex())
-    assert p["stats"]["frauds"] == 1 and int(p["bond"]) == 50 * UNIT
+    assert p["stats"]["frauds"] == 1 and int(p["bond"]) == 75 * UNIT  # the fixed slash of 25 BTT
 
 
 def test_a_job_without_an_input_seed_is_left_to_its_deadline(dev: DevChain, tmp_path: Path) -> None:
     m, mlines = miner(dev, "alice", tmp_path)
     m.ensure_registered(ProviderOptions())
     model, _ = resolve_model(dev.rpc, "dental-caries-v1")
-    dev.submitter(dev_keypair("ferdie"))("compute.post_job", (model, b"\x33" * 32, ZERO_HASH, 4, UNIT, 1, 60_000), True)
+    args = (model, b"\x33" * 32, ZERO_HASH, 4, UNIT, 1, 120_000)
+    dev.submitter(dev_keypair("ferdie"))("compute.post_job", args, True)
     run_until(dev, [m], lambda: any("cannot serve" in x for x in mlines), 4)
     m.tick()
     dev.author()
@@ -161,7 +164,7 @@ def test_a_job_without_an_input_seed_is_left_to_its_deadline(dev: DevChain, tmp_
 
 def test_registration_refuses_a_bond_below_the_minimum(dev: DevChain, tmp_path: Path) -> None:
     m, _ = miner(dev, "bob", tmp_path)
-    with pytest.raises(ConfigError, match="below the minimum provider bond 100 BTT"):
+    with pytest.raises(ConfigError, match="below 100 BTT: the minimum provider bond, and one fixed slash"):
         m.ensure_registered(ProviderOptions(bond=UNIT))
 
 
@@ -175,3 +178,17 @@ def test_seeds_and_models_are_checked() -> None:
 def test_an_unknown_model_names_the_registered_ones(dev: DevChain) -> None:
     with pytest.raises(ConfigError, match=r"no model 'x-ray' .* \(registered: dental-caries-v1\)"):
         resolve_model(dev.rpc, "x-ray")
+
+
+def test_two_jobs_sampled_in_one_block_are_both_revealed(dev: DevChain, tmp_path: Path) -> None:
+    # jobs assigned together share their sample start: their reveals go out in one tick, the second one with a
+    # nonce after the first's, still pooled (a dry run against the head cannot judge it; it is sent all the same)
+    m, mlines = miner(dev, "eve", tmp_path)
+    m.ensure_registered(ProviderOptions(capacity=2))
+    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    post = dev.submitter(dev_keypair("ferdie"))
+    for seed in (b"\x61" * 32, b"\x62" * 32):
+        post("compute.post_job", (model, ZERO_HASH, seed, 4, UNIT, 1, 120_000), False)
+    dev.author()
+    run_until(dev, [m], lambda: sum("revealed in block" in x for x in mlines) == 2, 90)
+    assert not any("reveal failed" in x for x in mlines), mlines

@@ -33,7 +33,7 @@ from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.compute import storage as compute
 from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
-from runtime.compute.types import MAX_ITEM_BYTES, MAX_POSTED_OUTPUTS
+from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
 from runtime.compute.verify import sample_of
 from runtime.modules import RUNTIME
 from storage.memory import MemoryStore
@@ -63,20 +63,34 @@ class DevNode:
 
     def post_and_reveal(self, seed: bytes, items: int = 16) -> PreparedResult:
         """A job of ferdie's, computed by alice, committed and revealed: its assignment is verified."""
-        job_id = compute.next_job_id.get(self.node.chain.state())
-        self.submit(FERDIE, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, seed, items, UNIT, 1,
-                    60_000)
-        self.author(2)
-        job = compute.jobs.get(self.node.chain.state(), job_id)
-        result = MinerEngine().prepare(JobSpec(job_id, REFERENCE_MODELS[MODEL], seed, job.input_root, items))
-        self.submit(ALICE, "compute.commit_result", job_id, result.commitment)
-        self.author(2)
-        job = compute.jobs.get(self.node.chain.state(), job_id)
-        indices = sample_of(job, job.assignments[0], 8)
-        self.submit(ALICE, "compute.reveal_result", job_id, result.output_root, result.salt, result.openings(indices))
-        self.author()
-        assert compute.jobs.get(self.node.chain.state(), job_id).assignments[0].state == 5  # verified
+        (result,) = self.post_and_reveal_all([seed], items)
         return result
+
+    def post_and_reveal_all(self, seeds: list[bytes], items: int = 16) -> list[PreparedResult]:
+        """Jobs of ferdie's posted together, computed by alice, committed and revealed in the same blocks."""
+        first = compute.next_job_id.get(self.node.chain.state())
+        for seed in seeds:
+            self.submit(FERDIE, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, seed, items, UNIT,
+                        1, 120_000)
+        self.author(2)
+        results = []
+        for job_id, seed in enumerate(seeds, first):
+            job = compute.jobs.get(self.node.chain.state(), job_id)
+            result = MinerEngine().prepare(JobSpec(job_id, REFERENCE_MODELS[MODEL], seed, job.input_root, items))
+            self.submit(ALICE, "compute.commit_result", job_id, result.commitment)
+            results.append(result)
+        self.author()
+        start = compute.jobs.get(self.node.chain.state(), first).assignments[0].sample_from_slot
+        self.author(max(1, start - self.node.chain.head.slot))  # through the first block from the sample start
+        for result in results:
+            job = compute.jobs.get(self.node.chain.state(), result.job_id)
+            indices = sample_of(job, job.assignments[0], 8)
+            self.submit(ALICE, "compute.reveal_result", result.job_id, result.output_root, result.salt,
+                        result.openings(indices))
+        self.author()
+        for result in results:
+            assert compute.jobs.get(self.node.chain.state(), result.job_id).assignments[0].state == 5  # verified
+        return results
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +129,7 @@ def test_only_the_revealed_result_is_kept(dev: DevNode, revealed: PreparedResult
         (jid, ALICE.public, [*good[:-1], good[-1] + b"\x00"], "output 15 is 7 bytes"),
         (jid, FERDIE.public, good, "holds no assignment"),
         (999, ALICE.public, good, "no job 999"),
-        (jid, ALICE.public, [b"\x00"] * (MAX_POSTED_OUTPUTS + 1), "at most 4096"),
+        (jid, ALICE.public, [b"\x00"] * (MAX_JOB_ITEMS + 1), "at most 4096"),
     ]:
         with pytest.raises(OutputsRejected, match=why):
             outputs.accept(job_id, who, items)
@@ -128,7 +142,7 @@ def test_only_the_revealed_result_is_kept(dev: DevNode, revealed: PreparedResult
 def test_an_unrevealed_assignment_takes_nothing(dev: DevNode) -> None:
     job_id = compute.next_job_id.get(dev.node.chain.state())
     dev.submit(FERDIE, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, b"\x22" * 32, 4, UNIT, 1,
-               60_000)
+               120_000)
     dev.author(2)
     assert compute.jobs.get(dev.node.chain.state(), job_id).assignments[0].provider == ALICE.public
     outputs = JobOutputs(dev.node.chain, MemoryStore())
@@ -148,8 +162,8 @@ def test_an_opening_carries_both_merkle_paths(dev: DevNode, revealed: PreparedRe
         assert verify_merkle_proof(found.job.input_root, item.input, i, 16, item.input_proof)
 
 
-def test_a_full_store_drops_finished_results_first(dev: DevNode, revealed: PreparedResult) -> None:
-    second = dev.post_and_reveal(b"\x33" * 32)
+def test_a_full_store_drops_finished_results_first(dev: DevNode) -> None:
+    revealed, second = dev.post_and_reveal_all([b"\x33" * 32, b"\x34" * 32])
     outputs = JobOutputs(dev.node.chain, MemoryStore(), max_entries=1)
     outputs.accept(revealed.job_id, ALICE.public, revealed.outputs)
     with pytest.raises(OutputsNotKept, match="bounds 1 entries"):
@@ -170,7 +184,7 @@ def test_messages_round_trip() -> None:
     assert decode_response(encode_response(None)) is None
     found = (b"\x02" * 32, (b"\x00" * 6, b"\x01" * 6))
     assert decode_response(encode_response(found)) == found
-    biggest = (b"\x02" * 32, tuple(b"\xff" * MAX_ITEM_BYTES for _ in range(MAX_POSTED_OUTPUTS)))
+    biggest = (b"\x02" * 32, tuple(b"\xff" * MAX_ITEM_BYTES for _ in range(MAX_JOB_ITEMS)))
     assert len(encode_response(biggest)) <= MAX_RESPONSE_BYTES
     assert decode_response(encode_response(biggest)) == biggest
 
@@ -190,7 +204,7 @@ def test_messages_round_trip() -> None:
         (decode_response, pack([b"\x02" * 32, []])),
         (decode_response, pack([b"\x02" * 32, [b"\x00", "text"]])),
         (decode_response, pack([b"\x02" * 32, [b"\x00" * (MAX_ITEM_BYTES + 1)]])),
-        (decode_response, pack([b"\x02" * 32, [b""] * (MAX_POSTED_OUTPUTS + 1)])),
+        (decode_response, pack([b"\x02" * 32, [b""] * (MAX_JOB_ITEMS + 1)])),
         (decode_response, pack({"root": b"\x02" * 32})),
         (decode_response, b"\x00" * (MAX_RESPONSE_BYTES + 1)),
     ],

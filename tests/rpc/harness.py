@@ -101,6 +101,16 @@ class RpcHarness:
         pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
         return imported
 
+    async def author_until_sampled(self, job_id: int, limit: int = 80) -> None:
+        """Author blocks until every committed assignment of the job has its sample (it waits for the first
+        block from the assignment's sample start, two epochs on)."""
+        for _ in range(limit):
+            job = await self.call("btt_job", job_id)
+            if all(a["sampleIndices"] for a in job["assignments"] if a["state"] == "committed"):
+                return
+            self.author_block()
+        raise AssertionError(f"job {job_id}: no sample within {limit} blocks")
+
     async def submit_in_block(self, who: Keypair, call_name: str, *args: Any) -> dict[str, Any]:
         """Submit over RPC, author a block with it and check it succeeded; its `btt_extrinsicStatus` (with the fee)."""
         xt = self.sign(who, call_name, *args)

@@ -59,7 +59,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     mh = model_hash(reference_model(MODEL))
     assert await rpc.call("btt_jobs") == []
 
-    await rpc.submit_in_block(ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 60_000)
+    await rpc.submit_in_block(ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 120_000)
     (job,) = await rpc.call("btt_jobs")
     assert (job["id"], job["status"], job["items"], job["price"], job["redundancy"]) == (0, "open", 16, str(PRICE), 1)
     assert job["requester"] == addr(rpc, "ferdie") and job["modelName"] == MODEL
@@ -80,7 +80,11 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert a["state"] == "committed" and a["commitment"] == "0x" + result.commitment.hex()
-    assert a["sampleIndices"] == [] and a["sampleWaitsForAuthors"] == 1  # one validator: its next block
+    assert a["sampleIndices"] == [] and a["sampleWaitsForAuthors"] == 1  # one validator: its first block from...
+    assert a["sampleFromSlot"] % 20 == 0 and a["sampleFromSlot"] > a["commitBySlot"] + 20  # ...two epochs on
+    while rpc.node.chain.head.slot + 1 < a["sampleFromSlot"]:
+        rpc.author_block()
+        assert (await rpc.call("btt_job", 0))["assignments"][0]["sampleIndices"] == []
     rpc.author_block()
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert len(a["sampleIndices"]) == 8 and a["sampleSeed"] is not None
@@ -122,7 +126,7 @@ async def test_btt_jobs_lists_newest_first_up_to_the_limit(rpc: RpcHarness) -> N
     mh = model_hash(reference_model(MODEL))
     bob = dev_keypair("bob")
     for i in range(3):
-        xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 60_000,
+        xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 120_000,
                       nonce=rpc.node.next_account_index(bob.public))
         await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
     rpc.author_block()

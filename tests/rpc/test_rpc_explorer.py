@@ -202,7 +202,7 @@ async def test_jobs_page_newest_first_with_a_cursor(rpc: RpcHarness) -> None:
     mh = model_hash(reference_model("dental-caries-v1"))
     bob = dev_keypair("bob")
     for i in range(5):
-        xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 60_000,
+        xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 120_000,
                       nonce=rpc.node.next_account_index(bob.public))
         await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
     rpc.author_block()

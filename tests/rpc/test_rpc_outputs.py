@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult
+from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult, output_chunks
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
-from runtime.compute.types import MAX_POSTED_OUTPUTS
+from runtime.compute.types import MAX_JOB_ITEMS
 
 from .harness import UNIT, RpcHarness
 
@@ -33,13 +33,13 @@ async def revealed_job(rpc: RpcHarness) -> PreparedResult:
     alice, ferdie = rpc.alice, dev_keypair("ferdie")
     await rpc.submit_in_block(alice, "compute.register_provider", 4, 0, 2)
     await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, SEED, ITEMS,
-                              UNIT, 1, 60_000)
+                              UNIT, 1, 120_000)
     rpc.author_block()
     job = await rpc.call("btt_job", 0)
     result = MinerEngine().prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]),
                                            ITEMS))
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
-    rpc.author_block()
+    await rpc.author_until_sampled(0)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     await rpc.submit_in_block(alice, "compute.reveal_result", 0, result.output_root, result.salt,
                               result.openings(a["sampleIndices"]))
@@ -63,7 +63,7 @@ async def test_outputs_are_kept_only_if_they_are_the_revealed_result(rpc: RpcHar
         ((7, alice, good), "no job 7"),
         ((0, alice, []), "non-empty list"),
         ((0, alice, "0x00"), "non-empty list"),
-        ((0, alice, ["0x00"] * (MAX_POSTED_OUTPUTS + 1)), "at most 4096 items"),
+        ((0, alice, ["0x00"] * (MAX_JOB_ITEMS + 1)), "at most 4096 items"),
         ((0, alice, ["0xzz"] * ITEMS), "output 0"),
         ((-1, alice, good), "job id"),
         ((0, "nobody", good), "account"),
@@ -102,7 +102,8 @@ async def test_outputs_posted_on_chain_are_served(rpc: RpcHarness) -> None:
     alice = "0x" + rpc.alice.public.hex()
     result = await revealed_job(rpc)
     await rpc.submit_in_block(dev_keypair("ferdie"), "compute.demand_outputs", 0, rpc.alice.public)
-    await rpc.submit_in_block(rpc.alice, "compute.post_outputs", 0, result.outputs)
+    ((first, items, proof),) = output_chunks(result, REFERENCE_MODELS[MODEL])  # 16 items: one chunk
+    await rpc.submit_in_block(rpc.alice, "compute.post_outputs", 0, first, items, proof)
     posted = await rpc.call("btt_jobOutputs", 0, alice)
     assert posted["source"] == "chain" and posted["outputs"] == hexes(result.outputs)
     item = await rpc.call("btt_jobOutput", 0, alice, 2)

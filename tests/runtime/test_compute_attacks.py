@@ -24,12 +24,11 @@ from runtime.compute.types import COMMITTED, FRAUD, JOB_EXPIRED, JOB_OPEN, SETTL
 from runtime.consensus import storage as consensus
 from tests.runtime.test_compute import (
     BALANCES,
-    BOND,
-    FRAUD_BPS,
+    FRAUD_SLASH,
     OUTPUTS_DUE,
     PRICE,
     WINDOW,
-    WITHHELD_BPS,
+    WITHHELD_SLASH,
     Worker,
     assigned_job,
     close_window,
@@ -42,6 +41,7 @@ from tests.runtime.test_compute import (
     post,
     provider_of,
     register,
+    until_sampled,
 )
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
@@ -56,11 +56,17 @@ from tests.support.runtime_builder import (
 BPS = 10_000
 REPORTER_BPS = DEFAULT_PARAMS["slashing.reporter_bps"][0]
 THREE = {"alice": 10, "bob": 10, "charlie": 10}
-SLASHED = BOND * FRAUD_BPS // BPS
+SLASHED = FRAUD_SLASH
 REWARD = SLASHED * REPORTER_BPS // BPS
 
 
+LONG = 150_000
+"""A deadline with room for 30-slot commit windows."""
+
+
 def three_validators(**params: int) -> TestChain:
+    """Three validators; with some offline, slots pass without blocks, so commit windows are 30 slots here."""
+    params = {"compute.commit_window_slots": 30, **params}
     return GenesisBuilder(balances=dict(BALANCES), validators=THREE, params=params).build()
 
 
@@ -99,7 +105,7 @@ def challenge_args(worker: Worker, job_id: int, item: int) -> tuple[object, ...]
 def test_an_accomplice_validator_cannot_make_the_sample_predictable() -> None:
     chain = three_validators()
     register(chain, "eve")  # the cheating provider; bob is her accomplice validator
-    job_id = post(chain, "dave", items=64)  # charlie validates: dave is the clinic
+    job_id = post(chain, "dave", items=64, deadline_ms=LONG)  # charlie validates: dave is the clinic
     chain.run_block([])
     chain.offline = {acct("alice"), acct("charlie")}  # bob authors the commit block and every block after it
     predicted = predicted_sample(chain, job_id, "eve", "bob", blocks=2)
@@ -133,7 +139,7 @@ def test_an_accomplice_validator_cannot_make_the_sample_predictable() -> None:
 def test_a_coalition_alone_never_fixes_a_sample_and_the_job_expires_unpaid() -> None:
     chain = three_validators()
     register(chain, "eve")
-    job_id = post(chain, "dave", items=64, deadline_ms=20_000)
+    job_id = post(chain, "dave", items=64, deadline_ms=LONG)
     chain.run_block([])
     chain.offline = {acct("alice"), acct("charlie")}
     cheat = Worker(chain, "eve", fake=frozenset(range(60)))
@@ -163,13 +169,15 @@ def test_the_sample_needs_k_distinct_authors_or_every_scheduled_validator() -> N
     three = three_validators(**{"compute.sample_authors": 2})
     assert sample_fix.required_authors(three.view(), 2) == 2
     register(three, "eve")
-    job_id = post(three, items=16)
+    job_id = post(three, items=16, deadline_ms=LONG)
     three.run_block([])
     three.offline = {acct("charlie"), acct("alice")}
     worker = Worker(three, "eve")
     assert_ok(worker.commit(job_id))
-    three.run_block([])
-    assert worker.sample(job_id) == ()  # one author (bob) after the commit
+    start = job_of(three, job_id).assignments[0].sample_from_slot
+    while three.slot < start:
+        three.run_block([])
+    assert three.author == acct("bob") and worker.sample(job_id) == ()  # one author (bob) from the sample start
     three.offline = {acct("bob"), acct("charlie")}
     three.run_block([])  # alice: the second distinct author fixes it
     assert three.author == acct("alice") and worker.sample(job_id)
@@ -249,12 +257,14 @@ def test_a_provider_that_withholds_demanded_outputs_is_slashed_and_unpaid() -> N
     assert_noop(chain, "eve", "compute.demand_outputs", job_id, acct("bob"), error="NotRequester")
     assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
     a = job_of(chain, job_id).assignments[0]
-    assert a.outputs_due_ms == now(chain) + OUTPUTS_DUE and a.matures_ms >= a.outputs_due_ms + OUTPUTS_DUE
-    assert events.OutputsDemanded(job_id, acct("bob"), a.outputs_due_ms) in chain.events()
+    assert a.outputs_due_ms == now(chain) + OUTPUTS_DUE and a.matures_ms >= a.outputs_due_ms
+    deposit = a.posting_deposit
+    assert deposit > 0 and chain.account("charlie").reserved == PRICE + deposit  # the posting fees, reserved
+    assert events.OutputsDemanded(job_id, acct("bob"), a.outputs_due_ms, deposit) in chain.events()
     assert_noop(chain, "charlie", "compute.demand_outputs", job_id, acct("bob"), error="already demanded")
     issued0, bond0 = issuance(chain), ledger(chain, "bob")
     close_window(chain, job_id)
-    withheld = BOND * WITHHELD_BPS // BPS
+    withheld = WITHHELD_SLASH
     assert events.OutputsWithheld(job_id, acct("bob"), withheld, PRICE) in chain.events()
     assert job_of(chain, job_id).assignments[0].state == FRAUD
     assert ledger(chain, "bob").total == bond0.total - withheld  # type: ignore[union-attr]
@@ -263,30 +273,39 @@ def test_a_provider_that_withholds_demanded_outputs_is_slashed_and_unpaid() -> N
 
 
 def test_posted_outputs_are_checked_and_let_anyone_challenge() -> None:
-    chain = make_chain()
+    chain = make_chain(params={"compute.outputs_due_ms": 30_000})
     job_id = assigned_job(chain, items=16)
     x = item_outside_sample(chain, job_id, "bob")
     cheat = Worker(chain, "bob", fake=frozenset({x}))
     cheat.commit_and_wait(job_id)
     assert_ok(cheat.reveal(job_id))
     assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
-    outputs = tuple(cheat.items(job_id)[1])
-    honest_outputs = tuple(Worker(chain, "bob").items(job_id)[1])
-    assert_noop(chain, "eve", "compute.post_outputs", job_id, outputs, error="NotAssigned")
-    assert_noop(chain, "bob", "compute.post_outputs", job_id, outputs[:-1], error="BadOutputs")
-    assert_noop(chain, "bob", "compute.post_outputs", job_id, (outputs[0][:-1], *outputs[1:]), error="BadOutputs")
-    assert_noop(chain, "bob", "compute.post_outputs", job_id, honest_outputs, error="BadOutputs")  # not its root
-    assert_ok(chain.submit("bob", "compute.post_outputs", job_id, outputs))
-    assert storage.posted_outputs.get(chain.view(), storage.posted_key(job_id, acct("bob"))) == outputs
-    assert_noop(chain, "bob", "compute.post_outputs", job_id, outputs, error="already on chain")
+    ((first, outputs, proof),) = cheat.chunks(job_id)  # 16 items: one chunk
+    ((_, honest_outputs, honest_proof),) = Worker(chain, "bob").chunks(job_id)
+    assert_noop(chain, "eve", "compute.post_outputs", job_id, first, outputs, proof, error="NotAssigned")
+    assert_noop(chain, "bob", "compute.post_outputs", job_id, first, outputs[:-1], proof, error="BadOutputs")
+    assert_noop(chain, "bob", "compute.post_outputs", job_id, first, (outputs[0][:-1], *outputs[1:]), proof,
+                error="BadOutputs")
+    # the honest outputs are not its root
+    assert_noop(chain, "bob", "compute.post_outputs", job_id, first, honest_outputs, honest_proof, error="BadOutputs")
+    assert_ok(chain.submit("bob", "compute.post_outputs", job_id, first, outputs, proof))
+    assert tuple(storage.posted_outputs(chain.view(), job_id, acct("bob"))) == outputs
+    assert_noop(chain, "bob", "compute.post_outputs", job_id, first, outputs, proof, error="already on chain")
     # eve, a stranger, reads the posted outputs, re-executes them and shows the faked one
     out = chain.submit("eve", "compute.challenge", *challenge_args(cheat, job_id, x))
     assert_ok(out)
     assert events.ChallengeUpheld(job_id, acct("bob"), x, acct("eve"), SLASHED, REWARD, PRICE) in chain.events()
-    assert storage.posted_outputs.get(chain.view(), storage.posted_key(job_id, acct("bob"))) is None
+    assert tuple(storage.posted_outputs(chain.view(), job_id, acct("bob"))) == ()
 
 
 # --- redundant providers that disagree --------------------------------------------------------------
+
+
+def commit_both(chain: TestChain, job_id: int, a: Worker, b: Worker) -> None:
+    """Both commit in one block; then blocks until both samples are fixed."""
+    chain.run_block([chain.sign(w.name, "compute.commit_result", job_id, w.commitment(job_id)) for w in (a, b)])
+    assert all(o.success for o in chain.last_result.outcomes)  # type: ignore[union-attr]
+    until_sampled(chain, job_id)
 
 
 def disputed_job(chain: TestChain) -> tuple[int, Worker, Worker, int]:
@@ -295,15 +314,12 @@ def disputed_job(chain: TestChain) -> tuple[int, Worker, Worker, int]:
     job_id = post(chain, items=32, redundancy=2)
     chain.run_block([])
     assert {a.provider for a in job_of(chain, job_id).assignments} == {acct("bob"), acct("eve")}
-    # eve's sample depends on when she commits (after bob's round): look ahead on a copy running the same steps
+    # the sample does not depend on the commitment: an honest run of the same blocks on a copy shows eve's
     probe = chain.fork()
-    Worker(probe, "bob").commit_and_wait(job_id)
-    eve_probe = Worker(probe, "eve")
-    eve_probe.commit_and_wait(job_id)
-    x = next(i for i in range(32) if i not in eve_probe.sample(job_id))
+    commit_both(probe, job_id, Worker(probe, "bob"), Worker(probe, "eve"))
+    x = next(i for i in range(32) if i not in Worker(probe, "eve").sample(job_id))
     honest, liar = Worker(chain, "bob"), Worker(chain, "eve", fake=frozenset({x}))
-    for w in (honest, liar):
-        w.commit_and_wait(job_id)
+    commit_both(chain, job_id, honest, liar)
     assert x not in liar.sample(job_id)
     assert_ok(honest.reveal(job_id))
     assert_ok(liar.reveal(job_id))  # both samples pass; the roots differ
@@ -317,9 +333,9 @@ def test_two_redundant_providers_disagree_and_the_chain_slashes_the_liar() -> No
     chain = make_chain()
     job_id, honest, liar, x = disputed_job(chain)
     eve_bond = ledger(chain, "eve")
-    assert_ok(chain.submit("eve", "compute.post_outputs", job_id, tuple(liar.items(job_id)[1])))
+    assert_ok(liar.post_all(job_id))
     assert job_of(chain, job_id).assignments[1].state == VERIFIED  # waits for the other side
-    assert_ok(chain.submit("bob", "compute.post_outputs", job_id, tuple(honest.items(job_id)[1])))
+    assert_ok(honest.post_all(job_id))
     # the chain re-executed item x, the first where they differ: eve's output is wrong
     upheld = [e for e in chain.events() if isinstance(e, events.ChallengeUpheld)]
     portion = job_of(chain, job_id).assignments[1].portion
@@ -336,9 +352,9 @@ def test_two_redundant_providers_disagree_and_the_chain_slashes_the_liar() -> No
 def test_a_liar_that_hides_its_outputs_in_a_dispute_is_slashed_and_the_honest_side_paid() -> None:
     chain = make_chain()
     job_id, honest, _liar, _x = disputed_job(chain)
-    assert_ok(chain.submit("bob", "compute.post_outputs", job_id, tuple(honest.items(job_id)[1])))
+    assert_ok(honest.post_all(job_id))
     close_window(chain, job_id)
-    withheld = BOND * WITHHELD_BPS // BPS
+    withheld = WITHHELD_SLASH
     portion = job_of(chain, job_id).assignments[1].portion
     assert events.OutputsWithheld(job_id, acct("eve"), withheld, portion) in chain.events()
     receipts = [e for e in chain.events() if isinstance(e, events.JobReceipt)]

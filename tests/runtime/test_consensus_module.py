@@ -20,8 +20,10 @@ from runtime.consensus.leader import slot_leader
 from runtime.consensus.power import SCALE, power_table, stake_share, work_share
 from runtime.consensus.types import EpochSchedule, RevealState
 from runtime.context import BlockEnv
+from runtime.system import storage as system
 from tests.runtime.test_compute import MACS, Worker, post
 from tests.support.runtime_builder import (
+    DEFAULT_PARAMS,
     SLOT_MS,
     TEST_HASH_CHAIN_LENGTH,
     UNIT,
@@ -244,31 +246,33 @@ def work_chain(**params: int) -> TestChain:
         epoch_slots=10,
         # the sample is fixed by the next author and paid a block later: these tests follow credit, not sampling
         params={"compute.min_provider_bond": 10 * UNIT, "compute.challenge_window_ms": 1_000,
-                "compute.sample_authors": 1, **params},
+                "compute.sample_authors": 1, "compute.fraud_slash": UNIT, "compute.withheld_slash": UNIT, **params},
     ).build()
 
 
-def earn_credit(chain: TestChain) -> int:
-    """alice (validator and provider) computes one 4-item job for charlie; returns the credit of its receipt."""
+def earn_credit(chain: TestChain) -> tuple[int, int]:
+    """alice (validator and provider) computes one 4-item job for charlie: the credit of its receipt, and the
+    epoch whose first block moves it into the credit history (the credit matured in the epoch before)."""
     assert_ok(chain.submit("alice", "compute.register_provider", 4, 0, 0))
     job_id = post(chain, "charlie", price=1_000 * UNIT)
     chain.run_block([])
     assert_ok(Worker(chain, "alice").work(job_id))
-    return 4 * MACS
+    matures = system.timestamp_ms.get(chain.view()) + DEFAULT_PARAMS["compute.credit_maturity_ms"][0]
+    return 4 * MACS, -(-(matures - 1_000_000) // 10_000)
 
 
 def test_matured_work_credit_enters_the_power_table_capped_at_the_stake_share() -> None:
     chain = work_chain()
-    earned = earn_credit(chain)
-    assert chain.number < 10
-    run_to(chain, 20)  # epoch 2 starts: the credit matured during epoch 1
+    earned, e = earn_credit(chain)
+    run_to(chain, e * 10)  # epoch e starts: the credit matured during epoch e - 1
     assert compute.credit_history.get(chain.view(), acct("alice")) is not None
-    assert credit.recent_credit(chain.view(), acct("alice"), 1, 30) == earned
-    # epoch 3's table was built at this block's start, from the state at the end of epoch 1: no credit yet
+    assert credit.recent_credit(chain.view(), acct("alice"), e - 1, 30) == earned
+    # epoch e+1's table was built at this block's start, from the state at the end of epoch e-1: no credit yet
     assert entry(following(chain), "alice").credit == 0
-    run_to(chain, 30)
-    table = following(chain).table  # epoch 4, from the state at the end of epoch 2
-    assert following(chain).epoch == 4
+    before = entry(current(chain), "alice").weight
+    run_to(chain, e * 10 + 10)
+    table = following(chain).table  # epoch e+2, from the state at the end of epoch e
+    assert following(chain).epoch == e + 2
     alice, bob = entry(following(chain), "alice"), entry(following(chain), "bob")
     assert (alice.bond, alice.credit, bob.bond, bob.credit) == (10 * UNIT, earned, 30 * UNIT, 0)
     assert work_share(alice, table) == SCALE
@@ -279,18 +283,18 @@ def test_matured_work_credit_enters_the_power_table_capped_at_the_stake_share() 
     assert table == power_table([(acct("alice"), acct("alice"), 10 * UNIT), (acct("bob"), acct("bob"), 30 * UNIT)],
                                 {acct("alice"): earned})
     # before the work counted, alice had half her stake share
-    assert entry(current(chain), "alice").weight == SCALE // 8
-    run_to(chain, 40)
-    assert current(chain).epoch == 4 and entry(current(chain), "alice").weight == SCALE // 4
+    assert before == entry(current(chain), "alice").weight == SCALE // 8
+    run_to(chain, e * 10 + 20)
+    assert current(chain).epoch == e + 2 and entry(current(chain), "alice").weight == SCALE // 4
 
 
 def test_work_credit_leaves_the_power_table_after_the_window() -> None:
     chain = work_chain(**{"consensus.work_window_epochs": 2})
-    earned = earn_credit(chain)
-    run_to(chain, 30)
-    assert entry(following(chain), "alice").credit == earned  # epoch 4 counts epochs 1 and 2
-    run_to(chain, 40)
-    assert entry(following(chain), "alice").credit == 0  # epoch 5 counts epochs 2 and 3
+    earned, e = earn_credit(chain)
+    run_to(chain, e * 10 + 10)
+    assert entry(following(chain), "alice").credit == earned  # epoch e+2 counts epochs e-1 and e
+    run_to(chain, e * 10 + 20)
+    assert entry(following(chain), "alice").credit == 0  # epoch e+3 counts epochs e and e+1
     assert entry(following(chain), "alice").weight == SCALE // 8
 
 
@@ -301,8 +305,10 @@ def test_credit_of_a_provider_that_is_not_a_validator_does_not_count() -> None:
     job_id = post(chain, "charlie", price=1_000 * UNIT)
     chain.run_block([])
     assert_ok(Worker(chain, "dave").work(job_id))
-    run_to(chain, 30)
-    assert credit.recent_credit(chain.view(), acct("dave"), 2, 30) == 4 * MACS
+    matures = system.timestamp_ms.get(chain.view()) + DEFAULT_PARAMS["compute.credit_maturity_ms"][0]
+    e = -(-(matures - 1_000_000) // 10_000)
+    run_to(chain, e * 10 + 10)
+    assert credit.recent_credit(chain.view(), acct("dave"), e, 30) == 4 * MACS
     assert [(e.account, e.credit, e.weight) for e in following(chain).table] == [
         (acct("alice"), 0, SCALE // 8),
         (acct("bob"), 0, 3 * SCALE // 8),
@@ -311,13 +317,18 @@ def test_credit_of_a_provider_that_is_not_a_validator_does_not_count() -> None:
 
 def test_on_a_one_validator_chain_the_sample_is_fixed_on_time() -> None:
     chain = GenesisBuilder(balances=BALANCES, validators={"alice": 10}, epoch_slots=10,
-                           params={"compute.min_provider_bond": 10 * UNIT}).build()
+                           params={"compute.min_provider_bond": 10 * UNIT, "compute.fraud_slash": UNIT,
+                                   "compute.withheld_slash": UNIT}).build()
     assert_ok(chain.submit("alice", "compute.register_provider", 4, 0, 0))
     job_id = post(chain, "charlie", price=UNIT)
     chain.run_block([])
     worker = Worker(chain, "alice")
     assert_ok(worker.commit(job_id))
-    chain.run_block([])  # compute.sample_delay_blocks = 1
+    start = compute.jobs.get(chain.view(), job_id).assignments[0].sample_from_slot  # type: ignore[union-attr]
+    assert start % 10 == 0 and start >= 20  # the first slot of the second epoch after the commit window's
+    run_to(chain, start - 1)
+    assert worker.sample(job_id) == ()
+    chain.run_block([])  # the first block from the sample start fixes it
     assert worker.sample(job_id)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.balances import events as balance_events
+from runtime.compute.model import ModelSpec
 from runtime.modules import RUNTIME
 from runtime.multisig import events
 from runtime.multisig import storage as multisig
@@ -211,18 +212,23 @@ def test_genesis_multisig_holders_are_checked() -> None:
 
 def test_an_approval_pays_for_the_weight_of_the_call_it_carries() -> None:
     # the reported gap: approve had one fixed weight, so a heavy inner call rode along underpriced
-    light = RUNTIME.call("balances.transfer", acct("dave"), UNIT).encode()
-    heavy = RUNTIME.call("compute.post_outputs", 0, tuple(bytes(6) for _ in range(512))).encode()
-    decode = RUNTIME.decode_call
-    light_weight = decode(RUNTIME.call("multisig.approve", others("alice"), 2, light)).weight
-    heavy_weight = decode(RUNTIME.call("multisig.approve", others("alice"), 2, heavy)).weight
-    inner = decode(RUNTIME.call("compute.post_outputs", 0, tuple(bytes(6) for _ in range(512)))).weight
-    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + decode(RUNTIME.call(
-        "balances.transfer", acct("dave"), UNIT)).weight
     c = chain()
+    view = c.view()
+    big = ModelSpec("big", b"\x01" * 32, (1024,) * 8, (10,) * 7)  # registering it derives 7.3 M weight bytes
+    light = RUNTIME.call("balances.transfer", acct("dave"), UNIT).encode()
+    heavy = RUNTIME.call("compute.register_model", big).encode()
+
+    def weight(name: str, *args: object) -> int:
+        return RUNTIME.weight(view, RUNTIME.decode_call(RUNTIME.call(name, *args)))
+
+    light_weight = weight("multisig.approve", others("alice"), 2, light)
+    heavy_weight = weight("multisig.approve", others("alice"), 2, heavy)
+    inner = weight("compute.register_model", big)
+    assert inner > 30_000
+    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + weight("balances.transfer", acct("dave"), UNIT)
     per_weight = DEFAULT_PARAMS["fees.per_weight"][0]
     assert c.fee_of("alice", "multisig.approve", others("alice"), 2, heavy) - c.fee_of(
         "alice", "multisig.approve", others("alice"), 2, light
     ) >= (heavy_weight - light_weight) * per_weight
     # an approval of garbage weighs only itself, and fails without changing anything
-    assert decode(RUNTIME.call("multisig.approve", others("alice"), 2, b"\x01\x02")).weight == 3_000
+    assert weight("multisig.approve", others("alice"), 2, b"\x01\x02") == 3_000
