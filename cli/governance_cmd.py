@@ -187,9 +187,18 @@ def _cancel(ref_id: int, sender: str, as_json: bool, rpc: str) -> None:
     if ref["proposer"] != encode_address(signer.public, info.ss58_prefix):
         raise ConfigError(f"only the proposer ({ref['proposer']}) may cancel referendum #{ref_id}")
     _ensure_voting(ref)
+    deposit = ref["liveTally"]["deposit"]
+    if deposit["spam"] and not submit.FORCE:
+        raise submit.NotSent(
+            f"not sent: cancelling referendum #{ref_id} now burns its deposit of {info.format_amount(ref['deposit'])}: "
+            f"its backing ({_percent(deposit['backedSharePpm'])} aye, counting houses at or above their turnout "
+            f"floor) is below the spam threshold of {_percent(deposit['spamThresholdBps'] * 100)} "
+            "(nothing was charged; `btt-chain --force referendum cancel ...` cancels anyway)"
+        )
     sub = submit_call(client, info, signer, "governance.cancel", (ref_id,))
     if not as_json:
-        click.echo(f"cancelled referendum #{ref_id}; the deposit of {info.format_amount(ref['deposit'])} is back")
+        fate = "burned" if deposit["spam"] else "back"
+        click.echo(f"cancelled referendum #{ref_id}; the deposit of {info.format_amount(ref['deposit'])} is {fate}")
     echo_submitted(sub, as_json, info.decimals, info.symbol)
 
 
@@ -271,30 +280,49 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
         rows.append(("enact at", utc(ref["enactAtMs"])))
     if ref["ayeSharePpm"] is not None:
         rows.append(("final aye share", _percent(ref["ayeSharePpm"])))
+    if ref.get("reason"):
+        rows.append((f"why {ref['status']}", ref["reason"]))
     if ref["error"]:
         rows.append(("enactment error", ref["error"]))
     print_fields(rows)
     click.echo("")
-    table = [("house", "aye", "nay", "weight (this year)", "aye share")]
+    table = [("house", "aye", "nay", "weight (this year)", "aye share", "turnout", "in favour")]
     for house, h in t["houses"].items():
         weight = f"{_percent(h['weightPpm'])} ({_percent(_ppm(h['weightThisYear']))})"
         table.append((house, _weight(house, h["aye"], info), _weight(house, h["nay"], info), weight,
-                      _percent(h["ayeSharePpm"]) if not h["empty"] else "no votes"))
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
+                      _percent(h["ayeSharePpm"]) if not h["empty"] else "no votes", _percent(h["turnoutPpm"]),
+                      _in_favour(h)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                              for i, cell in enumerate(row)).rstrip())
     click.echo("")
-    q, th = t["quorum"], t["threshold"]
+    q, th, hf = t["quorum"], t["threshold"], t["housesInFavour"]
     needs = "more than" if th["rule"] == "above" else "at least"
+    verdict = ((t["verdictReason"] or t["verdict"]) if t["verdict"] is not None
+               else f"- (voting is over: {ref['status']})")
     print_fields([
         ("combined aye share", f"{_percent(t['ayeSharePpm'])} (needs {needs} {_percent(th['thresholdBps'] * 100)} "
                                f"on the {th['track']} track)"),
+        ("houses in favour", f"{hf['count']} of {hf['needed']} needed (aye above nay and turnout at least "
+                             f"{_percent(hf['turnoutFloorBps'] * 100)} of the house): "
+                             f"{'met' if hf['met'] else 'not met'}"),
         ("turnout", f"{info.format_amount(q['turnout'])} of {info.format_amount(q['circulating'])} circulating; "
                     f"quorum {_percent(q['quorumBps'] * 100)} = {info.format_amount(q['required'])}: "
                     f"{'met' if q['met'] else 'not met'}"),
-        ("if voting closed now", t["verdict"] if t["verdict"] is not None else f"- (voting is over: {ref['status']})"),
+        ("if voting closed now", verdict),
     ])
+
+
+def _in_favour(house: dict[str, Any]) -> str:
+    """Whether a house counts toward the houses-in-favour rule, and if not, why."""
+    if house["inFavour"]:
+        return "yes"
+    if house["empty"]:
+        return "-"
+    if int(house["aye"]) <= int(house["nay"]):
+        return "no"
+    return "below floor"
 
 
 def _ppm(share: str) -> int:

@@ -1,8 +1,12 @@
 """RPC methods of governance, read at the head: `btt_referenda` (referenda newest first, with the aye and nay
-weight stored per house), `btt_referendum` (one referendum with its live tally: each house's weight this
-year after empty houses are re-spread, its aye share, the combined aye share, the holders' turnout against
-the quorum, the track's threshold and the verdict if voting closed now) and `btt_voter` (what an account
-weighs in each house, and the free balance its votes lock).
+weight stored per house, and why a rejected or expired one did not pass), `btt_referendum` (one referendum
+with its live tally: each house's weight this year after empty houses are re-spread, its aye share, its
+turnout against its whole electorate and whether it counts as a house in favour (aye above nay, turnout at
+least `governance.house_turnout_floor_bps`), the combined aye share, the holders' turnout against the
+quorum, the track's threshold, the backing the spam rule measures (`deposit`: whether rejecting, expiring or
+cancelling it now burns the deposit), and the verdict if voting closed now with its reason: all from
+`logic.verdict`, the function that closes referenda) and `btt_voter` (what an account weighs in each house,
+and the free balance its votes lock).
 
 Amounts and house weights are decimal strings of base units (credit units in the compute house, seats in
 the representatives house); shares are decimal fractions as strings ("0.75", exact when the fraction has
@@ -27,7 +31,17 @@ from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.governance import electorate, logic, storage, tally
 from runtime.governance import params as gparams
-from runtime.governance.types import CANCELLED, EMERGENCY, STATUSES, TRACKS, VOTING, Referendum
+from runtime.governance.types import (
+    CANCELLED,
+    EMERGENCY,
+    EXPIRED,
+    FAILED,
+    REJECTED,
+    STATUSES,
+    TRACKS,
+    VOTING,
+    Referendum,
+)
 from runtime.modules import RUNTIME
 from runtime.overlay import Overlay
 from runtime.params.storage import get_param
@@ -134,24 +148,27 @@ def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
         "enactAtMs": ref.enact_at_ms or None,
         "ayeSharePpm": ref.aye_share_ppm if closed else None,
         "ayeShare": share(Fraction(ref.aye_share_ppm, PPM)) if closed else None,
-        "error": ref.error or None,
+        "error": (ref.error or None) if ref.status == FAILED else None,
+        "reason": (ref.error or None) if ref.status in (REJECTED, EXPIRED) else None,
         "tally": render_stored_tally(ref),
     }
 
 
 def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
     """The tally as `logic.verdict` computes it: house weights at the head's time while voting (at the end of
-    voting once that has passed), at the end of voting for a closed referendum; the quorum against the
-    circulating supply at the head."""
+    voting once that has passed), at the end of voting for a closed referendum; each house's electorate, the
+    quorum and the turnout floor against the state at the head."""
     now = system.timestamp_ms.get(state)
     at = min(now, ref.voting_ends_ms)
     ayes, nays = ref.tally.ayes, ref.tally.nays
     year_weights = logic.current_house_weights(state, at)
     counted = tally.counted_weights(year_weights, ayes, nays)
+    v = logic.verdict(state, ref, at, electorate.work_total(state))
     houses = {}
     for i, house in enumerate(gparams.HOUSES):
         voted = ayes[i] + nays[i]
         house_share = Fraction(ayes[i], voted) if voted else None
+        result = v.houses[i]
         houses[house] = {
             "aye": str(ayes[i]),
             "nay": str(nays[i]),
@@ -161,17 +178,24 @@ def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
             "empty": voted == 0,
             "ayeShare": share(house_share) if house_share is not None else None,
             "ayeSharePpm": tally.ppm(house_share) if house_share is not None else None,
+            "voted": str(result.voted),
+            "electorate": str(result.electorate),
+            "turnout": share(result.turnout),
+            "turnoutPpm": tally.ppm(result.turnout),
+            "meetsTurnoutFloor": result.meets_floor,
+            "inFavour": result.in_favour,
         }
-    verdict, combined = logic.verdict(state, ref, at)
     circulating = electorate.circulating(state)
     quorum_bps = get_param(state, gparams.QUORUM)
     emergency = ref.track == EMERGENCY
     threshold_bps = get_param(state, gparams.EMERGENCY_THRESHOLD if emergency else gparams.THRESHOLD)
+    voting = ref.status == VOTING
+    spam_bps = get_param(state, gparams.SPAM_THRESHOLD)
     return {
         "at": at,
         "houses": houses,
-        "ayeShare": share(combined),
-        "ayeSharePpm": tally.ppm(combined),
+        "ayeShare": share(v.share),
+        "ayeSharePpm": tally.ppm(v.share),
         "quorum": {
             "turnout": str(ref.tally.turnout),
             "circulating": str(circulating),
@@ -179,12 +203,25 @@ def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
             "required": str(-(-circulating * quorum_bps // tally.BPS)),
             "met": tally.quorum_met(ref.tally.turnout, circulating, quorum_bps),
         },
+        "housesInFavour": {
+            "count": v.in_favour,
+            "needed": v.needed,
+            "turnoutFloorBps": v.floor_bps,
+            "met": v.in_favour >= v.needed,
+        },
         "threshold": {
             "track": TRACKS[ref.track],
             "thresholdBps": threshold_bps,
             "rule": "at least" if emergency else "above",
         },
-        "verdict": STATUSES[verdict] if ref.status == VOTING else None,
+        "deposit": {
+            "backedShare": share(v.backed),
+            "backedSharePpm": tally.ppm(v.backed),
+            "spamThresholdBps": spam_bps,
+            "spam": v.backed < Fraction(spam_bps, tally.BPS),
+        },
+        "verdict": STATUSES[v.status] if voting else None,
+        "verdictReason": (v.reason or None) if voting else None,
     }
 
 

@@ -13,8 +13,8 @@ def propose(
     ctx: CallContext, origin: Origin, call: Call, description_hash: bytes, deposit: int, emergency: bool
 ) -> None:
     """Put one runtime call to a referendum, reserving `deposit` (at least the track's minimum). The
-    emergency track needs a 2/3 supermajority and is the only one that may release the Strategic Reserve
-    or change a parameter's bounds."""
+    emergency track needs a 2/3 supermajority and is the only one that may release the Strategic Reserve,
+    change a parameter's bounds or change a share group."""
     logic.propose(ctx, ensure_signed(origin), call, description_hash, deposit, emergency)
 
 
@@ -25,7 +25,9 @@ def vote(ctx: CallContext, origin: Origin, ref_id: int, aye: bool, balance: int)
 
 
 def cancel(ctx: CallContext, origin: Origin, ref_id: int) -> None:
-    """The proposer withdraws its referendum before voting closes; the deposit comes back."""
+    """The proposer withdraws its referendum before voting closes. The deposit comes back if the referendum is
+    backed (its aye share, counting only houses whose turnout met the floor, reaches the spam threshold);
+    otherwise it is burned, as it would be at the close."""
     logic.cancel(ctx, ensure_signed(origin), ref_id)
 
 

@@ -9,6 +9,11 @@
   plain sum is its turnout for the quorum. One token, one vote per house: nothing counted can move
   before voting ends;
 - community representatives: one account, one vote.
+
+Each house's whole electorate, the denominator of its turnout (`house_electorates`), weighs the same way:
+every founding institution's allocation; the work credit every provider matured over the same window; the
+circulating supply (plain balance: the holders' turnout is the plain balance that voted, see `tally`); the
+number of representatives.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 
 from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
 from runtime.compute import credit
+from runtime.compute import storage as compute_storage
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
 from runtime.governance import params
@@ -47,13 +53,17 @@ def compute_window_epochs(state: Overlay) -> int:
     return max(1, days * time.day_ms(state) // epoch_ms) if epoch_ms else 0
 
 
+def work_window(state: Overlay) -> tuple[int, int]:
+    """(the head's epoch, the window in epochs): the compute house counts credit matured in these epochs."""
+    return consensus.epoch_of(state, system.slot.get(state)), compute_window_epochs(state)
+
+
 def voter_weight(state: Overlay, who: bytes, balance: int | None = None, until_ms: int | None = None) -> VoterWeight:
     """`balance`: the free balance to vote with (and lock), at most the account's free balance; None: all of it.
     `until_ms`: when voting ends; a deposit counts only if it is still locked then (None: the head's time, for
     a view of what running deposits would count)."""
     institution = roles.institutions.get(state, who) or 0
-    epoch = consensus.epoch_of(state, system.slot.get(state))
-    work = credit.recent_credit(state, who, epoch, compute_window_epochs(state))
+    work = credit.recent_credit(state, who, *work_window(state))
     free = system.account.get(state, who).free
     if balance is not None:
         free = min(free, balance)
@@ -75,3 +85,39 @@ def circulating(state: Overlay) -> int:
     """Total issuance minus what module accounts hold: the balance that can vote in the holders' house."""
     held = sum(system.account.get(state, module_account(n)).total for n in MODULE_ACCOUNTS)
     return system.total_issuance.get(state) - held
+
+
+def institutions_total(state: Overlay) -> int:
+    """The institutions house's whole weight: every founding institution's genesis allocation (genesis data,
+    a handful of rows)."""
+    return sum(weight for _, weight in roles.institutions.items(state))
+
+
+def work_total(state: Overlay) -> int:
+    """The compute house's whole weight: every provider's work credit matured in the window, counted as
+    `voter_weight` counts one account's.
+
+    This reads every account with a credit history (one record each; an account gets one only by being a
+    bonded provider when its credit matured). The compute module keeps no running total and governance does
+    not change that module, so the cost is one pass over those records when a referendum someone voted on in
+    the compute house closes (`logic.on_initialize` reads it once for all that close in a block) or is
+    withdrawn, and per RPC tally: bounded by the number of accounts that ever earned work credit, not by
+    anything a vote can grow. Never per block otherwise."""
+    epoch, window = work_window(state)
+    providers = (who for who, _ in compute_storage.credit_history.items(state))
+    return sum(credit.recent_credit(state, who, epoch, window) for who in providers)
+
+
+def representatives_total(state: Overlay) -> int:
+    return len(roles.representatives.get(state))
+
+
+def house_electorates(state: Overlay, work: int | None = None) -> tuple[int, int, int, int]:
+    """Each house's whole weight now (institutions, compute, holders, representatives), the denominator of its
+    turnout. `work`: the compute house's total if the caller has read it already (see `work_total`)."""
+    return (
+        institutions_total(state),
+        work_total(state) if work is None else work,
+        circulating(state),
+        representatives_total(state),
+    )

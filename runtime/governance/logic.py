@@ -2,13 +2,16 @@
 cancel, close at the end of voting, enact after the delay. Closing and enactment run at block start.
 
 Lifecycle: voting -> passed | rejected | expired (no quorum) | cancelled; passed -> enacted | failed.
-Deposits come back except for spam, rejected or expired with an aye share below `governance.spam_threshold_bps`,
-which is burned. An enacted call runs with the governance origin, or the emergency origin on the emergency track,
-inside a snapshot: if it fails, its writes are undone and the referendum is marked failed.
+Deposits come back except for spam: a referendum rejected, expired or cancelled whose backing (the aye share
+counting only houses whose turnout met `governance.house_turnout_floor_bps`, `tally.backed_share`) is below
+`governance.spam_threshold_bps` loses its deposit to the burn. A rejected or expired referendum keeps why, in
+words, in its `error` field. An enacted call runs with the governance origin, or the emergency origin on the
+emergency track, inside a snapshot: if it fails, its writes are undone and the referendum is marked failed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 from btt_chain.primitives.errors import BttError, DispatchError
@@ -42,7 +45,7 @@ from runtime.roles import storage as roles
 from runtime.system import storage as system
 from runtime.system import time
 
-EMERGENCY_CALLS = frozenset({"treasury.release_strategic_reserve", "params.set_bounds"})
+EMERGENCY_CALLS = frozenset({"treasury.release_strategic_reserve", "params.set_bounds", "params.set_shares"})
 """Calls only the emergency track may carry (TOKENOMICS.md: a 2/3 supermajority)."""
 NOT_CARRIED = frozenset({"governance.propose", "governance.vote", "governance.cancel"})
 """Calls that need a signed origin: a referendum could never enact them."""
@@ -120,12 +123,15 @@ def vote(ctx: CallContext, who: bytes, ref_id: int, aye: bool, balance: int) -> 
 
 
 def cancel(ctx: CallContext, who: bytes, ref_id: int) -> None:
+    """The proposer withdraws its referendum; the deposit comes back only if the referendum is backed as the
+    spam rule asks at the close (otherwise it is burned): a free withdrawal would let anyone hold every open
+    slot for a whole voting period and take the deposits back just before the end."""
     ref = get(ctx.state, ref_id)
     if ref.proposer != who:
         raise errors.NotProposer()
     if ref.status != VOTING or ctx.env.timestamp_ms >= ref.voting_ends_ms:
         raise errors.VotingClosed()
-    balances.unreserve(ctx, who, ref.deposit)
+    _settle_deposit(ctx, ref, verdict(ctx.state, ref, ctx.env.timestamp_ms).backed)
     _finish(ctx, ref.replace(status=CANCELLED))
     ctx.emit(events.Cancelled(ref_id))
 
@@ -147,17 +153,72 @@ def current_house_weights(state: Overlay, now_ms: int) -> tuple[Fraction, ...]:
     return tally.house_weights(base, roles.institution_share_bps.get(state) or (), year)
 
 
-def verdict(state: Overlay, ref: Referendum, now_ms: int) -> tuple[int, Fraction]:
-    """(passed / rejected / expired, weighted aye share) if voting closed now."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What closing a referendum now would decide, and why."""
+
+    status: int
+    """PASSED, REJECTED or EXPIRED."""
+    share: Fraction
+    """The weighted aye share (every house that voted, empty houses re-spread)."""
+    houses: tuple[tally.HouseResult, ...]
+    in_favour: int
+    """Houses in favour with a turnout at least the floor."""
+    needed: int
+    """`governance.min_houses_in_favour`."""
+    floor_bps: int
+    backed: Fraction
+    """The aye share counting only houses at or above their turnout floor: the spam rule's measure."""
+    reason: str
+    """Why it does not pass, in words ("" when it passes)."""
+
+
+def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = None) -> Verdict:
+    """The verdict if voting closed now: house weights at `now_ms`, each house's electorate and the circulating
+    supply as the state holds them. `work`: the compute house's electorate if already read (None: read it
+    here, but only if someone voted in that house: an empty house counts toward nothing whatever its size)."""
     weights = current_house_weights(state, now_ms)
-    share = tally.aye_share(weights, ref.tally.ayes, ref.tally.nays)
-    if not tally.quorum_met(ref.tally.turnout, electorate.circulating(state), get_param(state, params.QUORUM)):
-        return EXPIRED, share
+    ayes, nays = ref.tally.ayes, ref.tally.nays
+    if work is None:
+        work = electorate.work_total(state) if ayes[tally.COMPUTE] + nays[tally.COMPUTE] else 0
+    share = tally.aye_share(weights, ayes, nays)
+    electorates = electorate.house_electorates(state, work)
+    floor_bps = get_param(state, params.HOUSE_TURNOUT_FLOOR)
+    houses = tally.house_results(ayes, nays, tally.voted(ayes, nays, ref.tally.turnout), electorates, floor_bps)
+    in_favour = tally.houses_in_favour(houses)
+    needed = get_param(state, params.MIN_HOUSES)
+    backed = tally.backed_share(weights, houses)
     emergency = ref.track == EMERGENCY_TRACK
     threshold = get_param(state, params.EMERGENCY_THRESHOLD if emergency else params.THRESHOLD)
-    if tally.houses_in_favour(ref.tally.ayes, ref.tally.nays) < get_param(state, params.MIN_HOUSES):
-        return REJECTED, share  # one house alone decides nothing
-    return (PASSED if tally.passes(share, threshold, emergency) else REJECTED), share
+    quorum = get_param(state, params.QUORUM)
+
+    def decided(status: int, reason: str) -> Verdict:
+        return Verdict(status, share, houses, in_favour, needed, floor_bps, backed, reason)
+
+    circulating = electorates[tally.HOLDERS]
+    if not tally.quorum_met(ref.tally.turnout, circulating, quorum):
+        return decided(EXPIRED, f"expired: token holders' turnout "
+                                f"{tally.percent(tally.turnout(ref.tally.turnout, circulating))} of the circulating "
+                                f"supply, below the quorum of {tally.percent(Fraction(quorum, tally.BPS))}")
+    if in_favour < needed:  # one house alone decides nothing, nor does a house almost nobody voted in
+        return decided(REJECTED, _houses_reason(houses, in_favour, needed, floor_bps))
+    if not tally.passes(share, threshold, emergency):
+        rule = "at least" if emergency else "more than"
+        return decided(REJECTED, f"rejected: aye share {tally.percent(share)}, needs {rule} "
+                                 f"{tally.percent(Fraction(threshold, tally.BPS))}")
+    return decided(PASSED, "")
+
+
+def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed: int, floor_bps: int) -> str:
+    names = [params.HOUSES[i] for i, h in enumerate(houses) if h.in_favour]
+    counted = f" ({', '.join(names)})" if names else ""
+    text = (f"rejected: {in_favour} house{'' if in_favour == 1 else 's'}{counted} in favour at or above "
+            f"the turnout floor of {tally.percent(Fraction(floor_bps, tally.BPS))}, {needed} needed")
+    below = [f"{params.HOUSES[i]} ({tally.percent(h.turnout)} turnout)" for i, h in enumerate(houses)
+             if h.aye > h.nay and not h.meets_floor]
+    if below:
+        text += f"; in favour below the floor: {', '.join(below)}"
+    return text
 
 
 # --- block start: close and enact --------------------------------------------------------------------
@@ -168,33 +229,48 @@ def on_initialize(ctx: CallContext) -> None:
         return
     state = ctx.state
     now = ctx.env.timestamp_ms
+    work: int | None = None
     for ref_id, _ in list(storage.open_referenda.items(state)):
         ref = storage.referenda.get(state, ref_id)
         if ref.status == VOTING and now >= ref.voting_ends_ms:
-            ref = _close(ctx, ref)
+            # the compute house's electorate is a pass over every credit history: read once for the referenda
+            # closing in this block, and only if someone voted in that house
+            if work is None and ref.tally.ayes[tally.COMPUTE] + ref.tally.nays[tally.COMPUTE]:
+                work = electorate.work_total(state)
+            ref = _close(ctx, ref, work)
         if ref.status == PASSED and now >= ref.enact_at_ms:
             _enact(ctx, ref)
+            work = None  # an enacted call may change what it counts (the window's length, say): read it again
 
 
-def _close(ctx: CallContext, ref: Referendum) -> Referendum:
+def _close(ctx: CallContext, ref: Referendum, work: int | None) -> Referendum:
     state = ctx.state
-    status, share = verdict(state, ref, ref.voting_ends_ms)
+    v = verdict(state, ref, ref.voting_ends_ms, work)
     burned = 0
-    if status == PASSED:
+    if v.status == PASSED:
         ref = ref.replace(status=PASSED, enact_at_ms=ref.voting_ends_ms + get_param(state, params.ENACTMENT_DELAY),
-                          aye_share_ppm=tally.ppm(share))
+                          aye_share_ppm=tally.ppm(v.share))
         storage.referenda.put(state, ref.id, ref)
     else:
         # a referendum nobody backs loses its deposit whether it was voted down or ignored (expired without a
         # quorum): otherwise anyone could fill every open slot with proposals nobody votes on, for fees alone
-        if status in (REJECTED, EXPIRED) and share < Fraction(get_param(state, params.SPAM_THRESHOLD), tally.BPS):
-            burned = balances.slash_reserved(ctx, ref.proposer, ref.deposit)
-        if ref.deposit - burned:
-            balances.unreserve(ctx, ref.proposer, ref.deposit - burned)
-        ref = ref.replace(status=status, aye_share_ppm=tally.ppm(share))
+        burned = _settle_deposit(ctx, ref, v.backed)
+        ref = ref.replace(status=v.status, aye_share_ppm=tally.ppm(v.share), error=v.reason)
         _finish(ctx, ref)
-    ctx.emit(events.VotingClosed(ref.id, status, tally.ppm(share), burned))
+    ctx.emit(events.VotingClosed(ref.id, v.status, tally.ppm(v.share), burned))
     return ref
+
+
+def _settle_deposit(ctx: CallContext, ref: Referendum, backed: Fraction) -> int:
+    """Give the deposit back, or burn it if the referendum's backing is below the spam threshold. Returns what
+    was burned. Backing counts only houses at or above their turnout floor, so a proposer's own aye with a few
+    tokens (which alone would make the plain aye share 100%) does not save a proposal nobody else backs."""
+    burned = 0
+    if backed < Fraction(get_param(ctx.state, params.SPAM_THRESHOLD), tally.BPS):
+        burned = balances.slash_reserved(ctx, ref.proposer, ref.deposit)
+    if ref.deposit - burned:
+        balances.unreserve(ctx, ref.proposer, ref.deposit - burned)
+    return burned
 
 
 def _enact(ctx: CallContext, ref: Referendum) -> None:

@@ -8,17 +8,28 @@ the same way over the houses that did vote. The result is the sum of each counte
 (aye / (aye + nay)) times its weight.
 
 Re-spreading keeps a silent house (the compute house before any work has matured, say) from blocking every
-referendum, but it would let one house decide alone. So a referendum also needs an aye majority in at least
-`governance.min_houses_in_favour` houses (2 or more): no single house passes anything by itself.
+referendum, but it would let one house decide alone. So a referendum also needs at least
+`governance.min_houses_in_favour` houses (2 or more) in favour, and a house is in favour only when its aye
+weight is above its nay weight *and* its turnout reaches `governance.house_turnout_floor_bps`: one seat out
+of a hundred, or a few tokens, do not make a house.
+
+A house's turnout is the weight that voted in it over its whole electorate (`electorate.house_electorates`),
+both in the same unit: genesis allocation, work credit, plain balance (holders: without the long-stake
+multiplier, so each base unit counts once on both sides), seats. It is clamped to [0, 1]: votes are weighed
+when cast and the electorate when the verdict is taken, so a shrinking electorate (supply burned, credit
+aged out of the window, seats removed) could otherwise read above 100%; an electorate of 0 gives turnout 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 BPS = 10_000
 INSTITUTIONS = 0
+COMPUTE = 1
+HOLDERS = 2
 
 
 def schedule_year(elapsed_ms: int, year_ms: int) -> int:
@@ -76,9 +87,61 @@ def aye_share(weights: Sequence[Fraction], ayes: Sequence[int], nays: Sequence[i
     )
 
 
-def houses_in_favour(ayes: Sequence[int], nays: Sequence[int]) -> int:
-    """Houses whose voters, by weight, are more for than against."""
-    return sum(1 for a, n in zip(ayes, nays, strict=True) if a > n)
+def voted(ayes: Sequence[int], nays: Sequence[int], holders_turnout: int) -> tuple[int, ...]:
+    """The weight that voted in each house, in the unit its electorate is counted in: aye + nay, except the
+    holders' house, whose turnout is the plain balance (free + staked, no multiplier) that voted."""
+    return tuple(holders_turnout if i == HOLDERS else a + n for i, (a, n) in enumerate(zip(ayes, nays, strict=True)))
+
+
+def turnout(voted_weight: int, electorate: int) -> Fraction:
+    """`voted_weight` over `electorate`, clamped to [0, 1]; 0 when the electorate is empty."""
+    if electorate <= 0:
+        return Fraction(0)
+    return Fraction(min(max(voted_weight, 0), electorate), electorate)
+
+
+def meets_floor(voted_weight: int, electorate: int, floor_bps: int) -> bool:
+    """The house's turnout is at least the floor (exact: no rounding at the boundary)."""
+    return turnout(voted_weight, electorate) * BPS >= floor_bps
+
+
+@dataclass(frozen=True, slots=True)
+class HouseResult:
+    """One house at the verdict: what voted, against what electorate, and whether it is a house in favour."""
+
+    aye: int
+    nay: int
+    voted: int
+    """Weight that voted, in the electorate's unit (see `voted`)."""
+    electorate: int
+    """The house's whole weight when the verdict is taken."""
+    turnout: Fraction
+    """`voted` / `electorate`, clamped to [0, 1]."""
+    meets_floor: bool
+    in_favour: bool
+    """Aye above nay and the turnout at least the floor: counts toward `min_houses_in_favour`."""
+
+
+def house_results(ayes: Sequence[int], nays: Sequence[int], voted_weights: Sequence[int],
+                  electorates: Sequence[int], floor_bps: int) -> tuple[HouseResult, ...]:
+    out = []
+    for a, n, v, e in zip(ayes, nays, voted_weights, electorates, strict=True):
+        met = meets_floor(v, e, floor_bps)
+        out.append(HouseResult(a, n, v, e, turnout(v, e), met, a > n and met))
+    return tuple(out)
+
+
+def houses_in_favour(results: Sequence[HouseResult]) -> int:
+    """Houses whose voters, by weight, are more for than against, with a turnout at least the floor."""
+    return sum(1 for r in results if r.in_favour)
+
+
+def backed_share(weights: Sequence[Fraction], results: Sequence[HouseResult]) -> Fraction:
+    """The aye share counting only houses whose turnout met the floor (the others as if nobody voted): the
+    backing the spam rule asks of a proposal, which a proposer voting for itself with a few tokens cannot give."""
+    ayes = [r.aye if r.meets_floor else 0 for r in results]
+    nays = [r.nay if r.meets_floor else 0 for r in results]
+    return aye_share(weights, ayes, nays)
 
 
 def passes(share: Fraction, threshold_bps: int, supermajority: bool) -> bool:
@@ -93,3 +156,9 @@ def quorum_met(turnout: int, circulating: int, quorum_bps: int) -> bool:
 
 def ppm(share: Fraction) -> int:
     return share.numerator * 1_000_000 // share.denominator
+
+
+def percent(share: Fraction) -> str:
+    """A share as a percentage with two decimals, rounded down: 2/3 -> '66.66%' (for verdict reasons)."""
+    hundredths = share.numerator * 10_000 // share.denominator
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"

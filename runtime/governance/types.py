@@ -56,7 +56,7 @@ class Referendum(Struct):
     aye_share_ppm: int = 0
     """The weighted aye share when voting closed, in parts per million (for display; the verdict is exact)."""
     error: str = ""
-    """Why enactment failed."""
+    """Why it did not pass (rejected or expired: which rule, in words) or why its enactment failed."""
 
     WIRE = (
         ("id", U64),

@@ -6,6 +6,7 @@ photographed into the screenshot folder (see conftest)."""
 from __future__ import annotations
 
 import logging
+import re
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
@@ -99,6 +100,13 @@ def test_a_vote_updates_the_referendum_tally(browser: Browser, explorer_node: Ex
     aye = node.rpc("btt_referendum", rid)["liveTally"]["houses"]["holders"]["aye"]
     assert int(aye) > 0
     browser.page.wait_for_selector(f'{holders}[data-base="{aye}"]', timeout=WAIT_MS)
+    live = node.rpc("btt_referendum", rid)["liveTally"]
+    # the demo economy's fees move the circulating supply, so the turnout's digits may move between reads
+    turnout = f'[data-referendum="{rid}"] tr[data-house="holders"] .house-turnout'
+    assert re.fullmatch(r"\d+\.\d\d%", browser.page.inner_text(turnout)), browser.page.inner_text(turnout)
+    counted = live["housesInFavour"]
+    assert browser.page.inner_text(f'[data-referendum="{rid}"] .houses-in-favour') == (
+        f"{counted['count']} of {counted['needed']} needed")
     assert browser.errors == []
 
 

@@ -3,7 +3,8 @@
 Alice proposes spending 1,000 BTT from the Ecosystem Development Fund to bob; the token holders alice, bob
 and charlie and the founding institution dave (holder of allocation row 2) vote aye; the referendum passes
 when the dev chain's 30-second voting period ends and is enacted after the 5-second delay; bob's balance
-rises by exactly 1,000 BTT; `btt-chain query referenda --json` shows the tally per house.
+rises by exactly 1,000 BTT; `btt-chain query referenda --json` shows the tally per house. A second proposal
+nobody backs is withdrawn: the command refuses without `--force`, since withdrawing it burns the deposit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from cli.main import main
 from tests.functional.framework import Harness, NodeProcess, wait_until
+from tests.support.cli_runner import run
 
 PREFIX = 42
 UNIT = 10**18
@@ -80,9 +82,14 @@ def test_a_treasury_grant_by_referendum(harness: Harness, capsys: pytest.Capture
         assert out.startswith(f"voted aye on referendum #{ref_id} with "), out
     bob_after_vote = free(node, "bob")  # bob sends nothing more: his balance moves only by the grant from here
     table = cli(capsys, "query", "referendum", str(ref_id), *rpc)
-    for line in ("institutions", "compute", "holders", "representatives", "combined aye share", "turnout"):
+    for line in ("institutions", "compute", "holders", "representatives", "combined aye share", "turnout",
+                 "in favour"):
         assert line in table, table
     assert "if voting closed now  passed" in table, table
+    houses_line = next(line for line in table.splitlines() if line.startswith("houses in favour"))
+    assert houses_line.split(None, 3)[3].startswith("2 of 2 needed") and houses_line.endswith(": met"), table
+    holders_row = next(line for line in table.splitlines() if line.startswith("holders"))
+    assert holders_row.endswith("yes"), table  # turnout above the dev chain's 1% floor: a house in favour
     live = node.call("btt_referendum", ref_id)["liveTally"]
     assert live["verdict"] == "passed" and live["ayeShare"] == "1" and live["quorum"]["met"]
     assert not live["houses"]["institutions"]["empty"] and live["houses"]["compute"]["empty"]
@@ -120,3 +127,16 @@ def test_a_treasury_grant_by_referendum(harness: Harness, capsys: pytest.Capture
     assert int(row["tally"]["turnout"]) == int(houses["holders"]["aye"])
     listing = cli(capsys, "query", "referenda", *rpc)
     assert listing.startswith(f"#{ref_id}") and "enacted" in listing and "treasury.spend(" in listing, listing
+
+    harness.log("a proposal nobody backs: withdrawing it burns its deposit, so `referendum cancel` asks for --force")
+    proposed = json.loads(cli(capsys, "propose", "--call", "treasury.spend", "--args",
+                              '["ecosystem_fund", "alice", "1"]', "--from", "alice", "--json", *rpc))
+    unbacked = proposed["referendumId"]
+    live = node.call("btt_referendum", unbacked)["liveTally"]
+    assert live["deposit"]["spam"] and live["deposit"]["backedShare"] == "0"
+    code, _, err = run(capsys, "referendum", "cancel", str(unbacked), "--from", "alice", *rpc)
+    assert code != 0 and "burns its deposit of 100 BTT" in err and "--force" in err, err
+    assert node.call("btt_referendum", unbacked)["status"] == "voting"
+    out = cli(capsys, "--force", "referendum", "cancel", str(unbacked), "--from", "alice", *rpc)
+    assert f"cancelled referendum #{unbacked}; the deposit of 100 BTT is burned" in out, out
+    assert node.call("btt_referendum", unbacked)["status"] == "cancelled"

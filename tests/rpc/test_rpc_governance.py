@@ -1,6 +1,7 @@
 """RPC of governance: btt_referenda and btt_referendum through a referendum's life (proposed, voted by the
-holders and an institution, the live tally per house with empty houses re-spread, passed, enacted), a
-cancelled one, btt_voter (weights per house and the vote lock), and bad parameters."""
+holders and an institution, the live tally per house with empty houses re-spread, passed, enacted), the
+README's walkthrough with each house's turnout against its floor, a referendum rejected by the houses rule
+with its reason, a cancelled one, btt_voter (weights per house and the vote lock), and bad parameters."""
 
 from __future__ import annotations
 
@@ -137,6 +138,69 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
     assert int((await rpc.call("btt_account", hexid("bob")))["free"]) - bob_before == GRANT
     assert (await rpc.call("btt_voter", hexid("bob")))["lock"]["locked"] == "0"
     assert (await rpc.call("btt_voter", hexid("bob")))["votes"] == []
+
+
+@pytest.mark.asyncio
+async def test_the_readme_walkthrough_passes_with_two_houses_above_their_turnout_floor(rpc: RpcHarness) -> None:
+    """README "Governance, on a dev node": bob and charlie vote aye as token holders and dave as the founding
+    institution of row 2; the houses in favour are the institutions (dave's 1,050,000 of the five rows'
+    4,830,000 BTT) and the holders, each above the dev chain's 1% turnout floor."""
+    alice, bob, charlie, dave = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave"))
+    p = await params(rpc)
+    floor = p["governance.house_turnout_floor_bps"]
+    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
+    for voter in (bob, charlie, dave):
+        await submit_fee(rpc, voter, "governance.vote", 0, True, ALL)
+    ref = await rpc.call("btt_referendum", 0)
+    live = ref["liveTally"]
+    houses = live["houses"]
+    institutions, holders = houses["institutions"], houses["holders"]
+    assert institutions["voted"] == str(1_050_000 * UNIT) and institutions["electorate"] == str(4_830_000 * UNIT)
+    assert institutions["turnout"] == share(Fraction(1_050_000, 4_830_000))
+    assert institutions["turnoutPpm"] == 1_050_000 * 10**6 // 4_830_000
+    assert institutions["meetsTurnoutFloor"] and institutions["inFavour"]
+    # the holders' turnout is the plain balance that voted (the quorum's turnout) over the circulating supply
+    assert holders["voted"] == ref["tally"]["turnout"] and holders["electorate"] == live["quorum"]["circulating"]
+    assert holders["turnout"] == share(Fraction(int(holders["voted"]), int(holders["electorate"])))
+    assert holders["meetsTurnoutFloor"] and holders["inFavour"]
+    assert int(holders["voted"]) * 10_000 >= int(holders["electorate"]) * floor
+    for house in ("compute", "representatives"):
+        assert houses[house]["voted"] == "0" and houses[house]["turnout"] == "0"
+        assert not houses[house]["meetsTurnoutFloor"] and not houses[house]["inFavour"]
+    assert houses["representatives"]["electorate"] == "1"  # eve's seat
+    assert live["housesInFavour"] == {"count": 2, "needed": p["governance.min_houses_in_favour"],
+                                      "turnoutFloorBps": floor, "met": True}
+    assert live["verdict"] == "passed" and live["verdictReason"] is None
+    assert live["deposit"] == {"backedShare": "1", "backedSharePpm": 1_000_000,
+                               "spamThresholdBps": p["governance.spam_threshold_bps"], "spam": False}
+
+    rpc.author_at_time(ref["votingEndsMs"])
+    ref = await rpc.call("btt_referendum", 0)
+    assert ref["status"] == "passed" and ref["reason"] is None
+    bob_before = int((await rpc.call("btt_account", hexid("bob")))["free"])
+    rpc.author_at_time(ref["enactAtMs"])
+    assert (await rpc.call("btt_referendum", 0))["status"] == "enacted"
+    assert int((await rpc.call("btt_account", hexid("bob")))["free"]) - bob_before == GRANT
+
+
+@pytest.mark.asyncio
+async def test_a_referendum_rejected_by_the_houses_rule_says_why(rpc: RpcHarness) -> None:
+    """Only token holders vote: the quorum is met and the aye share is 100%, but one house is not two; the live
+    tally says so before the close, and the closed referendum keeps the reason."""
+    p = await params(rpc)
+    await submit_fee(rpc, rpc.alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
+    for name in ("bob", "charlie"):
+        await submit_fee(rpc, dev_keypair(name), "governance.vote", 0, True, ALL)
+    live = (await rpc.call("btt_referendum", 0))["liveTally"]
+    reason = "rejected: 1 house (holders) in favour at or above the turnout floor of 1.00%, 2 needed"
+    assert live["ayeShare"] == "1" and live["quorum"]["met"]
+    assert live["housesInFavour"]["count"] == 1 and not live["housesInFavour"]["met"]
+    assert live["verdict"] == "rejected" and live["verdictReason"] == reason
+    rpc.author_at_time(live["at"] + p["governance.voting_period_ms"])
+    ref = await rpc.call("btt_referendum", 0)
+    assert ref["status"] == "rejected" and ref["reason"] == reason and ref["error"] is None
+    assert (await rpc.call("btt_referenda", "rejected"))[0]["reason"] == reason
 
 
 @pytest.mark.asyncio

@@ -295,6 +295,7 @@ def test_without_the_holders_quorum_the_referendum_expires():
     reserved0 = chain.account("alice").reserved
     r = close(chain, ref_id)
     assert r.status == EXPIRED
+    assert r.error.startswith("expired: token holders' turnout 0.2") and r.error.endswith("quorum of 50.00%"), r.error
     assert chain.account("alice").reserved == reserved0 - DEPOSIT
 
 
@@ -311,11 +312,13 @@ def test_a_call_that_fails_at_enactment_marks_the_referendum_failed_and_changes_
 def test_the_proposer_may_cancel_while_voting_is_open():
     chain = make_chain()
     ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("charlie"), UNIT)
+    vote(chain, "bob", ref_id, True)  # backed: the deposit comes back (an unbacked one burns, see the attacks)
     assert_noop(chain, "bob", "governance.cancel", ref_id, error="NotProposer")
-    reserved0 = chain.account("alice").reserved
+    reserved0, issued0 = chain.account("alice").reserved, system.total_issuance.get(chain.view())
     assert_ok(chain.submit("alice", "governance.cancel", ref_id))
     assert ref(chain, ref_id).status == CANCELLED
     assert chain.account("alice").reserved == reserved0 - DEPOSIT
+    assert system.total_issuance.get(chain.view()) == issued0
     assert_last_event(chain, events.Cancelled(ref_id))
     assert_noop(chain, "alice", "governance.cancel", ref_id, error="VotingClosed")
     assert_noop(chain, "bob", "governance.vote", ref_id, True, ALL, error="VotingClosed")
@@ -336,6 +339,7 @@ def test_the_emergency_track_needs_two_thirds():
     assert ref(chain, standard).status == PASSED
     r = ref(chain, emergency)
     assert r.status == REJECTED and 500_000 < r.aye_share_ppm < 666_667
+    assert r.error.startswith("rejected: aye share 63.") and r.error.endswith(", needs at least 66.67%"), r.error
 
 
 def test_an_empty_house_hands_its_weight_to_the_houses_that_voted():
@@ -354,6 +358,7 @@ def test_an_empty_house_hands_its_weight_to_the_houses_that_voted():
     # 35/65 of an almost all-aye holders' house beats the institutions' 30/65, but one house in favour alone
     # decides nothing
     assert expected > Fraction(1, 2) and r.status == REJECTED
+    assert r.error == "rejected: 1 house (holders) in favour at or above the turnout floor of 1.00%, 2 needed"
 
 
 # --- every privileged call: refused when signed, done through a referendum ----------------------------------

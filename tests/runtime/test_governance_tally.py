@@ -1,4 +1,5 @@
-"""The four-house tally with known inputs: house weights by year, empty houses, thresholds and quorum."""
+"""The four-house tally with known inputs: house weights by year, empty houses, thresholds and quorum, each
+house's turnout against its floor, and the backing the spam rule measures."""
 
 from __future__ import annotations
 
@@ -80,3 +81,66 @@ def test_the_aye_share_is_a_weighted_mean_in_zero_one(ayes, nays, year) -> None:
         assert sum(tally.counted_weights(w, ayes, nays)) == 1
     if not any(nays) and any(ayes):
         assert share == 1
+
+
+# --- turnout and the houses in favour ------------------------------------------------------------------------
+
+
+def test_turnout_is_exact_and_clamped() -> None:
+    assert tally.turnout(1, 20) == Fraction(1, 20)
+    assert tally.turnout(0, 20) == 0
+    assert tally.turnout(30, 20) == 1  # the electorate shrank after the votes were weighed
+    assert tally.turnout(5, 0) == 0  # no electorate, nothing to count
+    assert tally.voted((3, 4, 150, 1), (1, 0, 50, 2), 120) == (4, 4, 120, 3)  # holders: the plain balance voted
+
+
+def test_a_house_meets_its_floor_at_the_floor_and_not_one_unit_below() -> None:
+    # 500 bps of 1,000,000: 50,000 meets it, 49,999 does not; and without rounding on odd electorates
+    assert tally.meets_floor(50_000, 1_000_000, 500) and not tally.meets_floor(49_999, 1_000_000, 500)
+    assert tally.meets_floor(1, 20, 500) and not tally.meets_floor(1, 21, 500)
+    assert not tally.meets_floor(1, 0, 500)
+
+
+def test_only_houses_above_their_floor_count_in_favour() -> None:
+    # the report: holders all aye (turnout 60%), one representative seat of 25 aye (4%), the institutions nay
+    results = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (1_050_000, 0, 60, 1),
+                                  (4_830_000, 0, 100, 25), 500)
+    assert [r.in_favour for r in results] == [False, False, True, False]
+    assert [r.meets_floor for r in results] == [True, False, True, False]
+    assert tally.houses_in_favour(results) == 1
+    assert results[3].turnout == Fraction(1, 25)
+
+
+def test_the_backing_ignores_houses_below_their_floor() -> None:
+    w = tally.house_weights(BASE, SCHEDULE, 0)
+    # a proposer's own few tokens: 100% aye in the only house that voted, but far below its floor
+    alone = tally.house_results((0, 0, 50, 0), (0, 0, 0, 0), (0, 0, 50, 0), (10, 0, 100_000, 1), 100)
+    assert tally.aye_share(w, (0, 0, 50, 0), (0, 0, 0, 0)) == 1 and tally.backed_share(w, alone) == 0
+    # the institutions met their floor and are half for: that half counts alone (the holders' sliver is dropped)
+    mixed = tally.house_results((5, 0, 50, 0), (5, 0, 0, 0), (10, 0, 50, 0), (10, 0, 100_000, 1), 100)
+    assert tally.backed_share(w, mixed) == Fraction(1, 2)
+
+
+def test_percentages_in_reasons_round_down() -> None:
+    assert tally.percent(Fraction(2, 3)) == "66.66%" and tally.percent(Fraction(1, 25)) == "4.00%"
+    assert tally.percent(Fraction(0)) == "0.00%" and tally.percent(Fraction(1)) == "100.00%"
+
+
+HOUSE_VOTES = st.tuples(*[st.integers(0, 10**24)] * 4)
+
+
+@given(HOUSE_VOTES, HOUSE_VOTES, HOUSE_VOTES, st.integers(0, 10**24), st.integers(50, 5000))
+def test_houses_in_favour_never_count_a_house_below_its_floor(ayes, nays, electorates, holders, floor_bps) -> None:
+    voted = tally.voted(ayes, nays, holders)
+    results = tally.house_results(ayes, nays, voted, electorates, floor_bps)
+    for r, a, n, v, e in zip(results, ayes, nays, voted, electorates, strict=True):
+        assert 0 <= r.turnout <= 1
+        assert r.meets_floor == (e > 0 and min(v, e) * tally.BPS >= e * floor_bps)
+        assert r.in_favour == (a > n and r.meets_floor)
+    # the floor only ever removes houses: never more in favour than plain aye majorities
+    assert tally.houses_in_favour(results) <= sum(1 for a, n in zip(ayes, nays, strict=True) if a > n)
+    # a higher floor never adds a house
+    higher = tally.house_results(ayes, nays, voted, electorates, min(floor_bps * 2, tally.BPS))
+    assert tally.houses_in_favour(higher) <= tally.houses_in_favour(results)
+    w = tally.house_weights(BASE, SCHEDULE, 0)
+    assert 0 <= tally.backed_share(w, results) <= 1

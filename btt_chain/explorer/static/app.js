@@ -562,15 +562,20 @@ PAGES.governance = {
       if (t && !weights) weights = t.houses;
       const houses = t ? Object.entries(t.houses).map(([h, v]) => `<tr data-house="${esc(h)}"><td>${esc(h)}</td><td class="num house-aye">${amt(v.aye)}</td>` +
         `<td class="num house-nay">${amt(v.nay)}</td><td class="num">${esc(v.weightThisYear)}</td><td class="num">${esc(v.weight)}</td>` +
-        `<td class="num">${v.ayeShare === null ? "-" : esc(v.ayeShare)}</td></tr>`) : [];
+        `<td class="num">${v.ayeShare === null ? "-" : esc(v.ayeShare)}</td>` +
+        `<td class="num house-turnout">${(v.turnoutPpm / 10000).toFixed(2)}%</td>` +
+        `<td class="house-in-favour">${v.inFavour ? '<span class="ok">yes</span>' : v.empty ? "-" : v.meetsTurnoutFloor ? "no" : '<span class="bad">below floor</span>'}</td></tr>`) : [];
       const left = r.status === "voting" ? duration(r.votingEndsMs - now) + " left" : esc(r.status);
       return `<div class="card referendum" data-referendum="${r.id}"><h2>Referendum ${r.id}: <span class="mono">${esc(r.call.name || "?")}</span> ` +
         `<span class="muted">(${esc(r.track)}, ${esc(r.status)})</span></h2>` +
         `<p>proposer ${addr(r.proposer)}, deposit ${amt(r.deposit)}, voting ends ${time(r.votingEndsMs)} (<b class="time-left">${left}</b>)</p>` +
-        (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share"], houses) +
+        (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share", "#turnout", "in favour"], houses) +
           `<p>combined aye share <b>${esc(t.ayeShare)}</b>; threshold ${t.threshold.rule} ${(t.threshold.thresholdBps / 100).toFixed(2)}%; ` +
+          `houses in favour <span class="houses-in-favour">${t.housesInFavour.count} of ${t.housesInFavour.needed} needed</span> ` +
+          `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%); ` +
           `quorum ${t.quorum.met ? '<span class="ok">met</span>' : '<span class="bad">not met</span>'} (turnout ${amt(t.quorum.turnout)} of ${amt(t.quorum.required)} required); ` +
-          `verdict now: <b class="verdict">${esc(t.verdict || r.status)}</b></p>` : "") + `</div>`;
+          `verdict now: <b class="verdict">${esc(t.verdict || r.status)}</b>` +
+          `${t.verdictReason || r.reason ? ` <span class="muted verdict-reason">(${esc(t.verdictReason || r.reason)})</span>` : ""}</p>` : "") + `</div>`;
     });
     let weightCards = "";
     if (weights) weightCards = Object.entries(weights).map(([h, v]) => card(h, esc(v.weightThisYear))).join("");
