@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -25,6 +26,9 @@ class _Activity(click.Choice):
     def get_missing_message(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return f"Choose from {', '.join(ACTIVITIES)}."
 
+
+POLL_SECONDS = 0.5
+"""How often `incentives redeem --wait-payout` asks the node whether the epoch was settled."""
 
 _rpc = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units).")
@@ -87,26 +91,56 @@ def attest(patient: str, activity: str, evidence: str | None, evidence_hash: str
 
 @incentives.command("redeem")
 @click.option("--points", type=click.IntRange(1, U64_MAX), required=True, help="Points to convert to BTT.")
+@click.option("--wait-payout", is_flag=True,
+              help="After inclusion, wait for the epoch's settlement and print what was paid.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=7200.0, show_default=True,
+              help="Seconds --wait-payout waits for the settlement.")
 @_key
 @_json
 @_rpc
-def redeem(points: int, key: str, as_json: bool, rpc: str) -> None:
-    """Convert points to BTT from the Community Incentives pool at the chain's rate, within the per-epoch cap;
-    prints the BTT received."""
+def redeem(points: int, wait_payout: bool, timeout: float, key: str, as_json: bool, rpc: str) -> None:
+    """Ask to convert points to BTT from the Community Incentives pool, within the per-patient cap of the epoch.
+    Nothing is paid at once: the epoch's requests are paid at the next epoch boundary (its first block), in full
+    if they fit the global cap and the pool, else pro rata, each the same share in whole points, the unpaid points
+    coming back. Prints the request; with --wait-payout, also what was paid."""
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
     sub = submit_call(client, info, signer, "incentives.redeem", (points,))
-    ev = _event(client, sub, "Redeemed")
-    amount = ev["amount"] if ev else None
+    ev = _event(client, sub, "RedeemRequested")
+    payout = None
+    if ev is not None and wait_payout:
+        payout = wait_for_payout(client, "0x" + signer.public.hex(), int(ev["epoch"]), timeout)
     if as_json:
         assert sub.status is not None
-        print_json({"points": str(points), "amount": amount, "epoch": ev["epoch"] if ev else None,
-                    "hash": sub.hash, **sub.status})
+        print_json({"points": str(points), "requested": None if ev is None else str(ev["requested"]),
+                    "amount": None if ev is None else ev["amount"], "epoch": None if ev is None else ev["epoch"],
+                    "payout": payout, "hash": sub.hash, **sub.status})
         return
-    received = "?" if amount is None else info.format_amount(amount)
-    click.echo(f"redeemed {points} points for {received}" + (f" (epoch {ev['epoch']})" if ev else ""))
+    if ev is None:
+        click.echo(f"asked to redeem {points} points")
+    else:
+        epoch = int(ev["epoch"])
+        click.echo(f"asked to redeem {points} points in epoch {epoch}: the request holds {ev['requested']} points, "
+                   f"worth {info.format_amount(ev['amount'])} if paid in full")
+        click.echo(f"paid at the next epoch boundary (the first block of epoch {epoch + 1}): in full if the epoch's "
+                   "requests fit the global cap and the pool, else pro rata, the unpaid points coming back")
+    if payout is not None:
+        click.echo(f"paid {payout['paid']} of {payout['requested']} points: {info.format_amount(payout['amount'])}"
+                   f" ({payout['returned']} points returned)")
     echo_submitted(sub, False, info.decimals, info.symbol)
+
+
+def wait_for_payout(client: RpcClient, who: str, epoch: int, timeout: float) -> dict[str, Any]:
+    """Poll `btt_points` until `who`'s request of `epoch` is settled; its payout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        payout = client.call("btt_points", who).get("lastPayout")
+        if payout is not None and int(payout["epoch"]) >= epoch:
+            return dict(payout)
+        if time.monotonic() >= deadline:
+            raise click.ClickException(f"the requests of epoch {epoch} were not settled within {timeout:g} s")
+        time.sleep(POLL_SECONDS)
 
 
 @click.command("points")
@@ -114,8 +148,8 @@ def redeem(points: int, key: str, as_json: bool, rpc: str) -> None:
 @_json
 @_rpc
 def query_points(who: str, as_json: bool, rpc: str) -> None:
-    """An ADDRESS's (0x account id, key file or dev name) incentive points, what it redeemed this epoch, the cap
-    left, the rate and its attestations."""
+    """An ADDRESS's (0x account id, key file or dev name) incentive points, its redemption request of this epoch,
+    the epoch's requests together, what its latest request was paid, the cap left, the rate and its attestations."""
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     account_id = resolve_account(who, info.chain_type, info.ss58_prefix)
@@ -124,14 +158,22 @@ def query_points(who: str, as_json: bool, rpc: str) -> None:
         print_json(r)
         return
     btt = info.format_amount
+    e = r["epochRequests"]
+    last = r["lastPayout"]
     print_fields([
         ("address", r["account"]),
         ("points", f"{r['points']} (worth {btt(r['value'])})"),
         ("rate", f"{btt(r['rate'])} per point"),
         ("epoch", r["epoch"]),
-        ("redeemed this epoch", btt(r["redeemedThisEpoch"])),
+        ("requested this epoch", f"{r['requested']} points (worth {btt(r['requestedAmount'])}; "
+                                 f"{r['paidIfSettledNow']} points paid if the epoch ended now)"),
         ("cap left", f"{btt(r['capLeft'])} of {btt(r['capPerEpoch'])} per epoch"),
         ("redeemable now", f"{r['redeemableNow']} points"),
+        ("epoch's requests", f"{e['requests']} of {e['maxRequests']} patients ask {btt(e['asked'])}; global cap "
+                             f"{btt(e['globalCap'])}, payable now {btt(e['budgetIfSettledNow'])}"),
+        ("last payout", "none" if last is None else
+         f"epoch {last['epoch']}: {last['paid']} of {last['requested']} points paid, {btt(last['amount'])} "
+         f"({last['returned']} points returned)"),
         ("pool", btt(r["poolBalance"])),
         ("attestations", r["attestationCount"]),
     ])

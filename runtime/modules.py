@@ -38,8 +38,9 @@ RUNTIME = Runtime(
 )
 """Hooks run in this order: consensus first (the leader and the reveal are checked against the state at the end
 of the previous block; at an epoch's first block the session sets then rotate and the next schedule is drawn),
-compute later (its draws use the randomness with this block's reveal in it), governance last (an enacted call
-sees the block's state after every other hook)."""
+compute later (its draws use the randomness with this block's reveal in it), then governance (an enacted call
+sees the block's state after those hooks), incentives last (an ended epoch's redemption requests are paid under
+the parameters and from the pool as an enacted call left them, before any extrinsic of the block)."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""

@@ -1,9 +1,10 @@
-"""RPC methods of the patient incentives, read at the head: `btt_points` (an account's points, what it redeemed
-this epoch, the cap left, the rate and its attestations) and `btt_oracles` (the health oracles appointed per
-activity type, from the roles module's storage, with the points each activity earns).
+"""RPC methods of the patient incentives, read at the head: `btt_points` (an account's points, its redemption
+request of this epoch and what it would be paid if the epoch ended now, the epoch's requests together, what its
+latest settled request was paid, the rate, the cap and its attestations) and `btt_oracles` (the health oracles
+appointed per activity type, from the roles module's storage, with the points each activity earns).
 
 Amounts and points are decimal strings (amounts in base units); accounts are SS58 addresses; hashes are 0x-hex.
-"This epoch" is the epoch of the head block: the next block may open a new one, and with it a fresh cap.
+"This epoch" is the epoch of the head block: the requests of an epoch are paid in the first block of a later one.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
-from runtime.incentives import logic
+from runtime.balances.logic import ED_PARAM
+from runtime.incentives import logic, redemption, storage
 from runtime.incentives import params as iparams
-from runtime.incentives.types import ACTIVITIES, Attestation
+from runtime.incentives.types import ACTIVITIES, MAX_REQUESTS_PER_EPOCH, Attestation, Payout, RedeemRound
 from runtime.overlay import Overlay
 from runtime.params import storage as params
 from runtime.roles import logic as roles
@@ -38,15 +40,30 @@ def render_attestation(evidence: bytes, a: Attestation, prefix: int) -> dict[str
     }
 
 
+def render_payout(payout: Payout | None) -> dict[str, Any] | None:
+    if payout is None:
+        return None
+    return {"epoch": payout.epoch, "requested": str(payout.requested), "paid": str(payout.paid),
+            "returned": str(payout.returned), "amount": str(payout.amount)}
+
+
 def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
     """What `btt_points` answers for `who` at `state`."""
     held = logic.get_points(state, who)
-    rate = params.get_param(state, iparams.REDEEM_RATE)
-    cap = params.get_param(state, iparams.REDEEM_CAP)
     epoch = logic.get_head_epoch(state)
-    redeemed = logic.get_redeemed_in_epoch(state, who, epoch)
-    left = logic.compute_cap_left(cap, redeemed)
+    rate_now = params.get_param(state, iparams.REDEEM_RATE)
+    rate = redemption.get_epoch_rate(state, epoch, rate_now)
+    cap = params.get_param(state, iparams.REDEEM_CAP)
+    global_cap = params.get_param(state, iparams.GLOBAL_REDEEM_CAP)
+    requested = redemption.get_request(state, who, epoch)
+    left = redemption.compute_cap_left(cap, requested * rate)
+    rnd = redemption.get_open_round(state, epoch) or RedeemRound(epoch, rate, 0, 0)
+    table_full = requested == 0 and rnd.requests >= MAX_REQUESTS_PER_EPOCH
     pool = system.account.get(state, logic.pool_account())
+    budget = 0
+    if rate_now:
+        budget = redemption.compute_budget(rnd.asked, global_cap, pool.spendable, pool.total,
+                                           params.get_param(state, ED_PARAM))
     attestations = logic.get_attestations(state, who)
     return {
         "account": encode_address(who, prefix),
@@ -54,10 +71,18 @@ def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
         "value": str(logic.compute_payout(held, rate)),
         "rate": str(rate),
         "epoch": epoch,
-        "redeemedThisEpoch": str(redeemed),
+        "requested": str(requested),
+        "requestedAmount": str(logic.compute_payout(requested, rate)),
+        "paidIfSettledNow": str(redemption.compute_paid_points(requested, rnd.asked, budget)),
         "capPerEpoch": str(cap),
         "capLeft": str(left),
-        "redeemableNow": str(min(held, left // rate) if rate else 0),
+        "redeemableNow": str(0 if not rate_now or table_full else min(held, left // rate)),
+        "epochRequests": {
+            "epoch": epoch, "requests": rnd.requests, "maxRequests": MAX_REQUESTS_PER_EPOCH,
+            "points": str(rnd.points), "asked": str(rnd.asked), "globalCap": str(global_cap),
+            "budgetIfSettledNow": str(budget),
+        },
+        "lastPayout": render_payout(storage.payouts.get(state, who)),
         "poolBalance": str(pool.spendable),
         "attestationCount": len(attestations),
         "attestations": [render_attestation(e, a, prefix) for e, a in attestations[-MAX_ATTESTATIONS:]],
@@ -66,9 +91,12 @@ def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
 
 @method("btt_points", Param("account", p.account), optional("at", p.block_hash))
 def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
-    """An account's incentive points: held, their value at the rate, the head's epoch, what it redeemed in it,
-    the cap and what is left of it, the points redeemable now (within the cap), the pool's spendable balance,
-    and its attestations oldest first (the newest MAX_ATTESTATIONS)."""
+    """An account's incentive points: held and their value at this epoch's rate; the head's epoch; the points its
+    request of this epoch holds (paid in the first block of the next epoch), their worth in full and the points
+    it would be paid if the epoch ended now; the per-patient cap, what is left of it and the points it may still
+    request now; the epoch's requests together (patients, the table's size, points, BTT asked, the global cap, the
+    budget if the epoch ended now); what its latest settled request was paid (or null); the pool's spendable
+    balance; and its attestations oldest first (the newest MAX_ATTESTATIONS)."""
     return points_report(state_view(ctx, at), who, ctx.node.spec.ss58_prefix)
 
 

@@ -1,11 +1,12 @@
-"""Dispatchable calls of the incentives module: oracles attest, patients redeem (signed origins)."""
+"""Dispatchable calls of the incentives module: oracles attest, patients request redemption (signed origins); and
+the block-start hook that pays an ended epoch's requests."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, U64, Text
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.incentives import logic
+from runtime.incentives import hooks, logic, redemption
 from runtime.incentives.types import MAX_ACTIVITY_NAME
 
 
@@ -17,9 +18,12 @@ def attest(ctx: CallContext, origin: Origin, patient: bytes, activity: str, evid
 
 
 def redeem(ctx: CallContext, origin: Origin, points: int) -> None:
-    """Convert `points` of your points to BTT at `incentives.redeem_rate` base units per point, paid from the
-    Community Incentives pool, within `incentives.redeem_cap_per_epoch` BTT per epoch."""
-    logic.redeem(ctx, ensure_signed(origin), points)
+    """Ask to convert `points` of your points to BTT at `incentives.redeem_rate` base units per point (the rate of
+    the epoch's first request), from the Community Incentives pool: your request of this epoch may ask at most
+    `incentives.redeem_cap_per_epoch` BTT. The epoch's requests are paid in the first block of the next epoch,
+    all in full if they fit `incentives.redeem_cap_global_per_epoch` and the pool, else each the same share in
+    whole points (pro rata); unpaid points come back to you."""
+    redemption.request(ctx, ensure_signed(origin), points)
 
 
 MODULE = ModuleDef(
@@ -30,4 +34,5 @@ MODULE = ModuleDef(
                 attest, attest.__doc__ or ""),
         CallDef(1, "redeem", (("points", U64),), 100, redeem, redeem.__doc__ or ""),
     ),
+    on_initialize=hooks.on_initialize,
 )

@@ -42,12 +42,8 @@ class RedeemDisabled(IncentivesError):
 
 
 class OverEpochCap(IncentivesError):
-    """The redemption would take the patient past the most BTT one patient may redeem in one epoch."""
+    """The request would be worth more than one patient may redeem in one epoch (its per-patient cap)."""
 
 
-class OverGlobalEpochCap(IncentivesError):
-    """The redemption would take all patients together past the most BTT they may redeem in one epoch."""
-
-
-class PoolCannotPay(IncentivesError):
-    """The Community Incentives pool cannot pay the redemption (too little, or it would be left holding dust)."""
+class RequestTableFull(IncentivesError):
+    """This epoch holds the most redemption requests it may; ask again in the next epoch."""

@@ -25,12 +25,43 @@ class Attested(Event):
 
 
 @dataclass(frozen=True)
-class Redeemed(Event):
-    """A patient redeemed `points` for `amount` base units of BTT from the Community Incentives pool."""
+class RedeemRequested(Event):
+    """A patient asked to redeem `points` more in `epoch`: its request now holds `requested` points, worth
+    `amount` base units at the epoch's rate if paid in full. It is paid in the first block of the next epoch."""
 
     MODULE: ClassVar[str] = "incentives"
     patient: bytes
     points: int
+    requested: int
     amount: int
     epoch: int
-    WIRE = (("patient", ACCOUNT), ("points", U64), ("amount", AMOUNT), ("epoch", U64))
+    WIRE = (("patient", ACCOUNT), ("points", U64), ("requested", U64), ("amount", AMOUNT), ("epoch", U64))
+
+
+@dataclass(frozen=True)
+class RedeemPaid(Event):
+    """A patient's request of `epoch` was settled: of `requested` points, `paid` were paid with `amount` base units
+    from the Community Incentives pool and the rest went back to the patient's points."""
+
+    MODULE: ClassVar[str] = "incentives"
+    patient: bytes
+    epoch: int
+    requested: int
+    paid: int
+    amount: int
+    WIRE = (("patient", ACCOUNT), ("epoch", U64), ("requested", U64), ("paid", U64), ("amount", AMOUNT))
+
+
+@dataclass(frozen=True)
+class RedeemRoundSettled(Event):
+    """The requests of `epoch` were settled: `requests` patients asked for `asked` base units together, the epoch
+    could pay `budget` (the global cap and the pool allowing), and `paid` was paid, each request its pro rata share
+    in whole points."""
+
+    MODULE: ClassVar[str] = "incentives"
+    epoch: int
+    requests: int
+    asked: int
+    budget: int
+    paid: int
+    WIRE = (("epoch", U64), ("requests", U64), ("asked", AMOUNT), ("budget", AMOUNT), ("paid", AMOUNT))

@@ -1,21 +1,16 @@
-"""Incentive rules: oracles attest patients' activities for points; patients redeem points for BTT paid from
-the Community Incentives pool, within a per-patient cap each epoch. Also the reads the RPC and CLI show.
+"""Attestation rules: oracles attest patients' activities for points, each evidence hash once. Also the reads of
+points and attestations the RPC and CLI show. Redemption of points is in `redemption.py`.
 
-Each call checks first and writes last, so a refused call changes nothing. Redemption moves BTT from the pool
-with `balances.transfer`; it never mints, and it refuses to leave the pool holding dust (which would be
-burned), so total issuance is unchanged by it.
+Each call checks first and writes last, so a refused call changes nothing.
 """
 
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
-from btt_chain.primitives.amounts import format_btt
-from runtime.balances import logic as balances
-from runtime.balances.locks import get_current_account
 from runtime.consensus import logic as consensus
 from runtime.context import CallContext
 from runtime.incentives import errors, events, params, storage
-from runtime.incentives.types import ACTIVITIES, POOL, Attestation, EpochRedemption
+from runtime.incentives.types import ACTIVITIES, POOL, Attestation
 from runtime.overlay import Overlay
 from runtime.roles import logic as roles
 from runtime.system import storage as system
@@ -30,16 +25,6 @@ def pool_account() -> bytes:
 def get_points(state: Overlay, who: bytes) -> int:
     """Points `who` holds now."""
     return storage.points.get(state, who)
-
-
-def get_redeemed_in_epoch(state: Overlay, who: bytes, epoch: int) -> int:
-    """Base units `who` has redeemed in `epoch` (zero when its latest redemption was in another epoch)."""
-    entry = storage.redeemed.get(state, who)
-    return entry.amount if entry is not None and entry.epoch == epoch else 0
-
-
-def compute_cap_left(cap: int, redeemed: int) -> int:
-    return max(0, cap - redeemed)
 
 
 def compute_payout(points: int, rate: int) -> int:
@@ -99,58 +84,3 @@ def attest(ctx: CallContext, oracle: bytes, patient: bytes, activity: str, evide
     storage.points.put(ctx.state, patient, storage.points.get(ctx.state, patient) + earned)
     storage.outstanding_points.put(ctx.state, storage.outstanding_points.get(ctx.state) + earned)
     ctx.emit(events.Attested(oracle, patient, activity, evidence, earned))
-
-
-def redeem(ctx: CallContext, patient: bytes, points: int) -> int:
-    """Pay `patient` `points` x `incentives.redeem_rate` from the Community Incentives pool and spend the points;
-    return the payout in base units.
-
-    Refused: zero points, more points than held, a zero rate, a payout past the patient's cap for this epoch
-    (the error says what is left), a pool that cannot pay without being left below the existential deposit."""
-    if points == 0:
-        raise errors.ZeroPoints()
-    held = storage.points.get(ctx.state, patient)
-    if held < points:
-        raise errors.InsufficientPoints(f"holds {held} points, asked to redeem {points}")
-    rate = ctx.param(params.REDEEM_RATE)
-    if rate == 0:
-        raise errors.RedeemDisabled()
-    payout = compute_payout(points, rate)
-    epoch = consensus.epoch_of(ctx.state, ctx.env.slot)
-    cap = ctx.param(params.REDEEM_CAP)
-    already = get_redeemed_in_epoch(ctx.state, patient, epoch)
-    if already + payout > cap:
-        left = compute_cap_left(cap, already)
-        raise errors.OverEpochCap(
-            f"{points} points pay {format_btt(payout)} BTT; {format_btt(left)} BTT ({left // rate} points) of the "
-            f"{format_btt(cap)} BTT cap is left in epoch {epoch}"
-        )
-    global_cap = ctx.param(params.GLOBAL_REDEEM_CAP)
-    entry = storage.redeemed_all.get(ctx.state)
-    everyone = entry.amount if entry is not None and entry.epoch == epoch else 0
-    if everyone + payout > global_cap:
-        left = compute_cap_left(global_cap, everyone)
-        raise errors.OverGlobalEpochCap(
-            f"{points} points pay {format_btt(payout)} BTT; {format_btt(left)} BTT of the {format_btt(global_cap)} "
-            f"BTT all patients may redeem in epoch {epoch} is left"
-        )
-    pool = pool_account()
-    acc = get_current_account(ctx, pool)
-    remaining = acc.total - payout
-    if acc.spendable < payout:
-        raise errors.PoolCannotPay(f"the pool can pay {format_btt(acc.spendable)} BTT, the redemption needs "
-                                   f"{format_btt(payout)} BTT")
-    if 0 < remaining < ctx.param(balances.ED_PARAM):
-        # the transfer would burn the pool's dust; a redemption must leave issuance as it is
-        raise errors.PoolCannotPay(f"paying {format_btt(payout)} BTT would leave the pool holding dust")
-    balances.transfer(ctx, pool, patient, payout, keep_alive=False)
-    if held == points:
-        storage.points.remove(ctx.state, patient)
-    else:
-        storage.points.put(ctx.state, patient, held - points)
-    storage.redeemed.put(ctx.state, patient, EpochRedemption(epoch, already + payout))
-    storage.redeemed_all.put(ctx.state, EpochRedemption(epoch, everyone + payout))
-    storage.outstanding_points.put(ctx.state, storage.outstanding_points.get(ctx.state) - points)
-    storage.total_paid.put(ctx.state, storage.total_paid.get(ctx.state) + payout)
-    ctx.emit(events.Redeemed(patient, points, payout, epoch))
-    return payout

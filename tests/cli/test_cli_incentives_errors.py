@@ -41,6 +41,7 @@ ATTEST = ["incentives", "attest", "--patient", "bob", "--activity", "preventive_
         (["incentives", "redeem", "--points", str(2**64), "--from", "bob"], "--points"),
         (["incentives", "redeem", "--from", "bob"], "Missing option '--points'"),
         (["incentives", "redeem", "--points", "3"], "Missing option '--from'"),
+        (["incentives", "redeem", "--points", "3", "--from", "bob", "--wait-payout", "--timeout", "0"], "--timeout"),
         (["incentives", "burn"], "No such command 'burn'"),
         (["query", "points", "bob", "--rpc", DOWN], "cannot reach a node"),
         (["query", "points"], "Missing argument 'WHO'"),
@@ -66,3 +67,46 @@ def test_help_lists_the_incentive_commands() -> None:
     assert "attest" in sub.output and "redeem" in sub.output
     query = runner.invoke(cli, ["query", "--help"])
     assert "  points " in query.output
+
+
+def test_redeem_help_says_when_and_how_the_payout_comes() -> None:
+    out = " ".join(CliRunner().invoke(cli, ["incentives", "redeem", "--help"]).output.split())
+    assert "paid at the next epoch boundary" in out and "pro rata" in out and "--wait-payout" in out
+
+
+class _FakeNode:
+    """Answers `btt_points` for `incentives redeem --wait-payout`: unsettled twice, then settled pro rata."""
+
+    def __init__(self, url: str) -> None:
+        self.answers = [None, None, {"epoch": 3, "requested": "100", "paid": "78", "returned": "22",
+                                     "amount": "780000000000000000"}]
+
+    def call(self, method: str, *params: object) -> dict[str, object]:
+        assert method == "btt_points"
+        return {"lastPayout": self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]}
+
+
+def test_redeem_prints_the_request_the_boundary_and_what_was_paid(capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from btt_chain.client.chain import ChainInfo
+    from cli import incentives_cmd
+    from cli.submit import Submitted
+
+    info = ChainInfo(bytes(32), 42, "Development", 5, 18, "BTT")
+    monkeypatch.setattr(ChainInfo, "fetch", staticmethod(lambda rpc: info))
+    monkeypatch.setattr(incentives_cmd, "RpcClient", _FakeNode)
+    monkeypatch.setattr(incentives_cmd, "POLL_SECONDS", 0)
+    status = {"blockNumber": 50, "blockHash": "0x" + "ab" * 32, "index": 0, "fee": "1000", "success": True,
+              "events": []}
+    monkeypatch.setattr(incentives_cmd, "submit_call", lambda *a, **k: Submitted("0x" + "cd" * 32, status))
+    requested = {"module": "incentives", "event": "RedeemRequested", "points": 100, "requested": 100,
+                 "amount": "1000000000000000000", "epoch": 3}
+    monkeypatch.setattr(incentives_cmd, "_event", lambda client, sub, name: requested)
+    code, out, err = run(capsys, "incentives", "redeem", "--points", "100", "--from", "bob", "--wait-payout")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == ("asked to redeem 100 points in epoch 3: the request holds 100 points, worth 1 BTT if paid "
+                        "in full")
+    assert lines[1].startswith("paid at the next epoch boundary (the first block of epoch 4): in full if the epoch's "
+                               "requests fit the global cap and the pool, else pro rata")
+    assert lines[2] == "paid 78 of 100 points: 0.78 BTT (22 points returned)"

@@ -6,7 +6,8 @@ verifier) approves it; ferdie tokenises it into 1,000,000 fractions paying exact
 970 to the treasury); ferdie sells 100,000 fractions to bob through an offer (5,000 BTT, 0.75% fee paid by
 bob, 3% of it burned); bob pays ferdie's invoice of 200 BTT (0.6% fee, 0.75% of it burned); eve (the dev
 health oracle) rewards charlie for a preventive visit and charlie redeems the points from Community
-Incentives.
+Incentives: the request is paid at the next epoch boundary (a dev epoch is 20 one-second slots), which
+`incentives redeem --wait-payout` waits for.
 """
 
 from __future__ import annotations
@@ -97,13 +98,15 @@ def test_an_x_ray_machine_is_tokenised_and_sold_an_invoice_paid_and_a_visit_rewa
     invoices = node.call("btt_invoices", address("ferdie"))
     assert [(i["id"], i["status"]) for i in invoices] == [(invoice_id, "settled")]
 
-    harness.log("eve attests charlie's preventive visit; charlie redeems the 100 points for 1 BTT")
+    harness.log("eve attests charlie's preventive visit; charlie redeems the 100 points: 1 BTT at the epoch's end")
     attested = run("eve", "incentives", "attest", "--patient", "charlie", "--activity", "preventive_visit",
                    "--evidence", "visit 2026-11-22 charlie")
     assert attested["points"] == "100"
-    redeemed = run("charlie", "incentives", "redeem", "--points", "100")
+    redeemed = run("charlie", "incentives", "redeem", "--points", "100", "--wait-payout", "--timeout", "120")
     reward = 100 * UNIT // 100
-    assert int(redeemed["amount"]) == reward
+    assert (redeemed["requested"], int(redeemed["amount"])) == ("100", reward)  # asked now, paid at the boundary
+    assert redeemed["payout"] == {"epoch": redeemed["epoch"], "requested": "100", "paid": "100", "returned": "0",
+                                  "amount": str(reward)}
 
     harness.log("every balance and the total issuance, to the base unit")
     assert free(node, "ferdie") == before["ferdie"] - fees["ferdie"] - 1_000 * UNIT + 5_000 * UNIT + 200 * UNIT
@@ -114,4 +117,5 @@ def test_an_x_ray_machine_is_tokenised_and_sold_an_invoice_paid_and_a_visit_rewa
     assert free(node, POOL) == pool0 - reward
     assert issuance(node) == issued0 - 30 * UNIT - trade_burn - pay_burn
     points = node.call("btt_points", address("charlie"))
-    assert points["points"] == "0" and points["redeemedThisEpoch"] in (str(reward), "0")
+    assert points["points"] == "0" and points["requested"] == "0"
+    assert points["lastPayout"]["amount"] == str(reward)

@@ -1,6 +1,6 @@
 """RPC of the patient incentives: btt_oracles (oracles per activity, from the roles module: the dev chain's
-genesis oracle, then one a referendum appoints), btt_points through an attestation and a redemption, and bad
-parameters."""
+genesis oracle, then one a referendum appoints), btt_points through an attestation, a redemption request and its
+settlement at the next epoch boundary, and bad parameters."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.consensus import logic as consensus
+from runtime.incentives.types import MAX_REQUESTS_PER_EPOCH
 from runtime.modules import RUNTIME
 from runtime.params import storage as params
 from runtime.roles.types import ACTIVITIES
@@ -58,10 +59,11 @@ async def appoint_oracle(rpc: RpcHarness, activity: str, who: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -> None:
+async def test_points_through_an_attestation_a_request_and_its_settlement(rpc: RpcHarness) -> None:
     bob, eve = dev_keypair("bob"), dev_keypair("eve")
     visit = param(rpc, "incentives.points.preventive_visit")
     rate, cap = param(rpc, "incentives.redeem_rate"), param(rpc, "incentives.redeem_cap_per_epoch")
+    global_cap = param(rpc, "incentives.redeem_cap_global_per_epoch")
     pool = module_account("community_incentives")
 
     oracles = await rpc.call("btt_oracles")
@@ -71,10 +73,14 @@ async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -
     ]
 
     state = rpc.node.chain.state()
+    epoch = consensus.epoch_of(state, system.slot.get(state))
     assert await rpc.call("btt_points", hexid("bob")) == {
-        "account": addr(rpc, "bob"), "points": "0", "value": "0", "rate": str(rate),
-        "epoch": consensus.epoch_of(state, system.slot.get(state)), "redeemedThisEpoch": "0",
+        "account": addr(rpc, "bob"), "points": "0", "value": "0", "rate": str(rate), "epoch": epoch,
+        "requested": "0", "requestedAmount": "0", "paidIfSettledNow": "0",
         "capPerEpoch": str(cap), "capLeft": str(cap), "redeemableNow": "0",
+        "epochRequests": {"epoch": epoch, "requests": 0, "maxRequests": MAX_REQUESTS_PER_EPOCH, "points": "0",
+                          "asked": "0", "globalCap": str(global_cap), "budgetIfSettledNow": "0"},
+        "lastPayout": None,
         "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0, "attestations": [],
     }
 
@@ -93,15 +99,34 @@ async def test_points_through_an_attestation_and_a_redemption(rpc: RpcHarness) -
     pool_before, issuance = system.account.get(state, pool).free, system.total_issuance.get(state)
     await submit_fee(rpc, bob, "incentives.redeem", 40)
     state = rpc.node.chain.state()
+    epoch = consensus.epoch_of(state, system.slot.get(state))
+    assert system.account.get(state, pool).free == pool_before  # nothing is paid before the epoch ends
+    report = await rpc.call("btt_points", hexid("bob"))
+    assert report["epoch"] == epoch
+    assert (report["points"], report["requested"], report["requestedAmount"]) == (
+        str(visit - 40), "40", str(40 * rate))
+    assert report["paidIfSettledNow"] == "40"  # 0.4 BTT asked fits the global cap and the pool
+    assert report["capLeft"] == str(cap - 40 * rate)
+    assert report["epochRequests"] == {
+        "epoch": epoch, "requests": 1, "maxRequests": MAX_REQUESTS_PER_EPOCH, "points": "40",
+        "asked": str(40 * rate), "globalCap": str(global_cap), "budgetIfSettledNow": str(40 * rate),
+    }
+    assert report["lastPayout"] is None
+
+    # the first block of the next epoch pays the request
+    while consensus.epoch_of(state, system.slot.get(state)) == epoch:
+        rpc.author_block()
+        state = rpc.node.chain.state()
     assert system.account.get(state, pool).free == pool_before - 40 * rate
     assert system.total_issuance.get(state) == issuance
     report = await rpc.call("btt_points", hexid("bob"))
-    epoch = consensus.epoch_of(state, system.slot.get(state))
-    assert report["epoch"] == epoch
-    assert report["points"] == str(visit - 40)
-    assert report["redeemedThisEpoch"] == str(40 * rate)
-    assert report["capLeft"] == str(cap - 40 * rate)
+    assert report["epoch"] == epoch + 1
+    assert (report["points"], report["requested"]) == (str(visit - 40), "0")
+    assert report["lastPayout"] == {"epoch": epoch, "requested": "40", "paid": "40", "returned": "0",
+                                    "amount": str(40 * rate)}
+    assert report["capLeft"] == str(cap)
     assert report["poolBalance"] == str(pool_before - 40 * rate)
+    assert report["epochRequests"]["requests"] == 0
 
 
 @pytest.mark.asyncio
