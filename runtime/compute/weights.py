@@ -14,14 +14,14 @@ from runtime.compute.model import ModelSpec, macs_per_item
 
 INFER_CALL = 20
 """One batch through the integer inference: array set-up and the argmax."""
-INFER_LAYER = 30
-"""Per weight layer of the model, per batch (the weight matrix is widened once per call)."""
+INFER_LAYER = 70
+"""Per weight layer of the model, per batch: the weight matrix widened to int64, the activations laid out again."""
 INFER_PER_10K_MACS = 15
 """Per 10,000 multiply-accumulates of the first item of a batch (1.5 ns each: the widest layers measured
 1.0-1.6 ns for one item)."""
-BATCH_PER_10K_MACS = 6
-"""Per 10,000 multiply-accumulates of every further item of the batch (a batch of 8 of the largest model
-measured about 0.4-0.7 ns a multiply-accumulate)."""
+BATCH_PER_10K_MACS = 8
+"""Per 10,000 multiply-accumulates of every further item of the batch (batches of 8 measured 0.5-1.1 ns a
+multiply-accumulate for layers 256 to 1,024 wide)."""
 NODE_HASH = 2
 """One Merkle node hashed and compared (blake2b of 65 bytes in Python)."""
 PER_KIB = 4
@@ -29,11 +29,11 @@ PER_KIB = 4
 
 COMMIT = 400
 """A commit: the job and its assignment read and written, the sample queue appended to."""
-REVEAL = 700
+REVEAL = 450
 """A reveal besides its openings: the commitment checked, the verdict, the challenge window entered."""
 OPENING = 40
 """Per opening: its input and output taken apart and checked against the job."""
-CHALLENGE = 600
+CHALLENGE = 200
 """A challenge besides its item: the job and the provider's assignment read, the verdict written."""
 DEMAND = 500
 POST_CHUNK = 600

@@ -62,8 +62,9 @@ async def test_ban_disconnects_and_refuses_redial_until_it_ends(net: Net) -> Non
     assert a.peers() == [], "a banned peer is no longer listed"
     await wait_until(lambda: not b.peers(), what="B sees the disconnect")
     await assert_stays(lambda: not a.peers() and not b.peers(), 1.5, "B's redials are refused while banned")
-    await wait_until(lambda: not a.is_banned(b.local_peer_id), timeout=3, what="ban ends")
-    await wait_until(lambda: b.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(b), timeout=5,
+    # generous bounds on events, not fixed waits: a busy machine stretches the redial backoff and the handshake
+    await wait_until(lambda: not a.is_banned(b.local_peer_id), timeout=15, what="ban ends")
+    await wait_until(lambda: b.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(b), timeout=30,
                      what="B reconnects through its redial loop")
 
 
