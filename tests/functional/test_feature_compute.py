@@ -145,7 +145,11 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
 
 
 def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
-    node = harness.add_node(chain="dev", validator_key="alice", extra_args=["--no-p2p"])
+    doc = load_chain_spec_doc("dev")
+    doc["consensus"]["epoch_slots"] = 5  # samples come two 5-slot epochs after the commit window: a quicker test
+    spec = harness.root / "fast-sample-dev.json"
+    spec.write_bytes(canonical_json(doc))
+    node = harness.add_node(chain=str(spec), validator_key="alice", extra_args=["--no-p2p"])
     node.start()
     rpc = ("--rpc", node.rpc.url)
 
