@@ -6,6 +6,7 @@ Real `btt-chain node` processes on 127.0.0.1 with free ports, each with its own 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,23 @@ def assert_raises_rpc_error(code: int | None, message: str, fn: Callable[..., An
             raise AssertionError(f"expected {message!r} in RPC error, got {exc}") from None
         return
     raise AssertionError("no RPC error was raised")
+
+
+@contextlib.contextmanager
+def cli_process(log_path: Path, *argv: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`btt-chain ARGV` (a miner, a clinic) as a process of its own for the length of the block, its output in
+    `log_path`; stopped with SIGTERM (killed after 15 s) on the way out."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 class NodeProcess:

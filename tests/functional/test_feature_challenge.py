@@ -12,9 +12,6 @@ total issuance stays genesis supply minus burns.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -25,7 +22,7 @@ from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
 from runtime.modules import RUNTIME
-from tests.functional.framework import REPO, Harness, NodeProcess, wait_until
+from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
 from tests.support.cli_runner import run
 
 PREFIX = 42
@@ -70,11 +67,8 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
     cli(capsys, "bond", "--from", "bob", "--amount", "100", *rpc0)
     cli(capsys, "provider", "register", "--key", "bob", "--capacity", "1", *rpc0)
     miner_log = harness.root / "miner.log"
-    with open(miner_log, "wb") as log:
-        miner = subprocess.Popen(
-            [sys.executable, "-m", "cli", "miner", "--key", "bob", "--data-dir", str(harness.root / "miner"),
-             "--unsafe-fake-items", "1", "--interval", "0.3", *rpc0], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with cli_process(miner_log, "miner", "--key", "bob", "--data-dir", str(harness.root / "miner"),
+                     "--unsafe-fake-items", "1", "--interval", "0.3", *rpc0):
         node1.start()
         before = node0.call("btt_issuance")
         job_id = -1
@@ -150,10 +144,3 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         doc_out = json.loads(path.read_text())
         (result,) = doc_out["results"]
         assert len(result["outputs"]) == ITEMS and result["state"] == "fraud"
-    finally:
-        miner.send_signal(signal.SIGTERM)
-        try:
-            miner.wait(15)
-        except subprocess.TimeoutExpired:
-            miner.kill()
-            miner.wait(5)

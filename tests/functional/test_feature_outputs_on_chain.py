@@ -13,9 +13,6 @@ loses the fixed withholding slash and charlie gets the escrow and the deposit ba
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -24,7 +21,7 @@ import pytest
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
-from tests.functional.framework import REPO, Harness, NodeProcess, wait_until
+from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
 from tests.support.cli_runner import run
 
 PREFIX = 42
@@ -73,12 +70,8 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
 
     harness.log("bob's miner bonds 200 BTT and serves jobs, but keeps its outputs off chain")
     data_dir = harness.root / "miner"
-    miner_log = harness.root / "miner.log"
-    with open(miner_log, "wb") as log:
-        miner = subprocess.Popen(
-            [sys.executable, "-m", "cli", "miner", "--key", "bob", "--bond", "200", "--data-dir", str(data_dir),
-             "--unsafe-withhold-outputs", "--interval", "0.3", *rpc], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with cli_process(harness.root / "miner.log", "miner", "--key", "bob", "--bond", "200", "--data-dir",
+                     str(data_dir), "--unsafe-withhold-outputs", "--interval", "0.3", *rpc):
         wait_until(lambda: any(p["registered"] for p in node.call("btt_providers", address("bob"))), 60, 0.3,
                    "bob registered")
         harness.log("charlie posts two 1,024-item jobs of wide-findings")
@@ -132,10 +125,3 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
                                                                                         25 * UNIT)]
         issuance = node.call("btt_issuance")
         assert int(issuance["totalIssuance"]) == int(issuance["genesisSupply"]) - int(issuance["totalBurned"])
-    finally:
-        miner.send_signal(signal.SIGTERM)
-        try:
-            miner.wait(15)
-        except subprocess.TimeoutExpired:
-            miner.kill()
-            miner.wait(5)

@@ -347,12 +347,18 @@ def test_outputs_bigger_than_one_extrinsic_are_posted_in_chunks_and_paid_by_the_
         assert charlie0.free - demanded.fee - deposit <= after < charlie0.free - demanded.fee
 
 
-def test_chunks_out_of_order_or_shape_or_proof_are_refused_and_change_nothing() -> None:
+def demanded_wide_job() -> tuple[TestChain, int, Worker]:
+    """A 1,024-item job of the wide model, verified for bob, whose outputs charlie has demanded."""
     chain, mh = with_model(WIDE)
     job_id = assigned_job(chain, items=1024, model=mh, price=min_price(chain, 1024, model=mh))
     bob = Worker(chain, "bob")
     verified(chain, bob, job_id)
     assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
+    return chain, job_id, bob
+
+
+def test_chunks_out_of_order_or_shape_or_proof_are_refused_and_change_nothing() -> None:
+    chain, job_id, bob = demanded_wide_job()
     (f0, p0, r0), (f1, p1, r1), *_ = bob.chunks(job_id)
 
     def refused(*args: object, error: str) -> None:
@@ -372,11 +378,7 @@ def test_chunks_out_of_order_or_shape_or_proof_are_refused_and_change_nothing() 
 
 
 def test_partly_posted_outputs_at_their_due_time_count_as_withheld() -> None:
-    chain, mh = with_model(WIDE)
-    job_id = assigned_job(chain, items=1024, model=mh, price=min_price(chain, 1024, model=mh))
-    bob = Worker(chain, "bob")
-    verified(chain, bob, job_id)
-    assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
+    chain, job_id, bob = demanded_wide_job()
     (first, part, proof), *rest = bob.chunks(job_id)
     assert_ok(chain.submit("bob", "compute.post_outputs", job_id, first, part, proof))
     due = job_of(chain, job_id).assignments[0].outputs_due_ms
