@@ -52,10 +52,17 @@ class ExplorerNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        from genesis.loader import canonical_json, load_chain_spec_doc
+
+        # the dev chain on 5-slot epochs: a demo job's sample comes two epochs after its commit window, so sooner
+        doc = load_chain_spec_doc("dev")
+        doc["consensus"]["epoch_slots"] = 5
+        spec = self.log_path.with_name("explorer-dev.json")
+        spec.write_bytes(canonical_json(doc))
         log = open(self.log_path, "wb")  # noqa: SIM115  (the child holds it; closed here after Popen)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "node", "--dev", "--tmp", "--demo-economy", "--rpc-port", str(self.port),
-             "--no-p2p", "--no-prometheus"],
+            [sys.executable, "-m", "cli", "node", "--dev", "--chain", str(spec), "--tmp", "--demo-economy",
+             "--rpc-port", str(self.port), "--no-p2p", "--no-prometheus"],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

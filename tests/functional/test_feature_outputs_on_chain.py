@@ -28,8 +28,8 @@ PREFIX = 42
 UNIT = 10**18
 ITEMS = 1024
 WIDE = {"name": "wide-findings", "seed": "0x" + "77" * 32, "layers": [64, 64], "shifts": [9]}
-OUTPUTS_DUE_MS = 30_000
-WINDOW_MS = 40_000
+OUTPUTS_DUE_MS = 20_000
+WINDOW_MS = 25_000
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -56,6 +56,7 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     doc = load_chain_spec_doc("dev")
     doc["consensus"]["epoch_slots"] = 5  # samples come two 5-slot epochs after the commit window: a quicker test
+    doc["parameters"]["compute.commit_window_slots"]["value"] = 4
     doc["compute"]["models"].append(WIDE)
     doc["parameters"]["compute.outputs_due_ms"]["value"] = OUTPUTS_DUE_MS
     doc["parameters"]["compute.challenge_window_ms"]["value"] = WINDOW_MS
