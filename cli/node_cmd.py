@@ -115,6 +115,11 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 @click.option("--rpc-cors", default=None, metavar="all|ORIGIN,...",
               help="Web pages (Origin) allowed to call the RPC: `all`, or comma-separated origins "
                    "[default: pages on localhost and 127.0.0.1].")
+@click.option("--rpc-max-connections", type=click.IntRange(5, 10_000), default=100, show_default=True,
+              help="Most WebSocket connections at once; a fifth (at most 20) is kept for loopback callers, and when "
+                   "all are taken the address holding the most gives up its longest-idle one.")
+@click.option("--rpc-idle-timeout", type=click.FloatRange(1, 86_400), default=120, show_default=True,
+              help="Seconds a WebSocket may stay without a request or a subscription before it is closed.")
 @click.option("--no-explorer", is_flag=True, help="Do not serve the web explorer on the RPC port.")
 @click.option("--name", default="btt-node", show_default=True, help="Node name shown in logs.")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=0, show_default=True,
@@ -162,6 +167,8 @@ def node(
     rpc_external: bool,
     rpc_methods: str,
     rpc_cors: str | None,
+    rpc_max_connections: int,
+    rpc_idle_timeout: float,
     no_explorer: bool,
     name: str,
     sig_workers: int,
@@ -211,6 +218,8 @@ def node(
         rpc_port=rpc_port,
         rpc_methods=rpc_methods,
         rpc_cors=rpc_cors,
+        rpc_max_connections=rpc_max_connections,
+        rpc_idle_timeout=rpc_idle_timeout,
         explorer=not no_explorer,
         signature_workers=sig_workers,
         name=name,

@@ -90,6 +90,15 @@ class NodeMetrics:
         self.finality_lag = Gauge("btt_finality_lag_blocks", "Best block number minus finalized", registry=r)
         self.slots_missed = Counter("btt_slots_missed",
                                     "Slots without a canonical block since the node started", registry=r)
+        self.rpc_queued = Gauge("btt_rpc_queued_units", "RPC work units waiting in the lane", registry=r)
+        self.rpc_units = Gauge("btt_rpc_units_run", "RPC work units run since the node started", registry=r)
+        self.rpc_busy = Gauge("btt_rpc_busy_seconds", "Seconds the RPC lane spent running units", registry=r)
+        self.rpc_longest = Gauge("btt_rpc_longest_unit_seconds", "Longest single RPC work unit so far", registry=r)
+        self.rpc_gone = Gauge("btt_rpc_units_skipped_gone",
+                              "Queued RPC units never run because their client had left", registry=r)
+        self.rpc_sockets = Gauge("btt_rpc_websockets", "Open RPC WebSocket connections", registry=r)
+        self.rpc_evicted = Gauge("btt_rpc_websockets_evicted",
+                                 "WebSockets closed to admit a client of a less busy address", registry=r)
         self._last_slot: int | None = None
         self._node: Node | None = None
 
@@ -147,6 +156,16 @@ class NodeMetrics:
         self.peers.set(node.peer_count())
         self.ready_txs.set(sum(1 for _ in node.pool.ready()))
         self.total_issuance.set(system.total_issuance.get(node.chain.state()))
+        rpc = getattr(node, "rpc_server", None)
+        if rpc is not None:
+            lane = rpc.lane
+            self.rpc_queued.set(len(lane))
+            self.rpc_units.set(lane.units_run)
+            self.rpc_busy.set(lane.busy_seconds)
+            self.rpc_longest.set(lane.longest_unit_s)
+            self.rpc_gone.set(lane.skipped_gone)
+            self.rpc_sockets.set(rpc.websockets)
+            self.rpc_evicted.set(rpc.evicted)
 
     def render(self) -> bytes:
         self.refresh()

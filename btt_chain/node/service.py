@@ -56,6 +56,10 @@ class NodeConfig:
     """'safe' or 'unsafe' (unsafe methods only ever on loopback)."""
     rpc_cors: str | None = None
     """--rpc-cors: None (pages on localhost and 127.0.0.1), 'all', or comma-separated origins."""
+    rpc_max_connections: int = 100
+    """--rpc-max-connections: WebSocket connections at once (a share kept for loopback callers)."""
+    rpc_idle_timeout: float = 120.0
+    """--rpc-idle-timeout: seconds a WebSocket may stay without a request or a subscription."""
     explorer: bool = True
     """Serve the web explorer on the RPC port (`--no-explorer` turns it off)."""
     signature_workers: int = 0
@@ -167,6 +171,8 @@ class Node:
         self.chain.on_import(self._on_import)
         self.rpc_url: str | None = None
         self.metrics: Any = None
+        self.rpc_server: Any = None
+        """The JSON-RPC server (btt_chain.rpc.server.RpcServer) while the node runs."""
         """The node's Prometheus metrics (btt_chain.node.metrics.NodeMetrics), once it runs with them."""
         vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
         self.finality = FinalityService(self, config.validator_key, vote_guard)
@@ -259,7 +265,8 @@ class Node:
         await self._start_network()
         metrics_server = await self._start_metrics()
         rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, unsafe=self.config.rpc_methods == "unsafe",
-                        cors=CorsPolicy.parse(self.config.rpc_cors), explorer=self.config.explorer)
+                        cors=CorsPolicy.parse(self.config.rpc_cors), explorer=self.config.explorer,
+                        max_connections=self.config.rpc_max_connections, idle_timeout=self.config.rpc_idle_timeout)
         try:
             await rpc.start()
         except BaseException:
@@ -268,6 +275,7 @@ class Node:
             await self._stop_network()
             raise
         self.rpc_url = rpc.url
+        self.rpc_server = rpc
         head = self.chain.head
         log.info(
             "btt-chain node %s: chain %s (%s), genesis 0x%s, head #%d 0x%s, RPC %s",

@@ -18,6 +18,8 @@ INTERNAL_ERROR = -32603
 """The node failed while answering; the details are in its log."""
 SERVER_LIMIT = -32000
 """A per-connection limit was reached (e.g. too many subscriptions)."""
+SERVER_BUSY = -32001
+"""The node's RPC queue is full: try again later."""
 INVALID_TRANSACTION = 1010
 """Substrate's code for an extrinsic the pool refused; `data` holds the reason."""
 

@@ -3,18 +3,19 @@
 Nothing a caller sends can raise out of here: bad JSON, bad envelopes and bad parameters become error
 objects, and unexpected exceptions become -32603 (logged with their traceback).
 
-The server answers through `handle_async`, which hands the event loop back between the calls of a batch, so
-block authoring and import (on the same loop) wait for at most one call, never for a whole batch; and which
-holds every reply to `max_response` bytes: a call whose answer is larger gets an error that says how to ask
-for less, and a batch stops answering (with errors) once its replies add up to the limit.
+The server answers through `handle_async`, which runs parsing and each call of a batch as separate units of the
+server's RPC lane (`scheduler.CallLane`), so block authoring and import (on the same loop) wait for at most one
+call, never for a whole batch; and which holds every reply to `max_response` bytes: a call whose answer is
+larger gets an error that says how to ask for less, and a batch stops answering (with errors) once its replies
+add up to the limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from btt_chain.rpc.errors import (
@@ -33,6 +34,38 @@ MAX_BATCH = 100
 MAX_RESPONSE = 4 * 1024 * 1024
 """Largest reply, one call or a whole batch (bytes of JSON)."""
 _NO_ID = object()
+
+
+MAX_TOKENS = 200_000
+"""Most separators and openings (`,` `:` `[` `{`) one message may hold: parsing is bounded by this before it
+starts (8 MiB of `[0,0,0,...]` would hold the loop for seconds; a batch of 100 calls of 1,000 numbers fits)."""
+
+
+class _ParseFailed:
+    """A message that is not JSON, or too costly to parse."""
+
+    def __init__(self, error: RpcError) -> None:
+        self.error = error
+
+
+def _parse(raw: bytes | str) -> Any:
+    data = raw.encode() if isinstance(raw, str) else raw
+    tokens = data.count(b",") + data.count(b":") + data.count(b"[") + data.count(b"{")
+    if tokens > MAX_TOKENS:
+        return _ParseFailed(invalid_request(
+            f"the message holds {tokens} JSON separators, over the limit of {MAX_TOKENS}: send fewer or smaller calls"))
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return _ParseFailed(RpcError(PARSE_ERROR, "Parse error"))
+
+
+async def _direct(fn: Callable[[], Any]) -> Any:
+    return fn()
+
+
+Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
+"""Runs one unit of RPC work and returns its result (the server's lane, or at once)."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -58,15 +91,15 @@ class Dispatcher:
         self.on_call: Callable[[str], None] | None = None
         """Hook told each method name called (metrics); None: no one listens."""
 
-    async def handle_async(self, raw: bytes | str, ctx: RpcContext) -> str | None:
-        """As `handle`, yielding to the event loop before each call and bounding the reply's size."""
-        try:
-            payload = json.loads(raw, parse_constant=_reject_constant)
-        except (ValueError, RecursionError, UnicodeDecodeError):
-            return error_response(None, RpcError(PARSE_ERROR, "Parse error"))
+    async def handle_async(self, raw: bytes | str, ctx: RpcContext, run: Runner | None = None) -> str | None:
+        """As `handle`, with each step (parsing, then each call of a batch with its encoding) a separate unit for
+        `run` (the server's RPC lane, `scheduler.CallLane`), and the reply bounded in size."""
+        run = run or _direct
+        payload = await run(lambda: _parse(raw))
+        if isinstance(payload, _ParseFailed):
+            return error_response(None, payload.error)
         if not isinstance(payload, list):
-            await asyncio.sleep(0)
-            return self._bounded(self._one(payload, ctx), payload)
+            return await run(partial(self._answer, payload, ctx))
         if not payload:
             return error_response(None, invalid_request("empty batch"))
         if len(payload) > self.max_batch:
@@ -77,17 +110,19 @@ class Dispatcher:
         size = 2
         full = f"the batch's replies reached the limit of {self.max_response} bytes: send the rest in another request"
         for request in payload:
-            await asyncio.sleep(0)
             if size >= self.max_response:
                 answer = self._too_big(request, full)
             else:
-                answer = self._bounded(self._one(request, ctx), request)
+                answer = await run(partial(self._answer, request, ctx))
                 if answer is not None and size + len(answer) > self.max_response:
                     answer = self._too_big(request, full)
             if answer is not None:
                 answers.append(answer)
                 size += len(answer) + 1
         return "[" + ",".join(answers) + "]" if answers else None
+
+    def _answer(self, request: Any, ctx: RpcContext) -> str | None:
+        return self._bounded(self._one(request, ctx), request)
 
     def _bounded(self, answer: str | None, request: Any) -> str | None:
         if answer is None or len(answer) <= self.max_response:

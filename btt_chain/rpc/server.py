@@ -1,15 +1,21 @@
 """The RPC server: JSON-RPC 2.0 over HTTP POST and WebSocket on one port and one path ('/').
 
+Authoring and import never wait on RPC, by construction: every piece of RPC work (parsing a message, each call
+of a batch, rendering a block for subscribers) runs in one lane (`scheduler.CallLane`), one unit at a time with
+the loop handed back after each, fair between client addresses and their connections, under a share of the
+loop's time; every method has a cost bound, so a slot waits for at most one short unit. A connection reads its
+next message only after answering the last, and a unit whose client has gone away is never run.
+
 HTTP bodies and WebSocket messages are capped (8 MiB), batches too (100 calls) and every reply (4 MiB).
-Calls run on the node's event loop one at a time, handing the loop back between the calls of a batch, so
-authoring and import wait for at most one call. Each client address may hold `max_per_ip` connections (HTTP
-requests in flight and WebSockets together). A browser page's `Origin` must be allowed by `--rpc-cors`
-(default: pages served from localhost or 127.0.0.1); requests without an Origin (wallets, scripts) are served.
-Each WebSocket has a writer task draining its outbox; notifications are dropped oldest-first for a client
-that reads too slowly, so a subscriber never holds up the node. A client that goes away costs one debug line.
-A plain GET of '/' (no WebSocket upgrade) serves the explorer's page, and '/explorer/*' its static files (both
-off with `explorer=False`); WebSocket upgrades on '/' are unchanged. The page this server shipped may call
-it from its own origin whatever `--rpc-cors` says (it is served on the RPC's own address).
+Connections are admitted by `admission.ConnectionTable` (per-address cap, a share reserved for loopback
+callers, the busiest address gives up its longest-idle socket when all are taken). A WebSocket with no request
+for `idle_timeout` seconds and no subscription is closed; one whose unsent notifications pass its outbox's byte
+bound, or that leaves a message unsent for `stall_timeout` seconds, is closed with a reason that says so.
+A browser page's `Origin` must be allowed by `--rpc-cors` (default: pages served from localhost or
+127.0.0.1); requests without an Origin (wallets, scripts) are served. A plain GET of '/' (no WebSocket upgrade)
+serves the explorer's page, and '/explorer/*' its static files (both off with `explorer=False`). The page this
+server shipped may call it from its own origin whatever `--rpc-cors` says (it is served on the RPC's own
+address).
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -35,18 +43,21 @@ import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking metho
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
 from btt_chain.explorer import static_file
 from btt_chain.node.health import get_health
+from btt_chain.rpc.admission import ConnectionTable, is_loopback
 from btt_chain.rpc.cors import CorsPolicy
-from btt_chain.rpc.errors import invalid_request
-from btt_chain.rpc.outbox import Outbox
+from btt_chain.rpc.errors import SERVER_BUSY, RpcError, invalid_request
+from btt_chain.rpc.outbox import MAX_NOTIFICATION_BYTES, Outbox
 from btt_chain.rpc.protocol import MAX_BATCH, Dispatcher, error_response
 from btt_chain.rpc.registry import RpcContext
-from btt_chain.rpc.subscriptions import HeadSubscriptions
+from btt_chain.rpc.scheduler import DEFAULT_SHARE, CallLane, ClientGone, LaneBusy
+from btt_chain.rpc.subscriptions import HeadFeed, HeadSubscriptions
 from btt_chain.rpc.watch import ExtrinsicWatches
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
 
 log = logging.getLogger("btt.rpc")
+T = TypeVar("T")
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest HTTP body or WebSocket message accepted."""
@@ -54,19 +65,30 @@ MAX_CONNECTIONS = 100
 """Open WebSocket connections at once."""
 MAX_PER_IP = 32
 """Connections (HTTP requests in flight and WebSockets) one client address may hold at once."""
+RESERVED_LOCAL = 20
+"""WebSocket slots only loopback callers may take."""
+IDLE_TIMEOUT_S = 120.0
+"""A WebSocket that sends no request for this long and holds no subscription is closed."""
+STALL_TIMEOUT_S = 30.0
+"""A WebSocket that leaves a message unsent for this long (it stopped reading) is closed."""
+INTERNAL = "(node)"
+"""The lane's client address for the node's own RPC work (rendering blocks for subscribers)."""
 GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 """What a client that disconnects mid-request raises: a debug line, not a traceback."""
 HEARTBEAT_S = 30.0
 JSON_TYPE = "application/json"
 
 
-def is_loopback(remote: str | None) -> bool:
-    if not remote:
-        return False
-    try:
-        return ipaddress.ip_address(remote.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+@dataclass(eq=False)
+class _Socket:
+    """One open WebSocket as admission sees it."""
+
+    ws: web.WebSocketResponse
+    ip: str
+    local: bool
+    last_active: float
+    subscriptions: HeadSubscriptions | None = None
+    close_reason: str = ""
 
 
 class RpcServer:
@@ -75,7 +97,9 @@ class RpcServer:
     def __init__(
         self, node: Node, host: str, port: int, unsafe: bool = False, max_body: int = MAX_BODY,
         max_batch: int = MAX_BATCH, max_connections: int = MAX_CONNECTIONS, cors: CorsPolicy | None = None,
-        max_per_ip: int = MAX_PER_IP, explorer: bool = True,
+        max_per_ip: int = MAX_PER_IP, explorer: bool = True, reserved_local: int | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S, stall_timeout: float = STALL_TIMEOUT_S, lane_share: float = DEFAULT_SHARE,
+        outbox_bytes: int = MAX_NOTIFICATION_BYTES,
     ) -> None:
         self.node = node
         self.host = host
@@ -84,6 +108,11 @@ class RpcServer:
         self.max_body = max_body
         self.max_connections = max_connections
         self.max_per_ip = max_per_ip
+        reserved = min(RESERVED_LOCAL, max_connections // 5) if reserved_local is None else reserved_local
+        self.admission = ConnectionTable(max_connections, max_per_ip, reserved)
+        self.idle_timeout = idle_timeout
+        self.stall_timeout = stall_timeout
+        self.outbox_bytes = outbox_bytes
         self.cors = cors or CorsPolicy.default()
         self.explorer = explorer
         self._per_ip: dict[str, int] = {}
@@ -91,14 +120,21 @@ class RpcServer:
         metrics = getattr(node, "metrics", None)
         if metrics is not None:
             self.dispatcher.on_call = metrics.on_rpc_call
+        self.lane = CallLane(share=lane_share)
+        self.feed = HeadFeed(node, self._internal_run)
         self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: dict[web.WebSocketResponse, _Socket] = {}
+        self.evicted = 0
         self.url = ""
+
+    async def _internal_run(self, fn: Callable[[], T]) -> T:
+        return await self.lane.run(INTERNAL, self.feed, fn)
 
     # lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
         if getattr(self.node, "extrinsic_watches", None) is None:
             self.node.extrinsic_watches = ExtrinsicWatches(self.node)
+        self.lane.start()
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post("/", self._http)
         app.router.add_get("/", self._websocket)
@@ -124,6 +160,10 @@ class RpcServer:
             log.info("explorer on %s/", self.url)
 
     @property
+    def websockets(self) -> int:
+        return len(self._sockets)
+
+    @property
     def explorer_url(self) -> str | None:
         """Where the explorer page is served, or None with the explorer off."""
         return f"{self.url}/" if self.explorer and self.url else None
@@ -131,6 +171,8 @@ class RpcServer:
     async def stop(self) -> None:
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
+        self.feed.close()
+        await self.lane.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -223,7 +265,21 @@ class RpcServer:
                 error = invalid_request(f"body is over the limit of {self.max_body} bytes")
                 return web.Response(status=413, text=error_response(None, error), content_type=JSON_TYPE,
                                     headers=headers)
-            reply = await self.dispatcher.handle_async(body, self._context(request))
+            transport = request.transport
+
+            def alive() -> bool:
+                return transport is not None and not transport.is_closing()
+
+            async def run(fn: Callable[[], T]) -> T:
+                return await self.lane.run(ip, transport, fn, alive)
+
+            try:
+                reply = await self.dispatcher.handle_async(body, self._context(request), run)
+            except ClientGone:
+                return web.Response(status=499)
+            except LaneBusy as exc:
+                return web.Response(status=503, text=error_response(None, RpcError(SERVER_BUSY, str(exc))),
+                                    content_type=JSON_TYPE, headers=headers)
             if reply is None:
                 return web.Response(status=204, headers=headers)
             return web.Response(text=reply, content_type=JSON_TYPE, headers=headers)
@@ -234,6 +290,23 @@ class RpcServer:
             self._leave(ip)
 
     # WebSocket ---------------------------------------------------------------------------------------
+    def _admit(self, request: web.Request) -> web.Response | None:
+        """None when a WebSocket from this client may open (evicting another if the rule says so)."""
+        ip = request.remote or ""
+        verdict = self.admission.consider(ip, is_loopback(ip), self._sockets.values(), self._per_ip.get(ip, 0))
+        if not verdict.admitted:
+            status = 429 if self._per_ip.get(ip, 0) >= self.max_per_ip else 503
+            return web.Response(status=status, text=verdict.reason + "\n")
+        victim = verdict.evict
+        if isinstance(victim, _Socket):
+            self.evicted += 1
+            log.info("closing the longest-idle WebSocket of %s (it holds the most) to admit %s", victim.ip, ip)
+            victim.close_reason = "evicted: the node's connections are full and your address holds the most"
+            message = victim.close_reason.encode()
+            asyncio.ensure_future(victim.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=message))
+            self._sockets.pop(victim.ws, None)
+        return None
+
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=self.max_body, heartbeat=HEARTBEAT_S)
         if not ws.can_prepare(request).ok:
@@ -243,11 +316,9 @@ class RpcServer:
                 status=405, text="send JSON-RPC with POST, or open a WebSocket on this path\n",
                 headers={"Allow": "POST"},
             )
-        refused = self._refuse(request)
+        refused = self._refuse(request) or self._admit(request)
         if refused is not None:
             return refused
-        if len(self._sockets) >= self.max_connections:
-            return web.Response(status=503, text=f"too many WebSocket connections (limit {self.max_connections})\n")
         ip = self._enter(request)
         try:
             await ws.prepare(request)
@@ -255,29 +326,52 @@ class RpcServer:
             self._leave(ip)
             log.debug("RPC client %s went away: %s", request.remote, exc)
             return ws
-        self._sockets.add(ws)
-        outbox = Outbox()
-        subscriptions = HeadSubscriptions(self.node, outbox)
+        loop = asyncio.get_running_loop()
+        outbox = Outbox(max_notification_bytes=self.outbox_bytes)
+        subscriptions = HeadSubscriptions(self.node, outbox, self.feed)
+        sock = _Socket(ws, ip, is_loopback(ip), loop.time(), subscriptions)
+        self._sockets[ws] = sock
         ctx = self._context(request, subscriptions)
         writer = asyncio.create_task(self._write(ws, outbox), name="rpc-ws-writer")
+
+        def alive() -> bool:
+            return not ws.closed and not outbox.closed
+
+        async def run(fn: Callable[[], T]) -> T:
+            return await self.lane.run(ip, ws, fn, alive)
+
         try:
-            async for msg in ws:
+            while True:
+                try:
+                    msg = await ws.receive(timeout=self.idle_timeout)
+                except TimeoutError:
+                    if len(subscriptions) or subscriptions.on_close:
+                        continue  # a subscriber waits for notifications: not idle
+                    await ws.close(code=WSCloseCode.OK, message=f"idle for {self.idle_timeout:g} s".encode())
+                    break
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
-                reply = await self.dispatcher.handle_async(msg.data, ctx)
+                sock.last_active = loop.time()
+                try:
+                    reply = await self.dispatcher.handle_async(msg.data, ctx, run)
+                except LaneBusy as exc:
+                    reply = error_response(None, RpcError(SERVER_BUSY, str(exc)))
                 if reply is not None:
                     outbox.put_response(reply)
-                subscriptions.flush_pending()
+                await subscriptions.flush_pending()
                 await outbox.wait_for_room()
+                if outbox.closed:
+                    break
+        except ClientGone:
+            log.debug("RPC client %s went away mid-message", request.remote)
         except GONE as exc:
             log.debug("RPC client %s went away: %s", request.remote, exc)
         finally:
             self._leave(ip)
             subscriptions.close()
             outbox.close()
-            writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-            self._sockets.discard(ws)
+            self._sockets.pop(ws, None)
             if not ws.closed:
                 try:
                     await ws.close()
@@ -285,15 +379,35 @@ class RpcServer:
                     pass
         return ws
 
-    @staticmethod
-    async def _write(ws: web.WebSocketResponse, outbox: Outbox) -> None:
+    async def _write(self, ws: web.WebSocketResponse, outbox: Outbox) -> None:
+        """Drain the outbox into the socket, one message per loop turn; close with the reason when the client
+        is too slow (the outbox overflowed, or a message could not be sent for `stall_timeout` seconds)."""
+        reason: str | None = None
         try:
             while True:
-                await ws.send_str(await outbox.get())
+                try:
+                    text = await outbox.get()
+                except ConnectionResetError:
+                    reason = outbox.overflow
+                    break
+                try:
+                    await asyncio.wait_for(ws.send_str(text), self.stall_timeout)
+                except TimeoutError:
+                    reason = f"too slow: a message waited {self.stall_timeout:g} s to be sent"
+                    break
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the peer went away: stop reading it too
+        except Exception as exc:  # the peer went away
             log.debug("WebSocket send failed: %s", exc)
-            outbox.close()
-            await ws.close(code=WSCloseCode.GOING_AWAY)
-
+        outbox.close()
+        if reason is not None:
+            log.info("closing a WebSocket: %s", reason)
+            code = WSCloseCode.POLICY_VIOLATION
+        else:
+            code = WSCloseCode.GOING_AWAY
+        if not ws.closed:
+            try:
+                await ws.close(code=code, message=(reason or "").encode()[:120])
+            except GONE:
+                pass

@@ -1,18 +1,25 @@
 """Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads, and
 btt_subscribeEvents (each new head's events, as `btt_events` renders them).
 
-The node calls head listeners synchronously on the event-loop thread after each import; a connection's
-listener only renders the header and puts notifications in that connection's bounded outbox.
+One `HeadFeed` serves every connection. The node's import only tells the feed which block arrived (a list
+append); the feed renders that block's header, and its events if anyone subscribed to events, once for all
+subscribers, in the RPC lane (`scheduler.CallLane`) in slices of `RENDER_SLICE` events, so rendering competes
+with clients for the lane's share and never runs where the slot loop waits. Each subscription then gets its
+notification as parts around that one shared body, into its connection's byte-bounded outbox. A connection
+holds at most `MAX_SUBSCRIPTIONS` subscriptions; the feed keeps the bodies of the last `KEEP_RENDERED` blocks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from btt_chain.rpc import params as p
 from btt_chain.rpc.errors import SERVER_LIMIT, RpcError
@@ -26,29 +33,176 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("btt.rpc")
 
+T = TypeVar("T")
+Runner = Callable[[Callable[[], T]], Awaitable[T]]
+
 NEW_HEADS = "newHeads"
 FINALIZED_HEADS = "finalizedHeads"
 EVENTS = "events"
 NOTIFICATION_METHOD = {NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents"}
 MAX_SUBSCRIPTIONS = 64
 """Per connection."""
+RENDER_SLICE = 2_000
+"""Events rendered per lane unit."""
+KEEP_RENDERED = 8
+"""Blocks whose rendered header and events the feed keeps (a new subscriber's first notification reuses them)."""
+MAX_BACKLOG = 64
+"""Imported blocks waiting to be rendered; past it the oldest are skipped (a subscriber sees every head only while
+the feed keeps up, as with Substrate)."""
+
+
+async def _direct(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def notification(kind: str, sub_id: str, body: str) -> tuple[str, ...]:
+    """A notification as parts around the shared `body` (the JSON of its result)."""
+    return ('{"jsonrpc":"2.0","method":"', NOTIFICATION_METHOD[kind], '","params":{"subscription":"', sub_id,
+            '","result":', body, "}}")
+
+
+def _render_events(records: list[Any], render: Callable[[bytes], str]) -> str:
+    return ",".join(_dumps(render_event_record(r, render)) for r in records)
+
+
+class HeadFeed:
+    """Renders each new block once and hands it to every subscribed connection."""
+
+    def __init__(self, node: Node, run: Runner[Any] = _direct) -> None:
+        self.node = node
+        self.run = run
+        self._connections: set[HeadSubscriptions] = set()
+        self._backlog: list[bytes] = []
+        self._headers: OrderedDict[bytes, str] = OrderedDict()
+        self._events: OrderedDict[bytes, str] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        self._listening = False
+        self.skipped = 0
+        """Imported blocks never rendered because the feed fell `MAX_BACKLOG` behind."""
+
+    # connections -------------------------------------------------------------------------------------
+    def join(self, conn: HeadSubscriptions) -> None:
+        self._connections.add(conn)
+        if not self._listening:
+            self.node.add_head_listener(self._on_import)
+            self._listening = True
+
+    def leave(self, conn: HeadSubscriptions) -> None:
+        self._connections.discard(conn)
+        if not self._connections and self._listening:
+            self.node.remove_head_listener(self._on_import)
+            self._listening = False
+            self._backlog.clear()
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        for conn in list(self._connections):
+            self.leave(conn)
+
+    # import ------------------------------------------------------------------------------------------
+    def _on_import(self, imported: ImportedBlock) -> None:
+        """Runs inside the node's import: only notes the block."""
+        self._backlog.append(imported.hash)
+        if len(self._backlog) > MAX_BACKLOG:
+            del self._backlog[0]
+            self.skipped += 1
+        if self._task is None or self._task.done():
+            try:
+                self._task = asyncio.get_running_loop().create_task(self._deliver(), name="rpc-head-feed")
+            except RuntimeError:  # no loop (a synchronous tool imported a block): deliver nothing
+                self._backlog.clear()
+
+    async def _deliver(self) -> None:
+        while self._backlog:
+            block_hash = self._backlog.pop(0)
+            try:
+                await self.deliver(block_hash)
+            except Exception:
+                log.exception("rendering block 0x%s for subscribers failed", block_hash.hex()[:16])
+
+    async def deliver(self, block_hash: bytes) -> None:
+        """Send the block `block_hash` to every subscription that wants it."""
+        wants_events = any(c.has(EVENTS) for c in self._connections)
+        header = await self.header_body(block_hash)
+        events = await self.events_body(block_hash) if wants_events else None
+        finalized = await self.run(self.node.chain.db.finalized_hash)
+        final_body = None
+        for conn in list(self._connections):
+            for sub_id, sub in conn.items():
+                if sub.kind == NEW_HEADS and header is not None:
+                    conn.send(sub_id, sub, block_hash, header)
+                elif sub.kind == EVENTS and events is not None:
+                    conn.send(sub_id, sub, block_hash, events)
+                elif sub.kind == FINALIZED_HEADS and finalized != sub.last_sent:
+                    if final_body is None:
+                        final_body = await self.header_body(finalized)
+                    if final_body is not None:
+                        conn.send(sub_id, sub, finalized, final_body)
+
+    # rendering (cached, in the lane) ----------------------------------------------------------------
+    async def header_body(self, block_hash: bytes) -> str | None:
+        cached = self._headers.get(block_hash)
+        if cached is not None:
+            return cached
+
+        def render() -> str | None:
+            header = self.node.chain.db.get_header(block_hash)
+            if header is None:
+                return None
+            return _dumps(render_header(header, block_hash, self.node.spec.ss58_prefix))
+
+        body = await self.run(render)
+        if body is not None:
+            self._keep(self._headers, block_hash, body)
+        return body
+
+    async def events_body(self, block_hash: bytes) -> str | None:
+        cached = self._events.get(block_hash)
+        if cached is not None:
+            return cached
+        db = self.node.chain.db
+        found = await self.run(lambda: (db.get_header(block_hash), db.block_meta(block_hash)))
+        header, meta = found
+        if header is None or meta is None:
+            return None
+        render = account_renderer(self.node.spec.ss58_prefix)
+        records = meta.events
+        parts: list[str] = []
+        for start in range(0, len(records), RENDER_SLICE):
+            chunk = records[start:start + RENDER_SLICE]
+            parts.append(await self.run(partial(_render_events, chunk, render)))
+        body = f'{{"blockHash":"{hex0x(block_hash)}","number":{header.number},"events":[{",".join(parts)}]}}'
+        self._keep(self._events, block_hash, body)
+        return body
+
+    @staticmethod
+    def _keep(cache: OrderedDict[bytes, str], key: bytes, body: str) -> None:
+        cache[key] = body
+        while len(cache) > KEEP_RENDERED:
+            cache.popitem(last=False)
 
 
 @dataclass
 class _Subscription:
     kind: str
     last_sent: bytes | None = None
-    """Hash of the last header sent (finalized subscriptions send only when it changes)."""
+    """Hash of the last block sent (finalized subscriptions send only when it changes)."""
 
 
 class HeadSubscriptions:
-    """One connection's subscriptions. Implements `Subscriber`; `close()` removes its node listener."""
+    """One connection's subscriptions. Implements `Subscriber`; `close()` leaves the feed."""
 
-    def __init__(self, node: Node, outbox: Outbox) -> None:
+    def __init__(self, node: Node, outbox: Outbox, feed: HeadFeed | None = None) -> None:
         self.node = node
         self.outbox = outbox
+        self.feed = feed if feed is not None else HeadFeed(node)
         self._subs: dict[str, _Subscription] = {}
-        self._listening = False
         self._pending: list[str] = []
         """New subscriptions whose first notification waits until their subscribe response is queued."""
         self.after_response: list[Callable[[], None]] = []
@@ -59,6 +213,12 @@ class HeadSubscriptions:
     def __len__(self) -> int:
         return len(self._subs)
 
+    def has(self, kind: str) -> bool:
+        return any(s.kind == kind for s in self._subs.values())
+
+    def items(self) -> list[tuple[str, _Subscription]]:
+        return [(k, s) for k, s in self._subs.items() if k not in self._pending]
+
     # Subscriber --------------------------------------------------------------------------------------
     def subscribe(self, kind: str) -> str:
         if len(self._subs) >= MAX_SUBSCRIPTIONS:
@@ -66,9 +226,7 @@ class HeadSubscriptions:
         sub_id = secrets.token_hex(8)
         self._subs[sub_id] = _Subscription(kind)
         self._pending.append(sub_id)
-        if not self._listening:
-            self.node.add_head_listener(self._on_import)
-            self._listening = True
+        self.feed.join(self)
         return sub_id
 
     def unsubscribe(self, kind: str, subscription_id: str) -> bool:
@@ -76,82 +234,48 @@ class HeadSubscriptions:
         if sub is None or sub.kind != kind:
             return False
         del self._subs[subscription_id]
+        if subscription_id in self._pending:
+            self._pending.remove(subscription_id)
         if not self._subs:
-            self._stop_listening()
+            self.feed.leave(self)
         return True
 
     # notifications -----------------------------------------------------------------------------------
-    def flush_pending(self) -> None:
+    async def flush_pending(self) -> None:
         """Send each new subscription its current head (Substrate does); call after queuing the response."""
-        pending, self._pending = self._pending, []
         callbacks, self.after_response = self.after_response, []
         for fn in callbacks:
             fn()
-        chain = self.node.chain
-        for sub_id in pending:
-            sub = self._subs.get(sub_id)
-            if sub is not None and sub.kind == EVENTS:
-                self._notify_events(sub_id, chain.head_hash)
-            elif sub is not None:
-                block_hash = chain.head_hash if sub.kind == NEW_HEADS else chain.db.finalized_hash()
-                self._notify(sub_id, sub, block_hash, None)
-
-    def _on_import(self, imported: ImportedBlock) -> None:
-        header_json = None
-        finalized = self.node.chain.db.finalized_hash()
-        for sub_id, sub in list(self._subs.items()):
-            if sub_id in self._pending:
-                continue
-            if sub.kind == NEW_HEADS:
-                if header_json is None:
-                    header_json = render_header(imported.block.header, imported.hash, self.node.spec.ss58_prefix)
-                self._notify(sub_id, sub, imported.hash, header_json)
-            elif sub.kind == EVENTS:
-                self._notify_events(sub_id, imported.hash)
-            elif finalized != sub.last_sent:
-                self._notify(sub_id, sub, finalized, None)
-
-    def _notify(self, sub_id: str, sub: _Subscription, block_hash: bytes, header_json: dict[str, Any] | None) -> None:
-        if header_json is None:
-            header = self.node.chain.db.get_header(block_hash)
-            if header is None:
-                return
-            header_json = render_header(header, block_hash, self.node.spec.ss58_prefix)
-        sub.last_sent = block_hash
-        message = {
-            "jsonrpc": "2.0",
-            "method": NOTIFICATION_METHOD[sub.kind],
-            "params": {"subscription": sub_id, "result": header_json},
-        }
-        before = self.outbox.dropped
-        self.outbox.put_notification(json.dumps(message, separators=(",", ":")))
-        if self.outbox.dropped > before and self.outbox.dropped % 100 == 1:
-            log.warning("a slow WebSocket client lost %d head notifications so far", self.outbox.dropped)
-
-    def _notify_events(self, sub_id: str, block_hash: bytes) -> None:
-        header = self.node.chain.db.get_header(block_hash)
-        meta = self.node.chain.db.block_meta(block_hash)
-        if header is None or meta is None:
+        if not self._pending:
             return
-        render = account_renderer(self.node.spec.ss58_prefix)
-        result = {"blockHash": hex0x(block_hash), "number": header.number,
-                  "events": [render_event_record(r, render) for r in meta.events]}
-        message = {"jsonrpc": "2.0", "method": NOTIFICATION_METHOD[EVENTS],
-                   "params": {"subscription": sub_id, "result": result}}
-        self.outbox.put_notification(json.dumps(message, separators=(",", ":")))
+        chain = self.node.chain
+        head = chain.head_hash
+        for sub_id in list(self._pending):
+            sub = self._subs.get(sub_id)
+            if sub is None:
+                continue
+            if sub.kind == EVENTS:
+                block_hash, body = head, await self.feed.events_body(head)
+            elif sub.kind == NEW_HEADS:
+                block_hash, body = head, await self.feed.header_body(head)
+            else:
+                block_hash = chain.db.finalized_hash()
+                body = await self.feed.header_body(block_hash)
+            if body is not None and sub_id in self._subs:
+                self.send(sub_id, sub, block_hash, body)
+        self._pending.clear()
+
+    def send(self, sub_id: str, sub: _Subscription, block_hash: bytes, body: str) -> None:
+        sub.last_sent = block_hash
+        self.outbox.put_notification(notification(sub.kind, sub_id, body))
 
     def close(self) -> None:
         self._subs.clear()
         self._pending.clear()
-        self._stop_listening()
+        self.feed.leave(self)
         callbacks, self.on_close = self.on_close, []
         for fn in callbacks:
             fn()
-
-    def _stop_listening(self) -> None:
-        if self._listening:
-            self.node.remove_head_listener(self._on_import)
-            self._listening = False
 
 
 # methods --------------------------------------------------------------------------------------------

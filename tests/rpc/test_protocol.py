@@ -100,14 +100,44 @@ def test_internal_error_is_caught(node: Node, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.asyncio
-async def test_outbox_drops_oldest_notifications_only() -> None:
-    box = Outbox(max_notifications=3, max_responses=100)
+async def test_outbox_overflows_on_notification_bytes_and_keeps_nothing() -> None:
+    box = Outbox(max_notification_bytes=10, max_response_bytes=100)
     box.put_response("r0")
-    for i in range(5):
-        box.put_notification(f"n{i}")
-    box.put_response("r1")
-    assert box.dropped == 2
-    assert [await box.get() for _ in range(len(box))] == ["r0", "n2", "n3", "n4", "r1"]
+    box.put_notification(("n", "1234"))
+    box.put_notification("n12345")  # 5 + 6 = 11 bytes: over the bound
+    assert box.closed and box.overflow is not None and "limit 10" in box.overflow
+    assert len(box) == 0 and box.pending_bytes == 0
+    box.put_response("late")  # nothing is queued once closed
+    assert len(box) == 0
+    with pytest.raises(ConnectionResetError):
+        await box.get()
+
+
+@pytest.mark.asyncio
+async def test_outbox_joins_parts_and_frees_their_bytes() -> None:
+    box = Outbox(max_notification_bytes=30)
+    body = "shared-body"
+    box.put_notification(("<", body, ">"))
+    box.put_notification(("[", body, "]"))
+    assert box.notification_bytes == 26
+    assert await box.get() == "<shared-body>"
+    assert box.notification_bytes == 13
+    box.put_notification(("(", body, ")"))  # room again after the first was sent
+    assert not box.closed and len(box) == 2
+
+
+@pytest.mark.asyncio
+async def test_outbox_backpressure_on_response_bytes() -> None:
+    box = Outbox(max_response_bytes=10)
+    box.put_response("x" * 6)
+    await asyncio.wait_for(box.wait_for_room(), 1)
+    box.put_response("y" * 6)
+    waiter = asyncio.create_task(box.wait_for_room())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    assert await box.get() == "x" * 6
+    await asyncio.wait_for(waiter, 1)
+    box.close()
 
 
 @pytest.mark.asyncio

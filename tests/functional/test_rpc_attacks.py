@@ -1,0 +1,271 @@
+"""RPC attacks against a real dev node (issue 25): each runs in a process of its own (`tests.support.rpc_attacker`)
+while a wallet in this process probes `system_health` every 100 ms. Each asserts that the node still leads and
+fills every slot it is scheduled for (a one-validator dev chain: every slot), answers the wallet within 0.5 s
+at the 95th percentile, keeps its memory bounded, throttles or drops the attacker, and still serves an honest
+transfer. The figures are printed (run with `-s` to see them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from btt_chain.client.rpc import RpcClient, RpcError
+from btt_chain.primitives.extrinsic import sign_extrinsic
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from runtime.modules import RUNTIME
+from tests.functional.framework import REPO, Harness, NodeProcess, wait_until
+
+UNIT = 10**18
+SENDERS = 8
+PER_SENDER = 300
+"""2,400 transfers to fresh accounts, submitted as fast as the node admits them: blocks of a few hundred extrinsics
+for the explorer attacks (blocks of 10,000 are covered by the method bounds tests, tests/rpc)."""
+ATTACK_S = 15.0
+P95_LIMIT_S = 0.5
+RSS_GROWTH_LIMIT_MB = 300.0
+IDLE_TIMEOUT_S = 6
+
+
+@dataclass
+class Probe:
+    """A wallet calling `system_health` every 100 ms over HTTP while an attack runs."""
+
+    url: str
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> Probe:
+        client = RpcClient(self.url, timeout=10)
+
+        def run() -> None:
+            while not self._stop.is_set():
+                t = time.perf_counter()
+                try:
+                    client.call("system_health")
+                    self.latencies.append(time.perf_counter() - t)
+                except RpcError as exc:
+                    self.failures.append(str(exc))
+                self._stop.wait(0.1)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join(15)
+
+    def p95(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def metric(node: NodeProcess, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.prometheus_port}/metrics", timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no metric {name}")
+
+
+def missed_slots(node: NodeProcess, first: int, last: int) -> list[int]:
+    """Slots between blocks `first` and `last` that have no block (on a one-validator chain: missed)."""
+    slots = []
+    for n in range(first, last + 1):
+        header = node.call("chain_getHeader", node.call("chain_getBlockHash", n))
+        slots.append(int(header["slot"], 16))
+    return [s for a, b in zip(slots, slots[1:], strict=False) for s in range(a + 1, b)]
+
+
+def attacker(node: NodeProcess, attack: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.rpc_attacker", attack, "--url", f"http://127.0.0.1:{node.rpc_port}",
+         "--seconds", str(ATTACK_S), *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = proc.communicate(timeout=ATTACK_S + 120)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0 and lines, f"the attacker failed:\n{out[-3000:]}"
+    return dict(json.loads(lines[-1]))
+
+
+def honest_transfer(node: NodeProcess) -> None:
+    """`btt-chain transfer` from the CLI, waited for until it is in a block."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "transfer", "--from", "bob", "--to", "dave", "--amount", "1",
+         "--rpc", f"http://127.0.0.1:{node.rpc_port}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@dataclass
+class Attacked:
+    """The node under attack and what the attacks need to know about its chain."""
+
+    node: NodeProcess
+    big_block: int
+    big_count: int
+    account: str
+
+
+@pytest.fixture(scope="module")
+def attacked() -> Iterator[Attacked]:
+    h = Harness("rpc_attacks")
+    node = h.add_node(extra_args=["--rpc-idle-timeout", str(IDLE_TIMEOUT_S)])
+    failed = True
+    try:
+        node.start()
+        big_block, count = _fill_a_big_block(node)
+        h.log(f"block #{big_block} holds {count} transfers")
+        failed = False
+        yield Attacked(node, big_block, count, "0x" + _senders()[0].public.hex())
+    finally:
+        h.teardown(failed)
+
+
+def _senders() -> list[Keypair]:
+    return [Keypair((7000 + i).to_bytes(32, "big")) for i in range(SENDERS)]
+
+
+def _submit(node: NodeProcess, encoded: list[str]) -> None:
+    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": "author_submitExtrinsic", "params": [x]}
+                       for i, x in enumerate(encoded)]).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{node.rpc_port}", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        answers = json.loads(resp.read())
+    refused = [a for a in answers if "error" in a]
+    assert not refused, refused[:3]
+
+
+def _fill_a_big_block(node: NodeProcess) -> tuple[int, int]:
+    genesis = bytes.fromhex(node.call("chain_getBlockHash", 0)[2:])
+    alice = dev_keypair("alice")
+    senders = _senders()
+    nonce = int(node.call("system_accountNextIndex", "0x" + alice.public.hex()))
+    _submit(node, ["0x" + sign_extrinsic(alice, RUNTIME.call("balances.transfer", s.public, 1000 * UNIT), nonce + i,
+                                         genesis, RUNTIME.spec_version).encode().hex() for i, s in enumerate(senders)])
+    wait_until(lambda: all(int(node.call("btt_account", "0x" + s.public.hex())["free"]) > 0 for s in senders), 60,
+               0.3, "senders funded")
+    start = node.height()
+    transfers = [
+        "0x" + sign_extrinsic(s, RUNTIME.call("balances.transfer", Keypair((90_000 + i * PER_SENDER + k).to_bytes(
+            32, "big")).public, UNIT), k, genesis, RUNTIME.spec_version).encode().hex()
+        for k in range(PER_SENDER) for i, s in enumerate(senders)
+    ]
+    for at in range(0, len(transfers), 100):
+        _submit(node, transfers[at:at + 100])
+    wait_until(lambda: not node.call("author_pendingExtrinsics"), 120, 0.5, "the transfers included")
+    best, count = start, 0
+    for n in range(start, node.height() + 1):
+        block = node.call("chain_getBlock", node.call("chain_getBlockHash", n))
+        if len(block["block"]["extrinsics"]) > count:
+            best, count = n, len(block["block"]["extrinsics"])
+    assert count >= 150, f"the largest block holds only {count} extrinsics"
+    return best, count
+
+
+def _report(name: str, probe: Probe, missed: list[int], blocks: int, rss: tuple[float, float],
+            extra: dict[str, Any]) -> None:
+    print(f"\n[{name}] blocks {blocks}, missed slots {len(missed)}, system_health p95 {probe.p95() * 1000:.0f} ms "
+          f"max {max(probe.latencies) * 1000:.0f} ms over {len(probe.latencies)} calls, RSS {rss[0]:.0f} -> "
+          f"{rss[1]:.0f} MB, attacker {extra}", flush=True)
+
+
+def _run_attack(a: Attacked, name: str, attack: str, *args: str) -> tuple[dict[str, Any], Probe]:
+    node = a.node
+    assert node.process is not None
+    pid = node.process.pid
+    rss_before = rss_mb(pid)
+    first = node.height()
+    missed_before = metric(node, "btt_slots_missed_total")
+    proc = attacker(node, attack, *args)
+    with Probe(f"http://127.0.0.1:{node.rpc_port}") as probe:
+        honest_transfer(node)
+        stats = finish(proc)
+        rss_peak = rss_mb(pid)
+    last = node.height()
+    missed = missed_slots(node, first, last)
+    _report(name, probe, missed, last - first, (rss_before, rss_peak), stats)
+    assert not probe.failures, probe.failures[:3]
+    assert missed == [], f"slots missed under {name}: {missed}"
+    assert metric(node, "btt_slots_missed_total") == missed_before
+    assert probe.p95() < P95_LIMIT_S, f"system_health p95 {probe.p95():.3f} s under {name}"
+    assert rss_peak - rss_before < RSS_GROWTH_LIMIT_MB, f"memory grew {rss_peak - rss_before:.0f} MB under {name}"
+    return stats, probe
+
+
+def test_explorer_calls_in_a_loop_do_not_stall_the_node(attacked: Attacked) -> None:
+    stats, _ = _run_attack(attacked, "explorer loop", "explorer-loop", "--clients", "4",
+                           "--block", str(attacked.big_block), "--account", attacked.account)
+    assert stats.get("answered", 0) > 0, stats  # served, but only its share
+
+
+def test_ws_batches_stop_when_their_clients_leave(attacked: Attacked) -> None:
+    stats, _ = _run_attack(attacked, "ws batches", "ws-batches", "--clients", "20",
+                           "--block", str(attacked.big_block), "--account", attacked.account)
+    assert stats.get("left_with_work_queued", 0) + stats.get("batches_answered", 0) > 0, stats
+    node = attacked.node
+    # the clients are gone: their queued calls are never run, so the lane empties at once
+    wait_until(lambda: metric(node, "btt_rpc_queued_units") == 0, 10, 0.2, "the RPC lane empty after they left")
+    t = time.perf_counter()
+    node.call("system_health")
+    assert time.perf_counter() - t < P95_LIMIT_S
+
+
+def test_thousands_of_event_subscriptions_are_served_from_one_rendering(attacked: Attacked) -> None:
+    stats, _ = _run_attack(attacked, "event subscriptions", "subscribe", "--clients", "100", "--addresses", "4",
+                           "--subs", "64")
+    assert stats.get("notifications", 0) > 0, stats
+
+
+def test_idle_sockets_from_a_few_addresses_cannot_lock_others_out(attacked: Attacked) -> None:
+    node = attacked.node
+    proc = attacker(node, "idle", "--clients", "100", "--addresses", "4")
+    wait_until(lambda: metric(node, "btt_rpc_websockets") >= 75, 30, 0.2, "the idle sockets connected")
+    # a wallet from the node's own machine, and a client from a fifth address, both get a WebSocket
+    import asyncio
+
+    import aiohttp
+
+    async def connect(local: str) -> str:
+        connector = aiohttp.TCPConnector(local_addr=(local, 0))
+        async with aiohttp.ClientSession(connector=connector) as session, \
+                session.ws_connect(f"http://127.0.0.1:{node.rpc_port}") as ws:
+            await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "system_name"})
+            return str((await ws.receive_json(timeout=10))["result"])
+
+    assert asyncio.run(connect("127.0.0.1")) == "btt-chain"
+    assert asyncio.run(connect("127.0.0.99")) == "btt-chain"
+    honest_transfer(node)
+    stats = finish(proc)
+    print(f"\n[idle sockets] attacker {stats}", flush=True)
+    closed = sum(v for k, v in stats.items() if k.startswith("closed:"))
+    idle_closed = sum(v for k, v in stats.items() if k.startswith("closed:") and "idle" in k)
+    assert closed >= 50 and idle_closed > 0, stats  # evicted to admit others, then timed out as idle
+    wait_until(lambda: metric(node, "btt_rpc_websockets") == 0, 30, 0.2, "the idle sockets gone")
