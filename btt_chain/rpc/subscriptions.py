@@ -127,23 +127,25 @@ class HeadFeed:
                 log.exception("rendering block 0x%s for subscribers failed", block_hash.hex()[:16])
 
     async def deliver(self, block_hash: bytes) -> None:
-        """Send the block `block_hash` to every subscription that wants it."""
+        """Send the block `block_hash` to every subscription that wants it (rendering and fan-out in the lane)."""
         wants_events = any(c.has(EVENTS) for c in self._connections)
+        wants_finalized = any(c.has(FINALIZED_HEADS) for c in self._connections)
         header = await self.header_body(block_hash)
         events = await self.events_body(block_hash) if wants_events else None
-        finalized = await self.run(self.node.chain.db.finalized_hash)
-        final_body = None
-        for conn in list(self._connections):
-            for sub_id, sub in conn.items():
-                if sub.kind == NEW_HEADS and header is not None:
-                    conn.send(sub_id, sub, block_hash, header)
-                elif sub.kind == EVENTS and events is not None:
-                    conn.send(sub_id, sub, block_hash, events)
-                elif sub.kind == FINALIZED_HEADS and finalized != sub.last_sent:
-                    if final_body is None:
-                        final_body = await self.header_body(finalized)
-                    if final_body is not None:
+        finalized = self.node.chain.db.finalized_hash()
+        final_body = await self.header_body(finalized) if wants_finalized else None
+
+        def fan_out() -> None:
+            for conn in list(self._connections):
+                for sub_id, sub in conn.items():
+                    if sub.kind == NEW_HEADS and header is not None:
+                        conn.send(sub_id, sub, block_hash, header)
+                    elif sub.kind == EVENTS and events is not None:
+                        conn.send(sub_id, sub, block_hash, events)
+                    elif sub.kind == FINALIZED_HEADS and final_body is not None and finalized != sub.last_sent:
                         conn.send(sub_id, sub, finalized, final_body)
+
+        await self.run(fan_out)
 
     # rendering (cached, in the lane) ----------------------------------------------------------------
     async def header_body(self, block_hash: bytes) -> str | None:

@@ -46,6 +46,8 @@ class ExtrinsicWatches:
         self.node = node
         self._by_hash: dict[bytes, list[_Watch]] = {}
         self._count = 0
+        self._per_outbox: dict[int, int] = {}
+        """Watches per connection (by its outbox's id), so the per-connection cap costs no scan."""
         self._listening = False
         previous = node.pool.on_dropped
 
@@ -56,12 +58,13 @@ class ExtrinsicWatches:
         node.pool.on_dropped = dropped
 
     def watch(self, xt_hash: bytes, outbox: Outbox) -> str:
-        mine = sum(1 for ws in self._by_hash.values() for w in ws if w.outbox is outbox)
+        mine = self._per_outbox.get(id(outbox), 0)
         if mine >= MAX_WATCHES_PER_CONNECTION or self._count >= MAX_WATCHES:
             raise RpcError(SERVER_LIMIT, "too many watched transactions on this connection or node")
         sub_id = secrets.token_hex(8)
         self._by_hash.setdefault(xt_hash, []).append(_Watch(sub_id, outbox))
         self._count += 1
+        self._per_outbox[id(outbox)] = mine + 1
         if not self._listening:  # the node calls listeners only while something is watched
             self.node.add_head_listener(self._on_import)
             self.node.add_finalized_listener(self._on_finalized)
@@ -98,6 +101,11 @@ class ExtrinsicWatches:
         if w in ws:
             ws.remove(w)
             self._count -= 1
+            left = self._per_outbox.get(id(w.outbox), 1) - 1
+            if left > 0:
+                self._per_outbox[id(w.outbox)] = left
+            else:
+                self._per_outbox.pop(id(w.outbox), None)
         if not ws:
             self._by_hash.pop(xt_hash, None)
         if not self._by_hash and self._listening:
