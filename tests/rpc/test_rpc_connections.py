@@ -39,7 +39,7 @@ async def test_the_busiest_address_gives_up_its_longest_idle_socket(rpc: RpcHarn
 
     rpc.server.admission = ConnectionTable(max_connections=6, max_per_ip=32, reserved_local=0)
     hogs = []
-    for i in range(6):
+    for _ in range(6):
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)))
         hogs.append((session, await session.ws_connect(rpc.url)))
     try:
