@@ -28,6 +28,8 @@ def convert_call_args(call_name: str, raw_json: str, to_account: Callable[[str],
         values = json.loads(raw_json)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--args is not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError("--args is not JSON: nested too deeply") from None
     if not isinstance(values, list) or len(values) != len(spec.args):
         names = ", ".join(f"{n}: {kind}" for n, kind in spec.args)
         raise ConfigError(f"{call_name} takes a JSON array of {len(spec.args)} arguments ({names})")

@@ -1,4 +1,4 @@
-"""`btt-chain key generate|inspect`."""
+"""`btt-chain key generate|inspect|encrypt|generate-node-key`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, encode_address
+from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
 from btt_chain.primitives.keys import DEV_NAMES, is_dev_name
-from btt_chain.primitives.keystore import save_keyfile
+from btt_chain.primitives.keystore import encrypt_keyfile, is_encrypted, save_keyfile
 from cli.accounts import resolve_account, resolve_signer
 from cli.output import print_fields, print_json
-from cli.passwords import new_password
+from cli.passwords import inspect_keyfile, new_password
 from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
 
 
@@ -77,7 +77,9 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: 
 def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None,
             hash_chain_generation: int | None, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or `//Alice`
-    path, or a secret URI "<12 words>//path" (Substrate's ed25519 derivation)."""
+    path, or a secret URI "<12 words>//path" (Substrate's ed25519 derivation). An encrypted key file's address is
+    checked against its secret when the password is given (or typed at a prompt); without it the address is
+    only what the file claims, and is shown as unverified."""
     # offline: dev names are only derivations here, so any chain type will do
     info: dict[str, object]
     if hash_chain or hash_chain_length is not None or hash_chain_generation is not None:
@@ -114,12 +116,43 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
         from btt_chain.primitives.mnemonic import is_mnemonic
 
         secret = is_mnemonic(what) or (what.startswith("//") and is_dev_name(what[2:].split("//")[0].lower()))
-        public = resolve_signer(what, "Development").public if secret else resolve_account(what, "Development", None)
+        key_file = not secret and not is_dev_name(what.lower()) and not what.startswith("0x") and Path(what).is_file()
+        verified = True
+        if secret:
+            public = resolve_signer(what, "Development").public
+        elif key_file:
+            public, verified = inspect_keyfile(Path(what))
+        else:
+            public = resolve_account(what, "Development", None)
         info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}
+        if key_file:
+            info["verified"] = verified if as_json else "yes: derived from the key's secret" if verified else (
+                "NO: what the file claims, not checked against its secret (give its password to check it)")
+            if not verified:
+                click.echo(f"warning: {what} is encrypted and no password was given: the address shown is what the "
+                           "file claims, unverified; anyone who could write the file could have changed it", err=True)
     if as_json:
         print_json(info)
     else:
         print_fields(list(info.items()))
+
+
+@key.command()
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def encrypt(key_file: Path, as_json: bool) -> None:
+    """Encrypt an old plaintext key file in place with a password (from --password-file, BTT_PASSWORD_FILE,
+    BTT_PASSWORD or a prompt): the same key and address. The file is replaced atomically."""
+    if is_encrypted(key_file):  # said before a password is asked for
+        raise ConfigError(f"{key_file} is already encrypted")
+    address = encrypt_keyfile(key_file, new_password)
+    info = {"address": address, "public": "0x" + decode_address(address).hex(), "key_file": str(key_file)}
+    if as_json:
+        print_json(info)
+    else:
+        print_fields(list(info.items()))
+    click.echo(f"encrypted {key_file} in place; copies of the old plaintext file (backups, other disks) still "
+               "hold the seed: delete them", err=True)
 
 
 @key.command("generate-node-key")

@@ -259,6 +259,8 @@ def _read_json(path: Path, label: str) -> Any:
         raise GenesisError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:
         raise GenesisError(f"{label}: {exc}") from None
+    except RecursionError:  # brackets nested deeper than the JSON parser goes
+        raise GenesisError(f"{label}: not valid JSON: nested too deeply") from None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ cancels the trio task.
 trio -> asyncio: `asyncio.run_coroutine_threadsafe`; completion wakes the trio task via `run_sync_soon`.
 A timeout or a cancellation on the trio side cancels the asyncio task.
 
-No call outlives the trio run: when the nursery closes, pending asyncio awaits fail with P2PError.
+No call outlives the trio run: when the nursery closes, pending asyncio awaits fail with P2PError. A call whose
+asyncio await was cancelled (by its caller, a timeout or a stop) has its future cancelled with it, so whatever
+the trio side answers later is dropped: every future the bridge fails has somebody awaiting it.
 """
 
 from __future__ import annotations
@@ -148,6 +150,15 @@ class TrioThread:
                 except P2PError:
                     pass
             raise
+        finally:
+            # Nobody reads the future after this. An answer still to come from the trio side (the call's own
+            # error, or "stopped during the call" as the trio run ends) must find it done and be dropped; one
+            # that came just as our caller was cancelled is marked read. Otherwise asyncio logs "Future exception
+            # was never retrieved" when the future is collected.
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()
 
     async def _trio_call(
         self, future: asyncio.Future[T], control: dict[str, Any], fn: Callable[..., Awaitable[T]], args: tuple[Any, ...]

@@ -108,6 +108,8 @@ def load_node_key(path: Path) -> NodeKey:
         raise ConfigError(f"node key file not found: {path}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path} is not a node key file: {exc}") from None
+    except RecursionError:  # brackets nested deeper than the JSON parser goes
+        raise ConfigError(f"{path} is not a node key file: nested too deeply") from None
     if not isinstance(data, dict) or data.get("type") != KEY_FILE_TYPE or len(seed) != 32:
         raise ConfigError(f"{path} is not an ed25519 node key file")
     key = NodeKey(seed)

@@ -7,9 +7,10 @@ peer's own connection come from (`AddressBook.verified`); on start they are dial
 learnt by peer exchange: dialed while outbound slots are free, forgotten after `discovery.MAX_FAILURES` failed
 dials, and told to others only once they have worked again.
 
-The file is our own but is read as untrusted input: a malformed file, entry or address is skipped with a
-warning, never a failed start; at most `discovery.MAX_BOOK` entries are read. Written whole to a temporary file
-and renamed, so a crash mid-write leaves the previous version.
+The file is our own but is read as untrusted input: a malformed file (not JSON, nested too deeply for the parser,
+over `MAX_PEERS_FILE_BYTES`, the wrong shape), entry or address is skipped with one warning, never a failed
+start; at most `discovery.MAX_BOOK` entries are read. Written whole to a temporary file and renamed, so a crash
+mid-write leaves the previous version.
 
 Format: {"version": 1, "peers": [[peer_id, "/ip4/A.B.C.D/tcp/PORT"], ...]}
 """
@@ -26,23 +27,32 @@ from p2p import discovery
 log = logging.getLogger("btt.p2p")
 
 PEERS_FILE_VERSION = 1
+MAX_PEERS_FILE_BYTES = 1 << 20
+"""A full book (MAX_BOOK entries of about 100 bytes) is some 60 KB; a larger file is not one we wrote."""
 
 
 def load_peers(path: Path) -> list[tuple[str, str]]:
     """The (peer id, address) entries saved at `path`; [] when there is no file or it cannot be used."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PEERS_FILE_BYTES + 1)
     except FileNotFoundError:
         return []
     except OSError as exc:
         log.warning("cannot read the saved peers %s (%s); starting without them", path, exc)
         return []
+    if len(raw) > MAX_PEERS_FILE_BYTES:
+        log.warning("saved peers %s: larger than %d bytes; starting without them", path, MAX_PEERS_FILE_BYTES)
+        return []
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        log.warning("saved peers %s are not JSON (%s); starting without them", path, exc)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: brackets nested deeper than the parser goes (6 KB of `[` is enough)
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        log.warning("saved peers %s are not JSON (%s); starting without them", path, reason)
         return []
-    if not isinstance(doc, dict) or doc.get("version") != PEERS_FILE_VERSION or not isinstance(doc.get("peers"), list):
+    if (not isinstance(doc, dict) or type(doc.get("version")) is not int or doc["version"] != PEERS_FILE_VERSION
+            or not isinstance(doc.get("peers"), list)):
         log.warning("saved peers %s: not a version %d peers file; starting without them", path, PEERS_FILE_VERSION)
         return []
     peers: list[tuple[str, str]] = []

@@ -36,7 +36,7 @@ class VoteGuard:
         if self.path.exists():
             try:
                 self._load(json.loads(self.path.read_text()))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise StorageError(f"vote signing record {self.path} is unreadable ({exc}); refusing to vote") from None
 
     def _load(self, data: Any) -> None:

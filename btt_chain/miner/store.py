@@ -56,7 +56,7 @@ class ResultStore:
         """The result kept for `job_id`, or None (none kept, or unreadable)."""
         try:
             return _decode(json.loads(self.path(job_id).read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
     def remove(self, job_id: int) -> None:
@@ -67,7 +67,7 @@ class ResultStore:
         for path in sorted(self.directory.glob("job-*.json")):
             try:
                 out.append(_decode(json.loads(path.read_text())))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
                 log.warning("miner: setting aside unreadable result file %s: %s", path, exc)
                 path.rename(path.with_suffix(".bad"))
         return out

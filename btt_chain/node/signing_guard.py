@@ -17,7 +17,7 @@ class SigningGuard:
         if self.path.exists():
             try:
                 self.last_block_slot = int(json.loads(self.path.read_text())["last_block_slot"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise StorageError(f"signing record {self.path} is unreadable ({exc}); refusing to sign") from None
 
     def may_sign_block(self, slot: int) -> bool:

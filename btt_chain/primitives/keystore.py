@@ -4,10 +4,14 @@ Format (JSON, version 2): type, version, public, address and `crypto`: argon2id 
 opslimit and memlimit stored, interactive level by default: ~0.1 s and 64 MiB) derives a 32-byte key from the
 password and a random salt; XSalsa20-Poly1305 (`nacl.secret.SecretBox`) encrypts the seed and authenticates
 it, so a wrong password or a changed file is refused, never read as another key. Version 1 files (the seed in
-the clear, written before this) still load, as long as only their owner can read them.
+the clear, written before this) still load, as long as only their owner can read them; the CLI warns on each
+use and `encrypt_keyfile` (`btt-chain key encrypt`) rewrites one encrypted in place, same key and address.
 
 Every key file is written with mode 0600 and refused when its group or others can read or write it; the
-message says how to fix it. The public key and address are readable without the password.
+message says how to fix it. The stored public key and address are readable without the password, but they are
+only what the file claims: anyone who can write the file can change them. Whenever the secret is read they are
+checked against the key derived from it, and a file whose claim differs is refused (the address it shows would
+not be the one that signs); `keyfile_identity` says whether the public key it returns was so checked.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.secret
 import nacl.utils
 
+from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, b58decode, decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair
 
@@ -77,14 +83,16 @@ def decrypt_seed(crypto: dict[str, Any], password: bytes, path: Path) -> bytes:
     return seed
 
 
-def save_keyfile(path: Path, pair: Keypair, ss58_prefix: int, password: bytes) -> None:
-    """Write an encrypted key file (mode 0600); refuses to overwrite."""
-    from btt_chain.primitives.address import encode_address
-
-    data = {
+def _encrypted_doc(pair: Keypair, ss58_prefix: int, password: bytes) -> dict[str, Any]:
+    return {
         "type": "ed25519", "version": VERSION, "public": pair.public.hex(),
         "address": encode_address(pair.public, ss58_prefix), "crypto": encrypt_seed(pair.seed, password),
     }
+
+
+def save_keyfile(path: Path, pair: Keypair, ss58_prefix: int, password: bytes) -> None:
+    """Write an encrypted key file (mode 0600); refuses to overwrite."""
+    data = _encrypted_doc(pair, ss58_prefix, password)
     path = Path(path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -116,6 +124,8 @@ def _read(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path} is not a btt-chain key file: {exc}") from None
+    except RecursionError:  # brackets nested deeper than the JSON parser goes
+        raise ConfigError(f"{path} is not a btt-chain key file: nested too deeply") from None
     if not isinstance(data, dict) or data.get("type") != "ed25519":
         raise ConfigError(f"{path} is not an ed25519 key file")
     return data
@@ -125,21 +135,31 @@ def is_encrypted(path: Path) -> bool:
     return "crypto" in _read(path)
 
 
-def keyfile_public(path: Path) -> bytes:
-    """The public key of a key file, without its password."""
-    data = _read(path)
+def _claimed(path: Path, data: dict[str, Any]) -> tuple[bytes | None, int | None]:
+    """The public key the file's `public` and `address` fields claim (refused if they disagree), and the
+    address's network prefix; None for a field the file does not have."""
+    public: bytes | None = None
+    if "public" in data:
+        try:
+            public = bytes.fromhex(data["public"])
+        except (TypeError, ValueError):
+            public = b""
+        if len(public) != 32:
+            raise ConfigError(f"{path}: the stored public key is not 32 bytes of hex")
+    if "address" not in data:
+        return public, None
+    if not isinstance(data["address"], str):
+        raise ConfigError(f"{path}: the stored address is not a string")
     try:
-        public = bytes.fromhex(data["public"])
-    except (KeyError, TypeError, ValueError):
-        return load_keyfile(path, None).public
-    if len(public) != 32:
-        raise ConfigError(f"{path}: the public key is not 32 bytes")
-    return public
+        from_address = decode_address(data["address"])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: the stored address is not valid: {exc}") from None
+    if public is not None and from_address != public:
+        raise ConfigError(f"{path}: the stored address does not match the stored public key (the file was changed)")
+    return from_address, b58decode(data["address"])[0]
 
 
-def load_keyfile(path: Path, password: PasswordSource | None) -> Keypair:
-    """The key pair in `path`; `password` is asked for only if the file is encrypted."""
-    data = _read(path)
+def _secret(path: Path, data: dict[str, Any], password: PasswordSource | None) -> Keypair:
     if "crypto" in data:
         if password is None:
             raise ConfigError(f"{path} is encrypted: give its password")
@@ -152,6 +172,69 @@ def load_keyfile(path: Path, password: PasswordSource | None) -> Keypair:
         if len(seed) != 32:
             raise ConfigError(f"{path} is not an ed25519 key file")
     pair = Keypair(seed)
-    if "public" in data and data["public"] != pair.public.hex():
-        raise ConfigError(f"{path}: public key does not match the seed")
+    claimed, _ = _claimed(path, data)
+    if claimed is not None and claimed != pair.public:
+        raise ConfigError(
+            f"{path}: the stored public key or address does not match the key's secret (the file was changed); "
+            "refusing it: the address it shows is not the one that would sign"
+        )
     return pair
+
+
+def keyfile_identity(path: Path, password: PasswordSource | None) -> tuple[bytes, bool]:
+    """(public key, verified) of a key file. Verified: derived from the secret (a plaintext file, or an
+    encrypted one with `password`) and the stored public key and address checked against it. Unverified: an
+    encrypted file without `password`, whose stored public key (checked against its stored address) is only
+    what the file claims."""
+    data = _read(path)
+    if "crypto" not in data or password is not None:
+        return _secret(path, data, password).public, True
+    public, _ = _claimed(path, data)
+    if public is None:
+        raise ConfigError(f"{path} holds neither a public key nor an address: give its password")
+    return public, False
+
+
+def keyfile_public(path: Path) -> bytes:
+    """The public key of a key file, without its password (see `keyfile_identity`: unverified when encrypted)."""
+    return keyfile_identity(path, None)[0]
+
+
+def load_keyfile(path: Path, password: PasswordSource | None) -> Keypair:
+    """The key pair in `path`; `password` is asked for only if the file is encrypted. A file whose stored
+    public key or address is not that of its secret is refused."""
+    return _secret(path, _read(path), password)
+
+
+def encrypt_keyfile(path: Path, password: PasswordSource) -> str:
+    """Rewrite a version 1 (plaintext) key file encrypted under `password`, in place: the same key, and the same
+    address (its network prefix kept), which is returned. Written to a temporary file beside it (mode 0600),
+    synced and renamed over it, so a crash leaves either the old file or the new one."""
+    path = Path(path)
+    data = _read(path)
+    if "crypto" in data:
+        raise ConfigError(f"{path} is already encrypted")
+    pair = _secret(path, data, None)
+    _, prefix = _claimed(path, data)
+    doc = _encrypted_doc(pair, DEFAULT_SS58_PREFIX if prefix is None else prefix, password())
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a crash
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise ConfigError(f"cannot encrypt key file {path}: {exc.strerror or exc}; it is unchanged") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    return str(doc["address"])

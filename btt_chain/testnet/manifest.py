@@ -130,6 +130,8 @@ def load_manifest(name_or_path: str) -> Manifest:
         doc = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # arrays or tables nested deeper than the TOML parser goes
+        raise ManifestError(f"{path}: not valid TOML: nested too deeply") from None
     return parse_manifest(doc, str(path))
 
 

@@ -68,6 +68,7 @@ def test_wrong_or_missing_password_and_tampering_are_refused(capsys, tmp_path, m
     assert code == 0 and json.loads(out)["public"] == "0x" + pair.public.hex()
     secret = tmp_path / "pw"
     secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o600)  # a password file others can read is refused (tests/cli/test_key_file_attacks.py)
     monkeypatch.delenv("BTT_PASSWORD")
     code, out, _ = run(capsys, "--password-file", str(secret), "key", "inspect", str(path), "--hash-chain", "--json")
     assert code == 0
