@@ -23,9 +23,11 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, islice
+from operator import itemgetter, le
 from typing import Any
 
 import msgpack
@@ -111,6 +113,18 @@ class RecordTable:
         return len(self.blob) + len(self._offsets)
 
 
+class _Kinds(dict[tuple[str, str], int]):
+    """(module, name) -> kind number, numbered in order of first appearance."""
+
+    def __missing__(self, key: tuple[str, str]) -> int:
+        kind = self[key] = len(self)
+        return kind
+
+
+_KIND = itemgetter(1, 2)
+_PHASE = itemgetter(0)
+
+
 def _group(phase: Any, count: int) -> int:
     """0: initialization, i + 1: extrinsic i, count + 1: finalization (and any phase no extrinsic has)."""
     if phase == PHASE_INITIALIZATION:
@@ -143,16 +157,29 @@ class BlockMeta:
                     by_index[o[0]] = o
             outcomes = by_index
         events = self.events
-        groups = [_group(r[0], count) for r in events]
-        if any(a > b for a, b in zip(groups, groups[1:], strict=False)):
+        # the executive emits initialization events, then each extrinsic's in index order, then finalization
+        # events: checked and counted with C-level passes (this runs for every imported block)
+        kinds = _Kinds()
+        kind_ids = list(map(kinds.__getitem__, map(_KIND, events)))
+        phases = list(map(_PHASE, events))
+        n0, n1 = 0, len(phases)
+        while n0 < n1 and phases[n0] == PHASE_INITIALIZATION:
+            n0 += 1
+        while n1 > n0 and phases[n1 - 1] >= count and phases[n1 - 1] != PHASE_INITIALIZATION:
+            n1 -= 1
+        middle = phases[n0:n1]
+        if all(map(le, middle, islice(middle, 1, None))) and (not middle or middle[-1] < count):
+            per_group = [n0, *(0 for _ in range(count)), len(phases) - n1]
+            for phase, n in Counter(middle).items():
+                per_group[phase + 1] = n
+        else:  # not in that order (never written so, but the index must hold whatever the records say)
+            groups = [_group(p, count) for p in phases]
             order = sorted(range(len(events)), key=groups.__getitem__)  # stable: emission order within a group
-            events, groups = [events[i] for i in order], [groups[i] for i in order]
-        per_group = [0] * (count + 2)
-        for g in groups:
-            per_group[g] += 1
+            events, kind_ids = [events[i] for i in order], [kind_ids[i] for i in order]
+            per_group = [0] * (count + 2)
+            for g in groups:
+                per_group[g] += 1
         first = list(accumulate(per_group, initial=0))  # first[g]: the first record of group g
-        kinds: dict[tuple[str, str], int] = {}
-        kind_ids = [kinds.setdefault((r[1], r[2]), len(kinds)) for r in events]
         if len(kinds) >= 2**16:
             raise ValueError(f"{len(kinds)} kinds of event in one block: more than a u16 numbers")
         table = RecordTable.build(events)

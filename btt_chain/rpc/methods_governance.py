@@ -159,16 +159,17 @@ def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
     }
 
 
-def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
+def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict[str, Any]:
     """The tally as `logic.verdict` computes it: house weights at the head's time while voting (at the end of
     voting once that has passed), at the end of voting for a closed referendum; each house's electorate, the
-    quorum and the turnout floor against the state at the head."""
+    quorum and the turnout floor against the state at the head. `work`: the compute house's whole weight, if the
+    caller has it (`electorate.work_total`)."""
     now = system.timestamp_ms.get(state)
     at = min(now, ref.voting_ends_ms)
     ayes, nays = ref.tally.ayes, ref.tally.nays
     year_weights = logic.current_house_weights(state, at)
     counted = tally.counted_weights(year_weights, ayes, nays)
-    v = logic.verdict(state, ref, at, electorate.work_total(state))
+    v = logic.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
     houses = {}
     for i, house in enumerate(gparams.HOUSES):
         voted = ayes[i] + nays[i]
@@ -267,14 +268,31 @@ _STATUS = wire_index(Referendum, "status")
 
 @method("btt_referendum", Param("id", referendum_id), optional("at", p.block_hash))
 def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, Any] | None:
-    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum."""
+    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum. The tally's
+    compute-house electorate is the runtime's sum over every account with a credit history, read once per block
+    (its cost follows the number of providers that ever earned credit)."""
     state = state_view(ctx, at)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
     out = render_referendum(ref, ctx.node.spec.ss58_prefix)
-    out["liveTally"] = live_tally(state, ref)
+    out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state))
     return out
+
+
+_WORK_TOTALS: dict[bytes, int] = {}
+"""Block hash -> the compute house's whole weight in the state after it (the last one asked for)."""
+
+
+def _work_total(block_hash: bytes, state: Overlay) -> int:
+    """`electorate.work_total` once per block: it reads every account with a credit history (the compute module
+    keeps no running total), and the explorer asks for up to 20 referenda every 2 s."""
+    total = _WORK_TOTALS.get(block_hash)
+    if total is None:
+        total = electorate.work_total(state)
+        _WORK_TOTALS.clear()
+        _WORK_TOTALS[block_hash] = total
+    return total
 
 
 @method("btt_voter", Param("account", p.account), optional("at", p.block_hash))
