@@ -115,7 +115,7 @@ def _submit(client: RpcClient, info: ChainInfo, sender: str, call: str, args: tu
     signer = resolve_signer(sender, info.chain_type)
     sub = submit_call(client, info, signer, call, args)
     assert sub.status is not None
-    found = next((e for e in client.call("btt_events", sub.status["blockHash"])
+    found = next((e for e in client.call("btt_events", sub.status["blockHash"], sub.status["index"])
                   if e.get("module") == "assets" and e.get("event") == event and e.get("phase") == sub.status["index"]),
                  None)
     return sub, found or {}
@@ -367,8 +367,9 @@ def _summary(a: dict[str, Any], info: ChainInfo) -> str:
     token = a["token"]
     name = token["symbol"] if token else "-"
     frozen = " FROZEN" if a["frozen"] else ""
-    trading = (f", supply {_show_fractions(token['supply'], token)}, {a['holderCount']} holders, "
-               f"{a['openOffers']} open offers" if token and a["status"] == "tokenised" else "")
+    more = "" if a.get("countsComplete", True) else "+"  # btt_assets counts up to 100 of each
+    trading = (f", supply {_show_fractions(token['supply'], token)}, {a['holderCount']}{more} holders, "
+               f"{a['openOffers']}{more} open offers" if token and a["status"] == "tokenised" else "")
     return (f"#{a['id']:<4} {name:<12} {a['class']:<21} {a['status']:<9}{frozen} valued "
             f"{info.format_amount(a['valuation'])}, owner {a['owner']}{trading}")
 

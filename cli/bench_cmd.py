@@ -86,6 +86,27 @@ def rpc_flood(connections: int, seconds: int) -> None:
 
 
 @bench.command()
+@click.option("--accounts", type=click.IntRange(1, 5_000_000), default=100_000, show_default=True,
+              help="Funded accounts in the genesis state.")
+@click.option("--transfers", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
+              help="Signed transfers per full block.")
+@click.option("--full", type=click.IntRange(1, 20), default=2, show_default=True, help="Full blocks authored.")
+@click.option("--empty", type=click.IntRange(0, 5_000), default=100, show_default=True,
+              help="Empty blocks authored after them.")
+@click.option("--items", type=click.IntRange(1, 1_000_000), default=100_000, show_default=True,
+              help="Records written into each storage map a method walks.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=5, show_default=True, help="Calls per method.")
+def rpc(accounts: int, transfers: int, full: int, empty: int, items: int, repeat: int) -> None:
+    """The worst case of every RPC method that reads blocks or walks storage: milliseconds per call on a chain of
+    full blocks and maps of `--items` records, with the bound that holds each one."""
+    from bench.rpc_bench import run
+
+    click.echo(f"building {full} block(s) of {transfers} transfers over {accounts} accounts and maps of {items} "
+               "records ...", err=True)
+    print_fields(list(run(accounts, transfers, full, empty, items, repeat).items()))
+
+
+@bench.command()
 @click.option("--keys", type=click.IntRange(1, 10_000_000), default=1_000_000, show_default=True)
 @click.option("--changes", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
 def smt(keys: int, changes: int) -> None:

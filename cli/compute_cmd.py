@@ -183,7 +183,7 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int 
     if sub.status is None:
         echo_submitted(sub, as_json, info.decimals, info.symbol)
         return
-    events = client.call("btt_events", sub.status["blockHash"])
+    events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
     posted = next((e for e in events if e.get("event") == "JobPosted" and e.get("phase") == sub.status["index"]),
                   None)
     job_id = posted["job_id"] if posted else None
@@ -301,7 +301,8 @@ def _list_jobs(status: str | None, requester: str | None, provider: str | None, 
 _status = click.option("--status", type=click.Choice(JOB_STATES), default=None, help="Only jobs in this state.")
 _requester = click.option("--requester", default=None, help="Only jobs posted by this account.")
 _provider = click.option("--provider", default=None, help="Only jobs assigned to this provider.")
-_limit = click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+_limit = click.option("--limit", type=click.IntRange(1, 50), default=50, show_default=True,
+                      help="Jobs listed (the node lists at most 50 per call).")
 
 
 @job.command("list")

@@ -123,7 +123,7 @@ def propose(call_name: str, call_args: str, deposit: str | None, description: st
         )
     sub = submit_call(client, info, signer, "governance.propose", (call, description_hash, amount, emergency))
     assert sub.status is not None
-    events = client.call("btt_events", sub.status["blockHash"])
+    events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
     proposed = next((e for e in events if e.get("event") == "Proposed" and e.get("module") == "governance"
                      and e.get("phase") == sub.status["index"]), None)
     ref_id = proposed["ref_id"] if proposed else None

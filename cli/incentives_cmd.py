@@ -46,7 +46,7 @@ def parse_evidence(text: str | None, hex_text: str | None) -> bytes:
 def _event(client: RpcClient, sub: Submitted, name: str) -> dict[str, Any] | None:
     """The module event `name` the submitted extrinsic emitted."""
     assert sub.status is not None
-    events = client.call("btt_events", sub.status["blockHash"])
+    events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
     return next((e for e in events if e.get("module") == "incentives" and e.get("event") == name
                  and e.get("phase") == sub.status["index"]), None)
 

@@ -173,7 +173,7 @@ def job_verify(job_id: int, provider: str | None, wait: float, as_json: bool, rp
 
 def _event_of(client: RpcClient, sub: Submitted, name: str) -> dict[str, Any] | None:
     assert sub.status is not None
-    events = client.call("btt_events", sub.status["blockHash"])
+    events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
     return next((e for e in events if e.get("event") == name and e.get("phase") == sub.status["index"]), None)
 
 

@@ -32,7 +32,8 @@ _memo = click.option("--memo", default=None,
                      help="Memo text; only its blake2b-256 hash goes on chain (default: no memo).")
 _no_wait = click.option("--no-wait", is_flag=True,
                         help="Return once the node accepted it, without waiting for a block.")
-_limit = click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+_limit = click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True,
+                      help="Rows listed (the node lists at most 200 per call).")
 _amount = click.option("--amount", required=True, help="BTT, decimal (e.g. 12.5); at most 18 decimals.")
 _id_type = click.IntRange(0, U64_MAX)
 
@@ -53,7 +54,7 @@ def _event(client: RpcClient, sub: Submitted, name: str) -> dict[str, Any] | Non
     """The `name` event of the submitted extrinsic (by block and phase), once included."""
     if sub.status is None:
         return None
-    events = client.call("btt_events", sub.status["blockHash"])
+    events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
     return next((e for e in events if e.get("module") == "payments" and e.get("event") == name
                  and e.get("phase") == sub.status["index"]), None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
@@ -28,6 +30,8 @@ SUBCOMMANDS = {
     "invoices": "cli.payments_cmd:query_invoices", "payments": "cli.payments_cmd:query_payments",
 }
 """The other modules' queries, imported when used (see cli.lazy)."""
+EVENTS_PAGE = 500
+"""Events `btt_events` answers per call at most."""
 
 
 @click.group(cls=LazyGroup, lazy=SUBCOMMANDS)
@@ -67,7 +71,7 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
         block_hash = client.call("chain_getBlockHash")
     elif block.startswith("0x"):
         block_hash = block
-    elif block.isdigit():
+    elif block.isascii() and block.isdigit():
         block_hash = client.call("chain_getBlockHash", int(block))
     else:
         raise ConfigError(f"{block!r} is neither a block number nor a 0x block hash")
@@ -76,7 +80,12 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
     data = client.call("chain_getBlock", block_hash)
     if data is None:
         raise ConfigError(f"no block {block_hash} on this chain")
-    events = client.call("btt_events", block_hash)
+    events: list[Any] = []
+    while True:  # a page at a time (btt_events answers at most 500)
+        page = client.call("btt_events", block_hash, None, len(events))
+        events += page
+        if len(page) < EVENTS_PAGE:
+            break
     if as_json:
         print_json({**data, "events": events})
         return

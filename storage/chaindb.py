@@ -8,9 +8,9 @@ atomic batch by `apply_update`, so a crash at any moment leaves the database at 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgpack
 
@@ -19,26 +19,14 @@ from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.hashing import blake2b_256
 from storage import schema
+from storage.block_body import BlockBody
+from storage.block_meta import BlockMeta, BlockSummary, MetaView, stored_event_count
 from storage.kv import KeyValueStore
+
+__all__ = ["BlockBody", "BlockMeta", "BlockSummary", "ChainDB", "ChainUpdate", "ExecutedBlock", "FlatState", "MetaView"]
 
 Changes = Mapping[bytes, bytes | None]
 _ABSENT = object()
-
-
-@dataclass(frozen=True)
-class BlockMeta:
-    """What executing a block produced, kept beside it for RPC: events and per-extrinsic outcomes (wire form)."""
-
-    events: list[Any]
-    outcomes: list[Any]
-
-    def encode(self) -> bytes:
-        return pack([self.events, self.outcomes])
-
-    @classmethod
-    def decode(cls, raw: bytes) -> BlockMeta:
-        events, outcomes = msgpack.unpackb(raw, raw=False)
-        return cls(events, outcomes)
 
 
 @dataclass(frozen=True)
@@ -115,9 +103,13 @@ class FlatState:
     def forget(self) -> None:
         self._cache.clear()
 
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    def iterate(
+        self, prefix: bytes, reverse: bool = False, start: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Key-ordered (key, value) pairs under `prefix` (descending if `reverse`; from `start` on, by a seek)."""
         n = len(schema.STATE)
-        for k, v in self._kv.iterate(schema.STATE + prefix):
+        seek = None if start is None else schema.STATE + start
+        for k, v in self._kv.iterate(schema.STATE + prefix, reverse, seek):
             yield k[n:], v
 
 
@@ -140,12 +132,21 @@ def _key_ordered(entries: Mapping[bytes, bytes], prefix: bytes, size: int) -> It
         yield dict(zip(map(prefix.__add__, part), map(entries.__getitem__, part), strict=True))
 
 
+META_CACHE_ENTRIES = 32
+META_CACHE_BYTES = 64 * 1024 * 1024
+"""Decoded block metas (`MetaView`s) the database keeps, most recently read first, at most this many and this many
+bytes together: paging through one full block (2.4 MB of events) reads it from the store once, and a meta written
+before the indexes existed is indexed once."""
+
+
 class ChainDB:
     """Typed access to the chain database. The only writer of block data."""
 
     def __init__(self, kv: KeyValueStore) -> None:
         self.kv = kv
         self.state = FlatState(kv)
+        self._metas: OrderedDict[bytes, MetaView] = OrderedDict()
+        self._metas_bytes = 0
 
     # metadata --------------------------------------------------------------------------------------
     def genesis_hash(self) -> bytes | None:
@@ -185,8 +186,53 @@ class ChainDB:
         return self.kv.get(schema.canonical_key(number))
 
     def block_meta(self, block_hash: bytes) -> BlockMeta | None:
+        """Every event and outcome of the block decoded (tens of milliseconds for a full block: readers of a part
+        use `block_meta_view`)."""
         raw = self.kv.get(schema.block_meta_key(block_hash))
         return None if raw is None else BlockMeta.decode(raw)
+
+    def block_meta_view(self, block_hash: bytes, cache: bool = True) -> MetaView | None:
+        """The block's meta read by part (an extrinsic's events and outcome by index), through a small cache
+        (`cache=False`: a scan over many blocks, which would only push out the blocks being paged through)."""
+        view = self._metas.get(block_hash)
+        if view is not None:
+            self._metas.move_to_end(block_hash)
+            return view
+        raw = self.kv.get(schema.block_meta_key(block_hash))
+        if raw is None:
+            return None
+        view = MetaView.decode(raw)
+        indexed_here = raw[:1] == b"\x92"  # a format-1 meta [events, outcomes]: costly to index, so kept
+        if (cache or indexed_here) and view.size <= META_CACHE_BYTES:
+            self._metas[block_hash] = view
+            self._metas_bytes += view.size
+            while len(self._metas) > META_CACHE_ENTRIES or self._metas_bytes > META_CACHE_BYTES:
+                _, old = self._metas.popitem(last=False)
+                self._metas_bytes -= old.size
+        return view
+
+    def forget_block_metas(self) -> None:
+        """Empty the cache of metas (blocks were deleted)."""
+        self._metas.clear()
+        self._metas_bytes = 0
+
+    def block_summary(self, block_hash: bytes) -> BlockSummary | None:
+        """Extrinsic and event counts and encoded size of a stored, executed block, decoding none of its parts;
+        None if the block or its meta is not stored."""
+        raw = self.kv.get(schema.block_summary_key(block_hash))
+        if raw is not None:
+            return BlockSummary.decode(raw)
+        # a block stored before summaries were written: count from the encodings without decoding them
+        block = self.get_block_bytes(block_hash)
+        meta = self.kv.get(schema.block_meta_key(block_hash))
+        if block is None or meta is None:
+            return None
+        return BlockSummary(BlockBody(block).count, stored_event_count(meta), len(block))
+
+    def block_body(self, block_hash: bytes) -> BlockBody | None:
+        """The block's extrinsics by index, decoding only those read (`get_block` decodes them all)."""
+        raw = self.get_block_bytes(block_hash)
+        return None if raw is None else BlockBody(raw)
 
     def is_executed(self, block_hash: bytes) -> bool:
         return self.kv.get(schema.redo_key(block_hash)) is not None
@@ -280,6 +326,7 @@ class ChainDB:
                 puts.update(chunk)
         puts.update(self._block_puts(genesis))
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
+        puts[schema.block_summary_key(h)] = BlockSummary(len(genesis.extrinsics), 0, len(genesis.encode())).encode()
         puts[schema.redo_key(h)] = encode_journal({})
         puts[schema.undo_key(h)] = encode_journal({})
         puts[schema.canonical_key(0)] = h
@@ -330,6 +377,9 @@ class ChainDB:
             h = ex.block.hash()
             puts.update(self._block_puts(ex.block))
             puts[schema.block_meta_key(h)] = ex.meta.encode()
+            puts[schema.block_summary_key(h)] = BlockSummary(
+                len(ex.block.extrinsics), len(ex.meta.events), len(ex.block.encode())
+            ).encode()
             puts[schema.undo_key(h)] = encode_journal(ex.undo)
             puts[schema.redo_key(h)] = encode_journal(ex.redo)
             puts.update(schema.trie_node_entries(ex.nodes))

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from btt_chain.primitives.errors import StorageError
 from storage.chaindb import ChainDB
+from storage.kv import in_range
 
 
 class HistoricalState:
@@ -35,13 +36,18 @@ class HistoricalState:
             return self._older[key]
         return self._db.state.get(key)
 
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """Key-ordered (key, value) pairs under `prefix` at the block: keys created since are left out, keys
-        deleted since come back."""
-        changed = sorted((k, v) for k, v in self._older.items() if k.startswith(prefix))
+    def iterate(
+        self, prefix: bytes, reverse: bool = False, start: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Key-ordered (key, value) pairs under `prefix` at the block (descending if `reverse`; from `start` on):
+        keys created since are left out, keys deleted since come back."""
+        changed = sorted(
+            ((k, v) for k, v in self._older.items() if k.startswith(prefix) and in_range(k, reverse, start)),
+            reverse=reverse,
+        )
         i = 0
-        for k, v in self._db.state.iterate(prefix):
-            while i < len(changed) and changed[i][0] < k:
+        for k, v in self._db.state.iterate(prefix, reverse, start):
+            while i < len(changed) and (changed[i][0] > k if reverse else changed[i][0] < k):
                 old_k, old_v = changed[i]
                 i += 1
                 if old_v is not None:

@@ -35,8 +35,12 @@ class KeyValueStore(abc.ABC):
         self.write({}, sync=True)
 
     @abc.abstractmethod
-    def iterate(self, prefix: bytes = b"", reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        """(key, value) pairs whose key starts with `prefix`, in ascending key order (descending if `reverse`)."""
+    def iterate(
+        self, prefix: bytes = b"", reverse: bool = False, start: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) pairs whose key starts with `prefix`, in ascending key order (descending if `reverse`);
+        with `start`, from that key on (keys >= start ascending, <= start descending), found by a seek, not by
+        reading the keys before it."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -70,6 +74,11 @@ def checked_batch(
         if type(key) is not bytes:
             raise TypeError(f"store keys must be bytes, got {type(key).__name__}")
     return put_items, delete_keys
+
+
+def in_range(key: bytes, reverse: bool, start: bytes | None) -> bool:
+    """Whether `key` is at or after `start` in the direction of a scan (always, without a start)."""
+    return start is None or (key <= start if reverse else key >= start)
 
 
 def check_key(key: bytes) -> None:

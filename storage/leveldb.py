@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import plyvel
 
 from btt_chain.primitives.errors import StorageError
-from storage.kv import KeyValueStore, check_key, checked_batch
+from storage.kv import KeyValueStore, check_key, checked_batch, in_range
 
 LRU_CACHE_BYTES = 256 * 1024 * 1024
 """Block cache for uncompressed data blocks, filled only as blocks are read: room for the flat state of about a
@@ -156,25 +158,36 @@ class LevelDBStore(KeyValueStore):
         self._settle()
         self._handle()
 
-    def iterate(self, prefix: bytes = b"", reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+    def iterate(
+        self, prefix: bytes = b"", reverse: bool = False, start: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
         if self._landing is not None and self._landing.done():
             self._settle()
         db = self._handle()
         check_key(prefix)
+        if start is not None:
+            check_key(start)
         try:
             # Created here, not lazily, so a closed store fails at the call like MemoryStore does.
             # The iterator reads from an implicit snapshot: writes made during the scan are not seen.
-            it = db.iterator(prefix=prefix, reverse=reverse) if prefix else db.iterator(reverse=reverse)
+            if start is not None:
+                it = _seek(db, prefix, reverse, start)
+            elif prefix:
+                it = db.iterator(prefix=prefix, reverse=reverse)
+            else:
+                it = db.iterator(reverse=reverse)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
         if self._landing is None:
             return self._drain(it)
         # A batch is still landing: lay it over the snapshot, which may or may not hold it yet; a batch applied twice
         # is the same as once, so either way the scan sees the state after it, without waiting for the write.
-        return _merged(self._drain(it), self._landing_entries(prefix, reverse), reverse)
+        return _merged(self._drain(it), self._landing_entries(prefix, reverse, start), reverse)
 
-    def _landing_entries(self, prefix: bytes, reverse: bool) -> list[tuple[bytes, bytes | None]]:
-        """The landing batch's entries under `prefix` in key order (None: deleted)."""
+    def _landing_entries(
+        self, prefix: bytes, reverse: bool, start: bytes | None = None
+    ) -> list[tuple[bytes, bytes | None]]:
+        """The landing batch's entries under `prefix` (from `start` on) in key order (None: deleted)."""
         keys = self._landing_sorted
         if keys is None:
             keys = self._landing_sorted = sorted(set(self._landing_puts).union(self._landing_deletes))
@@ -184,14 +197,17 @@ class LevelDBStore(KeyValueStore):
             key = keys[i]
             if not key.startswith(prefix):
                 break
-            out.append((key, None if key in deletes else puts[key]))
+            if in_range(key, reverse, start):
+                out.append((key, None if key in deletes else puts[key]))
         if reverse:
             out.reverse()
         return out
 
-    def _drain(self, it: plyvel.Iterator) -> Iterator[tuple[bytes, bytes]]:
+    def _drain(self, it: plyvel.Iterator | Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         try:
-            with it:
+            # a plyvel iterator, or a generator that closes its own
+            closing: Any = it if hasattr(it, "__enter__") else contextlib.nullcontext()
+            with closing:
                 yield from it
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
@@ -218,6 +234,30 @@ class LevelDBStore(KeyValueStore):
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    """The least key above every key that starts with `prefix` (None: there is none)."""
+    trimmed = prefix.rstrip(b"\xff")
+    return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
+
+
+def _seek(db: plyvel.DB, prefix: bytes, reverse: bool, start: bytes) -> plyvel.Iterator:
+    """An iterator over the keys under `prefix` from `start` on, in the scan's direction (a descending one ends at
+    the first key outside the prefix: plyvel misses a one-key range when it is given both ends)."""
+    end = _prefix_end(prefix)
+    if reverse:
+        above = start + b"\x00"  # the least key above `start`: stops are exclusive
+        return _within(db.iterator(stop=above if end is None else min(above, end), reverse=True), prefix)
+    return db.iterator(start=max(start, prefix), stop=end)
+
+
+def _within(it: plyvel.Iterator, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    with it:
+        for key, value in it:
+            if not key.startswith(prefix):
+                return
+            yield key, value
 
 
 def _merged(

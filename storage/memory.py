@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from btt_chain.primitives.errors import StorageError
-from storage.kv import KeyValueStore, check_key, checked_batch
+from storage.kv import KeyValueStore, check_key, checked_batch, in_range
 
 
 class MemoryStore(KeyValueStore):
@@ -32,12 +32,17 @@ class MemoryStore(KeyValueStore):
         for key in delete_keys:
             data.pop(key, None)
 
-    def iterate(self, prefix: bytes = b"", reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+    def iterate(
+        self, prefix: bytes = b"", reverse: bool = False, start: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
         if self._closed:
             raise StorageError("store is closed")
         check_key(prefix)
+        if start is not None:
+            check_key(start)
         # A sorted snapshot, like a LevelDB iterator: writes made during the scan are not seen.
-        items = sorted(item for item in self._data.items() if item[0].startswith(prefix))
+        items = sorted(item for item in self._data.items()
+                       if item[0].startswith(prefix) and in_range(item[0], reverse, start))
         if reverse:
             items.reverse()
         return iter(items)

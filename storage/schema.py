@@ -23,7 +23,11 @@ HEADER = b"h:"
 CANONICAL = b"n:"
 """n: + number (8 bytes big-endian) -> block hash on the canonical chain."""
 BLOCK_META = b"bm:"
-"""bm: + block hash -> encoded [state_root, events, extrinsic results] of that block."""
+"""bm: + block hash -> what executing the block produced, for RPC: its event records and per-extrinsic outcomes
+with the indexes that find one extrinsic's events and outcome without decoding the rest (`chaindb.BlockMeta`)."""
+BLOCK_SUMMARY = b"bs:"
+"""bs: + block hash -> encoded [extrinsic count, event count, encoded block size]: what a block list shows without
+reading the block or its events. Written with the meta; blocks stored before it existed have none."""
 TX_INDEX = b"x:"
 """x: + extrinsic hash -> [block hash, index] of its inclusion on the canonical chain."""
 STATE = b"s:"
@@ -65,6 +69,10 @@ def header_key(block_hash: bytes) -> bytes:
 
 def block_meta_key(block_hash: bytes) -> bytes:
     return BLOCK_META + block_hash
+
+
+def block_summary_key(block_hash: bytes) -> bytes:
+    return BLOCK_SUMMARY + block_hash
 
 
 def tx_index_key(xt_hash: bytes) -> bytes:

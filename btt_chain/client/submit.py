@@ -118,7 +118,8 @@ def submit_call(
                     f"included in block #{status['blockNumber']} but failed: "
                     f"{readable(str(status.get('error')), info.decimals, info.symbol)} (fee {fee} paid)"
                 )
-            events = [e for e in rpc.call("btt_events", status["blockHash"]) if e.get("phase") == status["index"]]
+            events = [e for e in rpc.call("btt_events", status["blockHash"], status["index"])
+                      if e.get("phase") == status["index"]]
             return Submitted(xt_hash, {**status, "events": events})
         time.sleep(0.2)
     raise BttError(f"extrinsic {xt_hash} was not included within {timeout:.0f} s; it may still be")

@@ -34,8 +34,8 @@ from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
 
 __all__ = ["MinerLoop", "ProviderOptions", "clock", "model_spec", "param_value", "parse_hash"]
 
-MAX_OPEN = 500
-"""Open jobs read per tick (the RPC's limit)."""
+JOBS_PAGE = 50
+"""Open jobs per `btt_jobs` call (the RPC's most): the miner pages through all of its own."""
 RESUBMIT_AFTER_S = 30.0
 """A submission the node no longer knows (dropped from its pool) is sent again after this long."""
 MAX_ATTEMPTS = 3
@@ -190,7 +190,13 @@ class MinerLoop:
             if ev.get("module") == "compute" and "job_id" in ev:
                 touched.add(int(ev["job_id"]))
             self._report(number, ev)
-        jobs = self.rpc.call("btt_jobs", "open", None, self.address, MAX_OPEN)
+        jobs: list[dict[str, Any]] = []
+        while True:
+            page = self.rpc.call("btt_jobs", "open", None, self.address, JOBS_PAGE, None,
+                                 jobs[-1]["id"] if jobs else None)
+            jobs += page
+            if len(page) < JOBS_PAGE:
+                break
         still_open = set()
         for job in jobs:
             a = next((x for x in job["assignments"] if x["provider"] == self.address), None)

@@ -29,6 +29,8 @@ Output = Callable[[str], None]
 
 MAX_CATCH_UP = 64
 """Blocks of events a watcher reads in one go after a pause; older ones are skipped."""
+EVENTS_PAGE = 500
+"""Events `btt_events` answers per call at most."""
 
 
 def btt(amount: int | str, decimals: int = 18, symbol: str = "BTT") -> str:
@@ -52,7 +54,12 @@ class EventWatcher:
             block_hash = self.rpc.call("chain_getBlockHash", n)
             if block_hash is None:
                 return
-            events = self.rpc.call("btt_events", block_hash)
+            events: list[dict[str, Any]] = []
+            while True:  # a page at a time: btt_events answers at most EVENTS_PAGE
+                page = self.rpc.call("btt_events", block_hash, None, len(events))
+                events += page
+                if len(page) < EVENTS_PAGE:
+                    break
             self.last = n
             for ev in events:
                 yield n, ev

@@ -271,9 +271,10 @@ def revert_blocks(chain: Chain, count: int) -> int:
         h = b.hash()
         deletes += [
             schema.block_key(h), schema.header_key(h), schema.blocks_by_number_key(b.header.number, h),
-            schema.block_meta_key(h), schema.undo_key(h), schema.redo_key(h), schema.block_voter_set_key(h),
-            schema.justification_key(h),
+            schema.block_meta_key(h), schema.block_summary_key(h), schema.undo_key(h), schema.redo_key(h),
+            schema.block_voter_set_key(h), schema.justification_key(h),
         ]
     chain.db.kv.write({}, deletes, sync=True)
+    chain.db.forget_block_metas()
     chain.head, chain.head_hash = new_head, new_hash
     return target

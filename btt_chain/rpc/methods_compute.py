@@ -12,6 +12,7 @@ Amounts and credits are decimal strings of base units; shares are exact decimal 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from btt_chain.primitives.accounts import module_account
@@ -22,6 +23,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.paging import SeekableReader, bounded_scan, int_in, state_views, wire_index, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import logic as bonds
@@ -47,6 +49,7 @@ from runtime.compute.types import (
     Assignment,
     Job,
     PendingCredit,
+    Provider,
 )
 from runtime.compute.verify import sample_of
 from runtime.consensus import logic as consensus
@@ -54,6 +57,7 @@ from runtime.consensus import storage as consensus_storage
 from runtime.consensus.power import SCALE, stake_share, work_share
 from runtime.consensus.types import EpochSchedule
 from runtime.context import CallContext
+from runtime.items import u64_from_key
 from runtime.overlay import Overlay
 from runtime.params import storage as params
 from runtime.system import storage as system
@@ -61,9 +65,20 @@ from runtime.system import storage as system
 method = REGISTRY.method
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-MAX_SCAN = 10_000
-"""Jobs `btt_jobs` reads back from the newest when filtering by requester or provider (open jobs are indexed)."""
+MAX_LIMIT = 50
+"""Jobs per `btt_jobs` page (each rendered with its assignments and their splits)."""
+JOB_IDS_SCANNED = 2_000
+"""Job ids `btt_jobs` reads per call: each one's status, requester and providers are read from its stored form,
+and only the listed jobs are decoded."""
+OPEN_INDEX_READ = 100_000
+"""Keys of the open-jobs index `btt_jobs` reads for the open status (the index holds at most
+`compute.max_open_jobs` entries: 1,000 in every preset, 100,000 at most by the parameter's bounds)."""
+PROVIDERS_DEFAULT = 100
+PROVIDERS_MAX = 100
+"""Providers per `btt_providers` page."""
+PENDING_SCANNED = 5_000
+"""Pending-credit records `btt_providers` reads per call to sum each listed provider's (keys only; the records
+of the listed providers are decoded)."""
 LEADER_SLOTS = 8
 """Upcoming slots whose leader `btt_powerTable` lists."""
 
@@ -190,18 +205,17 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
     }
 
 
-def _newest_jobs(state: Overlay, status: int | None) -> list[Job]:
-    """Candidate jobs newest first: the open index for open jobs, else ids counting down from the newest."""
-    if status == JOB_OPEN:
-        ids = sorted((int.from_bytes(k[8:16], "big") for k, _ in compute.deadlines.items(state)), reverse=True)
-        return [j for j in (compute.jobs.get(state, i) for i in ids) if j is not None]
-    newest = compute.next_job_id.get(state) - 1
-    out = []
-    for i in range(newest, max(newest - MAX_SCAN, -1), -1):
-        job = compute.jobs.get(state, i)
-        if job is not None:
-            out.append(job)
-    return out
+_STATUS, _REQUESTER, _ASSIGNMENTS = (wire_index(Job, f) for f in ("status", "requester", "assignments"))
+_PROVIDER = wire_index(Assignment, "provider")
+
+
+def _job_matches(wire: Any, status: int | None, requester: bytes | None, provider: bytes | None) -> bool:
+    """Whether a stored job's wire form passes the filters (read without building the Job)."""
+    if status is not None and wire[_STATUS] != status:
+        return False
+    if requester is not None and wire[_REQUESTER] != requester:
+        return False
+    return provider is None or any(a[_PROVIDER] == provider for a in wire[_ASSIGNMENTS])
 
 
 # methods --------------------------------------------------------------------------------------------
@@ -214,23 +228,34 @@ def _newest_jobs(state: Overlay, status: int | None) -> list[Job]:
     optional("provider", p.account),
     optional("limit", limit, DEFAULT_LIMIT),
     optional("at", p.block_hash),
+    optional("before", job_id),
 )
 def btt_jobs(
-    ctx: RpcContext, status: int | None, requester: bytes | None, provider: bytes | None, count: int, at: bytes | None
+    ctx: RpcContext, status: int | None, requester: bytes | None, provider: bytes | None, count: int,
+    at: bytes | None, before: int | None,
 ) -> list[dict[str, Any]]:
-    """Jobs newest first, filtered by status, requester and provider (one of its assignments); at most
-    `limit` (default 50, at most 500). Without the open status, only the newest 10,000 jobs are searched."""
-    state = state_view(ctx, at)
+    """Jobs newest first with ids below `before` (default: all), filtered by status, requester and provider (one
+    of its assignments); at most `limit` (default and at most 50). One call reads at most 2,000 jobs: the open
+    status takes them from the open-jobs index (every open job, newest first: the index holds at most
+    `compute.max_open_jobs`, 1,000 in every preset), the others from ids [before - 2,000, before). To page on,
+    pass the last id listed as `before` if the page is full, else (not the open status) `before` - 2,000
+    (nothing is left below 0)."""
+    reader, state = state_views(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
+    total = compute.next_job_id.get(state)
+    top = total if before is None else min(before, total)
+    if status == JOB_OPEN:
+        index = bounded_scan(reader, compute.deadlines.prefix, OPEN_INDEX_READ).items
+        ids: Iterable[int] = sorted((i for i in (u64_from_key(k[-8:]) for k, _ in index) if i < top),
+                                    reverse=True)[:JOB_IDS_SCANNED]
+    else:
+        ids = range(top - 1, max(top - JOB_IDS_SCANNED, 0) - 1, -1)
     out = []
-    for job in _newest_jobs(state, status):
-        if status is not None and job.status != status:
+    for i in ids:
+        raw = state.get(compute.jobs.key(i))
+        if raw is None or not _job_matches(wire_of(raw), status, requester, provider):
             continue
-        if requester is not None and job.requester != requester:
-            continue
-        if provider is not None and job.assignment_of(provider) is None:
-            continue
-        out.append(render_job(state, job, prefix))
+        out.append(render_job(state, compute.jobs.get(state, i), prefix))
         if len(out) >= count:
             break
     return out
@@ -244,67 +269,98 @@ def btt_job(ctx: RpcContext, jid: int, at: bytes | None) -> dict[str, Any] | Non
     return None if job is None else render_job(state, job, ctx.node.spec.ss58_prefix)
 
 
-def _pending_credit(state: Overlay) -> dict[bytes, int]:
+def _pending_credit(reader: SeekableReader, state: Overlay, accounts: set[bytes]) -> tuple[dict[bytes, int], bool]:
+    """Pending credit of each of `accounts`, from at most PENDING_SCANNED records (keys end with the provider:
+    only theirs are decoded), and whether every record was read."""
     out: dict[bytes, int] = {}
-    for key, pc in compute.pending_credit.items(state):
-        who = key[16:]
-        out[who] = out.get(who, 0) + pc.credit
-    return out
+    scan = bounded_scan(reader, compute.pending_credit.prefix, PENDING_SCANNED)
+    for key, raw in scan.items:
+        who = key[-32:]
+        if who in accounts:
+            out[who] = out.get(who, 0) + compute.pending_credit.codec.decode(raw).credit
+    return out, scan.next is None
 
 
 def current_epoch(state: Overlay) -> int:
     return consensus.epoch_of(state, system.slot.get(state))
 
 
-@method("btt_providers", optional("account", p.account), optional("at", p.block_hash))
-def btt_providers(ctx: RpcContext, only: bytes | None, at: bytes | None) -> list[dict[str, Any]]:
-    """Providers (or just `account`), including those that left (`registered` false, capacity 0, statistics
-    kept): bond, capacity, classes, stats, on-time ratio and credit:
+def render_provider(state: Overlay, who: bytes, pr: Provider, epoch: int, window: int, pending: int, complete: bool,
+                    prefix: int) -> dict[str, Any]:
+    matured = compute.epoch_credit.get(state, who) or PendingCredit(0, 0)
+    return {
+        "account": encode_address(who, prefix),
+        "bond": str(bonds.bonded(state, who)),
+        "registered": pr.capacity > 0,
+        "capacity": pr.capacity,
+        "active": pr.active,
+        "region": REGION_CLASSES[pr.region],
+        "energy": ENERGY_CLASSES[pr.energy].upper(),
+        "regionFactorBps": params.get_param(state, cparams.region_factor(pr.region)),
+        "energyFactorBps": params.get_param(state, cparams.energy_factor(pr.energy)),
+        "stats": {"assigned": pr.assigned, "completed": pr.completed, "failed": pr.failed,
+                  "frauds": pr.frauds},
+        "onTimeBps": pr.on_time_bps(),
+        "onTimeRatio": ratio(pr.on_time_bps(), 10_000),
+        "credit": {
+            "recent": str(compute_credit.recent_credit(state, who, epoch, window)),
+            "epoch": str(matured.credit),
+            "epochBurned": str(matured.burned),
+            "pending": str(pending),
+            "pendingComplete": complete,
+        },
+    }
+
+
+@method(
+    "btt_providers",
+    optional("account", p.account),
+    optional("at", p.block_hash),
+    optional("limit", int_in("limit", 1, PROVIDERS_MAX), PROVIDERS_DEFAULT),
+    optional("after", p.account),
+)
+def btt_providers(
+    ctx: RpcContext, only: bytes | None, at: bytes | None, count: int, after: bytes | None
+) -> list[dict[str, Any]]:
+    """Providers in account order (or just `account`), a page at a time: at most `limit` (default and at most 100)
+    after the account `after` (the last of the previous page; found by a seek); including those that left
+    (`registered` false, capacity 0, statistics kept): bond, capacity, classes, stats, on-time ratio and credit:
     `recent` matured over the work window, `epoch` matured and awaiting the next mining distribution,
-    `pending` still inside the challenge window."""
-    state = state_view(ctx, at)
+    `pending` still inside the challenge window, summed from at most 5,000 pending records per call
+    (`pendingComplete` false if there were more)."""
+    reader, state = state_views(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     epoch = current_epoch(state)
     window = params.get_param(state, cparams.WORK_WINDOW)
-    pending = _pending_credit(state)
+    if only is not None:
+        found = compute.providers.get(state, only)
+        rows = [] if found is None else [(only, found)]
+    else:
+        n = len(compute.providers.prefix)
+        after_key = None if after is None else compute.providers.key(after)
+        scan = bounded_scan(reader, compute.providers.prefix, count, after_key)
+        rows = [(k[n:], compute.providers.codec.decode(v)) for k, v in scan.items]
+    pending, complete = _pending_credit(reader, state, {who for who, _ in rows})
+    return [render_provider(state, who, pr, epoch, window, pending.get(who, 0), complete, prefix) for who, pr in rows]
+
+
+MODELS_LISTED = 1_000
+"""Models `btt_models` lists per call (each is registered by a referendum)."""
+
+
+@method("btt_models", optional("at", p.block_hash), optional("after", p.any_hash))
+def btt_models(ctx: RpcContext, at: bytes | None, after: bytes | None) -> list[dict[str, Any]]:
+    """Registered models in hash order after the hash `after` (found by a seek), at most 1,000 per call (page on with
+    the last one's hash): hash, name, the spec (seed, layer widths, shifts) and the work of one item."""
+    reader, _ = state_views(ctx, at)
+    n = len(compute.models.prefix)
+    start = None if after is None else compute.models.key(after)
+    scan = bounded_scan(reader, compute.models.prefix, MODELS_LISTED, start)
     out = []
-    for who, pr in compute.providers.items(state):
-        if only is not None and who != only:
-            continue
-        matured = compute.epoch_credit.get(state, who) or PendingCredit(0, 0)
-        out.append(
-            {
-                "account": encode_address(who, prefix),
-                "bond": str(bonds.bonded(state, who)),
-                "registered": pr.capacity > 0,
-                "capacity": pr.capacity,
-                "active": pr.active,
-                "region": REGION_CLASSES[pr.region],
-                "energy": ENERGY_CLASSES[pr.energy].upper(),
-                "regionFactorBps": params.get_param(state, cparams.region_factor(pr.region)),
-                "energyFactorBps": params.get_param(state, cparams.energy_factor(pr.energy)),
-                "stats": {"assigned": pr.assigned, "completed": pr.completed, "failed": pr.failed,
-                          "frauds": pr.frauds},
-                "onTimeBps": pr.on_time_bps(),
-                "onTimeRatio": ratio(pr.on_time_bps(), 10_000),
-                "credit": {
-                    "recent": str(compute_credit.recent_credit(state, who, epoch, window)),
-                    "epoch": str(matured.credit),
-                    "epochBurned": str(matured.burned),
-                    "pending": str(pending.get(who, 0)),
-                },
-            }
-        )
-    return out
-
-
-@method("btt_models", optional("at", p.block_hash))
-def btt_models(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
-    """Registered models: hash, name, the spec (seed, layer widths, shifts) and the work of one item."""
-    state = state_view(ctx, at)
-    return [
-        {
-            "hash": hex0x(h),
+    for key, raw in scan.items:
+        reg = compute.models.codec.decode(raw)
+        out.append({
+            "hash": hex0x(key[n:]),
             "name": reg.spec.name,
             "seed": hex0x(reg.spec.seed),
             "layers": list(reg.spec.layers),
@@ -312,9 +368,8 @@ def btt_models(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
             "macsPerItem": reg.macs_per_item,
             "inputBytes": input_bytes(reg.spec),
             "outputBytes": output_bytes(reg.spec),
-        }
-        for h, reg in compute.models.items(state)
-    ]
+        })
+    return out
 
 
 def _count(name: str, lo: int, hi: int) -> Any:

@@ -1,46 +1,75 @@
 """Read-only RPC methods the web explorer needs and no other method gives: block summaries a page at a time,
-a block or an extrinsic decoded with its outcome and events, an account's recent extrinsics, search, jobs a page
-at a time with the counts per state, and burns by source over a range of blocks.
+a block's extrinsics a page at a time or one extrinsic, decoded with its outcome and events, an account's recent
+extrinsics, search, jobs a page at a time with the counts per state, events and burns by source over a range of
+blocks.
 
 Every figure comes from what the chain stored when it executed the block (events and outcomes) or from the
-runtime's own storage items and helpers, so the explorer shows what the chain enforced.
+runtime's own storage items and helpers, so the explorer shows what the chain enforced. Every method has a cost
+bound (the constants below, stated in each docstring): block lists read the stored summaries, an extrinsic's
+events and outcome are found by the index stored with its block, and scans over blocks stop after a number of
+items and say where to go on from.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
+import msgpack
+
 from btt_chain.primitives.address import decode_address, encode_address
-from btt_chain.primitives.block import Block
-from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.block import Header
+from btt_chain.primitives.codec import Field
+from btt_chain.primitives.errors import ConfigError, DecodeError
+from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.methods_compute import render_job
 from btt_chain.rpc.methods_governance import render_call
+from btt_chain.rpc.paging import int_in, is_decimal
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, event_type, hex0x, render_event_record
 from genesis.release import PROJECTION_NOTE, project_release
 from runtime.balances.locks import account_at, lock_sources
 from runtime.compute import storage as compute
-from runtime.compute.types import JOB_STATES
+from runtime.compute.types import JOB_STATES, Job
 from runtime.context import BlockEnv, CallContext
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
 from runtime.vesting import storage as vesting
 from runtime.vesting.logic import compute_total_locked
+from storage.block_body import BlockBody
+from storage.block_meta import MetaView
 
 method = REGISTRY.method
 
 BLOCKS_DEFAULT = 20
 BLOCKS_MAX = 100
-"""Block summaries per page."""
+"""Block summaries per page (each a small stored summary and a header: no block body or event is read)."""
+BLOCK_XTS_DEFAULT = 25
+BLOCK_XTS_MAX = 100
+"""Extrinsics of one block per `btt_explorerBlock` page."""
+EVENTS_SHOWN_MAX = 100
+"""Events listed with one extrinsic, and events outside extrinsics listed with a block (the counts give them
+all; `btt_events` pages through every event of a block)."""
 SCAN_DEFAULT = 200
 SCAN_MAX = 2_000
-"""Blocks one call reads back for an account's extrinsics or for burns."""
+"""Blocks one call may be asked to read back for an account's extrinsics, events or burns."""
+ACCOUNT_SCAN_ITEMS = 20_000
+"""Extrinsics `btt_explorerAccountExtrinsics` examines per call (a block counts as one more): a block whose
+encoding and events do not hold the account's id at all costs a byte search, the others a look at each
+extrinsic's signer and a byte search of its events."""
+EVENT_SCAN_ITEMS = 100_000
+"""Events `btt_explorerEvents` and `btt_explorerBurns` count per call (a block counts as one more), found by
+their kind (module, name) in each block's index without decoding them."""
+BURN_DECODES_MAX = 5_000
+"""Events that can carry a burn `btt_explorerBurns` decodes per call."""
 JOBS_DEFAULT = 25
-JOBS_MAX = 200
+JOBS_MAX = 50
 """Jobs per page."""
+JOB_IDS_SCANNED = 2_000
+"""Job ids `btt_explorerJobs` reads per call."""
 ACCOUNT_XTS_MAX = 100
 """Extrinsics listed per account."""
 
@@ -48,13 +77,7 @@ ACCOUNT_XTS_MAX = 100
 # parameters -----------------------------------------------------------------------------------------
 
 
-def _int_in(what: str, low: int, high: int) -> Any:
-    def parse(value: Any, ctx: RpcContext) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise invalid_params(f"{what}: expected an integer from {low} to {high}, got {value!r}"[:160])
-        return value
-
-    return parse
+_int_in = int_in
 
 
 def _job_status(value: Any, ctx: RpcContext) -> int:
@@ -73,6 +96,16 @@ def _number(value: Any, ctx: RpcContext) -> int:
     return _int_in("number", 0, 2**63 - 1)(value, ctx)
 
 
+def _cursor(value: Any, ctx: RpcContext) -> tuple[int, int | None]:
+    """[block number, extrinsic index or null]: go on with the extrinsics before that one (null: all of it)."""
+    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and not isinstance(value[0], bool)
+            and 0 <= value[0] < 2**63 and (value[1] is None or (isinstance(value[1], int)
+                                                                 and not isinstance(value[1], bool)
+                                                                 and 0 <= value[1] < 2**32))):
+        return value[0], value[1]
+    raise invalid_params(f"before: expected [block number, extrinsic index or null], got {value!r}"[:160])
+
+
 # rendering ------------------------------------------------------------------------------------------
 
 
@@ -80,21 +113,22 @@ def _prefix(ctx: RpcContext) -> int:
     return ctx.node.spec.ss58_prefix
 
 
-def _is_finalized(ctx: RpcContext, number: int, block_hash: bytes) -> bool:
+def _finalized_number(ctx: RpcContext) -> int:
     chain = ctx.node.chain
     fin = chain.db.get_header(chain.db.finalized_hash())
-    return fin is not None and number <= fin.number and chain.db.canonical_hash(number) == block_hash
+    return fin.number if fin is not None else 0
 
 
-def summarize_block(ctx: RpcContext, block_hash: bytes) -> dict[str, Any] | None:
-    """Number, hash, author, time, extrinsic and event counts and encoded size of a stored block."""
+def summarize_block(ctx: RpcContext, block_hash: bytes, finalized: int | None = None) -> dict[str, Any] | None:
+    """Number, hash, author, time, extrinsic and event counts and encoded size of a stored block, from its
+    header and its stored summary (neither its body nor its events are read). `finalized`: the finalized
+    height, if the caller has it."""
     db = ctx.node.chain.db
-    raw = db.get_block_bytes(block_hash)
-    if raw is None:
+    header = db.get_header(block_hash)
+    summary = db.block_summary(block_hash)
+    if header is None:
         return None
-    block = Block.decode(raw)
-    meta = db.block_meta(block_hash)
-    header = block.header
+    fin = _finalized_number(ctx) if finalized is None else finalized
     return {
         "number": header.number,
         "hash": hex0x(block_hash),
@@ -102,58 +136,52 @@ def summarize_block(ctx: RpcContext, block_hash: bytes) -> dict[str, Any] | None
         "author": encode_address(header.author, _prefix(ctx)),
         "slot": header.slot,
         "timestamp": header.timestamp_ms,
-        "extrinsics": len(block.extrinsics),
-        "events": len(meta.events) if meta is not None else None,
-        "size": len(raw),
-        "finalized": _is_finalized(ctx, header.number, block_hash),
+        "extrinsics": summary.extrinsics if summary is not None else None,
+        "events": summary.events if summary is not None else None,
+        "size": summary.size if summary is not None else None,
+        "finalized": header.number <= fin and db.canonical_hash(header.number) == block_hash,
     }
 
 
-def _outcome(meta: Any, index: int) -> dict[str, Any]:
-    for o in meta.outcomes if meta is not None else []:
-        if o[0] == index:
-            _, success, fee, weight, error = o
-            return {"success": bool(success), "fee": str(int.from_bytes(fee, "big")), "weight": weight,
-                    "error": error or None}
-    return {"success": None, "fee": None, "weight": None, "error": None}
+def _outcome(view: MetaView | None, index: int) -> dict[str, Any]:
+    o = view.outcome(index) if view is not None else None
+    if o is None:
+        return {"success": None, "fee": None, "weight": None, "error": None}
+    _, success, fee, weight, error = o
+    return {"success": bool(success), "fee": str(int.from_bytes(fee, "big")), "weight": weight,
+            "error": error or None}
 
 
-def render_extrinsic(ctx: RpcContext, block: Block, block_hash: bytes, index: int) -> dict[str, Any]:
-    """One extrinsic of a stored block: hash, signer, nonce, tip, era, call with arguments, outcome, events."""
-    xt = block.extrinsics[index]
+def _events_of(view: MetaView | None, index: int, render: Any) -> tuple[list[dict[str, Any]], int]:
+    """The first EVENTS_SHOWN_MAX events of extrinsic `index` rendered, and how many it has, found by the index."""
+    if view is None:
+        return [], 0
+    start, end = view.event_range(index)
+    return [render_event_record(r, render) for r in view.events(start, min(end, start + EVENTS_SHOWN_MAX))], end - start
+
+
+def render_extrinsic(
+    ctx: RpcContext, header: Header, block_hash: bytes, index: int, xt: Extrinsic, view: MetaView | None
+) -> dict[str, Any]:
+    """One extrinsic of a stored block: hash, signer, nonce, tip, era, call with arguments, outcome, and its
+    events (the first EVENTS_SHOWN_MAX; `eventCount` has them all)."""
     prefix = _prefix(ctx)
-    meta = ctx.node.chain.db.block_meta(block_hash)
-    render = account_renderer(prefix)
-    events = [render_event_record(r, render) for r in (meta.events if meta is not None else []) if r[0] == index]
+    events, event_count = _events_of(view, index, account_renderer(prefix))
     return {
         "hash": hex0x(xt.hash()),
         "blockHash": hex0x(block_hash),
-        "blockNumber": block.header.number,
-        "timestamp": block.header.timestamp_ms,
+        "blockNumber": header.number,
+        "timestamp": header.timestamp_ms,
         "index": index,
         "signer": encode_address(xt.signer, prefix),
         "nonce": xt.nonce,
         "tip": str(xt.tip),
         "era": None if xt.era.immortal else {"birth": xt.era.birth, "period": xt.era.period},
         "call": render_call(xt.call, prefix),
-        **_outcome(meta, index),
+        **_outcome(view, index),
         "events": events,
+        "eventCount": event_count,
     }
-
-
-def _block_by_hash(ctx: RpcContext, block_hash: bytes) -> Block | None:
-    return ctx.node.chain.db.get_block(block_hash)
-
-
-def _canonical_blocks(ctx: RpcContext, newest: int, count: int) -> list[tuple[bytes, Block]]:
-    db = ctx.node.chain.db
-    out = []
-    for n in range(newest, max(newest - count, -1), -1):
-        h = db.canonical_hash(n)
-        block = db.get_block(h) if h is not None else None
-        if h is not None and block is not None:
-            out.append((h, block))
-    return out
 
 
 def _names(wire: Any, who: bytes) -> bool:
@@ -173,15 +201,34 @@ BURN_EVENTS = {("balances", "Burned"), ("treasury", "MilestoneBurned")}
 
 def may_burn(module: str, name: str) -> bool:
     """Whether events of this kind can carry a burn (so the others are never decoded when counting burns)."""
+    return bool(_burn_fields(module, name))
+
+
+def _burn_fields(module: str, name: str) -> tuple[tuple[int, Field], ...]:
+    """(position in the wire fields, field) of each field of this kind of event that carries a burn."""
     key = (module, name)
-    if key not in _MAY_BURN:
+    if key not in _BURN_FIELDS:
         cls = event_type(module, name)
-        fields = {f for f, _ in cls.WIRE} if cls is not None else set()
-        _MAY_BURN[key] = key in BURN_EVENTS or bool(fields & set(BURN_FIELDS))
-    return _MAY_BURN[key]
+        names = set(BURN_FIELDS) | ({"amount"} if key in BURN_EVENTS else set())
+        _BURN_FIELDS[key] = tuple((i, f) for i, (n, f) in enumerate(cls.WIRE) if n in names) if cls else ()
+    return _BURN_FIELDS[key]
 
 
-_MAY_BURN: dict[tuple[str, str], bool] = {}
+_BURN_FIELDS: dict[tuple[str, str], tuple[tuple[int, Field], ...]] = {}
+
+
+def burned_by_record(record: Any) -> int:
+    """The base units a stored event record says were burned, 0 if none; only its burn fields are decoded."""
+    fields = _burn_fields(record[1], record[2])
+    total = 0
+    for i, f in fields:
+        try:
+            value = f.from_wire(record[3][i])
+        except (DecodeError, IndexError, TypeError, ValueError):
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            total += value
+    return total
 
 
 def burned_by_event(record: dict[str, Any]) -> int:
@@ -189,13 +236,22 @@ def burned_by_event(record: dict[str, Any]) -> int:
     total = 0
     for name in BURN_FIELDS:
         value = record.get(name)
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and is_decimal(value):
             total += int(value)
     if (record.get("module"), record.get("event")) in BURN_EVENTS:
         value = record.get("amount")
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and is_decimal(value):
             total += int(value)
     return total
+
+
+def _block_ref(ctx: RpcContext, ref: Any) -> bytes | None:
+    db = ctx.node.chain.db
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return db.canonical_hash(_number(ref, ctx))
+    if isinstance(ref, str):
+        return p.block_hash(ref, ctx)
+    raise invalid_params("block: expected a block number or a 0x-prefixed block hash")
 
 
 # methods --------------------------------------------------------------------------------------------
@@ -205,70 +261,105 @@ def burned_by_event(record: dict[str, Any]) -> int:
                                                                    BLOCKS_DEFAULT))
 def btt_explorer_blocks(ctx: RpcContext, start: int | None, count: int) -> dict[str, Any]:
     """Canonical block summaries newest first from block `from` (default the head), at most `limit` (default 20,
-    at most 100), with the head and finalized heights and `next` (the number to page on from, or null)."""
+    at most 100), with the head and finalized heights and `next` (the number to page on from, or null). Each
+    summary is read from a small stored record and the header: the cost does not grow with the blocks' size."""
     chain = ctx.node.chain
     head = chain.head.number
     newest = head if start is None else min(start, head)
+    finalized = _finalized_number(ctx)
     blocks = []
-    for h, _ in _canonical_blocks(ctx, newest, count):
-        summary = summarize_block(ctx, h)
+    for n in range(newest, max(newest - count, -1), -1):
+        h = chain.db.canonical_hash(n)
+        summary = summarize_block(ctx, h, finalized) if h is not None else None
         if summary is not None:
             blocks.append(summary)
-    fin = chain.db.get_header(chain.db.finalized_hash())
     last = newest - count
     return {
         "head": head,
-        "finalized": fin.number if fin is not None else 0,
+        "finalized": finalized,
         "blocks": blocks,
         "next": last if last >= 0 else None,
     }
 
 
-@method("btt_explorerBlock", Param("block", lambda v, c: v))
-def btt_explorer_block(ctx: RpcContext, ref: Any) -> dict[str, Any] | None:
-    """A block by number or 0x hash: its summary and header fields, every extrinsic decoded (as in
-    `btt_explorerExtrinsic`) and the events outside any extrinsic; null if there is no such block."""
+@method(
+    "btt_explorerBlock",
+    Param("block", lambda v, c: v),
+    optional("offset", _int_in("offset", 0, 2**32 - 1), 0),
+    optional("limit", _int_in("limit", 1, BLOCK_XTS_MAX), BLOCK_XTS_DEFAULT),
+)
+def btt_explorer_block(ctx: RpcContext, ref: Any, offset: int, count: int) -> dict[str, Any] | None:
+    """A block by number or 0x hash: its summary (`extrinsics` is its extrinsic count) and header fields, a page
+    of its extrinsics decoded (as in `btt_explorerExtrinsic`) from `offset` (default 0), at most `limit` (default
+    25, at most 100), with `nextOffset` (the offset of the next page, or null); and the events outside any
+    extrinsic (`blockEvents`: the first 100; `blockEventCount`: how many). Null if there is no such block.
+    Only the page's extrinsics and events are decoded, found by the block's stored index."""
     db = ctx.node.chain.db
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        block_hash = db.canonical_hash(_number(ref, ctx))
-    elif isinstance(ref, str):
-        block_hash = p.block_hash(ref, ctx)
-    else:
-        raise invalid_params("block: expected a block number or a 0x-prefixed block hash")
+    block_hash = _block_ref(ctx, ref)
     if block_hash is None:
         return None
-    block = _block_by_hash(ctx, block_hash)
+    body = db.block_body(block_hash)
     summary = summarize_block(ctx, block_hash)
-    if block is None or summary is None:
+    header = db.get_header(block_hash)
+    if body is None or summary is None or header is None:
         return None
-    meta = db.block_meta(block_hash)
+    view = db.block_meta_view(block_hash)
     render = account_renderer(_prefix(ctx))
-    header = block.header
+    stop = min(offset + count, body.count)
+    block_events: list[dict[str, Any]] = []
+    outside = 0
+    if view is not None:
+        for start, end in view.outside_ranges():
+            outside += end - start
+            room = EVENTS_SHOWN_MAX - len(block_events)
+            block_events += [render_event_record(r, render) for r in view.events(start, min(end, start + room))]
     return {
         **summary,
         "stateRoot": hex0x(header.state_root),
         "extrinsicsRoot": hex0x(header.extrinsics_root),
         "receiptsRoot": hex0x(header.receipts_root),
         "canonical": db.canonical_hash(header.number) == block_hash,
-        "extrinsicList": [render_extrinsic(ctx, block, block_hash, i) for i in range(len(block.extrinsics))],
-        "blockEvents": [render_event_record(r, render) for r in (meta.events if meta is not None else [])
-                        if not (isinstance(r[0], int) and r[0] < len(block.extrinsics))],
+        "offset": offset,
+        "nextOffset": stop if stop < body.count else None,
+        "extrinsicList": [render_extrinsic(ctx, header, block_hash, i, body.extrinsic(i), view)
+                          for i in range(offset, stop)],
+        "blockEvents": block_events,
+        "blockEventCount": outside,
     }
 
 
 @method("btt_explorerExtrinsic", Param("hash", p.any_hash))
 def btt_explorer_extrinsic(ctx: RpcContext, xt_hash: bytes) -> dict[str, Any] | None:
-    """An included extrinsic by hash: block, index, signer, call and arguments, fee, outcome and its events;
-    `{"status": "pending"}` while pooled; null if unknown."""
+    """An included extrinsic by hash: block, index, signer, call and arguments, fee, outcome and its events (the
+    first 100; `eventCount` has them all); `{"status": "pending"}` while pooled; null if unknown. Reads the one
+    extrinsic and its events by index, whatever the size of its block."""
     node = ctx.node
-    location = node.chain.db.tx_location(xt_hash)
+    db = node.chain.db
+    location = db.tx_location(xt_hash)
     if location is None:
         return {"status": "pending", "hash": hex0x(xt_hash)} if xt_hash in node.pool else None
     block_hash, index = location
-    block = _block_by_hash(ctx, block_hash)
-    if block is None or index >= len(block.extrinsics):
+    body = db.block_body(block_hash)
+    header = db.get_header(block_hash)
+    if body is None or header is None or index >= body.count:
         return None
-    return {"status": "included", **render_extrinsic(ctx, block, block_hash, index)}
+    view = db.block_meta_view(block_hash)
+    return {"status": "included", **render_extrinsic(ctx, header, block_hash, index, body.extrinsic(index), view)}
+
+
+def _account_matches(body: BlockBody, view: MetaView | None, who: bytes, start: int, end: int) -> list[tuple[int, str]]:
+    """(index, role) of the extrinsics in [start, end) of a block that `who` signed or whose events name it,
+    newest first. Byte searches find where the id occurs at all (a block that does not hold it costs just
+    that); each extrinsic's signer is read from its encoding, and only events that hold the id are decoded."""
+    named = set(view.extrinsics_holding(who, start, end)) if view is not None else set()
+    signed = body.holds(who)
+    out = []
+    for i in range(end - 1, start - 1, -1) if signed else sorted(named, reverse=True):
+        if signed and body.signer(i) == who:
+            out.append((i, "signer"))
+        elif i in named and view is not None and any(_names(r[3], who) for r in view.events_of(i)):
+            out.append((i, "named"))
+    return out
 
 
 @method(
@@ -276,26 +367,65 @@ def btt_explorer_extrinsic(ctx: RpcContext, xt_hash: bytes) -> dict[str, Any] | 
     Param("account", p.account),
     optional("blocks", _int_in("blocks", 1, SCAN_MAX), SCAN_DEFAULT),
     optional("limit", _int_in("limit", 1, ACCOUNT_XTS_MAX), 20),
+    optional("before", _cursor),
 )
-def btt_explorer_account_extrinsics(ctx: RpcContext, who: bytes, blocks: int, count: int) -> dict[str, Any]:
-    """Extrinsics of the last `blocks` canonical blocks (default 200, at most 2,000) that the account signed or
-    whose events name it (a transfer to it, say), newest first, at most `limit` (default 20, at most 100)."""
+def btt_explorer_account_extrinsics(
+    ctx: RpcContext, who: bytes, blocks: int, count: int, before: tuple[int, int | None] | None
+) -> dict[str, Any]:
+    """Extrinsics that the account signed or whose events name it (a transfer to it, say), newest first, at most
+    `limit` (default 20, at most 100), in the `blocks` canonical blocks (default 200, at most 2,000) from the head,
+    or from `before` ([block number, extrinsic index]: the extrinsics before that one, then older blocks; null
+    index: all of that block). At most 20,000 extrinsics are examined per call (each block counts one more).
+    `scanned` is [lowest, highest] block examined, `complete` whether every block of the range was examined
+    whole, and `next` the `before` to go on from (null once block 0 is done)."""
+    db = ctx.node.chain.db
     head = ctx.node.chain.head.number
-    found = []
-    for block_hash, block in _canonical_blocks(ctx, head, blocks):
-        meta = ctx.node.chain.db.block_meta(block_hash)
-        named_in = {r[0] for r in (meta.events if meta is not None else []) if _names(r[3], who)}
-        for i in range(len(block.extrinsics) - 1, -1, -1):
-            xt = block.extrinsics[i]
-            named = i in named_in
-            if xt.signer != who and not named:
-                continue
-            row = render_extrinsic(ctx, block, block_hash, i)
-            row["role"] = "signer" if xt.signer == who else "named"
-            found.append(row)
+    top, top_index = (head, None) if before is None else (min(before[0], head), before[1])
+    if before is not None and before[0] > head:
+        top_index = None
+    low = max(top - blocks + 1, 0)
+    budget = ACCOUNT_SCAN_ITEMS
+    found: list[dict[str, Any]] = []
+    lowest = top
+    cursor: tuple[int, int | None] | None = (low - 1, None) if low > 0 else None
+    complete = True
+    for n in range(top, low - 1, -1):
+        h = db.canonical_hash(n)
+        summary = db.block_summary(h) if h is not None else None
+        if h is None or summary is None:
+            lowest = n
+            budget -= 1
+            continue
+        end = summary.extrinsics if n != top or top_index is None else min(top_index, summary.extrinsics)
+        if budget < 1 + end and n != top:
+            cursor, complete = (n, None), False
+            break
+        start = max(0, end - max(budget - 1, 0))
+        budget -= 1 + end - start
+        lowest = n
+        body = db.block_body(h) if end > start else None
+        matches = _account_matches(body, db.block_meta_view(h, cache=False), who, start, end) if body else []
+        header = db.get_header(h) if matches else None
+        view = db.block_meta_view(h) if matches else None
+        stopped = False
+        for i, role in matches:
             if len(found) >= count:
-                return {"scanned": [max(head - blocks + 1, 0), head], "extrinsics": found}
-    return {"scanned": [max(head - blocks + 1, 0), head], "extrinsics": found}
+                cursor, complete, stopped = (n, i + 1), False, True
+                break
+            assert body is not None and header is not None
+            row = render_extrinsic(ctx, header, h, i, body.extrinsic(i), view)
+            row["role"] = role
+            found.append(row)
+        if stopped:
+            break
+        if start > 0:
+            cursor, complete = (n, start), False
+            break
+        if len(found) >= count and n > low:
+            cursor, complete = (n - 1, None), False
+            break
+    return {"scanned": [lowest, top], "complete": complete, "extrinsics": found,
+            "next": list(cursor) if cursor is not None else None}
 
 
 @method("btt_explorerSearch", Param("query", _query))
@@ -304,7 +434,7 @@ def btt_explorer_search(ctx: RpcContext, query: str) -> dict[str, Any] | None:
     "extrinsic", "hash"}` for an included or pooled extrinsic hash, `{"kind": "account", "address"}` for an
     address or 0x account id; null if it names nothing this node knows."""
     db = ctx.node.chain.db
-    if query.isdigit():
+    if is_decimal(query):
         n = int(query)
         h = db.canonical_hash(n) if n <= ctx.node.chain.head.number else None
         return None if h is None else {"kind": "block", "hash": hex0x(h), "number": n}
@@ -323,6 +453,14 @@ def btt_explorer_search(ctx: RpcContext, query: str) -> dict[str, Any] | None:
     return {"kind": "account", "address": encode_address(who, _prefix(ctx))}
 
 
+def _job_status_of(raw: bytes) -> int:
+    """A stored job's status read from its wire form, without building the Job."""
+    return int(msgpack.unpackb(raw, raw=False)[_JOB_STATUS_FIELD])
+
+
+_JOB_STATUS_FIELD = [name for name, _ in Job.WIRE].index("status")
+
+
 @method(
     "btt_explorerJobs",
     optional("status", _job_status),
@@ -334,19 +472,21 @@ def btt_explorer_jobs(
     ctx: RpcContext, status: int | None, before: int | None, count: int, at: bytes | None
 ) -> dict[str, Any]:
     """Jobs newest first with ids below `before` (default: all), only those in `status` if given, at most
-    `limit` (default 25, at most 200); `next` is the `before` of the next page (null at the end) and `total`
-    the number of jobs ever posted. At most 10,000 ids are read per call."""
+    `limit` (default 25, at most 50); `next` is the `before` of the next page (null at the end) and `total`
+    the number of jobs ever posted. At most 2,000 ids are read per call (a job's status is read from its
+    stored form; only the listed jobs are decoded), so a page of a rare status may come back short with a
+    `next` to go on from."""
     state = state_view(ctx, at)
     prefix = _prefix(ctx)
     total = compute.next_job_id.get(state)
     top = total if before is None else min(before, total)
     jobs: list[dict[str, Any]] = []
     i = top - 1
-    floor = max(top - 10_000, 0)
+    floor = max(top - JOB_IDS_SCANNED, 0)
     while i >= floor and len(jobs) < count:
-        job = compute.jobs.get(state, i)
-        if job is not None and (status is None or job.status == status):
-            jobs.append(render_job(state, job, prefix))
+        raw = state.get(compute.jobs.key(i))
+        if raw is not None and (status is None or _job_status_of(raw) == status):
+            jobs.append(render_job(state, compute.jobs.get(state, i), prefix))
         i -= 1
     return {"total": total, "jobs": jobs, "next": i + 1 if i >= 0 else None}
 
@@ -355,34 +495,61 @@ def btt_explorer_jobs(
     "btt_explorerBurns",
     optional("blocks", _int_in("blocks", 1, SCAN_MAX), SCAN_DEFAULT),
     optional("buckets", _int_in("buckets", 1, 100), 20),
+    optional("from", _number),
 )
-def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int) -> dict[str, Any]:
-    """Burns by source (the module whose event reports it) in the last `blocks` canonical blocks (default 200,
-    at most 2,000): the totals, and a series of `buckets` (default 20) ranges oldest first, each with its
-    burns per source, all in base units."""
+def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | None) -> dict[str, Any]:
+    """Burns by source (the module whose event reports it) in the `blocks` canonical blocks (default 200, at most
+    2,000) up to block `from` (default the head): the totals, and a series of `buckets` (default 20) ranges oldest
+    first, each with its burns per source, all in base units. Only events of a kind that can carry a burn are
+    decoded, found by each block's index of event kinds; at most 100,000 events are counted and 5,000 decoded per
+    call, whole blocks at a time: `from` and `to` are the blocks examined, `next` the `from` to go on with
+    (null once the range, or block 0, is done)."""
+    db = ctx.node.chain.db
     head = ctx.node.chain.head.number
-    render = account_renderer(_prefix(ctx))
-    low = max(head - blocks + 1, 0)
-    span = head - low + 1
+    top = head if start is None else min(start, head)
+    low = max(top - blocks + 1, 0)
+    per_block: dict[int, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    items, decodes = EVENT_SCAN_ITEMS, BURN_DECODES_MAX
+    lowest, cursor = top + 1, None
+    for n in range(top, low - 1, -1):
+        h = db.canonical_hash(n)
+        view = db.block_meta_view(h, cache=False) if h is not None else None
+        kinds = view.kinds() if view is not None else array("H")
+        burning = {k for k, (m, e) in enumerate(view.kind_table) if may_burn(m, e)} if view is not None else set()
+        positions = [j for j in range(len(kinds)) if kinds[j] in burning] if burning else []
+        if lowest <= top and (items < 1 + len(kinds) or decodes < len(positions)):
+            cursor = n
+            break
+        items -= 1 + len(kinds)
+        decodes -= len(positions)
+        lowest = n
+        row: dict[str, int] = {}
+        for j in positions:
+            assert view is not None
+            record = view.events(j, j + 1)[0]
+            burned = burned_by_record(record)
+            if burned:
+                source = str(record[1])
+                row[source] = row.get(source, 0) + burned
+                totals[source] = totals.get(source, 0) + burned
+        if row:
+            per_block[n] = row
+    lowest = min(lowest, top)
+    span = top - lowest + 1
     size = max(1, -(-span // buckets))
     series: list[dict[str, Any]] = []
-    totals: dict[str, int] = {}
-    for start in range(low, head + 1, size):
-        end = min(start + size - 1, head)
-        row: dict[str, int] = {}
-        for n in range(start, end + 1):
-            h = ctx.node.chain.db.canonical_hash(n)
-            meta = ctx.node.chain.db.block_meta(h) if h is not None else None
-            for record in meta.events if meta is not None else []:
-                if not may_burn(record[1], record[2]):
-                    continue
-                burned = burned_by_event(render_event_record(record, render))
-                if burned:
-                    source = str(record[1])
-                    row[source] = row.get(source, 0) + burned
-                    totals[source] = totals.get(source, 0) + burned
-        series.append({"from": start, "to": end, "bySource": {k: str(v) for k, v in sorted(row.items())}})
-    return {"from": low, "to": head, "totals": {k: str(v) for k, v in sorted(totals.items())}, "series": series}
+    for first in range(lowest, top + 1, size):
+        last = min(first + size - 1, top)
+        bucket: dict[str, int] = {}
+        for n in range(first, last + 1):
+            for source, amount in per_block.get(n, {}).items():
+                bucket[source] = bucket.get(source, 0) + amount
+        series.append({"from": first, "to": last, "bySource": {k: str(v) for k, v in sorted(bucket.items())}})
+    if cursor is None and lowest > 0 and lowest > low:
+        cursor = lowest - 1
+    return {"from": lowest, "to": top, "totals": {k: str(v) for k, v in sorted(totals.items())}, "series": series,
+            "next": cursor}
 
 
 @method("btt_explorerSupply", optional("at", p.block_hash))
@@ -476,25 +643,48 @@ def _modules(value: Any, ctx: RpcContext) -> tuple[str, ...]:
     Param("modules", _modules),
     optional("blocks", _int_in("blocks", 1, SCAN_MAX), SCAN_DEFAULT),
     optional("limit", _int_in("limit", 1, 500), 100),
+    optional("from", _number),
 )
-def btt_explorer_events(ctx: RpcContext, modules: tuple[str, ...], blocks: int, count: int) -> dict[str, Any]:
-    """Events of the given modules in the last `blocks` canonical blocks (default 200, at most 2,000), newest
-    first, at most `limit` (default 100, at most 500), each with its block number; `counts` has every matching
-    event's name with how often it occurred in the range (all of them, not only those listed)."""
+def btt_explorer_events(
+    ctx: RpcContext, modules: tuple[str, ...], blocks: int, count: int, start: int | None
+) -> dict[str, Any]:
+    """Events of the given modules in the `blocks` canonical blocks (default 200, at most 2,000) up to block `from`
+    (default the head), newest first, at most `limit` (default 100, at most 500), each with its block number;
+    `counts` has every matching event's name with how often it occurred in the blocks examined (all of them, not
+    only those listed). Events are counted by each block's index of event kinds without being decoded (only the
+    listed ones are): at most 100,000 per call, whole blocks at a time. `from` and `to` are the blocks examined,
+    `next` the `from` to go on with (null once the range, or block 0, is done)."""
+    db = ctx.node.chain.db
     head = ctx.node.chain.head.number
+    top = head if start is None else min(start, head)
+    low = max(top - blocks + 1, 0)
     render = account_renderer(_prefix(ctx))
     wanted = set(modules)
     found: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    low = max(head - blocks + 1, 0)
-    for n in range(head, low - 1, -1):
-        h = ctx.node.chain.db.canonical_hash(n)
-        meta = ctx.node.chain.db.block_meta(h) if h is not None else None
-        for record in reversed(meta.events if meta is not None else []):
-            if record[1] not in wanted:
-                continue
-            name = f"{record[1]}.{record[2]}"
-            counts[name] = counts.get(name, 0) + 1
-            if len(found) < count:
-                found.append({"block": n, **render_event_record(record, render)})
-    return {"from": low, "to": head, "counts": dict(sorted(counts.items())), "events": found}
+    items = EVENT_SCAN_ITEMS
+    lowest, cursor = top + 1, None
+    for n in range(top, low - 1, -1):
+        h = db.canonical_hash(n)
+        view = db.block_meta_view(h, cache=False) if h is not None else None
+        kinds = view.kinds() if view is not None else array("H")
+        if lowest <= top and items < 1 + len(kinds):
+            cursor = n
+            break
+        items -= 1 + len(kinds)
+        lowest = n
+        if view is None:
+            continue
+        matching = {k for k, (m, _) in enumerate(view.kind_table) if m in wanted}
+        for k in matching:
+            module, name = view.kind_table[k]
+            counts[f"{module}.{name}"] = counts.get(f"{module}.{name}", 0) + kinds.count(k)
+        if matching and len(found) < count:
+            for j in view.positions_of(matching):
+                found.append({"block": n, **render_event_record(view.events(j, j + 1)[0], render)})
+                if len(found) >= count:
+                    break
+    lowest = min(lowest, top)
+    if cursor is None and lowest > 0 and lowest > low:
+        cursor = lowest - 1
+    return {"from": lowest, "to": top, "counts": dict(sorted(counts.items())), "events": found, "next": cursor}

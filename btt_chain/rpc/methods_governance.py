@@ -27,6 +27,7 @@ from btt_chain.primitives.extrinsic import Call
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.paging import int_in, wire_index, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.governance import electorate, logic, storage, tally
@@ -52,8 +53,12 @@ method = REGISTRY.method
 SCALE = 10**18
 """Shares are given as decimal fractions with at most 18 decimals."""
 PPM = 1_000_000
-MAX_SCAN = 10_000
-"""Referenda `btt_referenda` reads back from the newest."""
+REFERENDA_DEFAULT = 100
+REFERENDA_MAX = 100
+"""Referenda per `btt_referenda` page."""
+REFERENDA_SCANNED = 2_000
+"""Referendum ids `btt_referenda` reads per call (a status filter reads each one's status from its stored form;
+only the listed referenda are decoded)."""
 
 
 # parameters -----------------------------------------------------------------------------------------
@@ -154,16 +159,17 @@ def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
     }
 
 
-def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
+def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict[str, Any]:
     """The tally as `logic.verdict` computes it: house weights at the head's time while voting (at the end of
     voting once that has passed), at the end of voting for a closed referendum; each house's electorate, the
-    quorum and the turnout floor against the state at the head."""
+    quorum and the turnout floor against the state at the head. `work`: the compute house's whole weight, if the
+    caller has it (`electorate.work_total`)."""
     now = system.timestamp_ms.get(state)
     at = min(now, ref.voting_ends_ms)
     ayes, nays = ref.tally.ayes, ref.tally.nays
     year_weights = logic.current_house_weights(state, at)
     counted = tally.counted_weights(year_weights, ayes, nays)
-    v = logic.verdict(state, ref, at, electorate.work_total(state))
+    v = logic.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
     houses = {}
     for i, house in enumerate(gparams.HOUSES):
         voted = ayes[i] + nays[i]
@@ -225,46 +231,76 @@ def live_tally(state: Overlay, ref: Referendum) -> dict[str, Any]:
     }
 
 
-def _newest_first(state: Overlay) -> list[Referendum]:
-    out = []
-    newest = storage.next_id.get(state) - 1
-    for ref_id in range(newest, max(newest - MAX_SCAN, -1), -1):
-        ref = storage.referenda.get(state, ref_id)
-        if ref is not None:
-            out.append(ref)
-    return out
-
-
 # methods --------------------------------------------------------------------------------------------
 
 
-@method("btt_referenda", optional("status", referendum_status), optional("at", p.block_hash))
-def btt_referenda(ctx: RpcContext, status: int | None, at: bytes | None) -> list[dict[str, Any]]:
-    """Referenda newest first (only those in `status` if given; the newest 10,000 are searched): proposer,
-    call with its arguments, description hash, deposit, track, status, times, the final aye share once voting
-    closed, and the stored per-house aye and nay weight."""
+@method(
+    "btt_referenda",
+    optional("status", referendum_status),
+    optional("at", p.block_hash),
+    optional("limit", int_in("limit", 1, REFERENDA_MAX), REFERENDA_DEFAULT),
+    optional("before", int_in("before", 0, U64_MAX)),
+)
+def btt_referenda(
+    ctx: RpcContext, status: int | None, at: bytes | None, count: int, before: int | None
+) -> list[dict[str, Any]]:
+    """Referenda newest first with ids below `before` (default: all), only those in `status` if given, at most
+    `limit` (default and at most 100): proposer, call with its arguments, description hash, deposit, track,
+    status, times, the final aye share once voting closed, and the stored per-house aye and nay weight. One call
+    reads at most 2,000 ids: ids [before - 2,000, before). To page on, pass the last id listed as `before` if the
+    page is full, else `before` - 2,000 (nothing is left below 0)."""
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
-    return [render_referendum(r, prefix) for r in _newest_first(state) if status is None or r.status == status]
+    top = storage.next_id.get(state) if before is None else min(before, storage.next_id.get(state))
+    out = []
+    for ref_id in range(top - 1, max(top - REFERENDA_SCANNED, 0) - 1, -1):
+        raw = state.get(storage.referenda.key(ref_id))
+        if raw is None or (status is not None and wire_of(raw)[_STATUS] != status):
+            continue
+        out.append(render_referendum(storage.referenda.get(state, ref_id), prefix))
+        if len(out) >= count:
+            break
+    return out
+
+
+_STATUS = wire_index(Referendum, "status")
 
 
 @method("btt_referendum", Param("id", referendum_id), optional("at", p.block_hash))
 def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, Any] | None:
-    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum."""
+    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum. The tally's
+    compute-house electorate is the runtime's sum over every account with a credit history, read once per block
+    (its cost follows the number of providers that ever earned credit)."""
     state = state_view(ctx, at)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
     out = render_referendum(ref, ctx.node.spec.ss58_prefix)
-    out["liveTally"] = live_tally(state, ref)
+    out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state))
     return out
+
+
+_WORK_TOTALS: dict[bytes, int] = {}
+"""Block hash -> the compute house's whole weight in the state after it (the last one asked for)."""
+
+
+def _work_total(block_hash: bytes, state: Overlay) -> int:
+    """`electorate.work_total` once per block: it reads every account with a credit history (the compute module
+    keeps no running total), and the explorer asks for up to 20 referenda every 2 s."""
+    total = _WORK_TOTALS.get(block_hash)
+    if total is None:
+        total = electorate.work_total(state)
+        _WORK_TOTALS.clear()
+        _WORK_TOTALS[block_hash] = total
+    return total
 
 
 @method("btt_voter", Param("account", p.account), optional("at", p.block_hash))
 def btt_voter(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     """What `account` would weigh in each house if it voted now, its holders' turnout, the free balance a vote
     would lock, its vote lock (`amount` until `untilMs`; `locked` is what it holds at the head's time, 0 once
-voting has ended) and its votes in open referenda."""
+    voting has ended) and its votes in open referenda (one read per open referendum: at most
+    `governance.max_open_referenda`, itself at most 1,000)."""
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     now = system.timestamp_ms.get(state)

@@ -14,6 +14,7 @@ from typing import Any
 from btt_chain.primitives.address import encode_address
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
+from btt_chain.rpc.paging import SeekableReader, bounded_scan, state_views
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from runtime.balances.logic import ED_PARAM
 from runtime.incentives import logic, redemption, storage
@@ -27,7 +28,10 @@ from runtime.system import storage as system
 method = REGISTRY.method
 
 MAX_ATTESTATIONS = 500
-"""Attestations `btt_points` lists, the newest (`attestationCount` gives them all)."""
+"""Attestations `btt_points` lists, the newest."""
+ATTESTATIONS_COUNTED = 2_000
+"""Attestations `btt_points` counts (keys only): `attestationCount` says how many, up to this many
+(`attestationCountComplete` false if there are more)."""
 
 
 def render_attestation(evidence: bytes, a: Attestation, prefix: int) -> dict[str, Any]:
@@ -47,8 +51,8 @@ def render_payout(payout: Payout | None) -> dict[str, Any] | None:
             "returned": str(payout.returned), "amount": str(payout.amount)}
 
 
-def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
-    """What `btt_points` answers for `who` at `state`."""
+def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
+    """What `btt_points` answers for `who` at `state` (`reader`: the same state, for bounded scans)."""
     held = logic.get_points(state, who)
     epoch = logic.get_head_epoch(state)
     rate_now = params.get_param(state, iparams.REDEEM_RATE)
@@ -64,7 +68,13 @@ def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
     if rate_now:
         budget = redemption.compute_budget(rnd.asked, global_cap, pool.spendable, pool.total,
                                            params.get_param(state, ED_PARAM))
-    attestations = logic.get_attestations(state, who)
+    index = storage.by_patient.prefix + who
+    newest = bounded_scan(reader, index, MAX_ATTESTATIONS, reverse=True).items
+    attestations = []
+    for key, _ in reversed(newest):
+        evidence = key[len(index) + 8:]
+        attestations.append((evidence, storage.evidence.get(state, evidence)))
+    counted = bounded_scan(reader, index, ATTESTATIONS_COUNTED)
     return {
         "account": encode_address(who, prefix),
         "points": str(held),
@@ -84,8 +94,9 @@ def points_report(state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
         },
         "lastPayout": render_payout(storage.payouts.get(state, who)),
         "poolBalance": str(pool.spendable),
-        "attestationCount": len(attestations),
-        "attestations": [render_attestation(e, a, prefix) for e, a in attestations[-MAX_ATTESTATIONS:]],
+        "attestationCount": len(counted.items),
+        "attestationCountComplete": counted.next is None,
+        "attestations": [render_attestation(e, a, prefix) for e, a in attestations],
     }
 
 
@@ -96,13 +107,16 @@ def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     it would be paid if the epoch ended now; the per-patient cap, what is left of it and the points it may still
     request now; the epoch's requests together (patients, the table's size, points, BTT asked, the global cap, the
     budget if the epoch ended now); what its latest settled request was paid (or null); the pool's spendable
-    balance; and its attestations oldest first (the newest MAX_ATTESTATIONS)."""
-    return points_report(state_view(ctx, at), who, ctx.node.spec.ss58_prefix)
+    balance; and its attestations oldest first (the newest 500, read back from the newest by a seek), with
+    `attestationCount` counting them up to 2,000 (`attestationCountComplete` false if there are more)."""
+    reader, state = state_views(ctx, at)
+    return points_report(reader, state, who, ctx.node.spec.ss58_prefix)
 
 
 @method("btt_oracles", optional("at", p.block_hash))
 def btt_oracles(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
-    """Each activity type with the points it earns and the oracles governance appointed for it."""
+    """Each activity type with the points it earns and the oracles governance appointed for it (one appointment
+    per referendum: the lists stay short)."""
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     return [

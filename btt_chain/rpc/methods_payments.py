@@ -16,8 +16,10 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.paging import bounded_scan, state_views, wire_index, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
+from runtime.items import u64_from_key
 from runtime.overlay import Overlay
 from runtime.payments import logic, storage
 from runtime.payments.types import (
@@ -36,7 +38,11 @@ from runtime.system import storage as system
 method = REGISTRY.method
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+MAX_LIMIT = 200
+"""Invoices or payments per page."""
+INVOICES_SCANNED = 1_000
+"""Index entries `btt_invoices` reads per call when it filters by status (each invoice's status is read from its
+stored form; only the listed invoices are decoded)."""
 
 
 # parameters -----------------------------------------------------------------------------------------
@@ -130,21 +136,36 @@ def render_invoice(state: Overlay, inv: Invoice, prefix: int) -> dict[str, Any]:
     optional("status", invoice_status),
     optional("limit", limit, DEFAULT_LIMIT),
     optional("at", p.block_hash),
+    optional("before", invoice_id),
 )
-def btt_invoices(ctx: RpcContext, who: bytes, status: int | None, count: int, at: bytes | None) -> list[dict[str, Any]]:
-    """`account`'s invoices newest first, as issuer, payee or payer (`roles`), optionally of one status; at
-    most `limit` (default 50, at most 500)."""
-    state = state_view(ctx, at)
+def btt_invoices(
+    ctx: RpcContext, who: bytes, status: int | None, count: int, at: bytes | None, before: int | None
+) -> list[dict[str, Any]]:
+    """`account`'s invoices newest first with ids below `before` (default: all), as issuer, payee or payer
+    (`roles`), optionally of one status; at most `limit` (default 50, at most 200). Read from the account's own
+    index from `before` back (a seek): page on with the last id listed as `before`. With a status filter only the
+    1,000 entries below `before` are read per call, so a short page is not the end: the unfiltered list pages
+    through every entry."""
+    reader, state = state_views(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
+    index = storage.account_invoices.prefix + who
+    after = None if before is None else storage.account_invoices.key((who, before))
+    budget = count if status is None else INVOICES_SCANNED
     out = []
-    for iid, roles in reversed(list(logic.get_invoice_index(state, who))):
-        inv = storage.invoices.get(state, iid)
-        if status is not None and inv.status != status:
+    for key, raw in bounded_scan(reader, index, budget, after, reverse=True).items:
+        iid = u64_from_key(key[len(index):])
+        inv_raw = state.get(storage.invoices.key(iid))
+        if inv_raw is None or (status is not None and wire_of(inv_raw)[_STATUS] != status):
             continue
-        out.append({**render_invoice(state, inv, prefix), "roles": list(role_names(roles, INVOICE_ROLES))})
+        roles = storage.account_invoices.codec.decode(raw)
+        out.append({**render_invoice(state, storage.invoices.get(state, iid), prefix),
+                    "roles": list(role_names(roles, INVOICE_ROLES))})
         if len(out) >= count:
             break
     return out
+
+
+_STATUS = wire_index(Invoice, "status")
 
 
 @method("btt_invoice", Param("id", invoice_id), optional("at", p.block_hash))
@@ -156,18 +177,29 @@ def btt_invoice(ctx: RpcContext, iid: int, at: bytes | None) -> dict[str, Any] |
 
 
 @method(
-    "btt_payments", Param("account", p.account), optional("limit", limit, DEFAULT_LIMIT), optional("at", p.block_hash)
+    "btt_payments",
+    Param("account", p.account),
+    optional("limit", limit, DEFAULT_LIMIT),
+    optional("at", p.block_hash),
+    optional("before", payment_id),
 )
-def btt_payments(ctx: RpcContext, who: bytes, count: int, at: bytes | None) -> list[dict[str, Any]]:
-    """`account`'s payments newest first, as payer or payee (`roles`), with fee, burn and refunds; at most
-    `limit` (default 50, at most 500)."""
-    state = state_view(ctx, at)
+def btt_payments(
+    ctx: RpcContext, who: bytes, count: int, at: bytes | None, before: int | None
+) -> list[dict[str, Any]]:
+    """`account`'s payments newest first with ids below `before` (default: all), as payer or payee (`roles`), with
+    fee, burn and refunds; at most `limit` (default 50, at most 200), read from the account's own index from
+    `before` back (a seek): page on with the last id listed as `before`."""
+    reader, state = state_views(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
-    newest = list(logic.get_payment_index(state, who))[-count:]
-    return [
-        {**render_payment(storage.payments.get(state, pid), prefix), "roles": list(role_names(roles, PAYMENT_ROLES))}
-        for pid, roles in reversed(newest)
-    ]
+    index = storage.account_payments.prefix + who
+    after = None if before is None else storage.account_payments.key((who, before))
+    out = []
+    for key, raw in bounded_scan(reader, index, count, after, reverse=True).items:
+        pay = storage.payments.get(state, u64_from_key(key[len(index):]))
+        if pay is not None:
+            roles = storage.account_payments.codec.decode(raw)
+            out.append({**render_payment(pay, prefix), "roles": list(role_names(roles, PAYMENT_ROLES))})
+    return out
 
 
 @method("btt_payment", Param("id", payment_id), optional("at", p.block_hash))

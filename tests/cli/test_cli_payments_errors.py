@@ -65,7 +65,7 @@ CREATE = ["invoice", "create", "--payee", "charlie", "--amount", "250", "--from"
         (["query", "invoices", "bob", "--limit", "0"], "--limit"),
         (["query", "invoices", "bob", "--rpc", DOWN], "cannot reach a node"),
         (["query", "payments"], "Missing argument 'ACCOUNT'"),
-        (["query", "payments", "bob", "--limit", "501"], "--limit"),
+        (["query", "payments", "bob", "--limit", "201"], "--limit"),
         (["query", "payments", "bob", "--json", "--rpc", DOWN], "cannot reach a node"),
     ],
 )

@@ -1,12 +1,14 @@
 """The explorer in headless Chromium against a real dev node (`--demo-economy`): it loads without console
 errors; a CLI transfer shows on the chain page and moves both accounts' pages by the exact base unit; a demo
-job appears and settles on the compute page; a referendum's tally changes after a vote; and every page is
-photographed into the screenshot folder (see conftest)."""
+job appears and settles on the compute page; a referendum's tally changes after a vote; every page is
+photographed into the screenshot folder (see conftest); and a block of more than a page of extrinsics shows them a
+page at a time."""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
@@ -137,4 +139,55 @@ def test_screenshots_of_every_page(browser: Browser, explorer_node: ExplorerNode
         browser.page.wait_for_selector(ready, timeout=WAIT_MS)
         path = browser.shoot(name)
         assert path.stat().st_size > 10_000, path
+    assert browser.errors == []
+
+
+def test_a_big_block_shows_its_extrinsics_a_page_at_a_time(browser: Browser, explorer_node: ExplorerNode) -> None:
+    from btt_chain.primitives.extrinsic import sign_extrinsic
+    from runtime.modules import RUNTIME
+
+    node = explorer_node
+    genesis = bytes.fromhex(node.rpc("chain_getBlockHash", 0)[2:])
+    alice = dev_keypair("alice").public
+    log.info("60 transfers from a few accounts at once, so that one block holds more than a page (25) of them")
+    hashes = []
+    # not alice and ferdie (the demo's miner and clinic), nor an account whose balance is locked (a vote, vesting)
+    senders = [n for n in ("bob", "charlie", "dave", "eve")
+               if int(node.rpc("btt_account", "0x" + dev_keypair(n).public.hex())["spendable"]) > 100 * UNIT]
+    assert len(senders) >= 2, senders
+    for name in senders:
+        pair = dev_keypair(name)
+        nonce = node.rpc("system_accountNextIndex", "0x" + pair.public.hex())
+        for k in range(60 // len(senders)):
+            xt = sign_extrinsic(pair, RUNTIME.call("balances.transfer", alice, UNIT), nonce + k, genesis,
+                                RUNTIME.spec_version)
+            hashes.append(node.rpc("author_submitExtrinsic", "0x" + xt.encode().hex()))
+
+    def status(h: str) -> dict[str, Any] | None:
+        found = node.rpc("btt_extrinsicStatus", h)
+        return found if found is not None and found["status"] == "included" else None
+
+    node.wait_until("the transfers are included", lambda: all(status(h) for h in hashes))
+    counts = {}
+    for h in hashes:
+        number = status(h)["blockNumber"]  # type: ignore[index]
+        counts[number] = node.rpc("btt_explorerBlocks", number, 1)["blocks"][0]["extrinsics"]
+    number, count = max(counts.items(), key=lambda item: item[1])
+    assert count > 25, counts
+
+    browser.open(f"block/{number}")
+    assert len(browser.page.query_selector_all("#block-extrinsics tbody tr")) == 25
+    assert browser.page.inner_text("#extrinsic-pager").startswith(f"extrinsics 1 to 25 of {count}")
+    shown = 25
+    while browser.page.query_selector("#extrinsics-more") is not None:
+        log.info("next page of block %d after %d extrinsics", number, shown)
+        browser.page.evaluate("document.getElementById('page').dataset.loaded = ''")
+        browser.page.click("#extrinsics-more")
+        browser.page.wait_for_function("document.getElementById('page').dataset.loaded", timeout=WAIT_MS)
+        rows = len(browser.page.query_selector_all("#block-extrinsics tbody tr"))
+        assert browser.page.inner_text("#extrinsic-pager").startswith(
+            f"extrinsics {shown + 1} to {shown + rows} of {count}")
+        assert browser.page.query_selector("#extrinsics-newer") is not None
+        shown += rows
+    assert shown == count
     assert browser.errors == []

@@ -44,6 +44,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
         "id": 0, "owner": addr(rpc, "bob"), "class": "equipment", "metadataHash": "0x" + DOCS.hex(),
         "valuation": str(50_000 * UNIT), "status": "pending", "frozen": False, "reportHash": None, "verifier": None,
         "registeredBlock": a["registeredBlock"], "token": None, "holderCount": 0, "openOffers": 0, "escrowed": "0",
+        "countsComplete": True,
     }
     one = await rpc.call("btt_asset", 0)
     assert one["holdings"] == [] and one["offers"] == [] and one["mintFee"] is None
@@ -75,7 +76,7 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
     assert (one["openOffers"], one["escrowed"], one["holderCount"]) == (1, "100000", 1)
     (h,) = await rpc.call("btt_assetHoldings", hexid("bob"))
     assert h == {"assetId": 0, "symbol": "XRAY", "decimals": 0, "supply": "1000000", "held": "900000",
-                 "escrowed": "100000", "total": "1000000", "frozen": False}
+                 "escrowed": "100000", "total": "1000000", "frozen": False, "escrowComplete": True}
 
     await rpc.submit_in_block(eve, "assets.accept", 0)
     one = await rpc.call("btt_asset", 0)
@@ -105,7 +106,8 @@ async def test_an_asset_through_the_rpc_from_registration_to_a_sale(rpc: RpcHarn
         ("btt_asset", [True], "asset id"),
         ("btt_asset", [], "missing parameter 'id'"),
         ("btt_assets", ["nobody"], "account"),
-        ("btt_assets", [None, None, 1], "at most 2 parameters"),
+        ("btt_assets", [None, None, 1, 0, 1], "at most 4 parameters"),
+        ("btt_assets", [None, None, 101], "limit"),
         ("btt_assetHoldings", [], "missing parameter 'account'"),
         ("btt_assetHoldings", ["0x1234"], "32 bytes"),
     ],

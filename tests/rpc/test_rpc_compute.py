@@ -163,8 +163,8 @@ async def test_btt_power_table_and_mining_schedule_at_genesis(rpc: RpcHarness) -
     [
         ("btt_jobs", ["finished"], "status: expected one of open, done, expired, cancelled"),
         ("btt_jobs", [None, "nobody"], "account"),
-        ("btt_jobs", [None, None, None, 0], "limit: expected an integer from 1 to 500"),
-        ("btt_jobs", [None, None, None, 501], "limit"),
+        ("btt_jobs", [None, None, None, 0], "limit: expected an integer from 1 to 50"),
+        ("btt_jobs", [None, None, None, 51], "limit"),
         ("btt_jobs", [None, None, None, True], "limit"),
         ("btt_job", [], "missing parameter 'id'"),
         ("btt_job", ["0"], "job id: expected an integer"),

@@ -81,7 +81,8 @@ async def test_points_through_an_attestation_a_request_and_its_settlement(rpc: R
         "epochRequests": {"epoch": epoch, "requests": 0, "maxRequests": MAX_REQUESTS_PER_EPOCH, "points": "0",
                           "asked": "0", "globalCap": str(global_cap), "budgetIfSettledNow": "0"},
         "lastPayout": None,
-        "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0, "attestations": [],
+        "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0,
+            "attestationCountComplete": True, "attestations": [],
     }
 
     await submit_fee(rpc, eve, "incentives.attest", bob.public, "preventive_visit", EVIDENCE)

@@ -297,11 +297,12 @@ function compactBtt(v) {
 }
 
 // ------------------------------------------------------------------------------------------- pages
-async function blockDetail(ref) {
-  // blocks never change once stored: keep the decoded ones
-  const key = String(ref);
+async function blockDetail(ref, offset = 0) {
+  // blocks never change once stored: keep the pages already decoded (the node sends a block's extrinsics a page
+  // at a time: nextOffset is where the next page starts)
+  const key = `${ref}/${offset}`;
   if (state.blocks.has(key)) return state.blocks.get(key);
-  const block = await rpc("btt_explorerBlock", [ref]);
+  const block = await rpc("btt_explorerBlock", [ref, offset]);
   if (block && block.hash.startsWith("0x") && String(ref).startsWith("0x")) {
     if (state.blocks.size > 500) state.blocks.clear();
     state.blocks.set(key, block);
@@ -310,6 +311,7 @@ async function blockDetail(ref) {
 }
 
 const PAGES = {};
+const PAGE_SIZE = 25; // extrinsics per block page: the node's default for btt_explorerBlock
 
 PAGES.chain = {
   live: true,
@@ -349,20 +351,28 @@ PAGES.block = {
   live: false,
   async render(args) {
     const ref = /^\d+$/.test(args[0]) ? Number(args[0]) : args[0];
-    const b = await blockDetail(ref);
+    const offset = /^\d+$/.test(args[1] || "") ? Number(args[1]) : 0;
+    const b = await blockDetail(ref, offset);
     if (!b) return `<h1>Block</h1><div class="error">no block ${esc(args[0])} on this node</div>`;
+    const shown = b.extrinsicList.length;
+    const first = shown ? b.extrinsicList[0].index : offset;
+    const xtPager = `<div class="pager" id="extrinsic-pager"><span class="muted">extrinsics ${shown ? fmtInt(first + 1) : 0}` +
+      `${shown ? " to " + fmtInt(first + shown) : ""} of ${fmtInt(b.extrinsics)}</span>` +
+      `${offset > 0 ? `<a id="extrinsics-newer" href="#/block/${b.number}/${Math.max(0, offset - PAGE_SIZE)}">previous page</a>` : ""}` +
+      `${b.nextOffset !== null ? `<a id="extrinsics-more" href="#/block/${b.number}/${b.nextOffset}">next page</a>` : ""}</div>`;
     const xrows = b.extrinsicList.map((x) => `<tr><td class="num">${x.index}</td><td>${hashLink("extrinsic", x.hash)}</td>` +
       `<td class="mono">${esc(x.call.name || "?")}</td><td>${addr(x.signer)}</td><td class="num">${amt(x.fee)}</td><td>${outcome(x)}</td>` +
-      `<td>${x.events.map(eventText).join("<br>")}</td></tr>`);
+      `<td>${x.events.map(eventText).join("<br>")}${x.eventCount > x.events.length ? `<br><span class="muted">and ${fmtInt(x.eventCount - x.events.length)} more</span>` : ""}</td></tr>`);
     const erows = b.blockEvents.map((e) => `<tr><td>${esc(e.phase)}</td><td>${eventText(e)}</td></tr>`);
+    const moreEvents = b.blockEventCount > b.blockEvents.length ? ` <span class="muted">(the first ${fmtInt(b.blockEvents.length)} of ${fmtInt(b.blockEventCount)})</span>` : "";
     return `<h1>Block ${fmtInt(b.number)}</h1><div class="cards">` +
       card("hash", `<span class="hash">${esc(b.hash)}</span>`) + card("parent", hashLink("block", b.parentHash)) +
       card("author", addr(b.author)) + card("time", time(b.timestamp)) + card("slot", fmtInt(b.slot)) +
       card("size", fmtInt(b.size) + " bytes") + card("status", b.finalized ? "finalized" : b.canonical ? "best chain" : "side chain") +
       card("state root", `<span class="hash">${esc(short(b.stateRoot))}</span>`) + `</div>` +
       `<div class="pager">${b.number > 0 ? `<a href="#/block/${b.number - 1}">previous</a>` : ""}<a href="#/block/${b.number + 1}">next</a></div>` +
-      `<h2>Extrinsics</h2>` + table(["#", "hash", "call", "signer", "#fee", "outcome", "events"], xrows, "block-extrinsics") +
-      `<h2>Block events</h2>` + table(["phase", "event"], erows);
+      `<h2>Extrinsics</h2>` + xtPager + table(["#", "hash", "call", "signer", "#fee", "outcome", "events"], xrows, "block-extrinsics") +
+      `<h2>Block events${moreEvents}</h2>` + table(["phase", "event"], erows);
   },
 };
 
@@ -379,7 +389,8 @@ PAGES.extrinsic = {
       card("nonce", x.nonce) + card("fee", amt(x.fee, "xt-fee")) + card("tip", amt(x.tip)) + card("outcome", outcome(x)) +
       card("time", time(x.timestamp)) + card("era", x.era ? `born ${x.era.birth}, ${x.era.period} blocks` : "immortal") +
       `</div><h2>Arguments</h2>` + table(["name", "value"], argRows) +
-      `<h2>Events</h2>` + table(["event"], x.events.map((e) => `<tr><td>${eventText(e)}</td></tr>`));
+      `<h2>Events${x.eventCount > x.events.length ? ` <span class="muted">(the first ${fmtInt(x.events.length)} of ${fmtInt(x.eventCount)})</span>` : ""}</h2>` +
+      table(["event"], x.events.map((e) => `<tr><td>${eventText(e)}</td></tr>`));
   },
 };
 
@@ -428,7 +439,8 @@ PAGES.account = {
       `<div class="two"><div><h2>Locks (frozen is the largest)</h2>` + table(["source", "#amount"], lockRows, "locks") +
       `</div><div><h2>Reserved</h2>` + table(["for", "#amount"], reservedRows) + `</div></div>` +
       `<h2>Vesting</h2>${vestHtml}<h2>Stakes</h2>` + table(["id", "tier", "#amount", "#accrued yield", "unlocks", ""], stakeRows, "stakes") +
-      `<h2>Recent extrinsics <span class="muted">(blocks ${fmtInt(xts.scanned[0])} to ${fmtInt(xts.scanned[1])})</span></h2>` +
+      `<h2>Recent extrinsics <span class="muted">(blocks ${fmtInt(xts.scanned[0])} to ${fmtInt(xts.scanned[1])}` +
+      `${xts.complete ? "" : ", more before them"})</span></h2>` +
       table(["hash", "block", "call", "role", "#fee", "outcome", "time"], xrows, "account-extrinsics");
   },
 };
