@@ -1,5 +1,5 @@
 """Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads, and
-btt_subscribeEvents (each new head's events, as `btt_events` renders them).
+btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`).
 
 One `HeadFeed` serves every connection. The node's import only tells the feed which block arrived (a list
 append); the feed renders that block's header, and its events if anyone subscribed to events, once for all
@@ -30,6 +30,7 @@ from btt_chain.rpc.render import account_renderer, hex0x, render_event_record, r
 if TYPE_CHECKING:
     from btt_chain.node.chain import ImportedBlock
     from btt_chain.node.service import Node
+    from storage.block_meta import MetaView
 
 log = logging.getLogger("btt.rpc")
 
@@ -42,8 +43,11 @@ EVENTS = "events"
 NOTIFICATION_METHOD = {NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents"}
 MAX_SUBSCRIPTIONS = 64
 """Per connection."""
-RENDER_SLICE = 2_000
+RENDER_SLICE = 250
 """Events rendered per lane unit."""
+EVENTS_PER_NOTIFICATION = 1_000
+"""Events a `btt_newEvents` notification carries; with more (`complete: false`, `eventCount` says how many), the
+rest are read a page at a time with `btt_events(blockHash, null, start, limit)`."""
 KEEP_RENDERED = 8
 """Blocks whose rendered header and events the feed keeps (a new subscriber's first notification reuses them)."""
 MAX_BACKLOG = 64
@@ -65,8 +69,8 @@ def notification(kind: str, sub_id: str, body: str) -> tuple[str, ...]:
             '","result":', body, "}}")
 
 
-def _render_events(records: list[Any], render: Callable[[bytes], str]) -> str:
-    return ",".join(_dumps(render_event_record(r, render)) for r in records)
+def _render_events(view: MetaView, start: int, stop: int, render: Callable[[bytes], str]) -> str:
+    return ",".join(_dumps(render_event_record(r, render)) for r in view.events(start, stop))
 
 
 class HeadFeed:
@@ -169,17 +173,19 @@ class HeadFeed:
         if cached is not None:
             return cached
         db = self.node.chain.db
-        found = await self.run(lambda: (db.get_header(block_hash), db.block_meta(block_hash)))
-        header, meta = found
-        if header is None or meta is None:
+        found = await self.run(lambda: (db.get_header(block_hash), db.block_meta_view(block_hash)))
+        header, view = found
+        if header is None or view is None:
             return None
         render = account_renderer(self.node.spec.ss58_prefix)
-        records = meta.events
+        total = view.event_count
+        shown = min(total, EVENTS_PER_NOTIFICATION)
         parts: list[str] = []
-        for start in range(0, len(records), RENDER_SLICE):
-            chunk = records[start:start + RENDER_SLICE]
-            parts.append(await self.run(partial(_render_events, chunk, render)))
-        body = f'{{"blockHash":"{hex0x(block_hash)}","number":{header.number},"events":[{",".join(parts)}]}}'
+        for start in range(0, shown, RENDER_SLICE):
+            stop = min(start + RENDER_SLICE, shown)
+            parts.append(await self.run(partial(_render_events, view, start, stop, render)))
+        body = (f'{{"blockHash":"{hex0x(block_hash)}","number":{header.number},"eventCount":{total},'
+                f'"complete":{"true" if shown == total else "false"},"events":[{",".join(parts)}]}}')
         self._keep(self._events, block_hash, body)
         return body
 
@@ -316,8 +322,8 @@ def unsubscribe_finalized_heads(ctx: RpcContext, sub_id: str) -> bool:
 
 @REGISTRY.method("btt_subscribeEvents", ws_only=True)
 def subscribe_events(ctx: RpcContext) -> str:
-    """Each new best block's events (`btt_newEvents`: blockHash, number, events as `btt_events` renders them),
-    starting with the head's."""
+    """Each new best block's events (`btt_newEvents`: blockHash, number, eventCount, complete, and the first 1,000
+    events as `btt_events` renders them; page the rest with `btt_events`), starting with the head's."""
     return str(_subscriber(ctx).subscribe(EVENTS))
 
 

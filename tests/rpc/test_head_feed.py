@@ -72,3 +72,24 @@ async def test_closing_subscribers_leave_no_listener_behind(rpc: RpcHarness) -> 
         await asyncio.sleep(0.02)
     assert rpc.node._head_listeners == before
     rpc.author_block()
+
+
+@pytest.mark.asyncio
+async def test_an_events_notification_is_bounded_and_says_what_it_left_out(rpc: RpcHarness,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(subscriptions, "EVENTS_PER_NOTIFICATION", 3)
+    monkeypatch.setattr(subscriptions, "RENDER_SLICE", 2)
+    async with rpc.session.ws_connect(rpc.url) as ws:
+        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "btt_subscribeEvents"})
+        assert "result" in await _recv(ws)
+        await _recv(ws)
+        for nonce in range(4):
+            xt = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT, nonce=nonce)
+            rpc.node.submit_extrinsic(xt.encode())
+        imported = rpc.author_block()
+        result = (await _recv(ws))["params"]["result"]
+        total = len(rpc.node.chain.db.block_meta(imported.hash).events)  # type: ignore[union-attr]
+        assert total > 3
+        assert result["eventCount"] == total and result["complete"] is False and len(result["events"]) == 3
+        rest = await rpc.call("btt_events", "0x" + imported.hash.hex(), None, 3, 500)
+        assert len(rest) == total - 3  # the rest, a page away
