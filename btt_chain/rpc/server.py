@@ -334,8 +334,9 @@ class RpcServer:
         ctx = self._context(request, subscriptions)
         writer = asyncio.create_task(self._write(ws, outbox), name="rpc-ws-writer")
 
-        def alive() -> bool:
-            return not ws.closed and not outbox.closed
+        def alive() -> bool:  # the transport goes as soon as the client does, even while nobody reads the socket
+            transport = request.transport
+            return not ws.closed and not outbox.closed and transport is not None and not transport.is_closing()
 
         async def run(fn: Callable[[], T]) -> T:
             return await self.lane.run(ip, ws, fn, alive)
