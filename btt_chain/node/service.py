@@ -21,6 +21,7 @@ from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.job_outputs import JobOutputs
+from btt_chain.node.pool_funds import ChainAccounts
 from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
@@ -153,7 +154,8 @@ class Node:
         except StorageError:
             self.kv.close()
             raise
-        self.pool = TxPool(self.chain.validate_transaction, self.account_nonce)
+        # the pool re-checks its senders' funds against the head after every block it is pruned for
+        self.pool = TxPool(self.chain.validate_transaction, self.account_nonce, accounts=ChainAccounts(self.chain))
         self.outputs = JobOutputs(self.chain, self.kv)
         """Compute job outputs this node keeps and serves (RPC and the `outputs/get` protocol)."""
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard

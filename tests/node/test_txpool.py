@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from btt_chain.node.pool_funds import ChainAccounts
 from btt_chain.node.txpool import PoolConfig, TxPool
 from btt_chain.primitives.errors import InvalidExtrinsic
 from runtime.system import storage as system
@@ -17,6 +18,7 @@ def make_pool(chain, **cfg):
         lambda who: system.account.get(chain.state(), who).nonce,
         PoolConfig(**cfg),
         clock=lambda: clock[0],
+        accounts=ChainAccounts(chain),
     )
     return pool, clock
 
@@ -71,7 +73,7 @@ def test_duplicate_and_replacement_by_tip():
     pool.submit(low.encode())
     with pytest.raises(InvalidExtrinsic, match="already in the pool"):
         pool.submit(low.encode())
-    with pytest.raises(InvalidExtrinsic, match="equal or higher tip"):
+    with pytest.raises(InvalidExtrinsic, match="a replacement must tip at least 2"):
         pool.submit(transfer(chain, "bob", "charlie", 2 * UNIT, nonce=0, tip=1).encode())
     high = transfer(chain, "bob", "charlie", 2 * UNIT, nonce=0, tip=5)
     pool.submit(high.encode())
@@ -169,7 +171,7 @@ def test_a_sender_pools_no_more_than_it_can_pay():
     author_next(chain, [_fund(chain, poor.public, UNIT // 10)])
     pool, _ = make_pool(chain)
     admitted = 0
-    with pytest.raises(InvalidExtrinsic, match="cannot pay the fees and tips of its"):
+    with pytest.raises(InvalidExtrinsic, match="cannot pay the fees, tips and amounts of its"):
         for nonce in range(64):
             pool.submit(signed(chain, poor, "bob", UNIT // 1000, nonce, tip=UNIT // 100).encode())
             admitted += 1

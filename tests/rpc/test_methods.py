@@ -241,16 +241,20 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_failed_call_is_included_with_its_error(rpc: RpcHarness) -> None:
-    too_much = 10**9 * UNIT
-    xt_hash, _ = await submit_transfer(rpc, too_much)
+    too_much = 10**9 * UNIT  # more than alice has: the pool refuses it, so it is never charged
+    encoded = rpc.sign(rpc.alice, "balances.transfer", BOB.public, too_much).encode()
+    await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, "cannot pay the fees, tips and amounts",
+                                      "author_submitExtrinsic", hx(encoded))
+    to_self = rpc.sign(rpc.alice, "balances.transfer", rpc.alice.public, UNIT).encode()
+    xt_hash = await rpc.call("author_submitExtrinsic", hx(to_self))
     imported = rpc.author_block()
     status = await rpc.call("btt_extrinsicStatus", xt_hash)
     assert status["status"] == "included" and status["success"] is False
-    assert "InsufficientBalance" in status["error"]
+    assert "SelfTransfer" in status["error"]
     assert int(status["fee"]) > 0
     events = await rpc.call("btt_events", hx(imported.hash))
     [failed] = [e for e in events if e["event"] == "ExtrinsicFailed"]
-    assert failed["phase"] == 0 and "InsufficientBalance" in failed["error"]
+    assert failed["phase"] == 0 and "SelfTransfer" in failed["error"]
     assert await rpc.call("btt_extrinsicStatus", hx(bytes(32))) is None
 
 
