@@ -269,3 +269,63 @@ def test_idle_sockets_from_a_few_addresses_cannot_lock_others_out(attacked: Atta
     idle_closed = sum(v for k, v in stats.items() if k.startswith("closed:") and "idle" in k)
     assert closed >= 50 and idle_closed > 0, stats  # evicted to admit others, then timed out as idle
     wait_until(lambda: metric(node, "btt_rpc_websockets") == 0, 30, 0.2, "the idle sockets gone")
+
+
+def _signed(pair: Keypair, call: str, *args: Any, nonce: int, tip: int = 0) -> str:
+    genesis = bytes.fromhex(_GENESIS[0])
+    return "0x" + sign_extrinsic(pair, RUNTIME.call(call, *args), nonce, genesis, RUNTIME.spec_version,
+                                 tip=tip).encode().hex()
+
+
+_GENESIS: list[str] = []
+
+
+def _submit_each(node: NodeProcess, encoded: list[str]) -> list[dict[str, Any]]:
+    """Each extrinsic's answer, in order (batches of 100, the node's limit)."""
+    answers: list[dict[str, Any]] = []
+    for at in range(0, len(encoded), 100):
+        body = json.dumps([{"jsonrpc": "2.0", "id": at + i, "method": "author_submitExtrinsic", "params": [x]}
+                           for i, x in enumerate(encoded[at:at + 100])]).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{node.rpc_port}", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            answers += sorted(json.loads(resp.read()), key=lambda r: r["id"])
+    return answers
+
+
+def test_promised_money_cannot_be_moved_out_from_under_pooled_transactions(attacked: Attacked) -> None:
+    """17 accounts pool 60 future transactions each with 1.56 BTT tips, then try to move their whole balance
+    away; and chains drained by their own first transaction. Each is refused at admission (nothing pooled, no
+    fee), the future slots never hold unpayable transactions, and honest wallets are served throughout."""
+    node = attacked.node
+    _GENESIS[:] = [node.call("chain_getBlockHash", 0)[2:]]
+    alice = dev_keypair("alice")
+    squatters = [Keypair((8000 + i).to_bytes(32, "big")) for i in range(17)]
+    drainer = Keypair((8100).to_bytes(32, "big"))
+    nonce = int(node.call("system_accountNextIndex", "0x" + alice.public.hex()))
+    funded = _submit_each(node, [_signed(alice, "balances.transfer", p.public, 100 * UNIT, nonce=nonce + i)
+                                 for i, p in enumerate([*squatters, drainer])])
+    assert all("result" in r for r in funded), funded[:2]
+    wait_until(lambda: int(node.call("btt_account", "0x" + drainer.public.hex())["free"]) > 0, 60, 0.3, "funded")
+    tip = 156 * UNIT // 100
+    sink = dev_keypair("eve").public
+    with Probe(f"http://127.0.0.1:{node.rpc_port}") as probe:
+        futures = [_signed(p, "balances.transfer", sink, UNIT // 100, nonce=k, tip=tip)
+                   for p in squatters for k in range(1, 61)]
+        answers = _submit_each(node, futures)
+        pooled = sum(1 for r in answers if "result" in r)
+        assert pooled >= 1000, [r for r in answers if "error" in r][:2]
+        # now move the promised money away: refused, the pool keeps what it can be paid for
+        moves = _submit_each(node, [_signed(p, "balances.transfer_all", sink, False, nonce=0) for p in squatters])
+        assert all("error" in r and "pay" in json.dumps(r["error"]) for r in moves), moves[:2]
+        # a ready chain drained by its own first transaction gets no further
+        drain = _submit_each(node, [_signed(drainer, "balances.transfer_all", sink, False, nonce=0)] +
+                             [_signed(drainer, "balances.transfer", sink, UNIT, nonce=k) for k in range(1, 101)])
+        assert "result" in drain[0] and all("error" in r for r in drain[1:]), drain[1:3]
+        honest_transfer(node)
+    print(f"\n[pool] {pooled} future transactions pooled of {len(futures)}, {len(moves)} moves refused, "
+          f"{len(drain) - 1} drained-chain transactions refused, system_health p95 {probe.p95() * 1000:.0f} ms",
+          flush=True)
+    assert probe.p95() < P95_LIMIT_S and not probe.failures
+    for p in squatters[:3]:  # what stays pooled is still payable
+        free = int(node.call("btt_account", "0x" + p.public.hex())["free"])
+        assert free >= 60 * tip
