@@ -168,7 +168,7 @@ def build(spec: str, output: Path, genesis_time: str) -> None:
     s = _load(spec)
     if genesis_time == "now":
         start = (time.time_ns() // 1_000_000_000) * 1000
-    elif genesis_time.isdigit():
+    elif genesis_time.isascii() and genesis_time.isdigit():
         start = int(genesis_time)
     else:
         raise ConfigError(f"--genesis-time must be unix milliseconds or 'now', not {genesis_time!r}")

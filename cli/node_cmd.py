@@ -32,7 +32,7 @@ def _check_bootnodes(bootnodes: tuple[str, ...]) -> tuple[str, ...]:
         parts = addr.split("/")
         if len(parts) != 7 or parts[1] not in ("ip4", "ip6", "dns4") or parts[3] != "tcp" or parts[5] != "p2p":
             raise ConfigError(f"--bootnodes {addr!r} is not a multiaddr like /ip4/127.0.0.1/tcp/30333/p2p/PEERID")
-        if not parts[4].isdigit() or not 0 < int(parts[4]) < 65536:
+        if not (parts[4].isascii() and parts[4].isdigit()) or not 0 < int(parts[4]) < 65536:
             raise ConfigError(f"--bootnodes {addr!r} has a bad port")
     return bootnodes
 

@@ -512,7 +512,7 @@ class _Parser:
         _, _, rest = value.partition(MULTISIG_PREFIX)
         threshold_text, sep, members_text = rest.partition(":")
         members = [m.strip() for m in members_text.split(",")] if sep else []
-        if not threshold_text.isdigit() or not members or any(not m for m in members):
+        if not (threshold_text.isascii() and threshold_text.isdigit()) or not members or any(not m for m in members):
             self.err(path, f"{value!r} is not a multisig: write multisig:THRESHOLD:ADDR1,ADDR2,...")
             return None
         threshold = int(threshold_text)

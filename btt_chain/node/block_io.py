@@ -177,7 +177,7 @@ def stored_block(chain: Chain, block_hash: bytes) -> Block:
 def resolve_block(chain: Chain, ident: str) -> bytes:
     """A block hash from a `0x` hash or a canonical block number."""
     text = ident.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         h = chain.db.canonical_hash(int(text))
         if h is None:
             raise StorageError(f"no canonical block #{text} (head is #{chain.head.number})")

@@ -26,7 +26,7 @@ def parse_state_pruning(value: str) -> int | None:
     text = value.strip().lower()
     if text == ARCHIVE:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"expected a number of blocks or `archive`, got {value!r}")
     return int(text)
 

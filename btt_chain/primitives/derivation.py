@@ -31,7 +31,7 @@ def _compact_len(n: int) -> bytes:
 
 
 def chain_code(junction: str) -> bytes:
-    if junction.isdigit():
+    if junction.isascii() and junction.isdigit():
         encoded = int(junction).to_bytes(8, "little")
     else:
         raw = junction.encode()

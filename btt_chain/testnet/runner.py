@@ -97,7 +97,7 @@ def _proc_tree_usage(pid: int) -> tuple[float, int]:
     pids = [pid]
     try:
         for entry in os.listdir("/proc"):
-            if entry.isdigit():
+            if entry.isascii() and entry.isdigit():
                 try:
                     fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
