@@ -81,6 +81,8 @@ _COMPUTE_UNITS = {
     compute_params.MIN_PROVIDER_BOND: "btt",
     compute_params.FRAUD_SLASH: "btt",
     compute_params.WITHHELD_SLASH: "btt",
+    compute_params.MAX_MISSED_PER_EPOCH: "btt",
+    compute_params.MISSED_FEE: "bps",
     compute_params.REWARD_CAP: "bps",
     compute_params.PAYMENT_BURN: "bps",
     compute_params.PROVIDER_SHARE: "bps",

@@ -3,6 +3,10 @@ read the provider's open assignments (`btt_jobs`), compute and commit new ones, 
 whose sample the chain has fixed, and report what the chain decided (receipt, fraud, missed deadline,
 mining reward) from each new block's events.
 
+A result committed to is kept on disk until its assignment is final: a miner that was down past a job's deadline
+finds the assignment `late` when it comes back and still opens its sample (the chain then takes only the
+missed-deadline fee, not the withholding slash).
+
 After a reveal lands, the result is kept while the assignment is `verified` (in its challenge window): the
 loop publishes the full outputs to its node (`btt_submitOutputs`) so the requester and anyone else can
 check them, posts them on chain when they are demanded or disputed (`compute.post_outputs`), and when
@@ -113,6 +117,9 @@ class MinerLoop:
         self._looked_at: dict[int, float] = {}
         self.watcher: EventWatcher | None = None
         self.withhold_outputs = False
+        self.rebond_due = False
+        """A missed-deadline fee was taken from the bond: bond back up to what registration needed (below it the
+        chain assigns no more work)."""
         """Test helper: never post outputs on chain, even when they are owed (the provider is then slashed)."""
 
     def btt(self, amount: int | str) -> str:
@@ -190,6 +197,9 @@ class MinerLoop:
             if ev.get("module") == "compute" and "job_id" in ev:
                 touched.add(int(ev["job_id"]))
             self._report(number, ev)
+        if self.rebond_due:
+            self.rebond_due = False
+            self._restore_bond()
         jobs: list[dict[str, Any]] = []
         while True:
             page = self.rpc.call("btt_jobs", "open", None, self.address, JOBS_PAGE, None,
@@ -215,6 +225,24 @@ class MinerLoop:
                 self._looked_at[jid] = now
                 self._after_reveal(jid)
         self.given_up &= still_open
+
+    def _restore_bond(self) -> None:
+        """Bond back up to the minimum provider bond and one fixed slash per unit of capacity, what registration
+        needed: a missed-deadline fee took the bond below it, and below it no job is assigned."""
+        mine = [p for p in self.rpc.call("btt_providers", self.address) if p["registered"]]
+        if not mine:
+            return
+        slash = max(param_value(self.rpc, "compute.fraud_slash"), param_value(self.rpc, "compute.withheld_slash"))
+        needed = max(param_value(self.rpc, "compute.min_provider_bond"), int(mine[0]["capacity"]) * slash)
+        short = needed - int(mine[0]["bond"])
+        if short <= 0:
+            return
+        try:
+            self.submit("bonds.bond_extra", (short,), False)
+        except BttError as exc:
+            self.out(f"the bond is {self.btt(short)} below what taking work needs, and bonding it failed: {exc}")
+            return
+        self.out(f"bonding {self.btt(short)} back after the missed-deadline fee (active bond {self.btt(needed)})")
 
     # serving -----------------------------------------------------------------------------------------
     def _spec(self, job: dict[str, Any]) -> JobSpec:
@@ -288,10 +316,18 @@ class MinerLoop:
 
     # after the reveal: publish, post when owed, settle disputes ------------------------------------------
     def _after_reveal(self, jid: int) -> None:
-        """Keep a revealed result while its assignment is verified; forget it once the assignment is final."""
+        """Keep a revealed result while its assignment is verified, open a late one's sample; forget the result once
+        the assignment is final."""
         job = self.rpc.call("btt_job", jid)
         mine = None if job is None else next((a for a in job["assignments"] if a["provider"] == self.address), None)
         kept = self.engine.get(jid)
+        if mine is not None and kept is not None and mine["state"] == "late":
+            if self.failures.get((jid, "reveal"), 0) < MAX_ATTEMPTS:
+                indices = list(mine["sampleIndices"])
+                self._submit(jid, "reveal", "compute.reveal_result",
+                             (jid, kept.output_root, kept.salt, kept.openings(indices)),
+                             f"late, opened items {indices}")
+            return
         if job is None or mine is None or kept is None or mine["state"] != "verified":
             self.engine.forget(jid)
             self.unpublished.discard(jid)
@@ -403,8 +439,18 @@ class MinerLoop:
                 f"{self.btt(ev['slashed'])}, requester refunded {self.btt(ev['refunded'])}"
             )
         elif name == "DeadlineMissed":
-            slashed = f", bond slashed {self.btt(ev['slashed'])}" if int(ev["slashed"]) else ""
-            self.out(f"job #{jid} deadline missed in block #{number}: {self.btt(ev['refunded'])} refunded{slashed}")
+            fee = f", missed-deadline fee {self.btt(ev['slashed'])}" if int(ev["slashed"]) else ""
+            self.rebond_due |= bool(int(ev["slashed"]))
+            self.out(f"job #{jid} deadline missed in block #{number}: {self.btt(ev['refunded'])} refunded{fee}")
+        elif name == "RevealOverdue":
+            self.out(f"job #{jid}: the deadline passed before our reveal (no pay); the sample can still be opened "
+                     f"until {clock(ev['reveal_by_ms'])}, or the bond loses the withholding slash")
+        elif name == "LateRevealVerified":
+            self.out(f"job #{jid}: late reveal verified in block #{number}: no slash, the missed-deadline fee of "
+                     f"{self.btt(ev['slashed'])} only")
+            self.rebond_due |= bool(int(ev["slashed"]))
+        elif name == "RevealWithheld":
+            self.out(f"job #{jid}: sample never opened, bond slashed {self.btt(ev['slashed'])} in block #{number}")
         elif name == "SampleVerified":
             self.out(f"job #{jid} sample verified in block #{number}: paid when the challenge window closes")
         elif name == "OutputsDemanded":

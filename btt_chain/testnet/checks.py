@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from btt_chain.primitives.amounts import format_btt
 from btt_chain.testnet.perturbations import Window
 
 
@@ -143,13 +145,43 @@ def check_no_equivocation(evidence: Sequence[str]) -> Check:
     return Check("no equivocation by an honest node", True, ("no equivocation evidence in the chain",))
 
 
+def kept_share(now: int, before: int) -> str:
+    """`now` as a share of `before`, to the hundredth of a percent (rounded down): '99.97%'."""
+    bps = now * 10_000 // before if before else 0
+    return f"{bps // 100}.{bps % 100:02d}%"
+
+
 def bond_changes(expected: Mapping[str, int], bonds: Mapping[str, int] | None) -> list[str]:
-    """Validators whose bond is not what genesis gave them (compute slashing of a validator that also mines
-    shows here: it is not equivocation, but an operator wants to know)."""
+    """Validators whose bond is not what genesis gave them, with the share they kept (compute slashing and
+    missed-deadline fees of a validator that also mines show here: not equivocation, but an operator wants to
+    know)."""
     if bonds is None:
         return ["could not read the validators' bonds"]
-    return [f"{account}: bond {bonds.get(account)} (genesis {want})"
-            for account, want in sorted(expected.items()) if bonds.get(account) != want]
+    lines = []
+    for account, want in sorted(expected.items()):
+        bond = bonds.get(account)
+        if bond is None:
+            lines.append(f"{account}: no bond (genesis {format_btt(want)} BTT)")
+        elif bond != want:
+            lines.append(f"{account}: bond {format_btt(bond)} BTT (genesis {format_btt(want)} BTT): "
+                         f"{kept_share(bond, want)} kept")
+    return lines
+
+
+def provider_lines(providers: Sequence[Mapping[str, Any]] | None, genesis_bonds: Mapping[str, int]) -> list[str]:
+    """Each compute provider's record (`btt_providers` rows): work done, deadlines missed, frauds, and its bond
+    against its genesis bond where it validates."""
+    if providers is None:
+        return ["could not read the compute providers"]
+    lines = []
+    for p in sorted(providers, key=lambda row: str(row["account"])):
+        stats, bond = p["stats"], int(p["bond"])
+        before = genesis_bonds.get(p["account"])
+        kept = "" if before is None else f" of {format_btt(before)} in genesis ({kept_share(bond, before)} kept)"
+        lines.append(f"{p['account']}: {stats['assigned']} assigned, {stats['completed']} completed, "
+                     f"{stats['failed']} deadlines missed, {stats['frauds']} frauds; bond {format_btt(bond)} BTT"
+                     f"{kept}")
+    return lines or ["no compute provider registered"]
 
 
 def check_issuance(issuance: Mapping[str, Mapping[str, str] | None]) -> Check:

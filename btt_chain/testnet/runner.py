@@ -467,6 +467,11 @@ class TestnetRun:
             bonds = {v["account"]: int(v["bond"]) for v in rpc(ref.rpc_url, "btt_validators", timeout=5)}
         except (OSError, RuntimeError, ValueError, KeyError, TypeError):
             prefix, bonds = 42, None
+        providers: list[dict[str, Any]] | None
+        try:
+            providers = list(rpc(ref.rpc_url, "btt_providers", None, timeout=5))
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            providers = None
         expected = {encode_address(dev_keypair(str(n.validator)).public, prefix): n.stake * BTT for n in m.validators}
         inclusions, evidence = self._scan_chain(ref)
         grace = max(15.0, 3 * m.epoch_slots * m.slot_ms / 1000)
@@ -482,6 +487,8 @@ class TestnetRun:
         changed = checks.bond_changes(expected, bonds)
         results.append(checks.Check("validator bonds as in genesis (information)", True,
                                     tuple(changed) or ("all intact",)))
+        results.append(checks.Check("compute providers (information)", True,
+                                    tuple(checks.provider_lines(providers, expected))))
         crashes = [f"{n.spec.name}: {c}" for n in self.nodes for c in n.crashes]
         results.append(checks.Check("no node crashed", not crashes, tuple(crashes) or ("none",)))
         lag = checks.finality_lag(self.samples, self.windows)

@@ -63,14 +63,15 @@ def min_deadline_ms(state: Overlay) -> int:
 
 
 def assign_queued(ctx: CallContext) -> None:
-    """Give queued jobs providers, drawn by bond among those that can take one more, up to the per-block limit;
+    """Give queued jobs providers, drawn by bond among those that can take one more (and are not paused after a
+    missed deadline: `outage`), up to the per-block limit;
     a job whose deadline leaves less than `work_slots` waits (and expires, refunded, if nobody takes it)."""
     state = ctx.state
     queued = [k for k, _ in storage.queue.items(state)]
     if not queued:
         return
     budget = ctx.param(params.MAX_ASSIGNMENTS_PER_BLOCK)
-    pool = {c.account: c for c in providers.eligible(state)}
+    pool = {c.account: c for c in providers.eligible(state, ctx.env.timestamp_ms)}
     randomness = consensus.randomness.get(state)
     slot = ctx.env.slot
     latest = ctx.env.timestamp_ms + work_slots(state) * consensus.slot_ms.get(state)

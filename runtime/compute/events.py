@@ -111,7 +111,8 @@ class JobReceipt(Event):
 
 @dataclass(frozen=True)
 class FraudDetected(Event):
-    """A sampled output did not match: the provider's bond was slashed and the requester refunded."""
+    """A sampled output did not match: the provider's bond was slashed and the requester refunded (`refunded` is 0
+    for a late reveal: the requester had its refund at the deadline)."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -124,7 +125,9 @@ class FraudDetected(Event):
 
 @dataclass(frozen=True)
 class DeadlineMissed(Event):
-    """`slashed` is non-zero when the provider had committed and then withheld its reveal."""
+    """The assignment was still open at the deadline: `refunded` went back to the requester, `slashed` is the
+    missed-deadline fee burned from the provider's bond (0 where it committed: a late assignment pays it when its
+    late reveal lands, a commit whose sample was never drawn does not)."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -132,6 +135,43 @@ class DeadlineMissed(Event):
     refunded: int
     slashed: int
     WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT), ("slashed", AMOUNT))
+
+
+@dataclass(frozen=True)
+class RevealOverdue(Event):
+    """The deadline passed after the sample was drawn: the provider may still open it until `reveal_by_ms`, or
+    lose the withholding slash then."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    reveal_by_ms: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("reveal_by_ms", U64))
+
+
+@dataclass(frozen=True)
+class LateRevealVerified(Event):
+    """A late assignment's sample re-executed correctly: honest work, late. No pay, no credit; `slashed` is the
+    missed-deadline fee burned from the provider's bond."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    output_root: bytes
+    slashed: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("output_root", HASH), ("slashed", AMOUNT))
+
+
+@dataclass(frozen=True)
+class RevealWithheld(Event):
+    """A late assignment's late-reveal time ended without a valid opening: `slashed` (the withholding slash) left
+    the provider's bond."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    slashed: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("slashed", AMOUNT))
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """The compute module's work at the start of every block, in this order: the epoch's credit maturity and
-mining distribution, expiry of overdue jobs, challenge windows that closed, samples fixed by this block's
-randomness, and assignment."""
+mining distribution, expiry of overdue jobs, late-reveal times that ended, challenge windows that closed,
+samples fixed by this block's randomness, and assignment."""
 
 from __future__ import annotations
 
-from runtime.compute import assignment, challenge, jobs, mining, sample_fix, storage
+from runtime.compute import assignment, challenge, jobs, mining, outage, sample_fix, storage
 from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
 
@@ -19,6 +19,7 @@ def on_initialize(ctx: CallContext) -> None:
         mining.distribute_rewards(ctx, epoch)
         storage.epoch.put(state, epoch)
     jobs.expire(ctx)
+    outage.close_late_reveals(ctx)
     challenge.mature(ctx)
     sample_fix.fix_samples(ctx)
     assignment.assign_queued(ctx)

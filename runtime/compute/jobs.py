@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
-from runtime.compute import assignment, costs, errors, events, market, params, settlement, storage
+from runtime.compute import assignment, costs, errors, events, market, outage, params, storage
 from runtime.compute.inference import input_bytes
 from runtime.compute.inputs import input_root, synthetic_inputs
 from runtime.compute.models import get_model
@@ -15,7 +15,6 @@ from runtime.compute.types import (
     JOB_EXPIRED,
     JOB_OPEN,
     MAX_REDUNDANCY,
-    MISSED,
     OPEN_STATES,
     Job,
 )
@@ -119,9 +118,9 @@ def close(ctx: CallContext, job: Job, status: int, refund: int) -> None:
 
 
 def expire(ctx: CallContext) -> None:
-    """Close every open job whose deadline has passed: refund what no verified result earned, and mark
-    providers that did not deliver (`settlement.missed`: a provider that committed and saw its sample, then
-    never revealed, also loses the withholding slash)."""
+    """Close every open job whose deadline has passed: refund what no verified result earned, and end the
+    assignments still open (`outage.missed`: a mark, the missed-deadline fee, and a late-reveal time where the
+    sample was drawn)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
@@ -136,7 +135,6 @@ def expire(ctx: CallContext) -> None:
         for i, a in enumerate(assignments):
             if a.state not in OPEN_STATES:
                 continue
-            settlement.missed(ctx, job, a)
-            assignments[i] = a.replace(state=MISSED)
+            assignments[i] = outage.missed(ctx, job, a)
             refund += a.portion
         close(ctx, job.replace(assignments=tuple(assignments)), JOB_EXPIRED, refund)

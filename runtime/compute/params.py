@@ -26,8 +26,17 @@ have as long again to use them."""
 FRAUD_SLASH = "compute.fraud_slash"
 """The fixed amount one proven fraud (a wrong sampled or challenged item) costs the provider's bond."""
 WITHHELD_SLASH = "compute.withheld_slash"
-"""The fixed amount withholding costs: a reveal not made once the sample was drawn, or outputs owed and not
-posted in time."""
+"""The fixed amount withholding costs: a drawn sample not opened by the end of its late-reveal time, or outputs
+owed and not posted in time."""
+MISSED_FEE = "compute.missed_deadline_fee_bps"
+"""The share of an assignment's escrow a missed deadline costs the provider's bond (burned; see `outage`)."""
+MAX_MISSED_PER_EPOCH = "compute.max_missed_per_epoch"
+"""The most missed-deadline fees take from one provider's bond in one epoch."""
+MISSED_PAUSE = "compute.missed_pause_ms"
+"""How long a provider that missed a deadline is not assigned new work."""
+LATE_REVEAL = "compute.late_reveal_ms"
+"""How long after the deadline a provider that committed and whose sample was drawn may still open it (and keep
+its bond but for the missed-deadline fee) before it loses the withholding slash."""
 CREDIT_MATURITY = "compute.credit_maturity_ms"
 CREDIT_PER_BURNED = "compute.credit_per_btt_burned"
 """Work units of credit one burned BTT can back: credit = min(multiply-accumulates, burned x this)."""
@@ -51,7 +60,8 @@ def energy_factor(energy: int) -> str:
 ALL = (
     MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
     MAX_OPEN_JOBS_PER_REQUESTER, MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, COMMIT_WINDOW, SAMPLE_AUTHORS,
-    CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, CREDIT_MATURITY, CREDIT_PER_BURNED,
+    CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, MISSED_FEE, MAX_MISSED_PER_EPOCH, MISSED_PAUSE,
+    LATE_REVEAL, CREDIT_MATURITY, CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),

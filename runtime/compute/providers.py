@@ -1,7 +1,7 @@
 """Provider registration, the bond each open assignment holds, and the eligible set assignment draws from.
 
-Every assignment not yet final (assigned, committed, or verified inside its challenge window) may still cost its
-provider one fixed slash (`compute.fraud_slash` or `compute.withheld_slash`, whichever is larger). So a provider
+Every assignment not yet final (assigned, committed, verified inside its challenge window, or late) may still cost
+its provider one fixed slash (`compute.fraud_slash` or `compute.withheld_slash`, whichever is larger). So a provider
 registers only with a bond covering its whole capacity, is assigned only while its bond covers one more, and
 cannot unbond below what its assignments hold (`bond_floor`, which the bonds module consults). A fraud therefore
 costs the same whether it is caught alone or beside others: never a share of whatever bond is left.
@@ -92,14 +92,22 @@ def can_take_one_more(state: Overlay, c: Candidate) -> bool:
     return c.provider.active < c.provider.capacity and c.bond >= required_bond(state, c.provider.at_risk + 1)
 
 
-def eligible(state: Overlay) -> list[Candidate]:
-    """Providers that can take one more assignment, by account."""
+def eligible(state: Overlay, now_ms: int) -> list[Candidate]:
+    """Providers that can take one more assignment and are not paused after a missed deadline, by account."""
     out = []
     for who, provider in storage.providers.items(state):
+        if is_paused(state, who, now_ms):
+            continue
         c = Candidate(who, bonds.bonded(state, who), provider)
         if can_take_one_more(state, c):
             out.append(c)
     return out
+
+
+def is_paused(state: Overlay, who: bytes, now_ms: int) -> bool:
+    """`who` missed a deadline less than `compute.missed_pause_ms` ago (`outage`): no new assignment yet."""
+    record = storage.outages.get(state, who)
+    return record is not None and record.paused_until_ms > now_ms
 
 
 def took_assignment(state: Overlay, who: bytes, provider: Provider) -> Provider:

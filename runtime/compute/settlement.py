@@ -1,16 +1,15 @@
-"""Money at the end of an assignment: the payment split and burn with work credit, the fixed slashes, the
-missed-deadline mark, and what every final assignment releases (its hold on the provider's bond, the
-requester's unspent posting deposit)."""
+"""Money at the end of an assignment: the payment split and burn with work credit, the fixed slashes, and what
+every final assignment releases (its hold on the provider's bond, the requester's unspent posting deposit). What
+a missed deadline costs is `outage`'s."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.amounts import UNIT
-from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
 from runtime.bonds import logic as bonds
 from runtime.compute import events, params, storage
-from runtime.compute.types import COMMITTED, SETTLED, Assignment, Job, PendingCredit
+from runtime.compute.types import SETTLED, Assignment, Job, PendingCredit
 from runtime.context import CallContext
 
 BPS = 10_000
@@ -70,19 +69,6 @@ def slash(ctx: CallContext, provider: bytes, amount: int, reporter: bytes | None
     # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned must not
     # escape the slash (bonds.slash reaches the chunks too).
     return bonds.slash(ctx, provider, amount, reporter)
-
-
-def missed(ctx: CallContext, job: Job, a: Assignment) -> None:
-    """The deadline passed with this assignment open: a mark against the provider, and the withholding slash if
-    it had committed and its sample was drawn (it saw its sample and chose not to open it). A commit whose
-    sample was never drawn never had one to open. The caller refunds the portion."""
-    withheld = a.state == COMMITTED and a.sample_seed != ZERO_HASH
-    burned, reward = slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None) if withheld else (0, 0)
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None:
-        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, failed=p.failed + 1))
-    release(ctx, job, a)
-    ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, burned + reward))
 
 
 def count_outcome(ctx: CallContext, provider: bytes, outcome: str) -> None:

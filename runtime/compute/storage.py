@@ -15,6 +15,7 @@ from runtime.compute.types import (
     EmissionPeriodRecord,
     Job,
     JobProvider,
+    Outage,
     PendingCredit,
     Provider,
     RecentAuthor,
@@ -67,6 +68,13 @@ while commits wait for their sample."""
 
 maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH)
 """Verified assignments by the end of their challenge window: (ms u64, job id u64, provider) -> zero hash."""
+
+late_reveals: StorageMap[bytes] = StorageMap(M, "late_reveals", HASH)
+"""Late assignments by the end of their late-reveal time: (ms u64, job id u64, provider) -> zero hash (`outage`)."""
+
+outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage))
+"""Provider -> its missed-deadline fees in its last epoch with one, and its pause from new assignments
+(`outage`); absent for a provider that never missed a deadline it could have met."""
 
 posted_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
     M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS)

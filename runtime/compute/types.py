@@ -49,10 +49,13 @@ VERIFIED = 5
 """Its sample re-executed correctly; it is in its challenge window: payment and credit wait for the window's end."""
 VOID = 6
 """A redundancy dispute nobody settled by the end of the window: not paid, not slashed, requester refunded."""
-ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void")
+LATE = 7
+"""The deadline passed after its sample was drawn and before the reveal: the requester has its refund, and the
+provider may still open the sample until its late-reveal time (`outage`), or lose the withholding slash."""
+ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void", "late")
 OPEN_STATES = (ASSIGNED, COMMITTED)
 """States in which the provider still owes its work (the job's deadline applies)."""
-AT_RISK_STATES = (ASSIGNED, COMMITTED, VERIFIED)
+AT_RISK_STATES = (ASSIGNED, COMMITTED, VERIFIED, LATE)
 """States in which the assignment may still cost the provider a slash (its bond must cover it)."""
 REVEALED_STATES = (VERIFIED, SETTLED, VOID)
 """States that hold an output root nobody has proven wrong."""
@@ -120,6 +123,23 @@ class Provider(Struct):
 
 
 @dataclass(frozen=True)
+class Outage(Struct):
+    """A provider's missed deadlines as the fee and the pause see them (`outage`)."""
+
+    epoch: int
+    """The epoch `charged` counts in."""
+    charged: int
+    """Missed-deadline fees taken from its bond in that epoch (at most `compute.max_missed_per_epoch`)."""
+    paused_until_ms: int
+    """No new assignment before this time (its last missed deadline plus `compute.missed_pause_ms`, unless it
+    showed since that it is back)."""
+    seen_slot: int = 0
+    """The slot of its last commit or reveal since it first missed a deadline: it was up then."""
+
+    WIRE = (("epoch", U64), ("charged", AMOUNT), ("paused_until_ms", U64), ("seen_slot", U64))
+
+
+@dataclass(frozen=True)
 class Assignment(Struct):
     """One provider's part of a job: its share of the escrow and where it is in commit / reveal."""
 
@@ -141,7 +161,8 @@ class Assignment(Struct):
     (see `sample_fix`); zero until then."""
     output_root: bytes = ZERO_HASH
     matures_ms: int = 0
-    """While verified: when its challenge window closes and it is paid (0 before the reveal)."""
+    """While verified: when its challenge window closes and it is paid (0 before the reveal). While late: the
+    end of its late-reveal time."""
     outputs_due_ms: int = 0
     """Non-zero when the provider owes the chain its full outputs (demanded, or a redundancy dispute): every
     chunk must be on chain before this time, or the outputs count as withheld."""

@@ -5,7 +5,9 @@ fixed later, by randomness no coalition lacking an honest validator knew at comm
 reveal opens the sampled items with Merkle paths into the job's input root and the committed output root; the
 runtime re-runs the model on them. One differs: the provider's bond loses the fixed fraud slash and the
 requester is refunded. All equal: the assignment is `verified` and enters its challenge window (`challenge`):
-payment, burn and work credit come only when the window closes with no fault shown.
+payment, burn and work credit come only when the window closes with no fault shown. A reveal after the deadline
+(an assignment `late`: its sample was drawn and the provider went quiet) earns nothing; it only decides what the
+miss costs (`outage`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
-from runtime.compute import challenge, errors, events, params, sample_fix, settlement, storage
+from runtime.compute import challenge, errors, events, outage, params, sample_fix, settlement, storage
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.jobs import close, get_open_job
 from runtime.compute.models import built, get_model
@@ -26,6 +28,7 @@ from runtime.compute.types import (
     COMMITTED,
     FRAUD,
     JOB_DONE,
+    LATE,
     OPEN_STATES,
     Assignment,
     Job,
@@ -79,13 +82,24 @@ def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None
         )
     sample_fix.enqueue(ctx, JobProvider(job_id, who), a.sample_from_slot)
     _put_assignment(ctx, job, idx, a.replace(state=COMMITTED, commitment=commitment, commit_block=ctx.env.number))
+    outage.resume(ctx, who)
     ctx.emit(events.ResultCommitted(job_id, who, a.sample_from_slot))
 
 
 def reveal(
     ctx: CallContext, who: bytes, job_id: int, output_root: bytes, salt: bytes, openings: Sequence[Opening]
 ) -> None:
-    """Open the sampled items. Bad openings are refused (nothing changes); valid openings get a verdict."""
+    """Open the sampled items. Bad openings are refused (nothing changes); valid openings get a verdict. A late
+    assignment (its deadline passed after the sample was drawn) may still be opened until its late-reveal time:
+    `outage` has that verdict."""
+    job = storage.jobs.get(ctx.state, job_id)
+    mine = None if job is None else job.assignment_of(who)
+    if job is not None and mine is not None and job.assignments[mine].state == LATE:
+        a = job.assignments[mine]
+        bad = _check_openings(ctx, job, a, output_root, salt, openings)
+        outage.late_reveal(ctx, job, mine, a.replace(output_root=output_root), bad)
+        outage.resume(ctx, who)
+        return
     job = get_open_job(ctx, job_id)
     idx, a = _assignment(ctx, job, who, COMMITTED)
     if a.sample_seed == ZERO_HASH:
@@ -93,6 +107,24 @@ def reveal(
             f"the sample waits for blocks by enough distinct validators from slot {a.sample_from_slot} on; reveal "
             "once it is fixed"
         )
+    bad = _check_openings(ctx, job, a, output_root, salt, openings)
+    outage.resume(ctx, who)
+    a = a.replace(output_root=output_root)
+    if bad is None:
+        job = _put_assignment(ctx, job, idx, challenge.verified(ctx, job, a))
+        challenge.check_agreement(ctx, job, idx)
+        job = storage.jobs.get(ctx.state, job_id)
+    else:
+        job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
+    if len(job.assignments) == job.redundancy and all(x.state not in OPEN_STATES for x in job.assignments):
+        close(ctx, job, JOB_DONE, 0)
+
+
+def _check_openings(
+    ctx: CallContext, job: Job, a: Assignment, output_root: bytes, salt: bytes, openings: Sequence[Opening]
+) -> int | None:
+    """Refuse openings that do not open the committed root at the sampled items; otherwise re-execute them and
+    return the first item whose output differs (None if every one matches)."""
     if result_commitment(output_root, salt) != a.commitment:
         raise errors.CommitmentMismatch()
     indices = sample_of(job, a, ctx.param(params.SAMPLE_SIZE))
@@ -108,16 +140,7 @@ def reveal(
         if not verify_merkle_proof(output_root, o.output, o.index, job.items, o.output_proof):
             raise errors.BadOpenings(f"item {o.index}: the output's path does not lead to the output root")
     outputs = infer(built(reg.spec), [o.input for o in openings])
-    bad = next((o.index for o, out in zip(openings, outputs, strict=True) if o.output != out), None)
-    a = a.replace(output_root=output_root)
-    if bad is None:
-        job = _put_assignment(ctx, job, idx, challenge.verified(ctx, job, a))
-        challenge.check_agreement(ctx, job, idx)
-        job = storage.jobs.get(ctx.state, job_id)
-    else:
-        job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
-    if len(job.assignments) == job.redundancy and all(x.state not in OPEN_STATES for x in job.assignments):
-        close(ctx, job, JOB_DONE, 0)
+    return next((o.index for o, out in zip(openings, outputs, strict=True) if o.output != out), None)
 
 
 def _fraud(ctx: CallContext, job: Job, a: Assignment, item: int) -> Assignment:

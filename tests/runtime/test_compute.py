@@ -25,6 +25,7 @@ from runtime.compute.types import (
     JOB_DONE,
     JOB_EXPIRED,
     JOB_OPEN,
+    LATE,
     MISSED,
     SETTLED,
     VERIFIED,
@@ -66,6 +67,10 @@ MATURITY = DEFAULT_PARAMS["compute.credit_maturity_ms"][0]
 CAP_BPS = DEFAULT_PARAMS["compute.reward_cap_bps"][0]
 WINDOW = DEFAULT_PARAMS["compute.challenge_window_ms"][0]
 OUTPUTS_DUE = DEFAULT_PARAMS["compute.outputs_due_ms"][0]
+MISSED_CAP = DEFAULT_PARAMS["compute.max_missed_per_epoch"][0]
+"""The most missed-deadline fees take from a provider in one epoch: with PRICE's 10% fee above it, one miss costs
+this much."""
+LATE_REVEAL = DEFAULT_PARAMS["compute.late_reveal_ms"][0]
 DEADLINE = 60_000
 SHORT = 20_000
 """The shortest deadline a test chain accepts: its commit window (4 slots) for waiting in the queue, and the
@@ -361,6 +366,7 @@ def test_leaving_and_coming_back_does_not_wipe_the_missed_deadlines() -> None:
     run_to_deadline(chain, job_id)
     assert provider_of(chain, "bob") == Provider(4, 0, 0, assigned=1, failed=1)
     assert_ok(chain.submit("bob", "compute.deregister_provider"))
+    assert_ok(chain.submit("bob", "bonds.bond_extra", MISSED_CAP))  # the missed-deadline fee took it below
     assert_ok(chain.submit("bob", "compute.register_provider", 2, 1, 3))
     assert_last_event(chain, events.ProviderRegistered(acct("bob"), 2, 1, 3))
     assert provider_of(chain, "bob") == Provider(2, 1, 3, assigned=1, failed=1)
@@ -815,7 +821,7 @@ def test_a_commit_after_its_window_is_refused_and_the_assignment_expires() -> No
     assert_noop(chain, "bob", "compute.commit_result", job_id, bob.commitment(job_id), error="CommitWindowClosed")
     assert job_of(chain, job_id).assignments[0].state == ASSIGNED
     run_to_deadline(chain, job_id)
-    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, 0) in chain.events()
+    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, MISSED_CAP) in chain.events()
 
 
 def test_a_commit_in_the_last_slot_of_its_window_is_accepted() -> None:
@@ -869,19 +875,19 @@ def run_to_deadline(chain: TestChain, job_id: int) -> None:
     assert now(chain) == deadline
 
 
-def test_a_provider_that_never_commits_gets_a_mark_and_the_requester_a_refund() -> None:
+def test_a_provider_that_never_commits_gets_a_mark_its_fee_and_the_requester_a_refund() -> None:
     chain = make_chain()
     job_id = assigned_job(chain, deadline_ms=SHORT)
     charlie0, issued0 = chain.account("charlie"), issuance(chain)
     run_to_deadline(chain, job_id)
-    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, 0) in chain.events()
+    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, MISSED_CAP) in chain.events()
     assert_last_event(chain, events.JobClosed(job_id, JOB_EXPIRED, PRICE))
     assert chain.account("charlie").reserved == charlie0.reserved - PRICE == 0
     assert chain.account("charlie").free == charlie0.free + PRICE
     assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, failed=1)
     assert provider_of(chain, "bob").on_time_bps() == 0  # type: ignore[union-attr]
-    assert ledger(chain, "bob") == BondLedger(BOND, ())
-    assert issuance(chain) == issued0
+    assert ledger(chain, "bob") == BondLedger(BOND - MISSED_CAP, ())  # the fee, burned
+    assert issuance(chain) == issued0 - MISSED_CAP
     job = job_of(chain, job_id)
     assert (job.status, job.assignments[0].state) == (JOB_EXPIRED, MISSED)
     assert storage.open_jobs.get(chain.view()) == 0
@@ -896,14 +902,23 @@ def test_a_provider_that_withholds_its_reveal_is_slashed() -> None:
     assert 1 in cheat.sample(job_id)  # caught if it reveals: it keeps quiet instead
     charlie0, issued0 = chain.account("charlie"), issuance(chain)
     run_to_deadline(chain, job_id)
+    # at the deadline: the requester's refund, and a late-reveal time the cheat cannot use
+    reveal_by = job_of(chain, job_id).deadline_ms + LATE_REVEAL
+    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, 0) in chain.events()
+    assert events.RevealOverdue(job_id, acct("bob"), reveal_by) in chain.events()
+    assert_last_event(chain, events.JobClosed(job_id, JOB_EXPIRED, PRICE))
+    assert job_of(chain, job_id).assignments[0].state == LATE
+    assert chain.account("charlie").free == charlie0.free + PRICE
+    while now(chain) < reveal_by:
+        chain.run_block([])
     slashed = WITHHELD_SLASH
     assert slashed == 25 * UNIT
-    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, slashed) in chain.events()
-    assert_last_event(chain, events.JobClosed(job_id, JOB_EXPIRED, PRICE))
+    assert events.RevealWithheld(job_id, acct("bob"), slashed) in chain.events()
     assert ledger(chain, "bob") == BondLedger(BOND - slashed, ())
     assert issuance(chain) == issued0 - slashed
     assert chain.account("charlie").free == charlie0.free + PRICE
     assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, failed=1)
+    assert job_of(chain, job_id).assignments[0].state == MISSED
     assert_noop(chain, "bob", "compute.reveal_result", *cheat.reveal_args(job_id), error="JobNotOpen")
 
 
@@ -1029,9 +1044,9 @@ def score(credit_: int, on_time: int, region: int, energy: int) -> int:
 
 
 def test_mining_rewards_follow_region_energy_and_on_time_and_stay_within_the_emission() -> None:
-    chain = mining_chain()
+    chain = mining_chain(**{"compute.missed_pause_ms": 0})  # dave is drawn again right after his miss
     # dave: remote (1.5x), energy class A (1.2x), but he lets one job run out first (on time 50%)
-    register(chain, "dave", capacity=4, region=2, energy=0)
+    register(chain, "dave", capacity=4, region=2, energy=0, bond=BOND + UNIT)  # the miss's fee leaves it above
     shortest = assignment.min_deadline_ms(chain.view())
     missed = post(chain, price=UNIT, deadline_ms=shortest)
     run_to_deadline(chain, missed)

@@ -1,15 +1,17 @@
 """The compute marketplace driven at random through its whole life: posts (some evicting others from a full
-market), cancels, commits (honest and faked), reveals, demands, output chunks on time and late, challenges,
-unbonding attempts. After every block the test chain checks the issuance invariants, and this test checks the
-marketplace's own books against the jobs themselves:
+market), cancels, commits (honest and faked), reveals (on time, late and never: one provider dozes), demands,
+output chunks on time and late, challenges, unbonding attempts. After every block the test chain checks the
+issuance invariants, and this test checks the marketplace's own books against the jobs themselves:
 
 - the open-job counts (all, and per requester) and the queue and eviction indexes;
 - every provider's open and at-risk counts, and a bond that covers a fixed slash for each at-risk assignment
-  (unless a slash itself took it lower);
-- the sample queue's count, and one maturity entry for each verified assignment at its closing time;
+  after every slash and missed-deadline fee (a fee never takes the bond below that floor);
+- the sample queue's count, one maturity entry for each verified assignment at its closing time, and one
+  late-reveal entry for each late assignment;
+- no provider charged more missed-deadline fees in an epoch than the cap;
 - posted chunks only for verified assignments, as many as their posted items fill;
 - each requester's reserved balance equal to the escrow of its unsettled assignments and unassigned shares plus
-  its unspent posting deposits.
+  its unspent posting deposits (a late assignment's escrow went back at the deadline).
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ from runtime.compute.types import (
     COMMITTED,
     JOB_EVICTED,
     JOB_OPEN,
+    LATE,
     OPEN_STATES,
     VERIFIED,
 )
 from runtime.overlay import Overlay
+from runtime.params.storage import get_param
 from tests.runtime.test_compute import MODEL, Worker, make_chain, min_price, register
 from tests.support.runtime_builder import UNIT, TestChain, acct
 
 PROVIDERS = ("bob", "eve", "ferdie")
+DOZY = "eve"
+"""Reveals seldom: its deadlines pass after its sample was drawn, and it opens the sample late, if at all."""
 REQUESTERS = ("charlie", "dave")
 BLOCKS = 220
 
@@ -61,13 +67,17 @@ def check_books(chain: TestChain) -> None:
         assert p.active == sum(a.state in OPEN_STATES for a in mine), name
         assert p.at_risk == sum(a.state in AT_RISK_STATES for a in mine), name
         led = bonds.ledger.get(view, acct(name))
-        slashed = p.frauds > 0 or p.failed > 0
-        assert slashed or (led is not None and led.active >= p.at_risk * slash), name
+        assert (0 if led is None else led.active) >= p.at_risk * slash, name  # fees and slashes included
     waiting = sum(len(g) for _, g in storage.sample_waiting.items(view))
     assert storage.samples_waiting.get(view) == waiting
     maturing = {k for k, _ in storage.maturing.items(view)}
     verified = [(j, a) for j in jobs for a in j.assignments if a.state == VERIFIED]
     assert maturing == {storage.maturing_key(a.matures_ms, j.id, a.provider) for j, a in verified}
+    late = {k for k, _ in storage.late_reveals.items(view)}
+    assert late == {storage.maturing_key(a.matures_ms, j.id, a.provider)
+                    for j in jobs for a in j.assignments if a.state == LATE}
+    cap = get_param(view, "compute.max_missed_per_epoch")
+    assert all(o.charged <= cap for _, o in storage.outages.items(view))
     chunks: dict[tuple[int, bytes], int] = {}
     for key, _ in storage.posted_chunks.items(view):
         jid, who = int.from_bytes(key[:8], "big"), key[8:40]
@@ -85,7 +95,8 @@ def check_books(chain: TestChain) -> None:
                 continue
             if j.status == JOB_OPEN:
                 owed += j.unassigned_escrow
-            owed += sum(a.portion + a.posting_deposit for a in j.assignments if a.state in AT_RISK_STATES)
+            owed += sum(a.portion + a.posting_deposit for a in j.assignments
+                        if a.state in AT_RISK_STATES and a.state != LATE)
         assert chain.account(r).reserved == owed, r
 
 
@@ -128,8 +139,11 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
                 worker = Worker(chain, name, fake=fakes[name])
                 if a.state == ASSIGNED and job.status == JOB_OPEN and rng.random() < 0.8:
                     plan(name, "commit", "compute.commit_result", job.id, worker.commitment(job.id))
-                elif a.state == COMMITTED and job.status == JOB_OPEN and worker.sample(job.id) and rng.random() < 0.8:
+                elif a.state == COMMITTED and job.status == JOB_OPEN and worker.sample(job.id) and \
+                        rng.random() < (0.05 if name == DOZY else 0.8):
                     plan(name, "reveal", "compute.reveal_result", *worker.reveal_args(job.id))
+                elif a.state == LATE and rng.random() < 0.3:
+                    plan(name, "late_reveal", "compute.reveal_result", *worker.reveal_args(job.id))
                 elif a.state == VERIFIED and a.outputs_due_ms and not a.outputs_posted and rng.random() < 0.6:
                     first, part, proof = worker.chunks(job.id)[0]
                     plan(name, "post_outputs", "compute.post_outputs", job.id, first, part, proof)
@@ -158,6 +172,6 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
         check_books(chain)
         chain.advance_time(rng.choice((0, 0, 0, 2_000)))
     # the run exercised the marketplace, not just refusals
-    for kind in ("post", "commit", "reveal", "demand", "post_outputs", "challenge", "cancel"):
+    for kind in ("post", "commit", "reveal", "late_reveal", "demand", "post_outputs", "challenge", "cancel"):
         assert done.get(kind, 0) > 0, (kind, done)
     assert any(j.status == JOB_EVICTED for _, j in storage.jobs.items(chain.view())), "no eviction happened"

@@ -63,11 +63,26 @@ def test_equivocation_check_fails_on_any_evidence_in_the_chain() -> None:
     assert not c.passed and c.lines == ("block #12: evidence call 0 in 0xab",)
 
 
-def test_bond_changes_name_every_validator_whose_bond_moved() -> None:
-    assert checks.bond_changes({"a": 10, "b": 10}, {"a": 10, "b": 10}) == []
-    assert checks.bond_changes({"a": 10, "b": 10}, {"a": 10, "b": 9}) == ["b: bond 9 (genesis 10)"]
-    assert checks.bond_changes({"a": 10}, {}) == ["a: bond None (genesis 10)"]
+def test_bond_changes_name_every_validator_whose_bond_moved_and_the_share_it_kept() -> None:
+    btt = 10**18
+    assert checks.bond_changes({"a": 10 * btt, "b": 10 * btt}, {"a": 10 * btt, "b": 10 * btt}) == []
+    assert checks.bond_changes({"a": 10 * btt, "b": 10_000 * btt}, {"a": 10 * btt, "b": 9_997_2 * btt // 10}) == [
+        "b: bond 9997.2 BTT (genesis 10000 BTT): 99.97% kept"]
+    assert checks.bond_changes({"a": 10 * btt}, {}) == ["a: no bond (genesis 10 BTT)"]
     assert checks.bond_changes({"a": 10}, None) == ["could not read the validators' bonds"]
+
+
+def test_provider_lines_show_missed_deadlines_and_the_bond_kept() -> None:
+    btt = 10**18
+    row = {"account": "a", "bond": str(9_990 * btt),
+           "stats": {"assigned": 30, "completed": 20, "failed": 4, "frauds": 0}}
+    assert checks.provider_lines([row, {**row, "account": "p"}], {"a": 10_000 * btt}) == [
+        "a: 30 assigned, 20 completed, 4 deadlines missed, 0 frauds; bond 9990 BTT of 10000 in genesis "
+        "(99.90% kept)",
+        "p: 30 assigned, 20 completed, 4 deadlines missed, 0 frauds; bond 9990 BTT",
+    ]
+    assert checks.provider_lines([], {}) == ["no compute provider registered"]
+    assert checks.provider_lines(None, {}) == ["could not read the compute providers"]
 
 
 def test_issuance_check() -> None:
