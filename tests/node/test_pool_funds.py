@@ -15,27 +15,20 @@ from btt_chain.node.pool_funds import (
     compute_call_spend,
     find_unpayable,
 )
-from btt_chain.node.txpool import PoolConfig, TxPool
+from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call, Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
-from tests.support.node_builder import UNIT, author_next, new_chain
+from tests.support.node_builder import UNIT, author_next, new_chain, new_pool
 
 WATCH_KINDS = ("usurped", "dropped", "invalid")
 """The endings btt_chain/rpc/watch.py tells a watching sender (the part of a drop reason before its colon)."""
 
 
 def make_pool(chain, **cfg):
-    clock = [0.0]
-    pool = TxPool(
-        chain.validate_transaction,
-        lambda who: system.account.get(chain.state(), who).nonce,
-        PoolConfig(**cfg),
-        clock=lambda: clock[0],
-        accounts=ChainAccounts(chain),
-    )
+    pool, _ = new_pool(chain, **cfg)
     dropped: list[tuple[bytes, str]] = []
     pool.on_dropped = lambda h, why: dropped.append((h, why))
     return pool, dropped

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from btt_chain.node.pool_funds import ChainAccounts
-from btt_chain.node.txpool import PoolConfig, TxPool
 from btt_chain.primitives.errors import InvalidExtrinsic
 from runtime.system import storage as system
-from tests.support.node_builder import UNIT, author_next, new_chain, transfer
+from tests.support.node_builder import UNIT, author_next, new_chain, new_pool, transfer
 
-
-def make_pool(chain, **cfg):
-    clock = [0.0]
-    pool = TxPool(
-        chain.validate_transaction,
-        lambda who: system.account.get(chain.state(), who).nonce,
-        PoolConfig(**cfg),
-        clock=lambda: clock[0],
-        accounts=ChainAccounts(chain),
-    )
-    return pool, clock
+make_pool = new_pool
 
 
 def test_ready_and_future_queues():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from btt_chain.node.chain import Chain
+from btt_chain.node.pool_funds import ChainAccounts
+from btt_chain.node.txpool import PoolConfig, TxPool
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from genesis.build import Genesis, build_genesis
@@ -56,3 +60,16 @@ def author_as_leader(chain: Chain, names: tuple[str, ...], xts: list[Extrinsic] 
         if leader in keys:
             return chain.author_block(slot, keys[leader], [(x, len(x.encode())) for x in xts])[0]
     raise AssertionError(f"none of {names} leads a slot soon")
+
+
+def new_pool(chain: Chain, **cfg: Any) -> tuple[TxPool, list[float]]:
+    """A pool admitting against `chain`'s head, with `PoolConfig(**cfg)` and a clock the test moves (clock[0])."""
+    clock = [0.0]
+    pool = TxPool(
+        chain.validate_transaction,
+        lambda who: system.account.get(chain.state(), who).nonce,
+        PoolConfig(**cfg),
+        clock=lambda: clock[0],
+        accounts=ChainAccounts(chain),
+    )
+    return pool, clock
