@@ -38,9 +38,14 @@ def test_checkpoint_on_the_chain_syncs_and_a_conflicting_one_is_refused(harness:
     bad = harness.add_node(chain=spec, validator_key=None, bootnodes=boot,
                            extra_args=["--checkpoint", f"{wrong}@{CHECKPOINT_NUMBER}"])
     bad.start()
-    expected = f"checkpoint conflict: peer {source_peer} offered block #{CHECKPOINT_NUMBER} {real}"
-    wait_until(lambda: expected in log_text(bad), 60, what="the conflict log line")
-    line = next(x for x in log_text(bad).splitlines() if expected in x)
+    # seen in the peer's status when it has finalized exactly the checkpoint's number by then ("offered a chain
+    # finalized at #N HASH by status"), else when its block at that number is fetched ("offered block #N HASH")
+    offered, at_number = f"checkpoint conflict: peer {source_peer} offered ", f"#{CHECKPOINT_NUMBER} {real}"
+
+    def conflict_line() -> str | None:
+        return next((x for x in log_text(bad).splitlines() if offered in x and at_number in x), None)
+
+    line = wait_until(conflict_line, 60, what="the conflict log line")
     assert f"our trusted checkpoint {wrong}@{CHECKPOINT_NUMBER} (from --checkpoint)" in line
     assert "banning it" in line
     wait_until(lambda: bad.peers() == 0, 30, what="the peer banned and disconnected")
