@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-K = TypeVar("K")
 
 DEFAULT_SHARE = 0.6
 """Largest share of the event loop's time the lane takes while clients keep it busy."""
@@ -46,7 +45,7 @@ class LaneBusy(Exception):
 
 
 @dataclass
-class _Flow(Generic[K]):
+class _Flow:
     """One client's queue with its start-time fair queuing tags."""
 
     key: Any
@@ -63,7 +62,7 @@ class FairQueue(Generic[T]):
     newcomer waits for at most the flows that are exactly as far along as it is."""
 
     def __init__(self) -> None:
-        self._flows: dict[Any, _Flow[Any]] = {}
+        self._flows: dict[Any, _Flow] = {}
         self._virtual = 0.0
         self._order = 0
 
@@ -79,7 +78,7 @@ class FairQueue(Generic[T]):
         flow.items.append(item)
 
     def pop(self) -> tuple[Any, T] | None:
-        best: _Flow[Any] | None = None
+        best: _Flow | None = None
         for flow in self._flows.values():
             if flow.items and (best is None or flow.start < best.start):
                 best = flow
@@ -96,15 +95,6 @@ class FairQueue(Generic[T]):
         flow.start = flow.finish
         if not flow.items and flow.finish <= self._virtual:
             del self._flows[key]  # caught up: nothing to remember
-
-    def remove(self, key: Any, keep: Callable[[T], bool]) -> list[T]:
-        """Take out the items of flow `key` that `keep` rejects; returns them."""
-        flow = self._flows.get(key)
-        if flow is None:
-            return []
-        gone = [i for i in flow.items if not keep(i)]
-        flow.items = [i for i in flow.items if keep(i)]
-        return gone
 
     def flows(self) -> int:
         return len(self._flows)

@@ -87,7 +87,6 @@ class _Socket:
     ip: str
     local: bool
     last_active: float
-    subscriptions: HeadSubscriptions | None = None
     close_reason: str = ""
 
 
@@ -329,7 +328,7 @@ class RpcServer:
         loop = asyncio.get_running_loop()
         outbox = Outbox(max_notification_bytes=self.outbox_bytes)
         subscriptions = HeadSubscriptions(self.node, outbox, self.feed)
-        sock = _Socket(ws, ip, is_loopback(ip), loop.time(), subscriptions)
+        sock = _Socket(ws, ip, is_loopback(ip), loop.time())
         self._sockets[ws] = sock
         ctx = self._context(request, subscriptions)
         writer = asyncio.create_task(self._write(ws, outbox), name="rpc-ws-writer")
