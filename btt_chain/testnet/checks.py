@@ -39,7 +39,8 @@ class TxRecord:
     outcome: str = "pending"
     """accepted states: `pending` (watching), `ready`, `in_block`, `finalized`; endings reported to the client:
     `dropped`, `usurped`, `invalid`, `lost` (the node closed the watch: it was killed or cut off); `rejected`
-    (the node refused it at submission: never accepted)."""
+    (the node refused it at submission: never accepted); `unacknowledged` (the submission got no answer: the node
+    was paused, killed or cut off; it may still have pooled the transfer, so it may be included, but once at most)."""
     detail: str = ""
 
 
@@ -210,18 +211,24 @@ class TxSummary:
     reported: int
     rejected: int
     problems: tuple[str, ...] = field(default=())
+    unacknowledged: int = 0
 
 
 def check_transfers(records: Sequence[TxRecord], inclusions: Mapping[str, int]) -> tuple[Check, TxSummary]:
     """Every accepted transfer is in the chain exactly once, or the client was told it was dropped."""
     problems = []
-    included = reported = rejected = 0
+    included = reported = rejected = unacknowledged = 0
     for r in records:
         count = inclusions.get(r.hash, 0)
         if r.outcome == "rejected":
             rejected += 1
             if count:
                 problems.append(f"{r.hash[:18]} was refused at submission but is included {count}x")
+            continue
+        if r.outcome == "unacknowledged":
+            unacknowledged += 1
+            if count > 1:
+                problems.append(f"{r.hash[:18]} (never acknowledged) is included {count} times")
             continue
         if count > 1:
             problems.append(f"{r.hash[:18]} is included {count} times")
@@ -235,9 +242,12 @@ def check_transfers(records: Sequence[TxRecord], inclusions: Mapping[str, int]) 
         else:
             problems.append(f"{r.hash[:18]} (sent to {r.node} at {r.sent_s:.0f} s) is neither included nor "
                             f"reported dropped (last status {r.outcome})")
-    summary = TxSummary(len(records), len(records) - rejected, included, reported, rejected, tuple(problems))
+    accepted = len(records) - rejected - unacknowledged
+    summary = TxSummary(len(records), accepted, included, reported, rejected, tuple(problems), unacknowledged)
     head = (f"{summary.sent} sent, {summary.accepted} accepted: {included} included once, {reported} reported "
             f"dropped to the client; {rejected} refused at submission")
+    if unacknowledged:
+        head += f"; {unacknowledged} unanswered (node paused or cut off; none included twice)"
     reasons = sorted({r.detail for r in records if r.outcome == "rejected" and r.detail})
     if reasons:
         head += f" ({'; '.join(reasons[:3])})"

@@ -136,10 +136,16 @@ class LoadGenerator:
                         if status in ("usurped", "dropped", "invalid"):
                             record.outcome = str(status)
                             return
-        except TimeoutError:
-            return  # still "ready": neither included nor reported within the watch timeout
+        except TimeoutError as exc:
+            if record.outcome != "pending":
+                return  # accepted, then neither included nor reported within the watch timeout: a problem
+            record.detail = repr(exc)  # the handshake or the answer timed out (the node is paused)
         except (aiohttp.ClientError, OSError) as exc:
             record.detail = repr(exc)
-        if record.outcome in ("pending", "ready", "in_block"):
+        if record.outcome == "pending":
+            # no answer to the submission (node paused, killed or cut off before answering): never accepted as
+            # far as the client knows, though the node may have pooled it; the check allows at most one inclusion
+            record.outcome = "unacknowledged"
+        elif record.outcome in ("ready", "in_block"):
             # the node closed the watch (killed, cut off): the client knows this transfer's fate is unknown
-            record.outcome = "rejected" if record.outcome == "pending" else "lost"
+            record.outcome = "lost"

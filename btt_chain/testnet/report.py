@@ -27,7 +27,8 @@ def format_report(manifest: Manifest, results: Sequence[Check], figures: dict[st
                          f"max {lag['max_during_blocks']:g} blocks")
     tx = figures["transfers"]
     lines.append(f"transfers: {tx['sent']} sent, {tx['accepted']} accepted, {tx['included']} included, "
-                 f"{tx['reported']} reported dropped, {tx['rejected']} refused")
+                 f"{tx['reported']} reported dropped, {tx['rejected']} refused, "
+                 f"{tx.get('unacknowledged', 0)} unanswered")
     lines.append(f"{'node':<10}{'validator':<10}{'address':<15}{'peers':>6}{'med':>5}{'cpu s':>8}{'cpu %':>7}"
                  f"{'rss MB':>8}")
     for row in figures["nodes"]:

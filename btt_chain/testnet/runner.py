@@ -560,7 +560,7 @@ class TestnetRun:
                 "p50_during_blocks": lag.p50_during_blocks, "max_during_blocks": lag.max_during_blocks,
             },
             "transfers": {"sent": tx.sent, "accepted": tx.accepted, "included": tx.included,
-                          "reported": tx.reported, "rejected": tx.rejected},
+                          "reported": tx.reported, "rejected": tx.rejected, "unacknowledged": tx.unacknowledged},
             "nodes": per_node,
         }
 

@@ -125,3 +125,15 @@ def test_connected_check() -> None:
 def test_percentile() -> None:
     assert checks.percentile([5, 1, 3], 50) == 3
     assert checks.percentile([1, 2, 3, 4], 100) == 4
+
+
+def test_unanswered_submission_may_be_included_once_but_never_twice() -> None:
+    """A node paused right after the transfer reached it never answers; it may still pool and include it."""
+    records = [TxRecord("0x01", "v2", 1, "unacknowledged"), TxRecord("0x02", "v2", 2, "unacknowledged"),
+               TxRecord("0x03", "v0", 3, "in_block")]
+    c, summary = checks.check_transfers(records, {"0x02": 1, "0x03": 1})
+    assert c.passed, c.lines
+    assert (summary.sent, summary.accepted, summary.included, summary.unacknowledged) == (3, 1, 1, 2)
+    assert "2 unanswered" in c.lines[0]
+    c, _ = checks.check_transfers(records, {"0x01": 2, "0x03": 1})
+    assert not c.passed and "0x01 (never acknowledged) is included 2 times" in "\n".join(c.lines)
