@@ -21,6 +21,10 @@ class BadModel(ComputeError):
     """The model spec is not valid."""
 
 
+class RegistrationClosed(ComputeError):
+    """This chain registers models by governance only."""
+
+
 class AlreadyProvider(ComputeError):
     """The account is already a registered provider."""
 

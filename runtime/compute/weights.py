@@ -10,7 +10,7 @@ cheap and total: a call naming a job or model that does not exist weighs its bas
 
 from __future__ import annotations
 
-from runtime.compute.model import ModelSpec, macs_per_item
+from runtime.compute.model import ModelSpec, input_bytes, macs_per_item, output_bytes
 
 INFER_CALL = 20
 """One batch through the integer inference: array set-up and the argmax."""
@@ -45,7 +45,7 @@ SYNTHETIC_ITEM = 4
 
 def infer_weight(spec: ModelSpec, items: int) -> int:
     """Re-executing `items` items of the model as one batch."""
-    layers = len(spec.layers) - 1
+    layers = len(spec.layers)
     macs = macs_per_item(spec)
     if items < 1:
         return 0
@@ -65,13 +65,13 @@ def item_bytes_weight(total_bytes: int) -> int:
 def reveal_weight(spec: ModelSpec, items: int, openings: int) -> int:
     """A reveal opening `openings` items of a job of `items` items: two paths each, and one batch re-executed."""
     paths = openings * 2 * tree_depth(items) * NODE_HASH
-    width = spec.layers[0] + 1 + spec.layers[-1]
+    width = input_bytes(spec) + output_bytes(spec)
     return REVEAL + openings * OPENING + paths + item_bytes_weight(openings * width) + infer_weight(spec, openings)
 
 
 def challenge_weight(spec: ModelSpec, items: int) -> int:
     """A challenge of one item: its two paths and one item re-executed."""
-    width = spec.layers[0] + 1 + spec.layers[-1]
+    width = input_bytes(spec) + output_bytes(spec)
     return CHALLENGE + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(width) + infer_weight(spec, 1)
 
 
@@ -79,7 +79,7 @@ def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = 
     """A chunk of `chunk_items` outputs of a job of `items` items: leaves hashed, the range proof's levels, the
     chunk stored; and with `dispute` (the last chunk of a synthetic job another provider has posted outputs for),
     both providers' outputs compared and the first differing item re-executed."""
-    width = 1 + spec.layers[-1]
+    width = output_bytes(spec)
     own = chunk_items * NODE_HASH + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(chunk_items * width)
     if not dispute:
         return POST_CHUNK + own
@@ -90,9 +90,14 @@ def post_job_weight(spec: ModelSpec, items: int, synthetic: bool) -> int:
     """Posting a job; a synthetic job's inputs are drawn and hashed into its root on chain."""
     if not synthetic:
         return POST_JOB
-    return POST_JOB + items * (SYNTHETIC_ITEM + NODE_HASH) + item_bytes_weight(items * spec.layers[0])
+    return POST_JOB + items * (SYNTHETIC_ITEM + NODE_HASH) + item_bytes_weight(items * input_bytes(spec))
 
 REGISTER_MODEL = 1_000
-MODEL_BYTES_PER_WEIGHT = 200
-"""Registering a model derives and hashes its weights: about 5 ns a weight byte (one byte per multiply-accumulate
-of an item)."""
+"""Registering a model: its spec validated (shapes, work) and stored."""
+SPEC_LAYER = 20
+"""Per layer of the spec: its shape worked out and checked."""
+
+
+def register_model_weight(spec: ModelSpec) -> int:
+    """Registering `spec`: validation grows with its layers (the blob is not on chain, so not hashed here)."""
+    return REGISTER_MODEL + SPEC_LAYER * len(spec.layers)
