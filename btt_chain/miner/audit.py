@@ -69,7 +69,8 @@ def model_spec(row: dict[str, Any]) -> ModelSpec:
     try:
         spec = spec_from_json(row["spec"])
     except (KeyError, ValueError) as exc:
-        raise NotChallengeable(f"the node lists model {row.get('hash')} with a spec this tool cannot read: {exc}") from None
+        raise NotChallengeable(
+            f"the node lists model {row.get('hash')} with a spec this tool cannot read: {exc}") from None
     if "0x" + model_hash(spec).hex() != row.get("hash"):
         raise NotChallengeable(f"the node lists model {row.get('hash')} with a spec of another hash")
     return spec
