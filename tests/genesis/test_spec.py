@@ -134,7 +134,7 @@ def test_btt_21m_matches_tokenomics_exactly() -> None:
     assert spec.consensus.hash_chain_length == 2**24
     assert DEFAULT_HASH_CHAIN_LENGTH == 2**20
     # row 8: the mining pool's emission, 40/30/20/10% over four two-year periods
-    assert [m.name for m in spec.compute.models] == ["dental-caries-v1"]
+    assert [m.name for m in spec.compute.models] == ["breast-cancer-v1"]
     assert spec.compute.mining_periods == tuple(
         MiningPeriod(2, btt * UNIT) for btt in (2_520_000, 1_890_000, 1_260_000, 630_000)
     )
@@ -1038,16 +1038,16 @@ def test_compute_section_fields() -> None:
 
 def test_unknown_model_lists_the_known_ones() -> None:
     doc = preset_doc()
-    doc["compute"]["models"] = ["dental-caries-v1", "tooth-fairy-v9"]
-    one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: dental-caries-v1")
+    doc["compute"]["models"] = ["breast-cancer-v1", "tooth-fairy-v9"]
+    one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: breast-cancer-v1")
 
 
 def test_a_model_written_out_in_the_spec_is_registered_at_genesis() -> None:
     doc = preset_doc()
     wide = {"name": "wide-findings", "seed": "0x" + "ab" * 32, "layers": [64, 64], "shifts": [9]}
-    doc["compute"]["models"] = ["dental-caries-v1", wide]
+    doc["compute"]["models"] = ["breast-cancer-v1", wide]
     spec = parse_chain_spec(doc)
-    assert [m.name for m in spec.compute.models] == ["dental-caries-v1", "wide-findings"]
+    assert [m.name for m in spec.compute.models] == ["breast-cancer-v1", "wide-findings"]
     assert spec.compute.models[1].layers == (64, 64) and spec.compute.models[1].seed == b"\xab" * 32
     for bad, problem in (
         ({**wide, "layers": [64]}, "at least 2 layer widths"),
@@ -1056,7 +1056,7 @@ def test_a_model_written_out_in_the_spec_is_registered_at_genesis() -> None:
         ({**wide, "layers": [64, "64"]}, "must be integers"),
         ({"name": "x", "seed": "0x" + "ab" * 32, "layers": [2, 2]}, "shifts: missing required field"),
     ):
-        doc["compute"]["models"] = ["dental-caries-v1", bad]
+        doc["compute"]["models"] = ["breast-cancer-v1", bad]
         with pytest.raises(GenesisError, match=problem):
             parse_chain_spec(doc)
     doc["compute"]["models"] = [wide, {**wide, "seed": "0x" + "cd" * 32}]
@@ -1067,9 +1067,9 @@ def test_models_not_empty_no_duplicates() -> None:
     doc = preset_doc()
     doc["compute"]["models"] = []
     one_problem(doc, "compute.models: must not be empty")
-    doc["compute"]["models"] = ["dental-caries-v1", "dental-caries-v1"]
-    one_problem(doc, "compute.models[1]: duplicate model 'dental-caries-v1' (also compute.models[0])")
-    doc["compute"]["models"] = "dental-caries-v1"
+    doc["compute"]["models"] = ["breast-cancer-v1", "breast-cancer-v1"]
+    one_problem(doc, "compute.models[1]: duplicate model 'breast-cancer-v1' (also compute.models[0])")
+    doc["compute"]["models"] = "breast-cancer-v1"
     one_problem(doc, "compute.models: expected an array, got string")
 
 
@@ -1169,7 +1169,7 @@ def test_seed_fixtures_are_complete_apart_from_their_tables() -> None:
         assert set(compute_params.ALL) <= set(doc["parameters"])
         assert set(governance_params.ALL) <= set(doc["parameters"])
         assert doc["governance"]["institution_share_percent"] == [70, 50, 40, 20]
-        assert doc["compute"]["models"] == ["dental-caries-v1"]
+        assert doc["compute"]["models"] == ["breast-cancer-v1"]
         assert all("hash_chain_commitment" in v for v in doc["validators"])
 
 

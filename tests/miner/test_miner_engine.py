@@ -17,7 +17,8 @@ from runtime.compute import storage as compute
 from runtime.compute.events import FraudDetected, JobReceipt
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root, output_root, synthetic_inputs
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_model, reference_spec
 from runtime.compute.sampling import sample_indices
 from runtime.compute.types import FRAUD, SETTLED, VERIFIED, Job
 from runtime.compute.verify import result_commitment, sample_of
@@ -25,8 +26,8 @@ from runtime.system import storage as system
 from tests.runtime.test_compute import until_sampled
 from tests.support.runtime_builder import DEFAULT_PARAMS, UNIT, GenesisBuilder, TestChain, acct, assert_ok
 
-MODEL = "dental-caries-v1"
-SPEC = REFERENCE_MODELS[MODEL]
+MODEL = "breast-cancer-v1"
+SPEC = reference_spec(MODEL)
 SEED = b"\x5a" * 32
 
 
@@ -131,7 +132,7 @@ def market() -> TestChain:
 
 
 def post(chain: TestChain, price: int, items: int = 16, seed: bytes = SEED) -> Job:
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     assert_ok(chain.submit("charlie", "compute.post_job", mh, ZERO_HASH, seed, items, price, 1, 120_000))
     job_id = compute.next_job_id.get(chain.view()) - 1
     chain.run_block([])  # assignment draws from randomness fixed after inclusion

@@ -99,7 +99,7 @@ def miner(dev: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tupl
 
 def clinic(dev: DevChain, name: str = "ferdie", items: int = 16) -> tuple[ClinicLoop, list[str]]:
     lines: list[str] = []
-    model, model_name = resolve_model(dev.rpc, "dental-caries-v1")
+    model, model_name = resolve_model(dev.rpc, "breast-cancer-v1")
     terms = JobTerms(model, model_name, items, UNIT, 1, 120_000)
     return ClinicLoop(dev.rpc, dev.address(name), terms, dev.submitter(dev_keypair(name)), lines.append), lines
 
@@ -151,7 +151,7 @@ def test_a_provider_that_fakes_outputs_is_reported_slashed(dev: DevChain, tmp_pa
 def test_a_job_without_an_input_seed_is_left_to_its_deadline(dev: DevChain, tmp_path: Path) -> None:
     m, mlines = miner(dev, "alice", tmp_path)
     m.ensure_registered(ProviderOptions())
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
     args = (model, b"\x33" * 32, ZERO_HASH, 4, UNIT, 1, 120_000)
     dev.submitter(dev_keypair("ferdie"))("compute.post_job", args, True)
     run_until(dev, [m], lambda: any("cannot serve" in x for x in mlines), 4)
@@ -176,7 +176,7 @@ def test_seeds_and_models_are_checked() -> None:
 
 
 def test_an_unknown_model_names_the_registered_ones(dev: DevChain) -> None:
-    with pytest.raises(ConfigError, match=r"no model 'x-ray' .* \(registered: dental-caries-v1\)"):
+    with pytest.raises(ConfigError, match=r"no model 'x-ray' .* \(registered: breast-cancer-v1\)"):
         resolve_model(dev.rpc, "x-ray")
 
 
@@ -185,7 +185,7 @@ def test_two_jobs_sampled_in_one_block_are_both_revealed(dev: DevChain, tmp_path
     # nonce after the first's, still pooled (a dry run against the head cannot judge it; it is sent all the same)
     m, mlines = miner(dev, "eve", tmp_path)
     m.ensure_registered(ProviderOptions(capacity=2))
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
     post = dev.submitter(dev_keypair("ferdie"))
     for seed in (b"\x61" * 32, b"\x62" * 32):
         post("compute.post_job", (model, ZERO_HASH, seed, 4, UNIT, 1, 120_000), False)

@@ -12,11 +12,12 @@ from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
 
 from .harness import UNIT, RpcHarness
 
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 SEED = bytes(range(1, 33))
 # a price whose split leaves rounding dust, so the dust rule shows
 PRICE = 10 * UNIT + 7
@@ -45,9 +46,9 @@ def expected_split(payment: int) -> dict[str, str]:
 @pytest.mark.asyncio
 async def test_btt_models_lists_the_reference_model(rpc: RpcHarness) -> None:
     (m,) = await rpc.call("btt_models")
-    spec = REFERENCE_MODELS[MODEL]
+    spec = reference_spec(MODEL)
     assert m == {
-        "hash": "0x" + model_hash(reference_model(MODEL)).hex(), "name": MODEL, "seed": "0x" + spec.seed.hex(),
+        "hash": "0x" + model_hash(reference_spec(MODEL)).hex(), "name": MODEL, "seed": "0x" + spec.seed.hex(),
         "layers": [64, 32, 16, 5], "shifts": list(spec.shifts), "macsPerItem": 64 * 32 + 32 * 16 + 16 * 5,
         "inputBytes": 64, "outputBytes": 6,
     }
@@ -56,7 +57,7 @@ async def test_btt_models_lists_the_reference_model(rpc: RpcHarness) -> None:
 @pytest.mark.asyncio
 async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> None:
     alice, ferdie = rpc.alice, dev_keypair("ferdie")
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     assert await rpc.call("btt_jobs") == []
 
     await rpc.submit_in_block(ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 120_000)
@@ -76,7 +77,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     assert a["commitment"] is None and a["sampleIndices"] == [] and a["split"] == expected_split(PRICE)
 
     engine = MinerEngine()
-    result = engine.prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]), 16))
+    result = engine.prepare(JobSpec(0, reference_spec(MODEL), SEED, bytes.fromhex(job["inputRoot"][2:]), 16))
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert a["state"] == "committed" and a["commitment"] == "0x" + result.commitment.hex()
@@ -123,7 +124,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
 
 @pytest.mark.asyncio
 async def test_btt_jobs_lists_newest_first_up_to_the_limit(rpc: RpcHarness) -> None:
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     bob = dev_keypair("bob")
     for i in range(3):
         xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 120_000,

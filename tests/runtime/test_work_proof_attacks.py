@@ -26,7 +26,8 @@ from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_rang
 from runtime.compute import assignment, costs, events, storage, weights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root
-from runtime.compute.model import ModelSpec, build_model, macs_per_item, model_hash
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash
+from runtime.compute.models import built
 from runtime.compute.types import (
     FRAUD,
     JOB_EVICTED,
@@ -168,7 +169,7 @@ class RequesterInputs(Worker):
     def items(self, job_id: int) -> tuple[list[bytes], list[bytes]]:
         reg = storage.models.get(self.chain.view(), MODEL)
         assert reg is not None
-        outputs = infer(build_model(reg.spec), list(self.inputs))
+        outputs = infer(built(reg.spec), list(self.inputs))
         return list(self.inputs), [faked(o) if i in self.fake else o for i, o in enumerate(outputs)]
 
 
