@@ -81,6 +81,7 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
     issuance invariants after every block, and every kind of call must have succeeded at least once."""
     from runtime.assets import storage as assets
     from runtime.compute.model import model_hash
+    from runtime.compute.reference import reference_spec
     from runtime.context import GOVERNANCE
     from runtime.governance import storage as governance
     from runtime.modules import RUNTIME
