@@ -36,8 +36,9 @@ from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.compute import storage as compute
 from runtime.compute.costs import min_price
 from runtime.compute.inference import infer
-from runtime.compute.model import ModelSpec, macs_per_item, model_hash, reference_model
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash
 from runtime.compute.models import built
+from runtime.compute.reference import reference_model
 from runtime.compute.verify import sample_of
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
@@ -47,7 +48,7 @@ from storage.memory import MemoryStore
 
 GENESIS_TIME_MS = 1_700_000_000_000
 UNIT = 10**18
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 FAR = GENESIS_TIME_MS + 10**10
 LADDER = (
     ModelSpec("smallest", blake2b_256(b"ladder-0"), (1, 1), (0,)),

@@ -151,7 +151,7 @@ for _command in OUTPUT_COMMANDS:
 
 
 @job.command("post")
-@click.option("--model", required=True, help="Registered model name (e.g. dental-caries-v1) or 0x hash.")
+@click.option("--model", required=True, help="Registered model name (e.g. breast-cancer-v1) or 0x hash.")
 @click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
 @click.option("--price", required=True, help="BTT escrowed for the job (split over its redundancy).")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True,
@@ -196,7 +196,7 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int 
 
 
 @job.command("terms")
-@click.option("--model", default="dental-caries-v1", show_default=True, help="Registered model name or 0x hash.")
+@click.option("--model", default="breast-cancer-v1", show_default=True, help="Registered model name or 0x hash.")
 @click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
 @_json
@@ -330,7 +330,7 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 
 @job.command("clinic")
 @_key
-@click.option("--model", default="dental-caries-v1", show_default=True, help="Model name or 0x hash.")
+@click.option("--model", default="breast-cancer-v1", show_default=True, help="Model name or 0x hash.")
 @click.option("--items", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--price", default="1", show_default=True, help="BTT per job.")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)

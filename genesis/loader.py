@@ -84,6 +84,8 @@ _COMPUTE_UNITS = {
     compute_params.FRAUD_SLASH: "btt",
     compute_params.WITHHELD_SLASH: "btt",
     compute_params.MAX_MISSED_PER_EPOCH: "btt",
+    compute_params.MODEL_DEPOSIT_BASE: "btt",
+    compute_params.MODEL_DEPOSIT_PER_KIB: "btt",
     compute_params.MISSED_FEE: "bps",
     compute_params.REWARD_CAP: "bps",
     compute_params.PAYMENT_BURN: "bps",
