@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from btt_chain.miner.engine import NotYet, CannotServe, JobSpec, MinerEngine, compute_result, fake_output
+from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, compute_result, fake_output
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof

@@ -127,7 +127,7 @@ def test_only_the_revealed_result_is_kept(dev: DevNode, revealed: PreparedResult
     for job_id, who, items, why in [
         (jid, ALICE.public, wrong_item, "Merkle root is not the output root"),
         (jid, ALICE.public, good[:-1], "has 16 output items, got 15"),
-        (jid, ALICE.public, [*good[:-1], good[-1] + b"\x00"], "output 15 is 7 bytes"),
+        (jid, ALICE.public, [*good[:-1], good[-1] + b"\x00"], "output 15 is 4 bytes"),
         (jid, FERDIE.public, good, "holds no assignment"),
         (999, ALICE.public, good, "no job 999"),
         (jid, ALICE.public, [b"\x00"] * (MAX_JOB_ITEMS + 1), "at most 4096"),

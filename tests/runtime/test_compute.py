@@ -1192,7 +1192,7 @@ def test_governance_registers_a_model_that_jobs_can_then_use() -> None:
 
 def test_an_owner_registers_a_model_reserving_a_deposit_by_size() -> None:
     chain = make_chain()
-    base, per_kib = (get_param(chain.view(), n) for n in ("compute.model_deposit_base", "compute.model_deposit_per_kib"))
+    base, per_kib = (get_param(chain.view(), f"compute.model_deposit_{n}") for n in ("base", "per_kib"))
     deposit = base + (SMALL.weights_size + 1023) // 1024 * per_kib
     before = chain.account("dave")
     assert_ok(chain.submit("dave", "compute.register_model", SMALL))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.balances import events as balance_events
-from tests.support.models import dense_blob
 from runtime.modules import RUNTIME
 from runtime.multisig import events
 from runtime.multisig import storage as multisig
+from tests.support.models import dense_blob
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
     UNIT,

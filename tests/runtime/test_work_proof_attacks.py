@@ -27,7 +27,6 @@ from runtime.compute import assignment, costs, events, storage, weights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root
 from runtime.compute.model import ModelSpec, macs_per_item, model_hash
-from tests.support.models import dense_model
 from runtime.compute.models import built
 from runtime.compute.types import (
     FRAUD,
@@ -64,6 +63,7 @@ from tests.runtime.test_compute import (
     register,
     until_sampled,
 )
+from tests.support.models import dense_model
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
     UNIT,
