@@ -181,7 +181,6 @@ class Node:
         """The RPC server's watched transactions (author_submitAndWatchExtrinsic), once it runs."""
         self._finalized_listeners: list[Callable[[Header, bytes], None]] = []
         self.chain.on_import(self._on_import)
-        self.add_head_listener(self.model_weights.on_block)
         self.rpc_url: str | None = None
         self.metrics: Any = None
         self.rpc_server: Any = None
@@ -270,6 +269,7 @@ class Node:
             self._head_listeners.remove(fn)
 
     def _on_import(self, imported: ImportedBlock) -> None:
+        self.model_weights.on_block(imported)
         for fn in list(self._head_listeners):
             fn(imported)
 
