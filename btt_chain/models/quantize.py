@@ -8,8 +8,9 @@
   negative side is never represented: the requantisation's clamp at the zero point is the ReLU).
 - Biases: int32 at scale s_in * s_w.
 - Requantisation: the real factor s_in * s_w / s_out, taken exactly as a Fraction of the float scales, becomes
-  multiplier M in [2**30, 2**31) and shift s with M / 2**s nearest to it (a factor too small for s <= 62 keeps
-  s = 62 and a smaller M).
+  multiplier M in [2**30, 2**31) and shift s with M / 2**s nearest to it among multipliers of 24 significant
+  bits (so that M / 2**s is a float32 and the model exports to ONNX exactly); a factor too small for s <= 62
+  keeps s = 62 and a smaller M.
 
 Floats are fine here: this is tooling, off the verification path; the result is integers only.
 """
@@ -46,7 +47,10 @@ from runtime.compute.model import (
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MULTIPLIER_FLOOR = 1 << 30
-"""Multipliers are normalised to [2**30, 2**31): 31 bits of precision."""
+"""Multipliers are normalised to [2**30, 2**31)."""
+MULTIPLIER_BITS = 24
+"""Significant bits of the multipliers this quantiser makes: M / 2**s is then exactly a float32, so the model
+exports to ONNX (whose scales are float32) and imports back bit for bit; 2**-24 is far finer than int8 needs."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,12 @@ def activation_qparams(lo: float, hi: float) -> QParams:
     return QParams(scale, zp)
 
 
-def quantize_multiplier(real: Fraction | float) -> tuple[int, int]:
-    """(M, s) with M / 2**s nearest to `real` > 0, M in [2**30, 2**31), 0 <= s <= MAX_SHIFT; `real` too large
-    for s = 0 is refused, too small for s = MAX_SHIFT keeps that shift with M < 2**30 (possibly 0)."""
+def quantize_multiplier(real: Fraction | float, bits: int = 31) -> tuple[int, int]:
+    """(M, s) with M / 2**s nearest to `real` >= 0, M in [2**30, 2**31) with at most `bits` significant bits (the
+    rest zero), 0 <= s <= MAX_SHIFT. A factor too large for s = 0 is refused; one too small for s = MAX_SHIFT
+    keeps that shift with M < 2**30 (possibly 0)."""
+    if not 1 <= bits <= 31:
+        raise ValueError("a multiplier has 1 to 31 significant bits")
     r = Fraction(real)
     if r < 0:
         raise ValueError(f"a requantisation factor must not be negative, got {float(r)}")
@@ -95,13 +102,14 @@ def quantize_multiplier(real: Fraction | float) -> tuple[int, int]:
     while r * Fraction(2) ** s < MULTIPLIER_FLOOR:
         s += 1
     if s < 0:
-        raise ValueError(f"a requantisation factor of {float(r):.6g} is too large (at most 2**31)")
-    if s > MAX_SHIFT:
-        s = MAX_SHIFT
-    m = round(r * (1 << s))
+        raise ValueError(f"a requantisation factor of {float(r):.6g} is too large (below 2**31 allowed)")
+    s = min(s, MAX_SHIFT)
+    exact = r * Fraction(2) ** s
+    drop = max(0, int(exact).bit_length() - bits)
+    m = round(exact / (1 << drop)) << drop
     if m >= MULTIPLIER_LIMIT:  # rounded up to 2**31
         if s == 0:
-            raise ValueError(f"a requantisation factor of {float(r):.6g} is too large (at most 2**31)")
+            raise ValueError(f"a requantisation factor of {float(r):.6g} is too large (below 2**31 allowed)")
         m, s = m // 2, s - 1
     return int(m), s
 
@@ -168,7 +176,8 @@ def _layer_spec(layer: FloatLayer, out_zp: int) -> LayerSpec:
 
 def requant_params(s_in: float, s_w: F64, s_out: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per-channel (multipliers, shifts) of the factors s_in * s_w[c] / s_out, computed on exact Fractions."""
-    pairs = [quantize_multiplier(Fraction(s_in) * Fraction(float(sw)) / Fraction(s_out)) for sw in s_w]
+    pairs = [quantize_multiplier(Fraction(s_in) * Fraction(float(sw)) / Fraction(s_out), MULTIPLIER_BITS)
+             for sw in s_w]
     return np.array([m for m, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.int64)
 
 
