@@ -87,7 +87,7 @@ def model_import(file: Path, out_dir: Path, name: str | None, labels: str | None
     the model and weights hashes, the size, the multiply-accumulates per item and, with --data, how often the
     int8 model predicts the same class as the source model (and the accuracy of both against the labels)."""
     from btt_chain.models.files import write_model
-    from btt_chain.models.imported import agreement, load_cases
+    from btt_chain.models.imported import ModelImportError, agreement, load_cases
 
     suffix = file.suffix.lower()
     if suffix not in (".onnx", ".npz"):
@@ -96,12 +96,16 @@ def model_import(file: Path, out_dir: Path, name: str | None, labels: str | None
         raise ConfigError(f"{file}: no such file")
     cases = load_cases(data) if data is not None else None
     extra: dict[str, Any] = {}
+    notes: list[str] = []
     if suffix == ".onnx":
         from btt_chain.models.onnx_import import import_onnx, onnx_reference
 
         imported = import_onnx(file, name, _labels(labels))
         if cases is not None:
-            extra["onnx's reference evaluator (quantised)"] = onnx_reference(file)
+            try:
+                extra["onnx's reference evaluator (quantised)"] = onnx_reference(file)
+            except ModelImportError as exc:
+                notes.append(f"no comparison with onnx's reference evaluator: {exc}")
     else:
         from btt_chain.models.npz_format import import_npz
 
@@ -112,7 +116,18 @@ def model_import(file: Path, out_dir: Path, name: str | None, labels: str | None
         imported = dataclasses.replace(imported, float_reference=float_semantics(imported.model,
                                                                                   imported.input_qparams),
                                        reference_name="the same model without rounding")
-    report = agreement(imported, cases[0], cases[1], extra) if cases is not None else None
+    report = None
+    if cases is not None:
+        try:
+            report = agreement(imported, cases[0], cases[1], extra)
+        except ModelImportError:
+            raise
+        except Exception as exc:  # onnx's evaluator failing on a model it loaded: report without it
+            if not extra:
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            notes.append(f"no comparison with onnx's reference evaluator: {reason}")
+            report = agreement(imported, cases[0], cases[1])
     spec_path, blob_path = write_model(out_dir, imported.spec, imported.blob)
     if as_json:
         from runtime.compute.model import macs_per_item, model_hash
@@ -121,7 +136,7 @@ def model_import(file: Path, out_dir: Path, name: str | None, labels: str | None
         print_json({"name": imported.spec.name, "modelHash": "0x" + model_hash(imported.spec).hex(),
                     "weightsHash": "0x" + imported.spec.weights_hash.hex(), "weightsSize": len(imported.blob),
                     "macsPerItem": macs_per_item(imported.spec), "spec": str(spec_path), "weights": str(blob_path),
-                    "input": None if qp is None else qp.to_json(), "notes": list(imported.notes),
+                    "input": None if qp is None else qp.to_json(), "notes": [*imported.notes, *notes],
                     "agreement": None if report is None else report.to_json()})
         return
     click.echo(f"imported {file} -> {spec_path} + {blob_path.name}")
@@ -129,7 +144,7 @@ def model_import(file: Path, out_dir: Path, name: str | None, labels: str | None
     if imported.input_qparams is not None:
         rows.append(("input scale", f"{imported.input_qparams.scale:.9g}"))
     _echo_fields(rows)
-    for note in imported.notes:
+    for note in (*imported.notes, *notes):
         click.echo(f"note: {note}")
     if report is not None:
         for line in report.lines():

@@ -76,6 +76,22 @@ class _State:
     dq_ops: int = 0
 
 
+@dataclass(frozen=True)
+class _QLinear:
+    """What QLinearConv and QLinearMatMul share: zero points, output scale, requantisation."""
+
+    w_zp: int
+    y_zp: int
+    y_scale: float
+    y_unsigned: bool
+    per_channel: bool
+    multiplier: npt.NDArray[np.int64]
+    shift: npt.NDArray[np.int64]
+    factors: npt.NDArray[np.float64]
+    unsigned: bool
+    """An activation was uint8."""
+
+
 class _Importer:
     def __init__(self, model: Any) -> None:
         self.onnx = _onnx()
@@ -183,9 +199,20 @@ class _Importer:
         return (np.array([m for m, _ in pairs], dtype=np.int64), np.array([s for _, s in pairs], dtype=np.int64),
                 np.array([float(r) for r in reals]))
 
-    @staticmethod
-    def window(node: Any, size: int, k: int, s: int) -> int:
-        return (size - k) // s + 1
+    def qlinear(self, node: Any, st: _State, out: int, names: tuple[str, str, str]) -> _QLinear:
+        """The scales and zero points of QLinearConv and QLinearMatMul (inputs 1, 2 and 4 to 7, named as the
+        operator names them), checked, with the requantisation they make."""
+        x, w, y = names
+        x_scale = float(self.scale(node, self.need(node, 1, f"{x}_scale"), f"{x}_scale")[0])
+        x_zp, x_unsigned = self.zero_point(node, self.need(node, 2, f"{x}_zero_point"), f"{x}_zero_point")
+        self.check_input_zp(node, st, x_zp, x_unsigned, f"{x}_zero_point")
+        w_scale = self.scale(node, self.need(node, 4, f"{w}_scale"), f"{w}_scale", out)
+        w_zp, _ = self.zero_point(node, self.need(node, 5, f"{w}_zero_point"), f"{w}_zero_point", out)
+        y_scale = float(self.scale(node, self.need(node, 6, f"{y}_scale"), f"{y}_scale")[0])
+        y_zp, y_unsigned = self.zero_point(node, self.need(node, 7, f"{y}_zero_point"), f"{y}_zero_point")
+        mult, shift, reals = self.requant(node, x_scale, w_scale, y_scale)
+        return _QLinear(w_zp, y_zp, y_scale, y_unsigned, w_scale.size > 1, mult, shift,
+                        np.broadcast_to(reals, (out,)).copy(), x_unsigned or y_unsigned)
 
     # --- the walk ----------------------------------------------------------------------------------------------
 
@@ -354,29 +381,22 @@ class _Importer:
         strides = list(attrs["strides"]) if attrs["strides"] is not None else [1, 1]
         if len(pads) != 4 or len(strides) != 2:
             raise self.fail(node, "pads must be 4 values and strides 2")
-        x_scale = float(self.scale(node, self.need(node, 1, "x_scale"), "x_scale")[0])
-        x_zp, x_unsigned = self.zero_point(node, self.need(node, 2, "x_zero_point"), "x_zero_point")
-        self.check_input_zp(node, st, x_zp, x_unsigned, "x_zero_point")
-        w_scale = self.scale(node, self.need(node, 4, "w_scale"), "w_scale", out)
-        w_zp, _ = self.zero_point(node, self.need(node, 5, "w_zero_point"), "w_zero_point", out)
-        y_scale = float(self.scale(node, self.need(node, 6, "y_scale"), "y_scale")[0])
-        y_zp, y_unsigned = self.zero_point(node, self.need(node, 7, "y_zero_point"), "y_zero_point")
+        ops = self.qlinear(node, st, out, ("x", "w", "y"))
         b = self.const(node, 8, "B", optional=True)
         if b is not None and (b.dtype != np.int32 or b.shape != (out,)):
             raise self.fail(node, f"bias B must be int32 of shape ({out},), got {b.dtype} {b.shape}")
-        mult, shift, reals = self.requant(node, x_scale, w_scale, y_scale)
         layer = LayerSpec(CONV2D, out=out, kernel=(kh, kw), stride=(int(strides[0]), int(strides[1])),
-                          pads=(int(pads[0]), int(pads[1]), int(pads[2]), int(pads[3])), weight_zp=w_zp,
-                          output_zp=y_zp, per_channel=w_scale.size > 1)
+                          pads=(int(pads[0]), int(pads[1]), int(pads[2]), int(pads[3])), weight_zp=ops.w_zp,
+                          output_zp=ops.y_zp, per_channel=ops.per_channel)
         self.add_weight_layer(layer, {"weights": self.weights8(node, w, "weights w"),
                                       "bias": np.zeros(out, np.int64) if b is None else b.astype(np.int64),
-                                      "multiplier": mult, "shift": shift}, np.broadcast_to(reals, (out,)).copy())
-        if x_unsigned or y_unsigned or w.dtype == np.uint8:
+                                      "multiplier": ops.multiplier, "shift": ops.shift}, ops.factors)
+        if ops.unsigned or w.dtype == np.uint8:
             self._note_unsigned()
         _, h, wd = st.shape
         oh = (h + pads[0] + pads[2] - kh) // strides[0] + 1
         ow = (wd + pads[1] + pads[3] - kw) // strides[1] + 1
-        return _State(st.tensor, "q", (out, oh, ow), y_zp, y_scale, y_unsigned)
+        return _State(st.tensor, "q", (out, oh, ow), ops.y_zp, ops.y_scale, ops.y_unsigned)
 
     def _auto_pad(self, node: Any, auto_pad: str, pads: list[int]) -> None:
         if auto_pad == "VALID" and not any(pads):
@@ -397,20 +417,13 @@ class _Importer:
         self.attrs(node, {})
         b = self.need(node, 3, "b")
         out = self._dense_input(node, st, b, "b")
-        a_scale = float(self.scale(node, self.need(node, 1, "a_scale"), "a_scale")[0])
-        a_zp, a_unsigned = self.zero_point(node, self.need(node, 2, "a_zero_point"), "a_zero_point")
-        self.check_input_zp(node, st, a_zp, a_unsigned, "a_zero_point")
-        b_scale = self.scale(node, self.need(node, 4, "b_scale"), "b_scale", out)
-        b_zp, _ = self.zero_point(node, self.need(node, 5, "b_zero_point"), "b_zero_point", out)
-        y_scale = float(self.scale(node, self.need(node, 6, "y_scale"), "y_scale")[0])
-        y_zp, y_unsigned = self.zero_point(node, self.need(node, 7, "y_zero_point"), "y_zero_point")
-        mult, shift, reals = self.requant(node, a_scale, b_scale, y_scale)
-        layer = LayerSpec(DENSE, out=out, weight_zp=b_zp, output_zp=y_zp, per_channel=b_scale.size > 1)
+        ops = self.qlinear(node, st, out, ("a", "b", "y"))
+        layer = LayerSpec(DENSE, out=out, weight_zp=ops.w_zp, output_zp=ops.y_zp, per_channel=ops.per_channel)
         self.add_weight_layer(layer, {"weights": self.weights8(node, b, "b").T.copy(), "bias": np.zeros(out, np.int64),
-                                      "multiplier": mult, "shift": shift}, np.broadcast_to(reals, (out,)).copy())
-        if a_unsigned or y_unsigned or b.dtype == np.uint8:
+                                      "multiplier": ops.multiplier, "shift": ops.shift}, ops.factors)
+        if ops.unsigned or b.dtype == np.uint8:
             self._note_unsigned()
-        return _State(st.tensor, "q", (out,), y_zp, y_scale, y_unsigned)
+        return _State(st.tensor, "q", (out,), ops.y_zp, ops.y_scale, ops.y_unsigned)
 
     def op_MatMulInteger(self, node: Any, st: _State) -> _State:
         self.attrs(node, {})
