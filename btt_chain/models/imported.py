@@ -77,14 +77,14 @@ def float_semantics(model: Model, input_qp: QParams, factors: dict[int, F64] | N
                     acc = (v - zp) @ w.T + p.bias
                     y = acc * r
                 else:
-                    conv = Conv2d(w, p.bias.astype(np.float64), tuple(layer.stride),  # type: ignore[arg-type]
-                                  tuple(layer.pads))  # type: ignore[arg-type]
+                    conv = Conv2d(w, p.bias.astype(np.float64), (layer.stride[0], layer.stride[1]),
+                                  (layer.pads[0], layer.pads[1], layer.pads[2], layer.pads[3]))
                     y = conv2d(v - zp, conv) * r.reshape(1, -1, 1, 1)
                 v = np.clip(y + layer.output_zp, -128.0, 127.0)
                 zp = float(layer.output_zp)
             elif layer.kind in (MAXPOOL, AVGPOOL):
-                v = pool(v, Pool("max" if layer.kind == MAXPOOL else "avg", tuple(layer.kernel),  # type: ignore[arg-type]
-                                 tuple(layer.stride)))  # type: ignore[arg-type]
+                v = pool(v, Pool("max" if layer.kind == MAXPOOL else "avg", (layer.kernel[0], layer.kernel[1]),
+                                 (layer.stride[0], layer.stride[1])))
             elif layer.kind == RELU:
                 v = np.maximum(v, zp)
             elif layer.kind == FLATTEN:

@@ -306,3 +306,27 @@ def test_reference_models_round_trip_through_onnx(tmp_path: Path, name: str) -> 
     assert report.agreement("onnx") == 1.0
     assert (predict_int8(model, q) == report.int8_predicted).all()
     assert report.accuracy(report.int8_predicted) == model.metadata["accuracy"]["int8Correct"] / held["count"]
+
+
+def test_a_quantised_cnn_with_average_pooling_and_relu_round_trips_and_matches_onnx() -> None:
+    """Our quantiser's model with avgpool and a ReLU that is not folded (it follows average pooling): exported as
+    DequantizeLinear -> AveragePool / Relu -> QuantizeLinear, imported back to the same hash, run like onnx runs it."""
+    from btt_chain.models.float_net import Conv2d, Dense, Flatten, FloatLayer, Pool, Relu
+    from btt_chain.models.quantize import quantize
+    from runtime.compute.model import AVGPOOL
+
+    rng = np.random.default_rng(11)
+    layers: list[FloatLayer] = [
+        Conv2d(rng.normal(0, 0.4, (3, 1, 3, 3)), rng.normal(0, 0.1, 3), (1, 1), (0, 0, 0, 0)),
+        Pool("avg", (2, 2), (2, 2)), Relu(), Flatten(), Dense(rng.normal(0, 0.5, (4, 27)), rng.normal(0, 0.1, 4)),
+    ]
+    x = rng.normal(0, 1, (240, 1, 8, 8))
+    q = quantize("avg-cnn", (1, 8, 8), layers, x[:200], ("a", "b", "c", "d"))
+    assert [layer.kind for layer in q.spec.layers][1:3] == [AVGPOOL, RELU]
+    proto = to_onnx(q.model, q.input_qparams.scale)
+    imported = import_onnx_model(proto, "avg-cnn")
+    assert model_hash(imported.spec) == model_hash(q.spec)
+    held = q.input_qparams.quantize(x[200:])
+    report = agreement(imported, held, None, {"onnx": onnx_reference(proto)})
+    assert report.agreement("onnx") >= 0.95  # avgpool rounds half up on the chain, half to even in ONNX
+    assert report.agreement("the ONNX graph in float semantics") >= 0.9
