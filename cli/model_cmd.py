@@ -302,3 +302,43 @@ def model_run(file: Path, inputs: tuple[str, ...], cases: Path | None, as_json: 
         click.echo(f"{r['item']}: {r['label']} (class {r['class']}, logits {r['logits']}){mark}")
     if correct is not None:
         click.echo(f"accuracy: {correct}/{len(rows)} ({correct / len(rows):.2%})")
+
+
+@model.command("register")
+@click.argument("file", type=_path)
+@click.option("--key", "--from", "key", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
+@click.option("--rpc", default="http://127.0.0.1:9944", show_default=True, help="Node JSON-RPC URL.")
+@_json
+def model_register(file: Path, key: str, rpc: str, as_json: bool) -> None:
+    """Bring a trained model to the chain: put NAME.weights into the node's content store (the node's own RPC:
+    loopback or --rpc-methods unsafe), then register NAME.model.json with KEY's deposit (the chain's
+    compute.model_deposit_base plus compute.model_deposit_per_kib per KiB of weights). Every node then fetches the
+    weights by hash from its peers; jobs may name the model at once."""
+    from btt_chain.client.chain import ChainInfo
+    from btt_chain.client.rpc import RpcClient
+    from btt_chain.miner.weights import upload_weights
+    from btt_chain.models.files import read_model
+    from cli.accounts import resolve_signer
+    from cli.submit import submit_call
+    from runtime.compute.model import model_hash
+
+    built, blob = read_model(_spec_file(file))
+    spec = built.spec
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    upload_weights(client, spec.weights_hash, blob)
+    sub = submit_call(client, info, signer, "compute.register_model", (spec,), wait=True)
+    if sub.status is not None and not sub.status.get("success", True):
+        raise ConfigError(f"registering {spec.name} failed in block #{sub.status.get('blockNumber')}: "
+                          f"{sub.status.get('error')}")
+    h = "0x" + model_hash(spec).hex()
+    row = client.call("btt_model", h)
+    if as_json:
+        print_json({"modelHash": h, "weightsHash": "0x" + spec.weights_hash.hex(), "hash": sub.hash,
+                    "deposit": row["deposit"], "owner": row["owner"], **(sub.status or {})})
+        return
+    block = (sub.status or {}).get("blockNumber")
+    click.echo(f"registered {spec.name}: model {h} in block #{block}, "
+               f"{len(blob):,} bytes of weights (0x{spec.weights_hash.hex()}), deposit "
+               f"{info.format_amount(int(row['deposit']))} reserved by {row['owner']}")
