@@ -64,7 +64,8 @@ def held_out_cases(model: Model) -> CaseBook:
     if not raw or len(raw) % width or len(raw) // width != len(labels) or any(not 0 <= x < classes for x in labels):
         raise NoCases(f"model {model.spec.name}: its held-out cases do not fit its input of {width} bytes")
     inputs = tuple(raw[i:i + width] for i in range(0, len(raw), width))
-    acc = meta.get("accuracy") if isinstance(meta.get("accuracy"), dict) else {}
+    stated = meta.get("accuracy")
+    acc: dict[str, Any] = stated if isinstance(stated, dict) else {}
 
     def figure(key: str) -> float | None:
         v = acc.get(key)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from btt_chain.primitives.codec import BOOL, HASH, I8, U8, U16, U64, ListOf, Nested, Struct, Text
+from btt_chain.primitives.codec import BOOL, HASH, U8, U16, U64, Field, ListOf, Nested, Struct, Text
+from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
 
 DENSE, CONV2D, MAXPOOL, AVGPOOL, RELU, FLATTEN = range(6)
@@ -73,6 +74,26 @@ Int8Array = npt.NDArray[np.int8]
 Int32Array = npt.NDArray[np.int32]
 
 
+class ZeroPoint(Field):
+    """An int8 zero point, carried as its two's-complement byte (0 to 255: -1 is 255): the wire has no negative
+    integers (`codec.unpack` refuses them), so a signed field would encode but never decode."""
+
+    name = "zero point"
+
+    def to_wire(self, value: Any) -> Any:
+        if type(value) is not int or not -128 <= value <= 127:
+            raise DecodeError(f"a zero point must be -128 to 127, got {value!r}")
+        return value & 0xFF
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not int or not 0 <= wire <= 255:
+            raise DecodeError(f"a zero point is carried as a byte (0 to 255), got {wire!r}")
+        return wire - 256 if wire >= 128 else wire
+
+
+ZP = ZeroPoint()
+
+
 @dataclass(frozen=True)
 class LayerSpec(Struct):
     """One layer. Weight layers (dense, conv2d) have parameters in the blob; the others have none.
@@ -106,8 +127,8 @@ class LayerSpec(Struct):
         ("kernel", ListOf(U8, 2)),
         ("stride", ListOf(U8, 2)),
         ("pads", ListOf(U8, 4)),
-        ("weight_zp", I8),
-        ("output_zp", I8),
+        ("weight_zp", ZP),
+        ("output_zp", ZP),
         ("per_channel", BOOL),
     )
 
@@ -130,7 +151,7 @@ class ModelSpec(Struct):
     WIRE = (
         ("name", Text(MAX_NAME_LEN)),
         ("input_shape", ListOf(U16, 3)),
-        ("input_zp", I8),
+        ("input_zp", ZP),
         ("layers", ListOf(Nested(LayerSpec), MAX_LAYERS)),
         ("labels", ListOf(Text(MAX_LABEL_LEN), MAX_CLASSES)),
         ("weights_hash", HASH),
@@ -306,12 +327,12 @@ def _check_layer(i: int, layer: LayerSpec) -> None:
     kind = layer.kind
     weighted = kind in WEIGHT_KINDS
     windowed = kind in (CONV2D, MAXPOOL, AVGPOOL)
+    if type(layer.per_channel) is not bool:
+        raise ValueError(f"{where} per_channel must be true or false")
     if weighted:
         _check_int(layer.out, 1, MAX_DIM, f"{where} output width")
         _check_int(layer.weight_zp, -128, 127, f"{where} weight zero point")
         _check_int(layer.output_zp, -128, 127, f"{where} output zero point")
-        if type(layer.per_channel) is not bool:
-            raise ValueError(f"{where} per_channel must be true or false")
     elif layer.out or layer.weight_zp or layer.output_zp or layer.per_channel:
         raise ValueError(f"{where} takes no output width, zero points or per-channel flag")
     if windowed:
@@ -348,12 +369,13 @@ def validate_spec(spec: ModelSpec) -> None:
         raise ValueError("a model needs at least one layer")
     if len(spec.layers) > MAX_LAYERS:
         raise ValueError(f"a model has at most {MAX_LAYERS} layers, got {len(spec.layers)}")
-    if spec.layers[-1].kind != DENSE and all(layer.kind not in WEIGHT_KINDS for layer in spec.layers):
-        raise ValueError("a model needs at least one dense or conv2d layer")
     for i, layer in enumerate(spec.layers):
         if not isinstance(layer, LayerSpec):
             raise ValueError(f"layer {i} is not a layer")
         _check_layer(i, layer)
+    if all(layer.kind not in WEIGHT_KINDS for layer in spec.layers):
+        raise ValueError("a model needs at least one dense or conv2d layer")
+    for i, layer in enumerate(spec.layers):
         try:
             nxt = layer_output_shape(layer, shape)
         except ValueError as exc:
@@ -381,6 +403,8 @@ def validate_spec(spec: ModelSpec) -> None:
     if type(spec.weights_hash) is not bytes or len(spec.weights_hash) != HASH_LEN:
         raise ValueError(f"the weights hash must be {HASH_LEN} bytes")
     least = tensor_bytes(spec) + 4
+    if least > MAX_WEIGHTS_BYTES:
+        raise ValueError(f"the weights take {least:,} bytes with the metadata length (at most {MAX_WEIGHTS_BYTES:,})")
     _check_int(spec.weights_size, least, min(MAX_WEIGHTS_BYTES, least + MAX_METADATA_BYTES),
                "the weights size (tensors, then a 4-byte metadata length and the metadata)")
 
@@ -459,7 +483,7 @@ def parse_weights(spec: ModelSpec, blob: bytes) -> Model:
     if meta_len:
         try:
             metadata = json.loads(blob[end + 4:].decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # 64 KiB of "[" nests too deep for json
             raise ValueError("the metadata section is not UTF-8 JSON") from None
         if not isinstance(metadata, dict):
             raise ValueError("the metadata section must be a JSON object")
