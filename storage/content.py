@@ -2,7 +2,8 @@
 
 Layout under `<chain dir>/weights/`:
   <weights hash, 64 hex>                 a complete blob, named by its weights hash (runtime/compute/model.py)
-  partial/<weights hash>/manifest        u64le size || chunk hashes: a blob being fetched or uploaded
+  partial/<weights hash>/manifest        u64le size || chunk hashes: a blob being fetched or uploaded (only the size
+                                         while an owner uploads it without its chunk hashes)
   partial/<weights hash>/<i>             its chunk i (decimal), checked against its chunk hash on arrival
   .tmp-*                                 a write under way
 
@@ -18,8 +19,9 @@ replays history and must be able to fetch them. Everything else (a blob an owner
 partial fetch, a blob fetched for a block not yet imported) counts against `max_unneeded_bytes`, a partial at its
 declared size; room is made by dropping the oldest first, and `retain` drops them once older than `grace_s`.
 
-Every call that fails raises ContentRejected (or ContentFull) and leaves the store as it was. Knows the blob format's
-hashes and nothing of the chain.
+Every call that fails raises ContentRejected (or ContentFull) and leaves the store as it was, but for one: the last
+chunk of an upload staged without its chunk hashes (`begin_upload`), whose whole then fails its weights hash, drops
+the upload (no chunk could be checked before). Knows the blob format's hashes and nothing of the chain.
 """
 
 from __future__ import annotations
@@ -134,13 +136,28 @@ class _Blob:
 
 @dataclass
 class _Partial:
-    manifest: Manifest
+    size: int
+    manifest: Manifest | None
+    """None for an upload staged without its chunk hashes: its chunks are checked as a whole only."""
     since: float
     have: set[int] = field(default_factory=set)
 
     @property
+    def chunks(self) -> int:
+        return chunk_count(self.size)
+
+    def chunk_size(self, index: int) -> int:
+        return min(WEIGHTS_CHUNK, self.size - index * WEIGHTS_CHUNK)
+
+    def checks(self, index: int, data: bytes) -> bool:
+        """Whether `data` may be chunk `index` (its length, and its hash when the manifest is known)."""
+        if len(data) != self.chunk_size(index):
+            return False
+        return self.manifest is None or blake2b_256(data) == self.manifest.chunk_hashes[index]
+
+    @property
     def complete(self) -> bool:
-        return len(self.have) == self.manifest.chunks
+        return len(self.have) == self.chunks
 
 
 def _is_hash_name(name: str) -> bool:
@@ -241,11 +258,11 @@ class ContentStore:
                 return WeightsStatus(HELD, size, n, n)
             partial = self._partials.get(h)
             if partial is not None:
-                return WeightsStatus(PARTIAL, partial.manifest.size, len(partial.have), partial.manifest.chunks)
+                return WeightsStatus(PARTIAL, partial.size, len(partial.have), partial.chunks)
             return WeightsStatus(MISSING, 0, 0, 0)
 
     def partial_manifest(self, h: bytes) -> Manifest | None:
-        """The manifest of a partial fetch or upload of `h`, or None."""
+        """The manifest of a partial fetch or upload of `h`, or None (nothing staged, or an upload without it)."""
         with self._lock:
             partial = self._partials.get(h)
             return None if partial is None else partial.manifest
@@ -256,7 +273,13 @@ class ContentStore:
             partial = self._partials.get(h)
             if partial is None:
                 return []
-            return [i for i in range(partial.manifest.chunks) if i not in partial.have]
+            return [i for i in range(partial.chunks) if i not in partial.have]
+
+    def staged_size(self, h: bytes) -> int | None:
+        """The size of a partial `h` (with or without its manifest), or None."""
+        with self._lock:
+            partial = self._partials.get(h)
+            return None if partial is None else partial.size
 
     def held(self) -> list[bytes]:
         """The stored blobs (not the shipped ones)."""
@@ -289,16 +312,43 @@ class ContentStore:
 
     def begin(self, h: bytes, size: int, hashes: Iterable[bytes]) -> Manifest:
         """Stage blob `h` to arrive chunk by chunk, after checking that `size` and `hashes` hash to `h`. A partial
-        already staged is kept (with its chunks); a blob already held needs nothing."""
+        already staged is kept with its chunks (an upload staged without chunk hashes gets them now, and its chunks
+        that do not match are dropped); a blob already held needs nothing."""
         manifest = check_manifest(h, size, hashes)
         with self._lock:
-            if self.has(h) or h in self._partials:
+            if self.has(h):
                 return manifest
+            partial = self._partials.get(h)
+            if partial is None:
+                self._make_room(h, size)
+                self._partial_dir(h).mkdir(parents=True, exist_ok=True)
+                self._write(self._partial_dir(h) / MANIFEST_FILE, manifest.encode(), durable=False)
+                self._partials[h] = _Partial(size, manifest, self.clock())
+            elif partial.manifest is None:
+                if partial.size != size:  # cannot be: the manifest hashes to h, and so did the upload's size
+                    raise ContentRejected(f"0x{h.hex()[:16]} is being uploaded with another size")
+                self._write(self._partial_dir(h) / MANIFEST_FILE, manifest.encode(), durable=False)
+                partial.manifest = manifest
+                self._check_chunks(h, partial)
+            return manifest
+
+    def begin_upload(self, h: bytes, size: int) -> None:
+        """Stage blob `h` of `size` bytes from its owner without its chunk hashes: chunks are checked for length as
+        they come and as a whole against `h` at the end (`begin` is better: every chunk checked on arrival)."""
+        if type(size) is not int or not 1 <= size <= MAX_WEIGHTS_BYTES:
+            raise ContentRejected(f"a weights blob is 1 to {MAX_WEIGHTS_BYTES} bytes, not {size!r}")
+        with self._lock:
+            if self.has(h):
+                return
+            partial = self._partials.get(h)
+            if partial is not None:
+                if partial.size != size:
+                    raise ContentRejected(f"0x{h.hex()[:16]} is being received with another size ({partial.size})")
+                return
             self._make_room(h, size)
             self._partial_dir(h).mkdir(parents=True, exist_ok=True)
-            self._write(self._partial_dir(h) / MANIFEST_FILE, manifest.encode(), durable=False)
-            self._partials[h] = _Partial(manifest, self.clock())
-            return manifest
+            self._write(self._partial_dir(h) / MANIFEST_FILE, size.to_bytes(8, "little"), durable=False)
+            self._partials[h] = _Partial(size, None, self.clock())
 
     def add_chunk(self, h: bytes, index: int, data: bytes) -> bool:
         """Keep chunk `index` of the staged blob `h` if it matches its chunk hash (in any order; a chunk held
@@ -309,13 +359,12 @@ class ContentStore:
             partial = self._partials.get(h)
             if partial is None:
                 raise ContentRejected(f"no manifest is staged for the weights 0x{h.hex()[:16]}")
-            manifest = partial.manifest
-            if type(index) is not int or not 0 <= index < manifest.chunks:
-                raise ContentRejected(f"the weights 0x{h.hex()[:16]} have chunks 0 to {manifest.chunks - 1}, "
+            if type(index) is not int or not 0 <= index < partial.chunks:
+                raise ContentRejected(f"the weights 0x{h.hex()[:16]} have chunks 0 to {partial.chunks - 1}, "
                                       f"not {index!r}")
-            if len(data) != manifest.chunk_size(index):
-                raise ContentRejected(f"chunk {index} is {manifest.chunk_size(index)} bytes, not {len(data)}")
-            if blake2b_256(data) != manifest.chunk_hashes[index]:
+            if len(data) != partial.chunk_size(index):
+                raise ContentRejected(f"chunk {index} is {partial.chunk_size(index)} bytes, not {len(data)}")
+            if not partial.checks(index, data):
                 raise ContentRejected(f"chunk {index} does not match its hash")
             if index not in partial.have:
                 self._write(self._partial_dir(h) / str(index), bytes(data), durable=False)
@@ -354,7 +403,7 @@ class ContentStore:
     def _unneeded(self) -> list[tuple[bytes, int, float]]:
         """(hash, bytes, since) of every blob and partial the chain does not need, oldest first."""
         rows = [(h, b.size, b.since) for h, b in self._blobs.items() if h not in self._needed]
-        rows += [(h, p.manifest.size, p.since) for h, p in self._partials.items() if h not in self._needed]
+        rows += [(h, p.size, p.since) for h, p in self._partials.items() if h not in self._needed]
         return sorted(rows, key=lambda r: r[2])
 
     def _make_room(self, h: bytes, size: int) -> None:
@@ -377,30 +426,34 @@ class ContentStore:
             log.info("dropped the weights 0x%s to make room (no registered model names them)", other.hex()[:16])
             self._drop(other)
 
-    def _assemble(self, h: bytes, partial: _Partial) -> bool:
-        """Join a partial's chunks into its blob, each checked again (a chunk damaged on disk is dropped and
-        must come again); whether the blob is now held."""
-        manifest = partial.manifest
+    def _check_chunks(self, h: bytes, partial: _Partial) -> list[bytes]:
+        """The held chunks of a partial, in order, each checked again (one damaged on disk, or not the manifest's,
+        is dropped and must come again)."""
         parts: list[bytes] = []
-        for i in range(manifest.chunks):
+        for i in sorted(partial.have):
             path = self._partial_dir(h) / str(i)
             try:
                 data = path.read_bytes()
             except OSError:
                 data = b""
-            if len(data) != manifest.chunk_size(i) or blake2b_256(data) != manifest.chunk_hashes[i]:
-                log.warning("chunk %d of the weights 0x%s was damaged on disk: it is fetched again", i,
-                            h.hex()[:16])
+            if not partial.checks(i, data):
+                log.warning("chunk %d of the weights 0x%s does not check out: it must come again", i, h.hex()[:16])
                 with contextlib.suppress(OSError):
                     path.unlink()
                 partial.have.discard(i)
                 continue
             parts.append(data)
+        return parts
+
+    def _assemble(self, h: bytes, partial: _Partial) -> bool:
+        """Join a complete partial's chunks into its blob, checked again; whether the blob is now held."""
+        parts = self._check_chunks(h, partial)
         if not partial.complete:
             return False
         blob = b"".join(parts)
-        if weights_hash(blob) != h:  # cannot happen after the checks above: the manifest hashes to h
-            raise ContentRejected(f"the chunks of 0x{h.hex()[:16]} do not make its blob")
+        if weights_hash(blob) != h:  # only an upload without chunk hashes can get here: the manifest hashes to h
+            self._remove_partial(h)
+            raise ContentRejected(f"the chunks uploaded do not make the weights 0x{h.hex()}: the upload is dropped")
         self._store_blob(h, blob)
         return True
 
@@ -467,19 +520,25 @@ class ContentStore:
                 self._open_partial(bytes.fromhex(d.name), d)
 
     def _open_partial(self, h: bytes, directory: Path) -> None:
+        partial: _Partial | None = None
         try:
-            manifest = decode_manifest(h, (directory / MANIFEST_FILE).read_bytes())
+            raw = (directory / MANIFEST_FILE).read_bytes()
+            since = directory.stat().st_mtime
+            if len(raw) == 8 and 1 <= int.from_bytes(raw, "little") <= MAX_WEIGHTS_BYTES:
+                partial = _Partial(int.from_bytes(raw, "little"), None, since)  # an upload without chunk hashes
+            else:
+                manifest = decode_manifest(h, raw)
+                partial = _Partial(manifest.size, manifest, since)
         except (OSError, ContentRejected):
-            manifest = None
-        if manifest is None or h in self._blobs:
+            pass
+        if partial is None or h in self._blobs:
             self._remove_partial(h)
             return
-        partial = _Partial(manifest, directory.stat().st_mtime)
         for p in directory.iterdir():
             if p.name == MANIFEST_FILE:
                 continue
             index = int(p.name) if p.name.isascii() and p.name.isdigit() and len(p.name) <= 3 else -1
-            if 0 <= index < manifest.chunks and p.stat().st_size == manifest.chunk_size(index):
+            if 0 <= index < partial.chunks and p.stat().st_size == partial.chunk_size(index):
                 partial.have.add(index)
                 partial.since = max(partial.since, p.stat().st_mtime)
             else:
@@ -487,7 +546,8 @@ class ContentStore:
                     p.unlink()
         self._partials[h] = partial
         if partial.complete:
-            self._assemble(h, partial)
+            with contextlib.suppress(ContentRejected):
+                self._assemble(h, partial)
 
 
 def _fsync_dir(path: Path) -> None:

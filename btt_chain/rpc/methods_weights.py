@@ -117,24 +117,24 @@ def btt_weights_status(ctx: RpcContext, h: bytes) -> dict[str, Any]:
         Param("data", _chunk), optional("chunkHashes", _chunk_hashes), unsafe=True)
 def btt_put_model_weights(ctx: RpcContext, weights_hash: bytes, size: int, index: int, data: bytes,
                           hashes: list[bytes] | None) -> dict[str, Any]:
-    """Hand this node one 64 KiB chunk of a model's weights blob (a model owner, before registering the model).
-    The first call for a blob carries `chunkHashes` (the blob's manifest, which must hash to `weightsHash`); every
-    chunk is checked against its hash, the whole against the weights hash. Chunks may come in any order, again
-    harmlessly. The blob's status as `btt_weightsStatus` gives it. Unsafe: loopback callers of a node run with
-    unsafe RPC methods only. A blob no registered model names is kept an hour, in at most 64 MiB of such blobs."""
+    """Hand this node one 64 KiB chunk of a model's weights blob (a model owner, before registering the model), in
+    any order, again harmlessly. With `chunkHashes` (the blob's manifest, which must hash to `weightsHash`; once is
+    enough) every chunk is checked on arrival, as chunks from peers are; without them only the whole can be checked,
+    against `weightsHash` when the last chunk arrives (a mismatch drops the upload). The blob's status as
+    `btt_weightsStatus` gives it. Unsafe: loopback callers of a node run with unsafe RPC methods only. A blob no
+    registered model names is kept an hour, in at most 64 MiB of such blobs."""
     store: ContentStore = ctx.node.content
     if not store.has(weights_hash):
+        staged = store.staged_size(weights_hash)
+        if staged is not None and staged != size:
+            raise invalid_params(f"the weights 0x{weights_hash.hex()[:16]} are being received with another size "
+                                 f"({staged} bytes)")
         try:
-            staged = store.partial_manifest(weights_hash)
-            if staged is None:
-                if hashes is None:
-                    raise invalid_params("chunkHashes: the first chunk of a blob must come with its chunk hashes")
+            if hashes is not None:
                 store.begin(weights_hash, size, hashes)
-            elif staged.size != size or (hashes is not None and tuple(hashes) != staged.chunk_hashes):
-                raise invalid_params(f"the blob 0x{weights_hash.hex()[:16]} is being received with another size or "
-                                     "other chunk hashes")
+            elif staged is None:
+                store.begin_upload(weights_hash, size)
             store.add_chunk(weights_hash, index, data)
         except ContentRejected as exc:
             raise invalid_params(f"weights not kept: {exc}") from None
     return _status_row(ctx, weights_hash)
-

@@ -63,9 +63,7 @@ async def test_an_owner_puts_a_blob_registers_it_and_anyone_reads_it_back(owner:
     missing = await owner.call("btt_weightsStatus", WEIGHTS)
     assert missing == {"weightsHash": WEIGHTS, "state": "missing", "fetching": False, "size": None, "have": 0,
                        "total": None}
-    await owner.assert_raises_rpc_error(INVALID_PARAMS, "must come with its chunk hashes", "btt_putModelWeights",
-                                        WEIGHTS, len(BLOB), 2, piece(2))
-    assert (await put(owner, 2, HASHES))["have"] == 1  # any order
+    assert (await put(owner, 2, HASHES))["have"] == 1  # any order, every chunk checked against the manifest
     assert (await put(owner, 2))["have"] == 1  # again: harmless
     status = await put(owner, 0)
     assert (status["state"], status["have"], status["total"], status["size"]) == ("partial", 2, 3, len(BLOB))
@@ -92,6 +90,19 @@ async def test_an_owner_puts_a_blob_registers_it_and_anyone_reads_it_back(owner:
     await owner.assert_raises_rpc_error(INVALID_PARAMS, "chunks 0 to 2", "btt_modelWeights", model, 3)
     await owner.assert_raises_rpc_error(INVALID_PARAMS, "chunkIndex", "btt_modelWeights", model, 128)
     assert (await owner.call("btt_model", model))["weightsHeld"] is True
+
+
+async def test_an_upload_without_chunk_hashes_is_checked_as_a_whole(owner: RpcHarness) -> None:
+    await put(owner, 0)  # as `btt-chain model register` uploads: weights hash, size, index, data
+    await owner.call("btt_putModelWeights", WEIGHTS, len(BLOB), 1, "0x00" + piece(1)[4:])  # cannot be told yet
+    await owner.assert_raises_rpc_error(INVALID_PARAMS, "the upload is dropped", "btt_putModelWeights", WEIGHTS,
+                                        len(BLOB), 2, piece(2))
+    assert (await owner.call("btt_weightsStatus", WEIGHTS))["state"] == "missing"
+    for i in (2, 0):
+        await put(owner, i)
+    await put(owner, 1, HASHES)  # the manifest may come with any chunk: the ones held are checked then
+    assert (await owner.call("btt_weightsStatus", WEIGHTS))["state"] == "held"
+    assert owner.node.content.get_weights(SPEC.weights_hash) == BLOB
 
 
 async def test_a_registered_model_whose_blob_is_missing_says_so(owner: RpcHarness) -> None:

@@ -300,3 +300,51 @@ def test_retain_drops_unneeded_blobs_after_the_grace_period_only(tmp_path: Path)
     clock.now += 10 ** 6
     assert store.retain([h_registered]) == [h_fresh] and store.has(h_registered)
     assert ContentStore(tmp_path).held() == [h_registered]
+
+
+# an owner's upload without chunk hashes ----------------------------------------------------------------
+
+
+def test_an_upload_without_chunk_hashes_is_checked_as_a_whole(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    h = weights_hash(THREE)
+    store.begin_upload(h, len(THREE))
+    assert store.status(h) == WeightsStatus(PARTIAL, len(THREE), 0, 3) and store.partial_manifest(h) is None
+    with pytest.raises(ContentRejected, match="bytes, not"):
+        store.add_chunk(h, 2, chunk(THREE, 2) + b"\x00")  # lengths are still checked on arrival
+    assert store.add_chunk(h, 2, chunk(THREE, 2)) is False
+    assert ContentStore(tmp_path).missing_chunks(h) == [0, 1]  # survives reopening
+    store.add_chunk(h, 0, chunk(THREE, 0))
+    assert store.add_chunk(h, 1, chunk(THREE, 1)) and store.get_weights(h) == THREE
+
+
+def test_an_upload_whose_whole_fails_its_hash_is_dropped(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    h = weights_hash(THREE)
+    store.begin_upload(h, len(THREE))
+    store.add_chunk(h, 0, b"\x00" + chunk(THREE, 0)[1:])  # nothing can tell yet
+    store.add_chunk(h, 1, chunk(THREE, 1))
+    with pytest.raises(ContentRejected, match="the upload is dropped"):
+        store.add_chunk(h, 2, chunk(THREE, 2))
+    assert store.status(h).state == MISSING and files(tmp_path) == {}
+    with pytest.raises(ContentRejected, match="1 to"):
+        store.begin_upload(h, 0)
+    store.begin_upload(h, len(THREE))
+    before = snapshot(store, h)
+    with pytest.raises(ContentRejected, match="another size"):
+        store.begin_upload(h, len(THREE) + 1)
+    assert snapshot(store, h) == before
+
+
+def test_chunk_hashes_given_later_check_the_chunks_uploaded_before(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    h = weights_hash(THREE)
+    store.begin_upload(h, len(THREE))
+    store.add_chunk(h, 0, b"\x00" + chunk(THREE, 0)[1:])
+    store.add_chunk(h, 1, chunk(THREE, 1))
+    store.begin(h, len(THREE), chunk_hashes(THREE))  # a peer's manifest, or the owner's: the bad chunk goes
+    assert store.missing_chunks(h) == [0, 2] and store.partial_manifest(h) is not None
+    with pytest.raises(ContentRejected, match="does not match its hash"):
+        store.add_chunk(h, 0, b"\x00" + chunk(THREE, 0)[1:])
+    store.add_chunk(h, 0, chunk(THREE, 0))
+    assert store.add_chunk(h, 2, chunk(THREE, 2)) and store.get_weights(h) == THREE
