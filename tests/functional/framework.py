@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,14 @@ class NodeProcess:
         code = self.process.returncode
         self.process = None
         return code
+
+    def metric(self, name: str) -> float:
+        """One sample of the node's Prometheus metrics: `name` alone, or with its labels (`name{label="x"}`)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.prometheus_port}/metrics", timeout=10) as resp:
+            for line in resp.read().decode().splitlines():
+                if line.startswith(name + " ") or line.startswith(name + "{"):
+                    return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no metric {name}")
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -12,7 +12,7 @@ import pytest
 
 from btt_chain.models.files import write_model
 from runtime.compute.model import chunk_hashes, model_hash
-from tests.functional.framework import Harness, NodeProcess, assert_raises_rpc_error, wait_until
+from tests.functional.framework import Harness, assert_raises_rpc_error, wait_until
 from tests.support.cli_runner import run
 from tests.support.models import dense_blob
 
@@ -22,16 +22,6 @@ WEIGHTS_NOT_HELD = -32010
 
 def hex0x(data: bytes) -> str:
     return "0x" + data.hex()
-
-
-def metric(node: NodeProcess, name: str) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{node.prometheus_port}/metrics", timeout=10) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
 
 
 def test_a_registered_model_reaches_a_node_that_never_had_its_weights(
@@ -69,6 +59,6 @@ def test_a_registered_model_reaches_a_node_that_never_had_its_weights(
     served = b"".join(bytes.fromhex(b.call("btt_modelWeights", weights, i)["data"][2:]) for i in range(3))
     assert served == BLOB
     assert b.call("btt_model", model)["weightsHeld"] is True
-    assert metric(b, 'btt_weights_fetches{outcome="completed"}') >= 1 and metric(b, "btt_weights_bad_data") == 0
-    assert metric(b, "btt_weights_blobs_held") == 1 and metric(b, "btt_weights_bytes_held") == len(BLOB)
+    assert b.metric('btt_weights_fetches{outcome="completed"}') >= 1 and b.metric("btt_weights_bad_data") == 0
+    assert b.metric("btt_weights_blobs_held") == 1 and b.metric("btt_weights_bytes_held") == len(BLOB)
     harness.log("B holds the blob it never had, byte for byte")

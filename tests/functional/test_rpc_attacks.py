@@ -82,11 +82,7 @@ def rss_mb(pid: int) -> float:
 
 
 def metric(node: NodeProcess, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{node.prometheus_port}/metrics", timeout=10) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {name}")
+    return node.metric(name)
 
 
 def missed_slots(node: NodeProcess, first: int, last: int) -> list[int]:
