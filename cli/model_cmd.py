@@ -310,10 +310,10 @@ def model_run(file: Path, inputs: tuple[str, ...], cases: Path | None, as_json: 
 @click.option("--rpc", default="http://127.0.0.1:9944", show_default=True, help="Node JSON-RPC URL.")
 @_json
 def model_register(file: Path, key: str, rpc: str, as_json: bool) -> None:
-    """Bring a trained model to the chain: put NAME.weights into the node's content store (the node's own RPC:
-    loopback or --rpc-methods unsafe), then register NAME.model.json with KEY's deposit (the chain's
-    compute.model_deposit_base plus compute.model_deposit_per_kib per KiB of weights). Every node then fetches the
-    weights by hash from its peers; jobs may name the model at once."""
+    """Bring a trained model to the chain: register NAME.model.json with KEY's deposit (the chain's
+    compute.model_deposit_base plus compute.model_deposit_per_kib per KiB of weights), then hand NAME.weights to
+    the node chunk by chunk (it takes the weights a registered model names, checked against their hash). Every
+    node then fetches the weights by hash from its peers; jobs may name the model at once."""
     from btt_chain.client.chain import ChainInfo
     from btt_chain.client.rpc import RpcClient
     from btt_chain.miner.weights import upload_weights
@@ -327,12 +327,12 @@ def model_register(file: Path, key: str, rpc: str, as_json: bool) -> None:
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
-    upload_weights(client, spec.weights_hash, blob)
+    h = "0x" + model_hash(spec).hex()
     sub = submit_call(client, info, signer, "compute.register_model", (spec,), wait=True)
     if sub.status is not None and not sub.status.get("success", True):
         raise ConfigError(f"registering {spec.name} failed in block #{sub.status.get('blockNumber')}: "
                           f"{sub.status.get('error')}")
-    h = "0x" + model_hash(spec).hex()
+    upload_weights(client, spec.weights_hash, blob)  # registered: the node takes the weights the chain names
     row = client.call("btt_model", h)
     if as_json:
         print_json({"modelHash": h, "weightsHash": "0x" + spec.weights_hash.hex(), "hash": sub.hash,

@@ -92,8 +92,9 @@ def use_node_weights(rpc: RpcCaller) -> RpcWeights:
 
 
 def upload_weights(rpc: RpcCaller, weights_hash: bytes, blob: bytes) -> None:
-    """Put `blob` into the node's content store chunk by chunk (`btt_putModelWeights`, a method of the node's own
-    operator: loopback or `--rpc-methods unsafe`); from there peers fetch it by hash."""
+    """Put `blob` into the node's content store chunk by chunk (`btt_putModelWeights`: taken from anyone once a
+    registered model names it; before that, only on a node run with `--rpc-methods unsafe`); from there peers
+    fetch it by hash."""
     for index, start in enumerate(range(0, len(blob), WEIGHTS_CHUNK)):
         rpc.call("btt_putModelWeights", "0x" + weights_hash.hex(), len(blob), index,
                  "0x" + blob[start:start + WEIGHTS_CHUNK].hex())

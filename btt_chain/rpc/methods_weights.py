@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from btt_chain.rpc import params as p
-from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params
+from btt_chain.rpc.errors import METHOD_NOT_FOUND, WEIGHTS_NOT_HELD, RpcError, invalid_params
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.compute import storage as compute
@@ -114,16 +114,23 @@ def btt_weights_status(ctx: RpcContext, h: bytes) -> dict[str, Any]:
 
 
 @method("btt_putModelWeights", Param("weightsHash", p.any_hash), Param("size", _size), Param("chunkIndex", _index),
-        Param("data", _chunk), optional("chunkHashes", _chunk_hashes), unsafe=True)
+        Param("data", _chunk), optional("chunkHashes", _chunk_hashes))
 def btt_put_model_weights(ctx: RpcContext, weights_hash: bytes, size: int, index: int, data: bytes,
                           hashes: list[bytes] | None) -> dict[str, Any]:
     """Hand this node one 64 KiB chunk of a model's weights blob (a model owner, before registering the model), in
     any order, again harmlessly. With `chunkHashes` (the blob's manifest, which must hash to `weightsHash`; once is
     enough) every chunk is checked on arrival, as chunks from peers are; without them only the whole can be checked,
     against `weightsHash` when the last chunk arrives (a mismatch drops the upload). The blob's status as
-    `btt_weightsStatus` gives it. Unsafe: loopback callers of a node run with unsafe RPC methods only. A blob no
-    registered model names is kept an hour, in at most 64 MiB of such blobs."""
+    `btt_weightsStatus` gives it. The weights of a registered model (checked against the hash the chain holds, as a
+    peer's answer would be) are taken from any caller, so an owner registers first and uploads after. A blob no
+    registered model names only from loopback callers of a node run with `--rpc-methods unsafe`; it is kept an
+    hour, in at most 64 MiB of such blobs."""
     store: ContentStore = ctx.node.content
+    _, registered = _resolve(ctx, weights_hash)
+    if not registered and not ctx.unsafe_allowed:
+        raise RpcError(METHOD_NOT_FOUND, f"no registered model names the weights 0x{weights_hash.hex()}: register the "
+                       "model first (its weights are then taken from anyone), or upload to a node run with "
+                       "--rpc-methods unsafe from loopback")
     if not store.has(weights_hash):
         staged = store.staged_size(weights_hash)
         if staged is not None and staged != size:

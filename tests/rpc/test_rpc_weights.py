@@ -128,11 +128,20 @@ async def test_bad_uploads_are_refused(owner: RpcHarness) -> None:
     assert (await owner.call("btt_weightsStatus", WEIGHTS))["state"] == "missing"
 
 
-async def test_uploads_are_unsafe(rpc: RpcHarness) -> None:
-    await rpc.assert_raises_rpc_error(METHOD_NOT_FOUND, "unsafe", "btt_putModelWeights", WEIGHTS, len(BLOB), 0,
-                                      piece(0), HASHES)
-    assert "btt_putModelWeights" not in (await rpc.call("rpc_methods"))["methods"]
-    assert {"btt_modelWeights", "btt_weightsStatus"} <= set((await rpc.call("rpc_methods"))["methods"])
+async def test_unregistered_uploads_are_unsafe_registered_ones_are_not(rpc: RpcHarness) -> None:
+    # a blob no registered model names is taken only from a loopback caller of a node run with unsafe methods
+    await rpc.assert_raises_rpc_error(METHOD_NOT_FOUND, "register the model first", "btt_putModelWeights", WEIGHTS,
+                                      len(BLOB), 0, piece(0), HASHES)
+    assert (await rpc.call("btt_weightsStatus", WEIGHTS))["state"] == "missing"
+    assert {"btt_modelWeights", "btt_weightsStatus", "btt_putModelWeights"} <= set(
+        (await rpc.call("rpc_methods"))["methods"])
+    # once a registered model names it, the node takes it from anyone, checked against the chain's hash
+    await rpc.submit_in_block(FERDIE, "compute.register_model", SPEC)
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, "weights not kept", "btt_putModelWeights", WEIGHTS, len(BLOB),
+                                      0, "0x00" + piece(0)[4:], HASHES)
+    for i in range(len(HASHES)):
+        await rpc.call("btt_putModelWeights", WEIGHTS, len(BLOB), i, piece(i), HASHES)
+    assert (await rpc.call("btt_weightsStatus", WEIGHTS))["state"] == "held"
 
 
 async def test_a_dry_run_that_needs_a_missing_blob_says_so_and_the_node_fetches_it(owner: RpcHarness) -> None:
