@@ -197,32 +197,32 @@ class Executive:
         index = len(ex.outcomes)
         ctx.phase = index
         state = ctx.state
-        depth, n_before = state.depth, len(ctx.events)
-        state.begin()  # the whole extrinsic, fee included: undone only when this node lacks a weights blob
+        depth, n_events = state.depth, len(ctx.events)
+        # one snapshot holds the fee and the call, so that a call needing a weights blob this node lacks is undone
+        # whole; a call that fails is undone with the fee, which is then taken again (the same write, from the same
+        # account as it stood before)
+        state.begin()
+        ctx.fee = checked.fee
         try:
             balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            n_events = len(ctx.events)
-            state.begin()
-            ctx.fee = checked.fee
-            try:
-                self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
-            except DispatchError as exc:
-                state.rollback()
-                del ctx.events[n_events:]
-                ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
-                outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
-            else:
-                state.commit()
-                ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
-                outcome = ApplyOutcome(index, True, checked.fee, weight)
-            finally:
-                ctx.fee = 0
+            self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
+        except DispatchError as exc:
+            state.rollback()
+            del ctx.events[n_events:]
+            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
+            ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
+            outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
         except WeightsUnavailable:
             while state.depth > depth:  # a nested call's snapshot may still be open too
                 state.rollback()
-            del ctx.events[n_before:]
+            del ctx.events[n_events:]
             raise
-        state.commit()
+        else:
+            state.commit()
+            ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
+            outcome = ApplyOutcome(index, True, checked.fee, weight)
+        finally:
+            ctx.fee = 0
         ex.fees += checked.fee
         ex.tips += xt.tip
         ex.weight_used += weight
