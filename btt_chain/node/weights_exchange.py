@@ -8,8 +8,10 @@ chunk hashes) is about 4.4 KiB.
 Both directions are strictly decoded (a peer's bytes are hostile) and bounded. Fetching asks peers one by one, those
 that sent us a block needing the blob first; the manifest must hash to the weights hash and each chunk to its chunk
 hash (checked on arrival by `storage.content`), so a peer can waste our time but never plant a byte. A peer that
-sends malformed or wrong data loses score; a peer that failed or lacked the blob is not asked for it again within
-PEER_RETRY_S; a fetch that asked everyone without success is not started again within RETRY_AFTER_S. Chunks held are
+sends malformed or wrong data loses score; a peer that failed (bad data, no answer) is not asked for that blob again
+within PEER_RETRY_S; one that lacked it may have it soon (an owner's node receives it just after the registration), so
+it is asked again by the next fetch; a fetch that ended without the blob is not started again within RETRY_AFTER_S
+(the hash's retry pace, so no peer is asked for one hash in a tight loop). Chunks held are
 kept: the next peer (or the next fetch) resumes from them. Fetches are tasks owned here: at most MAX_FETCHES at once,
 each one request at a time (so at most MAX_FETCHES chunk responses are ever in flight), and at most MAX_QUEUED more
 waiting for a slot; one hash is fetched once however many ask.
@@ -85,6 +87,9 @@ class Peers(Protocol):
     def penalise(self, peer_id: str, amount: int, reason: str) -> None: ...
 
     def set_request_handler(self, protocol: str, handler: Callable[[str, bytes], Awaitable[bytes]]) -> None: ...
+
+
+_HELD, _LACKS, _FAILED, _NO_ROOM = "held", "lacks", "failed", "no room"
 
 
 class ServeRefused(BttError):
@@ -316,12 +321,13 @@ class WeightsExchange:
         self.started += 1
         for peer in self._candidates(weights_hash):
             outcome = await self._fetch_from(weights_hash, peer)
-            if outcome:
+            if outcome == _HELD:
                 self.completed += 1
                 log.info("fetched the weights 0x%s from %s", weights_hash.hex()[:16], peer[-8:])
                 return True
-            self._peer_tried[(weights_hash, peer)] = self.clock()
-            if outcome is None:
+            if outcome == _FAILED:
+                self._peer_tried[(weights_hash, peer)] = self.clock()
+            if outcome == _NO_ROOM:
                 break
         self.failed += 1
         status = self.store.status(weights_hash)
@@ -340,48 +346,49 @@ class WeightsExchange:
         self.bad_data += 1
         self.p2p.penalise(peer, amount, reason)
 
-    async def _fetch_from(self, weights_hash: bytes, peer: str) -> bool | None:
-        """True: the blob is held; False: this peer could not help; None: the store cannot take it now."""
+    async def _fetch_from(self, weights_hash: bytes, peer: str) -> str:
+        """What asking `peer` came to: _HELD, _LACKS (it has not the blob), _FAILED (no answer, or bad data) or
+        _NO_ROOM (the store cannot take the blob now)."""
         short = weights_hash.hex()[:16]
         if self.store.partial_manifest(weights_hash) is None and not self.store.has(weights_hash):
             raw = await self._ask(peer, encode_request(weights_hash))
             if raw is None:
-                return False
+                return _FAILED
             try:
                 manifest = decode_manifest_response(raw)
             except DecodeError as exc:
                 self._blame(peer, MALFORMED_PENALTY, f"malformed weights manifest: {exc}")
-                return False
+                return _FAILED
             if manifest is None:
-                return False
+                return _LACKS
             try:
                 self.store.begin(weights_hash, *manifest)
             except ContentFull as exc:
                 log.warning("cannot fetch the weights 0x%s: %s", short, exc)
-                return None
+                return _NO_ROOM
             except ContentRejected as exc:
                 self._blame(peer, BAD_DATA_PENALTY, f"wrong manifest of the weights 0x{short}: {exc}")
-                return False
+                return _FAILED
         for index in self.store.missing_chunks(weights_hash):
             raw = await self._ask(peer, encode_request(weights_hash, index))
             if raw is None:
-                return False
+                return _FAILED
             try:
                 answer = decode_chunk_response(raw)
             except DecodeError as exc:
                 self._blame(peer, MALFORMED_PENALTY, f"malformed weights chunk: {exc}")
-                return False
+                return _FAILED
             if answer is None:
-                return False
+                return _LACKS
             if answer[0] != index:
                 self._blame(peer, BAD_DATA_PENALTY, f"sent chunk {answer[0]} of 0x{short} for chunk {index}")
-                return False
+                return _FAILED
             try:
                 if self.store.add_chunk(weights_hash, index, answer[1]):
-                    return True
+                    return _HELD
             except ContentRejected as exc:
-                if self.store.partial_manifest(weights_hash) is None:
-                    return self.store.has(weights_hash) or None  # dropped meanwhile to make room
+                if self.store.partial_manifest(weights_hash) is None:  # dropped meanwhile to make room
+                    return _HELD if self.store.has(weights_hash) else _NO_ROOM
                 self._blame(peer, BAD_DATA_PENALTY, f"bad chunk of the weights 0x{short}: {exc}")
-                return False
-        return self.store.has(weights_hash)
+                return _FAILED
+        return _HELD if self.store.has(weights_hash) else _LACKS

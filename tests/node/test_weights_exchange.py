@@ -283,28 +283,37 @@ def test_a_wrong_manifest_is_blamed_and_the_next_peer_serves(tmp_path: Path) -> 
 
 def test_peers_that_lack_it_or_fail_are_not_blamed_nor_asked_again_at_once(tmp_path: Path) -> None:
     net = Net()
-    node(net, "empty", tmp_path)
+    empty = node(net, "empty", tmp_path)
     fetcher = node(net, "fetcher", tmp_path, connected=["gone", "empty"])
 
     async def garbage(peer: str, data: bytes) -> bytes:
         return b"\xc1"
+
+    async def fetch_again() -> None:
+        fetcher._ended.clear()  # as if RETRY_AFTER_S had passed
+        assert fetcher.want(H)
+        await asyncio.gather(*fetcher._tasks.values())
 
     async def scenario() -> tuple[bool, bool, bool]:
         assert fetcher.want(H)
         await asyncio.gather(*fetcher._tasks.values())
         again = fetcher.want(H)  # the fetch failed moments ago: not again
         busy = fetcher.is_busy(H)
-        fetcher._ended.clear()  # as if RETRY_AFTER_S had passed; each peer still waits PEER_RETRY_S
         fetcher.p2p.connected = ["gone", "empty", "junk"]  # type: ignore[attr-defined]
         net.handlers["junk"] = garbage
-        assert fetcher.want(H)
-        await asyncio.gather(*fetcher._tasks.values())
-        return again, busy, fetcher.store.has(H)
+        await fetch_again()  # "gone" failed: it waits PEER_RETRY_S; "empty" only lacked the blob: asked again
+        lacked = fetcher.store.has(H)
+        empty.store.put(THREE)  # it has it now (an owner's node, just after the registration)
+        await fetch_again()
+        return again, busy, lacked
 
     assert asyncio.run(scenario()) == (False, True, False)
-    assert [to for _, to, _, _ in net.requests] == ["gone", "empty", "junk"]
+    assert fetcher.store.get_weights(H) == THREE
+    assert [(to, index) for _, to, _, index in net.requests] == [
+        ("gone", None), ("empty", None), ("empty", None), ("junk", None), ("empty", None), ("empty", 0),
+        ("empty", 1), ("empty", 2)]
     assert [whom for _, whom, _ in net.penalties] == ["junk"]
-    assert (fetcher.started, fetcher.failed) == (2, 2)
+    assert (fetcher.started, fetcher.failed, fetcher.completed) == (3, 2, 1)
 
 
 def test_fetches_are_bounded_and_queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
