@@ -313,20 +313,22 @@ class ContentStore:
     def begin(self, h: bytes, size: int, hashes: Iterable[bytes]) -> Manifest:
         """Stage blob `h` to arrive chunk by chunk, after checking that `size` and `hashes` hash to `h`. A partial
         already staged is kept with its chunks (an upload staged without chunk hashes gets them now, and its chunks
-        that do not match are dropped); a blob already held needs nothing."""
+        that do not match are dropped; one that claimed another size is dropped whole); a blob already held needs
+        nothing."""
         manifest = check_manifest(h, size, hashes)
         with self._lock:
             if self.has(h):
                 return manifest
             partial = self._partials.get(h)
+            if partial is not None and partial.manifest is None and partial.size != size:
+                self._remove_partial(h)  # an upload that claimed another size: the manifest, which hashes to h, wins
+                partial = None
             if partial is None:
                 self._make_room(h, size)
                 self._partial_dir(h).mkdir(parents=True, exist_ok=True)
                 self._write(self._partial_dir(h) / MANIFEST_FILE, manifest.encode(), durable=False)
                 self._partials[h] = _Partial(size, manifest, self.clock())
             elif partial.manifest is None:
-                if partial.size != size:  # cannot be: the manifest hashes to h, and so did the upload's size
-                    raise ContentRejected(f"0x{h.hex()[:16]} is being uploaded with another size")
                 self._write(self._partial_dir(h) / MANIFEST_FILE, manifest.encode(), durable=False)
                 partial.manifest = manifest
                 self._check_chunks(h, partial)

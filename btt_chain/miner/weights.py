@@ -12,7 +12,7 @@ from btt_chain.miner.watch import RpcCaller
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.compute import weights_source
-from runtime.compute.model import WEIGHTS_CHUNK, weights_hash_of_chunks
+from runtime.compute.model import WEIGHTS_CHUNK, chunk_hashes, weights_hash_of_chunks
 
 MAX_HELD = 8
 """Blobs kept in memory (each at most 8 MiB)."""
@@ -95,6 +95,7 @@ def upload_weights(rpc: RpcCaller, weights_hash: bytes, blob: bytes) -> None:
     """Put `blob` into the node's content store chunk by chunk (`btt_putModelWeights`: taken from anyone once a
     registered model names it; before that, only on a node run with `--rpc-methods unsafe`); from there peers
     fetch it by hash."""
+    hashes = ["0x" + h.hex() for h in chunk_hashes(blob)]  # the manifest: every chunk is checked on arrival
     for index, start in enumerate(range(0, len(blob), WEIGHTS_CHUNK)):
         rpc.call("btt_putModelWeights", "0x" + weights_hash.hex(), len(blob), index,
-                 "0x" + blob[start:start + WEIGHTS_CHUNK].hex())
+                 "0x" + blob[start:start + WEIGHTS_CHUNK].hex(), hashes if index == 0 else None)

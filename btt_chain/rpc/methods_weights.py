@@ -122,15 +122,22 @@ def btt_put_model_weights(ctx: RpcContext, weights_hash: bytes, size: int, index
     enough) every chunk is checked on arrival, as chunks from peers are; without them only the whole can be checked,
     against `weightsHash` when the last chunk arrives (a mismatch drops the upload). The blob's status as
     `btt_weightsStatus` gives it. The weights of a registered model (checked against the hash the chain holds, as a
-    peer's answer would be) are taken from any caller, so an owner registers first and uploads after. A blob no
-    registered model names only from loopback callers of a node run with `--rpc-methods unsafe`; it is kept an
-    hour, in at most 64 MiB of such blobs."""
+    peer's answer would be) are taken from any caller, with their chunk hashes, so an owner registers first and
+    uploads after. A blob no registered model names only from loopback callers of a node run with `--rpc-methods
+    unsafe`; it is kept an hour, in at most 64 MiB of such blobs."""
     store: ContentStore = ctx.node.content
-    _, registered = _resolve(ctx, weights_hash)
-    if not registered and not ctx.unsafe_allowed:
-        raise RpcError(METHOD_NOT_FOUND, f"no registered model names the weights 0x{weights_hash.hex()}: register the "
-                       "model first (its weights are then taken from anyone), or upload to a node run with "
-                       "--rpc-methods unsafe from loopback")
+    registered_size = ctx.node.model_weights.needed.get(weights_hash)
+    if not ctx.unsafe_allowed:
+        if registered_size is None:
+            raise RpcError(METHOD_NOT_FOUND, f"no registered model names the weights 0x{weights_hash.hex()}: register "
+                           "the model first (its weights are then taken from anyone), or upload to a node run with "
+                           "--rpc-methods unsafe from loopback")
+        # from anyone, only what can be checked chunk by chunk: an upload that can be checked only as a whole could
+        # be spoilt by another caller's chunk, and the node keeps a registered model's partial blob for good
+        if size != registered_size:
+            raise invalid_params(f"size: the registered model's weights are {registered_size} bytes, not {size}")
+        if hashes is None and store.partial_manifest(weights_hash) is None and not store.has(weights_hash):
+            raise invalid_params("chunkHashes: send the blob's chunk hashes with its first chunk")
     if not store.has(weights_hash):
         staged = store.staged_size(weights_hash)
         if staged is not None and staged != size:
@@ -143,5 +150,7 @@ def btt_put_model_weights(ctx: RpcContext, weights_hash: bytes, size: int, index
                 store.begin_upload(weights_hash, size)
             store.add_chunk(weights_hash, index, data)
         except ContentRejected as exc:
+            if staged is None:
+                store.drop(weights_hash)  # a refused call stages nothing either
             raise invalid_params(f"weights not kept: {exc}") from None
     return _status_row(ctx, weights_hash)

@@ -139,8 +139,16 @@ async def test_unregistered_uploads_are_unsafe_registered_ones_are_not(rpc: RpcH
     await rpc.submit_in_block(FERDIE, "compute.register_model", SPEC)
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, "weights not kept", "btt_putModelWeights", WEIGHTS, len(BLOB),
                                       0, "0x00" + piece(0)[4:], HASHES)
-    for i in range(len(HASHES)):
-        await rpc.call("btt_putModelWeights", WEIGHTS, len(BLOB), i, piece(i), HASHES)
+    # nothing a stranger sends may stall the registered blob, which the node keeps for good: no other size, and no
+    # chunk that cannot be checked on arrival
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, f"weights are {len(BLOB)} bytes", "btt_putModelWeights",
+                                      WEIGHTS, len(BLOB) + 1, 0, piece(0))
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, "send the blob's chunk hashes", "btt_putModelWeights",
+                                      WEIGHTS, len(BLOB), 0, "0x00" + piece(0)[4:])
+    assert (await rpc.call("btt_weightsStatus", WEIGHTS))["state"] == "missing"
+    await rpc.call("btt_putModelWeights", WEIGHTS, len(BLOB), 0, piece(0), HASHES)
+    for i in range(1, len(HASHES)):  # the manifest once is enough
+        await rpc.call("btt_putModelWeights", WEIGHTS, len(BLOB), i, piece(i))
     assert (await rpc.call("btt_weightsStatus", WEIGHTS))["state"] == "held"
 
 

@@ -348,3 +348,15 @@ def test_chunk_hashes_given_later_check_the_chunks_uploaded_before(tmp_path: Pat
         store.add_chunk(h, 0, b"\x00" + chunk(THREE, 0)[1:])
     store.add_chunk(h, 0, chunk(THREE, 0))
     assert store.add_chunk(h, 2, chunk(THREE, 2)) and store.get_weights(h) == THREE
+
+
+def test_a_manifest_outranks_an_upload_that_claimed_another_size(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    h = weights_hash(THREE)
+    store.begin_upload(h, len(THREE) + 1)
+    store.add_chunk(h, 0, chunk(THREE, 0))
+    store.begin(h, len(THREE), chunk_hashes(THREE))  # hashes to h: the size it commits to is the size
+    assert store.status(h) == WeightsStatus(PARTIAL, len(THREE), 0, 3)
+    for i in range(3):
+        store.add_chunk(h, i, chunk(THREE, i))
+    assert store.get_weights(h) == THREE
