@@ -2,8 +2,10 @@
 
 Layout under `<chain dir>/weights/`:
   <weights hash, 64 hex>                 a complete blob, named by its weights hash (runtime/compute/model.py)
-  partial/<weights hash>/manifest        u64le size || chunk hashes: a blob being fetched or uploaded (only the size
-                                         while an owner uploads it without its chunk hashes)
+  manifests/<weights hash>               u64le size || chunk hashes of a complete blob (what peers ask for first:
+                                         served without reading the blob)
+  partial/<weights hash>/manifest        the same for a blob being fetched or uploaded (only the size while an owner
+                                         uploads it without its chunk hashes)
   partial/<weights hash>/<i>             its chunk i (decimal), checked against its chunk hash on arrival
   .tmp-*                                 a write under way
 
@@ -45,6 +47,7 @@ log = logging.getLogger("btt.content")
 WEIGHTS_DIR = "weights"
 """The store's directory under the chain's data directory."""
 PARTIAL_DIR = "partial"
+MANIFESTS_DIR = "manifests"
 MANIFEST_FILE = "manifest"
 TMP_PREFIX = ".tmp-"
 MAX_CHUNKS = MAX_WEIGHTS_BYTES // WEIGHTS_CHUNK
@@ -214,19 +217,32 @@ class ContentStore:
             return blob
 
     def manifest(self, h: bytes) -> Manifest | None:
-        """Size and chunk hashes of a held blob (computed once, from the checked blob), or None."""
+        """Size and chunk hashes of a held blob, or None: from memory, else from its manifest file (checked against
+        `h`: a few KiB read whichever blob a peer asks for), else computed once from the checked blob."""
         with self._lock:
-            known = self._manifests.get(h)
-            if known is not None and self.has(h):
-                return known
-            blob = self.get_weights(h)
-            if blob is None:
+            if not self.has(h):
                 return None
-            manifest = Manifest(len(blob), tuple(chunk_hashes(blob)))
+            known = self._manifests.get(h)
+            if known is None and h in self._blobs:
+                known = self._read_manifest(h)
+            if known is None:
+                blob = self.get_weights(h)
+                if blob is None:
+                    return None
+                known = Manifest(len(blob), tuple(chunk_hashes(blob)))
+                if h in self._blobs:
+                    self._write(self._manifest_path(h), known.encode(), durable=False)
             if len(self._manifests) >= MAX_MANIFESTS_CACHED:
                 self._manifests.pop(next(iter(self._manifests)))
-            self._manifests[h] = manifest
-            return manifest
+            self._manifests[h] = known
+            return known
+
+    def _read_manifest(self, h: bytes) -> Manifest | None:
+        try:
+            manifest = decode_manifest(h, self._manifest_path(h).read_bytes())
+        except (OSError, ContentRejected):
+            return None
+        return manifest if manifest.size == self._blobs[h].size else None
 
     def get_chunk(self, h: bytes, index: int) -> bytes | None:
         """Chunk `index` of a held blob (checked against its chunk hash), or None."""
@@ -402,6 +418,9 @@ class ContentStore:
     def _partial_dir(self, h: bytes) -> Path:
         return self.root / PARTIAL_DIR / h.hex()
 
+    def _manifest_path(self, h: bytes) -> Path:
+        return self.root / MANIFESTS_DIR / h.hex()
+
     def _unneeded(self) -> list[tuple[bytes, int, float]]:
         """(hash, bytes, since) of every blob and partial the chain does not need, oldest first."""
         rows = [(h, b.size, b.since) for h, b in self._blobs.items() if h not in self._needed]
@@ -460,6 +479,8 @@ class ContentStore:
         return True
 
     def _store_blob(self, h: bytes, blob: bytes) -> None:
+        manifest = Manifest(len(blob), tuple(chunk_hashes(blob)))
+        self._write(self._manifest_path(h), manifest.encode(), durable=False)
         self._write(self._blob_path(h), blob, durable=True)
         self._blobs[h] = _Blob(len(blob), self.clock())
         self._manifests.pop(h, None)
@@ -496,6 +517,8 @@ class ContentStore:
             with contextlib.suppress(OSError):
                 self._blob_path(h).unlink()
             self.on_dropped(h)
+        with contextlib.suppress(OSError):
+            self._manifest_path(h).unlink()
         self._manifests.pop(h, None)
         self._remove_partial(h)
 
@@ -506,6 +529,7 @@ class ContentStore:
     # opening -------------------------------------------------------------------------------------------
     def _open(self) -> None:
         (self.root / PARTIAL_DIR).mkdir(parents=True, exist_ok=True)
+        (self.root / MANIFESTS_DIR).mkdir(parents=True, exist_ok=True)
         for p in self.root.iterdir():
             if p.name.startswith(TMP_PREFIX):
                 with contextlib.suppress(OSError):
@@ -517,6 +541,10 @@ class ContentStore:
                 else:
                     with contextlib.suppress(OSError):
                         p.unlink()
+        for p in (self.root / MANIFESTS_DIR).iterdir():
+            if not (_is_hash_name(p.name) and bytes.fromhex(p.name) in self._blobs):
+                with contextlib.suppress(OSError):
+                    p.unlink()  # its blob was dropped (or never made it): a crash between the two
         for d in (self.root / PARTIAL_DIR).iterdir():
             if d.is_dir() and _is_hash_name(d.name):
                 self._open_partial(bytes.fromhex(d.name), d)

@@ -14,6 +14,7 @@ from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes
 from runtime.compute.reference import reference_blobs
 from storage.content import (
     HELD,
+    MANIFESTS_DIR,
     MISSING,
     PARTIAL,
     PARTIAL_DIR,
@@ -176,6 +177,27 @@ def test_a_blob_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     assert files(tmp_path) == {}
 
 
+def test_a_manifest_is_served_from_its_file_and_made_again_if_damaged(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    h = ContentStore(tmp_path).put(THREE)
+    store = ContentStore(tmp_path)
+
+    def no_reading(_h: bytes) -> bytes | None:
+        raise AssertionError("the whole blob was read for its manifest")
+
+    monkeypatch.setattr(store, "get_weights", no_reading)
+    manifest = store.manifest(h)
+    assert manifest is not None and list(manifest.chunk_hashes) == chunk_hashes(THREE)
+    monkeypatch.undo()
+    (tmp_path / MANIFESTS_DIR / h.hex()).write_bytes(b"\x00" * 40)
+    again = ContentStore(tmp_path)
+    assert again.manifest(h) == manifest  # computed again from the checked blob, and written again
+    assert (tmp_path / MANIFESTS_DIR / h.hex()).read_bytes() == manifest.encode()
+    (tmp_path / MANIFESTS_DIR / ("ab" * 32)).write_bytes(b"orphan")  # a blob dropped before its manifest was
+    ContentStore(tmp_path)
+    assert sorted(p.name for p in (tmp_path / MANIFESTS_DIR).iterdir()) == [h.hex()]
+
+
 # crash safety -------------------------------------------------------------------------------------------
 
 
@@ -211,7 +233,9 @@ def test_damaged_files_are_never_served(tmp_path: Path) -> None:
     store.put(THREE)
     (tmp_path / h.hex()).write_bytes(bytes(damaged))
     again = ContentStore(tmp_path)
-    assert again.manifest(h) is None and again.get_chunk(h, 0) is None and not again.has(h)
+    assert again.manifest(h) is not None  # from its own file: the blob is not read for it
+    assert again.get_chunk(h, 1) is None and not again.has(h) and again.manifest(h) is None
+    assert not (tmp_path / MANIFESTS_DIR / h.hex()).exists()
     again.put(THREE)
     (tmp_path / h.hex()).write_bytes(THREE[:-1])  # cut short
     assert ContentStore(tmp_path).get_weights(h) is None
