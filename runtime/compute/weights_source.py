@@ -58,12 +58,20 @@ def shipped() -> WeightsSource:
 
 
 def has(spec: ModelSpec) -> bool:
-    """Whether the blob of `spec` can be had now."""
-    try:
-        model(spec)
-    except WeightsUnavailable:
-        return False
-    return True
+    """Whether the blob of `spec` can be had now. A source with a `has(weights_hash)` of its own (the node's content
+    store) answers without reading the blob: listing many large models costs no reading of their weights."""
+    held = getattr(_source, "has", None)
+    if held is None:
+        try:
+            model(spec)
+        except WeightsUnavailable:
+            return False
+        return True
+    if held(spec.weights_hash):
+        return True
+    with _lock:
+        _missing[spec.weights_hash] = spec.weights_size
+    return False
 
 
 def model(spec: ModelSpec) -> Model:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 
 from btt_chain.miner.engine import JobSpec, MinerEngine
@@ -176,3 +177,15 @@ async def test_a_dry_run_that_needs_a_missing_blob_says_so_and_the_node_fetches_
     owner.node.content.put(BLOB)
     dry = await owner.call("system_dryRun", hex0x(reveal.encode()))
     assert dry["valid"] and dry["success"], dry
+
+
+async def test_listing_models_reads_no_weights(owner: RpcHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner.node.content.put(BLOB)
+    await owner.submit_in_block(FERDIE, "compute.register_model", SPEC)
+
+    def no_reading(_h: bytes) -> bytes | None:
+        raise AssertionError("a whole blob was read to list the models")
+
+    monkeypatch.setattr(owner.node.content, "get_weights", no_reading)
+    rows = {row["name"]: row["weightsHeld"] for row in await owner.call("btt_models")}
+    assert rows[SPEC.name] is True and all(rows.values())
