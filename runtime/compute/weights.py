@@ -10,7 +10,7 @@ model's time beside its weight from the smallest allowed model to the largest an
 multiply-accumulate. Measured 2026-11-23 (fastest of 7 runs, the host shared with other work): the weight
 was 1.8 to 7.5 times the time on every rung and batch of 1, 8 and 64 items (1.8-2.4 for the largest dense
 model, 2-3.5 for most models, up to 7.5 for 32 one-wide layers, whose fixed costs are charged at their worst);
-registering, 1.7 to 4.4 times.
+registering, 1.6 to 4.9 times. With two other processes busy on the host the lowest ratio fell to 1.16.
 
 Every function is pure, cheap and total: a call naming a job or model that does not exist weighs its base (it
 fails early), and a spec whose layers do not fit its shapes (no registered one) weighs more than any valid model.
@@ -97,9 +97,9 @@ SYNTHETIC_ITEM = 4
 
 REGISTER_MODEL = 1_000
 """Registering a model besides its blob: the spec validated and stored, the event."""
-MODEL_BYTES_PER_WEIGHT = 300
+MODEL_BYTES_PER_WEIGHT = 250
 """Blob bytes hashed (the chunk tree) and parsed (value ranges checked, tensors copied) per weight unit: measured
-2.3 ns a byte for the largest blobs."""
+1.7-3 ns a byte for the largest blobs."""
 REGISTER_BLOB = 200
 """Validating the spec and parsing a blob, besides its bytes and layers (70-160 us measured for the smallest)."""
 REGISTER_WEIGHT_LAYER = 120
