@@ -8,9 +8,10 @@ cost the most per multiply-accumulate (one-wide layers, a convolution padded far
 `infer` is timed on batches of 1, 8 and 64 items (random weights and inputs, fixed seeds; `repeats` runs after
 an untimed one) and printed beside `infer_weight` (1 unit = 1 microsecond on the reference host). The fastest
 run is the one least disturbed by other work on the machine: the weight must stay above it on every row, with
-a margin (weight/fastest; weight/median shows the noise). Then registering each model: `validate_spec` and
-`parse_weights` (hashing and checking its blob), beside `register_model_weight`; then the speed of single dense
-and conv2d layers in ns a multiply-accumulate per batch size. With --layers, each layer's time on a batch of 64.
+a margin (weight/fastest; weight/median shows the noise). Then taking each model's blob into use:
+`validate_spec` and `parse_weights` (hashing and checking it), beside `weights_load_weight`; then the speed of
+single dense and conv2d layers in ns a multiply-accumulate per batch size. With --layers, each layer's time on a
+batch of 64.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from runtime.compute.model import (
     validate_spec,
     with_weights,
 )
-from runtime.compute.weights import REGISTER_MODEL, infer_weight, register_model_weight
+from runtime.compute.weights import infer_weight, weights_load_weight
 
 BATCHES = (1, 8, 64)
 REPEATS = 5
@@ -170,19 +171,18 @@ def infer_rows(specs: Sequence[ModelSpec] = LADDER, batches: Sequence[int] = BAT
     return rows
 
 
-def register_rows(specs: Sequence[ModelSpec] = LADDER, repeats: int = REPEATS) -> list[tuple[str, int, float, int]]:
-    """(name, blob bytes, fastest us of validate_spec + parse_weights, the weight that covers them:
-    register_model_weight less the call's base REGISTER_MODEL) per model."""
+def load_rows(specs: Sequence[ModelSpec] = LADDER, repeats: int = REPEATS) -> list[tuple[str, int, float, int]]:
+    """(name, blob bytes, fastest us of validate_spec + parse_weights, weights_load_weight) per model."""
     rows = []
     for i, base in enumerate(specs):
         spec, blob, _ = build(base, i)
 
-        def register(spec: ModelSpec = spec, blob: bytes = blob) -> None:
+        def load(spec: ModelSpec = spec, blob: bytes = blob) -> None:
             validate_spec(spec)
             parse_weights(spec, blob)
 
-        fastest = timed_us(register, repeats)[0]
-        rows.append((spec.name, len(blob), fastest, register_model_weight(spec) - REGISTER_MODEL))
+        fastest = timed_us(load, repeats)[0]
+        rows.append((spec.name, len(blob), fastest, weights_load_weight(spec)))
     return rows
 
 
@@ -244,9 +244,9 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"{r.ns_per_mac:>7.2f} {r.weight:>9,} {r.ratio:>14.2f} {r.weight / r.median_us:>13.2f}")
     print(f"lowest weight/fastest: {min(r.ratio for r in rows):.2f}, lowest weight/median: "
           f"{min(r.weight / r.median_us for r in rows):.2f}")
-    print(f"\n{'model':<16} {'blob bytes':>10} {'register us':>12} {'weight':>9} {'weight/fastest':>14}"
-          "   (validate_spec + parse_weights; weight: register_model_weight - REGISTER_MODEL)")
-    reg = register_rows(specs, args.repeats)
+    print(f"\n{'model':<16} {'blob bytes':>10} {'load us':>12} {'weight':>9} {'weight/fastest':>14}"
+          "   (validate_spec + parse_weights; weight: weights_load_weight)")
+    reg = load_rows(specs, args.repeats)
     for name, size, us, weight in reg:
         print(f"{name:<16} {size:>10,} {us:>12,.0f} {weight:>9,} {weight / us:>14.2f}")
     print(f"lowest weight/fastest: {min(w / us for _, _, us, w in reg):.2f}")

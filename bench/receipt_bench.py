@@ -25,19 +25,21 @@ import time
 from collections.abc import Sequence
 
 from btt_chain.miner.engine import JobSpec, PreparedResult, compute_result, output_chunks
+from btt_chain.models.random_model import HeldWeights, dense_chain, random_model
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
-from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
 from genesis.build import build_genesis, genesis_config
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.compute import storage as compute
+from runtime.compute import weights_source
 from runtime.compute.costs import min_price
 from runtime.compute.inference import infer
-from runtime.compute.model import ModelSpec, macs_per_item, model_hash, reference_model
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash
 from runtime.compute.models import built
+from runtime.compute.reference import reference_model, reference_spec
 from runtime.compute.verify import sample_of
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
@@ -47,17 +49,28 @@ from storage.memory import MemoryStore
 
 GENESIS_TIME_MS = 1_700_000_000_000
 UNIT = 10**18
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 FAR = GENESIS_TIME_MS + 10**10
-LADDER = (
-    ModelSpec("smallest", blake2b_256(b"ladder-0"), (1, 1), (0,)),
-    reference_model(MODEL).spec,
-    ModelSpec("mlp-256", blake2b_256(b"ladder-2"), (256, 256, 10), (9, 9)),
-    ModelSpec("dense-1024", blake2b_256(b"ladder-3"), (1024, 1024), (10,)),
-    ModelSpec("deep-1024x4", blake2b_256(b"ladder-4"), (1024,) * 5, (10,) * 4),
-    ModelSpec("largest", blake2b_256(b"ladder-5"), (1024,) * 8, (10,) * 7),
-)
-"""From the smallest valid model (one multiply-accumulate an item) to the largest (seven 1,024 x 1,024 layers)."""
+def _ladder() -> tuple[ModelSpec, ...]:
+    """From the smallest valid model (one multiply-accumulate an item) to the largest the chain allows (about
+    7.6 M multiply-accumulates an item, dense and convolutional), the two trained reference models among them;
+    the random-weight ones are held by this process's weights source."""
+    held = HeldWeights()
+    specs = [
+        held.add(*dense_chain("smallest", (1, 1))),
+        reference_spec(MODEL),
+        reference_spec("digits-conv-v1"),
+        held.add(*dense_chain("mlp-256", (256, 256, 10))),
+        held.add(*dense_chain("dense-1024", (1024, 1024, 256))),
+        held.add(*dense_chain("deep-1024x4", (1024,) * 5 + (256,))),
+        held.add(*dense_chain("largest-dense", (1024,) * 8 + (256,))),
+        held.add(*random_model("largest-conv", (16, 8, 8), [("conv3", 64)] * 4 + [("dense", 10)])),
+    ]
+    weights_source.install(held)
+    return tuple(specs)
+
+
+LADDER = _ladder()
 REPEATS = 3
 """Challenge blocks timed per model (the median counts)."""
 LADDER_ITEMS = 64
@@ -130,7 +143,7 @@ class Bench:
 
     def verified_jobs(self, spec: ModelSpec, count: int, items: int) -> dict[int, PreparedResult]:
         """`count` jobs of `spec` posted by ferdie and computed by alice, committed and sampled (not revealed)."""
-        h = model_hash(built(spec))
+        h = model_hash(spec)
         state = self.author.state()
         n = self.nonce(self.ferdie)
         price = min_price(state, spec, items, 1)

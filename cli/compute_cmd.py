@@ -122,6 +122,9 @@ def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str
     address = encode_address(signer.public, info.ss58_prefix)
     engine = MinerEngine(result_dir(data_dir, info.genesis_hash, address), fake_items=unsafe_fake_items)
     out = _printer(under_node)
+    from btt_chain.miner.weights import use_node_weights
+
+    use_node_weights(client)  # a model's weights come from the node, which fetches them from its peers
     loop = MinerLoop(client, address, engine, _submitter(client, info, signer), out, info.decimals, info.symbol)
     if unsafe_fake_items:
         out(f"test helper: faking the outputs of the first {unsafe_fake_items} items of every job")
@@ -151,7 +154,7 @@ for _command in OUTPUT_COMMANDS:
 
 
 @job.command("post")
-@click.option("--model", required=True, help="Registered model name (e.g. dental-caries-v1) or 0x hash.")
+@click.option("--model", required=True, help="Registered model name (e.g. breast-cancer-v1) or 0x hash.")
 @click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
 @click.option("--price", required=True, help="BTT escrowed for the job (split over its redundancy).")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True,
@@ -196,7 +199,7 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int 
 
 
 @job.command("terms")
-@click.option("--model", default="dental-caries-v1", show_default=True, help="Registered model name or 0x hash.")
+@click.option("--model", default="breast-cancer-v1", show_default=True, help="Registered model name or 0x hash.")
 @click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
 @_json
@@ -330,7 +333,7 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 
 @job.command("clinic")
 @_key
-@click.option("--model", default="dental-caries-v1", show_default=True, help="Model name or 0x hash.")
+@click.option("--model", default="breast-cancer-v1", show_default=True, help="Model name or 0x hash.")
 @click.option("--items", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--price", default="1", show_default=True, help="BTT per job.")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True)
@@ -339,14 +342,23 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @click.option("--every", type=click.FloatRange(0.5, 86_400), default=5.0, show_default=True,
               help="Seconds between jobs.")
 @click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
+@click.option("--cases", type=click.Choice(["held-out", "synthetic"]), default="held-out", show_default=True,
+              help="Post the model's published held-out cases (real data; synthetic if it publishes none), or "
+                   "synthetic inputs.")
 @_rpc
 @_under_node
 def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None, every: float,
-               count: int | None, rpc: str, under_node: bool) -> None:
-    """Run a demo clinic: post a synthetic job every few seconds and report how each one settles. Each
-    verified result's outputs are fetched and re-executed; a wrong item is challenged, and outputs no node
-    serves are demanded on chain."""
+               count: int | None, cases: str, rpc: str, under_node: bool) -> None:
+    """Run a demo clinic: post a job every few seconds and report how each one settles. A job carries real
+    held-out cases the model's owner published; each verified result's outputs are fetched, re-executed and read
+    as class labels beside the cases' recorded diagnoses. A wrong item is challenged, and outputs no node serves
+    are demanded on chain."""
+    from btt_chain.miner.audit import model_spec
+    from btt_chain.miner.cases import NoCases, held_out_cases
     from btt_chain.miner.clinic import ClinicLoop, JobTerms, default_deadline_ms, resolve_model
+    from btt_chain.miner.weights import use_node_weights
+    from runtime.compute.models import built
+    from runtime.compute.weights_source import WeightsUnavailable
 
     value = _price(price)
     client = RpcClient(rpc)
@@ -357,9 +369,19 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
     deadline_ms = default_deadline_ms(client, model_hash, items, redundancy) if deadline is None else deadline * 1000
     terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline_ms)
     out = _printer(under_node)
-    out(f"clinic {address}: a job of {items} items of {model_name} for {info.format_amount(value)} "
+    use_node_weights(client)
+    book = None
+    if cases == "held-out":
+        row = client.call("btt_model", "0x" + model_hash.hex())
+        try:
+            book = held_out_cases(built(model_spec(row)))
+        except (NoCases, WeightsUnavailable) as exc:
+            out(f"posting synthetic inputs: {exc}")
+    kind = "synthetic items" if book is None else f"real held-out cases ({book.stated()})"
+    out(f"clinic {address}: a job of {items} {kind} of {model_name} for {info.format_amount(value)} "
         f"every {every:g} s")
-    loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol)
+    loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol,
+                      cases=book)
     with _stop_on_signals(under_node) as should_stop:
         loop.run(should_stop, every, count)
 

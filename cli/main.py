@@ -25,7 +25,7 @@ COMMANDS = {
     "job": "cli.compute_cmd:job", "provider": "cli.compute_cmd:provider", "propose": "cli.governance_cmd:propose",
     "vote": "cli.governance_cmd:vote", "referendum": "cli.governance_cmd:referendum",
     "asset": "cli.assets_cmd:asset", "incentives": "cli.incentives_cmd:incentives", "pay": "cli.payments_cmd:pay",
-    "invoice": "cli.payments_cmd:invoice",
+    "invoice": "cli.payments_cmd:invoice", "model": "cli.model_cmd:model",
 }
 """Command name -> "module:attribute", imported when the command runs (see cli.lazy)."""
 

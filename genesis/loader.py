@@ -46,7 +46,9 @@ from genesis.spec import (
 )
 from runtime.assets import params as assets_params
 from runtime.compute import params as compute_params
-from runtime.compute.model import REFERENCE_MODELS, ModelSpec, validate_spec
+from runtime.compute.model import ModelSpec
+from runtime.compute.model_json import spec_from_json
+from runtime.compute.reference import reference_names, reference_spec
 from runtime.governance import params as governance_params
 from runtime.incentives import params as incentives_params
 from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
@@ -82,6 +84,8 @@ _COMPUTE_UNITS = {
     compute_params.FRAUD_SLASH: "btt",
     compute_params.WITHHELD_SLASH: "btt",
     compute_params.MAX_MISSED_PER_EPOCH: "btt",
+    compute_params.MODEL_DEPOSIT_BASE: "btt",
+    compute_params.MODEL_DEPOSIT_PER_KIB: "btt",
     compute_params.MISSED_FEE: "bps",
     compute_params.REWARD_CAP: "bps",
     compute_params.PAYMENT_BURN: "bps",
@@ -1064,14 +1068,16 @@ class _Parser:
         return ComputeSpec(models=models, mining_periods=periods)
 
     def models(self, value: Any) -> tuple[ModelSpec, ...] | None:
-        """Reference models by name, or model specs written out: {"name", "seed": 0x + 64 hex, "layers": [widths],
-        "shifts": [one per weight layer]}."""
+        """Reference models by name (shipped with the package, so every node holds their weights), or model specs
+        written out in their JSON form (docs/models.md; nodes fetch such a model's weights by hash from a peer
+        that holds them)."""
         items = self.list_(value, "compute.models", nonempty=True)
         if items is None:
             return None
         out: list[ModelSpec] = []
         ok = True
         seen: dict[str, int] = {}
+        known = reference_names()
         for i, raw in enumerate(items):
             path = f"compute.models[{i}]"
             spec: ModelSpec | None = None
@@ -1082,43 +1088,24 @@ class _Parser:
                 name = self.str_(raw, path)
             if name is None:
                 ok = False
-            elif spec is None and name not in REFERENCE_MODELS:
-                self.err(path, f"unknown reference model {name!r}; known: {', '.join(sorted(REFERENCE_MODELS))} "
-                               "(or write the model out: name, seed, layers, shifts)")
+            elif spec is None and name not in known:
+                self.err(path, f"unknown reference model {name!r}; known: {', '.join(known)} "
+                               "(or write the model's spec out in its JSON form)")
                 ok = False
             elif name in seen:
                 self.err(path, f"duplicate model {name!r} (also compute.models[{seen[name]}])")
                 ok = False
             else:
                 seen[name] = i
-                out.append(spec or REFERENCE_MODELS[name])
+                out.append(spec or reference_spec(name))
         return tuple(out) if ok else None
 
     def model(self, value: dict, path: str) -> ModelSpec | None:
-        o = self.obj(value, path, ("name", "seed", "layers", "shifts"))
-        if o is None:
-            return None
-        name = self.str_(self.get(o, "name"), f"{path}.name")
-        seed_text = self.str_(self.get(o, "seed"), f"{path}.seed")
-        layers = self.list_(self.get(o, "layers"), f"{path}.layers", nonempty=True)
-        shifts = self.list_(self.get(o, "shifts"), f"{path}.shifts")
-        if name is None or seed_text is None or layers is None or shifts is None:
-            return None
-        m = _HEX_RE.fullmatch(seed_text)
-        if m is None:
-            self.err(f"{path}.seed", "expected 32 bytes of hex (64 digits, 0x optional)")
-            return None
-        ints = [v for v in (*layers, *shifts) if type(v) is int]
-        if len(ints) != len(layers) + len(shifts):
-            self.err(path, "layers and shifts must be integers")
-            return None
-        spec = ModelSpec(name, bytes.fromhex(m.group(1)), tuple(layers), tuple(shifts))
         try:
-            validate_spec(spec)
+            return spec_from_json(value)
         except ValueError as exc:
             self.err(path, str(exc))
             return None
-        return spec
 
     def mining_periods(self, value: Any) -> tuple[MiningPeriod, ...] | None:
         items = self.list_(value, "compute.mining_periods", nonempty=True)

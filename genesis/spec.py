@@ -127,8 +127,8 @@ class MiningPeriod:
 @dataclass(frozen=True)
 class ComputeSpec:
     models: tuple[ModelSpec, ...]
-    """Models registered at genesis: reference models by name (`runtime.compute.model.REFERENCE_MODELS`), or specs
-    written out in the chain spec (name, seed, layer widths, shifts)."""
+    """Models registered at genesis: the shipped reference models by name (`runtime.compute.reference`), or specs
+    written out in the chain spec in their JSON form (`runtime.compute.model_json`)."""
     mining_periods: tuple[MiningPeriod, ...]
     """The mining pool's emission schedule, in order; the amounts sum to the pool's genesis holding."""
 

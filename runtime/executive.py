@@ -2,7 +2,9 @@
 
 An extrinsic that cannot be included (bad nonce, dead era, unpaid fee, bad call) raises InvalidExtrinsic
 and changes nothing. One that is included always pays its fee and bumps its nonce; if its call then
-fails, the call's writes and events are rolled back and an ExtrinsicFailed event records why.
+fails, the call's writes and events are rolled back and an ExtrinsicFailed event records why. A call that
+needs a model's weights blob this node lacks raises WeightsUnavailable, which is no verdict: everything the
+extrinsic did, fee included, is undone and the error passes on (the block waits for the blob).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from btt_chain.primitives.extrinsic import Call, Extrinsic
 from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
+from runtime.compute.weights_source import WeightsUnavailable
 from runtime.context import BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
 from runtime.events import Event
@@ -193,27 +196,37 @@ class Executive:
             raise BlockFull("block extrinsic count limit reached")
         index = len(ex.outcomes)
         ctx.phase = index
-        balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
+        state = ctx.state
+        depth, n_before = state.depth, len(ctx.events)
+        state.begin()  # the whole extrinsic, fee included: undone only when this node lacks a weights blob
+        try:
+            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
+            n_events = len(ctx.events)
+            state.begin()
+            ctx.fee = checked.fee
+            try:
+                self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
+            except DispatchError as exc:
+                state.rollback()
+                del ctx.events[n_events:]
+                ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
+                outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
+            else:
+                state.commit()
+                ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
+                outcome = ApplyOutcome(index, True, checked.fee, weight)
+            finally:
+                ctx.fee = 0
+        except WeightsUnavailable:
+            while state.depth > depth:  # a nested call's snapshot may still be open too
+                state.rollback()
+            del ctx.events[n_before:]
+            raise
+        state.commit()
         ex.fees += checked.fee
         ex.tips += xt.tip
         ex.weight_used += weight
         ex.bytes_used += length
-        n_events = len(ctx.events)
-        ctx.state.begin()
-        ctx.fee = checked.fee
-        try:
-            self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
-        except DispatchError as exc:
-            ctx.state.rollback()
-            del ctx.events[n_events:]
-            ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
-            outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
-        else:
-            ctx.state.commit()
-            ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
-            outcome = ApplyOutcome(index, True, checked.fee, weight)
-        finally:
-            ctx.fee = 0
         ex.outcomes.append(outcome)
         return outcome
 

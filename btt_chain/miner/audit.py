@@ -21,9 +21,10 @@ from btt_chain.miner.watch import RpcCaller
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import merkle_root
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
-from runtime.compute.inference import infer, input_bytes
+from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.model import ModelSpec
+from runtime.compute.model import ModelSpec, input_bytes, model_hash
+from runtime.compute.model_json import spec_from_json
 from runtime.compute.models import built
 
 FETCH_POLL_S = 0.5
@@ -64,10 +65,15 @@ def parse_hash(text: str) -> bytes:
 
 
 def model_spec(row: dict[str, Any]) -> ModelSpec:
-    """A ModelSpec from a `btt_models` row."""
-    return ModelSpec(
-        name=row["name"], seed=parse_hash(row["seed"]), layers=tuple(row["layers"]), shifts=tuple(row["shifts"])
-    )
+    """A ModelSpec from a `btt_models` row (its JSON form, checked: the hash must be the row's)."""
+    try:
+        spec = spec_from_json(row["spec"])
+    except (KeyError, ValueError) as exc:
+        raise NotChallengeable(
+            f"the node lists model {row.get('hash')} with a spec this tool cannot read: {exc}") from None
+    if "0x" + model_hash(spec).hex() != row.get("hash"):
+        raise NotChallengeable(f"the node lists model {row.get('hash')} with a spec of another hash")
+    return spec
 
 
 def job_model(rpc: RpcCaller, job: dict[str, Any]) -> ModelSpec:
@@ -101,14 +107,27 @@ def fetch_outputs(
         sleep(FETCH_POLL_S)
 
 
-def true_outputs(job: dict[str, Any], spec: ModelSpec) -> list[bytes]:
-    """Every item of a synthetic job re-executed here, as every node would."""
-    if not job["inputSeed"]:
-        raise NotChallengeable(
-            f"job {job['id']} is not synthetic: its inputs are the requester's, so this tool cannot re-execute it"
-        )
-    inputs = synthetic_inputs(parse_hash(job["inputSeed"]), job["items"], input_bytes(spec))
-    return infer(built(spec), inputs)
+def job_inputs(job: dict[str, Any], spec: ModelSpec, given: Sequence[bytes] | None = None,
+               rpc: RpcCaller | None = None) -> list[bytes]:
+    """A job's input items: a synthetic job's from its seed; a requester's job's as `given` (the requester holds
+    them) or from the node (`btt_jobInputs`), checked against the job's input root."""
+    if job["inputSeed"]:
+        return synthetic_inputs(parse_hash(job["inputSeed"]), job["items"], input_bytes(spec))
+    if given is None and rpc is not None:
+        row = rpc.call("btt_jobInputs", job["id"])
+        given = None if row is None else [parse_hash(x) for x in row["inputs"]]
+    if given is None:
+        raise NotChallengeable(f"job {job['id']}: the requester's inputs are not at hand (the node does not hold "
+                               "them yet)")
+    inputs = list(given)
+    if len(inputs) != job["items"] or merkle_root(inputs) != parse_hash(job["inputRoot"]):
+        raise NotChallengeable(f"job {job['id']}: the inputs at hand do not give the job's input root")
+    return inputs
+
+
+def true_outputs(job: dict[str, Any], spec: ModelSpec, inputs: Sequence[bytes] | None = None) -> list[bytes]:
+    """Every item of a job re-executed here, as every node would (`inputs`: see `job_inputs`)."""
+    return infer(built(spec), job_inputs(job, spec, inputs))
 
 
 def audit_outputs(job: dict[str, Any], spec: ModelSpec, fetched: FetchedOutputs,
@@ -124,7 +143,8 @@ def audit_outputs(job: dict[str, Any], spec: ModelSpec, fetched: FetchedOutputs,
 
 
 def challenge_args(
-    job: dict[str, Any], spec: ModelSpec, provider: bytes, fetched: FetchedOutputs, index: int
+    job: dict[str, Any], spec: ModelSpec, provider: bytes, fetched: FetchedOutputs, index: int,
+    given_inputs: Sequence[bytes] | None = None,
 ) -> tuple[Any, ...]:
     """The arguments of `compute.challenge` for item `index`, only if it would be upheld: the assignment is
     in its challenge window, the outputs give its root and the item re-executes to a different output."""
@@ -139,11 +159,7 @@ def challenge_args(
     outputs = list(fetched.outputs)
     if len(outputs) != job["items"] or merkle_root(outputs) != parse_hash(a["outputRoot"]):
         raise NotChallengeable("the fetched outputs do not give the provider's revealed output root")
-    if not job["inputSeed"]:
-        raise NotChallengeable(
-            f"job {job['id']} is not synthetic: its inputs are the requester's, so this tool cannot re-execute it"
-        )
-    inputs = synthetic_inputs(parse_hash(job["inputSeed"]), job["items"], input_bytes(spec))
+    inputs = job_inputs(job, spec, given_inputs)
     expected = infer(built(spec), [inputs[index]])[0]
     if expected == outputs[index]:
         raise NotChallengeable(

@@ -1,7 +1,10 @@
-"""The demo clinic: posts a synthetic job every few seconds and reports how each one settles.
+"""The demo clinic: posts a job every few seconds and reports how each one settles.
 
-A synthetic job's inputs are SHAKE-256(seed, index) (`runtime.compute.inputs`): the clinic sends only the
-seed and the chain derives the input root, so any provider can regenerate the inputs.
+With a `CaseBook` (the held-out cases a trained model's owner published) every job carries real cases: the
+clinic posts their Merkle root, hands the cases to its node (`btt_submitJobInputs`, from where the assigned
+provider's node fetches them), and reports each result's outputs decoded into class labels beside the cases'
+recorded diagnoses. Without one, a job is synthetic: its inputs are SHAKE-256(seed, index)
+(`runtime.compute.inputs`), the clinic sends only the seed and the chain derives the input root.
 
 Once a provider's sample is verified, the clinic fetches that provider's full outputs from its node
 (`btt_jobOutputs`), re-executes every item and, if one is wrong, challenges it (`compute.challenge`) while
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +27,13 @@ from btt_chain.miner.audit import (
     challenge_args,
     fetch_outputs,
     job_model,
+    true_outputs,
 )
+from btt_chain.miner.cases import CaseBook, agreement
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
-from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from runtime.compute.types import JOB_STATES
 
 DROPPED_AFTER_S = 30.0
@@ -95,6 +100,12 @@ def post_args(terms: JobTerms, seed: bytes) -> tuple[Any, ...]:
     return (terms.model, ZERO_HASH, seed, terms.items, terms.price, terms.redundancy, terms.deadline_ms)
 
 
+def case_args(terms: JobTerms, inputs: Sequence[bytes]) -> tuple[Any, ...]:
+    """Arguments of `compute.post_job` for a job of real cases: their Merkle root, no seed."""
+    return (terms.model, merkle_root(list(inputs)), ZERO_HASH, len(inputs), terms.price, terms.redundancy,
+            terms.deadline_ms)
+
+
 class ClinicLoop:
     """Posts jobs on a timer and follows their outcome through the block events."""
 
@@ -109,6 +120,7 @@ class ClinicLoop:
         symbol: str = "BTT",
         seed_source: Callable[[], bytes] = lambda: secrets.token_bytes(32),
         demand_after_s: float = DEMAND_AFTER_S,
+        cases: CaseBook | None = None,
     ) -> None:
         self.rpc = rpc
         self.address = address
@@ -131,6 +143,12 @@ class ClinicLoop:
         """Jobs of this clinic with results in their challenge window (reported until they are final)."""
         self._ended: set[int] = set()
         """Settling jobs where an assignment just became final: look whether any is still verified."""
+        self.cases = cases
+        self._next_case = 0
+        self._unposted: dict[bytes, list[tuple[tuple[bytes, ...], tuple[int, ...]]]] = {}
+        """Case batches sent in a post not yet seen in a block, by input root."""
+        self.batches: dict[int, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
+        """This clinic's jobs of real cases: their inputs and true labels."""
 
     def btt(self, amount: int | str) -> str:
         return btt(amount, self.decimals, self.symbol)
@@ -138,7 +156,14 @@ class ClinicLoop:
     def post(self) -> str:
         if self.watcher is None:
             self.watcher = EventWatcher(self.rpc)
-        xt_hash = self.submit("compute.post_job", post_args(self.terms, self.seed_source()), False)
+        if self.cases is None:
+            args = post_args(self.terms, self.seed_source())
+        else:
+            inputs, labels = self.cases.batch(self._next_case, self.terms.items)
+            self._next_case += self.terms.items
+            args = case_args(self.terms, inputs)
+            self._unposted.setdefault(args[1], []).append((inputs, labels))
+        xt_hash = self.submit("compute.post_job", args, False)
         self.posted += 1
         self.in_flight[xt_hash] = time.monotonic()
         return xt_hash
@@ -188,6 +213,7 @@ class ClinicLoop:
                 job = self.rpc.call("btt_job", jid)
                 if job is None or all(a["state"] != "verified" for a in job["assignments"]):
                     self.settling.discard(jid)
+                    self.batches.pop(jid, None)
 
     # checking outputs --------------------------------------------------------------------------------
     def _check_outputs(self, check: OutputsCheck) -> None:
@@ -211,23 +237,45 @@ class ClinicLoop:
                          "chain")
             return
         self.checks.pop((jid, who), None)
+        batch = self.batches.get(jid)
+        given = None if batch is None else batch[0]
         try:
             spec = job_model(self.rpc, job)
-            result = audit_outputs(job, spec, fetched)
+            result = audit_outputs(job, spec, fetched, true_outputs(job, spec, given))
             if result.ok:
                 self.out(f"job #{jid}: checked the outputs of {who}: all {result.items} items re-execute correctly")
+                if batch is not None and self.cases is not None:
+                    ag = agreement(fetched.outputs, batch[1])
+                    self.out(f"job #{jid}: {who} read {len(batch[1])} real cases: {ag.summary(self.cases)}; "
+                             f"{self.cases.stated()}")
                 return
             if not result.root_ok:
                 self.out(f"job #{jid}: the outputs served for {who} do not give its output root")
                 return
             item = result.wrong[0]
-            args = challenge_args(job, spec, decode_address(who), fetched, item)
+            args = challenge_args(job, spec, decode_address(who), fetched, item, given)
         except NotChallengeable as exc:
             self.out(f"job #{jid}: cannot check the outputs of {who}: {exc}")
             return
         self.submit("compute.challenge", args, False)
         self.out(f"job #{jid}: {len(result.wrong)} of {result.items} outputs of {who} are WRONG (item {item} first); "
                  f"challenged item {item}")
+
+    def _hand_over_cases(self, jid: int) -> str:
+        """For a job of real cases: give its cases to the node (the provider's node fetches them from there)."""
+        if self.cases is None:
+            return "synthetic items"
+        job = self.rpc.call("btt_job", jid)
+        root = bytes.fromhex(job["inputRoot"][2:]) if job else b""
+        waiting = self._unposted.get(root)
+        if not waiting:
+            return "items (not posted by this run: its cases are not at hand)"
+        inputs, labels = waiting.pop(0)
+        if not waiting:
+            del self._unposted[root]
+        self.batches[jid] = (inputs, labels)
+        self.rpc.call("btt_submitJobInputs", jid, ["0x" + x.hex() for x in inputs])
+        return "real held-out cases"
 
     def _report(self, number: int, ev: dict[str, Any]) -> None:
         if ev.get("module") != "compute":
@@ -237,8 +285,9 @@ class ClinicLoop:
         if name == "JobPosted":
             if ev.get("requester") == self.address:
                 self.mine.add(jid)
+                kind = self._hand_over_cases(jid)
                 self.out(
-                    f"posted job #{jid} in block #{number}: {ev['items']} items of {self.terms.model_name}, "
+                    f"posted job #{jid} in block #{number}: {ev['items']} {kind} of {self.terms.model_name}, "
                     f"price {self.btt(ev['price'])} escrowed"
                 )
             return
@@ -276,6 +325,8 @@ class ClinicLoop:
             self.out(f"job #{jid}: provider {ev['provider']} missed the deadline; {self.btt(ev['refunded'])} refunded")
         elif name == "JobClosed":
             self.mine.discard(jid)
+            if jid not in self.settling:
+                self.batches.pop(jid, None)
             if ev["status"] != JOB_STATES.index("done"):
                 self.out(f"job #{jid} {JOB_STATES[ev['status']]} in block #{number}; {self.btt(ev['refunded'])} "
                          "refunded")

@@ -26,18 +26,24 @@ from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
 from runtime.compute.costs import chunk_plan
-from runtime.compute.inference import infer, input_bytes
+from runtime.compute.errors import MalformedWeights
+from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.model import ModelSpec
+from runtime.compute.model import ModelSpec, input_bytes
 from runtime.compute.models import built
 from runtime.compute.types import Opening
 from runtime.compute.verify import result_commitment
+from runtime.compute.weights_source import WeightsUnavailable
 
 SALT_BYTES = 32
 
 
 class CannotServe(BttError):
-    """The engine cannot compute this job (no input seed, inputs that do not match the job's root, ...)."""
+    """The engine cannot compute this job (inputs that do not match the job's root, ...)."""
+
+
+class NotYet(BttError):
+    """The job cannot be computed yet: its inputs or its model's weights are still on their way from peers."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class JobSpec:
     """ZERO_HASH when the job is not synthetic."""
     input_root: bytes
     items: int
+    inputs: tuple[bytes, ...] | None = None
+    """A requester's job: its input items (fetched through the node), checked against `input_root`."""
 
 
 @dataclass
@@ -129,23 +137,34 @@ def fake_output(output: bytes) -> bytes:
 
 
 def compute_result(job: JobSpec, salt: bytes, fake_items: int = 0) -> PreparedResult:
-    """Compute a synthetic job's outputs and Merkle levels (the first `fake_items` outputs falsified)."""
-    if job.input_seed == ZERO_HASH:
-        raise CannotServe(
-            f"job {job.job_id} has no input seed: its inputs are held by the requester, and this miner serves "
-            "synthetic jobs only"
-        )
+    """Compute a job's outputs and Merkle levels (the first `fake_items` outputs falsified): a synthetic job's
+    inputs come from its seed, a requester's job's from `job.inputs`. NotYet while the model's weights are not
+    here."""
     if job.items < 1:
         raise CannotServe(f"job {job.job_id} has no items")
-    inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(job.model))
-    outputs = infer(built(job.model), inputs)
+    if job.input_seed == ZERO_HASH:
+        if job.inputs is None:
+            raise NotYet(f"job {job.job_id}: the requester's inputs have not reached this node yet")
+        inputs = list(job.inputs)
+        width = input_bytes(job.model)
+        if len(inputs) != job.items or any(len(x) != width for x in inputs):
+            raise CannotServe(f"job {job.job_id}: the inputs are not {job.items} items of {width} bytes")
+    else:
+        inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(job.model))
+    try:
+        model = built(job.model)
+    except WeightsUnavailable as exc:
+        raise NotYet(f"job {job.job_id}: {exc}") from None
+    except MalformedWeights as exc:
+        raise CannotServe(f"job {job.job_id}: {exc}") from None
+    outputs = infer(model, inputs)
     faked = tuple(range(min(max(fake_items, 0), job.items)))
     for i in faked:
         outputs[i] = fake_output(outputs[i])
     result = PreparedResult(job.job_id, salt, tuple(inputs), tuple(outputs), faked)
     if result.input_root != job.input_root:
         raise CannotServe(
-            f"job {job.job_id}: the inputs generated from its seed do not match its input root "
+            f"job {job.job_id}: the inputs do not match its input root "
             f"(0x{result.input_root.hex()} != 0x{job.input_root.hex()})"
         )
     return result

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from btt_chain.miner.audit import NotChallengeable, assignment_of, challenge_args, fetch_outputs, model_spec, parse_hash
-from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, PreparedResult, output_chunks
+from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, PreparedResult, output_chunks
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
@@ -107,6 +107,8 @@ class MinerLoop:
         self.pending: dict[int, Pending] = {}
         self.failures: dict[tuple[int, str], int] = {}
         self.given_up: set[int] = set()
+        self.waiting: set[int] = set()
+        """Jobs whose inputs or model weights are still on their way (said once each)."""
         self.open_assignments: set[int] = set()
         """Jobs whose assignment to this provider is assigned or committed, as of the last tick."""
         self.unpublished: set[int] = set(engine.job_ids())
@@ -225,6 +227,7 @@ class MinerLoop:
                 self._looked_at[jid] = now
                 self._after_reveal(jid)
         self.given_up &= still_open
+        self.waiting &= still_open
 
     def _restore_bond(self) -> None:
         """Bond back up to the minimum provider bond and one fixed slash per unit of capacity, what registration
@@ -252,7 +255,13 @@ class MinerLoop:
         if model not in self.models:
             raise CannotServe(f"job {job['id']} names model {model}, which the node does not list")
         seed = parse_hash(job["inputSeed"]) if job["inputSeed"] else bytes(32)
-        return JobSpec(job["id"], self.models[model], seed, parse_hash(job["inputRoot"]), job["items"])
+        inputs = None
+        if not job["inputSeed"]:
+            row = self.rpc.call("btt_jobInputs", job["id"])  # the node asks its peers when it lacks them
+            if row is None:
+                raise NotYet(f"job {job['id']}: the requester's inputs have not reached the node yet")
+            inputs = tuple(parse_hash(x) for x in row["inputs"])
+        return JobSpec(job["id"], self.models[model], seed, parse_hash(job["inputRoot"]), job["items"], inputs)
 
     def _serve(self, job: dict[str, Any], a: dict[str, Any]) -> None:
         jid = job["id"]
@@ -278,6 +287,10 @@ class MinerLoop:
                     raise CannotServe(f"no result is kept for job {jid} (its data is lost): it cannot be revealed")
                 self._submit(jid, "reveal", "compute.reveal_result",
                              (jid, kept.output_root, kept.salt, kept.openings(indices)), f"opened items {indices}")
+        except NotYet as exc:
+            if jid not in self.waiting:
+                self.waiting.add(jid)
+                self.out(f"job #{jid}: waiting: {exc}")
         except CannotServe as exc:
             self.given_up.add(jid)
             self.out(f"job #{jid}: cannot serve it: {exc}; its deadline will pass")
@@ -398,7 +411,7 @@ class MinerLoop:
             if theirs == mine or infer(model, [inputs[i]])[0] == theirs:
                 continue
             try:
-                args = challenge_args(job, spec, decode_address(other), fetched, i)
+                args = challenge_args(job, spec, decode_address(other), fetched, i, inputs)
             except NotChallengeable as exc:
                 self.out(f"job #{jid}: not challenging {other}: {exc}")
                 return

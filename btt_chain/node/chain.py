@@ -32,6 +32,7 @@ from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis
+from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv, Origin
 from runtime.events import Event
@@ -268,7 +269,9 @@ class Chain:
     def import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
         """Check a block and add it to the tree; reorganise if it makes the best chain.
 
-        Raises InvalidBlock (nothing changed), UnknownParent, or ConflictsWithFinality."""
+        Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, or WeightsUnavailable: this node
+        lacks a model's weights blob the block's execution needs. That is no verdict on the block: nothing changed
+        and nothing is remembered about it, so importing it again once the blob is held works."""
         with gc_paused():
             return self._import_block(encoded, now_ms)
 
@@ -315,6 +318,9 @@ class Chain:
             raise
         except InvalidBlock:
             self._forget_bad(h)
+            raise
+        except WeightsUnavailable:
+            self._nodes.pop(h, None)  # not judged: the same block imports once the blob is here
             raise
 
     def _check_header(self, h: Header, parent: TreeNode, now_ms: int) -> None:
@@ -447,6 +453,9 @@ class Chain:
             root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
         except InvalidBlock:
             self._finish_signature_checks(checks)
+            raise
+        except WeightsUnavailable:
+            self._finish_signature_checks(checks)  # a bad signature still makes the block invalid
             raise
         except BttError as exc:
             self._finish_signature_checks(checks)
@@ -610,7 +619,12 @@ class Chain:
         ex = self.executive.initialize_block(self.db.state, env)
         included: list[Extrinsic] = []
         dropped: list[tuple[Extrinsic, str]] = []
+        # senders whose next extrinsic needs a weights blob this node lacks: it and their later nonces stay in the
+        # pool, not dropped, while the node fetches the blob (`weights_source.take_missing`)
+        waiting: set[bytes] = set()
         for xt, length in candidates:
+            if xt.signer in waiting:
+                continue
             try:
                 msg = self.executive.signing_message(ex.state, xt, env.number)
                 if not self._verify_cached(xt, msg):
@@ -618,6 +632,9 @@ class Chain:
                 self.executive.apply_extrinsic(ex, xt, length, signature_checked=True)
             except BlockFull:
                 break
+            except WeightsUnavailable:
+                waiting.add(xt.signer)  # the executive undid all it did, fee included
+                continue
             except InvalidExtrinsic as exc:
                 dropped.append((xt, str(exc)))
                 continue

@@ -19,15 +19,18 @@ from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from runtime.compute import storage as compute
-from runtime.compute.inference import input_bytes, output_bytes
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.types import MAX_JOB_ITEMS, VERIFIED, Assignment, Job
+from runtime.compute.model import input_bytes, output_bytes
+from runtime.compute.types import JOB_OPEN, MAX_JOB_ITEMS, VERIFIED, Assignment, Job
 from runtime.overlay import Overlay
 from storage.kv import KeyValueStore
 from storage.outputs import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, OutputsStore, OutputsStoreFull
 
 SOURCE_NODE = "node"
 SOURCE_CHAIN = "chain"
+INPUTS = b"\xff" * 32
+"""The store's key, in place of a provider, for a requester's job's input items (no account is all 0xff: an
+ed25519 key of that encoding is not a valid point)."""
 
 
 class OutputsRejected(BttError):
@@ -99,8 +102,30 @@ def check_outputs(state: Overlay, job_id: int, provider: bytes, outputs: Sequenc
     return job, a
 
 
+def check_inputs(state: Overlay, job_id: int, inputs: Sequence[bytes]) -> Job:
+    """The inputs are exactly a requester's job's: one per item, the model's input width, the input root."""
+    job = compute.jobs.get(state, job_id)
+    if job is None:
+        raise OutputsRejected(f"no job {job_id} on this chain")
+    if job.input_seed != ZERO_HASH:
+        raise OutputsRejected(f"job {job_id} is synthetic: its inputs follow from its seed")
+    if len(inputs) != job.items:
+        raise OutputsRejected(f"job {job_id} has {job.items} input items, got {len(inputs)}")
+    reg = compute.models.get(state, job.model)
+    if reg is None:
+        raise OutputsRejected(f"job {job_id} names a model this chain does not hold")
+    width = input_bytes(reg.spec)
+    bad = next((i for i, x in enumerate(inputs) if len(x) != width), None)
+    if bad is not None:
+        raise OutputsRejected(f"input {bad} is {len(inputs[bad])} bytes; an input of this model is {width} bytes")
+    if merkle_root(list(inputs)) != job.input_root:
+        raise OutputsRejected(f"the inputs' Merkle root is not job {job_id}'s input root 0x{job.input_root.hex()}")
+    return job
+
+
 class JobOutputs:
-    """The node's outputs: verified against the head state before they are kept or served."""
+    """The node's outputs (and requesters' job inputs): verified against the head state before they are kept or
+    served."""
 
     def __init__(
         self, chain: StateSource, kv: KeyValueStore, max_entries: int = DEFAULT_MAX_ENTRIES,
@@ -139,6 +164,33 @@ class JobOutputs:
                 return FoundOutputs(job, a, posted, SOURCE_CHAIN)
         return None
 
+    def accept_inputs(self, job_id: int, inputs: Sequence[bytes]) -> Job:
+        """Keep a requester's job's inputs if they give its input root; OutputsRejected (nothing kept) if not."""
+        if len(inputs) > MAX_JOB_ITEMS:
+            raise OutputsRejected(f"at most {MAX_JOB_ITEMS} input items, got {len(inputs)}")
+        state = self.chain.state()
+        job = check_inputs(state, job_id, inputs)
+        try:
+            self._put(state, job_id, INPUTS, job.input_root, tuple(bytes(x) for x in inputs))
+        except OutputsStoreFull as exc:
+            raise OutputsNotKept(str(exc)) from None
+        return job
+
+    def find_inputs(self, job_id: int) -> tuple[Job, tuple[bytes, ...]] | None:
+        """A requester's job's inputs if this node holds them (a synthetic job's are never stored)."""
+        job = compute.jobs.get(self.chain.state(), job_id)
+        if job is None or job.input_seed != ZERO_HASH:
+            return None
+        kept = self.store.get(job_id, INPUTS)
+        if kept is None or kept.root != job.input_root or len(kept.outputs) != job.items:
+            return None
+        return job, kept.outputs
+
+    def wants_inputs(self, job_id: int) -> bool:
+        """Whether `job_id` is a requester's job (whose inputs a peer may hold)."""
+        job = compute.jobs.get(self.chain.state(), job_id)
+        return job is not None and job.input_seed == ZERO_HASH
+
     def has_revealed(self, job_id: int, provider: bytes) -> bool:
         try:
             revealed_assignment(self.chain.state(), job_id, provider)
@@ -153,11 +205,16 @@ class JobOutputs:
         job = found.job
         item_input: bytes | None = None
         input_proof: tuple[bytes, ...] | None = None
+        inputs: Sequence[bytes] | None = None
         if job.input_seed != ZERO_HASH:
             reg = compute.models.get(self.chain.state(), job.model)
             if reg is not None:
                 inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(reg.spec))
-                item_input, input_proof = inputs[index], merkle_proof(merkle_levels(inputs), index)
+        else:
+            held = self.find_inputs(job.id)
+            inputs = None if held is None else held[1]
+        if inputs is not None:
+            item_input, input_proof = inputs[index], merkle_proof(merkle_levels(list(inputs)), index)
         return ItemOpening(index, found.outputs[index], merkle_proof(out_levels, index), item_input, input_proof)
 
     # bounds ------------------------------------------------------------------------------------------
@@ -176,6 +233,9 @@ class JobOutputs:
         dropped = 0
         for job_id, provider in self.store.keys():
             job = compute.jobs.get(state, job_id)
+            if provider == INPUTS and job is not None and (
+                    job.status == JOB_OPEN or any(a.state == VERIFIED for a in job.assignments)):
+                continue  # inputs are kept while the job is open or any result can still be challenged
             idx = None if job is None else job.assignment_of(provider)
             if job is None or idx is None or job.assignments[idx].state != VERIFIED:
                 self.store.remove(job_id, provider)

@@ -99,6 +99,13 @@ class NodeMetrics:
         self.rpc_sockets = Gauge("btt_rpc_websockets", "Open RPC WebSocket connections", registry=r)
         self.rpc_evicted = Gauge("btt_rpc_websockets_evicted",
                                  "WebSockets closed to admit a client of a less busy address", registry=r)
+        self.weights_blobs = Gauge("btt_weights_blobs_held", "Model weights blobs in the content store", registry=r)
+        self.weights_bytes = Gauge("btt_weights_bytes_held", "Bytes of model weights blobs in the content store",
+                                   registry=r)
+        self.weights_fetches = Gauge("btt_weights_fetches", "Fetches of model weights from peers since the node "
+                                     "started, by outcome (started, completed, failed)", ["outcome"], registry=r)
+        self.weights_bad = Gauge("btt_weights_bad_data", "Weights manifests and chunks from peers that did not "
+                                 "verify, since the node started", registry=r)
         self._last_slot: int | None = None
         self._node: Node | None = None
 
@@ -156,6 +163,15 @@ class NodeMetrics:
         self.peers.set(node.peer_count())
         self.ready_txs.set(sum(1 for _ in node.pool.ready()))
         self.total_issuance.set(system.total_issuance.get(node.chain.state()))
+        self.weights_blobs.set(len(node.content.held()))
+        self.weights_bytes.set(node.content.held_bytes)
+        network = node.network
+        if network is not None:
+            exchange = network.weights
+            for outcome, n in (("started", exchange.started), ("completed", exchange.completed),
+                               ("failed", exchange.failed)):
+                self.weights_fetches.labels(outcome=outcome).set(n)
+            self.weights_bad.set(exchange.bad_data)
         rpc = getattr(node, "rpc_server", None)
         if rpc is not None:
             lane = rpc.lane

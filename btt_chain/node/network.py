@@ -2,6 +2,10 @@
 
 Talks to peers only through `p2p.P2PService` (publish, subscribe, request, peers, ban, penalise); never
 sees libp2p or trio. A peer that sends an invalid block is banned; malformed messages cost it score.
+
+A block whose execution needs a model's weights blob this node lacks (WeightsUnavailable) is neither bad nor
+forgotten: it waits here while the blob is fetched (from the peer that sent it first), and is imported again when the
+blob arrives; catch-up pauses at it meanwhile and resumes after, and nobody is blamed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from btt_chain.node import rebroadcast, sync
@@ -18,10 +23,13 @@ from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownPar
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
+from btt_chain.node.weights_exchange import WeightsExchange
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
+from btt_chain.primitives.hashing import blake2b_256
 from p2p.service import P2PError, P2PService
+from runtime.compute.weights_source import WeightsUnavailable
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -41,6 +49,23 @@ MAX_JUSTIFICATIONS = 8
 JUSTIFICATION_FETCH_INTERVAL_S = 5.0
 SYNC_PROGRESS_INTERVAL_S = 5.0
 """How often a catching-up node logs its height, target, rate and ETA."""
+WEIGHTS_CHECK_S = 1.0
+"""How often blocks waiting for weights, and registered models' blobs not held yet, are looked at."""
+MAX_WAITING_BLOCKS = 8
+MAX_WAITING_BYTES = 16 * 1024 * 1024
+"""Blocks kept while their weights are fetched, and their bytes (the oldest goes first; sync fetches a dropped one
+again)."""
+
+
+@dataclass(frozen=True)
+class WaitingBlock:
+    """A block that could not be executed yet: it needs the blob `weights_hash`."""
+
+    encoded: bytes
+    weights_hash: bytes
+    peer: str
+    """Who sent it (asked for the blob first)."""
+    via: str
 
 
 def tx_batches(queue: list[bytes], room_for_salt: bool = False) -> list[list[bytes]]:
@@ -80,6 +105,12 @@ class NetworkBridge:
         node.checkpoint.attach(p2p)
         self.outputs = OutputsExchange(node.outputs, p2p)
         """Job outputs between nodes (`outputs/get`): served from ours, fetched from peers on demand."""
+        self.weights = WeightsExchange(node.content, p2p)
+        """Model weights blobs between nodes (`weights/get`): served from ours, fetched when missing."""
+        self._weights_arrived = asyncio.Event()
+        self.weights.on_fetched.append(lambda _h: self._weights_arrived.set())
+        self._waiting: dict[bytes, WaitingBlock] = {}
+        """Blocks waiting for a weights blob, by the hash of their encoding, oldest first."""
 
     # lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -91,10 +122,12 @@ class NetworkBridge:
         p.set_request_handler("sync/block", self._serve_block)
         p.set_request_handler("sync/justifications", self._serve_justifications)
         self.outputs.start()
+        self.weights.start()
         p.on_peer_connected(self._on_peer_connected)
         self._tasks = [
             asyncio.create_task(self._tx_batch_loop(), name="tx-batches"),
             asyncio.create_task(self._sync_loop(), name="sync"),
+            asyncio.create_task(self._weights_loop(), name="weights"),
         ]
 
     async def stop(self) -> None:
@@ -102,6 +135,7 @@ class NetworkBridge:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outputs.stop()
+        await self.weights.stop()
 
     @property
     def is_syncing(self) -> bool:
@@ -193,7 +227,60 @@ class NetworkBridge:
             return None
         except ConflictsWithFinality:
             return None
+        except WeightsUnavailable as exc:
+            self._wait_for_weights(encoded, exc, peer, via)
+            return None
+        finally:
+            self.node.fetch_missing_weights(peer)
         return True if result.status in ("best", "side") else None
+
+    # weights ---------------------------------------------------------------------------------------
+    def _wait_for_weights(self, encoded: bytes, exc: WeightsUnavailable, peer: str, via: str) -> None:
+        """Keep a block that needs a blob we lack and fetch the blob, from `peer` first."""
+        key = blake2b_256(encoded)
+        if key not in self._waiting:
+            log.info("a block from %s waits for the model weights 0x%s (%d bytes): fetching them", peer[-8:],
+                     exc.weights_hash.hex()[:16], exc.size)
+        self._waiting.pop(key, None)
+        while self._waiting and (len(self._waiting) >= MAX_WAITING_BLOCKS or len(encoded) + sum(
+                len(w.encoded) for w in self._waiting.values()) > MAX_WAITING_BYTES):
+            del self._waiting[next(iter(self._waiting))]
+        self._waiting[key] = WaitingBlock(encoded, exc.weights_hash, peer, via)
+        self.weights.want(exc.weights_hash, prefer=peer)
+
+    def waits_for_weights(self) -> bool:
+        """A block waits for a blob that is being fetched (or was tried moments ago): catch-up pauses."""
+        return any(self.weights.is_busy(w.weights_hash) for w in self._waiting.values()
+                   if not self.node.content.has(w.weights_hash))
+
+    async def _weights_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._weights_arrived.wait(), WEIGHTS_CHECK_S)
+            except TimeoutError:
+                pass
+            self._weights_arrived.clear()
+            try:
+                await self.tend_weights()
+            except Exception:
+                log.exception("looking after model weights failed")
+
+    async def tend_weights(self) -> None:
+        """Import the blocks whose blob has arrived (then catch up again); keep fetching the blobs waiting blocks
+        and registered models need."""
+        resumed = False
+        for key, w in list(self._waiting.items()):
+            if self.node.content.has(w.weights_hash):
+                del self._waiting[key]
+                await self._import_from(w.peer, w.encoded, via=f"{w.via}, after its weights arrived")
+                resumed = True
+            else:
+                self.weights.want(w.weights_hash, prefer=w.peer)
+        for h in self.node.model_weights.missing():
+            self.weights.want(h)
+        self.node.fetch_missing_weights()
+        if resumed:
+            self._schedule_sync()
 
     # serving ---------------------------------------------------------------------------------------
     async def _serve_status(self, peer: str, data: bytes) -> bytes:
@@ -264,7 +351,9 @@ class NetworkBridge:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
-                if self._is_ahead(status) and await self.node.checkpoint.vet_peer(self.p2p, peer, status):
+                # paused while the next block needs a blob that is on its way
+                if (not self.waits_for_weights() and self._is_ahead(status)
+                        and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
 
@@ -321,6 +410,13 @@ class NetworkBridge:
                         # our recent blocks are on another branch: fetch the peer's chain from our finality on
                         start, restarted = chain.finalized.number + 1, True
                         break
+                    except WeightsUnavailable as exc:
+                        self._wait_for_weights(encoded, exc, peer, "sync")
+                        log.info("sync from %s paused (head #%d) until the model weights 0x%s arrive", peer[-8:],
+                                 chain.head.number, exc.weights_hash.hex()[:16])
+                        return
+                    finally:
+                        self.node.fetch_missing_weights(peer)
                     if justification:
                         self.node.import_justification(justification, peer)
                     imported += result.status == "best"

@@ -1,4 +1,5 @@
-"""The `outputs/get` request/response protocol: job outputs by (job id, provider), between nodes.
+"""The `outputs/get` request/response protocol: job outputs by (job id, provider), between nodes; with the
+provider field all 0xff (`job_outputs.INPUTS`), a requester's job's input items instead.
 
 Request:  [job id, provider (32 bytes)]
 Response: [] when the peer holds none, else [output root, [output item, ...]]
@@ -18,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from btt_chain.node.job_outputs import JobOutputs, OutputsNotKept, OutputsRejected
+from btt_chain.node.job_outputs import INPUTS, JobOutputs, OutputsNotKept, OutputsRejected
 from btt_chain.primitives.codec import U64_MAX, pack, unpack
 from btt_chain.primitives.errors import DecodeError
 from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
@@ -117,6 +118,9 @@ class OutputsExchange:
 
     async def serve(self, peer: str, data: bytes) -> bytes:
         job_id, provider = decode_request(data)
+        if provider == INPUTS:
+            held = self.outputs.find_inputs(job_id)
+            return encode_response(None if held is None else (held[0].input_root, held[1]))
         found = self.outputs.find(job_id, provider)
         return encode_response(None if found is None else (found.root, found.outputs))
 
@@ -128,7 +132,13 @@ class OutputsExchange:
         now = time.monotonic()
         if now - self._asked.get(key, -RETRY_AFTER_S) < RETRY_AFTER_S or len(self._tasks) >= MAX_FETCHES:
             return False
-        if not self.p2p.peers() or not self.outputs.has_revealed(job_id, provider):
+        if not self.p2p.peers():
+            return False
+        if provider == INPUTS:
+            wanted = self.outputs.wants_inputs(job_id)
+        else:
+            wanted = self.outputs.has_revealed(job_id, provider)
+        if not wanted:
             return False
         self._asked = {k: t for k, t in self._asked.items() if now - t < RETRY_AFTER_S}
         self._asked[key] = now
@@ -155,7 +165,10 @@ class OutputsExchange:
                 continue
             _, items = answer
             try:
-                self.outputs.accept(job_id, provider, items)
+                if provider == INPUTS:
+                    self.outputs.accept_inputs(job_id, items)
+                else:
+                    self.outputs.accept(job_id, provider, items)
             except OutputsNotKept as exc:
                 log.warning("fetched the outputs of job %d but cannot keep them: %s", job_id, exc)
                 return False

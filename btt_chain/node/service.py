@@ -21,6 +21,7 @@ from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.job_outputs import JobOutputs
+from btt_chain.node.model_weights import ModelWeights
 from btt_chain.node.pool_funds import ChainAccounts
 from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
 from btt_chain.node.sigcheck import SignatureChecker
@@ -32,7 +33,9 @@ from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec, TrustedCheckpoint
+from runtime.compute import weights_source
 from runtime.system import storage as system
+from storage.content import WEIGHTS_DIR, ContentStore
 from storage.leveldb import LevelDBStore
 
 if TYPE_CHECKING:
@@ -158,6 +161,13 @@ class Node:
         self.pool = TxPool(self.chain.validate_transaction, self.account_nonce, accounts=ChainAccounts(self.chain))
         self.outputs = JobOutputs(self.chain, self.kv)
         """Compute job outputs this node keeps and serves (RPC and the `outputs/get` protocol)."""
+        self.content = ContentStore(self.data_dir / WEIGHTS_DIR)
+        """Model weights blobs, outside the state: what the runtime executes models with (installed as this
+        process's weights source), served and fetched over `weights/get`."""
+        self.content.on_dropped = weights_source.forget
+        weights_source.install(self.content)
+        self.model_weights = ModelWeights(self.chain, self.content)
+        """The registered models' blobs: kept for good, fetched in the background."""
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self._rotating_to: tuple[int, int] | None = None
@@ -222,6 +232,15 @@ class Node:
                     pass
         self.finality.on_new_head()
 
+    def fetch_missing_weights(self, prefer: str | None = None) -> None:
+        """Fetch the blobs execution lacked since the last call (an import or authoring attempt, a pool check, an RPC
+        dry run), from `prefer` first when a peer's block needed them."""
+        missing = weights_source.take_missing()
+        if self.network is None:
+            return
+        for h in missing:
+            self.network.weights.want(h, prefer)
+
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
         return self.checkpoint.import_justification(raw, peer)  # held back or refused against the checkpoint
 
@@ -250,6 +269,7 @@ class Node:
             self._head_listeners.remove(fn)
 
     def _on_import(self, imported: ImportedBlock) -> None:
+        self.model_weights.on_block(imported)
         for fn in list(self._head_listeners):
             fn(imported)
 
@@ -420,6 +440,8 @@ class Node:
             except Exception:
                 log.exception("authoring slot %d failed", slot)
                 continue
+            finally:
+                self.fetch_missing_weights()  # extrinsics left in the pool for a blob this node lacks
             if self.network is not None:
                 block = imported.block
                 if self.config.unsafe_gossip_invalid_blocks:
@@ -464,6 +486,7 @@ class Node:
     async def _status_loop(self) -> None:
         while True:
             await asyncio.sleep(10)
+            self.model_weights.retain_if_due()
             h = self.chain.head
             log.info(
                 "status: head #%d 0x%s, finalized #%d, peers %d, pool %d", h.number, self.chain.head_hash.hex()[:16],

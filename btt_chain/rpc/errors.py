@@ -20,6 +20,8 @@ SERVER_LIMIT = -32000
 """A per-connection limit was reached (e.g. too many subscriptions)."""
 SERVER_BUSY = -32001
 """The node's RPC queue is full: try again later."""
+WEIGHTS_NOT_HELD = -32010
+"""The node does not hold a model's weights blob (yet): `data` says whether it is fetching it; ask again later."""
 INVALID_TRANSACTION = 1010
 """Substrate's code for an extrinsic the pool refused; `data` holds the reason."""
 

@@ -15,10 +15,11 @@ from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import reader_at, state_view
-from btt_chain.rpc.errors import invalid_params, invalid_transaction
+from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
 from runtime.balances.locks import account_at
+from runtime.compute.weights_source import WeightsUnavailable
 from runtime.executive import BlockFull
 from runtime.fees.logic import compute_fee
 from runtime.modules import RUNTIME
@@ -101,6 +102,10 @@ def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[st
         return {"valid": False, "success": False, "error": str(exc), "fee": None, "events": []}
     except BlockFull as exc:
         return {"valid": False, "success": False, "error": str(exc), "fee": None, "events": []}
+    except WeightsUnavailable as exc:  # no verdict: the node fetches the blob, the caller asks again
+        ctx.node.fetch_missing_weights()
+        raise RpcError(WEIGHTS_NOT_HELD, f"cannot dry-run this call yet: {exc} (fetching them from its peers: ask "
+                                         "again)", {"weightsHash": hex0x(exc.weights_hash)}) from None
     render = account_renderer(_prefix(ctx))
     rendered = [render_event_record([0, e.MODULE, e.name, e.to_wire()], render) for e in events]
     return {"valid": True, "success": outcome.success, "error": outcome.error, "fee": str(outcome.fee),

@@ -28,14 +28,16 @@ from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import logic as bonds
 from runtime.compute import credit as compute_credit
-from runtime.compute import mining
+from runtime.compute import mining, weights_source
 from runtime.compute import params as cparams
 from runtime.compute import storage as compute
 from runtime.compute.assignment import min_deadline_ms
 from runtime.compute.costs import chunk_plan, min_price, posting_cost, provider_costs
 from runtime.compute.emission import schedule_rows, total_emission
-from runtime.compute.inference import input_bytes, output_bytes
+from runtime.compute.errors import MalformedWeights
 from runtime.compute.market import cheapest_waiting
+from runtime.compute.model import input_bytes, output_bytes
+from runtime.compute.model_json import spec_to_json
 from runtime.compute.sample_fix import authors_since, required_authors
 from runtime.compute.settlement import split
 from runtime.compute.types import (
@@ -50,8 +52,10 @@ from runtime.compute.types import (
     Job,
     PendingCredit,
     Provider,
+    RegisteredModel,
 )
 from runtime.compute.verify import sample_of
+from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
 from runtime.consensus.power import SCALE, stake_share, work_share
@@ -345,13 +349,15 @@ def btt_providers(
 
 
 MODELS_LISTED = 1_000
-"""Models `btt_models` lists per call (each is registered by a referendum)."""
+"""Models `btt_models` lists per call (each registered by a referendum or with a deposit)."""
 
 
 @method("btt_models", optional("at", p.block_hash), optional("after", p.any_hash))
 def btt_models(ctx: RpcContext, at: bytes | None, after: bytes | None) -> list[dict[str, Any]]:
     """Registered models in hash order after the hash `after` (found by a seek), at most 1,000 per call (page on with
-    the last one's hash): hash, name, the spec (seed, layer widths, shifts) and the work of one item."""
+    the last one's hash): hash, name, the spec in its JSON form (layers, shapes, zero points, labels, weights hash
+    and size: docs/models.md), the work of one item, the owner and deposit (null owner: governance), and whether
+    this node holds the weights."""
     reader, _ = state_views(ctx, at)
     n = len(compute.models.prefix)
     start = None if after is None else compute.models.key(after)
@@ -359,17 +365,44 @@ def btt_models(ctx: RpcContext, at: bytes | None, after: bytes | None) -> list[d
     out = []
     for key, raw in scan.items:
         reg = compute.models.codec.decode(raw)
-        out.append({
-            "hash": hex0x(key[n:]),
-            "name": reg.spec.name,
-            "seed": hex0x(reg.spec.seed),
-            "layers": list(reg.spec.layers),
-            "shifts": list(reg.spec.shifts),
-            "macsPerItem": reg.macs_per_item,
-            "inputBytes": input_bytes(reg.spec),
-            "outputBytes": output_bytes(reg.spec),
-        })
+        out.append(render_model(key[n:], reg, ctx.node.spec.ss58_prefix))
     return out
+
+
+def render_model(model_hash: bytes, reg: RegisteredModel, prefix: int) -> dict[str, Any]:
+    """A registered model as RPC shows it (one source for `btt_models` and `btt_model`)."""
+    spec = reg.spec
+    return {
+        "hash": hex0x(model_hash),
+        "name": spec.name,
+        "spec": spec_to_json(spec),
+        "labels": list(spec.labels),
+        "weightsHash": hex0x(spec.weights_hash),
+        "weightsSize": spec.weights_size,
+        "weightsHeld": weights_source.has(spec),
+        "macsPerItem": reg.macs_per_item,
+        "inputBytes": input_bytes(spec),
+        "outputBytes": output_bytes(spec),
+        "owner": None if reg.owner == ZERO_HASH else encode_address(reg.owner, prefix),
+        "deposit": str(reg.deposit),
+    }
+
+
+@method("btt_model", Param("model", p.any_hash), optional("at", p.block_hash))
+def btt_model(ctx: RpcContext, model: bytes, at: bytes | None) -> dict[str, Any]:
+    """One registered model by hash (as a row of `btt_models`), with the metadata of its weights blob when this
+    node holds it (class names, input preprocessing, held-out accuracy: what the owner published; not verified)."""
+    state = state_view(ctx, at)
+    reg = compute.models.get(state, model)
+    if reg is None:
+        raise invalid_params(f"model: no model {hex0x(model)} is registered")
+    row = render_model(model, reg, ctx.node.spec.ss58_prefix)
+    try:
+        meta = weights_source.model(reg.spec).metadata
+    except (WeightsUnavailable, MalformedWeights):
+        meta = None
+    row["metadata"] = None if meta is None else {k: v for k, v in meta.items() if k != "heldOut"}
+    return row
 
 
 def _count(name: str, lo: int, hi: int) -> Any:

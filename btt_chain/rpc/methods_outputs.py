@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from btt_chain.node.job_outputs import FoundOutputs, OutputsRejected
+from btt_chain.node.job_outputs import INPUTS, FoundOutputs, OutputsRejected
 from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
+from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.methods_compute import job_id
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
 from btt_chain.rpc.render import hex0x
+from runtime.compute import storage as compute
 from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
 
 method = REGISTRY.method
@@ -96,3 +99,68 @@ def btt_job_output(ctx: RpcContext, jid: int, provider: bytes, index: int) -> di
         "input": hex0x(item.input) if item.input is not None else None,
         "inputProof": [hex0x(h) for h in item.input_proof] if item.input_proof is not None else None,
     }
+
+
+def _inputs(value: Any, ctx: RpcContext) -> list[bytes]:
+    if not isinstance(value, list) or not value:
+        raise invalid_params("inputs: expected a non-empty list of 0x-hex input items")
+    if len(value) > MAX_JOB_ITEMS:
+        raise invalid_params(f"inputs: at most {MAX_JOB_ITEMS} items, got {len(value)}")
+    return [p.decode_hex(v, f"input {i}", max_len=MAX_ITEM_BYTES) for i, v in enumerate(value)]
+
+
+@method("btt_submitJobInputs", Param("jobId", job_id), Param("inputs", _inputs))
+def btt_submit_job_inputs(ctx: RpcContext, jid: int, inputs: list[bytes]) -> dict[str, Any]:
+    """Hand the node a requester's job's input items (its real cases), kept only if they are one per item, of the
+    model's input width, and their Merkle root is the job's input root. Assigned providers' nodes fetch them
+    from peers. Inputs are public to every node and provider: send nothing that identifies a patient."""
+    try:
+        job = ctx.node.outputs.accept_inputs(jid, inputs)
+    except OutputsRejected as exc:
+        raise invalid_params(f"inputs not kept: {exc}") from None
+    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items}
+
+
+@method("btt_jobInputs", Param("jobId", job_id))
+def btt_job_inputs(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
+    """A requester's job's input items with its input root, or null when this node does not hold them (it then
+    asks its peers, so a later call may find them). A synthetic job's inputs follow from its seed: null."""
+    held = ctx.node.outputs.find_inputs(jid)
+    if held is None:
+        network = ctx.node.network
+        if network is not None:
+            network.outputs.want(jid, INPUTS)
+        return None
+    job, items = held
+    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items,
+            "inputs": [hex0x(x) for x in items]}
+
+
+@method("btt_jobResults", Param("jobId", job_id))
+def btt_job_results(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
+    """Each revealed result of a job read as its model's class labels: per provider, the class each output item
+    names (its first byte) and the count per label, from outputs this node holds or the chain carries (checked
+    against the provider's revealed output root, as every output this node keeps). Results whose outputs the
+    node does not hold have `classes` null (the node asks its peers). Null for an unknown job."""
+    state = state_view(ctx, None)
+    job = compute.jobs.get(state, jid)
+    if job is None:
+        return None
+    reg = compute.models.get(state, job.model)
+    labels = () if reg is None else reg.spec.labels
+    prefix = ctx.node.spec.ss58_prefix
+    rows = []
+    for a in job.assignments:
+        if a.output_root == ZERO_HASH:
+            continue
+        found = _find(ctx, jid, a.provider)
+        row: dict[str, Any] = {"provider": encode_address(a.provider, prefix), "outputRoot": hex0x(a.output_root),
+                               "classes": None, "counts": None, "source": None}
+        if found is not None:
+            classes = [o[0] for o in found.outputs]
+            names = [labels[c] if c < len(labels) else str(c) for c in classes]
+            row.update(classes=classes, source=found.source,
+                       counts={n: names.count(n) for n in sorted(set(names), key=names.index)})
+        rows.append(row)
+    return {"jobId": jid, "model": hex0x(job.model), "modelName": None if reg is None else reg.spec.name,
+            "labels": list(labels), "items": job.items, "synthetic": job.input_seed != ZERO_HASH, "results": rows}

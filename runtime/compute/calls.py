@@ -7,7 +7,7 @@ from typing import Any
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U8, U32, U64, Bytes, ListOf, Nested
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute import challenge, hooks, jobs, models, outputs, providers, storage, verify, weights
-from runtime.compute.model import ModelSpec, macs_per_item
+from runtime.compute.model import ModelSpec
 from runtime.compute.types import (
     MAX_CHUNK_ITEMS,
     MAX_ITEM_BYTES,
@@ -101,7 +101,12 @@ def post_outputs(
 
 
 def register_model(ctx: CallContext, origin: Origin, spec: ModelSpec) -> None:
-    """Governance: register a model (its weights follow from the spec's seed)."""
+    """Register a trained model: its spec names the weights blob by hash and size (nodes fetch the blob from the
+    owner's node). Governance registers without a deposit; where `compute.model_registration` is 1, any account
+    may, reserving `compute.model_deposit_base` plus `compute.model_deposit_per_kib` per KiB of weights."""
+    if origin.kind == "signed":
+        models.register(ctx, spec, ensure_signed(origin))
+        return
     ensure_governance(origin)
     models.register(ctx, spec)
 
@@ -144,10 +149,9 @@ def _post_job_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> 
 
 
 def _register_model_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
-    spec = args[0]
     try:
-        return macs_per_item(spec) // weights.MODEL_BYTES_PER_WEIGHT
-    except (TypeError, ValueError):
+        return weights.register_model_weight(args[0]) - weights.REGISTER_MODEL
+    except (TypeError, ValueError, AttributeError, IndexError):
         return 0
 
 

@@ -28,8 +28,9 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
 from runtime.compute import errors, events, params, settlement, storage
-from runtime.compute.inference import infer, input_bytes
+from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_input
+from runtime.compute.model import input_bytes
 from runtime.compute.models import built, get_model
 from runtime.compute.types import FRAUD, REVEALED_STATES, VERIFIED, VOID, Assignment, Job
 from runtime.context import CallContext

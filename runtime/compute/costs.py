@@ -15,8 +15,7 @@ thousands of one-item chunks.
 from __future__ import annotations
 
 from runtime.compute import params
-from runtime.compute.inference import input_bytes, output_bytes
-from runtime.compute.model import ModelSpec
+from runtime.compute.model import ModelSpec, input_bytes, output_bytes
 from runtime.compute.types import MAX_CHUNK_BYTES
 from runtime.compute.weights import (
     COMMIT,

@@ -14,7 +14,13 @@ class ModelRegistered(Event):
     MODULE: ClassVar[str] = "compute"
     model: bytes
     model_name: str
-    WIRE = (("model", HASH), ("model_name", Text(64)))
+    weights_hash: bytes
+    weights_size: int
+    owner: bytes
+    """The registering account, or all zeros for governance."""
+    deposit: int
+    WIRE = (("model", HASH), ("model_name", Text(64)), ("weights_hash", HASH), ("weights_size", U64),
+            ("owner", ACCOUNT), ("deposit", AMOUNT))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""Genesis of the compute module: the reference models and the mining pool's emission schedule."""
+"""Genesis of the compute module: the models registered at genesis (the shipped reference models, whose weights
+every node has) and the mining pool's emission schedule."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from runtime.compute import storage
-from runtime.compute.model import ModelSpec, build_model, macs_per_item, model_hash, validate_spec
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash, validate_spec
 from runtime.compute.types import EmissionPeriodRecord, RegisteredModel
 from runtime.overlay import Overlay
 
@@ -14,7 +15,7 @@ def build(state: Overlay, models: Iterable[ModelSpec], periods: Iterable[tuple[i
     """Register `models` and store the emission `periods` as (duration ms, amount) pairs."""
     for spec in models:
         validate_spec(spec)
-        storage.models.put(state, model_hash(build_model(spec)), RegisteredModel(spec, macs_per_item(spec)))
+        storage.models.put(state, model_hash(spec), RegisteredModel(spec, macs_per_item(spec)))
     storage.emission_periods.put(state, tuple(EmissionPeriodRecord(d, a) for d, a in periods))
 
 

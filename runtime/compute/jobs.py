@@ -6,8 +6,8 @@ from __future__ import annotations
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
 from runtime.compute import assignment, costs, errors, events, market, outage, params, storage
-from runtime.compute.inference import input_bytes
 from runtime.compute.inputs import input_root, synthetic_inputs
+from runtime.compute.model import input_bytes
 from runtime.compute.models import get_model
 from runtime.compute.types import (
     JOB_CANCELLED,

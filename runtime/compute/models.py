@@ -1,21 +1,24 @@
-"""The model registry as the marketplace uses it: a registered model by hash, registration, and each spec's
-built model, made once per process for re-execution."""
+"""The model registry as the marketplace uses it: a registered model by hash, registration (by governance, or
+by an owner who reserves a deposit that grows with the weights' size), and each model's parsed weights for
+re-execution (from the node's content store: `weights_source`)."""
 
 from __future__ import annotations
 
-import functools
-
-from runtime.compute import errors, events, storage
-from runtime.compute.model import Model, ModelSpec, build_model, macs_per_item, model_hash, validate_spec
+from btt_chain.primitives.hashing import ZERO_HASH
+from runtime.balances import logic as balances
+from runtime.compute import errors, events, params, storage, weights_source
+from runtime.compute.model import MAX_WEIGHTS_BYTES, Model, ModelSpec, macs_per_item, model_hash, validate_spec
 from runtime.compute.types import RegisteredModel
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
+KIB = 1024
 
-@functools.lru_cache(maxsize=32)
+
 def built(spec: ModelSpec) -> Model:
-    """The model of a registered spec (weights regenerated from its seed once per process)."""
-    return build_model(spec)
+    """The model of a registered spec, parsed from its weights blob; WeightsUnavailable if this node does not
+    hold the blob yet (never a verdict: the block waits for the blob)."""
+    return weights_source.model(spec)
 
 
 def get_model(state: Overlay, model_hash: bytes) -> RegisteredModel:
@@ -26,15 +29,44 @@ def get_model(state: Overlay, model_hash: bytes) -> RegisteredModel:
     return reg
 
 
-def register(ctx: CallContext, spec: ModelSpec) -> bytes:
-    """Register `spec` (refused if it is not a valid model or is registered already); its hash."""
+def deposit_for(state: Overlay, spec: ModelSpec) -> int:
+    """What an owner reserves to register `spec`: the base plus a share per KiB of weights (rounded up)."""
+    from runtime.params.storage import get_param
+
+    kib = (spec.weights_size + KIB - 1) // KIB
+    return get_param(state, params.MODEL_DEPOSIT_BASE) + kib * get_param(state, params.MODEL_DEPOSIT_PER_KIB)
+
+
+def check_spec(state: Overlay, spec: ModelSpec) -> bytes:
+    """The hash of `spec` if it may be registered now (valid, within `compute.max_model_bytes`, new)."""
+    from runtime.params.storage import get_param
+
     try:
         validate_spec(spec)
     except ValueError as exc:
         raise errors.BadModel(str(exc)) from None
-    h = model_hash(build_model(spec))
-    if storage.models.contains(ctx.state, h):
-        raise errors.ModelExists()
-    storage.models.put(ctx.state, h, RegisteredModel(spec, macs_per_item(spec)))
-    ctx.emit(events.ModelRegistered(h, spec.name))
+    limit = min(get_param(state, params.MAX_MODEL_BYTES), MAX_WEIGHTS_BYTES)
+    if spec.weights_size > limit:
+        raise errors.BadModel(f"the weights are {spec.weights_size} bytes; this chain takes models of at most "
+                              f"{limit} bytes (compute.max_model_bytes)")
+    h = model_hash(spec)
+    if storage.models.contains(state, h):
+        raise errors.ModelExists(f"model 0x{h.hex()} is registered already")
+    return h
+
+
+def register(ctx: CallContext, spec: ModelSpec, owner: bytes | None = None) -> bytes:
+    """Register `spec` (by governance when `owner` is None, else by `owner`, who reserves the deposit); its hash.
+    The blob itself is not on chain: nodes fetch it by the spec's weights hash."""
+    h = check_spec(ctx.state, spec)
+    deposit = 0
+    if owner is not None:
+        if ctx.param(params.MODEL_REGISTRATION) != 1:
+            raise errors.RegistrationClosed("this chain registers models by governance only "
+                                            "(compute.model_registration = 0)")
+        deposit = deposit_for(ctx.state, spec)
+        balances.reserve(ctx, owner, deposit)
+    reg = RegisteredModel(spec, macs_per_item(spec), owner or ZERO_HASH, deposit)
+    storage.models.put(ctx.state, h, reg)
+    ctx.emit(events.ModelRegistered(h, spec.name, spec.weights_hash, spec.weights_size, reg.owner, deposit))
     return h

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from btt_chain.primitives.merkle import verify_merkle_range
 from runtime.balances import logic as balances
 from runtime.compute import challenge, costs, errors, events, params, storage
-from runtime.compute.inference import output_bytes
+from runtime.compute.model import output_bytes
 from runtime.compute.models import get_model
 from runtime.compute.types import FRAUD
 from runtime.context import CallContext

@@ -47,6 +47,14 @@ DEVELOPMENT_SHARE = "compute.development_bps"
 FOUNDATION_SHARE = "compute.foundation_bps"
 RESERVE_SHARE = "compute.reserve_bps"
 WORK_WINDOW = "consensus.work_window_epochs"
+MODEL_REGISTRATION = "compute.model_registration"
+"""Who may register a model: 0 governance only; 1 governance, and any account that reserves the deposit."""
+MODEL_DEPOSIT_BASE = "compute.model_deposit_base"
+"""What an owner reserves to register any model (the spec in state, the registration's work)."""
+MODEL_DEPOSIT_PER_KIB = "compute.model_deposit_per_kib"
+"""What an owner reserves per KiB of weights (every node keeps the blob for as long as the model is registered)."""
+MAX_MODEL_BYTES = "compute.max_model_bytes"
+"""The largest weights blob a model may register (at most `model.MAX_WEIGHTS_BYTES`)."""
 
 
 def region_factor(region: int) -> str:
@@ -63,6 +71,7 @@ ALL = (
     CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, MISSED_FEE, MAX_MISSED_PER_EPOCH, MISSED_PAUSE,
     LATE_REVEAL, CREDIT_MATURITY, CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
+    MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),
 )

@@ -14,7 +14,8 @@ U32 = UInt(32)
 MAX_REDUNDANCY = 8
 """Storage bound on a job's redundancy (the parameter `compute.max_redundancy` is at most this)."""
 MAX_ITEM_BYTES = 1025
-"""An input or output item's size bound (a model is at most 1,024 wide; an output adds the class byte)."""
+"""An input or output item's size bound (an input is at most 1,024 values; an output is the class byte and at most
+256 logits)."""
 MAX_PROOF = 32
 MAX_OPENINGS = 64
 """Bound on openings per reveal (the parameter `compute.sample_size` is at most this)."""
@@ -73,11 +74,15 @@ JOB_STATES = ("open", "done", "expired", "cancelled", "evicted")
 
 @dataclass(frozen=True)
 class RegisteredModel(Struct):
-    """A model jobs may name, by hash; its weights are regenerated from the spec on every node."""
+    """A model jobs may name, by hash: its spec (which names the weights blob by hash and size), its work per item,
+    and who registered it with what deposit reserved (governance registrations have no owner and no deposit)."""
 
     spec: ModelSpec
     macs_per_item: int
-    WIRE = (("spec", Nested(ModelSpec)), ("macs_per_item", U64))
+    owner: bytes = ZERO_HASH
+    """The registering account, or all zeros for governance."""
+    deposit: int = 0
+    WIRE = (("spec", Nested(ModelSpec)), ("macs_per_item", U64), ("owner", ACCOUNT), ("deposit", AMOUNT))
 
 
 @dataclass(frozen=True)

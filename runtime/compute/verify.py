@@ -18,8 +18,9 @@ from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
 from runtime.compute import challenge, errors, events, outage, params, sample_fix, settlement, storage
-from runtime.compute.inference import infer, input_bytes
+from runtime.compute.inference import infer
 from runtime.compute.jobs import close, get_open_job
+from runtime.compute.model import input_bytes
 from runtime.compute.models import built, get_model
 from runtime.compute.sampling import sample_indices
 from runtime.compute.types import (

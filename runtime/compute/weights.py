@@ -10,7 +10,8 @@ model's time beside its weight from the smallest allowed model to the largest an
 multiply-accumulate. Measured 2026-11-23 (fastest of 7 runs, the host shared with other work): the weight
 was 1.8 to 7.5 times the time on every rung and batch of 1, 8 and 64 items (1.8-2.4 for the largest dense
 model, 2-3.5 for most models, up to 7.5 for 32 one-wide layers, whose fixed costs are charged at their worst);
-registering, 1.6 to 4.9 times. With two other processes busy on the host the lowest ratio fell to 1.16.
+taking a blob into use (`weights_load_weight`), 1.6 to 4.9 times. With two other processes busy on the host,
+the lowest ratio fell to 1.16.
 
 Every function is pure, cheap and total: a call naming a job or model that does not exist weighs its base (it
 fails early), and a spec whose layers do not fit its shapes (no registered one) weighs more than any valid model.
@@ -96,14 +97,17 @@ SYNTHETIC_ITEM = 4
 """Per item of a synthetic job at posting: the item drawn from SHAKE-256 and hashed into the input root."""
 
 REGISTER_MODEL = 1_000
-"""Registering a model besides its blob: the spec validated and stored, the event."""
+"""Registering a model: its spec stored, the deposit taken, the event (the blob is not on chain: it is uploaded
+after, by hash)."""
+SPEC_LAYER = 20
+"""Per layer of the spec at registration: its shape worked out and checked."""
 MODEL_BYTES_PER_WEIGHT = 250
 """Blob bytes hashed (the chunk tree) and parsed (value ranges checked, tensors copied) per weight unit: measured
 1.7-3 ns a byte for the largest blobs."""
-REGISTER_BLOB = 200
-"""Validating the spec and parsing a blob, besides its bytes and layers (70-160 us measured for the smallest)."""
-REGISTER_WEIGHT_LAYER = 120
-"""Per layer of the spec at registration: a weight layer's four tensors read and checked (about 100 us
+LOAD_BLOB = 200
+"""Parsing a blob besides its bytes and layers (70-160 us measured for the smallest, spec validation included)."""
+LOAD_LAYER = 120
+"""Per layer of the spec when its blob is parsed: a weight layer's four tensors read and checked (about 100 us
 measured)."""
 
 
@@ -181,13 +185,19 @@ def infer_weight(spec: ModelSpec, items: int) -> int:
 
 
 def register_model_weight(spec: ModelSpec) -> int:
-    """Registering a model: its spec validated, then its blob (of the spec's size, at most MAX_WEIGHTS_BYTES:
-    a larger one is refused first) hashed by chunks and parsed."""
+    """Registering `spec`: validation grows with its layers (the blob is not on chain, so not hashed here)."""
+    layers = len(spec.layers) if isinstance(spec.layers, tuple) else MAX_LAYERS
+    return REGISTER_MODEL + SPEC_LAYER * min(layers, MAX_LAYERS)
+
+
+def weights_load_weight(spec: ModelSpec) -> int:
+    """A node taking the blob of `spec` into use: validating the spec, hashing the blob by chunks and parsing it
+    (its size is the spec's, at most MAX_WEIGHTS_BYTES: a larger one is refused first). What a node spends the
+    first time an import re-executes the model, or again once its parsed copy was evicted."""
     size = spec.weights_size if type(spec.weights_size) is int else MAX_WEIGHTS_BYTES
     layers = len(spec.layers) if isinstance(spec.layers, tuple) else MAX_LAYERS
     blob = min(max(size, 0), MAX_WEIGHTS_BYTES)
-    return (REGISTER_MODEL + REGISTER_BLOB + -(-blob // MODEL_BYTES_PER_WEIGHT)
-            + REGISTER_WEIGHT_LAYER * min(layers, MAX_LAYERS))
+    return LOAD_BLOB + -(-blob // MODEL_BYTES_PER_WEIGHT) + LOAD_LAYER * min(layers, MAX_LAYERS)
 
 
 # --- the work-proof calls ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from tests.functional.framework import free_port
 from tests.support.cli_runner import assert_one_error_line, run
 
 DOWN = f"http://127.0.0.1:{free_port()}"
-POST = ["job", "post", "--model", "dental-caries-v1", "--items", "16", "--price", "1", "--key", "ferdie"]
+POST = ["job", "post", "--model", "breast-cancer-v1", "--items", "16", "--price", "1", "--key", "ferdie"]
 
 
 

@@ -86,6 +86,17 @@ def test_a_demo_job_appears_and_settles_on_the_compute_page(browser: Browser, ex
     assert [a["state"] for a in settled["assignments"]] == ["settled"]
     assert browser.page.inner_text("#flow-settled") != "0"
     browser.page.wait_for_selector("#providers tbody tr", timeout=WAIT_MS)
+    models = browser.page.inner_text("#models")
+    assert "breast-cancer-v1" in models and "malignant, benign" in models and "% int8" in models
+    log.info("the job's page reads its result as the model's labels, as the node's outputs say")
+    results = node.rpc("btt_jobResults", jid)
+    (res,) = results["results"]
+    browser.open(f"job/{jid}")
+    browser.page.wait_for_selector("#job-results tbody tr td.labels .pill", timeout=WAIT_MS)
+    counts = browser.page.inner_text("#job-results tbody tr")
+    for label, n in res["counts"].items():
+        assert f"{label}: {n}" in counts
+    assert sum(res["counts"].values()) == settled["items"] and set(res["counts"]) <= {"malignant", "benign"}
     assert browser.errors == []
 
 

@@ -74,7 +74,7 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         job_id = -1
         for attempt in range(ATTEMPTS):
             harness.log(f"charlie posts a {ITEMS}-item job (attempt {attempt + 1})")
-            posted = json.loads(cli(capsys, "job", "post", "--model", "dental-caries-v1", "--items", str(ITEMS),
+            posted = json.loads(cli(capsys, "job", "post", "--model", "breast-cancer-v1", "--items", str(ITEMS),
                                     "--price", "3", "--deadline", "120", "--key", "charlie", "--json", *rpc0))
             job_id = posted["jobId"]
             a = wait_until(lambda jid=job_id: (x := assignment(node0, jid)) and x["state"] in ("verified", "fraud")

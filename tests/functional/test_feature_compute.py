@@ -118,7 +118,7 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
     assert int(issuance["totalIssuance"]) == int(issuance["genesisSupply"]) - int(issuance["totalBurned"])
 
     harness.log("a clinic posts its own job from the command line; the miner completes it")
-    out = cli(capsys, "job", "post", "--model", "dental-caries-v1", "--items", "40", "--price", "2.5",
+    out = cli(capsys, "job", "post", "--model", "breast-cancer-v1", "--items", "40", "--price", "2.5",
               "--seed", "0x" + "42" * 32, "--key", "bob", "--json", *rpc)
     posted = json.loads(out)
 
@@ -167,7 +167,7 @@ def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: 
     assert row["account"] == address("bob") and row["bond"] == str(200 * 10**18)
 
     harness.log("charlie posts a job; it is assigned to bob")
-    posted = json.loads(cli(capsys, "job", "post", "--model", "dental-caries-v1", "--items", "16", "--price", "3",
+    posted = json.loads(cli(capsys, "job", "post", "--model", "breast-cancer-v1", "--items", "16", "--price", "3",
                             "--key", "charlie", "--json", *rpc))
     job_id = posted["jobId"]
     wait_until(lambda: node.call("btt_job", job_id)["assignments"], 10, 0.2, "the assignment")

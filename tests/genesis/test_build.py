@@ -12,7 +12,7 @@ from genesis.loader import (
     materialise,
     parse_chain_spec,
 )
-from runtime.compute.model import REFERENCE_MODELS
+from runtime.compute.reference import reference_spec
 from runtime.overlay import DictState, Overlay
 from runtime.roles import logic as roles
 from runtime.treasury import storage as treasury
@@ -28,7 +28,7 @@ def test_genesis_config_of_the_dev_preset() -> None:
     assert config.slot_ms == spec.consensus.slot_ms == 1000
     alice = dev_keypair("alice").public
     assert config.commitments == ((alice, dev_hash_chain_commitment("alice")),)
-    assert config.models == (REFERENCE_MODELS["dental-caries-v1"],)
+    assert config.models == (reference_spec("breast-cancer-v1"), reference_spec("digits-conv-v1"))
     # a dev year is 720 s: each two-year period lasts 1,440,000 ms
     assert config.mining_periods == tuple(
         (2 * 720 * 1000, btt * UNIT) for btt in (2_520_000, 1_890_000, 1_260_000, 630_000)

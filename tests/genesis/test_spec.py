@@ -31,7 +31,9 @@ from genesis.loader import (
 )
 from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, ChainSpec, MiningPeriod
 from runtime.compute import params as compute_params
+from runtime.compute.model_json import spec_to_json
 from runtime.governance import params as governance_params
+from tests.support.models import dense_blob
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNIT = 10**18
@@ -134,7 +136,7 @@ def test_btt_21m_matches_tokenomics_exactly() -> None:
     assert spec.consensus.hash_chain_length == 2**24
     assert DEFAULT_HASH_CHAIN_LENGTH == 2**20
     # row 8: the mining pool's emission, 40/30/20/10% over four two-year periods
-    assert [m.name for m in spec.compute.models] == ["dental-caries-v1"]
+    assert [m.name for m in spec.compute.models] == ["breast-cancer-v1", "digits-conv-v1"]
     assert spec.compute.mining_periods == tuple(
         MiningPeriod(2, btt * UNIT) for btt in (2_520_000, 1_890_000, 1_260_000, 630_000)
     )
@@ -229,6 +231,11 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.energy_factor_bps.d": (9000, 8000, 12_000),
     "compute.energy_factor_bps.e": (8000, 8000, 12_000),
     "consensus.work_window_epochs": (720, 1, 1000),
+    # owners register trained models, reserving 100 BTT and 1 BTT per KiB of weights (an 8 MiB blob: 8,292 BTT)
+    "compute.model_registration": (1, 0, 1),
+    "compute.model_deposit_base": (100 * UNIT, 0, 1_000_000 * UNIT),
+    "compute.model_deposit_per_kib": (UNIT, 0, 10_000 * UNIT),
+    "compute.max_model_bytes": (8 * 1024 * 1024, 1024, 8 * 1024 * 1024),
 }
 # where the dev preset differs: a small provider bond and a fast clock
 DEV_COMPUTE_PARAMETERS = {
@@ -1038,28 +1045,31 @@ def test_compute_section_fields() -> None:
 
 def test_unknown_model_lists_the_known_ones() -> None:
     doc = preset_doc()
-    doc["compute"]["models"] = ["dental-caries-v1", "tooth-fairy-v9"]
-    one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: dental-caries-v1")
+    doc["compute"]["models"] = ["breast-cancer-v1", "tooth-fairy-v9"]
+    one_problem(doc, "compute.models[1]: unknown reference model 'tooth-fairy-v9'; known: breast-cancer-v1, "
+                     "digits-conv-v1 (or write the model's spec out in its JSON form)")
 
 
 def test_a_model_written_out_in_the_spec_is_registered_at_genesis() -> None:
     doc = preset_doc()
-    wide = {"name": "wide-findings", "seed": "0x" + "ab" * 32, "layers": [64, 64], "shifts": [9]}
-    doc["compute"]["models"] = ["dental-caries-v1", wide]
+    written = spec_to_json(dense_blob("wide-findings", (64, 64))[0])
+    doc["compute"]["models"] = ["breast-cancer-v1", written]
     spec = parse_chain_spec(doc)
-    assert [m.name for m in spec.compute.models] == ["dental-caries-v1", "wide-findings"]
-    assert spec.compute.models[1].layers == (64, 64) and spec.compute.models[1].seed == b"\xab" * 32
+    assert [m.name for m in spec.compute.models] == ["breast-cancer-v1", "wide-findings"]
+    assert spec_to_json(spec.compute.models[1]) == written
     for bad, problem in (
-        ({**wide, "layers": [64]}, "at least 2 layer widths"),
-        ({**wide, "shifts": [9, 9]}, "need as many shifts"),
-        ({**wide, "seed": "0x12"}, "expected 32 bytes of hex"),
-        ({**wide, "layers": [64, "64"]}, "must be integers"),
-        ({"name": "x", "seed": "0x" + "ab" * 32, "layers": [2, 2]}, "shifts: missing required field"),
+        ({**written, "layers": []}, "at least one layer"),
+        ({**written, "weightsHash": "0x12"}, "weightsHash must be 0x and 64 hex digits"),
+        ({**written, "inputShape": [64, "64"]}, "inputShape must be a list of integers"),
+        ({**written, "modelHash": "0x" + "00" * 32}, "is not this spec's hash"),
+        ({**written, "seed": "0x" + "ab" * 32}, "unknown key 'seed'"),
     ):
-        doc["compute"]["models"] = ["dental-caries-v1", bad]
+        doc["compute"]["models"] = ["breast-cancer-v1", bad]
         with pytest.raises(GenesisError, match=problem):
             parse_chain_spec(doc)
-    doc["compute"]["models"] = [wide, {**wide, "seed": "0x" + "cd" * 32}]
+    other = {**written, "weightsSize": written["weightsSize"] + 1}
+    other.pop("modelHash")
+    doc["compute"]["models"] = [written, other]
     one_problem(doc, "compute.models[1]: duplicate model 'wide-findings' (also compute.models[0])")
 
 
@@ -1067,9 +1077,9 @@ def test_models_not_empty_no_duplicates() -> None:
     doc = preset_doc()
     doc["compute"]["models"] = []
     one_problem(doc, "compute.models: must not be empty")
-    doc["compute"]["models"] = ["dental-caries-v1", "dental-caries-v1"]
-    one_problem(doc, "compute.models[1]: duplicate model 'dental-caries-v1' (also compute.models[0])")
-    doc["compute"]["models"] = "dental-caries-v1"
+    doc["compute"]["models"] = ["breast-cancer-v1", "breast-cancer-v1"]
+    one_problem(doc, "compute.models[1]: duplicate model 'breast-cancer-v1' (also compute.models[0])")
+    doc["compute"]["models"] = "breast-cancer-v1"
     one_problem(doc, "compute.models: expected an array, got string")
 
 
@@ -1169,7 +1179,7 @@ def test_seed_fixtures_are_complete_apart_from_their_tables() -> None:
         assert set(compute_params.ALL) <= set(doc["parameters"])
         assert set(governance_params.ALL) <= set(doc["parameters"])
         assert doc["governance"]["institution_share_percent"] == [70, 50, 40, 20]
-        assert doc["compute"]["models"] == ["dental-caries-v1"]
+        assert doc["compute"]["models"] == ["breast-cancer-v1", "digits-conv-v1"]
         assert all("hash_chain_commitment" in v for v in doc["validators"])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, compute_result, fake_output
+from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, compute_result, fake_output
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof
@@ -17,7 +17,8 @@ from runtime.compute import storage as compute
 from runtime.compute.events import FraudDetected, JobReceipt
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root, output_root, synthetic_inputs
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import input_bytes, macs_per_item, model_hash
+from runtime.compute.reference import reference_model, reference_spec
 from runtime.compute.sampling import sample_indices
 from runtime.compute.types import FRAUD, SETTLED, VERIFIED, Job
 from runtime.compute.verify import result_commitment, sample_of
@@ -25,13 +26,13 @@ from runtime.system import storage as system
 from tests.runtime.test_compute import until_sampled
 from tests.support.runtime_builder import DEFAULT_PARAMS, UNIT, GenesisBuilder, TestChain, acct, assert_ok
 
-MODEL = "dental-caries-v1"
-SPEC = REFERENCE_MODELS[MODEL]
+MODEL = "breast-cancer-v1"
+SPEC = reference_spec(MODEL)
 SEED = b"\x5a" * 32
 
 
 def job_spec(job_id: int = 0, items: int = 16, seed: bytes = SEED) -> JobSpec:
-    root = input_root(synthetic_inputs(seed, items, SPEC.layers[0])) if seed != ZERO_HASH else b"\x11" * 32
+    root = input_root(synthetic_inputs(seed, items, input_bytes(SPEC))) if seed != ZERO_HASH else b"\x11" * 32
     return JobSpec(job_id, SPEC, seed, root, items)
 
 
@@ -46,7 +47,7 @@ def fixed_salt(n: int) -> bytes:
 def test_result_matches_the_runtime_and_every_opening_verifies(items: int) -> None:
     spec = job_spec(items=items)
     result = compute_result(spec, fixed_salt(32))
-    inputs = synthetic_inputs(SEED, items, 64)
+    inputs = synthetic_inputs(SEED, items, input_bytes(SPEC))
     assert list(result.inputs) == inputs
     assert list(result.outputs) == infer(reference_model(MODEL), inputs)
     assert result.input_root == spec.input_root
@@ -65,9 +66,16 @@ def test_openings_follow_the_sample_order_and_reject_outside_items() -> None:
         result.openings([16])
 
 
-def test_a_job_without_an_input_seed_cannot_be_served() -> None:
-    with pytest.raises(CannotServe, match="no input seed"):
+def test_a_requesters_job_waits_for_its_inputs_and_checks_them() -> None:
+    with pytest.raises(NotYet, match="inputs have not reached"):
         MinerEngine().prepare(job_spec(seed=ZERO_HASH))
+    cases = tuple(bytes([i]) * input_bytes(SPEC) for i in range(5))
+    job = JobSpec(7, SPEC, ZERO_HASH, input_root(cases), 5, cases)
+    result = MinerEngine().prepare(job)
+    assert list(result.outputs) == infer(reference_model(MODEL), list(cases))
+    for bad in (cases[:4], cases[:4] + (b"\x00",), tuple(reversed(cases))):
+        with pytest.raises(CannotServe):
+            compute_result(JobSpec(7, SPEC, ZERO_HASH, input_root(cases), 5, bad), fixed_salt(32))
 
 
 def test_inputs_that_do_not_match_the_job_root_are_refused() -> None:
@@ -131,7 +139,7 @@ def market() -> TestChain:
 
 
 def post(chain: TestChain, price: int, items: int = 16, seed: bytes = SEED) -> Job:
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     assert_ok(chain.submit("charlie", "compute.post_job", mh, ZERO_HASH, seed, items, price, 1, 120_000))
     job_id = compute.next_job_id.get(chain.view()) - 1
     chain.run_block([])  # assignment draws from randomness fixed after inclusion
@@ -175,7 +183,7 @@ def test_an_honest_provider_is_paid_exactly() -> None:
     rest = price - burned
     provider, dev, foundation = rest * 7000 // 10_000, rest * 1500 // 10_000, rest * 1000 // 10_000
     assert (receipt.payment, receipt.burned, receipt.provider_paid) == (price, burned, provider)
-    assert receipt.credit == min(16 * (64 * 32 + 32 * 16 + 16 * 5), burned)
+    assert receipt.credit == min(16 * macs_per_item(SPEC), burned)
     assert chain.account(module_account("operational_reserve")).free - reserve_before == \
         rest - provider - dev - foundation
     assert system.total_issuance.get(chain.view()) == issuance_before - burned

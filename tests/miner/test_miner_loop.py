@@ -17,8 +17,8 @@ from btt_chain.miner.engine import MinerEngine
 from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.errors import BttError, ConfigError
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc.protocol import Dispatcher
 from btt_chain.rpc.registry import RpcContext
@@ -99,7 +99,7 @@ def miner(dev: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tupl
 
 def clinic(dev: DevChain, name: str = "ferdie", items: int = 16) -> tuple[ClinicLoop, list[str]]:
     lines: list[str] = []
-    model, model_name = resolve_model(dev.rpc, "dental-caries-v1")
+    model, model_name = resolve_model(dev.rpc, "breast-cancer-v1")
     terms = JobTerms(model, model_name, items, UNIT, 1, 120_000)
     return ClinicLoop(dev.rpc, dev.address(name), terms, dev.submitter(dev_keypair(name)), lines.append), lines
 
@@ -148,18 +148,24 @@ def test_a_provider_that_fakes_outputs_is_reported_slashed(dev: DevChain, tmp_pa
     assert p["stats"]["frauds"] == 1 and int(p["bond"]) == 75 * UNIT  # the fixed slash of 25 BTT
 
 
-def test_a_job_without_an_input_seed_is_left_to_its_deadline(dev: DevChain, tmp_path: Path) -> None:
+def test_a_requesters_job_waits_for_its_inputs_then_is_served(dev: DevChain, tmp_path: Path) -> None:
     m, mlines = miner(dev, "alice", tmp_path)
     m.ensure_registered(ProviderOptions())
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
-    args = (model, b"\x33" * 32, ZERO_HASH, 4, UNIT, 1, 120_000)
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
+    cases = [bytes([i]) * 30 for i in range(4)]
+    args = (model, merkle_root(cases), ZERO_HASH, 4, UNIT, 1, 120_000)
     dev.submitter(dev_keypair("ferdie"))("compute.post_job", args, True)
-    run_until(dev, [m], lambda: any("cannot serve" in x for x in mlines), 4)
+    run_until(dev, [m], lambda: any("waiting" in x for x in mlines), 4)
     m.tick()
     dev.author()
     m.tick()
     (job,) = dev.rpc.call("btt_jobs")
-    assert job["assignments"][0]["state"] == "assigned" and sum("cannot serve" in x for x in mlines) == 1
+    assert job["assignments"][0]["state"] == "assigned" and sum("waiting" in x for x in mlines) == 1
+    with pytest.raises(BttError, match="Merkle root is not job 0's input root"):
+        dev.rpc.call("btt_submitJobInputs", 0, ["0x" + c.hex() for c in reversed(cases)])
+    dev.rpc.call("btt_submitJobInputs", 0, ["0x" + c.hex() for c in cases])
+    run_until(dev, [m], lambda: dev.rpc.call("btt_job", 0)["assignments"][0]["state"] != "assigned", 6)
+    assert any("computed 4 items" in x for x in mlines)
 
 
 def test_registration_refuses_a_bond_below_the_minimum(dev: DevChain, tmp_path: Path) -> None:
@@ -176,7 +182,7 @@ def test_seeds_and_models_are_checked() -> None:
 
 
 def test_an_unknown_model_names_the_registered_ones(dev: DevChain) -> None:
-    with pytest.raises(ConfigError, match=r"no model 'x-ray' .* \(registered: dental-caries-v1\)"):
+    with pytest.raises(ConfigError, match=r"no model .x-ray. .* \(registered: \S+-v1, \S+-v1\)"):
         resolve_model(dev.rpc, "x-ray")
 
 
@@ -185,7 +191,7 @@ def test_two_jobs_sampled_in_one_block_are_both_revealed(dev: DevChain, tmp_path
     # nonce after the first's, still pooled (a dry run against the head cannot judge it; it is sent all the same)
     m, mlines = miner(dev, "eve", tmp_path)
     m.ensure_registered(ProviderOptions(capacity=2))
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
     post = dev.submitter(dev_keypair("ferdie"))
     for seed in (b"\x61" * 32, b"\x62" * 32):
         post("compute.post_job", (model, ZERO_HASH, seed, 4, UNIT, 1, 120_000), False)

@@ -17,7 +17,7 @@ def test_a_miner_down_past_the_deadline_opens_its_sample_late_and_pays_only_the_
                                                                                     tmp_path: Path) -> None:
     m, mlines = miner(dev, "bob", tmp_path)
     m.ensure_registered(ProviderOptions())
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
     dev.submitter(dev_keypair("ferdie"))("compute.post_job", (model, ZERO_HASH, b"\x71" * 32, 4, UNIT, 1, 120_000),
                                          True)
     run_until(dev, [m], lambda: any("committed in block" in x for x in mlines), 20)

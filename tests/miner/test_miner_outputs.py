@@ -35,7 +35,7 @@ def events(dev: DevChain, name: str) -> list[dict[str, Any]]:
 
 def checking_clinic(dev: DevChain, name: str, demand_after_s: float = 60.0) -> tuple[ClinicLoop, list[str]]:
     lines: list[str] = []
-    model, model_name = resolve_model(dev.rpc, "dental-caries-v1")
+    model, model_name = resolve_model(dev.rpc, "breast-cancer-v1")
     terms = JobTerms(model, model_name, ITEMS, 3 * UNIT, 1, 120_000)
     loop = ClinicLoop(dev.rpc, dev.address(name), terms, dev.submitter(dev_keypair(name)), lines.append,
                       demand_after_s=demand_after_s)
@@ -120,7 +120,7 @@ def redundant_job(
     liar.withhold_outputs = not liar_posts  # it still publishes them to its node
     honest.ensure_registered(ProviderOptions())
     liar.ensure_registered(ProviderOptions())
-    model, _ = resolve_model(dev.rpc, "dental-caries-v1")
+    model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
     ferdie = dev.submitter(dev_keypair("ferdie"))
     seeds = iter(bytes([i]) * 32 for i in range(1, ATTEMPTS + 1))
 

@@ -32,7 +32,8 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.compute import storage as compute
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
 from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
 from runtime.compute.verify import sample_of
 from runtime.modules import RUNTIME
@@ -40,7 +41,7 @@ from storage.memory import MemoryStore
 from tests.functional.framework import free_port
 
 UNIT = 10**18
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 ALICE = dev_keypair("alice")
 FERDIE = dev_keypair("ferdie")
 
@@ -70,13 +71,13 @@ class DevNode:
         """Jobs of ferdie's posted together, computed by alice, committed and revealed in the same blocks."""
         first = compute.next_job_id.get(self.node.chain.state())
         for seed in seeds:
-            self.submit(FERDIE, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, seed, items, UNIT,
+            self.submit(FERDIE, "compute.post_job", model_hash(reference_spec(MODEL)), ZERO_HASH, seed, items, UNIT,
                         1, 120_000)
         self.author(2)
         results = []
         for job_id, seed in enumerate(seeds, first):
             job = compute.jobs.get(self.node.chain.state(), job_id)
-            result = MinerEngine().prepare(JobSpec(job_id, REFERENCE_MODELS[MODEL], seed, job.input_root, items))
+            result = MinerEngine().prepare(JobSpec(job_id, reference_spec(MODEL), seed, job.input_root, items))
             self.submit(ALICE, "compute.commit_result", job_id, result.commitment)
             results.append(result)
         self.author()
@@ -126,7 +127,7 @@ def test_only_the_revealed_result_is_kept(dev: DevNode, revealed: PreparedResult
     for job_id, who, items, why in [
         (jid, ALICE.public, wrong_item, "Merkle root is not the output root"),
         (jid, ALICE.public, good[:-1], "has 16 output items, got 15"),
-        (jid, ALICE.public, [*good[:-1], good[-1] + b"\x00"], "output 15 is 7 bytes"),
+        (jid, ALICE.public, [*good[:-1], good[-1] + b"\x00"], "output 15 is 4 bytes"),
         (jid, FERDIE.public, good, "holds no assignment"),
         (999, ALICE.public, good, "no job 999"),
         (jid, ALICE.public, [b"\x00"] * (MAX_JOB_ITEMS + 1), "at most 4096"),
@@ -141,7 +142,7 @@ def test_only_the_revealed_result_is_kept(dev: DevNode, revealed: PreparedResult
 
 def test_an_unrevealed_assignment_takes_nothing(dev: DevNode) -> None:
     job_id = compute.next_job_id.get(dev.node.chain.state())
-    dev.submit(FERDIE, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, b"\x22" * 32, 4, UNIT, 1,
+    dev.submit(FERDIE, "compute.post_job", model_hash(reference_spec(MODEL)), ZERO_HASH, b"\x22" * 32, 4, UNIT, 1,
                120_000)
     dev.author(2)
     assert compute.jobs.get(dev.node.chain.state(), job_id).assignments[0].provider == ALICE.public

@@ -12,11 +12,13 @@ from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import ModelSpec, model_hash
+from runtime.compute.model_json import spec_to_json
+from runtime.compute.reference import reference_spec
 
-from .harness import UNIT, RpcHarness
+from .harness import UNIT, RpcCallError, RpcHarness
 
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 SEED = bytes(range(1, 33))
 # a price whose split leaves rounding dust, so the dust rule shows
 PRICE = 10 * UNIT + 7
@@ -43,20 +45,35 @@ def expected_split(payment: int) -> dict[str, str]:
 
 
 @pytest.mark.asyncio
-async def test_btt_models_lists_the_reference_model(rpc: RpcHarness) -> None:
-    (m,) = await rpc.call("btt_models")
-    spec = REFERENCE_MODELS[MODEL]
+async def test_btt_models_lists_the_reference_models(rpc: RpcHarness) -> None:
+    rows = await rpc.call("btt_models")
+    assert sorted(r["name"] for r in rows) == ["breast-cancer-v1", "digits-conv-v1"]
+    m = next(r for r in rows if r["name"] == MODEL)
+    spec = reference_spec(MODEL)
     assert m == {
-        "hash": "0x" + model_hash(reference_model(MODEL)).hex(), "name": MODEL, "seed": "0x" + spec.seed.hex(),
-        "layers": [64, 32, 16, 5], "shifts": list(spec.shifts), "macsPerItem": 64 * 32 + 32 * 16 + 16 * 5,
-        "inputBytes": 64, "outputBytes": 6,
+        "hash": "0x" + model_hash(spec).hex(), "name": MODEL, "spec": spec_to_json(spec),
+        "labels": ["malignant", "benign"], "weightsHash": "0x" + spec.weights_hash.hex(),
+        "weightsSize": spec.weights_size, "weightsHeld": True, "macsPerItem": 30 * 16 + 16 + 16 * 2,
+        "inputBytes": 30, "outputBytes": 3, "owner": None, "deposit": "0",
     }
+    one = await rpc.call("btt_model", m["hash"])
+    meta = one.pop("metadata")
+    assert one == m and "heldOut" not in meta
+    assert meta["accuracy"]["heldOutCases"] == len(meta_cases(spec)) and 0.9 < meta["accuracy"]["int8"] <= 1
+    with pytest.raises(RpcCallError, match="no model 0x00"):
+        await rpc.call("btt_model", "0x" + "00" * 32)
+
+
+def meta_cases(spec: ModelSpec) -> list[int]:
+    from runtime.compute.reference import reference_model
+
+    return list(reference_model(spec.name).metadata["heldOut"]["labels"])
 
 
 @pytest.mark.asyncio
 async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> None:
     alice, ferdie = rpc.alice, dev_keypair("ferdie")
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     assert await rpc.call("btt_jobs") == []
 
     await rpc.submit_in_block(ferdie, "compute.post_job", mh, ZERO_HASH, SEED, 16, PRICE, 1, 120_000)
@@ -76,7 +93,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     assert a["commitment"] is None and a["sampleIndices"] == [] and a["split"] == expected_split(PRICE)
 
     engine = MinerEngine()
-    result = engine.prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]), 16))
+    result = engine.prepare(JobSpec(0, reference_spec(MODEL), SEED, bytes.fromhex(job["inputRoot"][2:]), 16))
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     (a,) = (await rpc.call("btt_job", 0))["assignments"]
     assert a["state"] == "committed" and a["commitment"] == "0x" + result.commitment.hex()
@@ -123,7 +140,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
 
 @pytest.mark.asyncio
 async def test_btt_jobs_lists_newest_first_up_to_the_limit(rpc: RpcHarness) -> None:
-    mh = model_hash(reference_model(MODEL))
+    mh = model_hash(reference_spec(MODEL))
     bob = dev_keypair("bob")
     for i in range(3):
         xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 120_000,

@@ -16,7 +16,8 @@ from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc.cors import CorsPolicy
 from btt_chain.rpc.methods_explorer import burned_by_event
 from btt_chain.rpc.server import RpcServer
-from runtime.compute.model import model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
 from runtime.system import storage as system
 
 from .harness import UNIT, RpcHarness, free_port
@@ -199,7 +200,7 @@ async def test_burns_and_events_come_from_the_stored_events(rpc: RpcHarness) -> 
 async def test_jobs_page_newest_first_with_a_cursor(rpc: RpcHarness) -> None:
     empty = await rpc.call("btt_explorerJobs")
     assert empty == {"total": 0, "jobs": [], "next": None}
-    mh = model_hash(reference_model("dental-caries-v1"))
+    mh = model_hash(reference_spec("breast-cancer-v1"))
     bob = dev_keypair("bob")
     for i in range(5):
         xt = rpc.sign(bob, "compute.post_job", mh, ZERO_HASH, bytes([i + 1]) * 32, 4, UNIT, 1, 120_000,

@@ -13,12 +13,13 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
-from runtime.compute.model import REFERENCE_MODELS, model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
 from runtime.compute.types import MAX_JOB_ITEMS
 
 from .harness import UNIT, RpcHarness
 
-MODEL = "dental-caries-v1"
+MODEL = "breast-cancer-v1"
 SEED = b"\x5a" * 32
 ITEMS = 16
 BAD_PARAMS = -32602
@@ -32,11 +33,11 @@ async def revealed_job(rpc: RpcHarness) -> PreparedResult:
     """Ferdie's job, computed and revealed by alice: her assignment is verified."""
     alice, ferdie = rpc.alice, dev_keypair("ferdie")
     await rpc.submit_in_block(alice, "compute.register_provider", 4, 0, 2)
-    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(reference_model(MODEL)), ZERO_HASH, SEED, ITEMS,
+    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(reference_spec(MODEL)), ZERO_HASH, SEED, ITEMS,
                               UNIT, 1, 120_000)
     rpc.author_block()
     job = await rpc.call("btt_job", 0)
-    result = MinerEngine().prepare(JobSpec(0, REFERENCE_MODELS[MODEL], SEED, bytes.fromhex(job["inputRoot"][2:]),
+    result = MinerEngine().prepare(JobSpec(0, reference_spec(MODEL), SEED, bytes.fromhex(job["inputRoot"][2:]),
                                            ITEMS))
     await rpc.submit_in_block(alice, "compute.commit_result", 0, result.commitment)
     await rpc.author_until_sampled(0)
@@ -58,7 +59,7 @@ async def test_outputs_are_kept_only_if_they_are_the_revealed_result(rpc: RpcHar
     for params, fragment in [
         ((0, alice, flipped), "Merkle root is not the output root"),
         ((0, alice, good[:-1]), "has 16 output items, got 15"),
-        ((0, alice, [*good[:-1], good[-1] + "00"]), "output 15 is 7 bytes"),
+        ((0, alice, [*good[:-1], good[-1] + "00"]), "output 15 is 4 bytes"),
         ((0, "0x" + dev_keypair("bob").public.hex(), good), "holds no assignment of job 0"),
         ((7, alice, good), "no job 7"),
         ((0, alice, []), "non-empty list"),
@@ -102,7 +103,7 @@ async def test_outputs_posted_on_chain_are_served(rpc: RpcHarness) -> None:
     alice = "0x" + rpc.alice.public.hex()
     result = await revealed_job(rpc)
     await rpc.submit_in_block(dev_keypair("ferdie"), "compute.demand_outputs", 0, rpc.alice.public)
-    ((first, items, proof),) = output_chunks(result, REFERENCE_MODELS[MODEL])  # 16 items: one chunk
+    ((first, items, proof),) = output_chunks(result, reference_spec(MODEL))  # 16 items: one chunk
     await rpc.submit_in_block(rpc.alice, "compute.post_outputs", 0, first, items, proof)
     posted = await rpc.call("btt_jobOutputs", 0, alice)
     assert posted["source"] == "chain" and posted["outputs"] == hexes(result.outputs)

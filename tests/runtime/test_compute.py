@@ -16,7 +16,9 @@ from runtime.bonds.types import BondLedger
 from runtime.compute import assignment, costs, credit, events, sample_fix, settlement, storage, verify
 from runtime.compute.inference import infer, input_bytes
 from runtime.compute.inputs import input_root, output_root, synthetic_inputs
-from runtime.compute.model import REFERENCE_MODELS, ModelSpec, build_model, macs_per_item, model_hash, reference_model
+from runtime.compute.model import DENSE, FLATTEN, LayerSpec, macs_per_item, model_hash
+from runtime.compute.models import built
+from runtime.compute.reference import reference_spec
 from runtime.compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -42,6 +44,7 @@ from runtime.context import GOVERNANCE
 from runtime.executive import ApplyOutcome
 from runtime.params.storage import get_param
 from runtime.system import storage as system
+from tests.support.models import dense_model
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
     SLOT_MS,
@@ -55,8 +58,8 @@ from tests.support.runtime_builder import (
     assert_ok,
 )
 
-MODEL = model_hash(reference_model("dental-caries-v1"))
-MACS = 2640
+MODEL = model_hash(reference_spec("breast-cancer-v1"))
+MACS = macs_per_item(reference_spec("breast-cancer-v1"))
 """Multiply-accumulates per item of the reference model: 64*32 + 32*16 + 16*5."""
 SEED = b"\x5a" * 32
 SALT = b"\x3c" * 32
@@ -230,7 +233,7 @@ class Worker:
         reg = storage.models.get(self.chain.view(), job.model)
         assert reg is not None
         inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(reg.spec))
-        outputs = infer(build_model(reg.spec), inputs)
+        outputs = infer(built(reg.spec), inputs)
         return inputs, [faked(o) if i in self.fake else o for i, o in enumerate(outputs)]
 
     def root(self, job_id: int) -> bytes:
@@ -406,7 +409,7 @@ def test_post_job_refuses_bad_figures_and_changes_nothing() -> None:
 
 def test_the_price_floor_follows_the_fee_parameters_and_the_job_size() -> None:
     chain = make_chain()
-    spec = REFERENCE_MODELS["dental-caries-v1"]
+    spec = reference_spec("breast-cancer-v1")
     view = chain.view()
     per_provider = costs.provider_costs(view, spec, 4)
     assert min_price(chain, 4, 3) == 3 * per_provider
@@ -960,12 +963,12 @@ def test_credit_is_the_work_done_capped_by_the_burn() -> None:
     assert list(storage.pending_credit.items(chain.view())) == [
         (storage.pending_credit_key(mature, job_id, acct("bob")), PendingCredit(4 * MACS, BURNED))
     ]
-    # a cheap job at the price floor, with one burned BTT backing 10^7 multiply-accumulates: its 2% burn backs
-    # fewer than the 10,560 done
-    chain.dispatch(GOVERNANCE, "params.set_parameter", "compute.credit_per_btt_burned", 10**7)
+    # a cheap job at the price floor, with one burned BTT backing 10^6 multiply-accumulates: its 2% burn backs
+    # fewer than the 2,112 done
+    chain.dispatch(GOVERNANCE, "params.set_parameter", "compute.credit_per_btt_burned", 10**6)
     price = min_price(chain)
     burned = price * 200 // BPS
-    cap = burned * 10**7 // UNIT
+    cap = burned * 10**6 // UNIT
     assert 0 < cap < 4 * MACS
     cheap = assigned_job(chain, items=4, price=price)
     assert_ok(Worker(chain, "bob").work(cheap))
@@ -1167,39 +1170,64 @@ def test_self_dealing_never_earns_back_what_it_burned() -> None:
     assert total_burned + total_paid_out - reward > 0
 
 
-# --- governance: models ----------------------------------------------------------------------------
+# --- models: registration by governance or by an owner with a deposit ------------------------------
 
-SMALL = ModelSpec("tiny-triage-v1", blake2b_256(b"tiny"), (16, 8, 3), (6, 5))
-
-
-def test_register_model_is_governance_only() -> None:
-    chain = make_chain()
-    assert_noop(chain, "bob", "compute.register_model", SMALL, error="BadOrigin")
+SMALL = dense_model("tiny-triage-v1", (16, 8, 3))
 
 
 def test_governance_registers_a_model_that_jobs_can_then_use() -> None:
     chain = make_chain()
     chain.dispatch(GOVERNANCE, "compute.register_model", SMALL)
-    h = model_hash(build_model(SMALL))
-    assert_last_event(chain, events.ModelRegistered(h, "tiny-triage-v1"))
+    h = model_hash(SMALL)
+    assert_last_event(chain, events.ModelRegistered(h, "tiny-triage-v1", SMALL.weights_hash, SMALL.weights_size,
+                                                    ZERO_HASH, 0))
     assert storage.models.get(chain.view(), h) == RegisteredModel(SMALL, macs_per_item(SMALL))
-    assert macs_per_item(SMALL) == 16 * 8 + 8 * 3
+    assert macs_per_item(SMALL) == 16 * 8 + 8 + 8 * 3
     job_id = assigned_job(chain, model=h, items=3)
     assert job_of(chain, job_id).input_root == input_root(synthetic_inputs(SEED, 3, 16))
     assert_ok(Worker(chain, "bob").work(job_id))
     receipt = next(e for e in chain.events() if isinstance(e, events.JobReceipt))
-    assert (receipt.model, receipt.credit) == (h, 3 * (16 * 8 + 8 * 3))
+    assert (receipt.model, receipt.credit) == (h, 3 * macs_per_item(SMALL))
 
 
-def test_duplicate_or_invalid_models_are_refused() -> None:
+def test_an_owner_registers_a_model_reserving_a_deposit_by_size() -> None:
     chain = make_chain()
-    assert_dispatch_noop(chain, GOVERNANCE, "compute.register_model", REFERENCE_MODELS["dental-caries-v1"],
+    base, per_kib = (get_param(chain.view(), f"compute.model_deposit_{n}") for n in ("base", "per_kib"))
+    deposit = base + (SMALL.weights_size + 1023) // 1024 * per_kib
+    before = chain.account("dave")
+    assert_ok(chain.submit("dave", "compute.register_model", SMALL))
+    after = chain.account("dave")
+    assert after.reserved - before.reserved == deposit
+    h = model_hash(SMALL)
+    assert storage.models.get(chain.view(), h) == RegisteredModel(SMALL, macs_per_item(SMALL), acct("dave"), deposit)
+    assert any(e == events.ModelRegistered(h, SMALL.name, SMALL.weights_hash, SMALL.weights_size, acct("dave"),
+                                           deposit) for e in chain.events())
+
+
+def test_owner_registration_refused_where_governance_only_or_unfunded() -> None:
+    chain = make_chain(params={"compute.model_registration": 0})
+    assert_noop(chain, "dave", "compute.register_model", SMALL, error="RegistrationClosed")
+    chain = make_chain(params={"compute.model_deposit_base": 10**30})
+    assert_noop(chain, "dave", "compute.register_model", SMALL, error="InsufficientBalance")
+
+
+def test_duplicate_invalid_or_oversized_models_are_refused() -> None:
+    chain = make_chain()
+    assert_dispatch_noop(chain, GOVERNANCE, "compute.register_model", reference_spec("breast-cancer-v1"),
                          error="ModelExists")
-    for spec in (
-        ModelSpec("bad", b"\x01" * 32, (16, 8, 3), (6,)),  # one shift short
-        ModelSpec("bad", b"\x01" * 32, (16,), ()),  # no output layer
-        ModelSpec("bad", b"\x01" * 32, (16, 0), (1,)),  # zero width
-        ModelSpec("bad", b"\x01" * 32, (16, 3), (32,)),  # shift too large
-        ModelSpec("", b"\x01" * 32, (16, 3), (1,)),  # no name
-    ):
+    bad_layers = (
+        SMALL.replace(name=""),  # no name
+        SMALL.replace(input_shape=(16, 2)),  # neither (features,) nor (c, h, w)
+        SMALL.replace(input_shape=(2000,)),  # an input item over 1,024 values
+        SMALL.replace(layers=(LayerSpec(DENSE, 0),)),  # zero width
+        SMALL.replace(labels=("a", "b")),  # 2 labels for 3 classes
+        SMALL.replace(weights_size=3),  # shorter than its tensors
+        SMALL.replace(layers=(LayerSpec(FLATTEN), LayerSpec(DENSE, 3))),  # flatten of a vector is allowed ...
+    )
+    for spec in bad_layers[:-1]:
         assert_dispatch_noop(chain, GOVERNANCE, "compute.register_model", spec, error="BadModel")
+    too_big = make_chain(params={"compute.max_model_bytes": 1024})
+    big = dense_model("over-a-kib", (64, 32, 3))
+    assert big.weights_size > 1024
+    assert_dispatch_noop(too_big, GOVERNANCE, "compute.register_model", big, error="BadModel")
+    assert_noop(too_big, "dave", "compute.register_model", big, error="BadModel")

@@ -822,14 +822,14 @@ def test_infer_weight_follows_the_work() -> None:
     assert weights.infer_weight(unfit, 1) > weights.infer_weight(big, 64) > weights.infer_weight(CONV_HEAVY, 1)
 
 
-def test_register_model_weight_covers_the_blob_and_is_total() -> None:
-    base = weights.register_model_weight(BASE)
-    assert base == (weights.REGISTER_MODEL + weights.REGISTER_BLOB + weights.REGISTER_WEIGHT_LAYER * len(BASE.layers)
+def test_registering_and_loading_weights_are_total() -> None:
+    assert weights.register_model_weight(BASE) == weights.REGISTER_MODEL + weights.SPEC_LAYER * len(BASE.layers)
+    load = weights.weights_load_weight(BASE)
+    assert load == (weights.LOAD_BLOB + weights.LOAD_LAYER * len(BASE.layers)
                     + -(-BASE.weights_size // weights.MODEL_BYTES_PER_WEIGHT))
-    assert weights.register_model_weight(DENSE_HEAVY) > base + MAX_WEIGHTS_BYTES // 2 // weights.MODEL_BYTES_PER_WEIGHT
-    huge = BASE.replace(weights_size=2**64 - 1)
-    assert weights.register_model_weight(huge) == weights.register_model_weight(
-        BASE.replace(weights_size=MAX_WEIGHTS_BYTES))
+    assert weights.weights_load_weight(DENSE_HEAVY) > load + MAX_WEIGHTS_BYTES // 2 // weights.MODEL_BYTES_PER_WEIGHT
+    huge, largest = BASE.replace(weights_size=2**64 - 1), BASE.replace(weights_size=MAX_WEIGHTS_BYTES)
+    assert weights.weights_load_weight(huge) == weights.weights_load_weight(largest)
 
 
 def test_call_weights_use_the_item_sizes() -> None:

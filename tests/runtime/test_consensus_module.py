@@ -13,7 +13,8 @@ from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from runtime.compute import credit
 from runtime.compute import storage as compute
-from runtime.compute.model import model_hash, reference_model
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
 from runtime.consensus import events, logic
 from runtime.consensus import storage as consensus
 from runtime.consensus.leader import slot_leader
@@ -36,7 +37,7 @@ from tests.support.runtime_builder import (
     test_rotation_commitment,
 )
 
-MODEL = model_hash(reference_model("dental-caries-v1"))
+MODEL = model_hash(reference_spec("breast-cancer-v1"))
 THREE = {"alice": 10, "bob": 10, "charlie": 10}
 BALANCES = {"alice": 1_000, "bob": 1_000, "charlie": 100_000, "dave": 1_000}
 

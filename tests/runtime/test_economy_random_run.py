@@ -80,7 +80,8 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
     """Assets, payments, incentives, compute jobs and referenda interleaved at random; the builder checks the
     issuance invariants after every block, and every kind of call must have succeeded at least once."""
     from runtime.assets import storage as assets
-    from runtime.compute.model import model_hash, reference_model
+    from runtime.compute.model import model_hash
+    from runtime.compute.reference import reference_spec
     from runtime.context import GOVERNANCE
     from runtime.governance import storage as governance
     from runtime.modules import RUNTIME
@@ -94,7 +95,7 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
     ).build()
     chain.dispatch(GOVERNANCE, "roles.appoint_verifier", acct("eve"))
     chain.dispatch(GOVERNANCE, "roles.appoint_oracle", "preventive_visit", acct("eve"))
-    model = model_hash(reference_model("dental-caries-v1"))
+    model = model_hash(reference_spec("breast-cancer-v1"))
     rng = random.Random(20261123)
     nonces = {n: chain.account(n).nonce for n in NAMES}
     kinds = (

@@ -26,7 +26,8 @@ from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_rang
 from runtime.compute import assignment, costs, events, storage, weights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root
-from runtime.compute.model import ModelSpec, build_model, macs_per_item, model_hash
+from runtime.compute.model import ModelSpec, macs_per_item, model_hash
+from runtime.compute.models import built
 from runtime.compute.types import (
     FRAUD,
     JOB_EVICTED,
@@ -62,6 +63,7 @@ from tests.runtime.test_compute import (
     register,
     until_sampled,
 )
+from tests.support.models import dense_model
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
     UNIT,
@@ -168,14 +170,14 @@ class RequesterInputs(Worker):
     def items(self, job_id: int) -> tuple[list[bytes], list[bytes]]:
         reg = storage.models.get(self.chain.view(), MODEL)
         assert reg is not None
-        outputs = infer(build_model(reg.spec), list(self.inputs))
+        outputs = infer(built(reg.spec), list(self.inputs))
         return list(self.inputs), [faked(o) if i in self.fake else o for i, o in enumerate(outputs)]
 
 
 def requester_input_dispute(chain: TestChain) -> tuple[int, RequesterInputs, RequesterInputs, int]:
     register(chain, "bob")
     register(chain, "eve")
-    inputs = tuple(blake2b_256(bytes([i])) * 2 for i in range(32))  # 64-byte items
+    inputs = tuple(blake2b_256(bytes([i]))[:30] for i in range(32))  # 30-byte items: the model's 30 features
     job_id = post(chain, items=32, redundancy=2, seed=ZERO_HASH, root=input_root(inputs))
     chain.run_block([])
     probe = chain.fork()
@@ -304,15 +306,15 @@ def test_a_coalition_that_times_its_commit_to_its_own_leaders_is_caught() -> Non
 # --- 3. outputs too big to post ---------------------------------------------------------------------------
 
 
-WIDE = ModelSpec("wide-64-classes", blake2b_256(b"wide"), (64, 64), (9,))
+WIDE = dense_model("wide-64-classes", (64, 64))
 """64 classes: an output item is 65 bytes, 1,024 of them 66,560 bytes, more than one extrinsic may carry."""
-NARROW_4096 = ModelSpec("fourteen-classes", blake2b_256(b"fourteen"), (64, 14), (9,))
+NARROW_4096 = dense_model("fourteen-classes", (64, 14))
 
 
 def with_model(spec: ModelSpec, **params: int) -> tuple[TestChain, bytes]:
     chain = chain_with(**{"compute.max_job_items": 4096, **params})
     chain.dispatch(GOVERNANCE, "compute.register_model", spec)
-    return chain, model_hash(build_model(spec))
+    return chain, model_hash(spec)
 
 
 def test_outputs_bigger_than_one_extrinsic_are_posted_in_chunks_and_paid_by_the_demand() -> None:
@@ -459,14 +461,15 @@ def test_an_assigned_job_is_never_evicted() -> None:
 # --- 5. weights that ignore the model ----------------------------------------------------------------------
 
 
-BIG = ModelSpec("largest-valid", blake2b_256(b"largest"), (1024,) * 8, (10,) * 7)
-"""The largest model a spec may describe: seven 1,024 x 1,024 layers, 7.3 M multiply-accumulates an item."""
+BIG = dense_model("largest-dense", (1024,) * 7 + (256,))
+"""Near the largest dense model a spec may describe: six 1,024 x 1,024 layers and 256 classes, 6.6 M
+multiply-accumulates an item (the limit is 8.4 M)."""
 
 
 def test_challenge_reveal_and_posting_weigh_by_the_models_work() -> None:
-    small = ModelSpec("tiny", blake2b_256(b"tiny"), (1, 1), (0,))
-    assert macs_per_item(BIG) == 7 * 1024 * 1024
-    assert weights.challenge_weight(BIG, 1024) >= 7 * 1024 * 1024 * 15 // 10_000 > 100 * weights.challenge_weight(
+    small = dense_model("tiny", (1, 1))
+    assert macs_per_item(BIG) > 6 * 1024 * 1024
+    assert weights.challenge_weight(BIG, 1024) >= macs_per_item(BIG) * 15 // 10_000 > 100 * weights.challenge_weight(
         small, 1024) // 10
     # eight sampled items re-executed as one batch: dearer than one item, cheaper than eight apart
     assert 3 * weights.challenge_weight(BIG, 1024) < weights.reveal_weight(BIG, 1024, 8) < 8 * weights.challenge_weight(

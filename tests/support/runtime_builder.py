@@ -15,7 +15,7 @@ from btt_chain.primitives.errors import DispatchError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.hash_chain import HashChain, hash_chain_for
 from btt_chain.primitives.keys import Keypair, dev_keypair
-from runtime.compute.model import REFERENCE_MODELS
+from runtime.compute.reference import reference_names, reference_spec
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
 from runtime.context import BlockEnv, CallContext, Origin
@@ -86,6 +86,10 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.min_deadline_ms": (5_000, 1_000, 86_400_000, "count"),
     "compute.max_deadline_ms": (600_000, 60_000, 2_592_000_000, "count"),
     "compute.max_open_jobs": (1000, 1, 100_000, "count"),
+    "compute.model_registration": (1, 0, 1, "count"),
+    "compute.model_deposit_base": (100 * UNIT, 0, 1_000_000 * UNIT, "btt"),
+    "compute.model_deposit_per_kib": (UNIT, 0, 10_000 * UNIT, "btt"),
+    "compute.max_model_bytes": (8 * 1024 * 1024, 1024, 8 * 1024 * 1024, "count"),
     "compute.max_open_jobs_per_requester": (32, 1, 10_000, "count"),
     "compute.max_assignments_per_block": (64, 1, 1024, "count"),
     "compute.sample_size": (8, 1, 64, "count"),
@@ -233,7 +237,7 @@ class GenesisBuilder:
             epoch_slots=self.epoch_slots,
             slot_ms=SLOT_MS,
             commitments=tuple((acct(n), test_commitment(n)) for n in self.validators),
-            models=tuple(REFERENCE_MODELS.values()),
+            models=tuple(reference_spec(n) for n in reference_names()),
             mining_periods=tuple((ms, amount * UNIT) for ms, amount in self.mining_periods),
             milestones=tuple((name, amount * UNIT, done) for name, amount, done in self.milestones),
             institutions=tuple((acct(n), weight * UNIT) for n, weight in self.institutions.items()),

@@ -490,10 +490,18 @@ PAGES.compute = {
   async render(args) {
     const status = args[0] && args[0] !== "all" ? args[0] : null;
     const before = args[1] !== undefined && args[1] !== "" ? Number(args[1]) : null;
-    const [jobs, providers, mining, ev] = await Promise.all([rpc("btt_explorerJobs", [status, before, 25]), rpc("btt_providers"),
-      rpc("btt_miningSchedule"), rpc("btt_explorerEvents", [["compute"], 2000, 1])]);
+    const [jobs, providers, mining, ev, models] = await Promise.all([rpc("btt_explorerJobs", [status, before, 25]), rpc("btt_providers"),
+      rpc("btt_miningSchedule"), rpc("btt_explorerEvents", [["compute"], 2000, 1]), rpc("btt_models")]);
+    const details = await Promise.all(models.slice(0, 20).map((m) => rpc("btt_model", [m.hash])));
+    const modelRows = details.map((m) => {
+      const acc = m.metadata && m.metadata.accuracy;
+      const stated = acc && typeof acc.int8 === "number" ? `${(acc.int8 * 100).toFixed(1)}% int8 / ${typeof acc.float === "number" ? (acc.float * 100).toFixed(1) + "%" : "?"} float on ${fmtInt(acc.heldOutCases || 0)} held-out cases` : '<span class="muted">not stated</span>';
+      return `<tr><td>${esc(m.name)}<br><span class="mono muted">${short(m.hash)}</span></td><td>${esc(m.labels.join(", ") || "unnamed")}</td>` +
+        `<td class="num">${fmtInt(m.macsPerItem)}</td><td class="num">${fmtInt(m.weightsSize)} B${m.weightsHeld ? "" : ' <span class="muted">(not held here)</span>'}</td>` +
+        `<td>${m.owner ? addr(m.owner) : "governance"}</td><td>${stated}</td></tr>`;
+    });
     const flow = JOB_FLOW.map(([label, key]) => card(label, fmtInt(ev.counts[key] || 0), `flow-${label}`)).join("");
-    const jobRows = jobs.jobs.map((j) => `<tr data-job="${j.id}"><td class="num">${j.id}</td><td>${esc(j.modelName || short(j.model))}</td>` +
+    const jobRows = jobs.jobs.map((j) => `<tr data-job="${j.id}"><td class="num"><a href="#/job/${j.id}">${j.id}</a></td><td>${esc(j.modelName || short(j.model))}</td>` +
       `<td>${addr(j.requester)}</td><td class="num">${j.items}</td><td class="num">${amt(j.price)}</td><td class="job-status">${esc(j.status)}</td>` +
       `<td>${j.assignments.map((a) => `${addr(a.provider)} <span class="assign-state">${esc(a.state)}</span>`).join("<br>") || '<span class="muted">unassigned</span>'}</td>` +
       `<td class="mono">burn ${amt(j.split.burned)}<br>provider ${amt(j.split.provider)}<br>dev ${amt(j.split.developmentFund)}` +
@@ -514,6 +522,8 @@ PAGES.compute = {
       `${before !== null ? `<a href="#/compute/${status || "all"}">newest</a>` : ""}` +
       `${jobs.next !== null ? `<a href="#/compute/${status || "all"}/${jobs.next}">older</a>` : ""}</div>` +
       table(["#id", "model", "requester", "#items", "#price", "status", "assignments", "split"], jobRows, "jobs") +
+      `<h2>Models <span class="muted">(accuracy as each owner states it; a job's page reads its results as labels)</span></h2>` +
+      table(["model", "classes", "#work per item", "#weights", "registered by", "held-out accuracy"], modelRows, "models") +
       `<h2>Providers</h2>` + table(["provider", "#bond", "registered", "#active/capacity", "#assigned", "#completed", "#frauds", "#on time", "#credit (recent)", "#credit (pending)"], provRows, "providers") +
       `<h2>Mining pool</h2><div class="cards">` + card("emitted", amt(mining.emitted, "mining-emitted")) + card("paid", amt(mining.paid)) +
       card("held back", amt(mining.heldBack)) + card("pool balance", amt(mining.poolBalance)) + card("total emission", amt(mining.totalEmission)) +
@@ -522,6 +532,27 @@ PAGES.compute = {
         { title: "mining emission", marker: mining.currentEpoch, markerLabel: "now", xFmt: (e) => `epoch ${Math.round(e)}`, yFmt: compactBtt }) +
       `<p class="muted">${mining.periods.length} emission periods of ${fmtInt(mining.periods[0] ? mining.periods[0].epochs : 0)} epochs ` +
       `(${duration(mining.periods.reduce((a, p) => a + p.epochs, 0) * mining.epochMs)} in all on this chain's clock).</p>`;
+  },
+};
+
+PAGES.job = {
+  live: true,
+  interval: 3000,
+  async render(args) {
+    const id = Number(args[0]);
+    const [j, r] = await Promise.all([rpc("btt_job", [id]), rpc("btt_jobResults", [id])]);
+    if (!j) return `<h1>Job #${esc(args[0])}</h1><p>No such job on this chain.</p>`;
+    const rows = r.results.map((x) => {
+      const counts = x.counts ? Object.entries(x.counts).map(([k, n]) => `${esc(k)}: ${fmtInt(n)}`).join("<br>") : '<span class="muted">outputs not held by this node (asking its peers)</span>';
+      const items = x.classes ? x.classes.slice(0, 64).map((c, i) => `<span class="pill">${i}: ${esc(r.labels[c] || String(c))}</span>`).join(" ") + (x.classes.length > 64 ? " …" : "") : "";
+      return `<tr><td>${addr(x.provider)}</td><td>${counts}</td><td class="labels">${items}</td><td>${esc(x.source || "")}</td></tr>`;
+    });
+    return `<h1>Job #${fmtInt(j.id)} <span class="muted">${esc(j.status)}</span></h1><div class="cards">` +
+      card("model", esc(j.modelName || short(j.model))) + card("items", fmtInt(j.items)) + card("price", amt(j.price)) +
+      card("inputs", r.synthetic ? "synthetic (from a seed)" : "the requester's cases") + `</div>` +
+      `<h2>Results read as labels</h2>` + table(["provider", "labels", "item by item", "outputs from"], rows, "job-results") +
+      `<p class="muted">Each output item's first byte names a class of the model (${esc(r.labels.join(", ") || "unnamed classes")}); ` +
+      `every output shown here was checked against the provider's revealed output root.</p>`;
   },
 };
 

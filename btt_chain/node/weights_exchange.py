@@ -1,0 +1,387 @@
+"""The `weights/get` request/response protocol: model weights blobs by weights hash, chunk by chunk, between nodes.
+
+Request:  [weights hash]          -> the manifest: [size, [chunk hash, ...]], or [] when the peer lacks the blob
+          [weights hash, index]   -> chunk `index`: [index, bytes], or [] when the peer lacks the blob
+A chunk is at most WEIGHTS_CHUNK (64 KiB) bytes, so every response stays a small frame; the largest manifest (128
+chunk hashes) is about 4.4 KiB.
+
+Both directions are strictly decoded (a peer's bytes are hostile) and bounded. Fetching asks peers one by one, those
+that sent us a block needing the blob first; the manifest must hash to the weights hash and each chunk to its chunk
+hash (checked on arrival by `storage.content`), so a peer can waste our time but never plant a byte. A peer that
+sends malformed or wrong data loses score; a peer that failed or lacked the blob is not asked for it again within
+PEER_RETRY_S; a fetch that asked everyone without success is not started again within RETRY_AFTER_S. Chunks held are
+kept: the next peer (or the next fetch) resumes from them. Fetches are tasks owned here: at most MAX_FETCHES at once,
+each one request at a time (so at most MAX_FETCHES chunk responses are ever in flight), and at most MAX_QUEUED more
+waiting for a slot; one hash is fetched once however many ask.
+
+Serving answers only from blobs this node holds, one chunk per request, throttled per peer and in all (token
+buckets; a request that would wait over SERVE_MAX_WAIT_S is refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from btt_chain.primitives.codec import pack, unpack
+from btt_chain.primitives.errors import BttError, DecodeError
+from btt_chain.primitives.hashing import HASH_LEN
+from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK
+from storage.content import (
+    MAX_CHUNKS,
+    MISSING,
+    ContentFull,
+    ContentRejected,
+    ContentStore,
+    Manifest,
+    WeightsStatus,
+    chunk_count,
+)
+
+log = logging.getLogger("btt.net")
+
+PROTOCOL = "weights/get"
+MAX_REQUEST_BYTES = 64
+MAX_MANIFEST_RESPONSE = 16 + MAX_CHUNKS * (HASH_LEN + 2)
+"""The largest well-formed manifest: a u32 size and 128 chunk hashes with their msgpack headers."""
+MAX_CHUNK_RESPONSE = WEIGHTS_CHUNK + 16
+"""A full chunk with its index and msgpack headers."""
+REQUEST_TIMEOUT_S = 10.0
+PEERS_ASKED = 8
+MAX_FETCHES = 2
+MAX_QUEUED = 32
+RETRY_AFTER_S = 5.0
+PEER_RETRY_S = 30.0
+MAX_HINTS = 4
+"""Peers remembered per hash as likely holders (they sent a block that needs it)."""
+BAD_DATA_PENALTY = 20
+MALFORMED_PENALTY = 20
+SERVE_RATE = 64.0
+"""Requests per second served to one peer (4 MiB/s of chunks); bursts of SERVE_BURST."""
+SERVE_BURST = 64.0
+SERVE_RATE_ALL = 256.0
+"""Requests per second served to all peers together (16 MiB/s)."""
+SERVE_MAX_WAIT_S = 2.0
+MAX_TRACKED = 1024
+"""Entries kept in each per-peer table before the stale ones are swept."""
+
+
+class PeerInfoLike(Protocol):
+    @property
+    def peer_id(self) -> str: ...
+
+
+class Peers(Protocol):
+    """What the exchange needs of `p2p.P2PService`."""
+
+    def peers(self) -> Sequence[PeerInfoLike]: ...
+
+    async def request(self, peer_id: str, protocol: str, data: bytes, timeout: float = 10.0) -> bytes: ...
+
+    def penalise(self, peer_id: str, amount: int, reason: str) -> None: ...
+
+    def set_request_handler(self, protocol: str, handler: Callable[[str, bytes], Awaitable[bytes]]) -> None: ...
+
+
+class ServeRefused(BttError):
+    """This node is serving as many weights requests as it may: ask again later."""
+
+
+# wire ----------------------------------------------------------------------------------------------------
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, bytes) and len(value) == HASH_LEN
+
+
+def encode_request(weights_hash: bytes, index: int | None = None) -> bytes:
+    return pack([weights_hash] if index is None else [weights_hash, index])
+
+
+def decode_request(raw: bytes) -> tuple[bytes, int | None]:
+    """(weights hash, chunk index or None for the manifest)."""
+    value = unpack(raw, max_size=MAX_REQUEST_BYTES)
+    if isinstance(value, list) and len(value) == 1 and _is_hash(value[0]):
+        return value[0], None
+    if (isinstance(value, list) and len(value) == 2 and _is_hash(value[0]) and type(value[1]) is int
+            and 0 <= value[1] < MAX_CHUNKS):
+        return value[0], value[1]
+    raise DecodeError(f"a weights request must be [hash32] or [hash32, chunk index below {MAX_CHUNKS}]")
+
+
+def encode_manifest_response(manifest: Manifest | None) -> bytes:
+    return pack([] if manifest is None else [manifest.size, list(manifest.chunk_hashes)])
+
+
+def decode_manifest_response(raw: bytes) -> tuple[int, tuple[bytes, ...]] | None:
+    value = unpack(raw, max_size=MAX_MANIFEST_RESPONSE)
+    if value == []:
+        return None
+    if not (
+        isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+        and 1 <= value[0] <= MAX_WEIGHTS_BYTES and isinstance(value[1], list)
+        and len(value[1]) == chunk_count(value[0]) and all(_is_hash(h) for h in value[1])
+    ):
+        raise DecodeError(f"a weights manifest must be [] or [size 1 to {MAX_WEIGHTS_BYTES}, [one hash32 per "
+                          f"{WEIGHTS_CHUNK}-byte chunk]]")
+    return value[0], tuple(value[1])
+
+
+def encode_chunk_response(index: int, data: bytes | None) -> bytes:
+    return pack([] if data is None else [index, data])
+
+
+def decode_chunk_response(raw: bytes) -> tuple[int, bytes] | None:
+    value = unpack(raw, max_size=MAX_CHUNK_RESPONSE)
+    if value == []:
+        return None
+    if not (
+        isinstance(value, list) and len(value) == 2 and type(value[0]) is int and 0 <= value[0] < MAX_CHUNKS
+        and isinstance(value[1], bytes) and 1 <= len(value[1]) <= WEIGHTS_CHUNK
+    ):
+        raise DecodeError(f"a weights chunk must be [] or [index, 1 to {WEIGHTS_CHUNK} bytes]")
+    return value[0], value[1]
+
+
+# throttling ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+    def delay(self, now: float, rate: float, burst: float) -> float:
+        """Seconds until one token is free (0: now), not taking it."""
+        self.tokens = min(burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / rate
+
+
+# serving and fetching ------------------------------------------------------------------------------------
+
+
+class WeightsExchange:
+    """Serves `weights/get` from the node's content store and fetches missing blobs from peers."""
+
+    def __init__(self, store: ContentStore, p2p: Peers, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.p2p = p2p
+        self.clock = clock
+        self._tasks: dict[bytes, asyncio.Task[bool]] = {}
+        self._queue: dict[bytes, None] = {}
+        """Wanted hashes waiting for a fetch slot, oldest first."""
+        self._hints: dict[bytes, list[str]] = {}
+        self._ended: dict[bytes, float] = {}
+        """When the last fetch of a hash ended without the blob."""
+        self._peer_tried: dict[tuple[bytes, str], float] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._all = _Bucket(SERVE_RATE_ALL, clock())
+        self.on_fetched: list[Callable[[bytes], None]] = []
+        """Called with each hash a fetch brought (block import waits on these)."""
+        self.started = self.completed = self.failed = self.bad_data = 0
+        """Fetches started, ended with the blob, ended without it; manifests and chunks that did not verify."""
+
+    def start(self) -> None:
+        self.p2p.set_request_handler(PROTOCOL, self.serve)
+
+    async def stop(self) -> None:
+        self._queue.clear()
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # serving ---------------------------------------------------------------------------------------
+    async def serve(self, peer: str, data: bytes) -> bytes:
+        try:
+            weights_hash, index = decode_request(data)
+        except DecodeError as exc:
+            self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed weights request: {exc}")
+            raise
+        await self._throttle(peer)
+        if index is None:
+            return encode_manifest_response(self.store.manifest(weights_hash))
+        return encode_chunk_response(index, self.store.get_chunk(weights_hash, index))
+
+    async def _throttle(self, peer: str) -> None:
+        now = self.clock()
+        bucket = self._buckets.get(peer)
+        if bucket is None:
+            if len(self._buckets) >= MAX_TRACKED:
+                self._buckets = {p: b for p, b in self._buckets.items()
+                                 if b.tokens + (now - b.at) * SERVE_RATE < SERVE_BURST}
+            bucket = self._buckets[peer] = _Bucket(SERVE_BURST, now)
+        wait = max(bucket.delay(now, SERVE_RATE, SERVE_BURST), self._all.delay(now, SERVE_RATE_ALL, SERVE_RATE_ALL))
+        if wait > SERVE_MAX_WAIT_S:
+            raise ServeRefused("weights requests are throttled: ask again later")
+        bucket.tokens -= 1
+        self._all.tokens -= 1
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    # fetching --------------------------------------------------------------------------------------
+    def want(self, weights_hash: bytes, prefer: str | None = None) -> bool:
+        """Fetch `weights_hash` from peers (`prefer` first: a peer that sent a block needing it) unless it is held
+        or its last fetch failed moments ago; whether a fetch now runs or waits for a slot."""
+        if self.store.has(weights_hash):
+            return False
+        if prefer is not None:
+            hints = self._hints.setdefault(weights_hash, [])
+            if prefer not in hints:
+                hints.insert(0, prefer)
+                del hints[MAX_HINTS:]
+        if weights_hash in self._tasks or weights_hash in self._queue:
+            return True
+        now = self.clock()
+        self._sweep(now)
+        if now - self._ended.get(weights_hash, -RETRY_AFTER_S) < RETRY_AFTER_S or not self.p2p.peers():
+            return False
+        if len(self._tasks) < MAX_FETCHES:
+            self._start(weights_hash)
+        elif len(self._queue) < MAX_QUEUED:
+            self._queue[weights_hash] = None
+        else:
+            return False
+        return True
+
+    def is_fetching(self, weights_hash: bytes) -> bool:
+        """A fetch of `weights_hash` runs or waits for a slot."""
+        return weights_hash in self._tasks or weights_hash in self._queue
+
+    def is_busy(self, weights_hash: bytes) -> bool:
+        """A fetch runs, waits, or ended without the blob moments ago (wanting it again now would do nothing)."""
+        ended = self._ended.get(weights_hash)
+        return self.is_fetching(weights_hash) or (ended is not None and self.clock() - ended < RETRY_AFTER_S)
+
+    def status(self, weights_hash: bytes) -> tuple[WeightsStatus, bool]:
+        """The store's status of the blob, and whether a fetch of it runs or waits."""
+        return self.store.status(weights_hash), self.is_fetching(weights_hash)
+
+    @property
+    def fetching(self) -> int:
+        return len(self._tasks) + len(self._queue)
+
+    def _start(self, weights_hash: bytes) -> None:
+        name = f"weights-{weights_hash.hex()[:8]}"
+        task = asyncio.get_running_loop().create_task(self.fetch(weights_hash), name=name)
+        self._tasks[weights_hash] = task
+        task.add_done_callback(lambda t: self._done(weights_hash, t))
+
+    def _done(self, weights_hash: bytes, task: asyncio.Task[bool]) -> None:
+        self._tasks.pop(weights_hash, None)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("fetching the weights 0x%s failed", weights_hash.hex()[:16], exc_info=task.exception())
+        held = self.store.has(weights_hash)
+        if held:
+            self._hints.pop(weights_hash, None)
+            for fn in list(self.on_fetched):
+                try:
+                    fn(weights_hash)
+                except Exception:
+                    log.exception("weights listener failed")
+        else:
+            self._ended[weights_hash] = self.clock()
+        while self._queue and len(self._tasks) < MAX_FETCHES:
+            nxt = next(iter(self._queue))
+            del self._queue[nxt]
+            if not self.store.has(nxt):
+                self._start(nxt)
+
+    def _sweep(self, now: float) -> None:
+        self._ended = {h: t for h, t in self._ended.items() if now - t < RETRY_AFTER_S}
+        if len(self._peer_tried) >= MAX_TRACKED:
+            self._peer_tried = {k: t for k, t in self._peer_tried.items() if now - t < PEER_RETRY_S}
+        if len(self._hints) >= MAX_TRACKED:
+            self._hints = {h: p for h, p in self._hints.items() if self.is_fetching(h)}
+
+    def _candidates(self, weights_hash: bytes) -> list[str]:
+        """Peers to ask in order: hinted ones first, none asked for this hash within PEER_RETRY_S."""
+        now = self.clock()
+        connected = [info.peer_id for info in self.p2p.peers()]
+        order = [p for p in self._hints.get(weights_hash, []) if p in connected]
+        order += [p for p in connected if p not in order]
+        fresh = [p for p in order if now - self._peer_tried.get((weights_hash, p), -PEER_RETRY_S) >= PEER_RETRY_S]
+        return fresh[:PEERS_ASKED]
+
+    async def fetch(self, weights_hash: bytes) -> bool:
+        """Ask peers in turn until the blob is held (resuming from the chunks held); whether it is."""
+        self.started += 1
+        for peer in self._candidates(weights_hash):
+            outcome = await self._fetch_from(weights_hash, peer)
+            if outcome:
+                self.completed += 1
+                log.info("fetched the weights 0x%s from %s", weights_hash.hex()[:16], peer[-8:])
+                return True
+            self._peer_tried[(weights_hash, peer)] = self.clock()
+            if outcome is None:
+                break
+        self.failed += 1
+        status = self.store.status(weights_hash)
+        log.info("could not fetch the weights 0x%s yet (%d of %s chunks held): asking again later",
+                 weights_hash.hex()[:16], status.have, status.total if status.state != MISSING else "?")
+        return False
+
+    async def _ask(self, peer: str, request: bytes) -> bytes | None:
+        try:
+            return await self.p2p.request(peer, PROTOCOL, request, timeout=REQUEST_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - P2PError and friends: that peer cannot help now
+            log.debug("no weights answer from %s: %s", peer, exc)
+            return None
+
+    def _blame(self, peer: str, amount: int, reason: str) -> None:
+        self.bad_data += 1
+        self.p2p.penalise(peer, amount, reason)
+
+    async def _fetch_from(self, weights_hash: bytes, peer: str) -> bool | None:
+        """True: the blob is held; False: this peer could not help; None: the store cannot take it now."""
+        short = weights_hash.hex()[:16]
+        if self.store.partial_manifest(weights_hash) is None and not self.store.has(weights_hash):
+            raw = await self._ask(peer, encode_request(weights_hash))
+            if raw is None:
+                return False
+            try:
+                manifest = decode_manifest_response(raw)
+            except DecodeError as exc:
+                self._blame(peer, MALFORMED_PENALTY, f"malformed weights manifest: {exc}")
+                return False
+            if manifest is None:
+                return False
+            try:
+                self.store.begin(weights_hash, *manifest)
+            except ContentFull as exc:
+                log.warning("cannot fetch the weights 0x%s: %s", short, exc)
+                return None
+            except ContentRejected as exc:
+                self._blame(peer, BAD_DATA_PENALTY, f"wrong manifest of the weights 0x{short}: {exc}")
+                return False
+        for index in self.store.missing_chunks(weights_hash):
+            raw = await self._ask(peer, encode_request(weights_hash, index))
+            if raw is None:
+                return False
+            try:
+                answer = decode_chunk_response(raw)
+            except DecodeError as exc:
+                self._blame(peer, MALFORMED_PENALTY, f"malformed weights chunk: {exc}")
+                return False
+            if answer is None:
+                return False
+            if answer[0] != index:
+                self._blame(peer, BAD_DATA_PENALTY, f"sent chunk {answer[0]} of 0x{short} for chunk {index}")
+                return False
+            try:
+                if self.store.add_chunk(weights_hash, index, answer[1]):
+                    return True
+            except ContentRejected as exc:
+                if self.store.partial_manifest(weights_hash) is None:
+                    return self.store.has(weights_hash) or None  # dropped meanwhile to make room
+                self._blame(peer, BAD_DATA_PENALTY, f"bad chunk of the weights 0x{short}: {exc}")
+                return False
+        return self.store.has(weights_hash)
