@@ -221,16 +221,19 @@ def _item_widths(spec: ModelSpec) -> tuple[int, int]:
 
 
 def reveal_weight(spec: ModelSpec, items: int, openings: int) -> int:
-    """A reveal opening `openings` items of a job of `items` items: two paths each, and one batch re-executed."""
+    """A reveal opening `openings` items of a job of `items` items: two paths each, the model taken into use (it may
+    be cold: charged always) and one batch re-executed."""
     paths = openings * 2 * tree_depth(items) * NODE_HASH
     width = sum(_item_widths(spec))
-    return REVEAL + openings * OPENING + paths + item_bytes_weight(openings * width) + infer_weight(spec, openings)
+    return (REVEAL + openings * OPENING + paths + item_bytes_weight(openings * width) + weights_load_weight(spec)
+            + infer_weight(spec, openings))
 
 
 def challenge_weight(spec: ModelSpec, items: int) -> int:
-    """A challenge of one item: its two paths and one item re-executed."""
+    """A challenge of one item: its two paths, the model taken into use (it may be cold) and one item re-executed."""
     width = sum(_item_widths(spec))
-    return CHALLENGE + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(width) + infer_weight(spec, 1)
+    return (CHALLENGE + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(width) + weights_load_weight(spec)
+            + infer_weight(spec, 1))
 
 
 def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = False) -> int:
@@ -241,7 +244,8 @@ def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = 
     own = chunk_items * NODE_HASH + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(chunk_items * width)
     if not dispute:
         return POST_CHUNK + own
-    return POST_CHUNK + own + item_bytes_weight(2 * items * width) + infer_weight(spec, 1)
+    return (POST_CHUNK + own + item_bytes_weight(2 * items * width) + weights_load_weight(spec)
+            + infer_weight(spec, 1))
 
 
 def post_job_weight(spec: ModelSpec, items: int, synthetic: bool) -> int:

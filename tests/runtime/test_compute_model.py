@@ -837,12 +837,13 @@ def test_call_weights_use_the_item_sizes() -> None:
     width = input_bytes(spec) + output_bytes(spec)
     assert (input_bytes(spec), output_bytes(spec)) == (1024, 11)
     assert weights.challenge_weight(spec, 16) == (weights.CHALLENGE + 2 * 4 * weights.NODE_HASH
-                                                  + weights.item_bytes_weight(width) + weights.infer_weight(spec, 1))
+                                                  + weights.item_bytes_weight(width) + weights.weights_load_weight(spec)
+                                                  + weights.infer_weight(spec, 1))
     assert weights.reveal_weight(spec, 16, 8) == (weights.REVEAL + 8 * weights.OPENING + 8 * 2 * 4 * weights.NODE_HASH
                                                   + weights.item_bytes_weight(8 * width)
-                                                  + weights.infer_weight(spec, 8))
+                                                  + weights.weights_load_weight(spec) + weights.infer_weight(spec, 8))
     assert weights.chunk_weight(spec, 16, 4, dispute=True) - weights.chunk_weight(spec, 16, 4) == (
-        weights.item_bytes_weight(2 * 16 * 11) + weights.infer_weight(spec, 1))
+        weights.item_bytes_weight(2 * 16 * 11) + weights.weights_load_weight(spec) + weights.infer_weight(spec, 1))
     assert weights.post_job_weight(spec, 100, True) == (weights.POST_JOB + 100 * (weights.SYNTHETIC_ITEM +
                                                         weights.NODE_HASH) + weights.item_bytes_weight(100 * 1024))
     assert weights.post_job_weight(spec, 100, False) == weights.POST_JOB
