@@ -25,6 +25,7 @@ from btt_chain.miner.audit import (
     audit_outputs,
     challenge_args,
     fetch_outputs,
+    job_inputs,
     job_model,
     true_outputs,
 )
@@ -141,8 +142,9 @@ def _verify_line(r: AuditResult, a: dict[str, Any], job_id: int) -> str:
 @_json
 @_rpc
 def job_verify(job_id: int, provider: str | None, wait: float, as_json: bool, rpc: str) -> None:
-    """Fetch each revealed result's outputs, check them against the output root, re-execute every item
-    locally (synthetic jobs) and report the wrong ones."""
+    """Fetch each revealed result's outputs, check them against the output root, re-execute every item locally
+    (a synthetic job's inputs from its seed, a requester's job's from the node, checked against its input root) and
+    report the wrong ones."""
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     j = _job(client, job_id)
@@ -150,7 +152,7 @@ def job_verify(job_id: int, provider: str | None, wait: float, as_json: bool, rp
     rows = _revealed(j, who)
     try:
         spec = job_model(client, j)
-        truth = true_outputs(j, spec)
+        truth = true_outputs(j, spec, job_inputs(j, spec, rpc=client))
     except NotChallengeable as exc:
         raise ConfigError(str(exc)) from None
     report: list[tuple[dict[str, Any], AuditResult | None]] = []
@@ -198,7 +200,8 @@ def job_challenge(job_id: int, provider: str, item: int, key: str, wait: float, 
     _revealed(j, address)
     spec = job_model(client, j)
     try:
-        args = challenge_args(j, spec, account, _fetch(client, j, address, wait), item)
+        inputs = job_inputs(j, spec, rpc=client)
+        args = challenge_args(j, spec, account, _fetch(client, j, address, wait), item, inputs)
     except NotChallengeable as exc:
         raise ConfigError(f"not challenging, no fee spent: {exc}") from None
     sub = submit_call(client, info, signer, "compute.challenge", args)

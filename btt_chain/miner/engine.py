@@ -26,6 +26,7 @@ from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
 from runtime.compute.costs import chunk_plan
+from runtime.compute.errors import MalformedWeights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_inputs
 from runtime.compute.model import ModelSpec, input_bytes
@@ -154,6 +155,8 @@ def compute_result(job: JobSpec, salt: bytes, fake_items: int = 0) -> PreparedRe
         model = built(job.model)
     except WeightsUnavailable as exc:
         raise NotYet(f"job {job.job_id}: {exc}") from None
+    except MalformedWeights as exc:
+        raise CannotServe(f"job {job.job_id}: {exc}") from None
     outputs = infer(model, inputs)
     faked = tuple(range(min(max(fake_items, 0), job.items)))
     for i in faked:

@@ -411,7 +411,7 @@ class MinerLoop:
             if theirs == mine or infer(model, [inputs[i]])[0] == theirs:
                 continue
             try:
-                args = challenge_args(job, spec, decode_address(other), fetched, i)
+                args = challenge_args(job, spec, decode_address(other), fetched, i, inputs)
             except NotChallengeable as exc:
                 self.out(f"job #{jid}: not challenging {other}: {exc}")
                 return

@@ -228,5 +228,5 @@ def with_metadata(q: Quantized, metadata: dict[str, Any]) -> Quantized:
 def predict_int8(model: Model, q_inputs: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
     """Predicted classes of int8 inputs (n, *input_shape) through the chain's integer kernels (argmax of the
     int8 logits, ties to the lowest index: what an output item's first byte holds)."""
-    x = np.asarray(q_inputs, dtype=np.int64).reshape(len(q_inputs), *model.spec.input_shape)
+    x = np.asarray(q_inputs, dtype=np.int8).reshape(len(q_inputs), *model.spec.input_shape)
     return np.argmax(run(model, x), axis=1).astype(np.int64)

@@ -132,27 +132,6 @@ class UInt(Field):
         return wire
 
 
-class SInt(Field):
-    """Signed integer from -2**(bits-1) to 2**(bits-1)-1 (64 bits at most: carried as a msgpack integer)."""
-
-    def __init__(self, bits: int) -> None:
-        assert bits <= 64
-        self.min, self.max = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-        self.name = f"i{bits}"
-
-    def to_wire(self, value: Any) -> Any:
-        if type(value) is not int or not self.min <= value <= self.max:
-            raise DecodeError(f"{self.name} out of range: {value!r}")
-        return value
-
-    def from_wire(self, wire: Any) -> Any:
-        if type(wire) is not int:
-            raise DecodeError(f"expected {self.name}, got {type(wire).__name__}")
-        if not self.min <= wire <= self.max:
-            raise DecodeError(f"{self.name} out of range: {wire}")
-        return wire
-
-
 class U128(Field):
     """Unsigned 128-bit amount carried as exactly 16 big-endian bytes."""
 
@@ -308,7 +287,6 @@ U8 = UInt(8)
 U16 = UInt(16)
 U32 = UInt(32)
 U64 = UInt(64)
-I8 = SInt(8)
 AMOUNT = U128()
 HASH = Bytes(32)
 ACCOUNT = AccountId()

@@ -34,6 +34,7 @@ from runtime.compute import storage as compute
 from runtime.compute.assignment import min_deadline_ms
 from runtime.compute.costs import chunk_plan, min_price, posting_cost, provider_costs
 from runtime.compute.emission import schedule_rows, total_emission
+from runtime.compute.errors import MalformedWeights
 from runtime.compute.market import cheapest_waiting
 from runtime.compute.model import input_bytes, output_bytes
 from runtime.compute.model_json import spec_to_json
@@ -398,7 +399,7 @@ def btt_model(ctx: RpcContext, model: bytes, at: bytes | None) -> dict[str, Any]
     row = render_model(model, reg, ctx.node.spec.ss58_prefix)
     try:
         meta = weights_source.model(reg.spec).metadata
-    except WeightsUnavailable:
+    except (WeightsUnavailable, MalformedWeights):
         meta = None
     row["metadata"] = None if meta is None else {k: v for k, v in meta.items() if k != "heldOut"}
     return row

@@ -21,6 +21,10 @@ class BadModel(ComputeError):
     """The model spec is not valid."""
 
 
+class MalformedWeights(ComputeError):
+    """The model's weights blob matches its registered hash but is not what its spec describes: it cannot run."""
+
+
 class RegistrationClosed(ComputeError):
     """This chain registers models by governance only."""
 

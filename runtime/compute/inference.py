@@ -57,17 +57,16 @@ INT32_MAX = 2**31 - 1
 ACC_CHUNK = 32_768
 """Products summed in int32 at once: 32,768 * 255 * 255 = 2,130,739,200 < 2**31, so a sum of centred values
 cannot overflow."""
-WIDEN_ROWS = 16
-"""From this many rows (items, or output positions) on, a layer's weights are laid out once (widened to int32,
-or transposed); below it einsum reads them as the int8 they are (a copy of every weight would cost more than
-the few rows' products), summing by rows."""
-TAPS_MIN_ROWS = 64
-"""A layer with at least this many rows sums by taps (see `_sum_taps`): transposing its weights costs little
-beside the products..."""
-TAPS_MAX_K = 32
-"""...as does one with WIDEN_ROWS rows or more and fewer products per output than this; either only if its rows
-or its outputs per row are at least TAPS_MIN_LENGTH (einsum's inner loop)."""
 TAPS_MIN_LENGTH = 256
+"""A layer sums by taps (see `_sum_taps`) only if its rows (items, or output positions) or its outputs per row
+are at least this many (the length of einsum's inner loop there), and then if it has fewer products per output
+than TAPS_MAX_K or at least TAPS_MIN_ROWS rows (where transposing its weights costs little beside the
+products); else by rows (`_sum_rows`)."""
+TAPS_MAX_K = 32
+TAPS_MIN_ROWS = 64
+WIDEN_ROWS = 16
+"""Summing by rows, the weights are widened to int32 once from this many rows on; below it einsum reads them as
+the int8 they are (a copy of every weight would cost more than the few rows' products)."""
 FOLD_SHIFT = 54
 """See `requantise`."""
 CLAMP_CHUNK = 1 << 14
@@ -84,7 +83,7 @@ Acc = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 
 def _by_taps(k: int, rows: int, out: int) -> bool:
-    return max(rows, out) >= TAPS_MIN_LENGTH and (rows >= TAPS_MIN_ROWS or (rows >= WIDEN_ROWS and k < TAPS_MAX_K))
+    return max(rows, out) >= TAPS_MIN_LENGTH and (k < TAPS_MAX_K or rows >= TAPS_MIN_ROWS)
 
 
 def _sum_rows(cols: I32, w: npt.NDArray[np.int8] | I32, weight_zp: int) -> Acc:

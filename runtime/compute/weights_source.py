@@ -15,6 +15,7 @@ import threading
 from typing import Protocol
 
 from btt_chain.primitives.errors import BttError
+from runtime.compute.errors import MalformedWeights
 from runtime.compute.model import Model, ModelSpec, parse_weights
 
 
@@ -53,19 +54,26 @@ def install(source: WeightsSource) -> None:
     _model.cache_clear()
 
 
+def installed() -> WeightsSource:
+    """The process's weights source now (a node puts it back when it closes)."""
+    return _source
+
+
 def shipped() -> WeightsSource:
     return _Shipped()
 
 
 def has(spec: ModelSpec) -> bool:
-    """Whether the blob of `spec` can be had now. A source with a `has(weights_hash)` of its own (the node's content
-    store) answers without reading the blob: listing many large models costs no reading of their weights."""
+    """Whether the blob of `spec` is held here (well-formed or not). A source with a `has(weights_hash)` of its own
+    (the node's content store) answers without reading the blob: listing many large models reads no weights."""
     held = getattr(_source, "has", None)
     if held is None:
         try:
             model(spec)
         except WeightsUnavailable:
             return False
+        except MalformedWeights:
+            return True
         return True
     if held(spec.weights_hash):
         return True
@@ -85,12 +93,30 @@ def model(spec: ModelSpec) -> Model:
         raise
 
 
+_malformed: dict[ModelSpec, str] = {}
+"""Specs whose blob (matching the hash) does not parse, with why: judged once (bounded by MAX_MALFORMED)."""
+MAX_MALFORMED = 64
+
+
 @functools.lru_cache(maxsize=16)
 def _model(spec: ModelSpec) -> Model:
+    why = _malformed.get(spec)
+    if why is not None:
+        raise MalformedWeights(why)
     blob = _source.get_weights(spec.weights_hash)
     if blob is None:
         raise WeightsUnavailable(spec.weights_hash, spec.weights_size)
-    return parse_weights(spec, blob)  # ValueError only if the source broke its promise: a bug, loudly
+    try:
+        return parse_weights(spec, blob)
+    except ValueError as exc:
+        # the owner registered a hash of bytes that are not this spec's weights: every node that holds them (and,
+        # having fetched them, every other node) reaches this same verdict, so it is a failed call, not a fork
+        why = f"the weights of model {spec.name} do not fit its spec: {exc}"
+        with _lock:
+            if len(_malformed) >= MAX_MALFORMED:
+                _malformed.pop(next(iter(_malformed)))
+            _malformed[spec] = why
+        raise MalformedWeights(why) from None
 
 
 def forget(weights_hash: bytes) -> None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from btt_chain.primitives.errors import DecodeError
-from runtime.compute import inference
+from runtime.compute import inference, weights
 from runtime.compute.inference import decode_output, infer, infer_one
 from runtime.compute.model import (
     AVGPOOL,
@@ -802,3 +802,48 @@ def test_weights_hash_is_a_tree_of_64_kib_chunks() -> None:
     assert len(chunk_hashes(bytes(WEIGHTS_CHUNK))) == 1 and len(chunk_hashes(bytes(WEIGHTS_CHUNK + 1))) == 2
     assert weights_hash(bytes(4)) != weights_hash(bytes(5))
     assert weights_hash(bytes(4)) == ref_weights_hash(bytes(4))
+
+
+# --- what re-executing and registering weigh ---------------------------------------------------------------------
+
+
+def test_infer_weight_follows_the_work() -> None:
+    small, big = dense_stack(8, 2), DENSE_HEAVY
+    assert weights.infer_weight(small, 0) == 0
+    for spec in (small, big, CONV_HEAVY, BASE):
+        ladder = [weights.infer_weight(spec, n) for n in (1, 2, 8, 64)]
+        assert ladder == sorted(set(ladder)) and ladder == [weights.infer_weight(spec, n) for n in (1, 2, 8, 64)]
+    assert weights.infer_weight(big, 1) > 8 * weights.infer_weight(small, 1)
+    # at least the products at the cheapest rate, and the fixed cost of every layer
+    assert weights.infer_weight(big, 64) >= 64 * macs_per_item(big) * weights.MAC_PS // 10**6
+    assert weights.infer_weight(small, 1) >= weights.INFER_CALL + 2 * weights.WEIGHT_LAYER
+    # a spec whose layers do not fit weighs more than any valid one
+    unfit = BASE.replace(layers=(LayerSpec(DENSE, 3),))
+    assert weights.infer_weight(unfit, 1) > weights.infer_weight(big, 64) > weights.infer_weight(CONV_HEAVY, 1)
+
+
+def test_registering_and_loading_weights_are_total() -> None:
+    assert weights.register_model_weight(BASE) == weights.REGISTER_MODEL + weights.SPEC_LAYER * len(BASE.layers)
+    load = weights.weights_load_weight(BASE)
+    assert load == (weights.LOAD_BLOB + weights.LOAD_LAYER * len(BASE.layers)
+                    + -(-BASE.weights_size // weights.MODEL_BYTES_PER_WEIGHT))
+    assert weights.weights_load_weight(DENSE_HEAVY) > load + MAX_WEIGHTS_BYTES // 2 // weights.MODEL_BYTES_PER_WEIGHT
+    huge, largest = BASE.replace(weights_size=2**64 - 1), BASE.replace(weights_size=MAX_WEIGHTS_BYTES)
+    assert weights.weights_load_weight(huge) == weights.weights_load_weight(largest)
+
+
+def test_call_weights_use_the_item_sizes() -> None:
+    spec = CONV_HEAVY
+    width = input_bytes(spec) + output_bytes(spec)
+    assert (input_bytes(spec), output_bytes(spec)) == (1024, 11)
+    assert weights.challenge_weight(spec, 16) == (weights.CHALLENGE + 2 * 4 * weights.NODE_HASH
+                                                  + weights.item_bytes_weight(width) + weights.weights_load_weight(spec)
+                                                  + weights.infer_weight(spec, 1))
+    assert weights.reveal_weight(spec, 16, 8) == (weights.REVEAL + 8 * weights.OPENING + 8 * 2 * 4 * weights.NODE_HASH
+                                                  + weights.item_bytes_weight(8 * width)
+                                                  + weights.weights_load_weight(spec) + weights.infer_weight(spec, 8))
+    assert weights.chunk_weight(spec, 16, 4, dispute=True) - weights.chunk_weight(spec, 16, 4) == (
+        weights.item_bytes_weight(2 * 16 * 11) + weights.weights_load_weight(spec) + weights.infer_weight(spec, 1))
+    assert weights.post_job_weight(spec, 100, True) == (weights.POST_JOB + 100 * (weights.SYNTHETIC_ITEM +
+                                                        weights.NODE_HASH) + weights.item_bytes_weight(100 * 1024))
+    assert weights.post_job_weight(spec, 100, False) == weights.POST_JOB
