@@ -165,6 +165,7 @@ class Node:
         """Model weights blobs, outside the state: what the runtime executes models with (installed as this
         process's weights source), served and fetched over `weights/get`."""
         self.content.on_dropped = weights_source.forget
+        self._previous_weights = weights_source.installed()
         weights_source.install(self.content)
         self.model_weights = ModelWeights(self.chain, self.content)
         """The registered models' blobs: kept for good, fetched in the background."""
@@ -387,6 +388,8 @@ class Node:
             await p2p.stop()
 
     def close(self) -> None:
+        if weights_source.installed() is self.content:
+            weights_source.install(self._previous_weights)  # a process that goes on (tests) gets its source back
         self.kv.close()
         self.checker.close()
         if self._tmpdir is not None:
