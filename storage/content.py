@@ -231,7 +231,8 @@ class ContentStore:
                     return None
                 known = Manifest(len(blob), tuple(chunk_hashes(blob)))
                 if h in self._blobs:
-                    self._write(self._manifest_path(h), known.encode(), durable=False)
+                    with contextlib.suppress(OSError):  # serving goes on; the next reader computes it again
+                        self._write(self._manifest_path(h), known.encode(), durable=False)
             if len(self._manifests) >= MAX_MANIFESTS_CACHED:
                 self._manifests.pop(next(iter(self._manifests)))
             self._manifests[h] = known
