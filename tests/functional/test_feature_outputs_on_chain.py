@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from btt_chain.models.files import write_model
+from btt_chain.models.random_model import dense_chain
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
@@ -27,7 +29,8 @@ from tests.support.cli_runner import run
 PREFIX = 42
 UNIT = 10**18
 ITEMS = 1024
-WIDE = {"name": "wide-findings", "seed": "0x" + "77" * 32, "layers": [64, 64], "shifts": [9]}
+WIDE = "wide-findings"
+"""A 64-class model: an output item is 65 bytes, 1,024 of them more than one extrinsic may carry."""
 OUTPUTS_DUE_MS = 20_000
 WINDOW_MS = 25_000
 
@@ -57,7 +60,6 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
     doc = load_chain_spec_doc("dev")
     doc["consensus"]["epoch_slots"] = 5  # samples come two 5-slot epochs after the commit window: a quicker test
     doc["parameters"]["compute.commit_window_slots"]["value"] = 4
-    doc["compute"]["models"].append(WIDE)
     doc["parameters"]["compute.outputs_due_ms"]["value"] = OUTPUTS_DUE_MS
     doc["parameters"]["compute.challenge_window_ms"]["value"] = WINDOW_MS
     spec = harness.root / "outputs-dev.json"
@@ -65,6 +67,9 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
     node = harness.add_node(chain=str(spec), validator_key="alice")
     node.start()
     rpc = ("--rpc", node.rpc.url)
+    harness.log("charlie brings a 64-class model: its weights to the node, its registration with a deposit")
+    spec_path, _ = write_model(harness.root, *dense_chain(WIDE, (64, 64), seed=0x77))
+    cli(capsys, "model", "register", str(spec_path), "--key", "charlie", *rpc)
     terms = json.loads(cli(capsys, "job", "terms", "--model", "wide-findings", "--items", str(ITEMS), "--json",
                            *rpc))
     assert terms["chunks"] == 2 and int(terms["minPrice"]) > int(terms["postingCost"]) > 0
