@@ -73,6 +73,19 @@ def receipt(jobs: int, items: int, no_weights: bool) -> None:
     print_fields(list(run(jobs, items, weights_table=not no_weights).items()))
 
 
+@bench.command()
+@click.option("--repeats", type=click.IntRange(1, 50), default=7, show_default=True,
+              help="Runs per figure (the fastest and the median are printed).")
+@click.option("--layers", is_flag=True, help="Also each layer's time on a batch of 64.")
+def inference(repeats: int, layers: bool) -> None:
+    """The integer kernels: each model of a ladder from the smallest allowed to the largest (dense, convolutional,
+    deep) at batches of 1, 8 and 64, its import weight beside the measured time; loading each blob; and the
+    kernels' speed in ns a multiply-accumulate."""
+    from bench.inference_bench import main
+
+    main(["--repeats", str(repeats), *(["--layers"] if layers else [])])
+
+
 @bench.command("rpc-flood")
 @click.option("--connections", type=click.IntRange(1, 64), default=10, show_default=True,
               help="Attacker WebSockets sending 100-call batches of chain_getBlockHash (1,000 numbers each).")
