@@ -83,18 +83,23 @@ def revealed_assignment(state: Overlay, job_id: int, provider: bytes) -> tuple[J
     return job, a
 
 
+def _check_items(state: Overlay, job: Job, kind: str, items: Sequence[bytes]) -> None:
+    """`items` are one `kind` ("input" or "output") item per item of `job`, each of the model's width."""
+    if len(items) != job.items:
+        raise OutputsRejected(f"job {job.id} has {job.items} {kind} items, got {len(items)}")
+    reg = compute.models.get(state, job.model)
+    if reg is None:
+        raise OutputsRejected(f"job {job.id} names a model this chain does not hold")
+    width = input_bytes(reg.spec) if kind == "input" else output_bytes(reg.spec)
+    bad = next((i for i, x in enumerate(items) if len(x) != width), None)
+    if bad is not None:
+        raise OutputsRejected(f"{kind} {bad} is {len(items[bad])} bytes; an {kind} of this model is {width} bytes")
+
+
 def check_outputs(state: Overlay, job_id: int, provider: bytes, outputs: Sequence[bytes]) -> tuple[Job, Assignment]:
     """The outputs are exactly the provider's revealed result: one per item, the model's width, the root."""
     job, a = revealed_assignment(state, job_id, provider)
-    if len(outputs) != job.items:
-        raise OutputsRejected(f"job {job_id} has {job.items} output items, got {len(outputs)}")
-    reg = compute.models.get(state, job.model)
-    if reg is None:
-        raise OutputsRejected(f"job {job_id} names a model this chain does not hold")
-    width = output_bytes(reg.spec)
-    bad = next((i for i, o in enumerate(outputs) if len(o) != width), None)
-    if bad is not None:
-        raise OutputsRejected(f"output {bad} is {len(outputs[bad])} bytes; an output of this model is {width} bytes")
+    _check_items(state, job, "output", outputs)
     if merkle_root(list(outputs)) != a.output_root:
         raise OutputsRejected(
             f"the outputs' Merkle root is not the output root 0x{a.output_root.hex()} the provider revealed"
@@ -109,15 +114,7 @@ def check_inputs(state: Overlay, job_id: int, inputs: Sequence[bytes]) -> Job:
         raise OutputsRejected(f"no job {job_id} on this chain")
     if job.input_seed != ZERO_HASH:
         raise OutputsRejected(f"job {job_id} is synthetic: its inputs follow from its seed")
-    if len(inputs) != job.items:
-        raise OutputsRejected(f"job {job_id} has {job.items} input items, got {len(inputs)}")
-    reg = compute.models.get(state, job.model)
-    if reg is None:
-        raise OutputsRejected(f"job {job_id} names a model this chain does not hold")
-    width = input_bytes(reg.spec)
-    bad = next((i for i, x in enumerate(inputs) if len(x) != width), None)
-    if bad is not None:
-        raise OutputsRejected(f"input {bad} is {len(inputs[bad])} bytes; an input of this model is {width} bytes")
+    _check_items(state, job, "input", inputs)
     if merkle_root(list(inputs)) != job.input_root:
         raise OutputsRejected(f"the inputs' Merkle root is not job {job_id}'s input root 0x{job.input_root.hex()}")
     return job

@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
 
 from btt_chain.node.job_outputs import INPUTS, JobOutputs, OutputsNotKept, OutputsRejected
+from btt_chain.node.peer_requests import Peers
 from btt_chain.primitives.codec import U64_MAX, pack, unpack
 from btt_chain.primitives.errors import DecodeError
 from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
@@ -35,23 +34,6 @@ REQUEST_TIMEOUT_S = 10.0
 RETRY_AFTER_S = 5.0
 MAX_FETCHES = 4
 BAD_OUTPUTS_PENALTY = 20
-
-
-class PeerInfoLike(Protocol):
-    @property
-    def peer_id(self) -> str: ...
-
-
-class Peers(Protocol):
-    """What the exchange needs of `p2p.P2PService`."""
-
-    def peers(self) -> Sequence[PeerInfoLike]: ...
-
-    async def request(self, peer_id: str, protocol: str, data: bytes, timeout: float = 10.0) -> bytes: ...
-
-    def penalise(self, peer_id: str, amount: int, reason: str) -> None: ...
-
-    def set_request_handler(self, protocol: str, handler: Callable[[str, bytes], Awaitable[bytes]]) -> None: ...
 
 
 # wire ----------------------------------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
+from btt_chain.node.peer_requests import Peers
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import BttError, DecodeError
 from btt_chain.primitives.hashing import HASH_LEN
@@ -70,23 +70,6 @@ SERVE_RATE_ALL = 256.0
 SERVE_MAX_WAIT_S = 2.0
 MAX_TRACKED = 1024
 """Entries kept in each per-peer table before the stale ones are swept."""
-
-
-class PeerInfoLike(Protocol):
-    @property
-    def peer_id(self) -> str: ...
-
-
-class Peers(Protocol):
-    """What the exchange needs of `p2p.P2PService`."""
-
-    def peers(self) -> Sequence[PeerInfoLike]: ...
-
-    async def request(self, peer_id: str, protocol: str, data: bytes, timeout: float = 10.0) -> bytes: ...
-
-    def penalise(self, peer_id: str, amount: int, reason: str) -> None: ...
-
-    def set_request_handler(self, protocol: str, handler: Callable[[str, bytes], Awaitable[bytes]]) -> None: ...
 
 
 _HELD, _LACKS, _FAILED, _NO_ROOM = "held", "lacks", "failed", "no room"

@@ -25,6 +25,7 @@ from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
 from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
 from tests.support.cli_runner import run
+from tests.support.cli_runner import succeed as cli
 
 PREFIX = 42
 UNIT = 10**18
@@ -33,13 +34,6 @@ WIDE = "wide-findings"
 """A 64-class model: an output item is 65 bytes, 1,024 of them more than one extrinsic may carry."""
 OUTPUTS_DUE_MS = 20_000
 WINDOW_MS = 25_000
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    code, out, err = run(capsys, *argv)
-    assert code == 0, f"btt-chain {' '.join(argv)} failed: {err}"
-    return out
 
 
 def address(name: str) -> str:

@@ -19,24 +19,15 @@ import pytest
 
 from btt_chain.models.files import write_model
 from btt_chain.models.train import train_breast_cancer
-from cli.main import main
 from runtime.compute.inference import infer
 from runtime.compute.model import model_hash, parse_weights
 from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
+from tests.support.cli_runner import succeed as cli
 
 NAME = "breast-cancer-owner"
 SEED = 7
 """Not the shipped model's seed (20261123): other weights, another hash, a blob no node starts with."""
 ITEMS = 16
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    assert exc.value.code in (0, None), f"btt-chain {' '.join(argv)} failed: {err}"
-    return out
 
 
 def events_of(node: NodeProcess, first: int, name: str) -> list[dict[str, Any]]:

@@ -21,3 +21,11 @@ def assert_one_error_line(code: int, err: str, fragment: str) -> None:
     assert "Traceback" not in err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert fragment in err, err
+
+
+def succeed(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run `btt-chain ARGV`, assert it succeeded, and return what it printed."""
+    capsys.readouterr()
+    code, out, err = run(capsys, *argv)
+    assert code == 0, f"btt-chain {' '.join(argv)} failed: {err}"
+    return out
