@@ -26,7 +26,7 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 7
+SPEC_VERSION = 8
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(

@@ -31,6 +31,7 @@ from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, Pr
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
+from runtime.compute import storage as compute_storage
 from runtime.compute.inference import infer
 from runtime.compute.model import ModelSpec
 from runtime.compute.models import built
@@ -45,6 +46,8 @@ RESUBMIT_AFTER_S = 30.0
 MAX_ATTEMPTS = 3
 """Failed submissions of one step before the miner gives the job up."""
 RECHECK_S = 10.0
+SERVE_CHECK_S = 2.0
+"""How often the miner looks for owners' models whose weights its node now holds."""
 """A verified result no new block mentions is looked at again after this long (its window may have closed)."""
 
 
@@ -107,6 +110,9 @@ class MinerLoop:
         self.pending: dict[int, Pending] = {}
         self.failures: dict[tuple[int, str], int] = {}
         self.given_up: set[int] = set()
+        self._serving: set[str] = set()
+        """Owner's models this provider serves (or asked to serve)."""
+        self._serve_check_at = 0.0
         self.waiting: set[int] = set()
         """Jobs whose inputs or model weights are still on their way (said once each)."""
         self.open_assignments: set[int] = set()
@@ -202,6 +208,7 @@ class MinerLoop:
         if self.rebond_due:
             self.rebond_due = False
             self._restore_bond()
+        self._serve_models()
         jobs: list[dict[str, Any]] = []
         while True:
             page = self.rpc.call("btt_jobs", "open", None, self.address, JOBS_PAGE, None,
@@ -248,6 +255,31 @@ class MinerLoop:
         self.out(f"bonding {self.btt(short)} back after the missed-deadline fee (active bond {self.btt(needed)})")
 
     # serving -----------------------------------------------------------------------------------------
+    def _serve_models(self) -> None:
+        """Take jobs on every owner's model whose weights the node holds (`compute.serve_model`): jobs on such a
+        model go only to providers that said so, so a provider is never drawn for a model it cannot get. Looked
+        at every SERVE_CHECK_S."""
+        now = time.monotonic()
+        if now < self._serve_check_at:
+            return
+        self._serve_check_at = now + SERVE_CHECK_S
+        me = decode_address(self.address)
+        for row in self.rpc.call("btt_models"):
+            if row["owner"] is None or not row["weightsHeld"] or row["hash"] in self._serving:
+                continue
+            model = parse_hash(row["hash"])
+            key = compute_storage.model_servers.key(compute_storage.server_key(model, me))
+            if self.rpc.call("state_getStorage", "0x" + key.hex()) is not None:
+                self._serving.add(row["hash"])
+                continue
+            try:
+                self.submit("compute.serve_model", (model, True), False)
+            except BttError as exc:
+                self.out(f"cannot take jobs on model {row['name']} yet: {exc}")
+                continue
+            self._serving.add(row["hash"])
+            self.out(f"taking jobs on model {row['name']} (its weights are on the node)")
+
     def _spec(self, job: dict[str, Any]) -> JobSpec:
         model = job["model"]
         if model not in self.models:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.compute import events, market, params, providers, storage
+from runtime.compute.models import serves
 from runtime.compute.types import Assignment
 from runtime.consensus import logic as consensus_logic
 from runtime.consensus import storage as consensus
@@ -64,7 +65,7 @@ def min_deadline_ms(state: Overlay) -> int:
 
 def assign_queued(ctx: CallContext) -> None:
     """Give queued jobs providers, drawn by bond among those that can take one more (and are not paused after a
-    missed deadline: `outage`), up to the per-block limit;
+    missed deadline: `outage`) and serve the job's model (`models.serves`), up to the per-block limit;
     a job whose deadline leaves less than `work_slots` waits (and expires, refunded, if nobody takes it)."""
     state = ctx.state
     queued = [k for k, _ in storage.queue.items(state)]
@@ -85,8 +86,10 @@ def assign_queued(ctx: CallContext) -> None:
             continue
         assignments = list(job.assignments)
         taken = {a.provider for a in assignments}
+        reg = storage.models.get(state, job.model)
         while len(assignments) < job.redundancy and budget:
-            candidates = sorted((acct, c.bond) for acct, c in pool.items() if acct not in taken)
+            candidates = sorted((acct, c.bond) for acct, c in pool.items()
+                                if acct not in taken and reg is not None and serves(state, reg, job.model, acct))
             if not candidates:
                 break
             k = len(assignments)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U8, U32, U64, Bytes, ListOf, Nested
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U32, U64, Bytes, ListOf, Nested
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute import challenge, hooks, jobs, models, outputs, providers, storage, verify, weights
 from runtime.compute.model import ModelSpec
@@ -111,6 +111,12 @@ def register_model(ctx: CallContext, origin: Origin, spec: ModelSpec) -> None:
     models.register(ctx, spec)
 
 
+def serve_model(ctx: CallContext, origin: Origin, model: bytes, serving: bool) -> None:
+    """Provider: take jobs on an owner's model (its node holds the weights), or stop taking new ones. Jobs on an
+    owner's model are drawn among the providers that serve it; a governance model is served by every provider."""
+    models.serve(ctx, ensure_signed(origin), model, serving)
+
+
 # --- weights that grow with the model ---------------------------------------------------------------------
 
 
@@ -183,6 +189,8 @@ MODULE = ModuleDef(
                                     ("items", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS)),
                                     ("proof", ListOf(HASH, MAX_RANGE_PROOF))),
                 weights.POST_CHUNK, post_outputs, post_outputs.__doc__ or "", extra_weight=_chunk_extra),
+        CallDef(10, "serve_model", (("model", HASH), ("serving", BOOL)), weights.SERVE_MODEL, serve_model,
+                serve_model.__doc__ or ""),
     ),
     on_initialize=hooks.on_initialize,
 )

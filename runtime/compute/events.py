@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U8, U64, Text
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U64, Text
 from runtime.events import Event
 
 
@@ -21,6 +21,17 @@ class ModelRegistered(Event):
     deposit: int
     WIRE = (("model", HASH), ("model_name", Text(64)), ("weights_hash", HASH), ("weights_size", U64),
             ("owner", ACCOUNT), ("deposit", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ModelServed(Event):
+    """A provider started (`serving`) or stopped taking jobs on an owner's model."""
+
+    MODULE: ClassVar[str] = "compute"
+    model: bytes
+    provider: bytes
+    serving: bool
+    WIRE = (("model", HASH), ("provider", ACCOUNT), ("serving", BOOL))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,30 @@ def get_model(state: Overlay, model_hash: bytes) -> RegisteredModel:
     return reg
 
 
+def serves(state: Overlay, reg: RegisteredModel, model_hash: bytes, provider: bytes) -> bool:
+    """Whether `provider` takes jobs on the model: every provider for a governance model; for an owner's model,
+    only one that said it holds the weights (`serve`)."""
+    return reg.owner == ZERO_HASH or storage.model_servers.contains(state, storage.server_key(model_hash, provider))
+
+
+def serve(ctx: CallContext, provider: bytes, model_hash: bytes, serving: bool) -> None:
+    """A registered provider starts (or stops) taking jobs on an owner's model: it says its node holds the
+    weights. Assignments it already holds are not touched."""
+    reg = get_model(ctx.state, model_hash)
+    if reg.owner == ZERO_HASH:
+        raise errors.BadModel("a model registered by governance is served by every provider")
+    if serving and not storage.providers.contains(ctx.state, provider):
+        raise errors.NotProvider("register as a provider first")
+    key = storage.server_key(model_hash, provider)
+    if serving == storage.model_servers.contains(ctx.state, key):
+        raise errors.BadModel("already serving this model" if serving else "not serving this model")
+    if serving:
+        storage.model_servers.put(ctx.state, key, ZERO_HASH)
+    else:
+        storage.model_servers.remove(ctx.state, key)
+    ctx.emit(events.ModelServed(model_hash, provider, serving))
+
+
 def deposit_for(state: Overlay, spec: ModelSpec) -> int:
     """What an owner reserves to register `spec`: the base plus a share per KiB of weights (rounded up)."""
     from runtime.params.storage import get_param

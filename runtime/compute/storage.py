@@ -106,6 +106,15 @@ held_back: StorageValue[int] = StorageValue(M, "held_back", AMOUNT, default=0)
 
 total_rewarded: StorageValue[int] = StorageValue(M, "total_rewarded", AMOUNT, default=0)
 
+model_servers: StorageMap[bytes] = StorageMap(M, "model_servers", HASH)
+"""(model hash, provider) -> zero hash: providers that said they hold an owner-registered model's weights and take
+its jobs (`models.serve`). Jobs on such a model are drawn among them only; a model registered by governance (the
+shipped reference models among them) is served by every provider."""
+
+
+def server_key(model: bytes, provider: bytes) -> bytes:
+    return model + provider
+
 
 U128_MAX = 2**128 - 1
 

@@ -96,6 +96,8 @@ POST_JOB = 600
 SYNTHETIC_ITEM = 4
 """Per item of a synthetic job at posting: the item drawn from SHAKE-256 and hashed into the input root."""
 
+SERVE_MODEL = 300
+"""A provider's serving entry for a model: the model and the provider read, one key written."""
 REGISTER_MODEL = 1_000
 """Registering a model: its spec stored, the deposit taken, the event (the blob is not on chain: it is uploaded
 after, by hash)."""

@@ -100,6 +100,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         submit(node, ALICE, "compute.register_provider", 8, 0, 2)
         submit(node, FERDIE, "compute.register_model", SPEC)
         author(node)
+        submit(node, ALICE, "compute.serve_model", model_hash(SPEC), True)  # alice holds the weights: takes its jobs
+        author(node)
         registered_at = node.chain.head.number
         assert compute.models.get(node.chain.state(), model_hash(SPEC)) is not None
         job_id = compute.next_job_id.get(node.chain.state())

@@ -158,6 +158,7 @@ async def test_a_dry_run_that_needs_a_missing_blob_says_so_and_the_node_fetches_
     owner.node.content.put(BLOB)
     await owner.submit_in_block(FERDIE, "compute.register_model", SPEC)
     await owner.submit_in_block(alice, "compute.register_provider", 4, 1, 0)
+    await owner.submit_in_block(alice, "compute.serve_model", model_hash(SPEC), True)
     terms = await owner.call("btt_jobTerms", hex0x(model_hash(SPEC)), 16)
     await owner.submit_in_block(FERDIE, "compute.post_job", model_hash(SPEC), ZERO_HASH, seed, 16,
                                 int(terms["minPrice"]), 1, 120_000)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from runtime.compute import storage
+from runtime.compute import events, storage
 from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_inputs
 from runtime.compute.model import input_bytes, model_hash, parse_weights, tensor_bytes, with_weights
 from runtime.context import GOVERNANCE
-from tests.runtime.test_compute import Worker, assigned_job, job_of, make_chain
+from tests.runtime.test_compute import MODEL, Worker, assigned_job, job_of, make_chain, post, register
 from tests.support.models import dense_blob, test_weights
+from tests.support.runtime_builder import acct, assert_last_event, assert_noop, assert_ok
 
 
 @dataclass
@@ -50,3 +51,30 @@ def test_weights_that_match_their_hash_but_not_their_spec_fail_the_reveal_and_mo
     # the same verdict again (judged once, remembered): deterministic on every node
     again = worker.reveal(job_id)
     assert not again.success and str(again.error) == str(out.error)
+
+
+def test_jobs_on_an_owners_model_go_only_to_providers_that_serve_it() -> None:
+    # an owner who never serves its weights cannot get providers drawn for jobs they could not compute
+    chain = make_chain()
+    spec = test_weights().add(*dense_blob("owners-model-v1", (16, 8, 3), seed=3))
+    assert_ok(chain.submit("dave", "compute.register_model", spec))
+    mh = model_hash(spec)
+    register(chain, "bob")
+    register(chain, "eve")
+    job_id = post(chain, model=mh, items=4)
+    chain.run_block([])
+    assert job_of(chain, job_id).assignments == ()  # nobody serves it: the job waits (and expires, refunded)
+    assert_noop(chain, "charlie", "compute.serve_model", mh, True, error="NotProvider")
+    assert_noop(chain, "bob", "compute.serve_model", MODEL, True, error="served by every provider")
+    assert_noop(chain, "bob", "compute.serve_model", mh, False, error="not serving")
+    assert_ok(chain.submit("eve", "compute.serve_model", mh, True))
+    assert_last_event(chain, events.ModelServed(mh, acct("eve"), True))
+    chain.run_block([])
+    assert [a.provider for a in job_of(chain, job_id).assignments] == [acct("eve")]  # the only one serving
+    assert_noop(chain, "eve", "compute.serve_model", mh, True, error="already serving")
+    # eve stops: a later job waits again, her assignment stays hers
+    assert_ok(chain.submit("eve", "compute.serve_model", mh, False))
+    second = post(chain, model=mh, items=4)
+    chain.run_block([])
+    assert job_of(chain, second).assignments == ()
+    assert [a.provider for a in job_of(chain, job_id).assignments] == [acct("eve")]
