@@ -32,10 +32,12 @@ from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from runtime.compute import storage as compute_storage
+from runtime.compute.errors import MalformedWeights
 from runtime.compute.inference import infer
 from runtime.compute.model import ModelSpec
 from runtime.compute.models import built
 from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
+from runtime.compute.weights_source import WeightsUnavailable
 
 __all__ = ["MinerLoop", "ProviderOptions", "clock", "model_spec", "param_value", "parse_hash"]
 
@@ -113,6 +115,7 @@ class MinerLoop:
         self._serving: set[str] = set()
         """Owner's models this provider serves (or asked to serve)."""
         self._serve_check_at = 0.0
+        self._serve_refused: set[str] = set()
         self.waiting: set[int] = set()
         """Jobs whose inputs or model weights are still on their way (said once each)."""
         self.open_assignments: set[int] = set()
@@ -268,6 +271,13 @@ class MinerLoop:
             if row["owner"] is None or not row["weightsHeld"] or row["hash"] in self._serving:
                 continue
             model = parse_hash(row["hash"])
+            try:
+                built(model_spec(row))  # the weights must run here too: malformed ones are never taken on
+            except (WeightsUnavailable, MalformedWeights, NotChallengeable) as exc:
+                if row["hash"] not in self._serve_refused:
+                    self._serve_refused.add(row["hash"])
+                    self.out(f"not taking jobs on model {row['name']}: {exc}")
+                continue
             key = compute_storage.model_servers.key(compute_storage.server_key(model, me))
             if self.rpc.call("state_getStorage", "0x" + key.hex()) is not None:
                 self._serving.add(row["hash"])
