@@ -109,7 +109,11 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
         capsys.readouterr()
         code, _, err = run(capsys, "job", "post-outputs", str(job_a), "--key", "bob", "--data-dir", str(data_dir),
                            *rpc)
-        assert code == 1 and "not sent" in err and "OutputsLate" in err, err
+        # refused before sending, whichever the CLI sees first on a busy machine: the chain would refuse a late
+        # chunk, or the window already closed and the assignment is judged withheld
+        late = "not sent" in err and "OutputsLate" in err
+        judged = "is fraud: only a verified one, inside its challenge window, posts outputs" in err
+        assert code == 1 and (late or judged), err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1
         assert int(node.call("btt_account", address("bob"))["free"]) == bob_before  # no fee spent
 
