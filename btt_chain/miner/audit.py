@@ -114,8 +114,7 @@ def job_inputs(job: dict[str, Any], spec: ModelSpec, given: Sequence[bytes] | No
     if job["inputSeed"]:
         return synthetic_inputs(parse_hash(job["inputSeed"]), job["items"], input_bytes(spec))
     if given is None and rpc is not None:
-        row = rpc.call("btt_jobInputs", job["id"])
-        given = None if row is None else [parse_hash(x) for x in row["inputs"]]
+        given = fetch_inputs(rpc, job["id"])
     if given is None:
         raise NotChallengeable(f"job {job['id']}: the requester's inputs are not at hand (the node does not hold "
                                "them yet)")
@@ -123,6 +122,19 @@ def job_inputs(job: dict[str, Any], spec: ModelSpec, given: Sequence[bytes] | No
     if len(inputs) != job["items"] or merkle_root(inputs) != parse_hash(job["inputRoot"]):
         raise NotChallengeable(f"job {job['id']}: the inputs at hand do not give the job's input root")
     return inputs
+
+
+def fetch_inputs(rpc: RpcCaller, job_id: int) -> list[bytes] | None:
+    """A requester's job's input items from the node, page by page; None while the node does not hold them."""
+    items: list[bytes] = []
+    first: int | None = 0
+    while first is not None:
+        row = rpc.call("btt_jobInputs", job_id, first)
+        if row is None:
+            return None
+        items += [parse_hash(x) for x in row["inputs"]]
+        first = row["next"]
+    return items
 
 
 def true_outputs(job: dict[str, Any], spec: ModelSpec, inputs: Sequence[bytes] | None = None) -> list[bytes]:

@@ -26,7 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from btt_chain.miner.audit import NotChallengeable, assignment_of, challenge_args, fetch_outputs, model_spec, parse_hash
+from btt_chain.miner.audit import (
+    NotChallengeable,
+    assignment_of,
+    challenge_args,
+    fetch_inputs,
+    fetch_outputs,
+    model_spec,
+    parse_hash,
+)
 from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, PreparedResult, output_chunks
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
@@ -299,10 +307,10 @@ class MinerLoop:
         seed = parse_hash(job["inputSeed"]) if job["inputSeed"] else bytes(32)
         inputs = None
         if not job["inputSeed"]:
-            row = self.rpc.call("btt_jobInputs", job["id"])  # the node asks its peers when it lacks them
-            if row is None:
+            fetched = fetch_inputs(self.rpc, job["id"])  # the node asks its peers when it lacks them
+            if fetched is None:
                 raise NotYet(f"job {job['id']}: the requester's inputs have not reached the node yet")
-            inputs = tuple(parse_hash(x) for x in row["inputs"])
+            inputs = tuple(fetched)
         return JobSpec(job["id"], self.models[model], seed, parse_hash(job["inputRoot"]), job["items"], inputs)
 
     def _serve(self, job: dict[str, Any], a: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ holds neither asks its peers, so a later call may find them.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from btt_chain.node.job_outputs import INPUTS, FoundOutputs, OutputsRejected
@@ -18,7 +19,7 @@ from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.methods_compute import job_id
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.compute import storage as compute
 from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
@@ -121,10 +122,21 @@ def btt_submit_job_inputs(ctx: RpcContext, jid: int, inputs: list[bytes]) -> dic
     return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items}
 
 
-@method("btt_jobInputs", Param("jobId", job_id))
-def btt_job_inputs(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
-    """A requester's job's input items with its input root, or null when this node does not hold them (it then
-    asks its peers, so a later call may find them). A synthetic job's inputs follow from its seed: null."""
+INPUTS_PAGE = 1024
+"""Input items per `btt_jobInputs` answer (at most 1,024 bytes each: 2 MiB of hex)."""
+
+
+def _first(value: Any, ctx: RpcContext) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_JOB_ITEMS:
+        raise invalid_params(f"first: expected an item index from 0 to {MAX_JOB_ITEMS - 1}, got {str(value)[:40]}")
+    return value
+
+
+@method("btt_jobInputs", Param("jobId", job_id), optional("first", _first, 0))
+def btt_job_inputs(ctx: RpcContext, jid: int, first: int) -> dict[str, Any] | None:
+    """A requester's job's input items from `first` on, at most 1,024 (`next`: where the next page starts, or null),
+    with its input root; null when this node does not hold them (it then asks its peers, so a later call may find
+    them). A synthetic job's inputs follow from its seed: null."""
     held = ctx.node.outputs.find_inputs(jid)
     if held is None:
         network = ctx.node.network
@@ -132,8 +144,10 @@ def btt_job_inputs(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
             network.outputs.want(jid, INPUTS)
         return None
     job, items = held
-    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items,
-            "inputs": [hex0x(x) for x in items]}
+    page = items[first:first + INPUTS_PAGE]
+    after = first + len(page)
+    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items, "first": first,
+            "inputs": [hex0x(x) for x in page], "next": after if after < job.items else None}
 
 
 @method("btt_jobResults", Param("jobId", job_id))
@@ -158,9 +172,8 @@ def btt_job_results(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
                                "classes": None, "counts": None, "source": None}
         if found is not None:
             classes = [o[0] for o in found.outputs]
-            names = [labels[c] if c < len(labels) else str(c) for c in classes]
-            row.update(classes=classes, source=found.source,
-                       counts={n: names.count(n) for n in sorted(set(names), key=names.index)})
+            counts = Counter(labels[c] if c < len(labels) else str(c) for c in classes)
+            row.update(classes=classes, source=found.source, counts=dict(counts))
         rows.append(row)
     return {"jobId": jid, "model": hex0x(job.model), "modelName": None if reg is None else reg.spec.name,
             "labels": list(labels), "items": job.items, "synthetic": job.input_seed != ZERO_HASH, "results": rows}

@@ -10,7 +10,7 @@ import pytest
 
 from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult, output_chunks
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.compute.model import model_hash
@@ -112,3 +112,27 @@ async def test_outputs_posted_on_chain_are_served(rpc: RpcHarness) -> None:
     # kept by the node too: the node's copy is served first
     await rpc.call("btt_submitOutputs", 0, alice, hexes(result.outputs))
     assert (await rpc.call("btt_jobOutputs", 0, alice))["source"] == "node"
+
+
+@pytest.mark.asyncio
+async def test_a_requesters_cases_are_kept_only_if_they_give_its_root_and_are_served_a_page_at_a_time(
+    rpc: RpcHarness,
+) -> None:
+    ferdie, items = dev_keypair("ferdie"), 1024
+    cases = [i.to_bytes(2, "big") * 15 for i in range(items)]  # 30-byte items: the model's 30 features
+    root = merkle_root(cases)
+    terms = await rpc.call("btt_jobTerms", "0x" + model_hash(reference_spec(MODEL)).hex(), items)
+    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(reference_spec(MODEL)), root, ZERO_HASH, items,
+                              int(terms["minPrice"]), 1, 600_000)
+    assert await rpc.call("btt_jobInputs", 0) is None  # not handed over yet
+    for bad, why in ((cases[:-1], "has 1024 input items, got 1023"), (cases[:-1] + [b"\x00" * 29], "input 1023 is 29"),
+                     (list(reversed(cases)), "Merkle root is not job 0's input root")):
+        await rpc.assert_raises_rpc_error(BAD_PARAMS, why, "btt_submitJobInputs", 0, hexes(bad))
+    assert await rpc.call("btt_jobInputs", 0) is None  # every refusal kept nothing
+    kept = await rpc.call("btt_submitJobInputs", 0, hexes(cases))
+    assert kept == {"jobId": 0, "inputRoot": "0x" + root.hex(), "items": items}
+    page = await rpc.call("btt_jobInputs", 0)
+    assert page["inputs"] == hexes(cases) and page["next"] is None and page["first"] == 0
+    tail = await rpc.call("btt_jobInputs", 0, 1000)
+    assert tail["inputs"] == hexes(cases[1000:]) and tail["next"] is None
+    await rpc.assert_raises_rpc_error(BAD_PARAMS, "first: expected an item index", "btt_jobInputs", 0, MAX_JOB_ITEMS)
