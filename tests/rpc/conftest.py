@@ -16,9 +16,15 @@ from .harness import RpcHarness, free_port
 
 @pytest_asyncio.fixture
 async def rpc() -> AsyncIterator[RpcHarness]:
+    async for harness in dev_harness():
+        yield harness
+
+
+async def dev_harness(unsafe: bool = False) -> AsyncIterator[RpcHarness]:
+    """A dev node with alice validating, served over RPC (with `unsafe`: unsafe methods to loopback callers)."""
     alice = dev_keypair("alice")
     node = Node(NodeConfig(chain="dev", base_path=None, tmp=True, validator_key=alice, rpc_port=free_port()))
-    server = RpcServer(node, "127.0.0.1", node.config.rpc_port)
+    server = RpcServer(node, "127.0.0.1", node.config.rpc_port, unsafe=unsafe)
     try:
         await server.start()
         async with aiohttp.ClientSession() as session:

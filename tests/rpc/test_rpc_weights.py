@@ -8,20 +8,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from btt_chain.miner.engine import JobSpec, MinerEngine
-from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.rpc.errors import INVALID_PARAMS, METHOD_NOT_FOUND, WEIGHTS_NOT_HELD
-from btt_chain.rpc.server import RpcServer
 from runtime.compute.model import WEIGHTS_CHUNK, chunk_hashes, model_hash
 from tests.support.models import dense_blob
 
-from .harness import RpcHarness, free_port
+from .conftest import dev_harness
+from .harness import RpcHarness
 
 SPEC, BLOB = dense_blob("three-chunks-v1", (512, 256, 3), seed=5)
 """A model whose blob is three chunks (the last one short)."""
@@ -43,16 +41,8 @@ def piece(i: int) -> str:
 @pytest_asyncio.fixture
 async def owner() -> AsyncIterator[RpcHarness]:
     """A dev node serving unsafe methods to loopback callers (a model owner's own node)."""
-    alice = dev_keypair("alice")
-    node = Node(NodeConfig(chain="dev", base_path=None, tmp=True, validator_key=alice, rpc_port=free_port()))
-    server = RpcServer(node, "127.0.0.1", node.config.rpc_port, unsafe=True)
-    try:
-        await server.start()
-        async with aiohttp.ClientSession() as session:
-            yield RpcHarness(node, server, session, alice)
-    finally:
-        await server.stop()
-        node.close()
+    async for harness in dev_harness(unsafe=True):
+        yield harness
 
 
 async def put(rpc: RpcHarness, i: int, *extra: Any) -> dict[str, Any]:
