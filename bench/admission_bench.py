@@ -29,7 +29,7 @@ async def _fund(session: aiohttp.ClientSession, url: str, genesis: bytes, sender
     alice = dev_keypair("alice")
     nonce = int(await call(session, url, "system_accountNextIndex", "0x" + alice.public.hex()))
     for i, pair in enumerate(senders):
-        xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer", pair.public, 100 * UNIT), nonce + i, genesis,
+        xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", pair.public, 100 * UNIT), nonce + i, genesis,
                             RUNTIME.spec_version)
         await call(session, url, "author_submitExtrinsic", "0x" + xt.encode().hex())
     deadline = time.monotonic() + FUND_TIMEOUT_S
@@ -49,7 +49,7 @@ async def _run(per_sender: int, batch: int) -> dict[str, Any]:
         await _fund(session, url, genesis, senders)
         to = dev_keypair("alice").public
         encoded = [
-            "0x" + sign_extrinsic(pair, RUNTIME.call("balances.transfer", to, 10**15 + k), k, genesis,
+            "0x" + sign_extrinsic(pair, RUNTIME.call("balances.transfer_allow_death", to, 10**15 + k), k, genesis,
                                   RUNTIME.spec_version).encode().hex()
             for pair in senders for k in range(per_sender)
         ]

@@ -62,7 +62,7 @@ def _transfers(signers: list[Keypair], count: int, nonce_base: int, genesis: Gen
     for i in range(count):
         k = signers[i % len(signers)]
         dest = signers[(i * 7919 + 1) % len(signers)].public
-        call = RUNTIME.call("balances.transfer", dest, UNIT)
+        call = RUNTIME.call("balances.transfer_allow_death", dest, UNIT)
         xts.append(sign_extrinsic(k, call, nonce_base + i // len(signers), genesis.hash, RUNTIME.spec_version))
     return xts
 

@@ -161,7 +161,7 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
                 xts = []
                 for i in range(transfers_per_block):
                     s = (b * transfers_per_block + i) % len(senders)
-                    call = RUNTIME.call("balances.transfer", alice.public, 10**15)
+                    call = RUNTIME.call("balances.transfer_allow_death", alice.public, 10**15)
                     xts.append(sign_extrinsic(senders[s], call, nonces[s], genesis.hash, RUNTIME.spec_version))
                     nonces[s] += 1
                 imported, dropped = chain.author_block(chain.head.slot + 1, alice, [(x, len(x.encode())) for x in xts])

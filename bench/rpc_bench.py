@@ -230,7 +230,7 @@ def run(accounts: int = 100_000, transfers: int = 10_000, full: int = 2, empty: 
             for i in range(transfers):
                 k = signers[i % len(signers)]
                 dest += 1
-                call = RUNTIME.call("balances.transfer", (0xD0 << 248 | dest).to_bytes(32, "big"), UNIT)
+                call = RUNTIME.call("balances.transfer_allow_death", (0xD0 << 248 | dest).to_bytes(32, "big"), UNIT)
                 xts.append(sign_extrinsic(k, call, nonces[k.public], chain.genesis_hash, RUNTIME.spec_version))
                 nonces[k.public] += 1
             with gc_paused():

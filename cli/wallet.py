@@ -34,6 +34,6 @@ def transfer(sender: str, dest: str, amount: str, tip: str, keep_alive: bool, no
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
     to = resolve_account(dest, info.chain_type, info.ss58_prefix)
-    call = "balances.transfer_keep_alive" if keep_alive else "balances.transfer"
+    call = "balances.transfer_keep_alive" if keep_alive else "balances.transfer_allow_death"
     sub = submit_call(client, info, signer, call, (to, value), tip=tip_value, wait=not no_wait)
     echo_submitted(sub, as_json, info.decimals, info.symbol)

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from btt_chain.primitives.codec import Field
+from btt_chain.primitives.codec import Field, Nested
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Call
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
 from runtime.context import CallContext, Origin
 from runtime.overlay import Overlay
 
@@ -62,6 +62,7 @@ class Runtime:
 
     spec_version: int
     modules: Sequence[ModuleDef]
+    transaction_version: int = TRANSACTION_VERSION
     _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
 
@@ -85,27 +86,50 @@ class Runtime:
         m, c = self._names[name]
         if len(args) != len(c.args):
             raise InvalidExtrinsic(f"{name} takes {len(c.args)} arguments ({', '.join(a for a, _ in c.args)})")
-        try:
-            wire = tuple(f.to_wire(v) for (_, f), v in zip(c.args, args, strict=False))
-        except DecodeError as exc:
-            raise InvalidExtrinsic(f"{name}: {exc}") from None
-        return Call(m.index, c.index, wire)
+        parts = []
+        for (aname, f), v in zip(c.args, args, strict=False):
+            try:
+                parts.append(f.encode_scale(v))
+            except DecodeError as exc:
+                raise InvalidExtrinsic(f"{name} argument {aname}: {exc}") from None
+        return Call(m.index, c.index, b"".join(parts))
 
     def decode_call(self, call: Call) -> DecodedCall:
-        """Resolve a Call's indices and check its arguments against the call's signature."""
+        """Resolve a Call's indices and decode its arguments (SCALE, strictly, to the last byte) by the call's
+        signature. A nested call inside them (a proposal) is decoded as deep as MAX_CALL_DEPTH allows."""
         entry = self._table.get((call.module, call.function))
         if entry is None:
             raise InvalidExtrinsic(f"no call at index ({call.module}, {call.function})")
         m, c = entry
-        if len(call.args) != len(c.args):
-            raise InvalidExtrinsic(f"{m.name}.{c.name} takes {len(c.args)} arguments, got {len(call.args)}")
+        data = call.args
+        pos = 0
         decoded = []
-        for (aname, f), wire in zip(c.args, call.args, strict=False):
+        for aname, f in c.args:
             try:
-                decoded.append(f.from_wire(wire))
+                value, pos = f.decode_scale(data, pos)
             except DecodeError as exc:
                 raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: {exc}") from None
+            except RecursionError:
+                raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: nested too deep") from None
+            decoded.append(value)
+        if pos != len(data):
+            raise InvalidExtrinsic(f"{m.name}.{c.name}: {len(data) - pos} bytes after its {len(c.args)} arguments")
         return DecodedCall(m, c, tuple(decoded))
+
+    def call_end(self, data: bytes, pos: int, depth: int) -> int:
+        """Where the call whose module index is at `pos` ends: its arguments decoded by its signature (for a call
+        inside another value). DecodeError for an unknown call or bad arguments."""
+        entry = self._table.get((data[pos], data[pos + 1]))
+        if entry is None:
+            raise DecodeError(f"no call at index ({data[pos]}, {data[pos + 1]})")
+        m, c = entry
+        pos += 2
+        for aname, f in c.args:
+            try:
+                pos = _decode_arg(f, data, pos, depth)
+            except DecodeError as exc:
+                raise DecodeError(f"{m.name}.{c.name} argument {aname}: {exc}") from None
+        return pos
 
     def weight(self, state: Overlay, decoded: DecodedCall) -> int:
         """What `decoded` costs in weight units when it runs on `state`: the call's own weight plus its extra."""
@@ -140,3 +164,10 @@ class Runtime:
                 for m in self.modules
             ],
         }
+
+
+def _decode_arg(f: Field, data: bytes, pos: int, depth: int) -> int:
+    """The position after one argument; a nested call is decoded one level deeper (so the depth limit holds)."""
+    if isinstance(f, Nested) and f.cls is Call:
+        return Call.decode_nested(data, pos, depth)[1]
+    return f.decode_scale(data, pos)[1]

@@ -136,25 +136,32 @@ class Executive:
     # extrinsics ----------------------------------------------------------------------------------
     @staticmethod
     def check_era(xt: Extrinsic, number: int) -> None:
+        """A mortal era's birth, as seen from block `number`, must not be in the future (an era signed for a later
+        block). One whose window has passed has a newer birth here than the signer's, so its signature fails."""
         if not xt.era.is_alive_at(number):
             raise InvalidExtrinsic(
-                f"extrinsic era [{xt.era.birth}, {xt.era.birth + xt.era.period}) is not valid at block {number}"
+                f"extrinsic era (period {xt.era.period}, phase {xt.era.phase}) is born after block {number}"
             )
 
     def birth_hash(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
-        """The block hash a signer committed to: genesis for immortal, else the recent block at `era.birth`."""
+        """The block hash a signer committed to (FRAME's CheckMortality): genesis for immortal, else the recent
+        block at the era's birth as seen from block `number`."""
         if xt.era.immortal:
             return self.genesis_hash
         self.check_era(xt, number)
-        if xt.era.birth == 0:
+        birth = xt.era.birth(number)
+        if birth == 0:
             return self.genesis_hash
-        h = system.block_hash.get(state, xt.era.birth)
+        h = system.block_hash.get(state, birth)
         if h is None:
-            raise InvalidExtrinsic(f"birth block {xt.era.birth} is unknown or too old")
+            raise InvalidExtrinsic(f"birth block {birth} is unknown or too old")
         return h
 
     def signing_message(self, state: Overlay, xt: Extrinsic, number: int) -> bytes:
-        return xt.signing_payload(self.genesis_hash, self.birth_hash(state, xt, number), self.runtime.spec_version)
+        return xt.signing_payload(
+            self.genesis_hash, self.birth_hash(state, xt, number), self.runtime.spec_version,
+            self.runtime.transaction_version,
+        )
 
     def check_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool, allow_future: bool = False

@@ -5,30 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-import msgpack
-
-from btt_chain.primitives.codec import Field, Struct, pack
+from btt_chain.primitives.codec import Field, Struct
+from btt_chain.primitives.errors import DecodeError
 from runtime.overlay import Overlay
 
 V = TypeVar("V")
 
 
 class ValueCodec(Generic[V]):
-    """Encodes a stored value with a wire Field or a Struct class.
-
-    State is trusted (the runtime wrote it), so decoding skips the canonical re-encoding check."""
+    """Encodes a stored value as SCALE, with a Field or a Struct class (what `state_getStorage` returns)."""
 
     def __init__(self, kind: Field | type[Struct]) -> None:
         self.kind = kind
+        self._decode_at = kind.decode_scale if isinstance(kind, Field) else kind.decode_at
 
     def encode(self, value: V) -> bytes:
         if isinstance(self.kind, Field):
-            return pack(self.kind.to_wire(value))
+            return self.kind.encode_scale(value)
         return value.encode()  # type: ignore[attr-defined, no-any-return]
 
     def decode(self, raw: bytes) -> V:
-        wire = msgpack.unpackb(raw, raw=False)
-        return self.kind.from_wire(wire)  # type: ignore[no-any-return, union-attr, return-value]
+        value, pos = self._decode_at(raw, 0)
+        if pos != len(raw):
+            raise DecodeError(f"{len(raw) - pos} trailing bytes after a stored {getattr(self.kind, 'name', '')}")
+        return value  # type: ignore[no-any-return]
 
 
 def _get_decoded(state: Overlay, key: bytes, codec: ValueCodec[V], default: Any) -> V:

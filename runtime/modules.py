@@ -10,6 +10,7 @@ from runtime.bonds.floors import register_bond_floor
 from runtime.compute.calls import MODULE as COMPUTE
 from runtime.compute.providers import bond_floor as provider_bond_floor
 from runtime.consensus.calls import MODULE as CONSENSUS
+from btt_chain.primitives.extrinsic import register_call_schema
 from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
 from runtime.governance.calls import MODULE as GOVERNANCE
@@ -41,6 +42,9 @@ of the previous block; at an epoch's first block the session sets then rotate an
 compute later (its draws use the randomness with this block's reveal in it), then governance (an enacted call
 sees the block's state after those hooks), incentives last (an ended epoch's redemption requests are paid under
 the parameters and from the pool as an enacted call left them, before any extrinsic of the block)."""
+
+register_call_schema(RUNTIME.call_end)
+"""A call inside a value (a governance proposal) is decoded by this runtime's call table."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""

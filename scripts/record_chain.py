@@ -46,9 +46,9 @@ def record(blocks: int = 40, seed: int = 20261122) -> list[bytes]:
                                "withdraw", "vested", "pay"))
             if kind == "transfer":
                 amount = rng.randint(1, 10**6) * UNIT // 1000
-                args: tuple[object, ...] = ("balances.transfer", rng.choice(pairs).public, amount)
+                args: tuple[object, ...] = ("balances.transfer_allow_death", rng.choice(pairs).public, amount)
             elif kind == "fresh":
-                args = ("balances.transfer", rng.choice(fresh).public, rng.randint(1, 100) * UNIT)
+                args = ("balances.transfer_allow_death", rng.choice(fresh).public, rng.randint(1, 100) * UNIT)
             elif kind == "burn":
                 args = ("balances.burn", rng.randint(1, 50) * UNIT, True)
             elif kind == "stake":
@@ -68,7 +68,7 @@ def record(blocks: int = 40, seed: int = 20261122) -> list[bytes]:
                         now + 10_000, now + 200_000)
             else:
                 args = ("payments.pay", rng.choice(pairs).public, rng.randint(1, 100) * UNIT, bytes(32))
-            if args[0] in ("balances.transfer", "payments.pay") and args[1] == who.public:
+            if args[0] in ("balances.transfer_allow_death", "payments.pay") and args[1] == who.public:
                 continue
             call = RUNTIME.call(str(args[0]), *args[1:])
             xt = sign_extrinsic(who, call, nonces[who.public], chain.genesis_hash, RUNTIME.spec_version,

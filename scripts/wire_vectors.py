@@ -22,7 +22,7 @@ TIP = 1_000
 
 def vectors() -> list[str]:
     pair = Keypair(SEED)
-    call = RUNTIME.call("balances.transfer", DEST, AMOUNT)
+    call = RUNTIME.call("balances.transfer_allow_death", DEST, AMOUNT)
     era = Era(100, 64)
     message = signing_payload(call, NONCE, TIP, era, GENESIS, BIRTH, SPEC_VERSION)
     from btt_chain.primitives.extrinsic import Extrinsic

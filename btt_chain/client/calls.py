@@ -1,8 +1,9 @@
-"""Runtime calls by name without the runtime: the node's call table (`state_getMetadata`) gives each call's fixed
-indices and argument types, and the argument types name the wire fields of `btt_chain.primitives.codec`.
+"""Runtime calls by name without the runtime: the node's call table (`btt_callTable`) gives each call's fixed
+indices and argument types, and the argument types name the fields of `btt_chain.primitives.codec`, which encode
+the arguments as SCALE.
 
-A struct argument (a carried `Call`, a `ModelSpec`) is given as a value with `to_wire()` (a primitives Struct)
-or already in wire form; the node checks it against its own schema.
+A struct argument (a carried `Call`, a `ModelSpec`) is given as a primitives Struct (it encodes itself) or as its
+SCALE bytes; the node checks it against its own schema.
 """
 
 from __future__ import annotations
@@ -11,31 +12,32 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, Bytes, Field, ListOf, Text, UInt
+from btt_chain.primitives.codec import ACCOUNT, ADDRESS, AMOUNT, BOOL, Bytes, Compact, Field, ListOf, Text, UInt
 from btt_chain.primitives.errors import ConfigError, DecodeError
-from btt_chain.primitives.extrinsic import MAX_CALL_ARGS, Call
+from btt_chain.primitives.extrinsic import Call
 
+MAX_CALL_ARGS = 16
 _UINT = re.compile(r"u(8|16|32|64)")
+_COMPACT = re.compile(r"compact<u(8|16|32|64|128)>")
 _BYTES_N = re.compile(r"bytes([0-9]+)")
 _LIST = re.compile(r"list\[(.+)\]")
 
 
 class StructArg(Field):
-    """A struct the client has no schema for: a value with `to_wire()`, or its wire form as given."""
+    """A struct the client has no schema for: a value that encodes itself (`encode()`), or its SCALE bytes."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def to_wire(self, value: Any) -> Any:
-        to_wire = getattr(value, "to_wire", None)
-        if callable(to_wire):
-            return to_wire()
-        if isinstance(value, list):
+    def encode_scale(self, value: Any) -> bytes:
+        encode = getattr(value, "encode", None)
+        if callable(encode) and not isinstance(value, (bytes, str)):
+            encoded = encode()
+            if isinstance(encoded, bytes):
+                return encoded
+        if isinstance(value, bytes):
             return value
-        raise DecodeError(f"expected {self.name} (a struct value or its wire form), got {type(value).__name__}")
-
-    def from_wire(self, wire: Any) -> Any:
-        return wire
+        raise DecodeError(f"expected {self.name} (a struct value or its SCALE bytes), got {type(value).__name__}")
 
 
 def field_for(type_name: str) -> Field:
@@ -44,6 +46,8 @@ def field_for(type_name: str) -> Field:
         return AMOUNT
     if type_name == "account":
         return ACCOUNT
+    if type_name == "address":
+        return ADDRESS
     if type_name == "bool":
         return BOOL
     if type_name == "str":
@@ -52,6 +56,8 @@ def field_for(type_name: str) -> Field:
         return Bytes()
     if m := _UINT.fullmatch(type_name):
         return UInt(int(m.group(1)))
+    if m := _COMPACT.fullmatch(type_name):
+        return Compact(int(m.group(1)))
     if m := _BYTES_N.fullmatch(type_name):
         return Bytes(int(m.group(1)))
     if m := _LIST.fullmatch(type_name):
@@ -92,7 +98,7 @@ class CallTable:
     def get_spec(self, name: str) -> CallSpec:
         spec = self._calls.get(name)
         if spec is None:
-            raise ConfigError(f"unknown call {name!r} (module.call, e.g. balances.transfer)")
+            raise ConfigError(f"unknown call {name!r} (module.call, e.g. balances.transfer_keep_alive)")
         return spec
 
     def build_call(self, name: str, *args: Any) -> Call:
@@ -102,10 +108,10 @@ class CallTable:
             raise ConfigError(f"{name} takes {len(spec.args)} arguments ({', '.join(a for a, _ in spec.args)})")
         if len(args) > MAX_CALL_ARGS:
             raise ConfigError(f"{name}: more than {MAX_CALL_ARGS} arguments")
-        wire = []
+        encoded = []
         for (arg, kind), value in zip(spec.args, args, strict=True):
             try:
-                wire.append(field_for(kind).to_wire(value))
+                encoded.append(field_for(kind).encode_scale(value))
             except DecodeError as exc:
                 raise ConfigError(f"{name} argument {arg}: {exc}") from None
-        return Call(spec.module_index, spec.index, tuple(wire))
+        return Call(spec.module_index, spec.index, b"".join(encoded))

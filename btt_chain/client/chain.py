@@ -1,5 +1,5 @@
 """What a wallet learns from the node before it signs: genesis hash, prefix, chain type, spec version, token,
-and the call table (`state_getMetadata`) that turns `module.call` names into fixed indices."""
+and the call table (`btt_callTable`) that turns `module.call` names into fixed indices."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class ChainInfo:
             raise ConfigError("the node did not report a genesis hash")
         props = rpc.call("system_properties")
         version = rpc.call("state_getRuntimeVersion")
-        metadata: dict[str, Any] = rpc.call("state_getMetadata")
+        metadata: dict[str, Any] = rpc.call("btt_callTable")
         return cls(
             genesis_hash=bytes.fromhex(genesis[2:]),
             ss58_prefix=int(props["ss58Format"]),

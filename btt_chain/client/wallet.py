@@ -45,13 +45,13 @@ class Wallet:
         return dry_run(self.rpc, sign_call(self.rpc, self.info, self.signer, call))
 
     def submit(self, call_name: str, *args: Any, tip: int = 0, wait: bool = True, force: bool = False) -> Submitted:
-        """Any runtime call by name (`"balances.transfer"`), arguments Python-typed."""
+        """Any runtime call by name (`"balances.transfer_allow_death"`), arguments Python-typed."""
         return submit_call(self.rpc, self.info, self.signer, call_name, args, tip=tip, wait=wait,
                            timeout=self.timeout, force=force)
 
     def transfer(self, dest: Account, amount: int, keep_alive: bool = False, tip: int = 0,
                  wait: bool = True) -> Submitted:
-        call = "balances.transfer_keep_alive" if keep_alive else "balances.transfer"
+        call = "balances.transfer_keep_alive" if keep_alive else "balances.transfer_allow_death"
         return self.submit(call, self.account_id(dest), amount, tip=tip, wait=wait)
 
     def stake(self, tier: str, amount: int, wait: bool = True) -> Submitted:

@@ -500,7 +500,7 @@ class Chain:
                     out.append(self.genesis_hash)
                     continue
                 self.executive.check_era(xt, h.number)
-                if era.birth == 0:
+                if era.birth(h.number) == 0:
                     out.append(self.genesis_hash)
                     continue
                 if state is None:
@@ -515,8 +515,9 @@ class Chain:
         births = self._birth_hashes(parent_state, block)
         keys, items = [], []
         spec_version = self.executive.runtime.spec_version
+        tx_version = self.executive.runtime.transaction_version
         for xt, birth in zip(block.extrinsics, births, strict=True):
-            msg = xt.signing_payload(self.genesis_hash, birth, spec_version)
+            msg = xt.signing_payload(self.genesis_hash, birth, spec_version, tx_version)
             keys.append(_sig_key(xt, msg))
             items.append((xt.signer, msg, xt.signature))
         return self.checker.start(keys, items)

@@ -255,7 +255,7 @@ class FinalityService:
         self._reported.add(tag)
         chain = self.node.chain
         nonce = self.node.next_account_index(self.key.public)
-        era = Era(chain.head.number, REPORT_MORTALITY)
+        era = Era.mortal(REPORT_MORTALITY, chain.head.number)
         xt = sign_extrinsic(self.key, RUNTIME.call(call, a, b), nonce, chain.genesis_hash, RUNTIME.spec_version,
                             era=era, birth_hash=chain.head_hash)
         try:

@@ -52,7 +52,7 @@ class Spend:
 NO_SPEND = Spend()
 
 SPEND_ARGUMENTS: dict[str, str] = {
-    "balances.transfer": "amount",
+    "balances.transfer_allow_death": "amount",
     "balances.transfer_keep_alive": "amount",
     "balances.burn": "amount",
     "vesting.vested_transfer": "amount",

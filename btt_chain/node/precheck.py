@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.primitives.block import Block
-from btt_chain.primitives.codec import pack, unpack
-from btt_chain.primitives.errors import DecodeError
-from btt_chain.primitives.extrinsic import Extrinsic, signing_payload_of_wire
+from btt_chain.primitives.block import split_block
+from btt_chain.primitives.extrinsic import signing_payload_of_body
 from btt_chain.primitives.hashing import blake2b_256, merkle_root
 from btt_chain.primitives.keys import verify
 
@@ -26,19 +24,15 @@ class PrecheckResult:
 
 
 def precheck_block(encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int) -> PrecheckResult:
-    """The block's encoding is unpacked (strictly: size, canonical form) but not decoded field by field: the importer
-    decoded these very bytes before handing them over, so each extrinsic's wire form is known to be well-formed, and
-    its encoding and signing message are packed straight from it."""
-    wire = unpack(encoded)
-    if type(wire) is not list or len(wire) != len(Block.WIRE) or type(wire[1]) is not list:
-        raise DecodeError("not a block")
+    """The block's encoding is split into its extrinsics' encodings but not decoded field by field: the importer
+    decoded these very bytes before handing them over, so each extrinsic is known to be well-formed, and its
+    signing message is cut straight from its body."""
+    _, extrinsics = split_block(encoded)
     hashes, keys, valid = [], [], []
-    for xt, birth in zip(wire[1], births, strict=True):
-        if type(xt) is not list or len(xt) != len(Extrinsic.WIRE):
-            raise DecodeError("not an extrinsic")
-        hashes.append(blake2b_256(pack(xt)))
-        signer, signature = xt[0], xt[5]
-        msg = signing_payload_of_wire(xt, genesis_hash, birth, spec_version)
+    for xt, birth in zip(extrinsics, births, strict=True):
+        hashes.append(blake2b_256(xt))
+        body = xt[1:] if xt[0] & 0b11 == 0 else xt[2:] if xt[0] & 0b11 == 1 else xt[4:]
+        signer, signature, msg = signing_payload_of_body(body, genesis_hash, birth, spec_version)
         keys.append(blake2b_256(msg + signer + signature))
         valid.append(verify(signer, msg, signature))
     return PrecheckResult(merkle_root(hashes), hashes, keys, valid)

@@ -1,16 +1,48 @@
-"""Header and block types. A block's id is the hash of its encoded, signed header."""
+"""Header and block types, in Substrate's SCALE layout. A block's id is blake2b-256 of its SCALE header.
+
+    header = parent_hash[32] ++ Compact(number) ++ state_root[32] ++ extrinsics_root[32] ++ digest
+    digest = Compact(3) ++ PreRuntime("pow_", author[32])
+                        ++ PreRuntime("btt0", slot u64 ++ timestamp_ms u64 ++ receipts_root[32] ++ reveal[32])
+                        ++ Seal("btt0", signature[64])
+    item   = kind u8 (6 PreRuntime, 5 Seal) ++ engine id[4] ++ Compact(len) ++ data
+    block  = header ++ Compact(n) ++ n extrinsics (each with its own length prefix)
+
+Clients compute the block hash themselves (and sign it as a mortal era's birth hash), so it is exactly Substrate's:
+the hash of the whole header, seal included. The seal signs the pre-hash: the header without the seal, with the
+genesis hash, under a domain tag. `PreRuntime("pow_", account)` is the item polkadot.js Apps shows as the author.
+
+Sources: polkadot-sdk `sp-runtime` `generic/header.rs`, `generic/digest.rs` (`DigestItemType`: Other 0, Consensus 4,
+Seal 5, PreRuntime 6), `generic/block.rs`; @polkadot/types `generic/ConsensusEngineId.js` (`pow_` authors).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.primitives.codec import HASH, MAX_ENCODED_SIZE, U64, Bytes, ListOf, Nested, Struct, pack, unpack
+from btt_chain.primitives import scale
+from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct
+from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair, verify
 
 MAX_BLOCK_EXTRINSICS = 20_000
+BLOCK_NUMBER_MAX = 2**32 - 1
+"""Block numbers stay below 2^32: Substrate clients decode them as u32."""
 EMPTY_SIGNATURE = bytes(64)
+ENGINE = b"btt0"
+"""The consensus engine id of btt's own digest items."""
+AUTHOR_ENGINE = b"pow_"
+"""The engine id whose pre-runtime item polkadot.js reads as the block author."""
+PRE_RUNTIME = 6
+SEAL = 5
+HEADER_DOMAIN = b"btt-header"
+
+_AUTHOR_ITEM = bytes([PRE_RUNTIME]) + AUTHOR_ENGINE + scale.encode_compact(32)
+_CONSENSUS_ITEM = bytes([PRE_RUNTIME]) + ENGINE + scale.encode_compact(8 + 8 + 32 + 32)
+_SEAL_ITEM = bytes([SEAL]) + ENGINE + scale.encode_compact(64)
+_DIGEST_ITEMS = scale.encode_compact(3)
+_PRE_DIGEST_ITEMS = scale.encode_compact(2)
 
 
 @dataclass(frozen=True)
@@ -24,7 +56,7 @@ class Digest(Struct):
 
 @dataclass(frozen=True)
 class Header(Struct):
-    """A block header; `signature` is the author's ed25519 signature over every other field."""
+    """A block header; `signature` is the author's ed25519 seal over every other field."""
 
     parent_hash: bytes
     number: int
@@ -50,16 +82,76 @@ class Header(Struct):
         ("signature", Bytes(64)),
     )
 
+    def _pre_parts(self) -> tuple[bytes, bytes]:
+        """(header fields before the digest, the two pre-runtime items)."""
+        for name in ("parent_hash", "state_root", "extrinsics_root", "receipts_root", "author"):
+            value = getattr(self, name)
+            if type(value) is not bytes or len(value) != 32:
+                raise DecodeError(f"Header.{name}: expected 32 bytes")
+        if type(self.digest.reveal) is not bytes or len(self.digest.reveal) != 32:
+            raise DecodeError("Header.digest.reveal: expected 32 bytes")
+        if type(self.number) is not int or not 0 <= self.number <= BLOCK_NUMBER_MAX:
+            raise DecodeError(f"Header.number out of range: {self.number!r}")
+        for name in ("slot", "timestamp_ms"):
+            value = getattr(self, name)
+            if type(value) is not int or not 0 <= value < 2**64:
+                raise DecodeError(f"Header.{name} out of range: {value!r}")
+        head = self.parent_hash + scale.encode_compact(self.number) + self.state_root + self.extrinsics_root
+        items = b"".join((
+            _AUTHOR_ITEM, self.author,
+            _CONSENSUS_ITEM, self.slot.to_bytes(8, "little"), self.timestamp_ms.to_bytes(8, "little"),
+            self.receipts_root, self.digest.reveal,
+        ))
+        return head, items
+
+    def encode_scale(self) -> bytes:
+        if type(self.signature) is not bytes or len(self.signature) != 64:
+            raise DecodeError("Header.signature: expected 64 bytes")
+        head, items = self._pre_parts()
+        return head + _DIGEST_ITEMS + items + _SEAL_ITEM + self.signature
+
+    def pre_hash_encoding(self) -> bytes:
+        """The header without its seal (Substrate's pre-hash header)."""
+        head, items = self._pre_parts()
+        return head + _PRE_DIGEST_ITEMS + items
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[Header, int]:
+        start = pos
+        parent, pos = scale.decode_fixed(data, pos, 32)
+        number, pos = scale.decode_compact(data, pos, BLOCK_NUMBER_MAX)
+        roots, pos = scale.decode_fixed(data, pos, 64)
+        count, pos = scale.decode_compact(data, pos, 3)
+        if count != 3:
+            raise DecodeError(f"a header's digest holds 3 items (author, consensus, seal), not {count}")
+        author, pos = _item(data, pos, _AUTHOR_ITEM, 32, "author pre-runtime")
+        consensus, pos = _item(data, pos, _CONSENSUS_ITEM, 80, "btt0 pre-runtime")
+        signature, pos = _item(data, pos, _SEAL_ITEM, 64, "seal")
+        header = cls(
+            parent, number,
+            int.from_bytes(consensus[0:8], "little"), int.from_bytes(consensus[8:16], "little"),
+            roots[:32], roots[32:], consensus[16:48], author, Digest(consensus[48:80]), signature,
+        )
+        object.__setattr__(header, "_encoded", data[start:pos])
+        return header, pos
+
     def signing_payload(self, genesis_hash: bytes) -> bytes:
-        """blake2b-256 of the domain-tagged header without its signature. The genesis hash is part of it, so a
-        seal (and evidence of a double seal) means something on one chain only."""
-        return blake2b_256(pack(["btt-header", genesis_hash, self.to_wire()[:-1]]))
+        """blake2b-256 of the domain tag, the genesis hash and the pre-hash header. The genesis hash is part of it, so
+        a seal (and evidence of a double seal) means something on one chain only."""
+        return blake2b_256(HEADER_DOMAIN + genesis_hash + self.pre_hash_encoding())
 
     def sealed(self, pair: Keypair, genesis_hash: bytes) -> Header:
         return self.replace(signature=pair.sign(self.signing_payload(genesis_hash)))
 
     def verify_seal(self, genesis_hash: bytes) -> bool:
         return verify(self.author, self.signing_payload(genesis_hash), self.signature)
+
+
+def _item(data: bytes, pos: int, prefix: bytes, size: int, what: str) -> tuple[bytes, int]:
+    end = pos + len(prefix)
+    if data[pos:end] != prefix:
+        raise DecodeError(f"expected the header's {what} digest item")
+    return scale.decode_fixed(data, end, size)
 
 
 @dataclass(frozen=True)
@@ -70,17 +162,6 @@ class Block(Struct):
     extrinsics: tuple[Extrinsic, ...]
 
     WIRE = (("header", Nested(Header)), ("extrinsics", ListOf(Nested(Extrinsic), MAX_BLOCK_EXTRINSICS)))
-
-    @classmethod
-    def decode(cls, data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Block:
-        """Decode a block; each extrinsic keeps its encoding, packed from its part of the wire form (canonical,
-        since the whole block's encoding was checked canonical) instead of re-encoded field by field."""
-        wire = unpack(data, max_size)
-        block = cls.from_wire(wire)
-        object.__setattr__(block, "_encoded", bytes(data))
-        for xt, xt_wire in zip(block.extrinsics, wire[1], strict=True):
-            object.__setattr__(xt, "_encoded", pack(xt_wire))
-        return block
 
     def hash(self) -> bytes:
         return self.header.hash()
@@ -96,3 +177,17 @@ def extrinsics_root(extrinsics: tuple[Extrinsic, ...] | list[Extrinsic]) -> byte
 
 def extrinsics_root_of_encoded(encoded: list[bytes]) -> bytes:
     return merkle_root([blake2b_256(e) for e in encoded])
+
+
+def split_block(data: bytes) -> tuple[bytes, list[bytes]]:
+    """(the header's encoding, each extrinsic's encoding) of a well-formed block, without decoding their fields."""
+    _, pos = Header.decode_at(data, 0)
+    header = data[:pos]
+    n, pos = scale.decode_compact(data, pos, MAX_BLOCK_EXTRINSICS)
+    out = []
+    for _ in range(n):
+        length, start = scale.decode_compact(data, pos)
+        out.append(data[pos : start + length])
+        pos = start + length
+    scale.finish(data, pos, "block")
+    return header, out

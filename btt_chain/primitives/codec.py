@@ -1,20 +1,23 @@
-"""Strict canonical msgpack codec.
+"""Typed fields and structs, with two encodings.
 
-Consensus data is encoded as fixed-order arrays of typed fields, never maps or floats. Amounts are
-unsigned 128-bit integers carried as 16 big-endian bytes (msgpack integers stop at 2^64). Decoding
-rejects trailing bytes, wrong types, missing or extra fields, oversize input and deep nesting, and
-re-encodes the result to reject any non-canonical form (so one value has exactly one encoding and
-one hash).
+SCALE (`btt_chain.primitives.scale`) is the canonical encoding: what a hash or a signature covers, what blocks,
+extrinsics and state values are, what Substrate clients read. Every `Field` encodes a value as SCALE and decodes it
+strictly (`encode_scale`, `decode_scale`); a `Struct` is its fields in order, and its id is the blake2b-256 of that.
+
+The wire form (`to_wire`/`from_wire`: nested lists of int, bytes, str and bool) is what internal records that no
+client sees carry in strict canonical msgpack (`pack`/`unpack`): the database's indices, p2p framing. Unpacking
+rejects trailing bytes, wrong types, maps, floats, oversize input and deep nesting, and re-encodes the result to
+reject any non-canonical form.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 import msgpack
 
+from btt_chain.primitives import scale
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import blake2b_256
 
@@ -22,8 +25,6 @@ MAX_ENCODED_SIZE = 16 * 1024 * 1024
 """No single encoded object (a block included) may exceed 16 MiB."""
 MAX_DEPTH = 16
 """No encoded document may nest deeper than this."""
-MAX_ARG_DEPTH = 8
-"""A generic value (a call argument) may nest at most this deep below itself."""
 U64_MAX = 2**64 - 1
 U128_MAX = 2**128 - 1
 
@@ -100,7 +101,10 @@ def _check_generic_slow(value: Any, depth: int, limit: int) -> None:
 
 
 class Field:
-    """A wire field type: converts a Python value to its wire form and back, validating strictly."""
+    """A field type: encodes a Python value as SCALE and decodes it strictly; converts it to its wire form and back.
+
+    `decode_scale(data, pos)` returns (value, next position) and raises DecodeError on anything but the one
+    canonical encoding of a value in range."""
 
     name = "value"
 
@@ -110,12 +114,20 @@ class Field:
     def from_wire(self, wire: Any) -> Any:
         raise NotImplementedError
 
+    def encode_scale(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        raise NotImplementedError
+
 
 class UInt(Field):
     """Unsigned integer of at most `bits` bits (64 at most: carried as a msgpack integer)."""
 
     def __init__(self, bits: int) -> None:
         assert bits <= 64
+        self.bits = bits
+        self.size = bits // 8
         self.max = 2**bits - 1
         self.name = f"u{bits}"
 
@@ -123,6 +135,17 @@ class UInt(Field):
         if type(value) is not int or not 0 <= value <= self.max:
             raise DecodeError(f"{self.name} out of range: {value!r}")
         return value
+
+    def encode_scale(self, value: Any) -> bytes:
+        if type(value) is not int or not 0 <= value <= self.max:
+            raise DecodeError(f"{self.name} out of range: {value!r}")
+        return value.to_bytes(self.size, "little")
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        end = pos + self.size
+        if end > len(data):
+            raise DecodeError(f"expected a {self.name}, found {max(0, len(data) - pos)} bytes")
+        return int.from_bytes(data[pos:end], "little"), end
 
     def from_wire(self, wire: Any) -> Any:
         if type(wire) is not int:
@@ -147,6 +170,52 @@ class U128(Field):
             raise DecodeError("expected a u128 as 16 bytes")
         return int.from_bytes(wire, "big")
 
+    def encode_scale(self, value: Any) -> bytes:
+        if type(value) is not int or not 0 <= value <= U128_MAX:
+            raise DecodeError(f"u128 out of range: {value!r}")
+        return value.to_bytes(16, "little")
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        end = pos + 16
+        if end > len(data):
+            raise DecodeError(f"expected a u128, found {max(0, len(data) - pos)} bytes")
+        return int.from_bytes(data[pos:end], "little"), end
+
+
+class Compact(Field):
+    """An unsigned integer of at most `bits` bits as SCALE's `Compact<uN>` (a fixed-width integer on the wire)."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.max = 2**bits - 1
+        self.name = f"compact<u{bits}>"
+
+    def to_wire(self, value: Any) -> Any:
+        if type(value) is not int or not 0 <= value <= self.max:
+            raise DecodeError(f"{self.name} out of range: {value!r}")
+        return value.to_bytes(16, "big") if self.bits > 64 else value
+
+    def from_wire(self, wire: Any) -> Any:
+        if self.bits > 64:
+            if type(wire) is not bytes or len(wire) != 16:
+                raise DecodeError(f"expected a {self.name} as 16 bytes")
+            value = int.from_bytes(wire, "big")
+        elif type(wire) is not int:
+            raise DecodeError(f"expected {self.name}, got {type(wire).__name__}")
+        else:
+            value = wire
+        if not 0 <= value <= self.max:
+            raise DecodeError(f"{self.name} out of range: {value}")
+        return value
+
+    def encode_scale(self, value: Any) -> bytes:
+        if type(value) is not int or not 0 <= value <= self.max:
+            raise DecodeError(f"{self.name} out of range: {value!r}")
+        return scale.encode_compact(value)
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return scale.decode_compact(data, pos, self.max)
+
 
 class Bool(Field):
     name = "bool"
@@ -160,6 +229,12 @@ class Bool(Field):
         if type(wire) is not bool:
             raise DecodeError(f"expected bool, got {type(wire).__name__}")
         return wire
+
+    def encode_scale(self, value: Any) -> bytes:
+        return scale.encode_bool(value)
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return scale.decode_bool(data, pos)
 
 
 class Bytes(Field):
@@ -185,6 +260,18 @@ class Bytes(Field):
             raise DecodeError(f"byte string of {len(value)} bytes is over the limit of {self.max_len}")
         return value
 
+    def encode_scale(self, value: Any) -> bytes:
+        value = self._check(value)
+        return value if self.size is not None else scale.encode_compact(len(value)) + value
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        if self.size is not None:
+            end = pos + self.size
+            if end > len(data):
+                raise DecodeError(f"expected {self.size} bytes, found {max(0, len(data) - pos)}")
+            return data[pos:end], end
+        return scale.decode_bytes(data, pos, self.max_len)
+
 
 class AccountId(Bytes):
     """A 32-byte account id: rendered as an address wherever values are shown to people."""
@@ -192,6 +279,33 @@ class AccountId(Bytes):
     def __init__(self) -> None:
         super().__init__(32)
         self.name = "account"
+
+
+class MultiAddress(Field):
+    """An account as Substrate's `MultiAddress<AccountId32, ()>`, only ever its `Id` variant (0): how FRAME's calls
+    name a destination (`transfer_keep_alive(dest, value)`). The value is the 32-byte account; the other variants
+    (an index, raw bytes, a 20-byte address) are refused."""
+
+    name = "address"
+
+    def to_wire(self, value: Any) -> Any:
+        return ACCOUNT.to_wire(value)
+
+    def from_wire(self, wire: Any) -> Any:
+        return ACCOUNT.from_wire(wire)
+
+    def encode_scale(self, value: Any) -> bytes:
+        return b"\x00" + ACCOUNT.to_wire(value)
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        if pos >= len(data):
+            raise DecodeError("expected an address, found the end of the input")
+        if data[pos] != 0:
+            raise DecodeError(f"only MultiAddress::Id (0) addresses are accepted, got variant {data[pos]}")
+        end = pos + 33
+        if end > len(data):
+            raise DecodeError("truncated address")
+        return data[pos + 1 : end], end
 
 
 class Text(Field):
@@ -214,6 +328,15 @@ class Text(Field):
         if len(value) > self.max_len:
             raise DecodeError(f"string of {len(value)} characters is over the limit of {self.max_len}")
         return value
+
+    def encode_scale(self, value: Any) -> bytes:
+        try:
+            return scale.encode_str(self._check(value))
+        except UnicodeEncodeError as exc:
+            raise DecodeError(f"string is not encodable as UTF-8: {exc.reason}") from None
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return scale.decode_str(data, pos, self.max_len)
 
 
 class ListOf(Field):
@@ -238,33 +361,22 @@ class ListOf(Field):
             raise DecodeError(f"{self.name} of {len(wire)} items is over the limit of {self.max_items}")
         return tuple(self.item.from_wire(w) for w in wire)
 
+    def encode_scale(self, value: Any) -> bytes:
+        if not isinstance(value, (list, tuple)):
+            raise DecodeError(f"expected {self.name}")
+        if len(value) > self.max_items:
+            raise DecodeError(f"{self.name} of {len(value)} items is over the limit of {self.max_items}")
+        encode = self.item.encode_scale
+        return scale.encode_compact(len(value)) + b"".join([encode(v) for v in value])
 
-class Generic(Field):
-    """Any wire value (int, bytes, str, bool, nested lists); a runtime schema checks it further."""
-
-    name = "any"
-
-    def to_wire(self, value: Any) -> Any:
-        wire = _generic_to_wire(value, 0)
-        return wire
-
-    def from_wire(self, wire: Any) -> Any:
-        _check_generic(wire, 0, MAX_ARG_DEPTH)
-        return wire
-
-
-def _generic_to_wire(value: Any, depth: int) -> Any:
-    if depth > MAX_ARG_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_ARG_DEPTH}")
-    if isinstance(value, (list, tuple)):
-        return [_generic_to_wire(v, depth + 1) for v in value]
-    if isinstance(value, bool) or isinstance(value, (bytes, str)):
-        return value
-    if isinstance(value, int):
-        if not 0 <= value <= U64_MAX:
-            raise DecodeError(f"integer out of u64 range: {value}")
-        return value
-    raise DecodeError(f"unsupported value of type {type(value).__name__}")
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = scale.decode_length(data, pos, self.max_items, self.name)
+        decode = self.item.decode_scale
+        out = []
+        for _ in range(n):
+            value, pos = decode(data, pos)
+            out.append(value)
+        return tuple(out), pos
 
 
 class Nested(Field):
@@ -282,14 +394,25 @@ class Nested(Field):
     def from_wire(self, wire: Any) -> Any:
         return self.cls.from_wire(wire)
 
+    def encode_scale(self, value: Any) -> bytes:
+        if not isinstance(value, self.cls):
+            raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
+        return value.encode()
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return self.cls.decode_at(data, pos)
+
 
 U8 = UInt(8)
 U16 = UInt(16)
 U32 = UInt(32)
 U64 = UInt(64)
 AMOUNT = U128()
+COMPACT_AMOUNT = Compact(128)
+"""An amount as `Compact<u128>`: how FRAME's calls take balances (`transfer_keep_alive(dest, value)`)."""
 HASH = Bytes(32)
 ACCOUNT = AccountId()
+ADDRESS = MultiAddress()
 BOOL = Bool()
 
 
@@ -326,26 +449,57 @@ class Struct:
                 except DecodeError as exc:
                     raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
             raise
+        return cls._build(values)
+
+    def encode(self) -> bytes:
+        """The canonical (SCALE) encoding, computed once per (immutable) value."""
+        cached: bytes | None = self.__dict__.get("_encoded")
+        if cached is None:
+            cached = self.encode_scale()
+            object.__setattr__(self, "_encoded", cached)
+        return cached
+
+    def encode_scale(self) -> bytes:
+        """SCALE: the fields in order, each as its Field encodes it. Overridden where the layout is Substrate's own
+        (an extrinsic, a header)."""
+        try:
+            return b"".join([f.encode_scale(getattr(self, name)) for name, f in self.WIRE])
+        except DecodeError as exc:
+            raise DecodeError(f"{type(self).__name__}: {exc}") from None
+
+    @classmethod
+    def decode_at(cls: type[T], data: bytes, pos: int) -> tuple[T, int]:
+        """The value whose SCALE encoding starts at `pos`, and the position after it."""
+        values = []
+        for name, f in cls.WIRE:
+            try:
+                value, pos = f.decode_scale(data, pos)
+            except DecodeError as exc:
+                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
+            values.append(value)
+        return cls._build(values), pos
+
+    @classmethod
+    def _build(cls: type[T], values: list[Any]) -> T:
+        fields = cls.WIRE
         positional = _POSITIONAL.get(cls)
         if positional is None:
             field_names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
             positional = _POSITIONAL[cls] = field_names == [name for name, _ in fields]
-        if positional:
-            return cls(*values)
-        return cls(**{name: v for (name, _), v in zip(fields, values, strict=True)})
-
-    def encode(self) -> bytes:
-        """The canonical encoding, computed once per (immutable) value."""
-        cached: bytes | None = self.__dict__.get("_encoded")
-        if cached is None:
-            cached = pack(self.to_wire())
-            object.__setattr__(self, "_encoded", cached)
-        return cached
+        try:
+            if positional:
+                return cls(*values)
+            return cls(**{name: v for (name, _), v in zip(fields, values, strict=True)})
+        except (ValueError, TypeError) as exc:  # a __post_init__ that refuses the combination
+            raise DecodeError(f"{cls.__name__}: {exc}") from None
 
     @classmethod
     def decode(cls: type[T], data: bytes, max_size: int = MAX_ENCODED_SIZE) -> T:
-        value = cls.from_wire(unpack(data, max_size))
-        object.__setattr__(value, "_encoded", bytes(data))
+        """Decode exactly the whole of `data` (SCALE), strictly; the value keeps `data` as its encoding."""
+        data = _as_bytes(data, max_size)
+        value, pos = cls.decode_at(data, 0)
+        scale.finish(data, pos, cls.__name__)
+        object.__setattr__(value, "_encoded", data)
         return value
 
     def hash(self) -> bytes:
@@ -372,6 +526,19 @@ class Struct:
         return cls(**kwargs)
 
 
-def encode_list(field: Field, values: Sequence[Any]) -> bytes:
-    """Encode a homogeneous list with one field type."""
-    return pack([field.to_wire(v) for v in values])
+def _as_bytes(data: Any, max_size: int) -> bytes:
+    if not isinstance(data, bytes):
+        if not isinstance(data, (bytearray, memoryview)):
+            raise DecodeError(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    if len(data) > max_size:
+        raise DecodeError(f"encoding is {len(data)} bytes, over the limit of {max_size}")
+    return data
+
+
+def decode_field(field: Field, data: bytes, max_size: int = MAX_ENCODED_SIZE) -> Any:
+    """Decode exactly the whole of `data` as one value of `field` (SCALE), strictly."""
+    data = _as_bytes(data, max_size)
+    value, pos = field.decode_scale(data, 0)
+    scale.finish(data, pos, field.name)
+    return value

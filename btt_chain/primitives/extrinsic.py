@@ -1,54 +1,169 @@
-"""Signed extrinsics: call, signer, nonce, tip, mortality and an ed25519 signature.
+"""Signed extrinsics in Substrate's format v4: what polkadot.js and substrate-interface build and sign.
 
-The signature covers (call, nonce, tip, era, genesis hash, birth block hash, spec version): the
-genesis hash stops replay on another chain, the birth block hash pins a mortal extrinsic to one fork.
+    extrinsic = Compact(len(body)) ++ body
+    body      = 0x84 ++ 0x00 signer[32] ++ 0x00 signature[64] ++ era ++ Compact(nonce) ++ Compact(tip) ++ call
+    call      = module index u8 ++ call index u8 ++ SCALE(arguments)
+    payload   = call ++ era ++ Compact(nonce) ++ Compact(tip) ++ spec_version u32 ++ transaction_version u32
+                ++ genesis hash ++ birth block hash
+    signed    = payload, or blake2b-256(payload) when it is over 256 bytes
+
+The address is `MultiAddress::Id` and the signature `MultiSignature::Ed25519`; other variants are refused. The
+signed extensions are FRAME's (CheckNonZeroSender, CheckSpecVersion, CheckTxVersion, CheckGenesis,
+CheckMortality, CheckNonce, CheckWeight, ChargeTransactionPayment) in FRAME's order, so the extra data is era,
+nonce and tip, and the payload adds spec version, transaction version, genesis hash and birth hash. The genesis
+hash stops replay on another chain, the birth block hash pins a mortal extrinsic to one fork.
+
+Sources: polkadot-sdk `sp-runtime` `generic/unchecked_extrinsic.rs` (preamble 0b1000_0100, the length prefix, the
+256-byte rule) and `generic/era.rs` (the mortal era's encoding and `birth`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, Bytes, Generic, ListOf, Nested, Struct, pack
+from btt_chain.primitives import scale
+from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, Bytes, Nested, Struct
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, verify
 
 MAX_EXTRINSIC_SIZE = 64 * 1024
 """An encoded extrinsic may not exceed 64 KiB (so one fits in a gossip message)."""
-MAX_CALL_ARGS = 16
+MAX_CALL_DEPTH = 4
+"""A call may carry a call (a governance proposal) at most this deep."""
+TRANSACTION_VERSION = 1
+"""Substrate's `transaction_version`: bumped when a call's index or argument encoding changes, so a signed
+extrinsic never means something else to a newer runtime. Part of every signing payload."""
+NONCE_MAX = 2**32 - 1
+"""Nonces stay below 2^32: Substrate clients decode them as u32."""
+SIGNED_V4 = 0x84
+ADDRESS_ID = 0x00
+SIGNATURE_ED25519 = 0x00
+SIGNED_PAYLOAD_HASH_OVER = 256
+"""A signing payload longer than this is signed as its blake2b-256 (FRAME's rule)."""
+
+CallEnd = Callable[[bytes, int, int], int]
+"""(data, position of a call's module index, depth) -> the position after the call's arguments."""
+_call_end: CallEnd | None = None
+
+
+def register_call_schema(call_end: CallEnd) -> None:
+    """The runtime says where a call's arguments end (only its schema knows): needed to decode a call inside
+    another value (a governance proposal). A call at the end of an extrinsic needs no schema."""
+    global _call_end
+    _call_end = call_end
 
 
 @dataclass(frozen=True)
 class Call(Struct):
-    """A runtime call by fixed indices: module index, call index within the module, arguments."""
+    """A runtime call by fixed indices: module index, call index within the module, and the SCALE encoding of its
+    arguments (the runtime's call table decodes and checks them)."""
 
     module: int
     function: int
-    args: tuple[Any, ...]
+    args: bytes
 
-    WIRE = (("module", U8), ("function", U8), ("args", ListOf(Generic(), MAX_CALL_ARGS)))
+    WIRE = (("module", U8), ("function", U8), ("args", Bytes(max_len=MAX_EXTRINSIC_SIZE)))
+
+    def encode_scale(self) -> bytes:
+        if not (0 <= self.module <= 255 and 0 <= self.function <= 255) or type(self.args) is not bytes:
+            raise DecodeError(f"not a call: ({self.module!r}, {self.function!r})")
+        return bytes((self.module, self.function)) + self.args
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[Call, int]:
+        """A call inside another value: its arguments end where the runtime's schema says."""
+        return cls.decode_nested(data, pos, 0)
+
+    @classmethod
+    def decode_nested(cls, data: bytes, pos: int, depth: int) -> tuple[Call, int]:
+        if depth >= MAX_CALL_DEPTH:
+            raise DecodeError(f"calls nested deeper than {MAX_CALL_DEPTH}")
+        if _call_end is None:
+            raise DecodeError("no runtime call schema to decode a nested call with")
+        if pos + 2 > len(data):
+            raise DecodeError("expected a call, found the end of the input")
+        end = _call_end(data, pos, depth + 1)
+        return cls(data[pos], data[pos + 1], data[pos + 2 : end]), end
+
+    @classmethod
+    def decode_rest(cls, data: bytes, pos: int) -> Call:
+        """The call that runs to the end of `data` (as in an extrinsic)."""
+        if pos + 2 > len(data):
+            raise DecodeError("expected a call, found the end of the input")
+        return cls(data[pos], data[pos + 1], data[pos + 2 :])
 
 
 @dataclass(frozen=True)
 class Era(Struct):
-    """Mortality. period == 0: immortal (birth must be 0). Otherwise valid for blocks birth .. birth+period-1."""
+    """Substrate's mortality: immortal (period 0), or valid for `period` blocks (a power of two, 4 to 65,536) from
+    the latest block numbered `phase` modulo `period` (its birth). The signer commits to the birth block's hash."""
 
-    birth: int
-    period: int
+    period: int = 0
+    phase: int = 0
 
-    WIRE = (("birth", U64), ("period", U32))
+    WIRE = (("period", U32), ("phase", U32))
+
+    def __post_init__(self) -> None:
+        if self.period == 0:
+            if self.phase != 0:
+                raise DecodeError("an immortal era has phase 0")
+            return
+        if self.period < 4 or self.period > 65536 or self.period & (self.period - 1):
+            raise DecodeError(f"an era's period is a power of two from 4 to 65536, not {self.period}")
+        quantum = max(self.period >> 12, 1)
+        if not 0 <= self.phase < self.period or self.phase % quantum:
+            raise DecodeError(f"phase {self.phase} is not a phase of an era of period {self.period}")
+
+    @classmethod
+    def mortal(cls, period: int, current: int) -> Era:
+        """An era of about `period` blocks born at block `current` (Substrate's `Era::mortal`): the period is rounded
+        up to a power of two in 4..65,536 and the phase to the era's quantum."""
+        period = min(max(1 << max(period - 1, 1).bit_length(), 4), 65536)
+        quantum = max(period >> 12, 1)
+        return cls(period, current % period // quantum * quantum)
 
     @property
     def immortal(self) -> bool:
         return self.period == 0
 
-    def __post_init__(self) -> None:
-        if self.period == 0 and self.birth != 0:
-            raise DecodeError("an immortal era must have birth 0")
+    def birth(self, current: int) -> int:
+        """The birth block as seen from block `current`: the latest block at or before it with this phase (or this
+        phase itself, later than `current`, for a block too early for the era)."""
+        if self.period == 0:
+            return 0
+        return (max(current, self.phase) - self.phase) // self.period * self.period + self.phase
 
     def is_alive_at(self, number: int) -> bool:
-        return self.immortal or self.birth <= number < self.birth + self.period
+        """Whether a block numbered `number` may carry an extrinsic of this era (its birth is not in the future)."""
+        return self.period == 0 or self.birth(number) <= number
+
+    def encode_scale(self) -> bytes:
+        if self.period == 0:
+            return b"\x00"
+        quantum = max(self.period >> 12, 1)
+        low = min(15, max(1, (self.period & -self.period).bit_length() - 2))
+        return (low | (self.phase // quantum) << 4).to_bytes(2, "little")
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[Era, int]:
+        if pos >= len(data):
+            raise DecodeError("expected an era, found the end of the input")
+        if data[pos] == 0:
+            return IMMORTAL, pos + 1
+        if pos + 2 > len(data):
+            raise DecodeError("truncated era")
+        encoded = int.from_bytes(data[pos : pos + 2], "little")
+        period = 2 << (encoded % 16)
+        quantum = max(period >> 12, 1)
+        phase = (encoded >> 4) * quantum
+        if period < 4 or phase >= period:
+            raise DecodeError(f"invalid mortal era 0x{encoded:04x}")
+        era = cls(period, phase)
+        if era.encode_scale() != data[pos : pos + 2]:
+            raise DecodeError(f"non-canonical mortal era 0x{encoded:04x}")
+        return era, pos + 2
 
 
 IMMORTAL = Era(0, 0)
@@ -74,20 +189,66 @@ class Extrinsic(Struct):
         ("signature", Bytes(64)),
     )
 
+    def encode_scale(self) -> bytes:
+        if type(self.signer) is not bytes or len(self.signer) != 32:
+            raise DecodeError("an extrinsic's signer is 32 bytes")
+        if type(self.signature) is not bytes or len(self.signature) != 64:
+            raise DecodeError("an extrinsic's signature is 64 bytes")
+        if type(self.nonce) is not int or not 0 <= self.nonce <= NONCE_MAX:
+            raise DecodeError(f"nonce out of range: {self.nonce!r}")
+        if type(self.tip) is not int or not 0 <= self.tip < 2**128:
+            raise DecodeError(f"tip out of range: {self.tip!r}")
+        body = b"".join((
+            b"\x84\x00", self.signer, b"\x00", self.signature,
+            self.era.encode_scale(), scale.encode_compact(self.nonce), scale.encode_compact(self.tip),
+            self.call.encode_scale(),
+        ))
+        return scale.encode_compact(len(body)) + body
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[Extrinsic, int]:
+        length, start = scale.decode_compact(data, pos, MAX_EXTRINSIC_SIZE)
+        end = start + length
+        if end > len(data):
+            raise DecodeError(f"extrinsic of {length} bytes runs past the end of the input")
+        xt = cls.decode_body(data[start:end])
+        object.__setattr__(xt, "_encoded", data[pos:end])
+        return xt, end
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Extrinsic:
+        """The extrinsic whose body (everything after the length prefix) is exactly `body`."""
+        if len(body) < 100:
+            raise DecodeError(f"a signed extrinsic is at least 100 bytes, got {len(body)}")
+        if body[0] != SIGNED_V4:
+            raise DecodeError(f"expected a signed v4 extrinsic (0x84), got 0x{body[0]:02x}")
+        if body[1] != ADDRESS_ID:
+            raise DecodeError(f"only MultiAddress::Id signers are accepted, got variant {body[1]}")
+        if body[34] != SIGNATURE_ED25519:
+            raise DecodeError(f"only ed25519 signatures are accepted, got MultiSignature variant {body[34]}")
+        era, pos = Era.decode_at(body, 99)
+        nonce, pos = scale.decode_compact(body, pos, NONCE_MAX)
+        tip, pos = scale.decode_compact(body, pos)
+        return cls(body[2:34], nonce, tip, era, Call.decode_rest(body, pos), body[35:99])
+
     @classmethod
     def decode_checked(cls, data: bytes) -> Extrinsic:
         """Decode an extrinsic from untrusted bytes with the extrinsic size limit."""
-        return cls.decode(data, max_size=MAX_EXTRINSIC_SIZE)
+        return cls.decode(data, max_size=MAX_EXTRINSIC_SIZE + 4)
 
-    def signing_payload(self, genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bytes:
-        """The message this extrinsic's signer signed, for that chain, birth block and spec version; the last one
+    def signing_payload(
+        self, genesis_hash: bytes, birth_hash: bytes, spec_version: int, tx_version: int = TRANSACTION_VERSION
+    ) -> bytes:
+        """The message this extrinsic's signer signed, for that chain, birth block and versions; the last one
         computed is kept (a pooled extrinsic's, made when it was admitted, is asked for again when it is
         authored)."""
-        key = (genesis_hash, birth_hash, spec_version)
-        cached: tuple[tuple[bytes, bytes, int], bytes] | None = self.__dict__.get("_signing")
+        key = (genesis_hash, birth_hash, spec_version, tx_version)
+        cached: tuple[tuple[bytes, bytes, int, int], bytes] | None = self.__dict__.get("_signing")
         if cached is not None and cached[0] == key:
             return cached[1]
-        message = signing_payload(self.call, self.nonce, self.tip, self.era, genesis_hash, birth_hash, spec_version)
+        message = signing_payload(
+            self.call, self.nonce, self.tip, self.era, genesis_hash, birth_hash, spec_version, tx_version
+        )
         object.__setattr__(self, "_signing", (key, message))
         return message
 
@@ -96,26 +257,38 @@ class Extrinsic(Struct):
 
 
 def signing_payload(
-    call: Call, nonce: int, tip: int, era: Era, genesis_hash: bytes, birth_hash: bytes, spec_version: int
+    call: Call, nonce: int, tip: int, era: Era, genesis_hash: bytes, birth_hash: bytes, spec_version: int,
+    tx_version: int = TRANSACTION_VERSION,
 ) -> bytes:
-    """The 32-byte message a signer signs: blake2b-256 of the domain-tagged payload."""
-    return _signing_hash(
-        call.to_wire(), U64.to_wire(nonce), AMOUNT.to_wire(tip), era.to_wire(),
-        HASH.to_wire(genesis_hash), HASH.to_wire(birth_hash), U32.to_wire(spec_version),
-    )
+    """The bytes a signer signs (FRAME's `SignedPayload`): the payload, or its blake2b-256 when over 256 bytes."""
+    payload = b"".join((
+        call.encode_scale(), era.encode_scale(), scale.encode_compact(nonce), scale.encode_compact(tip),
+        spec_version.to_bytes(4, "little"), tx_version.to_bytes(4, "little"), genesis_hash, birth_hash,
+    ))
+    return blake2b_256(payload) if len(payload) > SIGNED_PAYLOAD_HASH_OVER else payload
 
 
-def signing_payload_of_wire(wire: list[Any], genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bytes:
-    """`signing_payload` from an extrinsic's wire form as a canonical, decoded block holds it (the signature
-    worker's fast path): its call, nonce, tip and era parts are already what `to_wire` would make of them."""
-    return _signing_hash(
-        wire[4], wire[1], wire[2], wire[3],
-        HASH.to_wire(genesis_hash), HASH.to_wire(birth_hash), U32.to_wire(spec_version),
-    )
+def signing_payload_of_body(
+    body: bytes, genesis_hash: bytes, birth_hash: bytes, spec_version: int, tx_version: int = TRANSACTION_VERSION
+) -> tuple[bytes, bytes, bytes]:
+    """(signer, signature, signing message) straight from a well-formed extrinsic body (the signature worker's
+    fast path: the importer decoded these very bytes): the payload is the call, then the extra, then the rest."""
+    extra_end = _extra_end(body)
+    payload = b"".join((
+        body[extra_end:], body[99:extra_end],
+        spec_version.to_bytes(4, "little"), tx_version.to_bytes(4, "little"), genesis_hash, birth_hash,
+    ))
+    message = blake2b_256(payload) if len(payload) > SIGNED_PAYLOAD_HASH_OVER else payload
+    return body[2:34], body[35:99], message
 
 
-def _signing_hash(call: Any, nonce: Any, tip: Any, era: Any, genesis: Any, birth: Any, spec_version: Any) -> bytes:
-    return blake2b_256(pack(["btt-extrinsic", call, nonce, tip, era, genesis, birth, spec_version]))
+def _extra_end(body: bytes) -> int:
+    """Where the extra data (era, nonce, tip) of a well-formed body ends and its call starts."""
+    pos = 100 if body[99] == 0 else 101
+    for _ in range(2):  # nonce, tip: compact integers
+        mode = body[pos] & 0b11
+        pos += 1 if mode == 0 else 2 if mode == 1 else 4 if mode == 2 else 1 + (body[pos] >> 2) + 4
+    return pos
 
 
 def sign_extrinsic(
@@ -127,11 +300,13 @@ def sign_extrinsic(
     tip: int = 0,
     era: Era = IMMORTAL,
     birth_hash: bytes | None = None,
+    tx_version: int = TRANSACTION_VERSION,
 ) -> Extrinsic:
     """Build and sign an extrinsic. For an immortal era the birth hash is the genesis hash."""
     if birth_hash is None:
         if not era.immortal:
             raise ValueError("a mortal era needs the birth block hash")
         birth_hash = genesis_hash
-    msg = signing_payload(call, nonce, tip, era, genesis_hash, birth_hash, spec_version)
+    msg = signing_payload(call, nonce, tip, era, genesis_hash, birth_hash, spec_version, tx_version)
     return Extrinsic(pair.public, nonce, tip, era, call, pair.sign(msg))
+

@@ -204,6 +204,14 @@ def state_get_metadata(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
     return RUNTIME.metadata()
 
 
+@method("btt_callTable", optional("at", p.block_hash))
+def btt_call_table(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
+    """The call table as JSON (module and call indices, argument names and field types, weights): what btt's own
+    clients build calls from without decoding SCALE metadata."""
+    reader_at(ctx, at)
+    return RUNTIME.metadata()
+
+
 @method("state_getRuntimeVersion", optional("at", p.block_hash), aliases=("chain_getRuntimeVersion",))
 def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
     reader_at(ctx, at)

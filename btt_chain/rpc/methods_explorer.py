@@ -176,7 +176,7 @@ def render_extrinsic(
         "signer": encode_address(xt.signer, prefix),
         "nonce": xt.nonce,
         "tip": str(xt.tip),
-        "era": None if xt.era.immortal else {"birth": xt.era.birth, "period": xt.era.period},
+        "era": None if xt.era.immortal else {"birth": xt.era.birth(header.number), "period": xt.era.period},
         "call": render_call(xt.call, prefix),
         **_outcome(view, index),
         "events": events,

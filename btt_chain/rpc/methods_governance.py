@@ -21,7 +21,7 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
-from btt_chain.primitives.codec import U64_MAX, U128, AccountId, Field, ListOf, Nested, Struct
+from btt_chain.primitives.codec import U64_MAX, U128, AccountId, Compact, Field, ListOf, MultiAddress, Nested, Struct
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.rpc import params as p
@@ -91,9 +91,9 @@ def share(value: Fraction) -> str:
 
 def render_value(f: Field, value: Any, prefix: int) -> Any:
     """A decoded call argument as JSON: amounts as decimal strings, accounts as SS58, bytes as 0x-hex."""
-    if isinstance(f, U128):
+    if isinstance(f, U128) or (isinstance(f, Compact) and f.bits > 64):
         return str(value)
-    if isinstance(f, AccountId):
+    if isinstance(f, (AccountId, MultiAddress)):
         return encode_address(value, prefix)
     if isinstance(f, ListOf):
         return [render_value(f.item, v, prefix) for v in value]

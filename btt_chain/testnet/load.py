@@ -96,9 +96,9 @@ class LoadGenerator:
                 log.debug("load: %s unreachable: %r", node, exc)
                 await asyncio.sleep(0.5)
                 continue
-            call = RUNTIME.call("balances.transfer", self._dest, TRANSFER_BASE_UNITS)
+            call = RUNTIME.call("balances.transfer_allow_death", self._dest, TRANSFER_BASE_UNITS)
             xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, self.spec_version,
-                                era=Era(int(head["number"], 16), MORTALITY), birth_hash=bytes.fromhex(head["hash"][2:]))
+                                era=Era.mortal(MORTALITY, int(head["number"], 16)), birth_hash=bytes.fromhex(head["hash"][2:]))
             record = TxRecord("0x" + xt.hash().hex(), node, self.clock())
             self.records.append(record)
             await self._watch(session, url, "0x" + xt.encode().hex(), record)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL
+from btt_chain.primitives.codec import ADDRESS, BOOL, COMPACT_AMOUNT
 from runtime.balances import logic
 from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
 
 
-def transfer(ctx: CallContext, origin: Origin, dest: bytes, amount: int) -> None:
-    """Send `amount` to `dest`; a sender left below the existential deposit loses the dust."""
-    logic.transfer(ctx, ensure_signed(origin), dest, amount, keep_alive=False)
+def transfer_allow_death(ctx: CallContext, origin: Origin, dest: bytes, value: int) -> None:
+    """Send `value` to `dest`; a sender left below the existential deposit loses the dust."""
+    logic.transfer(ctx, ensure_signed(origin), dest, value, keep_alive=False)
 
 
-def transfer_keep_alive(ctx: CallContext, origin: Origin, dest: bytes, amount: int) -> None:
-    """Send `amount` to `dest`, failing if the sender would drop below the existential deposit."""
-    logic.transfer(ctx, ensure_signed(origin), dest, amount, keep_alive=True)
+def transfer_keep_alive(ctx: CallContext, origin: Origin, dest: bytes, value: int) -> None:
+    """Send `value` to `dest`, failing if the sender would drop below the existential deposit."""
+    logic.transfer(ctx, ensure_signed(origin), dest, value, keep_alive=True)
 
 
 def transfer_all(ctx: CallContext, origin: Origin, dest: bytes, keep_alive: bool) -> None:
@@ -29,22 +29,25 @@ def transfer_all(ctx: CallContext, origin: Origin, dest: bytes, keep_alive: bool
     logic.transfer(ctx, who, dest, amount, keep_alive)
 
 
-def burn(ctx: CallContext, origin: Origin, amount: int, keep_alive: bool) -> None:
-    """Destroy `amount` of the caller's balance; total issuance falls for good."""
-    logic.burn(ctx, ensure_signed(origin), amount, keep_alive)
+def burn(ctx: CallContext, origin: Origin, value: int, keep_alive: bool) -> None:
+    """Destroy `value` of the caller's balance; total issuance falls for good."""
+    logic.burn(ctx, ensure_signed(origin), value, keep_alive)
 
 
-_DEST = ("dest", ACCOUNT)
-_AMOUNT = ("amount", AMOUNT)
+_DEST = ("dest", ADDRESS)
+_VALUE = ("value", COMPACT_AMOUNT)
+"""FRAME's argument names and types (`dest: MultiAddress`, `value: Compact<u128>`), so Substrate wallets build
+these calls from the metadata as they build FRAME's."""
 
 MODULE = ModuleDef(
     index=1,
     name="balances",
     calls=(
-        CallDef(0, "transfer", (_DEST, _AMOUNT), 100, transfer, transfer.__doc__ or ""),
-        CallDef(1, "transfer_keep_alive", (_DEST, _AMOUNT), 100, transfer_keep_alive,
+        CallDef(0, "transfer_allow_death", (_DEST, _VALUE), 100, transfer_allow_death,
+                transfer_allow_death.__doc__ or ""),
+        CallDef(1, "transfer_keep_alive", (_DEST, _VALUE), 100, transfer_keep_alive,
                 transfer_keep_alive.__doc__ or ""),
         CallDef(2, "transfer_all", (_DEST, ("keep_alive", BOOL)), 110, transfer_all, transfer_all.__doc__ or ""),
-        CallDef(3, "burn", (_AMOUNT, ("keep_alive", BOOL)), 80, burn, burn.__doc__ or ""),
+        CallDef(3, "burn", (_VALUE, ("keep_alive", BOOL)), 80, burn, burn.__doc__ or ""),
     ),
 )

@@ -75,8 +75,8 @@ Int32Array = npt.NDArray[np.int32]
 
 
 class ZeroPoint(Field):
-    """An int8 zero point, carried as its two's-complement byte (0 to 255: -1 is 255): the wire has no negative
-    integers (`codec.unpack` refuses them), so a signed field would encode but never decode."""
+    """An int8 zero point: SCALE `i8`, its two's-complement byte (in the msgpack wire form the byte as 0 to 255, -1 is
+    255, since `codec.unpack` refuses negative integers)."""
 
     name = "zero point"
 
@@ -89,6 +89,15 @@ class ZeroPoint(Field):
         if type(wire) is not int or not 0 <= wire <= 255:
             raise DecodeError(f"a zero point is carried as a byte (0 to 255), got {wire!r}")
         return wire - 256 if wire >= 128 else wire
+
+    def encode_scale(self, value: Any) -> bytes:
+        return bytes((self.to_wire(value),))
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        if pos >= len(data):
+            raise DecodeError("expected a zero point, found the end of the input")
+        wire = data[pos]
+        return (wire - 256 if wire >= 128 else wire), pos + 1
 
 
 ZP = ZeroPoint()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from btt_chain.primitives import scale
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64, Field, Struct, UInt
 from btt_chain.primitives.errors import DecodeError
 
@@ -13,7 +14,7 @@ U256_MAX = 2**256 - 1
 
 
 class U256(Field):
-    """Unsigned 256-bit integer as exactly 32 big-endian bytes (the fee-share accumulator needs the headroom)."""
+    """Unsigned 256-bit integer (the fee-share accumulator needs the headroom): SCALE `u256`, 32 little-endian bytes."""
 
     name = "u256"
 
@@ -26,6 +27,14 @@ class U256(Field):
         if type(wire) is not bytes or len(wire) != 32:
             raise DecodeError("expected a u256 as 32 bytes")
         return int.from_bytes(wire, "big")
+
+    def encode_scale(self, value: Any) -> bytes:
+        if type(value) is not int or not 0 <= value <= U256_MAX:
+            raise DecodeError(f"u256 out of range: {value!r}")
+        return value.to_bytes(32, "little")
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return scale.decode_uint(data, pos, 32)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def test_multisig_create_refuses_a_bad_threshold(capsys: pytest.CaptureFixture[s
 
 def test_call_args_use_the_metadata_types() -> None:
     bob = dev_keypair("bob").public
-    args = convert_call_args("balances.transfer", '["bob", "10.5"]', lambda s: dev_keypair(s).public)
+    args = convert_call_args("balances.transfer_allow_death", '["bob", "10.5"]', lambda s: dev_keypair(s).public)
     assert args == (bob, 10_500_000_000_000_000_000)
     assert convert_call_args("bonds.withdraw_unbonded", "[]", lambda s: b"") == ()
     key = "0x" + "07" * 32
@@ -37,8 +37,8 @@ def test_call_args_use_the_metadata_types() -> None:
         b"\x07" * 32, b"\x07" * 32,
     )
     with pytest.raises(ConfigError, match="takes a JSON array of 2"):
-        convert_call_args("balances.transfer", '["bob"]', lambda s: b"")
+        convert_call_args("balances.transfer_allow_death", '["bob"]', lambda s: b"")
     with pytest.raises(ConfigError, match="expected u128"):
-        convert_call_args("balances.transfer", '["bob", 1.5]', lambda s: dev_keypair(s).public)
+        convert_call_args("balances.transfer_allow_death", '["bob", 1.5]', lambda s: dev_keypair(s).public)
     with pytest.raises(ConfigError, match="unknown call"):
         convert_call_args("nope.nothing", "[]", lambda s: b"")

@@ -54,12 +54,12 @@ def test_the_client_and_the_wallet_commands_load_without_node_dependencies() -> 
 @pytest.mark.parametrize(
     ("name", "args"),
     [
-        ("balances.transfer", (dev_keypair("bob").public, 10**18)),
+        ("balances.transfer_allow_death", (dev_keypair("bob").public, 10**18)),
         ("staking.stake", ("flexible", 5 * 10**18)),
         ("bonds.register_validator", (b"\x01" * 32, b"\x02" * 32)),
         ("governance.vote", (3, True, 7)),
         ("multisig.approve", ([dev_keypair("bob").public], 2, b"call bytes")),
-        ("governance.propose", (RUNTIME.call("balances.transfer", b"\x03" * 32, 1), b"\x00" * 32, 10**20, False)),
+        ("governance.propose", (RUNTIME.call("balances.transfer_allow_death", b"\x03" * 32, 1), b"\x00" * 32, 10**20, False)),
     ],
 )
 def test_the_call_table_builds_what_the_runtime_builds(name: str, args: tuple[object, ...]) -> None:
@@ -73,9 +73,9 @@ def test_the_call_table_refuses_unknown_calls_and_wrong_arguments() -> None:
     with pytest.raises(ConfigError, match="unknown call 'balances.teleport'"):
         table.build_call("balances.teleport")
     with pytest.raises(ConfigError, match="takes 2 arguments"):
-        table.build_call("balances.transfer", b"\x00" * 32)
+        table.build_call("balances.transfer_allow_death", b"\x00" * 32)
     with pytest.raises(ConfigError, match="argument amount"):
-        table.build_call("balances.transfer", b"\x00" * 32, -1)
+        table.build_call("balances.transfer_allow_death", b"\x00" * 32, -1)
 
 
 def test_key_uris_are_dev_paths_or_secret_phrases() -> None:

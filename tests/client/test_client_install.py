@@ -32,7 +32,7 @@ alice = Wallet(keypair_from_uri("//Alice"), sys.argv[1])
 bob = keypair_from_uri("//Bob")
 amount = parse_btt("12.5")
 before = alice.free_balance(bob.public)
-dry = alice.dry_run("balances.transfer", bob.public, amount)
+dry = alice.dry_run("balances.transfer_allow_death", bob.public, amount)
 assert dry["valid"] and dry["success"], dry
 try:
     alice.transfer(bob.public, alice.free_balance() * 2)

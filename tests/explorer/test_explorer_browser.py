@@ -58,7 +58,7 @@ def test_a_cli_transfer_shows_on_the_chain_and_both_account_pages(
     browser.page.fill("#search", sent["hash"])
     browser.page.click("#search-form button")
     browser.page.wait_for_selector(f'#xt-fee[data-base="{fee}"]', timeout=WAIT_MS)
-    assert browser.page.inner_text("#xt-call") == "balances.transfer"
+    assert browser.page.inner_text("#xt-call") == "balances.transfer_allow_death"
 
     for who, expected in ((eve, eve_before - amount - fee), (charlie, charlie_before + amount)):
         log.info("the account page of %s shows free = %d base units", who, expected)
@@ -132,7 +132,7 @@ def test_screenshots_of_every_page(browser: Browser, explorer_node: ExplorerNode
     node.cli("invoice", "create", "--payee", "eve", "--amount", "200", "--due", "3600", "--memo", "cleaning",
              "--from", "eve")
     transfer = next(x for x in node.rpc("btt_explorerAccountExtrinsics", eve, 2000, 20)["extrinsics"]
-                    if x["call"]["name"] == "balances.transfer")
+                    if x["call"]["name"] == "balances.transfer_allow_death")
     routes = {
         "chain": ("chain", "#blocks tbody tr[data-number]"),
         "block": (f"block/{transfer['blockNumber']}", "#block-extrinsics"),
@@ -170,7 +170,7 @@ def test_a_big_block_shows_its_extrinsics_a_page_at_a_time(browser: Browser, exp
         pair = dev_keypair(name)
         nonce = node.rpc("system_accountNextIndex", "0x" + pair.public.hex())
         for k in range(60 // len(senders)):
-            xt = sign_extrinsic(pair, RUNTIME.call("balances.transfer", alice, UNIT), nonce + k, genesis,
+            xt = sign_extrinsic(pair, RUNTIME.call("balances.transfer_allow_death", alice, UNIT), nonce + k, genesis,
                                 RUNTIME.spec_version)
             hashes.append(node.rpc("author_submitExtrinsic", "0x" + xt.encode().hex()))
 

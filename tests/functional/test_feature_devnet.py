@@ -33,7 +33,7 @@ def transfer(node: NodeProcess, sender: str, dest: str, amount: int) -> str:
     genesis = bytes.fromhex(node.call("chain_getBlockHash", 0)[2:])
     pair = dev_keypair(sender)
     nonce = node.call("system_accountNextIndex", "0x" + pair.public.hex())
-    call = RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount)
+    call = RUNTIME.call("balances.transfer_allow_death", dev_keypair(dest).public, amount)
     xt = sign_extrinsic(pair, call, nonce, genesis, RUNTIME.spec_version)
     return node.call("author_submitExtrinsic", "0x" + xt.encode().hex())
 

@@ -64,7 +64,7 @@ def test_economics_walk_through(harness: Harness, capsys: pytest.CaptureFixture[
     assert parse_btt(discounted) == parse_btt(full) - parse_btt(full) * 2000 // 10_000
 
     harness.log("the 2-of-3 multisig moves liquidity funds only with two approvals")
-    args = ("--signatories", "alice,bob,charlie", "--threshold", "2", "--call", "balances.transfer",
+    args = ("--signatories", "alice,bob,charlie", "--threshold", "2", "--call", "balances.transfer_allow_death",
             "--args", '["dave", "5"]')
     dave = int(account("dave")["free"])
     cli(capsys, "multisig", "approve", "--from", "alice", *args, *rpc)

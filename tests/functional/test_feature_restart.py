@@ -15,7 +15,7 @@ def _transfer(node, amount: int) -> str:
     genesis = bytes.fromhex(node.call("chain_getBlockHash", 0)[2:])
     alice = dev_keypair("alice")
     nonce = node.call("system_accountNextIndex", "0x" + alice.public.hex())
-    call = RUNTIME.call("balances.transfer", dev_keypair("bob").public, amount)
+    call = RUNTIME.call("balances.transfer_allow_death", dev_keypair("bob").public, amount)
     xt = sign_extrinsic(alice, call, nonce, genesis, RUNTIME.spec_version)
     return node.call("author_submitExtrinsic", "0x" + xt.encode().hex())
 

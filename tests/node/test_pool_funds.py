@@ -39,7 +39,7 @@ def sign(chain, pair: Keypair, call: Call, nonce: int, tip: int = 0) -> Extrinsi
 
 
 def pay(chain, pair: Keypair, amount: int, nonce: int, tip: int = 0, dest: str = "bob") -> Extrinsic:
-    return sign(chain, pair, RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount), nonce, tip)
+    return sign(chain, pair, RUNTIME.call("balances.transfer_allow_death", dev_keypair(dest).public, amount), nonce, tip)
 
 
 def drain(chain, pair: Keypair, nonce: int, dest: bytes | None = None) -> Extrinsic:
@@ -53,7 +53,7 @@ def funded(chain, amounts: list[int]) -> list[Keypair]:
     alice = dev_keypair("alice")
     keys = [Keypair.generate() for _ in amounts]
     n0 = system.account.get(chain.state(), alice.public).nonce
-    _, dropped = author_next(chain, [sign(chain, alice, RUNTIME.call("balances.transfer", k.public, a), n0 + i)
+    _, dropped = author_next(chain, [sign(chain, alice, RUNTIME.call("balances.transfer_allow_death", k.public, a), n0 + i)
                                      for i, (k, a) in enumerate(zip(keys, amounts, strict=True))])
     assert not dropped
     return keys
@@ -96,7 +96,7 @@ def test_every_counted_call_and_argument_exists():
 def test_call_spend_of_transfers_stakes_bonds_deposits_and_unknown_calls():
     bob = dev_keypair("bob").public
     cases = [
-        (RUNTIME.call("balances.transfer", bob, 7 * UNIT), Spend(7 * UNIT)),
+        (RUNTIME.call("balances.transfer_allow_death", bob, 7 * UNIT), Spend(7 * UNIT)),
         (RUNTIME.call("balances.transfer_keep_alive", bob, 3), Spend(3)),
         (RUNTIME.call("balances.burn", 5, True), Spend(5)),
         (RUNTIME.call("balances.transfer_all", bob, True), Spend(rest=True)),
@@ -168,7 +168,7 @@ def test_the_same_money_backs_one_sender_at_a_time():
     for x in held:
         pool.submit(x.encode())
     before = snapshot(pool)
-    move = sign(chain, first, RUNTIME.call("balances.transfer", second.public, 9 * UNIT), 0)
+    move = sign(chain, first, RUNTIME.call("balances.transfer_allow_death", second.public, 9 * UNIT), 0)
     with pytest.raises(InvalidExtrinsic, match="cannot pay the fees, tips and amounts of its 5 pooled"):
         pool.submit(move.encode())
     assert snapshot(pool) == before and dropped == []

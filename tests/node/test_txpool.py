@@ -113,7 +113,7 @@ def signed(chain, pair, dest: str, amount: int, nonce: int, tip: int = 0):
     from btt_chain.primitives.keys import dev_keypair
     from runtime.modules import RUNTIME
 
-    call = RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount)
+    call = RUNTIME.call("balances.transfer_allow_death", dev_keypair(dest).public, amount)
     return sign_extrinsic(pair, call, nonce, chain.genesis_hash, RUNTIME.spec_version, tip=tip)
 
 
@@ -179,7 +179,7 @@ def _fund(chain, who: bytes, amount: int):
 
     alice = dev_keypair_("alice")
     nonce = system.account.get(chain.state(), alice.public).nonce
-    return sign_extrinsic(alice, RUNTIME.call("balances.transfer", who, amount), nonce, chain.genesis_hash,
+    return sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", who, amount), nonce, chain.genesis_hash,
                           RUNTIME.spec_version)
 
 
@@ -194,7 +194,7 @@ def test_a_flood_of_five_times_the_capacity_leaves_honest_transfers_admitted_and
     attackers = [Keypair.generate() for _ in range(8)]
     alice = dev_keypair_("alice")
     n0 = system.account.get(chain.state(), alice.public).nonce
-    author_next(chain, [sign_extrinsic(alice, RUNTIME.call("balances.transfer", a.public, UNIT), n0 + i,
+    author_next(chain, [sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", a.public, UNIT), n0 + i,
                                        chain.genesis_hash, RUNTIME.spec_version) for i, a in enumerate(attackers)])
     attempts = refused = 0
     for _ in range(160):  # never-funded keys

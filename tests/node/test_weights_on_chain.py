@@ -122,7 +122,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         weights_source.take_missing()
         reveal = submit(node, ALICE, "compute.reveal_result", job_id, result.output_root, result.salt, openings)
         remark = submit(node, ALICE, "system.remark", b"after the reveal")
-        transfer = submit(node, BOB, "balances.transfer", FERDIE.public, UNIT)
+        transfer = submit(node, BOB, "balances.transfer_allow_death", FERDIE.public, UNIT)
         without_blob = author(node)
         pooled = [t.hash for t in node.pool.pending()]
         missing = weights_source.take_missing()

@@ -42,7 +42,7 @@ async def test_a_blocks_events_are_rendered_once_for_every_subscriber(rpc: RpcHa
                 assert (await _recv(ws))["method"] == "btt_newEvents"  # the head's events, first
         rendered.clear()
         for nonce in range(3):
-            xt = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT, nonce=nonce)
+            xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT, nonce=nonce)
             rpc.node.submit_extrinsic(xt.encode())
         imported = rpc.author_block()
         assert rendered == []  # import only noted the block
@@ -84,7 +84,7 @@ async def test_an_events_notification_is_bounded_and_says_what_it_left_out(rpc: 
         assert "result" in await _recv(ws)
         await _recv(ws)
         for nonce in range(4):
-            xt = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT, nonce=nonce)
+            xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT, nonce=nonce)
             rpc.node.submit_extrinsic(xt.encode())
         imported = rpc.author_block()
         result = (await _recv(ws))["params"]["result"]

@@ -51,11 +51,11 @@ def chain_ctx() -> Iterator[RpcContext]:
         for i in range(TRANSFERS):
             signer = bob if i % 3 == 2 else alice
             dest = alice.public if signer is bob else (0xD0 << 248 | i).to_bytes(32, "big")
-            call_ = RUNTIME.call("balances.transfer", dest, UNIT)
+            call_ = RUNTIME.call("balances.transfer_allow_death", dest, UNIT)
             xts.append(sign_extrinsic(signer, call_, nonces[signer.public], chain.genesis_hash, RUNTIME.spec_version))
             nonces[signer.public] += 1
         # one that fails: charlie cannot pay 10^9 BTT (its events are ExtrinsicFailed only)
-        xts.append(sign_extrinsic(charlie, RUNTIME.call("balances.transfer", bob.public, 10**9 * UNIT), 0,
+        xts.append(sign_extrinsic(charlie, RUNTIME.call("balances.transfer_allow_death", bob.public, 10**9 * UNIT), 0,
                                   chain.genesis_hash, RUNTIME.spec_version))
         chain.author_block(chain.head.slot + 1, alice, [])
         imported, dropped = chain.author_block(chain.head.slot + 1, alice, [(x, len(x.encode())) for x in xts])

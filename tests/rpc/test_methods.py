@@ -46,7 +46,7 @@ def hx(data: bytes) -> str:
 
 
 async def submit_transfer(rpc: RpcHarness, amount: int, **kw: Any) -> tuple[str, bytes]:
-    encoded = rpc.sign(rpc.alice, "balances.transfer", BOB.public, amount, **kw).encode()
+    encoded = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, amount, **kw).encode()
     return await rpc.call("author_submitExtrinsic", hx(encoded)), encoded
 
 
@@ -172,7 +172,7 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     alice_before = system.account.get(node.chain.state(), rpc.alice.public)
     bob_before = int((await rpc.call("btt_account", addr(BOB.public)))["free"])
 
-    xt = rpc.sign(rpc.alice, "balances.transfer", BOB.public, amount)
+    xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, amount)
     encoded = xt.encode()
     info = await rpc.call("payment_queryInfo", hx(encoded))
     assert info["class"] == "normal" and info["weight"] == 100
@@ -242,10 +242,10 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
 @pytest.mark.asyncio
 async def test_failed_call_is_included_with_its_error(rpc: RpcHarness) -> None:
     too_much = 10**9 * UNIT  # more than alice has: the pool refuses it, so it is never charged
-    encoded = rpc.sign(rpc.alice, "balances.transfer", BOB.public, too_much).encode()
+    encoded = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, too_much).encode()
     await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, "cannot pay the fees, tips and amounts",
                                       "author_submitExtrinsic", hx(encoded))
-    to_self = rpc.sign(rpc.alice, "balances.transfer", rpc.alice.public, UNIT).encode()
+    to_self = rpc.sign(rpc.alice, "balances.transfer_allow_death", rpc.alice.public, UNIT).encode()
     xt_hash = await rpc.call("author_submitExtrinsic", hx(to_self))
     imported = rpc.author_block()
     status = await rpc.call("btt_extrinsicStatus", xt_hash)
@@ -260,8 +260,8 @@ async def test_failed_call_is_included_with_its_error(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_future_nonce_is_pending_then_included(rpc: RpcHarness) -> None:
-    first = rpc.sign(rpc.alice, "balances.transfer", BOB.public, UNIT, nonce=0)
-    second = rpc.sign(rpc.alice, "balances.transfer", BOB.public, UNIT, nonce=1)
+    first = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT, nonce=0)
+    second = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT, nonce=1)
     h2 = await rpc.call("author_submitExtrinsic", hx(second.encode()))
     assert await rpc.call("system_accountNextIndex", addr(rpc.alice.public)) == 0
     h1 = await rpc.call("author_submitExtrinsic", hx(first.encode()))
@@ -501,7 +501,7 @@ async def test_subscriptions_over_http_are_refused(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_invalid_transactions(rpc: RpcHarness) -> None:
-    good = rpc.sign(rpc.alice, "balances.transfer", BOB.public, UNIT)
+    good = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
     encoded = good.encode()
     bad_sig = good.replace(signature=bytes([good.signature[0] ^ 1]) + good.signature[1:]).encode()
     other_chain = good.replace(nonce=0, tip=1).encode()  # the signature no longer covers the payload
@@ -529,10 +529,10 @@ async def test_invalid_transactions(rpc: RpcHarness) -> None:
     await rpc.call("author_submitExtrinsic", hx(encoded))
     await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, "already in the pool", "author_submitExtrinsic", hx(encoded))
     rpc.author_block()
-    stale = rpc.sign(rpc.alice, "balances.transfer", BOB.public, 2 * UNIT, nonce=0).encode()
+    stale = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, 2 * UNIT, nonce=0).encode()
     await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, "stale nonce", "author_submitExtrinsic", hx(stale))
     poor = dev_keypair("nobody")
-    broke = rpc.sign(poor, "balances.transfer", BOB.public, UNIT).encode()
+    broke = rpc.sign(poor, "balances.transfer_allow_death", BOB.public, UNIT).encode()
     await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, "cannot pay fee", "author_submitExtrinsic", hx(broke))
 
 
@@ -559,7 +559,7 @@ async def test_huge_body_is_refused(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_batches(rpc: RpcHarness) -> None:
-    good_xt = rpc.sign(rpc.alice, "balances.transfer", BOB.public, UNIT).encode()
+    good_xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT).encode()
     batch = [
         {"jsonrpc": "2.0", "id": 1, "method": "system_name"},
         {"jsonrpc": "2.0", "id": 2, "method": "no_such_method"},

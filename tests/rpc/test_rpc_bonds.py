@@ -42,7 +42,7 @@ async def test_btt_multisig_lists_pending_approvals(rpc: RpcHarness) -> None:
     signers = [dev_keypair(n).public for n in ("alice", "bob", "charlie")]
     ms = multisig_account(signers, 2)
     assert await rpc.call("btt_multisig", "0x" + ms.hex()) == []
-    data = RUNTIME.call("balances.transfer", signers[2], UNIT).encode()
+    data = RUNTIME.call("balances.transfer_allow_death", signers[2], UNIT).encode()
     xt = rpc.sign(dev_keypair("bob"), "multisig.approve", [signers[0], signers[2]], 2, data)
     await rpc.call("author_submitExtrinsic", "0x" + xt.encode().hex())
     rpc.author_block()

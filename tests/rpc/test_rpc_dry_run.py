@@ -13,7 +13,7 @@ from .harness import UNIT, RpcHarness
 @pytest.mark.asyncio
 async def test_a_failing_call_is_shown_and_nothing_changes(rpc: RpcHarness) -> None:
     bob = dev_keypair("bob")
-    too_much = rpc.sign(bob, "balances.transfer", dev_keypair("charlie").public, 10**12 * UNIT)
+    too_much = rpc.sign(bob, "balances.transfer_allow_death", dev_keypair("charlie").public, 10**12 * UNIT)
     before = await rpc.call("btt_account", "0x" + bob.public.hex())
     with rpc.unchanged():
         dry = await rpc.call("system_dryRun", "0x" + too_much.encode().hex())
@@ -25,7 +25,7 @@ async def test_a_failing_call_is_shown_and_nothing_changes(rpc: RpcHarness) -> N
 
 @pytest.mark.asyncio
 async def test_a_good_call_dry_runs_with_its_events(rpc: RpcHarness) -> None:
-    xt = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT)
+    xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT)
     dry = await rpc.call("system_dryRun", "0x" + xt.encode().hex())
     assert dry["valid"] and dry["success"] and dry["error"] is None
     assert any(e.get("event") == "Transfer" for e in dry["events"]), dry["events"]
@@ -33,7 +33,7 @@ async def test_a_good_call_dry_runs_with_its_events(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_an_extrinsic_that_cannot_be_included_is_not_valid(rpc: RpcHarness) -> None:
-    forged = rpc.sign(rpc.alice, "balances.transfer", dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
+    forged = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
     dry = await rpc.call("system_dryRun", "0x" + forged.encode().hex())
     assert dry == {"valid": False, "success": False, "error": "bad signature", "fee": None, "events": []}
     await rpc.assert_raises_rpc_error(-32602, "malformed", "system_dryRun", "0x00")

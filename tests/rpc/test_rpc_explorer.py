@@ -75,7 +75,7 @@ async def test_no_explorer_leaves_only_rpc_on_the_port() -> None:
 @pytest.mark.asyncio
 async def test_blocks_block_extrinsic_and_search_agree_with_the_chain(rpc: RpcHarness) -> None:
     bob = dev_keypair("bob")
-    status = await rpc.submit_in_block(rpc.alice, "balances.transfer", bob.public, 7 * UNIT)
+    status = await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", bob.public, 7 * UNIT)
     rpc.author_block()
     head = rpc.node.chain.head.number
     page = await rpc.call("btt_explorerBlocks")
@@ -90,7 +90,7 @@ async def test_blocks_block_extrinsic_and_search_agree_with_the_chain(rpc: RpcHa
     block = await rpc.call("btt_explorerBlock", status["blockNumber"])
     assert block == await rpc.call("btt_explorerBlock", status["blockHash"])
     (xt,) = block["extrinsicList"]
-    assert xt["call"]["name"] == "balances.transfer" and xt["signer"] == _address(rpc, rpc.alice)
+    assert xt["call"]["name"] == "balances.transfer_allow_death" and xt["signer"] == _address(rpc, rpc.alice)
     assert xt["call"]["args"]["amount"] == str(7 * UNIT)
     assert (xt["success"], xt["fee"]) == (True, status["fee"])
     assert any(e["event"] == "Transfer" and e["amount"] == str(7 * UNIT) for e in xt["events"])
@@ -256,7 +256,7 @@ async def test_events_subscription_sends_each_new_heads_events(rpc: RpcHarness) 
         first = await ws.receive_json(timeout=10)
         assert first["method"] == "btt_newEvents" and first["params"]["subscription"] == sub_id
         assert first["params"]["result"]["number"] == rpc.node.chain.head.number
-        status = await rpc.submit_in_block(rpc.alice, "balances.transfer", bob.public, 3 * UNIT)
+        status = await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", bob.public, 3 * UNIT)
         note = (await ws.receive_json(timeout=10))["params"]["result"]
         assert (note["blockHash"], note["number"]) == (status["blockHash"], status["blockNumber"])
         assert note["events"] == await rpc.call("btt_events", status["blockHash"])

@@ -53,7 +53,7 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
     assert await rpc.call("btt_referendum", 0) is None
 
     # dave holds the China Digital Healthcare Group row (an institution), all of it locked: give him fees
-    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "balances.transfer_allow_death", dave.public, 10 * UNIT)
     voter = await rpc.call("btt_voter", hexid("dave"))
     assert voter["address"] == addr(rpc, "dave")
     assert voter["weights"]["institutions"] == str(1_050_000 * UNIT)
@@ -148,7 +148,7 @@ async def test_the_readme_walkthrough_passes_with_two_houses_above_their_turnout
     alice, bob, charlie, dave = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave"))
     p = await params(rpc)
     floor = p["governance.house_turnout_floor_bps"]
-    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "balances.transfer_allow_death", dave.public, 10 * UNIT)
     await submit_fee(rpc, alice, "governance.propose", spend_call(), ZERO_HASH, p["governance.min_deposit"], False)
     for voter in (bob, charlie, dave):
         await submit_fee(rpc, voter, "governance.vote", 0, True, ALL)

@@ -44,7 +44,7 @@ def param(rpc: RpcHarness, name: str) -> int:
 async def appoint_oracle(rpc: RpcHarness, activity: str, who: str) -> None:
     """Governance appoints `who` through a referendum: alice proposes, dave (an institution) and alice vote aye."""
     alice, dave = rpc.alice, dev_keypair("dave")
-    await submit_fee(rpc, alice, "balances.transfer", dave.public, 10 * UNIT)
+    await submit_fee(rpc, alice, "balances.transfer_allow_death", dave.public, 10 * UNIT)
     call = RUNTIME.call("roles.appoint_oracle", activity, dev_keypair(who).public)
     await submit_fee(rpc, alice, "governance.propose", call, blake2b_256(b"appoint an oracle"),
                  param(rpc, "governance.min_deposit"), False)

@@ -39,7 +39,7 @@ async def test_balances_before_and_after_a_transfer(rpc: RpcHarness) -> None:
     log.info("a transfer of 7 BTT from alice to bob in block #1")
     before_hash = rpc.node.chain.head_hash
     bob_before = await rpc.call("btt_account", hx(BOB.public))
-    await rpc.submit_in_block(rpc.alice, "balances.transfer", BOB.public, 7 * UNIT)
+    await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", BOB.public, 7 * UNIT)
     after_hash = rpc.node.chain.head_hash
     for _ in range(3):
         rpc.author_block()
@@ -60,7 +60,7 @@ async def test_balances_before_and_after_a_transfer(rpc: RpcHarness) -> None:
     log.info("a key created after the block is absent at it")
     fresh = Keypair.generate().public
     mid_hash = rpc.node.chain.head_hash
-    await rpc.submit_in_block(rpc.alice, "balances.transfer", fresh, 2 * UNIT)
+    await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", fresh, 2 * UNIT)
     assert await rpc.call("state_getStorage", hx(system.account.key(fresh)), hx(mid_hash)) is None
     assert await rpc.call("state_getStorage", hx(system.account.key(fresh))) is not None
     assert (await rpc.call("btt_account", hx(fresh), hx(mid_hash)))["free"] == "0"
@@ -76,7 +76,7 @@ async def test_read_proof_at_a_past_block_checks_against_its_root(rpc: RpcHarnes
     past = rpc.node.chain.head_hash
     past_root = rpc.node.chain.head.state_root
     key = system.account.key(BOB.public)
-    await rpc.submit_in_block(rpc.alice, "balances.transfer", BOB.public, UNIT)
+    await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
     result = await rpc.call("state_getReadProof", [hx(key)], hx(past))
     assert result["at"] == hx(past) and result["stateRoot"] == hx(past_root)
     (entry,) = result["proof"]
@@ -100,7 +100,7 @@ async def test_module_queries_at_a_past_block(rpc: RpcHarness) -> None:
     assert await rpc.call("btt_params", hx(before)) == await rpc.call("btt_params")
     burned_then = int((await rpc.call("btt_issuance", hx(before)))["totalBurned"])
     assert burned_then <= int((await rpc.call("btt_issuance"))["totalBurned"])
-    fee_then = await rpc.call("payment_queryInfo", hx(rpc.sign(rpc.alice, "balances.transfer", BOB.public, 1).encode()),
+    fee_then = await rpc.call("payment_queryInfo", hx(rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, 1).encode()),
                               hx(before))
     assert int(fee_then["partialFee"]) > 0
 
@@ -194,7 +194,7 @@ async def test_past_state_of_a_real_chain_matches_a_replay_of_its_blocks(rpc: Rp
     for _ in range(12):
         for _ in range(rng.randrange(0, 3)):
             dest = rng.choice([BOB.public, *fresh])
-            await rpc.call("author_submitExtrinsic", hx(rpc.sign(rpc.alice, "balances.transfer", dest,
+            await rpc.call("author_submitExtrinsic", hx(rpc.sign(rpc.alice, "balances.transfer_allow_death", dest,
                                                                  rng.randrange(1, 5) * UNIT).encode()))
         rpc.author_block()
     head = rpc.node.chain.head.number

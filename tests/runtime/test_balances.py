@@ -25,7 +25,7 @@ def chain():
 
 def test_transfer_moves_exact_amount_and_charges_fee(chain):
     alice0, bob0 = chain.account("alice"), chain.account("bob")
-    out = chain.submit("alice", "balances.transfer", acct("bob"), 10 * UNIT)
+    out = chain.submit("alice", "balances.transfer_allow_death", acct("bob"), 10 * UNIT)
     assert_ok(out)
     assert chain.account("bob").free == bob0.free + 10 * UNIT
     # alice authored the block, so she gets half the fee back as author
@@ -36,37 +36,37 @@ def test_transfer_moves_exact_amount_and_charges_fee(chain):
 
 
 def test_transfer_to_new_account_below_existential_deposit_fails(chain):
-    assert_noop(chain, "bob", "balances.transfer", acct("dave"), ED - 1, error="ExistentialDeposit")
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("dave"), ED - 1, error="ExistentialDeposit")
 
 
 def test_transfer_to_new_account_at_existential_deposit_creates_it(chain):
-    assert_ok(chain.submit("bob", "balances.transfer", acct("dave"), ED))
+    assert_ok(chain.submit("bob", "balances.transfer_allow_death", acct("dave"), ED))
     assert chain.account("dave").free == ED
 
 
 def test_transfer_more_than_spendable_fails(chain):
-    assert_noop(chain, "bob", "balances.transfer", acct("charlie"), 2_000 * UNIT, error="InsufficientBalance")
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("charlie"), 2_000 * UNIT, error="InsufficientBalance")
 
 
 def test_transfer_zero_fails(chain):
-    assert_noop(chain, "bob", "balances.transfer", acct("charlie"), 0, error="ZeroAmount")
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("charlie"), 0, error="ZeroAmount")
 
 
 def test_transfer_to_self_fails(chain):
-    assert_noop(chain, "bob", "balances.transfer", acct("bob"), UNIT, error="SelfTransfer")
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("bob"), UNIT, error="SelfTransfer")
 
 
 def test_locked_balance_is_not_spendable():
     chain = GenesisBuilder(balances={"alice": 1_000, "bob": 1_000}, locked={"bob": 900}).build()
     assert chain.account("bob").spendable == 100 * UNIT
-    assert_noop(chain, "bob", "balances.transfer", acct("alice"), 101 * UNIT, error="InsufficientBalance")
-    assert_ok(chain.submit("bob", "balances.transfer", acct("alice"), 99 * UNIT))
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("alice"), 101 * UNIT, error="InsufficientBalance")
+    assert_ok(chain.submit("bob", "balances.transfer_allow_death", acct("alice"), 99 * UNIT))
 
 
 def test_reserved_bond_is_not_spendable(chain):
     alice = chain.account("alice")
     assert alice.reserved == 10 * UNIT
-    assert_noop(chain, "alice", "balances.transfer", acct("bob"), alice.free, error="InsufficientBalance")
+    assert_noop(chain, "alice", "balances.transfer_allow_death", acct("bob"), alice.free, error="InsufficientBalance")
 
 
 def test_keep_alive_refuses_to_drop_below_existential_deposit(chain):
@@ -78,11 +78,11 @@ def test_keep_alive_refuses_to_drop_below_existential_deposit(chain):
 
 def test_transfer_allow_death_burns_dust(chain):
     bob = chain.account("bob")
-    fee = chain.fee_of("bob", "balances.transfer", acct("charlie"), UNIT)
+    fee = chain.fee_of("bob", "balances.transfer_allow_death", acct("charlie"), UNIT)
     dust = ED // 2
     amount = bob.free - fee - dust
     burned_before = system.total_burned.get(chain.view())
-    assert_ok(chain.submit("bob", "balances.transfer", acct("charlie"), amount))
+    assert_ok(chain.submit("bob", "balances.transfer_allow_death", acct("charlie"), amount))
     assert chain.account("bob").free == 0
     assert chain.account("bob").nonce == 1  # the record (and nonce) stays: no replay
     assert system.total_burned.get(chain.view()) == burned_before + dust

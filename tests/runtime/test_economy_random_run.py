@@ -37,7 +37,7 @@ def test_invariants_hold_through_a_randomized_economy() -> None:
             who = rng.choice(NAMES)
             kind = rng.choice(kinds)
             if kind == "transfer":
-                call = ("balances.transfer", acct(rng.choice(NAMES)), rng.randint(1, 5_000) * UNIT)
+                call = ("balances.transfer_allow_death", acct(rng.choice(NAMES)), rng.randint(1, 5_000) * UNIT)
             elif kind == "burn":
                 call = ("balances.burn", rng.randint(1, 100) * UNIT, True)
             elif kind == "stake":

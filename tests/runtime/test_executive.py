@@ -52,7 +52,7 @@ def _rejected(chain, xt: Extrinsic, reason: str) -> None:
 
 
 def test_fee_is_base_plus_bytes_plus_weight(chain):
-    xt = chain.sign("bob", "balances.transfer", acct("charlie"), UNIT)
+    xt = chain.sign("bob", "balances.transfer_allow_death", acct("charlie"), UNIT)
     out = _apply(chain, xt)
     base, per_byte, per_weight = (DEFAULT_PARAMS[k][0] for k in ("fees.base", "fees.per_byte", "fees.per_weight"))
     assert out.fee == base + per_byte * len(xt.encode()) + per_weight * 100
@@ -63,7 +63,7 @@ def test_fees_split_fifty_thirty_twenty_and_tip_to_author(chain):
     stakers0 = chain.account(module_account("staker_rewards")).free
     dev0 = chain.account(module_account("development_fund")).free
     alice0 = chain.account("alice").free
-    out = chain.submit("bob", "balances.transfer", acct("charlie"), UNIT, tip=tip)
+    out = chain.submit("bob", "balances.transfer_allow_death", acct("charlie"), UNIT, tip=tip)
     assert_ok(out)
     to_author, to_stakers = out.fee * 5000 // 10_000, out.fee * 3000 // 10_000
     to_dev = out.fee - to_author - to_stakers
@@ -75,7 +75,7 @@ def test_fees_split_fifty_thirty_twenty_and_tip_to_author(chain):
 
 def test_failed_call_pays_fee_and_rolls_back_its_writes(chain):
     bob0 = chain.account("bob")
-    out = chain.submit("bob", "balances.transfer", acct("charlie"), 10**6 * UNIT)
+    out = chain.submit("bob", "balances.transfer_allow_death", acct("charlie"), 10**6 * UNIT)
     assert not out.success and "InsufficientBalance" in (out.error or "")
     bob = chain.account("bob")
     assert bob.nonce == bob0.nonce + 1 and bob.free == bob0.free - out.fee
@@ -84,26 +84,26 @@ def test_failed_call_pays_fee_and_rolls_back_its_writes(chain):
 
 
 def test_bad_signature_is_rejected(chain):
-    xt = chain.sign("bob", "balances.transfer", acct("charlie"), UNIT)
+    xt = chain.sign("bob", "balances.transfer_allow_death", acct("charlie"), UNIT)
     forged = xt.replace(signature=bytes(64))
     _rejected(chain, forged, "bad signature")
 
 
 def test_signature_for_another_chain_is_rejected(chain):
-    call = RUNTIME.call("balances.transfer", acct("charlie"), UNIT)
+    call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
     xt = sign_extrinsic(dev_keypair("bob"), call, 0, b"\x01" * 32, RUNTIME.spec_version)
     _rejected(chain, xt, "bad signature")
 
 
 def test_stale_and_future_nonces_are_rejected(chain):
-    assert_ok(chain.submit("bob", "balances.transfer", acct("charlie"), UNIT))
-    _rejected(chain, chain.sign("bob", "balances.transfer", acct("charlie"), UNIT, nonce=0), "stale nonce")
-    _rejected(chain, chain.sign("bob", "balances.transfer", acct("charlie"), UNIT, nonce=5), "future nonce")
+    assert_ok(chain.submit("bob", "balances.transfer_allow_death", acct("charlie"), UNIT))
+    _rejected(chain, chain.sign("bob", "balances.transfer_allow_death", acct("charlie"), UNIT, nonce=0), "stale nonce")
+    _rejected(chain, chain.sign("bob", "balances.transfer_allow_death", acct("charlie"), UNIT, nonce=5), "future nonce")
 
 
 def test_cannot_pay_fee_is_rejected(chain):
     pair = dev_keypair("ferdie")  # no balance at all
-    call = RUNTIME.call("balances.transfer", acct("bob"), UNIT)
+    call = RUNTIME.call("balances.transfer_allow_death", acct("bob"), UNIT)
     xt = sign_extrinsic(pair, call, 0, GENESIS_HASH, RUNTIME.spec_version)
     _rejected(chain, xt, "cannot pay fee")
 
@@ -126,7 +126,7 @@ def test_mortal_extrinsic_valid_inside_its_era_only(chain):
         chain.run_block([])
     birth = 2
     birth_hash = system.block_hash.get(chain.view(), birth)
-    call = RUNTIME.call("balances.transfer", acct("charlie"), UNIT)
+    call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
     xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(birth, 4), birth_hash=birth_hash)
     assert_ok(_apply(chain, xt))  # block 4, inside [2, 6)
     for _ in range(2):
@@ -137,7 +137,7 @@ def test_mortal_extrinsic_valid_inside_its_era_only(chain):
 
 def test_mortal_extrinsic_signed_on_another_fork_is_rejected(chain):
     chain.run_block([])
-    call = RUNTIME.call("balances.transfer", acct("charlie"), UNIT)
+    call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
     xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(1, 8), birth_hash=b"\x99" * 32)
     _rejected(chain, xt, "bad signature")
 
@@ -145,7 +145,7 @@ def test_mortal_extrinsic_signed_on_another_fork_is_rejected(chain):
 def test_block_weight_limit_stops_inclusion():
     chain = GenesisBuilder(params={"block.max_weight": 250}).build()
     ex = chain.begin_block()
-    xts = [chain.sign("bob", "balances.transfer", acct("charlie"), UNIT, nonce=n) for n in range(3)]
+    xts = [chain.sign("bob", "balances.transfer_allow_death", acct("charlie"), UNIT, nonce=n) for n in range(3)]
     chain.executive.apply_extrinsic(ex, xts[0], len(xts[0].encode()))
     chain.executive.apply_extrinsic(ex, xts[1], len(xts[1].encode()))
     with pytest.raises(BlockFull):
@@ -184,7 +184,7 @@ def test_invariants_hold_over_a_long_randomized_run():
             who = rng.choice(names)
             kind = rng.random()
             if kind < 0.7:
-                args = ("balances.transfer", acct(rng.choice(names)), rng.randint(0, 300) * UNIT // 7)
+                args = ("balances.transfer_allow_death", acct(rng.choice(names)), rng.randint(0, 300) * UNIT // 7)
             elif kind < 0.85:
                 args = ("balances.burn", rng.randint(0, 50) * UNIT // 3, rng.random() < 0.5)
             else:

@@ -14,18 +14,18 @@ def make_chain():
 
 
 def transfer_fee(chain, who: str) -> int:
-    return chain.fee_of(who, "balances.transfer", acct("dave"), UNIT)
+    return chain.fee_of(who, "balances.transfer_allow_death", acct("dave"), UNIT)
 
 
 def test_180_day_staker_pays_twenty_percent_less_for_the_same_transfer():
     chain = make_chain()
     assert_ok(chain.submit("bob", "staking.stake", "180d", 10_000 * UNIT))
-    assert_ok(chain.submit("charlie", "balances.transfer", acct("dave"), UNIT))  # same nonce for both
+    assert_ok(chain.submit("charlie", "balances.transfer_allow_death", acct("dave"), UNIT))  # same nonce for both
     full, discounted = transfer_fee(chain, "charlie"), transfer_fee(chain, "bob")
     assert discounted == full - full * 2_000 // 10_000
     charlie0, bob0 = chain.account("charlie"), chain.account("bob")
-    out_full = chain.submit("charlie", "balances.transfer", acct("dave"), UNIT)
-    out_disc = chain.submit("bob", "balances.transfer", acct("dave"), UNIT)
+    out_full = chain.submit("charlie", "balances.transfer_allow_death", acct("dave"), UNIT)
+    out_disc = chain.submit("bob", "balances.transfer_allow_death", acct("dave"), UNIT)
     assert (out_full.fee, out_disc.fee) == (full, discounted)
     assert chain.account("charlie").free == charlie0.free - UNIT - full
     assert chain.account("bob").free == bob0.free - UNIT - discounted

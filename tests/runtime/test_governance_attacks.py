@@ -53,7 +53,7 @@ def test_a_stake_that_unlocks_during_the_vote_cannot_vote_twice() -> None:
     assert_ok(chain.submit("bob", "staking.unstake", 0))  # deposit 0 has unlocked: withdrawn
     tokens = free(chain, "bob")
     assert_ok(chain.submit("bob", "governance.vote", ref_id, True, tokens - 10 * UNIT))  # now they are locked
-    assert_noop(chain, "bob", "balances.transfer", acct("dave"), 1_000 * UNIT, error="InsufficientBalance")
+    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("dave"), 1_000 * UNIT, error="InsufficientBalance")
     r = ref(chain, ref_id)
     assert r.tally.ayes[2] == tokens - 10 * UNIT <= tokens  # counted once
     assert r.tally.turnout == tokens - 10 * UNIT

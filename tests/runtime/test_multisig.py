@@ -31,7 +31,7 @@ def others(me: str, names: tuple[str, ...] = SIGNERS) -> list[bytes]:
 
 
 def transfer_data(dest: str = "dave", amount: int = 10 * UNIT) -> bytes:
-    return RUNTIME.call("balances.transfer", acct(dest), amount).encode()
+    return RUNTIME.call("balances.transfer_allow_death", acct(dest), amount).encode()
 
 
 def chain() -> TestChain:
@@ -215,7 +215,7 @@ def test_an_approval_pays_for_the_weight_of_the_call_it_carries() -> None:
     c = chain()
     view = c.view()
     big, _ = dense_blob("big", (16,) * 17)  # 31 layers: registering it checks every layer's shape
-    light = RUNTIME.call("balances.transfer", acct("dave"), UNIT).encode()
+    light = RUNTIME.call("balances.transfer_allow_death", acct("dave"), UNIT).encode()
     heavy = RUNTIME.call("compute.register_model", big).encode()
 
     def weight(name: str, *args: object) -> int:
@@ -225,7 +225,7 @@ def test_an_approval_pays_for_the_weight_of_the_call_it_carries() -> None:
     heavy_weight = weight("multisig.approve", others("alice"), 2, heavy)
     inner = weight("compute.register_model", big)
     assert inner > 1_500
-    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + weight("balances.transfer", acct("dave"), UNIT)
+    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + weight("balances.transfer_allow_death", acct("dave"), UNIT)
     per_weight = DEFAULT_PARAMS["fees.per_weight"][0]
     assert c.fee_of("alice", "multisig.approve", others("alice"), 2, heavy) - c.fee_of(
         "alice", "multisig.approve", others("alice"), 2, light

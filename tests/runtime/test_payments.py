@@ -439,7 +439,7 @@ def test_refund_refusals(chain):
 
 def test_a_payee_that_spent_the_payment_cannot_refund_it(chain):
     pay(chain, "bob", "dave", 400 * UNIT)
-    assert_ok(chain.submit("dave", "balances.transfer", acct("charlie"), 850 * UNIT))
+    assert_ok(chain.submit("dave", "balances.transfer_allow_death", acct("charlie"), 850 * UNIT))
     assert_noop(chain, "dave", "payments.refund", 1, 400 * UNIT, error="InsufficientBalance")
 
 

@@ -164,7 +164,7 @@ def test_fee_share_is_split_pro_rata_to_stake(chain):
     charlie_before = logic.claimable_fee_share(chain.view(), acct("charlie"))
     pot_before = chain.account(POT).free
     for _ in range(3):
-        assert_ok(chain.submit("alice", "balances.transfer", acct("dave"), UNIT))
+        assert_ok(chain.submit("alice", "balances.transfer_allow_death", acct("dave"), UNIT))
     view = chain.view()
     growth = chain.account(POT).free - pot_before
     assert growth > 0
@@ -185,7 +185,7 @@ def test_fee_share_is_split_pro_rata_to_stake(chain):
 
 
 def test_fee_share_before_staking_is_not_claimable(chain):
-    assert_ok(chain.submit("alice", "balances.transfer", acct("dave"), UNIT))
+    assert_ok(chain.submit("alice", "balances.transfer_allow_death", acct("dave"), UNIT))
     stake(chain, "bob", "30d", 1_000 * UNIT)
     # the pot held fees from before bob staked: they are not bob's
     assert logic.claimable_fee_share(chain.view(), acct("bob")) <= chain.account(POT).free - staking.pot_accounted.get(

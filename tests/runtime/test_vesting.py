@@ -175,7 +175,7 @@ def test_locked_investor_cannot_transfer_before_cliff():
     chain = investor_chain()
     assert chain.account("dave").frozen == 1_000 * UNIT
     advance_to(chain, 10)  # the next block runs exactly at the cliff, where nothing has unlocked yet
-    assert_noop(chain, "dave", "balances.transfer", acct("bob"), 11 * UNIT, error="InsufficientBalance")
+    assert_noop(chain, "dave", "balances.transfer_allow_death", acct("bob"), 11 * UNIT, error="InsufficientBalance")
     assert chain.account("dave").frozen == 1_000 * UNIT
 
 
@@ -187,9 +187,9 @@ def test_investor_can_spend_exactly_the_unlocked_amount_without_vesting(extra, o
     locked = compute_locked(schedule, block_time(13))
     assert locked == 777 * UNIT - 777 * UNIT * 3 // 10
     dave = chain.account("dave")
-    fee = chain.fee_of("dave", "balances.transfer", acct("bob"), UNIT)
+    fee = chain.fee_of("dave", "balances.transfer_allow_death", acct("bob"), UNIT)
     amount = dave.free - locked - fee + extra
-    out = chain.submit("dave", "balances.transfer", acct("bob"), amount)
+    out = chain.submit("dave", "balances.transfer_allow_death", acct("bob"), amount)
     assert out.success is ok
     if ok:
         assert chain.account("dave").frozen == locked

@@ -396,7 +396,7 @@ def test_a_demand_the_requester_cannot_fund_is_refused() -> None:
     job_id = assigned_job(chain, "bob", items=1024, model=mh, price=min_price(chain, 1024, model=mh))
     verified(chain, Worker(chain, "bob"), job_id)
     spendable = chain.account("charlie").free - DEFAULT_PARAMS["balances.existential_deposit"][0]
-    assert_ok(chain.submit("charlie", "balances.transfer", acct("dave"), spendable - UNIT // 100))
+    assert_ok(chain.submit("charlie", "balances.transfer_allow_death", acct("dave"), spendable - UNIT // 100))
     assert_noop(chain, "charlie", "compute.demand_outputs", job_id, acct("bob"), error="InsufficientBalance")
 
 

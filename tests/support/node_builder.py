@@ -37,7 +37,7 @@ def transfer(chain: Chain, sender: str, dest: str, amount: int, nonce: int | Non
     pair = dev_keypair(sender)
     if nonce is None:
         nonce = system.account.get(chain.state(), pair.public).nonce
-    call = RUNTIME.call("balances.transfer", dev_keypair(dest).public, amount)
+    call = RUNTIME.call("balances.transfer_allow_death", dev_keypair(dest).public, amount)
     return sign_extrinsic(pair, call, nonce, chain.genesis_hash, RUNTIME.spec_version, tip=tip)
 
 
