@@ -78,7 +78,8 @@ def test_keep_alive_refuses_to_drop_below_existential_deposit(chain):
 
 def test_transfer_allow_death_burns_dust(chain):
     bob = chain.account("bob")
-    fee = chain.fee_of("bob", "balances.transfer_allow_death", acct("charlie"), UNIT)
+    # the amount is Compact<u128>: its fee is that of an amount of the same encoded length
+    fee = chain.fee_of("bob", "balances.transfer_allow_death", acct("charlie"), bob.free)
     dust = ED // 2
     amount = bob.free - fee - dust
     burned_before = system.total_burned.get(chain.view())

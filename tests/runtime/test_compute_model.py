@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import msgpack
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -73,13 +72,29 @@ def ref_weights_hash(blob: bytes) -> bytes:
 
 
 def ref_model_hash(spec: dict[str, Any]) -> bytes:
-    """blake2b-256 of the spec's msgpack array (zero points as their two's-complement byte)."""
-    def layer(d: dict[str, Any]) -> list[Any]:
-        return [KINDS.index(d["kind"]), d.get("out", 0), d.get("kernel", []), d.get("stride", []), d.get("pads", []),
-                d.get("weightZeroPoint", 0) & 0xFF, d.get("outputZeroPoint", 0) & 0xFF, d.get("perChannel", False)]
-    wire = [spec["name"], spec["inputShape"], spec["inputZeroPoint"] & 0xFF, [layer(d) for d in spec["layers"]],
-            spec["labels"], bytes.fromhex(spec["weightsHash"][2:]), spec["weightsSize"]]
-    return hashlib.blake2b(msgpack.packb(wire, use_bin_type=True), digest_size=32).digest()
+    """blake2b-256 of the spec's SCALE encoding, written from docs/models.md (lists and strings under 64 items)."""
+    def vec(items: list[bytes]) -> bytes:
+        assert len(items) < 64
+        return bytes([len(items) << 2]) + b"".join(items)
+
+    def text(s: str) -> bytes:
+        return vec([bytes([b]) for b in s.encode()])
+
+    def layer(d: dict[str, Any]) -> bytes:
+        return b"".join((
+            bytes([KINDS.index(d["kind"])]), d.get("out", 0).to_bytes(2, "little"),
+            vec([bytes([k]) for k in d.get("kernel", [])]), vec([bytes([k]) for k in d.get("stride", [])]),
+            vec([bytes([k]) for k in d.get("pads", [])]),
+            bytes([d.get("weightZeroPoint", 0) & 0xFF, d.get("outputZeroPoint", 0) & 0xFF]),
+            b"\x01" if d.get("perChannel", False) else b"\x00",
+        ))
+    encoded = b"".join((
+        text(spec["name"]), vec([n.to_bytes(2, "little") for n in spec["inputShape"]]),
+        bytes([spec["inputZeroPoint"] & 0xFF]), vec([layer(d) for d in spec["layers"]]),
+        vec([text(label) for label in spec["labels"]]), bytes.fromhex(spec["weightsHash"][2:]),
+        spec["weightsSize"].to_bytes(8, "little"),
+    ))
+    return hashlib.blake2b(encoded, digest_size=32).digest()
 
 
 def _out_size(size: int, kernel: int, stride: int, before: int, after: int) -> int:
@@ -625,11 +640,13 @@ def test_spec_wire_round_trip_with_negative_zero_points() -> None:
     spec = BASE.replace(input_zp=-128, layers=layer(4, weight_zp=-1, output_zp=-77))
     decoded = ModelSpec.decode(spec.encode())
     assert decoded == spec and model_hash(decoded) == model_hash(spec) == ref_model_hash(spec_to_json(spec))
-    wire = msgpack.unpackb(spec.encode())
-    assert wire[2] == 0x80 and wire[3][4][5:7] == [0xFF, 256 - 77]
-    wire[2] = 256
+    encoded = spec.encode()
+    zp_at = 1 + len(spec.name) + 1 + 2 * len(spec.input_shape)  # after the name and the shape
+    assert encoded[zp_at] == 0x80
     with pytest.raises(DecodeError, match="input_zp"):
-        ModelSpec.decode(msgpack.packb(wire, use_bin_type=True))
+        ModelSpec.decode(encoded[:zp_at])  # cut at the zero point
+    with pytest.raises(DecodeError, match="trailing"):
+        ModelSpec.decode(encoded + b"\x00")
 
 
 def test_every_spec_field_changes_the_model_hash() -> None:

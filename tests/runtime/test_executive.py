@@ -113,9 +113,12 @@ def test_unknown_call_and_bad_arguments_are_rejected(chain):
 
     pair = dev_keypair("bob")
     for call, reason in [
-        (Call(99, 0, ()), "no call at index"),
-        (Call(1, 0, (b"short", (UNIT).to_bytes(16, "big"))), "argument dest"),
-        (Call(1, 0, (acct("charlie"),)), "takes 2 arguments"),
+        (Call(99, 0, b""), "no call at index"),
+        (Call(1, 0, b"\x00short"), "argument dest"),
+        (Call(1, 0, b"\x01" + acct("charlie") + b"\x04"), "argument dest"),  # MultiAddress::Index is refused
+        (Call(1, 0, b"\x00" + acct("charlie")), "argument value"),  # the amount is missing
+        (Call(1, 0, b"\x00" + acct("charlie") + b"\x01\x00"), "argument value"),  # a non-minimal compact
+        (Call(1, 0, b"\x00" + acct("charlie") + b"\x04\x00"), "bytes after"),  # trailing bytes
     ]:
         xt = sign_extrinsic(pair, call, 0, GENESIS_HASH, RUNTIME.spec_version)
         _rejected(chain, xt, reason)
@@ -127,18 +130,28 @@ def test_mortal_extrinsic_valid_inside_its_era_only(chain):
     birth = 2
     birth_hash = system.block_hash.get(chain.view(), birth)
     call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
-    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(birth, 4), birth_hash=birth_hash)
+    era = Era.mortal(4, birth)
+    assert (era.period, era.phase) == (4, 2)
+    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=era, birth_hash=birth_hash)
     assert_ok(_apply(chain, xt))  # block 4, inside [2, 6)
     for _ in range(2):
         chain.run_block([])
-    late = sign_extrinsic(dev_keypair("bob"), call, 1, GENESIS_HASH, V, era=Era(birth, 4), birth_hash=birth_hash)
-    _rejected(chain, late, "is not valid at block 7")
+    # at block 7 the era's birth is block 6, whose hash the signer never signed (Substrate's CheckMortality)
+    late = sign_extrinsic(dev_keypair("bob"), call, 1, GENESIS_HASH, V, era=era, birth_hash=birth_hash)
+    _rejected(chain, late, "bad signature")
+
+
+def test_an_era_born_after_the_block_is_rejected(chain):
+    call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
+    era = Era.mortal(64, 40)  # phase 40: no block at or before 1 has it
+    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=era, birth_hash=GENESIS_HASH)
+    _rejected(chain, xt, "born after block")
 
 
 def test_mortal_extrinsic_signed_on_another_fork_is_rejected(chain):
     chain.run_block([])
     call = RUNTIME.call("balances.transfer_allow_death", acct("charlie"), UNIT)
-    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era(1, 8), birth_hash=b"\x99" * 32)
+    xt = sign_extrinsic(dev_keypair("bob"), call, 0, GENESIS_HASH, V, era=Era.mortal(8, 1), birth_hash=b"\x99" * 32)
     _rejected(chain, xt, "bad signature")
 
 

@@ -187,7 +187,8 @@ def test_investor_can_spend_exactly_the_unlocked_amount_without_vesting(extra, o
     locked = compute_locked(schedule, block_time(13))
     assert locked == 777 * UNIT - 777 * UNIT * 3 // 10
     dave = chain.account("dave")
-    fee = chain.fee_of("dave", "balances.transfer_allow_death", acct("bob"), UNIT)
+    # the amount is Compact<u128>: the fee is that of an amount of the same encoded length
+    fee = chain.fee_of("dave", "balances.transfer_allow_death", acct("bob"), dave.free - locked)
     amount = dave.free - locked - fee + extra
     out = chain.submit("dave", "balances.transfer_allow_death", acct("bob"), amount)
     assert out.success is ok
