@@ -39,10 +39,12 @@ def convert_call_args(call_name: str, raw_json: str, to_account: Callable[[str],
 def _convert(value: Any, kind: str, name: str, to_account: Callable[[str], bytes]) -> Any:
     if kind.startswith("list[") and isinstance(value, list):
         return [_convert(v, kind[5:-1], name, to_account) for v in value]
-    if kind == "account" and isinstance(value, str):
+    if kind in ("account", "address") and isinstance(value, str):
         return to_account(value)
-    if kind == "u128" and isinstance(value, (str, int)) and not isinstance(value, bool):
+    if kind in ("u128", "compact<u128>") and isinstance(value, (str, int)) and not isinstance(value, bool):
         return parse_btt(str(value))
+    if kind.startswith("compact<u") and kind.endswith(">"):
+        kind = kind[8:-1]
     if kind.startswith("u") and kind[1:].isdigit() and type(value) is int:
         return value
     if kind == "bool" and isinstance(value, bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from btt_chain.primitives.extrinsic import register_call_schema
 from runtime.assets.calls import MODULE as ASSETS
 from runtime.balances.calls import MODULE as BALANCES
 from runtime.balances.locks import register_lock_source
@@ -10,7 +11,6 @@ from runtime.bonds.floors import register_bond_floor
 from runtime.compute.calls import MODULE as COMPUTE
 from runtime.compute.providers import bond_floor as provider_bond_floor
 from runtime.consensus.calls import MODULE as CONSENSUS
-from btt_chain.primitives.extrinsic import register_call_schema
 from runtime.dispatch import Runtime
 from runtime.evidence.calls import MODULE as EVIDENCE
 from runtime.governance.calls import MODULE as GOVERNANCE

@@ -1,47 +1,40 @@
-"""A stored block's extrinsics read by index (`BlockBody`): the encoding is [header, [extrinsic, ...]] and each
-extrinsic's encoding is a span of it, so one extrinsic, or its signer, is read without decoding the others (a block
-of 10,000 transfers decodes whole in 0.3-0.7 s; finding the span of its last extrinsic takes about a millisecond).
+"""A stored block's extrinsics read by index (`BlockBody`): the encoding is SCALE, header ++ Compact(n) ++ each
+extrinsic with its own length prefix, so one extrinsic, or its signer, is read without decoding the others (finding
+the span of a block's last extrinsic walks only the length prefixes before it).
 
-The block was checked canonical when it was stored, so its parts decode without the checks again.
+The block was checked when it was stored, so its parts decode without the checks again.
 """
 
 from __future__ import annotations
 
-import msgpack
-
+from btt_chain.primitives import scale
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.extrinsic import Extrinsic
-
-_SIGNED = b"\x96\xc4\x20"
-"""How every extrinsic's encoding starts: an array of its 6 fields, the first a 32-byte signer."""
 
 
 class BlockBody:
     """The extrinsics of one encoded block by index; spans are found as far as they are asked for."""
 
-    __slots__ = ("raw", "count", "_unpacker", "_spans", "_header")
+    __slots__ = ("raw", "count", "_spans", "_header")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-        unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(raw), 1024))
-        unpacker.feed(raw)
-        unpacker.read_array_header()
-        start = unpacker.tell()
-        unpacker.skip()
-        self._header = (start, unpacker.tell())
-        self.count: int = unpacker.read_array_header()
+        header, end = Header.decode_at(raw, 0)
+        self._header = header
+        count, start = scale.decode_compact(raw, end)
+        self.count: int = count
         """How many extrinsics the block holds."""
-        self._unpacker = unpacker
-        self._spans: list[int] = [unpacker.tell()]
+        self._spans: list[int] = [start]
 
     def header(self) -> Header:
-        return Header.decode(self.raw[self._header[0] : self._header[1]])
+        return self._header
 
     def _span(self, index: int) -> tuple[int, int]:
         spans = self._spans
+        raw = self.raw
         while len(spans) <= index + 1:
-            self._unpacker.skip()
-            spans.append(self._unpacker.tell())
+            length, body = scale.decode_compact(raw, spans[-1])
+            spans.append(body + length)
         return spans[index], spans[index + 1]
 
     def encoded(self, index: int) -> bytes:
@@ -52,16 +45,14 @@ class BlockBody:
         if not 0 <= index < self.count:
             raise IndexError(f"extrinsic {index} of a block of {self.count}")
         raw = self.encoded(index)
-        xt = Extrinsic.from_wire(msgpack.unpackb(raw, raw=False))
-        object.__setattr__(xt, "_encoded", raw)
-        return xt
+        return Extrinsic.decode(raw)
 
     def signer(self, index: int) -> bytes:
-        """The signer's account id of extrinsic `index`, read from its encoding."""
+        """The signer's account id of extrinsic `index`, read from its encoding (after the length prefix, the
+        version byte and the address variant)."""
         start, _ = self._span(index)
-        if self.raw[start : start + 3] == _SIGNED:
-            return self.raw[start + 3 : start + 35]
-        return self.extrinsic(index).signer
+        _, body = scale.decode_compact(self.raw, start)
+        return self.raw[body + 2 : body + 34]
 
     def holds(self, needle: bytes) -> bool:
         """Whether the block's encoding contains `needle` anywhere (a byte search: nothing is decoded)."""

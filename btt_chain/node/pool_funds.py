@@ -52,9 +52,9 @@ class Spend:
 NO_SPEND = Spend()
 
 SPEND_ARGUMENTS: dict[str, str] = {
-    "balances.transfer_allow_death": "amount",
-    "balances.transfer_keep_alive": "amount",
-    "balances.burn": "amount",
+    "balances.transfer_allow_death": "value",
+    "balances.transfer_keep_alive": "value",
+    "balances.burn": "value",
     "vesting.vested_transfer": "amount",
     "payments.pay": "amount",
     "payments.refund": "amount",

@@ -151,7 +151,7 @@ def btt_assets(
     out = []
     for aid in range(first, end):
         raw = state.get(storage.assets.key(aid))
-        if raw is None or (owner is not None and wire_of(raw)[_OWNER] != owner):
+        if raw is None or (owner is not None and wire_of(Asset, raw)[_OWNER] != owner):
             continue
         out.append(render_asset(reader, state, storage.assets.get(state, aid), prefix))
         if len(out) >= count:
@@ -219,7 +219,7 @@ def btt_asset_holdings(ctx: RpcContext, who: bytes, at: bytes | None, after: int
     out = []
     for aid in range(first, end):
         raw = state.get(storage.assets.key(aid))
-        if raw is None or wire_of(raw)[_STATUS] != TOKENISED:
+        if raw is None or wire_of(Asset, raw)[_STATUS] != TOKENISED:
             continue
         held = storage.holdings.get(state, (aid, who))
         offer_ids, complete = _offer_ids(reader, aid, max(offers_left, 0))
@@ -228,7 +228,7 @@ def btt_asset_holdings(ctx: RpcContext, who: bytes, at: bytes | None, after: int
         for oid in offer_ids:
             offer_raw = state.get(storage.offers.key(oid))
             if offer_raw is not None:
-                wire = wire_of(offer_raw)
+                wire = wire_of(Offer, offer_raw)
                 if wire[_SELLER] == who:
                     offered += storage.offers.codec.decode(offer_raw).amount
         if held or offered:

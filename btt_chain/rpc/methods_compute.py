@@ -257,7 +257,7 @@ def btt_jobs(
     out = []
     for i in ids:
         raw = state.get(compute.jobs.key(i))
-        if raw is None or not _job_matches(wire_of(raw), status, requester, provider):
+        if raw is None or not _job_matches(wire_of(Job, raw), status, requester, provider):
             continue
         out.append(render_job(state, compute.jobs.get(state, i), prefix))
         if len(out) >= count:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-import msgpack
-
 from btt_chain.primitives.address import decode_address, encode_address
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.codec import Field
@@ -27,7 +25,7 @@ from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.methods_compute import render_job
 from btt_chain.rpc.methods_governance import render_call
-from btt_chain.rpc.paging import int_in, is_decimal
+from btt_chain.rpc.paging import int_in, is_decimal, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, event_type, hex0x, render_event_record
 from genesis.release import PROJECTION_NOTE, project_release
@@ -454,8 +452,8 @@ def btt_explorer_search(ctx: RpcContext, query: str) -> dict[str, Any] | None:
 
 
 def _job_status_of(raw: bytes) -> int:
-    """A stored job's status read from its wire form, without building the Job."""
-    return int(msgpack.unpackb(raw, raw=False)[_JOB_STATUS_FIELD])
+    """A stored job's status."""
+    return int(wire_of(Job, raw)[_JOB_STATUS_FIELD])
 
 
 _JOB_STATUS_FIELD = [name for name, _ in Job.WIRE].index("status")

@@ -255,7 +255,7 @@ def btt_referenda(
     out = []
     for ref_id in range(top - 1, max(top - REFERENDA_SCANNED, 0) - 1, -1):
         raw = state.get(storage.referenda.key(ref_id))
-        if raw is None or (status is not None and wire_of(raw)[_STATUS] != status):
+        if raw is None or (status is not None and wire_of(Referendum, raw)[_STATUS] != status):
             continue
         out.append(render_referendum(storage.referenda.get(state, ref_id), prefix))
         if len(out) >= count:

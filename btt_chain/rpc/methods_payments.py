@@ -155,7 +155,7 @@ def btt_invoices(
     for key, raw in bounded_scan(reader, index, budget, after, reverse=True).items:
         iid = u64_from_key(key[len(index):])
         inv_raw = state.get(storage.invoices.key(iid))
-        if inv_raw is None or (status is not None and wire_of(inv_raw)[_STATUS] != status):
+        if inv_raw is None or (status is not None and wire_of(Invoice, inv_raw)[_STATUS] != status):
             continue
         roles = storage.account_invoices.codec.decode(raw)
         out.append({**render_invoice(state, storage.invoices.get(state, iid), prefix),

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-import msgpack
-
 from btt_chain.rpc.at import reader_at
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.params import decode_hex
@@ -89,6 +87,6 @@ def wire_index(cls: Any, field: str) -> int:
     return [name for name, _ in cls.WIRE].index(field)
 
 
-def wire_of(raw: bytes) -> Any:
-    """A stored value's wire form (msgpack lists of ints, bytes and strings)."""
-    return msgpack.unpackb(raw, raw=False)
+def wire_of(cls: Any, raw: bytes) -> Any:
+    """A stored Struct's wire form (lists of ints, bytes and strings, fields at `wire_index`) from its SCALE bytes."""
+    return cls.decode_at(raw, 0)[0].to_wire()

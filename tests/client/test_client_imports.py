@@ -74,7 +74,7 @@ def test_the_call_table_refuses_unknown_calls_and_wrong_arguments() -> None:
         table.build_call("balances.teleport")
     with pytest.raises(ConfigError, match="takes 2 arguments"):
         table.build_call("balances.transfer_allow_death", b"\x00" * 32)
-    with pytest.raises(ConfigError, match="argument amount"):
+    with pytest.raises(ConfigError, match="argument value"):
         table.build_call("balances.transfer_allow_death", b"\x00" * 32, -1)
 
 

@@ -91,7 +91,7 @@ async def test_blocks_block_extrinsic_and_search_agree_with_the_chain(rpc: RpcHa
     assert block == await rpc.call("btt_explorerBlock", status["blockHash"])
     (xt,) = block["extrinsicList"]
     assert xt["call"]["name"] == "balances.transfer_allow_death" and xt["signer"] == _address(rpc, rpc.alice)
-    assert xt["call"]["args"]["amount"] == str(7 * UNIT)
+    assert xt["call"]["args"]["value"] == str(7 * UNIT)
     assert (xt["success"], xt["fee"]) == (True, status["fee"])
     assert any(e["event"] == "Transfer" and e["amount"] == str(7 * UNIT) for e in xt["events"])
     assert {e["phase"] for e in block["blockEvents"]} <= {"initialization", "finalization"}
