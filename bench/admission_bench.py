@@ -29,8 +29,8 @@ async def _fund(session: aiohttp.ClientSession, url: str, genesis: bytes, sender
     alice = dev_keypair("alice")
     nonce = int(await call(session, url, "system_accountNextIndex", "0x" + alice.public.hex()))
     for i, pair in enumerate(senders):
-        xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", pair.public, 100 * UNIT), nonce + i, genesis,
-                            RUNTIME.spec_version)
+        transfer = RUNTIME.call("balances.transfer_allow_death", pair.public, 100 * UNIT)
+        xt = sign_extrinsic(alice, transfer, nonce + i, genesis, RUNTIME.spec_version)
         await call(session, url, "author_submitExtrinsic", "0x" + xt.encode().hex())
     deadline = time.monotonic() + FUND_TIMEOUT_S
     while True:

@@ -137,7 +137,7 @@ def invoice_create(payee: str, amount: str, due: int | None, due_ms: int | None,
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
     to = resolve_account(payee, info.chain_type, info.ss58_prefix)
-    head_ms = int(client.call("chain_getHeader")["timestamp"], 16)
+    head_ms = int(client.call("btt_header")["timestamp"], 16)
     if due is not None:
         due_ms = head_ms + due * 1000
         if due_ms > U64_MAX:

@@ -28,7 +28,7 @@ class ValueCodec(Generic[V]):
         value, pos = self._decode_at(raw, 0)
         if pos != len(raw):
             raise DecodeError(f"{len(raw) - pos} trailing bytes after a stored {getattr(self.kind, 'name', '')}")
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[return-value]
 
 
 def _get_decoded(state: Overlay, key: bytes, codec: ValueCodec[V], default: Any) -> V:

@@ -6,7 +6,7 @@ Run: .venv/bin/python scripts/wire_vectors.py
 from __future__ import annotations
 
 from btt_chain.primitives.block import Digest, Header
-from btt_chain.primitives.extrinsic import Era, signing_payload
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Era, Extrinsic, signing_payload
 from btt_chain.primitives.keys import Keypair
 from runtime.modules import RUNTIME
 
@@ -23,10 +23,8 @@ TIP = 1_000
 def vectors() -> list[str]:
     pair = Keypair(SEED)
     call = RUNTIME.call("balances.transfer_allow_death", DEST, AMOUNT)
-    era = Era(100, 64)
+    era = Era.mortal(64, 100)
     message = signing_payload(call, NONCE, TIP, era, GENESIS, BIRTH, SPEC_VERSION)
-    from btt_chain.primitives.extrinsic import Extrinsic
-
     xt = Extrinsic(pair.public, NONCE, TIP, era, call, pair.sign(message))
     header = Header(BIRTH, 101, 150, 1_800_000_000_000, bytes(32), bytes(32), bytes(32), pair.public,
                     Digest(bytes([0x33]) * 32))
@@ -38,9 +36,11 @@ def vectors() -> list[str]:
         f"genesis hash           {GENESIS.hex()}",
         f"birth block hash       {BIRTH.hex()}",
         f"spec version           {SPEC_VERSION}",
-        f"call balances.transfer module {call.module}, function {call.function}, amount {AMOUNT} (12.5 BTT)",
+        f"transaction version    {TRANSACTION_VERSION}",
+        f"call transfer_allow_death module {call.module}, function {call.function}, value {AMOUNT} (12.5 BTT)",
         f"encoded call           {call.encode().hex()}",
-        f"nonce, tip, era        {NONCE}, {TIP}, birth 100 period 64",
+        f"nonce, tip, era        {NONCE}, {TIP}, period 64 phase {era.phase} (born at block 100)",
+        f"encoded era            {era.encode().hex()}",
         f"signing message        {message.hex()}",
         f"signature              {xt.signature.hex()}",
         f"encoded extrinsic      {xt.encode().hex()}",

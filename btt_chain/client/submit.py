@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from btt_chain.client.chain import ChainInfo
+from btt_chain.client.headers import header_hash, header_number
 from btt_chain.client.rpc import RpcClient
 from btt_chain.client.watch import submit_and_watch
 from btt_chain.primitives.errors import BttError
@@ -56,8 +57,8 @@ def sign_call(
 ) -> Extrinsic:
     """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head."""
     header = rpc.call("chain_getHeader")
-    birth = int(header["number"], 16)
-    birth_hash = bytes.fromhex(header["hash"][2:])
+    birth = header_number(header)
+    birth_hash = header_hash(header)  # computed, as every Substrate client does
     nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.public.hex()))
     return sign_extrinsic(
         signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,

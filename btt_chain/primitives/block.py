@@ -110,6 +110,12 @@ class Header(Struct):
         head, items = self._pre_parts()
         return head + _DIGEST_ITEMS + items + _SEAL_ITEM + self.signature
 
+    def digest_items(self) -> list[bytes]:
+        """Each digest item's SCALE encoding (what JSON-RPC's `digest.logs` lists, as 0x-hex)."""
+        _, items = self._pre_parts()
+        author_end = len(_AUTHOR_ITEM) + 32
+        return [items[:author_end], items[author_end:], _SEAL_ITEM + self.signature]
+
     def pre_hash_encoding(self) -> bytes:
         """The header without its seal (Substrate's pre-hash header)."""
         head, items = self._pre_parts()

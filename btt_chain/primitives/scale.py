@@ -102,7 +102,7 @@ def decode_length(data: bytes, pos: int, max_items: int, what: str = "sequence")
     return n, pos
 
 
-# --- fixed-width integers, bool, bytes, strings -------------------------------------------------------------------------
+# --- fixed-width integers, bool, bytes, strings ---------------------------------------------------------------------
 
 
 def encode_uint(value: int, size: int) -> bytes:
@@ -169,7 +169,7 @@ def decode_str(data: bytes, pos: int, max_chars: int) -> tuple[str, int]:
     return text, pos
 
 
-# --- containers --------------------------------------------------------------------------------------------------------
+# --- containers ----------------------------------------------------------------------------------------------------
 
 
 def encode_vec(items: list[bytes] | tuple[bytes, ...]) -> bytes:

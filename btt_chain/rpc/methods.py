@@ -6,6 +6,7 @@ decimal strings of base units. Every method reads the node on the event-loop thr
 
 from __future__ import annotations
 
+import hashlib
 from importlib import metadata
 from typing import Any
 
@@ -17,7 +18,14 @@ from btt_chain.rpc import params as p
 from btt_chain.rpc.at import reader_at, state_view
 from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
-from btt_chain.rpc.render import account_renderer, hex0x, render_account, render_event_record, render_header
+from btt_chain.rpc.render import (
+    account_renderer,
+    hex0x,
+    render_account,
+    render_btt_header,
+    render_event_record,
+    render_header,
+)
 from runtime.balances.locks import account_at
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.executive import BlockFull
@@ -131,7 +139,17 @@ def chain_get_header(ctx: RpcContext, block_hash: bytes | None) -> dict[str, Any
     chain = ctx.node.chain
     h = block_hash or chain.head_hash
     header = chain.db.get_header(h)
-    return None if header is None else render_header(header, h, _prefix(ctx))
+    return None if header is None else render_header(header)
+
+
+@method("btt_header", optional("hash", p.block_hash))
+def btt_header(ctx: RpcContext, block_hash: bytes | None) -> dict[str, Any] | None:
+    """The header with btt's consensus fields by name (slot, timestamp, receipts root, author, reveal, seal) and its
+    hash; the head's when no hash is given."""
+    chain = ctx.node.chain
+    h = block_hash or chain.head_hash
+    header = chain.db.get_header(h)
+    return None if header is None else render_btt_header(header, h, _prefix(ctx))
 
 
 @method("chain_getBlock", optional("hash", p.block_hash))
@@ -145,7 +163,7 @@ def chain_get_block(ctx: RpcContext, block_hash: bytes | None) -> dict[str, Any]
         return None
     return {
         "block": {
-            "header": render_header(body.header(), h, _prefix(ctx)),
+            "header": render_header(body.header()),
             "extrinsics": [hex0x(body.encoded(i)) for i in range(body.count)],
         },
         "justifications": None,
@@ -215,7 +233,27 @@ def btt_call_table(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
 @method("state_getRuntimeVersion", optional("at", p.block_hash), aliases=("chain_getRuntimeVersion",))
 def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
     reader_at(ctx, at)
-    return {"specName": SPEC_NAME, "specVersion": RUNTIME.spec_version}
+    return runtime_version()
+
+
+RUNTIME_APIS: tuple[tuple[str, int], ...] = (("Core", 4), ("Metadata", 1))
+"""The runtime APIs a client may ask for through `state_call`, by trait name and version (Substrate's ids are the
+first 8 bytes of blake2b of the name). Metadata at version 1 tells @polkadot/api to read `state_getMetadata`."""
+
+
+def runtime_version() -> dict[str, Any]:
+    """Substrate's `RuntimeVersion` of this runtime (the same at every block: one runtime for the chain's life)."""
+    return {
+        "specName": SPEC_NAME,
+        "implName": "btt-chain",
+        "authoringVersion": 1,
+        "specVersion": RUNTIME.spec_version,
+        "implVersion": 1,
+        "apis": [[hex0x(hashlib.blake2b(name.encode(), digest_size=8).digest()), version]
+                 for name, version in RUNTIME_APIS],
+        "transactionVersion": RUNTIME.transaction_version,
+        "stateVersion": 1,
+    }
 
 
 # system ---------------------------------------------------------------------------------------------

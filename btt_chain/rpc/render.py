@@ -33,7 +33,21 @@ def account_renderer(ss58_prefix: int) -> AccountRenderer:
     return lambda account_id: encode_address(account_id, ss58_prefix)
 
 
-def render_header(header: Header, block_hash: bytes, ss58_prefix: int) -> dict[str, Any]:
+def render_header(header: Header) -> dict[str, Any]:
+    """Substrate's header JSON, and nothing else (sp-runtime's `Header` is `deny_unknown_fields`): each digest item as
+    its SCALE hex. Clients hash the SCALE header themselves; btt's own fields are in `btt_header`."""
+    return {
+        "parentHash": hex0x(header.parent_hash),
+        "number": number_hex(header.number),
+        "stateRoot": hex0x(header.state_root),
+        "extrinsicsRoot": hex0x(header.extrinsics_root),
+        "digest": {"logs": [hex0x(item) for item in header.digest_items()]},
+    }
+
+
+def render_btt_header(header: Header, block_hash: bytes, ss58_prefix: int) -> dict[str, Any]:
+    """The header with btt's consensus fields by name (`btt_header`): slot, time, receipts root, author, reveal,
+    seal, and the block hash."""
     return {
         "parentHash": hex0x(header.parent_hash),
         "number": number_hex(header.number),

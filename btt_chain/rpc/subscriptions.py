@@ -161,7 +161,7 @@ class HeadFeed:
             header = self.node.chain.db.get_header(block_hash)
             if header is None:
                 return None
-            return _dumps(render_header(header, block_hash, self.node.spec.ss58_prefix))
+            return _dumps(render_header(header))
 
         body = await self.run(render)
         if body is not None:
@@ -294,14 +294,17 @@ def _subscriber(ctx: RpcContext) -> Subscriber:
     return ctx.subscriber
 
 
-@REGISTRY.method("chain_subscribeNewHeads", aliases=("chain_subscribeAllHeads",), ws_only=True)
+@REGISTRY.method(
+    "chain_subscribeNewHeads", aliases=("chain_subscribeAllHeads", "chain_subscribeNewHead", "subscribe_newHead"),
+    ws_only=True,
+)
 def subscribe_new_heads(ctx: RpcContext) -> str:
     return str(_subscriber(ctx).subscribe(NEW_HEADS))
 
 
 @REGISTRY.method(
-    "chain_unsubscribeNewHeads", Param("subscription", p.subscription_id), aliases=("chain_unsubscribeAllHeads",),
-    ws_only=True,
+    "chain_unsubscribeNewHeads", Param("subscription", p.subscription_id),
+    aliases=("chain_unsubscribeAllHeads", "chain_unsubscribeNewHead", "unsubscribe_newHead"), ws_only=True,
 )
 def unsubscribe_new_heads(ctx: RpcContext, sub_id: str) -> bool:
     return bool(_subscriber(ctx).unsubscribe(NEW_HEADS, sub_id))

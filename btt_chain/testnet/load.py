@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from btt_chain.client.headers import header_hash, header_number
 from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.testnet.checks import TxRecord
@@ -98,7 +99,7 @@ class LoadGenerator:
                 continue
             call = RUNTIME.call("balances.transfer_allow_death", self._dest, TRANSFER_BASE_UNITS)
             xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, self.spec_version,
-                                era=Era.mortal(MORTALITY, int(head["number"], 16)), birth_hash=bytes.fromhex(head["hash"][2:]))
+                                era=Era.mortal(MORTALITY, header_number(head)), birth_hash=header_hash(head))
             record = TxRecord("0x" + xt.hash().hex(), node, self.clock())
             self.records.append(record)
             await self._watch(session, url, "0x" + xt.encode().hex(), record)

@@ -59,7 +59,8 @@ def test_the_client_and_the_wallet_commands_load_without_node_dependencies() -> 
         ("bonds.register_validator", (b"\x01" * 32, b"\x02" * 32)),
         ("governance.vote", (3, True, 7)),
         ("multisig.approve", ([dev_keypair("bob").public], 2, b"call bytes")),
-        ("governance.propose", (RUNTIME.call("balances.transfer_allow_death", b"\x03" * 32, 1), b"\x00" * 32, 10**20, False)),
+        ("governance.propose", (RUNTIME.call("balances.transfer_allow_death",
+                                             b"\x03" * 32, 1), b"\x00" * 32, 10**20, False)),
     ],
 )
 def test_the_call_table_builds_what_the_runtime_builds(name: str, args: tuple[object, ...]) -> None:

@@ -164,13 +164,15 @@ def _fill_a_big_block(node: NodeProcess) -> tuple[int, int]:
     alice = dev_keypair("alice")
     senders = _senders()
     nonce = int(node.call("system_accountNextIndex", "0x" + alice.public.hex()))
-    _submit(node, ["0x" + sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", s.public, 1000 * UNIT), nonce + i,
+    _submit(node, ["0x" + sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death",
+                                                             s.public, 1000 * UNIT), nonce + i,
                                          genesis, RUNTIME.spec_version).encode().hex() for i, s in enumerate(senders)])
     wait_until(lambda: all(int(node.call("btt_account", "0x" + s.public.hex())["free"]) > 0 for s in senders), 60,
                0.3, "senders funded")
     start = node.height()
     transfers = [
-        "0x" + sign_extrinsic(s, RUNTIME.call("balances.transfer_allow_death", Keypair((90_000 + i * PER_SENDER + k).to_bytes(
+        "0x" + sign_extrinsic(s, RUNTIME.call("balances.transfer_allow_death",
+                                              Keypair((90_000 + i * PER_SENDER + k).to_bytes(
             32, "big")).public, UNIT), k, genesis, RUNTIME.spec_version).encode().hex()
         for k in range(PER_SENDER) for i, s in enumerate(senders)
     ]
@@ -315,7 +317,8 @@ def test_promised_money_cannot_be_moved_out_from_under_pooled_transactions(attac
         assert all("error" in r and "pay" in json.dumps(r["error"]) for r in moves), moves[:2]
         # a ready chain drained by its own first transaction gets no further
         drain = _submit_each(node, [_signed(drainer, "balances.transfer_all", sink, False, nonce=0)] +
-                             [_signed(drainer, "balances.transfer_allow_death", sink, UNIT, nonce=k) for k in range(1, 101)])
+                             [_signed(drainer, "balances.transfer_allow_death",
+                                      sink, UNIT, nonce=k) for k in range(1, 101)])
         assert "result" in drain[0] and all("error" in r for r in drain[1:]), drain[1:3]
         honest_transfer(node)
     print(f"\n[pool] {pooled} future transactions pooled of {len(futures)}, {len(moves)} moves refused, "

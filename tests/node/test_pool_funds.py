@@ -39,7 +39,8 @@ def sign(chain, pair: Keypair, call: Call, nonce: int, tip: int = 0) -> Extrinsi
 
 
 def pay(chain, pair: Keypair, amount: int, nonce: int, tip: int = 0, dest: str = "bob") -> Extrinsic:
-    return sign(chain, pair, RUNTIME.call("balances.transfer_allow_death", dev_keypair(dest).public, amount), nonce, tip)
+    return sign(chain, pair, RUNTIME.call("balances.transfer_allow_death",
+                                          dev_keypair(dest).public, amount), nonce, tip)
 
 
 def drain(chain, pair: Keypair, nonce: int, dest: bytes | None = None) -> Extrinsic:
@@ -53,7 +54,8 @@ def funded(chain, amounts: list[int]) -> list[Keypair]:
     alice = dev_keypair("alice")
     keys = [Keypair.generate() for _ in amounts]
     n0 = system.account.get(chain.state(), alice.public).nonce
-    _, dropped = author_next(chain, [sign(chain, alice, RUNTIME.call("balances.transfer_allow_death", k.public, a), n0 + i)
+    _, dropped = author_next(chain, [sign(chain, alice, RUNTIME.call("balances.transfer_allow_death",
+                                                                     k.public, a), n0 + i)
                                      for i, (k, a) in enumerate(zip(keys, amounts, strict=True))])
     assert not dropped
     return keys

@@ -33,7 +33,8 @@ async def test_a_good_call_dry_runs_with_its_events(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_an_extrinsic_that_cannot_be_included_is_not_valid(rpc: RpcHarness) -> None:
-    forged = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
+    forged = rpc.sign(rpc.alice, "balances.transfer_allow_death",
+                      dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
     dry = await rpc.call("system_dryRun", "0x" + forged.encode().hex())
     assert dry == {"valid": False, "success": False, "error": "bad signature", "fee": None, "events": []}
     await rpc.assert_raises_rpc_error(-32602, "malformed", "system_dryRun", "0x00")

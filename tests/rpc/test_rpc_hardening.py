@@ -178,7 +178,8 @@ async def test_a_watched_transaction_that_is_replaced_or_evicted_is_told_so(rpc:
 async def test_submit_and_watch_needs_a_websocket_and_a_valid_transaction(rpc: RpcHarness) -> None:
     await rpc.assert_raises_rpc_error(-32601, "WebSocket", "author_submitAndWatchExtrinsic", transfer_hex(rpc, 0))
     async with rpc.session.ws_connect(rpc.url) as ws:
-        bad = rpc.sign(rpc.alice, "balances.transfer_allow_death", dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
+        bad = rpc.sign(rpc.alice, "balances.transfer_allow_death",
+                       dev_keypair("bob").public, UNIT).replace(signature=bytes(64))
         await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "author_submitAndWatchExtrinsic",
                             "params": ["0x" + bad.encode().hex()]})
         reply = await ws.receive_json()

@@ -120,7 +120,8 @@ async def run_transfer(node: NodeProcess, session: aiohttp.ClientSession) -> Non
     spec_version = (await call("state_getRuntimeVersion"))["specVersion"]
     nonce = await call("system_accountNextIndex", alice_addr)
     amount = 10 * UNIT
-    xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death", bob.public, amount), nonce, genesis, spec_version)
+    xt = sign_extrinsic(alice, RUNTIME.call("balances.transfer_allow_death",
+                                            bob.public, amount), nonce, genesis, spec_version)
     encoded = "0x" + xt.encode().hex()
     quoted_fee = int((await call("payment_queryInfo", encoded))["partialFee"])
     alice_before = int((await call("btt_account", alice_addr))["free"])

@@ -100,7 +100,8 @@ async def test_module_queries_at_a_past_block(rpc: RpcHarness) -> None:
     assert await rpc.call("btt_params", hx(before)) == await rpc.call("btt_params")
     burned_then = int((await rpc.call("btt_issuance", hx(before)))["totalBurned"])
     assert burned_then <= int((await rpc.call("btt_issuance"))["totalBurned"])
-    fee_then = await rpc.call("payment_queryInfo", hx(rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, 1).encode()),
+    fee_then = await rpc.call("payment_queryInfo", hx(rpc.sign(rpc.alice, "balances.transfer_allow_death",
+                                                               BOB.public, 1).encode()),
                               hx(before))
     assert int(fee_then["partialFee"]) > 0
 

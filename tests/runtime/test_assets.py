@@ -282,7 +282,8 @@ def test_the_minting_fee_may_not_leave_the_owner_below_the_existential_deposit(c
     inclusion = chain.fee_of("bob", "assets.tokenize", *args)
     keep = 1_000 * UNIT + inclusion + UNIT // 100 - 1
     ok(chain, "bob", "balances.transfer_allow_death", acct("eve"),
-       free(chain, "bob") - chain.fee_of("bob", "balances.transfer_allow_death", acct("eve"), free(chain, "bob")) - keep)
+       free(chain, "bob") - chain.fee_of("bob", "balances.transfer_allow_death",
+                                         acct("eve"), free(chain, "bob")) - keep)
     assert free(chain, "bob") == keep
     assert_noop(chain, "bob", "assets.tokenize", *args, error="CannotPay")
     ok(chain, "dave", "balances.transfer_allow_death", acct("bob"), inclusion + 1)

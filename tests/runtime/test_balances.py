@@ -45,7 +45,8 @@ def test_transfer_to_new_account_at_existential_deposit_creates_it(chain):
 
 
 def test_transfer_more_than_spendable_fails(chain):
-    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("charlie"), 2_000 * UNIT, error="InsufficientBalance")
+    assert_noop(chain, "bob", "balances.transfer_allow_death",
+                acct("charlie"), 2_000 * UNIT, error="InsufficientBalance")
 
 
 def test_transfer_zero_fails(chain):

@@ -244,7 +244,8 @@ def test_voted_tokens_are_locked_until_voting_ends_so_they_cannot_vote_twice():
     assert locked == 9_000 * UNIT
     assert storage.locks.get(chain.view(), acct("bob")) == VoteLock(locked, ref(chain, ref_id).voting_ends_ms)
     # bob cannot hand the counted tokens to charlie for a second vote
-    assert_noop(chain, "bob", "balances.transfer_allow_death", acct("charlie"), 5_000 * UNIT, error="InsufficientBalance")
+    assert_noop(chain, "bob", "balances.transfer_allow_death",
+                acct("charlie"), 5_000 * UNIT, error="InsufficientBalance")
     assert chain.account("bob").frozen == locked
     close(chain, ref_id)  # the lock has ended
     assert_ok(chain.submit("bob", "balances.transfer_allow_death", acct("charlie"), 5_000 * UNIT))

@@ -225,7 +225,8 @@ def test_an_approval_pays_for_the_weight_of_the_call_it_carries() -> None:
     heavy_weight = weight("multisig.approve", others("alice"), 2, heavy)
     inner = weight("compute.register_model", big)
     assert inner > 1_500
-    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + weight("balances.transfer_allow_death", acct("dave"), UNIT)
+    assert heavy_weight == 3_000 + inner and light_weight == 3_000 + weight("balances.transfer_allow_death",
+                                                                            acct("dave"), UNIT)
     per_weight = DEFAULT_PARAMS["fees.per_weight"][0]
     assert c.fee_of("alice", "multisig.approve", others("alice"), 2, heavy) - c.fee_of(
         "alice", "multisig.approve", others("alice"), 2, light

@@ -92,12 +92,22 @@ async function subscribe(method, _notification, handler) {
   state.subs.set(id, handler);
 }
 
+// A header's time (ms) from its btt0 pre-runtime digest item (Substrate's header JSON carries the digest items as
+// SCALE hex): 0x06 "btt0" Compact(80) then slot u64 LE, timestamp u64 LE, receipts root, reveal.
+const BTT0_ITEM = "0x06627474304101";
+function headerTime(header) {
+  const item = ((header.digest && header.digest.logs) || []).find((log) => log.startsWith(BTT0_ITEM));
+  if (!item) return null;
+  const le = item.slice(BTT0_ITEM.length + 16, BTT0_ITEM.length + 32);
+  return Number(BigInt("0x" + le.match(/../g).reverse().join("")));
+}
+
 function onNewHead(header) {
   if (!header) return;
   const n = parseInt(header.number, 16);
   if (state.head === null || n >= state.head) {
     state.head = n;
-    state.headTime = parseInt(header.timestamp, 16);
+    state.headTime = headerTime(header);
   }
   document.getElementById("head").textContent = fmtInt(state.head);
   scheduleRefresh();
