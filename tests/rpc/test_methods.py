@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from btt_chain.client.headers import header_hash
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
@@ -92,8 +93,12 @@ async def test_state_and_chain_at_genesis(rpc: RpcHarness) -> None:
     assert await rpc.call("chain_getBlockHash", 1) is None
     assert await rpc.call("chain_getFinalizedHead") == genesis
     header = await rpc.call("chain_getHeader")
-    assert header["number"] == "0x0" and header["hash"] == genesis and header["parentHash"] == hx(bytes(32))
-    assert await rpc.call("state_getRuntimeVersion") == {"specName": "btt", "specVersion": RUNTIME.spec_version}
+    assert header["number"] == "0x0" and hx(header_hash(header)) == genesis and header["parentHash"] == hx(bytes(32))
+    assert set(header) == {"parentHash", "number", "stateRoot", "extrinsicsRoot", "digest"}  # Substrate's, no more
+    version = await rpc.call("state_getRuntimeVersion")
+    assert (version["specName"], version["specVersion"]) == ("btt", RUNTIME.spec_version)
+    assert version["transactionVersion"] == RUNTIME.transaction_version
+    assert ["0xdf6acb689907609b", 4] in version["apis"]  # Core, with Substrate's id (blake2b-64 of the name)
     metadata = await rpc.call("state_getMetadata")
     assert metadata == json.loads(json.dumps(RUNTIME.metadata()))
     assert "balances" in [m["name"] for m in metadata["modules"]]
@@ -205,6 +210,14 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     assert header == {
         "parentHash": hx(node.chain.genesis_hash),
         "number": "0x1",
+        "stateRoot": hx(h.state_root),
+        "extrinsicsRoot": hx(h.extrinsics_root),
+        "digest": {"logs": [hx(item) for item in h.digest_items()]},
+    }
+    assert hx(header_hash(header)) == block_hash  # what a Substrate client computes
+    assert await rpc.call("btt_header", block_hash) == {
+        "parentHash": hx(node.chain.genesis_hash),
+        "number": "0x1",
         "slot": hex(h.slot),
         "timestamp": hex(h.timestamp_ms),
         "stateRoot": hx(h.state_root),
@@ -304,7 +317,7 @@ async def test_ws_subscribe_new_heads(rpc: RpcHarness) -> None:
             assert note["jsonrpc"] == "2.0" and note["method"] == "chain_newHead"
             assert note["params"]["subscription"] == sub
             result = note["params"]["result"]
-            assert result["hash"] == hx(imported.hash)
+            assert hx(header_hash(result)) == hx(imported.hash)
             assert result["number"] == hex(imported.block.header.number)
             assert result == await rpc.call("chain_getHeader", hx(imported.hash))
 
@@ -334,13 +347,13 @@ async def test_ws_finalized_heads_batch_and_cleanup(rpc: RpcHarness) -> None:
         initial = [await ws_recv(ws), await ws_recv(ws)]
         by_sub = {n["params"]["subscription"]: n for n in initial}
         assert by_sub[fin_sub]["method"] == "chain_finalizedHead"
-        assert by_sub[fin_sub]["params"]["result"]["hash"] == hx(node.chain.genesis_hash)
+        assert hx(header_hash(by_sub[fin_sub]["params"]["result"])) == hx(node.chain.genesis_hash)
         assert by_sub[all_sub]["method"] == "chain_newHead"
         assert len(node._head_listeners) == 1
         imported = rpc.author_block()
         note = await ws_recv(ws)
         # no finality gadget yet: the finalized head stays at genesis, so only the new head is announced
-        assert note["params"]["subscription"] == all_sub and note["params"]["result"]["hash"] == hx(imported.hash)
+        assert note["params"]["subscription"] == all_sub and header_hash(note["params"]["result"]) == imported.hash
         await ws.send_json(
             {"jsonrpc": "2.0", "id": 9, "method": "chain_unsubscribeFinalizedHeads", "params": [all_sub]}
         )

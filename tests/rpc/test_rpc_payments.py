@@ -32,7 +32,7 @@ def addr(rpc: RpcHarness, name: str) -> str:
 
 
 async def head_ms(rpc: RpcHarness) -> int:
-    return int((await rpc.call("chain_getHeader"))["timestamp"], 16)
+    return int((await rpc.call("btt_header"))["timestamp"], 16)
 
 
 @pytest.mark.asyncio
