@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from bench.dev_node import free_port
+from btt_chain.client.headers import header_hash
 from btt_chain.client.rpc import RpcClient, RpcError
 from cli.devnet_cmd import DevnetNode, node_args, plan_devnet, stop_processes
 
@@ -69,8 +70,9 @@ async def _watch(nodes: list[DevnetNode], seconds: float) -> tuple[dict[str, dic
                 data: dict[str, Any] = json.loads(msg.data)
                 if data.get("method") == "chain_newHead":
                     h = data["params"]["result"]
-                    arrivals.setdefault(h["hash"], {})[node.index] = now
-                    numbers[h["hash"]] = int(h["number"], 16)
+                    block_hash = "0x" + header_hash(h).hex()
+                    arrivals.setdefault(block_hash, {})[node.index] = now
+                    numbers[block_hash] = int(h["number"], 16)
                 elif data.get("method") == "chain_finalizedHead" and node.index == 0:
                     finals.append((now, int(data["params"]["result"]["number"], 16)))
 

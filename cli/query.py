@@ -89,7 +89,7 @@ def block(block: str | None, as_json: bool, rpc: str) -> None:
     if as_json:
         print_json({**data, "events": events})
         return
-    h = data["block"]["header"]
+    h = client.call("btt_header", block_hash)
     print_fields(
         [
             ("number", int(h["number"], 16)),

@@ -224,7 +224,7 @@ class Harness:
     def sync_all(self, timeout: float = 30) -> None:
         """Wait until every running node reports the same head."""
         def same() -> bool:
-            heads = {n.call("chain_getHeader")["hash"] for n in self.nodes if n.process is not None}
+            heads = {n.call("chain_getBlockHash") for n in self.nodes if n.process is not None}
             return len(heads) == 1
 
         wait_until(same, timeout, 0.2, "all nodes on one head")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from btt_chain.client.headers import header_hash
 from btt_chain.primitives.extrinsic import sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from runtime.modules import RUNTIME
@@ -21,12 +22,12 @@ def start_all(nodes: list[NodeProcess]) -> None:
 
 
 def heads(nodes: list[NodeProcess]) -> set[str]:
-    return {n.call("chain_getHeader")["hash"] for n in nodes}
+    return {n.call("chain_getBlockHash") for n in nodes}
 
 
 def converged(nodes: list[NodeProcess], min_height: int = 0) -> bool:
     headers = [n.call("chain_getHeader") for n in nodes]
-    return len({h["hash"] for h in headers}) == 1 and int(headers[0]["number"], 16) >= min_height
+    return len({header_hash(h) for h in headers}) == 1 and int(headers[0]["number"], 16) >= min_height
 
 
 def transfer(node: NodeProcess, sender: str, dest: str, amount: int) -> str:

@@ -46,7 +46,7 @@ def assignment(node: NodeProcess, job_id: int) -> dict[str, Any]:
 
 
 def head_time_ms(node: NodeProcess) -> int:
-    return int(node.call("chain_getHeader")["timestamp"], 16)
+    return int(node.call("btt_header")["timestamp"], 16)
 
 
 def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,

@@ -37,18 +37,18 @@ def active_set(node: NodeProcess) -> set[str]:
 
 
 def head_epoch(node: NodeProcess) -> int:
-    return int(node.call("chain_getHeader")["slot"], 16) // EPOCH_SLOTS
+    return int(node.call("btt_header")["slot"], 16) // EPOCH_SLOTS
 
 
 def finalized_epoch(node: NodeProcess) -> int:
-    header = node.call("chain_getHeader", node.call("chain_getFinalizedHead"))
+    header = node.call("btt_header", node.call("chain_getFinalizedHead"))
     return int(header["slot"], 16) // EPOCH_SLOTS
 
 
 def authors_since(node: NodeProcess, number: int) -> set[str]:
     out = set()
     for n in range(number, node.height() + 1):
-        out.add(node.call("chain_getHeader", node.call("chain_getBlockHash", n))["author"])
+        out.add(node.call("btt_header", node.call("chain_getBlockHash", n))["author"])
     return out
 
 

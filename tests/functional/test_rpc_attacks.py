@@ -89,7 +89,7 @@ def missed_slots(node: NodeProcess, first: int, last: int) -> list[int]:
     """Slots between blocks `first` and `last` that have no block (on a one-validator chain: missed)."""
     slots = []
     for n in range(first, last + 1):
-        header = node.call("chain_getHeader", node.call("chain_getBlockHash", n))
+        header = node.call("btt_header", node.call("chain_getBlockHash", n))
         slots.append(int(header["slot"], 16))
     return [s for a, b in zip(slots, slots[1:], strict=False) for s in range(a + 1, b)]
 
