@@ -236,7 +236,9 @@ def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, An
     return runtime_version()
 
 
-RUNTIME_APIS: tuple[tuple[str, int], ...] = (("Core", 4), ("Metadata", 1))
+RUNTIME_APIS: tuple[tuple[str, int], ...] = (
+    ("Core", 4), ("Metadata", 1), ("AccountNonceApi", 1), ("TransactionPaymentApi", 4),
+)
 """The runtime APIs a client may ask for through `state_call`, by trait name and version (Substrate's ids are the
 first 8 bytes of blake2b of the name). Metadata at version 1 tells @polkadot/api to read `state_getMetadata`."""
 
@@ -348,7 +350,7 @@ def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dic
     except InvalidExtrinsic as exc:
         raise invalid_params(f"extrinsic: {exc}") from None
     fee = compute_fee(state, len(encoded), weight, xt.signer)
-    return {"weight": weight, "class": "normal", "partialFee": str(fee.inclusion_fee)}
+    return {"weight": {"refTime": weight, "proofSize": 0}, "class": "normal", "partialFee": str(fee.inclusion_fee)}
 
 
 # btt ------------------------------------------------------------------------------------------------

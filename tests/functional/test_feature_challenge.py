@@ -134,7 +134,7 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         block = node0.call("chain_getBlock", node0.call("chain_getBlockHash", number))["block"]
         raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]]
         (raw,) = [r for r in raws if RUNTIME.decode_call(Extrinsic.decode(r).call).full_name == "compute.challenge"]
-        weight = node0.call("payment_queryInfo", "0x" + raw.hex())["weight"]
+        weight = node0.call("payment_queryInfo", "0x" + raw.hex())["weight"]["refTime"]
         fee = out.split("fee ")[1].split(")")[0]
         harness.log(f"challenge extrinsic: {len(raw)} bytes, weight {weight}, fee {fee}")
 

@@ -180,7 +180,7 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, amount)
     encoded = xt.encode()
     info = await rpc.call("payment_queryInfo", hx(encoded))
-    assert info["class"] == "normal" and info["weight"] == 100
+    assert info["class"] == "normal" and info["weight"] == {"refTime": 100, "proofSize": 0}
     assert isinstance(info["partialFee"], str) and int(info["partialFee"]) > 0
 
     log.info("submit: pending in the pool")
@@ -530,7 +530,7 @@ async def test_invalid_transactions(rpc: RpcHarness) -> None:
         err = await rpc.assert_raises_rpc_error(INVALID_TRANSACTION, reason, "author_submitExtrinsic", hx(data))
         assert err.message == "Invalid Transaction" and isinstance(err.data, str)
         if reason == "bad signature":  # well-formed: the fee query does not check signatures
-            assert (await rpc.call("payment_queryInfo", hx(data)))["weight"] == 100
+            assert (await rpc.call("payment_queryInfo", hx(data)))["weight"]["refTime"] == 100
         else:
             await rpc.assert_raises_rpc_error(INVALID_PARAMS, "extrinsic", "payment_queryInfo", hx(data))
 
