@@ -1,5 +1,7 @@
-"""Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads, and
-btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`).
+"""Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads,
+btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`), and
+state_subscribeStorage (the values of up to `MAX_STORAGE_KEYS` keys, first all of them, then those a new head
+changed).
 
 One `HeadFeed` serves every connection. The node's import only tells the feed which block arrived (a list
 append); the feed renders that block's header, and its events if anyone subscribed to events, once for all
@@ -22,7 +24,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from btt_chain.rpc import params as p
-from btt_chain.rpc.errors import SERVER_LIMIT, RpcError
+from btt_chain.rpc.errors import SERVER_LIMIT, RpcError, invalid_params
 from btt_chain.rpc.outbox import Outbox
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Subscriber
 from btt_chain.rpc.render import account_renderer, hex0x, render_event_record, render_header
@@ -40,7 +42,13 @@ Runner = Callable[[Callable[[], T]], Awaitable[T]]
 NEW_HEADS = "newHeads"
 FINALIZED_HEADS = "finalizedHeads"
 EVENTS = "events"
-NOTIFICATION_METHOD = {NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents"}
+STORAGE = "storage"
+NOTIFICATION_METHOD = {
+    NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents",
+    STORAGE: "state_storage",
+}
+MAX_STORAGE_KEYS = 1000
+"""Storage keys one connection watches, over all its storage subscriptions (each is read once per new head)."""
 MAX_SUBSCRIPTIONS = 64
 """Per connection."""
 RENDER_SLICE = 250
@@ -139,6 +147,14 @@ class HeadFeed:
         finalized = self.node.chain.db.finalized_hash()
         final_body = await self.header_body(finalized) if wants_finalized else None
 
+        if any(c.has(STORAGE) for c in self._connections) and block_hash == self.node.chain.head_hash:
+            for conn in list(self._connections):
+                for sub_id, sub in conn.items():
+                    if sub.kind == STORAGE:
+                        body = await self.run(partial(storage_changes, self.node, sub, block_hash, False))
+                        if body is not None:
+                            conn.send(sub_id, sub, block_hash, body)
+
         def fan_out() -> None:
             for conn in list(self._connections):
                 for sub_id, sub in conn.items():
@@ -201,6 +217,27 @@ class _Subscription:
     kind: str
     last_sent: bytes | None = None
     """Hash of the last block sent (finalized subscriptions send only when it changes)."""
+    keys: tuple[bytes, ...] = ()
+    """A storage subscription's keys."""
+    values: dict[bytes, bytes | None] | None = None
+    """A storage subscription's values as last sent."""
+
+
+def storage_changes(node: Node, sub: _Subscription, block_hash: bytes, everything: bool) -> str | None:
+    """A `StorageChangeSet` of the subscription's keys at the head: all of them, or those changed since the last
+    one sent (None when nothing changed)."""
+    state = node.chain.db.state
+    last = sub.values if sub.values is not None else {}
+    changes = []
+    for key in sub.keys:
+        value = state.get(key)
+        if everything or key not in last or last[key] != value:
+            changes.append([hex0x(key), None if value is None else hex0x(value)])
+        last[key] = value
+    sub.values = last
+    if not changes:
+        return None
+    return _dumps({"block": hex0x(block_hash), "changes": changes})
 
 
 class HeadSubscriptions:
@@ -228,11 +265,14 @@ class HeadSubscriptions:
         return [(k, s) for k, s in self._subs.items() if k not in self._pending]
 
     # Subscriber --------------------------------------------------------------------------------------
-    def subscribe(self, kind: str) -> str:
+    def subscribe(self, kind: str, keys: tuple[bytes, ...] = ()) -> str:
         if len(self._subs) >= MAX_SUBSCRIPTIONS:
             raise RpcError(SERVER_LIMIT, f"too many subscriptions on this connection (limit {MAX_SUBSCRIPTIONS})")
+        watched = sum(len(sub.keys) for sub in self._subs.values())
+        if watched + len(keys) > MAX_STORAGE_KEYS:
+            raise RpcError(SERVER_LIMIT, f"too many storage keys watched on this connection (limit {MAX_STORAGE_KEYS})")
         sub_id = secrets.token_hex(8)
-        self._subs[sub_id] = _Subscription(kind)
+        self._subs[sub_id] = _Subscription(kind, keys=keys)
         self._pending.append(sub_id)
         self.feed.join(self)
         return sub_id
@@ -264,6 +304,9 @@ class HeadSubscriptions:
                 continue
             if sub.kind == EVENTS:
                 block_hash, body = head, await self.feed.events_body(head)
+            elif sub.kind == STORAGE:
+                block_hash = head
+                body = await self.feed.run(partial(storage_changes, self.node, sub, head, True))
             elif sub.kind == NEW_HEADS:
                 block_hash, body = head, await self.feed.header_body(head)
             else:
@@ -321,6 +364,26 @@ def subscribe_finalized_heads(ctx: RpcContext) -> str:
 )
 def unsubscribe_finalized_heads(ctx: RpcContext, sub_id: str) -> bool:
     return bool(_subscriber(ctx).unsubscribe(FINALIZED_HEADS, sub_id))
+
+
+def _watched_keys(value: object, ctx: RpcContext) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or not value:
+        raise invalid_params("keys: expected a non-empty list of 0x-hex storage keys (watching every key is refused)")
+    if len(value) > MAX_STORAGE_KEYS:
+        raise invalid_params(f"keys: at most {MAX_STORAGE_KEYS} keys, got {len(value)}")
+    return tuple(dict.fromkeys(p.storage_key(v, ctx) for v in value))
+
+
+@REGISTRY.method("state_subscribeStorage", Param("keys", _watched_keys), ws_only=True)
+def subscribe_storage(ctx: RpcContext, keys: tuple[bytes, ...]) -> str:
+    """The keys' values now (`state_storage` notifications: {block, changes: [[key, value or null], ...]}), then
+    on each new head the keys whose values it changed."""
+    return str(_subscriber(ctx).subscribe(STORAGE, keys))
+
+
+@REGISTRY.method("state_unsubscribeStorage", Param("subscription", p.subscription_id), ws_only=True)
+def unsubscribe_storage(ctx: RpcContext, sub_id: str) -> bool:
+    return bool(_subscriber(ctx).unsubscribe(STORAGE, sub_id))
 
 
 @REGISTRY.method("btt_subscribeEvents", ws_only=True)

@@ -4,7 +4,10 @@ bad input with a parameter error and answering what the chain holds at that bloc
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
+import aiohttp
 import pytest
 
 from btt_chain.primitives import scale
@@ -100,3 +103,53 @@ async def test_runtime_api_calls(rpc: RpcHarness) -> None:
 ])
 async def test_bad_runtime_calls_are_parameter_errors(rpc: RpcHarness, name: str, data: str, reason: str) -> None:
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, reason, "state_call", name, data)
+
+
+async def _recv(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    msg = await ws.receive(timeout=30)
+    assert msg.type == aiohttp.WSMsgType.TEXT, msg
+    return json.loads(msg.data)
+
+
+@pytest.mark.asyncio
+async def test_storage_subscription_sends_all_values_then_only_changes(rpc: RpcHarness) -> None:
+    bob_key, alice_key = system.account.key(BOB.public), system.account.key(rpc.alice.public)
+    quiet = system.account.key(dev_keypair("ferdie").public)
+    async with rpc.session.ws_connect(rpc.url) as ws:
+        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "state_subscribeStorage",
+                            "params": [[hx(bob_key), hx(quiet), hx(bob_key)]]})
+        sub = (await _recv(ws))["result"]
+        first = await _recv(ws)
+        assert first["method"] == "state_storage" and first["params"]["subscription"] == sub
+        state = rpc.node.chain.db.state
+        expected = [[hx(k), None if state.get(k) is None else hx(state.get(k))] for k in (bob_key, quiet)]
+        assert first["params"]["result"] == {"block": hx(rpc.node.chain.head_hash), "changes": expected}
+
+        rpc.author_block()  # nothing of bob's changes: no notification for it
+        xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
+        await rpc.call("author_submitExtrinsic", hx(xt.encode()))
+        block = rpc.author_block()
+        note = await _recv(ws)
+        assert note["params"]["result"] == {
+            "block": hx(block.hash), "changes": [[hx(bob_key), hx(rpc.node.chain.db.state.get(bob_key))]],
+        }
+
+        await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "state_unsubscribeStorage", "params": [sub]})
+        assert (await _recv(ws))["result"] is True
+        assert alice_key != bob_key
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("keys, reason", [([], "non-empty"), (None, "keys"), (["0x00"] * 1001, "at most 1000"),
+                                          (["zz"], "hex")])
+async def test_storage_subscriptions_are_bounded(rpc: RpcHarness, keys: object, reason: str) -> None:
+    async with rpc.session.ws_connect(rpc.url) as ws:
+        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "state_subscribeStorage", "params": [keys]})
+        reply = await _recv(ws)
+        assert reply["error"]["code"] == INVALID_PARAMS and reason in reply["error"]["message"]
+        for i in range(2):  # 1,000 keys in all per connection
+            await ws.send_json({"jsonrpc": "2.0", "id": 2 + i, "method": "state_subscribeStorage",
+                                "params": [["0x" + f"{n:04x}" + f"{i:02x}" for n in range(600)]]})
+        replies = [await _recv(ws) for _ in range(3)]
+        errors = [r for r in replies if "error" in r]
+        assert len(errors) == 1 and "too many storage keys" in errors[0]["error"]["message"]
