@@ -213,7 +213,8 @@ def test_event_and_error_variants_follow_the_tuples(decoded: Decoded) -> None:
                 else:
                     assert v["fields"] == []
                     assert error_index(source.module, c.__name__) == (source.index, v["index"])
-                    assert v["docs"] == [(c.__doc__ or "").strip().splitlines()[0]]
+                    doc = (c.__doc__ or "").strip()
+                    assert v["docs"] == ([doc.splitlines()[0]] if doc else [])
 
 
 def test_indices_of_instances_and_unknowns() -> None:

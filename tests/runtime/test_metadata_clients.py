@@ -195,6 +195,15 @@ def test_events_decode_as_substrate_interface_reads_them(substrate: SubstrateInt
     assert [(r["module_id"], r["event_id"]) for r in value] == names
 
 
+def test_digest_logs_decode_with_the_registry_type(substrate: SubstrateInterface) -> None:
+    """`get_block` decodes each header log with the type `sp_runtime::generic::digest::DigestItem`."""
+    item = substrate.runtime_config.create_scale_object("sp_runtime::generic::digest::DigestItem")
+    engine, data = item.decode(ScaleBytes(b"\x06pow_\x80" + b"\xee" * 32))["PreRuntime"]
+    assert (engine, data) == ("0x706f775f", "0x" + "ee" * 32)  # scalecodec shows bytes that are not UTF-8 as hex
+    seal = substrate.runtime_config.create_scale_object("sp_runtime::generic::digest::DigestItem")
+    assert list(seal.decode(ScaleBytes(b"\x05btt0\x04\xff"))) == ["Seal"]
+
+
 # --- @polkadot/types ----------------------------------------------------------------------------------------------
 
 PJS_CACHE = Path(os.environ.get("BTT_PJS_CACHE", Path.home() / ".cache" / "btt-chain" / "polkadot-types-16.5.6"))
