@@ -128,3 +128,38 @@ class CannotPay(AssetsError):
 
 class SupplyNotHeld(AssetsError):
     """The owner must hold the whole supply (no holdings elsewhere, no open offers) to retire the asset."""
+
+
+ERRORS = (
+    UnknownAsset,
+    UnknownClass,
+    ZeroValuation,
+    NotVerifier,
+    NotOwner,
+    OwnAsset,
+    NotPending,
+    NotVerified,
+    NotTokenised,
+    NotValued,
+    AssetRetired,
+    AssetRejected,
+    AssetFrozen,
+    AlreadyFrozen,
+    NotFrozen,
+    BadSymbol,
+    SymbolTaken,
+    ZeroSupply,
+    TooManyDecimals,
+    MinBalanceAboveSupply,
+    ZeroAmount,
+    ZeroPrice,
+    SelfTransfer,
+    InsufficientFractions,
+    BelowMinBalance,
+    UnknownOffer,
+    NotSeller,
+    OwnOffer,
+    CannotPay,
+    SupplyNotHeld,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

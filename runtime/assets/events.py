@@ -156,3 +156,19 @@ class Retired(Event):
     owner: bytes
     supply: int
     WIRE = (("asset_id", U64), ("owner", ACCOUNT), ("supply", AMOUNT))
+
+
+EVENTS = (
+    Registered,
+    Verified,
+    Tokenised,
+    Transferred,
+    OfferPosted,
+    OfferCancelled,
+    OfferAccepted,
+    Revalued,
+    Frozen,
+    Thawed,
+    Retired,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

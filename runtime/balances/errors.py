@@ -31,3 +31,14 @@ class ZeroAmount(BalancesError):
 
 class SelfTransfer(BalancesError):
     """An account cannot transfer to itself."""
+
+
+ERRORS = (
+    InsufficientBalance,
+    ExistentialDeposit,
+    KeepAlive,
+    InsufficientReserved,
+    ZeroAmount,
+    SelfTransfer,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

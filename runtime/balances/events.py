@@ -56,3 +56,14 @@ class Endowed(Event):
     who: bytes
     amount: int
     WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
+
+
+EVENTS = (
+    Transfer,
+    Burned,
+    DustLost,
+    Reserved,
+    Unreserved,
+    Endowed,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

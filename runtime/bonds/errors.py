@@ -51,3 +51,19 @@ class NotRegistered(BondsError):
 
 class SessionKeyInUse(BondsError):
     """Another validator already uses this session key."""
+
+
+ERRORS = (
+    ZeroAmount,
+    AlreadyBonded,
+    NotBonded,
+    InsufficientBond,
+    InsufficientUnlocking,
+    TooManyUnlockChunks,
+    NothingToWithdraw,
+    BelowMinimum,
+    AlreadyRegistered,
+    NotRegistered,
+    SessionKeyInUse,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -88,3 +88,17 @@ class ValidatorsQueued(Event):
     epoch: int
     validators: int
     WIRE = (("epoch", U64), ("validators", U64))
+
+
+EVENTS = (
+    Bonded,
+    Unbonded,
+    Withdrawn,
+    Rebonded,
+    ValidatorRegistered,
+    ValidatorDeregistered,
+    BondSlashed,
+    NewEpoch,
+    ValidatorsQueued,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -127,3 +127,38 @@ class MarketFull(ComputeError):
 
 class CannotCancel(ComputeError):
     """The job took a waiting job's place when the chain was full: it runs to its deadline like any other."""
+
+
+ERRORS = (
+    UnknownModel,
+    ModelExists,
+    BadModel,
+    MalformedWeights,
+    RegistrationClosed,
+    AlreadyProvider,
+    NotProvider,
+    BondTooLow,
+    BadProviderClass,
+    ProviderBusy,
+    BadJob,
+    UnknownJob,
+    JobNotOpen,
+    NotRequester,
+    AlreadyAssigned,
+    NotAssigned,
+    WrongState,
+    DeadlinePassed,
+    SampleNotFixed,
+    CommitmentMismatch,
+    BadOpenings,
+    ChallengeFailed,
+    BadChallenge,
+    BadOutputs,
+    CommitWindowClosed,
+    OutputsLate,
+    PriceTooLow,
+    TooManyOpenJobs,
+    MarketFull,
+    CannotCancel,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -330,3 +330,33 @@ class ResultVoided(Event):
     provider: bytes
     refunded: int
     WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT))
+
+
+EVENTS = (
+    ModelRegistered,
+    ModelServed,
+    ProviderRegistered,
+    ProviderDeregistered,
+    JobPosted,
+    JobAssigned,
+    JobEvicted,
+    ResultCommitted,
+    JobReceipt,
+    FraudDetected,
+    DeadlineMissed,
+    RevealOverdue,
+    LateRevealVerified,
+    RevealWithheld,
+    JobClosed,
+    MiningRewarded,
+    MiningEpoch,
+    SampleVerified,
+    ResultsDiffer,
+    OutputsDemanded,
+    OutputsPosted,
+    OutputsComplete,
+    ChallengeUpheld,
+    OutputsWithheld,
+    ResultVoided,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

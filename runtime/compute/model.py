@@ -26,7 +26,7 @@ import json
 import math
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,9 @@ import numpy.typing as npt
 from btt_chain.primitives.codec import BOOL, HASH, U8, U16, U64, Field, ListOf, Nested, Struct, Text
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
+
+if TYPE_CHECKING:
+    from runtime.metadata.registry import Registry
 
 DENSE, CONV2D, MAXPOOL, AVGPOOL, RELU, FLATTEN = range(6)
 LAYER_KINDS = ("dense", "conv2d", "maxpool", "avgpool", "relu", "flatten")
@@ -98,6 +101,12 @@ class ZeroPoint(Field):
             raise DecodeError("expected a zero point, found the end of the input")
         wire = data[pos]
         return (wire - 256 if wire >= 128 else wire), pos + 1
+
+    SCALE_TYPE_NAME = "i8"
+
+    def scale_type(self, reg: Registry) -> int:
+        """Its type in the metadata (`runtime.metadata.types`): `i8`."""
+        return reg.primitive("i8")
 
 
 ZP = ZeroPoint()

@@ -11,3 +11,9 @@ class ConsensusError(ModuleError):
 
 class NotASessionKey(ConsensusError):
     """The signer is no registered session key: it has no hash chain to rotate."""
+
+
+ERRORS = (
+    NotASessionKey,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

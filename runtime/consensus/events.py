@@ -29,3 +29,10 @@ class HashChainRotated(Event):
     generation: int
     commitment: bytes
     WIRE = (("session_key", HASH), ("generation", U64), ("commitment", HASH))
+
+
+EVENTS = (
+    EpochStarted,
+    HashChainRotated,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

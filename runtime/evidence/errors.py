@@ -19,3 +19,11 @@ class NotAValidator(EvidenceError):
 
 class DuplicateReport(EvidenceError):
     """This offence was already reported and punished."""
+
+
+ERRORS = (
+    InvalidEvidence,
+    NotAValidator,
+    DuplicateReport,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

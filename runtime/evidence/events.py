@@ -28,3 +28,10 @@ class ValidatorRemoved(Event):
     MODULE: ClassVar[str] = "evidence"
     validator: bytes
     WIRE = (("validator", ACCOUNT),)
+
+
+EVENTS = (
+    Slashed,
+    ValidatorRemoved,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -19,3 +19,9 @@ class FeesDistributed(Event):
     to_stakers: int
     to_development: int
     WIRE = (("author", ACCOUNT), ("to_author", AMOUNT), ("to_stakers", AMOUNT), ("to_development", AMOUNT))
+
+
+EVENTS = (
+    FeesDistributed,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

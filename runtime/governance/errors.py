@@ -40,3 +40,16 @@ class NotProposer(GovernanceError):
 class NoVotingWeight(GovernanceError):
     """The account has no weight in any house: no balance, stake, institution seat, work credit or seat as a
     community representative."""
+
+
+ERRORS = (
+    DepositTooLow,
+    BadProposal,
+    EmergencyOnly,
+    TooManyOpen,
+    UnknownReferendum,
+    VotingClosed,
+    NotProposer,
+    NoVotingWeight,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

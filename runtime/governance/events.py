@@ -57,3 +57,13 @@ class Enacted(Event):
     success: bool
     error: str
     WIRE = (("ref_id", U64), ("success", BOOL), ("error", Text(512)))
+
+
+EVENTS = (
+    Proposed,
+    Voted,
+    Cancelled,
+    VotingClosed,
+    Enacted,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

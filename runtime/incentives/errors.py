@@ -47,3 +47,18 @@ class OverEpochCap(IncentivesError):
 
 class RequestTableFull(IncentivesError):
     """This epoch holds the most redemption requests it may; ask again in the next epoch."""
+
+
+ERRORS = (
+    UnknownActivity,
+    NotOracle,
+    SelfAttestation,
+    EvidenceUsed,
+    ActivityNotRewarded,
+    ZeroPoints,
+    InsufficientPoints,
+    RedeemDisabled,
+    OverEpochCap,
+    RequestTableFull,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -65,3 +65,12 @@ class RedeemRoundSettled(Event):
     budget: int
     paid: int
     WIRE = (("epoch", U64), ("requests", U64), ("asked", AMOUNT), ("budget", AMOUNT), ("paid", AMOUNT))
+
+
+EVENTS = (
+    Attested,
+    RedeemRequested,
+    RedeemPaid,
+    RedeemRoundSettled,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

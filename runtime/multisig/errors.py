@@ -43,3 +43,17 @@ class InvalidCall(MultisigError):
 
 class NestingTooDeep(MultisigError):
     """A multisig call inside a multisig execution may not execute another multisig call."""
+
+
+ERRORS = (
+    ThresholdOutOfRange,
+    TooManySignatories,
+    SenderInSignatories,
+    DuplicateSignatory,
+    AlreadyApproved,
+    NotFound,
+    NotOwner,
+    InvalidCall,
+    NestingTooDeep,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

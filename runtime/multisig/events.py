@@ -48,3 +48,12 @@ class Cancelled(Event):
     multisig: bytes
     call_hash: bytes
     WIRE = (("multisig", ACCOUNT), ("call_hash", HASH))
+
+
+EVENTS = (
+    NewMultisig,
+    Approval,
+    Executed,
+    Cancelled,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -31,3 +31,14 @@ class EmergencyTrackOnly(ParamsError):
 
 class SharesMustSumToWhole(ParamsError):
     """This parameter splits a whole with others: change the group together with params.set_shares."""
+
+
+ERRORS = (
+    UnknownParameter,
+    ParameterOutOfRange,
+    InvalidBounds,
+    BoundsExcludeValue,
+    EmergencyTrackOnly,
+    SharesMustSumToWhole,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

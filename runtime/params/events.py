@@ -47,3 +47,11 @@ class SharesChanged(Event):
     group: str
     values: tuple[int, ...]
     WIRE = (("group", Text(64)), ("values", ListOf(AMOUNT, 16)))
+
+
+EVENTS = (
+    ParameterChanged,
+    BoundsChanged,
+    SharesChanged,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

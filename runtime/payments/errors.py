@@ -55,3 +55,20 @@ class NotPayee(PaymentsError):
 
 class RefundTooLarge(PaymentsError):
     """A refund may return at most what was paid less what has been refunded already."""
+
+
+ERRORS = (
+    ZeroAmount,
+    SelfPayment,
+    InsufficientBalance,
+    KeepAlive,
+    ExistentialDeposit,
+    DueInPast,
+    UnknownInvoice,
+    InvoiceNotOpen,
+    NotIssuer,
+    UnknownPayment,
+    NotPayee,
+    RefundTooLarge,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -81,3 +81,13 @@ class Refunded(Event):
     WIRE = (
         ("payment_id", U64), ("payee", ACCOUNT), ("payer", ACCOUNT), ("amount", AMOUNT), ("refunded", AMOUNT),
     )
+
+
+EVENTS = (
+    Paid,
+    InvoiceCreated,
+    InvoiceSettled,
+    InvoiceCancelled,
+    Refunded,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

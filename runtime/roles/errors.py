@@ -35,3 +35,15 @@ class DuplicateRepresentative(RolesError):
 
 class TooManyRepresentatives(RolesError):
     """The representatives list is longer than the house allows (100)."""
+
+
+ERRORS = (
+    UnknownActivity,
+    AlreadyVerifier,
+    NotVerifier,
+    AlreadyOracle,
+    NotOracle,
+    DuplicateRepresentative,
+    TooManyRepresentatives,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

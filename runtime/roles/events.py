@@ -55,3 +55,13 @@ class RepresentativesChanged(Event):
     MODULE: ClassVar[str] = "roles"
     count: int
     WIRE = (("count", U32),)
+
+
+EVENTS = (
+    VerifierAppointed,
+    VerifierRemoved,
+    OracleAppointed,
+    OracleRemoved,
+    RepresentativesChanged,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -31,3 +31,14 @@ class StillLocked(StakingError):
 
 class NothingToClaim(StakingError):
     """The account has no fee share to claim."""
+
+
+ERRORS = (
+    UnknownTier,
+    BelowMinimum,
+    UnknownDeposit,
+    NotOwner,
+    StillLocked,
+    NothingToClaim,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -51,3 +51,12 @@ class FeeShareClaimed(Event):
     who: bytes
     amount: int
     WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
+
+
+EVENTS = (
+    Staked,
+    Unstaked,
+    YieldShortfall,
+    FeeShareClaimed,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64, Field, Struct, UInt
 from btt_chain.primitives.errors import DecodeError
+
+if TYPE_CHECKING:
+    from runtime.metadata.registry import Registry
 
 U8 = UInt(8)
 U256_MAX = 2**256 - 1
@@ -35,6 +38,12 @@ class U256(Field):
 
     def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
         return scale.decode_uint(data, pos, 32)
+
+    SCALE_TYPE_NAME = "u256"
+
+    def scale_type(self, reg: Registry) -> int:
+        """Its type in the metadata (`runtime.metadata.types`): `u256`."""
+        return reg.primitive("u256")
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,12 @@ class Remarked(Event):
     sender: bytes
     remark_hash: bytes
     WIRE = (("sender", ACCOUNT), ("remark_hash", HASH))
+
+
+EVENTS = (
+    ExtrinsicSuccess,
+    ExtrinsicFailed,
+    NewAccount,
+    Remarked,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -35,3 +35,15 @@ class MilestoneAlreadyExecuted(TreasuryError):
 
 class FoundationCannotCover(TreasuryError):
     """The Foundation allocation's locked, unapproved remainder is smaller than the milestone burn."""
+
+
+ERRORS = (
+    UnknownSource,
+    InsufficientFunds,
+    WouldLeaveDust,
+    ZeroAmount,
+    UnknownMilestone,
+    MilestoneAlreadyExecuted,
+    FoundationCannotCover,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -40,3 +40,11 @@ class MilestoneBurned(Event):
     """The milestone's name (a field called `name` would hide the event's own name)."""
     amount: int
     WIRE = (("milestone", Text(64)), ("amount", AMOUNT))
+
+
+EVENTS = (
+    Spent,
+    StrategicReserveReleased,
+    MilestoneBurned,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""

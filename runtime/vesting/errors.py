@@ -47,3 +47,18 @@ class ZeroAmount(VestingError):
 
 class CannotShrink(VestingError):
     """The schedule cannot give up that much: it would fall below what is unlocked or approved already."""
+
+
+ERRORS = (
+    NotVesting,
+    AmountLow,
+    TooManySchedules,
+    InvalidSchedule,
+    ScheduleIndexOutOfBounds,
+    CannotMerge,
+    NoMilestoneSchedule,
+    TrancheExceedsTotal,
+    ZeroAmount,
+    CannotShrink,
+)
+"""Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

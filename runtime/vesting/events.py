@@ -56,3 +56,13 @@ class TrancheApproved(Event):
     amount: int
     approved: int
     WIRE = (("who", ACCOUNT), ("amount", AMOUNT), ("approved", AMOUNT))
+
+
+EVENTS = (
+    Vested,
+    VestingCompleted,
+    VestedTransfer,
+    SchedulesMerged,
+    TrancheApproved,
+)
+"""Fixed variant indices in the metadata: append only, never reorder or remove."""
