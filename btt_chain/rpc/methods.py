@@ -6,6 +6,7 @@ decimal strings of base units. Every method reads the node on the event-loop thr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from importlib import metadata
 from typing import Any
@@ -27,11 +28,16 @@ from btt_chain.rpc.render import (
     render_header,
 )
 from runtime.balances.locks import account_at
+from runtime.balances.logic import ED_PARAM
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.executive import BlockFull
 from runtime.fees.logic import compute_fee
+from runtime.metadata.build import build_metadata
+from runtime.metadata.constants import ChainConstants
 from runtime.modules import RUNTIME
+from runtime.params.storage import get_param
 from runtime.system import storage as system
+from runtime.system.logic import BLOCK_HASH_COUNT
 
 method = REGISTRY.method
 
@@ -217,9 +223,20 @@ def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -
 
 
 @method("state_getMetadata", optional("at", p.block_hash))
-def state_get_metadata(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
-    reader_at(ctx, at)  # one runtime for the chain's life: any served block has this metadata
-    return RUNTIME.metadata()
+def state_get_metadata(ctx: RpcContext, at: bytes | None) -> str:
+    """SCALE metadata V14 (`0x6d657461 0e ...`) at the block `at`: the one runtime's schema, with the constants
+    (existential deposit) as that block's state holds them."""
+    return hex0x(metadata_at(ctx, at))
+
+
+def metadata_at(ctx: RpcContext, at: bytes | None) -> bytes:
+    state = state_view(ctx, at)
+    return _metadata(ctx.node.spec.ss58_prefix, get_param(state, ED_PARAM))
+
+
+@functools.lru_cache(maxsize=8)
+def _metadata(ss58_prefix: int, existential_deposit: int) -> bytes:
+    return build_metadata(RUNTIME, ChainConstants(ss58_prefix, BLOCK_HASH_COUNT, existential_deposit))
 
 
 @method("btt_callTable", optional("at", p.block_hash))
@@ -237,10 +254,10 @@ def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, An
 
 
 RUNTIME_APIS: tuple[tuple[str, int], ...] = (
-    ("Core", 4), ("Metadata", 1), ("AccountNonceApi", 1), ("TransactionPaymentApi", 4),
+    ("Core", 4), ("Metadata", 2), ("AccountNonceApi", 1), ("TransactionPaymentApi", 4),
 )
 """The runtime APIs a client may ask for through `state_call`, by trait name and version (Substrate's ids are the
-first 8 bytes of blake2b of the name). Metadata at version 1 tells @polkadot/api to read `state_getMetadata`."""
+first 8 bytes of blake2b of the name). Metadata at version 2 offers `Metadata_metadata_versions` ([14])."""
 
 
 def runtime_version() -> dict[str, Any]:

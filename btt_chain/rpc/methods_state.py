@@ -160,3 +160,35 @@ def core_version(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
         version["implVersion"].to_bytes(4, "little"), scale.encode_vec(apis),
         version["transactionVersion"].to_bytes(4, "little"), bytes([version["stateVersion"]]),
     ))
+
+
+@runtime_call("Metadata_metadata")
+def metadata(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
+    """`OpaqueMetadata`: the V14 metadata as a `Vec<u8>`."""
+    from btt_chain.rpc.methods import metadata_at
+
+    scale.finish(data, 0, "arguments (Metadata_metadata takes none)")
+    return scale.encode_bytes(metadata_at(ctx, at))
+
+
+@runtime_call("Metadata_metadata_versions")
+def metadata_versions(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
+    """The metadata versions served: `Vec<u32>` [14]."""
+    scale.finish(data, 0, "arguments (Metadata_metadata_versions takes none)")
+    reader_at(ctx, at)
+    return scale.encode_vec([version.to_bytes(4, "little") for version in METADATA_VERSIONS])
+
+
+@runtime_call("Metadata_metadata_at_version")
+def metadata_at_version(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
+    """`Option<OpaqueMetadata>` of one version (a u32): Some for 14, None for any other."""
+    from btt_chain.rpc.methods import metadata_at
+
+    version = scale.decode_all(data, lambda d, i: scale.decode_uint(d, i, 4), "metadata version")
+    if version not in METADATA_VERSIONS:
+        reader_at(ctx, at)
+        return scale.encode_option(None)
+    return scale.encode_option(scale.encode_bytes(metadata_at(ctx, at)))
+
+
+METADATA_VERSIONS = (14,)

@@ -153,3 +153,19 @@ async def test_storage_subscriptions_are_bounded(rpc: RpcHarness, keys: object, 
         replies = [await _recv(ws) for _ in range(3)]
         errors = [r for r in replies if "error" in r]
         assert len(errors) == 1 and "too many storage keys" in errors[0]["error"]["message"]
+
+
+@pytest.mark.asyncio
+async def test_metadata_through_the_runtime_api_is_state_get_metadata(rpc: RpcHarness) -> None:
+    metadata = bytes.fromhex((await rpc.call("state_getMetadata"))[2:])
+    assert metadata[:5] == b"meta\x0e"
+    assert await rpc.call("state_call", "Metadata_metadata_versions", "0x") == "0x040e000000"
+    at_14 = bytes.fromhex((await rpc.call("state_call", "Metadata_metadata_at_version", "0x0e000000"))[2:])
+    assert at_14 == b"\x01" + scale.encode_bytes(metadata)
+    assert await rpc.call("state_call", "Metadata_metadata_at_version", "0x0f000000") == "0x00"
+    opaque = bytes.fromhex((await rpc.call("state_call", "Metadata_metadata", "0x"))[2:])
+    assert opaque == scale.encode_bytes(metadata)
+    genesis = hx(rpc.node.chain.genesis_hash)
+    assert await rpc.call("state_getMetadata", genesis) == hx(metadata)  # at any served block
+    version = await rpc.call("state_getRuntimeVersion")
+    assert [hx(hashlib.blake2b(b"Metadata", digest_size=8).digest()), 2] in version["apis"]
