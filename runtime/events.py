@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from btt_chain.primitives.codec import U128, AccountId, Struct
+from btt_chain.primitives.codec import U128, AccountId, Nested, Struct
 
 
 class Event(Struct):
@@ -25,14 +25,22 @@ class Event(Struct):
     def to_json(self, render_account: Any) -> dict[str, Any]:
         """A JSON-friendly dict: accounts through `render_account`, amounts as decimal strings."""
         out: dict[str, Any] = {"module": self.MODULE, "event": self.name}
-        for fname, f in self.WIRE:
-            value = getattr(self, fname)
-            if isinstance(f, U128):
-                out[fname] = str(value)
-            elif isinstance(f, AccountId):
-                out[fname] = render_account(value)
-            elif isinstance(value, bytes):
-                out[fname] = "0x" + value.hex()
-            else:
-                out[fname] = value
+        out.update(_fields_json(self, render_account))
         return out
+
+
+def _fields_json(value: Struct, render_account: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fname, f in value.WIRE:
+        field_value = getattr(value, fname)
+        if isinstance(f, U128):
+            out[fname] = str(field_value)
+        elif isinstance(f, AccountId):
+            out[fname] = render_account(field_value)
+        elif isinstance(field_value, bytes):
+            out[fname] = "0x" + field_value.hex()
+        elif isinstance(f, Nested) and isinstance(field_value, Struct):
+            out[fname] = _fields_json(field_value, render_account)
+        else:
+            out[fname] = field_value
+    return out

@@ -23,11 +23,14 @@ from runtime.context import BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
 from runtime.events import Event
 from runtime.fees import logic as fees
+from runtime.metadata.indices import error_index
 from runtime.overlay import Overlay, StateReader
 from runtime.session import storage as session
 from runtime.system import events as system_events
 from runtime.system import storage as system
+from runtime.system.dispatch_types import MODULE, OTHER, DispatchErrorValue, DispatchInfo
 from runtime.system.types import AccountInfo
+from runtime.transaction_payment.events import TransactionFeePaid
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,8 @@ class Executive:
             state.rollback()
             del ctx.events[n_events:]
             balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            ctx.emit(system_events.ExtrinsicFailed(index, checked.fee, str(exc)[:512]))
+            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
+            ctx.emit(system_events.ExtrinsicFailed(dispatch_error_value(exc), DispatchInfo(weight)))
             outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
         except WeightsUnavailable:
             while state.depth > depth:  # a nested call's snapshot may still be open too
@@ -226,7 +230,8 @@ class Executive:
             raise
         else:
             state.commit()
-            ctx.emit(system_events.ExtrinsicSuccess(index, checked.fee))
+            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
+            ctx.emit(system_events.ExtrinsicSuccess(DispatchInfo(weight)))
             outcome = ApplyOutcome(index, True, checked.fee, weight)
         finally:
             ctx.fee = 0
@@ -303,3 +308,13 @@ def _verify(xt: Extrinsic, message: bytes) -> bool:
     from btt_chain.primitives.keys import verify
 
     return verify(xt.signer, message, xt.signature)
+
+
+def dispatch_error_value(exc: DispatchError) -> DispatchErrorValue:
+    """FRAME's `DispatchError` of a failed call: `Module {pallet index, error index}` for a module's error (by the
+    fixed indices of the metadata), `Other` for anything no module lists."""
+    try:
+        pallet, error = error_index(exc.module, exc.error)
+    except KeyError:
+        return DispatchErrorValue(OTHER)
+    return DispatchErrorValue(MODULE, pallet, error)

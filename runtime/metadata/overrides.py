@@ -8,11 +8,10 @@ An event's fields in the metadata come from, in this order:
 
 Whatever the metadata says must be exactly how the event is encoded in `System.Events`.
 
-`System.ExtrinsicSuccess` and `System.ExtrinsicFailed` are FRAME's here (`{dispatch_info}`,
-`{dispatch_error, dispatch_info}`): substrate-interface and @polkadot/api read an extrinsic's outcome from them.
-btt's classes still carry `(index, fee)` and `(index, fee, error)`; the executive must emit FRAME's fields (and the
-fee as `TransactionPayment.TransactionFeePaid`) before these metadata shapes describe the events it writes. When the
-classes take FRAME's shape themselves (a WIRE that encodes the same, or a `scale_fields` hook), drop their entries.
+`System.ExtrinsicSuccess` and `System.ExtrinsicFailed` are FRAME's (`{dispatch_info}`, `{dispatch_error,
+dispatch_info}`): substrate-interface and @polkadot/api read an extrinsic's outcome from them. btt's classes
+(`runtime/system/events.py`, `runtime/system/dispatch_types.py`) encode exactly these shapes; the entries below give
+them FRAME's type paths (`frame_support::dispatch::DispatchInfo`, `sp_runtime::DispatchError` with every variant).
 """
 
 from __future__ import annotations

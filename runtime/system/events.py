@@ -5,25 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, Text
+from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
 from runtime.events import Event
+from runtime.system.dispatch_types import DispatchErrorValue, DispatchInfo
 
 
 @dataclass(frozen=True)
 class ExtrinsicSuccess(Event):
+    """FRAME's: an extrinsic completed; what it was charged for. (Its fee is `TransactionPayment.TransactionFeePaid`,
+    its index the event's phase.)"""
+
     MODULE: ClassVar[str] = "system"
-    index: int
-    fee: int
-    WIRE = (("index", U32), ("fee", AMOUNT))
+    dispatch_info: DispatchInfo
+    WIRE = (("dispatch_info", Nested(DispatchInfo)),)
 
 
 @dataclass(frozen=True)
 class ExtrinsicFailed(Event):
+    """FRAME's: an extrinsic failed, with the module error (its readable text is in the block's outcome record,
+    `btt_extrinsicStatus`)."""
+
     MODULE: ClassVar[str] = "system"
-    index: int
-    fee: int
-    error: str
-    WIRE = (("index", U32), ("fee", AMOUNT), ("error", Text(512)))
+    dispatch_error: DispatchErrorValue
+    dispatch_info: DispatchInfo
+    WIRE = (("dispatch_error", Nested(DispatchErrorValue)), ("dispatch_info", Nested(DispatchInfo)))
 
 
 @dataclass(frozen=True)

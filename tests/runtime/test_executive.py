@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from btt_chain.primitives import scale
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Era, Extrinsic, sign_extrinsic
@@ -215,3 +216,33 @@ def test_next_block_env_uses_parent_hash_for_birth(chain):
     env = BlockEnv(1, GENESIS_HASH, 1, 0, acct("alice"), speculative=True)
     ex = chain.executive.initialize_block(chain.backend, env)
     assert system.block_hash.get(ex.state, 0) == GENESIS_HASH
+
+
+def test_outcomes_are_frames_events_fee_paid_then_success_or_the_module_error(chain):
+    """FRAME's shapes: `TransactionPayment.TransactionFeePaid{who, actual_fee, tip}`, then `System.ExtrinsicSuccess
+    {dispatch_info}` or `System.ExtrinsicFailed{dispatch_error: Module{pallet, error}, dispatch_info}`, encoded as
+    FRAME encodes them (the bytes substrate-interface and @polkadot/api decode)."""
+    from runtime.balances.errors import ERRORS as BALANCE_ERRORS
+    from runtime.balances.errors import InsufficientBalance
+    from runtime.metadata.indices import error_index, event_index
+    from runtime.system.dispatch_types import MODULE, DispatchErrorValue, DispatchInfo
+    from runtime.transaction_payment.events import TransactionFeePaid
+
+    bob = dev_keypair("bob").public
+    out = chain.submit("bob", "balances.transfer_keep_alive", acct("charlie"), UNIT, tip=7)
+    weight = RUNTIME.lookup("balances.transfer_keep_alive")[1].weight
+    events = [e for e in chain.events() if e.MODULE in ("system", "transaction_payment")]
+    success = system_events.ExtrinsicSuccess(DispatchInfo(weight))
+    assert events[-2:] == [TransactionFeePaid(bob, out.fee + 7, 7), success]
+    assert success.encode() == scale.encode_compact(weight) + b"\x00\x00\x00"  # Compact 0, Normal, Pays::Yes
+
+    out = chain.submit("bob", "balances.transfer_keep_alive", acct("charlie"), chain.account("bob").free)
+    assert not out.success and (out.error or "").startswith("balances.InsufficientBalance")
+    failed = [e for e in chain.events() if isinstance(e, system_events.ExtrinsicFailed)]
+    pallet, error = error_index("balances", "InsufficientBalance")
+    assert (pallet, error) == (RUNTIME.lookup("balances.transfer_keep_alive")[0].index,
+                               BALANCE_ERRORS.index(InsufficientBalance))
+    assert failed == [system_events.ExtrinsicFailed(DispatchErrorValue(MODULE, pallet, error), DispatchInfo(weight))]
+    assert failed[0].encode()[:6] == bytes([3, pallet, error, 0, 0, 0])
+    assert DispatchErrorValue.decode(failed[0].dispatch_error.encode()) == failed[0].dispatch_error
+    assert event_index(failed[0]) == (0, 1)  # System, variant 1: FRAME's place for ExtrinsicFailed

@@ -16,6 +16,7 @@ from runtime.context import GOVERNANCE, CallContext
 from runtime.executive import BlockExecution, Executive
 from runtime.modules import RUNTIME
 from runtime.system import events as system_events
+from runtime.system.dispatch_types import DispatchInfo
 from tests.runtime.test_compute import Worker, assigned_job, make_chain
 from tests.support import models as test_models
 from tests.support.runtime_builder import GENESIS_HASH, TestChain, acct, assert_ok
@@ -67,7 +68,7 @@ class NestedRuntime:
         ctx.state.set(b"outer-write", b"1")
         ctx.state.begin()  # a nested call's snapshot (multisig executes its call in one)
         ctx.state.set(b"inner-write", b"1")
-        ctx.emit(system_events.ExtrinsicSuccess(99, 0))
+        ctx.emit(system_events.ExtrinsicSuccess(DispatchInfo(99)))
         raise WeightsUnavailable(b"\x07" * 32, 1234)
 
 

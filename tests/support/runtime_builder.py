@@ -436,7 +436,7 @@ def assert_dispatch_noop(chain: TestChain, origin: Origin, call_name: str, *args
 
 
 def assert_last_event(chain: TestChain, expected: Event) -> None:
-    user_events = [e for e in chain.events() if e.MODULE not in ("system", "fees")]
+    user_events = [e for e in chain.events() if e.MODULE not in ("system", "fees", "transaction_payment")]
     assert user_events, "no module events in the last block"
     assert user_events[-1] == expected, f"last event {user_events[-1]} != {expected}"
 
