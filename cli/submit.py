@@ -58,7 +58,9 @@ def echo_submitted(sub: Submitted, as_json: bool, decimals: int, symbol: str) ->
         click.echo(f"  {line}")
 
 
-QUIET_EVENTS = frozenset({("system", "ExtrinsicSuccess"), ("fees", "FeePaid"), ("balances", "Withdraw")})
+QUIET_EVENTS = frozenset({
+    ("system", "ExtrinsicSuccess"), ("transaction_payment", "TransactionFeePaid"), ("balances", "Withdraw"),
+})
 """Bookkeeping every extrinsic emits: not worth a line."""
 
 

@@ -45,3 +45,11 @@ def error_index(module_name: str, error_name: str) -> tuple[int, int]:
         return _tables()[1][(module_name, error_name)]
     except KeyError:
         raise KeyError(f"error {module_name}.{error_name} is in no pallet's ERRORS tuple") from None
+
+
+def error_name(pallet: int, error: int) -> tuple[str, str] | None:
+    """(module name, error name) of a module error by its indices (None if no pallet lists it)."""
+    for (module, name), (p, e) in _tables()[1].items():
+        if (p, e) == (pallet, error):
+            return module, name
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
 from runtime.events import Event
@@ -29,6 +29,15 @@ class ExtrinsicFailed(Event):
     dispatch_error: DispatchErrorValue
     dispatch_info: DispatchInfo
     WIRE = (("dispatch_error", Nested(DispatchErrorValue)), ("dispatch_info", Nested(DispatchInfo)))
+
+    def to_json(self, render_account: Any) -> dict[str, Any]:
+        """As every event, and the error by name (`balances.InsufficientBalance`; null for `Other`)."""
+        from runtime.metadata.indices import error_name
+
+        out = super().to_json(render_account)
+        named = error_name(self.dispatch_error.pallet, self.dispatch_error.error) if self.dispatch_error.variant else None
+        out["error"] = None if named is None else f"{named[0]}.{named[1]}"
+        return out
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ def test_block_pages_cover_every_extrinsic_once(chain_ctx: RpcContext, no_whole_
     assert seen == list(range(TRANSFERS + 1))
     last = call(chain_ctx, "btt_explorerBlock", number, TRANSFERS, 5)
     (failed,) = last["extrinsicList"]
-    assert failed["success"] is False and failed["eventCount"] == 1 and last["nextOffset"] is None
+    assert failed["success"] is False and failed["eventCount"] == 2 and last["nextOffset"] is None  # fee, failure
     assert call(chain_ctx, "btt_explorerBlock", number, TRANSFERS + 7)["extrinsicList"] == []
     assert first["blockEventCount"] == len(first["blockEvents"]) >= 1
     with pytest.raises(RpcError):
@@ -206,7 +206,8 @@ def test_an_extrinsic_and_its_status_are_read_by_index(chain_ctx: RpcContext, no
     xt = body.extrinsic(TRANSFERS - 1)
     found = call(chain_ctx, "btt_explorerExtrinsic", "0x" + xt.hash().hex())
     assert (found["index"], found["blockNumber"], found["success"]) == (TRANSFERS - 1, number, True)
-    assert [e["event"] for e in found["events"]] == ["Transfer", "ExtrinsicSuccess"] and found["eventCount"] == 2
+    assert [e["event"] for e in found["events"]] == ["Transfer", "TransactionFeePaid", "ExtrinsicSuccess"]
+    assert found["eventCount"] == 3
     status = call(chain_ctx, "btt_extrinsicStatus", "0x" + xt.hash().hex())
     assert (status["index"], status["success"], status["fee"]) == (TRANSFERS - 1, True, found["fee"])
 
@@ -239,7 +240,7 @@ def test_chain_get_block_and_events_page_without_decoding_the_block(chain_ctx: R
             break
     assert len(events) == total
     mine = call(chain_ctx, "btt_events", "0x" + h.hex(), 5)
-    assert mine == [e for e in events if e["phase"] == 5] and len(mine) == 2  # bob's transfer to alice
+    assert mine == [e for e in events if e["phase"] == 5] and len(mine) == 3  # bob's transfer to alice
     assert call(chain_ctx, "btt_events", "0x" + h.hex(), TRANSFERS + 9) == []
 
 

@@ -242,7 +242,10 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     events = await rpc.call("btt_events", block_hash)
     assert {"phase": 0, "module": "balances", "event": "Transfer", "source": addr(rpc.alice.public),
             "dest": addr(BOB.public), "amount": str(amount)} in events
-    assert {"phase": 0, "module": "system", "event": "ExtrinsicSuccess", "index": 0, "fee": str(fee)} in events
+    assert {"phase": 0, "module": "transaction_payment", "event": "TransactionFeePaid", "who": addr(rpc.alice.public),
+            "actual_fee": str(fee), "tip": "0"} in events
+    assert {"phase": 0, "module": "system", "event": "ExtrinsicSuccess",
+            "dispatch_info": {"ref_time": 100, "proof_size": 0, "dispatch_class": 0, "pays_fee": 0}} in events
     [fees] = [e for e in events if e["event"] == "FeesDistributed"]
     # the dev validator alice sends her author rewards to alice//stash
     assert fees["phase"] == "finalization" and fees["author"] == addr(dev_keypair("alice//stash").public)
@@ -269,7 +272,8 @@ async def test_failed_call_is_included_with_its_error(rpc: RpcHarness) -> None:
     assert int(status["fee"]) > 0
     events = await rpc.call("btt_events", hx(imported.hash))
     [failed] = [e for e in events if e["event"] == "ExtrinsicFailed"]
-    assert failed["phase"] == 0 and "SelfTransfer" in failed["error"]
+    assert failed["phase"] == 0 and failed["error"] == "balances.SelfTransfer"
+    assert failed["dispatch_error"]["variant"] == 3  # DispatchError::Module
     assert await rpc.call("btt_extrinsicStatus", hx(bytes(32))) is None
 
 

@@ -141,8 +141,9 @@ async def run_transfer(node: NodeProcess, session: aiohttp.ClientSession) -> Non
     assert fee == quoted_fee
 
     events = await call("btt_events", status["blockHash"])
-    [success] = [e for e in events if e["event"] == "ExtrinsicSuccess" and e["index"] == status["index"]]
-    assert int(success["fee"]) == fee
+    [success] = [e for e in events if e["event"] == "ExtrinsicSuccess" and e["phase"] == status["index"]]
+    [paid] = [e for e in events if e["event"] == "TransactionFeePaid" and e["phase"] == status["index"]]
+    assert int(paid["actual_fee"]) == fee and success["dispatch_info"]["pays_fee"] == 0
     # alice authors every dev block but her author rewards go to alice//stash: she pays exactly amount + fee
     assert not any(e["event"] == "FeesDistributed" and e["author"] == alice_addr for e in events)
 

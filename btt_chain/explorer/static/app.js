@@ -116,7 +116,7 @@ function onNewHead(header) {
 function onEvents(note) {
   // keep only the newest few: at 1,000 blocks a minute the feed must not grow without bound
   if (!note) return;
-  const fresh = note.events.filter((e) => !["fees.FeesDistributed", "system.ExtrinsicSuccess"].includes(`${e.module}.${e.event}`))
+  const fresh = note.events.filter((e) => !["fees.FeesDistributed", "system.ExtrinsicSuccess", "transaction_payment.TransactionFeePaid"].includes(`${e.module}.${e.event}`))
     .map((e) => ({ block: note.number, ...e }));
   state.events = fresh.reverse().concat(state.events).slice(0, LIVE_EVENTS);
 }
