@@ -35,7 +35,8 @@ class ExtrinsicFailed(Event):
         from runtime.metadata.indices import error_name
 
         out = super().to_json(render_account)
-        named = error_name(self.dispatch_error.pallet, self.dispatch_error.error) if self.dispatch_error.variant else None
+        error = self.dispatch_error
+        named = error_name(error.pallet, error.error) if error.variant else None
         out["error"] = None if named is None else f"{named[0]}.{named[1]}"
         return out
 
