@@ -16,6 +16,7 @@ from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
+from btt_chain.rpc import virtual_storage
 from btt_chain.rpc.at import reader_at, state_view
 from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
@@ -199,7 +200,8 @@ def chain_get_finalized_head(ctx: RpcContext) -> str:
 
 @method("state_getStorage", Param("key", p.storage_key), optional("at", p.block_hash))
 def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | None:
-    value = reader_at(ctx, at)[2].get(key)
+    block_hash, _, reader = reader_at(ctx, at)
+    value = virtual_storage.read(ctx.node.chain, reader, key, block_hash)
     return None if value is None else hex0x(value)
 
 

@@ -16,6 +16,7 @@ from btt_chain.primitives import scale
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
+from btt_chain.rpc import virtual_storage
 from btt_chain.rpc.at import reader_at, state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.paging import SeekableReader, bounded_scan
@@ -85,7 +86,7 @@ def state_query_storage_at(ctx: RpcContext, keys: list[bytes], at: bytes | None)
     block_hash, _, reader = reader_at(ctx, at)
     changes = []
     for key in keys:
-        value = reader.get(key)
+        value = virtual_storage.read(ctx.node.chain, reader, key, block_hash)
         changes.append([hex0x(key), None if value is None else hex0x(value)])
     return [{"block": hex0x(block_hash), "changes": changes}]
 

@@ -24,6 +24,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from btt_chain.rpc import params as p
+from btt_chain.rpc import virtual_storage
 from btt_chain.rpc.errors import SERVER_LIMIT, RpcError, invalid_params
 from btt_chain.rpc.outbox import Outbox
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Subscriber
@@ -230,7 +231,7 @@ def storage_changes(node: Node, sub: _Subscription, block_hash: bytes, everythin
     last = sub.values if sub.values is not None else {}
     changes = []
     for key in sub.keys:
-        value = state.get(key)
+        value = virtual_storage.read(node.chain, state, key, block_hash)
         if everything or key not in last or last[key] != value:
             changes.append([hex0x(key), None if value is None else hex0x(value)])
         last[key] = value

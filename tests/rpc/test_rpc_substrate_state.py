@@ -169,3 +169,47 @@ async def test_metadata_through_the_runtime_api_is_state_get_metadata(rpc: RpcHa
     assert await rpc.call("state_getMetadata", genesis) == hx(metadata)  # at any served block
     version = await rpc.call("state_getRuntimeVersion")
     assert [hx(hashlib.blake2b(b"Metadata", digest_size=8).digest()), 2] in version["apis"]
+
+
+def _runtime_config(metadata_hex: str) -> Any:
+    from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
+    from scalecodec.type_registry import load_type_registry_preset
+
+    config = RuntimeConfigurationObject()
+    config.update_type_registry(load_type_registry_preset("core"))
+    metadata = config.create_scale_object("MetadataVersioned", data=ScaleBytes(metadata_hex))
+    metadata.decode()
+    config.add_portable_registry(metadata)
+    return config, metadata
+
+
+@pytest.mark.asyncio
+async def test_system_events_and_digest_are_served_at_their_frame_keys(rpc: RpcHarness) -> None:
+    """`System.Events` of a block, from its stored records, decodes with the metadata (scalecodec, as
+    substrate-interface reads it) into the block's events in order, each with its phase."""
+    from scalecodec.base import ScaleBytes
+
+    from btt_chain.rpc.virtual_storage import DIGEST_KEY, EVENTS_KEY
+
+    xt = rpc.sign(rpc.alice, "balances.transfer_keep_alive", BOB.public, UNIT)
+    await rpc.call("author_submitExtrinsic", hx(xt.encode()))
+    block = rpc.author_block()
+    config, metadata = _runtime_config(await rpc.call("state_getMetadata"))
+    raw = await rpc.call("state_getStorage", hx(EVENTS_KEY), hx(block.hash))
+    records = config.create_scale_object("Vec<frame_system::eventrecord>", metadata=metadata).decode(ScaleBytes(raw))
+    ours = await rpc.call("btt_events", hx(block.hash))
+    assert len(records) == len(ours)
+    names = [(r["module_id"], r["event_id"]) for r in records]
+    assert ("Balances", "Transfer") in names and ("System", "ExtrinsicSuccess") in names
+    assert ("TransactionPayment", "TransactionFeePaid") in names
+    success = next(r for r in records if r["event_id"] == "ExtrinsicSuccess")
+    assert success["phase"] == "ApplyExtrinsic" and success["extrinsic_idx"] == 0  # scalecodec's rendering
+    assert success["attributes"]["dispatch_info"]["weight"]["ref_time"] == 100
+    assert await rpc.call("state_queryStorageAt", [hx(EVENTS_KEY)], hx(block.hash)) == [
+        {"block": hx(block.hash), "changes": [[hx(EVENTS_KEY), raw]]}]
+    assert await rpc.call("state_getStorage", hx(EVENTS_KEY), hx(rpc.node.chain.genesis_hash)) == "0x00"
+
+    digest = await rpc.call("state_getStorage", hx(DIGEST_KEY), hx(block.hash))
+    items = config.create_scale_object("Vec<sp_runtime::generic::digest::DigestItem>", metadata=metadata)
+    decoded = items.decode(ScaleBytes(digest))
+    assert [list(item)[0] for item in decoded] == ["PreRuntime", "PreRuntime"]

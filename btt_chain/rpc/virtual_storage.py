@@ -1,0 +1,107 @@
+"""Storage items FRAME keeps in state that btt keeps beside its blocks: `System.Events` (the block's events, kept
+with the block, not in the state tree) and `System.Digest` (the block's pre-runtime digest items, in its header).
+The state methods serve them at their FRAME keys for any block they serve, from the block's own records, so a
+client that reads `System.Events` after inclusion (@polkadot/api's `derive.tx.events`, substrate-interface's
+receipts) finds the events it expects.
+
+    System.Events = Vec<EventRecord { phase: Phase, event: RuntimeEvent, topics: Vec<H256> }>
+    phase         = 0x00 ++ u32 extrinsic index | 0x01 (Finalization) | 0x02 (Initialization)
+    event         = pallet index u8 ++ variant index u8 ++ SCALE(fields)          (runtime.metadata.indices)
+
+Each block's encoding is computed once and kept for the last KEEP blocks asked for.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from btt_chain.primitives import scale
+from btt_chain.primitives.hashing import twox128
+from btt_chain.rpc.render import PHASE_FINALIZATION, PHASE_INITIALIZATION, event_type
+from runtime.metadata.indices import event_index
+
+if TYPE_CHECKING:
+    from btt_chain.node.chain import Chain
+
+EVENTS_KEY = twox128(b"System") + twox128(b"Events")
+DIGEST_KEY = twox128(b"System") + twox128(b"Digest")
+KEEP = 8
+_NO_TOPICS = b"\x00"
+
+
+def is_virtual(key: bytes) -> bool:
+    return key == EVENTS_KEY or key == DIGEST_KEY
+
+
+def read(chain: Chain, reader: Any, key: bytes, block_hash: bytes) -> bytes | None:
+    """A storage value at a block as clients read it: a virtual item's from the block's records, else the state's."""
+    if key == EVENTS_KEY or key == DIGEST_KEY:
+        return virtual_storage(chain).get(key, block_hash)
+    value: bytes | None = reader.get(key)
+    return value
+
+
+def _phase(phase: int) -> bytes:
+    if phase == PHASE_FINALIZATION:
+        return b"\x01"
+    if phase == PHASE_INITIALIZATION:
+        return b"\x02"
+    return b"\x00" + phase.to_bytes(4, "little")
+
+
+def encode_event_record(record: Any) -> bytes | None:
+    """One stored record [phase, module, name, fields wire] as FRAME's `EventRecord` (None: an event no pallet
+    lists, left out)."""
+    phase, module, name, fields = record
+    cls = event_type(module, name)
+    if cls is None:
+        return None
+    try:
+        pallet, variant = event_index(cls)
+    except KeyError:
+        return None
+    return _phase(phase) + bytes((pallet, variant)) + cls.from_wire(fields).encode() + _NO_TOPICS
+
+
+class VirtualStorage:
+    """`System.Events` and `System.Digest` of any stored block, encoded once per block."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self._events: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def get(self, key: bytes, block_hash: bytes) -> bytes | None:
+        if key == EVENTS_KEY:
+            return self.events(block_hash)
+        if key == DIGEST_KEY:
+            header = self.chain.db.get_header(block_hash)
+            return None if header is None else scale.encode_vec(header.digest_items()[:2])
+        raise KeyError(key)
+
+    def events(self, block_hash: bytes) -> bytes | None:
+        cached = self._events.get(block_hash)
+        if cached is not None:
+            self._events.move_to_end(block_hash)
+            return cached
+        view = self.chain.db.block_meta_view(block_hash)
+        if view is None:
+            return b"\x00" if self.chain.db.get_header(block_hash) is not None else None  # genesis: no events
+        records = [encode_event_record(r) for r in view.events(0, view.event_count)]
+        kept = [r for r in records if r is not None]
+        encoded = scale.encode_vec(kept)
+        self._events[block_hash] = encoded
+        while len(self._events) > KEEP:
+            self._events.popitem(last=False)
+        return encoded
+
+
+_BY_CHAIN: dict[int, VirtualStorage] = {}
+
+
+def virtual_storage(chain: Chain) -> VirtualStorage:
+    """The one VirtualStorage of a chain (its cache shared by every RPC caller)."""
+    found = _BY_CHAIN.get(id(chain))
+    if found is None or found.chain is not chain:
+        found = _BY_CHAIN[id(chain)] = VirtualStorage(chain)
+    return found
