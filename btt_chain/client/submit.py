@@ -67,8 +67,8 @@ def sign_call(
 
 
 def dry_run(rpc: RpcClient, xt: Extrinsic) -> dict[str, Any]:
-    """`system_dryRun` against the head: {"valid", "success", "error", ...}; nothing is sent or charged."""
-    result: dict[str, Any] = rpc.call("system_dryRun", "0x" + xt.encode().hex())
+    """`btt_dryRun` against the head: {"valid", "success", "error", ...}; nothing is sent or charged."""
+    result: dict[str, Any] = rpc.call("btt_dryRun", "0x" + xt.encode().hex())
     return result
 
 

@@ -28,6 +28,7 @@ from btt_chain.rpc.render import (
     render_event_record,
     render_header,
 )
+from btt_chain.rpc.validity import transaction_validity_error
 from runtime.balances.locks import account_at
 from runtime.balances.logic import ED_PARAM
 from runtime.compute.weights_source import WeightsUnavailable
@@ -38,6 +39,7 @@ from runtime.metadata.constants import ChainConstants
 from runtime.modules import RUNTIME
 from runtime.params.storage import get_param
 from runtime.system import storage as system
+from runtime.system.events import ExtrinsicFailed
 from runtime.system.logic import BLOCK_HASH_COUNT
 
 method = REGISTRY.method
@@ -104,8 +106,8 @@ def _decode_extrinsic(encoded: bytes) -> Extrinsic:
         raise invalid_params(f"extrinsic: malformed: {exc}") from None
 
 
-@method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
-def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
+@method("btt_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+def btt_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
     """What a signed extrinsic would do in the next block, with nothing kept: `valid` (could it be included at
     all; if not, `error` says why and no fee would be charged), `success` and the call's `error`, the `fee`,
     and the events it would emit. Wallets run it first, so a mistake the node can see costs no fee."""
@@ -125,6 +127,28 @@ def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[st
     rendered = [render_event_record([0, e.MODULE, e.name, e.to_wire()], render) for e in events]
     return {"valid": True, "success": outcome.success, "error": outcome.error, "fee": str(outcome.fee),
             "events": rendered}
+
+
+@method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> str:
+    """Substrate's dry run: SCALE `ApplyExtrinsicResult` (`Ok(Ok(()))`, `Ok(Err(DispatchError))` for a call that
+    would fail and pay its fee, `Err(TransactionValidityError)` for one that could not be included). btt_dryRun
+    says the same in JSON, with the fee and the events."""
+    _check_at(ctx, at)
+    xt = _decode_extrinsic(encoded)
+    try:
+        outcome, events = ctx.node.chain.dry_run(xt, len(encoded))
+    except (InvalidExtrinsic, BlockFull) as exc:
+        return hex0x(b"\x01" + transaction_validity_error(exc))
+    except WeightsUnavailable as exc:
+        ctx.node.fetch_missing_weights()
+        raise RpcError(WEIGHTS_NOT_HELD, f"cannot dry-run this call yet: {exc} (fetching them from its peers: ask "
+                                         "again)", {"weightsHash": hex0x(exc.weights_hash)}) from None
+    if outcome.success:
+        return "0x0000"
+    failed = [e for e in events if isinstance(e, ExtrinsicFailed)]
+    error = failed[-1].dispatch_error.encode() if failed else b"\x00"
+    return hex0x(b"\x00\x01" + error)
 
 
 @method("btt_dryRunReferendum", Param("call", p.call_bytes), Param("emergency", p.boolean))

@@ -161,12 +161,12 @@ async def test_a_dry_run_that_needs_a_missing_blob_says_so_and_the_node_fetches_
     reveal = owner.sign(alice, "compute.reveal_result", 0, result.output_root, result.salt, result.openings(indices))
 
     owner.node.content.drop(SPEC.weights_hash)
-    error = await owner.assert_raises_rpc_error(WEIGHTS_NOT_HELD, "cannot dry-run this call yet", "system_dryRun",
+    error = await owner.assert_raises_rpc_error(WEIGHTS_NOT_HELD, "cannot dry-run this call yet", "btt_dryRun",
                                                 hex0x(reveal.encode()))
     assert error.data == {"weightsHash": WEIGHTS}
     assert owner.node.model_weights.missing() == [SPEC.weights_hash]  # and the node fetches it (it has no peers)
     owner.node.content.put(BLOB)
-    dry = await owner.call("system_dryRun", hex0x(reveal.encode()))
+    dry = await owner.call("btt_dryRun", hex0x(reveal.encode()))
     assert dry["valid"] and dry["success"], dry
 
 
