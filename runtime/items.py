@@ -1,13 +1,23 @@
-"""Typed storage items over the overlay: single values and maps, each with its own key prefix."""
+"""Typed storage items over the overlay: single values and maps, under FRAME's keys.
+
+Every item's key starts `twox128(Pallet) ++ twox128(Item)` (the PascalCase of btt's module and item names), then a
+map's key: `hasher(key)` per FRAME's hashers. `System.Account` is `Blake2_128Concat(AccountId32)` and
+`System.BlockHash` `Twox64Concat(u32)`, as FRAME has them. btt's other maps keep keys that iterate in order (ids as
+big-endian bytes, composite keys whose leading parts group what is scanned together) under the `Identity` hasher:
+the metadata gives such a key's type as the raw byte array it is (`[u8; N]`), or the SCALE parts it is built from
+(string keys). Every item registers its `StorageEntry` (`runtime.storage_schema`) for the metadata."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from btt_chain.primitives.codec import Field, Struct
+from btt_chain.primitives import scale
+from btt_chain.primitives.codec import Bytes, Field, Struct, Text
 from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.hashing import blake2_128, twox64, twox128
 from runtime.overlay import Overlay
+from runtime.storage_schema import StorageEntry, pascal_case, register
 
 V = TypeVar("V")
 
@@ -56,16 +66,18 @@ def _put_encoded(state: Overlay, key: bytes, codec: ValueCodec[V], value: V) -> 
 
 
 def storage_prefix(module: str, item: str) -> bytes:
-    return f"{module}.{item}/".encode()
+    """FRAME's item prefix: twox128 of the pallet name, then of the item name (both PascalCase)."""
+    return twox128(pascal_case(module).encode()) + twox128(pascal_case(item).encode())
 
 
 class StorageValue(Generic[V]):
     """One value at a fixed key."""
 
-    def __init__(self, module: str, item: str, kind: Field | type[Struct], default: Any = None) -> None:
+    def __init__(self, module: str, item: str, kind: Field | type[Struct], default: Any = None, doc: str = "") -> None:
         self.key = storage_prefix(module, item)
         self.codec: ValueCodec[V] = ValueCodec(kind)
         self.default = default
+        register(StorageEntry(module, item, (), (), kind, default, doc))
 
     def get(self, state: Overlay) -> V:
         return _get_decoded(state, self.key, self.codec, self.default)
@@ -88,12 +100,27 @@ class StorageMap(Generic[V]):
         key_encoder: Callable[[Any], bytes] = lambda k: k,
         key_decoder: Callable[[bytes], Any] = lambda b: b,
         default: Any = None,
+        key_size: int | None = None,
+        key_types: tuple[Field, ...] | None = None,
+        doc: str = "",
+        hashers: tuple[str, ...] | None = None,
     ) -> None:
+        """`key_encoder` makes the key's bytes after the prefix (`Identity`); the metadata gives them as
+        `key_types` when they are those fields' SCALE encodings, else as `[u8; key_size]` (default: 32 bytes, an
+        account or a hash; 8 for the big-endian u64 of `u64_key`)."""
         self.prefix = storage_prefix(module, item)
         self.codec: ValueCodec[V] = ValueCodec(kind)
         self.key_encoder = key_encoder
         self.key_decoder = key_decoder
         self.default = default
+        if key_types is None:
+            if key_encoder is str_key:
+                key_types = (Text(MAX_KEY_TEXT),)
+            else:
+                size = key_size if key_size is not None else 8 if key_encoder is u64_key else 32
+                key_types = (Bytes(size),)
+        hashers = hashers if hashers is not None else ("Identity",) * len(key_types)
+        register(StorageEntry(module, item, key_types, hashers, kind, default, doc))
 
     def key(self, k: Any) -> bytes:
         return self.prefix + self.key_encoder(k)
@@ -133,6 +160,38 @@ class StorageMap(Generic[V]):
             yield self.key_decoder(key[n:]), self.codec.decode(raw)
 
 
+class HashedMap(StorageMap[V]):
+    """A map under one of FRAME's reversible hashers (`Blake2_128Concat`, `Twox64Concat`): key = hash(SCALE(k)) ++
+    SCALE(k). For maps whose keys clients compute with FRAME's own rule (`System.Account`, `System.BlockHash`)."""
+
+    def __init__(self, module: str, item: str, kind: Field | type[Struct], key_type: Field, hasher: str,
+                 default: Any = None, doc: str = "") -> None:
+        if hasher == "Blake2_128Concat":
+            hash_of: Callable[[bytes], bytes] = blake2_128
+            size = 16
+        elif hasher == "Twox64Concat":
+            hash_of, size = twox64, 8
+        else:
+            raise ValueError(f"no reversible hasher {hasher!r}")
+        encode_key = key_type.encode_scale
+
+        def key_encoder(k: Any) -> bytes:
+            raw = encode_key(k)
+            return hash_of(raw) + raw
+
+        def key_decoder(b: bytes) -> Any:
+            return decode_exact(key_type, b[size:])
+
+        super().__init__(module, item, kind, key_encoder, key_decoder, default, key_types=(key_type,), doc=doc,
+                         hashers=(hasher,))
+
+
+def decode_exact(field: Field, raw: bytes) -> Any:
+    value, pos = field.decode_scale(raw, 0)
+    scale.finish(raw, pos, field.name)
+    return value
+
+
 def u64_key(n: int) -> bytes:
     return n.to_bytes(8, "big")
 
@@ -141,9 +200,14 @@ def u64_from_key(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
+MAX_KEY_TEXT = 256
+
+
 def str_key(s: str) -> bytes:
-    return s.encode()
+    """A string key as SCALE `String` (compact length, UTF-8)."""
+    return scale.encode_str(s)
 
 
 def str_from_key(b: bytes) -> str:
-    return b.decode()
+    return decode_exact(Text(MAX_KEY_TEXT), b)  # type: ignore[no-any-return]
+

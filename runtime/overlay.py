@@ -7,9 +7,9 @@ from typing import Protocol
 
 _MISSING = object()
 
-PARAMS_PREFIX = b"params.value/"
-"""Where the params module keeps parameter values (runtime/params/storage.py): a write under it empties
-`Overlay.params_memo`."""
+PARAMS_PREFIX = bytes.fromhex("9a6912ecfeb5c6102fecac8201de0a8f6b2f21989c43cc4e06ac1ad3e2027000")
+"""Where the params module keeps parameter values, `twox128("Params") ++ twox128("Value")` (runtime/params/storage.py
+checks it): a write under it empties `Overlay.params_memo`."""
 
 
 class StateReader(Protocol):

@@ -28,7 +28,8 @@ def holding_from_key(raw: bytes) -> tuple[int, bytes]:
     return u64_from_key(raw[:8]), raw[8:]
 
 
-holdings: StorageMap[int] = StorageMap(M, "holdings", AMOUNT, holding_key, holding_from_key, default=0)
+holdings: StorageMap[int] = StorageMap(M, "holdings", AMOUNT, holding_key, holding_from_key, default=0,
+                                      key_size=40)
 """(asset id, account) -> base units of the asset's token held (absent: none). Fractions escrowed by an open
 offer are not in the seller's holding; they are the offer's `amount`."""
 
@@ -47,7 +48,8 @@ def asset_offer_from_key(raw: bytes) -> tuple[int, int]:
     return u64_from_key(raw[:8]), u64_from_key(raw[8:])
 
 
-asset_offers: StorageMap[bool] = StorageMap(M, "asset_offers", BOOL, asset_offer_key, asset_offer_from_key)
+asset_offers: StorageMap[bool] = StorageMap(M, "asset_offers", BOOL, asset_offer_key, asset_offer_from_key,
+                                            key_size=16)
 """(asset id, offer id) -> True for each open offer of the asset."""
 
 symbols: StorageMap[int] = StorageMap(M, "symbols", U64, str_key, str_from_key)

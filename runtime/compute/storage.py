@@ -35,12 +35,12 @@ providers: StorageMap[Provider] = StorageMap(M, "providers", Nested(Provider))
 jobs: StorageMap[Job] = StorageMap(M, "jobs", Nested(Job), u64_key, u64_from_key)
 next_job_id: StorageValue[int] = StorageValue(M, "next_job_id", U64, default=0)
 
-queue: StorageMap[bytes] = StorageMap(M, "queue", HASH)
+queue: StorageMap[bytes] = StorageMap(M, "queue", HASH, key_size=25)
 """Jobs waiting for providers, keyed so that iteration order is the assignment order: priority byte (0 for
 a 90-day-or-longer staker's job, 1 otherwise), then the price per unit of work, highest first (its complement,
 u128), then job id. The value is unused (zero hash)."""
 
-evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH)
+evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH, key_size=25)
 """Open jobs no provider has been assigned to yet, cheapest first: priority byte (0 for other jobs, 1 for a
 staker's), price per unit of work (u128), then the complement of the job id (the newest of equals first). When
 the chain is full, a new job paying more per unit of work than the first takes its place."""
@@ -48,7 +48,7 @@ the chain is full, a new job paying more per unit of work than the first takes i
 open_by_requester: StorageMap[int] = StorageMap(M, "open_by_requester", U32, default=0)
 """Requester -> its open jobs (bounded by `compute.max_open_jobs_per_requester`); absent at zero."""
 
-deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH)
+deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH, key_size=16)
 """Open jobs keyed by deadline (u64) then job id (u64), so expiry reads them in time order."""
 
 sample_waiting: StorageMap[tuple[JobProvider, ...]] = StorageMap(
@@ -66,10 +66,10 @@ recent_authors: StorageValue[tuple[RecentAuthor, ...]] = StorageValue(
 """The most recent distinct block authors, newest first, with the last slot each authored; kept up to date
 while commits wait for their sample."""
 
-maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH)
+maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH, key_size=48)
 """Verified assignments by the end of their challenge window: (ms u64, job id u64, provider) -> zero hash."""
 
-late_reveals: StorageMap[bytes] = StorageMap(M, "late_reveals", HASH)
+late_reveals: StorageMap[bytes] = StorageMap(M, "late_reveals", HASH, key_size=48)
 """Late assignments by the end of their late-reveal time: (ms u64, job id u64, provider) -> zero hash (`outage`)."""
 
 outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage))
@@ -77,12 +77,12 @@ outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage))
 (`outage`); absent for a provider that never missed a deadline it could have met."""
 
 posted_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
-    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS)
+    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS), key_size=44
 )
 """(job id u64, provider, chunk number u32) -> that chunk of the assignment's output items, posted on chain for
 anyone to challenge with (`costs.chunk_plan` cuts them); removed when the assignment is final."""
 
-pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit))
+pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit), key_size=48)
 """(matures at ms u64, job id u64, provider) -> credit not yet matured."""
 
 epoch_credit: StorageMap[PendingCredit] = StorageMap(M, "epoch_credit", Nested(PendingCredit))
@@ -106,7 +106,7 @@ held_back: StorageValue[int] = StorageValue(M, "held_back", AMOUNT, default=0)
 
 total_rewarded: StorageValue[int] = StorageValue(M, "total_rewarded", AMOUNT, default=0)
 
-model_servers: StorageMap[bytes] = StorageMap(M, "model_servers", HASH)
+model_servers: StorageMap[bytes] = StorageMap(M, "model_servers", HASH, key_size=64)
 """(model hash, provider) -> zero hash: providers that said they hold an owner-registered model's weights and take
 its jobs (`models.serve`). Jobs on such a model are drawn among them only; a model registered by governance (the
 shipped reference models among them) is served by every provider."""

@@ -8,7 +8,7 @@ from runtime.items import StorageMap, u64_key
 
 M = "evidence"
 
-reports: StorageMap[int] = StorageMap(M, "reports", U64)
+reports: StorageMap[int] = StorageMap(M, "reports", U64, key_size=41)
 """Offence key -> the block number it was reported in."""
 
 

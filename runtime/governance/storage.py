@@ -14,7 +14,7 @@ next_id: StorageValue[int] = StorageValue(M, "next_id", U64, default=0)
 open_referenda: StorageMap[bytes] = StorageMap(M, "open", HASH, u64_key, u64_from_key)
 """Referenda voting or waiting for enactment (the value is unused): each block checks these for closing."""
 
-votes: StorageMap[VoteRecord] = StorageMap(M, "votes", Nested(VoteRecord))
+votes: StorageMap[VoteRecord] = StorageMap(M, "votes", Nested(VoteRecord), key_size=40)
 """(referendum id u64, account) -> the account's vote."""
 
 locks: StorageMap[VoteLock] = StorageMap(M, "locks", Nested(VoteLock))

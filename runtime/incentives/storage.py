@@ -28,7 +28,7 @@ def patient_from_key(raw: bytes) -> tuple[bytes, int, bytes]:
     return raw[:32], u64_from_key(raw[32:40]), raw[40:]
 
 
-by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, patient_from_key)
+by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, patient_from_key, key_size=72)
 """(patient, block, evidence hash) -> True for each attestation of the patient (the index behind queries)."""
 
 
@@ -42,7 +42,7 @@ def request_from_key(raw: bytes) -> tuple[int, bytes]:
     return u64_from_key(raw[:8]), raw[8:]
 
 
-requests: StorageMap[int] = StorageMap(M, "requests", U64, request_key, request_from_key, default=0)
+requests: StorageMap[int] = StorageMap(M, "requests", U64, request_key, request_from_key, default=0, key_size=40)
 """(epoch, patient) -> points the patient asked to redeem in that epoch, not yet paid. Only the open round's
 epoch has entries; its settlement removes them all."""
 

@@ -11,7 +11,7 @@ from runtime.overlay import Overlay
 
 M = "multisig"
 
-pending: StorageMap[Pending] = StorageMap(M, "pending", Nested(Pending))
+pending: StorageMap[Pending] = StorageMap(M, "pending", Nested(Pending), key_size=64)
 """multisig account (32) | call hash (32) -> the approvals collected for that call."""
 
 

@@ -30,8 +30,10 @@ def account_from_key(raw: bytes) -> tuple[bytes, int]:
     return raw[:32], u64_from_key(raw[32:])
 
 
-account_payments: StorageMap[int] = StorageMap(M, "account_payments", U8, account_key, account_from_key, default=0)
+account_payments: StorageMap[int] = StorageMap(M, "account_payments", U8, account_key, account_from_key, default=0,
+                                               key_size=40)
 """(account, payment id) -> role bits (PAYER, PAYEE) of the account in that payment."""
 
-account_invoices: StorageMap[int] = StorageMap(M, "account_invoices", U8, account_key, account_from_key, default=0)
+account_invoices: StorageMap[int] = StorageMap(M, "account_invoices", U8, account_key, account_from_key, default=0,
+                                               key_size=40)
 """(account, invoice id) -> role bits (ISSUER, PAYEE, PAYER) of the account in that invoice."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runtime.items import str_key
 from runtime.overlay import Overlay
 from runtime.roles import errors, storage
 from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES
@@ -22,7 +23,7 @@ def representatives(state: Overlay) -> tuple[bytes, ...]:
 
 def oracles_of(state: Overlay, activity: str) -> tuple[bytes, ...]:
     """Every oracle appointed for `activity`, in key order."""
-    prefix = storage.oracles.prefix + activity.encode() + b"/"
+    prefix = storage.oracles.prefix + str_key(activity)
     return tuple(key[len(prefix) :] for key, _ in state.iterate(prefix))
 
 

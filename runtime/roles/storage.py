@@ -7,8 +7,8 @@ written once at genesis (`runtime.genesis.build_state`) and read by the governan
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, U16, ListOf
-from runtime.items import StorageMap, StorageValue
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, U16, ListOf, Text
+from runtime.items import MAX_KEY_TEXT, StorageMap, StorageValue, str_from_key, str_key
 from runtime.roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
 M = "roles"
@@ -18,16 +18,17 @@ verifiers: StorageMap[bool] = StorageMap(M, "verifiers", BOOL)
 
 
 def oracle_key(key: tuple[str, bytes]) -> bytes:
-    """(activity, account) -> activity | '/' | account (32 bytes): an activity's oracles share a prefix."""
+    """(activity, account) -> SCALE(activity) | account (32 bytes): an activity's oracles share a prefix."""
     activity, who = key
-    return activity.encode() + b"/" + who
+    return str_key(activity) + who
 
 
 def oracle_from_key(raw: bytes) -> tuple[str, bytes]:
-    return raw[:-33].decode(), raw[-32:]
+    return str_from_key(raw[:-32]), raw[-32:]
 
 
-oracles: StorageMap[bool] = StorageMap(M, "oracles", BOOL, oracle_key, oracle_from_key)
+oracles: StorageMap[bool] = StorageMap(M, "oracles", BOOL, oracle_key, oracle_from_key,
+                                       key_types=(Text(MAX_KEY_TEXT), ACCOUNT))
 """(activity, account) -> True for each appointed health oracle of that activity type."""
 
 representatives: StorageValue[tuple[bytes, ...]] = StorageValue(

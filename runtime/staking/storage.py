@@ -19,7 +19,7 @@ def _deposit_from_key(b: bytes) -> tuple[bytes, int]:
 
 
 next_deposit_id: StorageValue[int] = StorageValue(M, "next_deposit_id", U64, default=0)
-deposits: StorageMap[Deposit] = StorageMap(M, "deposits", Deposit, _deposit_key, _deposit_from_key)
+deposits: StorageMap[Deposit] = StorageMap(M, "deposits", Deposit, _deposit_key, _deposit_from_key, key_size=40)
 """Deposits by (owner, id): an owner's deposits sit under one key prefix."""
 deposit_owner: StorageMap[bytes] = StorageMap(M, "deposit_owner", ACCOUNT, u64_key, u64_from_key)
 stakers: StorageMap[StakerInfo] = StorageMap(M, "stakers", StakerInfo, default=StakerInfo())

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
 from btt_chain.primitives.codec import AMOUNT, U64, U64_MAX, U128_MAX, Struct
+from btt_chain.primitives.errors import DecodeError
+
+NONCE_MAX = 2**32 - 1
+"""FRAME's nonce is a u32."""
+NEW_LOGIC = 1 << 127
+"""`pallet_balances::ExtraFlags`: the "new logic" bit every current FRAME account carries."""
+_ACCOUNT_LAYOUT = struct.Struct("<IIII16s16s16s16s")
 
 
 @dataclass(frozen=True)
 class AccountInfo(Struct):
-    """One account: its nonce and balances. `frozen` is the part of `free` that locks hold (vesting, votes)."""
+    """One account: its nonce and balances. `frozen` is the part of `free` that locks hold (vesting, votes).
+
+    Stored as FRAME's `frame_system::AccountInfo` with `pallet_balances::types::AccountData` (80 bytes: nonce,
+    consumers, providers, sufficients as u32; free, reserved, frozen, flags as u128), what every Substrate wallet
+    reads at `System.Account`: providers is 1 (a stored account exists), consumers 1 while something holds part of
+    it (reserved or frozen), sufficients 0, flags the new-logic bit. Decoding refuses any other value of those."""
 
     nonce: int = 0
     free: int = 0
@@ -19,8 +32,39 @@ class AccountInfo(Struct):
 
     WIRE = (("nonce", U64), ("free", AMOUNT), ("reserved", AMOUNT), ("frozen", AMOUNT))
 
-    # The state's most written and read value (every transfer encodes three and decodes two): the wire conversions
-    # below are the generic ones unrolled; anything they do not accept goes the generic way, which names the fault.
+    # The state's most written and read value (every transfer encodes three and decodes two): the conversions below
+    # are unrolled; anything they do not accept goes the generic way, which names the fault.
+    def encode_scale(self) -> bytes:
+        nonce, free, reserved, frozen = self.nonce, self.free, self.reserved, self.frozen
+        if not (type(nonce) is int and type(free) is int and type(reserved) is int and type(frozen) is int
+                and 0 <= nonce <= NONCE_MAX and 0 <= free <= U128_MAX and 0 <= reserved <= U128_MAX
+                and 0 <= frozen <= U128_MAX):
+            raise DecodeError(f"AccountInfo out of range: {self!r}")
+        return _ACCOUNT_LAYOUT.pack(
+            nonce, 1 if (reserved or frozen) else 0, 1, 0, free.to_bytes(16, "little"),
+            reserved.to_bytes(16, "little"), frozen.to_bytes(16, "little"), _FLAGS,
+        )
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[AccountInfo, int]:
+        end = pos + 80
+        if end > len(data):
+            raise DecodeError(f"AccountInfo: expected 80 bytes, found {max(0, len(data) - pos)}")
+        nonce, consumers, providers, sufficients, free, reserved, frozen, flags = _ACCOUNT_LAYOUT.unpack_from(data, pos)
+        value = cls(nonce, int.from_bytes(free, "little"), int.from_bytes(reserved, "little"),
+                    int.from_bytes(frozen, "little"))
+        if (consumers != (1 if (value.reserved or value.frozen) else 0) or providers != 1 or sufficients
+                or flags != _FLAGS):
+            raise DecodeError("AccountInfo: consumers, providers, sufficients or flags are not what the balances say")
+        return value, end
+
+    @classmethod
+    def scale_type(cls, reg: Any) -> int:
+        """The metadata's type: FRAME's `frame_system::AccountInfo` (the bytes `encode_scale` writes)."""
+        from runtime.metadata import frame_types
+
+        return frame_types.account_info(reg)
+
     def to_wire(self) -> list[Any]:
         nonce, free, reserved, frozen = self.nonce, self.free, self.reserved, self.frozen
         if (type(nonce) is int and type(free) is int and type(reserved) is int and type(frozen) is int
@@ -57,3 +101,4 @@ class AccountInfo(Struct):
 
 
 _ACCOUNT_FIELDS = frozenset(("nonce", "free", "reserved", "frozen"))
+_FLAGS = NEW_LOGIC.to_bytes(16, "little")

@@ -23,6 +23,7 @@ from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockExecution, BlockResult, Executive
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
 from runtime.invariants import check_invariants
+from runtime.items import storage_prefix
 from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
 from runtime.session.types import ValidatorInfo
@@ -391,9 +392,11 @@ def assert_ok(outcome: ApplyOutcome) -> None:
     assert outcome.success, f"call failed: {outcome.error}"
 
 
-STATE_EXEMPT_PREFIXES = (
-    b"system.number/", b"system.slot/", b"system.timestamp_ms/", b"system.block_hash/", b"consensus.randomness/",
-    b"consensus.reveals/", b"compute.recent_authors/",
+STATE_EXEMPT_PREFIXES = tuple(
+    storage_prefix(module, item) for module, item in (
+        ("system", "number"), ("system", "slot"), ("system", "timestamp_ms"), ("system", "block_hash"),
+        ("consensus", "randomness"), ("consensus", "reveals"), ("compute", "recent_authors"),
+    )
 )
 
 
