@@ -502,6 +502,19 @@ def btt_pool_status(ctx: RpcContext) -> dict[str, int]:
     return ctx.node.pool.status()
 
 
+SUBSTRATE_NAMESPACES = ("author_", "chain_", "state_", "system_", "payment_", "rpc_", "subscribe_", "unsubscribe_")
+"""`rpc_methods` lists the methods of Substrate's namespaces only: @polkadot/api warns about every listed method it
+does not know ("RPC methods not decorated"), and btt's own are listed by `btt_rpcMethods`."""
+
+
 @method("rpc_methods")
 def rpc_methods(ctx: RpcContext) -> dict[str, Any]:
+    """Substrate's methods this node serves (the ones Substrate clients know); `btt_rpcMethods` lists all."""
+    names = REGISTRY.names(include_unsafe=ctx.unsafe_allowed)
+    return {"methods": [n for n in names if n.startswith(SUBSTRATE_NAMESPACES)]}
+
+
+@method("btt_rpcMethods")
+def btt_rpc_methods(ctx: RpcContext) -> dict[str, Any]:
+    """Every method this node serves to this caller, btt's own included."""
     return {"methods": REGISTRY.names(include_unsafe=ctx.unsafe_allowed)}

@@ -44,9 +44,10 @@ NEW_HEADS = "newHeads"
 FINALIZED_HEADS = "finalizedHeads"
 EVENTS = "events"
 STORAGE = "storage"
+RUNTIME_VERSION = "runtimeVersion"
 NOTIFICATION_METHOD = {
     NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents",
-    STORAGE: "state_storage",
+    STORAGE: "state_storage", RUNTIME_VERSION: "state_runtimeVersion",
 }
 MAX_STORAGE_KEYS = 1000
 """Storage keys one connection watches, over all its storage subscriptions (each is read once per new head)."""
@@ -308,6 +309,10 @@ class HeadSubscriptions:
             elif sub.kind == STORAGE:
                 block_hash = head
                 body = await self.feed.run(partial(storage_changes, self.node, sub, head, True))
+            elif sub.kind == RUNTIME_VERSION:  # one runtime for the chain's life: sent once, never again
+                from btt_chain.rpc.methods import runtime_version
+
+                block_hash, body = head, _dumps(runtime_version())
             elif sub.kind == NEW_HEADS:
                 block_hash, body = head, await self.feed.header_body(head)
             else:
@@ -385,6 +390,20 @@ def subscribe_storage(ctx: RpcContext, keys: tuple[bytes, ...]) -> str:
 @REGISTRY.method("state_unsubscribeStorage", Param("subscription", p.subscription_id), ws_only=True)
 def unsubscribe_storage(ctx: RpcContext, sub_id: str) -> bool:
     return bool(_subscriber(ctx).unsubscribe(STORAGE, sub_id))
+
+
+@REGISTRY.method("state_subscribeRuntimeVersion", aliases=("chain_subscribeRuntimeVersion",), ws_only=True)
+def subscribe_runtime_version(ctx: RpcContext) -> str:
+    """The runtime version now (`state_runtimeVersion`); a runtime upgrade would send it again (btt has none)."""
+    return str(_subscriber(ctx).subscribe(RUNTIME_VERSION))
+
+
+@REGISTRY.method(
+    "state_unsubscribeRuntimeVersion", Param("subscription", p.subscription_id),
+    aliases=("chain_unsubscribeRuntimeVersion",), ws_only=True,
+)
+def unsubscribe_runtime_version(ctx: RpcContext, sub_id: str) -> bool:
+    return bool(_subscriber(ctx).unsubscribe(RUNTIME_VERSION, sub_id))
 
 
 @REGISTRY.method("btt_subscribeEvents", ws_only=True)

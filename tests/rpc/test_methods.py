@@ -71,7 +71,10 @@ async def test_system_methods(rpc: RpcHarness) -> None:
 
 @pytest.mark.asyncio
 async def test_rpc_methods_lists_every_method(rpc: RpcHarness) -> None:
-    methods = (await rpc.call("rpc_methods"))["methods"]
+    methods = (await rpc.call("btt_rpcMethods"))["methods"]
+    substrate = (await rpc.call("rpc_methods"))["methods"]
+    assert not [m for m in substrate if m.startswith("btt_")] and set(substrate) < set(methods)
+    assert "state_subscribeRuntimeVersion" in substrate and "chain_subscribeNewHead" in substrate
     for name in (
         "author_submitExtrinsic", "author_pendingExtrinsics", "chain_getBlock", "chain_getHeader", "chain_getBlockHash",
         "chain_getFinalizedHead", "chain_subscribeNewHeads", "chain_subscribeAllHeads", "chain_unsubscribeNewHeads",

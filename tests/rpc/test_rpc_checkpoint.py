@@ -12,7 +12,7 @@ from .harness import RpcHarness
 
 @pytest.mark.asyncio
 async def test_btt_checkpoint_is_null_without_one_and_reports_one_when_set(rpc: RpcHarness) -> None:
-    assert "btt_checkpoint" in (await rpc.call("rpc_methods"))["methods"]
+    assert "btt_checkpoint" in (await rpc.call("btt_rpcMethods"))["methods"]
     assert await rpc.call("btt_checkpoint") is None
     block = rpc.author_block()
     chain = rpc.node.chain

@@ -125,7 +125,7 @@ async def test_unregistered_uploads_are_unsafe_registered_ones_are_not(rpc: RpcH
                                       len(BLOB), 0, piece(0), HASHES)
     assert (await rpc.call("btt_weightsStatus", WEIGHTS))["state"] == "missing"
     assert {"btt_modelWeights", "btt_weightsStatus", "btt_putModelWeights"} <= set(
-        (await rpc.call("rpc_methods"))["methods"])
+        (await rpc.call("btt_rpcMethods"))["methods"])
     # once a registered model names it, the node takes it from anyone, checked against the chain's hash
     await rpc.submit_in_block(FERDIE, "compute.register_model", SPEC)
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, "weights not kept", "btt_putModelWeights", WEIGHTS, len(BLOB),

@@ -34,7 +34,8 @@ def test_polkadot_js_connects_reads_follows_signs_and_is_refused_at_no_fee(harne
     out = json.loads(lines[-1])
     harness.log(json.dumps(out, indent=1))
     assert "failure" not in out, out.get("failure")
-    assert out["warnings"] == [], out["warnings"]
+    assert out["warnings"] == [], out["warnings"]  # none from ApiPromise.create, reading, following or sending
+    assert all("1010" in line for line in out["mistakeLogs"]), out["mistakeLogs"]
 
     btt = out["bttAccount"]
     assert out["aliceAccount"]["free"] == btt["free"] and out["aliceAccount"]["nonce"] == btt["nonce"]
