@@ -174,8 +174,11 @@ class HashedMap(StorageMap[V]):
         else:
             raise ValueError(f"no reversible hasher {hasher!r}")
         encode_key = key_type.encode_scale
+        fixed = key_type.size if isinstance(key_type, Bytes) else None
 
         def key_encoder(k: Any) -> bytes:
+            if type(k) is bytes and len(k) == fixed:  # an account: its bytes are its SCALE (the hot path)
+                return hash_of(k) + k
             raw = encode_key(k)
             return hash_of(raw) + raw
 

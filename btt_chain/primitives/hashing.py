@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import xxhash
 
@@ -17,9 +18,9 @@ def blake2b_256(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=HASH_LEN).digest()
 
 
-def blake2_128(data: bytes) -> bytes:
+def blake2_128(data: bytes, _blake2b: Any = hashlib.blake2b) -> bytes:
     """The 16-byte blake2b digest (FRAME's `Blake2_128` and, with the key after it, `Blake2_128Concat`)."""
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return _blake2b(data, digest_size=16).digest()  # type: ignore[no-any-return]
 
 
 def twox64(data: bytes) -> bytes:
