@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct, pack
+from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, verify
 
@@ -19,7 +19,7 @@ MAX_JUSTIFICATION_VOTES = 1000
 """No justification carries more votes than a validator set may hold (session allows 1000 validators)."""
 MAX_VOTE_BYTES = 512
 """An encoded vote is about 200 bytes; anything larger is not a vote."""
-VOTE_DOMAIN = "btt-vote"
+VOTE_DOMAIN = b"btt-vote"
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,9 @@ class Checkpoint(Struct):
 
 
 def vote_signing_payload(genesis_hash: bytes, source: Checkpoint, target: Checkpoint) -> bytes:
-    """blake2b-256 of the domain-tagged (genesis hash, source, target): what a vote's signature covers."""
-    return blake2b_256(pack([VOTE_DOMAIN, genesis_hash, source.to_wire(), target.to_wire()]))
+    """blake2b-256 of the domain tag, the genesis hash and the SCALE source and target: what a vote's signature
+    covers."""
+    return blake2b_256(VOTE_DOMAIN + genesis_hash + source.encode() + target.encode())
 
 
 @dataclass(frozen=True)
