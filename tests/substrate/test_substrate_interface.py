@@ -39,22 +39,25 @@ def test_substrate_interface_reads_signs_in_both_eras_and_is_refused_at_no_fee(h
         assert block["header"]["number"] >= 0 and block["header"]["hash"] == node.call("chain_getBlockHash",
                                                                                         block["header"]["number"])
 
-        for era in (None, {"period": 64}):
-            harness.log(f"transfer_keep_alive, era {era}")
+        for era, finalized in ((None, False), ({"period": 64}, True)):
+            harness.log(f"transfer_keep_alive, era {era}, waiting for {'finality' if finalized else 'inclusion'}")
             call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
             xt = substrate.create_signed_extrinsic(call=call, keypair=alice, era=era)
-            receipt = substrate.submit_extrinsic(xt, wait_for_inclusion=True)
+            receipt = substrate.submit_extrinsic(xt, wait_for_inclusion=not finalized,
+                                                 wait_for_finalization=finalized)
             assert receipt.is_success, receipt.error_message
             names = [f"{e.value['module_id']}.{e.value['event_id']}" for e in receipt.triggered_events]
             assert "Balances.Transfer" in names and "System.ExtrinsicSuccess" in names
 
-        harness.log("a stale nonce: error 1010, and no fee")
+        harness.log("a stale nonce and a signature by another key: error 1010, and no fee")
         before = node.call("btt_account", alice.ss58_address)["free"]
         call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
         stale = substrate.create_signed_extrinsic(call=call, keypair=alice, nonce=0)
-        with pytest.raises(SubstrateRequestException) as refused:
-            substrate.submit_extrinsic(stale)
-        assert "1010" in str(refused.value) or "Invalid Transaction" in str(refused.value)
+        forged = substrate.create_signed_extrinsic(call=call, keypair=alice, signature=bob.sign(b"not the payload"))
+        for bad in (stale, forged):
+            with pytest.raises(SubstrateRequestException) as refused:
+                substrate.submit_extrinsic(bad)
+            assert "1010" in str(refused.value) or "Invalid Transaction" in str(refused.value)
         assert node.call("btt_account", alice.ss58_address)["free"] == before
     finally:
         substrate.close()
