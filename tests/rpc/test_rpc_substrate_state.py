@@ -213,3 +213,22 @@ async def test_system_events_and_digest_are_served_at_their_frame_keys(rpc: RpcH
     items = config.create_scale_object("Vec<sp_runtime::generic::digest::DigestItem>", metadata=metadata)
     decoded = items.decode(ScaleBytes(digest))
     assert [list(item)[0] for item in decoded] == ["PreRuntime", "PreRuntime"]
+
+
+def test_event_records_go_from_their_stored_wire_straight_to_the_events_scale() -> None:
+    """The fast path (no event objects built) writes exactly what the events encode to, nested structs, compacts
+    and module errors included."""
+    from btt_chain.rpc.virtual_storage import encode_event_record
+    from runtime.balances.events import Transfer
+    from runtime.metadata.indices import event_index
+    from runtime.system.dispatch_types import MODULE, DispatchErrorValue, DispatchInfo
+    from runtime.system.events import ExtrinsicFailed, ExtrinsicSuccess
+    from runtime.transaction_payment.events import TransactionFeePaid
+
+    events = (Transfer(b"a" * 32, b"b" * 32, 10**18), TransactionFeePaid(b"a" * 32, 10**15, 7),
+              ExtrinsicSuccess(DispatchInfo(2**40)), ExtrinsicFailed(DispatchErrorValue(MODULE, 1, 2), DispatchInfo(5)))
+    for phase, expected_phase in ((3, b"\x00\x03\x00\x00\x00"), (2**32 - 2, b"\x01"), (2**32 - 1, b"\x02")):
+        for event in events:
+            record = [phase, event.MODULE, event.name, event.to_wire()]
+            assert encode_event_record(record) == expected_phase + bytes(event_index(event)) + event.encode() + b"\x00"
+    assert encode_event_record([0, "nobody", "Nothing", []]) is None
