@@ -14,7 +14,7 @@ Polkadot docs (docs.polkadot.com, "SCALE encoding").
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from btt_chain.primitives.errors import DecodeError
 
@@ -233,7 +233,3 @@ def decode_all(data: bytes, decoder: Decoder[T], what: str = "value", max_size: 
     finish(data, pos, what)
     return value
 
-
-def hex_scale(value: Any) -> str:
-    """`0x` and lowercase hex: how JSON-RPC carries SCALE bytes."""
-    return "0x" + bytes(value).hex()
