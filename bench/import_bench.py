@@ -1,6 +1,7 @@
 """Block import throughput: signed transfers per second through the real pipeline, at a given state size.
 
-Run: python -m bench.import_bench [accounts] [transfers] [sig_workers] [blocks]   (or `btt-chain bench import`)
+Run: python -m bench.import_bench [accounts] [transfers] [sig_workers] [blocks] [signers|uniform|new]
+(or `btt-chain bench import`)
 
 Stages timed on the importing node: decode, signature checks (in-process or in worker processes),
 execution, state root, commit (one LevelDB batch with fsync). The authoring side is not timed.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import random
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from genesis.build import Genesis, build_genesis, genesis_config
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
@@ -42,8 +45,7 @@ def bench_genesis(accounts: int) -> tuple[Genesis, list[Keypair]]:
     signers = [Keypair(i.to_bytes(32, "big")) for i in range(1, min(accounts, 5_000) + 1)]
     with gc_paused():  # a million records, none in a cycle: the collector would walk them all several times
         extra = [GenesisBalance(k.public, 1_000 * UNIT, 0) for k in signers]
-        filler = range(10**9, 10**9 + accounts - len(signers))
-        extra += [GenesisBalance(i.to_bytes(32, "big"), 1_000 * UNIT, 0) for i in filler]
+        extra += [GenesisBalance(filler_account(i), 1_000 * UNIT, 0) for i in range(accounts - len(signers))]
         config = dataclasses.replace(
             config,
             supply=config.supply + 1_000 * UNIT * accounts,
@@ -56,18 +58,58 @@ def _frames(items: list[bytes]) -> bytes:
     return b"".join(len(x).to_bytes(4, "big") + x for x in items)
 
 
-def _transfers(signers: list[Keypair], count: int, nonce_base: int, genesis: Genesis) -> list[Extrinsic]:
+RECIPIENT_MODES = ("signers", "uniform", "new")
+"""Who the transfers pay: the signers among themselves (touching 5,000 accounts however big the state), any of
+the genesis accounts drawn uniformly (what a real chain sees), or accounts that do not exist yet (state growth)."""
+
+
+def filler_account(i: int) -> bytes:
+    """The i-th genesis account without a known key (i counts from 0)."""
+    return (FILLER_BASE + i).to_bytes(32, "big")
+
+
+FILLER_BASE = 10**9
+
+
+class Recipients:
+    """The destination of each transfer of a run, deterministic for a mode, a state size and a seed."""
+
+    def __init__(self, mode: str, accounts: int, signers: list[Keypair], seed: int = 1) -> None:
+        if mode not in RECIPIENT_MODES:
+            raise ValueError(f"recipient mode must be one of {', '.join(RECIPIENT_MODES)}, not {mode!r}")
+        self.mode = mode
+        self._accounts = accounts
+        self._signers = signers
+        self._rng = random.Random(seed)
+        self._fresh = 0
+
+    def next(self, i: int) -> bytes:
+        signers = self._signers
+        if self.mode == "signers":
+            return signers[(i * 7919 + 1) % len(signers)].public
+        if self.mode == "uniform":
+            j = self._rng.randrange(self._accounts)
+            return signers[j].public if j < len(signers) else filler_account(j - len(signers))
+        self._fresh += 1
+        return blake2b_256(b"bench-new-account" + self._fresh.to_bytes(8, "big"))
+
+
+def _transfers(
+    signers: list[Keypair], count: int, nonce_base: int, genesis: Genesis, recipients: Recipients
+) -> list[Extrinsic]:
     """`count` signed transfers of 1 BTT, each signer in turn (a signer's k-th use has nonce nonce_base + k)."""
     xts = []
     for i in range(count):
         k = signers[i % len(signers)]
-        dest = signers[(i * 7919 + 1) % len(signers)].public
+        dest = recipients.next(i)
         call = RUNTIME.call("balances.transfer_allow_death", dest, UNIT)
         xts.append(sign_extrinsic(k, call, nonce_base + i // len(signers), genesis.hash, RUNTIME.spec_version))
     return xts
 
 
-def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, blocks: int = 1) -> dict[str, Any]:
+def run(
+    accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, blocks: int = 1, recipients: str = "uniform"
+) -> dict[str, Any]:
     """Prepare a state of `accounts` and `blocks` blocks of `transfers` transfers, then import them in a node
     process of their own (bench/import_node.py); also the same first block stage by stage, in this process."""
     with tempfile.TemporaryDirectory(prefix="btt-bench-import-") as tmp:
@@ -83,13 +125,14 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, b
         shutil.copytree(work / "author", work / "staged")
         author = Chain(LevelDBStore(work / "author"), genesis)
         per_signer = -(-transfers // len(signers))
+        dests = Recipients(recipients, accounts, signers)
         raws = []
         for b in range(blocks):
-            xts = _transfers(signers, transfers, b * per_signer, genesis)
+            xts = _transfers(signers, transfers, b * per_signer, genesis, dests)
             imported, dropped = author.author_block(b + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
             assert not dropped, dropped[:3]
             raws.append(imported.block.encode())
-        pool = [x.encode() for x in _transfers(signers, transfers, blocks * per_signer, genesis)]
+        pool = [x.encode() for x in _transfers(signers, transfers, blocks * per_signer, genesis, dests)]
         (work / "blocks.bin").write_bytes(_frames(raws))
         (work / "pool.bin").write_bytes(_frames(pool))
         (work / "genesis.pickle").write_bytes(pickle.dumps(dataclasses.replace(genesis, state={}, nodes={})))
@@ -119,6 +162,7 @@ def run(accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, b
         assert root == block.header.state_root
         return {
             "accounts": accounts,
+            "recipients": recipients,
             "transfers_per_block": transfers,
             "block_bytes": len(raw),
             "state_build_s": round(state_s, 1),
@@ -136,7 +180,8 @@ def main(argv: list[str]) -> None:
     transfers = int(argv[1]) if len(argv) > 1 else 5_000
     workers = int(argv[2]) if len(argv) > 2 else 1
     blocks = int(argv[3]) if len(argv) > 3 else 1
-    for k, v in run(accounts, transfers, workers, blocks).items():
+    mode = argv[4] if len(argv) > 4 else "uniform"
+    for k, v in run(accounts, transfers, workers, blocks, mode).items():
         print(f"{k:>24}  {v}")
 
 

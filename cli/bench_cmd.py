@@ -13,22 +13,25 @@ def bench() -> None:
 
 
 @bench.command("import")
-@click.option("--accounts", type=click.IntRange(1, 5_000_000), default=100_000, show_default=True,
+@click.option("--accounts", type=click.IntRange(1, 20_000_000), default=100_000, show_default=True,
               help="Funded accounts in the genesis state.")
 @click.option("--transfers", type=click.IntRange(1, 10_000), default=5_000, show_default=True,
               help="Signed transfers per imported block.")
+@click.option("--recipients", type=click.Choice(["signers", "uniform", "new"]), default="uniform", show_default=True,
+              help="Who is paid: the 5,000 signers among themselves, any genesis account drawn uniformly, or "
+                   "accounts that do not exist yet.")
 @click.option("--blocks", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Blocks imported (several: the rate then includes LevelDB's memtable flushes and compactions).")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Worker processes checking signatures beside execution (0: in-process, before it).")
-def import_(accounts: int, transfers: int, blocks: int, sig_workers: int) -> None:
+def import_(accounts: int, transfers: int, recipients: str, blocks: int, sig_workers: int) -> None:
     """Import blocks of signed transfers in a node process (decode, signatures, execute, state root, durable
     commit), with the one-core verify rate, pool admission, authoring from a full pool and resident memory."""
     from bench.import_bench import run
 
-    click.echo(f"building a state of {accounts} accounts and {blocks} block(s) of {transfers} transfers ...",
-               err=True)
-    print_fields(list(run(accounts, transfers, sig_workers, blocks).items()))
+    click.echo(f"building a state of {accounts} accounts and {blocks} block(s) of {transfers} transfers "
+               f"to {recipients} recipients ...", err=True)
+    print_fields(list(run(accounts, transfers, sig_workers, blocks, recipients).items()))
 
 
 @bench.command()
@@ -99,7 +102,7 @@ def rpc_flood(connections: int, seconds: int) -> None:
 
 
 @bench.command()
-@click.option("--accounts", type=click.IntRange(1, 5_000_000), default=100_000, show_default=True,
+@click.option("--accounts", type=click.IntRange(1, 20_000_000), default=100_000, show_default=True,
               help="Funded accounts in the genesis state.")
 @click.option("--transfers", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
               help="Signed transfers per full block.")
