@@ -87,3 +87,14 @@ def test_the_head_and_past_states_seek_like_a_filtered_scan(seed: int) -> None:
                 for start in starts:
                     assert list(view.iterate(prefix, reverse, start)) == by_hand(truth[height], prefix, reverse,
                                                                                  start), (height, prefix, start)
+
+
+def test_a_descending_scan_finds_a_key_equal_to_its_prefix(tmp_path: Path) -> None:
+    """plyvel's `iterator(prefix=p, reverse=True)` misses the key `p` itself when no longer key under `p` follows it
+    (found by the write-behind scan test); the store's descending scans must not."""
+    items = {b"b\x00\x00b": b"1", b"b\x00b": b"2", b"b\x01": b"3", b"\xff": b"4"}
+    with LevelDBStore(tmp_path / "db") as db:
+        db.write(items, sync=True)
+        for prefix in (b"b\x00b", b"b\x01", b"\xff", b"b\x00", b"b"):
+            assert list(db.iterate(prefix, reverse=True)) == by_hand(items, prefix, True, None), prefix
+            assert list(db.iterate(prefix)) == by_hand(items, prefix, False, None), prefix

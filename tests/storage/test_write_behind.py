@@ -110,3 +110,30 @@ def test_a_failed_background_write_fails_every_later_call(db: LevelDBStore) -> N
         with pytest.raises(StorageError, match="background write failed"):
             call()
     db.close()  # closing a failed store still releases it
+
+
+def test_scans_of_many_prefixes_over_one_landing_batch_see_only_their_keys(db: LevelDBStore) -> None:
+    """Scans sort the landing batch by the first bytes of their prefix and keep what they sorted for the next scan:
+    a scan of another prefix, a shorter or longer one, or one sharing only the first byte must still see exactly
+    its own keys, in order, from a seek point too."""
+    rng = random.Random(11)
+    reference = MemoryStore()
+    alphabet = b"ab:\x00\xff"
+    keys = sorted({bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 5))) for _ in range(300)})
+    base = {k: b"old" for k in keys[::2]}
+    db.write(base, sync=True)
+    reference.write(base)
+    prefixes = sorted({k[: rng.randrange(0, 4)] for k in keys})
+    for round_ in range(12):
+        gate = hold_writer(db)
+        puts = {rng.choice(keys): rng.randbytes(2) for _ in range(40)}
+        deletes = [rng.choice(keys) for _ in range(20)]
+        db.write_behind(puts, deletes)
+        reference.write(puts, deletes)
+        for prefix in rng.sample(prefixes, len(prefixes)):
+            start = rng.choice(keys)
+            for reverse in (False, True):
+                assert list(db.iterate(prefix, reverse)) == list(reference.iterate(prefix, reverse)), (round_, prefix)
+                assert list(db.iterate(prefix, reverse, start)) == list(reference.iterate(prefix, reverse, start))
+        gate.set()
+        db.flush()
