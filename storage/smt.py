@@ -51,38 +51,63 @@ def key_path(key: bytes) -> bytes:
     return blake2b_256(key)
 
 
+TRIM_TO = 0.9
+"""A cache over its budget keeps the top levels of the live tree that fill at most this share of it."""
+
+
 class _NodeCache:
-    """A bounded map of state-tree nodes that tries to hold the live tree, the one under the newest root.
+    """A bounded map of state-tree nodes that holds the top of the live tree (the one under the newest root): all
+    of it while it fits, else every level above `depth_limit` and nothing below.
 
     An update replaces every node on the paths it changes, so rather than tracking recency per node (an
     OrderedDict LRU costs more per hit than the hash it saves) an update takes the nodes it walks out of
-    the cache, puts back the few that survive, and adds the ones it made. With room for the whole live
-    tree, every read an update makes is then a hit once the tree has been touched or `warm`ed. When
-    full, the cache restarts from the newest update's nodes, which always include the top of the tree.
-    Reads add the nodes they load while there is room. At most `size` nodes are held (0 disables it).
+    the cache, puts back the few that survive, and adds the ones it made above the depth limit. With room for
+    the whole live tree, every read an update makes is then a hit once the tree has been touched or `warm`ed.
+
+    A tree bigger than the budget (ten million accounts: ~24 million nodes) is cut by depth, not by recency: the
+    levels a path crosses near the top are shared by every change, so they stay; the first time the cache goes
+    over its budget, it keeps the levels from the root down that fill at most TRIM_TO of it and from then on
+    caches no node below them. An update then reads from the store only the few nodes of each changed path below
+    `depth_limit`: about log2(accounts) - log2(budget) of them, a number that grows with the log of the state.
+
+    Every entry maps a node's hash to the bytes that hash to it, so no entry can be stale: a node's content never
+    changes. At most `size` nodes are held (0 disables the cache).
     """
 
-    __slots__ = ("nodes", "_size")
+    __slots__ = ("nodes", "_size", "depth_limit")
 
     def __init__(self, size: int) -> None:
         self._size = max(0, size)
         self.nodes: dict[bytes, bytes] = {}
+        self.depth_limit = PATH_BITS + 1 if self._size else 0
+        """Nodes at this depth or deeper are not cached (PATH_BITS + 1: no limit yet)."""
 
-    def has_room(self) -> bool:
-        return len(self.nodes) < self._size
+    @property
+    def size(self) -> int:
+        return self._size
 
-    def put(self, node_hash: bytes, enc: bytes) -> None:
-        if len(self.nodes) < self._size:
+    def put(self, node_hash: bytes, enc: bytes, depth: int) -> None:
+        if depth < self.depth_limit and len(self.nodes) < self._size:
             self.nodes[node_hash] = enc
 
-    def put_update(self, new_nodes: Mapping[bytes, bytes]) -> None:
-        """Add an update's new nodes, making room by dropping everything older if need be."""
-        if len(self.nodes) + len(new_nodes) <= self._size:
-            self.nodes.update(new_nodes)
-        elif len(new_nodes) <= self._size:
-            self.nodes = dict(new_nodes)
-        else:
-            self.nodes = {}
+    def settle(self, root: bytes) -> None:
+        """After an update to `root`: over the budget, keep only the top levels of the tree under it that fit."""
+        if len(self.nodes) <= self._size:
+            return
+        nodes = self.nodes
+        kept: dict[bytes, bytes] = {}
+        level = [root] if root != ZERO_HASH else []
+        depth = 0
+        room = int(self._size * TRIM_TO)
+        while level and depth < self.depth_limit:
+            found = [(h, nodes[h]) for h in level if h in nodes]
+            if len(kept) + len(found) > room:
+                break
+            kept.update(found)
+            level = [c for _, enc in found if enc[0] == INTERNAL_TAG for c in (enc[1:33], enc[33:]) if c != ZERO_HASH]
+            depth += 1
+        self.depth_limit = depth
+        self.nodes = kept
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -193,30 +218,43 @@ class SparseMerkleTree:
             raise StorageError(f"state tree node {node_hash.hex()} is malformed: database damaged")
         return enc
 
-    def _load(self, node_hash: bytes) -> bytes:
+    def _load(self, node_hash: bytes, depth: int) -> bytes:
         """Read a node through the cache, keeping it there: for reads, which tend to revisit nodes."""
         enc = self._cache.nodes.get(node_hash)
         if enc is None:
             enc = self._fetch(node_hash)
-            self._cache.put(node_hash, enc)
+            self._cache.put(node_hash, enc, depth)
         return enc
 
+    @property
+    def cache_depth_limit(self) -> int:
+        """Nodes this deep or deeper are read from the store (PATH_BITS + 1: the whole tree is cached)."""
+        return self._cache.depth_limit
+
+    def cached_nodes(self) -> int:
+        return len(self._cache)
+
     def warm(self, root: bytes) -> int:
-        """Load the tree under `root` into the cache, top levels first, until it is full; return how many
-        nodes were read. Optional: for a node starting up with a cache big enough for the whole state."""
+        """Load the tree under `root` into the cache, top levels first, as many whole levels as fit (all of them if
+        the tree does); return how many nodes were read. Optional: for a node starting up."""
         cache = self._cache
         level = [root] if root != ZERO_HASH else []
         loaded = 0
+        depth = 0
         while level:
+            if depth >= cache.depth_limit:
+                break
+            if len(cache) + len(level) > cache.size:
+                cache.depth_limit = depth  # whole levels only: a part of one would be dropped by the next trim
+                break
             below: list[bytes] = []
             for node_hash in level:
-                if not cache.has_room():
-                    return loaded
-                enc = self._load(node_hash)
+                enc = self._load(node_hash, depth)
                 loaded += 1
                 if enc[0] == INTERNAL_TAG:
                     below.extend(child for child in (enc[1:33], enc[33:]) if child != ZERO_HASH)
             level = below
+            depth += 1
         cache.make_room()
         return loaded
 
@@ -227,7 +265,7 @@ class SparseMerkleTree:
         node = root
         shift = PATH_BITS - 1
         while node != ZERO_HASH:
-            enc = self._load(node)
+            enc = self._load(node, PATH_BITS - 1 - shift)
             if enc[0] == LEAF_TAG:
                 return enc[33:] if enc[1:33] == path else None
             node = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
@@ -243,7 +281,7 @@ class SparseMerkleTree:
         node = root
         shift = PATH_BITS - 1
         while node != ZERO_HASH:
-            enc = self._load(node)
+            enc = self._load(node, PATH_BITS - 1 - shift)
             if enc[0] == LEAF_TAG:
                 leaf = (enc[1:33], enc[33:])
                 break
@@ -280,7 +318,8 @@ class SparseMerkleTree:
             return root, {}
         if root == EMPTY_ROOT:
             fresh_root, fresh_nodes = build_nodes(changes)  # the whole tree in one pass over the sorted leaves
-            self._cache.put_update(fresh_nodes)
+            if len(self._cache) + len(fresh_nodes) <= self._cache.size:
+                self._cache.nodes.update(fresh_nodes)  # else the next reads fill it, top levels first
             return fresh_root, fresh_nodes
         entries: list[tuple[int, bytes, bytes | None]] = []
         for key, value in changes.items():
@@ -307,8 +346,9 @@ class SparseMerkleTree:
                 return store_fetch(node_hash) if enc is None else enc
 
         new_nodes: dict[bytes, bytes] = {}
-        new_root = _Batch(self._cache.nodes, self._get_node, fetch, entries, new_nodes).update(root)
-        self._cache.put_update(new_nodes)
+        cache = self._cache
+        new_root = _Batch(cache.nodes, cache.depth_limit, self._get_node, fetch, entries, new_nodes).update(root)
+        cache.settle(new_root)
         return new_root, new_nodes
 
 
@@ -325,20 +365,23 @@ class _Batch:
 
     Nodes on a changed path are taken out of the cache as they are read (they are about to be replaced;
     one dict operation instead of a lookup now and a removal later) and put back if they turn out to
-    survive: unchanged subtrees, leaves moved down by an insert.
+    survive: unchanged subtrees, leaves moved down by an insert. New nodes go into the cache as they are made.
+    Nodes at `limit` depth or deeper are neither put back nor added (the cache's depth limit).
     """
 
-    __slots__ = ("_cache", "_get_node", "_fetch", "_ints", "_paths", "_values", "_new")
+    __slots__ = ("_cache", "_limit", "_get_node", "_fetch", "_ints", "_paths", "_values", "_new")
 
     def __init__(
         self,
         cache: dict[bytes, bytes],
+        limit: int,
         get_node: Callable[[bytes], bytes | None],
         fetch: Callable[[bytes], bytes],
         entries: Sequence[tuple[int, bytes, bytes | None]],
         new: dict[bytes, bytes],
     ) -> None:
         self._cache = cache
+        self._limit = limit
         self._get_node = get_node  # the raw store read, for the hot loop; `fetch` checks and explains
         self._fetch = fetch
         self._ints = [e[0] for e in entries]
@@ -357,15 +400,25 @@ class _Batch:
         """Read a node that is probably about to be replaced."""
         return self._cache.pop(node_hash, None) or self._fetch(node_hash)
 
-    def _node(self, enc: bytes) -> bytes:
+    def _node(self, enc: bytes, depth: int) -> bytes:
+        """Hash a new node that sits at `depth`, keeping it for the caller to persist (and cached above the limit)."""
         hasher = _H32.copy()
         hasher.update(enc)
         node_hash = hasher.digest()
         self._new[node_hash] = enc
+        if depth < self._limit:
+            self._cache[node_hash] = enc
         return node_hash
 
-    def _join(self, left: bytes, left_leaf: bool | None, right: bytes, right_leaf: bool | None) -> tuple[bytes, bool]:
-        """The subtree with these two children, kept canonical: fewer than two leaves is never an internal node.
+    def _keep(self, node_hash: bytes, enc: bytes, depth: int) -> None:
+        """Put back a node taken from the cache that stays in the tree, at `depth`."""
+        if depth < self._limit:
+            self._cache[node_hash] = enc
+
+    def _join(
+        self, depth: int, left: bytes, left_leaf: bool | None, right: bytes, right_leaf: bool | None
+    ) -> tuple[bytes, bool]:
+        """The subtree at `depth` with these two children, kept canonical: fewer than two leaves is never internal.
 
         `None` means "unchanged, kind not known"; it is looked up only when the other side is empty.
         """
@@ -381,7 +434,7 @@ class _Batch:
                 left_leaf = self._load(left)[0] == LEAF_TAG
             if left_leaf:
                 return left, True
-        return self._node(b"\x01" + left + right), False
+        return self._node(b"\x01" + left + right, depth), False
 
     def _visit(self, node: bytes, depth: int, lo: int, hi: int) -> tuple[bytes, bool]:
         """Apply changes [lo, hi) to the existing subtree `node` at `depth`."""
@@ -397,7 +450,7 @@ class _Batch:
             if i < hi and ints[i] == leaf_int:
                 # The batch rewrites (or deletes) this very leaf.
                 return self._build(depth, lo, hi, None)
-            self._cache[node] = enc
+            self._keep(node, enc, depth + 1)  # it moves down at least one level
             return self._build(depth, lo, hi, (leaf_int, node))
         left = enc[1:33]
         right = enc[33:]
@@ -406,7 +459,7 @@ class _Batch:
         new_left, left_leaf = self._visit(left, depth + 1, lo, mid) if mid > lo else (left, None)
         new_right, right_leaf = self._visit(right, depth + 1, mid, hi) if hi > mid else (right, None)
         if new_left == left and new_right == right:
-            self._cache[node] = enc
+            self._keep(node, enc, depth)
             return node, False
         if new_left != ZERO_HASH and new_right != ZERO_HASH:
             # Both sides still hold leaves: the usual case, with no canonical-form question to ask.
@@ -415,8 +468,10 @@ class _Batch:
             hasher.update(enc)
             node = hasher.digest()
             self._new[node] = enc
+            if depth < self._limit:
+                self._cache[node] = enc
             return node, False
-        return self._join(new_left, left_leaf, new_right, right_leaf)
+        return self._join(depth, new_left, left_leaf, new_right, right_leaf)
 
     def _visit_one(self, node: bytes, depth: int, i: int) -> tuple[bytes, bool]:
         """Apply the single change i to the existing subtree `node` at `depth`: walk down, then rehash up."""
@@ -446,26 +501,29 @@ class _Batch:
             if value_hash is None:
                 self._restore(node, depth, path_int, path_nodes)
                 return node, False
-            new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
+            new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash, bottom), True
         elif enc[1:33] == self._paths[i]:
             if value_hash is None:
                 new, new_leaf = ZERO_HASH, False
             elif enc[33:] == value_hash:
-                self._cache[cur] = enc
+                self._keep(cur, enc, bottom)
                 self._restore(node, depth, path_int, path_nodes)
                 return node, not path_nodes
             else:
-                new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash), True
+                new, new_leaf = self._node(b"\x00" + self._paths[i] + value_hash, bottom), True
         else:
             # Another key's leaf holds the spot: it stays in the tree, moved down if this change inserts.
-            self._cache[cur] = enc
             if value_hash is None:
+                self._keep(cur, enc, bottom)
                 self._restore(node, depth, path_int, path_nodes)
                 return node, not path_nodes
-            leaf = self._node(b"\x00" + self._paths[i] + value_hash)
+            self._keep(cur, enc, bottom + 1)
+            leaf = self._node(b"\x00" + self._paths[i] + value_hash, bottom + 1)
             new = self._pair(bottom, path_int, leaf, int.from_bytes(enc[1:33], "big"), cur)
             new_leaf = False
         new_map = self._new
+        cache = self._cache
+        top_limit = PATH_BITS - self._limit  # a parent is cached when its depth, PATH_BITS - shift below, is above it
         shift = PATH_BITS - bottom
         for parent in reversed(path_nodes):
             go_right = (path_int >> shift) & 1
@@ -483,6 +541,8 @@ class _Batch:
             hasher.update(enc)
             new = hasher.digest()
             new_map[new] = enc
+            if shift > top_limit:
+                cache[new] = enc
             new_leaf = False
         return new, new_leaf
 
@@ -490,7 +550,7 @@ class _Batch:
         """Put back the internal nodes `_visit_one` took on a path that turned out unchanged."""
         cache = self._cache
         shift = PATH_BITS - 1 - depth
-        for enc in path_nodes:
+        for enc in path_nodes[: max(0, self._limit - depth)]:
             cache[node] = enc
             node = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
             shift -= 1
@@ -503,7 +563,7 @@ class _Batch:
             value_hash = self._values[lo]
             if value_hash is None:
                 return (ZERO_HASH, False) if extra is None else (extra[1], True)
-            leaf = self._node(b"\x00" + self._paths[lo] + value_hash)
+            leaf = self._node(b"\x00" + self._paths[lo] + value_hash, depth if extra is None else depth + 1)
             if extra is None:
                 return leaf, True
             return self._pair(depth, self._ints[lo], leaf, extra[0], extra[1]), False
@@ -523,19 +583,19 @@ class _Batch:
         else:
             left, left_leaf = self._build(depth + 1, lo, mid, extra)
             right, right_leaf = self._build(depth + 1, mid, hi, None)
-        return self._join(left, left_leaf, right, right_leaf)
+        return self._join(depth, left, left_leaf, right, right_leaf)
 
     def _pair(self, depth: int, a_int: int, a_hash: bytes, b_int: int, b_hash: bytes) -> bytes:
         """The subtree at `depth` holding exactly two leaves: a node where their paths part, under a chain of
         one-sided internal nodes down from `depth` (usually none or one for random paths)."""
         split_depth = PATH_BITS - (a_int ^ b_int).bit_length()
         if (a_int >> (PATH_BITS - 1 - split_depth)) & 1:
-            node = self._node(b"\x01" + b_hash + a_hash)
+            node = self._node(b"\x01" + b_hash + a_hash, split_depth)
         else:
-            node = self._node(b"\x01" + a_hash + b_hash)
+            node = self._node(b"\x01" + a_hash + b_hash, split_depth)
         for d in range(split_depth - 1, depth - 1, -1):
             if (a_int >> (PATH_BITS - 1 - d)) & 1:
-                node = self._node(b"\x01" + ZERO_HASH + node)
+                node = self._node(b"\x01" + ZERO_HASH + node, d)
             else:
-                node = self._node(b"\x01" + node + ZERO_HASH)
+                node = self._node(b"\x01" + node + ZERO_HASH, d)
         return node
