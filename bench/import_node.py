@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import pickle
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,24 @@ def peak_rss_bytes() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def mapped_and_own_bytes() -> tuple[int, int]:
+    """(RssFile, RssAnon): resident pages of mapped files (LevelDB maps up to 1,000 of its table files; the kernel
+    reclaims them like page cache) and the process's own memory."""
+    found = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("RssFile:", "RssAnon:")):
+                found[line.split(":")[0]] = int(line.split()[1]) * 1024
+    return found.get("RssFile", 0), found.get("RssAnon", 0)
+
+
+def steady_state_ratio(per_block: list[float]) -> float | None:
+    """Median of the last 5 blocks over the median of blocks 3-7 (1 = no growth); None under 10 blocks."""
+    if len(per_block) < 10:
+        return None
+    return statistics.median(per_block[-5:]) / statistics.median(per_block[2:7])
 
 
 def verify_rate() -> float:
@@ -76,6 +95,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     one_core = verify_rate()
     blocks = read_frames(workdir / "blocks.bin")
     per_block: list[float] = []
+    stages: list[tuple[float, float, float]] = []
     transfers = 0
     slot = 0
     loop_start = time.perf_counter()
@@ -85,6 +105,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         if len(per_block) == len(blocks) - 1:
             chain.db.kv.flush()  # the last block's commit, written behind, counts until it is on disk
         per_block.append(time.perf_counter() - start)
+        stages.append((chain.stages.execute_s, chain.stages.state_root_s, chain.stages.commit_s))
         assert result.status == "best", result.status
         transfers += len(result.enacted[-1].block.extrinsics)
         slot = result.header.slot
@@ -107,6 +128,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     authored = len(imported.block.extrinsics)
     checker.close()
     rate = transfers / import_s
+    mapped, own = mapped_and_own_bytes()
+    steady = steady_state_ratio(per_block)
     return {
         "open_s": round(open_s, 2),
         "tree_nodes_warmed": warmed,
@@ -114,13 +137,23 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "transfers": transfers,
         "import_ms_per_block": [round(t * 1000, 1) for t in per_block],
         "import_tx_per_s": round(rate),
+        "steady_state_ratio": None if steady is None else round(steady, 3),
+        # medians over the blocks of the node's stages (the rest of a block's time: decoding, header and signature
+        # checks not hidden behind execution, event records, building the commit batch's keys, waiting for the last)
+        "node_execute_ms": round(statistics.median(s[0] for s in stages) * 1000, 1),
+        "node_state_root_ms": round(statistics.median(s[1] for s in stages) * 1000, 1),
+        "node_commit_ms": round(statistics.median(s[2] for s in stages) * 1000, 1),
         "verify_per_s_one_core": round(one_core),
         "import_over_verify": round(rate / one_core, 3),
         "pool_admission_tx_per_s": round(len(pending) / admit_s),
         "authoring_tx_per_s": round(authored / author_s),
         "authored_transfers": authored,
         "rss_mib": round(rss_bytes() / 2**20),
+        "rss_own_mib": round(own / 2**20),
+        "rss_mapped_tables_mib": round(mapped / 2**20),
         "peak_rss_mib": round(peak_rss_bytes() / 2**20),
+        "tree_cache_nodes": chain.tree.cached_nodes(),
+        "tree_cache_depth": chain.tree.cache_depth_limit,
     }
 
 
