@@ -76,32 +76,48 @@ the lock and stake records they do not have are read again by the next blocks, a
 
 class FlatState:
     """The runtime's StateReader over the flat state at the head block, with a read cache that every state change
-    goes through (ChainDB.apply_update is the only writer of state keys after genesis)."""
+    goes through (ChainDB.apply_update is the only writer of state keys after genesis).
+
+    The cache is two generations of at most half the entries each: reads go into the young one, and when it is
+    full it becomes the old one and the one before is dropped; a read found in the old generation moves back to
+    the young one. What the blocks keep reading (the active accounts) stays, with no bookkeeping per hit and no
+    block that finds the whole cache emptied at once."""
 
     def __init__(self, kv: KeyValueStore, cache_entries: int = STATE_CACHE_ENTRIES) -> None:
         self._kv = kv
         self._cache: dict[bytes, bytes | None] = {}
-        self._cache_entries = cache_entries
+        self._old: dict[bytes, bytes | None] = {}
+        self._half = max(1, cache_entries // 2)
 
     def get(self, key: bytes) -> bytes | None:
         value = self._cache.get(key, _ABSENT)
         if value is _ABSENT:
-            value = self._kv.get(schema.STATE + key)
+            value = self._old.pop(key, _ABSENT)
+            if value is _ABSENT:
+                value = self._kv.get(schema.STATE + key)
             cache = self._cache
-            if len(cache) >= self._cache_entries:
-                cache.clear()  # start again from what the next blocks read: cheaper than tracking recency per read
-            cache[key] = value
+            if len(cache) >= self._half:
+                self._old = cache
+                self._cache = cache = {}
+            cache[key] = value  # type: ignore[assignment]
         return value  # type: ignore[return-value]
 
     def changed(self, changes: Mapping[bytes, bytes | None]) -> None:
         """Keep the cache true to a state change being written (None: deleted)."""
         cache = self._cache
+        old = self._old
         for key, value in changes.items():
             if key in cache:
                 cache[key] = value
+            elif key in old:
+                old[key] = value
+
+    def cached(self) -> int:
+        return len(self._cache) + len(self._old)
 
     def forget(self) -> None:
         self._cache.clear()
+        self._old.clear()
 
     def iterate(
         self, prefix: bytes, reverse: bool = False, start: bytes | None = None
