@@ -127,7 +127,8 @@ def fork_choice_key(number: int, block_hash: bytes) -> tuple[int, int]:
 
 TREE_CACHE_NODES = 3_000_000
 """State-tree nodes kept in memory (about 210 bytes each, filled only as they are read): room for the whole tree of
-a state of a million accounts, so that computing a block's state root reads no tree node from disk."""
+a state of a million accounts, so that computing a block's state root reads no tree node from disk. A bigger tree
+keeps its top levels that fit (depths 0-20 at ten million accounts) and reads the rest of each path from disk."""
 
 
 class Chain:
