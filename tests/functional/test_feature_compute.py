@@ -88,12 +88,22 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
     price = int(job["price"])
     burned, provider, development, foundation, reserve = split(price)
     assert (int(receipt["payment"]), int(receipt["burned"]), int(receipt["provider_paid"])) == (price, burned, provider)
+    # receipts whose challenge windows close in the same block settle in the same phase (the block's hook): on a busy
+    # machine the demo's first jobs often do, so the phase's movements are checked against every receipt in it
+    settled_here = [split(int(e["payment"])) for e in events if e["event"] == "JobReceipt" and e["phase"] == phase]
     moved = [e for e in events if e["phase"] == phase and e["module"] == "balances"]
-    assert [int(e["amount"]) for e in moved if e["event"] == "Burned" and e["who"] == address("ferdie")] == [burned]
-    paid = {e["dest"]: int(e["amount"]) for e in moved if e["event"] == "Transfer" and e["source"] == address("ferdie")}
-    assert paid == {address("alice"): provider, module("development_fund"): development,
-                    module("foundation"): foundation, module("operational_reserve"): reserve}
-    assert burned + sum(paid.values()) == price
+    burns = [int(e["amount"]) for e in moved if e["event"] == "Burned" and e["who"] == address("ferdie")]
+    assert sorted(burns) == sorted(parts[0] for parts in settled_here) and burned in burns
+    paid: dict[str, int] = {}
+    for e in moved:
+        if e["event"] == "Transfer" and e["source"] == address("ferdie"):
+            paid[e["dest"]] = paid.get(e["dest"], 0) + int(e["amount"])
+    assert paid == {address("alice"): sum(p[1] for p in settled_here),
+                    module("development_fund"): sum(p[2] for p in settled_here),
+                    module("foundation"): sum(p[3] for p in settled_here),
+                    module("operational_reserve"): sum(p[4] for p in settled_here)}
+    assert sum(burns) + sum(paid.values()) == sum(sum(p) for p in settled_here)
+    assert burned + provider + development + foundation + reserve == price
     assert a["split"] == {"burned": str(burned), "provider": str(provider), "developmentFund": str(development),
                           "foundation": str(foundation), "operationalReserve": str(reserve)}
 
