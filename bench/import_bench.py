@@ -14,6 +14,7 @@ import json
 import pickle
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,22 @@ def run(
             "stage_execute_ms": round((t3 - t2) * 1000, 1),
             "stage_state_root_ms": round((t4 - t3) * 1000, 1),
         }
+
+
+def summarise_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' figures as one: a number as "min-max (median m)" over the runs, anything else (the mode, the
+    per-block lists) as the runs' values side by side."""
+    out: dict[str, Any] = {"runs": len(results)}
+    for key in results[0]:
+        values = [r.get(key) for r in results]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(values):
+            out[key] = f"{min(numbers)}-{max(numbers)} (median {statistics.median(numbers):g})"
+        elif all(v == values[0] for v in values):
+            out[key] = values[0]
+        else:
+            out[key] = " | ".join(str(v) for v in values)
+    return out
 
 
 def main(argv: list[str]) -> None:

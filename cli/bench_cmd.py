@@ -24,14 +24,19 @@ def bench() -> None:
               help="Blocks imported (several: the rate then includes LevelDB's memtable flushes and compactions).")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Worker processes checking signatures beside execution (0: in-process, before it).")
-def import_(accounts: int, transfers: int, recipients: str, blocks: int, sig_workers: int) -> None:
+@click.option("--runs", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Whole runs, one after the other: each number is then printed as its range and median.")
+def import_(accounts: int, transfers: int, recipients: str, blocks: int, sig_workers: int, runs: int) -> None:
     """Import blocks of signed transfers in a node process (decode, signatures, execute, state root, durable
     commit), with the one-core verify rate, pool admission, authoring from a full pool and resident memory."""
-    from bench.import_bench import run
+    from bench.import_bench import run, summarise_runs
 
-    click.echo(f"building a state of {accounts} accounts and {blocks} block(s) of {transfers} transfers "
-               f"to {recipients} recipients ...", err=True)
-    print_fields(list(run(accounts, transfers, sig_workers, blocks, recipients).items()))
+    results = []
+    for i in range(runs):
+        click.echo(f"run {i + 1} of {runs}: building a state of {accounts} accounts and {blocks} block(s) of "
+                   f"{transfers} transfers to {recipients} recipients ...", err=True)
+        results.append(run(accounts, transfers, sig_workers, blocks, recipients))
+    print_fields(list((results[0] if runs == 1 else summarise_runs(results)).items()))
 
 
 @bench.command()

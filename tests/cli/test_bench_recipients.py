@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from bench.import_bench import RECIPIENT_MODES, Recipients, filler_account
+from bench.import_bench import RECIPIENT_MODES, Recipients, filler_account, summarise_runs
 from btt_chain.primitives.keys import Keypair
 from cli.main import cli
 
@@ -53,6 +53,30 @@ def test_the_mode_is_printed_with_the_figures(mode: str) -> None:
         cli, ["bench", "import", "--accounts", "60", "--transfers", "20", "--blocks", "2", "--recipients", mode]
     )
     assert result.exit_code == 0, result.output
-    fields = dict(line.split(None, 1) for line in result.output.splitlines() if not line.startswith("building"))
+    fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
     assert fields["recipients"] == mode and fields["transfers"] == "40"
     assert int(fields["import_tx_per_s"]) > 0
+
+
+def test_several_runs_print_each_number_as_its_range_and_median() -> None:
+    runs = [{"recipients": "new", "import_tx_per_s": 9, "ratio": 0.5, "blocks_ms": [1.0, 2.0], "steady": None},
+            {"recipients": "new", "import_tx_per_s": 5, "ratio": 0.25, "blocks_ms": [3.0], "steady": None},
+            {"recipients": "new", "import_tx_per_s": 7, "ratio": 0.75, "blocks_ms": [1.0, 2.0], "steady": 1.1}]
+    out = summarise_runs(runs)
+    assert out["runs"] == 3 and out["recipients"] == "new"
+    assert out["import_tx_per_s"] == "5-9 (median 7)" and out["ratio"] == "0.25-0.75 (median 0.5)"
+    assert out["blocks_ms"] == "[1.0, 2.0] | [3.0] | [1.0, 2.0]" and out["steady"] == "None | None | 1.1"
+
+
+def test_the_runs_flag_runs_the_bench_that_many_times() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "import", "--accounts", "50", "--transfers", "20", "--blocks", "2", "--runs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("building a state") == 2
+    fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
+    assert fields["runs"] == "2" and fields["transfers"] == "40-40 (median 40)"
+    low, high = fields["import_tx_per_s"].split(" ")[0].split("-")
+    assert 0 < int(low) <= int(high)
+    result = CliRunner().invoke(cli, ["bench", "import", "--runs", "0"])
+    assert result.exit_code != 0 and "--runs" in result.output
