@@ -356,6 +356,11 @@ def _first(entry: tuple[int, bytes, bytes | None]) -> int:
     return entry[0]
 
 
+def _parting_depth(a_int: int, b_int: int) -> int:
+    """The depth of the node where two different paths part (their leaves sit one deeper)."""
+    return PATH_BITS - (a_int ^ b_int).bit_length()
+
+
 class _Batch:
     """One update: the sorted changes, and the nodes made so far. Subtrees are returned as (hash, is_leaf).
 
@@ -450,8 +455,7 @@ class _Batch:
             if i < hi and ints[i] == leaf_int:
                 # The batch rewrites (or deletes) this very leaf.
                 return self._build(depth, lo, hi, None)
-            self._keep(node, enc, depth + 1)  # it moves down at least one level
-            return self._build(depth, lo, hi, (leaf_int, node))
+            return self._build(depth, lo, hi, (leaf_int, node, enc))  # kept in the cache where it lands
         left = enc[1:33]
         right = enc[33:]
         shift = PATH_BITS - 1 - depth
@@ -517,9 +521,11 @@ class _Batch:
                 self._keep(cur, enc, bottom)
                 self._restore(node, depth, path_int, path_nodes)
                 return node, not path_nodes
-            self._keep(cur, enc, bottom + 1)
-            leaf = self._node(b"\x00" + self._paths[i] + value_hash, bottom + 1)
-            new = self._pair(bottom, path_int, leaf, int.from_bytes(enc[1:33], "big"), cur)
+            other = int.from_bytes(enc[1:33], "big")
+            leaves_at = _parting_depth(path_int, other) + 1
+            self._keep(cur, enc, leaves_at)
+            leaf = self._node(b"\x00" + self._paths[i] + value_hash, leaves_at)
+            new = self._pair(bottom, path_int, leaf, other, cur)
             new_leaf = False
         new_map = self._new
         cache = self._cache
@@ -555,20 +561,31 @@ class _Batch:
             node = enc[33:] if (path_int >> shift) & 1 else enc[1:33]
             shift -= 1
 
-    def _build(self, depth: int, lo: int, hi: int, extra: tuple[int, bytes] | None) -> tuple[bytes, bool]:
+    def _build(self, depth: int, lo: int, hi: int, extra: tuple[int, bytes, bytes] | None) -> tuple[bytes, bool]:
         """The subtree at `depth` holding the changes [lo, hi) that set a value plus, if given, the
-        existing leaf `extra` = (path as int, leaf hash) that none of the changes touch."""
+        existing leaf `extra` = (path as int, leaf hash, encoding) that none of the changes touch.
+
+        Leaves are cached at the depth where they are placed here; `_join` may yet lift one, never lower it, so a
+        cached node is never below the cache's depth limit."""
         n = hi - lo
         if n == 1:
             value_hash = self._values[lo]
             if value_hash is None:
-                return (ZERO_HASH, False) if extra is None else (extra[1], True)
-            leaf = self._node(b"\x00" + self._paths[lo] + value_hash, depth if extra is None else depth + 1)
+                if extra is None:
+                    return ZERO_HASH, False
+                self._keep(extra[1], extra[2], depth)
+                return extra[1], True
             if extra is None:
-                return leaf, True
+                return self._node(b"\x00" + self._paths[lo] + value_hash, depth), True
+            leaves_at = _parting_depth(self._ints[lo], extra[0]) + 1
+            self._keep(extra[1], extra[2], leaves_at)
+            leaf = self._node(b"\x00" + self._paths[lo] + value_hash, leaves_at)
             return self._pair(depth, self._ints[lo], leaf, extra[0], extra[1]), False
         if n == 0:
-            return (ZERO_HASH, False) if extra is None else (extra[1], True)
+            if extra is None:
+                return ZERO_HASH, False
+            self._keep(extra[1], extra[2], depth)
+            return extra[1], True
         ints = self._ints
         shift = PATH_BITS - 1 - depth
         split = ((ints[lo] >> shift) | 1) << shift
@@ -588,7 +605,7 @@ class _Batch:
     def _pair(self, depth: int, a_int: int, a_hash: bytes, b_int: int, b_hash: bytes) -> bytes:
         """The subtree at `depth` holding exactly two leaves: a node where their paths part, under a chain of
         one-sided internal nodes down from `depth` (usually none or one for random paths)."""
-        split_depth = PATH_BITS - (a_int ^ b_int).bit_length()
+        split_depth = _parting_depth(a_int, b_int)
         if (a_int >> (PATH_BITS - 1 - split_depth)) & 1:
             node = self._node(b"\x01" + b_hash + a_hash, split_depth)
         else:

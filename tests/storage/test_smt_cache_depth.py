@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
@@ -102,6 +102,17 @@ def test_a_cache_that_overflows_trims_to_the_top_levels_instead_of_forgetting_th
 @given(
     batches=st.lists(st.dictionaries(keys, st.none() | values, max_size=30), min_size=1, max_size=8),
     budget=st.sampled_from([1, 2, 5, 12, 40]),
+)
+# found under load: a leaf an insert moved down was cached one level below where it landed, under the limit
+@example(
+    batches=[
+        {b"\x01": b"", b"\x13": b"", b"\x00\x06\x01": b"", b"z\xc7\x01N\xdc~": b""},
+        {b"": b"", b"\x1b": b"", b"\x00\x00": b"", b"\x01\x01": b"", b"\xf9+": b"", b"\x00\x00\x00": b"",
+         b"\x01\x01\x0b": b"", b"\x00\x00\x00\x00": b"", b"\x00\x00\x14\xff": b"", b"\x00\x00\x00\x00\x00": b"",
+         b"\x00\x00\x00\x00\x00\x00": b""},
+        {b"\x0f\x00": b""},
+    ],
+    budget=40,
 )
 def test_small_budgets_never_change_a_root_or_a_proof(batches: list[dict[bytes, bytes | None]], budget: int) -> None:
     store = CountingStore()
