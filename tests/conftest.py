@@ -7,8 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from runtime.compute import weights_source
+
+# no per-example time limit (hypothesis' default is 200 ms): a busy machine stretches any example past a fixed budget
+settings.register_profile("btt", deadline=None)
+settings.load_profile("btt")
 
 
 @pytest.fixture(autouse=True)

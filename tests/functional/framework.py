@@ -2,6 +2,9 @@
 
 Real `btt-chain node` processes on 127.0.0.1 with free ports, each with its own data directory and log;
 `wait_until`, `assert_raises_rpc_error`, `sync_all`; data and logs are kept when a test fails.
+
+Tests wait on events, never on the clock: every limit here (a wait, an RPC call, a process stop) is a safety net
+against a hang, scaled by `BTT_TEST_TIMEOUT_SCALE` (tests/support/wait_limits.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from btt_chain.client.rpc import RpcClient, RpcError
+from tests.support.wait_limits import record, scaled, timed_out
 
 REPO = Path(__file__).resolve().parents[2]
 KEEP_DIR = REPO / "test-data"
@@ -32,20 +36,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
-    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+RPC_TIMEOUT_S = 60.0
+"""One RPC call's limit: a node on a busy machine can take seconds to answer; only a hung one takes this long."""
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll `predicate` until it returns something truthy and return that; fail with `what` once `timeout` seconds
+    (times BTT_TEST_TIMEOUT_SCALE) have passed. The last poll begins after the limit, so a poll that itself took
+    long (an RPC call on a busy machine) never ends the wait. RPC and socket errors count as "not yet"."""
+    limit = scaled(timeout)
+    began = time.monotonic()
     last_exc: Exception | None = None
-    while time.monotonic() < deadline:
+    while True:
+        asked = time.monotonic() - began
         try:
             value = predicate()
             if value:
+                record(what or repr(predicate), limit, time.monotonic() - began, True)
                 return value
         except (RpcError, OSError) as exc:
             last_exc = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate}" +
-                         (f" (last error: {last_exc})" if last_exc else ""))
+        waited = time.monotonic() - began
+        if asked >= limit:  # this poll began after the limit: the last one
+            record(what or repr(predicate), limit, waited, False)
+            raise AssertionError(timed_out(what or repr(predicate), limit, waited,
+                                           f" (last error: {last_exc})" if last_exc else ""))
+        time.sleep(min(interval, max(0.0, limit - waited)))
 
 
 def assert_raises_rpc_error(code: int | None, message: str, fn: Callable[..., Any], *args: Any) -> None:
@@ -63,7 +79,7 @@ def assert_raises_rpc_error(code: int | None, message: str, fn: Callable[..., An
 @contextlib.contextmanager
 def cli_process(log_path: Path, *argv: str) -> Iterator[subprocess.Popen[bytes]]:
     """`btt-chain ARGV` (a miner, a clinic) as a process of its own for the length of the block, its output in
-    `log_path`; stopped with SIGTERM (killed after 15 s) on the way out."""
+    `log_path`; stopped with SIGTERM (killed if it has not exited after a generous limit) on the way out."""
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -71,10 +87,10 @@ def cli_process(log_path: Path, *argv: str) -> Iterator[subprocess.Popen[bytes]]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(15)
+            proc.wait(scaled(30))
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(5)
+            proc.wait(scaled(10))
 
 
 class NodeProcess:
@@ -94,7 +110,7 @@ class NodeProcess:
         self.node_key_file = datadir / "node-key"
         self.log_path = datadir / f"node{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self.rpc = RpcClient(f"http://127.0.0.1:{self.rpc_port}", timeout=10)
+        self.rpc = RpcClient(f"http://127.0.0.1:{self.rpc_port}", timeout=scaled(RPC_TIMEOUT_S))
 
     def args(self) -> list[str]:
         args = [sys.executable, "-m", "cli", "node", "--chain", self.chain, "--base-path", str(self.datadir),
@@ -118,7 +134,7 @@ class NodeProcess:
         log.close()
         self.wait_for_rpc()
 
-    def wait_for_rpc(self, timeout: float = 60) -> None:
+    def wait_for_rpc(self, timeout: float = 120) -> None:
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"node{self.index} exited with {self.process.returncode}:\n{self.log_tail()}")
@@ -149,28 +165,31 @@ class NodeProcess:
         """SIGKILL: no chance to flush or close anything."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+            self.process.wait(scaled(30))
         self.process = None
 
-    def stop(self, timeout: float = 20) -> int:
-        """SIGTERM and wait for a clean exit; returns the exit code."""
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM and wait for a clean exit (a hang if it takes `timeout` s times BTT_TEST_TIMEOUT_SCALE);
+        returns the exit code."""
         if self.process is None:
             return 0
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+            limit = scaled(timeout)
             try:
-                self.process.wait(timeout)
+                self.process.wait(limit)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(10)
-                raise AssertionError(f"node{self.index} did not stop within {timeout} s") from None
+                self.process.wait(scaled(30))
+                raise AssertionError(f"node{self.index} did not stop within {limit:g} s of SIGTERM") from None
         code = self.process.returncode
         self.process = None
         return code
 
     def metric(self, name: str) -> float:
         """One sample of the node's Prometheus metrics: `name` alone, or with its labels (`name{label="x"}`)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.prometheus_port}/metrics", timeout=10) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.prometheus_port}/metrics",
+                                    timeout=scaled(RPC_TIMEOUT_S)) as resp:
             for line in resp.read().decode().splitlines():
                 if line.startswith(name + " ") or line.startswith(name + "{"):
                     return float(line.rsplit(" ", 1)[1])
@@ -221,7 +240,7 @@ class Harness:
     def log(self, message: str) -> None:
         print(f"[{self.name}] {message}", flush=True)
 
-    def sync_all(self, timeout: float = 30) -> None:
+    def sync_all(self, timeout: float = 120) -> None:
         """Wait until every running node reports the same head."""
         def same() -> bool:
             heads = {n.call("chain_getBlockHash") for n in self.nodes if n.process is not None}

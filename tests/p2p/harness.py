@@ -1,4 +1,7 @@
-"""Shared helpers for the p2p tests: services on loopback with free ports, wait-until polling, inboxes."""
+"""Shared helpers for the p2p tests: services on loopback with free ports, wait-until polling, inboxes.
+
+Tests wait on events, never on the clock: a wait's limit is a safety net against a hang, scaled by
+`BTT_TEST_TIMEOUT_SCALE` (tests/support/wait_limits.py); `limit(seconds)` scales any other bound a test sets."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 from btt_chain.primitives.hashing import blake2b_256
 from p2p import P2PConfig, P2PService
+from tests.support.wait_limits import record, scaled, timed_out
 
 GENESIS = blake2b_256(b"btt p2p tests genesis")
 OTHER_GENESIS = blake2b_256(b"another chain")
@@ -25,22 +29,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll `predicate` (sync or async) until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+def limit(seconds: float) -> float:
+    """A safety-net bound of `seconds` (a `wait_for`, a thread join) on this machine: times BTT_TEST_TIMEOUT_SCALE."""
+    return scaled(seconds)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll `predicate` (sync or async) until it returns something truthy and return that; fail once `timeout`
+    seconds (times BTT_TEST_TIMEOUT_SCALE) have passed; the last poll begins after the limit."""
+    bound = scaled(timeout)
+    began = time.monotonic()
     while True:
+        asked = time.monotonic() - began
         value = predicate()
         if inspect.isawaitable(value):
             value = await value
+        waited = time.monotonic() - began
         if value:
+            record(what or repr(predicate), bound, waited, True)
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate}")
+        if asked >= bound:  # this poll began after the limit: the last one
+            record(what or repr(predicate), bound, waited, False)
+            raise AssertionError(timed_out(what or repr(predicate), bound, waited))
         await asyncio.sleep(0.02)
 
 
 async def assert_stays(predicate: Callable[[], bool], duration: float, what: str) -> None:
-    """Check `predicate` holds on every poll for `duration` seconds."""
+    """Check `predicate` holds on every poll for `duration` seconds (a window to watch in, not a limit: on a busy
+    machine it only gets fewer polls; the thing watched must not depend on the window ending in time)."""
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
         assert predicate(), f"no longer true: {what}"
