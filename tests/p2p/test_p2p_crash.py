@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from p2p import P2PError
-from tests.p2p.harness import TOPIC, Net, bootnode, peer_ids, wait_until
+from tests.p2p.harness import TOPIC, Net, bootnode, limit, peer_ids, wait_until
 
 
 async def test_crash_in_the_trio_thread_surfaces_as_p2p_error(net: Net, caplog: pytest.LogCaptureFixture) -> None:
@@ -35,7 +35,7 @@ async def test_crash_in_the_trio_thread_surfaces_as_p2p_error(net: Net, caplog: 
     thread.call_soon_in_trio(lambda: node._nursery.start_soon(boom))  # type: ignore[union-attr]
 
     with pytest.raises(P2PError):
-        await asyncio.wait_for(in_flight, 10)
+        await asyncio.wait_for(in_flight, limit(30))
     await wait_until(lambda: not client.is_running, what="client marked failed")
     with pytest.raises(P2PError, match="simulated libp2p crash"):
         await client.publish(TOPIC, b"after crash")

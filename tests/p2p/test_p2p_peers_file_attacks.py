@@ -13,7 +13,7 @@ import pytest
 
 from btt_chain.node.service import Node, NodeConfig
 from p2p.peer_store import MAX_PEERS_FILE_BYTES, load_peers
-from tests.p2p.harness import Net, free_port, wait_until
+from tests.p2p.harness import Net, free_port, limit, wait_until
 from tests.p2p.test_p2p_discovery import peer
 
 DEEP = b"[" * 6_000
@@ -83,10 +83,10 @@ async def test_a_node_with_a_deeply_nested_peers_file_starts(tmp_path: Path, cap
     with caplog.at_level(logging.WARNING, "btt.p2p"):
         running = asyncio.create_task(node.run())
         try:
-            await wait_until(lambda: node.rpc_url is not None or running.done(), timeout=60.0, what="node started")
+            await wait_until(lambda: node.rpc_url is not None or running.done(), timeout=120, what="node started")
             assert not running.done(), running.exception()
             assert node.p2p is not None and node.p2p.is_running
         finally:
             node.stop()
-            await asyncio.wait_for(running, 30.0)
+            await asyncio.wait_for(running, limit(60))
     assert "nested too deeply" in caplog.text

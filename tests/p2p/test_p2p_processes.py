@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from p2p import generate_node_key, peer_id_from_key_file
-from tests.p2p.harness import GENESIS, TOPIC, Inbox, Net, free_port, peer_ids, wait_until
+from tests.p2p.harness import GENESIS, TOPIC, Inbox, Net, free_port, limit, peer_ids, wait_until
 
 log = logging.getLogger("test.p2p")
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ class PeerProcess:
                 stderr=stderr, env={**os.environ, "PYTHONPATH": str(REPO)},
             )
         peer = cls(process, log_path)
-        await wait_until(lambda: peer.find("ready") or peer.exited(), timeout=30, what=f"{name} ready")
+        await wait_until(lambda: peer.find("ready") or peer.exited(), timeout=60, what=f"{name} ready")
         assert peer.find("ready"), f"{name} exited early; see {log_path}:\n{log_path.read_text()[-3000:]}"
         return peer
 
@@ -78,7 +78,7 @@ class PeerProcess:
         self.process.stdin.write((json.dumps({"cmd": command, **fields}) + "\n").encode())
         await self.process.stdin.drain()
 
-    async def call(self, command: str, reply: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
+    async def call(self, command: str, reply: str, timeout: float = 30.0, **fields: Any) -> dict[str, Any]:
         call_id = next(self._ids)
         await self.send(command, id=call_id, **fields)
         return await wait_until(lambda: self.find(reply, id=call_id), timeout=timeout, what=f"{command} reply")
@@ -90,7 +90,7 @@ class PeerProcess:
 
     async def stop(self) -> int:
         await self.send("stop")
-        returncode = await asyncio.wait_for(self.process.wait(), 15)
+        returncode = await asyncio.wait_for(self.process.wait(), limit(30))
         await self._reader
         return returncode
 
@@ -157,7 +157,7 @@ async def test_two_processes_gossip_request_and_restart(net: Net, tmp_path: Path
     restarted = await PeerProcess.start(tmp_path, "peer-restarted", port, key, (), "--subscribe-after-start")
     processes.append(restarted)
     assert restarted.peer_id == peer_id, "the node key file keeps the peer id"
-    await wait_until(lambda: peer_id in peer_ids(a), timeout=15, what="A reconnected to the restarted process")
+    await wait_until(lambda: peer_id in peer_ids(a), what="A reconnected to the restarted process")
     await wait_until(lambda: _meshed(a, restarted), what="gossip mesh after restart")
     await restarted.send("publish", topic=TOPIC, data=b"after restart".hex())
     await wait_until(lambda: b"after restart" in inbox.data, what="gossip from the restarted process")
