@@ -154,6 +154,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "peak_rss_mib": round(peak_rss_bytes() / 2**20),
         "tree_cache_nodes": chain.tree.cached_nodes(),
         "tree_cache_depth": chain.tree.cache_depth_limit,
+        "state_tree_update": "native" if chain.tree.native else "python",
     }
 
 

@@ -29,6 +29,14 @@ from btt_chain.primitives.errors import DecodeError, StorageError
 from btt_chain.primitives.hashing import HASH_LEN, ZERO_HASH, blake2b_256
 from storage.smt_build import NODE_LEN, PATH_BITS, build_nodes
 
+try:  # the batch update compiled (storage/_smt_native.c): the same tree, a fraction of the CPU
+    from storage import _smt_native as _native  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: the Python update below, which defines what the native one does
+    _native = None
+
+NATIVE_UPDATE = _native is not None
+"""Whether updates run compiled (`btt-chain bench import` prints it as `state_tree_update`)."""
+
 EMPTY_ROOT = ZERO_HASH
 """Root of the tree with no keys."""
 LEAF_TAG = 0
@@ -205,9 +213,20 @@ class SparseMerkleTree:
     its new root. Run one update at a time.
     """
 
-    def __init__(self, get_node: Callable[[bytes], bytes | None], cache_size: int = 200_000) -> None:
+    def __init__(
+        self, get_node: Callable[[bytes], bytes | None], cache_size: int = 200_000, native: bool | None = None
+    ) -> None:
+        """`native`: use the compiled update (None: when it is built; False: the Python one, which tests compare it
+        with)."""
+        if native and _native is None:
+            raise StorageError("the compiled state-tree update is not built (reinstall with a C compiler)")
         self._get_node = get_node
         self._cache = _NodeCache(cache_size)
+        self._native = _native if native is None or native else None
+
+    @property
+    def native(self) -> bool:
+        return self._native is not None
 
     def _fetch(self, node_hash: bytes) -> bytes:
         """Read a node from the store, bypassing the cache."""
@@ -321,6 +340,21 @@ class SparseMerkleTree:
             if len(self._cache) + len(fresh_nodes) <= self._cache.size:
                 self._cache.nodes.update(fresh_nodes)  # else the next reads fill it, top levels first
             return fresh_root, fresh_nodes
+        fetch = self._fetch
+        if pending:
+            store_fetch = self._fetch
+
+            def fetch(node_hash: bytes) -> bytes:
+                enc = pending.get(node_hash)
+                return store_fetch(node_hash) if enc is None else enc
+
+        cache = self._cache
+        if self._native is not None:
+            new_root, new_nodes = self._native.update(
+                cache.nodes, cache.depth_limit, fetch, root, changes if type(changes) is dict else dict(changes)
+            )
+            cache.settle(new_root)
+            return new_root, new_nodes
         entries: list[tuple[int, bytes, bytes | None]] = []
         for key, value in changes.items():
             if type(key) is not bytes:
@@ -337,16 +371,7 @@ class SparseMerkleTree:
                 hasher.update(value)
                 entries.append((int.from_bytes(path, "big"), path, hasher.digest()))
         entries.sort(key=_first)
-        fetch = self._fetch
-        if pending:
-            store_fetch = self._fetch
-
-            def fetch(node_hash: bytes) -> bytes:
-                enc = pending.get(node_hash)
-                return store_fetch(node_hash) if enc is None else enc
-
         new_nodes: dict[bytes, bytes] = {}
-        cache = self._cache
         new_root = _Batch(cache.nodes, cache.depth_limit, self._get_node, fetch, entries, new_nodes).update(root)
         cache.settle(new_root)
         return new_root, new_nodes

@@ -17,6 +17,8 @@ from storage.leveldb import LevelDBStore
 from storage.schema import trie_node_key
 from storage.smt import EMPTY_ROOT, SmtProof, SparseMerkleTree, verify_proof
 
+from .tree_impls import tree_update_impl  # noqa: F401 - every test runs on both updates
+
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 keys = st.binary(min_size=0, max_size=6)
