@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from storage.smt import EMPTY_ROOT, PATH_BITS, SparseMerkleTree
 
-from .tree_impls import tree_update_impl  # noqa: F401 - every test runs on both updates
-
 from .test_smt import SETTINGS, keys, live_nodes, reference_root, values
+from .tree_impls import tree_update_impl  # noqa: F401 - every test runs on both updates
 
 
 class CountingStore(dict[bytes, bytes]):
