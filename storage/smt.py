@@ -350,11 +350,13 @@ class SparseMerkleTree:
 
         cache = self._cache
         if self._native is not None:
-            new_root, new_nodes = self._native.update(
+            native_root: bytes
+            native_nodes: dict[bytes, bytes]
+            native_root, native_nodes = self._native.update(
                 cache.nodes, cache.depth_limit, fetch, root, changes if type(changes) is dict else dict(changes)
             )
-            cache.settle(new_root)
-            return new_root, new_nodes
+            cache.settle(native_root)
+            return native_root, native_nodes
         entries: list[tuple[int, bytes, bytes | None]] = []
         for key, value in changes.items():
             if type(key) is not bytes:
