@@ -48,14 +48,16 @@ _base_opt = click.option("--base-path", type=click.Path(file_okay=False, path_ty
 @click.option("--to", "end", type=click.IntRange(0), default=None, help="Last block number [default: the head].")
 @click.option("--output", "-o", default="-", show_default=True, help="File to write, or `-` for stdout.")
 def export_blocks(chain: str, base_path: Path, start: int, end: int | None, output: str) -> None:
-    """Write canonical blocks (with justifications) to a file, for import-blocks."""
+    """Write canonical blocks with their finality justifications to a file, for import-blocks."""
     with open_chain(chain, base_path) as c:
         if output == "-":
-            n = block_io.export_blocks(c, sys.stdout.buffer, start, end)
+            stats = block_io.export_blocks(c, sys.stdout.buffer, start, end)
         else:
             with open(output, "wb") as out:
-                n = block_io.export_blocks(c, out, start, end)
-    click.echo(f"exported {n} blocks from #{start}", err=True)
+                stats = block_io.export_blocks(c, out, start, end)
+        finalized = f"#{c.finalized.number} 0x{c.finalized_hash.hex()}"
+    click.echo(f"exported {stats.blocks} blocks from #{start} with {stats.justifications} finality justifications "
+               f"(this node's finalized block: {finalized})", err=True)
 
 
 @click.command("import-blocks")
@@ -63,10 +65,8 @@ def export_blocks(chain: str, base_path: Path, start: int, end: int | None, outp
 @_base_opt
 @click.argument("source", default="-")
 def import_blocks(chain: str, base_path: Path, source: str) -> None:
-    """Import blocks from an export-blocks file (or stdin), each fully checked; known blocks are skipped."""
-    def report(line: str) -> None:
-        click.echo(f"importing: {line}", err=True)
-
+    """Import blocks from an export-blocks file (or stdin), each fully checked (known blocks are skipped), and
+    finalize what the file's justifications finalize, each verified as sync verifies it."""
     with open_chain(chain, base_path, create=True) as c:
         src: BinaryIO
         total = None
@@ -78,10 +78,13 @@ def import_blocks(chain: str, base_path: Path, source: str) -> None:
                 raise ConfigError(f"no block file at {path}")
             src = path.open("rb")
             total = block_io.count_blocks(src)
-        with src:
-            stats = block_io.import_blocks(c, src, report, total=total)
-        click.echo(f"imported {stats.imported} blocks ({stats.known} already known); head #{c.head.number} "
-                   f"0x{c.head_hash.hex()}", err=True)
+        progress = block_io.ImportProgress(sys.stderr, sys.stderr.isatty(), total)
+        try:
+            with src:
+                stats = block_io.import_blocks(c, src, progress.update)
+        finally:
+            progress.close()
+        click.echo(block_io.summary_line(stats, c), err=True)
 
 
 @click.command("check-block")
@@ -103,7 +106,8 @@ def check_block(chain: str, base_path: Path, block: str) -> None:
 @_base_opt
 @click.argument("count", type=click.IntRange(0))
 def revert(chain: str, base_path: Path, count: int) -> None:
-    """Revert the last COUNT blocks of the canonical chain (never below the finalized block)."""
+    """Revert the last COUNT blocks of the canonical chain (never below the finalized block, nor below a block a
+    stored justification finalizes)."""
     with open_chain(chain, base_path) as c:
         head = block_io.revert_blocks(c, count)
         click.echo(f"reverted {count} blocks: head is #{head} 0x{c.head_hash.hex()}")

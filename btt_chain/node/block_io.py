@@ -1,8 +1,15 @@
 """Operator block tools on a stopped node's database: export and import of blocks, re-checking a stored block,
 reverting the tip. Everything goes through the node's own `Chain`; the CLI (`cli/blocks_cmd.py`) only parses.
 
-Export format: MAGIC, the genesis hash (32 bytes), then per block a big-endian u32 length and the encoded block,
-followed by a u32 length and the encoded justification (length 0: none).
+Export format (`BTTBLKS1`, unchanged since the first export): MAGIC, the genesis hash (32 bytes), then per block a
+big-endian u32 length and the encoded block, followed by a u32 length and the encoded finality justification stored
+beside that block (length 0: none). Every file ever exported therefore carries its justifications; a file without
+any (length 0 everywhere) imports without finality.
+
+Import verifies each justification exactly as sync does (`FileFinality`): against the set active in its target's
+epoch on the imported chain (`ChainTargetSets`, the finality service's own resolver), 2/3 of its stake, every
+signature; the chain is finalized where the verified justifications finalize it, and a justification that does not
+verify stops the import with one line, having finalized nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +18,21 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
+from btt_chain.consensus.finality import (
+    FinalityRecord,
+    FinalityState,
+    FinalityUpdate,
+    ImportResult,
+    JustificationStatus,
+    VoteTracker,
+)
 from btt_chain.node.chain import Chain
-from btt_chain.primitives.block import Block
+from btt_chain.node.finality_service import ChainTargetSets
+from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, StorageError
+from btt_chain.primitives.vote import Justification
 from genesis.build import build_genesis
 from runtime.overlay import Overlay
 from storage import schema
@@ -34,6 +51,11 @@ class BlockFileError(BttError):
     """The block file is damaged, truncated, or from another chain."""
 
 
+class JustificationRefused(BlockFileError):
+    """A finality justification in the block file does not verify against the imported chain: it finalizes
+    nothing."""
+
+
 class RevertRefused(BttError):
     """The revert would go below the last finalized block."""
 
@@ -43,20 +65,30 @@ def now_ms() -> int:
 
 
 # export / import ---------------------------------------------------------------------------------------
-def export_blocks(chain: Chain, out: BinaryIO, start: int, end: int | None) -> int:
-    """Write canonical blocks `start`..`end` (default: the head) with their justifications; returns the count."""
+@dataclass(frozen=True)
+class ExportStats:
+    blocks: int
+    """Blocks written."""
+    justifications: int
+    """Finality justifications written beside them."""
+
+
+def export_blocks(chain: Chain, out: BinaryIO, start: int, end: int | None) -> ExportStats:
+    """Write canonical blocks `start`..`end` (default: the head) with the justifications stored beside them."""
     last = chain.head.number if end is None else end
     if start < 0 or last > chain.head.number or start > last:
         raise BlockFileError(f"range #{start}..#{last} is not within the canonical chain #0..#{chain.head.number}")
     out.write(MAGIC + chain.genesis_hash)
+    justifications = 0
     for number in range(start, last + 1):
         h = chain.db.canonical_hash(number)
         raw = chain.db.get_block_bytes(h) if h is not None else None
         if h is None or raw is None:
             raise StorageError(f"canonical block #{number} missing from the database")
         justification = chain.db.justification(h) or b""
+        justifications += bool(justification)
         out.write(_U32.pack(len(raw)) + raw + _U32.pack(len(justification)) + justification)
-    return last - start + 1
+    return ExportStats(last - start + 1, justifications)
 
 
 def _read_exact(src: BinaryIO, n: int, what: str) -> bytes:
@@ -116,7 +148,15 @@ def count_blocks(src: BinaryIO) -> int | None:
 @dataclass
 class ImportStats:
     imported: int = 0
+    """Blocks executed and stored."""
     known: int = 0
+    """Blocks this database held already (skipped)."""
+    justifications: int = 0
+    """Justifications verified that justified or finalized a checkpoint here (stored beside their targets)."""
+    unchecked: int = 0
+    """Justifications left unverified: their target's epoch goes on past the file's last block, or their source
+    is justified by a justification the file does not hold (an export that starts after it)."""
+    seconds: float = 0.0
 
 
 def progress_line(done: int, total: int | None, elapsed_s: float, head: int) -> str:
@@ -135,25 +175,210 @@ def sync_progress_line(head: int, target: int, imported: int, elapsed_s: float) 
     return f"#{head} of #{target}, {rate:.1f} blocks/s, ETA {eta}"
 
 
+def summary_line(stats: ImportStats, chain: Chain) -> str:
+    """The line an import ends with: blocks, time, rate, head and finalized block."""
+    done = stats.imported + stats.known
+    rate = done / stats.seconds if stats.seconds > 0 else 0.0
+    line = (
+        f"imported {stats.imported} blocks ({stats.known} already known) in {stats.seconds:.1f} s, {rate:.1f} "
+        f"blocks/s; head #{chain.head.number} 0x{chain.head_hash.hex()}; finalized #{chain.finalized.number} "
+        f"0x{chain.finalized_hash.hex()} ({stats.justifications} justifications verified"
+    )
+    if stats.unchecked:
+        line += (f", {stats.unchecked} not checked: their epoch goes on past the file's end, or their source's "
+                 "justification is not in the file")
+    return line + ")"
+
+
+class ImportProgress:
+    """An import's progress on `stream` (stderr). On a terminal: one line rewritten in place with a carriage return,
+    at most every `tty_every_s`, with count, rate and ETA (when the file's size tells the total). Elsewhere (a pipe,
+    a CI log): no carriage returns, a plain line at most every `log_every_s` so that a long import shows it is
+    alive, and the caller's summary line at the end. `clock` is injectable for tests."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        tty: bool,
+        total: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        tty_every_s: float = 0.5,
+        log_every_s: float = 30.0,
+    ) -> None:
+        self.stream = stream
+        self.tty = tty
+        self.total = total
+        self.clock = clock
+        self.every_s = tty_every_s if tty else log_every_s
+        self.began = clock()
+        self._last: float | None = None
+        self._width = 0
+        """Width of the in-place line on screen (0: none)."""
+
+    def update(self, done: int, head: int) -> None:
+        now = self.clock()
+        since = now - (self._last if self._last is not None else (-1e9 if self.tty else self.began))
+        if since < self.every_s:
+            return
+        self._last = now
+        line = "importing: " + progress_line(done, self.total, now - self.began, head)
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the in-place line, so that the summary or an error line takes its place."""
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+class FileFinality:
+    """The finality a block file carries, applied as the node's finality service applies the justifications sync
+    brings: each one verified by the finality tracker against the set active in its target's epoch on this chain
+    (`ChainTargetSets`: 2/3 of that set's stake, every signature), stored beside its target once it justified or
+    finalized a checkpoint, the tracker's record persisted, and the chain finalized where verified justifications
+    finalize it. A justification whose target's set is not known yet (the block that opens the next epoch comes
+    later in the file) waits, and is retried after each block, as in sync.
+
+    A justification that does not verify raises `JustificationRefused` and changes nothing; neither do the ones
+    after it (the import stops). With `persist=False` nothing is written: `finality_floor` replays stored
+    justifications that way."""
+
+    def __init__(self, chain: Chain, persist: bool = True) -> None:
+        self.chain = chain
+        self.persist = persist
+        raw = chain.db.meta(schema.META_JUSTIFIED)
+        state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
+        self.sets = ChainTargetSets(chain)
+        self.tracker = VoteTracker(chain.genesis_hash, self.sets, state)
+        self.applied = 0
+        self._waiting: dict[bytes, tuple[Justification, int]] = {}
+        """Justifications read and not settled yet (target's set unknown, or source not justified), by hash, with
+        the number of the block each travelled with."""
+
+    def add(self, raw: bytes, block_hash: bytes, header: Header) -> None:
+        """The justification `raw` that travelled with block `block_hash`: checked, then applied or kept waiting."""
+        number = header.number
+        try:
+            j = Justification.decode(raw)
+        except DecodeError as exc:
+            raise JustificationRefused(
+                f"the justification beside block #{number} does not decode ({exc}): nothing was finalized by it"
+            ) from None
+        if j.target.block_hash != block_hash:
+            raise self._refusal(
+                j, number, f"its target is block 0x{j.target.block_hash.hex()[:16]}, not the block it travels with"
+            )
+        if header.slot >= j.target.epoch * self.chain.clock.epoch_slots:
+            raise self._refusal(j, number, f"block #{number} (slot {header.slot}) cannot be the checkpoint of "
+                                           f"epoch {j.target.epoch}")
+        self._waiting[j.hash()] = (j, number)
+        result = self.tracker.import_justification(j)
+        self._settle(j, result)
+        self._apply(result.update)
+
+    def after_block(self) -> None:
+        """Retry the justifications that wait for their target's set (the block just imported may open the epoch
+        after their target), and finalize what the tracker finalized once its block is canonical."""
+        retry = self.tracker.retry_unresolved()
+        for j, result in retry.justifications:
+            self._settle(j, result)
+        self._apply(retry.update)
+        self._finalize()
+
+    def finish(self) -> int:
+        """After the last block. A justification still waiting for its target's set although that target has a
+        canonical child here is refused: the file shows that its block is not the checkpoint it claims. Returns how
+        many others remain unverified (their epoch goes on past the file, or their source's justification is not
+        in the file)."""
+        chain, fin = self.chain, self.tracker.state.finalized.epoch
+        left = 0
+        for j, number in list(self._waiting.values()):
+            if j.target.epoch <= fin or j.source.epoch < fin or self.tracker.state.is_justified(j.target):
+                continue  # settled: below finality now, or justified by another justification for its link
+            if self.tracker.target_set(j.target) is None:
+                if (number < chain.head.number and chain.is_canonical(j.target.block_hash, number)
+                        and chain.is_above_finalized(j.target.block_hash)):
+                    raise self._refusal(j, number, f"block #{number} is not the checkpoint of epoch {j.target.epoch} "
+                                                   "on this chain")
+            left += 1
+        return left
+
+    def _settle(self, j: Justification, result: ImportResult) -> None:
+        if result.status is JustificationStatus.INVALID:
+            number = self._waiting.get(j.hash(), (j, -1))[1]
+            raise self._refusal(j, number, result.reason or "it does not verify")
+        if result.status in (JustificationStatus.APPLIED, JustificationStatus.IGNORED):
+            self._waiting.pop(j.hash(), None)
+
+    def _refusal(self, j: Justification, number: int, reason: str) -> JustificationRefused:
+        chain = self.chain
+        return JustificationRefused(
+            f"the justification beside block #{number} (epoch {j.source.epoch} -> {j.target.epoch}) is refused: "
+            f"{reason}; nothing was finalized by it (blocks imported up to #{chain.head.number}, finalized "
+            f"#{chain.finalized.number})"
+        )
+
+    def _apply(self, update: FinalityUpdate) -> None:
+        db = self.chain.db
+        for j in update.justifications:
+            self._waiting.pop(j.hash(), None)
+            self.applied += 1
+            if self.persist:
+                db.store_justification(j.target.block_hash, j.encode())
+        if update.justifications and self.persist:
+            db.store_justified(self.tracker.state.to_record().encode())
+        self._finalize()
+        if update.conflicts:
+            j = update.conflicts[0]
+            number = self._waiting.get(j.hash(), (j, -1))[1]
+            raise self._refusal(j, number, f"epoch {j.target.epoch} has another justified checkpoint here (a third of "
+                                           "the stake voted for both)")
+
+    def _finalize(self) -> None:
+        if not self.persist:
+            return
+        chain = self.chain
+        cp = self.tracker.state.finalized
+        if cp.block_hash == chain.finalized_hash:
+            return
+        header = chain.db.get_header(cp.block_hash)
+        if header is None or header.number <= chain.finalized.number:
+            return
+        if not chain.is_canonical(cp.block_hash, header.number):
+            return  # on another branch than this node's head: the node applies it if it gets there
+        chain.finalize(cp.block_hash, self.tracker.state.to_record().encode())
+
+
 def import_blocks(
-    chain: Chain, src: BinaryIO, report: Callable[[str], None], every_s: float = 2.0, total: int | None = None,
+    chain: Chain, src: BinaryIO, progress: Callable[[int, int], None] | None = None,
 ) -> ImportStats:
-    """Import every block of an export, fully checked; blocks already known are skipped. Justifications are
-    kept beside their blocks (finality is not moved: a node does that when it runs)."""
+    """Import every block of an export, fully checked (blocks already known are skipped), with the finality its
+    justifications carry, verified (`FileFinality`). `progress(blocks done, head number)` is called after each
+    block."""
     stats = ImportStats()
-    began = last = time.monotonic()
+    began = time.monotonic()
+    finality = FileFinality(chain)
     for encoded, justification in read_block_file(src, chain.genesis_hash):
         result = chain.import_block(encoded, now_ms())
         if result.status == "known":
             stats.known += 1
         else:
             stats.imported += 1
-            if justification:
-                chain.db.store_justification(result.hash, justification)
-        now = time.monotonic()
-        if now - last >= every_s:
-            last = now
-            report(progress_line(stats.imported + stats.known, total, now - began, chain.head.number))
+        finality.after_block()
+        if justification:
+            finality.add(justification, result.hash, result.header)
+        if progress is not None:
+            progress(stats.imported + stats.known, chain.head.number)
+    stats.unchecked = finality.finish()
+    stats.justifications = finality.applied
+    stats.seconds = time.monotonic() - began
     return stats
 
 
@@ -237,15 +462,56 @@ def _replay_check(chain: Chain, block: Block) -> None:
 
 
 # revert ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FinalityFloor:
+    """The lowest block a revert may leave as the head."""
+
+    number: int
+    block_hash: bytes
+    justified_at: int | None
+    """The block whose stored justification finalizes it, when that is above the node's own finalized block."""
+
+
+def finality_floor(chain: Chain) -> FinalityFloor:
+    """The node's finalized block, or a later one that a justification stored beside a canonical block finalizes
+    (replayed and verified as `import-blocks` verifies them, writing nothing): a database filled by an import that
+    kept justifications without applying them, or a node stopped between storing a justification and finalizing."""
+    floor = FinalityFloor(chain.finalized.number, chain.finalized_hash, None)
+    replay = FileFinality(chain, persist=False)
+    for number in range(chain.finalized.number, chain.head.number + 1):
+        h = chain.db.canonical_hash(number)
+        raw = chain.db.justification(h) if h is not None else None
+        header = chain.db.get_header(h) if h is not None else None
+        if h is None or header is None:
+            raise StorageError(f"canonical block #{number} missing from the database")
+        replay.after_block()
+        if raw:
+            try:
+                replay.add(raw, h, header)
+            except JustificationRefused:
+                continue  # finalizes nothing
+        cp = replay.tracker.state.finalized
+        fin = chain.db.get_header(cp.block_hash)
+        if fin is not None and fin.number > floor.number and chain.is_canonical(cp.block_hash, fin.number):
+            floor = FinalityFloor(fin.number, cp.block_hash, number)
+    return floor
+
+
 def revert_blocks(chain: Chain, count: int) -> int:
     """Revert the last `count` canonical blocks with their undo journals and forget them, so that importing them
-    again executes them again. Never below the finalized block. Returns the new head number."""
+    again executes them again. Never below the finalized block, nor below a block that a justification stored
+    here finalizes (`finality_floor`); a refused revert changes nothing. Returns the new head number."""
     target = chain.head.number - count
-    allowed = chain.head.number - chain.finalized.number
-    if count < 0 or target < chain.finalized.number:
+    floor = finality_floor(chain)
+    if count < 0 or target < floor.number:
+        allowed = chain.head.number - floor.number
+        what = f"the finalized block is #{floor.number}"
+        if floor.justified_at is not None:
+            what = (f"block #{floor.number} is finalized by the justification stored beside #{floor.justified_at} "
+                    f"(this node's own finalized block is #{chain.finalized.number})")
         raise RevertRefused(
-            f"cannot revert {count} blocks: the finalized block is #{chain.finalized.number} and the head "
-            f"#{chain.head.number}, so at most {allowed} may be reverted"
+            f"cannot revert {count} blocks: {what} and the head #{chain.head.number}, so at most {allowed} may be "
+            "reverted"
         )
     if count == 0:
         return chain.head.number

@@ -29,7 +29,7 @@ from btt_chain.consensus.finality import (
     epoch_of,
 )
 from btt_chain.consensus.vote_guard import VoteGuard
-from btt_chain.node.chain import ConflictsWithFinality
+from btt_chain.node.chain import Chain, ConflictsWithFinality
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidExtrinsic
 from btt_chain.primitives.evidence import is_block_equivocation
@@ -51,33 +51,24 @@ DECODED_SETS = 16
 """Validator set records kept decoded (sets change rarely: a few cover every target in play)."""
 
 
-class FinalityService:
-    def __init__(self, node: Node, key: Keypair | None, guard_path: Path) -> None:
-        self.node = node
-        self.key = key
-        chain = node.chain
-        raw = chain.db.meta(schema.META_JUSTIFIED)
-        state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
-        self.tracker = VoteTracker(chain.genesis_hash, self.target_set, state)
+
+class ChainTargetSets:
+    """The resolver of the finality tracker over one chain database: target checkpoint -> the set that votes for
+    it. The node's finality service and `import-blocks` (`btt_chain.node.block_io`) both verify justifications
+    through it, so an imported justification is checked exactly as one from sync."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
         self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
-        self.guard = VoteGuard(guard_path) if key is not None else None
-        self.publish_vote: Callable[[bytes], None] = lambda _raw: None
-        self._last_vote_epoch = -1
-        self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
-        self._reported: set[bytes] = set()
 
-    @property
-    def epoch_slots(self) -> int:
-        return self.node.chain.clock.epoch_slots
-
-    def target_set(self, cp: Checkpoint) -> ValidatorSet | None:
-        """The set that votes for checkpoint `cp`: the validators active in epoch `cp.epoch` on the chain of
-        `cp.block_hash`, i.e. those queued in that block's post-state (`session.queued`, recorded when the
-        block was executed). None while this node cannot tell, and then the tracker holds the vote: the block
-        is unknown, not executed here, not at or above the last finalized block, or not known to be epoch
-        `cp.epoch`'s checkpoint on any chain (its slot must be below the epoch's first slot, and a known child
-        of it must be at or after that slot; that also bounds the epochs one block can be a checkpoint of)."""
-        chain = self.node.chain
+    def __call__(self, cp: Checkpoint) -> ValidatorSet | None:
+        """The validators active in epoch `cp.epoch` on the chain of `cp.block_hash`, i.e. those queued in that
+        block's post-state (`session.queued`, recorded when the block was executed). None while this node cannot
+        tell, and then the tracker holds the vote: the block is unknown, not executed here, not at or above the
+        last finalized block, or not known to be epoch `cp.epoch`'s checkpoint on any chain (its slot must be
+        below the epoch's first slot, and a known child of it must be at or after that slot; that also bounds
+        the epochs one block can be a checkpoint of)."""
+        chain = self.chain
         block_hash = cp.block_hash
         if not chain.is_above_finalized(block_hash):
             return None
@@ -89,7 +80,7 @@ class FinalityService:
             if header.number != 0:
                 return None
         else:
-            boundary = cp.epoch * self.epoch_slots
+            boundary = cp.epoch * chain.clock.epoch_slots
             if header.slot >= boundary or not self._has_child_from(block_hash, header.number, boundary):
                 return None
         set_hash = db.voter_set_hash(block_hash)
@@ -109,13 +100,37 @@ class FinalityService:
 
     def _has_child_from(self, block_hash: bytes, number: int, slot: int) -> bool:
         """Whether a known block above the finalized one has `block_hash` as parent and a slot >= `slot`."""
-        chain = self.node.chain
+        chain = self.chain
         for child in chain.db.block_hashes_at(number + 1):
             header = chain.db.get_header(child)
             if (header is not None and header.parent_hash == block_hash and header.slot >= slot
                     and chain.is_above_finalized(child)):
                 return True
         return False
+
+
+class FinalityService:
+    def __init__(self, node: Node, key: Keypair | None, guard_path: Path) -> None:
+        self.node = node
+        self.key = key
+        chain = node.chain
+        raw = chain.db.meta(schema.META_JUSTIFIED)
+        state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
+        self._target_sets = ChainTargetSets(chain)
+        self.tracker = VoteTracker(chain.genesis_hash, self.target_set, state)
+        self.guard = VoteGuard(guard_path) if key is not None else None
+        self.publish_vote: Callable[[bytes], None] = lambda _raw: None
+        self._last_vote_epoch = -1
+        self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
+        self._reported: set[bytes] = set()
+
+    @property
+    def epoch_slots(self) -> int:
+        return self.node.chain.clock.epoch_slots
+
+    def target_set(self, cp: Checkpoint) -> ValidatorSet | None:
+        """The set that votes for checkpoint `cp` (see `ChainTargetSets`)."""
+        return self._target_sets(cp)
 
     # votes -----------------------------------------------------------------------------------------
     def on_new_head(self) -> None:
@@ -166,6 +181,8 @@ class FinalityService:
         except DecodeError:
             return False
         epoch = epoch_of(self.node.chain.clock.slot_at(self.node.now_ms()), self.epoch_slots)
+        if vote.target.epoch > epoch + self.tracker.max_future_epochs:
+            return None  # ahead of our clock: a clock disagreement is nobody's fault (dropped, nobody blamed)
         result = self.tracker.add_vote(vote, current_epoch=epoch)
         if result.status is VoteStatus.EQUIVOCATION and result.evidence is not None:
             self._report("evidence.report_vote_equivocation", result.evidence.vote_a.encode(),

@@ -8,10 +8,14 @@ import pytest
 
 from btt_chain.node.block_io import (
     BlockFileError,
+    ExportStats,
+    ImportProgress,
+    ImportStats,
     count_blocks,
     export_blocks,
     progress_line,
     read_block_file,
+    summary_line,
     sync_progress_line,
 )
 from tests.support.node_builder import author_next, new_chain
@@ -22,7 +26,7 @@ def test_block_file_round_trip_and_truncation() -> None:
     for _ in range(3):
         author_next(chain)
     buf = io.BytesIO()
-    assert export_blocks(chain, buf, 1, 3) == 3
+    assert export_blocks(chain, buf, 1, 3) == ExportStats(3, 0)
     items = list(read_block_file(io.BytesIO(buf.getvalue()), chain.genesis_hash))
     assert [chain.db.get_block_bytes(chain.db.canonical_hash(n) or b"") for n in (1, 2, 3)] == [b for b, _ in items]
     assert count_blocks(io.BytesIO(buf.getvalue())) == 3
@@ -38,3 +42,70 @@ def test_progress_lines_carry_rate_and_eta() -> None:
     assert progress_line(0, None, 0.0, 0) == "0 blocks, head #0, 0.0 blocks/s"
     assert sync_progress_line(100, 300, 100, 4.0) == "#100 of #300, 25.0 blocks/s, ETA 8 s"
     assert sync_progress_line(1, 300, 0, 4.0).endswith("ETA unknown")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_on_a_terminal_rewrites_one_line_in_place_with_rate_and_eta() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    progress = ImportProgress(out, tty=True, total=100, clock=clock, tty_every_s=0.5)
+    clock.now += 1.0
+    progress.update(10, 10)  # the first update shows at once
+    clock.now += 0.1
+    progress.update(11, 11)  # too soon: nothing
+    clock.now += 1.0
+    progress.update(30, 30)
+    assert out.getvalue() == (
+        "\rimporting: 10 blocks, head #10, 10.0 blocks/s, ETA 9 s"
+        "\rimporting: 30 blocks, head #30, 14.3 blocks/s, ETA 5 s"
+    )
+    assert "\n" not in out.getvalue()
+    progress.close()  # the line is cleared for the summary (or an error line) to take its place
+    width = len("importing: 30 blocks, head #30, 14.3 blocks/s, ETA 5 s")
+    assert out.getvalue().endswith("\r" + " " * width + "\r")
+    progress.close()
+    assert out.getvalue().count("\r") == 4, "closing twice writes nothing more"
+
+
+def test_a_shorter_line_on_a_terminal_covers_the_longer_one_before_it() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    progress = ImportProgress(out, tty=True, total=None, clock=clock)
+    clock.now += 1.0
+    progress.update(1000, 1000)
+    clock.now += 100.0
+    progress.update(1001, 1001)
+    first, second = out.getvalue().split("\r")[1:]
+    assert len(second) == len(first) and second.rstrip() == "importing: 1001 blocks, head #1001, 9.9 blocks/s"
+
+
+def test_progress_off_a_terminal_writes_no_carriage_return_and_only_rare_plain_lines() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    progress = ImportProgress(out, tty=False, total=None, clock=clock, log_every_s=30.0)
+    for i in range(1, 300):
+        clock.now += 0.1
+        progress.update(i, i)
+    assert out.getvalue() == ""  # under 30 s: the summary line alone will speak
+    clock.now += 1.0
+    progress.update(300, 300)
+    assert out.getvalue() == "importing: 300 blocks, head #300, 9.7 blocks/s\n"
+    progress.close()
+    assert "\r" not in out.getvalue()
+
+
+def test_the_summary_line_names_blocks_time_rate_head_and_finalized() -> None:
+    chain = new_chain()
+    author_next(chain)
+    stats = ImportStats(imported=40, known=10, justifications=3, unchecked=0, seconds=2.0)
+    assert summary_line(stats, chain) == (
+        f"imported 40 blocks (10 already known) in 2.0 s, 25.0 blocks/s; head #1 0x{chain.head_hash.hex()}; "
+        f"finalized #0 0x{chain.genesis_hash.hex()} (3 justifications verified)"
+    )
+    stats.unchecked = 1
+    assert summary_line(stats, chain).endswith(", 1 not checked: their epoch goes on past the file's end, or their "
+                                               "source's justification is not in the file)")
