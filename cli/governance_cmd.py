@@ -15,7 +15,7 @@ from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.codec import U128_MAX
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
-from cli import submit
+from cli import submit, vote_margin
 from cli.accounts import resolve_account, resolve_signer
 from cli.call_args import convert_call_args, local_calls
 from cli.output import print_fields, print_json, utc
@@ -150,24 +150,41 @@ def _aye_or_nay(ctx: click.Context, param: click.Parameter, value: str) -> bool:
 @click.command()
 @_ref_id
 @click.argument("vote", metavar="aye|nay", callback=_aye_or_nay)
-@click.option("--balance", default="all", show_default=True,
+@click.option("--balance", default=None,
               help="BTT of your free balance to vote with in the token holders' house (plus any stake), locked "
-                   "until voting ends; `all` is the whole free balance once the vote's fee is paid.")
+                   "until voting ends. Default: all of it but a margin for the fees of "
+                   f"{vote_margin.FEE_MARGIN_FEES} typical transactions (printed before sending); `all`: the whole "
+                   "free balance, and then no fee can be paid from the account until voting ends.")
 @_from
 @_json
 @_rpc
-def vote(ref_id: int, vote: bool, balance: str, sender: str, as_json: bool, rpc: str) -> None:
+def vote(ref_id: int, vote: bool, balance: str | None, sender: str, as_json: bool, rpc: str) -> None:
     """Vote aye or nay on REF_ID with your weight in every house you belong to. The free balance you vote
-    with stays locked until voting ends (keep some out with --balance to pay fees meanwhile); voting again
-    replaces your vote."""
-    amount = U128_MAX if balance.lower() == "all" else parse_btt(balance)
+    with stays locked until voting ends and pays no fee meanwhile, so by default a margin for fees stays out of
+    the vote (the command says how much before sending); voting again replaces your vote."""
+    requested = None if balance is None else U128_MAX if balance.lower() == "all" else parse_btt(balance)
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
-    _ensure_voting(_fetch(client, ref_id))
-    sub = submit_call(client, info, signer, "governance.vote", (ref_id, vote, amount))
+    ref = _fetch(client, ref_id)
+    _ensure_voting(ref)
+    plan = vote_margin.fetch_plan(client, info, signer, info.calls.build_call("governance.vote", ref_id, vote, 0),
+                                  requested)
+    if plan.default and plan.locked == 0:
+        voter = client.call("btt_voter", "0x" + signer.public.hex())
+        if not vote_margin.has_other_weight(voter):
+            raise submit.NotSent(
+                f"not sent: the free balance after the vote's fee ({info.format_amount(plan.free_after_fee)}) is "
+                f"within the {info.format_amount(plan.margin)} kept for fees, and the account has no other voting "
+                "weight: give --balance BTT to vote with part of it (locked until voting ends, and no fee can be "
+                "paid from it meanwhile) (nothing was charged)"
+            )
+    if plan.spendable >= plan.vote_fee:  # otherwise the dry run says the vote itself cannot be paid
+        click.echo(_lock_notice(plan, info, ref["votingEndsMs"]), err=True)
+    sub = submit_call(client, info, signer, "governance.vote", (ref_id, vote, plan.amount))
     if as_json:
-        echo_submitted(sub, True, info.decimals, info.symbol)
+        print_json({"hash": sub.hash, **(sub.status or {}), "balanceLocked": str(plan.locked),
+                    "leftForFees": str(plan.left)})
         return
     voter = client.call("btt_voter", "0x" + signer.public.hex())
     record = next((v for v in voter["votes"] if v["referendum"] == ref_id), None)
@@ -177,6 +194,21 @@ def vote(ref_id: int, vote: bool, balance: str, sender: str, as_json: bool, rpc:
         weights = f" with {', '.join(parts)}" if parts else ""
     click.echo(f"voted {'aye' if vote else 'nay'} on referendum #{ref_id}{weights}")
     echo_submitted(sub, False, info.decimals, info.symbol)
+
+
+def _lock_notice(plan: vote_margin.VotePlan, info: ChainInfo, ends_ms: int) -> str:
+    """The line printed before a vote is sent: what it locks until voting ends and what it leaves for fees."""
+    text = (f"locking {info.format_amount(plan.locked)} until voting ends at {utc(ends_ms)}, leaving "
+            f"{info.format_amount(plan.left)} for fees")
+    if plan.left < plan.typical_fee:
+        text += (f": less than one fee ({info.format_amount(plan.typical_fee)}), so this account cannot send "
+                 "anything until voting ends")
+    elif plan.default and plan.typical_fee:
+        text += f" (about {plan.left // plan.typical_fee} fees of {info.format_amount(plan.typical_fee)})"
+    if plan.pending:
+        text += (f"; {plan.pending} earlier transaction{'s' if plan.pending > 1 else ''} of this account "
+                 "still pending will spend from what is left first")
+    return text + "; use --balance to choose"
 
 
 def _cancel(ref_id: int, sender: str, as_json: bool, rpc: str) -> None:
