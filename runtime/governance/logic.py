@@ -90,7 +90,10 @@ def propose(ctx: CallContext, who: bytes, call: Call, description_hash: bytes, d
 def vote(ctx: CallContext, who: bytes, ref_id: int, aye: bool, balance: int) -> None:
     """Vote aye or nay with the account's weight in every house it belongs to; a second vote replaces the first.
     `balance` of the free balance (at most all of it) counts in the holders' house and is locked until voting
-    ends, so the same tokens cannot vote twice; the rest stays spendable (fees, a second vote)."""
+    ends, so the same tokens cannot vote twice; the rest stays spendable (fees, a second vote). The lock holds
+    against every withdrawal, the inclusion fee and the tip included, as Substrate's conviction-voting locks do
+    (`WithdrawReasons::except(RESERVE)`): a fee or tip from counted tokens would hand them to the block author
+    while they still count here. Wallets keep a margin out of the vote for fees (`btt-chain vote` does)."""
     state = ctx.state
     ref = get(state, ref_id)
     if ref.status != VOTING or ctx.env.timestamp_ms >= ref.voting_ends_ms:
