@@ -1,4 +1,13 @@
-"""Resolving what users type: dev names (dev chains only), addresses, hex ids and key files."""
+"""Resolving what users type: dev names and secret URIs (Substrate's, ed25519), addresses, hex ids and key files.
+
+- A dev name, alone or followed by a path (`alice`, `bob//stash`, `alice//0///pw`), is the secret URI `//Alice...`
+  on the public dev phrase; so is anything starting with `//`. Keys from the dev phrase are accepted on dev chains
+  only: anyone can compute them.
+- Words before the first `/` (`"<12-24 words>//0///password"`), or a `0x` seed followed by a path, are a secret URI.
+- An existing file is a key file (a bare dev name or `//` path wins over a file of that name); a path that does
+  not exist (anything with `/`, `.`, `\\` or `~`, none of which an SS58 address holds) is said to be missing, not
+  read as a malformed address.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +15,94 @@ import difflib
 from pathlib import Path
 
 from btt_chain.primitives.address import decode_address
+from btt_chain.primitives.derivation import hard_junctions, parse_suri
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_keypair, is_dev_name
+from btt_chain.primitives.keys import DEV_NAMES, Keypair, dev_name_uri
 from cli.passwords import keyfile_account, open_keyfile
 
 DEV_CHAIN_TYPES = ("Development", "Local")
+_PATH_CHARS = "/\\.~"
+"""Characters of a file path that are not in base58, so no address holds them."""
+
+
+def secret_uri(text: str) -> str | None:
+    """The secret URI `text` stands for, or None when it is not one (an address, hex id or key file)."""
+    dev = dev_name_uri(text)
+    if dev is not None:
+        return dev
+    if text.startswith("//"):
+        return text
+    head = text.split("/", 1)[0]
+    if len(head.split()) > 1:
+        return text
+    if head.startswith("0x") and len(head) == 66 and "/" in text:
+        return text
+    return None
+
+
+def looks_like_path(text: str) -> bool:
+    return any(c in text for c in _PATH_CHARS)
+
+
+def is_key_file(text: str) -> bool:
+    """An existing file, and not a bare dev name or `//` path (which win over a file of that name)."""
+    return text.lower() not in DEV_NAMES and not text.startswith("//") and Path(text).is_file()
+
+
+def missing_key_file(text: str) -> ConfigError:
+    """The error for a key file path that does not exist (with what `/soft` would mean as a secret URI)."""
+    hint = ""
+    # `/soft` or `/Alice/soft`, not `/home/me/k.json`: its first directory does not exist either
+    if text.startswith("/") and not text.startswith("//") and not Path("/" + text[1:].split("/")[0]).exists():
+        try:
+            soft = [j for j in parse_suri(text).junctions if not j.hard]
+        except ConfigError:
+            soft = []
+        if soft:
+            hint = (f"; as a secret URI, '/{soft[0].text}' is a soft junction, which ed25519 cannot derive: "
+                    f"use '//{soft[0].text}'")
+    return ConfigError(f"key file {text} does not exist{hint}")
+
+
+def _keypair_from_uri(text: str, uri: str, chain_type: str) -> Keypair:
+    from btt_chain.primitives.mnemonic import is_dev_phrase, keypair_from_suri
+
+    parsed = parse_suri(uri)
+    hard_junctions(parsed.junctions)
+    if is_dev_phrase(parsed) and chain_type not in DEV_CHAIN_TYPES:
+        label = text if parsed.phrase is None and parsed.password is None else str(parsed)
+        raise ConfigError(f"dev account {label!r} is only accepted on dev chains (its key derives from the public "
+                          f"dev phrase); this chain is {chain_type}")
+    return keypair_from_suri(uri)
 
 
 def resolve_signer(text: str, chain_type: str) -> Keypair:
-    """A key from a dev name or `//Alice`-style dev path (on dev chains only), a mnemonic with an optional
-    `//path` (Substrate's secret URI, ed25519), or a key file."""
-    from btt_chain.primitives.mnemonic import is_mnemonic, keypair_from_suri
-
-    if is_mnemonic(text):
-        return keypair_from_suri(text)
-    if text.startswith("//") and is_dev_name(text[2:].split("//")[0].lower()):
-        text = text[2:].lower()
-    if is_dev_name(text.lower()):
-        if chain_type not in DEV_CHAIN_TYPES:
-            raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
-        return dev_keypair(text.lower())
-    path = Path(text)
-    if path.exists():
-        return open_keyfile(path)
-    raise ConfigError(f"{text!r} is neither a dev account name ({', '.join(DEV_NAMES)}) nor a key file")
+    """A key from a dev name or dev path (`alice`, `//Alice//0`; dev chains only), a secret URI
+    (`"<words>//path///password"`, Substrate's ed25519 derivation), or a key file."""
+    if is_key_file(text):
+        return open_keyfile(Path(text))
+    uri = secret_uri(text)
+    if uri is not None:
+        return _keypair_from_uri(text, uri, chain_type)
+    if Path(text).exists():
+        return open_keyfile(Path(text))
+    if looks_like_path(text):
+        raise missing_key_file(text)
+    if text.startswith("0x"):
+        raise ConfigError(f"{text!r} is an account id, not a key: a signer needs a dev name, a secret URI or a key "
+                          "file")
+    raise ConfigError(f"{text!r} is neither a dev account name ({', '.join(DEV_NAMES)}), a secret URI nor a key "
+                      "file")
 
 
 def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> bytes:
-    """An account id from a dev name (dev chains only), an SS58 address, 0x-hex, or a key file."""
-    if is_dev_name(text.lower()):
-        if chain_type not in DEV_CHAIN_TYPES:
-            raise ConfigError(f"dev account {text!r} is only accepted on dev chains; this chain is {chain_type}")
-        return dev_keypair(text.lower()).public
+    """An account id from a dev name or path (dev chains only), a secret URI, an SS58 address, 0x-hex, or a key
+    file."""
+    if is_key_file(text):
+        return keyfile_account(Path(text))
+    uri = secret_uri(text)
+    if uri is not None:
+        return _keypair_from_uri(text, uri, chain_type).public
     if text.startswith("0x"):
         try:
             raw = bytes.fromhex(text[2:])
@@ -46,11 +111,11 @@ def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> byte
         if len(raw) != 32:
             raise ConfigError(f"{text!r} is not a 32-byte account id")
         return raw
-    if Path(text).is_file():
-        return keyfile_account(Path(text))
     try:
         return decode_address(text, ss58_prefix)
     except ConfigError as exc:
+        if looks_like_path(text):
+            raise missing_key_file(text) from None
         if chain_type in DEV_CHAIN_TYPES and text.isalpha() and len(text) <= 16:
             close = difflib.get_close_matches(text.lower(), DEV_NAMES, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""

@@ -10,9 +10,9 @@ import click
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hash_chain import HashChain, hash_chain_for, hash_chain_seed
-from btt_chain.primitives.keys import DEV_NAMES, is_dev_name
+from btt_chain.primitives.keys import DEV_NAMES
 from btt_chain.primitives.keystore import encrypt_keyfile, is_encrypted, save_keyfile
-from cli.accounts import resolve_account, resolve_signer
+from cli.accounts import is_key_file, looks_like_path, missing_key_file, resolve_account, resolve_signer, secret_uri
 from cli.output import print_fields, print_json
 from cli.passwords import inspect_keyfile, new_password
 from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH, MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH
@@ -76,8 +76,9 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None,
             hash_chain_generation: int | None, as_json: bool) -> None:
-    """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or `//Alice`
-    path, or a secret URI "<12 words>//path" (Substrate's ed25519 derivation). An encrypted key file's address is
+    """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or dev path
+    (`//Alice//0`), or a secret URI "<12 words>//path///password" (Substrate's ed25519 derivation; soft `/path`
+    junctions are refused, as ed25519 cannot derive them). An encrypted key file's address is
     checked against its secret when the password is given (or typed at a prompt); without it the address is
     only what the file claims, and is shown as unverified."""
     # offline: dev names are only derivations here, so any chain type will do
@@ -85,12 +86,12 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
     if hash_chain or hash_chain_length is not None or hash_chain_generation is not None:
         length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
         generation = hash_chain_generation or 0
-        from btt_chain.primitives.mnemonic import is_mnemonic
-
-        if not is_dev_name(what.lower().removeprefix("//")) and not Path(what).is_file() and not is_mnemonic(what):
+        if secret_uri(what) is None and not Path(what).is_file():
+            if looks_like_path(what):
+                raise missing_key_file(what)
             raise ConfigError(
                 f"--hash-chain needs the key's secret: {what!r} is neither a dev name "
-                f"({', '.join(DEV_NAMES)}), a secret phrase nor a key file"
+                f"({', '.join(DEV_NAMES)}), a secret URI nor a key file"
             )
         pair = resolve_signer(what, "Development")
         if length >= 1 << 20:  # seconds of hashing: show how far it is
@@ -113,15 +114,12 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
             "hash_chain_generation": generation,
         }
     else:
-        from btt_chain.primitives.mnemonic import is_mnemonic
-
-        secret = is_mnemonic(what) or (what.startswith("//") and is_dev_name(what[2:].split("//")[0].lower()))
-        key_file = not secret and not is_dev_name(what.lower()) and not what.startswith("0x") and Path(what).is_file()
+        key_file = is_key_file(what)
         verified = True
-        if secret:
-            public = resolve_signer(what, "Development").public
-        elif key_file:
+        if key_file:
             public, verified = inspect_keyfile(Path(what))
+        elif secret_uri(what) is not None:
+            public = resolve_signer(what, "Development").public
         else:
             public = resolve_account(what, "Development", None)
         info = {"address": encode_address(public, ss58_prefix), "public": "0x" + public.hex()}

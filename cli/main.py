@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 
@@ -30,7 +31,50 @@ COMMANDS = {
 """Command name -> "module:attribute", imported when the command runs (see cli.lazy)."""
 
 
-class FullSummaryGroup(LazyGroup):
+class SuggestingGroup(click.Group):
+    """A mistyped subcommand is answered with the closest ones (`btt-chain tranfer` -> "Did you mean
+    'transfer'?"), lazily loaded commands included; every group it hands out answers the same way, however it was
+    declared, so `btt-chain query acount` does too (click older than 8.4 suggests nothing, and 8.4 only among a
+    lazy group's already loaded commands)."""
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            close = self.closest(ctx, name)
+            if close:
+                choices = " or ".join(repr(c) for c in close)
+                raise click.UsageError(f"No such command {name!r}. Did you mean {choices}?", ctx)
+        return super().resolve_command(ctx, args)
+
+    def closest(self, ctx: click.Context, name: str) -> list[str]:
+        """Visible commands that `name` looks like: the same name in other case, or close spellings (difflib), then
+        names it begins."""
+        names = [n for n in self.list_commands(ctx) if not getattr(self.commands.get(n), "hidden", False)]
+        if name.lower() in names:  # `STAKE`: only the case differs
+            return [name.lower()]
+        close = difflib.get_close_matches(name.lower(), names, n=3, cutoff=0.6)
+        begun = [n for n in names if n.startswith(name.lower()) and n not in close]
+        return (close + begun)[:3]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, click.Group) and not isinstance(command, SuggestingGroup):
+            command.__class__ = _suggesting(type(command))
+        return command
+
+
+_SUGGESTING: dict[type[click.Group], type[click.Group]] = {}
+
+
+def _suggesting(cls: type[click.Group]) -> type[click.Group]:
+    """`cls` with SuggestingGroup's answers (a subclass, so its own behaviour is kept); one per class."""
+    if cls not in _SUGGESTING:
+        _SUGGESTING[cls] = type(f"Suggesting{cls.__name__}", (SuggestingGroup, cls), {})
+    return _SUGGESTING[cls]
+
+
+class FullSummaryGroup(SuggestingGroup, LazyGroup):
     """Lists each command with its whole first sentence (click cuts summaries at the terminal's width)."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

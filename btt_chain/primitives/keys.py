@@ -12,6 +12,8 @@ from btt_chain.primitives.errors import ConfigError
 
 DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 """The published dev phrase (Substrate's)."""
+DEV_ENTROPY = bytes.fromhex("1a486a5fbe53639984cb64b070755f7b")
+"""The BIP-39 entropy of DEV_PHRASE (what PBKDF2 stretches: `//Alice///password` needs no word list either)."""
 DEV_MINI_SECRET = bytes.fromhex("fac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e")
 """The ed25519 seed of DEV_PHRASE (BIP-39 entropy through PBKDF2, see `derivation`); a test recomputes it from
 the words, so reading dev keys needs no word list."""
@@ -57,6 +59,15 @@ def is_dev_name(name: str) -> bool:
     """alice, bob, ... and their stash accounts alice//stash, bob//stash, ... (Substrate's dev naming)."""
     base = name[: -len("//stash")] if name.endswith("//stash") else name
     return base in DEV_NAMES
+
+
+def dev_name_uri(text: str) -> str | None:
+    """The secret URI a dev name stands for, with what follows it: `alice` is `//Alice`, `bob//stash` is
+    `//Bob//stash`, `alice//0///pw` is `//Alice//0///pw`; None when `text` does not start with a dev name."""
+    head, sep, rest = text.partition("/")
+    if head.lower() not in DEV_NAMES:
+        return None
+    return "//" + head.capitalize() + sep + rest
 
 
 def dev_keypair(name: str) -> Keypair:

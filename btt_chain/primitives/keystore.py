@@ -110,7 +110,7 @@ def check_private(path: Path) -> None:
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        raise ConfigError(f"key file not found: {path}") from None
+        raise ConfigError(f"key file {path} does not exist") from None
     if mode & 0o077:
         raise ConfigError(
             f"key file {path} is readable or writable by others (mode {mode:04o}); only its owner may read it: "
