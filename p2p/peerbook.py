@@ -4,6 +4,10 @@ Scores start at 0 and only go down through penalties; a negative score recovers 
 `RECOVERY_PER_SECOND`, so an honest peer that relays an occasional stale message is not banned eventually.
 A score at or below the ban threshold bans the peer. Bans live here and nowhere else: the trio side refuses
 connections from, and drops gossip from or via, any peer listed, and clears expired bans in one sweep.
+
+Bans are for provable misbehaviour, and each has a kind (`BAN_KINDS`, told from its reason by `ban_kind` unless the
+caller names it) that is counted (`ban_totals`, the `btt_peer_bans_total{reason}` metric) and listed with its reason
+(`active_bans`). A clock disagreement is no kind: a block from before its slot is held, not blamed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ PENALTY_OVERSIZE_REQUEST = 50
 """An inbound request over max_request_bytes."""
 PENALTY_BAD_PEX = 20
 """A malformed peer-exchange request or answer (too many entries, a bad address)."""
+
+BAN_KINDS = ("invalid_block", "equivocation", "checkpoint_conflict", "genesis_mismatch", "score", "other")
+"""What a ban was for: an invalid block (gossip or sync); a double block or vote; a chain that conflicts with the
+trusted checkpoint; another genesis; a score run down by penalties (malformed or oversized messages, invalid gossip,
+blocks claiming slots far beyond any clock drift); anything else."""
+_KIND_PREFIXES = (
+    ("invalid block", "invalid_block"),
+    ("equivocation", "equivocation"),
+    ("its chain conflicts with the trusted checkpoint", "checkpoint_conflict"),
+    ("genesis mismatch", "genesis_mismatch"),
+    ("score at or below", "score"),
+)
+MAX_LISTED_BANS = 64
+
+
+def ban_kind(reason: str) -> str:
+    """The kind of a ban from the reason its caller gave (the reasons this code base writes)."""
+    for prefix, kind in _KIND_PREFIXES:
+        if reason.startswith(prefix):
+            return kind
+    return "other"
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,18 @@ class Ban:
     until: float
     """time.monotonic() at which the ban ends."""
     reason: str
+    kind: str = "other"
+    """One of BAN_KINDS."""
+
+
+@dataclass(frozen=True)
+class BanInfo:
+    """A ban in force, as `system_peers`-style output shows it."""
+
+    peer_id: str
+    kind: str
+    reason: str
+    seconds_left: float
 
 
 class PeerBook:
@@ -71,6 +108,7 @@ class PeerBook:
         self._scores: dict[str, _Score] = {}
         self._bans: dict[str, Ban] = {}
         self._connected: dict[str, _Connected] = {}
+        self._ban_totals: dict[str, int] = dict.fromkeys(BAN_KINDS, 0)
 
     # scores
     def _current(self, peer_id: str, now: float) -> float:
@@ -97,12 +135,33 @@ class PeerBook:
             return value <= self.ban_threshold
 
     # bans
-    def ban(self, peer_id: str, seconds: float, reason: str) -> None:
+    def ban(self, peer_id: str, seconds: float, reason: str, kind: str | None = None) -> bool:
+        """Ban (or ban for longer); True when the peer was not banned before (only then is the ban counted)."""
+        kind = kind or ban_kind(reason)
+        if kind not in BAN_KINDS:
+            raise ValueError(f"unknown ban kind {kind!r}")
         with self._lock:
             until = self._clock() + seconds
             old = self._bans.get(peer_id)
             if old is None or old.until < until:
-                self._bans[peer_id] = Ban(until, reason)
+                self._bans[peer_id] = Ban(until, reason, kind)
+            if old is None:
+                self._ban_totals[kind] += 1
+            return old is None
+
+    def ban_totals(self) -> dict[str, int]:
+        """Bans imposed since start, by kind (every kind listed, from 0)."""
+        with self._lock:
+            return dict(self._ban_totals)
+
+    def active_bans(self) -> list[BanInfo]:
+        """Bans in force (not yet ended), the longest left first; at most MAX_LISTED_BANS."""
+        with self._lock:
+            now = self._clock()
+            bans = [BanInfo(p, b.kind, b.reason, round(b.until - now, 1))
+                    for p, b in self._bans.items() if b.until > now]
+        bans.sort(key=lambda b: -b.seconds_left)
+        return bans[:MAX_LISTED_BANS]
 
     def is_banned(self, peer_id: str) -> bool:
         """Listed as banned; an expired ban still counts until `sweep_expired_bans` removes it."""

@@ -18,7 +18,7 @@ from p2p.config import P2PConfig, check_name
 from p2p.errors import P2PError
 from p2p.handlers import GossipHandler, Handlers, PeerCallback, RequestHandler, StatusProvider
 from p2p.node_key import NodeKey, load_or_create_node_key
-from p2p.peerbook import PeerBook, PeerInfo
+from p2p.peerbook import BanInfo, PeerBook, PeerInfo
 
 if TYPE_CHECKING:
     from p2p.node import TrioNode
@@ -254,6 +254,14 @@ class P2PService:
                 self._thread.call_soon_in_trio(self._node.enforce_ban, peer_id)
             except P2PError:
                 pass
+
+    def ban_totals(self) -> dict[str, int]:
+        """Bans imposed since start, by kind (`p2p.peerbook.BAN_KINDS`)."""
+        return self._book.ban_totals()
+
+    def active_bans(self) -> list[BanInfo]:
+        """Bans in force, each with its kind, reason and seconds left."""
+        return self._book.active_bans()
 
     def penalise(self, peer_id: str, amount: int, reason: str) -> None:
         """Lower a peer's score by `amount`; at or below `ban_threshold` it is banned for `score_ban_seconds`."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from btt_chain.consensus.finality import ValidatorSet
-from btt_chain.consensus.slots import SlotClock
+from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
 from btt_chain.node.precheck import PrecheckResult
@@ -283,7 +283,8 @@ class Chain:
     def import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
         """Check a block and add it to the tree; reorganise if it makes the best chain.
 
-        Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, or WeightsUnavailable: this node
+        Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, BlockFromFuture (its slot is not
+        due by `now_ms` yet: not judged, nothing changed), or WeightsUnavailable: this node
         lacks a model's weights blob the block's execution needs. That is no verdict on the block: nothing changed
         and nothing is remembered about it, so importing it again once the blob is held works."""
         self.stages = ImportStages()
@@ -343,8 +344,6 @@ class Chain:
             raise InvalidBlock(f"number {h.number} does not follow parent number {parent.number}")
         if h.slot <= parent.slot:
             raise InvalidBlock(f"slot {h.slot} is not above the parent's slot {parent.slot}")
-        if self.clock.is_too_far_ahead(h.slot, now_ms):
-            raise InvalidBlock(f"slot {h.slot} is in the future")
         if h.timestamp_ms != self.clock.slot_start_ms(h.slot):
             raise InvalidBlock("timestamp is not the start of the block's slot")
         # the runtime checks leadership and the reveal against the block's own parent state when it executes
@@ -358,6 +357,10 @@ class Chain:
             raise InvalidBlock("author is in no schedule of this chain")
         if not h.verify_seal(self.genesis_hash):
             raise InvalidBlock("bad author signature")
+        # last: a block sound in every other respect whose slot our clock does not reach yet is not judged for it
+        # (clocks differ); the network holds it until its slot (btt_chain/consensus/slots.py)
+        if self.clock.is_too_far_ahead(h.slot, now_ms):
+            raise BlockFromFuture(h, self.clock.early_by_ms(h.slot, now_ms))
 
     def _forget_bad(self, block_hash: bytes) -> None:
         """Mark a block and its known descendants invalid and drop them from the tree."""

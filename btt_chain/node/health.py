@@ -1,4 +1,10 @@
-"""`GET /health` of the RPC port: 200 when the node is synced with peers (or needs none), 503 otherwise."""
+"""`GET /health` of the RPC port: 200 when the node is synced with peers (or needs none), 503 otherwise.
+
+The body also says how this node's clock compares with its peers' (btt_chain/node/clock_watch.py): `clock` is
+`ok`, `ahead`, `behind` (of most block authors' clocks by more than the drift allowance) or `unknown` (too few
+authors heard from, or no network), `clockOffsetMs` the median measured offset (None when unmeasured), and
+`heldBlocks` how many blocks from before their slot wait for it. A clock verdict does not make the node unhealthy:
+such a node keeps its peers and its chain."""
 
 from __future__ import annotations
 
@@ -26,7 +32,19 @@ def get_health(node: Node) -> tuple[bool, dict[str, Any]]:
         "shouldHavePeers": should,
         "best": node.chain.head.number,
         "finalized": node.chain.finalized.number,
+        **clock_fields(node),
     }
     lone = node.spec.chain_type.lower() in DEV_CHAIN_TYPES or node.config.p2p_port is None
     healthy = lone or (not syncing and (peers > 0 or not should))
     return healthy, body
+
+
+def clock_fields(node: Node) -> dict[str, Any]:
+    """`clock`, `clockOffsetMs`, `clockSources`, `clockAllowanceMs` and `heldBlocks` of the health body."""
+    network = node.network
+    if network is None:
+        return {"clock": "unknown", "clockOffsetMs": None, "clockSources": 0,
+                "clockAllowanceMs": node.chain.clock.max_drift_ms, "heldBlocks": 0}
+    est = network.clock_watch.estimate()
+    return {"clock": est.status, "clockOffsetMs": est.offset_ms, "clockSources": est.sources,
+            "clockAllowanceMs": est.allowance_ms, "heldBlocks": len(network.future)}

@@ -106,6 +106,11 @@ class NodeMetrics:
                                      "started, by outcome (started, completed, failed)", ["outcome"], registry=r)
         self.weights_bad = Gauge("btt_weights_bad_data", "Weights manifests and chunks from peers that did not "
                                  "verify, since the node started", registry=r)
+        self.peer_bans = Counter("btt_peer_bans", "Peers banned since the node started, by reason "
+                                 "(p2p/peerbook.py BAN_KINDS)", ["reason"], registry=r)
+        self._bans_counted: dict[str, int] = {}
+        self.clock_offset = Gauge("btt_clock_offset_ms", "This node's clock minus its block authors' (median over "
+                                  "recent blocks of distinct validators; NaN: not measured)", registry=r)
         self._last_slot: int | None = None
         self._node: Node | None = None
 
@@ -166,6 +171,13 @@ class NodeMetrics:
         self.weights_blobs.set(len(node.content.held()))
         self.weights_bytes.set(node.content.held_bytes)
         network = node.network
+        p2p = node.p2p
+        if p2p is not None:
+            for kind, n in p2p.ban_totals().items():
+                self.peer_bans.labels(reason=kind).inc(n - self._bans_counted.get(kind, 0))
+                self._bans_counted[kind] = n
+        offset = network.clock_watch.estimate().offset_ms if network is not None else None
+        self.clock_offset.set(float("nan") if offset is None else offset)
         if network is not None:
             exchange = network.weights
             for outcome, n in (("started", exchange.started), ("completed", exchange.completed),

@@ -3,6 +3,13 @@
 Talks to peers only through `p2p.P2PService` (publish, subscribe, request, peers, ban, penalise); never
 sees libp2p or trio. A peer that sends an invalid block is banned; malformed messages cost it score.
 
+Clocks differ, and a difference is nobody's misbehaviour. A block that is sound but claims a slot our clock does not
+reach yet (BlockFromFuture) is held (btt_chain/node/future_blocks.py, bounded per peer and in all) and imported when
+its slot is due, by a task of its own, then announced by header so that peers that dropped it fetch it; a child of a
+held block waits with it. Only a block beyond any plausible drift (`slots.HOLD_AHEAD_MS`) costs its sender score,
+`FAR_FUTURE_PENALTY` a block, never a ban by itself. Gossiped blocks also tell how far our clock is from their authors'
+(btt_chain/node/clock_watch.py: logged once per change, shown on /health).
+
 A block whose execution needs a model's weights blob this node lacks (WeightsUnavailable) is neither bad nor
 forgotten: it waits here while the blob is fetched (from the peer that sent it first), and is imported again when the
 blob arrives; catch-up pauses at it meanwhile and resumes after, and nobody is blamed.
@@ -17,10 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from btt_chain.consensus.slots import HOLD_AHEAD_MS, BlockFromFuture
 from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
 from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
 from btt_chain.node.checkpoint import CheckpointConflict
+from btt_chain.node.clock_watch import ClockWatch
+from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
 from btt_chain.node.weights_exchange import WeightsExchange
@@ -55,6 +65,11 @@ MAX_WAITING_BLOCKS = 8
 MAX_WAITING_BYTES = 16 * 1024 * 1024
 """Blocks kept while their weights are fetched, and their bytes (the oldest goes first; sync fetches a dropped one
 again)."""
+FAR_FUTURE_PENALTY = 10
+"""Score a peer loses for a block claiming a slot beyond any plausible clock drift (a ban takes ten of them within a
+few minutes: the score recovers 6 points a minute)."""
+HELD_CHECK_MAX_S = 1.0
+"""The release task looks at the held blocks at least this often (a clock step shortens the wait)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,11 @@ class NetworkBridge:
         self.weights.on_fetched.append(lambda _h: self._weights_arrived.set())
         self._waiting: dict[bytes, WaitingBlock] = {}
         """Blocks waiting for a weights blob, by the hash of their encoding, oldest first."""
+        self.future = FutureBlocks()
+        """Blocks that arrived before their slot by our clock, until it is due."""
+        self._held_arrived = asyncio.Event()
+        self.clock_watch = ClockWatch(node.chain.clock.max_drift_ms)
+        """Our clock against the block authors' (offset, verdict)."""
 
     # lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -128,6 +148,7 @@ class NetworkBridge:
             asyncio.create_task(self._tx_batch_loop(), name="tx-batches"),
             asyncio.create_task(self._sync_loop(), name="sync"),
             asyncio.create_task(self._weights_loop(), name="weights"),
+            asyncio.create_task(self._held_loop(), name="held-blocks"),
         ]
 
     async def stop(self) -> None:
@@ -180,13 +201,14 @@ class NetworkBridge:
 
     # incoming gossip -------------------------------------------------------------------------------
     async def _on_block_gossip(self, peer: str, data: bytes) -> bool | None:
+        received_ms = self.now_ms()
         try:
             kind, payload = sync.decode_block_gossip(data)
             if kind == 0:
                 encoded = payload
             else:
                 header = Header.decode(payload)
-                if self.node.chain.knows(header.hash()):
+                if self.node.chain.knows(header.hash()) or self.future.holds(header.hash()):
                     return None
                 encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
                 if not encoded:
@@ -194,7 +216,7 @@ class NetworkBridge:
         except (DecodeError, P2PError) as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad block gossip: {exc}")
             return False
-        return await self._import_from(peer, encoded, via="gossip")
+        return await self._import_from(peer, encoded, via="gossip", received_ms=received_ms)
 
     async def _on_tx_gossip(self, peer: str, data: bytes) -> bool | None:
         try:
@@ -211,8 +233,9 @@ class NetworkBridge:
                 continue  # already pooled, stale, or invalid for us: no reason to blame the relay
         return True if fresh else None
 
-    async def _import_from(self, peer: str, encoded: bytes, via: str) -> bool | None:
-        """True: new and valid (forward it); None: nothing to forward, nobody to blame; False: invalid."""
+    async def _import_from(self, peer: str, encoded: bytes, via: str, received_ms: int | None = None) -> bool | None:
+        """True: new and valid (forward it); None: nothing to forward, nobody to blame; False: invalid.
+        `received_ms`: when a gossiped block arrived by our clock (a sample of our clock against its author's)."""
         try:
             result = self.node.import_block(encoded)
         except CheckpointConflict as exc:
@@ -221,7 +244,14 @@ class NetworkBridge:
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
-        except UnknownParent:
+        except BlockFromFuture as exc:
+            self._observe_clock(exc.header, received_ms)
+            self._hold_early(peer, encoded, exc, via)
+            return None  # not forwarded before we import it; announced by header then
+        except UnknownParent as exc:
+            if self.future.holds(exc.parent_hash):
+                self._hold_child(peer, encoded, via)
+                return None
             # we are behind (or the sender is ahead): catch up by range requests, do not blame it
             self._schedule_sync()
             return None
@@ -232,7 +262,71 @@ class NetworkBridge:
             return None
         finally:
             self.node.fetch_missing_weights(peer)
-        return True if result.status in ("best", "side") else None
+        if result.status in ("best", "side"):
+            self._observe_clock(result.header, received_ms)
+            return True
+        return None
+
+    # blocks from before their slot, and our clock ------------------------------------------------------
+    def _observe_clock(self, header: Header, received_ms: int | None) -> None:
+        key = self.node.config.validator_key
+        if received_ms is None or (key is not None and header.author == key.public):
+            return
+        self.clock_watch.observe(header.author, received_ms - self.node.chain.clock.slot_start_ms(header.slot))
+        self.clock_watch.check()
+
+    def _hold_early(self, peer: str, encoded: bytes, exc: BlockFromFuture, via: str) -> None:
+        """Hold a sound block until its slot is due by our clock; one beyond any plausible drift costs its sender
+        `FAR_FUTURE_PENALTY` instead (and is dropped)."""
+        h = exc.header
+        if exc.is_far:
+            self.p2p.penalise(peer, FAR_FUTURE_PENALTY, (
+                f"block #{h.number} 0x{h.hash().hex()[:16]} claims slot {h.slot}, {exc.early_ms / 1000:.1f} s ahead "
+                f"of our clock (blocks up to {HOLD_AHEAD_MS // 1000} s ahead are held)"))
+            return
+        due = self.node.chain.clock.due_ms(h.slot)
+        self._hold(HeldBlock(encoded, h.hash(), h.number, h.slot, due, peer, via), exc.early_ms)
+
+    def _hold_child(self, peer: str, encoded: bytes, via: str) -> None:
+        """Hold a block whose parent is held: it is due no earlier than its parent (and is checked in full then)."""
+        h = Block.decode(encoded).header  # the chain decoded it already: this cannot fail
+        parent_due = self.future.due_of(h.parent_hash)
+        due = max(self.node.chain.clock.due_ms(h.slot), parent_due if parent_due is not None else 0)
+        self._hold(HeldBlock(encoded, h.hash(), h.number, h.slot, due, peer, via), max(0, due - self.now_ms()))
+
+    def _hold(self, block: HeldBlock, early_ms: int) -> None:
+        if self.future.hold(block):
+            log.debug("holding block #%d 0x%s from %s until its slot %d (%d ms early by our clock)", block.number,
+                      block.block_hash.hex()[:16], block.peer[-8:], block.slot, early_ms)
+            self._held_arrived.set()
+        elif not self.future.holds(block.block_hash):
+            log.debug("not holding block #%d 0x%s from %s: that peer's (or every peer's) held blocks are at their "
+                      "bound", block.number, block.block_hash.hex()[:16], block.peer[-8:])
+
+    async def _held_loop(self) -> None:
+        while True:
+            due = self.future.next_due_ms()
+            wait = HELD_CHECK_MAX_S if due is None else min(HELD_CHECK_MAX_S, max(0, due - self.now_ms()) / 1000)
+            try:
+                await asyncio.wait_for(self._held_arrived.wait(), wait)
+            except TimeoutError:
+                pass
+            self._held_arrived.clear()
+            try:
+                await self.release_held()
+            except Exception:
+                log.exception("importing held blocks failed")
+
+    async def release_held(self) -> int:
+        """Import the held blocks whose slot is due by our clock (parents first); announce each imported one by
+        header. Returns how many were due."""
+        due = self.future.take_due(self.now_ms())
+        for held in due:
+            if await self._import_from(held.peer, held.encoded, via=f"{held.via}, held until its slot") is True:
+                header = Block.decode(held.encoded).header
+                await self._publish("blocks", sync.encode_block_announce(header.encode()))
+            await asyncio.sleep(0)  # import is CPU work: let gossip, votes, RPC and authoring run between blocks
+        return len(due)
 
     # weights ---------------------------------------------------------------------------------------
     def _wait_for_weights(self, encoded: bytes, exc: WeightsUnavailable, peer: str, via: str) -> None:
@@ -351,8 +445,9 @@ class NetworkBridge:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
-                # paused while the next block needs a blob that is on its way
-                if (not self.waits_for_weights() and self._is_ahead(status)
+                # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
+                # is one we hold until its slot
+                if (not self.waits_for_weights() and self._is_ahead(status) and not self.future.holds(status.best_hash)
                         and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
@@ -410,6 +505,9 @@ class NetworkBridge:
                         # our recent blocks are on another branch: fetch the peer's chain from our finality on
                         start, restarted = chain.finalized.number + 1, True
                         break
+                    except BlockFromFuture as exc:
+                        self._hold_early(peer, encoded, exc, "sync")  # the rest comes when it is due
+                        return
                     except WeightsUnavailable as exc:
                         self._wait_for_weights(encoded, exc, peer, "sync")
                         log.info("sync from %s paused (head #%d) until the model weights 0x%s arrive", peer[-8:],

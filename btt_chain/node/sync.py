@@ -77,6 +77,11 @@ def encode_block_gossip(encoded_block: bytes, encoded_header: bytes) -> bytes:
     return pack([1, encoded_header])
 
 
+def encode_block_announce(encoded_header: bytes) -> bytes:
+    """A block announced by header whatever its size (peers that lack it fetch the body by hash)."""
+    return pack([1, encoded_header])
+
+
 def decode_block_gossip(raw: bytes) -> tuple[int, bytes]:
     value = unpack(raw, max_size=64 * 1024)
     if not (isinstance(value, list) and len(value) == 2 and value[0] in (0, 1) and isinstance(value[1], bytes)):

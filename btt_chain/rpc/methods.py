@@ -336,6 +336,18 @@ def system_peers(ctx: RpcContext) -> list[Any]:
     return out
 
 
+@method("btt_peerBans")
+def btt_peer_bans(ctx: RpcContext) -> dict[str, Any]:
+    """The peers banned now (`system_peers` lists connected peers only), each with its kind, reason and seconds left,
+    and the bans since the node started by kind (`btt_peer_bans_total{reason}` on /metrics)."""
+    p2p = ctx.node.p2p
+    if p2p is None:
+        return {"active": [], "totals": {}}
+    active = [{"peerId": b.peer_id, "kind": b.kind, "reason": b.reason, "secondsLeft": b.seconds_left}
+              for b in p2p.active_bans()]
+    return {"active": active, "totals": p2p.ban_totals()}
+
+
 @method("system_localPeerId")
 def system_local_peer_id(ctx: RpcContext) -> str | None:
     p2p = ctx.node.p2p

@@ -55,7 +55,8 @@ def test_metrics_health_and_json_logs_of_a_real_node(harness: Harness) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{node.rpc_port}/health", timeout=5) as resp:
         assert resp.status == 200
         health = json.loads(resp.read())
-    assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized"}
+    assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized", "clock", "clockOffsetMs",
+                           "clockSources", "clockAllowanceMs", "heldBlocks"}
 
     harness.log("every log line is one JSON object with a dated time")
     node.stop()

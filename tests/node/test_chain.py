@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from btt_chain.consensus.slots import BlockFromFuture
 from btt_chain.node.chain import UnknownParent
 from btt_chain.primitives.block import Block, Header, extrinsics_root
 from btt_chain.primitives.errors import InvalidBlock, StorageError
@@ -85,11 +86,14 @@ def test_unknown_parent_is_reported_for_sync():
     assert b.import_block(second.block.encode(), far_future_ms()).status == "known"
 
 
-def test_future_slot_and_repeated_slot_are_rejected():
+def test_future_slot_is_not_judged_and_repeated_slot_is_known():
     a, b = new_chain(), new_chain()
     imported, _ = author_next(a)
-    with pytest.raises(InvalidBlock, match="in the future"):
+    before = dict(b.db.kv.iterate())
+    with pytest.raises(BlockFromFuture) as err:  # not InvalidBlock: clocks differ (the network holds it)
         b.import_block(imported.block.encode(), now_ms=dev_genesis().spec.genesis_time_ms)
+    assert err.value.early_ms == 500 and err.value.header == imported.block.header and not err.value.is_far
+    assert dict(b.db.kv.iterate()) == before and not b.knows(imported.hash)
     b.import_block(imported.block.encode(), far_future_ms())
     assert b.import_block(imported.block.encode(), far_future_ms()).status == "known"
 

@@ -15,7 +15,9 @@ async def test_health_is_200_on_a_dev_node(rpc: RpcHarness) -> None:
     async with rpc.session.get(rpc.url + "/health") as resp:
         assert resp.status == 200
         body = await resp.json()
-    assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": False, "best": 1, "finalized": body["finalized"]}
+    assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": False, "best": 1, "finalized": body["finalized"],
+                    "clock": "unknown", "clockOffsetMs": None, "clockSources": 0, "clockAllowanceMs": 500,
+                    "heldBlocks": 0}
     assert 0 <= body["finalized"] <= 1
 
 
@@ -28,7 +30,9 @@ async def test_health_is_503_for_a_live_node_without_peers() -> None:
         async with aiohttp.ClientSession() as session, session.get(server.url + "/health") as resp:
             assert resp.status == 503
             body = await resp.json()
-        assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": True, "best": 0, "finalized": 0}
+        assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": True, "best": 0, "finalized": 0,
+                        "clock": "unknown", "clockOffsetMs": None, "clockSources": 0, "clockAllowanceMs": 1000,
+                        "heldBlocks": 0}
     finally:
         await server.stop()
         node.close()
