@@ -398,7 +398,7 @@ class ChainDB:
             ).encode()
             puts[schema.undo_key(h)] = encode_journal(ex.undo)
             puts[schema.redo_key(h)] = encode_journal(ex.redo)
-            puts.update(schema.trie_node_entries(ex.nodes))
+            schema.put_trie_nodes(puts, ex.nodes)
             if ex.voter_set_hash is not None:
                 puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
                 if ex.voter_set is not None:

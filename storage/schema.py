@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+try:
+    from storage._smt_native import put_prefixed as _put_prefixed  # type: ignore[import-not-found]
+except ImportError:  # not built: the loop in put_trie_nodes
+    _put_prefixed: Callable[[dict[bytes, bytes], bytes, dict[bytes, bytes]], None] | None = None  # type: ignore[no-redef]
 
 META_GENESIS_HASH = b"m:genesis"
 """The genesis hash the database was created with."""
@@ -87,9 +92,14 @@ def trie_node_key(node_hash: bytes) -> bytes:
     return TRIE_NODE + node_hash
 
 
-def trie_node_entries(nodes: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
-    """{trie_node_key(hash): encoding} for many nodes at once (a block's commit writes tens of thousands)."""
-    return {TRIE_NODE + node_hash: enc for node_hash, enc in nodes.items()}
+def put_trie_nodes(puts: dict[bytes, bytes], nodes: Mapping[bytes, bytes]) -> None:
+    """puts[trie_node_key(hash)] = encoding for every node, without a dict in between (compiled where the state
+    tree's native part is built: ~80,000 nodes a block)."""
+    if _put_prefixed is not None and type(nodes) is dict:
+        _put_prefixed(puts, TRIE_NODE, nodes)
+    else:
+        for node_hash, enc in nodes.items():
+            puts[TRIE_NODE + node_hash] = enc
 
 
 def undo_key(block_hash: bytes) -> bytes:

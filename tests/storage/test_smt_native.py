@@ -188,3 +188,17 @@ def test_the_empty_root_and_an_empty_batch() -> None:
     assert tree.update(EMPTY_ROOT, {}) == (EMPTY_ROOT, {})
     root, nodes = tree.update(EMPTY_ROOT, {b"a": None})
     assert root == ZERO_HASH and nodes == {}
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_tree_nodes_go_into_a_commit_batch_under_their_prefix(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import schema
+
+    if not compiled:
+        monkeypatch.setattr(schema, "_put_prefixed", None)
+    nodes = {blake2b_256(b"%d" % i): b"\x01" + bytes(64) for i in range(100)}
+    puts = {b"other": b"x"}
+    schema.put_trie_nodes(puts, nodes)
+    assert puts == {b"other": b"x", **{schema.trie_node_key(h): enc for h, enc in nodes.items()}}
+    with pytest.raises(TypeError):
+        schema.put_trie_nodes({}, {"text": b"x"})  # type: ignore[dict-item]
