@@ -28,7 +28,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import BttError, ConfigError, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import BttError, ConfigError, StorageError
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
@@ -227,10 +227,7 @@ class Node:
         self.pool.prune(enacted, [])
         for block in result.retracted:
             for xt in block.extrinsics:
-                try:
-                    self.pool.submit(xt.encode())
-                except InvalidExtrinsic:
-                    pass
+                self.pool.resubmit(xt.encode())
         self.finality.on_new_head()
 
     def fetch_missing_weights(self, prefer: str | None = None) -> None:

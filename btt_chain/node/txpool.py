@@ -118,6 +118,24 @@ class RecheckStats:
     """Wall time of the whole prune (nonces, expiry and funds)."""
 
 
+@dataclass
+class PoolCounters:
+    """What the pool has done since the node started (Prometheus: Substrate's `substrate_sub_txpool_*`)."""
+
+    submitted: int = 0
+    """Encoded transactions offered to `submit` (or `resubmit`), before any check."""
+    validations_scheduled: int = 0
+    """Validations against the head state started (a transaction that decodes, is not banned and not pooled)."""
+    validations_finished: int = 0
+    """Validations that returned, valid or not."""
+    invalid_removed: int = 0
+    """Pooled transactions removed as invalid: found invalid while a block was built, or no longer payable after one."""
+    block_pruned: int = 0
+    """Transactions that blocks asked the pool to prune (every extrinsic of each new best block)."""
+    block_resubmitted: int = 0
+    """Transactions of retracted blocks offered back to the pool after a reorganisation."""
+
+
 def _eviction_key(t: PoolTx) -> tuple[int, int]:
     return t.tip * 1_000_000 // max(1, len(t.encoded)), -t.arrival
 
@@ -160,6 +178,7 @@ class TxPool:
         self.unpayable_dropped = 0
         """Transactions dropped after a block because their sender could no longer pay them, since start."""
         self.last_recheck = RecheckStats()
+        self.counters = PoolCounters()
         self.on_dropped: Callable[[bytes, str], None] = lambda _hash, _reason: None
         """Called for every pooled transaction that leaves without being included (evicted, usurped, expired,
         invalid after a block)."""
@@ -169,6 +188,7 @@ class TxPool:
         """Validate and add an encoded extrinsic; return its hash. Raises InvalidExtrinsic with the reason, and then
         the pool is as it was."""
         cfg = self.config
+        self.counters.submitted += 1
         if len(encoded) > MAX_EXTRINSIC_SIZE:
             raise InvalidExtrinsic(f"extrinsic of {len(encoded)} bytes is over the limit of {MAX_EXTRINSIC_SIZE}")
         xt_hash = blake2b_256(encoded)
@@ -181,11 +201,14 @@ class TxPool:
             xt = Extrinsic.decode_checked(encoded)
         except DecodeError as exc:
             raise InvalidExtrinsic(f"malformed extrinsic: {exc}") from None
+        self.counters.validations_scheduled += 1
         try:
             valid = self._validate(xt, len(encoded))
         except InvalidExtrinsic:
             self._banned[xt_hash] = self._clock() + cfg.ban_seconds
             raise
+        finally:
+            self.counters.validations_finished += 1
         queued = self._by_sender.get(xt.signer, {})
         # the gap counts from the end of the sender's unbroken run of pooled nonces: a wallet may queue a long
         # chain of ready transactions (up to max_per_sender), never a far-off nonce
@@ -224,6 +247,14 @@ class TxPool:
         self._insert(tx)
         self._classify(xt.signer, valid.account_nonce)
         return xt_hash
+
+    def resubmit(self, encoded: bytes) -> None:
+        """Offer back a transaction of a retracted block; one that is no longer valid is left out."""
+        self.counters.block_resubmitted += 1
+        try:
+            self.submit(encoded)
+        except InvalidExtrinsic:
+            pass
 
     def _check_replacement(self, existing: PoolTx, tip: int, size: int) -> None:
         """A replacement must tip enough more, and fit in the room its predecessor leaves."""
@@ -413,6 +444,7 @@ class TxPool:
         transactions that waited longer than `future_ttl_seconds`, and what senders can no longer pay."""
         started = time.perf_counter()
         now = self._clock()
+        self.counters.block_pruned += len(included)
         for h in invalid:
             self._banned[h] = now + self.config.ban_seconds
         for h in included:
@@ -423,6 +455,7 @@ class TxPool:
             tx = self._by_hash.get(h)
             if tx is not None:
                 self._remove(tx)
+                self.counters.invalid_removed += 1
                 self.on_dropped(h, "invalid: it can no longer be included")
         accounts = self._accounts
         checked = exact = dropped = 0
@@ -443,6 +476,7 @@ class TxPool:
                 exact += read_exactly
                 dropped += gone
         self.unpayable_dropped += dropped
+        self.counters.invalid_removed += dropped
         self.last_recheck = RecheckStats(checked, exact, dropped, time.perf_counter() - started)
         if dropped:
             log.info(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from btt_chain.rpc.errors import (
     INTERNAL_ERROR,
@@ -27,6 +28,7 @@ from btt_chain.rpc.errors import (
     invalid_request,
 )
 from btt_chain.rpc.registry import REGISTRY, Registry, RpcContext
+from btt_chain.rpc.scheduler import LaneBusy
 
 log = logging.getLogger("btt.rpc")
 
@@ -80,6 +82,22 @@ def error_response(request_id: Any, error: RpcError) -> str:
     return _dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
 
 
+class CallObserver(Protocol):
+    """Told of every call (a request object with a string `method`, in a batch or alone): Prometheus metrics."""
+
+    def call_started(self, method: str, protocol: str) -> None:
+        """`protocol`: 'http' or 'ws'. Told when the call is queued for the server's lane."""
+
+    def call_finished(self, method: str, protocol: str, is_error: bool, seconds: float) -> None:
+        """Told when its answer is ready (`seconds` since it was queued), or the lane refused it (an error). A call
+        whose client left before it ran is never finished."""
+
+
+def _method_of(request: Any) -> str | None:
+    name = request.get("method") if isinstance(request, dict) else None
+    return name if isinstance(name, str) else None
+
+
 class Dispatcher:
     """Answers one HTTP body or WebSocket message. Synchronous: the node is read on the event-loop thread."""
 
@@ -88,8 +106,8 @@ class Dispatcher:
         self.registry = registry
         self.max_batch = max_batch
         self.max_response = max_response
-        self.on_call: Callable[[str], None] | None = None
-        """Hook told each method name called (metrics); None: no one listens."""
+        self.observer: CallObserver | None = None
+        """Told of each call and its outcome (metrics); None: no one listens."""
 
     async def handle_async(self, raw: bytes | str, ctx: RpcContext, run: Runner | None = None) -> str | None:
         """As `handle`, with each step (parsing, then each call of a batch with its encoding) a separate unit for
@@ -99,7 +117,7 @@ class Dispatcher:
         if isinstance(payload, _ParseFailed):
             return error_response(None, payload.error)
         if not isinstance(payload, list):
-            return await run(partial(self._answer, payload, ctx))
+            return await self._run_call(payload, ctx, run)
         if not payload:
             return error_response(None, invalid_request("empty batch"))
         if len(payload) > self.max_batch:
@@ -113,7 +131,7 @@ class Dispatcher:
             if size >= self.max_response:
                 answer = self._too_big(request, full)
             else:
-                answer = await run(partial(self._answer, request, ctx))
+                answer = await self._run_call(request, ctx, run)
                 if answer is not None and size + len(answer) > self.max_response:
                     answer = self._too_big(request, full)
             if answer is not None:
@@ -121,14 +139,31 @@ class Dispatcher:
                 size += len(answer) + 1
         return "[" + ",".join(answers) + "]" if answers else None
 
-    def _answer(self, request: Any, ctx: RpcContext) -> str | None:
-        return self._bounded(self._one(request, ctx), request)
+    async def _run_call(self, request: Any, ctx: RpcContext, run: Runner) -> str | None:
+        """One request as one unit of `run`, told to the observer (if any) with its outcome and time."""
+        observer = self.observer
+        method = _method_of(request) if observer is not None else None
+        if observer is None or method is None:
+            answer, _ = await run(partial(self._answer, request, ctx))
+            return answer  # type: ignore[no-any-return]
+        protocol = "http" if ctx.subscriber is None else "ws"
+        observer.call_started(method, protocol)
+        started = time.perf_counter()
+        try:
+            answer, is_error = await run(partial(self._answer, request, ctx))
+        except LaneBusy:
+            observer.call_finished(method, protocol, True, time.perf_counter() - started)
+            raise
+        observer.call_finished(method, protocol, is_error, time.perf_counter() - started)
+        return answer  # type: ignore[no-any-return]
 
-    def _bounded(self, answer: str | None, request: Any) -> str | None:
+    def _answer(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool]:
+        """The encoded answer (bounded in size) and whether it is an error."""
+        answer, is_error = self._outcome(request, ctx)
         if answer is None or len(answer) <= self.max_response:
-            return answer
+            return answer, is_error
         return self._too_big(request, f"the reply of {len(answer)} bytes is over the limit of {self.max_response}: "
-                                      "ask for less (a smaller range or page)")
+                                      "ask for less (a smaller range or page)"), True
 
     @staticmethod
     def _too_big(request: Any, message: str) -> str | None:
@@ -157,39 +192,41 @@ class Dispatcher:
         return self._one(payload, ctx)
 
     def _one(self, request: Any, ctx: RpcContext) -> str | None:
+        return self._outcome(request, ctx)[0]
+
+    def _outcome(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool]:
+        """The encoded answer (None for a notification) and whether the request failed."""
         if not isinstance(request, dict):
-            return error_response(None, invalid_request("a request must be a JSON object"))
+            return error_response(None, invalid_request("a request must be a JSON object")), True
         request_id = request.get("id", _NO_ID)
         if request_id is not _NO_ID and (
             isinstance(request_id, bool) or not isinstance(request_id, (str, int, type(None)))
         ):
-            return error_response(None, invalid_request("id must be a string, an integer or null"))
+            return error_response(None, invalid_request("id must be a string, an integer or null")), True
         reply_id = None if request_id is _NO_ID else request_id
         if request.get("jsonrpc") != "2.0":
-            return error_response(reply_id, invalid_request('"jsonrpc" must be "2.0"'))
+            return error_response(reply_id, invalid_request('"jsonrpc" must be "2.0"')), True
         name = request.get("method")
         if not isinstance(name, str):
-            return error_response(reply_id, invalid_request('"method" must be a string'))
+            return error_response(reply_id, invalid_request('"method" must be a string')), True
         params = request.get("params", [])
         if not isinstance(params, (list, dict)):
-            return error_response(reply_id, invalid_request('"params" must be an array or an object'))
+            return error_response(reply_id, invalid_request('"params" must be an array or an object')), True
         try:
             result = self._call(name, params, ctx)
             if request_id is _NO_ID:
-                return None
+                return None, False
             # encoding inside the try: a result that cannot be encoded is an internal error
-            return _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+            return _dumps({"jsonrpc": "2.0", "id": request_id, "result": result}), False
         except RpcError as exc:
-            return None if request_id is _NO_ID else error_response(request_id, exc)
+            return (None if request_id is _NO_ID else error_response(request_id, exc)), True
         except Exception:
             log.exception("RPC method %s failed", name[:64])
             if request_id is _NO_ID:
-                return None
-            return error_response(request_id, RpcError(INTERNAL_ERROR, "Internal error: see the node log"))
+                return None, True
+            return error_response(request_id, RpcError(INTERNAL_ERROR, "Internal error: see the node log")), True
 
     def _call(self, name: str, params: list[Any] | dict[str, Any], ctx: RpcContext) -> Any:
-        if self.on_call is not None:
-            self.on_call(name)
         method = self.registry.get(name)
         if method is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name[:64]}")

@@ -118,9 +118,10 @@ class RpcServer:
         self.explorer = explorer
         self._per_ip: dict[str, int] = {}
         self.dispatcher = Dispatcher(max_batch=max_batch)
-        metrics = getattr(node, "metrics", None)
-        if metrics is not None:
-            self.dispatcher.on_call = metrics.on_rpc_call
+        self.metrics = getattr(node, "metrics", None)
+        """The node's Prometheus metrics (calls and WebSocket sessions are counted there), or None."""
+        if self.metrics is not None:
+            self.dispatcher.observer = self.metrics
         self.lane = CallLane(share=lane_share)
         self.feed = HeadFeed(node, self._internal_run)
         self._runner: web.AppRunner | None = None
@@ -328,6 +329,9 @@ class RpcServer:
             log.debug("RPC client %s went away: %s", request.remote, exc)
             return ws
         loop = asyncio.get_running_loop()
+        opened = loop.time()
+        if self.metrics is not None:
+            self.metrics.session_opened()
         outbox = Outbox(max_notification_bytes=self.outbox_bytes)
         subscriptions = HeadSubscriptions(self.node, outbox, self.feed)
         sock = _Socket(ws, ip, is_loopback(ip), loop.time())
@@ -370,6 +374,8 @@ class RpcServer:
             log.debug("RPC client %s went away: %s", request.remote, exc)
         finally:
             self._leave(ip)
+            if self.metrics is not None:
+                self.metrics.session_closed(loop.time() - opened)
             subscriptions.close()
             outbox.close()
             await asyncio.gather(writer, return_exceptions=True)

@@ -187,12 +187,17 @@ class NodeProcess:
         return code
 
     def metric(self, name: str) -> float:
-        """One sample of the node's Prometheus metrics: `name` alone, or with its labels (`name{label="x"}`)."""
+        """One sample of the node's Prometheus metrics: `name` alone, or with some of its labels (`name{label="x"}`):
+        the first sample of that name that has them (every sample also carries the node's `chain` label)."""
+        from tests.support.promql_names import LABEL_PAIR, parse_exposition
+
+        metric, _, rest = name.partition("{")
+        wanted = dict(LABEL_PAIR.findall(rest)).items()
         with urllib.request.urlopen(f"http://127.0.0.1:{self.prometheus_port}/metrics",
                                     timeout=scaled(RPC_TIMEOUT_S)) as resp:
-            for line in resp.read().decode().splitlines():
-                if line.startswith(name + " ") or line.startswith(name + "{"):
-                    return float(line.rsplit(" ", 1)[1])
+            for sample in parse_exposition(resp.read().decode()):
+                if sample.name == metric and wanted <= sample.labels.items():
+                    return sample.value
         raise AssertionError(f"no metric {name}")
 
     def log_tail(self, lines: int = 40) -> str:
