@@ -17,17 +17,18 @@ from typing import Any
 
 from btt_chain.primitives.address import decode_address, encode_address
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.codec import Field
-from btt_chain.primitives.errors import ConfigError, DecodeError
+from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.rpc import explorer_burns as burns
+from btt_chain.rpc import explorer_units, explorer_verdicts
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
-from btt_chain.rpc.errors import invalid_params
+from btt_chain.rpc.errors import RpcError, invalid_params
 from btt_chain.rpc.methods_compute import render_job
-from btt_chain.rpc.methods_governance import render_call
+from btt_chain.rpc.methods_governance import btt_referenda, btt_referendum, render_call
 from btt_chain.rpc.paging import int_in, is_decimal, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
-from btt_chain.rpc.render import account_renderer, event_type, hex0x, render_event_record
+from btt_chain.rpc.render import account_renderer, hex0x, render_event_record
 from genesis.release import PROJECTION_NOTE, project_release
 from runtime.balances.locks import account_at, lock_sources
 from runtime.compute import storage as compute
@@ -191,46 +192,15 @@ def _names(wire: Any, who: bytes) -> bool:
     return False
 
 
-BURN_FIELDS = ("burned", "deposit_burned")
+BURN_FIELDS = burns.REPORT_FIELDS
 """Event fields that carry an amount taken out of issuance; `balances.Burned` and `treasury.MilestoneBurned`
 carry it in `amount`."""
-BURN_EVENTS = {("balances", "Burned"), ("treasury", "MilestoneBurned")}
-
-
-def may_burn(module: str, name: str) -> bool:
-    """Whether events of this kind can carry a burn (so the others are never decoded when counting burns)."""
-    return bool(_burn_fields(module, name))
-
-
-def _burn_fields(module: str, name: str) -> tuple[tuple[int, Field], ...]:
-    """(position in the wire fields, field) of each field of this kind of event that carries a burn."""
-    key = (module, name)
-    if key not in _BURN_FIELDS:
-        cls = event_type(module, name)
-        names = set(BURN_FIELDS) | ({"amount"} if key in BURN_EVENTS else set())
-        _BURN_FIELDS[key] = tuple((i, f) for i, (n, f) in enumerate(cls.WIRE) if n in names) if cls else ()
-    return _BURN_FIELDS[key]
-
-
-_BURN_FIELDS: dict[tuple[str, str], tuple[tuple[int, Field], ...]] = {}
-
-
-def burned_by_record(record: Any) -> int:
-    """The base units a stored event record says were burned, 0 if none; only its burn fields are decoded."""
-    fields = _burn_fields(record[1], record[2])
-    total = 0
-    for i, f in fields:
-        try:
-            value = f.from_wire(record[3][i])
-        except (DecodeError, IndexError, TypeError, ValueError):
-            continue
-        if isinstance(value, int) and not isinstance(value, bool):
-            total += value
-    return total
+BURN_EVENTS = {burns.LEDGER_BURN, *burns.REPORT_AMOUNT_EVENTS}
 
 
 def burned_by_event(record: dict[str, Any]) -> int:
-    """The base units an event (as rendered) says were burned, 0 if none."""
+    """The base units an event (as rendered) says were burned, 0 if none (a report of a burn counts here: see
+    `explorer_burns` for counting each burn once)."""
     total = 0
     for name in BURN_FIELDS:
         value = record.get(name)
@@ -496,12 +466,16 @@ def btt_explorer_jobs(
     optional("from", _number),
 )
 def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | None) -> dict[str, Any]:
-    """Burns by source (the module whose event reports it) in the `blocks` canonical blocks (default 200, at most
-    2,000) up to block `from` (default the head): the totals, and a series of `buckets` (default 20) ranges oldest
-    first, each with its burns per source, all in base units. Only events of a kind that can carry a burn are
-    decoded, found by each block's index of event kinds; at most 100,000 events are counted and 5,000 decoded per
-    call, whole blocks at a time: `from` and `to` are the blocks examined, `next` the `from` to go on with
-    (null once the range, or block 0, is done)."""
+    """Burns by source in the `blocks` canonical blocks (default 200, at most 2,000) up to block `from` (default
+    the head), each burn counted once (`explorer_burns`: the ledger events `balances.Burned` and
+    `balances.DustLost`, named by the module that reported them): `totals` per source, and a series of `buckets`
+    (default 20) ranges oldest first with their burns per source, all in base units. `genesis`: what was burned at
+    genesis, when the range reaches block 0 (else null). `burnedBefore` and `burnedAt`: `System.total_burned`
+    before block `from` and after block `to` (null where this node no longer serves that state), so that the
+    totals plus `genesis` equal `burnedAt` - `burnedBefore`. `labels` says what each source means. Only events of
+    a kind that burns or reports a burn are decoded, found by each block's index of event kinds; at most 100,000
+    events are counted and 5,000 decoded per call, whole blocks at a time: `from` and `to` are the blocks
+    examined, `next` the `from` to go on with (null once the range, or block 0, is done)."""
     db = ctx.node.chain.db
     head = ctx.node.chain.head.number
     top = head if start is None else min(start, head)
@@ -514,7 +488,7 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
         h = db.canonical_hash(n)
         view = db.block_meta_view(h, cache=False) if h is not None else None
         kinds = view.kinds() if view is not None else array("H")
-        burning = {k for k, (m, e) in enumerate(view.kind_table) if may_burn(m, e)} if view is not None else set()
+        burning = {k for k, (m, e) in enumerate(view.kind_table) if burns.is_burn_kind(m, e)} if view else set()
         positions = [j for j in range(len(kinds)) if kinds[j] in burning] if burning else []
         if lowest <= top and (items < 1 + len(kinds) or decodes < len(positions)):
             cursor = n
@@ -522,17 +496,13 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
         items -= 1 + len(kinds)
         decodes -= len(positions)
         lowest = n
-        row: dict[str, int] = {}
-        for j in positions:
-            assert view is not None
-            record = view.events(j, j + 1)[0]
-            burned = burned_by_record(record)
-            if burned:
-                source = str(record[1])
-                row[source] = row.get(source, 0) + burned
-                totals[source] = totals.get(source, 0) + burned
+        if view is None or not positions:
+            continue
+        row = burns.attribute(view.events(j, j + 1)[0] for j in positions)
         if row:
             per_block[n] = row
+            for source, amount in row.items():
+                totals[source] = totals.get(source, 0) + amount
     lowest = min(lowest, top)
     span = top - lowest + 1
     size = max(1, -(-span // buckets))
@@ -546,8 +516,42 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
         series.append({"from": first, "to": last, "bySource": {k: str(v) for k, v in sorted(bucket.items())}})
     if cursor is None and lowest > 0 and lowest > low:
         cursor = lowest - 1
-    return {"from": lowest, "to": top, "totals": {k: str(v) for k, v in sorted(totals.items())}, "series": series,
-            "next": cursor}
+    genesis = _burned_at_genesis(ctx) if lowest == 0 else None
+    return {
+        "from": lowest,
+        "to": top,
+        "totals": {k: str(v) for k, v in sorted(totals.items())},
+        "genesis": None if genesis is None else str(genesis),
+        "burnedBefore": "0" if lowest == 0 else _str_or_none(_total_burned_at(ctx, lowest - 1)),
+        "burnedAt": _str_or_none(_total_burned_at(ctx, top)),
+        "labels": dict(burns.SOURCE_LABELS),
+        "series": series,
+        "next": cursor,
+    }
+
+
+def _total_burned_at(ctx: RpcContext, number: int) -> int | None:
+    """`System.total_burned` after canonical block `number`, or None if this node does not serve that state."""
+    h = ctx.node.chain.db.canonical_hash(number)
+    if h is None:
+        return None
+    try:
+        return system.total_burned.get(state_view(ctx, h))
+    except RpcError:
+        return None
+
+
+def _burned_at_genesis(ctx: RpcContext) -> int:
+    """What genesis burned: `System.total_burned` in block 0's state, or where this node no longer serves it, the
+    milestones the chain spec burns at genesis (as `genesis.build.genesis_config` takes them)."""
+    served = _total_burned_at(ctx, 0)
+    if served is not None:
+        return served
+    return sum(b.amount for b in ctx.node.spec.milestone_burns if b.at_genesis)
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 @method("btt_explorerSupply", optional("at", p.block_hash))
@@ -686,3 +690,31 @@ def btt_explorer_events(
     if cursor is None and lowest > 0 and lowest > low:
         cursor = lowest - 1
     return {"from": lowest, "to": top, "counts": dict(sorted(counts.items())), "events": found, "next": cursor}
+
+
+@method("btt_explorerUnits")
+def btt_explorer_units(ctx: RpcContext) -> dict[str, Any]:
+    """The unit of every amount in an event or a call (`explorer_units`): `events` ("module.Event" -> field ->
+    unit), `calls` ("module.call" -> argument -> unit), `houses` (governance house -> what its weight counts) and
+    `descriptions`; units are `btt`, `credit`, `points`, `bps`, `ppm`, `votes`, `fractions:<asset id field>` and
+    `param:<parameter name field>`. Built once from the runtime's event and call definitions."""
+    return explorer_units.units()
+
+
+REFERENDA_SHOWN_MAX = 20
+"""Referenda per `btt_explorerReferenda` call (each with its live tally)."""
+
+
+@method("btt_explorerReferenda", optional("limit", _int_in("limit", 1, REFERENDA_SHOWN_MAX), 10))
+def btt_explorer_referenda(ctx: RpcContext, count: int) -> list[dict[str, Any]]:
+    """The newest referenda (at most `limit`, default 10, at most 20), each as `btt_referendum` gives it (with its
+    live tally) and `explanation`: {status, final, verdict, reason}, why it stands where it stands in words
+    (`explorer_verdicts`: the stored reason of a rejected or expired one, the verdict it would get now with why
+    for an open one, what let a passed one pass)."""
+    out = []
+    for listed in btt_referenda(ctx, None, None, count, None):
+        ref = btt_referendum(ctx, listed["id"], None)
+        if ref is not None:
+            ref["explanation"] = explorer_verdicts.explain(ref)
+            out.append(ref)
+    return out
