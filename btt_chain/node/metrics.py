@@ -6,10 +6,11 @@ Substrate's Rust client exposes them: every sample carries the chain spec's id a
 is named as the metric (`substrate_rpc_calls_started`, no `_total`). The chain's own metrics are under `btt_`.
 Served by `MetricsServer` at `/metrics` (default 127.0.0.1:9615).
 
-A scrape never costs the slot loop more than one bounded render: the gauges are read at scrape time from counters
-the node keeps anyway (O(1) each, O(peers) for sync, O(unfinalized blocks) for the leaves), the server answers
-scrapes closer together than `MIN_RENDER_INTERVAL_S` with the last rendered body, and the one figure that needs
-the disk (the database's size) is measured in a worker thread at most every `DISK_SCAN_INTERVAL_S`.
+A scrape costs the slot loop only the reading of the gauges, from counters the node keeps anyway (O(1) each,
+O(peers) for sync, O(unfinalized blocks) for the leaves): the text (thousands of lines once every RPC method has
+been called) is written in a worker thread, scrapes closer together than `MIN_RENDER_INTERVAL_S` get the last
+body, and the one figure that needs the disk (the database's size) is measured in a worker thread at most every
+`DISK_SCAN_INTERVAL_S`.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class SubstrateCounter:
     def _family(self, with_samples: bool) -> Metric:
         family = Metric(self.name, self.documentation, "counter")
         if with_samples:
-            for values, v in self._values.items():
+            for values, v in list(self._values.items()):  # a copy: a render thread may read while the loop adds
                 family.add_sample(self.name, dict(zip(self.labelnames, values, strict=True)), v)
         return family
 
@@ -298,8 +299,8 @@ class NodeMetrics:
                                    registry=r)
         self.disk_bytes = Gauge("btt_database_disk_bytes", "Bytes of the database's files on disk (measured at most "
                                 f"every {DISK_SCAN_INTERVAL_S:g} s)", registry=r)
-        self.render_seconds = Gauge("btt_metrics_render_seconds",
-                                    "Seconds the previous /metrics render held the event loop", registry=r)
+        self.render_seconds = Gauge("btt_metrics_render_seconds", "Seconds the previous /metrics render took (the "
+                                    "server writes the text in a worker thread)", registry=r)
         self.rpc_queued = Gauge("btt_rpc_queued_units", "RPC work units waiting in the lane", registry=r)
         self.rpc_units = Gauge("btt_rpc_units_run", "RPC work units run since the node started", registry=r)
         self.rpc_busy = Gauge("btt_rpc_busy_seconds", "Seconds the RPC lane spent running units", registry=r)
@@ -478,12 +479,18 @@ class NodeMetrics:
     def collect(self) -> Iterable[Metric]:
         return self.registry.collect()
 
-    def render(self) -> bytes:
+    def render_collected(self) -> bytes:
+        """The text of every metric as it stands: safe in a worker thread (it reads no node state, and the metrics
+        take their own locks or are copied), so the loop is not held for the thousands of lines every RPC method's
+        histogram makes."""
         started = time.perf_counter()
-        self.refresh()
         body = render_text(self.collect(), {"chain": self.chain_id} if self.chain_id else {})
         self.render_seconds.set(time.perf_counter() - started)
         return body
+
+    def render(self) -> bytes:
+        self.refresh()
+        return self.render_collected()
 
 
 class MetricsServer:
@@ -501,6 +508,8 @@ class MetricsServer:
         self._body = b""
         self._rendered_at: float | None = None
         self._disk_scan: asyncio.Task[None] | None = None
+        self._rendering = asyncio.Lock()
+        """Scrapes that arrive while a body is being written wait for it instead of writing another."""
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -530,17 +539,20 @@ class MetricsServer:
         await asyncio.to_thread(self.metrics.measure_disk)
 
     async def body(self) -> bytes:
-        """The body to answer a scrape with: rendered anew at most every `min_interval_s`."""
+        """The body to answer a scrape with: rendered anew at most every `min_interval_s`. Only reading the node's
+        counters runs on the event loop; the text is written in a worker thread."""
         metrics = self.metrics
         if metrics.disk_due() and (self._disk_scan is None or self._disk_scan.done()):
             self._disk_scan = asyncio.create_task(self._measure_disk(), name="metrics-disk")
             if metrics.disk_measured_at is None:
                 await asyncio.shield(self._disk_scan)  # the first scrape shows the size; later ones never wait
-        now = time.monotonic()
-        if self._rendered_at is None or now - self._rendered_at >= self.min_interval_s:
-            self._body = metrics.render()
-            self._rendered_at = now
-            self.renders += 1
+        async with self._rendering:
+            now = time.monotonic()
+            if self._rendered_at is None or now - self._rendered_at >= self.min_interval_s:
+                metrics.refresh()
+                self._body = await asyncio.to_thread(metrics.render_collected)
+                self._rendered_at = now
+                self.renders += 1
         return self._body
 
     async def _serve(self, request: web.Request) -> web.Response:
