@@ -37,6 +37,8 @@ class ClockEstimate:
     """Median over the sources of (our clock - theirs), plus the least propagation delay; None: no source."""
     sources: int
     allowance_ms: int
+    beyond: int = 0
+    """How many sources put our clock more than the allowance off in the verdict's direction (ahead/behind)."""
 
 
 class ClockWatch:
@@ -69,15 +71,15 @@ class ClockWatch:
         n = len(figures)
         mid = n // 2
         median = figures[mid] if n % 2 else (figures[mid - 1] + figures[mid]) // 2
+        ahead = sum(1 for f in figures if f > self.allowance_ms)
+        behind = sum(1 for f in figures if f < -self.allowance_ms)
         if n < MIN_SOURCES:
-            status = UNKNOWN
-        elif 2 * sum(1 for f in figures if f > self.allowance_ms) > n:
-            status = AHEAD
-        elif 2 * sum(1 for f in figures if f < -self.allowance_ms) > n:
-            status = BEHIND
-        else:
-            status = OK
-        return ClockEstimate(status, median, n, self.allowance_ms)
+            return ClockEstimate(UNKNOWN, median, n, self.allowance_ms)
+        if 2 * ahead > n:
+            return ClockEstimate(AHEAD, median, n, self.allowance_ms, ahead)
+        if 2 * behind > n:
+            return ClockEstimate(BEHIND, median, n, self.allowance_ms, behind)
+        return ClockEstimate(OK, median, n, self.allowance_ms)
 
     def check(self) -> ClockEstimate:
         """The estimate; logged when its verdict differs from the last one logged (ahead/behind as a warning)."""
@@ -87,10 +89,10 @@ class ClockWatch:
         self._reported = est.status
         if est.status in (AHEAD, BEHIND):
             log.warning(
-                "this node's clock looks %.1f s %s of its peers' (median over blocks of %d validators; allowance "
-                "%d ms): blocks from them are held until their slot by our clock, and ours reach them early or "
-                "late; check the time service (NTP)", abs(est.offset_ms or 0) / 1000, est.status, est.sources,
-                self.allowance_ms)
+                "this node's clock looks %.1f s %s its peers' (the blocks of %d of %d validators put it more than "
+                "%d ms off): blocks from them are held until their slot by our clock, and ours reach them early or "
+                "late; check the time service (NTP)", abs(est.offset_ms or 0) / 1000,
+                "ahead of" if est.status == AHEAD else "behind", est.beyond, est.sources, self.allowance_ms)
         else:
             log.info("this node's clock agrees with its peers' again (offset %d ms over %d validators)",
                      est.offset_ms or 0, est.sources)

@@ -261,3 +261,116 @@ def check_connected(final_peers: Mapping[str, int | None]) -> Check:
         return Check("every node has peers", False, (f"no peers: {', '.join(alone)}",))
     counts = sorted(p for p in final_peers.values() if p)
     return Check("every node has peers", True, (f"peers per node {counts[0]}..{counts[-1]}",))
+
+
+# clock perturbations --------------------------------------------------------------------------------------------
+
+TIMING_WORDS = ("future", "ahead of our clock", "before its slot", "clock", "too far ahead")
+"""Words in a ban's reason that say it was about time, not misbehaviour (none of this code's bans should)."""
+
+
+@dataclass(frozen=True)
+class BanEvent:
+    """A ban one node logged (`banned PEER for N s: REASON`), at run time `t_s`."""
+
+    t_s: float
+    node: str
+    """The node that banned."""
+    peer: str
+    """The node banned (its name), or its peer id when it is none of ours."""
+    reason: str
+
+
+def is_timing_reason(reason: str) -> bool:
+    lowered = reason.lower()
+    return any(word in lowered for word in TIMING_WORDS)
+
+
+def clock_windows(windows: Sequence[Window]) -> list[Window]:
+    return [w for w in windows if w.skewed]
+
+
+def check_no_ban_from_clocks(bans: Sequence[BanEvent], windows: Sequence[Window], grace_s: float) -> Check:
+    """No ban for a timing reason anywhere, and no ban by or of a clock-skewed node from its skew's start until
+    `grace_s` after it ended (it misbehaves in no other way, so any such ban is the clock's doing)."""
+    lines = []
+    bad: list[BanEvent] = []
+    for b in bans:
+        caused = [w.label for w in clock_windows(windows)
+                  if w.start_s <= b.t_s <= w.end_s + grace_s and {b.node, b.peer} & set(w.skewed)]
+        if caused or is_timing_reason(b.reason):
+            bad.append(b)
+            why = f"during {', '.join(caused)}" if caused else "for a timing reason"
+            lines.append(f"{b.t_s:.0f} s: {b.node} banned {b.peer} {why}: {b.reason}")
+    if not bad:
+        lines.append(f"{len(bans)} bans in the run, none by or of a skewed node nor for a timing reason"
+                     + (": " + "; ".join(f"{b.node} banned {b.peer}: {b.reason}" for b in bans[:5]) if bans else ""))
+    return Check("no ban caused by a clock", not bad, tuple(lines[:20]))
+
+
+def _skew_span(w: Window, join_s: float) -> tuple[float, float]:
+    """The part of a clock window the checks hold the node to: from `join_s` after its restart to the restart that
+    ends the skew."""
+    return w.start_s + join_s, w.end_s
+
+
+def check_clock_peers(samples: Sequence[Sample], windows: Sequence[Window], join_s: float) -> Check:
+    """A clock-skewed node keeps at least one peer at every sample from `join_s` after its restart until the skew
+    ends (and answers at all)."""
+    lines = []
+    ok = True
+    for w in clock_windows(windows):
+        lo, hi = _skew_span(w, join_s)
+        if lo >= hi:
+            lines.append(f"{w.label}: ends within clock_join_s ({join_s:g} s) of its restart: not held to it")
+            continue
+        for name in w.skewed:
+            seen = [s for s in samples if s.node == name and lo <= s.t_s < hi]
+            if not seen:
+                ok = False
+                lines.append(f"{w.label}: no sample of {name} between {lo:g} and {hi:g} s (window shorter than "
+                             "clock_join_s?)")
+                continue
+            alone = [s for s in seen if not s.peers]
+            if alone:
+                ok = False
+                first = alone[0]
+                lines.append(f"{w.label}: {name} had {'no answer' if first.peers is None else '0 peers'} at "
+                             f"{first.t_s:g} s ({len(alone)} of {len(seen)} samples)")
+            else:
+                peers = [s.peers for s in seen if s.peers is not None]
+                lines.append(f"{w.label}: {name} kept {min(peers)}..{max(peers)} peers over {len(seen)} samples")
+    if not lines:
+        lines.append("no clock perturbation")
+    return Check("clock-skewed nodes keep their peers", ok, tuple(lines))
+
+
+def check_clock_lag(samples: Sequence[Sample], windows: Sequence[Window], join_s: float, bound: int) -> Check:
+    """A clock-skewed node's finality lag (the best head any node reported at that moment minus its finalized
+    height) stays within `bound` blocks from `join_s` after its restart until the skew ends."""
+    heads: dict[float, int] = {}
+    for s in samples:
+        if s.head is not None:
+            heads[s.t_s] = max(heads.get(s.t_s, s.head), s.head)
+    lines = []
+    ok = True
+    for w in clock_windows(windows):
+        lo, hi = _skew_span(w, join_s)
+        if lo >= hi:
+            lines.append(f"{w.label}: ends within clock_join_s ({join_s:g} s) of its restart: not held to it")
+            continue
+        for name in w.skewed:
+            lags = [(heads[s.t_s] - s.finalized, s.t_s) for s in samples
+                    if s.node == name and lo <= s.t_s < hi and s.finalized is not None and s.t_s in heads]
+            if not lags:
+                ok = False
+                lines.append(f"{w.label}: no finalized height from {name} between {lo:g} and {hi:g} s")
+                continue
+            worst, at = max(lags)
+            if worst > bound:
+                ok = False
+            lines.append(f"{w.label}: {name}'s finality lag max {worst} blocks (at {at:g} s), p50 "
+                         f"{percentile([lag for lag, _ in lags], 50):g}; bound {bound}")
+    if not lines:
+        lines.append("no clock perturbation")
+    return Check("clock-skewed nodes' finality within the bound", ok, tuple(lines))

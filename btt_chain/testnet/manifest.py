@@ -14,6 +14,9 @@ Partitions belong to the whole network. Every problem is reported with where it 
     out_peers = 3
     [load]
     tps = 2                   # transfers per second, spread over the validators' accounts
+    [checks]
+    clock_lag_blocks = 20     # a clock-skewed node's finality lag (best head - its finalized) while skewed
+    clock_join_s = 45         # after a clock perturbation's restart: time to be up with a peer again
     [[node]]
     name = "v0"
     validator = "alice"
@@ -97,6 +100,12 @@ class Manifest:
     out_peers: int = 8
     settle_s: float = 20.0
     """Seconds after the last perturbation ends (and the load stops) before the checks."""
+    clock_lag_blocks: int = 20
+    """[checks] The most a clock-skewed node's finality may lag the best head (in blocks) while it is skewed, once
+    `clock_join_s` have passed since its restart."""
+    clock_join_s: float = 45.0
+    """[checks] Seconds a clock perturbation's node has after its (re)start to answer with a peer; from then until the
+    skew ends it must keep at least one peer at every sample."""
     source: str = ""
     extra_node_args: tuple[str, ...] = field(default=())
 
@@ -219,8 +228,8 @@ def parse_manifest(doc: dict[str, Any], source: str = "<manifest>") -> Manifest:
 
 
 def _parse(doc: dict[str, Any], source: str) -> Manifest:
-    _take(doc, "manifest", {"name", "duration_s", "slot_ms", "epoch_slots", "settle_s", "network", "load", "node",
-                            "partition"})
+    _take(doc, "manifest", {"name", "duration_s", "slot_ms", "epoch_slots", "settle_s", "network", "load", "checks",
+                            "node", "partition"})
     name = doc.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         raise ManifestError("name must be a string")
@@ -232,10 +241,14 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
     settle = float(_number(doc.get("settle_s", 20), "settle_s", 0, 3_600))
     network = doc.get("network", {})
     load = doc.get("load", {})
-    if not isinstance(network, dict) or not isinstance(load, dict):
-        raise ManifestError("[network] and [load] are tables")
+    checks = doc.get("checks", {})
+    if not isinstance(network, dict) or not isinstance(load, dict) or not isinstance(checks, dict):
+        raise ManifestError("[network], [load] and [checks] are tables")
     _take(network, "[network]", {"bootnodes", "in_peers", "out_peers"})
     _take(load, "[load]", {"tps"})
+    _take(checks, "[checks]", {"clock_lag_blocks", "clock_join_s"})
+    clock_lag = int(_number(checks.get("clock_lag_blocks", 20), "[checks].clock_lag_blocks", 1, 100_000, integer=True))
+    clock_join = float(_number(checks.get("clock_join_s", 45), "[checks].clock_join_s", 0, 3_600))
     raw_nodes = doc.get("node")
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise ManifestError("no [[node]] entries")
@@ -283,7 +296,7 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
                                     float(_number(raw["for"], f"{where}.for", 1, 3_600)),
                                     (tuple(groups[0]), tuple(groups[1]))))
     manifest = Manifest(name, duration, slot_ms, epoch_slots, nodes, tuple(partitions), tps, bootnodes, in_peers,
-                        out_peers, settle, source)
+                        out_peers, settle, clock_lag, clock_join, source)
     last_end = max([p.at_s + p.for_s for n in nodes for p in n.perturbations]
                    + [p.at_s + p.for_s for p in partitions] + [0.0])
     if last_end > duration:

@@ -5,7 +5,9 @@ Each perturbation becomes a window (label, start, end, nodes it takes out) and o
 - pause:      SIGSTOP at `at`, SIGCONT at `at + for`
 - disconnect: the node's link down at `at`, up at `at + for`
 - restart:    SIGTERM, wait for a clean exit, start again (at once)
-- clock:      restart with the clock skewed by `skew_ms` at `at`; restart with the true clock at `at + for`
+- clock:      restart with the clock skewed by `skew_ms` at `at`; restart with the true clock at `at + for`. The
+              node is not taken out: a skewed clock must cost it neither its peers nor its votes (checks.py holds
+              it to that), so its window names it as `skewed`, not `affected`.
 - partition:  `prohibit` routes between the two groups at `at`, removed at `at + for`
 """
 
@@ -40,6 +42,9 @@ class Window:
     end_s: float
     affected: tuple[str, ...]
     """Nodes out of the network (or, for a partition, the smaller side) while it lasts."""
+    skewed: tuple[str, ...] = ()
+    """clock: the node whose clock is off (it stays in the network)."""
+    skew_ms: int = 0
 
 
 def build_schedule(manifest: Manifest) -> tuple[list[Action], list[Window]]:
@@ -50,8 +55,11 @@ def build_schedule(manifest: Manifest) -> tuple[list[Action], list[Window]]:
         for p in node.perturbations:
             w = len(windows)
             end = p.at_s + p.for_s
-            windows.append(Window(f"{p.kind} {node.name}", p.at_s, end, (node.name,)))
             one = (node.name,)
+            if p.kind == "clock":
+                windows.append(Window(f"clock {node.name} {p.skew_ms:+d} ms", p.at_s, end, (), one, p.skew_ms))
+            else:
+                windows.append(Window(f"{p.kind} {node.name}", p.at_s, end, one))
             if p.kind == "kill":
                 actions += [Action(p.at_s, "kill", one, window=w), Action(end, "start", one, window=w)]
             elif p.kind == "pause":

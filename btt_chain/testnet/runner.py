@@ -16,6 +16,7 @@ import concurrent.futures
 import copy
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,8 @@ START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 20.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BTT = 10**18
+BAN_LINE = re.compile(r"^(\S+) \S+\s+\S+: banned (\S+) for \S+ s: (.*)$")
+"""A node's log line for a ban (p2p/service.py and p2p/node.py): `<ISO time> WARN  btt.p2p: banned P for N s: R`."""
 
 
 class RunInterrupted(Exception):
@@ -162,6 +166,8 @@ class TestnetRun:
         self.nodes: list[NodeProc] = []
         self.samples: list[checks.Sample] = []
         self.t0 = 0.0
+        self.t0_wall = 0.0
+        """time.time() at t0: node logs are dated by the wall clock (never skewed: the skew is the node's own)."""
         self.spec_path = self.base_dir / "chain-spec.json"
         self._reaper: subprocess.Popen[bytes] | None = None
         self._closed = False
@@ -312,6 +318,7 @@ class TestnetRun:
     def _run_schedule(self, started: float) -> RunResult:
         m = self.manifest
         self.t0 = time.monotonic()
+        self.t0_wall = time.time()
         up_after = self.t0 - started
         self.echo(f"all {len(self.nodes)} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
                   f"with {len(self.windows)} perturbations")
@@ -476,6 +483,7 @@ class TestnetRun:
         inclusions, evidence = self._scan_chain(ref)
         grace = max(15.0, 3 * m.epoch_slots * m.slot_ms / 1000)
         tx_check, tx_summary = checks.check_transfers(load.records, inclusions)
+        bans = self.ban_events()
         results = [
             checks.check_one_chain(finals, at_common),
             checks.check_finality_progress(self.samples, self.windows, grace),
@@ -483,7 +491,11 @@ class TestnetRun:
             checks.check_issuance(issuance),
             tx_check,
             checks.check_connected(final_peers),
+            checks.check_no_ban_from_clocks(bans, self.windows, grace),
         ]
+        if checks.clock_windows(self.windows):
+            results += [checks.check_clock_peers(self.samples, self.windows, m.clock_join_s),
+                        checks.check_clock_lag(self.samples, self.windows, m.clock_join_s, m.clock_lag_blocks)]
         changed = checks.bond_changes(expected, bonds)
         results.append(checks.Check("validator bonds as in genesis (information)", True,
                                     tuple(changed) or ("all intact",)))
@@ -499,6 +511,32 @@ class TestnetRun:
         passed = all(c.passed for c in results)
         return RunResult(passed, results, figures, report, None if self._tmp and passed and not self.keep
                          else self.base_dir)
+
+    def ban_events(self) -> list[checks.BanEvent]:
+        """Every ban the nodes logged, in run time, the banned peer named as the node it is (its peer id otherwise);
+        a ban logged twice (the p2p service and the trio side both log a score ban) counts once."""
+        names = {n.peer_id: n.spec.name for n in self.nodes}
+        seen: set[tuple[str, str, str, int]] = set()
+        out: list[checks.BanEvent] = []
+        for n in self.nodes:
+            try:
+                text = (n.datadir / "node.log").read_text(errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                match = BAN_LINE.match(line)
+                if match is None:
+                    continue
+                try:
+                    t = datetime.fromisoformat(match.group(1)).timestamp() - self.t0_wall
+                except ValueError:
+                    continue
+                peer = names.get(match.group(2), match.group(2))
+                key = (n.spec.name, peer, match.group(3), int(t))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(checks.BanEvent(round(t, 1), n.spec.name, peer, match.group(3)))
+        return sorted(out, key=lambda b: b.t_s)
 
     def _scan_chain(self, ref: NodeProc) -> tuple[dict[str, int], list[str]]:
         """(times each extrinsic hash is in `ref`'s chain, the equivocation evidence found in it)."""

@@ -309,7 +309,7 @@ def test_the_clock_verdict_needs_most_sources_and_takes_each_sources_least_delay
         watch.observe(b"b", delay)
     watch.observe(b"c", 40)
     est = watch.estimate()
-    assert (est.status, est.offset_ms, est.sources) == (cw.AHEAD, 720, 3)
+    assert (est.status, est.offset_ms, est.sources, est.beyond) == (cw.AHEAD, 720, 3, 2)
     watch.observe(b"d", -30)
     assert watch.estimate().status == cw.OK  # two of four: not most
     t[0] += cw.SOURCE_TTL_S + 1
@@ -332,7 +332,8 @@ def test_the_clock_verdict_is_logged_once_per_change(caplog: pytest.LogCaptureFi
         watch.observe(b"b", -700)
         watch.check()
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "0.8 s behind" in warning.getMessage() and "NTP" in warning.getMessage()
+    assert "0.8 s behind its peers' (the blocks of 2 of 2 validators" in warning.getMessage()
+    assert "NTP" in warning.getMessage()
     caplog.clear()
     for src in (b"c", b"d", b"e"):
         watch.observe(src, 30)
