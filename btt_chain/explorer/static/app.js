@@ -1,11 +1,13 @@
 // btt-chain explorer: one page, plain JavaScript, no build step. It talks JSON-RPC over one WebSocket to the
 // node named in the URL field (default: the node that served it), follows new and finalized heads by
-// subscription and redraws the open page at most once a second. Amounts are BigInt base units throughout.
+// subscription and redraws the open page at most once a second. Amounts are BigInt base units throughout, each
+// shown in its own unit as the node's btt_explorerUnits names it (BTT, asset fractions, work credit, points).
 "use strict";
 
 const state = { ws: null, url: "", nextId: 1, pending: new Map(), subs: new Map(), decimals: 18, symbol: "BTT",
   prefix: 42, head: null, headTime: null, finalized: null, route: null, refreshing: false, lastRefresh: 0,
-  queued: false, blocks: new Map(), generation: 0, events: [] };
+  queued: false, blocks: new Map(), generation: 0, events: [], chainName: null, genesis: null,
+  units: { events: {}, calls: {}, houses: {}, descriptions: {} }, tokens: new Map(), params: null };
 const LIVE_EVENTS = 15;
 
 // ---------------------------------------------------------------------------------------------- RPC
@@ -36,7 +38,10 @@ function connect(url) {
   state.subs.clear();
   state.blocks.clear();
   state.events = [];
+  state.tokens.clear();
+  state.params = null;
   state.url = url;
+  showChain(null, null);
   state.generation += 1;
   const generation = state.generation;
   setStatus("connecting to " + url);
@@ -46,8 +51,11 @@ function connect(url) {
   ws.onopen = async () => {
     setStatus("connected to " + url, "ok");
     try {
-      const props = await rpc("system_properties");
+      const [props, chainName, genesis, units] = await Promise.all([rpc("system_properties"), rpc("system_chain"),
+        rpc("chain_getBlockHash", [0]), rpc("btt_explorerUnits")]);
       state.decimals = props.tokenDecimals; state.symbol = props.tokenSymbol; state.prefix = props.ss58Format;
+      state.units = units;
+      showChain(chainName, genesis);
       await subscribe("chain_subscribeNewHeads", "chain_newHead", onNewHead);
       await subscribe("chain_subscribeFinalizedHeads", "chain_finalizedHead", onFinalized);
       await subscribe("btt_subscribeEvents", "btt_newEvents", onEvents);
@@ -76,6 +84,20 @@ function connect(url) {
     state.pending.clear();
     setTimeout(() => { if (generation === state.generation) connect(url); }, 2000);
   };
+}
+
+function showChain(name, genesis) {
+  // which chain this page follows: a wallet author checks the genesis hash before trusting any figure
+  state.chainName = name; state.genesis = genesis;
+  document.title = name ? `${name} · btt-chain explorer` : "btt-chain explorer";
+  document.getElementById("chain-name").textContent = name || "-";
+  const g = document.getElementById("genesis-hash");
+  g.textContent = genesis ? short(genesis) : "-";
+  g.title = genesis || "";
+  g.dataset.hash = genesis || "";
+  const copy = document.getElementById("genesis-copy");
+  copy.dataset.copy = genesis || "";
+  copy.hidden = !genesis;
 }
 
 function rpc(method, params) {
@@ -160,9 +182,93 @@ function esc(s) {
 }
 
 function amt(base, id) {
+  // BTT: base units formatted with the chain's decimals (system_properties), exact
   if (base === null || base === undefined) return "-";
-  return `<span class="amt"${id ? ` id="${id}"` : ""} data-base="${esc(base)}" title="${esc(base)} base units">` +
+  return `<span class="amt"${id ? ` id="${id}"` : ""} data-base="${esc(base)}" data-unit="btt" title="${esc(base)} base units">` +
     `${esc(fmtAmount(base))} ${esc(state.symbol)}</span>`;
+}
+
+function fmtWhole(v) { return BigInt(v).toLocaleString("en-US"); }
+
+function qtySpan(base, text, unit, title, id) {
+  return `<span class="qty"${id ? ` id="${id}"` : ""} data-base="${esc(base)}" data-unit="${esc(unit)}" title="${esc(title)}">${esc(text)}</span>`;
+}
+
+// Quantities that are not BTT, each in its own unit (never formatted with the token's decimals):
+function credit(v, id) {
+  if (v === null || v === undefined) return "-";
+  return qtySpan(v, fmtWhole(v) + " credit", "credit", "work credit: verified multiply-accumulates, not BTT", id);
+}
+
+function points(v, id) {
+  if (v === null || v === undefined) return "-";
+  return qtySpan(v, fmtWhole(v) + (String(v) === "1" ? " point" : " points"), "points", "incentive points, not BTT", id);
+}
+
+function votes(v) { return qtySpan(v, fmtWhole(v) + (String(v) === "1" ? " vote" : " votes"), "votes", "one vote per representative"); }
+
+function tokenAmount(base, assetId, id) {
+  // fractions of an asset's token: that token's decimals and symbol
+  if (base === null || base === undefined) return "-";
+  const t = state.tokens.get(String(assetId));
+  if (!t) return qtySpan(base, `${fmtWhole(base)} fractions of asset #${assetId}`, "fractions", `${base} base units of asset #${assetId}'s token`, id);
+  return qtySpan(base, `${fmtAmount(base, t.decimals)} ${t.symbol}`, "fractions",
+    `${base} base units of ${t.symbol} (asset #${assetId}'s token, ${t.decimals} decimals)`, id);
+}
+
+function paramValue(v, name) {
+  const unit = state.params && state.params.get(name);
+  if (unit === "btt") return amt(v);
+  if (unit === "bps") return qtySpan(v, pct(v, 10000n), "bps", `${v} bps`);
+  return qtySpan(v, fmtWhole(v), unit || "count", `${name || "parameter"}${unit ? " (" + unit + ")" : ""}`);
+}
+
+function qty(v, unit, ctx) {
+  // one amount in the unit btt_explorerUnits gives it; ctx: the event or the call's arguments, which name the asset
+  // or the parameter a unit refers to
+  if (Array.isArray(v)) return "[" + v.map((x) => qty(x, unit, ctx)).join(", ") + "]";
+  if (v === null || v === undefined || !/^\d+$/.test(String(v))) return esc(typeof v === "object" ? JSON.stringify(v) : v);
+  const [kind, field] = String(unit).split(":");
+  switch (kind) {
+    case "btt": return amt(v);
+    case "credit": return credit(v);
+    case "points": return points(v);
+    case "votes": return votes(v);
+    case "bps": return qtySpan(v, pct(v, 10000n), "bps", `${v} bps`);
+    case "ppm": return qtySpan(v, pct(v, 1000000n, 4), "ppm", `${v} parts per million`);
+    case "fractions": return tokenAmount(v, ctx && ctx[field]);
+    case "param": return paramValue(v, ctx && ctx[field]);
+    default: return esc(v);
+  }
+}
+
+function houseQty(v, house) { return qty(v, state.units.houses[house] || "btt", {}); }
+
+async function prepareUnits(events, calls) {
+  // fetch what the units of these events and call arguments refer to (each asset's token, the parameters' units)
+  // before a page draws them, so that drawing stays synchronous
+  const assets = new Set();
+  let params = false;
+  const look = (table, obj) => {
+    for (const unit of Object.values(table || {})) {
+      const [kind, ref] = unit.split(":");
+      if (kind === "fractions" && obj[ref] !== undefined && obj[ref] !== null && !state.tokens.has(String(obj[ref]))) assets.add(String(obj[ref]));
+      if (kind === "param") params = true;
+    }
+  };
+  for (const e of events || []) look(state.units.events[`${e.module}.${e.event}`], e);
+  for (const c of calls || []) if (c && c.name) look(state.units.calls[c.name], c.args || {});
+  await Promise.all([...assets].map(async (id) => {
+    const a = /^\d+$/.test(id) ? await rpc("btt_asset", [Number(id)]) : null;
+    state.tokens.set(id, a && a.token ? { symbol: a.token.symbol, decimals: a.token.decimals } : null);
+  }));
+  if (params && !state.params) state.params = new Map((await rpc("btt_params")).map((x) => [x.name, x.unit]));
+}
+
+function callArgs(call) {
+  // a call's arguments, each amount in its unit
+  const units = state.units.calls[call.name] || {};
+  return Object.entries(call.args || {}).map(([k, v]) => [k, units[k] ? qty(v, units[k], call.args) : fieldValue(v)]);
 }
 
 function short(s) { s = String(s); return s.length > 16 ? s.slice(0, 8) + "…" + s.slice(-6) : s; }
@@ -220,15 +326,27 @@ function outcome(x) {
 function table(headers, rows, id) {
   const head = headers.map((h) => `<th${h.startsWith("#") ? ' class="num"' : ""}>${esc(h.replace(/^#/, ""))}</th>`).join("");
   const body = rows.length ? rows.join("") : `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`;
-  return `<table${id ? ` id="${id}"` : ""}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // a wide table scrolls inside its own box, never the page (a phone is 390 px wide)
+  return `<div class="table-wrap"><table${id ? ` id="${id}"` : ""}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function card(k, v, id) { return `<div class="card"><div class="k">${esc(k)}</div><div class="v"${id ? ` id="${id}"` : ""}>${v}</div></div>`; }
 
 function eventText(e) {
+  // each field in its unit (btt_explorerUnits); call prepareUnits(events) first so asset tokens are known
+  const units = state.units.events[`${e.module}.${e.event}`] || {};
   const fields = Object.entries(e).filter(([k]) => !["phase", "module", "event", "block"].includes(k))
-    .map(([k, v]) => `${esc(k)}=${typeof v === "string" && /^\d{6,}$/.test(v) && /amount|fee|burn|price|paid|pay|to_|deposit|reward|slash|valu|portion|refund|total|emitted/.test(k) ? amt(v) : esc(typeof v === "object" ? JSON.stringify(v) : v)}`);
-  return `<b>${esc(e.module)}.${esc(e.event)}</b> <span class="mono">${fields.join(" ")}</span>`;
+    .map(([k, v]) => `<span class="field" data-field="${esc(k)}">${esc(k)}=${units[k] ? qty(v, units[k], e) : fieldValue(v)}</span>`);
+  return `<span class="event"><b>${esc(e.module)}.${esc(e.event)}</b> ${fields.join(" ")}</span>`;
+}
+
+function fieldValue(v) {
+  // an account as a link, a 32-byte hash shortened (the whole in its title and copy button), the rest as written
+  if (typeof v === "string" && /^[1-9A-HJ-NP-Za-km-z]{46,50}$/.test(v)) return addr(v);
+  if (typeof v === "string" && /^0x[0-9a-f]{64}$/.test(v)) {
+    return `<span class="addr"><span class="hash" title="${esc(v)}">${esc(short(v))}</span><button class="copy" data-copy="${esc(v)}" title="copy">copy</button></span>`;
+  }
+  return `<span class="mono">${esc(typeof v === "object" ? JSON.stringify(v) : v)}</span>`;
 }
 
 // ------------------------------------------------------------------------------------------- charts
@@ -337,6 +455,7 @@ PAGES.chain = {
     const withXts = blocks.filter((b) => b.extrinsics > 0).slice(0, 5);
     const details = await Promise.all(withXts.map((b) => blockDetail(b.hash)));
     const xts = details.filter(Boolean).flatMap((b) => b.extrinsicList).slice(0, 12);
+    await prepareUnits(state.events);
     const rows = blocks.map((b) => `<tr data-number="${b.number}"><td class="num"><a href="#/block/${b.number}">${fmtInt(b.number)}</a></td>` +
       `<td>${hashLink("block", b.hash)}</td><td>${addr(b.author)}</td><td class="num">${b.extrinsics}</td>` +
       `<td class="num">${b.events ?? "-"}</td><td class="num">${fmtInt(b.size)} B</td><td>${time(b.timestamp)}</td>` +
@@ -353,7 +472,7 @@ PAGES.chain = {
       `${page.next !== null ? `<a href="#/chain/${page.next}">older</a>` : ""}</div>` +
       `<h2>Live events <span class="muted">(by subscription, newest first)</span></h2>` +
       table(["block", "phase", "event"], state.events.map((e) => `<tr><td><a href="#/block/${e.block}">${fmtInt(e.block)}</a></td>` +
-        `<td>${esc(e.phase)}</td><td>${eventText(e)}</td></tr>`), "live-events");
+        `<td>${esc(e.phase)}</td><td class="events">${eventText(e)}</td></tr>`), "live-events");
   },
 };
 
@@ -364,6 +483,7 @@ PAGES.block = {
     const offset = /^\d+$/.test(args[1] || "") ? Number(args[1]) : 0;
     const b = await blockDetail(ref, offset);
     if (!b) return `<h1>Block</h1><div class="error">no block ${esc(args[0])} on this node</div>`;
+    await prepareUnits(b.extrinsicList.flatMap((x) => x.events).concat(b.blockEvents));
     const shown = b.extrinsicList.length;
     const first = shown ? b.extrinsicList[0].index : offset;
     const xtPager = `<div class="pager" id="extrinsic-pager"><span class="muted">extrinsics ${shown ? fmtInt(first + 1) : 0}` +
@@ -372,8 +492,8 @@ PAGES.block = {
       `${b.nextOffset !== null ? `<a id="extrinsics-more" href="#/block/${b.number}/${b.nextOffset}">next page</a>` : ""}</div>`;
     const xrows = b.extrinsicList.map((x) => `<tr><td class="num">${x.index}</td><td>${hashLink("extrinsic", x.hash)}</td>` +
       `<td class="mono">${esc(x.call.name || "?")}</td><td>${addr(x.signer)}</td><td class="num">${amt(x.fee)}</td><td>${outcome(x)}</td>` +
-      `<td>${x.events.map(eventText).join("<br>")}${x.eventCount > x.events.length ? `<br><span class="muted">and ${fmtInt(x.eventCount - x.events.length)} more</span>` : ""}</td></tr>`);
-    const erows = b.blockEvents.map((e) => `<tr><td>${esc(e.phase)}</td><td>${eventText(e)}</td></tr>`);
+      `<td class="events">${x.events.map(eventText).join("<br>")}${x.eventCount > x.events.length ? `<br><span class="muted">and ${fmtInt(x.eventCount - x.events.length)} more</span>` : ""}</td></tr>`);
+    const erows = b.blockEvents.map((e) => `<tr><td>${esc(e.phase)}</td><td class="events">${eventText(e)}</td></tr>`);
     const moreEvents = b.blockEventCount > b.blockEvents.length ? ` <span class="muted">(the first ${fmtInt(b.blockEvents.length)} of ${fmtInt(b.blockEventCount)})</span>` : "";
     return `<h1>Block ${fmtInt(b.number)}</h1><div class="cards">` +
       card("hash", `<span class="hash">${esc(b.hash)}</span>`) + card("parent", hashLink("block", b.parentHash)) +
@@ -392,15 +512,16 @@ PAGES.extrinsic = {
     const x = await rpc("btt_explorerExtrinsic", [args[0]]);
     if (!x) return `<h1>Extrinsic</h1><div class="error">no extrinsic ${esc(args[0])} on this node</div>`;
     if (x.status === "pending") { PAGES.extrinsic.live = true; return `<h1>Extrinsic</h1><p>pending in the pool: <span class="hash">${esc(x.hash)}</span></p>`; }
-    const argRows = Object.entries(x.call.args || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="mono">${esc(typeof v === "object" ? JSON.stringify(v) : v)}</td></tr>`);
+    await prepareUnits(x.events, [x.call]);
+    const argRows = callArgs(x.call).map(([k, html]) => `<tr data-arg="${esc(k)}"><td>${esc(k)}</td><td class="arg">${html}</td></tr>`);
     return `<h1>Extrinsic ${esc(short(x.hash))}</h1><div class="cards">` +
       card("hash", `<span class="hash">${esc(x.hash)}</span>`) + card("block", `<a href="#/block/${x.blockNumber}">${fmtInt(x.blockNumber)}</a> #${x.index}`) +
       card("call", `<span class="mono" id="xt-call">${esc(x.call.name || "?")}</span>`) + card("signer", addr(x.signer)) +
       card("nonce", x.nonce) + card("fee", amt(x.fee, "xt-fee")) + card("tip", amt(x.tip)) + card("outcome", outcome(x)) +
       card("time", time(x.timestamp)) + card("era", x.era ? `born ${x.era.birth}, ${x.era.period} blocks` : "immortal") +
-      `</div><h2>Arguments</h2>` + table(["name", "value"], argRows) +
+      `</div><h2>Arguments</h2>` + table(["name", "value"], argRows, "xt-args") +
       `<h2>Events${x.eventCount > x.events.length ? ` <span class="muted">(the first ${fmtInt(x.events.length)} of ${fmtInt(x.eventCount)})</span>` : ""}</h2>` +
-      table(["event"], x.events.map((e) => `<tr><td>${eventText(e)}</td></tr>`));
+      table(["event"], x.events.map((e) => `<tr><td class="events">${eventText(e)}</td></tr>`), "xt-events");
   },
 };
 
@@ -409,12 +530,12 @@ PAGES.account = {
   interval: 2000,
   async render(args) {
     const who = args[0];
-    const form = `<form id="account-form" class="pager"><input id="account-input" size="52" placeholder="address" value="${esc(who || "")}">` +
+    const form = `<form id="account-form" class="pager"><input id="account-input" class="wide" placeholder="address" value="${esc(who || "")}">` +
       `<button type="submit">show</button></form>`;
     if (!who) return `<h1>Account</h1>${form}<p class="muted">Enter an address, or pick one from a block.</p>`;
-    const [acct, locks, vest, stakes, bonds, xts] = await Promise.all([
+    const [acct, locks, vest, stakes, bonds, xts, pts] = await Promise.all([
       rpc("btt_account", [who]), rpc("btt_explorerLocks", [who]), rpc("btt_vesting", [who]), rpc("btt_stakes", [who]),
-      rpc("btt_bonds", [who]), rpc("btt_explorerAccountExtrinsics", [who, 500, 20]),
+      rpc("btt_bonds", [who]), rpc("btt_explorerAccountExtrinsics", [who, 500, 20]), rpc("btt_points", [who]),
     ]);
     const lockRows = locks.locks.map((l) => `<tr><td>${esc(l.source)}</td><td class="num">${amt(l.amount)}</td></tr>`);
     const reservedRows = [];
@@ -442,10 +563,11 @@ PAGES.account = {
           `<tr><td class="num">${amt(s.total)}</td><td>${time(s.start)}</td><td>${time(s.cliff)}</td><td>${time(s.end)}</td>` +
           `<td>${esc(s.kind)}</td><td class="num">${amt(s.unlocked)}</td><td class="num">${amt(s.locked)}</td></tr>`));
     }
-    return `<h1>Account</h1>${form}<p class="mono" id="account-address">${addr(acct.address)} ${esc(acct.address)}</p><div class="cards">` +
+    return `<h1>Account</h1>${form}<p class="mono full-hash" id="account-address">${addr(acct.address)} ${esc(acct.address)}</p><div class="cards">` +
       card("free", amt(acct.free, "acct-free")) + card("reserved", amt(acct.reserved, "acct-reserved")) +
       card("frozen", amt(acct.frozen, "acct-frozen")) + card("spendable", amt(acct.spendable, "acct-spendable")) +
-      card("nonce", `<span id="acct-nonce">${acct.nonce}</span>`) + card("staked", amt(stakes.stakedTotal)) + `</div>` +
+      card("nonce", `<span id="acct-nonce">${acct.nonce}</span>`) + card("staked", amt(stakes.stakedTotal)) +
+      card("incentive points", `${points(pts.points, "acct-points")} <span class="muted">(worth ${amt(pts.value)})</span>`) + `</div>` +
       `<div class="two"><div><h2>Locks (frozen is the largest)</h2>` + table(["source", "#amount"], lockRows, "locks") +
       `</div><div><h2>Reserved</h2>` + table(["for", "#amount"], reservedRows) + `</div></div>` +
       `<h2>Vesting</h2>${vestHtml}<h2>Stakes</h2>` + table(["id", "tier", "#amount", "#accrued yield", "unlocks", ""], stakeRows, "stakes") +
@@ -473,17 +595,18 @@ PAGES.validators = {
       const total = BigInt(e.totalWeight);
       const rows = e.validators.map((v) => `<tr><td>${addr(v.account)}</td><td class="num">${amt(v.bond)}</td>` +
         `<td class="num">${ratioPct(v.stakeShare)}</td><td class="num">${ratioPct(v.workShare)}</td>` +
-        `<td class="num">${pct(BigInt(v.weight), total)}</td><td class="num">${ratioPct(v.leaderShare)}</td><td class="num">${amt(v.credit)}</td></tr>`);
+        `<td class="num">${pct(BigInt(v.weight), total)}</td><td class="num">${ratioPct(v.leaderShare)}</td><td class="num">${credit(v.credit)}</td></tr>`);
       return table(["validator", "#bond", "#stake share", "#work share", "#weight", "#leader share", "#credit"], rows, `power-${e.epoch}`) +
         barChart(e.validators.map((v) => ({ label: short(v.account), values: [ratioNumber(v.stakeShare), ratioNumber(v.workShare), ratioNumber(v.leaderShare)] })),
           ["stake share", "work share", "leader share (weight)"], { title: "power table", max: 1 });
     };
     const leaders = pt.nextLeaders.map((l) => `<tr><td class="num">${l.slot}</td><td class="num">${l.epoch}</td><td>${addr(l.account)}</td></tr>`);
-    const slashes = ev.events.filter((e) => /Slash|Removed/.test(e.event)).map((e) => `<tr><td><a href="#/block/${e.block}">${fmtInt(e.block)}</a></td><td>${eventText(e)}</td></tr>`);
+    await prepareUnits(ev.events);
+    const slashes = ev.events.filter((e) => /Slash|Removed/.test(e.event)).map((e) => `<tr><td><a href="#/block/${e.block}">${fmtInt(e.block)}</a></td><td class="events">${eventText(e)}</td></tr>`);
     return `<h1>Validators</h1><div class="cards">` + card("epoch", fmtInt(pt.epoch)) + card("slots per epoch", fmtInt(pt.epochSlots)) +
       card("finality lag", fmtInt(blocks.head - blocks.finalized) + " blocks", "finality-lag") + card("validators", pt.current.validators.length) + `</div>` +
       `<p class="muted">weight = 1/2 stake share + 1/2 min(work share, stake share); a validator leads slots in proportion to its weight.</p>` +
-      `<div class="two"><div><h2>Epoch ${pt.current.epoch} (current)</h2>${epochTable(pt.current)}</div>` +
+      `<div class="two wide"><div><h2>Epoch ${pt.current.epoch} (current)</h2>${epochTable(pt.current)}</div>` +
       `<div><h2>Epoch ${pt.following.epoch} (next)</h2>${epochTable(pt.following)}</div></div>` +
       `<h2>Next leaders</h2>` + table(["#slot", "#epoch", "leader"], leaders, "leaders") +
       `<h2>Evidence and slashes <span class="muted">(last 2,000 blocks)</span></h2>` + table(["block", "event"], slashes, "slashes");
@@ -518,7 +641,7 @@ PAGES.compute = {
       `<br>foundation ${amt(j.split.foundation)}<br>reserve ${amt(j.split.operationalReserve)}</td></tr>`);
     const provRows = providers.map((p) => `<tr><td>${addr(p.account)}</td><td class="num">${amt(p.bond)}</td><td>${p.registered ? "yes" : "left"}</td>` +
       `<td class="num">${p.active}/${p.capacity}</td><td class="num">${p.stats.assigned}</td><td class="num">${p.stats.completed}</td>` +
-      `<td class="num">${p.stats.frauds}</td><td class="num">${ratioPct(p.onTimeRatio)}</td><td class="num">${amt(p.credit.recent)}</td><td class="num">${amt(p.credit.pending)}</td></tr>`);
+      `<td class="num">${p.stats.frauds}</td><td class="num">${ratioPct(p.onTimeRatio)}</td><td class="num">${credit(p.credit.recent)}</td><td class="num">${credit(p.credit.pending)}</td></tr>`);
     // the pool's schedule: cumulative emission per epoch over its periods, with what was emitted so far
     const sched = [[0, 0]];
     let cum = 0n;
@@ -577,7 +700,17 @@ PAGES.supply = {
       `<td class="num">${amt(r.released)}</td><td class="num">${amt(r.locked)}</td>` +
       `<td><div class="bar-cell"><span style="width:${BigInt(r.amount) ? Number((BigInt(r.released) * 100n) / BigInt(r.amount)) : 0}%"></span></div></td></tr>`);
     const sources = Object.keys(burns.totals);
-    const burnRows = sources.map((k) => `<tr><td>${esc(k)}</td><td class="num">${amt(burns.totals[k])}</td></tr>`);
+    // every burn once: the node counts the ledger's burn events, each under the module that reported it; the rows
+    // add up to what System.total_burned grew by over the same blocks (and to the total once block 0 is in range)
+    const rowData = (burns.genesis !== null ? [["genesis", burns.genesis]] : []).concat(sources.map((k) => [k, burns.totals[k]]));
+    const burnSum = rowData.reduce((a, [, v]) => a + BigInt(v), 0n);
+    const grew = burns.burnedAt !== null && burns.burnedBefore !== null ? BigInt(burns.burnedAt) - BigInt(burns.burnedBefore) : null;
+    const burnRows = rowData.map(([k, v]) => `<tr data-source="${esc(k)}"><td>${esc(k)}<br><span class="muted">${esc(burns.labels[k] || "")}</span></td>` +
+      `<td class="num">${amt(v)}</td></tr>`);
+    burnRows.push(`<tr class="sum"><td><b>all sources</b></td><td class="num"><b>${amt(burnSum.toString(), "burns-sum")}</b></td></tr>`);
+    burnRows.push(`<tr><td>the chain's total burned ${burns.from === 0 ? "(all time, to block " + fmtInt(burns.to) + ")" : "grew by, blocks " + fmtInt(burns.from) + " to " + fmtInt(burns.to)}` +
+      `${grew !== null && grew !== burnSum ? ' <span class="bad">(differs from the sum of the rows)</span>' : ""}</td>` +
+      `<td class="num">${grew === null ? '<span class="muted">state no longer served</span>' : amt(grew.toString(), "burns-chain")}</td></tr>`);
     const cumul = {};
     const burnSeries = sources.map((k) => ({ name: k, points: burns.series.map((b) => { cumul[k] = (cumul[k] || 0n) + BigInt(b.bySource[k] || "0"); return [b.to, Number(cumul[k]) / 10 ** state.decimals]; }) }));
     const yearMs = s.yearSeconds * 1000;
@@ -589,7 +722,7 @@ PAGES.supply = {
     return `<h1>Supply</h1><div class="cards">` + card("total issuance", amt(s.totalIssuance, "total-issuance")) +
       card("burned (all time)", amt(s.totalBurned, "total-burned")) + card("genesis supply", amt(s.genesisSupply)) +
       card("released now", amt(releasedNow.toString())) + `</div>` +
-      `<h2>Burns by source <span class="muted">(blocks ${fmtInt(burns.from)} to ${fmtInt(burns.to)})</span></h2><div class="two"><div>` +
+      `<h2>Burns by source <span class="muted">(blocks ${fmtInt(burns.from)} to ${fmtInt(burns.to)}, each burn counted once)</span></h2><div class="two"><div>` +
       table(["source", "#burned"], burnRows, "burns") + `</div><div>` +
       lineChart(burnSeries.length ? burnSeries : [{ name: "no burns in range", points: [[burns.from, 0], [burns.to, 0]] }],
         { title: "cumulative burns", xFmt: (v) => "#" + Math.round(v), yFmt: (v) => v.toFixed(v < 10 ? 2 : 0) }) + `</div></div>` +
@@ -606,37 +739,43 @@ PAGES.governance = {
   live: true,
   interval: 2000,
   async render() {
-    const refs = await rpc("btt_referenda");
-    const details = await Promise.all(refs.slice(0, 20).map((r) => rpc("btt_referendum", [r.id])));
+    // btt_explorerReferenda: each referendum with its live tally and, in words, why it stands where it stands
+    const refs = await rpc("btt_explorerReferenda", [20]);
+    await prepareUnits([], refs.map((r) => r.call));
     const now = state.headTime || Date.now();
     let weights = null;
-    const cards = details.filter(Boolean).map((r) => {
-      const t = r.liveTally;
+    const cards = refs.map((r) => {
+      const t = r.liveTally, x = r.explanation;
       if (t && !weights) weights = t.houses;
-      const houses = t ? Object.entries(t.houses).map(([h, v]) => `<tr data-house="${esc(h)}"><td>${esc(h)}</td><td class="num house-aye">${amt(v.aye)}</td>` +
-        `<td class="num house-nay">${amt(v.nay)}</td><td class="num">${esc(v.weightThisYear)}</td><td class="num">${esc(v.weight)}</td>` +
-        `<td class="num">${v.ayeShare === null ? "-" : esc(v.ayeShare)}</td>` +
+      const houses = t ? Object.entries(t.houses).map(([h, v]) => `<tr data-house="${esc(h)}"><td>${esc(h)}</td><td class="num house-aye">${houseQty(v.aye, h)}</td>` +
+        `<td class="num house-nay">${houseQty(v.nay, h)}</td><td class="num">${ratioPct(v.weightThisYear)}</td><td class="num">${ratioPct(v.weight)}</td>` +
+        `<td class="num">${v.ayeShare === null ? "-" : ratioPct(v.ayeShare)}</td>` +
         `<td class="num house-turnout">${(v.turnoutPpm / 10000).toFixed(2)}%</td>` +
         `<td class="house-in-favour">${v.inFavour ? '<span class="ok">yes</span>' : v.empty ? "-" : v.meetsTurnoutFloor ? "no" : '<span class="bad">below floor</span>'}</td></tr>`) : [];
       const left = r.status === "voting" ? duration(r.votingEndsMs - now) + " left" : esc(r.status);
-      return `<div class="card referendum" data-referendum="${r.id}"><h2>Referendum ${r.id}: <span class="mono">${esc(r.call.name || "?")}</span> ` +
-        `<span class="muted">(${esc(r.track)}, ${esc(r.status)})</span></h2>` +
+      const good = ["passed", "enacted"].includes(x.verdict), bad = ["rejected", "expired", "failed"].includes(x.verdict);
+      const args = callArgs(r.call).map(([k, html]) => `<span class="field">${esc(k)}=${html}</span>`).join(" ");
+      return `<div class="card referendum" data-referendum="${r.id}" data-verdict="${esc(x.verdict)}" data-final="${x.final}">` +
+        `<h2>Referendum ${r.id}: <span class="mono">${esc(r.call.name || "?")}</span> <span class="muted">(${esc(r.track)}, ${esc(r.status)})</span></h2>` +
+        `<p class="verdict-line">${x.final ? "verdict" : "verdict now"}: <b class="verdict ${good ? "ok" : bad ? "bad" : ""}">${esc(x.verdict)}</b>` +
+        ` &mdash; <span class="verdict-reason">${esc(x.reason)}</span></p>` +
+        `<p class="call-args">${args || '<span class="muted">no arguments</span>'}</p>` +
         `<p>proposer ${addr(r.proposer)}, deposit ${amt(r.deposit)}, voting ends ${time(r.votingEndsMs)} (<b class="time-left">${left}</b>)</p>` +
         (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share", "#turnout", "in favour"], houses) +
-          `<p>combined aye share <b>${esc(t.ayeShare)}</b>; threshold ${t.threshold.rule} ${(t.threshold.thresholdBps / 100).toFixed(2)}%; ` +
+          `<p>combined aye share <b>${ratioPct(t.ayeShare)}</b>; threshold ${t.threshold.rule} ${(t.threshold.thresholdBps / 100).toFixed(2)}%; ` +
           `houses in favour <span class="houses-in-favour">${t.housesInFavour.count} of ${t.housesInFavour.needed} needed</span> ` +
           `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%); ` +
-          `quorum ${t.quorum.met ? '<span class="ok">met</span>' : '<span class="bad">not met</span>'} (turnout ${amt(t.quorum.turnout)} of ${amt(t.quorum.required)} required); ` +
-          `verdict now: <b class="verdict">${esc(t.verdict || r.status)}</b>` +
-          `${t.verdictReason || r.reason ? ` <span class="muted verdict-reason">(${esc(t.verdictReason || r.reason)})</span>` : ""}</p>` : "") + `</div>`;
+          `quorum ${t.quorum.met ? '<span class="ok">met</span>' : '<span class="bad">not met</span>'} (turnout ${amt(t.quorum.turnout)} of ${amt(t.quorum.required)} required)</p>` : "") + `</div>`;
     });
     let weightCards = "";
-    if (weights) weightCards = Object.entries(weights).map(([h, v]) => card(h, esc(v.weightThisYear))).join("");
+    if (weights) weightCards = Object.entries(weights).map(([h, v]) => card(h, ratioPct(v.weightThisYear))).join("");
     else {
       const params = await rpc("btt_params");
       weightCards = params.filter((p) => p.name.startsWith("governance.house_bps.")).map((p) => card(p.name.slice(21), (p.value / 100).toFixed(2) + "%")).join("");
     }
+    const unitNote = Object.entries(state.units.houses).map(([h, u]) => `${esc(h)} in ${esc(u === "btt" ? state.symbol : u)}`).join(", ");
     return `<h1>Governance</h1><h2>House weights this year</h2><div class="cards">${weightCards}</div>` +
+      `<p class="muted">Each house counts its own weight: ${unitNote}. A referendum passes with the quorum, enough houses in favour at or above their turnout floor, and the aye share above the threshold.</p>` +
       `<h2>Referenda</h2><div id="referenda">${cards.join("") || '<p class="muted">no referenda yet</p>'}</div>`;
   },
 };
@@ -648,10 +787,11 @@ PAGES.assets = {
     const who = args[0] || "";
     const assets = await rpc("btt_assets");
     const details = await Promise.all(assets.slice(0, 20).map((a) => rpc("btt_asset", [a.id])));
+    for (const a of assets) if (a.token) state.tokens.set(String(a.id), { symbol: a.token.symbol, decimals: a.token.decimals });
     const assetRows = assets.map((a) => `<tr><td class="num">${a.id}</td><td>${esc(a.class)}</td><td>${addr(a.owner)}</td><td>${esc(a.status)}${a.frozen ? " (frozen)" : ""}</td>` +
-      `<td class="num">${amt(a.valuation)}</td><td>${a.token ? `${esc(a.token.symbol)} (${esc(fmtAmount(a.token.supply, a.token.decimals))})` : "-"}</td></tr>`);
+      `<td class="num">${amt(a.valuation)}</td><td>${a.token ? `${tokenAmount(a.token.supply, a.id)} minted` : "-"}</td></tr>`);
     const offers = details.filter(Boolean).flatMap((a) => (a.offers || []).map((o) => `<tr><td class="num">${o.id}</td><td class="num">${a.id}</td>` +
-      `<td>${addr(o.seller)}</td><td class="num">${esc(BigInt(o.amount).toLocaleString("en-US"))}</td><td class="num">${amt(o.price)}</td><td class="num">${amt(o.tradeFee.fee)}</td></tr>`));
+      `<td>${addr(o.seller)}</td><td class="num">${tokenAmount(o.amount, a.id)}</td><td class="num">${amt(o.price)}</td><td class="num">${amt(o.tradeFee.fee)}</td></tr>`));
     let invoices = `<p class="muted">enter an account to list its invoices</p>`;
     if (who) {
       const inv = await rpc("btt_invoices", [who]);
@@ -659,10 +799,11 @@ PAGES.assets = {
         `<td>${addr(i.payee)}</td><td class="num">${amt(i.amount)}</td><td>${esc(i.status)}</td><td>${time(i.dueMs)}</td></tr>`), "invoices");
     }
     const ev = await rpc("btt_explorerEvents", [["assets", "payments"], 2000, 30]);
+    await prepareUnits(ev.events);
     return `<h1>Assets and payments</h1><h2>Registered assets</h2>` + table(["#id", "class", "owner", "status", "#valuation", "token"], assetRows, "assets") +
       `<h2>Open offers</h2>` + table(["#offer", "#asset", "seller", "#fractions", "#price", "#trade fee"], offers, "offers") +
-      `<h2>Invoices</h2><form id="invoice-form" class="pager"><input id="invoice-account" size="52" placeholder="address" value="${esc(who)}"><button type="submit">show</button></form>${invoices}` +
-      `<h2>Recent asset and payment events</h2>` + table(["block", "event"], ev.events.map((e) => `<tr><td><a href="#/block/${e.block}">${fmtInt(e.block)}</a></td><td>${eventText(e)}</td></tr>`), "asset-events");
+      `<h2>Invoices</h2><form id="invoice-form" class="pager"><input id="invoice-account" class="wide" placeholder="address" value="${esc(who)}"><button type="submit">show</button></form>${invoices}` +
+      `<h2>Recent asset and payment events</h2>` + table(["block", "event"], ev.events.map((e) => `<tr><td><a href="#/block/${e.block}">${fmtInt(e.block)}</a></td><td class="events">${eventText(e)}</td></tr>`), "asset-events");
   },
 };
 
