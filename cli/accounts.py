@@ -50,7 +50,10 @@ def is_key_file(text: str) -> bool:
 
 
 def missing_key_file(text: str) -> ConfigError:
-    """The error for a key file path that does not exist (with what `/soft` would mean as a secret URI)."""
+    """The error for a key file path that does not exist (with what `/soft` would mean as a secret URI), or that
+    names a directory."""
+    if text and Path(text).is_dir():
+        return ConfigError(f"{text} is a directory, not a key file")
     hint = ""
     # `/soft` or `/Alice/soft`, not `/home/me/k.json`: its first directory does not exist either
     if text.startswith("/") and not text.startswith("//") and not Path("/" + text[1:].split("/")[0]).exists():
@@ -84,9 +87,11 @@ def resolve_signer(text: str, chain_type: str) -> Keypair:
     uri = secret_uri(text)
     if uri is not None:
         return _keypair_from_uri(text, uri, chain_type)
-    if Path(text).exists():
+    if not text:
+        raise ConfigError("an empty value is not a key: give a dev name, a secret URI or a key file")
+    if Path(text).exists() and not Path(text).is_dir():  # not a regular file: a pipe such as <(...)
         return open_keyfile(Path(text))
-    if looks_like_path(text):
+    if looks_like_path(text) or Path(text).is_dir():
         raise missing_key_file(text)
     if text.startswith("0x"):
         raise ConfigError(f"{text!r} is an account id, not a key: a signer needs a dev name, a secret URI or a key "
@@ -114,7 +119,7 @@ def resolve_account(text: str, chain_type: str, ss58_prefix: int | None) -> byte
     try:
         return decode_address(text, ss58_prefix)
     except ConfigError as exc:
-        if looks_like_path(text):
+        if looks_like_path(text) or (text and Path(text).is_dir()):
             raise missing_key_file(text) from None
         if chain_type in DEV_CHAIN_TYPES and text.isalpha() and len(text) <= 16:
             close = difflib.get_close_matches(text.lower(), DEV_NAMES, n=1)

@@ -87,7 +87,7 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
         length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
         generation = hash_chain_generation or 0
         if secret_uri(what) is None and not Path(what).is_file():
-            if looks_like_path(what):
+            if looks_like_path(what) or Path(what).is_dir():
                 raise missing_key_file(what)
             raise ConfigError(
                 f"--hash-chain needs the key's secret: {what!r} is neither a dev name "

@@ -45,6 +45,11 @@ DOWN = f"http://127.0.0.1:{free_port()}"
         (["genesis", "inspect", "missing.json"], "chain spec file not found"),
         (["genesis", "build", "dev", "--output", "/tmp/x.json", "--genesis-time", "soon"], "--genesis-time"),
         (["frobnicate"], "No such command"),
+        (["tranfer", "--to", "bob"], "Did you mean 'transfer'?"),
+        (["query", "acount", "bob"], "Did you mean 'account'?"),
+        (["key", "inspect", "//Alice/soft"], "ed25519 cannot derive soft junction '/soft'; use '//soft'"),
+        (["key", "inspect", "./no-such-key.json"], "key file ./no-such-key.json does not exist"),
+        (["key", "inspect", "//Alice//"], "empty derivation junction"),
     ],
 )
 def test_bad_arguments_give_one_clear_line(capsys, argv, fragment):

@@ -136,3 +136,16 @@ def test_a_subcommand_like_nothing_gets_no_guess(capsys):
     assert "Did you mean" not in err
     code, out, _ = run(capsys, "query", "--help")  # options still reach the group
     assert code == 0 and "account" in out
+
+
+def test_a_directory_or_nothing_is_not_a_key(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keys").mkdir()
+    for what in ("keys", str(tmp_path), "."):
+        with pytest.raises(ConfigError, match="is a directory, not a key file"):
+            resolve_signer(what, "Development")
+        code, _, err = run(capsys, "key", "inspect", what)
+        assert_one_error_line(code, err, "is a directory, not a key file")
+    with pytest.raises(ConfigError, match="an empty value is not a key"):
+        resolve_signer("", "Development")
+    assert [p.name for p in tmp_path.iterdir()] == ["keys"] and list((tmp_path / "keys").iterdir()) == []

@@ -89,3 +89,12 @@ def test_a_short_password_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="at least 8"):
         save_keyfile(tmp_path / "k.json", Keypair.generate(), 42, b"short")
     assert not Path(tmp_path / "k.json").exists()
+
+
+def test_a_key_file_that_does_not_exist_says_so(tmp_path):
+    missing = tmp_path / "nope.json"
+    with pytest.raises(ConfigError, match=f"key file {missing} does not exist"):
+        load_keyfile(missing, lambda: PASSWORD.encode())
+    with pytest.raises(ConfigError, match="does not exist"):
+        keyfile_public(missing)
+    assert not missing.exists()

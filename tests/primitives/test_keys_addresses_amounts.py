@@ -95,7 +95,7 @@ def test_keyfile_round_trip_and_errors(tmp_path):
     wrong.chmod(0o600)
     with pytest.raises(ConfigError, match="does not match"):
         load_keyfile(wrong, None)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="does not exist"):
         load_keyfile(tmp_path / "missing.json", None)
 
 
