@@ -64,6 +64,9 @@ EVENT_SCAN_ITEMS = 100_000
 their kind (module, name) in each block's index without decoding them."""
 BURN_DECODES_MAX = 5_000
 """Events that can carry a burn `btt_explorerBurns` decodes per call."""
+BURNED_STATE_BACK = 256
+"""How far below the head `btt_explorerBurns` reads `System.total_burned` of an older state (the default
+`--state-pruning` window: what any `at` parameter may already cost)."""
 JOBS_DEFAULT = 25
 JOBS_MAX = 50
 """Jobs per page."""
@@ -472,7 +475,8 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
     (default 20) ranges oldest first with their burns per source, all in base units. `genesis`: what was burned at
     genesis, when the range reaches block 0 (else null). `burnedBefore` and `burnedAt`: `System.total_burned`
     before block `from` and after block `to` (null where this node no longer serves that state), so that the
-    totals plus `genesis` equal `burnedAt` - `burnedBefore`. `labels` says what each source means. Only events of
+    totals plus `genesis` equal `burnedAt` - `burnedBefore`; an older state is read only up to 256 blocks below the
+    head. `labels` says what each source means. Only events of
     a kind that burns or reports a burn are decoded, found by each block's index of event kinds; at most 100,000
     events are counted and 5,000 decoded per call, whole blocks at a time: `from` and `to` are the blocks
     examined, `next` the `from` to go on with (null once the range, or block 0, is done)."""
@@ -531,9 +535,12 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
 
 
 def _total_burned_at(ctx: RpcContext, number: int) -> int | None:
-    """`System.total_burned` after canonical block `number`, or None if this node does not serve that state."""
+    """`System.total_burned` after canonical block `number`, or None if this node does not serve that state or it
+    lies more than BURNED_STATE_BACK blocks below the head (an old state is read through one undo journal per
+    block in between: the explorer polls this method)."""
+    head = ctx.node.chain.head.number
     h = ctx.node.chain.db.canonical_hash(number)
-    if h is None:
+    if h is None or head - number > BURNED_STATE_BACK:
         return None
     try:
         return system.total_burned.get(state_view(ctx, h))
@@ -542,8 +549,9 @@ def _total_burned_at(ctx: RpcContext, number: int) -> int | None:
 
 
 def _burned_at_genesis(ctx: RpcContext) -> int:
-    """What genesis burned: `System.total_burned` in block 0's state, or where this node no longer serves it, the
-    milestones the chain spec burns at genesis (as `genesis.build.genesis_config` takes them)."""
+    """What genesis burned: `System.total_burned` in block 0's state, or where that is not read (see
+    `_total_burned_at`), the milestones the chain spec burns at genesis (as `genesis.build.genesis_config` takes
+    them)."""
     served = _total_burned_at(ctx, 0)
     if served is not None:
         return served
