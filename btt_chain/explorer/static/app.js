@@ -710,7 +710,7 @@ PAGES.supply = {
     burnRows.push(`<tr class="sum"><td><b>all sources</b></td><td class="num"><b>${amt(burnSum.toString(), "burns-sum")}</b></td></tr>`);
     burnRows.push(`<tr><td>the chain's total burned ${burns.from === 0 ? "(all time, to block " + fmtInt(burns.to) + ")" : "grew by, blocks " + fmtInt(burns.from) + " to " + fmtInt(burns.to)}` +
       `${grew !== null && grew !== burnSum ? ' <span class="bad">(differs from the sum of the rows)</span>' : ""}</td>` +
-      `<td class="num">${grew === null ? '<span class="muted">state no longer served</span>' : amt(grew.toString(), "burns-chain")}</td></tr>`);
+      `<td class="num">${grew === null ? '<span class="muted">not read this far back (the node reads states up to 256 blocks old)</span>' : amt(grew.toString(), "burns-chain")}</td></tr>`);
     const cumul = {};
     const burnSeries = sources.map((k) => ({ name: k, points: burns.series.map((b) => { cumul[k] = (cumul[k] || 0n) + BigInt(b.bySource[k] || "0"); return [b.to, Number(cumul[k]) / 10 ** state.decimals]; }) }));
     const yearMs = s.yearSeconds * 1000;
