@@ -73,9 +73,13 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, as_json: 
               help="Which of the key's hash chains: 0 at first registration, one more at each rotation or "
                    "re-registration (the `generation` in btt_bonds / consensus state) [default: 0]. Implies "
                    "--hash-chain.")
+@click.option("--show-secret", is_flag=True,
+              help="Also print the secret seed of a secret URI, dev name or key file (what subkey prints as "
+                   "`Secret seed` and substrate-interface's Keypair.create_from_seed takes); anyone who sees it owns "
+                   "the account.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: int | None,
-            hash_chain_generation: int | None, as_json: bool) -> None:
+            hash_chain_generation: int | None, show_secret: bool, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or dev path
     (`//Alice//0`), or a secret URI "<12 words>//path///password" (Substrate's ed25519 derivation; soft `/path`
     junctions are refused, as ed25519 cannot derive them). An encrypted key file's address is
@@ -83,16 +87,19 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
     only what the file claims, and is shown as unverified."""
     # offline: dev names are only derivations here, so any chain type will do
     info: dict[str, object]
-    if hash_chain or hash_chain_length is not None or hash_chain_generation is not None:
-        length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
-        generation = hash_chain_generation or 0
+    needs_secret = hash_chain or hash_chain_length is not None or hash_chain_generation is not None
+    if needs_secret or show_secret:
         if secret_uri(what) is None and not Path(what).is_file():
             if looks_like_path(what) or Path(what).is_dir():
                 raise missing_key_file(what)
+            option = "--hash-chain" if needs_secret else "--show-secret"
             raise ConfigError(
-                f"--hash-chain needs the key's secret: {what!r} is neither a dev name "
+                f"{option} needs the key's secret: {what!r} is neither a dev name "
                 f"({', '.join(DEV_NAMES)}), a secret URI nor a key file"
             )
+    if needs_secret:
+        length = DEFAULT_HASH_CHAIN_LENGTH if hash_chain_length is None else hash_chain_length
+        generation = hash_chain_generation or 0
         pair = resolve_signer(what, "Development")
         if length >= 1 << 20:  # seconds of hashing: show how far it is
             started = time.monotonic()
@@ -113,10 +120,15 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
             "hash_chain_length": length,
             "hash_chain_generation": generation,
         }
+        if show_secret:
+            info["secret_seed"] = "0x" + pair.seed.hex()
     else:
         key_file = is_key_file(what)
         verified = True
-        if key_file:
+        if show_secret:
+            pair = resolve_signer(what, "Development")  # a key file's password is asked once, and checks it
+            public = pair.public
+        elif key_file:
             public, verified = inspect_keyfile(Path(what))
         elif secret_uri(what) is not None:
             public = resolve_signer(what, "Development").public
@@ -129,10 +141,14 @@ def inspect(what: str, ss58_prefix: int, hash_chain: bool, hash_chain_length: in
             if not verified:
                 click.echo(f"warning: {what} is encrypted and no password was given: the address shown is what the "
                            "file claims, unverified; anyone who could write the file could have changed it", err=True)
+        if show_secret:
+            info["secret_seed"] = "0x" + pair.seed.hex()
     if as_json:
         print_json(info)
     else:
         print_fields(list(info.items()))
+    if show_secret:
+        click.echo("Keep the secret seed safe: anyone who has it controls the account.", err=True)
 
 
 @key.command()

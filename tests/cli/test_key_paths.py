@@ -149,3 +149,21 @@ def test_a_directory_or_nothing_is_not_a_key(capsys, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="an empty value is not a key"):
         resolve_signer("", "Development")
     assert [p.name for p in tmp_path.iterdir()] == ["keys"] and list((tmp_path / "keys").iterdir()) == []
+
+
+def test_the_secret_seed_is_printed_only_when_asked(capsys, tmp_path, monkeypatch):
+    code, out, _ = run(capsys, "key", "inspect", "//Alice//0", "--json")
+    assert code == 0 and "secret_seed" not in json.loads(out)
+    code, out, err = run(capsys, "key", "inspect", "//Alice//0", "--show-secret", "--json")
+    assert code == 0 and "Keep the secret seed safe" in err
+    # the worked example's seed in docs/wire-format.md, what substrate-interface's create_from_seed takes
+    assert json.loads(out)["secret_seed"] == "0xc389de380858a8bcfadc4fbb7f93d840fc113c3ca0757f603763579580445427"
+    monkeypatch.setenv("BTT_PASSWORD", PASSWORD)
+    path = tmp_path / "k.json"
+    pair = Keypair.generate()
+    save_keyfile(path, pair, 42, PASSWORD.encode())
+    code, out, _ = run(capsys, "key", "inspect", str(path), "--show-secret", "--json")
+    assert code == 0 and json.loads(out) == {"address": json.loads(out)["address"], "public": "0x" + pair.public.hex(),
+                                             "verified": True, "secret_seed": "0x" + pair.seed.hex()}
+    code, _, err = run(capsys, "key", "inspect", "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu", "--show-secret")
+    assert_one_error_line(code, err, "--show-secret needs the key's secret")
