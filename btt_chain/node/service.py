@@ -28,7 +28,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import BttError, ConfigError, StorageError
+from btt_chain.primitives.errors import BttError, ConfigError, InvalidExtrinsic, StorageError
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
@@ -228,7 +228,25 @@ class Node:
         for block in result.retracted:
             for xt in block.extrinsics:
                 self.pool.resubmit(xt.encode())
+        if result.retracted:
+            self._drop_born_off_chain()
         self.finality.on_new_head()
+
+    def _drop_born_off_chain(self) -> None:
+        """After a reorganisation, drop (as invalid, so a watcher hears it) every pooled mortal transaction that can
+        no longer be included: one signed against a birth block the new chain does not hold (a short fork, common
+        while a validator's clock is off) would otherwise wait in the pool for ever. Substrate's pool re-validates
+        after a reorganisation the same way; immortal transactions cannot be affected."""
+        invalid = []
+        for tx in self.pool.pending():
+            if tx.xt.era.period == 0:
+                continue
+            try:
+                self.chain.validate_transaction(tx.xt, len(tx.encoded))
+            except InvalidExtrinsic:
+                invalid.append(tx.hash)
+        if invalid:
+            self.pool.prune([], invalid)
 
     def fetch_missing_weights(self, prefer: str | None = None) -> None:
         """Fetch the blobs execution lacked since the last call (an import or authoring attempt, a pool check, an RPC
