@@ -75,12 +75,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted, not the stream of the moment it was set up: a
+    command run in-process (a test capturing its output, an embedding program) may replace or close that stream, and
+    a handler holding the old one would fail on every later record."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(level: str = "info", spec: str = "", fmt: str = "text") -> None:
     """Configure the root logger: `level` (--log-level), then `spec` (--log) on top, in format `fmt`."""
     root_level, targets = parse_log_spec(spec)
     if fmt not in FORMATS:
         raise ValueError(f"unknown log format {fmt!r} (text or json)")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
