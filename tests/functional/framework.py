@@ -134,7 +134,7 @@ class NodeProcess:
         log.close()
         self.wait_for_rpc()
 
-    def wait_for_rpc(self, timeout: float = 120) -> None:
+    def wait_for_rpc(self, timeout: float = 180) -> None:
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"node{self.index} exited with {self.process.returncode}:\n{self.log_tail()}")

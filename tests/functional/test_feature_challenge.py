@@ -87,21 +87,21 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         first_block = posted["blockNumber"]
 
         harness.log("the miner published its outputs to node0; node1 fetches them from node0 over p2p")
-        wait_until(lambda: node0.call("btt_jobOutputs", job_id, address("bob")), 30, 0.3, "outputs on node0")
+        wait_until(lambda: node0.call("btt_jobOutputs", job_id, address("bob")), 60, 0.3, "outputs on node0")
         wait_until(lambda: (x := assignment(node1, job_id)) and x["state"] == "verified", 60, 0.3, "node1 synced")
-        wait_until(lambda: "published 1024 outputs to the node" in miner_log.read_text(), 30, 0.3, "publish line")
+        wait_until(lambda: "published 1024 outputs to the node" in miner_log.read_text(), 60, 0.3, "publish line")
         out = cli(capsys, "job", "verify", str(job_id), "--wait", "60", *rpc1)
         assert f"{address('bob')} (verified, challenge window closes" in out, out
         assert f"1 of {ITEMS} items are WRONG: 0; prove it: btt-chain job challenge {job_id}" in out, out
-        wait_until(lambda: "fetched the outputs of job" in node1.log_path.read_text(), 30, 0.3, "node1's fetch line")
+        wait_until(lambda: "fetched the outputs of job" in node1.log_path.read_text(), 60, 0.3, "node1's fetch line")
         assert node1.call("btt_jobOutputs", job_id, address("bob"))["source"] == "node"
 
         harness.log("charlie demands the outputs on chain: bob's miner posts them")
         out = cli(capsys, "job", "demand", str(job_id), "--provider", "bob", "--key", "charlie", *rpc0)
         assert f"demanded the outputs of {address('bob')} for job #{job_id}: due on chain by" in out, out
-        wait_until(lambda: assignment(node0, job_id)["outputsPosted"], 30, 0.3, "the outputs posted on chain")
+        wait_until(lambda: assignment(node0, job_id)["outputsPosted"], 60, 0.3, "the outputs posted on chain")
         # the miner reports it once it has seen the block (its next tick): wait for the line, do not race it
-        wait_until(lambda: "posted its outputs on chain" in miner_log.read_text(), 30, 0.3, "the miner's report")
+        wait_until(lambda: "posted its outputs on chain" in miner_log.read_text(), 60, 0.3, "the miner's report")
 
         harness.log("a challenge of an item that re-executes correctly is refused before any fee is spent")
         free = node0.call("btt_account", address("charlie"))["free"]

@@ -48,6 +48,6 @@ def test_checkpoint_on_the_chain_syncs_and_a_conflicting_one_is_refused(harness:
     line = wait_until(conflict_line, 60, what="the conflict log line")
     assert f"our trusted checkpoint {wrong}@{CHECKPOINT_NUMBER} (from --checkpoint)" in line
     assert "banning it" in line
-    wait_until(lambda: bad.peers() == 0, 30, what="the peer banned and disconnected")
+    wait_until(lambda: bad.peers() == 0, 60, what="the peer banned and disconnected")
     assert bad.height() == 0, "no block of the conflicting chain may be imported"
     assert bad.call("btt_checkpoint")["reached"] is False

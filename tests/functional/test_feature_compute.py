@@ -140,10 +140,10 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
     assert shown["inputSeed"] == "0x" + "42" * 32 and shown["assignments"][0]["state"] == "settled"
 
     harness.log("the miner earns a mining reward at an epoch boundary")
-    mining = wait_until(lambda: (m := node.call("btt_miningSchedule")) and int(m["paid"]) > 0 and m, 30, 0.5,
+    mining = wait_until(lambda: (m := node.call("btt_miningSchedule")) and int(m["paid"]) > 0 and m, 60, 0.5,
                         "a mining reward")
     assert int(mining["paid"]) <= int(mining["emitted"])
-    wait_until(lambda: "mining reward" in node.log_path.read_text(), 10, 0.5, "the miner's reward line in the log")
+    wait_until(lambda: "mining reward" in node.log_path.read_text(), 60, 0.5, "the miner's reward line in the log")
     (provider_row,) = json.loads(cli(capsys, "query", "providers", "--json", *rpc))
     assert provider_row["account"] == address("alice") and provider_row["stats"]["completed"] >= 2
 
@@ -155,7 +155,7 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
                 if v["account"] == address("alice") and v["workShare"] != "0"]
         return rows[0]["workShare"] if rows else None
 
-    assert wait_until(work_share, 30, 0.5, "alice's work share in the power table") == "1"
+    assert wait_until(work_share, 60, 0.5, "alice's work share in the power table") == "1"
     log = node.log_path.read_text()
     for line in ("[clinic ferdie] posted job #0", "[miner alice] job #0: committed", "[miner alice] job #0 receipt"):
         assert line in log, line
@@ -180,7 +180,7 @@ def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: 
     posted = json.loads(cli(capsys, "job", "post", "--model", "breast-cancer-v1", "--items", "16", "--price", "3",
                             "--key", "charlie", "--json", *rpc))
     job_id = posted["jobId"]
-    wait_until(lambda: node.call("btt_job", job_id)["assignments"], 10, 0.2, "the assignment")
+    wait_until(lambda: node.call("btt_job", job_id)["assignments"], 60, 0.2, "the assignment")
     before = node.call("btt_issuance")
 
     harness.log("bob's miner fakes every output: the sampled items do not match re-execution")

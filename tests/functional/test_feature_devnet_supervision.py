@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.functional.framework import free_port
+from tests.support.wait_limits import scaled
 
 
 def free_run(n: int) -> int:
@@ -60,9 +61,11 @@ def test_devnet_nodes_die_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     sup = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         header = b""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + scaled(120)  # limits against a hang, never reached on a busy machine
         while b"\n}" not in header and time.monotonic() < deadline:
-            header += sup.stdout.read1(4096) if sup.stdout else b""  # type: ignore[union-attr]
+            chunk = sup.stdout.read1(4096) if sup.stdout else b""  # type: ignore[union-attr]
+            assert chunk, f"the supervisor closed its output before its node table: {header!r}"
+            header += chunk
         table = json.loads(header[: header.index(b"\n}") + 2])
         assert len(table["nodes"]) == 2
         nodes = []
@@ -71,8 +74,8 @@ def test_devnet_nodes_die_when_the_supervisor_is_killed(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert len(nodes) == 2
         sup.send_signal(signal.SIGKILL)  # no chance to clean up
-        sup.wait(10)
-        deadline = time.monotonic() + 30
+        sup.wait(scaled(30))
+        deadline = time.monotonic() + scaled(60)
         while any(_alive(p) for p in nodes) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(_alive(p) for p in nodes), "devnet nodes outlived their supervisor"
@@ -91,7 +94,7 @@ def test_a_devnet_on_a_taken_port_names_it_and_stops(tmp_path: Path) -> None:
         run = subprocess.run(
             [sys.executable, "-m", "cli", "devnet", "--nodes", "2", "--port", str(free_run(2)), "--rpc-port",
              str(rpc_port), "--base-dir", str(tmp_path / "devnet")],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=scaled(120),
         )
     assert run.returncode != 0
     assert f"{rpc_port + 1} (node1 RPC)" in run.stderr and "is already in use" in run.stderr

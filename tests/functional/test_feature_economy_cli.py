@@ -51,7 +51,7 @@ def test_economics_walk_through(harness: Harness, capsys: pytest.CaptureFixture[
     stakes = json.loads(cli(capsys, "query", "stakes", "bob", "--json", *rpc))
     [deposit] = stakes["deposits"]
     wait_until(lambda: node.call("btt_header")["timestamp"] and
-               int(node.call("btt_header")["timestamp"], 16) >= deposit["unlockMs"], 30, what="lock ends")
+               int(node.call("btt_header")["timestamp"], 16) >= deposit["unlockMs"], 120, what="lock ends")
     cli(capsys, "unstake", "--from", "bob", "--deposit", str(deposit["id"]), *rpc)
     events = node.call("btt_events")
     [unstaked] = [e for e in events if e["event"] == "Unstaked"]
@@ -74,5 +74,5 @@ def test_economics_walk_through(harness: Harness, capsys: pytest.CaptureFixture[
 
     harness.log("after the cliff the investor's tokens unlock linearly, without a vest call")
     cliff = vesting["schedules"][0]["cliff"]
-    wait_until(lambda: int(node.call("btt_header")["timestamp"], 16) > cliff + 6_000, 40, what="past the cliff")
+    wait_until(lambda: int(node.call("btt_header")["timestamp"], 16) > cliff + 6_000, 120, what="past the cliff")
     assert int(account("dave")["spendable"]) > 0  # no vest call: spendable follows the block's time

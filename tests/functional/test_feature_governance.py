@@ -95,10 +95,10 @@ def test_a_treasury_grant_by_referendum(harness: Harness, capsys: pytest.Capture
     assert not live["houses"]["institutions"]["empty"] and live["houses"]["compute"]["empty"]
 
     harness.log("voting ends after 30 s: the referendum passes; 5 s later it is enacted")
-    passed = wait_until(lambda: (r := node.call("btt_referendum", ref_id))["status"] != "voting" and r, 45, 0.5,
+    passed = wait_until(lambda: (r := node.call("btt_referendum", ref_id))["status"] != "voting" and r, 150, 0.5,
                         "the end of voting")
     assert passed["status"] in ("passed", "enacted"), passed
-    enacted = wait_until(lambda: (r := node.call("btt_referendum", ref_id))["status"] == "enacted" and r, 15, 0.5,
+    enacted = wait_until(lambda: (r := node.call("btt_referendum", ref_id))["status"] == "enacted" and r, 60, 0.5,
                          "the enactment")
     assert enacted["ayeSharePpm"] == 1_000_000 and enacted["error"] is None
     assert enacted["enactAtMs"] - enacted["votingEndsMs"] == 5_000

@@ -30,9 +30,9 @@ def test_sigkill_then_restart_resumes_at_committed_head(harness: Harness) -> Non
     node = harness.add_node()
     harness.log("start a validator and let it author a few blocks")
     node.start()
-    wait_until(lambda: node.height() >= 3, 30, what="height 3")
+    wait_until(lambda: node.height() >= 3, 60, what="height 3")
     xt = _transfer(node, 10 * UNIT)
-    wait_until(lambda: _included(node, xt), 30, what="transfer included")
+    wait_until(lambda: _included(node, xt), 60, what="transfer included")
     bob_before = int(node.call("btt_account", "0x" + dev_keypair("bob").public.hex())["free"])
     seen = {n: node.call("chain_getBlockHash", n) for n in range(node.height() + 1)}
 
@@ -59,5 +59,5 @@ def test_sigkill_then_restart_resumes_at_committed_head(harness: Harness) -> Non
     node.stop()
     node.start(validator_key="alice")
     start_height = int(again["number"], 16)
-    wait_until(lambda: node.height() >= start_height + 2, 30, what="new blocks after restart")
+    wait_until(lambda: node.height() >= start_height + 2, 60, what="new blocks after restart")
     assert node.call("chain_getBlockHash", start_height) == "0x" + header_hash(again).hex()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from btt_chain.testnet.netns import owned, unavailable_reason
+from tests.support.wait_limits import scaled
 
 REASON = unavailable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"testnet needs network namespaces: {REASON}")
@@ -48,8 +49,9 @@ def processes_using(path: Path) -> list[int]:
     return found
 
 
-def assert_nothing_left(runner_pid: int, base: Path, wait_s: float = 20) -> None:
-    deadline = time.monotonic() + wait_s
+def assert_nothing_left(runner_pid: int, base: Path, wait_s: float = 60) -> None:
+    """Wait until the run's namespaces, links and node processes are gone (a hang after `wait_s` s, scaled)."""
+    deadline = time.monotonic() + scaled(wait_s)
     while time.monotonic() < deadline:
         namespaces, links = owned(runner_pid)
         if not namespaces and not links and not processes_using(base):
@@ -67,7 +69,7 @@ def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> No
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        out, _ = proc.communicate(timeout=600)
+        out, _ = proc.communicate(timeout=scaled(1200))
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -92,7 +94,7 @@ def test_a_runner_killed_with_sigkill_leaves_no_namespace_or_node(tmp_path: Path
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + scaled(240)
         while time.monotonic() < deadline:  # wait until its nodes run inside their namespaces
             namespaces, _ = owned(proc.pid)
             if len(namespaces) == 2 and len(processes_using(base)) >= 2:
@@ -101,8 +103,8 @@ def test_a_runner_killed_with_sigkill_leaves_no_namespace_or_node(tmp_path: Path
             time.sleep(0.5)
         else:
             raise AssertionError("the tiny testnet did not start")
-        time.sleep(3)
+        time.sleep(3)  # let it run a little; a SIGKILL at any moment must leave nothing behind
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert_nothing_left(proc.pid, base, wait_s=30)
+    assert_nothing_left(proc.pid, base)
