@@ -342,14 +342,15 @@ class TrioNode:
     def _on_connected(self, peer_id: ID, conn: INetConn) -> None:
         assert self._nursery is not None
         peer = peer_id.to_base58()
-        conns = self._conns.setdefault(peer, set())
-        new_session = not conns
-        conns.add(conn)
+        self._conns.setdefault(peer, set()).add(conn)
         if self.book.is_banned(peer):
             log.debug("refusing banned peer %s", peer)
             self._nursery.start_soon(self._disconnect, peer_id)
             return
-        if not new_session or peer in self._handshaking:
+        # a session is a handshake done or under way, not a connection object: a refused or closing connection whose
+        # end libp2p has not reported yet (0.1 s or more later, longer on a busy machine) must not stop the next one's
+        # handshake, else the other side counts us as a peer and never redials while we never count it
+        if peer in self._handshaking or self.book.is_connected(peer) or peer in self._seed_only:
             return
         now = trio.current_time()
         outbound = peer in self._dialing or now - self._dial_began.get(peer, -1e9) < self.config.dial_timeout + 2
