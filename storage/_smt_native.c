@@ -176,45 +176,30 @@ static int fetch_node(Batch *b, PyObject *key, const uint8_t h[HLEN], uint8_t ou
     return r;
 }
 
-/* A node that is probably about to be replaced: taken out of the cache (`cache.pop(h) or fetch(h)`). */
-static int take(Batch *b, const uint8_t h[HLEN], uint8_t out[NLEN]) {
+/* A node read through the cache: `cache.pop(h) or fetch(h)` when `pop` (a node about to be replaced), else
+ * `cache.get(h) or fetch(h)` (a node that stays in the tree). An empty cached value is never a node. */
+static int read_node(Batch *b, const uint8_t h[HLEN], uint8_t out[NLEN], int pop) {
     PyObject *key = PyBytes_FromStringAndSize((const char *)h, HLEN);
     if (key == NULL) return -1;
     PyObject *enc = PyDict_GetItemWithError(b->cache, key); /* borrowed */
-    int r;
-    if (enc != NULL && PyBytes_Check(enc) && PyBytes_GET_SIZE(enc) > 0) {
+    int r = 0;
+    if (enc == NULL && PyErr_Occurred()) {
+        r = -1;
+    } else if (enc != NULL && PyBytes_Check(enc) && PyBytes_GET_SIZE(enc) > 0) {
         Py_INCREF(enc);
-        r = PyDict_DelItem(b->cache, key);
+        if (pop) r = PyDict_DelItem(b->cache, key);
         if (r == 0) r = copy_node(enc, h, out);
         Py_DECREF(enc);
-    } else if (PyErr_Occurred()) {
-        r = -1;
     } else {
-        if (enc != NULL && PyDict_DelItem(b->cache, key) < 0) {
-            Py_DECREF(key);
-            return -1;
-        }
-        r = fetch_node(b, key, h, out);
+        if (enc != NULL && pop) r = PyDict_DelItem(b->cache, key);
+        if (r == 0) r = fetch_node(b, key, h, out);
     }
     Py_DECREF(key);
     return r;
 }
 
-/* A node that stays in the tree (`cache.get(h) or fetch(h)`). */
-static int load(Batch *b, const uint8_t h[HLEN], uint8_t out[NLEN]) {
-    PyObject *key = PyBytes_FromStringAndSize((const char *)h, HLEN);
-    if (key == NULL) return -1;
-    PyObject *enc = PyDict_GetItemWithError(b->cache, key); /* borrowed */
-    int r;
-    if (enc != NULL && PyBytes_Check(enc) && PyBytes_GET_SIZE(enc) > 0)
-        r = copy_node(enc, h, out);
-    else if (PyErr_Occurred())
-        r = -1;
-    else
-        r = fetch_node(b, key, h, out);
-    Py_DECREF(key);
-    return r;
-}
+static inline int take(Batch *b, const uint8_t h[HLEN], uint8_t out[NLEN]) { return read_node(b, h, out, 1); }
+static inline int load(Batch *b, const uint8_t h[HLEN], uint8_t out[NLEN]) { return read_node(b, h, out, 0); }
 
 static int cache_put(Batch *b, const uint8_t h[HLEN], const uint8_t enc[NLEN]) {
     PyObject *key = PyBytes_FromStringAndSize((const char *)h, HLEN);
