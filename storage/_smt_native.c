@@ -317,19 +317,20 @@ typedef struct {
 static int build(Batch *b, int depth, Py_ssize_t lo, Py_ssize_t hi, const Extra *extra, uint8_t out[HLEN],
                  int *out_leaf) {
     Py_ssize_t n = hi - lo;
-    if (n == 1) {
-        const Entry *e = &b->entries[lo];
-        if (!e->present) {
-            if (extra == NULL) {
-                memcpy(out, ZERO, HLEN);
-                *out_leaf = 0;
-                return 0;
-            }
-            if (keep(b, extra->hash, extra->enc, depth) < 0) return -1;
-            memcpy(out, extra->hash, HLEN);
-            *out_leaf = 1;
+    if (n == 0 || (n == 1 && !b->entries[lo].present)) {
+        /* nothing set here: the subtree is `extra` alone, or empty */
+        if (extra == NULL) {
+            memcpy(out, ZERO, HLEN);
+            *out_leaf = 0;
             return 0;
         }
+        if (keep(b, extra->hash, extra->enc, depth) < 0) return -1;
+        memcpy(out, extra->hash, HLEN);
+        *out_leaf = 1;
+        return 0;
+    }
+    if (n == 1) {
+        const Entry *e = &b->entries[lo];
         if (extra == NULL) {
             *out_leaf = 1;
             return new_leaf(b, e, depth, out);
@@ -340,17 +341,6 @@ static int build(Batch *b, int depth, Py_ssize_t lo, Py_ssize_t hi, const Extra 
         if (new_leaf(b, e, leaves_at, leaf) < 0) return -1;
         *out_leaf = 0;
         return pair(b, depth, e->path, leaf, extra->path, extra->hash, out);
-    }
-    if (n == 0) {
-        if (extra == NULL) {
-            memcpy(out, ZERO, HLEN);
-            *out_leaf = 0;
-            return 0;
-        }
-        if (keep(b, extra->hash, extra->enc, depth) < 0) return -1;
-        memcpy(out, extra->hash, HLEN);
-        *out_leaf = 1;
-        return 0;
     }
     Py_ssize_t mid = split_at(b, depth, lo, hi);
     uint8_t left[HLEN], right[HLEN];

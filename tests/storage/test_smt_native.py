@@ -62,12 +62,17 @@ def test_native_equals_python_update_for_update(batches: list[dict[bytes, bytes 
             state.update(set_only)
             continue
         root = pair.update(root, changes)
-        for k, v in changes.items():
-            if v is None:
-                state.pop(k, None)
-            else:
-                state[k] = v
+        apply(state, changes)
         assert root == reference_root(state)
+
+
+def apply(state: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -> None:
+    """The reference: `changes` applied to a plain dict (None deletes)."""
+    for k, v in changes.items():
+        if v is None:
+            state.pop(k, None)
+        else:
+            state[k] = v
 
 
 def test_a_large_tree_over_the_cache_budget() -> None:
@@ -82,11 +87,7 @@ def test_a_large_tree_over_the_cache_budget() -> None:
             k = b"k%d" % rng.randrange(4000)
             changes[k] = None if rng.random() < 0.3 else b"w%d" % rng.randrange(10**6)
         root = pair.update(root, changes)
-        for k, v in changes.items():
-            if v is None:
-                state.pop(k, None)
-            else:
-                state[k] = v
+        apply(state, changes)
     assert root == reference_root(state)
     assert pair.native.cache_depth_limit < smt.PATH_BITS + 1, "the budget cut the tree"
 
