@@ -42,10 +42,14 @@ def test_shipped_manifests_parse_and_never_take_a_third_of_the_stake_out(name: s
     assert overlapping_validator_outages(m, windows) == []
 
 
-def test_ci_has_six_nodes_with_two_perturbations_each() -> None:
+def test_ci_has_six_nodes_with_two_perturbations_each_and_every_kind_on_a_validator() -> None:
     m = load_manifest("ci")
     assert len(m.nodes) == 6
-    assert all(len(n.perturbations) == 2 for n in m.nodes)
+    assert all(len(n.perturbations) >= 2 for n in m.nodes)
+    on_validators = {p.kind for n in m.validators for p in n.perturbations}
+    on_full_nodes = {p.kind for n in m.nodes if n.validator is None for p in n.perturbations}
+    assert on_validators == {"kill", "pause", "disconnect", "restart", "clock"}
+    assert on_full_nodes == {"kill", "pause", "disconnect", "restart"}
 
 
 def test_large_has_sixteen_nodes_and_a_miner_per_validator() -> None:
