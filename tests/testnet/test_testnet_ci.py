@@ -67,7 +67,7 @@ CLOCK_CHECKS = ("no ban caused by a clock", "clock-skewed nodes keep their peers
 
 
 def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> None:
-    """Six nodes, 220 s of schedule, 20 s settling, and the start (about 5 minutes in all on a busy 2-core
+    """Six nodes, 230 s of schedule, 20 s settling, and the start (about 5 minutes in all on a busy 2-core
     machine)."""
     base, report = tmp_path / "ci", tmp_path / "ci.json"
     proc = subprocess.Popen(
