@@ -175,10 +175,18 @@ class HashedMap(StorageMap[V]):
             raise ValueError(f"no reversible hasher {hasher!r}")
         encode_key = key_type.encode_scale
         fixed = key_type.size if isinstance(key_type, Bytes) else None
+        # account -> its key part: a transfer computes its two accounts' keys five times. A pure function of the
+        # account, so never stale; emptied when it reaches KEY_MEMO_ENTRIES (~10 MB)
+        known: dict[bytes, bytes] = {}
 
         def key_encoder(k: Any) -> bytes:
             if type(k) is bytes and len(k) == fixed:  # an account: its bytes are its SCALE (the hot path)
-                return hash_of(k) + k
+                part = known.get(k)
+                if part is None:
+                    if len(known) >= KEY_MEMO_ENTRIES:
+                        known.clear()
+                    part = known[k] = hash_of(k) + k
+                return part
             raw = encode_key(k)
             return hash_of(raw) + raw
 
@@ -204,6 +212,8 @@ def u64_from_key(b: bytes) -> int:
 
 
 MAX_KEY_TEXT = 256
+KEY_MEMO_ENTRIES = 65_536
+"""Fixed-size keys a hashed map remembers the key part of (the accounts of the last blocks' transfers)."""
 
 
 def str_key(s: str) -> bytes:

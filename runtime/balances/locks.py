@@ -39,8 +39,12 @@ def lock_sources() -> tuple[LockSource, ...]:
 
 def compute_frozen(ctx: CallContext, who: bytes) -> int | None:
     """The largest lock any source holds on `who`, or None when no source knows the account."""
-    answers = [a for a in (fn(ctx, who) for fn in _SOURCES) if a is not None]
-    return max(answers) if answers else None
+    largest = None
+    for source in _SOURCES:
+        answer = source(ctx, who)
+        if answer is not None and (largest is None or answer > largest):
+            largest = answer
+    return largest
 
 
 def get_current_account(ctx: CallContext, who: bytes) -> AccountInfo:

@@ -42,8 +42,9 @@ def transfer(ctx: CallContext, source: bytes, dest: bytes, amount: int, keep_ali
         if src.reserved == 0 and src.frozen == 0:
             dust = src.free - amount
     new_account = dst.total == 0
-    system.account.put(ctx.state, source, src.replace(free=src.free - amount - dust))
-    system.account.put(ctx.state, dest, dst.replace(free=dst.free + amount))
+    # AccountInfo(nonce, free, reserved, frozen) built directly: `replace` costs twice as much on the hot path
+    system.account.put(ctx.state, source, AccountInfo(src.nonce, src.free - amount - dust, src.reserved, src.frozen))
+    system.account.put(ctx.state, dest, AccountInfo(dst.nonce, dst.free + amount, dst.reserved, dst.frozen))
     ctx.emit(events.Transfer(source, dest, amount))
     if new_account:
         ctx.emit(system_events.NewAccount(dest))
@@ -115,7 +116,7 @@ def withdraw_fee(ctx: CallContext, who: bytes, amount: int, current: AccountInfo
     """Take a fee from spendable balance and bump the nonce; the caller checked it can pay. `current`: `who`'s
     account as `get_current_account` gave it with nothing written since (saves computing its locks again)."""
     acc = refresh_frozen(ctx, who) if current is None else current
-    new = acc.replace(nonce=acc.nonce + 1, free=acc.free - amount)
+    new = AccountInfo(acc.nonce + 1, acc.free - amount, acc.reserved, acc.frozen)
     system.account.put(ctx.state, who, new)
     ctx.fresh_account = (who, new, ctx.state, ctx.state.writes)
     return new

@@ -16,7 +16,7 @@ NEW_LOGIC = 1 << 127
 _ACCOUNT_LAYOUT = struct.Struct("<IIII16s16s16s16s")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AccountInfo(Struct):
     """One account: its nonce and balances. `frozen` is the part of `free` that locks hold (vesting, votes).
 
@@ -31,6 +31,14 @@ class AccountInfo(Struct):
     frozen: int = 0
 
     WIRE = (("nonce", U64), ("free", AMOUNT), ("reserved", AMOUNT), ("frozen", AMOUNT))
+
+    def __init__(self, nonce: int = 0, free: int = 0, reserved: int = 0, frozen: int = 0) -> None:
+        # what the generated frozen __init__ does, writing the instance dict directly (a transfer builds five)
+        fields = self.__dict__
+        fields["nonce"] = nonce
+        fields["free"] = free
+        fields["reserved"] = reserved
+        fields["frozen"] = frozen
 
     # The state's most written and read value (every transfer encodes three and decodes two): the conversions below
     # are unrolled; anything they do not accept goes the generic way, which names the fault.

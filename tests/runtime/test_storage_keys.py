@@ -67,3 +67,26 @@ def test_every_item_has_its_own_prefix_and_frames_hashers() -> None:
     assert by_name[("System", "Account")].hashers == ("Blake2_128Concat",)
     assert by_name[("System", "BlockHash")].hashers == ("Twox64Concat",)
     assert ("System", "Events") in by_name and ("System", "Digest") in by_name
+
+
+def test_remembered_account_keys_stay_frames_keys_when_the_memo_fills_and_empties(monkeypatch) -> None:
+    monkeypatch.setattr("runtime.items.KEY_MEMO_ENTRIES", 3)
+    prefix = twox128(b"System") + twox128(b"Account")
+    accounts = [bytes([i]) * 32 for i in range(10)] * 3  # more than the memo holds, each asked again
+    for who in accounts:
+        assert system.account.key(who) == prefix + blake2_128(who) + who
+    # a key that is not 32 bytes is not remembered and still encodes (or fails) as SCALE says
+    with pytest.raises(DecodeError):
+        system.account.key(bytes(31))
+
+
+def test_account_info_built_directly_is_the_dataclass_it_was() -> None:
+    import dataclasses
+
+    info = AccountInfo(1, 2)
+    assert (info.nonce, info.free, info.reserved, info.frozen) == (1, 2, 0, 0)
+    assert info == AccountInfo(nonce=1, free=2, reserved=0, frozen=0) and hash(info) == hash(AccountInfo(1, 2, 0, 0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.free = 3  # type: ignore[misc]
+    assert dataclasses.replace(info, frozen=1) == info.replace(frozen=1) == AccountInfo(1, 2, 0, 1)
+    assert AccountInfo.decode(info.encode()) == info
