@@ -14,6 +14,8 @@ import click
 from btt_chain.node import block_io
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.errors import ConfigError, InvalidBlock
+from cli.checkpoint_option import parse_checkpoint_option
+from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
 
 @contextlib.contextmanager
@@ -63,11 +65,18 @@ def export_blocks(chain: str, base_path: Path, start: int, end: int | None, outp
 @click.command("import-blocks")
 @_chain_opt
 @_base_opt
+@click.option("--checkpoint", callback=parse_checkpoint_option, metavar="HASH@NUMBER",
+              help=f"Trusted block {CHECKPOINT_SYNTAX}, overriding the chain spec's: as on a node, a chain without it "
+                   "is refused and nothing is finalized until it is imported.")
 @click.argument("source", default="-")
-def import_blocks(chain: str, base_path: Path, source: str) -> None:
+def import_blocks(chain: str, base_path: Path, checkpoint: TrustedCheckpoint | None, source: str) -> None:
     """Import blocks from an export-blocks file (or stdin), each fully checked (known blocks are skipped), and
-    finalize what the file's justifications finalize, each verified as sync verifies it."""
+    finalize what the file's justifications finalize, each verified as sync verifies it. The trusted checkpoint
+    (the chain spec's, or --checkpoint) holds as it does for sync."""
     with open_chain(chain, base_path, create=True) as c:
+        # the node's own rule: a database holding another block at the checkpoint's number refuses to open, a
+        # block that conflicts with it stops the import, and finality waits until the checkpoint block is in
+        guard = block_io.ImportCheckpointGuard.start(c, c.genesis.spec, checkpoint, block_io.now_ms)
         src: BinaryIO
         total = None
         if source == "-":
@@ -81,7 +90,7 @@ def import_blocks(chain: str, base_path: Path, source: str) -> None:
         progress = block_io.ImportProgress(sys.stderr, sys.stderr.isatty(), total)
         try:
             with src:
-                stats = block_io.import_blocks(c, src, progress.update)
+                stats = block_io.import_blocks(c, src, progress.update, guard)
         finally:
             progress.close()
         click.echo(block_io.summary_line(stats, c), err=True)

@@ -11,6 +11,7 @@ import click
 from btt_chain.gc_pause import settle_heap
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
+from cli.checkpoint_option import parse_checkpoint_option
 from cli.log_config import FORMATS, parse_log_spec, setup_logging
 from cli.passwords import open_keyfile
 from genesis.loader import load_chain_spec
@@ -61,15 +62,6 @@ def _parse_state_pruning(ctx: click.Context, param: click.Parameter, value: str)
 
     try:
         return parse_state_pruning(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _parse_checkpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> TrustedCheckpoint | None:
-    if value is None:
-        return None
-    try:
-        return TrustedCheckpoint.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -139,7 +131,7 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
               help="Dev and local chains: also run a demo clinic and a miner (the validator key) on this node's RPC.")
 @click.option("--demo-clinic", default="ferdie", show_default=True,
               help="With --demo-economy: the clinic's key (dev name or key file), or `none`.")
-@click.option("--checkpoint", callback=_parse_checkpoint, metavar="HASH@NUMBER",
+@click.option("--checkpoint", callback=parse_checkpoint_option, metavar="HASH@NUMBER",
               help=f"Trusted block {CHECKPOINT_SYNTAX}, overriding the chain spec's: chains without it are refused.")
 @click.option("--state-pruning", "state_pruning", callback=_parse_state_pruning, default="256", show_default=True,
               metavar="N|archive",

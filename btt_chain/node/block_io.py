@@ -29,6 +29,7 @@ from btt_chain.consensus.finality import (
     VoteTracker,
 )
 from btt_chain.node.chain import Chain
+from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import ChainTargetSets
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, StorageError
@@ -157,6 +158,8 @@ class ImportStats:
     """Justifications left unverified: their target's epoch goes on past the file's last block, or their source
     is justified by a justification the file does not hold (an export that starts after it)."""
     seconds: float = 0.0
+    waiting_for: str | None = None
+    """Why the file's finality was not applied (yet): the node's trusted checkpoint is not in the chain."""
 
 
 def progress_line(done: int, total: int | None, elapsed_s: float, head: int) -> str:
@@ -187,7 +190,10 @@ def summary_line(stats: ImportStats, chain: Chain) -> str:
     if stats.unchecked:
         line += (f", {stats.unchecked} not checked: their epoch goes on past the file's end, or their source's "
                  "justification is not in the file")
-    return line + ")"
+    line += ")"
+    if stats.waiting_for is not None:
+        line += f"; {stats.waiting_for}"
+    return line
 
 
 class ImportProgress:
@@ -353,15 +359,41 @@ class FileFinality:
             return
         if not chain.is_canonical(cp.block_hash, header.number):
             return  # on another branch than this node's head: the node applies it if it gets there
+        # a node with a trusted checkpoint finalizes nothing until the checkpoint block is in (sync's rule too): a
+        # file's justifications of a long-range fork must not finalize it; tried again after every block
+        if chain.guard is not None and chain.guard.finality_refusal(cp.block_hash, header) is not None:
+            return
         chain.finalize(cp.block_hash, self.tracker.state.to_record().encode())
+
+
+class ImportCheckpointGuard(CheckpointGuard):
+    """The trusted checkpoint during `import-blocks`: the node's rules (a conflicting block stops the import, nothing
+    is finalized until the checkpoint block is in), except that the checkpoint block itself is finalized when the
+    import ends (`finish`), not as it is imported: the file's justifications of the blocks before it are verified
+    first, and a justification can be verified only while its target is at or above the finalized block."""
+
+    def _reach(self) -> None:
+        self.reached = True
+
+    def finish(self) -> str | None:
+        """Finalize the checkpoint block if it is in and nothing above it is final; else say why finality waits."""
+        cp = self.checkpoint
+        if cp is None:
+            return None
+        if not self.reached:
+            return f"finality waits until the trusted checkpoint {cp} (from {self.source}) is imported"
+        if self.chain.finalized.number < cp.number:
+            self.chain.finalize(cp.hash)
+        return None
 
 
 def import_blocks(
     chain: Chain, src: BinaryIO, progress: Callable[[int, int], None] | None = None,
+    checkpoint: ImportCheckpointGuard | None = None,
 ) -> ImportStats:
     """Import every block of an export, fully checked (blocks already known are skipped), with the finality its
-    justifications carry, verified (`FileFinality`). `progress(blocks done, head number)` is called after each
-    block."""
+    justifications carry, verified (`FileFinality`), under the node's trusted `checkpoint` (installed on `chain`).
+    `progress(blocks done, head number)` is called after each block."""
     stats = ImportStats()
     began = time.monotonic()
     finality = FileFinality(chain)
@@ -378,6 +410,8 @@ def import_blocks(
             progress(stats.imported + stats.known, chain.head.number)
     stats.unchecked = finality.finish()
     stats.justifications = finality.applied
+    if checkpoint is not None:
+        stats.waiting_for = checkpoint.finish()
     stats.seconds = time.monotonic() - began
     return stats
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from btt_chain.node import sync
 from btt_chain.node.chain import Chain, ImportedBlock
@@ -96,7 +96,7 @@ class CheckpointGuard:
 
     @classmethod
     def start(cls, chain: Chain, spec: ChainSpec, override: TrustedCheckpoint | None,
-              now_ms: Callable[[], int]) -> CheckpointGuard:
+              now_ms: Callable[[], int]) -> Self:
         """The guard of a node: `override` (--checkpoint) before the spec's checkpoint. Raises StorageError
         when the database already holds a chain that conflicts with the checkpoint."""
         checkpoint = override or spec.checkpoint

@@ -4,7 +4,9 @@ into a fresh base path, which must reach the same head, state root and finalized
 verified on import as sync verifies it; forged ones (bad signature, too little stake, a target that is not the block
 it travels with, a block that is not the checkpoint it claims, bytes that do not decode) finalize nothing. `revert`
 never goes below what an imported justification finalized, and an import shows progress on a terminal and one
-summary line elsewhere."""
+summary line elsewhere. Under a trusted checkpoint (the chain spec's or `--checkpoint`) an import keeps sync's
+rules: a conflicting block stops it, nothing is finalized until the checkpoint block is in, and a database holding
+another block at the checkpoint's number refuses to open."""
 
 from __future__ import annotations
 
@@ -440,3 +442,85 @@ def test_import_on_a_terminal_shows_a_progress_line_updated_in_place(source: Sou
     assert f"imported {BLOCKS} blocks (1 already known) in " in text
     assert text.rstrip().splitlines()[-1].lstrip("\r ").startswith("imported "), "the summary replaces the line"
     assert finality_state(source, tmp_path / "b")[:2] == (source.finalized_number, source.finalized_hash)
+
+
+# a trusted checkpoint (the chain spec's or --checkpoint) --------------------------------------------------------
+AT = 20
+"""The checkpoint's number: below the source's finalized block (more than half of BLOCKS)."""
+
+
+def canonical_at(source: Source, number: int) -> bytes:
+    o = open_db(source, source.base)
+    try:
+        h = o.chain.db.canonical_hash(number)
+        assert h is not None
+        return h
+    finally:
+        o.kv.close()
+
+
+def test_the_right_checkpoint_changes_nothing_of_the_round_trip(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cp = f"0x{canonical_at(source, AT).hex()}@{AT}"
+    code, _, err = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint", cp, str(source.export))
+    assert code == 0, err
+    assert head_of(source, tmp_path / "b")[1:] == (source.head_hash, source.state_root)
+    assert finality_state(source, tmp_path / "b")[:2] == (source.finalized_number, source.finalized_hash)
+    assert "finality waits" not in err
+
+
+def test_a_conflicting_checkpoint_stops_the_import_there_and_finalizes_nothing(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = bytes(31) + b"\x01"
+    code, _, err = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint",
+                       f"0x{other.hex()}@{AT}", str(source.export))
+    assert_refused(code, err, "conflicts with the trusted checkpoint")
+    assert f"block #{AT} " in err
+    number = head_of(source, tmp_path / "b")[0]
+    assert number == AT - 1
+    # the file's justifications of blocks below the checkpoint verified, yet finalized nothing
+    genesis = read_frames(source.export)[0][8:]
+    assert finality_state(source, tmp_path / "b")[:2] == (0, genesis)
+
+
+def test_a_file_that_ends_before_the_checkpoint_imports_and_says_finality_waits(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head, frames = read_frames(source.export)
+    short = write_frames(tmp_path / "short.bin", head, frames[: AT])  # blocks 0 .. AT-1
+    code, _, err = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint",
+                       f"0x{canonical_at(source, AT).hex()}@{AT}", str(short))
+    assert code == 0, err
+    assert head_of(source, tmp_path / "b")[0] == AT - 1
+    assert finality_state(source, tmp_path / "b")[0] == 0
+    summary = err.strip().splitlines()[-1]
+    assert "finalized #0 " in summary and "finality waits until the trusted checkpoint" in summary, summary
+    # the rest of the chain, imported next, reaches the checkpoint and finalizes what the source finalized
+    again = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint",
+                         f"0x{canonical_at(source, AT).hex()}@{AT}", str(source.export))
+    assert again[0] == 0, again[2]
+    assert finality_state(source, tmp_path / "b")[:2] == (source.finalized_number, source.finalized_hash)
+
+
+def test_a_database_holding_another_block_at_the_checkpoint_refuses_to_open_and_changes_nothing(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_ok(capsys, source, tmp_path / "b", source.export)
+    before = finality_state(source, tmp_path / "b"), head_of(source, tmp_path / "b")
+    other = bytes(31) + b"\x02"
+    code, _, err = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint",
+                       f"0x{other.hex()}@{AT}", str(source.export))
+    assert_one_error_line(code, err, "conflicts with the trusted checkpoint")
+    assert (finality_state(source, tmp_path / "b"), head_of(source, tmp_path / "b")) == before
+
+
+@pytest.mark.parametrize("bad", ["0x1234@5", "nothing", f"0x{'00' * 32}@-1", f"0x{'00' * 32}"])
+def test_a_malformed_checkpoint_is_a_usage_error_before_anything_opens(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    code, _, err = run(capsys, "import-blocks", *args(source, tmp_path / "b"), "--checkpoint", bad, str(source.export))
+    assert code == 2 and "--checkpoint" in err and "Traceback" not in err, err
+    assert not (tmp_path / "b").exists()
+    assert BLOCKS > AT
