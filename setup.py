@@ -1,12 +1,12 @@
-"""The one compiled part of btt-chain: the state tree's batch update (storage/_smt_native.c).
+"""The one compiled part of btt-chain: the state tree's engine (storage/_tree_native.c).
 
-Optional: where it cannot be built (no C compiler), the install goes on and storage/smt.py uses its Python update,
-which computes the same tree. Everything else about the package is in pyproject.toml."""
+Optional: where it cannot be built (no C compiler), the install goes on and storage/state_tree.py uses the Python
+engine (storage/tree_engine.py), which computes the same tree. Everything else is in pyproject.toml."""
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("storage._smt_native", ["storage/_smt_native.c"], optional=True, extra_compile_args=["-O2"]),
+        Extension("storage._tree_native", ["storage/_tree_native.c"], optional=True, extra_compile_args=["-O2"]),
     ]
 )

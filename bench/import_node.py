@@ -89,7 +89,6 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     genesis = pickle.loads((workdir / "genesis.pickle").read_bytes())
     started = time.perf_counter()
     chain = Chain(LevelDBStore(workdir / "node"), genesis, checker)
-    warmed = chain.warm_state_tree()
     open_s = time.perf_counter() - started
     settle_heap()  # what a node does after start-up (btt_chain.gc_pause)
     one_core = verify_rate()
@@ -128,11 +127,11 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     authored = len(imported.block.extrinsics)
     checker.close()
     rate = transfers / import_s
+    tree = chain.tree.stats()
     mapped, own = mapped_and_own_bytes()
     steady = steady_state_ratio(per_block)
     return {
         "open_s": round(open_s, 2),
-        "tree_nodes_warmed": warmed,
         "blocks": len(blocks),
         "transfers": transfers,
         "import_ms_per_block": [round(t * 1000, 1) for t in per_block],
@@ -152,9 +151,10 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "rss_own_mib": round(own / 2**20),
         "rss_mapped_tables_mib": round(mapped / 2**20),
         "peak_rss_mib": round(peak_rss_bytes() / 2**20),
-        "tree_cache_nodes": chain.tree.cached_nodes(),
-        "tree_cache_depth": chain.tree.cache_depth_limit,
-        "state_tree_update": "native" if chain.tree.native else "python",
+        "tree_bucket_bits": tree["bucket_bits"],
+        "tree_resident_leaves": tree["resident_leaves"],
+        "tree_memory_mib": round(chain.tree.memory_bytes() / 2**20),
+        "state_tree_engine": tree["engine"],
     }
 
 

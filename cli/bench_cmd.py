@@ -130,12 +130,15 @@ def rpc(accounts: int, transfers: int, full: int, empty: int, items: int, repeat
 @bench.command()
 @click.option("--keys", type=click.IntRange(1, 10_000_000), default=1_000_000, show_default=True)
 @click.option("--changes", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
-def smt(keys: int, changes: int) -> None:
-    """Update and prove in the sparse Merkle state tree."""
+@click.option("--budget-leaves", type=click.IntRange(0, 100_000_000), default=None,
+              help="Leaves the tree holds in memory (default: the node's); the rest are read from the database.")
+def smt(keys: int, changes: int, budget_leaves: int | None) -> None:
+    """Open, update and prove in the sparse Merkle state tree, its leaves in LevelDB as a node keeps them."""
     from bench.smt_bench import run
+    from storage.state_tree import TREE_LEAF_BUDGET
 
     click.echo(f"building a state tree of {keys} keys ...", err=True)
-    print_fields(list(run(keys, changes).items()))
+    print_fields(list(run(keys, changes, TREE_LEAF_BUDGET if budget_leaves is None else budget_leaves).items()))
 
 
 @bench.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from btt_chain.gc_pause import gc_paused
@@ -16,7 +15,7 @@ from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_s
 from runtime.session.types import ValidatorInfo
 from runtime.vesting.genesis import GenesisVesting
 from runtime.vesting.types import LINEAR, MILESTONE, VestingSchedule
-from storage.smt_build import build_packed
+from storage.state_tree import leaf_records, tree_root
 
 LOCKED_KINDS = ("linear", "milestones", "reserve")
 """Release kinds whose holdings are frozen at genesis (vesting releases them)."""
@@ -32,8 +31,9 @@ class Genesis:
     spec: ChainSpec
     spec_json: bytes
     state: dict[bytes, bytes]
-    nodes: Mapping[bytes, bytes]
-    """The state tree's nodes by hash (`storage.smt_build.PackedNodes`: sorted by hash, compact)."""
+    leaves: bytes
+    """The state tree's leaf records, sorted (`storage.state_tree.leaf_records`): what the database stores of the
+    tree, and what its root is computed from."""
     block: Block
 
     @property
@@ -99,7 +99,7 @@ def allocation_schedule(spec: ChainSpec, row: AllocationRow, amount: int) -> Ves
 
 
 def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genesis:
-    """Genesis state, its state-tree nodes and the genesis block (number 0, no author, no signature).
+    """Genesis state, its state tree's leaves and the genesis block (number 0, no author, no signature).
 
     `config` overrides the runtime genesis data derived from `spec` (benchmarks add accounts this way)."""
     with gc_paused():  # millions of objects for a large genesis, none of them in a cycle
@@ -107,7 +107,8 @@ def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genes
             state = build_state(config or genesis_config(spec))
         except ValueError as exc:
             raise GenesisError(f"genesis state cannot be built: {exc}") from None
-        root, nodes = build_packed(state)
+        leaves = leaf_records(state)
+        root = tree_root(leaves)
     header = Header(
         parent_hash=ZERO_HASH,
         number=0,
@@ -119,4 +120,4 @@ def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genes
         author=ZERO_HASH,
         digest=Digest(),
     )
-    return Genesis(spec, canonical_json(genesis_document(spec.raw)), state, nodes, Block(header, ()))
+    return Genesis(spec, canonical_json(genesis_document(spec.raw)), state, leaves, Block(header, ()))

@@ -1,6 +1,6 @@
 """The chain database: blocks (canonical and side), canonical index, head and finality pointers, flat
-state, state-tree nodes, per-block undo and redo journals for reorganisations, and per executed block the
-validator set that votes for it as a checkpoint (content-addressed records).
+state and the state tree's leaves beside it, per-block undo and redo journals for reorganisations, and per executed
+block the validator set that votes for it as a checkpoint (content-addressed records).
 
 Everything one chain update changes (new head, reverted and applied blocks, state) is written in one
 atomic batch by `apply_update`, so a crash at any moment leaves the database at the last committed head.
@@ -9,7 +9,7 @@ atomic batch by `apply_update`, so a crash at any moment leaves the database at 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import msgpack
@@ -22,6 +22,8 @@ from storage import schema
 from storage.block_body import BlockBody
 from storage.block_meta import BlockMeta, BlockSummary, MetaView, stored_event_count
 from storage.kv import KeyValueStore
+from storage.state_tree import leaf_records, put_leaves
+from storage.tree_engine import RECORD_LEN
 
 __all__ = ["BlockBody", "BlockMeta", "BlockSummary", "ChainDB", "ChainUpdate", "ExecutedBlock", "FlatState", "MetaView"]
 
@@ -31,14 +33,13 @@ _ABSENT = object()
 
 @dataclass(frozen=True)
 class ExecutedBlock:
-    """A block executed for the first time in this update: its journals and tree nodes are stored with it."""
+    """A block executed for the first time in this update: its journals are stored with it."""
 
     block: Block
     meta: BlockMeta
     undo: Changes
     """Old values (None: absent) of every key the block changed, relative to its parent's state."""
     redo: Changes
-    nodes: Mapping[bytes, bytes]
     voter_set_hash: bytes | None = None
     """Hash of the validator set queued in the block's post-state (it votes for the block as a checkpoint)."""
     voter_set: bytes | None = None
@@ -132,20 +133,23 @@ class FlatState:
 COMPACT_AFTER_ENTRIES = 100_000
 """A genesis write larger than this is compacted at once, so that a restart does not replay it from the log."""
 GENESIS_BATCH_ENTRIES = 100_000
-"""A genesis with more state entries and tree nodes than this is written in batches of this many."""
+"""A genesis with more state entries and tree leaves than this is written in batches of this many."""
 
 
 def _key_ordered(entries: Mapping[bytes, bytes], prefix: bytes, size: int) -> Iterator[dict[bytes, bytes]]:
-    """{prefix + key: value} in chunks of about `size`, each chunk's keys above the last one's. Packed state-tree nodes
-    hand themselves out that way; anything else is sorted here."""
-    chunks = getattr(entries, "key_ordered_chunks", None)
-    if chunks is not None:
-        yield from chunks(prefix, size)
-        return
+    """{prefix + key: value} in chunks of about `size`, each chunk's keys above the last one's."""
     keys = sorted(entries)
     for at in range(0, len(keys), size):
         part = keys[at : at + size]
         yield dict(zip(map(prefix.__add__, part), map(entries.__getitem__, part), strict=True))
+
+
+def _leaf_chunks(records: bytes, size: int) -> Iterator[dict[bytes, bytes]]:
+    """Sorted leaf records as {l: + path: value hash} in chunks of `size`, in key order."""
+    prefix = schema.TREE_LEAF
+    for at in range(0, len(records), size * RECORD_LEN):
+        part = records[at : at + size * RECORD_LEN]
+        yield {prefix + part[i : i + 32]: part[i + 32 : i + RECORD_LEN] for i in range(0, len(part), RECORD_LEN)}
 
 
 META_CACHE_ENTRIES = 32
@@ -272,9 +276,6 @@ class ChainDB:
         block_hash, index = msgpack.unpackb(raw)
         return block_hash, index
 
-    def trie_node(self, node_hash: bytes) -> bytes | None:
-        return self.kv.get(schema.trie_node_key(node_hash))
-
     def blocks_above(self, number: int) -> Iterator[tuple[int, bytes]]:
         """(number, hash) of every stored block with a number above `number`, in number order."""
         n = len(schema.BLOCKS_BY_NUMBER)
@@ -308,12 +309,12 @@ class ChainDB:
         self,
         genesis: Block,
         state: Mapping[bytes, bytes],
-        nodes: Mapping[bytes, bytes],
+        leaves: bytes,
         spec_json: bytes,
         voter_set: bytes | None = None,
     ) -> None:
-        """Write the genesis block and state (and the encoded validator set its post-state queues) into an empty
-        database, all or nothing.
+        """Write the genesis block and state, the state tree's leaves (`leaf_records(state)`) and the encoded
+        validator set its post-state queues into an empty database, all or nothing.
 
         A small genesis is one batch. A large one (a benchmark's million accounts) goes in batches of
         GENESIS_BATCH_ENTRIES, which LevelDB takes several times faster than one huge batch: a marker is written
@@ -325,20 +326,22 @@ class ChainDB:
         if self.kv.get(schema.META_INITIALISING) is not None:
             self._wipe()
         h = genesis.hash()
+        if len(leaves) != len(state) * RECORD_LEN:
+            raise StorageError("genesis leaves do not match its state: one 64-byte record per key")
         puts: dict[bytes, bytes] = {}
-        if len(state) + len(nodes) > GENESIS_BATCH_ENTRIES:
+        if 2 * len(state) > GENESIS_BATCH_ENTRIES:
             self.kv.write({schema.META_INITIALISING: h}, sync=True)
             # in key order, each batch built while the one before is written: LevelDB then flushes tables whose key
             # ranges do not overlap, and moves them down its levels without rewriting them (a million accounts in
             # random order cost it ~3 s more of compaction on both cores)
-            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+            for chunk in _leaf_chunks(leaves, GENESIS_BATCH_ENTRIES):  # l: sorts before s:
                 self.kv.write_behind(chunk)
-            for chunk in _key_ordered(nodes, schema.TRIE_NODE, GENESIS_BATCH_ENTRIES):
+            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
                 self.kv.write_behind(chunk)
         else:
-            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+            for chunk in _leaf_chunks(leaves, GENESIS_BATCH_ENTRIES):
                 puts.update(chunk)
-            for chunk in _key_ordered(nodes, schema.TRIE_NODE, GENESIS_BATCH_ENTRIES):
+            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
                 puts.update(chunk)
         puts.update(self._block_puts(genesis))
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
@@ -350,13 +353,14 @@ class ChainDB:
         puts[schema.META_CHAIN_SPEC] = spec_json
         puts[schema.META_HEAD] = h
         puts[schema.META_FINALIZED] = h
+        puts[schema.META_TREE_LEAVES] = b"1"
         if voter_set is not None:
             set_hash = blake2b_256(voter_set)
             puts[schema.voter_set_key(set_hash)] = voter_set
             puts[schema.block_voter_set_key(h)] = set_hash
         self.kv.write(puts, [schema.META_INITIALISING], sync=True)
         compact = getattr(self.kv, "compact", None)
-        if compact is not None and len(state) + len(nodes) > COMPACT_AFTER_ENTRIES:
+        if compact is not None and 2 * len(state) > COMPACT_AFTER_ENTRIES:
             compact()
 
     def _wipe(self) -> None:
@@ -368,6 +372,33 @@ class ChainDB:
                 self.kv.write({}, doomed)
                 doomed = []
         self.kv.write({}, doomed, sync=True)
+
+    def ensure_tree_leaves(self, progress: Callable[[str], None] | None = None) -> bool:
+        """Give a database written by a version that stored the whole state tree (`t:` nodes) the leaves this one
+        keeps instead, computed from its flat state, and delete the old nodes; True if it did. Safe to cut off: the
+        marker goes in last, with the last leaves, and a new attempt starts over."""
+        if self.kv.get(schema.META_TREE_LEAVES) is not None or self.kv.get(schema.META_HEAD) is None:
+            return False
+        say = progress or (lambda _msg: None)
+        say("this database is from an earlier version: computing the state tree's leaves from the flat state")
+        n = len(schema.STATE)
+        stale = [key for key, _ in self.kv.iterate(schema.TREE_LEAF)]
+        for at in range(0, len(stale), GENESIS_BATCH_ENTRIES):
+            self.kv.write({}, stale[at : at + GENESIS_BATCH_ENTRIES])
+        state = {key[n:]: value for key, value in self.kv.iterate(schema.STATE)}
+        records = leaf_records(state)
+        del state
+        for chunk in _leaf_chunks(records, GENESIS_BATCH_ENTRIES):
+            self.kv.write(chunk)
+        say(f"wrote {len(records) // RECORD_LEN} leaves; deleting the old tree nodes")
+        doomed: list[bytes] = []
+        for key, _ in self.kv.iterate(schema.TRIE_NODE):
+            doomed.append(key)
+            if len(doomed) >= GENESIS_BATCH_ENTRIES:
+                self.kv.write({}, doomed)
+                doomed = []
+        self.kv.write({schema.META_TREE_LEAVES: b"1"}, doomed, sync=True)
+        return True
 
     @staticmethod
     def _block_puts(block: Block) -> dict[bytes, bytes]:
@@ -398,7 +429,6 @@ class ChainDB:
             ).encode()
             puts[schema.undo_key(h)] = encode_journal(ex.undo)
             puts[schema.redo_key(h)] = encode_journal(ex.redo)
-            schema.put_trie_nodes(puts, ex.nodes)
             if ex.voter_set_hash is not None:
                 puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
                 if ex.voter_set is not None:
@@ -419,6 +449,7 @@ class ChainDB:
                 deletes.append(schema.state_key(key))
             else:
                 puts[schema.state_key(key)] = value
+        put_leaves(puts, deletes, update.state_changes)
         puts[schema.META_HEAD] = update.head_hash
         # a key both put and deleted ends deleted: keep enacted tx-index entries that a retracted block shared
         deletes = [d for d in deletes if d not in puts]

@@ -31,6 +31,12 @@ class HistoricalState:
                 raise StorageError(f"canonical block #{n} missing from the database")
             self._older.update(db.undo(h))
 
+    @property
+    def changes_from_head(self) -> dict[bytes, bytes | None]:
+        """What turns the head state into this one: every key changed since, with its value here (None: absent).
+        The state tree rewinds by it (`StateTree.rewound`)."""
+        return self._older
+
     def get(self, key: bytes) -> bytes | None:
         if key in self._older:
             return self._older[key]

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-try:
-    from storage._smt_native import put_prefixed as _put_prefixed  # type: ignore[import-not-found]
-except ImportError:  # not built: the loop in put_trie_nodes
-    _put_prefixed: Callable[[dict[bytes, bytes], bytes, dict[bytes, bytes]], None] | None = None  # type: ignore[no-redef]
-
 META_GENESIS_HASH = b"m:genesis"
 """The genesis hash the database was created with."""
 META_CHAIN_SPEC = b"m:spec"
@@ -37,8 +30,15 @@ TX_INDEX = b"x:"
 """x: + extrinsic hash -> [block hash, index] of its inclusion on the canonical chain."""
 STATE = b"s:"
 """s: + runtime storage key -> value, the flat state at the head block."""
+TREE_LEAF = b"l:"
+"""l: + path (blake2b-256 of a state key) -> blake2b-256 of its value: the leaves of the state tree at the head, in
+path order (`storage.state_tree`). Written in the same batch as the flat state."""
+META_TREE_LEAVES = b"m:tree-leaves"
+"""Present once the database holds the state tree's leaves (written with genesis; an earlier version's database gets
+them from its flat state when it is first opened)."""
 TRIE_NODE = b"t:"
-"""t: + node hash -> encoded node of the sparse Merkle state tree."""
+"""t: + node hash -> a state-tree node, as versions before the leaves stored the whole tree: deleted when such a
+database is first opened."""
 UNDO = b"u:"
 """u: + block hash -> encoded list of [key, present, old value]: how to revert the block's state changes."""
 REDO = b"r:"
@@ -88,18 +88,8 @@ def state_key(key: bytes) -> bytes:
     return STATE + key
 
 
-def trie_node_key(node_hash: bytes) -> bytes:
-    return TRIE_NODE + node_hash
-
-
-def put_trie_nodes(puts: dict[bytes, bytes], nodes: Mapping[bytes, bytes]) -> None:
-    """puts[trie_node_key(hash)] = encoding for every node, without a dict in between (compiled where the state
-    tree's native part is built: ~80,000 nodes a block)."""
-    if _put_prefixed is not None and type(nodes) is dict:
-        _put_prefixed(puts, TRIE_NODE, nodes)
-    else:
-        for node_hash, enc in nodes.items():
-            puts[TRIE_NODE + node_hash] = enc
+def tree_leaf_key(path: bytes) -> bytes:
+    return TREE_LEAF + path
 
 
 def undo_key(block_hash: bytes) -> bytes:

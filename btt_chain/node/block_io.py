@@ -37,7 +37,6 @@ from btt_chain.primitives.vote import Justification
 from genesis.build import build_genesis
 from runtime.overlay import Overlay
 from storage import schema
-from storage.chaindb import ChainUpdate
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
 
@@ -464,7 +463,11 @@ def check_block(chain: Chain, block_hash: bytes) -> str:
     parent = chain.db.get_header(parent_hash)
     if chain.db.canonical_hash(number) == block_hash and parent is not None:
         state = HistoricalState(chain.db, chain.head.number, parent.number)
-        chain._execute(Overlay(state), block, parent.state_root, {})
+        with chain.tree.rewound(state.changes_from_head) as root:
+            if root != parent.state_root:
+                raise StorageError(f"the undo journals above #{parent.number} do not lead to its state root: "
+                                   "database damaged")
+            chain._execute(Overlay(state), block)
         how = "against its parent's state from the undo journals"
     else:
         _replay_check(chain, block)
@@ -549,23 +552,7 @@ def revert_blocks(chain: Chain, count: int) -> int:
         )
     if count == 0:
         return chain.head.number
-    view = Overlay(chain.db.state)
-    retracted: list[Block] = []
-    for number in range(chain.head.number, target, -1):
-        h = chain.db.canonical_hash(number)
-        if h is None:
-            raise StorageError(f"canonical block #{number} missing from the database")
-        retracted.append(stored_block(chain, h))
-        for k, v in chain.db.undo(h).items():
-            if v is None:
-                view.delete(k)
-            else:
-                view.set(k, v)
-    new_hash = chain.db.canonical_hash(target)
-    assert new_hash is not None
-    new_head = chain.db.get_header(new_hash)
-    assert new_head is not None
-    chain.db.apply_update(ChainUpdate(new_head, new_hash, view.changes(), [], retracted, []))
+    retracted = chain.retract_to(target)
     deletes: list[bytes] = []
     for b in retracted:
         h = b.hash()
@@ -576,5 +563,4 @@ def revert_blocks(chain: Chain, count: int) -> int:
         ]
     chain.db.kv.write({}, deletes, sync=True)
     chain.db.forget_block_metas()
-    chain.head, chain.head_hash = new_head, new_hash
     return target

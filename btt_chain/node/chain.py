@@ -45,7 +45,7 @@ from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
-from storage.smt import SparseMerkleTree
+from storage.state_tree import TREE_LEAF_BUDGET, StateTree
 
 log = logging.getLogger("btt.chain")
 
@@ -125,27 +125,24 @@ def fork_choice_key(number: int, block_hash: bytes) -> tuple[int, int]:
     return number, -int.from_bytes(block_hash, "big")
 
 
-TREE_CACHE_NODES = 3_000_000
-"""State-tree nodes kept in memory (about 210 bytes each, filled only as they are read): room for the whole tree of
-a state of a million accounts, so that computing a block's state root reads no tree node from disk. A bigger tree
-keeps its top levels that fit (depths 0-20 at ten million accounts) and reads the rest of each path from disk."""
-
-
 class Chain:
     """One node's view of the chain. Single-threaded by design: call it from one thread (the event loop)."""
 
     def __init__(
         self, kv: KeyValueStore, genesis: Genesis, checker: SignatureChecker | None = None,
-        tree_cache_nodes: int = TREE_CACHE_NODES,
+        tree_leaf_budget: int = TREE_LEAF_BUDGET,
     ) -> None:
         self.db = ChainDB(kv)
-        # the genesis state and tree live in the database once it is initialised: keep the spec and the block only
-        self.genesis = dataclasses.replace(genesis, state={}, nodes={})
+        # the genesis state and leaves live in the database once it is initialised: keep the spec and the block only
+        self.genesis = dataclasses.replace(genesis, state={}, leaves=b"")
         self.genesis_hash = genesis.hash
         stored = self.db.genesis_hash()
+        self.tree = StateTree(kv, tree_leaf_budget)
+        """The head state's Merkle tree (storage/state_tree.py): every change of the head goes through it."""
+        fresh = stored is None
         if stored is None:
             voters = voter_set_record(Overlay(DictState(genesis.state)))
-            self.db.initialise(genesis.block, genesis.state, genesis.nodes, genesis.spec_json, voters)
+            self.db.initialise(genesis.block, genesis.state, genesis.leaves, genesis.spec_json, voters)
             log.info("initialised database at genesis 0x%s", self.genesis_hash.hex())
         elif stored != self.genesis_hash:
             raise StorageError(
@@ -157,10 +154,20 @@ class Chain:
             spec.genesis_time_ms, spec.consensus.slot_ms, spec.consensus.epoch_slots, spec.consensus.max_drift_ms
         )
         self.executive = Executive(RUNTIME, self.genesis_hash)
-        self.tree = SparseMerkleTree(self.db.trie_node, cache_size=tree_cache_nodes)
         self.checker = checker or SignatureChecker()
         self.head_hash: bytes = self.db.head_hash()
         self.head: Header = self._header(self.head_hash)
+        if fresh and genesis.leaves:
+            self.tree.load_records(genesis.leaves)
+        else:
+            if self.db.ensure_tree_leaves(log.info):
+                log.info("the state tree's leaves are written; the old tree nodes are deleted")
+            self.tree.open(self.head.state_root)
+        if self.tree.root != self.head.state_root:
+            raise StorageError(
+                f"the state tree's root 0x{self.tree.root.hex()} is not the head's state root "
+                f"0x{self.head.state_root.hex()}: database damaged"
+            )
         self.finalized_hash: bytes = self.db.finalized_hash()
         self.finalized: Header = self._header(self.finalized_hash)
         self._nodes: dict[bytes, TreeNode] = {}
@@ -184,11 +191,6 @@ class Chain:
             header = self._header(h)
             if header.parent_hash in self._nodes:
                 self._nodes[h] = TreeNode(h, number, header.parent_hash, header.slot)
-
-    def warm_state_tree(self) -> int:
-        """Read the head's state tree into the node cache (as much as fits): block imports then compute state
-        roots without reading tree nodes from disk. Returns the nodes read."""
-        return self.tree.warm(self.head.state_root)
 
     # queries ---------------------------------------------------------------------------------------
     def state(self) -> Overlay:
@@ -399,6 +401,18 @@ class Chain:
         ancestor, branch = self._branch(target)
         if ancestor.number < self.finalized.number:
             raise ConflictsWithFinality(f"reorganisation below the finalized block #{self.finalized.number}")
+        # the state tree changes in place with the view; it is undone unless the update is written
+        with self.tree.transaction() as tx:
+            result = self._reorganise_in(target, ancestor, branch, fresh, deferred)
+            tx.commit()
+        for imported in result.enacted:
+            self._notify(imported)
+        return result
+
+    def _reorganise_in(
+        self, target: bytes, ancestor: TreeNode, branch: list[TreeNode], fresh: dict[bytes, Block],
+        deferred: Mapping[bytes, bytes] | None,
+    ) -> ImportResult:
         view = Overlay(self.db.state)
         retracted: list[Block] = []
         for number in range(self.head.number, ancestor.number, -1):
@@ -408,36 +422,35 @@ class Chain:
             assert block is not None
             retracted.append(block)
             _apply(view, self.db.undo(h))
+        if retracted:
+            self._tree_to(view.changes(), self._header(ancestor.hash))
         enacted: list[ImportedBlock] = []
         executed: list[ExecutedBlock] = []
-        # tree nodes of branch blocks executed in this update are not written yet: later blocks read them here
-        pending: dict[bytes, bytes] = {}
         voter_sets: dict[bytes, bytes] = {}
-        parent_root = self._header(ancestor.hash).state_root
         for node in branch:
             block = fresh.get(node.hash) or self.db.get_block(node.hash)
             assert block is not None
             if self.db.is_executed(node.hash):
-                _apply(view, self.db.redo(node.hash))
+                redo = self.db.redo(node.hash)
+                _apply(view, redo)
+                self._tree_to(redo, block.header)
                 enacted.append(ImportedBlock(block, node.hash, None))
             else:
                 try:
                     raw = deferred.get(node.hash) if deferred else None
-                    result, nodes = self._execute(view, block, parent_root, pending, raw)
+                    result = self._execute(view, block, raw)
                 except BodyMismatch:
                     raise
                 except InvalidBlock:
                     self._forget_bad(node.hash)
                     raise
-                pending.update(nodes)
                 undo = {k: view.get(k) for k in result.changes}
                 _apply(view, result.changes)
                 meta = BlockMeta(event_records(result), outcome_records(result))
                 set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
                 voter_sets[node.hash] = set_hash
-                executed.append(ExecutedBlock(block, meta, undo, result.changes, nodes, set_hash, record))
+                executed.append(ExecutedBlock(block, meta, undo, result.changes, set_hash, record))
                 enacted.append(ImportedBlock(block, node.hash, result))
-            parent_root = block.header.state_root
         new_head = enacted[-1].block.header
         update = ChainUpdate(new_head, target, view.changes(), [e.block for e in enacted], retracted, executed)
         # written behind: the next block's decoding and execution overlap this block's write and fsync
@@ -450,14 +463,22 @@ class Chain:
                 "reorganised: %d blocks retracted, %d enacted, new head #%d 0x%s", len(retracted), len(enacted),
                 new_head.number, target.hex()[:16],
             )
-        for imported in enacted:
-            self._notify(imported)
         return ImportResult("best", target, new_head, tuple(enacted), tuple(retracted))
 
-    def _execute(
-        self, view: Overlay, block: Block, parent_root: bytes, pending: Mapping[bytes, bytes],
-        raw: bytes | None = None,
-    ) -> tuple[BlockResult, dict[bytes, bytes]]:
+    def _tree_to(self, changes: Mapping[bytes, bytes | None], header: Header) -> None:
+        """Move the state tree by journaled changes to a block's state; they were made here, so a root that differs
+        means the database is damaged."""
+        root = self.tree.update(changes)
+        if root != header.state_root:
+            raise StorageError(
+                f"the journals of this database do not lead to the state root of block #{header.number}: "
+                f"computed 0x{root.hex()}, header 0x{header.state_root.hex()} (database damaged)"
+            )
+
+    def _execute(self, view: Overlay, block: Block, raw: bytes | None = None) -> BlockResult:
+        """Execute a block on `view`, which must be its parent's state (and the state tree the parent's): the tree
+        moves to the block's state; InvalidBlock (the tree moved anyway: the caller's transaction undoes it) unless
+        every root matches."""
         # signatures are checked by the workers (if any) while the block executes; a bad one (or, for a block
         # given `raw`, a wrong extrinsics root) outranks any other fault, so the error names the same first problem
         # whether the checks ran here or beside execution
@@ -472,7 +493,7 @@ class Chain:
             started = time.perf_counter()
             result = self.executive.execute_block(view, block, signatures_checked=True)
             executed = time.perf_counter()
-            root, nodes = self.tree.update(parent_root, result.changes, pending=pending)
+            root = self.tree.update(result.changes)
             self.stages.execute_s += executed - started
             self.stages.state_root_s += time.perf_counter() - executed
         except InvalidBlock:
@@ -491,7 +512,7 @@ class Chain:
             raise InvalidBlock(
                 f"state root mismatch: header 0x{block.header.state_root.hex()}, computed 0x{root.hex()}"
             )
-        return result, nodes
+        return result
 
     def _voter_set(
         self, parent_hash: bytes, changes: Mapping[bytes, bytes | None], post_state: StateReader,
@@ -584,17 +605,31 @@ class Chain:
         the chain of its trusted checkpoint. Returns the retracted blocks, old head first."""
         if self.head_hash == self.finalized_hash:
             return ()
+        retracted = self.retract_to(self.finalized.number)
+        log.info("rewound %d unfinalized blocks to the finalized block #%d", len(retracted), self.head.number)
+        return retracted
+
+    def retract_to(self, number: int) -> tuple[Block, ...]:
+        """Make canonical block `number` (at or below the head) the head, the blocks above it reverted with their undo
+        journals (they stay stored). Returns them, old head first. The caller checks finality."""
+        target = self.db.canonical_hash(number)
+        if target is None or number > self.head.number:
+            raise StorageError(f"no canonical block #{number} at or below the head #{self.head.number}")
         view = Overlay(self.db.state)
         retracted: list[Block] = []
-        for number in range(self.head.number, self.finalized.number, -1):
-            h = self.db.canonical_hash(number)
+        for n in range(self.head.number, number, -1):
+            h = self.db.canonical_hash(n)
             block = self.db.get_block(h) if h is not None else None
-            assert h is not None and block is not None
+            if h is None or block is None:
+                raise StorageError(f"canonical block #{n} missing from the database")
             retracted.append(block)
             _apply(view, self.db.undo(h))
-        self.db.apply_update(ChainUpdate(self.finalized, self.finalized_hash, view.changes(), [], retracted, []))
-        self.head, self.head_hash = self.finalized, self.finalized_hash
-        log.info("rewound %d unfinalized blocks to the finalized block #%d", len(retracted), self.head.number)
+        header = self._header(target)
+        with self.tree.transaction() as tx:
+            self._tree_to(view.changes(), header)
+            self.db.apply_update(ChainUpdate(header, target, view.changes(), [], retracted, []))
+            tx.commit()
+        self.head, self.head_hash = header, target
         return tuple(retracted)
 
     # authoring -------------------------------------------------------------------------------------
@@ -609,7 +644,16 @@ class Chain:
     def _author_block(
         self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
     ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
-        block, result, nodes, dropped = self._build(slot, pair, candidates)
+        with self.tree.transaction() as tx:
+            imported, dropped = self._author_block_in(slot, pair, candidates)
+            tx.commit()
+        self._notify(imported)
+        return imported, dropped
+
+    def _author_block_in(
+        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
+    ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
+        block, result, dropped = self._build(slot, pair, candidates)
         header, h = block.header, block.hash()
         view = Overlay(self.db.state)
         undo = {k: view.get(k) for k in result.changes}
@@ -619,22 +663,23 @@ class Chain:
         set_hash, record = self._voter_set(header.parent_hash, result.changes, post, {})
         update = ChainUpdate(
             header, h, dict(result.changes), [block], [],
-            [ExecutedBlock(block, meta, undo, result.changes, nodes, set_hash, record)],
+            [ExecutedBlock(block, meta, undo, result.changes, set_hash, record)],
         )
         self.db.apply_update(update)
         self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
         self.head, self.head_hash = header, h
-        imported = ImportedBlock(block, h, result)
-        self._notify(imported)
-        return imported, dropped
+        return ImportedBlock(block, h, result), dropped
 
     def build_block(self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]) -> Block:
         """Build and seal a block on the head without committing it (tests of equivocation use this)."""
-        return self._build(slot, pair, candidates)[0]
+        with self.tree.transaction():  # not committed: the tree stays the head's
+            return self._build(slot, pair, candidates)[0]
 
     def _build(
         self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
-    ) -> tuple[Block, BlockResult, dict[bytes, bytes], list[tuple[Extrinsic, str]]]:
+    ) -> tuple[Block, BlockResult, list[tuple[Extrinsic, str]]]:
+        """Build and seal a block on the head; the state tree moves to its state (inside the caller's
+        transaction)."""
         if slot <= self.head.slot:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
@@ -665,7 +710,7 @@ class Chain:
                 continue
             included.append(xt)
         result = self.executive.finalize_block(ex)
-        root, nodes = self.tree.update(self.head.state_root, result.changes)
+        root = self.tree.update(result.changes)
         header = Header(
             parent_hash=self.head_hash,
             number=env.number,
@@ -677,7 +722,7 @@ class Chain:
             author=pair.public,
             digest=Digest(reveal),
         ).sealed(pair, self.genesis_hash)
-        return Block(header, tuple(included)), result, nodes, dropped
+        return Block(header, tuple(included)), result, dropped
 
 
 def voter_set_record(state: StateReader) -> bytes:

@@ -37,7 +37,6 @@ from runtime import events as runtime_events
 from runtime.compute import events as compute_events
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
-from storage.smt_build import RECORD_LEN
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -227,8 +226,8 @@ class NodeMetrics:
                                "Number of transactions in the ready queue", registry=r)
         self.database_cache = Gauge("substrate_database_cache_bytes",
                                     "LevelDB memory in use (memtables and block cache), bytes", registry=r)
-        self.state_cache = Gauge("substrate_state_cache_bytes", "State cache size in bytes (hashes and nodes held by "
-                                 "the state-tree node cache)", registry=r)
+        self.state_cache = Gauge("substrate_state_cache_bytes", "State cache size in bytes (the state tree's top "
+                                 "levels and the leaves it holds in memory)", registry=r)
         # sc-network and sc-network-sync --------------------------------------------------------------------
         self.peers = Gauge("substrate_sub_libp2p_peers_count", "Number of connected peers", registry=r)
         self.major_syncing = Gauge("substrate_sub_libp2p_is_major_syncing",
@@ -295,8 +294,8 @@ class NodeMetrics:
                                 "Pooled transactions waiting for a missing nonce", registry=r)
         self.pool_bytes = Gauge("btt_txpool_bytes", "Bytes of the pooled transactions", registry=r)
         self.cache_entries = Gauge("btt_state_cache_entries", "Entries of the state caches: flat_state (storage "
-                                   "values read by execution), state_tree (nodes for state roots)", ["cache"],
-                                   registry=r)
+                                   "values read by execution), state_tree (leaves the state tree holds in memory)",
+                                   ["cache"], registry=r)
         self.disk_bytes = Gauge("btt_database_disk_bytes", "Bytes of the database's files on disk (measured at most "
                                 f"every {DISK_SCAN_INTERVAL_S:g} s)", registry=r)
         self.render_seconds = Gauge("btt_metrics_render_seconds", "Seconds the previous /metrics render took (the "
@@ -421,9 +420,9 @@ class NodeMetrics:
         memory_bytes = getattr(node.kv, "memory_bytes", None)
         if memory_bytes is not None:
             self.database_cache.set(memory_bytes())
-        tree_nodes = chain.tree.cached_nodes()
-        self.state_cache.set(tree_nodes * RECORD_LEN)
-        self.cache_entries.labels(cache="state_tree").set(tree_nodes)
+        tree = chain.tree.stats()
+        self.state_cache.set(chain.tree.memory_bytes())
+        self.cache_entries.labels(cache="state_tree").set(tree["resident_leaves"])
         self.cache_entries.labels(cache="flat_state").set(chain.db.state.cached())
         self.total_issuance.set(system.total_issuance.get(chain.state()))
         self.weights_blobs.set(len(node.content.held()))

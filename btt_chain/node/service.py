@@ -152,7 +152,6 @@ class Node:
         try:
             self.chain = Chain(self.kv, self.genesis, self.checker)
             self.genesis = self.chain.genesis  # without the genesis state, which is in the database now
-            self.chain.warm_state_tree()  # the live state tree in memory: state roots read no node from disk
             self.checkpoint = CheckpointGuard.start(self.chain, self.spec, config.checkpoint, now_ms)
         except StorageError:
             self.kv.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.codec import pack
-from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
+from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
 from btt_chain.rpc import virtual_storage
@@ -41,6 +41,7 @@ from runtime.params.storage import get_param
 from runtime.system import storage as system
 from runtime.system.events import ExtrinsicFailed
 from runtime.system.logic import BLOCK_HASH_COUNT
+from storage.history import HistoricalState
 
 method = REGISTRY.method
 
@@ -229,22 +230,41 @@ def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | No
     return None if value is None else hex0x(value)
 
 
+PROOF_REWIND_KEYS = 250_000
+"""Changed keys a proof at an older block may set back in the state tree (about a quarter of a second of this
+machine's time): a few full blocks of transfers back, or every block of a lightly used chain's pruning window."""
+
+
 @method("state_getReadProof", Param("keys", p.storage_keys), optional("at", p.block_hash))
 def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -> dict[str, Any]:
     """Values of `keys` at the block `at` (default the head) with sparse-Merkle proofs against its state root
-    (absent keys too): tree nodes are never deleted, so a past root is provable wherever its state is served.
+    (absent keys too). The node holds the head's tree: for an older block it sets back the keys changed since
+    (what the undo journals hold) and undoes that afterwards, so the cost follows the changes since that block, and
+    a block further back than PROOF_REWIND_KEYS changed keys is refused with that number.
 
     Each proof is hex of msgpack [siblings, leaf]; check it with storage.smt.verify_proof."""
     chain = ctx.node.chain
     block_hash, header, state = reader_at(ctx, at)
     root = header.state_root
+    rewind: dict[bytes, bytes | None] = {}
+    if isinstance(state, HistoricalState):
+        rewind = state.changes_from_head
+        if len(rewind) > PROOF_REWIND_KEYS:
+            raise invalid_params(
+                f"a proof at block #{header.number} would set back {len(rewind):,} keys changed since; this node "
+                f"proves states at most {PROOF_REWIND_KEYS:,} changed keys back from the head"
+            )
     entries = []
-    for key in keys:
-        value = state.get(key)
-        proof = chain.tree.prove(root, key)
-        entries.append(
-            {"key": hex0x(key), "value": None if value is None else hex0x(value), "proof": hex0x(pack(proof.to_wire()))}
-        )
+    with chain.tree.rewound(rewind) as tree_root:
+        if tree_root != root:
+            raise StorageError(f"the state tree set back to block #{header.number} does not give its state root")
+        for key in keys:
+            value = state.get(key)
+            proof = chain.tree.prove(key)
+            entries.append(
+                {"key": hex0x(key), "value": None if value is None else hex0x(value),
+                 "proof": hex0x(pack(proof.to_wire()))}
+            )
     return {"at": hex0x(block_hash), "stateRoot": hex0x(root), "proof": entries}
 
 

@@ -117,7 +117,9 @@ def test_invalid_block_on_a_better_branch_is_rejected_and_head_stays():
     with pytest.raises(InvalidBlock, match="state root mismatch"):
         x.import_block(bad.encode(), far_future_ms())
     assert x.head.number == 1 and dict(x.db.kv.iterate(b"s:")) == before
+    assert x.tree.root == x.head.state_root, "the state tree is the head's again"
     with pytest.raises(InvalidBlock, match="known to be invalid"):
         x.import_block(bad.encode(), far_future_ms())
     assert x.import_block(y2.block.encode(), far_future_ms()).status == "best"
     assert x.head_hash == y2.hash and head != x.head_hash and root != x.head.state_root
+    assert x.tree.root == x.head.state_root

@@ -12,7 +12,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from btt_chain.node.metrics import (
-    RECORD_LEN,
     MetricsServer,
     NodeMetrics,
     SubstrateCounter,
@@ -204,9 +203,9 @@ async def test_caches_database_and_compute_events(rpc: RpcHarness) -> None:
     rpc.author_block()
     metrics.measure_disk()
     s = samples(metrics)
-    tree_nodes = s[("btt_state_cache_entries", (("cache", "state_tree"),))]
-    assert tree_nodes == rpc.node.chain.tree.cached_nodes() > 0
-    assert s[("substrate_state_cache_bytes", ())] == tree_nodes * RECORD_LEN
+    tree_leaves = s[("btt_state_cache_entries", (("cache", "state_tree"),))]
+    assert tree_leaves == rpc.node.chain.tree.stats()["resident_leaves"] > 0
+    assert s[("substrate_state_cache_bytes", ())] == rpc.node.chain.tree.memory_bytes() > tree_leaves * 64
     assert s[("btt_state_cache_entries", (("cache", "flat_state"),))] == rpc.node.chain.db.state.cached()
     assert s[("substrate_database_cache_bytes", ())] == rpc.node.kv.memory_bytes() > 0
     files = sum(p.stat().st_size for p in rpc.node.kv.path.iterdir() if p.is_file())

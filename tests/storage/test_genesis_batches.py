@@ -1,5 +1,5 @@
 """A large genesis is written in batches: all or nothing still, a cut-off attempt leaves no trace in the next one,
-and the tree a fresh build makes is the very tree updates make."""
+and the tree loaded from a genesis's leaves is the very tree updates make."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.errors import StorageError
-from btt_chain.primitives.hashing import blake2b_256
 from genesis.build import Genesis, build_genesis, genesis_config
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.genesis import GenesisBalance
-from storage import chaindb, schema, smt_build
+from storage import chaindb, schema
 from storage.leveldb import LevelDBStore
 from storage.memory import MemoryStore
-from storage.smt import EMPTY_ROOT, SparseMerkleTree
+from storage.smt import verify_proof
+from storage.state_tree import StateTree, leaf_records, tree_root
 
 GENESIS_TIME_MS = 1_700_000_000_000
 
@@ -56,7 +56,8 @@ def test_batched_genesis_equals_one_batch(genesis: Genesis, monkeypatch: pytest.
 def test_cut_off_genesis_is_wiped_before_the_next_attempt(genesis: Genesis, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(chaindb, "GENESIS_BATCH_ENTRIES", 50)
     # a first attempt with an extra state key, killed mid-way
-    other = dataclasses.replace(genesis, state={**genesis.state, b"left.over/key": b"junk"})
+    junk = {**genesis.state, b"left.over/key": b"junk"}
+    other = dataclasses.replace(genesis, state=junk, leaves=leaf_records(junk))
     kv = CutOff(after=4)
     with pytest.raises(OSError, match="killed"):
         Chain(kv, other)
@@ -72,23 +73,21 @@ def test_cut_off_genesis_is_wiped_before_the_next_attempt(genesis: Genesis, monk
     assert list(kv.iterate()) == list(reference.iterate())
 
 
-def test_fresh_tree_build_is_the_tree_updates_make() -> None:
+def test_a_tree_loaded_from_leaves_is_the_tree_updates_make() -> None:
     state = {os.urandom(8) + bytes([i % 7]): os.urandom(i % 50) for i in range(3000)}
     state[b"empty-value"] = b""
-    fresh_root, fresh_nodes = SparseMerkleTree(lambda _h: None).update(EMPTY_ROOT, {**state, b"gone": None})
-    nodes: dict[bytes, bytes] = {}
-    tree = SparseMerkleTree(nodes.get, cache_size=0)
-    root, made = tree.update(EMPTY_ROOT, {b"seed": b"x"})  # a one-key tree, grown below by ordinary updates
-    nodes.update(made)
+    fresh_root = tree_root(leaf_records(state))
+    tree = StateTree(MemoryStore())
     items = list(state.items())
-    for i in range(0, len(items), 700):
-        root, made = tree.update(root, dict(items[i : i + 700]))
-        nodes.update(made)
-    root, made = tree.update(root, {b"seed": None})
-    nodes.update(made)
+    with tree.transaction() as tx:
+        tree.update({b"seed": b"x"})  # a one-key tree, grown below by ordinary updates
+        for i in range(0, len(items), 700):
+            tree.update(dict(items[i : i + 700]))
+        root = tree.update({b"seed": None, b"gone": None})
+        tx.commit()
     assert root == fresh_root
-    assert SparseMerkleTree(fresh_nodes.get).get_value_hash(fresh_root, b"empty-value") is not None
-    assert SparseMerkleTree(lambda _h: None).update(EMPTY_ROOT, {b"only-deletes": None}) == (EMPTY_ROOT, {})
+    assert verify_proof(root, b"empty-value", b"", tree.prove(b"empty-value"))
+    assert tree_root(leaf_records({})) == tree_root(b"") == bytes(32)
 
 
 class Recording(MemoryStore):
@@ -104,20 +103,19 @@ class Recording(MemoryStore):
 
 
 def test_a_large_genesis_reaches_the_store_in_key_order(genesis: Genesis, monkeypatch: pytest.MonkeyPatch) -> None:
-    """State, then tree nodes, each batch above the one before: what lets LevelDB skip rewriting a big genesis."""
+    """Tree leaves, then state, each batch above the one before: what lets LevelDB skip rewriting a big genesis."""
     monkeypatch.setattr(chaindb, "GENESIS_BATCH_ENTRIES", 40)
     kv = Recording()
     Chain(kv, genesis)
-    bulk = [keys for keys in kv.batches if all(k.startswith((schema.STATE, schema.TRIE_NODE)) for k in keys)]
-    assert sum(map(len, bulk)) == len(genesis.state) + len(genesis.nodes)
+    bulk = [keys for keys in kv.batches if all(k.startswith((schema.STATE, schema.TREE_LEAF)) for k in keys)]
+    assert sum(map(len, bulk)) == 2 * len(genesis.state)
     for before, after in zip(bulk, bulk[1:], strict=False):
         assert max(before) < min(after)
 
 
-def test_a_genesis_built_on_two_cores_reads_back_from_leveldb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A bench-style genesis with extra accounts, its tree built by a forked worker, written to LevelDB in batches,
-    reopened: every account's value is under the genesis root, as a tree update would have put it."""
-    monkeypatch.setattr(smt_build, "PARALLEL_LEAVES", 2)
+def test_a_large_genesis_reads_back_from_leveldb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bench-style genesis with extra accounts, written to LevelDB in batches, reopened (the tree computed from the
+    stored leaves, some of them not held in memory): every account's value is proved under the genesis root."""
     monkeypatch.setattr(chaindb, "GENESIS_BATCH_ENTRIES", 500)
     spec = parse_chain_spec(materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS))
     config = genesis_config(spec)
@@ -126,16 +124,14 @@ def test_a_genesis_built_on_two_cores_reads_back_from_leveldb(tmp_path: Path, mo
         config, supply=config.supply + sum(b.free for b in extra), balances=config.balances + extra
     )
     big = build_genesis(spec, config)
-    assert len(big.nodes._runs) == 3  # type: ignore[attr-defined]  # the worker built the right half
     kv = LevelDBStore(tmp_path / "db")
     Chain(kv, big)
     kv.close()
     kv = LevelDBStore(tmp_path / "db")
-    chain = Chain(kv, big)
-    tree = SparseMerkleTree(chain.db.trie_node, cache_size=0)
+    chain = Chain(kv, big, tree_leaf_budget=1000)
+    assert chain.tree.stats()["resident_leaves"] <= 1000
     for key, value in list(big.state.items())[::97]:
-        assert tree.get_value_hash(chain.head.state_root, key) == blake2b_256(value)
+        assert verify_proof(chain.head.state_root, key, value, chain.tree.prove(key))
         assert chain.db.state.get(key) == value
-    reference_root, _ = SparseMerkleTree(lambda _h: None).update(EMPTY_ROOT, big.state)
-    assert chain.head.state_root == reference_root
+    assert chain.head.state_root == tree_root(leaf_records(big.state))
     kv.close()

@@ -1,0 +1,912 @@
+/*
+ * The state tree's engine compiled: storage/tree_engine.py (class PyTreeEngine) call for call, at a fraction of the
+ * CPU and memory. That module's docstring is the description; tests hold the two to each other and to the tree's
+ * definition (storage/smt.py) on roots, proofs, transactions, residency and damaged input.
+ *
+ * Layout: `hashes` and `kinds` hold every position of depths 0..B in heap order (position i has children 2i+1 and
+ * 2i+2; depth d starts at 2^d - 1); `buckets[b]` is bucket b's sorted 64-byte records (NULL: resident and empty,
+ * NONRES: not resident, read through `fetch`). Updates change all of it in place and log what they replace.
+ *
+ * Hash: BLAKE2b-256 (RFC 7693), written out below so that nothing but CPython's headers is needed to build.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HLEN 32
+#define RLEN 64
+#define MAX_BITS 24
+
+/* ---- BLAKE2b-256 ------------------------------------------------------------------------------------------- */
+
+static const uint64_t B2_IV[8] = {
+    0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+    0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+
+static const uint8_t B2_SIGMA[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5}, {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+#define B2_G(a, b, c, d, x, y)          \
+    do {                                \
+        v[a] = v[a] + v[b] + (x);       \
+        v[d] = rotr64(v[d] ^ v[a], 32); \
+        v[c] = v[c] + v[d];             \
+        v[b] = rotr64(v[b] ^ v[c], 24); \
+        v[a] = v[a] + v[b] + (y);       \
+        v[d] = rotr64(v[d] ^ v[a], 16); \
+        v[c] = v[c] + v[d];             \
+        v[b] = rotr64(v[b] ^ v[c], 63); \
+    } while (0)
+
+static void b2_compress(uint64_t h[8], const uint8_t block[128], uint64_t t, int last) {
+    uint64_t v[16], m[16];
+    for (int i = 0; i < 16; i++) m[i] = load64(block + 8 * i);
+    for (int i = 0; i < 8; i++) {
+        v[i] = h[i];
+        v[i + 8] = B2_IV[i];
+    }
+    v[12] ^= t;
+    if (last) v[14] = ~v[14];
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *s = B2_SIGMA[r];
+        B2_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        B2_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        B2_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        B2_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        B2_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        B2_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        B2_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        B2_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+/* BLAKE2b with a 32-byte digest and no key, of `len` bytes. */
+static void blake2b_256(const uint8_t *in, size_t len, uint8_t out[HLEN]) {
+    uint64_t h[8];
+    uint8_t block[128];
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++) h[i] = B2_IV[i];
+    h[0] ^= 0x01010000ULL ^ HLEN;
+    while (len > 128) {
+        t += 128;
+        b2_compress(h, in, t, 0);
+        in += 128;
+        len -= 128;
+    }
+    memset(block, 0, sizeof block);
+    memcpy(block, in, len);
+    t += len;
+    b2_compress(h, block, t, 1);
+    for (int i = 0; i < HLEN; i++) out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
+}
+
+/* blake2b_256(tag ++ a ++ b) for the tree's 65-byte node encodings. */
+static inline void node_hash(uint8_t tag, const uint8_t a[HLEN], const uint8_t b[HLEN], uint8_t out[HLEN]) {
+    uint8_t buf[1 + 2 * HLEN];
+    buf[0] = tag;
+    memcpy(buf + 1, a, HLEN);
+    memcpy(buf + 1 + HLEN, b, HLEN);
+    blake2b_256(buf, sizeof buf, out);
+}
+
+/* ---- the engine ----------------------------------------------------------------------------------------------- */
+
+enum { EMPTY = 0, LEAF = 1, INTERNAL = 2 };
+
+static PyObject *StorageError = NULL;
+
+typedef struct {
+    uint32_t n, cap;
+    uint8_t rec[][RLEN];
+} Bucket;
+
+#define NONRES ((Bucket *)1)
+
+typedef struct {
+    uint8_t what; /* 0: a position, 1: a bucket */
+    uint8_t kind;
+    uint32_t index;
+    union {
+        uint8_t hash[HLEN];
+        Bucket *bucket;
+    } old;
+} Undo;
+
+typedef struct {
+    uint8_t path[HLEN];
+    uint8_t value[HLEN];
+    int present; /* 0: a delete */
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    int bits;
+    long long budget;   /* leaves */
+    long long resident; /* leaves in resident buckets */
+    PyObject *fetch;
+    uint8_t *hashes;
+    uint8_t *kinds;
+    Bucket **buckets;
+    uint8_t *refs;
+    size_t hand;
+    Undo *undo;
+    size_t nundo, capundo;
+    size_t *marks;
+    size_t nmarks, capmarks;
+    /* loading */
+    long long load_bucket; /* -1: none open */
+    Bucket *load_buf;
+    uint8_t last[RLEN];
+    int have_last;
+} Engine;
+
+static inline size_t nbuckets(const Engine *e) { return (size_t)1 << e->bits; }
+static inline size_t base_of(const Engine *e) { return ((size_t)1 << e->bits) - 1; }
+static inline int bit_at(const uint8_t p[HLEN], int depth) { return (p[depth >> 3] >> (7 - (depth & 7))) & 1; }
+static inline size_t bucket_of(const uint8_t p[HLEN], int bits) {
+    if (bits == 0) return 0;
+    uint32_t top = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+    return (size_t)(top >> (32 - bits));
+}
+static inline int is_resident(const Bucket *b) { return b != NONRES; }
+static inline uint32_t count_of(const Bucket *b) { return (b == NULL || b == NONRES) ? 0 : b->n; }
+
+static Bucket *bucket_new(uint32_t n) {
+    Bucket *b = PyMem_Malloc(sizeof(Bucket) + (size_t)(n ? n : 1) * RLEN);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->n = n;
+    b->cap = n ? n : 1;
+    return b;
+}
+
+static void bucket_free(Bucket *b) {
+    if (b != NULL && b != NONRES) PyMem_Free(b);
+}
+
+/* the first record in [lo, hi) whose path has bit `depth` set */
+static uint32_t split_at(uint8_t (*rec)[RLEN], int depth, uint32_t lo, uint32_t hi) {
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (bit_at(rec[mid], depth))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* (hash, kind) of the subtree at `depth` over the sorted records [lo, hi) */
+static int subtree(uint8_t (*rec)[RLEN], int depth, uint32_t lo, uint32_t hi, uint8_t out[HLEN]) {
+    uint32_t n = hi - lo;
+    if (n == 0) {
+        memset(out, 0, HLEN);
+        return EMPTY;
+    }
+    if (n == 1) {
+        node_hash(0, rec[lo], rec[lo] + HLEN, out);
+        return LEAF;
+    }
+    uint32_t mid = split_at(rec, depth, lo, hi);
+    uint8_t left[HLEN], right[HLEN];
+    subtree(rec, depth + 1, lo, mid, left);
+    subtree(rec, depth + 1, mid, hi, right);
+    node_hash(1, left, right, out);
+    return INTERNAL;
+}
+
+static int join(const uint8_t *lh, int lk, const uint8_t *rh, int rk, uint8_t out[HLEN]) {
+    if (lk == EMPTY) {
+        if (rk == EMPTY) {
+            memset(out, 0, HLEN);
+            return EMPTY;
+        }
+        if (rk == LEAF) {
+            memcpy(out, rh, HLEN);
+            return LEAF;
+        }
+    } else if (rk == EMPTY && lk == LEAF) {
+        memcpy(out, lh, HLEN);
+        return LEAF;
+    }
+    node_hash(1, lh, rh, out);
+    return INTERNAL;
+}
+
+static int log_push(Engine *e, const Undo *u) {
+    if (e->nundo == e->capundo) {
+        size_t cap = e->capundo ? 2 * e->capundo : 4096;
+        Undo *grown = PyMem_Realloc(e->undo, cap * sizeof(Undo));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->undo = grown;
+        e->capundo = cap;
+    }
+    e->undo[e->nundo++] = *u;
+    return 0;
+}
+
+static int set_position(Engine *e, size_t flat, const uint8_t h[HLEN], int kind) {
+    Undo u;
+    u.what = 0;
+    u.kind = e->kinds[flat];
+    u.index = (uint32_t)flat;
+    memcpy(u.old.hash, e->hashes + flat * HLEN, HLEN);
+    if (log_push(e, &u) < 0) return -1;
+    memcpy(e->hashes + flat * HLEN, h, HLEN);
+    e->kinds[flat] = (uint8_t)kind;
+    return 0;
+}
+
+static inline int position_equals(const Engine *e, size_t flat, const uint8_t h[HLEN], int kind) {
+    return e->kinds[flat] == kind && memcmp(e->hashes + flat * HLEN, h, HLEN) == 0;
+}
+
+/* recompute a position from its children: 1 if it changed, 0 if not, -1 on error */
+static int recompute(Engine *e, size_t flat, int logged) {
+    size_t c = 2 * flat + 1;
+    uint8_t h[HLEN];
+    int kind = join(e->hashes + c * HLEN, e->kinds[c], e->hashes + (c + 1) * HLEN, e->kinds[c + 1], h);
+    if (position_equals(e, flat, h, kind)) return 0;
+    if (logged) return set_position(e, flat, h, kind) < 0 ? -1 : 1;
+    memcpy(e->hashes + flat * HLEN, h, HLEN);
+    e->kinds[flat] = (uint8_t)kind;
+    return 1;
+}
+
+/* undo every logged change above `mark` */
+static void undo_to(Engine *e, size_t mark) {
+    while (e->nundo > mark) {
+        Undo *u = &e->undo[--e->nundo];
+        if (u->what == 0) {
+            memcpy(e->hashes + (size_t)u->index * HLEN, u->old.hash, HLEN);
+            e->kinds[u->index] = u->kind;
+        } else {
+            Bucket *cur = e->buckets[u->index];
+            e->resident += (long long)count_of(u->old.bucket) - (long long)count_of(cur);
+            bucket_free(cur);
+            e->buckets[u->index] = u->old.bucket;
+        }
+    }
+}
+
+/* forget the log (the outermost commit): buckets it replaced are freed */
+static void forget_log(Engine *e) {
+    for (size_t i = 0; i < e->nundo; i++)
+        if (e->undo[i].what == 1) bucket_free(e->undo[i].old.bucket);
+    e->nundo = 0;
+}
+
+static void evict(Engine *e) {
+    size_t n = nbuckets(e), passes = 0;
+    while (e->resident > e->budget && passes < 2 * n) {
+        size_t b = e->hand;
+        e->hand = (b + 1) % n;
+        passes++;
+        Bucket *bk = e->buckets[b];
+        if (bk == NULL || bk == NONRES || bk->n == 0) continue;
+        if (e->refs[b]) {
+            e->refs[b] = 0;
+            continue;
+        }
+        e->resident -= bk->n;
+        bucket_free(bk);
+        e->buckets[b] = NONRES;
+    }
+}
+
+/* A non-resident bucket's records through `fetch`, checked; a new Bucket the caller owns. */
+static Bucket *fetch_bucket(Engine *e, size_t b) {
+    PyObject *raw = PyObject_CallFunction(e->fetch, "n", (Py_ssize_t)b);
+    if (raw == NULL) return NULL;
+    if (!PyBytes_CheckExact(raw) || PyBytes_GET_SIZE(raw) % RLEN) {
+        Py_DECREF(raw);
+        PyErr_Format(StorageError, "state tree bucket %zu: leaves are not whole records (database damaged)", b);
+        return NULL;
+    }
+    uint32_t n = (uint32_t)(PyBytes_GET_SIZE(raw) / RLEN);
+    Bucket *bk = bucket_new(n);
+    if (bk == NULL) {
+        Py_DECREF(raw);
+        return NULL;
+    }
+    memcpy(bk->rec, PyBytes_AS_STRING(raw), (size_t)n * RLEN);
+    Py_DECREF(raw);
+    for (uint32_t i = 0; i < n; i++) {
+        if (bucket_of(bk->rec[i], e->bits) != b || (i && memcmp(bk->rec[i - 1], bk->rec[i], RLEN) >= 0)) {
+            PyMem_Free(bk);
+            PyErr_Format(StorageError, "state tree bucket %zu: leaves out of place or order (database damaged)", b);
+            return NULL;
+        }
+    }
+    return bk;
+}
+
+/* ---- the Python type ------------------------------------------------------------------------------------------ */
+
+static void Engine_dealloc(Engine *e) {
+    if (e->buckets != NULL) {
+        forget_log(e);
+        for (size_t i = 0; i < nbuckets(e); i++) bucket_free(e->buckets[i]);
+    }
+    bucket_free(e->load_buf);
+    PyMem_Free(e->buckets);
+    PyMem_Free(e->hashes);
+    PyMem_Free(e->kinds);
+    PyMem_Free(e->refs);
+    PyMem_Free(e->undo);
+    PyMem_Free(e->marks);
+    Py_XDECREF(e->fetch);
+    Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+static int Engine_init(Engine *e, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"bucket_bits", "budget_leaves", "fetch", NULL};
+    int bits;
+    long long budget;
+    PyObject *fetch;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iLO:TreeEngine", kwlist, &bits, &budget, &fetch)) return -1;
+    if (bits < 0 || bits > MAX_BITS) {
+        PyErr_Format(PyExc_ValueError, "bucket_bits must be 0-%d, got %d", MAX_BITS, bits);
+        return -1;
+    }
+    if (e->buckets != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a TreeEngine is initialised once");
+        return -1;
+    }
+    size_t positions = ((size_t)2 << bits) - 1, n = (size_t)1 << bits;
+    e->bits = bits;
+    e->budget = budget < 0 ? 0 : budget;
+    e->hashes = PyMem_Calloc(positions, HLEN);
+    e->kinds = PyMem_Calloc(positions, 1);
+    e->buckets = PyMem_Calloc(n, sizeof(Bucket *));
+    e->refs = PyMem_Calloc(n, 1);
+    if (e->hashes == NULL || e->kinds == NULL || e->buckets == NULL || e->refs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_INCREF(fetch);
+    e->fetch = fetch;
+    e->load_bucket = -1;
+    return 0;
+}
+
+static PyObject *Engine_get_root(Engine *e, void *Py_UNUSED(closure)) {
+    return PyBytes_FromStringAndSize((const char *)e->hashes, HLEN);
+}
+
+static PyObject *Engine_get_bits(Engine *e, void *Py_UNUSED(closure)) { return PyLong_FromLong(e->bits); }
+
+static PyObject *Engine_get_depth(Engine *e, void *Py_UNUSED(closure)) { return PyLong_FromSize_t(e->nmarks); }
+
+static PyObject *Engine_stats(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    size_t resident = 0, n = nbuckets(e);
+    for (size_t i = 0; i < n; i++) resident += e->buckets[i] != NONRES;
+    size_t positions = ((size_t)2 << e->bits) - 1;
+    return Py_BuildValue("{s:i,s:n,s:n,s:L,s:L,s:n}", "bucket_bits", e->bits, "buckets", (Py_ssize_t)n,
+                         "resident_buckets", (Py_ssize_t)resident, "resident_leaves", e->resident, "budget_leaves",
+                         e->budget, "top_bytes", (Py_ssize_t)(positions * (HLEN + 1)));
+}
+
+/* ---- loading ---- */
+
+static int close_loading(Engine *e) {
+    if (e->load_bucket < 0) return 0;
+    size_t b = (size_t)e->load_bucket, flat = base_of(e) + b;
+    Bucket *bk = e->load_buf;
+    e->load_buf = NULL;
+    e->load_bucket = -1;
+    e->kinds[flat] = (uint8_t)subtree(bk->rec, e->bits, 0, bk->n, e->hashes + flat * HLEN);
+    if (e->resident + bk->n <= e->budget) {
+        e->resident += bk->n;
+        e->buckets[b] = bk;
+    } else {
+        bucket_free(bk);
+        e->buckets[b] = NONRES;
+    }
+    return 0;
+}
+
+static PyObject *Engine_load(Engine *e, PyObject *arg) {
+    if (!PyBytes_CheckExact(arg) || PyBytes_GET_SIZE(arg) % RLEN) {
+        PyErr_SetString(StorageError, "state tree leaves are not whole 64-byte records (database damaged)");
+        return NULL;
+    }
+    const uint8_t *data = (const uint8_t *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg) / RLEN;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint8_t *rec = data + i * RLEN;
+        if (e->have_last && memcmp(rec, e->last, RLEN) <= 0) {
+            PyErr_SetString(StorageError, "state tree leaves out of order (database damaged)");
+            return NULL;
+        }
+        memcpy(e->last, rec, RLEN);
+        e->have_last = 1;
+        size_t b = bucket_of(rec, e->bits);
+        if (e->load_bucket != (long long)b) {
+            if (close_loading(e) < 0) return NULL;
+            e->load_buf = bucket_new(8);
+            if (e->load_buf == NULL) return NULL;
+            e->load_buf->n = 0;
+            e->load_bucket = (long long)b;
+        }
+        Bucket *bk = e->load_buf;
+        if (bk->n == bk->cap) {
+            Bucket *grown = PyMem_Realloc(bk, sizeof(Bucket) + (size_t)bk->cap * 2 * RLEN);
+            if (grown == NULL) return PyErr_NoMemory();
+            grown->cap *= 2;
+            e->load_buf = bk = grown;
+        }
+        memcpy(bk->rec[bk->n++], rec, RLEN);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Engine_finish_load(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    if (close_loading(e) < 0) return NULL;
+    for (size_t flat = base_of(e); flat-- > 0;) recompute(e, flat, 0);
+    return Engine_get_root(e, NULL);
+}
+
+/* ---- transactions ---- */
+
+static int begin(Engine *e) {
+    if (e->nmarks == e->capmarks) {
+        size_t cap = e->capmarks ? 2 * e->capmarks : 8;
+        size_t *grown = PyMem_Realloc(e->marks, cap * sizeof(size_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->marks = grown;
+        e->capmarks = cap;
+    }
+    e->marks[e->nmarks++] = e->nundo;
+    return 0;
+}
+
+/* keep the innermost transaction's changes (evicting nothing: the store may not hold them yet) */
+static void release(Engine *e) {
+    e->nmarks--;
+    if (e->nmarks == 0) forget_log(e);
+}
+
+static void rollback(Engine *e) { undo_to(e, e->marks[--e->nmarks]); }
+
+static PyObject *Engine_begin(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    if (begin(e) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Engine_commit(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    if (e->nmarks == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "commit without a transaction");
+        return NULL;
+    }
+    release(e);
+    if (e->nmarks == 0) evict(e);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Engine_rollback(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    if (e->nmarks == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "rollback without a transaction");
+        return NULL;
+    }
+    rollback(e);
+    Py_RETURN_NONE;
+}
+
+/* ---- updating ---- */
+
+static int compare_entries(const void *a, const void *b) {
+    return memcmp(((const Entry *)a)->path, ((const Entry *)b)->path, HLEN);
+}
+
+static int hash_bytes(PyObject *obj, uint8_t out[HLEN]) {
+    char *data;
+    Py_ssize_t len;
+    if (PyBytes_AsStringAndSize(obj, &data, &len) < 0) return -1;
+    blake2b_256((const uint8_t *)data, (size_t)len, out);
+    return 0;
+}
+
+/* the changes dict as entries sorted by path; NULL (error set) or an array of *count */
+static Entry *parse_changes(PyObject *changes, Py_ssize_t *count) {
+    Py_ssize_t n = PyDict_GET_SIZE(changes), pos = 0, i = 0;
+    Entry *entries = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Entry));
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    PyObject *key, *value;
+    while (PyDict_Next(changes, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key)) {
+            PyErr_Format(PyExc_TypeError, "state keys must be bytes, got %s", Py_TYPE(key)->tp_name);
+            goto fail;
+        }
+        if (value != Py_None && !PyBytes_CheckExact(value)) {
+            PyErr_Format(PyExc_TypeError, "state values must be bytes or None, got %s", Py_TYPE(value)->tp_name);
+            goto fail;
+        }
+        Entry *en = &entries[i++];
+        if (hash_bytes(key, en->path) < 0) goto fail;
+        en->present = value != Py_None;
+        if (en->present) {
+            if (hash_bytes(value, en->value) < 0) goto fail;
+        } else {
+            memset(en->value, 0, HLEN);
+        }
+    }
+    qsort(entries, (size_t)n, sizeof(Entry), compare_entries);
+    *count = n;
+    return entries;
+fail:
+    PyMem_Free(entries);
+    return NULL;
+}
+
+/* Merge sorted entries [lo, hi) of bucket b into it: 1 if its position changed, 0 if not, -1 on error. */
+static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py_ssize_t hi) {
+    Bucket *cur = e->buckets[b], *old = cur, *fetched = NULL;
+    e->refs[b] = 1;
+    if (cur == NONRES) {
+        fetched = fetch_bucket(e, b);
+        if (fetched == NULL) return -1;
+        old = fetched;
+    }
+    uint32_t on = count_of(old);
+    Bucket *nb = bucket_new(on + (uint32_t)(hi - lo));
+    if (nb == NULL) {
+        bucket_free(fetched);
+        return -1;
+    }
+    uint32_t i = 0, k = 0;
+    for (Py_ssize_t j = lo; j < hi; j++) {
+        const Entry *x = &en[j];
+        while (i < on && memcmp(old->rec[i], x->path, HLEN) < 0) memcpy(nb->rec[k++], old->rec[i++], RLEN);
+        int present = i < on && memcmp(old->rec[i], x->path, HLEN) == 0;
+        if (present) i++;
+        if (x->present) {
+            memcpy(nb->rec[k], x->path, HLEN);
+            memcpy(nb->rec[k] + HLEN, x->value, HLEN);
+            k++;
+        }
+    }
+    while (i < on) memcpy(nb->rec[k++], old->rec[i++], RLEN);
+    nb->n = k;
+    if (k == on && (k == 0 || memcmp(nb->rec, old->rec, (size_t)k * RLEN) == 0)) {
+        PyMem_Free(nb);
+        bucket_free(fetched);
+        return 0;
+    }
+    Undo u;
+    u.what = 1;
+    u.kind = 0;
+    u.index = (uint32_t)b;
+    u.old.bucket = cur;
+    if (log_push(e, &u) < 0) {
+        PyMem_Free(nb);
+        bucket_free(fetched);
+        return -1;
+    }
+    bucket_free(fetched);
+    e->resident += (long long)k - (long long)(cur == NONRES ? 0 : on);
+    e->buckets[b] = nb;
+    uint8_t h[HLEN];
+    int kind = subtree(nb->rec, e->bits, 0, k, h);
+    size_t flat = base_of(e) + b;
+    if (position_equals(e, flat, h, kind)) return 0;
+    return set_position(e, flat, h, kind) < 0 ? -1 : 1;
+}
+
+static int apply(Engine *e, const Entry *en, Py_ssize_t n) {
+    size_t *changed = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(size_t));
+    if (changed == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t nchanged = 0, base = base_of(e);
+    Py_ssize_t i = 0;
+    while (i < n) {
+        size_t b = bucket_of(en[i].path, e->bits);
+        Py_ssize_t j = i + 1;
+        while (j < n && bucket_of(en[j].path, e->bits) == b) j++;
+        int r = update_bucket(e, b, en, i, j);
+        if (r < 0) goto fail;
+        if (r) changed[nchanged++] = base + b;
+        i = j;
+    }
+    for (int level = 0; level < e->bits; level++) {
+        size_t nparents = 0;
+        for (size_t k = 0; k < nchanged; k++) {
+            size_t parent = (changed[k] - 1) >> 1;
+            if (nparents && changed[nparents - 1] == parent) continue;
+            int r = recompute(e, parent, 1);
+            if (r < 0) goto fail;
+            if (r) changed[nparents++] = parent;
+        }
+        nchanged = nparents;
+    }
+    PyMem_Free(changed);
+    return 0;
+fail:
+    PyMem_Free(changed);
+    return -1;
+}
+
+static PyObject *Engine_update(Engine *e, PyObject *changes) {
+    if (!PyDict_Check(changes)) {
+        PyErr_Format(PyExc_TypeError, "changes must be a dict, got %s", Py_TYPE(changes)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t n;
+    Entry *en = parse_changes(changes, &n);
+    if (en == NULL) return NULL;
+    if (n && begin(e) < 0) {
+        PyMem_Free(en);
+        return NULL;
+    }
+    if (n && apply(e, en, n) < 0) {
+        rollback(e);
+        PyMem_Free(en);
+        return NULL;
+    }
+    PyMem_Free(en);
+    if (n) release(e);
+    return Engine_get_root(e, NULL);
+}
+
+/* ---- proofs ---- */
+
+/* a bucket's records for reading into *out (NULL: none): resident ones in place, others fetched into *tmp (freed by
+ * the caller); -1 on error */
+static int read_bucket(Engine *e, size_t b, Bucket **out, Bucket **tmp) {
+    *tmp = NULL;
+    e->refs[b] = 1;
+    Bucket *bk = e->buckets[b];
+    if (bk != NONRES) {
+        *out = bk;
+        return 0;
+    }
+    *tmp = *out = fetch_bucket(e, b);
+    return *tmp == NULL ? -1 : 0;
+}
+
+static int append_hash(PyObject *list, const uint8_t h[HLEN]) {
+    PyObject *s = PyBytes_FromStringAndSize((const char *)h, HLEN);
+    if (s == NULL) return -1;
+    int r = PyList_Append(list, s);
+    Py_DECREF(s);
+    return r;
+}
+
+static PyObject *prove_result(PyObject *siblings, const uint8_t *leaf) {
+    if (PyList_Reverse(siblings) < 0) {
+        Py_DECREF(siblings);
+        return NULL;
+    }
+    if (leaf == NULL) return Py_BuildValue("(NO)", siblings, Py_None);
+    return Py_BuildValue("(Ny#)", siblings, (const char *)leaf, (Py_ssize_t)RLEN);
+}
+
+static PyObject *Engine_prove(Engine *e, PyObject *key) {
+    if (!PyBytes_CheckExact(key)) {
+        PyErr_Format(PyExc_TypeError, "state keys must be bytes, got %s", Py_TYPE(key)->tp_name);
+        return NULL;
+    }
+    uint8_t path[HLEN];
+    if (hash_bytes(key, path) < 0) return NULL;
+    PyObject *siblings = PyList_New(0);
+    if (siblings == NULL) return NULL;
+    size_t flat = 0;
+    int depth = 0;
+    while (depth < e->bits) {
+        int kind = e->kinds[flat];
+        if (kind == EMPTY) return prove_result(siblings, NULL);
+        if (kind == LEAF) {
+            /* the one leaf below: follow the side that holds it down to its bucket */
+            while (depth < e->bits) {
+                size_t c = 2 * flat + 1;
+                flat = e->kinds[c] == LEAF ? c : c + 1;
+                depth++;
+            }
+            Bucket *tmp, *bk;
+            if (read_bucket(e, flat - base_of(e), &bk, &tmp) < 0) goto fail;
+            if (count_of(bk) != 1) {
+                bucket_free(tmp);
+                PyErr_SetString(StorageError, "state tree bucket disagrees with the tree above it (database damaged)");
+                goto fail;
+            }
+            uint8_t leaf[RLEN];
+            memcpy(leaf, bk->rec[0], RLEN);
+            bucket_free(tmp);
+            return prove_result(siblings, leaf);
+        }
+        int bit = bit_at(path, depth);
+        size_t c = 2 * flat + 1;
+        if (append_hash(siblings, e->hashes + (c + 1 - (size_t)bit) * HLEN) < 0) goto fail;
+        flat = c + (size_t)bit;
+        depth++;
+    }
+    Bucket *tmp, *bk;
+    if (read_bucket(e, flat - base_of(e), &bk, &tmp) < 0) goto fail;
+    uint32_t lo = 0, hi = count_of(bk);
+    while (hi - lo > 1) {
+        uint32_t mid = split_at(bk->rec, depth, lo, hi);
+        uint8_t h[HLEN];
+        if (bit_at(path, depth)) {
+            subtree(bk->rec, depth + 1, lo, mid, h);
+            lo = mid;
+        } else {
+            subtree(bk->rec, depth + 1, mid, hi, h);
+            hi = mid;
+        }
+        if (append_hash(siblings, h) < 0) {
+            bucket_free(tmp);
+            goto fail;
+        }
+        depth++;
+    }
+    uint8_t leaf[RLEN];
+    int found = hi > lo;
+    if (found) memcpy(leaf, bk->rec[lo], RLEN);
+    bucket_free(tmp);
+    return prove_result(siblings, found ? leaf : NULL);
+fail:
+    Py_DECREF(siblings);
+    return NULL;
+}
+
+/* ---- module functions ---- */
+
+static PyObject *tree_blake2b_256(PyObject *Py_UNUSED(self), PyObject *arg) {
+    uint8_t out[HLEN];
+    if (hash_bytes(arg, out) < 0) return NULL;
+    return PyBytes_FromStringAndSize((const char *)out, HLEN);
+}
+
+/* put_leaves(puts, deletes, prefix, changes): puts[prefix + H(k)] = H(v) for every k, v of the dict changes, or
+ * deletes.append(prefix + H(k)) when v is None: a commit's state-tree leaves. */
+static PyObject *tree_put_leaves(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *puts, *deletes, *prefix, *changes;
+    if (!PyArg_ParseTuple(args, "O!O!SO!:put_leaves", &PyDict_Type, &puts, &PyList_Type, &deletes, &prefix,
+                          &PyDict_Type, &changes))
+        return NULL;
+    Py_ssize_t plen = PyBytes_GET_SIZE(prefix), pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(changes, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key) || (value != Py_None && !PyBytes_CheckExact(value))) {
+            PyErr_SetString(PyExc_TypeError, "state keys must be bytes and values bytes or None");
+            return NULL;
+        }
+        PyObject *full = PyBytes_FromStringAndSize(NULL, plen + HLEN);
+        if (full == NULL) return NULL;
+        memcpy(PyBytes_AS_STRING(full), PyBytes_AS_STRING(prefix), (size_t)plen);
+        blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key),
+                    (uint8_t *)PyBytes_AS_STRING(full) + plen);
+        int r;
+        if (value == Py_None) {
+            r = PyList_Append(deletes, full);
+        } else {
+            PyObject *vh = PyBytes_FromStringAndSize(NULL, HLEN);
+            if (vh == NULL) {
+                Py_DECREF(full);
+                return NULL;
+            }
+            blake2b_256((const uint8_t *)PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value),
+                        (uint8_t *)PyBytes_AS_STRING(vh));
+            r = PyDict_SetItem(puts, full, vh);
+            Py_DECREF(vh);
+        }
+        Py_DECREF(full);
+        if (r < 0) return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int compare_records(const void *a, const void *b) { return memcmp(a, b, RLEN); }
+
+/* leaf_records(state): the state's leaf records (path, value hash), sorted: what a tree is loaded from. */
+static PyObject *tree_leaf_records(PyObject *Py_UNUSED(self), PyObject *state) {
+    if (!PyDict_Check(state)) {
+        PyErr_Format(PyExc_TypeError, "state must be a dict, got %s", Py_TYPE(state)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(state), pos = 0, i = 0;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * RLEN);
+    if (out == NULL) return NULL;
+    uint8_t *rec = (uint8_t *)PyBytes_AS_STRING(out);
+    PyObject *key, *value;
+    while (PyDict_Next(state, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "state keys and values must be bytes");
+            return NULL;
+        }
+        blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), rec + i * RLEN);
+        blake2b_256((const uint8_t *)PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value),
+                    rec + i * RLEN + HLEN);
+        i++;
+    }
+    qsort(rec, (size_t)n, RLEN, compare_records);
+    return out;
+}
+
+static PyMethodDef Engine_methods[] = {
+    {"load", (PyCFunction)Engine_load, METH_O, "Take the next run of sorted leaf records of a whole tree."},
+    {"finish_load", (PyCFunction)Engine_finish_load, METH_NOARGS, "Compute the positions above the buckets."},
+    {"begin", (PyCFunction)Engine_begin, METH_NOARGS, "Open a (nested) transaction."},
+    {"commit", (PyCFunction)Engine_commit, METH_NOARGS, "Keep the innermost transaction's changes."},
+    {"rollback", (PyCFunction)Engine_rollback, METH_NOARGS, "Undo the innermost transaction's changes."},
+    {"update", (PyCFunction)Engine_update, METH_O, "Apply {key: value or None}; the new root."},
+    {"prove", (PyCFunction)Engine_prove, METH_O, "(siblings from the leaf up, leaf record or None) of a key."},
+    {"stats", (PyCFunction)Engine_stats, METH_NOARGS, "Sizes: buckets, resident leaves, budget, top bytes."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Engine_getset[] = {
+    {"root", (getter)Engine_get_root, NULL, "The root.", NULL},
+    {"bucket_bits", (getter)Engine_get_bits, NULL, "The depth of the buckets.", NULL},
+    {"depth", (getter)Engine_get_depth, NULL, "Open transactions.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject EngineType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "storage._tree_native.TreeEngine",
+    .tp_basicsize = sizeof(Engine),
+    .tp_dealloc = (destructor)Engine_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The state tree as top levels plus leaf buckets (storage/tree_engine.py describes it).",
+    .tp_methods = Engine_methods,
+    .tp_getset = Engine_getset,
+    .tp_init = (initproc)Engine_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyMethodDef methods[] = {
+    {"blake2b_256", tree_blake2b_256, METH_O, "BLAKE2b-256 of bytes (the tree's own hash, for tests)."},
+    {"put_leaves", tree_put_leaves, METH_VARARGS, "A commit's leaf puts and deletes from its state changes."},
+    {"leaf_records", tree_leaf_records, METH_O, "A state's sorted leaf records."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tree_native",
+                                    "The state tree's engine, compiled (see storage/tree_engine.py).", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__tree_native(void) {
+    PyObject *errors = PyImport_ImportModule("btt_chain.primitives.errors");
+    if (errors == NULL) return NULL;
+    StorageError = PyObject_GetAttrString(errors, "StorageError");
+    Py_DECREF(errors);
+    if (StorageError == NULL) return NULL;
+    if (PyType_Ready(&EngineType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&EngineType);
+    if (PyModule_AddObject(m, "TreeEngine", (PyObject *)&EngineType) < 0) {
+        Py_DECREF(&EngineType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
