@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import BttError, DispatchError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call, Extrinsic
+from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
@@ -33,6 +34,7 @@ from runtime.system.types import AccountInfo
 from runtime.transaction_payment.events import TransactionFeePaid
 
 
+@fast_init
 @dataclass(frozen=True)
 class ApplyOutcome:
     """What happened to one included extrinsic."""
@@ -44,6 +46,7 @@ class ApplyOutcome:
     error: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class CheckedExtrinsic:
     """An extrinsic that passed every inclusion check for the current block."""
@@ -171,19 +174,20 @@ class Executive:
     ) -> tuple[CheckedExtrinsic, AccountInfo]:
         """Every inclusion check against the current block state. Returns the checked form and the signer's account
         with its locks as they stand at the block's time."""
-        state = ex.state
+        ctx = ex.ctx
+        state = ctx.state
         decoded = self.runtime.decode_call(xt.call)
         if signature_checked:
-            self.check_era(xt, ex.ctx.env.number)
-        elif not _verify(xt, self.signing_message(state, xt, ex.ctx.env.number)):
+            self.check_era(xt, ctx.env.number)
+        elif not _verify(xt, self.signing_message(state, xt, ctx.env.number)):
             raise InvalidExtrinsic("bad signature")
-        acc = get_current_account(ex.ctx, xt.signer)
+        acc = get_current_account(ctx, xt.signer)
         if xt.nonce < acc.nonce:
             raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         weight = self.runtime.weight(state, decoded)
-        fee = fees.compute_fee(state, length, weight, xt.signer).inclusion_fee
+        fee = fees.inclusion_fee(state, length, weight, xt.signer)
         # a future transaction must be payable too: otherwise never-funded keys could fill the pool for free
         if acc.spendable < fee + xt.tip and (xt.nonce == acc.nonce or allow_future):
             raise InvalidExtrinsic(
@@ -231,7 +235,7 @@ class Executive:
         else:
             state.commit()
             ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
-            ctx.emit(system_events.ExtrinsicSuccess(DispatchInfo(weight)))
+            ctx.emit(extrinsic_success(weight))
             outcome = ApplyOutcome(index, True, checked.fee, weight)
         finally:
             ctx.fee = 0
@@ -302,6 +306,21 @@ class Executive:
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i} cannot be included: {exc}") from None
         return self.finalize_block(ex)
+
+
+_SUCCESS_EVENTS: dict[int, system_events.ExtrinsicSuccess] = {}
+"""ExtrinsicSuccess by weight: events are frozen values, and a block's extrinsics mostly share a few weights."""
+SUCCESS_EVENTS_KEPT = 1024
+
+
+def extrinsic_success(weight: int) -> system_events.ExtrinsicSuccess:
+    """`ExtrinsicSuccess(DispatchInfo(weight))`, one shared value per weight."""
+    event = _SUCCESS_EVENTS.get(weight)
+    if event is None:
+        if len(_SUCCESS_EVENTS) >= SUCCESS_EVENTS_KEPT:
+            _SUCCESS_EVENTS.clear()
+        event = _SUCCESS_EVENTS[weight] = system_events.ExtrinsicSuccess(DispatchInfo(weight))
+    return event
 
 
 def _verify(xt: Extrinsic, message: bytes) -> bool:

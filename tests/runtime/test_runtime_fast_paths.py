@@ -147,3 +147,19 @@ def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> No
                     read()
             else:
                 assert read() == truth
+
+
+def test_the_shared_success_event_is_the_one_a_fresh_construction_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ExtrinsicSuccess is shared per weight: each weight gets an equal event with the same encoding and record as
+    a new one, another weight its own; past the memo's size it is emptied and stays right."""
+    from runtime import executive
+    from runtime.system.dispatch_types import DispatchInfo
+    from runtime.system.events import ExtrinsicSuccess
+
+    monkeypatch.setattr(executive, "SUCCESS_EVENTS_KEPT", 2)
+    for _ in range(2):
+        for weight in (0, 100, 100, 7, 2**64 - 1, 100):
+            shared = executive.extrinsic_success(weight)
+            fresh = ExtrinsicSuccess(DispatchInfo(weight))
+            assert shared == fresh and shared.encode() == fresh.encode() and shared.to_record() == fresh.to_record()
+    assert executive.extrinsic_success(5) != executive.extrinsic_success(6)
