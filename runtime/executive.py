@@ -178,7 +178,8 @@ class Executive:
         state = ctx.state
         decoded = self.runtime.decode_call(xt.call)
         if signature_checked:
-            self.check_era(xt, ctx.env.number)
+            if xt.era.period:  # an immortal era (period 0) is alive at every block
+                self.check_era(xt, ctx.env.number)
         elif not _verify(xt, self.signing_message(state, xt, ctx.env.number)):
             raise InvalidExtrinsic("bad signature")
         acc = get_current_account(ctx, xt.signer)

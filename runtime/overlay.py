@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 _MISSING = object()
 V = TypeVar("V")
@@ -60,10 +60,11 @@ class Overlay:
         self._layers: list[dict[bytes, bytes | None]] = []
         self.writes = 0
         """Counts set, delete and rollback calls: equal counts mean nothing visible changed in between."""
-        self.params_memo: dict[str, int] = {}
-        """Parameter values read through this overlay (runtime/params/storage.py, `get_param`): a block reads the
-        same few parameters for every extrinsic. Emptied by every write under PARAMS_PREFIX and every rollback,
-        so a parameter changed mid-block is seen by the very next read."""
+        self.params_memo: dict[str | tuple[str, ...], Any] = {}
+        """Parameter values read through this overlay (runtime/params/storage.py: `get_param` by name, `get_params`
+        a tuple of them by the tuple of names): a block reads the same few parameters for every extrinsic. Emptied
+        by every write under PARAMS_PREFIX and every rollback, so a parameter changed mid-block is seen by the very
+        next read."""
         self._index: dict[bytes, list[bytes]] = {}
         """Keys of `_changes` by their first INDEX_PREFIX_BYTES bytes, for `iterate`: brought up to date when it is
         used, from the keys added since (`_changes` only ever gains keys, a delete is a None, and a dict keeps

@@ -9,7 +9,7 @@ from runtime.balances import logic as balances
 from runtime.context import CallContext
 from runtime.fees import discounts, events
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+from runtime.params.storage import get_params
 
 BPS = 10_000
 
@@ -45,13 +45,13 @@ def inclusion_fee(state: Overlay, length: int, weight: int, who: bytes) -> int:
     return gross - _discount(state, gross, who)
 
 
+FEE_PARAMS = ("fees.base", "fees.per_byte", "fees.per_weight")
+
+
 def _fee_parts(state: Overlay, length: int, weight: int) -> tuple[int, int, int]:
     """(base, length fee, weight fee)."""
-    return (
-        get_param(state, "fees.base"),
-        get_param(state, "fees.per_byte") * length,
-        get_param(state, "fees.per_weight") * weight,
-    )
+    base, per_byte, per_weight = get_params(state, FEE_PARAMS)
+    return base, per_byte * length, per_weight * weight
 
 
 def _discount(state: Overlay, gross: int, who: bytes) -> int:

@@ -19,7 +19,7 @@ from runtime.governance.types import VoteLock
 from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
-from runtime.params.storage import get_param
+from runtime.params.storage import get_param, get_params
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 
@@ -123,8 +123,10 @@ KEY = params.value.key(NAME)
 ), max_size=30))
 def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> None:
     """Parameter values remembered per overlay follow every write, delete, snapshot and rollback: each read gives
-    what a fresh read of the same overlay's raw state gives (a parameter changed mid-block counts at once)."""
-    state = Overlay(DictState({KEY: params.value.codec.encode(7)}))
+    what a fresh read of the same overlay's raw state gives (a parameter changed mid-block counts at once), alone
+    or as part of a remembered tuple (`get_params`, the fee's three)."""
+    per_byte = params.value.key("fees.per_byte")
+    state = Overlay(DictState({KEY: params.value.codec.encode(7), per_byte: params.value.codec.encode(3)}))
     ctx = CallContext(state, BlockEnv(1, bytes(32), 1, 0, bytes(32)), RUNTIME)
     for op, n in ops:
         if op == "set":
@@ -141,7 +143,8 @@ def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> No
             state.set(b"system.account/x", b"y")
         raw = state.get(KEY)
         truth = None if raw is None else params.value.codec.decode(raw)
-        for read in (lambda: get_param(state, NAME), lambda: ctx.param(NAME)):
+        for read in (lambda: get_param(state, NAME), lambda: ctx.param(NAME),
+                     lambda: get_params(state, ("fees.per_byte", NAME))[1]):
             if truth is None:
                 with pytest.raises(KeyError):
                     read()
