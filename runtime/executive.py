@@ -174,6 +174,13 @@ class Executive:
     ) -> tuple[CheckedExtrinsic, AccountInfo]:
         """Every inclusion check against the current block state. Returns the checked form and the signer's account
         with its locks as they stand at the block's time."""
+        decoded, weight, fee, acc = self._check(ex, xt, length, signature_checked, allow_future)
+        return CheckedExtrinsic(xt, decoded, length, weight, fee), acc
+
+    def _check(
+        self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool, allow_future: bool
+    ) -> tuple[DecodedCall, int, int, AccountInfo]:
+        """`check_extrinsic`'s checks: (the decoded call, its weight, the inclusion fee, the signer's account)."""
         ctx = ex.ctx
         state = ctx.state
         decoded = self.runtime.decode_call(xt.call)
@@ -194,15 +201,14 @@ class Executive:
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
             )
-        return CheckedExtrinsic(xt, decoded, length, weight, fee), acc
+        return decoded, weight, fee, acc
 
     def apply_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
     ) -> ApplyOutcome:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
-        checked, account = self.check_extrinsic(ex, xt, length, signature_checked)
+        call, weight, fee, account = self._check(ex, xt, length, signature_checked, False)
         ctx = ex.ctx
-        weight = checked.weight
         if ex.weight_used + weight > ctx.param("block.max_weight"):
             raise BlockFull("block weight limit reached")
         if ex.bytes_used + length > ctx.param("block.max_bytes"):
@@ -217,17 +223,17 @@ class Executive:
         # whole; a call that fails is undone with the fee, which is then taken again (the same write, from the same
         # account as it stood before)
         state.begin()
-        ctx.fee = checked.fee
+        ctx.fee = fee
         try:
-            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
+            balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
+            self.runtime.dispatch(ctx, Origin.signed(xt.signer), call)
         except DispatchError as exc:
             state.rollback()
             del ctx.events[n_events:]
-            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
+            balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
+            ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
             ctx.emit(system_events.ExtrinsicFailed(dispatch_error_value(exc), DispatchInfo(weight)))
-            outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
+            outcome = ApplyOutcome(index, False, fee, weight, str(exc))
         except WeightsUnavailable:
             while state.depth > depth:  # a nested call's snapshot may still be open too
                 state.rollback()
@@ -235,12 +241,12 @@ class Executive:
             raise
         else:
             state.commit()
-            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
+            ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
             ctx.emit(extrinsic_success(weight))
-            outcome = ApplyOutcome(index, True, checked.fee, weight)
+            outcome = ApplyOutcome(index, True, fee, weight)
         finally:
             ctx.fee = 0
-        ex.fees += checked.fee
+        ex.fees += fee
         ex.tips += xt.tip
         ex.weight_used += weight
         ex.bytes_used += length
