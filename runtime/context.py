@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from btt_chain.primitives.frozen import fast_init
 from runtime.errors import BadOrigin
 from runtime.events import Event
 from runtime.overlay import Overlay
@@ -33,6 +34,7 @@ class BlockEnv:
     compute hooks skip their work, since nothing of it is kept."""
 
 
+@fast_init
 @dataclass(frozen=True)
 class Origin:
     """Who is calling: a signed account, governance (an enacted referendum), the emergency track (an enacted

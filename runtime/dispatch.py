@@ -9,6 +9,7 @@ from typing import Any
 from btt_chain.primitives.codec import Field, Nested
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
+from btt_chain.primitives.frozen import fast_init
 from runtime.context import CallContext, Origin
 from runtime.overlay import Overlay
 
@@ -45,6 +46,7 @@ class ModuleDef:
     on_finalize: Hook | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class DecodedCall:
     module: ModuleDef

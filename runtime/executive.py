@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import BttError, DispatchError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call, Extrinsic
+from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
@@ -33,6 +34,7 @@ from runtime.system.types import AccountInfo
 from runtime.transaction_payment.events import TransactionFeePaid
 
 
+@fast_init
 @dataclass(frozen=True)
 class ApplyOutcome:
     """What happened to one included extrinsic."""
@@ -44,6 +46,7 @@ class ApplyOutcome:
     error: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class CheckedExtrinsic:
     """An extrinsic that passed every inclusion check for the current block."""
@@ -171,33 +174,41 @@ class Executive:
     ) -> tuple[CheckedExtrinsic, AccountInfo]:
         """Every inclusion check against the current block state. Returns the checked form and the signer's account
         with its locks as they stand at the block's time."""
-        state = ex.state
+        decoded, weight, fee, acc = self._check(ex, xt, length, signature_checked, allow_future)
+        return CheckedExtrinsic(xt, decoded, length, weight, fee), acc
+
+    def _check(
+        self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool, allow_future: bool
+    ) -> tuple[DecodedCall, int, int, AccountInfo]:
+        """`check_extrinsic`'s checks: (the decoded call, its weight, the inclusion fee, the signer's account)."""
+        ctx = ex.ctx
+        state = ctx.state
         decoded = self.runtime.decode_call(xt.call)
         if signature_checked:
-            self.check_era(xt, ex.ctx.env.number)
-        elif not _verify(xt, self.signing_message(state, xt, ex.ctx.env.number)):
+            if xt.era.period:  # an immortal era (period 0) is alive at every block
+                self.check_era(xt, ctx.env.number)
+        elif not _verify(xt, self.signing_message(state, xt, ctx.env.number)):
             raise InvalidExtrinsic("bad signature")
-        acc = get_current_account(ex.ctx, xt.signer)
+        acc = get_current_account(ctx, xt.signer)
         if xt.nonce < acc.nonce:
             raise InvalidExtrinsic(f"stale nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         weight = self.runtime.weight(state, decoded)
-        fee = fees.compute_fee(state, length, weight, xt.signer).inclusion_fee
+        fee = fees.inclusion_fee(state, length, weight, xt.signer)
         # a future transaction must be payable too: otherwise never-funded keys could fill the pool for free
         if acc.spendable < fee + xt.tip and (xt.nonce == acc.nonce or allow_future):
             raise InvalidExtrinsic(
                 f"cannot pay fee {fee} + tip {xt.tip}: spendable balance is {acc.spendable}"
             )
-        return CheckedExtrinsic(xt, decoded, length, weight, fee), acc
+        return decoded, weight, fee, acc
 
     def apply_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
     ) -> ApplyOutcome:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
-        checked, account = self.check_extrinsic(ex, xt, length, signature_checked)
+        call, weight, fee, account = self._check(ex, xt, length, signature_checked, False)
         ctx = ex.ctx
-        weight = checked.weight
         if ex.weight_used + weight > ctx.param("block.max_weight"):
             raise BlockFull("block weight limit reached")
         if ex.bytes_used + length > ctx.param("block.max_bytes"):
@@ -212,17 +223,17 @@ class Executive:
         # whole; a call that fails is undone with the fee, which is then taken again (the same write, from the same
         # account as it stood before)
         state.begin()
-        ctx.fee = checked.fee
+        ctx.fee = fee
         try:
-            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            self.runtime.dispatch(ctx, Origin.signed(xt.signer), checked.call)
+            balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
+            self.runtime.dispatch(ctx, Origin.signed(xt.signer), call)
         except DispatchError as exc:
             state.rollback()
             del ctx.events[n_events:]
-            balances.withdraw_fee(ctx, xt.signer, checked.fee + xt.tip, account)
-            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
+            balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
+            ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
             ctx.emit(system_events.ExtrinsicFailed(dispatch_error_value(exc), DispatchInfo(weight)))
-            outcome = ApplyOutcome(index, False, checked.fee, weight, str(exc))
+            outcome = ApplyOutcome(index, False, fee, weight, str(exc))
         except WeightsUnavailable:
             while state.depth > depth:  # a nested call's snapshot may still be open too
                 state.rollback()
@@ -230,12 +241,12 @@ class Executive:
             raise
         else:
             state.commit()
-            ctx.emit(TransactionFeePaid(xt.signer, checked.fee + xt.tip, xt.tip))
-            ctx.emit(system_events.ExtrinsicSuccess(DispatchInfo(weight)))
-            outcome = ApplyOutcome(index, True, checked.fee, weight)
+            ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
+            ctx.emit(extrinsic_success(weight))
+            outcome = ApplyOutcome(index, True, fee, weight)
         finally:
             ctx.fee = 0
-        ex.fees += checked.fee
+        ex.fees += fee
         ex.tips += xt.tip
         ex.weight_used += weight
         ex.bytes_used += length
@@ -302,6 +313,21 @@ class Executive:
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i} cannot be included: {exc}") from None
         return self.finalize_block(ex)
+
+
+_SUCCESS_EVENTS: dict[int, system_events.ExtrinsicSuccess] = {}
+"""ExtrinsicSuccess by weight: events are frozen values, and a block's extrinsics mostly share a few weights."""
+SUCCESS_EVENTS_KEPT = 1024
+
+
+def extrinsic_success(weight: int) -> system_events.ExtrinsicSuccess:
+    """`ExtrinsicSuccess(DispatchInfo(weight))`, one shared value per weight."""
+    event = _SUCCESS_EVENTS.get(weight)
+    if event is None:
+        if len(_SUCCESS_EVENTS) >= SUCCESS_EVENTS_KEPT:
+            _SUCCESS_EVENTS.clear()
+        event = _SUCCESS_EVENTS[weight] = system_events.ExtrinsicSuccess(DispatchInfo(weight))
+    return event
 
 
 def _verify(xt: Extrinsic, message: bytes) -> bool:

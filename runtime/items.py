@@ -23,46 +23,51 @@ V = TypeVar("V")
 
 
 class ValueCodec(Generic[V]):
-    """Encodes a stored value as SCALE, with a Field or a Struct class (what `state_getStorage` returns)."""
+    """Encodes a stored value as SCALE, with a Field or a Struct class (what `state_getStorage` returns).
+
+    `encode` and `decode` are plain callables picked once for the kind (every read and write of an item calls one):
+    a Struct with `encode_stored` and `decode_stored` (AccountInfo, the state's most used value) encodes and
+    decodes a stored value itself."""
 
     def __init__(self, kind: Field | type[Struct]) -> None:
         self.kind = kind
         self._decode_at = kind.decode_scale if isinstance(kind, Field) else kind.decode_at
+        self.encode: Callable[[V], bytes] = getattr(kind, "encode_stored", None) or (
+            kind.encode_scale if isinstance(kind, Field) else _encode_struct  # type: ignore[assignment]
+        )
+        self.decode: Callable[[bytes], V] = getattr(kind, "decode_stored", None) or self.decode_at_start
 
-    def encode(self, value: V) -> bytes:
-        if isinstance(self.kind, Field):
-            return self.kind.encode_scale(value)
-        return value.encode()  # type: ignore[attr-defined, no-any-return]
-
-    def decode(self, raw: bytes) -> V:
+    def decode_at_start(self, raw: bytes) -> V:
+        """The value whose encoding is exactly `raw`."""
         value, pos = self._decode_at(raw, 0)
         if pos != len(raw):
             raise DecodeError(f"{len(raw) - pos} trailing bytes after a stored {getattr(self.kind, 'name', '')}")
         return value  # type: ignore[return-value]
 
 
+def _encode_struct(value: Struct) -> bytes:
+    return value.encode()
+
+
 def _get_decoded(state: Overlay, key: bytes, codec: ValueCodec[V], default: Any) -> V:
     """The value at `key` decoded, through the overlay's per-block cache of decoded values."""
-    raw = state.get(key)
-    if raw is None:
-        return default  # type: ignore[no-any-return]
-    decoded = getattr(state, "decoded", None)
-    if decoded is None:  # a bare StateReader
-        return codec.decode(raw)
-    hit = decoded.get(key)
-    if hit is not None and hit[0] is raw:
-        return hit[1]  # type: ignore[return-value]
-    value = codec.decode(raw)
-    decoded[key] = (raw, value)
-    return value
+    if type(state) is Overlay:
+        return state.get_decoded(key, codec.decode, default)
+    raw = state.get(key)  # a bare StateReader
+    return default if raw is None else codec.decode(raw)  # type: ignore[no-any-return]
 
 
 def _put_encoded(state: Overlay, key: bytes, codec: ValueCodec[V], value: V) -> None:
     raw = codec.encode(value)
-    state.set(key, raw)
-    decoded = getattr(state, "decoded", None)
-    if decoded is not None:
-        decoded[key] = (raw, value)
+    if type(state) is Overlay:
+        state.set_decoded(key, raw, value)
+    else:
+        state.set(key, raw)
+
+
+def identity_key(k: bytes) -> bytes:
+    """The `Identity` hasher: a key that is its own bytes."""
+    return k
 
 
 def storage_prefix(module: str, item: str) -> bytes:
@@ -97,8 +102,8 @@ class StorageMap(Generic[V]):
         module: str,
         item: str,
         kind: Field | type[Struct],
-        key_encoder: Callable[[Any], bytes] = lambda k: k,
-        key_decoder: Callable[[bytes], Any] = lambda b: b,
+        key_encoder: Callable[[Any], bytes] = identity_key,
+        key_decoder: Callable[[bytes], Any] = identity_key,
         default: Any = None,
         key_size: int | None = None,
         key_types: tuple[Field, ...] | None = None,
@@ -112,6 +117,8 @@ class StorageMap(Generic[V]):
         self.codec: ValueCodec[V] = ValueCodec(kind)
         self.key_encoder = key_encoder
         self.key_decoder = key_decoder
+        self._identity = key_encoder is identity_key
+        self._full_key = self._make_full_key(key_encoder)
         self.default = default
         if key_types is None:
             if key_encoder is str_key:
@@ -123,36 +130,39 @@ class StorageMap(Generic[V]):
         register(StorageEntry(module, item, key_types, hashers, kind, default, doc))
 
     def key(self, k: Any) -> bytes:
-        return self.prefix + self.key_encoder(k)
+        return self._full_key(k)
 
+    def _make_full_key(self, key_encoder: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+        """k -> its whole storage key, as one call (every read and write of the map makes one)."""
+        prefix = self.prefix
+        if key_encoder is identity_key:
+            return lambda k: prefix + k
+        return lambda k: prefix + key_encoder(k)
+
+    # get, contains and put make an Identity map's key inline (`prefix + k`, one call less) and call the overlay
+    # directly (`_get_decoded` and `_put_encoded`'s first case): a transfer reads and writes through them 14 times
     def get(self, state: Overlay, k: Any) -> V:
-        # _get_decoded inlined: this is the runtime's hottest read
-        key = self.prefix + self.key_encoder(k)
-        raw = state.get(key)
-        if raw is None:
-            return self.default  # type: ignore[no-any-return]
-        decoded = getattr(state, "decoded", None)
-        if decoded is None:
-            return self.codec.decode(raw)
-        hit = decoded.get(key)
-        if hit is not None and hit[0] is raw:
-            return hit[1]  # type: ignore[no-any-return]
-        value = self.codec.decode(raw)
-        decoded[key] = (raw, value)
-        return value
+        key = self.prefix + k if self._identity else self._full_key(k)
+        if type(state) is Overlay:
+            return state.get_decoded(key, self.codec.decode, self.default)
+        return _get_decoded(state, key, self.codec, self.default)
 
     def get_at(self, state: Overlay, key: bytes) -> V:
         """The value at the full storage `key` (from `key(k)`): for callers that keep keys they read often."""
         return _get_decoded(state, key, self.codec, self.default)
 
     def contains(self, state: Overlay, k: Any) -> bool:
-        return state.get(self.prefix + self.key_encoder(k)) is not None
+        return state.get(self.prefix + k if self._identity else self._full_key(k)) is not None
 
     def put(self, state: Overlay, k: Any, value: V) -> None:
-        _put_encoded(state, self.prefix + self.key_encoder(k), self.codec, value)
+        key = self.prefix + k if self._identity else self._full_key(k)
+        if type(state) is Overlay:
+            state.set_decoded(key, self.codec.encode(value), value)
+        else:
+            _put_encoded(state, key, self.codec, value)
 
     def remove(self, state: Overlay, k: Any) -> None:
-        state.delete(self.prefix + self.key_encoder(k))
+        state.delete(self._full_key(k))
 
     def items(self, state: Overlay) -> Iterator[tuple[Any, V]]:
         n = len(self.prefix)
@@ -174,27 +184,51 @@ class HashedMap(StorageMap[V]):
         else:
             raise ValueError(f"no reversible hasher {hasher!r}")
         encode_key = key_type.encode_scale
-        fixed = key_type.size if isinstance(key_type, Bytes) else None
-        # account -> its key part: a transfer computes its two accounts' keys five times. A pure function of the
-        # account, so never stale; emptied when it reaches KEY_MEMO_ENTRIES (~10 MB)
-        known: dict[bytes, bytes] = {}
 
         def key_encoder(k: Any) -> bytes:
-            if type(k) is bytes and len(k) == fixed:  # an account: its bytes are its SCALE (the hot path)
-                part = known.get(k)
-                if part is None:
-                    if len(known) >= KEY_MEMO_ENTRIES:
-                        known.clear()
-                    part = known[k] = hash_of(k) + k
-                return part
             raw = encode_key(k)
             return hash_of(raw) + raw
 
         def key_decoder(b: bytes) -> Any:
             return decode_exact(key_type, b[size:])
 
+        self._fixed_key_size = key_type.size if isinstance(key_type, Bytes) else None
+        self._known: dict[Any, bytes] = {}
         super().__init__(module, item, kind, key_encoder, key_decoder, default, key_types=(key_type,), doc=doc,
                          hashers=(hasher,))
+
+    def _make_full_key(self, key_encoder: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+        prefix = self.prefix
+        fixed = self._fixed_key_size
+        # account -> its whole key: a transfer computes its two accounts' keys five times. A pure function of the
+        # account, so never stale; emptied when it reaches KEY_MEMO_ENTRIES (~15 MB)
+        known = self._known
+
+        def full_key(k: Any) -> bytes:
+            if type(k) is bytes and len(k) == fixed:  # an account: its bytes are its SCALE (the hot path)
+                key = known.get(k)
+                if key is None:
+                    if len(known) >= KEY_MEMO_ENTRIES:
+                        known.clear()
+                    key = known[k] = prefix + key_encoder(k)
+                return key
+            return prefix + key_encoder(k)
+
+        return full_key
+
+    # get and put look a remembered account key up inline (one call less; `_make_full_key` fills the memo)
+    def get(self, state: Overlay, k: Any) -> V:
+        key = self._known.get(k) or self._full_key(k)
+        if type(state) is Overlay:
+            return state.get_decoded(key, self.codec.decode, self.default)
+        return _get_decoded(state, key, self.codec, self.default)
+
+    def put(self, state: Overlay, k: Any, value: V) -> None:
+        key = self._known.get(k) or self._full_key(k)
+        if type(state) is Overlay:
+            state.set_decoded(key, self.codec.encode(value), value)
+        else:
+            _put_encoded(state, key, self.codec, value)
 
 
 def decode_exact(field: Field, raw: bytes) -> Any:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from itertools import islice
+from typing import Any, Protocol, TypeVar
 
 _MISSING = object()
+V = TypeVar("V")
+D = TypeVar("D")
+
+INDEX_PREFIX_BYTES = 32
+"""Block-level writes are indexed by their keys' first 32 bytes (a storage item's `twox128 ++ twox128` prefix):
+`iterate` under a prefix at least that long looks at the writes of that item only, however many the overlay holds
+(an import of several blocks, or a long-lived view, keeps tens of thousands)."""
 
 PARAMS_PREFIX = bytes.fromhex("9a6912ecfeb5c6102fecac8201de0a8f6b2f21989c43cc4e06ac1ad3e2027000")
 """Where the params module keeps parameter values, `twox128("Params") ++ twox128("Value")` (runtime/params/storage.py
@@ -52,20 +60,25 @@ class Overlay:
         self._layers: list[dict[bytes, bytes | None]] = []
         self.writes = 0
         """Counts set, delete and rollback calls: equal counts mean nothing visible changed in between."""
-        self.params_memo: dict[str, int] = {}
-        """Parameter values read through this overlay (runtime/params/storage.py, `get_param`): a block reads the
-        same few parameters for every extrinsic. Emptied by every write under PARAMS_PREFIX and every rollback,
-        so a parameter changed mid-block is seen by the very next read."""
+        self.params_memo: dict[str | tuple[str, ...], Any] = {}
+        """Parameter values read through this overlay (runtime/params/storage.py: `get_param` by name, `get_params`
+        a tuple of them by the tuple of names): a block reads the same few parameters for every extrinsic. Emptied
+        by every write under PARAMS_PREFIX and every rollback, so a parameter changed mid-block is seen by the very
+        next read."""
+        self._index: dict[bytes, list[bytes]] = {}
+        """Keys of `_changes` by their first INDEX_PREFIX_BYTES bytes, for `iterate`: brought up to date when it is
+        used, from the keys added since (`_changes` only ever gains keys, a delete is a None, and a dict keeps
+        insertion order, so those are the last `len(_changes) - _indexed`)."""
+        self._indexed = 0
         self.decoded: dict[bytes, tuple[bytes, object]] = {}
         """key -> (encoding, decoded value): typed items (runtime/items.py) decode a value once per block. An
         entry counts only while `get(key)` returns that very encoding object, so writes, snapshots and
         rollbacks never serve a stale value; stored values are immutable, so sharing them is safe."""
 
     def get(self, key: bytes) -> bytes | None:
-        layers = self._layers
-        if layers:
-            for i in range(len(layers) - 1, -1, -1):
-                v = layers[i].get(key, _MISSING)
+        if self._layers:
+            for layer in reversed(self._layers):  # the newest snapshot first
+                v = layer.get(key, _MISSING)
                 if v is not _MISSING:
                     return v  # type: ignore[return-value]
         v = self._changes.get(key, _MISSING)
@@ -76,6 +89,38 @@ class Overlay:
             v = self._backend.get(key)
             self._cache[key] = v  # type: ignore[assignment]
         return v  # type: ignore[return-value]
+
+    def get_decoded(self, key: bytes, decode: Callable[[bytes], V], default: D) -> V | D:
+        """The value at `key` decoded by `decode` (`default` when there is none), each encoding decoded once: the
+        typed storage items' read (runtime/items.py). See `decoded` for why a cached value is never stale."""
+        raw: bytes | None | object = _MISSING  # `get` inlined: one call less on the runtime's hottest read
+        if self._layers:
+            for layer in reversed(self._layers):
+                raw = layer.get(key, _MISSING)
+                if raw is not _MISSING:
+                    break
+        if raw is _MISSING:
+            raw = self._changes.get(key, _MISSING)
+            if raw is _MISSING:
+                raw = self._cache.get(key, _MISSING)
+                if raw is _MISSING:
+                    raw = self._cache[key] = self._backend.get(key)
+        if raw is None:
+            return default
+        hit = self.decoded.get(key)
+        if hit is not None and hit[0] is raw:
+            return hit[1]  # type: ignore[return-value]
+        value = decode(raw)  # type: ignore[arg-type]
+        self.decoded[key] = (raw, value)  # type: ignore[assignment]
+        return value
+
+    def set_decoded(self, key: bytes, raw: bytes, value: object) -> None:
+        """`set(key, raw)`, where `raw` encodes `value`: a later `get_decoded` returns `value` without decoding."""
+        self.writes += 1  # `set` inlined (the typed items' write)
+        if key.startswith(PARAMS_PREFIX):
+            self.params_memo.clear()
+        (self._layers[-1] if self._layers else self._changes)[key] = raw
+        self.decoded[key] = (raw, value)
 
     def set(self, key: bytes, value: bytes) -> None:
         self.writes += 1
@@ -91,8 +136,11 @@ class Overlay:
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Key-ordered (key, value) pairs under `prefix`, pending writes included."""
-        merged: dict[bytes, bytes | None] = {k: v for k, v in self._backend.iterate(prefix)}
-        for layer in [self._changes, *self._layers]:
+        merged: dict[bytes, bytes | None] = dict(self._backend.iterate(prefix))
+        changes = self._changes
+        for k in self._changed_keys(prefix):
+            merged[k] = changes[k]
+        for layer in self._layers:
             for k, v in layer.items():
                 if k.startswith(prefix):
                     merged[k] = v
@@ -100,6 +148,23 @@ class Overlay:
             v = merged[k]
             if v is not None:
                 yield k, v
+
+    def _changed_keys(self, prefix: bytes) -> Iterator[bytes]:
+        """The keys of `_changes` under `prefix`, through the index when the prefix is long enough."""
+        changes = self._changes
+        if len(prefix) < INDEX_PREFIX_BYTES:
+            return (k for k in changes if k.startswith(prefix))
+        index = self._index
+        added = len(changes) - self._indexed
+        if added:
+            for k in islice(reversed(changes), added):
+                bucket = index.get(k[:INDEX_PREFIX_BYTES])
+                if bucket is None:
+                    index[k[:INDEX_PREFIX_BYTES]] = [k]
+                else:
+                    bucket.append(k)
+            self._indexed = len(changes)
+        return (k for k in index.get(prefix[:INDEX_PREFIX_BYTES], ()) if k.startswith(prefix))
 
     # snapshots ---------------------------------------------------------------------------------
     def begin(self) -> None:

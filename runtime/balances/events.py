@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT
+from btt_chain.primitives.frozen import fast_init
 from runtime.events import Event
 
 
+@fast_init
 @dataclass(frozen=True)
 class Transfer(Event):
     MODULE: ClassVar[str] = "balances"
@@ -26,6 +28,7 @@ class Burned(Event):
     WIRE = (("who", ACCOUNT), ("amount", AMOUNT))
 
 
+@fast_init
 @dataclass(frozen=True)
 class DustLost(Event):
     MODULE: ClassVar[str] = "balances"

@@ -9,7 +9,7 @@ from runtime.balances import logic as balances
 from runtime.context import CallContext
 from runtime.fees import discounts, events
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+from runtime.params.storage import get_params
 
 BPS = 10_000
 
@@ -32,13 +32,30 @@ def compute_fee(state: Overlay, length: int, weight: int, who: bytes | None = No
 
     With a signer, the largest registered fee discount applies; the discount rounds down, so the fee
     rounds up (e.g. 20% off a fee of 11 base units takes 2 off, leaving 9)."""
-    base = get_param(state, "fees.base")
-    length_fee = get_param(state, "fees.per_byte") * length
-    weight_fee = get_param(state, "fees.per_weight") * weight
-    discount = 0
-    if who is not None:
-        discount = discounts.apply_discount(base + length_fee + weight_fee, discounts.get_fee_discount_bps(state, who))
+    base, length_fee, weight_fee = _fee_parts(state, length, weight)
+    discount = 0 if who is None else _discount(state, base + length_fee + weight_fee, who)
     return FeeDetails(base=base, length_fee=length_fee, weight_fee=weight_fee, discount=discount)
+
+
+def inclusion_fee(state: Overlay, length: int, weight: int, who: bytes) -> int:
+    """`compute_fee(state, length, weight, who).inclusion_fee`, by the same rules, without the details (what every
+    extrinsic's check asks)."""
+    base, length_fee, weight_fee = _fee_parts(state, length, weight)
+    gross = base + length_fee + weight_fee
+    return gross - _discount(state, gross, who)
+
+
+FEE_PARAMS = ("fees.base", "fees.per_byte", "fees.per_weight")
+
+
+def _fee_parts(state: Overlay, length: int, weight: int) -> tuple[int, int, int]:
+    """(base, length fee, weight fee)."""
+    base, per_byte, per_weight = get_params(state, FEE_PARAMS)
+    return base, per_byte * length, per_weight * weight
+
+
+def _discount(state: Overlay, gross: int, who: bytes) -> int:
+    return discounts.apply_discount(gross, discounts.get_fee_discount_bps(state, who))
 
 
 def distribute(ctx: CallContext, fees: int, tips: int, author: bytes | None) -> None:

@@ -27,6 +27,20 @@ _VALUE_KEYS: dict[str, bytes] = {}
 """Parameter name -> its storage key: names are few and read many times per block."""
 
 
+def get_params(state: Overlay, names: tuple[str, ...]) -> tuple[int, ...]:
+    """`get_param` of each name, in order, remembered as one tuple as `get_param` remembers one value (a fee reads
+    the same three parameters for every extrinsic)."""
+    memo = getattr(state, "params_memo", None)
+    if memo is not None:
+        known = memo.get(names)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+    values = tuple([get_param(state, name) for name in names])
+    if memo is not None:
+        memo[names] = values
+    return values
+
+
 def get_param(state: Overlay, name: str) -> int:
     memo = getattr(state, "params_memo", None)
     if memo is not None:

@@ -30,6 +30,8 @@ from runtime.system import storage as system
 from runtime.system import time
 
 BPS = 10_000
+NO_BENEFITS = Benefits()
+"""What an account without a running deposit gets (a frozen value: shared)."""
 TIERS = ("30d", "90d", "180d", "365d", "1095d")
 """Tier names in order; a deposit stores its tier's index. Order decides the benefits (see the module doc)."""
 COMPUTE_PRIORITY_FROM = 1
@@ -101,9 +103,13 @@ def best_running_tier(state: Overlay, who: bytes) -> int | None:
 
 def benefits(state: Overlay, who: bytes) -> Benefits:
     """What `who`'s running deposits give it (used by fees, governance and compute)."""
-    best = best_running_tier(state, who)
+    return _benefits_of_tier(state, best_running_tier(state, who))
+
+
+def _benefits_of_tier(state: Overlay, best: int | None) -> Benefits:
+    """What a best running tier of `best` (None: no running deposit) gives."""
     if best is None:
-        return Benefits()
+        return NO_BENEFITS
     return Benefits(
         fee_discount_bps=get_param(state, FEE_DISCOUNT_PARAM) if best >= FEE_DISCOUNT_FROM else 0,
         compute_priority=best >= COMPUTE_PRIORITY_FROM,
@@ -115,8 +121,10 @@ def benefits(state: Overlay, who: bytes) -> Benefits:
 
 
 def fee_discount_bps(state: Overlay, who: bytes) -> int:
-    """The fee discount registered with the fee calculation."""
-    return benefits(state, who).fee_discount_bps
+    """The fee discount registered with the fee calculation: `benefits(state, who).fee_discount_bps`, without
+    building the Benefits of the many payers that hold no running deposit (asked for every extrinsic)."""
+    best = best_running_tier(state, who)
+    return 0 if best is None else _benefits_of_tier(state, best).fee_discount_bps
 
 
 # --- fee share -----------------------------------------------------------------------------------

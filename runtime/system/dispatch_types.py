@@ -14,6 +14,7 @@ from typing import Any
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import U8, Compact, Struct
 from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.frozen import fast_init
 
 NORMAL = 0
 """`DispatchClass::Normal`: every signed extrinsic of btt's."""
@@ -25,6 +26,7 @@ MODULE = 3
 """`DispatchError::Module {index, error}`."""
 
 
+@fast_init
 @dataclass(frozen=True)
 class DispatchInfo(Struct):
     """The weight an extrinsic was charged for (btt's weight units as `ref_time`; no proof size), its class and
@@ -45,6 +47,7 @@ class DispatchInfo(Struct):
         return frame_types.dispatch_info(reg)
 
 
+@fast_init
 @dataclass(frozen=True)
 class DispatchErrorValue(Struct):
     """A `DispatchError`: `Module` with the failing pallet's index and its error's index (FRAME's `[u8; 4]` holds the

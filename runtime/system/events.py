@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
+from btt_chain.primitives.frozen import fast_init
 from runtime.events import Event
 from runtime.system.dispatch_types import DispatchErrorValue, DispatchInfo
 
 
+@fast_init
 @dataclass(frozen=True)
 class ExtrinsicSuccess(Event):
     """FRAME's: an extrinsic completed; what it was charged for. (Its fee is `TransactionPayment.TransactionFeePaid`,
@@ -20,6 +22,7 @@ class ExtrinsicSuccess(Event):
     WIRE = (("dispatch_info", Nested(DispatchInfo)),)
 
 
+@fast_init
 @dataclass(frozen=True)
 class ExtrinsicFailed(Event):
     """FRAME's: an extrinsic failed, with the module error (its readable text is in the block's outcome record,
@@ -41,6 +44,7 @@ class ExtrinsicFailed(Event):
         return out
 
 
+@fast_init
 @dataclass(frozen=True)
 class NewAccount(Event):
     MODULE: ClassVar[str] = "system"

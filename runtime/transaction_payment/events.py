@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT
+from btt_chain.primitives.frozen import fast_init
 from runtime.events import Event
 
 
+@fast_init
 @dataclass(frozen=True)
 class TransactionFeePaid(Event):
     """A transaction fee `actual_fee`, of which `tip` was added to the minimum inclusion fee, has been paid by `who`."""

@@ -56,3 +56,27 @@ def test_discount_rounds_down_and_the_largest_registered_applies():
     finally:
         discounts._REGISTRY.pop("test.small")
         discounts._REGISTRY.pop("test.large")
+
+
+def test_the_fee_of_an_extrinsic_check_is_the_detailed_fee_for_every_tier_and_time():
+    """`inclusion_fee` (every extrinsic's check) and staking's `fee_discount_bps` (which skips building Benefits
+    for a payer without a running deposit) give what `compute_fee(...).inclusion_fee` and `benefits(...)` give:
+    for no deposit, each tier, and after the locks end."""
+    from runtime.fees.logic import inclusion_fee
+    from runtime.staking.logic import benefits, fee_discount_bps
+
+    chain = GenesisBuilder(balances={"alice": 1_000, "bob": 50_000, "charlie": 50_000, "dave": 60_000,
+                                     "eve": 110_000, "ferdie": 100}).build()
+    for who, tier, amount in (("bob", "90d", 5_000), ("charlie", "180d", 10_000), ("dave", "365d", 50_000),
+                              ("eve", "1095d", 100_000)):
+        assert_ok(chain.submit(who, "staking.stake", tier, amount * UNIT))
+    for days in (0, 100, 200, 400, 1200):
+        chain.advance_time(days * DAY_MS)
+        chain.run_block([])
+        state = chain.view()
+        for name in ("alice", "bob", "charlie", "dave", "eve", "ferdie"):
+            who = acct(name)
+            assert fee_discount_bps(state, who) == benefits(state, who).fee_discount_bps
+            for length, weight in ((0, 0), (120, 100), (1_000, 5_000)):
+                detailed = compute_fee(state, length, weight, who)
+                assert inclusion_fee(state, length, weight, who) == detailed.inclusion_fee

@@ -19,7 +19,7 @@ from runtime.governance.types import VoteLock
 from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
-from runtime.params.storage import get_param
+from runtime.params.storage import get_param, get_params
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 
@@ -123,8 +123,10 @@ KEY = params.value.key(NAME)
 ), max_size=30))
 def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> None:
     """Parameter values remembered per overlay follow every write, delete, snapshot and rollback: each read gives
-    what a fresh read of the same overlay's raw state gives (a parameter changed mid-block counts at once)."""
-    state = Overlay(DictState({KEY: params.value.codec.encode(7)}))
+    what a fresh read of the same overlay's raw state gives (a parameter changed mid-block counts at once), alone
+    or as part of a remembered tuple (`get_params`, the fee's three)."""
+    per_byte = params.value.key("fees.per_byte")
+    state = Overlay(DictState({KEY: params.value.codec.encode(7), per_byte: params.value.codec.encode(3)}))
     ctx = CallContext(state, BlockEnv(1, bytes(32), 1, 0, bytes(32)), RUNTIME)
     for op, n in ops:
         if op == "set":
@@ -141,9 +143,26 @@ def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> No
             state.set(b"system.account/x", b"y")
         raw = state.get(KEY)
         truth = None if raw is None else params.value.codec.decode(raw)
-        for read in (lambda: get_param(state, NAME), lambda: ctx.param(NAME)):
+        for read in (lambda: get_param(state, NAME), lambda: ctx.param(NAME),
+                     lambda: get_params(state, ("fees.per_byte", NAME))[1]):
             if truth is None:
                 with pytest.raises(KeyError):
                     read()
             else:
                 assert read() == truth
+
+
+def test_the_shared_success_event_is_the_one_a_fresh_construction_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ExtrinsicSuccess is shared per weight: each weight gets an equal event with the same encoding and record as
+    a new one, another weight its own; past the memo's size it is emptied and stays right."""
+    from runtime import executive
+    from runtime.system.dispatch_types import DispatchInfo
+    from runtime.system.events import ExtrinsicSuccess
+
+    monkeypatch.setattr(executive, "SUCCESS_EVENTS_KEPT", 2)
+    for _ in range(2):
+        for weight in (0, 100, 100, 7, 2**64 - 1, 100):
+            shared = executive.extrinsic_success(weight)
+            fresh = ExtrinsicSuccess(DispatchInfo(weight))
+            assert shared == fresh and shared.encode() == fresh.encode() and shared.to_record() == fresh.to_record()
+    assert executive.extrinsic_success(5) != executive.extrinsic_success(6)
