@@ -39,7 +39,6 @@ class ExecutedBlock:
     meta: BlockMeta
     undo: Changes
     """Old values (None: absent) of every key the block changed, relative to its parent's state."""
-    redo: Changes
     voter_set_hash: bytes | None = None
     """Hash of the validator set queued in the block's post-state (it votes for the block as a checkpoint)."""
     voter_set: bytes | None = None
@@ -59,6 +58,10 @@ class ChainUpdate:
     retracted: list[Block] = field(default_factory=list)
     """Blocks that leave the canonical chain, old head first."""
     executed: list[ExecutedBlock] = field(default_factory=list)
+    retracted_redo: Mapping[bytes, Changes] = field(default_factory=dict)
+    """By block hash, the redo journal (new values of every key it changed) of each retracted block: written as the
+    block leaves the canonical chain, so that it can be enacted again without executing it (a canonical block's
+    changes are in the flat state and the undo journals above it; no redo is written while it is canonical)."""
 
 
 def encode_journal(changes: Changes) -> bytes:
@@ -255,7 +258,8 @@ class ChainDB:
         return None if raw is None else BlockBody(raw)
 
     def is_executed(self, block_hash: bytes) -> bool:
-        return self.kv.get(schema.redo_key(block_hash)) is not None
+        """Whether the block was executed here (it has an undo journal; a retracted one also its redo journal)."""
+        return self.kv.contains(schema.undo_key(block_hash))
 
     def undo(self, block_hash: bytes) -> dict[bytes, bytes | None]:
         raw = self.kv.get(schema.undo_key(block_hash))
@@ -428,11 +432,12 @@ class ChainDB:
                 len(ex.block.extrinsics), len(ex.meta.events), len(ex.block.encode())
             ).encode()
             puts[schema.undo_key(h)] = encode_journal(ex.undo)
-            puts[schema.redo_key(h)] = encode_journal(ex.redo)
             if ex.voter_set_hash is not None:
                 puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
                 if ex.voter_set is not None:
                     puts[schema.voter_set_key(ex.voter_set_hash)] = ex.voter_set
+        for h, redo in update.retracted_redo.items():
+            puts[schema.redo_key(h)] = encode_journal(redo)
         enacted_numbers = {b.header.number for b in update.enacted}
         for block in update.retracted:
             if block.header.number not in enacted_numbers:

@@ -15,6 +15,10 @@ class KeyValueStore(abc.ABC):
     def get(self, key: bytes) -> bytes | None:
         """The value stored under `key`, or None."""
 
+    def contains(self, key: bytes) -> bool:
+        """Whether `key` holds a value (a store may answer without reading a large one)."""
+        return self.get(key) is not None
+
     @abc.abstractmethod
     def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), sync: bool = False) -> None:
         """Apply `puts` and `deletes` atomically: all of them or, if anything fails, none.

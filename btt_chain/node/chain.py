@@ -414,14 +414,7 @@ class Chain:
         deferred: Mapping[bytes, bytes] | None,
     ) -> ImportResult:
         view = Overlay(self.db.state)
-        retracted: list[Block] = []
-        for number in range(self.head.number, ancestor.number, -1):
-            h = self.db.canonical_hash(number)
-            assert h is not None
-            block = self.db.get_block(h)
-            assert block is not None
-            retracted.append(block)
-            _apply(view, self.db.undo(h))
+        retracted, retracted_redo = self._retract(view, ancestor.number)
         if retracted:
             self._tree_to(view.changes(), self._header(ancestor.hash))
         enacted: list[ImportedBlock] = []
@@ -449,10 +442,12 @@ class Chain:
                 meta = BlockMeta(event_records(result), outcome_records(result))
                 set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
                 voter_sets[node.hash] = set_hash
-                executed.append(ExecutedBlock(block, meta, undo, result.changes, set_hash, record))
+                executed.append(ExecutedBlock(block, meta, undo, set_hash, record))
                 enacted.append(ImportedBlock(block, node.hash, result))
         new_head = enacted[-1].block.header
-        update = ChainUpdate(new_head, target, view.changes(), [e.block for e in enacted], retracted, executed)
+        update = ChainUpdate(
+            new_head, target, view.changes(), [e.block for e in enacted], retracted, executed, retracted_redo
+        )
         # written behind: the next block's decoding and execution overlap this block's write and fsync
         started = time.perf_counter()
         self.db.apply_update(update, behind=True)
@@ -616,21 +611,30 @@ class Chain:
         if target is None or number > self.head.number:
             raise StorageError(f"no canonical block #{number} at or below the head #{self.head.number}")
         view = Overlay(self.db.state)
+        retracted, redo = self._retract(view, number)
+        header = self._header(target)
+        with self.tree.transaction() as tx:
+            self._tree_to(view.changes(), header)
+            self.db.apply_update(ChainUpdate(header, target, view.changes(), [], retracted, [], redo))
+            tx.commit()
+        self.head, self.head_hash = header, target
+        return tuple(retracted)
+
+    def _retract(self, view: Overlay, number: int) -> tuple[list[Block], dict[bytes, dict[bytes, bytes | None]]]:
+        """Take `view` (the head state) back to canonical block `number` through the undo journals above it. Returns
+        the blocks retracted, old head first, and each one's redo journal (its keys' values just before its undo)."""
         retracted: list[Block] = []
+        redo: dict[bytes, dict[bytes, bytes | None]] = {}
         for n in range(self.head.number, number, -1):
             h = self.db.canonical_hash(n)
             block = self.db.get_block(h) if h is not None else None
             if h is None or block is None:
                 raise StorageError(f"canonical block #{n} missing from the database")
             retracted.append(block)
-            _apply(view, self.db.undo(h))
-        header = self._header(target)
-        with self.tree.transaction() as tx:
-            self._tree_to(view.changes(), header)
-            self.db.apply_update(ChainUpdate(header, target, view.changes(), [], retracted, []))
-            tx.commit()
-        self.head, self.head_hash = header, target
-        return tuple(retracted)
+            undo = self.db.undo(h)
+            redo[h] = {k: view.get(k) for k in undo}
+            _apply(view, undo)
+        return retracted, redo
 
     # authoring -------------------------------------------------------------------------------------
     def author_block(
@@ -663,7 +667,7 @@ class Chain:
         set_hash, record = self._voter_set(header.parent_hash, result.changes, post, {})
         update = ChainUpdate(
             header, h, dict(result.changes), [block], [],
-            [ExecutedBlock(block, meta, undo, result.changes, set_hash, record)],
+            [ExecutedBlock(block, meta, undo, set_hash, record)],
         )
         self.db.apply_update(update)
         self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)

@@ -9,6 +9,7 @@ from btt_chain.node.chain import ConflictsWithFinality
 from btt_chain.primitives.keys import dev_keypair
 from runtime.invariants import check_invariants
 from runtime.system import storage as system
+from storage import schema
 from tests.support.node_builder import UNIT, author_as_leader, devnet_genesis, far_future_ms, new_chain, transfer
 
 
@@ -39,6 +40,8 @@ def test_longer_fork_wins_and_state_follows_exactly():
     for _ in range(3):
         author_as_leader(y, ("bob",))
     x_head, x_root = x.head_hash, x.head.state_root
+    assert x.db.kv.get(schema.redo_key(x_head)) is None, "no redo journal while a block is canonical"
+    undo = x.db.undo(x_head)
     results = sync(x, y)
     assert x.head_hash == y.head_hash and x.head.state_root == y.head.state_root
     assert bob_free(x) == bob_free(y)
@@ -46,8 +49,9 @@ def test_longer_fork_wins_and_state_follows_exactly():
     reorg = [r for r in results if r.retracted]
     assert reorg and {b.hash() for b in reorg[0].retracted} >= {x_head}
 
-    # x's old branch stays known (and executed) as a side branch
+    # x's old branch stays known (and executed) as a side branch, its redo journal written as it left
     assert x.db.is_executed(x_head)
+    assert x.db.redo(x_head).keys() == undo.keys()
     assert x.knows(x_head) and not x.is_canonical(x_head, 2)
     assert x_root != x.head.state_root
 
