@@ -1,9 +1,15 @@
-"""The on-disk KeyValueStore: LevelDB through plyvel, every plyvel failure turned into one readable StorageError."""
+"""The on-disk KeyValueStore: LevelDB through plyvel, every plyvel failure turned into one readable StorageError.
+
+Values under `schema.BLOB_PREFIXES` (block bodies, block events, undo and redo journals) are written to the
+database's block files (`storage.blob_log`) and LevelDB holds a reference to each: callers see the values either
+way, and values an earlier version stored inline are read as they are."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
+import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from operator import methodcaller
@@ -13,6 +19,8 @@ from typing import Any
 import plyvel
 
 from btt_chain.primitives.errors import StorageError
+from storage import schema
+from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range
 
 LRU_CACHE_BYTES = 256 * 1024 * 1024
@@ -46,18 +54,21 @@ def _open_error(path: Path, exc: BaseException) -> StorageError:
     return StorageError(f"cannot open database at {path}: {text}")
 
 
-def _fill(batch: plyvel.WriteBatch, puts: Mapping[bytes, bytes], deletes: list[bytes]) -> None:
-    put = batch.put
-    for key, value in puts.items():
-        put(key, value)
-    for key in deletes:
-        batch.delete(key)
+COMPACTION_NICE = int(os.environ.get("BTT_COMPACTION_NICE", "19"))
+"""The scheduling priority (nice value) of LevelDB's own background thread, which flushes memtables and compacts. A
+block's import keeps both cores busy (execution here, signatures in a worker) for a third of a second; a compaction
+that runs beside it at the same priority takes a core from it for several blocks in a row. Niced, compaction runs in
+the gaps between and within blocks instead (LevelDB holds writes back only if it falls 8 tables behind)."""
+BLOB_DIR = "blobs"
+"""The block files' directory inside the database's."""
 
 
 class LevelDBStore(KeyValueStore):
     """A LevelDB database in directory `path`, open (and locked) for the lifetime of this object."""
 
-    def __init__(self, path: str | Path, create_if_missing: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, create_if_missing: bool = True, blob_prefixes: tuple[bytes, ...] = schema.BLOB_PREFIXES
+    ) -> None:
         self.path = Path(path)
         try:
             if create_if_missing:
@@ -83,6 +94,38 @@ class LevelDBStore(KeyValueStore):
         self._landing_sorted: dict[bytes, list[bytes]] = {}
         """The landing batch's keys in order by their first LANDING_GROUP bytes, sorted when a scan first needs them."""
         self._failed: str | None = None
+        self._blob_prefixes = blob_prefixes
+        try:
+            self._blobs = BlobLog(self.path / BLOB_DIR)
+        except BaseException:
+            self._db.close()
+            self._db = None
+            raise
+
+    def _is_blob(self, key: bytes) -> bool:
+        return key.startswith(self._blob_prefixes) if self._blob_prefixes else False
+
+    def _value(self, key: bytes, stored: bytes) -> bytes:
+        """What a stored value stands for: a block-file reference read, anything else itself (a database written
+        before the block files holds its large values inline)."""
+        if is_ref(stored) and self._is_blob(key):
+            return self._blobs.read(stored)
+        return stored
+
+    def _fill(self, batch: plyvel.WriteBatch, puts: Mapping[bytes, bytes], deletes: list[bytes]) -> bool:
+        """Put the batch's entries in `batch`, each large value appended to the block files and put as its reference;
+        True if any was (the block files must be synced before the batch is written)."""
+        put = batch.put
+        prefixes = self._blob_prefixes
+        appended = False
+        for key, value in puts.items():
+            if prefixes and key.startswith(prefixes):
+                value = self._blobs.append(value)
+                appended = True
+            put(key, value)
+        for key in deletes:
+            batch.delete(key)
+        return appended
 
     def _handle(self) -> plyvel.DB:
         if self._db is None:
@@ -98,7 +141,7 @@ class LevelDBStore(KeyValueStore):
             return
         try:
             landing.result()
-        except (plyvel.Error, RuntimeError) as exc:
+        except (plyvel.Error, RuntimeError, StorageError) as exc:
             self._failed = _message(exc)
         finally:
             self._landing = None
@@ -118,7 +161,22 @@ class LevelDBStore(KeyValueStore):
             value: bytes | None = db.get(key)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
+        if value is not None and is_ref(value) and self._is_blob(key):
+            return self._blobs.read(value)
         return value
+
+    def contains(self, key: bytes) -> bool:
+        db = self._handle()
+        check_key(key)
+        if self._landing is not None:
+            if key in self._landing_deletes:
+                return False
+            if key in self._landing_puts:
+                return True
+        try:
+            return db.get(key) is not None
+        except (plyvel.Error, RuntimeError) as exc:
+            raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
 
     @staticmethod
     def _checked_deletes(puts: Mapping[bytes, bytes], deletes: Iterable[bytes]) -> list[bytes]:
@@ -139,7 +197,8 @@ class LevelDBStore(KeyValueStore):
         try:
             # transaction=True: if anything raises inside the block the batch is dropped, never half-written.
             with db.write_batch(transaction=True, sync=sync) as batch:
-                _fill(batch, puts, delete_keys)
+                if self._fill(batch, puts, delete_keys):
+                    self._blobs.sync()  # the references go to disk only after what they point at
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot write database at {self.path}: {_message(exc)}") from exc
 
@@ -151,13 +210,21 @@ class LevelDBStore(KeyValueStore):
         delete_keys = self._checked_deletes(puts, deletes)
         try:
             batch = db.write_batch(sync=True)
-            _fill(batch, puts, delete_keys)
+            appended = self._fill(batch, puts, delete_keys)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot write database at {self.path}: {_message(exc)}") from exc
         if self._writer is None:
             self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leveldb-writer")
+        # reads meanwhile see `puts` itself (values, not references)
         self._landing_puts, self._landing_deletes, self._landing_sorted = puts, frozenset(delete_keys), {}
-        self._landing = self._writer.submit(batch.write)
+        self._landing = self._writer.submit(self._land, batch, appended)
+        _nice_background_threads()
+
+    def _land(self, batch: plyvel.WriteBatch, appended: bool) -> None:
+        """The writer thread: the block files first, then the batch that refers to them."""
+        if appended:
+            self._blobs.sync()
+        batch.write()
 
     def flush(self) -> None:
         self._settle()
@@ -187,11 +254,20 @@ class LevelDBStore(KeyValueStore):
                 it = db.iterator(reverse=reverse)
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
+        if self._blob_prefixes and any(p.startswith(prefix) or prefix.startswith(p) for p in self._blob_prefixes):
+            it = self._resolved(it)
         if self._landing is None:
             return self._drain(it)
         # A batch is still landing: lay it over the snapshot, which may or may not hold it yet; a batch applied twice
         # is the same as once, so either way the scan sees the state after it, without waiting for the write.
         return _merged(self._drain(it), self._landing_entries(prefix, reverse, start), reverse)
+
+    def _resolved(self, it: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        """Stored pairs with each large value read from the block files."""
+        closing: Any = it if hasattr(it, "__enter__") else contextlib.nullcontext()
+        with closing:
+            for key, value in it:
+                yield key, self._value(key, value)
 
     def _landing_entries(
         self, prefix: bytes, reverse: bool, start: bytes | None = None
@@ -260,6 +336,26 @@ class LevelDBStore(KeyValueStore):
         if self._db is not None:
             self._db.close()
             self._db = None
+            self._blobs.close()
+
+
+_niced: set[int] = set()
+
+
+def _nice_background_threads() -> None:
+    """Lower the priority of this process's threads that Python did not start: LevelDB's background thread (started by
+    LevelDB the first time it flushes; one for the process, every database shares it). Each thread once."""
+    try:
+        tids = {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:  # not Linux
+        return
+    ours = {t.native_id for t in threading.enumerate()} | {os.getpid()}
+    for tid in tids - ours - _niced:
+        _niced.add(tid)
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, COMPACTION_NICE)
+        except OSError:
+            pass
 
 
 def _prefix_end(prefix: bytes) -> bytes | None:

@@ -60,6 +60,11 @@ JOB_OUTPUTS = b"o:"
 compute provider's full outputs, kept off chain by the node once they match the revealed root (`storage.outputs`)."""
 
 
+BLOB_PREFIXES = (BLOCK, BLOCK_META, UNDO, REDO)
+"""Keys whose values are large, written once and read rarely: a LevelDB store keeps them in its block files
+(`storage.blob_log`) and only a reference in LevelDB, so that compactions do not rewrite them level after level."""
+
+
 def canonical_key(number: int) -> bytes:
     return CANONICAL + number.to_bytes(8, "big")
 

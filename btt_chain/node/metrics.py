@@ -117,7 +117,8 @@ def get_process_start_seconds() -> int:
 
 
 def get_dir_bytes(path: Path) -> int:
-    """Bytes of the files directly in `path` (a LevelDB directory has no subdirectories); 0 if it is gone."""
+    """Bytes of the files in `path` and its subdirectories one level down (a LevelDB directory and its block files);
+    0 if it is gone."""
     total = 0
     try:
         with os.scandir(path) as entries:
@@ -125,6 +126,8 @@ def get_dir_bytes(path: Path) -> int:
                 try:
                     if entry.is_file(follow_symlinks=False):
                         total += entry.stat(follow_symlinks=False).st_size
+                    elif entry.is_dir(follow_symlinks=False):
+                        total += sum(f.stat().st_size for f in Path(entry.path).iterdir() if f.is_file())
                 except OSError:
                     continue  # compaction removed it meanwhile
     except OSError:

@@ -208,7 +208,7 @@ async def test_caches_database_and_compute_events(rpc: RpcHarness) -> None:
     assert s[("substrate_state_cache_bytes", ())] == rpc.node.chain.tree.memory_bytes() > tree_leaves * 64
     assert s[("btt_state_cache_entries", (("cache", "flat_state"),))] == rpc.node.chain.db.state.cached()
     assert s[("substrate_database_cache_bytes", ())] == rpc.node.kv.memory_bytes() > 0
-    files = sum(p.stat().st_size for p in rpc.node.kv.path.iterdir() if p.is_file())
+    files = sum(p.stat().st_size for p in rpc.node.kv.path.rglob("*") if p.is_file())
     assert 0 < s[("btt_database_disk_bytes", ())] <= files  # written before the scan; LevelDB only grows here
     names = get_compute_event_names()
     assert {"JobPosted", "JobReceipt", "FraudDetected"} <= set(names)
