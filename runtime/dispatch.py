@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from btt_chain.primitives.codec import Field, Nested
+from btt_chain.primitives.codec import AccountId, Field, MultiAddress, Nested
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
 from btt_chain.primitives.frozen import fast_init
@@ -132,6 +132,13 @@ class Runtime:
             except DecodeError as exc:
                 raise DecodeError(f"{m.name}.{c.name} argument {aname}: {exc}") from None
         return pos
+
+    @staticmethod
+    def account_arguments(decoded: DecodedCall) -> list[bytes]:
+        """The accounts a call names among its arguments (a transfer's destination): what it will most likely read
+        besides its signer's account. A hint for warming caches, never a rule."""
+        named = zip(decoded.call.args, decoded.args, strict=True)
+        return [v for (_, f), v in named if isinstance(f, AccountId | MultiAddress)]
 
     def weight(self, state: Overlay, decoded: DecodedCall) -> int:
         """What `decoded` costs in weight units when it runs on `state`: the call's own weight plus its extra."""

@@ -155,7 +155,30 @@ typedef struct {
     Bucket *load_buf;
     uint8_t last[RLEN];
     int have_last;
+    /* an update running with the GIL released (`apply`): other calls are refused meanwhile */
+    int busy;
+    PyThreadState *released; /* non-NULL while the GIL is released */
 } Engine;
+
+/* Take the GIL back inside `apply` (for a Python call or an error), and let it go again. No-ops with the GIL held. */
+static inline void hold_gil(Engine *e) {
+    if (e != NULL && e->released != NULL) {
+        PyThreadState *ts = e->released;
+        e->released = NULL;
+        PyEval_RestoreThread(ts);
+        e->released = (PyThreadState *)1; /* marker: to be released again */
+    }
+}
+
+static inline void drop_gil(Engine *e) {
+    if (e != NULL && e->released == (PyThreadState *)1) e->released = PyEval_SaveThread();
+}
+
+static void raise_nomem(Engine *e) {
+    hold_gil(e);
+    PyErr_NoMemory();
+    drop_gil(e);
+}
 
 static inline size_t nbuckets(const Engine *e) { return (size_t)1 << e->bits; }
 static inline size_t base_of(const Engine *e) { return ((size_t)1 << e->bits) - 1; }
@@ -168,10 +191,10 @@ static inline size_t bucket_of(const uint8_t p[HLEN], int bits) {
 static inline int is_resident(const Bucket *b) { return b != NONRES; }
 static inline uint32_t count_of(const Bucket *b) { return (b == NULL || b == NONRES) ? 0 : b->n; }
 
-static Bucket *bucket_new(uint32_t n) {
-    Bucket *b = PyMem_Malloc(sizeof(Bucket) + (size_t)(n ? n : 1) * RLEN);
+static Bucket *bucket_new(Engine *e, uint32_t n) {
+    Bucket *b = PyMem_RawMalloc(sizeof(Bucket) + (size_t)(n ? n : 1) * RLEN);
     if (b == NULL) {
-        PyErr_NoMemory();
+        raise_nomem(e);
         return NULL;
     }
     b->n = n;
@@ -180,7 +203,7 @@ static Bucket *bucket_new(uint32_t n) {
 }
 
 static void bucket_free(Bucket *b) {
-    if (b != NULL && b != NONRES) PyMem_Free(b);
+    if (b != NULL && b != NONRES) PyMem_RawFree(b);
 }
 
 /* the first record in [lo, hi) whose path has bit `depth` set */
@@ -235,9 +258,9 @@ static int join(const uint8_t *lh, int lk, const uint8_t *rh, int rk, uint8_t ou
 static int log_push(Engine *e, const Undo *u) {
     if (e->nundo == e->capundo) {
         size_t cap = e->capundo ? 2 * e->capundo : 4096;
-        Undo *grown = PyMem_Realloc(e->undo, cap * sizeof(Undo));
+        Undo *grown = PyMem_RawRealloc(e->undo, cap * sizeof(Undo));
         if (grown == NULL) {
-            PyErr_NoMemory();
+            raise_nomem(e);
             return -1;
         }
         e->undo = grown;
@@ -316,34 +339,44 @@ static void evict(Engine *e) {
     }
 }
 
-/* A non-resident bucket's records through `fetch`, checked; a new Bucket the caller owns. */
+/* A non-resident bucket's records through `fetch`, checked; a new Bucket the caller owns. Holds the GIL throughout
+ * (it calls Python). */
 static Bucket *fetch_bucket(Engine *e, size_t b) {
+    hold_gil(e);
+    Bucket *bk = NULL;
     PyObject *raw = PyObject_CallFunction(e->fetch, "n", (Py_ssize_t)b);
-    if (raw == NULL) return NULL;
+    if (raw == NULL) goto done;
     if (!PyBytes_CheckExact(raw) || PyBytes_GET_SIZE(raw) % RLEN) {
-        Py_DECREF(raw);
         PyErr_Format(StorageError, "state tree bucket %zu: leaves are not whole records (database damaged)", b);
-        return NULL;
+        goto done;
     }
     uint32_t n = (uint32_t)(PyBytes_GET_SIZE(raw) / RLEN);
-    Bucket *bk = bucket_new(n);
-    if (bk == NULL) {
-        Py_DECREF(raw);
-        return NULL;
-    }
+    bk = bucket_new(NULL, n);
+    if (bk == NULL) goto done;
     memcpy(bk->rec, PyBytes_AS_STRING(raw), (size_t)n * RLEN);
-    Py_DECREF(raw);
     for (uint32_t i = 0; i < n; i++) {
         if (bucket_of(bk->rec[i], e->bits) != b || (i && memcmp(bk->rec[i - 1], bk->rec[i], RLEN) >= 0)) {
-            PyMem_Free(bk);
+            PyMem_RawFree(bk);
+            bk = NULL;
             PyErr_Format(StorageError, "state tree bucket %zu: leaves out of place or order (database damaged)", b);
-            return NULL;
+            goto done;
         }
     }
+done:
+    Py_XDECREF(raw);
+    drop_gil(e);
     return bk;
 }
 
 /* ---- the Python type ------------------------------------------------------------------------------------------ */
+
+#define REFUSE_IF_BUSY(e)                                                                                  \
+    do {                                                                                                  \
+        if ((e)->busy) {                                                                                  \
+            PyErr_SetString(PyExc_RuntimeError, "the state tree is being updated on another thread");     \
+            return NULL;                                                                                  \
+        }                                                                                                 \
+    } while (0)
 
 static void Engine_dealloc(Engine *e) {
     if (e->buckets != NULL) {
@@ -351,12 +384,12 @@ static void Engine_dealloc(Engine *e) {
         for (size_t i = 0; i < nbuckets(e); i++) bucket_free(e->buckets[i]);
     }
     bucket_free(e->load_buf);
-    PyMem_Free(e->buckets);
-    PyMem_Free(e->hashes);
-    PyMem_Free(e->kinds);
-    PyMem_Free(e->refs);
-    PyMem_Free(e->undo);
-    PyMem_Free(e->marks);
+    PyMem_RawFree(e->buckets);
+    PyMem_RawFree(e->hashes);
+    PyMem_RawFree(e->kinds);
+    PyMem_RawFree(e->refs);
+    PyMem_RawFree(e->undo);
+    PyMem_RawFree(e->marks);
     Py_XDECREF(e->fetch);
     Py_TYPE(e)->tp_free((PyObject *)e);
 }
@@ -378,10 +411,10 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kwds) {
     size_t positions = ((size_t)2 << bits) - 1, n = (size_t)1 << bits;
     e->bits = bits;
     e->budget = budget < 0 ? 0 : budget;
-    e->hashes = PyMem_Calloc(positions, HLEN);
-    e->kinds = PyMem_Calloc(positions, 1);
-    e->buckets = PyMem_Calloc(n, sizeof(Bucket *));
-    e->refs = PyMem_Calloc(n, 1);
+    e->hashes = PyMem_RawCalloc(positions, HLEN);
+    e->kinds = PyMem_RawCalloc(positions, 1);
+    e->buckets = PyMem_RawCalloc(n, sizeof(Bucket *));
+    e->refs = PyMem_RawCalloc(n, 1);
     if (e->hashes == NULL || e->kinds == NULL || e->buckets == NULL || e->refs == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -393,6 +426,7 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kwds) {
 }
 
 static PyObject *Engine_get_root(Engine *e, void *Py_UNUSED(closure)) {
+    REFUSE_IF_BUSY(e);
     return PyBytes_FromStringAndSize((const char *)e->hashes, HLEN);
 }
 
@@ -401,6 +435,7 @@ static PyObject *Engine_get_bits(Engine *e, void *Py_UNUSED(closure)) { return P
 static PyObject *Engine_get_depth(Engine *e, void *Py_UNUSED(closure)) { return PyLong_FromSize_t(e->nmarks); }
 
 static PyObject *Engine_stats(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    REFUSE_IF_BUSY(e);
     size_t resident = 0, n = nbuckets(e);
     for (size_t i = 0; i < n; i++) resident += e->buckets[i] != NONRES;
     size_t positions = ((size_t)2 << e->bits) - 1;
@@ -411,30 +446,41 @@ static PyObject *Engine_stats(Engine *e, PyObject *Py_UNUSED(ignored)) {
 
 /* ---- loading ---- */
 
+/* The bucket being loaded is gathered in `load_buf` (a scratch buffer reused for every bucket); a bucket that is
+ * held gets an allocation of exactly its size. */
 static int close_loading(Engine *e) {
     if (e->load_bucket < 0) return 0;
     size_t b = (size_t)e->load_bucket, flat = base_of(e) + b;
-    Bucket *bk = e->load_buf;
-    e->load_buf = NULL;
+    Bucket *scratch = e->load_buf;
+    uint32_t n = scratch->n;
     e->load_bucket = -1;
-    e->kinds[flat] = (uint8_t)subtree(bk->rec, e->bits, 0, bk->n, e->hashes + flat * HLEN);
-    if (e->resident + bk->n <= e->budget) {
-        e->resident += bk->n;
+    e->kinds[flat] = (uint8_t)subtree(scratch->rec, e->bits, 0, n, e->hashes + flat * HLEN);
+    if (e->resident + n <= e->budget) {
+        Bucket *bk = bucket_new(NULL, n);
+        if (bk == NULL) return -1;
+        memcpy(bk->rec, scratch->rec, (size_t)n * RLEN);
+        e->resident += n;
         e->buckets[b] = bk;
     } else {
-        bucket_free(bk);
         e->buckets[b] = NONRES;
     }
+    scratch->n = 0;
     return 0;
 }
 
 static PyObject *Engine_load(Engine *e, PyObject *arg) {
+    REFUSE_IF_BUSY(e);
     if (!PyBytes_CheckExact(arg) || PyBytes_GET_SIZE(arg) % RLEN) {
         PyErr_SetString(StorageError, "state tree leaves are not whole 64-byte records (database damaged)");
         return NULL;
     }
     const uint8_t *data = (const uint8_t *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg) / RLEN;
+    if (e->load_buf == NULL) {
+        e->load_buf = bucket_new(NULL, 64);
+        if (e->load_buf == NULL) return NULL;
+        e->load_buf->n = 0;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         const uint8_t *rec = data + i * RLEN;
         if (e->have_last && memcmp(rec, e->last, RLEN) <= 0) {
@@ -446,14 +492,11 @@ static PyObject *Engine_load(Engine *e, PyObject *arg) {
         size_t b = bucket_of(rec, e->bits);
         if (e->load_bucket != (long long)b) {
             if (close_loading(e) < 0) return NULL;
-            e->load_buf = bucket_new(8);
-            if (e->load_buf == NULL) return NULL;
-            e->load_buf->n = 0;
             e->load_bucket = (long long)b;
         }
         Bucket *bk = e->load_buf;
         if (bk->n == bk->cap) {
-            Bucket *grown = PyMem_Realloc(bk, sizeof(Bucket) + (size_t)bk->cap * 2 * RLEN);
+            Bucket *grown = PyMem_RawRealloc(bk, sizeof(Bucket) + (size_t)bk->cap * 2 * RLEN);
             if (grown == NULL) return PyErr_NoMemory();
             grown->cap *= 2;
             e->load_buf = bk = grown;
@@ -464,7 +507,10 @@ static PyObject *Engine_load(Engine *e, PyObject *arg) {
 }
 
 static PyObject *Engine_finish_load(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    REFUSE_IF_BUSY(e);
     if (close_loading(e) < 0) return NULL;
+    bucket_free(e->load_buf);
+    e->load_buf = NULL;
     for (size_t flat = base_of(e); flat-- > 0;) recompute(e, flat, 0);
     return Engine_get_root(e, NULL);
 }
@@ -474,7 +520,7 @@ static PyObject *Engine_finish_load(Engine *e, PyObject *Py_UNUSED(ignored)) {
 static int begin(Engine *e) {
     if (e->nmarks == e->capmarks) {
         size_t cap = e->capmarks ? 2 * e->capmarks : 8;
-        size_t *grown = PyMem_Realloc(e->marks, cap * sizeof(size_t));
+        size_t *grown = PyMem_RawRealloc(e->marks, cap * sizeof(size_t));
         if (grown == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -495,11 +541,13 @@ static void release(Engine *e) {
 static void rollback(Engine *e) { undo_to(e, e->marks[--e->nmarks]); }
 
 static PyObject *Engine_begin(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    REFUSE_IF_BUSY(e);
     if (begin(e) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyObject *Engine_commit(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    REFUSE_IF_BUSY(e);
     if (e->nmarks == 0) {
         PyErr_SetString(PyExc_RuntimeError, "commit without a transaction");
         return NULL;
@@ -510,6 +558,7 @@ static PyObject *Engine_commit(Engine *e, PyObject *Py_UNUSED(ignored)) {
 }
 
 static PyObject *Engine_rollback(Engine *e, PyObject *Py_UNUSED(ignored)) {
+    REFUSE_IF_BUSY(e);
     if (e->nmarks == 0) {
         PyErr_SetString(PyExc_RuntimeError, "rollback without a transaction");
         return NULL;
@@ -535,7 +584,7 @@ static int hash_bytes(PyObject *obj, uint8_t out[HLEN]) {
 /* the changes dict as entries sorted by path; NULL (error set) or an array of *count */
 static Entry *parse_changes(PyObject *changes, Py_ssize_t *count) {
     Py_ssize_t n = PyDict_GET_SIZE(changes), pos = 0, i = 0;
-    Entry *entries = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Entry));
+    Entry *entries = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(Entry));
     if (entries == NULL) {
         PyErr_NoMemory();
         return NULL;
@@ -563,7 +612,7 @@ static Entry *parse_changes(PyObject *changes, Py_ssize_t *count) {
     *count = n;
     return entries;
 fail:
-    PyMem_Free(entries);
+    PyMem_RawFree(entries);
     return NULL;
 }
 
@@ -577,7 +626,7 @@ static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py
         old = fetched;
     }
     uint32_t on = count_of(old);
-    Bucket *nb = bucket_new(on + (uint32_t)(hi - lo));
+    Bucket *nb = bucket_new(e, on + (uint32_t)(hi - lo));
     if (nb == NULL) {
         bucket_free(fetched);
         return -1;
@@ -597,7 +646,7 @@ static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py
     while (i < on) memcpy(nb->rec[k++], old->rec[i++], RLEN);
     nb->n = k;
     if (k == on && (k == 0 || memcmp(nb->rec, old->rec, (size_t)k * RLEN) == 0)) {
-        PyMem_Free(nb);
+        PyMem_RawFree(nb);
         bucket_free(fetched);
         return 0;
     }
@@ -607,7 +656,7 @@ static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py
     u.index = (uint32_t)b;
     u.old.bucket = cur;
     if (log_push(e, &u) < 0) {
-        PyMem_Free(nb);
+        PyMem_RawFree(nb);
         bucket_free(fetched);
         return -1;
     }
@@ -622,9 +671,9 @@ static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py
 }
 
 static int apply(Engine *e, const Entry *en, Py_ssize_t n) {
-    size_t *changed = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(size_t));
+    size_t *changed = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(size_t));
     if (changed == NULL) {
-        PyErr_NoMemory();
+        raise_nomem(e);
         return -1;
     }
     size_t nchanged = 0, base = base_of(e);
@@ -649,14 +698,15 @@ static int apply(Engine *e, const Entry *en, Py_ssize_t n) {
         }
         nchanged = nparents;
     }
-    PyMem_Free(changed);
+    PyMem_RawFree(changed);
     return 0;
 fail:
-    PyMem_Free(changed);
+    PyMem_RawFree(changed);
     return -1;
 }
 
 static PyObject *Engine_update(Engine *e, PyObject *changes) {
+    REFUSE_IF_BUSY(e);
     if (!PyDict_Check(changes)) {
         PyErr_Format(PyExc_TypeError, "changes must be a dict, got %s", Py_TYPE(changes)->tp_name);
         return NULL;
@@ -665,15 +715,25 @@ static PyObject *Engine_update(Engine *e, PyObject *changes) {
     Entry *en = parse_changes(changes, &n);
     if (en == NULL) return NULL;
     if (n && begin(e) < 0) {
-        PyMem_Free(en);
+        PyMem_RawFree(en);
         return NULL;
     }
-    if (n && apply(e, en, n) < 0) {
+    int failed = 0;
+    if (n) {
+        /* the hashing runs without the GIL: a caller may run Python meanwhile on another thread */
+        e->busy = 1;
+        e->released = PyEval_SaveThread();
+        failed = apply(e, en, n) < 0;
+        PyEval_RestoreThread(e->released);
+        e->released = NULL;
+        e->busy = 0;
+    }
+    if (failed) {
         rollback(e);
-        PyMem_Free(en);
+        PyMem_RawFree(en);
         return NULL;
     }
-    PyMem_Free(en);
+    PyMem_RawFree(en);
     if (n) release(e);
     return Engine_get_root(e, NULL);
 }
@@ -712,6 +772,7 @@ static PyObject *prove_result(PyObject *siblings, const uint8_t *leaf) {
 }
 
 static PyObject *Engine_prove(Engine *e, PyObject *key) {
+    REFUSE_IF_BUSY(e);
     if (!PyBytes_CheckExact(key)) {
         PyErr_Format(PyExc_TypeError, "state keys must be bytes, got %s", Py_TYPE(key)->tp_name);
         return NULL;

@@ -19,6 +19,7 @@ served block is the head's with the keys changed since set back (the undo journa
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -45,8 +46,9 @@ NATIVE_ENGINE = _native is not None
 LEAVES_PER_BUCKET = 1
 """The bucket depth is chosen so that a bucket holds from one to two times this many leaves on average (fewer
 leaves a bucket: fewer hashes to rebuild one, more positions above them)."""
-BUCKET_BITS_CAP = 22
-"""The deepest buckets: 2**23 positions, 277 MB of top, from ~32 million keys on."""
+BUCKET_BITS_CAP = 21
+"""The deepest buckets: 2**22 positions, 138 MB of top, from ~4 million keys on (about 5 leaves a bucket at ten
+million)."""
 TREE_LEAF_BUDGET = 12_000_000
 """Leaves held in memory (64 bytes each, ~0.8 GB with their buckets' bookkeeping): all of them up to twelve million
 keys. Past it, the buckets an update touches are read from the database (one seek each)."""
@@ -157,6 +159,8 @@ class StateTree:
         self._kv = kv
         self._budget = budget_leaves
         self._native = native
+        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._running: concurrent.futures.Future[bytes] | None = None
         self._engine: Engine = make_engine(0, budget_leaves, self._fetch, native)
         self._engine.finish_load()
 
@@ -222,6 +226,7 @@ class StateTree:
     # reading ----------------------------------------------------------------------------------------------
     @property
     def root(self) -> bytes:
+        self._idle()
         return self._engine.root
 
     @property
@@ -239,6 +244,7 @@ class StateTree:
 
     def prove(self, key: bytes) -> SmtProof:
         """A proof of `key`'s value (or absence) under the current root; check it with `storage.smt.verify_proof`."""
+        self._idle()
         siblings, leaf = self._engine.prove(key)
         return SmtProof(tuple(siblings), None if leaf is None else (leaf[:HASH_LEN], leaf[HASH_LEN:]))
 
@@ -246,27 +252,61 @@ class StateTree:
     def update(self, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Apply key -> value changes (None: delete) inside a `transaction` and return the new root. A failed update
         changes nothing."""
+        self._idle()
         if not self._engine.depth:
             raise RuntimeError("state tree updates run inside a transaction (commit once the block is written)")
         return self._engine.update(changes if type(changes) is dict else dict(changes))
+
+    def start_update(self, changes: Mapping[bytes, bytes | None]) -> concurrent.futures.Future[bytes]:
+        """`update` on a thread of the tree's own, for the caller to do other work meanwhile: the compiled engine
+        hashes without holding the GIL, so the block's event records and journals are built beside its state root.
+        Nothing else may touch the tree until `result()` has returned (it raises what `update` would)."""
+        self._idle()
+        if not self._engine.depth:
+            raise RuntimeError("state tree updates run inside a transaction (commit once the block is written)")
+        if self._worker is None:
+            self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="state-tree")
+        self._running = self._worker.submit(self._engine.update, changes if type(changes) is dict else dict(changes))
+        return self._running
+
+    def _idle(self) -> None:
+        """Refuse to touch the engine while an update started by `start_update` has not been waited for."""
+        running = self._running
+        if running is not None:
+            if not running.done():
+                raise RuntimeError("the state tree is being updated: wait for start_update's result first")
+            self._running = None
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Changes made inside are undone at the end unless `commit()` was called (nested transactions fold into
         the one around them). Commit only once what the changes stand for is written to the database: leaves of
         buckets not held in memory are read back from it."""
+        self._idle()
         engine = self._engine
         engine.begin()
         tx = Transaction()
         try:
             yield tx
         except BaseException:
+            self._wait_quietly()
             engine.rollback()
             raise
+        if self._running is not None and not self._running.done():
+            self._wait_quietly()
+            engine.rollback()
+            raise RuntimeError("a transaction ended while its state tree update ran: wait for the result first")
+        self._idle()
         if tx.committed:
             engine.commit()
         else:
             engine.rollback()
+
+    def _wait_quietly(self) -> None:
+        """Let an update still running end before undoing (its own error, if any, is the caller's already)."""
+        running, self._running = self._running, None
+        if running is not None:
+            concurrent.futures.wait([running])
 
     @contextmanager
     def rewound(self, changes: Mapping[bytes, bytes | None]) -> Iterator[bytes]:

@@ -467,7 +467,7 @@ def check_block(chain: Chain, block_hash: bytes) -> str:
             if root != parent.state_root:
                 raise StorageError(f"the undo journals above #{parent.number} do not lead to its state root: "
                                    "database damaged")
-            chain._execute(Overlay(state), block)
+            chain._execute(Overlay(state), block)[1].finish()
         how = "against its parent's state from the undo journals"
     else:
         _replay_check(chain, block)

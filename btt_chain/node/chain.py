@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
@@ -48,6 +48,7 @@ from storage.kv import KeyValueStore
 from storage.state_tree import TREE_LEAF_BUDGET, StateTree
 
 log = logging.getLogger("btt.chain")
+T = TypeVar("T")
 
 MAX_BAD_BLOCKS = 10_000
 
@@ -267,8 +268,14 @@ class Chain:
         return BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), author)
 
     def validate_transaction(self, xt: Extrinsic, length: int) -> ValidTransaction:
-        """Pool admission check against the head state; the signature is checked once and cached."""
-        return self.executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
+        """Pool admission check against the head state; the signature is checked once and cached. The accounts the
+        call names are read too, so that they are in the flat-state cache when a block includes it: a transaction
+        waits in the pool while the node is idle, and its block is built (or imported) against the clock."""
+        valid = self.executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
+        runtime = self.executive.runtime
+        for account in runtime.account_arguments(runtime.decode_call(xt.call)):
+            self.db.state.get(system.account.key(account))
+        return valid
 
     def dry_run(self, xt: Extrinsic, length: int) -> tuple[ApplyOutcome, list[Event]]:
         """What `xt` would do in the next block, against the head state; nothing is kept."""
@@ -431,16 +438,18 @@ class Chain:
             else:
                 try:
                     raw = deferred.get(node.hash) if deferred else None
-                    result = self._execute(view, block, raw)
+                    result, checks = self._execute(view, block, raw)
+                    # built while the state root is computed (the tree hashes without the GIL)
+                    undo = {k: view.get(k) for k in result.changes}
+                    _apply(view, result.changes)
+                    meta = BlockMeta(event_records(result), outcome_records(result))
+                    set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
+                    checks.finish()
                 except BodyMismatch:
                     raise
                 except InvalidBlock:
                     self._forget_bad(node.hash)
                     raise
-                undo = {k: view.get(k) for k in result.changes}
-                _apply(view, result.changes)
-                meta = BlockMeta(event_records(result), outcome_records(result))
-                set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
                 voter_sets[node.hash] = set_hash
                 executed.append(ExecutedBlock(block, meta, undo, set_hash, record))
                 enacted.append(ImportedBlock(block, node.hash, result))
@@ -470,10 +479,11 @@ class Chain:
                 f"computed 0x{root.hex()}, header 0x{header.state_root.hex()} (database damaged)"
             )
 
-    def _execute(self, view: Overlay, block: Block, raw: bytes | None = None) -> BlockResult:
-        """Execute a block on `view`, which must be its parent's state (and the state tree the parent's): the tree
-        moves to the block's state; InvalidBlock (the tree moved anyway: the caller's transaction undoes it) unless
-        every root matches."""
+    def _execute(self, view: Overlay, block: Block, raw: bytes | None = None) -> tuple[BlockResult, _BlockChecks]:
+        """Execute a block on `view`, which must be its parent's state (and the state tree the parent's), and start
+        its state root. The caller may build what it stores of the block meanwhile, then must call `finish()` on the
+        checks returned: it raises InvalidBlock unless the signatures, the receipts root and the state root hold (the
+        tree has moved to the block's state either way: the caller's transaction undoes it)."""
         # signatures are checked by the workers (if any) while the block executes; a bad one (or, for a block
         # given `raw`, a wrong extrinsics root) outranks any other fault, so the error names the same first problem
         # whether the checks ran here or beside execution
@@ -487,10 +497,7 @@ class Chain:
         try:
             started = time.perf_counter()
             result = self.executive.execute_block(view, block, signatures_checked=True)
-            executed = time.perf_counter()
-            root = self.tree.update(result.changes)
-            self.stages.execute_s += executed - started
-            self.stages.state_root_s += time.perf_counter() - executed
+            self.stages.execute_s += time.perf_counter() - started
         except InvalidBlock:
             self._finish_signature_checks(checks)
             raise
@@ -500,14 +507,7 @@ class Chain:
         except BttError as exc:
             self._finish_signature_checks(checks)
             raise InvalidBlock(f"execution failed: {exc}") from None
-        self._finish_signature_checks(checks)
-        if result.receipts_root != block.header.receipts_root:
-            raise InvalidBlock("receipts root does not match the receipts the block's execution produced")
-        if root != block.header.state_root:
-            raise InvalidBlock(
-                f"state root mismatch: header 0x{block.header.state_root.hex()}, computed 0x{root.hex()}"
-            )
-        return result
+        return result, _BlockChecks(self, block, result, checks, self.tree.start_update(result.changes))
 
     def _voter_set(
         self, parent_hash: bytes, changes: Mapping[bytes, bytes | None], post_state: StateReader,
@@ -657,19 +657,24 @@ class Chain:
     def _author_block_in(
         self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
     ) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
-        block, result, dropped = self._build(slot, pair, candidates)
+        def stored(result: BlockResult) -> tuple[dict[bytes, bytes | None], BlockMeta, bytes, bytes | None]:
+            """What the block's write holds besides the block: built while its state root is computed."""
+            view = Overlay(self.db.state)
+            undo = {k: view.get(k) for k in result.changes}
+            meta = BlockMeta(event_records(result), outcome_records(result))
+            _apply(view, result.changes)
+            set_hash, record = self._voter_set(self.head_hash, result.changes, view, {})
+            return undo, meta, set_hash, record
+
+        block, result, dropped, (undo, meta, set_hash, record) = self._build(slot, pair, candidates, stored)
         header, h = block.header, block.hash()
-        view = Overlay(self.db.state)
-        undo = {k: view.get(k) for k in result.changes}
-        meta = BlockMeta(event_records(result), outcome_records(result))
-        post = Overlay(self.db.state)
-        _apply(post, result.changes)
-        set_hash, record = self._voter_set(header.parent_hash, result.changes, post, {})
         update = ChainUpdate(
             header, h, dict(result.changes), [block], [],
             [ExecutedBlock(block, meta, undo, set_hash, record)],
         )
-        self.db.apply_update(update)
+        # written behind, as an imported block is: the block can be broadcast while its write lands (the signing guard
+        # has already persisted the slot, and a crash before it lands leaves the previous head, whose peers hold this)
+        self.db.apply_update(update, behind=True)
         self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
         self.head, self.head_hash = header, h
         return ImportedBlock(block, h, result), dropped
@@ -677,13 +682,14 @@ class Chain:
     def build_block(self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]) -> Block:
         """Build and seal a block on the head without committing it (tests of equivocation use this)."""
         with self.tree.transaction():  # not committed: the tree stays the head's
-            return self._build(slot, pair, candidates)[0]
+            return self._build(slot, pair, candidates, lambda _result: None)[0]
 
     def _build(
-        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]]
-    ) -> tuple[Block, BlockResult, list[tuple[Extrinsic, str]]]:
-        """Build and seal a block on the head; the state tree moves to its state (inside the caller's
-        transaction)."""
+        self, slot: int, pair: Keypair, candidates: Iterable[tuple[Extrinsic, int]],
+        beside: Callable[[BlockResult], T],
+    ) -> tuple[Block, BlockResult, list[tuple[Extrinsic, str]], T]:
+        """Build and seal a block on the head; the state tree moves to its state (inside the caller's transaction).
+        `beside(result)` runs while the state root is computed; its answer comes back with the block."""
         if slot <= self.head.slot:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
@@ -714,19 +720,24 @@ class Chain:
                 continue
             included.append(xt)
         result = self.executive.finalize_block(ex)
-        root = self.tree.update(result.changes)
+        root_future = self.tree.start_update(result.changes)
+        try:
+            xt_root = extrinsics_root(included)
+            extra = beside(result)
+        finally:
+            root = root_future.result()
         header = Header(
             parent_hash=self.head_hash,
             number=env.number,
             slot=slot,
             timestamp_ms=env.timestamp_ms,
             state_root=root,
-            extrinsics_root=extrinsics_root(included),
+            extrinsics_root=xt_root,
             receipts_root=result.receipts_root,
             author=pair.public,
             digest=Digest(reveal),
         ).sealed(pair, self.genesis_hash)
-        return Block(header, tuple(included)), result, dropped
+        return Block(header, tuple(included)), result, dropped, extra
 
 
 def voter_set_record(state: StateReader) -> bytes:
@@ -741,6 +752,40 @@ def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
             view.delete(k)
         else:
             view.set(k, v)
+
+
+class _BlockChecks:
+    """A block's checks still under way after its execution: its signatures (in a worker, or here) and its state root
+    (on the state tree's thread). `finish` waits for both and judges the block."""
+
+    def __init__(
+        self, chain: Chain, block: Block, result: BlockResult, signatures: PendingChecks | _Precheck,
+        root: concurrent.futures.Future[bytes],
+    ) -> None:
+        self._chain = chain
+        self._block = block
+        self._result = result
+        self._signatures = signatures
+        self._root = root
+        self._started = time.perf_counter()
+
+    def finish(self) -> None:
+        """InvalidBlock (a bad signature first, then the receipts root, then the state root) unless all hold."""
+        try:
+            root = self._root.result()
+        except BttError as exc:
+            self._chain._finish_signature_checks(self._signatures)
+            raise InvalidBlock(f"execution failed: {exc}") from None
+        except BaseException:
+            self._chain._finish_signature_checks(self._signatures)
+            raise
+        self._chain.stages.state_root_s += time.perf_counter() - self._started
+        self._chain._finish_signature_checks(self._signatures)
+        header = self._block.header
+        if self._result.receipts_root != header.receipts_root:
+            raise InvalidBlock("receipts root does not match the receipts the block's execution produced")
+        if root != header.state_root:
+            raise InvalidBlock(f"state root mismatch: header 0x{header.state_root.hex()}, computed 0x{root.hex()}")
 
 
 class BodyMismatch(InvalidBlock):

@@ -1,7 +1,7 @@
 """RPC: state at past blocks (issue 15). `state_*` and the account-style `btt_*` queries take a block hash and
 answer with that block's values while it is within the `--state-pruning` window; a pruned, non-canonical or
 unknown block gets a clear error, and an archive node serves every canonical block. A real chain's journals are
-checked against a replay of its redo journals into a memory store."""
+checked against a replay of its blocks into a memory store."""
 
 from __future__ import annotations
 
@@ -83,6 +83,28 @@ async def test_read_proof_at_a_past_block_checks_against_its_root(rpc: RpcHarnes
     assert entry["value"] == await rpc.call("state_getStorage", hx(key), hx(past))
     proof = SmtProof.from_wire(msgpack.unpackb(bytes.fromhex(entry["proof"][2:])))
     assert verify_proof(past_root, key, bytes.fromhex(entry["value"][2:]), proof)
+    assert rpc.node.chain.tree.root == rpc.node.chain.head.state_root, "the tree was set back only for the call"
+    head = await rpc.call("state_getReadProof", [hx(key)])
+    assert head["stateRoot"] == hx(rpc.node.chain.head.state_root)
+
+
+@pytest.mark.asyncio
+async def test_a_proof_further_back_than_the_rewind_bound_is_refused(
+    rpc: RpcHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting the tree back costs what the keys changed since cost: past the bound the call is refused with the
+    count, and costs nothing more; within it, it is served."""
+    import btt_chain.rpc.methods as methods
+
+    past = rpc.node.chain.head_hash
+    await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
+    changed = len(rpc.node.chain.db.undo(rpc.node.chain.head_hash))
+    monkeypatch.setattr(methods, "PROOF_REWIND_KEYS", changed - 1)
+    key = hx(system.account.key(BOB.public))
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, f"would set back {changed:,} keys", "state_getReadProof",
+                                      [key], hx(past))
+    monkeypatch.setattr(methods, "PROOF_REWIND_KEYS", changed)
+    assert (await rpc.call("state_getReadProof", [key], hx(past)))["at"] == hx(past)
 
 
 @pytest.mark.asyncio
@@ -184,7 +206,7 @@ async def test_pruned_non_canonical_and_unknown_blocks_are_refused(rpc: RpcHarne
 
 @pytest.mark.asyncio
 async def test_past_state_of_a_real_chain_matches_a_replay_of_its_blocks(rpc: RpcHarness) -> None:
-    """Transfers to fresh and known accounts over 12 blocks; the redo journals replayed from genesis into a memory
+    """Transfers to fresh and known accounts over 12 blocks; the blocks executed again from genesis in a memory
     store are the ground truth for every key at a few random heights."""
     set_pruning(rpc, None)
     db = rpc.node.chain.db
@@ -204,7 +226,9 @@ async def test_past_state_of_a_real_chain_matches_a_replay_of_its_blocks(rpc: Rp
     for height in range(1, head + 1):
         block_hash = db.canonical_hash(height)
         assert block_hash is not None
-        replay.apply(db.redo(block_hash))
+        block = db.get_block(block_hash)
+        assert block is not None
+        replay.apply(rpc.node.chain.executive.execute_block(replay, block, signatures_checked=True).changes)
         truth.append(dict(replay.data))
     assert truth[head] == {k[n:]: v for k, v in db.kv.iterate(schema.STATE)}
     for height in [0, *rng.sample(range(1, head), 4)]:
