@@ -237,3 +237,37 @@ def test_a_migration_cut_off_is_done_again(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(MemoryStore, "write", real_write)
     assert Chain(kv, genesis).tree.root == root
     assert ChainDB(kv).ensure_tree_leaves() is False
+
+
+@pytest.mark.parametrize("native", ENGINES)
+def test_an_update_on_the_trees_thread_gives_the_same_root_and_guards_the_tree(native: bool) -> None:
+    state = {os.urandom(8): os.urandom(4) for _ in range(20_000)}
+    tree, kv = stored_tree(state, 10**6, native)
+    changes: dict[bytes, bytes | None] = {k: b"x" for k in list(state)[:5000]}
+    with tree.transaction() as tx:
+        running = tree.start_update(changes)
+        if not running.done():  # the tree is not touched meanwhile
+            with pytest.raises(RuntimeError, match="being updated"):
+                tree.prove(b"k")
+        assert running.result() == tree_root(leaf_records(applied(state, changes)))
+        write_block(kv, changes)
+        tx.commit()
+    assert tree.root == tree_root(leaf_records(applied(state, changes)))
+    with tree.transaction():
+        failing = tree.start_update({b"k": "not bytes"})  # type: ignore[dict-item]
+        with pytest.raises(TypeError, match="state values must be bytes"):
+            failing.result()
+    assert tree.root == tree_root(leaf_records(applied(state, changes)))
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        tree.start_update({b"k": b"v"})
+
+
+def test_a_transaction_left_while_its_update_runs_is_undone() -> None:
+    state = {os.urandom(8): os.urandom(4) for _ in range(50_000)}
+    tree, _ = stored_tree(state, 10**6, state_tree.NATIVE_ENGINE)
+    root = tree.root
+    with pytest.raises(ValueError, match="boom"), tree.transaction() as tx:
+        tree.start_update({k: b"y" for k in state})
+        tx.commit()
+        raise ValueError("boom")
+    assert tree.root == root
