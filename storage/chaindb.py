@@ -64,6 +64,15 @@ class ChainUpdate:
     changes are in the flat state and the undo journals above it; no redo is written while it is canonical)."""
 
 
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """A chain update's batch, built and not yet written (`ChainDB.prepare_update`)."""
+
+    update: ChainUpdate
+    puts: dict[bytes, bytes]
+    deletes: list[bytes]
+
+
 def encode_journal(changes: Changes) -> bytes:
     return pack([[k, v is not None, v or b""] for k, v in changes.items()])
 
@@ -422,6 +431,19 @@ class ChainDB:
 
         `behind`: return before the batch is on disk (the store's write_behind): reads see it at once, and a crash
         before it lands loses this update whole, so the node restarts at the previous head."""
+        self.write_update(self.prepare_update(update), sync, behind)
+
+    def write_update(self, prepared: PreparedUpdate, sync: bool = True, behind: bool = False) -> None:
+        """Write what `prepare_update` built (see `apply_update`)."""
+        if behind:
+            self.kv.write_behind(prepared.puts, prepared.deletes)
+        else:
+            self.kv.write(prepared.puts, prepared.deletes, sync=sync)
+        self.state.changed(prepared.update.state_changes)
+
+    def prepare_update(self, update: ChainUpdate) -> PreparedUpdate:
+        """The batch that makes `update` the head, not written yet: built while a block's last checks finish (the
+        import discards it if they fail)."""
         puts: dict[bytes, bytes] = {}
         deletes: list[bytes] = []
         for ex in update.executed:
@@ -457,12 +479,7 @@ class ChainDB:
         put_leaves(puts, deletes, update.state_changes)
         puts[schema.META_HEAD] = update.head_hash
         # a key both put and deleted ends deleted: keep enacted tx-index entries that a retracted block shared
-        deletes = [d for d in deletes if d not in puts]
-        if behind:
-            self.kv.write_behind(puts, deletes)
-        else:
-            self.kv.write(puts, deletes, sync=sync)
-        self.state.changed(update.state_changes)
+        return PreparedUpdate(update, puts, [d for d in deletes if d not in puts])
 
     def set_finalized(self, block_hash: bytes, justified: bytes | None = None) -> None:
         puts = {schema.META_FINALIZED: block_hash}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -159,6 +160,8 @@ class StateTree:
         self._kv = kv
         self._budget = budget_leaves
         self._native = native
+        self.last_update_s = 0.0
+        """How long the last `start_update` took on the tree's thread (benchmarks: the state-root stage)."""
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self._running: concurrent.futures.Future[bytes] | None = None
         self._engine: Engine = make_engine(0, budget_leaves, self._fetch, native)
@@ -266,8 +269,15 @@ class StateTree:
             raise RuntimeError("state tree updates run inside a transaction (commit once the block is written)")
         if self._worker is None:
             self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="state-tree")
-        self._running = self._worker.submit(self._engine.update, changes if type(changes) is dict else dict(changes))
+        self._running = self._worker.submit(self._timed_update, changes if type(changes) is dict else dict(changes))
         return self._running
+
+    def _timed_update(self, changes: dict[bytes, bytes | None]) -> bytes:
+        started = time.perf_counter()
+        try:
+            return self._engine.update(changes)
+        finally:
+            self.last_update_s = time.perf_counter() - started
 
     def _idle(self) -> None:
         """Refuse to touch the engine while an update started by `start_update` has not been waited for."""

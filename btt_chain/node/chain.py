@@ -24,8 +24,7 @@ from btt_chain.consensus.finality import ValidatorSet
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
-from btt_chain.node.precheck import PrecheckResult
-from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
+from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Call, Extrinsic
@@ -98,7 +97,8 @@ class ImportResult:
 @dataclass
 class ImportStages:
     """Where the last `import_block` spent its time, in seconds: running the blocks' extrinsics, computing their
-    state roots, and handing the update to the store (written behind: its fsync overlaps the next block)."""
+    state roots (on the tree's thread, beside the block's records), and building and handing the update to the store
+    (written behind: its fsync overlaps the next block)."""
 
     execute_s: float = 0.0
     state_root_s: float = 0.0
@@ -427,6 +427,9 @@ class Chain:
         enacted: list[ImportedBlock] = []
         executed: list[ExecutedBlock] = []
         voter_sets: dict[bytes, bytes] = {}
+        last_checks: _BlockChecks | None = None
+        """The last executed block's checks, finished once the update's batch is built (it is discarded if they
+        fail)."""
         for node in branch:
             block = fresh.get(node.hash) or self.db.get_block(node.hash)
             assert block is not None
@@ -444,7 +447,8 @@ class Chain:
                     _apply(view, result.changes)
                     meta = BlockMeta(event_records(result), outcome_records(result))
                     set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
-                    checks.finish()
+                    if node is not branch[-1]:
+                        checks.finish()
                 except BodyMismatch:
                     raise
                 except InvalidBlock:
@@ -453,13 +457,25 @@ class Chain:
                 voter_sets[node.hash] = set_hash
                 executed.append(ExecutedBlock(block, meta, undo, set_hash, record))
                 enacted.append(ImportedBlock(block, node.hash, result))
+                last_checks = checks if node is branch[-1] else None
         new_head = enacted[-1].block.header
         update = ChainUpdate(
             new_head, target, view.changes(), [e.block for e in enacted], retracted, executed, retracted_redo
         )
+        started = time.perf_counter()
+        prepared = self.db.prepare_update(update)  # while the last block's signatures are still being checked
+        self.stages.commit_s += time.perf_counter() - started
+        if last_checks is not None:
+            try:
+                last_checks.finish()
+            except BodyMismatch:
+                raise
+            except InvalidBlock:
+                self._forget_bad(target)
+                raise
         # written behind: the next block's decoding and execution overlap this block's write and fsync
         started = time.perf_counter()
-        self.db.apply_update(update, behind=True)
+        self.db.write_update(prepared, behind=True)
         self.stages.commit_s += time.perf_counter() - started
         self.head, self.head_hash = new_head, target
         if retracted:
@@ -767,7 +783,6 @@ class _BlockChecks:
         self._result = result
         self._signatures = signatures
         self._root = root
-        self._started = time.perf_counter()
 
     def finish(self) -> None:
         """InvalidBlock (a bad signature first, then the receipts root, then the state root) unless all hold."""
@@ -779,7 +794,7 @@ class _BlockChecks:
         except BaseException:
             self._chain._finish_signature_checks(self._signatures)
             raise
-        self._chain.stages.state_root_s += time.perf_counter() - self._started
+        self._chain.stages.state_root_s += self._chain.tree.last_update_s
         self._chain._finish_signature_checks(self._signatures)
         header = self._block.header
         if self._result.receipts_root != header.receipts_root:
@@ -799,7 +814,7 @@ class _Precheck:
     the extrinsic hashes the worker computed and the valid signatures in the cache, and gives each signature's
     verdict."""
 
-    def __init__(self, checker: SignatureChecker, block: Block, future: concurrent.futures.Future[PrecheckResult]):
+    def __init__(self, checker: SignatureChecker, block: Block, future: PendingPrecheck):
         self._checker = checker
         self._block = block
         self._future = future

@@ -1,7 +1,8 @@
-"""The part of a block's checks that needs no state, run in a signature worker while the block executes: decode
+"""The part of a block's checks that needs no state, run in the signature workers while the block executes: split
 the block again there, hash its extrinsics (their Merkle root must be the header's), build each signing message
-from the birth hashes the importer resolved, and verify every signature. The importer joins the result before it
-commits anything (`Chain._execute`)."""
+from the birth hashes the importer resolved, and verify every signature. With several workers each takes a run of
+the extrinsics (`precheck_part`) and the importer joins the runs (`join_parts`) before it commits anything
+(`Chain._execute`)."""
 
 from __future__ import annotations
 
@@ -24,15 +25,30 @@ class PrecheckResult:
 
 
 def precheck_block(encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int) -> PrecheckResult:
-    """The block's encoding is split into its extrinsics' encodings but not decoded field by field: the importer
-    decoded these very bytes before handing them over, so each extrinsic is known to be well-formed, and its
-    signing message is cut straight from its body."""
+    """The whole block's checks in one process."""
+    return join_parts([precheck_part(encoded, births, genesis_hash, spec_version, 0)])
+
+
+def precheck_part(
+    encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int, start: int
+) -> tuple[list[bytes], list[bytes], list[bool]]:
+    """(hashes, signature cache keys, verdicts) of the extrinsics [start, start + len(births)). The block's encoding
+    is split into its extrinsics' encodings but not decoded field by field: the importer decoded these very bytes
+    before handing them over, so each extrinsic is known to be well-formed, and its signing message is cut straight
+    from its body."""
     _, extrinsics = split_block(encoded)
     hashes, keys, valid = [], [], []
-    for xt, birth in zip(extrinsics, births, strict=True):
+    for xt, birth in zip(extrinsics[start : start + len(births)], births, strict=True):
         hashes.append(blake2b_256(xt))
         body = xt[1:] if xt[0] & 0b11 == 0 else xt[2:] if xt[0] & 0b11 == 1 else xt[4:]
         signer, signature, msg = signing_payload_of_body(body, genesis_hash, birth, spec_version)
         keys.append(blake2b_256(msg + signer + signature))
         valid.append(verify(signer, msg, signature))
-    return PrecheckResult(merkle_root(hashes), hashes, keys, valid)
+    return hashes, keys, valid
+
+
+def join_parts(parts: list[tuple[list[bytes], list[bytes], list[bool]]]) -> PrecheckResult:
+    """The whole block's result from its runs, in order: the extrinsics root over all the hashes."""
+    hashes = [h for part in parts for h in part[0]]
+    keys = [k for part in parts for k in part[1]]
+    return PrecheckResult(merkle_root(hashes), hashes, keys, [v for part in parts for v in part[2]])

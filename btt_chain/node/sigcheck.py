@@ -10,7 +10,7 @@ import multiprocessing
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from btt_chain.node.precheck import PrecheckResult, precheck_block
+from btt_chain.node.precheck import PrecheckResult, join_parts, precheck_part
 from btt_chain.primitives.keys import verify
 
 PARALLEL_THRESHOLD = 256
@@ -76,15 +76,31 @@ class SignatureChecker:
 
     def start_precheck(
         self, encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int
-    ) -> concurrent.futures.Future[PrecheckResult]:
-        """Run a block's stateless checks (btt_chain/node/precheck.py) in a worker; needs workers."""
+    ) -> PendingPrecheck:
+        """Run a block's stateless checks (btt_chain/node/precheck.py) in the workers, a run of its extrinsics each;
+        needs workers."""
         assert self._pool is not None
-        return self._pool.submit(precheck_block, encoded, births, genesis_hash, spec_version)
+        n = len(births)
+        size = max(1, -(-n // self._workers))
+        return PendingPrecheck([
+            self._pool.submit(precheck_part, encoded, births[i : i + size], genesis_hash, spec_version, i)
+            for i in range(0, n, size)
+        ])
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+class PendingPrecheck:
+    """A block's stateless checks under way in the workers (`SignatureChecker.start_precheck`)."""
+
+    def __init__(self, parts: list[concurrent.futures.Future[tuple[list[bytes], list[bytes], list[bool]]]]) -> None:
+        self._parts = parts
+
+    def result(self) -> PrecheckResult:
+        return join_parts([part.result() for part in self._parts])
 
 
 class PendingChecks:
