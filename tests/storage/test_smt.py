@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import DecodeError, StorageError
-from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
+from btt_chain.primitives.hashing import blake2b_256
 from storage import state_tree
 from storage.smt import EMPTY_ROOT, SmtProof, verify_proof
 from storage.tree_engine import MAX_BUCKET_BITS, PyTreeEngine, bucket_of
+
+from .tree_support import applied, reference_root
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENGINES = ["native", "python"] if state_tree.NATIVE_ENGINE else ["python"]
@@ -27,23 +29,6 @@ keys = st.binary(min_size=0, max_size=6)
 values = st.binary(min_size=0, max_size=6)
 states = st.dictionaries(keys, values, max_size=40)
 change_sets = st.dictionaries(keys, st.one_of(st.none(), values), max_size=12)
-
-
-def reference_root(state: dict[bytes, bytes]) -> bytes:
-    """The root straight from the definition, with no cleverness: split by bit until a subtree holds one leaf."""
-    leaves = {blake2b_256(k): blake2b_256(v) for k, v in state.items()}
-
-    def subtree(paths: list[bytes], depth: int) -> bytes:
-        if not paths:
-            return ZERO_HASH
-        if len(paths) == 1:
-            return blake2b_256(b"\x00" + paths[0] + leaves[paths[0]])
-        bit = [(p[depth // 8] >> (7 - depth % 8)) & 1 for p in paths]
-        left = subtree([p for p, b in zip(paths, bit, strict=True) if b == 0], depth + 1)
-        right = subtree([p for p, b in zip(paths, bit, strict=True) if b == 1], depth + 1)
-        return blake2b_256(b"\x01" + left + right)
-
-    return subtree(list(leaves), 0)
 
 
 def records_of(state: dict[bytes, bytes]) -> bytes:
@@ -87,15 +72,6 @@ def loaded(
     engine.finish_load()
     return engine, stored
 
-
-def applied(state: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -> dict[bytes, bytes]:
-    out = dict(state)
-    for k, v in changes.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
 
 
 def proof_of(engine: state_tree.Engine, key: bytes) -> SmtProof:

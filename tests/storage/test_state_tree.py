@@ -22,6 +22,8 @@ from storage.smt import verify_proof
 from storage.state_tree import StateTree, choose_bucket_bits, estimate_leaves, leaf_records, put_leaves, tree_root
 from tests.support.node_builder import UNIT, author_as_leader, new_chain, transfer
 
+from .tree_support import applied
+
 ENGINES = [True, False] if state_tree.NATIVE_ENGINE else [False]
 
 
@@ -41,15 +43,6 @@ def stored_tree(state: dict[bytes, bytes], budget: int, native: bool, kv: KeyVal
     tree.open(tree_root(leaf_records(state)))
     return tree, kv
 
-
-def applied(state: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -> dict[bytes, bytes]:
-    out = dict(state)
-    for k, v in changes.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
 
 
 @pytest.mark.parametrize("native", ENGINES)
