@@ -128,6 +128,9 @@ class FlatState:
     def cached(self) -> int:
         return len(self._cache) + len(self._old)
 
+    def is_cached(self, key: bytes) -> bool:
+        return key in self._cache or key in self._old
+
     def forget(self) -> None:
         self._cache.clear()
         self._old.clear()

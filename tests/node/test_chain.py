@@ -154,3 +154,26 @@ def test_leader_schedule_is_drawn_by_bond():
     assert b"c" * 32 not in leaders
     assert leaders == [slot_leader(weights, seed, s) for s in range(4000)]
     assert slot_leader([], seed, 1) is None
+
+
+def test_pool_admission_reads_the_accounts_a_call_names_and_the_cache_stays_true():
+    """Admitting a transfer reads its destination's account too (so that its block finds it cached); a refused
+    transaction reads nothing more, and what was read is what the chain then writes over, never served stale."""
+    from runtime.modules import RUNTIME
+
+    chain = new_chain()
+    bob = dev_keypair("bob").public
+    bob_key = system.account.key(bob)
+    xt = transfer(chain, "alice", "bob", UNIT)
+    assert RUNTIME.account_arguments(RUNTIME.decode_call(xt.call)) == [bob]
+    chain.db.state.forget()
+    chain.validate_transaction(xt, len(xt.encode()))
+    assert chain.db.state.is_cached(bob_key)
+    before = system.account.get(chain.state(), bob).free
+    author_next(chain, [xt])
+    assert system.account.get(chain.state(), bob).free == before + UNIT
+    chain.db.state.forget()
+    stale = transfer(chain, "alice", "bob", UNIT, nonce=0)
+    with pytest.raises(Exception, match="stale nonce"):
+        chain.validate_transaction(stale, len(stale.encode()))
+    assert not chain.db.state.is_cached(bob_key)

@@ -36,7 +36,7 @@ def every_batch_to_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sigcheck, "PARALLEL_THRESHOLD", 1)
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("workers", [0, 1, 2])
 @pytest.mark.parametrize("store", ["memory", "leveldb"])
 def test_recorded_chain_imports_with_the_same_roots(tmp_path: Path, workers: int, store: str) -> None:
     blocks = recorded_blocks()
@@ -66,15 +66,16 @@ def refuse_then_import_the_genuine(workers: int, tamper: str, expected: str) -> 
             chain.import_block(raw, far_future_ms())
         block = Block.decode(blocks[index])
         assert len(block.extrinsics) >= 5
-        if tamper == "signature":
-            spoiled = dataclasses.replace(block.extrinsics[2], signature=bytes(64))
-            xts = (*block.extrinsics[:2], spoiled, *block.extrinsics[3:])
+        if tamper in ("signature", "last signature"):
+            at = 2 if tamper == "signature" else len(block.extrinsics) - 1  # the last: in the second worker's run
+            spoiled = dataclasses.replace(block.extrinsics[at], signature=bytes(64))
+            xts = (*block.extrinsics[:at], spoiled, *block.extrinsics[at + 1 :])
             header = block.header.replace(extrinsics_root=extrinsics_root(xts))
         else:  # the body: one extrinsic dropped, the header (and its extrinsics root) as it was
             xts, header = block.extrinsics[:-1], block.header
         sealed = header.sealed(dev_keypair("alice"), chain.genesis_hash)
         head_before = chain.head_hash
-        with pytest.raises(InvalidBlock, match=expected):
+        with pytest.raises(InvalidBlock, match=expected.format(last=len(block.extrinsics) - 1)):
             chain.import_block(Block(sealed, xts).encode(), far_future_ms())
         assert chain.head_hash == head_before
         assert chain.import_block(blocks[index], far_future_ms()).status == "best"
@@ -82,11 +83,16 @@ def refuse_then_import_the_genuine(workers: int, tamper: str, expected: str) -> 
         checker.close()
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("workers", [0, 1, 2])
 def test_a_bad_signature_is_named_first_with_or_without_workers(workers: int) -> None:
     refuse_then_import_the_genuine(workers, "signature", "extrinsic 2 has a bad signature")
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_a_bad_last_signature_is_found_in_whichever_run_checks_it(workers: int) -> None:
+    refuse_then_import_the_genuine(workers, "last signature", "extrinsic {last} has a bad signature")
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
 def test_a_body_that_does_not_match_its_extrinsics_root_is_refused_first(workers: int) -> None:
     refuse_then_import_the_genuine(workers, "body", "extrinsics root does not match")
