@@ -59,10 +59,24 @@ def mapped_and_own_bytes() -> tuple[int, int]:
 
 
 def steady_state_ratio(per_block: list[float]) -> float | None:
-    """Median of the last 5 blocks over the median of blocks 3-7 (1 = no growth); None under 10 blocks."""
+    """Median of the last 5 blocks over the median of blocks 3-7 (1 = no growth); None under 10 blocks or when blocks
+    3-7 took no time."""
     if len(per_block) < 10:
         return None
-    return statistics.median(per_block[-5:]) / statistics.median(per_block[2:7])
+    early = statistics.median(per_block[2:7])
+    return statistics.median(per_block[-5:]) / early if early > 0 else None
+
+
+def stage_growth(series: dict[str, list[float]]) -> str | None:
+    """Each series' median over blocks 3-7 and over the last 5 blocks, in ms ("execute 131->140 ms, ..."): which stage
+    the steady-state ratio's growth comes from; None under 10 blocks. A stage that overlaps others (the state root runs
+    on the tree's thread) is its own time, so the stages need not add up to the block."""
+    if any(len(values) < 10 for values in series.values()):
+        return None
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.0f}"
+
+    return ", ".join(f"{name} {ms(values[2:7])}->{ms(values[-5:])} ms" for name, values in series.items())
 
 
 def verify_rate() -> float:
@@ -130,6 +144,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     tree = chain.tree.stats()
     mapped, own = mapped_and_own_bytes()
     steady = steady_state_ratio(per_block)
+    by_stage = stage_growth({"block": per_block, "execute": [s[0] for s in stages],
+                             "state_root": [s[1] for s in stages], "commit": [s[2] for s in stages]})
     return {
         "open_s": round(open_s, 2),
         "blocks": len(blocks),
@@ -142,6 +158,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "node_execute_ms": round(statistics.median(s[0] for s in stages) * 1000, 1),
         "node_state_root_ms": round(statistics.median(s[1] for s in stages) * 1000, 1),
         "node_commit_ms": round(statistics.median(s[2] for s in stages) * 1000, 1),
+        # the block's and each stage's medians over blocks 3-7 and the last 5: what grows, if anything
+        "node_steady_state_by_stage": by_stage,
         "verify_per_s_one_core": round(one_core),
         "import_over_verify": round(rate / one_core, 3),
         "pool_admission_tx_per_s": round(len(pending) / admit_s),

@@ -80,3 +80,16 @@ def test_the_runs_flag_runs_the_bench_that_many_times() -> None:
     assert 0 < int(low) <= int(high)
     result = CliRunner().invoke(cli, ["bench", "import", "--runs", "0"])
     assert result.exit_code != 0 and "--runs" in result.output
+
+
+def test_the_steady_state_figures_compare_blocks_3_to_7_with_the_last_5() -> None:
+    from bench.import_node import stage_growth, steady_state_ratio
+
+    flat = [0.3] * 12
+    growing = [0.1 * i for i in range(1, 13)]  # blocks 3-7: median 0.5; the last 5: median 1.0
+    assert steady_state_ratio(flat) == 1
+    assert steady_state_ratio(growing) == pytest.approx(2.0)
+    assert steady_state_ratio(flat[:9]) is None  # too few blocks to say
+    assert steady_state_ratio([0.0] * 12) is None  # nothing to divide by
+    assert stage_growth({"block": growing, "execute": flat}) == "block 500->1000 ms, execute 300->300 ms"
+    assert stage_growth({"block": growing[:9]}) is None
