@@ -19,6 +19,7 @@ from runtime.items import HashedMap, StorageMap
 from runtime.overlay import INDEX_PREFIX_BYTES, DictState, Overlay
 from runtime.system import storage as system
 from runtime.system.types import NEW_LOGIC, AccountInfo
+from tests.runtime.overlay_ops import snapshot_op
 
 # keys under three item prefixes (two share their first 31 bytes), of several lengths, some shorter than a prefix
 _PREFIXES = [bytes(31) + b"\x01", bytes(31) + b"\x02", b"\x09" * 32]
@@ -118,12 +119,8 @@ def test_typed_reads_follow_typed_and_raw_writes(ops: list[tuple[str, bytes, int
             state.set(ITEM.key(who), AccountInfo(n, 200 + n).encode())
         elif op == "delete":
             ITEM.remove(state, who)
-        elif op == "begin":
-            state.begin()
-        elif op == "commit" and state.depth:
-            state.commit()
-        elif op == "rollback" and state.depth:
-            state.rollback()
+        else:
+            snapshot_op(state, op)
         for account in (b"\x01" * 32, b"\x02" * 32):
             raw = state.get(ITEM.key(account))
             assert ITEM.get(state, account) == (AccountInfo() if raw is None else AccountInfo.decode(raw))

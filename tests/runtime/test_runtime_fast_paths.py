@@ -22,6 +22,7 @@ from runtime.params import storage as params
 from runtime.params.storage import get_param, get_params
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
+from tests.runtime.overlay_ops import snapshot_op
 
 WHO = b"\x07" * 32
 
@@ -133,12 +134,8 @@ def test_a_remembered_parameter_is_never_stale(ops: list[tuple[str, int]]) -> No
             params.value.put(state, NAME, n)
         elif op == "delete":
             state.delete(KEY)
-        elif op == "begin":
-            state.begin()
-        elif op == "commit" and state.depth:
-            state.commit()
-        elif op == "rollback" and state.depth:
-            state.rollback()
+        elif snapshot_op(state, op):
+            pass
         elif op == "other":
             state.set(b"system.account/x", b"y")
         raw = state.get(KEY)
