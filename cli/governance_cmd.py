@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from btt_chain.client import vote_margin
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.address import encode_address
@@ -15,7 +16,7 @@ from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.codec import U128_MAX
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
-from cli import submit, vote_margin
+from cli import submit
 from cli.accounts import resolve_account, resolve_signer
 from cli.call_args import convert_call_args, local_calls
 from cli.output import print_fields, print_json, utc

@@ -8,6 +8,7 @@ from typing import Any
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.client.submit import Submitted, dry_run, sign_call, submit_call
+from btt_chain.client.vote_margin import fetch_plan
 from btt_chain.primitives.address import decode_address, encode_address
 from btt_chain.primitives.keys import Keypair
 
@@ -66,5 +67,12 @@ class Wallet:
     def unbond(self, amount: int, wait: bool = True) -> Submitted:
         return self.submit("bonds.unbond", amount, wait=wait)
 
-    def vote(self, ref_id: int, aye: bool, balance: int, wait: bool = True) -> Submitted:
+    def vote(self, ref_id: int, aye: bool, balance: int | None = None, wait: bool = True) -> Submitted:
+        """Vote on `ref_id` with `balance` of the free balance, locked until voting ends (a locked balance pays no
+        fee). None, the default, is `btt-chain vote`'s: the free balance after this vote's fee, less a margin of
+        `vote_margin.FEE_MARGIN_FEES` typical fees as the node quotes them for this signer, so that it can still
+        send transactions while the vote is open (`btt_chain/client/vote_margin.py`)."""
+        if balance is None:
+            call = self.info.calls.build_call("governance.vote", ref_id, aye, 0)
+            balance = fetch_plan(self.rpc, self.info, self.signer, call, None).amount
         return self.submit("governance.vote", ref_id, aye, balance, wait=wait)

@@ -1,14 +1,14 @@
-"""`btt-chain vote`'s default margin for fees (`cli/vote_margin.py`), as pure arithmetic: what it locks never
-exceeds the free balance after the fee, what it leaves is exactly what the runtime's overlapping locks leave,
-and the default never leaves less than the margin unless the account had less than that to spend anyway."""
+"""`btt-chain vote`'s default margin for fees (`btt_chain/client/vote_margin.py`), as pure arithmetic: what it
+locks never exceeds the free balance after the fee, what it leaves is exactly what the runtime's overlapping locks
+leave, and the default never leaves less than the margin unless the account had less than that to spend anyway."""
 
 from __future__ import annotations
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from btt_chain.client.vote_margin import FEE_MARGIN_FEES, has_other_weight, plan_vote
 from btt_chain.primitives.codec import U128_MAX
-from cli.vote_margin import FEE_MARGIN_FEES, has_other_weight, plan_vote
 
 UNIT = 10**18
 amounts = st.integers(min_value=0, max_value=10**9 * UNIT)

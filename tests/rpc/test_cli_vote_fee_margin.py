@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from btt_chain.client.vote_margin import FEE_MARGIN_FEES
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.keys import dev_keypair
 from cli.main import main
-from cli.vote_margin import FEE_MARGIN_FEES
 from runtime.modules import RUNTIME
 from tests.support.cli_runner import assert_one_error_line
 

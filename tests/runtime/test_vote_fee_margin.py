@@ -5,8 +5,8 @@ a vote lock holds against every withdrawal, the inclusion fee and the tip includ
 vote-locked balance would hand counted tokens to the block author (its half of the fee, the whole tip), who
 could vote with them while they still count for the voter. So an extrinsic whose fee and tip exceed the
 spendable balance is not includable, and a block that includes one anyway is invalid. What lets a voter pay
-fees while its vote is open is the CLI's default (`cli/vote_margin.py`): it votes with all of the free balance
-but a margin of `FEE_MARGIN_FEES` typical fees. These tests check that margin against the runtime to the base
+fees while its vote is open is the CLI's default (`btt_chain/client/vote_margin.py`): it votes with all of the free
+balance but a margin of `FEE_MARGIN_FEES` typical fees. These tests check that margin against the runtime to the base
 unit, and that the tokens a vote counts stay held by the voter, however its fees and tips are spent.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import pytest
 
+from btt_chain.client.vote_margin import FEE_MARGIN_FEES, plan_vote
 from btt_chain.primitives.block import Block, Digest, Header
 from btt_chain.primitives.errors import InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
-from cli.vote_margin import FEE_MARGIN_FEES, plan_vote
 from runtime.balances.locks import account_at
 from runtime.context import BlockEnv
 from runtime.fees.logic import compute_fee
@@ -40,7 +40,7 @@ def open_referendum(chain: TestChain) -> int:
 
 
 def typical_fee(chain: TestChain, who: str) -> int:
-    """The dearest of the vote, a transfer and an unstake for `who`, as `cli.vote_margin` quotes them."""
+    """The dearest of the vote, a transfer and an unstake for `who`, as `btt_chain.client.vote_margin` quotes them."""
     return max(chain.fee_of(who, "governance.vote", 0, True, 0),
                chain.fee_of(who, "balances.transfer_keep_alive", bytes(32), 1),
                chain.fee_of(who, "staking.unstake", 0))

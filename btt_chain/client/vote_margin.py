@@ -1,4 +1,5 @@
-"""What `btt-chain vote` locks by default: the free balance less a margin for fees.
+"""What a vote locks by default (`btt-chain vote`, and `Wallet.vote` without a balance): the free balance less a
+margin for fees.
 
 A vote locks the free balance it counts until voting ends, and a locked balance pays nothing: no transfer, no
 reserve, no fee, no tip (`runtime/governance/logic.py`). That is Substrate's rule too: conviction-voting locks
