@@ -170,7 +170,8 @@ class StateTree:
     # opening ----------------------------------------------------------------------------------------------
     def open(self, expected_root: bytes) -> int:
         """Compute the tree from the database's leaves; StorageError unless its root is `expected_root` (the head's
-        state root). Returns how many leaves were read."""
+        state root), the tree then left as it was. Returns how many leaves were read."""
+        self._refuse_reload()
         records = self._kv.iterate(schema.TREE_LEAF)
         n = len(schema.TREE_LEAF)
 
@@ -186,28 +187,36 @@ class StateTree:
 
         it = chunks()
         first = next(it, b"")
-        count = self._load(first, it, estimate_leaves(first, len(first) < LOAD_CHUNK * RECORD_LEN))
-        if self.root != expected_root:
+        engine, count = self._load(first, it, estimate_leaves(first, len(first) < LOAD_CHUNK * RECORD_LEN))
+        if engine.root != expected_root:  # refused: the tree stays what it was
             raise StorageError(
-                f"the state tree's {count} leaves give root 0x{self.root.hex()} but the head's state root is "
+                f"the state tree's {count} leaves give root 0x{engine.root.hex()} but the head's state root is "
                 f"0x{expected_root.hex()}: database damaged"
             )
+        self._engine = engine
         return count
 
     def load_records(self, records: bytes) -> bytes:
         """Compute the tree from a whole state's sorted leaf records (`leaf_records`); the root."""
-        self._load(records, iter(()), len(records) // RECORD_LEN)
+        self._refuse_reload()
+        self._engine = self._load(records, iter(()), len(records) // RECORD_LEN)[0]
         return self.root
 
-    def _load(self, first: bytes, rest: Iterator[bytes], estimate: int) -> int:
+    def _refuse_reload(self) -> None:
+        """A tree is computed afresh only when nothing is changing it: no update running, no transaction open."""
+        self._idle()
+        if self._engine.depth:
+            raise RuntimeError("the state tree cannot be reloaded inside a transaction")
+
+    def _load(self, first: bytes, rest: Iterator[bytes], estimate: int) -> tuple[Engine, int]:
+        """A new engine computed from leaf records (not installed) and how many it took."""
         engine = make_engine(choose_bucket_bits(estimate), self._budget, self._fetch, self._native)
         count = 0
         for chunk in (first, *rest) if first else ():
             engine.load(chunk)
             count += len(chunk) // RECORD_LEN
         engine.finish_load()
-        self._engine = engine
-        return count
+        return engine, count
 
     def _fetch(self, bucket: int) -> bytes:
         """A bucket's leaf records from the database (a bucket that is not held in memory)."""
