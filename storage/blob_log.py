@@ -171,8 +171,10 @@ class BlobLog:
         fd = self._readers.get(number)
         try:
             if fd is None:
-                fd = os.open(self.directory / _segment_name(number), os.O_RDONLY)
-                self._readers[number] = fd
+                opened = os.open(self.directory / _segment_name(number), os.O_RDONLY)
+                fd = self._readers.setdefault(number, opened)  # atomic: two threads opening it keep one descriptor
+                if fd != opened:
+                    os.close(opened)
             data = os.pread(fd, length, offset)
         except OSError as exc:
             raise StorageError(f"cannot read block file {number}: {exc.strerror or exc}") from exc

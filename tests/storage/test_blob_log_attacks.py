@@ -477,3 +477,34 @@ def test_a_new_segment_is_on_disk_by_name_before_a_reference_to_it(
             else:
                 assert events == ["synced"], f"block {i}"
         assert segments >= 3
+
+
+def test_readers_racing_to_open_a_segment_keep_one_descriptor(tmp_path: Path) -> None:
+    """Threads that read from a segment no one has opened yet, all at once, share one descriptor: none leaks."""
+    import threading
+
+    from storage.blob_log import BlobLog
+
+    log = BlobLog(tmp_path / "blobs")
+    refs = [log.append(bytes([i]) * 1000) for i in range(8)]
+    log.sync()
+    fd_dir = Path("/proc/self/fd")
+    for _ in range(20):
+        log.close()
+        log = BlobLog(tmp_path / "blobs")
+        before = len(list(fd_dir.iterdir()))
+        start = threading.Barrier(8)
+        seen: list[bytes] = []
+
+        def read(i: int, log: BlobLog, start: threading.Barrier, seen: list[bytes]) -> None:
+            start.wait()
+            seen.append(log.read(refs[i]))
+
+        threads = [threading.Thread(target=read, args=(i, log, start, seen)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(seen) == sorted(bytes([i]) * 1000 for i in range(8))
+        assert len(list(fd_dir.iterdir())) == before + 1  # the one segment's reader, nothing more
+    log.close()
