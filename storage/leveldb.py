@@ -18,7 +18,7 @@ from typing import Any
 
 import plyvel
 
-from btt_chain.primitives.errors import StorageError
+from btt_chain.primitives.errors import ConfigError, StorageError
 from storage import schema
 from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range
@@ -54,11 +54,27 @@ def _open_error(path: Path, exc: BaseException) -> StorageError:
     return StorageError(f"cannot open database at {path}: {text}")
 
 
-COMPACTION_NICE = int(os.environ.get("BTT_COMPACTION_NICE", "19"))
+COMPACTION_NICE_DEFAULT = 19
 """The scheduling priority (nice value) of LevelDB's own background thread, which flushes memtables and compacts. A
 block's import keeps both cores busy (execution here, signatures in a worker) for a third of a second; a compaction
 that runs beside it at the same priority takes a core from it for several blocks in a row. Niced, compaction runs in
-the gaps between and within blocks instead (LevelDB holds writes back only if it falls 8 tables behind)."""
+the gaps between and within blocks instead (LevelDB holds writes back only if it falls 8 tables behind). The
+environment's BTT_COMPACTION_NICE (-20 to 19) sets another; 0 gives it the node's priority."""
+
+
+def compaction_nice() -> int:
+    """BTT_COMPACTION_NICE, or the default; a value that is not a nice value is refused with what to give."""
+    raw = os.environ.get("BTT_COMPACTION_NICE")
+    if raw is None or raw.strip() == "":
+        return COMPACTION_NICE_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not -20 <= value <= 19:
+        raise ConfigError(f"BTT_COMPACTION_NICE={raw!r}: give a nice value from -20 to 19 (default "
+                          f"{COMPACTION_NICE_DEFAULT}: LevelDB's compactions at the lowest priority)")
+    return value
 BLOB_DIR = "blobs"
 """The block files' directory inside the database's."""
 
@@ -70,6 +86,7 @@ class LevelDBStore(KeyValueStore):
         self, path: str | Path, create_if_missing: bool = True, blob_prefixes: tuple[bytes, ...] = schema.BLOB_PREFIXES
     ) -> None:
         self.path = Path(path)
+        self._nice = compaction_nice()  # a bad setting is refused before anything is opened
         try:
             if create_if_missing:
                 # LevelDB creates only the last directory of the path; a fresh data dir may need its parents.
@@ -218,7 +235,7 @@ class LevelDBStore(KeyValueStore):
         # reads meanwhile see `puts` itself (values, not references)
         self._landing_puts, self._landing_deletes, self._landing_sorted = puts, frozenset(delete_keys), {}
         self._landing = self._writer.submit(self._land, batch, appended)
-        _nice_background_threads()
+        _nice_background_threads(self._nice)
 
     def _land(self, batch: plyvel.WriteBatch, appended: bool) -> None:
         """The writer thread: the block files first, then the batch that refers to them."""
@@ -342,7 +359,7 @@ class LevelDBStore(KeyValueStore):
 _niced: set[int] = set()
 
 
-def _nice_background_threads() -> None:
+def _nice_background_threads(nice: int) -> None:
     """Lower the priority of this process's threads that Python did not start: LevelDB's background thread (started by
     LevelDB the first time it flushes; one for the process, every database shares it). Each thread once."""
     try:
@@ -353,7 +370,7 @@ def _nice_background_threads() -> None:
     for tid in tids - ours - _niced:
         _niced.add(tid)
         try:
-            os.setpriority(os.PRIO_PROCESS, tid, COMPACTION_NICE)
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
         except OSError:
             pass
 

@@ -1,0 +1,38 @@
+"""BTT_COMPACTION_NICE: the priority of LevelDB's background thread. A bad value is refused with what to give, before
+any database is opened, and costs nothing; a good one is taken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from btt_chain.primitives.errors import ConfigError
+from storage.leveldb import COMPACTION_NICE_DEFAULT, LevelDBStore, compaction_nice
+from tests.support.cli_runner import assert_one_error_line, run
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, COMPACTION_NICE_DEFAULT), ("", COMPACTION_NICE_DEFAULT),
+                                               ("0", 0), (" 5 ", 5), ("-20", -20), ("19", 19)])
+def test_a_nice_value_is_taken(monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: int) -> None:
+    if raw is None:
+        monkeypatch.delenv("BTT_COMPACTION_NICE", raising=False)
+    else:
+        monkeypatch.setenv("BTT_COMPACTION_NICE", raw)
+    assert compaction_nice() == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "20", "-21", "1.5", "19x", "0x10"])
+def test_anything_else_is_refused_before_a_database_is_touched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                               raw: str) -> None:
+    monkeypatch.setenv("BTT_COMPACTION_NICE", raw)
+    with pytest.raises(ConfigError, match="give a nice value from -20 to 19"):
+        LevelDBStore(tmp_path / "db")
+    assert not (tmp_path / "db").exists()  # nothing created
+
+
+def test_the_node_command_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BTT_COMPACTION_NICE", "lowest")
+    code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"))
+    assert_one_error_line(code, err, "BTT_COMPACTION_NICE='lowest': give a nice value from -20 to 19")
