@@ -344,8 +344,10 @@ class Chain:
         except InvalidBlock:
             self._forget_bad(h)
             raise
-        except WeightsUnavailable:
-            self._nodes.pop(h, None)  # not judged: the same block imports once the blob is here
+        except BaseException:
+            # not judged (a weights blob missing, a failed read or write): the same block imports again later, so it
+            # is not left in the tree of blocks as if stored (its body is not: a child would find no block to execute)
+            self._nodes.pop(h, None)
             raise
 
     def _check_header(self, h: Header, parent: TreeNode, now_ms: int) -> None:
@@ -788,11 +790,8 @@ class _BlockChecks:
         """InvalidBlock (a bad signature first, then the receipts root, then the state root) unless all hold."""
         try:
             root = self._root.result()
-        except BttError as exc:
-            self._chain._finish_signature_checks(self._signatures)
-            raise InvalidBlock(f"execution failed: {exc}") from None
-        except BaseException:
-            self._chain._finish_signature_checks(self._signatures)
+        except BaseException:  # the tree's own failure (a bucket that cannot be read): no verdict on the block
+            self._chain._finish_signature_checks(self._signatures)  # unless a signature is bad
             raise
         self._chain.stages.state_root_s += self._chain.tree.last_update_s
         self._chain._finish_signature_checks(self._signatures)
