@@ -339,7 +339,7 @@ def test_paths_alike_to_the_last_bit(native: bool) -> None:
         return blake2b_256(b"\x01" + left + right)
 
     records = [(p, blake2b_256(p)) for p in paths]
-    for bits in (0, 1, 8, 24):
+    for bits in (0, 1, 8, 16, *([24] if native else [])):  # the Python engine takes seconds to lay out 2**25
         engine = state_tree.make_engine(bits, 10, lambda _b: b"", native)
         engine.load(b"".join(p + v for p, v in records))
         assert engine.finish_load() == reference(records)
