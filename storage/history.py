@@ -16,11 +16,22 @@ from storage.chaindb import ChainDB
 from storage.kv import in_range
 
 
+class HistoryTooFar(StorageError):
+    """A view would gather more changed keys than its bound: what it read before it stopped."""
+
+    def __init__(self, number: int, blocks_read: int, keys: int, bound: int) -> None:
+        super().__init__(f"the state of block #{number} is more than {bound:,} changed keys back from the head "
+                         f"({keys:,} in the {blocks_read} newest blocks already)")
+        self.keys = keys
+        self.bound = bound
+
+
 class HistoricalState:
     """A StateReader of the state after canonical block `number`, given the head's number; valid as long as the
     head does not move (RPC reads it on the thread that owns the chain, within one call)."""
 
-    def __init__(self, db: ChainDB, head_number: int, number: int) -> None:
+    def __init__(self, db: ChainDB, head_number: int, number: int, max_keys: int | None = None) -> None:
+        """`max_keys`: refuse (HistoryTooFar) as soon as the keys changed since pass it, having read no further."""
         if not 0 <= number <= head_number:
             raise ValueError(f"block #{number} is not at or below the head #{head_number}")
         self._db = db
@@ -30,6 +41,8 @@ class HistoricalState:
             if h is None:
                 raise StorageError(f"canonical block #{n} missing from the database")
             self._older.update(db.undo(h))
+            if max_keys is not None and len(self._older) > max_keys:
+                raise HistoryTooFar(number, head_number - n + 1, len(self._older), max_keys)
 
     @property
     def changes_from_head(self) -> dict[bytes, bytes | None]:

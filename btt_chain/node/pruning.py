@@ -10,11 +10,16 @@ from __future__ import annotations
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError
 from storage.chaindb import ChainDB
-from storage.history import HistoricalState
+from storage.history import HistoricalState, HistoryTooFar
 
 DEFAULT_STATE_PRUNING = 256
 """Blocks back from the head whose state is served unless the operator says otherwise (Substrate's default)."""
 ARCHIVE = "archive"
+VIEW_KEYS = 100_000
+"""Changed keys a view of an older block may gather from the undo journals between it and the head (one entry each,
+about 80 ms of this machine's time on the node's event loop, where RPC runs): what bounds the cost of one read at an
+older block, whatever the pruning window. A lightly used chain serves its whole window; under full blocks of
+transfers (~10,000 changed keys each) about ten blocks back."""
 
 
 class StateUnavailable(BttError):
@@ -48,4 +53,8 @@ def state_at(db: ChainDB, head: Header, block_hash: bytes, keep: int | None) -> 
             f"state of block {label} is pruned (this node keeps the last {keep} blocks; "
             "run with --state-pruning archive)"
         )
-    return header, HistoricalState(db, head.number, header.number)
+    try:
+        return header, HistoricalState(db, head.number, header.number, VIEW_KEYS)
+    except HistoryTooFar as exc:
+        raise StateUnavailable(f"state of block {label} is not served: {exc} (a read is bounded at "
+                               f"{VIEW_KEYS:,}); ask a block nearer the head") from None

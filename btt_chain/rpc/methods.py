@@ -230,9 +230,10 @@ def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | No
     return None if value is None else hex0x(value)
 
 
-PROOF_REWIND_KEYS = 250_000
-"""Changed keys a proof at an older block may set back in the state tree (about a quarter of a second of this
-machine's time): a few full blocks of transfers back, or every block of a lightly used chain's pruning window."""
+PROOF_REWIND_KEYS = 50_000
+"""Changed keys a proof at an older block may set back in the state tree (set back and forward again: ~2.5 µs a key,
+~130 ms at the bound on this machine, on the event loop where RPC and the slot loop run): about five full blocks of
+transfers back, or every block of a lightly used chain's pruning window."""
 
 
 @method("state_getReadProof", Param("keys", p.storage_keys), optional("at", p.block_hash))

@@ -236,3 +236,26 @@ async def test_past_state_of_a_real_chain_matches_a_replay_of_its_blocks(rpc: Rp
         every_key = set(truth[height]) | set(truth[head])
         assert {k: view.get(k) for k in every_key} == {k: truth[height].get(k) for k in every_key}
         assert dict(view.iterate(b"")) == truth[height]
+
+
+@pytest.mark.asyncio
+async def test_a_read_further_back_than_the_view_bound_is_refused_and_a_nearer_one_served(
+    rpc: RpcHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the pruning window, a block whose view would gather more changed keys than VIEW_KEYS is refused with
+    -32602 and what to do, for every method that takes `at`; the blocks nearer the head are still served, right."""
+    import btt_chain.node.pruning as pruning
+
+    old = rpc.node.chain.head_hash
+    bob_key = hx(system.account.key(BOB.public))
+    bob_then = await rpc.call("state_getStorage", bob_key, hx(old))
+    for _ in range(3):
+        await rpc.submit_in_block(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
+    db, head = rpc.node.chain.db, rpc.node.chain.head
+    changed = len(HistoricalState(db, head.number, head.number - 3).changes_from_head)
+    monkeypatch.setattr(pruning, "VIEW_KEYS", changed - 1)
+    for method, params in (("state_getStorage", [bob_key, hx(old)]), ("state_getReadProof", [[bob_key], hx(old)]),
+                           ("state_getKeysPaged", [bob_key[:10], 10, None, hx(old)])):
+        await rpc.assert_raises_rpc_error(INVALID_PARAMS, "ask a block nearer the head", method, *params)
+    monkeypatch.setattr(pruning, "VIEW_KEYS", changed)
+    assert await rpc.call("state_getStorage", bob_key, hx(old)) == bob_then

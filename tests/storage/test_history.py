@@ -78,3 +78,31 @@ def test_a_block_above_the_head_is_refused() -> None:
     db, _ = build(8, 3)
     with pytest.raises(ValueError):
         HistoricalState(db, 3, 4)
+
+
+def test_a_view_past_its_key_bound_is_refused_having_read_no_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound counts distinct keys changed since: a view within it is served whole (and right); one past it stops
+    at the first journal that passes it, with the count, and reads no older journal."""
+    from storage.history import HistoryTooFar
+
+    heights = 40
+    db, truth = build(5, heights)
+    for height in range(heights + 1):  # the exact bound of each height is served, right
+        gathered = len(HistoricalState(db, heights, height).changes_from_head)
+        view = HistoricalState(db, heights, height, max_keys=gathered)
+        assert all(view.get(k) == truth[height].get(k) for s in truth for k in s)
+    far = HistoricalState(db, heights, 0).changes_from_head
+    bound = len(far) // 2
+    read: list[bytes] = []
+    undo = db.undo
+    monkeypatch.setattr(db, "undo", lambda h: (read.append(h), undo(h))[1])
+    with pytest.raises(HistoryTooFar, match=rf"more than {bound:,} changed keys back") as exc:
+        HistoricalState(db, heights, 0, max_keys=bound)
+    assert exc.value.keys > bound
+    newest = [(heights - i).to_bytes(32, "big") for i in range(len(read))]
+    assert read == newest  # the newest journals, in order, up to the one that passed the bound: no further
+    assert len(read) < heights
+    gathered_before_last: dict[bytes, bytes | None] = {}
+    for h in read[:-1]:
+        gathered_before_last.update(undo(h))
+    assert len(gathered_before_last) <= bound
