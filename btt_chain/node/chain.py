@@ -519,8 +519,10 @@ class Chain:
         except InvalidBlock:
             self._finish_signature_checks(checks)
             raise
-        except WeightsUnavailable:
-            self._finish_signature_checks(checks)  # a bad signature still makes the block invalid
+        except (WeightsUnavailable, StorageError):
+            # no verdict on the block: this node lacks a blob, or cannot read its own database (a bad signature
+            # still makes the block invalid)
+            self._finish_signature_checks(checks)
             raise
         except BttError as exc:
             self._finish_signature_checks(checks)

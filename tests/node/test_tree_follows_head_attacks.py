@@ -160,6 +160,46 @@ def test_a_failed_read_on_the_trees_thread_is_no_verdict_on_the_block(tmp_path: 
     chain.db.kv.close()
 
 
+def test_a_failed_state_read_during_execution_is_no_verdict_on_the_block(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flat-state read that fails while the block executes (a disk error) is the database's fault: the import
+    fails with it, the block is not marked bad (it was judged InvalidBlock 'execution failed' and refused for good),
+    nothing changes, and it imports once reads work."""
+    g = devnet_genesis(2)
+    source = Chain(LevelDBStore(tmp_path / "source"), g)
+    author_as_leader(source, ("alice", "bob"), [transfer(source, "alice", "charlie", UNIT)])
+    chain = open_chain(tmp_path / "db", g, 0)
+    chain.db.state.forget()  # every account read goes to LevelDB
+    head = chain.head_hash
+    real_get, real_execute = LevelDBStore.get, chain.executive.execute_block
+    executing = threading.Event()
+
+    def failing_state_reads(self: LevelDBStore, key: bytes) -> Any:
+        if executing.is_set() and key.startswith(schema.STATE):
+            raise StorageError("cannot read database: I/O error")
+        return real_get(self, key)
+
+    def execute_block(*args: Any, **kwargs: Any) -> Any:
+        executing.set()
+        try:
+            return real_execute(*args, **kwargs)
+        finally:
+            executing.clear()
+
+    monkeypatch.setattr(LevelDBStore, "get", failing_state_reads)
+    monkeypatch.setattr(chain.executive, "execute_block", execute_block)
+    with pytest.raises(StorageError, match="I/O error"):
+        chain.import_block(block_bytes(source, 1), far_future_ms())
+    monkeypatch.undo()
+    assert chain.head_hash == head
+    assert_tree_is_the_heads(chain)
+    result = chain.import_block(block_bytes(source, 1), far_future_ms())
+    assert result.status == "best" and chain.head_hash == source.head_hash
+    assert_tree_is_the_heads(chain)
+    source.db.kv.close()
+    chain.db.kv.close()
+
+
 @pytest.mark.parametrize("budget", BUDGETS)
 def test_a_reorganisation_to_a_fork_and_back(budget: int, tmp_path: Path) -> None:
     g = devnet_genesis(2)
