@@ -201,6 +201,7 @@ async def test_txpool_counters_and_ready_count_are_the_pools(rpc: RpcHarness) ->
 async def test_caches_database_and_compute_events(rpc: RpcHarness) -> None:
     metrics = attach(rpc)
     rpc.author_block()
+    rpc.node.kv.flush()  # the authored block is written behind: LevelDB's memory moves until its batch has landed
     metrics.measure_disk()
     s = samples(metrics)
     tree_leaves = s[("btt_state_cache_entries", (("cache", "state_tree"),))]
