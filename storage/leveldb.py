@@ -256,6 +256,10 @@ class LevelDBStore(KeyValueStore):
         check_key(prefix)
         if start is not None:
             check_key(start)
+        # The batch landing now, read before the snapshot is taken (another thread may finish it meanwhile): a batch
+        # landed by then is in the snapshot, one still landing is laid over it, so neither is missed.
+        landing, puts, deletes, sorted_keys = (self._landing, self._landing_puts, self._landing_deletes,
+                                               self._landing_sorted)
         try:
             # Created here, not lazily, so a closed store fails at the call like MemoryStore does.
             # The iterator reads from an implicit snapshot: writes made during the scan are not seen.
@@ -273,11 +277,12 @@ class LevelDBStore(KeyValueStore):
             raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
         if self._blob_prefixes and any(p.startswith(prefix) or prefix.startswith(p) for p in self._blob_prefixes):
             it = self._resolved(it)
-        if self._landing is None:
+        if landing is None:
             return self._drain(it)
         # A batch is still landing: lay it over the snapshot, which may or may not hold it yet; a batch applied twice
         # is the same as once, so either way the scan sees the state after it, without waiting for the write.
-        return _merged(self._drain(it), self._landing_entries(prefix, reverse, start), reverse)
+        entries = _landing_entries(puts, deletes, sorted_keys, prefix, reverse, start)
+        return _merged(self._drain(it), entries, reverse)
 
     def _resolved(self, it: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         """Stored pairs with each large value read from the block files."""
@@ -285,30 +290,6 @@ class LevelDBStore(KeyValueStore):
         with closing:
             for key, value in it:
                 yield key, self._value(key, value)
-
-    def _landing_entries(
-        self, prefix: bytes, reverse: bool, start: bytes | None = None
-    ) -> list[tuple[bytes, bytes | None]]:
-        """The landing batch's entries under `prefix` (from `start` on) in key order (None: deleted)."""
-        # only the keys sharing the scan's first bytes are sorted: a block's batch holds ~100,000 state-tree nodes
-        # and the runtime's scans are of a few thousand state keys (sorting all of them cost ~80 ms a block)
-        group = prefix[:LANDING_GROUP]
-        keys = self._landing_sorted.get(group)
-        if keys is None:
-            wanted = methodcaller("startswith", group)
-            keys = sorted(set(filter(wanted, self._landing_puts)).union(filter(wanted, self._landing_deletes)))
-            self._landing_sorted[group] = keys
-        puts, deletes = self._landing_puts, self._landing_deletes
-        out: list[tuple[bytes, bytes | None]] = []
-        for i in range(bisect_left(keys, prefix), len(keys)):
-            key = keys[i]
-            if not key.startswith(prefix):
-                break
-            if in_range(key, reverse, start):
-                out.append((key, None if key in deletes else puts[key]))
-        if reverse:
-            out.reverse()
-        return out
 
     def _drain(self, it: plyvel.Iterator | Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         try:
@@ -373,6 +354,32 @@ def _nice_background_threads(nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, nice)
         except OSError:
             pass
+
+
+def _landing_entries(
+    puts: Mapping[bytes, bytes], deletes: frozenset[bytes], sorted_keys: dict[bytes, list[bytes]], prefix: bytes,
+    reverse: bool, start: bytes | None = None,
+) -> list[tuple[bytes, bytes | None]]:
+    """A landing batch's entries under `prefix` (from `start` on) in key order (None: deleted); `sorted_keys` holds
+    its keys sorted by their first LANDING_GROUP bytes, filled as scans first need them."""
+    # only the keys sharing the scan's first bytes are sorted: a block's batch holds tens of thousands of entries and
+    # the runtime's scans are of a few thousand state keys (sorting all of them cost ~80 ms a block)
+    group = prefix[:LANDING_GROUP]
+    keys = sorted_keys.get(group)
+    if keys is None:
+        wanted = methodcaller("startswith", group)
+        keys = sorted(set(filter(wanted, puts)).union(filter(wanted, deletes)))
+        sorted_keys[group] = keys
+    out: list[tuple[bytes, bytes | None]] = []
+    for i in range(bisect_left(keys, prefix), len(keys)):
+        key = keys[i]
+        if not key.startswith(prefix):
+            break
+        if in_range(key, reverse, start):
+            out.append((key, None if key in deletes else puts[key]))
+    if reverse:
+        out.reverse()
+    return out
 
 
 def _prefix_end(prefix: bytes) -> bytes | None:

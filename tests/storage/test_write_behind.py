@@ -137,3 +137,36 @@ def test_scans_of_many_prefixes_over_one_landing_batch_see_only_their_keys(db: L
                 assert list(db.iterate(prefix, reverse, start)) == list(reference.iterate(prefix, reverse, start))
         gate.set()
         db.flush()
+
+
+class _SnapshotThenLand:
+    """Stands in for the plyvel handle: an iterator is created (its snapshot taken) while a batch is still in
+    flight, and that batch then lands and is settled by another thread before the scan goes on, the moment a scan
+    on the state tree's thread can meet while the chain's thread finishes a write."""
+
+    def __init__(self, store: LevelDBStore, real: plyvel.DB, gate: threading.Event) -> None:
+        self._store, self._real, self._gate = store, real, gate
+
+    def iterator(self, *args: object, **kwargs: object) -> object:
+        it = self._real.iterator(*args, **kwargs)  # the snapshot: before the batch lands
+        self._gate.set()
+        settler = threading.Thread(target=self._store.flush)  # the other thread: the batch lands and is settled
+        settler.start()
+        settler.join()
+        return it
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+def test_a_scan_whose_batch_lands_between_its_snapshot_and_its_check_still_sees_the_batch(db: LevelDBStore) -> None:
+    db.write({b"a1": b"old", b"a2": b"gone"})
+    gate = hold_writer(db)
+    db.write_behind({b"a1": b"new", b"a3": b"added"}, [b"a2"])
+    real = db._db  # noqa: SLF001
+    db._db = _SnapshotThenLand(db, real, gate)  # type: ignore[assignment]  # noqa: SLF001
+    try:
+        assert list(db.iterate(b"a")) == [(b"a1", b"new"), (b"a3", b"added")]
+    finally:
+        db._db = real  # noqa: SLF001
+    assert list(db.iterate(b"a")) == [(b"a1", b"new"), (b"a3", b"added")]
