@@ -204,18 +204,25 @@ class NetworkBridge:
         received_ms = self.now_ms()
         try:
             kind, payload = sync.decode_block_gossip(data)
-            if kind == 0:
-                encoded = payload
-            else:
-                header = Header.decode(payload)
-                if self.node.chain.knows(header.hash()) or self.future.holds(header.hash()):
-                    return None
-                encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
-                if not encoded:
-                    return None
-        except (DecodeError, P2PError) as exc:
+            header = None if kind == 0 else Header.decode(payload)
+        except DecodeError as exc:
             self.p2p.penalise(peer, MALFORMED_PENALTY, f"bad block gossip: {exc}")
             return False
+        if header is None:
+            encoded = payload
+        else:
+            if self.node.chain.knows(header.hash()) or self.future.holds(header.hash()):
+                return None
+            try:
+                encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
+            except P2PError as exc:
+                # the announcer could not be reached (a link down, a busy or paused node): no fault of its own, and
+                # no reason to forward the header; sync fetches the block if no one else delivers it
+                log.info("block #%d announced by %s not fetched: %s", header.number, peer[-8:], exc)
+                self._schedule_sync()
+                return None
+            if not encoded:
+                return None
         return await self._import_from(peer, encoded, via="gossip", received_ms=received_ms)
 
     async def _on_tx_gossip(self, peer: str, data: bytes) -> bool | None:
