@@ -148,16 +148,7 @@ def test_a_failed_read_on_the_trees_thread_is_no_verdict_on_the_block(tmp_path: 
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(LevelDBStore, "iterate", failing_on_the_trees_thread)
-    with pytest.raises(StorageError, match="I/O error"):
-        chain.import_block(block_bytes(source, 2), far_future_ms())
-    assert chain.head_hash == head
-    monkeypatch.undo()
-    assert_tree_is_the_heads(chain)
-    result = chain.import_block(block_bytes(source, 2), far_future_ms())
-    assert result.status == "best" and chain.head_hash == source.head_hash
-    assert_tree_is_the_heads(chain)
-    source.db.kv.close()
-    chain.db.kv.close()
+    refused_for_the_database_then_imported(chain, source, 2, head, monkeypatch)
 
 
 def test_a_failed_state_read_during_execution_is_no_verdict_on_the_block(tmp_path: Path,
@@ -188,12 +179,19 @@ def test_a_failed_state_read_during_execution_is_no_verdict_on_the_block(tmp_pat
 
     monkeypatch.setattr(LevelDBStore, "get", failing_state_reads)
     monkeypatch.setattr(chain.executive, "execute_block", execute_block)
+    refused_for_the_database_then_imported(chain, source, 1, head, monkeypatch)
+
+
+def refused_for_the_database_then_imported(chain: Chain, source: Chain, number: int, head: bytes,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block `number` of `source` fails to import with the database's error (no verdict on it), changing nothing;
+    once the failure is lifted it imports as the head. Closes both chains."""
     with pytest.raises(StorageError, match="I/O error"):
-        chain.import_block(block_bytes(source, 1), far_future_ms())
+        chain.import_block(block_bytes(source, number), far_future_ms())
     monkeypatch.undo()
     assert chain.head_hash == head
     assert_tree_is_the_heads(chain)
-    result = chain.import_block(block_bytes(source, 1), far_future_ms())
+    result = chain.import_block(block_bytes(source, number), far_future_ms())
     assert result.status == "best" and chain.head_hash == source.head_hash
     assert_tree_is_the_heads(chain)
     source.db.kv.close()
