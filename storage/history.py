@@ -24,6 +24,7 @@ class HistoryTooFar(StorageError):
                          f"({keys:,} in the {blocks_read} newest blocks already)")
         self.keys = keys
         self.bound = bound
+        self.blocks_read = blocks_read
 
 
 class HistoricalState:

@@ -56,5 +56,6 @@ def state_at(db: ChainDB, head: Header, block_hash: bytes, keep: int | None) -> 
     try:
         return header, HistoricalState(db, head.number, header.number, VIEW_KEYS)
     except HistoryTooFar as exc:
-        raise StateUnavailable(f"state of block {label} is not served: {exc} (a read is bounded at "
-                               f"{VIEW_KEYS:,}); ask a block nearer the head") from None
+        raise StateUnavailable(f"state of block {label} is not served: more than {VIEW_KEYS:,} keys changed since "
+                               f"({exc.keys:,} in its {exc.blocks_read} newest blocks), more than one read may "
+                               "gather; ask a block nearer the head") from None
