@@ -464,11 +464,18 @@ class VoteTracker:
     def votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
         return tuple(self._links.get((source, target), {}).values())
 
-    def vote_link(self, target: Checkpoint) -> Link | None:
-        """The link this node's validator should sign for `target`: (latest justified, target); None when
-        the latest justified checkpoint is not below the target (nothing to vote for)."""
-        source = self.state.latest_justified
-        return (source, target) if source.epoch < target.epoch else None
+    def vote_link(self, target: Checkpoint, on_chain: Callable[[Checkpoint], bool] | None = None) -> Link | None:
+        """The link this node's validator should sign for `target`: (the latest justified checkpoint that `on_chain`
+        says is on the target's chain, target); None when that is not below the target (nothing to vote for).
+
+        A justified checkpoint the fork choice has since left is no source (Casper's rule: the target descends
+        from the source): a node that never saw it justified (it was away) could count no vote from it, and votes
+        from the latest justified ancestor bring every node's finality on. `on_chain` None takes any."""
+        for epoch in sorted(self.state.justified, reverse=True):
+            source = self.state.justified[epoch]
+            if on_chain is None or on_chain(source):
+                return (source, target) if epoch < target.epoch else None
+        return None
 
     def target_set(self, target: Checkpoint) -> ValidatorSet | None:
         """The set that votes for `target` (from the resolver, remembered once known), or None if unknown."""

@@ -22,6 +22,7 @@ from btt_chain.consensus.finality import (
     FinalityState,
     FinalityUpdate,
     JustificationStatus,
+    Link,
     ValidatorSet,
     VoteStatus,
     VoteTracker,
@@ -152,14 +153,30 @@ class FinalityService:
             return
         if self.key.public not in voters:
             return
-        link = self.tracker.vote_link(target)
-        if link is None or not self.guard.may_sign(link[0].epoch, link[1].epoch):
+        link = self._vote_link(target)
+        if link is None:
             return
         vote = self.guard.sign(self.key, chain.genesis_hash, *link)  # persisted (fsync) before it leaves
         result = self.tracker.add_vote(vote, current_epoch=epoch)
         self._handle_update(result.update)
         self.publish_vote(vote.encode())
         log.info("voted %s -> %s", link[0], link[1])
+
+    def _vote_link(self, target: Checkpoint) -> Link | None:
+        """The link to sign for `target`: from the latest justified checkpoint on our chain, which every node can
+        count; when our own earlier votes forbid that (they were signed from a justified checkpoint the chain has
+        since left, and the new source would be older), from the latest justified checkpoint as before, so that
+        this validator never stops voting for it. None: no link it may sign."""
+        assert self.guard is not None
+        for link in (self.tracker.vote_link(target, self._on_our_chain), self.tracker.vote_link(target)):
+            if link is not None and self.guard.may_sign(link[0].epoch, link[1].epoch):
+                return link
+        return None
+
+    def _on_our_chain(self, cp: Checkpoint) -> bool:
+        """Whether checkpoint `cp` is a block of our canonical chain (the chain of the target we vote for)."""
+        header = self.node.chain.db.get_header(cp.block_hash)
+        return header is not None and self.node.chain.is_canonical(cp.block_hash, header.number)
 
     def _retry_unresolved(self) -> None:
         """Votes and justifications that waited for their target's set: count those whose set is known now."""

@@ -379,6 +379,52 @@ def test_vote_link_uses_the_latest_justified_source():
     assert t.vote_link(cp(1)) is None
 
 
+def test_vote_link_takes_no_source_the_fork_choice_has_left():
+    """The latest justified checkpoint off our chain is no source: the latest justified one on it is, down to the
+    finalized checkpoint; when that is not below the target, no vote."""
+    t = tracker()
+    vote_all(t, [0, 1, 2], G, cp(1))
+    vote_all(t, [0, 1, 2], cp(1), cp(2, fork=1))  # justified, on a branch the fork choice then left
+    off = cp(2, fork=1)
+    assert t.vote_link(cp(3)) == (off, cp(3))  # any justified checkpoint, as before, when the chain is not asked
+    assert t.vote_link(cp(3), lambda c: c != off) == (cp(1), cp(3))
+    assert t.vote_link(cp(2), lambda c: c != off) == (cp(1), cp(2))  # our own epoch-2 checkpoint
+    assert t.state.finalized == cp(1)  # cp(1) -> off finalized cp(1): nothing older is a source any more
+    assert t.vote_link(cp(3), lambda c: False) is None
+    assert t.vote_link(cp(1), lambda c: c != off) is None  # already justified: nothing to vote for
+
+
+def test_a_node_that_missed_a_justification_the_chain_left_finalizes_again():
+    """A node away while a checkpoint was justified that the fork choice then left never learns it (sync serves
+    the justifications of canonical blocks). Votes from that checkpoint cannot be counted there, so its finality
+    stopped; votes from the latest justified checkpoint on the chain are counted everywhere, and it goes on."""
+    saw, missed, missed_before = tracker(), tracker(), tracker()
+    for t in (saw, missed, missed_before):
+        vote_all(t, [0, 1, 2], G, cp(1))
+    left = cp(2, fork=1)
+    vote_all(saw, [0, 1, 2], cp(1), left)
+
+    def on_chain(c: Checkpoint) -> bool:
+        return c != left
+
+    # before: the voters signed from the checkpoint the chain left, and the node that missed it counts nothing
+    source, target = saw.vote_link(cp(3)) or (None, None)
+    assert source == left
+    for i in (0, 1, 2):
+        missed_before.add_vote(vote(i, source, target))
+    assert not missed_before.state.is_justified(cp(3)) and missed_before.state.finalized == G
+
+    # now: the link the chain supports; both trackers justify cp(3), then finalize it
+    source, target = saw.vote_link(cp(3), on_chain) or (None, None)
+    assert (source, target) == (cp(1), cp(3))
+    for t in (saw, missed):
+        vote_all(t, [0, 1, 2], source, target)
+        assert t.state.is_justified(cp(3))
+        assert t.vote_link(cp(4), on_chain) == (cp(3), cp(4))
+        *_, last = vote_all(t, [0, 1, 2], cp(3), cp(4))
+        assert last.newly_finalized == cp(3)
+
+
 # --- property: finality never goes back ------------------------------------------------------------------
 
 def _pool() -> list[Vote]:

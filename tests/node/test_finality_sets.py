@@ -263,3 +263,32 @@ def test_sync_verifies_each_justification_against_its_own_epochs_set(tmp_path: P
             assert svc.import_justification(forged.encode(), "attacker") is False
     assert svc.tracker.finalized.epoch == 4
     assert fresh.finalized_hash == checkpoint(source_chain, 4).block_hash
+
+
+def test_a_validator_votes_from_the_latest_justified_checkpoint_on_its_chain(tmp_path: Path) -> None:
+    """A justified checkpoint the fork choice has left is no source (a node that missed it could never count the
+    vote): the latest justified checkpoint on the chain is. But when the validator already signed from the one
+    that was left, an older source would be refused by its own guard, so it votes from the one left, as before,
+    and never stops voting."""
+    chain = new_chain(genesis=devnet_genesis(3, epoch_slots=E))
+    alice = service(chain, tmp_path, dev_keypair("alice"))
+    published: list[Vote] = []
+    alice.publish_vote = lambda raw: published.append(Vote.decode(raw))
+    run_to_epoch(chain, 3, GENESIS_VALIDATORS)
+    left = Checkpoint(2, b"\x99" * 32)  # justified here, on no chain this node holds
+    alice.tracker.state.justified[2] = left
+    alice.on_new_head()
+    (vote,) = published
+    assert vote.source == Checkpoint(0, chain.genesis_hash) and vote.target.epoch == 3
+
+    other = new_chain(genesis=devnet_genesis(3, epoch_slots=E))
+    bob = service(other, tmp_path, dev_keypair("bob"), name="bob")
+    bob_votes: list[Vote] = []
+    bob.publish_vote = lambda raw: bob_votes.append(Vote.decode(raw))
+    run_to_epoch(other, 4, GENESIS_VALIDATORS)
+    bob.tracker.state.justified[2] = left
+    assert bob.guard is not None
+    bob.guard.record(left, Checkpoint(3, b"\x98" * 32))  # bob signed from it before the chain left it
+    bob.on_new_head()
+    (vote,) = bob_votes
+    assert vote.source == left and vote.target.epoch == 4
