@@ -425,6 +425,38 @@ class ChainDB:
             schema.blocks_by_number_key(block.header.number, h): b"",
         }
 
+    def _executed_puts(self, ex: ExecutedBlock) -> dict[bytes, bytes]:
+        """A block executed here: the block, its events and outcomes, its undo journal and its validator set."""
+        h = ex.block.hash()
+        puts = self._block_puts(ex.block)
+        puts[schema.block_meta_key(h)] = ex.meta.encode()
+        puts[schema.block_summary_key(h)] = BlockSummary(
+            len(ex.block.extrinsics), len(ex.meta.events), len(ex.block.encode())
+        ).encode()
+        puts[schema.undo_key(h)] = encode_journal(ex.undo)
+        if ex.voter_set_hash is not None:
+            puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
+            if ex.voter_set is not None:
+                puts[schema.voter_set_key(ex.voter_set_hash)] = ex.voter_set
+        return puts
+
+    def store_side_execution(self, executed: list[ExecutedBlock], redo: Mapping[bytes, Changes]) -> None:
+        """Keep what executing side blocks found (their journals and validator sets) without making them canonical: a
+        side block executed so finality can weigh votes for it is enacted later from its redo journal, as a retracted
+        block is."""
+        puts: dict[bytes, bytes] = {}
+        for ex in executed:
+            puts.update(self._executed_puts(ex))
+        for h, changes in redo.items():
+            puts[schema.redo_key(h)] = encode_journal(changes)
+        self.kv.write(puts, sync=False)
+
+    def finality_conflict(self) -> bytes | None:
+        return self.kv.get(schema.META_FINALITY_CONFLICT)
+
+    def store_finality_conflict(self, encoded: bytes) -> None:
+        self.kv.write({schema.META_FINALITY_CONFLICT: encoded}, sync=True)
+
     def store_side_block(self, block: Block) -> None:
         """Keep a checked but not executed block that is not on the best chain (yet)."""
         self.kv.write(self._block_puts(block), sync=False)
@@ -450,17 +482,7 @@ class ChainDB:
         puts: dict[bytes, bytes] = {}
         deletes: list[bytes] = []
         for ex in update.executed:
-            h = ex.block.hash()
-            puts.update(self._block_puts(ex.block))
-            puts[schema.block_meta_key(h)] = ex.meta.encode()
-            puts[schema.block_summary_key(h)] = BlockSummary(
-                len(ex.block.extrinsics), len(ex.meta.events), len(ex.block.encode())
-            ).encode()
-            puts[schema.undo_key(h)] = encode_journal(ex.undo)
-            if ex.voter_set_hash is not None:
-                puts[schema.block_voter_set_key(h)] = ex.voter_set_hash
-                if ex.voter_set is not None:
-                    puts[schema.voter_set_key(ex.voter_set_hash)] = ex.voter_set
+            puts.update(self._executed_puts(ex))
         for h, redo in update.retracted_redo.items():
             puts[schema.redo_key(h)] = encode_journal(redo)
         enacted_numbers = {b.header.number for b in update.enacted}

@@ -48,9 +48,12 @@ BLOCKS_BY_NUMBER = b"bn:"
 JUSTIFICATION = b"j:"
 """j: + block hash -> encoded finality justification of the checkpoint block."""
 META_JUSTIFIED = b"m:justified"
-"""Encoded latest justified checkpoint."""
+"""Encoded finality record (`btt_chain.consensus.finality.FinalityRecord`): the finalized and justified checkpoints."""
+META_FINALITY_CONFLICT = b"m:finality-conflict"
+"""Encoded `btt_chain.consensus.finality.FinalityConflict`, once conflicting checkpoints were seen finalized: finality
+stays stopped across restarts, and the evidence is kept."""
 VOTER_SET = b"vs:"
-"""vs: + set hash -> encoded validator set (`btt_chain.consensus.finality.ValidatorSetRecord`), content-addressed
+"""vs: + set hash -> encoded validator set (`btt_chain.consensus.validator_set.ValidatorSetRecord`), content-addressed
 by the blake2b-256 of that encoding: sets change rarely, so many blocks point at one record."""
 BLOCK_VOTER_SET = b"bv:"
 """bv: + block hash -> hash of the validator set queued in the block's post-state (`session.queued`): the set

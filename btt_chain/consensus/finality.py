@@ -1,184 +1,51 @@
-"""Casper-FFG finality (k = 1) over checkpoint votes: justification, finalization and vote tracking.
+"""Casper FFG finality (k = 1): which votes count, what they justify and finalize, and the alarm when finality forks.
 
-Rules (DESIGN.md, "Fork choice and finality"):
+The rules (docs/architecture.md, "Finality"), checked by every node:
 
-- Slot s is in epoch s // epoch_slots. The checkpoint of epoch e on a chain is its block with the highest
-  slot below e * epoch_slots (genesis for e = 0). Genesis (epoch 0) is justified and finalized.
-- A validator votes once per target epoch: source = its latest justified checkpoint, target = the
-  checkpoint of the epoch its head entered, and only if it is in the set that votes for that target.
-- The set that votes for a target checkpoint of epoch e is the validator set active in epoch e on the
-  target's own chain, as its state records it (the session set queued in the target block's post-state);
-  the caller supplies it through a resolver, target -> set. Nodes on different forks therefore weigh every
-  vote alike, and validators that left before epoch e count for nothing there.
-- A link source -> target is justified by votes for exactly that link whose voters hold at least 2/3 of
-  the target set's bonded stake (voters' bond * 3 >= 2 * total bond, integers). The target becomes
-  justified when the source is justified.
-- When a checkpoint at epoch e + 1 is justified by a link whose source is the justified checkpoint at
-  epoch e, that source is finalized.
+- Checkpoints are epochs' boundary blocks (`btt_chain.consensus.checkpoints`); genesis (epoch 0) is justified and
+  finalized.
+- A vote is a signed link (source, target). It counts only when its source is the checkpoint of its epoch on the
+  target's own chain (an ancestor of the target), with a lower epoch, and only toward a source that is justified.
+  A vote whose source is off its target's chain is never counted (it is kept only to catch double and surround votes).
+- The set that votes for a target of epoch e is the validator set active in epoch e on the target's own chain (the
+  `CheckpointView` gives it), so nodes on different forks weigh every vote alike. Voters holding 2/3 of that set's
+  bonded stake on one link from a justified source justify the target.
+- A justified checkpoint whose link to the next epoch's checkpoint is justified is finalized. Only checkpoints that
+  descend from the finalized one are justified here, so finality only moves forward along one chain.
+- A supermajority link off the finalized chain is a conflict: logged by the caller, remembered (bounded) as justified
+  elsewhere, never applied. If such links finalize a checkpoint that conflicts with ours, two honest nodes may hold
+  conflicting finalized blocks: the tracker raises `FinalityConflict` (once), stops finalizing for good, and keeps the
+  justifications on both sides, whose votes name validators holding >= 1/3 of the stake as double or surround voters
+  (`btt_chain.consensus.accountability`).
 
-Everything here is pure and synchronous: the caller supplies checkpoints and the resolver and persists what
-comes out. The tracker never needs the block tree; it does not check that a newly finalized checkpoint
-descends from the previous one (two conflicting finalized checkpoints need 1/3 of the stake to be
-slashable, and the fork choice must refuse to revert below finality anyway). Votes and justifications
-whose target set the resolver does not know yet (the block is not imported or executed here) are held in
-small bounded buffers, neither counted nor blamed, and retried by `retry_unresolved` after blocks import.
+Which link a validator signs is `btt_chain.consensus.vote_rule`; which head a node follows is
+`btt_chain.consensus.fork_choice`. Everything here is pure and synchronous: the caller supplies the view and persists
+what comes out. Votes and justifications whose target the view cannot weigh yet (its block is not imported or not
+executed) are held in small bounded buffers, neither counted nor blamed, and retried by `retry_unresolved`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from btt_chain.primitives.block import Header
-from btt_chain.primitives.codec import AMOUNT, HASH, ListOf, Nested, Struct
+from btt_chain.consensus.accountability import find_equivocations, votes_of
+from btt_chain.consensus.checkpoints import CheckpointView
+from btt_chain.consensus.validator_set import Validators, ValidatorSet, has_supermajority
+from btt_chain.primitives.codec import ListOf, Nested, Struct
 from btt_chain.primitives.evidence import VoteEquivocation, is_surround_vote
-from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.vote import MAX_JUSTIFICATION_VOTES, Checkpoint, Justification, Vote
+from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 
 Link = tuple[Checkpoint, Checkpoint]
 """(source, target)."""
 
 MAX_TRACKED_JUSTIFIED = 1 << 16
+MAX_CONFLICT_JUSTIFICATIONS = 64
+"""Justifications kept as the evidence of a finality conflict (both sides)."""
 
 
-# --- epochs and checkpoints --------------------------------------------------------------------
-
-
-def epoch_of(slot: int, epoch_slots: int) -> int:
-    return slot // epoch_slots
-
-
-def checkpoint_for_epoch(
-    epoch: int,
-    headers_by_number: Callable[[int], Header | None],
-    head_number: int,
-    *,
-    epoch_slots: int,
-) -> Checkpoint:
-    """The checkpoint of `epoch` on the chain whose blocks `headers_by_number` returns (0..head_number).
-
-    It is the block with the highest slot below epoch * epoch_slots, found by binary search (slots strictly
-    increase along a chain); genesis (number 0) for epoch 0. If the head itself is below the boundary the
-    head is returned: callers vote only once their head has entered `epoch`, when the answer is final."""
-    if epoch_slots <= 0:
-        raise ValueError("epoch_slots must be positive")
-
-    def header(n: int) -> Header:
-        h = headers_by_number(n)
-        if h is None:
-            raise LookupError(f"no header at number {n} on this chain")
-        return h
-
-    if epoch == 0:
-        return Checkpoint(0, header(0).hash())
-    boundary = epoch * epoch_slots
-    lo, hi = 0, head_number  # invariant: block lo has a slot below the boundary (genesis has slot 0)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if header(mid).slot < boundary:
-            lo = mid
-        else:
-            hi = mid - 1
-    return Checkpoint(epoch, header(lo).hash())
-
-
-# --- validator sets and justification checks -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Voter(Struct):
-    """One member of a recorded validator set."""
-
-    session_key: bytes
-    """The key that signs its votes."""
-    bond: int
-    """Its voting weight: the bond it was queued with, in base units."""
-
-    WIRE = (("session_key", HASH), ("bond", AMOUNT))
-
-
-@dataclass(frozen=True)
-class ValidatorSetRecord(Struct):
-    """A validator set as the chain database keeps it beside blocks (content-addressed by the hash of this
-    encoding): one entry per session key, sorted by key, so equal sets encode alike."""
-
-    voters: tuple[Voter, ...]
-
-    WIRE = (("voters", ListOf(Nested(Voter), MAX_JUSTIFICATION_VOTES)),)
-
-
-class ValidatorSet:
-    """Voting weights: session key -> bond. Build it once per validator-set change and pass it around."""
-
-    __slots__ = ("weights", "total", "fingerprint")
-
-    def __init__(self, validators: Iterable[tuple[bytes, int]]) -> None:
-        weights: dict[bytes, int] = {}
-        for key, bond in validators:
-            if bond < 0:
-                raise ValueError("a bond cannot be negative")
-            # one key listed twice votes once with its combined bond
-            weights[key] = weights.get(key, 0) + bond
-        self.weights: Mapping[bytes, int] = weights
-        self.total = sum(weights.values())
-        self.fingerprint = blake2b_256(self.encode())
-        """The hash of the set's record: equal sets have equal fingerprints."""
-
-    @classmethod
-    def of(cls, validators: Validators) -> ValidatorSet:
-        return validators if isinstance(validators, ValidatorSet) else cls(validators)
-
-    def to_record(self) -> ValidatorSetRecord:
-        return ValidatorSetRecord(tuple(Voter(k, b) for k, b in sorted(self.weights.items())))
-
-    def encode(self) -> bytes:
-        """The canonical encoding of the set's record (what the chain database stores)."""
-        return self.to_record().encode()
-
-    @classmethod
-    def decode(cls, raw: bytes) -> ValidatorSet:
-        """A set from its record's encoding; DecodeError if it is not one."""
-        return cls((v.session_key, v.bond) for v in ValidatorSetRecord.decode(raw).voters)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.weights
-
-    def __len__(self) -> int:
-        return len(self.weights)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ValidatorSet) and self.fingerprint == other.fingerprint
-
-    def __hash__(self) -> int:
-        return hash(self.fingerprint)
-
-    def __repr__(self) -> str:
-        return f"ValidatorSet({len(self)} voters, total {self.total}, 0x{self.fingerprint.hex()[:16]})"
-
-    def stake_of(self, keys: Iterable[bytes]) -> int:
-        return sum(self.weights.get(k, 0) for k in keys)
-
-
-Validators = ValidatorSet | Iterable[tuple[bytes, int]]
-"""A ValidatorSet, or (session key, bond) pairs."""
-
-SetResolver = Callable[[Checkpoint], "ValidatorSet | None"]
-"""Target checkpoint -> the set that votes for it (the set active in the target's epoch on the target's own
-chain), or None while the caller cannot tell (the target block is not imported or not executed yet, or not
-known to be that epoch's checkpoint). Its answer for a target, once given, must never change."""
-
-
-def fixed_set(validators: Validators) -> SetResolver:
-    """A resolver that gives every target the same set: for a chain whose set never changes, and for tests."""
-    vs = ValidatorSet.of(validators)
-    return lambda _target: vs
-
-
-def has_supermajority(stake: int, total: int) -> bool:
-    """At least 2/3 of a positive total bond, in integers."""
-    return total > 0 and stake * 3 >= total * 2
+# --- justification checks -----------------------------------------------------------------------------------
 
 
 def verify_justification(
@@ -210,6 +77,15 @@ def verify_justification(
         for i, v in enumerate(j.votes):
             if not v.verify(genesis_hash):
                 return f"vote {i} by 0x{v.validator.hex()} has a bad signature"
+    return None
+
+
+def _bad_signature(j: Justification, genesis_hash: bytes) -> str | None:
+    for i, v in enumerate(j.votes):
+        if v.source != j.source or v.target != j.target:
+            return f"vote {i} is for another link ({v.source} -> {v.target})"
+        if not v.verify(genesis_hash):
+            return f"vote {i} by 0x{v.validator.hex()} has a bad signature"
     return None
 
 
@@ -257,6 +133,34 @@ class FinalityState:
 
 
 @dataclass(frozen=True)
+class FinalityConflict(Struct):
+    """Two conflicting checkpoints both finalized: ours, and one that supermajority links finalized on another chain.
+    The justifications on both sides are the evidence; their votes name the validators who double or surround voted."""
+
+    finalized: Checkpoint
+    """Our finalized checkpoint when the conflict was seen."""
+    conflicting: Checkpoint
+    """The checkpoint the other links finalized (neither descends from the other)."""
+    justifications: tuple[Justification, ...]
+    """The supermajority links behind both: ours from our finalized checkpoint up, theirs back from the conflicting
+    one as far as this node saw them."""
+
+    WIRE = (
+        ("finalized", Nested(Checkpoint)),
+        ("conflicting", Nested(Checkpoint)),
+        ("justifications", ListOf(Nested(Justification), MAX_CONFLICT_JUSTIFICATIONS)),
+    )
+
+    def offenders(self) -> dict[bytes, VoteEquivocation]:
+        """Session key -> a pair of its votes among the justifications that is a double or surround vote."""
+        return find_equivocations(votes_of(self.justifications))
+
+    def describe(self) -> str:
+        return (f"conflicting finalized checkpoints {self.finalized} and {self.conflicting}: "
+                f"{len(self.offenders())} validators double or surround voted")
+
+
+@dataclass(frozen=True)
 class FinalityUpdate:
     """What one step changed."""
 
@@ -266,8 +170,10 @@ class FinalityUpdate:
     finalized: Checkpoint | None = None
     """The new finalized checkpoint (the highest, if several were finalized in one step)."""
     conflicts: tuple[Justification, ...] = ()
-    """Supermajority links to a target whose epoch already has another justified checkpoint: a third of
-    the stake equivocated. Not applied; log loudly and look for slashing evidence."""
+    """Supermajority links not applied because they leave the finalized chain, or reach an epoch that already has
+    another justified checkpoint: a third of the stake equivocated, or honest votes split across forks. Log them."""
+    alarm: FinalityConflict | None = None
+    """Raised in this step: conflicting checkpoints are finalized. Finality has stopped; keep the evidence."""
 
     @property
     def justified(self) -> tuple[Checkpoint, ...]:
@@ -275,13 +181,14 @@ class FinalityUpdate:
 
     @property
     def changed(self) -> bool:
-        return bool(self.justifications) or self.finalized is not None
+        return bool(self.justifications) or self.finalized is not None or self.alarm is not None
 
     def merge(self, other: FinalityUpdate) -> FinalityUpdate:
         return FinalityUpdate(
             self.justifications + other.justifications,
             other.finalized or self.finalized,
             self.conflicts + other.conflicts,
+            self.alarm or other.alarm,
         )
 
 
@@ -305,6 +212,10 @@ class VoteStatus(StrEnum):
     punish the sender."""
     EQUIVOCATION = "equivocation"
     """Valid signature but conflicts with an earlier vote of the same validator: submit the evidence."""
+    OFF_CHAIN = "off-chain"
+    """Validly signed by a member of the target's set, but its source is not the checkpoint of its epoch on the
+    target's chain: Casper never counts such a link. Kept to catch double and surround votes; not forwarded; the
+    relay is not blamed (the signer's own double or surround votes are what is slashable)."""
 
 
 @dataclass(frozen=True)
@@ -335,7 +246,8 @@ class JustificationStatus(StrEnum):
     """Not checked yet: the target's set is not known here (its block is not imported or executed). Held in a
     bounded buffer and verified and applied when `retry_unresolved` finds the set; nobody to blame yet."""
     INVALID = "invalid"
-    """Does not verify (see reason): the peer that sent it sent garbage."""
+    """Does not verify (see reason), or its source is not on its target's chain (no honest tracker forms such a
+    justification): the peer that sent it sent garbage."""
 
 
 @dataclass(frozen=True)
@@ -373,48 +285,55 @@ class RetryResult:
 
 
 class VoteTracker:
-    """Collects votes by link, detects double and surround votes, and justifies and finalizes checkpoints.
+    """Collects votes by link, detects double and surround votes, justifies and finalizes checkpoints by Casper's
+    rules, and raises the alarm when finality forks.
 
-    Every vote and justification counts against the set `resolver` gives its target checkpoint (the set
-    active in the target's epoch on the target's own chain); a link is always weighed by its own target's
-    set, also when justifying one checkpoint unlocks others.
+    Every vote and justification counts against the set the view gives its target checkpoint (the set active in the
+    target's epoch on the target's own chain); a link is always weighed by its own target's set, also when justifying
+    one checkpoint unlocks others.
 
-    Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator
-    may have at most `max_targets_per_validator` target epochs in memory, targets more than
-    `max_future_epochs` ahead of the caller's current epoch are refused, at most
-    `max_pending_justifications` verified justifications wait for their source, and at most
-    `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for their target's
-    set (the oldest is dropped first: peers serve their latest justifications again). Held votes of keys in
-    a set this tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or
-    anybody: keys cost nothing) fill separate buffers, so a flood of strangers' votes cannot push out the
-    votes of known validators."""
+    Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator may have at
+    most `max_targets_per_validator` target epochs in memory, targets more than `max_future_epochs` ahead of the
+    caller's current epoch are refused, at most `max_pending_justifications` verified justifications wait for their
+    source, at most `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for their
+    target's set (the oldest is dropped first: peers serve their latest justifications again), and at most
+    `max_off_chain` checkpoints justified off the finalized chain are remembered. Held votes of keys in a set this
+    tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or anybody: keys cost
+    nothing) fill separate buffers, so a flood of strangers' votes cannot push out the votes of known validators."""
 
     def __init__(
         self,
         genesis_hash: bytes,
-        resolver: SetResolver,
+        view: CheckpointView,
         state: FinalityState | None = None,
         *,
+        conflict: FinalityConflict | None = None,
         max_targets_per_validator: int = 64,
         max_future_epochs: int = 2,
         max_pending_justifications: int = 64,
         max_unresolved_votes: int = 1024,
         max_unresolved_per_validator: int = 4,
         max_unresolved_justifications: int = 64,
+        max_off_chain: int = 64,
     ) -> None:
         self.genesis_hash = genesis_hash
-        self.resolver = resolver
+        self.view = view
         self.state = state if state is not None else FinalityState.genesis(genesis_hash)
+        self.conflict = conflict
+        """Set once conflicting checkpoints were seen finalized: finality stops here for good."""
         self.max_targets_per_validator = max_targets_per_validator
         self.max_future_epochs = max_future_epochs
         self.max_pending_justifications = max_pending_justifications
         self.max_unresolved_votes = max_unresolved_votes
         self.max_unresolved_per_validator = max_unresolved_per_validator
         self.max_unresolved_justifications = max_unresolved_justifications
+        self.max_off_chain = max_off_chain
         self._links: dict[Link, dict[bytes, Vote]] = {}
-        """Counted votes by link, then by validator."""
+        """Countable votes (source on the target's chain) by link, then by validator."""
         self._link_stake: dict[Link, tuple[bytes, int]] = {}
         """Cached voter stake per link, with the fingerprint of the validator set it was summed over."""
+        self._on_chain: dict[Link, bool] = {}
+        """Whether each link's source is on its target's chain (asked of the view once per link)."""
         self._done: set[Link] = set()
         """Links already applied (or refused as conflicting): later votes for them change nothing."""
         self._by_validator: dict[bytes, dict[int, Vote]] = {}
@@ -422,7 +341,14 @@ class VoteTracker:
         self._pending: dict[Link, Justification] = {}
         """Verified justifications whose source is not justified yet."""
         self._target_sets: dict[Checkpoint, ValidatorSet] = {}
-        """Target checkpoint -> the set the resolver gave it (fixed once known)."""
+        """Target checkpoint -> the set the view gave it (fixed once known)."""
+        self._justified_by: dict[Checkpoint, Justification] = {}
+        """The justification that justified each justified checkpoint still tracked (evidence if finality forks)."""
+        self._finalized_by: Justification | None = None
+        """The justification that finalized the current finalized checkpoint."""
+        self._off_chain: OrderedDict[Checkpoint, Justification] = OrderedDict()
+        """Checkpoints justified off the finalized chain (by links from sources justified there), with the
+        justification that did it: a link from one of them to the next epoch finalizes a conflicting checkpoint."""
         self._unresolved_votes: OrderedDict[bytes, Vote] = OrderedDict()
         """Validly signed votes whose target set is not known yet, by keys of a known set, by vote hash, oldest
         first."""
@@ -439,6 +365,11 @@ class VoteTracker:
     @property
     def latest_justified(self) -> Checkpoint:
         return self.state.latest_justified
+
+    @property
+    def halted(self) -> bool:
+        """Whether finality stopped because conflicting checkpoints were finalized."""
+        return self.conflict is not None
 
     @property
     def vote_count(self) -> int:
@@ -464,27 +395,47 @@ class VoteTracker:
     def votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
         return tuple(self._links.get((source, target), {}).values())
 
-    def vote_link(self, target: Checkpoint, on_chain: Callable[[Checkpoint], bool] | None = None) -> Link | None:
-        """The link this node's validator should sign for `target`: (the latest justified checkpoint that `on_chain`
-        says is on the target's chain, target); None when that is not below the target (nothing to vote for).
+    def justification_of(self, cp: Checkpoint) -> Justification | None:
+        """The justification that justified `cp` here, while it is tracked."""
+        return self._justified_by.get(cp)
 
-        A justified checkpoint the fork choice has since left is no source (Casper's rule: the target descends
-        from the source): a node that never saw it justified (it was away) could count no vote from it, and votes
-        from the latest justified ancestor bring every node's finality on. `on_chain` None takes any."""
-        for epoch in sorted(self.state.justified, reverse=True):
-            source = self.state.justified[epoch]
-            if on_chain is None or on_chain(source):
-                return (source, target) if epoch < target.epoch else None
-        return None
+    def held_targets(self) -> list[tuple[Checkpoint, int, int]]:
+        """Targets whose set is not known yet, with the stake their held votes and justifications carry as weighed by
+        the latest justified checkpoint's set, and that set's total: (target, stake, total), most stake first. The
+        caller may execute the block of a target that a third of the stake already voted for, so that they count."""
+        weights = self.target_set(self.state.latest_justified)
+        if weights is None or weights.total == 0:
+            return []
+        voters: dict[Checkpoint, set[bytes]] = {}
+        for v in self._unresolved_votes.values():
+            voters.setdefault(v.target, set()).add(v.validator)
+        for j in self._unresolved_justifications.values():
+            voters.setdefault(j.target, set()).update(v.validator for v in j.votes)
+        found = [(t, weights.stake_of(keys), weights.total) for t, keys in voters.items()]
+        return sorted(found, key=lambda x: -x[1])
 
     def target_set(self, target: Checkpoint) -> ValidatorSet | None:
-        """The set that votes for `target` (from the resolver, remembered once known), or None if unknown."""
+        """The set that votes for `target` (from the view, remembered once known), or None if unknown."""
         vs = self._target_sets.get(target)
         if vs is None:
-            vs = self.resolver(target)
+            vs = self.view.voter_set(target)
             if vs is not None:
                 self._target_sets[target] = vs
         return vs
+
+    def is_countable(self, link: Link) -> bool:
+        """Casper's rule for a link whose target's set is known: the source is the checkpoint of its epoch on the
+        target's chain (so an ancestor of the target), and comes before it."""
+        ok = self._on_chain.get(link)
+        if ok is None:
+            source, target = link
+            ok = source.epoch < target.epoch and self.view.is_on_chain(source, target)
+            self._on_chain[link] = ok
+        return ok
+
+    def _source_justified(self, source: Checkpoint) -> bool:
+        """Justified here (on the finalized chain) or remembered as justified off it."""
+        return self.state.is_justified(source) or source in self._off_chain
 
     # votes --------------------------------------------------------------------------------------
     def add_vote(
@@ -550,6 +501,8 @@ class VoteTracker:
         return (latest is not None and key in latest) or any(key in vs for vs in self._target_sets.values())
 
     def _stale_reason(self, source: Checkpoint, target: Checkpoint) -> str | None:
+        if source in self._off_chain:
+            return None  # a link off the finalized chain is followed at any epoch: it may finalize a conflict
         fin = self.state.finalized.epoch
         if target.epoch <= fin:
             return f"target epoch {target.epoch} is at or below the finalized epoch {fin}"
@@ -584,6 +537,10 @@ class VoteTracker:
             self._by_validator.setdefault(vote.validator, mine)[vote.target.epoch] = vote
         if stale is not None or vs is None:
             return AddVoteResult(VoteStatus.STALE, stale)
+        if not self.is_countable(vote.link):
+            return AddVoteResult(
+                VoteStatus.OFF_CHAIN, f"source {vote.source} is not the checkpoint of its epoch on the chain of "
+                                      f"target {vote.target}")
         self._links.setdefault(vote.link, {})[vote.validator] = vote
         cached = self._link_stake.get(vote.link)
         if cached is not None and cached[0] == vs.fingerprint:
@@ -599,8 +556,8 @@ class VoteTracker:
 
     def _check_link(self, link: Link) -> list[Justification]:
         """The tracker's own justification for `link`, if it is complete (2/3 of its own target's set) and its
-        source is justified."""
-        if link in self._done or not self.state.is_justified(link[0]):
+        source is justified (here or off the finalized chain)."""
+        if link in self._done or not self._source_justified(link[0]):
             return []
         vs = self.target_set(link[1])
         if vs is None or not self._link_supermajority(link, vs):
@@ -611,14 +568,19 @@ class VoteTracker:
 
     # justifications -------------------------------------------------------------------------------
     def import_justification(self, j: Justification, *, signature_checked: bool = False) -> ImportResult:
-        """Verify a justification from a peer or from sync against its target's set, then apply it (or keep
-        it until its source is justified, or until its target's set is known). Its votes also feed double and
-        surround vote detection."""
+        """Verify a justification from a peer or from sync against its target's set and Casper's link rule, then apply
+        it (or keep it until its source is justified, or until its target's set is known). Its votes also feed
+        double and surround vote detection."""
         vs = self.target_set(j.target)
         if vs is None:
             stale = self._stale_reason(j.source, j.target)
             if stale is not None:
                 return ImportResult(JustificationStatus.IGNORED, stale)
+            # what can be checked without the set is checked now: a held justification's voters count toward
+            # executing its branch (`held_targets`), so they must have signed
+            reason = None if signature_checked else _bad_signature(j, self.genesis_hash)
+            if reason is not None:
+                return ImportResult(JustificationStatus.INVALID, reason)
             key = j.hash()
             self._unresolved_justifications[key] = j
             self._unresolved_justifications.move_to_end(key)
@@ -628,6 +590,8 @@ class VoteTracker:
                 JustificationStatus.UNRESOLVED, f"the validator set of target {j.target} is not known yet"
             )
         reason = verify_justification(j, vs, self.genesis_hash, check_signatures=not signature_checked)
+        if reason is None and not self.is_countable(j.link):
+            reason = f"source {j.source} is not the checkpoint of its epoch on the chain of target {j.target}"
         if reason is not None:
             return ImportResult(JustificationStatus.INVALID, reason)
         evidence = []
@@ -639,7 +603,7 @@ class VoteTracker:
         stale = self._stale_reason(j.source, j.target)
         if stale is not None:
             return ImportResult(JustificationStatus.IGNORED, stale, evidence=found)
-        if not self.state.is_justified(j.source):
+        if not self._source_justified(j.source):
             if j.link not in self._pending and len(self._pending) >= self.max_pending_justifications:
                 return ImportResult(
                     JustificationStatus.IGNORED, "too many justifications wait for their source", evidence=found
@@ -653,7 +617,7 @@ class VoteTracker:
         blocks import). The rest stay held; those that became stale are dropped."""
         if not self._unresolved_votes and not self._unresolved_strangers and not self._unresolved_justifications:
             return RetryResult()
-        unknown: set[Checkpoint] = set()  # one resolver call per target and round
+        unknown: set[Checkpoint] = set()  # one view call per target and round
 
         def known(target: Checkpoint) -> ValidatorSet | None:
             if target in unknown:
@@ -682,50 +646,102 @@ class VoteTracker:
             if known(j.target) is None:
                 continue
             del self._unresolved_justifications[key]
-            justifications.append((j, self.import_justification(j)))
+            justifications.append((j, self.import_justification(j, signature_checked=True)))
         return RetryResult(tuple(votes), tuple(justifications))
 
+    # the rules ----------------------------------------------------------------------------------------
     def _run(self, work: list[Justification]) -> FinalityUpdate:
-        """Apply justifications whose source is justified, then everything they unlock, in order. Each link
-        unlocked on the way is weighed by its own target's set."""
+        """Apply supermajority links whose source is justified, then everything they unlock, in order. Each link
+        unlocked on the way is weighed by its own target's set (`_check_link`)."""
         applied: list[Justification] = []
         conflicts: list[Justification] = []
         finalized: Checkpoint | None = None
+        alarm: FinalityConflict | None = None
         while work:
             j = work.pop(0)
-            if j.link in self._done or not self.state.is_justified(j.source):
+            source, target = j.link
+            if j.link in self._done or not self._source_justified(source):
                 continue
             self._done.add(j.link)
             self._pending.pop(j.link, None)
-            existing = self.state.justified.get(j.target.epoch)
-            if existing is not None and existing != j.target:
+            # a source justified here descends from the finalized checkpoint and is on the target's chain, so the
+            # target descends from it too; a source justified off the finalized chain leads off it
+            if source in self._off_chain:
                 conflicts.append(j)
+                alarm = alarm or self._off_chain_link(j, work)
                 continue
+            fin = self.state.finalized
+            if target.epoch <= fin.epoch:
+                continue  # too old to change anything here
+            existing = self.state.justified.get(target.epoch)
             changed = False
-            if existing is None:
-                self.state.justified[j.target.epoch] = j.target
+            if existing is not None and existing != target:
+                conflicts.append(j)  # two justified checkpoints of one epoch: the first stays
+            elif existing is None:
+                self.state.justified[target.epoch] = target
+                self._justified_by[target] = j
                 changed = True
-                # the new justified checkpoint may be the source that waiting links need
-                for link in list(self._links):
-                    if link[0] == j.target:
-                        work.extend(self._check_link(link))
-                work.extend(p for link, p in self._pending.items() if link[0] == j.target)
-            if j.target.epoch == j.source.epoch + 1 and j.source.epoch > self.state.finalized.epoch:
-                self.state.finalized = j.source
-                finalized = j.source
+                work.extend(self._unlocked_by(target))
+            # Casper: a justified source with a supermajority link to the next epoch is finalized (whichever checkpoint
+            # of that epoch stays justified); it is on the target's chain, which holds the finalized checkpoint
+            if target.epoch == source.epoch + 1 and source.epoch > fin.epoch and self.conflict is None:
+                self.state.finalized = source
+                self._finalized_by = j
+                finalized = source
                 changed = True
             if changed:
                 applied.append(j)
         if finalized is not None:
             self.prune()
-        if not applied and not conflicts:
+        if not applied and not conflicts and alarm is None:
             return NO_UPDATE
-        return FinalityUpdate(tuple(applied), finalized, tuple(conflicts))
+        return FinalityUpdate(tuple(applied), finalized, tuple(conflicts), alarm)
+
+    def _unlocked_by(self, source: Checkpoint) -> list[Justification]:
+        """Links waiting for `source` to be justified that it completes."""
+        found = [j for link in list(self._links) if link[0] == source for j in self._check_link(link)]
+        return found + [p for link, p in self._pending.items() if link[0] == source]
+
+    def _off_chain_link(self, j: Justification, work: list[Justification]) -> FinalityConflict | None:
+        """A supermajority link that leaves the finalized chain: remember its target as justified there (bounded),
+        and raise the alarm if the link finalizes a checkpoint that conflicts with ours."""
+        source, target = j.link
+        if target not in self._off_chain:
+            self._off_chain[target] = j
+            while len(self._off_chain) > self.max_off_chain:
+                self._off_chain.popitem(last=False)
+            work.extend(self._unlocked_by(target))
+        if target.epoch != source.epoch + 1 or self.conflict is not None or not self._conflicts_with_finalized(source):
+            return None
+        self.conflict = FinalityConflict(self.state.finalized, source, self._evidence_for(j))
+        return self.conflict
+
+    def _conflicts_with_finalized(self, cp: Checkpoint) -> bool:
+        fin = self.state.finalized
+        if cp.epoch <= fin.epoch:
+            return not self.view.is_on_chain(cp, fin)
+        return not self.view.is_on_chain(fin, cp)
+
+    def _evidence_for(self, theirs: Justification) -> tuple[Justification, ...]:
+        """The justifications behind both finalized checkpoints that this tracker still holds: ours (the link that
+        finalized our checkpoint and those that justified checkpoints above it), and theirs back from `theirs`."""
+        found: list[Justification] = []
+        if self._finalized_by is not None:
+            found.append(self._finalized_by)
+        found.extend(self._justified_by[cp] for cp in sorted(self._justified_by, key=lambda c: c.epoch))
+        j: Justification | None = theirs
+        while j is not None and len(found) < MAX_CONFLICT_JUSTIFICATIONS:
+            found.append(j)
+            j = self._off_chain.get(j.source)
+        unique = list(dict.fromkeys(found))
+        return tuple(unique[:MAX_CONFLICT_JUSTIFICATIONS])
 
     # memory -----------------------------------------------------------------------------------------
     def prune(self) -> None:
-        """Forget votes, links and justified checkpoints that can no longer matter (below finality)."""
-        fin = self.state.finalized.epoch
+        """Forget votes, links and checkpoints that can no longer matter (below finality), and move justified
+        checkpoints that do not descend from the finalized one to the off-chain record."""
+        fin_cp = self.state.finalized
+        fin = fin_cp.epoch
 
         def dead(link: Link) -> bool:
             return link[1].epoch <= fin or link[0].epoch < fin
@@ -733,9 +749,10 @@ class VoteTracker:
         for link in [k for k in self._links if dead(k)]:
             del self._links[link]
             self._link_stake.pop(link, None)
+        self._on_chain = {k: v for k, v in self._on_chain.items() if not dead(k)}
         self._done = {k for k in self._done if not dead(k)}
         self._pending = {k: j for k, j in self._pending.items() if not dead(k)}
-        self._target_sets = {cp: vs for cp, vs in self._target_sets.items() if cp.epoch > fin}
+        self._target_sets = {cp: vs for cp, vs in self._target_sets.items() if cp.epoch > fin or cp == fin_cp}
         for held in (self._unresolved_votes, self._unresolved_strangers, self._unresolved_justifications):
             for key in [k for k, v in held.items() if dead(v.link)]:
                 del held[key]
@@ -745,4 +762,15 @@ class VoteTracker:
                 self._by_validator[key] = kept
             else:
                 del self._by_validator[key]
-        self.state.justified = {e: cp for e, cp in self.state.justified.items() if e >= fin}
+        justified: dict[int, Checkpoint] = {}
+        for e, cp in self.state.justified.items():
+            if e < fin:
+                continue
+            if e == fin or self.view.is_on_chain(fin_cp, cp):
+                justified[e] = cp
+            elif cp in self._justified_by:
+                self._off_chain[cp] = self._justified_by[cp]
+        self.state.justified = justified
+        self._justified_by = {cp: j for cp, j in self._justified_by.items() if justified.get(cp.epoch) == cp}
+        while len(self._off_chain) > self.max_off_chain:
+            self._off_chain.popitem(last=False)

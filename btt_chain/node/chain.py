@@ -1,13 +1,16 @@
 """The chain: a block tree above the last finalized block, fork choice, block import and authoring.
 
-Import pipeline: decode -> check header and seal against the parent -> store; when the block makes a
-better chain, reorganise: revert the canonical blocks above the common ancestor (undo journals), apply
+Import pipeline: decode -> check header and seal against the parent -> store; when the block makes the
+best chain, reorganise: revert the canonical blocks above the common ancestor (undo journals), apply
 the new branch (redo journals for blocks executed before, else check signatures in batch, execute,
 compare the state root) and commit the whole change in one atomic batch, with each executed block's
 validator set (the set queued in its post-state, which votes for it as a checkpoint: finality needs it after
 the head has moved on). Never reverts below finality.
 
-Fork choice: the longest chain that contains the last finalized block; ties go to the lower hash.
+Fork choice (`btt_chain.consensus.fork_choice`): the best block (most blocks, ties to the lower hash) at or beneath the
+anchor, the latest justified checkpoint the finality service knows (`set_anchor`; the finalized block until it says).
+A longer branch that leaves the anchor is stored as a side branch. A side branch can also be executed without becoming
+canonical (`execute_side_branch`), so that finality can weigh votes for its checkpoints.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from btt_chain.consensus.finality import ValidatorSet
+from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
+from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
@@ -50,6 +54,8 @@ log = logging.getLogger("btt.chain")
 T = TypeVar("T")
 
 MAX_BAD_BLOCKS = 10_000
+MAX_ANCHOR_ATTEMPTS = 8
+"""Invalid best blocks beneath a new anchor tried in a row before the head stays where it is."""
 
 
 class UnknownParent(BttError):
@@ -121,11 +127,6 @@ def outcome_records(result: BlockResult) -> list[list[object]]:
     return [[o.index, o.success, o.fee.to_bytes(16, "big"), o.weight, o.error or ""] for o in result.outcomes]
 
 
-def fork_choice_key(number: int, block_hash: bytes) -> tuple[int, int]:
-    """Higher is better: more blocks first, then the lower hash."""
-    return number, -int.from_bytes(block_hash, "big")
-
-
 class Chain:
     """One node's view of the chain. Single-threaded by design: call it from one thread (the event loop)."""
 
@@ -172,6 +173,12 @@ class Chain:
         self.finalized_hash: bytes = self.db.finalized_hash()
         self.finalized: Header = self._header(self.finalized_hash)
         self._nodes: dict[bytes, TreeNode] = {}
+        self._children: dict[bytes, list[bytes]] = {}
+        self.anchor: bytes = self.finalized_hash
+        """The block the fork choice starts from: the latest justified checkpoint the finality service gave
+        (`set_anchor`), at or above the finalized block."""
+        self._under_anchor: set[bytes] = set()
+        """The anchor and the known blocks beneath it."""
         self._bad: set[bytes] = set()
         self._listeners: list[Callable[[ImportedBlock], None]] = []
         self.guard: ImportGuard | None = None
@@ -192,6 +199,37 @@ class Chain:
             header = self._header(h)
             if header.parent_hash in self._nodes:
                 self._nodes[h] = TreeNode(h, number, header.parent_hash, header.slot)
+        self._index_tree()
+
+    def _index_tree(self) -> None:
+        """Children by parent, and the blocks beneath the anchor (the finalized block if the anchor left the tree)."""
+        self._children = {}
+        for n in sorted(self._nodes.values(), key=lambda n: n.number):
+            if n.parent in self._nodes:
+                self._children.setdefault(n.parent, []).append(n.hash)
+        if self.anchor not in self._nodes:
+            self.anchor = self.finalized_hash
+        under = {self.anchor}
+        stack = [self.anchor]
+        while stack:
+            for child in self._children.get(stack.pop(), ()):
+                under.add(child)
+                stack.append(child)
+        self._under_anchor = under
+
+    def _add_node(self, node: TreeNode) -> None:
+        self._nodes[node.hash] = node
+        self._children.setdefault(node.parent, []).append(node.hash)
+        if node.parent in self._under_anchor:
+            self._under_anchor.add(node.hash)
+
+    def _drop_node(self, block_hash: bytes) -> None:
+        node = self._nodes.pop(block_hash, None)
+        if node is not None:
+            siblings = self._children.get(node.parent)
+            if siblings is not None and block_hash in siblings:
+                siblings.remove(block_hash)
+        self._under_anchor.discard(block_hash)
 
     # queries ---------------------------------------------------------------------------------------
     def state(self) -> Overlay:
@@ -255,6 +293,10 @@ class Chain:
     def is_above_finalized(self, block_hash: bytes) -> bool:
         """Whether the block is the last finalized one or a known block that descends from it."""
         return block_hash in self._nodes
+
+    def is_under_anchor(self, block_hash: bytes) -> bool:
+        """Whether the block is the fork choice's anchor or a known block beneath it."""
+        return block_hash in self._under_anchor
 
     def is_canonical(self, block_hash: bytes, number: int) -> bool:
         return self.db.canonical_hash(number) == block_hash
@@ -322,7 +364,10 @@ class Chain:
                 )
             raise UnknownParent(header.parent_hash, header.number)
         self._check_header(header, parent, now_ms)
-        best = fork_choice_key(header.number, h) > fork_choice_key(self.head.number, self.head_hash)
+        # the fork choice, incrementally: the head is the best block beneath the anchor, so a block beats it when it is
+        # beneath the anchor too and better (btt_chain.consensus.fork_choice.choose_head is the rule, tested equal)
+        best = (header.parent_hash in self._under_anchor
+                and fork_choice_key(header.number, h) > fork_choice_key(self.head.number, self.head_hash))
         # a new best block on the head with enough extrinsics has its extrinsics root checked by a signature worker
         # while it executes (Chain._execute joins it first); every other block is checked here
         deferred = (best and header.parent_hash == self.head_hash and self.checker.has_workers
@@ -331,15 +376,15 @@ class Chain:
             raise InvalidBlock("extrinsics root does not match the block body")
         node = TreeNode(h, header.number, header.parent_hash, header.slot)
         if not best:
-            # checked but not executed: it is executed if its branch ever becomes the best chain
+            # checked but not executed: it is executed if its branch ever becomes the best chain, or finality needs it
             self.db.store_side_block(block)
-            self._nodes[h] = node
+            self._add_node(node)
             return ImportResult("side", h, header)
-        self._nodes[h] = node
+        self._add_node(node)
         try:
             return self._reorganise(h, {h: block}, {h: encoded} if deferred else {})
         except BodyMismatch:
-            self._nodes.pop(h, None)  # the header may be sound: the right body must still be importable
+            self._drop_node(h)  # the header may be sound: the right body must still be importable
             raise
         except InvalidBlock:
             self._forget_bad(h)
@@ -347,7 +392,7 @@ class Chain:
         except BaseException:
             # not judged (a weights blob missing, a failed read or write): the same block imports again later, so it
             # is not left in the tree of blocks as if stored (its body is not: a child would find no block to execute)
-            self._nodes.pop(h, None)
+            self._drop_node(h)
             raise
 
     def _check_header(self, h: Header, parent: TreeNode, now_ms: int) -> None:
@@ -384,7 +429,7 @@ class Chain:
                     doomed.add(n.hash)
                     changed = True
         for d in doomed:
-            self._nodes.pop(d, None)
+            self._drop_node(d)
         if len(self._bad) > MAX_BAD_BLOCKS:
             self._bad.clear()
         self._bad.update(doomed)
@@ -608,19 +653,104 @@ class Chain:
             raise ConflictsWithFinality(refusal)
         self.db.set_finalized(block_hash, justified)
         self.finalized_hash, self.finalized = block_hash, header
+        self._keep_reachable()
+
+    def _keep_reachable(self) -> None:
+        """Keep in the tree of blocks only the finalized block and the blocks that descend from it."""
         keep: dict[bytes, TreeNode] = {}
         for n in sorted(self._nodes.values(), key=lambda n: n.number):
-            if n.hash == block_hash or (n.number > header.number and n.parent in keep):
+            if n.hash == self.finalized_hash or (n.number > self.finalized.number and n.parent in keep):
                 keep[n.hash] = n
         self._nodes = keep
+        self._index_tree()
+
+    # the fork choice's anchor ----------------------------------------------------------------------------
+    def set_anchor(self, block_hash: bytes) -> ImportResult | None:
+        """Start the fork choice from `block_hash` (the latest justified checkpoint, known and at or above the finalized
+        block; anything else is ignored) and move the head to the best block beneath it. Returns the reorganisation,
+        or None when the head stays. A block on the way found invalid is forgotten with its descendants and the next
+        best is tried; an import that cannot be judged (a weights blob missing, a failed read) propagates, the anchor
+        set: call again to retry."""
+        if block_hash not in self._nodes:
+            return None
+        if block_hash != self.anchor:
+            self.anchor = block_hash
+            self._index_tree()
+        for _ in range(MAX_ANCHOR_ATTEMPTS):
+            target = best_descendant(self.anchor, lambda h: self._children.get(h, ()),
+                                     lambda h: self._nodes[h].number)
+            if target == self.head_hash:
+                return None
+            node = self._nodes[target]
+            if self.is_canonical(target, node.number):  # an ancestor of the head: go back to it
+                retracted = self.retract_to(node.number)
+                return ImportResult("best", target, self.head, (), retracted)
+            try:
+                return self._reorganise(target, {})
+            except InvalidBlock as exc:
+                log.warning("the best block beneath the justified checkpoint is invalid (%s): trying the next", exc)
+        return None
+
+    def execute_side_branch(self, block_hash: bytes) -> bool:
+        """Execute the stored side branch up to `block_hash` without making it canonical: its blocks get their journals,
+        events and validator sets (finality weighs votes for a checkpoint by the set in its block's post-state), and
+        become enactable from their redo journals. The head, its state and the state tree stay as they were. Returns
+        whether anything was executed. InvalidBlock: a block on the branch is invalid (it and its descendants are
+        forgotten); WeightsUnavailable or StorageError: no verdict, nothing kept."""
+        node = self._nodes.get(block_hash)
+        if node is None or self.db.is_executed(block_hash) or self.is_canonical(block_hash, node.number):
+            return False
+        with gc_paused(), self.tree.transaction():  # never committed: the tree returns to the head's state
+            executed, redo = self._execute_side_in(block_hash)
+        self.db.store_side_execution(executed, redo)
+        log.info("executed %d side blocks up to #%d 0x%s for finality", len(executed), node.number,
+                 block_hash.hex()[:16])
+        return bool(executed)
+
+    def _execute_side_in(self, target: bytes) -> tuple[list[ExecutedBlock], dict[bytes, dict[bytes, bytes | None]]]:
+        ancestor, branch = self._branch(target)
+        view = Overlay(self.db.state)
+        retracted, _ = self._retract(view, ancestor.number)
+        if retracted:
+            self._tree_to(view.changes(), self._header(ancestor.hash))
+        executed: list[ExecutedBlock] = []
+        redo: dict[bytes, dict[bytes, bytes | None]] = {}
+        voter_sets: dict[bytes, bytes] = {}
+        for n in branch:
+            block = self.db.get_block(n.hash)
+            if block is None:
+                raise StorageError(f"side block 0x{n.hash.hex()} missing from the database")
+            if self.db.is_executed(n.hash):
+                changes = self.db.redo(n.hash)
+                _apply(view, changes)
+                self._tree_to(changes, block.header)
+                continue
+            try:
+                result, checks = self._execute(view, block)
+                undo = {k: view.get(k) for k in result.changes}
+                _apply(view, result.changes)
+                meta = BlockMeta(event_records(result), outcome_records(result))
+                set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
+                checks.finish()
+            except InvalidBlock:
+                self._forget_bad(n.hash)
+                raise
+            voter_sets[n.hash] = set_hash
+            executed.append(ExecutedBlock(block, meta, undo, set_hash, record))
+            redo[n.hash] = dict(result.changes)
+        return executed, redo
 
     def rewind_to_finalized(self) -> tuple[Block, ...]:
-        """Revert every canonical block above the last finalized one (they stay in the tree as a side branch)
-        and make the finalized block the head: for a syncing node whose unfinalized chain turns out not to be
-        the chain of its trusted checkpoint. Returns the retracted blocks, old head first."""
+        """Revert every canonical block above the last finalized one and make the finalized block the head: for a
+        syncing node whose unfinalized chain turns out not to be the chain of its trusted checkpoint. The blocks leave
+        the tree of blocks the fork choice looks at (they stay stored; a block built on them is refused), so the
+        fork choice cannot take them back. Returns the retracted blocks, old head first."""
         if self.head_hash == self.finalized_hash:
             return ()
         retracted = self.retract_to(self.finalized.number)
+        for block in retracted:
+            self._nodes.pop(block.hash(), None)
+        self._keep_reachable()  # their side descendants go too
         log.info("rewound %d unfinalized blocks to the finalized block #%d", len(retracted), self.head.number)
         return retracted
 
@@ -695,7 +825,7 @@ class Chain:
         # written behind, as an imported block is: the block can be broadcast while its write lands (the signing guard
         # has already persisted the slot, and a crash before it lands leaves the previous head, whose peers hold this)
         self.db.apply_update(update, behind=True)
-        self._nodes[h] = TreeNode(h, header.number, header.parent_hash, slot)
+        self._add_node(TreeNode(h, header.number, header.parent_hash, slot))
         self.head, self.head_hash = header, h
         return ImportedBlock(block, h, result), dropped
 

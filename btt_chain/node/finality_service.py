@@ -1,12 +1,18 @@
-"""Finality in the node: votes at epoch boundaries, justifications beside blocks, finalizing the chain,
-and evidence of double and surround votes and of double-signed blocks turned into slashing reports.
+"""Finality in the node: votes at epoch boundaries, justifications beside blocks, the fork choice's anchor, finalizing
+the chain, the alarm when finality forks, and evidence of double and surround votes and of double-signed blocks turned
+into slashing reports.
 
-The rules live in `btt_chain.consensus.finality`; this file wires them to the chain, gossip and pool.
-Votes for a target checkpoint of epoch e count against the set active in epoch e on the target's own chain:
-the set queued in the target block's post-state, which the chain records beside every block it executes
-(`target_set`). The set at the head plays no part, so nodes on different forks weigh votes alike, and the
-set rotates every epoch (bonds registration, deregistration and slashing) without disturbing finality. A
-vote or justification for a target this node has not executed waits, bounded, and is retried after imports.
+The rules are pure functions in `btt_chain.consensus`: which votes count and what they justify and finalize
+(`finality.VoteTracker`), which link a validator signs (`vote_rule.choose_vote`), which head a node follows
+(`fork_choice`, applied by `Chain.set_anchor`). This file only schedules around them and answers their questions
+about the block tree (`ChainTargetSets`).
+
+Votes for a target checkpoint of epoch e count against the set active in epoch e on the target's own chain: the set
+queued in the target block's post-state, which the chain records beside every block it executes. A vote or
+justification for a target this node has not imported or executed waits, bounded, and is retried after imports: sync
+fetches the chain of any peer whose head this node does not know, and a side block whose held votes carry a third of
+the stake is executed without becoming canonical (`Chain.execute_side_branch`), so that a checkpoint justified on a
+branch this node does not follow is learned, and the fork choice moves to it.
 """
 
 from __future__ import annotations
@@ -17,22 +23,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch, epoch_of
 from btt_chain.consensus.finality import (
+    FinalityConflict,
     FinalityRecord,
     FinalityState,
     FinalityUpdate,
     JustificationStatus,
-    Link,
-    ValidatorSet,
     VoteStatus,
     VoteTracker,
-    checkpoint_for_epoch,
-    epoch_of,
 )
+from btt_chain.consensus.fork_choice import choose_anchor
+from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.vote_guard import VoteGuard
+from btt_chain.consensus.vote_rule import choose_vote
 from btt_chain.node.chain import Chain, ConflictsWithFinality
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import BttError, DecodeError, InvalidExtrinsic
+from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.evidence import is_block_equivocation
 from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
@@ -50,19 +57,21 @@ RECENT_SLOTS = 512
 REPORT_MORTALITY = 64
 DECODED_SETS = 16
 """Validator set records kept decoded (sets change rarely: a few cover every target in play)."""
-
+SIDE_EXECUTIONS_PER_HEAD = 2
+"""Side branches executed for held votes per new head, at most (each costs about a reorganisation there and back)."""
 
 
 class ChainTargetSets:
-    """The resolver of the finality tracker over one chain database: target checkpoint -> the set that votes for
-    it. The node's finality service and `import-blocks` (`btt_chain.node.block_io`) both verify justifications
-    through it, so an imported justification is checked exactly as one from sync."""
+    """The finality tracker's view of one chain database (`btt_chain.consensus.checkpoints.CheckpointView`): target
+    checkpoint -> the set that votes for it, and which checkpoints are on which chains. The node's finality service and
+    `import-blocks` (`btt_chain.node.block_io`) both verify justifications through it, so an imported justification is
+    checked exactly as one from sync."""
 
     def __init__(self, chain: Chain) -> None:
         self.chain = chain
         self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
 
-    def __call__(self, cp: Checkpoint) -> ValidatorSet | None:
+    def voter_set(self, cp: Checkpoint) -> ValidatorSet | None:
         """The validators active in epoch `cp.epoch` on the chain of `cp.block_hash`, i.e. those queued in that
         block's post-state (`session.queued`, recorded when the block was executed). None while this node cannot
         tell, and then the tracker holds the vote: the block is unknown, not executed here, not at or above the
@@ -99,6 +108,35 @@ class ChainTargetSets:
         self._sets.move_to_end(set_hash)
         return vs
 
+    def is_on_chain(self, cp: Checkpoint, of: Checkpoint) -> bool:
+        """Whether `cp` is the checkpoint of its epoch on the chain of block `of.block_hash`: walk back from `of` to the
+        last block below the epoch's first slot, by parent links off the canonical chain and by binary search on it."""
+        if cp.epoch > of.epoch:
+            return False
+        if cp == of:
+            return True
+        chain, db = self.chain, self.chain.db
+        if cp.epoch == 0:
+            return cp.block_hash == chain.genesis_hash
+        boundary = cp.epoch * chain.clock.epoch_slots
+        h = of.block_hash
+        while True:
+            header = db.get_header(h)
+            if header is None:
+                return False
+            if header.slot < boundary:
+                return h == cp.block_hash
+            if chain.is_canonical(h, header.number):
+                found = checkpoint_for_epoch(cp.epoch, self._canonical_header, header.number,
+                                             epoch_slots=chain.clock.epoch_slots)
+                return found.block_hash == cp.block_hash
+            h = header.parent_hash
+
+    def _canonical_header(self, number: int) -> Header | None:
+        db = self.chain.db
+        h = db.canonical_hash(number)
+        return None if h is None else db.get_header(h)
+
     def _has_child_from(self, block_hash: bytes, number: int, slot: int) -> bool:
         """Whether a known block above the finalized one has `block_hash` as parent and a slot >= `slot`."""
         chain = self.chain
@@ -117,35 +155,76 @@ class FinalityService:
         chain = node.chain
         raw = chain.db.meta(schema.META_JUSTIFIED)
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
-        self._target_sets = ChainTargetSets(chain)
-        self.tracker = VoteTracker(chain.genesis_hash, self.target_set, state)
+        raw_conflict = chain.db.finality_conflict()
+        conflict = FinalityConflict.decode(raw_conflict) if raw_conflict else None
+        self.view = ChainTargetSets(chain)
+        self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict)
         self.guard = VoteGuard(guard_path) if key is not None else None
         self.publish_vote: Callable[[bytes], None] = lambda _raw: None
         self._last_vote_epoch = -1
         self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
         self._reported: set[bytes] = set()
+        self._following = False
+        if conflict is not None:
+            log.error("finality is stopped: %s (recorded earlier; the evidence is kept in the database)",
+                      conflict.describe())
+        self.follow_justified()
 
     @property
     def epoch_slots(self) -> int:
         return self.node.chain.clock.epoch_slots
 
+    @property
+    def conflict(self) -> FinalityConflict | None:
+        """Set when conflicting checkpoints were seen finalized: finality stopped here (shown on /health and in the
+        `btt_finality_conflict` metric)."""
+        return self.tracker.conflict
+
     def target_set(self, cp: Checkpoint) -> ValidatorSet | None:
         """The set that votes for checkpoint `cp` (see `ChainTargetSets`)."""
-        return self._target_sets(cp)
+        return self.view.voter_set(cp)
+
+    # the fork choice's anchor ----------------------------------------------------------------------------
+    def follow_justified(self) -> None:
+        """Point the chain's fork choice at the latest justified checkpoint (it moves the head beneath it)."""
+        if self._following:
+            return  # a reorganisation below calls back here through on_new_head
+        chain = self.node.chain
+        anchor = choose_anchor(self.tracker.state.justified.values(), self.tracker.finalized, chain.is_above_finalized)
+        self._following = True
+        try:
+            result = chain.set_anchor(anchor.block_hash)
+        except (BttError, InvalidBlock) as exc:
+            log.warning("could not move to the justified checkpoint %s yet: %s", anchor, exc)
+            self.node.fetch_missing_weights()
+            return
+        finally:
+            self._following = False
+        if result is not None:
+            log.info("the fork choice follows the justified checkpoint %s: head #%d 0x%s", anchor,
+                     result.header.number, result.hash.hex()[:16])
+            self.node.after_head_moved(result)
 
     # votes -----------------------------------------------------------------------------------------
-    def on_new_head(self) -> None:
-        """Count what waited for the blocks just imported; vote once per epoch when the head enters it (if this
-        validator is in the set of the epoch's checkpoint); catch the chain up with tracker finality."""
+    def on_blocks_stored(self) -> None:
+        """Count what waited for the blocks just imported (executing a side branch that a third of the stake voted
+        for), follow the justified checkpoint, and catch the chain up with tracker finality."""
         self._retry_unresolved()
+        self._execute_for_held_votes()
+        self.follow_justified()
         self._apply_finality()
+
+    def on_new_head(self) -> None:
+        """`on_blocks_stored`, then vote once per epoch when the head enters it (if this validator is in the set of the
+        epoch's checkpoint)."""
+        self.on_blocks_stored()
         if self.key is None or self.guard is None:
             return
         chain = self.node.chain
         epoch = epoch_of(chain.head.slot, self.epoch_slots)
         if epoch <= self._last_vote_epoch or epoch == 0:
             return
-        target = checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots)
+        target = self._head_checkpoint(epoch)
         voters = self.tracker.target_set(target)
         self._last_vote_epoch = epoch
         if voters is None:  # below the finalized block (a trusted checkpoint past it): nothing to vote for
@@ -153,30 +232,19 @@ class FinalityService:
             return
         if self.key.public not in voters:
             return
-        link = self._vote_link(target)
-        if link is None:
+        choice = choose_vote(epoch, self._head_checkpoint, self.tracker.state.justified.values(), self.guard.signed)
+        if choice.link is None:
+            log.info("not voting in epoch %d: %s", epoch, choice.reason)
             return
-        vote = self.guard.sign(self.key, chain.genesis_hash, *link)  # persisted (fsync) before it leaves
+        vote = self.guard.sign(self.key, chain.genesis_hash, *choice.link)  # persisted (fsync) before it leaves
         result = self.tracker.add_vote(vote, current_epoch=epoch)
         self._handle_update(result.update)
         self.publish_vote(vote.encode())
-        log.info("voted %s -> %s", link[0], link[1])
+        log.info("voted %s -> %s", *choice.link)
 
-    def _vote_link(self, target: Checkpoint) -> Link | None:
-        """The link to sign for `target`: from the latest justified checkpoint on our chain, which every node can
-        count; when our own earlier votes forbid that (they were signed from a justified checkpoint the chain has
-        since left, and the new source would be older), from the latest justified checkpoint as before, so that
-        this validator never stops voting for it. None: no link it may sign."""
-        assert self.guard is not None
-        for link in (self.tracker.vote_link(target, self._on_our_chain), self.tracker.vote_link(target)):
-            if link is not None and self.guard.may_sign(link[0].epoch, link[1].epoch):
-                return link
-        return None
-
-    def _on_our_chain(self, cp: Checkpoint) -> bool:
-        """Whether checkpoint `cp` is a block of our canonical chain (the chain of the target we vote for)."""
-        header = self.node.chain.db.get_header(cp.block_hash)
-        return header is not None and self.node.chain.is_canonical(cp.block_hash, header.number)
+    def _head_checkpoint(self, epoch: int) -> Checkpoint:
+        chain = self.node.chain
+        return checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots)
 
     def _retry_unresolved(self) -> None:
         """Votes and justifications that waited for their target's set: count those whose set is known now."""
@@ -190,6 +258,29 @@ class FinalityService:
             if ji.status is JustificationStatus.INVALID:
                 log.info("held justification of %s is invalid: %s", j.target, ji.reason)
         self._handle_update(retry.update)
+
+    def _execute_for_held_votes(self) -> None:
+        """Execute the side branch of a checkpoint that a third of the stake has voted for while this node cannot weigh
+        the votes (its block was stored, not executed: it is not on our best chain), then count them. A justification
+        learned there moves the fork choice to that branch."""
+        chain = self.node.chain
+        done = 0
+        for target, stake, total in self.tracker.held_targets():
+            if done >= SIDE_EXECUTIONS_PER_HEAD or stake * 3 < total:
+                break
+            h = target.block_hash
+            if not chain.is_above_finalized(h) or chain.db.is_executed(h):
+                continue
+            try:
+                done += chain.execute_side_branch(h)
+            except InvalidBlock as exc:
+                log.info("the side branch of checkpoint %s is invalid: %s", target, exc)
+            except BttError as exc:  # a weights blob missing, a failed read: tried again after the next head
+                log.info("could not execute the side branch of checkpoint %s yet: %s", target, exc)
+                self.node.fetch_missing_weights()
+        if done:
+            self._retry_unresolved()
+            self.follow_justified()
 
     def on_vote_gossip(self, peer: str, data: bytes) -> bool | None:
         """True: forward; False: reject and blame the sender; None: ignore without blame."""
@@ -209,7 +300,9 @@ class FinalityService:
             log.debug("invalid vote from %s: %s", peer, result.reason)
             return False
         self._handle_update(result.update)
-        # UNRESOLVED (target not executed here yet): held, not forwarded, nobody blamed
+        if result.status is VoteStatus.UNRESOLVED:
+            self._execute_for_held_votes()
+        # UNRESOLVED (target not executed here yet) and OFF_CHAIN: not forwarded, nobody blamed
         return True if result.status is VoteStatus.ACCEPTED else None
 
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
@@ -224,9 +317,10 @@ class FinalityService:
         if result.status is JustificationStatus.INVALID:
             log.info("invalid justification from %s: %s", peer, result.reason)
             return False
+        self._handle_update(result.update)
         if result.status is JustificationStatus.UNRESOLVED:
             log.debug("justification of %s from %s waits for its block", j.target, peer)
-        self._handle_update(result.update)
+            self._execute_for_held_votes()
         return True
 
     def _handle_update(self, update: FinalityUpdate) -> None:
@@ -238,9 +332,27 @@ class FinalityService:
             # persisted at once: after a restart this validator votes from its latest justified source
             db.store_justified(self.tracker.state.to_record().encode())
         for j in update.conflicts:
-            log.error("conflicting supermajority link to %s: a third of the stake equivocated", j.target)
+            log.warning("a supermajority link %s -> %s is off our finalized chain, or a second one to its epoch: "
+                        "validators equivocated, or their votes split across forks", j.source, j.target)
+        if update.alarm is not None:
+            self._raise_alarm(update.alarm)
         if update.justifications or update.finalized is not None:
+            self.follow_justified()
             self._apply_finality()
+
+    def _raise_alarm(self, conflict: FinalityConflict) -> None:
+        """Conflicting checkpoints finalized: finality stops here for good (the tracker finalizes nothing more), the
+        evidence is kept in the database, and every double or surround voter it names is reported for slashing."""
+        try:
+            self.node.chain.db.store_finality_conflict(conflict.encode())
+        except StorageError as exc:
+            log.error("could not store the evidence of the finality conflict: %s", exc)
+        offenders = conflict.offenders()
+        log.error("FINALITY CONFLICT: %s. This node stops finalizing; the evidence is kept, and %d validators are "
+                  "reported. Investigate before trusting any block above the finalized one.", conflict.describe(),
+                  len(offenders))
+        for ev in offenders.values():
+            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
 
     def _apply_finality(self) -> None:
         chain = self.node.chain
@@ -249,7 +361,7 @@ class FinalityService:
         if header is None or header.number <= chain.finalized.number:
             return
         if not chain.is_canonical(cp.block_hash, header.number):
-            return  # we are on another branch; finality applies once sync brings us onto it
+            return  # the fork choice has not reached it yet (a block on the way is missing): once it does
         try:
             chain.finalize(cp.block_hash, self.tracker.state.to_record().encode())
         except ConflictsWithFinality as exc:

@@ -4,7 +4,11 @@ The body also says how this node's clock compares with its peers' (btt_chain/nod
 `ok`, `ahead`, `behind` (of most block authors' clocks by more than the drift allowance) or `unknown` (too few
 authors heard from, or no network), `clockOffsetMs` the median measured offset (None when unmeasured), and
 `heldBlocks` how many blocks from before their slot wait for it. A clock verdict does not make the node unhealthy:
-such a node keeps its peers and its chain."""
+such a node keeps its peers and its chain.
+
+`finalityConflict` is None, or what the node saw when conflicting checkpoints were finalized (both checkpoints and
+how many validators the evidence names): finality has stopped on this node, which is then unhealthy whatever else
+holds, until an operator acts (the evidence stays in its database)."""
 
 from __future__ import annotations
 
@@ -32,11 +36,20 @@ def get_health(node: Node) -> tuple[bool, dict[str, Any]]:
         "shouldHavePeers": should,
         "best": node.chain.head.number,
         "finalized": node.chain.finalized.number,
+        "finalityConflict": finality_conflict(node),
         **clock_fields(node),
     }
     lone = node.spec.chain_type.lower() in DEV_CHAIN_TYPES or node.config.p2p_port is None
-    healthy = lone or (not syncing and (peers > 0 or not should))
+    healthy = (lone or (not syncing and (peers > 0 or not should))) and body["finalityConflict"] is None
     return healthy, body
+
+
+def finality_conflict(node: Node) -> dict[str, Any] | None:
+    conflict = node.finality.conflict
+    if conflict is None:
+        return None
+    return {"finalized": str(conflict.finalized), "conflicting": str(conflict.conflicting),
+            "offenders": len(conflict.offenders()), "message": conflict.describe()}
 
 
 def clock_fields(node: Node) -> dict[str, Any]:

@@ -291,6 +291,11 @@ class NodeMetrics:
             self.burned.labels(module=source)  # every source shows from the start, at zero
         self.total_issuance = Gauge("btt_total_issuance", "Total issuance, base units", registry=r)
         self.finality_lag = Gauge("btt_finality_lag_blocks", "Best block number minus finalized", registry=r)
+        self.finality_conflict = Gauge("btt_finality_conflict", "1 once this node saw conflicting checkpoints "
+                                       "finalized (finality stopped here; the evidence is in its database), else 0",
+                                       registry=r)
+        self.justified_epoch = Gauge("btt_finality_justified_epoch", "Epoch of the latest justified checkpoint the "
+                                     "fork choice starts from", registry=r)
         self.slots_missed = Counter("btt_slots_missed",
                                     "Slots without a canonical block since the node started", registry=r)
         self.future_txs = Gauge("btt_txpool_future_transactions",
@@ -412,6 +417,8 @@ class NodeMetrics:
         self.block_height.labels(status="best").set(best)
         self.block_height.labels(status="finalized").set(finalized)
         self.finality_lag.set(best - finalized)
+        self.finality_conflict.set(int(node.finality.conflict is not None))
+        self.justified_epoch.set(node.finality.tracker.latest_justified.epoch)
         self.number_leaves.set(len(chain.leaves()))
         self._refresh_network(node, best)
         pool = node.pool

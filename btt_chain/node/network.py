@@ -478,19 +478,18 @@ class NetworkBridge:
                 return
 
     def _is_ahead(self, status: sync.PeerStatus) -> bool:
+        """Whether the peer's head is a block we lack above our finalized height: ahead of ours, or on another branch.
+        Both are fetched, since the fork choice follows the latest justified checkpoint and a shorter branch may hold
+        it (the peer serves that checkpoint's justification beside it); a branch is fetched once, then its head is
+        known."""
         chain = self.node.chain
-        if chain.knows(status.best_hash):
-            return False
-        return (status.best_number, -int.from_bytes(status.best_hash, "big")) > (
-            chain.head.number,
-            -int.from_bytes(chain.head_hash, "big"),
-        )
+        return not chain.knows(status.best_hash) and status.best_number > chain.finalized.number
 
     async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:
         chain = self.node.chain
         # from the finalized block itself: it is known, but the justification stored beside it may be the source
         # of the next one (genesis holds epoch 1's when epoch 0 had no block, and sync never serves it otherwise)
-        start = max(chain.finalized.number, chain.head.number - 16)
+        start = max(chain.finalized.number, min(chain.head.number, status.best_number) - 16)
         restarted = False
         self._syncing = True
         began, imported = time.monotonic(), 0

@@ -218,10 +218,14 @@ class Node:
             return result
         self.finality.on_block_header(result.header)
         if result.status == "best":
-            self._after_new_head(result)
+            self.after_head_moved(result)
+        else:
+            self.finality.on_blocks_stored()  # votes may have waited for it
         return result
 
-    def _after_new_head(self, result: ImportResult) -> None:
+    def after_head_moved(self, result: ImportResult) -> None:
+        """Keep the pool and finality in step with a head that moved (an import, or the fork choice following a
+        newly justified checkpoint)."""
         enacted = [x.hash() for e in result.enacted for x in e.block.extrinsics]
         self.pool.prune(enacted, [])
         for block in result.retracted:

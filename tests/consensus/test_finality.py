@@ -7,34 +7,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.consensus.finality import (
+    FinalityConflict,
     FinalityRecord,
     FinalityState,
     JustificationStatus,
-    ValidatorSet,
     VoteStatus,
     VoteTracker,
-    checkpoint_for_epoch,
-    fixed_set,
-    has_supermajority,
     verify_justification,
 )
+from btt_chain.consensus.validator_set import ValidatorSet, has_supermajority
 from btt_chain.primitives.block import Digest, Header
 from btt_chain.primitives.evidence import DOUBLE_VOTE, SURROUND_VOTE, is_vote_equivocation
-from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, blake2b_256
+from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
+from tests.support.labelled_forks import ForkView, LabelledForks
 
 GENESIS = b"\x42" * 32
 NAMES = ("alice", "bob", "charlie", "dave")
 KEYS = [dev_keypair(n) for n in NAMES]
 VALS = ValidatorSet([(k.public, 100) for k in KEYS])
 G = Checkpoint(0, GENESIS)
+FORKS = LabelledForks(GENESIS)
 
 
 def cp(epoch: int, fork: int = 0) -> Checkpoint:
-    """The checkpoint of `epoch` on fork `fork` (genesis for epoch 0)."""
-    return G if epoch == 0 else Checkpoint(epoch, blake2b_256(b"cp/%d/%d" % (epoch, fork)))
+    """The checkpoint of `epoch` on fork `fork` (genesis for epoch 0): fork 0 is the main chain, others branch off it
+    just below their own checkpoints."""
+    return FORKS.cp(epoch, fork)
 
 
 def vote(i: int, source: Checkpoint, target: Checkpoint) -> Vote:
@@ -43,7 +45,7 @@ def vote(i: int, source: Checkpoint, target: Checkpoint) -> Vote:
 
 def tracker(*args, vals=VALS, **kwargs) -> VoteTracker:
     """A tracker over a chain whose validator set never changes (every target is voted for by `vals`)."""
-    return VoteTracker(GENESIS, fixed_set(vals), *args, **kwargs)
+    return VoteTracker(GENESIS, ForkView(FORKS, vals), *args, **kwargs)
 
 
 def vote_all(tracker: VoteTracker, voters, source: Checkpoint, target: Checkpoint):
@@ -371,58 +373,92 @@ def test_finality_state_round_trips_through_its_record():
     assert last.newly_finalized == cp(3)
 
 
-def test_vote_link_uses_the_latest_justified_source():
-    t = tracker()
-    assert t.vote_link(cp(1)) == (G, cp(1))
-    vote_all(t, [0, 1, 2], G, cp(1))
-    assert t.vote_link(cp(2)) == (cp(1), cp(2))
-    assert t.vote_link(cp(1)) is None
-
-
-def test_vote_link_takes_no_source_the_fork_choice_has_left():
-    """The latest justified checkpoint off our chain is no source: the latest justified one on it is, down to the
-    finalized checkpoint; when that is not below the target, no vote."""
+def test_a_link_whose_source_is_off_its_targets_chain_never_counts():
+    """Attack 1's link: every validator signs from a justified checkpoint that is not an ancestor of the target (fork
+    1's epoch-2 checkpoint -> the main chain's epoch-3 one). Before, the tracker counted it; now it is kept only to
+    catch double and surround votes, and nothing is justified or finalized by it."""
     t = tracker()
     vote_all(t, [0, 1, 2], G, cp(1))
-    vote_all(t, [0, 1, 2], cp(1), cp(2, fork=1))  # justified, on a branch the fork choice then left
+    vote_all(t, [0, 1, 2], cp(1), cp(2, fork=1))
     off = cp(2, fork=1)
-    assert t.vote_link(cp(3)) == (off, cp(3))  # any justified checkpoint, as before, when the chain is not asked
-    assert t.vote_link(cp(3), lambda c: c != off) == (cp(1), cp(3))
-    assert t.vote_link(cp(2), lambda c: c != off) == (cp(1), cp(2))  # our own epoch-2 checkpoint
-    assert t.state.finalized == cp(1)  # cp(1) -> off finalized cp(1): nothing older is a source any more
-    assert t.vote_link(cp(3), lambda c: False) is None
-    assert t.vote_link(cp(1), lambda c: c != off) is None  # already justified: nothing to vote for
+    assert t.state.is_justified(off) and t.finalized == cp(1)
+    results = [t.add_vote(vote(i, off, cp(3))) for i in range(4)]
+    assert {r.status for r in results} == {VoteStatus.OFF_CHAIN}
+    assert not any(r.update.changed for r in results)
+    assert not t.state.is_justified(cp(3)) and t.votes_for(off, cp(3)) == ()
+    # the same votes as a peer's justification: refused as garbage (no honest tracker forms one)
+    res = t.import_justification(justification([0, 1, 2, 3], off, cp(3)))
+    assert res.status is JustificationStatus.INVALID and "not the checkpoint of its epoch" in (res.reason or "")
+    # off-chain votes still count as signed: a later vote of the same target epoch is a double vote
+    r = t.add_vote(vote(0, cp(1), cp(3)))
+    assert r.status is VoteStatus.EQUIVOCATION and r.evidence is not None and r.evidence.kind == DOUBLE_VOTE
 
 
-def test_a_node_that_missed_a_justification_the_chain_left_finalizes_again():
-    """A node away while a checkpoint was justified that the fork choice then left never learns it (sync serves
-    the justifications of canonical blocks). Votes from that checkpoint cannot be counted there, so its finality
-    stopped; votes from the latest justified checkpoint on the chain are counted everywhere, and it goes on."""
-    saw, missed, missed_before = tracker(), tracker(), tracker()
-    for t in (saw, missed, missed_before):
-        vote_all(t, [0, 1, 2], G, cp(1))
-    left = cp(2, fork=1)
-    vote_all(saw, [0, 1, 2], cp(1), left)
+def test_a_link_from_a_justified_ancestor_counts_across_skipped_epochs():
+    t = tracker()
+    vote_all(t, [0, 1, 2], G, cp(1, fork=5))
+    *_, last = vote_all(t, [0, 1, 3], cp(1, fork=5), cp(4, fork=5))
+    assert last.newly_justified == (cp(4, fork=5),) and last.newly_finalized is None
 
-    def on_chain(c: Checkpoint) -> bool:
-        return c != left
 
-    # before: the voters signed from the checkpoint the chain left, and the node that missed it counts nothing
-    source, target = saw.vote_link(cp(3)) or (None, None)
-    assert source == left
-    for i in (0, 1, 2):
-        missed_before.add_vote(vote(i, source, target))
-    assert not missed_before.state.is_justified(cp(3)) and missed_before.state.finalized == G
+def test_justified_checkpoints_off_the_new_finality_leave_and_the_fork_that_finalizes_one_raises_the_alarm():
+    """Validators 0, 1 and 2 (3/4 of the stake) vote for fork x and fork y alike. This tracker finalizes y's epoch-1
+    checkpoint, then sees x's epoch-2 checkpoint finalized: the alarm is raised once, finality stops, and the evidence
+    names the double voters (>= 1/3 of the stake)."""
+    t = tracker()
+    x2, x3, y1, y2 = cp(2, "x"), cp(3, "x"), cp(1, "y"), cp(2, "y")
+    vote_all(t, [0, 1, 2], G, x2)
+    vote_all(t, [0, 1, 2], G, y1)
+    results = [t.add_vote(vote(i, y1, y2)) for i in (0, 1, 2)]  # double votes at target epoch 2
+    assert {r.status for r in results} == {VoteStatus.EQUIVOCATION}
+    t.import_justification(justification([0, 1, 2], y1, y2))
+    assert t.finalized == y1 and not t.state.is_justified(x2), "x2 does not descend from the finalized checkpoint"
+    assert not t.halted
+    res = t.import_justification(justification([1, 2, 3], x2, x3))
+    assert res.status is JustificationStatus.APPLIED
+    alarm = res.update.alarm
+    assert alarm is not None and t.halted and t.conflict == alarm
+    assert (alarm.finalized, alarm.conflicting) == (y1, x2)
+    offenders = alarm.offenders()
+    assert set(offenders) == {KEYS[i].public for i in (0, 1, 2)}
+    assert VALS.stake_of(offenders) * 3 >= VALS.total
+    assert all(e.check(GENESIS) is None for e in offenders.values())
+    # finality stays where it was, whatever comes next
+    t.import_justification(justification([0, 1, 2], y1, cp(3, "y")))
+    t.import_justification(justification([0, 1, 2], cp(3, "y"), cp(4, "y")))
+    assert t.finalized == y1 and t.state.is_justified(cp(4, "y"))
+    assert FinalityConflict.decode(alarm.encode()) == alarm
 
-    # now: the link the chain supports; both trackers justify cp(3), then finalize it
-    source, target = saw.vote_link(cp(3), on_chain) or (None, None)
-    assert (source, target) == (cp(1), cp(3))
-    for t in (saw, missed):
-        vote_all(t, [0, 1, 2], source, target)
-        assert t.state.is_justified(cp(3))
-        assert t.vote_link(cp(4), on_chain) == (cp(3), cp(4))
-        *_, last = vote_all(t, [0, 1, 2], cp(3), cp(4))
-        assert last.newly_finalized == cp(3)
+
+FORK_LINKS = [
+    (cp(s, f), cp(t, g))
+    for f in (0, "p", "q") for g in (0, "p", "q") for s in range(0, 4) for t in range(s + 1, 5)
+    if FORKS.is_on_chain(cp(s, f), cp(t, g))
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(FORK_LINKS) - 1), st.integers(1, 15), st.booleans()), max_size=40))
+def test_finality_moves_only_to_descendants_whatever_the_votes(picks):
+    """Votes of any validators for links on three forks, in any order, one by one or as a peer's justification,
+    double and surround votes included: each checkpoint the tracker finalizes descends from the one before, every
+    justified checkpoint it keeps descends from the finalized one, and an alarm names validators holding a third of
+    the stake."""
+    t = tracker()
+    previous = t.finalized
+    for link, voters, bundled in picks:
+        who = [i for i in range(4) if voters >> i & 1]
+        if bundled:
+            updates = [t.import_justification(justification(who, *FORK_LINKS[link])).update]
+        else:
+            updates = [t.add_vote(vote(i, *FORK_LINKS[link])).update for i in who]
+        for update in updates:
+            if update.alarm is not None:
+                assert VALS.stake_of(update.alarm.offenders()) * 3 >= VALS.total
+        fin = t.finalized
+        assert FORKS.is_on_chain(previous, fin), (previous, fin)
+        assert all(FORKS.is_on_chain(fin, j) for j in t.state.justified.values())
+        previous = fin
 
 
 # --- property: finality never goes back ------------------------------------------------------------------

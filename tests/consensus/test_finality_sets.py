@@ -8,25 +8,25 @@ from __future__ import annotations
 
 from btt_chain.consensus.finality import (
     JustificationStatus,
-    SetResolver,
-    ValidatorSet,
     VoteStatus,
     VoteTracker,
-    has_supermajority,
     verify_justification,
 )
+from btt_chain.consensus.validator_set import ValidatorSet, has_supermajority
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
+from tests.support.labelled_forks import ForkView, LabelledForks
 
 GENESIS = b"\x42" * 32
 NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 KEYS = [dev_keypair(n) for n in NAMES]
 G = Checkpoint(0, GENESIS)
+FORKS = LabelledForks(GENESIS)
 
 
 def cp(epoch: int, fork: str = "") -> Checkpoint:
-    return G if epoch == 0 else Checkpoint(epoch, blake2b_256(b"cp/%d/%s" % (epoch, fork.encode())))
+    return FORKS.cp(epoch, fork)
 
 
 def vset(*members: int, bond: int = 100) -> ValidatorSet:
@@ -42,23 +42,22 @@ def justification(voters, source: Checkpoint, target: Checkpoint) -> Justificati
     return Justification(target, source, tuple(votes))
 
 
-class Records:
+class Records(ForkView):
     """What a node's chain database knows: target checkpoint -> the set its block's state queued. Tests add
-    targets as blocks 'execute'; the resolver answers None for the others."""
+    targets as blocks 'execute'; the view answers None for the others."""
 
     def __init__(self, sets: dict[Checkpoint, ValidatorSet]) -> None:
-        self.sets = dict(sets)
-        self.calls = 0
+        super().__init__(FORKS, dict(sets))
 
-    def resolve(self, target: Checkpoint) -> ValidatorSet | None:
-        self.calls += 1
-        return self.sets.get(target)
+    @property
+    def records(self) -> dict[Checkpoint, ValidatorSet]:
+        assert isinstance(self.sets, dict)
+        return self.sets
 
 
 def tracker(sets: dict[Checkpoint, ValidatorSet] | Records, **kwargs) -> VoteTracker:  # type: ignore[no-untyped-def]
     records = sets if isinstance(sets, Records) else Records(sets)
-    resolver: SetResolver = records.resolve
-    return VoteTracker(GENESIS, resolver, **kwargs)
+    return VoteTracker(GENESIS, records, **kwargs)
 
 
 def statuses(t: VoteTracker, voters, source: Checkpoint, target: Checkpoint) -> list[VoteStatus]:  # type: ignore[no-untyped-def]
@@ -190,8 +189,8 @@ def test_trackers_on_different_forks_agree() -> None:
     assert sb.stake_of(v.validator for v in votes if v.target == a2) * 3 < 2 * sb.total, (
         "weighed by Y's head set (fork B's), fork A's votes would never justify a2")
     # each learns the other fork (executes its blocks) and retries what it held
-    x_records.sets[b2] = sb
-    y_records.sets[a2] = sa
+    x_records.records[b2] = sb
+    y_records.records[a2] = sa
     assert not x.retry_unresolved().update.changed
     assert y.retry_unresolved().update.finalized == cp(1)
     assert x.state.to_record() == y.state.to_record()
@@ -217,7 +216,7 @@ def test_votes_for_a_target_not_executed_yet_wait_and_are_not_blamed() -> None:
     assert t.add_vote(stranger).status is VoteStatus.UNRESOLVED
     assert t.unresolved_votes == 4
     # the target block executes: the held votes count against its set, the stranger's is refused then
-    records.sets[cp(2)] = S2
+    records.records[cp(2)] = S2
     retry = t.retry_unresolved()
     by_voter = {v.validator: r.status for v, r in retry.votes}
     assert by_voter[stranger.validator] is VoteStatus.INVALID
@@ -243,7 +242,7 @@ def test_held_votes_are_bounded_and_a_flood_of_strangers_cannot_push_out_known_v
     assert t.unresolved_votes == 2 + 2 + 1  # the strangers' buffer (8 // 4), charlie's two, dave's one
     for i in range(50):  # more spam changes nothing for them
         t.add_vote(sign_vote(dev_keypair(f"more{i}"), GENESIS, cp(1), cp(2, f"junk{i}")))
-    records.sets[cp(2)] = S2
+    records.records[cp(2)] = S2
     retry = t.retry_unresolved()
     counted = {v.validator for v, r in retry.votes if r.status is VoteStatus.ACCEPTED}
     assert counted == {KEYS[2].public, KEYS[3].public}
@@ -265,7 +264,7 @@ def test_a_justification_for_a_target_not_executed_yet_waits_then_is_verified() 
     calls = records.calls
     assert t.retry_unresolved().justifications == ()
     assert records.calls == calls + 2, "one resolver call per unknown target and round"
-    records.sets.update({cp(2): S2, cp(3): S2})
+    records.records.update({cp(2): S2, cp(3): S2})
     retry = t.retry_unresolved()
     results = {j.target: r for j, r in retry.justifications}
     assert results[cp(2)].status is JustificationStatus.APPLIED
@@ -280,7 +279,7 @@ def test_held_votes_are_checked_for_equivocation_once_counted() -> None:
     assert t.add_vote(vote(3, cp(1), cp(2))).status is VoteStatus.UNRESOLVED
     other = sign_vote(KEYS[3], GENESIS, cp(1), cp(2, "other"))
     assert t.add_vote(other).status is VoteStatus.UNRESOLVED
-    records.sets.update({cp(2): S2, cp(2, "other"): S2})
+    records.records.update({cp(2): S2, cp(2, "other"): S2})
     retry = t.retry_unresolved()
     assert len(retry.evidence) == 1 and retry.evidence[0].offender == KEYS[3].public
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from btt_chain.consensus.vote_guard import KEEP_VOTES, VoteGuard
+from btt_chain.consensus.signed_votes import KEEP_VOTES
+from btt_chain.consensus.vote_guard import VoteGuard
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import dev_keypair

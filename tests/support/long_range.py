@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from btt_chain.consensus.finality import checkpoint_for_epoch
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.node import sync
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.block import Block, Header
