@@ -630,6 +630,8 @@ class VoteTracker:
         votes: list[tuple[Vote, AddVoteResult]] = []
         for held in (self._unresolved_votes, self._unresolved_strangers):
             for key, vote in list(held.items()):
+                if key not in held:
+                    continue  # dropped by the prune of a finalization that a vote counted before it led to
                 if self._stale_reason(vote.source, vote.target) is not None:
                     del held[key]
                     continue
@@ -640,6 +642,8 @@ class VoteTracker:
                 votes.append((vote, self._count(vote, vs, signature_checked=True)))
         justifications: list[tuple[Justification, ImportResult]] = []
         for key, j in list(self._unresolved_justifications.items()):
+            if key not in self._unresolved_justifications:
+                continue  # dropped by the prune of a finalization that a justification applied before it led to
             if self._stale_reason(j.source, j.target) is not None:
                 del self._unresolved_justifications[key]
                 continue

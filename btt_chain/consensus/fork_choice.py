@@ -2,7 +2,12 @@
 
 1. the anchor is the latest justified checkpoint this node knows that descends from its finalized one (the finality
    tracker justifies only such checkpoints, so it is the highest-epoch one it holds);
-2. the head is the best block at or beneath the anchor: the most blocks, ties to the lower hash.
+2. the head is the best block at or beneath the anchor: the most blocks, ties to the lower hash, among the blocks on
+   whose chain the anchor is its epoch's checkpoint: from the anchor's block only its children at or after the first
+   slot of the anchor's epoch are followed. (Through a child below that slot, the chain's checkpoint of that epoch is
+   another block: a validator that signed a vote from the anchor would find its latest justified checkpoint on its
+   head's chain an epoch or more lower, a source its signed record refuses, and with a third of the stake in that
+   state finality would stop for good.)
 
 So a node's head always holds the latest justified checkpoint it knows, and the source of a validator's vote (the
 latest justified checkpoint on its head's chain) is on its own chain: two validators that know the same justified
@@ -58,10 +63,24 @@ def best_descendant(
     return best
 
 
+def keeps_checkpoint(anchor: Checkpoint, child_slot: int, epoch_slots: int) -> bool:
+    """Whether a child of the anchor's block at `child_slot` keeps the anchor its epoch's checkpoint on its chain."""
+    return child_slot >= anchor.epoch * epoch_slots
+
+
 def choose_head(
     justified: Iterable[Checkpoint], finalized: Checkpoint, knows: Callable[[bytes], bool],
-    children_of: Callable[[bytes], Iterable[bytes]], number_of: Callable[[bytes], int],
+    children_of: Callable[[bytes], Iterable[bytes]], number_of: Callable[[bytes], int], *,
+    slot_of: Callable[[bytes], int], epoch_slots: int,
 ) -> bytes:
-    """The head: the best block beneath the anchor (see the module docstring)."""
+    """The head: the best block beneath the anchor on whose chain the anchor is its epoch's checkpoint (see the module
+    docstring)."""
     anchor = choose_anchor(justified, finalized, knows)
-    return best_descendant(anchor.block_hash, children_of, number_of)
+
+    def children(h: bytes) -> Iterable[bytes]:
+        kids = children_of(h)
+        if h != anchor.block_hash:
+            return kids
+        return [c for c in kids if keeps_checkpoint(anchor, slot_of(c), epoch_slots)]
+
+    return best_descendant(anchor.block_hash, children, number_of)

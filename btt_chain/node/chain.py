@@ -8,8 +8,9 @@ validator set (the set queued in its post-state, which votes for it as a checkpo
 the head has moved on). Never reverts below finality.
 
 Fork choice (`btt_chain.consensus.fork_choice`): the best block (most blocks, ties to the lower hash) at or beneath the
-anchor, the latest justified checkpoint the finality service knows (`set_anchor`; the finalized block until it says).
-A longer branch that leaves the anchor is stored as a side branch. A side branch can also be executed without becoming
+anchor, the latest justified checkpoint the finality service knows (`set_anchor`; the finalized block until it says),
+on a chain that keeps the anchor its epoch's checkpoint. A longer branch that leaves the anchor is stored as a side
+branch. A side branch can also be executed without becoming
 canonical (`execute_side_branch`), so that finality can weigh votes for its checkpoints.
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key
+from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key, keeps_checkpoint
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.gc_pause import gc_paused
@@ -35,6 +36,7 @@ from btt_chain.primitives.extrinsic import Call, Extrinsic
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.vote import Checkpoint
 from genesis.build import Genesis
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
@@ -174,11 +176,11 @@ class Chain:
         self.finalized: Header = self._header(self.finalized_hash)
         self._nodes: dict[bytes, TreeNode] = {}
         self._children: dict[bytes, list[bytes]] = {}
-        self.anchor: bytes = self.finalized_hash
-        """The block the fork choice starts from: the latest justified checkpoint the finality service gave
+        self.anchor = Checkpoint(0, self.finalized_hash)
+        """The checkpoint the fork choice starts from: the latest justified one the finality service gave
         (`set_anchor`), at or above the finalized block."""
         self._under_anchor: set[bytes] = set()
-        """The anchor and the known blocks beneath it."""
+        """The anchor's block and the known blocks beneath it on chains that keep it its epoch's checkpoint."""
         self._bad: set[bytes] = set()
         self._listeners: list[Callable[[ImportedBlock], None]] = []
         self.guard: ImportGuard | None = None
@@ -207,20 +209,31 @@ class Chain:
         for n in sorted(self._nodes.values(), key=lambda n: n.number):
             if n.parent in self._nodes:
                 self._children.setdefault(n.parent, []).append(n.hash)
-        if self.anchor not in self._nodes:
-            self.anchor = self.finalized_hash
-        under = {self.anchor}
-        stack = [self.anchor]
+        if self.anchor.block_hash not in self._nodes:
+            self.anchor = Checkpoint(0, self.finalized_hash)
+        under = {self.anchor.block_hash}
+        stack = [self.anchor.block_hash]
         while stack:
-            for child in self._children.get(stack.pop(), ()):
+            for child in self._anchor_children(stack.pop()):
                 under.add(child)
                 stack.append(child)
         self._under_anchor = under
 
+    def _anchor_children(self, block_hash: bytes) -> list[bytes]:
+        """The children the fork choice follows: all of them, but from the anchor's block only those that keep it the
+        checkpoint of its epoch (`fork_choice.keeps_checkpoint`)."""
+        children = self._children.get(block_hash, [])
+        if block_hash != self.anchor.block_hash:
+            return children
+        return [c for c in children if keeps_checkpoint(self.anchor, self._nodes[c].slot, self.clock.epoch_slots)]
+
     def _add_node(self, node: TreeNode) -> None:
         self._nodes[node.hash] = node
         self._children.setdefault(node.parent, []).append(node.hash)
-        if node.parent in self._under_anchor:
+        if node.parent in self._under_anchor and (
+            node.parent != self.anchor.block_hash
+            or keeps_checkpoint(self.anchor, node.slot, self.clock.epoch_slots)
+        ):
             self._under_anchor.add(node.hash)
 
     def _drop_node(self, block_hash: bytes) -> None:
@@ -366,7 +379,10 @@ class Chain:
         self._check_header(header, parent, now_ms)
         # the fork choice, incrementally: the head is the best block beneath the anchor, so a block beats it when it is
         # beneath the anchor too and better (btt_chain.consensus.fork_choice.choose_head is the rule, tested equal)
+        node = TreeNode(h, header.number, header.parent_hash, header.slot)
         best = (header.parent_hash in self._under_anchor
+                and (header.parent_hash != self.anchor.block_hash
+                     or keeps_checkpoint(self.anchor, header.slot, self.clock.epoch_slots))
                 and fork_choice_key(header.number, h) > fork_choice_key(self.head.number, self.head_hash))
         # a new best block on the head with enough extrinsics has its extrinsics root checked by a signature worker
         # while it executes (Chain._execute joins it first); every other block is checked here
@@ -374,7 +390,6 @@ class Chain:
                     and len(block.extrinsics) >= sigcheck.PARALLEL_THRESHOLD)
         if not deferred and extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise InvalidBlock("extrinsics root does not match the block body")
-        node = TreeNode(h, header.number, header.parent_hash, header.slot)
         if not best:
             # checked but not executed: it is executed if its branch ever becomes the best chain, or finality needs it
             self.db.store_side_block(block)
@@ -665,20 +680,19 @@ class Chain:
         self._index_tree()
 
     # the fork choice's anchor ----------------------------------------------------------------------------
-    def set_anchor(self, block_hash: bytes) -> ImportResult | None:
-        """Start the fork choice from `block_hash` (the latest justified checkpoint, known and at or above the finalized
-        block; anything else is ignored) and move the head to the best block beneath it. Returns the reorganisation,
-        or None when the head stays. A block on the way found invalid is forgotten with its descendants and the next
-        best is tried; an import that cannot be judged (a weights blob missing, a failed read) propagates, the anchor
-        set: call again to retry."""
-        if block_hash not in self._nodes:
+    def set_anchor(self, anchor: Checkpoint) -> ImportResult | None:
+        """Start the fork choice from checkpoint `anchor` (the latest justified one, its block known and at or above
+        the finalized block; anything else is ignored) and move the head to the best block beneath it. Returns the
+        reorganisation, or None when the head stays. A block on the way found invalid is forgotten with its
+        descendants and the next best is tried; an import that cannot be judged (a weights blob missing, a failed
+        read) propagates, the anchor set: call again to retry."""
+        if anchor.block_hash not in self._nodes:
             return None
-        if block_hash != self.anchor:
-            self.anchor = block_hash
+        if anchor != self.anchor:
+            self.anchor = anchor
             self._index_tree()
         for _ in range(MAX_ANCHOR_ATTEMPTS):
-            target = best_descendant(self.anchor, lambda h: self._children.get(h, ()),
-                                     lambda h: self._nodes[h].number)
+            target = best_descendant(self.anchor.block_hash, self._anchor_children, lambda h: self._nodes[h].number)
             if target == self.head_hash:
                 return None
             node = self._nodes[target]

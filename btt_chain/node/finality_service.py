@@ -193,7 +193,7 @@ class FinalityService:
         anchor = choose_anchor(self.tracker.state.justified.values(), self.tracker.finalized, chain.is_above_finalized)
         self._following = True
         try:
-            result = chain.set_anchor(anchor.block_hash)
+            result = chain.set_anchor(anchor)
         except (BttError, InvalidBlock) as exc:
             log.warning("could not move to the justified checkpoint %s yet: %s", anchor, exc)
             self.node.fetch_missing_weights()

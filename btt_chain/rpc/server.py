@@ -35,6 +35,7 @@ import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_mult
 import btt_chain.rpc.methods_checkpoint  # noqa: F401  (registers btt_checkpoint)
 import btt_chain.rpc.methods_compute  # noqa: F401  (registers the compute and power-table methods)
 import btt_chain.rpc.methods_explorer  # noqa: F401  (registers the btt_explorer* methods)
+import btt_chain.rpc.methods_finality  # noqa: F401  (registers btt_finality)
 import btt_chain.rpc.methods_governance  # noqa: F401  (registers btt_referenda, btt_referendum, btt_voter)
 import btt_chain.rpc.methods_incentives  # noqa: F401  (registers btt_points, btt_oracles)
 import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs, btt_jobOutputs, btt_jobOutput)

@@ -2,7 +2,7 @@
 
 Each provider's score is its matured work credit x on-time ratio x region factor x energy factor (the
 factors in basis points). The budget is shared by score, floor-rounded, and each share is then capped at
-`cap_bps` of the job fees burned for that credit (DESIGN.md: 0.8 x the burn), so a provider that posts
+`cap_bps` of the job fees burned for that credit (0.8 x the burn in the presets), so a provider that posts
 jobs to itself never earns back what it burned. Whatever rounding or the cap holds back stays in the pool
 and rolls forward; it is never redistributed to uncapped providers within the epoch.
 

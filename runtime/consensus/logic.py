@@ -1,4 +1,4 @@
-"""Consensus rules the runtime enforces on every block (DESIGN.md, Consensus 2-3), in this order:
+"""Consensus rules the runtime enforces on every block (docs/architecture.md, Consensus 2-3), in this order:
 
 1. the block's author must be its slot's leader under the schedule its parent's state gives the block's epoch
    (at an epoch's first block: the `following` schedule fixed one epoch earlier);

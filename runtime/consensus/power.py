@@ -1,6 +1,6 @@
 """The epoch power table: each validator's leader weight from its bond and its matured work credit.
 
-DESIGN.md, Consensus 2: with sigma_i the validator's share of validator bonds and omega_i its share of
+docs/architecture.md, Consensus 2: with sigma_i the validator's share of validator bonds and omega_i its share of
 the validators' matured work credit, the weight is w_i = 1/2 sigma_i + 1/2 min(omega_i, sigma_i), in parts
 per `SCALE`. Work can at most double a validator's stake-only weight, so a coalition with stake share
 a < 1/3 holds at most 2a / (1 + a) < 1/2 of the total weight however much work it fakes.

@@ -89,8 +89,9 @@ def test_metrics_health_and_json_logs_of_a_real_node(harness: Harness) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{node.rpc_port}/health", timeout=60) as resp:
         assert resp.status == 200
         health = json.loads(resp.read())
-    assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized", "clock", "clockOffsetMs",
-                           "clockSources", "clockAllowanceMs", "heldBlocks"}
+    assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized", "finalityConflict", "clock",
+                           "clockOffsetMs", "clockSources", "clockAllowanceMs", "heldBlocks"}
+    assert health["finalityConflict"] is None
 
     harness.log("every log line is one JSON object with a dated time")
     node.stop()

@@ -95,7 +95,7 @@ def test_votes_for_a_shorter_branch_it_never_executed_move_the_head_there(tmp_pa
     assert svc.on_vote_gossip("peer", votes[1].encode()) is True
     # two thirds: B2 is justified, and the fork choice moves the head beneath it, to B's shorter chain
     assert svc.tracker.state.is_justified(b2)
-    assert x.anchor == b2.block_hash and x.head_hash == short_branch.head_hash
+    assert x.anchor == b2 and x.head_hash == short_branch.head_hash
     assert x.head.state_root == short_branch.head.state_root
     assert node.moved and node.moved[-1].hash == short_branch.head_hash
     # A's blocks keep coming: stored beside, never followed while B2 is the latest justified checkpoint

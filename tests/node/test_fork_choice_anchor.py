@@ -9,11 +9,12 @@ import random
 
 import pytest
 
-from btt_chain.consensus.fork_choice import best_descendant
+from btt_chain.consensus.fork_choice import choose_head
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.errors import InvalidBlock
 from btt_chain.primitives.keys import dev_keypair
+from btt_chain.primitives.vote import Checkpoint
 from runtime.invariants import check_invariants
 from runtime.system import storage as system
 from tests.support.node_builder import UNIT, author_as_leader, devnet_genesis, far_future_ms, new_chain, transfer
@@ -34,11 +35,21 @@ def copy_blocks(dst: Chain, src: Chain) -> None:
 
 
 def choose_head_over(chain: Chain) -> bytes:
-    """`choose_head`'s answer over the chain's tree of blocks, from the chain's anchor."""
+    """`choose_head`'s answer over the chain's tree of blocks, with the chain's anchor the only justified checkpoint."""
     children: dict[bytes, list[bytes]] = {}
     for h in chain._nodes:
         children.setdefault(chain._nodes[h].parent, []).append(h)
-    return best_descendant(chain.anchor, lambda h: children.get(h, ()), lambda h: chain._nodes[h].number)
+    return choose_head([chain.anchor], Checkpoint(0, chain.finalized_hash), chain.is_above_finalized,
+                       lambda h: children.get(h, ()), lambda h: chain._nodes[h].number,
+                       slot_of=lambda h: chain._nodes[h].slot, epoch_slots=chain.clock.epoch_slots)
+
+
+def anchor_at(chain: Chain, block_hash: bytes | None) -> Checkpoint:
+    """The checkpoint `block_hash` is for the epoch after its own slot's (as a justified one would be)."""
+    assert block_hash is not None
+    header = chain.db.get_header(block_hash)
+    assert header is not None
+    return Checkpoint(header.slot // chain.clock.epoch_slots + 1, block_hash)
 
 
 def test_a_longer_branch_off_the_anchor_stays_a_side_branch_and_the_anchor_moves_the_head() -> None:
@@ -49,19 +60,19 @@ def test_a_longer_branch_off_the_anchor_stays_a_side_branch_and_the_anchor_moves
         author_as_leader(a, ("alice",))
     copy_blocks(x, b)
     b2 = x.head_hash
-    assert x.set_anchor(b2) is None  # already the head: nothing moves
+    assert x.set_anchor(anchor_at(x, b2)) is None  # already the head: nothing moves
     copy_blocks(x, a)
     assert x.head_hash == b2, "the longer branch A leaves the anchor: it is stored, not followed"
     assert x.knows(a.head_hash) and not x.db.is_executed(a.head_hash)
     # a checkpoint of A is justified: the head moves to A's best block beneath it
     a1 = a.db.canonical_hash(1)
     assert a1 is not None
-    result = x.set_anchor(a1)
+    result = x.set_anchor(Checkpoint(0, a1))
     assert result is not None and x.head_hash == a.head_hash
     assert {blk.hash() for blk in result.retracted} == {b.db.canonical_hash(1), b2}
     assert x.head.state_root == a.head.state_root and check_invariants(x.state()) == []
     # and back to the shorter branch B when a later checkpoint there is justified: state follows exactly
-    result = x.set_anchor(b2)
+    result = x.set_anchor(anchor_at(x, b2))
     assert result is not None and x.head_hash == b2 and x.head.state_root == b.head.state_root
     bob = dev_keypair("bob").public
     assert system.account.get(x.state(), bob).free == system.account.get(b.state(), bob).free
@@ -80,7 +91,8 @@ def test_an_unknown_or_finalized_away_anchor_is_ignored() -> None:
         author_as_leader(a, ("alice",))
     copy_blocks(x, a)
     head = x.head_hash
-    assert x.set_anchor(b"\x77" * 32) is None and x.head_hash == head and x.anchor == x.finalized_hash
+    assert x.set_anchor(Checkpoint(3, b"\x77" * 32)) is None and x.head_hash == head
+    assert x.anchor == Checkpoint(0, x.finalized_hash)
 
 
 def test_the_incremental_rule_equals_choose_head_over_random_trees() -> None:
@@ -113,7 +125,9 @@ def test_the_incremental_rule_equals_choose_head_over_random_trees() -> None:
             x.import_block(raw, far_future_ms())
             assert x.head_hash == choose_head_over(x)
             if rnd.random() < 0.3:
-                x.set_anchor(rnd.choice(list(x._nodes)))
+                block = rnd.choice(list(x._nodes))
+                x.set_anchor(Checkpoint(rnd.choice([0, anchor_at(x, block).epoch, anchor_at(x, block).epoch + 1]),
+                                        block))
                 assert x.head_hash == choose_head_over(x)
                 assert x.is_under_anchor(x.head_hash)
 
@@ -138,7 +152,7 @@ def test_a_side_branch_executes_without_moving_the_head_and_is_enacted_from_its_
     assert x.db.is_executed(tip) and not x.is_canonical(tip, 2)
     assert x.execute_side_branch(tip) is False, "once executed, nothing more to do"
     # when the fork choice goes there, the branch is enacted from its redo journals to the same state
-    result = x.set_anchor(a.db.canonical_hash(1) or b"")
+    result = x.set_anchor(Checkpoint(0, a.db.canonical_hash(1) or b""))
     assert result is not None and x.head_hash == tip and x.head.state_root == a.head.state_root
     assert all(e.result is None for e in result.enacted), "enacted from the journals written at side execution"
     assert check_invariants(x.state()) == []
@@ -166,3 +180,41 @@ def test_an_invalid_side_block_is_forgotten_and_nothing_is_kept() -> None:
     assert not x.db.is_executed(bad.hash()) and not x.is_above_finalized(bad.hash())
     with pytest.raises(InvalidBlock):
         x.import_block(bad.encode(), far_future_ms())
+
+
+def author_from(chain: Chain, first_slot: int) -> bytes:
+    """Author a block at the first slot from `first_slot` on that a dev validator leads; its hash."""
+    pairs = {dev_keypair(n).public: dev_keypair(n) for n in ("alice", "bob")}
+    for slot in range(max(first_slot, chain.head.slot + 1), first_slot + 50):
+        leader = chain.leader(slot)
+        if leader in pairs:
+            return chain.author_block(slot, pairs[leader], [])[0].hash
+    raise AssertionError("no leader soon")
+
+
+def test_beneath_the_anchor_only_chains_that_keep_it_its_epochs_checkpoint_are_followed() -> None:
+    """The anchor (e, B) is the checkpoint of epoch e only on chains whose block after B starts at or after e's first
+    slot. A longer branch through a child of B still in epoch e-1 is not followed: on it, a validator's source would
+    fall below B, a vote its signed record may refuse (found by the finality simulation)."""
+    g = devnet_genesis(2, epoch_slots=5)
+    base, early, late, x = (new_chain(genesis=g) for _ in range(4))
+    author_from(base, 1)
+    for c in (early, late, x):
+        copy_blocks(c, base)
+    b = base.head_hash
+    assert base.head.slot < 4
+    author_from(early, base.head.slot + 1)  # B's child in epoch 0 (if a leader is found before slot 5)
+    assert early.head.slot < 5, "the test needs a child of B in B's epoch"
+    for _ in range(4):
+        author_from(early, early.head.slot + 1)
+    author_from(late, 5)  # B's child in epoch 1
+    copy_blocks(x, early)
+    copy_blocks(x, late)
+    assert x.head_hash == early.head_hash, "anchored at genesis: the longest chain"
+    x.set_anchor(Checkpoint(1, b))
+    assert x.head_hash == late.head_hash, "B is epoch 1's checkpoint only on the late branch"
+    assert x.head_hash == choose_head_over(x)
+    assert not x.is_under_anchor(early.head_hash)
+    # anchored at B as the checkpoint of its own epoch, both branches keep it: the longer one again
+    x.set_anchor(Checkpoint(0, b))
+    assert x.head_hash == early.head_hash

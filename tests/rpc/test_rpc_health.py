@@ -16,9 +16,23 @@ async def test_health_is_200_on_a_dev_node(rpc: RpcHarness) -> None:
         assert resp.status == 200
         body = await resp.json()
     assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": False, "best": 1, "finalized": body["finalized"],
-                    "clock": "unknown", "clockOffsetMs": None, "clockSources": 0, "clockAllowanceMs": 500,
-                    "heldBlocks": 0}
+                    "finalityConflict": None, "clock": "unknown", "clockOffsetMs": None, "clockSources": 0,
+                    "clockAllowanceMs": 500, "heldBlocks": 0}
     assert 0 <= body["finalized"] <= 1
+
+
+async def test_health_is_503_on_a_dev_node_whose_finality_saw_a_conflict(rpc: RpcHarness) -> None:
+    """The finality alarm makes any node unhealthy, a lone dev node included, and says what it saw."""
+    from btt_chain.consensus.finality import FinalityConflict
+    from btt_chain.primitives.vote import Checkpoint
+
+    g = Checkpoint(0, rpc.node.chain.genesis_hash)
+    rpc.node.finality.tracker.conflict = FinalityConflict(g, Checkpoint(1, b"\x01" * 32), ())
+    async with rpc.session.get(rpc.url + "/health") as resp:
+        assert resp.status == 503
+        body = await resp.json()
+    conflict = body["finalityConflict"]
+    assert conflict["conflicting"].startswith("1:0x0101") and conflict["offenders"] == 0
 
 
 async def test_health_is_503_for_a_live_node_without_peers() -> None:
@@ -31,8 +45,8 @@ async def test_health_is_503_for_a_live_node_without_peers() -> None:
             assert resp.status == 503
             body = await resp.json()
         assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": True, "best": 0, "finalized": 0,
-                        "clock": "unknown", "clockOffsetMs": None, "clockSources": 0, "clockAllowanceMs": 1000,
-                        "heldBlocks": 0}
+                        "finalityConflict": None, "clock": "unknown", "clockOffsetMs": None, "clockSources": 0,
+                        "clockAllowanceMs": 1000, "heldBlocks": 0}
     finally:
         await server.stop()
         node.close()
