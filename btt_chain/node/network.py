@@ -116,6 +116,9 @@ class NetworkBridge:
         self._syncing = False
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
+        self._dead_ends: dict[str, bytes] = {}
+        """Per peer, the head of its chain that turned out to conflict with our finality (a node behind on a branch
+        finality has left): not fetched again until the peer's head moves."""
         self.peer_best: dict[str, sync.PeerStatus] = {}
         node.checkpoint.attach(p2p)
         self.outputs = OutputsExchange(node.outputs, p2p)
@@ -452,9 +455,14 @@ class NetworkBridge:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
+                if self._claims_conflicting_finality(status):
+                    self.p2p.penalise(peer, MALFORMED_PENALTY, (
+                        f"it claims block #{status.finalized_number} 0x{status.finalized_hash.hex()[:16]} final, which "
+                        "conflicts with our finalized chain"))
+                    continue
                 # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
                 # is one we hold until its slot
-                if (not self.waits_for_weights() and self._is_ahead(status) and not self.future.holds(status.best_hash)
+                if (not self.waits_for_weights() and self._is_ahead(peer, status) and not self.future.holds(status.best_hash)
                         and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
@@ -477,13 +485,22 @@ class NetworkBridge:
                 self.p2p.penalise(peer, MALFORMED_PENALTY, "invalid justification")
                 return
 
-    def _is_ahead(self, status: sync.PeerStatus) -> bool:
+    def _is_ahead(self, peer: str, status: sync.PeerStatus) -> bool:
         """Whether the peer's head is a block we lack above our finalized height: ahead of ours, or on another branch.
         Both are fetched, since the fork choice follows the latest justified checkpoint and a shorter branch may hold
         it (the peer serves that checkpoint's justification beside it); a branch is fetched once, then its head is
         known."""
         chain = self.node.chain
-        return not chain.knows(status.best_hash) and status.best_number > chain.finalized.number
+        return (not chain.knows(status.best_hash) and status.best_number > chain.finalized.number
+                and self._dead_ends.get(peer) != status.best_hash)
+
+    def _claims_conflicting_finality(self, status: sync.PeerStatus) -> bool:
+        """Whether the peer says it finalized a block that is not on our chain at that height (at or below our own
+        finalized height; above it, it may just be ahead of us)."""
+        chain = self.node.chain
+        if status.finalized_number > chain.finalized.number:
+            return False
+        return chain.db.canonical_hash(status.finalized_number) != status.finalized_hash
 
     async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:
         chain = self.node.chain
@@ -507,6 +524,9 @@ class NetworkBridge:
                         result: ImportResult = self.node.import_block(encoded)
                     except UnknownParent:
                         if restarted:
+                            # the peer's chain does not hold our finalized block: a branch our finality has left (or
+                            # the peer lacks blocks); not fetched again until its head moves
+                            self._dead_ends[peer] = status.best_hash
                             return
                         # our recent blocks are on another branch: fetch the peer's chain from our finality on
                         start, restarted = chain.finalized.number + 1, True
@@ -536,8 +556,11 @@ class NetworkBridge:
             self.node.checkpoint.refuse_block(peer, exc, "sync")
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block in sync: {exc}")
-        except ConflictsWithFinality as exc:
-            self.p2p.penalise(peer, MALFORMED_PENALTY, f"chain conflicts with our finality: {exc}")
+        except ConflictsWithFinality:
+            # behind on a branch our finality left: it learns our finality from us, nobody is to blame
+            self._dead_ends[peer] = status.best_hash
+            log.info("%s is on a branch our finality has left (its head #%d); not fetched again until it moves",
+                     peer[-8:], status.best_number)
         except (P2PError, DecodeError) as exc:
             log.info("sync from %s stopped: %s", peer, exc)
         except BttError as exc:
