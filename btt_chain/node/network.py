@@ -462,7 +462,8 @@ class NetworkBridge:
                     continue
                 # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
                 # is one we hold until its slot
-                if (not self.waits_for_weights() and self._is_ahead(peer, status) and not self.future.holds(status.best_hash)
+                if (not self.waits_for_weights() and self._is_ahead(peer, status)
+                        and not self.future.holds(status.best_hash)
                         and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
