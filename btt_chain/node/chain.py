@@ -688,6 +688,8 @@ class Chain:
         read) propagates, the anchor set: call again to retry."""
         if anchor.block_hash not in self._nodes:
             return None
+        if anchor == self.anchor and self.head_hash in self._under_anchor:
+            return None  # the incremental rule on import keeps the head the best block beneath it
         if anchor != self.anchor:
             self.anchor = anchor
             self._index_tree()
