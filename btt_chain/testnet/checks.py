@@ -85,10 +85,15 @@ def _finalized_max(samples: Sequence[Sample], t_from: float, t_to: float, exclud
 
 def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window], grace_s: float) -> Check:
     """For every perturbation window, the nodes it did not take out finalized a higher block by `grace_s` after
-    the window closed than when it opened."""
+    the window closed than when it opened. A partition that stalls finality (no side holds 2/3 of the stake) is
+    skipped: `check_finality_resumed` holds it to the manifest's bound."""
     lines = []
     ok = True
     for w in windows:
+        if w.stalls:
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): no side holds 2/3 of the stake, so finality "
+                         "stops until the heal: held to the resume bound instead")
+            continue
         before = _finalized_max(samples, w.start_s - grace_s, w.start_s, set(w.affected))
         after = _finalized_max(samples, w.start_s, w.end_s + grace_s, set(w.affected))
         if before is None or after is None:
@@ -374,3 +379,205 @@ def check_clock_lag(samples: Sequence[Sample], windows: Sequence[Window], join_s
     if not lines:
         lines.append("no clock perturbation")
     return Check("clock-skewed nodes' finality within the bound", ok, tuple(lines))
+
+
+# partitions: the heal, the fork race at an epoch boundary, finality's resumption ---------------------------------
+
+
+@dataclass(frozen=True)
+class ChainView:
+    """One node's chain at a partition's heal (taken just before the heal)."""
+
+    node: str
+    head: int | None
+    """Its head's number; None: the node did not answer."""
+    head_slot: int | None = None
+    head_hash: str | None = None
+    checkpoints: Mapping[int, str] = field(default_factory=dict)
+    """Aligned partition: epoch -> the hash (0x-hex) of that epoch's checkpoint on the node's chain (the block with the
+    highest slot below the epoch's first slot), for the aligned epoch up to its head's epoch."""
+
+
+@dataclass(frozen=True)
+class HealPoint:
+    """What the runner saw at a partition's heal."""
+
+    window: Window
+    t_s: float
+    """Run time of the heal."""
+    views: tuple[ChainView, ...]
+
+    @property
+    def height(self) -> int | None:
+        """The heal point: the highest head any node had (every block above it was authored after the heal)."""
+        heads = [v.head for v in self.views if v.head is not None]
+        return max(heads) if heads else None
+
+
+@dataclass(frozen=True)
+class VoteEvent:
+    """A finality vote a validator's node logged (`voted S -> T`), at run time `t_s`; hashes as logged (0x + 16 hex)."""
+
+    t_s: float
+    node: str
+    source_epoch: int
+    source: str
+    target_epoch: int
+    target: str
+
+
+def short_hash(h: str) -> str:
+    """A block hash as node logs print a checkpoint's: 0x and 16 hex digits."""
+    return h[:18]
+
+
+def _span(values: Sequence[int]) -> str:
+    return f"{min(values)}" if min(values) == max(values) else f"{min(values)}..{max(values)}"
+
+
+def _fork_race_lines(h: HealPoint, votes: Sequence[VoteEvent], validators: set[str], epoch_slots: int,
+                     ) -> tuple[bool, list[str]]:
+    w = h.window
+    assert w.epoch is not None
+    epoch, boundary = w.epoch, w.epoch * epoch_slots
+    views = {v.node: v for v in h.views}
+    lines = [f"{w.label}: from {w.start_s:.1f} s, {w.lead_ms} ms before epoch {epoch} (slot {boundary}); healed at "
+             f"{h.t_s:.1f} s"]
+    ok = True
+    sides = [tuple(side) for side in w.sides]
+    silent = sorted(n for side in sides for n in side if views.get(n) is None or views[n].head is None)
+    if silent:
+        return False, [*lines, f"no chain from {', '.join(silent)} at the heal: cannot tell whether the race happened"]
+    # each side's checkpoints, by epoch, as short hashes
+    own: list[dict[int, set[str]]] = []
+    for side in sides:
+        by_epoch: dict[int, set[str]] = {}
+        for n in side:
+            for e, cp in views[n].checkpoints.items():
+                by_epoch.setdefault(e, set()).add(short_hash(cp))
+        own.append(by_epoch)
+    for i, side in enumerate(sides):
+        names = ", ".join(side)
+        slots = [views[n].head_slot or 0 for n in side]
+        heads = [views[n].head or 0 for n in side]
+        cps = sorted(own[i].get(epoch, set()))
+        other = own[1 - i].get(epoch, set())
+        line = (f"  {names}: head #{_span(heads)} (slot {_span(slots)}); checkpoint of epoch {epoch}: "
+                f"{', '.join(cps) or 'none'}")
+        if min(slots) < boundary:
+            ok = False
+            late = ", ".join(n for n in side if (views[n].head_slot or 0) < boundary)
+            line += f"; FAIL: {late} built no block past the boundary (slot {boundary}) during the partition"
+        if not cps:
+            ok = False
+            line += f"; FAIL: no checkpoint of epoch {epoch} read"
+        elif set(cps) & other:
+            ok = False
+            line += f"; FAIL: the other side has the same checkpoint of epoch {epoch}: no race"
+        side_votes = []
+        for n in side:
+            if n not in validators:
+                continue
+            mine = [v for v in votes if v.node == n and w.start_s <= v.t_s <= h.t_s and v.target_epoch >= epoch]
+            counted = [v for v in mine if v.target in own[i].get(v.target_epoch, set())
+                       and v.target not in own[1 - i].get(v.target_epoch, set())]
+            if counted:
+                v = counted[0]
+                side_votes.append(f"{n} {v.source_epoch}:{v.source} -> {v.target_epoch}:{v.target}")
+            else:
+                ok = False
+                seen = "; ".join(f"{v.target_epoch}:{v.target}" for v in mine) or "none"
+                side_votes.append(f"{n} FAIL: no vote for its own side's checkpoint during the partition "
+                                  f"(targets voted: {seen})")
+        if side_votes:
+            line += "; votes: " + ", ".join(side_votes)
+        lines.append(line)
+    return ok, lines
+
+
+def check_fork_race(heals: Sequence[HealPoint], votes: Sequence[VoteEvent], validators: set[str],
+                    epoch_slots: int) -> Check:
+    """For every partition aligned to an epoch boundary: the race the manifest means to force happened. At the heal,
+    every node of each side had a head past the boundary (its side built on after it), the two sides' checkpoints of
+    the boundary's epoch differ (no node of one side has the other's), and every validator voted during the partition
+    for a checkpoint (of that epoch or a later one) that only its own side has (its node's `voted` log line)."""
+    ok = True
+    lines: list[str] = []
+    for h in heals:
+        if h.window.epoch is None:
+            continue
+        good, more = _fork_race_lines(h, votes, validators, epoch_slots)
+        ok = ok and good
+        lines += more
+    if not lines:
+        lines.append("no partition aligned to an epoch boundary")
+    return Check("fork race at the epoch boundary", ok, tuple(lines))
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """How finality came back after one heal."""
+
+    heal: HealPoint
+    reached: Mapping[str, float | None]
+    """node -> the first sample time at which its finalized block was above the heal point (None: never)."""
+
+    @property
+    def resume_s(self) -> float | None:
+        """Seconds from the heal until every node had finalized past the heal point (None: some node never did)."""
+        if not self.reached or any(t is None for t in self.reached.values()):
+            return None
+        return max(t for t in self.reached.values() if t is not None) - self.heal.t_s
+
+
+def finality_resumption(samples: Sequence[Sample], heal: HealPoint) -> Resumption:
+    height = heal.height
+    reached: dict[str, float | None] = {}
+    for v in heal.views:
+        reached[v.node] = None
+        if height is None:
+            continue
+        for s in samples:
+            if s.node == v.node and s.t_s >= heal.t_s and s.finalized is not None and s.finalized > height:
+                reached[v.node] = s.t_s
+                break
+    return Resumption(heal, reached)
+
+
+def check_finality_resumed(samples: Sequence[Sample], heals: Sequence[HealPoint], bound_epochs: int,
+                           epoch_s: float) -> Check:
+    """After every partition's heal, every node's finalized block passed the heal point (the highest head any node had
+    at the heal) within `bound_epochs` epochs."""
+    bound_s = bound_epochs * epoch_s
+    ok = True
+    lines = []
+    for heal in heals:
+        w = heal.window
+        r = finality_resumption(samples, heal)
+        height = heal.height
+        head = f"{w.label} healed at {heal.t_s:g} s"
+        if height is None:
+            ok = False
+            lines.append(f"{head}: no node answered at the heal")
+            continue
+        head += f" with heads up to #{height}"
+        never = sorted(n for n, t in r.reached.items() if t is None)
+        if never:
+            ok = False
+            for n in never:
+                last = [s for s in samples if s.node == n and s.finalized is not None]
+                tail = f" (last finalized #{last[-1].finalized} at {last[-1].t_s:g} s)" if last else " (no answer)"
+                lines.append(f"{head}: {n} never finalized past #{height}{tail}; bound {bound_epochs} epochs "
+                             f"({bound_s:g} s)")
+            continue
+        took = r.resume_s
+        assert took is not None
+        slowest = max(r.reached, key=lambda n: r.reached[n] or 0.0)
+        verdict = "within" if took <= bound_s else "OVER"
+        if took > bound_s:
+            ok = False
+        lines.append(f"{head}: every node finalized past #{height} {took:.1f} s ({took / epoch_s:.1f} epochs) after "
+                     f"the heal (last: {slowest}), {verdict} the bound of {bound_epochs} epochs ({bound_s:g} s)")
+    if not heals:
+        lines.append("no partition healed")
+    return Check(f"finality resumed after every partition within {bound_epochs} epochs", ok, tuple(lines))

@@ -17,6 +17,7 @@ Partitions belong to the whole network. Every problem is reported with where it 
     [checks]
     clock_lag_blocks = 20     # a clock-skewed node's finality lag (best head - its finalized) while skewed
     clock_join_s = 45         # after a clock perturbation's restart: time to be up with a peer again
+    finality_resume_epochs = 4  # after a partition's heal: epochs until every node finalized past the heal point
     [[node]]
     name = "v0"
     validator = "alice"
@@ -27,6 +28,28 @@ Partitions belong to the whole network. Every problem is reported with where it 
     at = 60
     for = 12
     groups = [["v0", "v1", "v2"], ["v3", "f0"]]
+
+Partitions (`[[partition]]`): the two `groups` cannot reach each other from `at` seconds into the run for `for`
+seconds (a node in neither group reaches both). Two more keys time one to the chain's epochs:
+
+    align = "epoch"    # start at an epoch boundary instead: the first one at least `at` s (+ lead_ms) into the run
+    lead_ms = 1500     # with align: start this long before that boundary (0 <= lead_ms < one epoch)
+
+Epochs count from the chain's genesis time, as the nodes count them (epoch K starts at genesis + K * epoch_slots *
+slot_ms), while `at` counts from the end of the nodes' start-up, which takes as long as it takes; so the runner
+places an aligned partition once the nodes are up: at the first boundary B with B - lead_ms at or after `at`, i.e.
+within one epoch after `at` (a fixed epoch number could have passed before the nodes answered). A `lead_ms` a little
+over one slot cuts the network in the middle of the slot before last of the old epoch, so the last block before the
+boundary, the new epoch's checkpoint, is seen on one side only: each side enters the new epoch on a checkpoint of its
+own (the fork race at an epoch boundary, testnets/fork-race.toml). The run's report names the epoch and each
+side's heads and checkpoints at the heal.
+
+A partition after which neither group holds 2/3 of the validators' stake stops finality while it lasts. Such a
+partition needs `[checks] finality_resume_epochs = N` (after the heal, every node's finalized block must pass the
+highest head any node had at the heal within N epochs), no other perturbation or partition may overlap it (an
+aligned one may start up to one epoch after `at`), and it is exempt from the "a third of the stake out at once"
+refusal and from "finality advanced through every perturbation". Given `finality_resume_epochs`, every partition
+of the manifest is held to it.
 """
 
 from __future__ import annotations
@@ -37,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from btt_chain.consensus.validator_set import has_supermajority
 from btt_chain.primitives.errors import ConfigError
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "testnets"
@@ -48,6 +72,8 @@ VALIDATOR_ACCOUNTS = ("alice", "bob", "charlie", "eve", "ferdie")
 """Dev accounts with liquid funds in the dev preset (dave's holding is locked by vesting)."""
 MAX_NODES = 32
 _NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,15}")
+ALIGNMENTS = ("epoch",)
+"""What a partition's `align` may name."""
 
 
 class ManifestError(ConfigError):
@@ -82,8 +108,18 @@ class NodeSpec:
 @dataclass(frozen=True)
 class Partition:
     at_s: float
+    """Seconds after the start of the run (aligned: the earliest start)."""
     for_s: float
     groups: tuple[tuple[str, ...], tuple[str, ...]]
+    align_epoch: bool = False
+    """Start at the first epoch boundary (less `lead_ms`) at or after `at_s`; the runner places it once the nodes are
+    up (`perturbations.build_schedule`)."""
+    lead_ms: int = 0
+    """Aligned: start this many ms before the boundary."""
+
+    def latest_start_s(self, epoch_s: float) -> float:
+        """The latest the partition may start: `at_s`, or for an aligned one just under one epoch later."""
+        return self.at_s + (epoch_s if self.align_epoch else 0.0)
 
 
 @dataclass(frozen=True)
@@ -108,10 +144,24 @@ class Manifest:
     skew ends it must keep at least one peer at every sample."""
     source: str = ""
     extra_node_args: tuple[str, ...] = field(default=())
+    finality_resume_epochs: int | None = None
+    """[checks] After every partition's heal, every node's finalized block passes the highest head any node had at the
+    heal within this many epochs (None: not checked; required when a partition stops finality)."""
 
     @property
     def validators(self) -> tuple[NodeSpec, ...]:
         return tuple(n for n in self.nodes if n.validator is not None)
+
+    @property
+    def epoch_s(self) -> float:
+        return self.epoch_slots * self.slot_ms / 1000
+
+    def stalls_finality(self, partition: Partition) -> bool:
+        """Whether neither group of `partition` holds 2/3 of the validators' stake (finality stops while it lasts)."""
+        stake = {n.name: n.stake for n in self.validators}
+        total = sum(stake.values())
+        return not any(has_supermajority(sum(stake.get(name, 0) for name in group), total)
+                       for group in partition.groups)
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
@@ -246,9 +296,13 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
         raise ManifestError("[network], [load] and [checks] are tables")
     _take(network, "[network]", {"bootnodes", "in_peers", "out_peers"})
     _take(load, "[load]", {"tps"})
-    _take(checks, "[checks]", {"clock_lag_blocks", "clock_join_s"})
+    _take(checks, "[checks]", {"clock_lag_blocks", "clock_join_s", "finality_resume_epochs"})
     clock_lag = int(_number(checks.get("clock_lag_blocks", 20), "[checks].clock_lag_blocks", 1, 100_000, integer=True))
     clock_join = float(_number(checks.get("clock_join_s", 45), "[checks].clock_join_s", 0, 3_600))
+    resume: int | None = None
+    if "finality_resume_epochs" in checks:
+        resume = int(_number(checks["finality_resume_epochs"], "[checks].finality_resume_epochs", 1, 1_000,
+                             integer=True))
     raw_nodes = doc.get("node")
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise ManifestError("no [[node]] entries")
@@ -274,31 +328,68 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
     raw_parts = doc.get("partition", [])
     if not isinstance(raw_parts, list):
         raise ManifestError("partition must be [[partition]] tables")
-    partitions = []
-    for i, raw in enumerate(raw_parts):
-        where = f"partition #{i}"
-        if not isinstance(raw, dict):
-            raise ManifestError(f"{where}: a table with at, for, groups")
-        _take(raw, where, {"at", "for", "groups"})
-        for key in ("at", "for", "groups"):
-            if key not in raw:
-                raise ManifestError(f"{where}: missing `{key}`")
-        groups = raw["groups"]
-        if (not isinstance(groups, list) or len(groups) != 2
-                or not all(isinstance(g, list) and g and all(isinstance(x, str) for x in g) for g in groups)):
-            raise ManifestError(f"{where}: groups is two non-empty lists of node names")
-        for member in groups[0] + groups[1]:
-            if member not in names:
-                raise ManifestError(f"{where}: unknown node {member!r}")
-        if set(groups[0]) & set(groups[1]):
-            raise ManifestError(f"{where}: a node is in both groups")
-        partitions.append(Partition(float(_number(raw["at"], f"{where}.at", 0, 86_400)),
-                                    float(_number(raw["for"], f"{where}.for", 1, 3_600)),
-                                    (tuple(groups[0]), tuple(groups[1]))))
+    epoch_ms = epoch_slots * slot_ms
+    partitions = [_partition(raw, f"partition #{i}", names, epoch_ms) for i, raw in enumerate(raw_parts)]
     manifest = Manifest(name, duration, slot_ms, epoch_slots, nodes, tuple(partitions), tps, bootnodes, in_peers,
-                        out_peers, settle, clock_lag, clock_join, source)
-    last_end = max([p.at_s + p.for_s for n in nodes for p in n.perturbations]
-                   + [p.at_s + p.for_s for p in partitions] + [0.0])
+                        out_peers, settle, clock_lag, clock_join, source, finality_resume_epochs=resume)
+    epoch_s = manifest.epoch_s
+    ends = [(p.at_s + p.for_s, f"{n.name}'s {p.kind} at {p.at_s:g} s") for n in nodes for p in n.perturbations]
+    ends += [(p.latest_start_s(epoch_s) + p.for_s, f"partition #{i}" + (" (aligned: it may start up to one epoch "
+                                                                         "after `at`)" if p.align_epoch else ""))
+             for i, p in enumerate(partitions)]
+    last_end, what = max(ends + [(0.0, "")])
     if last_end > duration:
-        raise ManifestError(f"a perturbation ends at {last_end:g} s, after duration_s ({duration:g})")
+        raise ManifestError(f"a perturbation ends at {last_end:g} s, after duration_s ({duration:g}): {what}")
+    _check_stalls(manifest)
     return manifest
+
+
+def _partition(raw: Any, where: str, names: list[str], epoch_ms: int) -> Partition:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where}: a table with at, for, groups")
+    _take(raw, where, {"at", "for", "groups", "align", "lead_ms"})
+    for key in ("at", "for", "groups"):
+        if key not in raw:
+            raise ManifestError(f"{where}: missing `{key}`")
+    groups = raw["groups"]
+    if (not isinstance(groups, list) or len(groups) != 2
+            or not all(isinstance(g, list) and g and all(isinstance(x, str) for x in g) for g in groups)):
+        raise ManifestError(f"{where}: groups is two non-empty lists of node names")
+    for member in groups[0] + groups[1]:
+        if member not in names:
+            raise ManifestError(f"{where}: unknown node {member!r}")
+    if set(groups[0]) & set(groups[1]):
+        raise ManifestError(f"{where}: a node is in both groups")
+    align = raw.get("align")
+    if align is not None and align not in ALIGNMENTS:
+        raise ManifestError(f"{where}: align must be one of {', '.join(repr(a) for a in ALIGNMENTS)}, got {align!r}")
+    lead = 0
+    if "lead_ms" in raw:
+        if align is None:
+            raise ManifestError(f"{where}: lead_ms (how long before the epoch boundary) needs align = \"epoch\"")
+        lead = int(_number(raw["lead_ms"], f"{where}.lead_ms", 0, epoch_ms - 1, integer=True))
+    return Partition(float(_number(raw["at"], f"{where}.at", 0, 86_400)),
+                     float(_number(raw["for"], f"{where}.for", 1, 3_600)),
+                     (tuple(groups[0]), tuple(groups[1])), align is not None, lead)
+
+
+def _check_stalls(m: Manifest) -> None:
+    """A partition that stops finality needs the resume bound, and nothing else may overlap it."""
+    epoch_s = m.epoch_s
+    for i, part in enumerate(m.partitions):
+        if not m.stalls_finality(part):
+            continue
+        where = f"partition #{i}"
+        if m.finality_resume_epochs is None:
+            raise ManifestError(f"{where}: neither group holds 2/3 of the validators' stake, so finality stops while "
+                                "it lasts: give [checks] finality_resume_epochs (the epochs after the heal within "
+                                "which every node must finalize past the heal point)")
+        lo, hi = part.at_s, part.latest_start_s(epoch_s) + part.for_s
+        others = [(p.at_s, p.at_s + p.for_s, f"{n.name}'s {p.kind} at {p.at_s:g} s")
+                  for n in m.nodes for p in n.perturbations]
+        others += [(q.at_s, q.latest_start_s(epoch_s) + q.for_s, f"partition #{j} at {q.at_s:g} s")
+                   for j, q in enumerate(m.partitions) if j != i]
+        for start, end, what in others:
+            if start <= hi and end >= lo:
+                raise ManifestError(f"{where} stops finality ({lo:g}-{hi:g} s, the latest it may run), and {what} "
+                                    "overlaps it: nothing else may be perturbed while finality is stopped")

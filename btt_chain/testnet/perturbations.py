@@ -8,14 +8,20 @@ Each perturbation becomes a window (label, start, end, nodes it takes out) and o
 - clock:      restart with the clock skewed by `skew_ms` at `at`; restart with the true clock at `at + for`. The
               node is not taken out: a skewed clock must cost it neither its peers nor its votes (checks.py holds
               it to that), so its window names it as `skewed`, not `affected`.
-- partition:  `prohibit` routes between the two groups at `at`, removed at `at + for`
+- partition:  `prohibit` routes between the two groups at `at`, removed at `at + for`; an aligned one (`align =
+              "epoch"`) at the first epoch boundary, less `lead_ms`, at or after `at`: placed once the runner knows
+              how long after the chain's genesis the run started (`build_schedule(manifest, genesis_offset_s)`).
+              A partition that leaves neither side 2/3 of the stake `stalls` finality: its window takes nobody out
+              (the outage rule and the progress check skip it; the resume check holds the network to the manifest's
+              bound after the heal).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from btt_chain.testnet.manifest import Manifest
+from btt_chain.testnet.manifest import Manifest, Partition
 
 ACTIONS = ("kill", "start", "stop", "cont", "link_down", "link_up", "restart", "skew", "unskew", "partition", "heal")
 
@@ -32,6 +38,9 @@ class Action:
     skew_ms: int = 0
     window: int = 0
     """Index of the window this action opens or closes."""
+    precise: bool = False
+    """Placed at an epoch boundary (an aligned partition's start): the runner sleeps to it exactly and takes no
+    sample just before it."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,32 @@ class Window:
     skewed: tuple[str, ...] = ()
     """clock: the node whose clock is off (it stays in the network)."""
     skew_ms: int = 0
+    sides: tuple[tuple[str, ...], ...] = ()
+    """partition: its two groups."""
+    stalls: bool = False
+    """partition: neither side holds 2/3 of the stake, so finality stops until the heal."""
+    epoch: int | None = None
+    """aligned partition, once placed: the epoch at whose first slot it is aimed (it starts `lead_ms` before)."""
+    lead_ms: int = 0
 
 
-def build_schedule(manifest: Manifest) -> tuple[list[Action], list[Window]]:
-    """Every action in time order (ties keep closing actions first), and the windows they belong to."""
+def place_partition(part: Partition, epoch_ms: int, genesis_offset_s: float | None) -> tuple[float, int | None]:
+    """(start in run seconds, aligned epoch) of a partition. Aligned, with the run's start `genesis_offset_s` after the
+    chain's genesis: the first epoch K whose boundary, less `lead_ms`, is at or after `at`; unplaced (offset None): at
+    `at`, epoch None."""
+    if not part.align_epoch or genesis_offset_s is None:
+        return part.at_s, None
+    offset_ms = round(genesis_offset_s * 1000)
+    earliest_ms = round(part.at_s * 1000) + part.lead_ms + offset_ms  # since genesis
+    epoch = max(1, math.ceil(earliest_ms / epoch_ms))
+    return (epoch * epoch_ms - part.lead_ms - offset_ms) / 1000, epoch
+
+
+def build_schedule(manifest: Manifest, genesis_offset_s: float | None = None) -> tuple[list[Action], list[Window]]:
+    """Every action in time order (ties keep closing actions first), and the windows they belong to.
+
+    `genesis_offset_s`: how long after the chain's genesis the run started (run second 0), which places aligned
+    partitions at their epoch boundary; None (before the run) leaves them at their `at`."""
     actions: list[Action] = []
     windows: list[Window] = []
     for node in manifest.nodes:
@@ -73,13 +104,16 @@ def build_schedule(manifest: Manifest) -> tuple[list[Action], list[Window]]:
                             Action(end, "unskew", one, window=w)]
             else:  # manifest parsing allows no other kind
                 raise ValueError(f"unknown perturbation {p.kind!r}")
+    epoch_ms = manifest.epoch_slots * manifest.slot_ms
     for part in manifest.partitions:
         w = len(windows)
         a, b = part.groups
         smaller = a if len(a) <= len(b) else b
-        windows.append(Window(f"partition {','.join(a)} | {','.join(b)}", part.at_s, part.at_s + part.for_s, smaller))
-        actions += [Action(part.at_s, "partition", a, b, window=w),
-                    Action(part.at_s + part.for_s, "heal", a, b, window=w)]
+        start, epoch = place_partition(part, epoch_ms, genesis_offset_s)
+        windows.append(Window(f"partition {','.join(a)} | {','.join(b)}", start, start + part.for_s, smaller,
+                              sides=(a, b), stalls=manifest.stalls_finality(part), epoch=epoch, lead_ms=part.lead_ms))
+        actions += [Action(start, "partition", a, b, window=w, precise=part.align_epoch),
+                    Action(start + part.for_s, "heal", a, b, window=w)]
     closing = {"start", "cont", "link_up", "unskew", "heal"}
     actions.sort(key=lambda a: (a.at_s, a.action not in closing))
     return actions, windows
@@ -91,6 +125,7 @@ def overlapping_validator_outages(manifest: Manifest, windows: list[Window]) -> 
     stake = {n.name: n.stake for n in manifest.validators}
     total = sum(stake.values())
     problems = []
+    windows = [w for w in windows if not w.stalls]  # meant to stop finality; the manifest lets nothing overlap them
     for w in windows:  # the most windows are open at once just after one of them opens
         overlapping = [o for o in windows if o.start_s <= w.start_s < o.end_s or o is w]
         out = {name for o in overlapping for name in o.affected if name in stake}

@@ -1,5 +1,6 @@
 """The end-of-run report: each check with PASS or FAIL and its lines, then the figures (finality lag, transfers,
-peers, CPU and memory per node) and the perturbations as they were applied."""
+each partition's heal and how long finality took to pass it, peers, CPU and memory per node) and the perturbations
+as they were applied."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def format_report(manifest: Manifest, results: Sequence[Check], figures: dict[st
     lines.append(f"transfers: {tx['sent']} sent, {tx['accepted']} accepted, {tx['included']} included, "
                  f"{tx['reported']} reported dropped, {tx['rejected']} refused, "
                  f"{tx.get('unacknowledged', 0)} unanswered")
+    for part in figures.get("partitions", []):
+        aligned = (f", aligned to epoch {part['epoch']} ({part['lead_ms']} ms before slot {part['boundary_slot']})"
+                   if part["epoch"] is not None else "")
+        resumed = ("finality not past it on every node" if part["resume_s"] is None else
+                   f"every node finalized past it {part['resume_s']:g} s ({part['resume_epochs']:g} epochs) after")
+        lines.append(f"{part['label']}: {part['start_s']:.1f}-{part['heal_s']:.1f} s{aligned}"
+                     f"{', stalls finality' if part['stalls'] else ''}; heads up to #{part['heal_height']} at the "
+                     f"heal, {resumed}")
     lines.append(f"{'node':<10}{'validator':<10}{'address':<15}{'peers':>6}{'med':>5}{'cpu s':>8}{'cpu %':>7}"
                  f"{'rss MB':>8}")
     for row in figures["nodes"]:

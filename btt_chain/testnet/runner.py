@@ -40,7 +40,7 @@ from btt_chain.testnet import checks
 from btt_chain.testnet.load import LoadGenerator
 from btt_chain.testnet.manifest import Manifest, NodeSpec
 from btt_chain.testnet.netns import TestnetNetwork, remove_stale, spawn_reaper
-from btt_chain.testnet.perturbations import Action, build_schedule, overlapping_validator_outages
+from btt_chain.testnet.perturbations import Action, Window, build_schedule, overlapping_validator_outages
 
 P2P_PORT = 30333
 RPC_PORT = 9944
@@ -51,6 +51,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BTT = 10**18
 BAN_LINE = re.compile(r"^(\S+) \S+\s+\S+: banned (\S+) for \S+ s: (.*)$")
 """A node's log line for a ban (p2p/service.py and p2p/node.py): `<ISO time> WARN  btt.p2p: banned P for N s: R`."""
+VOTE_LINE = re.compile(r"^(\S+) \S+\s+\S+: voted (\d+):(0x[0-9a-f]+) -> (\d+):(0x[0-9a-f]+)$")
+"""A validator's log line for its finality vote (node/finality_service.py): `<ISO time> INFO  btt.finality: voted
+S_EPOCH:S_HASH -> T_EPOCH:T_HASH`, hashes cut to 16 hex digits."""
+PRECISE_CLEAR_S = 2.0
+"""No sample is started this long before a precisely timed action (an aligned partition), so none delays it."""
+MAX_VIEW_WALK = 400
+"""At a heal, the most headers read back from a node's head to find its checkpoints since the aligned epoch."""
 
 
 class RunInterrupted(Exception):
@@ -172,8 +179,11 @@ class TestnetRun:
         self._reaper: subprocess.Popen[bytes] | None = None
         self._closed = False
         self._active_windows: set[int] = set()
-        self.actions, self.windows = build_schedule(manifest)
+        self.actions, self.windows = build_schedule(manifest)  # placed again at the start (aligned partitions)
         self.events: list[str] = []
+        self.genesis_ms = 0
+        self.heal_points: list[checks.HealPoint] = []
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -248,6 +258,7 @@ class TestnetRun:
 
         self.base_dir.mkdir(parents=True, exist_ok=True)
         start = (time.time_ns() // 1_000_000_000 + 5) * 1000
+        self.genesis_ms = start
         self.spec_path.write_bytes(canonical_json(chain_spec_doc(self.manifest, start)) + b"\n")
         for i, spec in enumerate(self.manifest.nodes):
             datadir = self.base_dir / spec.name
@@ -320,8 +331,13 @@ class TestnetRun:
         self.t0 = time.monotonic()
         self.t0_wall = time.time()
         up_after = self.t0 - started
+        self.actions, self.windows = build_schedule(m, self.t0_wall - self.genesis_ms / 1000)
         self.echo(f"all {len(self.nodes)} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
                   f"with {len(self.windows)} perturbations")
+        for w in self.windows:
+            if w.epoch is not None:
+                self.echo(f"{w.label}: aligned to epoch {w.epoch} (slot {w.epoch * m.epoch_slots}, at "
+                          f"{w.start_s + w.lead_ms / 1000:.1f} s): from {w.start_s:.1f} s to {w.end_s:.1f} s")
         info = rpc(self.nodes[0].rpc_url, "state_getRuntimeVersion")
         genesis = bytes.fromhex(rpc(self.nodes[0].rpc_url, "chain_getBlockHash", 0)[2:])
         load = LoadGenerator([n.validator for n in m.validators if n.validator], m.tps, self.live_nodes, genesis,
@@ -329,16 +345,19 @@ class TestnetRun:
         load.start()
         pending = list(self.actions)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        self._pool = pool
         next_sample = 0.0
         try:
             while self._now() < m.duration_s:
                 while pending and pending[0].at_s <= self._now():
                     self._apply(pending.pop(0))
-                if self._now() >= next_sample:
+                upcoming = pending[0] if pending else None
+                clear = upcoming is None or not upcoming.precise or upcoming.at_s - self._now() > PRECISE_CLEAR_S
+                if self._now() >= next_sample and clear:
                     self._sample(pool)
                     next_sample = self._now() + SAMPLE_INTERVAL_S
                 self._watch_processes()
-                time.sleep(0.2)
+                time.sleep(0.2 if upcoming is None else min(0.2, max(0.0, upcoming.at_s - self._now())))
             for action in pending:  # an action scheduled exactly at the end
                 self._apply(action)
             load.stop(0.1)
@@ -359,14 +378,19 @@ class TestnetRun:
     def _apply(self, action: Action) -> None:
         names = action.nodes
         label = f"{action.action} {','.join(names)}" + (f" | {','.join(action.other)}" if action.other else "")
-        self.events.append(f"{self._now():6.1f} s  {label}")
-        if not self.quiet_progress:
-            self.echo(f"{self._now():6.1f} s  {label}")
         if action.action in ("partition", "heal"):
+            window = self.windows[action.window]
+            if action.action == "heal":
+                self.heal_points.append(self._heal_point(window))  # each side's chain just before the heal
             a = [self.manifest_index(x) for x in action.nodes]
             b = [self.manifest_index(x) for x in action.other]
             self.net.partition(a, b, heal=action.action == "heal")
+            if action.action == "partition" and window.epoch is not None:
+                boundary = self.genesis_ms / 1000 + window.epoch * self.manifest.epoch_s - self.t0_wall
+                label += f" ({boundary - self._now():.2f} s before epoch {window.epoch})"
+            self._event(label)
             return
+        self._event(label)
         n = self.nodes[self.manifest_index(names[0])]
         proc = n.process
         if action.action == "kill" and proc is not None:
@@ -404,6 +428,40 @@ class TestnetRun:
                     n.crashes.append(f"{self._now():.0f} s: clean stop exited with {proc.returncode}")
                 self._retire(n)
             self._spawn(n)
+
+    def _event(self, label: str) -> None:
+        self.events.append(f"{self._now():6.1f} s  {label}")
+        if not self.quiet_progress:
+            self.echo(f"{self._now():6.1f} s  {label}")
+
+    def _heal_point(self, window: Window) -> checks.HealPoint:
+        """Every node's head (and, for an aligned partition, its checkpoints from the aligned epoch on) at the heal."""
+        pool = self._pool
+        assert pool is not None
+        views = tuple(pool.map(lambda n: self._chain_view(n, window.epoch), self.nodes))
+        return checks.HealPoint(window, round(self._now(), 1), views)
+
+    def _chain_view(self, n: NodeProc, epoch: int | None) -> checks.ChainView:
+        """`n`'s head; with `epoch`, the checkpoints of `epoch` up to its head's epoch on its chain, read back from the
+        head by parent hash (the block with the highest slot below each epoch's first slot)."""
+        per = self.manifest.epoch_slots
+        if n.paused or not n.expected_up or n.process is None or n.process.poll() is not None:
+            return checks.ChainView(n.spec.name, None)
+        try:
+            header = rpc(n.rpc_url, "btt_header", timeout=2)
+            number, slot, head_hash = int(header["number"], 16), int(header["slot"], 16), header["hash"]
+            checkpoints: dict[int, str] = {}
+            if epoch is not None:
+                cur, steps = header, 0
+                for e in range(slot // per, epoch - 1, -1):  # from the head's epoch down to the aligned one
+                    while int(cur["slot"], 16) >= e * per and int(cur["number"], 16) > 0 and steps < MAX_VIEW_WALK:
+                        cur = rpc(n.rpc_url, "btt_header", cur["parentHash"], timeout=2)
+                        steps += 1
+                    if int(cur["slot"], 16) < e * per:
+                        checkpoints[e] = cur["hash"]
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            return checks.ChainView(n.spec.name, None)
+        return checks.ChainView(n.spec.name, number, slot, head_hash, checkpoints)
 
     def _retire(self, n: NodeProc) -> None:
         n.cpu_prev_incarnations = n.cpu_s
@@ -496,6 +554,13 @@ class TestnetRun:
         if checks.clock_windows(self.windows):
             results += [checks.check_clock_peers(self.samples, self.windows, m.clock_join_s),
                         checks.check_clock_lag(self.samples, self.windows, m.clock_join_s, m.clock_lag_blocks)]
+        votes = self.vote_events()
+        if any(w.epoch is not None for w in self.windows):
+            validators = {n.name for n in m.validators}
+            results.append(checks.check_fork_race(self.heal_points, votes, validators, m.epoch_slots))
+        if m.finality_resume_epochs is not None:
+            results.append(checks.check_finality_resumed(self.samples, self.heal_points, m.finality_resume_epochs,
+                                                         m.epoch_s))
         changed = checks.bond_changes(expected, bonds)
         results.append(checks.Check("validator bonds as in genesis (information)", True,
                                     tuple(changed) or ("all intact",)))
@@ -511,6 +576,28 @@ class TestnetRun:
         passed = all(c.passed for c in results)
         return RunResult(passed, results, figures, report, None if self._tmp and passed and not self.keep
                          else self.base_dir)
+
+    def vote_events(self) -> list[checks.VoteEvent]:
+        """Every finality vote the validators' nodes logged, in run time."""
+        out: list[checks.VoteEvent] = []
+        for n in self.nodes:
+            if n.spec.validator is None:
+                continue
+            try:
+                text = (n.datadir / "node.log").read_text(errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                match = VOTE_LINE.match(line)
+                if match is None:
+                    continue
+                try:
+                    t = datetime.fromisoformat(match.group(1)).timestamp() - self.t0_wall
+                except ValueError:
+                    continue
+                out.append(checks.VoteEvent(round(t, 1), n.spec.name, int(match.group(2)), match.group(3),
+                                            int(match.group(4)), match.group(5)))
+        return sorted(out, key=lambda v: v.t_s)
 
     def ban_events(self) -> list[checks.BanEvent]:
         """Every ban the nodes logged, in run time, the banned peer named as the node it is (its peer id otherwise);
@@ -589,6 +676,26 @@ class TestnetRun:
                 "rss_max_mb": round(n.rss_max_kb / 1024, 1),
             })
         slot_s = self.manifest.slot_ms / 1000
+        partitions = []
+        for heal in self.heal_points:
+            w = heal.window
+            resumed = checks.finality_resumption(self.samples, heal)
+            took = resumed.resume_s
+            views = {v.node: v for v in heal.views}
+            partitions.append({
+                "label": w.label, "start_s": round(w.start_s, 2), "heal_s": heal.t_s, "stalls": w.stalls,
+                "epoch": w.epoch, "boundary_slot": None if w.epoch is None else w.epoch * self.manifest.epoch_slots,
+                "lead_ms": w.lead_ms, "heal_height": heal.height,
+                "resume_s": None if took is None else round(took, 1),
+                "resume_epochs": None if took is None else round(took / self.manifest.epoch_s, 2),
+                "sides": [{
+                    "nodes": list(side),
+                    "heads": {n: views[n].head for n in side if n in views},
+                    "head_slots": {n: views[n].head_slot for n in side if n in views},
+                    "checkpoints": {n: {str(e): h for e, h in views[n].checkpoints.items()} for n in side
+                                    if n in views},
+                } for side in w.sides],
+            })
         return {
             "wall_s": round(wall_s, 1),
             "run_s": round(run_s, 1),
@@ -600,6 +707,7 @@ class TestnetRun:
             "transfers": {"sent": tx.sent, "accepted": tx.accepted, "included": tx.included,
                           "reported": tx.reported, "rejected": tx.rejected, "unacknowledged": tx.unacknowledged},
             "nodes": per_node,
+            "partitions": partitions,
         }
 
 

@@ -93,7 +93,7 @@ def test_a_bad_manifest_is_one_clear_error(bad: dict[str, Any], message: str) ->
 
 
 def test_an_unknown_manifest_name_lists_the_known_ones() -> None:
-    with pytest.raises(ManifestError, match="ci, clock, large, partition"):
+    with pytest.raises(ManifestError, match="ci, clock, fork-race, large, partition"):
         resolve_manifest_path("nonesuch")
 
 
