@@ -305,7 +305,16 @@ class ChainDB:
         yield from reversed(found)
 
     def justification(self, block_hash: bytes) -> bytes | None:
-        return self.kv.get(schema.justification_key(block_hash))
+        """The justification of the block's latest epoch as a checkpoint, or None."""
+        found = self.justifications(block_hash)
+        return found[-1] if found else None
+
+    def justifications(self, block_hash: bytes) -> list[bytes]:
+        """Every justification stored beside the block, one per epoch it is the checkpoint of, oldest epoch first."""
+        return [value for _key, value in self.kv.iterate(schema.justification_key(block_hash))]
+
+    def justification_keys(self, block_hash: bytes) -> list[bytes]:
+        return [key for key, _value in self.kv.iterate(schema.justification_key(block_hash))]
 
     def block_hashes_at(self, number: int) -> list[bytes]:
         """Hashes of every stored block (canonical or not) with this number."""
@@ -515,5 +524,6 @@ class ChainDB:
     def store_justified(self, record: bytes) -> None:
         self.kv.write({schema.META_JUSTIFIED: record}, sync=True)
 
-    def store_justification(self, block_hash: bytes, encoded: bytes) -> None:
-        self.kv.write({schema.justification_key(block_hash): encoded}, sync=False)
+    def store_justification(self, block_hash: bytes, epoch: int, encoded: bytes) -> None:
+        """Keep the justification of `block_hash` as the checkpoint of `epoch` (beside any of its other epochs)."""
+        self.kv.write({schema.justification_key(block_hash, epoch): encoded}, sync=False)

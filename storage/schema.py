@@ -46,7 +46,9 @@ REDO = b"r:"
 BLOCKS_BY_NUMBER = b"bn:"
 """bn: + number (8 bytes big-endian) + block hash -> b'': every stored block, canonical or not."""
 JUSTIFICATION = b"j:"
-"""j: + block hash -> encoded finality justification of the checkpoint block."""
+"""j: + block hash + target epoch (8 bytes big-endian) -> encoded finality justification of the block as the checkpoint
+of that epoch (a block is the checkpoint of every epoch up to the next block's). A key without the epoch is one
+written before a block could hold several; it is read as the oldest of its block's."""
 META_JUSTIFIED = b"m:justified"
 """Encoded finality record (`btt_chain.consensus.finality.FinalityRecord`): the finalized and justified checkpoints."""
 META_FINALITY_CONFLICT = b"m:finality-conflict"
@@ -112,8 +114,10 @@ def blocks_by_number_key(number: int, block_hash: bytes) -> bytes:
     return BLOCKS_BY_NUMBER + number.to_bytes(8, "big") + block_hash
 
 
-def justification_key(block_hash: bytes) -> bytes:
-    return JUSTIFICATION + block_hash
+def justification_key(block_hash: bytes, epoch: int | None = None) -> bytes:
+    """The key of the justification of `block_hash` as the checkpoint of `epoch`; None: the key without an epoch that
+    older databases hold."""
+    return JUSTIFICATION + block_hash + (b"" if epoch is None else epoch.to_bytes(8, "big"))
 
 
 def voter_set_key(set_hash: bytes) -> bytes:

@@ -27,6 +27,7 @@ executed) are held in small bounded buffers, neither counted nor blamed, and ret
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -299,7 +300,12 @@ class VoteTracker:
     target's set (the oldest is dropped first: peers serve their latest justifications again), and at most
     `max_off_chain` checkpoints justified off the finalized chain are remembered. Held votes of keys in a set this
     tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or anybody: keys cost
-    nothing) fill separate buffers, so a flood of strangers' votes cannot push out the votes of known validators."""
+    nothing) fill separate buffers, so a flood of strangers' votes cannot push out the votes of known validators.
+
+    A tracker restored from a persisted `state` is given the justifications stored beside that state's justified
+    checkpoints (`justifications`): they are the evidence behind them, and an alarm raised after the restart carries
+    them (without them, a checkpoint justified before the restart and left off the finalized chain would take the
+    double or surround votes that justified it out of the evidence)."""
 
     def __init__(
         self,
@@ -308,6 +314,7 @@ class VoteTracker:
         state: FinalityState | None = None,
         *,
         conflict: FinalityConflict | None = None,
+        justifications: Iterable[Justification] = (),
         max_targets_per_validator: int = 64,
         max_future_epochs: int = 2,
         max_pending_justifications: int = 64,
@@ -356,6 +363,11 @@ class VoteTracker:
         """The same for keys in no set known here (newcomers, or spam), in a buffer of their own."""
         self._unresolved_justifications: OrderedDict[bytes, Justification] = OrderedDict()
         """Justifications whose target set is not known yet, by hash, oldest first (not verified yet)."""
+        for j in justifications:  # a restart: the evidence behind the restored state (stored beside its blocks)
+            if self.state.is_justified(j.target):
+                self._justified_by.setdefault(j.target, j)
+                if j.source == self.state.finalized and j.target.epoch == j.source.epoch + 1:
+                    self._finalized_by = j
 
     # queries ------------------------------------------------------------------------------------
     @property

@@ -1,10 +1,11 @@
 """Operator block tools on a stopped node's database: export and import of blocks, re-checking a stored block,
 reverting the tip. Everything goes through the node's own `Chain`; the CLI (`cli/blocks_cmd.py`) only parses.
 
-Export format (`BTTBLKS1`, unchanged since the first export): MAGIC, the genesis hash (32 bytes), then per block a
-big-endian u32 length and the encoded block, followed by a u32 length and the encoded finality justification stored
-beside that block (length 0: none). Every file ever exported therefore carries its justifications; a file without
-any (length 0 everywhere) imports without finality.
+Export format `BTTBLKS2`: MAGIC, the genesis hash (32 bytes), then per block a big-endian u32 length and the encoded
+block, a u32 count of the finality justifications stored beside that block (one per epoch it is the checkpoint of:
+an epoch without blocks has the checkpoint of the one before), and each of them as a u32 length and its encoding.
+Files in the first format, `BTTBLKS1` (a u32 length and one justification per block, length 0: none), import as
+before. Every file ever exported therefore carries its justifications; a file without any imports without finality.
 
 Import verifies each justification exactly as sync does (`FileFinality`): against the set active in its target's
 epoch on the imported chain (`ChainTargetSets`, the finality service's own resolver), 2/3 of its stake, every
@@ -40,9 +41,13 @@ from storage import schema
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
 
-MAGIC = b"BTTBLKS1"
+MAGIC = b"BTTBLKS2"
+MAGIC_V1 = b"BTTBLKS1"
+"""The first format: one justification per block."""
 MAX_FRAME = 64 * 1024 * 1024
 """A length prefix above this is a damaged file, not a block."""
+MAX_JUSTIFICATIONS_PER_BLOCK = 64
+"""A count above this is a damaged file (a block is the checkpoint of one epoch per empty epoch after it)."""
 
 _U32 = struct.Struct(">I")
 
@@ -85,9 +90,9 @@ def export_blocks(chain: Chain, out: BinaryIO, start: int, end: int | None) -> E
         raw = chain.db.get_block_bytes(h) if h is not None else None
         if h is None or raw is None:
             raise StorageError(f"canonical block #{number} missing from the database")
-        justification = chain.db.justification(h) or b""
-        justifications += bool(justification)
-        out.write(_U32.pack(len(raw)) + raw + _U32.pack(len(justification)) + justification)
+        stored = chain.db.justifications(h)[-MAX_JUSTIFICATIONS_PER_BLOCK:]
+        justifications += len(stored)
+        out.write(_U32.pack(len(raw)) + raw + _U32.pack(len(stored)) + b"".join(_U32.pack(len(j)) + j for j in stored))
     return ExportStats(last - start + 1, justifications)
 
 
@@ -98,11 +103,13 @@ def _read_exact(src: BinaryIO, n: int, what: str) -> bytes:
     return data
 
 
-def read_block_file(src: BinaryIO, genesis_hash: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """(encoded block, justification or b"") from an export; refuses a file of another genesis."""
+def read_block_file(src: BinaryIO, genesis_hash: bytes) -> Iterator[tuple[bytes, list[bytes]]]:
+    """(encoded block, the justifications beside it) from an export of either format; refuses a file of another
+    genesis."""
     head = src.read(len(MAGIC) + 32)
-    if len(head) < len(MAGIC) + 32 or head[: len(MAGIC)] != MAGIC:
+    if len(head) < len(MAGIC) + 32 or head[: len(MAGIC)] not in (MAGIC, MAGIC_V1):
         raise BlockFileError("not a btt-chain block file (bad header)")
+    first_format = head[: len(MAGIC)] == MAGIC_V1
     file_genesis = head[len(MAGIC):]
     if file_genesis != genesis_hash:
         raise BlockFileError(
@@ -118,10 +125,21 @@ def read_block_file(src: BinaryIO, genesis_hash: bytes) -> Iterator[tuple[bytes,
         if size > MAX_FRAME:
             raise BlockFileError(f"block of {size} bytes: the file is damaged")
         block = _read_exact(src, size, "a block")
-        (jsize,) = _U32.unpack(_read_exact(src, _U32.size, "a length prefix"))
-        if jsize > MAX_FRAME:
-            raise BlockFileError(f"justification of {jsize} bytes: the file is damaged")
-        yield block, _read_exact(src, jsize, "a justification")
+        if first_format:
+            justification = _read_justification(src)
+            yield block, [justification] if justification else []
+            continue
+        (count,) = _U32.unpack(_read_exact(src, _U32.size, "a justification count"))
+        if count > MAX_JUSTIFICATIONS_PER_BLOCK:
+            raise BlockFileError(f"{count} justifications beside one block: the file is damaged")
+        yield block, [_read_justification(src) for _ in range(count)]
+
+
+def _read_justification(src: BinaryIO) -> bytes:
+    (jsize,) = _U32.unpack(_read_exact(src, _U32.size, "a length prefix"))
+    if jsize > MAX_FRAME:
+        raise BlockFileError(f"justification of {jsize} bytes: the file is damaged")
+    return _read_exact(src, jsize, "a justification")
 
 
 def count_blocks(src: BinaryIO) -> int | None:
@@ -129,16 +147,26 @@ def count_blocks(src: BinaryIO) -> int | None:
     frames do not add up (the import then says what is wrong)."""
     start = src.tell()
     count = 0
+
+    def u32() -> int | None:
+        raw = src.read(_U32.size)
+        return _U32.unpack(raw)[0] if len(raw) == _U32.size else None
+
     try:
+        first_format = src.read(len(MAGIC)) == MAGIC_V1
         src.seek(start + len(MAGIC) + 32)
         while prefix := src.read(_U32.size):
             if len(prefix) != _U32.size:
                 return None
             src.seek(_U32.unpack(prefix)[0], 1)
-            jprefix = src.read(_U32.size)
-            if len(jprefix) != _U32.size:
+            justifications = 1 if first_format else u32()
+            if justifications is None or justifications > MAX_JUSTIFICATIONS_PER_BLOCK:
                 return None
-            src.seek(_U32.unpack(jprefix)[0], 1)
+            for _ in range(justifications):
+                size = u32()
+                if size is None:
+                    return None
+                src.seek(size, 1)
             count += 1
         return count
     finally:
@@ -336,7 +364,7 @@ class FileFinality:
             self._waiting.pop(j.hash(), None)
             self.applied += 1
             if self.persist:
-                db.store_justification(j.target.block_hash, j.encode())
+                db.store_justification(j.target.block_hash, j.target.epoch, j.encode())
         if update.justifications and self.persist:
             db.store_justified(self.tracker.state.to_record().encode())
         self._finalize()
@@ -396,14 +424,14 @@ def import_blocks(
     stats = ImportStats()
     began = time.monotonic()
     finality = FileFinality(chain)
-    for encoded, justification in read_block_file(src, chain.genesis_hash):
+    for encoded, justifications in read_block_file(src, chain.genesis_hash):
         result = chain.import_block(encoded, now_ms())
         if result.status == "known":
             stats.known += 1
         else:
             stats.imported += 1
         finality.after_block()
-        if justification:
+        for justification in justifications:
             finality.add(justification, result.hash, result.header)
         if progress is not None:
             progress(stats.imported + stats.known, chain.head.number)
@@ -517,16 +545,15 @@ def finality_floor(chain: Chain) -> FinalityFloor:
     replay = FileFinality(chain, persist=False)
     for number in range(chain.finalized.number, chain.head.number + 1):
         h = chain.db.canonical_hash(number)
-        raw = chain.db.justification(h) if h is not None else None
         header = chain.db.get_header(h) if h is not None else None
         if h is None or header is None:
             raise StorageError(f"canonical block #{number} missing from the database")
         replay.after_block()
-        if raw:
-            try:
+        try:
+            for raw in chain.db.justifications(h):
                 replay.add(raw, h, header)
-            except JustificationRefused:
-                continue  # finalizes nothing
+        except JustificationRefused:
+            continue  # finalizes nothing
         cp = replay.tracker.state.finalized
         fin = chain.db.get_header(cp.block_hash)
         if fin is not None and fin.number > floor.number and chain.is_canonical(cp.block_hash, fin.number):
@@ -559,7 +586,7 @@ def revert_blocks(chain: Chain, count: int) -> int:
         deletes += [
             schema.block_key(h), schema.header_key(h), schema.blocks_by_number_key(b.header.number, h),
             schema.block_meta_key(h), schema.block_summary_key(h), schema.undo_key(h), schema.redo_key(h),
-            schema.block_voter_set_key(h), schema.justification_key(h),
+            schema.block_voter_set_key(h), *chain.db.justification_keys(h),
         ]
     chain.db.kv.write({}, deletes, sync=True)
     chain.db.forget_block_metas()

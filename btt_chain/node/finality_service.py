@@ -148,6 +148,22 @@ class ChainTargetSets:
         return False
 
 
+def stored_justifications(chain: Chain, state: FinalityState | None) -> list[Justification]:
+    """The justifications stored beside the justified checkpoints of a persisted finality state: the evidence behind
+    them, which a finality alarm after a restart must still carry."""
+    if state is None:
+        return []
+    found = []
+    for cp in state.justified.values():
+        for raw in chain.db.justifications(cp.block_hash):
+            try:
+                found.append(Justification.decode(raw))
+            except DecodeError:
+                log.warning("a justification stored beside 0x%s does not decode: the database is damaged",
+                            cp.block_hash.hex()[:16])
+    return found
+
+
 class FinalityService:
     def __init__(self, node: Node, key: Keypair | None, guard_path: Path) -> None:
         self.node = node
@@ -158,7 +174,8 @@ class FinalityService:
         raw_conflict = chain.db.finality_conflict()
         conflict = FinalityConflict.decode(raw_conflict) if raw_conflict else None
         self.view = ChainTargetSets(chain)
-        self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict)
+        self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
+                                   justifications=stored_justifications(chain, state))
         self.guard = VoteGuard(guard_path) if key is not None else None
         self.publish_vote: Callable[[bytes], None] = lambda _raw: None
         self._last_vote_epoch = -1
@@ -326,7 +343,7 @@ class FinalityService:
     def _handle_update(self, update: FinalityUpdate) -> None:
         db = self.node.chain.db
         for j in update.justifications:
-            db.store_justification(j.target.block_hash, j.encode())
+            db.store_justification(j.target.block_hash, j.target.epoch, j.encode())
             log.info("justified %s (%d votes)", j.target, len(j.votes))
         if update.justifications:
             # persisted at once: after a restart this validator votes from its latest justified source

@@ -393,7 +393,7 @@ class NetworkBridge:
     async def _serve_blocks(self, peer: str, data: bytes) -> bytes:
         start, count = sync.decode_blocks_request(data)
         db = self.node.chain.db
-        items: list[tuple[bytes, bytes]] = []
+        items: list[tuple[bytes, list[bytes]]] = []
         size = 0
         for number in range(start, start + count):
             h = db.canonical_hash(number)
@@ -402,11 +402,11 @@ class NetworkBridge:
             raw = db.get_block_bytes(h)
             if raw is None:
                 break
-            just = db.justification(h) or b""
-            size += len(raw) + len(just)
+            justs = db.justifications(h)[-sync.MAX_JUSTIFICATIONS_PER_BLOCK:]
+            size += len(raw) + sum(len(j) for j in justs)
             if items and size > MAX_SYNC_RESPONSE // 2:
                 break
-            items.append((raw, just))
+            items.append((raw, justs))
         return sync.encode_blocks_response(items)
 
     async def _serve_block(self, peer: str, data: bytes) -> bytes:
@@ -419,12 +419,11 @@ class NetworkBridge:
         found: list[bytes] = []
         for number in range(chain.head.number, max(-1, chain.head.number - JUSTIFICATION_SCAN), -1):
             h = db.canonical_hash(number)
-            j = db.justification(h) if h is not None else None
-            if j:
-                found.append(j)
-                if len(found) >= MAX_JUSTIFICATIONS:
-                    break
-        return sync.encode_bytes_list(found)
+            # every epoch's (a block is the checkpoint of each empty epoch after it), newest first
+            found.extend(reversed(db.justifications(h)) if h is not None else ())
+            if len(found) >= MAX_JUSTIFICATIONS:
+                break
+        return sync.encode_bytes_list(found[:MAX_JUSTIFICATIONS])
 
     # catching up -----------------------------------------------------------------------------------
     async def _on_peer_connected(self, peer: str) -> None:
@@ -520,7 +519,7 @@ class NetworkBridge:
                 items = sync.decode_blocks_response(raw, MAX_SYNC_RESPONSE)
                 if not items:
                     return
-                for encoded, justification in items:
+                for encoded, justifications in items:
                     try:
                         result: ImportResult = self.node.import_block(encoded)
                     except UnknownParent:
@@ -542,7 +541,7 @@ class NetworkBridge:
                         return
                     finally:
                         self.node.fetch_missing_weights(peer)
-                    if justification:
+                    for justification in justifications:
                         self.node.import_justification(justification, peer)
                     imported += result.status == "best"
                     if time.monotonic() - reported >= SYNC_PROGRESS_INTERVAL_S:

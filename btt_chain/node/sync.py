@@ -1,7 +1,9 @@
 """Wire messages of the sync and gossip protocols, strictly decoded (a peer's bytes are hostile).
 
 Status:   [best number, best hash, finalized number, finalized hash]
-Blocks:   request [from number, max count] -> response [[encoded block, encoded justification or b""], ...]
+Blocks:   request [from number, max count] -> response [[encoded block, encoded justification or b""], ...]; an entry
+          carries more justifications after the first ([block, j1, j2, ...]) when its block is the checkpoint of
+          several epochs (an epoch without blocks has the checkpoint of the one before)
 Block:    request [block hash] -> response encoded block, or b"" if unknown
 Gossip:   blocks [0, encoded block] (whole) or [1, encoded header] (announce: fetch the body by hash);
           txs [encoded extrinsic, ...]; votes: an encoded vote.
@@ -16,6 +18,8 @@ from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import DecodeError
 
 MAX_BLOCKS_PER_REQUEST = 256
+MAX_JUSTIFICATIONS_PER_BLOCK = 16
+"""Justifications served beside one block, at most (the latest ones)."""
 MAX_TXS_PER_BATCH = 512
 GOSSIP_WHOLE_BLOCK_LIMIT = 50_000
 """Blocks up to this size travel whole in gossip; bigger ones are announced by header (P2P-NOTES: < 64 KiB)."""
@@ -55,19 +59,23 @@ def decode_blocks_request(raw: bytes) -> tuple[int, int]:
     return value[0], min(value[1], MAX_BLOCKS_PER_REQUEST)
 
 
-def encode_blocks_response(items: list[tuple[bytes, bytes]]) -> bytes:
-    return pack([[b, j] for b, j in items])
+def encode_blocks_response(items: list[tuple[bytes, list[bytes]]]) -> bytes:
+    """Blocks with the justifications stored beside each (none: one empty slot, as the first format had)."""
+    return pack([[b, *(js or [b""])] for b, js in items])
 
 
-def decode_blocks_response(raw: bytes, max_size: int) -> list[tuple[bytes, bytes]]:
+def decode_blocks_response(raw: bytes, max_size: int) -> list[tuple[bytes, list[bytes]]]:
+    """(block, its justifications, empty slots dropped) per entry."""
     value = unpack(raw, max_size=max_size)
     if not isinstance(value, list) or len(value) > MAX_BLOCKS_PER_REQUEST:
         raise DecodeError("blocks response must be a list of at most 256 entries")
     out = []
     for item in value:
-        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, bytes) for x in item)):
-            raise DecodeError("each blocks response entry must be [block bytes, justification bytes]")
-        out.append((item[0], item[1]))
+        if not (isinstance(item, list) and 2 <= len(item) <= 1 + MAX_JUSTIFICATIONS_PER_BLOCK
+                and all(isinstance(x, bytes) for x in item)):
+            raise DecodeError(f"each blocks response entry must be [block bytes, justification bytes, ...] with at "
+                              f"most {MAX_JUSTIFICATIONS_PER_BLOCK} justifications")
+        out.append((item[0], [j for j in item[1:] if j]))
     return out
 
 

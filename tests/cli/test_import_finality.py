@@ -175,20 +175,35 @@ def args(source: Source, base: Path) -> list[str]:
 
 # block files ----------------------------------------------------------------------------------------------
 def read_frames(path: Path) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The header and (block, its justification or b"") of an export whose blocks carry at most one each."""
     data = path.read_bytes()
     head, pos, frames = data[:MAGIC_AND_GENESIS], MAGIC_AND_GENESIS, []
+    assert head.startswith(b"BTTBLKS2")
     while pos < len(data):
         (size,) = _U32.unpack_from(data, pos)
         block = data[pos + 4: pos + 4 + size]
         pos += 4 + size
-        (jsize,) = _U32.unpack_from(data, pos)
-        frames.append((block, data[pos + 4: pos + 4 + jsize]))
-        pos += 4 + jsize
+        (count,) = _U32.unpack_from(data, pos)
+        pos += 4
+        assert count <= 1, "these tests' chains have no empty epoch"
+        justification = b""
+        if count:
+            (jsize,) = _U32.unpack_from(data, pos)
+            justification = data[pos + 4: pos + 4 + jsize]
+            pos += 4 + jsize
+        frames.append((block, justification))
     return head, frames
 
 
-def write_frames(path: Path, head: bytes, frames: list[tuple[bytes, bytes]]) -> Path:
-    path.write_bytes(head + b"".join(_U32.pack(len(b)) + b + _U32.pack(len(j)) + j for b, j in frames))
+def write_frames(path: Path, head: bytes, frames: list[tuple[bytes, bytes]], first_format: bool = False) -> Path:
+    """An export of `frames` (block, justification or b""), in the current format or the first one (`BTTBLKS1`)."""
+    if first_format:
+        body = b"".join(_U32.pack(len(b)) + b + _U32.pack(len(j)) + j for b, j in frames)
+        path.write_bytes(b"BTTBLKS1" + head[8:] + body)
+    else:
+        body = b"".join(_U32.pack(len(b)) + b + (_U32.pack(1) + _U32.pack(len(j)) + j if j else _U32.pack(0))
+                        for b, j in frames)
+        path.write_bytes(head + body)
     return path
 
 
@@ -232,6 +247,17 @@ def test_export_then_import_into_a_fresh_base_path_keeps_head_state_root_and_fin
     # a second import changes nothing
     import_ok(capsys, source, tmp_path / "b", source.export)
     assert finality_state(source, tmp_path / "b") == (fin_number, fin_hash, record, stored)
+
+
+def test_a_file_in_the_first_format_imports_with_its_finality(
+    source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`BTTBLKS1` files (one justification per block) written before blocks could carry several import as before."""
+    head, frames = read_frames(source.export)
+    old = write_frames(tmp_path / "old.blocks", head, frames, first_format=True)
+    import_ok(capsys, source, tmp_path / "b", old)
+    assert head_of(source, tmp_path / "b")[1] == source.head_hash
+    assert finality_state(source, tmp_path / "b")[:2] == (source.finalized_number, source.finalized_hash)
 
 
 def test_export_reports_its_justifications(source: Source, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

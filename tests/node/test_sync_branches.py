@@ -92,3 +92,52 @@ async def test_a_peer_behind_on_a_branch_our_finality_left_is_not_blamed_nor_fet
         assert node.chain.finalized_hash == finalized and node.chain.head_hash == ours.head_hash
     finally:
         node.close()
+
+
+def author_from(chain: Chain, first_slot: int) -> None:
+    """Author a block at the first slot from `first_slot` on that alice or bob leads."""
+    from btt_chain.primitives.keys import dev_keypair
+
+    pairs = {dev_keypair(n).public: dev_keypair(n) for n in ("alice", "bob")}
+    for slot in range(max(first_slot, chain.head.slot + 1), first_slot + 50):
+        if chain.leader(slot) in pairs:
+            chain.author_block(slot, pairs[chain.leader(slot)], [])  # type: ignore[index]
+            return
+    raise AssertionError("no leader soon")
+
+
+async def test_both_justifications_of_a_checkpoint_of_two_epochs_reach_a_syncing_node(tmp_path: Path) -> None:
+    """Block B is the checkpoint of epochs 2 and 3 (epoch 2 has no block). G -> (2, B) and (2, B) -> (3, B) are both
+    justified, and both are kept beside B and served (the second used to overwrite the first: a node that missed the
+    first waited for it for ever, found by the finality simulation). A fresh node finalizes (2, B) by sync."""
+    from btt_chain.primitives.keys import dev_keypair
+    from btt_chain.primitives.vote import Checkpoint, sign_vote
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    x, y = start_node(tmp_path / "x"), start_node(tmp_path / "y")
+    try:
+        chain = x.chain
+        author_from(chain, 1)
+        while chain.head.slot < 5:
+            author_from(chain, chain.head.slot + 1)
+        b = chain.head_hash
+        assert chain.head.slot < 10
+        author_from(chain, 15)  # epoch 2 has no block: B is the checkpoint of epochs 2 and 3
+        author_from(chain, 20)
+        g, b2, b3 = Checkpoint(0, chain.genesis_hash), Checkpoint(2, b), Checkpoint(3, b)
+        for source, target in ((g, b2), (b2, b3)):
+            for name in ("alice", "bob"):
+                x.finality.on_vote_gossip("peer", sign_vote(dev_keypair(name), chain.genesis_hash, source,
+                                                            target).encode())
+        assert x.finality.tracker.finalized == b2 and chain.finalized_hash == b
+        assert len(chain.db.justifications(b)) == 2
+
+        p2p = FakeP2P({"12D3KooWX": RemotePeer(chain)})
+        await sync_rounds(NetworkBridge(y, p2p, far_future_ms), 2)  # type: ignore[arg-type]
+        assert y.chain.head_hash == chain.head_hash
+        assert y.finality.tracker.finalized == b2 and y.finality.tracker.state.is_justified(b3)
+        assert y.chain.finalized_hash == b and not p2p.penalised
+    finally:
+        x.close()
+        y.close()

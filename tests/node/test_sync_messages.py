@@ -16,8 +16,10 @@ def test_round_trips():
     assert sync.PeerStatus.decode(status.encode()) == status
     assert sync.decode_blocks_request(sync.encode_blocks_request(5, 64)) == (5, 64)
     assert sync.decode_blocks_request(sync.encode_blocks_request(5, 10_000)) == (5, sync.MAX_BLOCKS_PER_REQUEST)
-    items = [(b"block", b""), (b"other", b"just")]
+    items = [(b"block", []), (b"other", [b"just"]), (b"third", [b"j1", b"j2"])]
     assert sync.decode_blocks_response(sync.encode_blocks_response(items), 1 << 20) == items
+    # the first format's entries ([block, b""] and [block, justification]) decode alike
+    assert sync.decode_blocks_response(pack([[b"block", b""], [b"other", b"just"]]), 1 << 20) == items[:2]
     assert sync.decode_bytes_list(sync.encode_bytes_list([b"a", b"b"])) == [b"a", b"b"]
     assert sync.decode_block_gossip(sync.encode_block_gossip(b"x" * 10, b"h")) == (0, b"x" * 10)
     big = b"x" * (sync.GOSSIP_WHOLE_BLOCK_LIMIT + 1)
@@ -34,6 +36,8 @@ def test_round_trips():
         (sync.decode_blocks_request, pack([1, "2"])),
         (lambda r: sync.decode_blocks_response(r, 1 << 20), pack([[b"a"]])),
         (lambda r: sync.decode_blocks_response(r, 1 << 20), pack([[b"a", b"b"]] * 300)),
+        (lambda r: sync.decode_blocks_response(r, 1 << 20), pack([[b"a"] + [b"j"] * 17])),
+        (lambda r: sync.decode_blocks_response(r, 1 << 20), pack([[b"a", b"j", 3]])),
         (sync.decode_block_gossip, pack([2, b"x"])),
         (sync.decode_block_gossip, pack([0, "text"])),
         (sync.decode_bytes_list, pack([b"a", 1])),

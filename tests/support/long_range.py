@@ -147,7 +147,8 @@ def fake_justifications(fake: Chain, genesis_hash: bytes) -> dict[bytes, bytes]:
 
 @dataclass
 class RemotePeer:
-    """A peer that serves `chain` over the sync protocols, with justifications beside their blocks.
+    """A peer that serves `chain` over the sync protocols, with justifications beside their blocks (`justifications`,
+    one per block, or, when it is empty, every one the chain's database holds).
 
     `probe_answers` (block number -> encoded block) are served to single-block requests instead: a liar that
     answers a checkpoint probe with the real block and then serves its own chain. `upto` hides the blocks
@@ -173,7 +174,7 @@ class RemotePeer:
         if protocol == "sync/blocks":
             start, count = sync.decode_blocks_request(data)
             if count == 1 and start in self.probe_answers:
-                return sync.encode_blocks_response([(self.probe_answers[start], b"")])
+                return sync.encode_blocks_response([(self.probe_answers[start], [])])
             items = []
             for n in range(start, min(start + count, best + 1)):
                 h = db.canonical_hash(n)
@@ -181,7 +182,8 @@ class RemotePeer:
                     break
                 raw = db.get_block_bytes(h)
                 assert raw is not None
-                items.append((raw, self.justifications.get(h, b"")))
+                j = self.justifications.get(h)
+                items.append((raw, [j] if j else [] if self.justifications else db.justifications(h)))
             return sync.encode_blocks_response(items)
         if protocol == "sync/block":
             return db.get_block_bytes(sync.decode_hash_request(data)) or b""

@@ -1,0 +1,170 @@
+"""Runs one schedule: honest nodes, the adversary and the network on one clock, then hands the checks an `Outcome`.
+
+Each slot's leader (drawn by stake from the slot's epoch set, or scripted) acts at the slot's first tick: an honest
+leader whose node is up builds on its head and gossips the block; an offline one skips; a Byzantine one is the
+adversary's. Every node pulls from a random reachable up peer every `pull_every` ticks (the peer's canonical blocks
+when it does not know the peer's head, and the latest justifications stored beside them). Votes a node signs are
+gossiped once, to every other node. A message that reaches a node that is down is lost.
+
+An honest-majority run stops one epoch after every honest node has finalized a checkpoint past the GST epoch, or at
+the schedule's last epoch; a >= 1/3 Byzantine run goes to its last epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from btt_chain.finality_sim.adversary import Adversary
+from btt_chain.finality_sim.blocks import BlockTree, SimBlock, genesis_block
+from btt_chain.finality_sim.network import ADVERSARY, DELIVER, LEAD, PULL, RESTART, Network
+from btt_chain.finality_sim.node import NodeRecord, Rules, RunSetup, SimNode
+from btt_chain.finality_sim.schedule import OBSERVER_BASE, Schedule
+from btt_chain.primitives.vote import Checkpoint, Justification, Vote
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run leaves for the checks."""
+
+    schedule: Schedule
+    epochs_run: int
+    setup: RunSetup
+    tree: BlockTree
+    """Every block made."""
+    records: dict[int, NodeRecord]
+    """By honest node id."""
+    heads: dict[int, bytes]
+    finalized: dict[int, Checkpoint]
+    """Each honest node's finalized checkpoint at the end."""
+
+
+class Simulation:
+    """One run of one schedule (with the node's rules, or `rules`)."""
+
+    def __init__(self, schedule: Schedule, rules: Rules | None = None) -> None:
+        self.schedule = schedule
+        s = schedule
+        genesis = genesis_block(s.seed)
+        self.setup = RunSetup(genesis, s.sets(), s.epoch_slots, s.slot_ticks, rules or Rules())
+        self.net = Network(s)
+        self.tree = BlockTree(genesis, s.epoch_slots)
+        self.order = list(s.node_ids())
+        self.nodes = {n: SimNode(n, None if n >= OBSERVER_BASE else n, self.setup) for n in self.order}
+        self.adversary = Adversary(self)
+
+    # the run -------------------------------------------------------------------------------------------------------
+    def run(self, observe: Callable[[Simulation, int], None] | None = None) -> Outcome:
+        """Run the schedule; `observe(self, epoch)` is called at the end of every epoch (scenarios take snapshots)."""
+        s, net = self.schedule, self.net
+        for slot in range(1, s.epochs * s.epoch_slots):
+            net.at(slot * s.slot_ticks, LEAD, partial(self._lead, slot))
+        for epoch in range(1, s.epochs):
+            net.at(epoch * s.epoch_ticks + s.slot_ticks, ADVERSARY, partial(self.adversary.vote, epoch))
+        for n in self.order:
+            net.at(1 + net.draw("pull-phase", n) % s.pull_every, PULL, partial(self._pull, n))
+        for r in s.restarts:
+            net.at(r.down, RESTART, self.nodes[r.node].crash)
+            net.at(r.up, RESTART, partial(self._restart, r.node))
+        epochs_run = s.epochs
+        for epoch in range(s.epochs):
+            net.run((epoch + 1) * s.epoch_ticks)
+            if observe is not None:
+                observe(self, epoch)
+            if not s.byzantine_third and self._all_passed(epoch):
+                epochs_run = epoch + 1
+                break
+        return Outcome(
+            s, epochs_run, self.setup, self.tree, {n: node.record for n, node in self.nodes.items()},
+            {n: node.head for n, node in self.nodes.items()},
+            {n: node.tracker.finalized for n, node in self.nodes.items()},
+        )
+
+    def _all_passed(self, epoch: int) -> bool:
+        """Every honest node finalized past the GST epoch at least one whole epoch before the end of `epoch`."""
+        s = self.schedule
+        for node in self.nodes.values():
+            done = node.record.finalized_past(s.gst_epoch)
+            if done is None or done // s.epoch_ticks >= epoch:
+                return False
+        return True
+
+    # blocks ------------------------------------------------------------------------------------------------------
+    def made(self, block: SimBlock) -> None:
+        """Every block made goes into the simulation's own tree (what the checks and the adversary read)."""
+        self.tree.add(block)
+
+    def _lead(self, slot: int) -> None:
+        v = self.schedule.leader_of(slot, self.setup.sets)
+        if v is None:
+            return
+        if v in self.setup.sets.byzantine:
+            self.adversary.lead(slot, v)
+            return
+        node = self.nodes.get(v)
+        if node is None or not node.up:
+            return  # an offline leader skips its slot
+        block, votes = node.propose(slot, self.net.now)
+        if block is None:
+            return
+        self.made(block)
+        for dst in self.order:
+            if dst != node.id:
+                self.deliver_block_at(self.net.arrival("block", block.hash, node.id, dst), dst, block)
+        self._gossip(node.id, votes)
+
+    def deliver_block_at(self, tick: int | None, dst: int, block: SimBlock) -> None:
+        if tick is not None:
+            self.net.at(tick, DELIVER, partial(self._take_block, dst, block))
+
+    def _take_block(self, dst: int, block: SimBlock) -> None:
+        node = self.nodes[dst]
+        if node.up:
+            self._gossip(dst, node.take_block(block, self.net.now))
+
+    # votes -------------------------------------------------------------------------------------------------------
+    def _gossip(self, src: int, votes: list[Vote]) -> None:
+        for vote in votes:
+            for dst in self.order:
+                if dst != src:
+                    self.deliver_vote_at(self.net.arrival("vote", vote.signature, src, dst), dst, vote)
+
+    def deliver_vote_at(self, tick: int | None, dst: int, vote: Vote) -> None:
+        if tick is not None:
+            self.net.at(tick, DELIVER, partial(self._take_vote, dst, vote))
+
+    def _take_vote(self, dst: int, vote: Vote) -> None:
+        node = self.nodes[dst]
+        if node.up:
+            self._gossip(dst, node.take_vote(vote, self.net.now))
+
+    # sync and restarts ---------------------------------------------------------------------------------------------
+    def _pull(self, n: int) -> None:
+        s, net = self.schedule, self.net
+        now = net.now
+        if now + s.pull_every < s.end_tick:
+            net.at(now + s.pull_every, PULL, partial(self._pull, n))
+        node = self.nodes[n]
+        if not node.up:
+            return
+        peers = [p for p in self.order if p != n and self.nodes[p].up and net.reachable(n, p, now)]
+        if not peers:
+            return
+        peer = self.nodes[peers[net.draw("peer", n, now) % len(peers)]]
+        blocks, found = peer.serve_sync(node.tree.__contains__)
+        # what it stored already changes nothing
+        fresh = [j for j in found if node.store.get(j.target.block_hash, {}).get(j.target.epoch) != j]
+        if not blocks and not fresh:
+            return
+        tick = net.arrival("sync", now.to_bytes(8, "big"), peer.id, n)
+        if tick is not None:
+            net.at(tick, DELIVER, partial(self._take_sync, n, blocks, fresh))
+
+    def _take_sync(self, n: int, blocks: list[SimBlock], found: list[Justification]) -> None:
+        node = self.nodes[n]
+        if node.up:
+            self._gossip(n, node.take_sync(blocks, found, self.net.now))
+
+    def _restart(self, n: int) -> None:
+        self._gossip(n, self.nodes[n].restart(self.net.now))

@@ -1,0 +1,245 @@
+"""An honest simulated node, validator or observer, running the node's own finality rules.
+
+It holds the blocks it received (orphans wait for their parent), a `VoteTracker` over its own `NodeView`, the
+justifications stored beside its blocks, and, a validator, its `SignedVotes` record. After every block, vote,
+justification or sync response it takes in, it retries what its tracker held (`retry_unresolved`) and recomputes its
+head with the fork choice from its latest justified checkpoint. When its head enters a new epoch, a validator in the
+set of the head's checkpoint of that epoch asks the vote rule once for a link; if there is one it records it in
+`SignedVotes`, counts it itself and hands it to the network to gossip (once).
+
+A restart loses what the node keeps in memory: the tracker is rebuilt from its persisted record (`to_record`, which
+the node writes after every change), the alarm it raised (finality stays halted) and the justifications stored beside
+the record's justified checkpoints (the evidence behind them); the held votes and justifications, the orphan buffer
+and the epoch it last voted in are gone; blocks, stored justifications and the signed-vote record survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from btt_chain.consensus import fork_choice, vote_rule
+from btt_chain.consensus.finality import (
+    FinalityConflict,
+    FinalityRecord,
+    FinalityState,
+    FinalityUpdate,
+    VoteTracker,
+)
+from btt_chain.consensus.signed_votes import SignedVotes
+from btt_chain.finality_sim.blocks import BlockTree, SimBlock, child_block
+from btt_chain.finality_sim.validators import EpochSets, validator_key
+from btt_chain.finality_sim.view import NodeView
+from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
+
+LATEST_JUSTIFICATIONS = 8
+"""Justifications a node serves from beside its canonical blocks, newest first (as the node's sync does)."""
+
+HeadRule = Callable[..., bytes]
+"""`fork_choice.choose_head`'s signature."""
+VoteRule = Callable[..., vote_rule.VoteChoice]
+"""`vote_rule.choose_vote`'s signature."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules every honest node runs: the node's own by default (tests swap in broken or older ones to show that
+    the simulation catches them)."""
+
+    choose_head: HeadRule = fork_choice.choose_head
+    choose_vote: VoteRule = vote_rule.choose_vote
+    tracker: type[VoteTracker] = VoteTracker
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """What every node of one run shares: genesis, the sets, the clock and the rules."""
+
+    genesis: SimBlock
+    sets: EpochSets
+    epoch_slots: int
+    slot_ticks: int
+    rules: Rules
+
+    def epoch_at(self, tick: int) -> int:
+        return tick // (self.epoch_slots * self.slot_ticks)
+
+
+@dataclass
+class NodeRecord:
+    """What the checks read of one node's run (kept across restarts: it is the simulation's notebook)."""
+
+    finalized: list[tuple[int, Checkpoint]] = field(default_factory=list)
+    """(tick, checkpoint) each time the finalized checkpoint moved."""
+    justified_by: dict[Checkpoint, Justification] = field(default_factory=dict)
+    """The first justification this node applied for each checkpoint it justified."""
+    finalizing: dict[Checkpoint, Justification] = field(default_factory=dict)
+    """A supermajority link to the next epoch it applied from each such source (that finalized it)."""
+    alarms: list[tuple[int, FinalityConflict]] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)
+    """The votes this validator signed."""
+
+    def finalized_past(self, epoch: int) -> int | None:
+        """The tick at which this node first held a checkpoint of an epoch above `epoch` finalized (None: never)."""
+        return next((t for t, cp in self.finalized if cp.epoch > epoch), None)
+
+
+class SimNode:
+    """One honest node."""
+
+    def __init__(self, node_id: int, validator: int | None, setup: RunSetup) -> None:
+        self.id = node_id
+        self.validator = validator
+        self.key = None if validator is None else validator_key(validator)
+        self.setup = setup
+        self.sets = setup.sets
+        self.epoch_slots = setup.epoch_slots
+        self.rules = setup.rules
+        self.genesis_hash = setup.genesis.hash
+        self.tree = BlockTree(setup.genesis, setup.epoch_slots)
+        self.view = NodeView(self)
+        self.tracker = self.rules.tracker(self.genesis_hash, self.view)
+        self.signed = SignedVotes()
+        self.last_vote_epoch = -1
+        self.store: dict[bytes, dict[int, Justification]] = {}
+        """Justifications stored beside blocks, by block and target epoch (the node's database: one per checkpoint,
+        since a block is the checkpoint of every empty epoch after it)."""
+        self.up = True
+        self.head = self.genesis_hash
+        self.record = NodeRecord()
+        self._dirty = True
+        self._head_checkpoints: dict[int, Checkpoint] = {}
+        self._persisted: tuple[bytes, FinalityConflict | None] | None = None
+
+    # what the node takes in ---------------------------------------------------------------------------------
+    def take_block(self, block: SimBlock, now: int) -> list[Vote]:
+        if self.tree.add(block):
+            self._dirty = True
+        return self._settle(now)
+
+    def take_vote(self, vote: Vote, now: int) -> list[Vote]:
+        result = self.tracker.add_vote(vote, current_epoch=self.setup.epoch_at(now), signature_checked=True)
+        self._apply(result.update, now)
+        return self._settle(now)
+
+    def take_sync(self, blocks: Iterable[SimBlock], justifications: Iterable[Justification], now: int) -> list[Vote]:
+        """A sync response: blocks first (parents first), then the justifications beside them and the latest ones."""
+        for b in blocks:
+            if self.tree.add(b):
+                self._dirty = True
+        self._apply(self.tracker.retry_unresolved().update, now)
+        for j in justifications:
+            self._apply(self.tracker.import_justification(j, signature_checked=True).update, now)
+        return self._settle(now)
+
+    def propose(self, slot: int, now: int) -> tuple[SimBlock | None, list[Vote]]:
+        """As the leader of `slot`: a block on the head, taken in here first."""
+        head = self.tree.blocks[self.head]
+        if self.validator is None or head.slot >= slot:
+            return None, []
+        block = child_block(head, slot, self.validator)
+        return block, self.take_block(block, now)
+
+    def serve_sync(self, knows: Callable[[bytes], bool]) -> tuple[list[SimBlock], list[Justification]]:
+        """What a pull from this node returns to a peer that knows the blocks `knows` says it does: the canonical
+        blocks it lacks (when it does not know this node's head) with their justifications, and the latest
+        LATEST_JUSTIFICATIONS justifications stored beside canonical blocks."""
+        blocks: list[SimBlock] = []
+        if not knows(self.head):
+            for b in self.tree.chain(self.head):
+                if knows(b.hash):
+                    break
+                blocks.append(b)
+            blocks.reverse()
+        found = [j for b in blocks for _, j in sorted(self.store.get(b.hash, {}).items())]
+        latest: list[Justification] = []
+        for b in self.tree.chain(self.head):
+            if len(latest) >= LATEST_JUSTIFICATIONS:
+                break
+            latest.extend(j for _, j in sorted(self.store.get(b.hash, {}).items(), reverse=True))
+        return blocks, list(dict.fromkeys(found + latest[:LATEST_JUSTIFICATIONS]))
+
+    # restarts ------------------------------------------------------------------------------------------------
+    def crash(self) -> None:
+        self.up = False
+        self._persisted = (self.tracker.state.to_record().encode(), self.tracker.conflict)
+        self.tree.drop_orphans()
+
+    def restart(self, now: int) -> list[Vote]:
+        assert self._persisted is not None, "restart without a crash"
+        raw, conflict = self._persisted
+        state = FinalityState.from_record(FinalityRecord.decode(raw))
+        stored = [j for cp in state.justified.values() for j in self.store.get(cp.block_hash, {}).values()]
+        self.tracker = self.rules.tracker(self.genesis_hash, self.view, state, conflict=conflict,
+                                          justifications=stored)
+        self.last_vote_epoch = -1
+        self.up = True
+        self._dirty = True
+        return self._settle(now)
+
+    # the head and the vote -------------------------------------------------------------------------------------
+    def head_checkpoint(self, epoch: int) -> Checkpoint:
+        """The checkpoint of `epoch` on the head's chain."""
+        cp = self._head_checkpoints.get(epoch)
+        if cp is None:
+            block_hash = self.tree.checkpoint_hash(epoch, self.head)
+            assert block_hash is not None
+            cp = Checkpoint(epoch, block_hash)
+            self._head_checkpoints[epoch] = cp
+        return cp
+
+    @property
+    def head_epoch(self) -> int:
+        return self.tree.blocks[self.head].slot // self.epoch_slots
+
+    def _settle(self, now: int) -> list[Vote]:
+        self._apply(self.tracker.retry_unresolved().update, now)
+        self._refresh_head()
+        return self._vote(now)
+
+    def _refresh_head(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        state = self.tracker.state
+        tree = self.tree
+        head = self.rules.choose_head(state.justified.values(), state.finalized, tree.__contains__, tree.children_of,
+                                      tree.number_of, slot_of=tree.block_slot, epoch_slots=self.epoch_slots)
+        if head != self.head:
+            self.head = head
+            self._head_checkpoints = {}
+
+    def _vote(self, now: int) -> list[Vote]:
+        """Vote once per epoch, when the head enters it (the node's rule)."""
+        epoch = self.head_epoch
+        if self.key is None or epoch <= self.last_vote_epoch or epoch == 0:
+            return []
+        self.last_vote_epoch = epoch
+        voters = self.tracker.target_set(self.head_checkpoint(epoch))
+        if voters is None or self.key.public not in voters:
+            return []
+        choice = self.rules.choose_vote(epoch, self.head_checkpoint, self.tracker.state.justified.values(),
+                                        self.signed)
+        if choice.link is None:
+            return []
+        self.signed = self.signed.with_vote(*choice.link)
+        vote = sign_vote(self.key, self.genesis_hash, *choice.link)
+        self.record.votes.append(vote)
+        self._apply(self.tracker.add_vote(vote, current_epoch=epoch, signature_checked=True).update, now)
+        self._refresh_head()
+        return [vote]
+
+    def _apply(self, update: FinalityUpdate, now: int) -> None:
+        if not update.changed:
+            return
+        self._dirty = True
+        record = self.record
+        for j in update.justifications:
+            self.store.setdefault(j.target.block_hash, {})[j.target.epoch] = j
+            record.justified_by.setdefault(j.target, j)
+            if j.target.epoch == j.source.epoch + 1:
+                record.finalizing.setdefault(j.source, j)
+        if update.finalized is not None:
+            record.finalized.append((now, update.finalized))
+        if update.alarm is not None:
+            record.alarms.append((now, update.alarm))

@@ -1,0 +1,66 @@
+"""The finality simulation (`btt_chain.finality_sim`): a short randomized run keeps every property, runs are
+deterministic and replay from their JSON, and the harness can fail: with a broken rule it reports violations and
+shrinks the failing schedule to a smaller one that still fails."""
+
+from __future__ import annotations
+
+from btt_chain.consensus.finality import Link, VoteTracker
+from btt_chain.consensus.validator_set import ValidatorSet
+from btt_chain.finality_sim.campaign import Failure, run_campaign, run_schedule, shrink_failure
+from btt_chain.finality_sim.checks import LIVENESS_BOUND
+from btt_chain.finality_sim.engine import Simulation
+from btt_chain.finality_sim.generator import generate
+from btt_chain.finality_sim.node import Rules
+from btt_chain.finality_sim.schedule import Schedule
+from btt_chain.finality_sim.shrink import size
+from tests.support.pre_fix_finality import PRE_FIX
+
+SEED = 1
+SCHEDULES = 160
+
+
+def test_a_short_randomized_run_keeps_every_property():
+    report = run_campaign(SCHEDULES, SEED, workers=1)
+    figures = report.figures()
+    assert figures["violations"] == []
+    assert (figures["honest_majority_schedules"], figures["byzantine_third_schedules"]) == (120, 40)
+    delays = figures["finality_delay_after_gst_epochs"]
+    assert len(report.delays) == 120 and delays["worst"] <= LIVENESS_BOUND
+    conflicts = figures["conflicting_finalizations"]
+    assert conflicts["honest_majority"] == {"pairs": 0, "schedules": 0, "alarms": 0}
+    # with a third of the stake the Byzantine validators do finalize conflicting forks, never without the evidence
+    assert conflicts["byzantine_third"]["schedules"] > 0
+    assert report.margin is not None and report.margin >= 0
+
+
+def test_runs_are_deterministic_and_replay_from_json():
+    for index in (0, 3):  # an honest-majority schedule and a >= 1/3 Byzantine one
+        schedule = generate(SEED, index)
+        assert generate(SEED, index) == schedule
+        assert Schedule.from_json(schedule.to_json()) == schedule
+        first, second = Simulation(schedule).run(), Simulation(Schedule.from_json(schedule.to_json())).run()
+        assert first.heads == second.heads and first.finalized == second.finalized
+        assert [r.finalized for r in first.records.values()] == [r.finalized for r in second.records.values()]
+
+
+class OneThirdJustifies(VoteTracker):
+    """A broken tracker: a third of the target's set on a link justifies it."""
+
+    def _link_supermajority(self, link: Link, vs: ValidatorSet) -> bool:
+        return 3 * vs.stake_of(v.validator for v in self.votes_for(*link)) >= vs.total
+
+
+def test_a_broken_threshold_is_caught_and_shrunk():
+    rules = Rules(tracker=OneThirdJustifies)
+    index, verdict = next((i, v) for i in range(20) if (v := run_schedule(generate(SEED, i), rules)).violations)
+    failure = shrink_failure(Failure(SEED, index, verdict.violations), rules, budget=150)
+    assert failure.shrunk is not None and size(failure.shrunk) < size(generate(SEED, index))
+    replayed = run_schedule(Schedule.from_json(failure.shrunk.to_json()), rules)
+    assert {v.kind for v in replayed.violations} & {v.kind for v in verdict.violations}
+    assert run_schedule(failure.shrunk).violations == ()  # the node's own rules pass the shrunk schedule
+
+
+def test_the_rules_from_before_the_fix_are_caught():
+    caught = [i for i in range(12) if not generate(5, i).byzantine_third and run_schedule(generate(5, i), PRE_FIX)
+              .violations]
+    assert caught
