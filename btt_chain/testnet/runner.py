@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -579,25 +579,28 @@ class TestnetRun:
 
     def vote_events(self) -> list[checks.VoteEvent]:
         """Every finality vote the validators' nodes logged, in run time."""
-        out: list[checks.VoteEvent] = []
+        out = [checks.VoteEvent(t, n.spec.name, int(match.group(2)), match.group(3), int(match.group(4)),
+                                match.group(5))
+               for n, match, t in self._log_lines(VOTE_LINE) if n.spec.validator is not None]
+        return sorted(out, key=lambda v: v.t_s)
+
+    def _log_lines(self, pattern: re.Pattern[str]) -> Iterator[tuple[NodeProc, re.Match[str], float]]:
+        """(node, match, run time in s rounded to 0.1) for every line of the nodes' logs that `pattern` matches (its
+        first group the line's ISO time); unreadable logs and times are passed over."""
         for n in self.nodes:
-            if n.spec.validator is None:
-                continue
             try:
                 text = (n.datadir / "node.log").read_text(errors="replace")
             except OSError:
                 continue
             for line in text.splitlines():
-                match = VOTE_LINE.match(line)
+                match = pattern.match(line)
                 if match is None:
                     continue
                 try:
                     t = datetime.fromisoformat(match.group(1)).timestamp() - self.t0_wall
                 except ValueError:
                     continue
-                out.append(checks.VoteEvent(round(t, 1), n.spec.name, int(match.group(2)), match.group(3),
-                                            int(match.group(4)), match.group(5)))
-        return sorted(out, key=lambda v: v.t_s)
+                yield n, match, round(t, 1)
 
     def ban_events(self) -> list[checks.BanEvent]:
         """Every ban the nodes logged, in run time, the banned peer named as the node it is (its peer id otherwise);
@@ -605,24 +608,12 @@ class TestnetRun:
         names = {n.peer_id: n.spec.name for n in self.nodes}
         seen: set[tuple[str, str, str, int]] = set()
         out: list[checks.BanEvent] = []
-        for n in self.nodes:
-            try:
-                text = (n.datadir / "node.log").read_text(errors="replace")
-            except OSError:
-                continue
-            for line in text.splitlines():
-                match = BAN_LINE.match(line)
-                if match is None:
-                    continue
-                try:
-                    t = datetime.fromisoformat(match.group(1)).timestamp() - self.t0_wall
-                except ValueError:
-                    continue
-                peer = names.get(match.group(2), match.group(2))
-                key = (n.spec.name, peer, match.group(3), int(t))
-                if key not in seen:
-                    seen.add(key)
-                    out.append(checks.BanEvent(round(t, 1), n.spec.name, peer, match.group(3)))
+        for n, match, t in self._log_lines(BAN_LINE):
+            peer = names.get(match.group(2), match.group(2))
+            key = (n.spec.name, peer, match.group(3), int(t))
+            if key not in seen:
+                seen.add(key)
+                out.append(checks.BanEvent(t, n.spec.name, peer, match.group(3)))
         return sorted(out, key=lambda b: b.t_s)
 
     def _scan_chain(self, ref: NodeProc) -> tuple[dict[str, int], list[str]]:

@@ -32,6 +32,13 @@ def chain_of(blocks: int, names: tuple[str, ...]) -> Chain:
     return chain
 
 
+def import_chain(node: Node, src: Chain) -> None:
+    for n in range(1, src.head.number + 1):
+        h = src.db.canonical_hash(n)
+        assert h is not None
+        node.chain.import_block(src.db.get_block_bytes(h) or b"", far_future_ms())
+
+
 def block_requests(peer: RemotePeer) -> int:
     return sum(1 for protocol, _ in peer.requests if protocol == "sync/blocks")
 
@@ -45,10 +52,7 @@ async def test_a_shorter_branch_is_fetched_once_and_kept_as_a_side_branch(tmp_pa
     node = start_node(tmp_path)
     try:
         ours, theirs = chain_of(6, ("alice",)), chain_of(3, ("bob",))
-        for n in range(1, ours.head.number + 1):
-            h = ours.db.canonical_hash(n)
-            assert h is not None
-            node.chain.import_block(ours.db.get_block_bytes(h) or b"", far_future_ms())
+        import_chain(node, ours)
         peer = RemotePeer(theirs)
         p2p = FakeP2P({"12D3KooWShort": peer})
         bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
@@ -64,10 +68,7 @@ async def test_a_peer_behind_on_a_branch_our_finality_left_is_not_blamed_nor_fet
     node = start_node(tmp_path)
     try:
         ours, theirs = chain_of(6, ("alice",)), chain_of(4, ("bob",))
-        for n in range(1, ours.head.number + 1):
-            h = ours.db.canonical_hash(n)
-            assert h is not None
-            node.chain.import_block(ours.db.get_block_bytes(h) or b"", far_future_ms())
+        import_chain(node, ours)
         finalized = node.chain.db.canonical_hash(2)
         assert finalized is not None
         node.chain.finalize(finalized)

@@ -62,6 +62,24 @@ def assert_nothing_left(runner_pid: int, base: Path, wait_s: float = 60) -> None
     raise AssertionError(f"left behind: namespaces {namespaces}, links {links}, pids {processes_using(base)}")
 
 
+def run_manifest(name: str, tmp_path: Path, limit_s: float) -> tuple[subprocess.Popen[str], str, Path, Path]:
+    """Run `btt-chain testnet run NAME --json` to its end (killed past the scaled `limit_s`): the process, its output,
+    the base directory and the JSON report's path. Call `assert_nothing_left(proc.pid, base)` after the checks."""
+    base, report = tmp_path / name, tmp_path / f"{name}.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "testnet", "run", name, "--base-dir", str(base), "--json", str(report),
+         "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=scaled(limit_s))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc, out, base, report
+
+
 CLOCK_CHECKS = ("no ban caused by a clock", "clock-skewed nodes keep their peers",
                 "clock-skewed nodes' finality within the bound")
 
@@ -69,18 +87,7 @@ CLOCK_CHECKS = ("no ban caused by a clock", "clock-skewed nodes keep their peers
 def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> None:
     """Six nodes, 230 s of schedule, 20 s settling, and the start (about 5 minutes in all on a busy 2-core
     machine)."""
-    base, report = tmp_path / "ci", tmp_path / "ci.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "testnet", "run", "ci", "--base-dir", str(base), "--json", str(report),
-         "--quiet"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=scaled(1200))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, out, base, report = run_manifest("ci", tmp_path, 1200)
     try:
         assert proc.returncode == 0, out
         doc = json.loads(report.read_text())

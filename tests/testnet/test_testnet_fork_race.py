@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from btt_chain.testnet.manifest import load_manifest
 from btt_chain.testnet.netns import unavailable_reason
-from tests.support.wait_limits import scaled
-from tests.testnet.test_testnet_ci import assert_nothing_left
+from tests.testnet.test_testnet_ci import assert_nothing_left, run_manifest
 
 REASON = unavailable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"testnet needs network namespaces: {REASON}")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fork_race_manifest_resumes_finality_after_a_real_race_and_leaves_nothing(tmp_path: Path) -> None:
@@ -31,18 +27,7 @@ def test_fork_race_manifest_resumes_finality_after_a_real_race_and_leaves_nothin
     manifest = load_manifest("fork-race")
     bound = manifest.finality_resume_epochs
     assert bound is not None
-    base, report = tmp_path / "fork-race", tmp_path / "fork-race.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "testnet", "run", "fork-race", "--base-dir", str(base), "--json", str(report),
-         "--quiet"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=scaled(600))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, out, base, report = run_manifest("fork-race", tmp_path, 600)
     try:
         assert proc.returncode == 0, out
         doc = json.loads(report.read_text())
