@@ -19,7 +19,7 @@ from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Signer
 from cli.accounts import resolve_account, resolve_signer
 from cli.job_outputs_cmd import COMMANDS as OUTPUT_COMMANDS
 from cli.log_config import iso_time
@@ -69,7 +69,7 @@ def _stop_on_signals(under_node: bool) -> Iterator[Callable[[], bool]]:
             signal.signal(sig, handler)
 
 
-def _submitter(client: RpcClient, info: ChainInfo, signer: Keypair) -> Any:
+def _submitter(client: RpcClient, info: ChainInfo, signer: Signer) -> Any:
     def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
         return submit_call(client, info, signer, call, args, wait=wait, force=force).hash
 
@@ -119,7 +119,7 @@ def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
-    address = encode_address(signer.public, info.ss58_prefix)
+    address = encode_address(signer.account, info.ss58_prefix)
     engine = MinerEngine(result_dir(data_dir, info.genesis_hash, address), fake_items=unsafe_fake_items)
     out = _printer(under_node)
     from btt_chain.miner.weights import use_node_weights
@@ -364,7 +364,7 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
-    address = encode_address(signer.public, info.ss58_prefix)
+    address = encode_address(signer.account, info.ss58_prefix)
     model_hash, model_name = resolve_model(client, model)
     deadline_ms = default_deadline_ms(client, model_hash, items, redundancy) if deadline is None else deadline * 1000
     terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline_ms)

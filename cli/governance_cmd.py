@@ -172,7 +172,7 @@ def vote(ref_id: int, vote: bool, balance: str | None, sender: str, as_json: boo
     plan = vote_margin.fetch_plan(client, info, signer, info.calls.build_call("governance.vote", ref_id, vote, 0),
                                   requested)
     if plan.default and plan.locked == 0:
-        voter = client.call("btt_voter", "0x" + signer.public.hex())
+        voter = client.call("btt_voter", "0x" + signer.account.hex())
         if not vote_margin.has_other_weight(voter):
             raise submit.NotSent(
                 f"not sent: the free balance after the vote's fee ({info.format_amount(plan.free_after_fee)}) is "
@@ -187,7 +187,7 @@ def vote(ref_id: int, vote: bool, balance: str | None, sender: str, as_json: boo
         print_json({"hash": sub.hash, **(sub.status or {}), "balanceLocked": str(plan.locked),
                     "leftForFees": str(plan.left)})
         return
-    voter = client.call("btt_voter", "0x" + signer.public.hex())
+    voter = client.call("btt_voter", "0x" + signer.account.hex())
     record = next((v for v in voter["votes"] if v["referendum"] == ref_id), None)
     weights = ""
     if record is not None:
@@ -217,7 +217,7 @@ def _cancel(ref_id: int, sender: str, as_json: bool, rpc: str) -> None:
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
     ref = _fetch(client, ref_id)
-    if ref["proposer"] != encode_address(signer.public, info.ss58_prefix):
+    if ref["proposer"] != encode_address(signer.account, info.ss58_prefix):
         raise ConfigError(f"only the proposer ({ref['proposer']}) may cancel referendum #{ref_id}")
     _ensure_voting(ref)
     deposit = ref["liveTally"]["deposit"]

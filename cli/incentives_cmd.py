@@ -110,7 +110,7 @@ def redeem(points: int, wait_payout: bool, timeout: float, key: str, as_json: bo
     ev = _event(client, sub, "RedeemRequested")
     payout = None
     if ev is not None and wait_payout:
-        payout = wait_for_payout(client, "0x" + signer.public.hex(), int(ev["epoch"]), timeout)
+        payout = wait_for_payout(client, "0x" + signer.account.hex(), int(ev["epoch"]), timeout)
     if as_json:
         assert sub.status is not None
         print_json({"points": str(points), "requested": None if ev is None else str(ev["requested"]),

@@ -263,7 +263,7 @@ def job_post_outputs(job_id: int, key: str, data_dir: Path | None, as_json: bool
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
-    address = encode_address(signer.public, info.ss58_prefix)
+    address = encode_address(signer.account, info.ss58_prefix)
     j = _job(client, job_id)
     (a,) = _revealed(j, address)
     if a["outputsPosted"]:

@@ -57,12 +57,12 @@ def approve(sender: str, signatories: str, threshold: int, call_name: str, call_
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
     ids = _parse_signatories(signatories, threshold, info.chain_type, info.ss58_prefix)
-    if signer.public not in ids:
+    if signer.account not in ids:
         raise ConfigError("--from must be one of the signatories")
     args = convert_call_args(call_name, call_args, lambda s: resolve_account(s, info.chain_type, info.ss58_prefix),
                              info.calls)
     call_data = info.calls.build_call(call_name, *args).encode()
-    others = [i for i in ids if i != signer.public]
+    others = [i for i in ids if i != signer.account]
     sub = submit_call(client, info, signer, "multisig.approve", (others, threshold, call_data))
     if not as_json:
         click.echo(f"multisig {encode_address(multisig_account(ids, threshold), info.ss58_prefix)}")

@@ -11,6 +11,7 @@ import click
 from btt_chain.gc_pause import settle_heap
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
+from btt_chain.primitives.signatures import SCHEME_NAMES
 from cli.checkpoint_option import parse_checkpoint_option
 from cli.log_config import FORMATS, parse_log_spec, setup_logging
 from cli.passwords import open_keyfile
@@ -25,7 +26,11 @@ def _validator_key(key: str | None, chain_type: str) -> Keypair:
         if chain_type not in ("dev", "local"):
             raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
         return dev_keypair(key.lower())
-    return open_keyfile(Path(key))
+    pair = open_keyfile(Path(key))
+    if not isinstance(pair, Keypair):  # seals and finality votes are ed25519 signatures (`btt_chain.primitives.keys`)
+        raise ConfigError(f"{key} holds an {SCHEME_NAMES[pair.scheme]} key: a validator's session key is ed25519 "
+                          "(make one with `btt-chain key generate --output FILE`)")
+    return pair
 
 
 def _check_bootnodes(bootnodes: tuple[str, ...]) -> tuple[str, ...]:

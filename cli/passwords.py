@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
+from btt_chain.primitives.account_keys import AccountKey, KeyIdentity
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.keystore import PasswordSource, is_encrypted, keyfile_identity, load_keyfile
 
 PASSWORD_ENV = "BTT_PASSWORD"
@@ -92,7 +92,7 @@ def warn_if_plaintext(path: Path) -> None:
                    f"in place (same address) with `btt-chain key encrypt {path}`", err=True)
 
 
-def open_keyfile(path: Path) -> Keypair:
+def open_keyfile(path: Path) -> AccountKey:
     """The key pair of a key file, for signing: refused if its stored public key or address is not its own."""
     pair = load_keyfile(path, password_for(path))
     warn_if_plaintext(path)
@@ -101,13 +101,13 @@ def open_keyfile(path: Path) -> Keypair:
 
 def keyfile_account(path: Path) -> bytes:
     """The account of a key file without its password (an encrypted file's stored public key, unverified)."""
-    public, _ = keyfile_identity(path, None)
+    claimed, _ = keyfile_identity(path, None)
     warn_if_plaintext(path)
-    return public
+    return claimed.account
 
 
-def inspect_keyfile(path: Path) -> tuple[bytes, bool]:
-    """(public key, verified) for `key inspect`: checked against the secret whenever the password was given or
+def inspect_keyfile(path: Path) -> tuple[KeyIdentity, bool]:
+    """(identity, verified) for `key inspect`: checked against the secret whenever the password was given or
     can be asked for at a terminal; otherwise the file's own claim, unverified."""
     available = _given_file() is not None or PASSWORD_ENV in os.environ or sys.stdin.isatty()
     identity = keyfile_identity(path, password_for(path) if available else None)

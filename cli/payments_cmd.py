@@ -187,7 +187,7 @@ def invoice_cancel(invoice_id: int, sender: str, as_json: bool, rpc: str) -> Non
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
     inv = _open_invoice(client, invoice_id)
-    if inv["issuer"] != encode_address(signer.public, info.ss58_prefix):
+    if inv["issuer"] != encode_address(signer.account, info.ss58_prefix):
         raise ConfigError(f"invoice #{invoice_id} was issued by {inv['issuer']}; only its issuer may cancel it")
     sub = submit_call(client, info, signer, "payments.cancel_invoice", (invoice_id,))
     if not as_json:
@@ -210,7 +210,7 @@ def invoice_refund(payment_id: int, amount: str, sender: str, as_json: bool, rpc
     paid = client.call("btt_payment", payment_id)
     if paid is None:
         raise ConfigError(f"no payment #{payment_id} on this chain")
-    if paid["payee"] != encode_address(signer.public, info.ss58_prefix):
+    if paid["payee"] != encode_address(signer.account, info.ss58_prefix):
         raise ConfigError(f"payment #{payment_id} was paid to {paid['payee']}; only its payee may refund it")
     if value > int(paid["refundable"]):
         raise ConfigError(f"payment #{payment_id} can be refunded by at most "

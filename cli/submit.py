@@ -12,7 +12,7 @@ from btt_chain.client.rpc import RpcClient
 from btt_chain.client.submit import DEFAULT_MORTALITY, ExtrinsicFailed, NotSent, Submitted, readable
 from btt_chain.client.submit import submit_call as client_submit_call
 from btt_chain.primitives.extrinsic import Call
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Signer
 
 __all__ = ["DEFAULT_MORTALITY", "ExtrinsicFailed", "NotSent", "Submitted", "readable", "submit_call"]
 
@@ -28,7 +28,7 @@ def set_force(force: bool) -> None:
 def submit_call(
     rpc: RpcClient,
     info: ChainInfo,
-    signer: Keypair,
+    signer: Signer,
     call_name: str | Call,
     args: tuple[Any, ...] = (),
     tip: int = 0,

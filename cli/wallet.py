@@ -15,7 +15,9 @@ rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help=
 
 
 @click.command()
-@click.option("--from", "sender", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
+@click.option("--from", "sender", required=True,
+              help="Key file, secret URI (ed25519 unless its scheme comes first: sr25519://Alice, ecdsa:<words>//0), "
+                   "or a dev name (alice, bob...) on dev chains.")
 @click.option("--to", "dest", required=True, help="Address, 0x account id, key file, or dev name.")
 @click.option("--amount", required=True, help="BTT, decimal (e.g. 12.5); at most 18 decimals.")
 @click.option("--tip", default="0", show_default=True, help="BTT tip for priority.")

@@ -14,7 +14,7 @@ from btt_chain.client.rpc import RpcClient
 from btt_chain.client.watch import submit_and_watch
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.extrinsic import Call, Era, Extrinsic, sign_extrinsic
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Signer
 
 DEFAULT_MORTALITY = 64
 """Blocks a wallet's extrinsic stays valid for: after that it can never be included (or replayed)."""
@@ -53,13 +53,13 @@ class Submitted:
 
 
 def sign_call(
-    rpc: RpcClient, info: ChainInfo, signer: Keypair, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY
+    rpc: RpcClient, info: ChainInfo, signer: Signer, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY
 ) -> Extrinsic:
     """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head."""
     header = rpc.call("chain_getHeader")
     birth = header_number(header)
     birth_hash = header_hash(header)  # computed, as every Substrate client does
-    nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.public.hex()))
+    nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.account.hex()))
     return sign_extrinsic(
         signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,
         era=Era.mortal(mortality, birth), birth_hash=birth_hash,
@@ -80,7 +80,7 @@ def is_queued_behind(dry: dict[str, Any]) -> bool:
 def submit_call(
     rpc: RpcClient,
     info: ChainInfo,
-    signer: Keypair,
+    signer: Signer,
     call_name: str | Call,
     args: tuple[Any, ...] = (),
     tip: int = 0,

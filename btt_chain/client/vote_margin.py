@@ -23,7 +23,7 @@ from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import RpcClient
 from btt_chain.client.submit import sign_call
 from btt_chain.primitives.extrinsic import Call
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Signer
 
 FEE_MARGIN_FEES = 10
 """The default vote leaves the fees of this many typical transactions spendable until voting ends."""
@@ -82,16 +82,16 @@ def plan_vote(free: int, frozen: int, vote_fee: int, typical_fee: int, requested
                     max(0, free - frozen))
 
 
-def quote_fee(client: RpcClient, info: ChainInfo, signer: Keypair, call: Call) -> int:
+def quote_fee(client: RpcClient, info: ChainInfo, signer: Signer, call: Call) -> int:
     """The inclusion fee the node quotes for `call` signed by `signer` now (signed, never sent)."""
     xt = sign_call(client, info, signer, call)
     return int(client.call("payment_queryInfo", "0x" + xt.encode().hex())["partialFee"])
 
 
-def fetch_plan(client: RpcClient, info: ChainInfo, signer: Keypair, vote_call: Call,
+def fetch_plan(client: RpcClient, info: ChainInfo, signer: Signer, vote_call: Call,
                requested: int | None) -> VotePlan:
     """`plan_vote` with the signer's account at the head and the node's fee quotes."""
-    who = "0x" + signer.public.hex()
+    who = "0x" + signer.account.hex()
     account = client.call("btt_account", who)
     vote_fee = quote_fee(client, info, signer, vote_call)
     typical = vote_fee

@@ -10,7 +10,7 @@ from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.client.submit import Submitted, dry_run, sign_call, submit_call
 from btt_chain.client.vote_margin import fetch_plan
 from btt_chain.primitives.address import decode_address, encode_address
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Signer
 
 Account = bytes | str
 """A 32-byte account id, or an SS58 address."""
@@ -19,7 +19,7 @@ Account = bytes | str
 class Wallet:
     """One signer on one node. Amounts are int base units (`parse_btt("12.5")` for BTT)."""
 
-    def __init__(self, signer: Keypair, url: str = DEFAULT_RPC, timeout: float = 60.0) -> None:
+    def __init__(self, signer: Signer, url: str = DEFAULT_RPC, timeout: float = 60.0) -> None:
         self.signer = signer
         self.rpc = RpcClient(url)
         self.info = ChainInfo.fetch(self.rpc)
@@ -27,14 +27,14 @@ class Wallet:
 
     @property
     def address(self) -> str:
-        return encode_address(self.signer.public, self.info.ss58_prefix)
+        return encode_address(self.signer.account, self.info.ss58_prefix)
 
     def account_id(self, who: Account) -> bytes:
         return who if isinstance(who, bytes) else decode_address(who, self.info.ss58_prefix)
 
     def account(self, who: Account | None = None) -> dict[str, Any]:
         """`btt_account`: address, nonce, and free/reserved/frozen/spendable balances as int base units."""
-        info: dict[str, Any] = self.rpc.call("btt_account", "0x" + self.account_id(who or self.signer.public).hex())
+        info: dict[str, Any] = self.rpc.call("btt_account", "0x" + self.account_id(who or self.signer.account).hex())
         return {k: int(v) if k in ("free", "reserved", "frozen", "spendable") else v for k, v in info.items()}
 
     def free_balance(self, who: Account | None = None) -> int:

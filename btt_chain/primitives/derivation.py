@@ -1,5 +1,5 @@
-"""Substrate's secret URIs and ed25519 key derivation, as `subkey --scheme ed25519` and `sp_core::ed25519::Pair::
-from_string` read them.
+"""Substrate's secret URIs, and the seed-hashing hard derivation of its ed25519 and ECDSA keys, as `subkey --scheme
+ed25519|ecdsa` and sp_core's `Pair::from_string` read them (sr25519 derives in `btt_chain.primitives.sr25519`).
 
 A secret URI is `[phrase][/soft | //hard]...[///password]` (sp_core `AddressUri::parse`):
 
@@ -19,7 +19,8 @@ Keys (sp_core `Pair::from_phrase`, substrate-bip39 `mini_secret_from_entropy`, s
   an optional leading `+`, at most 2^64 - 1; leading zeros allowed, so `//007` is `//7`) is that integer as u64
   little-endian; any other is SCALE-encoded as a string (compact length prefix, then UTF-8); an encoding longer
   than 32 bytes is replaced by its blake2b-256, a shorter one padded with zeros to 32 bytes;
-- a hard junction turns a seed into blake2b-256(SCALE("Ed25519HDKD") || seed || chain code); ed25519 has no soft
+- a hard junction turns a seed into blake2b-256(SCALE(tag) || seed || chain code), the tag "Ed25519HDKD" for
+  ed25519 and "Secp256k1HDKD" for ECDSA (sp_core `ecdsa` `derive_hard_junction`); neither scheme has soft
   derivation, so a soft junction is refused.
 """
 
@@ -141,16 +142,16 @@ def parse_suri(text: str) -> SecretUri:
     return SecretUri(phrase, tuple(junctions), password)
 
 
-def hard_junctions(junctions: tuple[Junction, ...]) -> tuple[Junction, ...]:
-    """`junctions`, all hard: ed25519 refuses a soft one (sp_core `DeriveError::SoftKeyInPath`)."""
+def hard_junctions(junctions: tuple[Junction, ...], scheme: str = "ed25519") -> tuple[Junction, ...]:
+    """`junctions`, all hard: ed25519 and ECDSA refuse a soft one (sp_core `DeriveError::SoftKeyInPath`)."""
     for junction in junctions:
         if not junction.hard:
-            raise ConfigError(f"ed25519 cannot derive soft junction '/{junction.text}'; use '//{junction.text}'")
+            raise ConfigError(f"{scheme} cannot derive soft junction '/{junction.text}'; use '//{junction.text}'")
     return junctions
 
 
-def derive_hard(seed: bytes, junction: str) -> bytes:
-    data = _compact_len(len(HDKD_TAG)) + HDKD_TAG + seed + chain_code(junction)
+def derive_hard(seed: bytes, junction: str, tag: bytes = HDKD_TAG) -> bytes:
+    data = _compact_len(len(tag)) + tag + seed + chain_code(junction)
     return hashlib.blake2b(data, digest_size=32).digest()
 
 
@@ -176,7 +177,8 @@ def derive_path(seed: bytes, path: str) -> bytes:
     return seed
 
 
-def derive_junctions(seed: bytes, junctions: tuple[Junction, ...]) -> bytes:
+def derive_junctions(seed: bytes, junctions: tuple[Junction, ...], tag: bytes = HDKD_TAG) -> bytes:
+    """The seed at hard `junctions` below `seed`, hashed with `tag` (ed25519's by default)."""
     for junction in hard_junctions(junctions):
-        seed = derive_hard(seed, junction.text)
+        seed = derive_hard(seed, junction.text, tag)
     return seed

@@ -1,13 +1,20 @@
-"""ed25519 keys (PyNaCl) for accounts, validators and providers, and the deterministic dev accounts."""
+"""ed25519 keys (PyNaCl) for accounts, validators and providers, the deterministic dev accounts, and what signs an
+extrinsic (`Signer`, which the sr25519 and ECDSA key pairs of `btt_chain.primitives.sr25519` and `.ecdsa` are too).
+
+Validators' session keys (block seals, finality votes, the evidence of equivocation) are ed25519 only: the
+header's seal and a vote carry a bare 64-byte signature with no scheme byte, and the consensus code checks them
+with `verify`, the chain's ed25519 rule (`btt_chain.primitives.ed25519`). Accounts may sign with any scheme.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
 
-import nacl.exceptions
 import nacl.signing
 
+from btt_chain.primitives.ed25519 import verify as verify
 from btt_chain.primitives.errors import ConfigError
 
 DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
@@ -19,8 +26,23 @@ DEV_MINI_SECRET = bytes.fromhex("fac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3
 the words, so reading dev keys needs no word list."""
 
 DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
-SIGNATURE_LEN = 64
-PUBLIC_KEY_LEN = 32
+
+
+class Signer(Protocol):
+    """What signs an extrinsic: an account and a scheme (FRAME's MultiSignature variant)."""
+
+    @property
+    def account(self) -> bytes:
+        """The AccountId32 it signs for."""
+        ...
+
+    @property
+    def scheme(self) -> int:
+        """0 ed25519, 1 sr25519, 2 ecdsa."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,18 @@ class Keypair:
 
     seed: bytes = field(repr=False)
     public: bytes = field(init=False)
+    scheme: ClassVar[int] = 0
+    """FRAME's MultiSignature variant of ed25519."""
+
+    @property
+    def account(self) -> bytes:
+        """The AccountId32: an ed25519 account is its public key."""
+        return self.public
+
+    @property
+    def secret(self) -> bytes:
+        """What restores this key: its seed."""
+        return self.seed
 
     def __post_init__(self) -> None:
         if len(self.seed) != 32:
@@ -42,17 +76,6 @@ class Keypair:
 
     def sign(self, message: bytes) -> bytes:
         return bytes(self._signing.sign(message).signature)  # type: ignore[attr-defined]
-
-
-def verify(public: bytes, message: bytes, signature: bytes) -> bool:
-    """True when `signature` is a valid ed25519 signature of `message` by `public`."""
-    if len(public) != PUBLIC_KEY_LEN or len(signature) != SIGNATURE_LEN:
-        return False
-    try:
-        nacl.signing.VerifyKey(public).verify(message, signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-        return False
-    return True
 
 
 def is_dev_name(name: str) -> bool:

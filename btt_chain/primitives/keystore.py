@@ -1,9 +1,11 @@
-"""Key files: the seed encrypted under a password-derived key, readable only by their owner.
+"""Key files: the secret encrypted under a password-derived key, readable only by their owner.
 
-Format (JSON, version 2): type, version, public, address and `crypto`: argon2id (PyNaCl's libsodium binding;
-opslimit and memlimit stored, interactive level by default: ~0.1 s and 64 MiB) derives a 32-byte key from the
-password and a random salt; XSalsa20-Poly1305 (`nacl.secret.SecretBox`) encrypts the seed and authenticates
-it, so a wrong password or a changed file is refused, never read as another key. Version 1 files (the seed in
+Format (JSON, version 2): type (the scheme: `ed25519`, `sr25519` or `ecdsa`), version, public (the public key:
+32 bytes, 33 for ECDSA), address (of the account: for ECDSA the blake2b-256 of the public key) and `crypto`:
+argon2id (PyNaCl's libsodium binding; opslimit and memlimit stored, interactive level by default: ~0.1 s and
+64 MiB) derives a 32-byte key from the password and a random salt; XSalsa20-Poly1305 (`nacl.secret.SecretBox`)
+encrypts the secret (the 32-byte seed; for a derived sr25519 key, its 64-byte secret key) and authenticates it, so
+a wrong password or a changed file is refused, never read as another key. Version 1 files (an ed25519 seed in
 the clear, written before this) still load, as long as only their owner can read them; the CLI warns on each
 use and `encrypt_keyfile` (`btt-chain key encrypt`) rewrites one encrypted in place, same key and address.
 
@@ -29,9 +31,10 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.secret
 import nacl.utils
 
+from btt_chain.primitives.account_keys import PUBLIC_KEY_LENGTHS, AccountKey, KeyIdentity, key_from_secret
 from btt_chain.primitives.address import DEFAULT_SS58_PREFIX, b58decode, decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.signatures import ECDSA, ED25519, SCHEME_NAMES, scheme_named
 
 VERSION = 2
 KDF = "argon2id"
@@ -41,6 +44,8 @@ MEMLIMIT = argon2id.MEMLIMIT_INTERACTIVE
 MAX_MEMLIMIT = argon2id.MEMLIMIT_SENSITIVE
 """A file asking for more memory than this is refused (a hostile file must not exhaust the machine)."""
 MIN_PASSWORD = 8
+SECRET_LENGTHS = (32, 64)
+"""A seed, or sr25519's secret key."""
 
 PasswordSource = Callable[[], bytes]
 """Asked only when the file is encrypted: returns the password (prompt, file or environment)."""
@@ -50,12 +55,12 @@ def _derive(password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes
     return argon2id.kdf(nacl.secret.SecretBox.KEY_SIZE, password, salt, opslimit=opslimit, memlimit=memlimit)
 
 
-def encrypt_seed(seed: bytes, password: bytes) -> dict[str, Any]:
+def encrypt_seed(secret: bytes, password: bytes) -> dict[str, Any]:
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"a key file password needs at least {MIN_PASSWORD} characters")
     salt = nacl.utils.random(argon2id.SALTBYTES)
     box = nacl.secret.SecretBox(_derive(password, salt, OPSLIMIT, MEMLIMIT))
-    sealed = box.encrypt(seed)
+    sealed = box.encrypt(secret)
     return {
         "kdf": KDF, "opslimit": OPSLIMIT, "memlimit": MEMLIMIT, "salt": salt.hex(), "cipher": CIPHER,
         "nonce": sealed.nonce.hex(), "ciphertext": sealed.ciphertext.hex(),
@@ -78,19 +83,19 @@ def decrypt_seed(crypto: dict[str, Any], password: bytes, path: Path) -> bytes:
         raise ConfigError(f"wrong password for key file {path} (or the file was changed)") from None
     except (KeyError, TypeError, ValueError, nacl.exceptions.ValueError) as exc:
         raise ConfigError(f"{path}: malformed encrypted key: {exc}") from None
-    if len(seed) != 32:
-        raise ConfigError(f"{path}: the encrypted seed is not 32 bytes")
+    if len(seed) not in SECRET_LENGTHS:
+        raise ConfigError(f"{path}: the encrypted secret is neither 32 nor 64 bytes")
     return seed
 
 
-def _encrypted_doc(pair: Keypair, ss58_prefix: int, password: bytes) -> dict[str, Any]:
+def _encrypted_doc(pair: AccountKey, ss58_prefix: int, password: bytes) -> dict[str, Any]:
     return {
-        "type": "ed25519", "version": VERSION, "public": pair.public.hex(),
-        "address": encode_address(pair.public, ss58_prefix), "crypto": encrypt_seed(pair.seed, password),
+        "type": SCHEME_NAMES[pair.scheme], "version": VERSION, "public": pair.public.hex(),
+        "address": encode_address(pair.account, ss58_prefix), "crypto": encrypt_seed(pair.secret, password),
     }
 
 
-def save_keyfile(path: Path, pair: Keypair, ss58_prefix: int, password: bytes) -> None:
+def save_keyfile(path: Path, pair: AccountKey, ss58_prefix: int, password: bytes) -> None:
     """Write an encrypted key file (mode 0600); refuses to overwrite."""
     data = _encrypted_doc(pair, ss58_prefix, password)
     path = Path(path)
@@ -126,54 +131,67 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not a btt-chain key file: {exc}") from None
     except RecursionError:  # brackets nested deeper than the JSON parser goes
         raise ConfigError(f"{path} is not a btt-chain key file: nested too deeply") from None
-    if not isinstance(data, dict) or data.get("type") != "ed25519":
-        raise ConfigError(f"{path} is not an ed25519 key file")
+    if not isinstance(data, dict) or data.get("type") not in SCHEME_NAMES.values():
+        raise ConfigError(f"{path} is not a key file of a known scheme ({', '.join(SCHEME_NAMES.values())})")
     return data
+
+
+def _scheme(data: dict[str, Any]) -> int:
+    return scheme_named(data["type"])
 
 
 def is_encrypted(path: Path) -> bool:
     return "crypto" in _read(path)
 
 
-def _claimed(path: Path, data: dict[str, Any]) -> tuple[bytes | None, int | None]:
-    """The public key the file's `public` and `address` fields claim (refused if they disagree), and the
-    address's network prefix; None for a field the file does not have."""
-    public: bytes | None = None
+def _claimed(path: Path, data: dict[str, Any]) -> tuple[KeyIdentity | None, bytes | None, int | None]:
+    """What the file's `public` and `address` fields claim (refused if they disagree): the key's identity (None
+    without a public key), its account, and the address's network prefix (None without an address)."""
+    scheme = _scheme(data)
+    claimed: KeyIdentity | None = None
     if "public" in data:
         try:
             public = bytes.fromhex(data["public"])
         except (TypeError, ValueError):
             public = b""
-        if len(public) != 32:
-            raise ConfigError(f"{path}: the stored public key is not 32 bytes of hex")
+        length = PUBLIC_KEY_LENGTHS[scheme]
+        if len(public) != length:
+            raise ConfigError(f"{path}: the stored public key is not {length} bytes of hex")
+        claimed = KeyIdentity(scheme, public)
     if "address" not in data:
-        return public, None
+        return claimed, None if claimed is None else claimed.account, None
     if not isinstance(data["address"], str):
         raise ConfigError(f"{path}: the stored address is not a string")
     try:
         from_address = decode_address(data["address"])
     except ConfigError as exc:
         raise ConfigError(f"{path}: the stored address is not valid: {exc}") from None
-    if public is not None and from_address != public:
+    if claimed is not None and from_address != claimed.account:
         raise ConfigError(f"{path}: the stored address does not match the stored public key (the file was changed)")
-    return from_address, b58decode(data["address"])[0]
+    if claimed is None and scheme != ECDSA:  # the account is the public key
+        claimed = KeyIdentity(scheme, from_address)
+    return claimed, from_address, b58decode(data["address"])[0]
 
 
-def _secret(path: Path, data: dict[str, Any], password: PasswordSource | None) -> Keypair:
+def _secret(path: Path, data: dict[str, Any], password: PasswordSource | None) -> AccountKey:
+    scheme = _scheme(data)
     if "crypto" in data:
         if password is None:
             raise ConfigError(f"{path} is encrypted: give its password")
-        seed = decrypt_seed(data["crypto"], password(), path)
+        secret = decrypt_seed(data["crypto"], password(), path)
     else:
         try:
-            seed = bytes.fromhex(data["seed"])
+            secret = bytes.fromhex(data["seed"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path} is not a btt-chain key file: {exc}") from None
-        if len(seed) != 32:
-            raise ConfigError(f"{path} is not an ed25519 key file")
-    pair = Keypair(seed)
-    claimed, _ = _claimed(path, data)
-    if claimed is not None and claimed != pair.public:
+        if len(secret) != 32 or scheme != ED25519:
+            raise ConfigError(f"{path} is not a btt-chain key file: a plaintext one holds a 32-byte ed25519 seed")
+    try:
+        pair = key_from_secret(scheme, secret)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    claimed, account, _ = _claimed(path, data)
+    if (claimed is not None and claimed.public != pair.public) or (account is not None and account != pair.account):
         raise ConfigError(
             f"{path}: the stored public key or address does not match the key's secret (the file was changed); "
             "refusing it: the address it shows is not the one that would sign"
@@ -181,26 +199,32 @@ def _secret(path: Path, data: dict[str, Any], password: PasswordSource | None) -
     return pair
 
 
-def keyfile_identity(path: Path, password: PasswordSource | None) -> tuple[bytes, bool]:
-    """(public key, verified) of a key file. Verified: derived from the secret (a plaintext file, or an
-    encrypted one with `password`) and the stored public key and address checked against it. Unverified: an
-    encrypted file without `password`, whose stored public key (checked against its stored address) is only
-    what the file claims."""
+def keyfile_identity(path: Path, password: PasswordSource | None) -> tuple[KeyIdentity, bool]:
+    """(identity, verified) of a key file: its scheme and public key. Verified: derived from the secret (a
+    plaintext file, or an encrypted one with `password`) and the stored public key and address checked against it.
+    Unverified: an encrypted file without `password`, whose stored public key (checked against its stored address)
+    is only what the file claims."""
     data = _read(path)
     if "crypto" not in data or password is not None:
-        return _secret(path, data, password).public, True
-    public, _ = _claimed(path, data)
-    if public is None:
-        raise ConfigError(f"{path} holds neither a public key nor an address: give its password")
-    return public, False
+        pair = _secret(path, data, password)
+        return KeyIdentity(pair.scheme, pair.public), True
+    claimed, _, _ = _claimed(path, data)
+    if claimed is None:
+        raise ConfigError(f"{path} holds neither a public key nor an address that shows it: give its password")
+    return claimed, False
 
 
 def keyfile_public(path: Path) -> bytes:
     """The public key of a key file, without its password (see `keyfile_identity`: unverified when encrypted)."""
-    return keyfile_identity(path, None)[0]
+    return keyfile_identity(path, None)[0].public
 
 
-def load_keyfile(path: Path, password: PasswordSource | None) -> Keypair:
+def keyfile_account(path: Path) -> bytes:
+    """The account of a key file, without its password (see `keyfile_identity`: unverified when encrypted)."""
+    return keyfile_identity(path, None)[0].account
+
+
+def load_keyfile(path: Path, password: PasswordSource | None) -> AccountKey:
     """The key pair in `path`; `password` is asked for only if the file is encrypted. A file whose stored
     public key or address is not that of its secret is refused."""
     return _secret(path, _read(path), password)
@@ -215,7 +239,7 @@ def encrypt_keyfile(path: Path, password: PasswordSource) -> str:
     if "crypto" in data:
         raise ConfigError(f"{path} is already encrypted")
     pair = _secret(path, data, None)
-    _, prefix = _claimed(path, data)
+    _, _, prefix = _claimed(path, data)
     doc = _encrypted_doc(pair, DEFAULT_SS58_PREFIX if prefix is None else prefix, password())
     tmp: str | None = None
     try:

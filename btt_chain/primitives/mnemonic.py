@@ -1,16 +1,23 @@
-"""BIP-39 mnemonics and Substrate's secret URIs for ed25519 account keys (the `mnemonic` package holds the word list
-and checksum rules; `derivation` parses the URI and derives).
+"""BIP-39 mnemonics and Substrate's secret URIs for account keys of each scheme (the `mnemonic` package holds the
+word list and checksum rules; `derivation` parses the URI and derives ed25519 and ECDSA seeds, `sr25519` its keys).
 
 A secret URI is `<12-24 words | 0x seed>[//junction...][///password]`, or `//junction...[///password]` on the
-public dev phrase: what `subkey inspect --scheme ed25519` takes, soft junctions (`/j`) aside, which ed25519 cannot
-derive. `generate()` makes 12 words (128 bits of entropy).
+public dev phrase: what `subkey inspect --scheme ed25519|sr25519|ecdsa` takes. Soft junctions (`/j`) derive
+sr25519 keys only; ed25519 and ECDSA refuse them. Every scheme starts from the same 32-byte seed (a phrase's
+mini secret, or the `0x` seed; sr25519 also takes a 64-byte `0x` secret key). `generate()` makes 12 words (128 bits
+of entropy).
 """
 
 from __future__ import annotations
 
+from btt_chain.primitives import ecdsa
+from btt_chain.primitives.account_keys import AccountKey
 from btt_chain.primitives.derivation import SecretUri, derive_junctions, hard_junctions, mini_secret, parse_suri
+from btt_chain.primitives.ecdsa import EcdsaKeypair
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import DEV_ENTROPY, DEV_MINI_SECRET, DEV_PHRASE, Keypair
+from btt_chain.primitives.signatures import ECDSA, ED25519, SCHEME_NAMES, SR25519, scheme_named
+from btt_chain.primitives.sr25519 import SECRET_KEY_LEN, Sr25519Keypair
 
 WORD_COUNTS = (12, 15, 18, 21, 24)
 
@@ -43,9 +50,9 @@ def is_dev_phrase(uri: SecretUri) -> bool:
     return uri.phrase.split() == DEV_PHRASE.split()
 
 
-def root_seed(uri: SecretUri) -> bytes:
+def root_seed(uri: SecretUri, scheme: int = ED25519) -> bytes:
     """The seed a URI's junctions start from (sp_core `Pair::from_string_with_seed`): the phrase's mini secret
-    under the URI's password, or the `0x` seed itself."""
+    under the URI's password, or the `0x` seed itself (for sr25519, 32 bytes or a 64-byte secret key)."""
     password = uri.password or ""
     if uri.phrase is None:
         return mini_secret(DEV_ENTROPY, password) if password else DEV_MINI_SECRET
@@ -54,8 +61,9 @@ def root_seed(uri: SecretUri) -> bytes:
             seed = bytes.fromhex(uri.phrase[2:])
         except ValueError:
             seed = b""
-        if len(seed) != 32:
-            raise ConfigError("a 0x secret seed is 64 hex digits (32 bytes)")
+        if len(seed) != 32 and not (scheme == SR25519 and len(seed) == SECRET_KEY_LEN):
+            also = ", or an sr25519 secret key of 128" if scheme == SR25519 else ""
+            raise ConfigError(f"a 0x secret seed is 64 hex digits (32 bytes){also}")
         if password:
             raise ConfigError("a ///password applies to a recovery phrase only, not to a 0x seed (Substrate would "
                               "ignore it): drop it")
@@ -71,8 +79,25 @@ def root_seed(uri: SecretUri) -> bytes:
     return mini_secret(bytes(wordlist.to_entropy(phrase)), password)
 
 
-def keypair_from_suri(suri: str) -> Keypair:
-    """The ed25519 key of a secret URI, as `subkey inspect --scheme ed25519 "<suri>"` derives it."""
+def split_scheme(text: str) -> tuple[int | None, str]:
+    """(scheme, the rest) of a secret URI written with its scheme's name first, `sr25519://Alice`,
+    `ecdsa:<words>//0`; (None, text) when `text` starts with no `name:` (no phrase, path, address or hex id holds
+    a colon). An unknown name is refused."""
+    head, sep, rest = text.partition(":")
+    if not (sep and head.isascii() and head.isalnum()):
+        return None, text
+    return scheme_named(head), rest
+
+
+def keypair_from_suri(suri: str, scheme: int = ED25519) -> AccountKey:
+    """The key of a secret URI under `scheme` (ed25519 by default), as `subkey inspect --scheme <scheme> "<suri>"`
+    derives it."""
     uri = parse_suri(suri)
-    hard_junctions(uri.junctions)  # before the key stretching, so a soft junction is refused at once
+    if scheme == SR25519:
+        return Sr25519Keypair.from_secret(root_seed(uri, scheme)).derive(uri.junctions)
+    if scheme not in (ED25519, ECDSA):
+        raise ConfigError(f"unknown signature scheme {scheme}")
+    hard_junctions(uri.junctions, SCHEME_NAMES[scheme])  # before the key stretching: a soft junction fails at once
+    if scheme == ECDSA:
+        return EcdsaKeypair(derive_junctions(root_seed(uri), uri.junctions, ecdsa.HDKD_TAG))
     return Keypair(derive_junctions(root_seed(uri), uri.junctions))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from btt_chain.primitives.account_keys import KeyIdentity
 from btt_chain.primitives.address import decode_address, encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair
@@ -131,7 +132,7 @@ def test_an_edited_plaintext_file_is_refused_even_without_a_password(capsys, tmp
     pair, thief = Keypair.generate(), Keypair.generate()
     path = plaintext(tmp_path, pair)
     edited(path, public=thief.public.hex(), address=encode_address(thief.public, 42))
-    assert keyfile_identity(plaintext(tmp_path, pair, name="fine.json"), None) == (pair.public, True)
+    assert keyfile_identity(plaintext(tmp_path, pair, name="fine.json"), None) == (KeyIdentity(0, pair.public), True)
     code, _, err = run(capsys, "key", "inspect", str(path))
     assert_one_error_line(code, err, "does not match the key's secret")
 
