@@ -29,7 +29,9 @@ from btt_chain.primitives.codec import U128, Bool, Bytes, Field, ListOf, Nested,
 from btt_chain.primitives.extrinsic import sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc.registry import REGISTRY, RpcContext
+from runtime.balances.storage import locks_key
 from runtime.modules import RUNTIME
+from runtime.system import storage as system
 from storage import schema
 from storage.leveldb import LevelDBStore
 
@@ -163,6 +165,9 @@ def _cases(chain: Chain, signers: list[Keypair], holder: bytes, full_hash: bytes
     named = "0x" + _account(3).hex()  # an account no block names: every block is searched in vain
     h = "0x" + full_hash.hex()
     who = "0x" + holder.hex()
+    accounts = "0x" + system.account.prefix.hex()
+    alice_account = "0x" + system.account.key(signers[0].public).hex()
+    alice_locks = "0x" + locks_key(signers[0].public).hex()
     return [
         ("btt_explorerBlocks", [None, 100], "100 summaries (a stored record each)"),
         ("btt_explorerBlock", [full_number, 0, 100], "100 extrinsics, 100 block events"),
@@ -197,6 +202,10 @@ def _cases(chain: Chain, signers: list[Keypair], holder: bytes, full_hash: bytes
         ("btt_multisig", [who], "200 listed"),
         ("btt_account", [alice, old], "the state 100+ blocks back (undo journals)"),
         ("state_getReadProof", [[f"0x{k:064x}" for k in range(64)]], "64 keys"),
+        ("state_getKeysPaged", [accounts, 1000], "1,000 keys after a seek"),
+        ("state_getStorageSize", [alice_account], "one value (a prefix: 1,000 keys at most)"),
+        ("state_getStorageHash", ["0x3a636f6465"], "the metadata (built once per set of figures)"),
+        ("state_getStorage", [alice_locks], "the lock sources"),
         ("btt_stakes", [who], "500 deposits"),
         ("btt_voter", [who], "open referenda (a runtime parameter)"),
         ("btt_powerTable", [], "validators (at most 1,000) and 8 leaders"),

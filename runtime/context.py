@@ -38,7 +38,8 @@ class BlockEnv:
 @dataclass(frozen=True)
 class Origin:
     """Who is calling: a signed account, governance (an enacted referendum), the emergency track (an enacted
-    emergency referendum, passed by a supermajority), or the runtime itself (root)."""
+    emergency referendum, passed by a supermajority), the runtime itself (root), or nobody (none: an inherent the
+    block's author put in unsigned, which every node checks as part of the block)."""
 
     kind: str
     account: bytes | None = None
@@ -49,6 +50,8 @@ class Origin:
 
 
 ROOT = Origin("root")
+NONE = Origin("none")
+"""FRAME's `None` origin: an unsigned inherent (`timestamp.set`)."""
 GOVERNANCE = Origin("governance")
 EMERGENCY = Origin("emergency")
 """An enacted emergency-track referendum: everything governance may do, plus the emergency-only calls."""
@@ -87,6 +90,12 @@ def _get_param() -> Callable[[Overlay, str], int]:
     from runtime.params.storage import get_param  # the params module imports this one
 
     return get_param
+
+
+def ensure_none(origin: Origin) -> None:
+    """Only an inherent (unsigned, put in by the block's author) may make this call."""
+    if origin.kind != "none":
+        raise BadOrigin("this call is an inherent: only a block's author puts it in, unsigned")
 
 
 def ensure_signed(origin: Origin) -> bytes:

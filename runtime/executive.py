@@ -1,4 +1,8 @@
-"""The executive: initialise a block, apply each extrinsic in a snapshot, finalise, and execute whole blocks.
+"""The executive: initialise a block, apply its inherents (the author's unsigned `timestamp.set`, first), then each
+signed extrinsic in a snapshot, finalise, and execute whole blocks.
+
+An inherent that is not one the runtime accepts unsigned, comes after a signed extrinsic, or fails makes the block
+invalid; it pays no fee and its `ExtrinsicSuccess` says `Mandatory`, `Pays::No`, as FRAME's do.
 
 An extrinsic that cannot be included (bad nonce, dead era, unpaid fee, bad call) raises InvalidExtrinsic
 and changes nothing. One that is included always pays its fee and bumps its nonce; if its call then
@@ -14,13 +18,13 @@ from dataclasses import dataclass, field, replace
 
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import BttError, DispatchError, InvalidBlock, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Call, Extrinsic
+from btt_chain.primitives.extrinsic import Call, Extrinsic, Inherent
 from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import merkle_root
 from runtime.balances import logic as balances
 from runtime.balances.locks import get_current_account
 from runtime.compute.weights_source import WeightsUnavailable
-from runtime.context import BlockEnv, CallContext, Origin
+from runtime.context import NONE, BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
 from runtime.events import Event
 from runtime.fees import logic as fees
@@ -29,7 +33,7 @@ from runtime.overlay import Overlay, StateReader
 from runtime.session import storage as session
 from runtime.system import events as system_events
 from runtime.system import storage as system
-from runtime.system.dispatch_types import MODULE, OTHER, DispatchErrorValue, DispatchInfo
+from runtime.system.dispatch_types import MANDATORY, MODULE, OTHER, PAYS_NO, DispatchErrorValue, DispatchInfo
 from runtime.system.types import AccountInfo
 from runtime.transaction_payment.events import TransactionFeePaid
 
@@ -87,6 +91,8 @@ class BlockExecution:
     fees: int = 0
     tips: int = 0
     outcomes: list[ApplyOutcome] = field(default_factory=list)
+    transactions: int = 0
+    """Signed extrinsics applied so far (an inherent after one is refused)."""
 
     @property
     def state(self) -> Overlay:
@@ -112,6 +118,10 @@ class BlockResult:
 
 class BlockFull(InvalidExtrinsic):
     """The extrinsic does not fit in the block's remaining weight, size or count."""
+
+
+INHERENT_CALLS = frozenset({"timestamp.set"})
+"""The calls a block's author may put in unsigned."""
 
 
 class Executive:
@@ -203,6 +213,40 @@ class Executive:
             )
         return decoded, weight, fee, acc
 
+    def inherents(self, env: BlockEnv) -> tuple[Inherent, ...]:
+        """The inherents the author of the block with `env` puts first: `timestamp.set` with the slot's start."""
+        return (Inherent(self.runtime.call("timestamp.set", env.timestamp_ms)),)
+
+    def apply_inherent(self, ex: BlockExecution, inherent: Inherent) -> ApplyOutcome:
+        """Apply one of the block's inherents; InvalidBlock (the block is invalid) if it is not one the runtime
+        accepts unsigned, comes after a signed extrinsic, or fails."""
+        ctx = ex.ctx
+        index = len(ex.outcomes)
+        if ex.transactions:
+            raise InvalidBlock(f"extrinsic {index}: an inherent after a signed extrinsic")
+        try:
+            decoded = self.runtime.decode_call(inherent.call)
+        except InvalidExtrinsic as exc:
+            raise InvalidBlock(f"extrinsic {index}: {exc}") from None
+        if decoded.full_name not in INHERENT_CALLS:
+            raise InvalidBlock(f"extrinsic {index}: {decoded.full_name} is no inherent (only signed)")
+        weight = self.runtime.weight(ctx.state, decoded)
+        ctx.phase = index
+        state = ctx.state
+        state.begin()
+        try:
+            self.runtime.dispatch(ctx, NONE, decoded)
+        except DispatchError as exc:
+            state.rollback()
+            raise InvalidBlock(f"extrinsic {index} ({decoded.full_name}) failed: {exc}") from None
+        state.commit()
+        ctx.emit(system_events.ExtrinsicSuccess(DispatchInfo(weight, 0, MANDATORY, PAYS_NO)))
+        outcome = ApplyOutcome(index, True, 0, weight)
+        ex.weight_used += weight
+        ex.bytes_used += len(inherent.encode())
+        ex.outcomes.append(outcome)
+        return outcome
+
     def apply_extrinsic(
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
     ) -> ApplyOutcome:
@@ -251,6 +295,7 @@ class Executive:
         ex.weight_used += weight
         ex.bytes_used += length
         ex.outcomes.append(outcome)
+        ex.transactions += 1
         return outcome
 
     def validate_transaction(
@@ -308,6 +353,9 @@ class Executive:
         env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, h.digest.reveal)
         ex = self.initialize_block(backend, env)
         for i, xt in enumerate(block.extrinsics):
+            if isinstance(xt, Inherent):
+                self.apply_inherent(ex, xt)
+                continue
             try:
                 self.apply_extrinsic(ex, xt, len(xt.encode()), signatures_checked)
             except InvalidExtrinsic as exc:
@@ -331,9 +379,9 @@ def extrinsic_success(weight: int) -> system_events.ExtrinsicSuccess:
 
 
 def _verify(xt: Extrinsic, message: bytes) -> bool:
-    from btt_chain.primitives.keys import verify
+    from btt_chain.primitives.signatures import verify_multi
 
-    return verify(xt.signer, message, xt.signature)
+    return verify_multi(xt.signer, message, xt.multi_signature)
 
 
 def dispatch_error_value(exc: DispatchError) -> DispatchErrorValue:

@@ -23,18 +23,19 @@ from runtime.roles.calls import MODULE as ROLES
 from runtime.session.calls import MODULE as SESSION
 from runtime.staking.calls import MODULE as STAKING
 from runtime.system.calls import MODULE as SYSTEM
+from runtime.timestamp.calls import MODULE as TIMESTAMP
 from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 8
+SPEC_VERSION = 9
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
     spec_version=SPEC_VERSION,
     modules=(
         SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, ROLES, STAKING, BONDS, COMPUTE,
-        MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES,
+        MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES, TIMESTAMP,
     ),
 )
 """Hooks run in this order: consensus first (the leader and the reveal are checked against the state at the end

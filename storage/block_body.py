@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from btt_chain.primitives import scale
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.extrinsic import UNSIGNED_V4, AnyExtrinsic, AnyExtrinsicField
+
+_ANY = AnyExtrinsicField()
 
 
 class BlockBody:
@@ -41,17 +43,22 @@ class BlockBody:
         start, end = self._span(index)
         return self.raw[start:end]
 
-    def extrinsic(self, index: int) -> Extrinsic:
+    def extrinsic(self, index: int) -> AnyExtrinsic:
+        """Extrinsic `index`: signed, or an inherent."""
         if not 0 <= index < self.count:
             raise IndexError(f"extrinsic {index} of a block of {self.count}")
         raw = self.encoded(index)
-        return Extrinsic.decode(raw)
+        value, end = _ANY.decode_scale(raw, 0)
+        scale.finish(raw, end, "extrinsic")
+        return value  # type: ignore[no-any-return]
 
-    def signer(self, index: int) -> bytes:
+    def signer(self, index: int) -> bytes | None:
         """The signer's account id of extrinsic `index`, read from its encoding (after the length prefix, the
-        version byte and the address variant)."""
+        version byte and the address variant); None for an inherent (unsigned)."""
         start, _ = self._span(index)
         _, body = scale.decode_compact(self.raw, start)
+        if self.raw[body] == UNSIGNED_V4:
+            return None
         return self.raw[body + 2 : body + 34]
 
     def holds(self, needle: bytes) -> bool:

@@ -32,7 +32,7 @@ from btt_chain.node import sigcheck
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
-from btt_chain.primitives.extrinsic import Call, Extrinsic
+from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
@@ -341,7 +341,7 @@ class Chain:
         return self.executive.dry_run_call(self.db.state, self.next_env(), call, origin)
 
     def _verify_cached(self, xt: Extrinsic, msg: bytes) -> bool:
-        return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.signature)
+        return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.multi_signature)
 
     # import ----------------------------------------------------------------------------------------
     def import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
@@ -614,6 +614,9 @@ class Chain:
         state: Overlay | None = None
         out = []
         for i, xt in enumerate(block.extrinsics):
+            if isinstance(xt, Inherent):
+                out.append(b"")  # no signature, no birth
+                continue
             era = xt.era
             try:
                 if era.immortal:
@@ -637,9 +640,13 @@ class Chain:
         spec_version = self.executive.runtime.spec_version
         tx_version = self.executive.runtime.transaction_version
         for xt, birth in zip(block.extrinsics, births, strict=True):
+            if isinstance(xt, Inherent):
+                keys.append(sigcheck.NO_SIGNATURE)
+                items.append((b"", b"", b""))
+                continue
             msg = xt.signing_payload(self.genesis_hash, birth, spec_version, tx_version)
             keys.append(_sig_key(xt, msg))
-            items.append((xt.signer, msg, xt.signature))
+            items.append((xt.signer, msg, xt.multi_signature))
         return self.checker.start(keys, items)
 
     @staticmethod
@@ -863,7 +870,10 @@ class Chain:
         reveal = self.reveal_for(pair)
         env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public, reveal)
         ex = self.executive.initialize_block(self.db.state, env)
-        included: list[Extrinsic] = []
+        included: list[AnyExtrinsic] = []
+        for inherent in self.executive.inherents(env):
+            self.executive.apply_inherent(ex, inherent)
+            included.append(inherent)
         dropped: list[tuple[Extrinsic, str]] = []
         # senders whose next extrinsic needs a weights blob this node lacks: it and their later nonces stay in the
         # pool, not dropped, while the node fetches the blob (`weights_source.take_missing`)
@@ -978,4 +988,4 @@ class _Precheck:
 
 
 def _sig_key(xt: Extrinsic, msg: bytes) -> bytes:
-    return blake2b_256(msg + xt.signer + xt.signature)
+    return blake2b_256(msg + xt.signer + xt.multi_signature)

@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.block import split_block
-from btt_chain.primitives.extrinsic import signing_payload_of_body
+from btt_chain.primitives.extrinsic import UNSIGNED_V4, signing_payload_of_body
 from btt_chain.primitives.hashing import blake2b_256, merkle_root
-from btt_chain.primitives.keys import verify
+from btt_chain.primitives.signatures import verify_multi
+
+NO_SIGNATURE = b""
+"""The check key of an extrinsic without a signature (an inherent): it passes the signature checks; the runtime
+judges it."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,13 @@ def precheck_part(
     for xt, birth in zip(extrinsics[start : start + len(births)], births, strict=True):
         hashes.append(blake2b_256(xt))
         body = xt[1:] if xt[0] & 0b11 == 0 else xt[2:] if xt[0] & 0b11 == 1 else xt[4:]
+        if body[0] == UNSIGNED_V4:  # an inherent: no signature (the runtime checks it)
+            keys.append(NO_SIGNATURE)
+            valid.append(True)
+            continue
         signer, signature, msg = signing_payload_of_body(body, genesis_hash, birth, spec_version)
         keys.append(blake2b_256(msg + signer + signature))
-        valid.append(verify(signer, msg, signature))
+        valid.append(verify_multi(signer, msg, signature))
     return hashes, keys, valid
 
 

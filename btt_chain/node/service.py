@@ -226,10 +226,10 @@ class Node:
     def after_head_moved(self, result: ImportResult) -> None:
         """Keep the pool and finality in step with a head that moved (an import, or the fork choice following a
         newly justified checkpoint)."""
-        enacted = [x.hash() for e in result.enacted for x in e.block.extrinsics]
+        enacted = [x.hash() for e in result.enacted for x in e.block.transactions]
         self.pool.prune(enacted, [])
         for block in result.retracted:
-            for xt in block.extrinsics:
+            for xt in block.transactions:  # its inherents belong to it alone
                 self.pool.resubmit(xt.encode())
         if result.retracted:
             self._drop_born_off_chain()
@@ -472,14 +472,14 @@ class Node:
                 self.network.announce_block(block)
             self.finality.on_block_header(imported.block.header)
             self.finality.on_new_head()
-            self.pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+            self.pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
             self._rotate_hash_chain_if_due(key)
             for xt, why in dropped:
                 log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)
             h = imported.block.header
             log.info(
-                "authored #%d 0x%s slot %d with %d extrinsics", h.number, imported.hash.hex()[:16], h.slot,
-                len(imported.block.extrinsics),
+                "authored #%d 0x%s slot %d with %d transactions", h.number, imported.hash.hex()[:16], h.slot,
+                len(imported.block.transactions),
             )
 
     def _equivocate(self, slot: int, key: Keypair) -> None:

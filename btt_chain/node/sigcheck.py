@@ -1,4 +1,5 @@
-"""Signature checks: once per extrinsic (cached by hash), big batches in worker processes.
+"""Signature checks: once per extrinsic (cached by hash), big batches in worker processes. A check is (account,
+message, MultiSignature), verified by `btt_chain.primitives.signatures.verify_multi`.
 
 Worker processes are started before the node loads state, so forking does not copy a large heap.
 """
@@ -10,15 +11,15 @@ import multiprocessing
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from btt_chain.node.precheck import PrecheckResult, join_parts, precheck_part
-from btt_chain.primitives.keys import verify
+from btt_chain.node.precheck import NO_SIGNATURE, PrecheckResult, join_parts, precheck_part
+from btt_chain.primitives.signatures import verify_multi
 
 PARALLEL_THRESHOLD = 256
 """Below this many signatures the round trip to workers costs more than it saves."""
 
 
 def _verify_chunk(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
-    return [verify(pub, msg, sig) for pub, msg, sig in items]
+    return [verify_multi(account, msg, sig) for account, msg, sig in items]
 
 
 class SignatureChecker:
@@ -39,6 +40,8 @@ class SignatureChecker:
         return key in self._cache
 
     def remember(self, key: bytes) -> None:
+        if key == NO_SIGNATURE:
+            return
         self._cache[key] = None
         self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
@@ -47,7 +50,7 @@ class SignatureChecker:
     def verify_one(self, key: bytes, pub: bytes, msg: bytes, sig: bytes) -> bool:
         if key in self._cache:
             return True
-        ok = verify(pub, msg, sig)
+        ok = verify_multi(pub, msg, sig)
         if ok:
             self.remember(key)
         return ok
@@ -60,7 +63,7 @@ class SignatureChecker:
         """Begin checking many signatures: a large batch goes to the workers and runs while the caller goes on
         (block import executes meanwhile); small ones, or all without workers, are checked now. Join with
         `result()`."""
-        results = [k in self._cache for k in keys]
+        results = [k in self._cache or k == NO_SIGNATURE for k in keys]
         todo = [i for i, ok in enumerate(results) if not ok]
         batch = [items[i] for i in todo]
         if self._pool is not None and len(batch) >= PARALLEL_THRESHOLD:

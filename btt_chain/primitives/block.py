@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import HASH, U64, Bytes, ListOf, Nested, Struct
 from btt_chain.primitives.errors import DecodeError
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.extrinsic import AnyExtrinsic, AnyExtrinsicField, Extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair, verify
 
@@ -162,22 +162,28 @@ def _item(data: bytes, pos: int, prefix: bytes, size: int, what: str) -> tuple[b
 
 @dataclass(frozen=True)
 class Block(Struct):
-    """A header and the extrinsics it commits to."""
+    """A header and the extrinsics it commits to: the inherents first (the author's `timestamp.set`), then the signed
+    transactions. An extrinsic's index in this tuple is its index on chain (events' `ApplyExtrinsic` phase)."""
 
     header: Header
-    extrinsics: tuple[Extrinsic, ...]
+    extrinsics: tuple[AnyExtrinsic, ...]
 
-    WIRE = (("header", Nested(Header)), ("extrinsics", ListOf(Nested(Extrinsic), MAX_BLOCK_EXTRINSICS)))
+    WIRE = (("header", Nested(Header)), ("extrinsics", ListOf(AnyExtrinsicField(), MAX_BLOCK_EXTRINSICS)))
 
     def hash(self) -> bytes:
         return self.header.hash()
+
+    @property
+    def transactions(self) -> tuple[Extrinsic, ...]:
+        """The signed extrinsics, in block order."""
+        return tuple(x for x in self.extrinsics if isinstance(x, Extrinsic))
 
     @property
     def number(self) -> int:
         return self.header.number
 
 
-def extrinsics_root(extrinsics: tuple[Extrinsic, ...] | list[Extrinsic]) -> bytes:
+def extrinsics_root(extrinsics: tuple[AnyExtrinsic, ...] | list[AnyExtrinsic] | list[Extrinsic]) -> bytes:
     return merkle_root([x.hash() for x in extrinsics])
 
 

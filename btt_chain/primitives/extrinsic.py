@@ -1,14 +1,18 @@
-"""Signed extrinsics in Substrate's format v4: what polkadot.js and substrate-interface build and sign.
+"""Extrinsics in Substrate's format v4: signed ones, as polkadot.js and substrate-interface build and sign them, and
+the unsigned inherents a block's author puts in (FRAME's `timestamp.set`, each block's first).
 
     extrinsic = Compact(len(body)) ++ body
-    body      = 0x84 ++ 0x00 signer[32] ++ 0x00 signature[64] ++ era ++ Compact(nonce) ++ Compact(tip) ++ call
+    body      = 0x84 ++ 0x00 signer[32] ++ MultiSignature ++ era ++ Compact(nonce) ++ Compact(tip) ++ call   (signed)
+              | 0x04 ++ call                                                                        (inherent)
+    MultiSignature = 0x00 ed25519[64] | 0x01 sr25519[64] | 0x02 ecdsa[65]
     call      = module index u8 ++ call index u8 ++ SCALE(arguments)
     payload   = call ++ era ++ Compact(nonce) ++ Compact(tip) ++ spec_version u32 ++ transaction_version u32
                 ++ genesis hash ++ birth block hash
     signed    = payload, or blake2b-256(payload) when it is over 256 bytes
 
-The address is `MultiAddress::Id` and the signature `MultiSignature::Ed25519`; other variants are refused. The
-signed extensions are FRAME's (CheckNonZeroSender, CheckSpecVersion, CheckTxVersion, CheckGenesis,
+The address is `MultiAddress::Id` (an AccountId32; other variants are refused) and the signature any of FRAME's
+`MultiSignature` variants (`btt_chain.primitives.signatures` states what each scheme accepts). The signed extensions
+are FRAME's (CheckNonZeroSender, CheckSpecVersion, CheckTxVersion, CheckGenesis,
 CheckMortality, CheckNonce, CheckWeight, ChargeTransactionPayment) in FRAME's order, so the extra data is era,
 nonce and tip, and the payload adds spec version, transaction version, genesis hash and birth hash. The genesis
 hash stops replay on another chain, the birth block hash pins a mortal extrinsic to one fork.
@@ -21,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from btt_chain.primitives import scale
-from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, Bytes, Nested, Struct
+from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, Bytes, Field, Nested, Struct
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.keys import Keypair, verify
+from btt_chain.primitives.keys import Signer
+from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, SIGNATURE_LENGTHS, verify_multi
 
 MAX_EXTRINSIC_SIZE = 64 * 1024
 """An encoded extrinsic may not exceed 64 KiB (so one fits in a gossip message)."""
@@ -38,8 +44,8 @@ extrinsic never means something else to a newer runtime. Part of every signing p
 NONCE_MAX = 2**32 - 1
 """Nonces stay below 2^32: Substrate clients decode them as u32."""
 SIGNED_V4 = 0x84
+UNSIGNED_V4 = 0x04
 ADDRESS_ID = 0x00
-SIGNATURE_ED25519 = 0x00
 SIGNED_PAYLOAD_HASH_OVER = 256
 """A signing payload longer than this is signed as its blake2b-256 (FRAME's rule)."""
 
@@ -174,11 +180,14 @@ class Extrinsic(Struct):
     """A signed transaction."""
 
     signer: bytes
+    """The AccountId32 that signed (for ECDSA, the blake2b-256 of the compressed public key)."""
     nonce: int
     tip: int
     era: Era
     call: Call
     signature: bytes
+    scheme: int = ED25519
+    """The MultiSignature variant: `signatures.ED25519`, `SR25519` or `ECDSA`."""
 
     WIRE = (
         ("signer", HASH),
@@ -186,20 +195,29 @@ class Extrinsic(Struct):
         ("tip", AMOUNT),
         ("era", Nested(Era)),
         ("call", Nested(Call)),
-        ("signature", Bytes(64)),
+        ("signature", Bytes(max_len=65)),
+        ("scheme", U8),
     )
+
+    @property
+    def multi_signature(self) -> bytes:
+        """The signature as FRAME's `MultiSignature` encodes it: the variant byte, then the signature."""
+        return bytes((self.scheme,)) + self.signature
 
     def encode_scale(self) -> bytes:
         if type(self.signer) is not bytes or len(self.signer) != 32:
             raise DecodeError("an extrinsic's signer is 32 bytes")
-        if type(self.signature) is not bytes or len(self.signature) != 64:
-            raise DecodeError("an extrinsic's signature is 64 bytes")
+        length = SIGNATURE_LENGTHS.get(self.scheme)
+        if length is None:
+            raise DecodeError(f"unknown signature scheme {self.scheme!r}")
+        if type(self.signature) is not bytes or len(self.signature) != length:
+            raise DecodeError(f"an {SCHEME_NAMES[self.scheme]} signature is {length} bytes")
         if type(self.nonce) is not int or not 0 <= self.nonce <= NONCE_MAX:
             raise DecodeError(f"nonce out of range: {self.nonce!r}")
         if type(self.tip) is not int or not 0 <= self.tip < 2**128:
             raise DecodeError(f"tip out of range: {self.tip!r}")
         body = b"".join((
-            b"\x84\x00", self.signer, b"\x00", self.signature,
+            b"\x84\x00", self.signer, self.multi_signature,
             self.era.encode_scale(), scale.encode_compact(self.nonce), scale.encode_compact(self.tip),
             self.call.encode_scale(),
         ))
@@ -221,15 +239,19 @@ class Extrinsic(Struct):
         if len(body) < 100:
             raise DecodeError(f"a signed extrinsic is at least 100 bytes, got {len(body)}")
         if body[0] != SIGNED_V4:
+            if body[0] == UNSIGNED_V4:
+                raise DecodeError("an unsigned extrinsic (0x04) is a block author's inherent: transactions are signed")
             raise DecodeError(f"expected a signed v4 extrinsic (0x84), got 0x{body[0]:02x}")
         if body[1] != ADDRESS_ID:
             raise DecodeError(f"only MultiAddress::Id signers are accepted, got variant {body[1]}")
-        if body[34] != SIGNATURE_ED25519:
-            raise DecodeError(f"only ed25519 signatures are accepted, got MultiSignature variant {body[34]}")
-        era, pos = Era.decode_at(body, 99)
+        scheme = body[34]
+        length = SIGNATURE_LENGTHS.get(scheme)
+        if length is None:
+            raise DecodeError(f"unknown MultiSignature variant {scheme} (0 ed25519, 1 sr25519, 2 ecdsa)")
+        era, pos = Era.decode_at(body, 35 + length)
         nonce, pos = scale.decode_compact(body, pos, NONCE_MAX)
         tip, pos = scale.decode_compact(body, pos)
-        return cls(body[2:34], nonce, tip, era, Call.decode_rest(body, pos), body[35:99])
+        return cls(body[2:34], nonce, tip, era, Call.decode_rest(body, pos), body[35 : 35 + length], scheme)
 
     @classmethod
     def decode_checked(cls, data: bytes) -> Extrinsic:
@@ -253,7 +275,72 @@ class Extrinsic(Struct):
         return message
 
     def verify_signature(self, genesis_hash: bytes, birth_hash: bytes, spec_version: int) -> bool:
-        return verify(self.signer, self.signing_payload(genesis_hash, birth_hash, spec_version), self.signature)
+        return verify_multi(self.signer, self.signing_payload(genesis_hash, birth_hash, spec_version),
+                            self.multi_signature)
+
+
+@dataclass(frozen=True)
+class Inherent(Struct):
+    """An unsigned extrinsic that a block's author puts in and every node checks as part of the block (FRAME's
+    inherent): `timestamp.set(now)` is each block's first. Never a transaction: the pool refuses unsigned ones."""
+
+    call: Call
+
+    WIRE = (("call", Nested(Call)),)
+
+    def encode_scale(self) -> bytes:
+        body = bytes((UNSIGNED_V4,)) + self.call.encode_scale()
+        return scale.encode_compact(len(body)) + body
+
+    @classmethod
+    def decode_at(cls, data: bytes, pos: int) -> tuple[Inherent, int]:
+        length, start = scale.decode_compact(data, pos, MAX_EXTRINSIC_SIZE)
+        end = start + length
+        if end > len(data):
+            raise DecodeError(f"extrinsic of {length} bytes runs past the end of the input")
+        if length < 3 or data[start] != UNSIGNED_V4:
+            raise DecodeError("expected an unsigned v4 extrinsic (0x04 and a call)")
+        inherent = cls(Call.decode_rest(data[start:end], 1))
+        object.__setattr__(inherent, "_encoded", data[pos:end])
+        return inherent, end
+
+
+AnyExtrinsic = Extrinsic | Inherent
+"""A block's extrinsic: a signed transaction, or an inherent."""
+
+
+def is_inherent_encoding(data: bytes, pos: int = 0) -> bool:
+    """Whether the extrinsic whose encoding (with its length prefix) starts at `pos` is unsigned."""
+    _, start = scale.decode_compact(data, pos, MAX_EXTRINSIC_SIZE)
+    return start < len(data) and data[start] == UNSIGNED_V4
+
+
+class AnyExtrinsicField(Field):
+    """A block's extrinsic in SCALE: decoded as signed or unsigned by its version byte."""
+
+    name = "extrinsic"
+
+    def to_wire(self, value: Any) -> Any:
+        if not isinstance(value, (Extrinsic, Inherent)):
+            raise DecodeError(f"expected an extrinsic, got {type(value).__name__}")
+        return value.encode()
+
+    def from_wire(self, wire: Any) -> Any:
+        if type(wire) is not bytes:
+            raise DecodeError("expected an encoded extrinsic")
+        value, end = self.decode_scale(wire, 0)
+        scale.finish(wire, end, "extrinsic")
+        return value
+
+    def encode_scale(self, value: Any) -> bytes:
+        if not isinstance(value, (Extrinsic, Inherent)):
+            raise DecodeError(f"expected an extrinsic, got {type(value).__name__}")
+        return value.encode()
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        if is_inherent_encoding(data, pos):
+            return Inherent.decode_at(data, pos)
+        return Extrinsic.decode_at(data, pos)
 
 
 def signing_payload(
@@ -271,20 +358,22 @@ def signing_payload(
 def signing_payload_of_body(
     body: bytes, genesis_hash: bytes, birth_hash: bytes, spec_version: int, tx_version: int = TRANSACTION_VERSION
 ) -> tuple[bytes, bytes, bytes]:
-    """(signer, signature, signing message) straight from a well-formed extrinsic body (the signature worker's
-    fast path: the importer decoded these very bytes): the payload is the call, then the extra, then the rest."""
-    extra_end = _extra_end(body)
+    """(signer, MultiSignature, signing message) straight from a well-formed signed extrinsic body (the signature
+    worker's fast path: the importer decoded these very bytes): the payload is the call, then the extra, then the
+    rest."""
+    extra_start = 35 + SIGNATURE_LENGTHS[body[34]]
+    extra_end = _extra_end(body, extra_start)
     payload = b"".join((
-        body[extra_end:], body[99:extra_end],
+        body[extra_end:], body[extra_start:extra_end],
         spec_version.to_bytes(4, "little"), tx_version.to_bytes(4, "little"), genesis_hash, birth_hash,
     ))
     message = blake2b_256(payload) if len(payload) > SIGNED_PAYLOAD_HASH_OVER else payload
-    return body[2:34], body[35:99], message
+    return body[2:34], body[34:extra_start], message
 
 
-def _extra_end(body: bytes) -> int:
+def _extra_end(body: bytes, extra_start: int) -> int:
     """Where the extra data (era, nonce, tip) of a well-formed body ends and its call starts."""
-    pos = 100 if body[99] == 0 else 101
+    pos = extra_start + 1 if body[extra_start] == 0 else extra_start + 2
     for _ in range(2):  # nonce, tip: compact integers
         mode = body[pos] & 0b11
         pos += 1 if mode == 0 else 2 if mode == 1 else 4 if mode == 2 else 1 + (body[pos] >> 2) + 4
@@ -292,7 +381,7 @@ def _extra_end(body: bytes) -> int:
 
 
 def sign_extrinsic(
-    pair: Keypair,
+    pair: Signer,
     call: Call,
     nonce: int,
     genesis_hash: bytes,
@@ -308,5 +397,5 @@ def sign_extrinsic(
             raise ValueError("a mortal era needs the birth block hash")
         birth_hash = genesis_hash
     msg = signing_payload(call, nonce, tip, era, genesis_hash, birth_hash, spec_version, tx_version)
-    return Extrinsic(pair.public, nonce, tip, era, call, pair.sign(msg))
+    return Extrinsic(pair.account, nonce, tip, era, call, pair.sign(msg), pair.scheme)
 

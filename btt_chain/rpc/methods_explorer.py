@@ -18,7 +18,7 @@ from typing import Any
 from btt_chain.primitives.address import decode_address, encode_address
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.extrinsic import AnyExtrinsic, Extrinsic
 from btt_chain.rpc import explorer_burns as burns
 from btt_chain.rpc import explorer_units, explorer_verdicts
 from btt_chain.rpc import params as p
@@ -163,22 +163,25 @@ def _events_of(view: MetaView | None, index: int, render: Any) -> tuple[list[dic
 
 
 def render_extrinsic(
-    ctx: RpcContext, header: Header, block_hash: bytes, index: int, xt: Extrinsic, view: MetaView | None
+    ctx: RpcContext, header: Header, block_hash: bytes, index: int, xt: AnyExtrinsic, view: MetaView | None
 ) -> dict[str, Any]:
     """One extrinsic of a stored block: hash, signer, nonce, tip, era, call with arguments, outcome, and its
-    events (the first EVENTS_SHOWN_MAX; `eventCount` has them all)."""
+    events (the first EVENTS_SHOWN_MAX; `eventCount` has them all). An inherent (the block's `timestamp.set`) has
+    no signer, nonce or era (null) and tip 0."""
     prefix = _prefix(ctx)
     events, event_count = _events_of(view, index, account_renderer(prefix))
+    signed = xt if isinstance(xt, Extrinsic) else None
     return {
         "hash": hex0x(xt.hash()),
         "blockHash": hex0x(block_hash),
         "blockNumber": header.number,
         "timestamp": header.timestamp_ms,
         "index": index,
-        "signer": encode_address(xt.signer, prefix),
-        "nonce": xt.nonce,
-        "tip": str(xt.tip),
-        "era": None if xt.era.immortal else {"birth": xt.era.birth(header.number), "period": xt.era.period},
+        "signer": None if signed is None else encode_address(signed.signer, prefix),
+        "nonce": None if signed is None else signed.nonce,
+        "tip": str(0 if signed is None else signed.tip),
+        "era": (None if signed is None or signed.era.immortal
+                else {"birth": signed.era.birth(header.number), "period": signed.era.period}),
         "call": render_call(xt.call, prefix),
         **_outcome(view, index),
         "events": events,

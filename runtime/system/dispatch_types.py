@@ -18,8 +18,12 @@ from btt_chain.primitives.frozen import fast_init
 
 NORMAL = 0
 """`DispatchClass::Normal`: every signed extrinsic of btt's."""
+MANDATORY = 2
+"""`DispatchClass::Mandatory`: an inherent (the block's `timestamp.set`), included whatever the block's load."""
 PAYS_YES = 0
 """`Pays::Yes`: the signer paid the fee."""
+PAYS_NO = 1
+"""`Pays::No`: nobody paid (an inherent)."""
 OTHER = 0
 """`DispatchError::Other`: an error with no module index (its text is not encoded)."""
 MODULE = 3

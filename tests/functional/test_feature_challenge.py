@@ -132,7 +132,7 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         harness.log("the challenge's on-chain cost")
         number = int(out.split("included in block #")[1].split()[0])
         block = node0.call("chain_getBlock", node0.call("chain_getBlockHash", number))["block"]
-        raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]]
+        raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]][1:]  # after the timestamp inherent
         (raw,) = [r for r in raws if RUNTIME.decode_call(Extrinsic.decode(r).call).full_name == "compute.challenge"]
         weight = node0.call("payment_queryInfo", "0x" + raw.hex())["weight"]["refTime"]
         fee = out.split("fee ")[1].split(")")[0]

@@ -59,7 +59,7 @@ class DevChain:
         for _ in range(blocks):
             candidates = [(t.xt, len(t.encoded)) for t in pool.ready()]
             imported, dropped = chain.author_block(chain.head.slot + 1, self.alice, candidates)
-            pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+            pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
 
     def submitter(self, signer: Keypair) -> Any:
         """Sign and submit like the CLI; a waiting submission gets its block authored at once."""

@@ -8,9 +8,11 @@ from btt_chain.consensus.slots import BlockFromFuture
 from btt_chain.node.chain import UnknownParent
 from btt_chain.primitives.block import Block, Header, extrinsics_root
 from btt_chain.primitives.errors import InvalidBlock, StorageError
+from btt_chain.primitives.extrinsic import AnyExtrinsic, Extrinsic, Inherent
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT
 from btt_chain.primitives.keys import dev_keypair
 from runtime.invariants import check_invariants
+from runtime.modules import RUNTIME
 from runtime.system import storage as system
 from storage.leveldb import LevelDBStore
 from tests.support.node_builder import UNIT, author_next, dev_genesis, far_future_ms, new_chain, transfer
@@ -36,7 +38,8 @@ def test_author_drops_invalid_candidates():
     stale = transfer(a, "bob", "charlie", UNIT, nonce=0)  # duplicate nonce after `good`
     forged = transfer(a, "charlie", "bob", UNIT).replace(signature=bytes(64))
     imported, dropped = author_next(a, [good, stale, forged])
-    assert [x.hash() for x in imported.block.extrinsics] == [good.hash()]
+    assert [x.hash() for x in imported.block.transactions] == [good.hash()]
+    assert isinstance(imported.block.extrinsics[0], Inherent), "the author's timestamp inherent comes first"
     assert {x.hash() for x, _ in dropped} == {stale.hash(), forged.hash()}
 
 
@@ -58,8 +61,21 @@ def _mutations(block: Block, chain):
     yield "does not follow", Block(_reseal(h, number=h.number + 1), block.extrinsics).encode()
     yield "timestamp", Block(_reseal(h, timestamp_ms=h.timestamp_ms + 1), block.extrinsics).encode()
     yield "not the leader", Block(h.replace(author=bob.public).sealed(bob, G), block.extrinsics).encode()
-    forged = block.extrinsics[0].replace(signature=bytes(64))
-    yield "bad signature", Block(_reseal(h, extrinsics_root=extrinsics_root([forged])), (forged,)).encode()
+    inherent, xt = block.extrinsics
+    assert isinstance(inherent, Inherent) and isinstance(xt, Extrinsic)
+    forged = xt.replace(signature=bytes(64))
+
+    def with_body(*xts: AnyExtrinsic) -> bytes:
+        return Block(_reseal(h, extrinsics_root=extrinsics_root(list(xts))), xts).encode()
+
+    yield "bad signature", with_body(inherent, forged)
+    # the timestamp inherent: missing, twice, late, lying about the time, or an unsigned call that is no inherent
+    yield "no timestamp.set inherent", with_body(xt)
+    yield "AlreadySet|set already", with_body(inherent, inherent, xt)
+    yield "an inherent after a signed extrinsic", with_body(xt, inherent)
+    late = Inherent(RUNTIME.call("timestamp.set", h.timestamp_ms + 1))
+    yield "not the start of the block's slot", with_body(late, xt)
+    yield "is no inherent", with_body(inherent, Inherent(xt.call))
 
 
 def test_every_kind_of_invalid_block_is_rejected_and_changes_nothing():

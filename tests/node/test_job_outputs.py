@@ -61,7 +61,7 @@ class DevNode:
         for _ in range(blocks):
             imported, dropped = chain.author_block(chain.head.slot + 1, ALICE, [(t.xt, len(t.encoded))
                                                                                 for t in pool.ready()])
-            pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+            pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
 
     def post_and_reveal(self, seed: bytes, items: int = 16) -> PreparedResult:
         """A job of ferdie's, computed by alice, committed and revealed: its assignment is verified."""

@@ -65,7 +65,7 @@ def include(chain, pool: TxPool, xts: list[Extrinsic]):
     """Import a block with `xts` (built elsewhere, not through this pool) and prune the pool after it."""
     imported, dropped = author_next(chain, xts)
     assert not dropped, dropped
-    pool.prune([x.hash() for x in imported.block.extrinsics], [])
+    pool.prune([x.hash() for x in imported.block.transactions], [])
     return imported
 
 
@@ -155,7 +155,7 @@ def test_ready_chains_drained_by_their_first_transaction_get_nothing_more_in():
     # what the pool holds is what the next block can take: none of it fails for want of money
     pool.submit(pay(chain, first_futures, UNIT // 10, 0).encode())
     imported, refused = author_next(chain, [t.xt for t in pool.ready()])
-    assert refused == [] and len(imported.block.extrinsics) == len(pool)
+    assert refused == [] and len(imported.block.transactions) == len(pool)
     assert [o.error for o in imported.result.outcomes if not o.success] == []
 
 

@@ -90,7 +90,7 @@ def test_stale_nonce_refused_and_prune_after_block():
     for x in xs:
         pool.submit(x.encode())
     imported, dropped = author_next(chain, [t.xt for t in pool.ready()][:2])
-    pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+    pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
     assert [t.nonce for t in pool.ready()] == [2]
     with pytest.raises(InvalidExtrinsic, match="stale nonce"):
         pool.submit(transfer(chain, "bob", "charlie", 3 * UNIT, nonce=0).encode())
@@ -219,7 +219,7 @@ def test_a_flood_of_five_times_the_capacity_leaves_honest_transfers_admitted_and
     for _ in range(2):  # within two blocks
         imported, dropped = author_next(chain, [t.xt for t in pool.ready()])
         included |= {x.hash() for x in imported.block.extrinsics}
-        pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+        pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
     assert {x.hash() for x in honest} <= included
     assert system.account.get(chain.state(), dev_keypair_("bob").public).nonce == 1
 

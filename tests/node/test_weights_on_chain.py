@@ -67,7 +67,7 @@ def author(node: Node, blocks: int = 1) -> list[Extrinsic]:
         imported, dropped = chain.author_block(chain.head.slot + 1, ALICE, [(t.xt, len(t.encoded))
                                                                             for t in pool.ready()])
         assert not dropped, dropped
-        included = list(imported.block.extrinsics)
+        included = list(imported.block.transactions)
         pool.prune([x.hash() for x in included], [])
     return included
 
@@ -141,7 +141,8 @@ def test_authoring_leaves_what_needs_a_missing_blob_in_the_pool(history: History
     assert history.pooled == [history.reveal.hash(), history.remark.hash()]  # alice waits, nothing dropped
     assert history.missing == {WEIGHTS: len(BLOB)}  # what the node then fetches
     block = history.node.chain.db.get_block(history.node.chain.db.canonical_hash(history.reveal_at))  # type: ignore[arg-type]
-    assert block is not None and [x.hash() for x in block.extrinsics] == [history.reveal.hash(), history.remark.hash()]
+    assert block is not None
+    assert [x.hash() for x in block.transactions] == [history.reveal.hash(), history.remark.hash()]
 
 
 def block_bytes(node: Node, number: int) -> bytes:

@@ -255,9 +255,10 @@ def test_a_mortal_era_is_born_at_or_before_its_block_and_dies_a_period_later(per
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda b: b"\x04" + b[1:], "signed v4"),  # unsigned
+    (lambda b: b"\x04" + b[1:], "inherent"),  # unsigned: a block author's, never a transaction
+    (lambda b: b"\x05" + b[1:], "signed v4"),
     (lambda b: b[:1] + b"\x01" + b[2:], "MultiAddress::Id"),
-    (lambda b: b[:34] + b"\x01" + b[35:], "ed25519"),
+    (lambda b: b[:34] + b"\x03" + b[35:], "unknown MultiSignature variant 3"),
     (lambda b: b[:99] + b"\x10\x00" + b[100:], "era"),  # period 2
     (lambda b: b[:99] + b"\x00" + b"\x01\x00", "non-minimal"),  # nonce 0 in two bytes
     (lambda b: b[:99] + b"\x00" + scale.encode_compact(2**32) + b"\x00\x01\x00", "over the limit"),  # nonce 2^32
@@ -291,7 +292,7 @@ def test_long_payloads_are_signed_as_their_hash_and_the_fast_path_agrees():
         assert xt.verify_signature(genesis, birth, 9)
         enc = xt.encode()
         _, start = scale.decode_compact(enc, 0)
-        assert signing_payload_of_body(enc[start:], genesis, birth, 9) == (xt.signer, xt.signature, msg)
+        assert signing_payload_of_body(enc[start:], genesis, birth, 9) == (xt.signer, xt.multi_signature, msg)
 
 
 def test_a_header_is_substrates_layout_and_its_hash_covers_the_seal():

@@ -98,7 +98,7 @@ class RpcHarness:
         chain, pool = self.node.chain, self.node.pool
         candidates = [(t.xt, len(t.encoded)) for t in pool.ready()]
         imported, dropped = chain.author_block(chain.head.slot + 1, self.alice, candidates)
-        pool.prune([x.hash() for x in imported.block.extrinsics], [x.hash() for x, _ in dropped])
+        pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
         return imported
 
     async def author_until_sampled(self, job_id: int, limit: int = 80) -> None:

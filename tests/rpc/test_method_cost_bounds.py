@@ -30,6 +30,8 @@ from .harness import UNIT, free_port
 
 TRANSFERS = 2_400
 """Extrinsics of the big block: alice to new accounts, and every third one bob to alice."""
+EXTRINSICS = TRANSFERS + 2
+"""The big block's extrinsics: the timestamp inherent, the transfers, and one that fails (the last)."""
 
 
 def call(ctx: RpcContext, name: str, *params: Any) -> Any:
@@ -59,7 +61,7 @@ def chain_ctx() -> Iterator[RpcContext]:
                                   chain.genesis_hash, RUNTIME.spec_version))
         chain.author_block(chain.head.slot + 1, alice, [])
         imported, dropped = chain.author_block(chain.head.slot + 1, alice, [(x, len(x.encode())) for x in xts])
-        assert not dropped and len(imported.block.extrinsics) == TRANSFERS + 1
+        assert not dropped and len(imported.block.extrinsics) == EXTRINSICS
         burn = sign_extrinsic(charlie, RUNTIME.call("balances.burn", 3 * UNIT, True), 1, chain.genesis_hash,
                               RUNTIME.spec_version)
         for _ in range(3):
@@ -104,7 +106,7 @@ def test_the_index_finds_each_extrinsics_events_and_outcome_as_a_full_scan_does(
     full = db.block_meta(h)
     view = db.block_meta_view(h)
     assert full is not None and view is not None
-    count = TRANSFERS + 1
+    count = EXTRINSICS
     assert view.extrinsic_count == count and view.event_count == len(full.events)
     for i in range(count):
         assert view.events_of(i) == [r for r in full.events if r[0] == i], i
@@ -165,7 +167,7 @@ def test_block_summaries_match_the_block(chain_ctx: RpcContext) -> None:
     raw = db.get_block_bytes(h)
     assert raw is not None
     summary = db.block_summary(h)
-    assert summary is not None and (summary.extrinsics, summary.size) == (TRANSFERS + 1, len(raw))
+    assert summary is not None and (summary.extrinsics, summary.size) == (EXTRINSICS, len(raw))
     assert summary.events == db.block_meta_view(h).event_count  # type: ignore[union-attr]
     db.kv.write({}, [schema.block_summary_key(h)])  # a block stored before summaries: counted from its parts
     try:
@@ -180,7 +182,7 @@ def test_block_summaries_match_the_block(chain_ctx: RpcContext) -> None:
 def test_block_pages_cover_every_extrinsic_once(chain_ctx: RpcContext, no_whole_reads: None) -> None:
     number, h = big(chain_ctx)
     first = call(chain_ctx, "btt_explorerBlock", number)
-    assert first["extrinsics"] == TRANSFERS + 1 and first["offset"] == 0
+    assert first["extrinsics"] == EXTRINSICS and first["offset"] == 0
     assert len(first["extrinsicList"]) == explorer.BLOCK_XTS_DEFAULT
     seen: list[int] = []
     offset: int | None = 0
@@ -189,8 +191,8 @@ def test_block_pages_cover_every_extrinsic_once(chain_ctx: RpcContext, no_whole_
         assert len(page["extrinsicList"]) <= explorer.BLOCK_XTS_MAX
         seen += [x["index"] for x in page["extrinsicList"]]
         offset = page["nextOffset"]
-    assert seen == list(range(TRANSFERS + 1))
-    last = call(chain_ctx, "btt_explorerBlock", number, TRANSFERS, 5)
+    assert seen == list(range(EXTRINSICS))
+    last = call(chain_ctx, "btt_explorerBlock", number, EXTRINSICS - 1, 5)
     (failed,) = last["extrinsicList"]
     assert failed["success"] is False and failed["eventCount"] == 2 and last["nextOffset"] is None  # fee, failure
     assert call(chain_ctx, "btt_explorerBlock", number, TRANSFERS + 7)["extrinsicList"] == []
@@ -203,13 +205,13 @@ def test_an_extrinsic_and_its_status_are_read_by_index(chain_ctx: RpcContext, no
     number, h = big(chain_ctx)
     body = chain_ctx.node.chain.db.block_body(h)
     assert body is not None
-    xt = body.extrinsic(TRANSFERS - 1)
+    xt = body.extrinsic(TRANSFERS)  # the last transfer (bob to alice, an existing account), after the inherent
     found = call(chain_ctx, "btt_explorerExtrinsic", "0x" + xt.hash().hex())
-    assert (found["index"], found["blockNumber"], found["success"]) == (TRANSFERS - 1, number, True)
+    assert (found["index"], found["blockNumber"], found["success"]) == (TRANSFERS, number, True)
     assert [e["event"] for e in found["events"]] == ["Transfer", "TransactionFeePaid", "ExtrinsicSuccess"]
     assert found["eventCount"] == 3
     status = call(chain_ctx, "btt_extrinsicStatus", "0x" + xt.hash().hex())
-    assert (status["index"], status["success"], status["fee"]) == (TRANSFERS - 1, True, found["fee"])
+    assert (status["index"], status["success"], status["fee"]) == (TRANSFERS, True, found["fee"])
 
 
 def test_block_summaries_read_no_block_body_or_events(chain_ctx: RpcContext, monkeypatch: pytest.MonkeyPatch,
@@ -222,14 +224,14 @@ def test_block_summaries_read_no_block_body_or_events(chain_ctx: RpcContext, mon
     monkeypatch.setattr(ChainDB, "get_block_bytes", refuse)
     page = call(chain_ctx, "btt_explorerBlocks", None, explorer.BLOCKS_MAX)
     (row,) = [b for b in page["blocks"] if b["number"] == 2]
-    assert row["extrinsics"] == TRANSFERS + 1 and row["events"] > 2 * TRANSFERS
+    assert row["extrinsics"] == EXTRINSICS and row["events"] > 2 * TRANSFERS
 
 
 def test_chain_get_block_and_events_page_without_decoding_the_block(chain_ctx: RpcContext,
                                                                     no_whole_reads: None) -> None:
     _, h = big(chain_ctx)
     block = call(chain_ctx, "chain_getBlock", "0x" + h.hex())
-    assert len(block["block"]["extrinsics"]) == TRANSFERS + 1
+    assert len(block["block"]["extrinsics"]) == EXTRINSICS
     total = chain_ctx.node.chain.db.block_summary(h).events  # type: ignore[union-attr]
     events: list[Any] = []
     while True:
@@ -239,8 +241,8 @@ def test_chain_get_block_and_events_page_without_decoding_the_block(chain_ctx: R
         if len(page) < 500:
             break
     assert len(events) == total
-    mine = call(chain_ctx, "btt_events", "0x" + h.hex(), 5)
-    assert mine == [e for e in events if e["phase"] == 5] and len(mine) == 3  # bob's transfer to alice
+    mine = call(chain_ctx, "btt_events", "0x" + h.hex(), 6)  # extrinsic 6 (after the inherent): bob's to alice
+    assert mine == [e for e in events if e["phase"] == 6] and len(mine) == 3
     assert call(chain_ctx, "btt_events", "0x" + h.hex(), TRANSFERS + 9) == []
 
 
@@ -256,7 +258,7 @@ def _brute_matches(ctx: RpcContext, who: bytes) -> list[tuple[int, int, str]]:
         block, meta = db.get_block(h), db.block_meta(h)  # type: ignore[arg-type]
         assert block is not None and meta is not None
         for i in range(len(block.extrinsics) - 1, -1, -1):
-            if block.extrinsics[i].signer == who:
+            if getattr(block.extrinsics[i], "signer", None) == who:  # an inherent has no signer
                 out.append((n, i, "signer"))
             elif any(r[0] == i and explorer._names(r[3], who) for r in meta.events):  # noqa: SLF001
                 out.append((n, i, "named"))

@@ -202,7 +202,7 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     assert await rpc.call("author_pendingExtrinsics") == []
     status = await rpc.call("btt_extrinsicStatus", xt_hash)
     assert status == {
-        "status": "included", "blockHash": block_hash, "blockNumber": 1, "index": 0, "success": True,
+        "status": "included", "blockHash": block_hash, "blockNumber": 1, "index": 1, "success": True,
         "fee": info["partialFee"], "error": None,
     }
     assert await rpc.call("chain_getBlockHash", 1) == block_hash
@@ -235,7 +235,8 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     }
     assert await rpc.call("chain_getHeader") == header
     block = await rpc.call("chain_getBlock", block_hash)
-    assert block == {"block": {"header": header, "extrinsics": [hx(encoded)]}, "justifications": None}
+    inherent = hx(imported.block.extrinsics[0].encode())  # extrinsic 0: the author's timestamp.set
+    assert block == {"block": {"header": header, "extrinsics": [inherent, hx(encoded)]}, "justifications": None}
     assert await rpc.call("chain_getBlock") == block
 
     log.info("balances moved; the fee is what payment_queryInfo said")
@@ -243,11 +244,11 @@ async def test_transfer_lifecycle(rpc: RpcHarness) -> None:
     bob_after = await rpc.call("btt_account", addr(BOB.public))
     assert int(bob_after["free"]) == bob_before + amount
     events = await rpc.call("btt_events", block_hash)
-    assert {"phase": 0, "module": "balances", "event": "Transfer", "source": addr(rpc.alice.public),
+    assert {"phase": 1, "module": "balances", "event": "Transfer", "source": addr(rpc.alice.public),
             "dest": addr(BOB.public), "amount": str(amount)} in events
-    assert {"phase": 0, "module": "transaction_payment", "event": "TransactionFeePaid", "who": addr(rpc.alice.public),
+    assert {"phase": 1, "module": "transaction_payment", "event": "TransactionFeePaid", "who": addr(rpc.alice.public),
             "actual_fee": str(fee), "tip": "0"} in events
-    assert {"phase": 0, "module": "system", "event": "ExtrinsicSuccess",
+    assert {"phase": 1, "module": "system", "event": "ExtrinsicSuccess",
             "dispatch_info": {"ref_time": 100, "proof_size": 0, "dispatch_class": 0, "pays_fee": 0}} in events
     [fees] = [e for e in events if e["event"] == "FeesDistributed"]
     # the dev validator alice sends her author rewards to alice//stash
@@ -275,7 +276,7 @@ async def test_failed_call_is_included_with_its_error(rpc: RpcHarness) -> None:
     assert int(status["fee"]) > 0
     events = await rpc.call("btt_events", hx(imported.hash))
     [failed] = [e for e in events if e["event"] == "ExtrinsicFailed"]
-    assert failed["phase"] == 0 and failed["error"] == "balances.SelfTransfer"
+    assert failed["phase"] == 1 and failed["error"] == "balances.SelfTransfer"  # after the timestamp inherent
     assert failed["dispatch_error"]["variant"] == 3  # DispatchError::Module
     assert await rpc.call("btt_extrinsicStatus", hx(bytes(32))) is None
 
@@ -289,8 +290,8 @@ async def test_future_nonce_is_pending_then_included(rpc: RpcHarness) -> None:
     h1 = await rpc.call("author_submitExtrinsic", hx(first.encode()))
     assert await rpc.call("system_accountNextIndex", addr(rpc.alice.public)) == 2
     rpc.author_block()
-    assert (await rpc.call("btt_extrinsicStatus", h1))["index"] == 0
-    assert (await rpc.call("btt_extrinsicStatus", h2))["index"] == 1
+    assert (await rpc.call("btt_extrinsicStatus", h1))["index"] == 1  # extrinsic 0 is the timestamp inherent
+    assert (await rpc.call("btt_extrinsicStatus", h2))["index"] == 2
 
 
 # WebSocket ---------------------------------------------------------------------------------------------

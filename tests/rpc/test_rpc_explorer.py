@@ -84,12 +84,15 @@ async def test_blocks_block_extrinsic_and_search_agree_with_the_chain(rpc: RpcHa
     one = await rpc.call("btt_explorerBlocks", 1, 1)
     assert [b["number"] for b in one["blocks"]] == [1] and one["next"] == 0
     with_xt = next(b for b in page["blocks"] if b["number"] == status["blockNumber"])
-    assert with_xt["extrinsics"] == 1 and with_xt["size"] == len(rpc.node.chain.db.get_block_bytes(
+    assert with_xt["extrinsics"] == 2 and with_xt["size"] == len(rpc.node.chain.db.get_block_bytes(
         bytes.fromhex(with_xt["hash"][2:])) or b"")
 
     block = await rpc.call("btt_explorerBlock", status["blockNumber"])
     assert block == await rpc.call("btt_explorerBlock", status["blockHash"])
-    (xt,) = block["extrinsicList"]
+    inherent, xt = block["extrinsicList"]
+    assert inherent["call"]["name"] == "timestamp.set" and inherent["call"]["args"]["now"] == block["timestamp"]
+    assert (inherent["signer"], inherent["nonce"], inherent["era"], inherent["fee"]) == (None, None, None, "0")
+    assert any(e["event"] == "ExtrinsicSuccess" for e in inherent["events"])
     assert xt["call"]["name"] == "balances.transfer_allow_death" and xt["signer"] == _address(rpc, rpc.alice)
     assert xt["call"]["args"]["value"] == str(7 * UNIT)
     assert (xt["success"], xt["fee"]) == (True, status["fee"])

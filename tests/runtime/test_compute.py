@@ -846,7 +846,7 @@ def test_commit_and_reveal_in_one_block_is_refused() -> None:
         chain.sign("bob", "compute.reveal_result", job_id, bob.root(job_id), SALT, (), nonce=nonce + 1),
     ])
     assert chain.last_result is not None
-    commit, reveal = chain.last_result.outcomes
+    commit, reveal = chain.transaction_outcomes()
     assert commit.success and not reveal.success and "SampleNotFixed" in (reveal.error or "")
 
 

@@ -311,6 +311,8 @@ class TestChain:
         reveal = bytes(32) if rs is None else _chain(self.author, rs.generation).reveal(rs.count + 1)
         env = BlockEnv(n, self.parent_hash, slot, 1_000_000 + slot * SLOT_MS + self.time_offset_ms, self.author, reveal)
         self._current = self.executive.initialize_block(self.backend, env)
+        for inherent in self.executive.inherents(env):  # as a block's author puts them first
+            self.executive.apply_inherent(self._current, inherent)
         return self._current
 
     def end_block(self) -> BlockResult:
@@ -361,7 +363,7 @@ class TestChain:
         ex = self.begin_block()
         decoded = RUNTIME.decode_call(RUNTIME.call(call_name, *args))
         ctx: CallContext = ex.ctx
-        ctx.phase = 0
+        ctx.phase = len(ex.outcomes)  # after the block's inherents, as an extrinsic of its own
         try:
             ctx.state.run_in_snapshot(lambda: RUNTIME.dispatch(ctx, origin, decoded))
         finally:
@@ -382,8 +384,15 @@ class TestChain:
         return dict(self.backend.data)
 
     def events(self) -> list[Event]:
+        """The last block's events, without its inherents' (the `ExtrinsicSuccess` of `timestamp.set`)."""
         assert self.last_result is not None
-        return [ev for _, ev in self.last_result.events]
+        inherents = {o.index for o in self.last_result.outcomes if o.index < INHERENTS}
+        return [ev for phase, ev in self.last_result.events if phase not in inherents]
+
+    def transaction_outcomes(self) -> tuple[ApplyOutcome, ...]:
+        """The last block's signed extrinsics' outcomes (after its inherents)."""
+        assert self.last_result is not None
+        return self.last_result.outcomes[INHERENTS:]
 
 
 # --- assertions -----------------------------------------------------------------------------------
@@ -392,10 +401,12 @@ def assert_ok(outcome: ApplyOutcome) -> None:
     assert outcome.success, f"call failed: {outcome.error}"
 
 
+INHERENTS = 1
+"""Inherents at the start of every block (`timestamp.set`)."""
 STATE_EXEMPT_PREFIXES = tuple(
     storage_prefix(module, item) for module, item in (
         ("system", "number"), ("system", "slot"), ("system", "timestamp_ms"), ("system", "block_hash"),
-        ("consensus", "randomness"), ("consensus", "reveals"), ("compute", "recent_authors"),
+        ("consensus", "randomness"), ("consensus", "reveals"), ("compute", "recent_authors"), ("timestamp", "now"),
     )
 )
 

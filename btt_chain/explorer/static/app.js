@@ -517,8 +517,8 @@ PAGES.extrinsic = {
     return `<h1>Extrinsic ${esc(short(x.hash))}</h1><div class="cards">` +
       card("hash", `<span class="hash">${esc(x.hash)}</span>`) + card("block", `<a href="#/block/${x.blockNumber}">${fmtInt(x.blockNumber)}</a> #${x.index}`) +
       card("call", `<span class="mono" id="xt-call">${esc(x.call.name || "?")}</span>`) + card("signer", addr(x.signer)) +
-      card("nonce", x.nonce) + card("fee", amt(x.fee, "xt-fee")) + card("tip", amt(x.tip)) + card("outcome", outcome(x)) +
-      card("time", time(x.timestamp)) + card("era", x.era ? `born ${x.era.birth}, ${x.era.period} blocks` : "immortal") +
+      card("nonce", x.nonce ?? "-") + card("fee", amt(x.fee, "xt-fee")) + card("tip", amt(x.tip)) + card("outcome", outcome(x)) +
+      card("time", time(x.timestamp)) + card("era", x.signer ? (x.era ? `born ${x.era.birth}, ${x.era.period} blocks` : "immortal") : "inherent (unsigned)") +
       `</div><h2>Arguments</h2>` + table(["name", "value"], argRows, "xt-args") +
       `<h2>Events${x.eventCount > x.events.length ? ` <span class="muted">(the first ${fmtInt(x.events.length)} of ${fmtInt(x.eventCount)})</span>` : ""}</h2>` +
       table(["event"], x.events.map((e) => `<tr><td class="events">${eventText(e)}</td></tr>`), "xt-events");
