@@ -241,6 +241,11 @@ def u64_key(n: int) -> bytes:
     return n.to_bytes(8, "big")
 
 
+ID_KEY = Bytes(8)
+"""A key part made by `u64_key` (an id, a time) as the metadata types it in a composite key: `[u8; 8]`, big-endian
+so that keys iterate in order (SCALE's u64 is little-endian)."""
+
+
 def u64_from_key(b: bytes) -> int:
     return int.from_bytes(b, "big")
 

@@ -12,6 +12,9 @@ INVALID_REQUEST = -32600
 """Valid JSON, but not a JSON-RPC 2.0 request (or batch) this server accepts."""
 METHOD_NOT_FOUND = -32601
 """No such method here: unknown, unsafe and not enabled, or a subscription asked for over HTTP."""
+METHOD_NOT_FOUND_MESSAGE = "Method not found"
+"""An unknown method's message, exactly jsonrpsee's (the name goes in `data`): polkadot-api's legacy layer falls back
+to other methods only on this exact text."""
 INVALID_PARAMS = -32602
 """Wrong number or type of parameters, bad hex, bad address, unknown block."""
 INTERNAL_ERROR = -32603
@@ -52,3 +55,10 @@ def invalid_request(message: str) -> RpcError:
 
 def invalid_transaction(reason: str) -> RpcError:
     return RpcError(INVALID_TRANSACTION, "Invalid Transaction", reason)
+
+
+def unknown_block(block_hash: bytes) -> RpcError:
+    """A block this node has no header of. The message keeps Substrate's words (`UnknownBlock: Header was not found
+    in the database`): indexers (Subsquid) read an error containing "not found" as a block that is not there (yet),
+    to be fetched again, and any other as a failure."""
+    return invalid_params(f"unknown block 0x{block_hash.hex()}: header was not found in the database")

@@ -6,8 +6,6 @@ decimal strings of base units. Every method reads the node on the event-loop thr
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from importlib import metadata
 from typing import Any
 
@@ -16,9 +14,10 @@ from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
-from btt_chain.rpc import virtual_storage
+from btt_chain.rpc import runtime_info, virtual_storage
 from btt_chain.rpc.at import reader_at, state_view
-from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction
+from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction, unknown_block
+from btt_chain.rpc.fee_info import quote
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import (
     account_renderer,
@@ -30,23 +29,17 @@ from btt_chain.rpc.render import (
 )
 from btt_chain.rpc.validity import transaction_validity_error
 from runtime.balances.locks import account_at
-from runtime.balances.logic import ED_PARAM
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.executive import BlockFull
-from runtime.fees.logic import compute_fee
-from runtime.metadata.build import build_metadata
-from runtime.metadata.constants import ChainConstants
 from runtime.modules import RUNTIME
-from runtime.params.storage import get_param
 from runtime.system import storage as system
 from runtime.system.events import ExtrinsicFailed
-from runtime.system.logic import BLOCK_HASH_COUNT
+from runtime.version import runtime_version as version_of
 from storage.history import HistoricalState
 
 method = REGISTRY.method
 
 CHAIN_TYPES = {"dev": "Development", "local": "Local", "live": "Live"}
-SPEC_NAME = "btt"
 
 
 def _version() -> str:
@@ -130,7 +123,8 @@ def btt_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, 
             "events": rendered}
 
 
-@method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+@method("system_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash),
+        aliases=("system_dryRunAt",))
 def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> str:
     """Substrate's dry run: SCALE `ApplyExtrinsicResult` (`Ok(Ok(()))`, `Ok(Err(DispatchError))` for a call that
     would fail and pay its fee, `Err(TransactionValidityError)` for one that could not be included). btt_dryRun
@@ -223,7 +217,8 @@ def chain_get_finalized_head(ctx: RpcContext) -> str:
 # state ----------------------------------------------------------------------------------------------
 
 
-@method("state_getStorage", Param("key", p.storage_key), optional("at", p.block_hash))
+@method("state_getStorage", Param("key", p.storage_key), optional("at", p.block_hash),
+        aliases=("state_getStorageAt",))
 def state_get_storage(ctx: RpcContext, key: bytes, at: bytes | None) -> str | None:
     block_hash, _, reader = reader_at(ctx, at)
     value = virtual_storage.read(ctx.node.chain, reader, key, block_hash)
@@ -272,18 +267,12 @@ def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -
 @method("state_getMetadata", optional("at", p.block_hash))
 def state_get_metadata(ctx: RpcContext, at: bytes | None) -> str:
     """SCALE metadata V14 (`0x6d657461 0e ...`) at the block `at`: the one runtime's schema, with the constants
-    (existential deposit) as that block's state holds them."""
+    (existential deposit, the block's limits) as that block's state holds them."""
     return hex0x(metadata_at(ctx, at))
 
 
 def metadata_at(ctx: RpcContext, at: bytes | None) -> bytes:
-    state = state_view(ctx, at)
-    return _metadata(ctx.node.spec.ss58_prefix, get_param(state, ED_PARAM))
-
-
-@functools.lru_cache(maxsize=8)
-def _metadata(ss58_prefix: int, existential_deposit: int) -> bytes:
-    return build_metadata(RUNTIME, ChainConstants(ss58_prefix, BLOCK_HASH_COUNT, existential_deposit))
+    return runtime_info.metadata(state_view(ctx, at), ctx.node.spec.ss58_prefix)
 
 
 @method("btt_callTable", optional("at", p.block_hash))
@@ -300,26 +289,10 @@ def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, An
     return runtime_version()
 
 
-RUNTIME_APIS: tuple[tuple[str, int], ...] = (
-    ("Core", 4), ("Metadata", 2), ("AccountNonceApi", 1), ("TransactionPaymentApi", 4),
-)
-"""The runtime APIs a client may ask for through `state_call`, by trait name and version (Substrate's ids are the
-first 8 bytes of blake2b of the name). Metadata at version 2 offers `Metadata_metadata_versions` ([14])."""
-
-
 def runtime_version() -> dict[str, Any]:
-    """Substrate's `RuntimeVersion` of this runtime (the same at every block: one runtime for the chain's life)."""
-    return {
-        "specName": SPEC_NAME,
-        "implName": "btt-chain",
-        "authoringVersion": 1,
-        "specVersion": RUNTIME.spec_version,
-        "implVersion": 1,
-        "apis": [[hex0x(hashlib.blake2b(name.encode(), digest_size=8).digest()), version]
-                 for name, version in RUNTIME_APIS],
-        "transactionVersion": RUNTIME.transaction_version,
-        "stateVersion": 1,
-    }
+    """Substrate's `RuntimeVersion` of this runtime as JSON (`runtime.version`: the same at every block, one runtime
+    for the chain's life)."""
+    return version_of(RUNTIME).to_json()
 
 
 # system ---------------------------------------------------------------------------------------------
@@ -408,7 +381,7 @@ def system_properties(ctx: RpcContext) -> dict[str, Any]:
     return {"ss58Format": spec.ss58_prefix, "tokenDecimals": spec.token.decimals, "tokenSymbol": spec.token.symbol}
 
 
-@method("system_accountNextIndex", Param("account", p.account))
+@method("system_accountNextIndex", Param("account", p.account), aliases=("account_nextIndex",))
 def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
     return ctx.node.next_account_index(who)
 
@@ -416,17 +389,35 @@ def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
 # payment --------------------------------------------------------------------------------------------
 
 
+def _fee_quote(ctx: RpcContext, encoded: bytes, at: bytes | None) -> Any:
+    state = state_view(ctx, at)
+    try:
+        return quote(state, encoded, len(encoded))
+    except DecodeError as exc:
+        raise invalid_params(f"extrinsic: malformed: {exc}") from None
+
+
 @method("payment_queryInfo", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
 def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
-    """The inclusion fee (without tip) the extrinsic would pay at the block `at` (default the head)."""
-    state = state_view(ctx, at)
-    xt = _decode_extrinsic(encoded)
-    try:
-        weight = RUNTIME.weight(state, RUNTIME.decode_call(xt.call))
-    except InvalidExtrinsic as exc:
-        raise invalid_params(f"extrinsic: {exc}") from None
-    fee = compute_fee(state, len(encoded), weight, xt.signer)
-    return {"weight": {"refTime": weight, "proofSize": 0}, "class": "normal", "partialFee": str(fee.inclusion_fee)}
+    """The inclusion fee (without tip) the extrinsic would pay at the block `at` (default the head); the signature
+    is not checked (`fee_info`)."""
+    found = _fee_quote(ctx, encoded, at)
+    return {"weight": {"refTime": found.weight, "proofSize": 0}, "class": "normal",
+            "partialFee": str(found.fee.inclusion_fee)}
+
+
+def _number_or_hex(amount: int) -> str:
+    """A u128 as Substrate's `NumberOrHex` serializes it: minimal 0x-hex."""
+    return hex(amount)
+
+
+@method("payment_queryFeeDetails", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
+def payment_query_fee_details(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
+    """`FeeDetails {inclusionFee: {baseFee, lenFee, adjustedWeightFee}}` of the extrinsic at the block `at` (default
+    the head), each as 0x-hex (`NumberOrHex`); they add up to `payment_queryInfo`'s `partialFee` (`fee_info`)."""
+    base, length, weight = _fee_quote(ctx, encoded, at).inclusion_parts
+    return {"inclusionFee": {"baseFee": _number_or_hex(base), "lenFee": _number_or_hex(length),
+                             "adjustedWeightFee": _number_or_hex(weight)}}
 
 
 # btt ------------------------------------------------------------------------------------------------
@@ -474,7 +465,7 @@ def btt_events(
     h = block_hash or chain.head_hash
     view = chain.db.block_meta_view(h)
     if view is None:
-        raise invalid_params(f"unknown block {hex0x(h)}")
+        raise unknown_block(h)
     first, end = view.event_range(extrinsic) if extrinsic is not None else (0, view.event_count)
     render = account_renderer(_prefix(ctx))
     return [render_event_record(r, render) for r in view.events(first + start, min(end, first + start + count))]
@@ -535,7 +526,8 @@ def btt_pool_status(ctx: RpcContext) -> dict[str, int]:
     return ctx.node.pool.status()
 
 
-SUBSTRATE_NAMESPACES = ("author_", "chain_", "state_", "system_", "payment_", "rpc_", "subscribe_", "unsubscribe_")
+SUBSTRATE_NAMESPACES = ("author_", "chain_", "state_", "childstate_", "system_", "account_", "payment_", "rpc_",
+                        "subscribe_", "unsubscribe_")
 """`rpc_methods` lists the methods of Substrate's namespaces only: @polkadot/api warns about every listed method it
 does not know ("RPC methods not decorated"), and btt's own are listed by `btt_rpcMethods`."""
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from btt_chain.rpc.errors import (
     INTERNAL_ERROR,
     METHOD_NOT_FOUND,
+    METHOD_NOT_FOUND_MESSAGE,
     PARSE_ERROR,
     SERVER_LIMIT,
     RpcError,
@@ -229,7 +230,7 @@ class Dispatcher:
     def _call(self, name: str, params: list[Any] | dict[str, Any], ctx: RpcContext) -> Any:
         method = self.registry.get(name)
         if method is None:
-            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name[:64]}")
+            raise RpcError(METHOD_NOT_FOUND, METHOD_NOT_FOUND_MESSAGE, name[:64])
         if method.unsafe and not ctx.unsafe_allowed:
             raise RpcError(METHOD_NOT_FOUND, f"{name} is unsafe: it is served only to loopback callers of a node "
                                              "started with unsafe RPC methods")

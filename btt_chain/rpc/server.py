@@ -33,15 +33,17 @@ import btt_chain.rpc.methods  # noqa: F401  (registers the methods)
 import btt_chain.rpc.methods_assets  # noqa: F401  (registers btt_assets, btt_asset, btt_assetHoldings)
 import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_multisig)
 import btt_chain.rpc.methods_checkpoint  # noqa: F401  (registers btt_checkpoint)
+import btt_chain.rpc.methods_child_state  # noqa: F401  (registers the childstate_ methods)
 import btt_chain.rpc.methods_compute  # noqa: F401  (registers the compute and power-table methods)
 import btt_chain.rpc.methods_explorer  # noqa: F401  (registers the btt_explorer* methods)
 import btt_chain.rpc.methods_finality  # noqa: F401  (registers btt_finality)
 import btt_chain.rpc.methods_governance  # noqa: F401  (registers btt_referenda, btt_referendum, btt_voter)
 import btt_chain.rpc.methods_incentives  # noqa: F401  (registers btt_points, btt_oracles)
+import btt_chain.rpc.methods_node  # noqa: F401  (registers system_nodeRoles, system_syncState, system_reservedPeers)
 import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs, btt_jobOutputs, btt_jobOutput)
 import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
-import btt_chain.rpc.methods_state  # noqa: F401  (registers state_getKeysPaged, state_queryStorageAt, state_call)
+import btt_chain.rpc.methods_state  # noqa: F401  (registers state_getKeysPaged, state_queryStorageAt, state_call, ...)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
 import btt_chain.rpc.methods_weights  # noqa: F401  (registers btt_modelWeights, btt_weightsStatus, btt_putModelWeights)
 from btt_chain.explorer import static_file
@@ -104,6 +106,7 @@ class RpcServer:
         outbox_bytes: int = MAX_NOTIFICATION_BYTES,
     ) -> None:
         self.node = node
+        btt_chain.rpc.methods_node.note_start(node)  # system_syncState's startingBlock: the best block now
         self.host = host
         self.port = port
         self.unsafe = unsafe

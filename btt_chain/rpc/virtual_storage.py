@@ -4,6 +4,12 @@ The state methods serve them at their FRAME keys for any block they serve, from 
 client that reads `System.Events` after inclusion (@polkadot/api's `derive.tx.events`, substrate-interface's
 receipts) finds the events it expects.
 
+Two more are computed from the block's state rather than stored: `:code`, the runtime's descriptor
+(`btt_chain.rpc.runtime_info`), and `Balances.Locks`, an account's locks as the lock sources hold them
+(`runtime.balances.storage`). And `System.BlockHash(0)`, the genesis hash, which the state holds from block 1 on
+(the genesis state cannot hold its own block's hash), is served at genesis too: polkadot-api reads the chain's
+genesis hash there. Every state method and storage subscription reads through `read`, so they all agree.
+
     System.Events = Vec<EventRecord { phase: Phase, event: RuntimeEvent, topics: Vec<H256> }>
     phase         = 0x00 ++ u32 extrinsic index | 0x01 (Finalization) | 0x02 (Initialization)
     event         = pallet index u8 ++ variant index u8 ++ SCALE(fields)          (runtime.metadata.indices)
@@ -20,8 +26,13 @@ from typing import TYPE_CHECKING, Any
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import U128, AccountId, Bool, Bytes, Field, ListOf, Nested, Struct, UInt
 from btt_chain.primitives.hashing import twox128
+from btt_chain.rpc import runtime_info
 from btt_chain.rpc.render import PHASE_FINALIZATION, PHASE_INITIALIZATION, event_type
+from runtime.balances import storage as balances_storage
 from runtime.metadata.indices import event_index
+from runtime.modules import RUNTIME
+from runtime.overlay import Overlay
+from runtime.system import storage as system_storage
 
 if TYPE_CHECKING:
     from btt_chain.node.chain import Chain
@@ -32,15 +43,26 @@ KEEP = 8
 _NO_TOPICS = b"\x00"
 
 
+LOCKS_PREFIX = balances_storage.LOCKS_PREFIX
+GENESIS_HASH_KEY = system_storage.block_hash.key(0)
+
+
 def is_virtual(key: bytes) -> bool:
-    return key == EVENTS_KEY or key == DIGEST_KEY
+    return key == EVENTS_KEY or key == DIGEST_KEY or key == runtime_info.CODE_KEY or key.startswith(LOCKS_PREFIX)
 
 
 def read(chain: Chain, reader: Any, key: bytes, block_hash: bytes) -> bytes | None:
-    """A storage value at a block as clients read it: a virtual item's from the block's records, else the state's."""
+    """A storage value at a block as clients read it: a virtual item's from the block's records or computed from
+    its state (`reader`), else the state's."""
     if key == EVENTS_KEY or key == DIGEST_KEY:
         return virtual_storage(chain).get(key, block_hash)
+    if key == runtime_info.CODE_KEY:
+        return runtime_info.code(Overlay(reader), chain.genesis.spec.ss58_prefix)
+    if key[:32] == LOCKS_PREFIX:
+        return balances_storage.locks_value(Overlay(reader), key, RUNTIME)
     value: bytes | None = reader.get(key)
+    if value is None and key == GENESIS_HASH_KEY:
+        return chain.genesis_hash
     return value
 
 

@@ -7,9 +7,9 @@ prefix scan each and come out in account and offer-id order.
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, BOOL, U64, Nested
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, U64, Nested
 from runtime.assets.types import Asset, Offer
-from runtime.items import StorageMap, StorageValue, str_from_key, str_key, u64_from_key, u64_key
+from runtime.items import ID_KEY, StorageMap, StorageValue, str_from_key, str_key, u64_from_key, u64_key
 
 M = "assets"
 
@@ -29,7 +29,7 @@ def holding_from_key(raw: bytes) -> tuple[int, bytes]:
 
 
 holdings: StorageMap[int] = StorageMap(M, "holdings", AMOUNT, holding_key, holding_from_key, default=0,
-                                      key_size=40)
+                                      key_types=(ID_KEY, ACCOUNT))
 """(asset id, account) -> base units of the asset's token held (absent: none). Fractions escrowed by an open
 offer are not in the seller's holding; they are the offer's `amount`."""
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import U64, Nested
+from btt_chain.primitives.codec import ACCOUNT, U64, Nested
 from runtime.bonds.types import BondLedger, ValidatorRegistration
 from runtime.items import StorageMap, StorageValue
 
 M = "bonds"
 
-ledger: StorageMap[BondLedger] = StorageMap(M, "ledger", Nested(BondLedger))
+ledger: StorageMap[BondLedger] = StorageMap(M, "ledger", Nested(BondLedger), key_types=(ACCOUNT,))
 """Account -> its bond ledger; absent when nothing is bonded or unlocking."""
 
-validators: StorageMap[ValidatorRegistration] = StorageMap(M, "validators", Nested(ValidatorRegistration))
+validators: StorageMap[ValidatorRegistration] = StorageMap(M, "validators", Nested(ValidatorRegistration),
+                                                                   key_types=(ACCOUNT,))
 """Account -> its validator registration; the queued set is computed from these at each epoch's start."""
 
 epoch_slots: StorageValue[int] = StorageValue(M, "epoch_slots", U64, default=0)

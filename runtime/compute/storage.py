@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from btt_chain.primitives.codec import AMOUNT, HASH, U32, U64, Bytes, ListOf, Nested
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, U64, Bytes, ListOf, Nested
 from runtime.compute.types import (
     MAX_CHUNK_ITEMS,
     MAX_CREDIT_BUCKETS,
@@ -21,7 +21,7 @@ from runtime.compute.types import (
     RecentAuthor,
     RegisteredModel,
 )
-from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.overlay import Overlay
 
 M = "compute"
@@ -29,7 +29,7 @@ M = "compute"
 models: StorageMap[RegisteredModel] = StorageMap(M, "models", Nested(RegisteredModel))
 """Model hash -> spec. Reference models are registered at genesis; governance may register more."""
 
-providers: StorageMap[Provider] = StorageMap(M, "providers", Nested(Provider))
+providers: StorageMap[Provider] = StorageMap(M, "providers", Nested(Provider), key_types=(ACCOUNT,))
 """Account -> provider record."""
 
 jobs: StorageMap[Job] = StorageMap(M, "jobs", Nested(Job), u64_key, u64_from_key)
@@ -45,7 +45,8 @@ evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH, key_size=25)
 staker's), price per unit of work (u128), then the complement of the job id (the newest of equals first). When
 the chain is full, a new job paying more per unit of work than the first takes its place."""
 
-open_by_requester: StorageMap[int] = StorageMap(M, "open_by_requester", U32, default=0)
+open_by_requester: StorageMap[int] = StorageMap(M, "open_by_requester", U32, default=0,
+                                                       key_types=(ACCOUNT,))
 """Requester -> its open jobs (bounded by `compute.max_open_jobs_per_requester`); absent at zero."""
 
 deadlines: StorageMap[bytes] = StorageMap(M, "deadlines", HASH, key_size=16)
@@ -66,30 +67,33 @@ recent_authors: StorageValue[tuple[RecentAuthor, ...]] = StorageValue(
 """The most recent distinct block authors, newest first, with the last slot each authored; kept up to date
 while commits wait for their sample."""
 
-maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH, key_size=48)
+maturing: StorageMap[bytes] = StorageMap(M, "maturing", HASH, key_types=(ID_KEY, ID_KEY, ACCOUNT))
 """Verified assignments by the end of their challenge window: (ms u64, job id u64, provider) -> zero hash."""
 
-late_reveals: StorageMap[bytes] = StorageMap(M, "late_reveals", HASH, key_size=48)
+late_reveals: StorageMap[bytes] = StorageMap(M, "late_reveals", HASH, key_types=(ID_KEY, ID_KEY, ACCOUNT))
 """Late assignments by the end of their late-reveal time: (ms u64, job id u64, provider) -> zero hash (`outage`)."""
 
-outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage))
+outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage), key_types=(ACCOUNT,))
 """Provider -> its missed-deadline fees in its last epoch with one, and its pause from new assignments
 (`outage`); absent for a provider that never missed a deadline it could have met."""
 
 posted_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
-    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS), key_size=44
+    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS),
+    key_types=(ID_KEY, ACCOUNT, Bytes(4)),
 )
 """(job id u64, provider, chunk number u32) -> that chunk of the assignment's output items, posted on chain for
 anyone to challenge with (`costs.chunk_plan` cuts them); removed when the assignment is final."""
 
-pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit), key_size=48)
+pending_credit: StorageMap[PendingCredit] = StorageMap(M, "pending_credit", Nested(PendingCredit),
+                                                             key_types=(ID_KEY, ID_KEY, ACCOUNT))
 """(matures at ms u64, job id u64, provider) -> credit not yet matured."""
 
-epoch_credit: StorageMap[PendingCredit] = StorageMap(M, "epoch_credit", Nested(PendingCredit))
+epoch_credit: StorageMap[PendingCredit] = StorageMap(M, "epoch_credit", Nested(PendingCredit),
+                                                           key_types=(ACCOUNT,))
 """Provider -> credit matured since the last mining reward, with the fees burned for it."""
 
 credit_history: StorageMap[tuple[CreditBucket, ...]] = StorageMap(
-    M, "credit_history", ListOf(Nested(CreditBucket), MAX_CREDIT_BUCKETS)
+    M, "credit_history", ListOf(Nested(CreditBucket), MAX_CREDIT_BUCKETS), key_types=(ACCOUNT,)
 )
 """Provider -> matured credit by epoch, for the consensus work window and governance."""
 
@@ -106,7 +110,7 @@ held_back: StorageValue[int] = StorageValue(M, "held_back", AMOUNT, default=0)
 
 total_rewarded: StorageValue[int] = StorageValue(M, "total_rewarded", AMOUNT, default=0)
 
-model_servers: StorageMap[bytes] = StorageMap(M, "model_servers", HASH, key_size=64)
+model_servers: StorageMap[bytes] = StorageMap(M, "model_servers", HASH, key_types=(HASH, ACCOUNT))
 """(model hash, provider) -> zero hash: providers that said they hold an owner-registered model's weights and take
 its jobs (`models.serve`). Jobs on such a model are drawn among them only; a model registered by governance (the
 shipped reference models among them) is served by every provider."""

@@ -18,7 +18,7 @@ from btt_chain.primitives.errors import BttError, DispatchError
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
-from runtime.balances.locks import refresh_frozen
+from runtime.balances.locks import lock_identifier, refresh_frozen
 from runtime.context import EMERGENCY, GOVERNANCE, CallContext
 from runtime.governance import electorate, errors, events, params, storage, tally
 from runtime.governance.types import (
@@ -139,6 +139,7 @@ def cancel(ctx: CallContext, who: bytes, ref_id: int) -> None:
     ctx.emit(events.Cancelled(ref_id))
 
 
+@lock_identifier(b"pyconvot")  # FRAME's pallet_conviction_voting identifier: what a referendum vote locks
 def vote_lock(ctx: CallContext, who: bytes) -> int | None:
     """Lock source: the free balance `who`'s votes hold at the block's time (0 once voting has ended)."""
     lock = storage.locks.get(ctx.state, who)

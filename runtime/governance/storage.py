@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import HASH, U64, Nested
+from btt_chain.primitives.codec import ACCOUNT, HASH, U64, Nested
 from runtime.governance.types import Referendum, VoteLock, VoteRecord
-from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 
 M = "governance"
 
@@ -14,10 +14,11 @@ next_id: StorageValue[int] = StorageValue(M, "next_id", U64, default=0)
 open_referenda: StorageMap[bytes] = StorageMap(M, "open", HASH, u64_key, u64_from_key)
 """Referenda voting or waiting for enactment (the value is unused): each block checks these for closing."""
 
-votes: StorageMap[VoteRecord] = StorageMap(M, "votes", Nested(VoteRecord), key_size=40)
+votes: StorageMap[VoteRecord] = StorageMap(M, "votes", Nested(VoteRecord),
+                                              key_types=(ID_KEY, ACCOUNT))
 """(referendum id u64, account) -> the account's vote."""
 
-locks: StorageMap[VoteLock] = StorageMap(M, "locks", Nested(VoteLock))
+locks: StorageMap[VoteLock] = StorageMap(M, "locks", Nested(VoteLock), key_types=(ACCOUNT,))
 """Account -> the free balance its votes lock."""
 
 

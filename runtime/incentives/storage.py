@@ -3,14 +3,14 @@ the open epoch's redemption requests, and what the latest settlement paid."""
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, BOOL, U64, Nested
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U64, Nested
 from runtime.incentives.types import Attestation, Payout, RedeemRound, RoundResult
-from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.overlay import Overlay
 
 M = "incentives"
 
-points: StorageMap[int] = StorageMap(M, "points", U64, default=0)
+points: StorageMap[int] = StorageMap(M, "points", U64, default=0, key_types=(ACCOUNT,))
 """Account -> points held (absent: none; the entry goes when the last point is requested for redemption)."""
 
 evidence: StorageMap[Attestation] = StorageMap(M, "evidence", Nested(Attestation))
@@ -28,7 +28,8 @@ def patient_from_key(raw: bytes) -> tuple[bytes, int, bytes]:
     return raw[:32], u64_from_key(raw[32:40]), raw[40:]
 
 
-by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, patient_from_key, key_size=72)
+by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, patient_from_key,
+                                         key_types=(ACCOUNT, ID_KEY, HASH))
 """(patient, block, evidence hash) -> True for each attestation of the patient (the index behind queries)."""
 
 
@@ -42,14 +43,15 @@ def request_from_key(raw: bytes) -> tuple[int, bytes]:
     return u64_from_key(raw[:8]), raw[8:]
 
 
-requests: StorageMap[int] = StorageMap(M, "requests", U64, request_key, request_from_key, default=0, key_size=40)
+requests: StorageMap[int] = StorageMap(M, "requests", U64, request_key, request_from_key, default=0,
+                                       key_types=(ID_KEY, ACCOUNT))
 """(epoch, patient) -> points the patient asked to redeem in that epoch, not yet paid. Only the open round's
 epoch has entries; its settlement removes them all."""
 
 open_round: StorageValue[RedeemRound] = StorageValue(M, "open_round", Nested(RedeemRound))
 """The open round: the epoch whose requests wait for payment, with its rate and totals (absent: none)."""
 
-payouts: StorageMap[Payout] = StorageMap(M, "payouts", Nested(Payout))
+payouts: StorageMap[Payout] = StorageMap(M, "payouts", Nested(Payout), key_types=(ACCOUNT,))
 """Account -> what its latest settled request asked and was paid."""
 
 last_round: StorageValue[RoundResult] = StorageValue(M, "last_round", Nested(RoundResult))

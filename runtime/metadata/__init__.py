@@ -14,14 +14,16 @@ Hooks (see docs/metadata.md):
   `overrides.EVENT_FIELDS` / `EVENT_FIELD_NAMES` do the same from here for classes that do not say it themselves.
 
 Modules: `registry` (types and their de-duplication), `frame_types` (FRAME's types by path), `types` (btt fields to
-types), `catalog` (pallets, events, errors), `pallets`, `overrides`, `constants`, `v14` (the layout), `build`,
+types), `catalog` (pallets, events, errors), `pallets`, `overrides`, `constants` (the published figures, read from a
+block's state by `chain_constants`), `frame_constants` (FRAME's constant types), `v14` (the layout), `build`,
 `indices`.
 """
 
 from __future__ import annotations
 
 from runtime.metadata.build import build_metadata
-from runtime.metadata.constants import ChainConstants, Constant
+from runtime.metadata.constants import BlockLimits, ChainConstants, Constant, chain_constants
 from runtime.metadata.indices import error_index, event_index
 
-__all__ = ["ChainConstants", "Constant", "build_metadata", "error_index", "event_index"]
+__all__ = ["BlockLimits", "ChainConstants", "Constant", "build_metadata", "chain_constants", "error_index",
+           "event_index"]

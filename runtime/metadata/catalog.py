@@ -30,8 +30,8 @@ METADATA_ONLY_PALLETS = (
     MetadataOnlyPallet(18, "fees"),
 )
 """Pallets with no runtime module: FRAME's `TransactionPayment` (its `TransactionFeePaid` event) and btt's `Fees` (the
-block's fee split, `FeesDistributed`, emitted at block end). Their indices follow the runtime's 17 modules (0-16)
-and are as fixed as those."""
+block's fee split, `FeesDistributed`, emitted at block end). Their indices follow the runtime's first 17 modules
+(0-16) and are as fixed as those; modules added later take the next free index (`timestamp`, 19)."""
 
 
 @dataclass(frozen=True)

@@ -307,3 +307,117 @@ def event_records(reg: Registry) -> int:
 def outer_runtime(reg: Registry) -> int:
     """`btt_runtime::Runtime`: the runtime as a type (V14's last field), a composite with no fields."""
     return _composite(reg, RUNTIME, ())
+
+
+# --- constants: the runtime version and the block's limits ---------------------------------------------------------
+
+
+def option(reg: Registry, ty: int) -> int:
+    """`Option<T>`: None 0, Some(T) 1."""
+    return reg.add(TypeInfo(Variant((
+        VariantInfo("None", 0), VariantInfo("Some", 1, (FieldInfo(ty),)),
+    )), ("Option",), (TypeParam("T", ty),)))
+
+
+def runtime_version(reg: Registry) -> int:
+    """`sp_version::RuntimeVersion`: the `System.Version` constant (`runtime.version.RuntimeVersion.encode`)."""
+    u32 = reg.primitive("u32")
+    string = reg.primitive("str")
+    apis = reg.sequence(reg.tuple_of(byte_array(reg, 8), u32))
+    cow = reg.add(TypeInfo(Composite((FieldInfo(apis),)), ("Cow",), (TypeParam("T", apis),)))
+    return _composite(reg, "sp_version::RuntimeVersion", (
+        FieldInfo(string, "spec_name", "Cow<'static, str>"), FieldInfo(string, "impl_name", "Cow<'static, str>"),
+        FieldInfo(u32, "authoring_version", "u32"), FieldInfo(u32, "spec_version", "u32"),
+        FieldInfo(u32, "impl_version", "u32"), FieldInfo(cow, "apis", "ApisVec"),
+        FieldInfo(u32, "transaction_version", "u32"), FieldInfo(reg.primitive("u8"), "system_version", "u8"),
+    ))
+
+
+def _per_dispatch_class(reg: Registry, ty: int) -> int:
+    """`frame_support::dispatch::PerDispatchClass<T> {normal, operational, mandatory}`."""
+    return reg.add(TypeInfo(Composite((
+        FieldInfo(ty, "normal", "T"), FieldInfo(ty, "operational", "T"), FieldInfo(ty, "mandatory", "T"),
+    )), ("frame_support", "dispatch", "PerDispatchClass"), (TypeParam("T", ty),)))
+
+
+def block_weights(reg: Registry) -> int:
+    """`frame_system::limits::BlockWeights {base_block, max_block, per_class: PerDispatchClass<WeightsPerClass>}`,
+    `WeightsPerClass {base_extrinsic: Weight, max_extrinsic, max_total, reserved: Option<Weight>}`."""
+    w = weight(reg)
+    optional = option(reg, w)
+    per_class = _composite(reg, "frame_system::limits::WeightsPerClass", (
+        FieldInfo(w, "base_extrinsic", "Weight"), FieldInfo(optional, "max_extrinsic", "Option<Weight>"),
+        FieldInfo(optional, "max_total", "Option<Weight>"), FieldInfo(optional, "reserved", "Option<Weight>"),
+    ))
+    return _composite(reg, "frame_system::limits::BlockWeights", (
+        FieldInfo(w, "base_block", "Weight"), FieldInfo(w, "max_block", "Weight"),
+        FieldInfo(_per_dispatch_class(reg, per_class), "per_class",
+                  "PerDispatchClass<WeightsPerClass>"),
+    ))
+
+
+def block_length(reg: Registry) -> int:
+    """`frame_system::limits::BlockLength {max: PerDispatchClass<u32>}`."""
+    return _composite(reg, "frame_system::limits::BlockLength", (
+        FieldInfo(_per_dispatch_class(reg, reg.primitive("u32")), "max", "PerDispatchClass<u32>"),
+    ))
+
+
+def db_weight(reg: Registry) -> int:
+    """`sp_weights::RuntimeDbWeight {read: u64, write: u64}`."""
+    u64 = reg.primitive("u64")
+    return _composite(reg, "sp_weights::RuntimeDbWeight", (
+        FieldInfo(u64, "read", "u64"), FieldInfo(u64, "write", "u64"),
+    ))
+
+
+# --- Balances' locks, freezes and holds ----------------------------------------------------------------------------
+
+
+def _bounded_vec(reg: Registry, key: str, item: int) -> int:
+    """`bounded_collections::...::BoundedVec<T, S>` / `WeakBoundedVec<T, S>`: a composite holding a `Vec<T>`."""
+    return reg.add(TypeInfo(Composite((FieldInfo(reg.sequence(item), type_name="Vec<T>"),)), _path(key),
+                            (TypeParam("T", item), TypeParam("S"))))
+
+
+def balance_locks(reg: Registry) -> int:
+    """`WeakBoundedVec<pallet_balances::types::BalanceLock<u128>>`, `BalanceLock {id: [u8; 8], amount, reasons}`,
+    `Reasons`: Fee 0, Misc 1, All 2: the value of `Balances.Locks`."""
+    u128 = reg.primitive("u128")
+    reasons = _unit_enum(reg, "pallet_balances::types::Reasons", ("Fee", "Misc", "All"))
+    lock = _composite(reg, "pallet_balances::types::BalanceLock", (
+        FieldInfo(byte_array(reg, 8), "id", "LockIdentifier"), FieldInfo(u128, "amount", "Balance"),
+        FieldInfo(reasons, "reasons", "Reasons"),
+    ), (TypeParam("Balance", u128),))
+    return _bounded_vec(reg, "bounded_collections::weak_bounded_vec::WeakBoundedVec", lock)
+
+
+def balance_reserves(reg: Registry) -> int:
+    """`BoundedVec<pallet_balances::types::ReserveData<[u8; 8], u128>>` (`{id, amount}`): the value of
+    `Balances.Reserves`, FRAME's named reserves."""
+    u128 = reg.primitive("u128")
+    identifier = byte_array(reg, 8)
+    data = _composite(reg, "pallet_balances::types::ReserveData", (
+        FieldInfo(identifier, "id", "ReserveIdentifier"), FieldInfo(u128, "amount", "Balance"),
+    ), (TypeParam("ReserveIdentifier", identifier), TypeParam("Balance", u128)))
+    return _bounded_vec(reg, "bounded_collections::bounded_vec::BoundedVec", data)
+
+
+def _id_amounts(reg: Registry, reason: str) -> int:
+    """`BoundedVec<IdAmount<btt_runtime::Runtime<reason>, u128>>` with the reason enum empty (no pallet of this runtime
+    freezes or holds): the value of `Balances.Freezes` and `Balances.Holds`."""
+    u128 = reg.primitive("u128")
+    reason_ty = _enum(reg, f"{RUNTIME_CRATE}::{reason}", ())
+    id_amount = reg.add(TypeInfo(Composite((
+        FieldInfo(reason_ty, "id", "Id"), FieldInfo(u128, "amount", "Balance"),
+    )), ("frame_support", "traits", "tokens", "misc", "IdAmount"),
+        (TypeParam("Id", reason_ty), TypeParam("Balance", u128))))
+    return _bounded_vec(reg, "bounded_collections::bounded_vec::BoundedVec", id_amount)
+
+
+def balance_freezes(reg: Registry) -> int:
+    return _id_amounts(reg, "RuntimeFreezeReason")
+
+
+def balance_holds(reg: Registry) -> int:
+    return _id_amounts(reg, "RuntimeHoldReason")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from btt_chain.primitives.codec import Nested
+from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
 from runtime.items import StorageMap
 from runtime.multisig.types import Pending
 from runtime.overlay import Overlay
 
 M = "multisig"
 
-pending: StorageMap[Pending] = StorageMap(M, "pending", Nested(Pending), key_size=64)
+pending: StorageMap[Pending] = StorageMap(M, "pending", Nested(Pending), key_types=(ACCOUNT, HASH))
 """multisig account (32) | call hash (32) -> the approvals collected for that call."""
 
 

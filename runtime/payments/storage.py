@@ -5,8 +5,8 @@ key = account (32 bytes) | id (u64, big-endian), value = the account's role bits
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import U8, U64, Nested
-from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from btt_chain.primitives.codec import ACCOUNT, U8, U64, Nested
+from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.payments.types import Invoice, Payment
 
 M = "payments"
@@ -31,9 +31,9 @@ def account_from_key(raw: bytes) -> tuple[bytes, int]:
 
 
 account_payments: StorageMap[int] = StorageMap(M, "account_payments", U8, account_key, account_from_key, default=0,
-                                               key_size=40)
+                                               key_types=(ACCOUNT, ID_KEY))
 """(account, payment id) -> role bits (PAYER, PAYEE) of the account in that payment."""
 
 account_invoices: StorageMap[int] = StorageMap(M, "account_invoices", U8, account_key, account_from_key, default=0,
-                                               key_size=40)
+                                               key_types=(ACCOUNT, ID_KEY))
 """(account, invoice id) -> role bits (ISSUER, PAYEE, PAYER) of the account in that invoice."""

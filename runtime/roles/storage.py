@@ -13,7 +13,7 @@ from runtime.roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
 M = "roles"
 
-verifiers: StorageMap[bool] = StorageMap(M, "verifiers", BOOL)
+verifiers: StorageMap[bool] = StorageMap(M, "verifiers", BOOL, key_types=(ACCOUNT,))
 """Account -> True for each appointed asset verifier (absent: not a verifier)."""
 
 
@@ -36,7 +36,7 @@ representatives: StorageValue[tuple[bytes, ...]] = StorageValue(
 )
 """The community representatives house, in the order governance set it (one account, one vote)."""
 
-institutions: StorageMap[int] = StorageMap(M, "institutions", AMOUNT, default=0)
+institutions: StorageMap[int] = StorageMap(M, "institutions", AMOUNT, default=0, key_types=(ACCOUNT,))
 """The founding institutions house: account -> voting weight (its genesis allocation, base units; 0 for any other
 account). Written at genesis only."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64
-from runtime.items import StorageMap, StorageValue, u64_from_key, u64_key
+from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.overlay import Overlay
 from runtime.staking.types import U256, Deposit, StakerInfo
 
@@ -19,10 +19,12 @@ def _deposit_from_key(b: bytes) -> tuple[bytes, int]:
 
 
 next_deposit_id: StorageValue[int] = StorageValue(M, "next_deposit_id", U64, default=0)
-deposits: StorageMap[Deposit] = StorageMap(M, "deposits", Deposit, _deposit_key, _deposit_from_key, key_size=40)
+deposits: StorageMap[Deposit] = StorageMap(M, "deposits", Deposit, _deposit_key, _deposit_from_key,
+                                           key_types=(ACCOUNT, ID_KEY))
 """Deposits by (owner, id): an owner's deposits sit under one key prefix."""
 deposit_owner: StorageMap[bytes] = StorageMap(M, "deposit_owner", ACCOUNT, u64_key, u64_from_key)
-stakers: StorageMap[StakerInfo] = StorageMap(M, "stakers", StakerInfo, default=StakerInfo())
+stakers: StorageMap[StakerInfo] = StorageMap(M, "stakers", StakerInfo, default=StakerInfo(),
+                                                     key_types=(ACCOUNT,))
 total_staked: StorageValue[int] = StorageValue(M, "total_staked", AMOUNT, default=0)
 reward_per_token: StorageValue[int] = StorageValue(M, "reward_per_token", U256(), default=0)
 """Fee share per staked base unit, scaled by REWARD_SCALE, summed over the pot's growth."""

@@ -9,7 +9,7 @@ spend exactly what has unlocked without calling `vest` first.
 from __future__ import annotations
 
 from runtime.balances import logic as balances
-from runtime.balances.locks import refresh_frozen
+from runtime.balances.locks import lock_identifier, refresh_frozen
 from runtime.context import CallContext
 from runtime.system.types import AccountInfo
 from runtime.vesting import errors, events, storage
@@ -27,6 +27,7 @@ def compute_total_locked(schedules: tuple[VestingSchedule, ...], now_ms: int) ->
     return sum(compute_locked(s, now_ms) for s in schedules)
 
 
+@lock_identifier(b"vesting ")  # FRAME's pallet_vesting VESTING_ID (@polkadot/api-derive sums these as vesting)
 def vesting_lock(ctx: CallContext, who: bytes) -> int | None:
     """Lock source: what `who`'s schedules still lock at the block's time; None when it has none."""
     if not storage.schedules.contains(ctx.state, who):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import U64, ListOf, Nested
+from btt_chain.primitives.codec import ACCOUNT, U64, ListOf, Nested
 from runtime.items import StorageMap, StorageValue
 from runtime.vesting.types import VestingSchedule
 
@@ -12,7 +12,7 @@ MAX_SCHEDULES_STORED = 32
 """Hard ceiling of the list codec; the `vesting.max_schedules` parameter stays inside it."""
 
 schedules: StorageMap[tuple[VestingSchedule, ...]] = StorageMap(
-    M, "schedules", ListOf(Nested(VestingSchedule), MAX_SCHEDULES_STORED), default=()
+    M, "schedules", ListOf(Nested(VestingSchedule), MAX_SCHEDULES_STORED), default=(), key_types=(ACCOUNT,)
 )
 """Account -> its schedules, oldest first. An account without an entry is not vesting."""
 month_seconds: StorageValue[int] = StorageValue(M, "month_seconds", U64, default=2_592_000)

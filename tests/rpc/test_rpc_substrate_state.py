@@ -202,8 +202,11 @@ async def test_system_events_and_digest_are_served_at_their_frame_keys(rpc: RpcH
     names = [(r["module_id"], r["event_id"]) for r in records]
     assert ("Balances", "Transfer") in names and ("System", "ExtrinsicSuccess") in names
     assert ("TransactionPayment", "TransactionFeePaid") in names
-    success = next(r for r in records if r["event_id"] == "ExtrinsicSuccess")
-    assert success["phase"] == "ApplyExtrinsic" and success["extrinsic_idx"] == 0  # scalecodec's rendering
+    inherent, success = [r for r in records if r["event_id"] == "ExtrinsicSuccess"]
+    assert inherent["phase"] == "ApplyExtrinsic" and inherent["extrinsic_idx"] == 0  # scalecodec's rendering
+    assert inherent["attributes"]["dispatch_info"]["class"] == "Mandatory"  # the timestamp inherent
+    assert inherent["attributes"]["dispatch_info"]["pays_fee"] == "No"
+    assert success["phase"] == "ApplyExtrinsic" and success["extrinsic_idx"] == 1
     assert success["attributes"]["dispatch_info"]["weight"]["ref_time"] == 100
     assert await rpc.call("state_queryStorageAt", [hx(EVENTS_KEY)], hx(block.hash)) == [
         {"block": hx(block.hash), "changes": [[hx(EVENTS_KEY), raw]]}]

@@ -103,14 +103,22 @@ def test_types_are_deduplicated(decoded: Decoded) -> None:
         key = repr(t)
         assert key not in seen, f"types {seen.get(key)} and {type_id} are the same"
         seen[key] = type_id
-    paths = ["::".join(t["path"]) for t in decoded.types.values() if t["path"]]
-    assert len(paths) == len(set(paths)), "a path names two types (polkadot.js would name them alike)"
+    by_path: dict[str, list[Any]] = {}
+    for t in decoded.types.values():
+        if t["path"]:
+            by_path.setdefault("::".join(t["path"]), []).append(t)
+    for path, found in by_path.items():
+        if len(found) > 1:  # FRAME's generics (PerDispatchClass<u32>, PerDispatchClass<WeightsPerClass>): polkadot.js
+            params = [repr(t["params"]) for t in found]  # names each by its type parameters, which must differ
+            assert all(t["params"] for t in found) and len(set(params)) == len(params), \
+                f"the path {path} names two types polkadot.js would name alike"
 
 
 def test_pallets_in_index_order(decoded: Decoded) -> None:
     pallets = decoded.v14["pallets"]
-    expected = [(storage_schema.pascal_case(m.name), m.index) for m in sorted(RUNTIME.modules, key=lambda m: m.index)]
+    expected = [(storage_schema.pascal_case(m.name), m.index) for m in RUNTIME.modules]
     expected += [(storage_schema.pascal_case(p.module), p.index) for p in METADATA_ONLY_PALLETS]
+    expected.sort(key=lambda pallet: pallet[1])
     assert [(p["name"], p["index"]) for p in pallets] == expected
     assert pallets[0]["name"] == "System" and pallets[1]["name"] == "Balances"
     assert ("TransactionPayment", 17) in expected
@@ -519,7 +527,9 @@ def test_constants(decoded: Decoded) -> None:
     assert constant("Balances", "ExistentialDeposit") == 10**15
     assert constant("Vesting", "MaxSchedules") == 8
     names = {p["name"]: [c["name"] for c in p["constants"]] for p in decoded.v14["pallets"]}
-    assert names["System"] == ["BlockHashCount", "SS58Prefix"] and names["Balances"] == ["ExistentialDeposit"]
+    assert names["System"] == ["BlockWeights", "BlockLength", "BlockHashCount", "DbWeight", "Version", "SS58Prefix"]
+    assert names["Balances"] == ["ExistentialDeposit"]
+    assert names["TransactionPayment"] == ["OperationalFeeMultiplier"]
 
 
 # --- determinism ---------------------------------------------------------------------------------------------------
@@ -533,9 +543,10 @@ def test_building_twice_gives_the_same_bytes(metadata_bytes: bytes) -> None:
 
 BUILD_AND_HASH = """
 import hashlib
-from runtime.metadata import ChainConstants, build_metadata
+from tests.support.metadata_fixtures import CONSTANTS
+from runtime.metadata import build_metadata
 from runtime.modules import RUNTIME
-data = build_metadata(RUNTIME, ChainConstants(ss58_prefix=42, block_hash_count=2400, existential_deposit=10**15))
+data = build_metadata(RUNTIME, CONSTANTS)
 print(hashlib.blake2b(data, digest_size=32).hexdigest())
 """
 

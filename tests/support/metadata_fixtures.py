@@ -9,12 +9,15 @@ from typing import Any
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, U64, Field, Struct
 from runtime.events import Event
-from runtime.metadata import ChainConstants, Constant, error_index, event_index, frame_types
+from runtime.metadata import BlockLimits, ChainConstants, Constant, error_index, event_index, frame_types
 from runtime.metadata.registry import Registry
+from runtime.modules import RUNTIME
 from runtime.staking.types import U256
 from runtime.storage_schema import StorageEntry
+from runtime.version import runtime_version
 
 CONSTANTS = ChainConstants(ss58_prefix=42, block_hash_count=2400, existential_deposit=10**15,
+                           version=runtime_version(RUNTIME), limits=BlockLimits(max_weight=10**6, max_bytes=4 << 20),
                            more={"vesting": (Constant("MaxSchedules", U32, 8, "Schedules per account."),)})
 
 
