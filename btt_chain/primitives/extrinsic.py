@@ -315,6 +315,12 @@ def is_inherent_encoding(data: bytes, pos: int = 0) -> bool:
     return start < len(data) and data[start] == UNSIGNED_V4
 
 
+def decode_any(data: bytes) -> AnyExtrinsic:
+    """A block's extrinsic from its whole encoding (length prefix included): an `Inherent` when it is unsigned, else
+    an `Extrinsic` decoded as `Extrinsic.decode_checked` does."""
+    return Inherent.decode(data) if is_inherent_encoding(data) else Extrinsic.decode_checked(data)
+
+
 class AnyExtrinsicField(Field):
     """A block's extrinsic in SCALE: decoded as signed or unsigned by its version byte."""
 

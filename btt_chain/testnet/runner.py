@@ -618,7 +618,7 @@ class TestnetRun:
 
     def _scan_chain(self, ref: NodeProc) -> tuple[dict[str, int], list[str]]:
         """(times each extrinsic hash is in `ref`'s chain, the equivocation evidence found in it)."""
-        from btt_chain.primitives.extrinsic import Extrinsic
+        from btt_chain.primitives.extrinsic import decode_any
         from runtime.modules import RUNTIME
 
         evidence_module = RUNTIME.lookup("evidence.report_block_equivocation")[0].index
@@ -637,7 +637,7 @@ class TestnetRun:
                         raw = bytes.fromhex(xt[2:])
                         key = "0x" + blake2b_256(raw).hex()
                         counts[key] = counts.get(key, 0) + 1
-                        call = Extrinsic.decode_checked(raw).call
+                        call = decode_any(raw).call
                         if call.module == evidence_module:
                             number = int(block["block"]["header"]["number"], 16)
                             evidence.append(f"block #{number}: evidence call {call.function} in {key[:18]}")

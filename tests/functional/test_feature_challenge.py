@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.extrinsic import Extrinsic
+from btt_chain.primitives.extrinsic import decode_any
 from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
 from runtime.modules import RUNTIME
@@ -132,8 +132,8 @@ def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys:
         harness.log("the challenge's on-chain cost")
         number = int(out.split("included in block #")[1].split()[0])
         block = node0.call("chain_getBlock", node0.call("chain_getBlockHash", number))["block"]
-        raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]][1:]  # after the timestamp inherent
-        (raw,) = [r for r in raws if RUNTIME.decode_call(Extrinsic.decode(r).call).full_name == "compute.challenge"]
+        raws = [bytes.fromhex(x[2:]) for x in block["extrinsics"]]
+        (raw,) = [r for r in raws if RUNTIME.decode_call(decode_any(r).call).full_name == "compute.challenge"]
         weight = node0.call("payment_queryInfo", "0x" + raw.hex())["weight"]["refTime"]
         fee = out.split("fee ")[1].split(")")[0]
         harness.log(f"challenge extrinsic: {len(raw)} bytes, weight {weight}, fee {fee}")

@@ -16,6 +16,8 @@ from btt_chain.primitives.extrinsic import (
     Call,
     Era,
     Extrinsic,
+    Inherent,
+    decode_any,
     sign_extrinsic,
     signing_payload,
     signing_payload_of_body,
@@ -270,6 +272,17 @@ def test_malformed_extrinsic_bodies_are_refused_with_reason(mutate, message):
     body = mutate(enc[start:])
     with pytest.raises(DecodeError, match=message):
         Extrinsic.decode(scale.encode_compact(len(body)) + body)
+
+
+def test_decode_any_tells_an_inherent_from_a_signed_extrinsic_and_refuses_the_rest():
+    signed = _sample()
+    inherent = Inherent(Call(19, 0, scale.encode_compact(1_700_000_000_000)))
+    assert decode_any(signed.encode()) == signed and decode_any(inherent.encode()) == inherent
+    body = inherent.encode()[1:]
+    for bad in (b"", b"\x00", scale.encode_compact(len(body) + 1) + body, inherent.encode() + b"\x00",
+                scale.encode_compact(2) + b"\x05\x00"):
+        with pytest.raises(DecodeError):
+            decode_any(bad)
 
 
 def test_a_length_prefix_that_disagrees_is_refused():
