@@ -1,24 +1,15 @@
 // An unchanged @polkadot/api (pinned in package.json) against a btt-chain dev node: connect, read, follow heads,
 // sign and send, and try the mistakes a wallet makes. Prints one JSON line of findings; tests/substrate asserts them.
 // Usage: node flow.mjs ws://127.0.0.1:PORT
-import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
-import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { Keyring } from "@polkadot/api";
+import { collectWarnings, connect, withTimeout } from "./common.mjs";
 
 const url = process.argv[2];
-const warnings = [];
-for (const level of ["warn", "error"]) {
-  const original = console[level];
-  console[level] = (...args) => { warnings.push(`${level}: ${args.map(String).join(" ")}`); original(...args); };
-}
+const warnings = collectWarnings();
 const out = { warnings };
 
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
-
 async function main() {
-  await cryptoWaitReady();
-  const api = await withTimeout(ApiPromise.create({ provider: new WsProvider(url), noInitWarn: false }), 60000, "ApiPromise.create");
+  const api = await connect(url);
   out.chain = (await api.rpc.system.chain()).toString();
   out.specVersion = api.runtimeVersion.specVersion.toNumber();
   out.ss58 = api.registry.chainSS58;

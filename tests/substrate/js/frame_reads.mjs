@@ -3,25 +3,16 @@
 // the dummy signature, the runtime's validity check and the legacy methods added for other tools. Prints one JSON
 // line of findings; tests/substrate/test_polkadot_js_frame.py asserts them.
 // Usage: node frame_reads.mjs ws://127.0.0.1:PORT
-import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
-import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { Keyring } from "@polkadot/api";
+import { collectWarnings, connect } from "./common.mjs";
 import { u8aToHex } from "@polkadot/util";
 
 const url = process.argv[2];
-const warnings = [];
-for (const level of ["warn", "error"]) {
-  const original = console[level];
-  console[level] = (...args) => { warnings.push(`${level}: ${args.map(String).join(" ")}`); original(...args); };
-}
+const warnings = collectWarnings();
 const out = { warnings };
 
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
-
 async function main() {
-  await cryptoWaitReady();
-  const api = await withTimeout(ApiPromise.create({ provider: new WsProvider(url), noInitWarn: false }), 60000, "ApiPromise.create");
+  const api = await connect(url);
   const send = (method, params) => api._rpcCore.provider.send(method, params);
   const keyring = new Keyring({ type: "ed25519", ss58Format: api.registry.chainSS58 });
   const alice = keyring.addFromUri("//Alice");

@@ -3,16 +3,12 @@
 // spends to ed25519 //Bob, every transfer finalized, and tx.paymentInfo answers for an sr25519-signed transfer.
 // Prints one JSON line of findings; tests/substrate/test_polkadot_js_schemes.py asserts them.
 // Usage: node schemes.mjs ws://127.0.0.1:PORT
-import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
-import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { Keyring } from "@polkadot/api";
+import { connect, withTimeout } from "./common.mjs";
 
 const url = process.argv[2];
 const out = {};
 const UNIT = 10n ** 18n;
-
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
 
 // sign, send and follow one transfer to finality: its block, its events, and whether it succeeded
 function finalized(api, tx, signer, what) {
@@ -34,8 +30,7 @@ async function free(api, address) {
 }
 
 async function main() {
-  await cryptoWaitReady();
-  const api = await withTimeout(ApiPromise.create({ provider: new WsProvider(url) }), 60000, "ApiPromise.create");
+  const api = await connect(url);
   const ss58Format = api.registry.chainSS58;
   const alice = new Keyring({ type: "ed25519", ss58Format }).addFromUri("//Alice");
   const bob = new Keyring({ type: "ed25519", ss58Format }).addFromUri("//Bob");
