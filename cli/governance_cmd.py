@@ -299,7 +299,8 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
         print_json(ref)
         return
     info = ChainInfo.fetch(client)
-    t = ref["liveTally"]
+    frozen = ref.get("tallyAtClose")
+    t = frozen or ref.get("liveTally")
     rows: list[tuple[str, Any]] = [
         ("referendum", f"#{ref['id']} ({ref['status']}, {ref['track']} track)"),
         ("proposer", ref["proposer"]),
@@ -317,14 +318,21 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
         rows.append((f"why {ref['status']}", ref["reason"]))
     if ref["error"]:
         rows.append(("enactment error", ref["error"]))
+    if frozen:
+        rows.append(("tally", f"frozen at the close: the figures stored in block #{frozen['block']} "
+                              f"({utc(frozen['closedMs'])}), not recounted since"))
+    elif t is None:
+        rows.append(("tally", "none stored (voting closed before tallies were frozen)"))
     print_fields(rows)
+    if t is None:
+        return
     click.echo("")
-    table = [("house", "aye", "nay", "weight (this year)", "aye share", "turnout", "in favour")]
+    table = [("house", "aye", "nay", "aye voters", "weight (this year)", "aye share", "turnout", "in favour")]
     for house, h in t["houses"].items():
         weight = f"{_percent(h['weightPpm'])} ({_percent(_ppm(h['weightThisYear']))})"
-        table.append((house, _weight(house, h["aye"], info), _weight(house, h["nay"], info), weight,
-                      _percent(h["ayeSharePpm"]) if not h["empty"] else "no votes", _percent(h["turnoutPpm"]),
-                      _in_favour(h)))
+        table.append((house, _weight(house, h["aye"], info), _weight(house, h["nay"], info), str(h["ayeVoters"]),
+                      weight, _percent(h["ayeSharePpm"]) if not h["empty"] else "no votes",
+                      _percent(h["turnoutPpm"]), _in_favour(h)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
@@ -332,18 +340,21 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
     click.echo("")
     q, th, hf = t["quorum"], t["threshold"], t["housesInFavour"]
     needs = "more than" if th["rule"] == "above" else "at least"
-    verdict = ((t["verdictReason"] or t["verdict"]) if t["verdict"] is not None
-               else f"- (voting is over: {ref['status']})")
+    voters = hf["minAyeVoters"]
+    if frozen:
+        verdict_row = ("verdict at close", t["verdictReason"] or t["verdict"])
+    else:
+        verdict_row = ("if voting closed now", t["verdictReason"] or t["verdict"])
     print_fields([
         ("combined aye share", f"{_percent(t['ayeSharePpm'])} (needs {needs} {_percent(th['thresholdBps'] * 100)} "
                                f"on the {th['track']} track)"),
-        ("houses in favour", f"{hf['count']} of {hf['needed']} needed (aye above nay and turnout at least "
-                             f"{_percent(hf['turnoutFloorBps'] * 100)} of the house): "
-                             f"{'met' if hf['met'] else 'not met'}"),
+        ("houses in favour", f"{hf['count']} of {hf['needed']} needed (aye above nay, turnout at least "
+                             f"{_percent(hf['turnoutFloorBps'] * 100)} of the house and at least {voters} aye "
+                             f"voter{'' if voters == 1 else 's'}): {'met' if hf['met'] else 'not met'}"),
         ("turnout", f"{info.format_amount(q['turnout'])} of {info.format_amount(q['circulating'])} circulating; "
                     f"quorum {_percent(q['quorumBps'] * 100)} = {info.format_amount(q['required'])}: "
                     f"{'met' if q['met'] else 'not met'}"),
-        ("if voting closed now", verdict),
+        verdict_row,
     ])
 
 
@@ -355,7 +366,9 @@ def _in_favour(house: dict[str, Any]) -> str:
         return "-"
     if int(house["aye"]) <= int(house["nay"]):
         return "no"
-    return "below floor"
+    if not house["meetsTurnoutFloor"]:
+        return "below floor"
+    return "too few aye voters"
 
 
 def _ppm(share: str) -> int:
@@ -381,7 +394,8 @@ def referendum_list(status: str | None, as_json: bool, rpc: str) -> None:
 @_json
 @_rpc
 def referendum_show(ref_id: int, as_json: bool, rpc: str) -> None:
-    """One referendum with its live tally per house (same as `btt-chain query referendum`)."""
+    """One referendum with its tally per house: live while voting, the figures stored at the close once voting has
+    closed (same as `btt-chain query referendum`)."""
     _show(ref_id, as_json, rpc)
 
 
@@ -399,8 +413,9 @@ def query_referenda(status: str | None, as_json: bool, rpc: str) -> None:
 @_json
 @_rpc
 def query_referendum(ref_id: int, as_json: bool, rpc: str) -> None:
-    """One referendum with its live tally: per house the aye and nay weight, the house's weight this year and
-    its aye share; the combined aye share, the turnout against the quorum, and the verdict if voting closed now."""
+    """One referendum with its tally: per house the aye and nay weight, the aye voters, the house's weight this year
+    and its aye share; the combined aye share, the turnout against the quorum, and the verdict if voting closed
+    now (while voting) or the figures the chain stored when voting closed (after)."""
     _show(ref_id, as_json, rpc)
 
 

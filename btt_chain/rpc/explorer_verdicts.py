@@ -3,7 +3,8 @@
 A rejected or expired referendum carries the reason `runtime.governance.logic.verdict` gave when it closed
 (stored with it); an open one is explained by the verdict it would get if voting closed now (the live tally of
 `btt_referendum`, computed by the same function), whether that verdict passes or not. A passed, enacted or failed
-one is explained by what the runtime checked to let it pass and what its call did.
+one is explained by what the runtime checked to let it pass (the figures it stored at the close, `tallyAtClose`)
+and what its call did.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def _pct_bps(bps: int) -> str:
 
 
 def passing_reason(tally: dict[str, Any]) -> str:
-    """What makes a live tally pass: the aye share against the threshold, the houses in favour and the quorum."""
+    """What makes a tally (live, or stored at the close) pass: the aye share against the threshold, the houses in
+    favour and the quorum."""
     houses = [name for name, h in tally["houses"].items() if h["inFavour"]]
     favour = tally["housesInFavour"]
     quorum = tally["quorum"]
@@ -35,18 +37,27 @@ def passing_reason(tally: dict[str, Any]) -> str:
     return (f"aye share {_pct_ppm(tally['ayeSharePpm'])}, {rule} the {tally['threshold']['track']} threshold of "
             f"{_pct_bps(tally['threshold']['thresholdBps'])}; {favour['count']} house"
             f"{'' if favour['count'] == 1 else 's'} in favour ({', '.join(houses) or 'none'}) at or above the "
-            f"turnout floor of {_pct_bps(favour['turnoutFloorBps'])}, {favour['needed']} needed; token holders' "
-            f"turnout {turnout} of the circulating supply, quorum {_pct_bps(quorum['quorumBps'])}")
+            f"turnout floor of {_pct_bps(favour['turnoutFloorBps'])}{_voters(favour)}, {favour['needed']} needed; "
+            f"token holders' turnout {turnout} of the circulating supply, quorum {_pct_bps(quorum['quorumBps'])}")
+
+
+def _voters(favour: dict[str, Any]) -> str:
+    voters = favour.get("minAyeVoters", 1)
+    return f" with at least {voters} aye voters each" if voters > 1 else ""
 
 
 def explain(ref: dict[str, Any]) -> dict[str, Any]:
-    """{status, final, verdict, reason} of a referendum as `btt_referendum` renders it (with `liveTally`):
+    """{status, final, verdict, reason} of a referendum as `btt_referendum` renders it (with `liveTally` or
+    `tallyAtClose`):
     `verdict` is the status it has (closed) or would get if voting closed now (open), `final` whether voting has
     closed, and `reason` says why in words."""
     status = ref["status"]
     tally = ref.get("liveTally")
     share = ref.get("ayeSharePpm")
     closed_share = f"aye share {_pct_ppm(share)} when voting closed" if share is not None else "voting closed"
+    frozen = ref.get("tallyAtClose")
+    if frozen is not None and frozen.get("verdict") == "passed":  # the figures stored at the close: what let it pass
+        closed_share = "at the close, " + passing_reason(frozen)
     if status == "voting" and tally is not None:
         verdict = tally["verdict"] or status
         if verdict == "passed":

@@ -713,15 +713,15 @@ def btt_explorer_units(ctx: RpcContext) -> dict[str, Any]:
 
 
 REFERENDA_SHOWN_MAX = 20
-"""Referenda per `btt_explorerReferenda` call (each with its live tally)."""
+"""Referenda per `btt_explorerReferenda` call (each with its tally: live while voting, frozen at the close after)."""
 
 
 @method("btt_explorerReferenda", optional("limit", _int_in("limit", 1, REFERENDA_SHOWN_MAX), 10))
 def btt_explorer_referenda(ctx: RpcContext, count: int) -> list[dict[str, Any]]:
     """The newest referenda (at most `limit`, default 10, at most 20), each as `btt_referendum` gives it (with its
-    live tally) and `explanation`: {status, final, verdict, reason}, why it stands where it stands in words
-    (`explorer_verdicts`: the stored reason of a rejected or expired one, the verdict it would get now with why
-    for an open one, what let a passed one pass)."""
+    live tally while voting, the tally stored at the close after) and `explanation`: {status, final, verdict,
+    reason}, why it stands where it stands in words (`explorer_verdicts`: the stored reason of a rejected or expired
+    one, the verdict it would get now with why for an open one, what let a passed one pass)."""
     out = []
     for listed in btt_referenda(ctx, None, None, count, None):
         ref = btt_referendum(ctx, listed["id"], None)

@@ -1,12 +1,13 @@
 """RPC methods of governance, read at the head: `btt_referenda` (referenda newest first, with the aye and nay
 weight stored per house, and why a rejected or expired one did not pass), `btt_referendum` (one referendum
-with its live tally: each house's weight this year after empty houses are re-spread, its aye share, its
-turnout against its whole electorate and whether it counts as a house in favour (aye above nay, turnout at
-least `governance.house_turnout_floor_bps`), the combined aye share, the holders' turnout against the
-quorum, the track's threshold, the backing the spam rule measures (`deposit`: whether rejecting, expiring or
-cancelling it now burns the deposit), and the verdict if voting closed now with its reason: all from
-`logic.verdict`, the function that closes referenda) and `btt_voter` (what an account weighs in each house,
-and the free balance its votes lock).
+with its tally: each house's weight this year after empty houses are re-spread, its aye share, its aye voters,
+its turnout against its whole electorate and whether it counts as a house in favour (aye above nay, turnout at
+least `governance.house_turnout_floor_bps`, at least `governance.house_min_aye_voters` aye voters), the combined
+aye share, the holders' turnout against the quorum, the track's threshold, the backing the spam rule measures
+(`deposit`: whether rejecting, expiring or cancelling it burns the deposit): while voting, `liveTally` from
+`logic.verdict`, the function that closes referenda, with the verdict if voting closed now; once closed,
+`tallyAtClose`, the same figures as the runtime stored them at the close) and `btt_voter` (what an account
+weighs in each house, and the free balance its votes lock).
 
 Amounts and house weights are decimal strings of base units (credit units in the compute house, seats in
 the representatives house); shares are decimal fractions as strings ("0.75", exact when the fraction has
@@ -37,15 +38,17 @@ from runtime.governance.types import (
     EMERGENCY,
     EXPIRED,
     FAILED,
+    FIXED_ONE,
     REJECTED,
     STATUSES,
     TRACKS,
     VOTING,
+    ClosedTally,
     Referendum,
+    TallyFigures,
 )
 from runtime.modules import RUNTIME
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
 from runtime.system import storage as system
 
 method = REGISTRY.method
@@ -159,76 +162,99 @@ def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
     }
 
 
-def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict[str, Any]:
-    """The tally as `logic.verdict` computes it: house weights at the head's time while voting (at the end of
-    voting once that has passed), at the end of voting for a closed referendum; each house's electorate, the
-    quorum and the turnout floor against the state at the head. `work`: the compute house's whole weight, if the
-    caller has it (`electorate.work_total`)."""
-    now = system.timestamp_ms.get(state)
-    at = min(now, ref.voting_ends_ms)
-    ayes, nays = ref.tally.ayes, ref.tally.nays
-    year_weights = logic.current_house_weights(state, at)
-    counted = tally.counted_weights(year_weights, ayes, nays)
-    v = logic.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
+def render_figures(f: TallyFigures, track: int) -> dict[str, Any]:
+    """A tally's figures (`logic.figures`: live, or frozen when voting closed) as JSON; the same shape for both."""
     houses = {}
     for i, house in enumerate(gparams.HOUSES):
-        voted = ayes[i] + nays[i]
-        house_share = Fraction(ayes[i], voted) if voted else None
-        result = v.houses[i]
+        h = f.houses[i]
+        voted = h.aye + h.nay
+        house_share = Fraction(h.aye, voted) if voted else None
         houses[house] = {
-            "aye": str(ayes[i]),
-            "nay": str(nays[i]),
-            "weightThisYear": share(year_weights[i]),
-            "weight": share(counted[i]),
-            "weightPpm": tally.ppm(counted[i]),
+            "aye": str(h.aye),
+            "nay": str(h.nay),
+            "ayeVoters": h.aye_voters,
+            "weightThisYear": fixed_share(h.weight_this_year),
+            "weight": fixed_share(h.weight),
+            "weightPpm": fixed_ppm(h.weight),
             "empty": voted == 0,
             "ayeShare": share(house_share) if house_share is not None else None,
             "ayeSharePpm": tally.ppm(house_share) if house_share is not None else None,
-            "voted": str(result.voted),
-            "electorate": str(result.electorate),
-            "turnout": share(result.turnout),
-            "turnoutPpm": tally.ppm(result.turnout),
-            "meetsTurnoutFloor": result.meets_floor,
-            "inFavour": result.in_favour,
+            "voted": str(h.voted),
+            "electorate": str(h.electorate),
+            "turnout": fixed_share(h.turnout),
+            "turnoutPpm": fixed_ppm(h.turnout),
+            "meetsTurnoutFloor": h.meets_floor,
+            "enoughAyeVoters": h.enough_aye_voters,
+            "inFavour": h.in_favour,
         }
-    circulating = electorate.circulating(state)
-    quorum_bps = get_param(state, gparams.QUORUM)
-    emergency = ref.track == EMERGENCY
-    threshold_bps = get_param(state, gparams.EMERGENCY_THRESHOLD if emergency else gparams.THRESHOLD)
-    voting = ref.status == VOTING
-    spam_bps = get_param(state, gparams.SPAM_THRESHOLD)
+    emergency = track == EMERGENCY
     return {
-        "at": at,
+        "at": f.at_ms,
         "houses": houses,
-        "ayeShare": share(v.share),
-        "ayeSharePpm": tally.ppm(v.share),
+        "ayeShare": fixed_share(f.aye_share),
+        "ayeSharePpm": fixed_ppm(f.aye_share),
         "quorum": {
-            "turnout": str(ref.tally.turnout),
-            "circulating": str(circulating),
-            "quorumBps": quorum_bps,
-            "required": str(-(-circulating * quorum_bps // tally.BPS)),
-            "met": tally.quorum_met(ref.tally.turnout, circulating, quorum_bps),
+            "turnout": str(f.quorum_turnout),
+            "circulating": str(f.circulating),
+            "quorumBps": f.quorum_bps,
+            "required": str(-(-f.circulating * f.quorum_bps // tally.BPS)),
+            "met": f.quorum_met,
         },
         "housesInFavour": {
-            "count": v.in_favour,
-            "needed": v.needed,
-            "turnoutFloorBps": v.floor_bps,
-            "met": v.in_favour >= v.needed,
+            "count": f.houses_in_favour,
+            "needed": f.houses_needed,
+            "turnoutFloorBps": f.turnout_floor_bps,
+            "minAyeVoters": f.min_aye_voters,
+            "met": f.houses_in_favour >= f.houses_needed,
         },
         "threshold": {
-            "track": TRACKS[ref.track],
-            "thresholdBps": threshold_bps,
+            "track": TRACKS[track],
+            "thresholdBps": f.threshold_bps,
             "rule": "at least" if emergency else "above",
         },
         "deposit": {
-            "backedShare": share(v.backed),
-            "backedSharePpm": tally.ppm(v.backed),
-            "spamThresholdBps": spam_bps,
-            "spam": v.backed < Fraction(spam_bps, tally.BPS),
+            "backedShare": fixed_share(f.backed_share),
+            "backedSharePpm": fixed_ppm(f.backed_share),
+            "spamThresholdBps": f.spam_threshold_bps,
+            "spam": f.spam,
         },
-        "verdict": STATUSES[v.status] if voting else None,
-        "verdictReason": (v.reason or None) if voting else None,
     }
+
+
+def fixed_share(value: int) -> str:
+    """A share stored in 1/10^18 (`types.FIXED_ONE`) as `share` renders the exact fraction."""
+    return format_btt(value, 18)
+
+
+def fixed_ppm(value: int) -> int:
+    return value * PPM // FIXED_ONE
+
+
+def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict[str, Any]:
+    """The tally of a referendum still voting, as `logic.verdict` computes it (and `logic.figures` renders it, as
+    the runtime freezes it at the close): house weights at the head's time (at the end of voting once that has
+    passed), each house's electorate, the quorum and the turnout floor against the state at the head, and the
+    verdict if voting closed now with its reason. `work`: the compute house's whole weight, if the caller has it
+    (`electorate.work_total`)."""
+    now = system.timestamp_ms.get(state)
+    at = min(now, ref.voting_ends_ms)
+    v = logic.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
+    out = render_figures(logic.figures(v), ref.track)
+    out["verdict"] = STATUSES[v.status]
+    out["verdictReason"] = v.reason or None
+    return out
+
+
+def tally_at_close(ref: Referendum, closed: ClosedTally) -> dict[str, Any]:
+    """The figures the runtime stored when voting closed (or the proposer cancelled): nothing is recomputed, so
+    they stay what decided the referendum. `verdict` is what it decided, `verdictReason` the stored reason of a
+    rejected or expired one; `block` and `closedMs` say when."""
+    out = render_figures(closed.figures, ref.track)
+    out["verdict"] = STATUSES[closed.status]
+    out["verdictReason"] = (ref.error or None) if closed.status in (REJECTED, EXPIRED) else None
+    out["block"] = closed.block
+    out["closedMs"] = closed.closed_ms
+    return out
 
 
 # methods --------------------------------------------------------------------------------------------
@@ -268,15 +294,22 @@ _STATUS = wire_index(Referendum, "status")
 
 @method("btt_referendum", Param("id", referendum_id), optional("at", p.block_hash))
 def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, Any] | None:
-    """One referendum (as in `btt_referenda`) with `liveTally`, or null if there is no such referendum. The tally's
-    compute-house electorate is the runtime's sum over every account with a credit history, read once per block
-    (its cost follows the number of providers that ever earned credit)."""
+    """One referendum (as in `btt_referenda`), or null if there is no such referendum. While it is voting:
+    `liveTally`, the verdict if voting closed now (`frozen` false, `tallyAtClose` null); the tally's compute-house
+    electorate is the runtime's sum over every account with a credit history, read once per block (its cost
+    follows the number of providers that ever earned credit). Once voting has closed or it was cancelled:
+    `frozen` true and `tallyAtClose`, the figures the runtime stored then, with the block and time
+    (`liveTally` null: nothing is recounted against today's electorates)."""
     state = state_view(ctx, at)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
     out = render_referendum(ref, ctx.node.spec.ss58_prefix)
-    out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state))
+    closed = storage.closed_tallies.get(state, ref_id)
+    out["frozen"] = closed is not None
+    out["tallyAtClose"] = tally_at_close(ref, closed) if closed is not None else None
+    voting = ref.status == VOTING
+    out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state)) if voting else None
     return out
 
 

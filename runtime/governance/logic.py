@@ -7,6 +7,12 @@ counting only houses whose turnout met `governance.house_turnout_floor_bps`, `ta
 `governance.spam_threshold_bps` loses its deposit to the burn. A rejected or expired referendum keeps why, in
 words, in its `error` field. An enacted call runs with the governance origin, or the emergency origin on the
 emergency track, inside a snapshot: if it fails, its writes are undone and the referendum is marked failed.
+
+The tally is frozen when voting closes (and when a proposal is cancelled): every figure the verdict was taken on
+(per house aye, nay, aye voters, weights, turnout against the electorate, floor and head count met; the houses
+rule, quorum, threshold and backing, with the parameters they were checked against) is stored once in
+`storage.closed_tallies` with the block and time, so what is shown of a closed referendum is what decided it,
+not a recount against electorates that have moved since (the compute house's is a sliding window).
 """
 
 from __future__ import annotations
@@ -26,13 +32,17 @@ from runtime.governance.types import (
     ENACTED,
     EXPIRED,
     FAILED,
+    FIXED_ONE,
     HOUSE_COUNT,
     PASSED,
     REJECTED,
     STANDARD,
     VOTING,
+    ClosedTally,
+    HouseFigures,
     Referendum,
     Tally,
+    TallyFigures,
     VoteLock,
     VoteRecord,
 )
@@ -102,18 +112,24 @@ def vote(ctx: CallContext, who: bytes, ref_id: int, aye: bool, balance: int) -> 
     if not any(weight.houses):
         raise errors.NoVotingWeight()
     ayes, nays, turnout = list(ref.tally.ayes), list(ref.tally.nays), ref.tally.turnout
+    aye_voters = list(ref.tally.aye_voters)
     previous = storage.votes.get(state, storage.vote_key(ref_id, who))
     if previous is not None:
         side = ayes if previous.aye else nays
         for i in range(HOUSE_COUNT):
             side[i] -= previous.weights[i]
+            if previous.aye and previous.weights[i]:
+                aye_voters[i] -= 1
         turnout -= previous.turnout
     side = ayes if aye else nays
     for i in range(HOUSE_COUNT):
         side[i] += weight.houses[i]
+        if aye and weight.houses[i]:  # an account is one aye voter in each house it weighs in, however it votes again
+            aye_voters[i] += 1
     turnout += weight.turnout
     storage.votes.put(state, storage.vote_key(ref_id, who), VoteRecord(aye, weight.houses, weight.turnout))
-    storage.referenda.put(state, ref_id, ref.replace(tally=Tally(tuple(ayes), tuple(nays), turnout)))
+    new_tally = Tally(tuple(ayes), tuple(nays), turnout, tuple(aye_voters))
+    storage.referenda.put(state, ref_id, ref.replace(tally=new_tally))
     lock = storage.locks.get(state, who)
     now = ctx.env.timestamp_ms
     amount = weight.lockable
@@ -134,7 +150,9 @@ def cancel(ctx: CallContext, who: bytes, ref_id: int) -> None:
         raise errors.NotProposer()
     if ref.status != VOTING or ctx.env.timestamp_ms >= ref.voting_ends_ms:
         raise errors.VotingClosed()
-    _settle_deposit(ctx, ref, verdict(ctx.state, ref, ctx.env.timestamp_ms).backed)
+    v = verdict(ctx.state, ref, ctx.env.timestamp_ms)
+    _settle_deposit(ctx, ref, v.backed)
+    _freeze(ctx, ref.id, CANCELLED, v)
     _finish(ctx, ref.replace(status=CANCELLED))
     ctx.emit(events.Cancelled(ref_id))
 
@@ -159,7 +177,7 @@ def current_house_weights(state: Overlay, now_ms: int) -> tuple[Fraction, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What closing a referendum now would decide, and why."""
+    """What closing a referendum now would decide, why, and every figure it was decided on."""
 
     status: int
     """PASSED, REJECTED or EXPIRED."""
@@ -167,7 +185,7 @@ class Verdict:
     """The weighted aye share (every house that voted, empty houses re-spread)."""
     houses: tuple[tally.HouseResult, ...]
     in_favour: int
-    """Houses in favour with a turnout at least the floor."""
+    """Houses in favour: aye above nay, turnout at least the floor, enough aye voters."""
     needed: int
     """`governance.min_houses_in_favour`."""
     floor_bps: int
@@ -175,6 +193,18 @@ class Verdict:
     """The aye share counting only houses at or above their turnout floor: the spam rule's measure."""
     reason: str
     """Why it does not pass, in words ("" when it passes)."""
+    at_ms: int
+    """The time the house weights were taken at."""
+    year_weights: tuple[Fraction, ...]
+    """Each house's weight this year (after the decentralisation schedule)."""
+    counted: tuple[Fraction, ...]
+    """Each house's weight as the tally counts it (empty houses re-spread)."""
+    min_aye_voters: int
+    """`governance.house_min_aye_voters`."""
+    circulating: int
+    quorum_bps: int
+    threshold_bps: int
+    spam_bps: int
 
 
 def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = None) -> Verdict:
@@ -188,24 +218,29 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = Non
     share = tally.aye_share(weights, ayes, nays)
     electorates = electorate.house_electorates(state, work)
     floor_bps = get_param(state, params.HOUSE_TURNOUT_FLOOR)
-    houses = tally.house_results(ayes, nays, tally.voted(ayes, nays, ref.tally.turnout), electorates, floor_bps)
+    min_aye_voters = get_param(state, params.HOUSE_MIN_AYE_VOTERS)
+    houses = tally.house_results(ayes, nays, ref.tally.aye_voters, tally.voted(ayes, nays, ref.tally.turnout),
+                                 electorates, floor_bps, min_aye_voters)
     in_favour = tally.houses_in_favour(houses)
     needed = get_param(state, params.MIN_HOUSES)
     backed = tally.backed_share(weights, houses)
     emergency = ref.track == EMERGENCY_TRACK
     threshold = get_param(state, params.EMERGENCY_THRESHOLD if emergency else params.THRESHOLD)
     quorum = get_param(state, params.QUORUM)
+    circulating = electorates[tally.HOLDERS]
+    counted = tally.counted_weights(weights, ayes, nays)
+    spam_bps = get_param(state, params.SPAM_THRESHOLD)
 
     def decided(status: int, reason: str) -> Verdict:
-        return Verdict(status, share, houses, in_favour, needed, floor_bps, backed, reason)
+        return Verdict(status, share, houses, in_favour, needed, floor_bps, backed, reason, now_ms, weights, counted,
+                       min_aye_voters, circulating, quorum, threshold, spam_bps)
 
-    circulating = electorates[tally.HOLDERS]
     if not tally.quorum_met(ref.tally.turnout, circulating, quorum):
         return decided(EXPIRED, f"expired: token holders' turnout "
                                 f"{tally.percent(tally.turnout(ref.tally.turnout, circulating))} of the circulating "
                                 f"supply, below the quorum of {tally.percent(Fraction(quorum, tally.BPS))}")
     if in_favour < needed:  # one house alone decides nothing, nor does a house almost nobody voted in
-        return decided(REJECTED, _houses_reason(houses, in_favour, needed, floor_bps))
+        return decided(REJECTED, _houses_reason(houses, in_favour, needed, floor_bps, min_aye_voters))
     if not tally.passes(share, threshold, emergency):
         rule = "at least" if emergency else "more than"
         return decided(REJECTED, f"rejected: aye share {tally.percent(share)}, needs {rule} "
@@ -213,7 +248,8 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = Non
     return decided(PASSED, "")
 
 
-def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed: int, floor_bps: int) -> str:
+def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed: int, floor_bps: int,
+                   min_aye_voters: int) -> str:
     names = [params.HOUSES[i] for i, h in enumerate(houses) if h.in_favour]
     counted = f" ({', '.join(names)})" if names else ""
     text = (f"rejected: {in_favour} house{'' if in_favour == 1 else 's'}{counted} in favour at or above "
@@ -222,7 +258,48 @@ def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed
              if h.aye > h.nay and not h.meets_floor]
     if below:
         text += f"; in favour below the floor: {', '.join(below)}"
+    few = [f"{params.HOUSES[i]} ({h.aye_voters})" for i, h in enumerate(houses)
+           if h.aye > h.nay and h.meets_floor and not h.enough_aye_voters]
+    if few:
+        text += (f"; in favour with fewer than {min_aye_voters} aye voter{'' if min_aye_voters == 1 else 's'}: "
+                 f"{', '.join(few)}")
     return text
+
+
+def figures(v: Verdict) -> TallyFigures:
+    """A verdict's figures as integers (shares in 1/10^18): what the runtime freezes when voting closes and what
+    the RPC shows, for an open referendum as for a closed one."""
+    one = FIXED_ONE
+    houses = tuple(
+        HouseFigures(h.aye, h.nay, h.aye_voters, tally.fixed(v.year_weights[i], one), tally.fixed(v.counted[i], one),
+                     h.voted, h.electorate, tally.fixed(h.turnout, one), h.meets_floor, h.enough_aye_voters,
+                     h.in_favour)
+        for i, h in enumerate(v.houses)
+    )
+    quorum_turnout = v.houses[tally.HOLDERS].voted
+    return TallyFigures(
+        at_ms=v.at_ms,
+        houses=houses,
+        aye_share=tally.fixed(v.share, one),
+        houses_in_favour=v.in_favour,
+        houses_needed=v.needed,
+        turnout_floor_bps=v.floor_bps,
+        min_aye_voters=v.min_aye_voters,
+        quorum_turnout=quorum_turnout,
+        circulating=v.circulating,
+        quorum_bps=v.quorum_bps,
+        quorum_met=tally.quorum_met(quorum_turnout, v.circulating, v.quorum_bps),
+        threshold_bps=v.threshold_bps,
+        backed_share=tally.fixed(v.backed, one),
+        spam_threshold_bps=v.spam_bps,
+        spam=v.backed < Fraction(v.spam_bps, tally.BPS),
+    )
+
+
+def _freeze(ctx: CallContext, ref_id: int, status: int, v: Verdict) -> None:
+    """Keep the figures that decided the referendum: after this, nothing the chain does moves what is shown."""
+    closed = ClosedTally(ctx.env.number, ctx.env.timestamp_ms, status, figures(v))
+    storage.closed_tallies.put(ctx.state, ref_id, closed)
 
 
 # --- block start: close and enact --------------------------------------------------------------------
@@ -250,6 +327,7 @@ def on_initialize(ctx: CallContext) -> None:
 def _close(ctx: CallContext, ref: Referendum, work: int | None) -> Referendum:
     state = ctx.state
     v = verdict(state, ref, ref.voting_ends_ms, work)
+    _freeze(ctx, ref.id, v.status, v)
     burned = 0
     if v.status == PASSED:
         ref = ref.replace(status=PASSED, enact_at_ms=ref.voting_ends_ms + get_param(state, params.ENACTMENT_DELAY),

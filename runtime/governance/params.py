@@ -19,6 +19,10 @@ MIN_HOUSES = "governance.min_houses_in_favour"
 HOUSE_TURNOUT_FLOOR = "governance.house_turnout_floor_bps"
 """A house counts toward `min_houses_in_favour` only when its turnout (votes cast over the house's whole
 electorate weight) reaches this share."""
+HOUSE_MIN_AYE_VOTERS = "governance.house_min_aye_voters"
+"""A house counts toward `min_houses_in_favour` only when at least this many accounts voted aye in it (each with
+weight in that house): one seat, or one institution, is not a house however large its share of a small house.
+Counting aye voters (not all voters) keeps the rule monotone: a nay can never help a house count in favour."""
 COMPUTE_WINDOW_DAYS = "governance.compute_window_days"
 """The compute house weighs verified work credit matured over this many days."""
 MAX_OPEN = "governance.max_open_referenda"
@@ -32,6 +36,7 @@ def house_weight(house: str) -> str:
 
 ALL = (
     MIN_DEPOSIT, EMERGENCY_DEPOSIT, VOTING_PERIOD, ENACTMENT_DELAY, THRESHOLD, EMERGENCY_THRESHOLD, QUORUM,
-    SPAM_THRESHOLD, MIN_HOUSES, HOUSE_TURNOUT_FLOOR, COMPUTE_WINDOW_DAYS, MAX_OPEN, *(house_weight(h) for h in HOUSES),
+    SPAM_THRESHOLD, MIN_HOUSES, HOUSE_TURNOUT_FLOOR, HOUSE_MIN_AYE_VOTERS, COMPUTE_WINDOW_DAYS, MAX_OPEN,
+    *(house_weight(h) for h in HOUSES),
 )
 """Every parameter the governance module reads: a genesis must define each one."""

@@ -10,8 +10,15 @@ the same way over the houses that did vote. The result is the sum of each counte
 Re-spreading keeps a silent house (the compute house before any work has matured, say) from blocking every
 referendum, but it would let one house decide alone. So a referendum also needs at least
 `governance.min_houses_in_favour` houses (2 or more) in favour, and a house is in favour only when its aye
-weight is above its nay weight *and* its turnout reaches `governance.house_turnout_floor_bps`: one seat out
-of a hundred, or a few tokens, do not make a house.
+weight is above its nay weight, its turnout reaches `governance.house_turnout_floor_bps` *and* at least
+`governance.house_min_aye_voters` accounts voted aye in it: one seat out of a hundred, or a few tokens, do not
+make a house (the share floor), and neither does one seat of two, or one institution of five (the head count,
+which a share cannot give: one member of a small house is a large share of it). The head count is of aye
+voters, not of all voters, so the rule stays monotone: a nay never helps a house count in favour.
+
+Against accounts split to fake heads: representatives' seats are appointed by referendum and institutions are
+genesis rows, so neither can be split; the holders' and compute houses can be split (a transfer; another bonded
+provider), and there the share floor binds, since splitting adds heads but no weight.
 
 A house's turnout is the weight that voted in it over its whole electorate (`electorate.house_electorates`),
 both in the same unit: genesis allocation, work credit, plain balance (holders: without the long-stake
@@ -111,6 +118,8 @@ class HouseResult:
 
     aye: int
     nay: int
+    aye_voters: int
+    """Accounts that voted aye with weight in this house."""
     voted: int
     """Weight that voted, in the electorate's unit (see `voted`)."""
     electorate: int
@@ -118,21 +127,25 @@ class HouseResult:
     turnout: Fraction
     """`voted` / `electorate`, clamped to [0, 1]."""
     meets_floor: bool
+    enough_aye_voters: bool
+    """At least `governance.house_min_aye_voters` accounts voted aye."""
     in_favour: bool
-    """Aye above nay and the turnout at least the floor: counts toward `min_houses_in_favour`."""
+    """Aye above nay, the turnout at least the floor and enough aye voters: counts toward `min_houses_in_favour`."""
 
 
-def house_results(ayes: Sequence[int], nays: Sequence[int], voted_weights: Sequence[int],
-                  electorates: Sequence[int], floor_bps: int) -> tuple[HouseResult, ...]:
+def house_results(ayes: Sequence[int], nays: Sequence[int], aye_voters: Sequence[int], voted_weights: Sequence[int],
+                  electorates: Sequence[int], floor_bps: int, min_aye_voters: int) -> tuple[HouseResult, ...]:
     out = []
-    for a, n, v, e in zip(ayes, nays, voted_weights, electorates, strict=True):
+    for a, n, c, v, e in zip(ayes, nays, aye_voters, voted_weights, electorates, strict=True):
         met = meets_floor(v, e, floor_bps)
-        out.append(HouseResult(a, n, v, e, turnout(v, e), met, a > n and met))
+        enough = c >= min_aye_voters
+        out.append(HouseResult(a, n, c, v, e, turnout(v, e), met, enough, a > n and met and enough))
     return tuple(out)
 
 
 def houses_in_favour(results: Sequence[HouseResult]) -> int:
-    """Houses whose voters, by weight, are more for than against, with a turnout at least the floor."""
+    """Houses whose voters, by weight, are more for than against, with a turnout at least the floor and at least
+    the minimum number of aye voters."""
     return sum(1 for r in results if r.in_favour)
 
 
@@ -156,6 +169,11 @@ def quorum_met(turnout: int, circulating: int, quorum_bps: int) -> bool:
 
 def ppm(share: Fraction) -> int:
     return share.numerator * 1_000_000 // share.denominator
+
+
+def fixed(share: Fraction, one: int) -> int:
+    """A share in [0, 1] as an integer of 1/`one`, rounded down (how a frozen tally stores it)."""
+    return share.numerator * one // share.denominator
 
 
 def percent(share: Fraction) -> str:

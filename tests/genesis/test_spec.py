@@ -273,6 +273,7 @@ LIVE_GOVERNANCE_PARAMETERS = {
     "governance.max_open_referenda": (100, 1, 1000),
     "governance.min_houses_in_favour": (2, 2, 4),
     "governance.house_turnout_floor_bps": (500, 50, 5000),
+    "governance.house_min_aye_voters": (2, 2, 5),
     "governance.house_bps.institutions": (3000, 1500, 4500),
     "governance.house_bps.compute": (2500, 1250, 3750),
     "governance.house_bps.holders": (3500, 1750, 4900),
@@ -286,6 +287,7 @@ DEV_GOVERNANCE_PARAMETERS = {
     "governance.enactment_delay_ms": (5000, 0, 2_592_000_000),
     "governance.quorum_bps": (100, 100, 5000),
     "governance.house_turnout_floor_bps": (100, 50, 5000),
+    "governance.house_min_aye_voters": (1, 1, 5),
 }
 
 

@@ -127,7 +127,10 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
     # voting closes: passed, with its aye share; enacted after the delay, bob is paid exactly the grant
     rpc.author_at_time(ref["votingEndsMs"])
     ref = await rpc.call("btt_referendum", 0)
-    assert ref["status"] == "passed" and ref["liveTally"]["verdict"] is None
+    assert ref["status"] == "passed" and ref["liveTally"] is None and ref["frozen"]
+    at_close = ref["tallyAtClose"]  # the figures stored when voting closed: the last live ones, and the verdict
+    assert at_close["verdict"] == "passed" and at_close["houses"] == live["houses"]
+    assert at_close["ayeSharePpm"] == live["ayeSharePpm"] and at_close["at"] == ref["votingEndsMs"]
     assert ref["ayeSharePpm"] == live["ayeSharePpm"] and ref["ayeShare"] == share(Fraction(live["ayeSharePpm"], 10**6))
     assert ref["enactAtMs"] == ref["votingEndsMs"] + p["governance.enactment_delay_ms"]
     assert [r["id"] for r in await rpc.call("btt_referenda", "passed")] == [0]
@@ -170,7 +173,9 @@ async def test_the_readme_walkthrough_passes_with_two_houses_above_their_turnout
         assert not houses[house]["meetsTurnoutFloor"] and not houses[house]["inFavour"]
     assert houses["representatives"]["electorate"] == "1"  # eve's seat
     assert live["housesInFavour"] == {"count": 2, "needed": p["governance.min_houses_in_favour"],
-                                      "turnoutFloorBps": floor, "met": True}
+                                      "turnoutFloorBps": floor,
+                                      "minAyeVoters": p["governance.house_min_aye_voters"], "met": True}
+    assert institutions["ayeVoters"] == 1 and institutions["enoughAyeVoters"]  # dave: the dev chain asks for 1
     assert live["verdict"] == "passed" and live["verdictReason"] is None
     assert live["deposit"] == {"backedShare": "1", "backedSharePpm": 1_000_000,
                                "spamThresholdBps": p["governance.spam_threshold_bps"], "spam": False}
@@ -218,7 +223,8 @@ async def test_a_cancelled_referendum_and_the_status_filter(rpc: RpcHarness) -> 
     assert await rpc.call("btt_referenda", "enacted") == []
     cancelled = await rpc.call("btt_referendum", 0)
     assert cancelled["status"] == "cancelled" and cancelled["ayeSharePpm"] is None
-    assert cancelled["liveTally"]["verdict"] is None
+    assert cancelled["liveTally"] is None and cancelled["frozen"]
+    assert cancelled["tallyAtClose"]["verdict"] == "cancelled" and cancelled["tallyAtClose"]["deposit"]["spam"]
     assert (await rpc.call("btt_account", "0x" + alice.public.hex()))["reserved"] == str(reserved + deposit)
 
 

@@ -5,7 +5,8 @@ multiplier applies to 365- and 1095-day principal only. No house decides alone: 
 `governance.min_houses_in_favour` (2) houses in favour, and a house is in favour only with aye above nay and
 a turnout of at least `governance.house_turnout_floor_bps` of its whole electorate (issue 24, finding 7: one
 representative seat of many plus a holder majority passed a spend against 1,050,000 BTT of institutional
-nays). A proposal nobody backs loses its deposit however it ends: rejected, expired, or withdrawn.
+nays) and at least `governance.house_min_aye_voters` aye voters (issue 42, finding 4: one seat of two, 50% of its
+house, still did). A proposal nobody backs loses its deposit however it ends: rejected, expired, or withdrawn.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from runtime.compute import storage as compute_storage
 from runtime.compute.types import CreditBucket
 from runtime.governance import electorate, storage
-from runtime.governance.types import CANCELLED, EXPIRED, PASSED, REJECTED
+from runtime.governance.types import CANCELLED, ENACTED, EXPIRED, FIXED_ONE, PASSED, REJECTED
 from runtime.system import storage as system
 from tests.runtime.test_governance import (
     ALL,
@@ -36,8 +37,12 @@ from tests.runtime.test_governance import (
 )
 from tests.support.runtime_builder import UNIT, TestChain, acct, assert_noop, assert_ok
 
+FLOOR = "governance.house_turnout_floor_bps"
 FLOOR_BPS = 500
 """The btt-21m and btt-210m presets' `governance.house_turnout_floor_bps` (5%)."""
+AYE_VOTERS = "governance.house_min_aye_voters"
+MIN_AYE_VOTERS = 2
+"""The btt-21m and btt-210m presets' `governance.house_min_aye_voters` (the dev chain's is 1)."""
 
 DAY_MS = 86_400_000
 
@@ -219,12 +224,146 @@ def test_the_compute_house_counts_at_its_turnout_floor_over_every_provider_s_cre
         assert r.error.endswith("in favour below the floor: compute (4.95% turnout)"), r.error
 
 
-def test_a_representatives_house_of_one_seat_still_counts_when_that_seat_votes() -> None:
-    # the floor is a share of the house: the dev chain's single representative is 100% of its house (finding:
-    # a small house is met by one seat; see the review in the commit message)
-    chain = make_chain()
+@pytest.mark.parametrize("min_voters, status", [(1, PASSED), (MIN_AYE_VOTERS, REJECTED)])
+def test_a_representatives_house_of_one_seat_counts_only_where_one_aye_voter_is_enough(min_voters: int,
+                                                                                     status: int) -> None:
+    # the dev chain's single representative is 100% of its house: with the dev figure (1 aye voter) her seat is
+    # a house; with btt-21m's 2, a house of one seat never counts in favour (it is one seat, whatever its share)
+    chain = make_chain(params={AYE_VOTERS: min_voters})
     r = close(chain, seat_and_holders_against_the_institution(chain))
-    assert r.status == PASSED
+    assert r.status == status, r.error
+
+
+# --- one seat is not a house: at least `governance.house_min_aye_voters` aye voters (issue 42, finding 4) --------
+
+
+def seats_and_holders_against_the_institution(chain: TestChain, seats: tuple[str, ...]) -> int:
+    """The holder majority (alice, bob) and the representative `seats` vote aye on a 1,000 BTT spend; the founding
+    institution dave votes nay with 1,050,000 BTT of allocation."""
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), 1_000 * UNIT)
+    vote(chain, "alice", ref_id, True)
+    vote(chain, "bob", ref_id, True)
+    for seat in seats:
+        assert_ok(chain.submit(seat, "governance.vote", ref_id, True, 0))  # the seat only
+    assert_ok(chain.submit("dave", "governance.vote", ref_id, False, 0))
+    return ref_id
+
+
+TWO_SEATS = {"balances": {"alice": 20_000, "bob": 10_000, "charlie": 5_000, "dave": 1_000, "eve": 100,
+                          "representative-1": 100},
+             "representatives": representatives(2)}
+"""A representatives house of two seats (eve and representative-1), each able to pay a vote's fee."""
+
+
+@pytest.mark.parametrize("min_voters, status", [(1, PASSED), (MIN_AYE_VOTERS, REJECTED)])
+def test_one_seat_of_two_and_a_holder_majority_against_the_institutions(min_voters: int, status: int) -> None:
+    # the report: one seat of two is 50% of its house, ten times the 5% floor; with one aye voter enough (the rule
+    # before) the spend passes against 1,050,000 BTT of institutional nays; with btt-21m's 2 it is refused
+    chain = make_chain(**TWO_SEATS, params={FLOOR: FLOOR_BPS, AYE_VOTERS: min_voters})
+    ref_id = seats_and_holders_against_the_institution(chain, ("eve",))
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 2, 1)
+    fund0, bob0 = free(chain, ECOSYSTEM), free(chain, "bob")
+    r = close(chain, ref_id)
+    assert r.aye_share_ppm == 600_000  # holders 35/75 aye, the seat's house 10/75 aye, institutions 30/75 nay
+    assert r.status == status, r.error
+    if status == PASSED:  # the attack as it stood: the spend goes through
+        run_at(chain, r.enact_at_ms)
+        assert free(chain, ECOSYSTEM) == fund0 - 1_000 * UNIT
+        return
+    assert r.error == ("rejected: 1 house (holders) in favour at or above the turnout floor of 5.00%, 2 needed; "
+                       "in favour with fewer than 2 aye voters: representatives (1)")
+    closed = storage.closed_tallies.get(chain.view(), ref_id)
+    seat = closed.figures.houses[3]
+    assert (seat.turnout, seat.meets_floor, seat.enough_aye_voters, seat.in_favour) == (FIXED_ONE // 2, True, False,
+                                                                                         False)
+    # the close is final: the other seat cannot come to the rescue afterwards, and nothing is spent
+    assert_noop(chain, "representative-1", "governance.vote", ref_id, True, 0, error="VotingClosed")
+    run_at(chain, r.voting_ends_ms + DELAY_MS)
+    assert free(chain, ECOSYSTEM) == fund0 and free(chain, "bob") == bob0
+    assert ref(chain, ref_id).status == REJECTED
+
+
+def test_two_seats_of_two_and_a_holder_majority_still_pass() -> None:
+    # the legitimate case: both representatives vote aye, a house of two aye voters at 100% turnout
+    chain = make_chain(**TWO_SEATS, params={FLOOR: FLOOR_BPS, AYE_VOTERS: MIN_AYE_VOTERS})
+    ref_id = seats_and_holders_against_the_institution(chain, ("eve", "representative-1"))
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 2, 2)
+    fund0 = free(chain, ECOSYSTEM)
+    r = close(chain, ref_id)
+    assert r.status == PASSED, r.error
+    run_at(chain, r.enact_at_ms)
+    assert ref(chain, ref_id).status == ENACTED and free(chain, ECOSYSTEM) == fund0 - 1_000 * UNIT
+
+
+def test_accounts_without_a_seat_add_no_representative_voters() -> None:
+    # Sybils: the attacker splits tokens over many accounts that all vote aye; they are more holder voters, but
+    # a seat is appointed by referendum, so the representatives house still has one aye voter
+    sybils = tuple(f"sybil-{i}" for i in range(5))
+    chain = make_chain(balances={**TWO_SEATS["balances"], **dict.fromkeys(sybils, 100)},
+                       representatives=representatives(2), params={FLOOR: FLOOR_BPS, AYE_VOTERS: MIN_AYE_VOTERS})
+    ref_id = seats_and_holders_against_the_institution(chain, ("eve",))
+    for sybil in sybils:
+        vote(chain, sybil, ref_id, True)
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 2 + len(sybils), 1)
+    assert close(chain, ref_id).status == REJECTED
+
+
+def test_voting_again_does_not_count_an_account_twice() -> None:
+    chain = make_chain(**TWO_SEATS, params={AYE_VOTERS: MIN_AYE_VOTERS})
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("bob"), UNIT)
+    for _ in range(3):
+        assert_ok(chain.submit("eve", "governance.vote", ref_id, True, 0))
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 0, 1)
+    assert_ok(chain.submit("eve", "governance.vote", ref_id, False, 0))  # a change of mind takes the aye back
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 0, 0)
+    assert ref(chain, ref_id).tally.nays[3] == 1
+    assert_ok(chain.submit("eve", "governance.vote", ref_id, True, 0))
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 0, 1) and ref(chain, ref_id).tally.nays[3] == 0
+    # a refused vote changes no count
+    assert_noop(chain, "charlie", "governance.vote", ref_id + 1, True, 0, error="UnknownReferendum")
+    assert ref(chain, ref_id).tally.aye_voters == (0, 0, 0, 1)
+
+
+@pytest.mark.parametrize("second, status", [(None, REJECTED), (True, PASSED), (False, REJECTED)])
+def test_one_institution_of_two_is_not_a_house_and_a_nay_never_makes_it_one(second: bool | None,
+                                                                           status: int) -> None:
+    # dave's 1,050,000 of the house's 1,680,000 BTT is 62.5% turnout, yet one institution; with ferdie aye the
+    # house counts. ferdie voting nay (aye still above nay, turnout 100%) must not make it count: the rule counts
+    # aye voters, so a nay can never help a proposal
+    chain = make_chain(balances={"alice": 20_000, "bob": 10_000, "charlie": 5_000, "dave": 1_000, "eve": 100,
+                                 "ferdie": 100},
+                       institutions={"dave": 1_050_000, "ferdie": 630_000},
+                       params={FLOOR: FLOOR_BPS, AYE_VOTERS: MIN_AYE_VOTERS})
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("charlie"), UNIT)
+    vote(chain, "alice", ref_id, True)
+    vote(chain, "bob", ref_id, True)
+    assert_ok(chain.submit("dave", "governance.vote", ref_id, True, 0))
+    if second is not None:
+        assert_ok(chain.submit("ferdie", "governance.vote", ref_id, second, 0))
+    r = close(chain, ref_id)
+    assert r.status == status, r.error
+    if status == REJECTED:
+        assert r.error.endswith("in favour with fewer than 2 aye voters: institutions (1)"), r.error
+
+
+@pytest.mark.parametrize("each, status", [(2, REJECTED), (3, PASSED)])
+def test_splitting_work_credit_over_providers_fakes_heads_but_not_the_turnout_floor(each: int, status: int) -> None:
+    # an attacker's credit split over two provider accounts makes two aye voters in the compute house, but adds
+    # no weight: 2 + 2 of 100 credit (4%) stays below the 5% floor; only 3 + 3 (6%), real credit, counts
+    chain = make_chain(balances={"alice": 20_000, "bob": 10_000, "charlie": 5_000, "dave": 1_000, "eve": 100,
+                                 "mallory-1": 100, "mallory-2": 100},
+                       epoch_slots=20, params={FLOOR: FLOOR_BPS, AYE_VOTERS: MIN_AYE_VOTERS})
+    give_work_credit(chain, {"mallory-1": each, "mallory-2": each, "ferdie": 100 - 2 * each})
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("charlie"), UNIT)
+    vote(chain, "alice", ref_id, True)
+    vote(chain, "bob", ref_id, True)
+    for who in ("mallory-1", "mallory-2"):
+        assert_ok(chain.submit(who, "governance.vote", ref_id, True, 0))
+    assert ref(chain, ref_id).tally.aye_voters[1] == 2
+    r = close(chain, ref_id)
+    assert r.status == status, r.error
+    if status == REJECTED:
+        assert r.error.endswith("in favour below the floor: compute (4.00% turnout)"), r.error
 
 
 # --- deposits: nobody's backing, nobody's deposit back ---------------------------------------------------------

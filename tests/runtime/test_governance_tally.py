@@ -103,8 +103,8 @@ def test_a_house_meets_its_floor_at_the_floor_and_not_one_unit_below() -> None:
 
 def test_only_houses_above_their_floor_count_in_favour() -> None:
     # the report: holders all aye (turnout 60%), one representative seat of 25 aye (4%), the institutions nay
-    results = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (1_050_000, 0, 60, 1),
-                                  (4_830_000, 0, 100, 25), 500)
+    results = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (0, 0, 3, 1), (1_050_000, 0, 60, 1),
+                                  (4_830_000, 0, 100, 25), 500, 1)
     assert [r.in_favour for r in results] == [False, False, True, False]
     assert [r.meets_floor for r in results] == [True, False, True, False]
     assert tally.houses_in_favour(results) == 1
@@ -114,10 +114,10 @@ def test_only_houses_above_their_floor_count_in_favour() -> None:
 def test_the_backing_ignores_houses_below_their_floor() -> None:
     w = tally.house_weights(BASE, SCHEDULE, 0)
     # a proposer's own few tokens: 100% aye in the only house that voted, but far below its floor
-    alone = tally.house_results((0, 0, 50, 0), (0, 0, 0, 0), (0, 0, 50, 0), (10, 0, 100_000, 1), 100)
+    alone = tally.house_results((0, 0, 50, 0), (0, 0, 0, 0), (0, 0, 1, 0), (0, 0, 50, 0), (10, 0, 100_000, 1), 100, 1)
     assert tally.aye_share(w, (0, 0, 50, 0), (0, 0, 0, 0)) == 1 and tally.backed_share(w, alone) == 0
     # the institutions met their floor and are half for: that half counts alone (the holders' sliver is dropped)
-    mixed = tally.house_results((5, 0, 50, 0), (5, 0, 0, 0), (10, 0, 50, 0), (10, 0, 100_000, 1), 100)
+    mixed = tally.house_results((5, 0, 50, 0), (5, 0, 0, 0), (1, 0, 1, 0), (10, 0, 50, 0), (10, 0, 100_000, 1), 100, 1)
     assert tally.backed_share(w, mixed) == Fraction(1, 2)
 
 
@@ -129,18 +129,41 @@ def test_percentages_in_reasons_round_down() -> None:
 HOUSE_VOTES = st.tuples(*[st.integers(0, 10**24)] * 4)
 
 
-@given(HOUSE_VOTES, HOUSE_VOTES, HOUSE_VOTES, st.integers(0, 10**24), st.integers(50, 5000))
-def test_houses_in_favour_never_count_a_house_below_its_floor(ayes, nays, electorates, holders, floor_bps) -> None:
+def test_one_aye_seat_of_two_is_not_a_house_however_large_its_share() -> None:
+    # the report (issue 42, finding 4): one representative seat of two is 50% turnout, far above a 5% floor; with
+    # at least 2 aye voters asked of a house it counts only when both seats vote aye
+    one = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (0, 0, 3, 1), (1_050_000, 0, 60, 1),
+                              (4_830_000, 0, 100, 2), 500, 2)
+    assert one[3].meets_floor and not one[3].enough_aye_voters and not one[3].in_favour
+    assert tally.houses_in_favour(one) == 1  # the holders (3 aye voters) alone
+    both = tally.house_results((0, 0, 60, 2), (1_050_000, 0, 0, 0), (0, 0, 3, 2), (1_050_000, 0, 60, 2),
+                               (4_830_000, 0, 100, 2), 500, 2)
+    assert both[3].in_favour and tally.houses_in_favour(both) == 2
+    # a nay never helps a house count: one aye seat and one nay seat of three is a tie, and still one aye voter
+    mixed = tally.house_results((0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 2), (1, 1, 1, 3), 500, 2)
+    assert not mixed[3].in_favour
+
+
+@given(HOUSE_VOTES, HOUSE_VOTES, HOUSE_VOTES, st.integers(0, 10**24), st.integers(50, 5000),
+       st.tuples(*[st.integers(0, 10)] * 4), st.integers(1, 5))
+def test_houses_in_favour_never_count_a_house_below_its_floor(ayes, nays, electorates, holders, floor_bps, counts,
+                                                               min_voters) -> None:
     voted = tally.voted(ayes, nays, holders)
-    results = tally.house_results(ayes, nays, voted, electorates, floor_bps)
-    for r, a, n, v, e in zip(results, ayes, nays, voted, electorates, strict=True):
+    results = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters)
+    for r, a, n, c, v, e in zip(results, ayes, nays, counts, voted, electorates, strict=True):
         assert 0 <= r.turnout <= 1
         assert r.meets_floor == (e > 0 and min(v, e) * tally.BPS >= e * floor_bps)
-        assert r.in_favour == (a > n and r.meets_floor)
+        assert r.enough_aye_voters == (c >= min_voters)
+        assert r.in_favour == (a > n and r.meets_floor and c >= min_voters)
     # the floor only ever removes houses: never more in favour than plain aye majorities
     assert tally.houses_in_favour(results) <= sum(1 for a, n in zip(ayes, nays, strict=True) if a > n)
-    # a higher floor never adds a house
-    higher = tally.house_results(ayes, nays, voted, electorates, min(floor_bps * 2, tally.BPS))
+    # a higher floor, or more aye voters asked, never adds a house
+    higher = tally.house_results(ayes, nays, counts, voted, electorates, min(floor_bps * 2, tally.BPS), min_voters)
     assert tally.houses_in_favour(higher) <= tally.houses_in_favour(results)
+    more = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters + 1)
+    assert tally.houses_in_favour(more) <= tally.houses_in_favour(results)
+    # one more aye voter never removes a house (the rule is monotone in ayes)
+    plus = tally.house_results(ayes, nays, tuple(c + 1 for c in counts), voted, electorates, floor_bps, min_voters)
+    assert tally.houses_in_favour(plus) >= tally.houses_in_favour(results)
     w = tally.house_weights(BASE, SCHEDULE, 0)
     assert 0 <= tally.backed_share(w, results) <= 1

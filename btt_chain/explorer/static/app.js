@@ -739,19 +739,20 @@ PAGES.governance = {
   live: true,
   interval: 2000,
   async render() {
-    // btt_explorerReferenda: each referendum with its live tally and, in words, why it stands where it stands
+    // btt_explorerReferenda: each referendum with its tally (live while voting, the figures the chain stored at the
+    // close once closed: never recounted) and, in words, why it stands where it stands
     const refs = await rpc("btt_explorerReferenda", [20]);
     await prepareUnits([], refs.map((r) => r.call));
     const now = state.headTime || Date.now();
     let weights = null;
     const cards = refs.map((r) => {
-      const t = r.liveTally, x = r.explanation;
-      if (t && !weights) weights = t.houses;
+      const t = r.tallyAtClose || r.liveTally, x = r.explanation;
+      if (r.liveTally && !weights) weights = r.liveTally.houses; // this year's weights: a frozen tally keeps its own year's
       const houses = t ? Object.entries(t.houses).map(([h, v]) => `<tr data-house="${esc(h)}"><td>${esc(h)}</td><td class="num house-aye">${houseQty(v.aye, h)}</td>` +
         `<td class="num house-nay">${houseQty(v.nay, h)}</td><td class="num">${ratioPct(v.weightThisYear)}</td><td class="num">${ratioPct(v.weight)}</td>` +
         `<td class="num">${v.ayeShare === null ? "-" : ratioPct(v.ayeShare)}</td>` +
         `<td class="num house-turnout">${(v.turnoutPpm / 10000).toFixed(2)}%</td>` +
-        `<td class="house-in-favour">${v.inFavour ? '<span class="ok">yes</span>' : v.empty ? "-" : v.meetsTurnoutFloor ? "no" : '<span class="bad">below floor</span>'}</td></tr>`) : [];
+        `<td class="house-in-favour">${v.inFavour ? '<span class="ok">yes</span>' : v.empty ? "-" : BigInt(v.aye) <= BigInt(v.nay) ? "no" : !v.meetsTurnoutFloor ? '<span class="bad">below floor</span>' : `<span class="bad">${v.ayeVoters} aye voter${v.ayeVoters === 1 ? "" : "s"}</span>`}</td></tr>`) : [];
       const left = r.status === "voting" ? duration(r.votingEndsMs - now) + " left" : esc(r.status);
       const good = ["passed", "enacted"].includes(x.verdict), bad = ["rejected", "expired", "failed"].includes(x.verdict);
       const args = callArgs(r.call).map(([k, html]) => `<span class="field">${esc(k)}=${html}</span>`).join(" ");
@@ -761,10 +762,11 @@ PAGES.governance = {
         ` &mdash; <span class="verdict-reason">${esc(x.reason)}</span></p>` +
         `<p class="call-args">${args || '<span class="muted">no arguments</span>'}</p>` +
         `<p>proposer ${addr(r.proposer)}, deposit ${amt(r.deposit)}, voting ends ${time(r.votingEndsMs)} (<b class="time-left">${left}</b>)</p>` +
+        (r.tallyAtClose ? `<p class="tally-frozen muted">figures at the close, stored by the chain in block #${r.tallyAtClose.block} (${time(r.tallyAtClose.closedMs)}); not recounted since</p>` : "") +
         (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share", "#turnout", "in favour"], houses) +
           `<p>combined aye share <b>${ratioPct(t.ayeShare)}</b>; threshold ${t.threshold.rule} ${(t.threshold.thresholdBps / 100).toFixed(2)}%; ` +
           `houses in favour <span class="houses-in-favour">${t.housesInFavour.count} of ${t.housesInFavour.needed} needed</span> ` +
-          `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%); ` +
+          `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%, at least ${t.housesInFavour.minAyeVoters} aye voter${t.housesInFavour.minAyeVoters === 1 ? "" : "s"}); ` +
           `quorum ${t.quorum.met ? '<span class="ok">met</span>' : '<span class="bad">not met</span>'} (turnout ${amt(t.quorum.turnout)} of ${amt(t.quorum.required)} required)</p>` : "") + `</div>`;
     });
     let weightCards = "";
@@ -775,7 +777,7 @@ PAGES.governance = {
     }
     const unitNote = Object.entries(state.units.houses).map(([h, u]) => `${esc(h)} in ${esc(u === "btt" ? state.symbol : u)}`).join(", ");
     return `<h1>Governance</h1><h2>House weights this year</h2><div class="cards">${weightCards}</div>` +
-      `<p class="muted">Each house counts its own weight: ${unitNote}. A referendum passes with the quorum, enough houses in favour at or above their turnout floor, and the aye share above the threshold.</p>` +
+      `<p class="muted">Each house counts its own weight: ${unitNote}. A referendum passes with the quorum, enough houses in favour at or above their turnout floor and with enough aye voters, and the aye share above the threshold. A closed referendum shows the figures stored when voting closed.</p>` +
       `<h2>Referenda</h2><div id="referenda">${cards.join("") || '<p class="muted">no referenda yet</p>'}</div>`;
   },
 };
