@@ -102,12 +102,15 @@ def redeem(points: int, wait_payout: bool, timeout: float, key: str, as_json: bo
     """Ask to convert points to BTT from the Community Incentives pool, within the per-patient cap of the epoch.
     Nothing is paid at once: the epoch's requests are paid at the next epoch boundary (its first block), in full
     if they fit the global cap and the pool, else pro rata, each the same share in whole points, the unpaid points
-    coming back. Prints the request; with --wait-payout, also what was paid."""
+    coming back. When the epoch's table is full, a request is admitted only if the patients of its home oracle (the
+    oracle of its first attestation) hold at least two rows fewer than the largest oracle group, in place of that
+    group's newest request. Prints the request; with --wait-payout, also what was paid."""
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
     sub = submit_call(client, info, signer, "incentives.redeem", (points,))
     ev = _event(client, sub, "RedeemRequested")
+    evicted = _event(client, sub, "RedeemEvicted")
     payout = None
     if ev is not None and wait_payout:
         payout = wait_for_payout(client, "0x" + signer.account.hex(), int(ev["epoch"]), timeout)
@@ -115,6 +118,7 @@ def redeem(points: int, wait_payout: bool, timeout: float, key: str, as_json: bo
         assert sub.status is not None
         print_json({"points": str(points), "requested": None if ev is None else str(ev["requested"]),
                     "amount": None if ev is None else ev["amount"], "epoch": None if ev is None else ev["epoch"],
+                    "evicted": None if evicted is None else {k: evicted[k] for k in ("patient", "points", "oracle")},
                     "payout": payout, "hash": sub.hash, **sub.status})
         return
     if ev is None:
@@ -125,6 +129,10 @@ def redeem(points: int, wait_payout: bool, timeout: float, key: str, as_json: bo
                    f"worth {info.format_amount(ev['amount'])} if paid in full")
         click.echo(f"paid at the next epoch boundary (the first block of epoch {epoch + 1}): in full if the epoch's "
                    "requests fit the global cap and the pool, else pro rata, the unpaid points coming back")
+    if evicted is not None:
+        click.echo(f"the epoch's table was full: this request took the row of {evicted['patient']}'s request of "
+                   f"{evicted['points']} points, the newest of the largest oracle group (home oracle "
+                   f"{evicted['oracle']}); its points went back to it")
     if payout is not None:
         click.echo(f"paid {payout['paid']} of {payout['requested']} points: {info.format_amount(payout['amount'])}"
                    f" ({payout['returned']} points returned)")
@@ -149,7 +157,8 @@ def wait_for_payout(client: RpcClient, who: str, epoch: int, timeout: float) -> 
 @_rpc
 def query_points(who: str, as_json: bool, rpc: str) -> None:
     """An ADDRESS's (0x account id, key file or dev name) incentive points, its redemption request of this epoch,
-    the epoch's requests together, what its latest request was paid, the cap left, the rate and its attestations."""
+    its home oracle's rows in the epoch's table, the epoch's requests together, what its latest request was paid,
+    the cap left, the rate and its attestations."""
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     account_id = resolve_account(who, info.chain_type, info.ss58_prefix)
@@ -169,8 +178,11 @@ def query_points(who: str, as_json: bool, rpc: str) -> None:
                                  f"{r['paidIfSettledNow']} points paid if the epoch ended now)"),
         ("cap left", f"{btt(r['capLeft'])} of {btt(r['capPerEpoch'])} per epoch"),
         ("redeemable now", f"{r['redeemableNow']} points"),
+        ("home oracle", "none yet (set by the first attestation)" if r["homeOracle"] is None else
+         f"{r['homeOracle']}: its patients hold {r['homeOracleRows']} rows of this epoch's table"),
         ("epoch's requests", f"{e['requests']} of {e['maxRequests']} patients ask {btt(e['asked'])}; global cap "
-                             f"{btt(e['globalCap'])}, payable now {btt(e['budgetIfSettledNow'])}"),
+                             f"{btt(e['globalCap'])}, payable now {btt(e['budgetIfSettledNow'])}; "
+                             f"{e['oracleGroups']} oracle groups, the largest holding {e['largestGroupRows']} rows"),
         ("last payout", "none" if last is None else
          f"epoch {last['epoch']}: {last['paid']} of {last['requested']} points paid, {btt(last['amount'])} "
          f"({last['returned']} points returned)"),

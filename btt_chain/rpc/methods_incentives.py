@@ -1,7 +1,8 @@
 """RPC methods of the patient incentives, read at the head: `btt_points` (an account's points, its redemption
-request of this epoch and what it would be paid if the epoch ended now, the epoch's requests together, what its
-latest settled request was paid, the rate, the cap and its attestations) and `btt_oracles` (the health oracles
-appointed per activity type, from the roles module's storage, with the points each activity earns).
+request of this epoch and what it would be paid if the epoch ended now, its home oracle and the rows that oracle's
+patients hold in the epoch's table, the epoch's requests together, what its latest settled request was paid, the
+rate, the cap and its attestations) and `btt_oracles` (the health oracles appointed per activity type, from the
+roles module's storage, with the points each activity earns).
 
 Amounts and points are decimal strings (amounts in base units); accounts are SS58 addresses; hashes are 0x-hex.
 "This epoch" is the epoch of the head block: the requests of an epoch are paid in the first block of a later one.
@@ -61,8 +62,10 @@ def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: in
     global_cap = params.get_param(state, iparams.GLOBAL_REDEEM_CAP)
     requested = redemption.get_request(state, who, epoch)
     left = redemption.compute_cap_left(cap, requested * rate)
-    rnd = redemption.get_open_round(state, epoch) or RedeemRound(epoch, rate, 0, 0)
-    table_full = requested == 0 and rnd.requests >= MAX_REQUESTS_PER_EPOCH
+    rnd = redemption.get_open_round(state, epoch) or RedeemRound(epoch, rate, 0, 0, 0, 0)
+    home = storage.home_oracle.get(state, who)
+    home_rows = redemption.get_group_rows(state, epoch, redemption.get_home_oracle(state, who))
+    refused = requested == 0 and not redemption.is_admitted(rnd.requests, rnd.largest, home_rows)
     pool = system.account.get(state, logic.pool_account())
     budget = 0
     if rate_now:
@@ -86,11 +89,13 @@ def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: in
         "paidIfSettledNow": str(redemption.compute_paid_points(requested, rnd.asked, budget)),
         "capPerEpoch": str(cap),
         "capLeft": str(left),
-        "redeemableNow": str(0 if not rate_now or table_full else min(held, left // rate)),
+        "redeemableNow": str(0 if not rate_now or refused else min(held, left // rate)),
+        "homeOracle": None if home is None else encode_address(home, prefix),
+        "homeOracleRows": home_rows,
         "epochRequests": {
             "epoch": epoch, "requests": rnd.requests, "maxRequests": MAX_REQUESTS_PER_EPOCH,
             "points": str(rnd.points), "asked": str(rnd.asked), "globalCap": str(global_cap),
-            "budgetIfSettledNow": str(budget),
+            "budgetIfSettledNow": str(budget), "oracleGroups": rnd.groups, "largestGroupRows": rnd.largest,
         },
         "lastPayout": render_payout(storage.payouts.get(state, who)),
         "poolBalance": str(pool.spendable),
@@ -105,10 +110,13 @@ def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     """An account's incentive points: held and their value at this epoch's rate; the head's epoch; the points its
     request of this epoch holds (paid in the first block of the next epoch), their worth in full and the points
     it would be paid if the epoch ended now; the per-patient cap, what is left of it and the points it may still
-    request now; the epoch's requests together (patients, the table's size, points, BTT asked, the global cap, the
-    budget if the epoch ended now); what its latest settled request was paid (or null); the pool's spendable
-    balance; and its attestations oldest first (the newest 500, read back from the newest by a seek), with
-    `attestationCount` counting them up to 2,000 (`attestationCountComplete` false if there are more)."""
+    request now (0 when the table is full and would not admit it); its home oracle (the oracle of its first
+    attestation, null before one) and the rows that oracle's patients hold in this epoch's table; the epoch's
+    requests together (patients, the table's size, points, BTT asked, the global cap, the budget if the epoch ended
+    now, the oracle groups holding rows and the rows of the largest); what its latest settled request was paid (or
+    null); the pool's spendable balance; and its attestations oldest first (the newest 500, read back from the
+    newest by a seek), with `attestationCount` counting them up to 2,000 (`attestationCountComplete` false if there
+    are more)."""
     reader, state = state_views(ctx, at)
     return points_report(reader, state, who, ctx.node.spec.ss58_prefix)
 

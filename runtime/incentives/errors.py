@@ -46,7 +46,9 @@ class OverEpochCap(IncentivesError):
 
 
 class RequestTableFull(IncentivesError):
-    """This epoch holds the most redemption requests it may; ask again in the next epoch."""
+    """This epoch holds the most redemption requests it may, and your home oracle's patients hold about as many
+    as any oracle's (a full table admits a patient only in place of a group two rows larger); ask again in the
+    next epoch."""
 
 
 ERRORS = (

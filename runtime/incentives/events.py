@@ -67,10 +67,26 @@ class RedeemRoundSettled(Event):
     WIRE = (("epoch", U64), ("requests", U64), ("asked", AMOUNT), ("budget", AMOUNT), ("paid", AMOUNT))
 
 
+@dataclass(frozen=True)
+class RedeemEvicted(Event):
+    """The request table of `epoch` was full and `by`, a patient of a smaller oracle group, took a row: `patient`'s
+    request, the newest of the largest group (home oracle `oracle`), left the table and its `points` went back to
+    the patient, in full. It may ask again once its group is two rows short of the largest."""
+
+    MODULE: ClassVar[str] = "incentives"
+    patient: bytes
+    epoch: int
+    points: int
+    oracle: bytes
+    by: bytes
+    WIRE = (("patient", ACCOUNT), ("epoch", U64), ("points", U64), ("oracle", ACCOUNT), ("by", ACCOUNT))
+
+
 EVENTS = (
     Attested,
     RedeemRequested,
     RedeemPaid,
     RedeemRoundSettled,
+    RedeemEvicted,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

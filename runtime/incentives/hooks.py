@@ -12,6 +12,6 @@ def on_initialize(ctx: CallContext) -> None:
     if ctx.env.speculative:
         return  # a view for checking transactions, not a block: nothing of a settlement would be kept
     rnd = storage.open_round.get(ctx.state)
-    # at most MAX_REQUESTS_PER_EPOCH payouts, once per epoch; every other block reads one value
+    # at most MAX_REQUESTS_PER_EPOCH payouts and their rows' indexes, once per epoch; every other block reads one value
     if rnd is not None and rnd.epoch < epoch_of(ctx.state, ctx.env.slot):
         redemption.settle(ctx, rnd)

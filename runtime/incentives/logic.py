@@ -61,7 +61,8 @@ def check_activity(activity: str) -> None:
 
 
 def attest(ctx: CallContext, oracle: bytes, patient: bytes, activity: str, evidence: bytes) -> None:
-    """Credit `patient` the points of `activity` for `evidence`, attested by `oracle`.
+    """Credit `patient` the points of `activity` for `evidence`, attested by `oracle`; a patient's first attestation
+    makes its oracle the patient's home oracle, whose group its redemption requests belong to (`redemption.py`).
 
     Refused: an unknown activity, a caller that is not an oracle of that activity, an oracle attesting itself,
     evidence used before (for any patient or activity), an activity whose points governance set to zero (the
@@ -81,6 +82,8 @@ def attest(ctx: CallContext, oracle: bytes, patient: bytes, activity: str, evide
     block = ctx.env.number
     storage.evidence.put(ctx.state, evidence, Attestation(patient, activity, oracle, earned, block))
     storage.by_patient.put(ctx.state, (patient, block, evidence), True)
+    if not storage.home_oracle.contains(ctx.state, patient):  # the first attestation: its oracle is the home
+        storage.home_oracle.put(ctx.state, patient, oracle)
     storage.points.put(ctx.state, patient, storage.points.get(ctx.state, patient) + earned)
     storage.outstanding_points.put(ctx.state, storage.outstanding_points.get(ctx.state) + earned)
     ctx.emit(events.Attested(oracle, patient, activity, evidence, earned))

@@ -1,5 +1,5 @@
 """Types of the incentives module: an attestation as stored under its evidence hash, the open epoch's redemption
-round, what a patient's latest request was paid, and the outcome of the latest settled round."""
+round and its oracle groups, what a patient's latest request was paid, and the outcome of the latest settled round."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64, Struct, Text
 from runtime.roles.types import ACTIVITIES, MAX_ACTIVITY_NAME
 
 __all__ = [
-    "ACTIVITIES", "MAX_ACTIVITY_NAME", "MAX_REQUESTS_PER_EPOCH", "POOL", "Attestation", "Payout", "RedeemRound",
-    "RoundResult",
+    "ACTIVITIES", "MAX_ACTIVITY_NAME", "MAX_REQUESTS_PER_EPOCH", "NO_HOME", "POOL", "Attestation", "OracleGroup",
+    "Payout", "RedeemRound", "RoundResult",
 ]
 
 POOL = "community_incentives"
@@ -19,7 +19,12 @@ POOL = "community_incentives"
 MAX_REQUESTS_PER_EPOCH = 1024
 """Storage bound: the most patients whose redemption requests one epoch holds. The epoch's requests are all paid
 in the first block of the next epoch, so this bounds that block's work (one read, one payout and one event per
-request); a patient already in the table may still add to its request when the table is full."""
+request); a patient already in the table may still add to its request when the table is full. A full table admits
+a new patient only in place of another oracle's patient, by the fair share rule of `redemption.py`."""
+
+NO_HOME = bytes(32)
+"""The oracle group of a patient with no home oracle recorded (one attested before home oracles were kept): all such
+patients share this one group."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,32 @@ class RedeemRound(Struct):
     """Points requested in the epoch, over all patients."""
     requests: int
     """Patients with a request in the epoch (at most MAX_REQUESTS_PER_EPOCH)."""
+    groups: int
+    """Oracle groups with a request in the epoch: home oracles whose patients hold rows of the table."""
+    largest: int
+    """Rows the largest oracle group holds (0 with no request): a full table admits a new patient whose home
+    oracle's patients hold fewer than `largest - 1` rows, in place of a row of a group this large."""
 
-    WIRE = (("epoch", U64), ("rate", AMOUNT), ("points", U64), ("requests", U64))
+    WIRE = (("epoch", U64), ("rate", AMOUNT), ("points", U64), ("requests", U64), ("groups", U64),
+            ("largest", U64))
 
     @property
     def asked(self) -> int:
         """Base units the epoch's requests ask for together (every request paid in full)."""
         return self.points * self.rate
+
+
+@dataclass(frozen=True)
+class OracleGroup(Struct):
+    """The requests of the open round whose patients have one home oracle (the oracle of their first attestation)."""
+
+    rows: int
+    """Rows of the table its patients hold (at least 1: a group without rows is not stored)."""
+    slot: int
+    """Its place among the groups holding as many rows (`storage.groups_by_rows`), so that it can leave that list
+    in one step."""
+
+    WIRE = (("rows", U64), ("slot", U64))
 
 
 @dataclass(frozen=True)

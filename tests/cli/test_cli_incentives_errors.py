@@ -101,7 +101,10 @@ def test_redeem_prints_the_request_the_boundary_and_what_was_paid(capsys: pytest
     monkeypatch.setattr(incentives_cmd, "submit_call", lambda *a, **k: Submitted("0x" + "cd" * 32, status))
     requested = {"module": "incentives", "event": "RedeemRequested", "points": 100, "requested": 100,
                  "amount": "1000000000000000000", "epoch": 3}
-    monkeypatch.setattr(incentives_cmd, "_event", lambda client, sub, name: requested)
+    evicted = {"module": "incentives", "event": "RedeemEvicted", "patient": "5Sybil", "epoch": 3, "points": 24,
+               "oracle": "5Oracle", "by": "5Bob"}
+    emitted = {"RedeemRequested": requested}
+    monkeypatch.setattr(incentives_cmd, "_event", lambda client, sub, name: emitted.get(name))
     code, out, err = run(capsys, "incentives", "redeem", "--points", "100", "--from", "bob", "--wait-payout")
     assert code == 0, err
     lines = out.splitlines()
@@ -110,3 +113,10 @@ def test_redeem_prints_the_request_the_boundary_and_what_was_paid(capsys: pytest
     assert lines[1].startswith("paid at the next epoch boundary (the first block of epoch 4): in full if the epoch's "
                                "requests fit the global cap and the pool, else pro rata")
     assert lines[2] == "paid 78 of 100 points: 0.78 BTT (22 points returned)"
+
+    # a request admitted to a full table in place of another says whose request it evicted
+    emitted["RedeemEvicted"] = evicted
+    code, out, err = run(capsys, "incentives", "redeem", "--points", "100", "--from", "bob")
+    assert code == 0, err
+    assert ("the epoch's table was full: this request took the row of 5Sybil's request of 24 points, the newest of "
+            "the largest oracle group (home oracle 5Oracle); its points went back to it") in out.splitlines()

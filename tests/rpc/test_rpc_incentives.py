@@ -77,9 +77,10 @@ async def test_points_through_an_attestation_a_request_and_its_settlement(rpc: R
     assert await rpc.call("btt_points", hexid("bob")) == {
         "account": addr(rpc, "bob"), "points": "0", "value": "0", "rate": str(rate), "epoch": epoch,
         "requested": "0", "requestedAmount": "0", "paidIfSettledNow": "0",
-        "capPerEpoch": str(cap), "capLeft": str(cap), "redeemableNow": "0",
+        "capPerEpoch": str(cap), "capLeft": str(cap), "redeemableNow": "0", "homeOracle": None, "homeOracleRows": 0,
         "epochRequests": {"epoch": epoch, "requests": 0, "maxRequests": MAX_REQUESTS_PER_EPOCH, "points": "0",
-                          "asked": "0", "globalCap": str(global_cap), "budgetIfSettledNow": "0"},
+                          "asked": "0", "globalCap": str(global_cap), "budgetIfSettledNow": "0",
+                          "oracleGroups": 0, "largestGroupRows": 0},
         "lastPayout": None,
         "poolBalance": str(system.account.get(state, pool).spendable), "attestationCount": 0,
             "attestationCountComplete": True, "attestations": [],
@@ -90,6 +91,7 @@ async def test_points_through_an_attestation_a_request_and_its_settlement(rpc: R
     report = await rpc.call("btt_points", addr(rpc, "bob"))
     assert (report["points"], report["value"]) == (str(visit), str(visit * rate))
     assert report["redeemableNow"] == str(min(visit, cap // rate))
+    assert (report["homeOracle"], report["homeOracleRows"]) == (addr(rpc, "eve"), 0)  # the first attestation's
     assert report["attestationCount"] == 1
     assert report["attestations"] == [{
         "evidence": "0x" + EVIDENCE.hex(), "activity": "preventive_visit", "oracle": addr(rpc, "eve"),
@@ -111,7 +113,9 @@ async def test_points_through_an_attestation_a_request_and_its_settlement(rpc: R
     assert report["epochRequests"] == {
         "epoch": epoch, "requests": 1, "maxRequests": MAX_REQUESTS_PER_EPOCH, "points": "40",
         "asked": str(40 * rate), "globalCap": str(global_cap), "budgetIfSettledNow": str(40 * rate),
+        "oracleGroups": 1, "largestGroupRows": 1,
     }
+    assert report["homeOracleRows"] == 1
     assert report["lastPayout"] is None
 
     # the first block of the next epoch pays the request

@@ -244,7 +244,7 @@ def test_a_request_moves_the_points_and_pays_nothing_until_the_epoch_ends(chain)
     view = chain.view()
     assert points(chain, "bob") == 40
     assert redemption.get_request(view, acct("bob"), e) == 60
-    assert storage.open_round.get(view) == RedeemRound(e, RATE, 60, 1)
+    assert storage.open_round.get(view) == RedeemRound(e, RATE, 60, 1, 1, 1)
     assert storage.outstanding_points.get(view) == 100  # still owed: 40 held, 60 requested
     assert chain.account(POOL).free == pool
     bob = chain.account("bob").free
@@ -283,7 +283,7 @@ def test_a_patient_adds_to_its_request_in_the_same_epoch(chain):
     assert_ok(chain.submit("bob", "incentives.redeem", 30))
     assert_ok(chain.submit("bob", "incentives.redeem", 45))
     assert_last_event(chain, events.RedeemRequested(acct("bob"), 45, 75, 75 * RATE, e))
-    assert storage.open_round.get(chain.view()) == RedeemRound(e, RATE, 75, 1)
+    assert storage.open_round.get(chain.view()) == RedeemRound(e, RATE, 75, 1, 1, 1)
     got = paid_events(settle(chain))
     assert got == {acct("bob"): events.RedeemPaid(acct("bob"), e, 75, 75, 75 * RATE)}
     assert points(chain, "bob") == 125
@@ -375,7 +375,7 @@ def test_the_cap_opens_again_in_the_next_epoch():
     assert user[:2] == [events.RedeemPaid(acct("bob"), e, 100, 100, UNIT), events.RedeemRoundSettled(e, 1, UNIT, UNIT,
                                                                                                    UNIT)]
     assert issuance(chain) == supply
-    assert storage.open_round.get(chain.view()) == RedeemRound(e + 1, RATE, 100, 1)
+    assert storage.open_round.get(chain.view()) == RedeemRound(e + 1, RATE, 100, 1, 1, 1)
     noop(chain, "bob", 1, error="OverEpochCap")
     assert points(chain, "bob") == 100
 
@@ -414,7 +414,7 @@ def test_early_redeemers_cannot_take_the_epoch_budget_every_request_gets_the_sam
     to_epoch_end(chain)
     chain.run_block([chain.sign("alice", "incentives.redeem", 1_500), chain.sign("ferdie", "incentives.redeem", 500)])
     assert chain.slot == (e + 1) * SLOTS - 1  # the epoch's last block
-    assert storage.open_round.get(chain.view()) == RedeemRound(e, RATE, 32_000, 5)
+    assert storage.open_round.get(chain.view()) == RedeemRound(e, RATE, 32_000, 5, 1, 5)
     assert chain.account(POOL).free == pool
     before = {who: chain.account(who).free for who in asks}
     supply = issuance(chain)
@@ -586,7 +586,7 @@ def test_a_full_request_table_refuses_a_new_patient_cleanly_and_settles_in_one_b
         assert chain.executive.apply_extrinsic(ex, xt, len(xt.encode())).success
     chain.end_block()
     assert storage.open_round.get(chain.view()) == RedeemRound(e, RATE, 10 * MAX_REQUESTS_PER_EPOCH,
-                                                               MAX_REQUESTS_PER_EPOCH)
+                                                               MAX_REQUESTS_PER_EPOCH, 1, MAX_REQUESTS_PER_EPOCH)
     # a new patient is refused with nothing changed; one already in the table may still add to its request
     outcome = noop(chain, "ferdie", 10, error="RequestTableFull")
     assert f"{MAX_REQUESTS_PER_EPOCH} patients have requested in epoch {e}" in (outcome.error or "")
@@ -599,7 +599,7 @@ def test_a_full_request_table_refuses_a_new_patient_cleanly_and_settles_in_one_b
     assert len(paid_events(got)) == MAX_REQUESTS_PER_EPOCH
     assert got[-1] == events.RedeemRoundSettled(e, MAX_REQUESTS_PER_EPOCH, asked, asked, asked)
     assert_ok(chain.submit("ferdie", "incentives.redeem", 10))  # a fresh table
-    assert storage.open_round.get(chain.view()) == RedeemRound(e + 1, RATE, 10, 1)
+    assert storage.open_round.get(chain.view()) == RedeemRound(e + 1, RATE, 10, 1, 1, 1)
 
 
 def test_a_transaction_checked_at_the_boundary_sees_the_new_epoch_not_the_unsettled_one(chain):
@@ -630,7 +630,7 @@ def test_the_rpc_reads_of_a_request():
     assert_ok(chain.submit("bob", "incentives.redeem", 60))
     view = chain.view()
     assert redemption.get_epoch_rate(view, e, 7) == RATE
-    assert redemption.get_open_round(view, e) == RedeemRound(e, RATE, 60, 1)
+    assert redemption.get_open_round(view, e) == RedeemRound(e, RATE, 60, 1, 1, 1)
     assert redemption.get_open_round(view, e + 1) is None
 
 
