@@ -1,8 +1,12 @@
-"""Whole-state invariants, checked after every block in tests (and by `btt-chain` tools on demand)."""
+"""Whole-state invariants (FRAME's `try_state`): balances and issuance here, and each module's books in its own
+`invariants` (compute's counters and indexes, incentive points). They read the whole state, so they run after every
+block of every test chain (`tests/support/runtime_builder.py`) and where a test calls them, never on a node's block
+import path."""
 
 from __future__ import annotations
 
-from runtime.incentives import storage as incentives
+from runtime.compute.invariants import check_books
+from runtime.incentives.invariants import check_points
 from runtime.overlay import Overlay
 from runtime.system import storage as system
 
@@ -22,25 +26,5 @@ def check_invariants(state: Overlay) -> list[str]:
     if issuance != expected:
         problems.append(f"total issuance {issuance} != genesis supply minus burns {expected}")
     problems.extend(check_points(state))
-    return problems
-
-
-def check_points(state: Overlay) -> list[str]:
-    """Incentive points are neither created nor lost outside attestation and payment: the points held and the
-    points waiting in redemption requests add up to `outstanding_points`, and the open round counts its requests."""
-    problems: list[str] = []
-    held = sum(p for _, p in incentives.points.items(state))
-    requests = list(incentives.requests.items(state))
-    requested = sum(p for _, p in requests)
-    outstanding = incentives.outstanding_points.get(state)
-    if held + requested != outstanding:
-        problems.append(f"points held {held} + requested {requested} != outstanding points {outstanding}")
-    rnd = incentives.open_round.get(state)
-    expected = (0, 0) if rnd is None else (rnd.points, rnd.requests)
-    if (requested, len(requests)) != expected:
-        problems.append(f"requests hold {requested} points of {len(requests)} patients; the open round counts "
-                        f"{expected[0]} points of {expected[1]}")
-    epochs = {epoch for (epoch, _), _ in requests}
-    if rnd is not None and epochs - {rnd.epoch}:
-        problems.append(f"requests of epochs {sorted(epochs - {rnd.epoch})} outside the open round {rnd.epoch}")
+    problems.extend(check_books(state))
     return problems

@@ -25,9 +25,9 @@ requester nor the block author can choose the worker.
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.compute import events, market, params, providers, storage
+from runtime.compute import assignment_state, events, market, params, providers, storage
 from runtime.compute.models import serves
-from runtime.compute.types import Assignment
+from runtime.compute.types import ASSIGNED, Assignment
 from runtime.consensus import logic as consensus_logic
 from runtime.consensus import storage as consensus
 from runtime.context import CallContext
@@ -96,10 +96,10 @@ def assign_queued(ctx: CallContext) -> None:
             draw = blake2b_256(b"btt-assign" + randomness + job.id.to_bytes(8, "big") + k.to_bytes(1, "big"))
             chosen = _weighted(candidates, int.from_bytes(draw, "big"))
             c = pool[chosen]
-            c.provider = providers.took_assignment(state, chosen, c.provider)
+            c.provider = assignment_state.enter_assigned(state, chosen, c.provider)
             if not providers.can_take_one_more(state, c):
                 del pool[chosen]
-            assignments.append(Assignment(chosen, job.portion(k), 0, ctx.env.number, commit_by, sample_from))
+            assignments.append(Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, commit_by, sample_from))
             taken.add(chosen)
             budget -= 1
             ctx.emit(events.JobAssigned(job.id, chosen, job.portion(k), commit_by, sample_from))

@@ -27,13 +27,14 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
-from runtime.compute import errors, events, params, settlement, storage
+from runtime.compute import assignment_state, errors, events, params, settlement, storage
 from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_input
 from runtime.compute.model import input_bytes
 from runtime.compute.models import built, get_model
 from runtime.compute.types import FRAUD, REVEALED_STATES, VERIFIED, VOID, Assignment, Job
 from runtime.context import CallContext
+from runtime.overlay import Overlay
 
 NOBODY = ZERO_HASH
 """The challenger recorded when the chain settles a dispute by itself."""
@@ -43,36 +44,49 @@ NOBODY = ZERO_HASH
 
 
 def verified(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
-    """The sample matched: release the provider's capacity and start the challenge window."""
+    """The sample matched: the assignment is verified (the provider's capacity is free again) and its challenge
+    window starts."""
     matures = ctx.env.timestamp_ms + ctx.param(params.CHALLENGE_WINDOW)
     if job.redundancy > 1:
         matures = max(matures, job.deadline_ms)
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None:
-        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1))
-    storage.maturing.put(ctx.state, storage.maturing_key(matures, job.id, a.provider), ZERO_HASH)
+    moved = assignment_state.move(ctx, job, a, VERIFIED, matures_ms=matures)
     ctx.emit(events.SampleVerified(job.id, a.provider, a.output_root, matures))
-    return a.replace(state=VERIFIED, matures_ms=matures)
+    return moved
+
+
+def _window_of(state: Overlay, key: bytes) -> tuple[Job, int] | None:
+    """The job and index of the verified assignment whose window closes at maturity-index entry `key` (None for an
+    entry of no such assignment, or whose assignment moved on earlier in this block)."""
+    job = storage.jobs.get(state, int.from_bytes(key[8:16], "big"))
+    idx = None if job is None else job.assignment_of(key[16:])
+    if job is None or idx is None:
+        return None
+    a = job.assignments[idx]
+    if a.state != VERIFIED or storage.maturing_key(a.matures_ms, job.id, a.provider) != key:
+        return None
+    return job, idx
 
 
 def mature(ctx: CallContext) -> None:
     """Close every challenge window that has ended. First a provider that withheld the outputs it owed is
-    slashed; then each remaining one is paid, or voided if a rival root is still standing."""
+    slashed; then each remaining one is paid, or voided if a rival root is still standing. Each move takes its
+    assignment out of the maturity index (`assignment_state.move`)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
     for key, _ in storage.maturing.items(state):
         if int.from_bytes(key[:8], "big") > now:
             break
-        due.append(key)
-    for key in due:
-        storage.maturing.remove(state, key)
+        if _window_of(state, key) is None:
+            storage.maturing.remove(state, key)  # an entry of no window: never while the books hold
+        else:
+            due.append(key)
     for withheld_pass in (True, False):
         for key in due:
-            job = storage.jobs.get(state, int.from_bytes(key[8:16], "big"))
-            idx = None if job is None else job.assignment_of(key[16:])
-            if job is None or idx is None or job.assignments[idx].state != VERIFIED:
-                continue
+            found = _window_of(state, key)
+            if found is None:
+                continue  # it moved in the first pass
+            job, idx = found
             a = job.assignments[idx]
             withheld = bool(a.outputs_due_ms) and not a.outputs_posted
             if withheld != withheld_pass:
@@ -80,18 +94,15 @@ def mature(ctx: CallContext) -> None:
             if withheld:
                 burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None)
                 balances.unreserve(ctx, job.requester, a.portion)
-                settlement.count_outcome(ctx, a.provider, "frauds")
-                settlement.release(ctx, job, a)
+                moved = assignment_state.move(ctx, job, a, FRAUD)
                 ctx.emit(events.OutputsWithheld(job.id, a.provider, burned + reward, a.portion))
-                a = a.replace(state=FRAUD, posting_deposit=0)
             elif _rivals(job, idx):
                 balances.unreserve(ctx, job.requester, a.portion)
-                settlement.release(ctx, job, a)
+                moved = assignment_state.move(ctx, job, a, VOID)
                 ctx.emit(events.ResultVoided(job.id, a.provider, a.portion))
-                a = a.replace(state=VOID, posting_deposit=0)
             else:
-                a = settlement.settle(ctx, job, a, get_model(state, job.model).macs_per_item)
-            put(ctx, job, idx, a)
+                moved = settlement.settle(ctx, job, a, get_model(state, job.model).macs_per_item)
+            put(ctx, job, idx, moved)
 
 
 # --- owed outputs and disputes between redundant providers ------------------------------------------------
@@ -126,7 +137,8 @@ def owe_outputs(ctx: CallContext, job: Job, idx: int, deposit: int) -> None:
     lasts at least that long. `deposit` (reserved from the requester) pays back its posting fees."""
     a = job.assignments[idx]
     due = ctx.env.timestamp_ms + ctx.param(params.OUTPUTS_DUE)
-    a = extend(ctx, job, a, due).replace(outputs_due_ms=due, posting_deposit=a.posting_deposit + deposit)
+    a = assignment_state.extend(ctx, job, a, due).replace(outputs_due_ms=due,
+                                                          posting_deposit=a.posting_deposit + deposit)
     put(ctx, job, idx, a)
     ctx.emit(events.OutputsDemanded(job.id, a.provider, due, deposit))
 
@@ -143,7 +155,7 @@ def align_dispute(ctx: CallContext, job_id: int) -> None:
     common = max(job.assignments[i].matures_ms for i in involved)
     for i in involved:
         job = storage.jobs.get(ctx.state, job_id)
-        put(ctx, job, i, extend(ctx, job, job.assignments[i], common))
+        put(ctx, job, i, assignment_state.extend(ctx, job, job.assignments[i], common))
 
 
 def settle_disputes(ctx: CallContext, job: Job) -> None:
@@ -229,22 +241,10 @@ def uphold(ctx: CallContext, job: Job, idx: int, item: int, challenger: bytes | 
     a = job.assignments[idx]
     burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), challenger)
     balances.unreserve(ctx, job.requester, a.portion)
-    settlement.count_outcome(ctx, a.provider, "frauds")
-    storage.maturing.remove(ctx.state, storage.maturing_key(a.matures_ms, job.id, a.provider))
-    settlement.release(ctx, job, a)
-    put(ctx, job, idx, a.replace(state=FRAUD, posting_deposit=0))
+    put(ctx, job, idx, assignment_state.move(ctx, job, a, FRAUD))
     ctx.emit(events.ChallengeUpheld(
         job.id, a.provider, item, challenger or NOBODY, burned + reward, reward, a.portion
     ))
-
-
-def extend(ctx: CallContext, job: Job, a: Assignment, matures: int) -> Assignment:
-    """`a` with its window closing no earlier than `matures` (rescheduled in the maturity index)."""
-    if matures <= a.matures_ms:
-        return a
-    storage.maturing.remove(ctx.state, storage.maturing_key(a.matures_ms, job.id, a.provider))
-    storage.maturing.put(ctx.state, storage.maturing_key(matures, job.id, a.provider), ZERO_HASH)
-    return a.replace(matures_ms=matures)
 
 
 def put(ctx: CallContext, job: Job, idx: int, a: Assignment) -> None:

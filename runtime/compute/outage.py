@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.bonds import logic as bonds
-from runtime.compute import events, params, providers, settlement, storage
+from runtime.compute import assignment_state, events, params, providers, settlement, storage
 from runtime.compute.types import COMMITTED, FRAUD, LATE, MISSED, Assignment, Job, Outage
 from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
@@ -88,42 +88,36 @@ def missed(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
     provider had its chance, and a late-reveal time where its sample was drawn (the fee then waits for the late
     reveal: until it lands this assignment holds its slash in the bond, which no fee may touch). Returns `a` as it
     ends; the caller refunds the portion."""
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None:
-        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, failed=p.failed + 1))
     if a.state == COMMITTED and a.sample_seed != ZERO_HASH:
-        pause(ctx, a.provider, ctx.env.slot)  # it could have revealed until now
         reveal_by = job.deadline_ms + ctx.param(params.LATE_REVEAL)
-        storage.late_reveals.put(ctx.state, storage.maturing_key(reveal_by, job.id, a.provider), ZERO_HASH)
+        late = assignment_state.move(ctx, job, a, LATE, matures_ms=reveal_by)
+        pause(ctx, a.provider, ctx.env.slot)  # it could have revealed until now
         ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, 0))
         ctx.emit(events.RevealOverdue(job.id, a.provider, reveal_by))
-        return a.replace(state=LATE, matures_ms=reveal_by)
-    settlement.release(ctx, job, a)
+        return late
+    ended = assignment_state.move(ctx, job, a, MISSED)  # before the fee: its slash no longer holds the bond
     fee = 0
     if a.state != COMMITTED:  # a commit whose sample was never drawn had nothing to open: no fee, no pause
         fee = charge_fee(ctx, a.provider, a.portion)
         pause(ctx, a.provider, a.commit_by_slot)
     ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, fee))
-    return a.replace(state=MISSED)
+    return ended
 
 
 def late_reveal(ctx: CallContext, job: Job, idx: int, a: Assignment, bad: int | None) -> None:
     """A late assignment opened its sample (`a` carries the revealed root): `bad` is the first sampled item that
     did not re-execute to its output, None if all did. Honest work ends it with the missed-deadline fee; a wrong
     item costs the fixed fraud slash. The requester already has its refund either way."""
-    storage.late_reveals.remove(ctx.state, storage.maturing_key(a.matures_ms, job.id, a.provider))
-    settlement.release(ctx, job, a)
     if bad is None:
+        missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # before the fee, as at a deadline
         fee = charge_fee(ctx, a.provider, a.portion)
         ctx.emit(events.LateRevealVerified(job.id, a.provider, a.output_root, fee))
-        _put(ctx, job, idx, a.replace(state=MISSED, matures_ms=0))
+        _put(ctx, job, idx, missed)
         return
+    fraud = assignment_state.move(ctx, job, a, FRAUD, matures_ms=0)  # the miss counted at the deadline: a fraud
     burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None:  # the miss counted at the deadline turns out a fraud: one outcome per assignment
-        storage.providers.put(ctx.state, a.provider, p.replace(failed=p.failed - 1, frauds=p.frauds + 1))
     ctx.emit(events.FraudDetected(job.id, a.provider, bad, burned + reward, 0))
-    _put(ctx, job, idx, a.replace(state=FRAUD, matures_ms=0))
+    _put(ctx, job, idx, fraud)
 
 
 def close_late_reveals(ctx: CallContext) -> None:
@@ -137,16 +131,17 @@ def close_late_reveals(ctx: CallContext) -> None:
             break
         due.append(key)
     for key in due:
-        storage.late_reveals.remove(state, key)
         job = storage.jobs.get(state, int.from_bytes(key[8:16], "big"))
         idx = None if job is None else job.assignment_of(key[16:])
-        if job is None or idx is None or job.assignments[idx].state != LATE:
+        a = None if job is None or idx is None else job.assignments[idx]
+        if job is None or idx is None or a is None or a.state != LATE or \
+                storage.maturing_key(a.matures_ms, job.id, a.provider) != key:
+            storage.late_reveals.remove(state, key)  # an entry of no late assignment: never while the books hold
             continue
-        a = job.assignments[idx]
         burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None)
-        settlement.release(ctx, job, a)
+        missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # out of the late-reveal index
         ctx.emit(events.RevealWithheld(job.id, a.provider, burned + reward))
-        _put(ctx, job, idx, a.replace(state=MISSED, matures_ms=0))
+        _put(ctx, job, idx, missed)
 
 
 def _put(ctx: CallContext, job: Job, idx: int, a: Assignment) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from btt_chain.primitives.merkle import verify_merkle_range
 from runtime.balances import logic as balances
-from runtime.compute import challenge, costs, errors, events, params, storage
+from runtime.compute import assignment_state, challenge, costs, errors, events, params, storage
 from runtime.compute.model import output_bytes
 from runtime.compute.models import get_model
 from runtime.compute.types import FRAUD
@@ -85,7 +85,7 @@ def post(ctx: CallContext, who: bytes, job_id: int, first: int, outputs: Sequenc
     if not complete:
         challenge.put(ctx, job, idx, a)
         return
-    a = challenge.extend(ctx, job, a, now + ctx.param(params.CHALLENGE_WINDOW))
+    a = assignment_state.extend(ctx, job, a, now + ctx.param(params.CHALLENGE_WINDOW))
     challenge.put(ctx, job, idx, a)
     challenge.align_dispute(ctx, job_id)
     ctx.emit(events.OutputsComplete(job_id, who, job.items, storage.jobs.get(ctx.state, job_id).assignments[idx]

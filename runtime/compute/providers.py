@@ -108,11 +108,3 @@ def is_paused(state: Overlay, who: bytes, now_ms: int) -> bool:
     """`who` missed a deadline less than `compute.missed_pause_ms` ago (`outage`): no new assignment yet."""
     record = storage.outages.get(state, who)
     return record is not None and record.paused_until_ms > now_ms
-
-
-def took_assignment(state: Overlay, who: bytes, provider: Provider) -> Provider:
-    """`who` was assigned one more job: one more open, one more at risk."""
-    updated = provider.replace(active=provider.active + 1, assigned=provider.assigned + 1,
-                               at_risk=provider.at_risk + 1)
-    storage.providers.put(state, who, updated)
-    return updated

@@ -1,6 +1,6 @@
-"""Money at the end of an assignment: the payment split and burn with work credit, the fixed slashes, and what
-every final assignment releases (its hold on the provider's bond, the requester's unspent posting deposit). What
-a missed deadline costs is `outage`'s."""
+"""Money at the end of an assignment: the payment split and burn with work credit, and the fixed slashes. What a
+final assignment releases (its hold on the provider's bond, the requester's unspent posting deposit) is
+`assignment_state.move`'s; what a missed deadline costs is `outage`'s."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.amounts import UNIT
 from runtime.balances import logic as balances
 from runtime.bonds import logic as bonds
-from runtime.compute import events, params, storage
+from runtime.compute import assignment_state, events, params, storage
 from runtime.compute.types import SETTLED, Assignment, Job, PendingCredit
 from runtime.context import CallContext
 
@@ -26,20 +26,9 @@ def split(ctx: CallContext, payment: int) -> tuple[int, int, int, int, int]:
     return burned, provider, development, foundation, rest - provider - development - foundation
 
 
-def release(ctx: CallContext, job: Job, a: Assignment) -> None:
-    """`a` became final (settled, fraud, missed or void): its provider's bond no longer holds a slash for it, the
-    requester's unspent posting deposit comes back, and its posted outputs leave the state."""
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None and p.at_risk:
-        storage.providers.put(ctx.state, a.provider, p.replace(at_risk=p.at_risk - 1))
-    if a.posting_deposit:
-        balances.unreserve(ctx, job.requester, a.posting_deposit)
-    storage.remove_posted(ctx.state, job.id, a.provider)
-
-
 def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Assignment:
-    """The challenge window closed with no fault shown: pay the split, burn, and credit the work. The provider's
-    open-assignment count was already released at verification."""
+    """The challenge window closed with no fault shown: pay the split, burn, and credit the work; the assignment is
+    settled (`assignment_state.move`)."""
     burned, provider, development, foundation, reserve = split(ctx, a.portion)
     if burned:
         balances.slash_reserved(ctx, job.requester, burned)
@@ -56,12 +45,11 @@ def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Ass
         mature = ctx.env.timestamp_ms + ctx.param(params.CREDIT_MATURITY)
         key = storage.pending_credit_key(mature, job.id, a.provider)
         storage.pending_credit.put(ctx.state, key, PendingCredit(credit, burned))
-    count_outcome(ctx, a.provider, "completed")
-    release(ctx, job, a)
+    settled = assignment_state.move(ctx, job, a, SETTLED)
     ctx.emit(
         events.JobReceipt(job.id, a.provider, job.model, job.items, a.output_root, a.portion, burned, provider, credit)
     )
-    return a.replace(state=SETTLED, posting_deposit=0)
+    return settled
 
 
 def slash(ctx: CallContext, provider: bytes, amount: int, reporter: bytes | None) -> tuple[int, int]:
@@ -69,10 +57,3 @@ def slash(ctx: CallContext, provider: bytes, amount: int, reporter: bytes | None
     # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned must not
     # escape the slash (bonds.slash reaches the chunks too).
     return bonds.slash(ctx, provider, amount, reporter)
-
-
-def count_outcome(ctx: CallContext, provider: bytes, outcome: str) -> None:
-    """Add one to a provider's `completed`, `failed` or `frauds` (if it is still registered)."""
-    p = storage.providers.get(ctx.state, provider)
-    if p is not None:
-        storage.providers.put(ctx.state, provider, p.replace(**{outcome: getattr(p, outcome) + 1}))

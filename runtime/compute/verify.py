@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
-from runtime.compute import challenge, errors, events, outage, params, sample_fix, settlement, storage
+from runtime.compute import assignment_state, challenge, errors, events, outage, params, settlement, storage
 from runtime.compute.inference import infer
 from runtime.compute.jobs import close, get_open_job
 from runtime.compute.model import input_bytes
@@ -33,7 +33,6 @@ from runtime.compute.types import (
     OPEN_STATES,
     Assignment,
     Job,
-    JobProvider,
     Opening,
 )
 from runtime.context import CallContext
@@ -81,8 +80,8 @@ def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None
             f"the commit window of this assignment closed at slot {a.commit_by_slot} (this block is slot "
             f"{ctx.env.slot}); the assignment will expire at the job's deadline"
         )
-    sample_fix.enqueue(ctx, JobProvider(job_id, who), a.sample_from_slot)
-    _put_assignment(ctx, job, idx, a.replace(state=COMMITTED, commitment=commitment, commit_block=ctx.env.number))
+    committed = assignment_state.move(ctx, job, a, COMMITTED, commitment=commitment, commit_block=ctx.env.number)
+    _put_assignment(ctx, job, idx, committed)
     outage.resume(ctx, who)
     ctx.emit(events.ResultCommitted(job_id, who, a.sample_from_slot))
 
@@ -147,9 +146,6 @@ def _check_openings(
 def _fraud(ctx: CallContext, job: Job, a: Assignment, item: int) -> Assignment:
     burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
     balances.unreserve(ctx, job.requester, a.portion)
-    p = storage.providers.get(ctx.state, a.provider)
-    if p is not None:
-        storage.providers.put(ctx.state, a.provider, p.replace(active=p.active - 1, frauds=p.frauds + 1))
-    settlement.release(ctx, job, a)
+    moved = assignment_state.move(ctx, job, a, FRAUD)
     ctx.emit(events.FraudDetected(job.id, a.provider, item, burned + reward, a.portion))
-    return a.replace(state=FRAUD)
+    return moved

@@ -187,6 +187,7 @@ def test_too_many_waiting_commits_are_refused_without_changing_anything() -> Non
     chain = make_chain()
     job_id = assigned_job(chain)
     chain.backend.data[storage.samples_waiting.key] = storage.samples_waiting.codec.encode(4096)  # a full queue
+    chain.broken_on_purpose.add("compute.samples_waiting")  # the count, not 4,096 real commits
     assert_noop(chain, "bob", "compute.commit_result", job_id, b"\x01" * 32, error="too many commits")
     assert job_of(chain, job_id).assignments[0].state != COMMITTED
 

@@ -1,17 +1,12 @@
 """The compute marketplace driven at random through its whole life: posts (some evicting others from a full
 market), cancels, commits (honest and faked), reveals (on time, late and never: one provider dozes), demands,
 output chunks on time and late, challenges, unbonding attempts. After every block the test chain checks the
-issuance invariants, and this test checks the marketplace's own books against the jobs themselves:
-
-- the open-job counts (all, and per requester) and the queue and eviction indexes;
-- every provider's open and at-risk counts, and a bond that covers a fixed slash for each at-risk assignment
-  after every slash and missed-deadline fee (a fee never takes the bond below that floor);
-- the sample queue's count, one maturity entry for each verified assignment at its closing time, and one
-  late-reveal entry for each late assignment;
-- no provider charged more missed-deadline fees in an epoch than the cap;
-- posted chunks only for verified assignments, as many as their posted items fill;
-- each requester's reserved balance equal to the escrow of its unsettled assignments and unassigned shares plus
-  its unspent posting deposits (a late assignment's escrow went back at the deadline).
+whole-state invariants, compute's books among them (`runtime.compute.invariants.check_books`: open-job counts,
+queue, eviction and deadline indexes, the sample queue, maturity and late-reveal indexes, posted chunks, every
+provider's counters). This run keeps the parameters fixed, so it also checks the rules that hold while they stay put
+(`check_parameter_rules`: a bond that covers a fixed slash for each at-risk assignment after every slash and fee, no
+provider charged more missed-deadline fees in an epoch than the cap), and, since its requesters reserve nothing
+else, that each requester's reserved balance is exactly what compute holds of it (`held_by_compute`).
 """
 
 from __future__ import annotations
@@ -22,21 +17,10 @@ from collections.abc import Callable
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
-from runtime.bonds import storage as bonds
-from runtime.compute import costs, storage
-from runtime.compute.providers import slash_per_assignment
-from runtime.compute.types import (
-    ASSIGNED,
-    AT_RISK_STATES,
-    COMMITTED,
-    JOB_EVICTED,
-    JOB_OPEN,
-    LATE,
-    OPEN_STATES,
-    VERIFIED,
-)
+from runtime.compute import storage
+from runtime.compute.invariants import check_parameter_rules, held_by_compute
+from runtime.compute.types import ASSIGNED, COMMITTED, JOB_EVICTED, JOB_OPEN, LATE, VERIFIED
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
 from tests.runtime.test_compute import MODEL, Worker, make_chain, min_price, register
 from tests.support.runtime_builder import UNIT, TestChain, acct
 
@@ -47,57 +31,12 @@ REQUESTERS = ("charlie", "dave")
 BLOCKS = 220
 
 
-def check_books(chain: TestChain) -> None:
+def check_run(chain: TestChain) -> None:
     view: Overlay = chain.view()
-    jobs = [j for _, j in storage.jobs.items(view)]
-    open_jobs = [j for j in jobs if j.status == JOB_OPEN]
-    assert storage.open_jobs.get(view) == len(open_jobs)
+    assert check_parameter_rules(view) == []
+    held = held_by_compute(view)
     for r in REQUESTERS:
-        assert storage.open_by_requester.get(view, acct(r)) == sum(j.requester == acct(r) for j in open_jobs)
-    assert {storage.job_of_evictable_key(k) for k, _ in storage.evictable.items(view)} == {
-        j.id for j in open_jobs if not j.assignments}
-    queued = {int.from_bytes(k[-8:], "big") for k, _ in storage.queue.items(view)}
-    assert queued == {j.id for j in open_jobs if len(j.assignments) < j.redundancy}
-    slash = slash_per_assignment(view)
-    for name in PROVIDERS:
-        p = storage.providers.get(view, acct(name))
-        if p is None:
-            continue
-        mine = [a for j in jobs for a in j.assignments if a.provider == acct(name)]
-        assert p.active == sum(a.state in OPEN_STATES for a in mine), name
-        assert p.at_risk == sum(a.state in AT_RISK_STATES for a in mine), name
-        led = bonds.ledger.get(view, acct(name))
-        assert (0 if led is None else led.active) >= p.at_risk * slash, name  # fees and slashes included
-    waiting = sum(len(g) for _, g in storage.sample_waiting.items(view))
-    assert storage.samples_waiting.get(view) == waiting
-    maturing = {k for k, _ in storage.maturing.items(view)}
-    verified = [(j, a) for j in jobs for a in j.assignments if a.state == VERIFIED]
-    assert maturing == {storage.maturing_key(a.matures_ms, j.id, a.provider) for j, a in verified}
-    late = {k for k, _ in storage.late_reveals.items(view)}
-    assert late == {storage.maturing_key(a.matures_ms, j.id, a.provider)
-                    for j in jobs for a in j.assignments if a.state == LATE}
-    cap = get_param(view, "compute.max_missed_per_epoch")
-    assert all(o.charged <= cap for _, o in storage.outages.items(view))
-    chunks: dict[tuple[int, bytes], int] = {}
-    for key, _ in storage.posted_chunks.items(view):
-        jid, who = int.from_bytes(key[:8], "big"), key[8:40]
-        chunks[(jid, who)] = chunks.get((jid, who), 0) + 1
-    for (jid, who), n in chunks.items():
-        job = storage.jobs.get(view, jid)
-        a = job.assignments[job.assignment_of(who)]  # type: ignore[index]
-        reg = storage.models.get(view, job.model)  # type: ignore[union-attr]
-        assert a.state == VERIFIED
-        assert n == -(-a.posted_items // costs.chunk_items(reg.spec))  # type: ignore[union-attr]
-    for r in REQUESTERS:
-        owed = 0
-        for j in jobs:
-            if j.requester != acct(r):
-                continue
-            if j.status == JOB_OPEN:
-                owed += j.unassigned_escrow
-            owed += sum(a.portion + a.posting_deposit for a in j.assignments
-                        if a.state in AT_RISK_STATES and a.state != LATE)
-        assert chain.account(r).reserved == owed, r
+        assert chain.account(r).reserved == held.get(acct(r), 0), r
 
 
 def planner(planned: list[tuple[str, str, tuple[object, ...]]]) -> Callable[..., None]:
@@ -169,7 +108,7 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
                 continue  # a nonce left behind by a refused predecessor: the wallet would sign again
             done[kind] = done.get(kind, 0) + out.success
         chain.end_block()
-        check_books(chain)
+        check_run(chain)
         chain.advance_time(rng.choice((0, 0, 0, 2_000)))
     # the run exercised the marketplace, not just refusals
     for kind in ("post", "commit", "reveal", "late_reveal", "demand", "post_outputs", "challenge", "cancel"):
