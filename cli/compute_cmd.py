@@ -340,7 +340,8 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @click.option("--deadline", type=click.IntRange(1), default=None,
               help="Seconds [default: twice the shortest the chain accepts].")
 @click.option("--every", type=click.FloatRange(0.5, 86_400), default=5.0, show_default=True,
-              help="Seconds between jobs.")
+              help="The fewest seconds between two jobs (a job is posted only once the previous one has a "
+                   "provider, and never at the chain's bounds).")
 @click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
 @click.option("--cases", type=click.Choice(["held-out", "synthetic"]), default="held-out", show_default=True,
               help="Post the model's published held-out cases (real data; synthetic if it publishes none), or "
@@ -349,7 +350,9 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @_under_node
 def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None, every: float,
                count: int | None, cases: str, rpc: str, under_node: bool) -> None:
-    """Run a demo clinic: post a job every few seconds and report how each one settles. A job carries real
+    """Run a demo clinic: post jobs as fast as the providers take them and report how each one settles. A job
+    is posted only when none of the clinic's jobs still waits for a provider, below the chain's bounds on open
+    jobs; a refused post is said once and the next try waits twice as long. A job carries real
     held-out cases the model's owner published; each verified result's outputs are fetched, re-executed and read
     as class labels beside the cases' recorded diagnoses. A wrong item is challenged, and outputs no node serves
     are demanded on chain."""
@@ -378,8 +381,8 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
         except (NoCases, WeightsUnavailable) as exc:
             out(f"posting synthetic inputs: {exc}")
     kind = "synthetic items" if book is None else f"real held-out cases ({book.stated()})"
-    out(f"clinic {address}: a job of {items} {kind} of {model_name} for {info.format_amount(value)} "
-        f"every {every:g} s")
+    out(f"clinic {address}: jobs of {items} {kind} of {model_name} for {info.format_amount(value)}, as fast as "
+        f"the providers take them (one waiting at most, under the chain's bounds) and at most one every {every:g} s")
     loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol,
                       cases=book)
     with _stop_on_signals(under_node) as should_stop:

@@ -1,4 +1,5 @@
-"""The demo clinic: posts a job every few seconds and reports how each one settles.
+"""The demo clinic: posts jobs as fast as the providers take them (and no faster than `--every`), and reports how
+each one settles.
 
 With a `CaseBook` (the held-out cases a trained model's owner published) every job carries real cases: the
 clinic posts their Merkle root, hands the cases to its node (`btt_submitJobInputs`, from where the assigned
@@ -10,10 +11,18 @@ Once a provider's sample is verified, the clinic fetches that provider's full ou
 (`btt_jobOutputs`), re-executes every item and, if one is wrong, challenges it (`compute.challenge`) while
 the challenge window is open. Outputs it cannot fetch within `demand_after_s` it demands on chain
 (`compute.demand_outputs`): the provider must post them or be slashed.
+
+The pacing rule (`hold_reason`), read from the chain before each post: the clinic posts only when no post of its
+own is on its way into a block, none of its open jobs still waits for a provider (so it posts as fast as the
+providers take its jobs, and a provider that frees a slot finds one waiting), it holds fewer open jobs than
+`compute.max_open_jobs_per_requester`, and the market has room for a job of its price (`btt_jobTerms`). A post the
+chain refuses anyway is logged once, and the next try waits twice as long as the one before (from `--every`, up
+to `BACKOFF_MAX_S`) until a post lands again.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +49,13 @@ DROPPED_AFTER_S = 30.0
 """A post the node no longer knows after this long is counted as dropped."""
 DEMAND_AFTER_S = 5.0
 """Outputs of a verified result that no node serves after this long are demanded on chain."""
+MAX_WAITING = 1
+"""Open jobs of the clinic's own that may wait for a provider at once: one, so a provider that frees a slot finds
+work, and the clinic posts no faster than the providers take its jobs."""
+BACKOFF_MAX_S = 300.0
+"""The longest wait before the next try after refused posts (the wait doubles with each refusal in a row)."""
+JOBS_PAGE = 50
+"""Jobs per `btt_jobs` call (the most it answers)."""
 
 
 @dataclass
@@ -95,6 +111,66 @@ def parse_seed(text: str) -> bytes:
     return seed
 
 
+@dataclass(frozen=True)
+class MarketView:
+    """What the clinic reads before a post, at one head: its own open jobs and the market's room (`btt_jobTerms`)."""
+
+    held: int
+    """This clinic's open jobs (counted up to `max_held`)."""
+    waiting: tuple[int, ...]
+    """Of them, the jobs with a provider still to be assigned."""
+    max_held: int
+    """`compute.max_open_jobs_per_requester`."""
+    open_jobs: int
+    """Open jobs on the chain, everyone's."""
+    max_open_jobs: int
+    """`compute.max_open_jobs`."""
+    rank: int
+    """What the clinic's job would pay each provider per multiply-accumulate, in base units."""
+    cheapest_rank: int | None
+    """What the cheapest job still waiting for its first provider pays (a better-paying job may evict it), or None."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why the clinic does not post now."""
+
+    kind: str
+    """`in flight`, `waiting`, `at most` or `market full`: the last two are logged once, the first two never."""
+    text: str
+
+
+ROUTINE_HOLDS = frozenset({"in flight", "waiting"})
+"""Holds of the pacing's ordinary rhythm: not worth a line."""
+
+
+def hold_reason(view: MarketView, in_flight: int) -> Hold | None:
+    """The pacing rule: why the clinic must not post now, or None if it may."""
+    if in_flight:
+        return Hold("in flight", "a post of this clinic is on its way into a block")
+    if view.held >= view.max_held:
+        return Hold("at most", f"this clinic holds {view.held} open jobs, the most one requester may "
+                               f"({view.max_held}); the next post waits for one to close")
+    if len(view.waiting) >= MAX_WAITING:
+        return Hold("waiting", f"job #{view.waiting[0]} still waits for a provider")
+    if view.open_jobs >= view.max_open_jobs and (view.cheapest_rank is None or view.rank <= view.cheapest_rank):
+        return Hold("market full", f"the chain holds the most open jobs it may ({view.max_open_jobs}) and none this "
+                                   "clinic's job outbids; the next post waits for room")
+    return None
+
+
+def job_rank(terms: JobTerms, macs_per_item: int) -> int:
+    """A job's price per provider per multiply-accumulate, as `btt_jobTerms` states the market ranks it."""
+    return terms.price // (terms.redundancy * terms.items * max(1, macs_per_item))
+
+
+def refusal_name(text: str) -> str:
+    """The module error a refusal names (`compute.TooManyOpenJobs`), or the whole text: refusals of one name are
+    logged once in a row."""
+    found = re.search(r"\b[a-z_]+\.[A-Z][A-Za-z]+\b", text)
+    return found.group(0) if found else text
+
+
 def post_args(terms: JobTerms, seed: bytes) -> tuple[Any, ...]:
     """Arguments of `compute.post_job` for a synthetic job (input root left to the chain)."""
     return (terms.model, ZERO_HASH, seed, terms.items, terms.price, terms.redundancy, terms.deadline_ms)
@@ -107,7 +183,7 @@ def case_args(terms: JobTerms, inputs: Sequence[bytes]) -> tuple[Any, ...]:
 
 
 class ClinicLoop:
-    """Posts jobs on a timer and follows their outcome through the block events."""
+    """Posts jobs as the pacing rule allows and follows their outcome through the block events."""
 
     def __init__(
         self,
@@ -121,6 +197,8 @@ class ClinicLoop:
         seed_source: Callable[[], bytes] = lambda: secrets.token_bytes(32),
         demand_after_s: float = DEMAND_AFTER_S,
         cases: CaseBook | None = None,
+        every_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rpc = rpc
         self.address = address
@@ -149,6 +227,21 @@ class ClinicLoop:
         """Case batches sent in a post not yet seen in a block, by input root."""
         self.batches: dict[int, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
         """This clinic's jobs of real cases: their inputs and true labels."""
+        self.every_s = every_s
+        """The shortest time between two posts."""
+        self.clock = clock
+        self.next_post_at = clock()
+        self._gate_head = -1
+        """The head at which the pacing rule was last looked at (not again before the next block)."""
+        self.hold: Hold | None = None
+        """What held the last post back, if anything."""
+        self._said: set[str] = set()
+        """Kinds of hold already logged (each once)."""
+        self.refused = 0
+        """Posts the chain refused (dry run or block), in all."""
+        self.refused_in_row = 0
+        self._refusal: str | None = None
+        """The name of the last refusal logged (a repeat in a row is not)."""
 
     def btt(self, amount: int | str) -> str:
         return btt(amount, self.decimals, self.symbol)
@@ -165,30 +258,95 @@ class ClinicLoop:
             self._unposted.setdefault(args[1], []).append((inputs, labels))
         xt_hash = self.submit("compute.post_job", args, False)
         self.posted += 1
-        self.in_flight[xt_hash] = time.monotonic()
+        self.in_flight[xt_hash] = self.clock()
         return xt_hash
 
     def run(self, should_stop: Callable[[], bool], every_s: float, count: int | None = None,
             interval: float = 0.5) -> None:
-        """Post a job every `every_s` seconds (`count` of them, or until stopped), reporting outcomes."""
-        next_post = time.monotonic()
+        """Post jobs as the pacing rule allows, at most one every `every_s` seconds (`count` of them, or until
+        stopped), reporting outcomes."""
+        self.every_s = every_s
         down = False
         while not should_stop():
             try:
-                if (count is None or self.posted < count) and time.monotonic() >= next_post:
-                    self.post()
-                    next_post = time.monotonic() + every_s
-                self.report()
+                self.tick(count)
                 down = False
             except (BttError, OSError) as exc:
                 if not down:
-                    self.out(f"cannot post or read: {exc}; retrying")
+                    self.out(f"cannot read the chain: {exc}; retrying")
                     down = True
-                next_post = time.monotonic() + every_s
             if (count is not None and self.posted >= count and not self.in_flight and not self.mine
                     and not self.checks):
                 return
             time.sleep(interval)
+
+    def tick(self, count: int | None = None) -> None:
+        """Report what the new blocks did; then post if it is time and the pacing rule allows it (looked at once a
+        block while it holds the post back). A read that fails raises; a post the chain refuses does not."""
+        self.report()
+        if (count is not None and self.posted >= count) or self.clock() < self.next_post_at:
+            return
+        assert self.watcher is not None
+        head = self.watcher.last
+        if head == self._gate_head:
+            return
+        self._gate_head = head
+        hold = hold_reason(self.market_view(), len(self.in_flight))
+        if hold is not None and hold.kind not in ROUTINE_HOLDS and hold.kind not in self._said:
+            self._said.add(hold.kind)
+            self.out(f"not posting: {hold.text} (said once: the clinic keeps to this bound from now on)")
+        self.hold = hold
+        if hold is not None:
+            return
+        try:
+            self.post()
+        except BttError as exc:
+            self._refused(str(exc))
+            return
+        self.next_post_at = self.clock() + self.every_s
+
+    def market_view(self) -> MarketView:
+        """This clinic's open jobs and the market's room, read at the head."""
+        at = self.rpc.call("chain_getBlockHash")
+        terms = self.rpc.call("btt_jobTerms", "0x" + self.terms.model.hex(), self.terms.items, self.terms.redundancy,
+                              at)
+        max_held = int(terms["maxOpenJobsPerRequester"])
+        jobs: list[dict[str, Any]] = []
+        while len(jobs) < max_held:
+            page = self.rpc.call("btt_jobs", "open", self.address, None, JOBS_PAGE, at,
+                                 jobs[-1]["id"] if jobs else None)
+            jobs += page
+            if len(page) < JOBS_PAGE:
+                break
+        cheapest = terms.get("cheapestWaiting")
+        return MarketView(
+            held=len(jobs),
+            waiting=tuple(sorted(j["id"] for j in jobs if j["unassigned"] > 0)),
+            max_held=max_held,
+            open_jobs=int(terms["openJobs"]),
+            max_open_jobs=int(terms["maxOpenJobs"]),
+            rank=job_rank(self.terms, int(terms["macsPerItem"])),
+            cheapest_rank=None if cheapest is None else int(cheapest["pricePerMac"]),
+        )
+
+    def _refused(self, text: str) -> None:
+        """The chain refused a post: wait twice as long as after the last refusal; say so once per kind in a row."""
+        self.refused += 1
+        self.refused_in_row += 1
+        wait = min(BACKOFF_MAX_S, self.every_s * 2 ** self.refused_in_row)
+        self.next_post_at = self.clock() + wait
+        name = refusal_name(text)
+        if name != self._refusal:
+            self._refusal = name
+            self.out(f"a post was refused: {text}; the next try waits {wait:.0f} s, twice as long after each "
+                     f"refusal in a row (at most {BACKOFF_MAX_S:.0f} s); repeats of {name} are not logged")
+
+    def _landed(self) -> None:
+        """A post of this clinic's landed: the back-off is over."""
+        if self.refused_in_row:
+            self.out(f"posting again after {self.refused_in_row} refused posts in a row")
+        self.refused_in_row = 0
+        self._refusal = None
 
     def report(self) -> None:
         """Report what the blocks since the last call did to this clinic's jobs."""
@@ -199,8 +357,9 @@ class ClinicLoop:
             if status is not None and status.get("status") == "included":
                 del self.in_flight[xt_hash]
                 if not status.get("success"):
-                    self.out(f"posting a job failed in block #{status['blockNumber']}: {status.get('error')}")
-            elif status is None and time.monotonic() - at > DROPPED_AFTER_S:
+                    self.posted -= 1
+                    self._refused(f"the post failed in block #{status['blockNumber']}: {status.get('error')}")
+            elif status is None and self.clock() - at > DROPPED_AFTER_S:
                 del self.in_flight[xt_hash]
                 self.out(f"a job post ({xt_hash}) was dropped by the node")
         for number, ev in self.watcher.new_events():
@@ -229,7 +388,7 @@ class ClinicLoop:
             return
         fetched = fetch_outputs(self.rpc, jid, who)
         if fetched is None:
-            waited = time.monotonic() - check.since
+            waited = self.clock() - check.since
             if not check.demanded and not a["outputsDueMs"] and waited >= self.demand_after_s:
                 check.demanded = True
                 self.submit("compute.demand_outputs", (jid, decode_address(who)), False)
@@ -285,6 +444,7 @@ class ClinicLoop:
         if name == "JobPosted":
             if ev.get("requester") == self.address:
                 self.mine.add(jid)
+                self._landed()
                 kind = self._hand_over_cases(jid)
                 self.out(
                     f"posted job #{jid} in block #{number}: {ev['items']} {kind} of {self.terms.model_name}, "
@@ -297,7 +457,7 @@ class ClinicLoop:
             self._ended.add(jid)
         if name == "SampleVerified":
             self.settling.add(jid)
-            self.checks[(jid, ev["provider"])] = OutputsCheck(jid, ev["provider"], time.monotonic())
+            self.checks[(jid, ev["provider"])] = OutputsCheck(jid, ev["provider"], self.clock())
         elif name == "ChallengeUpheld":
             self.out(
                 f"job #{jid}: challenge upheld in block #{number}: {ev['provider']} slashed {self.btt(ev['slashed'])}, "

@@ -7,6 +7,10 @@ loop serving that RPC; the miner's inference is CPU work that would delay block 
 loop (threads would still share the GIL); and a crashing demo cannot take the node down. The node owns the
 children (in their own session, so a terminal's Ctrl-C reaches only the node): it stops them when it stops,
 and each child also exits when its parent node has gone.
+
+The clinic paces itself to what the miners serve (`btt_chain.miner.clinic.hold_reason`): it posts only while none
+of its jobs waits for a provider and it holds fewer than the chain's per-requester bound, at most one job every
+`CLINIC_EVERY_S`; a post the chain refuses is logged once and the next try backs off.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from btt_chain.process_supervision import die_with_parent
 log = logging.getLogger("btt.demo")
 
 CLINIC_EVERY_S = 4
+"""The fewest seconds between two demo jobs (the pacing rule decides the rest)."""
 CLINIC_ITEMS = 16
 CLINIC_PRICE = "1"
 STOP_TIMEOUT_S = 5.0
