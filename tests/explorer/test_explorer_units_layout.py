@@ -251,7 +251,8 @@ def test_every_verdict_says_why(browser: Browser, explorer_node: ExplorerNode, e
     assert passed["status"] == "enacted", passed
     browser.open("governance")
     for ref, verdict, starts in ((expired, "expired", expired["reason"]), (rejected, "rejected", rejected["reason"]),
-                                 (passed, "enacted", "passed (aye share 100.00% when voting closed) and enacted")):
+                                 (passed, "enacted", "passed (at the close, aye share 100.00%, more than the "
+                                                     "standard threshold of 50.00%; 2 houses in favour")):
         card = f'[data-referendum="{ref["id"]}"]'
         browser.page.wait_for_selector(f'{card}[data-final="true"]', timeout=WAIT_MS)
         assert browser.page.inner_text(f"{card} .verdict") == verdict
