@@ -30,12 +30,16 @@ PENALTY_OVERSIZE_REQUEST = 50
 PENALTY_BAD_PEX = 20
 """A malformed peer-exchange request or answer (too many entries, a bad address)."""
 
-BAN_KINDS = ("invalid_block", "equivocation", "checkpoint_conflict", "genesis_mismatch", "score", "other")
+BAN_KINDS = (
+    "invalid_block", "equivocation", "checkpoint_conflict", "genesis_mismatch", "wrong_content", "score", "other",
+)
 """What a ban was for: an invalid block (gossip or sync); a double block or vote; a chain that conflicts with the
-trusted checkpoint; another genesis; a score run down by penalties (malformed or oversized messages, invalid gossip,
-blocks claiming slots far beyond any clock drift); anything else."""
+trusted checkpoint; another genesis; content that is not what its hash says, sent for that hash (a weights manifest or
+chunk); a score run down by penalties (malformed or oversized messages, invalid gossip, blocks claiming slots far beyond
+any clock drift); anything else."""
 _KIND_PREFIXES = (
     ("invalid block", "invalid_block"),
+    ("wrong content", "wrong_content"),
     ("equivocation", "equivocation"),
     ("its chain conflicts with the trusted checkpoint", "checkpoint_conflict"),
     ("genesis mismatch", "genesis_mismatch"),

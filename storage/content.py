@@ -88,6 +88,14 @@ class Manifest:
         """The length chunk `index` must have (the last one may be short)."""
         return min(WEIGHTS_CHUNK, self.size - index * WEIGHTS_CHUNK)
 
+    def chunk_fault(self, index: int, data: bytes) -> str | None:
+        """Why `data` is not chunk `index` of this blob (its length, then its chunk hash), or None when it is."""
+        if len(data) != self.chunk_size(index):
+            return f"chunk {index} is {self.chunk_size(index)} bytes, not {len(data)}"
+        if blake2b_256(data) != self.chunk_hashes[index]:
+            return f"chunk {index} does not match its chunk hash"
+        return None
+
     def encode(self) -> bytes:
         return self.size.to_bytes(8, "little") + b"".join(self.chunk_hashes)
 
@@ -154,9 +162,9 @@ class _Partial:
 
     def checks(self, index: int, data: bytes) -> bool:
         """Whether `data` may be chunk `index` (its length, and its hash when the manifest is known)."""
-        if len(data) != self.chunk_size(index):
-            return False
-        return self.manifest is None or blake2b_256(data) == self.manifest.chunk_hashes[index]
+        if self.manifest is not None:
+            return self.manifest.chunk_fault(index, data) is None
+        return len(data) == self.chunk_size(index)
 
     @property
     def complete(self) -> bool:

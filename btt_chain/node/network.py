@@ -12,7 +12,9 @@ held block waits with it. Only a block beyond any plausible drift (`slots.HOLD_A
 
 A block whose execution needs a model's weights blob this node lacks (WeightsUnavailable) is neither bad nor
 forgotten: it waits here while the blob is fetched (from the peer that sent it first), and is imported again when the
-blob arrives; catch-up pauses at it meanwhile and resumes after, and nobody is blamed.
+blob arrives; catch-up pauses at it meanwhile and resumes after, and nobody is blamed for the block (a peer that
+answers for the blob with bytes that are not it is banned: btt_chain/node/weights_exchange.py). A peer that connects
+may hold a blob still missing: the weights loop runs at once and fetches start again without their retry pause.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ class NetworkBridge:
         """Job outputs between nodes (`outputs/get`): served from ours, fetched from peers on demand."""
         self.weights = WeightsExchange(node.content, p2p)
         """Model weights blobs between nodes (`weights/get`): served from ours, fetched when missing."""
-        self._weights_arrived = asyncio.Event()
-        self.weights.on_fetched.append(lambda _h: self._weights_arrived.set())
+        self._tend_weights_now = asyncio.Event()
+        """Wakes the weights loop: a blob arrived, or a peer connected that may hold one still missing."""
+        self.weights.on_fetched.append(lambda _h: self._tend_weights_now.set())
         self._waiting: dict[bytes, WaitingBlock] = {}
         """Blocks waiting for a weights blob, by the hash of their encoding, oldest first."""
         self.future = FutureBlocks()
@@ -360,10 +363,10 @@ class NetworkBridge:
     async def _weights_loop(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._weights_arrived.wait(), WEIGHTS_CHECK_S)
+                await asyncio.wait_for(self._tend_weights_now.wait(), WEIGHTS_CHECK_S)
             except TimeoutError:
                 pass
-            self._weights_arrived.clear()
+            self._tend_weights_now.clear()
             try:
                 await self.tend_weights()
             except Exception:
@@ -427,6 +430,8 @@ class NetworkBridge:
 
     # catching up -----------------------------------------------------------------------------------
     async def _on_peer_connected(self, peer: str) -> None:
+        self.weights.peer_connected(peer)
+        self._tend_weights_now.set()
         self._schedule_sync()
 
     def _schedule_sync(self) -> None:

@@ -6,15 +6,28 @@ A chunk is at most WEIGHTS_CHUNK (64 KiB) bytes, so every response stays a small
 chunk hashes) is about 4.4 KiB.
 
 Both directions are strictly decoded (a peer's bytes are hostile) and bounded. Fetching asks peers one by one, those
-that sent us a block needing the blob first; the manifest must hash to the weights hash and each chunk to its chunk
-hash (checked on arrival by `storage.content`), so a peer can waste our time but never plant a byte. A peer that
-sends malformed or wrong data loses score; a peer that failed (bad data, no answer) is not asked for that blob again
-within PEER_RETRY_S; one that lacked it may have it soon (an owner's node receives it just after the registration), so
-it is asked again by the next fetch; a fetch that ended without the blob is not started again within RETRY_AFTER_S
-(the hash's retry pace, so no peer is asked for one hash in a tight loop). Chunks held are
-kept: the next peer (or the next fetch) resumes from them. Fetches are tasks owned here: at most MAX_FETCHES at once,
-each one request at a time (so at most MAX_FETCHES chunk responses are ever in flight), and at most MAX_QUEUED more
-waiting for a slot; one hash is fetched once however many ask.
+that sent us a block needing the blob first; the manifest must hash to the weights hash and each chunk must have the
+manifest's length and chunk hash, checked here before the store sees it, so a peer can waste our time but never plant
+a byte.
+
+What an answer proves decides what it costs. An honest node serves only blobs it holds, checked, so bytes that are
+provably not what was asked (a manifest that does not hash to the weights hash asked for; a chunk of the wrong length
+or hash, or sent for another index) are a lie: the peer is banned at once, for WRONG_CONTENT_BAN_S as an invalid block
+is, and the next peer is asked in the same fetch. A malformed answer costs MALFORMED_PENALTY. A peer that sent the
+manifest (it holds the blob, it said) and then answers a chunk request with [] costs WITHHELD_PENALTY (an honest one
+that dropped the blob meanwhile pays once: it answers [] for the manifest from then on). No answer (a timeout, a link
+down, a throttled server) and [] for the manifest cost nothing: a peer may hold no blob it did not claim. Blame goes
+only to the peer that answered (requests go point to point, and a chunk is judged against a manifest that hashes to
+the weights hash whoever sent it), so no peer can get another blamed.
+
+A peer that failed (no answer, malformed, withheld) is not asked for that blob again within PEER_RETRY_S; one that
+lacked it may have it soon (an owner's node receives it just after the registration), so it is asked again by the
+next fetch; a fetch that ended without the blob is not started again within RETRY_AFTER_S (the hash's retry pace, so
+no peer is asked for one hash in a tight loop), or until a peer connects (`peer_connected`: it may hold it). Each
+fetch that ends without the blob logs what every peer asked came to. Chunks held are kept: the next peer (or the next
+fetch) resumes from them. Fetches are tasks owned here: at most MAX_FETCHES at once, each one request at a time (so at
+most MAX_FETCHES chunk responses are ever in flight), and at most MAX_QUEUED more waiting for a slot; one hash is
+fetched once however many ask.
 
 Serving answers only from blobs this node holds, one chunk per request, throttled per peer and in all (token
 buckets; a request that would wait over SERVE_MAX_WAIT_S is refused).
@@ -41,6 +54,7 @@ from storage.content import (
     ContentStore,
     Manifest,
     WeightsStatus,
+    check_manifest,
     chunk_count,
 )
 
@@ -60,8 +74,13 @@ RETRY_AFTER_S = 5.0
 PEER_RETRY_S = 30.0
 MAX_HINTS = 4
 """Peers remembered per hash as likely holders (they sent a block that needs it)."""
-BAD_DATA_PENALTY = 20
+WRONG_CONTENT_BAN_S = 300.0
+"""How long a peer that sent bytes provably not those asked for is banned (as long as for an invalid block)."""
 MALFORMED_PENALTY = 20
+WITHHELD_PENALTY = 5
+"""A peer that sent a blob's manifest, then answered [] for one of its chunks (the score recovers 3 points in
+PEER_RETRY_S, so a peer that keeps doing it for one blob is banned by score after about 25 minutes, and an honest one
+that dropped the blob meanwhile pays once)."""
 SERVE_RATE = 64.0
 """Requests per second served to one peer (4 MiB/s of chunks); bursts of SERVE_BURST."""
 SERVE_BURST = 64.0
@@ -73,6 +92,13 @@ MAX_TRACKED = 1024
 
 
 _HELD, _LACKS, _FAILED, _NO_ROOM = "held", "lacks", "failed", "no room"
+_LIED, _WITHHELD, _MALFORMED = "lied", "withheld", "malformed"
+_OUTCOME_TEXT = {
+    _LACKS: "lacks it", _FAILED: "did not answer", _NO_ROOM: "answered, but this store has no room for it",
+    _LIED: "sent wrong bytes (banned)", _WITHHELD: "withheld a chunk of it", _MALFORMED: "sent a malformed answer",
+}
+_RETRY_PEER_LATER = (_FAILED, _WITHHELD, _MALFORMED)
+"""Outcomes after which a peer is not asked for that blob again within PEER_RETRY_S."""
 
 
 class ServeRefused(BttError):
@@ -302,21 +328,33 @@ class WeightsExchange:
     async def fetch(self, weights_hash: bytes) -> bool:
         """Ask peers in turn until the blob is held (resuming from the chunks held); whether it is."""
         self.started += 1
+        outcomes: dict[str, int] = {}
         for peer in self._candidates(weights_hash):
             outcome = await self._fetch_from(weights_hash, peer)
             if outcome == _HELD:
                 self.completed += 1
                 log.info("fetched the weights 0x%s from %s", weights_hash.hex()[:16], peer[-8:])
                 return True
-            if outcome == _FAILED:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome in _RETRY_PEER_LATER:
                 self._peer_tried[(weights_hash, peer)] = self.clock()
             if outcome == _NO_ROOM:
                 break
         self.failed += 1
         status = self.store.status(weights_hash)
-        log.info("could not fetch the weights 0x%s yet (%d of %s chunks held): asking again later",
-                 weights_hash.hex()[:16], status.have, status.total if status.state != MISSING else "?")
+        asked = sum(outcomes.values())
+        told = "; ".join(f"{n} {_OUTCOME_TEXT[o]}" for o, n in outcomes.items())
+        then = (f"asking again within {RETRY_AFTER_S:g} s" if self.p2p.peers()
+                else "no peer left to ask: asking again when one connects")
+        log.info("could not fetch the weights 0x%s yet (%d of %s chunks held; %s): %s",
+                 weights_hash.hex()[:16], status.have, status.total if status.state != MISSING else "?",
+                 f"asked {asked} peer{'s' if asked != 1 else ''}: {told}" if asked else "no peer to ask", then)
         return False
+
+    def peer_connected(self, peer: str) -> None:
+        """A peer connected: it may hold what the last fetches could not find, so they may start again at once
+        (not RETRY_AFTER_S after they ended)."""
+        self._ended.clear()
 
     async def _ask(self, peer: str, request: bytes) -> bytes | None:
         try:
@@ -325,53 +363,69 @@ class WeightsExchange:
             log.debug("no weights answer from %s: %s", peer, exc)
             return None
 
-    def _blame(self, peer: str, amount: int, reason: str) -> None:
+    def _malformed(self, peer: str, reason: str) -> str:
         self.bad_data += 1
-        self.p2p.penalise(peer, amount, reason)
+        self.p2p.penalise(peer, MALFORMED_PENALTY, reason)
+        return _MALFORMED
+
+    def _lied(self, peer: str, reason: str) -> str:
+        """Ban a peer whose answer is provably not what it was asked for (the reason names the kind of ban)."""
+        self.bad_data += 1
+        self.p2p.ban(peer, WRONG_CONTENT_BAN_S, f"wrong content: {reason}")
+        return _LIED
 
     async def _fetch_from(self, weights_hash: bytes, peer: str) -> str:
-        """What asking `peer` came to: _HELD, _LACKS (it has not the blob), _FAILED (no answer, or bad data) or
-        _NO_ROOM (the store cannot take the blob now)."""
+        """What asking `peer` came to: _HELD, _LACKS (it has not the blob), _FAILED (no answer), _MALFORMED,
+        _LIED (it sent wrong bytes and is banned), _WITHHELD (it sent the manifest, then no chunk) or _NO_ROOM (the
+        store cannot take the blob now)."""
         short = weights_hash.hex()[:16]
+        claimed = False  # it sent the manifest here: it holds the whole blob, it said
         if self.store.partial_manifest(weights_hash) is None and not self.store.has(weights_hash):
             raw = await self._ask(peer, encode_request(weights_hash))
             if raw is None:
                 return _FAILED
             try:
-                manifest = decode_manifest_response(raw)
+                answer = decode_manifest_response(raw)
             except DecodeError as exc:
-                self._blame(peer, MALFORMED_PENALTY, f"malformed weights manifest: {exc}")
-                return _FAILED
-            if manifest is None:
+                return self._malformed(peer, f"malformed weights manifest: {exc}")
+            if answer is None:
                 return _LACKS
             try:
-                self.store.begin(weights_hash, *manifest)
+                manifest = check_manifest(weights_hash, *answer)
+            except ContentRejected as exc:
+                return self._lied(peer, f"the manifest sent for the weights 0x{short}: {exc}")
+            claimed = True
+            try:
+                self.store.begin(weights_hash, manifest.size, manifest.chunk_hashes)
             except ContentFull as exc:
                 log.warning("cannot fetch the weights 0x%s: %s", short, exc)
                 return _NO_ROOM
-            except ContentRejected as exc:
-                self._blame(peer, BAD_DATA_PENALTY, f"wrong manifest of the weights 0x{short}: {exc}")
-                return _FAILED
         for index in self.store.missing_chunks(weights_hash):
             raw = await self._ask(peer, encode_request(weights_hash, index))
             if raw is None:
                 return _FAILED
             try:
-                answer = decode_chunk_response(raw)
+                chunk = decode_chunk_response(raw)
             except DecodeError as exc:
-                self._blame(peer, MALFORMED_PENALTY, f"malformed weights chunk: {exc}")
-                return _FAILED
-            if answer is None:
-                return _LACKS
-            if answer[0] != index:
-                self._blame(peer, BAD_DATA_PENALTY, f"sent chunk {answer[0]} of 0x{short} for chunk {index}")
-                return _FAILED
+                return self._malformed(peer, f"malformed weights chunk: {exc}")
+            if chunk is None:
+                if not claimed:
+                    return _LACKS
+                self.p2p.penalise(peer, WITHHELD_PENALTY, f"sent the manifest of the weights 0x{short}, then no "
+                                                          f"chunk {index}")
+                return _WITHHELD
+            staged = self.store.partial_manifest(weights_hash)
+            if staged is None:  # dropped meanwhile to make room (or completed by an upload)
+                return _HELD if self.store.has(weights_hash) else _NO_ROOM
+            got, data = chunk
+            fault = (f"chunk {got} sent for chunk {index}" if got != index
+                     else staged.chunk_fault(index, data))
+            if fault is not None:
+                return self._lied(peer, f"the weights 0x{short}: {fault}")
             try:
-                if self.store.add_chunk(weights_hash, index, answer[1]):
+                if self.store.add_chunk(weights_hash, index, data):
                     return _HELD
-            except ContentRejected as exc:
-                if self.store.partial_manifest(weights_hash) is None:  # dropped meanwhile to make room
-                    return _HELD if self.store.has(weights_hash) else _NO_ROOM
-                self._blame(peer, BAD_DATA_PENALTY, f"bad chunk of the weights 0x{short}: {exc}")
-                return _FAILED
+            except ContentRejected as exc:  # the chunk checked out: the partial changed under us, not the peer's fault
+                log.warning("could not keep chunk %d of the weights 0x%s: %s", index, short, exc)
+                return _HELD if self.store.has(weights_hash) else _NO_ROOM
         return _HELD if self.store.has(weights_hash) else _LACKS

@@ -2,7 +2,8 @@
 ones) in the pool, fetches the blob and includes it once held; import stops at the block that needs it without
 judging it (nothing changed, nothing remembered) and takes it once the blob is held; a syncing node pauses there,
 fetches the blob from the peer that sent the block, resumes and blames nobody; a registration starts a background
-fetch. The node, chain, pool and network code are the real ones; peers are in-process."""
+fetch; a block sender that lies about the blob's bytes is banned at its first lie, and a peer that connects then is
+asked at once. The node, chain, pool and network code are the real ones; peers are in-process."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import SPEC_FILE, Node, NodeConfig, now_ms, set_clock_skew_ms
 from btt_chain.node.weights_exchange import (
     PROTOCOL,
+    decode_chunk_response,
     decode_request,
     encode_chunk_response,
     encode_manifest_response,
@@ -35,7 +37,7 @@ from runtime.compute.types import VERIFIED
 from runtime.compute.verify import sample_of
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.modules import RUNTIME
-from storage.content import ContentStore
+from storage.content import PARTIAL, ContentStore
 from storage.memory import MemoryStore
 from tests.functional.framework import free_port
 from tests.support.long_range import FakeP2P, RemotePeer, block_gossip
@@ -279,3 +281,48 @@ async def test_a_gossiped_block_waits_for_its_blob_and_a_registration_starts_a_f
     await bridge.tend_weights()
     assert fresh.chain.head_hash == block.hash()
     assert not p2p.banned and not p2p.penalised
+
+
+class LyingPeer(ServingPeer):
+    """A peer that serves its chain and its blob's true manifest, but the blob's chunk 0 with a byte flipped."""
+
+    def handle(self, protocol: str, data: bytes) -> bytes:
+        answer = super().handle(protocol, data)
+        if protocol == PROTOCOL and decode_request(data)[1] == 0:
+            chunk = decode_chunk_response(answer)
+            assert chunk is not None
+            return encode_chunk_response(0, bytes([chunk[1][0] ^ 1]) + chunk[1][1:])
+        return answer
+
+
+async def test_a_block_senders_weights_lie_bans_it_at_once_and_a_peer_that_connects_serves_the_blob(
+    history: History, fresh: Node
+) -> None:
+    liar = LyingPeer(history.node.chain)
+    liar.store = history.node.content
+    p2p = FakeP2P({AUTHOR_PEER: liar})
+    bridge = NetworkBridge(fresh, p2p, now_ms)  # type: ignore[arg-type]
+    db = history.node.chain.db
+    for n in range(1, history.reveal_at):
+        fresh.import_block(block_bytes(history.node, n))
+    block = db.get_block(db.canonical_hash(history.reveal_at))  # type: ignore[arg-type]
+    assert block is not None
+    assert await bridge._on_block_gossip(AUTHOR_PEER, block_gossip(block)) is None  # the block is not blamed
+    await settle(bridge)
+    # its first chunk was a lie about a blob it claimed to hold (it sent the block, then the true manifest): banned
+    assert protocols(liar).count(PROTOCOL) == 2 and p2p.banned[AUTHOR_PEER].startswith("wrong content: ")
+    assert not p2p.penalised
+    status = fresh.content.status(WEIGHTS)
+    assert (status.state, status.have) == (PARTIAL, 0) and fresh.chain.head.number == history.reveal_at - 1
+    # an honest peer connects: the weights loop is woken, and the fetch starts again without its retry pause
+    p2p.remote[OTHER_PEER] = serving(history)
+    await bridge._on_peer_connected(OTHER_PEER)
+    assert bridge._tend_weights_now.is_set()
+    await bridge.tend_weights()
+    assert bridge.weights.is_fetching(WEIGHTS)
+    await settle(bridge)
+    await bridge.tend_weights()  # the waiting block is imported
+    assert fresh.chain.head_hash == block.hash()
+    while bridge._sync_lock.locked():  # the catch-up the connection started
+        await asyncio.sleep(0)
+    assert list(p2p.banned) == [AUTHOR_PEER] and not p2p.penalised

@@ -26,6 +26,7 @@ def test_the_reasons_this_code_base_writes_have_their_kinds() -> None:
     assert ban_kind("genesis mismatch: peer is on 0x1234, we are on 0x5678") == "genesis_mismatch"
     assert ban_kind("score at or below -100 (bad block gossip: not msgpack)") == "score"
     assert ban_kind("equivocation: two blocks for slot 7") == "equivocation"
+    assert ban_kind("wrong content: the weights 0x0123: chunk 1 does not match its chunk hash") == "wrong_content"
     assert ban_kind("something new") == "other"
     assert set(BAN_KINDS) >= {"invalid_block", "equivocation", "score", "other"}
     assert not any("clock" in k or "future" in k or "time" in k for k in BAN_KINDS)
