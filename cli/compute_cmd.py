@@ -217,14 +217,16 @@ def job_terms(model: str, items: int, redundancy: int, as_json: bool, rpc: str) 
         print_json(t)
         return
     btt = info.format_amount
-    cheapest = t["cheapestWaiting"]
+    cheapest = t["cheapestEvictable"]
+    owner = "" if t["ownerOpenJobs"] is None else f"; this model's owner's models hold {t['ownerOpenJobs']}"
     print_fields([
         ("job", f"{items} items of {model_name}, {redundancy} provider(s)"),
         ("least price", f"{btt(t['minPrice'])} ({btt(t['providerCosts'])} a provider, {btt(t['postingCost'])} of "
                         f"it to post the outputs in {t['chunks']} chunk(s))"),
         ("deadline", f"{int(t['minDeadlineMs']) / 1000:g} s to {int(t['maxDeadlineMs']) / 1000:g} s"),
-        ("open jobs", f"{t['openJobs']} of {t['maxOpenJobs']} ({t['maxOpenJobsPerRequester']} per requester)"),
-        ("cheapest waiting", "none" if cheapest is None else
+        ("open jobs", f"{t['openJobs']} of {t['maxOpenJobs']} ({t['maxOpenJobsPerRequester']} per requester, "
+                      f"{t['maxOpenShare']} per model owner or provider{owner})"),
+        ("cheapest evictable", "none" if cheapest is None else
          f"job #{cheapest['job']}, {cheapest['pricePerMac']} base units per multiply-accumulate"),
     ])
 

@@ -28,7 +28,7 @@ from runtime.treasury.calls import MODULE as TREASURY
 from runtime.vesting.calls import MODULE as VESTING
 from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 10
+SPEC_VERSION = 11
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(

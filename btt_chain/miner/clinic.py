@@ -128,7 +128,7 @@ class MarketView:
     rank: int
     """What the clinic's job would pay each provider per multiply-accumulate, in base units."""
     cheapest_rank: int | None
-    """What the cheapest job still waiting for its first provider pays (a better-paying job may evict it), or None."""
+    """What the cheapest job no provider has committed to pays (a better-paying job may evict it), or None."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class ClinicLoop:
             jobs += page
             if len(page) < JOBS_PAGE:
                 break
-        cheapest = terms.get("cheapestWaiting")
+        cheapest = terms.get("cheapestEvictable")
         return MarketView(
             held=len(jobs),
             waiting=tuple(sorted(j["id"] for j in jobs if j["unassigned"] > 0)),
@@ -483,6 +483,12 @@ class ClinicLoop:
                      f"{self.btt(ev['refunded'])} refunded")
         elif name == "DeadlineMissed":
             self.out(f"job #{jid}: provider {ev['provider']} missed the deadline; {self.btt(ev['refunded'])} refunded")
+        elif name == "AssignmentStalled":
+            self.out(f"job #{jid}: provider {ev['provider']} did not commit in its window; the job is back in the "
+                     "market")
+        elif name == "RevealMissed":
+            self.out(f"job #{jid}: provider {ev['provider']} did not reveal in its window; "
+                     f"{self.btt(ev['refunded'])} refunded")
         elif name == "JobClosed":
             self.mine.discard(jid)
             if jid not in self.settling:

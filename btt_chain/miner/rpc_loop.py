@@ -137,7 +137,7 @@ class MinerLoop:
         self.watcher: EventWatcher | None = None
         self.withhold_outputs = False
         self.rebond_due = False
-        """A missed-deadline fee was taken from the bond: bond back up to what registration needed (below it the
+        """A missed-assignment fee was taken from the bond: bond back up to what registration needed (below it the
         chain assigns no more work)."""
         """Test helper: never post outputs on chain, even when they are owed (the provider is then slashed)."""
 
@@ -249,7 +249,7 @@ class MinerLoop:
 
     def _restore_bond(self) -> None:
         """Bond back up to the minimum provider bond and one fixed slash per unit of capacity, what registration
-        needed: a missed-deadline fee took the bond below it, and below it no job is assigned."""
+        needed: a missed-assignment fee took the bond below it, and below it no job is assigned."""
         mine = [p for p in self.rpc.call("btt_providers", self.address) if p["registered"]]
         if not mine:
             return
@@ -263,7 +263,7 @@ class MinerLoop:
         except BttError as exc:
             self.out(f"the bond is {self.btt(short)} below what taking work needs, and bonding it failed: {exc}")
             return
-        self.out(f"bonding {self.btt(short)} back after the missed-deadline fee (active bond {self.btt(needed)})")
+        self.out(f"bonding {self.btt(short)} back after the missed-assignment fee (active bond {self.btt(needed)})")
 
     # serving -----------------------------------------------------------------------------------------
     def _serve_models(self) -> None:
@@ -505,11 +505,21 @@ class MinerLoop:
             fee = f", missed-deadline fee {self.btt(ev['slashed'])}" if int(ev["slashed"]) else ""
             self.rebond_due |= bool(int(ev["slashed"]))
             self.out(f"job #{jid} deadline missed in block #{number}: {self.btt(ev['refunded'])} refunded{fee}")
+        elif name == "AssignmentStalled":
+            self.rebond_due |= bool(int(ev["slashed"]))
+            self.out(f"job #{jid}: our commit window closed in block #{number} without a commit: the job went back "
+                     f"to the market, missed-assignment fee {self.btt(ev['slashed'])}")
+        elif name == "AssignmentWithdrawn":
+            self.out(f"job #{jid}: evicted by job #{ev['by']} in block #{number} before we committed: nothing owed "
+                     "either way")
+        elif name == "RevealMissed":
+            self.out(f"job #{jid}: our reveal window closed in block #{number}: {self.btt(ev['refunded'])} refunded "
+                     "to the requester")
         elif name == "RevealOverdue":
-            self.out(f"job #{jid}: the deadline passed before our reveal (no pay); the sample can still be opened "
+            self.out(f"job #{jid}: our reveal is overdue (no pay); the sample can still be opened "
                      f"until {clock(ev['reveal_by_ms'])}, or the bond loses the withholding slash")
         elif name == "LateRevealVerified":
-            self.out(f"job #{jid}: late reveal verified in block #{number}: no slash, the missed-deadline fee of "
+            self.out(f"job #{jid}: late reveal verified in block #{number}: no slash, the missed-assignment fee of "
                      f"{self.btt(ev['slashed'])} only")
             self.rebond_due |= bool(int(ev["slashed"]))
         elif name == "RevealWithheld":

@@ -35,7 +35,7 @@ from runtime.compute.assignment import min_deadline_ms
 from runtime.compute.costs import chunk_plan, min_price, posting_cost, provider_costs
 from runtime.compute.emission import schedule_rows, total_emission
 from runtime.compute.errors import MalformedWeights
-from runtime.compute.market import cheapest_waiting
+from runtime.compute.market import cheapest_evictable, share_cap
 from runtime.compute.model import input_bytes, output_bytes
 from runtime.compute.model_json import spec_to_json
 from runtime.compute.sample_fix import authors_since, required_authors
@@ -204,7 +204,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "pricePerMac": str(job.rank),
         "status": JOB_STATES[job.status],
         "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
-        "unassigned": job.redundancy - len(job.assignments),
+        "unassigned": len(job.vacant()),
         "split": render_split((totals[0], totals[1], totals[2], totals[3], totals[4])),
     }
 
@@ -425,12 +425,13 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
     """What `compute.post_job` accepts for a job of `items` items of `model` at the block `at`: the least price
     (every provider's commit, reveal and output posting fees), the deadline bounds, the price per
     multiply-accumulate a price would rank at is `price // (redundancy x items x macsPerItem)`, and the room in
-    the market (open jobs, the cap, and the cheapest job a new one could evict)."""
+    the market (open jobs, the cap, the share one model owner's jobs or one provider may hold, the open jobs on this
+    model's owner's models, and the cheapest job a new one could evict: one no provider has committed to)."""
     state = state_view(ctx, at)
     reg = compute.models.get(state, model)
     if reg is None:
         raise invalid_params(f"model: no model {hex0x(model)} is registered")
-    cheapest = cheapest_waiting(state)
+    cheapest = cheapest_evictable(state)
     return {
         "minPrice": str(min_price(state, reg.spec, items, redundancy)),
         "providerCosts": str(provider_costs(state, reg.spec, items)),
@@ -442,7 +443,9 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
         "openJobs": compute.open_jobs.get(state),
         "maxOpenJobs": params.get_param(state, cparams.MAX_OPEN_JOBS),
         "maxOpenJobsPerRequester": params.get_param(state, cparams.MAX_OPEN_JOBS_PER_REQUESTER),
-        "cheapestWaiting": None if cheapest is None else {
+        "maxOpenShare": share_cap(state),
+        "ownerOpenJobs": None if reg.owner == ZERO_HASH else compute.open_by_owner.get(state, reg.owner),
+        "cheapestEvictable": None if cheapest is None else {
             "job": cheapest[2], "pricePerMac": str(cheapest[1]), "priority": cheapest[0],
         },
     }

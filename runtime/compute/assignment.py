@@ -25,7 +25,7 @@ requester nor the block author can choose the worker.
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.compute import assignment_state, events, market, params, providers, storage
+from runtime.compute import assignment_state, events, params, providers, storage
 from runtime.compute.models import serves
 from runtime.compute.types import ASSIGNED, Assignment
 from runtime.consensus import logic as consensus_logic
@@ -64,9 +64,11 @@ def min_deadline_ms(state: Overlay) -> int:
 
 
 def assign_queued(ctx: CallContext) -> None:
-    """Give queued jobs providers, drawn by bond among those that can take one more (and are not paused after a
-    missed deadline: `outage`) and serve the job's model (`models.serves`), up to the per-block limit;
-    a job whose deadline leaves less than `work_slots` waits (and expires, refunded, if nobody takes it)."""
+    """Give queued jobs providers for their vacant places (never assigned, or stalled: `progress`), drawn by bond
+    among those that can take one more (and are not paused after a miss: `outage`) and serve the job's model
+    (`models.serves`), up to the per-block limit; a job whose deadline leaves less than `work_slots` waits (and
+    expires, refunded, if nobody takes it). A provider that stalled on a place is not drawn for the job while its
+    stalled entry holds that place."""
     state = ctx.state
     queued = [k for k, _ in storage.queue.items(state)]
     if not queued:
@@ -87,27 +89,33 @@ def assign_queued(ctx: CallContext) -> None:
         assignments = list(job.assignments)
         taken = {a.provider for a in assignments}
         reg = storage.models.get(state, job.model)
-        while len(assignments) < job.redundancy and budget:
+        changed = False
+        for k in job.vacant():
+            if not budget:
+                break
             candidates = sorted((acct, c.bond) for acct, c in pool.items()
                                 if acct not in taken and reg is not None and serves(state, reg, job.model, acct))
             if not candidates:
                 break
-            k = len(assignments)
             draw = blake2b_256(b"btt-assign" + randomness + job.id.to_bytes(8, "big") + k.to_bytes(1, "big"))
             chosen = _weighted(candidates, int.from_bytes(draw, "big"))
             c = pool[chosen]
-            c.provider = assignment_state.enter_assigned(state, chosen, c.provider)
+            c.provider = assignment_state.enter_assigned(state, job.id, chosen, c.provider, commit_by)
             if not providers.can_take_one_more(state, c):
                 del pool[chosen]
-            assignments.append(Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, commit_by, sample_from))
+            placed = Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, commit_by, sample_from)
+            if k < len(assignments):
+                assignments[k] = placed
+            else:
+                assignments.append(placed)
             taken.add(chosen)
             budget -= 1
+            changed = True
             ctx.emit(events.JobAssigned(job.id, chosen, job.portion(k), commit_by, sample_from))
-        if len(assignments) != len(job.assignments):
-            if not job.assignments:
-                market.first_assigned(state, job)
-            storage.jobs.put(state, job.id, job.replace(assignments=tuple(assignments)))
-        if len(assignments) == job.redundancy:
+        if changed:
+            job = job.replace(assignments=tuple(assignments))
+            storage.jobs.put(state, job.id, job)
+        if job.fully_assigned:
             storage.queue.remove(state, key)
 
 

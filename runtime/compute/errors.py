@@ -106,7 +106,8 @@ class BadOutputs(ComputeError):
 
 
 class CommitWindowClosed(ComputeError):
-    """The assignment's commit window has closed: the chain fixed at assignment the slots it may commit in."""
+    """The assignment's commit window has closed: the chain fixed at assignment the slots it may commit in, and the
+    job went back to the market."""
 
 
 class OutputsLate(ComputeError):
@@ -127,6 +128,12 @@ class MarketFull(ComputeError):
 
 class CannotCancel(ComputeError):
     """The job took a waiting job's place when the chain was full: it runs to its deadline like any other."""
+
+
+class OwnerShareFull(ComputeError):
+    """The jobs on models this model's owner registered hold the most open jobs one owner's models may
+    (`compute.max_open_share_bps` of `compute.max_open_jobs`), or all owners' models together hold their share
+    (`compute.max_owner_models_share_bps`)."""
 
 
 ERRORS = (
@@ -160,5 +167,6 @@ ERRORS = (
     TooManyOpenJobs,
     MarketFull,
     CannotCancel,
+    OwnerShareFull,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

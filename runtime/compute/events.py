@@ -83,8 +83,8 @@ class JobAssigned(Event):
 
 @dataclass(frozen=True)
 class JobEvicted(Event):
-    """The chain was full and job `by` pays more per unit of work: this job, still waiting for its first
-    provider, made way; its price was released in full."""
+    """The chain was full and job `by` pays more per unit of work: this job, which no provider had committed to yet,
+    made way; its price was released in full (any provider assigned to it is told by `AssignmentWithdrawn`)."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -156,8 +156,8 @@ class DeadlineMissed(Event):
 
 @dataclass(frozen=True)
 class RevealOverdue(Event):
-    """The deadline passed after the sample was drawn: the provider may still open it until `reveal_by_ms`, or
-    lose the withholding slash then."""
+    """The reveal window or the deadline passed after the sample was drawn: the provider may still open it until
+    `reveal_by_ms`, or lose the withholding slash then."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -169,7 +169,7 @@ class RevealOverdue(Event):
 @dataclass(frozen=True)
 class LateRevealVerified(Event):
     """A late assignment's sample re-executed correctly: honest work, late. No pay, no credit; `slashed` is the
-    missed-deadline fee burned from the provider's bond."""
+    missed-assignment fee (and the escrow-proportional missed-deadline fee) burned from the provider's bond."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -332,6 +332,42 @@ class ResultVoided(Event):
     WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT))
 
 
+@dataclass(frozen=True)
+class AssignmentStalled(Event):
+    """The provider's commit window closed without a commit: its place in the job went back to the market at once,
+    and `slashed` (the missed-assignment fee) was burned from its bond."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    slashed: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("slashed", AMOUNT))
+
+
+@dataclass(frozen=True)
+class AssignmentWithdrawn(Event):
+    """The provider's job was evicted by job `by` before it committed: nothing is owed either way (no pay, no fee);
+    stop working on it."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    by: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("by", U64))
+
+
+@dataclass(frozen=True)
+class RevealMissed(Event):
+    """The provider's sample was fixed and it did not reveal within its reveal window: `refunded` went back to the
+    requester at once, and the assignment is late (`RevealOverdue` says until when it may still be opened)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    refunded: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT))
+
+
 EVENTS = (
     ModelRegistered,
     ModelServed,
@@ -358,5 +394,8 @@ EVENTS = (
     ChallengeUpheld,
     OutputsWithheld,
     ResultVoided,
+    AssignmentStalled,
+    AssignmentWithdrawn,
+    RevealMissed,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

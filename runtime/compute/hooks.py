@@ -1,10 +1,11 @@
 """The compute module's work at the start of every block, in this order: the epoch's credit maturity and
-mining distribution, expiry of overdue jobs, late-reveal times that ended, challenge windows that closed,
-samples fixed by this block's randomness, and assignment."""
+mining distribution, expiry of overdue jobs, commit windows that closed (the jobs go back to the market) and reveal
+windows that closed (`progress`), late-reveal times that ended, challenge windows that closed, samples fixed by this
+block's randomness, and assignment (which fills the places the stalls left vacant in this same block)."""
 
 from __future__ import annotations
 
-from runtime.compute import assignment, challenge, jobs, mining, outage, sample_fix, storage
+from runtime.compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage
 from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
 
@@ -19,6 +20,8 @@ def on_initialize(ctx: CallContext) -> None:
         mining.distribute_rewards(ctx, epoch)
         storage.epoch.put(state, epoch)
     jobs.expire(ctx)
+    progress.stall_due(ctx)
+    progress.reveal_due(ctx)
     outage.close_late_reveals(ctx)
     challenge.mature(ctx)
     sample_fix.fix_samples(ctx)

@@ -23,6 +23,7 @@ from runtime.compute import costs, params, storage
 from runtime.compute.assignment_state import COUNTED, COUNTERS
 from runtime.compute.providers import slash_per_assignment
 from runtime.compute.types import (
+    ASSIGNED,
     ASSIGNMENT_STATES,
     AT_RISK_STATES,
     COMMITTED,
@@ -35,6 +36,7 @@ from runtime.compute.types import (
     MISSED,
     OPEN_STATES,
     SETTLED,
+    STALLED,
     VERIFIED,
     Assignment,
     Job,
@@ -47,29 +49,36 @@ RULES: dict[str, str] = {
     "compute.jobs": "each job is stored under its id, below `next_job_id`, on a registered model, with a known "
                     "status and at most `redundancy` assignments of distinct providers, assignment k escrowing "
                     "`Job.portion(k)`",
-    "compute.job_status": "a closed job holds no open assignment; a done job is fully assigned; a cancelled or "
-                          "evicted job was never assigned",
-    "compute.assignment_fields": "a verified or late assignment has its closing time; a late one its sample; only "
-                                 "a verified one holds a posting deposit; posted items never exceed the job's, and "
+    "compute.job_status": "a closed job holds no open assignment; a done job is fully assigned (no place vacant); "
+                          "a cancelled job holds no assignment but stalled ones, an evicted job none that committed",
+    "compute.assignment_fields": "a verified or late assignment has its closing time; a late one its sample; a "
+                                 "committed one has its last reveal slot exactly when its sample is drawn; only a "
+                                 "verified one holds a posting deposit; posted items never exceed the job's, and "
                                  "the outputs are complete exactly when all are posted",
     "compute.open_jobs": "`open_jobs` counts the open jobs",
     "compute.open_by_requester": "`open_by_requester` counts each requester's open jobs (no entry at zero)",
-    "compute.queue": "the queue holds exactly the open jobs with fewer assignments than their redundancy, each at "
-                     "its priority and rank",
-    "compute.evictable": "the eviction index holds exactly the open jobs with no assignment, each at its priority "
-                         "and rank",
+    "compute.open_by_owner": "`open_by_owner` counts the open jobs on each owner's registered models (no entry at "
+                             "zero; governance models are not counted), and `open_on_owner_models` all of them",
+    "compute.queue": "the queue holds exactly the open jobs with a vacant place (never assigned, or stalled), "
+                     "each at its priority and rank",
+    "compute.evictable": "the eviction index holds exactly the open jobs no provider has committed to, each at its "
+                         "priority and rank",
     "compute.deadlines": "the deadline index holds exactly the open jobs, each at its deadline",
     "compute.samples_waiting": "`samples_waiting` counts the entries of the sample queue",
     "compute.sample_waiting": "every committed assignment whose sample is not drawn waits once in the sample queue, "
                               "under its sample start; an entry is such a commit, or one that expired undrawn "
                               "(missed); no group is empty",
+    "compute.commit_due": "the commit index holds exactly the assigned assignments, each at its last commit slot",
+    "compute.reveal_due": "the reveal index holds exactly the committed assignments whose sample is drawn, each at "
+                          "its last reveal slot",
     "compute.maturing": "the maturity index holds exactly the verified assignments, each at its closing time",
     "compute.late_reveals": "the late-reveal index holds exactly the late assignments, each at its late-reveal time",
     "compute.posted_chunks": "posted chunks belong to verified assignments only, numbered from 0, as many as their "
                              "posted items fill, each as full as the chunk plan says",
-    "compute.providers": "every assignment's provider is registered; a provider's counters (`assigned`, and "
-                         "`active`, `at_risk`, `completed`, `failed`, `frauds` by `assignment_state.COUNTED`) "
-                         "equal what its assignments add up to; `active` is within its capacity",
+    "compute.providers": "every assignment's provider is registered; a provider's counters (`active`, `at_risk`, "
+                         "`completed`, `failed`, `frauds` by `assignment_state.COUNTED`) equal what its assignments "
+                         "add up to, `assigned` less `stalled` equals its assignments that did not stall, and its "
+                         "stalled entries still in jobs are at most `stalled`; `active` is within its capacity",
     "compute.outages": "outage records are providers'",
     "compute.escrow": "each account's reserved balance covers what compute holds of it: its open jobs' unassigned "
                       "escrow, its assignments' escrow while not final nor late, their unspent posting deposits, "
@@ -171,11 +180,12 @@ def _jobs(state: Overlay, jobs: list[tuple[int, Job]]) -> list[str]:
         status = JOB_STATES[job.status]
         if job.status != JOB_OPEN and opened:
             problems.append(f"compute.job_status: {where} is {status} with {opened} open assignments")
-        if job.status == JOB_DONE and len(providers) != job.redundancy:
-            problems.append(f"compute.job_status: {where} is done with {len(providers)} of {job.redundancy} "
-                            "assignments")
-        if job.status in (JOB_CANCELLED, JOB_EVICTED) and providers:
-            problems.append(f"compute.job_status: {where} is {status} with {len(providers)} assignments")
+        if job.status == JOB_DONE and not job.fully_assigned:
+            problems.append(f"compute.job_status: {where} is done with places {job.vacant()} vacant")
+        if job.status == JOB_CANCELLED and any(a.state != STALLED for a in job.assignments):
+            problems.append(f"compute.job_status: {where} is cancelled with a provider's assignment")
+        if job.status == JOB_EVICTED and job.committed_any:
+            problems.append(f"compute.job_status: {where} is evicted and a provider committed to it")
         for a in job.assignments:
             problems += _fields(job, a)
     return problems
@@ -189,6 +199,9 @@ def _fields(job: Job, a: Assignment) -> list[str]:
         problems.append(f"compute.assignment_fields: {where} is {state} with no closing time")
     if a.state == LATE and a.sample_seed == ZERO_HASH:
         problems.append(f"compute.assignment_fields: {where} is late with no sample drawn")
+    if a.state == COMMITTED and (a.sample_seed == ZERO_HASH) != (a.reveal_by_slot == 0):
+        problems.append(f"compute.assignment_fields: {where} is committed with its sample "
+                        f"{'not ' if a.sample_seed == ZERO_HASH else ''}drawn and last reveal slot {a.reveal_by_slot}")
     if a.posting_deposit and a.state != VERIFIED:
         problems.append(f"compute.assignment_fields: {where} is {state} and holds a posting deposit "
                         f"{a.posting_deposit}")
@@ -211,11 +224,27 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
         elif stored.get(who, 0) != by_requester[who]:
             problems.append(f"compute.open_by_requester: 0x{who.hex()} counted {stored.get(who, 0)}, holds "
                             f"{by_requester[who]} open jobs")
+    by_owner: Counter[bytes] = Counter()
+    for j in open_jobs:
+        reg = storage.models.get(state, j.model)
+        if reg is not None and reg.owner != ZERO_HASH:
+            by_owner[reg.owner] += 1
+    on_owner_models = storage.open_on_owner_models.get(state)
+    if on_owner_models != sum(by_owner.values()):
+        problems.append(f"compute.open_by_owner: `open_on_owner_models` counts {on_owner_models}, owners' models "
+                        f"hold {sum(by_owner.values())} open jobs")
+    stored_owners = dict(storage.open_by_owner.items(state))
+    for who in sorted(set(stored_owners) | set(by_owner)):
+        if stored_owners.get(who) == 0:
+            problems.append(f"compute.open_by_owner: 0x{who.hex()} has an entry at zero")
+        elif stored_owners.get(who, 0) != by_owner[who]:
+            problems.append(f"compute.open_by_owner: 0x{who.hex()} counted {stored_owners.get(who, 0)}, its models "
+                            f"hold {by_owner[who]} open jobs")
     problems += _same_keys("compute.queue", (k for k, _ in storage.queue.items(state)), (
-        storage.queue_key(j.priority, j.rank, j.id) for j in open_jobs if len(j.assignments) < j.redundancy),
+        storage.queue_key(j.priority, j.rank, j.id) for j in open_jobs if j.vacant()),
         lambda k: f"job {int.from_bytes(k[-8:], 'big')}")
     problems += _same_keys("compute.evictable", (k for k, _ in storage.evictable.items(state)), (
-        storage.evictable_key(j.priority, j.rank, j.id) for j in open_jobs if not j.assignments),
+        storage.evictable_key(j.priority, j.rank, j.id) for j in open_jobs if not j.committed_any),
         lambda k: f"job {storage.job_of_evictable_key(k)}")
     problems += _same_keys("compute.deadlines", (k for k, _ in storage.deadlines.items(state)), (
         storage.deadline_key(j.deadline_ms, j.id) for j in open_jobs),
@@ -264,7 +293,16 @@ def _windows(state: Overlay, by_job: dict[int, Job]) -> list[str]:
     def name(k: bytes) -> str:
         return f"job {int.from_bytes(k[8:16], 'big')}, provider 0x{k[16:].hex()} at {int.from_bytes(k[:8], 'big')} ms"
 
+    def due(k: bytes) -> str:
+        return f"job {int.from_bytes(k[8:16], 'big')}, provider 0x{k[16:].hex()} at slot {int.from_bytes(k[:8], 'big')}"
+
+    commits = (storage.due_key(a.commit_by_slot, j.id, a.provider)
+               for j in by_job.values() for a in j.assignments if a.state == ASSIGNED)
+    reveals = (storage.due_key(a.reveal_by_slot, j.id, a.provider)
+               for j in by_job.values() for a in j.assignments if a.state == COMMITTED and a.sample_seed != ZERO_HASH)
     return [
+        *_same_keys("compute.commit_due", (k for k, _ in storage.commit_due.items(state)), commits, due),
+        *_same_keys("compute.reveal_due", (k for k, _ in storage.reveal_due.items(state)), reveals, due),
         *_same_keys("compute.maturing", (k for k, _ in storage.maturing.items(state)), closing(VERIFIED), name),
         *_same_keys("compute.late_reveals", (k for k, _ in storage.late_reveals.items(state)), closing(LATE), name),
     ]
@@ -302,7 +340,7 @@ def _providers(state: Overlay, jobs: Iterable[Job]) -> list[str]:
     for job in jobs:
         for a in job.assignments:
             mine = counts.setdefault(a.provider, Counter())
-            mine["assigned"] += 1
+            mine["stalled entries" if a.state == STALLED else "not stalled"] += 1
             mine.update(COUNTED.get(a.state, ()))
     records = dict(storage.providers.items(state))
     for who in sorted(set(counts) - set(records)):
@@ -310,7 +348,12 @@ def _providers(state: Overlay, jobs: Iterable[Job]) -> list[str]:
     for who, p in sorted(records.items()):
         mine = counts.get(who, Counter())
         wrong = [f"{name} {getattr(p, name)} (its assignments add up to {mine[name]})"
-                 for name in ("assigned", *COUNTERS) if getattr(p, name) != mine[name]]
+                 for name in COUNTERS if getattr(p, name) != mine[name]]
+        if p.assigned - p.stalled != mine["not stalled"]:
+            wrong.append(f"assigned {p.assigned} less stalled {p.stalled} (its assignments that did not stall are "
+                         f"{mine['not stalled']})")
+        if mine["stalled entries"] > p.stalled:
+            wrong.append(f"stalled {p.stalled} (its stalled entries still in jobs are {mine['stalled entries']})")
         if wrong:
             problems.append(f"compute.providers: 0x{who.hex()} counts " + ", ".join(wrong))
         if p.active > p.capacity:

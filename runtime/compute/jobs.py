@@ -1,21 +1,25 @@
-"""Jobs: post (price reserved; admission by `market`), cancel before assignment, close, and expiry at the
-deadline. Assignment is `assignment`'s."""
+"""Jobs: post (price reserved; admission by `market`), eviction, cancel while no provider holds the job, close, and
+expiry at the deadline. Assignment is `assignment`'s; what happens to assignments that stop moving, `progress`'s."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.balances import logic as balances
-from runtime.compute import assignment, costs, errors, events, market, outage, params, storage
+from runtime.compute import assignment, assignment_state, costs, errors, events, market, outage, params, storage
 from runtime.compute.inputs import input_root, synthetic_inputs
 from runtime.compute.model import input_bytes
 from runtime.compute.models import get_model
 from runtime.compute.types import (
+    ASSIGNED,
     JOB_CANCELLED,
+    JOB_DONE,
     JOB_EVICTED,
     JOB_EXPIRED,
     JOB_OPEN,
     MAX_REDUNDANCY,
     OPEN_STATES,
+    STALLED,
+    VOID,
     Job,
 )
 from runtime.context import CallContext
@@ -71,6 +75,7 @@ def post(
     elif root == ZERO_HASH:
         raise errors.BadJob("give the root of the inputs, or a seed for synthetic inputs")
     market.check_requester(state, who, ctx.param(params.MAX_OPEN_JOBS_PER_REQUESTER))
+    market.check_owner(state, reg)
     priority = staking.benefits(state, who).compute_priority
     rank = market.rank(price, redundancy, items, reg.macs_per_item)
     job_id = storage.next_job_id.get(state)
@@ -79,8 +84,7 @@ def post(
         victim = storage.jobs.get(state, market.room_at(state, priority, rank))
     balances.reserve(ctx, who, price)
     if victim is not None:
-        close(ctx, victim, JOB_EVICTED, victim.price)
-        ctx.emit(events.JobEvicted(victim.id, job_id, victim.price))
+        evict(ctx, victim, job_id)
     deadline = ctx.env.timestamp_ms + deadline_ms
     job = Job(job_id, who, model, root, seed, items, price, redundancy, deadline, ctx.env.number, priority, JOB_OPEN,
               rank=rank, took_place=victim is not None)
@@ -93,12 +97,26 @@ def post(
     return job_id
 
 
+def evict(ctx: CallContext, victim: Job, by: int) -> None:
+    """`victim`, which no provider committed to, makes way for job `by`: every provider assigned to it is released
+    (its assignment void: no pay, no fee, it had committed to nothing) and the whole price goes back to the
+    requester (nothing of it was spent)."""
+    assignments = list(victim.assignments)
+    for i, a in enumerate(assignments):
+        if a.state == ASSIGNED:
+            assignments[i] = assignment_state.move(ctx, victim, a, VOID)
+            ctx.emit(events.AssignmentWithdrawn(victim.id, a.provider, by))
+    close(ctx, victim.replace(assignments=tuple(assignments)), JOB_EVICTED, victim.price)
+    ctx.emit(events.JobEvicted(victim.id, by, victim.price))
+
+
 def cancel(ctx: CallContext, who: bytes, job_id: int) -> None:
-    """The requester withdraws a job no provider has been assigned to; the price is released."""
+    """The requester withdraws a job no provider holds (never assigned, or every provider stalled); the price is
+    released."""
     job = get_open_job(ctx, job_id)
     if job.requester != who:
         raise errors.NotRequester()
-    if job.assignments:
+    if any(a.state != STALLED for a in job.assignments):
         raise errors.AlreadyAssigned()
     if job.took_place:
         raise errors.CannotCancel(f"job {job_id} evicted a waiting job to get its place; it cannot be withdrawn")
@@ -115,6 +133,15 @@ def close(ctx: CallContext, job: Job, status: int, refund: int) -> None:
     storage.open_jobs.put(state, storage.open_jobs.get(state) - 1)
     storage.jobs.put(state, job.id, job.replace(status=status))
     ctx.emit(events.JobClosed(job.id, status, refund))
+
+
+def close_if_ended(ctx: CallContext, job: Job, status: int = JOB_DONE) -> bool:
+    """Close `job` with `status` if every place of it is held and none is open any more (nothing to refund: each
+    assignment's escrow went where its end sent it); whether it closed."""
+    if job.fully_assigned and all(a.state not in OPEN_STATES for a in job.assignments):
+        close(ctx, job, status, 0)
+        return True
+    return False
 
 
 def expire(ctx: CallContext) -> None:

@@ -16,6 +16,9 @@ MAX_ASSIGNMENTS_PER_BLOCK = "compute.max_assignments_per_block"
 SAMPLE_SIZE = "compute.sample_size"
 COMMIT_WINDOW = "compute.commit_window_slots"
 """How many slots from its assignment a provider has to commit; the chain fixes them, not the provider."""
+REVEAL_WINDOW = "compute.reveal_window_slots"
+"""How many slots from the block that fixed its sample a provider has to reveal; a committed assignment not revealed
+by then turns late at once, and its job no longer waits for it (`outage`)."""
 SAMPLE_AUTHORS = "compute.sample_authors"
 """Distinct validators that must author blocks after a commit before its sample is fixed (see `sample_fix`)."""
 CHALLENGE_WINDOW = "compute.challenge_window_ms"
@@ -31,9 +34,21 @@ owed and not posted in time."""
 MISSED_FEE = "compute.missed_deadline_fee_bps"
 """The share of an assignment's escrow a missed deadline costs the provider's bond (burned; see `outage`)."""
 MAX_MISSED_PER_EPOCH = "compute.max_missed_per_epoch"
-"""The most missed-deadline fees take from one provider's bond in one epoch."""
+"""The most the escrow-proportional part of missed-deadline fees takes from one provider's bond in one epoch."""
+MISSED_ASSIGNMENT_FEE = "compute.missed_assignment_fee"
+"""The fixed part of what each missed assignment costs its provider's bond (a commit window closed without a commit,
+or a sample not opened in time and opened late), burned, never capped per epoch: what holding a job without working
+on it costs, however many one holds."""
 MISSED_PAUSE = "compute.missed_pause_ms"
-"""How long a provider that missed a deadline is not assigned new work."""
+"""How long a provider that missed a deadline is not assigned new work (the first pause of a run of them)."""
+MAX_MISSED_PAUSE = "compute.max_missed_pause_ms"
+"""The longest pause: each pause without a commit or reveal since the one before lasts twice as long, up to this."""
+MAX_OPEN_SHARE = "compute.max_open_share_bps"
+"""The share of `compute.max_open_jobs` that the jobs on one owner's models, and the open assignments of one
+provider, may hold at once (`market`)."""
+MAX_OWNER_MODELS_SHARE = "compute.max_owner_models_share_bps"
+"""The share of `compute.max_open_jobs` that the jobs on all owner-registered models together may hold (`market`):
+the rest is room only jobs on governance models (served by every provider) can take."""
 LATE_REVEAL = "compute.late_reveal_ms"
 """How long after the deadline a provider that committed and whose sample was drawn may still open it (and keep
 its bond but for the missed-deadline fee) before it loses the withholding slash."""
@@ -69,7 +84,9 @@ ALL = (
     MIN_PROVIDER_BOND, MAX_CAPACITY, MAX_ITEMS, MAX_REDUNDANCY, MIN_DEADLINE, MAX_DEADLINE, MAX_OPEN_JOBS,
     MAX_OPEN_JOBS_PER_REQUESTER, MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, COMMIT_WINDOW, SAMPLE_AUTHORS,
     CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, MISSED_FEE, MAX_MISSED_PER_EPOCH, MISSED_PAUSE,
-    LATE_REVEAL, CREDIT_MATURITY, CREDIT_PER_BURNED,
+    LATE_REVEAL, REVEAL_WINDOW, MISSED_ASSIGNMENT_FEE, MAX_MISSED_PAUSE, MAX_OPEN_SHARE, MAX_OWNER_MODELS_SHARE,
+    CREDIT_MATURITY,
+    CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),

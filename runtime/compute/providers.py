@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime.bonds import logic as bonds
-from runtime.compute import errors, events, params, storage
+from runtime.compute import errors, events, market, params, storage
 from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES, Provider
 from runtime.context import CallContext
 from runtime.overlay import Overlay
@@ -88,8 +88,10 @@ class Candidate:
 
 
 def can_take_one_more(state: Overlay, c: Candidate) -> bool:
-    """Free capacity, and a bond that covers one more assignment's slash."""
-    return c.provider.active < c.provider.capacity and c.bond >= required_bond(state, c.provider.at_risk + 1)
+    """Free capacity within the provider's share of the market (`market.share_cap`), and a bond that covers one more
+    assignment's slash."""
+    return (c.provider.active < min(c.provider.capacity, market.share_cap(state))
+            and c.bond >= required_bond(state, c.provider.at_risk + 1))
 
 
 def eligible(state: Overlay, now_ms: int) -> list[Candidate]:
@@ -105,6 +107,6 @@ def eligible(state: Overlay, now_ms: int) -> list[Candidate]:
 
 
 def is_paused(state: Overlay, who: bytes, now_ms: int) -> bool:
-    """`who` missed a deadline less than `compute.missed_pause_ms` ago (`outage`): no new assignment yet."""
+    """`who` is paused after a miss (`outage.pause`): no new assignment yet."""
     record = storage.outages.get(state, who)
     return record is not None and record.paused_until_ms > now_ms

@@ -21,7 +21,7 @@ Bookkeeping: commits wait grouped by sample start. While any wait, each block mo
 the k-th entry, every group whose sample start is at or below v has seen k distinct authors from its start;
 groups are keyed in slot order, so a block fixes a prefix of them. A sample never fixed before the job's
 deadline is never drawn: the assignment expires unpaid and unslashed (no fallback a coalition could steer
-towards).
+towards). A fixed sample gives the provider `compute.reveal_window_slots` slots to reveal (`outage.reveal_missed`).
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def fix_samples(ctx: CallContext) -> None:
     if not ready:
         return
     randomness = consensus.randomness.get(state)
+    reveal_by = ctx.env.slot + ctx.param(params.REVEAL_WINDOW)
     fixed = 0
     for sample_from, group in ready:
         storage.sample_waiting.remove(state, sample_from)
@@ -101,6 +102,9 @@ def fix_samples(ctx: CallContext) -> None:
             if a.state != COMMITTED or a.sample_seed != ZERO_HASH:
                 continue  # expired meanwhile: nothing to sample
             assignments = list(job.assignments)
-            assignments[idx] = a.replace(sample_seed=sample_seed(randomness, job.id, entry.provider))
+            # not a change of state (it stays committed): it enters the reveal index, which `move` leaves
+            assignments[idx] = a.replace(sample_seed=sample_seed(randomness, job.id, entry.provider),
+                                         reveal_by_slot=reveal_by)
+            storage.reveal_due.put(state, storage.due_key(reveal_by, job.id, entry.provider), ZERO_HASH)
             storage.jobs.put(state, job.id, job.replace(assignments=tuple(assignments)))
     storage.samples_waiting.put(state, storage.samples_waiting.get(state) - fixed)

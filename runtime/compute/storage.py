@@ -41,9 +41,25 @@ a 90-day-or-longer staker's job, 1 otherwise), then the price per unit of work, 
 u128), then job id. The value is unused (zero hash)."""
 
 evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH, key_size=25)
-"""Open jobs no provider has been assigned to yet, cheapest first: priority byte (0 for other jobs, 1 for a
-staker's), price per unit of work (u128), then the complement of the job id (the newest of equals first). When
-the chain is full, a new job paying more per unit of work than the first takes its place."""
+"""Open jobs no provider has committed to yet (waiting, or assigned and not committed), cheapest first: priority byte
+(0 for other jobs, 1 for a staker's), price per unit of work (u128), then the complement of the job id (the newest of
+equals first). When the chain is full, a new job paying more per unit of work than the first takes its place."""
+
+open_by_owner: StorageMap[int] = StorageMap(M, "open_by_owner", U32, default=0, key_types=(ACCOUNT,))
+"""Model owner -> the open jobs on the models it registered (bounded by `compute.max_open_share_bps` of the
+open-job cap); absent at zero. Jobs on governance models are not counted: every provider serves those."""
+
+open_on_owner_models: StorageValue[int] = StorageValue(M, "open_on_owner_models", U32, default=0)
+"""Open jobs on owner-registered models, all owners together (bounded by `compute.max_owner_models_share_bps` of the
+open-job cap)."""
+
+commit_due: StorageMap[bytes] = StorageMap(M, "commit_due", HASH, key_types=(ID_KEY, ID_KEY, ACCOUNT))
+"""Assigned assignments by their last commit slot: (slot u64, job id u64, provider) -> zero hash. The first block
+past that slot sends the job back to the market (`outage.stall`)."""
+
+reveal_due: StorageMap[bytes] = StorageMap(M, "reveal_due", HASH, key_types=(ID_KEY, ID_KEY, ACCOUNT))
+"""Committed assignments whose sample is fixed, by their last reveal slot: (slot u64, job id u64, provider) -> zero
+hash. The first block past that slot turns an unrevealed one late (`outage.reveal_missed`)."""
 
 open_by_requester: StorageMap[int] = StorageMap(M, "open_by_requester", U32, default=0,
                                                        key_types=(ACCOUNT,))
@@ -141,6 +157,11 @@ def deadline_key(deadline_ms: int, job_id: int) -> bytes:
 
 def maturing_key(matures_ms: int, job_id: int, provider: bytes) -> bytes:
     return u64_key(matures_ms) + u64_key(job_id) + provider
+
+
+def due_key(slot: int, job_id: int, provider: bytes) -> bytes:
+    """The key of an assignment in `commit_due` or `reveal_due`."""
+    return u64_key(slot) + u64_key(job_id) + provider
 
 
 def chunk_key(job_id: int, provider: bytes, chunk: int) -> bytes:

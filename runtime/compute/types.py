@@ -53,7 +53,11 @@ VOID = 6
 LATE = 7
 """The deadline passed after its sample was drawn and before the reveal: the requester has its refund, and the
 provider may still open the sample until its late-reveal time (`outage`), or lose the withholding slash."""
-ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void", "late")
+STALLED = 8
+"""Its commit window closed without a commit: the provider paid the missed-assignment fee and the job went back to
+the market at once. A stalled entry keeps its place in the job (and its share of the escrow, unassigned again) until
+another provider is drawn for that place."""
+ASSIGNMENT_STATES = ("assigned", "committed", "settled", "fraud", "missed", "verified", "void", "late", "stalled")
 OPEN_STATES = (ASSIGNED, COMMITTED)
 """States in which the provider still owes its work (the job's deadline applies)."""
 AT_RISK_STATES = (ASSIGNED, COMMITTED, VERIFIED, LATE)
@@ -105,6 +109,9 @@ class Provider(Struct):
     at_risk: int = 0
     """Assignments not final yet (assigned, committed, or verified and inside their challenge window): each may
     still cost a fixed slash, so each holds that much of the bond (`providers.bond_floor`)."""
+    stalled: int = 0
+    """Commit windows it let close without a commit (each job went back to the market, and it paid the
+    missed-assignment fee)."""
 
     WIRE = (
         ("capacity", U32),
@@ -116,11 +123,12 @@ class Provider(Struct):
         ("failed", U64),
         ("frauds", U64),
         ("at_risk", U32),
+        ("stalled", U64),
     )
 
     @property
     def finished(self) -> int:
-        return self.completed + self.failed + self.frauds
+        return self.completed + self.failed + self.frauds + self.stalled
 
     def on_time_bps(self) -> int:
         """Completed on time over all finished assignments, in basis points (10,000 before any finished)."""
@@ -140,8 +148,11 @@ class Outage(Struct):
     showed since that it is back)."""
     seen_slot: int = 0
     """The slot of its last commit or reveal since it first missed a deadline: it was up then."""
+    strikes: int = 0
+    """Pauses in a row without a commit or reveal between them: each pause lasts twice the one before, up to
+    `compute.max_missed_pause_ms` (`outage.pause`)."""
 
-    WIRE = (("epoch", U64), ("charged", AMOUNT), ("paused_until_ms", U64), ("seen_slot", U64))
+    WIRE = (("epoch", U64), ("charged", AMOUNT), ("paused_until_ms", U64), ("seen_slot", U64), ("strikes", U32))
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,9 @@ class Assignment(Struct):
     posting_deposit: int = 0
     """What the requester reserved when it demanded the outputs, still unspent: each chunk's inclusion fee is
     paid back to the provider from it; the rest returns to the requester when the assignment is final."""
+    reveal_by_slot: int = 0
+    """Once its sample is fixed: the last slot whose block may carry the reveal (`compute.reveal_window_slots` from
+    the block that fixed it); 0 before. A committed assignment not revealed by then turns late (`outage`)."""
 
     WIRE = (
         ("provider", ACCOUNT),
@@ -195,6 +209,7 @@ class Assignment(Struct):
         ("posted_items", U32),
         ("outputs_posted", BOOL),
         ("posting_deposit", AMOUNT),
+        ("reveal_by_slot", U64),
     )
 
 
@@ -251,9 +266,23 @@ class Job(Struct):
                 return i
         return None
 
+    def vacant(self) -> list[int]:
+        """The places no provider holds: stalled ones (in order), then the ones never assigned."""
+        return [k for k, a in enumerate(self.assignments) if a.state == STALLED] + list(
+            range(len(self.assignments), self.redundancy))
+
+    @property
+    def fully_assigned(self) -> bool:
+        return len(self.assignments) == self.redundancy and all(a.state != STALLED for a in self.assignments)
+
+    @property
+    def committed_any(self) -> bool:
+        """Some provider committed (or got further): the job can no longer be evicted."""
+        return any(a.state not in (ASSIGNED, STALLED, VOID) for a in self.assignments)
+
     @property
     def unassigned_escrow(self) -> int:
-        return sum(self.portion(k) for k in range(len(self.assignments), self.redundancy))
+        return sum(self.portion(k) for k in self.vacant())
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.balances import logic as balances
-from runtime.compute import assignment_state, challenge, errors, events, outage, params, settlement, storage
+from runtime.compute import assignment_state, challenge, errors, events, market, outage, params, settlement, storage
 from runtime.compute.inference import infer
-from runtime.compute.jobs import close, get_open_job
+from runtime.compute.jobs import close_if_ended, get_open_job
 from runtime.compute.model import input_bytes
 from runtime.compute.models import built, get_model
 from runtime.compute.sampling import sample_indices
@@ -28,9 +28,8 @@ from runtime.compute.types import (
     ASSIGNMENT_STATES,
     COMMITTED,
     FRAUD,
-    JOB_DONE,
     LATE,
-    OPEN_STATES,
+    STALLED,
     Assignment,
     Job,
     Opening,
@@ -74,13 +73,21 @@ def _put_assignment(ctx: CallContext, job: Job, idx: int, a: Assignment) -> Job:
 
 def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None:
     job = get_open_job(ctx, job_id)
+    mine = job.assignment_of(who)
+    if mine is not None and job.assignments[mine].state == STALLED:
+        raise errors.CommitWindowClosed(
+            f"the commit window of this assignment closed at slot {job.assignments[mine].commit_by_slot}; the job "
+            "went back to the market"
+        )
     idx, a = _assignment(ctx, job, who, ASSIGNED)
     if ctx.env.slot > a.commit_by_slot:
         raise errors.CommitWindowClosed(
             f"the commit window of this assignment closed at slot {a.commit_by_slot} (this block is slot "
-            f"{ctx.env.slot}); the assignment will expire at the job's deadline"
+            f"{ctx.env.slot}); the job went back to the market"
         )
     committed = assignment_state.move(ctx, job, a, COMMITTED, commitment=commitment, commit_block=ctx.env.number)
+    if not job.committed_any:
+        market.first_committed(ctx.state, job)
     _put_assignment(ctx, job, idx, committed)
     outage.resume(ctx, who)
     ctx.emit(events.ResultCommitted(job_id, who, a.sample_from_slot))
@@ -116,8 +123,7 @@ def reveal(
         job = storage.jobs.get(ctx.state, job_id)
     else:
         job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
-    if len(job.assignments) == job.redundancy and all(x.state not in OPEN_STATES for x in job.assignments):
-        close(ctx, job, JOB_DONE, 0)
+    close_if_ended(ctx, job)
 
 
 def _check_openings(

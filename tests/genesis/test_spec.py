@@ -219,6 +219,13 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.max_missed_per_epoch": (10 * UNIT, UNIT, 1000 * UNIT),
     "compute.missed_pause_ms": (3_600_000, 0, 86_400_000),
     "compute.late_reveal_ms": (86_400_000, 3_600_000, 604_800_000),
+    # issue 42: a sample not opened within 100 slots of being fixed ends the assignment; 1 BTT per missed assignment,
+    # never capped; pauses double up to a day; one model owner's jobs or one provider hold at most 5% of the room
+    "compute.reveal_window_slots": (100, 10, 1200),
+    "compute.missed_assignment_fee": (UNIT, UNIT // 100, 100 * UNIT),
+    "compute.max_missed_pause_ms": (86_400_000, 0, 604_800_000),
+    "compute.max_open_share_bps": (500, 100, 2500),
+    "compute.max_owner_models_share_bps": (2500, 500, 5000),
     "compute.reward_cap_bps": (8000, 0, 8000),
     "compute.credit_maturity_ms": (86_400_000, 0, 2_592_000_000),
     "compute.credit_per_btt_burned": (100_000_000, 1, 10**12),
@@ -251,6 +258,11 @@ DEV_COMPUTE_PARAMETERS = {
     "compute.max_missed_per_epoch": (UNIT // 2, 0, 25 * UNIT),
     "compute.missed_pause_ms": (20_000, 0, 86_400_000),
     "compute.late_reveal_ms": (300_000, 10_000, 604_800_000),
+    "compute.reveal_window_slots": (10, 2, 600),
+    "compute.missed_assignment_fee": (UNIT // 20, UNIT // 1000, UNIT),
+    "compute.max_missed_pause_ms": (300_000, 0, 86_400_000),
+    "compute.max_open_share_bps": (500, 100, 10_000),
+    "compute.max_owner_models_share_bps": (5000, 500, 10_000),
     "compute.credit_maturity_ms": (10_000, 0, 2_592_000_000),
     "compute.sample_authors": (3, 1, 64),
     "compute.challenge_window_ms": (15_000, 1000, 604_800_000),
@@ -299,9 +311,11 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
                                                     "payments.", "governance.house_bps.", "governance.threshold",
                                                     "governance.emergency_threshold"))]
         seed += [n for n in tracks if n.startswith("staking.")]
-        # the missed-deadline fee is no seed figure: like the fixed slashes it is ours, on the standard track
+        # the missed-deadline fee and the market share are no seed figures: like the fixed slashes they are ours, on
+        # the standard track
         seed += [n for n in tracks if n.startswith("compute.") and n.endswith("_bps") and "slash" not in n
-                 and n != "compute.missed_deadline_fee_bps"]
+                 and n not in ("compute.missed_deadline_fee_bps", "compute.max_open_share_bps",
+                                  "compute.max_owner_models_share_bps")]
         seed += [n for n in tracks if "_factor_bps." in n]
         assert seed and all(tracks[n] == "emergency" for n in seed), [n for n in seed if tracks[n] != "emergency"]
         assert tracks["governance.quorum_bps"] == tracks["fees.base"] == "standard"
@@ -309,6 +323,10 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
         stakes = tuple(f"staking.{t}.{k}" for t in tiers for k in ("yield_bps", "min"))
         for floor in ("governance.quorum_bps", "compute.withheld_slash", "compute.fraud_slash", *stakes):
             assert spec.param(floor).min > 0, (name, floor)
+        # a missed assignment's fixed fee is always there to take: never above the smallest slash it may be set to
+        fee = spec.param("compute.missed_assignment_fee").max
+        assert fee <= min(spec.param("compute.fraud_slash").min, spec.param("compute.withheld_slash").min), name
+        assert spec.param("compute.missed_assignment_fee").min > 0, name  # holding a job idle always costs
         assert all(spec.param(h).max < 5000 for h in SHARE_GROUPS["governance houses"]), name
 
 

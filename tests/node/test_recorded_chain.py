@@ -1,6 +1,7 @@
 """The state transition stays bit-identical: a chain recorded with the reference code (scripts/record_chain.py, first
 run on commit fbefadc before the import speed-ups, recorded again with the timestamp inherent of spec 9 (and with
-spec 10's governance and redemption rules, which these blocks do not exercise), whose only effect on the state
+spec 10's governance and redemption rules and spec 11's compute market rules, which these blocks do not
+exercise), whose only effect on the state
 transition tests/runtime/test_transfer_vectors.py pins: 40 dev blocks of transfers, burns, stakes, bonds, vesting
 and payments, with skipped slots) imports into a fresh node today, every header's state and receipts root matching
 what the execution computes here, with the stateless checks done in-process or by a worker beside execution. A block

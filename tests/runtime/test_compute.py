@@ -30,6 +30,7 @@ from runtime.compute.types import (
     LATE,
     MISSED,
     SETTLED,
+    STALLED,
     VERIFIED,
     Assignment,
     CreditBucket,
@@ -74,6 +75,11 @@ MISSED_CAP = DEFAULT_PARAMS["compute.max_missed_per_epoch"][0]
 """The most missed-deadline fees take from a provider in one epoch: with PRICE's 10% fee above it, one miss costs
 this much."""
 LATE_REVEAL = DEFAULT_PARAMS["compute.late_reveal_ms"][0]
+FIXED_FEE = DEFAULT_PARAMS["compute.missed_assignment_fee"][0]
+"""The fixed part of a missed assignment's fee (never capped)."""
+STALL_FEE = FIXED_FEE + MISSED_CAP
+"""What one missed assignment of PRICE costs a provider with no other miss in the epoch: the fixed fee, and 10% of
+the escrow capped at the epoch's cap."""
 DEADLINE = 60_000
 SHORT = 20_000
 """The shortest deadline a test chain accepts: its commit window (4 slots) for waiting in the queue, and the
@@ -367,12 +373,12 @@ def test_leaving_and_coming_back_does_not_wipe_the_missed_deadlines() -> None:
     chain = make_chain()
     job_id = assigned_job(chain, deadline_ms=SHORT)
     run_to_deadline(chain, job_id)
-    assert provider_of(chain, "bob") == Provider(4, 0, 0, assigned=1, failed=1)
+    assert provider_of(chain, "bob") == Provider(4, 0, 0, assigned=1, stalled=1)
     assert_ok(chain.submit("bob", "compute.deregister_provider"))
-    assert_ok(chain.submit("bob", "bonds.bond_extra", MISSED_CAP))  # the missed-deadline fee took it below
+    assert_ok(chain.submit("bob", "bonds.bond_extra", STALL_FEE))  # the missed-assignment fee took it below
     assert_ok(chain.submit("bob", "compute.register_provider", 2, 1, 3))
     assert_last_event(chain, events.ProviderRegistered(acct("bob"), 2, 1, 3))
-    assert provider_of(chain, "bob") == Provider(2, 1, 3, assigned=1, failed=1)
+    assert provider_of(chain, "bob") == Provider(2, 1, 3, assigned=1, stalled=1)
     assert provider_of(chain, "bob").on_time_bps() == 0  # type: ignore[union-attr]
     assert_noop(chain, "bob", "compute.register_provider", 2, 1, 3, error="AlreadyProvider")
 
@@ -485,11 +491,11 @@ def test_assignment_happens_in_the_block_after_posting() -> None:
 
 
 def test_a_job_never_gets_the_same_provider_twice_and_waits_for_more() -> None:
-    chain = make_chain()
+    chain = make_chain(params={"compute.commit_window_slots": 20})  # bob and eve stay within their windows
     register(chain, "bob")
     register(chain, "eve")
     price = 10**17  # three portions of 1/3 of it, to the base unit
-    job_id = post(chain, price=price, redundancy=3)
+    job_id = post(chain, price=price, redundancy=3, deadline_ms=200_000)
     chain.run_block([])
     job = job_of(chain, job_id)
     third = 33_333_333_333_333_333
@@ -815,16 +821,18 @@ def test_reveal_before_the_sample_is_fixed() -> None:
     assert_ok(bob.reveal(job_id))
 
 
-def test_a_commit_after_its_window_is_refused_and_the_assignment_expires() -> None:
+def test_a_commit_after_its_window_is_refused_and_the_job_goes_back_to_the_market() -> None:
     chain = make_chain()
     job_id = assigned_job(chain, deadline_ms=SHORT)
     bob = Worker(chain, "bob")
     a = job_of(chain, job_id).assignments[0]
-    run_to(chain, a.commit_by_slot)  # the next block is the first after the window
+    run_to(chain, a.commit_by_slot)
+    chain.run_block([])  # the first block after the window starts with the stall
+    assert events.AssignmentStalled(job_id, acct("bob"), STALL_FEE) in chain.events()
     assert_noop(chain, "bob", "compute.commit_result", job_id, bob.commitment(job_id), error="CommitWindowClosed")
-    assert job_of(chain, job_id).assignments[0].state == ASSIGNED
-    run_to_deadline(chain, job_id)
-    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, MISSED_CAP) in chain.events()
+    job = job_of(chain, job_id)
+    assert job.assignments[0].state == STALLED and job.vacant() == [0] and job.status == JOB_OPEN
+    assert [k for k, _ in storage.queue.items(chain.view())] == [storage.queue_key(False, job.rank, job_id)]
 
 
 def test_a_commit_in_the_last_slot_of_its_window_is_accepted() -> None:
@@ -878,21 +886,22 @@ def run_to_deadline(chain: TestChain, job_id: int) -> None:
     assert now(chain) == deadline
 
 
-def test_a_provider_that_never_commits_gets_a_mark_its_fee_and_the_requester_a_refund() -> None:
+def test_a_provider_that_never_commits_stalls_pays_its_fee_and_the_requester_is_refunded() -> None:
     chain = make_chain()
     job_id = assigned_job(chain, deadline_ms=SHORT)
     charlie0, issued0 = chain.account("charlie"), issuance(chain)
-    run_to_deadline(chain, job_id)
-    assert events.DeadlineMissed(job_id, acct("bob"), PRICE, MISSED_CAP) in chain.events()
+    run_to(chain, job_of(chain, job_id).assignments[0].commit_by_slot + 1)
+    assert events.AssignmentStalled(job_id, acct("bob"), STALL_FEE) in chain.events()
+    run_to_deadline(chain, job_id)  # bob alone serves: nobody else can take its place
     assert_last_event(chain, events.JobClosed(job_id, JOB_EXPIRED, PRICE))
     assert chain.account("charlie").reserved == charlie0.reserved - PRICE == 0
     assert chain.account("charlie").free == charlie0.free + PRICE
-    assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, failed=1)
+    assert provider_of(chain, "bob") == Provider(4, 0, 0, active=0, assigned=1, stalled=1)
     assert provider_of(chain, "bob").on_time_bps() == 0  # type: ignore[union-attr]
-    assert ledger(chain, "bob") == BondLedger(BOND - MISSED_CAP, ())  # the fee, burned
-    assert issuance(chain) == issued0 - MISSED_CAP
+    assert ledger(chain, "bob") == BondLedger(BOND - STALL_FEE, ())  # the fee, burned
+    assert issuance(chain) == issued0 - STALL_FEE
     job = job_of(chain, job_id)
-    assert (job.status, job.assignments[0].state) == (JOB_EXPIRED, MISSED)
+    assert (job.status, job.assignments[0].state) == (JOB_EXPIRED, STALLED)
     assert storage.open_jobs.get(chain.view()) == 0
     assert list(storage.deadlines.items(chain.view())) == []
 
@@ -1053,7 +1062,7 @@ def test_mining_rewards_follow_region_energy_and_on_time_and_stay_within_the_emi
     shortest = assignment.min_deadline_ms(chain.view())
     missed = post(chain, price=UNIT, deadline_ms=shortest)
     run_to_deadline(chain, missed)
-    assert provider_of(chain, "dave") == Provider(4, 2, 0, active=0, assigned=1, failed=1)
+    assert provider_of(chain, "dave") == Provider(4, 2, 0, active=0, assigned=1, stalled=1)
     # bob: standard region, energy class C (1.0x)
     register(chain, "bob", capacity=4, region=0, energy=2)
     job_id = post(chain, price=80_000 * UNIT, redundancy=2, deadline_ms=shortest)  # paid at the deadline

@@ -2,8 +2,9 @@
 (`runtime.compute.assignment_state`).
 
 A chain is driven into a state that holds one of everything the books track: a settled assignment with credit
-waiting to mature, a verified one with its outputs demanded and posted, a late one, a missed one with its outage
-record, a committed one waiting for its sample, an assigned one, and a job waiting for its first provider. That
+waiting to mature, a verified one with its outputs demanded and posted, a late one, a missed one (opened late) with
+its outage record, a stalled one, a committed one waiting for its sample, a committed one with its sample drawn and
+its reveal due, an assigned one, a job on an owner's model, and a job waiting for its first provider. That
 state passes; then each rule is broken on purpose, one counter or index entry at a time, and the check names it.
 The transition table is checked against what each state counts, and a dispute nobody settles (the move to `void`)
 is run through with the books checked after every block.
@@ -20,6 +21,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute import storage
 from runtime.compute.assignment_state import COUNTED, COUNTERS, FINAL_STATES, TRANSITIONS, move
 from runtime.compute.invariants import PARAMETER_RULES, RULES, check_books, check_parameter_rules
+from runtime.compute.model import model_hash
 from runtime.compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
@@ -30,6 +32,7 @@ from runtime.compute.types import (
     MISSED,
     OPEN_STATES,
     SETTLED,
+    STALLED,
     VERIFIED,
     VOID,
     Job,
@@ -42,6 +45,7 @@ from runtime.overlay import DictState, Overlay
 from runtime.params import storage as params
 from runtime.system import storage as system
 from tests.runtime.test_compute import (
+    BOND,
     DEADLINE,
     SHORT,
     Worker,
@@ -52,6 +56,9 @@ from tests.runtime.test_compute import (
     register,
     run_to_deadline,
     until_sampled,
+)
+from tests.runtime.test_compute import (
+    SMALL as OWNED,
 )
 from tests.runtime.test_work_proof_attacks import chain_with, requester_input_dispute
 from tests.support.runtime_builder import UNIT, TestChain, acct, assert_ok
@@ -73,45 +80,66 @@ class Books:
     verified: int
     late: int
     missed: int
+    stalled: int
+    drawn: int
     committed: int
     assigned: int
+    owned: int
     waiting: int
 
 
 def build_books() -> Books:
     chain = make_chain(params={"compute.credit_maturity_ms": 600_000, "compute.outputs_due_ms": 20_000})
-    register(chain, "bob")
-    register(chain, "eve")
+    register(chain, "bob", bond=BOND + UNIT)  # a unit over the minimum, as an operator keeps for fees
+    register(chain, "eve", bond=BOND + UNIT)
     settled = post(chain)
     chain.run_block([])
     assert_ok(worker_of(chain, settled).work(settled))
     late, missed = post(chain, deadline_ms=SHORT), post(chain, deadline_ms=SHORT)
     chain.run_block([])
-    assert_ok(worker_of(chain, late).commit(late))
+    for job_id in (late, missed):
+        assert_ok(worker_of(chain, job_id).commit(job_id))
     until_sampled(chain, late)
+    until_sampled(chain, missed)
     run_to_deadline(chain, late)
+    assert_ok(worker_of(chain, missed).reveal(missed))  # opened late: honest work, the missed-assignment fee
+    stalled = post(chain, deadline_ms=SHORT)
+    chain.run_block([])
+    while job_of(chain, stalled).assignments[0].state != STALLED:  # nobody commits: its window closes
+        chain.run_block([])
+    run_to_deadline(chain, stalled)  # too little time was left to draw another provider: it expired
     verified = post(chain)
     chain.run_block([])
+    while not job_of(chain, verified).assignments:  # both providers missed something: wait out their pauses
+        chain.run_block([])
     worker = worker_of(chain, verified)
     worker.commit_and_wait(verified)
     assert_ok(worker.reveal(verified))
     assert_ok(chain.submit("charlie", "compute.demand_outputs", verified, worker.account))
     assert_ok(worker.post_all(verified))
+    assert_ok(chain.submit("dave", "compute.register_model", OWNED))
+    owned = post(chain, model=model_hash(OWNED), items=3)  # nobody serves it: it waits
+    drawn = post(chain, deadline_ms=DEADLINE)
+    chain.run_block([])
+    assert_ok(worker_of(chain, drawn).commit(drawn))
+    until_sampled(chain, drawn)
     committed, assigned = post(chain, deadline_ms=DEADLINE), post(chain, deadline_ms=DEADLINE)
     chain.run_block([])
     assert_ok(worker_of(chain, committed).commit(committed))
     waiting = post(chain)  # posted in the last block: assigned in the next one
-    books = Books(chain, settled, verified, late, missed, committed, assigned, waiting)
+    books = Books(chain, settled, verified, late, missed, stalled, drawn, committed, assigned, owned, waiting)
     states = {name: job_of(chain, getattr(books, name)).assignments for name in (
-        "settled", "verified", "late", "missed", "committed", "assigned", "waiting")}
+        "settled", "verified", "late", "missed", "stalled", "drawn", "committed", "assigned", "owned", "waiting")}
     assert {name: tuple(a.state for a in assignments) for name, assignments in states.items()} == {
-        "settled": (SETTLED,), "verified": (VERIFIED,), "late": (LATE,), "missed": (MISSED,),
-        "committed": (COMMITTED,), "assigned": (ASSIGNED,), "waiting": ()}
+        "settled": (SETTLED,), "verified": (VERIFIED,), "late": (LATE,), "missed": (MISSED,), "stalled": (STALLED,),
+        "drawn": (COMMITTED,), "committed": (COMMITTED,), "assigned": (ASSIGNED,), "owned": (), "waiting": ()}
     assert states["verified"][0].outputs_posted and states["verified"][0].posting_deposit
     assert states["committed"][0].sample_seed == ZERO_HASH
+    assert states["drawn"][0].sample_seed != ZERO_HASH and states["drawn"][0].reveal_by_slot
     view = chain.view()
     assert list(storage.pending_credit.items(view))
     assert list(storage.outages.items(view))
+    assert storage.open_by_owner.get(view, acct("dave")) == 1
     return books
 
 
@@ -203,8 +231,8 @@ def _unevictable(b: Books, view: Overlay) -> None:
     storage.evictable.remove(view, storage.evictable_key(job.priority, job.rank, job.id))
 
 
-def _evictable_assigned(b: Books, view: Overlay) -> None:
-    job = _job(view, b.assigned)
+def _evictable_committed(b: Books, view: Overlay) -> None:
+    job = _job(view, b.committed)
     storage.evictable.put(view, storage.evictable_key(job.priority, job.rank, job.id), ZERO_HASH)
 
 
@@ -219,6 +247,53 @@ def _zero_requester_entry(b: Books, view: Overlay) -> None:
 
 def _more_open_by_requester(b: Books, view: Overlay) -> None:
     storage.open_by_requester.put(view, acct("charlie"), storage.open_by_requester.get(view, acct("charlie")) + 1)
+
+
+def _no_commit_due(b: Books, view: Overlay) -> None:
+    a = _job(view, b.assigned).assignments[0]
+    storage.commit_due.remove(view, storage.due_key(a.commit_by_slot, b.assigned, a.provider))
+
+
+def _reveal_due_undrawn(b: Books, view: Overlay) -> None:
+    a = _job(view, b.committed).assignments[0]
+    storage.reveal_due.put(view, storage.due_key(a.commit_by_slot + 50, b.committed, a.provider), ZERO_HASH)
+
+
+def _reveal_due_moved(b: Books, view: Overlay) -> None:
+    a = _job(view, b.drawn).assignments[0]
+    storage.reveal_due.remove(view, storage.due_key(a.reveal_by_slot, b.drawn, a.provider))
+    storage.reveal_due.put(view, storage.due_key(a.reveal_by_slot + 1, b.drawn, a.provider), ZERO_HASH)
+
+
+def _owner_count_off(b: Books, view: Overlay) -> None:
+    storage.open_by_owner.put(view, acct("dave"), 2)
+
+
+def _owner_entry_at_zero(b: Books, view: Overlay) -> None:
+    storage.open_by_owner.put(view, acct("eve"), 0)
+
+
+def _unqueued_stall(b: Books, view: Overlay) -> None:
+    """A job whose only place stalled, open again, out of the queue (its vacant place is no provider's)."""
+    job = _job(view, b.stalled)
+    storage.jobs.put(view, b.stalled, job.replace(status=0))
+    storage.open_jobs.put(view, storage.open_jobs.get(view) + 1)
+    storage.open_by_requester.put(view, job.requester, storage.open_by_requester.get(view, job.requester) + 1)
+    storage.deadlines.put(view, storage.deadline_key(job.deadline_ms, job.id), ZERO_HASH)
+    storage.evictable.put(view, storage.evictable_key(job.priority, job.rank, job.id), ZERO_HASH)
+    acc = system.account.get(view, job.requester)
+    system.account.put(view, job.requester, acc.replace(free=acc.free - job.price, reserved=acc.reserved + job.price))
+
+
+def _stalled_uncounted(b: Books, view: Overlay) -> None:
+    who = _job(view, b.stalled).assignments[0].provider
+    p = storage.providers.get(view, who)
+    assert p is not None
+    storage.providers.put(view, who, p.replace(stalled=p.stalled - 1, assigned=p.assigned - 1))
+
+
+def _unsampled_reveal_slot(b: Books, view: Overlay) -> None:
+    _put_assignment(view, b.committed, reveal_by_slot=99)
 
 
 def _wrong_escrow_share(b: Books, view: Overlay) -> None:
@@ -268,10 +343,21 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
      lambda b, v: storage.open_jobs.put(v, storage.open_jobs.get(v) + 1)),
     ("compute.open_by_requester", "a requester's count one too high", _more_open_by_requester),
     ("compute.open_by_requester", "an entry at zero", _zero_requester_entry),
+    ("compute.open_by_owner", "an owner's count one too high", _owner_count_off),
+    ("compute.open_by_owner", "an entry at zero", _owner_entry_at_zero),
+    ("compute.open_by_owner", "the owners' models' total one too high",
+     lambda b, v: storage.open_on_owner_models.put(v, storage.open_on_owner_models.get(v) + 1)),
     ("compute.queue", "a waiting job out of the queue", _unqueued),
+    ("compute.queue", "a stalled job's vacant place out of the queue", _unqueued_stall),
+    ("compute.assignment_fields", "a last reveal slot before the sample is drawn", _unsampled_reveal_slot),
     ("compute.evictable", "a waiting job out of the eviction index", _unevictable),
-    ("compute.evictable", "an assigned job in the eviction index", _evictable_assigned),
+    ("compute.evictable", "a committed job in the eviction index", _evictable_committed),
+    ("compute.evictable", "an assigned, uncommitted job out of the eviction index",
+     lambda b, v: storage.evictable.remove(v, storage.evictable_key(False, _job(v, b.assigned).rank, b.assigned))),
     ("compute.deadlines", "an open job out of the deadline index", _no_deadline),
+    ("compute.commit_due", "an assigned assignment out of the commit index", _no_commit_due),
+    ("compute.reveal_due", "a commit whose sample is not drawn in the reveal index", _reveal_due_undrawn),
+    ("compute.reveal_due", "a reveal due at the wrong slot", _reveal_due_moved),
     ("compute.samples_waiting", "one commit too many counted",
      lambda b, v: storage.samples_waiting.put(v, storage.samples_waiting.get(v) + 1)),
     ("compute.sample_waiting", "a commit missing from the sample queue", _no_sample_entry),
@@ -281,6 +367,7 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.posted_chunks", "a posted chunk missing", _no_chunk),
     ("compute.posted_chunks", "a chunk of a settled assignment", _chunk_of_the_settled),
     *[("compute.providers", f"`{name}` one too high", _bump_provider(name)) for name in ("assigned", *COUNTERS)],
+    ("compute.providers", "a stall not counted", _stalled_uncounted),
     ("compute.outages", "an outage record of no provider", _outage_of_no_provider),
     ("compute.escrow", "less reserved than compute holds", _less_reserved),
     ("compute.pending_credit", "credit of an assignment not settled", _credit_without_settlement),
@@ -306,7 +393,8 @@ def test_each_rule_broken_on_purpose_is_named(books: Books, rule: str, how: str,
 
 def test_a_counter_alone_out_of_step_breaks_that_rule_alone(books: Books) -> None:
     for rule, _how, corrupt in BREAKS:
-        if rule in ("compute.jobs", "compute.job_status", "compute.sample_waiting"):
+        if rule in ("compute.jobs", "compute.job_status", "compute.sample_waiting") or corrupt in (
+                _unqueued_stall, _unsampled_reveal_slot):
             continue  # a wrong record, or an entry and its count moved together, shows in more than one place
         view = Overlay(DictState(books.chain.backend.data))
         corrupt(books, view)

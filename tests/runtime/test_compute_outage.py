@@ -1,7 +1,9 @@
-"""Outages (issue 25, item 5): a provider that was down is charged a small, capped fee, never a fraud's slash,
-and keeps most of its bond; hiding a fraud behind an outage still costs the full slash (`runtime/compute/outage.py`).
+"""Outages (issue 25, item 5; issue 42, item 1): a provider that was down is charged a small fee per missed
+assignment (a fixed part, and an escrow-proportional part capped per epoch), never a fraud's slash, and keeps most
+of its bond; hiding a fraud behind an outage still costs the full slash (`runtime/compute/outage.py`).
 
-- an honest provider offline through several deadlines in one epoch loses at most the epoch's cap;
+- an honest provider offline through several commit windows pays the fixed fee for each, the proportional part
+  within the epoch's cap, and is paused: its jobs go back to the market;
 - one that committed, went down and came back within its late-reveal time opens its sample late, pays the capped
   fee, keeps its bond but for it, and takes work again after its pause;
 - while paused it is not drawn: its jobs go to others; a commit or reveal shows it is back and ends the pause, and
@@ -29,9 +31,11 @@ from runtime.compute.types import (
     COMMITTED,
     FRAUD,
     JOB_EXPIRED,
+    JOB_OPEN,
     LATE,
     MISSED,
     SETTLED,
+    STALLED,
     VERIFIED,
     Provider,
 )
@@ -58,6 +62,7 @@ from tests.runtime.test_compute import (
     register,
     run_to_deadline,
     skip,
+    until_sampled,
 )
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
@@ -74,6 +79,8 @@ FEE_BPS = DEFAULT_PARAMS["compute.missed_deadline_fee_bps"][0]
 CAP = DEFAULT_PARAMS["compute.max_missed_per_epoch"][0]
 PAUSE = DEFAULT_PARAMS["compute.missed_pause_ms"][0]
 LATE_REVEAL = DEFAULT_PARAMS["compute.late_reveal_ms"][0]
+FIXED = DEFAULT_PARAMS["compute.missed_assignment_fee"][0]
+MAX_PAUSE = DEFAULT_PARAMS["compute.max_missed_pause_ms"][0]
 EPOCH = 10
 """Slots per epoch of these chains (the cap is per epoch)."""
 SMALL = 2 * UNIT
@@ -121,28 +128,32 @@ def until(chain: TestChain, done: object, blocks: int = 400) -> None:
 # --- an honest provider that was down --------------------------------------------------------------------
 
 
-def test_an_honest_provider_offline_through_its_deadlines_in_one_epoch_loses_at_most_the_cap() -> None:
+def test_an_honest_provider_offline_through_its_commit_windows_pays_a_fixed_fee_each_and_a_capped_share() -> None:
     chain = outage_chain()
     register(chain, "bob", capacity=4, bond=BOND + UNIT)
     jobs = post_many(chain, 4)
     chain.run_block([])
     assert all(job_of(chain, j).assignments[0].provider == acct("bob") for j in jobs)
     charlie0, issued0 = chain.account("charlie"), issuance(chain)
-    deadline = job_of(chain, jobs[0]).deadline_ms
-    assert all(job_of(chain, j).deadline_ms == deadline for j in jobs)
-    until(chain, lambda: now(chain) >= deadline)  # bob is down: no commit, no reveal
-    fees = fees_of(chain.events())
-    assert fees == [SMALL * FEE_BPS // 10_000] * 2 + [CAP - 2 * SMALL * FEE_BPS // 10_000, 0]  # capped at 0.5 BTT
-    assert sum(fees) == CAP
-    assert ledger(chain, "bob").total == BOND + UNIT - CAP  # type: ignore[union-attr]
-    assert issuance(chain) == issued0 - CAP  # burned: nobody earns from a miss
-    # the requester gets its escrow back, exactly
+    commit_by = job_of(chain, jobs[0]).assignments[0].commit_by_slot
+    while chain.slot <= commit_by:  # bob is down: no commit
+        chain.run_block([])
+    fees = [e.slashed for e in chain.events() if isinstance(e, events.AssignmentStalled)]
+    proportional = [SMALL * FEE_BPS // 10_000] * 2 + [CAP - 2 * SMALL * FEE_BPS // 10_000, 0]  # capped at 0.5 BTT
+    assert fees == [FIXED + p for p in proportional]
+    assert sum(fees) == 4 * FIXED + CAP
+    assert ledger(chain, "bob").total == BOND + UNIT - sum(fees)  # type: ignore[union-attr]
+    assert issuance(chain) == issued0 - sum(fees)  # burned: nobody earns from a miss
+    assert provider_of(chain, "bob") == Provider(4, 0, 0, assigned=4, stalled=4)
+    for j in jobs:  # each job is back in the market at once (no other provider here: it waits)
+        job = job_of(chain, j)
+        assert job.assignments[0].state == STALLED and job.vacant() == [0] and job.status == JOB_OPEN
+    assert providers.is_paused(chain.view(), acct("bob"), now(chain))
+    # the requester gets its escrow back, exactly, when the jobs expire unserved
+    until(chain, lambda: all(job_of(chain, j).status == JOB_EXPIRED for j in jobs))
     assert chain.account("charlie").free == charlie0.free + 4 * SMALL and chain.account("charlie").reserved == 0
-    assert provider_of(chain, "bob") == Provider(4, 0, 0, assigned=4, failed=4)
-    assert all(job_of(chain, j).assignments[0].state == MISSED for j in jobs)
-    # more deadlines in the same epoch cost nothing more; the next epoch has its own cap
     record = storage.outages.get(chain.view(), acct("bob"))
-    assert record is not None and record.charged == CAP and record.epoch == chain.slot // EPOCH
+    assert record is not None and record.charged == CAP  # the capped part; the fixed part is never capped
 
 
 def test_a_provider_that_committed_went_down_and_came_back_opens_its_samples_late_and_keeps_its_bond() -> None:
@@ -171,11 +182,11 @@ def test_a_provider_that_committed_went_down_and_came_back_opens_its_samples_lat
     assert now(chain) < reveal_by
     all_in_one_block(chain, "bob", [("compute.reveal_result", *bob.reveal_args(j)) for j in jobs])
     fees = fees_of(chain.events())
-    assert sum(fees) == CAP and len(fees) == 4
+    assert sum(fees) == 4 * FIXED + CAP and len(fees) == 4
     assert [e.job_id for e in chain.events() if isinstance(e, events.LateRevealVerified)] == jobs
     assert all(job_of(chain, j).assignments[0].state == MISSED for j in jobs)
-    assert ledger(chain, "bob").total == bond0 - CAP  # type: ignore[union-attr]
-    assert (bond0 - CAP) * 10_000 // bond0 >= 9_950  # 99.5% of its bond kept
+    assert ledger(chain, "bob").total == bond0 - 4 * FIXED - CAP  # type: ignore[union-attr]
+    assert (bond0 - 4 * FIXED - CAP) * 10_000 // bond0 >= 9_900  # 99% of its bond kept
     assert provider_of(chain, "bob").at_risk == 0  # type: ignore[union-attr]
     assert chain.account("charlie").reserved == 0 and not [e for e in chain.events()
                                                            if isinstance(e, events.JobReceipt)]
@@ -199,7 +210,7 @@ def test_a_late_reveal_is_taken_until_its_time_and_after_it_the_withholding_slas
         chain.run_block([])
     last = chain.fork()  # the next block is the last one before the late-reveal time
     assert_ok(Worker(last, "bob").reveal(job_id))
-    assert events.LateRevealVerified(job_id, acct("bob"), bob.root(job_id), CAP) in last.events()
+    assert events.LateRevealVerified(job_id, acct("bob"), bob.root(job_id), FIXED + CAP) in last.events()
     chain.run_block([])
     chain.run_block([])  # the block at the late-reveal time: the withholding slash
     assert now(chain) == reveal_by
@@ -214,10 +225,13 @@ def test_a_paused_provider_is_not_drawn_and_its_jobs_go_to_others_until_the_paus
     job_id = post(chain, price=SMALL, deadline_ms=60_000)
     chain.run_block([])
     assert job_of(chain, job_id).assignments[0].provider == acct("bob")
-    run_to_deadline(chain, job_id)  # bob is down
+    until(chain, lambda: job_of(chain, job_id).assignments[0].state == STALLED)  # bob is down
     paused_until = now(chain) + PAUSE
     assert storage.outages.get(chain.view(), acct("bob")).paused_until_ms == paused_until  # type: ignore[union-attr]
     register(chain, "eve", capacity=4)
+    chain.run_block([])
+    assert now(chain) < paused_until
+    assert job_of(chain, job_id).assignments[0].provider == acct("eve")  # bob's place went to eve
     waiting = post(chain, price=SMALL, deadline_ms=60_000)
     chain.run_block([])
     assert now(chain) < paused_until
@@ -231,25 +245,42 @@ def test_a_paused_provider_is_not_drawn_and_its_jobs_go_to_others_until_the_paus
     assert acct("bob") in drawn
 
 
-def test_a_provider_back_from_its_outage_is_unpaused_and_not_paused_again_by_its_leftovers() -> None:
+def test_pauses_in_a_row_double_up_to_the_longest_and_a_commit_makes_the_next_a_first_again() -> None:
+    chain = outage_chain()
+    register(chain, "bob", capacity=4, bond=BOND + 5 * UNIT)
+    lengths: list[int] = []
+    while len(lengths) < 5:  # bob stays down: each time its pause ends it is drawn again, and stalls again
+        job_id = post(chain, price=SMALL, deadline_ms=600_000)
+        until(chain, lambda j=job_id: bool(job_of(chain, j).assignments), blocks=200)  # type: ignore[misc]
+        until(chain, lambda j=job_id: job_of(chain, j).assignments[0].state == STALLED)  # type: ignore[misc]
+        record = storage.outages.get(chain.view(), acct("bob"))
+        assert record is not None
+        lengths.append(record.paused_until_ms - now(chain))
+        assert_ok(chain.submit("charlie", "compute.cancel_job", job_id))  # a stalled job can be withdrawn
+    assert lengths == [min(PAUSE * 2**k, MAX_PAUSE) for k in range(5)] and lengths[-1] == MAX_PAUSE
+    # bob is back: a commit ends the pause, and the next miss is paused for the first length again
+    until(chain, lambda: not providers.is_paused(chain.view(), acct("bob"), now(chain)), blocks=200)
+    served, stalls = post(chain, price=SMALL, deadline_ms=600_000), post(chain, price=SMALL, deadline_ms=600_000)
+    chain.run_block([])
+    assert_ok(Worker(chain, "bob").commit(served))
+    until(chain, lambda: job_of(chain, stalls).assignments[0].state == STALLED)
+    record = storage.outages.get(chain.view(), acct("bob"))
+    assert record is not None and record.paused_until_ms - now(chain) == PAUSE and record.strikes == 1
+
+
+def test_a_provider_back_from_its_outage_is_unpaused_by_its_late_reveal() -> None:
     chain = outage_chain()
     register(chain, "bob", capacity=4, bond=BOND + UNIT)
-    nonce = chain.account("charlie").nonce
-    chain.run_block([chain.sign("charlie", "compute.post_job", MODEL, ZERO_HASH, SEED, 4, SMALL, 1, ms,
-                                nonce=nonce + i) for i, ms in enumerate((40_000, 80_000))])
-    late, leftover = storage.next_job_id.get(chain.view()) - 2, storage.next_job_id.get(chain.view()) - 1
+    late = post(chain, price=SMALL, deadline_ms=40_000)
     chain.run_block([])
     bob = Worker(chain, "bob")
-    assert_ok(bob.commit(late))  # then bob goes down: `leftover` is never committed
+    assert_ok(bob.commit(late))  # then bob goes down
+    until_sampled(chain, late)
     run_to_deadline(chain, late)
     assert job_of(chain, late).assignments[0].state == LATE
     assert providers.is_paused(chain.view(), acct("bob"), now(chain))
     skip(chain, 3)
     assert_ok(bob.reveal(late))  # back: the late reveal shows it, and ends the pause
-    assert not providers.is_paused(chain.view(), acct("bob"), now(chain))
-    # the job handed to it before the outage misses its deadline now: the fee, but no pause, bob is up
-    run_to_deadline(chain, leftover)
-    assert events.DeadlineMissed(leftover, acct("bob"), SMALL, SMALL * FEE_BPS // 10_000) in chain.events()
     assert not providers.is_paused(chain.view(), acct("bob"), now(chain))
     job_id = post(chain, price=SMALL)
     chain.run_block([])
@@ -375,19 +406,18 @@ def test_the_fee_never_takes_the_bond_that_covers_other_assignments_slashes() ->
     jobs = post_many(chain, 4, price=200 * UNIT)  # a 25% fee would be 50 BTT
     chain.run_block([])
     bob = Worker(chain, "bob")
-    # three are verified and sit in their challenge windows; the fourth is never committed
+    # three are committed and will be revealed; the fourth is never committed
     all_in_one_block(chain, "bob", [("compute.commit_result", j, bob.commitment(j)) for j in jobs[1:]])
+    slash = 30 * UNIT
+    chain.dispatch(GOVERNANCE, "params.set_parameter", "compute.withheld_slash", slash)  # each now holds 30
+    until(chain, lambda: job_of(chain, jobs[0]).assignments[0].state == STALLED)
+    (fee,) = [e.slashed for e in chain.events() if isinstance(e, events.AssignmentStalled)]
+    assert fee == BOND - 3 * slash == 10 * UNIT  # only what the three open slashes leave: not 50, not the cap
+    assert ledger(chain, "bob").total == 3 * slash  # type: ignore[union-attr]
+    # each of the three can still cost its full slash; they are revealed and paid
     until(chain, lambda: all(bob.sample(j) for j in jobs[1:]))
     all_in_one_block(chain, "bob", [("compute.reveal_result", *bob.reveal_args(j)) for j in jobs[1:]])
     assert all(job_of(chain, j).assignments[0].state == VERIFIED for j in jobs[1:])
-    assert job_of(chain, jobs[0]).assignments[0].state == ASSIGNED
-    slash = 30 * UNIT
-    chain.dispatch(GOVERNANCE, "params.set_parameter", "compute.withheld_slash", slash)  # each now holds 30
-    run_to_deadline(chain, jobs[0])
-    (fee,) = fees_of(chain.events())
-    assert fee == BOND - 3 * slash == 10 * UNIT  # only what the three open slashes leave: not 50, not the cap
-    assert ledger(chain, "bob").total == 3 * slash  # type: ignore[union-attr]
-    # each of the three can still cost its full slash
     close_window(chain, jobs[1])
     assert all(job_of(chain, j).assignments[0].state == SETTLED for j in jobs[1:])
 

@@ -29,11 +29,13 @@ from runtime.compute.inputs import input_root
 from runtime.compute.model import ModelSpec, macs_per_item, model_hash
 from runtime.compute.models import built
 from runtime.compute.types import (
+    COMMITTED,
     FRAUD,
     JOB_EVICTED,
     MAX_CHUNK_BYTES,
     SETTLED,
     VERIFIED,
+    VOID,
 )
 from runtime.consensus import logic as consensus_logic
 from runtime.consensus import storage as consensus
@@ -240,8 +242,8 @@ def epoch_chain(**params: int) -> TestChain:
 
 
 def test_the_sample_start_lies_beyond_every_schedule_known_while_a_commit_is_possible() -> None:
-    chain = epoch_chain()
-    register(chain, "bob", capacity=4)
+    chain = epoch_chain(**{"compute.missed_pause_ms": 0})  # bob never commits: drawn again for the next job
+    register(chain, "bob", capacity=4, bond=BOND + 5 * UNIT)  # above the minimum after its stall fees
     for _ in range(4):
         job_id = post(chain, deadline_ms=assignment.min_deadline_ms(chain.view()))
         chain.run_block([])
@@ -450,12 +452,17 @@ def test_a_stakers_waiting_job_is_evicted_only_by_another_stakers() -> None:
                 error="staker's")
 
 
-def test_an_assigned_job_is_never_evicted() -> None:
+def test_a_committed_job_is_never_evicted_and_an_assigned_one_only_until_its_provider_commits() -> None:
     chain = make_chain(params={"compute.max_open_jobs": 1})
     job_id = assigned_job(chain, price=min_price(chain))
+    evicts = chain.fork()  # assigned, not committed: a better-paying job takes its place, its provider released
+    clinic = post(evicts, "dave", price=PRICE)
+    assert job_of(evicts, job_id).status == JOB_EVICTED and job_of(evicts, job_id).assignments[0].state == VOID
+    assert events.AssignmentWithdrawn(job_id, acct("bob"), clinic) in evicts.events()
+    assert_ok(Worker(chain, "bob").commit(job_id))  # committed: it stays, whatever a new job offers
     assert_noop(chain, "dave", "compute.post_job", MODEL, ZERO_HASH, SEED, 4, PRICE, 1, 60_000,
-                error="no job is waiting")
-    assert job_of(chain, job_id).assignments
+                error="every open job has a provider's commit")
+    assert job_of(chain, job_id).assignments[0].state == COMMITTED
 
 
 # --- 5. weights that ignore the model ----------------------------------------------------------------------

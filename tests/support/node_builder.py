@@ -52,10 +52,13 @@ def devnet_genesis(nodes: int, epoch_slots: int = 5, genesis_time_ms: int = GENE
     return build_genesis(parse_chain_spec(devnet_spec_doc(nodes, genesis_time_ms, epoch_slots)))
 
 
-def author_as_leader(chain: Chain, names: tuple[str, ...], xts: list[Extrinsic] = (), max_slots: int = 50):  # type: ignore[assignment]
-    """Author the next block in the first slot after the head that one of `names` leads."""
+def author_as_leader(chain: Chain, names: tuple[str, ...], xts: list[Extrinsic] = (), max_slots: int = 50,  # type: ignore[assignment]
+                     from_slot: int = 0):
+    """Author the next block in the first slot after the head (and at `from_slot` or later) that one of `names`
+    leads."""
     keys = {dev_keypair(n).public: dev_keypair(n) for n in names}
-    for slot in range(chain.head.slot + 1, chain.head.slot + max_slots):
+    first = max(chain.head.slot + 1, from_slot)
+    for slot in range(first, first + max_slots):
         leader = chain.leader(slot)
         if leader in keys:
             return chain.author_block(slot, keys[leader], [(x, len(x.encode())) for x in xts])[0]
