@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from btt_chain.client.rpc import DEFAULT_RPC
 from btt_chain.primitives.errors import ConfigError
 from cli.output import print_json
 
@@ -307,7 +308,7 @@ def model_run(file: Path, inputs: tuple[str, ...], cases: Path | None, as_json: 
 @model.command("register")
 @click.argument("file", type=_path)
 @click.option("--key", "--from", "key", required=True, help="Key file, or a dev name (alice, bob...) on dev chains.")
-@click.option("--rpc", default="http://127.0.0.1:9944", show_default=True, help="Node JSON-RPC URL.")
+@click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 @_json
 def model_register(file: Path, key: str, rpc: str, as_json: bool) -> None:
     """Bring a trained model to the chain: register NAME.model.json with KEY's deposit (the chain's

@@ -45,7 +45,7 @@ def create(signatories: str, threshold: int, ss58_prefix: int) -> None:
 @click.option("--from", "sender", required=True, help="A signatory: key file, or a dev name on dev chains.")
 @_signatories
 @_threshold
-@click.option("--call", "call_name", required=True, help="The call to approve, e.g. balances.transfer.")
+@click.option("--call", "call_name", required=True, help="The call to approve, e.g. balances.transfer_keep_alive.")
 @click.option("--args", "call_args", default="[]", show_default=True,
               help='JSON array of its arguments; amounts in BTT, e.g. \'["ADDRESS", "10"]\'.')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

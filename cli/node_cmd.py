@@ -201,6 +201,17 @@ def node(
     from btt_chain.rpc.cors import CorsPolicy
 
     CorsPolicy.parse(rpc_cors)  # a bad value is one error line, before anything starts
+    from btt_chain.node.listen_ports import ListenPort, check_listen_ports
+
+    rpc_host, p2p_host, prometheus_host = ("0.0.0.0" if external else "127.0.0.1"
+                                           for external in (rpc_external, p2p_external, prometheus_external))
+    check_listen_ports([  # a taken port is one error line before the database is opened or anything logged
+        ListenPort("serve RPC", rpc_host, rpc_port, "another node? choose another port with --rpc-port"),
+        ListenPort("listen for peers", p2p_host, None if no_p2p else p2p_port,
+                   "another node? choose another port with --port, or --no-p2p"),
+        ListenPort("serve Prometheus metrics", prometheus_host, None if no_prometheus else prometheus_port,
+                   "choose another with --prometheus-port, or --no-prometheus"),
+    ])
     spec = spec_checked
     pair = _validator_key(key, spec.chain_type) if validator else None
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
@@ -211,7 +222,7 @@ def node(
         base_path=base_path,
         tmp=tmp,
         validator_key=pair,
-        rpc_host="0.0.0.0" if rpc_external else "127.0.0.1",
+        rpc_host=rpc_host,
         rpc_port=rpc_port,
         rpc_methods=rpc_methods,
         rpc_cors=rpc_cors,
@@ -226,13 +237,13 @@ def node(
         out_peers=out_peers,
         discovery=not no_discovery,
         node_key_file=node_key_file,
-        p2p_host="0.0.0.0" if p2p_external else "127.0.0.1",
+        p2p_host=p2p_host,
         unsafe_equivocate=unsafe_equivocate,
         unsafe_gossip_invalid_blocks=unsafe_gossip_invalid_blocks,
         demo_miner=demo_miner,
         demo_clinic=demo_clinic_key,
         checkpoint=checkpoint,
-        prometheus_host="0.0.0.0" if prometheus_external else "127.0.0.1",
+        prometheus_host=prometheus_host,
         prometheus_port=None if no_prometheus else prometheus_port,
         state_pruning=state_pruning,
     )

@@ -82,7 +82,7 @@ class Runtime:
                 self._names[f"{m.name}.{c.name}"] = (m, c)
 
     def call(self, name: str, *args: Any) -> Call:
-        """Build a Call by name ('balances.transfer') with Python-typed arguments."""
+        """Build a Call by name ('balances.transfer_keep_alive') with Python-typed arguments."""
         if name not in self._names:
             raise InvalidExtrinsic(f"unknown call {name!r}")
         m, c = self._names[name]

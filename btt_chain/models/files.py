@@ -58,10 +58,13 @@ def read_spec(spec_path: Path) -> ModelSpec:
         value = json.loads(text)
     except ValueError as exc:
         raise ModelFileError(f"{spec_path}: not JSON ({exc})") from None
+    except RecursionError:  # 6 KB of "[" nest deeper than the parser goes
+        raise ModelFileError(f"{spec_path}: not valid JSON: nested too deeply") from None
     try:
         return spec_from_json(value)
-    except ValueError as exc:
-        raise ModelFileError(f"{spec_path}: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ModelFileError(f"{spec_path}: {reason}") from None
 
 
 def read_model(spec_path: Path) -> tuple[Model, bytes]:

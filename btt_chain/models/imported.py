@@ -4,6 +4,7 @@ reference of the source model) and the agreement report of the int8 model agains
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,24 @@ FloatReference = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
 
 class ModelImportError(ModelFileError):
     """A model file to import is malformed or uses what the chain's models cannot express."""
+
+
+NPZ_READ_ERRORS: tuple[type[Exception], ...] = (
+    OSError, EOFError, ValueError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error)
+"""What numpy and zipfile raise on a malformed .npz: besides a bad archive or array (BadZipFile, EOFError,
+ValueError), NotImplementedError for a compression method zipfile lacks, RuntimeError for an encrypted member and
+zlib.error for corrupt deflate data."""
+
+
+def npz_read_failure(path: Path, exc: Exception) -> str:
+    """The one line saying why the .npz at `path` could not be read."""
+    if isinstance(exc, NotImplementedError):
+        reason = ("its arrays use a zip compression method other than stored, deflate, bzip2 or lzma; write it with "
+                  "numpy.savez or numpy.savez_compressed")
+    else:
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+    return f"{path}: not a readable .npz ({reason})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,8 +174,8 @@ def load_cases(path: Path) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64] | No
             files = list(data.files)
             x = np.asarray(data["x"]) if "x" in files else None
             y = np.asarray(data["y"]) if "y" in files else None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelImportError(f"{path}: not a readable .npz ({exc})") from None
+    except NPZ_READ_ERRORS as exc:
+        raise ModelImportError(npz_read_failure(path, exc)) from None
     if x is None:
         raise ModelImportError(f"{path}: the cases file has no array 'x' (it has: {', '.join(files) or 'none'})")
     if x.dtype.kind not in "fiu":

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from btt_chain.models.imported import Imported, ModelImportError, build
+from btt_chain.models.imported import NPZ_READ_ERRORS, Imported, ModelImportError, build, npz_read_failure
 from btt_chain.models.quantize import QParams
 from runtime.compute.model import (
     CONV2D,
@@ -118,12 +118,10 @@ def _read(path: Path) -> dict[str, npt.NDArray[Any]]:
         raise NpzFormatError(f"{path}: no such file") from None
     except NpzFormatError:
         raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
+    except NPZ_READ_ERRORS as exc:
+        if isinstance(exc, ValueError) and "pickle" in str(exc):
             raise NpzFormatError(f"{path}: holds object arrays (pickles), which are refused") from None
-        raise NpzFormatError(f"{path}: not a readable .npz ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise NpzFormatError(f"{path}: not a readable .npz ({exc})") from None
+        raise NpzFormatError(npz_read_failure(path, exc)) from None
 
 
 def _layer_names(arrays: dict[str, npt.NDArray[Any]]) -> list[str]:

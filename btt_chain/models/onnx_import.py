@@ -98,7 +98,7 @@ class _Importer:
         self.graph = model.graph
         self.consts: dict[str, npt.NDArray[Any]] = {}
         for init in self.graph.initializer:
-            self.consts[init.name] = self.onnx.numpy_helper.to_array(init)
+            self.consts[init.name] = self.tensor(init, f"initializer '{init.name}'")
         self.layers: list[LayerSpec] = []
         self.params: dict[int, dict[str, Any]] = {}
         self.factors: dict[int, npt.NDArray[np.float64]] = {}
@@ -113,6 +113,13 @@ class _Importer:
             self.uses[out.name] = self.uses.get(out.name, 0) + 1
 
     # --- helpers -----------------------------------------------------------------------------------------------
+
+    def tensor(self, proto: Any, what: str) -> npt.NDArray[Any]:
+        """A TensorProto's values; OnnxImportError when its type, dimensions and data do not agree."""
+        try:
+            return np.asarray(self.onnx.numpy_helper.to_array(proto))
+        except Exception as exc:  # onnx raises ValueError, KeyError, TypeError ... on a malformed tensor
+            raise OnnxImportError(f"{what} cannot be read ({_first_line(exc)})") from None
 
     def fail(self, node: Any, message: str) -> OnnxImportError:
         return OnnxImportError(f"{node.op_type} (node '{node.name or '?'}'): {message}")
@@ -226,8 +233,10 @@ class _Importer:
         x = inputs[0]
         tt = x.type.tensor_type
         if tt.elem_type != _FLOAT:
+            type_name = self.onnx.TensorProto.DataType.Name(tt.elem_type) \
+                if tt.elem_type in self.onnx.TensorProto.DataType.values() else f"element type {tt.elem_type}"
             raise OnnxImportError(f"the graph input '{x.name}' must be float32 (QuantizeLinear makes it int8), got "
-                                  f"{self.onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)}")
+                                  f"{type_name}")
         dims = list(tt.shape.dim)
         if len(dims) not in (2, 4):
             raise OnnxImportError(f"the graph input '{x.name}' must be (batch, features) or (batch, channels, height, "
@@ -268,7 +277,7 @@ class _Importer:
             if node.op_type in ("Add", "Mul"):
                 if len(node.input) != 2:
                     raise self.fail(node, "takes two inputs")
-                st = getattr(self, "op_" + node.op_type)(node, st, 1 - act[0])
+                st = self.apply(node, st, 1 - act[0])
             else:
                 if act != [0]:
                     raise self.fail(node, "the previous layer's output must be its first input")
@@ -276,7 +285,7 @@ class _Importer:
                     if name and name not in self.consts:
                         raise self.fail(node, f"input {i} ('{name}') must be a constant (an initializer or a "
                                               "Constant node)")
-                st = getattr(self, "op_" + node.op_type)(node, st)
+                st = self.apply(node, st)
             st.tensor = outputs[0]
         out = self.graph.output[0].name
         if st.tensor != out:
@@ -290,11 +299,23 @@ class _Importer:
                                   f"{st.shape}; flatten it")
         return st
 
+    def apply(self, node: Any, st: _State, *other: int) -> _State:
+        """The node's operator on `st`. What no check of the operator names (an attribute of another type, a
+        tensor of a shape no check foresaw) is still one OnnxImportError naming the node."""
+        try:
+            return getattr(self, "op_" + node.op_type)(node, st, *other)  # type: ignore[no-any-return]
+        except OnnxImportError:
+            raise
+        except Exception as exc:
+            raise self.fail(node, f"malformed ({_first_line(exc)})") from None
+
     def constant(self, node: Any) -> None:
         attrs = self.attrs(node, {"value": None})
         if attrs["value"] is None or len(node.output) != 1:
             raise self.fail(node, "only a Constant with a 'value' tensor is supported")
-        self.consts[node.output[0]] = self.onnx.numpy_helper.to_array(attrs["value"])
+        if not isinstance(attrs["value"], self.onnx.TensorProto):
+            raise self.fail(node, "only a Constant with a 'value' tensor is supported")
+        self.consts[node.output[0]] = self.tensor(attrs["value"], f"the value of Constant (node '{node.name}')")
 
     # --- operators ---------------------------------------------------------------------------------------------
 
@@ -381,6 +402,8 @@ class _Importer:
         strides = list(attrs["strides"]) if attrs["strides"] is not None else [1, 1]
         if len(pads) != 4 or len(strides) != 2:
             raise self.fail(node, "pads must be 4 values and strides 2")
+        if min(strides) < 1 or min(pads) < 0:
+            raise self.fail(node, f"strides {strides} must be at least 1 and pads {pads} not negative")
         ops = self.qlinear(node, st, out, ("x", "w", "y"))
         b = self.const(node, 8, "B", optional=True)
         if b is not None and (b.dtype != np.int32 or b.shape != (out,)):
@@ -506,6 +529,8 @@ class _Importer:
             raise self.fail(node, f"dilations {list(attrs['dilations'])} are not supported (only 1)")
         if len(strides) != 2:
             raise self.fail(node, "strides must be 2 values")
+        if min(strides) < 1 or min(kh, kw) < 1:
+            raise self.fail(node, f"strides {strides} and kernel_shape {[kh, kw]} must be at least 1")
         c, h, w = st.shape
         if kh > h or kw > w:
             raise self.fail(node, f"a kernel of {[kh, kw]} does not fit the input {[h, w]}")
@@ -565,6 +590,12 @@ class _Importer:
         return self._flatten(st)
 
 
+def _first_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, for an error from onnx or numpy retold in one line."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def load_onnx(path: Path) -> Any:
     """The ONNX model in `path`, checked by onnx's checker; OnnxImportError if it is not one."""
     onnx = _onnx()
@@ -597,15 +628,27 @@ def _props(model: Any) -> tuple[tuple[str, ...] | None, dict[str, Any] | None]:
         value = json.loads(props.get(METADATA_KEY, "null"))
         if isinstance(value, dict):
             metadata = value
-    except ValueError:
-        raise OnnxImportError(f"the model's metadata_props '{LABELS_KEY}' and '{METADATA_KEY}' must be JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise OnnxImportError(f"the model's metadata_props '{LABELS_KEY}' and '{METADATA_KEY}' must be JSON (nested "
+                              "no deeper than the parser goes)") from None
     return labels, metadata
 
 
 def import_onnx_model(model: Any, name: str, labels: tuple[str, ...] | None = None,
                       metadata: dict[str, Any] | None = None) -> Imported:
     """The chain's model of an ONNX ModelProto (see the module docstring); OnnxImportError naming what is not
-    supported. Labels and metadata default to the model's metadata_props ("labels", "btt.metadata")."""
+    supported. Labels and metadata default to the model's metadata_props ("labels", "btt.metadata"). Any other
+    failure on a malformed graph is an OnnxImportError too, never a traceback."""
+    try:
+        return _import_model(model, name, labels, metadata)
+    except ModelImportError:
+        raise
+    except Exception as exc:  # a malformed graph that no check names (the checks name what they foresee)
+        raise OnnxImportError(f"malformed ONNX model ({_first_line(exc)})") from None
+
+
+def _import_model(model: Any, name: str, labels: tuple[str, ...] | None,
+                  metadata: dict[str, Any] | None) -> Imported:
     imp = _Importer(model)
     imp.run()
     if not any(layer.kind in (DENSE, CONV2D) for layer in imp.layers):

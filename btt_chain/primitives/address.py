@@ -22,13 +22,16 @@ def b58encode(data: bytes) -> str:
 
 
 def b58decode(text: str) -> bytes:
+    """Base58 text to bytes. Any other character (non-ASCII ones and lone surrogates included) is a ConfigError
+    naming it (escaped, so the message itself is always printable)."""
     n = 0
-    raw = text.encode()
-    for c in raw:
-        if c not in _INDEX:
-            raise ConfigError(f"invalid base58 character {chr(c)!r}")
-        n = n * 58 + _INDEX[c]
-    pad = len(raw) - len(raw.lstrip(b"1"))
+    for ch in text:
+        digit = _INDEX.get(ord(ch), -1) if ch.isascii() else -1
+        if digit < 0:
+            surrogate = " (a lone surrogate: not valid UTF-8 text)" if "\ud800" <= ch <= "\udfff" else ""
+            raise ConfigError(f"invalid base58 character {ch!r}{surrogate}")
+        n = n * 58 + digit
+    pad = len(text) - len(text.lstrip("1"))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
     return b"\x00" * pad + body
 

@@ -116,6 +116,11 @@ def _take(text: str, start: int, allowed) -> int:  # type: ignore[no-untyped-def
 def parse_suri(text: str) -> SecretUri:
     """Split a secret URI as Substrate does (sp_core `AddressUri::parse`). Messages never echo the phrase or the
     password."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate (a byte of the command line that is not UTF-8)
+            raise ConfigError("the secret URI is not valid UTF-8 text (it holds a lone surrogate)") from None
     pos = _take(text, 0, lambda c: c in _PHRASE_CHARS)
     phrase = text[:pos] or None
     junctions: list[Junction] = []

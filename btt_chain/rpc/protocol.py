@@ -28,7 +28,7 @@ from btt_chain.rpc.errors import (
     RpcError,
     invalid_request,
 )
-from btt_chain.rpc.registry import REGISTRY, Registry, RpcContext
+from btt_chain.rpc.registry import REGISTRY, Registry, RpcContext, lone_surrogate
 from btt_chain.rpc.scheduler import LaneBusy
 
 log = logging.getLogger("btt.rpc")
@@ -204,12 +204,17 @@ class Dispatcher:
             isinstance(request_id, bool) or not isinstance(request_id, (str, int, type(None)))
         ):
             return error_response(None, invalid_request("id must be a string, an integer or null")), True
+        if isinstance(request_id, str) and lone_surrogate(request_id) is not None:  # it could not be sent back
+            return error_response(None, invalid_request("id: not valid UTF-8 text (it holds a lone surrogate)")), True
         reply_id = None if request_id is _NO_ID else request_id
         if request.get("jsonrpc") != "2.0":
             return error_response(reply_id, invalid_request('"jsonrpc" must be "2.0"')), True
         name = request.get("method")
         if not isinstance(name, str):
             return error_response(reply_id, invalid_request('"method" must be a string')), True
+        if lone_surrogate(name) is not None:
+            return error_response(reply_id, invalid_request('"method": not valid UTF-8 text (it holds a lone '
+                                                            'surrogate)')), True
         params = request.get("params", [])
         if not isinstance(params, (list, dict)):
             return error_response(reply_id, invalid_request('"params" must be an array or an object')), True

@@ -84,11 +84,34 @@ class MethodDef:
                     raise invalid_params(f"{self.name}: missing parameter {p.name!r} (it takes: {self._names()})")
                 args.append(p.default)
                 continue
+            lone = lone_surrogate(value)
+            if lone is not None:  # before any parser: none of them (nor a handler after them) meets such text
+                raise invalid_params(f"{p.name}: not valid UTF-8 text: it holds a lone surrogate ({lone!r})")
             args.append(p.parse(value, ctx))
         return args
 
     def _names(self) -> str:
         return ", ".join(p.name if p.required else f"{p.name}?" for p in self.params) or "none"
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate (`"\\ud800"` in JSON: no UTF-8 text holds one) in a parsed JSON value's strings
+    and keys, or None. Iterative, so a deeply nested value cannot exhaust the stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError as exc:
+                    return item[exc.start]
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return None
 
 
 class Registry:
