@@ -15,6 +15,7 @@ from runtime.bonds.types import MAX_UNLOCKING_CHUNKS, BondLedger, UnlockChunk, V
 from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
+from runtime.session import errors as session_errors
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
 from runtime.system import storage as system
@@ -144,6 +145,23 @@ def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitm
     storage.validators.put(ctx.state, who, ValidatorRegistration(session_key, commitment, who))
     consensus.set_commitment(ctx.state, session_key, commitment)
     ctx.emit(events.ValidatorRegistered(who, session_key))
+
+
+def set_session_keys(ctx: CallContext, who: bytes, session_key: bytes, commitment: bytes) -> None:
+    """`who`, a registered validator, signs with `session_key` (revealing from the hash chain ending in `commitment`)
+    from the set queued next on: `compute_active_set` reads the registration. The key is refused while anyone uses it,
+    the active and queued sets included (so the old key of a validator that rotated stays its own until it left)."""
+    reg = storage.validators.get(ctx.state, who)
+    if reg is None:
+        raise session_errors.NotAValidator()
+    if reg.session_key == session_key:
+        raise session_errors.SameKeys()
+    if _session_key_in_use(ctx.state, session_key):
+        raise errors.SessionKeyInUse(f"session key 0x{session_key.hex()} is already in use")
+    storage.validators.put(ctx.state, who, reg.replace(session_key=session_key, hash_chain_commitment=commitment))
+    consensus.set_commitment(ctx.state, session_key, commitment)
+    session.key_owner.put(ctx.state, reg.session_key, who)  # offences of the old key stay the validator's
+    session.key_owner.put(ctx.state, session_key, who)
 
 
 def deregister_validator(ctx: CallContext, who: bytes) -> None:

@@ -69,6 +69,9 @@ def punish(ctx: CallContext, reporter: bytes, session_key: bytes, kind: str, whe
     NotAValidator or DuplicateReport before writing anything."""
     validators = list(session.validators.get(ctx.state))
     index = next((i for i, v in enumerate(validators) if v.session_key == session_key), None)
+    if index is None:  # a key the validator has rotated away from (`session.set_keys`) is still its own
+        owner = session.owner_of_key(ctx.state, session_key)
+        index = next((i for i, v in enumerate(validators) if owner is not None and v.account == owner), None)
     if index is None:
         raise errors.NotAValidator(f"0x{session_key.hex()} is not the session key of a current validator")
     key = storage.offence_key(session_key, kind, when)

@@ -188,7 +188,8 @@ async def test_account_keyed_maps_are_typed_account_id32(rpc: RpcHarness) -> Non
         for entry in (pallet["storage"] or {"entries": []})["entries"]:
             if "Map" in entry["type"] and meta.path(entry["type"]["Map"]["key"]) == "primitive_types::H256":
                 assert (pallet["name"], entry["name"]) in {("Consensus", "Reveals"), ("Compute", "Models"),
-                                                           ("Incentives", "Evidence")}, entry["name"]
+                                                           ("Incentives", "Evidence"), ("Session", "KeyOwner")}, \
+                    entry["name"]  # keyed by session keys, model hashes and evidence hashes: no accounts
     # the key a client builds from an SS58 address is the one the state holds
     obj = meta.rc.create_scale_object("scale_info::" + str(meta.storage("Vesting", "Schedules")["type"]["Map"]["key"]))
     address = (await rpc.call("btt_vesting", hx(DAVE.public)))["address"]

@@ -168,7 +168,7 @@ def test_runtime_call_and_event_variants_are_pallet_indices(decoded: Decoded) ->
         for v, p in zip(variants, with_part, strict=True):
             assert [f["type"] for f in v["fields"]] == [p[key]["ty"]]
     calls = decoded.variants(decoded.by_path("btt_runtime::RuntimeCall")[0])
-    assert "Session" not in calls and "TransactionPayment" not in calls
+    assert "Session" in calls and "TransactionPayment" not in calls  # session.set_keys (issue 43)
 
 
 # --- events and errors ---------------------------------------------------------------------------------------------
