@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from btt_chain.gc_pause import settle_heap
+from btt_chain.node.keystore import DIRECTORY as KEYSTORE_DIR
+from btt_chain.node.keystore import Keystore
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from btt_chain.primitives.signatures import SCHEME_NAMES
@@ -19,9 +21,13 @@ from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
 
-def _validator_key(key: str | None, chain_type: str) -> Keypair:
+def _validator_key(key: str | None, chain_type: str, keystore: Path | None) -> Keypair | None:
+    """The `--key` of a validator, or None when it signs with its keystore's keys only."""
     if key is None:
-        raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain)")
+        if keystore is not None and len(Keystore(keystore)):
+            return None
+        raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain), or a session key in the "
+                          "node's keystore (`btt-chain key insert`)")
     if is_dev_name(key.lower()):
         if chain_type not in ("dev", "local"):
             raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
@@ -213,7 +219,12 @@ def node(
                    "choose another with --prometheus-port, or --no-prometheus"),
     ])
     spec = spec_checked
-    pair = _validator_key(key, spec.chain_type) if validator else None
+    keystore = None if base_path is None else base_path / "chains" / spec.id / KEYSTORE_DIR
+    pair = _validator_key(key, spec.chain_type, keystore) if validator else None
+    if pair is not None:  # a first start: its key against the spec's genesis registration, before anything is made
+        from btt_chain.node.validator_check import refuse_if_genesis_disagrees
+
+        refuse_if_genesis_disagrees(spec, pair, base_path)
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     setup_logging(log_level, log_spec, log_format)
     set_clock_skew_ms(clock_skew_ms)
@@ -222,6 +233,7 @@ def node(
         base_path=base_path,
         tmp=tmp,
         validator_key=pair,
+        validator=validator,
         rpc_host=rpc_host,
         rpc_port=rpc_port,
         rpc_methods=rpc_methods,
@@ -248,6 +260,10 @@ def node(
         state_pruning=state_pruning,
     )
     n = Node(config)
+    if pair is not None:  # its key against its registration at the head (on a restart: what blocks changed since)
+        from btt_chain.node.validator_check import refuse_if_key_disagrees
+
+        refuse_if_key_disagrees(n, pair)
     settle_heap()  # the start-up heap is never scanned again; the young generation holds a few blocks' objects
     try:
         asyncio.run(n.run())

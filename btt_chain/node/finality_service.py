@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,9 +165,11 @@ def stored_justifications(chain: Chain, state: FinalityState | None) -> list[Jus
 
 
 class FinalityService:
-    def __init__(self, node: Node, key: Keypair | None, guard_path: Path) -> None:
+    def __init__(self, node: Node, key: Keypair | Iterable[Keypair] | None, guard_path: Path) -> None:
+        """`key`: the session key this node votes with, or the node's keystore (it votes with the key the target
+        epoch's set holds: after a rotation the new key, from the epoch the chain says), or None (no votes)."""
         self.node = node
-        self.key = key
+        self._keys: Iterable[Keypair] = () if key is None else (key,) if isinstance(key, Keypair) else key
         chain = node.chain
         raw = chain.db.meta(schema.META_JUSTIFIED)
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
@@ -177,6 +179,8 @@ class FinalityService:
         self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
                                    justifications=stored_justifications(chain, state))
         self.guard = VoteGuard(guard_path) if key is not None else None
+        """One record for every key this node signs with: a rotation never lets a new key sign against the old
+        one's votes."""
         self.publish_vote: Callable[[bytes], None] = lambda _raw: None
         self._last_vote_epoch = -1
         self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
@@ -186,6 +190,15 @@ class FinalityService:
             log.error("finality is stopped: %s (recorded earlier; the evidence is kept in the database)",
                       conflict.describe())
         self.follow_justified()
+
+    @property
+    def key(self) -> Keypair | None:
+        """The key reports are signed with (it pays their fee and gets the reward): the first this node holds."""
+        return next(iter(self._keys), None)
+
+    def key_for(self, voters: Container[bytes]) -> Keypair | None:
+        """The key of this node in a set of voters (session keys), if any."""
+        return next((k for k in self._keys if k.public in voters), None)
 
     @property
     def epoch_slots(self) -> int:
@@ -235,7 +248,7 @@ class FinalityService:
         """`on_blocks_stored`, then vote once per epoch when the head enters it (if this validator is in the set of the
         epoch's checkpoint)."""
         self.on_blocks_stored()
-        if self.key is None or self.guard is None:
+        if self.guard is None:
             return
         chain = self.node.chain
         epoch = epoch_of(chain.head.slot, self.epoch_slots)
@@ -247,13 +260,14 @@ class FinalityService:
         if voters is None:  # below the finalized block (a trusted checkpoint past it): nothing to vote for
             log.info("no validator set for checkpoint %s on our own chain: not voting in epoch %d", target, epoch)
             return
-        if self.key.public not in voters:
+        key = self.key_for(voters)
+        if key is None:
             return
         choice = choose_vote(epoch, self._head_checkpoint, self.tracker.state.justified.values(), self.guard.signed)
         if choice.link is None:
             log.info("not voting in epoch %d: %s", epoch, choice.reason)
             return
-        vote = self.guard.sign(self.key, chain.genesis_hash, *choice.link)  # persisted (fsync) before it leaves
+        vote = self.guard.sign(key, chain.genesis_hash, *choice.link)  # persisted (fsync) before it leaves
         result = self.tracker.add_vote(vote, current_epoch=epoch)
         self._handle_update(result.update)
         self.publish_vote(vote.encode())
@@ -409,7 +423,8 @@ class FinalityService:
     # reports ---------------------------------------------------------------------------------------
     def _report(self, call: str, a: bytes, b: bytes, offender: bytes) -> None:
         """Submit a slashing report signed by this node's validator key (it pays the fee, gets the reward)."""
-        if self.key is None:
+        reporter = self.key
+        if reporter is None:
             log.warning("evidence against 0x%s seen, but this node has no key to report it with", offender.hex())
             return
         tag = call.encode() + min(a, b) + max(a, b)
@@ -417,9 +432,9 @@ class FinalityService:
             return
         self._reported.add(tag)
         chain = self.node.chain
-        nonce = self.node.next_account_index(self.key.public)
+        nonce = self.node.next_account_index(reporter.public)
         era = Era.mortal(REPORT_MORTALITY, chain.head.number)
-        xt = sign_extrinsic(self.key, RUNTIME.call(call, a, b), nonce, chain.genesis_hash, RUNTIME.spec_version,
+        xt = sign_extrinsic(reporter, RUNTIME.call(call, a, b), nonce, chain.genesis_hash, RUNTIME.spec_version,
                             era=era, birth_hash=chain.head_hash)
         try:
             self.node.submit_extrinsic(xt.encode())

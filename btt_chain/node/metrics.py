@@ -341,7 +341,7 @@ class NodeMetrics:
         self._node = node
         self.chain_id = node.spec.id
         self.build_info.labels(name=node.config.name, version=get_version()).set(1)
-        self.node_roles.set(ROLE_AUTHORITY if node.config.validator_key is not None else ROLE_FULL)
+        self.node_roles.set(ROLE_AUTHORITY if node.authority else ROLE_FULL)
         node.add_head_listener(self.on_head)
         chain = node.chain
         # time the chain's own entry points for this instance only (the chain module stays untouched)

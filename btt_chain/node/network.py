@@ -282,8 +282,7 @@ class NetworkBridge:
 
     # blocks from before their slot, and our clock ------------------------------------------------------
     def _observe_clock(self, header: Header, received_ms: int | None) -> None:
-        key = self.node.config.validator_key
-        if received_ms is None or (key is not None and header.author == key.public):
+        if received_ms is None or header.author in self.node.keys:
             return
         self.clock_watch.observe(header.author, received_ms - self.node.chain.clock.slot_start_ms(header.slot))
         self.clock_watch.check()

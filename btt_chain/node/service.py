@@ -21,6 +21,8 @@ from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.job_outputs import JobOutputs
+from btt_chain.node.keystore import DIRECTORY as KEYSTORE_DIR
+from btt_chain.node.keystore import Keystore
 from btt_chain.node.model_weights import ModelWeights
 from btt_chain.node.pool_funds import ChainAccounts
 from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
@@ -54,6 +56,10 @@ class NodeConfig:
     base_path: Path | None
     tmp: bool
     validator_key: Keypair | None
+    """--key: a session key held in memory beside the keystore's (`validator` with a key given)."""
+    validator: bool = False
+    """--validator: author blocks and vote with the keystore's session keys (and `validator_key`) when the chain's
+    schedule names one of them; also set when `validator_key` is given."""
     rpc_host: str = "127.0.0.1"
     rpc_port: int = 9944
     rpc_methods: str = "safe"
@@ -172,7 +178,12 @@ class Node:
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self._rotating_to: tuple[int, int] | None = None
         """(hash-chain generation, head number) of the last rotation submitted."""
-        self.guard = SigningGuard(guard_file) if config.validator_key else None
+        self.authority = config.validator or config.validator_key is not None
+        """This node authors and votes (with whichever of its session keys the chain names)."""
+        self.keys = Keystore(self.data_dir / KEYSTORE_DIR,
+                             extra=() if config.validator_key is None else (config.validator_key,))
+        """The session keys this node may sign with (`btt_chain.node.keystore`)."""
+        self.guard = SigningGuard(guard_file) if self.authority else None
         self.started_ms = now_ms()
         self.now_ms = now_ms
         self._stop = asyncio.Event()
@@ -187,7 +198,7 @@ class Node:
         """The JSON-RPC server (btt_chain.rpc.server.RpcServer) while the node runs."""
         """The node's Prometheus metrics (btt_chain.node.metrics.NodeMetrics), once it runs with them."""
         vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
-        self.finality = FinalityService(self, config.validator_key, vote_guard)
+        self.finality = FinalityService(self, self.keys if self.authority else None, vote_guard)
         self.checkpoint.connect(self.finality.import_justification, self.notify_finalized)
         self.p2p: P2PService | None = None
         self.network: NetworkBridge | None = None
@@ -323,10 +334,9 @@ class Node:
             self.config.name, self.spec.name, self.spec.id, self.chain.genesis_hash.hex(), head.number,
             self.chain.head_hash.hex(), rpc.url,
         )
-        if self.config.validator_key is not None:
-            log.info("validating with session key 0x%s", self.config.validator_key.public.hex())
-            self._check_hash_chain(self.config.validator_key)
-        tasks = [asyncio.create_task(self._author_loop(), name="author")] if self.config.validator_key else []
+        if self.authority:
+            self._check_session_keys()
+        tasks = [asyncio.create_task(self._author_loop(), name="author")] if self.authority else []
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         if self.config.demo_miner is not None or self.config.demo_clinic is not None:
             tasks.append(asyncio.create_task(self._demo_economy(rpc.port), name="demo-economy"))
@@ -413,14 +423,24 @@ class Node:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
-    def _check_hash_chain(self, key: Keypair) -> None:
-        """Build the key's hash chain now (not in its first slot) and say at once if blocks could not reveal it."""
+    def _check_session_keys(self) -> None:
+        """Say which session keys this node signs with, and build each registered key's hash chain now (not in its
+        first slot), saying at once if its blocks could not reveal it."""
         from btt_chain.primitives.errors import InvalidBlock
 
-        try:
-            self.chain.reveal_for(key)
-        except InvalidBlock as exc:
-            log.error("this validator cannot author blocks: %s", exc)
+        if not len(self.keys):
+            log.warning("validating with no session key: insert one (`btt-chain key insert`, author_insertKey) or "
+                        "make one (author_rotateKeys) and set it on chain (`btt-chain set-keys`)")
+        for key in self.keys:
+            log.info("validating with session key 0x%s", key.public.hex())
+            try:
+                self.chain.reveal_for(key)
+            except InvalidBlock as exc:
+                if "no hash-chain commitment" in str(exc):
+                    log.info("session key 0x%s is not set on chain (yet): it signs once the chain names it",
+                             key.public.hex()[:16])
+                else:
+                    log.error("session key 0x%s cannot author blocks: %s", key.public.hex()[:16], exc)
 
     def _rotate_hash_chain_if_due(self, key: Keypair) -> None:
         """Before the key's hash chain runs out, put a rotation to its next chain into the pool (and gossip)."""
@@ -440,14 +460,16 @@ class Node:
         log.info("hash chain nearly used up: rotating to chain %d (extrinsic 0x%s)", generation, xt.hash().hex()[:16])
 
     async def _author_loop(self) -> None:
-        key = self.config.validator_key
-        assert key is not None and self.guard is not None
+        assert self.guard is not None
         clock = self.chain.clock
         while True:
             t = now_ms()
             slot = clock.slot_at(t) + 1
             await asyncio.sleep(max(0, clock.slot_start_ms(slot) - t) / 1000)
-            if slot <= self.chain.head.slot or self.chain.leader(slot) != key.public:
+            if slot <= self.chain.head.slot:
+                continue
+            key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
+            if key is None:
                 continue
             if not self.guard.may_sign_block(slot):
                 log.warning("not signing slot %d: already signed up to slot %d", slot, self.guard.last_block_slot)

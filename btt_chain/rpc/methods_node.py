@@ -31,7 +31,7 @@ def note_start(node: Node) -> int:
 def system_node_roles(ctx: RpcContext) -> list[str]:
     """`["Authority"]` for a node that authors blocks (it runs with a validator key), else `["Full"]`: every btt node
     keeps the full chain."""
-    return ["Authority"] if ctx.node.config.validator_key is not None else ["Full"]
+    return ["Authority"] if ctx.node.authority else ["Full"]
 
 
 @method("system_syncState")

@@ -31,6 +31,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 import btt_chain.rpc.methods  # noqa: F401  (registers the methods)
 import btt_chain.rpc.methods_assets  # noqa: F401  (registers btt_assets, btt_asset, btt_assetHoldings)
+import btt_chain.rpc.methods_author_keys  # noqa: F401  (registers author_rotateKeys, author_insertKey, author_has*)
 import btt_chain.rpc.methods_bonds  # noqa: F401  (registers btt_bonds, btt_multisig)
 import btt_chain.rpc.methods_checkpoint  # noqa: F401  (registers btt_checkpoint)
 import btt_chain.rpc.methods_child_state  # noqa: F401  (registers the childstate_ methods)
