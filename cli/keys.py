@@ -229,3 +229,12 @@ def generate_node_key(output: Path) -> None:
     node_key = make(output)
     click.echo(f"peer id  {node_key.peer_id}")
     click.echo(f"written  {output}")
+
+
+def _key_insert() -> None:
+    from cli.session_keys_cmd import key_insert
+
+    key.add_command(key_insert)
+
+
+_key_insert()

@@ -27,7 +27,8 @@ COMMANDS = {
     "vote": "cli.governance_cmd:vote", "referendum": "cli.governance_cmd:referendum",
     "asset": "cli.assets_cmd:asset", "incentives": "cli.incentives_cmd:incentives", "pay": "cli.payments_cmd:pay",
     "invoice": "cli.payments_cmd:invoice", "model": "cli.model_cmd:model",
-    "simulate": "cli.simulate_cmd:simulate",
+    "simulate": "cli.simulate_cmd:simulate", "build-spec": "cli.build_spec_cmd:build_spec",
+    "set-keys": "cli.session_keys_cmd:set_keys",
 }
 """Command name -> "module:attribute", imported when the command runs (see cli.lazy)."""
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import click
 
 from btt_chain.gc_pause import settle_heap
-from btt_chain.node.keystore import DIRECTORY as KEYSTORE_DIR
-from btt_chain.node.keystore import Keystore
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from btt_chain.primitives.signatures import SCHEME_NAMES
@@ -21,13 +19,14 @@ from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
 
-def _validator_key(key: str | None, chain_type: str, keystore: Path | None) -> Keypair | None:
-    """The `--key` of a validator, or None when it signs with its keystore's keys only."""
+def _validator_key(key: str | None, chain_type: str, tmp: bool) -> Keypair | None:
+    """The `--key` of a validator, or None when it signs with its keystore's keys only (it may have none yet: it
+    says so at start, and signs once a key is inserted or made with author_rotateKeys and set on chain)."""
     if key is None:
-        if keystore is not None and len(Keystore(keystore)):
-            return None
-        raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain), or a session key in the "
-                          "node's keystore (`btt-chain key insert`)")
+        if tmp:
+            raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain): a --tmp node's keystore "
+                              "starts empty and is gone when it stops")
+        return None
     if is_dev_name(key.lower()):
         if chain_type not in ("dev", "local"):
             raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
@@ -219,8 +218,7 @@ def node(
                    "choose another with --prometheus-port, or --no-prometheus"),
     ])
     spec = spec_checked
-    keystore = None if base_path is None else base_path / "chains" / spec.id / KEYSTORE_DIR
-    pair = _validator_key(key, spec.chain_type, keystore) if validator else None
+    pair = _validator_key(key, spec.chain_type, tmp) if validator else None
     if pair is not None:  # a first start: its key against the spec's genesis registration, before anything is made
         from btt_chain.node.validator_check import refuse_if_genesis_disagrees
 
