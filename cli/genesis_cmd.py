@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,21 @@ import click
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
-from btt_chain.primitives.errors import ConfigError, GenesisError
+from btt_chain.primitives.keys import is_dev_name
+from cli.build_spec_cmd import (
+    load_spec,
+    parse_genesis_time,
+    progress_printer,
+    spec_problems,
+    validator_key,
+    write_spec,
+)
 from cli.output import print_json
 from cli.schedule_cmd import schedule
 from genesis.build import build_genesis
-from genesis.loader import canonical_json, format_percent, load_chain_spec, materialise, parse_chain_spec
+from genesis.build_spec import SpecChanges
+from genesis.commitments import check_dev_commitments, check_key
+from genesis.loader import format_percent
 from genesis.spec import ChainSpec
 
 
@@ -26,19 +35,6 @@ def genesis() -> None:
 genesis.add_command(schedule)
 
 
-def _load(source: str) -> ChainSpec:
-    try:
-        return load_chain_spec(source)
-    except GenesisError as exc:
-        problems = str(exc).splitlines()
-        if len(problems) == 1 and not getattr(exc, "problems", ()):
-            raise
-        raise GenesisError(
-            f"{source} is not a valid chain spec ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
-            + "\n".join(problems)
-        ) from None
-
-
 def _genesis_hash(spec: ChainSpec) -> str | None:
     """The genesis hash, or None while the spec has no start time (set when a node first starts)."""
     if spec.genesis_time_ms == 0:
@@ -48,11 +44,26 @@ def _genesis_hash(spec: ChainSpec) -> str | None:
 
 @genesis.command()
 @click.argument("spec")
-def validate(spec: str) -> None:
-    """Check a preset or chain-spec FILE; print every problem, one per line."""
-    s = _load(spec)
+@click.option("--key", "keys", multiple=True, metavar="KEYFILE|NAME",
+              help="A validator's session key (key file, or a dev name on dev and local chains): check that its hash "
+                   "chain at the spec's consensus.hash_chain_length ends in the commitment the spec registers "
+                   "(repeatable).")
+def validate(spec: str, keys: tuple[str, ...]) -> None:
+    """Check a preset or chain-spec FILE; print every problem, one per line. Commitments written out for dev keys
+    are checked, and with --key a validator's own: a commitment computed at another hash-chain length would leave
+    that validator unable to author."""
+    s = load_spec(spec)
+    problems = check_dev_commitments(s)
+    for key in keys:
+        pair = validator_key(key, s.chain_type)
+        label = key.lower() if is_dev_name(key.lower()) else key
+        problems += check_key(s, pair, label, progress_printer(label, s.consensus.hash_chain_length))
+    if problems:
+        raise spec_problems(spec, problems)
     h = _genesis_hash(s)
-    click.echo(f"ok: {spec} is a valid chain spec ({s.name}, {s.id}); genesis hash {h or 'set at first start'}")
+    checked = f"; {len(keys)} validator key{'s' if len(keys) != 1 else ''} checked" if keys else ""
+    click.echo(f"ok: {spec} is a valid chain spec ({s.name}, {s.id}); genesis hash {h or 'set at first start'}"
+               f"{checked}")
 
 
 def _describe(spec: ChainSpec) -> dict[str, Any]:
@@ -127,7 +138,7 @@ def _describe(spec: ChainSpec) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in base units and BTT).")
 def inspect(spec: str, as_json: bool) -> None:
     """Show the allocation table, total supply and genesis hash of a preset or FILE."""
-    s = _load(spec)
+    s = load_spec(spec)
     info = _describe(s)
     if as_json:
         print_json(info)
@@ -164,18 +175,7 @@ def inspect(spec: str, as_json: bool) -> None:
 @click.option("--genesis-time", default="now", show_default=True,
               help="Start time in unix milliseconds, or 'now' (rounded to the second).")
 def build(spec: str, output: Path, genesis_time: str) -> None:
-    """Fix the genesis time of a preset or FILE and write a shareable chain spec; print its genesis hash."""
-    s = _load(spec)
-    if genesis_time == "now":
-        start = (time.time_ns() // 1_000_000_000) * 1000
-    elif genesis_time.isascii() and genesis_time.isdigit():
-        start = int(genesis_time)
-    else:
-        raise ConfigError(f"--genesis-time must be unix milliseconds or 'now', not {genesis_time!r}")
-    doc = materialise(s.raw, start)
-    built = build_genesis(parse_chain_spec(doc, str(output)))
-    try:
-        output.write_bytes(canonical_json(doc) + b"\n")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"wrote {output}: genesis hash 0x{built.hash.hex()}")
+    """Fix the genesis time of a preset or FILE and write a shareable chain spec; print its genesis hash
+    (`btt-chain build-spec` with only --genesis-time)."""
+    start = parse_genesis_time(genesis_time)
+    write_spec(spec, lambda _: SpecChanges(genesis_time_ms=start), output)

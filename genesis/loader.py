@@ -21,6 +21,7 @@ from btt_chain.primitives.amounts import format_btt, parse_btt
 from btt_chain.primitives.errors import ConfigError, GenesisError
 from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.keys import DEV_NAMES, dev_keypair, is_dev_name
+from genesis.commitments import inspect_hint
 from genesis.spec import (
     DEFAULT_HASH_CHAIN_LENGTH,
     MAX_HASH_CHAIN_LENGTH,
@@ -947,11 +948,11 @@ class _Parser:
             if self.chain_type == "live" or length is None:
                 return None  # a dev name on a live chain, or a bad hash_chain_length: reported already
             return dev_hash_chain_commitment(key_name, length)
-        length_opt = "" if length in (None, DEFAULT_HASH_CHAIN_LENGTH) else f" --hash-chain-length {length}"
+        how = "" if length is None else f" at this spec's consensus.hash_chain_length: {inspect_hint(length)} prints it"
         self.err(
             path,
-            "required for a validator whose session key is not a dev key: "
-            f"`btt-chain key inspect KEY --hash-chain{length_opt}` prints it (KEY: the session key's key file)",
+            f"required for a validator whose session key is not a dev key, computed from the key{how} (KEY: the "
+            "session key's key file); `btt-chain build-spec --validator KEYFILE:BOND` writes it",
         )
         return None
 

@@ -100,9 +100,17 @@ def split_comment(text: str) -> tuple[str, str]:
 
 def try_it_lines(readme: str) -> list[Line]:
     """The command lines of the ```sh blocks between "## Try it" and the next "## " heading, in order."""
+    return sh_lines(readme, "## Try it")
+
+
+def sh_lines(readme: str, heading: str) -> list[Line]:
+    """The command lines of the ```sh blocks of the section under `heading` (a whole line, "## ..." or "### ..."),
+    which ends at the next heading of its level or above, in order."""
     lines = readme.splitlines()
-    start = lines.index("## Try it")
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    start = lines.index(heading)
+    level = heading.split(" ", 1)[0]
+    ends = tuple("#" * n + " " for n in range(1, len(level) + 1))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(ends)), len(lines))
     out: list[Line] = []
     block, inside = -1, False
     for i in range(start + 1, end):
@@ -115,7 +123,7 @@ def try_it_lines(readme: str) -> list[Line]:
             command, comment = split_comment(text)
             if command.strip():
                 out.append(Line(i + 1, block, command.strip(), comment.strip()))
-    assert not inside, "an unclosed ```sh block in Try it"
+    assert not inside, f"an unclosed ```sh block in {heading}"
     return out
 
 
@@ -437,9 +445,9 @@ def bring_model_files(work: Path) -> None:
     np.savez(work / "cases.npz", x=x, y=np.array(held["labels"]))
 
 
-def newcomer_terminal(harness: Harness, devnet: Devnet) -> Walk:
-    """A clone's directory whose `.venv/bin/btt-chain` runs this checkout's CLI, and a home of its own (the
-    miner keeps its results under ~/.btt-chain)."""
+def clone_dir(harness: Harness) -> tuple[Path, dict[str, str]]:
+    """A clone's directory whose `.venv/bin/btt-chain` runs this checkout's CLI, and the environment of a terminal
+    with a home of its own (the miner keeps its results under ~/.btt-chain)."""
     work, home = harness.root / "clone", harness.root / "home"
     (work / ".venv" / "bin").mkdir(parents=True)
     home.mkdir()
@@ -447,8 +455,14 @@ def newcomer_terminal(harness: Harness, devnet: Devnet) -> Walk:
     script.write_text(f"#!/bin/sh\n# the README's .venv/bin/btt-chain: this checkout's CLI, with the test's "
                       f"interpreter\nPYTHONPATH='{REPO}' exec '{sys.executable}' -m cli \"$@\"\n")
     script.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k != RPC_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (RPC_ENV, "BTT_PASSWORD", "BTT_PASSWORD_FILE")}
     env.update(HOME=str(home), PYTHONUNBUFFERED="1")
+    return work, env
+
+
+def newcomer_terminal(harness: Harness, devnet: Devnet) -> Walk:
+    """A clone's directory (`clone_dir`) beside the devnet."""
+    work, env = clone_dir(harness)
     if devnet.rpc_ports[0] != README_RPC_PORT:
         env[RPC_ENV] = f"http://127.0.0.1:{devnet.rpc_ports[0]}"
     return Walk(harness, work, env, devnet.rpc_ports)

@@ -1,0 +1,217 @@
+"""packaging/ read as docker, compose and systemd would (issue 43, item 3), without them: the Dockerfile builds on
+Debian's official Python 3.11 slim image and installs the `node` extra only; the compose file names four validators
+with distinct ports, addresses, keys and bootnodes, and its commands are valid `btt-chain` command lines (the spec
+service's script is run here, writing a spec the four nodes accept); the systemd unit has its dedicated user,
+hardening and writable base path, passes `systemd-analyze verify` where that tool exists, and starts a valid
+`btt-chain node`. tests/functional/test_feature_docker_image.py builds and runs the image where docker works."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from genesis.loader import load_chain_spec
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGING = REPO / "packaging"
+DOCKERFILE = PACKAGING / "Dockerfile"
+COMPOSE = PACKAGING / "compose.yaml"
+UNIT = PACKAGING / "btt-chain.service"
+VALIDATORS = ("alice", "bob", "charlie", "eve")
+"""The four validators of `btt-chain devnet --nodes 4`, in its order."""
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments left out."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        text = pending + line
+        pending = ""
+        word, _, rest = text.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    return out
+
+
+def cli_args(command: str, node: str) -> None:
+    """Parse `btt-chain ...` as the CLI would (no command runs): a bad option fails here."""
+    from cli.main import cli
+
+    argv = shlex.split(command)
+    assert argv[0].endswith("btt-chain") and argv[1] == node, command
+    parent = click.Context(cli, info_name="btt-chain")
+    sub = cli.get_command(parent, node)
+    assert sub is not None
+    sub.make_context(node, argv[2:], parent=parent)
+
+
+# --- Dockerfile --------------------------------------------------------------------------------------------------
+
+
+def test_the_image_is_debian_python_311_slim_with_the_node_extra_only() -> None:
+    steps = instructions(DOCKERFILE)
+    bases = [args.split()[0] for op, args in steps if op == "FROM"]
+    assert bases and all(b in ("python:3.11-slim-bookworm", "python:3.11-slim") for b in bases), bases
+    installs = [args for op, args in steps if op == "RUN" and "pip install" in args]
+    assert len(installs) == 1 and '".[node]"' in installs[0], installs
+    assert not re.search(r"\[(?:[^]]*,)?(dev|models|client)", installs[0]), installs[0]
+    # every package the project installs is copied in (pyproject's setuptools include), and its metadata
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = {args.split()[0] for op, args in steps if op == "COPY" and "--from" not in args}
+    assert packages <= copied, packages - copied
+    assert {"pyproject.toml", "setup.py", "README.md"} <= {w for op, a in steps if op == "COPY" for w in a.split()}
+    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
+    user = [args for op, args in final if op == "USER"]
+    assert user and user[-1] not in ("root", "0"), user
+    assert ("ENTRYPOINT", '["btt-chain"]') in final
+    assert {p for op, a in final if op == "EXPOSE" for p in a.split()} == {"9944", "30333", "9615"}
+    cmd = next(args for op, args in final if op == "CMD")
+    cli_args("btt-chain " + " ".join(json.loads(cmd)), "node")  # the default: a dev node, RPC on all interfaces
+
+
+def test_the_build_context_leaves_out_the_venv_and_tests() -> None:
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".venv", ".git", "tests", "test-data"} <= ignored
+
+
+# --- compose -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    yaml = pytest.importorskip("yaml")
+    return dict(yaml.safe_load(COMPOSE.read_text()))
+
+
+def unescaped(text: str) -> str:
+    """What compose hands the container: `$$` is a literal `$`."""
+    return text.replace("$$", "$")
+
+
+def test_compose_runs_four_validators_with_distinct_ports_and_bootnodes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    names = [n for n in services if n.startswith("validator")]
+    assert names == [f"validator{i}" for i in range(4)], list(services)
+    addresses, host_ports, keys = [], [], []
+    for i, name in enumerate(names):
+        s = services[name]
+        command = unescaped(s["command"][0])
+        assert s["entrypoint"] == ["sh", "-c"] and command.startswith("exec btt-chain node "), command
+        assert s["depends_on"]["spec"]["condition"] == "service_completed_successfully"
+        ip = s["networks"]["devnet"]["ipv4_address"]
+        addresses.append(ip)
+        host_ports += [p.rsplit(":", 1)[0] for p in s["ports"]]
+        assert all(p.startswith("127.0.0.1:") for p in s["ports"]), s["ports"]  # RPC on the host's loopback only
+        keys.append(re.search(r"--key (\S+)", command)[1])  # type: ignore[index]
+        assert f"--node-key-file /spec/node{i}.key" in command
+        boots = re.findall(r"--bootnodes /ip4/([\d.]+)/tcp/30333/p2p/\$\(cat /spec/node(\d)\.peer\)", command)
+        assert boots == [(addresses[j], str(j)) for j in range(i)], (name, boots)  # every earlier node, as devnet
+        assert {"spec:/spec:ro", f"{name}:/data"} == set(s["volumes"])
+    assert keys == list(VALIDATORS)
+    assert len(set(host_ports)) == len(host_ports) == 8, host_ports
+    assert len(set(addresses)) == 4 and all(a.startswith("172.28.0.") for a in addresses)
+    assert compose["networks"]["devnet"]["ipam"]["config"][0]["subnet"] == "172.28.0.0/24"
+    spec = services["spec"]
+    assert spec["build"] == {"context": "..", "dockerfile": "packaging/Dockerfile"}
+    assert spec["image"] == services["validator0"]["image"]
+
+
+def test_the_compose_commands_are_valid_and_make_a_spec_the_nodes_accept(compose: dict[str, Any],
+                                                                         tmp_path: Path) -> None:
+    """The spec service's script, run here with /spec a temporary directory and `btt-chain` this checkout's; then
+    each validator's command line, its peer ids filled in, parsed as the CLI parses it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "btt-chain"
+    shim.write_text(f"#!/bin/sh\nPYTHONPATH='{REPO}' exec '{sys.executable}' -m cli \"$@\"\n")
+    shim.chmod(0o755)
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    script = unescaped(compose["services"]["spec"]["command"][0]).replace("/spec/", f"{spec_dir}/")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    spec = load_chain_spec(spec_dir / "devnet.json")
+    assert spec.chain_type == "local" and spec.consensus.epoch_slots == 5 and spec.genesis_time_ms > 0
+    from btt_chain.primitives.keys import dev_keypair
+
+    assert [v.session_key for v in spec.validators] == [dev_keypair(n).public for n in VALIDATORS]
+    peers = [(spec_dir / f"node{i}.peer").read_text().strip() for i in range(4)]
+    assert all(p.startswith("12D3KooW") for p in peers) and len(set(peers)) == 4
+    # a second run leaves the spec as it is (a restarted stack keeps its chain)
+    before = (spec_dir / "devnet.json").read_bytes()
+    assert subprocess.run(["sh", "-c", script], env=env, timeout=60).returncode == 0
+    assert (spec_dir / "devnet.json").read_bytes() == before
+    for i in range(4):
+        command = unescaped(compose["services"][f"validator{i}"]["command"][0]).removeprefix("exec ")
+        for j, peer in enumerate(peers):
+            command = command.replace(f"$(cat /spec/node{j}.peer)", peer)
+        cli_args(command, "node")
+
+
+# --- systemd -----------------------------------------------------------------------------------------------------
+
+
+def unit_settings() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def test_the_unit_runs_a_hardened_node_as_its_own_user() -> None:
+    s = unit_settings()
+    one = {k: v[-1] for k, v in s.items()}
+    assert one["User"] == one["Group"] == "btt-chain"
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
+                       "ProtectHome": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
+                       "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictSUIDSGID": "yes",
+                       "LockPersonality": "yes", "RestrictNamespaces": "yes", "CapabilityBoundingSet": "",
+                       "SystemCallArchitectures": "native", "UMask": "0077", "KillSignal": "SIGTERM"}.items():
+        assert one.get(key) == value, (key, one.get(key))
+    assert "MemoryDenyWriteExecute" not in one  # cffi callbacks need it off
+    exec_start = one["ExecStart"]
+    base = re.search(r"--base-path (\S+)", exec_start)[1]  # type: ignore[index]
+    assert one["ReadWritePaths"] == base == "/var/lib/btt-chain" and one["StateDirectory"] == "btt-chain"
+    assert "validator.key:/etc/btt-chain/validator.key" in s["LoadCredential"]
+    assert one["Environment"] == "BTT_PASSWORD_FILE=%d/password"
+    # the command line the node gets: %d the credentials directory, $BTT_NODE_ARGS from node.env (empty here)
+    cli_args(exec_start.replace("%d", "/run/credentials/btt-chain.service").replace("$BTT_NODE_ARGS", ""), "node")
+
+
+def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed here: the unit's keys are checked statically only")
+    # verify checks that ExecStart's program exists: point it at this checkout's CLI, nothing else changed
+    unit = tmp_path / "btt-chain.service"
+    unit.write_text(UNIT.read_text().replace("/opt/btt-chain/bin/btt-chain", str(Path(sys.executable).parent /
+                                                                                "btt-chain")))
+    done = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True, timeout=120)
+    problems = [line for line in (done.stdout + done.stderr).splitlines() if "btt-chain.service" in line]
+    assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+def test_cli_args_refuses_a_bad_option() -> None:
+    with pytest.raises(click.UsageError):
+        cli_args("btt-chain node --no-such-option", "node")
