@@ -12,9 +12,9 @@ from __future__ import annotations
 from btt_chain.primitives.keys import dev_keypair
 from runtime.bonds import storage as bonds
 from runtime.bonds.logic import bonded
-from runtime.evidence import events as evidence_events
 from runtime.consensus import logic
 from runtime.consensus import storage as consensus
+from runtime.evidence import events as evidence_events
 from runtime.session import events
 from runtime.session import storage as session
 from runtime.session.types import SessionKeys
