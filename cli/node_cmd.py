@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -76,6 +77,15 @@ def _parse_state_pruning(ctx: click.Context, param: click.Parameter, value: str)
         raise click.BadParameter(str(exc)) from None
 
 
+def _parse_telemetry(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[Any, ...]:
+    from btt_chain.node.telemetry import TelemetryEndpoint
+
+    try:
+        return tuple(TelemetryEndpoint.parse(v) for v in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
     spec = ",".join(value)
     try:
@@ -143,6 +153,9 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
               help="With --demo-economy: the clinic's key (dev name or key file), or `none`.")
 @click.option("--checkpoint", callback=parse_checkpoint_option, metavar="HASH@NUMBER",
               help=f"Trusted block {CHECKPOINT_SYNTAX}, overriding the chain spec's: chains without it are refused.")
+@click.option("--telemetry-url", "telemetry_urls", multiple=True, callback=_parse_telemetry, metavar="'URL VERBOSITY'",
+              help="Send Substrate telemetry (system.connected, system.interval, block.import, notify.finalized) to "
+                   "this WebSocket endpoint, e.g. 'wss://telemetry.example/submit/ 0' (repeatable; none by default).")
 @click.option("--state-pruning", "state_pruning", callback=_parse_state_pruning, default="256", show_default=True,
               metavar="N|archive",
               help="Serve state (state_* and btt_* queries with a block hash) for the last N blocks, or every "
@@ -184,9 +197,11 @@ def node(
     demo_clinic: str,
     checkpoint: TrustedCheckpoint | None,
     state_pruning: int | None,
+    telemetry_urls: tuple[Any, ...],
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig, set_clock_skew_ms
+    from btt_chain.node.telemetry import run_with_telemetry
 
     if dev:
         chain = chain or "dev"
@@ -264,7 +279,7 @@ def node(
         refuse_if_key_disagrees(n, pair)
     settle_heap()  # the start-up heap is never scanned again; the young generation holds a few blocks' objects
     try:
-        asyncio.run(n.run())
+        asyncio.run(run_with_telemetry(n, telemetry_urls))
     except OSError as exc:
         raise ConfigError(f"cannot start the node: {exc}") from None
     finally:
