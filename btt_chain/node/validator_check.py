@@ -3,12 +3,11 @@ whose hash chain does not end in the commitment the chain holds for it (computed
 `consensus.hash_chain_length`, or from another key) could never author a block, so the node refuses to start as a
 validator, in one line, instead of failing every slot it leads.
 
-Read from the head's state: `consensus.reveals` (the session key's hash chain as far as blocks have revealed it)
-and the session module's validator sets (which account signs with which session key). On a first start, before
-the database exists, the same is checked against the chain spec's validators (the registration its genesis
-writes), so that a refusal comes before anything is created or logged. A key that is not registered at all is no
-disagreement: it may be registered later (`bonds.register_validator`), and the node says at start that it cannot
-author yet."""
+Read from the head's state: `consensus.reveals` (the session key's hash chain as far as blocks have revealed it).
+On a first start, before the database exists, the same is checked against the chain spec's validators (the
+registration its genesis writes), so that a refusal comes before anything is created or logged. A key that is no
+session key on chain is no disagreement: a stash whose node signs with its keystore's session keys, or a key to be
+registered later (`bonds.register_validator`, `session.set_keys`)."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ from genesis.spec import ChainSpec
 from runtime.consensus import storage as consensus
 from runtime.consensus.types import RevealState
 from runtime.overlay import Overlay
-from runtime.session import storage as session
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -50,29 +48,22 @@ def refuse_if_key_disagrees(node: Node, pair: Keypair) -> None:
 
 def validator_key_problem(state: Overlay, pair: Keypair, spec: ChainSpec) -> str | None:
     """Why `pair` cannot author on this chain as registered in `state` (the head's), in one line; None when it can
-    (or when it is not registered, which is not a disagreement)."""
-    validators = (*session.validators.get(state), *session.queued.get(state))
-    return _problem(pair, consensus.reveals.get(state, pair.public),
-                    [(v.account, v.session_key) for v in validators], spec)
+    (or when it is no session key there, which is not a disagreement)."""
+    return _problem(pair, consensus.reveals.get(state, pair.public), spec)
 
 
 def genesis_key_problem(spec: ChainSpec, pair: Keypair) -> str | None:
     """The same against the genesis registration the spec writes (a first start, before any database exists)."""
     revealed = next((RevealState(v.hash_chain_commitment, 0, 0) for v in spec.validators
                      if v.session_key == pair.public), None)
-    return _problem(pair, revealed, [(v.account, v.session_key) for v in spec.validators], spec)
+    return _problem(pair, revealed, spec)
 
 
-def _problem(pair: Keypair, revealed: RevealState | None, keys: list[tuple[bytes, bytes]],
-             spec: ChainSpec) -> str | None:
+def _problem(pair: Keypair, revealed: RevealState | None, spec: ChainSpec) -> str | None:
     who = f"the validator key {encode_address(pair.public, spec.ss58_prefix)}"
     length = spec.consensus.hash_chain_length
     if revealed is None:
-        for account, session_key in keys:
-            if account == pair.public and session_key != pair.public:
-                return (f"{who} is the account of a validator of {spec.id} whose session key is "
-                        f"0x{session_key.hex()}: start with that key (--key), which signs its blocks and votes")
-        return None
+        return None  # not a session key here (yet): a stash beside its keystore's keys, or one to register later
     chain = hash_chain_for(pair.seed, length, revealed.generation)
     if revealed.count == 0:
         if chain.commitment == revealed.last:
