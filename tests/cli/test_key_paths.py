@@ -120,7 +120,7 @@ def test_a_signer_is_never_an_account_id():
 @pytest.mark.parametrize("argv, suggestion", [
     (["tranfer", "--to", "bob"], "No such command 'tranfer'. Did you mean 'transfer'?"),
     (["query", "acount", "alice"], "No such command 'acount'. Did you mean 'account'?"),
-    (["key", "inspec", "alice"], "No such command 'inspec'. Did you mean 'inspect'?"),
+    (["key", "inspec", "alice"], "No such command 'inspec'. Did you mean 'inspect' or 'insert'?"),
     (["genesis", "buidl"], "No such command 'buidl'. Did you mean 'build'?"),
     (["STAKE"], "Did you mean 'stake'?"),
 ])

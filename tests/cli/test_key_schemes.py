@@ -88,7 +88,7 @@ def test_a_validators_session_key_is_ed25519(tmp_path: Path) -> None:
     path = tmp_path / "validator.json"
     save_keyfile(path, keypair_from_suri("//Alice", SR25519), 42, PASSWORD.encode())
     with pytest.raises(ConfigError, match="a validator's session key is ed25519"):
-        _validator_key(str(path), "dev")
+        _validator_key(str(path), "dev", False)
     assert load_keyfile(path, lambda: PASSWORD.encode()).scheme == SR25519
 
 

@@ -43,7 +43,7 @@ def valid_value(method: MethodDef, index: int, ctx: RpcContext) -> Any:
     call = "0x" + RUNTIME.call("balances.transfer_keep_alive", dev_keypair("bob").public, 1).encode().hex()
     child = "0x" + b":child_storage:default:x".hex()
     candidates: list[Any] = [alice, 0, 1, head, True, "alice", "0x00", call, child, [1], ["0x00"], ["balances"], {},
-                             "x"]
+                             "x", "sess", "0x" + "00" * 64]
     for candidate in candidates:
         try:
             method.params[index].parse(candidate, ctx)
