@@ -104,12 +104,16 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, scheme_na
                    "(`sr25519://Alice` says the same); with a key file, the scheme it must hold.")
 @click.option("--hash-chain", "hash_chain", is_flag=True,
               help="Also print the commitment of the key's hash chain (what a genesis file's "
-                   "validators[i].hash_chain_commitment and bonds.register_validator take). Needs the secret: "
-                   "a key file or a dev name.")
+                   "validators[i].hash_chain_commitment and bonds.register_validator take), at the length --chain "
+                   "SPEC names (or --hash-chain-length). Needs the secret: a key file or a dev name.")
 @click.option("--hash-chain-length", type=click.IntRange(MIN_HASH_CHAIN_LENGTH, MAX_HASH_CHAIN_LENGTH),
               default=None, metavar="N",
               help=f"Reveals in the hash chain: the chain's consensus.hash_chain_length "
                    f"[default: {DEFAULT_HASH_CHAIN_LENGTH}]. Implies --hash-chain.")
+@click.option("--chain", "chain", default=None, metavar="PRESET|FILE",
+              help="The chain the commitment is for: its consensus.hash_chain_length is the hash chain's length "
+                   "(a commitment of another length belongs to a chain no block of it can reveal). Implies "
+                   "--hash-chain.")
 @click.option("--hash-chain-generation", type=click.IntRange(0, 2**32), default=None, metavar="G",
               help="Which of the key's hash chains: 0 at first registration, one more at each rotation or "
                    "re-registration (the `generation` in btt_bonds / consensus state) [default: 0]. Implies "
@@ -120,7 +124,7 @@ def generate(output: Path | None, show_secret: bool, ss58_prefix: int, scheme_na
                    "key, whose seed is not known here, its 64-byte secret key); anyone who sees it owns the account.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect(what: str, ss58_prefix: int, scheme_name: str | None, hash_chain: bool, hash_chain_length: int | None,
-            hash_chain_generation: int | None, show_secret: bool, as_json: bool) -> None:
+            chain: str | None, hash_chain_generation: int | None, show_secret: bool, as_json: bool) -> None:
     """Show the public key and address of an ADDRESS, a key file, 0x-hex public key, a dev name or dev path
     (`//Alice//0`), or a secret URI "<12 words>//path///password" (Substrate's derivation, ed25519 unless --scheme
     or a prefix such as `sr25519://Alice` says otherwise; soft `/path` junctions derive sr25519 keys only). An
@@ -131,6 +135,14 @@ def inspect(what: str, ss58_prefix: int, scheme_name: str | None, hash_chain: bo
     scheme = None if scheme_name is None else scheme_named(scheme_name)
     key_file = is_key_file(what)
     is_uri = not key_file and scheme_and_uri(what, scheme)[1] is not None
+    if chain is not None:
+        from genesis.loader import load_chain_spec
+
+        spec_length = load_chain_spec(chain).consensus.hash_chain_length
+        if hash_chain_length is not None and hash_chain_length != spec_length:
+            raise ConfigError(f"--hash-chain-length {hash_chain_length} contradicts --chain {chain}, whose "
+                              f"consensus.hash_chain_length is {spec_length}: give one of them")
+        hash_chain_length = spec_length
     needs_secret = hash_chain or hash_chain_length is not None or hash_chain_generation is not None
     if needs_secret or show_secret:
         if not is_uri and not Path(what).is_file():

@@ -27,7 +27,7 @@ def commitment_at(pair: Keypair, length: int, generation: int = 0, progress: Pro
 
 def inspect_hint(length: int) -> str:
     """The command that prints a key's commitment for a chain of `length` reveals."""
-    return f"`btt-chain key inspect KEY --hash-chain-length {length}`"
+    return f"`btt-chain key inspect KEY --hash-chain --chain SPEC` (or --hash-chain-length {length})"
 
 
 def commitment_mismatch(label: str, length: int, computed: bytes, registered: bytes) -> str:

@@ -30,7 +30,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import BttError, ConfigError, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import BttError, ConfigError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
@@ -177,6 +177,8 @@ class Node:
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self._rotating_to: tuple[int, int] | None = None
+        self._cannot_author: str | None = None
+        """The last reason a session key could not author (logged once, not every slot)."""
         """(hash-chain generation, head number) of the last rotation submitted."""
         self.authority = config.validator or config.validator_key is not None
         """This node authors and votes (with whichever of its session keys the chain names)."""
@@ -480,6 +482,11 @@ class Node:
                     self._equivocate(slot, key)
                 candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
                 imported, dropped = self.chain.author_block(slot, key, candidates)
+            except InvalidBlock as exc:  # this key cannot author (its hash chain, its registration): said once
+                if str(exc) != self._cannot_author:
+                    self._cannot_author = str(exc)
+                    log.error("cannot author slot %d with session key 0x%s: %s", slot, key.public.hex()[:16], exc)
+                continue
             except Exception:
                 log.exception("authoring slot %d failed", slot)
                 continue
@@ -495,6 +502,7 @@ class Node:
             self.finality.on_block_header(imported.block.header)
             self.finality.on_new_head()
             self.pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
+            self._cannot_author = None
             self._rotate_hash_chain_if_due(key)
             for xt, why in dropped:
                 log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)

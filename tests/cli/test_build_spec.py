@@ -107,7 +107,7 @@ def test_the_wrong_length_trap_is_caught_by_validate_and_by_the_node(
     assert lines[0] == f"error: {path} is not a valid chain spec (1 problem):", err
     assert len(lines) == 2 and lines[1].startswith("  validators[0].hash_chain_commitment: "), err
     assert f"at consensus.hash_chain_length {LENGTH:,} ends in {commitment(p1)}" in lines[1], err
-    assert f"`btt-chain key inspect KEY --hash-chain-length {LENGTH}`" in lines[1], err
+    assert f"`btt-chain key inspect KEY --hash-chain --chain SPEC` (or --hash-chain-length {LENGTH})" in lines[1], err
     # the node refuses to start as that validator: one line, nothing written
     base = tmp_path / "node"
     code, out, err = run(capsys, "node", "--chain", str(path), "--base-path", str(base), "--validator", "--key",
@@ -120,7 +120,7 @@ def test_the_wrong_length_trap_is_caught_by_validate_and_by_the_node(
 @pytest.mark.parametrize("validator, fragment", [
     ("{k1}:10000:{wrong}", "not the commitment given (computed at another length?)"),
     ("{a1}:10000", f"give the hash-chain commitment of {{a1}}'s session key (ADDRESS:BOND:0x...), which its owner "
-                   f"prints with `btt-chain key inspect KEY --hash-chain-length {LENGTH}`"),
+                   f"prints with `btt-chain key inspect KEY --hash-chain --chain SPEC` (or --hash-chain-length {LENGTH})"),
     ("{k1}", "expected KEYFILE:BOND"),
     ("{k1}:ten", "the bond 'ten' is not an amount"),
     ("{k1}:0", "the bond must be more than 0"),

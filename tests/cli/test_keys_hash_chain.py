@@ -109,3 +109,20 @@ def test_a_long_hash_chain_shows_progress_and_the_same_commitment(capsys: pytest
     assert code == 0
     assert "hash chain: 99% of 1,048,576 reveals" in err and "s left" in err
     assert json.loads(out)["hash_chain_commitment"] == commitment(dev_keypair("bob"))
+
+
+def test_the_chains_own_length(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`--chain SPEC`: the length is the spec's consensus.hash_chain_length (issue 43: `btt-21m` needs 2**24, not the
+    default 2**20); a --hash-chain-length that contradicts it is refused before any hashing."""
+    doc = json.loads((Path(__file__).resolve().parents[2] / "genesis" / "presets" / "dev.json").read_text())
+    doc["consensus"]["hash_chain_length"] = 64
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    code, out, err = run(capsys, "key", "inspect", "bob", "--chain", str(spec), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["hash_chain_length"] == 64 and info["hash_chain_commitment"] == commitment(dev_keypair("bob"), 64)
+    code, _, err = run(capsys, "key", "inspect", "bob", "--hash-chain", "--chain", "btt-21m",
+                       "--hash-chain-length", str(2**20))
+    assert code == 1 and err.startswith("error: --hash-chain-length 1048576 contradicts --chain btt-21m, whose "
+                                        "consensus.hash_chain_length is 16777216"), err
