@@ -194,12 +194,15 @@ def write_spec(source: str, changes_of: Callable[[ChainSpec], SpecChanges], out:
 @click.option("--genesis-time", default=None, metavar="MS|now",
               help="Start time in unix milliseconds, or 'now' [default: the base's; 0 in the dev preset: set when "
                    "a node first starts, so give it for a spec several nodes share].")
+@click.option("--fee-margin", default="10", show_default=True, metavar="BTT",
+              help="What a validator is given beside its bond, where build-spec gives it its bond: its stash's fees "
+                   "(setting session keys, unbonding).")
 @click.option("--raw", is_flag=True, help="Refused, with why: the chain spec has no raw form here.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the spec to this file [default: stdout].")
 def build_spec(base: str, validators: tuple[str, ...], spec_id: str | None, name: str | None, chain_type: str | None,
                slot_ms: int | None, epoch_slots: int | None, hash_chain_length: int | None, genesis_time: str | None,
-               raw: bool, out: Path | None) -> None:
+               fee_margin: str, raw: bool, out: Path | None) -> None:
     """Write a chain spec (JSON) from a base with your own validators, id, name and consensus figures."""
     if raw:
         raise ConfigError("--raw: this chain has no raw chain spec; every node builds the genesis state from the "
@@ -207,8 +210,9 @@ def build_spec(base: str, validators: tuple[str, ...], spec_id: str | None, name
     start = None if genesis_time is None else parse_genesis_time(genesis_time)
 
     def changes(spec: ChainSpec) -> SpecChanges:
+        margin = parse_btt(fee_margin, spec.token.decimals)
         wanted = SpecChanges(id=spec_id, name=name, chain_type=chain_type, slot_ms=slot_ms, epoch_slots=epoch_slots,
-                             hash_chain_length=hash_chain_length, genesis_time_ms=start)
+                             hash_chain_length=hash_chain_length, genesis_time_ms=start, fee_margin=margin)
         length = hash_chain_length_after(spec, wanted)
         kind = chain_type or spec.chain_type
         new = tuple(parse_validator(v, kind, spec.ss58_prefix, length, spec.token.decimals) for v in validators)

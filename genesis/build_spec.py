@@ -41,6 +41,9 @@ class SpecChanges:
     genesis_time_ms: int | None = None
     validators: tuple[NewValidator, ...] = ()
     """Empty: the base's validators stay."""
+    fee_margin: int = 0
+    """Base units a validator holds beside its bond (given with it where it is given its bond): what its stash pays
+    fees with (session keys, unbonding, a rotation of its hash chain)."""
 
 
 def hash_chain_length_after(base: ChainSpec, changes: SpecChanges) -> int:
@@ -52,9 +55,9 @@ def build_spec_doc(base: ChainSpec, changes: SpecChanges, source: str) -> tuple[
     """The base's document with `changes` applied, and one line per thing moved beside what was asked (a holding
     given to a validator, a checkpoint dropped). Not yet validated: `parse_chain_spec` says what is wrong with it.
 
-    Validators replace the base's. Each must hold its bond in a liquid allocation row: one that holds less is
-    given the rest in the first liquid row, taken from that row's largest holder that is not a new validator (a
-    row's amount is fixed by its percentage, so the row's total never changes). The base's other holders, its old
+    Validators replace the base's. Each must hold its bond (and `fee_margin` beside it) in a liquid allocation row:
+    one that holds less is given the rest in the first liquid row, taken from that row's largest holder that is not a
+    new validator (a row's amount is fixed by its percentage, so the row's total never changes). The base's other holders, its old
     validators among them, keep their allocations."""
     doc = copy.deepcopy(base.raw)
     notes: list[str] = []
@@ -67,7 +70,7 @@ def build_spec_doc(base: ChainSpec, changes: SpecChanges, source: str) -> tuple[
         if figure is not None:
             consensus[field] = figure
     if changes.validators:
-        _fund_validators(base, doc, changes.validators, notes)
+        _fund_validators(base, doc, changes.validators, notes, changes.fee_margin)
         doc["validators"] = [
             {"account": v.label, "bond": format_btt(v.bond, base.token.decimals),
              "hash_chain_commitment": "0x" + v.commitment.hex()}
@@ -85,7 +88,7 @@ def build_spec_doc(base: ChainSpec, changes: SpecChanges, source: str) -> tuple[
 
 
 def _fund_validators(base: ChainSpec, doc: dict[str, Any], validators: tuple[NewValidator, ...],
-                     notes: list[str]) -> None:
+                     notes: list[str], fee_margin: int = 0) -> None:
     dec = base.token.decimals
     liquid_rows = [i for i, row in enumerate(base.allocations) if row.release.kind == "liquid"]
     if not liquid_rows:
@@ -103,7 +106,7 @@ def _fund_validators(base: ChainSpec, doc: dict[str, Any], validators: tuple[New
     amounts = [h.amount for h in row.holders]
     new_accounts = {v.account for v in validators}
     for v in validators:
-        need = v.bond - held.get(v.account, 0)
+        need = v.bond + fee_margin - held.get(v.account, 0)
         if need <= 0:
             continue
         if v.account in where and v.account not in held:
@@ -127,7 +130,8 @@ def _fund_validators(base: ChainSpec, doc: dict[str, Any], validators: tuple[New
         else:
             amounts[mine] += need
             raw_holders[mine]["amount"] = format_btt(amounts[mine], dec)
-        held[v.account] = v.bond
+        held[v.account] = v.bond + fee_margin
         source = row.holders[funder].label
-        notes.append(f"validator {v.label} given {format_btt(need, dec)} BTT to bond in allocation row {row.index} "
+        notes.append(f"validator {v.label} given {format_btt(need, dec)} BTT to bond (and pay fees with) in allocation "
+                     f"row {row.index} "
                      f"({row.category}), from {source if len(source) <= 50 else source[:49] + '…'}")

@@ -58,14 +58,15 @@ def test_validators_from_key_files_with_commitments_at_the_specs_length(
     assert [v.session_key for v in spec.validators] == [p.public for _, p in keys]
     assert ["0x" + v.hash_chain_commitment.hex() for v in spec.validators] == [commitment(p) for _, p in keys]
     assert all(v.bond == parse_btt("10000") for v in spec.validators)
-    # each bond is held in the liquid row, taken from its largest holder; the row's total is unchanged
+    # each bond (and 10 BTT beside it for its stash's fees) is held in the liquid row, taken from its largest
+    # holder; the row's total is unchanged
     base = load_chain_spec("btt-21m")
     liquid = next(r for r in spec.allocations if r.release.kind == "liquid")
     base_liquid = next(r for r in base.allocations if r.release.kind == "liquid")
     held = {h.account: h.amount for h in liquid.holders}
-    assert all(held[p.public] == parse_btt("10000") for _, p in keys)
+    assert all(held[p.public] == parse_btt("10010") for _, p in keys)
     assert sum(held.values()) == liquid.amount == base_liquid.amount
-    assert held[base_liquid.holders[0].account] == base_liquid.holders[0].amount - 3 * parse_btt("10000")
+    assert held[base_liquid.holders[0].account] == base_liquid.holders[0].amount - 3 * parse_btt("10010")
     out = succeed(capsys, "genesis", "validate", str(path), *(a for k, _ in keys for a in ("--key", str(k))))
     assert out.startswith(f"ok: {path} is a valid chain spec") and "3 validator keys checked" in out, out
 

@@ -33,8 +33,9 @@ from tests.support.wait_limits import scaled
 
 README = REPO / "README.md"
 HEADING = "### Your own network: keys, a chain spec, three validators and a full node"
-README_PORTS = (30333, 30334, 30335, 30336, 9944, 9945, 9946, 9947, 9615, 9616, 9617, 9618)
-"""Every port the section's nodes take (libp2p, RPC, Prometheus of v1, v2, v3 and the full node)."""
+README_PORTS = (30333, 30334, 30335, 30336, 30337, 9944, 9945, 9946, 9947, 9948, 9615, 9616, 9617, 9618, 9619)
+"""Every port the section's nodes take (libp2p, RPC, Prometheus of v1, v2, v3, the full node and v1's new machine)."""
+NEW_RPC = 9948
 VALIDATOR_RPC = (9944, 9945, 9946)
 FULL_RPC = 9947
 COMMAND_LIMIT_S = 120.0
@@ -191,28 +192,59 @@ def the_full_node_follows(term: Terminal, out: str) -> None:
 
 def the_nodes_stopped(term: Terminal, out: str) -> None:
     """`kill $(jobs -p)`: each node stops cleanly (its last line says where) with no traceback and no ERROR."""
-    wait_until(lambda: not any(_alive(p) for p in term.jobs), 90, 0.2, "the four nodes stopped")
-    for name in ("v1", "v2", "v3", "full"):
+    wait_until(lambda: not any(_alive(p) for p in term.jobs), 90, 0.2, "the five nodes stopped")
+    for name in ("v1", "v2", "v3", "full", "v1-new"):
         log = (term.work / f"{name}.log").read_text(errors="replace")
         assert "Traceback" not in log and " ERROR " not in log, f"{name}.log:\n{log[-3000:]}"
         assert re.search(r"stopped at #\d+", log), f"{name} did not stop cleanly:\n{log[-3000:]}"
 
 
-def rotate_a_validator_key(term: Terminal) -> None:
-    """KEY ROTATION GOES HERE (issue 43, item 2). Once `btt-chain set-keys` / `author_rotateKeys` exist, the README
-    section gains the lines that rotate a running validator's session keys; they run here, after finality was seen
-    and before the nodes are stopped, and this step checks that finality goes on past the epoch the new keys take
-    effect in. Nothing to do until then."""
+def the_new_machine_answers(term: Terminal) -> None:
+    """v1's new machine is up (its RPC answers) and has peers, before `set-keys` asks it for a key."""
+    def up() -> bool:
+        try:
+            return bool(term.rpc(NEW_RPC).call("system_health")["peers"] >= 1)
+        except Exception:
+            return False
 
+    wait_until(up, 90, 0.3, "v1's new machine answers with a peer")
+
+
+def v1_signs_on_the_new_machine(term: Terminal, out: str) -> None:
+    """`set-keys`: v1's session key is the new machine's from the epoch the chain names, a block sealed with it
+    arrives, and finality goes on past that epoch (so the new key's votes count)."""
+    from btt_chain.primitives.address import encode_address
+
+    v1, new = term.rpc(VALIDATOR_RPC[0]), term.rpc(NEW_RPC)
+    before = {v["sessionKey"] for v in v1.call("btt_validators")}
+    session_key = next(k for k in re.findall(r"0x[0-9a-f]{64}", out) if new.call("author_hasKey", k, "sess"))
+    assert session_key not in before
+    wait_until(lambda: session_key in {v["sessionKey"] for v in v1.call("btt_validators")}, 120, 0.5,
+               "v1's new session key active")
+    switched = int(v1.call("btt_header")["number"], 16)
+    sealed_by = encode_address(bytes.fromhex(session_key[2:]))
+
+    def sealed_and_final() -> bool:
+        finalized = int(v1.call("btt_header", v1.call("chain_getFinalizedHead"))["number"], 16)
+        head = int(v1.call("btt_header")["number"], 16)
+        sealed = any(v1.call("btt_header", v1.call("chain_getBlockHash", n))["author"] == sealed_by
+                     for n in range(switched, head + 1))
+        return finalized > switched and sealed
+
+    wait_until(sealed_and_final, 150, 0.5, "a block sealed with the new key and finality past the switch")
+
+
+SET_KEYS = "$B set-keys --from v1.key --node-rpc http://127.0.0.1:9948 --rpc http://127.0.0.1:9944"
 
 BEFORE: dict[str, Callable[[Terminal], None]] = {
     "curl -s http://127.0.0.1:9947/health": full_node_sees_finality,
-    "kill $(jobs -p)": rotate_a_validator_key,
+    SET_KEYS: the_new_machine_answers,
 }
 """States a line needs, waited for on the chain before the line runs (and the rotation's place)."""
 
 CHECKS: dict[str, Callable[[Terminal, str], None]] = {
     "curl -s http://127.0.0.1:9947/health": the_full_node_follows,
+    SET_KEYS: v1_signs_on_the_new_machine,
     "kill $(jobs -p)": the_nodes_stopped,
 }
 """What a line's comment states, checked on what it printed and on the chain."""
@@ -234,7 +266,7 @@ def test_the_section_walks_an_operator_through_a_network() -> None:
         assert step in text, f"the section lost its step {step!r}"
     validators = [k for k in keys if " node " in f" {k} " and "--validator" in k]
     full = [k for k in keys if " node " in f" {k} " and "--validator" not in k]
-    assert len(validators) == 3 and len(full) == 1, keys
+    assert len(validators) == 4 and len(full) == 1, keys  # v1's new machine validates with its keystore
 
 
 def test_an_operator_network_from_the_readme(harness: Harness, terminal: Terminal) -> None:
@@ -245,5 +277,5 @@ def test_an_operator_network_from_the_readme(harness: Harness, terminal: Termina
         out = terminal.run(line)
         if line.key in CHECKS:
             CHECKS[line.key](terminal, out)
-    assert len(terminal.jobs) == 4, terminal.jobs
+    assert len(terminal.jobs) == 5, terminal.jobs
     harness.log(f"the section walked in {time.monotonic() - began:.1f} s")
