@@ -444,6 +444,32 @@ static PyObject *Engine_stats(Engine *e, PyObject *Py_UNUSED(ignored)) {
                          e->budget, "top_bytes", (Py_ssize_t)(positions * (HLEN + 1)));
 }
 
+/* positions(depth): every position of level `depth` (0 <= depth <= bits), left to right, 33 bytes each (hash, kind) */
+static PyObject *Engine_positions(Engine *e, PyObject *arg) {
+    REFUSE_IF_BUSY(e);
+    if (!PyLong_CheckExact(arg)) {
+        PyErr_Format(PyExc_TypeError, "depth must be an int, got %s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    int overflow;
+    long depth = PyLong_AsLongAndOverflow(arg, &overflow);
+    if (depth == -1 && PyErr_Occurred()) return NULL;
+    if (overflow || depth < 0 || depth > e->bits) {
+        PyErr_Format(PyExc_ValueError, "the tree holds positions at depths 0-%d (its bucket_bits), not at depth %S",
+                     e->bits, arg);
+        return NULL;
+    }
+    size_t count = (size_t)1 << depth, start = count - 1;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(count * (HLEN + 1)));
+    if (out == NULL) return NULL;
+    uint8_t *at = (uint8_t *)PyBytes_AS_STRING(out);
+    for (size_t i = 0; i < count; i++, at += HLEN + 1) {
+        memcpy(at, e->hashes + (start + i) * HLEN, HLEN);
+        at[HLEN] = e->kinds[start + i];
+    }
+    return out;
+}
+
 /* ---- loading ---- */
 
 /* The bucket being loaded is gathered in `load_buf` (a scratch buffer reused for every bucket); a bucket that is
@@ -915,6 +941,54 @@ static PyObject *tree_leaf_records(PyObject *Py_UNUSED(self), PyObject *state) {
     return out;
 }
 
+typedef struct {
+    uint8_t path[HLEN];
+    PyObject *key; /* borrowed from the dict */
+} KeyPath;
+
+static int compare_key_paths(const void *a, const void *b) {
+    return memcmp(((const KeyPath *)a)->path, ((const KeyPath *)b)->path, HLEN);
+}
+
+/* tree_keys(prefix, state): ([prefix + H(k), ...], [k, ...]) for the keys k of the dict state, in path order: the
+ * `k:` entries of a whole state. */
+static PyObject *tree_tree_keys(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *prefix, *state;
+    if (!PyArg_ParseTuple(args, "SO!:tree_keys", &prefix, &PyDict_Type, &state)) return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(state), pos = 0, i = 0, plen = PyBytes_GET_SIZE(prefix);
+    KeyPath *kp = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(KeyPath));
+    if (kp == NULL) return PyErr_NoMemory();
+    PyObject *key, *value, *entries = NULL, *keys = NULL;
+    while (PyDict_Next(state, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "state keys must be bytes");
+            goto fail;
+        }
+        blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), kp[i].path);
+        kp[i++].key = key;
+    }
+    qsort(kp, (size_t)n, sizeof(KeyPath), compare_key_paths);
+    entries = PyList_New(n);
+    keys = PyList_New(n);
+    if (entries == NULL || keys == NULL) goto fail;
+    for (i = 0; i < n; i++) {
+        PyObject *full = PyBytes_FromStringAndSize(NULL, plen + HLEN);
+        if (full == NULL) goto fail;
+        memcpy(PyBytes_AS_STRING(full), PyBytes_AS_STRING(prefix), (size_t)plen);
+        memcpy(PyBytes_AS_STRING(full) + plen, kp[i].path, HLEN);
+        PyList_SET_ITEM(entries, i, full);
+        Py_INCREF(kp[i].key);
+        PyList_SET_ITEM(keys, i, kp[i].key);
+    }
+    PyMem_RawFree(kp);
+    return Py_BuildValue("(NN)", entries, keys);
+fail:
+    PyMem_RawFree(kp);
+    Py_XDECREF(entries);
+    Py_XDECREF(keys);
+    return NULL;
+}
+
 static PyMethodDef Engine_methods[] = {
     {"load", (PyCFunction)Engine_load, METH_O, "Take the next run of sorted leaf records of a whole tree."},
     {"finish_load", (PyCFunction)Engine_finish_load, METH_NOARGS, "Compute the positions above the buckets."},
@@ -924,6 +998,7 @@ static PyMethodDef Engine_methods[] = {
     {"update", (PyCFunction)Engine_update, METH_O, "Apply {key: value or None}; the new root."},
     {"prove", (PyCFunction)Engine_prove, METH_O, "(siblings from the leaf up, leaf record or None) of a key."},
     {"stats", (PyCFunction)Engine_stats, METH_NOARGS, "Sizes: buckets, resident leaves, budget, top bytes."},
+    {"positions", (PyCFunction)Engine_positions, METH_O, "Level `depth`'s positions, 33 bytes each (hash, kind)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Engine_getset[] = {
@@ -948,6 +1023,7 @@ static PyMethodDef methods[] = {
     {"blake2b_256", tree_blake2b_256, METH_O, "BLAKE2b-256 of bytes (the tree's own hash, for tests)."},
     {"put_leaves", tree_put_leaves, METH_VARARGS, "A commit's leaf puts and deletes from its state changes."},
     {"leaf_records", tree_leaf_records, METH_O, "A state's sorted leaf records."},
+    {"tree_keys", tree_tree_keys, METH_VARARGS, "A state's key-index entries and keys, in path order."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tree_native",

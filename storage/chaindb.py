@@ -1,6 +1,7 @@
 """The chain database: blocks (canonical and side), canonical index, head and finality pointers, flat
-state and the state tree's leaves beside it, per-block undo and redo journals for reorganisations, and per executed
-block the validator set that votes for it as a checkpoint (content-addressed records).
+state with the state tree's leaves and the index of its keys by path beside it, per-block undo and redo journals for
+reorganisations, and per executed block the validator set that votes for it as a checkpoint (content-addressed
+records).
 
 Everything one chain update changes (new head, reverted and applied blocks, state) is written in one
 atomic batch by `apply_update`, so a crash at any moment leaves the database at the last committed head.
@@ -8,6 +9,7 @@ atomic batch by `apply_update`, so a crash at any moment leaves the database at 
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from storage import schema
 from storage.block_body import BlockBody
 from storage.block_meta import BlockMeta, BlockSummary, MetaView, stored_event_count
 from storage.kv import KeyValueStore
-from storage.state_tree import leaf_records, put_leaves
+from storage.state_tree import leaf_records, put_leaves, tree_key_chunks
 from storage.tree_engine import RECORD_LEN
 
 __all__ = ["BlockBody", "BlockMeta", "BlockSummary", "ChainDB", "ChainUpdate", "ExecutedBlock", "FlatState", "MetaView"]
@@ -125,6 +127,25 @@ class FlatState:
             elif key in old:
                 old[key] = value
 
+    def appearing(self, changes: Mapping[bytes, bytes | None]) -> tuple[list[bytes], list[bytes]]:
+        """The keys a state change not yet written adds to the state, and those it takes away (None: deleted); a key
+        whose value changes is in neither. Read through the cache: one dict lookup a key the blocks have read."""
+        cache, old = self._cache, self._old
+        added: list[bytes] = []
+        removed: list[bytes] = []
+        for key, value in changes.items():
+            before = cache.get(key, _ABSENT)
+            if before is _ABSENT:
+                before = old.get(key, _ABSENT)
+                if before is _ABSENT:
+                    before = self.get(key)
+            if value is None:
+                if before is not None:
+                    removed.append(key)
+            elif before is None:
+                added.append(key)
+        return added, removed
+
     def cached(self) -> int:
         return len(self._cache) + len(self._old)
 
@@ -148,7 +169,8 @@ class FlatState:
 COMPACT_AFTER_ENTRIES = 100_000
 """A genesis write larger than this is compacted at once, so that a restart does not replay it from the log."""
 GENESIS_BATCH_ENTRIES = 100_000
-"""A genesis with more state entries and tree leaves than this is written in batches of this many."""
+"""A genesis with more state entries, tree leaves and key-index entries than this is written in batches of this
+many."""
 
 
 def _key_ordered(entries: Mapping[bytes, bytes], prefix: bytes, size: int) -> Iterator[dict[bytes, bytes]]:
@@ -329,6 +351,22 @@ class ChainDB:
         """An encoded validator set record by its hash."""
         return self.kv.get(schema.voter_set_key(set_hash))
 
+    def keys_by_path(self, lo_path: bytes, hi_path: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """(path, key) of every key of the head's flat state whose path in the state tree is in [lo_path, hi_path)
+        (None: to the end), in path order, from one seek: the keys under a prefix of the tree
+        (`storage.smt.prefix_bounds`), which a warp-sync server serves as a chunk."""
+        if type(lo_path) is not bytes or (hi_path is not None and type(hi_path) is not bytes):
+            raise TypeError("paths must be bytes (hi_path: bytes or None)")
+        return self._keys_by_path(lo_path, hi_path)
+
+    def _keys_by_path(self, lo_path: bytes, hi_path: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        n = len(schema.TREE_KEY)
+        for entry, key in self.kv.iterate(schema.TREE_KEY, start=schema.tree_key_key(lo_path)):
+            path = entry[n:]
+            if hi_path is not None and path >= hi_path:
+                return
+            yield path, key
+
     # writes ----------------------------------------------------------------------------------------
     def initialise(
         self,
@@ -354,19 +392,20 @@ class ChainDB:
         if len(leaves) != len(state) * RECORD_LEN:
             raise StorageError("genesis leaves do not match its state: one 64-byte record per key")
         puts: dict[bytes, bytes] = {}
-        if 2 * len(state) > GENESIS_BATCH_ENTRIES:
+        # in key order (k: sorts before l:, l: before s:), each batch built while the one before is written: LevelDB
+        # then flushes tables whose key ranges do not overlap, and moves them down its levels without rewriting them
+        # (a million accounts in random order cost it ~3 s more of compaction on both cores)
+        chunks = itertools.chain(
+            tree_key_chunks(state, GENESIS_BATCH_ENTRIES),
+            _leaf_chunks(leaves, GENESIS_BATCH_ENTRIES),
+            _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES),
+        )
+        if 3 * len(state) > GENESIS_BATCH_ENTRIES:
             self.kv.write({schema.META_INITIALISING: h}, sync=True)
-            # in key order, each batch built while the one before is written: LevelDB then flushes tables whose key
-            # ranges do not overlap, and moves them down its levels without rewriting them (a million accounts in
-            # random order cost it ~3 s more of compaction on both cores)
-            for chunk in _leaf_chunks(leaves, GENESIS_BATCH_ENTRIES):  # l: sorts before s:
-                self.kv.write_behind(chunk)
-            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+            for chunk in chunks:
                 self.kv.write_behind(chunk)
         else:
-            for chunk in _leaf_chunks(leaves, GENESIS_BATCH_ENTRIES):
-                puts.update(chunk)
-            for chunk in _key_ordered(state, schema.STATE, GENESIS_BATCH_ENTRIES):
+            for chunk in chunks:
                 puts.update(chunk)
         puts.update(self._block_puts(genesis))
         puts[schema.block_meta_key(h)] = BlockMeta([], []).encode()
@@ -379,13 +418,14 @@ class ChainDB:
         puts[schema.META_HEAD] = h
         puts[schema.META_FINALIZED] = h
         puts[schema.META_TREE_LEAVES] = b"1"
+        puts[schema.META_TREE_KEYS] = b"1"
         if voter_set is not None:
             set_hash = blake2b_256(voter_set)
             puts[schema.voter_set_key(set_hash)] = voter_set
             puts[schema.block_voter_set_key(h)] = set_hash
         self.kv.write(puts, [schema.META_INITIALISING], sync=True)
         compact = getattr(self.kv, "compact", None)
-        if compact is not None and 2 * len(state) > COMPACT_AFTER_ENTRIES:
+        if compact is not None and 3 * len(state) > COMPACT_AFTER_ENTRIES:
             compact()
 
     def _wipe(self) -> None:
@@ -401,7 +441,13 @@ class ChainDB:
     def ensure_tree_leaves(self, progress: Callable[[str], None] | None = None) -> bool:
         """Give a database written by a version that stored the whole state tree (`t:` nodes) the leaves this one
         keeps instead, computed from its flat state, and delete the old nodes; True if it did. Safe to cut off: the
-        marker goes in last, with the last leaves, and a new attempt starts over."""
+        marker goes in last, with the last leaves, and a new attempt starts over. Then gives it the index of its keys
+        by path if it has none (`ensure_tree_keys`): what opening a database from an earlier version needs."""
+        done = self._ensure_leaves(progress)
+        self.ensure_tree_keys(progress)
+        return done
+
+    def _ensure_leaves(self, progress: Callable[[str], None] | None) -> bool:
         if self.kv.get(schema.META_TREE_LEAVES) is not None or self.kv.get(schema.META_HEAD) is None:
             return False
         say = progress or (lambda _msg: None)
@@ -423,6 +469,43 @@ class ChainDB:
                 self.kv.write({}, doomed)
                 doomed = []
         self.kv.write({schema.META_TREE_LEAVES: b"1"}, doomed, sync=True)
+        return True
+
+    def ensure_tree_keys(self, progress: Callable[[str], None] | None = None) -> bool:
+        """Give a database written by a version without the index of the state's keys by path (`k:`) its entries,
+        computed from the flat state; True if it did. Safe to cut off: the marker goes in last, with the last
+        entries, and a new attempt first deletes what one cut off wrote."""
+        if self.kv.get(schema.META_TREE_KEYS) is not None or self.kv.get(schema.META_HEAD) is None:
+            return False
+        say = progress or (lambda _msg: None)
+        say("this database is from an earlier version: indexing the flat state's keys by their path in the state tree")
+        stale: list[bytes] = []
+        for key, _ in self.kv.iterate(schema.TREE_KEY):
+            stale.append(key)
+            if len(stale) >= GENESIS_BATCH_ENTRIES:
+                self.kv.write({}, stale)
+                stale = []
+        if stale:
+            self.kv.write({}, stale)
+        n = len(schema.STATE)
+        batch: dict[bytes, bytes] = {}
+        count = 0
+        for key, _ in self.kv.iterate(schema.STATE):
+            batch[key[n:]] = b""
+            if len(batch) >= GENESIS_BATCH_ENTRIES:
+                for chunk in tree_key_chunks(batch, GENESIS_BATCH_ENTRIES):
+                    self.kv.write(chunk)
+                count += len(batch)
+                batch = {}
+                if count % (10 * GENESIS_BATCH_ENTRIES) == 0:
+                    say(f"indexed {count} keys ...")
+        last: dict[bytes, bytes] = {}
+        for chunk in tree_key_chunks(batch, GENESIS_BATCH_ENTRIES):
+            last.update(chunk)
+        count += len(batch)
+        last[schema.META_TREE_KEYS] = b"1"
+        self.kv.write(last, sync=True)
+        say(f"indexed {count} keys by path")
         return True
 
     @staticmethod
@@ -511,6 +594,13 @@ class ChainDB:
             else:
                 puts[schema.state_key(key)] = value
         put_leaves(puts, deletes, update.state_changes)
+        # the key index changes only where a key appears or disappears, which the flat state before the update says
+        # (from its cache, which holds what the blocks read): a changed value costs no hash and no write
+        added, removed = self.state.appearing(update.state_changes)
+        for key in added:
+            puts[schema.tree_key_key(blake2b_256(key))] = key
+        for key in removed:
+            deletes.append(schema.tree_key_key(blake2b_256(key)))
         puts[schema.META_HEAD] = update.head_hash
         # a key both put and deleted ends deleted: keep enacted tx-index entries that a retracted block shared
         return PreparedUpdate(update, puts, [d for d in deletes if d not in puts])

@@ -33,6 +33,13 @@ STATE = b"s:"
 TREE_LEAF = b"l:"
 """l: + path (blake2b-256 of a state key) -> blake2b-256 of its value: the leaves of the state tree at the head, in
 path order (`storage.state_tree`). Written in the same batch as the flat state."""
+TREE_KEY = b"k:"
+"""k: + path (blake2b-256 of a state key) -> that key: the keys of the flat state in path order, so that the keys
+under a prefix of the state tree (a warp-sync chunk) are found by a seek. Written in the same batch as the flat
+state, only when a key appears or disappears (an update of a key's value leaves it alone)."""
+META_TREE_KEYS = b"m:tree-keys"
+"""Present once every key of the flat state has its `k:` entry (written with genesis; an earlier version's database
+gets them from its flat state when it is first opened)."""
 META_TREE_LEAVES = b"m:tree-leaves"
 """Present once the database holds the state tree's leaves (written with genesis; an earlier version's database gets
 them from its flat state when it is first opened)."""
@@ -100,6 +107,11 @@ def state_key(key: bytes) -> bytes:
 
 def tree_leaf_key(path: bytes) -> bytes:
     return TREE_LEAF + path
+
+
+def tree_key_key(path: bytes) -> bytes:
+    """The `k:` entry of the state key whose path is `path`."""
+    return TREE_KEY + path
 
 
 def undo_key(block_hash: bytes) -> bytes:

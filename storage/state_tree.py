@@ -73,6 +73,7 @@ class Engine(Protocol):
     def rollback(self) -> None: ...
     def update(self, changes: dict[bytes, bytes | None]) -> bytes: ...
     def prove(self, key: bytes) -> tuple[list[bytes], bytes | None]: ...
+    def positions(self, depth: int) -> bytes: ...
     def stats(self) -> dict[str, int]: ...
 
 
@@ -119,6 +120,24 @@ def put_leaves(puts: dict[bytes, bytes], deletes: list[bytes], changes: Mapping[
             deletes.append(schema.tree_leaf_key(blake2b_256(key)))
         else:
             puts[schema.tree_leaf_key(blake2b_256(key))] = blake2b_256(value)
+
+
+def tree_key_chunks(state: Mapping[bytes, object], size: int) -> Iterator[dict[bytes, bytes]]:
+    """The `k:` entries of every key of `state` ({k: + path: key}, `schema.TREE_KEY`) in path order, in chunks of
+    `size`: what a whole state's key index is written from."""
+    if _native is not None and type(state) is dict:
+        entries, keys = _native.tree_keys(schema.TREE_KEY, state)
+    else:
+        pairs = []
+        for key in state:
+            if type(key) is not bytes:
+                raise TypeError("state keys must be bytes")
+            pairs.append((blake2b_256(key), key))
+        pairs.sort()
+        entries = [schema.tree_key_key(path) for path, _ in pairs]
+        keys = [key for _, key in pairs]
+    for at in range(0, len(entries), size):
+        yield dict(zip(entries[at : at + size], keys[at : at + size], strict=True))
 
 
 def tree_root(records: bytes) -> bytes:
@@ -253,6 +272,20 @@ class StateTree:
         """About what the tree holds in memory: its top levels and the resident leaves."""
         stats = self._engine.stats()
         return stats["top_bytes"] + stats["resident_leaves"] * RECORD_LEN
+
+    @property
+    def bucket_bits(self) -> int:
+        """The depth of the tree's buckets: `positions` reads levels 0 to it."""
+        self._idle()
+        return self._engine.bucket_bits
+
+    def positions(self, depth: int) -> bytes:
+        """Every position of level `depth` (0 <= depth <= bucket_bits, else ValueError) of the tree as it stands (the
+        head's, or an older state's inside `rewound`), left to right, 33 bytes each: the hash, then the kind (0 empty,
+        1 a lone leaf, 2 internal). The siblings of a warp-sync chunk come from these (`storage.smt.prefix_siblings`).
+        Reads memory only: 33 * 2**depth bytes."""
+        self._idle()
+        return self._engine.positions(depth)
 
     def prove(self, key: bytes) -> SmtProof:
         """A proof of `key`'s value (or absence) under the current root; check it with `storage.smt.verify_proof`."""

@@ -37,6 +37,8 @@ LEAF = 1
 INTERNAL = 2
 RECORD_LEN = 2 * HASH_LEN
 """A leaf record: path (32 bytes) then value hash (32 bytes); records sort by path."""
+POSITION_LEN = HASH_LEN + 1
+"""A position as `positions` gives it: its hash, then its kind."""
 MAX_BUCKET_BITS = 24
 PATH_BITS = 8 * HASH_LEN
 
@@ -64,6 +66,14 @@ def join(left: bytes, left_kind: int, right: bytes, right_kind: int) -> tuple[by
     elif right_kind == EMPTY and left_kind == LEAF:
         return left, LEAF
     return _hash(b"\x01" + left + right), INTERNAL
+
+
+def check_depth(depth: int, bits: int) -> None:
+    """Refuse a level the engine does not hold: `positions` gives depths 0 to the bucket depth."""
+    if type(depth) is not int:
+        raise TypeError(f"depth must be an int, got {type(depth).__name__}")
+    if not 0 <= depth <= bits:
+        raise ValueError(f"the tree holds positions at depths 0-{bits} (its bucket_bits), not at depth {depth}")
 
 
 def bit_at(path: bytes, depth: int) -> int:
@@ -148,6 +158,20 @@ class PyTreeEngine:
             "budget_leaves": self._budget,
             "top_bytes": len(self._hashes) + len(self._kinds),
         }
+
+    def positions(self, depth: int) -> bytes:
+        """Every position of level `depth` (0 <= depth <= bucket_bits), left to right, each as 33 bytes: its hash,
+        then its kind (EMPTY, LEAF, INTERNAL) as held: what a warp-sync server gives as siblings
+        (`storage.smt.prefix_siblings`)."""
+        check_depth(depth, self._bits)
+        count = 1 << depth
+        start = count - 1
+        out = bytearray(POSITION_LEN * count)
+        hashes = self._hashes
+        for byte in range(HASH_LEN):  # the 32-byte hashes interleaved with the kind bytes, one column at a time
+            out[byte::POSITION_LEN] = hashes[start * HASH_LEN + byte : (start + count) * HASH_LEN : HASH_LEN]
+        out[HASH_LEN::POSITION_LEN] = self._kinds[start : start + count]
+        return bytes(out)
 
     def _position(self, flat: int) -> tuple[bytes, int]:
         at = flat * HASH_LEN

@@ -21,6 +21,8 @@ from storage.memory import MemoryStore
 from storage.smt import verify_proof
 from storage.state_tree import StateTree, leaf_records, tree_root
 
+from .tree_support import assert_state_books
+
 GENESIS_TIME_MS = 1_700_000_000_000
 
 
@@ -51,6 +53,7 @@ def test_batched_genesis_equals_one_batch(genesis: Genesis, monkeypatch: pytest.
     Chain(batched, genesis)
     assert list(batched.iterate()) == list(whole.iterate())
     assert batched.get(schema.META_INITIALISING) is None
+    assert_state_books(batched)
 
 
 def test_cut_off_genesis_is_wiped_before_the_next_attempt(genesis: Genesis, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,12 +106,14 @@ class Recording(MemoryStore):
 
 
 def test_a_large_genesis_reaches_the_store_in_key_order(genesis: Genesis, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tree leaves, then state, each batch above the one before: what lets LevelDB skip rewriting a big genesis."""
+    """Key index, tree leaves, then state, each batch above the one before: what lets LevelDB skip rewriting a big
+    genesis."""
     monkeypatch.setattr(chaindb, "GENESIS_BATCH_ENTRIES", 40)
     kv = Recording()
     Chain(kv, genesis)
-    bulk = [keys for keys in kv.batches if all(k.startswith((schema.STATE, schema.TREE_LEAF)) for k in keys)]
-    assert sum(map(len, bulk)) == 2 * len(genesis.state)
+    bulk = [keys for keys in kv.batches
+            if all(k.startswith((schema.STATE, schema.TREE_LEAF, schema.TREE_KEY)) for k in keys)]
+    assert sum(map(len, bulk)) == 3 * len(genesis.state)
     for before, after in zip(bulk, bulk[1:], strict=False):
         assert max(before) < min(after)
 
@@ -134,4 +139,5 @@ def test_a_large_genesis_reads_back_from_leveldb(tmp_path: Path, monkeypatch: py
         assert verify_proof(chain.head.state_root, key, value, chain.tree.prove(key))
         assert chain.db.state.get(key) == value
     assert chain.head.state_root == tree_root(leaf_records(big.state))
+    assert assert_state_books(kv) == big.state
     kv.close()

@@ -22,7 +22,7 @@ from storage.smt import verify_proof
 from storage.state_tree import StateTree, choose_bucket_bits, estimate_leaves, leaf_records, put_leaves, tree_root
 from tests.support.node_builder import UNIT, author_as_leader, new_chain, transfer
 
-from .tree_support import applied
+from .tree_support import applied, assert_state_books
 
 ENGINES = [True, False] if state_tree.NATIVE_ENGINE else [False]
 
@@ -185,10 +185,11 @@ def test_compiled_and_python_leaf_helpers_agree(monkeypatch: pytest.MonkeyPatch)
 
 
 def old_format(chain_kv: KeyValueStore) -> None:
-    """Make a database look written by a version that stored tree nodes (`t:`) and no leaves."""
+    """Make a database look written by a version that stored tree nodes (`t:`), no leaves and no key index."""
     leaves = [k for k, _ in chain_kv.iterate(schema.TREE_LEAF)]
+    keys = [k for k, _ in chain_kv.iterate(schema.TREE_KEY)]
     chain_kv.write({schema.TRIE_NODE + os.urandom(32): os.urandom(65) for _ in range(50)},
-                   [*leaves, schema.META_TREE_LEAVES])
+                   [*leaves, *keys, schema.META_TREE_LEAVES, schema.META_TREE_KEYS])
 
 
 def test_an_earlier_versions_database_gets_its_leaves(tmp_path: Path) -> None:
@@ -204,7 +205,9 @@ def test_an_earlier_versions_database_gets_its_leaves(tmp_path: Path) -> None:
     assert reopened.head_hash == head and reopened.tree.root == root
     assert kv.get(schema.META_TREE_LEAVES) is not None
     assert list(kv.iterate(schema.TRIE_NODE)) == []
+    assert_state_books(kv)
     author_as_leader(reopened, ("alice",), [transfer(reopened, "bob", "alice", UNIT)])  # and it goes on
+    assert_state_books(kv)
     kv.close()
 
 
@@ -230,6 +233,7 @@ def test_a_migration_cut_off_is_done_again(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(MemoryStore, "write", real_write)
     assert Chain(kv, genesis).tree.root == root
     assert ChainDB(kv).ensure_tree_leaves() is False
+    assert_state_books(kv)
 
 
 @pytest.mark.parametrize("native", ENGINES)

@@ -1,8 +1,11 @@
-"""What the state-tree tests share: a state after changes, and the root the tree's definition gives it."""
+"""What the state-tree tests share: a state after changes, the root the tree's definition gives it, and the books a
+database's flat state must agree with (its tree leaves and its index of keys by path)."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
+from storage import schema
+from storage.kv import KeyValueStore
 
 
 def applied(state: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -> dict[bytes, bytes]:
@@ -31,3 +34,23 @@ def reference_root(state: dict[bytes, bytes]) -> bytes:
         return blake2b_256(b"\x01" + left + right)
 
     return subtree(list(leaves), 0)
+
+
+def stored_flat_state(kv: KeyValueStore) -> dict[bytes, bytes]:
+    n = len(schema.STATE)
+    return {key[n:]: value for key, value in kv.iterate(schema.STATE)}
+
+
+def assert_state_books(kv: KeyValueStore) -> dict[bytes, bytes]:
+    """Every `s:` key has its `l:` leaf (its value's hash) and its `k:` entry (the key under its path), and no other
+    leaf or key entry exists. Returns the flat state."""
+    state = stored_flat_state(kv)
+    leaves = dict(kv.iterate(schema.TREE_LEAF))
+    assert leaves == {schema.tree_leaf_key(blake2b_256(k)): blake2b_256(v) for k, v in state.items()}
+    index = dict(kv.iterate(schema.TREE_KEY))
+    want = {schema.tree_key_key(blake2b_256(k)): k for k in state}
+    assert index.keys() - want.keys() == set(), "k: entries of keys the flat state does not hold"
+    assert want.keys() - index.keys() == set(), "flat-state keys without their k: entry"
+    assert index == want
+    assert kv.get(schema.META_TREE_KEYS) is not None
+    return state
