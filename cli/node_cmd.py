@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,10 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
 @click.option("--telemetry-url", "telemetry_urls", multiple=True, callback=_parse_telemetry, metavar="'URL VERBOSITY'",
               help="Send Substrate telemetry (system.connected, system.interval, block.import, notify.finalized) to "
                    "this WebSocket endpoint, e.g. 'wss://telemetry.example/submit/ 0' (repeatable; none by default).")
+@click.option("--sync", "sync_mode", type=click.Choice(["full", "warp"]), default="full", show_default=True,
+              help="full: import every block from genesis (or the trusted checkpoint); warp: an empty database is "
+                   "filled with the latest finalized block's state from a verified warp proof, then blocks from "
+                   "there (older blocks are not held).")
 @click.option("--state-pruning", "state_pruning", callback=_parse_state_pruning, default="256", show_default=True,
               metavar="N|archive",
               help="Serve state (state_* and btt_* queries with a block hash) for the last N blocks, or every "
@@ -198,6 +203,7 @@ def node(
     checkpoint: TrustedCheckpoint | None,
     state_pruning: int | None,
     telemetry_urls: tuple[Any, ...],
+    sync_mode: str = "full",
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig, set_clock_skew_ms
@@ -272,6 +278,13 @@ def node(
         prometheus_port=None if no_prometheus else prometheus_port,
         state_pruning=state_pruning,
     )
+    if sync_mode == "warp":
+        from btt_chain.node.warp_start import warp_in_child, warp_needed
+
+        if warp_needed(config):
+            warp_in_child(config, (log_level, log_spec, log_format))
+        else:
+            logging.getLogger("btt.warp").info("the database holds a chain already: syncing block by block from it")
     n = Node(config)
     if pair is not None:  # its key against its registration at the head (on a restart: what blocks changed since)
         from btt_chain.node.validator_check import refuse_if_key_disagrees

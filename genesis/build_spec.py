@@ -57,8 +57,8 @@ def build_spec_doc(base: ChainSpec, changes: SpecChanges, source: str) -> tuple[
 
     Validators replace the base's. Each must hold its bond (and `fee_margin` beside it) in a liquid allocation row:
     one that holds less is given the rest in the first liquid row, taken from that row's largest holder that is not a
-    new validator (a row's amount is fixed by its percentage, so the row's total never changes). The base's other holders, its old
-    validators among them, keep their allocations."""
+    new validator (a row's amount is fixed by its percentage, so the row's total never changes). The base's other
+    holders, its old validators among them, keep their allocations."""
     doc = copy.deepcopy(base.raw)
     notes: list[str] = []
     for key, value in (("id", changes.id), ("name", changes.name), ("chain_type", changes.chain_type)):

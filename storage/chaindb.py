@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import msgpack
 
 from btt_chain.primitives.block import Block, Header
-from btt_chain.primitives.codec import pack
+from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.hashing import blake2b_256
 from storage import schema
@@ -617,3 +617,49 @@ class ChainDB:
     def store_justification(self, block_hash: bytes, epoch: int, encoded: bytes) -> None:
         """Keep the justification of `block_hash` as the checkpoint of `epoch` (beside any of its other epochs)."""
         self.kv.write({schema.justification_key(block_hash, epoch): encoded}, sync=False)
+
+    # warp sync -------------------------------------------------------------------------------------
+    def checkpoint_set(self, block_hash: bytes) -> bytes | None:
+        """The encoded validator set (with its state proof) of a checkpoint block, if kept."""
+        return self.kv.get(schema.checkpoint_set_key(block_hash))
+
+    def store_checkpoint_set(self, block_hash: bytes, encoded: bytes) -> None:
+        self.kv.write({schema.checkpoint_set_key(block_hash): encoded}, sync=False)
+
+    def warp_base(self) -> tuple[int, bytes] | None:
+        """(number, hash) of the block a warp-synced database started from; None for one synced from genesis."""
+        raw = self.kv.get(schema.META_WARP_BASE)
+        if raw is None:
+            return None
+        number, block_hash = unpack(raw)
+        return int(number), bytes(block_hash)
+
+    def initialise_warp(self, genesis: Block, spec_json: bytes, target: Block, voter_set: bytes,
+                        justifications: list[tuple[int, bytes]], finality_record: bytes) -> None:
+        """Make a database whose state warp sync wrote (flat state, tree leaves and the key index, nothing else) a
+        chain at `target`: the genesis and target blocks, the target as head and finalized, its validator set and
+        justifications, the finality record. One batch, the head last in it: before it the database has no head,
+        and its next initialise (or warp) wipes what was written."""
+        g, h = genesis.hash(), target.hash()
+        puts: dict[bytes, bytes] = {}
+        for block in (genesis, target):
+            puts.update(self._block_puts(block))
+            bh = block.hash()
+            puts[schema.block_meta_key(bh)] = BlockMeta([], []).encode()
+            puts[schema.block_summary_key(bh)] = BlockSummary(len(block.extrinsics), 0, len(block.encode())).encode()
+            puts[schema.canonical_key(block.header.number)] = bh
+        puts[schema.undo_key(h)] = encode_journal({})
+        set_hash = blake2b_256(voter_set)
+        puts[schema.voter_set_key(set_hash)] = voter_set
+        puts[schema.block_voter_set_key(h)] = set_hash
+        for epoch, raw in justifications:
+            puts[schema.justification_key(h, epoch)] = raw
+        puts[schema.META_JUSTIFIED] = finality_record
+        puts[schema.META_GENESIS_HASH] = g
+        puts[schema.META_CHAIN_SPEC] = spec_json
+        puts[schema.META_TREE_LEAVES] = b"1"
+        puts[schema.META_TREE_KEYS] = b"1"
+        puts[schema.META_WARP_BASE] = pack([target.header.number, h])
+        puts[schema.META_FINALIZED] = h
+        puts[schema.META_HEAD] = h
+        self.kv.write(puts, [schema.META_INITIALISING], sync=True)

@@ -70,6 +70,13 @@ that votes for the block as the checkpoint of any epoch it opens. Written with t
 JOB_OUTPUTS = b"o:"
 """o: + job id (8 bytes big-endian) + provider (32 bytes) -> encoded [output root, [output item, ...]]: a
 compute provider's full outputs, kept off chain by the node once they match the revealed root (`storage.outputs`)."""
+CHECKPOINT_SET = b"cs:"
+"""cs: + block hash -> encoded `btt_chain.consensus.warp.SetProof` of an epoch's checkpoint block: `session.queued` in
+its post-state with that value's state proof, kept when the next epoch's first block was built on it (what warp proofs
+carry; the block's state itself is long gone when a joining node asks)."""
+META_WARP_BASE = b"m:warp-base"
+"""Present in a database filled by warp sync: encoded [number, hash] of the block it started from (it holds no block
+between genesis and that one)."""
 
 
 BLOB_PREFIXES = (BLOCK, BLOCK_META, UNDO, REDO)
@@ -142,3 +149,7 @@ def block_voter_set_key(block_hash: bytes) -> bytes:
 
 def job_outputs_key(job_id: int, provider: bytes) -> bytes:
     return JOB_OUTPUTS + job_id.to_bytes(8, "big") + provider
+
+
+def checkpoint_set_key(block_hash: bytes) -> bytes:
+    return CHECKPOINT_SET + block_hash

@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar
 from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key, keeps_checkpoint
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.consensus.validator_set import ValidatorSet
+from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
@@ -495,6 +496,7 @@ class Chain:
         for node in branch:
             block = fresh.get(node.hash) or self.db.get_block(node.hash)
             assert block is not None
+            self._note_checkpoint_set(view, block.header)
             if self.db.is_executed(node.hash):
                 redo = self.db.redo(node.hash)
                 _apply(view, redo)
@@ -546,6 +548,28 @@ class Chain:
                 new_head.number, target.hex()[:16],
             )
         return ImportResult("best", target, new_head, tuple(enacted), tuple(retracted))
+
+    def _note_checkpoint_set(self, parent_state: StateReader, child: Header) -> None:
+        """`child` opens a later epoch than its parent, so the parent is an epoch's checkpoint block: keep its
+        `session.queued` value and that value's state proof (the state tree is at the parent's state now), which warp
+        proofs carry (`btt_chain.consensus.warp`). Once per checkpoint block; a warp server needs nothing else of the
+        block's state later, when that state is long gone."""
+        epoch_slots = self.clock.epoch_slots
+        parent = self._nodes.get(child.parent_hash)
+        parent_slot = parent.slot if parent is not None else None
+        if parent_slot is None:
+            header = self.db.get_header(child.parent_hash)
+            parent_slot = None if header is None else header.slot
+        if parent_slot is None or child.slot // epoch_slots <= parent_slot // epoch_slots:
+            return
+        if self.db.checkpoint_set(child.parent_hash) is not None:
+            return
+        view = Overlay(parent_state)
+        value = view.get(SET_KEY)
+        if value is None:
+            return
+        proof = self.tree.prove(SET_KEY)
+        self.db.store_checkpoint_set(child.parent_hash, SetProof(value, proof.siblings).encode())
 
     def _tree_to(self, changes: Mapping[bytes, bytes | None], header: Header) -> None:
         """Move the state tree by journaled changes to a block's state; they were made here, so a root that differs
@@ -867,6 +891,8 @@ class Chain:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
             raise InvalidBlock(f"this key does not lead slot {slot}")
+        self._note_checkpoint_set(Overlay(self.db.state), Header(
+            self.head_hash, self.head.number + 1, slot, 0, bytes(32), bytes(32), bytes(32), pair.public, Digest()))
         reveal = self.reveal_for(pair)
         env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public, reveal)
         ex = self.executive.initialize_block(self.db.state, env)

@@ -35,6 +35,7 @@ from btt_chain.node.clock_watch import ClockWatch
 from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
+from btt_chain.node.warp_serve import PLAN_PROTOCOL, STATE_PROTOCOL, WARP_PROTOCOL, WarpServer, warp_max_gap
 from btt_chain.node.weights_exchange import WeightsExchange
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
@@ -127,6 +128,9 @@ class NetworkBridge:
         """Job outputs between nodes (`outputs/get`): served from ours, fetched from peers on demand."""
         self.weights = WeightsExchange(node.content, p2p)
         """Model weights blobs between nodes (`weights/get`): served from ours, fetched when missing."""
+        self.warp = WarpServer(node, warp_max_gap(node.spec))
+        """Warp proofs and state chunks for nodes joining by warp sync (`sync/warp`, `sync/state-plan`,
+        `sync/state`)."""
         self._tend_weights_now = asyncio.Event()
         """Wakes the weights loop: a blob arrived, or a peer connected that may hold one still missing."""
         self.weights.on_fetched.append(lambda _h: self._tend_weights_now.set())
@@ -147,6 +151,9 @@ class NetworkBridge:
         p.set_request_handler("sync/blocks", self._serve_blocks)
         p.set_request_handler("sync/block", self._serve_block)
         p.set_request_handler("sync/justifications", self._serve_justifications)
+        p.set_request_handler(WARP_PROTOCOL, self.warp.serve_warp)
+        p.set_request_handler(PLAN_PROTOCOL, self.warp.serve_plan)
+        p.set_request_handler(STATE_PROTOCOL, self.warp.serve_state)
         self.outputs.start()
         self.weights.start()
         p.on_peer_connected(self._on_peer_connected)

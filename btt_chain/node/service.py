@@ -42,6 +42,7 @@ from storage.leveldb import LevelDBStore
 
 if TYPE_CHECKING:
     from btt_chain.node.network import NetworkBridge
+    from p2p.config import P2PConfig
     from p2p.service import P2PService
 
 log = logging.getLogger("btt.node")
@@ -114,6 +115,27 @@ def set_clock_skew_ms(skew_ms: int) -> None:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000 + _clock_skew_ms
+
+
+def p2p_config(config: NodeConfig, data_dir: Path, genesis_hash: bytes) -> P2PConfig:
+    """The libp2p host's settings of a node (and of its warp sync before it starts)."""
+    from p2p.config import P2PConfig
+
+    assert config.p2p_port is not None
+    return P2PConfig(
+        listen_port=config.p2p_port,
+        node_key_path=config.node_key_file or (data_dir / "network" / "node-key"),
+        genesis_hash=genesis_hash,
+        bootnodes=config.bootnodes,
+        listen_host=config.p2p_host,
+        in_peers=config.in_peers,
+        max_peers=max(1, config.in_peers + config.out_peers),
+        out_peers=config.out_peers,
+        discovery=config.discovery,
+        peers_file=data_dir / "network" / "peers.json",
+        # a gossiped block is imported before it is forwarded: big blocks need more than the 2 s default
+        gossip_validation_timeout=10.0,
+    )
 
 
 def resolve_spec(chain: str, data_dir: Path) -> ChainSpec:
@@ -362,25 +384,9 @@ class Node:
         if self.config.p2p_port is None:
             return
         from btt_chain.node.network import NetworkBridge
-        from p2p.config import P2PConfig
         from p2p.service import P2PService
 
-        key_file = self.config.node_key_file or (self.data_dir / "network" / "node-key")
-        config = P2PConfig(
-            listen_port=self.config.p2p_port,
-            node_key_path=key_file,
-            genesis_hash=self.chain.genesis_hash,
-            bootnodes=self.config.bootnodes,
-            listen_host=self.config.p2p_host,
-            in_peers=self.config.in_peers,
-            max_peers=max(1, self.config.in_peers + self.config.out_peers),
-            out_peers=self.config.out_peers,
-            discovery=self.config.discovery,
-            peers_file=self.data_dir / "network" / "peers.json",
-            # a gossiped block is imported before it is forwarded: big blocks need more than the 2 s default
-            gossip_validation_timeout=10.0,
-        )
-        p2p = P2PService(config)
+        p2p = P2PService(p2p_config(self.config, self.data_dir, self.chain.genesis_hash))
         await p2p.start()
         network = NetworkBridge(self, p2p, now_ms)
         await network.start()

@@ -39,11 +39,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from btt_chain.node.peer_requests import Peers
+from btt_chain.node.serve_throttle import ServeRefused, ServeThrottle
+
+__all__ = ["ServeRefused", "WeightsExchange"]
 from btt_chain.primitives.codec import pack, unpack
-from btt_chain.primitives.errors import BttError, DecodeError
+from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import HASH_LEN
 from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK
 from storage.content import (
@@ -99,10 +101,6 @@ _OUTCOME_TEXT = {
 }
 _RETRY_PEER_LATER = (_FAILED, _WITHHELD, _MALFORMED)
 """Outcomes after which a peer is not asked for that blob again within PEER_RETRY_S."""
-
-
-class ServeRefused(BttError):
-    """This node is serving as many weights requests as it may: ask again later."""
 
 
 # wire ----------------------------------------------------------------------------------------------------
@@ -161,21 +159,6 @@ def decode_chunk_response(raw: bytes) -> tuple[int, bytes] | None:
     return value[0], value[1]
 
 
-# throttling ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-    def delay(self, now: float, rate: float, burst: float) -> float:
-        """Seconds until one token is free (0: now), not taking it."""
-        self.tokens = min(burst, self.tokens + (now - self.at) * rate)
-        self.at = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / rate
-
-
 # serving and fetching ------------------------------------------------------------------------------------
 
 
@@ -193,8 +176,7 @@ class WeightsExchange:
         self._ended: dict[bytes, float] = {}
         """When the last fetch of a hash ended without the blob."""
         self._peer_tried: dict[tuple[bytes, str], float] = {}
-        self._buckets: dict[str, _Bucket] = {}
-        self._all = _Bucket(SERVE_RATE_ALL, clock())
+        self.throttle = ServeThrottle("weights", SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S, clock)
         self.on_fetched: list[Callable[[bytes], None]] = []
         """Called with each hash a fetch brought (block import waits on these)."""
         self.started = self.completed = self.failed = self.bad_data = 0
@@ -224,20 +206,7 @@ class WeightsExchange:
         return encode_chunk_response(index, self.store.get_chunk(weights_hash, index))
 
     async def _throttle(self, peer: str) -> None:
-        now = self.clock()
-        bucket = self._buckets.get(peer)
-        if bucket is None:
-            if len(self._buckets) >= MAX_TRACKED:
-                self._buckets = {p: b for p, b in self._buckets.items()
-                                 if b.tokens + (now - b.at) * SERVE_RATE < SERVE_BURST}
-            bucket = self._buckets[peer] = _Bucket(SERVE_BURST, now)
-        wait = max(bucket.delay(now, SERVE_RATE, SERVE_BURST), self._all.delay(now, SERVE_RATE_ALL, SERVE_RATE_ALL))
-        if wait > SERVE_MAX_WAIT_S:
-            raise ServeRefused("weights requests are throttled: ask again later")
-        bucket.tokens -= 1
-        self._all.tokens -= 1
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await self.throttle.acquire(peer)
 
     # fetching --------------------------------------------------------------------------------------
     def want(self, weights_hash: bytes, prefer: str | None = None) -> bool:

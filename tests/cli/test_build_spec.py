@@ -121,7 +121,8 @@ def test_the_wrong_length_trap_is_caught_by_validate_and_by_the_node(
 @pytest.mark.parametrize("validator, fragment", [
     ("{k1}:10000:{wrong}", "not the commitment given (computed at another length?)"),
     ("{a1}:10000", f"give the hash-chain commitment of {{a1}}'s session key (ADDRESS:BOND:0x...), which its owner "
-                   f"prints with `btt-chain key inspect KEY --hash-chain --chain SPEC` (or --hash-chain-length {LENGTH})"),
+                   "prints with `btt-chain key inspect KEY --hash-chain --chain SPEC` "
+                   f"(or --hash-chain-length {LENGTH})"),
     ("{k1}", "expected KEYFILE:BOND"),
     ("{k1}:ten", "the bond 'ten' is not an amount"),
     ("{k1}:0", "the bond must be more than 0"),

@@ -1,0 +1,105 @@
+"""`btt-chain node --sync warp`: before the node starts, fill its empty database by warp sync (`warp_sync`), with a
+libp2p host of its own on the node's port and identity, in a child process (py-libp2p does not restart a host inside
+one process: P2P-NOTES), which ends when done; the node then opens the database at the warp target and syncs block by
+block from there. A database that already holds a chain is used as it is (the node
+syncs from its head), so a restart never warps again.
+
+Why `full` stays the default: a warp-synced node holds no block below its target (RPC says so for older blocks), and
+warp sync trusts 2/3 of the validators of each step of its proof where full sync re-executes every block; an
+operator who wants a node that can serve and check the whole history keeps `full`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import sys
+from pathlib import Path
+
+from btt_chain.node.service import NodeConfig, p2p_config, resolve_spec
+from btt_chain.node.warp_serve import warp_max_gap
+from btt_chain.node.warp_sync import WarpStats, WarpSync
+from btt_chain.primitives.errors import ConfigError
+from genesis.build import build_genesis
+from genesis.loader import load_chain_spec
+from storage import schema
+from storage.leveldb import LevelDBStore
+
+log = logging.getLogger("btt.warp")
+
+
+def warp_needed(config: NodeConfig) -> bool:
+    """Whether the node's database is empty (no head): the only case warp sync fills."""
+    base = _base(config)
+    db = base / "chains" / load_chain_spec(config.chain).id / "db"
+    if not db.exists():
+        return True
+    kv = LevelDBStore(db)
+    try:
+        return kv.get(schema.META_HEAD) is None
+    finally:
+        kv.close()
+
+
+def _base(config: NodeConfig) -> Path:
+    if config.base_path is None:
+        raise ConfigError("--sync warp needs --base-path DIR (a --tmp node's database would be gone when it stops)")
+    return Path(config.base_path)
+
+
+async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> WarpStats:
+    """Run warp sync into the node's (empty) database, then stop the libp2p host it used."""
+    from p2p.service import P2PService
+
+    if config.p2p_port is None:
+        raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
+    base = _base(config)
+    data_dir = base / "chains" / load_chain_spec(config.chain).id
+    data_dir.mkdir(parents=True, exist_ok=True)
+    spec = resolve_spec(config.chain, data_dir)
+    if load_chain_spec(config.chain).genesis_time_ms == 0:
+        raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
+                          "not a spec whose genesis is set when a node first starts")
+    genesis = build_genesis(spec)
+    checkpoint = config.checkpoint or spec.checkpoint
+    kv = LevelDBStore(data_dir / "db")
+    p2p = P2PService(p2p_config(config, data_dir, genesis.hash))
+    try:
+        await p2p.start()
+        log.info("warp sync: peer id %s, from %s", p2p.local_peer_id,
+                 "genesis" if checkpoint is None else f"the trusted checkpoint {checkpoint}")
+        return await WarpSync(p2p, kv, genesis, checkpoint, warp_max_gap(spec)).run(limit_s)
+    finally:
+        await p2p.stop()
+        kv.close()
+
+
+def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
+    """Run `warp_into_database` in a fresh interpreter; its one error line (if any) is its own, and this returns only
+    when it succeeded (else SystemExit with its exit code)."""
+    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings),
+                                                          name="warp-sync")
+    child.start()
+    try:
+        child.join()
+    except KeyboardInterrupt:
+        child.terminate()
+        child.join()
+        raise
+    if child.exitcode != 0:
+        raise SystemExit(child.exitcode or 1)
+
+
+def _child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
+    from btt_chain.primitives.errors import BttError
+    from cli.log_config import setup_logging
+
+    setup_logging(*log_settings)
+    try:
+        asyncio.run(warp_into_database(config))
+    except BttError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

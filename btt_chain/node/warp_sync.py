@@ -1,0 +1,398 @@
+"""Joining by warp sync (issue 44): the latest finalized block from a warp proof, its state from peers in verified
+prefixes, written into a fresh database; the node then starts on it and imports blocks as usual from there.
+
+1. Proof. From the trusted start (genesis, or the chain spec's / `--checkpoint` trusted checkpoint, which must then be
+   an epoch's checkpoint block), parts of a warp proof are asked of the peers in turn and verified
+   (`btt_chain.consensus.warp`). A part that does not verify is a provable lie: its sender is banned and the next peer
+   asked from the last fragment verified. The proof ends at a finalized checkpoint: the target.
+2. Block. The target block itself, whose hash the proof fixed.
+3. State. The server's plan gives a prefix depth; each prefix of the state tree's paths at that depth is fetched from
+   some peer (several at once), checked against the target's state root on its own (`storage.smt.verify_prefix_chunk`:
+   a wrong chunk bans its sender; an answer "too big" splits the prefix in two; a peer that cannot serve the block,
+   stops answering or is slow is left for the others), and written (flat state, tree leaf, path index) as it comes:
+   memory holds a few chunks, never the state. Every prefix comes from somewhere, or the warp fails with why.
+4. Finish. The genesis and target blocks, the target as head and finalized, its justification, its validator set and
+   the finality record go in last, in one batch: before it the database has no head, and the node's next start wipes
+   what was written and begins again. When the node opens it, the state tree is rebuilt from the leaves and must give
+   the target's state root, or nothing starts.
+
+Blocks below the target are not fetched: a warp-synced node serves the chain from its target on, and says so for
+older blocks (`WARP_BASE`); it is a full node from there, and may validate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from btt_chain.consensus.finality import FinalityRecord
+from btt_chain.consensus.warp import (
+    MAX_PROOF_BYTES,
+    Trusted,
+    WarpProgress,
+    WarpProof,
+    WarpProofError,
+    genesis_trust,
+    trust_checkpoint,
+    verify_proof_part,
+)
+from btt_chain.node.peer_requests import Peers
+from btt_chain.node.warp_serve import (
+    MAX_CHUNK_BYTES,
+    OK,
+    PLAN_PROTOCOL,
+    SPLIT,
+    STATE_PROTOCOL,
+    WARP_PROTOCOL,
+)
+from btt_chain.primitives.block import Block
+from btt_chain.primitives.codec import pack, unpack
+from btt_chain.primitives.errors import BttError, DecodeError
+from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
+from genesis.build import Genesis
+from genesis.spec import TrustedCheckpoint
+from p2p import P2PError
+from storage import schema
+from storage.chaindb import ChainDB
+from storage.kv import KeyValueStore
+from storage.smt import key_path, verify_prefix_chunk
+
+log = logging.getLogger("btt.warp")
+
+BAN_S = 3600.0
+"""A peer that sent a proof or a chunk that does not verify (a provable lie) is banned this long."""
+MALFORMED_PENALTY = 20
+REQUEST_TIMEOUT_S = 30.0
+PARALLEL = 4
+"""Prefixes fetched at once (from different peers where there are several)."""
+PEER_REST_S = 10.0
+"""A peer that failed to answer is not asked again for this long."""
+PROGRESS_INTERVAL_S = 5.0
+CHUNK_RESPONSE_BYTES = MAX_CHUNK_BYTES + 1024 * 1024
+"""The largest state response taken (a chunk at its bound with the siblings and framing)."""
+
+
+class WarpFailed(BttError):
+    """Warp sync could not finish (no peer could give a proof, the block or every prefix): the reason says which."""
+
+
+@dataclass
+class WarpStats:
+    """What the warp did, for the progress line, the metrics and the benchmark."""
+
+    phase: str = "waiting for peers"
+    fragments: int = 0
+    target_number: int = 0
+    prefixes_total: int = 0
+    prefixes_done: int = 0
+    keys: int = 0
+    state_bytes: int = 0
+    bytes_in: int = 0
+    banned: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        if self.phase != "state" or not self.prefixes_done:
+            return (f"warp sync: {self.phase}, {self.fragments} proof fragments verified, {elapsed:.0f} s"
+                    + (f", target #{self.target_number}" if self.target_number else ""))
+        rate = self.prefixes_done / max(elapsed, 1e-6)
+        eta = (self.prefixes_total - self.prefixes_done) / rate if rate else 0.0
+        return (f"warp sync: state of #{self.target_number}, {self.prefixes_done}/{self.prefixes_total} prefixes "
+                f"({100 * self.prefixes_done // max(1, self.prefixes_total)}%), {self.keys:,} keys, "
+                f"{self.state_bytes / 1e6:.1f} MB, ETA {eta:.0f} s")
+
+
+class WarpSync:
+    """One warp sync into the empty database `kv`, over `p2p`'s peers."""
+
+    def __init__(self, p2p: Peers, kv: KeyValueStore, genesis: Genesis, checkpoint: TrustedCheckpoint | None,
+                 max_gap: int, say: Callable[[str], None] = log.info) -> None:
+        self.p2p = p2p
+        self.kv = kv
+        self.genesis = genesis
+        self.checkpoint = checkpoint
+        self.max_gap = max_gap
+        self.say = say
+        self.stats = WarpStats()
+        self._rest: dict[str, float] = {}
+        self._banned: set[str] = set()
+        self._target_justification = b""
+        """The last verified fragment's justification: kept beside the target as its checkpoint's."""
+
+    # peers ----------------------------------------------------------------------------------------------------------
+    def _peers(self) -> list[str]:
+        now = time.monotonic()
+        return [p.peer_id for p in self.p2p.peers()
+                if p.peer_id not in self._banned and self._rest.get(p.peer_id, 0.0) <= now]
+
+    def _lied(self, peer: str, reason: str) -> None:
+        self._banned.add(peer)
+        self.stats.banned.append(peer)
+        self.p2p.ban(peer, BAN_S, f"warp sync: {reason}")
+        log.warning("warp sync: banned %s: %s", peer, reason)
+
+    def _rested(self, peer: str, why: str) -> None:
+        self._rest[peer] = time.monotonic() + PEER_REST_S
+        log.info("warp sync: %s %s; asking others", peer[-8:], why)
+
+    async def _wait_for_peer(self, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        while not self._peers():
+            if time.monotonic() > deadline:
+                raise WarpFailed(f"no peer to warp sync from within {limit_s:.0f} s")
+            await asyncio.sleep(0.2)
+
+    # the whole run ---------------------------------------------------------------------------------------------------
+    async def run(self, limit_s: float = 3600.0) -> WarpStats:
+        reporter = asyncio.get_running_loop().create_task(self._report())
+        try:
+            self._wipe()
+            await self._wait_for_peer(limit_s)
+            self.stats.phase = "proof"
+            progress = await self._proof(limit_s)
+            target = progress.trusted
+            self.stats.target_number = target.number
+            self.stats.phase = "block"
+            block = await self._block(target)
+            self.stats.phase = "state"
+            await self._state(target, self.stats.started + limit_s)
+            self.stats.phase = "writing"
+            self._finish(block, target)
+            self.stats.phase = "done"
+            st = self.stats
+            self.say(f"warp sync done: block #{target.number} 0x{target.block_hash.hex()[:16]} with {st.keys:,} keys "
+                     f"({st.state_bytes / 1e6:.1f} MB of state, {st.bytes_in / 1e6:.1f} MB received) in "
+                     f"{time.monotonic() - st.started:.1f} s")
+            return self.stats
+        finally:
+            reporter.cancel()
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            self.say(self.stats.line())
+
+    # 1. the proof ----------------------------------------------------------------------------------------------------
+    def _start(self) -> WarpProgress | None:
+        """The trust every node has: genesis (None with a trusted checkpoint: its fragment comes first)."""
+        if self.checkpoint is not None:
+            return None
+        g = self.genesis
+        root = g.block.header.state_root
+        return WarpProgress(genesis_trust(g.hash, root, g.state))
+
+    async def _proof(self, limit_s: float) -> WarpProgress:
+        spec = self.genesis.spec
+        epoch_slots = spec.consensus.epoch_slots
+        progress = self._start()
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            peers = self._peers()
+            if not peers:
+                await asyncio.sleep(0.5)
+                continue
+            for peer in peers:
+                if progress is None:
+                    assert self.checkpoint is not None
+                    request = pack([1, self.checkpoint.number, self.checkpoint.hash])
+                else:
+                    request = pack([0, progress.trusted.epoch, progress.trusted.block_hash])
+                try:
+                    raw = await self.p2p.request(peer, WARP_PROTOCOL, request, timeout=REQUEST_TIMEOUT_S)
+                except P2PError as exc:
+                    self._rested(peer, f"gave no warp proof ({exc})")
+                    continue
+                self.stats.bytes_in += len(raw)
+                if len(raw) > MAX_PROOF_BYTES:
+                    self.p2p.penalise(peer, MALFORMED_PENALTY, "warp proof over its size bound")
+                    continue
+                if raw == pack([]):
+                    self._rested(peer, "cannot prove from our trusted checkpoint")
+                    continue
+                try:
+                    proof = WarpProof.decode(raw)
+                    if progress is None:
+                        assert self.checkpoint is not None
+                        if not proof.fragments:
+                            raise WarpProofError("no fragment of the trusted checkpoint")
+                        first = trust_checkpoint(proof.fragments[0], self.checkpoint.hash,
+                                                 self.checkpoint.number)
+                        rest = WarpProof(proof.fragments[1:], proof.finality, proof.complete)
+                        step = verify_proof_part(WarpProgress(first), rest, self.genesis.hash, epoch_slots,
+                                                 self.max_gap)
+                    else:
+                        step = verify_proof_part(progress, proof, self.genesis.hash, epoch_slots, self.max_gap)
+                except DecodeError as exc:
+                    self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed warp proof: {exc}")
+                    continue
+                except WarpProofError as exc:
+                    self._lied(peer, f"warp proof: {exc}")
+                    continue
+                self.stats.fragments += len(proof.fragments)
+                if proof.fragments:
+                    self._target_justification = proof.fragments[-1].justification
+                progress = step
+                if step.finalized:
+                    self.say(f"warp proof verified: {self.stats.fragments} fragments to block #{step.trusted.number} "
+                             f"(epoch {step.trusted.epoch}), finalized")
+                    return step
+                if not proof.fragments:
+                    self._rested(peer, "has no finalized checkpoint past ours")
+                break  # ask again from the new trusted checkpoint
+        raise WarpFailed("no peer gave a warp proof to a finalized block in time")
+
+    # 2. the block ----------------------------------------------------------------------------------------------------
+    async def _block(self, target: Trusted) -> Block:
+        for _ in range(3):
+            for peer in self._peers():
+                try:
+                    raw = await self.p2p.request(peer, "sync/block", pack([target.block_hash]),
+                                                 timeout=REQUEST_TIMEOUT_S)
+                    block = Block.decode(raw)
+                except P2PError as exc:
+                    self._rested(peer, f"gave no block ({exc})")
+                    continue
+                except DecodeError as exc:
+                    self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed block: {exc}")
+                    continue
+                if block.hash() != target.block_hash:
+                    self._lied(peer, f"sent block 0x{block.hash().hex()[:16]} for 0x{target.block_hash.hex()[:16]}")
+                    continue
+                return block
+            await asyncio.sleep(1.0)
+        raise WarpFailed(f"no peer gave block #{target.number} 0x{target.block_hash.hex()[:16]}")
+
+    # 3. the state ----------------------------------------------------------------------------------------------------
+    async def _plan(self, target: Trusted) -> int:
+        for peer in self._peers():
+            try:
+                raw = await self.p2p.request(peer, PLAN_PROTOCOL, pack([target.block_hash]), timeout=REQUEST_TIMEOUT_S)
+                value = unpack(raw, max_size=256)
+            except P2PError as exc:
+                self._rested(peer, f"gave no state plan ({exc})")
+                continue
+            except DecodeError as exc:
+                self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed state plan: {exc}")
+                continue
+            if isinstance(value, list) and len(value) == 3 and value[0] == OK and type(value[1]) is int \
+                    and 0 <= value[1] <= 24:
+                return int(value[1])
+            self._rested(peer, "cannot serve the state of the target")
+        return 8
+
+    async def _state(self, target: Trusted, deadline: float) -> None:
+        depth = await self._plan(target)
+        todo: list[tuple[int, int]] = [(depth, i) for i in range(1 << depth)]
+        self.stats.prefixes_total = len(todo)
+        failures: dict[tuple[int, int], int] = {}
+
+        async def worker(offset: int) -> None:
+            turn = offset
+            while todo:
+                if time.monotonic() > deadline:
+                    raise WarpFailed(f"the state of block #{target.number} was not fetched in time "
+                                     f"({self.stats.prefixes_done} of {self.stats.prefixes_total} prefixes)")
+                peers = self._peers()
+                if not peers:
+                    await asyncio.sleep(0.2)
+                    continue
+                prefix = todo.pop(0)
+                peer = peers[turn % len(peers)]
+                turn += 1
+                if not await self._prefix(peer, target, prefix, todo):
+                    failures[prefix] = failures.get(prefix, 0) + 1
+                    todo.append(prefix)
+
+        await asyncio.gather(*(worker(i) for i in range(PARALLEL)))
+
+    async def _prefix(self, peer: str, target: Trusted, prefix: tuple[int, int], todo: list[tuple[int, int]]) -> bool:
+        """Fetch, check and write one prefix from `peer`; whether it is done (or split into its halves)."""
+        depth, index = prefix
+        try:
+            raw = await self.p2p.request(peer, STATE_PROTOCOL, pack([target.block_hash, depth, index]),
+                                         timeout=REQUEST_TIMEOUT_S)
+        except P2PError as exc:
+            self._rested(peer, f"gave no state chunk ({exc})")
+            return False
+        self.stats.bytes_in += len(raw)
+        try:
+            value = unpack(raw, max_size=CHUNK_RESPONSE_BYTES)
+            status = value[0] if isinstance(value, list) and value else None
+            if status == OK:
+                entries, siblings, lone = _chunk(value)
+            elif status == SPLIT and depth < 8 * HASH_LEN:
+                todo.extend([(depth + 1, 2 * index), (depth + 1, 2 * index + 1)])
+                self.stats.prefixes_total += 1
+                return True
+            else:
+                self._rested(peer, f"cannot serve the state of block #{target.number}: {value[1:]!r}"[:200])
+                return False
+        except DecodeError as exc:
+            self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed state chunk: {exc}")
+            return False
+        why = verify_prefix_chunk(target.state_root, depth, index, entries, siblings, lone)
+        if why is not None:
+            self._lied(peer, f"state chunk ({depth}, {index}) of block #{target.number}: {why}")
+            return False
+        self._write(entries)
+        self.stats.prefixes_done += 1
+        return True
+
+    def _write(self, entries: list[tuple[bytes, bytes]]) -> None:
+        puts: dict[bytes, bytes] = {}
+        for key, value in entries:
+            path = key_path(key)
+            puts[schema.state_key(key)] = value
+            puts[schema.tree_leaf_key(path)] = blake2b_256(value)
+            puts[schema.tree_key_key(path)] = key
+            self.stats.state_bytes += len(key) + len(value)
+        self.kv.write(puts)
+        self.stats.keys += len(entries)
+
+    # 4. the finish ---------------------------------------------------------------------------------------------------
+    def _wipe(self) -> None:
+        """The database must be empty: what an earlier warp that was cut off wrote (no head) goes."""
+        db = ChainDB(self.kv)
+        if db.genesis_hash() is not None and self.kv.get(schema.META_HEAD) is not None:
+            raise WarpFailed("the database already holds a chain: warp sync starts only into an empty one "
+                             "(`btt-chain purge-chain`, or start without --sync warp)")
+        doomed = [k for k, _ in self.kv.iterate()]
+        for at in range(0, len(doomed), 100_000):
+            self.kv.write({}, doomed[at:at + 100_000])
+        self.kv.write({schema.META_INITIALISING: b"warp"}, sync=True)
+
+    def _finish(self, block: Block, target: Trusted) -> None:
+        justifications = [(target.epoch, self._target_justification)] if self._target_justification else []
+        record = FinalityRecord(target.checkpoint, (target.checkpoint,)).encode()
+        ChainDB(self.kv).initialise_warp(self.genesis.block, self.genesis.spec_json, block, target.voters.encode(),
+                                         justifications, record)
+
+
+Chunk = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, int]], tuple[bytes, bytes] | None]
+"""(entries, siblings, lone leaf) of a state response."""
+
+
+def _chunk(value: list[object]) -> Chunk:
+    """A state response [0, entries, siblings, lone] as the checker takes it; DecodeError for any other shape."""
+    if len(value) != 4 or not isinstance(value[1], list) or not isinstance(value[2], list) \
+            or not isinstance(value[3], list):
+        raise DecodeError("a state chunk must be [0, entries, siblings, lone leaf]")
+    entries: list[tuple[bytes, bytes]] = []
+    for e in value[1]:
+        if not (isinstance(e, list) and len(e) == 2 and isinstance(e[0], bytes) and isinstance(e[1], bytes)):
+            raise DecodeError("a state entry must be [key, value]")
+        entries.append((e[0], e[1]))
+    siblings: list[tuple[bytes, int]] = []
+    for s in value[2]:
+        if not (isinstance(s, list) and len(s) == 2 and isinstance(s[0], bytes) and type(s[1]) is int):
+            raise DecodeError("a sibling must be [hash, kind]")
+        siblings.append((s[0], s[1]))
+    lone = value[3]
+    if lone and not (len(lone) == 2 and isinstance(lone[0], bytes) and isinstance(lone[1], bytes)):
+        raise DecodeError("the lone leaf must be [] or [key, value]")
+    return entries, siblings, (lone[0], lone[1]) if lone else None
+

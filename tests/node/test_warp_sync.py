@@ -1,0 +1,302 @@
+"""Warp sync between nodes (issue 44), in one process: a node with a finalized chain serves warp proofs and state
+chunks (`WarpServer`), a fresh node fetches them (`WarpSync`) over a stand-in for the p2p host, then opens its database
+at the target and imports the blocks after it. Its state root and every key equal the server's at the target.
+
+Each attack is a peer beside an honest one that lies one way; the warp must ban it (or leave it, for a slow or silent
+peer), keep nothing it sent, and finish from the honest peer: a forged justification, a wrong validator set, a state
+chunk that does not match the root, a chunk of another block, a peer that stops halfway, a slow peer, a chunk too big.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
+from btt_chain.consensus.warp import SetProof, WarpProof
+from btt_chain.node.chain import Chain
+from btt_chain.node.finality_service import FinalityService
+from btt_chain.node.warp_serve import PLAN_PROTOCOL, STATE_PROTOCOL, WARP_PROTOCOL, WarpServer
+from btt_chain.node.warp_sync import WarpFailed, WarpSync
+from btt_chain.primitives.block import Header
+from btt_chain.primitives.codec import pack, unpack
+from btt_chain.primitives.keys import dev_keypair
+from btt_chain.primitives.vote import Justification, sign_vote
+from genesis.build import Genesis
+from p2p import P2PError
+from storage.history import HistoricalState
+from storage.memory import MemoryStore
+from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, transfer
+
+E = 5
+VALIDATORS = ("alice", "bob", "charlie")
+GAP = 4
+
+
+class StubNode:
+    """The slice of `Node` the finality service and the warp server use."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.spec = chain.genesis.spec
+        self.finality: FinalityService | None = None
+
+    def now_ms(self) -> int:
+        return far_future_ms()
+
+    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
+        pass
+
+    def next_account_index(self, who: bytes) -> int:
+        return 0
+
+    def submit_extrinsic(self, encoded: bytes) -> bytes:
+        return b""
+
+
+def canonical(chain: Chain) -> Callable[[int], Header | None]:
+    def get(n: int) -> Header | None:
+        h = chain.db.canonical_hash(n)
+        return None if h is None else chain.db.get_header(h)
+
+    return get
+
+
+@dataclass
+class Served:
+    genesis: Genesis
+    chain: Chain
+    node: StubNode
+    server: WarpServer
+
+
+def finalized_chain(tmp_path: Path, epochs: int = 12) -> Served:
+    """A three-validator chain of `epochs` epochs, every epoch's checkpoint justified by all three (so finalized up
+    to two epochs back), with accounts made along the way."""
+    genesis = devnet_genesis(3, epoch_slots=E)
+    chain = Chain(MemoryStore(), genesis)
+    node = StubNode(chain)
+    svc = FinalityService(node, None, tmp_path / "votes.json")  # type: ignore[arg-type]
+    node.finality = svc
+    names = [f"acct{i}" for i in range(40)]
+    n = 0
+    while chain.head.slot // E < epochs:
+        epoch = chain.head.slot // E
+        xts = [transfer(chain, "alice", names[n % len(names)], 10**18 + n)] if n < 60 else []
+        author_as_leader(chain, VALIDATORS, xts)
+        n += 1
+        if chain.head.slot // E > epoch:  # the head entered a new epoch: everyone votes for its checkpoint
+            e = chain.head.slot // E
+            target = checkpoint_for_epoch(e, canonical(chain), chain.head.number, epoch_slots=E)
+            source = svc.tracker.state.latest_justified
+            votes = tuple(sorted((sign_vote(dev_keypair(v), chain.genesis_hash, source, target) for v in VALIDATORS),
+                                 key=lambda v: v.validator))
+            assert svc.import_justification(Justification(target, source, votes).encode())
+    server = WarpServer(node, GAP)  # type: ignore[arg-type]
+    return Served(genesis, chain, node, server)
+
+
+@dataclass
+class PeerInfo:
+    peer_id: str
+
+
+Handler = Callable[[str, bytes], Awaitable[bytes]]
+
+
+@dataclass
+class Net:
+    """Peers as WarpSync sees them: each answers with its handlers; bans and penalties are recorded."""
+
+    served: Served
+    handlers: dict[str, dict[str, Handler]] = field(default_factory=dict)
+    banned: dict[str, str] = field(default_factory=dict)
+    penalties: list[tuple[str, str]] = field(default_factory=list)
+    asked: dict[str, int] = field(default_factory=dict)
+
+    def honest(self, peer: str) -> None:
+        s = self.served.server
+        self.handlers[peer] = {WARP_PROTOCOL: s.serve_warp, PLAN_PROTOCOL: s.serve_plan, STATE_PROTOCOL: s.serve_state,
+                               "sync/block": self._block}
+
+    async def _block(self, peer: str, data: bytes) -> bytes:
+        (h,) = unpack(data)
+        raw = self.served.chain.db.get_block_bytes(h)
+        return raw or b""
+
+    def peers(self) -> list[PeerInfo]:
+        return [PeerInfo(p) for p in self.handlers if p not in self.banned]
+
+    async def request(self, peer: str, protocol: str, data: bytes, timeout: float = 10.0) -> bytes:
+        self.asked[peer] = self.asked.get(peer, 0) + 1
+        try:
+            return await asyncio.wait_for(self.handlers[peer][protocol]("client", data), timeout)
+        except TimeoutError:
+            raise P2PError(f"{protocol} to {peer} timed out") from None
+
+    def ban(self, peer: str, seconds: float, reason: str) -> None:
+        self.banned[peer] = reason
+
+    def penalise(self, peer: str, amount: int, reason: str) -> None:
+        self.penalties.append((peer, reason))
+
+
+def warp(served: Served, net: Net) -> tuple[Chain, MemoryStore]:
+    kv = MemoryStore()
+    sync = WarpSync(net, kv, served.genesis, None, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    asyncio.run(sync.run(limit_s=30))
+    return Chain(kv, served.genesis), kv
+
+
+def assert_same_state(served: Served, joined: Chain) -> None:
+    server = served.chain
+    target = joined.head
+    assert server.db.canonical_hash(target.number) == joined.head_hash
+    view = HistoricalState(server.db, server.head.number, target.number)
+    theirs = {k: v for k, v in view.iterate(b"")}
+    ours = {k: v for k, v in joined.db.state.iterate(b"")}
+    assert ours == theirs
+    assert joined.tree.root == target.state_root
+
+
+def test_a_fresh_node_warps_to_the_finalized_block_and_follows_the_chain(tmp_path: Path) -> None:
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    joined, _ = warp(served, net)
+    finalized = served.node.finality.tracker.state.finalized  # type: ignore[union-attr]
+    assert joined.head_hash == finalized.block_hash and joined.finalized_hash == finalized.block_hash
+    assert_same_state(served, joined)
+    # then it imports every block after the target, as any node does
+    server = served.chain
+    for n in range(joined.head.number + 1, server.head.number + 1):
+        h = server.db.canonical_hash(n)
+        assert h is not None
+        raw = server.db.get_block_bytes(h)
+        assert raw is not None
+        assert joined.import_block(raw, far_future_ms()).status == "best"
+    assert joined.head_hash == server.head_hash and joined.tree.root == server.head.state_root
+    assert not net.banned and not net.penalties
+
+
+def lying(net: Net, peer: str, protocol: str, change: Callable[[bytes], bytes]) -> None:
+    """`peer` answers `protocol` as the honest server, changed by `change`."""
+    net.honest(peer)
+    inner = net.handlers[peer][protocol]
+
+    async def answer(who: str, data: bytes) -> bytes:
+        return change(await inner(who, data))
+
+    net.handlers[peer][protocol] = answer
+
+
+def forge_signature(raw: bytes) -> bytes:
+    proof = WarpProof.decode(raw)
+    f = proof.fragments[-1]
+    j = Justification.decode(f.justification)
+    bad = j.replace(votes=(j.votes[0].replace(signature=bytes(64)), *j.votes[1:])).encode()
+    return proof.replace(fragments=(*proof.fragments[:-1], f.replace(justification=bad))).encode()
+
+
+def swap_set(raw: bytes) -> bytes:
+    proof = WarpProof.decode(raw)
+    f = proof.fragments[-1]
+    other = proof.fragments[0].voters if len(proof.fragments) > 1 else SetProof(b"\x00", f.voters.siblings)
+    return proof.replace(fragments=(*proof.fragments[:-1], f.replace(voters=other))).encode()
+
+
+def change_value(raw: bytes) -> bytes:
+    value = unpack(raw, max_size=1 << 26)
+    if value[0] == 0 and value[1]:
+        value[1][0][1] = value[1][0][1] + b"\x01"
+    return pack(value)
+
+
+def drop_entry(raw: bytes) -> bytes:
+    value = unpack(raw, max_size=1 << 26)
+    if value[0] == 0 and len(value[1]) > 1:
+        del value[1][-1]
+    return pack(value)
+
+
+@pytest.mark.parametrize("attack", ["forged justification", "wrong validator set", "changed value", "dropped entry",
+                                    "another block's chunk", "stops halfway", "slow", "too big"])
+def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_honest_one(tmp_path: Path,
+                                                                                      attack: str) -> None:
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    liar = "liar"
+    if attack == "forged justification":
+        lying(net, liar, WARP_PROTOCOL, forge_signature)
+    elif attack == "wrong validator set":
+        lying(net, liar, WARP_PROTOCOL, swap_set)
+    elif attack == "changed value":
+        lying(net, liar, STATE_PROTOCOL, change_value)
+    elif attack == "dropped entry":
+        lying(net, liar, STATE_PROTOCOL, drop_entry)
+    elif attack == "another block's chunk":
+        net.honest(liar)
+        older = served.chain.db.canonical_hash(served.chain.finalized.number - 1)
+        assert older is not None
+
+        async def other_block(who: str, data: bytes) -> bytes:
+            _, depth, index = unpack(data)
+            return await served.server.serve_state(who, pack([older, depth, index]))
+
+        net.handlers[liar][STATE_PROTOCOL] = other_block
+    elif attack == "stops halfway":
+        net.honest(liar)
+        inner = net.handlers[liar][STATE_PROTOCOL]
+        count = [0]
+
+        async def stops(who: str, data: bytes) -> bytes:
+            count[0] += 1
+            if count[0] > 2:
+                raise P2PError("connection reset")
+            return await inner(who, data)
+
+        net.handlers[liar][STATE_PROTOCOL] = stops
+    elif attack == "slow":
+        net.honest(liar)
+
+        async def slow(who: str, data: bytes) -> bytes:
+            await asyncio.sleep(3600)
+            return b""
+
+        net.handlers[liar][STATE_PROTOCOL] = slow
+    else:
+        lying(net, liar, STATE_PROTOCOL, lambda raw: raw + b"\x00" * (1 << 25))
+    net.honest("honest")
+    import btt_chain.node.warp_sync as ws
+
+    limit = ws.REQUEST_TIMEOUT_S
+    ws.REQUEST_TIMEOUT_S = 0.5  # the slow peer's requests time out quickly here
+    try:
+        joined, _ = warp(served, net)
+    finally:
+        ws.REQUEST_TIMEOUT_S = limit
+    assert_same_state(served, joined)
+    if attack in ("forged justification", "wrong validator set", "changed value", "dropped entry",
+                  "another block's chunk"):
+        assert liar in net.banned, net.banned
+    else:
+        assert liar not in net.banned  # failing is no lie
+    assert "honest" not in net.banned
+
+
+def test_with_only_liars_nothing_is_kept_and_the_warp_fails_with_why(tmp_path: Path) -> None:
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    lying(net, "liar", STATE_PROTOCOL, change_value)
+    kv = MemoryStore()
+    sync = WarpSync(net, kv, served.genesis, None, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    with pytest.raises(WarpFailed):
+        asyncio.run(sync.run(limit_s=5))
+    from storage import schema
+
+    assert kv.get(schema.META_HEAD) is None  # nothing a node would start on
+    assert "liar" in net.banned
