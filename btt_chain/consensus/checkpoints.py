@@ -28,12 +28,16 @@ def checkpoint_for_epoch(
     head_number: int,
     *,
     epoch_slots: int,
+    lowest: int = 0,
 ) -> Checkpoint:
     """The checkpoint of `epoch` on the chain whose blocks `headers_by_number` returns (0..head_number).
 
     It is the block with the highest slot below epoch * epoch_slots, found by binary search (slots strictly
     increase along a chain); genesis (number 0) for epoch 0. If the head itself is below the boundary the
-    head is returned: callers vote only once their head has entered `epoch`, when the answer is final."""
+    head is returned: callers vote only once their head has entered `epoch`, when the answer is final.
+
+    `lowest`: the first block after genesis the chain holds (a warp-synced database's base); a checkpoint below it is
+    a LookupError, as is any block missing."""
     if epoch_slots <= 0:
         raise ValueError("epoch_slots must be positive")
 
@@ -47,6 +51,10 @@ def checkpoint_for_epoch(
         return Checkpoint(0, header(0).hash())
     boundary = epoch * epoch_slots
     lo, hi = 0, head_number  # invariant: block lo has a slot below the boundary (genesis has slot 0)
+    if lowest > 0:
+        if header(lowest).slot >= boundary:
+            raise LookupError(f"the checkpoint of epoch {epoch} is below block #{lowest}, the oldest this chain holds")
+        lo = lowest
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if header(mid).slot < boundary:

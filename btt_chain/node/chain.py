@@ -175,6 +175,9 @@ class Chain:
             )
         self.finalized_hash: bytes = self.db.finalized_hash()
         self.finalized: Header = self._header(self.finalized_hash)
+        warp_base = self.db.warp_base()
+        self.lowest_number = 0 if warp_base is None else warp_base[0]
+        """The first block after genesis this database holds: a warp-synced one's target (`--sync warp`), else 0."""
         self._nodes: dict[bytes, TreeNode] = {}
         self._children: dict[bytes, list[bytes]] = {}
         self.anchor = Checkpoint(0, self.finalized_hash)

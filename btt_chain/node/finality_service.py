@@ -127,8 +127,11 @@ class ChainTargetSets:
             if header.slot < boundary:
                 return h == cp.block_hash
             if chain.is_canonical(h, header.number):
-                found = checkpoint_for_epoch(cp.epoch, self._canonical_header, header.number,
-                                             epoch_slots=chain.clock.epoch_slots)
+                try:
+                    found = checkpoint_for_epoch(cp.epoch, self._canonical_header, header.number,
+                                                 epoch_slots=chain.clock.epoch_slots, lowest=chain.lowest_number)
+                except LookupError:  # below a warp-synced database's first block: not a checkpoint it can weigh
+                    return False
                 return found.block_hash == cp.block_hash
             h = header.parent_hash
 
@@ -275,7 +278,8 @@ class FinalityService:
 
     def _head_checkpoint(self, epoch: int) -> Checkpoint:
         chain = self.node.chain
-        return checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots)
+        return checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=self.epoch_slots,
+                                    lowest=chain.lowest_number)
 
     def _retry_unresolved(self) -> None:
         """Votes and justifications that waited for their target's set: count those whose set is known now."""

@@ -17,7 +17,7 @@ def reader_at(ctx: RpcContext, at: bytes | None) -> tuple[bytes, Header, StateRe
     if at is None or at == chain.head_hash:
         return chain.head_hash, chain.head, chain.db.state
     if chain.db.get_header(at) is None:
-        raise unknown_block(at)
+        raise unknown_block(at, chain.db.warp_base())
     try:
         header, reader = state_at(chain.db, chain.head, at, ctx.node.config.state_pruning)
     except StateUnavailable as exc:

@@ -57,8 +57,17 @@ def invalid_transaction(reason: str) -> RpcError:
     return RpcError(INVALID_TRANSACTION, "Invalid Transaction", reason)
 
 
-def unknown_block(block_hash: bytes) -> RpcError:
+def unknown_block(block_hash: bytes, warp_base: tuple[int, bytes] | None = None) -> RpcError:
     """A block this node has no header of. The message keeps Substrate's words (`UnknownBlock: Header was not found
     in the database`): indexers (Subsquid) read an error containing "not found" as a block that is not there (yet),
-    to be fetched again, and any other as a failure."""
-    return invalid_params(f"unknown block 0x{block_hash.hex()}: header was not found in the database")
+    to be fetched again, and any other as a failure. A warp-synced node (`warp_base`: the block it started from) says
+    that it holds no older block, which may be why."""
+    message = f"unknown block 0x{block_hash.hex()}: header was not found in the database"
+    if warp_base is not None:
+        message += f" ({warp_note(warp_base)})"
+    return invalid_params(message)
+
+
+def warp_note(warp_base: tuple[int, bytes]) -> str:
+    return (f"this node was warp-synced at block #{warp_base[0]} and holds no block between genesis and there: "
+            "ask a node synced with --sync full for older blocks")

@@ -16,7 +16,14 @@ from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.rpc import params as p
 from btt_chain.rpc import runtime_info, virtual_storage
 from btt_chain.rpc.at import reader_at, state_view
-from btt_chain.rpc.errors import WEIGHTS_NOT_HELD, RpcError, invalid_params, invalid_transaction, unknown_block
+from btt_chain.rpc.errors import (
+    WEIGHTS_NOT_HELD,
+    RpcError,
+    invalid_params,
+    invalid_transaction,
+    unknown_block,
+    warp_note,
+)
 from btt_chain.rpc.fee_info import quote
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import (
@@ -202,7 +209,11 @@ def chain_get_block_hash(ctx: RpcContext, number: int | list[int] | None) -> str
     if number is None:
         return hex0x(chain.head_hash)
 
+    base = chain.db.warp_base()
+
     def one(n: int) -> str | None:
+        if base is not None and 0 < n < base[0]:
+            raise invalid_params(f"no block #{n}: {warp_note(base)}")
         h = chain.db.canonical_hash(n) if n <= chain.head.number else None
         return None if h is None else hex0x(h)
 
@@ -465,7 +476,7 @@ def btt_events(
     h = block_hash or chain.head_hash
     view = chain.db.block_meta_view(h)
     if view is None:
-        raise unknown_block(h)
+        raise unknown_block(h, chain.db.warp_base())
     first, end = view.event_range(extrinsic) if extrinsic is not None else (0, view.event_count)
     render = account_renderer(_prefix(ctx))
     return [render_event_record(r, render) for r in view.events(first + start, min(end, first + start + count))]

@@ -181,7 +181,7 @@ def validate_transaction(ctx: RpcContext, data: bytes, at: bytes | None) -> byte
     xt = Extrinsic.decode_checked(encoded)
     chain = ctx.node.chain
     if chain.db.get_header(block_hash) is None:
-        raise unknown_block(block_hash)
+        raise unknown_block(block_hash, chain.db.warp_base())
     try:
         if block_hash == chain.head_hash:
             number = chain.head.number + 1

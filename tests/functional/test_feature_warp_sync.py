@@ -1,0 +1,88 @@
+"""feature_warp_sync: a validator joins a running devnet by warp sync (issue 44) and finality then needs its votes.
+
+Three devnet validators; alice and bob run (2/3 of the stake: they finalize alone) until several epochs are final.
+Charlie starts with an empty database and `--sync warp`: it verifies a warp proof from alice and bob, fetches the
+state of the latest finalized block in chunks, opens its database there and follows the chain. Its state at a block
+equals alice's key for key, it holds no block below its warp target (RPC says so), and when bob stops, alice and
+charlie go on finalizing, which they can only do with charlie's votes (2/3 of the set is alice and charlie).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.functional.framework import Harness, NodeProcess, RpcError, wait_until
+
+EPOCH_SLOTS = 5
+
+
+def finalized_epoch(node: NodeProcess) -> int:
+    header = node.call("btt_header", node.call("chain_getFinalizedHead"))
+    return int(header["slot"], 16) // EPOCH_SLOTS
+
+
+def all_storage(node: NodeProcess, block_hash: str) -> dict[str, str]:
+    keys: list[str] = []
+    start = None
+    while True:
+        page = node.call("state_getKeysPaged", "0x", 1000, start, block_hash)
+        keys += page
+        if len(page) < 1000:
+            break
+        start = page[-1]
+    return {k: node.call("state_getStorage", k, block_hash) for k in keys}
+
+
+def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harness: Harness) -> None:
+    alice, bob, charlie = harness.add_devnet(3, epoch_slots=EPOCH_SLOTS)
+    charlie.extra_args = ["--sync", "warp"]
+    charlie.bootnodes = [alice.multiaddr, bob.multiaddr]
+    harness.log("alice and bob run until epoch 4 is final")
+    alice.start()
+    bob.start()
+    wait_until(lambda: finalized_epoch(alice) >= 4, 150, what="epoch 4 final on alice and bob")
+
+    harness.log("charlie starts with --sync warp")
+    charlie.start()
+    log = charlie.log_path.read_text()
+    proved = re.search(r"warp proof verified: (\d+) fragments to block #(\d+)", log)
+    assert proved, charlie.log_tail()
+    base = int(proved.group(2))
+    assert int(proved.group(1)) >= 1  # one fragment spans the devnet's unchanged set (many: test_warp_proof)
+    base_slot = int(alice.call("btt_header", alice.call("chain_getBlockHash", base))["slot"], 16)
+    assert base_slot // EPOCH_SLOTS >= 3  # the checkpoint of epoch 4 or later: what was final when it started
+    assert "warp sync done" in log, charlie.log_tail()
+
+    harness.log("it follows the chain; its state equals alice's key for key")
+    wait_until(lambda: charlie.height() >= base + 3, 60, what="charlie imports blocks after its warp target")
+    at = charlie.call("chain_getBlockHash", base + 2)
+    assert at == alice.call("chain_getBlockHash", base + 2)
+    ours, theirs = all_storage(charlie, at), all_storage(alice, at)
+    assert ours == theirs and len(ours) > 20
+    assert charlie.call("chain_getHeader", at)["stateRoot"] == alice.call("chain_getHeader", at)["stateRoot"]
+
+    harness.log("below its warp target it holds no block, and says so")
+    old = alice.call("chain_getBlockHash", 1)
+    assert charlie.call("chain_getBlock", old) is None  # as Substrate: a block it does not hold
+    try:
+        charlie.call("chain_getBlockHash", 1)
+        raise AssertionError("a warp-synced node answered a block number below its target")
+    except RpcError as exc:
+        assert "warp-synced at block" in str(exc), exc
+    try:
+        charlie.call("state_getStorage", next(iter(theirs)), old)
+        raise AssertionError("a warp-synced node answered state below its target")
+    except RpcError as exc:
+        assert "warp-synced at block" in str(exc), exc
+
+    harness.log("bob stops: alice and charlie hold 2/3 and finalize on")
+    bob.stop()
+    stopped = finalized_epoch(alice)
+    wait_until(lambda: min(finalized_epoch(n) for n in (alice, charlie)) >= stopped + 3, 150,
+               what="finality with charlie's votes")
+    low = min(n.finalized_number() for n in (alice, charlie))
+    assert alice.call("chain_getBlockHash", low) == charlie.call("chain_getBlockHash", low)
+    voted = re.findall(r"btt\.finality: voted", charlie.log_path.read_text())
+    assert voted, charlie.log_tail()
+    for n in (alice, bob, charlie):
+        assert "Traceback" not in n.log_path.read_text(), n.log_tail(80)
