@@ -328,6 +328,9 @@ class NodeMetrics:
                                           "(p2p/peerbook.py BAN_KINDS)", ["reason"], registry=r)
         self.clock_offset = Gauge("btt_clock_offset_ms", "This node's clock minus its block authors' (median over "
                                   "recent blocks of distinct validators; NaN: not measured)", registry=r)
+        self.warp_base = Gauge("btt_warp_sync_base_block", "The block this node's database was warp-synced at (it "
+                               "holds no block between genesis and there); 0 for a database synced from genesis",
+                               registry=r)
         self.start_time.set(get_process_start_seconds())
         self.chain_id = ""
         """The chain spec's id: the `chain` label of every sample, as Substrate's registry adds it."""
@@ -344,6 +347,7 @@ class NodeMetrics:
         self.node_roles.set(ROLE_AUTHORITY if node.authority else ROLE_FULL)
         node.add_head_listener(self.on_head)
         chain = node.chain
+        self.warp_base.set(chain.lowest_number)
         # time the chain's own entry points for this instance only (the chain module stays untouched)
         chain.import_block = self._timed_import(chain.import_block)  # type: ignore[method-assign]
         chain.author_block = self._timed_author(chain.author_block)  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """How much a node serves its peers: a token bucket per peer and one for all of them, for the request/response
-protocols whose answers cost it real work (model weights, warp proofs and state chunks). A request that would wait
-longer than the limit is refused (`ServeRefused`), so no peer, nor all of them, can queue unbounded work."""
+protocols whose answers cost it real work (model weights, warp proofs and state chunks), and a budget of the event
+loop's time that serving may take (`ServeBudget`). A request that would wait longer than the limit is refused
+(`ServeRefused`), so no peer, nor all of them, can queue unbounded work or take the loop from the node's own."""
 
 from __future__ import annotations
 
@@ -57,3 +58,39 @@ class ServeThrottle:
         self._all.tokens -= 1
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+class ServeBudget:
+    """At most `share` of the event loop's time spent serving (bursts of up to `burst_s` seconds): the server charges
+    the time of each synchronous step of its work (`charge`), and a request starts only when the budget is not
+    overdrawn (`acquire`; ServeRefused when that is more than `max_wait_s` away)."""
+
+    def __init__(self, what: str, share: float, burst_s: float, max_wait_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        self.what, self.share, self.burst_s, self.max_wait_s = what, share, burst_s, max_wait_s
+        self.clock = clock
+        self._credit = burst_s
+        self._at = clock()
+        self.spent_s = 0.0
+        """Serving time charged since the start (for the node's metrics and benchmarks)."""
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self._credit = min(self.burst_s, self._credit + (now - self._at) * self.share)
+        self._at = now
+
+    async def acquire(self) -> None:
+        self._refill()
+        if self._credit > 0:
+            return
+        wait = -self._credit / self.share
+        if wait > self.max_wait_s:
+            raise ServeRefused(f"{self.what}: this node is serving as much as it may: ask again later")
+        await asyncio.sleep(wait)
+
+    def charge(self, seconds: float) -> None:
+        self._refill()
+        self._credit -= seconds
+        self.spent_s += seconds

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from btt_chain.consensus.checkpoints import epoch_of
 from btt_chain.consensus.validator_set import ValidatorSet, has_supermajority
 from btt_chain.consensus.warp import MAX_FRAGMENTS, SetProof, WarpFragment, WarpProof
-from btt_chain.node.serve_throttle import ServeThrottle
+from btt_chain.node.serve_throttle import ServeBudget, ServeThrottle
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import DecodeError, StorageError
@@ -43,6 +45,7 @@ from storage.history import HistoricalState, HistoryTooFar
 from storage.smt import key_path, lone_leaf_beside, prefix_bounds, prefix_siblings
 
 if TYPE_CHECKING:
+    from btt_chain.node.chain import Chain
     from btt_chain.node.service import Node
 
 log = logging.getLogger("btt.warp")
@@ -63,6 +66,15 @@ INDEX_STEP = 2_000
 """Headers read per step of building the checkpoint index, between which the event loop runs."""
 SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S = 16.0, 32.0, 48.0, 2.0
 """State and proof requests a second served to one peer (bursts of 32) and to all together."""
+SERVE_SHARE, SERVE_BURST_S = 0.25, 0.5
+"""The share of the event loop's time warp serving may take, all peers together (bursts of half a second)."""
+STEP_KEYS = 1_024
+"""Keys read in one synchronous step of a state chunk; the event loop runs between steps (about 5 ms each)."""
+READ_ATTEMPTS = 3
+"""Times a chunk is read again when a block is imported while it is read (its steps must see one state)."""
+DEEPER_THAN_PLAN = 6
+"""How much deeper than the planned depth a prefix may be asked for (an honest client splits only a prefix too big
+for a chunk: a few levels at most), so no client makes this node compute its tree's deep levels."""
 OK, SPLIT, UNAVAILABLE = 0, 1, 2
 
 
@@ -106,6 +118,7 @@ class WarpServer:
         self.node = node
         self.max_gap = max_gap
         self.throttle = ServeThrottle("warp sync", SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S)
+        self.budget = ServeBudget("warp sync", SERVE_SHARE, SERVE_BURST_S, SERVE_MAX_WAIT_S)
         self._by_epoch: list[bytes] = []
         """Checkpoint block of epoch e at index e, on the finalized canonical chain."""
         self._next_number = 0
@@ -128,6 +141,7 @@ class WarpServer:
         chain = self.node.chain
         epoch_slots = chain.clock.epoch_slots
         target = chain.finalized.number
+        started = time.perf_counter()
         while self._next_number <= target:
             stop = min(target, self._next_number + INDEX_STEP - 1)
             for n in range(self._next_number, stop + 1):
@@ -141,7 +155,9 @@ class WarpServer:
                     self._fill(epoch_of(header.slot, epoch_slots))
                 self._prev = (h, header.slot)
             self._next_number = stop + 1
+            self.budget.charge(time.perf_counter() - started)
             await asyncio.sleep(0)
+            started = time.perf_counter()
         # the finalized block is the checkpoint of the epoch its tracker names, though no block of that epoch is final
         finality = self.node.finality
         if finality is not None and self._prev is not None:
@@ -163,8 +179,11 @@ class WarpServer:
     async def serve_warp(self, peer: str, data: bytes) -> bytes:
         kind, number, start_hash = decode_warp_request(data)
         await self.throttle.acquire(peer)
+        await self.budget.acquire()
         await self._ensure_index()
+        started = time.perf_counter()
         proof = self.proof(kind, number, start_hash)
+        self.budget.charge(time.perf_counter() - started)
         self.served["proofs"] += 1
         if proof is None:
             return pack([])
@@ -277,9 +296,13 @@ class WarpServer:
         if self._served_block(block_hash) is None:
             return pack([UNAVAILABLE, "not a block of this node's canonical chain"])
         bits = self.node.chain.tree.bucket_bits  # its buckets hold one or two leaves: about 2**bits keys
-        depth = max(0, min(bits, MAX_DEPTH, bits - CHUNK_TARGET_KEYS.bit_length() + 1))
         self.served["plans"] += 1
-        return pack([OK, depth, 1 << bits])
+        return pack([OK, self.plan_depth(), 1 << bits])
+
+    def plan_depth(self) -> int:
+        """The depth whose prefixes hold about CHUNK_TARGET_KEYS keys each."""
+        bits = self.node.chain.tree.bucket_bits
+        return max(0, min(bits, MAX_DEPTH, bits - CHUNK_TARGET_KEYS.bit_length() + 1))
 
     def _levels_to(self, header: Header, depth: int) -> dict[int, bytes]:
         """Levels 1 to `depth` of the tree of the served block, read in one setting back of the tree (cached for the
@@ -306,24 +329,44 @@ class WarpServer:
     async def serve_state(self, peer: str, data: bytes) -> bytes:
         block_hash, depth, index = decode_state_request(data)
         await self.throttle.acquire(peer)
+        await self.budget.acquire()
+        for _ in range(READ_ATTEMPTS):
+            clock = _StepClock(self.budget)
+            try:
+                raw = await self._read_chunk(block_hash, depth, index, clock)
+            finally:
+                clock.stop()
+            if raw is not None:
+                return raw
+        return pack([UNAVAILABLE, "blocks were imported while the chunk was read: ask again"])
+
+    async def _read_chunk(self, block_hash: bytes, depth: int, index: int, clock: _StepClock) -> bytes | None:
+        """The response to a state request, read in steps of STEP_KEYS keys with the event loop running between them
+        (each step's time charged to the budget); None when a block was imported meanwhile (the steps would not
+        read one state)."""
         chain = self.node.chain
+        head = chain.head_hash
         header = self._served_block(block_hash)
         if header is None:
             return pack([UNAVAILABLE, "not a block of this node's canonical chain"])
-        if depth > chain.tree.bucket_bits:
-            return pack([UNAVAILABLE, f"this node serves prefixes down to depth {chain.tree.bucket_bits}"])
+        deepest = min(chain.tree.bucket_bits, self.plan_depth() + DEEPER_THAN_PLAN)
+        if depth > deepest:
+            return pack([UNAVAILABLE, f"this node serves prefixes down to depth {deepest}"])
         try:
             view, changed = self._view_at(block_hash, header.number)
-            entries = self._entries(view, changed, depth, index)
-            if entries is None:
-                return pack([SPLIT, f"prefix ({depth}, {index}) holds more than a chunk may"])
             siblings = prefix_siblings(self._levels_to(header, depth), depth, index)
         except HistoryTooFar as exc:
             return pack([UNAVAILABLE, f"block #{header.number} is too far back to serve its state: {exc}"])
+        try:
+            entries = await self._entries(view, changed, depth, index, clock, head)
+            beside = lone_leaf_beside(depth, index, siblings) if entries == [] else None
+            found = None if beside is None else await self._entries(view, changed, *beside, clock, head)
+        except _HeadMoved:
+            return None
+        if entries is None:
+            return pack([SPLIT, f"prefix ({depth}, {index}) holds more than a chunk may"])
         lone: list[bytes] = []
-        beside = lone_leaf_beside(depth, index, siblings) if not entries else None
         if beside is not None:
-            found = self._entries(view, changed, *beside)
             if found is None or len(found) != 1:
                 raise StorageError(f"the tree's lone leaf at ({beside[0]}, {beside[1]}) is not one key of the state")
             lone = found[0]
@@ -332,31 +375,40 @@ class WarpServer:
         self.served["bytes"] += len(raw)
         return raw
 
-    def _entries(self, view: HistoricalState | None, changed: dict[bytes, bytes], depth: int,
-                 index: int) -> list[list[bytes]] | None:
+    async def _entries(self, view: HistoricalState | None, changed: dict[bytes, bytes], depth: int, index: int,
+                       clock: _StepClock, head: bytes) -> list[list[bytes]] | None:
         """[key, value] of every key of prefix (depth, index) at the served block, in path order; None if more than
-        a chunk may hold."""
+        a chunk may hold. _HeadMoved if a block was imported while it was read."""
         chain = self.node.chain
         lo, hi = prefix_bounds(depth, index)
         paths: dict[bytes, bytes] = {}
-        for path, key in chain.db.keys_by_path(lo, hi):
-            paths[path] = key
-            if len(paths) > MAX_CHUNK_ENTRIES:
-                return None
+        found: Iterator[tuple[bytes, bytes]] = chain.db.keys_by_path(lo, hi)
+        try:
+            for n, (path, key) in enumerate(found, 1):
+                paths[path] = key
+                if len(paths) > MAX_CHUNK_ENTRIES:
+                    return None
+                if n % STEP_KEYS == 0:
+                    await clock.step(chain, head)
+        finally:
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()
         for path, key in changed.items():
             if lo <= path and (hi is None or path < hi):
                 paths[path] = key
         reader = chain.db.state if view is None else view
         entries = []
         size = 0
-        for path in sorted(paths):
+        for n, path in enumerate(sorted(paths), 1):
             value = reader.get(paths[path])
-            if value is None:  # created since the served block
-                continue
-            entries.append([paths[path], value])
-            size += len(paths[path]) + len(value)
-            if size > MAX_CHUNK_BYTES or len(entries) > MAX_CHUNK_ENTRIES:
-                return None
+            if value is not None:  # else created since the served block
+                entries.append([paths[path], value])
+                size += len(paths[path]) + len(value)
+                if size > MAX_CHUNK_BYTES or len(entries) > MAX_CHUNK_ENTRIES:
+                    return None
+            if n % STEP_KEYS == 0:
+                await clock.step(chain, head)
         return entries
 
     def _view_at(self, block_hash: bytes, number: int) -> tuple[HistoricalState | None, dict[bytes, bytes]]:
@@ -385,3 +437,28 @@ def _set_of(fragment: WarpFragment) -> ValidatorSet:
 
 def _set_of_value(value: bytes) -> ValidatorSet:
     return ValidatorSet((v.session_key, v.bond) for v in session.queued.codec.decode(value))
+
+
+class _HeadMoved(Exception):
+    """A block was imported while a chunk was read in steps."""
+
+
+class _StepClock:
+    """Times the synchronous steps of one request and charges them to the serving budget."""
+
+    def __init__(self, budget: ServeBudget) -> None:
+        self.budget = budget
+        self.started = time.perf_counter()
+
+    async def step(self, chain: Chain, head: bytes) -> None:
+        """End a step, give the event loop its turn, start the next; _HeadMoved if the head is no longer `head`."""
+        self.stop()
+        await asyncio.sleep(0)
+        self.started = time.perf_counter()
+        if chain.head_hash != head:
+            raise _HeadMoved
+
+    def stop(self) -> None:
+        now = time.perf_counter()
+        self.budget.charge(now - self.started)
+        self.started = now

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from btt_chain.node.service import NodeConfig, p2p_config, resolve_spec
+from btt_chain.node.warp_metrics import WarpMetricsServer
 from btt_chain.node.warp_serve import warp_max_gap
 from btt_chain.node.warp_sync import WarpStats, WarpSync
 from btt_chain.primitives.errors import ConfigError
@@ -65,13 +66,22 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
     checkpoint = config.checkpoint or spec.checkpoint
     kv = LevelDBStore(data_dir / "db")
     p2p = P2PService(p2p_config(config, data_dir, genesis.hash))
+    sync = WarpSync(p2p, kv, genesis, checkpoint, warp_max_gap(spec))
+    metrics = None
+    if config.prometheus_port is not None:
+        metrics = WarpMetricsServer(sync.stats, lambda: len(p2p.peers()), spec.id, config.prometheus_host,
+                                    config.prometheus_port)
     try:
+        if metrics is not None:
+            await metrics.start()
         await p2p.start()
         log.info("warp sync: peer id %s, from %s", p2p.local_peer_id,
                  "genesis" if checkpoint is None else f"the trusted checkpoint {checkpoint}")
-        return await WarpSync(p2p, kv, genesis, checkpoint, warp_max_gap(spec)).run(limit_s)
+        return await sync.run(limit_s)
     finally:
         await p2p.stop()
+        if metrics is not None:
+            await metrics.stop()
         kv.close()
 
 

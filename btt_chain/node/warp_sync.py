@@ -51,7 +51,7 @@ from btt_chain.node.warp_serve import (
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import BttError, DecodeError
-from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
+from btt_chain.primitives.hashing import blake2b_256
 from genesis.build import Genesis
 from genesis.spec import TrustedCheckpoint
 from p2p import P2PError
@@ -67,6 +67,10 @@ BAN_S = 3600.0
 MALFORMED_PENALTY = 20
 REQUEST_TIMEOUT_S = 30.0
 PARALLEL = 4
+MAX_SPLITS = 4
+"""Levels below the planned depth a prefix is split to on a peer's word that it is too big for a chunk (an honest
+server's planned prefixes hold a sixteenth of a chunk's limit; a peer that says 'split' of everything multiplies the
+requests by at most 2**MAX_SPLITS, never without end)."""
 """Prefixes fetched at once (from different peers where there are several)."""
 PEER_REST_S = 10.0
 """A peer that failed to answer is not asked again for this long."""
@@ -79,11 +83,15 @@ class WarpFailed(BttError):
     """Warp sync could not finish (no peer could give a proof, the block or every prefix): the reason says which."""
 
 
+PHASES = ("waiting for peers", "proof", "block", "state", "writing", "done")
+"""The phases of a warp sync, in order."""
+
+
 @dataclass
 class WarpStats:
     """What the warp did, for the progress line, the metrics and the benchmark."""
 
-    phase: str = "waiting for peers"
+    phase: str = PHASES[0]
     fragments: int = 0
     target_number: int = 0
     prefixes_total: int = 0
@@ -93,17 +101,24 @@ class WarpStats:
     bytes_in: int = 0
     banned: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    state_started: float = 0.0
+    """When the state phase began (monotonic), for the ETA."""
+
+    def eta_s(self) -> float:
+        """Seconds until the state is fetched at the rate so far; 0 when not known (yet)."""
+        if self.phase != "state" or not self.prefixes_done:
+            return 0.0
+        rate = self.prefixes_done / max(time.monotonic() - self.state_started, 1e-6)
+        return max(0.0, (self.prefixes_total - self.prefixes_done) / rate)
 
     def line(self) -> str:
         elapsed = time.monotonic() - self.started
         if self.phase != "state" or not self.prefixes_done:
             return (f"warp sync: {self.phase}, {self.fragments} proof fragments verified, {elapsed:.0f} s"
                     + (f", target #{self.target_number}" if self.target_number else ""))
-        rate = self.prefixes_done / max(elapsed, 1e-6)
-        eta = (self.prefixes_total - self.prefixes_done) / rate if rate else 0.0
         return (f"warp sync: state of #{self.target_number}, {self.prefixes_done}/{self.prefixes_total} prefixes "
                 f"({100 * self.prefixes_done // max(1, self.prefixes_total)}%), {self.keys:,} keys, "
-                f"{self.state_bytes / 1e6:.1f} MB, ETA {eta:.0f} s")
+                f"{self.state_bytes / 1e6:.1f} MB, {self.bytes_in / 1e6:.1f} MB received, ETA {self.eta_s():.0f} s")
 
 
 class WarpSync:
@@ -116,6 +131,7 @@ class WarpSync:
         self.genesis = genesis
         self.checkpoint = checkpoint
         self.max_gap = max_gap
+        self._planned = 0
         self.say = say
         self.stats = WarpStats()
         self._rest: dict[str, float] = {}
@@ -159,6 +175,7 @@ class WarpSync:
             self.stats.phase = "block"
             block = await self._block(target)
             self.stats.phase = "state"
+            self.stats.state_started = time.monotonic()
             await self._state(target, self.stats.started + limit_s)
             self.stats.phase = "writing"
             self._finish(block, target)
@@ -285,7 +302,7 @@ class WarpSync:
         return 8
 
     async def _state(self, target: Trusted, deadline: float) -> None:
-        depth = await self._plan(target)
+        depth = self._planned = await self._plan(target)
         todo: list[tuple[int, int]] = [(depth, i) for i in range(1 << depth)]
         self.stats.prefixes_total = len(todo)
         failures: dict[tuple[int, int], int] = {}
@@ -324,7 +341,7 @@ class WarpSync:
             status = value[0] if isinstance(value, list) and value else None
             if status == OK:
                 entries, siblings, lone = _chunk(value)
-            elif status == SPLIT and depth < 8 * HASH_LEN:
+            elif status == SPLIT and depth < self._planned + MAX_SPLITS:
                 todo.extend([(depth + 1, 2 * index), (depth + 1, 2 * index + 1)])
                 self.stats.prefixes_total += 1
                 return True

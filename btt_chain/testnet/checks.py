@@ -54,8 +54,10 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank]
 
 
-def check_one_chain(finalized: Mapping[str, int | None], hash_at_common: Mapping[str, str | None]) -> Check:
-    """Every node's canonical block at the lowest common finalized height is the same block."""
+def check_one_chain(finalized: Mapping[str, int | None], hash_at_common: Mapping[str, str | None],
+                    warp_bases: Mapping[str, int] | None = None) -> Check:
+    """Every node's canonical block at the lowest common finalized height is the same block. `warp_bases`: node ->
+    the block it was warp-synced at (it holds none below): a common height below it is said to be why it has none."""
     missing = sorted(n for n, f in finalized.items() if f is None)
     if missing:
         return Check("one finalized chain", False, (f"no finalized head from {', '.join(missing)}",))
@@ -70,6 +72,8 @@ def check_one_chain(finalized: Mapping[str, int | None], hash_at_common: Mapping
         for n, h in sorted(hashes.items()):
             by_hash.setdefault(str(h), []).append(n)
         lines = [f"at height {common}: {h[:18]} on {', '.join(ns)}" for h, ns in by_hash.items()]
+        lines += [f"{n} was warp-synced at #{base}: it holds no block at #{common}"
+                  for n, base in sorted((warp_bases or {}).items()) if hashes.get(n) is None and common < base]
         return Check("one finalized chain", False, tuple(lines))
     (only,) = distinct
     spread = f"finalized heights {min(finalized.values())}..{max(finalized.values())}"  # type: ignore[type-var]
@@ -581,3 +585,305 @@ def check_finality_resumed(samples: Sequence[Sample], heals: Sequence[HealPoint]
     if not heals:
         lines.append("no partition healed")
     return Check(f"finality resumed after every partition within {bound_epochs} epochs", ok, tuple(lines))
+
+
+# nodes that join mid-run (`join_at`, `sync = "warp" | "full"`) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarpLog:
+    """One warp sync a joining node began, from its log lines (run times; None: that line never came)."""
+
+    started_s: float
+    """`warp sync: peer id ...`: the warp's child process is up."""
+    proof_s: float | None = None
+    fragments: int | None = None
+    proof_target: int | None = None
+    """`warp proof verified: F fragments to block #N`."""
+    done_s: float | None = None
+    target: int | None = None
+    target_hash: str | None = None
+    keys: int | None = None
+    state_mb: float | None = None
+    received_mb: float | None = None
+    took_s: float | None = None
+    """`warp sync done: block #N 0x.. with K keys (S MB of state, R MB received) in T s`."""
+
+
+@dataclass(frozen=True)
+class JoinObservation:
+    """What the runner saw of one node that joined mid-run."""
+
+    node: str
+    sync: str
+    """warp | full."""
+    join_at_s: float
+    up_s: float | None
+    """Run time of its first RPC answer after the join (None: never)."""
+    starts: tuple[float, ...]
+    """Run times of every start of its process: the join, then each restart."""
+    warps: tuple[WarpLog, ...]
+    """Every warp sync it began, in time order."""
+    resumed: tuple[float, ...]
+    """Run times of its `the database holds a chain already` lines: a start with --sync warp that did not warp."""
+    rpc_base: int | None
+    """The block its RPC names as its warp target (`chain_getBlockHash(1)`: "warp-synced at block #N"); 0: it serves
+    block 1 (it holds the whole chain); None: no answer."""
+    skipped: tuple[str, ...] = ()
+    """Its perturbations the runner skipped: due before it answered RPC."""
+
+
+def caught_up_at(samples: Sequence[Sample], node: str, after_s: float, lag_blocks: int) -> float | None:
+    """The first sample time at or after `after_s` at which `node` answered with its head within `lag_blocks` of the
+    best head any node reported at that sample (None: never)."""
+    tops = _best_heads(samples)
+    for s in samples:
+        if s.node == node and s.t_s >= after_s and s.head is not None and s.head >= tops[s.t_s] - lag_blocks:
+            return s.t_s
+    return None
+
+
+def _best_heads(samples: Sequence[Sample]) -> dict[float, int]:
+    tops: dict[float, int] = {}
+    for s in samples:
+        if s.head is not None:
+            tops[s.t_s] = max(tops.get(s.t_s, s.head), s.head)
+    return tops
+
+
+def _warp_lines(j: JoinObservation) -> tuple[bool, list[str]]:
+    """Whether `j` warped exactly once, to the block its RPC names, and never again at a later start."""
+    if not j.warps:
+        return False, [f"{j.node}: never began a warp sync (no `warp sync: peer id` line)"]
+    first = j.warps[0]
+    done = [w for w in j.warps if w.done_s is not None]
+    if not done:
+        proof = ("no proof verified" if first.proof_s is None else
+                 f"proof of {first.fragments} fragments to #{first.proof_target} verified at {first.proof_s:g} s")
+        return False, [f"{j.node}: its warp sync never finished ({proof}; no `warp sync done` line)"]
+    w = done[0]
+    assert w.done_s is not None
+    ok = True
+    proof = ("no proof line" if w.proof_s is None else
+             f"warp proof of {w.fragments} fragments to #{w.proof_target} verified at {w.proof_s:g} s")
+    lines = [f"{j.node}: {proof}; state of #{w.target} {w.target_hash} ({w.keys or 0:,} keys, {w.state_mb} MB; "
+             f"{w.received_mb} MB received) written at {w.done_s:g} s, {w.took_s} s after the warp began"]
+    if w.proof_s is None or w.proof_target != w.target:
+        ok = False
+        lines.append(f"{j.node}: FAIL: the warp done at #{w.target} had no verified proof to that block")
+    if len(j.warps) > 1:
+        again = [v for v in j.warps if v.started_s > w.done_s]
+        before = [v for v in j.warps if v.started_s < w.started_s]
+        if again:
+            ok = False
+            lines.append(f"{j.node}: FAIL: warped again after its warp was done, at "
+                         f"{', '.join(f'{v.started_s:g} s' for v in again)}")
+        if before:
+            lines.append(f"{j.node}: {len(before)} warp attempt(s) before the one that finished")
+    if j.rpc_base != w.target:
+        ok = False
+        lines.append(f"{j.node}: FAIL: its RPC names #{j.rpc_base} as its warp target, the log #{w.target}"
+                     if j.rpc_base else f"{j.node}: FAIL: its RPC does not say it was warp-synced at #{w.target} "
+                     f"({'no answer' if j.rpc_base is None else 'it serves block 1'})")
+    later = [t for t in j.starts if t > w.done_s]
+    resumed = [t for t in j.resumed if t > w.done_s]
+    if later:
+        if len(resumed) < len(later):
+            ok = False
+            lines.append(f"{j.node}: FAIL: {len(later)} later starts ({', '.join(f'{t:g} s' for t in later)}), "
+                         f"{len(resumed)} resumed from its database")
+        else:
+            lines.append(f"{j.node}: started {len(later)} more time(s) ({', '.join(f'{t:g} s' for t in later)}): "
+                         "each resumed from its database, none warped again")
+    return ok, lines
+
+
+def check_joins_synced(joins: Sequence[JoinObservation], samples: Sequence[Sample], sync_s: float,
+                       lag_blocks: int) -> Check:
+    """Every node that joined mid-run answered RPC and had its head within `lag_blocks` of the best head within
+    `sync_s` of its `join_at`. A warp node also warped exactly once (its proof verified, then its state written, to the
+    block its RPC names as its warp target) and never again at a restart; a full-sync node serves block 1. None of its
+    perturbations was skipped for want of being synced."""
+    ok = True
+    lines: list[str] = []
+    for j in joins:
+        if j.up_s is None:
+            ok = False
+            tail = ""
+            if j.sync == "warp":
+                tail = "; " + "; ".join(_warp_lines(j)[1])
+            lines.append(f"{j.node}: joined at {j.join_at_s:g} s ({j.sync} sync) and never answered RPC{tail}")
+            continue
+        caught = caught_up_at(samples, j.node, j.join_at_s, lag_blocks)
+        head = f"{j.node}: joined at {j.join_at_s:g} s ({j.sync} sync), answered RPC at {j.up_s:g} s, "
+        if caught is None:
+            ok = False
+            head += f"FAIL: never within {lag_blocks} blocks of the best head"
+        else:
+            took = caught - j.join_at_s
+            head += (f"within {lag_blocks} blocks of the best head at {caught:g} s: synced {took:.1f} s after joining "
+                     f"(bound {sync_s:g} s)")
+            if took > sync_s:
+                ok = False
+                head += "; FAIL: over the bound"
+        lines.append(head)
+        if j.sync == "warp":
+            good, more = _warp_lines(j)
+            ok = ok and good
+            lines += more
+        elif j.warps or j.rpc_base != 0:
+            ok = False
+            lines.append(f"{j.node}: FAIL: a full-sync node " + ("warped" if j.warps else
+                         "does not serve block 1" if j.rpc_base else "did not answer for block 1"))
+        for what in j.skipped:
+            ok = False
+            lines.append(f"{j.node}: FAIL: {what}")
+    if not joins:
+        lines.append("no node joined mid-run")
+    return Check("nodes that joined mid-run synced", ok, tuple(lines))
+
+
+def check_joins_follow(joins: Sequence[JoinObservation], samples: Sequence[Sample], windows: Sequence[Window],
+                       lag_blocks: int, catch_up_s: float, grace_s: float) -> Check:
+    """Once synced, a joined node's head stays within `lag_blocks` of the best head any node reported at the same
+    sample. Its own perturbations are spared from their start until it is within the bound again, which must be within
+    `catch_up_s` of their end; a partition, until `grace_s` after its heal (the best head may be on the other side).
+    Unanswered samples are counted, not failed (a node that stops answering fails the end-of-run checks)."""
+    tops = _best_heads(samples)
+    ok = True
+    lines: list[str] = []
+    for j in joins:
+        caught = caught_up_at(samples, j.node, j.join_at_s, lag_blocks)
+        if caught is None:
+            ok = False
+            lines.append(f"{j.node}: never within {lag_blocks} blocks of the best head")
+            continue
+        exempt = [(w.start_s, w.end_s + grace_s) for w in windows if w.sides]
+        spans = []  # (label, out from, back at): a clock perturbation is two restarts with the node up between them
+        for w in windows:
+            if w.sides:
+                continue  # a partition: spared by its grace
+            if j.node in w.affected:
+                spans.append((w.label, w.start_s, w.end_s))
+            elif j.node in w.skewed:
+                spans += [(f"{w.label} (start)", w.start_s, w.start_s), (f"{w.label} (end)", w.end_s, w.end_s)]
+        back = []
+        for label, lo, hi in sorted(spans, key=lambda span: span[1]):
+            again = caught_up_at(samples, j.node, hi, lag_blocks)
+            if again is None or again - hi > catch_up_s:
+                ok = False
+                lines.append(f"{j.node}: FAIL: not within {lag_blocks} blocks of the best head within {catch_up_s:g} s "
+                             f"after the {label} at {hi:g} s" + ("" if again is None else f" (only at {again:g} s)"))
+            exempt.append((lo, hi + catch_up_s if again is None else again))
+            if again is not None:
+                back.append(f"{again - hi:.1f} s after the {label}")
+        held = [s for s in samples if s.node == j.node and s.t_s >= caught
+                and not any(lo <= s.t_s < hi for lo, hi in exempt)]
+        answered = [s for s in held if s.head is not None and s.t_s in tops]
+        if not answered:
+            ok = False
+            lines.append(f"{j.node}: no answered sample after {caught:g} s outside its perturbations")
+            continue
+        lags = [(tops[s.t_s] - (s.head or 0), s.t_s) for s in answered]
+        worst, at = max(lags)
+        over = [(lag, t) for lag, t in lags if lag > lag_blocks]
+        line = (f"{j.node}: from {caught:g} s, {len(answered)} samples: head lag p50 "
+                f"{percentile([lag for lag, _ in lags], 50):g}, max {worst} blocks (at {at:g} s); bound {lag_blocks}")
+        if back:
+            line += f"; back within it {', '.join(back)}"
+        if len(held) > len(answered):
+            line += f"; {len(held) - len(answered)} samples unanswered"
+        if over:
+            ok = False
+            line += f"; FAIL: over the bound at {len(over)} samples, first at {over[0][1]:g} s"
+        last = max(answered, key=lambda s: s.t_s)
+        line += f"; last head #{last.head}, finalized #{last.finalized} at {last.t_s:g} s"
+        lines.append(line)
+    if not joins:
+        lines.append("no node joined mid-run")
+    return Check("nodes that joined mid-run follow the best head", ok, tuple(lines))
+
+
+@dataclass(frozen=True)
+class StateComparison:
+    """A joined node's state at a block both it and a reference node (one that holds the whole chain) finalized."""
+
+    node: str
+    reference: str
+    number: int
+    block_hash: str | None
+    """The reference's block at `number` (None: it did not answer)."""
+    roots: Mapping[str, str | None]
+    """node -> the state root in its header at `number` (every node that holds that block; None: no answer)."""
+    keys: int = 0
+    """Keys compared (the reference's)."""
+    differences: tuple[str, ...] = ()
+    """Keys whose value (by hash) differs or that one side lacks, as readable lines."""
+    error: str | None = None
+    """Why the state could not be compared."""
+
+
+def check_joins_agree(joins: Sequence[JoinObservation], finalized_hashes: Mapping[str, Mapping[int, Mapping[str,
+                      str | None]]], states: Sequence[StateComparison]) -> Check:
+    """A joined node agrees with the others: at every height compared (from its warp target to the finalized height
+    it shares with each other node) it has the same block as every other node that holds that height, and at a
+    common finalized block every node's header has the same state root and its state equals a reference node's key
+    for key (values compared by hash)."""
+    ok = True
+    lines: list[str] = []
+    by_node = {s.node: s for s in states}
+    for j in joins:
+        compared = finalized_hashes.get(j.node, {})
+        mine_missing = sorted(h for h, row in compared.items() if row.get(j.node) is None)
+        disagree = []
+        for height, row in sorted(compared.items()):
+            ours = row.get(j.node)
+            other = sorted((n, h) for n, h in row.items() if n != j.node and h is not None and h != ours)
+            if ours is not None and other:
+                disagree.append(f"#{height}: {j.node} has {ours[:18]}, " + ", ".join(f"{n} {h[:18]}" for n, h in other))
+        peers = sorted({n for row in compared.values() for n, h in row.items() if n != j.node and h is not None})
+        if not compared:
+            ok = False
+            lines.append(f"{j.node}: no finalized height compared")
+        elif mine_missing or disagree:
+            ok = False
+            if mine_missing:
+                lines.append(f"{j.node}: FAIL: no block at finalized #{', #'.join(map(str, mine_missing))}")
+            lines += [f"{j.node}: FAIL: {d}" for d in disagree[:10]]
+        else:
+            heights = sorted(compared)
+            lines.append(f"{j.node}: the same blocks as {', '.join(peers) or 'nobody (no other node answered)'} at "
+                         f"{len(heights)} finalized heights #{heights[0]}..#{heights[-1]}")
+            if not peers:
+                ok = False
+        st = by_node.get(j.node)
+        if st is None:
+            ok = False
+            lines.append(f"{j.node}: its state was not compared")
+            continue
+        roots = {n: r for n, r in st.roots.items()}
+        distinct = {r for r in roots.values() if r is not None}
+        silent = sorted(n for n, r in roots.items() if r is None)
+        if st.error is not None:
+            ok = False
+            lines.append(f"{j.node}: FAIL: state at #{st.number} not compared with {st.reference}'s: {st.error}")
+        elif st.differences:
+            ok = False
+            lines.append(f"{j.node}: FAIL: its state at #{st.number} differs from {st.reference}'s at "
+                         f"{len(st.differences)} of {st.keys} keys")
+            lines += [f"  {d}" for d in st.differences[:10]]
+        if len(distinct) != 1 or roots.get(j.node) is None:
+            ok = False
+            by_root: dict[str, list[str]] = {}
+            for n, r in sorted(roots.items()):
+                by_root.setdefault(str(r)[:18], []).append(n)
+            lines.append(f"{j.node}: FAIL: state roots at #{st.number}: "
+                         + "; ".join(f"{r} on {', '.join(ns)}" for r, ns in by_root.items()))
+        elif st.error is None and not st.differences:
+            (root,) = distinct
+            lines.append(f"{j.node}: at #{st.number} the state root {root[:18]} on {len(roots) - len(silent)} nodes"
+                         + (f" ({', '.join(silent)} did not answer)" if silent else "")
+                         + f"; its state equals {st.reference}'s key for key ({st.keys:,} keys)")
+    if not joins:
+        lines.append("no node joined mid-run")
+    return Check("nodes that joined mid-run agree on finalized blocks and state", ok, tuple(lines))

@@ -17,6 +17,8 @@ Partitions belong to the whole network. Every problem is reported with where it 
     [checks]
     clock_lag_blocks = 20     # a clock-skewed node's finality lag (best head - its finalized) while skewed
     clock_join_s = 45         # after a clock perturbation's restart: time to be up with a peer again
+    join_sync_s = 60          # a joining node: from join_at until it answers RPC and follows the best head
+    join_lag_blocks = 10      # a joining node once synced: its head at most this far below the best head
     finality_resume_epochs = 4  # after a partition's heal: epochs until every node finalized past the heal point
     [[node]]
     name = "v0"
@@ -28,6 +30,25 @@ Partitions belong to the whole network. Every problem is reported with where it 
     at = 60
     for = 12
     groups = [["v0", "v1", "v2"], ["v3", "f0"]]
+
+A node may join mid-run instead of starting with the others:
+
+    [[node]]
+    name = "w0"
+    join_at = 110             # seconds into the run (as `at` counts); started then, with the first N as bootnodes
+    sync = "warp"             # warp (`btt-chain node --sync warp`) or full (the default: every block from genesis)
+    perturb = [{ at = 150, kind = "restart" }]
+
+A joining node is a full node (a validator's stake is in genesis: one absent until `join_at` would hold it out of
+finality from the start, an outage the schedule does not model). `sync = "warp"` needs `join_at` (a node started
+with the others has no finalized chain to warp to). `join_at` is before `duration_s`; the node is not one of the
+first `[network].bootnodes` nodes (every node starts with those, so they run from the start); its perturbations start
+after `join_at`, and a partition naming it starts after `join_at` too. The runner starts it with `--sync warp` at
+every (re)start, as an operator keeps the flag: only its first start, into an empty database, warps. A perturbation
+due before it answers RPC (still syncing) is skipped and fails the join check: a kill in the middle of a warp
+would test the warp's own restart, not the network. The checks (`checks.check_join_*`) hold it to syncing within
+`[checks] join_sync_s` of `join_at` (for warp: the proof verified and the state written, once), to following the best
+head within `[checks] join_lag_blocks` blocks, and to the others' finalized blocks and state.
 
 Partitions (`[[partition]]`): the two `groups` cannot reach each other from `at` seconds into the run for `for`
 seconds (a node in neither group reaches both). Two more keys time one to the chain's epochs:
@@ -74,6 +95,8 @@ MAX_NODES = 32
 _NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 ALIGNMENTS = ("epoch",)
 """What a partition's `align` may name."""
+SYNC_MODES = ("full", "warp")
+"""What a node's `sync` may name (`btt-chain node --sync`)."""
 
 
 class ManifestError(ConfigError):
@@ -103,6 +126,10 @@ class NodeSpec:
     clinic: bool
     clock_skew_ms: int
     perturbations: tuple[Perturbation, ...]
+    join_at_s: float | None = None
+    """Seconds after the start of the run at which the runner starts this node; None: with the others."""
+    sync: str = "full"
+    """full | warp: how the node fills an empty database (`btt-chain node --sync`)."""
 
 
 @dataclass(frozen=True)
@@ -147,10 +174,21 @@ class Manifest:
     finality_resume_epochs: int | None = None
     """[checks] After every partition's heal, every node's finalized block passes the highest head any node had at the
     heal within this many epochs (None: not checked; required when a partition stops finality)."""
+    join_sync_s: float = 60.0
+    """[checks] Seconds a joining node has from its `join_at` to answer RPC with its head within `join_lag_blocks` of
+    the best head."""
+    join_lag_blocks: int = 10
+    """[checks] Once synced, the most a joining node's head may be below the best head any node reported at the same
+    sample (its own perturbations and partitions excepted, with a grace after each)."""
 
     @property
     def validators(self) -> tuple[NodeSpec, ...]:
         return tuple(n for n in self.nodes if n.validator is not None)
+
+    @property
+    def joining(self) -> tuple[NodeSpec, ...]:
+        """The nodes that join mid-run (`join_at`)."""
+        return tuple(n for n in self.nodes if n.join_at_s is not None)
 
     @property
     def epoch_s(self) -> float:
@@ -241,7 +279,7 @@ def _node(raw: Any, index: int) -> NodeSpec:
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ManifestError(f"{where}: name must be 1-16 of a-z, 0-9, '_', '-' starting with a letter, got {name!r}")
     where = f"node {name!r}"
-    _take(raw, where, {"name", "validator", "stake", "miner", "clinic", "clock_skew_ms", "perturb"})
+    _take(raw, where, {"name", "validator", "stake", "miner", "clinic", "clock_skew_ms", "perturb", "join_at", "sync"})
     validator = raw.get("validator")
     if validator is not None and validator not in VALIDATOR_ACCOUNTS:
         raise ManifestError(f"{where}: validator must be one of {', '.join(VALIDATOR_ACCOUNTS)}, got {validator!r}")
@@ -262,11 +300,34 @@ def _node(raw: Any, index: int) -> NodeSpec:
     if not isinstance(perturb, list):
         raise ManifestError(f"{where}: perturb is a list of tables")
     items = tuple(_perturbation(p, f"{where}.perturb[{i}]") for i, p in enumerate(perturb))
+    join_at, sync = _join(raw, where, validator)
+    if join_at is not None:
+        for i, p in enumerate(items):
+            if p.at_s <= join_at:
+                raise ManifestError(f"{where}.perturb[{i}]: {p.kind} at {p.at_s:g} s is not after the node joins "
+                                    f"(join_at = {join_at:g}): a joining node's perturbations come after it joined")
     ordered = sorted(items, key=lambda p: p.at_s)
     for a, b in zip(ordered, ordered[1:], strict=False):
         if b.at_s < a.at_s + a.for_s:
             raise ManifestError(f"{where}: {b.kind} at {b.at_s:g} s starts before the {a.kind} at {a.at_s:g} s ends")
-    return NodeSpec(name, validator, stake, miner, clinic, skew, tuple(ordered))
+    return NodeSpec(name, validator, stake, miner, clinic, skew, tuple(ordered), join_at, sync)
+
+
+def _join(raw: dict[str, Any], where: str, validator: str | None) -> tuple[float | None, str]:
+    """(join_at, sync) of a node: when it joins (None: with the others) and how it syncs."""
+    sync = raw.get("sync", "full")
+    if sync not in SYNC_MODES:
+        raise ManifestError(f"{where}.sync: must be one of {', '.join(repr(m) for m in SYNC_MODES)}, got {sync!r}")
+    if "join_at" not in raw:
+        if sync == "warp":
+            raise ManifestError(f"{where}: sync = \"warp\" needs join_at (seconds into the run): a node started with "
+                                "the others has no finalized chain to warp to")
+        return None, sync
+    join_at = float(_number(raw["join_at"], f"{where}.join_at", 1, 86_400))
+    if validator is not None:
+        raise ManifestError(f"{where}: join_at is for full nodes: validator {validator!r} has its stake in genesis, "
+                            "so a node absent until join_at would hold it out of finality from the start")
+    return join_at, sync
 
 
 def parse_manifest(doc: dict[str, Any], source: str = "<manifest>") -> Manifest:
@@ -296,9 +357,12 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
         raise ManifestError("[network], [load] and [checks] are tables")
     _take(network, "[network]", {"bootnodes", "in_peers", "out_peers"})
     _take(load, "[load]", {"tps"})
-    _take(checks, "[checks]", {"clock_lag_blocks", "clock_join_s", "finality_resume_epochs"})
+    _take(checks, "[checks]", {"clock_lag_blocks", "clock_join_s", "finality_resume_epochs", "join_sync_s",
+                               "join_lag_blocks"})
     clock_lag = int(_number(checks.get("clock_lag_blocks", 20), "[checks].clock_lag_blocks", 1, 100_000, integer=True))
     clock_join = float(_number(checks.get("clock_join_s", 45), "[checks].clock_join_s", 0, 3_600))
+    join_sync = float(_number(checks.get("join_sync_s", 60), "[checks].join_sync_s", 1, 3_600))
+    join_lag = int(_number(checks.get("join_lag_blocks", 10), "[checks].join_lag_blocks", 1, 100_000, integer=True))
     resume: int | None = None
     if "finality_resume_epochs" in checks:
         resume = int(_number(checks["finality_resume_epochs"], "[checks].finality_resume_epochs", 1, 1_000,
@@ -331,7 +395,9 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
     epoch_ms = epoch_slots * slot_ms
     partitions = [_partition(raw, f"partition #{i}", names, epoch_ms) for i, raw in enumerate(raw_parts)]
     manifest = Manifest(name, duration, slot_ms, epoch_slots, nodes, tuple(partitions), tps, bootnodes, in_peers,
-                        out_peers, settle, clock_lag, clock_join, source, finality_resume_epochs=resume)
+                        out_peers, settle, clock_lag, clock_join, source, finality_resume_epochs=resume,
+                        join_sync_s=join_sync, join_lag_blocks=join_lag)
+    _check_joins(manifest)
     epoch_s = manifest.epoch_s
     ends = [(p.at_s + p.for_s, f"{n.name}'s {p.kind} at {p.at_s:g} s") for n in nodes for p in n.perturbations]
     ends += [(p.latest_start_s(epoch_s) + p.for_s, f"partition #{i}" + (" (aligned: it may start up to one epoch "
@@ -371,6 +437,26 @@ def _partition(raw: Any, where: str, names: list[str], epoch_ms: int) -> Partiti
     return Partition(float(_number(raw["at"], f"{where}.at", 0, 86_400)),
                      float(_number(raw["for"], f"{where}.for", 1, 3_600)),
                      (tuple(groups[0]), tuple(groups[1])), align is not None, lead)
+
+
+def _check_joins(m: Manifest) -> None:
+    """A joining node runs within the run, is no bootnode, and no partition names it before it joined."""
+    for index, node in enumerate(m.nodes):
+        join_at = node.join_at_s
+        if join_at is None:
+            continue
+        where = f"node {node.name!r}"
+        if join_at >= m.duration_s:
+            raise ManifestError(f"{where}.join_at: {join_at:g} s is not before duration_s ({m.duration_s:g}): the node "
+                                "would never run")
+        if index < m.bootnodes:
+            raise ManifestError(f"{where}: joins at {join_at:g} s, but it is among the first {m.bootnodes} nodes, "
+                                "the bootnodes every node starts with: put it after them, or lower "
+                                "[network].bootnodes")
+        for i, part in enumerate(m.partitions):
+            if node.name in part.groups[0] + part.groups[1] and part.at_s <= join_at:
+                raise ManifestError(f"partition #{i} (at {part.at_s:g} s) names {node.name!r}, which joins only at "
+                                    f"{join_at:g} s: a partition naming a joining node starts after it joined")
 
 
 def _check_stalls(m: Manifest) -> None:

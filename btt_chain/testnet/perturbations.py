@@ -14,6 +14,8 @@ Each perturbation becomes a window (label, start, end, nodes it takes out) and o
               A partition that leaves neither side 2/3 of the stake `stalls` finality: its window takes nobody out
               (the outage rule and the progress check skip it; the resume check holds the network to the manifest's
               bound after the heal).
+
+A node with `join_at` is no perturbation: its `join` action (no window: `window = -1`) starts it mid-run.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 
 from btt_chain.testnet.manifest import Manifest, Partition
 
-ACTIONS = ("kill", "start", "stop", "cont", "link_down", "link_up", "restart", "skew", "unskew", "partition", "heal")
+ACTIONS = ("kill", "start", "stop", "cont", "link_down", "link_up", "restart", "skew", "unskew", "partition", "heal",
+           "join")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Action:
     """partition/heal: the second group."""
     skew_ms: int = 0
     window: int = 0
-    """Index of the window this action opens or closes."""
+    """Index of the window this action opens or closes; -1: none (join)."""
     precise: bool = False
     """Placed at an epoch boundary (an aligned partition's start): the runner sleeps to it exactly and takes no
     sample just before it."""
@@ -104,6 +107,9 @@ def build_schedule(manifest: Manifest, genesis_offset_s: float | None = None) ->
                             Action(end, "unskew", one, window=w)]
             else:  # manifest parsing allows no other kind
                 raise ValueError(f"unknown perturbation {p.kind!r}")
+    for node in manifest.joining:
+        assert node.join_at_s is not None
+        actions.append(Action(node.join_at_s, "join", (node.name,), window=-1))
     epoch_ms = manifest.epoch_slots * manifest.slot_ms
     for part in manifest.partitions:
         w = len(windows)

@@ -1,6 +1,6 @@
 """The end-of-run report: each check with PASS or FAIL and its lines, then the figures (finality lag, transfers,
-each partition's heal and how long finality took to pass it, peers, CPU and memory per node) and the perturbations
-as they were applied."""
+each partition's heal and how long finality took to pass it, each node that joined mid-run and what its sync did,
+peers, CPU and memory per node) and the perturbations as they were applied."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def format_report(manifest: Manifest, results: Sequence[Check], figures: dict[st
         lines.append(f"{part['label']}: {part['start_s']:.1f}-{part['heal_s']:.1f} s{aligned}"
                      f"{', stalls finality' if part['stalls'] else ''}; heads up to #{part['heal_height']} at the "
                      f"heal, {resumed}")
+    lines += [join_line(row) for row in figures.get("joins", [])]
     lines.append(f"{'node':<10}{'validator':<10}{'address':<15}{'peers':>6}{'med':>5}{'cpu s':>8}{'cpu %':>7}"
                  f"{'rss MB':>8}")
     for row in figures["nodes"]:
@@ -51,3 +52,30 @@ def format_report(manifest: Manifest, results: Sequence[Check], figures: dict[st
     passed = all(c.passed for c in results)
     lines.append(f"== {'PASSED' if passed else 'FAILED'} ==")
     return "\n".join(lines)
+
+
+def join_line(row: dict[str, Any]) -> str:
+    """What a node that joined mid-run did: when it joined and answered, its warp (proof, state, time), its restarts,
+    where it ended."""
+    head = f"{row['node']} joined at {row['join_at_s']:g} s ({row['sync']} sync)"
+    if row["up_s"] is None:
+        return head + ": never answered RPC"
+    head += f", answered RPC at {row['up_s']:g} s"
+    if row["synced_s"] is not None:
+        took = row["synced_s"] - row["join_at_s"]
+        head += f", with the best head at {row['synced_s']:g} s ({took:.1f} s after joining)"
+    warp = row["warp"]
+    if warp is not None:
+        head += (f"; warp: proof of {warp['fragments']} fragments to #{warp['target']} at {warp['proof_s']} s, "
+                 f"{warp['keys']:,} keys ({warp['state_mb']:g} MB of state, {warp['received_mb']:g} MB received) "
+                 f"in {warp['took_s']:g} s; RPC below #{row['rpc_base']}: 'warp-synced at'")
+    elif row["sync"] == "warp":
+        head += f"; warp never finished ({row['warps_begun']} begun)"
+    restarts = row["starts"][1:]
+    if restarts:
+        head += (f"; {len(restarts)} restart(s) at {', '.join(f'{t:g}' for t in restarts)} s, "
+                 f"{len(row['resumed'])} resumed from its database, {max(0, row['warps_begun'] - 1)} warped again")
+    head += f"; ended at #{row['last_head']}, finalized #{row['finalized']}"
+    if row["state_compared_at"] is not None:
+        head += f"; state at #{row['state_compared_at']} compared ({row['state_keys']:,} keys)"
+    return head

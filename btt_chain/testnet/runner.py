@@ -4,6 +4,11 @@ Every node is a `btt-chain node` process inside its own namespace, with the flag
 its own machine (`--p2p-external --port 30333 --rpc-external --rpc-port 9944 --bootnodes ...`): the addresses
 differ, the ports do not. The runner reaches each node's RPC over the bridge.
 
+A node with `join_at` starts at that moment of the run (`--sync warp` for `sync = "warp"`, at every start, as an
+operator keeps the flag), with the same bootnodes as the others. Until it answers RPC it is no sample, takes no load
+and is not perturbed (a perturbation due then is skipped and fails the join check); at the end its warp (from its
+log), its blocks and its state are held against the others (`checks.check_joins_*`).
+
 Cleanup: nodes get SIGKILL if the runner dies (PR_SET_PDEATHSIG); SIGTERM, SIGINT and SIGHUP end the run
 through the normal cleanup path; `atexit` covers the rest; a reaper process removes the namespaces of a runner
 killed outright; and every run first removes what dead runners left.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -58,6 +64,20 @@ PRECISE_CLEAR_S = 2.0
 """No sample is started this long before a precisely timed action (an aligned partition), so none delays it."""
 MAX_VIEW_WALK = 400
 """At a heal, the most headers read back from a node's head to find its checkpoints since the aligned epoch."""
+WARP_START_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: warp sync: peer id ")
+"""A warp sync's child process is up (node/warp_start.py): one per warp begun."""
+WARP_PROOF_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: warp proof verified: (\d+) fragments to block #(\d+)")
+WARP_DONE_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: warp sync done: block #(\d+) (0x[0-9a-f]+) with ([\d,]+) keys "
+                            r"\(([\d.]+) MB of state, ([\d.]+) MB received\) in ([\d.]+) s")
+"""node/warp_sync.py's last line of a warp: its target, keys, state and bytes received, and how long it took."""
+WARP_RESUME_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: the database holds a chain already")
+"""cli/node_cmd.py: a start with --sync warp whose database holds a chain does not warp."""
+WARP_NOTE = re.compile(r"warp-synced at block #(\d+)")
+"""RPC's words for a block below a warp-synced node's target (rpc/errors.py)."""
+AGREE_HEIGHTS = 10
+"""Finalized heights at which a joined node's blocks are compared with the others', from its warp target up."""
+MAX_STATE_KEYS = 200_000
+"""The most keys of a joined node's state compared with a reference node's at the end."""
 
 
 class RunInterrupted(Exception):
@@ -81,6 +101,19 @@ class NodeProc:
     """CPU seconds of earlier incarnations (killed or restarted), plus the current one when last read."""
     cpu_prev_incarnations: float = 0.0
     rss_max_kb: int = 0
+    joined: bool = True
+    """False for a node with `join_at` until the runner started it."""
+    up_s: float | None = None
+    """A joining node: run time of its first RPC answer after it joined."""
+    starts: list[float] = field(default_factory=list)
+    """Run times of every start of its process."""
+    skipped: list[str] = field(default_factory=list)
+    """Its perturbations skipped because it had not answered RPC since it joined."""
+
+    @property
+    def ready(self) -> bool:
+        """Started, and (a joining node) answered RPC since: it may be sampled, loaded and perturbed."""
+        return self.joined and (self.spec.join_at_s is None or self.up_s is not None)
 
     @property
     def rpc_url(self) -> str:
@@ -89,6 +122,22 @@ class NodeProc:
     @property
     def multiaddr(self) -> str:
         return f"/ip4/{self.address}/tcp/{P2P_PORT}/p2p/{self.peer_id}"
+
+
+def rpc_batch(url: str, calls: list[tuple[str, list[Any]]], timeout: float = 10.0) -> list[Any]:
+    """One JSON-RPC batch: the results in the order of `calls`; RuntimeError for the first error."""
+    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": ps} for i, (m, ps) in enumerate(calls)])
+    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - our own nodes on the bridge
+        data = json.loads(resp.read())
+    if not isinstance(data, list) or len(data) != len(calls):
+        raise RuntimeError(f"batch of {len(calls)}: answered {str(data)[:200]}")
+    out: list[Any] = [None] * len(calls)
+    for item in data:
+        if "error" in item:
+            raise RuntimeError(f"{calls[int(item['id'])][0]}: {item['error'].get('message')}")
+        out[int(item["id"])] = item["result"]
+    return out
 
 
 def rpc(url: str, method: str, *params: Any, timeout: float = 2.0) -> Any:
@@ -184,6 +233,7 @@ class TestnetRun:
         self.genesis_ms = 0
         self.heal_points: list[checks.HealPoint] = []
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._skipped_windows: set[int] = set()
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -263,7 +313,9 @@ class TestnetRun:
         for i, spec in enumerate(self.manifest.nodes):
             datadir = self.base_dir / spec.name
             key = load_or_create_node_key(datadir / "node-key")
-            self.nodes.append(NodeProc(spec, i, self.net.address(i), datadir, key.peer_id, skew_ms=spec.clock_skew_ms))
+            joining = spec.join_at_s is not None
+            self.nodes.append(NodeProc(spec, i, self.net.address(i), datadir, key.peer_id, skew_ms=spec.clock_skew_ms,
+                                       joined=not joining, expected_up=not joining))
 
     def node_args(self, n: NodeProc) -> list[str]:
         m = self.manifest
@@ -282,9 +334,12 @@ class TestnetRun:
             args += ["--demo-economy", "--demo-clinic", "ferdie" if n.spec.clinic else "none"]
         if n.skew_ms:
             args += ["--unsafe-clock-skew-ms", str(n.skew_ms)]
+        if n.spec.sync == "warp":
+            args += ["--sync", "warp"]
         return args + list(m.extra_node_args)
 
     def _spawn(self, n: NodeProc) -> None:
+        n.starts.append(round(self._now(), 1))
         with open(n.datadir / "node.log", "ab") as log:
             log.write(f"=== start at {self._now():.1f} s, skew {n.skew_ms} ms ===\n".encode())
             log.flush()
@@ -297,11 +352,12 @@ class TestnetRun:
 
     def _start_all(self) -> None:
         for n in self.nodes:
-            self._spawn(n)
+            if n.joined:
+                self._spawn(n)
 
     def _wait_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        pending = list(self.nodes)
+        pending = [n for n in self.nodes if n.joined]
         while pending:
             for n in list(pending):
                 if n.process is not None and n.process.poll() is not None:
@@ -323,7 +379,7 @@ class TestnetRun:
 
     def live_nodes(self) -> list[tuple[str, str]]:
         return [(n.spec.name, n.rpc_url) for n in self.nodes
-                if n.expected_up and not n.paused and not n.link_down and n.process is not None
+                if n.ready and n.expected_up and not n.paused and not n.link_down and n.process is not None
                 and n.process.poll() is None]
 
     def _run_schedule(self, started: float) -> RunResult:
@@ -332,8 +388,10 @@ class TestnetRun:
         self.t0_wall = time.time()
         up_after = self.t0 - started
         self.actions, self.windows = build_schedule(m, self.t0_wall - self.genesis_ms / 1000)
-        self.echo(f"all {len(self.nodes)} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
-                  f"with {len(self.windows)} perturbations")
+        joins = "".join(f"; {j.name} joins at {j.join_at_s:g} s ({j.sync} sync)" for j in m.joining)
+        started_n = len(self.nodes) - len(m.joining)
+        self.echo(f"all {started_n} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
+                  f"with {len(self.windows)} perturbations{joins}")
         for w in self.windows:
             if w.epoch is not None:
                 self.echo(f"{w.label}: aligned to epoch {w.epoch} (slot {w.epoch * m.epoch_slots}, at "
@@ -390,8 +448,23 @@ class TestnetRun:
                 label += f" ({boundary - self._now():.2f} s before epoch {window.epoch})"
             self._event(label)
             return
-        self._event(label)
         n = self.nodes[self.manifest_index(names[0])]
+        if action.action == "join":
+            self._event(label + (" (--sync warp)" if n.spec.sync == "warp" else " (full sync)"))
+            n.joined = True
+            self._spawn(n)
+            return
+        if action.window in self._skipped_windows:
+            self._event(f"{label}: skipped (its perturbation began before the node had synced)")
+            return
+        if not self._is_up(n):
+            self._skipped_windows.add(action.window)
+            window = self.windows[action.window]
+            n.skipped.append(f"{window.label} at {action.at_s:g} s skipped: no RPC answer yet since it joined at "
+                             f"{n.spec.join_at_s:g} s")
+            self._event(f"{label}: skipped ({n.spec.name} has not answered RPC since it joined)")
+            return
+        self._event(label)
         proc = n.process
         if action.action == "kill" and proc is not None:
             n.expected_up = False
@@ -429,6 +502,26 @@ class TestnetRun:
                 self._retire(n)
             self._spawn(n)
 
+    def _is_up(self, n: NodeProc) -> bool:
+        """Whether `n` may be perturbed: it started with the others, or answered RPC since it joined (asked now if
+        it has not yet)."""
+        if n.ready:
+            return True
+        if not n.joined:
+            return False
+        try:
+            rpc(n.rpc_url, "system_health", timeout=1)
+        except (OSError, RuntimeError, ValueError):
+            return False
+        self._note_up(n)
+        return True
+
+    def _note_up(self, n: NodeProc, t: float | None = None) -> None:
+        """`n` answered RPC at run time `t` (now if None): the first answer after its join is when it came up."""
+        if n.up_s is None:
+            n.up_s = round(self._now(), 1) if t is None else t
+            self._event(f"{n.spec.name} answers RPC ({n.up_s - (n.spec.join_at_s or 0.0):.1f} s after it joined)")
+
     def _event(self, label: str) -> None:
         self.events.append(f"{self._now():6.1f} s  {label}")
         if not self.quiet_progress:
@@ -455,7 +548,12 @@ class TestnetRun:
                 cur, steps = header, 0
                 for e in range(slot // per, epoch - 1, -1):  # from the head's epoch down to the aligned one
                     while int(cur["slot"], 16) >= e * per and int(cur["number"], 16) > 0 and steps < MAX_VIEW_WALK:
-                        cur = rpc(n.rpc_url, "btt_header", cur["parentHash"], timeout=2)
+                        try:
+                            cur = rpc(n.rpc_url, "btt_header", cur["parentHash"], timeout=2)
+                        except RuntimeError:
+                            if n.spec.sync != "warp":
+                                raise
+                            break  # a warp-synced node holds no block below its warp target
                         steps += 1
                     if int(cur["slot"], 16) < e * per:
                         checkpoints[e] = cur["hash"]
@@ -477,7 +575,10 @@ class TestnetRun:
                 self._retire(n)
                 self._spawn(n)
 
-    def _sample_one(self, n: NodeProc, t: float) -> checks.Sample:
+    def _sample_one(self, n: NodeProc, t: float) -> checks.Sample | None:
+        """`n` now; None for a joining node before it answered RPC (not down: syncing, or not started yet)."""
+        if not n.joined:
+            return None
         if n.process is not None and n.process.poll() is None:
             cpu, rss = _proc_tree_usage(n.process.pid)
             n.cpu_s = n.cpu_prev_incarnations + cpu
@@ -490,16 +591,26 @@ class TestnetRun:
             fin = int(rpc(n.rpc_url, "chain_getHeader", fin_hash, timeout=1.5)["number"], 16)
             peers = int(rpc(n.rpc_url, "system_health", timeout=1.5)["peers"])
         except (OSError, RuntimeError, ValueError, KeyError, TypeError):
-            return checks.Sample(t, n.spec.name, None, None, None)
+            return None if n.up_s is None and n.spec.join_at_s is not None else checks.Sample(t, n.spec.name, None,
+                                                                                              None, None)
         return checks.Sample(t, n.spec.name, head, fin, peers)
 
     def _sample(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
         t = round(self._now(), 1)
         got = list(pool.map(lambda n: self._sample_one(n, t), self.nodes))
-        self.samples += got
+        for n, s in zip(self.nodes, got, strict=True):
+            if s is not None and s.head is not None and n.spec.join_at_s is not None:
+                self._note_up(n, t)
+        self.samples += [s for s in got if s is not None]
         if not self.quiet_progress and int(t) % 10 < SAMPLE_INTERVAL_S:
-            parts = [f"{s.node}#{s.head}/{s.finalized}({s.peers})" if s.head is not None else f"{s.node} -"
-                     for s in got]
+            parts = []
+            for n, s in zip(self.nodes, got, strict=True):
+                if s is None:
+                    parts.append(f"{n.spec.name} (syncing)" if n.joined else
+                                 f"{n.spec.name} (joins at {n.spec.join_at_s:g} s)")
+                else:
+                    parts.append(f"{s.node}#{s.head}/{s.finalized}({s.peers})" if s.head is not None else
+                                 f"{s.node} -")
             self.echo(f"{t:6.1f} s  " + " ".join(parts))
 
     # checks ----------------------------------------------------------------------------------------------------
@@ -525,7 +636,10 @@ class TestnetRun:
                 at_common.setdefault(n.spec.name, None)
                 issuance.setdefault(n.spec.name, None)
                 final_peers.setdefault(n.spec.name, None)
-        ref = max(self.nodes, key=lambda n: finals.get(n.spec.name) or -1)
+        bases = {n.spec.name: self._warp_base(n) for n in self.nodes if n.spec.sync == "warp"}
+        # the reference holds the whole chain (the transfers are looked for from block 1): not a warp-synced node
+        whole = [n for n in self.nodes if n.spec.sync != "warp"]
+        ref = max(whole or self.nodes, key=lambda n: finals.get(n.spec.name) or -1)
         bonds: dict[str, int] | None
         try:
             prefix = int(rpc(ref.rpc_url, "system_properties")["ss58Format"])
@@ -538,12 +652,12 @@ class TestnetRun:
         except (OSError, RuntimeError, ValueError, KeyError, TypeError):
             providers = None
         expected = {encode_address(dev_keypair(str(n.validator)).public, prefix): n.stake * BTT for n in m.validators}
-        inclusions, evidence = self._scan_chain(ref)
+        inclusions, evidence = self._scan_chain(ref, bases.get(ref.spec.name) or 1)
         grace = max(15.0, 3 * m.epoch_slots * m.slot_ms / 1000)
         tx_check, tx_summary = checks.check_transfers(load.records, inclusions)
         bans = self.ban_events()
         results = [
-            checks.check_one_chain(finals, at_common),
+            checks.check_one_chain(finals, at_common, {k: v for k, v in bases.items() if v}),
             checks.check_finality_progress(self.samples, self.windows, grace),
             checks.check_no_equivocation(evidence),
             checks.check_issuance(issuance),
@@ -561,6 +675,23 @@ class TestnetRun:
         if m.finality_resume_epochs is not None:
             results.append(checks.check_finality_resumed(self.samples, self.heal_points, m.finality_resume_epochs,
                                                          m.epoch_s))
+        joins: list[checks.JoinObservation] = []
+        states: list[checks.StateComparison] = []
+        agreement: dict[str, dict[int, dict[str, str | None]]] = {}
+        if m.joining:
+            joins = [self._join_observation(n, bases.get(n.spec.name)) for n in self.nodes
+                     if n.spec.join_at_s is not None]
+            for n in self.nodes:
+                if n.spec.join_at_s is None:
+                    continue
+                base = bases.get(n.spec.name) or 1
+                agreement[n.spec.name] = self._finalized_hashes(n, base, ref, finals, bases)
+                states.append(self._compare_state(n, ref, finals))
+            results += [
+                checks.check_joins_synced(joins, self.samples, m.join_sync_s, m.join_lag_blocks),
+                checks.check_joins_follow(joins, self.samples, self.windows, m.join_lag_blocks, m.join_sync_s, grace),
+                checks.check_joins_agree(joins, agreement, states),
+            ]
         changed = checks.bond_changes(expected, bonds)
         results.append(checks.Check("validator bonds as in genesis (information)", True,
                                     tuple(changed) or ("all intact",)))
@@ -570,6 +701,7 @@ class TestnetRun:
         results.append(checks.Check("no node crashed", not crashes, tuple(crashes) or ("none",)))
         lag = checks.finality_lag(self.samples, self.windows)
         figures = self._figures(wall_s, lag, tx_summary, final_peers)
+        figures["joins"] = [self._join_figures(j, states, finals) for j in joins]
         from btt_chain.testnet.report import format_report
 
         report = format_report(m, results, figures, self.windows, self.events)
@@ -616,8 +748,119 @@ class TestnetRun:
                 out.append(checks.BanEvent(t, n.spec.name, peer, match.group(3)))
         return sorted(out, key=lambda b: b.t_s)
 
-    def _scan_chain(self, ref: NodeProc) -> tuple[dict[str, int], list[str]]:
-        """(times each extrinsic hash is in `ref`'s chain, the equivocation evidence found in it)."""
+    # nodes that joined mid-run -------------------------------------------------------------------------------------
+    def _warp_base(self, n: NodeProc) -> int | None:
+        """The block `n`'s RPC names as its warp target when asked for block 1; 0: it serves block 1; None: no
+        answer."""
+        try:
+            rpc(n.rpc_url, "chain_getBlockHash", 1, timeout=5)
+        except RuntimeError as exc:
+            match = WARP_NOTE.search(str(exc))
+            return int(match.group(1)) if match else None
+        except (OSError, ValueError):
+            return None
+        return 0
+
+    def _join_observation(self, n: NodeProc, rpc_base: int | None) -> checks.JoinObservation:
+        """What `n`'s log and RPC say of its join: each warp it began (its proof, its end), each start that resumed."""
+        events: list[tuple[float, str, re.Match[str]]] = []
+        for kind, pattern in (("start", WARP_START_LINE), ("proof", WARP_PROOF_LINE), ("done", WARP_DONE_LINE),
+                              ("resume", WARP_RESUME_LINE)):
+            events += [(t, kind, match) for node, match, t in self._log_lines(pattern) if node is n]
+        events.sort(key=lambda e: e[0])
+        warps: list[checks.WarpLog] = []
+        resumed: list[float] = []
+        for t, kind, match in events:
+            if kind == "start":
+                warps.append(checks.WarpLog(t))
+            elif kind == "resume":
+                resumed.append(t)
+            elif not warps:
+                continue  # a line of a warp whose start line was not read
+            elif kind == "proof":
+                warps[-1] = dataclasses.replace(warps[-1], proof_s=t, fragments=int(match.group(2)),
+                                                proof_target=int(match.group(3)))
+            else:
+                warps[-1] = dataclasses.replace(
+                    warps[-1], done_s=t, target=int(match.group(2)), target_hash=match.group(3),
+                    keys=int(match.group(4).replace(",", "")), state_mb=float(match.group(5)),
+                    received_mb=float(match.group(6)), took_s=float(match.group(7)))
+        assert n.spec.join_at_s is not None
+        return checks.JoinObservation(n.spec.name, n.spec.sync, n.spec.join_at_s, n.up_s, tuple(n.starts),
+                                      tuple(warps), tuple(resumed), rpc_base, tuple(n.skipped))
+
+    def _finalized_hashes(self, n: NodeProc, base: int, ref: NodeProc, finals: dict[str, int | None],
+                          bases: dict[str, int | None]) -> dict[int, dict[str, str | None]]:
+        """height -> node -> its block at that height, at AGREE_HEIGHTS heights from `n`'s warp target (`base`) to the
+        finalized height it shares with `ref`; each node is asked for the heights it holds and has finalized."""
+        top = min(finals.get(n.spec.name) or 0, finals.get(ref.spec.name) or 0)
+        if top < base:
+            return {}
+        steps = AGREE_HEIGHTS - 1
+        heights = sorted({base + (top - base) * i // steps for i in range(AGREE_HEIGHTS)})
+        out: dict[int, dict[str, str | None]] = {h: {} for h in heights}
+        for other in self.nodes:
+            fin = finals.get(other.spec.name)
+            low = bases.get(other.spec.name) or 1
+            mine = [h for h in heights if fin is not None and low <= h <= fin]
+            if not mine:
+                continue
+            try:
+                got = rpc(other.rpc_url, "chain_getBlockHash", mine, timeout=10)
+            except (OSError, RuntimeError, ValueError):
+                got = [None] * len(mine)
+            for h, block_hash in zip(mine, got, strict=False):
+                out[h][other.spec.name] = block_hash
+        return out
+
+    def _compare_state(self, n: NodeProc, ref: NodeProc, finals: dict[str, int | None]) -> checks.StateComparison:
+        """`n`'s state at the finalized height it shares with `ref`, against `ref`'s key for key, and the state root
+        in every node's header there (the nodes that finalized it)."""
+        number = min(finals.get(n.spec.name) or 0, finals.get(ref.spec.name) or 0)
+        roots: dict[str, str | None] = {}
+        for other in self.nodes:
+            if (finals.get(other.spec.name) or -1) < number:
+                continue
+            try:
+                block_hash = rpc(other.rpc_url, "chain_getBlockHash", number, timeout=5)
+                roots[other.spec.name] = rpc(other.rpc_url, "chain_getHeader", block_hash, timeout=5)["stateRoot"]
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+                roots[other.spec.name] = None
+        comparison = checks.StateComparison(n.spec.name, ref.spec.name, number, None, roots)
+        if number <= 0:
+            return dataclasses.replace(comparison, error="no finalized block in common")
+        try:
+            block_hash = rpc(ref.rpc_url, "chain_getBlockHash", number, timeout=5)
+            theirs = _state_digest(ref.rpc_url, block_hash)
+            ours = _state_digest(n.rpc_url, block_hash)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            return dataclasses.replace(comparison, error=repr(exc)[:300])
+        differences = [f"{k}: {n.spec.name} {ours.get(k)}, {ref.spec.name} {theirs.get(k)}"
+                       for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
+        return dataclasses.replace(comparison, block_hash=block_hash, keys=len(theirs), differences=tuple(differences))
+
+    def _join_figures(self, j: checks.JoinObservation, states: list[checks.StateComparison],
+                      finals: dict[str, int | None]) -> dict[str, Any]:
+        caught = checks.caught_up_at(self.samples, j.node, j.join_at_s, self.manifest.join_lag_blocks)
+        done = next((w for w in j.warps if w.done_s is not None), None)
+        state = next((s for s in states if s.node == j.node), None)
+        heads = [s.head for s in self.samples if s.node == j.node and s.head is not None]
+        return {
+            "node": j.node, "sync": j.sync, "join_at_s": j.join_at_s, "up_s": j.up_s, "synced_s": caught,
+            "warps_begun": len(j.warps), "starts": list(j.starts), "resumed": list(j.resumed),
+            "warp": None if done is None else {
+                "fragments": done.fragments, "target": done.target, "target_hash": done.target_hash,
+                "keys": done.keys, "state_mb": done.state_mb, "received_mb": done.received_mb, "took_s": done.took_s,
+                "proof_s": done.proof_s, "done_s": done.done_s,
+            },
+            "rpc_base": j.rpc_base, "last_head": heads[-1] if heads else None, "finalized": finals.get(j.node),
+            "state_compared_at": None if state is None else state.number,
+            "state_keys": None if state is None else state.keys, "skipped": list(j.skipped),
+        }
+
+    def _scan_chain(self, ref: NodeProc, start: int = 1) -> tuple[dict[str, int], list[str]]:
+        """(times each extrinsic hash is in `ref`'s chain from block `start` on, the equivocation evidence found in
+        it)."""
         from btt_chain.primitives.extrinsic import decode_any
         from runtime.modules import RUNTIME
 
@@ -626,8 +869,8 @@ class TestnetRun:
         evidence: list[str] = []
         try:
             head = int(rpc(ref.rpc_url, "chain_getHeader", timeout=5)["number"], 16)
-            for start in range(1, head + 1, 100):
-                hashes = rpc(ref.rpc_url, "chain_getBlockHash", list(range(start, min(head, start + 99) + 1)),
+            for first in range(start, head + 1, 100):
+                hashes = rpc(ref.rpc_url, "chain_getBlockHash", list(range(first, min(head, first + 99) + 1)),
                              timeout=10)
                 for h in hashes:
                     if h is None:
@@ -700,6 +943,25 @@ class TestnetRun:
             "nodes": per_node,
             "partitions": partitions,
         }
+
+
+def _state_digest(url: str, block_hash: str) -> dict[str, str | None]:
+    """key -> hash of its value, for every key of the state at `block_hash` (paged keys, hashes in batches)."""
+    keys: list[str] = []
+    start = None
+    while True:
+        page = rpc(url, "state_getKeysPaged", "0x", 1000, start, block_hash, timeout=10)
+        keys += page
+        if len(page) < 1000:
+            break
+        if len(keys) >= MAX_STATE_KEYS:
+            raise RuntimeError(f"more than {MAX_STATE_KEYS} keys: not compared")
+        start = page[-1]
+    out: dict[str, str | None] = {}
+    for at in range(0, len(keys), 100):
+        chunk = keys[at:at + 100]
+        out.update(zip(chunk, rpc_batch(url, [("state_getStorageHash", [k, block_hash]) for k in chunk]), strict=True))
+    return out
 
 
 def checks_error(message: str) -> Exception:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.keys import dev_keypair
 from tests.functional.framework import Harness, NodeProcess, RpcError, wait_until
 
 EPOCH_SLOTS = 5
@@ -35,6 +37,7 @@ def all_storage(node: NodeProcess, block_hash: str) -> dict[str, str]:
 
 def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harness: Harness) -> None:
     alice, bob, charlie = harness.add_devnet(3, epoch_slots=EPOCH_SLOTS)
+    charlie_stash = encode_address(dev_keypair("charlie").public)
     charlie.extra_args = ["--sync", "warp"]
     charlie.bootnodes = [alice.multiaddr, bob.multiaddr]
     harness.log("alice and bob run until epoch 4 is final")
@@ -52,6 +55,7 @@ def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harnes
     base_slot = int(alice.call("btt_header", alice.call("chain_getBlockHash", base))["slot"], 16)
     assert base_slot // EPOCH_SLOTS >= 3  # the checkpoint of epoch 4 or later: what was final when it started
     assert "warp sync done" in log, charlie.log_tail()
+    assert charlie.metric("btt_warp_sync_base_block") == base and alice.metric("btt_warp_sync_base_block") == 0
 
     harness.log("it follows the chain; its state equals alice's key for key")
     wait_until(lambda: charlie.height() >= base + 3, 60, what="charlie imports blocks after its warp target")
@@ -84,5 +88,9 @@ def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harnes
     assert alice.call("chain_getBlockHash", low) == charlie.call("chain_getBlockHash", low)
     voted = re.findall(r"btt\.finality: voted", charlie.log_path.read_text())
     assert voted, charlie.log_tail()
+    session_key = next(v["sessionKey"] for v in alice.call("btt_validators") if v["account"] == charlie_stash)
+    sealed = {alice.call("btt_header", alice.call("chain_getBlockHash", n))["author"]
+              for n in range(base + 1, alice.height() + 1)}
+    assert encode_address(bytes.fromhex(session_key[2:])) in sealed  # it authors its slots, as after a full sync
     for n in (alice, bob, charlie):
         assert "Traceback" not in n.log_path.read_text(), n.log_tail(80)

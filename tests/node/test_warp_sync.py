@@ -224,7 +224,7 @@ def drop_entry(raw: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("attack", ["forged justification", "wrong validator set", "changed value", "dropped entry",
-                                    "another block's chunk", "stops halfway", "slow", "too big"])
+                                    "another block's chunk", "stops halfway", "slow", "too big", "splits everything"])
 def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_honest_one(tmp_path: Path,
                                                                                       attack: str) -> None:
     served = finalized_chain(tmp_path)
@@ -268,6 +268,8 @@ def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_hon
             return b""
 
         net.handlers[liar][STATE_PROTOCOL] = slow
+    elif attack == "splits everything":  # a split cannot be checked: it is followed only a few levels down
+        lying(net, liar, STATE_PROTOCOL, lambda raw: pack([1, "too big, ask for the halves"]))
     else:
         lying(net, liar, STATE_PROTOCOL, lambda raw: raw + b"\x00" * (1 << 25))
     net.honest("honest")
@@ -285,6 +287,10 @@ def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_hon
         assert liar in net.banned, net.banned
     else:
         assert liar not in net.banned  # failing is no lie
+    if attack == "splits everything":
+        from btt_chain.node.warp_sync import MAX_SPLITS
+
+        assert net.asked[liar] <= 2 * (1 << MAX_SPLITS) * (1 << served.server.plan_depth()) + 10
     assert "honest" not in net.banned
 
 
