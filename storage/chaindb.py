@@ -631,14 +631,25 @@ class ChainDB:
         raw = self.kv.get(schema.META_WARP_BASE)
         if raw is None:
             return None
-        number, block_hash = unpack(raw)
+        number, block_hash = unpack(raw)[:2]
         return int(number), bytes(block_hash)
 
+    def warp_trust(self) -> tuple[int, bytes] | None:
+        """(number, hash) of the block a warp-synced database's proof started from: genesis, or the trusted checkpoint
+        it was given; None for a database synced from genesis block by block."""
+        raw = self.kv.get(schema.META_WARP_BASE)
+        if raw is None:
+            return None
+        value = unpack(raw)
+        return int(value[2]), bytes(value[3])
+
     def initialise_warp(self, genesis: Block, spec_json: bytes, target: Block, voter_set: bytes,
-                        justifications: list[tuple[int, bytes]], finality_record: bytes) -> None:
+                        justifications: list[tuple[int, bytes]], finality_record: bytes,
+                        trusted: tuple[int, bytes] | None = None) -> None:
         """Make a database whose state warp sync wrote (flat state, tree leaves and the key index, nothing else) a
         chain at `target`: the genesis and target blocks, the target as head and finalized, its validator set and
-        justifications, the finality record. One batch, the head last in it: before it the database has no head,
+        justifications, the finality record, and where its warp proof started (`trusted`: a checkpoint's number and
+        hash; genesis when None). One batch, the head last in it: before it the database has no head,
         and its next initialise (or warp) wipes what was written."""
         g, h = genesis.hash(), target.hash()
         puts: dict[bytes, bytes] = {}
@@ -659,7 +670,8 @@ class ChainDB:
         puts[schema.META_CHAIN_SPEC] = spec_json
         puts[schema.META_TREE_LEAVES] = b"1"
         puts[schema.META_TREE_KEYS] = b"1"
-        puts[schema.META_WARP_BASE] = pack([target.header.number, h])
+        start = trusted or (0, g)
+        puts[schema.META_WARP_BASE] = pack([target.header.number, h, start[0], start[1]])
         puts[schema.META_FINALIZED] = h
         puts[schema.META_HEAD] = h
         self.kv.write(puts, [schema.META_INITIALISING], sync=True)

@@ -115,6 +115,18 @@ class CheckpointGuard:
             return
         chain = self.chain
         held = chain.db.canonical_hash(cp.number)
+        trust = chain.db.warp_trust()
+        if held is None and trust is not None and cp.number < chain.lowest_number:
+            # a warp-synced database holds no block at the checkpoint's number: its warp proof started there, or it
+            # cannot tell whether its chain has the checkpoint
+            if trust != (cp.number, cp.hash):
+                raise StorageError(
+                    f"this node's database was warp-synced to block #{chain.lowest_number} by a proof from "
+                    f"{'genesis' if trust[0] == 0 else f'the checkpoint 0x{trust[1].hex()}@{trust[0]}'}, and holds no "
+                    f"block at the trusted checkpoint {cp} (from {self.source}) to check it against: `btt-chain "
+                    "purge-chain` this database and warp again with the checkpoint"
+                )
+            held = cp.hash
         if held is not None and held != cp.hash:
             raise StorageError(
                 f"this node's database holds block #{cp.number} 0x{held.hex()}, which conflicts with the trusted "

@@ -511,6 +511,8 @@ class NetworkBridge:
         chain = self.node.chain
         if status.finalized_number > chain.finalized.number:
             return False
+        if 0 < status.finalized_number < chain.lowest_number:
+            return False  # below where this node was warp-synced: it holds no block there to compare
         return chain.db.canonical_hash(status.finalized_number) != status.finalized_hash
 
     async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:

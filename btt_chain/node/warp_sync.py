@@ -385,8 +385,9 @@ class WarpSync:
     def _finish(self, block: Block, target: Trusted) -> None:
         justifications = [(target.epoch, self._target_justification)] if self._target_justification else []
         record = FinalityRecord(target.checkpoint, (target.checkpoint,)).encode()
+        trusted = None if self.checkpoint is None else (self.checkpoint.number, self.checkpoint.hash)
         ChainDB(self.kv).initialise_warp(self.genesis.block, self.genesis.spec_json, block, target.voters.encode(),
-                                         justifications, record)
+                                         justifications, record, trusted)
 
 
 Chunk = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, int]], tuple[bytes, bytes] | None]

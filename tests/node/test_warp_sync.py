@@ -24,6 +24,7 @@ from btt_chain.node.warp_serve import PLAN_PROTOCOL, STATE_PROTOCOL, WARP_PROTOC
 from btt_chain.node.warp_sync import WarpFailed, WarpSync
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.codec import pack, unpack
+from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Justification, sign_vote
 from genesis.build import Genesis
@@ -306,3 +307,61 @@ def test_with_only_liars_nothing_is_kept_and_the_warp_fails_with_why(tmp_path: P
 
     assert kv.get(schema.META_HEAD) is None  # nothing a node would start on
     assert "liar" in net.banned
+
+
+def test_a_warp_from_a_trusted_checkpoint_starts_there_and_its_guard_holds_it_reached(tmp_path: Path) -> None:
+    """A node with a trusted checkpoint warps from that block's fragment (never from genesis: validators that have
+    since unbonded cannot sign it a long-range fork), and its checkpoint guard takes the checkpoint as reached though
+    the database holds no block at its number; a database warped from elsewhere is refused the checkpoint, with why."""
+    from btt_chain.node.checkpoint import CheckpointGuard
+    from genesis.spec import TrustedCheckpoint
+    from storage import schema
+
+    served = finalized_chain(tmp_path)
+    chain = served.chain
+    asyncio.run(served.server._ensure_index())
+    cp_hash = served.server.checkpoint_hash(3)
+    assert cp_hash is not None
+    header = chain.db.get_header(cp_hash)
+    assert header is not None
+    checkpoint = TrustedCheckpoint(cp_hash, header.number)
+    net = Net(served)
+    net.honest("honest")
+    kv = MemoryStore()
+    sync = WarpSync(net, kv, served.genesis, checkpoint, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    asyncio.run(sync.run(limit_s=30))
+    joined = Chain(kv, served.genesis)
+    assert joined.head_hash == chain.finalized_hash and joined.lowest_number > checkpoint.number
+    assert joined.db.warp_trust() == (checkpoint.number, checkpoint.hash)
+    assert_same_state(served, joined)
+    guard = CheckpointGuard.start(joined, served.genesis.spec, checkpoint, far_future_ms)
+    assert guard.reached and joined.finalized_hash == chain.finalized_hash
+
+    other = chain.db.get_header(served.server.checkpoint_hash(2) or b"")
+    assert other is not None
+    with pytest.raises(StorageError, match="warp again with the checkpoint"):
+        CheckpointGuard.start(Chain(kv, served.genesis), served.genesis.spec,
+                              TrustedCheckpoint(other.hash(), other.number), far_future_ms)
+    assert kv.get(schema.META_HEAD) == chain.finalized_hash  # refusing changed nothing
+
+
+def test_a_warp_synced_node_does_not_blame_a_peer_finalized_below_its_base(tmp_path: Path) -> None:
+    """A lagging full node's finalized block lies below where this node was warp-synced: no block here to compare it
+    with, so it is no conflict (and no penalty)."""
+    from btt_chain.node.network import NetworkBridge
+    from btt_chain.node.sync import PeerStatus
+
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    joined, _ = warp(served, net)
+    low = served.chain.db.get_header(served.chain.db.canonical_hash(3) or b"")
+    assert low is not None and 3 < joined.lowest_number
+
+    class Bridge:
+        node = StubNode(joined)
+
+    status = PeerStatus(low.number, low.hash(), low.number, low.hash())
+    assert NetworkBridge._claims_conflicting_finality(Bridge(), status) is False  # type: ignore[arg-type]
+    forged = PeerStatus(joined.finalized.number, bytes(32), joined.finalized.number, bytes(32))
+    assert NetworkBridge._claims_conflicting_finality(Bridge(), forged) is True  # type: ignore[arg-type]
