@@ -75,7 +75,7 @@ class Served:
     server: WarpServer
 
 
-def finalized_chain(tmp_path: Path, epochs: int = 12) -> Served:
+def finalized_chain(tmp_path: Path, epochs: int = 12, salt: int = 0) -> Served:
     """A three-validator chain of `epochs` epochs, every epoch's checkpoint justified by all three (so finalized up
     to two epochs back), with accounts made along the way."""
     genesis = devnet_genesis(3, epoch_slots=E)
@@ -87,7 +87,7 @@ def finalized_chain(tmp_path: Path, epochs: int = 12) -> Served:
     n = 0
     while chain.head.slot // E < epochs:
         epoch = chain.head.slot // E
-        xts = [transfer(chain, "alice", names[n % len(names)], 10**18 + n)] if n < 60 else []
+        xts = [transfer(chain, "alice", names[n % len(names)], 10**18 + n + salt)] if n < 60 else []
         author_as_leader(chain, VALIDATORS, xts)
         n += 1
         if chain.head.slot // E > epoch:  # the head entered a new epoch: everyone votes for its checkpoint
@@ -365,3 +365,42 @@ def test_a_warp_synced_node_does_not_blame_a_peer_finalized_below_its_base(tmp_p
     assert NetworkBridge._claims_conflicting_finality(Bridge(), status) is False  # type: ignore[arg-type]
     forged = PeerStatus(joined.finalized.number, bytes(32), joined.finalized.number, bytes(32))
     assert NetworkBridge._claims_conflicting_finality(Bridge(), forged) is True  # type: ignore[arg-type]
+
+
+def test_a_long_range_fork_signed_by_the_same_keys_is_refused_from_a_trusted_checkpoint(tmp_path: Path) -> None:
+    """Another chain from the same genesis, every epoch justified by the same validators' keys (keys that may since
+    have been unbonded or leaked): from genesis alone its proof verifies, which is why a node joining a long-lived
+    network is given a trusted checkpoint. With one, the fork's proof (which cannot start at the checkpoint's block)
+    is refused, its sender banned, and the warp finishes on the real chain."""
+    from genesis.spec import TrustedCheckpoint
+
+    served = finalized_chain(tmp_path / "real")
+    fork = finalized_chain(tmp_path / "fork", salt=7)
+    assert fork.chain.finalized_hash != served.chain.finalized_hash
+    asyncio.run(served.server._ensure_index())
+    asyncio.run(fork.server._ensure_index())
+    cp_hash = served.server.checkpoint_hash(2)
+    fork_cp = fork.server.checkpoint_hash(2)
+    assert cp_hash is not None and fork_cp is not None and cp_hash != fork_cp
+    header = served.chain.db.get_header(cp_hash)
+    fork_header = fork.chain.db.get_header(fork_cp)
+    assert header is not None and fork_header is not None
+    checkpoint = TrustedCheckpoint(cp_hash, header.number)
+
+    net = Net(served)
+    net.handlers["forger"] = {WARP_PROTOCOL: lambda who, data: fork.server.serve_warp(
+        who, pack([1, fork_header.number, fork_cp]))}
+    net.honest("honest")
+    kv = MemoryStore()
+    sync = WarpSync(net, kv, served.genesis, checkpoint, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    asyncio.run(sync.run(limit_s=30))
+    joined = Chain(kv, served.genesis)
+    assert joined.head_hash == served.chain.finalized_hash
+    assert "forger" in net.banned and "honest" not in net.banned
+    assert_same_state(served, joined)
+
+    # from genesis (no checkpoint) the fork is as good as the real chain to a node that knows nothing else
+    alone = Net(fork)
+    alone.honest("forger")
+    fooled, _ = warp(fork, alone)
+    assert fooled.head_hash == fork.chain.finalized_hash and not alone.banned
