@@ -31,9 +31,16 @@ log = logging.getLogger("btt.warp")
 
 
 def warp_needed(config: NodeConfig) -> bool:
-    """Whether the node's database is empty (no head): the only case warp sync fills."""
+    """Whether the node's database is empty (no head): the only case warp sync fills. ConfigError, before anything is
+    written, for options warp sync cannot work with."""
     base = _base(config)
-    db = base / "chains" / load_chain_spec(config.chain).id / "db"
+    if config.p2p_port is None:
+        raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
+    spec = load_chain_spec(config.chain)
+    if spec.genesis_time_ms == 0:
+        raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
+                          "not a spec whose genesis is set when a node first starts")
+    db = base / "chains" / spec.id / "db"
     if not db.exists():
         return True
     kv = LevelDBStore(db)
@@ -53,15 +60,10 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
     """Run warp sync into the node's (empty) database, then stop the libp2p host it used."""
     from p2p.service import P2PService
 
-    if config.p2p_port is None:
-        raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
-    base = _base(config)
-    data_dir = base / "chains" / load_chain_spec(config.chain).id
+    warp_needed(config)  # the options' checks
+    data_dir = _base(config) / "chains" / load_chain_spec(config.chain).id
     data_dir.mkdir(parents=True, exist_ok=True)
     spec = resolve_spec(config.chain, data_dir)
-    if load_chain_spec(config.chain).genesis_time_ms == 0:
-        raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
-                          "not a spec whose genesis is set when a node first starts")
     genesis = build_genesis(spec)
     checkpoint = config.checkpoint or spec.checkpoint
     kv = LevelDBStore(data_dir / "db")
@@ -110,6 +112,9 @@ def _child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
         asyncio.run(warp_into_database(config))
     except BttError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except OSError as exc:  # a port taken since the node's start-up check, the disk
+        print(f"error: warp sync: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

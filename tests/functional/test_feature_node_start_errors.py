@@ -86,3 +86,23 @@ def test_a_port_whose_connections_wait_out_their_close_is_free() -> None:
             pytest.skip("this kernel left no TIME_WAIT socket on the port")
     assert bind_error("127.0.0.1", port) is None
     assert busy_ports(1, port, free_port()) == []
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--dev"], "--sync warp needs --base-path DIR (a --tmp node's database would be gone when it stops)"),
+    (["--dev", "--base-path", "{base}"], "--sync warp joins a network's chain: give the chain spec it shares (with "
+                                         "its genesis time), not a spec whose genesis is set when a node first starts"),
+    (["--chain", "{spec}", "--base-path", "{base}", "--no-p2p"], "--sync warp fetches from peers: drop --no-p2p"),
+])
+def test_sync_warp_without_what_it_needs_is_one_line(tmp_path: Path, args: list[str], error: str) -> None:
+    from genesis.devnet import devnet_spec_doc
+    from genesis.loader import canonical_json
+
+    spec = tmp_path / "spec.json"
+    spec.write_bytes(canonical_json(devnet_spec_doc(2, 1_800_000_000_000, 5)))
+    base = tmp_path / "node"
+    argv = [a.format(base=base, spec=spec) for a in args]
+    code, lines = start_node(*argv, "--sync", "warp", "--rpc-port", str(free_port()), "--prometheus-port",
+                             str(free_port()))
+    assert code == 1 and lines == [f"error: {error}"], lines
+    assert not base.exists(), "the node wrote its data before it said what warp sync lacks"
