@@ -44,7 +44,7 @@ def busy_ports(nodes: int, base_port: int, base_rpc_port: int) -> list[str]:
     """Each port the devnet needs that something on 127.0.0.1 already holds, named by its node and use. Bound as
     the nodes bind (SO_REUSEADDR): the closed connections of a devnet stopped a moment ago (TIME_WAIT) do not
     count, a listening socket does."""
-    from btt_chain.node.listen_ports import bind_error
+    from p2p.ports import bind_error
 
     return [f"{port} (node{i} {use})" for i in range(nodes)
             for port, use in ((base_port + i, "libp2p"), (base_rpc_port + i, "RPC")) if bind_error("127.0.0.1", port)]

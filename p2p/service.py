@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from p2p.errors import P2PError
 from p2p.handlers import GossipHandler, Handlers, PeerCallback, RequestHandler, StatusProvider
 from p2p.node_key import NodeKey, load_or_create_node_key
 from p2p.peerbook import BanInfo, PeerBook, PeerInfo
+from p2p.ports import bind_error
 
 if TYPE_CHECKING:
     from p2p.node import TrioNode
@@ -43,13 +43,9 @@ def check_port_free(host: str, port: int) -> None:
     """
     if port == 0:
         return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise P2PError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    exc = bind_error(host, port)
+    if exc is not None:
+        raise P2PError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 class P2PService:

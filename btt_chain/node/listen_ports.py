@@ -4,10 +4,10 @@ anything. The servers bind later and still report a clash that appears in betwee
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 from btt_chain.primitives.errors import ConfigError
+from p2p.ports import bind_error
 
 
 @dataclass(frozen=True)
@@ -21,19 +21,6 @@ class ListenPort:
     """None: the server is off; 0: any free port (never checked)."""
     hint: str
     """How to choose another: "choose another with --rpc-port"."""
-
-
-def bind_error(host: str, port: int) -> OSError | None:
-    """Why a TCP socket cannot bind (host, port), or None if it can. SO_REUSEADDR, as the servers bind: a socket of
-    a previous run in TIME_WAIT does not count, a listening one does."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return exc
-    return None
 
 
 def check_listen_ports(ports: list[ListenPort]) -> None:

@@ -20,7 +20,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -506,6 +506,21 @@ class NodeMetrics:
         return self.render_collected()
 
 
+async def serve_metrics_page(handler: Callable[[web.Request], Awaitable[web.Response]], host: str,
+                             port: int) -> web.AppRunner:
+    """Serve `GET /metrics` with `handler` on host:port; the runner to clean up (OSError if the port is taken)."""
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return runner
+
+
 class MetricsServer:
     """Serves `GET /metrics` of one node's registry on host:port."""
 
@@ -526,16 +541,7 @@ class MetricsServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/metrics", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
-        except OSError:
-            await self._runner.cleanup()
-            self._runner = None
-            raise
+        self._runner = await serve_metrics_page(self._serve, self.host, self.port)
         if self._runner.addresses:
             self.port = self._runner.addresses[0][1]
         self.url = f"http://{self.host}:{self.port}/metrics"

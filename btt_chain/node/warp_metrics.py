@@ -19,7 +19,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from btt_chain.node.metrics import render_text
+from btt_chain.node.metrics import render_text, serve_metrics_page
 from btt_chain.node.warp_sync import PHASES, WarpStats
 
 log = logging.getLogger("btt.warp")
@@ -65,16 +65,7 @@ class WarpMetricsServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/metrics", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
-        except OSError:
-            await self._runner.cleanup()
-            self._runner = None
-            raise
+        self._runner = await serve_metrics_page(self._serve, self.host, self.port)
         log.info("warp sync metrics on http://%s:%d/metrics", self.host, self.port)
 
     async def stop(self) -> None:

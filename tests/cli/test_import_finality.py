@@ -25,7 +25,7 @@ import pytest
 
 from btt_chain.node.chain import Chain
 from btt_chain.node.finality_service import FinalityService
-from btt_chain.primitives.block import Block, Header
+from btt_chain.primitives.block import Block
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, sign_vote
 from genesis.build import build_genesis
@@ -34,7 +34,8 @@ from genesis.loader import canonical_json, load_chain_spec, parse_chain_spec
 from storage import schema
 from storage.leveldb import LevelDBStore
 from tests.support.cli_runner import assert_one_error_line, run
-from tests.support.node_builder import GENESIS_TIME_MS, UNIT, author_as_leader, far_future_ms, transfer
+from tests.support.node_builder import GENESIS_TIME_MS, UNIT, author_as_leader, transfer
+from tests.support.stub_node import StubNode
 
 E = 5
 """Slots per epoch: a dozen epochs in 60 blocks."""
@@ -42,25 +43,6 @@ VALIDATORS = ("alice", "bob", "charlie")
 BLOCKS = 60
 MAGIC_AND_GENESIS = 8 + 32
 _U32 = struct.Struct(">I")
-
-
-class StubNode:
-    """The slice of `Node` the finality service uses."""
-
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-
-    def now_ms(self) -> int:
-        return far_future_ms()
-
-    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
-        pass
-
-    def next_account_index(self, who: bytes) -> int:
-        return 0
-
-    def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return b""
 
 
 @dataclasses.dataclass(frozen=True)

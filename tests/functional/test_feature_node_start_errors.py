@@ -65,8 +65,8 @@ def test_one_port_given_to_two_servers(tmp_path: Path) -> None:
 def test_a_port_whose_connections_wait_out_their_close_is_free() -> None:
     """The server closes first, so the kernel keeps the connection in TIME_WAIT on the server's port for a minute:
     a plain bind fails there, but the servers bind with SO_REUSEADDR, and so do the checks."""
-    from btt_chain.node.listen_ports import bind_error
     from cli.devnet_cmd import busy_ports
+    from p2p.ports import bind_error
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

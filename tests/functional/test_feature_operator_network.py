@@ -133,7 +133,7 @@ class Terminal:
 
 @pytest.fixture
 def terminal(harness: Harness) -> Iterator[Terminal]:
-    from btt_chain.node.listen_ports import bind_error
+    from p2p.ports import bind_error
 
     taken = [p for p in README_PORTS if bind_error("127.0.0.1", p)]
     ports = {p: p for p in README_PORTS}

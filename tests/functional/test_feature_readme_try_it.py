@@ -386,7 +386,7 @@ class Devnet:
 @pytest.fixture
 def devnet(harness: Harness) -> Iterator[Devnet]:
     """`btt-chain devnet --nodes 4` (what `./scripts/devnet` runs), on the README's ports when they are free."""
-    from btt_chain.node.listen_ports import bind_error
+    from p2p.ports import bind_error
 
     def free(base: int) -> bool:
         return not any(bind_error("127.0.0.1", base + i) for i in range(NODES))

@@ -23,31 +23,12 @@ from runtime.modules import RUNTIME
 from runtime.session import storage as session
 from storage import schema
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, new_chain
+from tests.support.stub_node import StubNode
 
 UNIT = 10**18
 E = 5
 GENESIS_VALIDATORS = ("alice", "bob", "charlie")
 EVERYONE = (*GENESIS_VALIDATORS, "eve")
-
-
-class StubNode:
-    """The slice of `Node` the finality service uses."""
-
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-        self.finalized: list[bytes] = []
-
-    def now_ms(self) -> int:
-        return far_future_ms()
-
-    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
-        self.finalized.append(block_hash)
-
-    def next_account_index(self, who: bytes) -> int:
-        return 0
-
-    def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return b""
 
 
 def service(chain: Chain, tmp_path: Path, key: Keypair | None = None, name: str = "votes") -> FinalityService:

@@ -32,31 +32,11 @@ from p2p import P2PError
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, transfer
+from tests.support.stub_node import StubNode
 
 E = 5
 VALIDATORS = ("alice", "bob", "charlie")
 GAP = 4
-
-
-class StubNode:
-    """The slice of `Node` the finality service and the warp server use."""
-
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-        self.spec = chain.genesis.spec
-        self.finality: FinalityService | None = None
-
-    def now_ms(self) -> int:
-        return far_future_ms()
-
-    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
-        pass
-
-    def next_account_index(self, who: bytes) -> int:
-        return 0
-
-    def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return b""
 
 
 def canonical(chain: Chain) -> Callable[[int], Header | None]:
