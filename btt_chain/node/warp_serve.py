@@ -119,8 +119,9 @@ class WarpServer:
         self.max_gap = max_gap
         self.throttle = ServeThrottle("warp sync", SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S)
         self.budget = ServeBudget("warp sync", SERVE_SHARE, SERVE_BURST_S, SERVE_MAX_WAIT_S)
-        self._by_epoch: list[bytes] = []
-        """Checkpoint block of epoch e at index e, on the finalized canonical chain."""
+        self._by_epoch: dict[int, bytes] = {}
+        """Checkpoint block of each epoch on the finalized canonical chain (a warp-synced node's: genesis, then from
+        the block it warped to on)."""
         self._next_number = 0
         self._prev: tuple[bytes, int] | None = None
         self._indexing: asyncio.Task[None] | None = None
@@ -142,6 +143,10 @@ class WarpServer:
         epoch_slots = chain.clock.epoch_slots
         target = chain.finalized.number
         started = time.perf_counter()
+        if self._prev is None:  # genesis is epoch 0's; a warp-synced database holds no block until its warp target
+            self._by_epoch[0] = chain.genesis_hash
+            if chain.lowest_number > 0:
+                self._next_number = chain.lowest_number
         while self._next_number <= target:
             stop = min(target, self._next_number + INDEX_STEP - 1)
             for n in range(self._next_number, stop + 1):
@@ -149,9 +154,7 @@ class WarpServer:
                 header = None if h is None else chain.db.get_header(h)
                 if h is None or header is None:
                     raise StorageError(f"canonical block #{n} missing while indexing checkpoints")
-                if self._prev is None:
-                    self._by_epoch = [h]  # genesis: epoch 0's
-                else:
+                if self._prev is not None:
                     self._fill(epoch_of(header.slot, epoch_slots))
                 self._prev = (h, header.slot)
             self._next_number = stop + 1
@@ -169,11 +172,10 @@ class WarpServer:
         """Name the last indexed block the checkpoint of every epoch after its own, up to `upto`, not named yet."""
         assert self._prev is not None
         for epoch in range(epoch_of(self._prev[1], self.node.chain.clock.epoch_slots) + 1, upto + 1):
-            if epoch == len(self._by_epoch):
-                self._by_epoch.append(self._prev[0])
+            self._by_epoch.setdefault(epoch, self._prev[0])
 
     def checkpoint_hash(self, epoch: int) -> bytes | None:
-        return self._by_epoch[epoch] if 0 <= epoch < len(self._by_epoch) else None
+        return self._by_epoch.get(epoch)
 
     # proofs -------------------------------------------------------------------------------------------------------
     async def serve_warp(self, peer: str, data: bytes) -> bytes:
@@ -200,7 +202,7 @@ class WarpServer:
             if header is None or header.number != number or self.node.chain.db.canonical_hash(number) != start_hash:
                 return None
             opens = epoch_of(header.slot, self.node.chain.clock.epoch_slots) + 1
-            epoch = next((e for e in range(opens, len(self._by_epoch)) if self._by_epoch[e] == start_hash), None)
+            epoch = next((e for e in sorted(self._by_epoch) if e >= opens and self._by_epoch[e] == start_hash), None)
             first = None if epoch is None else self._fragment(epoch, with_justification=False)
             if epoch is None or first is None:
                 return None

@@ -31,6 +31,7 @@ from genesis.build import Genesis
 from p2p import P2PError
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
+from storage.smt import verify_prefix_chunk
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, transfer
 from tests.support.stub_node import StubNode
 
@@ -384,3 +385,26 @@ def test_a_long_range_fork_signed_by_the_same_keys_is_refused_from_a_trusted_che
     alone.honest("forger")
     fooled, _ = warp(fork, alone)
     assert fooled.head_hash == fork.chain.finalized_hash and not alone.banned
+
+
+def test_a_warp_synced_node_serves_state_and_what_proofs_it_can(tmp_path: Path) -> None:
+    """A node that warp-synced holds no block between genesis and its warp target: asked for a proof from genesis it
+    answers what it can (here nothing: its links start at its target), never fails; it serves the state of its
+    finalized block like any node, every chunk checking against its root."""
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    joined, _ = warp(served, net)
+    node = StubNode(joined)
+    node.finality = FinalityService(node, None, tmp_path / "joined-votes.json")  # type: ignore[arg-type]
+    server = WarpServer(node, GAP)  # type: ignore[arg-type]
+    raw = asyncio.run(server.serve_warp("peer", pack([0, 0, joined.genesis_hash])))
+    assert raw == pack([]) or not WarpProof.decode(raw).complete
+
+    target = joined.head
+    for index in range(4):  # every prefix at depth 2 verifies against the root of its warp target
+        value = unpack(asyncio.run(server.serve_state("peer", pack([joined.head_hash, 2, index]))), max_size=1 << 26)
+        assert value[0] == 0, value
+        lone = (value[3][0], value[3][1]) if value[3] else None
+        assert verify_prefix_chunk(target.state_root, 2, index, [(k, v) for k, v in value[1]],
+                                   [(h, kind) for h, kind in value[2]], lone) is None
