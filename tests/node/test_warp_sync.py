@@ -408,3 +408,19 @@ def test_a_warp_synced_node_serves_state_and_what_proofs_it_can(tmp_path: Path) 
         lone = (value[3][0], value[3][1]) if value[3] else None
         assert verify_prefix_chunk(target.state_root, 2, index, [(k, v) for k, v in value[1]],
                                    [(h, kind) for h, kind in value[2]], lone) is None
+
+
+def test_export_blocks_of_a_warp_synced_database_says_what_it_lacks(tmp_path: Path) -> None:
+    import io
+
+    from btt_chain.node.block_io import BlockFileError, export_blocks
+
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    joined, _ = warp(served, net)
+    out = io.BytesIO()
+    with pytest.raises(BlockFileError, match=f"warp-synced at block #{joined.lowest_number}.*--from"):
+        export_blocks(joined, out, 0, None)
+    assert out.getvalue() == b""
+    assert export_blocks(joined, out, joined.lowest_number, None).blocks == 1
