@@ -631,6 +631,9 @@ class JoinObservation:
     block 1 (it holds the whole chain); None: no answer."""
     skipped: tuple[str, ...] = ()
     """Its perturbations the runner skipped: due before it answered RPC."""
+    penalties: tuple[str, ...] = ()
+    """The score penalties it gave its peers (`T s: PEER by N: REASON`): told, not failed (every peer here is honest,
+    so each is a false accusation worth a look, but a ban is what the other checks judge)."""
 
 
 def caught_up_at(samples: Sequence[Sample], node: str, after_s: float, lag_blocks: int) -> float | None:
@@ -738,6 +741,9 @@ def check_joins_synced(joins: Sequence[JoinObservation], samples: Sequence[Sampl
         for what in j.skipped:
             ok = False
             lines.append(f"{j.node}: FAIL: {what}")
+        if j.penalties:
+            lines.append(f"{j.node} penalised its peers {len(j.penalties)} times (information; all are honest): "
+                         + "; ".join(j.penalties[:4]) + ("; ..." if len(j.penalties) > 4 else ""))
     if not joins:
         lines.append("no node joined mid-run")
     return Check("nodes that joined mid-run synced", ok, tuple(lines))

@@ -72,6 +72,9 @@ WARP_DONE_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: warp sync done: block #(\d
 """node/warp_sync.py's last line of a warp: its target, keys, state and bytes received, and how long it took."""
 WARP_RESUME_LINE = re.compile(r"^(\S+) \S+\s+btt\.warp: the database holds a chain already")
 """cli/node_cmd.py: a start with --sync warp whose database holds a chain does not warp."""
+PENALTY_LINE = re.compile(r"^(\S+) \S+\s+\S+: penalised (\S+) by (\d+): (.*)$")
+"""A node's log line for a score penalty (p2p/service.py, p2p/node.py): `<ISO time> INFO  btt.p2p: penalised P by N:
+R`."""
 WARP_NOTE = re.compile(r"warp-synced at block #(\d+)")
 """RPC's words for a block below a warp-synced node's target (rpc/errors.py)."""
 AGREE_HEIGHTS = 10
@@ -785,9 +788,12 @@ class TestnetRun:
                     warps[-1], done_s=t, target=int(match.group(2)), target_hash=match.group(3),
                     keys=int(match.group(4).replace(",", "")), state_mb=float(match.group(5)),
                     received_mb=float(match.group(6)), took_s=float(match.group(7)))
+        names = {other.peer_id: other.spec.name for other in self.nodes}
+        penalties = tuple(f"{t:g} s: {names.get(match.group(2), match.group(2))} by {match.group(3)}: {match.group(4)}"
+                          for node, match, t in self._log_lines(PENALTY_LINE) if node is n)
         assert n.spec.join_at_s is not None
         return checks.JoinObservation(n.spec.name, n.spec.sync, n.spec.join_at_s, n.up_s, tuple(n.starts),
-                                      tuple(warps), tuple(resumed), rpc_base, tuple(n.skipped))
+                                      tuple(warps), tuple(resumed), rpc_base, tuple(n.skipped), penalties)
 
     def _finalized_hashes(self, n: NodeProc, base: int, ref: NodeProc, finals: dict[str, int | None],
                           bases: dict[str, int | None]) -> dict[int, dict[str, str | None]]:

@@ -1,7 +1,9 @@
-"""The `ci` testnet manifest end to end, as CI runs it (root, `ip netns`): six nodes in their own network
+"""The `ci` testnet manifest end to end, as CI runs it (root, `ip netns`): seven nodes in their own network
 namespaces, every node perturbed (kill, pause, disconnect, restart) and two validators' clocks skewed, overlapping,
-every check passing, the clock checks (issue 30) included and holding the skewed nodes to their bounds; and nothing
-left behind, even by a runner killed with SIGKILL. Skipped, with the reason, where namespaces cannot be made."""
+one full node joining mid-run by warp sync (issue 44) and then killed and restarted; every check passing, the clock
+checks (issue 30) included and holding the skewed nodes to their bounds, and the join checks holding the warp-synced
+node to one warp, the best head, the others' finalized blocks and their state; and nothing left behind, even by a
+runner killed with SIGKILL. Skipped, with the reason, where namespaces cannot be made."""
 
 from __future__ import annotations
 
@@ -82,17 +84,19 @@ def run_manifest(name: str, tmp_path: Path, limit_s: float) -> tuple[subprocess.
 
 CLOCK_CHECKS = ("no ban caused by a clock", "clock-skewed nodes keep their peers",
                 "clock-skewed nodes' finality within the bound")
+JOIN_CHECKS = ("nodes that joined mid-run synced", "nodes that joined mid-run follow the best head",
+               "nodes that joined mid-run agree on finalized blocks and state")
 
 
 def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> None:
-    """Six nodes, 230 s of schedule, 20 s settling, and the start (about 5 minutes in all on a busy 2-core
+    """Seven nodes, 230 s of schedule, 20 s settling, and the start (about 5 minutes in all on a busy 2-core
     machine)."""
     proc, out, base, report = run_manifest("ci", tmp_path, 1200)
     try:
         assert proc.returncode == 0, out
         doc = json.loads(report.read_text())
         by_name = {c["name"]: c for c in doc["checks"]}
-        for name in (*CLOCK_CHECKS, "finality advanced through every perturbation", "one finalized chain",
+        for name in (*CLOCK_CHECKS, *JOIN_CHECKS, "finality advanced through every perturbation", "one finalized chain",
                      "no node crashed", "transfers included once or reported", "issuance invariant"):
             assert by_name[name]["passed"], by_name[name]
         for name in CLOCK_CHECKS[1:]:  # each of the four skews was long enough to be held to the bound
@@ -100,6 +104,12 @@ def test_ci_manifest_passes_every_check_and_leaves_nothing(tmp_path: Path) -> No
             assert len(held) == 4 and not any("not held to it" in line for line in held), held
         assert doc["passed"] and all(c["passed"] for c in doc["checks"])
         figures = doc["figures"]
+        (join,) = figures["joins"]  # w0: warped once, to the block its RPC names, then resumed at each later start
+        assert join["node"] == "w0" and join["sync"] == "warp" and join["warps_begun"] == 1
+        assert join["warp"]["target"] == join["rpc_base"] > 0 and join["warp"]["keys"] > 0
+        assert join["join_at_s"] <= join["up_s"] <= join["synced_s"] <= join["join_at_s"] + 60
+        assert len(join["starts"]) == 3 and len(join["resumed"]) == 2  # the kill's start and the restart
+        assert join["finalized"] > join["warp"]["target"] and join["state_keys"] > 0
         assert figures["transfers"]["accepted"] > 0
         peers = [n["peers_final"] for n in figures["nodes"]]
         assert all(p >= 1 for p in peers)

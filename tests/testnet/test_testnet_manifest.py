@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -42,14 +43,93 @@ def test_shipped_manifests_parse_and_never_take_a_third_of_the_stake_out(name: s
     assert overlapping_validator_outages(m, windows) == []
 
 
-def test_ci_has_six_nodes_with_two_perturbations_each_and_every_kind_on_a_validator() -> None:
+def test_ci_has_seven_nodes_with_two_perturbations_each_and_every_kind_on_a_validator() -> None:
     m = load_manifest("ci")
-    assert len(m.nodes) == 6
+    assert len(m.nodes) == 7
     assert all(len(n.perturbations) >= 2 for n in m.nodes)
     on_validators = {p.kind for n in m.validators for p in n.perturbations}
     on_full_nodes = {p.kind for n in m.nodes if n.validator is None for p in n.perturbations}
     assert on_validators == {"kill", "pause", "disconnect", "restart", "clock"}
     assert on_full_nodes == {"kill", "pause", "disconnect", "restart"}
+
+
+def test_ci_adds_a_full_node_by_warp_sync_mid_run_perturbed_after_it_joined() -> None:
+    m = load_manifest("ci")
+    (joining,) = m.joining
+    assert joining.validator is None and joining.sync == "warp"
+    assert joining.join_at_s is not None and 100 <= joining.join_at_s <= 120  # several epochs final by then
+    assert {p.kind for p in joining.perturbations} >= {"kill", "restart"}  # each start after the warp resumes
+    assert all(p.at_s > joining.join_at_s for p in joining.perturbations)
+    actions, _ = build_schedule(m)
+    assert [(a.at_s, a.nodes) for a in actions if a.action == "join"] == [(joining.join_at_s, (joining.name,))]
+    assert all(n.join_at_s is None for n in m.nodes[: m.bootnodes])
+
+
+def test_a_joining_node_parses_with_its_sync_mode_and_joins_at_its_time() -> None:
+    m = parse_manifest(with_node(3, join_at=20, sync="warp", perturb=[{"at": 30, "kind": "restart"}]))
+    f0 = m.node("f0")
+    assert (f0.join_at_s, f0.sync) == (20.0, "warp")
+    assert m.joining == (f0,)
+    assert m.node("v1").sync == "full" and m.node("v1").join_at_s is None
+    full = parse_manifest(with_node(3, join_at=20))
+    assert full.node("f0").sync == "full"  # joins mid-run, syncing every block
+    assert parse_manifest(with_node(3, sync="full")).joining == ()
+    actions, windows = build_schedule(m)
+    assert [(a.at_s, a.action, a.nodes, a.window) for a in actions][1:3] == [
+        (15, "start", ("v0",), 0), (20, "join", ("f0",), -1)]
+    assert [w.label for w in windows] == ["kill v0", "restart f0"]  # the join is no perturbation window
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (with_node(3, sync="fast"), "node 'f0'.sync: must be one of 'full', 'warp', got 'fast'"),
+        (with_node(3, sync=True), "node 'f0'.sync: must be one of"),
+        (with_node(3, sync="warp"), "sync = \"warp\" needs join_at"),
+        (with_node(3, join_at="later"), "node 'f0'.join_at: expected a number, got 'later'"),
+        (with_node(3, join_at=True), "node 'f0'.join_at: expected a number, got True"),
+        (with_node(3, join_at=0), "node 'f0'.join_at: 0 is outside 1..86400"),
+        (with_node(3, join_at=-5), "node 'f0'.join_at: -5 is outside"),
+        (with_node(3, join_at=float("nan")), "node 'f0'.join_at: nan is outside"),
+        (with_node(3, join_at=60), "node 'f0'.join_at: 60 s is not before duration_s (60)"),
+        (with_node(3, join_at=90), "node 'f0'.join_at: 90 s is not before duration_s"),
+        (with_node(2, join_at=20), "node 'v2': join_at is for full nodes: validator 'charlie'"),
+        (with_node(3, join_at=20, perturb=[{"at": 10, "kind": "kill", "for": 5}]),
+         "node 'f0'.perturb[0]: kill at 10 s is not after the node joins (join_at = 20)"),
+        (with_node(3, join_at=20, perturb=[{"at": 30, "kind": "restart"}, {"at": 20, "kind": "pause", "for": 2}]),
+         "node 'f0'.perturb[1]: pause at 20 s is not after the node joins"),
+        (with_node(3, join_at=20, perturb=[{"at": 19, "kind": "clock", "for": 5, "skew_ms": 500}]),
+         "clock at 19 s is not after the node joins"),
+        (with_node(3, join_at=20, peers=3), "unknown key 'peers'"),
+        (dict(with_node(3, join_at=20), network={"bootnodes": 4}),
+         "node 'f0': joins at 20 s, but it is among the first 4 nodes, the bootnodes"),
+        (dict(with_node(3, join_at=20), partition=[{"at": 10, "for": 5, "groups": [["v0", "v1", "v2"], ["f0"]]}]),
+         "partition #0 (at 10 s) names 'f0', which joins only at 20 s"),
+        (dict(with_node(3, join_at=20), partition=[{"at": 20, "for": 5, "groups": [["v0", "v1"], ["v2", "f0"]]}]),
+         "partition #0 (at 20 s) names 'f0'"),
+    ],
+)
+def test_a_bad_joining_node_is_one_clear_error(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(bad, "m.toml")
+    assert message in str(info.value)
+    assert str(info.value).startswith("m.toml: ")
+
+
+def test_join_check_bounds_parse_and_are_checked() -> None:
+    m = parse_manifest(doc(checks={"join_sync_s": 90, "join_lag_blocks": 12}))
+    assert (m.join_sync_s, m.join_lag_blocks) == (90.0, 12)
+    assert (parse_manifest(doc()).join_sync_s, parse_manifest(doc()).join_lag_blocks) == (60.0, 10)
+    for bad, message in (({"join_sync_s": 0}, "[checks].join_sync_s: 0 is outside"),
+                         ({"join_lag_blocks": 2.5}, "[checks].join_lag_blocks: expected an integer")):
+        with pytest.raises(ManifestError, match=re.escape(message)):
+            parse_manifest(doc(checks=bad))
+
+
+def test_a_partition_after_the_join_may_name_the_joining_node() -> None:
+    m = parse_manifest(dict(with_node(3, join_at=20),
+                            partition=[{"at": 30, "for": 5, "groups": [["v0", "v1", "v2"], ["f0"]]}]))
+    assert m.partitions[0].groups[1] == ("f0",)
 
 
 def test_large_has_sixteen_nodes_and_a_miner_per_validator() -> None:
