@@ -603,6 +603,11 @@ class VoteTracker:
             )
         reason = verify_justification(j, vs, self.genesis_hash, check_signatures=not signature_checked)
         if reason is None and not self.is_countable(j.link):
+            # a stale link is ignored, countable or not: it changes nothing here, and a node that holds no block
+            # below its warp-sync target cannot tell whether an old source is on the chain (no peer is to blame)
+            stale = self._stale_reason(j.source, j.target)
+            if stale is not None:
+                return ImportResult(JustificationStatus.IGNORED, stale)
             reason = f"source {j.source} is not the checkpoint of its epoch on the chain of target {j.target}"
         if reason is not None:
             return ImportResult(JustificationStatus.INVALID, reason)

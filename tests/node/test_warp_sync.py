@@ -424,3 +424,24 @@ def test_export_blocks_of_a_warp_synced_database_says_what_it_lacks(tmp_path: Pa
         export_blocks(joined, out, 0, None)
     assert out.getvalue() == b""
     assert export_blocks(joined, out, joined.lowest_number, None).blocks == 1
+
+
+def test_a_warp_synced_node_takes_the_justifications_peers_serve_without_blaming_them(tmp_path: Path) -> None:
+    """Right after a warp, peers hand the node their latest justifications (`sync/justifications`), among them its
+    warp target's own, whose source lies below the target where it holds no block: stale, so ignored, and no
+    peer is penalised for it (each returns True: not invalid)."""
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    joined, _ = warp(served, net)
+    node = StubNode(joined)
+    node.finality = FinalityService(node, None, tmp_path / "joined-votes.json")  # type: ignore[arg-type]
+    server = served.chain
+    for n in range(joined.head.number + 1, server.head.number + 1):  # its children known: the target's set is too
+        raw = server.db.get_block_bytes(server.db.canonical_hash(n) or b"")
+        assert raw is not None and joined.import_block(raw, far_future_ms()).status == "best"
+    for n in range(server.head.number, 0, -1):
+        h = server.db.canonical_hash(n)
+        assert h is not None
+        for raw in server.db.justifications(h):
+            assert node.finality.import_justification(raw, "honest"), Justification.decode(raw).link
