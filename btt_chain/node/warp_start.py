@@ -12,8 +12,11 @@ operator who wants a node that can serve and check the whole history keeps `full
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from storage import schema
 from storage.leveldb import LevelDBStore
 
 log = logging.getLogger("btt.warp")
+PR_SET_PDEATHSIG = 1
 
 
 def warp_needed(config: NodeConfig) -> bool:
@@ -90,23 +94,44 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
 def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
     """Run `warp_into_database` in a fresh interpreter; its one error line (if any) is its own, and this returns only
     when it succeeded (else SystemExit with its exit code)."""
-    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings),
+    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid()),
                                                           name="warp-sync")
     child.start()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         child.join()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         child.terminate()
         child.join()
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if child.exitcode != 0:
         raise SystemExit(child.exitcode or 1)
 
 
-def _child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel end this process when the node process that started it ends, however it ends (SIGTERM, SIGKILL,
+    a crash): a warp left running would hold the node's port and database lock. Linux's PR_SET_PDEATHSIG; elsewhere
+    nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the node ended before the request took effect
+        os._exit(1)
+
+
+def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int) -> None:
     from btt_chain.primitives.errors import BttError
     from cli.log_config import setup_logging
 
+    _die_with_parent(parent)
     setup_logging(*log_settings)
     try:
         asyncio.run(warp_into_database(config))

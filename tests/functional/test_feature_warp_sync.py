@@ -9,11 +9,19 @@ charlie go on finalizing, which they can only do with charlie's votes (2/3 of th
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
-from tests.functional.framework import Harness, NodeProcess, RpcError, wait_until
+from p2p.ports import bind_error
+from tests.functional.framework import REPO, Harness, NodeProcess, RpcError, wait_until
+from tests.support.wait_limits import scaled
 
 EPOCH_SLOTS = 5
 
@@ -94,3 +102,52 @@ def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harnes
     assert encode_address(bytes.fromhex(session_key[2:])) in sealed  # it authors its slots, as after a full sync
     for n in (alice, bob, charlie):
         assert "Traceback" not in n.log_path.read_text(), n.log_tail(80)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(p) for p in text]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_a_node_stopped_during_its_warp_takes_the_warp_with_it(harness: Harness, how: signal.Signals) -> None:
+    """The warp runs in a child process: however the node ends, the warp ends with it, so its port and database are
+    free for the next start (found by the testnet: a stopped node's warp went on for an hour)."""
+    spec = harness.write_devnet_spec(3)
+    ghost = harness.add_node(chain=str(spec), validator_key=None)  # never started: a bootnode nobody answers at
+    ghost.datadir.mkdir(parents=True, exist_ok=True)
+    node = harness.add_node(chain=str(spec), validator_key=None, extra_args=["--sync", "warp"],
+                            bootnodes=[ghost.multiaddr])
+    node.datadir.mkdir(parents=True, exist_ok=True)
+    log = open(node.log_path, "ab")
+    process = subprocess.Popen(node.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    log.close()
+    warp: list[int] = []
+    try:
+        wait_until(lambda: "warp sync: waiting for peers" in node.log_path.read_text(), 120,
+                   what="the warp waiting for peers")
+        warp += children_of(process.pid)
+        assert warp, "no warp process"
+        process.send_signal(how)
+        process.wait(scaled(30))
+        wait_until(lambda: not any(alive(p) for p in warp), 30, what="the warp process ended with the node")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in warp:  # a failed check leaves nothing running
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert bind_error("127.0.0.1", node.p2p_port) is None
