@@ -45,9 +45,9 @@ with the others has no finalized chain to warp to). `join_at` is before `duratio
 first `[network].bootnodes` nodes (every node starts with those, so they run from the start); its perturbations start
 after `join_at`, and a partition naming it starts after `join_at` too. The runner starts it with `--sync warp` at
 every (re)start, as an operator keeps the flag: only its first start, into an empty database, warps. A perturbation
-due before it answers RPC (still syncing) is skipped and fails the join check: a SIGTERM or SIGKILL of the node
-during its warp leaves the warp's child process running, holding the node's port and database, so it could not start
-again. The checks (`checks.check_joins_*`) hold it to syncing within `[checks] join_sync_s` of `join_at` (for warp:
+due before it answers RPC (still syncing) is skipped and fails the join check: the schedule perturbs running nodes
+(a node stopped during its warp, and its warp process with it, is tested in tests/functional/test_feature_warp_sync.py).
+The checks (`checks.check_joins_*`) hold it to syncing within `[checks] join_sync_s` of `join_at` (for warp:
 the proof verified and the state written, once, and never again at a later start), to following the best head
 within `[checks] join_lag_blocks` blocks (back within them at most `join_sync_s` after each of its perturbations),
 and to the others' finalized blocks and state, key for key.
