@@ -24,8 +24,8 @@ def testnet() -> None:
               help="Also write the figures and check results to this JSON file.")
 @click.option("--quiet", is_flag=True, help="Print only the final report.")
 def run(manifest: str, base_dir: Path | None, keep: bool, json_out: Path | None, quiet: bool) -> None:
-    """Run MANIFEST (a TOML file, or the name of one in testnets/: ci, partition, fork-race, clock, large). The exit status is 0
-    only if every check passed."""
+    """Run MANIFEST (a TOML file, or the name of one in testnets/: ci, partition, fork-race, clock, large). The exit
+    status is 0 only if every check passed."""
     from btt_chain.testnet.manifest import load_manifest
     from btt_chain.testnet.netns import unavailable_reason
     from btt_chain.testnet.runner import RunInterrupted, TestnetRun

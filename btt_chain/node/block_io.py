@@ -84,9 +84,9 @@ def export_blocks(chain: Chain, out: BinaryIO, start: int, end: int | None) -> E
     if start < 0 or last > chain.head.number or start > last:
         raise BlockFileError(f"range #{start}..#{last} is not within the canonical chain #0..#{chain.head.number}")
     if start < chain.lowest_number and last > 0:
-        raise BlockFileError(f"this database was warp-synced at block #{chain.lowest_number} and holds no block between "
-                             f"genesis and there: export --from {chain.lowest_number} (a node importing it needs the "
-                             "blocks before), or export from a node synced with --sync full")
+        raise BlockFileError(f"this database was warp-synced at block #{chain.lowest_number} and holds no block "
+                             f"between genesis and there: export --from {chain.lowest_number} (a node importing it "
+                             "needs the blocks before), or export from a node synced with --sync full")
     out.write(MAGIC + chain.genesis_hash)
     justifications = 0
     for number in range(start, last + 1):
