@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cli.output import print_fields
@@ -155,3 +157,27 @@ def network(seconds: int, sync_blocks: int, transfers_per_block: int) -> None:
     click.echo(f"prebuilding {sync_blocks} blocks of {transfers_per_block} transfers, then syncing a late node ...",
                err=True)
     print_fields(list(sync_speed(sync_blocks, transfers_per_block).items()))
+
+
+@bench.command("sync")
+@click.option("--accounts", type=click.IntRange(1_000, 2_000_000), default=1_000_000, show_default=True,
+              help="Generated accounts in the genesis state, listed in the chain spec the nodes read (0.05 BTT each, "
+                   "from alice's liquid holding; 1,000,000 make a 79 MB spec).")
+@click.option("--blocks", type=click.IntRange(100, 1_000_000), default=100_000, show_default=True,
+              help="Empty blocks of the chain the nodes join, every epoch justified (built once and kept: 200-400 "
+                   "blocks/s, about 10 minutes for the defaults).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the chain is kept (reused when its parameters match), with each run's logs and figures "
+                   "[default: <temp dir>/btt-bench-sync].")
+@click.option("--skip-full", is_flag=True, help="Measure only the warp join (the full join replays every block).")
+@click.option("--limit", type=click.IntRange(60, 86_400), default=7200, show_default=True,
+              help="Seconds a joining node may take to follow the chain before the run fails.")
+def sync(accounts: int, blocks: int, workdir: Path | None, skip_full: bool, limit: int) -> None:
+    """A node joining a long chain by --sync warp against --sync full, real node processes on one machine: time to
+    answer state_getStorage at the server's head and to follow its new blocks, bytes, peak memory, the server's slot
+    loop meanwhile; with two sizes measured in the same work dir, the projection to 10,000,000 accounts."""
+    from bench.sync_bench import default_workdir, print_report, run
+
+    where = workdir or default_workdir()
+    click.echo(f"warp against full sync: {blocks:,} blocks over {accounts:,} accounts, work dir {where} ...", err=True)
+    print_report(run(accounts, blocks, where, full=not skip_full, limit_s=float(limit)), where)
