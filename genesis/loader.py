@@ -10,8 +10,10 @@ units; JSON floats are rejected everywhere.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -177,9 +179,23 @@ NOT_GENESIS = ("checkpoint",)
 
 
 def load_chain_spec(source: str | Path) -> ChainSpec:
-    """Load a preset (`dev`, `btt-21m`, `btt-210m`) or a chain-spec JSON file and validate it."""
+    """Load a preset (`dev`, `btt-21m`, `btt-210m`) or a chain-spec JSON file and validate it. A file read before
+    with the same bytes gives the spec parsed then (a node reads its spec in several places, and a spec of a million
+    accounts takes seconds to parse): the spec is frozen, its `raw` document only ever read or copied."""
     path, label = _resolve_source(source)
-    return parse_chain_spec(_read_json(path, label), label)
+    text = _read_text(path, label)
+    key = (label, hashlib.blake2b(text.encode(), digest_size=16).digest())
+    spec = _LOADED.get(key)
+    if spec is None:
+        spec = _LOADED[key] = parse_chain_spec(_parse_json(text, label), label, own=True)
+        while len(_LOADED) > LOADED_SPECS:
+            _LOADED.popitem(last=False)
+    _LOADED.move_to_end(key)
+    return spec
+
+
+LOADED_SPECS = 4
+_LOADED: OrderedDict[tuple[str, bytes], ChainSpec] = OrderedDict()
 
 
 def load_chain_spec_doc(source: str | Path) -> dict[str, Any]:
@@ -198,11 +214,12 @@ def preset_path(name: str) -> Path:
     return PRESET_DIR / f"{name}.json"
 
 
-def parse_chain_spec(doc: dict, source: str = "<spec>") -> ChainSpec:
-    """Validate a decoded chain-spec document and convert it; GenesisError listing every problem."""
+def parse_chain_spec(doc: dict, source: str = "<spec>", own: bool = False) -> ChainSpec:
+    """Validate a decoded chain-spec document and convert it; GenesisError listing every problem. The spec keeps a
+    copy of `doc` as its `raw` document, or `doc` itself when the caller gives it up (`own`)."""
     if not isinstance(doc, dict):
         raise GenesisError(f"{source}: a chain spec must be a JSON object, got {_type_name(doc)}")
-    spec = _Parser(doc).parse()
+    spec = _Parser(doc, own).parse()
     if isinstance(spec, list):
         err = GenesisError("\n".join(spec))
         err.problems = tuple(spec)  # type: ignore[attr-defined]
@@ -257,12 +274,19 @@ def _resolve_source(source: str | Path) -> tuple[Path, str]:
 
 
 def _read_json(path: Path, label: str) -> Any:
+    return _parse_json(_read_text(path, label), label)
+
+
+def _read_text(path: Path, label: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GenesisError(f"chain spec file not found: {label}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GenesisError(f"cannot read chain spec {label}: {exc}") from None
+
+
+def _parse_json(text: str, label: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -329,8 +353,10 @@ _MISSING = _Missing()
 class _Parser:
     """One validation pass over a document; problems accumulate in `self.problems`."""
 
-    def __init__(self, doc: dict) -> None:
+    def __init__(self, doc: dict, own: bool = False) -> None:
         self.doc = doc
+        self.own = own
+        """Whether the spec may keep `doc` itself as its raw document (no copy)."""
         self.problems: list[str] = []
         self.decimals = MAX_DECIMALS
         self.chain_type: str | None = None
@@ -595,7 +621,7 @@ class _Parser:
             published_release=published,
             compute=compute,
             governance=governance,
-            raw=copy.deepcopy(self.doc),
+            raw=self.doc if self.own else copy.deepcopy(self.doc),
             checkpoint=checkpoint,
         )
 

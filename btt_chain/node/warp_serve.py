@@ -19,7 +19,8 @@ Wire (msgpack, strictly decoded; a peer's bytes are hostile):
   about how many keys the state holds) or [2, reason].
 - `sync/state`: [block hash, depth, index] -> [0, [[key, value], ...] in path order, [[hash, kind], ...] the siblings
   from `depth` up, [key, value] of the lone leaf beside an empty prefix or []] or [1, reason] (more than a chunk may
-  hold: ask for the two halves) or [2, reason] (not served: too old, unknown).
+  hold: ask for the two halves) or [2, reason] (not served: too old, unknown) or [3, reason] (busy: serving as much
+  as it may now; ask again in a moment).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 from btt_chain.consensus.checkpoints import epoch_of
 from btt_chain.consensus.validator_set import ValidatorSet, has_supermajority
 from btt_chain.consensus.warp import MAX_FRAGMENTS, SetProof, WarpFragment, WarpProof
-from btt_chain.node.serve_throttle import ServeBudget, ServeThrottle
+from btt_chain.node.serve_throttle import ServeBudget, ServeRefused, ServeThrottle
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import DecodeError, StorageError
@@ -66,8 +67,9 @@ INDEX_STEP = 2_000
 """Headers read per step of building the checkpoint index, between which the event loop runs."""
 SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S = 16.0, 32.0, 48.0, 2.0
 """State and proof requests a second served to one peer (bursts of 32) and to all together."""
-SERVE_SHARE, SERVE_BURST_S = 0.25, 0.5
-"""The share of the event loop's time warp serving may take, all peers together (bursts of half a second)."""
+SERVE_SHARE, SERVE_BURST_S = 0.5, 0.5
+"""The share of the event loop's time warp serving may take, all peers together (bursts of half a second): the loop
+runs between every step of a request anyway, so this bounds what serving takes from block import and RPC."""
 STEP_KEYS = 1_024
 """Keys read in one synchronous step of a state chunk; the event loop runs between steps (about 5 ms each)."""
 READ_ATTEMPTS = 3
@@ -75,7 +77,7 @@ READ_ATTEMPTS = 3
 DEEPER_THAN_PLAN = 6
 """How much deeper than the planned depth a prefix may be asked for (an honest client splits only a prefix too big
 for a chunk: a few levels at most), so no client makes this node compute its tree's deep levels."""
-OK, SPLIT, UNAVAILABLE = 0, 1, 2
+OK, SPLIT, UNAVAILABLE, BUSY = 0, 1, 2, 3
 
 
 def warp_max_gap(spec: ChainSpec) -> int:
@@ -294,7 +296,10 @@ class WarpServer:
 
     async def serve_plan(self, peer: str, data: bytes) -> bytes:
         block_hash = decode_plan_request(data)
-        await self.throttle.acquire(peer)
+        try:
+            await self.throttle.acquire(peer)
+        except ServeRefused as exc:
+            return pack([BUSY, str(exc)])
         if self._served_block(block_hash) is None:
             return pack([UNAVAILABLE, "not a block of this node's canonical chain"])
         bits = self.node.chain.tree.bucket_bits  # its buckets hold one or two leaves: about 2**bits keys
@@ -330,8 +335,11 @@ class WarpServer:
 
     async def serve_state(self, peer: str, data: bytes) -> bytes:
         block_hash, depth, index = decode_state_request(data)
-        await self.throttle.acquire(peer)
-        await self.budget.acquire()
+        try:
+            await self.throttle.acquire(peer)
+            await self.budget.acquire()
+        except ServeRefused as exc:
+            return pack([BUSY, str(exc)])
         for _ in range(READ_ATTEMPTS):
             clock = _StepClock(self.budget)
             try:

@@ -41,6 +41,7 @@ from btt_chain.consensus.warp import (
 )
 from btt_chain.node.peer_requests import Peers
 from btt_chain.node.warp_serve import (
+    BUSY,
     MAX_CHUNK_BYTES,
     OK,
     PLAN_PROTOCOL,
@@ -67,6 +68,8 @@ BAN_S = 3600.0
 MALFORMED_PENALTY = 20
 REQUEST_TIMEOUT_S = 30.0
 PARALLEL = 4
+BUSY_WAIT_S = 0.5
+"""How long a worker waits after a peer said it is busy (its serving budget spent) before its next request."""
 MAX_SPLITS = 4
 """Levels below the planned depth a prefix is split to on a peer's word that it is too big for a chunk (an honest
 server's planned prefixes hold a sixteenth of a chunk's limit; a peer that says 'split' of everything multiplies the
@@ -99,6 +102,8 @@ class WarpStats:
     keys: int = 0
     state_bytes: int = 0
     bytes_in: int = 0
+    busy: int = 0
+    """State requests a peer answered with 'busy' (asked again in a moment)."""
     banned: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     state_started: float = 0.0
@@ -341,6 +346,11 @@ class WarpSync:
             status = value[0] if isinstance(value, list) and value else None
             if status == OK:
                 entries, siblings, lone = _chunk(value)
+            elif status == BUSY:  # the peer serves as much as it may now: the prefix again in a moment, no blame
+                self.stats.busy += 1
+                todo.append(prefix)
+                await asyncio.sleep(BUSY_WAIT_S)
+                return True
             elif status == SPLIT and depth < self._planned + MAX_SPLITS:
                 todo.extend([(depth + 1, 2 * index), (depth + 1, 2 * index + 1)])
                 self.stats.prefixes_total += 1

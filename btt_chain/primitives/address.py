@@ -8,6 +8,9 @@ from btt_chain.primitives.errors import ConfigError
 
 _ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+_NOT_A_DIGIT = 255
+_DIGITS = bytes(_INDEX.get(b, _NOT_A_DIGIT) for b in range(256))
+"""ASCII byte -> its base58 digit (255: not one)."""
 DEFAULT_SS58_PREFIX = 42
 
 
@@ -24,12 +27,14 @@ def b58encode(data: bytes) -> str:
 def b58decode(text: str) -> bytes:
     """Base58 text to bytes. Any other character (non-ASCII ones and lone surrogates included) is a ConfigError
     naming it (escaped, so the message itself is always printable)."""
+    digits = text.encode().translate(_DIGITS) if text.isascii() else b"\xff"
+    if _NOT_A_DIGIT in digits:
+        for ch in text:
+            if not (ch.isascii() and ord(ch) in _INDEX):
+                surrogate = " (a lone surrogate: not valid UTF-8 text)" if "\ud800" <= ch <= "\udfff" else ""
+                raise ConfigError(f"invalid base58 character {ch!r}{surrogate}")
     n = 0
-    for ch in text:
-        digit = _INDEX.get(ord(ch), -1) if ch.isascii() else -1
-        if digit < 0:
-            surrogate = " (a lone surrogate: not valid UTF-8 text)" if "\ud800" <= ch <= "\udfff" else ""
-            raise ConfigError(f"invalid base58 character {ch!r}{surrogate}")
+    for digit in digits:  # a chain spec holds up to millions of addresses: bytes, not a dict lookup per character
         n = n * 58 + digit
     pad = len(text) - len(text.lstrip("1"))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""

@@ -12,7 +12,7 @@ import pytest
 
 import btt_chain.node.warp_serve as warp_serve
 from btt_chain.node.serve_throttle import ServeBudget, ServeRefused
-from btt_chain.node.warp_serve import OK, UNAVAILABLE
+from btt_chain.node.warp_serve import BUSY, OK, UNAVAILABLE
 from btt_chain.primitives.codec import pack, unpack
 from storage.smt import verify_prefix_chunk
 from tests.node.test_warp_sync import VALIDATORS, finalized_chain
@@ -158,3 +158,13 @@ def test_the_serving_budget_holds_serving_to_its_share_of_the_loop(monkeypatch: 
     assert budget.spent_s == pytest.approx(1.7)
     with pytest.raises(ValueError):
         ServeBudget("x", share=0, burst_s=1, max_wait_s=1)
+
+
+def test_a_server_past_its_budget_says_busy_instead_of_queueing(tmp_path: Path) -> None:
+    served = finalized_chain(tmp_path, epochs=4)
+    server = served.server
+    server.budget.charge(60.0)  # a minute of serving owed: far more than a request may wait
+    target = served.chain.finalized
+    value = unpack(asyncio.run(server.serve_state("peer", chunk_request(target.hash()))))
+    assert value[0] == BUSY and "serving as much as it may" in value[1]
+    assert server.served["chunks"] == 0

@@ -206,7 +206,8 @@ def drop_entry(raw: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("attack", ["forged justification", "wrong validator set", "changed value", "dropped entry",
-                                    "another block's chunk", "stops halfway", "slow", "too big", "splits everything"])
+                                    "another block's chunk", "stops halfway", "slow", "too big", "splits everything",
+                                    "busy"])
 def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_honest_one(tmp_path: Path,
                                                                                       attack: str) -> None:
     served = finalized_chain(tmp_path)
@@ -250,6 +251,8 @@ def test_a_lying_or_failing_peer_is_dealt_with_and_the_warp_finishes_from_an_hon
             return b""
 
         net.handlers[liar][STATE_PROTOCOL] = slow
+    elif attack == "busy":  # a server whose serving budget is spent says so: asked again, never blamed
+        lying(net, liar, STATE_PROTOCOL, lambda raw: pack([3, "this node is serving as much as it may"]))
     elif attack == "splits everything":  # a split cannot be checked: it is followed only a few levels down
         lying(net, liar, STATE_PROTOCOL, lambda raw: pack([1, "too big, ask for the halves"]))
     else:
