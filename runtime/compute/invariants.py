@@ -216,14 +216,8 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
     counted = storage.open_jobs.get(state)
     if counted != len(open_jobs):
         problems.append(f"compute.open_jobs: counts {counted}, {len(open_jobs)} jobs are open")
-    by_requester = Counter(j.requester for j in open_jobs)
-    stored = dict(storage.open_by_requester.items(state))
-    for who in sorted(set(stored) | set(by_requester)):
-        if stored.get(who) == 0:
-            problems.append(f"compute.open_by_requester: 0x{who.hex()} has an entry at zero")
-        elif stored.get(who, 0) != by_requester[who]:
-            problems.append(f"compute.open_by_requester: 0x{who.hex()} counted {stored.get(who, 0)}, holds "
-                            f"{by_requester[who]} open jobs")
+    problems += _same_counts("compute.open_by_requester", dict(storage.open_by_requester.items(state)),
+                             Counter(j.requester for j in open_jobs), "holds")
     by_owner: Counter[bytes] = Counter()
     for j in open_jobs:
         reg = storage.models.get(state, j.model)
@@ -233,13 +227,8 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
     if on_owner_models != sum(by_owner.values()):
         problems.append(f"compute.open_by_owner: `open_on_owner_models` counts {on_owner_models}, owners' models "
                         f"hold {sum(by_owner.values())} open jobs")
-    stored_owners = dict(storage.open_by_owner.items(state))
-    for who in sorted(set(stored_owners) | set(by_owner)):
-        if stored_owners.get(who) == 0:
-            problems.append(f"compute.open_by_owner: 0x{who.hex()} has an entry at zero")
-        elif stored_owners.get(who, 0) != by_owner[who]:
-            problems.append(f"compute.open_by_owner: 0x{who.hex()} counted {stored_owners.get(who, 0)}, its models "
-                            f"hold {by_owner[who]} open jobs")
+    problems += _same_counts("compute.open_by_owner", dict(storage.open_by_owner.items(state)), by_owner,
+                             "its models hold")
     problems += _same_keys("compute.queue", (k for k, _ in storage.queue.items(state)), (
         storage.queue_key(j.priority, j.rank, j.id) for j in open_jobs if j.vacant()),
         lambda k: f"job {int.from_bytes(k[-8:], 'big')}")
@@ -402,6 +391,17 @@ def _credit_and_servers(state: Overlay, by_job: dict[int, Job]) -> list[str]:
 
 def _name(state: int) -> str:
     return ASSIGNMENT_STATES[state] if state < len(ASSIGNMENT_STATES) else f"in unknown state {state}"
+
+
+def _same_counts(rule: str, stored: dict[bytes, int], actual: Counter[bytes], holds: str) -> list[str]:
+    """A stored count per account against the count of open jobs; no entry may sit at zero."""
+    problems = []
+    for who in sorted(set(stored) | set(actual)):
+        if stored.get(who) == 0:
+            problems.append(f"{rule}: 0x{who.hex()} has an entry at zero")
+        elif stored.get(who, 0) != actual[who]:
+            problems.append(f"{rule}: 0x{who.hex()} counted {stored.get(who, 0)}, {holds} {actual[who]} open jobs")
+    return problems
 
 
 def _same_keys(rule: str, stored: Iterable[bytes], expected: Iterable[bytes], name: Callable[[bytes], str]

@@ -12,31 +12,22 @@ from btt_chain.consensus.finality import FinalityConflict, FinalityUpdate
 from btt_chain.node.chain import Chain, ImportResult
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.node.health import finality_conflict
-from btt_chain.primitives.block import Header
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
 from tests.node.test_finality_sets import checkpoint
+from tests.support import stub_node as support
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, new_chain
 
 E = 5
 VALIDATORS = ("alice", "bob", "charlie")
 
 
-class StubNode:
-    """The slice of `Node` the finality service uses, recording what it is told."""
+class StubNode(support.StubNode):
+    """The support stub, also moving finality on with the head, as `Node` does."""
 
     def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-        self.finalized: list[bytes] = []
+        super().__init__(chain)
         self.moved: list[ImportResult] = []
-        self.submitted: list[bytes] = []
-        self.finality: FinalityService | None = None
-
-    def now_ms(self) -> int:
-        return far_future_ms()
-
-    def notify_finalized(self, header: Header, block_hash: bytes) -> None:
-        self.finalized.append(block_hash)
 
     def after_head_moved(self, result: ImportResult) -> None:
         self.moved.append(result)
@@ -48,10 +39,6 @@ class StubNode:
 
     def next_account_index(self, who: bytes) -> int:
         return len(self.submitted)
-
-    def submit_extrinsic(self, encoded: bytes) -> bytes:
-        self.submitted.append(encoded)
-        return b""
 
 
 def service(chain: Chain, path: Path, key: Keypair | None = None) -> tuple[FinalityService, StubNode]:

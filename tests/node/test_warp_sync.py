@@ -134,6 +134,21 @@ def warp(served: Served, net: Net) -> tuple[Chain, MemoryStore]:
     return Chain(kv, served.genesis), kv
 
 
+def honest_warp(tmp_path: Path) -> tuple[Served, Chain]:
+    """A finalized chain and a node warp-synced to it from one honest peer."""
+    served = finalized_chain(tmp_path)
+    net = Net(served)
+    net.honest("honest")
+    return served, warp(served, net)[0]
+
+
+def following(joined: Chain, tmp_path: Path) -> tuple[StubNode, FinalityService]:
+    """A stub node over `joined` with a finality service that follows it, voting for no one."""
+    node = StubNode(joined)
+    node.finality = FinalityService(node, None, tmp_path / "joined-votes.json")  # type: ignore[arg-type]
+    return node, node.finality
+
+
 def assert_same_state(served: Served, joined: Chain) -> None:
     server = served.chain
     target = joined.head
@@ -335,10 +350,7 @@ def test_a_warp_synced_node_does_not_blame_a_peer_finalized_below_its_base(tmp_p
     from btt_chain.node.network import NetworkBridge
     from btt_chain.node.sync import PeerStatus
 
-    served = finalized_chain(tmp_path)
-    net = Net(served)
-    net.honest("honest")
-    joined, _ = warp(served, net)
+    served, joined = honest_warp(tmp_path)
     low = served.chain.db.get_header(served.chain.db.canonical_hash(3) or b"")
     assert low is not None and 3 < joined.lowest_number
 
@@ -394,12 +406,8 @@ def test_a_warp_synced_node_serves_state_and_what_proofs_it_can(tmp_path: Path) 
     """A node that warp-synced holds no block between genesis and its warp target: asked for a proof from genesis it
     answers what it can (here nothing: its links start at its target), never fails; it serves the state of its
     finalized block like any node, every chunk checking against its root."""
-    served = finalized_chain(tmp_path)
-    net = Net(served)
-    net.honest("honest")
-    joined, _ = warp(served, net)
-    node = StubNode(joined)
-    node.finality = FinalityService(node, None, tmp_path / "joined-votes.json")  # type: ignore[arg-type]
+    served, joined = honest_warp(tmp_path)
+    node, _ = following(joined, tmp_path)
     server = WarpServer(node, GAP)  # type: ignore[arg-type]
     raw = asyncio.run(server.serve_warp("peer", pack([0, 0, joined.genesis_hash])))
     assert raw == pack([]) or not WarpProof.decode(raw).complete
@@ -418,10 +426,7 @@ def test_export_blocks_of_a_warp_synced_database_says_what_it_lacks(tmp_path: Pa
 
     from btt_chain.node.block_io import BlockFileError, export_blocks
 
-    served = finalized_chain(tmp_path)
-    net = Net(served)
-    net.honest("honest")
-    joined, _ = warp(served, net)
+    served, joined = honest_warp(tmp_path)
     out = io.BytesIO()
     with pytest.raises(BlockFileError, match=f"warp-synced at block #{joined.lowest_number}.*--from"):
         export_blocks(joined, out, 0, None)
@@ -433,12 +438,8 @@ def test_a_warp_synced_node_takes_the_justifications_peers_serve_without_blaming
     """Right after a warp, peers hand the node their latest justifications (`sync/justifications`), among them its
     warp target's own, whose source lies below the target where it holds no block: stale, so ignored, and no
     peer is penalised for it (each returns True: not invalid)."""
-    served = finalized_chain(tmp_path)
-    net = Net(served)
-    net.honest("honest")
-    joined, _ = warp(served, net)
-    node = StubNode(joined)
-    node.finality = FinalityService(node, None, tmp_path / "joined-votes.json")  # type: ignore[arg-type]
+    served, joined = honest_warp(tmp_path)
+    _, finality = following(joined, tmp_path)
     server = served.chain
     for n in range(joined.head.number + 1, server.head.number + 1):  # its children known: the target's set is too
         raw = server.db.get_block_bytes(server.db.canonical_hash(n) or b"")
@@ -447,4 +448,4 @@ def test_a_warp_synced_node_takes_the_justifications_peers_serve_without_blaming
         h = server.db.canonical_hash(n)
         assert h is not None
         for raw in server.db.justifications(h):
-            assert node.finality.import_justification(raw, "honest"), Justification.decode(raw).link
+            assert finality.import_justification(raw, "honest"), Justification.decode(raw).link
