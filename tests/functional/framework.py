@@ -10,6 +10,7 @@ against a hang, scaled by `BTT_TEST_TIMEOUT_SCALE` (tests/support/wait_limits.py
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import signal
@@ -228,6 +229,18 @@ class Harness:
         start = (int(time.time() + start_in_s)) * 1000
         path = self.root / "devnet-spec.json"
         path.write_bytes(canonical_json(devnet_spec_doc(validators, start, epoch_slots)))
+        return path
+
+    def write_dev_spec(self, epoch_slots: int) -> Path:
+        """The dev preset (`--chain dev`: its accounts, names and parameters, its genesis set when the node first
+        starts) with epochs of `epoch_slots` slots instead of 20, so a block is final within two of them: for tests
+        of a single dev node that wait for finality, where the epoch's length is not what they test."""
+        from genesis.loader import canonical_json, load_chain_spec_doc
+
+        doc = copy.deepcopy(load_chain_spec_doc("dev"))
+        doc["consensus"]["epoch_slots"] = epoch_slots
+        path = self.root / f"dev-{epoch_slots}-slot-epochs.json"
+        path.write_bytes(canonical_json(doc))
         return path
 
     def add_devnet(self, validators: int, epoch_slots: int = 5, count: int | None = None) -> list[NodeProcess]:

@@ -28,6 +28,7 @@ from btt_chain.primitives.keys import dev_keypair
 from tests.functional.framework import Harness, wait_until
 from tests.substrate.tools import (
     SUBSTRATE,
+    dev_node,
     node_missing,
     node_options_for_websocket,
     packages_missing,
@@ -57,7 +58,7 @@ def findings(output: str) -> dict:
 def test_polkadot_api_generates_descriptors_reads_and_signs_with_ed25519_and_sr25519(harness: Harness) -> None:
     not_installed = packages_missing(PAPI, "polkadot-api", "@polkadot-labs/hdkd", "@polkadot-labs/hdkd-helpers")
     assert not_installed is None, not_installed
-    node = harness.add_node(extra_args=["--no-p2p"])
+    node = dev_node(harness, ["--no-p2p"])
     node.start()
     url = f"ws://127.0.0.1:{node.rpc_port}"
     env = {"NODE_OPTIONS": node_options_for_websocket()}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.framework import Harness
+from tests.substrate.tools import dev_node
 
 JS = Path(__file__).parent / "js"
 
@@ -24,7 +25,7 @@ def node_modules_ready() -> bool:
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed (scripts/bootstrap installs it)")
 def test_polkadot_js_connects_reads_follows_signs_and_is_refused_at_no_fee(harness: Harness) -> None:
     assert node_modules_ready(), "run scripts/bootstrap: it installs tests/substrate/js's pinned packages with npm ci"
-    node = harness.add_node()
+    node = dev_node(harness)
     node.start()
     harness.log("run the unchanged @polkadot/api flow")
     done = subprocess.run(["node", str(JS / "flow.mjs"), f"ws://127.0.0.1:{node.rpc_port}"], cwd=JS,

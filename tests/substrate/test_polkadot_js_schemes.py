@@ -17,7 +17,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.mnemonic import keypair_from_suri
 from btt_chain.primitives.signatures import ECDSA, SR25519
 from tests.functional.framework import Harness, NodeProcess
-from tests.substrate.tools import node_missing, packages_missing
+from tests.substrate.tools import dev_node, node_missing, packages_missing
 
 JS = Path(__file__).parent / "js"
 UNIT = 10**18
@@ -36,7 +36,7 @@ def included(node: NodeProcess, block_hash: str, xt_hash: str) -> Extrinsic:
 @pytest.mark.skipif(node_missing() is not None, reason=str(node_missing()))
 def test_polkadot_js_sr25519_and_ecdsa_accounts_receive_and_spend(harness: Harness) -> None:
     assert packages_missing(JS, "@polkadot/api", "@polkadot/keyring") is None, packages_missing(JS, "@polkadot/api")
-    node = harness.add_node()
+    node = dev_node(harness)
     node.start()
     harness.log("fund sr25519 and ecdsa //Alice from ed25519 //Alice, ask paymentInfo, spend from each")
     done = subprocess.run(["node", str(JS / "schemes.mjs"), f"ws://127.0.0.1:{node.rpc_port}"], cwd=JS,

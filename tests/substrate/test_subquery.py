@@ -29,6 +29,7 @@ from tests.functional.framework import Harness, free_port, wait_until
 from tests.substrate.tools import (
     SUBSTRATE,
     assert_rows_are_the_blocks_events,
+    dev_node,
     make_block_with_several_calls,
     node_missing,
     packages_missing,
@@ -98,7 +99,7 @@ def subquery_first_error(output: str) -> str | None:
 def test_subquery_indexes_every_event_of_a_block_with_several_calls(harness: Harness) -> None:
     not_installed = packages_missing(SUBQUERY, "@subql/node")
     assert not_installed is None, not_installed
-    node = harness.add_node(extra_args=["--no-p2p", "--state-pruning", "archive"])
+    node = dev_node(harness, ["--no-p2p", "--state-pruning", "archive"])
     node.start()
 
     project = harness.root / "subquery-project"

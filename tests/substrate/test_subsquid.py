@@ -23,6 +23,7 @@ from tests.functional.framework import Harness
 from tests.substrate.tools import (
     SUBSTRATE,
     assert_rows_are_the_blocks_events,
+    dev_node,
     make_block_with_several_calls,
     node_missing,
     packages_missing,
@@ -68,7 +69,7 @@ def test_subsquid_indexes_every_event_of_a_block_with_several_calls(harness: Har
     not_installed = packages_missing(SQUID, "@subsquid/substrate-processor", "@subsquid/typeorm-store",
                                      "@subsquid/typeorm-migration", "pg")
     assert not_installed is None, not_installed
-    node = harness.add_node(extra_args=["--no-p2p", "--state-pruning", "archive"])
+    node = dev_node(harness, ["--no-p2p", "--state-pruning", "archive"])
     node.start()
     with pg_cluster(harness.root) as pg:
         pg.create_database("squid")

@@ -11,6 +11,7 @@ import pytest
 
 from btt_chain.primitives.keys import dev_keypair
 from tests.functional.framework import Harness
+from tests.substrate.tools import dev_node
 
 UNIT = 10**18
 
@@ -19,7 +20,7 @@ def test_substrate_interface_reads_signs_in_both_eras_and_is_refused_at_no_fee(h
     from substrateinterface import Keypair, KeypairType, SubstrateInterface
     from substrateinterface.exceptions import SubstrateRequestException
 
-    node = harness.add_node()
+    node = dev_node(harness)
     node.start()
     substrate = SubstrateInterface(url=f"ws://127.0.0.1:{node.rpc_port}")
     try:

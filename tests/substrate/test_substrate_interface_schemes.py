@@ -14,6 +14,7 @@ from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.mnemonic import keypair_from_suri
 from btt_chain.primitives.signatures import SR25519
 from tests.functional.framework import Harness
+from tests.substrate.tools import dev_node
 
 UNIT = 10**18
 
@@ -22,7 +23,7 @@ def test_substrate_interface_default_sr25519_keypair_receives_and_spends(harness
     from substrateinterface import Keypair, KeypairType, SubstrateInterface
     from substrateinterface.exceptions import SubstrateRequestException
 
-    node = harness.add_node()
+    node = dev_node(harness)
     node.start()
     substrate = SubstrateInterface(url=f"ws://127.0.0.1:{node.rpc_port}")
     try:

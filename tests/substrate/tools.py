@@ -22,11 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.functional.framework import NodeProcess, free_port, wait_until
+from tests.functional.framework import Harness, NodeProcess, free_port, wait_until
 from tests.support.wait_limits import record, scaled, timed_out
 
 SUBSTRATE = Path(__file__).resolve().parent
 UNIT = 10**18
+
+
+def dev_node(harness: Harness, extra_args: list[str] | None = None) -> NodeProcess:
+    """A dev node (`--chain dev` as a user starts it: alice validating, the dev accounts, names and parameters) whose
+    epochs are 5 slots instead of 20: the tools wait for finality, which then comes in seconds, not half a minute;
+    no tool reads the epoch's length."""
+    return harness.add_node(chain=str(harness.write_dev_spec(epoch_slots=5)), extra_args=extra_args or [])
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # JavaScript tools
