@@ -86,6 +86,7 @@ _EXPECTED_FAILURES = (
     ("libp2p.host.basic_host", "Failed to open stream to peer"),  # surfaces as P2PError to the caller
     ("libp2p.protocol_muxer.multiselect_client", "MultiselectClient handshake:"),  # peer dropped mid-negotiation
     ("libp2p.stream_muxer.yamux.yamux", "ClosedResourceError"),  # connection closed under the muxer
+    ("libp2p.stream_muxer.yamux.yamux", ": ConnectionClosedError: "),  # the peer reset it (it stopped): a disconnect
     ("libp2p.network.swarm", "failed to upgrade security"),  # a dial to a peer that went away: redialed later
 )
 

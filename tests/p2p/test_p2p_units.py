@@ -95,3 +95,33 @@ def test_bans_hide_peers_and_end_in_one_sweep() -> None:
     assert not book.is_banned(PEER)
     assert book.set_disconnected(PEER) is True
     assert book.set_disconnected(PEER) is False
+
+
+def test_libp2p_errors_about_peers_that_left_are_demoted_and_others_stay_errors() -> None:
+    """libp2p logs a peer that reset its connection (it stopped) at ERROR; the node handles that as a disconnect,
+    so it reaches our log as DEBUG. Any other libp2p ERROR is forwarded as ERROR."""
+    import logging
+
+    from p2p.node import install_libp2p_log_forwarding
+
+    install_libp2p_log_forwarding()
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    target = logging.getLogger("btt.p2p.libp2p")
+    keep, level = Keep(), target.level
+    target.addHandler(keep)
+    target.setLevel(logging.DEBUG)
+    try:
+        yamux = logging.getLogger("libp2p.stream_muxer.yamux.yamux")
+        yamux.error(f"Error in handle_incoming for peer {PEER}: ConnectionClosedError: TCP connection reset by "
+                    "remote peer: socket connection broken: [Errno 32] Broken pipe")
+        yamux.error(f"Error in handle_incoming for peer {PEER}: ValueError: frame of unknown type 9")
+    finally:
+        target.removeHandler(keep)
+        target.setLevel(level)
+    assert [(r.levelname, r.getMessage().split(": ")[1]) for r in seen] == [
+        ("DEBUG", "ConnectionClosedError"), ("ERROR", "ValueError")]
