@@ -160,6 +160,19 @@ class WarpSync:
         self._rest[peer] = time.monotonic() + PEER_REST_S
         log.info("warp sync: %s %s; asking others", peer[-8:], why)
 
+    async def _ask(self, peer: str, protocol: str, request: bytes, what: str) -> bytes | None:
+        """`peer`'s answer to `request` (its bytes counted), or None when it gives none: then it rests a while."""
+        try:
+            raw = await self.p2p.request(peer, protocol, request, timeout=REQUEST_TIMEOUT_S)
+        except P2PError as exc:
+            self._rested(peer, f"gave no {what} ({exc})")
+            return None
+        self.stats.bytes_in += len(raw)
+        return raw
+
+    def _malformed(self, peer: str, what: str, exc: DecodeError) -> None:
+        self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed {what}: {exc}")
+
     async def _wait_for_peer(self, limit_s: float) -> None:
         deadline = time.monotonic() + limit_s
         while not self._peers():
@@ -223,12 +236,9 @@ class WarpSync:
                     request = pack([1, self.checkpoint.number, self.checkpoint.hash])
                 else:
                     request = pack([0, progress.trusted.epoch, progress.trusted.block_hash])
-                try:
-                    raw = await self.p2p.request(peer, WARP_PROTOCOL, request, timeout=REQUEST_TIMEOUT_S)
-                except P2PError as exc:
-                    self._rested(peer, f"gave no warp proof ({exc})")
+                raw = await self._ask(peer, WARP_PROTOCOL, request, "warp proof")
+                if raw is None:
                     continue
-                self.stats.bytes_in += len(raw)
                 if len(raw) > MAX_PROOF_BYTES:
                     self.p2p.penalise(peer, MALFORMED_PENALTY, "warp proof over its size bound")
                     continue
@@ -249,7 +259,7 @@ class WarpSync:
                     else:
                         step = verify_proof_part(progress, proof, self.genesis.hash, epoch_slots, self.max_gap)
                 except DecodeError as exc:
-                    self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed warp proof: {exc}")
+                    self._malformed(peer, "warp proof", exc)
                     continue
                 except WarpProofError as exc:
                     self._lied(peer, f"warp proof: {exc}")
@@ -271,15 +281,13 @@ class WarpSync:
     async def _block(self, target: Trusted) -> Block:
         for _ in range(3):
             for peer in self._peers():
-                try:
-                    raw = await self.p2p.request(peer, "sync/block", pack([target.block_hash]),
-                                                 timeout=REQUEST_TIMEOUT_S)
-                    block = Block.decode(raw)
-                except P2PError as exc:
-                    self._rested(peer, f"gave no block ({exc})")
+                raw = await self._ask(peer, "sync/block", pack([target.block_hash]), "block")
+                if raw is None:
                     continue
+                try:
+                    block = Block.decode(raw)
                 except DecodeError as exc:
-                    self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed block: {exc}")
+                    self._malformed(peer, "block", exc)
                     continue
                 if block.hash() != target.block_hash:
                     self._lied(peer, f"sent block 0x{block.hash().hex()[:16]} for 0x{target.block_hash.hex()[:16]}")
@@ -291,14 +299,13 @@ class WarpSync:
     # 3. the state ----------------------------------------------------------------------------------------------------
     async def _plan(self, target: Trusted) -> int:
         for peer in self._peers():
-            try:
-                raw = await self.p2p.request(peer, PLAN_PROTOCOL, pack([target.block_hash]), timeout=REQUEST_TIMEOUT_S)
-                value = unpack(raw, max_size=256)
-            except P2PError as exc:
-                self._rested(peer, f"gave no state plan ({exc})")
+            raw = await self._ask(peer, PLAN_PROTOCOL, pack([target.block_hash]), "state plan")
+            if raw is None:
                 continue
+            try:
+                value = unpack(raw, max_size=256)
             except DecodeError as exc:
-                self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed state plan: {exc}")
+                self._malformed(peer, "state plan", exc)
                 continue
             if isinstance(value, list) and len(value) == 3 and value[0] == OK and type(value[1]) is int \
                     and 0 <= value[1] <= 24:
@@ -334,13 +341,9 @@ class WarpSync:
     async def _prefix(self, peer: str, target: Trusted, prefix: tuple[int, int], todo: list[tuple[int, int]]) -> bool:
         """Fetch, check and write one prefix from `peer`; whether it is done (or split into its halves)."""
         depth, index = prefix
-        try:
-            raw = await self.p2p.request(peer, STATE_PROTOCOL, pack([target.block_hash, depth, index]),
-                                         timeout=REQUEST_TIMEOUT_S)
-        except P2PError as exc:
-            self._rested(peer, f"gave no state chunk ({exc})")
+        raw = await self._ask(peer, STATE_PROTOCOL, pack([target.block_hash, depth, index]), "state chunk")
+        if raw is None:
             return False
-        self.stats.bytes_in += len(raw)
         try:
             value = unpack(raw, max_size=CHUNK_RESPONSE_BYTES)
             status = value[0] if isinstance(value, list) and value else None
@@ -359,7 +362,7 @@ class WarpSync:
                 self._rested(peer, f"cannot serve the state of block #{target.number}: {value[1:]!r}"[:200])
                 return False
         except DecodeError as exc:
-            self.p2p.penalise(peer, MALFORMED_PENALTY, f"malformed state chunk: {exc}")
+            self._malformed(peer, "state chunk", exc)
             return False
         why = verify_prefix_chunk(target.state_root, depth, index, entries, siblings, lone)
         if why is not None:
