@@ -16,7 +16,15 @@ from runtime.invariants import check_invariants
 from storage import schema
 from storage.blob_log import BlobLog, is_ref
 from storage.leveldb import LevelDBStore
-from tests.support.node_builder import UNIT, author_as_leader, devnet_genesis, far_future_ms, new_chain, transfer
+from tests.support.node_builder import (
+    UNIT,
+    author_as_leader,
+    block_bytes,
+    devnet_genesis,
+    far_future_ms,
+    new_chain,
+    transfer,
+)
 
 GENESIS = devnet_genesis(2)
 
@@ -27,13 +35,6 @@ def open_chain(path: Path) -> Chain:
 
 def close(chain: Chain) -> None:
     chain.db.kv.close()
-
-
-def block_bytes(chain: Chain, number: int) -> bytes:
-    h = chain.db.canonical_hash(number)
-    raw = None if h is None else chain.db.get_block_bytes(h)
-    assert raw is not None
-    return raw
 
 
 def sync(dst: Chain, src: Chain) -> list[ImportResult]:

@@ -27,7 +27,7 @@ from storage.history import HistoricalState
 from storage.leveldb import LevelDBStore
 from storage.smt import SmtProof, verify_proof
 from storage.state_tree import TREE_LEAF_BUDGET, leaf_records, tree_root
-from tests.support.node_builder import UNIT, author_as_leader, devnet_genesis, far_future_ms, transfer
+from tests.support.node_builder import UNIT, author_as_leader, block_bytes, devnet_genesis, far_future_ms, transfer
 
 BUDGETS = [0, TREE_LEAF_BUDGET]
 ABSENT = b"a key no state holds"
@@ -48,14 +48,6 @@ def assert_tree_is_the_heads(chain: Chain) -> None:
     keys = sorted(state)
     for key in [*keys[:: max(1, len(keys) // 12)], ABSENT]:
         assert verify_proof(root, key, state.get(key), chain.tree.prove(key)), key
-
-
-def block_bytes(chain: Chain, number: int) -> bytes:
-    h = chain.db.canonical_hash(number)
-    assert h is not None
-    encoded = chain.db.get_block_bytes(h)
-    assert encoded is not None
-    return encoded
 
 
 def open_chain(path: Path, genesis: Genesis, budget: int) -> Chain:

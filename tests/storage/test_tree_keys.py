@@ -26,7 +26,15 @@ from storage.leveldb import LevelDBStore
 from storage.memory import MemoryStore
 from storage.smt import prefix_bounds
 from storage.state_tree import leaf_records
-from tests.support.node_builder import UNIT, author_as_leader, dev_genesis, devnet_genesis, far_future_ms, transfer
+from tests.support.node_builder import (
+    UNIT,
+    author_as_leader,
+    block_bytes,
+    dev_genesis,
+    devnet_genesis,
+    far_future_ms,
+    transfer,
+)
 
 from .tree_support import applied, assert_state_books, stored_flat_state
 
@@ -150,14 +158,6 @@ def test_keys_by_path_lists_a_range_in_path_order(store: KeyValueStore, genesis:
 
 
 # ---- a chain: reorganisations, retractions, reverts, restarts ------------------------------------------------------
-
-def block_bytes(chain: Chain, number: int) -> bytes:
-    h = chain.db.canonical_hash(number)
-    assert h is not None
-    encoded = chain.db.get_block_bytes(h)
-    assert encoded is not None
-    return encoded
-
 
 @pytest.mark.parametrize("kind", ["memory", "leveldb"])
 def test_reorganisations_retractions_and_reverts_keep_the_index_exact(kind: str, tmp_path: Path) -> None:

@@ -33,6 +33,14 @@ def new_chain(kv: KeyValueStore | None = None, genesis: Genesis | None = None) -
     return Chain(kv if kv is not None else MemoryStore(), genesis or dev_genesis())
 
 
+def block_bytes(chain: Chain, number: int) -> bytes:
+    """The encoded block `number` of `chain`'s canonical chain (asserted present)."""
+    h = chain.db.canonical_hash(number)
+    raw = None if h is None else chain.db.get_block_bytes(h)
+    assert raw is not None, f"no block #{number}"
+    return raw
+
+
 def transfer(chain: Chain, sender: str, dest: str, amount: int, nonce: int | None = None, tip: int = 0) -> Extrinsic:
     pair = dev_keypair(sender)
     if nonce is None:
