@@ -77,7 +77,7 @@ class SetProof(Struct):
             infos = session.queued.codec.decode(self.value)
         except DecodeError as exc:
             raise WarpProofError(f"the proven validator set does not decode: {exc}") from None
-        return ValidatorSet((v.session_key, v.bond) for v in infos)
+        return ValidatorSet.from_infos(infos)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Trusted:
 def genesis_trust(genesis_hash: bytes, state_root: bytes, genesis_state: dict[bytes, bytes]) -> Trusted:
     """The start every node has: genesis, and the set its state queues."""
     infos = session.queued.get(Overlay(DictState(genesis_state)))
-    return Trusted(0, genesis_hash, 0, state_root, ValidatorSet((v.session_key, v.bond) for v in infos))
+    return Trusted(0, genesis_hash, 0, state_root, ValidatorSet.from_infos(infos))
 
 
 def trust_checkpoint(fragment: WarpFragment, block_hash: bytes, number: int) -> Trusted:

@@ -948,7 +948,7 @@ class Chain:
 def voter_set_record(state: StateReader) -> bytes:
     """The encoded set that votes for a block as the checkpoint of the epochs it opens: the validators queued
     in the block's post-state `state` (the set active in the next epoch on its chain), weighted by bond."""
-    return ValidatorSet((v.session_key, v.bond) for v in session.queued.get(Overlay(state))).encode()
+    return ValidatorSet.from_infos(session.queued.get(Overlay(state))).encode()
 
 
 def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:

@@ -446,7 +446,7 @@ def _set_of(fragment: WarpFragment) -> ValidatorSet:
 
 
 def _set_of_value(value: bytes) -> ValidatorSet:
-    return ValidatorSet((v.session_key, v.bond) for v in session.queued.codec.decode(value))
+    return ValidatorSet.from_infos(session.queued.codec.decode(value))
 
 
 class _HeadMoved(Exception):
