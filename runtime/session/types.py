@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, Struct
+from btt_chain.primitives.key_authorization import session_keys_ownership_message
 
 
 @dataclass(frozen=True)
@@ -32,4 +33,4 @@ class SessionKeys(Struct):
     def ownership_message(self, owner: bytes) -> bytes:
         """What the session key signs to show `set_keys` that its holder lets `owner` use it (proof of possession:
         nobody registers a key it does not hold, so nobody can take another node's freshly rotated key)."""
-        return b"btt-session-keys" + owner + self.session_key + self.hash_chain_commitment
+        return session_keys_ownership_message(owner, self.session_key, self.hash_chain_commitment)
