@@ -53,6 +53,11 @@ class SessionKeyInUse(BondsError):
     """Another validator already uses this session key."""
 
 
+class SessionKeyTaken(BondsError):
+    """This session key signed for another account once: a key stays its first account's for good, so what it signed
+    stays that account's. Make a new key (`author_rotateKeys`)."""
+
+
 ERRORS = (
     ZeroAmount,
     AlreadyBonded,
@@ -65,5 +70,6 @@ ERRORS = (
     AlreadyRegistered,
     NotRegistered,
     SessionKeyInUse,
+    SessionKeyTaken,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

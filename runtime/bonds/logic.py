@@ -140,24 +140,23 @@ def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitm
         raise errors.AlreadyRegistered()
     if bonded(ctx.state, who) < minimum:
         raise errors.BelowMinimum(f"bond {bonded(ctx.state, who)} is below the minimum validator bond {minimum}")
-    if _session_key_in_use(ctx.state, session_key):
-        raise errors.SessionKeyInUse(f"session key 0x{session_key.hex()} is already in use")
+    check_session_key(ctx.state, who, session_key)
     storage.validators.put(ctx.state, who, ValidatorRegistration(session_key, commitment, who))
     consensus.set_commitment(ctx.state, session_key, commitment)
+    session.key_owner.put(ctx.state, session_key, who)
     ctx.emit(events.ValidatorRegistered(who, session_key))
 
 
 def set_session_keys(ctx: CallContext, who: bytes, session_key: bytes, commitment: bytes) -> None:
     """`who`, a registered validator, signs with `session_key` (revealing from the hash chain ending in `commitment`)
     from the set queued next on: `compute_active_set` reads the registration. The key is refused while anyone uses it,
-    the active and queued sets included (so the old key of a validator that rotated stays its own until it left)."""
+    the active and queued sets included, and when it ever signed for another account (`check_session_key`)."""
     reg = storage.validators.get(ctx.state, who)
     if reg is None:
         raise session_errors.NotAValidator()
     if reg.session_key == session_key:
         raise session_errors.SameKeys()
-    if _session_key_in_use(ctx.state, session_key):
-        raise errors.SessionKeyInUse(f"session key 0x{session_key.hex()} is already in use")
+    check_session_key(ctx.state, who, session_key)
     storage.validators.put(ctx.state, who, reg.replace(session_key=session_key, hash_chain_commitment=commitment))
     consensus.set_commitment(ctx.state, session_key, commitment)
     session.key_owner.put(ctx.state, reg.session_key, who)  # offences of the old key stay the validator's
@@ -166,11 +165,26 @@ def set_session_keys(ctx: CallContext, who: bytes, session_key: bytes, commitmen
 
 def deregister_validator(ctx: CallContext, who: bytes) -> None:
     """Leave the registered set: the next set queued (at the next epoch's start) leaves the validator out, so
-    it stays active through the next epoch and leaves at the start of the one after."""
-    if not storage.validators.contains(ctx.state, who):
+    it stays active through the next epoch and leaves at the start of the one after. Its key stays its own
+    (`session.key_owner`), so what it signed stays punishable while its bond is bonded or unlocking."""
+    reg = storage.validators.get(ctx.state, who)
+    if reg is None:
         raise errors.NotRegistered()
     storage.validators.remove(ctx.state, who)
+    session.key_owner.put(ctx.state, reg.session_key, who)
     ctx.emit(events.ValidatorDeregistered(who))
+
+
+def check_session_key(state: Overlay, who: bytes, key: bytes) -> None:
+    """`who` may register or set `key`: nobody uses it now (a registration, or a member of the active or the queued
+    set, which may be leaving: SessionKeyInUse), and it never signed for another account (SessionKeyTaken). A key is
+    its first account's for good, so whatever it signed stays that account's; the account may take its own old key
+    back once no set carries it."""
+    if _session_key_in_use(state, key):
+        raise errors.SessionKeyInUse(f"session key 0x{key.hex()} is already in use")
+    owner = session.owner_of_key(state, key)
+    if owner is not None and owner != who:
+        raise errors.SessionKeyTaken(f"session key 0x{key.hex()} signed for account 0x{owner.hex()}")
 
 
 def _session_key_in_use(state: Overlay, key: bytes) -> bool:
@@ -214,8 +228,10 @@ def slash(ctx: CallContext, who: bytes, amount: int, reporter: bytes | None) -> 
     new = BondLedger(led.active - from_active, tuple(kept))
     _put(ctx, who, new)
     ctx.emit(events.BondSlashed(who, burned, reward))
-    if new.active == 0 and storage.validators.contains(ctx.state, who):
+    reg = storage.validators.get(ctx.state, who)
+    if new.active == 0 and reg is not None:
         storage.validators.remove(ctx.state, who)
+        session.key_owner.put(ctx.state, reg.session_key, who)
         ctx.emit(events.ValidatorDeregistered(who))
     _restrict_queued(ctx.state, who, new.active)
     return burned, reward

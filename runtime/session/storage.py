@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, ListOf, Nested
+from runtime.bonds import storage as bonds
 from runtime.items import StorageMap, StorageValue
 from runtime.overlay import Overlay
 from runtime.session.types import ValidatorInfo
@@ -27,18 +28,25 @@ to no active bond leaves it at once (unless it is the last one)."""
 
 
 key_owner: StorageMap[bytes] = StorageMap(M, "key_owner", ACCOUNT, key_types=(HASH,))
-"""Session key -> the validator account that set it (`session.set_keys`): the old key and the new one of every
-rotation, so that an offence signed with a key the validator has since rotated away from is still its own
-(Substrate's historical session's key owner)."""
+"""Session key -> the account it ever signed for, for good (Substrate's historical session's key owner): written
+whenever a key is registered (`bonds.register_validator`), set (`session.set_keys`: the old key and the new one),
+or left (`bonds.deregister_validator`, or a slash that deregisters), so an offence signed with a key its validator
+has since rotated away from or left with is still that account's. A key owned by one account is never taken by
+another (`bonds.logic.check_session_key`). Genesis validators' keys are not written here: they are found through
+the sets and the registrations until one of those events writes them."""
 
 
 def owner_of_key(state: Overlay, session_key: bytes) -> bytes | None:
-    """The validator account a session key signed for: the active or queued set's, else one that rotated away from
-    it."""
+    """The account a session key signs (or signed) for: its permanent record, else the active or queued set's
+    member, else the registered validator with that key (a genesis validator's key until it rotates or leaves);
+    None for a key this chain never saw."""
+    owner = key_owner.get(state, session_key)
+    if owner is not None:
+        return owner
     for v in (*validators.get(state), *queued.get(state)):
         if v.session_key == session_key:
             return v.account
-    return key_owner.get(state, session_key)
+    return next((who for who, reg in bonds.validators.items(state) if reg.session_key == session_key), None)
 
 
 def active_validators(state: Overlay) -> tuple[ValidatorInfo, ...]:

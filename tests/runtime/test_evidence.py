@@ -13,6 +13,8 @@ from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Checkpoint, Vote, sign_vote
 from runtime.balances import events as balance_events
 from runtime.evidence import events
+from runtime.evidence.errors import ERRORS
+from runtime.evidence.events import EVENTS
 from runtime.modules import RUNTIME
 from runtime.session import storage as session
 from runtime.system import storage as system
@@ -76,10 +78,19 @@ def half_chain():
     return GenesisBuilder(validators={"alice": 10, "bob": 20}, params={"slashing.fraction_bps": 5000}).build()
 
 
-def test_module_sits_at_index_4():
+def test_module_sits_at_index_4_and_its_calls_only_ever_append():
     module, call = RUNTIME.lookup(BLOCK)
     assert (module.index, call.index, module.name) == (4, 0, "evidence")
-    assert RUNTIME.lookup(VOTES)[1].index == 1
+    assert [(c.index, c.name) for c in module.calls] == [
+        (0, "report_block_equivocation"),
+        (1, "report_vote_equivocation"),
+        (2, "report_block_equivocation_with_keys"),
+        (3, "report_vote_equivocation_with_keys"),
+    ]
+    assert [e.__name__ for e in ERRORS] == [
+        "InvalidEvidence", "NotAValidator", "DuplicateReport", "BadKeyAuthorization", "OffenceTooOld", "NothingToSlash"
+    ]
+    assert [e.__name__ for e in EVENTS] == ["Slashed", "ValidatorRemoved"]
 
 
 # --- block equivocation ------------------------------------------------------------------------------
@@ -156,8 +167,8 @@ def test_same_block_resigned_is_not_equivocation(chain):
     assert_noop(chain, "charlie", BLOCK, *enc(h, other), error="the two headers are the same block")
 
 
-def test_headers_by_different_authors_fail(chain):
-    assert_noop(chain, "charlie", BLOCK, *enc(header("bob"), header("alice", root=2)), error="different authors")
+def test_headers_by_keys_of_different_accounts_fail(chain):
+    assert_noop(chain, "charlie", BLOCK, *enc(header("bob"), header("alice", root=2)), error="different accounts")
 
 
 def test_headers_for_different_slots_fail(chain):
@@ -244,9 +255,9 @@ def test_votes_that_do_not_conflict_fail(chain):
     assert_noop(chain, "charlie", VOTES, *enc(a, a), error="same link")
 
 
-def test_votes_by_different_validators_fail(chain):
+def test_votes_by_keys_of_different_accounts_fail(chain):
     a, b = vote("bob", cp(0), cp(3)), vote("alice", cp(0), cp(3, fork=1))
-    assert_noop(chain, "charlie", VOTES, *enc(a, b), error="different validators")
+    assert_noop(chain, "charlie", VOTES, *enc(a, b), error="different accounts")
 
 
 def test_malformed_vote_fails(chain):
@@ -261,6 +272,6 @@ def test_vote_equivocation_by_a_non_validator_fails(chain):
     assert_noop(chain, "bob", VOTES, *enc(a, b), error="NotAValidator")
 
 
-def test_removed_validator_cannot_be_reported_again(chain):
+def test_an_account_slashed_to_nothing_has_nothing_left_to_slash(chain):
     assert_ok(chain.submit("charlie", VOTES, *enc(vote("bob", cp(0), cp(3)), vote("bob", cp(0), cp(3, 1)))))
-    assert_noop(chain, "charlie", BLOCK, *enc(header(root=1), header(root=2)), error="NotAValidator")
+    assert_noop(chain, "charlie", BLOCK, *enc(header(root=1), header(root=2)), error="NothingToSlash")
