@@ -27,12 +27,23 @@ period, not with the number of blocks: a year of hourly epochs is a few dozen fr
 than a third between two consecutive epochs cannot be crossed: the proof stops before it, and the node syncs the rest
 block by block (`WarpProgress.stopped`).
 
+Weak subjectivity. All of this holds only while the validators trusted at the start are still bonded: a warp may
+start from genesis (or a trusted checkpoint) only while the local clock is at most `max_gap` epochs past it
+(`is_within_weak_subjectivity_period`); past that a node needs a more recent trusted checkpoint.
+
+Several proofs. Two proofs that both verify may still end at conflicting finalized checkpoints (a long-range fork
+signed by keys once staked verifies like the real chain): `relate_proofs` says, from the checkpoints each went
+through, whether one's end is on the other's chain, whether they name different blocks for one epoch (two chains),
+or whether the proofs alone cannot tell (then the client asks the higher peer for a proof from the lower checkpoint).
+
 Everything here is pure: bytes in, verdicts out. `btt_chain.node.warp_sync` fetches and serves the proofs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from btt_chain.consensus.finality import verify_justification
 from btt_chain.consensus.validator_set import ValidatorSet, has_supermajority
@@ -215,3 +226,46 @@ def verify_proof_part(progress: WarpProgress, proof: WarpProof, genesis_hash: by
     elif proof.complete and proof.fragments:
         raise WarpProofError("a complete proof ends without the justification that finalized its last checkpoint")
     return WarpProgress(trusted, finalized, None if proof.fragments or proof.finality else "no fragment past it")
+
+
+def compute_clock_epoch(now_ms: int, genesis_time_ms: int, slot_ms: int, epoch_slots: int) -> int:
+    """The epoch the local clock is in: (now - genesis time) // slot length // slots per epoch (0 before genesis)."""
+    return max(0, now_ms - genesis_time_ms) // slot_ms // epoch_slots
+
+
+def is_within_weak_subjectivity_period(clock_epoch: int, start_epoch: int, max_gap: int) -> bool:
+    """Whether a warp may start from a trusted checkpoint of `start_epoch` (0: genesis) at `clock_epoch`: at most
+    `max_gap` epochs (half the unbonding period) later, so that the validators it trusts, whose votes carry the
+    trust on, are still bonded and slashable for a fork they sign now."""
+    return clock_epoch - start_epoch <= max_gap
+
+
+class Relation(Enum):
+    """How the finalized ends of two verified proofs relate."""
+
+    SAME_CHAIN = "same chain"
+    """The lower end is one of the checkpoints the higher proof went through: one chain."""
+    CONFLICT = "conflict"
+    """The proofs name different blocks for one epoch at or below the lower end: two chains."""
+    UNKNOWN = "unknown"
+    """The proofs alone cannot tell (the higher one stepped over the lower end's epoch)."""
+
+
+def relate_proofs(lower: Sequence[Checkpoint], higher: Sequence[Checkpoint]) -> tuple[Relation, str]:
+    """How two verified proofs relate, each given as the checkpoints it went through (its trusted start first, its
+    finalized checkpoint last), `lower` ending at an epoch no later than `higher`; with a reason for a conflict.
+
+    A chain has one checkpoint per epoch, so if `lower`'s end were on `higher`'s chain, every checkpoint `lower`
+    went through (all at or below its end) would be `higher`'s checkpoint of that epoch too."""
+    if not lower or not higher or lower[-1].epoch > higher[-1].epoch:
+        raise ValueError("relate_proofs takes two non-empty proofs, the lower-ending one first")
+    end = lower[-1]
+    if end in higher:
+        return Relation.SAME_CHAIN, ""
+    theirs = {cp.epoch: cp.block_hash for cp in higher}
+    for cp in lower:
+        other = theirs.get(cp.epoch)
+        if other is not None and other != cp.block_hash:
+            return Relation.CONFLICT, (f"the two proofs name different blocks for epoch {cp.epoch}: "
+                                       f"0x{cp.block_hash.hex()[:16]} and 0x{other.hex()[:16]}")
+    return Relation.UNKNOWN, ""

@@ -1,8 +1,10 @@
 """`btt-chain node --sync warp`: before the node starts, fill its empty database by warp sync (`warp_sync`), with a
 libp2p host of its own on the node's port and identity, in a child process (py-libp2p does not restart a host inside
 one process: P2P-NOTES), which ends when done; the node then opens the database at the warp target and syncs block by
-block from there. A database that already holds a chain is used as it is (the node
-syncs from its head), so a restart never warps again.
+block from there. A database that already holds a chain is used as it is (the node syncs from its head), so a
+restart never warps again. A warp from genesis on a chain older than the warp's max gap is refused before anything
+is written (weak subjectivity: `warp_trust.start_too_old`), and so, once a peer has given its block, is one from a
+trusted checkpoint that old.
 
 Why `full` stays the default: a warp-synced node holds no block below its target (RPC says so for older blocks), and
 warp sync trusts 2/3 of the validators of each step of its proof where full sync re-executes every block; an
@@ -18,12 +20,15 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from btt_chain.node.service import NodeConfig, p2p_config, resolve_spec
+from btt_chain.node.service import NodeConfig, now_ms, p2p_config, resolve_spec
 from btt_chain.node.warp_metrics import WarpMetricsServer
 from btt_chain.node.warp_serve import warp_max_gap
-from btt_chain.node.warp_sync import WarpStats, WarpSync
+from btt_chain.node.warp_sync import WarpConflict, WarpStats, WarpSync
+from btt_chain.node.warp_trust import start_too_old
 from btt_chain.primitives.errors import ConfigError
 from genesis.build import build_genesis
 from genesis.loader import load_chain_spec
@@ -36,7 +41,9 @@ PR_SET_PDEATHSIG = 1
 
 def warp_needed(config: NodeConfig) -> bool:
     """Whether the node's database is empty (no head): the only case warp sync fills. ConfigError, before anything is
-    written, for options warp sync cannot work with."""
+    written, for options warp sync cannot work with, and (weak subjectivity) for a warp from genesis once the chain is
+    older than the warp's max gap by the local clock: it then needs a trusted checkpoint (whose own age the warp
+    checks when a peer has given its block)."""
     base = _base(config)
     if config.p2p_port is None:
         raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
@@ -45,13 +52,18 @@ def warp_needed(config: NodeConfig) -> bool:
         raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
                           "not a spec whose genesis is set when a node first starts")
     db = base / "chains" / spec.id / "db"
-    if not db.exists():
-        return True
-    kv = LevelDBStore(db)
-    try:
-        return kv.get(schema.META_HEAD) is None
-    finally:
-        kv.close()
+    if db.exists():
+        kv = LevelDBStore(db)
+        try:
+            if kv.get(schema.META_HEAD) is not None:
+                return False  # a restart: the node syncs from its head, whatever the chain's age
+        finally:
+            kv.close()
+    if (config.checkpoint or spec.checkpoint) is None:
+        too_old = start_too_old(spec, now_ms(), 0, "genesis", warp_max_gap(spec))
+        if too_old is not None:
+            raise ConfigError(too_old)
+    return True
 
 
 def _base(config: NodeConfig) -> Path:
@@ -72,7 +84,7 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
     checkpoint = config.checkpoint or spec.checkpoint
     kv = LevelDBStore(data_dir / "db")
     p2p = P2PService(p2p_config(config, data_dir, genesis.hash))
-    sync = WarpSync(p2p, kv, genesis, checkpoint, warp_max_gap(spec))
+    sync = WarpSync(p2p, kv, genesis, checkpoint, warp_max_gap(spec), now_ms=now_ms, evidence_dir=data_dir)
     metrics = None
     if config.prometheus_port is not None:
         metrics = WarpMetricsServer(sync.stats, lambda: len(p2p.peers()), spec.id, config.prometheus_host,
@@ -128,18 +140,28 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int) -> None:
-    from btt_chain.primitives.errors import BttError
     from cli.log_config import setup_logging
 
     _die_with_parent(parent)
     setup_logging(*log_settings)
+    sys.exit(warp_exit_code(lambda: warp_into_database(config)))
+
+
+def warp_exit_code(warp: Callable[[], Coroutine[Any, Any, object]]) -> int:
+    """Run `warp` to its end: the warp process's exit code, its failure said in one line and never as a traceback
+    (`error: ...` on stderr; for two conflicting proofs, the ERROR line the warp logged already)."""
+    from btt_chain.primitives.errors import BttError
+
     try:
-        asyncio.run(warp_into_database(config))
+        asyncio.run(warp())
+    except WarpConflict:
+        return 1
     except BttError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        return 1
     except OSError as exc:  # a port taken since the node's start-up check, the disk
         print(f"error: warp sync: {exc}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+    return 0

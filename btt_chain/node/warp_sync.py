@@ -2,16 +2,24 @@
 prefixes, written into a fresh database; the node then starts on it and imports blocks as usual from there.
 
 1. Proof. From the trusted start (genesis, or the chain spec's / `--checkpoint` trusted checkpoint, which must then be
-   an epoch's checkpoint block), parts of a warp proof are asked of the peers in turn and verified
-   (`btt_chain.consensus.warp`). A part that does not verify is a provable lie: its sender is banned and the next peer
-   asked from the last fragment verified. The proof ends at a finalized checkpoint: the target.
+   an epoch's checkpoint block), which must be at most `max_gap` epochs behind the local clock (weak subjectivity:
+   the validators it trusts are still bonded; else the warp is refused and says what to pass), every connected peer,
+   up to `MAX_PROOF_PEERS`, is asked for a whole warp proof, each verified part by part
+   (`btt_chain.consensus.warp`). A part that does not verify is a provable lie: its sender is banned and its proof
+   dropped. When only one peer gave a proof, the warp waits `SECOND_PEER_WAIT_S` for another. The proofs are then
+   compared (`relate_proofs`; the higher peer is asked for a proof from the lower one's checkpoint when the proofs
+   alone cannot tell): proofs on one chain give the highest finalized checkpoint, the target. Two that verify but end
+   at conflicting finalized checkpoints are evidence of a fork signed by keys trusted here: both are written to
+   `warp-conflict-*.json` beside the database, nobody is banned (either may be honest), and the warp is refused
+   with one ERROR line telling the operator to pass a `--checkpoint` from a source they trust (`WarpConflict`).
 2. Block. The target block itself, whose hash the proof fixed.
 3. State. The server's plan gives a prefix depth; each prefix of the state tree's paths at that depth is fetched from
    some peer (several at once), checked against the target's state root on its own (`storage.smt.verify_prefix_chunk`:
    a wrong chunk bans its sender; an answer "too big" splits the prefix in two; a peer that cannot serve the block,
    stops answering or is slow is left for the others), and written (flat state, tree leaf, path index) as it comes:
    memory holds a few chunks, never the state. Every prefix comes from somewhere, or the warp fails with why.
-4. Finish. The genesis and target blocks, the target as head and finalized, its justification, its validator set and
+4. Finish. Nothing is written before the proof is settled (a refusal leaves the database as it was). The genesis
+   and target blocks, the target as head and finalized, its justification, its validator set and
    the finality record go in last, in one batch: before it the database has no head, and the node's next start wipes
    what was written and begins again. When the node opens it, the state tree is rebuilt from the leaves and must give
    the target's state root, or nothing starts.
@@ -27,15 +35,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
 
 from btt_chain.consensus.finality import FinalityRecord
 from btt_chain.consensus.warp import (
     MAX_PROOF_BYTES,
+    Relation,
     Trusted,
     WarpProgress,
     WarpProof,
     WarpProofError,
     genesis_trust,
+    relate_proofs,
     trust_checkpoint,
     verify_proof_part,
 )
@@ -49,10 +61,12 @@ from btt_chain.node.warp_serve import (
     STATE_PROTOCOL,
     WARP_PROTOCOL,
 )
+from btt_chain.node.warp_trust import PeerProof, ProofPart, conflict_line, keep_evidence, start_too_old
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.codec import pack, unpack
 from btt_chain.primitives.errors import BttError, DecodeError
 from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.vote import Checkpoint
 from genesis.build import Genesis
 from genesis.spec import TrustedCheckpoint
 from p2p import P2PError
@@ -68,22 +82,33 @@ BAN_S = 3600.0
 MALFORMED_PENALTY = 20
 REQUEST_TIMEOUT_S = 30.0
 PARALLEL = 4
+"""Prefixes fetched at once (from different peers where there are several)."""
 BUSY_WAIT_S = 0.5
 """How long a worker waits after a peer said it is busy (its serving budget spent) before its next request."""
 MAX_SPLITS = 4
 """Levels below the planned depth a prefix is split to on a peer's word that it is too big for a chunk (an honest
 server's planned prefixes hold a sixteenth of a chunk's limit; a peer that says 'split' of everything multiplies the
 requests by at most 2**MAX_SPLITS, never without end)."""
-"""Prefixes fetched at once (from different peers where there are several)."""
 PEER_REST_S = 10.0
 """A peer that failed to answer is not asked again for this long."""
 PROGRESS_INTERVAL_S = 5.0
 CHUNK_RESPONSE_BYTES = MAX_CHUNK_BYTES + 1024 * 1024
 """The largest state response taken (a chunk at its bound with the siblings and framing)."""
+MAX_PROOF_PEERS = 4
+"""Peers asked for a whole warp proof (all connected ones, up to this many, at once): their proofs are compared."""
+SECOND_PEER_WAIT_S = 10.0
+"""How long the warp waits for a second peer's proof when only one peer gave one, before it goes on with that one."""
+SETTLE_ATTEMPTS, SETTLE_RETRY_S = 3, 1.0
+"""Times the higher of two peers is asked for a proof from the lower one's checkpoint while it gives no answer."""
 
 
 class WarpFailed(BttError):
     """Warp sync could not finish (no peer could give a proof, the block or every prefix): the reason says which."""
+
+
+class WarpConflict(WarpFailed):
+    """Two peers' warp proofs verify but end at conflicting finalized checkpoints: both are kept and the warp refused
+    (its message is the ERROR line already logged)."""
 
 
 PHASES = ("waiting for peers", "proof", "block", "state", "writing", "done")
@@ -130,19 +155,25 @@ class WarpSync:
     """One warp sync into the empty database `kv`, over `p2p`'s peers."""
 
     def __init__(self, p2p: Peers, kv: KeyValueStore, genesis: Genesis, checkpoint: TrustedCheckpoint | None,
-                 max_gap: int, say: Callable[[str], None] = log.info) -> None:
+                 max_gap: int, *, now_ms: Callable[[], int], evidence_dir: Path | None,
+                 say: Callable[[str], None] = log.info, second_peer_wait_s: float = SECOND_PEER_WAIT_S) -> None:
         self.p2p = p2p
         self.kv = kv
         self.genesis = genesis
         self.checkpoint = checkpoint
         self.max_gap = max_gap
+        self.now_ms = now_ms
+        """The local clock (ms since the epoch), against which the trusted start's age is judged."""
+        self.evidence_dir = evidence_dir
+        """Where two conflicting proofs are written (the node's chain directory)."""
+        self.second_peer_wait_s = second_peer_wait_s
+        self._checkpoint_slot: int | None = None
+        """The trusted checkpoint block's slot, once a peer has given its header (hash checked)."""
         self._planned = 0
         self.say = say
         self.stats = WarpStats()
         self._rest: dict[str, float] = {}
         self._banned: set[str] = set()
-        self._target_justification = b""
-        """The last verified fragment's justification: kept beside the target as its checkpoint's."""
 
     # peers ----------------------------------------------------------------------------------------------------------
     def _peers(self) -> list[str]:
@@ -184,11 +215,14 @@ class WarpSync:
     async def run(self, limit_s: float = 3600.0) -> WarpStats:
         reporter = asyncio.get_running_loop().create_task(self._report())
         try:
-            self._wipe()
+            self._refuse_if_not_empty()
+            if self.checkpoint is None:
+                self._refuse_if_too_old(0)
             await self._wait_for_peer(limit_s)
             self.stats.phase = "proof"
-            progress = await self._proof(limit_s)
-            target = progress.trusted
+            proof = await self._proof(limit_s)
+            self._wipe()
+            target = proof.end
             self.stats.target_number = target.number
             self.stats.phase = "block"
             block = await self._block(target)
@@ -196,7 +230,7 @@ class WarpSync:
             self.stats.state_started = time.monotonic()
             await self._state(target, self.stats.started + limit_s)
             self.stats.phase = "writing"
-            self._finish(block, target)
+            self._finish(block, target, proof.justification)
             self.stats.phase = "done"
             st = self.stats
             self.say(f"warp sync done: block #{target.number} 0x{target.block_hash.hex()[:16]} with {st.keys:,} keys "
@@ -220,62 +254,171 @@ class WarpSync:
         root = g.block.header.state_root
         return WarpProgress(genesis_trust(g.hash, root, g.state))
 
-    async def _proof(self, limit_s: float) -> WarpProgress:
+    def _start_label(self) -> str:
+        return "genesis" if self.checkpoint is None else f"the trusted checkpoint {self.checkpoint}"
+
+    def _refuse_if_too_old(self, start_epoch: int) -> None:
+        """Weak subjectivity: WarpFailed (one line: why, how it is computed, what to pass) when the trusted start is
+        more than `max_gap` epochs behind the local clock. Nobody is blamed: the peers proved what was asked."""
+        why = start_too_old(self.genesis.spec, self.now_ms(), start_epoch, self._start_label(), self.max_gap)
+        if why is not None:
+            raise WarpFailed(why)
+
+    async def _proof(self, limit_s: float) -> PeerProof:
+        """Verified proofs from every connected peer up to MAX_PROOF_PEERS (with one, SECOND_PEER_WAIT_S for a
+        second), settled into one: the highest finalized checkpoint they agree on. WarpConflict if two conflict."""
+        deadline = time.monotonic() + limit_s
+        proofs: dict[str, PeerProof] = {}
+        first_at: float | None = None
+        while time.monotonic() < deadline:
+            if len(proofs) >= min(2, MAX_PROOF_PEERS):
+                break
+            if first_at is not None and time.monotonic() >= first_at + self.second_peer_wait_s:
+                break
+            fresh = [p for p in self._peers() if p not in proofs][:MAX_PROOF_PEERS - len(proofs)]
+            if not fresh:
+                await asyncio.sleep(0.2)
+                continue
+            for got in await asyncio.gather(*(self._fetch_proof(p, self._start(), None, deadline) for p in fresh)):
+                if isinstance(got, PeerProof):
+                    proofs[got.peer] = got
+            if self._checkpoint_slot is not None:  # the trusted checkpoint's block is known now: its age, then
+                self._refuse_if_too_old(self._checkpoint_slot // self.genesis.spec.consensus.epoch_slots + 1)
+            if proofs and first_at is None:
+                first_at = time.monotonic()
+        if not proofs:
+            raise WarpFailed("no peer gave a warp proof to a finalized block in time")
+        if len(proofs) == 1:
+            only = next(iter(proofs.values()))
+            log.warning("warp sync: a warp proof from one peer only (%s; no other peer gave one within %g s): a "
+                        "long-range fork served by it could not be told from the real chain", only.peer,
+                        self.second_peer_wait_s)
+        chosen = await self._settle(proofs, deadline)
+        self.say(f"warp proof verified: {chosen.fragments} fragments to block #{chosen.end.number} (epoch "
+                 f"{chosen.end.epoch}), finalized; proofs of {len(proofs)} peer{'s' if len(proofs) != 1 else ''} on "
+                 "one chain")
+        return chosen
+
+    async def _fetch_proof(self, peer: str, start: WarpProgress | None, before: PeerProof | None,
+                           deadline: float) -> PeerProof | str:
+        """`peer`'s whole proof from `start` (None: from the trusted checkpoint's block), part after part, verified;
+        or why there is none (a lie bans the peer). `before`: the proof `start` is the end of, when continuing."""
+        progress = start
+        checkpoints: list[Checkpoint] = [] if start is None else [start.trusted.checkpoint]
+        parts: list[ProofPart] = []
+        fragments = 0
+        justification = b""
+        if before is not None:
+            checkpoints, parts = list(before.checkpoints), list(before.parts)
+            fragments, justification = before.fragments, before.justification
+        while time.monotonic() < deadline:
+            if progress is None:
+                assert self.checkpoint is not None
+                request = pack([1, self.checkpoint.number, self.checkpoint.hash])
+            else:
+                request = pack([0, progress.trusted.epoch, progress.trusted.block_hash])
+            raw = await self._ask(peer, WARP_PROTOCOL, request, "warp proof")
+            if raw is None:
+                return "gave no answer"
+            if len(raw) > MAX_PROOF_BYTES:
+                self.p2p.penalise(peer, MALFORMED_PENALTY, "warp proof over its size bound")
+                return "sent a proof over its size bound"
+            if raw == pack([]):
+                self._rested(peer, "cannot prove from our trusted checkpoint")
+                return "answered that it cannot prove from that checkpoint (its finalized chain does not hold it)"
+            try:
+                proof = WarpProof.decode(raw)
+                step, passed = self._verify_part(progress, proof)
+            except DecodeError as exc:
+                self._malformed(peer, "warp proof", exc)
+                return "sent a malformed proof"
+            except WarpProofError as exc:
+                self._lied(peer, f"warp proof: {exc}")
+                return f"lied: {exc}"
+            self.stats.fragments += len(proof.fragments)
+            fragments += len(proof.fragments)
+            checkpoints += passed
+            parts.append(ProofPart(peer, request, raw))
+            if proof.fragments:
+                justification = proof.fragments[-1].justification
+            progress = step
+            if step.finalized:
+                return PeerProof(peer, step, tuple(checkpoints), tuple(parts), fragments, justification)
+            if not proof.fragments:
+                self._rested(peer, "has no finalized checkpoint past ours")
+                return "has no finalized checkpoint past it"
+        return "gave no whole proof in time"
+
+    def _verify_part(self, progress: WarpProgress | None, proof: WarpProof) -> tuple[WarpProgress, list[Checkpoint]]:
+        """One part on top of `progress` (None: the first part from the trusted checkpoint, whose block it must start
+        with), and the checkpoints it went through. WarpProofError if it does not hold."""
         spec = self.genesis.spec
         epoch_slots = spec.consensus.epoch_slots
-        progress = self._start()
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            peers = self._peers()
-            if not peers:
-                await asyncio.sleep(0.5)
-                continue
-            for peer in peers:
-                if progress is None:
-                    assert self.checkpoint is not None
-                    request = pack([1, self.checkpoint.number, self.checkpoint.hash])
-                else:
-                    request = pack([0, progress.trusted.epoch, progress.trusted.block_hash])
-                raw = await self._ask(peer, WARP_PROTOCOL, request, "warp proof")
-                if raw is None:
-                    continue
-                if len(raw) > MAX_PROOF_BYTES:
-                    self.p2p.penalise(peer, MALFORMED_PENALTY, "warp proof over its size bound")
-                    continue
-                if raw == pack([]):
-                    self._rested(peer, "cannot prove from our trusted checkpoint")
-                    continue
-                try:
-                    proof = WarpProof.decode(raw)
-                    if progress is None:
-                        assert self.checkpoint is not None
-                        if not proof.fragments:
-                            raise WarpProofError("no fragment of the trusted checkpoint")
-                        first = trust_checkpoint(proof.fragments[0], self.checkpoint.hash,
-                                                 self.checkpoint.number)
-                        rest = WarpProof(proof.fragments[1:], proof.finality, proof.complete)
-                        step = verify_proof_part(WarpProgress(first), rest, self.genesis.hash, epoch_slots,
-                                                 self.max_gap)
-                    else:
-                        step = verify_proof_part(progress, proof, self.genesis.hash, epoch_slots, self.max_gap)
-                except DecodeError as exc:
-                    self._malformed(peer, "warp proof", exc)
-                    continue
-                except WarpProofError as exc:
-                    self._lied(peer, f"warp proof: {exc}")
-                    continue
-                self.stats.fragments += len(proof.fragments)
-                if proof.fragments:
-                    self._target_justification = proof.fragments[-1].justification
-                progress = step
-                if step.finalized:
-                    self.say(f"warp proof verified: {self.stats.fragments} fragments to block #{step.trusted.number} "
-                             f"(epoch {step.trusted.epoch}), finalized")
-                    return step
-                if not proof.fragments:
-                    self._rested(peer, "has no finalized checkpoint past ours")
-                break  # ask again from the new trusted checkpoint
-        raise WarpFailed("no peer gave a warp proof to a finalized block in time")
+        fragments = proof.fragments
+        passed: list[Checkpoint] = []
+        if progress is None:
+            assert self.checkpoint is not None
+            if not fragments:
+                raise WarpProofError("no fragment of the trusted checkpoint")
+            first = trust_checkpoint(fragments[0], self.checkpoint.hash, self.checkpoint.number)
+            assert first.header is not None
+            self._checkpoint_slot = first.header.slot
+            progress, fragments = WarpProgress(first), fragments[1:]
+            passed.append(first.checkpoint)
+        step = verify_proof_part(progress, WarpProof(fragments, proof.finality, proof.complete), self.genesis.hash,
+                                 epoch_slots, self.max_gap)
+        passed += [Checkpoint(f.epoch, f.header.hash()) for f in fragments]
+        return step, passed
+
+    async def _settle(self, proofs: dict[str, PeerProof], deadline: float) -> PeerProof:
+        """The highest of `proofs` once every lower one is shown on its chain; WarpConflict when one is not."""
+        while True:
+            held = sorted(proofs.values(), key=lambda p: (p.end.epoch, p.peer), reverse=True)
+            top = held[0]
+            for low in held[1:]:
+                relation, why = relate_proofs(low.checkpoints, top.checkpoints)
+                if relation is Relation.UNKNOWN:
+                    relation, why, shown = await self._shown(low, top, deadline)
+                    if top.peer in self._banned:  # it lied proving from the lower checkpoint: its proof goes
+                        break
+                    if shown is not None:
+                        top = shown
+                if relation is Relation.CONFLICT:
+                    self._conflict(low, top, why)
+            else:
+                return top
+            del proofs[top.peer]
+
+    async def _shown(self, low: PeerProof, top: PeerProof,
+                     deadline: float) -> tuple[Relation, str, PeerProof | None]:
+        """Ask `top`'s peer to prove on from `low`'s end (SETTLE_ATTEMPTS times if it gives no answer): a proof from
+        there to a finalized checkpoint at or past its own shows `low` on its chain and continues it (returned)."""
+        why = ""
+        for attempt in range(SETTLE_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(SETTLE_RETRY_S)
+            got = await self._fetch_proof(top.peer, WarpProgress(low.end), low, deadline)
+            if isinstance(got, PeerProof):  # verified from `low`'s end on: `low` is on the chain it proves
+                if got.end.epoch >= top.end.epoch:
+                    return Relation.SAME_CHAIN, "", got
+                return Relation.CONFLICT, (f"{top.peer} proved from the lower checkpoint only to epoch "
+                                           f"{got.end.epoch}, below its own finalized epoch {top.end.epoch}"), None
+            why = got
+            if got != "gave no answer" or top.peer in self._banned:
+                break
+            why = f"gave no answer ({attempt + 1} times): not shown on one chain"
+        return Relation.CONFLICT, f"the higher peer, asked for a proof from the lower checkpoint, {why}", None
+
+    def _conflict(self, low: PeerProof, top: PeerProof, why: str) -> NoReturn:
+        """Keep both proofs, raise the alarm (one ERROR line) and refuse the warp."""
+        if self.evidence_dir is None:
+            kept = "no file (this warp was given no directory for evidence)"
+        else:
+            kept = str(keep_evidence(self.evidence_dir, self.genesis.spec.id, self.genesis.hash, self._start_label(),
+                                     (low, top), why))
+        line = conflict_line(low, top, why, kept)
+        log.error("%s", line)
+        raise WarpConflict(line)
 
     # 2. the block ----------------------------------------------------------------------------------------------------
     async def _block(self, target: Trusted) -> Block:
@@ -384,19 +527,23 @@ class WarpSync:
         self.stats.keys += len(entries)
 
     # 4. the finish ---------------------------------------------------------------------------------------------------
-    def _wipe(self) -> None:
-        """The database must be empty: what an earlier warp that was cut off wrote (no head) goes."""
+    def _refuse_if_not_empty(self) -> None:
+        """The database must hold no chain (what an earlier warp that was cut off wrote has no head: it goes)."""
         db = ChainDB(self.kv)
         if db.genesis_hash() is not None and self.kv.get(schema.META_HEAD) is not None:
             raise WarpFailed("the database already holds a chain: warp sync starts only into an empty one "
                              "(`btt-chain purge-chain`, or start without --sync warp)")
+
+    def _wipe(self) -> None:
+        """What an earlier warp that was cut off wrote goes; the database is marked as being filled."""
+        self._refuse_if_not_empty()
         doomed = [k for k, _ in self.kv.iterate()]
         for at in range(0, len(doomed), 100_000):
             self.kv.write({}, doomed[at:at + 100_000])
         self.kv.write({schema.META_INITIALISING: b"warp"}, sync=True)
 
-    def _finish(self, block: Block, target: Trusted) -> None:
-        justifications = [(target.epoch, self._target_justification)] if self._target_justification else []
+    def _finish(self, block: Block, target: Trusted, justification: bytes) -> None:
+        justifications = [(target.epoch, justification)] if justification else []
         record = FinalityRecord(target.checkpoint, (target.checkpoint,)).encode()
         trusted = None if self.checkpoint is None else (self.checkpoint.number, self.checkpoint.hash)
         ChainDB(self.kv).initialise_warp(self.genesis.block, self.genesis.spec_json, block, target.voters.encode(),

@@ -28,6 +28,7 @@ from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Justification, sign_vote
 from genesis.build import Genesis
+from genesis.spec import TrustedCheckpoint
 from p2p import P2PError
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
@@ -127,10 +128,25 @@ class Net:
         self.penalties.append((peer, reason))
 
 
+def young_clock(genesis: Genesis, epoch: int = 0) -> Callable[[], int]:
+    """A local clock in `epoch` of `genesis`'s chain. These tests' chains run past GAP epochs (so that a proof takes
+    several fragments) while a warp from genesis is refused once the clock is past GAP: the clock reads genesis time,
+    unless a test is about the age rule."""
+    c = genesis.spec.consensus
+    return lambda: genesis.spec.genesis_time_ms + epoch * c.epoch_slots * c.slot_ms
+
+
+def new_sync(served: Served, net: Net, kv: MemoryStore, checkpoint: TrustedCheckpoint | None = None,
+             evidence: Path | None = None, clock_epoch: int = 0) -> WarpSync:
+    """A warp sync over `net` into `kv`, that waits a moment (not 10 s) for a second peer's proof."""
+    clock = young_clock(served.genesis, clock_epoch)
+    return WarpSync(net, kv, served.genesis, checkpoint, GAP, now_ms=clock,  # type: ignore[arg-type]
+                    evidence_dir=evidence, say=lambda _line: None, second_peer_wait_s=0.3)
+
+
 def warp(served: Served, net: Net) -> tuple[Chain, MemoryStore]:
     kv = MemoryStore()
-    sync = WarpSync(net, kv, served.genesis, None, GAP, say=lambda _line: None)  # type: ignore[arg-type]
-    asyncio.run(sync.run(limit_s=30))
+    asyncio.run(new_sync(served, net, kv).run(limit_s=30))
     return Chain(kv, served.genesis), kv
 
 
@@ -299,7 +315,7 @@ def test_with_only_liars_nothing_is_kept_and_the_warp_fails_with_why(tmp_path: P
     net = Net(served)
     lying(net, "liar", STATE_PROTOCOL, change_value)
     kv = MemoryStore()
-    sync = WarpSync(net, kv, served.genesis, None, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    sync = new_sync(served, net, kv)
     with pytest.raises(WarpFailed):
         asyncio.run(sync.run(limit_s=5))
     from storage import schema
@@ -313,7 +329,6 @@ def test_a_warp_from_a_trusted_checkpoint_starts_there_and_its_guard_holds_it_re
     since unbonded cannot sign it a long-range fork), and its checkpoint guard takes the checkpoint as reached though
     the database holds no block at its number; a database warped from elsewhere is refused the checkpoint, with why."""
     from btt_chain.node.checkpoint import CheckpointGuard
-    from genesis.spec import TrustedCheckpoint
     from storage import schema
 
     served = finalized_chain(tmp_path)
@@ -327,7 +342,7 @@ def test_a_warp_from_a_trusted_checkpoint_starts_there_and_its_guard_holds_it_re
     net = Net(served)
     net.honest("honest")
     kv = MemoryStore()
-    sync = WarpSync(net, kv, served.genesis, checkpoint, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    sync = new_sync(served, net, kv, checkpoint)
     asyncio.run(sync.run(limit_s=30))
     joined = Chain(kv, served.genesis)
     assert joined.head_hash == chain.finalized_hash and joined.lowest_number > checkpoint.number
@@ -368,7 +383,6 @@ def test_a_long_range_fork_signed_by_the_same_keys_is_refused_from_a_trusted_che
     have been unbonded or leaked): from genesis alone its proof verifies, which is why a node joining a long-lived
     network is given a trusted checkpoint. With one, the fork's proof (which cannot start at the checkpoint's block)
     is refused, its sender banned, and the warp finishes on the real chain."""
-    from genesis.spec import TrustedCheckpoint
 
     served = finalized_chain(tmp_path / "real")
     fork = finalized_chain(tmp_path / "fork", salt=7)
@@ -388,7 +402,7 @@ def test_a_long_range_fork_signed_by_the_same_keys_is_refused_from_a_trusted_che
         who, pack([1, fork_header.number, fork_cp]))}
     net.honest("honest")
     kv = MemoryStore()
-    sync = WarpSync(net, kv, served.genesis, checkpoint, GAP, say=lambda _line: None)  # type: ignore[arg-type]
+    sync = new_sync(served, net, kv, checkpoint)
     asyncio.run(sync.run(limit_s=30))
     joined = Chain(kv, served.genesis)
     assert joined.head_hash == served.chain.finalized_hash
