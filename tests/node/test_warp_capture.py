@@ -277,6 +277,32 @@ def test_a_warp_from_a_start_older_than_the_max_gap_is_refused_and_a_recent_chec
     assert Chain(boundary, served.genesis).head_hash == served.chain.finalized_hash
 
 
+def test_a_release_spec_carrying_the_finalized_checkpoint_is_a_warp_start(tmp_path: Path) -> None:
+    """What a release does: put a trusted node's finalized checkpoint (`btt_finality`'s `finalized`: an epoch's
+    checkpoint block, as a warp start must be) into the chain spec as "0xHASH@NUMBER". The genesis hash stays, and a
+    warp from the spec's checkpoint ends at it, whatever the genesis's age."""
+    from genesis.build import build_genesis
+    from genesis.devnet import devnet_spec_doc
+    from genesis.loader import parse_chain_spec
+    from tests.node.test_warp_sync import E
+    from tests.support.node_builder import GENESIS_TIME_MS
+
+    served = finalized_chain(tmp_path)
+    head = served.chain.finalized
+    doc = devnet_spec_doc(3, GENESIS_TIME_MS, E)
+    doc["checkpoint"] = f"0x{served.chain.finalized_hash.hex()}@{head.number}"
+    spec = parse_chain_spec(doc)
+    assert spec.checkpoint is not None and build_genesis(spec).hash == served.genesis.hash
+    net = Net(served)
+    net.honest(HONEST)
+    kv = MemoryStore()
+    _, opens = checkpoint_of(served, finalized(served).epoch)
+    asyncio.run(new_sync(served, net, kv, spec.checkpoint, clock_epoch=opens + GAP).run(limit_s=30))
+    joined = Chain(kv, served.genesis)
+    assert joined.head_hash == served.chain.finalized_hash and joined.db.warp_trust() == (head.number,
+                                                                                          spec.checkpoint.hash)
+
+
 def test_the_pure_rules() -> None:
     assert compute_clock_epoch(1_000, 2_000, 1_000, 5) == 0  # before genesis
     assert compute_clock_epoch(2_000 + 5 * 1_000 * 7 + 4_999, 2_000, 1_000, 5) == 7
