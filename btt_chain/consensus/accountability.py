@@ -6,29 +6,51 @@ Casper FFG's theorem: if two conflicting checkpoints are finalized, the votes of
 contain such pairs from validators holding at least 1/3 of the stake (of the sets involved). The node and the
 simulation both search those votes with `find_equivocations`; the runtime's evidence module slashes each pair through
 `evidence.report_vote_equivocation`, which checks it with the same predicates (`btt_chain.primitives.evidence`).
+
+An offence is an account's, not a key's: two votes signed by two session keys of one account (a key rotated on one fork
+only, say) are that account's pair. `owner_of` tells the account of a key (the sets name it); keys it cannot place stand
+for themselves, and a key's own pairs are found as well (a key two accounts registered on two forks is one signer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from btt_chain.primitives.evidence import VoteEquivocation, vote_offence
 from btt_chain.primitives.vote import Justification, Vote
 
+OwnerOf = Callable[[bytes], bytes]
+"""Session key -> the account it signs for (the key itself when unknown)."""
 
-def find_equivocations(votes: Iterable[Vote]) -> dict[bytes, VoteEquivocation]:
-    """One slashable pair per offending validator (by session key) among `votes`; signatures are not checked here
-    (the evidence module checks them when the pair is reported)."""
-    by_validator: dict[bytes, dict[tuple[object, object], Vote]] = {}
+
+def _self(key: bytes) -> bytes:
+    return key
+
+
+def find_equivocations(votes: Iterable[Vote], owner_of: OwnerOf = _self) -> dict[bytes, VoteEquivocation]:
+    """One slashable pair per offending account (`owner_of` each vote's key; by key without it) among `votes`;
+    signatures are not checked here (the evidence module checks them when the pair is reported)."""
+    by_account: dict[bytes, dict[tuple[bytes, object, object], Vote]] = {}
+    by_key: dict[bytes, dict[tuple[object, object], Vote]] = {}
     for v in votes:
-        by_validator.setdefault(v.validator, {}).setdefault(v.link, v)
+        by_account.setdefault(owner_of(v.validator), {}).setdefault((v.validator, *v.link), v)
+        by_key.setdefault(v.validator, {}).setdefault(v.link, v)
     found: dict[bytes, VoteEquivocation] = {}
-    for key, links in by_validator.items():
-        mine = sorted(links.values(), key=lambda v: (v.target.epoch, v.source.epoch))
-        pair = _first_pair(mine)
+    for account, signed in by_account.items():
+        pair = _first_pair(_ordered(signed.values()))
         if pair is not None:
-            found[key] = VoteEquivocation(*pair)
+            found[account] = VoteEquivocation(*pair)
+    for key, links in by_key.items():
+        account = owner_of(key)
+        if account not in found:
+            pair = _first_pair(_ordered(links.values()))
+            if pair is not None:
+                found[account] = VoteEquivocation(*pair)
     return found
+
+
+def _ordered(votes: Iterable[Vote]) -> list[Vote]:
+    return sorted(votes, key=lambda v: (v.target.epoch, v.source.epoch, v.validator))
 
 
 def _first_pair(votes: list[Vote]) -> tuple[Vote, Vote] | None:

@@ -15,7 +15,10 @@ from typing import Protocol
 
 from btt_chain.consensus.validator_set import Validators, ValidatorSet
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.vote import Checkpoint
+from btt_chain.primitives.vote import Checkpoint, Justification
+
+MAX_OWN_JUSTIFICATIONS = 48
+"""Justifications `CheckpointView.own_justifications` returns at most (the newest)."""
 
 
 def epoch_of(slot: int, epoch_slots: int) -> int:
@@ -99,6 +102,30 @@ class CheckpointView(Protocol):
         there). Asked only of an `of` whose voter set this view gave, whose ancestors it therefore knows."""
         ...
 
+    def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
+        """The checkpoint of `epoch` (at most `of.epoch`) on the chain of `of`, a checkpoint whose block this node may
+        hold (its finalized one; a block of another fork); None when it cannot tell (the block, or one between, is not
+        held: below where this node's database starts, or a fork it never stored)."""
+        ...
+
+    def trusted_set(self, epoch: int) -> ValidatorSet | None:
+        """The set this node trusts to weigh links of `epoch` whose target is not on its own chain (a fork that
+        conflicts with its finality, whose blocks it never executes): the set that votes for its own canonical chain's
+        checkpoint of `epoch` (of its head's epoch, for a later one). None when it has none."""
+        ...
+
+    def key_owner(self, key: bytes) -> bytes | None:
+        """The account a session key signs for, as this node knows it beyond the sets it weighed: the key's
+        authorization (the account's own signed `session.set_keys` naming it) seen in any block or fetched from a peer,
+        which proves it on every fork alike; None if it has none."""
+        ...
+
+    def own_justifications(self, low_epoch: int, of: Checkpoint) -> list[Justification]:
+        """The justifications this node stored beside the checkpoints of epochs `low_epoch`..`of.epoch` on the chain of
+        `of` (its finalized checkpoint), oldest first, at most MAX_OWN_JUSTIFICATIONS (from `low_epoch` up): the
+        evidence on its side of a finality conflict."""
+        ...
+
 
 class FixedSetView:
     """A view for a chain whose validator set never changes and whose checkpoints are told by `on_chain` (tests and
@@ -113,3 +140,15 @@ class FixedSetView:
 
     def is_on_chain(self, cp: Checkpoint, of: Checkpoint) -> bool:
         return cp.epoch <= of.epoch and self._on_chain(cp, of)
+
+    def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
+        return None  # this view cannot name checkpoints, only test them
+
+    def trusted_set(self, epoch: int) -> ValidatorSet | None:
+        return self._set
+
+    def key_owner(self, key: bytes) -> bytes | None:
+        return None
+
+    def own_justifications(self, low_epoch: int, of: Checkpoint) -> list[Justification]:
+        return []

@@ -34,9 +34,11 @@ from enum import StrEnum
 from btt_chain.consensus.accountability import find_equivocations, votes_of
 from btt_chain.consensus.checkpoints import CheckpointView
 from btt_chain.consensus.validator_set import Validators, ValidatorSet, has_supermajority
-from btt_chain.primitives.codec import ListOf, Nested, Struct
-from btt_chain.primitives.evidence import VoteEquivocation, is_surround_vote
-from btt_chain.primitives.vote import Checkpoint, Justification, Vote
+from btt_chain.consensus.vote_memory import VoteMemory
+from btt_chain.primitives.codec import ACCOUNT, HASH, ListOf, Nested, Struct
+from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.evidence import VoteEquivocation
+from btt_chain.primitives.vote import MAX_JUSTIFICATION_VOTES, Checkpoint, Justification, Vote
 
 Link = tuple[Checkpoint, Checkpoint]
 """(source, target)."""
@@ -44,6 +46,8 @@ Link = tuple[Checkpoint, Checkpoint]
 MAX_TRACKED_JUSTIFIED = 1 << 16
 MAX_CONFLICT_JUSTIFICATIONS = 64
 """Justifications kept as the evidence of a finality conflict (both sides)."""
+MAX_KNOWN_OWNERS = 1 << 14
+"""Session keys whose account the tracker remembers from the sets it saw (the newest)."""
 
 
 # --- justification checks -----------------------------------------------------------------------------------
@@ -134,31 +138,76 @@ class FinalityState:
 
 
 @dataclass(frozen=True)
-class FinalityConflict(Struct):
-    """Two conflicting checkpoints both finalized: ours, and one that supermajority links finalized on another chain.
-    The justifications on both sides are the evidence; their votes name the validators who double or surround voted."""
+class KeyOwner(Struct):
+    """A session key and the validator account it signs for, as a set this node trusted named it."""
+
+    session_key: bytes
+    account: bytes
+    WIRE = (("session_key", HASH), ("account", ACCOUNT))
+
+
+@dataclass(frozen=True)
+class _ConflictByKey(Struct):
+    """A conflict as nodes recorded it before offences were judged by account (no owners)."""
 
     finalized: Checkpoint
-    """Our finalized checkpoint when the conflict was seen."""
     conflicting: Checkpoint
-    """The checkpoint the other links finalized (neither descends from the other)."""
     justifications: tuple[Justification, ...]
-    """The supermajority links behind both: ours from our finalized checkpoint up, theirs back from the conflicting
-    one as far as this node saw them."""
-
     WIRE = (
         ("finalized", Nested(Checkpoint)),
         ("conflicting", Nested(Checkpoint)),
         ("justifications", ListOf(Nested(Justification), MAX_CONFLICT_JUSTIFICATIONS)),
     )
 
+
+@dataclass(frozen=True)
+class FinalityConflict(Struct):
+    """Two conflicting checkpoints both finalized: ours, and one that supermajority links finalized on another chain.
+    The justifications on both sides are the evidence; their votes name the validators who double or surround voted,
+    by account: `owners` gives the account of each voting key this node could place (two keys of one account, a key
+    rotated on one fork only say, are one validator)."""
+
+    finalized: Checkpoint
+    """Our finalized checkpoint when the conflict was seen."""
+    conflicting: Checkpoint
+    """The checkpoint the other links finalized (neither descends from the other)."""
+    justifications: tuple[Justification, ...]
+    """The supermajority links behind both: ours around our finalized checkpoint, theirs back from the conflicting
+    one as far as this node saw them."""
+    owners: tuple[KeyOwner, ...] = ()
+    """The account of every voting key of the justifications that this node knew."""
+
+    WIRE = (
+        ("finalized", Nested(Checkpoint)),
+        ("conflicting", Nested(Checkpoint)),
+        ("justifications", ListOf(Nested(Justification), MAX_CONFLICT_JUSTIFICATIONS)),
+        ("owners", ListOf(Nested(KeyOwner), MAX_CONFLICT_JUSTIFICATIONS * MAX_JUSTIFICATION_VOTES)),
+    )
+
+    @classmethod
+    def decode_record(cls, raw: bytes) -> FinalityConflict:
+        """A conflict as the database keeps it (also one recorded before owners were kept)."""
+        try:
+            return cls.decode(raw)
+        except DecodeError:
+            old = _ConflictByKey.decode(raw)
+            return cls(old.finalized, old.conflicting, old.justifications)
+
+    def owner_of(self, key: bytes) -> bytes:
+        owners = self.__dict__.get("_owners")
+        if owners is None:
+            owners = {o.session_key: o.account for o in self.owners}
+            object.__setattr__(self, "_owners", owners)
+        return owners.get(key, key)
+
     def offenders(self) -> dict[bytes, VoteEquivocation]:
-        """Session key -> a pair of its votes among the justifications that is a double or surround vote."""
-        return find_equivocations(votes_of(self.justifications))
+        """Account -> a pair of its votes among the justifications that is a double or surround vote (keys this node
+        could not place stand for themselves)."""
+        return find_equivocations(votes_of(self.justifications), self.owner_of)
 
     def describe(self) -> str:
         return (f"conflicting finalized checkpoints {self.finalized} and {self.conflicting}: "
-                f"{len(self.offenders())} validators double or surround voted")
+                f"{len(self.offenders())} validator accounts double or surround voted")
 
 
 @dataclass(frozen=True)
@@ -213,6 +262,11 @@ class VoteStatus(StrEnum):
     punish the sender."""
     EQUIVOCATION = "equivocation"
     """Valid signature but conflicts with an earlier vote of the same validator: submit the evidence."""
+    CONFLICTING = "conflicting"
+    """Validly signed for a link that leaves our finalized chain (its target is not our checkpoint of its epoch, or
+    its source was justified on a conflicting fork): weighed against the set this node trusts for that epoch (its own
+    chain's), kept, bounded, as evidence, and the alarm is raised once such links finalize a conflicting checkpoint.
+    Not forwarded; the relay is not blamed."""
     OFF_CHAIN = "off-chain"
     """Validly signed by a member of the target's set, but its source is not the checkpoint of its epoch on the
     target's chain: Casper never counts such a link. Kept to catch double and surround votes; not forwarded; the
@@ -246,6 +300,9 @@ class JustificationStatus(StrEnum):
     UNRESOLVED = "unresolved"
     """Not checked yet: the target's set is not known here (its block is not imported or executed). Held in a
     bounded buffer and verified and applied when `retry_unresolved` finds the set; nobody to blame yet."""
+    CONFLICTING = "conflicting"
+    """Signed by 2/3 of the stake this node trusts for its epoch, for a link that leaves our finalized chain: kept as
+    evidence (see the update: the alarm is raised when it finalizes a conflicting checkpoint)."""
     INVALID = "invalid"
     """Does not verify (see reason), or its source is not on its target's chain (no honest tracker forms such a
     justification): the peer that sent it sent garbage."""
@@ -293,12 +350,14 @@ class VoteTracker:
     target's epoch on the target's own chain); a link is always weighed by its own target's set, also when justifying
     one checkpoint unlocks others.
 
-    Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator may have at
-    most `max_targets_per_validator` target epochs in memory, targets more than `max_future_epochs` ahead of the
-    caller's current epoch are refused, at most `max_pending_justifications` verified justifications wait for their
-    source, at most `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for their
-    target's set (the oldest is dropped first: peers serve their latest justifications again), and at most
-    `max_off_chain` checkpoints justified off the finalized chain are remembered. Held votes of keys in a set this
+    Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator account (and
+    each key) keeps its `max_targets_per_validator` newest target epochs in memory and forgets older ones (the newest
+    vote is never refused, so finality resumes after an outage of any length), targets more than `max_future_epochs`
+    ahead of the caller's current epoch are refused, at most `max_pending_justifications` verified justifications wait
+    for their source, at most `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for
+    their target's set (the oldest is dropped first: peers serve their latest justifications again), at most
+    `max_off_chain` checkpoints justified off the finalized chain are remembered (and as many justified on forks that
+    conflict with it), and votes of at most `max_conflicting_links` such links. Held votes of keys in a set this
     tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or anybody: keys cost
     nothing) fill separate buffers, so a flood of strangers' votes cannot push out the votes of known validators.
 
@@ -322,6 +381,7 @@ class VoteTracker:
         max_unresolved_per_validator: int = 4,
         max_unresolved_justifications: int = 64,
         max_off_chain: int = 64,
+        max_conflicting_links: int = 256,
     ) -> None:
         self.genesis_hash = genesis_hash
         self.view = view
@@ -335,6 +395,7 @@ class VoteTracker:
         self.max_unresolved_per_validator = max_unresolved_per_validator
         self.max_unresolved_justifications = max_unresolved_justifications
         self.max_off_chain = max_off_chain
+        self.max_conflicting_links = max_conflicting_links
         self._links: dict[Link, dict[bytes, Vote]] = {}
         """Countable votes (source on the target's chain) by link, then by validator."""
         self._link_stake: dict[Link, tuple[bytes, int]] = {}
@@ -343,8 +404,18 @@ class VoteTracker:
         """Whether each link's source is on its target's chain (asked of the view once per link)."""
         self._done: set[Link] = set()
         """Links already applied (or refused as conflicting): later votes for them change nothing."""
-        self._by_validator: dict[bytes, dict[int, Vote]] = {}
-        """Every validly signed vote above the finalized epoch, by validator and target epoch."""
+        self._memory = VoteMemory(max_targets_per_validator)
+        """Every validly signed vote above the finalized epoch, by account and by key, and target epoch (the newest
+        `max_targets_per_validator` of each): what double and surround votes are checked against."""
+        self._owners: OrderedDict[bytes, bytes] = OrderedDict()
+        """Session key -> account, from every set this tracker was given (the newest MAX_KNOWN_OWNERS)."""
+        self._conflict_votes: OrderedDict[Link, dict[bytes, Vote]] = OrderedDict()
+        """Votes for links that leave our finalized chain (see `VoteStatus.CONFLICTING`), by link and key."""
+        self._conflict_justified: OrderedDict[Checkpoint, Justification] = OrderedDict()
+        """Checkpoints off our finalized chain that 2/3 of the stake we trust for their epoch justified, with the
+        justification: a link from one of them to the next epoch finalizes a conflicting checkpoint."""
+        self._fin_checkpoints: dict[int, Checkpoint | None] = {}
+        """Our finalized chain's checkpoint by epoch (asked of the view; cleared when the finalized one moves)."""
         self._pending: dict[Link, Justification] = {}
         """Verified justifications whose source is not justified yet."""
         self._target_sets: dict[Checkpoint, ValidatorSet] = {}
@@ -386,7 +457,7 @@ class VoteTracker:
     @property
     def vote_count(self) -> int:
         """Votes held in memory (per validator and target epoch)."""
-        return sum(len(v) for v in self._by_validator.values())
+        return len(self._memory)
 
     @property
     def link_count(self) -> int:
@@ -433,6 +504,7 @@ class VoteTracker:
             vs = self.view.voter_set(target)
             if vs is not None:
                 self._target_sets[target] = vs
+                self._learn_owners(vs)
         return vs
 
     def is_countable(self, link: Link) -> bool:
@@ -481,11 +553,14 @@ class VoteTracker:
         result = self._ingest(vote, vs, signature_checked)
         if result.status is not VoteStatus.ACCEPTED:
             return result
+        self._bound_caches()
         update = self._run(self._check_link(vote.link))
         return AddVoteResult(VoteStatus.ACCEPTED, update=update)
 
     def _hold_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
         """A vote whose target set is unknown: check what can be checked without it, then keep it for later."""
+        if self._leaves_finalized_chain(vote.source, vote.target):
+            return self._add_conflicting_vote(vote, signature_checked)
         if self._stale_reason(vote.source, vote.target) is not None:
             # it could never count; only an equivocation with a vote held in memory matters
             return self._ingest(vote, None, signature_checked)
@@ -530,23 +605,21 @@ class VoteTracker:
             return AddVoteResult(
                 VoteStatus.INVALID, f"0x{vote.validator.hex()} is not in the validator set of target {vote.target}"
             )
-        mine = self._by_validator.get(vote.validator, {})
-        existing = mine.get(vote.target.epoch)
-        if existing is not None and existing.link == vote.link:
+        account = self.owner_of(vote.validator, vs)
+        existing = self._memory.held(vote, account)
+        if existing is not None and existing.link == vote.link and existing.validator == vote.validator:
             return AddVoteResult(VoteStatus.DUPLICATE)
         if not signature_checked and not vote.verify(self.genesis_hash):
             return AddVoteResult(VoteStatus.INVALID, "bad signature")
         # stale votes are checked too: the outer vote of a surround usually has an old source
-        if existing is not None:
-            return AddVoteResult(VoteStatus.EQUIVOCATION, "double vote", VoteEquivocation(existing, vote))
-        for earlier in mine.values():
-            if is_surround_vote(earlier, vote):
-                return AddVoteResult(VoteStatus.EQUIVOCATION, "surround vote", VoteEquivocation(earlier, vote))
+        evidence = self._memory.conflict(vote, account)
+        if evidence is not None:
+            return AddVoteResult(VoteStatus.EQUIVOCATION, f"{evidence.kind or 'conflicting'} vote".replace("_", " "),
+                                 evidence)
         stale = self._stale_reason(vote.source, vote.target)
         if vs is not None and vote.target.epoch > self.state.finalized.epoch:
-            if len(mine) >= self.max_targets_per_validator:
-                return AddVoteResult(VoteStatus.INVALID, "too many target epochs in memory for this validator")
-            self._by_validator.setdefault(vote.validator, mine)[vote.target.epoch] = vote
+            for old in self._memory.add(vote, account):  # the oldest targets make room: never the newest refused
+                self._uncount(old)
         if stale is not None or vs is None:
             return AddVoteResult(VoteStatus.STALE, stale)
         if not self.is_countable(vote.link):
@@ -558,6 +631,182 @@ class VoteTracker:
         if cached is not None and cached[0] == vs.fingerprint:
             self._link_stake[vote.link] = (vs.fingerprint, cached[1] + vs.weights[vote.validator])
         return AddVoteResult(VoteStatus.ACCEPTED)
+
+    def _uncount(self, vote: Vote) -> None:
+        """Stop counting a vote the memory forgot (an old target pushed out by newer ones)."""
+        votes = self._links.get(vote.link)
+        if votes is None or votes.get(vote.validator) != vote:
+            return
+        del votes[vote.validator]
+        self._link_stake.pop(vote.link, None)
+        if not votes:
+            del self._links[vote.link]
+            self._on_chain.pop(vote.link, None)
+
+    def _bound_caches(self) -> None:
+        """Keep the per-link and per-target caches in proportion to the links still counted (a long stretch without
+        finality, when `prune` does not run, would grow them by a link per epoch and voter otherwise)."""
+        if len(self._on_chain) > 4 * len(self._links) + 1024:
+            self._on_chain = {k: v for k, v in self._on_chain.items() if k in self._links}
+        if len(self._target_sets) > 4 * len(self._links) + 1024:
+            keep = {link[1] for link in self._links} | set(self.state.justified.values())
+            keep |= {link[1] for link in self._pending}
+            self._target_sets = {cp: vs for cp, vs in self._target_sets.items() if cp in keep}
+
+    # owners and conflicts ---------------------------------------------------------------------------------
+    def owner_of(self, key: bytes, vs: ValidatorSet | None = None) -> bytes:
+        """The account `key` signs for: as `vs` names it, else as a set this tracker saw named it, else as the view
+        knows it (the key's authorization, valid on every fork), else the key itself."""
+        if vs is not None:
+            account = vs.accounts.get(key)
+            if account is not None:
+                return account
+        account = self._owners.get(key)
+        if account is None:
+            account = self.view.key_owner(key)
+            if account is None:
+                return key
+            self._owners[key] = account
+        return account
+
+    def _learn_owners(self, vs: ValidatorSet) -> None:
+        owners = self._owners
+        for key, account in vs.accounts.items():
+            if account != key:
+                owners[key] = account
+                owners.move_to_end(key)
+        while len(owners) > MAX_KNOWN_OWNERS:
+            owners.popitem(last=False)
+
+    def _our_checkpoint(self, epoch: int) -> Checkpoint | None:
+        """Our finalized chain's checkpoint of `epoch` (at most the finalized epoch), or None if the view cannot
+        tell."""
+        if epoch not in self._fin_checkpoints:
+            if len(self._fin_checkpoints) > 4096:
+                self._fin_checkpoints.clear()
+            self._fin_checkpoints[epoch] = self.view.checkpoint_of(epoch, self.state.finalized)
+        return self._fin_checkpoints[epoch]
+
+    def _is_conflicting(self, cp: Checkpoint) -> bool:
+        """Whether `cp` is certainly not on our finalized chain: at or below the finalized epoch and not our checkpoint
+        of its epoch; above it, on a chain this node holds that misses our finalized checkpoint; or justified on a
+        conflicting fork (`_conflict_justified`)."""
+        if cp in self._conflict_justified:
+            return True
+        fin = self.state.finalized
+        if cp.epoch > fin.epoch:
+            # above our finalized epoch: conflicting if this node holds cp's block and its chain misses ours
+            theirs = self.view.checkpoint_of(fin.epoch, cp)
+            return theirs is not None and theirs != fin
+        ours = self._our_checkpoint(cp.epoch)
+        return ours is not None and ours != cp
+
+    def _leaves_finalized_chain(self, source: Checkpoint, target: Checkpoint) -> bool:
+        """Whether the link source -> target certainly leaves our finalized chain (so its target can never be weighed
+        by its own set here: this node never executes a fork that conflicts with its finality)."""
+        if source.epoch >= target.epoch:
+            return False
+        return self._is_conflicting(target) or self._is_conflicting(source)
+
+    def _add_conflicting_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
+        """A vote for a link that leaves our finalized chain: weighed, by account, against the set we trust for its
+        target's epoch; kept; justifies (there) what 2/3 of that stake voted for."""
+        trusted = self.view.trusted_set(vote.target.epoch)
+        if trusted is None:
+            return AddVoteResult(VoteStatus.STALE, f"no trusted set to weigh the conflicting target {vote.target}")
+        votes = self._conflict_votes.get(vote.link)
+        if votes is not None and vote.validator in votes:
+            return AddVoteResult(VoteStatus.DUPLICATE)
+        if not signature_checked and not vote.verify(self.genesis_hash):
+            return AddVoteResult(VoteStatus.INVALID, "bad signature")
+        account = self.owner_of(vote.validator, trusted)
+        evidence = self._memory.conflict(vote, account)
+        if votes is None:
+            votes = self._conflict_votes[vote.link] = {}
+            while len(self._conflict_votes) > self.max_conflicting_links:
+                self._conflict_votes.popitem(last=False)
+        votes[vote.validator] = vote
+        update = NO_UPDATE
+        if vote.target not in self._conflict_justified and self._weigh(votes.values(), trusted):
+            ordered = tuple(votes[k] for k in sorted(votes))
+            update = self._conflicting_justified(Justification(vote.target, vote.source, ordered))
+        reason = f"{vote.source} -> {vote.target} leaves our finalized chain at {self.state.finalized}"
+        if evidence is not None:
+            return AddVoteResult(VoteStatus.EQUIVOCATION, reason, evidence, update)
+        return AddVoteResult(VoteStatus.CONFLICTING, reason, update=update)
+
+    def _weigh(self, votes: Iterable[Vote], trusted: ValidatorSet) -> bool:
+        """Whether `votes` carry 2/3 of `trusted`'s stake, each key counted for the account it signs for."""
+        return has_supermajority(trusted.stake_of_accounts({self.owner_of(v.validator, trusted) for v in votes}),
+                                 trusted.total)
+
+    def _import_conflicting(self, j: Justification, signature_checked: bool) -> ImportResult:
+        """A justification for a link that leaves our finalized chain: verified against the set we trust for its
+        target's epoch (by account); kept as evidence; the alarm when it finalizes a conflicting checkpoint."""
+        if j.target in self._conflict_justified:
+            return ImportResult(JustificationStatus.IGNORED, f"{j.target} is known justified on a conflicting fork")
+        trusted = self.view.trusted_set(j.target.epoch)
+        if trusted is None:
+            return ImportResult(JustificationStatus.IGNORED, f"no trusted set to weigh the conflicting {j.target}")
+        reason = None if signature_checked else _bad_signature(j, self.genesis_hash)
+        if reason is None and len({v.validator for v in j.votes}) != len(j.votes):
+            reason = "a key votes twice"
+        if reason is not None:
+            return ImportResult(JustificationStatus.INVALID, reason)
+        evidence = []
+        for v in j.votes:
+            found = self._memory.conflict(v, self.owner_of(v.validator, trusted))
+            if found is not None:
+                evidence.append(found)
+        if not self._weigh(j.votes, trusted):
+            return ImportResult(JustificationStatus.IGNORED, "its voters do not hold 2/3 of the stake this node "
+                                f"trusts for epoch {j.target.epoch}", evidence=tuple(evidence))
+        return ImportResult(JustificationStatus.CONFLICTING,
+                            f"{j.source} -> {j.target} leaves our finalized chain at {self.state.finalized}",
+                            self._conflicting_justified(j), tuple(evidence))
+
+    def _conflicting_justified(self, j: Justification) -> FinalityUpdate:
+        """2/3 of the stake we trust justified `j.target` off our finalized chain: remember it (bounded); if the link
+        also finalizes its source (justified there too), or a link remembered from `j.target` to the next epoch
+        finalizes it, a checkpoint that conflicts with ours is finalized: the alarm. Links waiting for `j.target` as
+        their source are weighed again."""
+        work = [j]
+        conflicts: list[Justification] = []
+        alarm: FinalityConflict | None = None
+        while work:
+            j = work.pop(0)
+            source, target = j.link
+            if target in self._conflict_justified:
+                continue
+            self._conflict_justified[target] = j
+            while len(self._conflict_justified) > self.max_off_chain:
+                self._conflict_justified.popitem(last=False)
+            conflicts.append(j)
+            # Casper: a checkpoint justified there, with a justified link to the next epoch's, is finalized there
+            if self.conflict is None:
+                finalizing = j if target.epoch == source.epoch + 1 and source in self._conflict_justified else None
+                nxt = next((x for x in self._conflict_justified.values()
+                            if x.source == target and x.target.epoch == target.epoch + 1), None)
+                if finalizing is not None or nxt is not None:
+                    theirs = finalizing or nxt
+                    assert theirs is not None
+                    self.conflict = self._make_conflict(theirs.source, theirs)
+                    alarm = self.conflict
+            for link, votes in list(self._conflict_votes.items()):
+                if link[0] != target or link[1] in self._conflict_justified:
+                    continue
+                trusted = self.view.trusted_set(link[1].epoch)
+                if trusted is not None and self._weigh(votes.values(), trusted):
+                    work.append(Justification(link[1], link[0], tuple(votes[k] for k in sorted(votes))))
+        return FinalityUpdate(conflicts=tuple(conflicts), alarm=alarm)
+
+    def _make_conflict(self, conflicting: Checkpoint, theirs: Justification) -> FinalityConflict:
+        """The alarm's record: our finalized checkpoint, theirs, the justifications on both sides that this node
+        holds, and the account of every voting key it can place."""
+        evidence = self._evidence_for(theirs)
+        keys = {v.validator for j in evidence for v in j.votes}
+        owners = tuple(KeyOwner(k, a) for k in sorted(keys) if (a := self.owner_of(k)) != k)
+        return FinalityConflict(self.state.finalized, conflicting, evidence, owners)
 
     def _link_supermajority(self, link: Link, vs: ValidatorSet) -> bool:
         cached = self._link_stake.get(link)
@@ -584,6 +833,8 @@ class VoteTracker:
         it (or keep it until its source is justified, or until its target's set is known). Its votes also feed
         double and surround vote detection."""
         vs = self.target_set(j.target)
+        if vs is None and self._leaves_finalized_chain(j.source, j.target):
+            return self._import_conflicting(j, signature_checked)
         if vs is None:
             stale = self._stale_reason(j.source, j.target)
             if stale is not None:
@@ -651,6 +902,8 @@ class VoteTracker:
                     continue  # dropped by the prune of a finalization that a vote counted before it led to
                 if self._stale_reason(vote.source, vote.target) is not None:
                     del held[key]
+                    if self._leaves_finalized_chain(vote.source, vote.target):
+                        votes.append((vote, self._add_conflicting_vote(vote, signature_checked=True)))
                     continue
                 vs = known(vote.target)
                 if vs is None:
@@ -663,6 +916,8 @@ class VoteTracker:
                 continue  # dropped by the prune of a finalization that a justification applied before it led to
             if self._stale_reason(j.source, j.target) is not None:
                 del self._unresolved_justifications[key]
+                if self._leaves_finalized_chain(j.source, j.target):
+                    justifications.append((j, self._import_conflicting(j, signature_checked=True)))
                 continue
             if known(j.target) is None:
                 continue
@@ -734,7 +989,7 @@ class VoteTracker:
             work.extend(self._unlocked_by(target))
         if target.epoch != source.epoch + 1 or self.conflict is not None or not self._conflicts_with_finalized(source):
             return None
-        self.conflict = FinalityConflict(self.state.finalized, source, self._evidence_for(j))
+        self.conflict = self._make_conflict(source, j)
         return self.conflict
 
     def _conflicts_with_finalized(self, cp: Checkpoint) -> bool:
@@ -744,17 +999,20 @@ class VoteTracker:
         return not self.view.is_on_chain(fin, cp)
 
     def _evidence_for(self, theirs: Justification) -> tuple[Justification, ...]:
-        """The justifications behind both finalized checkpoints that this tracker still holds: ours (the link that
-        finalized our checkpoint and those that justified checkpoints above it), and theirs back from `theirs`."""
-        found: list[Justification] = []
-        if self._finalized_by is not None:
-            found.append(self._finalized_by)
-        found.extend(self._justified_by[cp] for cp in sorted(self._justified_by, key=lambda c: c.epoch))
+        """The justifications behind both finalized checkpoints that this node holds: theirs back from `theirs` (as far
+        as this tracker followed them), and ours: the link that finalized our checkpoint, those of checkpoints above it,
+        and those stored beside our chain's checkpoints from the lowest epoch theirs reach (Casper's proof finds the
+        double or surround votes between the two chains of links there)."""
+        chain: list[Justification] = []
         j: Justification | None = theirs
-        while j is not None and len(found) < MAX_CONFLICT_JUSTIFICATIONS:
-            found.append(j)
-            j = self._off_chain.get(j.source)
-        unique = list(dict.fromkeys(found))
+        while j is not None and len(chain) < MAX_CONFLICT_JUSTIFICATIONS // 3:
+            chain.append(j)
+            j = self._off_chain.get(j.source) or self._conflict_justified.get(j.source)
+        low = min(j.source.epoch for j in chain)
+        ours: list[Justification] = [] if self._finalized_by is None else [self._finalized_by]
+        ours.extend(self._justified_by[cp] for cp in sorted(self._justified_by, key=lambda c: c.epoch))
+        ours.extend(self.view.own_justifications(low, self.state.finalized))
+        unique = list(dict.fromkeys(chain + ours))
         return tuple(unique[:MAX_CONFLICT_JUSTIFICATIONS])
 
     # memory -----------------------------------------------------------------------------------------
@@ -777,12 +1035,8 @@ class VoteTracker:
         for held in (self._unresolved_votes, self._unresolved_strangers, self._unresolved_justifications):
             for key in [k for k, v in held.items() if dead(v.link)]:
                 del held[key]
-        for key in list(self._by_validator):
-            kept = {e: v for e, v in self._by_validator[key].items() if e > fin}
-            if kept:
-                self._by_validator[key] = kept
-            else:
-                del self._by_validator[key]
+        self._memory.prune(fin)
+        self._fin_checkpoints = {}
         justified: dict[int, Checkpoint] = {}
         for e, cp in self.state.justified.items():
             if e < fin:

@@ -265,12 +265,12 @@ def test_non_conflicting_votes_are_not_evidence():
     assert is_vote_equivocation(a, bad, GENESIS) == "vote_b has a bad signature"
 
 
-def test_validator_quota_bounds_memory():
+def test_validator_quota_bounds_memory_and_never_refuses_the_newest_vote():
     t = tracker(max_targets_per_validator=8)
     results = [t.add_vote(vote(0, G, cp(e))).status for e in range(1, 12)]
-    assert results.count(VoteStatus.ACCEPTED) == 8
-    assert results[8:] == [VoteStatus.INVALID] * 3
-    assert t.vote_count == 8
+    assert results == [VoteStatus.ACCEPTED] * 11  # before: the 9th target on was refused, and finality stalled
+    assert t.vote_count == 8 and t.link_count == 8  # the three oldest are forgotten, and no longer counted
+    assert t.votes_for(G, cp(1)) == () and t.votes_for(G, cp(11)) != ()
 
 
 # --- justification verification --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.vote import Checkpoint
+from btt_chain.primitives.vote import Checkpoint, Justification
 
 MAIN = ""
 
@@ -36,6 +36,16 @@ class LabelledForks:
         self.labels[c] = (epoch, name)
         return c
 
+    def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
+        """The checkpoint of `epoch` on the chain of `of`: its fork's, if the test made one, else the main chain's."""
+        label = self.labels.get(of)
+        if label is None or epoch > label[0]:
+            return None
+        if epoch == label[0]:
+            return of
+        own = Checkpoint(epoch, blake2b_256(b"cp/%d/%s" % (epoch, label[1].encode())))
+        return own if epoch > 0 and own in self.labels else self.cp(epoch)
+
     def is_on_chain(self, a: Checkpoint, of: Checkpoint) -> bool:
         """`a` is `of`, or an earlier checkpoint of its fork or of the main chain."""
         if a == of:
@@ -57,6 +67,10 @@ class ForkView:
         self.forks = forks
         self.sets = sets
         self.calls = 0
+        self.own: list[Justification] = []
+        """What `own_justifications` returns (a test's stored justifications of the main chain)."""
+        self.authorized: dict[bytes, bytes] = {}
+        """What `key_owner` answers (key authorizations a test's node saw)."""
 
     def voter_set(self, target: Checkpoint) -> ValidatorSet | None:
         self.calls += 1
@@ -68,3 +82,23 @@ class ForkView:
 
     def is_on_chain(self, cp: Checkpoint, of: Checkpoint) -> bool:
         return self.forks.is_on_chain(cp, of)
+
+    def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
+        return self.forks.checkpoint_of(epoch, of)
+
+    def trusted_set(self, epoch: int) -> ValidatorSet | None:
+        """The set of the main chain's checkpoint of `epoch` (or of the nearest earlier epoch that has one)."""
+        if isinstance(self.sets, ValidatorSet):
+            return self.sets
+        for e in range(epoch, -1, -1):
+            cp = self.forks.cp(e)
+            vs = self.sets.get(cp) if isinstance(self.sets, dict) else self.sets(cp)
+            if vs is not None:
+                return vs
+        return None
+
+    def own_justifications(self, low_epoch: int, of: Checkpoint) -> list[Justification]:
+        return [j for j in self.own if low_epoch <= j.target.epoch <= of.epoch]
+
+    def key_owner(self, key: bytes) -> bytes | None:
+        return self.authorized.get(key)

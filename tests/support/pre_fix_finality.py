@@ -44,3 +44,22 @@ class CountsAnySource(VoteTracker):
 
 
 PRE_FIX = Rules(choose_head=longest_chain, choose_vote=vote_with_fallback, tracker=CountsAnySource)
+
+
+class RefusesPastQuota(VoteTracker):
+    """The tracker's memory bound before issue 49: a validator with `max_targets_per_validator` target epochs in memory
+    had every further vote refused until a finalization pruned them (so finality never resumed after ~64 epochs
+    without it)."""
+
+    def _ingest(self, vote, vs, signature_checked):  # type: ignore[no-untyped-def]
+        from btt_chain.consensus.finality import AddVoteResult, VoteStatus
+
+        account = self.owner_of(vote.validator, vs)
+        fresh = vs is not None and vote.target.epoch > self.state.finalized.epoch
+        if (fresh and self._memory.held(vote, account) is None
+                and self._memory.targets_of(account) >= self.max_targets_per_validator):
+            return AddVoteResult(VoteStatus.INVALID, "too many target epochs in memory for this validator")
+        return super()._ingest(vote, vs, signature_checked)
+
+
+MEMORY_BEFORE_ISSUE_49 = Rules(tracker=RefusesPastQuota)

@@ -1,0 +1,78 @@
+"""The votes a finality tracker remembers to catch double and surround votes: every validly signed vote above the
+finalized epoch, by its signer's account and by its key, and by target epoch.
+
+An offence is an account's (`btt_chain.consensus.validator_set`): a vote is checked against the earlier votes of its
+account, whichever key signed them, and against the earlier votes of its key (a key that two accounts registered on
+two forks is still one signer). Memory stays bounded without ever refusing a vote: each account and each key keeps its
+`per_signer` newest target epochs and forgets the oldest. A validator's honest votes have rising targets, so what is
+forgotten is what can least matter; what is never forgotten is the newest vote, so finality can always resume, however
+long it stalled (a refused newest vote stalled it for good after `per_signer` epochs without finality)."""
+
+from __future__ import annotations
+
+from btt_chain.primitives.evidence import VoteEquivocation, is_surround_vote
+from btt_chain.primitives.vote import Vote
+
+
+class VoteMemory:
+    """Votes by signer (account and key) and target epoch, the newest `per_signer` target epochs of each."""
+
+    def __init__(self, per_signer: int) -> None:
+        if per_signer < 1:
+            raise ValueError("a vote memory keeps at least one vote per signer")
+        self.per_signer = per_signer
+        self._by_account: dict[bytes, dict[int, Vote]] = {}
+        self._by_key: dict[bytes, dict[int, Vote]] = {}
+
+    def __len__(self) -> int:
+        """Votes held (per account and target epoch)."""
+        return sum(len(v) for v in self._by_account.values())
+
+    def held(self, vote: Vote, account: bytes) -> Vote | None:
+        """A vote held for `vote`'s target epoch by its key, else by its account."""
+        epoch = vote.target.epoch
+        return self._by_key.get(vote.validator, {}).get(epoch) or self._by_account.get(account, {}).get(epoch)
+
+    def conflict(self, vote: Vote, account: bytes) -> VoteEquivocation | None:
+        """A held vote of the same key or account that `vote` double-votes or surrounds (or is surrounded by), as
+        evidence (the held vote first), or None."""
+        for mine in (self._by_key.get(vote.validator), self._by_account.get(account)):
+            if not mine:
+                continue
+            same = mine.get(vote.target.epoch)
+            if same is not None and same.link != vote.link:
+                return VoteEquivocation(same, vote)
+            for earlier in mine.values():
+                if is_surround_vote(earlier, vote):
+                    return VoteEquivocation(earlier, vote)
+        return None
+
+    def add(self, vote: Vote, account: bytes) -> list[Vote]:
+        """Hold `vote` (of `account`); returns the votes of its account that it pushed out (the oldest targets), which
+        the caller stops counting."""
+        self._put(self._by_key, vote.validator, vote)
+        return self._put(self._by_account, account, vote)
+
+    def _put(self, table: dict[bytes, dict[int, Vote]], signer: bytes, vote: Vote) -> list[Vote]:
+        mine = table.setdefault(signer, {})
+        mine[vote.target.epoch] = vote
+        if len(mine) <= self.per_signer:
+            return []
+        dropped = []
+        for epoch in sorted(mine)[: len(mine) - self.per_signer]:
+            dropped.append(mine.pop(epoch))
+        return dropped
+
+    def prune(self, finalized_epoch: int) -> None:
+        """Forget votes whose target is at or below the finalized epoch."""
+        for table in (self._by_account, self._by_key):
+            for signer in list(table):
+                kept = {e: v for e, v in table[signer].items() if e > finalized_epoch}
+                if kept:
+                    table[signer] = kept
+                else:
+                    del table[signer]
+
+    def targets_of(self, account: bytes) -> int:
+        """How many target epochs `account` has in memory."""
+        return len(self._by_account.get(account, {}))
