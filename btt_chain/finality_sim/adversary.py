@@ -4,7 +4,9 @@ state and holds every Byzantine key. It needs no node of its own.
 When a Byzantine validator leads a slot it builds on the head most honest nodes hold and sends the block to everyone,
 unless the schedule's `BlockAction` for the slot says to skip it, to withhold it (extending its private chain, released
 to everyone or to half of the nodes some ticks later), or to equivocate (two blocks for the slot on different
-parents, or one per partition group on that group's head, each sent to its own half).
+parents, or one per partition group on that group's head, each sent to its own half). Its blocks include the honest
+validators' due key rotations like any leader's; its own `fork_only` rotations go only into the block it sends to the
+first group of an equivocation, so the Byzantine validators sign with new keys on that side and old keys on the other.
 
 One slot into every epoch each Byzantine validator of the epoch's set votes like an honest node would (the real vote
 rule over a random up honest node's state, ignoring its own record), unless its `VoteAction` says to abstain, to double
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from btt_chain.consensus.signed_votes import SignedVotes
 from btt_chain.consensus.vote_rule import Link, choose_vote
-from btt_chain.finality_sim.blocks import SimBlock, child_block
+from btt_chain.finality_sim.blocks import SimBlock, child_block, due_rotations, generations
 from btt_chain.finality_sim.network import ADVERSARY
 from btt_chain.finality_sim.node import SimNode
 from btt_chain.finality_sim.validators import validator_key
@@ -43,6 +45,8 @@ class Adversary:
         """Withheld blocks not released yet, a chain, oldest first."""
         self.links: dict[int, list[Link]] = {}
         """The links each Byzantine validator signed."""
+        self.fork_rotations = tuple((k.epoch, k.validator) for k in sim.schedule.rotations if k.fork_only)
+        """(epoch, validator) of the Byzantine rotations included on one side only."""
 
     # who is where --------------------------------------------------------------------------------------------
     def _up(self, nodes: list[int] | None = None) -> list[SimNode]:
@@ -85,8 +89,8 @@ class Adversary:
             parents = [self._common_head(self._up(g)) for g in groups]
             if len({p.hash for p in parents}) == 1 and parents[0].parent is not None:
                 parents = [parents[0], sim.tree.blocks[parents[0].parent]]
-            for group, parent in zip(groups, parents, strict=False):
-                self._send(self._make(parent, slot, validator), group, sim.net.now)
+            for i, (group, parent) in enumerate(zip(groups, parents, strict=False)):
+                self._send(self._make(parent, slot, validator, fork_side=i == 0), group, sim.net.now)
             return
         if kind == "withhold":
             assert action is not None
@@ -98,10 +102,12 @@ class Adversary:
             return
         self._send(self._make(self._common_head(self._up()), slot, validator), sim.order, sim.net.now)
 
-    def _make(self, parent: SimBlock, slot: int, validator: int) -> SimBlock:
+    def _make(self, parent: SimBlock, slot: int, validator: int, fork_side: bool = False) -> SimBlock:
         while parent.slot >= slot and parent.parent is not None:
             parent = self.sim.tree.blocks[parent.parent]
-        block = child_block(parent, slot, validator)
+        setup = self.sim.setup
+        scheduled = setup.rotations + (self.fork_rotations if fork_side else ())
+        block = child_block(parent, slot, validator, due_rotations(parent, slot, setup.epoch_slots, scheduled))
         self.sim.made(block)
         return block
 
@@ -157,7 +163,9 @@ class Adversary:
         sim = self.sim
         if link[0].epoch >= link[1].epoch:
             return
-        vote = sign_vote(validator_key(validator), sim.setup.genesis.hash, *link)
+        target = sim.tree.blocks[link[1].block_hash]
+        generation = dict(generations(target, link[1].epoch, sim.setup.epoch_slots)).get(validator, 0)
+        vote = sign_vote(validator_key(validator, generation), sim.setup.genesis.hash, *link)
         self.links.setdefault(validator, []).append(link)
         for n in audience:
             sim.deliver_vote_at(sim.net.adversary_arrival(vote.signature, n, when), n, vote)

@@ -1,17 +1,20 @@
 """Simulated blocks and a node's block tree: the blocks it holds, their children, the orphans it buffers until their
 parent arrives, and checkpoint ancestry (`btt_chain.consensus.checkpoints`) asked of what it holds.
 
-A block is identified by the hash of its parent, slot and author, so two blocks for one slot by one author differ
-when their parents do (a Byzantine leader's equivocation). The simulation keeps one more tree holding every block ever
-made, which the property checks and the adversary read.
+A block is identified by the hash of its parent, slot, author and the key rotations it carries, so two blocks for one
+slot by one author differ when their parents (or rotations) do (a Byzantine leader's equivocation). A rotation is a
+validator's `session.set_keys` included in the block: it takes effect two epochs after the block's (the node's
+rule: the set queued at the next epoch's start carries the new key), on the chains that hold the block only. The
+simulation keeps one more tree holding every block ever made, which the property checks and the adversary read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from btt_chain.consensus.checkpoints import checkpoint_block_by_walk
+from btt_chain.finality_sim.validators import MAX_GENERATION, Generations
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.vote import Checkpoint
 
@@ -29,18 +32,53 @@ class SimBlock:
     slot: int
     author: int
     """The leader's validator index (GENESIS_AUTHOR for genesis)."""
+    rotations: tuple[int, ...] = ()
+    """Validators whose key rotation this block includes."""
+    rotation_log: tuple[tuple[int, int], ...] = ()
+    """(slot, validator) of every rotation on this block's chain, this block's included."""
 
 
 def genesis_block(seed: int) -> SimBlock:
     return SimBlock(blake2b_256(b"finality-sim/genesis/%d" % seed), None, 0, 0, GENESIS_AUTHOR)
 
 
-def child_block(parent: SimBlock, slot: int, author: int) -> SimBlock:
-    """The block `author` seals for `slot` on `parent`."""
+def child_block(parent: SimBlock, slot: int, author: int, rotations: tuple[int, ...] = ()) -> SimBlock:
+    """The block `author` seals for `slot` on `parent`, including the key rotations of `rotations`."""
     if slot <= parent.slot:
         raise ValueError(f"a block for slot {slot} cannot follow one of slot {parent.slot}")
-    digest = blake2b_256(parent.hash + slot.to_bytes(8, "big") + author.to_bytes(4, "big", signed=True))
-    return SimBlock(digest, parent.hash, parent.number + 1, slot, author)
+    preimage = parent.hash + slot.to_bytes(8, "big") + author.to_bytes(4, "big", signed=True)
+    if rotations:
+        preimage += b"".join(v.to_bytes(4, "big") for v in rotations)
+    log = parent.rotation_log + tuple((slot, v) for v in rotations)
+    return SimBlock(blake2b_256(preimage), parent.hash, parent.number + 1, slot, author, rotations, log)
+
+
+def generations(block: SimBlock, epoch: int, epoch_slots: int) -> Generations:
+    """The key generations of the validators that rotated, as the set of `epoch` on `block`'s chain has them: the
+    rotations included in blocks before epoch - 1."""
+    cut = (epoch - 1) * epoch_slots
+    counts: dict[int, int] = {}
+    for slot, v in block.rotation_log:
+        if slot < cut:
+            counts[v] = min(MAX_GENERATION, counts.get(v, 0) + 1)
+    return tuple(sorted(counts.items()))
+
+
+def rotated(block: SimBlock, validator: int) -> int:
+    """How many rotations of `validator` `block`'s chain includes."""
+    return sum(1 for _, v in block.rotation_log if v == validator)
+
+
+def due_rotations(parent: SimBlock, slot: int, epoch_slots: int,
+                  scheduled: Iterable[tuple[int, int]]) -> tuple[int, ...]:
+    """The validators whose rotation a block for `slot` on `parent` should include: those with more rotations
+    scheduled (`scheduled`: (epoch, validator) pairs) by `slot`'s epoch than `parent`'s chain holds; one each."""
+    epoch = slot // epoch_slots
+    wanted: dict[int, int] = {}
+    for e, v in scheduled:
+        if e <= epoch:
+            wanted[v] = wanted.get(v, 0) + 1
+    return tuple(v for v in sorted(wanted) if rotated(parent, v) < min(wanted[v], MAX_GENERATION))
 
 
 class BlockTree:

@@ -1,5 +1,8 @@
 """The properties every run must keep, measured on its `Outcome`.
 
+Offences are judged by account: votes signed by two keys of one validator (a key rotated on one fork only) are one
+validator's pair, and stake is counted by account.
+
 (S) Safety. Conflicting finalized checkpoints (neither on the other's chain, in the tree of every block made) held by
 honest nodes, at any time of the run, are a violation in an honest-majority schedule. In a >= 1/3 Byzantine schedule
 they must be accountable: `find_equivocations` over the votes of the justifications behind both (each one's
@@ -9,6 +12,9 @@ finalized epoch and d is the churn between that set and the sets of epochs f .. 
 justifications (`validators`: two 2/3 supermajorities of sets d apart share 1/3 - d). An alarm (`FinalityConflict`)
 raised by an honest tracker is a violation in an honest-majority schedule, and must carry such evidence (its
 `offenders()`, measured the same way) in a >= 1/3 Byzantine one.
+
+(A) The alarm fires. In a >= 1/3 Byzantine schedule, every honest node that finalized a checkpoint conflicting with one
+another honest node finalized, both at least ALARM_EPOCHS before the end of the run, has raised the alarm by the end.
 
 (H) Honest validators never sign a slashable pair (`find_equivocations` over all their votes is empty) nor a link whose
 source is not the checkpoint of its epoch on the target's chain. Each node's finalized checkpoint only moves forward
@@ -31,13 +37,15 @@ from btt_chain.primitives.vote import Checkpoint, Justification
 
 LIVENESS_BOUND = 12
 """B, in epochs after the GST epoch (see `checks` and the campaign's figures for what runs measure)."""
+ALARM_EPOCHS = 2
+"""Epochs a node has to learn of a conflicting finalized checkpoint before the end of the run (A)."""
 
 
 @dataclass(frozen=True)
 class Violation:
     kind: str
-    """conflict | unaccountable-conflict | alarm | unaccountable-alarm | honest-slashable | honest-off-chain |
-    finality-regressed | liveness"""
+    """conflict | unaccountable-conflict | alarm | unaccountable-alarm | silent-conflict | honest-slashable |
+    honest-off-chain | finality-regressed | liveness"""
     detail: str
 
 
@@ -55,6 +63,12 @@ class Verdict:
     delay: int | None
     """Finality delay after GST in epochs (honest-majority runs in which every node got there)."""
     epochs: int
+    conflicted_nodes: int = 0
+    """Honest nodes that finalized a checkpoint conflicting with another honest node's (in time to learn of it)."""
+    alarmed_nodes: int = 0
+    """Of those, the nodes that raised the alarm."""
+    coverages: tuple[Fraction, ...] = ()
+    """The offender stake fraction of every conflict and alarm (the convicted share)."""
 
 
 def check(outcome: Outcome) -> Verdict:
@@ -63,11 +77,13 @@ def check(outcome: Outcome) -> Verdict:
     honest_majority = not outcome.schedule.byzantine_third
     conflicts = _check_conflicts(outcome, honest_majority, violations, coverages)
     alarms = _check_alarms(outcome, honest_majority, violations, coverages)
+    conflicted, alarmed = _check_alarms_fire(outcome, violations) if not honest_majority else (0, 0)
     _check_honest_votes(outcome, violations)
     _check_forward(outcome, violations)
     delay = _check_liveness(outcome, violations) if honest_majority else None
     return Verdict(tuple(violations), conflicts, alarms, min((got for got, _ in coverages), default=None),
-                   min((got - required for got, required in coverages), default=None), delay, outcome.epochs_run)
+                   min((got - required for got, required in coverages), default=None), delay, outcome.epochs_run,
+                   conflicted, alarmed, tuple(got for got, _ in coverages))
 
 
 def evidence_fraction(outcome: Outcome, a: Checkpoint, b: Checkpoint,
@@ -75,7 +91,7 @@ def evidence_fraction(outcome: Outcome, a: Checkpoint, b: Checkpoint,
     """(offender stake fraction, the fraction required) for conflicting finalized `a` and `b` (module docstring)."""
     sets = outcome.setup.sets
     low = min(a.epoch, b.epoch)
-    offenders = find_equivocations(votes_of(justifications))
+    offenders = find_equivocations(votes_of(justifications), sets.owner_of)
     top = max((j.target.epoch for j in justifications), default=low + 1)
     required = ONE_THIRD - sets.churn(low + 1, low, max(top, low + 1))
     return sets.stake_fraction(low + 1, offenders), required
@@ -135,9 +151,27 @@ def _check_alarms(outcome: Outcome, honest_majority: bool, violations: list[Viol
     return count
 
 
+def _check_alarms_fire(outcome: Outcome, violations: list[Violation]) -> tuple[int, int]:
+    """(A): (nodes that should have raised the alarm, nodes that did)."""
+    s = outcome.schedule
+    deadline = (outcome.epochs_run - ALARM_EPOCHS) * s.epoch_ticks
+    early = {n: [cp for t, cp in r.finalized if t < deadline] for n, r in outcome.records.items()}
+    conflicted: set[int] = set()
+    for n, mine in early.items():
+        for m, theirs in early.items():
+            if m != n and any(outcome.tree.conflicting(a, b) for a in mine for b in theirs):
+                conflicted.add(n)
+                break
+    alarmed = {n for n in conflicted if outcome.records[n].alarms}
+    for n in sorted(conflicted - alarmed):
+        violations.append(Violation("silent-conflict", f"node {n} finalized {outcome.finalized[n]}, which conflicts "
+                                    "with another honest node's finalized checkpoint, and raised no alarm"))
+    return len(conflicted), len(alarmed)
+
+
 def _check_honest_votes(outcome: Outcome, violations: list[Violation]) -> None:
     votes = [v for record in outcome.records.values() for v in record.votes]
-    for key, pair in find_equivocations(votes).items():
+    for key, pair in find_equivocations(votes, outcome.setup.sets.owner_of).items():
         violations.append(Violation("honest-slashable", f"0x{key.hex()[:16]}: {pair.kind} "
                                     f"{pair.vote_a.source} -> {pair.vote_a.target}, "
                                     f"{pair.vote_b.source} -> {pair.vote_b.target}"))
@@ -148,7 +182,10 @@ def _check_honest_votes(outcome: Outcome, violations: list[Violation]) -> None:
 
 def _check_forward(outcome: Outcome, violations: list[Violation]) -> None:
     for n, record in outcome.records.items():
-        for (_, before), (_, after) in zip(record.finalized, record.finalized[1:], strict=False):
+        lives = [0, *record.resets, len(record.finalized)]
+        pairs = [pair for a, b in zip(lives, lives[1:], strict=False)
+                 for pair in zip(record.finalized[a:b], record.finalized[a + 1:b], strict=False)]
+        for (_, before), (_, after) in pairs:
             if after.epoch <= before.epoch or not outcome.tree.is_on_chain(before, after):
                 violations.append(Violation("finality-regressed", f"node {n}: {before} then {after}"))
 

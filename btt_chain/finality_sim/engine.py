@@ -47,7 +47,8 @@ class Simulation:
         self.schedule = schedule
         s = schedule
         genesis = genesis_block(s.seed)
-        self.setup = RunSetup(genesis, s.sets(), s.epoch_slots, s.slot_ticks, rules or Rules())
+        self.setup = RunSetup(genesis, s.sets(), s.epoch_slots, s.slot_ticks, rules or Rules(),
+                              tuple((k.epoch, k.validator) for k in s.rotations if not k.fork_only))
         self.net = Network(s)
         self.tree = BlockTree(genesis, s.epoch_slots)
         self.order = list(s.node_ids())
@@ -66,7 +67,7 @@ class Simulation:
             net.at(1 + net.draw("pull-phase", n) % s.pull_every, PULL, partial(self._pull, n))
         for r in s.restarts:
             net.at(r.down, RESTART, self.nodes[r.node].crash)
-            net.at(r.up, RESTART, partial(self._restart, r.node))
+            net.at(r.up, RESTART, partial(self._restart, r.node, r.lose))
         epochs_run = s.epochs
         for epoch in range(s.epochs):
             net.run((epoch + 1) * s.epoch_ticks)
@@ -166,5 +167,5 @@ class Simulation:
         if node.up:
             self._gossip(n, node.take_sync(blocks, found, self.net.now))
 
-    def _restart(self, n: int) -> None:
-        self._gossip(n, self.nodes[n].restart(self.net.now))
+    def _restart(self, n: int, lose: str) -> None:
+        self._gossip(n, self.nodes[n].restart(self.net.now, lose))

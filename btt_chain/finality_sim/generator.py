@@ -1,5 +1,5 @@
 """Random schedules, reproducible from (seed, index): every fourth index is a >= 1/3 Byzantine schedule, the others
-honest-majority.
+honest-majority; one index in LONG_OUTAGE_EVERY is a long outage (below).
 
 Shape of a schedule: 8..24 validator identities with bonds from 100 to 800 (uneven), up to two of them joining after
 genesis; one or two observers; epochs of 4 slots of 10 ticks; GST at epoch 2..8. Churn is small and honest: up to
@@ -11,9 +11,19 @@ four slots; pulls every one or two slots. The Byzantine validators act on a rand
 100%) of their slots and votes, with every kind of `BlockAction` (withheld blocks released up to two epochs later) and
 `VoteAction`, before and after GST.
 
+A third of the schedules put the Byzantine stake just under (honest-majority: 28% to 33%) or just over (34% to 37%)
+a third. Up to two honest validators rotate their session keys (leaders include the rotation in their next block, so
+after a fork it may hold on one branch only); a restart loses nothing, the node's signing records, or every file
+(the node is restored empty and syncs again), a quarter of the time each of the last two.
+
 A >= 1/3 Byzantine schedule (1/3 to 1/2 of the stake) adds the attack on accountable safety: one partition from
 epoch 1 to GST splitting the honest stake in two balanced halves, Byzantine leaders equivocating across it and
-Byzantine validators mirroring each side's votes, so each side can reach 2/3 and finalize its own fork.
+Byzantine validators mirroring each side's votes, so each side can reach 2/3 and finalize its own fork. Most of its
+Byzantine validators rotate their keys on one side of the partition only (the first group's blocks carry it), so they
+sign with new keys there and old ones elsewhere, and some deregister and unbond after GST.
+
+A long outage (honest-majority) splits the nodes in two halves of balanced honest stake, neither with 2/3, from epoch
+1 to GST, which is drawn from 16 to 300 epochs: finality stalls for that long and must resume within the bound.
 """
 from __future__ import annotations
 
@@ -27,6 +37,7 @@ from btt_chain.finality_sim.schedule import (
     OBSERVER_BASE,
     VOTE_ACTIONS,
     BlockAction,
+    KeyRotation,
     Partition,
     Restart,
     Schedule,
@@ -39,12 +50,23 @@ SLOT_TICKS = 10
 BYZANTINE_THIRD_EVERY = 4
 BYZANTINE_THIRD_EPOCHS_AFTER_GST = 4
 """A >= 1/3 Byzantine run goes this many epochs past GST (no liveness is owed)."""
+LONG_OUTAGE_EVERY = 16
+LONG_OUTAGE_AT = 6
+"""Index % LONG_OUTAGE_EVERY == LONG_OUTAGE_AT: a long-outage schedule (an honest-majority index)."""
 
 
-def generate(seed: int, index: int) -> Schedule:
+MAX_OUTAGE_EPOCHS = 300
+
+
+def generate(seed: int, index: int, max_outage: int = MAX_OUTAGE_EPOCHS) -> Schedule:
+    """Schedule `index` of `seed`; a long outage lasts at most `max_outage` epochs (16 at least)."""
     rng = random.Random(draw(seed, "schedule", index))
     byzantine_third = index % BYZANTINE_THIRD_EVERY == BYZANTINE_THIRD_EVERY - 1
+    long_outage = index % LONG_OUTAGE_EVERY == LONG_OUTAGE_AT
     gst_epoch = rng.randint(2, 8)
+    if long_outage:
+        gst_epoch = rng.randint(16, 64) if rng.random() < 0.6 else rng.randint(64, MAX_OUTAGE_EPOCHS)
+        gst_epoch = min(gst_epoch, max(16, max_outage))
     epochs = gst_epoch + (BYZANTINE_THIRD_EPOCHS_AFTER_GST if byzantine_third else LIVENESS_BOUND + 1)
     base = Schedule(
         seed=seed, index=index, byzantine_third=byzantine_third, epoch_slots=EPOCH_SLOTS, slot_ticks=SLOT_TICKS,
@@ -53,8 +75,13 @@ def generate(seed: int, index: int) -> Schedule:
         pull_every=rng.choice((SLOT_TICKS, 2 * SLOT_TICKS)),
     )
     s = _with_validators(base, rng)
-    s = replace(s, restarts=_restarts(s, rng))
-    s = replace(s, partitions=_attack_partition(s) if byzantine_third else _partitions(s, rng))
+    s = replace(s, restarts=_restarts(s, rng), rotations=_rotations(s, rng))
+    if byzantine_third or long_outage:
+        s = replace(s, partitions=_balanced_partition(s))
+    else:
+        s = replace(s, partitions=_partitions(s, rng))
+    if byzantine_third:
+        s = replace(s, set_changes=s.set_changes + _byzantine_leaves(s, rng))
     return replace(s, block_actions=_block_actions(s, rng), vote_actions=_vote_actions(s, rng))
 
 
@@ -63,7 +90,11 @@ def _with_validators(s: Schedule, rng: random.Random) -> Schedule:
     joiners = set(rng.sample(range(n), rng.randint(0, 2)))
     bonds = {i: rng.randint(100, 800) for i in range(n)}
     genesis_total = sum(b for i, b in bonds.items() if i not in joiners)
-    goal = rng.uniform(0.34, 0.5) if s.byzantine_third else rng.uniform(0.05, 0.33)
+    near = rng.random() < 1 / 3
+    if s.byzantine_third:
+        goal = rng.uniform(0.334, 0.37) if near else rng.uniform(0.34, 0.5)
+    else:
+        goal = rng.uniform(0.28, 0.333) if near else rng.uniform(0.05, 0.33)
     byzantine: set[int] = set()
     for i in rng.sample(sorted(set(bonds) - joiners), n - len(joiners)):
         stake = sum(bonds[b] for b in byzantine)
@@ -97,8 +128,30 @@ def _restarts(s: Schedule, rng: random.Random) -> tuple[Restart, ...]:
     found = []
     for node in rng.sample(nodes, min(len(nodes), rng.randint(0, 4))):
         down = rng.randrange(1, s.gst_tick - 1)
-        found.append(Restart(node, down, rng.randint(down + 1, s.gst_tick)))
+        lose = rng.choice(("", "", "records", "all"))
+        found.append(Restart(node, down, rng.randint(down + 1, s.gst_tick), lose))
     return tuple(found)
+
+
+def _rotations(s: Schedule, rng: random.Random) -> tuple[KeyRotation, ...]:
+    honest = [v.index for v in s.validators if not v.byzantine]
+    found = [KeyRotation(rng.randint(1, s.epochs - 2), v) for v in rng.sample(honest, min(len(honest),
+                                                                                        rng.randint(0, 2)))]
+    if s.byzantine_third:
+        byzantine = sorted(v.index for v in s.validators if v.byzantine)
+        last = max(1, s.gst_epoch - 3)
+        for v in rng.sample(byzantine, rng.randint(len(byzantine) // 2, len(byzantine))):
+            found.append(KeyRotation(rng.randint(1, last), v, fork_only=True))
+    return tuple(sorted(found, key=lambda k: (k.epoch, k.validator)))
+
+
+def _byzantine_leaves(s: Schedule, rng: random.Random) -> tuple[SetChange, ...]:
+    """Some Byzantine validators deregister and unbond after GST (after their offences)."""
+    if s.epochs - 1 <= s.gst_epoch:
+        return ()
+    byzantine = sorted(v.index for v in s.validators if v.byzantine)
+    return tuple(SetChange(rng.randint(s.gst_epoch + 1, s.epochs - 1), v, 0)
+                 for v in rng.sample(byzantine, rng.randint(0, len(byzantine) // 2)))
 
 
 def _partitions(s: Schedule, rng: random.Random) -> tuple[Partition, ...]:
@@ -118,7 +171,7 @@ def _partitions(s: Schedule, rng: random.Random) -> tuple[Partition, ...]:
     return tuple(found)
 
 
-def _attack_partition(s: Schedule) -> tuple[Partition, ...]:
+def _balanced_partition(s: Schedule) -> tuple[Partition, ...]:
     """Two groups holding as equal honest stake as bonds allow, from epoch 1 to GST."""
     sets = s.sets()
     bonds = sets.bonds_for(1)

@@ -10,7 +10,14 @@ set of the head's checkpoint of that epoch asks the vote rule once for a link; i
 A restart loses what the node keeps in memory: the tracker is rebuilt from its persisted record (`to_record`, which
 the node writes after every change), the alarm it raised (finality stays halted) and the justifications stored beside
 the record's justified checkpoints (the evidence behind them); the held votes and justifications, the orphan buffer
-and the epoch it last voted in are gone; blocks, stored justifications and the signed-vote record survive.
+and the epoch it last voted in are gone; blocks, stored justifications and the signed-vote record survive. A restart
+may lose more (`Restart.lose`): the signed-vote record ("records"), or every file ("all": the node starts empty at
+genesis and syncs again). Without its record a validator signs nothing until it has synced from a peer and watched
+`doppelganger_epochs` epochs (the node's signing gate), folding the votes of its own keys it sees meanwhile into its
+record's watermarks.
+
+A validator holds a key per generation (`validators.validator_key`) and signs each vote with the one its target's set
+names: after a rotation included on one fork only, the new key there and the old one elsewhere, from one record.
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ from btt_chain.consensus.finality import (
     VoteTracker,
 )
 from btt_chain.consensus.signed_votes import SignedVotes
-from btt_chain.finality_sim.blocks import BlockTree, SimBlock, child_block
-from btt_chain.finality_sim.validators import EpochSets, validator_key
+from btt_chain.finality_sim.blocks import BlockTree, SimBlock, child_block, due_rotations
+from btt_chain.finality_sim.validators import MAX_GENERATION, EpochSets, validator_key
 from btt_chain.finality_sim.view import NodeView
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
 
@@ -60,6 +67,10 @@ class RunSetup:
     epoch_slots: int
     slot_ticks: int
     rules: Rules
+    rotations: tuple[tuple[int, int], ...] = ()
+    """(epoch, validator) of the key rotations honest leaders include."""
+    doppelganger_epochs: int = 2
+    """Epochs a validator that lost its signing records watches before it signs again."""
 
     def epoch_at(self, tick: int) -> int:
         return tick // (self.epoch_slots * self.slot_ticks)
@@ -77,7 +88,9 @@ class NodeRecord:
     """A supermajority link to the next epoch it applied from each such source (that finalized it)."""
     alarms: list[tuple[int, FinalityConflict]] = field(default_factory=list)
     votes: list[Vote] = field(default_factory=list)
-    """The votes this validator signed."""
+    """The votes this validator signed (in every life: a restore without records included)."""
+    resets: list[int] = field(default_factory=list)
+    """Where in `finalized` the node started again from nothing (a restart that lost every file)."""
 
     def finalized_past(self, epoch: int) -> int | None:
         """The tick at which this node first held a checkpoint of an epoch above `epoch` finalized (None: never)."""
@@ -90,7 +103,9 @@ class SimNode:
     def __init__(self, node_id: int, validator: int | None, setup: RunSetup) -> None:
         self.id = node_id
         self.validator = validator
-        self.key = None if validator is None else validator_key(validator)
+        self.keys = {} if validator is None else {
+            validator_key(validator, g).public: validator_key(validator, g) for g in range(MAX_GENERATION + 1)}
+        """Every key this validator may sign with, by public key (a node's keystore)."""
         self.setup = setup
         self.sets = setup.sets
         self.epoch_slots = setup.epoch_slots
@@ -101,6 +116,13 @@ class SimNode:
         self.tracker = self.rules.tracker(self.genesis_hash, self.view)
         self.signed = SignedVotes()
         self.last_vote_epoch = -1
+        self.watch_until = 0
+        """No vote for an epoch below this one (the doppelganger watch of a validator that lost its records)."""
+        self.synced = True
+        """False after a restart that lost every file, until a peer's sync response arrived."""
+        self.authorized: dict[bytes, int] = {}
+        """Key -> validator, from the key rotations of every block received (a rotation is a signed `set_keys`: a
+        key authorization, valid on every fork)."""
         self.store: dict[bytes, dict[int, Justification]] = {}
         """Justifications stored beside blocks, by block and target epoch (the node's database: one per checkpoint,
         since a block is the checkpoint of every empty epoch after it)."""
@@ -112,23 +134,34 @@ class SimNode:
         self._persisted: tuple[bytes, FinalityConflict | None] | None = None
 
     # what the node takes in ---------------------------------------------------------------------------------
+    def _learn_keys(self, block: SimBlock) -> None:
+        for v in block.rotations:
+            generation = min(MAX_GENERATION, sum(1 for _, x in block.rotation_log if x == v))
+            self.authorized[validator_key(v, generation).public] = v
+
     def take_block(self, block: SimBlock, now: int) -> list[Vote]:
+        self._learn_keys(block)
         if self.tree.add(block):
             self._dirty = True
         return self._settle(now)
 
     def take_vote(self, vote: Vote, now: int) -> list[Vote]:
+        self._fold_own(vote)
         result = self.tracker.add_vote(vote, current_epoch=self.setup.epoch_at(now), signature_checked=True)
         self._apply(result.update, now)
         return self._settle(now)
 
     def take_sync(self, blocks: Iterable[SimBlock], justifications: Iterable[Justification], now: int) -> list[Vote]:
         """A sync response: blocks first (parents first), then the justifications beside them and the latest ones."""
+        self.synced = True
         for b in blocks:
+            self._learn_keys(b)
             if self.tree.add(b):
                 self._dirty = True
         self._apply(self.tracker.retry_unresolved().update, now)
         for j in justifications:
+            for v in j.votes:
+                self._fold_own(v)
             self._apply(self.tracker.import_justification(j, signature_checked=True).update, now)
         return self._settle(now)
 
@@ -137,7 +170,8 @@ class SimNode:
         head = self.tree.blocks[self.head]
         if self.validator is None or head.slot >= slot:
             return None, []
-        block = child_block(head, slot, self.validator)
+        block = child_block(head, slot, self.validator,
+                            due_rotations(head, slot, self.epoch_slots, self.setup.rotations))
         return block, self.take_block(block, now)
 
     def serve_sync(self, knows: Callable[[bytes], bool]) -> tuple[list[SimBlock], list[Justification]]:
@@ -165,13 +199,27 @@ class SimNode:
         self._persisted = (self.tracker.state.to_record().encode(), self.tracker.conflict)
         self.tree.drop_orphans()
 
-    def restart(self, now: int) -> list[Vote]:
+    def restart(self, now: int, lose: str = "") -> list[Vote]:
         assert self._persisted is not None, "restart without a crash"
         raw, conflict = self._persisted
-        state = FinalityState.from_record(FinalityRecord.decode(raw))
-        stored = [j for cp in state.justified.values() for j in self.store.get(cp.block_hash, {}).values()]
-        self.tracker = self.rules.tracker(self.genesis_hash, self.view, state, conflict=conflict,
-                                          justifications=stored)
+        if lose == "all":  # restored empty: genesis, nothing justified, nothing stored; it syncs again
+            self.tree = BlockTree(self.setup.genesis, self.epoch_slots)
+            self.store = {}
+            self.authorized = {}
+            self.head = self.genesis_hash
+            self._head_checkpoints = {}
+            self.tracker = self.rules.tracker(self.genesis_hash, self.view)
+            self.record.resets.append(len(self.record.finalized))
+            self.synced = False
+        else:
+            state = FinalityState.from_record(FinalityRecord.decode(raw))
+            stored = [j for cp in state.justified.values() for j in self.store.get(cp.block_hash, {}).values()]
+            self.tracker = self.rules.tracker(self.genesis_hash, self.view, state, conflict=conflict,
+                                              justifications=stored)
+        if lose:  # no signing record: nothing at or below the epoch it starts in, and a watch first
+            epoch = self.setup.epoch_at(now)
+            self.signed = SignedVotes(-1, epoch)
+            self.watch_until = epoch + self.setup.doppelganger_epochs
         self.last_vote_epoch = -1
         self.up = True
         self._dirty = True
@@ -209,21 +257,34 @@ class SimNode:
             self.head = head
             self._head_checkpoints = {}
 
+    def _fold_own(self, vote: Vote) -> None:
+        """A vote of one of this validator's keys that it sees (one from before a restart that lost its record, say)
+        raises its record's watermarks: it signed that once, so it must never sign below it."""
+        if vote.validator not in self.keys:
+            return
+        s = self.signed
+        if vote.target.epoch > s.max_target or vote.source.epoch > s.max_source:
+            self.signed = SignedVotes(max(s.max_source, vote.source.epoch), max(s.max_target, vote.target.epoch),
+                                      s.votes)
+
     def _vote(self, now: int) -> list[Vote]:
-        """Vote once per epoch, when the head enters it (the node's rule)."""
+        """Vote once per epoch, when the head enters it (the node's rule), once the signing gate is open."""
         epoch = self.head_epoch
-        if self.key is None or epoch <= self.last_vote_epoch or epoch == 0:
+        if not self.keys or epoch <= self.last_vote_epoch or epoch == 0:
+            return []
+        if not self.synced or self.setup.epoch_at(now) < self.watch_until:
             return []
         self.last_vote_epoch = epoch
         voters = self.tracker.target_set(self.head_checkpoint(epoch))
-        if voters is None or self.key.public not in voters:
+        key = None if voters is None else next((k for pub, k in self.keys.items() if pub in voters), None)
+        if key is None:
             return []
         choice = self.rules.choose_vote(epoch, self.head_checkpoint, self.tracker.state.justified.values(),
                                         self.signed)
         if choice.link is None:
             return []
         self.signed = self.signed.with_vote(*choice.link)
-        vote = sign_vote(self.key, self.genesis_hash, *choice.link)
+        vote = sign_vote(key, self.genesis_hash, *choice.link)
         self.record.votes.append(vote)
         self._apply(self.tracker.add_vote(vote, current_epoch=epoch, signature_checked=True).update, now)
         self._refresh_head()

@@ -31,13 +31,29 @@ class Partition:
     groups: tuple[tuple[int, ...], ...]
 
 
+LOSSES = ("", "records", "all")
+
+
 @dataclass(frozen=True)
 class Restart:
-    """Node `node` is down from tick `down` to tick `up`: it loses what it held in memory."""
+    """Node `node` is down from tick `down` to tick `up`: it loses what it held in memory, and with `lose` more: its
+    signing records ("records"), or every local file ("all": restored empty, it syncs from its peers again)."""
 
     node: int
     down: int
     up: int
+    lose: str = ""
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """Validator `validator` rotates its session key from epoch `epoch` on: honest leaders (and, unless `fork_only`,
+    Byzantine ones) include the rotation in their next block that lacks it; a `fork_only` rotation is a Byzantine
+    validator's, which the adversary includes only in the blocks it sends to one side of a partition."""
+
+    epoch: int
+    validator: int
+    fork_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,8 @@ class Schedule:
     seed: int
     index: int
     byzantine_third: bool
-    """True: Byzantine validators hold >= 1/3 (accountable safety); False: honest-majority (see `validators`)."""
+    """True: Byzantine validators hold >= 1/3 until GST (accountable safety; some may leave after it); False:
+    honest-majority (see `validators`)."""
     epoch_slots: int
     slot_ticks: int
     gst_epoch: int
@@ -102,6 +119,7 @@ class Schedule:
     """Ticks between two pulls (blocks and latest justifications) of one node from a random reachable peer."""
     partitions: tuple[Partition, ...] = ()
     restarts: tuple[Restart, ...] = ()
+    rotations: tuple[KeyRotation, ...] = ()
     delays: tuple[DelayRule, ...] = ()
     block_actions: tuple[BlockAction, ...] = ()
     vote_actions: tuple[VoteAction, ...] = ()
@@ -144,16 +162,21 @@ class Schedule:
         sets = self.sets()
         if not 0 < self.gst_epoch < self.epochs:
             found.append("gst_epoch must be inside the run")
-        if self.byzantine_third and not sets.byzantine_third(self.epochs):
-            found.append("the Byzantine validators hold less than 1/3 in some epoch")
+        if self.byzantine_third and not sets.byzantine_third(self.gst_epoch):
+            found.append("the Byzantine validators hold less than 1/3 in some epoch before GST")
         if not self.byzantine_third and not sets.honest_majority(self.epochs):
             found.append("Byzantine stake plus churn reaches 1/3 in some epoch")
         if any(sets.set_for(e).total == 0 for e in range(self.epochs + 1)):
             found.append("an epoch has no bonded stake")
         nodes = set(self.node_ids())
         for r in self.restarts:
-            if r.node not in nodes or not r.down < r.up <= self.gst_tick:
-                found.append(f"restart {r} must be of a node and end by GST")
+            if r.node not in nodes or not r.down < r.up <= self.gst_tick or r.lose not in LOSSES:
+                found.append(f"restart {r} must be of a node, end by GST and lose one of {LOSSES}")
+        specs = {v.index: v for v in self.validators}
+        for k in self.rotations:
+            if k.validator not in specs or not 0 < k.epoch < self.epochs or (k.fork_only and not
+                                                                              specs[k.validator].byzantine):
+                found.append(f"rotation {k} must be of a validator inside the run (fork-only: a Byzantine one)")
         for p in self.partitions:
             if not p.start < p.end <= self.gst_tick:
                 found.append(f"partition {p.start}..{p.end} must end by GST")
@@ -167,10 +190,12 @@ class Schedule:
         raw = json.loads(text)
         kinds: dict[str, Any] = {
             "validators": ValidatorSpec, "set_changes": SetChange, "partitions": Partition, "restarts": Restart,
-            "delays": DelayRule, "block_actions": BlockAction, "vote_actions": VoteAction,
+            "rotations": KeyRotation, "delays": DelayRule, "block_actions": BlockAction, "vote_actions": VoteAction,
         }
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name not in raw and f.name in kinds:
+                continue  # a list added since the schedule was printed: its default (none)
             v = raw[f.name]
             if f.name in kinds:
                 v = tuple(kinds[f.name](**_tuples(x)) for x in v)
@@ -186,6 +211,7 @@ class Schedule:
             validators=tuple(v for v in self.validators if v.index != index),
             set_changes=tuple(c for c in self.set_changes if c.validator != index),
             restarts=tuple(r for r in self.restarts if r.node != index),
+            rotations=tuple(k for k in self.rotations if k.validator != index),
             partitions=tuple(replace(p, groups=tuple(tuple(n for n in g if n != index) for g in p.groups))
                              for p in self.partitions),
             vote_actions=tuple(a for a in self.vote_actions if a.validator != index),

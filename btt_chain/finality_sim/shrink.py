@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from btt_chain.finality_sim.schedule import OBSERVER_BASE, Schedule
 
-LISTS = ("partitions", "restarts", "delays", "block_actions", "vote_actions", "set_changes", "leaders")
+LISTS = ("partitions", "restarts", "rotations", "delays", "block_actions", "vote_actions", "set_changes", "leaders")
 
 
 def shrink(schedule: Schedule, fails: Callable[[Schedule], bool], budget: int = 400) -> Schedule:
