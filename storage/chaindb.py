@@ -626,6 +626,13 @@ class ChainDB:
     def store_checkpoint_set(self, block_hash: bytes, encoded: bytes) -> None:
         self.kv.write({schema.checkpoint_set_key(block_hash): encoded}, sync=False)
 
+    def key_authorization(self, session_key: bytes) -> bytes | None:
+        """The encoded authorization kept for a session key, if any."""
+        return self.kv.get(schema.key_authorization_key(session_key))
+
+    def store_key_authorization(self, session_key: bytes, encoded: bytes) -> None:
+        self.kv.write({schema.key_authorization_key(session_key): encoded}, sync=False)
+
     def warp_base(self) -> tuple[int, bytes] | None:
         """(number, hash) of the block a warp-synced database started from; None for one synced from genesis."""
         raw = self.kv.get(schema.META_WARP_BASE)

@@ -74,6 +74,10 @@ CHECKPOINT_SET = b"cs:"
 """cs: + block hash -> encoded `btt_chain.consensus.warp.SetProof` of an epoch's checkpoint block: `session.queued` in
 its post-state with that value's state proof, kept when the next epoch's first block was built on it (what warp proofs
 carry; the block's state itself is long gone when a joining node asks)."""
+KEY_AUTHORIZATION = b"ka:"
+"""ka: + session key -> encoded `btt_chain.primitives.key_authorization.KeyAuthorization`: the signed `set_keys` or
+`register_validator` that named the key, from a block this node executed or a peer's answer, verified; it shows on
+any fork whose account the key signs for (`btt_chain.node.key_authorizations`)."""
 META_WARP_BASE = b"m:warp-base"
 """Present in a database filled by warp sync: encoded [number, hash] of the block it started from (it holds no block
 between genesis and that one)."""
@@ -149,6 +153,10 @@ def block_voter_set_key(block_hash: bytes) -> bytes:
 
 def job_outputs_key(job_id: int, provider: bytes) -> bytes:
     return JOB_OUTPUTS + job_id.to_bytes(8, "big") + provider
+
+
+def key_authorization_key(session_key: bytes) -> bytes:
+    return KEY_AUTHORIZATION + session_key
 
 
 def checkpoint_set_key(block_hash: bytes) -> bytes:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Container, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from btt_chain.consensus.checkpoints import checkpoint_for_epoch, epoch_of
+from btt_chain.consensus.checkpoints import MAX_OWN_JUSTIFICATIONS, checkpoint_for_epoch, epoch_of
 from btt_chain.consensus.finality import (
     FinalityConflict,
     FinalityRecord,
@@ -38,13 +38,15 @@ from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.vote_guard import VoteGuard
 from btt_chain.consensus.vote_rule import choose_vote
 from btt_chain.node.chain import Chain, ConflictsWithFinality
+from btt_chain.node.key_authorizations import KeyAuthorizations
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
-from btt_chain.primitives.evidence import is_block_equivocation
+from btt_chain.primitives.evidence import VoteEquivocation, is_block_equivocation
 from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 from runtime.modules import RUNTIME
+from runtime.session import storage as session_storage
 from storage import schema
 
 if TYPE_CHECKING:
@@ -67,9 +69,13 @@ class ChainTargetSets:
     `import-blocks` (`btt_chain.node.block_io`) both verify justifications through it, so an imported justification is
     checked exactly as one from sync."""
 
-    def __init__(self, chain: Chain) -> None:
+    def __init__(self, chain: Chain, authorizations: KeyAuthorizations | None = None) -> None:
         self.chain = chain
+        self.authorizations = authorizations
+        """Key authorizations this node keeps (`key_owner`'s second source), if any."""
         self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
+        self._owners: dict[bytes, bytes] = {}
+        """Keys placed by the head's state (ownership is permanent: a key is its account's for good)."""
 
     def voter_set(self, cp: Checkpoint) -> ValidatorSet | None:
         """The validators active in epoch `cp.epoch` on the chain of `cp.block_hash`, i.e. those queued in that
@@ -93,6 +99,11 @@ class ChainTargetSets:
             boundary = cp.epoch * chain.clock.epoch_slots
             if header.slot >= boundary or not self._has_child_from(block_hash, header.number, boundary):
                 return None
+        return self._recorded_set(block_hash)
+
+    def _recorded_set(self, block_hash: bytes) -> ValidatorSet | None:
+        """The set recorded beside an executed block (the one queued in its post-state)."""
+        db = self.chain.db
         set_hash = db.voter_set_hash(block_hash)
         if set_hash is None:
             return None
@@ -109,31 +120,82 @@ class ChainTargetSets:
         return vs
 
     def is_on_chain(self, cp: Checkpoint, of: Checkpoint) -> bool:
-        """Whether `cp` is the checkpoint of its epoch on the chain of block `of.block_hash`: walk back from `of` to the
-        last block below the epoch's first slot, by parent links off the canonical chain and by binary search on it."""
+        """Whether `cp` is the checkpoint of its epoch on the chain of block `of.block_hash` (see `checkpoint_of`)."""
         if cp.epoch > of.epoch:
             return False
-        if cp == of:
-            return True
+        return cp == of or self.checkpoint_of(cp.epoch, of) == cp
+
+    def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
+        """The checkpoint of `epoch` on the chain of block `of.block_hash`: walk back from `of` to the last block below
+        the epoch's first slot, by parent links off the canonical chain and by binary search on it. None when a block
+        on the way is not stored, or it is below a warp-synced database's first block."""
+        if epoch > of.epoch:
+            return None
         chain, db = self.chain, self.chain.db
-        if cp.epoch == 0:
-            return cp.block_hash == chain.genesis_hash
-        boundary = cp.epoch * chain.clock.epoch_slots
+        if epoch == 0:
+            return Checkpoint(0, chain.genesis_hash)
+        boundary = epoch * chain.clock.epoch_slots
         h = of.block_hash
         while True:
             header = db.get_header(h)
             if header is None:
-                return False
+                return None
             if header.slot < boundary:
-                return h == cp.block_hash
+                return Checkpoint(epoch, h)
             if chain.is_canonical(h, header.number):
                 try:
-                    found = checkpoint_for_epoch(cp.epoch, self._canonical_header, header.number,
-                                                 epoch_slots=chain.clock.epoch_slots, lowest=chain.lowest_number)
+                    return checkpoint_for_epoch(epoch, self._canonical_header, header.number,
+                                                epoch_slots=chain.clock.epoch_slots, lowest=chain.lowest_number)
                 except LookupError:  # below a warp-synced database's first block: not a checkpoint it can weigh
-                    return False
-                return found.block_hash == cp.block_hash
+                    return None
             h = header.parent_hash
+
+    def trusted_set(self, epoch: int) -> ValidatorSet | None:
+        """The set recorded beside our canonical chain's checkpoint of `epoch` (of the head's epoch after it, for a
+        later one): what this node weighs a conflicting fork's links of that epoch by."""
+        chain = self.chain
+        head = chain.head
+        last = head.slot // chain.clock.epoch_slots + 1
+        try:
+            cp = checkpoint_for_epoch(min(epoch, last), self._canonical_header, head.number,
+                                      epoch_slots=chain.clock.epoch_slots, lowest=chain.lowest_number)
+        except LookupError:
+            return None
+        return self._recorded_set(cp.block_hash)
+
+    def own_justifications(self, low_epoch: int, of: Checkpoint) -> list[Justification]:
+        """The justifications stored beside the checkpoints of epochs `low_epoch`..`of.epoch` on `of`'s chain, oldest
+        first, at most MAX_OWN_JUSTIFICATIONS."""
+        found: list[Justification] = []
+        seen: set[bytes] = set()
+        for epoch in range(max(0, low_epoch), of.epoch + 1):
+            cp = self.checkpoint_of(epoch, of)
+            if cp is None or cp.block_hash in seen:
+                continue
+            seen.add(cp.block_hash)
+            for raw in self.chain.db.justifications(cp.block_hash):
+                try:
+                    j = Justification.decode(raw)
+                except DecodeError:
+                    continue
+                if low_epoch <= j.target.epoch <= of.epoch:
+                    found.append(j)
+            if len(found) >= MAX_OWN_JUSTIFICATIONS:
+                break
+        return sorted(found, key=lambda j: j.target.epoch)[:MAX_OWN_JUSTIFICATIONS]
+
+    def key_owner(self, key: bytes) -> bytes | None:
+        """The account `key` signs for, as the head's state records it (`session.key_owner`: every key an account
+        ever used) or as a kept authorization shows it; None if neither knows it."""
+        account = self._owners.get(key)
+        if account is not None:
+            return account
+        account = session_storage.owner_of_key(self.chain.state(), key)
+        if account is None and self.authorizations is not None:
+            account = self.authorizations.owner(key)
+        if account is not None:
+            self._owners[key] = account
+        return account
 
     def _canonical_header(self, number: int) -> Header | None:
         db = self.chain.db
@@ -177,14 +239,21 @@ class FinalityService:
         raw = chain.db.meta(schema.META_JUSTIFIED)
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
         raw_conflict = chain.db.finality_conflict()
-        conflict = FinalityConflict.decode(raw_conflict) if raw_conflict else None
-        self.view = ChainTargetSets(chain)
+        conflict = FinalityConflict.decode_record(raw_conflict) if raw_conflict else None
+        self.authorizations = KeyAuthorizations(chain, RUNTIME.spec_version)
+        """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
+        chain.on_import(self.authorizations.record_block)
+        self.view = ChainTargetSets(chain, self.authorizations)
         self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
                                    justifications=stored_justifications(chain, state))
         self.guard = VoteGuard(guard_path) if key is not None else None
         """One record for every key this node signs with: a rotation never lets a new key sign against the old
         one's votes."""
         self.publish_vote: Callable[[bytes], None] = lambda _raw: None
+        self.may_sign_vote: Callable[[Keypair, Checkpoint, ValidatorSet], bool] = lambda _key, _target, _voters: True
+        """The node's signing gate (`btt_chain.node.signing_watch`): synced, no second signer, one validator."""
+        self.observe_vote: Callable[[Vote], None] = lambda _vote: None
+        """Shown every gossiped vote (the signing gate watches for votes of this validator's keys)."""
         self._last_vote_epoch = -1
         self._seen_headers: OrderedDict[tuple[int, bytes], Header] = OrderedDict()
         self._reported: set[bytes] = set()
@@ -264,7 +333,7 @@ class FinalityService:
             log.info("no validator set for checkpoint %s on our own chain: not voting in epoch %d", target, epoch)
             return
         key = self.key_for(voters)
-        if key is None:
+        if key is None or not self.may_sign_vote(key, target, voters):
             return
         choice = choose_vote(epoch, self._head_checkpoint, self.tracker.state.justified.values(), self.guard.signed)
         if choice.link is None:
@@ -285,7 +354,7 @@ class FinalityService:
         """Votes and justifications that waited for their target's set: count those whose set is known now."""
         retry = self.tracker.retry_unresolved()
         for ev in retry.evidence:
-            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+            self._report_votes(ev)
         for vote, r in retry.votes:
             if r.status is VoteStatus.INVALID:
                 log.debug("held vote by 0x%s is invalid: %s", vote.validator.hex()[:16], r.reason)
@@ -323,13 +392,13 @@ class FinalityService:
             vote = Vote.decode(data, max_size=1024)
         except DecodeError:
             return False
+        self.observe_vote(vote)
         epoch = epoch_of(self.node.chain.clock.slot_at(self.node.now_ms()), self.epoch_slots)
         if vote.target.epoch > epoch + self.tracker.max_future_epochs:
             return None  # ahead of our clock: a clock disagreement is nobody's fault (dropped, nobody blamed)
         result = self.tracker.add_vote(vote, current_epoch=epoch)
         if result.status is VoteStatus.EQUIVOCATION and result.evidence is not None:
-            self._report("evidence.report_vote_equivocation", result.evidence.vote_a.encode(),
-                         result.evidence.vote_b.encode(), result.evidence.offender)
+            self._report_votes(result.evidence)
             return True
         if result.status is VoteStatus.INVALID:
             log.debug("invalid vote from %s: %s", peer, result.reason)
@@ -348,7 +417,7 @@ class FinalityService:
             return False
         result = self.tracker.import_justification(j)
         for ev in result.evidence:
-            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+            self._report_votes(ev)
         if result.status is JustificationStatus.INVALID:
             log.info("invalid justification from %s: %s", peer, result.reason)
             return False
@@ -387,7 +456,7 @@ class FinalityService:
                   "reported. Investigate before trusting any block above the finalized one.", conflict.describe(),
                   len(offenders))
         for ev in offenders.values():
-            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+            self._report_votes(ev)
 
     def _apply_finality(self) -> None:
         chain = self.node.chain
@@ -425,7 +494,25 @@ class FinalityService:
             self._report("evidence.report_block_equivocation", seen.encode(), header.encode(), header.author)
 
     # reports ---------------------------------------------------------------------------------------
-    def _report(self, call: str, a: bytes, b: bytes, offender: bytes) -> None:
+    def _report_votes(self, ev: VoteEquivocation) -> None:
+        """Report a double or surround vote pair: by `evidence.report_vote_equivocation` when the head's state places
+        both keys (one key, or two keys of one account), else with the authorizations this node keeps for the keys it
+        does not (a key rotated on a fork this chain never carried: the account's own signed set_keys shows it)."""
+        state = self.node.chain.state()
+        needed = [k for k in dict.fromkeys((ev.vote_a.validator, ev.vote_b.validator))
+                  if session_storage.owner_of_key(state, k) is None]
+        if not needed:
+            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+            return
+        proofs = [self.authorizations.encoded(k) for k in needed]
+        if any(p is None for p in proofs):
+            log.warning("evidence against 0x%s seen, but this chain does not know its key and no authorization of it "
+                        "is kept here: not reported", ev.offender.hex()[:16])
+            return
+        self._report("evidence.report_vote_equivocation_with_keys", ev.vote_a.encode(), ev.vote_b.encode(),
+                     ev.offender, [p for p in proofs if p is not None])
+
+    def _report(self, call: str, a: bytes, b: bytes, offender: bytes, extra: list[bytes] | None = None) -> None:
         """Submit a slashing report signed by this node's validator key (it pays the fee, gets the reward)."""
         reporter = self.key
         if reporter is None:
@@ -438,7 +525,8 @@ class FinalityService:
         chain = self.node.chain
         nonce = self.node.next_account_index(reporter.public)
         era = Era.mortal(REPORT_MORTALITY, chain.head.number)
-        xt = sign_extrinsic(reporter, RUNTIME.call(call, a, b), nonce, chain.genesis_hash, RUNTIME.spec_version,
+        args: tuple[object, ...] = (a, b) if extra is None else (a, b, extra)
+        xt = sign_extrinsic(reporter, RUNTIME.call(call, *args), nonce, chain.genesis_hash, RUNTIME.spec_version,
                             era=era, birth_hash=chain.head_hash)
         try:
             self.node.submit_extrinsic(xt.encode())
