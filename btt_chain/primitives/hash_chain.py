@@ -9,12 +9,17 @@ reveal into a running randomness with `mix_seed`.
 The chain seed is derived from the session key's 32-byte ed25519 secret seed (`hash_chain_seed`) and is
 never stored. `HashChain` keeps one checkpoint every `checkpoint_every` steps, so a reveal costs at most
 `checkpoint_every - 1` hashes and memory is `length / checkpoint_every` hashes.
+
+Building a chain costs `length` hashes (2**20: ~0.45 s of CPU; 2**24: ~7 s), so a process keeps the last few it built
+(`hash_chain_for`); a chain built elsewhere (a node builds a new key's chain in a child process:
+`btt_chain.node.hash_chain_builder`) comes back as its checkpoints (`HashChain.from_checkpoints`) and is kept the same
+way (`remember_hash_chain`), so the key's first block does not build it again.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 from btt_chain.primitives.hashing import blake2b_256
 
@@ -85,6 +90,45 @@ class HashChain:
         self._checkpoints: tuple[bytes, ...] = tuple(checkpoints)
         self.commitment: bytes = value  # step^length(seed): what the validator registers at bonding
 
+    @classmethod
+    def from_checkpoints(cls, checkpoints: Sequence[bytes], length: int, commitment: bytes,
+                         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> HashChain:
+        """The chain whose one pass (elsewhere) gave these checkpoints and this commitment. Checks the shape and that
+        the last checkpoint leads to the commitment (at most `checkpoint_every - 1` hashes); ValueError otherwise.
+        Building it again would be the only full check: give only what `HashChain(...)` itself produced."""
+        if type(length) is not int or length < 1:
+            raise ValueError(f"hash chain: length must be a positive integer, got {length!r}")
+        if type(checkpoint_every) is not int or checkpoint_every < 1:
+            raise ValueError(f"hash chain: checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+        points = tuple(checkpoints)
+        if len(points) != length // checkpoint_every + 1:
+            raise ValueError(f"hash chain: {len(points)} checkpoints, expected {length // checkpoint_every + 1} for "
+                             f"{length} reveals every {checkpoint_every}")
+        if any(type(x) is not bytes or len(x) != 32 for x in points[1:]) or type(points[0]) is not bytes \
+                or not points[0] or type(commitment) is not bytes or len(commitment) != 32:
+            raise ValueError("hash chain: checkpoints and commitment must be 32-byte values (the seed non-empty bytes)")
+        value = points[-1]
+        for _ in range(length % checkpoint_every):
+            value = reveal_step(value)
+        if value != commitment:
+            raise ValueError("hash chain: the last checkpoint does not lead to the commitment")
+        chain = cls.__new__(cls)
+        chain.length = length
+        chain._every = checkpoint_every
+        chain._checkpoints = points
+        chain.commitment = commitment
+        return chain
+
+    @property
+    def checkpoints(self) -> tuple[bytes, ...]:
+        """step^(j * checkpoint_every)(seed) for j = 0..length // checkpoint_every: the seed first. Secret: they are
+        the validator's future reveals."""
+        return self._checkpoints
+
+    @property
+    def checkpoint_every(self) -> int:
+        return self._every
+
     def __repr__(self) -> str:
         # Never print the seed or checkpoints: they are the validator's future reveals.
         return f"HashChain(length={self.length}, commitment={self.commitment.hex()})"
@@ -107,7 +151,34 @@ class HashChain:
         return value
 
 
-@functools.lru_cache(maxsize=8)
+CACHED_CHAINS = 8
+"""Hash chains a process keeps (the least recently used goes first): a node's keys, their next generations, and
+keys just made by `author_rotateKeys`. 2**20 reveals keep 32 KiB of checkpoints, 2**24 512 KiB."""
+_cache: OrderedDict[tuple[bytes, int, int], HashChain] = OrderedDict()
+
+
 def hash_chain_for(secret_seed: bytes, length: int, generation: int = 0) -> HashChain:
     """A session key's hash chain of that generation, built once per process (nodes sharing a key share it)."""
-    return HashChain(hash_chain_seed(secret_seed, generation), length)
+    chain = cached_hash_chain(secret_seed, length, generation)
+    if chain is None:
+        chain = HashChain(hash_chain_seed(secret_seed, generation), length)
+        remember_hash_chain(secret_seed, generation, chain)
+    return chain
+
+
+def cached_hash_chain(secret_seed: bytes, length: int, generation: int = 0) -> HashChain | None:
+    """The chain `hash_chain_for` would return, if this process holds it already (else None: nothing is built)."""
+    chain = _cache.get((secret_seed, length, generation))
+    if chain is not None:
+        _cache.move_to_end((secret_seed, length, generation))
+    return chain
+
+
+def remember_hash_chain(secret_seed: bytes, generation: int, chain: HashChain) -> None:
+    """Keep `chain` as the session key's chain of that generation (at its length), for `hash_chain_for`. The caller
+    vouches that it was built from `hash_chain_seed(secret_seed, generation)`."""
+    key = (secret_seed, chain.length, generation)
+    _cache[key] = chain
+    _cache.move_to_end(key)
+    while len(_cache) > CACHED_CHAINS:
+        _cache.popitem(last=False)

@@ -7,7 +7,8 @@ The server answers through `handle_async`, which runs parsing and each call of a
 server's RPC lane (`scheduler.CallLane`), so block authoring and import (on the same loop) wait for at most one
 call, never for a whole batch; and which holds every reply to `max_response` bytes: a call whose answer is
 larger gets an error that says how to ask for less, and a batch stops answering (with errors) once its replies
-add up to the limit.
+add up to the limit. A method whose answer comes later (`registry.Later`: work off the event loop) is awaited
+outside the lane, and its answer encoded when it comes; the sync `handle` refuses such methods.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
@@ -28,7 +30,7 @@ from btt_chain.rpc.errors import (
     RpcError,
     invalid_request,
 )
-from btt_chain.rpc.registry import REGISTRY, Registry, RpcContext, lone_surrogate
+from btt_chain.rpc.registry import REGISTRY, Later, Registry, RpcContext, lone_surrogate
 from btt_chain.rpc.scheduler import LaneBusy
 
 log = logging.getLogger("btt.rpc")
@@ -81,6 +83,29 @@ def _dumps(value: Any) -> str:
 
 def error_response(request_id: Any, error: RpcError) -> str:
     return _dumps({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
+
+
+def _result(request_id: Any, result: Any) -> str | None:
+    """The encoded result (None for a notification); raises if the result cannot be encoded."""
+    return None if request_id is _NO_ID else _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+
+def _failure(request_id: Any, name: str, exc: Exception) -> str | None:
+    """The encoded error a method's exception answers with: its RpcError, or -32603 for anything else (logged with
+    its traceback). None for a notification."""
+    if not isinstance(exc, RpcError):
+        log.error("RPC method %s failed", name[:64], exc_info=exc)
+        exc = RpcError(INTERNAL_ERROR, "Internal error: see the node log")
+    return None if request_id is _NO_ID else error_response(request_id, exc)
+
+
+@dataclass
+class _Pending:
+    """A call whose method answered `Later`: what its answer needs once the awaitable is done."""
+
+    request_id: Any
+    name: str
+    later: Later
 
 
 class CallObserver(Protocol):
@@ -145,22 +170,38 @@ class Dispatcher:
         observer = self.observer
         method = _method_of(request) if observer is not None else None
         if observer is None or method is None:
-            answer, _ = await run(partial(self._answer, request, ctx))
-            return answer  # type: ignore[no-any-return]
+            answer, _ = await self._run_unit(request, ctx, run)
+            return answer
         protocol = "http" if ctx.subscriber is None else "ws"
         observer.call_started(method, protocol)
         started = time.perf_counter()
         try:
-            answer, is_error = await run(partial(self._answer, request, ctx))
+            answer, is_error = await self._run_unit(request, ctx, run)
         except LaneBusy:
             observer.call_finished(method, protocol, True, time.perf_counter() - started)
             raise
         observer.call_finished(method, protocol, is_error, time.perf_counter() - started)
-        return answer  # type: ignore[no-any-return]
+        return answer
 
-    def _answer(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool]:
-        """The encoded answer (bounded in size) and whether it is an error."""
-        answer, is_error = self._outcome(request, ctx)
+    async def _run_unit(self, request: Any, ctx: RpcContext, run: Runner) -> tuple[str | None, bool]:
+        """The call as one unit of `run`; an answer that comes `Later` is awaited after the unit, outside the lane."""
+        outcome = await run(partial(self._answer, request, ctx))
+        if isinstance(outcome, _Pending):
+            try:
+                result = await outcome.later.awaitable
+                answer = _result(outcome.request_id, result)
+            except Exception as exc:
+                return self._bounded(request, _failure(outcome.request_id, outcome.name, exc), True)
+            return self._bounded(request, answer, False)
+        return outcome  # type: ignore[no-any-return]
+
+    def _answer(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool] | _Pending:
+        """The encoded answer (bounded in size) and whether it is an error; or the call whose answer comes later."""
+        outcome = self._outcome(request, ctx)
+        return outcome if isinstance(outcome, _Pending) else self._bounded(request, *outcome)
+
+    def _bounded(self, request: Any, answer: str | None, is_error: bool) -> tuple[str | None, bool]:
+        """The answer, or if it is over `max_response` an error that says so."""
         if answer is None or len(answer) <= self.max_response:
             return answer, is_error
         return self._too_big(request, f"the reply of {len(answer)} bytes is over the limit of {self.max_response}: "
@@ -193,9 +234,15 @@ class Dispatcher:
         return self._one(payload, ctx)
 
     def _one(self, request: Any, ctx: RpcContext) -> str | None:
-        return self._outcome(request, ctx)[0]
+        outcome = self._outcome(request, ctx)
+        if isinstance(outcome, _Pending):  # nothing here can wait for it: the server's handle_async can
+            outcome.later.awaitable.close()
+            error = RpcError(INTERNAL_ERROR, f"{outcome.name} answers later (work off the event loop): call it "
+                                             "through the RPC server")
+            return None if outcome.request_id is _NO_ID else error_response(outcome.request_id, error)
+        return outcome[0]
 
-    def _outcome(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool]:
+    def _outcome(self, request: Any, ctx: RpcContext) -> tuple[str | None, bool] | _Pending:
         """The encoded answer (None for a notification) and whether the request failed."""
         if not isinstance(request, dict):
             return error_response(None, invalid_request("a request must be a JSON object")), True
@@ -220,17 +267,12 @@ class Dispatcher:
             return error_response(reply_id, invalid_request('"params" must be an array or an object')), True
         try:
             result = self._call(name, params, ctx)
-            if request_id is _NO_ID:
-                return None, False
+            if isinstance(result, Later):
+                return _Pending(request_id, name, result)
             # encoding inside the try: a result that cannot be encoded is an internal error
-            return _dumps({"jsonrpc": "2.0", "id": request_id, "result": result}), False
-        except RpcError as exc:
-            return (None if request_id is _NO_ID else error_response(request_id, exc)), True
-        except Exception:
-            log.exception("RPC method %s failed", name[:64])
-            if request_id is _NO_ID:
-                return None, True
-            return error_response(request_id, RpcError(INTERNAL_ERROR, "Internal error: see the node log")), True
+            return _result(request_id, result), False
+        except Exception as exc:
+            return _failure(request_id, name, exc), True
 
     def _call(self, name: str, params: list[Any] | dict[str, Any], ctx: RpcContext) -> Any:
         method = self.registry.get(name)

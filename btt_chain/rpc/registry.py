@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +32,18 @@ class RpcContext:
 
 
 Parser = Callable[[Any, RpcContext], Any]
+
+
+class Later:
+    """A method's answer that is not ready at once (work done off the event loop, e.g. in a child process): the
+    method returns `Later(coroutine)` after its checks, and the dispatcher awaits the coroutine outside the server's
+    RPC lane, so other calls are served meanwhile, then answers with its result or error as if the method had
+    returned or raised it."""
+
+    __slots__ = ("awaitable",)
+
+    def __init__(self, awaitable: Coroutine[Any, Any, Any]) -> None:
+        self.awaitable = awaitable
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,21 @@
 """Validators' hash chains: reveals link back to the commitment for every checkpoint spacing, exhaustion
-and bad indices raise, the per-key cache shares one chain, and verify_reveal rejects wrong values."""
+and bad indices raise, the per-key cache shares one chain (and keeps a chain built elsewhere, within its bound), a
+chain rebuilt from its checkpoints is the same chain and checkpoints that are not one are refused, and verify_reveal
+rejects wrong values."""
 
 from __future__ import annotations
 
 import pytest
 
 from btt_chain.primitives.hash_chain import (
+    CACHED_CHAINS,
     HashChain,
     HashChainExhausted,
+    cached_hash_chain,
     hash_chain_for,
     hash_chain_seed,
     mix_seed,
+    remember_hash_chain,
     reveal_step,
     verify_reveal,
 )
@@ -118,3 +123,44 @@ def test_verify_reveal_rejects_wrong_values() -> None:
     assert not verify_reveal(chain.reveal(2), chain.reveal(1))  # going backwards
     assert not verify_reveal(chain.commitment, b"\x00" * 32)
     assert not verify_reveal(chain.commitment, chain.commitment)
+
+
+@pytest.mark.parametrize("length, every", [(1, 1), (7, 3), (8, 4), (50, 7), (2048, 1024), (5000, 1024)])
+def test_a_chain_rebuilt_from_its_checkpoints_is_the_same_chain(length: int, every: int) -> None:
+    built = HashChain(SEED, length, every)
+    again = HashChain.from_checkpoints(built.checkpoints, length, built.commitment, every)
+    assert again.commitment == built.commitment and again.checkpoints == built.checkpoints
+    assert again.checkpoint_every == every and again.length == length
+    assert [again.reveal(k) for k in range(1, length + 1)] == [built.reveal(k) for k in range(1, length + 1)]
+
+
+def test_checkpoints_that_are_not_a_chain_are_refused() -> None:
+    built = HashChain(SEED, 50, 7)
+    points = list(built.checkpoints)
+    with pytest.raises(ValueError, match="9 checkpoints, expected 8"):
+        HashChain.from_checkpoints(points + [bytes(32)], 50, built.commitment, 7)
+    with pytest.raises(ValueError, match="32-byte"):
+        HashChain.from_checkpoints(points[:-1] + [b"short"], 50, built.commitment, 7)
+    with pytest.raises(ValueError, match="32-byte"):
+        HashChain.from_checkpoints(points, 50, built.commitment[:31], 7)
+    with pytest.raises(ValueError, match="does not lead to the commitment"):
+        HashChain.from_checkpoints(points[:-1] + [reveal_step(points[-1])], 50, built.commitment, 7)
+    with pytest.raises(ValueError, match="does not lead to the commitment"):
+        HashChain.from_checkpoints(points, 50, reveal_step(built.commitment), 7)
+    with pytest.raises(ValueError, match="length"):
+        HashChain.from_checkpoints(points, 0, built.commitment, 7)
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        HashChain.from_checkpoints(points, 50, built.commitment, 0)
+
+
+def test_a_chain_built_elsewhere_is_kept_and_the_cache_stays_bounded() -> None:
+    secret = bytes(range(1, 33))
+    elsewhere = HashChain(hash_chain_seed(secret, 2), 64)
+    assert cached_hash_chain(secret, 64, 2) is None
+    remember_hash_chain(secret, 2, elsewhere)
+    assert cached_hash_chain(secret, 64, 2) is elsewhere and hash_chain_for(secret, 64, 2) is elsewhere
+    assert cached_hash_chain(secret, 32, 2) is None and cached_hash_chain(secret, 64, 1) is None
+    for i in range(CACHED_CHAINS):  # as many newer chains as the cache holds: the oldest goes
+        hash_chain_for(bytes([i + 100]) * 32, 16)
+    assert cached_hash_chain(secret, 64, 2) is None
+    assert cached_hash_chain(bytes([100]) * 32, 16) is not None
