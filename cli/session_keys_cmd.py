@@ -5,22 +5,34 @@ The node that will sign holds the key (`btt_chain.node.keystore`); the stash, wh
 `session.set_keys` with the node's proof that it holds the key. One command does the round: it asks the signing
 node (`--node-rpc`, which must serve unsafe methods on loopback: run it on that machine, or tunnel) for new keys, or
 takes `--keys`, gets the proof from that node and submits the call from the stash.
+
+Every check that can refuse comes before the signing node is asked for a key (a refused try leaves no key behind
+and costs it no hash chain): the stash is a registered validator (`btt_bonds`), the call would be included and
+paid for (a dry run of `session.set_keys` with a throwaway key, the same size and fee, never sent), `--node-rpc`
+is on the same chain, and it holds no session key the chain gives to another validator (`btt_localSessionKeys`,
+and the active set as `--rpc` sees it): one process signing for two validators is refused, in one line.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from btt_chain.client.chain import ChainInfo
-from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
+from btt_chain.client.rpc import DEFAULT_RPC, RpcClient, RpcError
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import Keypair, Signer
 from cli.accounts import resolve_signer
 from cli.output import print_fields, print_json
 from cli.submit import echo_submitted, submit_call
+
+NODE_TIMEOUT_S = 180.0
+"""How long to wait for the signing node's answers: author_rotateKeys builds a hash chain (~7 s at btt-21m's 2**24
+reveals) and may wait behind three others."""
+NOTHING_DONE = "nothing was made or submitted"
 
 
 @click.command("set-keys")
@@ -32,24 +44,22 @@ from cli.submit import echo_submitted, submit_call
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def set_keys(sender: str, node_rpc: str, keys_hex: str | None, rpc: str, as_json: bool) -> None:
     """Move a validator's block and vote signing to new session keys held by the node at --node-rpc: from the epoch
-    after next that node signs, and the old key stops. The bond is untouched."""
+    after next that node signs, and the old key stops. The bond is untouched. Refused, before the node makes a key,
+    if --from is no registered validator, cannot pay the fee, or the node already signs for another validator."""
     from runtime.session.types import SessionKeys
 
-    node = RpcClient(node_rpc)
+    given = None if keys_hex is None else parse_keys(keys_hex)
+    node = RpcClient(node_rpc, timeout=NODE_TIMEOUT_S, option="--node-rpc")
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(sender, info.chain_type)
-    if keys_hex is None:
-        keys_hex = str(node.call("author_rotateKeys"))
-    try:
-        raw = bytes.fromhex(keys_hex[2:] if keys_hex.startswith("0x") else keys_hex)
-    except ValueError:
-        raise ConfigError(f"--keys {keys_hex!r} is not hex") from None
-    if len(raw) != 64:
-        raise ConfigError(f"--keys: expected 64 bytes (the session key and its hash-chain commitment), got {len(raw)}")
-    keys = SessionKeys.decode(raw)
     owner = encode_address(signer.account, info.ss58_prefix)
-    proof = bytes.fromhex(str(node.call("btt_sessionKeysProof", "0x" + raw.hex(), owner))[2:])
+    check_registered(client, owner)
+    check_fee(client, info, signer, owner)
+    check_signing_node(node, client, info, owner)
+    raw = given if given is not None else parse_keys(str(ask(node, "author_rotateKeys")))
+    keys = SessionKeys.decode(raw)
+    proof = bytes.fromhex(str(ask(node, "btt_sessionKeysProof", "0x" + raw.hex(), owner))[2:])
     sub = submit_call(client, info, signer, "session.set_keys", (keys, proof))
     if as_json:
         print_json({"sessionKey": "0x" + keys.session_key.hex(), "hashChainCommitment":
@@ -62,6 +72,69 @@ def set_keys(sender: str, node_rpc: str, keys_hex: str | None, rpc: str, as_json
         ("stash", owner),
         ("signs from epoch", str(event["from_epoch"]) if event else "the epoch after next"),
     ])
+
+
+def parse_keys(text: str) -> bytes:
+    """64 bytes of session keys (the key and its hash-chain commitment) from 0x-hex."""
+    try:
+        raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    except ValueError:
+        raise ConfigError(f"--keys {text!r} is not hex") from None
+    if len(raw) != 64:
+        raise ConfigError(f"--keys: expected 64 bytes (the session key and its hash-chain commitment), got {len(raw)}")
+    return raw
+
+
+def ask(node: RpcClient, method: str, *params: Any) -> Any:
+    """Call the signing node; an error it answers with names --node-rpc (one it cannot be reached with already does)."""
+    try:
+        return node.call(method, *params)
+    except RpcError as exc:
+        if exc.code is None:
+            raise
+        raise RpcError(f"the node at --node-rpc {node.url} refused {method}: {exc}", exc.code, exc.data) from None
+
+
+def check_registered(client: RpcClient, owner: str) -> None:
+    """The stash is a registered validator (`session.set_keys` refuses anyone else)."""
+    if client.call("btt_bonds", owner).get("validator") is None:
+        raise ConfigError(f"{owner} (--from) is not a registered validator: bond and register it first "
+                          f"(bonds.bond, bonds.register_validator); {NOTHING_DONE}")
+
+
+def check_fee(client: RpcClient, info: ChainInfo, signer: Signer, owner: str) -> None:
+    """The stash's `session.set_keys` would be included, paid for and succeed: a dry run of the call with a throwaway
+    key (made here, never kept or sent), which costs the same fee as the real one."""
+    import cli.submit
+    from btt_chain.client.submit import dry_run, is_queued_behind, readable, sign_call
+    from runtime.session.types import SessionKeys
+
+    throwaway = Keypair.generate()
+    keys = SessionKeys(throwaway.public, bytes(32))
+    proof = throwaway.sign(keys.ownership_message(signer.account))
+    dry = dry_run(client, sign_call(client, info, signer, info.calls.build_call("session.set_keys", keys, proof)))
+    if is_queued_behind(dry) or (dry["valid"] and (dry["success"] or cli.submit.FORCE)):
+        return
+    why = readable(str(dry["error"]), info.decimals, info.symbol)
+    raise ConfigError(f"{owner} (--from) cannot set session keys now: {why}; {NOTHING_DONE}")
+
+
+def check_signing_node(node: RpcClient, client: RpcClient, info: ChainInfo, owner: str) -> None:
+    """The node at --node-rpc follows the same chain and holds no session key the chain gives to another validator
+    (by its own head: `btt_localSessionKeys`; by --rpc's: the active set)."""
+    genesis = ask(node, "chain_getBlockHash", 0)
+    if genesis != "0x" + info.genesis_hash.hex():
+        raise ConfigError(f"the node at --node-rpc {node.url} follows another chain (genesis {genesis}, not "
+                          f"0x{info.genesis_hash.hex()} as --rpc's); {NOTHING_DONE}")
+    active = {v["sessionKey"]: v["account"] for v in client.call("btt_validators")}
+    for held in ask(node, "btt_localSessionKeys"):
+        key = held["sessionKey"]
+        others = sorted({a for a in (held.get("account"), active.get(key)) if a is not None and a != owner})
+        if others:
+            raise ConfigError(
+                f"the node at --node-rpc {node.url} already signs for validator {others[0]} (session key {key}): "
+                f"one process would sign for two validators; point --node-rpc at {owner}'s own signing node; "
+                f"{NOTHING_DONE}")
 
 
 @click.command("insert")

@@ -38,10 +38,13 @@ class RpcError(BttError):
 
 
 class RpcClient:
-    def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0) -> None:
+    """`option`: the command-line option that named the node, which errors about reaching it name too."""
+
+    def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0, option: str = "--rpc") -> None:
         self.url = normalise_url(url)
+        self.option = option
         if not self.url.startswith(("http://", "https://")):
-            raise RpcError(f"--rpc {url!r} is not a node URL like http://127.0.0.1:9944")
+            raise RpcError(f"{option} {url!r} is not a node URL like http://127.0.0.1:9944")
         self.timeout = timeout
         self._ids = itertools.count(1)
 
@@ -57,7 +60,8 @@ class RpcClient:
             raise RpcError(f"node at {self.url} answered HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise RpcError(f"cannot reach a node at {self.url} ({reason}); is it running? (--rpc URL)") from None
+            raise RpcError(
+                f"cannot reach a node at {self.url} ({reason}); is it running? ({self.option} URL)") from None
         except json.JSONDecodeError:
             raise RpcError(f"node at {self.url} sent a reply that is not JSON") from None
         if "error" in reply:
