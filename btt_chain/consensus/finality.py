@@ -669,6 +669,13 @@ class VoteTracker:
             self._owners[key] = account
         return account
 
+    def unplaced_keys(self, j: Justification) -> list[bytes]:
+        """The voting keys of `j` whose account nothing this tracker knows names (a peer may hold their
+        authorizations)."""
+        trusted = self.view.trusted_set(j.target.epoch)
+        return [v.validator for v in j.votes
+                if self.owner_of(v.validator) == v.validator and (trusted is None or v.validator not in trusted)]
+
     def _learn_owners(self, vs: ValidatorSet) -> None:
         owners = self._owners
         for key, account in vs.accounts.items():

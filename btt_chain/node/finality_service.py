@@ -59,6 +59,8 @@ RECENT_SLOTS = 512
 REPORT_MORTALITY = 64
 DECODED_SETS = 16
 """Validator set records kept decoded (sets change rarely: a few cover every target in play)."""
+MAX_WANTED_KEYS = 256
+"""Unplaced keys remembered to ask peers for (the newest)."""
 SIDE_EXECUTIONS_PER_HEAD = 2
 """Side branches executed for held votes per new head, at most (each costs about a reorganisation there and back)."""
 
@@ -244,6 +246,8 @@ class FinalityService:
         """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
         chain.on_import(self.authorizations.record_block)
         self.view = ChainTargetSets(chain, self.authorizations)
+        self._wanted_keys: OrderedDict[bytes, None] = OrderedDict()
+        """Keys of conflicting links that nothing here places (`take_wanted_keys`)."""
         self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
                                    justifications=stored_justifications(chain, state))
         self.guard = VoteGuard(guard_path) if key is not None else None
@@ -416,6 +420,8 @@ class FinalityService:
         except DecodeError:
             return False
         result = self.tracker.import_justification(j)
+        if result.status in (JustificationStatus.CONFLICTING, JustificationStatus.IGNORED):
+            self._want_keys(self.tracker.unplaced_keys(j))
         for ev in result.evidence:
             self._report_votes(ev)
         if result.status is JustificationStatus.INVALID:
@@ -426,6 +432,31 @@ class FinalityService:
             log.debug("justification of %s from %s waits for its block", j.target, peer)
             self._execute_for_held_votes()
         return True
+
+    # key authorizations -----------------------------------------------------------------------------------
+    def _want_keys(self, keys: Iterable[bytes]) -> None:
+        for key in keys:
+            self._wanted_keys[key] = None
+        while len(self._wanted_keys) > MAX_WANTED_KEYS:
+            self._wanted_keys.popitem(last=False)
+
+    def take_wanted_keys(self) -> list[bytes]:
+        """The keys of links leaving our finalized chain that nothing here could place (ask the sender for their
+        authorizations); the list is emptied."""
+        keys = list(self._wanted_keys)
+        self._wanted_keys.clear()
+        return keys
+
+    def add_key_authorizations(self, raws: Iterable[bytes]) -> int:
+        """Keep the authorizations a peer sent that verify for this chain; how many were new."""
+        added = 0
+        for raw in raws:
+            auth = self.authorizations.add(raw)
+            if auth is not None:
+                added += 1
+                log.info("key 0x%s signs for account 0x%s (its authorization, from a peer)",
+                         (auth.session_key or b"").hex()[:16], auth.account.hex()[:16])
+        return added
 
     def _handle_update(self, update: FinalityUpdate) -> None:
         db = self.node.chain.db

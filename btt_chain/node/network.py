@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.consensus.slots import HOLD_AHEAD_MS, BlockFromFuture
 from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
@@ -33,6 +35,7 @@ from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownPar
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.clock_watch import ClockWatch
 from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
+from btt_chain.node.key_authorizations import MAX_KEYS_PER_REQUEST
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
 from btt_chain.node.warp_serve import PLAN_PROTOCOL, STATE_PROTOCOL, WARP_PROTOCOL, WarpServer, warp_max_gap
@@ -41,6 +44,7 @@ from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.vote import Justification
 from p2p.service import P2PError, P2PService
 from runtime.compute.weights_source import WeightsUnavailable
 
@@ -60,6 +64,14 @@ MAX_SYNC_RESPONSE = 8 * 1024 * 1024
 JUSTIFICATION_SCAN = 512
 MAX_JUSTIFICATIONS = 8
 JUSTIFICATION_FETCH_INTERVAL_S = 5.0
+CONFLICT_PROBE_INTERVAL_S = 30.0
+"""A peer whose finality conflicts with ours is read (its justifications, the key authorizations they need) at most
+this often per claimed finalized block."""
+CONFLICT_PROBE_ROUNDS = 8
+"""Requests of `MAX_JUSTIFICATIONS_FROM` justifications one probe makes at most (the epochs between the two
+finalities)."""
+CONFLICT_PROBE_BACK = 8
+"""Epochs below our finalized one the probe starts reading the peer's justifications from (where the forks met)."""
 SYNC_PROGRESS_INTERVAL_S = 5.0
 """How often a catching-up node logs its height, target, rate and ETA."""
 WEIGHTS_CHECK_S = 1.0
@@ -120,6 +132,8 @@ class NetworkBridge:
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
         self._dead_ends: dict[str, bytes] = {}
+        self._probed: OrderedDict[tuple[str, bytes], float] = OrderedDict()
+        """(peer, its claimed finalized block) -> when its conflicting finality was last read."""
         """Per peer, the head of its chain that turned out to conflict with our finality (a node behind on a branch
         finality has left): not fetched again until the peer's head moves."""
         self.peer_best: dict[str, sync.PeerStatus] = {}
@@ -151,6 +165,7 @@ class NetworkBridge:
         p.set_request_handler("sync/blocks", self._serve_blocks)
         p.set_request_handler("sync/block", self._serve_block)
         p.set_request_handler("sync/justifications", self._serve_justifications)
+        p.set_request_handler("keys/auth", self._serve_key_authorizations)
         p.set_request_handler(WARP_PROTOCOL, self.warp.serve_warp)
         p.set_request_handler(PLAN_PROTOCOL, self.warp.serve_plan)
         p.set_request_handler(STATE_PROTOCOL, self.warp.serve_state)
@@ -423,7 +438,11 @@ class NetworkBridge:
 
     async def _serve_justifications(self, peer: str, data: bytes) -> bytes:
         """The latest justifications on our canonical chain (newest first), so a returning validator votes
-        from the same justified source as everyone else."""
+        from the same justified source as everyone else; or, asked from an epoch, those beside our canonical
+        checkpoints from that epoch up (oldest first), so a node whose finality conflicts with ours can weigh them."""
+        from_epoch = sync.decode_justifications_request(data)
+        if from_epoch is not None:
+            return sync.encode_bytes_list(self._justifications_from(from_epoch))
         db, chain = self.node.chain.db, self.node.chain
         found: list[bytes] = []
         for number in range(chain.head.number, max(-1, chain.head.number - JUSTIFICATION_SCAN), -1):
@@ -433,6 +452,92 @@ class NetworkBridge:
             if len(found) >= MAX_JUSTIFICATIONS:
                 break
         return sync.encode_bytes_list(found[:MAX_JUSTIFICATIONS])
+
+    def _justifications_from(self, from_epoch: int) -> list[bytes]:
+        """Ours beside the canonical checkpoints of epochs `from_epoch`.. (at most MAX_JUSTIFICATIONS_FROM, oldest
+        first; at most twice as many epochs looked at)."""
+        chain, db = self.node.chain, self.node.chain.db
+        epoch_slots = chain.clock.epoch_slots
+        last = chain.head.slot // epoch_slots
+        found: list[bytes] = []
+        seen: set[bytes] = set()
+        for epoch in range(from_epoch, min(last, from_epoch + 2 * sync.MAX_JUSTIFICATIONS_FROM) + 1):
+            try:
+                cp = checkpoint_for_epoch(epoch, self._canonical_header, chain.head.number, epoch_slots=epoch_slots,
+                                          lowest=chain.lowest_number)
+            except LookupError:
+                continue
+            if cp.block_hash in seen:
+                continue
+            seen.add(cp.block_hash)
+            found.extend(db.justifications(cp.block_hash))
+            if len(found) >= sync.MAX_JUSTIFICATIONS_FROM:
+                break
+        return found[:sync.MAX_JUSTIFICATIONS_FROM]
+
+    def _canonical_header(self, number: int) -> Header | None:
+        db = self.node.chain.db
+        h = db.canonical_hash(number)
+        return None if h is None else db.get_header(h)
+
+    async def _serve_key_authorizations(self, peer: str, data: bytes) -> bytes:
+        """The key authorizations we keep for the keys asked (`btt_chain.node.key_authorizations`)."""
+        keys = sync.decode_bytes_list(data, MAX_KEYS_PER_REQUEST, 64 * 40)
+        store = self.node.finality.authorizations
+        return sync.encode_bytes_list([raw for k in keys if len(k) == 32 and (raw := store.encoded(k)) is not None])
+
+    # a peer whose finality conflicts with ours ---------------------------------------------------------------
+    async def _probe_conflict(self, peer: str, status: sync.PeerStatus) -> None:
+        """Read the justifications of a peer that says it finalized a block not on our chain (from a few epochs below
+        our finalized one up, and its latest), with the key authorizations they need, and weigh them: if they
+        finalize a conflicting checkpoint, the tracker raises the alarm (finding 4 of issue 49: a node learns of a
+        conflicting finality at any height). At most once per CONFLICT_PROBE_INTERVAL_S per claimed block."""
+        now = time.monotonic()
+        tag = (peer, status.finalized_hash)
+        if now - self._probed.get(tag, -CONFLICT_PROBE_INTERVAL_S) < CONFLICT_PROBE_INTERVAL_S:
+            return
+        self._probed[tag] = now
+        while len(self._probed) > 256:
+            self._probed.popitem(last=False)
+        finality = self.node.finality
+        epoch = max(0, finality.tracker.finalized.epoch - CONFLICT_PROBE_BACK)
+        raws: list[bytes] = []
+        try:
+            for _ in range(CONFLICT_PROBE_ROUNDS):
+                items = sync.decode_bytes_list(await self.p2p.request(
+                    peer, "sync/justifications", sync.encode_justifications_request(epoch), timeout=10),
+                    sync.MAX_JUSTIFICATIONS_FROM, 4 * 1024 * 1024)
+                raws.extend(items)
+                if len(items) < sync.MAX_JUSTIFICATIONS_FROM:
+                    break
+                epoch = _last_target_epoch(items, epoch) + 1
+            raws.extend(reversed(sync.decode_bytes_list(await self.p2p.request(
+                peer, "sync/justifications", b"", timeout=10), MAX_JUSTIFICATIONS, 1024 * 1024)))
+        except (P2PError, DecodeError) as exc:
+            log.info("could not read the justifications of %s, whose finality conflicts with ours: %s", peer, exc)
+            return
+        await self._weigh_with_keys(peer, list(dict.fromkeys(raws)))
+
+    async def _weigh_with_keys(self, peer: str, raws: list[bytes]) -> None:
+        """Import justifications from `peer`; if some leave our finalized chain with keys nothing here places, ask the
+        peer for those keys' authorizations and, once they verify, weigh the justifications again."""
+        finality = self.node.finality
+        for raw in raws:
+            self.node.import_justification(raw, peer)
+        wanted = finality.take_wanted_keys()
+        if not wanted or finality.conflict is not None:
+            return
+        try:
+            answer = sync.decode_bytes_list(await self.p2p.request(
+                peer, "keys/auth", sync.encode_bytes_list(wanted[:MAX_KEYS_PER_REQUEST]), timeout=10),
+                MAX_KEYS_PER_REQUEST, MAX_KEYS_PER_REQUEST * 1024)
+        except (P2PError, DecodeError) as exc:
+            log.info("no key authorizations from %s: %s", peer, exc)
+            return
+        if finality.add_key_authorizations(answer):
+            for raw in raws:
+                self.node.import_justification(raw, peer)
+        finality.take_wanted_keys()  # what is still unplaced now is nobody's we can show
 
     # catching up -----------------------------------------------------------------------------------
     async def _on_peer_connected(self, peer: str) -> None:
@@ -466,9 +571,11 @@ class NetworkBridge:
                     continue
                 self.peer_best[peer] = status
                 if self._claims_conflicting_finality(status):
-                    self.p2p.penalise(peer, MALFORMED_PENALTY, (
-                        f"it claims block #{status.finalized_number} 0x{status.finalized_hash.hex()[:16]} final, which "
-                        "conflicts with our finalized chain"))
+                    await self._probe_conflict(peer, status)
+                    if self.node.finality.conflict is None:  # not shown: a peer on a stale branch, or a liar
+                        self.p2p.penalise(peer, MALFORMED_PENALTY, (
+                            f"it claims block #{status.finalized_number} 0x{status.finalized_hash.hex()[:16]} final, "
+                            "which conflicts with our finalized chain"))
                     continue
                 # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
                 # is one we hold until its slot
@@ -540,6 +647,8 @@ class NetworkBridge:
                             # the peer's chain does not hold our finalized block: a branch our finality has left (or
                             # the peer lacks blocks); not fetched again until its head moves
                             self._dead_ends[peer] = status.best_hash
+                            if status.finalized_number > chain.finalized.number:
+                                await self._probe_conflict(peer, status)  # it says it finalized that branch
                             return
                         # our recent blocks are on another branch: fetch the peer's chain from our finality on
                         start, restarted = chain.finalized.number + 1, True
@@ -572,6 +681,8 @@ class NetworkBridge:
         except ConflictsWithFinality:
             # behind on a branch our finality left: it learns our finality from us, nobody is to blame
             self._dead_ends[peer] = status.best_hash
+            if status.finalized_number > chain.finalized.number:
+                await self._probe_conflict(peer, status)  # unless it says it finalized that branch
             log.info("%s is on a branch our finality has left (its head #%d); not fetched again until it moves",
                      peer[-8:], status.best_number)
         except (P2PError, DecodeError) as exc:
@@ -584,3 +695,14 @@ class NetworkBridge:
                 elapsed = time.monotonic() - began
                 log.info("synced %d blocks from %s in %.1f s (head #%d)", imported, peer[-8:], elapsed,
                          chain.head.number)
+
+
+def _last_target_epoch(items: list[bytes], default: int) -> int:
+    """The highest target epoch among encoded justifications (`default` if none decodes)."""
+    epochs = []
+    for raw in items:
+        try:
+            epochs.append(Justification.decode(raw).target.epoch)
+        except DecodeError:
+            continue
+    return max(epochs, default=default)

@@ -7,7 +7,10 @@ Blocks:   request [from number, max count] -> response [[encoded block, encoded 
 Block:    request [block hash] -> response encoded block, or b"" if unknown
 Gossip:   blocks [0, encoded block] (whole) or [1, encoded header] (announce: fetch the body by hash);
           txs [encoded extrinsic, ...]; votes: an encoded vote.
-Justifications: request b"" -> [encoded justification, ...] (newest first)
+Justifications: request b"" -> [encoded justification, ...] (the latest, newest first); request [from epoch] -> the
+          ones stored beside the canonical checkpoints of epochs from that one up (oldest first, at most
+          MAX_JUSTIFICATIONS_FROM): what a node reads of a peer whose finality conflicts with its own
+Keys:     request [session key, ...] (keys/auth) -> [encoded key authorization, ...] for the keys the peer keeps one of
 """
 
 from __future__ import annotations
@@ -107,6 +110,24 @@ def decode_bytes_list(raw: bytes, max_items: int = MAX_TXS_PER_BATCH, max_size: 
     if not isinstance(value, list) or len(value) > max_items or not all(isinstance(x, bytes) for x in value):
         raise DecodeError(f"expected a list of at most {max_items} byte strings")
     return value
+
+
+MAX_JUSTIFICATIONS_FROM = 32
+"""Justifications one [from epoch] request returns at most."""
+
+
+def encode_justifications_request(from_epoch: int | None) -> bytes:
+    """The latest justifications (None), or those of the canonical checkpoints from `from_epoch` up."""
+    return b"" if from_epoch is None else pack([from_epoch])
+
+
+def decode_justifications_request(raw: bytes) -> int | None:
+    if raw == b"":
+        return None
+    value = unpack(raw, max_size=64)
+    if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int and 0 <= value[0] < 2**63):
+        raise DecodeError("justifications request must be empty or [from epoch]")
+    return value[0]
 
 
 def decode_hash_request(raw: bytes) -> bytes:

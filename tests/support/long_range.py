@@ -159,6 +159,8 @@ class RemotePeer:
     probe_answers: dict[int, bytes] = field(default_factory=dict)
     upto: int | None = None
     requests: list[tuple[str, bytes]] = field(default_factory=list)
+    key_authorizations: dict[bytes, bytes] = field(default_factory=dict)
+    """Session key -> encoded key authorization, served over `keys/auth`."""
 
     def handle(self, protocol: str, data: bytes) -> bytes:
         self.requests.append((protocol, data))
@@ -188,7 +190,14 @@ class RemotePeer:
         if protocol == "sync/block":
             return db.get_block_bytes(sync.decode_hash_request(data)) or b""
         if protocol == "sync/justifications":
-            return sync.encode_bytes_list([])
+            from_epoch = sync.decode_justifications_request(data)
+            served = sorted((Justification.decode(j).target.epoch, j) for j in self.justifications.values())
+            if from_epoch is None:  # the latest, newest first
+                return sync.encode_bytes_list([j for _, j in reversed(served)][:8])
+            return sync.encode_bytes_list([j for e, j in served if e >= from_epoch][:sync.MAX_JUSTIFICATIONS_FROM])
+        if protocol == "keys/auth":
+            keys = sync.decode_bytes_list(data)
+            return sync.encode_bytes_list([self.key_authorizations[k] for k in keys if k in self.key_authorizations])
         raise P2PError(f"{protocol} is not served here")
 
 

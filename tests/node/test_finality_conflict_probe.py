@@ -1,0 +1,147 @@
+"""Issue 49, finding 4, in the node: a node learns of a finalized checkpoint that conflicts with its own from a peer's
+status, at any height, and raises the alarm (before, such a peer was only penalised, its justifications never read,
+and nobody's alarm fired).
+
+Two validators, alice and bob, both sign two chains' checkpoints: ours (authored by alice) and theirs (authored by bob)
+are each finalized by both of them. The node, on ours, syncs with a peer on theirs: the peer's blocks are refused
+(they conflict with our finality), its status says it finalized one of them, so the node reads the peer's
+justifications, weighs them by the set of its own chain, and finds theirs finalized: the alarm, with both validators
+convicted of double votes. A peer that claims a conflicting finality signed by a minority is penalised, as before, and
+raises nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
+from btt_chain.node.chain import Chain
+from btt_chain.node.network import NetworkBridge
+from btt_chain.node.service import Node
+from btt_chain.primitives.block import Header
+from btt_chain.primitives.keys import Keypair, dev_keypair
+from btt_chain.primitives.vote import Checkpoint, Justification, sign_vote
+from tests.node.test_sync_branches import DOC, chain_of, import_chain, start_node, sync_rounds
+from tests.support.long_range import FakeP2P, RemotePeer
+from tests.support.node_builder import far_future_ms
+
+EPOCH_SLOTS = DOC["consensus"]["epoch_slots"]
+
+
+def signed_finality(chain: Chain, signers: tuple[str, ...]) -> dict[bytes, bytes]:
+    """Justifications of every epoch's checkpoint of `chain` (epoch e-1 -> e) signed by `signers`; the chain's
+    finalized pointer follows them."""
+
+    def header_at(n: int) -> Header | None:
+        h = chain.db.canonical_hash(n)
+        return None if h is None else chain.db.get_header(h)
+
+    out: dict[bytes, bytes] = {}
+    source = Checkpoint(0, chain.genesis_hash)
+    for epoch in range(1, chain.head.slot // EPOCH_SLOTS + 1):
+        target = checkpoint_for_epoch(epoch, header_at, chain.head.number, epoch_slots=EPOCH_SLOTS)
+        if target.block_hash == source.block_hash:
+            continue  # an epoch without a block: the same checkpoint block
+        votes = sorted((sign_vote(dev_keypair(n), chain.genesis_hash, source, target) for n in signers),
+                       key=lambda v: v.validator)
+        out[target.block_hash] = Justification(target, source, tuple(votes)).encode()
+        if source.epoch > 0:
+            chain.finalize(source.block_hash)
+        source = target
+    return out
+
+
+def finalize_ours(node: Node, ours: Chain) -> None:
+    import_chain(node, ours)
+    for raw in signed_finality(ours, ("alice", "bob")).values():
+        node.import_justification(raw)
+    assert node.finality.tracker.finalized.epoch >= 2 and node.chain.finalized.number > 0
+
+
+async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path) -> None:
+    node = start_node(tmp_path)
+    try:
+        ours, theirs = chain_of(16, ("alice",)), chain_of(16, ("bob",))
+        finalize_ours(node, ours)
+        peer = RemotePeer(theirs, justifications=signed_finality(theirs, ("alice", "bob")))
+        p2p = FakeP2P({"12D3KooWOther": peer})
+        bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
+        await sync_rounds(bridge, 2)
+        conflict = node.finality.conflict
+        assert conflict is not None, "the conflicting finality was read and weighed"
+        assert not node.chain.knows(theirs.head_hash)  # their blocks stay refused
+        alice, bob = dev_keypair("alice").public, dev_keypair("bob").public
+        assert set(conflict.offenders()) == {alice, bob}  # both double-voted the checkpoints of both chains
+        assert not p2p.penalised and not p2p.banned, "the peer that showed it is not blamed"
+        assert any(protocol == "sync/justifications" and data for protocol, data in peer.requests)
+        # finality stops here, and the evidence is kept in the database
+        assert node.chain.db.finality_conflict() is not None
+    finally:
+        node.close()
+
+
+async def test_a_conflicting_claim_signed_by_a_minority_is_penalised_and_raises_nothing(tmp_path: Path) -> None:
+    node = start_node(tmp_path)
+    try:
+        ours, theirs = chain_of(16, ("alice",)), chain_of(16, ("bob",))
+        finalize_ours(node, ours)
+        lying = RemotePeer(theirs, justifications=signed_finality(theirs, ("bob",)))  # half the stake
+        p2p = FakeP2P({"12D3KooWLiar": lying})
+        await sync_rounds(NetworkBridge(node, p2p, far_future_ms), 2)  # type: ignore[arg-type]
+        assert node.finality.conflict is None and node.chain.db.finality_conflict() is None
+        assert theirs.finalized.number <= node.chain.finalized.number  # it claims a final block at our height
+        assert [peer for peer, _ in p2p.penalised] == ["12D3KooWLiar"] * len(p2p.penalised) != []
+    finally:
+        node.close()
+
+
+async def test_a_conflict_signed_with_a_key_rotated_there_is_placed_by_its_authorization(tmp_path: Path) -> None:
+    """Bob rotated his session key on their fork only, and signed their checkpoints with the new key: nothing on our
+    chain names it, so the node asks the peer for that key's authorization (bob's own signed set_keys), checks it, and
+    then weighs the votes as bob's: the alarm convicts bob's account of voting both chains."""
+    from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, sign_extrinsic
+    from btt_chain.primitives.hashing import blake2b_256
+    from btt_chain.primitives.key_authorization import KeyAuthorization
+    from runtime.modules import RUNTIME
+    from runtime.session.types import SessionKeys
+
+    node = start_node(tmp_path)
+    try:
+        ours, theirs = chain_of(16, ("alice",)), chain_of(16, ("bob",))
+        finalize_ours(node, ours)
+        bob, rotated = dev_keypair("bob"), Keypair(blake2b_256(b"bob's key on their fork"))
+        keys = SessionKeys(rotated.public, bytes(32))
+        set_keys = sign_extrinsic(bob, RUNTIME.call("session.set_keys", keys, rotated.sign(keys.ownership_message(
+            bob.public))), 0, theirs.genesis_hash, RUNTIME.spec_version)
+        auth = KeyAuthorization(set_keys, theirs.genesis_hash, RUNTIME.spec_version, TRANSACTION_VERSION).encode()
+        justifications = {h: _resign(raw, theirs.genesis_hash, bob.public, rotated) for h, raw in
+                          signed_finality(theirs, ("alice", "bob")).items()}
+        silent = RemotePeer(theirs, justifications=justifications)  # serves no authorization
+        p2p = FakeP2P({"12D3KooWSilent": silent})
+        await sync_rounds(NetworkBridge(node, p2p, far_future_ms), 2)  # type: ignore[arg-type]
+        assert node.finality.conflict is None, "unplaced, the rotated key's votes weigh nothing here"
+        assert any(protocol == "keys/auth" for protocol, _ in silent.requests)
+
+        # a forged authorization (another key's proof) is refused, and changes nothing
+        forged = KeyAuthorization(set_keys.replace(signature=bytes(64)), theirs.genesis_hash, RUNTIME.spec_version,
+                                  TRANSACTION_VERSION).encode()
+        liar = RemotePeer(theirs, justifications=justifications, key_authorizations={rotated.public: forged})
+        await sync_rounds(NetworkBridge(node, FakeP2P({"12D3KooWForger": liar}), far_future_ms), 2)  # type: ignore
+        assert node.finality.conflict is None and node.finality.authorizations.owner(rotated.public) is None
+
+        peer = RemotePeer(theirs, justifications=justifications, key_authorizations={rotated.public: auth})
+        await sync_rounds(NetworkBridge(node, FakeP2P({"12D3KooWOther": peer}), far_future_ms), 2)  # type: ignore
+        conflict = node.finality.conflict
+        assert conflict is not None
+        assert node.finality.authorizations.owner(rotated.public) == bob.public
+        pair = conflict.offenders()[bob.public]
+        assert {pair.vote_a.validator, pair.vote_b.validator} == {bob.public, rotated.public}
+    finally:
+        node.close()
+
+
+def _resign(raw: bytes, genesis_hash: bytes, old: bytes, new: Keypair) -> bytes:
+    """The justification with the vote of key `old` signed by `new` instead."""
+    j = Justification.decode(raw)
+    votes = sorted((sign_vote(new, genesis_hash, v.source, v.target) if v.validator == old else v for v in j.votes),
+                   key=lambda v: v.validator)
+    return Justification(j.target, j.source, tuple(votes)).encode()
