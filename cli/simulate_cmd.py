@@ -26,20 +26,25 @@ def simulate() -> None:
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Seed of the schedules: (seed, index) replays one.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Processes running schedules.")
+@click.option("--max-outage-epochs", "max_outage", type=int, default=300, show_default=True,
+              help="Longest outage (a partition no side holds 2/3 of) a long-outage schedule draws (16 at least).")
 @click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
               help="Run the one schedule in this JSON file (as a violation prints it) and print its verdict.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def finality(schedules: int, seed: int, workers: int, replay: Path | None, as_json: bool) -> None:
+def finality(schedules: int, seed: int, workers: int, max_outage: int, replay: Path | None, as_json: bool) -> None:
     """Finality (Casper FFG, the vote rule, signed-vote records, fork choice) on simulated validators, observers and
-    Byzantine validators, through delays, drops, partitions, restarts and set changes, then GST: prints safety,
-    accountability and liveness figures, and every violation's seed with its schedule shrunk. Exits 1 on a
-    violation."""
+    Byzantine validators, through delays, drops, partitions (one schedule in 16 a long outage of up to
+    --max-outage-epochs), restarts that may lose the signing records or every file, key rotations (a Byzantine
+    coalition's on one fork only) and set changes, then GST: prints safety, accountability, alarm and liveness figures,
+    and every violation's seed with its schedule shrunk. Exits 1 on a violation."""
     if schedules < 1:
         raise ConfigError(f"--schedules must be at least 1 (got {schedules})")
     if seed < 0:
         raise ConfigError(f"--seed must not be negative (got {seed})")
     if not 1 <= workers <= MAX_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS} (got {workers})")
+    if not 16 <= max_outage <= 10_000:
+        raise ConfigError(f"--max-outage-epochs must be between 16 and 10000 (got {max_outage})")
     if replay is not None:
         _replay(replay, as_json)
         return
@@ -52,7 +57,7 @@ def finality(schedules: int, seed: int, workers: int, replay: Path | None, as_js
             click.echo(f"simulated {done} of {schedules} schedules", err=True)
 
     started = time.monotonic()
-    report = run_campaign(schedules, seed, workers, progress)
+    report = run_campaign(schedules, seed, workers, progress, max_outage=max_outage)
     figures = report.figures()
     figures["workers"] = workers
     figures["wall_seconds"] = round(time.monotonic() - started, 1)
@@ -91,6 +96,13 @@ def _replay(path: Path, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+def _shares(s: dict[str, Any]) -> str:
+    if not s.get("conflicts"):
+        return "-"
+    histogram = ", ".join(f"{k}: {v}" for k, v in s["histogram"].items())
+    return f"{s['conflicts']} conflicts and alarms, smallest {s['min']} ({histogram})"
+
+
 def _conflicts(c: dict[str, int]) -> str:
     return f"{c['pairs']} conflicting finalized pairs in {c['schedules']} schedules, {c['alarms']} alarms"
 
@@ -112,6 +124,12 @@ def _print_figures(f: dict[str, Any]) -> None:
         ("evidence coverage", "-" if coverage is None else
          f"offenders hold >= {coverage} of the stake, {f['evidence_min_margin']} above the 1/3 (less churn) "
          "required"),
+        ("convicted share by conflict", _shares(f["convicted_share_of_stake"])),
+        ("alarms", f"{f['alarms']['of_them_alarmed']} of the {f['alarms']['nodes_that_finalized_a_conflict']} honest "
+                   "nodes that finalized a conflicting checkpoint raised the alarm"),
+        ("outages", f"longest {f['outages']['longest_epochs']} epochs; worst delay after GST by longest outage: " +
+         (", ".join(f"{k}: {v}" for k, v in f["outages"]["worst_delay_after_gst_by_longest_outage"].items()) or "-")),
+        ("changes", f"{f['key_rotations']} key rotations, {f['restarts_losing_files']} restarts that lost files"),
         ("violations", len(f["violations"])),
         ("wall time", f"{f['wall_seconds']} s on {f['workers']} workers"),
     ]

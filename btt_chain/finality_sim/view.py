@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from btt_chain.consensus.checkpoints import MAX_OWN_JUSTIFICATIONS
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.finality_sim.blocks import generations
-from btt_chain.finality_sim.validators import account_of
+from btt_chain.finality_sim.validators import account_of, validator_key
 from btt_chain.primitives.vote import Checkpoint, Justification
 
 if TYPE_CHECKING:
@@ -55,8 +55,14 @@ class NodeView:
         return node.sets.set_for(epoch, generations(head, epoch, node.tree.epoch_slots))
 
     def key_owner(self, key: bytes) -> bytes | None:
+        """The chain's record of every key a validator registered (its first key, `session.key_owner`), and the
+        rotations of any block this node received (their authorizations)."""
         index = self.node.authorized.get(key)
-        return None if index is None else account_of(index)
+        if index is None:
+            index = self.node.sets.index_of.get(key)
+            if index is None or validator_key(index).public != key:
+                return None
+        return account_of(index)
 
     def own_justifications(self, low_epoch: int, of: Checkpoint) -> list[Justification]:
         node = self.node
