@@ -96,6 +96,20 @@ def inference(repeats: int, layers: bool) -> None:
     main(["--repeats", str(repeats), *(["--layers"] if layers else [])])
 
 
+@bench.command()
+@click.option("--validators", type=click.IntRange(2, 1000), default=300, show_default=True,
+              help="Validators of equal bond voting.")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=200, show_default=True,
+              help="Epochs of outage (half the validators on each of two forks) before finality resumes.")
+def finality(validators: int, epochs: int) -> None:
+    """The finality tracker through a long outage and a conflicting finalization: time per vote, memory held, time to
+    resume, and the cost of weighing a conflict (the alarm)."""
+    from bench.finality_bench import run
+
+    click.echo(f"signing {validators * epochs} votes ...", err=True)
+    print_fields(list(run(validators, epochs).items()))
+
+
 @bench.command("rpc-flood")
 @click.option("--connections", type=click.IntRange(1, 64), default=10, show_default=True,
               help="Attacker WebSockets sending 100-call batches of chain_getBlockHash (1,000 numbers each).")

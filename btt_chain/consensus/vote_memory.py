@@ -3,7 +3,8 @@ finalized epoch, by its signer's account and by its key, and by target epoch.
 
 An offence is an account's (`btt_chain.consensus.validator_set`): a vote is checked against the earlier votes of its
 account, whichever key signed them, and against the earlier votes of its key (a key that two accounts registered on
-two forks is still one signer). Memory stays bounded without ever refusing a vote: each account and each key keeps its
+two forks is still one signer). A key that stands for its own account (an ed25519 stash signing with its own key) is
+held once, under the account. Memory stays bounded without ever refusing a vote: each account and each key keeps its
 `per_signer` newest target epochs and forgets the oldest. A validator's honest votes have rising targets, so what is
 forgotten is what can least matter; what is never forgotten is the newest vote, so finality can always resume, however
 long it stalled (a refused newest vote stalled it for good after `per_signer` epochs without finality)."""
@@ -31,12 +32,17 @@ class VoteMemory:
     def held(self, vote: Vote, account: bytes) -> Vote | None:
         """A vote held for `vote`'s target epoch by its key, else by its account."""
         epoch = vote.target.epoch
-        return self._by_key.get(vote.validator, {}).get(epoch) or self._by_account.get(account, {}).get(epoch)
+        return self._by_account.get(account, {}).get(epoch) or self._by_key.get(vote.validator, {}).get(epoch)
 
     def conflict(self, vote: Vote, account: bytes) -> VoteEquivocation | None:
         """A held vote of the same key or account that `vote` double-votes or surrounds (or is surrounded by), as
         evidence (the held vote first), or None."""
-        for mine in (self._by_key.get(vote.validator), self._by_account.get(account)):
+        key = vote.validator
+        # the account's votes, the key's (under another account), and a key that stood for itself before
+        found = [self._by_account.get(account), self._by_key.get(key)]
+        if account != key:
+            found.append(self._by_account.get(key))
+        for mine in found:
             if not mine:
                 continue
             same = mine.get(vote.target.epoch)
@@ -50,7 +56,8 @@ class VoteMemory:
     def add(self, vote: Vote, account: bytes) -> list[Vote]:
         """Hold `vote` (of `account`); returns the votes of its account that it pushed out (the oldest targets), which
         the caller stops counting."""
-        self._put(self._by_key, vote.validator, vote)
+        if account != vote.validator:  # a key that stands for its account is found by the account alone
+            self._put(self._by_key, vote.validator, vote)
         return self._put(self._by_account, account, vote)
 
     def _put(self, table: dict[bytes, dict[int, Vote]], signer: bytes, vote: Vote) -> list[Vote]:
