@@ -12,6 +12,7 @@ from typing import Any
 
 from btt_chain.consensus.durable import write_json_durably
 from btt_chain.consensus.signed_votes import SignedVotes
+from btt_chain.consensus.signing_gate import merge_signed_votes
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Vote, sign_vote
@@ -57,6 +58,22 @@ class VoteGuard:
             raise StorageError(
                 f"{exc} (highest source {self.max_source}, highest target {self.max_target} signed)"
             ) from None
+        self._write(signed)
+        self.signed = signed
+
+    def merge(self, other: SignedVotes, durable: bool = True) -> bool:
+        """Fold `other` (an imported record, votes of this node's keys seen on the network) into this record: the
+        higher watermarks and the union of the votes (`signing_gate.merge_signed_votes`), persisted durably unless
+        `durable` is False (kept in memory until the next vote is recorded). False when it adds nothing."""
+        merged = merge_signed_votes(self.signed, other)
+        if merged == self.signed:
+            return False
+        if durable:
+            self._write(merged)
+        self.signed = merged
+        return True
+
+    def _write(self, signed: SignedVotes) -> None:
         data = {
             "version": RECORD_VERSION,
             "max_source": signed.max_source,
@@ -64,7 +81,6 @@ class VoteGuard:
             "votes": [[[s.epoch, s.block_hash.hex()], [t.epoch, t.block_hash.hex()]] for s, t in signed.votes],
         }
         write_json_durably(self.path, data)
-        self.signed = signed
 
     def sign(self, pair: Keypair, genesis_hash: bytes, source: Checkpoint, target: Checkpoint) -> Vote:
         """Record, then sign: the only way a validator should make a vote."""
