@@ -28,7 +28,7 @@ COMMANDS = {
     "asset": "cli.assets_cmd:asset", "incentives": "cli.incentives_cmd:incentives", "pay": "cli.payments_cmd:pay",
     "invoice": "cli.payments_cmd:invoice", "model": "cli.model_cmd:model",
     "simulate": "cli.simulate_cmd:simulate", "build-spec": "cli.build_spec_cmd:build_spec",
-    "set-keys": "cli.session_keys_cmd:set_keys",
+    "set-keys": "cli.session_keys_cmd:set_keys", "signing-records": "cli.signing_records_cmd:signing_records",
 }
 """Command name -> "module:attribute", imported when the command runs (see cli.lazy)."""
 

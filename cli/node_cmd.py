@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from btt_chain.consensus.signing_gate import DEFAULT_WATCH_EPOCHS
 from btt_chain.gc_pause import settle_heap
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
@@ -165,6 +166,11 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
               metavar="N|archive",
               help="Serve state (state_* and btt_* queries with a block hash) for the last N blocks, or every "
                    "block with `archive`.")
+@click.option("--doppelganger-epochs", type=click.IntRange(0, 1000), default=DEFAULT_WATCH_EPOCHS, show_default=True,
+              help="A validator started without signing records on a chain past genesis first watches the network "
+                   "this many epochs for blocks and votes signed with its own keys (another process signing for it) "
+                   "and signs only if it sees none; 0 turns the watch off, which is unsafe after a restore (see "
+                   "`btt-chain signing-records`).")
 def node(
     dev: bool,
     chain: str | None,
@@ -204,6 +210,7 @@ def node(
     state_pruning: int | None,
     telemetry_urls: tuple[Any, ...],
     sync_mode: str = "full",
+    doppelganger_epochs: int = DEFAULT_WATCH_EPOCHS,
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig, set_clock_skew_ms
@@ -277,6 +284,7 @@ def node(
         prometheus_host=prometheus_host,
         prometheus_port=None if no_prometheus else prometheus_port,
         state_pruning=state_pruning,
+        doppelganger_epochs=doppelganger_epochs,
     )
     if sync_mode == "warp":
         from btt_chain.node.warp_start import warp_in_child, warp_needed

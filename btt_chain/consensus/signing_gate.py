@@ -41,7 +41,8 @@ class PeerPosition:
     best_number: int
     finalized_number: int
     holds_best: bool
-    """This node holds the block the peer calls its best (on whichever branch)."""
+    """This node holds the block the peer calls its best (on whichever branch), or knows it is on a branch its own
+    finality has left."""
 
 
 @dataclass(frozen=True)

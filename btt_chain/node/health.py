@@ -8,7 +8,13 @@ such a node keeps its peers and its chain.
 
 `finalityConflict` is None, or what the node saw when conflicting checkpoints were finalized (both checkpoints and
 how many validators the evidence names): finality has stopped on this node, which is then unhealthy whatever else
-holds, until an operator acts (the evidence stays in its database)."""
+holds, until an operator acts (the evidence stays in its database).
+
+`signing` is None on a node that does not validate; on a validator `{"state", "message"}`, `state` one of `waiting for
+sync` (it signs nothing before it has caught up with its peers), `watching` (started without signing records: it
+watches for a second signer of its keys first), `signing`, or `refused`: another process was seen signing with this
+validator's keys, and this node signs nothing more (unhealthy until an operator acts; btt_chain/node/signing_watch.py).
+"""
 
 from __future__ import annotations
 
@@ -37,10 +43,12 @@ def get_health(node: Node) -> tuple[bool, dict[str, Any]]:
         "best": node.chain.head.number,
         "finalized": node.chain.finalized.number,
         "finalityConflict": finality_conflict(node),
+        "signing": node.signing.describe(),
         **clock_fields(node),
     }
     lone = node.spec.chain_type.lower() in DEV_CHAIN_TYPES or node.config.p2p_port is None
-    healthy = (lone or (not syncing and (peers > 0 or not should))) and body["finalityConflict"] is None
+    healthy = ((lone or (not syncing and (peers > 0 or not should))) and body["finalityConflict"] is None
+               and not node.signing.refused)
     return healthy, body
 
 

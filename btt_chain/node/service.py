@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from btt_chain.consensus.signing_gate import DEFAULT_WATCH_EPOCHS
 from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
@@ -28,6 +29,7 @@ from btt_chain.node.pool_funds import ChainAccounts
 from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
+from btt_chain.node.signing_watch import SigningWatch
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, ConfigError, InvalidBlock, InvalidExtrinsic, StorageError
@@ -102,6 +104,9 @@ class NodeConfig:
     prometheus_host: str = "127.0.0.1"
     prometheus_port: int | None = None
     """--prometheus-port: where `/metrics` is served; None: no metrics (--no-prometheus)."""
+    doppelganger_epochs: int = DEFAULT_WATCH_EPOCHS
+    """--doppelganger-epochs: epochs a validator started without signing records watches for its own keys' signatures
+    before it signs (`btt_chain.node.signing_watch`); 0 turns the watch off (unsafe)."""
 
 
 _clock_skew_ms = 0
@@ -223,6 +228,9 @@ class Node:
         """The node's Prometheus metrics (btt_chain.node.metrics.NodeMetrics), once it runs with them."""
         vote_guard = self.data_dir / f"votes-{self.chain.genesis_hash.hex()[:16]}.json"
         self.finality = FinalityService(self, self.keys if self.authority else None, vote_guard)
+        self.signing = SigningWatch(self, config.doppelganger_epochs)
+        """Whether this validator may sign yet: synced, no second signer of its keys, one validator account."""
+        self.finality.may_sign_vote, self.finality.observe_vote = self.signing.may_sign_vote, self.signing.observe_vote
         self.checkpoint.connect(self.finality.import_justification, self.notify_finalized)
         self.p2p: P2PService | None = None
         self.network: NetworkBridge | None = None
@@ -251,6 +259,7 @@ class Node:
         result = self.chain.import_block(encoded, now_ms())
         if result.status == "known":
             return result
+        self.signing.observe_block(result.header)
         self.finality.on_block_header(result.header)
         if result.status == "best":
             self.after_head_moved(result)
@@ -296,6 +305,7 @@ class Node:
             self.network.weights.want(h, prefer)
 
     def import_justification(self, raw: bytes, peer: str | None = None) -> bool:
+        self.signing.observe_justification(raw)  # votes of this validator's keys in it
         return self.checkpoint.import_justification(raw, peer)  # held back or refused against the checkpoint
 
     def add_finalized_listener(self, fn: Callable[[Header, bytes], None]) -> None:
@@ -478,6 +488,8 @@ class Node:
                 continue
             key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
             if key is None:
+                continue
+            if not self.signing.may_sign_block(key, slot):  # synced, no second signer, one validator account
                 continue
             if not self.guard.may_sign_block(slot):
                 log.warning("not signing slot %d: already signed up to slot %d", slot, self.guard.last_block_slot)

@@ -90,8 +90,9 @@ def test_metrics_health_and_json_logs_of_a_real_node(harness: Harness) -> None:
         assert resp.status == 200
         health = json.loads(resp.read())
     assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized", "finalityConflict", "clock",
-                           "clockOffsetMs", "clockSources", "clockAllowanceMs", "heldBlocks"}
+                           "clockOffsetMs", "clockSources", "clockAllowanceMs", "heldBlocks", "signing"}
     assert health["finalityConflict"] is None
+    assert health["signing"] == {"state": "signing", "message": None}  # a lone dev validator signs at once
 
     harness.log("every log line is one JSON object with a dated time")
     node.stop()
