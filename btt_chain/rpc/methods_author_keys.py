@@ -12,7 +12,9 @@ or take keys; served only on loopback with `--rpc-methods unsafe`):
   block does not build it on the event loop;
 - `btt_sessionKeysProof(keys, owner)`: the proof `session.set_keys` wants: the session key's signature of
   "btt-session-keys" ++ the owner (the validator's stash) ++ the keys. Substrate's `set_keys` proof is empty for
-  ed25519 keys; btt requires it, so nobody registers a key its node does not hold (`runtime.session.calls`);
+  ed25519 keys; btt requires it, so nobody registers a key its node does not hold (`runtime.session.calls`). Given
+  only for keys whose commitment ends the key's hash chain (built off the loop as above if not held yet), so
+  `set-keys --keys` cannot set a key its node could never author with, and its first block finds the chain built;
 - `btt_localSessionKeys()`: the keystore's keys, each with the validator account the chain gives it to, so
   `btt-chain set-keys` can refuse a node that already signs for another validator (one process signing for two).
 
@@ -28,6 +30,7 @@ from btt_chain.node.hash_chain_builder import BuilderBusy, BuildFailed, HashChai
 from btt_chain.node.keystore import KEY_TYPES
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.hash_chain import cached_hash_chain
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.mnemonic import keypair_from_suri
 from btt_chain.rpc import params as p
@@ -75,6 +78,24 @@ async def _rotated(ctx: RpcContext, builder: HashChainBuilder, pair: Keypair, ge
         raise RpcError(INTERNAL_ERROR, f"{exc} (no key was made)") from None
     ctx.node.keys.insert(pair)  # only now: a refused or failed call leaves no key behind
     return hex0x(SessionKeys(pair.public, chain.commitment).encode())
+
+
+async def _proved(ctx: RpcContext, builder: HashChainBuilder, pair: Keypair, keys: SessionKeys, owner: bytes,
+                  generation: int) -> str:
+    """Sign the ownership proof once the keys' commitment is found to end the key's hash chain of `generation`."""
+    length = ctx.node.chain.genesis.spec.consensus.hash_chain_length
+    try:
+        chain = await builder.build(pair.seed, length, generation)  # at once if this process holds it
+    except BuilderBusy:
+        raise _busy(builder) from None
+    except BuildFailed as exc:
+        raise RpcError(INTERNAL_ERROR, str(exc)) from None
+    if chain.commitment != keys.hash_chain_commitment:
+        raise invalid_params(
+            f"keys: the commitment {hex0x(keys.hash_chain_commitment)} does not end this key's hash chain "
+            f"{generation} at consensus.hash_chain_length {length:,} (that ends in {hex0x(chain.commitment)}): its "
+            "blocks could never reveal from it; ask author_rotateKeys for keys")
+    return hex0x(pair.sign(keys.ownership_message(owner)))
 
 
 async def _warmed(ctx: RpcContext, builder: HashChainBuilder, pair: Keypair) -> None:
@@ -150,13 +171,21 @@ def author_insert_key(ctx: RpcContext, key_type: str, suri: str, public: bytes) 
 
 
 @method("btt_sessionKeysProof", Param("keys", _session_keys), Param("owner", p.account), unsafe=True)
-def btt_session_keys_proof(ctx: RpcContext, keys: SessionKeys, owner: bytes) -> str:
+def btt_session_keys_proof(ctx: RpcContext, keys: SessionKeys, owner: bytes) -> Later:
     """The proof `session.set_keys` wants from `owner` (the validator's stash) for these keys: their key's signature,
-    made here, so only a node holding the key can give it."""
+    made here, so only a node holding the key can give it. Given only when the keys' commitment ends the key's hash
+    chain (the generation `set_keys` would start, at `consensus.hash_chain_length`), so no key is set that its node
+    could never author with (-32602 naming `keys`); the chain is built in a child process as for
+    `author_rotateKeys` if the node does not hold it yet (-32001 busy as there), and kept for the key's first block."""
     pair = ctx.node.keys.get(keys.session_key)
     if pair is None:
         raise RpcError(NOT_A_KEY, f"this node's keystore does not hold the session key {hex0x(keys.session_key)}")
-    return hex0x(pair.sign(keys.ownership_message(owner)))
+    builder = builder_of(ctx.node)
+    generation = next_generation(ctx, pair.public)
+    length = ctx.node.chain.genesis.spec.consensus.hash_chain_length
+    if cached_hash_chain(pair.seed, length, generation) is None and not builder.has_room():
+        raise _busy(builder)
+    return Later(_proved(ctx, builder, pair, keys, owner, generation))
 
 
 @method("btt_localSessionKeys", unsafe=True)

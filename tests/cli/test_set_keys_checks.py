@@ -171,6 +171,20 @@ async def test_the_good_path_sets_the_key_and_then_the_node_is_refused_to_the_ne
 
 
 @pytest.mark.asyncio
+async def test_keys_whose_commitment_the_node_cannot_reveal_from_are_not_set(
+    keyless: RpcHarness, capsys: pytest.CaptureFixture[str],
+) -> None:
+    rpc = keyless
+    pair = Keypair.generate()
+    assert await rpc.call("author_insertKey", "sess", "0x" + pair.seed.hex(), "0x" + pair.public.hex()) is None
+    wrong = pair.public + HashChain(hash_chain_seed(pair.seed, 0), SHORT // 2).commitment  # at another length
+    untouched = Untouched(rpc)
+    code, _, err = await set_keys(rpc, capsys, "bob", None, "--keys", "0x" + wrong.hex())
+    assert_one_error_line(code, err, "refused btt_sessionKeysProof: keys: the commitment")
+    untouched.check()
+
+
+@pytest.mark.asyncio
 async def test_a_node_rpc_on_another_chain_or_out_of_reach_is_named(
     keyless: RpcHarness, capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:

@@ -1,8 +1,9 @@
 """`author_rotateKeys` never stalls the node (issue 49, finding 7): the new key's hash chain is built in a child
 process while the server goes on answering (another call is answered while the build is held running), its
 commitment is the one this process computes itself, a full builder answers "busy" (-32001) at once with no key made,
-a failed build leaves no key, `author_insertKey` builds the inserted key's chain ahead the same way, and
-`btt_localSessionKeys` names the validator each held key signs for. The RPC server is driven in-process; ordering is
+a failed build leaves no key, `author_insertKey` builds the inserted key's chain ahead the same way,
+`btt_sessionKeysProof` proves only keys whose commitment ends the key's chain (building it off the loop if need be),
+and `btt_localSessionKeys` names the validator each held key signs for. The RPC server is driven in-process; ordering is
 asserted by events (a child held at a gate), never by the clock."""
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import pytest_asyncio
 from btt_chain.node.hash_chain_builder import HashChainBuilder, builder_of, use_builder
 from btt_chain.node.keystore import DIRECTORY as KEYSTORE_DIR
 from btt_chain.node.service import Node, NodeConfig
+from btt_chain.primitives import ed25519
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hash_chain import HashChain, cached_hash_chain, hash_chain_seed
 from btt_chain.primitives.keys import Keypair, dev_keypair
-from btt_chain.rpc.errors import INTERNAL_ERROR, METHOD_NOT_FOUND, SERVER_BUSY
+from btt_chain.rpc.errors import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, SERVER_BUSY
 from btt_chain.rpc.protocol import Dispatcher
 from btt_chain.rpc.registry import RpcContext
 from btt_chain.rpc.server import RpcServer
@@ -210,3 +212,39 @@ def test_the_sync_dispatcher_refuses_a_later_answer_and_starts_nothing(tmp_path:
     finally:
         node.close()
 
+
+
+@pytest.mark.asyncio
+async def test_a_proof_is_given_only_for_keys_whose_commitment_ends_the_keys_chain(
+    short: RpcHarness, tmp_path: Path,
+) -> None:
+    rpc, node = short, short.node
+    held, fresh = Keypair.generate(), Keypair.generate()
+    owner = "0x" + ALICE.public.hex()
+    right = SessionKeys(held.public, HashChain(hash_chain_seed(held.seed, 0), SHORT).commitment)
+    wrong = SessionKeys(held.public, HashChain(hash_chain_seed(held.seed, 0), 2 * SHORT).commitment)  # another length
+    assert await rpc.call("author_insertKey", "sess", "0x" + held.seed.hex(), "0x" + held.public.hex()) is None
+    refused = await rpc.assert_raises_rpc_error(INVALID_PARAMS, "keys: the commitment", "btt_sessionKeysProof",
+                                                "0x" + wrong.encode().hex(), owner)
+    assert "could never reveal" in refused.message
+    proof = bytes.fromhex((await rpc.call("btt_sessionKeysProof", "0x" + right.encode().hex(), owner))[2:])
+    assert ed25519.verify(held.public, right.ownership_message(ALICE.public), proof)
+    # a key put in the keystore without its chain: the proof builds it (off the loop) and keeps it
+    node.keys.insert(fresh)
+    fresh_keys = SessionKeys(fresh.public, HashChain(hash_chain_seed(fresh.seed, 0), SHORT).commitment)
+    built = builder_of(node).built
+    await rpc.call("btt_sessionKeysProof", "0x" + fresh_keys.encode().hex(), owner)
+    assert builder_of(node).built == built + 1 and cached_hash_chain(fresh.seed, SHORT, 0) is not None
+    # with the builder full, a key whose chain is held is still proved; one whose chain is not is told to try again
+    gate = tmp_path / "gate"
+    builder = gated_builder(gate, max_waiting=0)
+    use_builder(node, builder)
+    rotating = asyncio.create_task(call_as(rpc, 1000, "author_rotateKeys"))
+    await wait_for(lambda: builder.running is not None, "a build running")
+    await rpc.call("btt_sessionKeysProof", "0x" + right.encode().hex(), owner)
+    stranger = Keypair.generate()
+    node.keys.insert(stranger)
+    await rpc.assert_raises_rpc_error(SERVER_BUSY, "busy", "btt_sessionKeysProof",
+                                      "0x" + SessionKeys(stranger.public, bytes(32)).encode().hex(), owner)
+    await let_through(builder, gate)
+    await rotating
