@@ -105,10 +105,13 @@ class HashChainBuilder:
     async def _run_child(self, seed: bytes, length: int) -> HashChain:
         request = json.dumps({"seed": seed.hex(), "length": length, "every": DEFAULT_CHECKPOINT_EVERY,
                               "parent": os.getpid()}).encode()
-        child = await asyncio.create_subprocess_exec(
-            *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        )
+        try:
+            child = await asyncio.create_subprocess_exec(
+                *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True,
+            )
+        except OSError as exc:  # no such program, no process left (EAGAIN), no memory
+            raise BuildFailed(f"building a hash chain failed: cannot start {self.command[0]}: {exc}") from None
         self.running = child.pid
         try:
             out, err = await child.communicate(request)

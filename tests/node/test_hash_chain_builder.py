@@ -108,10 +108,11 @@ async def test_a_cancelled_caller_kills_its_child_and_keeps_nothing(tmp_path: Pa
     ("import sys; sys.stdout.buffer.write(bytes(100))", "not 32-byte values"),
     ("import sys; sys.stdout.buffer.write(bytes(32 * 7))", "not a chain"),
     ("pass", "answered 0 bytes"),
+    ("", "cannot start /nonexistent/python"),
 ])
 async def test_a_failing_or_lying_child_is_an_error_and_nothing_is_kept(code: str, why: str) -> None:
     pair = Keypair.generate()
-    builder = HashChainBuilder(command=(sys.executable, "-c", code))
+    builder = HashChainBuilder(command=(sys.executable, "-c", code) if code else ("/nonexistent/python",))
     with pytest.raises(BuildFailed, match=why):
         await builder.build(pair.seed, LENGTH)
     assert cached_hash_chain(pair.seed, LENGTH) is None and builder.built == 0 and builder.pending == 0
