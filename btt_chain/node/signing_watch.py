@@ -283,9 +283,10 @@ class SigningWatch:
         entitled = voters is None or signer in voters
         self.watch, verdict = self.watch.observe_vote(identity, signer, account, vote.source.epoch, vote.target.epoch,
                                                       guard.signed, entitled, vote.link)
-        if verdict in (Verdict.OLD, Verdict.ENTITLED, Verdict.DOPPELGANGER):
-            # kept in memory until this node signs (its first vote writes the whole record): a node restarted after
-            # a sighting finds no record and watches again
+        if verdict in (Verdict.OLD, Verdict.ENTITLED):
+            # written at once when the node has a record, else kept in memory until it signs (its first vote writes
+            # the whole record); a second signer's vote is not folded: this node signs nothing more anyway, and after
+            # a restart the same vote must still be seen as not its own
             if guard.merge(record_of([vote.link]), durable=guard.path.exists()):
                 log.info("folded a vote %s -> %s by 0x%s into this validator's vote record (now: source >= %d, "
                          "target > %d)", vote.source, vote.target, signer.hex()[:16], guard.max_source,
