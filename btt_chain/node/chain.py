@@ -284,6 +284,15 @@ class Chain:
     def hash_chain(self, pair: Keypair, generation: int) -> HashChain:
         return hash_chain_for(pair.seed, self.genesis.spec.consensus.hash_chain_length, generation)
 
+    def rotation_generation(self, pair: Keypair) -> int | None:
+        """The generation the key's hash chain is due to rotate to at the head (fewer than 1%, at least 16, reveals
+        left), or None; building nothing."""
+        rs = consensus.storage.reveals.get(self.state(), pair.public)
+        length = self.genesis.spec.consensus.hash_chain_length
+        if rs is None or length - rs.count > max(16, length // 100):
+            return None
+        return rs.generation + 1
+
     def rotation_due(self, pair: Keypair, nonce: int | None = None) -> tuple[int, Extrinsic] | None:
         """When the key's hash chain has fewer than 1% (at least 16) reveals left at the head: the next
         generation and a signed `consensus.rotate_hash_chain` to it (with `nonce`, default the account's next),
@@ -291,11 +300,9 @@ class Chain:
         from btt_chain.primitives.extrinsic import sign_extrinsic
 
         view = self.state()
-        rs = consensus.storage.reveals.get(view, pair.public)
-        length = self.genesis.spec.consensus.hash_chain_length
-        if rs is None or length - rs.count > max(16, length // 100):
+        generation = self.rotation_generation(pair)
+        if generation is None:
             return None
-        generation = rs.generation + 1
         call = RUNTIME.call("consensus.rotate_hash_chain", self.hash_chain(pair, generation).commitment)
         if nonce is None:
             nonce = system.account.get(view, pair.public).nonce

@@ -21,6 +21,7 @@ from btt_chain.consensus.signing_gate import DEFAULT_WATCH_EPOCHS
 from btt_chain.node.chain import Chain, ImportedBlock, ImportResult
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import FinalityService
+from btt_chain.node.hash_chain_builder import BuilderBusy, BuildFailed, builder_of
 from btt_chain.node.job_outputs import JobOutputs
 from btt_chain.node.keystore import DIRECTORY as KEYSTORE_DIR
 from btt_chain.node.keystore import Keystore
@@ -33,6 +34,7 @@ from btt_chain.node.signing_watch import SigningWatch
 from btt_chain.node.txpool import TxPool
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, ConfigError, InvalidBlock, InvalidExtrinsic, StorageError
+from btt_chain.primitives.hash_chain import cached_hash_chain
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
@@ -204,6 +206,8 @@ class Node:
         # one record per genesis: a purged dev chain starts its slots again without tripping the guard
         guard_file = self.data_dir / f"signing-{self.chain.genesis_hash.hex()[:16]}.json"
         self._rotating_to: tuple[int, int] | None = None
+        self._building_next_chain: asyncio.Task[None] | None = None
+        """The child process building a session key's next hash chain, while it runs."""
         self._cannot_author: str | None = None
         """The last reason a session key could not author (logged once, not every slot)."""
         """(hash-chain generation, head number) of the last rotation submitted."""
@@ -461,7 +465,18 @@ class Node:
                     log.error("session key 0x%s cannot author blocks: %s", key.public.hex()[:16], exc)
 
     def _rotate_hash_chain_if_due(self, key: Keypair) -> None:
-        """Before the key's hash chain runs out, put a rotation to its next chain into the pool (and gossip)."""
+        """Before the key's hash chain runs out, put a rotation to its next chain into the pool (and gossip). The next
+        chain is built in a child process first (`hash_chain_builder`: seconds of CPU on btt-21m, which on the loop
+        would miss slots); the rotation is submitted after a later block, once it is built."""
+        generation = self.chain.rotation_generation(key)
+        if generation is None:
+            return
+        length = self.genesis.spec.consensus.hash_chain_length
+        if cached_hash_chain(key.seed, length, generation) is None:
+            if self._building_next_chain is None or self._building_next_chain.done():
+                self._building_next_chain = asyncio.get_running_loop().create_task(
+                    self._build_next_chain(key, length, generation), name="next-hash-chain")
+            return
         due = self.chain.rotation_due(key, self.next_account_index(key.public))
         if due is None:
             return
@@ -476,6 +491,12 @@ class Node:
             return
         self._rotating_to = (generation, head)
         log.info("hash chain nearly used up: rotating to chain %d (extrinsic 0x%s)", generation, xt.hash().hex()[:16])
+
+    async def _build_next_chain(self, key: Keypair, length: int, generation: int) -> None:
+        try:
+            await builder_of(self).build(key.seed, length, generation)
+        except (BuilderBusy, BuildFailed) as exc:  # tried again after the next block this key authors
+            log.warning("could not build the next hash chain of session key 0x%s yet: %s", key.public.hex()[:16], exc)
 
     async def _author_loop(self) -> None:
         assert self.guard is not None
