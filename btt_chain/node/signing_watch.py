@@ -64,7 +64,6 @@ class SigningWatch:
         self.node = node
         self.active = node.authority
         chain = node.chain
-        self.epochs = epochs
         self.had_records = has_records(node.data_dir, chain.genesis_hash)
         """Either signing record existed when the node started."""
         self.start_head = chain.head.number
@@ -113,8 +112,8 @@ class SigningWatch:
         if watch is not None:
             state = watch.state(slot)
             if state is WatchState.REFUSED:
-                self._error_once("doppelganger", slot, "not signing %s: a second signer of this validator's keys was "
-                                 "seen (%s); this node signs nothing until it is restarted", what, watch.sighting)
+                self._once(logging.ERROR, "doppelganger", slot, "not signing %s: a second signer of this validator's "
+                           "keys was seen (%s); this node signs nothing until it is restarted", what, watch.sighting)
                 return False
             if state is WatchState.WATCHING:
                 return False
@@ -126,20 +125,20 @@ class SigningWatch:
             if self.signing_for is None:
                 self.signing_for = account
             elif account != self.signing_for:
-                self._error_once(account.hex(), slot, "not signing %s for validator %s: this node signs for "
-                                 "validator %s (one process signs for one validator)", what, self._address(account),
-                                 self._address(self.signing_for))
+                self._once(logging.WARNING, account.hex(), slot, "not signing %s for validator %s: this node signs "
+                           "for validator %s (one process signs for one validator)", what, self._address(account),
+                           self._address(self.signing_for))
                 return False
         return True
 
-    def _error_once(self, what: str, slot: int, message: str, *args: Any) -> None:
-        """An ERROR line once per epoch per reason."""
+    def _once(self, level: int, what: str, slot: int, message: str, *args: Any) -> None:
+        """A line once per epoch per reason (the ERROR of a refused account is the epoch boundary's)."""
         tag = (what, slot // self.node.chain.clock.epoch_slots)
         if tag not in self._refusals_logged:
             self._refusals_logged.add(tag)
             while len(self._refusals_logged) > 64:
                 self._refusals_logged.pop()
-            log.error(message, *args)
+            log.log(level, message, *args)
 
     # catching up -----------------------------------------------------------------------------------------------
     def _refresh(self, slot: int) -> None:
