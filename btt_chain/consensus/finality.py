@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from btt_chain.consensus.accountability import find_equivocations, votes_of
@@ -223,7 +223,8 @@ class FinalityUpdate:
     """Supermajority links not applied because they leave the finalized chain, or reach an epoch that already has
     another justified checkpoint: a third of the stake equivocated, or honest votes split across forks. Log them."""
     alarm: FinalityConflict | None = None
-    """Raised in this step: conflicting checkpoints are finalized. Finality has stopped; keep the evidence."""
+    """Raised in this step (conflicting checkpoints are finalized: finality has stopped; keep the evidence), or its
+    evidence grew in this step and convicts more accounts (keep the new record, report the new offenders)."""
 
     @property
     def justified(self) -> tuple[Checkpoint, ...]:
@@ -414,7 +415,14 @@ class VoteTracker:
         self._conflict_justified: OrderedDict[Checkpoint, Justification] = OrderedDict()
         """Checkpoints off our finalized chain that 2/3 of the stake we trust for their epoch justified, with the
         justification: a link from one of them to the next epoch finalizes a conflicting checkpoint."""
+        self._conflict_top: Justification | None = None
+        """The link that finalized the conflicting checkpoint of the alarm (its evidence is rebuilt from it)."""
+        self._rivals: OrderedDict[Checkpoint, Justification] = OrderedDict()
+        """Checkpoints 2/3 justified at an epoch that already had another justified one (the first stayed), with the
+        justification: never applied, kept as evidence (and as justified where they lead)."""
         self._fin_checkpoints: dict[int, Checkpoint | None] = {}
+        self._above_fin: dict[Checkpoint, bool] = {}
+        """Checkpoints above the finalized epoch held here, and whether their chain misses the finalized one."""
         """Our finalized chain's checkpoint by epoch (asked of the view; cleared when the finalized one moves)."""
         self._pending: dict[Link, Justification] = {}
         """Verified justifications whose source is not justified yet."""
@@ -474,6 +482,11 @@ class VoteTracker:
     @property
     def unresolved_justifications(self) -> int:
         return len(self._unresolved_justifications)
+
+    def votes_by(self, keys: Iterable[bytes]) -> list[Vote]:
+        """The votes of `keys` this tracker holds (at most `max_targets_per_validator` each): what a validator that
+        lost its signing records asks its peers for (`votes/held`)."""
+        return self._memory.votes_of_keys(keys)
 
     def votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
         return tuple(self._links.get((source, target), {}).values())
@@ -544,6 +557,8 @@ class VoteTracker:
                 VoteStatus.INVALID,
                 f"target epoch {vote.target.epoch} is too far ahead of the current epoch {current_epoch}",
             )
+        if self._leaves_finalized_chain(vote.source, vote.target):
+            return self._add_conflicting_vote(vote, signature_checked)
         vs = self.target_set(vote.target)
         if vs is None:
             return self._hold_vote(vote, signature_checked)
@@ -559,8 +574,6 @@ class VoteTracker:
 
     def _hold_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
         """A vote whose target set is unknown: check what can be checked without it, then keep it for later."""
-        if self._leaves_finalized_chain(vote.source, vote.target):
-            return self._add_conflicting_vote(vote, signature_checked)
         if self._stale_reason(vote.source, vote.target) is not None:
             # it could never count; only an equivocation with a vote held in memory matters
             return self._ingest(vote, None, signature_checked)
@@ -702,9 +715,17 @@ class VoteTracker:
             return True
         fin = self.state.finalized
         if cp.epoch > fin.epoch:
-            # above our finalized epoch: conflicting if this node holds cp's block and its chain misses ours
-            theirs = self.view.checkpoint_of(fin.epoch, cp)
-            return theirs is not None and theirs != fin
+            # above our finalized epoch: conflicting if this node holds cp's block and its chain misses ours (asked once
+            # per checkpoint and finalized one: a held block's ancestry does not change)
+            known = self._above_fin.get(cp)
+            if known is None:
+                theirs = self.view.checkpoint_of(fin.epoch, cp)
+                known = theirs is not None and theirs != fin
+                if theirs is not None:
+                    if len(self._above_fin) > 4096:
+                        self._above_fin.clear()
+                    self._above_fin[cp] = known
+            return known
         ours = self._our_checkpoint(cp.epoch)
         return ours is not None and ours != cp
 
@@ -718,7 +739,7 @@ class VoteTracker:
     def _add_conflicting_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
         """A vote for a link that leaves our finalized chain: weighed, by account, against the set we trust for its
         target's epoch; kept; justifies (there) what 2/3 of that stake voted for."""
-        trusted = self.view.trusted_set(vote.target.epoch)
+        trusted = self._conflict_set(vote.target)
         if trusted is None:
             return AddVoteResult(VoteStatus.STALE, f"no trusted set to weigh the conflicting target {vote.target}")
         votes = self._conflict_votes.get(vote.link)
@@ -742,6 +763,11 @@ class VoteTracker:
             return AddVoteResult(VoteStatus.EQUIVOCATION, reason, evidence, update)
         return AddVoteResult(VoteStatus.CONFLICTING, reason, update=update)
 
+    def _conflict_set(self, target: Checkpoint) -> ValidatorSet | None:
+        """What a link to a target off our finalized chain is weighed by: the set the view gives the target (a held
+        block of that fork this node could execute), else the set this node trusts for its epoch (its own chain's)."""
+        return self.view.voter_set(target) or self.view.trusted_set(target.epoch)
+
     def _weigh(self, votes: Iterable[Vote], trusted: ValidatorSet) -> bool:
         """Whether `votes` carry 2/3 of `trusted`'s stake, each key counted for the account it signs for."""
         return has_supermajority(trusted.stake_of_accounts({self.owner_of(v.validator, trusted) for v in votes}),
@@ -752,7 +778,7 @@ class VoteTracker:
         target's epoch (by account); kept as evidence; the alarm when it finalizes a conflicting checkpoint."""
         if j.target in self._conflict_justified:
             return ImportResult(JustificationStatus.IGNORED, f"{j.target} is known justified on a conflicting fork")
-        trusted = self.view.trusted_set(j.target.epoch)
+        trusted = self._conflict_set(j.target)
         if trusted is None:
             return ImportResult(JustificationStatus.IGNORED, f"no trusted set to weigh the conflicting {j.target}")
         reason = None if signature_checked else _bad_signature(j, self.genesis_hash)
@@ -771,6 +797,15 @@ class VoteTracker:
         return ImportResult(JustificationStatus.CONFLICTING,
                             f"{j.source} -> {j.target} leaves our finalized chain at {self.state.finalized}",
                             self._conflicting_justified(j), tuple(evidence))
+
+    def _remember(self, table: OrderedDict[Checkpoint, Justification], cp: Checkpoint, j: Justification) -> None:
+        table[cp] = j
+        while len(table) > self.max_off_chain:
+            table.popitem(last=False)
+
+    def _justified_elsewhere(self, cp: Checkpoint) -> Justification | None:
+        """The justification that justified `cp` off our finalized chain, or as a rival of a checkpoint of its epoch."""
+        return self._off_chain.get(cp) or self._conflict_justified.get(cp) or self._rivals.get(cp)
 
     def _conflicting_justified(self, j: Justification) -> FinalityUpdate:
         """2/3 of the stake we trust justified `j.target` off our finalized chain: remember it (bounded); if the link
@@ -791,7 +826,8 @@ class VoteTracker:
             conflicts.append(j)
             # Casper: a checkpoint justified there, with a justified link to the next epoch's, is finalized there
             if self.conflict is None:
-                finalizing = j if target.epoch == source.epoch + 1 and source in self._conflict_justified else None
+                justified_there = self._justified_elsewhere(source) is not None
+                finalizing = j if target.epoch == source.epoch + 1 and justified_there else None
                 nxt = next((x for x in self._conflict_justified.values()
                             if x.source == target and x.target.epoch == target.epoch + 1), None)
                 if finalizing is not None or nxt is not None:
@@ -799,21 +835,37 @@ class VoteTracker:
                     assert theirs is not None
                     self.conflict = self._make_conflict(theirs.source, theirs)
                     alarm = self.conflict
+            elif self._grow_evidence():
+                alarm = self.conflict
             for link, votes in list(self._conflict_votes.items()):
                 if link[0] != target or link[1] in self._conflict_justified:
                     continue
-                trusted = self.view.trusted_set(link[1].epoch)
+                trusted = self._conflict_set(link[1])
                 if trusted is not None and self._weigh(votes.values(), trusted):
                     work.append(Justification(link[1], link[0], tuple(votes[k] for k in sorted(votes))))
         return FinalityUpdate(conflicts=tuple(conflicts), alarm=alarm)
 
-    def _make_conflict(self, conflicting: Checkpoint, theirs: Justification) -> FinalityConflict:
+    def _make_conflict(self, conflicting: Checkpoint, theirs: Justification,
+                       earlier: tuple[Justification, ...] = ()) -> FinalityConflict:
         """The alarm's record: our finalized checkpoint, theirs, the justifications on both sides that this node
-        holds, and the account of every voting key it can place."""
-        evidence = self._evidence_for(theirs)
+        holds (with `earlier` ones, kept), and the account of every voting key it can place."""
+        self._conflict_top = theirs
+        evidence = tuple(dict.fromkeys(self._evidence_for(theirs) + earlier))[:MAX_CONFLICT_JUSTIFICATIONS]
         keys = {v.validator for j in evidence for v in j.votes}
         owners = tuple(KeyOwner(k, a) for k in sorted(keys) if (a := self.owner_of(k)) != k)
         return FinalityConflict(self.state.finalized, conflicting, evidence, owners)
+
+    def _grow_evidence(self) -> bool:
+        """After the alarm, justifications learned later may convict more accounts (the alarm came from links whose
+        own justifications were still on their way): rebuild the record, and say whether it convicts more."""
+        conflict, top = self.conflict, self._conflict_top
+        if conflict is None or top is None:
+            return False
+        grown = self._make_conflict(conflict.conflicting, top, conflict.justifications)
+        if set(grown.offenders()) <= set(conflict.offenders()):
+            return False
+        self.conflict = replace(grown, finalized=conflict.finalized)
+        return True
 
     def _link_supermajority(self, link: Link, vs: ValidatorSet) -> bool:
         cached = self._link_stake.get(link)
@@ -839,9 +891,9 @@ class VoteTracker:
         """Verify a justification from a peer or from sync against its target's set and Casper's link rule, then apply
         it (or keep it until its source is justified, or until its target's set is known). Its votes also feed
         double and surround vote detection."""
-        vs = self.target_set(j.target)
-        if vs is None and self._leaves_finalized_chain(j.source, j.target):
+        if self._leaves_finalized_chain(j.source, j.target):
             return self._import_conflicting(j, signature_checked)
+        vs = self.target_set(j.target)
         if vs is None:
             stale = self._stale_reason(j.source, j.target)
             if stale is not None:
@@ -960,6 +1012,9 @@ class VoteTracker:
             changed = False
             if existing is not None and existing != target:
                 conflicts.append(j)  # two justified checkpoints of one epoch: the first stays
+                self._remember(self._rivals, target, j)  # a third of the stake double voted: kept as evidence
+                if self._grow_evidence():
+                    alarm = self.conflict
             elif existing is None:
                 self.state.justified[target.epoch] = target
                 self._justified_by[target] = j
@@ -1014,7 +1069,7 @@ class VoteTracker:
         j: Justification | None = theirs
         while j is not None and len(chain) < MAX_CONFLICT_JUSTIFICATIONS // 3:
             chain.append(j)
-            j = self._off_chain.get(j.source) or self._conflict_justified.get(j.source)
+            j = self._justified_elsewhere(j.source)
         low = min(j.source.epoch for j in chain)
         ours: list[Justification] = [] if self._finalized_by is None else [self._finalized_by]
         ours.extend(self._justified_by[cp] for cp in sorted(self._justified_by, key=lambda c: c.epoch))
@@ -1044,6 +1099,7 @@ class VoteTracker:
                 del held[key]
         self._memory.prune(fin)
         self._fin_checkpoints = {}
+        self._above_fin = {}
         justified: dict[int, Checkpoint] = {}
         for e, cp in self.state.justified.items():
             if e < fin:

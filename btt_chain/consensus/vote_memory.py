@@ -11,6 +11,8 @@ long it stalled (a refused newest vote stalled it for good after `per_signer` ep
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from btt_chain.primitives.evidence import VoteEquivocation, is_surround_vote
 from btt_chain.primitives.vote import Vote
 
@@ -79,6 +81,12 @@ class VoteMemory:
                     table[signer] = kept
                 else:
                     del table[signer]
+
+    def votes_of_keys(self, keys: Iterable[bytes]) -> list[Vote]:
+        """The votes held that `keys` signed, oldest target first (every vote is held under its account)."""
+        wanted = set(keys)
+        found = [v for mine in self._by_account.values() for v in mine.values() if v.validator in wanted]
+        return sorted(found, key=lambda v: (v.target.epoch, v.source.epoch))
 
     def targets_of(self, account: bytes) -> int:
         """How many target epochs `account` has in memory."""

@@ -45,7 +45,7 @@ ALARM_EPOCHS = 2
 class Violation:
     kind: str
     """conflict | unaccountable-conflict | alarm | unaccountable-alarm | silent-conflict | honest-slashable |
-    honest-off-chain | finality-regressed | liveness"""
+    honest-off-chain | finality-regressed | liveness | false-doppelganger"""
     detail: str
 
 
@@ -80,6 +80,8 @@ def check(outcome: Outcome) -> Verdict:
     conflicted, alarmed = _check_alarms_fire(outcome, violations) if not honest_majority else (0, 0)
     _check_honest_votes(outcome, violations)
     _check_forward(outcome, violations)
+    for n, refused in outcome.refusals.items():
+        violations.append(Violation("false-doppelganger", f"node {n} refused to sign for good: {refused}"))
     delay = _check_liveness(outcome, violations) if honest_majority else None
     return Verdict(tuple(violations), conflicts, alarms, min((got for got, _ in coverages), default=None),
                    min((got - required for got, required in coverages), default=None), delay, outcome.epochs_run,
@@ -137,7 +139,8 @@ def _check_alarms(outcome: Outcome, honest_majority: bool, violations: list[Viol
                   coverages: list[tuple[Fraction, Fraction]]) -> int:
     count = 0
     for n, record in outcome.records.items():
-        for _, alarm in record.alarms:
+        # an alarm's record grows as the justifications behind it arrive: its last one is what the node keeps
+        for _, alarm in record.alarms[-1:]:
             count += 1
             if honest_majority:
                 violations.append(Violation("alarm", f"node {n}: {alarm.describe()}"))

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from btt_chain.consensus.signing_gate import WatchState
 from btt_chain.finality_sim.adversary import Adversary
 from btt_chain.finality_sim.blocks import BlockTree, SimBlock, genesis_block
 from btt_chain.finality_sim.network import ADVERSARY, DELIVER, LEAD, PULL, RESTART, Network
 from btt_chain.finality_sim.node import NodeRecord, Rules, RunSetup, SimNode
 from btt_chain.finality_sim.schedule import OBSERVER_BASE, Schedule
+from btt_chain.node.sync import CONFLICT_PROBE_BACK
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 
 
@@ -38,6 +40,9 @@ class Outcome:
     heads: dict[int, bytes]
     finalized: dict[int, Checkpoint]
     """Each honest node's finalized checkpoint at the end."""
+    refusals: dict[int, str]
+    """Honest validators whose doppelganger watch refused to sign for good, and what it saw (there is no second
+    instance here: any is a false alarm)."""
 
 
 class Simulation:
@@ -80,6 +85,8 @@ class Simulation:
             s, epochs_run, self.setup, self.tree, {n: node.record for n, node in self.nodes.items()},
             {n: node.head for n, node in self.nodes.items()},
             {n: node.tracker.finalized for n, node in self.nodes.items()},
+            {n: str(node.watch.sighting) for n, node in self.nodes.items()
+             if node.watch is not None and node.watch.sighting is not None},
         )
 
     def _all_passed(self, epoch: int) -> bool:
@@ -152,7 +159,13 @@ class Simulation:
         peers = [p for p in self.order if p != n and self.nodes[p].up and net.reachable(n, p, now)]
         if not peers:
             return
+        self._probe(node, peers)
         peer = self.nodes[peers[net.draw("peer", n, now) % len(peers)]]
+        if node.watch is not None and node.watch.state(now // s.slot_ticks) is WatchState.WATCHING:
+            held = peer.own_votes(node.keys)  # while it watches, a validator asks for the votes of its keys
+            tick = net.arrival("sync", b"held" + now.to_bytes(8, "big"), peer.id, n)
+            if tick is not None and held:
+                net.at(tick, DELIVER, partial(self._take_held, n, held))
         blocks, found = peer.serve_sync(node.tree.__contains__)
         # what it stored already changes nothing
         fresh = [j for j in found if node.store.get(j.target.block_hash, {}).get(j.target.epoch) != j]
@@ -161,6 +174,39 @@ class Simulation:
         tick = net.arrival("sync", now.to_bytes(8, "big"), peer.id, n)
         if tick is not None:
             net.at(tick, DELIVER, partial(self._take_sync, n, blocks, fresh))
+
+    def _probe(self, node: SimNode, peers: list[int]) -> None:
+        """The node's sync round also asks every reachable peer's status: a peer whose finalized checkpoint it cannot
+        place on its own finalized chain has its justifications read, from a few epochs below ours up, once per claim
+        and finalized checkpoint of ours (`NetworkBridge._probe_conflict`)."""
+        for p in peers:
+            peer = self.nodes[p]
+            claim = peer.tracker.finalized
+            tag = (p, claim, node.tracker.finalized)
+            if tag in node.probed or not node.doubts(claim):
+                continue
+            node.probed.add(tag)
+            found = peer.justifications_from(max(0, node.tracker.finalized.epoch - CONFLICT_PROBE_BACK))
+            blocks, _ = peer.serve_sync(node.tree.__contains__)
+            tick = self.net.arrival("sync", b"probe" + self.net.now.to_bytes(8, "big"), p, node.id)
+            if tick is not None and found:
+                self.net.at(tick, DELIVER, partial(self._take_probe, node.id, blocks, found, peer.key_authorizations()))
+
+    def _take_held(self, n: int, votes: list[Vote]) -> None:
+        node = self.nodes[n]
+        if node.up:
+            node.fold_peer_votes(votes)
+
+    def _take_probe(self, n: int, blocks: list[SimBlock], found: list[Justification],
+                    authorizations: dict[bytes, int]) -> None:
+        """A probe's answer: the peer's chain as far as this node lacks it (the node keeps the headers of a branch its
+        finality refuses, so it can tell where that branch's checkpoints are), its justifications, and the key
+        authorizations it holds (`keys/auth`: the node asks for those of the keys it cannot place; the simulated peer
+        sends all of its chain's)."""
+        node = self.nodes[n]
+        if node.up:
+            node.authorized.update(authorizations)
+            self._gossip(n, node.take_sync(blocks, found, self.net.now))
 
     def _take_sync(self, n: int, blocks: list[SimBlock], found: list[Justification]) -> None:
         node = self.nodes[n]

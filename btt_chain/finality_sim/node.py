@@ -12,9 +12,11 @@ the node writes after every change), the alarm it raised (finality stays halted)
 the record's justified checkpoints (the evidence behind them); the held votes and justifications, the orphan buffer
 and the epoch it last voted in are gone; blocks, stored justifications and the signed-vote record survive. A restart
 may lose more (`Restart.lose`): the signed-vote record ("records"), or every file ("all": the node starts empty at
-genesis and syncs again). Without its record a validator signs nothing until it has synced from a peer and watched
-`doppelganger_epochs` epochs (the node's signing gate), folding the votes of its own keys it sees meanwhile into its
-record's watermarks.
+genesis and syncs again). Without its record a validator runs the node's own doppelganger watch
+(`btt_chain.consensus.signing_gate.DoppelgangerWatch`): it signs nothing until it has synced from a peer and
+`doppelganger_epochs` full epochs have passed, folds the votes of its own keys from before it started that it sees
+into its record, and would refuse for good on a vote of its keys signed after (another instance: there is none here,
+so a refusal is a bug the checks report).
 
 A validator holds a key per generation (`validators.validator_key`) and signs each vote with the one its target's set
 names: after a rotation included on one fork only, the new key there and the old one elsewhere, from one record.
@@ -34,8 +36,16 @@ from btt_chain.consensus.finality import (
     VoteTracker,
 )
 from btt_chain.consensus.signed_votes import SignedVotes
+from btt_chain.consensus.signing_gate import (
+    DoppelgangerWatch,
+    Identity,
+    Verdict,
+    WatchState,
+    merge_signed_votes,
+    record_of,
+)
 from btt_chain.finality_sim.blocks import BlockTree, SimBlock, child_block, due_rotations
-from btt_chain.finality_sim.validators import MAX_GENERATION, EpochSets, validator_key
+from btt_chain.finality_sim.validators import MAX_GENERATION, EpochSets, account_of, validator_key
 from btt_chain.finality_sim.view import NodeView
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
 
@@ -116,10 +126,12 @@ class SimNode:
         self.tracker = self.rules.tracker(self.genesis_hash, self.view)
         self.signed = SignedVotes()
         self.last_vote_epoch = -1
-        self.watch_until = 0
-        """No vote for an epoch below this one (the doppelganger watch of a validator that lost its records)."""
+        self.watch: DoppelgangerWatch | None = None
+        """The doppelganger watch of a validator that lost its records (None: it has them)."""
         self.synced = True
         """False after a restart that lost every file, until a peer's sync response arrived."""
+        self.probed: set[tuple[int, Checkpoint, Checkpoint]] = set()
+        """(peer, its claimed finalized checkpoint, ours then) whose justifications this node read (once each)."""
         self.authorized: dict[bytes, int] = {}
         """Key -> validator, from the key rotations of every block received (a rotation is a signed `set_keys`: a
         key authorization, valid on every fork)."""
@@ -193,6 +205,53 @@ class SimNode:
             latest.extend(j for _, j in sorted(self.store.get(b.hash, {}).items(), reverse=True))
         return blocks, list(dict.fromkeys(found + latest[:LATEST_JUSTIFICATIONS]))
 
+    def justifications_from(self, epoch: int) -> list[Justification]:
+        """The justifications stored beside this node's canonical checkpoints from `epoch` up, oldest first (what the
+        node serves to `sync/justifications [from epoch]`)."""
+        found = [j for b in self.tree.chain(self.head) for e, j in self.store.get(b.hash, {}).items() if e >= epoch]
+        return sorted(found, key=lambda j: (j.target.epoch, j.source.epoch))
+
+    def record_from_database(self) -> SignedVotes:
+        """What a validator that lost its signing records can rebuild of them from its database (the node's rule): its
+        own votes in the justifications stored beside its blocks, and, as the highest source it may have signed from,
+        the latest checkpoint its finality record holds justified (it voted from what it held justified)."""
+        own = [v.link for js in self.store.values() for j in js.values() for v in j.votes if v.validator in self.keys]
+        record = merge_signed_votes(SignedVotes(), record_of(own))
+        latest = self.tracker.state.latest_justified.epoch
+        return SignedVotes(max(record.max_source, latest), record.max_target, record.votes)
+
+    def fold_peer_votes(self, votes: Iterable[Vote]) -> None:
+        """Votes of this validator's keys a peer holds (the node asks its peers for them while it watches): folded in
+        as if seen."""
+        for v in votes:
+            self._fold_own(v)
+
+    def own_votes(self, keys: Iterable[bytes]) -> list[Vote]:
+        """The votes of `keys` this node's tracker holds (what it serves to `votes/held`)."""
+        return self.tracker.votes_by(keys)
+
+    def key_authorizations(self) -> dict[bytes, int]:
+        """Key -> validator for every rotation on this node's head chain and every one it learned (what it serves to
+        `keys/auth`)."""
+        found = dict(self.authorized)
+        counts: dict[int, int] = {}
+        for _, v in self.tree.blocks[self.head].rotation_log:
+            counts[v] = min(MAX_GENERATION, counts.get(v, 0) + 1)
+            found[validator_key(v, counts[v]).public] = v
+        return found
+
+    def doubts(self, claim: Checkpoint) -> bool:
+        """Whether a peer's finalized checkpoint `claim` is not shown to be on this node's finalized chain (its block
+        is unknown here, or on a chain that misses ours, or not ours at its epoch): the node reads that peer's
+        justifications (`NetworkBridge._probe_conflict`)."""
+        fin = self.tracker.finalized
+        tree = self.tree
+        if claim.block_hash not in tree:
+            return claim.epoch > 0
+        if claim.epoch <= fin.epoch:
+            return tree.checkpoint_hash(claim.epoch, fin.block_hash) != claim.block_hash
+        return not tree.is_on_chain(fin, claim)
+
     # restarts ------------------------------------------------------------------------------------------------
     def crash(self) -> None:
         self.up = False
@@ -216,10 +275,11 @@ class SimNode:
             stored = [j for cp in state.justified.values() for j in self.store.get(cp.block_hash, {}).values()]
             self.tracker = self.rules.tracker(self.genesis_hash, self.view, state, conflict=conflict,
                                               justifications=stored)
-        if lose:  # no signing record: nothing at or below the epoch it starts in, and a watch first
-            epoch = self.setup.epoch_at(now)
-            self.signed = SignedVotes(-1, epoch)
-            self.watch_until = epoch + self.setup.doppelganger_epochs
+        if lose and self.keys:  # no signing record: a watch first (the node's rule)
+            self.signed = SignedVotes()
+            self.watch = DoppelgangerWatch(now // self.setup.slot_ticks, self.epoch_slots,
+                                           self.setup.doppelganger_epochs)
+            self.signed = self.record_from_database()
         self.last_vote_epoch = -1
         self.up = True
         self._dirty = True
@@ -258,21 +318,26 @@ class SimNode:
             self._head_checkpoints = {}
 
     def _fold_own(self, vote: Vote) -> None:
-        """A vote of one of this validator's keys that it sees (one from before a restart that lost its record, say)
-        raises its record's watermarks: it signed that once, so it must never sign below it."""
-        if vote.validator not in self.keys:
+        """The watch's verdict on a vote of this validator's keys or account: one from before it started again is
+        folded into its record (it signed that once, so it must never sign below it); one signed after, not by it,
+        refuses for good."""
+        if self.watch is None or self.validator is None:
             return
-        s = self.signed
-        if vote.target.epoch > s.max_target or vote.source.epoch > s.max_source:
-            self.signed = SignedVotes(max(s.max_source, vote.source.epoch), max(s.max_target, vote.target.epoch),
-                                      s.votes)
+        account = self.sets.owner_of(vote.validator)
+        voters = self.tracker.target_set(vote.target)
+        self.watch, verdict = self.watch.observe_vote(
+            Identity(frozenset(self.keys), frozenset({account_of(self.validator)})), vote.validator, account,
+            vote.source.epoch, vote.target.epoch, self.signed, voters is None or vote.validator in voters, vote.link)
+        if verdict is Verdict.OLD:
+            self.signed = merge_signed_votes(self.signed, record_of([vote.link]))
 
     def _vote(self, now: int) -> list[Vote]:
         """Vote once per epoch, when the head enters it (the node's rule), once the signing gate is open."""
         epoch = self.head_epoch
         if not self.keys or epoch <= self.last_vote_epoch or epoch == 0:
             return []
-        if not self.synced or self.setup.epoch_at(now) < self.watch_until:
+        if not self.synced or (self.watch is not None and
+                                self.watch.state(now // self.setup.slot_ticks) is not WatchState.CLEAR):
             return []
         self.last_vote_epoch = epoch
         voters = self.tracker.target_set(self.head_checkpoint(epoch))

@@ -59,6 +59,8 @@ RECENT_SLOTS = 512
 REPORT_MORTALITY = 64
 DECODED_SETS = 16
 """Validator set records kept decoded (sets change rarely: a few cover every target in play)."""
+MAX_FOREIGN_HEADERS = 8192
+"""Headers of refused branches kept (about 2.5 MB)."""
 MAX_WANTED_KEYS = 256
 """Unplaced keys remembered to ask peers for (the newest)."""
 SIDE_EXECUTIONS_PER_HEAD = 2
@@ -78,6 +80,26 @@ class ChainTargetSets:
         self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
         self._owners: dict[bytes, bytes] = {}
         """Keys placed by the head's state (ownership is permanent: a key is its account's for good)."""
+        self._foreign: OrderedDict[bytes, Header] = OrderedDict()
+        """Headers of a branch this node's finality refuses (read from a peer that says it finalized it): where that
+        branch's checkpoints are (`checkpoint_of`), never imported."""
+
+    def add_foreign_headers(self, headers: Iterable[Header]) -> int:
+        """Keep headers of a refused branch (the newest MAX_FOREIGN_HEADERS): only their hashes' ancestry is read, and
+        a header is what hashes to its block's hash, so nothing in them can be forged; how many were new."""
+        added = 0
+        for h in headers:
+            key = h.hash()
+            if key not in self._foreign and self.chain.db.get_header(key) is None:
+                added += 1
+            self._foreign[key] = h
+            self._foreign.move_to_end(key)
+        while len(self._foreign) > MAX_FOREIGN_HEADERS:
+            self._foreign.popitem(last=False)
+        return added
+
+    def _header(self, block_hash: bytes) -> Header | None:
+        return self.chain.db.get_header(block_hash) or self._foreign.get(block_hash)
 
     def voter_set(self, cp: Checkpoint) -> ValidatorSet | None:
         """The validators active in epoch `cp.epoch` on the chain of `cp.block_hash`, i.e. those queued in that
@@ -133,13 +155,13 @@ class ChainTargetSets:
         on the way is not stored, or it is below a warp-synced database's first block."""
         if epoch > of.epoch:
             return None
-        chain, db = self.chain, self.chain.db
+        chain = self.chain
         if epoch == 0:
             return Checkpoint(0, chain.genesis_hash)
         boundary = epoch * chain.clock.epoch_slots
         h = of.block_hash
         while True:
-            header = db.get_header(h)
+            header = self._header(h)
             if header is None:
                 return None
             if header.slot < boundary:
@@ -246,6 +268,8 @@ class FinalityService:
         """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
         chain.on_import(self.authorizations.record_block)
         self.view = ChainTargetSets(chain, self.authorizations)
+        self._alarmed = False
+        """An alarm was raised in this run (a later one only adds evidence)."""
         self._wanted_keys: OrderedDict[bytes, None] = OrderedDict()
         """Keys of conflicting links that nothing here places (`take_wanted_keys`)."""
         self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
@@ -483,9 +507,14 @@ class FinalityService:
         except StorageError as exc:
             log.error("could not store the evidence of the finality conflict: %s", exc)
         offenders = conflict.offenders()
-        log.error("FINALITY CONFLICT: %s. This node stops finalizing; the evidence is kept, and %d validators are "
-                  "reported. Investigate before trusting any block above the finalized one.", conflict.describe(),
-                  len(offenders))
+        if self._alarmed:
+            log.error("FINALITY CONFLICT: more evidence: %s; the record is kept, and the new offenders reported.",
+                      conflict.describe())
+        else:
+            log.error("FINALITY CONFLICT: %s. This node stops finalizing; the evidence is kept, and %d validator "
+                      "accounts are reported. Investigate before trusting any block above the finalized one.",
+                      conflict.describe(), len(offenders))
+        self._alarmed = True
         for ev in offenders.values():
             self._report_votes(ev)
 

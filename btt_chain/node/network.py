@@ -67,11 +67,11 @@ JUSTIFICATION_FETCH_INTERVAL_S = 5.0
 CONFLICT_PROBE_INTERVAL_S = 30.0
 """A peer whose finality conflicts with ours is read (its justifications, the key authorizations they need) at most
 this often per claimed finalized block."""
+CONFLICT_PROBE_HEADERS = 4096
+"""Headers of a conflicting peer's branch one probe reads at most (about 1.2 MB)."""
 CONFLICT_PROBE_ROUNDS = 8
 """Requests of `MAX_JUSTIFICATIONS_FROM` justifications one probe makes at most (the epochs between the two
 finalities)."""
-CONFLICT_PROBE_BACK = 8
-"""Epochs below our finalized one the probe starts reading the peer's justifications from (where the forks met)."""
 SYNC_PROGRESS_INTERVAL_S = 5.0
 """How often a catching-up node logs its height, target, rate and ETA."""
 WEIGHTS_CHECK_S = 1.0
@@ -132,8 +132,8 @@ class NetworkBridge:
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
         self._dead_ends: dict[str, bytes] = {}
-        self._probed: OrderedDict[tuple[str, bytes], float] = OrderedDict()
-        """(peer, its claimed finalized block) -> when its conflicting finality was last read."""
+        self._probed: OrderedDict[tuple[str, bytes, bytes], float] = OrderedDict()
+        """(peer, its claimed finalized block, ours then) -> when its conflicting finality was last read."""
         """Per peer, the head of its chain that turned out to conflict with our finality (a node behind on a branch
         finality has left): not fetched again until the peer's head moves."""
         self.peer_best: dict[str, sync.PeerStatus] = {}
@@ -166,6 +166,7 @@ class NetworkBridge:
         p.set_request_handler("sync/block", self._serve_block)
         p.set_request_handler("sync/justifications", self._serve_justifications)
         p.set_request_handler("keys/auth", self._serve_key_authorizations)
+        p.set_request_handler("sync/headers", self._serve_headers)
         p.set_request_handler(WARP_PROTOCOL, self.warp.serve_warp)
         p.set_request_handler(PLAN_PROTOCOL, self.warp.serve_plan)
         p.set_request_handler(STATE_PROTOCOL, self.warp.serve_state)
@@ -480,6 +481,19 @@ class NetworkBridge:
         h = db.canonical_hash(number)
         return None if h is None else db.get_header(h)
 
+    async def _serve_headers(self, peer: str, data: bytes) -> bytes:
+        """Headers of our canonical chain from a number on (at most MAX_HEADERS_PER_REQUEST), in order."""
+        start, count = sync.decode_headers_request(data)
+        db = self.node.chain.db
+        found = []
+        for number in range(start, start + count):
+            h = db.canonical_hash(number)
+            header = None if h is None else db.get_header(h)
+            if header is None:
+                break
+            found.append(header.encode())
+        return sync.encode_bytes_list(found)
+
     async def _serve_key_authorizations(self, peer: str, data: bytes) -> bytes:
         """The key authorizations we keep for the keys asked (`btt_chain.node.key_authorizations`)."""
         keys = sync.decode_bytes_list(data, MAX_KEYS_PER_REQUEST, 64 * 40)
@@ -491,18 +505,20 @@ class NetworkBridge:
         """Read the justifications of a peer that says it finalized a block not on our chain (from a few epochs below
         our finalized one up, and its latest), with the key authorizations they need, and weigh them: if they
         finalize a conflicting checkpoint, the tracker raises the alarm (finding 4 of issue 49: a node learns of a
-        conflicting finality at any height). At most once per CONFLICT_PROBE_INTERVAL_S per claimed block."""
+        conflicting finality at any height). At most once per CONFLICT_PROBE_INTERVAL_S per claimed block and finalized
+        block of ours."""
         now = time.monotonic()
-        tag = (peer, status.finalized_hash)
+        tag = (peer, status.finalized_hash, self.node.chain.finalized_hash)
         if now - self._probed.get(tag, -CONFLICT_PROBE_INTERVAL_S) < CONFLICT_PROBE_INTERVAL_S:
             return
         self._probed[tag] = now
         while len(self._probed) > 256:
             self._probed.popitem(last=False)
         finality = self.node.finality
-        epoch = max(0, finality.tracker.finalized.epoch - CONFLICT_PROBE_BACK)
+        epoch = max(0, finality.tracker.finalized.epoch - sync.CONFLICT_PROBE_BACK)
         raws: list[bytes] = []
         try:
+            await self._read_branch(peer, status)
             for _ in range(CONFLICT_PROBE_ROUNDS):
                 items = sync.decode_bytes_list(await self.p2p.request(
                     peer, "sync/justifications", sync.encode_justifications_request(epoch), timeout=10),
@@ -517,6 +533,28 @@ class NetworkBridge:
             log.info("could not read the justifications of %s, whose finality conflicts with ours: %s", peer, exc)
             return
         await self._weigh_with_keys(peer, list(dict.fromkeys(raws)))
+
+    async def _read_branch(self, peer: str, status: sync.PeerStatus) -> None:
+        """The headers of the peer's chain from an epoch below our finalized block up to a little past its finalized one
+        (at most CONFLICT_PROBE_HEADERS): kept (`ChainTargetSets.add_foreign_headers`) so that the tracker can tell
+        that its checkpoints above our finalized epoch are on a branch that misses ours."""
+        chain = self.node.chain
+        start = max(0, chain.finalized.number - chain.clock.epoch_slots)
+        end = min(status.finalized_number + chain.clock.epoch_slots, start + CONFLICT_PROBE_HEADERS)
+        headers: list[Header] = []
+        while start <= end:
+            items = sync.decode_bytes_list(await self.p2p.request(
+                peer, "sync/headers", sync.encode_headers_request(start, min(sync.MAX_HEADERS_PER_REQUEST,
+                                                                              end - start + 1)), timeout=10),
+                sync.MAX_HEADERS_PER_REQUEST, sync.MAX_HEADERS_PER_REQUEST * sync.MAX_HEADER_BYTES)
+            if not items:
+                break
+            headers.extend(Header.decode(raw, sync.MAX_HEADER_BYTES) for raw in items)
+            start += len(items)
+        for a, b in zip(headers, headers[1:], strict=False):
+            if b.parent_hash != a.hash():
+                raise DecodeError("the headers do not chain")  # a liar's: nothing kept
+        self.node.finality.view.add_foreign_headers(headers)
 
     async def _weigh_with_keys(self, peer: str, raws: list[bytes]) -> None:
         """Import justifications from `peer`; if some leave our finalized chain with keys nothing here places, ask the

@@ -11,6 +11,8 @@ Justifications: request b"" -> [encoded justification, ...] (the latest, newest 
           ones stored beside the canonical checkpoints of epochs from that one up (oldest first, at most
           MAX_JUSTIFICATIONS_FROM): what a node reads of a peer whose finality conflicts with its own
 Keys:     request [session key, ...] (keys/auth) -> [encoded key authorization, ...] for the keys the peer keeps one of
+Headers:  request [from number, max count] (sync/headers) -> [encoded header, ...] of the canonical chain, in order:
+          what a node reads of a branch its finality refuses, to tell where that branch's checkpoints are
 """
 
 from __future__ import annotations
@@ -114,6 +116,12 @@ def decode_bytes_list(raw: bytes, max_items: int = MAX_TXS_PER_BATCH, max_size: 
 
 MAX_JUSTIFICATIONS_FROM = 32
 """Justifications one [from epoch] request returns at most."""
+MAX_HEADERS_PER_REQUEST = 512
+MAX_HEADER_BYTES = 1024
+"""A header is about 300 bytes: anything much larger is not one."""
+CONFLICT_PROBE_BACK = 8
+"""Epochs below our finalized one a node starts reading the justifications of a peer whose finality conflicts with
+ours from (where the forks met)."""
 
 
 def encode_justifications_request(from_epoch: int | None) -> bytes:
@@ -128,6 +136,17 @@ def decode_justifications_request(raw: bytes) -> int | None:
     if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int and 0 <= value[0] < 2**63):
         raise DecodeError("justifications request must be empty or [from epoch]")
     return value[0]
+
+
+def encode_headers_request(from_number: int, count: int) -> bytes:
+    return pack([from_number, count])
+
+
+def decode_headers_request(raw: bytes) -> tuple[int, int]:
+    value = unpack(raw, max_size=64)
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)):
+        raise DecodeError("headers request must be [from number, count]")
+    return value[0], min(value[1], MAX_HEADERS_PER_REQUEST)
 
 
 def decode_hash_request(raw: bytes) -> bytes:

@@ -415,7 +415,7 @@ def test_justified_checkpoints_off_the_new_finality_leave_and_the_fork_that_fina
     assert t.finalized == y1 and not t.state.is_justified(x2), "x2 does not descend from the finalized checkpoint"
     assert not t.halted
     res = t.import_justification(justification([1, 2, 3], x2, x3))
-    assert res.status is JustificationStatus.APPLIED
+    assert res.status is JustificationStatus.CONFLICTING  # it leaves our finalized chain: weighed, never applied
     alarm = res.update.alarm
     assert alarm is not None and t.halted and t.conflict == alarm
     assert (alarm.finalized, alarm.conflicting) == (y1, x2)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.node.chain import Chain
 from btt_chain.node.network import NetworkBridge
@@ -27,9 +29,9 @@ from tests.support.node_builder import far_future_ms
 EPOCH_SLOTS = DOC["consensus"]["epoch_slots"]
 
 
-def signed_finality(chain: Chain, signers: tuple[str, ...]) -> dict[bytes, bytes]:
-    """Justifications of every epoch's checkpoint of `chain` (epoch e-1 -> e) signed by `signers`; the chain's
-    finalized pointer follows them."""
+def signed_finality(chain: Chain, signers: tuple[str, ...], first_epoch: int = 1) -> dict[bytes, bytes]:
+    """Justifications of every epoch's checkpoint of `chain` from `first_epoch` on (epoch e-1 -> e; genesis -> the
+    first) signed by `signers`; the chain's finalized pointer follows them."""
 
     def header_at(n: int) -> Header | None:
         h = chain.db.canonical_hash(n)
@@ -37,7 +39,7 @@ def signed_finality(chain: Chain, signers: tuple[str, ...]) -> dict[bytes, bytes
 
     out: dict[bytes, bytes] = {}
     source = Checkpoint(0, chain.genesis_hash)
-    for epoch in range(1, chain.head.slot // EPOCH_SLOTS + 1):
+    for epoch in range(first_epoch, chain.head.slot // EPOCH_SLOTS + 1):
         target = checkpoint_for_epoch(epoch, header_at, chain.head.number, epoch_slots=EPOCH_SLOTS)
         if target.block_hash == source.block_hash:
             continue  # an epoch without a block: the same checkpoint block
@@ -57,12 +59,18 @@ def finalize_ours(node: Node, ours: Chain) -> None:
     assert node.finality.tracker.finalized.epoch >= 2 and node.chain.finalized.number > 0
 
 
-async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ours_blocks, theirs_blocks, their_first", [(16, 16, 1), (10, 40, 1), (10, 40, 5)])
+async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path, ours_blocks: int,
+                                                                     theirs_blocks: int, their_first: int) -> None:
+    """(16, 16): their finalized block is at our height; (10, 40): far above it. Starting at epoch 5, their first
+    link jumps from genesis over our finalized epoch: nothing at or below it shows their branch, so the node places
+    their checkpoints by reading the branch's headers (`sync/headers`)."""
     node = start_node(tmp_path)
     try:
-        ours, theirs = chain_of(16, ("alice",)), chain_of(16, ("bob",))
+        ours, theirs = chain_of(ours_blocks, ("alice",)), chain_of(theirs_blocks, ("bob",))
         finalize_ours(node, ours)
-        peer = RemotePeer(theirs, justifications=signed_finality(theirs, ("alice", "bob")))
+        assert node.finality.tracker.finalized.epoch < their_first or their_first == 1
+        peer = RemotePeer(theirs, justifications=signed_finality(theirs, ("alice", "bob"), their_first))
         p2p = FakeP2P({"12D3KooWOther": peer})
         bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
         await sync_rounds(bridge, 2)
@@ -73,6 +81,9 @@ async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Pa
         assert set(conflict.offenders()) == {alice, bob}  # both double-voted the checkpoints of both chains
         assert not p2p.penalised and not p2p.banned, "the peer that showed it is not blamed"
         assert any(protocol == "sync/justifications" and data for protocol, data in peer.requests)
+        if theirs_blocks > ours_blocks:
+            assert theirs.finalized.number > node.chain.finalized.number
+            assert any(protocol == "sync/headers" for protocol, _ in peer.requests)
         # finality stops here, and the evidence is kept in the database
         assert node.chain.db.finality_conflict() is not None
     finally:

@@ -34,4 +34,4 @@ async def test_btt_finality_reports_the_trackers_state_and_the_alarm(rpc: RpcHar
     conflict = doc["conflict"]
     assert conflict["finalized"]["hash"] == genesis and conflict["conflicting"]["number"] is None
     assert conflict["offenders"] == sorted("0x" + dev_keypair(n).public.hex() for n in ("alice", "bob"))
-    assert "2 validators double or surround voted" in conflict["message"]
+    assert "2 validator accounts double or surround voted" in conflict["message"]

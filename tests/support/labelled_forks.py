@@ -37,14 +37,20 @@ class LabelledForks:
         return c
 
     def checkpoint_of(self, epoch: int, of: Checkpoint) -> Checkpoint | None:
-        """The checkpoint of `epoch` on the chain of `of`: its fork's, if the test made one, else the main chain's."""
+        """The checkpoint of `epoch` on the chain of `of`: the main chain's, or its fork's own when only that one was
+        made; None when both were (the names cannot tell which the fork branched below)."""
         label = self.labels.get(of)
         if label is None or epoch > label[0]:
             return None
-        if epoch == label[0]:
-            return of
+        if epoch == label[0] or epoch == 0:
+            return of if epoch == label[0] else self.genesis
+        main = Checkpoint(epoch, blake2b_256(b"cp/%d/%s" % (epoch, MAIN.encode())))
+        if label[1] == MAIN:
+            return self.cp(epoch)
         own = Checkpoint(epoch, blake2b_256(b"cp/%d/%s" % (epoch, label[1].encode())))
-        return own if epoch > 0 and own in self.labels else self.cp(epoch)
+        if own in self.labels:
+            return None if main in self.labels else own
+        return self.cp(epoch)
 
     def is_on_chain(self, a: Checkpoint, of: Checkpoint) -> bool:
         """`a` is `of`, or an earlier checkpoint of its fork or of the main chain."""

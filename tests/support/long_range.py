@@ -195,6 +195,16 @@ class RemotePeer:
             if from_epoch is None:  # the latest, newest first
                 return sync.encode_bytes_list([j for _, j in reversed(served)][:8])
             return sync.encode_bytes_list([j for e, j in served if e >= from_epoch][:sync.MAX_JUSTIFICATIONS_FROM])
+        if protocol == "sync/headers":
+            start, count = sync.decode_headers_request(data)
+            found = []
+            for n in range(start, min(start + count, best + 1)):
+                h = db.canonical_hash(n)
+                header = None if h is None else db.get_header(h)
+                if header is None:
+                    break
+                found.append(header.encode())
+            return sync.encode_bytes_list(found)
         if protocol == "keys/auth":
             keys = sync.decode_bytes_list(data)
             return sync.encode_bytes_list([self.key_authorizations[k] for k in keys if k in self.key_authorizations])
