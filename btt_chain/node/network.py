@@ -44,7 +44,7 @@ from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.vote import Justification
+from btt_chain.primitives.vote import Justification, Vote
 from p2p.service import P2PError, P2PService
 from runtime.compute.weights_source import WeightsUnavailable
 
@@ -67,6 +67,8 @@ JUSTIFICATION_FETCH_INTERVAL_S = 5.0
 CONFLICT_PROBE_INTERVAL_S = 30.0
 """A peer whose finality conflicts with ours is read (its justifications, the key authorizations they need) at most
 this often per claimed finalized block."""
+MAX_HELD_VOTES = 256
+"""Votes one `votes/held` answer carries at most (the tracker holds 64 target epochs per key)."""
 CONFLICT_PROBE_HEADERS = 4096
 """Headers of a conflicting peer's branch one probe reads at most (about 1.2 MB)."""
 CONFLICT_PROBE_ROUNDS = 8
@@ -132,6 +134,8 @@ class NetworkBridge:
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
         self._dead_ends: dict[str, bytes] = {}
+        self._held_asked: dict[str, float] = {}
+        """When each peer was last asked for the votes of our keys (while the signing watch runs)."""
         self._probed: OrderedDict[tuple[str, bytes, bytes], float] = OrderedDict()
         """(peer, its claimed finalized block, ours then) -> when its conflicting finality was last read."""
         """Per peer, the head of its chain that turned out to conflict with our finality (a node behind on a branch
@@ -167,6 +171,7 @@ class NetworkBridge:
         p.set_request_handler("sync/justifications", self._serve_justifications)
         p.set_request_handler("keys/auth", self._serve_key_authorizations)
         p.set_request_handler("sync/headers", self._serve_headers)
+        p.set_request_handler("votes/held", self._serve_held_votes)
         p.set_request_handler(WARP_PROTOCOL, self.warp.serve_warp)
         p.set_request_handler(PLAN_PROTOCOL, self.warp.serve_plan)
         p.set_request_handler(STATE_PROTOCOL, self.warp.serve_state)
@@ -494,6 +499,38 @@ class NetworkBridge:
             found.append(header.encode())
         return sync.encode_bytes_list(found)
 
+    async def _serve_held_votes(self, peer: str, data: bytes) -> bytes:
+        """The finality votes of the keys asked that our tracker holds (a validator that lost its signing records asks
+        while it watches, and folds them into its record)."""
+        keys = sync.decode_bytes_list(data, MAX_KEYS_PER_REQUEST, 64 * 40)
+        votes = self.node.finality.tracker.votes_by(k for k in keys if len(k) == 32)
+        return sync.encode_bytes_list([v.encode() for v in votes[-MAX_HELD_VOTES:]])
+
+    async def _fetch_held_votes(self, peer: str) -> None:
+        """While this validator watches (started without records), ask `peer` for the votes of our keys it holds: the
+        signing watch folds those signed before we started into our record, and refuses for good on a later one."""
+        signing = getattr(self.node, "signing", None)
+        if signing is None or not signing.wants_held_votes():
+            return
+        now = time.monotonic()
+        if now - self._held_asked.get(peer, 0.0) < JUSTIFICATION_FETCH_INTERVAL_S:
+            return
+        self._held_asked[peer] = now
+        keys = [k.public for k in self.node.keys][:MAX_KEYS_PER_REQUEST]
+        try:
+            raws = sync.decode_bytes_list(await self.p2p.request(peer, "votes/held", sync.encode_bytes_list(keys),
+                                                                 timeout=5), MAX_HELD_VOTES, MAX_HELD_VOTES * 1024)
+        except (P2PError, DecodeError) as exc:
+            log.debug("no held votes from %s: %s", peer, exc)
+            return
+        for raw in raws:
+            try:
+                vote = Vote.decode(raw, 1024)
+            except DecodeError:
+                continue
+            if vote.validator in keys:
+                signing.observe_vote(vote)
+
     async def _serve_key_authorizations(self, peer: str, data: bytes) -> bytes:
         """The key authorizations we keep for the keys asked (`btt_chain.node.key_authorizations`)."""
         keys = sync.decode_bytes_list(data, MAX_KEYS_PER_REQUEST, 64 * 40)
@@ -622,6 +659,7 @@ class NetworkBridge:
                         and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
                 await self._fetch_justifications(peer)
+                await self._fetch_held_votes(peer)
 
     async def _fetch_justifications(self, peer: str) -> None:
         """Every few seconds per peer: import its latest justifications (votes gossiped while we were away

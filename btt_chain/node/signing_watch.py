@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from btt_chain.consensus.signed_votes import SignedVotes
 from btt_chain.consensus.signing_gate import (
     DoppelgangerWatch,
     Identity,
@@ -87,6 +88,37 @@ class SigningWatch:
         """The validator account this process signs for (the first it signed for)."""
         self._refusals_logged: set[tuple[str, int]] = set()
         self._sighting_logged = False
+        if self.active and not self.had_records:
+            self._rebuild_from_database()
+
+    def _rebuild_from_database(self) -> None:
+        """Started without signing records: fold into the vote record what the database shows this validator signed
+        (found by the finality simulation: a validator that lost its records signed a link from a source below one it
+        had signed from before, a surround vote). Its own votes in the justifications stored beside its justified
+        checkpoints, and, as the highest source it may have signed from, the latest checkpoint its finality record
+        holds justified. Kept in memory until its first vote writes the record."""
+        finality = self.node.finality
+        guard = finality.guard
+        if guard is None:
+            return
+        keys = {k.public for k in self.node.keys}
+        tracker = finality.tracker
+        own = [v.link for cp in tracker.state.justified.values() if (j := tracker.justification_of(cp)) is not None
+               for v in j.votes if v.validator in keys]
+        latest = tracker.state.latest_justified
+        rebuilt = record_of(own)
+        if latest.epoch > rebuilt.max_source:
+            rebuilt = SignedVotes(latest.epoch, rebuilt.max_target, rebuilt.votes)
+        if guard.merge(rebuilt, durable=False):
+            log.warning("no signing records at start: rebuilt what the database shows this validator signed (%d votes "
+                        "of its keys; source >= %d, target > %d)", len(own), guard.max_source, guard.max_target)
+
+    def wants_held_votes(self) -> bool:
+        """Whether to ask peers for the votes of this node's keys they hold: while the doppelganger watch runs (they
+        are folded as votes seen)."""
+        if not self.active or self.watch is None or self.watch.epochs == 0:
+            return False
+        return self.watch.state(self.node.chain.clock.slot_at(self.node.now_ms())) is WatchState.WATCHING
 
     # the gates ---------------------------------------------------------------------------------------------------
     def may_sign_block(self, key: Keypair, slot: int) -> bool:

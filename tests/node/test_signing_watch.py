@@ -273,3 +273,80 @@ def test_a_node_with_one_validators_keys_is_never_refused(spec: Path, tmp_path: 
 
 def cp(epoch: int) -> Checkpoint:
     return Checkpoint(epoch, blake2b_256(b"cp/%d" % epoch))
+
+
+# rebuilding a lost record --------------------------------------------------------------------------------------------
+def test_without_records_it_rebuilds_what_its_database_shows_it_signed(spec: Path, tmp_path: Path,
+                                                                       nodes: list[Node]) -> None:
+    """Found by the finality simulation: a validator that lost its signing records (its database kept) signed a link
+    from a source below one it had signed from before, a surround vote of its own. Started without records, it now
+    folds in its own votes from the justifications beside its justified checkpoints, and takes the latest checkpoint
+    it holds justified as the highest source it may have signed from."""
+    from btt_chain.consensus.checkpoints import checkpoint_for_epoch
+
+    base = tmp_path / "v"
+    node = start_node(spec, base)
+    chain = node.chain
+    while chain.head.slot < 4 * EPOCH_SLOTS:
+        author_as_leader(chain, ("alice", "bob"))
+
+    def header_at(n: int):  # type: ignore[no-untyped-def]
+        h = chain.db.canonical_hash(n)
+        return None if h is None else chain.db.get_header(h)
+
+    checkpoints = [checkpoint_for_epoch(e, header_at, chain.head.number, epoch_slots=EPOCH_SLOTS) for e in range(4)]
+    for source, target in zip(checkpoints, checkpoints[1:], strict=False):
+        for key in (ALICE, BOB):
+            node.finality.on_vote_gossip(PEER, sign_vote(key, chain.genesis_hash, source, target).encode())
+    assert node.finality.tracker.latest_justified.epoch == 3
+    genesis = chain.genesis_hash
+    node.close()
+    for path in (block_record_path(node.data_dir, genesis), vote_record_path(node.data_dir, genesis)):
+        path.unlink(missing_ok=True)
+
+    again = start_node(spec, base)
+    nodes.append(again)
+    guard = again.finality.guard
+    assert guard is not None and not again.signing.had_records
+    assert (guard.max_source, guard.max_target) == (3, 3)  # its votes 2 -> 3 and the latest justified checkpoint, 3
+    assert not guard.may_sign(2, 5), "a link from below a source it may have signed from would surround that vote"
+    assert guard.may_sign(3, 5)
+    assert not guard.path.exists()  # in memory until it signs
+
+
+async def test_a_watching_validator_folds_the_votes_of_its_keys_its_peers_hold(spec: Path, tmp_path: Path,
+                                                                               nodes: list[Node]) -> None:
+    """While it watches, a validator without records asks its peers for the votes of its keys they hold (`votes/held`)
+    and folds those signed before it started: a vote nobody stored in a justification is still in peers' memory."""
+    from btt_chain.node.network import NetworkBridge
+    from btt_chain.node.sync import decode_bytes_list, encode_bytes_list
+    from tests.support.long_range import FakeP2P
+
+    peer_node = start_node(spec, tmp_path / "peer", key=BOB)
+    nodes.append(peer_node)
+    chain = peer_node.chain
+    while chain.head.slot < 3 * EPOCH_SLOTS:
+        author_as_leader(chain, ("alice", "bob"))
+    target = peer_node.finality._head_checkpoint(2)  # noqa: SLF001 - the checkpoint of epoch 2 on its chain
+    old = sign_vote(ALICE, chain.genesis_hash, Checkpoint(0, chain.genesis_hash), target)
+    assert peer_node.finality.tracker.add_vote(old).status.value == "accepted"
+    served = NetworkBridge(peer_node, FakeP2P({}), now_ms)  # type: ignore[arg-type]
+    answer = await served._serve_held_votes(PEER, encode_bytes_list([ALICE.public]))  # noqa: SLF001
+    assert [v for v in decode_bytes_list(answer)] == [old.encode()]
+    assert decode_bytes_list(await served._serve_held_votes(PEER, encode_bytes_list([b"\x09" * 32]))) == []  # noqa: SLF001
+
+    grow_chain(spec, tmp_path / "v", blocks=3)
+    node = start_node(spec, tmp_path / "v", bootnodes=("/ip4/127.0.0.1/tcp/1/p2p/x",))
+    nodes.append(node)
+    assert node.signing.wants_held_votes()
+
+    class Peer:
+        def handle(self, protocol: str, data: bytes) -> bytes:
+            assert protocol == "votes/held" and decode_bytes_list(data) == [ALICE.public]
+            return answer
+
+    bridge = NetworkBridge(node, FakeP2P({PEER: Peer()}), now_ms)  # type: ignore[arg-type, dict-item]
+    await bridge._fetch_held_votes(PEER)  # noqa: SLF001
+    guard = node.finality.guard
+    assert guard is not None and (guard.max_source, guard.max_target) == (0, 2)
+    assert node.signing.watch is not None and node.signing.watch.sighting is None  # an old vote, not a second signer
