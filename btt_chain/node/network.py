@@ -50,6 +50,7 @@ from runtime.compute.weights_source import WeightsUnavailable
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
+    from storage.chaindb import ChainDB
 
 log = logging.getLogger("btt.net")
 
@@ -489,15 +490,7 @@ class NetworkBridge:
     async def _serve_headers(self, peer: str, data: bytes) -> bytes:
         """Headers of our canonical chain from a number on (at most MAX_HEADERS_PER_REQUEST), in order."""
         start, count = sync.decode_headers_request(data)
-        db = self.node.chain.db
-        found = []
-        for number in range(start, start + count):
-            h = db.canonical_hash(number)
-            header = None if h is None else db.get_header(h)
-            if header is None:
-                break
-            found.append(header.encode())
-        return sync.encode_bytes_list(found)
+        return sync.encode_bytes_list(canonical_headers(self.node.chain.db, start, count))
 
     async def _serve_held_votes(self, peer: str, data: bytes) -> bytes:
         """The finality votes of the keys asked that our tracker holds (a validator that lost its signing records asks
@@ -782,3 +775,15 @@ def _last_target_epoch(items: list[bytes], default: int) -> int:
         except DecodeError:
             continue
     return max(epochs, default=default)
+
+
+def canonical_headers(db: ChainDB, start: int, count: int) -> list[bytes]:
+    """The encoded headers of the canonical chain from number `start`, at most `count`, in order (fewer at its end)."""
+    found = []
+    for number in range(start, start + max(0, count)):
+        h = db.canonical_hash(number)
+        header = None if h is None else db.get_header(h)
+        if header is None:
+            break
+        found.append(header.encode())
+    return found

@@ -15,41 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.node.chain import Chain
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node
-from btt_chain.primitives.block import Header
 from btt_chain.primitives.keys import Keypair, dev_keypair
-from btt_chain.primitives.vote import Checkpoint, Justification, sign_vote
+from btt_chain.primitives.vote import Justification, sign_vote
 from tests.node.test_sync_branches import DOC, chain_of, import_chain, start_node, sync_rounds
-from tests.support.long_range import FakeP2P, RemotePeer
+from tests.support.long_range import FakeP2P, RemotePeer, fake_justifications
 from tests.support.node_builder import far_future_ms
 
 EPOCH_SLOTS = DOC["consensus"]["epoch_slots"]
 
 
 def signed_finality(chain: Chain, signers: tuple[str, ...], first_epoch: int = 1) -> dict[bytes, bytes]:
-    """Justifications of every epoch's checkpoint of `chain` from `first_epoch` on (epoch e-1 -> e; genesis -> the
-    first) signed by `signers`; the chain's finalized pointer follows them."""
-
-    def header_at(n: int) -> Header | None:
-        h = chain.db.canonical_hash(n)
-        return None if h is None else chain.db.get_header(h)
-
-    out: dict[bytes, bytes] = {}
-    source = Checkpoint(0, chain.genesis_hash)
-    for epoch in range(first_epoch, chain.head.slot // EPOCH_SLOTS + 1):
-        target = checkpoint_for_epoch(epoch, header_at, chain.head.number, epoch_slots=EPOCH_SLOTS)
-        if target.block_hash == source.block_hash:
-            continue  # an epoch without a block: the same checkpoint block
-        votes = sorted((sign_vote(dev_keypair(n), chain.genesis_hash, source, target) for n in signers),
-                       key=lambda v: v.validator)
-        out[target.block_hash] = Justification(target, source, tuple(votes)).encode()
-        if source.epoch > 0:
-            chain.finalize(source.block_hash)
-        source = target
-    return out
+    """Justifications of every epoch's checkpoint of `chain` from `first_epoch` on, signed by `signers`."""
+    return fake_justifications(chain, chain.genesis_hash, signers, first_epoch)
 
 
 def finalize_ours(node: Node, ours: Chain) -> None:

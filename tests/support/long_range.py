@@ -13,6 +13,7 @@ from pathlib import Path
 from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.node import sync
 from btt_chain.node.chain import Chain
+from btt_chain.node.network import canonical_headers
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
@@ -120,9 +121,11 @@ def build_long_range(now_ms: int | None = None) -> LongRange:
     return LongRange(doc, genesis, real, fake, justifications, TrustedCheckpoint(cp_hash, cp_number))
 
 
-def fake_justifications(fake: Chain, genesis_hash: bytes) -> dict[bytes, bytes]:
-    """A chain of justifications (epoch e-1 -> e) over the fake chain's epoch checkpoints, signed by the
-    genesis validators; the fake chain's own finalized pointer follows them (so its status says 'finalized')."""
+def fake_justifications(fake: Chain, genesis_hash: bytes, signers: tuple[str, ...] = GENESIS_VALIDATORS,
+                        first_epoch: int = 1) -> dict[bytes, bytes]:
+    """A chain of justifications (epoch e-1 -> e, from genesis to `first_epoch`'s) over the chain's epoch checkpoints,
+    signed by `signers` (the genesis validators); the chain's own finalized pointer follows them (so its status says
+    'finalized'). An epoch without a block has the checkpoint block of the one before: no link to it."""
 
     def header_at(n: int) -> Header | None:
         h = fake.db.canonical_hash(n)
@@ -131,9 +134,11 @@ def fake_justifications(fake: Chain, genesis_hash: bytes) -> dict[bytes, bytes]:
     out: dict[bytes, bytes] = {}
     source = Checkpoint(0, genesis_hash)
     last_epoch = fake.head.slot // EPOCH_SLOTS
-    for epoch in range(1, last_epoch + 1):
+    for epoch in range(first_epoch, last_epoch + 1):
         target = checkpoint_for_epoch(epoch, header_at, fake.head.number, epoch_slots=EPOCH_SLOTS)
-        votes = sorted((sign_vote(dev_keypair(n), genesis_hash, source, target) for n in GENESIS_VALIDATORS),
+        if target.block_hash == source.block_hash:
+            continue
+        votes = sorted((sign_vote(dev_keypair(n), genesis_hash, source, target) for n in signers),
                        key=lambda v: v.validator)
         out[target.block_hash] = Justification(target, source, tuple(votes)).encode()
         if source.epoch > 0:
@@ -197,14 +202,7 @@ class RemotePeer:
             return sync.encode_bytes_list([j for e, j in served if e >= from_epoch][:sync.MAX_JUSTIFICATIONS_FROM])
         if protocol == "sync/headers":
             start, count = sync.decode_headers_request(data)
-            found = []
-            for n in range(start, min(start + count, best + 1)):
-                h = db.canonical_hash(n)
-                header = None if h is None else db.get_header(h)
-                if header is None:
-                    break
-                found.append(header.encode())
-            return sync.encode_bytes_list(found)
+            return sync.encode_bytes_list(canonical_headers(db, start, min(count, best + 1 - start)))
         if protocol == "keys/auth":
             keys = sync.decode_bytes_list(data)
             return sync.encode_bytes_list([self.key_authorizations[k] for k in keys if k in self.key_authorizations])
