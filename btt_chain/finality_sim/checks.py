@@ -14,7 +14,8 @@ raised by an honest tracker is a violation in an honest-majority schedule, and m
 `offenders()`, measured the same way) in a >= 1/3 Byzantine one.
 
 (A) The alarm fires. In a >= 1/3 Byzantine schedule, every honest node that finalized a checkpoint conflicting with one
-another honest node finalized, both at least ALARM_EPOCHS before the end of the run, has raised the alarm by the end.
+another honest node finalized, both at least ALARM_EPOCHS before the end of the run and both still held (not lost by a
+restore that lost every file), has raised the alarm by the end.
 
 (H) Honest validators never sign a slashable pair (`find_equivocations` over all their votes is empty) nor a link whose
 source is not the checkpoint of its epoch on the target's chain. Each node's finalized checkpoint only moves forward
@@ -158,7 +159,10 @@ def _check_alarms_fire(outcome: Outcome, violations: list[Violation]) -> tuple[i
     """(A): (nodes that should have raised the alarm, nodes that did)."""
     s = outcome.schedule
     deadline = (outcome.epochs_run - ALARM_EPOCHS) * s.epoch_ticks
-    early = {n: [cp for t, cp in r.finalized if t < deadline] for n, r in outcome.records.items()}
+    # what each node still holds finalized: a restore that lost every file lost what it knew before (nobody honest may
+    # then hold the other side's justifications to learn it from)
+    early = {n: [cp for t, cp in r.finalized[(r.resets or [0])[-1]:] if t < deadline]
+             for n, r in outcome.records.items()}
     conflicted: set[int] = set()
     for n, mine in early.items():
         for m, theirs in early.items():
