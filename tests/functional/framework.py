@@ -108,6 +108,10 @@ class NodeProcess:
         self.rpc_port = free_port()
         self.p2p_port = free_port()
         self.prometheus_port = free_port()
+        self.doppelganger_epochs: int | None = 0
+        """`--doppelganger-epochs`: a validator started without signing records watches that many epochs before it
+        signs. Off (0) in tests about other things, whose validators are never restored but often start after the
+        chain's first block; None runs the node's default (the restore test)."""
         self.node_key_file = datadir / "node-key"
         self.log_path = datadir / f"node{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -121,6 +125,8 @@ class NodeProcess:
             args += ["--bootnodes", b]
         if self.validator_key is not None:
             args += ["--validator", "--key", self.validator_key]
+            if self.doppelganger_epochs is not None:
+                args += ["--doppelganger-epochs", str(self.doppelganger_epochs)]
         return args + self.extra_args
 
     def start(self, validator_key: str | None | bool = True) -> None:

@@ -74,6 +74,7 @@ def test_a_validator_restored_from_an_export_neither_votes_nor_authors_slashably
     nodes = harness.add_devnet(3, epoch_slots=4)
     spec = harness.spec_path
     victim = nodes[2]
+    victim.doppelganger_epochs = None  # the node's default watch: what this test is about
     harness.log("three validators run until they finalize")
     for n in nodes:
         n.start()

@@ -34,5 +34,6 @@ def test_anything_else_is_refused_before_a_database_is_touched(monkeypatch: pyte
 def test_the_node_command_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BTT_COMPACTION_NICE", "lowest")
-    code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"))
+    code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), "--rpc-port", "0",
+                       "--no-prometheus")
     assert_one_error_line(code, err, "BTT_COMPACTION_NICE='lowest': give a nice value from -20 to 19")
