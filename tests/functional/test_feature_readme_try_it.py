@@ -185,8 +185,21 @@ class Walk:
     def call(self, method: str, *params: Any) -> Any:
         return self.node().call(method, *params)
 
-    def free(self, name: str) -> int:
-        return int(self.call("btt_account", address(name))["free"])
+    def free(self, name: str, at: str | None = None) -> int:
+        return int(self.call("btt_account", address(name), *([at] if at else []))["free"])
+
+    def balance_mark(self, name: str) -> tuple[int, int]:
+        """(head number, `name`'s free balance at that head)."""
+        head = self.call("chain_getHeader")
+        return int(head["number"], 16), self.free(name, self.call("chain_getBlockHash", int(head["number"], 16)))
+
+    def mining_income(self, name: str, after: int, upto: int) -> int:
+        """What the mining pool paid `name` in blocks `after`+1 ..= `upto` (a miner's income at epoch boundaries,
+        which lands whatever the README's command was)."""
+        who = self.call("btt_account", address(name))["address"]
+        return sum(int(e["amount"]) for n in range(after + 1, upto + 1)
+                   for e in self.call("btt_events", self.call("chain_getBlockHash", n))
+                   if e["event"] == "MiningRewarded" and e["provider"] == who)
 
     def mapped(self, command: str) -> str:
         """`command` with the README's RPC ports mapped to the devnet's (the identity when they are the same)."""
@@ -359,8 +372,8 @@ BALANCES = [
     Balance("$B vote 0 aye --from bob", "$B query account bob", "bob", Decimal(1000), True),
 ]
 """Balance statements of the comments: "pays exactly 1,000 BTT", "bob pays 5,000 + 37.5 BTT fee", "settled in the
-block: 1.2 BTT fee" (and the 200 BTT), "1 BTT, paid at the next epoch boundary", "up by exactly 1,000 BTT (less
-his voting fee)"."""
+block: 1.2 BTT fee" (and the 200 BTT), "1 BTT, paid at the next epoch boundary", "up by 1,000 BTT less
+his voting fee (and plus what mining paid him)"; a miner's mining rewards are taken out of every statement."""
 
 
 def bob_deposit_unlocked(walk: Walk) -> bool:
@@ -552,7 +565,7 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
             BEFORE[line.key](walk)
         for b in BALANCES:
             if b.start == line.key:
-                walk.marks[b.start] = walk.free(b.account)
+                walk.marks[b.start] = walk.balance_mark(b.account)
         if line.key in LONG_RUNNING:
             what, done = LONG_RUNNING[line.key]
             walk.start(line)
@@ -564,7 +577,9 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
         for b in BALANCES:
             if b.end == line.key:
                 fee = inclusion(walk.outputs[b.start])[2] if b.pays_fee else 0
-                moved = walk.free(b.account) - walk.marks.pop(b.start)
+                start_number, start_free = walk.marks.pop(b.start)
+                end_number, end_free = walk.balance_mark(b.account)
+                moved = end_free - start_free - walk.mining_income(b.account, start_number, end_number)
                 assert moved == int(b.btt * UNIT) - fee, f"README.md:{line.number}: {b.account} moved {moved}, " \
                                                           f"expected {b.btt} BTT less the fee {fee}"
         if (d := deferred_of(line)) is not None:
