@@ -82,14 +82,16 @@ class CallContext:
         known = self.state.params_memo.get(name)
         if known is not None:
             return known
-        return _get_param()(self.state, name)
+        return _get_param(self.runtime.spec_version)(self.state, name)
 
 
 @functools.cache
-def _get_param() -> Callable[[Overlay, str], int]:
-    from runtime.params.storage import get_param  # the params module imports this one
+def _get_param(spec: int) -> Callable[[Overlay, str], int]:
+    """The params module of the spec that runs (each spec has its own parameter table)."""
+    from runtime.specs import package_module  # the params module imports this one
 
-    return get_param
+    get: Callable[[Overlay, str], int] = package_module(spec, "runtime.params.storage").get_param
+    return get
 
 
 def ensure_none(origin: Origin) -> None:

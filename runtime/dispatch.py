@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,10 @@ class Runtime:
     spec_version: int
     modules: Sequence[ModuleDef]
     transaction_version: int = TRANSACTION_VERSION
+    storage_versions: Mapping[str, int] = field(default_factory=dict)
+    """Module name -> the storage version this spec's code reads and writes (absent: 0)."""
+    migrations: Sequence[Any] = ()
+    """The `runtime.migration.Migration`s that bring the previous spec's state to this one's, in order."""
     _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
 

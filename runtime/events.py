@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard, TypeVar
 
 from btt_chain.primitives.codec import U128, AccountId, Nested, Struct
 
@@ -27,6 +27,15 @@ class Event(Struct):
         out: dict[str, Any] = {"module": self.MODULE, "event": self.name}
         out.update(_fields_json(self, render_account))
         return out
+
+
+E = TypeVar("E", bound="Event")
+
+
+def is_event(event: Event, cls: type[E]) -> TypeGuard[E]:
+    """Whether `event` is a `cls` event of whichever spec emitted it (each spec has its own event classes: compare by
+    module and name, not by class)."""
+    return type(event).__name__ == cls.__name__ and event.MODULE == cls.MODULE
 
 
 def _fields_json(value: Struct, render_account: Any) -> dict[str, Any]:

@@ -21,21 +21,23 @@ from btt_chain.primitives.errors import BttError, DispatchError, InvalidBlock, I
 from btt_chain.primitives.extrinsic import Call, Extrinsic, Inherent
 from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import merkle_root
-from runtime.balances import logic as balances
-from runtime.balances.locks import get_current_account
-from runtime.compute.weights_source import WeightsUnavailable
 from runtime.context import NONE, BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
+from runtime.errors import BlockFull, ChainMigrating, WeightsUnavailable
 from runtime.events import Event
-from runtime.fees import logic as fees
-from runtime.metadata.indices import error_index
 from runtime.overlay import Overlay, StateReader
-from runtime.session import storage as session
-from runtime.system import events as system_events
-from runtime.system import storage as system
-from runtime.system.dispatch_types import MANDATORY, MODULE, OTHER, PAYS_NO, DispatchErrorValue, DispatchInfo
-from runtime.system.types import AccountInfo
-from runtime.transaction_payment.events import TransactionFeePaid
+
+from .balances import logic as balances
+from .balances.locks import get_current_account
+from .fees import logic as fees
+from .metadata.indices import error_index
+from .session import storage as session
+from .system import events as system_events
+from .system import storage as system
+from .system.dispatch_types import MANDATORY, MODULE, OTHER, PAYS_NO, DispatchErrorValue, DispatchInfo
+from .system.types import AccountInfo
+from .transaction_payment.events import TransactionFeePaid
+from .upgrade import begin_block as begin_upgrade
 
 
 @fast_init
@@ -93,6 +95,8 @@ class BlockExecution:
     outcomes: list[ApplyOutcome] = field(default_factory=list)
     transactions: int = 0
     """Signed extrinsics applied so far (an inherent after one is refused)."""
+    migrating: bool = False
+    """An upgrade's migrations go on after this block: it takes no transaction (`runtime.upgrade`)."""
 
     @property
     def state(self) -> Overlay:
@@ -104,6 +108,8 @@ class BlockResult:
     changes: dict[bytes, bytes | None]
     events: tuple[tuple[int, Event], ...]
     outcomes: tuple[ApplyOutcome, ...]
+    spec_version: int = 0
+    """The spec whose rules ran the block (what its extrinsics were signed for)."""
 
     @property
     def receipts(self) -> list[Event]:
@@ -114,10 +120,6 @@ class BlockResult:
     def receipts_root(self) -> bytes:
         """The Merkle root of the encoded receipts, which the header commits to."""
         return merkle_root([e.encode() for e in self.receipts])
-
-
-class BlockFull(InvalidExtrinsic):
-    """The extrinsic does not fit in the block's remaining weight, size or count."""
 
 
 INHERENT_CALLS = frozenset({"timestamp.set"})
@@ -135,10 +137,11 @@ class Executive:
     def initialize_block(self, backend: StateReader, env: BlockEnv) -> BlockExecution:
         ctx = CallContext(Overlay(backend), env, self.runtime)
         ctx.phase = -1
+        upgrade = begin_upgrade(ctx, self.runtime)
         for m in self.runtime.modules:
             if m.on_initialize is not None:
                 m.on_initialize(ctx)
-        return BlockExecution(ctx)
+        return BlockExecution(ctx, weight_used=upgrade.weight, migrating=upgrade.migrating)
 
     def finalize_block(self, ex: BlockExecution) -> BlockResult:
         ctx = ex.ctx
@@ -147,7 +150,7 @@ class Executive:
             if m.on_finalize is not None:
                 m.on_finalize(ctx)
         fees.distribute(ctx, ex.fees, ex.tips, session.reward_payee(ctx.state, ctx.env.author))
-        return BlockResult(ctx.state.changes(), tuple(ctx.events), tuple(ex.outcomes))
+        return BlockResult(ctx.state.changes(), tuple(ctx.events), tuple(ex.outcomes), self.runtime.spec_version)
 
     # extrinsics ----------------------------------------------------------------------------------
     @staticmethod
@@ -193,6 +196,9 @@ class Executive:
         """`check_extrinsic`'s checks: (the decoded call, its weight, the inclusion fee, the signer's account)."""
         ctx = ex.ctx
         state = ctx.state
+        if ex.migrating:
+            raise ChainMigrating(f"spec {self.runtime.spec_version}'s migrations are running: transactions are taken "
+                                 "again from the block they end in (event system.MigrationsCompleted)")
         decoded = self.runtime.decode_call(xt.call)
         if signature_checked:
             if xt.era.period:  # an immortal era (period 0) is alive at every block

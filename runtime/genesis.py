@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.bonds import genesis as bonds_genesis
-from runtime.compute import genesis as compute_genesis
-from runtime.compute.model import ModelSpec
-from runtime.consensus import logic as consensus
 from runtime.overlay import DictState, Overlay
-from runtime.params import storage as params
-from runtime.roles import genesis as roles_genesis
-from runtime.session import storage as session
-from runtime.session.types import ValidatorInfo
-from runtime.system import storage as system
-from runtime.system.types import AccountInfo
-from runtime.treasury import genesis as treasury_genesis
-from runtime.vesting.genesis import GenesisVesting, build_vesting_genesis
+
+from .bonds import genesis as bonds_genesis
+from .compute import genesis as compute_genesis
+from .compute.model import ModelSpec
+from .consensus import logic as consensus
+from .params import storage as params
+from .roles import genesis as roles_genesis
+from .session import storage as session
+from .session.types import ValidatorInfo
+from .system import storage as system
+from .system.types import AccountInfo
+from .treasury import genesis as treasury_genesis
+from .upgrade import write_genesis_versions
+from .vesting.genesis import GenesisVesting, build_vesting_genesis
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
     build_vesting_genesis(state, config.vesting, config.genesis_time_ms, config.month_seconds, config.year_seconds)
     session.validators.put(state, config.validators)
     session.queued.put(state, config.validators)  # epoch 1's set is the genesis set too
+    for v in config.validators:
+        session.key_owner.put(state, v.session_key, v.account)
     for p in config.params:
         params.value.put(state, p.name, p.value)
         params.bounds.put(state, p.name, (p.min, p.max))
@@ -130,5 +134,8 @@ def build_state(config: GenesisConfig) -> dict[bytes, bytes]:
     system.genesis_time_ms.put(state, config.genesis_time_ms)
     system.timestamp_ms.put(state, config.genesis_time_ms)
     system.chain_spec_hash.put(state, config.chain_spec_hash)
+    from .modules import RUNTIME  # the spec's own runtime (the modules import this one's types)
+
+    write_genesis_versions(state, RUNTIME)
     backend.apply(state.changes())
     return backend.data

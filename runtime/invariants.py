@@ -5,10 +5,11 @@ import path."""
 
 from __future__ import annotations
 
-from runtime.compute.invariants import check_books
-from runtime.incentives.invariants import check_points
 from runtime.overlay import Overlay
-from runtime.system import storage as system
+
+from .compute.invariants import check_books
+from .incentives.invariants import check_points
+from .system import storage as system
 
 
 def check_invariants(state: Overlay) -> list[str]:

@@ -17,7 +17,8 @@ from btt_chain.primitives.codec import Bytes, Field, Struct, Text
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import blake2_128, twox64, twox128
 from runtime.overlay import Overlay
-from runtime.storage_schema import StorageEntry, pascal_case, register
+
+from .storage_schema import StorageEntry, pascal_case, register
 
 V = TypeVar("V")
 
@@ -109,10 +110,12 @@ class StorageMap(Generic[V]):
         key_types: tuple[Field, ...] | None = None,
         doc: str = "",
         hashers: tuple[str, ...] | None = None,
+        register_entry: bool = True,
     ) -> None:
         """`key_encoder` makes the key's bytes after the prefix (`Identity`); the metadata gives them as
         `key_types` when they are those fields' SCALE encodings, else as `[u8; key_size]` (default: 32 bytes, an
-        account or a hash; 8 for the big-endian u64 of `u64_key`)."""
+        account or a hash; 8 for the big-endian u64 of `u64_key`). `register_entry=False`: an earlier spec's item a
+        migration reads (Substrate's `storage_alias`), kept out of the metadata."""
         self.prefix = storage_prefix(module, item)
         self.codec: ValueCodec[V] = ValueCodec(kind)
         self.key_encoder = key_encoder
@@ -127,7 +130,8 @@ class StorageMap(Generic[V]):
                 size = key_size if key_size is not None else 8 if key_encoder is u64_key else 32
                 key_types = (Bytes(size),)
         hashers = hashers if hashers is not None else ("Identity",) * len(key_types)
-        register(StorageEntry(module, item, key_types, hashers, kind, default, doc))
+        if register_entry:
+            register(StorageEntry(module, item, key_types, hashers, kind, default, doc))
 
     def key(self, k: Any) -> bytes:
         return self._full_key(k)

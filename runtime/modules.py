@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 from btt_chain.primitives.extrinsic import register_call_schema
-from runtime.assets.calls import MODULE as ASSETS
-from runtime.balances.calls import MODULE as BALANCES
-from runtime.balances.locks import register_lock_source
-from runtime.bonds.calls import MODULE as BONDS
-from runtime.bonds.floors import register_bond_floor
-from runtime.compute.calls import MODULE as COMPUTE
-from runtime.compute.providers import bond_floor as provider_bond_floor
-from runtime.consensus.calls import MODULE as CONSENSUS
 from runtime.dispatch import Runtime
-from runtime.evidence.calls import MODULE as EVIDENCE
-from runtime.governance.calls import MODULE as GOVERNANCE
-from runtime.governance.logic import vote_lock
-from runtime.incentives.calls import MODULE as INCENTIVES
-from runtime.multisig.calls import MODULE as MULTISIG
-from runtime.params.calls import MODULE as PARAMS
-from runtime.payments.calls import MODULE as PAYMENTS
-from runtime.roles.calls import MODULE as ROLES
-from runtime.session.calls import MODULE as SESSION
-from runtime.staking.calls import MODULE as STAKING
-from runtime.system.calls import MODULE as SYSTEM
-from runtime.timestamp.calls import MODULE as TIMESTAMP
-from runtime.treasury.calls import MODULE as TREASURY
-from runtime.vesting.calls import MODULE as VESTING
-from runtime.vesting.logic import vesting_lock
 
-SPEC_VERSION = 11
+from .assets.calls import MODULE as ASSETS
+from .balances.calls import MODULE as BALANCES
+from .balances.locks import register_lock_source
+from .bonds.calls import MODULE as BONDS
+from .bonds.floors import register_bond_floor
+from .compute.calls import MODULE as COMPUTE
+from .compute.providers import bond_floor as provider_bond_floor
+from .consensus.calls import MODULE as CONSENSUS
+from .evidence.calls import MODULE as EVIDENCE
+from .governance.calls import MODULE as GOVERNANCE
+from .governance.logic import vote_lock
+from .incentives.calls import MODULE as INCENTIVES
+from .migrations import MIGRATIONS, STORAGE_VERSIONS
+from .multisig.calls import MODULE as MULTISIG
+from .params.calls import MODULE as PARAMS
+from .payments.calls import MODULE as PAYMENTS
+from .roles.calls import MODULE as ROLES
+from .session.calls import MODULE as SESSION
+from .staking.calls import MODULE as STAKING
+from .system.calls import MODULE as SYSTEM
+from .timestamp.calls import MODULE as TIMESTAMP
+from .treasury.calls import MODULE as TREASURY
+from .vesting.calls import MODULE as VESTING
+from .vesting.logic import vesting_lock
+
+SPEC_VERSION = 12
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
@@ -37,6 +39,8 @@ RUNTIME = Runtime(
         SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, ROLES, STAKING, BONDS, COMPUTE,
         MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES, TIMESTAMP,
     ),
+    storage_versions=STORAGE_VERSIONS,
+    migrations=MIGRATIONS,
 )
 """Hooks run in this order: consensus first (the leader and the reveal are checked against the state at the end
 of the previous block; at an epoch's first block the session sets then rotate and the next schedule is drawn),

@@ -379,15 +379,30 @@ class ListOf(Field):
         return tuple(out), pos
 
 
+_LAYOUTS: dict[tuple[type, type], bool] = {}
+
+
+def same_layout(a: type, b: type) -> bool:
+    """Whether struct classes `a` and `b` are one type as two specs' runtimes each define it (`runtime.specs`): the
+    same name and the same fields of the same types, so either's value encodes as the other's."""
+    known = _LAYOUTS.get((a, b))
+    if known is None:
+        known = _LAYOUTS[(a, b)] = (
+            issubclass(a, Struct) and issubclass(b, Struct) and a.__name__ == b.__name__
+            and [(n, f.name) for n, f in a.WIRE] == [(n, f.name) for n, f in b.WIRE]
+        )
+    return known
+
+
 class Nested(Field):
-    """A field holding another Struct."""
+    """A field holding another Struct (of this class, or of the same class as another spec defines it)."""
 
     def __init__(self, cls: type[Struct]) -> None:
         self.cls = cls
         self.name = cls.__name__
 
     def to_wire(self, value: Any) -> Any:
-        if not isinstance(value, self.cls):
+        if not isinstance(value, self.cls) and not same_layout(type(value), self.cls):
             raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
         return value.to_wire()
 
@@ -395,7 +410,7 @@ class Nested(Field):
         return self.cls.from_wire(wire)
 
     def encode_scale(self, value: Any) -> bytes:
-        if not isinstance(value, self.cls):
+        if not isinstance(value, self.cls) and not same_layout(type(value), self.cls):
             raise DecodeError(f"expected {self.name}, got {type(value).__name__}")
         return value.encode()
 

@@ -8,10 +8,11 @@ transfers and offers; any account but the seller accepts an offer.
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U64, Text
-from runtime.assets import logic
-from runtime.assets.types import SYMBOL_ARG_LIMIT
 from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
+
+from ..assets import logic
+from ..assets.types import SYMBOL_ARG_LIMIT
 
 
 def register(ctx: CallContext, origin: Origin, asset_class: int, metadata_hash: bytes, valuation: int) -> None:

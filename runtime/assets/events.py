@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U64, Text
-from runtime.assets.types import MAX_SYMBOL
 from runtime.events import Event
+
+from ..assets.types import MAX_SYMBOL
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from btt_chain.primitives.accounts import module_account
-from runtime.assets import errors, events, params, storage
-from runtime.assets.types import (
+from runtime.context import CallContext
+from runtime.overlay import Overlay
+
+from ..assets import errors, events, params, storage
+from ..assets.types import (
     ASSET_CLASSES,
     BPS,
     MAX_DECIMALS,
@@ -32,17 +35,15 @@ from runtime.assets.types import (
     FeeSplit,
     Offer,
 )
-from runtime.balances import events as balances_events
-from runtime.balances import logic as balances
-from runtime.balances.locks import get_current_account, refresh_frozen
-from runtime.context import CallContext
-from runtime.fees import discounts
-from runtime.items import u64_from_key, u64_key
-from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.roles import logic as roles
-from runtime.system import events as system_events
-from runtime.system import storage as system
+from ..balances import events as balances_events
+from ..balances import logic as balances
+from ..balances.locks import get_current_account, refresh_frozen
+from ..fees import discounts
+from ..items import u64_from_key, u64_key
+from ..params.storage import get_param
+from ..roles import logic as roles
+from ..system import events as system_events
+from ..system import storage as system
 
 TREASURY = "treasury"
 """The module account that receives the unburned part of every asset fee."""

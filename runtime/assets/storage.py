@@ -8,8 +8,9 @@ prefix scan each and come out in account and offer-id order.
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, U64, Nested
-from runtime.assets.types import Asset, Offer
-from runtime.items import ID_KEY, StorageMap, StorageValue, str_from_key, str_key, u64_from_key, u64_key
+
+from ..assets.types import Asset, Offer
+from ..items import ID_KEY, StorageMap, StorageValue, str_from_key, str_key, u64_from_key, u64_key
 
 M = "assets"
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ADDRESS, BOOL, COMPACT_AMOUNT
-from runtime.balances import logic
-from runtime.balances import storage as _frame_items  # noqa: F401  (FRAME's Locks, Freezes, Holds in the metadata)
-from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
+
+from ..balances import logic
+from ..balances import storage as _frame_items  # noqa: F401  (FRAME's Locks, Freezes, Holds in the metadata)
+from ..balances.locks import refresh_frozen
 
 
 def transfer_allow_death(ctx: CallContext, origin: Origin, dest: bytes, value: int) -> None:

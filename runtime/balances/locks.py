@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from runtime.context import BlockEnv, CallContext
 from runtime.overlay import Overlay
-from runtime.system import storage as system
-from runtime.system.types import AccountInfo
+
+from ..system import storage as system
+from ..system.types import AccountInfo
 
 if TYPE_CHECKING:
     from runtime.dispatch import Runtime

@@ -6,12 +6,13 @@ a snapshot. Issuance changes only through `burn`: nothing mints after genesis.
 
 from __future__ import annotations
 
-from runtime.balances import errors, events
-from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext
-from runtime.system import events as system_events
-from runtime.system import storage as system
-from runtime.system.types import AccountInfo
+
+from ..balances import errors, events
+from ..balances.locks import refresh_frozen
+from ..system import events as system_events
+from ..system import storage as system
+from ..system.types import AccountInfo
 
 ED_PARAM = "balances.existential_deposit"
 

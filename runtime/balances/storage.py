@@ -23,15 +23,17 @@ from typing import TYPE_CHECKING, Any
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import ACCOUNT, Field
 from btt_chain.primitives.hashing import blake2_128
-from runtime.balances.locks import context_at, lock_breakdown
-from runtime.items import storage_prefix
 from runtime.overlay import Overlay
-from runtime.storage_schema import StorageEntry, register
-from runtime.system import storage as system
+
+from ..balances.locks import context_at, lock_breakdown
+from ..items import storage_prefix
+from ..storage_schema import StorageEntry, register
+from ..system import storage as system
 
 if TYPE_CHECKING:
     from runtime.dispatch import Runtime
-    from runtime.metadata.registry import Registry
+
+    from ..metadata.registry import Registry
 
 M = "balances"
 REASONS_ALL = b"\x02"
@@ -48,7 +50,7 @@ class _DerivedValue(Field):
     FRAME_TYPE: str
 
     def scale_type(self, reg: Registry) -> int:
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
 
         return int(getattr(frame_types, self.FRAME_TYPE)(reg))
 

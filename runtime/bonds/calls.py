@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import AMOUNT, HASH
-from runtime.bonds import logic
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
+
+from ..bonds import logic
 
 
 def bond(ctx: CallContext, origin: Origin, amount: int) -> None:

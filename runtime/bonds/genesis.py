@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from runtime.bonds import logic, storage
-from runtime.bonds.types import BondLedger, ValidatorRegistration
 from runtime.overlay import Overlay
-from runtime.params import storage as params
-from runtime.session.types import ValidatorInfo
+
+from ..bonds import logic, storage
+from ..bonds.types import BondLedger, ValidatorRegistration
+from ..params import storage as params
+from ..session.types import ValidatorInfo
 
 ZERO_COMMITMENT = bytes(32)
 

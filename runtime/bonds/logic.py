@@ -8,17 +8,18 @@ account's reserved balance that is bonded (other modules may reserve more for th
 
 from __future__ import annotations
 
-from runtime.balances import logic as balances
-from runtime.bonds import errors, events, storage
-from runtime.bonds.floors import bond_floor
-from runtime.bonds.types import MAX_UNLOCKING_CHUNKS, BondLedger, UnlockChunk, ValidatorRegistration
-from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.session import errors as session_errors
-from runtime.session import storage as session
-from runtime.session.types import ValidatorInfo
-from runtime.system import storage as system
+
+from ..balances import logic as balances
+from ..bonds import errors, events, storage
+from ..bonds.floors import bond_floor
+from ..bonds.types import MAX_UNLOCKING_CHUNKS, BondLedger, UnlockChunk, ValidatorRegistration
+from ..consensus import storage as consensus
+from ..session import errors as session_errors
+from ..session import storage as session
+from ..session.types import ValidatorInfo
+from ..system import storage as system
 
 BPS = 10_000
 UNBONDING_PARAM = "bonds.unbonding_period_ms"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, U64, Nested
-from runtime.bonds.types import BondLedger, ValidatorRegistration
-from runtime.items import StorageMap, StorageValue
+
+from ..bonds.types import BondLedger, ValidatorRegistration
+from ..items import StorageMap, StorageValue
 
 M = "bonds"
 

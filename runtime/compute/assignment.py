@@ -25,14 +25,15 @@ requester nor the block author can choose the worker.
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.compute import assignment_state, events, params, providers, storage
-from runtime.compute.models import serves
-from runtime.compute.types import ASSIGNED, Assignment
-from runtime.consensus import logic as consensus_logic
-from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+
+from ..compute import assignment_state, events, params, providers, storage
+from ..compute.models import serves
+from ..compute.types import ASSIGNED, Assignment
+from ..consensus import logic as consensus_logic
+from ..consensus import storage as consensus
+from ..params.storage import get_param
 
 
 def epoch_slots(state: Overlay) -> int:

@@ -29,9 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.balances import logic as balances
-from runtime.compute import sample_fix, storage
-from runtime.compute.types import (
+from runtime.context import CallContext
+from runtime.overlay import Overlay
+
+from ..balances import logic as balances
+from ..compute import sample_fix, storage
+from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
     COMMITTED,
@@ -47,8 +50,6 @@ from runtime.compute.types import (
     JobProvider,
     Provider,
 )
-from runtime.context import CallContext
-from runtime.overlay import Overlay
 
 COUNTERS = ("active", "at_risk", "completed", "failed", "frauds")
 """The provider record's counters an assignment's state decides."""

@@ -6,9 +6,13 @@ from typing import Any
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U32, U64, Bytes, ListOf, Nested
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.compute import challenge, hooks, jobs, models, outputs, providers, storage, verify, weights
-from runtime.compute.model import ModelSpec
-from runtime.compute.types import (
+from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
+from runtime.dispatch import CallDef, ModuleDef, Runtime
+from runtime.overlay import Overlay
+
+from ..compute import challenge, hooks, jobs, models, outputs, providers, storage, verify, weights
+from ..compute.model import ModelSpec
+from ..compute.types import (
     MAX_CHUNK_ITEMS,
     MAX_ITEM_BYTES,
     MAX_OPENINGS,
@@ -16,9 +20,6 @@ from runtime.compute.types import (
     MAX_RANGE_PROOF,
     Opening,
 )
-from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef, Runtime
-from runtime.overlay import Overlay
 
 
 def register_provider(ctx: CallContext, origin: Origin, capacity: int, region: int, energy: int) -> None:

@@ -26,15 +26,16 @@ from collections.abc import Sequence
 
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof
-from runtime.balances import logic as balances
-from runtime.compute import assignment_state, errors, events, params, settlement, storage
-from runtime.compute.inference import infer
-from runtime.compute.inputs import synthetic_input
-from runtime.compute.model import input_bytes
-from runtime.compute.models import built, get_model
-from runtime.compute.types import FRAUD, REVEALED_STATES, VERIFIED, VOID, Assignment, Job
 from runtime.context import CallContext
 from runtime.overlay import Overlay
+
+from ..balances import logic as balances
+from ..compute import assignment_state, errors, events, params, settlement, storage
+from ..compute.inference import infer
+from ..compute.inputs import synthetic_input
+from ..compute.model import input_bytes
+from ..compute.models import built, get_model
+from ..compute.types import FRAUD, REVEALED_STATES, VERIFIED, VOID, Assignment, Job
 
 NOBODY = ZERO_HASH
 """The challenger recorded when the chain settles a dispute by itself."""

@@ -14,18 +14,19 @@ thousands of one-item chunks.
 
 from __future__ import annotations
 
-from runtime.compute import params
-from runtime.compute.model import ModelSpec, input_bytes, output_bytes
-from runtime.compute.types import MAX_CHUNK_BYTES
-from runtime.compute.weights import (
+from runtime.overlay import Overlay
+
+from ..compute import params
+from ..compute.model import ModelSpec, input_bytes, output_bytes
+from ..compute.types import MAX_CHUNK_BYTES
+from ..compute.weights import (
     COMMIT,
     chunk_weight,
     reveal_weight,
     tree_depth,
 )
-from runtime.fees.logic import compute_fee
-from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+from ..fees.logic import compute_fee
+from ..params.storage import get_param
 
 ENVELOPE = 192
 """Bytes of an extrinsic around its call's arguments, at most (measured: 136-178 with the current codec)."""

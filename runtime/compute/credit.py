@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.compute import storage
 from runtime.overlay import Overlay
+
+from ..compute import storage
 
 
 def recent_credit(state: Overlay, account: bytes, upto_epoch: int, window: int) -> int:

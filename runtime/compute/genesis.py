@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runtime.compute import storage
-from runtime.compute.model import ModelSpec, macs_per_item, model_hash, validate_spec
-from runtime.compute.types import EmissionPeriodRecord, RegisteredModel
 from runtime.overlay import Overlay
+
+from ..compute import storage
+from ..compute.model import ModelSpec, macs_per_item, model_hash, validate_spec
+from ..compute.types import EmissionPeriodRecord, RegisteredModel
 
 
 def build(state: Overlay, models: Iterable[ModelSpec], periods: Iterable[tuple[int, int]]) -> None:

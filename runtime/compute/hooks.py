@@ -5,9 +5,10 @@ block's randomness, and assignment (which fills the places the stalls left vacan
 
 from __future__ import annotations
 
-from runtime.compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage
-from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
+
+from ..compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage
+from ..consensus.logic import epoch_of
 
 
 def on_initialize(ctx: CallContext) -> None:

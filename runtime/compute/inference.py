@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from runtime.compute.model import (
+from ..compute.model import (
     AVGPOOL,
     CONV2D,
     DENSE,

@@ -18,11 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.bonds import storage as bonds
-from runtime.compute import costs, params, storage
-from runtime.compute.assignment_state import COUNTED, COUNTERS
-from runtime.compute.providers import slash_per_assignment
-from runtime.compute.types import (
+from runtime.overlay import Overlay
+
+from ..bonds import storage as bonds
+from ..compute import costs, params, storage
+from ..compute.assignment_state import COUNTED, COUNTERS
+from ..compute.providers import slash_per_assignment
+from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
     AT_RISK_STATES,
@@ -41,9 +43,8 @@ from runtime.compute.types import (
     Assignment,
     Job,
 )
-from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.system import storage as system
+from ..params.storage import get_param
+from ..system import storage as system
 
 RULES: dict[str, str] = {
     "compute.jobs": "each job is stored under its id, below `next_job_id`, on a registered model, with a known "

@@ -4,12 +4,14 @@ expiry at the deadline. Assignment is `assignment`'s; what happens to assignment
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.balances import logic as balances
-from runtime.compute import assignment, assignment_state, costs, errors, events, market, outage, params, storage
-from runtime.compute.inputs import input_root, synthetic_inputs
-from runtime.compute.model import input_bytes
-from runtime.compute.models import get_model
-from runtime.compute.types import (
+from runtime.context import CallContext
+
+from ..balances import logic as balances
+from ..compute import assignment, assignment_state, costs, errors, events, market, outage, params, storage
+from ..compute.inputs import input_root, synthetic_inputs
+from ..compute.model import input_bytes
+from ..compute.models import get_model
+from ..compute.types import (
     ASSIGNED,
     JOB_CANCELLED,
     JOB_DONE,
@@ -22,8 +24,7 @@ from runtime.compute.types import (
     VOID,
     Job,
 )
-from runtime.context import CallContext
-from runtime.staking import logic as staking
+from ..staking import logic as staking
 
 
 def get_open_job(ctx: CallContext, job_id: int) -> Job:

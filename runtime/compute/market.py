@@ -26,12 +26,13 @@ in base units. Other jobs are evicted before stakers' jobs, and a staker's job o
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.compute import errors, params, storage
-from runtime.compute.storage import U128_MAX
-from runtime.compute.types import Job, RegisteredModel
-from runtime.items import StorageMap
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+
+from ..compute import errors, params, storage
+from ..compute.storage import U128_MAX
+from ..compute.types import Job, RegisteredModel
+from ..items import StorageMap
+from ..params.storage import get_param
 
 BPS = 10_000
 

@@ -10,15 +10,16 @@ paid beyond the emission schedule, and the schedule sums to the pool.
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
-from runtime.balances import logic as balances
-from runtime.compute import events, params, storage
-from runtime.compute.emission import EmissionPeriod, cumulative_emission
-from runtime.compute.rewards import RewardClaim, distribute
-from runtime.compute.types import CreditBucket, PendingCredit, Provider
-from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.system import storage as system
+
+from ..balances import logic as balances
+from ..compute import events, params, storage
+from ..compute.emission import EmissionPeriod, cumulative_emission
+from ..compute.rewards import RewardClaim, distribute
+from ..compute.types import CreditBucket, PendingCredit, Provider
+from ..consensus import storage as consensus
+from ..system import storage as system
 
 POOL = "mining_pool"
 

@@ -36,7 +36,7 @@ from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
 
 if TYPE_CHECKING:
-    from runtime.metadata.registry import Registry
+    from ..metadata.registry import Registry
 
 DENSE, CONV2D, MAXPOOL, AVGPOOL, RELU, FLATTEN = range(6)
 LAYER_KINDS = ("dense", "conv2d", "maxpool", "avgpool", "relu", "flatten")

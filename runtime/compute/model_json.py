@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.compute.model import (
+from ..compute.model import (
     CONV2D,
     LAYER_KINDS,
     POOL_KINDS,

@@ -5,12 +5,13 @@ re-execution (from the node's content store: `weights_source`)."""
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.balances import logic as balances
-from runtime.compute import errors, events, params, storage, weights_source
-from runtime.compute.model import MAX_WEIGHTS_BYTES, Model, ModelSpec, macs_per_item, model_hash, validate_spec
-from runtime.compute.types import RegisteredModel
 from runtime.context import CallContext
 from runtime.overlay import Overlay
+
+from ..balances import logic as balances
+from ..compute import errors, events, params, storage, weights_source
+from ..compute.model import MAX_WEIGHTS_BYTES, Model, ModelSpec, macs_per_item, model_hash, validate_spec
+from ..compute.types import RegisteredModel
 
 KIB = 1024
 
@@ -55,7 +56,7 @@ def serve(ctx: CallContext, provider: bytes, model_hash: bytes, serving: bool) -
 
 def deposit_for(state: Overlay, spec: ModelSpec) -> int:
     """What an owner reserves to register `spec`: the base plus a share per KiB of weights (rounded up)."""
-    from runtime.params.storage import get_param
+    from ..params.storage import get_param
 
     kib = (spec.weights_size + KIB - 1) // KIB
     return get_param(state, params.MODEL_DEPOSIT_BASE) + kib * get_param(state, params.MODEL_DEPOSIT_PER_KIB)
@@ -63,7 +64,7 @@ def deposit_for(state: Overlay, spec: ModelSpec) -> int:
 
 def check_spec(state: Overlay, spec: ModelSpec) -> bytes:
     """The hash of `spec` if it may be registered now (valid, within `compute.max_model_bytes`, new)."""
-    from runtime.params.storage import get_param
+    from ..params.storage import get_param
 
     try:
         validate_spec(spec)

@@ -45,12 +45,13 @@ coming could otherwise leave cheaply.
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.balances import logic as balances
-from runtime.bonds import logic as bonds
-from runtime.compute import assignment_state, events, params, providers, settlement, storage
-from runtime.compute.types import COMMITTED, FRAUD, LATE, MISSED, STALLED, Assignment, Job, Outage
-from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
+
+from ..balances import logic as balances
+from ..bonds import logic as bonds
+from ..compute import assignment_state, events, params, providers, settlement, storage
+from ..compute.types import COMMITTED, FRAUD, LATE, MISSED, STALLED, Assignment, Job, Outage
+from ..consensus.logic import epoch_of
 
 BPS = 10_000
 MAX_DOUBLINGS = 16

@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from btt_chain.primitives.merkle import verify_merkle_range
-from runtime.balances import logic as balances
-from runtime.compute import assignment_state, challenge, costs, errors, events, params, storage
-from runtime.compute.model import output_bytes
-from runtime.compute.models import get_model
-from runtime.compute.types import FRAUD
 from runtime.context import CallContext
+
+from ..balances import logic as balances
+from ..compute import assignment_state, challenge, costs, errors, events, params, storage
+from ..compute.model import output_bytes
+from ..compute.models import get_model
+from ..compute.types import FRAUD
 
 
 def demand(ctx: CallContext, who: bytes, job_id: int, provider: bytes) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES
+from ..compute.types import ENERGY_CLASSES, REGION_CLASSES
 
 MIN_PROVIDER_BOND = "compute.min_provider_bond"
 MAX_CAPACITY = "compute.max_capacity"

@@ -10,8 +10,10 @@ slot, so a block reads only the entries that fall due.
 
 from __future__ import annotations
 
-from runtime.compute import jobs, market, outage, storage
-from runtime.compute.types import (
+from runtime.context import CallContext
+
+from ..compute import jobs, market, outage, storage
+from ..compute.types import (
     ASSIGNED,
     COMMITTED,
     JOB_DONE,
@@ -22,8 +24,7 @@ from runtime.compute.types import (
     Assignment,
     Job,
 )
-from runtime.context import CallContext
-from runtime.items import StorageMap
+from ..items import StorageMap
 
 
 def _due(ctx: CallContext, index: StorageMap[bytes], wanted: int) -> list[tuple[Job, int]]:

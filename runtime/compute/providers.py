@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.bonds import logic as bonds
-from runtime.compute import errors, events, market, params, storage
-from runtime.compute.types import ENERGY_CLASSES, REGION_CLASSES, Provider
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
+
+from ..bonds import logic as bonds
+from ..compute import errors, events, market, params, storage
+from ..compute.types import ENERGY_CLASSES, REGION_CLASSES, Provider
+from ..params.storage import get_param
 
 
 def slash_per_assignment(state: Overlay) -> int:

@@ -8,8 +8,8 @@ import functools
 import json
 from importlib import resources
 
-from runtime.compute.model import Model, ModelSpec, UnknownModel, parse_weights
-from runtime.compute.model_json import spec_from_json
+from ..compute.model import Model, ModelSpec, UnknownModel, parse_weights
+from ..compute.model_json import spec_from_json
 
 PACKAGE = "runtime.compute.reference_models"
 

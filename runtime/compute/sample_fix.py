@@ -27,11 +27,12 @@ towards). A fixed sample gives the provider `compute.reveal_window_slots` slots 
 from __future__ import annotations
 
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
-from runtime.compute import errors, params, storage
-from runtime.compute.types import COMMITTED, MAX_SAMPLE_AUTHORS, MAX_SAMPLES_DUE, JobProvider, RecentAuthor
-from runtime.consensus import storage as consensus
 from runtime.context import CallContext
 from runtime.overlay import Overlay
+
+from ..compute import errors, params, storage
+from ..compute.types import COMMITTED, MAX_SAMPLE_AUTHORS, MAX_SAMPLES_DUE, JobProvider, RecentAuthor
+from ..consensus import storage as consensus
 
 
 def sample_seed(randomness: bytes, job_id: int, provider: bytes) -> bytes:

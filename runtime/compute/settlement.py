@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.amounts import UNIT
-from runtime.balances import logic as balances
-from runtime.bonds import logic as bonds
-from runtime.compute import assignment_state, events, params, storage
-from runtime.compute.types import SETTLED, Assignment, Job, PendingCredit
 from runtime.context import CallContext
+
+from ..balances import logic as balances
+from ..bonds import logic as bonds
+from ..compute import assignment_state, events, params, storage
+from ..compute.types import SETTLED, Assignment, Job, PendingCredit
 
 BPS = 10_000
 

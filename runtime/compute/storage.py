@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, U64, Bytes, ListOf, Nested
-from runtime.compute.types import (
+from runtime.overlay import Overlay
+
+from ..compute.types import (
     MAX_CHUNK_ITEMS,
     MAX_CREDIT_BUCKETS,
     MAX_ITEM_BYTES,
@@ -21,8 +23,7 @@ from runtime.compute.types import (
     RecentAuthor,
     RegisteredModel,
 )
-from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
-from runtime.overlay import Overlay
+from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 
 M = "compute"
 

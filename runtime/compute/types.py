@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U64, Bytes, ListOf, Nested, Struct, UInt
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.compute.model import ModelSpec
+
+from ..compute.model import ModelSpec
 
 U8 = UInt(8)
 U32 = UInt(32)

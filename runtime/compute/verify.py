@@ -16,14 +16,16 @@ from collections.abc import Sequence
 
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
-from runtime.balances import logic as balances
-from runtime.compute import assignment_state, challenge, errors, events, market, outage, params, settlement, storage
-from runtime.compute.inference import infer
-from runtime.compute.jobs import close_if_ended, get_open_job
-from runtime.compute.model import input_bytes
-from runtime.compute.models import built, get_model
-from runtime.compute.sampling import sample_indices
-from runtime.compute.types import (
+from runtime.context import CallContext
+
+from ..balances import logic as balances
+from ..compute import assignment_state, challenge, errors, events, market, outage, params, settlement, storage
+from ..compute.inference import infer
+from ..compute.jobs import close_if_ended, get_open_job
+from ..compute.model import input_bytes
+from ..compute.models import built, get_model
+from ..compute.sampling import sample_indices
+from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
     COMMITTED,
@@ -34,7 +36,6 @@ from runtime.compute.types import (
     Job,
     Opening,
 )
-from runtime.context import CallContext
 
 __all__ = ["commit", "result_commitment", "reveal", "sample_of"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 
-from runtime.compute.model import (
+from ..compute.model import (
     AVGPOOL,
     CONV2D,
     DENSE,

@@ -1,5 +1,5 @@
-"""Where the runtime gets a model's weights: a process-wide source the node installs (its content store), which
-starts with the shipped reference models.
+"""Where the runtime gets a model's weights: a process-wide source the node installs (its content store, held for
+every spec in `runtime.weights_held`), which starts with the shipped reference models.
 
 The blob is outside the state, so a node may lack it. Then `model(spec)` raises WeightsUnavailable: neither a
 failed call nor an invalid block (that would make state depend on what a node happens to hold), but "cannot
@@ -12,51 +12,42 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Protocol
 
-from btt_chain.primitives.errors import BttError
-from runtime.compute.errors import MalformedWeights
-from runtime.compute.model import Model, ModelSpec, parse_weights
+from runtime import weights_held
+from runtime.errors import WeightsUnavailable
+from runtime.weights_held import WeightsSource, forget, take_missing
 
+from ..compute.errors import MalformedWeights
+from ..compute.model import Model, ModelSpec, parse_weights
 
-class WeightsUnavailable(BttError):
-    """This node does not hold the weights blob of a model it must execute (not a fault of the block)."""
-
-    def __init__(self, weights_hash: bytes, size: int = 0) -> None:
-        super().__init__(f"the weights 0x{weights_hash.hex()} ({size} bytes) are not held by this node yet")
-        self.weights_hash = weights_hash
-        self.size = size
-
-
-class WeightsSource(Protocol):
-    def get_weights(self, weights_hash: bytes) -> bytes | None:
-        """The blob whose weights hash is `weights_hash`, or None."""
+__all__ = ["WeightsSource", "WeightsUnavailable", "forget", "has", "install", "installed", "model", "shipped",
+           "take_missing"]
 
 
 class _Shipped:
     def get_weights(self, weights_hash: bytes) -> bytes | None:
-        from runtime.compute.reference import reference_blobs
+        from ..compute.reference import reference_blobs
 
         return reference_blobs().get(weights_hash)
 
 
 _lock = threading.Lock()
-_source: WeightsSource = _Shipped()
-_missing: dict[bytes, int] = {}
-"""weights hash -> size of every blob execution asked for and did not find (the node fetches these)."""
+_SHIPPED = _Shipped()
 
 
-def install(source: WeightsSource) -> None:
-    """Make `source` the process's weights source (it should fall back to the shipped models itself)."""
-    global _source
-    with _lock:
-        _source = source
-    _model.cache_clear()
+def install(source: WeightsSource | None) -> None:
+    """Make `source` the process's weights source for every spec (it should fall back to the shipped models itself);
+    None: the shipped models only."""
+    weights_held.install(source)
 
 
-def installed() -> WeightsSource:
+def installed() -> WeightsSource | None:
     """The process's weights source now (a node puts it back when it closes)."""
-    return _source
+    return weights_held.installed()
+
+
+def _source() -> WeightsSource:
+    return weights_held.installed() or _SHIPPED
 
 
 def shipped() -> WeightsSource:
@@ -66,7 +57,7 @@ def shipped() -> WeightsSource:
 def has(spec: ModelSpec) -> bool:
     """Whether the blob of `spec` is held here (well-formed or not). A source with a `has(weights_hash)` of its own
     (the node's content store) answers without reading the blob: listing many large models reads no weights."""
-    held = getattr(_source, "has", None)
+    held = getattr(_source(), "has", None)
     if held is None:
         try:
             model(spec)
@@ -77,8 +68,7 @@ def has(spec: ModelSpec) -> bool:
         return True
     if held(spec.weights_hash):
         return True
-    with _lock:
-        _missing[spec.weights_hash] = spec.weights_size
+    weights_held.record_missing(spec.weights_hash, spec.weights_size)
     return False
 
 
@@ -88,8 +78,7 @@ def model(spec: ModelSpec) -> Model:
     try:
         return _model(spec)
     except WeightsUnavailable:
-        with _lock:
-            _missing[spec.weights_hash] = spec.weights_size
+        weights_held.record_missing(spec.weights_hash, spec.weights_size)
         raise
 
 
@@ -103,7 +92,7 @@ def _model(spec: ModelSpec) -> Model:
     why = _malformed.get(spec)
     if why is not None:
         raise MalformedWeights(why)
-    blob = _source.get_weights(spec.weights_hash)
+    blob = _source().get_weights(spec.weights_hash)
     if blob is None:
         raise WeightsUnavailable(spec.weights_hash, spec.weights_size)
     try:
@@ -119,14 +108,4 @@ def _model(spec: ModelSpec) -> Model:
         raise MalformedWeights(why) from None
 
 
-def forget(weights_hash: bytes) -> None:
-    """Drop cached models (after a blob is removed from the source)."""
-    _model.cache_clear()
-
-
-def take_missing() -> dict[bytes, int]:
-    """The blobs execution lacked since the last call (weights hash -> size), and clear the record."""
-    with _lock:
-        out = dict(_missing)
-        _missing.clear()
-    return out
+weights_held.on_change(_model.cache_clear)

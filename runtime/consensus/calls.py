@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import HASH
-from runtime.consensus import errors, events, logic, storage
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
+
+from ..consensus import errors, events, logic, storage
 
 
 def rotate_hash_chain(ctx: CallContext, origin: Origin, commitment: bytes) -> None:

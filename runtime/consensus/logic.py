@@ -21,15 +21,16 @@ from collections.abc import Iterable
 from btt_chain.primitives.errors import InvalidBlock
 from btt_chain.primitives.hash_chain import mix_seed, verify_reveal
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.bonds.logic import rotate_session
-from runtime.compute import credit
-from runtime.consensus import events, storage
-from runtime.consensus.leader import slot_leader
-from runtime.consensus.power import power_table
-from runtime.consensus.types import EpochSchedule
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.session import storage as session
+
+from ..bonds.logic import rotate_session
+from ..compute import credit
+from ..consensus import events, storage
+from ..consensus.leader import slot_leader
+from ..consensus.power import power_table
+from ..consensus.types import EpochSchedule
+from ..session import storage as session
 
 WORK_WINDOW_PARAM = "consensus.work_window_epochs"
 
@@ -142,6 +143,6 @@ def build_genesis(
 
 
 def state_param(state: Overlay, name: str) -> int:
-    from runtime.params import storage as params
+    from ..params import storage as params
 
     return params.get_param(state, name)

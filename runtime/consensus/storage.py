@@ -4,10 +4,11 @@ take a slashed validator out of the following schedule."""
 from __future__ import annotations
 
 from btt_chain.primitives.codec import HASH, U64, Nested
-from runtime.consensus.power import power_table
-from runtime.consensus.types import EpochSchedule, RevealState
-from runtime.items import StorageMap, StorageValue
 from runtime.overlay import Overlay
+
+from ..consensus.power import power_table
+from ..consensus.types import EpochSchedule, RevealState
+from ..items import StorageMap, StorageValue
 
 M = "consensus"
 

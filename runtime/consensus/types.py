@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.codec import HASH, U64, ListOf, Nested, Struct
-from runtime.consensus.power import PowerEntry
+
+from ..consensus.power import PowerEntry
 
 MAX_TABLE = 1000
 """The power table's bound: the session set's bound."""

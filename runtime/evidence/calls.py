@@ -8,7 +8,8 @@ from __future__ import annotations
 from btt_chain.primitives.codec import Bytes, ListOf
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.evidence import logic
+
+from ..evidence import logic
 
 
 def report_block_equivocation(ctx: CallContext, origin: Origin, header_a: bytes, header_b: bytes) -> None:

@@ -41,12 +41,13 @@ from btt_chain.primitives.key_authorization import (
     named_key,
 )
 from btt_chain.primitives.vote import Vote
-from runtime.bonds import logic as bonds
-from runtime.consensus import storage as consensus
 from runtime.context import CallContext
-from runtime.evidence import errors, events, storage
-from runtime.session import storage as session
-from runtime.system import storage as system
+
+from ..bonds import logic as bonds
+from ..consensus import storage as consensus
+from ..evidence import errors, events, storage
+from ..session import storage as session
+from ..system import storage as system
 
 BPS = 10_000
 FRACTION_PARAM = "slashing.fraction_bps"
@@ -186,8 +187,7 @@ def punish(ctx: CallContext, reporter: bytes, offence: Offence) -> None:
             f"{window} ms"
         )
     who = offence.account
-    if any(storage.reports.contains(ctx.state, k) for k in storage.offence_keys(who, offence.kind, offence.when,
-                                                                                 offence.keys)):
+    if storage.offences.contains(ctx.state, storage.offence_key(who, offence.kind, offence.when)):
         raise errors.DuplicateReport(f"{offence.kind} at {offence.when} by 0x{who.hex()} was already reported")
     held, amount = slashable(ctx, who)
     if amount == 0:
@@ -207,7 +207,7 @@ def punish(ctx: CallContext, reporter: bytes, offence: Offence) -> None:
         else:
             validators[index] = v.replace(bond=new_bond)
         session.validators.put(ctx.state, tuple(validators))
-    storage.reports.put(ctx.state, storage.offence_key(who, offence.kind, offence.when), ctx.env.number)
+    storage.offences.put(ctx.state, storage.offence_key(who, offence.kind, offence.when), ctx.env.number)
     if removed:
         ctx.emit(events.ValidatorRemoved(who))
     ctx.emit(events.Slashed(who, burned, reward, offence.kind))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.accounts import module_account
-from runtime.balances import logic as balances
 from runtime.context import CallContext
-from runtime.fees import discounts, events
 from runtime.overlay import Overlay
-from runtime.params.storage import get_params
+
+from ..balances import logic as balances
+from ..fees import discounts, events
+from ..params.storage import get_params
 
 BPS = 10_000
 

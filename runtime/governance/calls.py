@@ -6,7 +6,8 @@ from btt_chain.primitives.codec import AMOUNT, BOOL, HASH, U64, Nested
 from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.governance import logic
+
+from ..governance import logic
 
 
 def propose(

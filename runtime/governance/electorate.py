@@ -21,18 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
-from runtime.compute import credit
-from runtime.compute import storage as compute_storage
-from runtime.consensus import logic as consensus
-from runtime.consensus import storage as consensus_storage
-from runtime.governance import params
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.roles import storage as roles
-from runtime.staking import logic as staking
-from runtime.staking import storage as staking_storage
-from runtime.system import storage as system
-from runtime.system import time
+
+from ..compute import credit
+from ..compute import storage as compute_storage
+from ..consensus import logic as consensus
+from ..consensus import storage as consensus_storage
+from ..governance import params
+from ..params.storage import get_param
+from ..roles import storage as roles
+from ..staking import logic as staking
+from ..staking import storage as staking_storage
+from ..system import storage as system
+from ..system import time
 
 BPS = 10_000
 

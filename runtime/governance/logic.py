@@ -23,11 +23,13 @@ from fractions import Fraction
 from btt_chain.primitives.errors import BttError, DispatchError
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.balances import logic as balances
-from runtime.balances.locks import lock_identifier, refresh_frozen
 from runtime.context import EMERGENCY, GOVERNANCE, CallContext
-from runtime.governance import electorate, errors, events, params, storage, tally
-from runtime.governance.types import (
+from runtime.overlay import Overlay
+
+from ..balances import logic as balances
+from ..balances.locks import lock_identifier, refresh_frozen
+from ..governance import electorate, errors, events, params, storage, tally
+from ..governance.types import (
     CANCELLED,
     ENACTED,
     EXPIRED,
@@ -46,16 +48,17 @@ from runtime.governance.types import (
     VoteLock,
     VoteRecord,
 )
-from runtime.governance.types import (
+from ..governance.types import (
     EMERGENCY as EMERGENCY_TRACK,
 )
-from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.roles import storage as roles
-from runtime.system import storage as system
-from runtime.system import time
+from ..params.storage import get_param
+from ..roles import storage as roles
+from ..system import storage as system
+from ..system import time
 
-EMERGENCY_CALLS = frozenset({"treasury.release_strategic_reserve", "params.set_bounds", "params.set_shares"})
+EMERGENCY_CALLS = frozenset({
+    "treasury.release_strategic_reserve", "params.set_bounds", "params.set_shares", "system.schedule_spec",
+})
 """Calls only the emergency track may carry (TOKENOMICS.md: a 2/3 supermajority)."""
 NOT_CARRIED = frozenset({"governance.propose", "governance.vote", "governance.cancel"})
 """Calls that need a signed origin: a referendum could never enact them."""

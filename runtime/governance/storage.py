@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, U64, Nested
-from runtime.governance.types import ClosedTally, Referendum, VoteLock, VoteRecord
-from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
+
+from ..governance.types import ClosedTally, Referendum, VoteLock, VoteRecord
+from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 
 M = "governance"
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from btt_chain.primitives.codec import ACCOUNT, HASH, U64, Text
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.incentives import hooks, logic, redemption
-from runtime.incentives.types import MAX_ACTIVITY_NAME
+
+from ..incentives import hooks, logic, redemption
+from ..incentives.types import MAX_ACTIVITY_NAME
 
 REDEEM_WEIGHT = 200
 """`redeem`'s weight (microseconds of import on the reference host, as `balances.transfer`'s 100): measured

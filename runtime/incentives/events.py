@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U64, Text
 from runtime.events import Event
-from runtime.incentives.types import MAX_ACTIVITY_NAME
+
+from ..incentives.types import MAX_ACTIVITY_NAME
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@ requests of the epoch that ended (runtime/incentives/redemption.py), before any 
 
 from __future__ import annotations
 
-from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext
-from runtime.incentives import redemption, storage
+
+from ..consensus.logic import epoch_of
+from ..incentives import redemption, storage
 
 
 def on_initialize(ctx: CallContext) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from runtime.incentives import storage
-from runtime.incentives.types import MAX_REQUESTS_PER_EPOCH
 from runtime.overlay import Overlay
+
+from ..incentives import storage
+from ..incentives.types import MAX_REQUESTS_PER_EPOCH
 
 
 def check_points(state: Overlay) -> list[str]:

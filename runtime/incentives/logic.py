@@ -7,13 +7,14 @@ Each call checks first and writes last, so a refused call changes nothing.
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
-from runtime.consensus import logic as consensus
 from runtime.context import CallContext
-from runtime.incentives import errors, events, params, storage
-from runtime.incentives.types import ACTIVITIES, POOL, Attestation
 from runtime.overlay import Overlay
-from runtime.roles import logic as roles
-from runtime.system import storage as system
+
+from ..consensus import logic as consensus
+from ..incentives import errors, events, params, storage
+from ..incentives.types import ACTIVITIES, POOL, Attestation
+from ..roles import logic as roles
+from ..system import storage as system
 
 # reads ---------------------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.roles.types import ACTIVITIES
+from ..roles.types import ACTIVITIES
 
 REDEEM_RATE = "incentives.redeem_rate"
 """Base units of BTT one point redeems for (paid from the Community Incentives pool). An epoch's requests are paid

@@ -69,16 +69,17 @@ burned), so total issuance is unchanged. Points are conserved: `outstanding_poin
 from __future__ import annotations
 
 from btt_chain.primitives.amounts import format_btt
-from runtime.balances import events as balances_events
-from runtime.balances import logic as balances
-from runtime.balances.locks import refresh_frozen
-from runtime.consensus import logic as consensus
 from runtime.context import CallContext
-from runtime.incentives import errors, events, params, storage
-from runtime.incentives.logic import pool_account
-from runtime.incentives.types import MAX_REQUESTS_PER_EPOCH, NO_HOME, OracleGroup, Payout, RedeemRound, RoundResult
 from runtime.overlay import Overlay
-from runtime.system import storage as system
+
+from ..balances import events as balances_events
+from ..balances import logic as balances
+from ..balances.locks import refresh_frozen
+from ..consensus import logic as consensus
+from ..incentives import errors, events, params, storage
+from ..incentives.logic import pool_account
+from ..incentives.types import MAX_REQUESTS_PER_EPOCH, NO_HOME, OracleGroup, Payout, RedeemRound, RoundResult
+from ..system import storage as system
 
 # reads and pure rules ------------------------------------------------------------------------------------
 

@@ -4,9 +4,10 @@ home oracle, the open epoch's redemption requests with their oracle groups, and 
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U64, Nested
-from runtime.incentives.types import Attestation, OracleGroup, Payout, RedeemRound, RoundResult
-from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.overlay import Overlay
+
+from ..incentives.types import Attestation, OracleGroup, Payout, RedeemRound, RoundResult
+from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 
 M = "incentives"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64, Struct, Text
-from runtime.roles.types import ACTIVITIES, MAX_ACTIVITY_NAME
+
+from ..roles.types import ACTIVITIES, MAX_ACTIVITY_NAME
 
 __all__ = [
     "ACTIVITIES", "MAX_ACTIVITY_NAME", "MAX_REQUESTS_PER_EPOCH", "NO_HOME", "POOL", "Attestation", "OracleGroup",

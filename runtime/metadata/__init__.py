@@ -21,9 +21,9 @@ block's state by `chain_constants`), `frame_constants` (FRAME's constant types),
 
 from __future__ import annotations
 
-from runtime.metadata.build import build_metadata
-from runtime.metadata.constants import BlockLimits, ChainConstants, Constant, chain_constants
-from runtime.metadata.indices import error_index, event_index
+from ..metadata.build import build_metadata
+from ..metadata.constants import BlockLimits, ChainConstants, Constant, chain_constants
+from ..metadata.indices import error_index, event_index
 
 __all__ = ["BlockLimits", "ChainConstants", "Constant", "build_metadata", "chain_constants", "error_index",
            "event_index"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from runtime.dispatch import Runtime
-from runtime.metadata import frame_types
-from runtime.metadata.catalog import pallet_sources
-from runtime.metadata.constants import ChainConstants
-from runtime.metadata.pallets import pallet_metadata
-from runtime.metadata.registry import FieldInfo, Registry, TypeInfo, Variant, VariantInfo
-from runtime.metadata.v14 import EXTRINSIC_VERSION, ExtrinsicMetadata, SignedExtensionMetadata, encode_prefixed
+
+from ..metadata import frame_types
+from ..metadata.catalog import pallet_sources
+from ..metadata.constants import ChainConstants
+from ..metadata.pallets import pallet_metadata
+from ..metadata.registry import FieldInfo, Registry, TypeInfo, Variant, VariantInfo
+from ..metadata.v14 import EXTRINSIC_VERSION, ExtrinsicMetadata, SignedExtensionMetadata, encode_prefixed
 
 
 def _outer_enum(key: str, pallets: list[tuple[str, int, int | None]]) -> TypeInfo:

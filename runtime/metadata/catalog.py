@@ -15,7 +15,8 @@ from typing import Any
 from runtime.dispatch import CallDef, Runtime
 from runtime.errors import ModuleError
 from runtime.events import Event
-from runtime.storage_schema import pascal_case
+
+from ..storage_schema import pascal_case
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,13 @@ class PalletSource:
         return pascal_case(self.module)
 
 
+_RUNTIME_PACKAGE = __name__.rsplit(".", 2)[0]
+"""`runtime`, or `runtime.specs.specNN` in an older spec's copy of this file: each spec lists its own classes."""
+
+
 def _tuple_of(module: str, part: str, name: str) -> tuple[Any, ...]:
-    """`runtime.<module>.<part>.<name>`, or () where the module has no such file."""
-    qualified = f"runtime.{module}.{part}"
+    """`<this spec's runtime>.<module>.<part>.<name>`, or () where the module has no such file."""
+    qualified = f"{_RUNTIME_PACKAGE}.{module}.{part}"
     try:
         found = importlib.import_module(qualified)
     except ModuleNotFoundError as exc:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from btt_chain.primitives.codec import AMOUNT, U8, U16, U32, U64, Field
-from runtime.balances.logic import ED_PARAM
-from runtime.consensus import storage as consensus
-from runtime.metadata.frame_constants import (
+
+from ..balances.logic import ED_PARAM
+from ..consensus import storage as consensus
+from ..metadata.frame_constants import (
     DB_WEIGHT,
     OPERATIONAL_FEE_MULTIPLIER,
     BlockLengthField,
@@ -21,9 +22,9 @@ from runtime.metadata.frame_constants import (
     DbWeightField,
     RuntimeVersionField,
 )
-from runtime.params.storage import get_params
-from runtime.system.logic import BLOCK_HASH_COUNT
-from runtime.version import RuntimeVersion, runtime_version
+from ..params.storage import get_params
+from ..system.logic import BLOCK_HASH_COUNT
+from ..version import RuntimeVersion, runtime_version
 
 if TYPE_CHECKING:
     from runtime.dispatch import Runtime

@@ -19,9 +19,10 @@ from typing import Any
 
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import Field
-from runtime.metadata import frame_types
-from runtime.metadata.registry import Registry
-from runtime.version import RuntimeVersion
+
+from ..metadata import frame_types
+from ..metadata.registry import Registry
+from ..version import RuntimeVersion
 
 U64_MAX = 2**64 - 1
 

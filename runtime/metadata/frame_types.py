@@ -13,7 +13,7 @@ storage item, a Struct or a Field whose value is one of these types returns it f
 
 from __future__ import annotations
 
-from runtime.metadata.registry import Composite, FieldInfo, Registry, TypeInfo, TypeParam, Variant, VariantInfo
+from ..metadata.registry import Composite, FieldInfo, Registry, TypeInfo, TypeParam, Variant, VariantInfo
 
 RUNTIME_CRATE = "btt_runtime"
 """The runtime's crate name in type paths: `btt_runtime::RuntimeCall` (pjs matches `*_runtime::RuntimeCall`)."""

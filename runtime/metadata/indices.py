@@ -12,12 +12,13 @@ from __future__ import annotations
 from functools import cache
 
 from runtime.events import Event
-from runtime.metadata.catalog import pallet_sources
+
+from ..metadata.catalog import pallet_sources
 
 
 @cache
 def _tables() -> tuple[dict[type[Event], tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:
-    from runtime.modules import RUNTIME  # the runtime imports its modules, which may import this one
+    from ..modules import RUNTIME  # the runtime imports its modules, which may import this one
 
     events: dict[type[Event], tuple[int, int]] = {}
     errors: dict[tuple[str, str], tuple[int, int]] = {}

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from runtime.metadata import frame_types
-from runtime.metadata.registry import FieldInfo, Registry
+from ..metadata import frame_types
+from ..metadata.registry import FieldInfo, Registry
 
 EventFields = Callable[[Registry], tuple[FieldInfo, ...]]
 HOOK = "scale_fields"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import Field, Struct
 from runtime.events import Event
-from runtime.metadata import overrides
-from runtime.metadata.catalog import PalletSource
-from runtime.metadata.constants import Constant
-from runtime.metadata.registry import FieldInfo, Registry, TypeInfo, Variant, VariantInfo
-from runtime.metadata.types import class_doc, field_type, fields_of, first_line, struct_type
-from runtime.metadata.v14 import ConstantMetadata, PalletMetadata, StorageEntryMetadata
-from runtime.storage_schema import HASHERS, StorageEntry, entries_of
+
+from ..metadata import overrides
+from ..metadata.catalog import PalletSource
+from ..metadata.constants import Constant
+from ..metadata.registry import FieldInfo, Registry, TypeInfo, Variant, VariantInfo
+from ..metadata.types import class_doc, field_type, fields_of, first_line, struct_type
+from ..metadata.v14 import ConstantMetadata, PalletMetadata, StorageEntryMetadata
+from ..storage_schema import HASHERS, StorageEntry, entries_of
 
 
 def _enum(reg: Registry, module: str, kind: str, variants: tuple[VariantInfo, ...]) -> int | None:

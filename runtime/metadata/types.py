@@ -24,7 +24,7 @@ path and shape, declares its type itself with a `scale_type` method (a classmeth
 
     @classmethod
     def scale_type(cls, reg: Registry) -> int:
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
         return frame_types.account_info(reg)   # System.Account's value: FRAME's AccountInfo
 
 It receives the registry being built (`runtime.metadata.registry.Registry`: `primitive("u256")`, `sequence(ty)`,
@@ -55,8 +55,9 @@ from btt_chain.primitives.codec import (
     UInt,
 )
 from btt_chain.primitives.extrinsic import Call, Era
-from runtime.metadata import frame_types
-from runtime.metadata.registry import Composite, FieldInfo, Registry, TypeInfo
+
+from ..metadata import frame_types
+from ..metadata.registry import Composite, FieldInfo, Registry, TypeInfo
 
 HOOK = "scale_type"
 """The name of the hook method a Field or a Struct class may define: (registry) -> type id."""

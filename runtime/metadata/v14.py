@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btt_chain.primitives import scale
-from runtime.metadata.registry import Registry, compact, encode_strs
-from runtime.storage_schema import HASHERS
+
+from ..metadata.registry import Registry, compact, encode_strs
+from ..storage_schema import HASHERS
 
 MAGIC = b"meta"
 """`0x6174656d` as a little-endian u32."""

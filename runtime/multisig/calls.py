@@ -9,9 +9,10 @@ from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef, Runtime
-from runtime.multisig import logic
-from runtime.multisig.types import MAX_SIGNATORIES
 from runtime.overlay import Overlay
+
+from ..multisig import logic
+from ..multisig.types import MAX_SIGNATORIES
 
 
 def approve(ctx: CallContext, origin: Origin, other_signatories: list[bytes], threshold: int,

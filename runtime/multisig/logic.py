@@ -8,11 +8,12 @@ from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.errors import DecodeError, DispatchError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.balances import logic as balances
 from runtime.context import CallContext, Origin
 from runtime.dispatch import DecodedCall
-from runtime.multisig import errors, events, storage
-from runtime.multisig.types import Pending
+
+from ..balances import logic as balances
+from ..multisig import errors, events, storage
+from ..multisig.types import Pending
 
 DEPOSIT_PARAM = "multisig.deposit"
 MAX_SIGNATORIES_PARAM = "multisig.max_signatories"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
-from runtime.items import StorageMap
-from runtime.multisig.types import Pending
 from runtime.overlay import Overlay
+
+from ..items import StorageMap
+from ..multisig.types import Pending
 
 M = "multisig"
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from btt_chain.primitives.codec import AMOUNT, ListOf, Text
 from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.params import errors, events, storage
-from runtime.params.groups import SHARE_GROUPS, SHARE_TOTAL, group_of
+
+from ..params import errors, events, storage
+from ..params.groups import SHARE_GROUPS, SHARE_TOTAL, group_of
 
 BPS_DENOMINATOR = 10_000
 """A 'bps' parameter is a share of this (the genesis loader holds 'bps' values to it too)."""

@@ -6,7 +6,7 @@ the whole group at once, on the emergency track. These are names, not figures: t
 
 from __future__ import annotations
 
-from runtime.governance import params as governance_params
+from ..governance import params as governance_params
 
 SHARE_GROUPS: dict[str, tuple[str, ...]] = {
     "fees": ("fees.author_bps", "fees.stakers_bps", "fees.development_bps"),

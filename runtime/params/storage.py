@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import AMOUNT, U8, ListOf, Text
-from runtime.items import StorageMap, str_from_key, str_key
 from runtime.overlay import PARAMS_PREFIX, Overlay
+
+from ..items import StorageMap, str_from_key, str_key
 
 M = "params"
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U64
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.payments import logic
+
+from ..payments import logic
 
 
 def pay(ctx: CallContext, origin: Origin, to: bytes, amount: int, memo_hash: bytes) -> None:

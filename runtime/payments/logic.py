@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from btt_chain.primitives.accounts import module_account
-from runtime.balances import logic as balances
-from runtime.balances.locks import get_current_account
 from runtime.context import CallContext
-from runtime.items import StorageMap, u64_from_key
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.payments import errors, events, params, storage
-from runtime.payments.types import (
+
+from ..balances import logic as balances
+from ..balances.locks import get_current_account
+from ..items import StorageMap, u64_from_key
+from ..params.storage import get_param
+from ..payments import errors, events, params, storage
+from ..payments.types import (
     BPS,
     CANCELLED,
     INVOICE_STATES,
@@ -35,7 +36,7 @@ from runtime.payments.types import (
     Invoice,
     Payment,
 )
-from runtime.system import storage as system
+from ..system import storage as system
 
 TREASURY = "treasury"
 

@@ -6,8 +6,9 @@ key = account (32 bytes) | id (u64, big-endian), value = the account's role bits
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, U8, U64, Nested
-from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
-from runtime.payments.types import Invoice, Payment
+
+from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
+from ..payments.types import Invoice, Payment
 
 M = "payments"
 

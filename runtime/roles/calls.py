@@ -5,8 +5,9 @@ from __future__ import annotations
 from btt_chain.primitives.codec import ACCOUNT, ListOf, Text
 from runtime.context import CallContext, Origin, ensure_governance
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.roles import errors, events, logic, storage
-from runtime.roles.types import MAX_ACTIVITY_NAME, REPRESENTATIVES_ARG_LIMIT
+
+from ..roles import errors, events, logic, storage
+from ..roles.types import MAX_ACTIVITY_NAME, REPRESENTATIVES_ARG_LIMIT
 
 
 def appoint_verifier(ctx: CallContext, origin: Origin, who: bytes) -> None:

@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from btt_chain.primitives.codec import ACCOUNT, U32, Text
 from runtime.events import Event
-from runtime.roles.types import MAX_ACTIVITY_NAME
+
+from ..roles.types import MAX_ACTIVITY_NAME
 
 
 @dataclass(frozen=True)

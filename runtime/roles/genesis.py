@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from runtime.overlay import Overlay
-from runtime.roles import errors, logic, storage
-from runtime.roles.types import BPS_DENOMINATOR, MAX_SCHEDULE_YEARS
+
+from ..roles import errors, logic, storage
+from ..roles.types import BPS_DENOMINATOR, MAX_SCHEDULE_YEARS
 
 
 def build(

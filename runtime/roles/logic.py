@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from runtime.items import str_key
 from runtime.overlay import Overlay
-from runtime.roles import errors, storage
-from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES
+
+from ..items import str_key
+from ..roles import errors, storage
+from ..roles.types import ACTIVITIES, MAX_REPRESENTATIVES
 
 
 def is_verifier(state: Overlay, who: bytes) -> bool:

@@ -8,8 +8,9 @@ written once at genesis (`runtime.genesis.build_state`) and read by the governan
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, U16, ListOf, Text
-from runtime.items import MAX_KEY_TEXT, StorageMap, StorageValue, str_from_key, str_key
-from runtime.roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
+
+from ..items import MAX_KEY_TEXT, StorageMap, StorageValue, str_from_key, str_key
+from ..roles.types import MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 
 M = "roles"
 

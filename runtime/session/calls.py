@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from btt_chain.primitives import ed25519
 from btt_chain.primitives.codec import Bytes, Nested
-from runtime.bonds import logic as bonds
-from runtime.consensus.logic import epoch_of
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.session import errors, events
-from runtime.session.types import SessionKeys
+
+from ..bonds import logic as bonds
+from ..consensus.logic import epoch_of
+from ..session import errors, events
+from ..session.types import SessionKeys
 
 
 def set_keys(ctx: CallContext, origin: Origin, keys: SessionKeys, proof: bytes) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, ListOf, Nested
-from runtime.bonds import storage as bonds
-from runtime.items import StorageMap, StorageValue
 from runtime.overlay import Overlay
-from runtime.session.types import ValidatorInfo
+
+from ..items import StorageMap, StorageValue
+from ..session.types import ValidatorInfo
 
 M = "session"
 MAX_VALIDATORS = 1000
@@ -32,21 +32,13 @@ key_owner: StorageMap[bytes] = StorageMap(M, "key_owner", ACCOUNT, key_types=(HA
 whenever a key is registered (`bonds.register_validator`), set (`session.set_keys`: the old key and the new one),
 or left (`bonds.deregister_validator`, or a slash that deregisters), so an offence signed with a key its validator
 has since rotated away from or left with is still that account's. A key owned by one account is never taken by
-another (`bonds.logic.check_session_key`). Genesis validators' keys are not written here: they are found through
-the sets and the registrations until one of those events writes them."""
+another (`bonds.logic.check_session_key`). Genesis writes the genesis validators' keys. Storage version 1: spec 11
+wrote only rotations here; `session.migrations` recorded every other key a set or a registration held."""
 
 
 def owner_of_key(state: Overlay, session_key: bytes) -> bytes | None:
-    """The account a session key signs (or signed) for: its permanent record, else the active or queued set's
-    member, else the registered validator with that key (a genesis validator's key until it rotates or leaves);
-    None for a key this chain never saw."""
-    owner = key_owner.get(state, session_key)
-    if owner is not None:
-        return owner
-    for v in (*validators.get(state), *queued.get(state)):
-        if v.session_key == session_key:
-            return v.account
-    return next((who for who, reg in bonds.validators.items(state) if reg.session_key == session_key), None)
+    """The account a session key signs (or signed) for; None for a key this chain never saw."""
+    return key_owner.get(state, session_key)
 
 
 def active_validators(state: Overlay) -> tuple[ValidatorInfo, ...]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from btt_chain.primitives.codec import AMOUNT, U64, Text
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.fees.discounts import register_fee_discount
-from runtime.staking import logic
+
+from ..fees.discounts import register_fee_discount
+from ..staking import logic
 
 
 def stake(ctx: CallContext, origin: Origin, tier: str, amount: int) -> None:

@@ -18,16 +18,17 @@ staked, and rounding dust, stay in the pot unclaimed.
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
-from runtime.balances import events as balances_events
-from runtime.balances import logic as balances
-from runtime.balances.errors import InsufficientBalance, ZeroAmount
 from runtime.context import CallContext
 from runtime.overlay import Overlay
-from runtime.params.storage import get_param
-from runtime.staking import errors, events, storage
-from runtime.staking.types import Benefits, Deposit, StakerInfo, Tier
-from runtime.system import storage as system
-from runtime.system import time
+
+from ..balances import events as balances_events
+from ..balances import logic as balances
+from ..balances.errors import InsufficientBalance, ZeroAmount
+from ..params.storage import get_param
+from ..staking import errors, events, storage
+from ..staking.types import Benefits, Deposit, StakerInfo, Tier
+from ..system import storage as system
+from ..system import time
 
 BPS = 10_000
 NO_BENEFITS = Benefits()

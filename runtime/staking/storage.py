@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64
-from runtime.items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 from runtime.overlay import Overlay
-from runtime.staking.types import U256, Deposit, StakerInfo
+
+from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
+from ..staking.types import U256, Deposit, StakerInfo
 
 M = "staking"
 

@@ -10,7 +10,7 @@ from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U64, Field, Struct, UInt
 from btt_chain.primitives.errors import DecodeError
 
 if TYPE_CHECKING:
-    from runtime.metadata.registry import Registry
+    from ..metadata.registry import Registry
 
 U8 = UInt(8)
 U256_MAX = 2**256 - 1

@@ -46,7 +46,7 @@ class DispatchInfo(Struct):
     @classmethod
     def scale_type(cls, reg: Any) -> int:
         """The metadata's type: FRAME's `frame_support::dispatch::DispatchInfo` (the same bytes as WIRE)."""
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
 
         return frame_types.dispatch_info(reg)
 
@@ -66,7 +66,7 @@ class DispatchErrorValue(Struct):
     @classmethod
     def scale_type(cls, reg: Any) -> int:
         """The metadata's type: FRAME's `sp_runtime::DispatchError`, every variant (btt writes Module and Other)."""
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
 
         return frame_types.dispatch_error(reg)
 

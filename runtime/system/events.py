@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from btt_chain.primitives.codec import ACCOUNT, HASH, Nested
+from btt_chain.primitives.codec import ACCOUNT, HASH, U32, Nested, Text
 from btt_chain.primitives.frozen import fast_init
 from runtime.events import Event
-from runtime.system.dispatch_types import DispatchErrorValue, DispatchInfo
+
+from ..system.dispatch_types import DispatchErrorValue, DispatchInfo
 
 
 @fast_init
@@ -35,7 +36,7 @@ class ExtrinsicFailed(Event):
 
     def to_json(self, render_account: Any) -> dict[str, Any]:
         """As every event, and the error by name (`balances.InsufficientBalance`; null for `Other`)."""
-        from runtime.metadata.indices import error_name
+        from ..metadata.indices import error_name
 
         out = super().to_json(render_account)
         error = self.dispatch_error
@@ -60,10 +61,69 @@ class Remarked(Event):
     WIRE = (("sender", ACCOUNT), ("remark_hash", HASH))
 
 
+@dataclass(frozen=True)
+class SpecScheduled(Event):
+    """Governance scheduled an upgrade: block `at` is the first to run under spec `spec`'s rules."""
+
+    MODULE: ClassVar[str] = "system"
+    spec: int
+    at: int
+    WIRE = (("spec", U32), ("at", U32))
+
+
+@dataclass(frozen=True)
+class SpecCancelled(Event):
+    """Governance cancelled the scheduled upgrade before its block."""
+
+    MODULE: ClassVar[str] = "system"
+    spec: int
+    at: int
+    WIRE = (("spec", U32), ("at", U32))
+
+
+@dataclass(frozen=True)
+class SpecUpgraded(Event):
+    """This block is the first under spec `to`'s rules (FRAME's `CodeUpdated`); its migrations start here."""
+
+    MODULE: ClassVar[str] = "system"
+    from_spec: int
+    to: int
+    WIRE = (("from_spec", U32), ("to", U32))
+
+
+@dataclass(frozen=True)
+class MigrationCompleted(Event):
+    """One migration of the upgrade finished: `module` is at storage version `version`, after `items` items over
+    `blocks` blocks."""
+
+    MODULE: ClassVar[str] = "system"
+    module: str
+    version: int
+    migration: str
+    items: int
+    blocks: int
+    WIRE = (("module", Text(32)), ("version", U32), ("migration", Text(128)), ("items", U32), ("blocks", U32))
+
+
+@dataclass(frozen=True)
+class MigrationsCompleted(Event):
+    """Every migration of the upgrade to `spec` finished: transactions are taken again from this block on."""
+
+    MODULE: ClassVar[str] = "system"
+    spec: int
+    blocks: int
+    WIRE = (("spec", U32), ("blocks", U32))
+
+
 EVENTS = (
     ExtrinsicSuccess,
     ExtrinsicFailed,
     NewAccount,
     Remarked,
+    SpecScheduled,
+    SpecCancelled,
+    SpecUpgraded,
+    MigrationCompleted,
+    MigrationsCompleted,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from runtime.context import CallContext
-from runtime.system import storage
+
+from ..system import storage
 
 BLOCK_HASH_COUNT = 2400
 """How many recent block hashes are kept: the longest mortality period an extrinsic may use."""

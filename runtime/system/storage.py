@@ -6,9 +6,10 @@ from typing import Any
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, U64, Field
 from btt_chain.primitives.errors import DecodeError
-from runtime.items import HashedMap, StorageMap, StorageValue
-from runtime.storage_schema import StorageEntry, register
-from runtime.system.types import AccountInfo
+
+from ..items import HashedMap, StorageMap, StorageValue
+from ..storage_schema import StorageEntry, register
+from ..system.types import AccountInfo, MigrationCursor, ScheduledSpec
 
 M = "system"
 
@@ -27,6 +28,14 @@ genesis_time_ms: StorageValue[int] = StorageValue(M, "genesis_time_ms", U64, def
 chain_spec_hash: StorageValue[bytes] = StorageValue(M, "chain_spec_hash", HASH)
 """blake2b-256 of the canonical chain-spec JSON: the genesis hash commits to every genesis figure."""
 
+spec_version: StorageValue[int] = StorageValue(M, "spec_version", U32)
+"""The spec whose rules ran the last block (absent: `runtime.specs.FIRST_RECORDED`, every chain before specs were
+recorded). The block after runs under it too unless `scheduled_spec` takes effect there (`runtime.specs`)."""
+scheduled_spec: StorageValue[ScheduledSpec] = StorageValue(M, "scheduled_spec", ScheduledSpec)
+"""The upgrade governance scheduled and has not cancelled: its spec runs from its block on."""
+migration: StorageValue[MigrationCursor] = StorageValue(M, "migration", MigrationCursor)
+"""Present while an upgrade's migrations span blocks: blocks then carry the chain's inherents only."""
+
 
 class FrameValue(Field):
     """A value the metadata gives as one of FRAME's types (`frame_types.<maker>`), that btt keeps outside the state
@@ -37,7 +46,7 @@ class FrameValue(Field):
         self.maker = maker
 
     def scale_type(self, reg: Any) -> int:
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
 
         return getattr(frame_types, self.maker)(reg)  # type: ignore[no-any-return]
 

@@ -7,7 +7,8 @@ months or years reads it through here so they all agree.
 from __future__ import annotations
 
 from runtime.overlay import Overlay
-from runtime.vesting import storage as vesting
+
+from ..vesting import storage as vesting
 
 DAYS_PER_MONTH = 30
 DAYS_PER_YEAR = 365

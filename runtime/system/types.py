@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from btt_chain.primitives.codec import AMOUNT, U64, U64_MAX, U128_MAX, Struct
+from btt_chain.primitives.codec import AMOUNT, U32, U64, U64_MAX, U128_MAX, Bytes, Struct
 from btt_chain.primitives.errors import DecodeError
 
 NONCE_MAX = 2**32 - 1
@@ -93,7 +93,7 @@ class AccountInfo(Struct):
     @classmethod
     def scale_type(cls, reg: Any) -> int:
         """The metadata's type: FRAME's `frame_system::AccountInfo` (the bytes `encode_scale` writes)."""
-        from runtime.metadata import frame_types
+        from ..metadata import frame_types
 
         return frame_types.account_info(reg)
 
@@ -135,3 +135,26 @@ class AccountInfo(Struct):
 _ACCOUNT_FIELDS = frozenset(("nonce", "free", "reserved", "frozen"))
 _FLAGS = NEW_LOGIC.to_bytes(16, "little")
 _ZERO_U128 = bytes(16)
+
+
+@dataclass(frozen=True)
+class ScheduledSpec(Struct):
+    """A spec governance scheduled (`system.schedule_spec`): block `at` is the first to run under its rules."""
+
+    spec: int
+    at: int
+    WIRE = (("spec", U32), ("at", U32))
+
+
+@dataclass(frozen=True)
+class MigrationCursor(Struct):
+    """Where the migrations of an upgrade stand while they span blocks: the spec they bring the state to, which of
+    its migrations runs (its index in the spec's list), that migration's own cursor (empty: from its start) and the
+    items it did so far, the block the upgrade took effect in."""
+
+    spec: int
+    index: int
+    cursor: bytes
+    since: int
+    items: int = 0
+    WIRE = (("spec", U32), ("index", U32), ("cursor", Bytes(max_len=1024)), ("since", U32), ("items", U32))

@@ -6,7 +6,8 @@ from btt_chain.primitives.codec import Compact
 from btt_chain.primitives.errors import InvalidBlock
 from runtime.context import CallContext, Origin, ensure_none
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.timestamp import errors, storage
+
+from ..timestamp import errors, storage
 
 SET_WEIGHT = 20
 """Two reads and two writes."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import BOOL, U64
-from runtime.items import StorageValue
+
+from ..items import StorageValue
 
 M = "timestamp"
 

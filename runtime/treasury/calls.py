@@ -7,13 +7,14 @@ emergency origin, which only an emergency-track referendum (2/3 supermajority, T
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, Text
-from runtime.balances import logic as balances
 from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.system import storage as system
-from runtime.treasury import errors, events, logic, storage
-from runtime.treasury.types import FOUNDATION, MAX_MILESTONE_NAME, SPEND_SOURCES, STRATEGIC_RESERVE
-from runtime.vesting import logic as vesting
+
+from ..balances import logic as balances
+from ..system import storage as system
+from ..treasury import errors, events, logic, storage
+from ..treasury.types import FOUNDATION, MAX_MILESTONE_NAME, SPEND_SOURCES, STRATEGIC_RESERVE
+from ..vesting import logic as vesting
 
 
 def spend(ctx: CallContext, origin: Origin, source: str, dest: bytes, amount: int) -> None:

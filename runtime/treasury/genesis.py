@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from runtime.overlay import Overlay
-from runtime.treasury import storage
-from runtime.treasury.types import MAX_MILESTONE_NAME, Milestone
+
+from ..treasury import storage
+from ..treasury.types import MAX_MILESTONE_NAME, Milestone
 
 
 def build(state: Overlay, milestones: Iterable[tuple[str, int, bool]], burned_at_genesis: int) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from btt_chain.primitives.accounts import module_account
-from runtime.balances import logic as balances
 from runtime.context import CallContext
-from runtime.system.types import AccountInfo
-from runtime.treasury import errors
+
+from ..balances import logic as balances
+from ..system.types import AccountInfo
+from ..treasury import errors
 
 
 def check_payout(ctx: CallContext, acc: AccountInfo, available: int, amount: int) -> None:

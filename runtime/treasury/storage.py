@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import Nested
-from runtime.items import StorageMap, str_from_key, str_key
-from runtime.treasury.types import Milestone
+
+from ..items import StorageMap, str_from_key, str_key
+from ..treasury.types import Milestone
 
 M = "treasury"
 

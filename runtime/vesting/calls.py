@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U8, U64
-from runtime.balances.locks import refresh_frozen
 from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef
-from runtime.vesting import errors, events, logic, storage
-from runtime.vesting.types import LINEAR, MILESTONE, VestingSchedule, compute_locked
+
+from ..balances.locks import refresh_frozen
+from ..vesting import errors, events, logic, storage
+from ..vesting.types import LINEAR, MILESTONE, VestingSchedule, compute_locked
 
 
 def vest(ctx: CallContext, origin: Origin) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime.overlay import Overlay
-from runtime.system import storage as system
-from runtime.vesting import storage
-from runtime.vesting.types import VestingSchedule, compute_locked, is_valid_schedule
+
+from ..system import storage as system
+from ..vesting import storage
+from ..vesting.types import VestingSchedule, compute_locked, is_valid_schedule
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ spend exactly what has unlocked without calling `vest` first.
 
 from __future__ import annotations
 
-from runtime.balances import logic as balances
-from runtime.balances.locks import lock_identifier, refresh_frozen
 from runtime.context import CallContext
-from runtime.system.types import AccountInfo
-from runtime.vesting import errors, events, storage
-from runtime.vesting.types import MILESTONE, VestingSchedule, compute_locked, compute_unlocked
+
+from ..balances import logic as balances
+from ..balances.locks import lock_identifier, refresh_frozen
+from ..system.types import AccountInfo
+from ..vesting import errors, events, storage
+from ..vesting.types import MILESTONE, VestingSchedule, compute_locked, compute_unlocked
 
 MIN_TRANSFER_PARAM = "vesting.min_transfer"
 MAX_SCHEDULES_PARAM = "vesting.max_schedules"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, U64, ListOf, Nested
-from runtime.items import StorageMap, StorageValue
-from runtime.vesting.types import VestingSchedule
+
+from ..items import StorageMap, StorageValue
+from ..vesting.types import VestingSchedule
 
 M = "vesting"
 

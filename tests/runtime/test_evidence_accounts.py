@@ -15,8 +15,11 @@ from runtime.bonds import events as bond_events
 from runtime.bonds import storage as bonds
 from runtime.evidence import events
 from runtime.evidence import storage as evidence
+from runtime.evidence.migrations import REPORTS_V0, reports_by_account
 from runtime.session import storage as session
+from runtime.session.migrations import record_every_owner
 from runtime.session.types import SessionKeys
+from runtime.storage_version import put_storage_version
 from tests.runtime.test_evidence import cp, enc, header, vote
 from tests.runtime.test_session_keys import keys_of, proof
 from tests.runtime.test_session_rotation import BALANCES, THREE, E, run_epoch, start_epoch
@@ -183,7 +186,7 @@ def test_a_double_vote_across_a_validators_old_and_new_key_is_one_offence_of_its
     assert_ok(chain.submit("bob", VOTES, *enc(old, new)))
     assert_last_event(chain, events.Slashed(acct("alice"), 45 * UNIT // 10, 5 * UNIT // 10, DOUBLE_VOTE))
     assert ledger(chain, "alice") == (before[0] - 5 * UNIT, 0)
-    assert evidence.reports.contains(chain.view(), evidence.offence_key(acct("alice"), DOUBLE_VOTE, target))
+    assert evidence.offences.contains(chain.view(), evidence.offence_key(acct("alice"), DOUBLE_VOTE, target))
     # the same offence with another pair of alice's keys, or the same keys swapped, is the same offence
     again = vote("alice", cp(target - 1), cp(target, fork=2))
     assert_noop(chain, "bob", VOTES, *enc(old, again), error="DuplicateReport")
@@ -217,14 +220,17 @@ def test_keys_of_two_different_accounts_are_refused_even_after_rotations() -> No
                 error="different accounts")
 
 
-def test_a_report_recorded_under_a_session_key_before_offences_were_an_accounts_still_counts() -> None:
+def test_a_report_spec_11_recorded_under_a_session_key_still_counts_after_the_migration() -> None:
     chain = new_chain()
     rotate(chain, "alice", "ferdie")
     slot = chain.slot
-    # what the evidence module wrote before issue 49: the offence keyed by the signing session key
+    # what spec 11's evidence module wrote: the offence keyed by the signing session key
     view = chain.view()
-    evidence.reports.put(view, evidence.offence_key(acct("ferdie"), BLOCK_EQUIVOCATION, slot), chain.number)
+    REPORTS_V0.put(view, evidence.offence_key(acct("ferdie"), BLOCK_EQUIVOCATION, slot), chain.number)
+    put_storage_version(view, "evidence", 0)
+    assert reports_by_account(view, b"", 10) == (None, 1)
     chain.backend.apply(view.changes())
+    assert evidence.offences.contains(chain.view(), evidence.offence_key(acct("alice"), BLOCK_EQUIVOCATION, slot))
     h1, h2 = header("ferdie", slot=slot, root=1), header("alice", slot=slot, root=2)
     assert_noop(chain, "charlie", BLOCK, *enc(h1, h2), error="DuplicateReport")
 
@@ -235,8 +241,8 @@ def test_a_report_recorded_under_a_session_key_before_offences_were_an_accounts_
 def test_every_key_an_account_used_is_recorded_as_its_own() -> None:
     chain = new_chain()
     view = chain.view()
-    # genesis keys are found through the sets and registrations, not written at genesis
-    assert session.key_owner.get(view, acct("bob")) is None
+    # genesis keys are written at genesis (spec 12; a spec-11 chain's by the session migration)
+    assert session.key_owner.get(view, acct("bob")) == acct("bob")
     assert session.owner_of_key(view, acct("bob")) == acct("bob")
     assert session.owner_of_key(view, acct("eve")) is None
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
@@ -249,14 +255,20 @@ def test_every_key_an_account_used_is_recorded_as_its_own() -> None:
     assert session.key_owner.get(chain.view(), acct("ferdie")) == acct("charlie")  # and the new one
 
 
-def test_owner_of_key_also_reads_the_registrations() -> None:
+def test_the_session_migration_records_the_keys_spec_11_found_through_sets_and_registrations() -> None:
     chain = new_chain()
     view = chain.view()
     reg = bonds.validators.get(view, acct("bob"))
     assert reg is not None
-    # a registration no set carries yet (and no record written): its key is the registered account's
+    # as spec 11 left a chain: genesis keys and a fresh registration with no record
+    session.key_owner.remove(view, acct("bob"))
     bonds.validators.put(view, acct("dave"), reg.replace(session_key=acct("eve"), payee=acct("dave")))
+    assert session.owner_of_key(view, acct("eve")) is None
+    assert record_every_owner(view, b"", 1) == (b"\x01", 1)  # one key per step: more are left
+    assert record_every_owner(view, b"\x01", 100) == (None, 1)
     assert session.owner_of_key(view, acct("eve")) == acct("dave")
+    assert session.owner_of_key(view, acct("bob")) == acct("bob")
+    assert record_every_owner(view, b"", 100) == (None, 0)  # nothing left: done
 
 
 def test_a_key_another_account_ever_used_is_never_registered_or_set_and_nothing_changes() -> None:

@@ -25,6 +25,7 @@ from runtime.metadata import build_metadata, error_index, event_index
 from runtime.metadata.catalog import METADATA_ONLY_PALLETS, pallet_sources
 from runtime.metadata.types import field_type_name
 from runtime.modules import RUNTIME
+from runtime.specs import PACKAGES, SHARED, package_module, runtime_of
 from tests.support.metadata_fixtures import CONSTANTS, TEST_ENTRIES, FrameAccountInfo, event_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +178,12 @@ def test_runtime_call_and_event_variants_are_pallet_indices(decoded: Decoded) ->
 def _import_all_runtime_modules() -> None:
     for info in pkgutil.walk_packages(runtime.__path__, "runtime."):
         importlib.import_module(info.name)
+    for spec in PACKAGES:  # an older spec's package loads every runtime module again under its own name
+        package = importlib.import_module(PACKAGES[spec])
+        for info in pkgutil.walk_packages(runtime.__path__, PACKAGES[spec] + "."):
+            if not info.name.startswith(PACKAGES[spec] + ".specs"):
+                importlib.import_module(info.name)
+        del package
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -187,14 +194,23 @@ def _subclasses(cls: type) -> list[type]:
     return out
 
 
-def test_every_event_and_error_has_exactly_one_fixed_index() -> None:
+@pytest.mark.parametrize("spec", sorted(PACKAGES))
+def test_every_event_and_error_has_exactly_one_fixed_index(spec: int) -> None:
+    """In every spec's package: each event and error class it defines is listed once in its own runtime's pallets
+    (an older spec's classes are its own: its modules are loaded again under `runtime.specs.specNN`)."""
     _import_all_runtime_modules()
-    sources = pallet_sources(RUNTIME)
+    package = PACKAGES[spec]
+    others = tuple(f"{p}." for p in PACKAGES.values() if p != package and p.startswith(package + "."))
+
+    def of_spec(c: type) -> bool:
+        return (c.__module__.startswith(package + ".") or c.__module__ in SHARED) and \
+            not c.__module__.startswith(others)
+
+    sources = package_module(spec, "runtime.metadata.catalog").pallet_sources(runtime_of(spec))
     listed_events = [e for p in sources for e in p.events]
     listed_errors = [e for p in sources for e in p.errors]
-    defined_events = [c for c in _subclasses(Event) if not c.__module__.startswith("tests.") and
-                      not c.__subclasses__()]
-    defined_errors = [c for c in _subclasses(ModuleError) if not c.__module__.startswith("tests.")]
+    defined_events = [c for c in _subclasses(Event) if of_spec(c) and not c.__subclasses__()]
+    defined_errors = [c for c in _subclasses(ModuleError) if of_spec(c)]
     bases = [c for c in defined_errors if c.__subclasses__()]
     assert all(c.__name__.endswith("Error") and c.__module__.endswith(".errors") for c in bases), bases
     leaves = [c for c in defined_errors if not c.__subclasses__()]
@@ -249,7 +265,9 @@ def test_system_events_have_frames_shapes(decoded: Decoded) -> None:
     assert decoded.fields(variants[0]["fields"]) == [("dispatch_info", "frame_support::dispatch::DispatchInfo")]
     assert decoded.fields(variants[1]["fields"]) == [
         ("dispatch_error", "sp_runtime::DispatchError"), ("dispatch_info", "frame_support::dispatch::DispatchInfo")]
-    assert [v["name"] for v in variants[2:]] == ["NewAccount", "Remarked"]
+    assert [v["name"] for v in variants[2:]] == [
+        "NewAccount", "Remarked", "SpecScheduled", "SpecCancelled", "SpecUpgraded", "MigrationCompleted",
+        "MigrationsCompleted"]
 
 
 def test_balances_events_carry_frames_field_names(decoded: Decoded) -> None:
@@ -546,6 +564,7 @@ import hashlib
 from tests.support.metadata_fixtures import CONSTANTS
 from runtime.metadata import build_metadata
 from runtime.modules import RUNTIME
+from runtime.specs import PACKAGES, SHARED, package_module, runtime_of
 data = build_metadata(RUNTIME, CONSTANTS)
 print(hashlib.blake2b(data, digest_size=32).hexdigest())
 """

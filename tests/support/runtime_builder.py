@@ -19,14 +19,16 @@ from runtime.compute.reference import reference_names, reference_spec
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
 from runtime.context import BlockEnv, CallContext, Origin
+from runtime.dispatch import Runtime
 from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockExecution, BlockResult, Executive
 from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
 from runtime.invariants import check_invariants
 from runtime.items import storage_prefix
-from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay
+from runtime.session import storage as session_storage
 from runtime.session.types import ValidatorInfo
+from runtime.specs import into_spec, package_module, runtime_of, spec_for_block
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 from runtime.vesting.genesis import GenesisVesting
@@ -216,7 +218,8 @@ class GenesisBuilder:
     """Milestone burns as (name, whole BTT, burned at genesis); they come from `module_balances["foundation"]`.
     A genesis milestone's amount must be counted in `burned_at_genesis` (base units) too."""
 
-    def build(self) -> TestChain:
+    def build(self, spec: int | None = None) -> TestChain:
+        """The chain at genesis, under the newest spec's rules or under `spec`'s (its own genesis and types)."""
         balances = tuple(
             GenesisBalance(acct(n), amt * UNIT, self.locked.get(n, 0) * UNIT) for n, amt in self.balances.items()
         )
@@ -251,7 +254,10 @@ class GenesisBuilder:
             representatives=tuple(acct(n) for n in self.representatives),
             institution_share_bps=self.institution_share_bps,
         )
-        return TestChain(DictState(build_state(config)))
+        if spec is None:
+            return TestChain(DictState(build_state(config)))
+        spec_build = package_module(spec, "runtime.genesis").build_state
+        return TestChain(DictState(spec_build(into_spec(config, spec))))
 
 
 _DEV_KEYS = {dev_keypair(n).public: dev_keypair(n) for n in DEV_NAMES}
@@ -282,7 +288,11 @@ class TestChain:
 
     def __init__(self, state: DictState) -> None:
         self.backend = state
-        self.executive = Executive(RUNTIME, GENESIS_HASH)
+        self._executives: dict[int, Executive] = {}
+        self.runtime_override: Runtime | None = None
+        """Run every block by this runtime (a test's own), not the one the chain's state chooses."""
+        self.spec_runtimes: dict[int, Runtime] = {}
+        """Spec -> the runtime to run that spec's blocks by (a test's own migrations), where the state chooses it."""
         self.number = 0
         self.slot = 0
         self.parent_hash = GENESIS_HASH
@@ -297,12 +307,36 @@ class TestChain:
         """Invariant rules (by name, e.g. `compute.samples_waiting`) a test broke on purpose by writing state
         directly: their lines are left out of the check after each block."""
 
+    @property
+    def executive(self) -> Executive:
+        """The executive of the next block: its spec's, as the chain's state chooses it (`runtime.specs`)."""
+        if self.runtime_override is not None:
+            return self._executives.setdefault(-1, Executive(self.runtime_override, GENESIS_HASH))
+        spec = spec_for_block(self.backend, self.number + 1)
+        own = self.spec_runtimes.get(spec)
+        key = spec if own is None else -1000 - spec
+        executive = self._executives.get(key)
+        if executive is None:
+            executive = self._executives[key] = Executive(own or runtime_of(spec), GENESIS_HASH)
+        return executive
+
+    @executive.setter
+    def executive(self, executive: Executive) -> None:
+        """Run every following block under `executive` whatever the state's spec (a test's own runtime)."""
+        self.runtime_override = executive.runtime
+        self._executives[-1] = executive
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.executive.runtime
+
     def fork(self) -> TestChain:
         """An independent copy of this chain at its last block (to see what another history would do)."""
         other = TestChain(DictState(self.backend.data))
         other.number, other.slot, other.parent_hash = self.number, self.slot, self.parent_hash
         other.author, other.time_offset_ms, other.offline = self.author, self.time_offset_ms, set(self.offline)
         other.broken_on_purpose = set(self.broken_on_purpose)
+        other.runtime_override, other.spec_runtimes = self.runtime_override, dict(self.spec_runtimes)
         return other
 
     # blocks --------------------------------------------------------------------------------------
@@ -351,7 +385,8 @@ class TestChain:
         pair = dev_keypair(signer) if isinstance(signer, str) else signer
         if nonce is None:
             nonce = self.account(pair.public).nonce
-        return sign_extrinsic(pair, RUNTIME.call(call_name, *args), nonce, GENESIS_HASH, RUNTIME.spec_version, tip=tip)
+        runtime = self.runtime
+        return sign_extrinsic(pair, runtime.call(call_name, *args), nonce, GENESIS_HASH, runtime.spec_version, tip=tip)
 
     def fee_of(self, signer: str, call_name: str, *args: Any) -> int:
         """The inclusion fee the next block would charge for this call."""
@@ -370,12 +405,13 @@ class TestChain:
 
     def dispatch(self, origin: Origin, call_name: str, *args: Any) -> None:
         """Dispatch a call directly with any origin (governance, root) inside a block, in a snapshot."""
+        runtime = self.runtime
         ex = self.begin_block()
-        decoded = RUNTIME.decode_call(RUNTIME.call(call_name, *args))
+        decoded = runtime.decode_call(runtime.call(call_name, *args))
         ctx: CallContext = ex.ctx
         ctx.phase = len(ex.outcomes)  # after the block's inherents, as an extrinsic of its own
         try:
-            ctx.state.run_in_snapshot(lambda: RUNTIME.dispatch(ctx, origin, decoded))
+            ctx.state.run_in_snapshot(lambda: runtime.dispatch(ctx, origin, decoded))
         finally:
             self.end_block()
 
@@ -431,13 +467,14 @@ def assert_noop(chain: TestChain, signer: str, call_name: str, *args: Any, error
     assert outcome.error is not None and error in outcome.error, f"expected {error!r}, got {outcome.error!r}"
     acc_after = chain.account(who)
     assert acc_after.nonce == acc_before.nonce + 1
-    refund = outcome.fee * DEFAULT_PARAMS["fees.author_bps"][0] // 10_000 if who == chain.author else 0
+    payee = session_storage.reward_payee(chain.view(), chain.author) or chain.author  # the author's share's account
+    refund = outcome.fee * DEFAULT_PARAMS["fees.author_bps"][0] // 10_000 if who == payee else 0
     assert acc_after.free == acc_before.free - outcome.fee + refund
     assert (acc_after.reserved, acc_after.frozen) == (acc_before.reserved, acc_before.frozen)
     after = chain.snapshot()
     fee_accounts = {
         system.account.key(k)
-        for k in (who, chain.author, *_fee_pots())
+        for k in (who, chain.author, payee, *_fee_pots())
     }
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
     unexpected = [k for k in changed if k not in fee_accounts and not k.startswith(STATE_EXEMPT_PREFIXES)]
