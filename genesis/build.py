@@ -11,8 +11,9 @@ from btt_chain.primitives.errors import GenesisError
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
 from genesis.loader import canonical_json, genesis_document
 from genesis.spec import AllocationRow, ChainSpec
-from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam, build_state
+from runtime.genesis import GenesisBalance, GenesisConfig, GenesisParam
 from runtime.session.types import ValidatorInfo
+from runtime.specs import into_spec, package_module
 from runtime.vesting.genesis import GenesisVesting
 from runtime.vesting.types import LINEAR, MILESTONE, VestingSchedule
 from storage.state_tree import leaf_records, tree_root
@@ -104,7 +105,9 @@ def build_genesis(spec: ChainSpec, config: GenesisConfig | None = None) -> Genes
     `config` overrides the runtime genesis data derived from `spec` (benchmarks add accounts this way)."""
     with gc_paused():  # millions of objects for a large genesis, none of them in a cycle
         try:
-            state = build_state(config or genesis_config(spec))
+            # the genesis of the spec the chain starts at: its modules' records and storage versions
+            build_state = package_module(spec.spec_version, "runtime.genesis").build_state
+            state = build_state(into_spec(config or genesis_config(spec), spec.spec_version))
         except ValueError as exc:
             raise GenesisError(f"genesis state cannot be built: {exc}") from None
         leaves = leaf_records(state)

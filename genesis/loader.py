@@ -58,6 +58,7 @@ from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
 from runtime.params.storage import TRACKS
 from runtime.payments import params as payments_params
 from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
+from runtime.specs import FIRST_RECORDED, supported
 
 PRESETS = ("dev", "btt-21m", "btt-210m")
 """Built-in chain specs, in `genesis/presets/NAME.json`."""
@@ -170,7 +171,7 @@ _TOP_REQUIRED = (
     "compute",
     "governance",
 )
-_TOP_OPTIONAL = ("description", "milestone_burns", "published_release", "checkpoint")
+_TOP_OPTIONAL = ("description", "milestone_burns", "published_release", "checkpoint", "spec_version")
 NOT_GENESIS = ("checkpoint",)
 """Top-level fields that do not define genesis: left out of the spec hash that genesis state records."""
 
@@ -598,6 +599,7 @@ class _Parser:
         published = self.published(g(doc, "published_release"))
         governance = self.governance(g(doc, "governance"), allocations)
         checkpoint = self.checkpoint(g(doc, "checkpoint"))
+        spec_version = self.spec_version(doc.get("spec_version", FIRST_RECORDED))
         if self.problems:
             return self.problems
         assert spec_id is not None and name is not None and chain_type is not None
@@ -623,7 +625,17 @@ class _Parser:
             governance=governance,
             raw=self.doc if self.own else copy.deepcopy(self.doc),
             checkpoint=checkpoint,
+            spec_version=spec_version or FIRST_RECORDED,
         )
+
+    def spec_version(self, value: Any) -> int | None:
+        """The spec whose rules run the chain from genesis: absent for 11, the spec of every chain launched before
+        specs were recorded (so such a chain's file keeps its genesis); one this release runs."""
+        spec = self.int_(value, "spec_version", 0, 2**32 - 1)
+        if spec is not None and spec not in supported():
+            self.err("spec_version", f"this release runs specs {', '.join(map(str, supported()))}, not {spec}")
+            return None
+        return spec
 
     def token(self, value: Any) -> TokenSpec | None:
         if value is _MISSING:

@@ -227,6 +227,8 @@ class ChainSpec:
     raw: dict[str, Any] = field(compare=False, repr=False)
     """The JSON document as loaded, for writing back and hashing."""
     checkpoint: TrustedCheckpoint | None = None
+    spec_version: int = 11
+    """The spec whose rules run the chain from genesis (`spec_version` in the file; absent: 11)."""
     """Optional trusted checkpoint (`--checkpoint` overrides it); left out of the genesis hash, so a later
     edition of the spec can add one without changing the chain."""
 

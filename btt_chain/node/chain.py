@@ -42,12 +42,14 @@ from genesis.build import Genesis
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv, Origin
+from runtime.dispatch import Runtime
+from runtime.errors import MigrationFailed
 from runtime.events import Event
 from runtime.executive import ApplyOutcome, BlockFull, BlockResult, Executive, ValidTransaction
-from runtime.modules import RUNTIME
 from runtime.overlay import DictState, Overlay, StateReader
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
+from runtime.specs import runtime_for_block, spec_for_block
 from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
@@ -158,7 +160,7 @@ class Chain:
         self.clock = SlotClock(
             spec.genesis_time_ms, spec.consensus.slot_ms, spec.consensus.epoch_slots, spec.consensus.max_drift_ms
         )
-        self.executive = Executive(RUNTIME, self.genesis_hash)
+        self._executives: dict[int, Executive] = {}
         self.checker = checker or SignatureChecker()
         self.head_hash: bytes = self.db.head_hash()
         self.head: Header = self._header(self.head_hash)
@@ -293,6 +295,25 @@ class Chain:
             return None
         return rs.generation + 1
 
+    def executive_for(self, parent_state: StateReader, number: int) -> Executive:
+        """The executive of block `number` on `parent_state`: its spec's rules, as the chain's state chooses them
+        (`runtime.specs.spec_for_block`). UnsupportedSpec when this node has no rules for that spec."""
+        spec = spec_for_block(parent_state, number)
+        executive = self._executives.get(spec)
+        if executive is None:
+            executive = self._executives[spec] = Executive(runtime_for_block(parent_state, number), self.genesis_hash)
+        return executive
+
+    @property
+    def executive(self) -> Executive:
+        """The executive of the next block on the head (what transactions are checked and signed for)."""
+        return self.executive_for(self.db.state, self.head.number + 1)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime of the next block on the head: build and sign the node's own extrinsics with it."""
+        return self.executive.runtime
+
     def rotation_due(self, pair: Keypair, nonce: int | None = None) -> tuple[int, Extrinsic] | None:
         """When the key's hash chain has fewer than 1% (at least 16) reveals left at the head: the next
         generation and a signed `consensus.rotate_hash_chain` to it (with `nonce`, default the account's next),
@@ -303,10 +324,11 @@ class Chain:
         generation = self.rotation_generation(pair)
         if generation is None:
             return None
-        call = RUNTIME.call("consensus.rotate_hash_chain", self.hash_chain(pair, generation).commitment)
+        runtime = self.runtime
+        call = runtime.call("consensus.rotate_hash_chain", self.hash_chain(pair, generation).commitment)
         if nonce is None:
             nonce = system.account.get(view, pair.public).nonce
-        return generation, sign_extrinsic(pair, call, nonce, self.genesis_hash, RUNTIME.spec_version)
+        return generation, sign_extrinsic(pair, call, nonce, self.genesis_hash, runtime.spec_version)
 
     def on_import(self, listener: Callable[[ImportedBlock], None]) -> None:
         self._listeners.append(listener)
@@ -337,8 +359,9 @@ class Chain:
         """Pool admission check against the head state; the signature is checked once and cached. The accounts the
         call names are read too, so that they are in the flat-state cache when a block includes it: a transaction
         waits in the pool while the node is idle, and its block is built (or imported) against the clock."""
-        valid = self.executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
-        runtime = self.executive.runtime
+        executive = self.executive
+        valid = executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
+        runtime = executive.runtime
         for account in runtime.account_arguments(runtime.decode_call(xt.call)):
             self.db.state.get(system.account.key(account))
         return valid
@@ -600,22 +623,23 @@ class Chain:
         # given `raw`, a wrong extrinsics root) outranks any other fault, so the error names the same first problem
         # whether the checks ran here or beside execution
         checks: PendingChecks | _Precheck
+        executive = self.executive_for(view, block.header.number)  # UnsupportedSpec: no verdict, the node stops
         if raw is not None:
-            births = self._birth_hashes(view, block)
-            future = self.checker.start_precheck(raw, births, self.genesis_hash, self.executive.runtime.spec_version)
+            births = self._birth_hashes(view, block, executive)
+            future = self.checker.start_precheck(raw, births, self.genesis_hash, executive.runtime.spec_version)
             checks = _Precheck(self.checker, block, future)
         else:
-            checks = self._start_signature_checks(view, block)
+            checks = self._start_signature_checks(view, block, executive)
         try:
             started = time.perf_counter()
-            result = self.executive.execute_block(view, block, signatures_checked=True)
+            result = executive.execute_block(view, block, signatures_checked=True)
             self.stages.execute_s += time.perf_counter() - started
         except InvalidBlock:
             self._finish_signature_checks(checks)
             raise
-        except (WeightsUnavailable, StorageError):
-            # no verdict on the block: this node lacks a blob, or cannot read its own database (a bad signature
-            # still makes the block invalid)
+        except (WeightsUnavailable, StorageError, MigrationFailed):
+            # no verdict on the block: this node lacks a blob, or cannot read its own database, or the upgrade's
+            # migration fails here on every node (the chain stops); a bad signature still makes the block invalid
             self._finish_signature_checks(checks)
             raise
         except BttError as exc:
@@ -638,9 +662,10 @@ class Chain:
         return set_hash, None if self.db.voter_set(set_hash) is not None else record
 
     def _check_signatures(self, parent_state: StateReader, block: Block) -> None:
-        self._finish_signature_checks(self._start_signature_checks(parent_state, block))
+        executive = self.executive_for(parent_state, block.header.number)
+        self._finish_signature_checks(self._start_signature_checks(parent_state, block, executive))
 
-    def _birth_hashes(self, parent_state: StateReader, block: Block) -> list[bytes]:
+    def _birth_hashes(self, parent_state: StateReader, block: Block, executive: Executive) -> list[bytes]:
         """Each extrinsic's birth hash (what its signature commits to), as resolved in the block itself: the
         parent's hash is recorded on initialise, so the block is initialised (speculatively) only when an
         extrinsic is born after genesis. InvalidBlock for an era not alive at the block or an unknown birth."""
@@ -656,23 +681,23 @@ class Chain:
                 if era.immortal:
                     out.append(self.genesis_hash)
                     continue
-                self.executive.check_era(xt, h.number)
+                executive.check_era(xt, h.number)
                 if era.birth(h.number) == 0:
                     out.append(self.genesis_hash)
                     continue
                 if state is None:
                     env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, speculative=True)
-                    state = self.executive.initialize_block(parent_state, env).state
-                out.append(self.executive.birth_hash(state, xt, h.number))
+                    state = executive.initialize_block(parent_state, env).state
+                out.append(executive.birth_hash(state, xt, h.number))
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i}: {exc}") from None
         return out
 
-    def _start_signature_checks(self, parent_state: StateReader, block: Block) -> PendingChecks:
-        births = self._birth_hashes(parent_state, block)
+    def _start_signature_checks(self, parent_state: StateReader, block: Block, executive: Executive) -> PendingChecks:
+        births = self._birth_hashes(parent_state, block, executive)
         keys, items = [], []
-        spec_version = self.executive.runtime.spec_version
-        tx_version = self.executive.runtime.transaction_version
+        spec_version = executive.runtime.spec_version
+        tx_version = executive.runtime.transaction_version
         for xt, birth in zip(block.extrinsics, births, strict=True):
             if isinstance(xt, Inherent):
                 keys.append(sigcheck.NO_SIGNATURE)
@@ -905,10 +930,11 @@ class Chain:
             self.head_hash, self.head.number + 1, slot, 0, bytes(32), bytes(32), bytes(32), pair.public, Digest()))
         reveal = self.reveal_for(pair)
         env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public, reveal)
-        ex = self.executive.initialize_block(self.db.state, env)
+        executive = self.executive_for(self.db.state, env.number)
+        ex = executive.initialize_block(self.db.state, env)
         included: list[AnyExtrinsic] = []
-        for inherent in self.executive.inherents(env):
-            self.executive.apply_inherent(ex, inherent)
+        for inherent in executive.inherents(env):
+            executive.apply_inherent(ex, inherent)
             included.append(inherent)
         dropped: list[tuple[Extrinsic, str]] = []
         # senders whose next extrinsic needs a weights blob this node lacks: it and their later nonces stay in the
@@ -918,10 +944,10 @@ class Chain:
             if xt.signer in waiting:
                 continue
             try:
-                msg = self.executive.signing_message(ex.state, xt, env.number)
+                msg = executive.signing_message(ex.state, xt, env.number)
                 if not self._verify_cached(xt, msg):
                     raise InvalidExtrinsic("bad signature")
-                self.executive.apply_extrinsic(ex, xt, length, signature_checked=True)
+                executive.apply_extrinsic(ex, xt, length, signature_checked=True)
             except BlockFull:
                 break
             except WeightsUnavailable:
@@ -931,7 +957,7 @@ class Chain:
                 dropped.append((xt, str(exc)))
                 continue
             included.append(xt)
-        result = self.executive.finalize_block(ex)
+        result = executive.finalize_block(ex)
         root_future = self.tree.start_update(result.changes)
         try:
             xt_root = extrinsics_root(included)

@@ -45,7 +45,6 @@ from btt_chain.primitives.evidence import VoteEquivocation, is_block_equivocatio
 from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
-from runtime.modules import RUNTIME
 from runtime.session import storage as session_storage
 from storage import schema
 
@@ -264,7 +263,7 @@ class FinalityService:
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
         raw_conflict = chain.db.finality_conflict()
         conflict = FinalityConflict.decode_record(raw_conflict) if raw_conflict else None
-        self.authorizations = KeyAuthorizations(chain, RUNTIME.spec_version)
+        self.authorizations = KeyAuthorizations(chain, chain.runtime.spec_version)
         """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
         chain.on_import(self.authorizations.record_block)
         self.view = ChainTargetSets(chain, self.authorizations)
@@ -586,9 +585,10 @@ class FinalityService:
         nonce = self.node.next_account_index(reporter.public)
         era = Era.mortal(REPORT_MORTALITY, chain.head.number)
         args: tuple[object, ...] = (a, b) if extra is None else (a, b, extra)
-        xt = sign_extrinsic(reporter, RUNTIME.call(call, *args), nonce, chain.genesis_hash, RUNTIME.spec_version,
-                            era=era, birth_hash=chain.head_hash)
         try:
+            runtime = chain.runtime  # the next block's rules: a spec without this call refuses it here
+            xt = sign_extrinsic(reporter, runtime.call(call, *args), nonce, chain.genesis_hash, runtime.spec_version,
+                                era=era, birth_hash=chain.head_hash)
             self.node.submit_extrinsic(xt.encode())
             log.warning("reported 0x%s with %s", offender.hex()[:16], call)
         except (InvalidExtrinsic, BttError) as exc:

@@ -23,6 +23,7 @@ from btt_chain.primitives.key_authorization import (
     key_authorization_problem,
 )
 from runtime.bonds.events import ValidatorRegistered
+from runtime.events import is_event
 from runtime.session.events import SessionKeysSet
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class KeyAuthorizations:
         if result is None:
             return
         for phase, event in result.events:
-            if not isinstance(event, SessionKeysSet | ValidatorRegistered) or not 0 <= phase < len(
+            if not (is_event(event, SessionKeysSet) or is_event(event, ValidatorRegistered)) or not 0 <= phase < len(
                     imported.block.extrinsics):
                 continue
             xt = imported.block.extrinsics[phase]
@@ -95,7 +96,7 @@ class KeyAuthorizations:
             birth = self._birth_hash(xt, imported.block.header.number)
             if birth is None:
                 continue
-            auth = KeyAuthorization(xt, birth, self.spec_version, TRANSACTION_VERSION)
+            auth = KeyAuthorization(xt, birth, result.spec_version or self.spec_version, TRANSACTION_VERSION)
             if auth.session_key == event.session_key and key_authorization_problem(auth, self.chain.genesis_hash) \
                     is None:
                 self._keep(event.session_key, auth)

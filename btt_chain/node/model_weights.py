@@ -17,6 +17,7 @@ from typing import Protocol
 from btt_chain.node.chain import ImportedBlock
 from runtime.compute import storage as compute
 from runtime.compute.events import ModelRegistered
+from runtime.events import is_event
 from runtime.overlay import Overlay
 from storage.content import ContentStore
 
@@ -46,7 +47,7 @@ class ModelWeights:
         if imported.result is None:
             return  # enacted again from its redo journal: its registrations were seen when it first executed
         events = imported.result.events
-        fresh = {ev.weights_hash: ev.weights_size for _, ev in events if isinstance(ev, ModelRegistered)}
+        fresh = {ev.weights_hash: ev.weights_size for _, ev in events if is_event(ev, ModelRegistered)}
         if fresh:
             self.needed.update(fresh)
             self.store.mark_needed(fresh)

@@ -554,11 +554,11 @@ class Node:
     def _equivocate(self, slot: int, key: Keypair) -> None:
         """Test helper (--unsafe-equivocate): gossip a second block for `slot` that differs from the real one."""
         from btt_chain.primitives.extrinsic import sign_extrinsic
-        from runtime.modules import RUNTIME
 
+        runtime = self.chain.runtime
         remark = sign_extrinsic(
-            key, RUNTIME.call("system.remark", b"equivocation"), self.next_account_index(key.public),
-            self.chain.genesis_hash, RUNTIME.spec_version,
+            key, runtime.call("system.remark", b"equivocation"), self.next_account_index(key.public),
+            self.chain.genesis_hash, runtime.spec_version,
         )
         twin = self.chain.build_block(slot, key, [(remark, len(remark.encode()))])
         if self.network is not None:

@@ -46,7 +46,7 @@ def test_recorded_chain_imports_with_the_same_roots(tmp_path: Path, workers: int
     assert len(blocks) == 40
     checker = SignatureChecker(workers=workers)
     kv = MemoryStore() if store == "memory" else LevelDBStore(tmp_path / "db")
-    chain = Chain(kv, dev_genesis(), checker)
+    chain = Chain(kv, dev_genesis(spec_version=11), checker)
     try:
         for raw in blocks:
             result = chain.import_block(raw, far_future_ms())
@@ -63,7 +63,7 @@ def refuse_then_import_the_genuine(workers: int, tamper: str, expected: str) -> 
     blocks = recorded_blocks()
     index = max(range(len(blocks)), key=lambda i: len(Block.decode(blocks[i]).extrinsics))
     checker = SignatureChecker(workers=workers)
-    chain = Chain(MemoryStore(), dev_genesis(), checker)
+    chain = Chain(MemoryStore(), dev_genesis(spec_version=11), checker)
     try:
         for raw in blocks[:index]:
             chain.import_block(raw, far_future_ms())

@@ -12,6 +12,7 @@ from btt_chain.primitives.keys import dev_keypair
 from genesis.build import Genesis, build_genesis
 from genesis.loader import load_chain_spec, materialise, parse_chain_spec
 from runtime.modules import RUNTIME
+from runtime.specs import FIRST_RECORDED
 from runtime.system import storage as system
 from storage.kv import KeyValueStore
 from storage.memory import MemoryStore
@@ -20,9 +21,17 @@ GENESIS_TIME_MS = 1_700_000_000_000
 UNIT = 10**18
 
 
-def dev_genesis(genesis_time_ms: int = GENESIS_TIME_MS, preset: str = "dev") -> Genesis:
-    spec = load_chain_spec(preset)
-    return build_genesis(parse_chain_spec(materialise(spec.raw, genesis_time_ms)))
+def dev_genesis(
+    genesis_time_ms: int = GENESIS_TIME_MS, preset: str = "dev", spec_version: int | None = None
+) -> Genesis:
+    """The dev chain's genesis; `spec_version` starts it at another spec than the preset's (11: as the dev chain was
+    before specs were recorded, the file without the field)."""
+    raw = dict(load_chain_spec(preset).raw)
+    if spec_version == FIRST_RECORDED:
+        raw.pop("spec_version", None)
+    elif spec_version is not None:
+        raw["spec_version"] = spec_version
+    return build_genesis(parse_chain_spec(materialise(raw, genesis_time_ms)))
 
 
 def far_future_ms() -> int:
