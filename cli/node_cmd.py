@@ -88,6 +88,15 @@ def _parse_telemetry(ctx: click.Context, param: click.Parameter, value: tuple[st
         raise click.BadParameter(str(exc)) from None
 
 
+def _parse_max_spec(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    from runtime import specs
+
+    if value is not None and value < specs.OLDEST:
+        raise click.BadParameter(f"{value}: this release runs specs {specs.OLDEST} to {specs.NEWEST}, so a node "
+                                 f"limited to {value} could run none of them")
+    return value
+
+
 def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
     spec = ",".join(value)
     try:
@@ -171,6 +180,10 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
                    "this many epochs for blocks and votes signed with its own keys (another process signing for it) "
                    "and signs only if it sees none; 0 turns the watch off, which is unsafe after a restore (see "
                    "`btt-chain signing-records`).")
+@click.option("--max-spec", "max_spec", type=int, default=None, callback=_parse_max_spec, metavar="SPEC",
+              help="Run no spec above SPEC, as a release that does not carry the newer rules would (a node left behind "
+                   "at an upgrade: it says so once the chain schedules a newer spec, and stops before its block) "
+                   "[default: every spec this release runs].")
 def node(
     dev: bool,
     chain: str | None,
@@ -211,10 +224,14 @@ def node(
     telemetry_urls: tuple[Any, ...],
     sync_mode: str = "full",
     doppelganger_epochs: int = DEFAULT_WATCH_EPOCHS,
+    max_spec: int | None = None,
 ) -> None:
     """Run a node."""
     from btt_chain.node.service import Node, NodeConfig, set_clock_skew_ms
     from btt_chain.node.telemetry import run_with_telemetry
+    from runtime import specs
+
+    specs.limit(max_spec)  # first: the chain spec's genesis spec is checked against what this node runs
 
     if dev:
         chain = chain or "dev"

@@ -31,6 +31,7 @@ from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
+from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
@@ -49,7 +50,7 @@ from runtime.executive import ApplyOutcome, BlockFull, BlockResult, Executive, V
 from runtime.overlay import DictState, Overlay, StateReader
 from runtime.session import storage as session
 from runtime.session.types import ValidatorInfo
-from runtime.specs import runtime_for_block, spec_for_block
+from runtime.specs import UnsupportedSpec, runtime_for_block, spec_for_block
 from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
@@ -192,6 +193,10 @@ class Chain:
         self.guard: ImportGuard | None = None
         self.stages = ImportStages()
         """Stage times of the last block import (benchmarks and profiling)."""
+        self.halt: Halt | None = None
+        """Set when a block needs a spec this node does not run, or its upgrade's migration fails
+        (`btt_chain.node.upgrades`): every block from its number on is refused, unjudged, and nothing is authored."""
+        self._halt_listeners: list[Callable[[Halt], None]] = []
         self._load_tree()
 
     def _header(self, block_hash: bytes) -> Header:
@@ -333,6 +338,23 @@ class Chain:
     def on_import(self, listener: Callable[[ImportedBlock], None]) -> None:
         self._listeners.append(listener)
 
+    def on_halt(self, listener: Callable[[Halt], None]) -> None:
+        """`listener(halt)` is told once, when the chain stops (`stop_before`)."""
+        self._halt_listeners.append(listener)
+
+    def stop_before(self, number: int, exc: UnsupportedSpec | MigrationFailed) -> UpgradeHalt:
+        """Stop before block `number`, which this node cannot execute (`exc` says why): from now on every block at or
+        above it is refused and nothing is authored. The first stop counts (the listeners hear of it); the
+        UpgradeHalt to raise is returned."""
+        if self.halt is None:
+            self.halt = halt_of(number, exc)
+            for listener in self._halt_listeners:
+                try:
+                    listener(self.halt)
+                except Exception:  # a failing listener must not hide the halt
+                    log.exception("halt listener failed")
+        return UpgradeHalt(self.halt)
+
     def knows(self, block_hash: bytes) -> bool:
         return block_hash in self._nodes or self.db.has_block(block_hash)
 
@@ -359,7 +381,10 @@ class Chain:
         """Pool admission check against the head state; the signature is checked once and cached. The accounts the
         call names are read too, so that they are in the flat-state cache when a block includes it: a transaction
         waits in the pool while the node is idle, and its block is built (or imported) against the clock."""
-        executive = self.executive
+        try:
+            executive = self.executive
+        except UnsupportedSpec as exc:  # no rules for the next block: nothing can be checked for it (nor blamed)
+            raise InvalidExtrinsic(f"the next block runs spec {exc.spec}, which this node cannot run") from None
         valid = executive.validate_transaction(self.db.state, self.next_env(), xt, length, self._verify_cached)
         runtime = executive.runtime
         for account in runtime.account_arguments(runtime.decode_call(xt.call)):
@@ -384,7 +409,8 @@ class Chain:
         Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, BlockFromFuture (its slot is not
         due by `now_ms` yet: not judged, nothing changed), or WeightsUnavailable: this node
         lacks a model's weights blob the block's execution needs. That is no verdict on the block: nothing changed
-        and nothing is remembered about it, so importing it again once the blob is held works."""
+        and nothing is remembered about it, so importing it again once the blob is held works. UpgradeHalt: the
+        chain stopped (`stop_before`) at or below the block's number; no verdict, nothing changed."""
         self.stages = ImportStages()
         with gc_paused():
             return self._import_block(encoded, now_ms)
@@ -400,6 +426,8 @@ class Chain:
             raise InvalidBlock("block is known to be invalid")
         if h in self._nodes or self.db.has_block(h):
             return ImportResult("known", h, header)
+        if self.halt is not None and header.number >= self.halt.number:
+            raise UpgradeHalt(self.halt)  # unjudged: this node has no rules for it
         if self.guard is not None:
             self.guard.check_block(h, header)
         parent = self._nodes.get(header.parent_hash)
@@ -623,7 +651,11 @@ class Chain:
         # given `raw`, a wrong extrinsics root) outranks any other fault, so the error names the same first problem
         # whether the checks ran here or beside execution
         checks: PendingChecks | _Precheck
-        executive = self.executive_for(view, block.header.number)  # UnsupportedSpec: no verdict, the node stops
+        number = block.header.number
+        try:
+            executive = self.executive_for(view, number)
+        except UnsupportedSpec as exc:  # no verdict: the node stops before this block
+            raise self.stop_before(number, exc) from None
         if raw is not None:
             births = self._birth_hashes(view, block, executive)
             future = self.checker.start_precheck(raw, births, self.genesis_hash, executive.runtime.spec_version)
@@ -637,11 +669,14 @@ class Chain:
         except InvalidBlock:
             self._finish_signature_checks(checks)
             raise
-        except (WeightsUnavailable, StorageError, MigrationFailed):
-            # no verdict on the block: this node lacks a blob, or cannot read its own database, or the upgrade's
-            # migration fails here on every node (the chain stops); a bad signature still makes the block invalid
+        except (WeightsUnavailable, StorageError):
+            # no verdict on the block: this node lacks a blob, or cannot read its own database; a bad signature still
+            # makes the block invalid
             self._finish_signature_checks(checks)
             raise
+        except MigrationFailed as exc:  # on every node of this release: the chain stops before this block
+            self._finish_signature_checks(checks)
+            raise self.stop_before(number, exc) from None
         except BttError as exc:
             self._finish_signature_checks(checks)
             raise InvalidBlock(f"execution failed: {exc}") from None
@@ -922,6 +957,8 @@ class Chain:
     ) -> tuple[Block, BlockResult, list[tuple[Extrinsic, str]], T]:
         """Build and seal a block on the head; the state tree moves to its state (inside the caller's transaction).
         `beside(result)` runs while the state root is computed; its answer comes back with the block."""
+        if self.halt is not None:
+            raise UpgradeHalt(self.halt)
         if slot <= self.head.slot:
             raise InvalidBlock(f"slot {slot} is not above the head's slot {self.head.slot}")
         if self.leader(slot) != pair.public:
@@ -930,8 +967,11 @@ class Chain:
             self.head_hash, self.head.number + 1, slot, 0, bytes(32), bytes(32), bytes(32), pair.public, Digest()))
         reveal = self.reveal_for(pair)
         env = BlockEnv(self.head.number + 1, self.head_hash, slot, self.clock.slot_start_ms(slot), pair.public, reveal)
-        executive = self.executive_for(self.db.state, env.number)
-        ex = executive.initialize_block(self.db.state, env)
+        try:
+            executive = self.executive_for(self.db.state, env.number)
+            ex = executive.initialize_block(self.db.state, env)  # the upgrade's migrations run here
+        except (UnsupportedSpec, MigrationFailed) as exc:
+            raise self.stop_before(env.number, exc) from None
         included: list[AnyExtrinsic] = []
         for inherent in executive.inherents(env):
             executive.apply_inherent(ex, inherent)

@@ -39,6 +39,7 @@ from btt_chain.consensus.vote_guard import VoteGuard
 from btt_chain.consensus.vote_rule import choose_vote
 from btt_chain.node.chain import Chain, ConflictsWithFinality
 from btt_chain.node.key_authorizations import KeyAuthorizations
+from btt_chain.node.upgrades import UpgradeHalt
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.evidence import VoteEquivocation, is_block_equivocation
@@ -46,6 +47,7 @@ from btt_chain.primitives.extrinsic import Era, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 from runtime.session import storage as session_storage
+from runtime.specs import spec_for_block
 from storage import schema
 
 if TYPE_CHECKING:
@@ -263,7 +265,8 @@ class FinalityService:
         state = FinalityState.from_record(FinalityRecord.decode(raw)) if raw else None
         raw_conflict = chain.db.finality_conflict()
         conflict = FinalityConflict.decode_record(raw_conflict) if raw_conflict else None
-        self.authorizations = KeyAuthorizations(chain, chain.runtime.spec_version)
+        # the next block's spec by number: a node that cannot run it (`btt_chain.node.upgrades`) still starts
+        self.authorizations = KeyAuthorizations(chain, spec_for_block(chain.db.state, chain.head.number + 1))
         """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
         chain.on_import(self.authorizations.record_block)
         self.view = ChainTargetSets(chain, self.authorizations)
@@ -323,6 +326,8 @@ class FinalityService:
         self._following = True
         try:
             result = chain.set_anchor(anchor)
+        except UpgradeHalt:  # the node stopped at an upgrade it cannot run: said once, when it stopped
+            return
         except (BttError, InvalidBlock) as exc:
             log.warning("could not move to the justified checkpoint %s yet: %s", anchor, exc)
             self.node.fetch_missing_weights()

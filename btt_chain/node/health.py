@@ -14,11 +14,20 @@ holds, until an operator acts (the evidence stays in its database).
 sync` (it signs nothing before it has caught up with its peers), `watching` (started without signing records: it
 watches for a second signer of its keys first), `signing`, or `refused`: another process was seen signing with this
 validator's keys, and this node signs nothing more (unhealthy until an operator acts; btt_chain/node/signing_watch.py).
+
+`specVersion` is the spec that ran the head block and `specs` the specs this node can run (`--max-spec` limits them).
+`upgrade` is None, or the upgrade the best chain schedules: `{"spec", "at", "supported", "blocksToGo"}`; a node that
+does not run it is still healthy until it must stop. `halted` is None, or where and why the node stopped (`{"block",
+"spec", "migration", "message"}`: a spec it does not run, or a failed migration; btt_chain/node/upgrades.py): it
+imports and authors nothing more and serves RPC at its last block, unhealthy until an operator installs a release
+that runs the spec.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from runtime.specs import supported
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -45,10 +54,11 @@ def get_health(node: Node) -> tuple[bool, dict[str, Any]]:
         "finalityConflict": finality_conflict(node),
         "signing": node.signing.describe(),
         **clock_fields(node),
+        **upgrade_fields(node),
     }
     lone = node.spec.chain_type.lower() in DEV_CHAIN_TYPES or node.config.p2p_port is None
     healthy = ((lone or (not syncing and (peers > 0 or not should))) and body["finalityConflict"] is None
-               and not node.signing.refused)
+               and not node.signing.refused and body["halted"] is None)
     return healthy, body
 
 
@@ -69,3 +79,10 @@ def clock_fields(node: Node) -> dict[str, Any]:
     est = network.clock_watch.estimate()
     return {"clock": est.status, "clockOffsetMs": est.offset_ms, "clockSources": est.sources,
             "clockAllowanceMs": est.allowance_ms, "heldBlocks": len(network.future)}
+
+
+def upgrade_fields(node: Node) -> dict[str, Any]:
+    """`specVersion`, `specs`, `upgrade` and `halted` of the health body."""
+    watch = node.upgrades
+    return {"specVersion": watch.head_spec, "specs": list(supported()), "upgrade": watch.scheduled_fields(),
+            "halted": watch.halt_fields()}

@@ -36,6 +36,7 @@ from btt_chain.rpc.registry import REGISTRY
 from runtime import events as runtime_events
 from runtime.compute import events as compute_events
 from runtime.modules import RUNTIME
+from runtime.specs import supported
 from runtime.system import storage as system
 
 if TYPE_CHECKING:
@@ -331,6 +332,18 @@ class NodeMetrics:
         self.warp_base = Gauge("btt_warp_sync_base_block", "The block this node's database was warp-synced at (it "
                                "holds no block between genesis and there); 0 for a database synced from genesis",
                                registry=r)
+        # upgrades (btt_chain/node/upgrades.py) ------------------------------------------------------------
+        self.spec_version = Gauge("btt_spec_version", "The spec that ran the best block", registry=r)
+        self.newest_spec = Gauge("btt_spec_newest_supported", "The newest spec this node can run (--max-spec limits "
+                                 "it)", registry=r)
+        self.upgrade_spec = Gauge("btt_upgrade_scheduled_spec", "The spec the best chain schedules (0: none)",
+                                  registry=r)
+        self.upgrade_block = Gauge("btt_upgrade_scheduled_block", "The block the scheduled spec runs from (0: none)",
+                                   registry=r)
+        self.upgrade_supported = Gauge("btt_upgrade_supported", "0 when the best chain schedules a spec this node "
+                                       "cannot run (it stops before that block), else 1", registry=r)
+        self.upgrade_halted = Gauge("btt_upgrade_halted", "1 once this node stopped before a block it cannot execute "
+                                    "(a spec it does not run, or a failed migration: see /health), else 0", registry=r)
         self.start_time.set(get_process_start_seconds())
         self.chain_id = ""
         """The chain spec's id: the `chain` label of every sample, as Substrate's registry adds it."""
@@ -422,6 +435,7 @@ class NodeMetrics:
         self.block_height.labels(status="finalized").set(finalized)
         self.finality_lag.set(best - finalized)
         self.finality_conflict.set(int(node.finality.conflict is not None))
+        self._refresh_upgrade(node)
         self.justified_epoch.set(node.finality.tracker.latest_justified.epoch)
         self.number_leaves.set(len(chain.leaves()))
         self._refresh_network(node, best)
@@ -451,6 +465,17 @@ class NodeMetrics:
             self.rpc_gone.set(lane.skipped_gone)
             self.rpc_sockets.set(rpc.websockets)
             self.rpc_evicted.set(rpc.evicted)
+
+    def _refresh_upgrade(self, node: Node) -> None:
+        """From the node's upgrade watch (figures it keeps per head: no state read here)."""
+        watch = node.upgrades
+        self.spec_version.set(watch.head_spec)
+        self.newest_spec.set(max(supported(), default=0))
+        scheduled = watch.scheduled
+        self.upgrade_spec.set(0 if scheduled is None else scheduled.spec)
+        self.upgrade_block.set(0 if scheduled is None else scheduled.at)
+        self.upgrade_supported.set(int(scheduled is None or scheduled.spec in supported()))
+        self.upgrade_halted.set(int(watch.halt is not None))
 
     def _refresh_network(self, node: Node, best: int) -> None:
         """Peers, and Substrate's sync target: the best block number the connected peers we sync with report (our

@@ -10,6 +10,10 @@ held block waits with it. Only a block beyond any plausible drift (`slots.HOLD_A
 `FAR_FUTURE_PENALTY` a block, never a ban by itself. Gossiped blocks also tell how far our clock is from their authors'
 (btt_chain/node/clock_watch.py: logged once per change, shown on /health).
 
+A node stopped at an upgrade it cannot run (`btt_chain.node.upgrades`) refuses blocks at and above that height
+without blame and fetches nothing more; a peer is never blamed for the spec it runs. The status a node serves
+(`sync/status`, and its handshake status) says which spec ran its head and which specs it can run (`sync.PeerStatus`).
+
 A block whose execution needs a model's weights blob this node lacks (WeightsUnavailable) is neither bad nor
 forgotten: it waits here while the blob is fetched (from the peer that sent it first), and is imported again when the
 blob arrives; catch-up pauses at it meanwhile and resumes after, and nobody is blamed for the block (a peer that
@@ -38,6 +42,7 @@ from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
 from btt_chain.node.key_authorizations import MAX_KEYS_PER_REQUEST
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
+from btt_chain.node.upgrades import UpgradeHalt
 from btt_chain.node.warp_serve import PLAN_PROTOCOL, STATE_PROTOCOL, WARP_PROTOCOL, WarpServer, warp_max_gap
 from btt_chain.node.weights_exchange import WeightsExchange
 from btt_chain.primitives.block import Block, Header
@@ -47,6 +52,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.vote import Justification, Vote
 from p2p.service import P2PError, P2PService
 from runtime.compute.weights_source import WeightsUnavailable
+from runtime.specs import supported
 
 if TYPE_CHECKING:
     from btt_chain.node.service import Node
@@ -198,8 +204,7 @@ class NetworkBridge:
         return self._syncing
 
     def status(self) -> sync.PeerStatus:
-        chain = self.node.chain
-        return sync.PeerStatus(chain.head.number, chain.head_hash, chain.finalized.number, chain.finalized_hash)
+        return node_status(self.node)
 
     # outgoing --------------------------------------------------------------------------------------
     def announce_block(self, block: Block) -> None:
@@ -248,6 +253,9 @@ class NetworkBridge:
         else:
             if self.node.chain.knows(header.hash()) or self.future.holds(header.hash()):
                 return None
+            halt = self.node.chain.halt
+            if halt is not None and header.number >= halt.number:
+                return None  # beyond where this node stopped: not fetched, nobody blamed
             try:
                 encoded = await self.p2p.request(peer, "sync/block", pack([header.hash()]))
             except P2PError as exc:
@@ -283,6 +291,8 @@ class NetworkBridge:
         except CheckpointConflict as exc:
             self.node.checkpoint.refuse_block(peer, exc, via)
             return False
+        except UpgradeHalt:
+            return None  # this node stopped at an upgrade it cannot run (said once): no verdict on the block
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
@@ -419,7 +429,8 @@ class NetworkBridge:
 
     # serving ---------------------------------------------------------------------------------------
     async def _serve_status(self, peer: str, data: bytes) -> bytes:
-        return self.status().encode()
+        status = self.status()
+        return (status if sync.decode_status_request(data) else status.without_specs()).encode()
 
     async def _serve_blocks(self, peer: str, data: bytes) -> bytes:
         start, count = sync.decode_blocks_request(data)
@@ -609,9 +620,20 @@ class NetworkBridge:
 
     # catching up -----------------------------------------------------------------------------------
     async def _on_peer_connected(self, peer: str) -> None:
+        self._observe_handshake(peer)
         self.weights.peer_connected(peer)
         self._tend_weights_now.set()
         self._schedule_sync()
+
+    def _observe_handshake(self, peer: str) -> None:
+        """The spec fields of the peer's handshake status (an older node's is empty: nothing to read)."""
+        raw = next((info.status for info in self.p2p.peers() if info.peer_id == peer), b"")
+        if not raw:
+            return
+        try:
+            self.node.upgrades.observe_peer(peer, sync.PeerStatus.decode(raw))
+        except DecodeError as exc:
+            log.debug("unreadable handshake status from %s: %s", peer, exc)
 
     def _schedule_sync(self) -> None:
         if not self._sync_lock.locked():
@@ -633,11 +655,13 @@ class NetworkBridge:
             for info in self.p2p.peers():
                 peer = info.peer_id
                 try:
-                    status = sync.PeerStatus.decode(await self.p2p.request(peer, "sync/status", b"", timeout=5))
+                    status = sync.PeerStatus.decode(
+                        await self.p2p.request(peer, "sync/status", sync.encode_status_request(), timeout=5))
                 except (P2PError, DecodeError) as exc:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
                 self.peer_best[peer] = status
+                self.node.upgrades.observe_peer(peer, status)
                 if self._claims_conflicting_finality(status):
                     await self._probe_conflict(peer, status)
                     if self.node.finality.conflict is None:  # not shown: a peer on a stale branch, or a liar
@@ -647,7 +671,7 @@ class NetworkBridge:
                     continue
                 # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
                 # is one we hold until its slot
-                if (not self.waits_for_weights() and self._is_ahead(peer, status)
+                if (self.node.chain.halt is None and not self.waits_for_weights() and self._is_ahead(peer, status)
                         and not self.future.holds(status.best_hash)
                         and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
                     await self._catch_up(peer, status)
@@ -745,6 +769,8 @@ class NetworkBridge:
                     start += len(items)
         except CheckpointConflict as exc:
             self.node.checkpoint.refuse_block(peer, exc, "sync")
+        except UpgradeHalt:
+            pass  # this node stopped at an upgrade it cannot run (said once): nobody is blamed
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block in sync: {exc}")
         except ConflictsWithFinality:
@@ -764,6 +790,14 @@ class NetworkBridge:
                 elapsed = time.monotonic() - began
                 log.info("synced %d blocks from %s in %.1f s (head #%d)", imported, peer[-8:], elapsed,
                          chain.head.number)
+
+
+def node_status(node: Node) -> sync.PeerStatus:
+    """What this node says of itself to its peers: its best and finalized blocks, the spec that ran its best block and
+    the specs it can run."""
+    chain = node.chain
+    return sync.PeerStatus(chain.head.number, chain.head_hash, chain.finalized.number, chain.finalized_hash,
+                           node.upgrades.head_spec, supported()[-sync.MAX_SPECS:])
 
 
 def _last_target_epoch(items: list[bytes], default: int) -> int:

@@ -32,6 +32,7 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.signing_watch import SigningWatch
 from btt_chain.node.txpool import TxPool
+from btt_chain.node.upgrades import UpgradeHalt, UpgradeWatch
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, ConfigError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.hash_chain import cached_hash_chain
@@ -40,6 +41,7 @@ from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec, TrustedCheckpoint
 from runtime.compute import weights_source
+from runtime.specs import supported
 from runtime.system import storage as system
 from storage.content import WEIGHTS_DIR, ContentStore
 from storage.leveldb import LevelDBStore
@@ -191,6 +193,8 @@ class Node:
         except StorageError:
             self.kv.close()
             raise
+        self.upgrades = UpgradeWatch(self.chain)
+        """The head's spec, the scheduled one, and the halt at an upgrade this node cannot run (said once each)."""
         # the pool re-checks its senders' funds against the head after every block it is pruned for
         self.pool = TxPool(self.chain.validate_transaction, self.account_nonce, accounts=ChainAccounts(self.chain))
         self.outputs = JobOutputs(self.chain, self.kv)
@@ -238,6 +242,7 @@ class Node:
         self.checkpoint.connect(self.finality.import_justification, self.notify_finalized)
         self.p2p: P2PService | None = None
         self.network: NetworkBridge | None = None
+        self.upgrades.on_head()  # a schedule (or a spec) already in the chain is said at once
 
     # facade used by RPC ------------------------------------------------------------------------------
     def account_nonce(self, who: bytes) -> int:
@@ -281,6 +286,7 @@ class Node:
                 self.pool.resubmit(xt.encode())
         if result.retracted:
             self._drop_born_off_chain()
+        self.upgrades.on_head()  # a head that moved back (no block imported) may schedule another spec
         self.finality.on_new_head()
 
     def _drop_born_off_chain(self) -> None:
@@ -337,6 +343,7 @@ class Node:
             self._head_listeners.remove(fn)
 
     def _on_import(self, imported: ImportedBlock) -> None:
+        self.upgrades.on_head()
         self.model_weights.on_block(imported)
         for fn in list(self._head_listeners):
             fn(imported)
@@ -368,9 +375,9 @@ class Node:
         self.rpc_server = rpc
         head = self.chain.head
         log.info(
-            "btt-chain node %s: chain %s (%s), genesis 0x%s, head #%d 0x%s, RPC %s",
+            "btt-chain node %s: chain %s (%s), genesis 0x%s, head #%d 0x%s (spec %d; runs specs %s), RPC %s",
             self.config.name, self.spec.name, self.spec.id, self.chain.genesis_hash.hex(), head.number,
-            self.chain.head_hash.hex(), rpc.url,
+            self.chain.head_hash.hex(), self.upgrades.head_spec, ", ".join(map(str, supported())), rpc.url,
         )
         if self.authority:
             self._check_session_keys()
@@ -397,10 +404,11 @@ class Node:
     async def _start_network(self) -> None:
         if self.config.p2p_port is None:
             return
-        from btt_chain.node.network import NetworkBridge
+        from btt_chain.node.network import NetworkBridge, node_status
         from p2p.service import P2PService
 
         p2p = P2PService(p2p_config(self.config, self.data_dir, self.chain.genesis_hash))
+        p2p.set_status_provider(lambda: node_status(self).encode())  # the handshake's: our head and specs
         await p2p.start()
         network = NetworkBridge(self, p2p, now_ms)
         await network.start()
@@ -505,7 +513,7 @@ class Node:
             t = now_ms()
             slot = clock.slot_at(t) + 1
             await asyncio.sleep(max(0, clock.slot_start_ms(slot) - t) / 1000)
-            if slot <= self.chain.head.slot:
+            if slot <= self.chain.head.slot or self.chain.halt is not None:  # stopped at an upgrade: said once
                 continue
             key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
             if key is None:
@@ -521,6 +529,8 @@ class Node:
                     self._equivocate(slot, key)
                 candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
                 imported, dropped = self.chain.author_block(slot, key, candidates)
+            except UpgradeHalt:  # this block needs a spec this node does not run, or its migration fails: said once
+                continue
             except InvalidBlock as exc:  # this key cannot author (its hash chain, its registration): said once
                 if str(exc) != self._cannot_author:
                     self._cannot_author = str(exc)
@@ -578,7 +588,9 @@ class Node:
             await asyncio.sleep(10)
             self.model_weights.retain_if_due()
             h = self.chain.head
+            halt = self.chain.halt
             log.info(
-                "status: head #%d 0x%s, finalized #%d, peers %d, pool %d", h.number, self.chain.head_hash.hex()[:16],
+                "status: head #%d 0x%s, finalized #%d, peers %d, pool %d%s", h.number, self.chain.head_hash.hex()[:16],
                 self.chain.finalized.number, self.peer_count(), len(self.pool),
+                "" if halt is None else f", stopped before block #{halt.number} (spec {halt.spec})",
             )

@@ -1,6 +1,10 @@
 """Wire messages of the sync and gossip protocols, strictly decoded (a peer's bytes are hostile).
 
-Status:   [best number, best hash, finalized number, finalized hash]
+Status:   [best number, best hash, finalized number, finalized hash], and after them [..., head spec, [specs]] (the
+          spec that ran the best block and the specs the node can run, oldest first) when the request asked for them
+          with [1] (`encode_status_request`); a request b"" (an older node's) gets the four fields its decoder takes.
+          The same encoding, with the specs, is the node's opaque status in the p2p handshake (`p2p/wire.py`), which
+          older nodes carry without reading.
 Blocks:   request [from number, max count] -> response [[encoded block, encoded justification or b""], ...]; an entry
           carries more justifications after the first ([block, j1, j2, ...]) when its block is the checkpoint of
           several epochs (an epoch without blocks has the checkpoint of the one before)
@@ -30,27 +34,70 @@ GOSSIP_WHOLE_BLOCK_LIMIT = 50_000
 """Blocks up to this size travel whole in gossip; bigger ones are announced by header (P2P-NOTES: < 64 KiB)."""
 
 
+MAX_SPECS = 16
+"""Spec versions a status lists at most (a release carries the rules of a few)."""
+MAX_STATUS_BYTES = 512
+STATUS_WITH_SPECS = 1
+"""The `sync/status` request of a node that reads the spec fields."""
+
+
 @dataclass(frozen=True)
 class PeerStatus:
     best_number: int
     best_hash: bytes
     finalized_number: int
     finalized_hash: bytes
+    spec: int | None = None
+    """The spec that ran the best block; None from a node that does not say (an older release)."""
+    specs: tuple[int, ...] = ()
+    """The specs the node can run, oldest first (empty with `spec` None)."""
+
+    def without_specs(self) -> PeerStatus:
+        """The four fields an older node's decoder takes."""
+        return PeerStatus(self.best_number, self.best_hash, self.finalized_number, self.finalized_hash)
 
     def encode(self) -> bytes:
-        return pack([self.best_number, self.best_hash, self.finalized_number, self.finalized_hash])
+        fields: list[object] = [self.best_number, self.best_hash, self.finalized_number, self.finalized_hash]
+        if self.spec is not None:
+            fields += [self.spec, list(self.specs)]
+        return pack(fields)
 
     @classmethod
     def decode(cls, raw: bytes) -> PeerStatus:
-        value = unpack(raw, max_size=256)
+        value = unpack(raw, max_size=MAX_STATUS_BYTES)
         if (
             not isinstance(value, list)
-            or len(value) != 4
-            or not all(isinstance(value[i], int) and not isinstance(value[i], bool) for i in (0, 2))
+            or len(value) not in (4, 6)
+            or not all(type(value[i]) is int for i in (0, 2))
             or not all(isinstance(value[i], bytes) and len(value[i]) == 32 for i in (1, 3))
         ):
-            raise DecodeError("status must be [number, hash32, number, hash32]")
-        return cls(value[0], value[1], value[2], value[3])
+            raise DecodeError("status must be [number, hash32, number, hash32] or with [..., spec, [specs]] after")
+        if len(value) == 4:
+            return cls(value[0], value[1], value[2], value[3])
+        spec, specs = value[4], value[5]
+        if not (_is_spec(spec) and isinstance(specs, list) and 0 < len(specs) <= MAX_SPECS
+                and all(_is_spec(s) for s in specs) and all(a < b for a, b in zip(specs, specs[1:], strict=False))):
+            raise DecodeError(f"a status's spec must be a u32 and its specs 1 to {MAX_SPECS} ascending u32s")
+        return cls(value[0], value[1], value[2], value[3], spec, tuple(specs))
+
+
+def _is_spec(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**32
+
+
+def encode_status_request(with_specs: bool = True) -> bytes:
+    return pack([STATUS_WITH_SPECS]) if with_specs else b""
+
+
+def decode_status_request(raw: bytes) -> bool:
+    """Whether the asker reads the spec fields: b"" is an older node's request; [n] (n >= 1) a node that reads them
+    (a later version gets what this one knows)."""
+    if raw == b"":
+        return False
+    value = unpack(raw, max_size=16)
+    if not (isinstance(value, list) and len(value) == 1 and type(value[0]) is int and value[0] >= 1):
+        raise DecodeError("status request must be empty or [version]")
+    return True
 
 
 def encode_blocks_request(from_number: int, count: int) -> bytes:

@@ -28,7 +28,7 @@ NAMES = (
     "substrate_process_start_time_seconds", "substrate_number_leaves", "substrate_sync_peers",
     "substrate_sub_txpool_submitted_transactions", "substrate_database_cache_bytes", "substrate_state_cache_bytes",
     "btt_receipts_settled_total", "btt_burned_base_units_total", "btt_total_issuance", "btt_finality_lag_blocks",
-    "btt_slots_missed_total",
+    "btt_slots_missed_total", "btt_spec_version", "btt_upgrade_supported", "btt_upgrade_halted",
 )
 ISO_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 UNIT = 10**18
@@ -90,8 +90,9 @@ def test_metrics_health_and_json_logs_of_a_real_node(harness: Harness) -> None:
         assert resp.status == 200
         health = json.loads(resp.read())
     assert set(health) == {"peers", "isSyncing", "shouldHavePeers", "best", "finalized", "finalityConflict", "clock",
-                           "clockOffsetMs", "clockSources", "clockAllowanceMs", "heldBlocks", "signing"}
-    assert health["finalityConflict"] is None
+                           "clockOffsetMs", "clockSources", "clockAllowanceMs", "heldBlocks", "signing", "specVersion",
+                           "specs", "upgrade", "halted"}
+    assert health["finalityConflict"] is None and health["halted"] is None
     assert health["signing"] == {"state": "signing", "message": None}  # a lone dev validator signs at once
 
     harness.log("every log line is one JSON object with a dated time")

@@ -1,0 +1,47 @@
+"""`btt-chain node --max-spec` (issue 50): a value below the oldest spec this release runs, or not a number, is one
+`error:` line before anything starts; a value above the newest is a ceiling that limits nothing; a node limited below
+its chain's genesis spec refuses the chain with one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runtime import specs
+from tests.support.cli_runner import assert_one_error_line, run
+
+
+@pytest.fixture(autouse=True)
+def no_limit() -> Iterator[None]:
+    yield
+    specs.limit(None)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("0", f"this release runs specs {specs.OLDEST} to {specs.NEWEST}"),
+    ("-1", f"this release runs specs {specs.OLDEST} to {specs.NEWEST}"),
+    (str(specs.OLDEST - 1), "could run none of them"),
+    ("abc", "'abc' is not a valid integer"),
+    ("11.5", "is not a valid integer"),
+    ("", "is not a valid integer"),
+])
+def test_a_bad_max_spec_is_one_error_line_and_nothing_starts(capsys: pytest.CaptureFixture[str], value: str,
+                                                            fragment: str) -> None:
+    code, out, err = run(capsys, "node", "--tmp", "--chain", "dev", "--no-p2p", "--max-spec", value)
+    assert_one_error_line(code, err, fragment)
+    assert "--max-spec" in err and out == ""
+    assert specs.supported() == tuple(sorted(specs.PACKAGES))  # nothing was limited
+
+
+def test_a_max_spec_above_the_newest_limits_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    # parsed and applied; the command then stops at the unknown chain, before any node starts
+    code, _, err = run(capsys, "node", "--tmp", "--chain", "nope", "--max-spec", "99")
+    assert_one_error_line(code, err, "unknown chain spec 'nope'")
+    assert specs.supported() == tuple(sorted(specs.PACKAGES))
+
+
+def test_a_node_limited_below_its_chains_genesis_spec_refuses_the_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "node", "--dev", "--no-p2p", "--max-spec", str(specs.OLDEST))  # dev is born at 12
+    assert_one_error_line(code, err, f"this release runs specs {specs.OLDEST}, not {specs.NEWEST}")
+    assert specs.supported() == (specs.OLDEST,)
