@@ -1,7 +1,9 @@
 """Byte layouts on our own streams: the status handshake message and the request/response frames.
 
 Every message is one varint-length-prefixed frame (libp2p's `encode_varint_prefixed`).
-- status:   version (1 byte, = 1) | genesis hash (32 bytes) | opaque node status (rest)
+- status:   version (1 byte, = 1) | genesis hash (32 bytes) | opaque node status (rest; a node's is its
+            `btt_chain.node.sync.PeerStatus` with the spec of its head and the specs it runs, an older node's empty:
+            this layer never reads it, so both connect alike)
 - request:  the caller's bytes
 - response: code (1 byte) | payload; code OK carries the handler's bytes, every other code a UTF-8 reason
 """
