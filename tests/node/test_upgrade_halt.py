@@ -13,6 +13,7 @@ The schedule is written into the genesis state, exactly as the emergency referen
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -49,6 +50,9 @@ OLD, NEW = 11, 12
 AT = 4
 """The block the schedule names: the first to run under spec 12."""
 PEER = "12D3KooWNewerPeer"
+FAST_SLOT_MS = 200
+"""Slots of the chain a validator authors in real time (the upgrade is a few of them away)."""
+WAIT_LIMIT_S = 60.0
 INSTALL = "install a btt-chain release that runs spec 12"
 
 
@@ -75,9 +79,11 @@ class Setup:
     """A spec-11 dev chain scheduling spec 12 at block AT: an authoring chain that runs every spec (the network),
     and nodes on the same genesis under `tmp_path`."""
 
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slot_ms: int | None = None) -> None:
         raw = dict(load_chain_spec("dev").raw)
         raw.pop("spec_version", None)  # born at spec 11
+        if slot_ms is not None:
+            raw["consensus"] = {**raw["consensus"], "slot_ms": slot_ms, "max_drift_ms": slot_ms // 2}
         doc = materialise(raw, recent_genesis_ms())
         self.spec_file = write_spec(tmp_path / "spec.json", doc)
         self.base = tmp_path / "node"
@@ -92,9 +98,10 @@ class Setup:
             author_next(self.author)
         return [block_bytes(self.author, n) for n in range(1, number + 1)]
 
-    def node(self) -> Node:
-        node = Node(NodeConfig(chain=str(self.spec_file), base_path=self.base, tmp=False, validator_key=None,
-                               p2p_port=None))
+    def node(self, validator: str | None = None) -> Node:
+        key = None if validator is None else dev_keypair(validator)
+        node = Node(NodeConfig(chain=str(self.spec_file), base_path=self.base, tmp=False, validator_key=key,
+                               validator=key is not None, p2p_port=None, doppelganger_epochs=0))
         self.nodes.append(node)
         return node
 
@@ -310,6 +317,35 @@ async def test_a_failing_migration_stops_the_node_before_its_block_with_one_line
     assert p2p.banned == {} and p2p.penalised == [] and len(lines(caplog, logging.ERROR)) == 1
     assert node.chain.head.number == AT - 1 and node.upgrades.head_spec == OLD
     assert get_health(node)[1]["halted"]["migration"] == "test: fails"
+    assert_no_traceback(caplog)
+
+
+async def test_a_validator_whose_migration_fails_stops_authoring_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_migration: Callable[[], None],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "btt")
+    setup = Setup(tmp_path, monkeypatch, slot_ms=FAST_SLOT_MS)
+    failing_migration()
+    node = setup.node(validator="alice")
+    clock = node.chain.clock
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_LIMIT_S
+    authoring = asyncio.create_task(node._author_loop())  # its slots, as the running node's
+    try:
+        while node.chain.halt is None:
+            assert loop.time() < deadline and not authoring.done(), "the validator did not reach the upgrade"
+            await asyncio.sleep(0.02)
+        stopped_in = clock.slot_at(now_ms())
+        while clock.slot_at(now_ms()) < stopped_in + 3:  # three more of its slots go by
+            assert loop.time() < deadline and not authoring.done()
+            await asyncio.sleep(0.02)
+    finally:
+        authoring.cancel()
+        await asyncio.gather(authoring, return_exceptions=True)
+        node.close()
+    assert node.chain.head.number == AT - 1
+    [error] = lines(caplog, logging.ERROR)
+    assert "spec 12's migration 'test: fails' failed" in error and f"block #{AT} cannot be executed" in error
     assert_no_traceback(caplog)
 
 
