@@ -245,8 +245,12 @@ def test_the_chain_refuses_the_block_unjudged_changes_nothing_and_takes_it_under
     assert later.import_block(blocks[AT], now_ms()).status == "best"
 
 
-def test_a_node_restarted_with_an_older_release_past_the_upgrade_starts_stopped(
+async def test_a_node_restarted_with_an_older_release_past_the_upgrade_starts_stopped_and_serves_rpc(
         setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+    import aiohttp
+
+    from btt_chain.rpc.server import RpcServer
+
     caplog.set_level(logging.INFO, "btt")
     blocks = setup.author_to(AT + 1)
     node = setup.node()
@@ -259,7 +263,17 @@ def test_a_node_restarted_with_an_older_release_past_the_upgrade_starts_stopped(
     [error] = lines(caplog, logging.ERROR)
     assert f"stopped at block #{AT + 1}" in error and "the chain runs spec 12, which this node cannot run" in error
     assert again.chain.head.number == AT + 1 and again.chain.halt is not None
-    assert get_health(again)[1]["halted"]["block"] == AT + 2
+    server = RpcServer(again, "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(server.url + "/health") as resp:
+                assert resp.status == 503 and (await resp.json())["halted"]["block"] == AT + 2
+            call = {"jsonrpc": "2.0", "id": 1, "method": "chain_getHeader", "params": []}
+            async with session.post(server.url, json=call) as resp:
+                assert int((await resp.json())["result"]["number"], 16) == AT + 1  # its last block
+    finally:
+        await server.stop()
     assert_no_traceback(caplog)
 
 
