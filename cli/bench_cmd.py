@@ -195,3 +195,27 @@ def sync(accounts: int, blocks: int, workdir: Path | None, skip_full: bool, limi
     where = workdir or default_workdir()
     click.echo(f"warp against full sync: {blocks:,} blocks over {accounts:,} accounts, work dir {where} ...", err=True)
     print_report(run(accounts, blocks, where, full=not skip_full, limit_s=float(limit)), where)
+
+
+@bench.command()
+@click.option("--validators", type=click.IntRange(1, 5_000_000), default=10_000, show_default=True,
+              help="Validator registrations of the spec-11 state, none of their keys recorded: the session "
+                   "migration's items.")
+@click.option("--offences", type=click.IntRange(0, 5_000_000), default=10_000, show_default=True,
+              help="Offences spec 11 reported under session keys: the evidence migration's items.")
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="One-step runs of each migration (the fastest, which the weight follows, and the median are "
+                   "printed).")
+@click.option("--max-weight", type=click.IntRange(100_000, 10_000_000), default=2_000_000, show_default=True,
+              help="The block.max_weight the steps are fitted to (btt-21m's).")
+def upgrade(validators: int, offences: int, runs: int, max_weight: int) -> None:
+    """The next spec's migrations on a synthetic spec-11 state in LevelDB, each as a block that runs it is imported
+    (execution, state root, write): microseconds per item, the weight per item they imply (x1.3), the largest step
+    a block holds, and a run in such steps with its longest block beside that block's weight."""
+    from bench.upgrade_bench import measure
+
+    click.echo(f"building a spec-11 state of {validators:,} validators and {offences:,} offences ...", err=True)
+    rows: list[tuple[str, object]] = [("validators", validators), ("offences", offences)]
+    for figures in measure(validators, offences, runs, max_weight):
+        rows += figures.rows()
+    print_fields(rows)
