@@ -25,6 +25,10 @@ SERVER_BUSY = -32001
 """The node's RPC queue is full: try again later."""
 WEIGHTS_NOT_HELD = -32010
 """The node does not hold a model's weights blob (yet): `data` says whether it is fetching it; ask again later."""
+UNSUPPORTED_SPEC = -32011
+"""The block's runtime is a spec this node cannot run (`runtime.specs.UnsupportedSpec`): the message names the spec,
+the block it takes effect from and the specs this node runs (`btt_upgrade` gives them as figures). Install a release
+that runs it."""
 INVALID_TRANSACTION = 1010
 """Substrate's code for an extrinsic the pool refused; `data` holds the reason."""
 

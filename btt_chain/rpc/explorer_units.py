@@ -20,6 +20,7 @@ from typing import Any
 
 from btt_chain.primitives.codec import U128, Compact, Field
 from runtime.governance import params as gparams
+from runtime.specs import package_module, runtime_of, supported
 
 BTT = "btt"
 CREDIT = "credit"
@@ -97,25 +98,29 @@ def _units_of(fields: Any, overrides: dict[str, str]) -> dict[str, str]:
 
 def units() -> dict[str, Any]:
     """The whole table: `events` ("module.Event" -> field -> unit), `calls` ("module.call" -> argument -> unit),
-    `houses` (governance house -> unit of its weight) and `descriptions` (unit -> what it means)."""
-    global _UNITS
-    if _UNITS is None:
-        from runtime.metadata.catalog import pallet_sources
-        from runtime.modules import RUNTIME
-
-        events, calls = {}, {}
-        for pallet in pallet_sources(RUNTIME):
-            for cls in pallet.events:
-                table = _units_of(cls.WIRE, EVENT_UNITS.get((pallet.module, cls.__name__), {}))
-                if table:
-                    events[f"{pallet.module}.{cls.__name__}"] = table
-            for call in pallet.calls:
-                table = _units_of(call.args, CALL_UNITS.get((pallet.module, call.name), {}))
-                if table:
-                    calls[f"{pallet.module}.{call.name}"] = table
+    `houses` (governance house -> unit of its weight) and `descriptions` (unit -> what it means). Every spec this node
+    runs is in it (the explorer shows blocks of each; where specs differ on an event or a call of one name, the
+    newest spec's units are listed), built once per set of specs."""
+    specs = supported()
+    table = _UNITS.get(specs)
+    if table is None:
+        events: dict[str, dict[str, str]] = {}
+        calls: dict[str, dict[str, str]] = {}
+        for spec in specs:
+            runtime = runtime_of(spec)
+            for pallet in package_module(spec, "runtime.metadata.catalog").pallet_sources(runtime):
+                for cls in pallet.events:
+                    found = _units_of(cls.WIRE, EVENT_UNITS.get((pallet.module, cls.__name__), {}))
+                    if found:
+                        events[f"{pallet.module}.{cls.__name__}"] = found
+                for call in pallet.calls:
+                    found = _units_of(call.args, CALL_UNITS.get((pallet.module, call.name), {}))
+                    if found:
+                        calls[f"{pallet.module}.{call.name}"] = found
         assert tuple(HOUSE_UNITS) == gparams.HOUSES, "a governance house without a unit"
-        _UNITS = {"events": events, "calls": calls, "houses": dict(HOUSE_UNITS), "descriptions": dict(DESCRIPTIONS)}
-    return _UNITS
+        table = _UNITS[specs] = {"events": events, "calls": calls,
+                                 "houses": dict(HOUSE_UNITS), "descriptions": dict(DESCRIPTIONS)}
+    return table
 
 
-_UNITS: dict[str, Any] | None = None
+_UNITS: dict[tuple[int, ...], dict[str, Any]] = {}

@@ -3,7 +3,8 @@
 
 The signature is never looked at, only decoded: wallets estimate with a dummy one (@polkadot/api's `paymentInfo`
 signs with `0x01` bytes), and FRAME's `query_info` does not check it either. The fee is the one the executive would
-charge (`runtime.fees.logic.compute_fee`, with the signer's discount).
+charge (`runtime.fees.logic.compute_fee`, with the signer's discount), weighed by the runtime of the block the
+extrinsic would go in: the runtime at the block asked about (`runtime_info.runtime_at`), its spec's own fee rules.
 
 Substrate's `InclusionFee {base_fee, len_fee, adjusted_weight_fee}` has no discount: it is taken off the weight
 fee first, then the length fee, then the base, so the three parts always add up to the fee charged.
@@ -12,12 +13,16 @@ fee first, then the length fee, then the base, so the three parts always add up 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Extrinsic
-from runtime.fees.logic import FeeDetails, compute_fee
-from runtime.modules import RUNTIME
+from runtime.fees.logic import FeeDetails
 from runtime.overlay import Overlay
+from runtime.specs import package_module
+
+if TYPE_CHECKING:
+    from runtime.dispatch import Runtime
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,19 @@ class FeeQuote:
         return base, length_fee, weight_fee
 
 
-def quote(state: Overlay, encoded: bytes, length: int) -> FeeQuote:
-    """The fee of the extrinsic `encoded` (counted as `length` bytes) at `state`. DecodeError if it is not an
-    extrinsic whose call this runtime knows; its signature is not checked."""
+def quote(state: Overlay, encoded: bytes, length: int, runtime: Runtime) -> FeeQuote:
+    """The fee of the extrinsic `encoded` (counted as `length` bytes) on `state` under `runtime` (the block it would
+    go in). DecodeError if it is not an extrinsic whose call this runtime knows; its signature is not checked."""
     xt = Extrinsic.decode_checked(encoded)
     try:
-        weight = RUNTIME.weight(state, RUNTIME.decode_call(xt.call))
+        weight = runtime.weight(state, runtime.decode_call(xt.call))
     except InvalidExtrinsic as exc:
         raise DecodeError(str(exc)) from None
-    return FeeQuote(weight, compute_fee(state, length, weight, xt.signer))
+    return FeeQuote(weight, compute_fee(runtime, state, length, weight, xt.signer))
+
+
+def compute_fee(runtime: Runtime, state: Overlay, length: int, weight: int, signer: bytes | None = None) -> FeeDetails:
+    """`runtime.fees.logic.compute_fee` of `runtime`'s own spec."""
+    fee: FeeDetails = package_module(runtime.spec_version, "runtime.fees.logic").compute_fee(state, length, weight,
+                                                                                               signer)
+    return fee

@@ -35,13 +35,10 @@ from btt_chain.rpc.render import (
     render_header,
 )
 from btt_chain.rpc.validity import transaction_validity_error
-from runtime.balances.locks import account_at
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.executive import BlockFull
-from runtime.modules import RUNTIME
 from runtime.system import storage as system
 from runtime.system.events import ExtrinsicFailed
-from runtime.version import runtime_version as version_of
 from storage.history import HistoricalState
 
 method = REGISTRY.method
@@ -277,8 +274,9 @@ def state_get_read_proof(ctx: RpcContext, keys: list[bytes], at: bytes | None) -
 
 @method("state_getMetadata", optional("at", p.block_hash))
 def state_get_metadata(ctx: RpcContext, at: bytes | None) -> str:
-    """SCALE metadata V14 (`0x6d657461 0e ...`) at the block `at`: the one runtime's schema, with the constants
-    (existential deposit, the block's limits) as that block's state holds them."""
+    """SCALE metadata V14 (`0x6d657461 0e ...`) of the runtime at the block `at` (default the head): the spec that
+    runs the block's child (`runtime_info`), with the constants (existential deposit, the block's limits) as that
+    block's state holds them."""
     return hex0x(metadata_at(ctx, at))
 
 
@@ -288,22 +286,17 @@ def metadata_at(ctx: RpcContext, at: bytes | None) -> bytes:
 
 @method("btt_callTable", optional("at", p.block_hash))
 def btt_call_table(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
-    """The call table as JSON (module and call indices, argument names and field types, weights): what btt's own
-    clients build calls from without decoding SCALE metadata."""
-    reader_at(ctx, at)
-    return RUNTIME.metadata()
+    """The call table of the runtime at the block `at` (default the head: the one the next block runs) as JSON
+    (module and call indices, argument names and field types, weights, and its `spec_version`): what btt's own
+    clients build and sign calls from without decoding SCALE metadata."""
+    return runtime_info.runtime_at(state_view(ctx, at)).metadata()
 
 
 @method("state_getRuntimeVersion", optional("at", p.block_hash), aliases=("chain_getRuntimeVersion",))
 def state_get_runtime_version(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
-    reader_at(ctx, at)
-    return runtime_version()
-
-
-def runtime_version() -> dict[str, Any]:
-    """Substrate's `RuntimeVersion` of this runtime as JSON (`runtime.version`: the same at every block, one runtime
-    for the chain's life)."""
-    return version_of(RUNTIME).to_json()
+    """Substrate's `RuntimeVersion` of the runtime at the block `at` (default the head): the spec that runs the
+    block's child, so the last block before an upgrade already gives the new spec (`runtime_info`)."""
+    return runtime_info.version_json(state_view(ctx, at))
 
 
 # system ---------------------------------------------------------------------------------------------
@@ -403,15 +396,15 @@ def system_account_next_index(ctx: RpcContext, who: bytes) -> int:
 def _fee_quote(ctx: RpcContext, encoded: bytes, at: bytes | None) -> Any:
     state = state_view(ctx, at)
     try:
-        return quote(state, encoded, len(encoded))
+        return quote(state, encoded, len(encoded), runtime_info.runtime_at(state))
     except DecodeError as exc:
         raise invalid_params(f"extrinsic: malformed: {exc}") from None
 
 
 @method("payment_queryInfo", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
 def payment_query_info(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
-    """The inclusion fee (without tip) the extrinsic would pay at the block `at` (default the head); the signature
-    is not checked (`fee_info`)."""
+    """The inclusion fee (without tip) the extrinsic would pay in the block after `at` (default the head), weighed by
+    that block's runtime; the signature is not checked (`fee_info`)."""
     found = _fee_quote(ctx, encoded, at)
     return {"weight": {"refTime": found.weight, "proofSize": 0}, "class": "normal",
             "partialFee": str(found.fee.inclusion_fee)}
@@ -439,7 +432,9 @@ def btt_account(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]
     """The account at the block `at` (default the head), `frozen` and `spendable` as its locks stand at that
     block's time (what a transaction is checked against), not as last written."""
     state = state_view(ctx, at)
-    info = account_at(state, who, system.timestamp_ms.get(state), RUNTIME)
+    runtime = runtime_info.runtime_at(state)
+    account_at = runtime_info.module_of(runtime, "runtime.balances.locks").account_at
+    info = account_at(state, who, system.timestamp_ms.get(state), runtime)
     return render_account(who, info, _prefix(ctx))
 
 

@@ -20,9 +20,10 @@ from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Extrinsic
 from btt_chain.rpc import explorer_burns as burns
-from btt_chain.rpc import explorer_units, explorer_verdicts
+from btt_chain.rpc import explorer_units, explorer_verdicts, runtime_info
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
+from btt_chain.rpc.block_spec import BlockSpecs
 from btt_chain.rpc.errors import RpcError, invalid_params
 from btt_chain.rpc.methods_compute import render_job
 from btt_chain.rpc.methods_governance import btt_referenda, btt_referendum, render_call
@@ -30,11 +31,10 @@ from btt_chain.rpc.paging import int_in, is_decimal, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_event_record
 from genesis.release import PROJECTION_NOTE, project_release
-from runtime.balances.locks import account_at, lock_sources
 from runtime.compute import storage as compute
 from runtime.compute.types import JOB_STATES, Job
 from runtime.context import BlockEnv, CallContext
-from runtime.modules import RUNTIME
+from runtime.specs import runtime_of, supported
 from runtime.system import storage as system
 from runtime.vesting import storage as vesting
 from runtime.vesting.logic import compute_total_locked
@@ -163,11 +163,12 @@ def _events_of(view: MetaView | None, index: int, render: Any) -> tuple[list[dic
 
 
 def render_extrinsic(
-    ctx: RpcContext, header: Header, block_hash: bytes, index: int, xt: AnyExtrinsic, view: MetaView | None
+    ctx: RpcContext, header: Header, block_hash: bytes, index: int, xt: AnyExtrinsic, view: MetaView | None,
+    specs: BlockSpecs,
 ) -> dict[str, Any]:
-    """One extrinsic of a stored block: hash, signer, nonce, tip, era, call with arguments, outcome, and its
-    events (the first EVENTS_SHOWN_MAX; `eventCount` has them all). An inherent (the block's `timestamp.set`) has
-    no signer, nonce or era (null) and tip 0."""
+    """One extrinsic of a stored block: hash, signer, nonce, tip, era, call with arguments (decoded by the spec that
+    ran the block, `block_spec`), outcome, and its events (the first EVENTS_SHOWN_MAX; `eventCount` has them all). An
+    inherent (the block's `timestamp.set`) has no signer, nonce or era (null) and tip 0."""
     prefix = _prefix(ctx)
     events, event_count = _events_of(view, index, account_renderer(prefix))
     signed = xt if isinstance(xt, Extrinsic) else None
@@ -182,7 +183,7 @@ def render_extrinsic(
         "tip": str(0 if signed is None else signed.tip),
         "era": (None if signed is None or signed.era.immortal
                 else {"birth": signed.era.birth(header.number), "period": signed.era.period}),
-        "call": render_call(xt.call, prefix),
+        "call": render_call(xt.call, prefix, specs.runtime_of(block_hash, header)),
         **_outcome(view, index),
         "events": events,
         "eventCount": event_count,
@@ -280,6 +281,7 @@ def btt_explorer_block(ctx: RpcContext, ref: Any, offset: int, count: int) -> di
     view = db.block_meta_view(block_hash)
     render = account_renderer(_prefix(ctx))
     stop = min(offset + count, body.count)
+    specs = BlockSpecs(ctx)
     block_events: list[dict[str, Any]] = []
     outside = 0
     if view is not None:
@@ -295,7 +297,7 @@ def btt_explorer_block(ctx: RpcContext, ref: Any, offset: int, count: int) -> di
         "canonical": db.canonical_hash(header.number) == block_hash,
         "offset": offset,
         "nextOffset": stop if stop < body.count else None,
-        "extrinsicList": [render_extrinsic(ctx, header, block_hash, i, body.extrinsic(i), view)
+        "extrinsicList": [render_extrinsic(ctx, header, block_hash, i, body.extrinsic(i), view, specs)
                           for i in range(offset, stop)],
         "blockEvents": block_events,
         "blockEventCount": outside,
@@ -318,7 +320,8 @@ def btt_explorer_extrinsic(ctx: RpcContext, xt_hash: bytes) -> dict[str, Any] | 
     if body is None or header is None or index >= body.count:
         return None
     view = db.block_meta_view(block_hash)
-    return {"status": "included", **render_extrinsic(ctx, header, block_hash, index, body.extrinsic(index), view)}
+    return {"status": "included",
+            **render_extrinsic(ctx, header, block_hash, index, body.extrinsic(index), view, BlockSpecs(ctx))}
 
 
 def _account_matches(body: BlockBody, view: MetaView | None, who: bytes, start: int, end: int) -> list[tuple[int, str]]:
@@ -363,6 +366,7 @@ def btt_explorer_account_extrinsics(
     lowest = top
     cursor: tuple[int, int | None] | None = (low - 1, None) if low > 0 else None
     complete = True
+    specs = BlockSpecs(ctx)
     for n in range(top, low - 1, -1):
         h = db.canonical_hash(n)
         summary = db.block_summary(h) if h is not None else None
@@ -387,7 +391,7 @@ def btt_explorer_account_extrinsics(
                 cursor, complete, stopped = (n, i + 1), False, True
                 break
             assert body is not None and header is not None
-            row = render_extrinsic(ctx, header, h, i, body.extrinsic(i), view)
+            row = render_extrinsic(ctx, header, h, i, body.extrinsic(i), view, specs)
             row["role"] = role
             found.append(row)
         if stopped:
@@ -618,31 +622,37 @@ def btt_explorer_supply(ctx: RpcContext, at: bytes | None) -> dict[str, Any]:
 
 
 def _source_name(fn: Any) -> str:
-    """A lock source by the runtime module that registered it ('runtime.vesting.logic' -> 'vesting')."""
+    """A lock source by the runtime module that registered it ('runtime.vesting.logic' -> 'vesting'; an older
+    spec's copy, 'runtime.specs.spec11.vesting.logic', too)."""
     parts = str(getattr(fn, "__module__", "")).split(".")
+    if len(parts) > 3 and parts[:2] == ["runtime", "specs"]:
+        parts = ["runtime", *parts[3:]]
     return parts[1] if len(parts) > 1 and parts[0] == "runtime" else getattr(fn, "__name__", "unknown")
 
 
 @method("btt_explorerLocks", Param("account", p.account), optional("at", p.block_hash))
 def btt_explorer_locks(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
-    """What each lock source (the same functions that set `frozen` when a transaction is checked) locks of the
-    account at the block's time; `frozen` is the largest of them (locks overlap)."""
+    """What each lock source of the runtime at the block `at` (default the head: the same functions that set
+    `frozen` when a transaction for the next block is checked) locks of the account at the block's time; `frozen` is
+    the largest of them (locks overlap)."""
     state = state_view(ctx, at)
+    runtime = runtime_info.runtime_at(state)
+    locks_module = runtime_info.module_of(runtime, "runtime.balances.locks")
     now = system.timestamp_ms.get(state)
     env = BlockEnv(system.number.get(state), bytes(32), system.slot.get(state), now, bytes(32), speculative=True)
-    call_ctx = CallContext(state, env, RUNTIME)
+    call_ctx = CallContext(state, env, runtime)
     locks = []
-    for fn in lock_sources():
+    for fn in locks_module.lock_sources():
         amount = fn(call_ctx, who)
         if amount:
             locks.append({"source": _source_name(fn), "amount": str(amount)})
-    info = account_at(state, who, now, RUNTIME)
+    info = locks_module.account_at(state, who, now, runtime)
     return {"address": encode_address(who, _prefix(ctx)), "timestamp": now, "frozen": str(info.frozen),
             "locks": locks}
 
 
 def _modules(value: Any, ctx: RpcContext) -> tuple[str, ...]:
-    known = {m.name for m in RUNTIME.modules} | {"fees"}
+    known = {m.name for spec in supported() for m in runtime_of(spec).modules} | {"fees"}
     if not isinstance(value, list) or not 1 <= len(value) <= 32 or not all(isinstance(v, str) for v in value):
         raise invalid_params("modules: expected a list of 1 to 32 module names")
     unknown = sorted(set(value) - known)

@@ -1,4 +1,5 @@
-"""RPC methods of governance, read at the head: `btt_referenda` (referenda newest first, with the aye and nay
+"""RPC methods of governance, read at the head (or a block `at`; a referendum's call decoded by the runtime at that
+block): `btt_referenda` (referenda newest first, with the aye and nay
 weight stored per house, and why a rejected or expired one did not pass), `btt_referendum` (one referendum
 with its tally: each house's weight this year after empty houses are re-spread, its aye share, its aye voters,
 its turnout against its whole electorate and whether it counts as a house in favour (aye above nay, turnout at
@@ -26,11 +27,13 @@ from btt_chain.primitives.codec import U64_MAX, U128, AccountId, Compact, Field,
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.rpc import params as p
+from btt_chain.rpc import runtime_info
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.paging import int_in, wire_index, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
+from runtime.dispatch import Runtime
 from runtime.governance import electorate, logic, storage, tally
 from runtime.governance import params as gparams
 from runtime.governance.types import (
@@ -47,7 +50,6 @@ from runtime.governance.types import (
     Referendum,
     TallyFigures,
 )
-from runtime.modules import RUNTIME
 from runtime.overlay import Overlay
 from runtime.system import storage as system
 
@@ -113,10 +115,11 @@ def _render_raw(value: Any) -> Any:
     return value
 
 
-def render_call(call: Call, prefix: int) -> dict[str, Any]:
-    """The call a referendum carries: its name and its arguments by name (raw if it no longer decodes)."""
+def render_call(call: Call, prefix: int, runtime: Runtime) -> dict[str, Any]:
+    """A call (a referendum's, an extrinsic's) decoded by `runtime`: its name and its arguments by name (raw if that
+    runtime does not decode it)."""
     try:
-        decoded = RUNTIME.decode_call(call)
+        decoded = runtime.decode_call(call)
     except BttError:
         return {"name": None, "module": call.module, "function": call.function, "args": _render_raw(call.args)}
     return {
@@ -141,12 +144,13 @@ def render_stored_tally(ref: Referendum) -> dict[str, Any]:
     }
 
 
-def render_referendum(ref: Referendum, prefix: int) -> dict[str, Any]:
+def render_referendum(ref: Referendum, prefix: int, runtime: Runtime) -> dict[str, Any]:
+    """A referendum as stored, its call decoded by `runtime` (the runtime at the block read)."""
     closed = ref.status not in (VOTING, CANCELLED)
     return {
         "id": ref.id,
         "proposer": encode_address(ref.proposer, prefix),
-        "call": render_call(ref.call, prefix),
+        "call": render_call(ref.call, prefix, runtime),
         "descriptionHash": hex0x(ref.description_hash),
         "deposit": str(ref.deposit),
         "track": TRACKS[ref.track],
@@ -277,13 +281,14 @@ def btt_referenda(
     page is full, else `before` - 2,000 (nothing is left below 0)."""
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
+    runtime = runtime_info.reading_runtime(state)
     top = storage.next_id.get(state) if before is None else min(before, storage.next_id.get(state))
     out = []
     for ref_id in range(top - 1, max(top - REFERENDA_SCANNED, 0) - 1, -1):
         raw = state.get(storage.referenda.key(ref_id))
         if raw is None or (status is not None and wire_of(Referendum, raw)[_STATUS] != status):
             continue
-        out.append(render_referendum(storage.referenda.get(state, ref_id), prefix))
+        out.append(render_referendum(storage.referenda.get(state, ref_id), prefix, runtime))
         if len(out) >= count:
             break
     return out
@@ -304,7 +309,7 @@ def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, 
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
-    out = render_referendum(ref, ctx.node.spec.ss58_prefix)
+    out = render_referendum(ref, ctx.node.spec.ss58_prefix, runtime_info.reading_runtime(state))
     closed = storage.closed_tallies.get(state, ref_id)
     out["frozen"] = closed is not None
     out["tallyAtClose"] = tally_at_close(ref, closed) if closed is not None else None

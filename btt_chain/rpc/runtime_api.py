@@ -14,8 +14,11 @@ as `sp_api::decl_runtime_apis!` declares them. The APIs and their versions are `
 | TransactionPaymentApi_query_length_to_fee | u32 | u128 |
 | TaggedTransactionQueue_validate_transaction | TransactionSource, extrinsic, block hash | TransactionValidity |
 
-Every function's work is bounded: one read, one fee computation, the metadata (built once per set of figures), or
-one transaction check (what admitting a transaction to the pool costs).
+Each answers for the runtime at the block `at` (`runtime_info`: the spec that runs the block's child), as Substrate
+calls into the `:code` of that block's state: `Core_version` and the metadata are that spec's, fees are weighed by
+its rules, and a transaction is checked by the executive of the block after `block_hash`. Every function's work is
+bounded: one read, one fee computation, the metadata (built once per spec and set of figures), or one transaction
+check (what admitting a transaction to the pool costs).
 """
 
 from __future__ import annotations
@@ -30,10 +33,9 @@ from btt_chain.rpc.at import reader_at, state_view
 from btt_chain.rpc.errors import RpcError, invalid_params, unknown_block
 from btt_chain.rpc.registry import RpcContext
 from runtime.context import BlockEnv
-from runtime.fees.logic import compute_fee
-from runtime.modules import RUNTIME
+from runtime.overlay import Overlay
+from runtime.specs import UnsupportedSpec
 from runtime.system import storage as system
-from runtime.version import runtime_version
 
 RuntimeCall = Callable[[RpcContext, bytes, bytes | None], bytes]
 RUNTIME_CALLS: dict[str, RuntimeCall] = {}
@@ -59,15 +61,19 @@ def _metadata(ctx: RpcContext, at: bytes | None) -> bytes:
     return runtime_info.metadata(state_view(ctx, at), ctx.node.spec.ss58_prefix)
 
 
+def _fee(state: Overlay, length: int, weight: int) -> fee_info.FeeDetails:
+    return fee_info.compute_fee(runtime_info.runtime_at(state), state, length, weight)
+
+
 # Core, Metadata ---------------------------------------------------------------------------------------------------
 
 
 @runtime_call("Core_version")
 def core_version(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
-    """`RuntimeVersion` as SCALE (`runtime.version`)."""
+    """`RuntimeVersion` of the runtime at `at` as SCALE (`runtime.version`)."""
     _no_arguments(data, "Core_version")
-    reader_at(ctx, at)
-    return runtime_version(RUNTIME).encode()
+    encoded: bytes = runtime_info.version_of(runtime_info.runtime_at(state_view(ctx, at))).encode()
+    return encoded
 
 
 @runtime_call("Metadata_metadata")
@@ -117,7 +123,8 @@ def query_info(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
     """`RuntimeDispatchInfo {weight: Weight {ref_time, proof_size} (compact), class, partial_fee: u128}` of an
     extrinsic; its signature is not checked (`fee_info`)."""
     encoded, length = _extrinsic_and_length(data)
-    quote = fee_info.quote(state_view(ctx, at), encoded, length)
+    state = state_view(ctx, at)
+    quote = fee_info.quote(state, encoded, length, runtime_info.runtime_at(state))
     return b"".join((
         scale.encode_compact(quote.weight), scale.encode_compact(0), b"\x00",
         scale.encode_uint(quote.fee.inclusion_fee, 16),
@@ -129,7 +136,8 @@ def query_fee_details(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
     """`FeeDetails {inclusion_fee: Option<InclusionFee {base_fee, len_fee, adjusted_weight_fee}>, tip}` (u128s;
     the tip 0, as FRAME's API leaves it); its signature is not checked (`fee_info`)."""
     encoded, length = _extrinsic_and_length(data)
-    parts = fee_info.quote(state_view(ctx, at), encoded, length).inclusion_parts
+    state = state_view(ctx, at)
+    parts = fee_info.quote(state, encoded, length, runtime_info.runtime_at(state)).inclusion_parts
     inclusion = b"".join(scale.encode_uint(part, 16) for part in parts)
     return scale.encode_option(inclusion) + scale.encode_uint(0, 16)
 
@@ -140,14 +148,14 @@ def query_weight_to_fee(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes
     ref_time, pos = scale.decode_compact(data, 0, 2**64 - 1)
     _, pos = scale.decode_compact(data, pos, 2**64 - 1)
     scale.finish(data, pos, "weight")
-    return scale.encode_uint(compute_fee(state_view(ctx, at), 0, ref_time).weight_fee, 16)
+    return scale.encode_uint(_fee(state_view(ctx, at), 0, ref_time).weight_fee, 16)
 
 
 @runtime_call("TransactionPaymentApi_query_length_to_fee")
 def query_length_to_fee(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
     """The fee for an encoded length (a u32): the length at `fees.per_byte` (u128)."""
     length = scale.decode_all(data, lambda d, i: scale.decode_uint(d, i, 4), "length")
-    return scale.encode_uint(compute_fee(state_view(ctx, at), length, 0).length_fee, 16)
+    return scale.encode_uint(_fee(state_view(ctx, at), length, 0).length_fee, 16)
 
 
 # TaggedTransactionQueue -------------------------------------------------------------------------------------------
@@ -193,7 +201,9 @@ def validate_transaction(ctx: RpcContext, data: bytes, at: bytes | None) -> byte
                 return validity.CANNOT_LOOK_UP
             number, slot = header.number + 1, header.slot + 1
             env = BlockEnv(number, block_hash, slot, chain.clock.slot_start_ms(slot), bytes(32))
-            checked = chain.executive.validate_transaction(reader, env, xt, len(encoded))
+            checked = chain.executive_for(reader, number).validate_transaction(reader, env, xt, len(encoded))
     except InvalidExtrinsic as exc:
         return validity.invalid(exc)
+    except UnsupportedSpec as exc:
+        raise runtime_info.unsupported(exc) from None
     return validity.valid(xt, checked, number)

@@ -1,7 +1,9 @@
 """Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads,
-btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`), and
+btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`),
 state_subscribeStorage (the values of up to `MAX_STORAGE_KEYS` keys, first all of them, then those a new head
-changed).
+changed) and state_subscribeRuntimeVersion (the runtime version at the head, then again each time a new head's
+runtime is another spec, as Substrate sends it: the runtime at a block is the one that runs its child,
+`runtime_info`, so the new spec is announced when the last block before an upgrade becomes the head).
 
 One `HeadFeed` serves every connection. The node's import only tells the feed which block arrived (a list
 append); the feed renders that block's header, and its events if anyone subscribed to events, once for all
@@ -24,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from btt_chain.rpc import params as p
-from btt_chain.rpc import virtual_storage
+from btt_chain.rpc import runtime_info, virtual_storage
 from btt_chain.rpc.errors import SERVER_LIMIT, RpcError, invalid_params
 from btt_chain.rpc.outbox import Outbox
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Subscriber
@@ -149,6 +151,16 @@ class HeadFeed:
         finalized = self.node.chain.db.finalized_hash()
         final_body = await self.header_body(finalized) if wants_finalized else None
 
+        if any(c.has(RUNTIME_VERSION) for c in self._connections) and block_hash == self.node.chain.head_hash:
+            version = await self.run(partial(runtime_version_now, self.node))
+            if version is not None:
+                spec, body = version
+                for conn in list(self._connections):
+                    for sub_id, sub in conn.items():
+                        if sub.kind == RUNTIME_VERSION and sub.spec != spec:
+                            sub.spec = spec
+                            conn.send(sub_id, sub, block_hash, body)
+
         if any(c.has(STORAGE) for c in self._connections) and block_hash == self.node.chain.head_hash:
             for conn in list(self._connections):
                 for sub_id, sub in conn.items():
@@ -223,6 +235,18 @@ class _Subscription:
     """A storage subscription's keys."""
     values: dict[bytes, bytes | None] | None = None
     """A storage subscription's values as last sent."""
+    spec: int | None = None
+    """A runtime version subscription's spec as last sent."""
+
+
+def runtime_version_now(node: Node) -> tuple[int, str] | None:
+    """(spec, `RuntimeVersion` JSON) of the runtime at the head; None while this node cannot run it (it stops before
+    the block that needs it: there is nothing it could describe)."""
+    state = node.chain.db.state
+    try:
+        return runtime_info.spec_at(state), _dumps(runtime_info.version_json(state))
+    except RpcError:
+        return None
 
 
 def storage_changes(node: Node, sub: _Subscription, block_hash: bytes, everything: bool) -> str | None:
@@ -309,10 +333,11 @@ class HeadSubscriptions:
             elif sub.kind == STORAGE:
                 block_hash = head
                 body = await self.feed.run(partial(storage_changes, self.node, sub, head, True))
-            elif sub.kind == RUNTIME_VERSION:  # one runtime for the chain's life: sent once, never again
-                from btt_chain.rpc.methods import runtime_version
-
-                block_hash, body = head, _dumps(runtime_version())
+            elif sub.kind == RUNTIME_VERSION:  # then again whenever a new head's runtime is another spec
+                block_hash, version = head, await self.feed.run(partial(runtime_version_now, self.node))
+                body = None
+                if version is not None:
+                    sub.spec, body = version
             elif sub.kind == NEW_HEADS:
                 block_hash, body = head, await self.feed.header_body(head)
             else:
@@ -394,7 +419,9 @@ def unsubscribe_storage(ctx: RpcContext, sub_id: str) -> bool:
 
 @REGISTRY.method("state_subscribeRuntimeVersion", aliases=("chain_subscribeRuntimeVersion",), ws_only=True)
 def subscribe_runtime_version(ctx: RpcContext) -> str:
-    """The runtime version now (`state_runtimeVersion`); a runtime upgrade would send it again (btt has none)."""
+    """The runtime version at the head now (`state_runtimeVersion`), then again each time a new head's runtime is
+    another spec: at an upgrade, when the last block before its first block becomes the head (and back, should the
+    head move to a branch without it)."""
     return str(_subscriber(ctx).subscribe(RUNTIME_VERSION))
 
 

@@ -4,11 +4,12 @@ The state methods serve them at their FRAME keys for any block they serve, from 
 client that reads `System.Events` after inclusion (@polkadot/api's `derive.tx.events`, substrate-interface's
 receipts) finds the events it expects.
 
-Two more are computed from the block's state rather than stored: `:code`, the runtime's descriptor
-(`btt_chain.rpc.runtime_info`), and `Balances.Locks`, an account's locks as the lock sources hold them
-(`runtime.balances.storage`). And `System.BlockHash(0)`, the genesis hash, which the state holds from block 1 on
-(the genesis state cannot hold its own block's hash), is served at genesis too: polkadot-api reads the chain's
-genesis hash there. Every state method and storage subscription reads through `read`, so they all agree.
+Two more are computed from the block's state rather than stored: `:code`, the descriptor of the runtime at the block
+(`btt_chain.rpc.runtime_info`: it changes with the spec, at the last block before an upgrade), and `Balances.Locks`, an
+account's locks as the lock sources of the runtime at the block hold them (`runtime.balances.storage`). And
+`System.BlockHash(0)`, the genesis hash, which the state holds from block 1 on (the genesis state cannot hold its own
+block's hash), is served at genesis too: polkadot-api reads the chain's genesis hash there. Every state method and
+storage subscription reads through `read`, so they all agree.
 
     System.Events = Vec<EventRecord { phase: Phase, event: RuntimeEvent, topics: Vec<H256> }>
     phase         = 0x00 ++ u32 extrinsic index | 0x01 (Finalization) | 0x02 (Initialization)
@@ -30,7 +31,6 @@ from btt_chain.rpc import runtime_info
 from btt_chain.rpc.render import PHASE_FINALIZATION, PHASE_INITIALIZATION, event_type
 from runtime.balances import storage as balances_storage
 from runtime.metadata.indices import event_index
-from runtime.modules import RUNTIME
 from runtime.overlay import Overlay
 from runtime.system import storage as system_storage
 
@@ -59,8 +59,12 @@ def read(chain: Chain, reader: Any, key: bytes, block_hash: bytes) -> bytes | No
     if key == runtime_info.CODE_KEY:
         return runtime_info.code(Overlay(reader), chain.genesis.spec.ss58_prefix)
     if key[:32] == LOCKS_PREFIX:
-        return balances_storage.locks_value(Overlay(reader), key, RUNTIME)
-    value: bytes | None = reader.get(key)
+        state = Overlay(reader)
+        runtime = runtime_info.runtime_at(state)
+        value: bytes | None = runtime_info.module_of(runtime, "runtime.balances.storage").locks_value(state, key,
+                                                                                                      runtime)
+        return value
+    value = reader.get(key)
     if value is None and key == GENESIS_HASH_KEY:
         return chain.genesis_hash
     return value
