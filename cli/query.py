@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "assets": "cli.assets_cmd:query_assets", "asset": "cli.assets_cmd:query_asset",
     "points": "cli.incentives_cmd:query_points",
     "invoices": "cli.payments_cmd:query_invoices", "payments": "cli.payments_cmd:query_payments",
+    "upgrade": "cli.query_upgrade_cmd:query_upgrade",
 }
 """The other modules' queries, imported when used (see cli.lazy)."""
 EVENTS_PAGE = 500

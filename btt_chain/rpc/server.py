@@ -45,6 +45,7 @@ import btt_chain.rpc.methods_outputs  # noqa: F401  (registers btt_submitOutputs
 import btt_chain.rpc.methods_payments  # noqa: F401  (registers btt_invoices, btt_invoice, btt_payments, btt_payment)
 import btt_chain.rpc.methods_staking  # noqa: F401  (registers the staking methods)
 import btt_chain.rpc.methods_state  # noqa: F401  (registers state_getKeysPaged, state_queryStorageAt, state_call, ...)
+import btt_chain.rpc.methods_upgrade  # noqa: F401  (registers btt_upgrade)
 import btt_chain.rpc.methods_vesting  # noqa: F401  (registers the vesting method)
 import btt_chain.rpc.methods_weights  # noqa: F401  (registers btt_modelWeights, btt_weightsStatus, btt_putModelWeights)
 from btt_chain.explorer import static_file

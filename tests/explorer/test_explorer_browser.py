@@ -30,11 +30,37 @@ def free(node: ExplorerNode, who: str) -> int:
     return int(node.rpc("btt_account", who)["free"])
 
 
-def test_page_loads_without_console_errors(browser: Browser) -> None:
+def test_page_loads_without_console_errors(browser: Browser, explorer_node: ExplorerNode) -> None:
     browser.open("chain")
     browser.page.wait_for_selector("#blocks tbody tr[data-number]", timeout=WAIT_MS)
     browser.page.wait_for_selector("#live-events tbody tr a", timeout=WAIT_MS)  # btt_subscribeEvents feeds it
+    # btt_upgrade: the spec running, and no upgrade scheduled
+    assert browser.page.inner_text("#chain-spec") == str(explorer_node.rpc("btt_upgrade")["specVersion"])
+    assert browser.page.query_selector("#chain-upgrade") is None
     assert browser.page.inner_text("#status").startswith("connected")
+    assert browser.errors == []
+
+
+def test_the_chain_page_shows_a_scheduled_upgrade_and_a_migration(browser: Browser) -> None:
+    """The chain page's cards for what `btt_upgrade` can answer (tests/rpc/test_rpc_upgrade.py runs the chain): the
+    spec, block and blocks to go of a scheduled upgrade, a warning when the node cannot run it, migrations."""
+    browser.open("chain")
+    browser.page.wait_for_selector("#chain-spec", timeout=WAIT_MS)
+    base = {"specVersion": 11, "nextBlockSpec": 11, "migration": None, "supported": [11, 12]}
+    html = browser.page.evaluate("(u) => upgradeCards(u)", {
+        **base, "scheduled": {"spec": 12, "at": 1200, "blocksToGo": 35, "supported": True}})
+    assert 'id="chain-upgrade">spec 12 at <a href="#/block/1200">#1,200</a> (35 blocks to go)</div>' in html
+    assert "cannot run" not in html and "chain-migration" not in html
+    html = browser.page.evaluate("(u) => upgradeCards(u)", {
+        **base, "nextBlockSpec": 12, "supported": [11],
+        "scheduled": {"spec": 12, "at": 1200, "blocksToGo": 1, "supported": False}})
+    assert 'id="chain-spec">11, next block 12</div>' in html
+    assert "this node cannot run spec 12: it stops there" in html
+    html = browser.page.evaluate("(u) => upgradeCards(u)", {
+        **base, "specVersion": 12, "nextBlockSpec": 12, "scheduled": None,
+        "migration": {"spec": 12, "index": 1, "items": 5000, "since": 1200}})
+    assert "chain-upgrade" not in html
+    assert 'id="chain-migration">to spec 12 since #1,200: migration 1, 5,000 items (transactions wait)' in html
     assert browser.errors == []
 
 

@@ -438,6 +438,25 @@ async function blockDetail(ref, offset = 0) {
   return block;
 }
 
+function upgradeCards(u) {
+  // btt_upgrade at the head: the spec running, a scheduled upgrade with its block and the blocks to go (and a warning
+  // when the node this page talks to cannot run it: it will stop there), migrations while they span blocks
+  let out = card("spec", u.nextBlockSpec === u.specVersion ? esc(u.specVersion) :
+    `${esc(u.specVersion)}, next block ${esc(u.nextBlockSpec)}`, "chain-spec");
+  const s = u.scheduled;
+  if (s) {
+    const warn = s.supported ? "" : ` <span class="bad">this node cannot run spec ${esc(s.spec)}: it stops there</span>`;
+    out += card("upgrade scheduled", `spec ${esc(s.spec)} at <a href="#/block/${s.at}">#${fmtInt(s.at)}</a> ` +
+      `(${fmtInt(s.blocksToGo)} blocks to go)${warn}`, "chain-upgrade");
+  }
+  const m = u.migration;
+  if (m) {
+    out += card("migrating", `to spec ${esc(m.spec)} since #${fmtInt(m.since)}: migration ${esc(m.index)}, ` +
+      `${fmtInt(m.items)} items (transactions wait)`, "chain-migration");
+  }
+  return out;
+}
+
 const PAGES = {};
 const PAGE_SIZE = 25; // extrinsics per block page: the node's default for btt_explorerBlock
 
@@ -445,7 +464,7 @@ PAGES.chain = {
   live: true,
   async render(args) {
     const from = args[0] !== undefined && args[0] !== "" ? Number(args[0]) : null;
-    const page = await rpc("btt_explorerBlocks", [from, 20]);
+    const [page, upgrade] = await Promise.all([rpc("btt_explorerBlocks", [from, 20]), rpc("btt_upgrade")]);
     const blocks = page.blocks;
     let blockTime = "-";
     if (blocks.length > 1) {
@@ -466,7 +485,7 @@ PAGES.chain = {
     return `<h1>Chain</h1><div class="cards">` +
       card("head", fmtInt(page.head), "chain-head") + card("finalized", fmtInt(page.finalized), "chain-finalized") +
       card("finality lag", fmtInt(page.head - page.finalized) + " blocks") + card("block time", blockTime, "block-time") +
-      `</div><h2>Latest extrinsics</h2>` + table(["hash", "block", "call", "signer", "#fee", "outcome"], xrows, "latest-extrinsics") +
+      upgradeCards(upgrade) + `</div><h2>Latest extrinsics</h2>` + table(["hash", "block", "call", "signer", "#fee", "outcome"], xrows, "latest-extrinsics") +
       `<h2>Blocks</h2>` + table(["#number", "hash", "author", "#extrinsics", "#events", "#size", "time", ""], rows, "blocks") +
       `<div class="pager">${from !== null ? `<a href="#/chain">newest</a>` : ""}` +
       `${page.next !== null ? `<a href="#/chain/${page.next}">older</a>` : ""}</div>` +
