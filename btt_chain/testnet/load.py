@@ -39,13 +39,12 @@ RPC_TIMEOUT_S = 5.0
 
 class LoadGenerator:
     def __init__(self, senders: Sequence[str], tps: float, live_nodes: Callable[[], list[tuple[str, str]]],
-                 genesis_hash: bytes, spec_version: int, clock: Callable[[], float]) -> None:
+                 genesis_hash: bytes, clock: Callable[[], float]) -> None:
         """`live_nodes()` -> [(node name, RPC URL)] of nodes not perturbed now; `clock()` -> seconds into the run."""
         self.senders = list(senders)
         self.tps = tps
         self.live_nodes = live_nodes
         self.genesis_hash = genesis_hash
-        self.spec_version = spec_version
         self.clock = clock
         self.records: list[TxRecord] = []
         self._stop = threading.Event()
@@ -91,6 +90,8 @@ class LoadGenerator:
             node, url = random.choice(nodes)
             try:
                 head = await self._rpc(session, url, "chain_getHeader")
+                # the spec the next block runs (it changes at an upgrade: a transfer signed for the old one is refused)
+                version = await self._rpc(session, url, "state_getRuntimeVersion", "0x" + header_hash(head).hex())
                 if nonce is None:
                     nonce = int(await self._rpc(session, url, "system_accountNextIndex", "0x" + pair.public.hex()))
             except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError, ValueError) as exc:
@@ -98,7 +99,7 @@ class LoadGenerator:
                 await asyncio.sleep(0.5)
                 continue
             call = RUNTIME.call("balances.transfer_allow_death", self._dest, TRANSFER_BASE_UNITS)
-            xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, self.spec_version,
+            xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, int(version["specVersion"]),
                                 era=Era.mortal(MORTALITY, header_number(head)), birth_hash=header_hash(head))
             record = TxRecord("0x" + xt.hash().hex(), node, self.clock())
             self.records.append(record)

@@ -52,6 +52,25 @@ the proof verified and the state written, once, and never again at a later start
 within `[checks] join_lag_blocks` blocks (back within them at most `join_sync_s` after each of its perturbations),
 and to the others' finalized blocks and state, key for key.
 
+An upgrade (`[upgrade]`, issue 50): the run starts from a network an older release recorded, and an emergency
+referendum schedules the next spec (`btt_chain/testnet/upgrade.py` has the details):
+
+    [upgrade]
+    database = "spec11-network.tar.xz"   # beside the manifest: every recorded node's data and the chain spec
+    spec = 12                 # what the referendum schedules
+    propose_at = 5            # seconds into the run
+    delay_blocks = 50         # the scheduled block: the head at the proposal + this (after voting and enactment)
+    kill_at_boundary = ["v2", "f0"]   # SIGKILLed at the boundary (the first as the last old block lands, the rest
+    kill_for = 6                      # as the first new one does), started again this long after
+    proposer = "eve"          # proposes and votes (dave votes too); no miner, and the load leaves its account alone
+    [[node]]
+    name = "o0"
+    max_spec = 11             # `--max-spec 11`: a release without the spec; it must stop before the boundary
+
+The manifest's validators are the recording's; a node the recording has starts from its recorded directory, any
+other with an empty one. A node with `max_spec` below the upgrade's spec gets no load and is not held to finality
+after the boundary; the upgrade check holds it to stopping there with one line, alive, banning nobody.
+
 Partitions (`[[partition]]`): the two `groups` cannot reach each other from `at` seconds into the run for `for`
 seconds (a node in neither group reaches both). Two more keys time one to the chain's epochs:
 
@@ -132,6 +151,28 @@ class NodeSpec:
     """Seconds after the start of the run at which the runner starts this node; None: with the others."""
     sync: str = "full"
     """full | warp: how the node fills an empty database (`btt-chain node --sync`)."""
+    max_spec: int | None = None
+    """`btt-chain node --max-spec`: a node standing in for a release that cannot run the upgrade's spec."""
+
+
+@dataclass(frozen=True)
+class UpgradePlan:
+    """`[upgrade]`: the network starts from a database an older release recorded and takes the next spec by an
+    emergency referendum under load; nodes are SIGKILLed at the boundary."""
+
+    database: Path
+    """A tarball of every recorded node's data directory and the chain spec (`chain-spec.json`) they ran."""
+    spec: int
+    """The spec the referendum schedules."""
+    propose_at_s: float
+    """Run seconds at which alice proposes `system.schedule_spec` on the emergency track (dave and alice vote aye)."""
+    delay_blocks: int
+    """The scheduled block: this many blocks after the head the proposal is made at (after the vote and enactment)."""
+    kill_at_boundary: tuple[str, ...] = ()
+    """Nodes SIGKILLed at the boundary: the first as the last block of the old spec lands, the next as the first of
+    the new one (its migrations) lands; each started again `kill_for_s` later."""
+    kill_for_s: float = 6.0
+    proposer: str = "alice"
 
 
 @dataclass(frozen=True)
@@ -182,6 +223,7 @@ class Manifest:
     join_lag_blocks: int = 10
     """[checks] Once synced, the most a joining node's head may be below the best head any node reported at the same
     sample (its own perturbations and partitions excepted, with a grace after each)."""
+    upgrade: UpgradePlan | None = None
 
     @property
     def validators(self) -> tuple[NodeSpec, ...]:
@@ -281,7 +323,8 @@ def _node(raw: Any, index: int) -> NodeSpec:
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ManifestError(f"{where}: name must be 1-16 of a-z, 0-9, '_', '-' starting with a letter, got {name!r}")
     where = f"node {name!r}"
-    _take(raw, where, {"name", "validator", "stake", "miner", "clinic", "clock_skew_ms", "perturb", "join_at", "sync"})
+    _take(raw, where, {"name", "validator", "stake", "miner", "clinic", "clock_skew_ms", "perturb", "join_at", "sync",
+                       "max_spec"})
     validator = raw.get("validator")
     if validator is not None and validator not in VALIDATOR_ACCOUNTS:
         raise ManifestError(f"{where}: validator must be one of {', '.join(VALIDATOR_ACCOUNTS)}, got {validator!r}")
@@ -312,7 +355,10 @@ def _node(raw: Any, index: int) -> NodeSpec:
     for a, b in zip(ordered, ordered[1:], strict=False):
         if b.at_s < a.at_s + a.for_s:
             raise ManifestError(f"{where}: {b.kind} at {b.at_s:g} s starts before the {a.kind} at {a.at_s:g} s ends")
-    return NodeSpec(name, validator, stake, miner, clinic, skew, tuple(ordered), join_at, sync)
+    max_spec = None
+    if "max_spec" in raw:
+        max_spec = int(_number(raw["max_spec"], f"{where}.max_spec", 1, 2**32 - 1, integer=True))
+    return NodeSpec(name, validator, stake, miner, clinic, skew, tuple(ordered), join_at, sync, max_spec)
 
 
 def _join(raw: dict[str, Any], where: str, validator: str | None) -> tuple[float | None, str]:
@@ -342,7 +388,7 @@ def parse_manifest(doc: dict[str, Any], source: str = "<manifest>") -> Manifest:
 
 def _parse(doc: dict[str, Any], source: str) -> Manifest:
     _take(doc, "manifest", {"name", "duration_s", "slot_ms", "epoch_slots", "settle_s", "network", "load", "checks",
-                            "node", "partition"})
+                            "node", "partition", "upgrade"})
     name = doc.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         raise ManifestError("name must be a string")
@@ -398,7 +444,8 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
     partitions = [_partition(raw, f"partition #{i}", names, epoch_ms) for i, raw in enumerate(raw_parts)]
     manifest = Manifest(name, duration, slot_ms, epoch_slots, nodes, tuple(partitions), tps, bootnodes, in_peers,
                         out_peers, settle, clock_lag, clock_join, source, finality_resume_epochs=resume,
-                        join_sync_s=join_sync, join_lag_blocks=join_lag)
+                        join_sync_s=join_sync, join_lag_blocks=join_lag,
+                        upgrade=_upgrade(doc.get("upgrade"), Path(source).parent, nodes, duration))
     _check_joins(manifest)
     epoch_s = manifest.epoch_s
     ends = [(p.at_s + p.for_s, f"{n.name}'s {p.kind} at {p.at_s:g} s") for n in nodes for p in n.perturbations]
@@ -410,6 +457,43 @@ def _parse(doc: dict[str, Any], source: str) -> Manifest:
         raise ManifestError(f"a perturbation ends at {last_end:g} s, after duration_s ({duration:g}): {what}")
     _check_stalls(manifest)
     return manifest
+
+
+def _upgrade(raw: Any, folder: Path, nodes: tuple[NodeSpec, ...], duration: float) -> UpgradePlan | None:
+    if raw is None:
+        return None
+    where = "[upgrade]"
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{where} is a table")
+    _take(raw, where, {"database", "spec", "propose_at", "delay_blocks", "kill_at_boundary", "kill_for", "proposer"})
+    for key in ("database", "spec", "propose_at", "delay_blocks"):
+        if key not in raw:
+            raise ManifestError(f"{where}: missing `{key}`")
+    if not isinstance(raw["database"], str) or not raw["database"]:
+        raise ManifestError(f"{where}.database: the path of a recorded network's tarball, relative to the manifest")
+    database = (folder / raw["database"]).resolve()
+    if not database.is_file():
+        raise ManifestError(f"{where}.database: no file {database}")
+    spec = int(_number(raw["spec"], f"{where}.spec", 1, 2**32 - 1, integer=True))
+    propose_at = float(_number(raw["propose_at"], f"{where}.propose_at", 0, duration))
+    delay = int(_number(raw["delay_blocks"], f"{where}.delay_blocks", 1, 100_000, integer=True))
+    kill_for = float(_number(raw.get("kill_for", 6), f"{where}.kill_for", 1, 3_600))
+    names = {n.name: n for n in nodes}
+    kills = raw.get("kill_at_boundary", [])
+    if not isinstance(kills, list) or not all(isinstance(k, str) for k in kills) or len(set(kills)) != len(kills):
+        raise ManifestError(f"{where}.kill_at_boundary: a list of distinct node names")
+    for k in kills:
+        if k not in names:
+            raise ManifestError(f"{where}.kill_at_boundary: unknown node {k!r}")
+        if names[k].join_at_s is not None or names[k].max_spec is not None:
+            raise ManifestError(f"{where}.kill_at_boundary: {k!r} joins later or cannot run the spec: kill a node that "
+                                "runs through the boundary")
+    proposer = raw.get("proposer", "alice")
+    if proposer not in VALIDATOR_ACCOUNTS:
+        raise ManifestError(f"{where}.proposer: one of {', '.join(VALIDATOR_ACCOUNTS)}, got {proposer!r}")
+    if any(n.validator == proposer and n.miner for n in nodes):
+        raise ManifestError(f"{where}.proposer: {proposer!r} runs a miner, which signs with the same nonces")
+    return UpgradePlan(database, spec, propose_at, delay, tuple(kills), kill_for, proposer)
 
 
 def _partition(raw: Any, where: str, names: list[str], epoch_ms: int) -> Partition:

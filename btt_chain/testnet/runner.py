@@ -29,8 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,9 +42,12 @@ from btt_chain.primitives.keys import dev_keypair
 from btt_chain.process_supervision import die_with_parent
 from btt_chain.testnet import checks
 from btt_chain.testnet.load import LoadGenerator
-from btt_chain.testnet.manifest import Manifest, NodeSpec
+from btt_chain.testnet.manifest import Manifest, NodeSpec, UpgradePlan
 from btt_chain.testnet.netns import TestnetNetwork, remove_stale, spawn_reaper
 from btt_chain.testnet.perturbations import Action, Window, build_schedule, overlapping_validator_outages
+from btt_chain.testnet.rpc import rpc, rpc_batch
+from btt_chain.testnet.upgrade import NodeAtEnd, UpgradeDriver, check_upgrade, clock_offset_ms
+from btt_chain.testnet.upgrade import unpack as unpack_recorded
 
 P2P_PORT = 30333
 RPC_PORT = 9944
@@ -125,32 +126,6 @@ class NodeProc:
     @property
     def multiaddr(self) -> str:
         return f"/ip4/{self.address}/tcp/{P2P_PORT}/p2p/{self.peer_id}"
-
-
-def rpc_batch(url: str, calls: list[tuple[str, list[Any]]], timeout: float = 10.0) -> list[Any]:
-    """One JSON-RPC batch: the results in the order of `calls`; RuntimeError for the first error."""
-    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": ps} for i, (m, ps) in enumerate(calls)])
-    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - our own nodes on the bridge
-        data = json.loads(resp.read())
-    if not isinstance(data, list) or len(data) != len(calls):
-        raise RuntimeError(f"batch of {len(calls)}: answered {str(data)[:200]}")
-    out: list[Any] = [None] * len(calls)
-    for item in data:
-        if "error" in item:
-            raise RuntimeError(f"{calls[int(item['id'])][0]}: {item['error'].get('message')}")
-        out[int(item["id"])] = item["result"]
-    return out
-
-
-def rpc(url: str, method: str, *params: Any, timeout: float = 2.0) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - our own nodes on the bridge
-        data = json.loads(resp.read())
-    if "error" in data:
-        raise RuntimeError(f"{method}: {data['error'].get('message')}")
-    return data["result"]
 
 
 def _proc_tree_usage(pid: int) -> tuple[float, int]:
@@ -237,6 +212,9 @@ class TestnetRun:
         self.heal_points: list[checks.HealPoint] = []
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._skipped_windows: set[int] = set()
+        self.clock_offset_ms = 0
+        """Added to every node's clock: a run from a recorded network resumes just after its recorded head."""
+        self.upgrade = UpgradeDriver(manifest.upgrade, self._event) if manifest.upgrade is not None else None
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -310,15 +288,35 @@ class TestnetRun:
         from p2p.node_key import load_or_create_node_key
 
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        start = (time.time_ns() // 1_000_000_000 + 5) * 1000
-        self.genesis_ms = start
-        self.spec_path.write_bytes(canonical_json(chain_spec_doc(self.manifest, start)) + b"\n")
+        if self.manifest.upgrade is not None:
+            self._prepare_recorded(self.manifest.upgrade)
+        else:
+            start = (time.time_ns() // 1_000_000_000 + 5) * 1000
+            self.genesis_ms = start
+            self.spec_path.write_bytes(canonical_json(chain_spec_doc(self.manifest, start)) + b"\n")
         for i, spec in enumerate(self.manifest.nodes):
             datadir = self.base_dir / spec.name
             key = load_or_create_node_key(datadir / "node-key")
             joining = spec.join_at_s is not None
             self.nodes.append(NodeProc(spec, i, self.net.address(i), datadir, key.peer_id, skew_ms=spec.clock_skew_ms,
                                        joined=not joining, expected_up=not joining))
+
+    def _prepare_recorded(self, plan: UpgradePlan) -> None:
+        """The recorded network in the base directory, its chain spec, and the clock offset that resumes it."""
+        try:
+            recorded = unpack_recorded(plan, self.base_dir)
+        except ValueError as exc:
+            raise checks_error(str(exc)) from None
+        doc = json.loads(self.spec_path.read_text())
+        self.genesis_ms = int(doc["genesis_time_ms"])
+        recorded_validators = sorted(v["account"] for v in doc["validators"])
+        ours = sorted(str(n.validator) for n in self.manifest.validators)
+        if recorded_validators != ours:
+            raise checks_error(f"{plan.database.name} was recorded with validators {', '.join(recorded_validators)}; "
+                               f"the manifest names {', '.join(ours)}")
+        self.clock_offset_ms = clock_offset_ms(recorded, time.time_ns() // 1_000_000)
+        self.echo(f"recorded network {plan.database.name}: head #{recorded.head}; node clocks moved by "
+                  f"{self.clock_offset_ms / 1000:+.0f} s so that it resumes there")
 
     def node_args(self, n: NodeProc) -> list[str]:
         m = self.manifest
@@ -335,10 +333,12 @@ class TestnetRun:
             args += ["--validator", "--key", n.spec.validator]
         if n.spec.miner or n.spec.clinic:
             args += ["--demo-economy", "--demo-clinic", "ferdie" if n.spec.clinic else "none"]
-        if n.skew_ms:
-            args += ["--unsafe-clock-skew-ms", str(n.skew_ms)]
+        if n.skew_ms or self.clock_offset_ms:
+            args += ["--unsafe-clock-skew-ms", str(n.skew_ms + self.clock_offset_ms)]
         if n.spec.sync == "warp":
             args += ["--sync", "warp"]
+        if n.spec.max_spec is not None:
+            args += ["--max-spec", str(n.spec.max_spec)]
         return args + list(m.extra_node_args)
 
     def _spawn(self, n: NodeProc) -> None:
@@ -381,16 +381,18 @@ class TestnetRun:
         return time.monotonic() - self.t0 if self.t0 else 0.0
 
     def live_nodes(self) -> list[tuple[str, str]]:
+        # no load for a node left behind by an upgrade (--max-spec)
         return [(n.spec.name, n.rpc_url) for n in self.nodes
-                if n.ready and n.expected_up and not n.paused and not n.link_down and n.process is not None
-                and n.process.poll() is None]
+                if n.ready and n.expected_up and n.spec.max_spec is None and not n.paused and not n.link_down
+                and n.process is not None and n.process.poll() is None]
 
     def _run_schedule(self, started: float) -> RunResult:
         m = self.manifest
         self.t0 = time.monotonic()
         self.t0_wall = time.time()
         up_after = self.t0 - started
-        self.actions, self.windows = build_schedule(m, self.t0_wall - self.genesis_ms / 1000)
+        offset_s = self.t0_wall + self.clock_offset_ms / 1000 - self.genesis_ms / 1000  # the nodes' clocks
+        self.actions, self.windows = build_schedule(m, offset_s)
         joins = "".join(f"; {j.name} joins at {j.join_at_s:g} s ({j.sync} sync)" for j in m.joining)
         started_n = len(self.nodes) - len(m.joining)
         self.echo(f"all {started_n} nodes answer RPC after {up_after:.0f} s; running for {m.duration_s:g} s "
@@ -399,10 +401,11 @@ class TestnetRun:
             if w.epoch is not None:
                 self.echo(f"{w.label}: aligned to epoch {w.epoch} (slot {w.epoch * m.epoch_slots}, at "
                           f"{w.start_s + w.lead_ms / 1000:.1f} s): from {w.start_s:.1f} s to {w.end_s:.1f} s")
-        info = rpc(self.nodes[0].rpc_url, "state_getRuntimeVersion")
         genesis = bytes.fromhex(rpc(self.nodes[0].rpc_url, "chain_getBlockHash", 0)[2:])
-        load = LoadGenerator([n.validator for n in m.validators if n.validator], m.tps, self.live_nodes, genesis,
-                             int(info["specVersion"]), self._now)
+        # not a miner's account: its miner signs with the same nonces (the load's transfers and its bond clashed)
+        proposer = m.upgrade.proposer if m.upgrade is not None else None  # and not the upgrade's proposer
+        senders = [n.validator for n in m.validators if n.validator and not n.miner and n.validator != proposer]
+        load = LoadGenerator(senders, m.tps, self.live_nodes, genesis, self._now)
         load.start()
         pending = list(self.actions)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
@@ -412,6 +415,10 @@ class TestnetRun:
             while self._now() < m.duration_s:
                 while pending and pending[0].at_s <= self._now():
                     self._apply(pending.pop(0))
+                if self.upgrade is not None:
+                    pending = sorted(pending + self._upgrade_step(self.upgrade),
+                                     key=lambda a: (a.at_s, a.action not in ("start", "cont", "link_up", "unskew",
+                                                                              "heal")))
                 upcoming = pending[0] if pending else None
                 clear = upcoming is None or not upcoming.precise or upcoming.at_s - self._now() > PRECISE_CLEAR_S
                 if self._now() >= next_sample and clear:
@@ -447,7 +454,8 @@ class TestnetRun:
             b = [self.manifest_index(x) for x in action.other]
             self.net.partition(a, b, heal=action.action == "heal")
             if action.action == "partition" and window.epoch is not None:
-                boundary = self.genesis_ms / 1000 + window.epoch * self.manifest.epoch_s - self.t0_wall
+                boundary = (self.genesis_ms / 1000 + window.epoch * self.manifest.epoch_s - self.t0_wall
+                            - self.clock_offset_ms / 1000)
                 label += f" ({boundary - self._now():.2f} s before epoch {window.epoch})"
             self._event(label)
             return
@@ -504,6 +512,33 @@ class TestnetRun:
                     n.crashes.append(f"{self._now():.0f} s: clean stop exited with {proc.returncode}")
                 self._retire(n)
             self._spawn(n)
+
+    def _upgrade_step(self, driver: UpgradeDriver) -> list[Action]:
+        """Start the referendum when due; at the boundary, SIGKILL the nodes due (their restarts: the actions
+        returned, with windows of their own)."""
+        plan = driver.plan
+        watched = self.nodes[0]
+        if driver._thread is None and self._now() >= plan.propose_at_s:
+            driver.start_referendum(watched.rpc_url)
+        if driver.at is None or len(driver.killed) == len(plan.kill_at_boundary) and driver.boundary_s is not None:
+            return []
+        try:
+            head = int(rpc(watched.rpc_url, "chain_getHeader", timeout=1)["number"], 16)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            return []
+        if head >= driver.at - 1 and driver.boundary_s is None:
+            driver.boundary_s = round(self._now(), 1)
+        later = []
+        for name in driver.due_kills(head):
+            n = self.nodes[self.manifest_index(name)]
+            w = len(self.windows)
+            now = self._now()
+            self.windows.append(Window(f"kill {name} at the upgrade boundary (head #{head})", now,
+                                       now + plan.kill_for_s, (name,)))
+            self._apply(Action(now, "kill", (name,), window=w))
+            later.append(Action(now + plan.kill_for_s, "start", (name,), window=w))
+            del n
+        return later
 
     def _is_up(self, n: NodeProc) -> bool:
         """Whether `n` may be perturbed: it started with the others, or answered RPC since it joined (asked now if
@@ -626,20 +661,23 @@ class TestnetRun:
                 finals[n.spec.name] = int(rpc(n.rpc_url, "chain_getHeader", fin_hash, timeout=5)["number"], 16)
             except (OSError, RuntimeError, ValueError, KeyError, TypeError):
                 finals[n.spec.name] = None
-        common = min((f for f in finals.values() if f is not None), default=0)
+        # a node left behind by an upgrade finalizes no further than the boundary: the upgrade check compares its
+        # finalized block; the others are compared at the lowest height they all finalized
+        left = self._left_behind()
+        common = min((f for name, f in finals.items() if f is not None and name not in left), default=0)
         at_common: dict[str, str | None] = {}
         issuance: dict[str, dict[str, str] | None] = {}
         final_peers: dict[str, int | None] = {}
         for n in self.nodes:
-            try:
-                at_common[n.spec.name] = rpc(n.rpc_url, "chain_getBlockHash", common, timeout=5)
-                issuance[n.spec.name] = rpc(n.rpc_url, "btt_issuance", timeout=5)
-                final_peers[n.spec.name] = int(rpc(n.rpc_url, "system_health", timeout=5)["peers"])
-            except (OSError, RuntimeError, ValueError, KeyError, TypeError):
-                at_common.setdefault(n.spec.name, None)
-                issuance.setdefault(n.spec.name, None)
-                final_peers.setdefault(n.spec.name, None)
-        bases = {n.spec.name: self._warp_base(n) for n in self.nodes if n.spec.sync == "warp"}
+            name = n.spec.name
+            if name not in left:
+                at_common[name] = self._ask(n, "chain_getBlockHash", common)
+            issuance[name] = self._ask(n, "btt_issuance")
+            peers = self._ask(n, "system_health")
+            final_peers[name] = int(peers["peers"]) if isinstance(peers, dict) and "peers" in peers else None
+        # every joining node: a warp-synced one's base, a full-sync one's answer for block 1 (0: it serves it)
+        bases = {n.spec.name: self._warp_base(n) for n in self.nodes
+                 if n.spec.sync == "warp" or n.spec.join_at_s is not None}
         # the reference holds the whole chain (the transfers are looked for from block 1): not a warp-synced node
         whole = [n for n in self.nodes if n.spec.sync != "warp"]
         ref = max(whole or self.nodes, key=lambda n: finals.get(n.spec.name) or -1)
@@ -659,9 +697,12 @@ class TestnetRun:
         grace = max(15.0, 3 * m.epoch_slots * m.slot_ms / 1000)
         tx_check, tx_summary = checks.check_transfers(load.records, inclusions)
         bans = self.ban_events()
+        # a node left behind by an upgrade stops finalizing at the boundary, by design (the upgrade check holds it)
+        progressing = self._samples_of_runnable_nodes()
         results = [
-            checks.check_one_chain(finals, at_common, {k: v for k, v in bases.items() if v}),
-            checks.check_finality_progress(self.samples, self.windows, grace),
+            checks.check_one_chain({k: v for k, v in finals.items() if k not in left}, at_common,
+                               {k: v for k, v in bases.items() if v}),
+            checks.check_finality_progress(progressing, self.windows, grace),
             checks.check_no_equivocation(evidence),
             checks.check_issuance(issuance),
             tx_check,
@@ -695,6 +736,8 @@ class TestnetRun:
                 checks.check_joins_follow(joins, self.samples, self.windows, m.join_lag_blocks, m.join_sync_s, grace),
                 checks.check_joins_agree(joins, agreement, states),
             ]
+        if self.upgrade is not None:
+            results.append(check_upgrade(self.upgrade.plan, self.upgrade, self._upgrade_views(pool, bans, ref, bases)))
         changed = checks.bond_changes(expected, bonds)
         results.append(checks.Check("validator bonds as in genesis (information)", True,
                                     tuple(changed) or ("all intact",)))
@@ -736,6 +779,70 @@ class TestnetRun:
                 except ValueError:
                     continue
                 yield n, match, round(t, 1)
+
+    def _left_behind(self) -> set[str]:
+        """The nodes that cannot run the upgrade's spec (once it was scheduled)."""
+        driver = self.upgrade
+        if driver is None or driver.at is None:
+            return set()
+        spec = driver.plan.spec
+        return {n.spec.name for n in self.nodes if n.spec.max_spec is not None and n.spec.max_spec < spec}
+
+    def _ask(self, n: NodeProc, method: str, *params: Any) -> Any:
+        """`n`'s answer, or None when it gives none."""
+        try:
+            return rpc(n.rpc_url, method, *params, timeout=5)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            return None
+
+    def _samples_of_runnable_nodes(self) -> list[checks.Sample]:
+        """The samples, less those of nodes that cannot run an upgrade's spec from the boundary on."""
+        driver = self.upgrade
+        if driver is None or driver.boundary_s is None:
+            return self.samples
+        left, start = self._left_behind(), driver.boundary_s
+        return [s for s in self.samples if s.node not in left or s.t_s < start]
+
+    def _upgrade_views(self, pool: concurrent.futures.ThreadPoolExecutor, bans: list[checks.BanEvent],
+                       ref: NodeProc, bases: dict[str, int | None]) -> dict[str, NodeAtEnd]:
+        driver = self.upgrade
+        assert driver is not None
+        at = driver.at
+
+        def view(n: NodeProc) -> NodeAtEnd:
+            head = spec = boundary = None
+            events: tuple[str, ...] = ()
+            finalized: tuple[int, bool] | None = None
+            errors = (OSError, RuntimeError, ValueError, KeyError, TypeError)
+            try:  # each on its own: a node left behind answers for its blocks, not for the next block's runtime
+                head = int(rpc(n.rpc_url, "chain_getHeader", timeout=5)["number"], 16)
+                if at is not None and head >= at and (bases.get(n.spec.name) or 0) <= at:
+                    boundary = rpc(n.rpc_url, "chain_getBlockHash", at, timeout=5)
+                    events = tuple(str(e.get("event")) for e in rpc(n.rpc_url, "btt_events", boundary, timeout=10))
+            except errors:
+                pass
+            try:
+                spec = int(rpc(n.rpc_url, "state_getRuntimeVersion", timeout=5)["specVersion"])
+            except errors:
+                pass
+            try:
+                fin_hash = rpc(n.rpc_url, "chain_getFinalizedHead", timeout=5)
+                fin = int(rpc(n.rpc_url, "chain_getHeader", fin_hash, timeout=5)["number"], 16)
+                finalized = (fin, rpc(ref.rpc_url, "chain_getBlockHash", fin, timeout=5) == fin_hash)
+            except errors:
+                pass
+            try:
+                log = (n.datadir / "node.log").read_text(errors="replace")
+            except OSError:
+                log = ""
+            alive = n.process is not None and n.process.poll() is None
+            involving = tuple(f"{b.node} banned {b.peer}: {b.reason}" for b in bans
+                              if n.spec.max_spec is not None and n.spec.name in (b.node, b.peer))
+            return NodeAtEnd(n.spec.name, n.spec.max_spec, head, spec, boundary, events, log, alive, involving,
+                             bases.get(n.spec.name), finalized)
+
+        joined = [n for n in self.nodes if n.joined]
+        return {v.name: v for v in pool.map(view, joined)}
 
     def ban_events(self) -> list[checks.BanEvent]:
         """Every ban the nodes logged, in run time, the banned peer named as the node it is (its peer id otherwise);

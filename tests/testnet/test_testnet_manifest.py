@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from btt_chain.testnet.manifest import ManifestError, load_manifest, parse_manifest, resolve_manifest_path
+from btt_chain.testnet.manifest import (
+    MANIFEST_DIR,
+    ManifestError,
+    load_manifest,
+    parse_manifest,
+    resolve_manifest_path,
+)
 from btt_chain.testnet.perturbations import build_schedule, overlapping_validator_outages
 
 BASE: dict[str, Any] = {
@@ -35,7 +41,7 @@ def with_node(i: int, **changes: Any) -> dict[str, Any]:
     return d
 
 
-@pytest.mark.parametrize("name", ["ci", "partition", "large"])
+@pytest.mark.parametrize("name", ["ci", "partition", "large", "fork-race", "upgrade"])
 def test_shipped_manifests_parse_and_never_take_a_third_of_the_stake_out(name: str) -> None:
     m = load_manifest(name)
     assert m.name == name
@@ -215,3 +221,48 @@ def test_without_root_the_runner_refuses_with_a_clear_reason(monkeypatch: pytest
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
     reason = netns.unavailable_reason()
     assert reason is not None and "needs root" in reason
+
+
+UPGRADE = {"database": "spec11-network.tar.xz", "spec": 12, "propose_at": 5, "delay_blocks": 50}
+
+
+def upgrade_doc(node_changes: dict[int, dict[str, Any]] | None = None, **upgrade: Any) -> dict[str, Any]:
+    d = copy.deepcopy(BASE)
+    d["upgrade"] = {**UPGRADE, **upgrade}
+    for i, changes in (node_changes or {}).items():
+        d["node"][i].update(changes)
+    return d
+
+
+def test_the_upgrade_manifest_parses_its_recorded_network_kills_and_the_node_left_behind() -> None:
+    m = load_manifest("upgrade")
+    assert m.upgrade is not None
+    assert m.upgrade.database.is_file() and m.upgrade.spec == 12 and m.upgrade.proposer == "eve"
+    assert m.upgrade.kill_at_boundary == ("v2", "f0")
+    assert [n.name for n in m.nodes if n.max_spec is not None] == ["o0"]
+    assert {n.name: n.sync for n in m.joining} == {"w0": "warp", "j0": "full"}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (upgrade_doc(database="nowhere.tar.gz"), "[upgrade].database: no file"),
+        (upgrade_doc(database=3), "[upgrade].database: the path of a recorded network's tarball"),
+        (upgrade_doc(spec=0), "[upgrade].spec: 0 is outside"),
+        (upgrade_doc(propose_at=61), "[upgrade].propose_at: 61 is outside 0..60"),
+        (upgrade_doc(delay_blocks=1.5), "[upgrade].delay_blocks: expected an integer"),
+        (upgrade_doc(kill_at_boundary=["zz"]), "[upgrade].kill_at_boundary: unknown node 'zz'"),
+        (upgrade_doc(kill_at_boundary=["v1", "v1"]), "a list of distinct node names"),
+        (upgrade_doc({3: {"max_spec": 11}}, kill_at_boundary=["f0"]), "'f0' joins later or cannot run the spec"),
+        (upgrade_doc(proposer="mallory"), "[upgrade].proposer: one of"),
+        (upgrade_doc({0: {"miner": True}}, proposer="alice"), "'alice' runs a miner"),
+        (upgrade_doc(colour="red"), "[upgrade]: unknown key 'colour'"),
+        ({**upgrade_doc(), "upgrade": {"spec": 12}}, "[upgrade]: missing `database`"),
+        (with_node(3, max_spec="eleven"), "node 'f0'.max_spec: expected an integer"),
+    ],
+)
+def test_a_bad_upgrade_section_is_one_clear_error(bad: dict[str, Any], message: str) -> None:
+    source = str(MANIFEST_DIR / "m.toml")  # a database is found beside the manifest
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(bad, source)
+    assert message in str(info.value)
