@@ -104,6 +104,12 @@ def test_each_specs_migrations_take_the_previous_specs_storage_versions_to_its_o
     assert {k: v for k, v in after.items() if v} == {k: v for k, v in runtime_of(spec).storage_versions.items() if v}
 
 
+def test_every_module_of_the_newest_spec_declares_its_storage_version() -> None:
+    runtime = runtime_of(specs.NEWEST)
+    assert sorted(runtime.storage_versions) == sorted(m.name for m in runtime.modules)
+    assert all(isinstance(v, int) and 0 <= v < 2**16 for v in runtime.storage_versions.values())
+
+
 def test_a_chain_born_at_spec_11_records_nothing_and_one_born_at_the_newest_records_its_versions() -> None:
     old = spec11_chain()
     view = old.view()
