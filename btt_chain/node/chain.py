@@ -20,7 +20,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -680,7 +680,8 @@ class Chain:
         except BttError as exc:
             self._finish_signature_checks(checks)
             raise InvalidBlock(f"execution failed: {exc}") from None
-        return result, _BlockChecks(self, block, result, checks, self.tree.start_update(result.changes))
+        updated = runtime_updated(_AfterBlock(view, result.changes), number, result.spec_version)
+        return result, _BlockChecks(self, block, result, updated, checks, self.tree.start_update(result.changes))
 
     def _voter_set(
         self, parent_hash: bytes, changes: Mapping[bytes, bytes | None], post_state: StateReader,
@@ -1014,8 +1015,36 @@ class Chain:
             receipts_root=result.receipts_root,
             author=pair.public,
             digest=Digest(reveal),
+            runtime_updated=runtime_updated(ex.ctx.state, env.number, result.spec_version),
         ).sealed(pair, self.genesis_hash)
         return Block(header, tuple(included)), result, dropped, extra
+
+
+def runtime_updated(post_state: StateReader, number: int, ran: int) -> bool:
+    """Whether block `number`, run by spec `ran`, leaves another runtime at itself: its child runs another spec
+    (`spec_for_block`), so the block's `:code` is new (`btt_chain.rpc.runtime_info`) and its header carries
+    Substrate's `RuntimeEnvironmentUpdated` item (`Header.runtime_updated`), as the header of a block that calls
+    FRAME's `set_code` does. `post_state`: the block's post-state."""
+    return spec_for_block(post_state, number + 1) != ran
+
+
+class _AfterBlock:
+    """A block's post-state for a few reads: its changes over its parent's state (no copy of either)."""
+
+    def __init__(self, parent: StateReader, changes: Mapping[bytes, bytes | None]) -> None:
+        self._parent = parent
+        self._changes = changes
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self._changes:
+            return self._changes[key]
+        return self._parent.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        changed = {k: v for k, v in self._changes.items() if k.startswith(prefix)}
+        merged = {k: v for k, v in self._parent.iterate(prefix) if k not in changed}
+        merged.update({k: v for k, v in changed.items() if v is not None})
+        yield from sorted(merged.items())
 
 
 def voter_set_record(state: StateReader) -> bytes:
@@ -1037,17 +1066,19 @@ class _BlockChecks:
     (on the state tree's thread). `finish` waits for both and judges the block."""
 
     def __init__(
-        self, chain: Chain, block: Block, result: BlockResult, signatures: PendingChecks | _Precheck,
-        root: concurrent.futures.Future[bytes],
+        self, chain: Chain, block: Block, result: BlockResult, runtime_updated: bool,
+        signatures: PendingChecks | _Precheck, root: concurrent.futures.Future[bytes],
     ) -> None:
         self._chain = chain
         self._block = block
         self._result = result
+        self._runtime_updated = runtime_updated
         self._signatures = signatures
         self._root = root
 
     def finish(self) -> None:
-        """InvalidBlock (a bad signature first, then the receipts root, then the state root) unless all hold."""
+        """InvalidBlock (a bad signature first, then the receipts root, the runtime update item, then the state root)
+        unless all hold."""
         try:
             root = self._root.result()
         except BaseException:  # the tree's own failure (a bucket that cannot be read): no verdict on the block
@@ -1058,6 +1089,11 @@ class _BlockChecks:
         header = self._block.header
         if self._result.receipts_root != header.receipts_root:
             raise InvalidBlock("receipts root does not match the receipts the block's execution produced")
+        if header.runtime_updated != self._runtime_updated:
+            raise InvalidBlock(
+                f"the header {'carries' if header.runtime_updated else 'lacks'} RuntimeEnvironmentUpdated, but the "
+                f"block's child runs {'another' if self._runtime_updated else 'the same'} spec"
+            )
         if root != header.state_root:
             raise InvalidBlock(f"state root mismatch: header 0x{header.state_root.hex()}, computed 0x{root.hex()}")
 

@@ -20,9 +20,11 @@ descriptor of the runtime at a block instead:
 
 It is the same at every block whose runtime is the same spec with the same published figures, and it changes exactly
 when what a client caches per runtime changes: polkadot-api keys its runtimes by the hash of `:code` (then reads
-the metadata and `System.Version` once per key), so a new spec at an upgrade, or a parameter the metadata publishes
-being changed by governance, makes it read them again. `state_getStorageHash(:code)` is the blake2_256 of this value,
-as for every key.
+the metadata and `System.Version` once per key). It reads `:code` again when it starts following the chain and at a
+block whose header carries `RuntimeEnvironmentUpdated` (`Header.runtime_updated`: the last block before an upgrade,
+where the spec changes), so a running client takes a new spec at the block it starts; a parameter the metadata
+publishes, changed by governance, changes `:code` without that item, and a running polkadot-api client sees it only
+once it follows the chain anew. `state_getStorageHash(:code)` is the blake2_256 of this value, as for every key.
 
 A block whose runtime this node cannot run (a spec scheduled that this release lacks, or above `--max-spec`) has no
 metadata here: `unsupported` is the RPC error every method gives for it.

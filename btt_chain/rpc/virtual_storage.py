@@ -1,5 +1,5 @@
 """Storage items FRAME keeps in state that btt keeps beside its blocks: `System.Events` (the block's events, kept
-with the block, not in the state tree) and `System.Digest` (the block's pre-runtime digest items, in its header).
+with the block, not in the state tree) and `System.Digest` (the block's digest items but the seal, in its header).
 The state methods serve them at their FRAME keys for any block they serve, from the block's own records, so a
 client that reads `System.Events` after inclusion (@polkadot/api's `derive.tx.events`, substrate-interface's
 receipts) finds the events it expects.
@@ -145,7 +145,9 @@ class VirtualStorage:
             return self.events(block_hash)
         if key == DIGEST_KEY:
             header = self.chain.db.get_header(block_hash)
-            return None if header is None else scale.encode_vec(header.digest_items()[:2])
+            # every item but the seal, which the author adds after execution (FRAME's System.Digest holds the
+            # pre-runtime items and the runtime's own, a RuntimeEnvironmentUpdated among them)
+            return None if header is None else scale.encode_vec(header.digest_items()[:-1])
         raise KeyError(key)
 
     def events(self, block_hash: bytes) -> bytes | None:
