@@ -93,16 +93,16 @@ class SpecUpgraded(Event):
 
 @dataclass(frozen=True)
 class MigrationCompleted(Event):
-    """One migration of the upgrade finished: `module` is at storage version `version`, after `items` items over
-    `blocks` blocks."""
+    """One migration of the upgrade finished: module `pallet` is at storage version `version`, after `items` items
+    over `blocks` blocks. (Not `module`: an event's JSON names its own module under that key.)"""
 
     MODULE: ClassVar[str] = "system"
-    module: str
+    pallet: str
     version: int
     migration: str
     items: int
     blocks: int
-    WIRE = (("module", Text(32)), ("version", U32), ("migration", Text(128)), ("items", U32), ("blocks", U32))
+    WIRE = (("pallet", Text(32)), ("version", U32), ("migration", Text(128)), ("items", U32), ("blocks", U32))
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,16 @@ def test_every_event_and_error_has_exactly_one_fixed_index(spec: int) -> None:
     assert set(leaves) == set(listed_errors), set(leaves) ^ set(listed_errors)
 
 
+@pytest.mark.parametrize("spec", sorted(PACKAGES))
+def test_no_event_field_shadows_the_keys_its_json_names_it_by(spec: int) -> None:
+    """An event's JSON is {"module", "event", fields...}: a field named like those keys would rename the event in
+    btt_events and the explorer (system.MigrationCompleted once showed as session.MigrationCompleted)."""
+    sources = package_module(spec, "runtime.metadata.catalog").pallet_sources(runtime_of(spec))
+    shadowing = [(cls.__name__, name) for p in sources for cls in p.events for name, _ in cls.WIRE
+                 if name in ("module", "event", "phase")]
+    assert not shadowing
+
+
 def test_event_and_error_variants_follow_the_tuples(decoded: Decoded) -> None:
     for source in pallet_sources(RUNTIME):
         pallet = decoded.pallets[source.name]

@@ -187,7 +187,7 @@ def test_the_upgrade_runs_in_its_block_and_a_spec_11_offence_stays_one_offence_o
     got = all_events(chain)
     assert events.SpecUpgraded(OLD, NEW) in got
     done = [e for e in got if isinstance(e, events.MigrationCompleted)]
-    assert [(e.module, e.version, e.blocks) for e in done] == [("session", 1, 1), ("evidence", 1, 1)]
+    assert [(e.pallet, e.version, e.blocks) for e in done] == [("session", 1, 1), ("evidence", 1, 1)]
     assert events.MigrationsCompleted(NEW, 1) in got
     assert names(got).index("SpecUpgraded") < names(got).index("MigrationsCompleted")
     assert (storage_version(view, "session"), storage_version(view, "evidence")) == (1, 1)

@@ -286,9 +286,7 @@ def indexers(node: NodeProcess, harness: Harness, start: int) -> Iterator[Indexe
 
 
 def node_events(node: NodeProcess, number: int) -> list[tuple[str, Any]]:
-    """The node's own events of block `number`: (event name, phase: the extrinsic's index or FRAME's phase name).
-    (btt_events' `module` of system.MigrationCompleted is the migrated module's name: its JSON view lets that field
-    shadow the pallet, so only the event names are compared here; the clients' pallets are checked on their own.)"""
+    """The node's own events of block `number`: (event name, phase: the extrinsic's index or FRAME's phase name)."""
     view = node_block_view(node, node.call("chain_getBlockHash", number))
     return [(e.name.split(".")[1], e.extrinsic if e.extrinsic is not None else e.phase) for e in view.events]
 
