@@ -76,6 +76,35 @@ def _check_carried(call_name: str, emergency: bool) -> None:
         raise ConfigError(f"{call_name} may only be carried by the emergency track: add --emergency")
 
 
+def _check_schedule(client: RpcClient, spec: int, at: int) -> None:
+    """Mistakes in scheduling an upgrade that the node can see, refused before any fee: a spec this node cannot run
+    (when its release lacks it, every node like it stops at the block), and a block that comes before the
+    referendum could be enacted (voting and the enactment delay at one block a slot at most: the enacted call
+    would fail)."""
+    upgrade = client.call("btt_upgrade")
+    if spec not in upgrade["supported"]:
+        runs = ", ".join(map(str, upgrade["supported"]))
+        raise submit.NotSent(
+            f"not sent: this node cannot run spec {spec} (it runs specs {runs}): every node must run a release with "
+            f"spec {spec} before block {at}, or it stops there; install one here first (nothing was charged; "
+            "`btt-chain --force ...` proposes it anyway)")
+    params = {row["name"]: int(row["value"]) for row in client.call("btt_params")}
+    head = client.call("btt_header")
+    genesis = client.call("btt_header", client.call("chain_getBlockHash", 0))
+    number, slot = int(head["number"], 16), int(head["slot"], 16)
+    if slot <= 0:
+        return
+    slot_ms = (int(head["timestamp"], 16) - int(genesis["timestamp"], 16)) // slot
+    wait_ms = params.get(gparams.VOTING_PERIOD, 0) + params.get(gparams.ENACTMENT_DELAY, 0)
+    earliest = number + 1 + (-(-wait_ms // slot_ms) if slot_ms > 0 else 0)
+    if at <= earliest:
+        raise submit.NotSent(
+            f"not sent: block {at} may come before the referendum is enacted (voting and the enactment delay take "
+            f"{wait_ms / 1000:g} s, {earliest - number} blocks at most from the head #{number}): the enacted "
+            f"schedule would be refused; pick a block after {earliest} (nothing was charged; `btt-chain --force "
+            "...` proposes it anyway)")
+
+
 def _min_deposit(client: RpcClient, emergency: bool) -> int:
     name = gparams.EMERGENCY_DEPOSIT if emergency else gparams.MIN_DEPOSIT
     for row in client.call("btt_params"):
@@ -122,6 +151,8 @@ def propose(call_name: str, call_args: str, deposit: str | None, description: st
             f"{submit.readable(check['error'], info.decimals, info.symbol)} "
             "(nothing was charged; `btt-chain --force ...` proposes it anyway)"
         )
+    if call_name == "system.schedule_spec" and not submit.FORCE:
+        _check_schedule(client, int(args[0]), int(args[1]))
     sub = submit_call(client, info, signer, "governance.propose", (call, description_hash, amount, emergency))
     assert sub.status is not None
     events = client.call("btt_events", sub.status["blockHash"], sub.status["index"])
