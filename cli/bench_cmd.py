@@ -219,3 +219,14 @@ def upgrade(validators: int, offences: int, runs: int, max_weight: int) -> None:
     for figures in measure(validators, offences, runs, max_weight):
         rows += figures.rows()
     print_fields(rows)
+
+
+@bench.command()
+@click.option("--items", type=click.IntRange(10, 100_000), default=600, show_default=True,
+              help="Items sealed, opened and re-sealed per width (each figure is the median of 5 rounds).")
+def sealing(items: int) -> None:
+    """Private cases: microseconds per item to seal, open and re-seal a revealed decoy, and the bytes added, at each
+    shipped model's input and output widths; a 16-case job's decoy commitment, bytes added and escape odds."""
+    from bench.sealing_bench import run
+
+    print_fields(list(run(items).items()))
