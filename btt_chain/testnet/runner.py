@@ -517,27 +517,27 @@ class TestnetRun:
         """Start the referendum when due; at the boundary, SIGKILL the nodes due (their restarts: the actions
         returned, with windows of their own)."""
         plan = driver.plan
-        watched = self.nodes[0]
-        if driver._thread is None and self._now() >= plan.propose_at_s:
-            driver.start_referendum(watched.rpc_url)
+        live = self.live_nodes()  # nodes up now that run the spec (the first is the one watched)
+        if not live:
+            return []
+        if not driver.started and self._now() >= plan.propose_at_s:
+            driver.start_referendum(live[0][1])
         if driver.at is None or len(driver.killed) == len(plan.kill_at_boundary) and driver.boundary_s is not None:
             return []
         try:
-            head = int(rpc(watched.rpc_url, "chain_getHeader", timeout=1)["number"], 16)
+            head = int(rpc(live[0][1], "chain_getHeader", timeout=1)["number"], 16)
         except (OSError, RuntimeError, ValueError, KeyError, TypeError):
             return []
         if head >= driver.at - 1 and driver.boundary_s is None:
             driver.boundary_s = round(self._now(), 1)
         later = []
         for name in driver.due_kills(head):
-            n = self.nodes[self.manifest_index(name)]
             w = len(self.windows)
             now = self._now()
             self.windows.append(Window(f"kill {name} at the upgrade boundary (head #{head})", now,
                                        now + plan.kill_for_s, (name,)))
             self._apply(Action(now, "kill", (name,), window=w))
             later.append(Action(now + plan.kill_for_s, "start", (name,), window=w))
-            del n
         return later
 
     def _is_up(self, n: NodeProc) -> bool:

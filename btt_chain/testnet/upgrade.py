@@ -79,6 +79,10 @@ class UpgradeDriver:
     killed: list[str] = field(default_factory=list)
     _thread: threading.Thread | None = None
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def start_referendum(self, url: str) -> None:
         self._thread = threading.Thread(target=self._referendum, args=(url,), name="testnet-upgrade", daemon=True)
         self._thread.start()
