@@ -381,3 +381,27 @@ def test_a_scheduled_upgrade_is_shown_and_one_under_way_is_not_tried_again() -> 
     chain.backend.apply(view.changes())
     with pytest.raises(NothingToTry, match="spec 12's migrations are under way since block 5"):
         try_upgrade(chain.backend, chain.number, b"\x01" * 32)
+
+
+def test_the_recorded_spec_11_network_tries_the_upgrade_on_every_nodes_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The databases spec 11's release wrote (testnets/spec11-network.tar.xz, by 2010233): on each node's, both
+    migrations run and every check holds, and nothing of it is written."""
+    from btt_chain.testnet.manifest import load_manifest
+    from btt_chain.testnet.upgrade import unpack
+
+    plan = load_manifest("upgrade").upgrade
+    assert plan is not None
+    recorded = unpack(plan, tmp_path)
+    chain = str(tmp_path / "chain-spec.json")
+    for node in ("v0", "f0"):
+        before = fingerprint(tmp_path / node)
+        code, out, err = run(capsys, "try-upgrade", "--chain", chain, "--base-path", str(tmp_path / node), "--json")
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["ok"] and report["changesNothing"] and (report["fromSpec"], report["toSpec"]) == (11, 12)
+        assert report["head"] >= recorded.head - 2  # a node may have stopped a block or two behind the best
+        assert [m["name"] for m in report["migrations"]] == [SESSION, EVIDENCE]
+        assert all(c["ok"] for c in report["checks"])
+        assert fingerprint(tmp_path / node) == before
