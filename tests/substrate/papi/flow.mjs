@@ -6,6 +6,7 @@
 // Prints one JSON line of findings; the test asserts them.
 // Usage: node [--experimental-websocket] flow.mjs ws://127.0.0.1:PORT /path/to/.papi/descriptors/dist/index.js
 import { pathToFileURL } from "node:url";
+import { runHarness } from "./run_harness.mjs";
 import { createClient } from "polkadot-api";
 import { getWsProvider } from "polkadot-api/ws";
 import { getPolkadotSigner } from "polkadot-api/signer";
@@ -13,39 +14,8 @@ import { ed25519CreateDerive, sr25519CreateDerive, withNetworkAccount } from "@p
 import { DEV_PHRASE, entropyToMiniSecret, mnemonicToEntropy } from "@polkadot-labs/hdkd-helpers";
 
 const [url, descriptorsPath] = process.argv.slice(2);
-const scale = Number(process.env.BTT_TEST_TIMEOUT_SCALE || "1") || 1;
 const out = { warnings: [], steps: [] };
-
-function finish(code) {
-  console.log(JSON.stringify(out, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
-  process.exit(code);
-}
-
-function fail(error) {
-  out.failure = String((error && error.stack) || error);
-  finish(1);
-}
-
-// polkadot-api reports what goes wrong inside its clients (a failed RPC call, a retry) with console.warn/error, and
-// keeps retrying: the first such line is where the client stopped, so it ends the flow at once
-for (const level of ["warn", "error"]) {
-  const original = console[level];
-  console[level] = (...args) => {
-    const line = args.map((a) => (a && a.stack) || String(a)).join(" ");
-    out.warnings.push(`${level}: ${line}`);
-    original(...args);
-    fail(new Error(`polkadot-api logged (${level}) during "${out.steps.at(-1)}": ${line.split("\n")[0]}`));
-  };
-}
-
-function withTimeout(promise, seconds, what) {
-  const ms = seconds * 1000 * scale;
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms); }),
-  ]);
-}
+const { finish, fail, withTimeout } = runHarness(out);
 
 function step(name) {
   out.steps.push(name);

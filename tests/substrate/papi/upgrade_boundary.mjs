@@ -5,6 +5,7 @@
 // transfer after it. Prints one JSON line of findings; tests/substrate/test_upgrade_boundary_clients.py asserts them.
 // Usage: node [--experimental-websocket] upgrade_boundary.mjs ws://127.0.0.1:PORT DESCRIPTORS_INDEX_JS AT SIGNER_PATH
 import { pathToFileURL } from "node:url";
+import { json, runHarness, scale } from "./run_harness.mjs";
 import { createClient } from "polkadot-api";
 import { getWsProvider } from "polkadot-api/ws";
 import { getPolkadotSigner } from "polkadot-api/signer";
@@ -13,40 +14,8 @@ import { DEV_PHRASE, entropyToMiniSecret, mnemonicToEntropy } from "@polkadot-la
 
 const [url, descriptorsPath, atArg, signerPath] = process.argv.slice(2);
 const AT = Number(atArg);
-const scale = Number(process.env.BTT_TEST_TIMEOUT_SCALE || "1") || 1;
 const out = { warnings: [], steps: [], blocks: {} };
-const json = (v) => JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x));
-
-function finish(code) {
-  console.log(json(out));
-  process.exit(code);
-}
-
-function fail(error) {
-  out.failure = String((error && error.stack) || error);
-  finish(1);
-}
-
-// polkadot-api reports what goes wrong inside its clients with console.warn/error and keeps retrying: the first such
-// line is where the client stopped, so it ends the run at once
-for (const level of ["warn", "error"]) {
-  const original = console[level];
-  console[level] = (...args) => {
-    const line = args.map((a) => (a && a.stack) || String(a)).join(" ");
-    out.warnings.push(`${level}: ${line}`);
-    original(...args);
-    fail(new Error(`polkadot-api logged (${level}) during "${out.steps.at(-1)}": ${line.split("\n")[0]}`));
-  };
-}
-
-function withTimeout(promise, seconds, what) {
-  const ms = seconds * 1000 * scale;
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms); }),
-  ]);
-}
+const { finish, fail, withTimeout } = runHarness(out);
 
 // resolves once `predicate()` holds, checked every 100 ms; `seconds` is a guard against a hang, not a measure
 async function until(predicate, seconds, what) {
