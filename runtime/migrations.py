@@ -1,4 +1,7 @@
-"""This spec's storage versions and the migrations that bring the previous spec's state to them (spec 12, from 11).
+"""This spec's storage versions and the migrations that bring an older spec's state to them: spec 12's from 11 (session
+and evidence), kept so that a spec-11 chain may upgrade straight to this spec (a spec-12 chain's state is at their
+versions already, and `upgrade.run_migrations` passes them by). Spec 13 changed no stored record (private jobs live
+in new maps of their own), so it adds none.
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.

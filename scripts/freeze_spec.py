@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 RUNTIME = REPO / "runtime"
 sys.path.insert(0, str(REPO))
 
-from runtime.specs import SHARED  # noqa: E402
+from runtime.specs import ABSENT_FILE, SHARED  # noqa: E402
 
 BACKPORTED: dict[int, frozenset[str]] = {
     11: frozenset({
@@ -102,6 +102,19 @@ def freeze(rev: str, spec: int) -> None:
         target.write_text(old)
         written += 1
         print(f"spec {spec}: runtime/{rel}")
+    known = {Path(name).relative_to("runtime").with_suffix("").as_posix() for name in listed if name.endswith(".py")}
+    added = sorted(
+        rel.with_suffix("").as_posix() for rel in (p.relative_to(RUNTIME) for p in RUNTIME.rglob("*.py"))
+        if rel.parts[0] != "specs" and rel.parts[-1] != "__init__.py" and module_name(rel) not in SHARED
+        and rel.with_suffix("").as_posix() not in known
+    )
+    absent = out / ABSENT_FILE
+    if added:
+        out.mkdir(parents=True, exist_ok=True)
+        absent.write_text("".join(f"{a}\n" for a in added))
+        print(f"spec {spec}: {len(added)} modules it did not have listed in {absent.relative_to(REPO)}")
+    elif absent.exists():
+        absent.unlink()
     print(f"{written} files frozen into {out.relative_to(REPO)}")
 
 

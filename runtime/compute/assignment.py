@@ -28,7 +28,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import assignment_state, events, params, providers, storage
+from ..compute import assignment_state, events, params, private, providers, storage
 from ..compute.models import serves
 from ..compute.types import ASSIGNED, Assignment
 from ..consensus import logic as consensus_logic
@@ -56,11 +56,17 @@ def work_slots(state: Overlay) -> int:
     return window + 3 * (epoch_slots(state) or window)
 
 
-def min_deadline_ms(state: Overlay) -> int:
+def private_slots(state: Overlay, is_private: bool) -> int:
+    """The slots a private job's assignment adds before its commit window: the clinic's to seal its items to the
+    provider drawn (`private.inputs_window`); none for a public job."""
+    return private.inputs_window(state) if is_private else 0
+
+
+def min_deadline_ms(state: Overlay, is_private: bool = False) -> int:
     """The shortest deadline a job may be posted with: the parameter, and room for one commit window of waiting
-    in the queue plus `work_slots`."""
+    in the queue plus `work_slots` (and a private job's sealing window)."""
     slot_ms = consensus.slot_ms.get(state)
-    room = (work_slots(state) + get_param(state, params.COMMIT_WINDOW)) * slot_ms
+    room = (work_slots(state) + private_slots(state, is_private) + get_param(state, params.COMMIT_WINDOW)) * slot_ms
     return max(get_param(state, params.MIN_DEADLINE), room)
 
 
@@ -81,12 +87,17 @@ def assign_queued(ctx: CallContext) -> None:
     latest = ctx.env.timestamp_ms + work_slots(state) * consensus.slot_ms.get(state)
     commit_by = slot + ctx.param(params.COMMIT_WINDOW) - 1
     sample_from = sample_start(state, commit_by)
+    sealing = private_slots(state, True)
     for key in queued:
         if budget == 0 or not pool:
             return
         job = storage.jobs.get(state, int.from_bytes(key[-8:], "big"))
-        if job.posted_block >= ctx.env.number or job.deadline_ms < latest:
+        secret = storage.private_jobs.get(state, job.id) is not None
+        extra = sealing if secret else 0
+        if job.posted_block >= ctx.env.number or job.deadline_ms < latest + extra * consensus.slot_ms.get(state):
             continue
+        job_commit_by = commit_by + extra
+        job_sample_from = sample_start(state, job_commit_by) if secret else sample_from
         assignments = list(job.assignments)
         taken = {a.provider for a in assignments}
         reg = storage.models.get(state, job.model)
@@ -95,16 +106,19 @@ def assign_queued(ctx: CallContext) -> None:
             if not budget:
                 break
             candidates = sorted((acct, c.bond) for acct, c in pool.items()
-                                if acct not in taken and reg is not None and serves(state, reg, job.model, acct))
+                                if acct not in taken and reg is not None and serves(state, reg, job.model, acct)
+                                and (not secret or storage.box_keys.get(state, acct) is not None))
             if not candidates:
                 break
             draw = blake2b_256(b"btt-assign" + randomness + job.id.to_bytes(8, "big") + k.to_bytes(1, "big"))
             chosen = _weighted(candidates, int.from_bytes(draw, "big"))
             c = pool[chosen]
-            c.provider = assignment_state.enter_assigned(state, job.id, chosen, c.provider, commit_by)
+            c.provider = assignment_state.enter_assigned(state, job.id, chosen, c.provider, job_commit_by)
             if not providers.can_take_one_more(state, c):
                 del pool[chosen]
-            placed = Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, commit_by, sample_from)
+            placed = Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, job_commit_by, job_sample_from)
+            if secret:
+                private.assigned(state, job.id, chosen, slot, job_sample_from)
             if k < len(assignments):
                 assignments[k] = placed
             else:
@@ -112,7 +126,7 @@ def assign_queued(ctx: CallContext) -> None:
             taken.add(chosen)
             budget -= 1
             changed = True
-            ctx.emit(events.JobAssigned(job.id, chosen, job.portion(k), commit_by, sample_from))
+            ctx.emit(events.JobAssigned(job.id, chosen, job.portion(k), job_commit_by, job_sample_from))
         if changed:
             job = job.replace(assignments=tuple(assignments))
             storage.jobs.put(state, job.id, job)

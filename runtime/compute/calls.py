@@ -10,14 +10,18 @@ from runtime.context import CallContext, Origin, ensure_governance, ensure_signe
 from runtime.dispatch import CallDef, ModuleDef, Runtime
 from runtime.overlay import Overlay
 
-from ..compute import challenge, hooks, jobs, models, outputs, providers, storage, verify, weights
+from ..compute import challenge, hooks, jobs, models, outputs, private_calls, providers, storage, verify, weights
 from ..compute.model import ModelSpec
 from ..compute.types import (
+    MAX_CASE_BYTES,
     MAX_CHUNK_ITEMS,
+    MAX_DECOYS,
     MAX_ITEM_BYTES,
+    MAX_JOB_ITEMS,
     MAX_OPENINGS,
     MAX_PROOF,
     MAX_RANGE_PROOF,
+    DecoyOpening,
     Opening,
 )
 
@@ -192,6 +196,26 @@ MODULE = ModuleDef(
                 weights.POST_CHUNK, post_outputs, post_outputs.__doc__ or "", extra_weight=_chunk_extra),
         CallDef(10, "serve_model", (("model", HASH), ("serving", BOOL)), weights.SERVE_MODEL, serve_model,
                 serve_model.__doc__ or ""),
+        # private jobs (spec 13): `private`
+        CallDef(11, "set_box_key", (("key", HASH),), weights.SET_BOX_KEY, private_calls.set_box_key,
+                private_calls.set_box_key.__doc__ or ""),
+        CallDef(12, "post_private_job", (("model", HASH), ("items", U32), ("decoys", U32),
+                                         ("decoy_commitment", HASH), ("price", AMOUNT), ("deadline_ms", U64)),
+                weights.POST_JOB, private_calls.post_private_job, private_calls.post_private_job.__doc__ or ""),
+        CallDef(13, "submit_sealed_inputs", (("job_id", U64), ("sealed_root", HASH)), weights.SUBMIT_SEALED,
+                private_calls.submit_sealed_inputs, private_calls.submit_sealed_inputs.__doc__ or ""),
+        CallDef(14, "flag_items", (("job_id", U64), ("items", ListOf(U32, MAX_JOB_ITEMS))), weights.FLAG_ITEMS,
+                private_calls.flag_items, private_calls.flag_items.__doc__ or "",
+                extra_weight=private_calls.flag_items_extra),
+        CallDef(15, "reveal_decoys", (("job_id", U64), ("salt", HASH),
+                                      ("decoys", ListOf(Nested(DecoyOpening), MAX_DECOYS))),
+                weights.REVEAL_DECOYS, private_calls.reveal_decoys, private_calls.reveal_decoys.__doc__ or "",
+                extra_weight=private_calls.reveal_decoys_extra),
+        CallDef(16, "open_case", (("job_id", U64), ("index", U32), ("case", Bytes(max_len=MAX_CASE_BYTES)),
+                                  ("secret", HASH), ("input_proof", ListOf(HASH, MAX_PROOF)),
+                                  ("output", Bytes(max_len=MAX_ITEM_BYTES)), ("output_proof", ListOf(HASH, MAX_PROOF))),
+                weights.CHALLENGE, private_calls.open_case, private_calls.open_case.__doc__ or "",
+                extra_weight=private_calls.open_case_extra),
     ),
     on_initialize=hooks.on_initialize,
 )

@@ -219,6 +219,8 @@ def challenge(
     output_proof: Sequence[bytes],
 ) -> None:
     job, idx, a = verified_assignment(ctx, job_id, provider)
+    if storage.private_jobs.get(ctx.state, job_id) is not None:
+        raise errors.NotPrivate(f"job {job_id} is private: its clinic opens one case with compute.open_case")
     if index >= job.items:
         raise errors.BadChallenge(f"job {job_id} has items 0 to {job.items - 1}, not {index}")
     spec = get_model(ctx.state, job.model).spec

@@ -136,6 +136,31 @@ class OwnerShareFull(ComputeError):
     (`compute.max_owner_models_share_bps`)."""
 
 
+class NoBoxKey(ComputeError):
+    """The account has no box key (`compute.set_box_key`): a clinic needs one to receive its results."""
+
+
+class BadBoxKey(ComputeError):
+    """Not a usable X25519 public key: 32 bytes, canonical, not a low-order point."""
+
+
+class NotPrivate(ComputeError):
+    """The job is not a private one (or this call is not for private jobs)."""
+
+
+class InputsNotSealed(ComputeError):
+    """The clinic has not given the sealed inputs of this assignment yet, or no longer may."""
+
+
+class BadDecoys(ComputeError):
+    """The revealed decoys do not open the job's decoy commitment, or a revealed decoy does not re-seal to its
+    committed sealed item: nothing is recorded (the clinic may reveal correctly until its window ends)."""
+
+
+class DecoysClosed(ComputeError):
+    """The decoys are already revealed, or the window to reveal them has closed."""
+
+
 ERRORS = (
     UnknownModel,
     ModelExists,
@@ -168,5 +193,11 @@ ERRORS = (
     MarketFull,
     CannotCancel,
     OwnerShareFull,
+    NoBoxKey,
+    BadBoxKey,
+    NotPrivate,
+    InputsNotSealed,
+    BadDecoys,
+    DecoysClosed,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

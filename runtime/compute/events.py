@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U64, Text
+from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U32, U64, Text
 from runtime.events import Event
 
 
@@ -368,6 +368,88 @@ class RevealMissed(Event):
     WIRE = (("job_id", U64), ("provider", ACCOUNT), ("refunded", AMOUNT))
 
 
+@dataclass(frozen=True)
+class BoxKeySet(Event):
+    """`who` set its box key: private cases (as a provider) and results (as a clinic) are sealed to it from now."""
+
+    MODULE: ClassVar[str] = "compute"
+    who: bytes
+    key: bytes
+    WIRE = (("who", ACCOUNT), ("key", HASH))
+
+
+@dataclass(frozen=True)
+class PrivateJobPosted(Event):
+    """Job `job_id` is private: `decoys` of its items are the clinic's decoys, committed to by `commitment`; the
+    clinic reserved `deposit` as its pledge to reveal them."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    decoys: int
+    commitment: bytes
+    deposit: int
+    WIRE = (("job_id", U64), ("decoys", U32), ("commitment", HASH), ("deposit", AMOUNT))
+
+
+@dataclass(frozen=True)
+class InputsSealed(Event):
+    """The clinic gave the root over its items sealed to `provider` (`key`); the provider's commit window runs."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    key: bytes
+    sealed_root: bytes
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("key", HASH), ("sealed_root", HASH))
+
+
+@dataclass(frozen=True)
+class InputsNotSealed(Event):
+    """The clinic did not give its sealed inputs in time: `provider` is released without a penalty, the job is
+    closed, `fee` burned from the price and the rest refunded (in `JobClosed`)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    fee: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("fee", AMOUNT))
+
+
+@dataclass(frozen=True)
+class ItemsFlagged(Event):
+    """`provider` says `count` more items of the job do not open with its key (`flagged` in all): it is paid for
+    them unless the clinic shows one opens."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    count: int
+    flagged: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("count", U32), ("flagged", U32))
+
+
+@dataclass(frozen=True)
+class DecoysRevealed(Event):
+    """The clinic revealed the job's decoys; every one re-sealed to its committed item. The provider's reveal opens
+    exactly them."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    decoys: int
+    WIRE = (("job_id", U64), ("decoys", U32))
+
+
+@dataclass(frozen=True)
+class DecoysNotRevealed(Event):
+    """The clinic did not reveal its decoys before the sample was drawn: its deposit `burned`; the provider is paid
+    when its result matures, with no work credit (nothing was checked)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    burned: int
+    WIRE = (("job_id", U64), ("burned", AMOUNT))
+
+
 EVENTS = (
     ModelRegistered,
     ModelServed,
@@ -397,5 +479,12 @@ EVENTS = (
     AssignmentStalled,
     AssignmentWithdrawn,
     RevealMissed,
+    BoxKeySet,
+    PrivateJobPosted,
+    InputsSealed,
+    InputsNotSealed,
+    ItemsFlagged,
+    DecoysRevealed,
+    DecoysNotRevealed,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

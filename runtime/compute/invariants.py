@@ -37,9 +37,11 @@ from ..compute.types import (
     LATE,
     MISSED,
     OPEN_STATES,
+    PRIVATE_UNSEALED,
     SETTLED,
     STALLED,
     VERIFIED,
+    VOID,
     Assignment,
     Job,
 )
@@ -51,7 +53,8 @@ RULES: dict[str, str] = {
                     "status and at most `redundancy` assignments of distinct providers, assignment k escrowing "
                     "`Job.portion(k)`",
     "compute.job_status": "a closed job holds no open assignment; a done job is fully assigned (no place vacant); "
-                          "a cancelled job holds no assignment but stalled ones, an evicted job none that committed",
+                          "a cancelled job holds no assignment but stalled ones (and a private job its clinic "
+                          "never sealed, its void one), an evicted job none that committed",
     "compute.assignment_fields": "a verified or late assignment has its closing time; a late one its sample; a "
                                  "committed one has its last reveal slot exactly when its sample is drawn; only a "
                                  "verified one holds a posting deposit; posted items never exceed the job's, and "
@@ -141,7 +144,8 @@ def check_parameter_rules(state: Overlay) -> list[str]:
 def held_by_compute(state: Overlay, jobs: Iterable[Job] | None = None) -> dict[bytes, int]:
     """Account -> what compute holds reserved of it: unassigned escrow of its open jobs, the escrow of its
     assignments neither final nor late (a late one's went back at the deadline), their unspent posting deposits,
-    and the deposits of the models it registered. `jobs`: every job, if the caller read them already."""
+    the deposits of the models it registered and of its private jobs' decoy reveals. `jobs`: every job, if the
+    caller read them already."""
     held: Counter[bytes] = Counter()
     for job in (j for _, j in storage.jobs.items(state)) if jobs is None else jobs:
         if job.status == JOB_OPEN:
@@ -153,6 +157,11 @@ def held_by_compute(state: Overlay, jobs: Iterable[Job] | None = None) -> dict[b
     for _, reg in storage.models.items(state):
         if reg.owner != ZERO_HASH:
             held[reg.owner] += reg.deposit
+    for job_id, rec in storage.private_jobs.items(state):
+        if rec.deposit:
+            job = storage.jobs.get(state, job_id)
+            if job is not None:
+                held[job.requester] += rec.deposit
     return {who: amount for who, amount in held.items() if amount}
 
 
@@ -183,13 +192,20 @@ def _jobs(state: Overlay, jobs: list[tuple[int, Job]]) -> list[str]:
             problems.append(f"compute.job_status: {where} is {status} with {opened} open assignments")
         if job.status == JOB_DONE and not job.fully_assigned:
             problems.append(f"compute.job_status: {where} is done with places {job.vacant()} vacant")
-        if job.status == JOB_CANCELLED and any(a.state != STALLED for a in job.assignments):
+        unsealed = job.status == JOB_CANCELLED and _unsealed(state, job.id)
+        if job.status == JOB_CANCELLED and any(a.state != STALLED and not (unsealed and a.state == VOID)
+                                               for a in job.assignments):
             problems.append(f"compute.job_status: {where} is cancelled with a provider's assignment")
         if job.status == JOB_EVICTED and job.committed_any:
             problems.append(f"compute.job_status: {where} is evicted and a provider committed to it")
         for a in job.assignments:
             problems += _fields(job, a)
     return problems
+
+
+def _unsealed(state: Overlay, job_id: int) -> bool:
+    rec = storage.private_jobs.get(state, job_id)
+    return rec is not None and rec.outcome == PRIVATE_UNSEALED
 
 
 def _fields(job: Job, a: Assignment) -> list[str]:

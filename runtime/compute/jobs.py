@@ -7,7 +7,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 
 from ..balances import logic as balances
-from ..compute import assignment, assignment_state, costs, errors, events, market, outage, params, storage
+from ..compute import assignment, assignment_state, costs, errors, events, market, outage, params, private, storage
 from ..compute.inputs import input_root, synthetic_inputs
 from ..compute.model import input_bytes
 from ..compute.models import get_model
@@ -46,8 +46,10 @@ def post(
     price: int,
     redundancy: int,
     deadline_ms: int,
+    private: bool = False,
 ) -> int:
-    """Post a job and reserve its price. A synthetic job gives `seed` and the chain derives its input root."""
+    """Post a job and reserve its price. A synthetic job gives `seed` and the chain derives its input root; a
+    private one (`private.post`) gives neither: its items are sealed to its provider once one is drawn."""
     state = ctx.state
     reg = get_model(state, model)
     max_items = ctx.param(params.MAX_ITEMS)
@@ -56,7 +58,7 @@ def post(
     max_redundancy = min(ctx.param(params.MAX_REDUNDANCY), MAX_REDUNDANCY)
     if not 1 <= redundancy <= max_redundancy:
         raise errors.BadJob(f"redundancy must be 1 to {max_redundancy}, got {redundancy}")
-    lo, hi = assignment.min_deadline_ms(state), ctx.param(params.MAX_DEADLINE)
+    lo, hi = assignment.min_deadline_ms(state, private), ctx.param(params.MAX_DEADLINE)
     if not lo <= deadline_ms <= hi:
         raise errors.BadJob(
             f"the deadline must be {lo} to {hi} ms from now, got {deadline_ms} (an assignment needs its commit "
@@ -73,7 +75,7 @@ def post(
         if root not in (ZERO_HASH, derived):
             raise errors.BadJob("the input root does not match the inputs the seed generates")
         root = derived
-    elif root == ZERO_HASH:
+    elif root == ZERO_HASH and not private:
         raise errors.BadJob("give the root of the inputs, or a seed for synthetic inputs")
     market.check_requester(state, who, ctx.param(params.MAX_OPEN_JOBS_PER_REQUESTER))
     market.check_owner(state, reg)
@@ -133,6 +135,7 @@ def close(ctx: CallContext, job: Job, status: int, refund: int) -> None:
     storage.deadlines.remove(state, storage.deadline_key(job.deadline_ms, job.id))
     storage.open_jobs.put(state, storage.open_jobs.get(state) - 1)
     storage.jobs.put(state, job.id, job.replace(status=status))
+    private.closed(ctx, job)
     ctx.emit(events.JobClosed(job.id, status, refund))
 
 

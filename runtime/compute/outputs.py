@@ -31,6 +31,9 @@ def demand(ctx: CallContext, who: bytes, job_id: int, provider: bytes) -> None:
     job, idx, a = challenge.verified_assignment(ctx, job_id, provider, "owe its outputs")
     if who != job.requester:
         raise errors.NotRequester()
+    if storage.private_jobs.get(ctx.state, job_id) is not None:
+        raise errors.NotPrivate(f"job {job_id} is private: its outputs, which diagnose its cases, are sealed to its "
+                                "clinic and never posted on chain; open one case with compute.open_case")
     if a.outputs_posted:
         raise errors.WrongState("the outputs are already on chain")
     if a.outputs_due_ms:

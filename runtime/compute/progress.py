@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from runtime.context import CallContext
 
-from ..compute import jobs, market, outage, storage
+from ..compute import jobs, market, outage, private, storage
 from ..compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -55,6 +55,8 @@ def stall_due(ctx: CallContext) -> None:
     another provider (drawn in this block's assignment, which runs after this)."""
     for job, idx in _due(ctx, storage.commit_due, ASSIGNED):
         job = _fresh(ctx, job)
+        if private.unsealed(ctx, job, job.assignments[idx]):
+            continue  # the clinic never sealed the items to the provider: its fault, not the provider's
         job = _put(ctx, job, idx, outage.stalled(ctx, job, job.assignments[idx]))
         market.requeue(ctx.state, job)
 

@@ -50,6 +50,20 @@ def enqueue(ctx: CallContext, entry: JobProvider, sample_from_slot: int) -> None
     storage.samples_waiting.put(state, count + 1)
 
 
+def dequeue(ctx: CallContext, entry: JobProvider, sample_from_slot: int) -> None:
+    """A commit whose sample is no longer wanted (its provider was convicted before the draw) leaves the queue."""
+    state = ctx.state
+    group = storage.sample_waiting.get(state, sample_from_slot) or ()
+    rest = tuple(e for e in group if e != entry)
+    if len(rest) == len(group):
+        return
+    if rest:
+        storage.sample_waiting.put(state, sample_from_slot, rest)
+    else:
+        storage.sample_waiting.remove(state, sample_from_slot)
+    storage.samples_waiting.put(state, storage.samples_waiting.get(state) - (len(group) - len(rest)))
+
+
 def required_authors(state: Overlay, k: int) -> int:
     """k distinct authors, or every validator with weight in the current schedule if there are fewer."""
     schedule = consensus.current.get(state)
@@ -102,6 +116,9 @@ def fix_samples(ctx: CallContext) -> None:
             a = job.assignments[idx]
             if a.state != COMMITTED or a.sample_seed != ZERO_HASH:
                 continue  # expired meanwhile: nothing to sample
+            from ..compute import private  # private -> assignment_state -> sample_fix: import when needed
+
+            private.sample_drawn(ctx, job)
             assignments = list(job.assignments)
             # not a change of state (it stays committed): it enters the reveal index, which `move` leaves
             assignments[idx] = a.replace(sample_seed=sample_seed(randomness, job.id, entry.provider),

@@ -10,7 +10,7 @@ from runtime.context import CallContext
 
 from ..balances import logic as balances
 from ..bonds import logic as bonds
-from ..compute import assignment_state, events, params, storage
+from ..compute import assignment_state, events, params, private, storage
 from ..compute.types import SETTLED, Assignment, Job, PendingCredit
 
 BPS = 10_000
@@ -42,6 +42,8 @@ def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Ass
         if amount:
             balances.slash_reserved(ctx, job.requester, amount, dest)
     credit = min(macs_per_item * job.items, burned * ctx.param(params.CREDIT_PER_BURNED) // UNIT)
+    if not private.earns_credit(ctx.state, job):
+        credit = 0  # a private job whose clinic never revealed its decoys: nothing was checked
     if credit:
         mature = ctx.env.timestamp_ms + ctx.param(params.CREDIT_MATURITY)
         key = storage.pending_credit_key(mature, job.id, a.provider)

@@ -8,6 +8,7 @@ from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U32, U64, Bytes, L
 from runtime.overlay import Overlay
 
 from ..compute.types import (
+    MAX_CASE_BYTES,
     MAX_CHUNK_ITEMS,
     MAX_CREDIT_BUCKETS,
     MAX_ITEM_BYTES,
@@ -19,6 +20,7 @@ from ..compute.types import (
     JobProvider,
     Outage,
     PendingCredit,
+    PrivateJob,
     Provider,
     RecentAuthor,
     RegisteredModel,
@@ -191,3 +193,20 @@ open_jobs: StorageValue[int] = StorageValue(M, "open_jobs", U64, default=0)
 
 epoch: StorageValue[int] = StorageValue(M, "epoch", U64, default=0)
 """The epoch of the last block: the mining distribution runs when a block starts a later one."""
+
+
+box_keys: StorageMap[bytes] = StorageMap(M, "box_keys", HASH, key_types=(ACCOUNT,))
+"""Account -> its X25519 box key (`set_box_key`): a provider's to receive private cases, a clinic's to receive
+results. Set again to rotate: an assignment keeps the key it was drawn with."""
+
+private_jobs: StorageMap[PrivateJob] = StorageMap(M, "private_jobs", Nested(PrivateJob), u64_key, u64_from_key)
+"""Job id -> what the chain holds of a private job beside its `Job` record (spec 13)."""
+
+decoy_cases: StorageMap[bytes] = StorageMap(M, "decoy_cases", Bytes(max_len=MAX_CASE_BYTES),
+                                            key_types=(ID_KEY, Bytes(4)))
+"""(job id u64, item u32) -> a decoy case the clinic revealed, until the job closes: the provider's reveal opens
+these items, and re-execution runs on them."""
+
+
+def decoy_key(job_id: int, index: int) -> bytes:
+    return u64_key(job_id) + index.to_bytes(4, "big")

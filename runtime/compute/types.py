@@ -349,3 +349,95 @@ class RecentAuthor(Struct):
     author: bytes
     slot: int
     WIRE = (("author", ACCOUNT), ("slot", U64))
+
+
+# --- private jobs (spec 13): cases sealed to the assigned provider, checked on the clinic's decoys ----------------
+
+MAX_CASE_BYTES = 1024
+"""A private job's case is one model input: at most 1,024 values (`model.MAX_INPUT_BYTES`)."""
+MAX_FLAG_BYTES = MAX_JOB_ITEMS // 8
+"""The bitmap of items a provider flagged as not opening: one bit per item of the largest job."""
+MAX_DECOYS = MAX_OPENINGS
+"""Bound on a private job's decoys: every decoy is opened in the provider's reveal (`compute.sample_size` is the
+least a job may have, up to one fewer than its items)."""
+
+PRIVATE_PENDING = 0
+"""Waiting for its provider, the sealed inputs, the commit or the clinic's decoy reveal."""
+PRIVATE_CHECKED = 1
+"""The clinic revealed its decoys in time; the provider's reveal opens exactly them."""
+PRIVATE_UNREVEALED = 2
+"""The clinic did not reveal its decoys before the sample was drawn: its deposit was burned; the provider is paid,
+its work unchecked and uncredited."""
+PRIVATE_UNSEALED = 3
+"""The clinic did not give its sealed inputs in time: refunded less the missed-assignment fee, the provider released
+without a penalty."""
+PRIVATE_OUTCOMES = ("pending", "checked", "unrevealed", "unsealed")
+
+
+@dataclass(frozen=True)
+class PrivateJob(Struct):
+    """What the chain holds of a private job beside its `Job`: the clinic's decoy commitment and deposit, and the
+    sealed inputs of its assignment (a private job has one provider; a place that stalls is sealed again to the
+    next one)."""
+
+    decoys: int
+    commitment: bytes
+    """H(salt, items, decoy positions, H(decoy cases)) (`btt_chain.primitives.sealed_cases.decoy_commitment`)."""
+    deposit: int
+    """Reserved from the clinic at post (`compute.missed_assignment_fee`, the figure a provider forfeits for holding
+    a place without working); returned when the job closes, burned if the clinic does not reveal its decoys."""
+    clinic_key: bytes
+    """The clinic's box key when it posted: the provider seals its outputs to it."""
+    provider_key: bytes = ZERO_HASH
+    """The assigned provider's box key when it was drawn: every item is sealed to it (zero while unassigned)."""
+    sealed_root: bytes = ZERO_HASH
+    """Merkle root over the sealed items (zero until the clinic gives it)."""
+    inputs_by_slot: int = 0
+    """The last slot whose block may carry the sealed root (the commit window opens after it)."""
+    decoys_by_slot: int = 0
+    """The last slot whose block may carry the decoy reveal: the slot before the sample start, so the decoys are on
+    chain before any block can draw the sample."""
+    positions: tuple[int, ...] = ()
+    """The revealed decoy positions (empty until revealed): the sample the provider's reveal opens."""
+    flagged: bytes = b""
+    """Bitmap of the items the provider flagged as not opening (bit i of byte i // 8, least significant first)."""
+    outcome: int = PRIVATE_PENDING
+
+    WIRE = (
+        ("decoys", U32),
+        ("commitment", HASH),
+        ("deposit", AMOUNT),
+        ("clinic_key", HASH),
+        ("provider_key", HASH),
+        ("sealed_root", HASH),
+        ("inputs_by_slot", U64),
+        ("decoys_by_slot", U64),
+        ("positions", ListOf(U32, MAX_DECOYS)),
+        ("flagged", Bytes(max_len=MAX_FLAG_BYTES)),
+        ("outcome", U8),
+    )
+
+    def is_flagged(self, index: int) -> bool:
+        byte = index // 8
+        return byte < len(self.flagged) and bool(self.flagged[byte] >> (index % 8) & 1)
+
+    def flag_count(self) -> int:
+        return sum(bin(b).count("1") for b in self.flagged)
+
+
+@dataclass(frozen=True)
+class DecoyOpening(Struct):
+    """One decoy revealed by the clinic: its case and the ephemeral secret it was sealed with, and the Merkle path of
+    the sealed item (which every node re-seals) to the job's sealed root."""
+
+    index: int
+    case: bytes
+    secret: bytes
+    proof: tuple[bytes, ...]
+
+    WIRE = (
+        ("index", U32),
+        ("case", Bytes(max_len=MAX_CASE_BYTES)),
+        ("secret", HASH),
+        ("proof", ListOf(HASH, MAX_PROOF)),
+    )

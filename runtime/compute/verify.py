@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.context import CallContext
+from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, challenge, errors, events, market, outage, params, settlement, storage
+from ..compute import assignment_state, challenge, errors, events, market, outage, params, private, settlement, storage
 from ..compute.inference import infer
 from ..compute.jobs import close_if_ended, get_open_job
 from ..compute.model import input_bytes
@@ -37,7 +38,7 @@ from ..compute.types import (
     Opening,
 )
 
-__all__ = ["commit", "result_commitment", "reveal", "sample_of"]
+__all__ = ["commit", "result_commitment", "reveal", "sample_at", "sample_of"]
 
 
 def result_commitment(output_root: bytes, salt: bytes) -> bytes:
@@ -50,6 +51,15 @@ def sample_of(job: Job, a: Assignment, sample_size: int) -> tuple[int, ...]:
     if a.sample_seed == ZERO_HASH:
         return ()
     return sample_indices(a.sample_seed, job.items, sample_size)
+
+
+def sample_at(state: Overlay, job: Job, a: Assignment, sample_size: int) -> tuple[int, ...]:
+    """The item indices an assignment's reveal must open as the chain holds them: a public job's drawn sample, a
+    private job's revealed decoys (`private.sample`); empty until its sample seed is fixed."""
+    if a.sample_seed == ZERO_HASH:
+        return ()
+    decoys = private.sample(state, job)
+    return sample_of(job, a, sample_size) if decoys is None else decoys
 
 
 def _assignment(ctx: CallContext, job: Job, who: bytes, state: int) -> tuple[int, Assignment]:
@@ -81,6 +91,7 @@ def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None
             "went back to the market"
         )
     idx, a = _assignment(ctx, job, who, ASSIGNED)
+    private.require_sealed(ctx.state, job)
     if ctx.env.slot > a.commit_by_slot:
         raise errors.CommitWindowClosed(
             f"the commit window of this assignment closed at slot {a.commit_by_slot} (this block is slot "
@@ -134,15 +145,19 @@ def _check_openings(
     return the first item whose output differs (None if every one matches)."""
     if result_commitment(output_root, salt) != a.commitment:
         raise errors.CommitmentMismatch()
-    indices = sample_of(job, a, ctx.param(params.SAMPLE_SIZE))
+    indices = sample_at(ctx.state, job, a, ctx.param(params.SAMPLE_SIZE))
     if tuple(o.index for o in openings) != indices:
         raise errors.BadOpenings(f"open exactly the sampled items {list(indices)}, in that order")
     reg = get_model(ctx.state, job.model)
     width = input_bytes(reg.spec)
+    secret = private.record(ctx.state, job.id) is not None
     for o in openings:
         if len(o.input) != width:
             raise errors.BadOpenings(f"item {o.index}: an input of this model is {width} bytes")
-        if not verify_merkle_proof(job.input_root, o.input, o.index, job.items, o.input_proof):
+        if secret:
+            if o.input != private.decoy_case(ctx.state, job.id, o.index) or o.input_proof:
+                raise errors.BadOpenings(f"item {o.index}: open the decoy case the clinic revealed, with no path")
+        elif not verify_merkle_proof(job.input_root, o.input, o.index, job.items, o.input_proof):
             raise errors.BadOpenings(f"item {o.index}: the input's path does not lead to the job's input root")
         if not verify_merkle_proof(output_root, o.output, o.index, job.items, o.output_proof):
             raise errors.BadOpenings(f"item {o.index}: the output's path does not lead to the output root")

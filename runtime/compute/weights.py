@@ -255,3 +255,31 @@ def post_job_weight(spec: ModelSpec, items: int, synthetic: bool) -> int:
     if not synthetic:
         return POST_JOB
     return POST_JOB + items * (SYNTHETIC_ITEM + NODE_HASH) + item_bytes_weight(items * _item_widths(spec)[0])
+
+
+# --- private jobs -----------------------------------------------------------------------------------------------
+
+SEAL = 80
+"""One item re-sealed (an X25519 base-point multiplication and a crypto_box over at most 1 KiB): 48 us measured by
+`btt-chain bench sealing` (2026-11-26, 2-core host shared with other work), times 1.3 and rounded up, as the weights
+above."""
+SET_BOX_KEY = 200
+SUBMIT_SEALED = 300
+FLAG_ITEMS = 300
+FLAG_ITEM = 1
+REVEAL_DECOYS = 500
+DECOY = 20
+"""Per revealed decoy beside its re-seal and path: its commitment hash and its case stored until the job closes."""
+
+
+def reveal_decoys_weight(spec: ModelSpec, items: int, decoys: int) -> int:
+    """The clinic's decoy reveal: each decoy re-sealed, its sealed item's path checked, hashed into the commitment and
+    stored."""
+    width = _item_widths(spec)[0]
+    return (REVEAL_DECOYS + decoys * (SEAL + DECOY + tree_depth(items) * NODE_HASH)
+            + item_bytes_weight(decoys * (2 * width + 48)))
+
+
+def open_case_weight(spec: ModelSpec, items: int) -> int:
+    """Opening one private case: a challenge's work and the case re-sealed."""
+    return challenge_weight(spec, items) + SEAL

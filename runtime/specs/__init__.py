@@ -43,7 +43,8 @@ SHARED = frozenset({
 
 PACKAGES: dict[int, str] = {
     11: "runtime.specs.spec11",
-    12: "runtime",
+    12: "runtime.specs.spec12",
+    13: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)
@@ -136,6 +137,20 @@ def package_module(spec: int, name: str) -> ModuleType:
     return importlib.import_module(package + name[len("runtime"):])
 
 
+ABSENT_FILE = "absent.txt"
+"""In a spec's folder: the live runtime's modules (paths below `runtime/`, no suffix) that the spec did not have. Its
+package must not load them from the live runtime (written by `scripts/freeze_spec.py`)."""
+
+
+@cache
+def absent_in(folder: str) -> frozenset[str]:
+    """The live modules spec folder `folder` (`spec12`) did not have, as paths below `runtime/` without `.py`."""
+    listed = SPECS_DIR / folder / ABSENT_FILE
+    if not listed.exists():
+        return frozenset()
+    return frozenset(line.strip() for line in listed.read_text().splitlines() if line.strip())
+
+
 class _OverlayFinder(importlib.abc.MetaPathFinder):
     """Finds `runtime.specs.specNN.<name>`: the spec's own file if it froze one, else the live runtime's file, loaded
     under the spec's name (so that its relative imports stay inside the spec)."""
@@ -155,6 +170,8 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
             return importlib.machinery.ModuleSpec(fullname, _Alias(live_name))
         if not rest:  # the spec package itself: the live runtime's __init__, searched in both folders
             return self._package(fullname, [spec_dir, LIVE], spec_dir / "__init__.py", LIVE / "__init__.py")
+        if "/".join(rest) in absent_in(parts[2]):
+            raise ModuleNotFoundError(f"{fullname}: runtime/{'/'.join(rest)} came after this spec", name=fullname)
         own, live = spec_dir.joinpath(*rest), LIVE.joinpath(*rest)
         if (own / "__init__.py").exists() or (live / "__init__.py").exists():
             return self._package(fullname, [own, live], own / "__init__.py", live / "__init__.py")
