@@ -296,6 +296,34 @@ def open_item(sealed: bytes, keypair: BoxKeypair, binding: SealBinding) -> bytes
     return bytes(plain)
 
 
+def shared_key(sealed: bytes, keypair: BoxKeypair) -> bytes:
+    """The recipient's 32-byte key for this one sealed item (crypto_box_beforenm of its ephemeral key and the
+    recipient's secret). Revealing it opens this item only: every item has its own ephemeral key. A clinic reveals it
+    to show the chain what a sealed output says (`open_with_shared_key`)."""
+    if not isinstance(sealed, bytes) or len(sealed) < SEAL_OVERHEAD:
+        raise SealedItemUnreadable(f"a sealed item is at least {SEAL_OVERHEAD} bytes")
+    epk = sealed[:KEY_BYTES]
+    problem = box_key_problem(epk)
+    if problem is not None:
+        raise SealedItemUnreadable(f"the sealed item's ephemeral key is unusable: {problem}")
+    return bytes(nacl.bindings.crypto_box_beforenm(epk, keypair.secret))
+
+
+def open_with_shared_key(sealed: bytes, key: bytes, recipient: BoxPublicKey, binding: SealBinding) -> bytes:
+    """The plaintext of `sealed` opened with its revealed `shared_key`; SealedItemUnreadable when it does not open.
+    Poly1305 under a key nobody chose lets no other key open the provider's ciphertext to another plaintext (a forger
+    would have to hit a 128-bit tag), so a revealed key shows the one plaintext the sealer sealed."""
+    if not isinstance(sealed, bytes) or len(sealed) < SEAL_OVERHEAD:
+        raise SealedItemUnreadable(f"a sealed item is at least {SEAL_OVERHEAD} bytes")
+    if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+        raise SealedItemUnreadable(f"a shared key is {KEY_BYTES} bytes")
+    nonce = seal_nonce(sealed[:KEY_BYTES], recipient, binding)
+    try:
+        return bytes(nacl.bindings.crypto_box_open_easy_afternm(sealed[KEY_BYTES:], nonce, key))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, nacl.exceptions.RuntimeError):
+        raise SealedItemUnreadable("the sealed item does not open with this key as this chain's job and item") from None
+
+
 def reseal_problem(sealed: bytes, plaintext: bytes, item_esk: bytes, recipient: BoxPublicKey,
                    binding: SealBinding) -> str | None:
     """Why a revealed (plaintext, esk) is not the opening of `sealed`, or None when re-sealing gives `sealed`

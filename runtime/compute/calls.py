@@ -21,8 +21,10 @@ from ..compute.types import (
     MAX_OPENINGS,
     MAX_PROOF,
     MAX_RANGE_PROOF,
+    MAX_SEALED_OUTPUT,
     DecoyOpening,
     Opening,
+    PrivateOpening,
 )
 
 
@@ -211,9 +213,14 @@ MODULE = ModuleDef(
                                       ("decoys", ListOf(Nested(DecoyOpening), MAX_DECOYS))),
                 weights.REVEAL_DECOYS, private_calls.reveal_decoys, private_calls.reveal_decoys.__doc__ or "",
                 extra_weight=private_calls.reveal_decoys_extra),
-        CallDef(16, "open_case", (("job_id", U64), ("index", U32), ("case", Bytes(max_len=MAX_CASE_BYTES)),
+        CallDef(16, "reveal_private_result", (("job_id", U64), ("output_root", HASH), ("salt", HASH),
+                                              ("openings", ListOf(Nested(PrivateOpening), MAX_DECOYS))),
+                weights.REVEAL, private_calls.reveal_private_result,
+                private_calls.reveal_private_result.__doc__ or "", extra_weight=private_calls.reveal_private_extra),
+        CallDef(17, "open_case", (("job_id", U64), ("index", U32), ("case", Bytes(max_len=MAX_CASE_BYTES)),
                                   ("secret", HASH), ("input_proof", ListOf(HASH, MAX_PROOF)),
-                                  ("output", Bytes(max_len=MAX_ITEM_BYTES)), ("output_proof", ListOf(HASH, MAX_PROOF))),
+                                  ("sealed_output", Bytes(max_len=MAX_SEALED_OUTPUT)), ("output_key", HASH),
+                                  ("output_proof", ListOf(HASH, MAX_PROOF))),
                 weights.CHALLENGE, private_calls.open_case, private_calls.open_case.__doc__ or "",
                 extra_weight=private_calls.open_case_extra),
     ),

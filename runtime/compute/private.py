@@ -24,8 +24,12 @@ The life of a private job, beside a public job's (`jobs`, `assignment`, `verify`
 5. The sample is the decoy positions (`sample`): the provider's reveal opens every decoy, re-executed by every node
    as any sample. A clinic that did not reveal in time loses its deposit (burned) when the sample is drawn
    (`sample_drawn`); the provider's reveal then opens nothing, and it is paid without work credit.
-6. In the challenge window the clinic may open one real case (`open_case`): its case and secret re-seal to the
-   sealed item, then it is re-executed against the provider's output; this discloses that one case to everyone.
+6. The provider's output root is over its outputs sealed to the clinic (binding RESULT), so that nodes can hold and
+   pass on the sealed results, checked against the root, without reading them. Its reveal
+   (`reveal_private_result`) opens each decoy's output with the secret it sealed it with; every node re-seals it.
+7. In the challenge window the clinic may open one real case (`open_case`): its case and secret re-seal to the
+   sealed item, its sealed output opens with the clinic's key for that item, and the case is re-executed against it;
+   this discloses that one case and its output to everyone.
 
 Real cases are never on chain, in a node's store or in any RPC answer: nodes hold the sealed items only (see the
 README's threat model). The chance a provider that skips `f` of `n` items escapes `d` decoys is C(n-f, d) / C(n, d)
@@ -40,11 +44,13 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_proof
 from btt_chain.primitives.sealed_cases import (
     CASE,
+    RESULT,
     BoxPublicKey,
     SealBinding,
     SealError,
     box_key_problem,
     commitment_problem,
+    open_with_shared_key,
     seal_item,
 )
 from runtime.context import CallContext
@@ -72,6 +78,7 @@ from ..compute.types import (
     Job,
     JobProvider,
     PrivateJob,
+    PrivateOpening,
 )
 from ..params.storage import get_param
 from ..system import storage as system
@@ -309,6 +316,43 @@ def sample(state: Overlay, job: Job) -> tuple[int, ...] | None:
     return None if rec is None else rec.positions
 
 
+def result_binding(state: Overlay, job_id: int, index: int) -> SealBinding:
+    return SealBinding(genesis_hash(state), job_id, index, RESULT)
+
+
+def check_openings(ctx: CallContext, job: Job, a: Assignment, output_root: bytes, salt: bytes,
+                   openings: Sequence[PrivateOpening]) -> int | None:
+    """A private reveal's openings: exactly the revealed decoys, in order; each output re-sealed to the clinic's key
+    with the provider's revealed secret must be the leaf its path leads from to the output root. Refuses bad ones;
+    otherwise re-executes the decoys and returns the first whose output differs (None if every one matches)."""
+    from ..compute.verify import result_commitment, sample_at
+
+    if result_commitment(output_root, salt) != a.commitment:
+        raise errors.CommitmentMismatch()
+    indices = sample_at(ctx.state, job, a, ctx.param(params.SAMPLE_SIZE))
+    if tuple(o.index for o in openings) != indices:
+        raise errors.BadOpenings(f"open exactly the decoys {list(indices)}, in that order")
+    rec = record(ctx.state, job.id)
+    assert rec is not None
+    clinic = BoxPublicKey(rec.clinic_key)
+    cases = []
+    for o in openings:
+        try:
+            sealed = seal_item(o.output, clinic, o.secret, result_binding(ctx.state, job.id, o.index))
+        except SealError as exc:
+            raise errors.BadOpenings(f"item {o.index}: {exc}") from None
+        if not verify_merkle_proof(output_root, sealed, o.index, job.items, o.output_proof):
+            raise errors.BadOpenings(f"item {o.index}: the output sealed to the clinic is not the leaf whose path "
+                                     "leads to the output root")
+        case = decoy_case(ctx.state, job.id, o.index)
+        assert case is not None  # every revealed decoy is held until the job closes
+        cases.append(case)
+    if not openings:
+        return None
+    outputs = infer(built(get_model(ctx.state, job.model).spec), cases)
+    return next((o.index for o, out in zip(openings, outputs, strict=True) if o.output != out), None)
+
+
 def decoy_case(state: Overlay, job_id: int, index: int) -> bytes | None:
     return storage.decoy_cases.get(state, storage.decoy_key(job_id, index))
 
@@ -356,12 +400,14 @@ def open_case(
     case: bytes,
     secret: bytes,
     input_proof: Sequence[bytes],
-    output: bytes,
+    sealed_output: bytes,
+    output_key: bytes,
     output_proof: Sequence[bytes],
 ) -> None:
     """Show that one item of a verified private result is wrong by opening its case to everyone: the case and its
-    secret must re-seal to the sealed item. A flagged item that opens is the provider's fault whatever its output;
-    another is re-executed against the output under the provider's output root."""
+    secret must re-seal to the sealed item. A flagged item that opens is the provider's fault whatever it output;
+    another's sealed output (its path leading to the output root) is opened with the clinic's key for that one item
+    (`sealed_cases.shared_key`) and compared with the case re-executed."""
     from ..compute import challenge
 
     job, idx, a = challenge.verified_assignment(ctx, job_id, _assignment_provider(ctx, job_id))
@@ -372,8 +418,13 @@ def open_case(
     if problem is not None:
         raise errors.BadChallenge(problem)
     if not rec.is_flagged(index):
-        if not verify_merkle_proof(a.output_root, output, index, job.items, output_proof):
-            raise errors.BadChallenge(f"item {index}: the output's path does not lead to the provider's output root")
+        if not verify_merkle_proof(a.output_root, sealed_output, index, job.items, output_proof):
+            raise errors.BadChallenge(f"item {index}: the sealed output's path does not lead to the output root")
+        try:
+            output = open_with_shared_key(sealed_output, output_key, BoxPublicKey(rec.clinic_key),
+                                          result_binding(ctx.state, job_id, index))
+        except SealError as exc:
+            raise errors.BadChallenge(f"item {index}: {exc}") from None
         if infer(built(get_model(ctx.state, job.model).spec), [case])[0] == output:
             raise errors.ChallengeFailed(f"item {index} re-executes to the committed output")
     challenge.uphold(ctx, job, idx, index, challenger)

@@ -8,8 +8,8 @@ from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import Runtime
 from runtime.overlay import Overlay
 
-from ..compute import private, storage, weights
-from ..compute.types import DecoyOpening
+from ..compute import private, storage, verify, weights
+from ..compute.types import DecoyOpening, PrivateOpening
 
 
 def set_box_key(ctx: CallContext, origin: Origin, key: bytes) -> None:
@@ -54,6 +54,13 @@ def reveal_decoys(ctx: CallContext, origin: Origin, job_id: int, salt: bytes,
     private.reveal_decoys(ctx, ensure_signed(origin), job_id, salt, decoys)
 
 
+def reveal_private_result(ctx: CallContext, origin: Origin, job_id: int, output_root: bytes, salt: bytes,
+                          openings: tuple[PrivateOpening, ...]) -> None:
+    """Provider of a private job: reveal the root over your outputs sealed to the clinic and open each decoy (its
+    output and the secret you sealed it with); every node re-seals and re-executes them."""
+    verify.reveal(ctx, ensure_signed(origin), job_id, output_root, salt, openings, check=private.check_openings)
+
+
 def open_case(
     ctx: CallContext,
     origin: Origin,
@@ -62,12 +69,14 @@ def open_case(
     case: bytes,
     secret: bytes,
     input_proof: tuple[bytes, ...],
-    output: bytes,
+    sealed_output: bytes,
+    output_key: bytes,
     output_proof: tuple[bytes, ...],
 ) -> None:
-    """Clinic, in the challenge window: open one real case to show the provider's output for it is wrong, or that an
-    item it flagged opens. The case becomes public."""
-    private.open_case(ctx, ensure_signed(origin), job_id, index, case, secret, input_proof, output, output_proof)
+    """Clinic, in the challenge window: open one real case (and your key for its sealed output) to show that the
+    provider's output for it is wrong, or that an item it flagged opens. The case and its output become public."""
+    private.open_case(ctx, ensure_signed(origin), job_id, index, case, secret, input_proof, sealed_output, output_key,
+                      output_proof)
 
 
 def _spec_items(state: Overlay, job_id: Any) -> tuple[Any, int] | None:
@@ -79,6 +88,11 @@ def _spec_items(state: Overlay, job_id: Any) -> tuple[Any, int] | None:
 def reveal_decoys_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
     known = _spec_items(state, args[0])
     return 0 if known is None else weights.reveal_decoys_weight(*known, len(args[2])) - weights.REVEAL_DECOYS
+
+
+def reveal_private_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
+    known = _spec_items(state, args[0])
+    return 0 if known is None else weights.reveal_private_weight(*known, len(args[3])) - weights.REVEAL
 
 
 def open_case_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:

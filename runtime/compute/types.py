@@ -357,6 +357,8 @@ MAX_CASE_BYTES = 1024
 """A private job's case is one model input: at most 1,024 values (`model.MAX_INPUT_BYTES`)."""
 MAX_FLAG_BYTES = MAX_JOB_ITEMS // 8
 """The bitmap of items a provider flagged as not opening: one bit per item of the largest job."""
+MAX_SEALED_OUTPUT = MAX_ITEM_BYTES + 48
+"""A private job's output item sealed to its clinic: the output and the sealed box's 48 bytes."""
 MAX_DECOYS = MAX_OPENINGS
 """Bound on a private job's decoys: every decoy is opened in the provider's reveal (`compute.sample_size` is the
 least a job may have, up to one fewer than its items)."""
@@ -440,4 +442,23 @@ class DecoyOpening(Struct):
         ("case", Bytes(max_len=MAX_CASE_BYTES)),
         ("secret", HASH),
         ("proof", ListOf(HASH, MAX_PROOF)),
+    )
+
+
+@dataclass(frozen=True)
+class PrivateOpening(Struct):
+    """One decoy opened in a private job's reveal: the provider's output for it, and the ephemeral secret it sealed
+    that output to the clinic with (the output root is over the sealed outputs: every node re-seals it), with the
+    sealed output's Merkle path."""
+
+    index: int
+    output: bytes
+    secret: bytes
+    output_proof: tuple[bytes, ...]
+
+    WIRE = (
+        ("index", U32),
+        ("output", Bytes(max_len=MAX_ITEM_BYTES)),
+        ("secret", HASH),
+        ("output_proof", ListOf(HASH, MAX_PROOF)),
     )

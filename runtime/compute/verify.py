@@ -12,7 +12,8 @@ miss costs (`outage`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import verify_merkle_proof
@@ -105,17 +106,29 @@ def commit(ctx: CallContext, who: bytes, job_id: int, commitment: bytes) -> None
     ctx.emit(events.ResultCommitted(job_id, who, a.sample_from_slot))
 
 
+Checker = Callable[[CallContext, Job, Assignment, bytes, bytes, Sequence[Any]], "int | None"]
+"""Checks a reveal's openings (refusing bad ones) and returns the first item whose output is wrong, or None."""
+
+
 def reveal(
-    ctx: CallContext, who: bytes, job_id: int, output_root: bytes, salt: bytes, openings: Sequence[Opening]
+    ctx: CallContext, who: bytes, job_id: int, output_root: bytes, salt: bytes, openings: Sequence[Any],
+    check: Checker | None = None,
 ) -> None:
     """Open the sampled items. Bad openings are refused (nothing changes); valid openings get a verdict. A late
     assignment (its deadline passed after the sample was drawn) may still be opened until its late-reveal time:
-    `outage` has that verdict."""
+    `outage` has that verdict. A public job's openings are `Opening`s (`check_openings`); a private job's are
+    checked by `private.check_openings` (its call passes that)."""
+    secret = private.record(ctx.state, job_id) is not None
+    if secret != (check is not None):
+        how = "private: reveal it with compute.reveal_private_result" if secret else \
+            "public: reveal it with compute.reveal_result"
+        raise errors.NotPrivate(f"job {job_id} is {how}")
+    check = check or check_openings
     job = storage.jobs.get(ctx.state, job_id)
     mine = None if job is None else job.assignment_of(who)
     if job is not None and mine is not None and job.assignments[mine].state == LATE:
         a = job.assignments[mine]
-        bad = _check_openings(ctx, job, a, output_root, salt, openings)
+        bad = check(ctx, job, a, output_root, salt, openings)
         outage.late_reveal(ctx, job, mine, a.replace(output_root=output_root), bad)
         outage.resume(ctx, who)
         return
@@ -126,7 +139,7 @@ def reveal(
             f"the sample waits for blocks by enough distinct validators from slot {a.sample_from_slot} on; reveal "
             "once it is fixed"
         )
-    bad = _check_openings(ctx, job, a, output_root, salt, openings)
+    bad = check(ctx, job, a, output_root, salt, openings)
     outage.resume(ctx, who)
     a = a.replace(output_root=output_root)
     if bad is None:
@@ -138,26 +151,22 @@ def reveal(
     close_if_ended(ctx, job)
 
 
-def _check_openings(
+def check_openings(
     ctx: CallContext, job: Job, a: Assignment, output_root: bytes, salt: bytes, openings: Sequence[Opening]
 ) -> int | None:
     """Refuse openings that do not open the committed root at the sampled items; otherwise re-execute them and
     return the first item whose output differs (None if every one matches)."""
     if result_commitment(output_root, salt) != a.commitment:
         raise errors.CommitmentMismatch()
-    indices = sample_at(ctx.state, job, a, ctx.param(params.SAMPLE_SIZE))
+    indices = sample_of(job, a, ctx.param(params.SAMPLE_SIZE))
     if tuple(o.index for o in openings) != indices:
         raise errors.BadOpenings(f"open exactly the sampled items {list(indices)}, in that order")
     reg = get_model(ctx.state, job.model)
     width = input_bytes(reg.spec)
-    secret = private.record(ctx.state, job.id) is not None
     for o in openings:
         if len(o.input) != width:
             raise errors.BadOpenings(f"item {o.index}: an input of this model is {width} bytes")
-        if secret:
-            if o.input != private.decoy_case(ctx.state, job.id, o.index) or o.input_proof:
-                raise errors.BadOpenings(f"item {o.index}: open the decoy case the clinic revealed, with no path")
-        elif not verify_merkle_proof(job.input_root, o.input, o.index, job.items, o.input_proof):
+        if not verify_merkle_proof(job.input_root, o.input, o.index, job.items, o.input_proof):
             raise errors.BadOpenings(f"item {o.index}: the input's path does not lead to the job's input root")
         if not verify_merkle_proof(output_root, o.output, o.index, job.items, o.output_proof):
             raise errors.BadOpenings(f"item {o.index}: the output's path does not lead to the output root")

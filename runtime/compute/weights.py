@@ -280,6 +280,11 @@ def reveal_decoys_weight(spec: ModelSpec, items: int, decoys: int) -> int:
             + item_bytes_weight(decoys * (2 * width + 48)))
 
 
+def reveal_private_weight(spec: ModelSpec, items: int, openings: int) -> int:
+    """A private reveal: a reveal's work, each decoy's output re-sealed to the clinic and its case read."""
+    return reveal_weight(spec, items, openings) + openings * (SEAL + DECOY)
+
+
 def open_case_weight(spec: ModelSpec, items: int) -> int:
-    """Opening one private case: a challenge's work and the case re-sealed."""
-    return challenge_weight(spec, items) + SEAL
+    """Opening one private case: a challenge's work, the case re-sealed and its sealed output opened."""
+    return challenge_weight(spec, items) + 2 * SEAL

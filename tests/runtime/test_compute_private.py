@@ -21,7 +21,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from btt_chain.primitives.sealed_cases import BoxKeypair, escape_probability
 from runtime.compute import private, storage
-from runtime.compute.inputs import input_root
+from runtime.compute.inputs import input_root, output_root
 from runtime.compute.types import (
     ASSIGNED,
     FRAUD,
@@ -34,6 +34,7 @@ from runtime.compute.types import (
     VERIFIED,
     VOID,
     DecoyOpening,
+    PrivateOpening,
 )
 from tests.runtime.test_compute import (
     BOND,
@@ -121,9 +122,11 @@ def test_an_honest_private_job_settles_checked_on_its_decoys_and_no_case_is_in_s
     until_sampled(chain, job_id)
     assert worker.openings(job_id)  # the decoys, and only they
     assert tuple(o.index for o in worker.openings(job_id)) == clinic.positions
+    assert_noop(chain, "bob", "compute.reveal_result", job_id, b"\x01" * 32, worker.salt, (), error="NotPrivate")
     assert_ok(worker.reveal(job_id))
     assert job_of(chain, job_id).assignments[0].state == VERIFIED
     assert job_of(chain, job_id).status == JOB_DONE
+    assert clinic.read_results(worker.outputs) == worker.plain  # only the clinic reads the results
     close_window(chain, job_id)
     a = job_of(chain, job_id).assignments[0]
     assert a.state == SETTLED
@@ -364,8 +367,11 @@ def test_a_wrong_real_output_is_shown_by_opening_that_one_case() -> None:
     bad_secret[3] = clinic.item_esk(honest, cheat.keypair.public)
     assert_noop(chain, "charlie", "compute.open_case", *bad_secret, error="BadChallenge")
     bad_path = list(args)
-    bad_path[6] = cheat.output_proof(honest)
+    bad_path[7] = cheat.output_proof(honest)
     assert_noop(chain, "charlie", "compute.open_case", *bad_path, error="BadChallenge")
+    bad_key = list(args)
+    bad_key[6] = bytes(32)  # not the clinic's key for that output: it does not open
+    assert_noop(chain, "charlie", "compute.open_case", *bad_key, error="BadChallenge")
     assert_noop(chain, "charlie", "compute.challenge", job_id, acct("bob"), target, clinic.items[target],
                 cheat.outputs[target], (), (), error="NotPrivate")
     assert_noop(chain, "charlie", "compute.demand_outputs", job_id, acct("bob"), error="NotPrivate")
@@ -514,3 +520,27 @@ def test_the_stated_formula_is_exact_for_the_issues_example() -> None:
     assert escape_probability(16, 8, 8) == pytest.approx(1 / 12870)
     assert escape_probability(16, 8, 1) == pytest.approx(1 / 2)
     assert private.min_decoys is not None
+
+
+def test_a_private_reveal_must_open_the_decoys_with_the_outputs_it_sealed_to_the_clinic() -> None:
+    chain = chain_with()
+    clinic, worker = ready(chain)
+    job_id = sealed_and_committed(chain, clinic, worker)
+    assert_ok(clinic.reveal())
+    until_sampled(chain, job_id)
+    good = worker.openings(job_id)
+    root = output_root(worker.outputs)
+    wrong_secret = (PrivateOpening(good[0].index, good[0].output, good[1].secret, good[0].output_proof), *good[1:])
+    other_output = (PrivateOpening(good[0].index, bytes(len(good[0].output)), good[0].secret, good[0].output_proof),
+                    *good[1:])
+    for openings in (wrong_secret, other_output, good[1:], tuple(reversed(good))):
+        assert_noop(chain, "bob", "compute.reveal_private_result", job_id, root, worker.salt, openings,
+                    error="BadOpenings")
+    assert_noop(chain, "bob", "compute.reveal_private_result", job_id, root, b"\x01" * 32, good,
+                error="CommitmentMismatch")
+    assert_ok(worker.reveal(job_id))
+    # a public job is revealed with reveal_result only
+    public = storage.next_job_id.get(chain.view())
+    assert_ok(chain.submit("dave", "compute.post_job", MODEL, ZERO_HASH, b"\x5a" * 32, 4, PRICE, 1, DEADLINE))
+    skip(chain, 2)  # its assignment happens in a block of its own
+    assert_noop(chain, "bob", "compute.reveal_private_result", public, root, worker.salt, (), error="NotPrivate")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from btt_chain.primitives.sealed_cases import (
     CASE,
+    RESULT,
     BoxKeypair,
     BoxPublicKey,
     SealBinding,
@@ -20,13 +21,14 @@ from btt_chain.primitives.sealed_cases import (
     item_secret,
     open_item,
     seal_item,
+    shared_key,
 )
-from runtime.compute import private, storage, verify
+from runtime.compute import storage, verify
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root, output_root
 from runtime.compute.model import input_bytes
 from runtime.compute.models import built
-from runtime.compute.types import DecoyOpening, Job, Opening, PrivateJob
+from runtime.compute.types import DecoyOpening, Job, PrivateJob, PrivateOpening
 from runtime.executive import ApplyOutcome
 from tests.support.runtime_builder import TestChain, acct
 
@@ -44,6 +46,8 @@ def record_of(chain: TestChain, job_id: int) -> PrivateJob:
 
 
 def genesis(chain: TestChain) -> bytes:
+    from runtime.compute import private
+
     return private.genesis_hash(chain.view())
 
 
@@ -124,10 +128,21 @@ class Clinic:
         return self.chain.submit(self.name, "compute.reveal_decoys", self.job_id, self.salt if salt is None else salt,
                                  self.decoy_openings() if openings is None else openings)
 
-    def open_args(self, index: int, output: bytes, output_proof: tuple[bytes, ...]) -> tuple[object, ...]:
+    def open_args(self, index: int, sealed_output: bytes, output_proof: tuple[bytes, ...]) -> tuple[object, ...]:
+        """`compute.open_case`'s arguments for item `index`: its case and secret, and the provider's sealed output
+        with this clinic's key for it."""
         key = BoxPublicKey(record_of(self.chain, self.job_id).provider_key)
+        try:
+            output_key = shared_key(sealed_output, self.keypair)
+        except SealedItemUnreadable:
+            output_key = bytes(32)
         return (self.job_id, index, self.items[index], self.item_esk(index, key),
-                merkle_proof(merkle_levels(self.sealed), index), output, output_proof)
+                merkle_proof(merkle_levels(self.sealed), index), sealed_output, output_key, output_proof)
+
+    def read_results(self, sealed_outputs: list[bytes]) -> list[bytes]:
+        """The provider's outputs, opened with this clinic's key."""
+        return [open_item(s, self.keypair, SealBinding(genesis(self.chain), self.job_id, i, RESULT))
+                for i, s in enumerate(sealed_outputs)]
 
     @property
     def real(self) -> list[int]:
@@ -145,6 +160,9 @@ class Provider:
     salt: bytes = b"\x44" * 32
     skip: frozenset[int] = frozenset()
     outputs: list[bytes] = field(default_factory=list)
+    """Its outputs sealed to the clinic: the leaves of the output root."""
+    plain: list[bytes] = field(default_factory=list)
+    secrets: list[bytes] = field(default_factory=list)
 
     @property
     def keypair(self) -> BoxKeypair:
@@ -168,7 +186,8 @@ class Provider:
         return out
 
     def compute(self, job_id: int, sealed: list[bytes]) -> list[bytes]:
-        """The outputs it commits to: the model's on every opened item it does not skip; a made-up one elsewhere."""
+        """The outputs it commits to, each sealed to the clinic: the model's on every opened item it does not skip; a
+        made-up one elsewhere. `plain` keeps them unsealed."""
         job = job_of(self.chain, job_id)
         reg = storage.models.get(self.chain.view(), job.model)
         assert reg is not None
@@ -176,8 +195,16 @@ class Provider:
         run = [i for i, x in enumerate(opened) if x is not None and i not in self.skip]
         results = dict(zip(run, infer(built(reg.spec), [opened[i] for i in run]), strict=True)) if run else {}
         made_up = b"\x00" * len(next(iter(results.values()))) if results else b"\x00\x00"
-        self.outputs = [results.get(i, made_up) for i in range(job.items)]
+        self.plain = [results.get(i, made_up) for i in range(job.items)]
+        clinic = BoxPublicKey(record_of(self.chain, job_id).clinic_key)
+        self.secrets = [item_secret(self.seed, self.result_binding(job_id, i), clinic, out)
+                        for i, out in enumerate(self.plain)]
+        self.outputs = [seal_item(out, clinic, esk, self.result_binding(job_id, i))
+                        for i, (out, esk) in enumerate(zip(self.plain, self.secrets, strict=True))]
         return self.outputs
+
+    def result_binding(self, job_id: int, index: int) -> SealBinding:
+        return SealBinding(genesis(self.chain), job_id, index, RESULT)
 
     def commit_args(self, job_id: int, sealed: list[bytes]) -> tuple[int, bytes]:
         self.compute(job_id, sealed)
@@ -186,17 +213,15 @@ class Provider:
     def commit(self, job_id: int, sealed: list[bytes]) -> ApplyOutcome:
         return self.chain.submit(self.name, "compute.commit_result", *self.commit_args(job_id, sealed))
 
-    def openings(self, job_id: int) -> tuple[Opening, ...]:
+    def openings(self, job_id: int) -> tuple[PrivateOpening, ...]:
         job = job_of(self.chain, job_id)
-        a = job.assignments[0]
         levels = merkle_levels(self.outputs)
-        view = self.chain.view()
-        return tuple(Opening(p, private.decoy_case(view, job_id, p) or b"", self.outputs[p], (),
-                             merkle_proof(levels, p)) for p in verify.sample_at(view, job, a, 8))
+        return tuple(PrivateOpening(p, self.plain[p], self.secrets[p], merkle_proof(levels, p))
+                     for p in verify.sample_at(self.chain.view(), job, job.assignments[0], 8))
 
     def reveal(self, job_id: int) -> ApplyOutcome:
-        return self.chain.submit(self.name, "compute.reveal_result", job_id, output_root(self.outputs), self.salt,
-                                 self.openings(job_id))
+        return self.chain.submit(self.name, "compute.reveal_private_result", job_id, output_root(self.outputs),
+                                 self.salt, self.openings(job_id))
 
     def output_proof(self, index: int) -> tuple[bytes, ...]:
         return merkle_proof(merkle_levels(self.outputs), index)
