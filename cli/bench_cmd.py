@@ -222,11 +222,21 @@ def upgrade(validators: int, offences: int, runs: int, max_weight: int) -> None:
 
 
 @bench.command()
-@click.option("--items", type=click.IntRange(10, 100_000), default=600, show_default=True,
-              help="Items sealed, opened and re-sealed per width (each figure is the median of 5 rounds).")
-def sealing(items: int) -> None:
-    """Private cases: microseconds per item to seal, open and re-seal a revealed decoy, and the bytes added, at each
-    shipped model's input and output widths; a 16-case job's decoy commitment, bytes added and escape odds."""
-    from bench.sealing_bench import run
+@click.option("--quick", is_flag=True,
+              help="Only the smallest job shape (16 cases, 8 of them decoys), at most 3 runs: a few seconds.")
+@click.option("--rounds", type=click.IntRange(1, 7), default=5, show_default=True,
+              help="Runs per timing (the median is printed); each runs its own jobs.")
+def sealing(quick: bool, rounds: int) -> None:
+    """Private jobs against public ones, for jobs of 16 to 1,024 cases (8 to 64 decoys) on the shipped models, run on
+    a dev chain: sealing and opening per item and per job, the bytes and weight the private calls add, the decoy
+    reveals' import time beside their weight, the share of the compute spent on decoys and the fees that follow at
+    btt-21m's parameters."""
+    from bench.private_bench import QUICK_SHAPES, SHAPES, render, run
 
-    print_fields(list(run(items).items()))
+    shapes, rounds = (QUICK_SHAPES, min(rounds, 3)) if quick else (SHAPES, rounds)
+    click.echo(f"running {len(shapes)} job shape(s) through a dev chain, {rounds} run(s) each ...", err=True)
+    try:
+        report = run(shapes, rounds)
+    except RuntimeError as exc:  # a bench call that failed: the figures would be of something else
+        raise click.ClickException(str(exc)) from None
+    click.echo(render(report))

@@ -125,7 +125,10 @@ def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str
     from btt_chain.miner.weights import use_node_weights
 
     use_node_weights(client)  # a model's weights come from the node, which fetches them from its peers
-    loop = MinerLoop(client, address, engine, _submitter(client, info, signer), out, info.decimals, info.symbol)
+    from btt_chain.primitives.sealed_cases import BoxKeypair
+
+    box = BoxKeypair.from_seed(signer.secret)  # derived from the account key: kept nowhere else, rotated with it
+    loop = MinerLoop(client, address, engine, _submitter(client, info, signer), out, info.decimals, info.symbol, box)
     if unsafe_fake_items:
         out(f"test helper: faking the outputs of the first {unsafe_fake_items} items of every job")
     loop.withhold_outputs = unsafe_withhold_outputs
@@ -136,6 +139,7 @@ def miner(key: str, rpc: str, capacity: int, region: str, energy: str, bond: str
     loop.ensure_registered(
         ProviderOptions(capacity, REGION_CLASSES.index(region), ENERGY_CLASSES.index(energy.lower()), wanted_bond)
     )
+    loop.ensure_box_key()
     with _stop_on_signals(under_node) as should_stop:
         loop.run(should_stop, interval=interval, once=once)
 
@@ -155,7 +159,21 @@ for _command in OUTPUT_COMMANDS:
 
 @job.command("post")
 @click.option("--model", required=True, help="Registered model name (e.g. breast-cancer-v1) or 0x hash.")
-@click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
+@click.option("--items", type=click.IntRange(1), default=None,
+              help="Number of synthetic input items (a public synthetic job; with --cases: the file's rows).")
+@click.option("--cases", "cases_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Post your own cases PRIVATELY: an .npz with `inputs` (int8 rows of the model's input width) and "
+                   "optional `labels`. They are sealed to the provider drawn and checked on decoys; the command "
+                   "stays until the job ends and prints the diagnoses.")
+@click.option("--decoys", type=click.IntRange(1), default=None,
+              help="With --cases: decoys mixed among your cases [default: the least the chain takes, "
+                   "compute.sample_size].")
+@click.option("--decoy-cases", "decoy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="With --cases: your own fresh decoy cases (.npz), for a model no decoy generator "
+                                 "ships for [default: the model's generator].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --cases: where each private job's order (cases, decoys, secrets) is kept until it ends "
+                   "[default: ~/.btt-chain/clinic].")
 @click.option("--price", required=True, help="BTT escrowed for the job (split over its redundancy).")
 @click.option("--redundancy", type=click.IntRange(1, MAX_REDUNDANCY), default=1, show_default=True,
               help="Providers computing the job independently.")
@@ -168,18 +186,36 @@ for _command in OUTPUT_COMMANDS:
 @click.option("--no-wait", is_flag=True, help="Return once the node accepted it, without waiting for a block.")
 @_json
 @_rpc
-def job_post(model: str, items: int, price: str, redundancy: int, deadline: int | None, seed: str, key: str,
+def job_post(model: str, items: int | None, cases_file: Path | None, decoys: int | None, decoy_file: Path | None,
+             data_dir: Path | None, price: str, redundancy: int, deadline: int | None, seed: str, key: str,
              no_wait: bool, as_json: bool, rpc: str) -> None:
-    """Post a synthetic job as a clinic; its price is escrowed until it settles. It must cover every provider's
-    fees (`btt-chain job terms` shows the least price)."""
+    """Post a job as a clinic; its price is escrowed until it settles and must cover every provider's fees
+    (`btt-chain job terms` shows the least price). With --cases, your own cases, privately: sealed to the one
+    provider drawn, checked on decoys you mix in, results sealed back to you. Without, a public synthetic job
+    (item i = SHAKE-256(seed, i): every node reads its inputs and outputs)."""
     from btt_chain.miner.clinic import JobTerms, default_deadline_ms, parse_seed, post_args, resolve_model
 
     value = _price(price)
+    if cases_file is None and items is None:
+        raise ConfigError("give --cases FILE.npz (your own cases, posted privately) or --items N (a public synthetic "
+                          "job)")
+    if cases_file is not None and (items is not None or redundancy != 1 or no_wait or as_json or seed != "random"):
+        raise ConfigError("--cases posts a private job of the file's rows with one provider, driven until it ends: "
+                          "--items, --redundancy, --seed, --no-wait and --json do not apply")
+    if cases_file is None and (decoys is not None or decoy_file is not None or data_dir is not None):
+        raise ConfigError("--decoys, --decoy-cases and --data-dir go with --cases")
     seed_bytes = parse_seed(seed)
     client = RpcClient(rpc)
     info = ChainInfo.fetch(client)
     signer = resolve_signer(key, info.chain_type)
     model_hash, model_name = resolve_model(client, model)
+    if cases_file is not None:
+        from cli.private_jobs_cmd import post_private
+
+        post_private(client, info, signer, _submitter(client, info, signer), model_hash, model_name, cases_file,
+                     decoys, decoy_file, value, None if deadline is None else deadline * 1000, data_dir, click.echo)
+        return
+    assert items is not None
     deadline_ms = default_deadline_ms(client, model_hash, items, redundancy) if deadline is None else deadline * 1000
     terms = JobTerms(model_hash, model_name, items, value, redundancy, deadline_ms)
     sub = submit_call(client, info, signer, "compute.post_job", post_args(terms, seed_bytes), wait=not no_wait)
@@ -193,8 +229,8 @@ def job_post(model: str, items: int, price: str, redundancy: int, deadline: int 
     if as_json:
         print_json({"jobId": job_id, "seed": "0x" + seed_bytes.hex(), "hash": sub.hash, **sub.status})
         return
-    click.echo(f"posted job #{job_id}: {items} items of {model_name}, {info.format_amount(value)} escrowed, "
-               f"seed 0x{seed_bytes.hex()}")
+    click.echo(f"posted public synthetic job #{job_id}: {items} items of {model_name}, {info.format_amount(value)} "
+               f"escrowed, seed 0x{seed_bytes.hex()}")
     echo_submitted(sub, False, info.decimals, info.symbol)
 
 
@@ -345,19 +381,31 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
               help="The fewest seconds between two jobs (a job is posted only once the previous one has a "
                    "provider, and never at the chain's bounds).")
 @click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
-@click.option("--cases", type=click.Choice(["held-out", "synthetic"]), default="held-out", show_default=True,
-              help="Post the model's published held-out cases (real data; synthetic if it publishes none), or "
-                   "synthetic inputs.")
+@click.option("--cases", default="generated", show_default=True, callback=lambda c, p, v: _cases_option(v),
+              help="What the clinic posts. PRIVATE (sealed to each job's provider, checked on decoys): `generated` "
+                   "(fresh labelled cases the model's generator draws, standing in for a clinic's own) or FILE.npz "
+                   "(your own cases). PUBLIC (every node reads them): `synthetic` inputs, or `held-out` (the "
+                   "model's already published held-out cases).")
+@click.option("--decoys", type=click.IntRange(1), default=None,
+              help="Private jobs: decoys per job [default: the least the chain takes, compute.sample_size].")
+@click.option("--decoy-cases", "decoy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Private jobs: your own fresh decoy cases (.npz) [default: the model's generator].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Private jobs: where each job's order is kept until it ends [default: ~/.btt-chain/clinic].")
 @_rpc
 @_under_node
 def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None, every: float,
-               count: int | None, cases: str, rpc: str, under_node: bool) -> None:
-    """Run a demo clinic: post jobs as fast as the providers take them and report how each one settles. A job
-    is posted only when none of the clinic's jobs still waits for a provider, below the chain's bounds on open
-    jobs; a refused post is said once and the next try waits twice as long. A job carries real
-    held-out cases the model's owner published; each verified result's outputs are fetched, re-executed and read
-    as class labels beside the cases' recorded diagnoses. A wrong item is challenged, and outputs no node serves
-    are demanded on chain."""
+               count: int | None, cases: str, decoys: int | None, decoy_file: Path | None, data_dir: Path | None,
+               rpc: str, under_node: bool) -> None:
+    """Run a demo clinic and report how each job settles. By default its jobs are private: `--items` fresh cases
+    (or your file's) with decoys mixed in, sealed to the provider drawn, one job at a time; each result is read
+    with the clinic's key beside the cases' labels, and a wrong case is opened on chain. With public cases
+    (`synthetic`, `held-out`) it posts as fast as the providers take its jobs, below the chain's bounds, and
+    re-executes, challenges or demands outputs as every node can."""
+    if cases not in ("synthetic", "held-out"):
+        _private_clinic(key, model, items, price, redundancy, deadline, every, count, cases, decoys, decoy_file,
+                        data_dir, rpc, under_node)
+        return
     from btt_chain.miner.audit import model_spec
     from btt_chain.miner.cases import NoCases, held_out_cases
     from btt_chain.miner.clinic import ClinicLoop, JobTerms, default_deadline_ms, resolve_model
@@ -382,13 +430,43 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
             book = held_out_cases(built(model_spec(row)))
         except (NoCases, WeightsUnavailable) as exc:
             out(f"posting synthetic inputs: {exc}")
-    kind = "synthetic items" if book is None else f"real held-out cases ({book.stated()})"
+    kind = "public synthetic items" if book is None else f"public held-out cases ({book.stated()})"
     out(f"clinic {address}: jobs of {items} {kind} of {model_name} for {info.format_amount(value)}, as fast as "
         f"the providers take them (one waiting at most, under the chain's bounds) and at most one every {every:g} s")
     loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol,
                       cases=book)
     with _stop_on_signals(under_node) as should_stop:
         loop.run(should_stop, every, count)
+
+
+def _cases_option(value: str) -> str:
+    from cli.private_jobs_cmd import cases_option
+
+    return cases_option(value) or "generated"
+
+
+def _private_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None,
+                    every: float, count: int | None, cases: str, decoys: int | None, decoy_file: Path | None,
+                    data_dir: Path | None, rpc: str, under_node: bool) -> None:
+    from btt_chain.miner.clinic import default_deadline_ms, resolve_model
+    from btt_chain.miner.weights import use_node_weights
+    from cli.private_jobs_cmd import least_decoys, private_clinic
+
+    if redundancy != 1:
+        raise ConfigError("--redundancy: a private job has one provider (its decoys check it)")
+    value = _price(price)
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    model_hash, model_name = resolve_model(client, model)
+    use_node_weights(client)
+    total = items + (decoys or least_decoys(client, items))
+    deadline_ms = default_deadline_ms(client, model_hash, total, 1) if deadline is None else deadline * 1000
+    out = _printer(under_node)
+    loop = private_clinic(client, info, signer, _submitter(client, info, signer), model_hash, model_name, cases,
+                          items, decoys, decoy_file, value, deadline_ms, data_dir, out)
+    with _stop_on_signals(under_node) as should_stop:
+        loop.run(should_stop, min(every, 1.0), count)
 
 
 # providers ------------------------------------------------------------------------------------------

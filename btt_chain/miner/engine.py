@@ -17,21 +17,33 @@ formed), to show fraud detection at work.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from btt_chain.primitives.errors import BttError
-from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
+from btt_chain.primitives.sealed_cases import (
+    CASE,
+    RESULT,
+    BoxKeypair,
+    BoxPublicKey,
+    SealBinding,
+    SealError,
+    item_secret,
+    open_item,
+    seal_item,
+)
 from runtime.compute.costs import chunk_plan
 from runtime.compute.errors import MalformedWeights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import synthetic_inputs
-from runtime.compute.model import ModelSpec, input_bytes
+from runtime.compute.model import ModelSpec, input_bytes, output_bytes
 from runtime.compute.models import built
-from runtime.compute.types import Opening
+from runtime.compute.types import Opening, PrivateOpening
 from runtime.compute.verify import result_commitment
 from runtime.compute.weights_source import WeightsUnavailable
 
@@ -47,6 +59,22 @@ class NotYet(BttError):
 
 
 @dataclass(frozen=True)
+class PrivateSpec:
+    """What serving a private job needs beyond a public one's: the provider's box key pair (its items are sealed to
+    its public key), the clinic's box key (the outputs are sealed back to it) and the chain's genesis hash (every
+    sealed item is bound to it, its job and index)."""
+
+    keypair: BoxKeypair
+    clinic_key: bytes
+    genesis_hash: bytes
+
+    @property
+    def result_secret(self) -> bytes:
+        """The secret the provider derives each output's ephemeral key from (`sealed_cases.item_secret`)."""
+        return hashlib.blake2b(self.keypair.secret, digest_size=32, person=b"btt-result-key").digest()
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """What the engine needs to know about an assigned job."""
 
@@ -58,6 +86,8 @@ class JobSpec:
     items: int
     inputs: tuple[bytes, ...] | None = None
     """A requester's job: its input items (fetched through the node), checked against `input_root`."""
+    private: PrivateSpec | None = None
+    """A private job: `inputs` are its items sealed to this provider, `input_root` its sealed root."""
 
 
 @dataclass
@@ -70,6 +100,12 @@ class PreparedResult:
     outputs: tuple[bytes, ...]
     faked: tuple[int, ...] = ()
     """Items whose output was deliberately falsified (the `fake_items` test helper)."""
+    plain: tuple[bytes, ...] = ()
+    """A private job's outputs before sealing (`outputs` are them sealed to the clinic: the output root's leaves)."""
+    secrets: tuple[bytes, ...] = ()
+    """A private job's per-output ephemeral secrets: a reveal opens a decoy's output with its one."""
+    flagged: tuple[int, ...] = ()
+    """A private job's items that did not open with this provider's key (`compute.flag_items`)."""
     input_levels: list[list[bytes]] = field(default_factory=list, repr=False)
     output_levels: list[list[bytes]] = field(default_factory=list, repr=False)
 
@@ -118,6 +154,18 @@ class PreparedResult:
         return tuple(out)
 
 
+    def private_openings(self, indices: Sequence[int]) -> tuple[PrivateOpening, ...]:
+        """A private job's reveal: each decoy's output with the secret it was sealed with, and its path."""
+        if not self.plain:
+            raise CannotServe(f"job {self.job_id}: no private result is kept")
+        out = []
+        for i in indices:
+            if not 0 <= i < self.items:
+                raise CannotServe(f"job {self.job_id}: decoy {i} is outside its {self.items} items")
+            out.append(PrivateOpening(i, self.plain[i], self.secrets[i], merkle_proof(self.output_levels, i)))
+        return tuple(out)
+
+
 Chunk = tuple[int, tuple[bytes, ...], tuple[bytes, ...]]
 """(first item, output items, range proof): the arguments of `compute.post_outputs` after the job id."""
 
@@ -136,12 +184,60 @@ def fake_output(output: bytes) -> bytes:
     return bytes([(output[0] + 1) % classes]) + output[1:]
 
 
+def _opened(job: JobSpec, private: PrivateSpec, sealed: Sequence[bytes]) -> list[bytes | None]:
+    """Each sealed item opened with the provider's key as this chain's job and item (None where it does not)."""
+    out: list[bytes | None] = []
+    width = input_bytes(job.model)
+    for i, item in enumerate(sealed):
+        try:
+            case = open_item(item, private.keypair, SealBinding(private.genesis_hash, job.job_id, i, CASE))
+        except SealError:
+            out.append(None)
+            continue
+        out.append(case if len(case) == width else None)
+    return out
+
+
+def compute_private(job: JobSpec, private: PrivateSpec, salt: bytes, fake_items: int = 0) -> PreparedResult:
+    """Open a private job's sealed items, run the model on those that open (the others are flagged), and seal each
+    output to the clinic: the output root is over the sealed outputs."""
+    if job.inputs is None:
+        raise NotYet(f"job {job.job_id}: its sealed items have not reached this node yet")
+    sealed = list(job.inputs)
+    if len(sealed) != job.items or merkle_root(sealed) != job.input_root:
+        raise CannotServe(f"job {job.job_id}: the sealed items do not give its sealed root")
+    try:
+        model = built(job.model)
+    except WeightsUnavailable as exc:
+        raise NotYet(f"job {job.job_id}: {exc}") from None
+    except MalformedWeights as exc:
+        raise CannotServe(f"job {job.job_id}: {exc}") from None
+    cases = _opened(job, private, sealed)
+    readable = [(i, c) for i, c in enumerate(cases) if c is not None]
+    outputs_of = infer(model, [c for _, c in readable]) if readable else []
+    computed = {i: out for (i, _), out in zip(readable, outputs_of, strict=True)}
+    blank = bytes(output_bytes(job.model))
+    plain = [computed.get(i, blank) for i in range(job.items)]
+    faked = tuple(i for i in range(min(max(fake_items, 0), job.items)) if i in computed)
+    for i in faked:
+        plain[i] = fake_output(plain[i])
+    clinic = BoxPublicKey(private.clinic_key)
+    bindings = [SealBinding(private.genesis_hash, job.job_id, i, RESULT) for i in range(job.items)]
+    secrets_ = [item_secret(private.result_secret, b, clinic, out) for b, out in zip(bindings, plain, strict=True)]
+    outputs = [seal_item(out, clinic, esk, b) for out, esk, b in zip(plain, secrets_, bindings, strict=True)]
+    flagged = tuple(i for i, c in enumerate(cases) if c is None)
+    return PreparedResult(job.job_id, salt, tuple(sealed), tuple(outputs), faked, tuple(plain), tuple(secrets_),
+                          flagged)
+
+
 def compute_result(job: JobSpec, salt: bytes, fake_items: int = 0) -> PreparedResult:
     """Compute a job's outputs and Merkle levels (the first `fake_items` outputs falsified): a synthetic job's
     inputs come from its seed, a requester's job's from `job.inputs`. NotYet while the model's weights are not
     here."""
     if job.items < 1:
         raise CannotServe(f"job {job.job_id} has no items")
+    if job.private is not None:
+        return compute_private(job, job.private, salt, fake_items)
     if job.input_seed == ZERO_HASH:
         if job.inputs is None:
             raise NotYet(f"job {job.job_id}: the requester's inputs have not reached this node yet")

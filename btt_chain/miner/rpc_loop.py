@@ -35,10 +35,19 @@ from btt_chain.miner.audit import (
     model_spec,
     parse_hash,
 )
-from btt_chain.miner.engine import CannotServe, JobSpec, MinerEngine, NotYet, PreparedResult, output_chunks
+from btt_chain.miner.engine import (
+    CannotServe,
+    JobSpec,
+    MinerEngine,
+    NotYet,
+    PreparedResult,
+    PrivateSpec,
+    output_chunks,
+)
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
+from btt_chain.primitives.sealed_cases import BoxKeypair
 from runtime.compute import storage as compute_storage
 from runtime.compute.errors import MalformedWeights
 from runtime.compute.inference import infer
@@ -81,7 +90,7 @@ class ProviderOptions:
 
 
 DONE_WORDS = {"commit": "committed", "reveal": "revealed", "post": "posted its outputs on chain",
-              "challenge": "challenge included"}
+              "challenge": "challenge included", "flag": "flagged the items that do not open"}
 
 
 def clock(ms: int) -> str:
@@ -108,8 +117,13 @@ class MinerLoop:
         out: Output,
         decimals: int = 18,
         symbol: str = "BTT",
+        box: BoxKeypair | None = None,
     ) -> None:
         self.rpc = rpc
+        self.box = box
+        """The provider's box key pair (derived from its account key): private jobs' items are sealed to it. None:
+        this miner serves public jobs only (it never sets a box key, so it is never drawn for a private job)."""
+        self._genesis: bytes | None = None
         self.address = address
         self.engine = engine
         self.submit = submit
@@ -179,6 +193,27 @@ class MinerLoop:
             f"registered {self.address} as a provider: capacity {options.capacity}, region "
             f"{REGION_CLASSES[options.region]}, energy class {ENERGY_CLASSES[options.energy].upper()}"
         )
+
+    def ensure_box_key(self) -> None:
+        """Set this provider's box key on chain unless it is set already (private jobs are drawn only among providers
+        with one); a key that differs from the account's derived one is replaced (a restored or rotated key)."""
+        if self.box is None:
+            return
+        me = decode_address(self.address)
+        raw = self.rpc.call("state_getStorage", "0x" + compute_storage.box_keys.key(me).hex())
+        if raw is not None and parse_hash(raw) == self.box.public.raw:
+            return
+        try:
+            self.submit("compute.set_box_key", (self.box.public.raw,), True)
+        except BttError as exc:  # a chain whose spec has no private jobs yet
+            self.out(f"no box key set ({exc}): serving public jobs only")
+            return
+        self.out(f"box key {self.box.public.hex()[:18]}... set: private jobs' cases can be sealed to this provider")
+
+    def genesis_hash(self) -> bytes:
+        if self._genesis is None:
+            self._genesis = parse_hash(self.rpc.call("chain_getBlockHash", 0))
+        return self._genesis
 
     # the loop ----------------------------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool], interval: float = 0.5, once: bool = False) -> None:
@@ -306,12 +341,30 @@ class MinerLoop:
             raise CannotServe(f"job {job['id']} names model {model}, which the node does not list")
         seed = parse_hash(job["inputSeed"]) if job["inputSeed"] else bytes(32)
         inputs = None
+        private = job.get("private")
+        if private is not None:
+            return self._private_spec(job, private, self.models[model])
         if not job["inputSeed"]:
             fetched = fetch_inputs(self.rpc, job["id"])  # the node asks its peers when it lacks them
             if fetched is None:
                 raise NotYet(f"job {job['id']}: the requester's inputs have not reached the node yet")
             inputs = tuple(fetched)
         return JobSpec(job["id"], self.models[model], seed, parse_hash(job["inputRoot"]), job["items"], inputs)
+
+    def _private_spec(self, job: dict[str, Any], private: dict[str, Any], model: ModelSpec) -> JobSpec:
+        """A private job's spec: its items sealed to this provider's key, once the clinic gave their root."""
+        if self.box is None:
+            raise CannotServe(f"job {job['id']} is private and this miner has no box key")
+        if private["providerKey"] != self.box.public.hex():
+            raise CannotServe(f"job {job['id']}'s items are sealed to another box key ({private['providerKey']})")
+        if private["sealedRoot"] is None:
+            raise NotYet(f"job {job['id']}: the clinic has not sealed its items to this provider yet")
+        fetched = fetch_inputs(self.rpc, job["id"])
+        if fetched is None:
+            raise NotYet(f"job {job['id']}: the clinic's sealed items have not reached the node yet")
+        spec = PrivateSpec(self.box, parse_hash(private["clinicKey"]), self.genesis_hash())
+        return JobSpec(job["id"], model, bytes(32), parse_hash(private["sealedRoot"]), job["items"], tuple(fetched),
+                       spec)
 
     def _serve(self, job: dict[str, Any], a: dict[str, Any]) -> None:
         jid = job["id"]
@@ -329,14 +382,18 @@ class MinerLoop:
                         f"job #{jid}: computed {result.items} items of {job['modelName'] or job['model']} in "
                         f"{ms:.0f} ms{faked}; committing to output root 0x{result.output_root.hex()[:16]}..."
                     )
+                unflagged = sorted(set(result.flagged) - set((job.get("private") or {}).get("flagged", ())))
+                if unflagged:  # said before committing: the chain pays for them unless one is shown to open
+                    self._submit(jid, "flag", "compute.flag_items", (jid, tuple(unflagged)),
+                                 f"{len(unflagged)} items do not open with this provider's key")
+                    return
                 self._submit(jid, "commit", "compute.commit_result", (jid, result.commitment))
-            elif a["state"] == "committed" and a["sampleIndices"]:
+            elif a["state"] == "committed" and (a["sampleIndices"] or (job.get("private") and a["sampleSeed"])):
                 indices = list(a["sampleIndices"])
                 kept = self.engine.get(jid)
                 if kept is None:
                     raise CannotServe(f"no result is kept for job {jid} (its data is lost): it cannot be revealed")
-                self._submit(jid, "reveal", "compute.reveal_result",
-                             (jid, kept.output_root, kept.salt, kept.openings(indices)), f"opened items {indices}")
+                self._reveal(job, kept, indices, f"opened items {indices}")
         except NotYet as exc:
             if jid not in self.waiting:
                 self.waiting.add(jid)
@@ -344,6 +401,16 @@ class MinerLoop:
         except CannotServe as exc:
             self.given_up.add(jid)
             self.out(f"job #{jid}: cannot serve it: {exc}; its deadline will pass")
+
+    def _reveal(self, job: dict[str, Any], kept: PreparedResult, indices: list[int], detail: str) -> None:
+        """Reveal: a public job's sampled items with their inputs; a private job's decoys with each output's secret."""
+        jid = job["id"]
+        if job.get("private") is not None:
+            self._submit(jid, "reveal", "compute.reveal_private_result",
+                         (jid, kept.output_root, kept.salt, kept.private_openings(indices)), detail)
+        else:
+            self._submit(jid, "reveal", "compute.reveal_result",
+                         (jid, kept.output_root, kept.salt, kept.openings(indices)), detail)
 
     def _submit(self, jid: int, action: str, call: str, args: tuple[Any, ...], detail: str = "") -> None:
         try:
@@ -387,9 +454,7 @@ class MinerLoop:
         if mine is not None and kept is not None and mine["state"] == "late":
             if self.failures.get((jid, "reveal"), 0) < MAX_ATTEMPTS:
                 indices = list(mine["sampleIndices"])
-                self._submit(jid, "reveal", "compute.reveal_result",
-                             (jid, kept.output_root, kept.salt, kept.openings(indices)),
-                             f"late, opened items {indices}")
+                self._reveal(job, kept, indices, f"late, opened items {indices}")
             return
         if job is None or mine is None or kept is None or mine["state"] != "verified":
             self.engine.forget(jid)

@@ -1,6 +1,8 @@
 """The miner's results on disk: one JSON file per job (`job-<id>.json`), written atomically and fsynced.
 
-A file holds the salt, the inputs and the outputs (hex); the Merkle levels and roots are rebuilt on load.
+A file holds the salt, the inputs and the outputs (hex); the Merkle levels and roots are rebuilt on load. For a private
+job the inputs are its items as sealed to this provider (the opened cases are never written), the outputs are sealed to
+the clinic, and beside them the plain outputs and their sealing secrets (the reveal opens the decoys' with them).
 A file that cannot be read is set aside as `*.bad` with a warning, never silently trusted.
 """
 
@@ -46,6 +48,9 @@ class ResultStore:
             "faked": list(result.faked),
             "inputs": [x.hex() for x in result.inputs],
             "outputs": [x.hex() for x in result.outputs],
+            "plain": [x.hex() for x in result.plain],
+            "secrets": [x.hex() for x in result.secrets],
+            "flagged": list(result.flagged),
             # for a reader's eye only: recomputed on load
             "inputRoot": "0x" + result.input_root.hex(),
             "outputRoot": "0x" + result.output_root.hex(),
@@ -84,6 +89,9 @@ def _decode(doc: dict[str, Any]) -> PreparedResult:
         inputs=tuple(bytes.fromhex(x) for x in doc["inputs"]),
         outputs=tuple(bytes.fromhex(x) for x in doc["outputs"]),
         faked=tuple(int(i) for i in doc.get("faked", ())),
+        plain=tuple(bytes.fromhex(x) for x in doc.get("plain", ())),
+        secrets=tuple(bytes.fromhex(x) for x in doc.get("secrets", ())),
+        flagged=tuple(int(i) for i in doc.get("flagged", ())),
     )
     if "outputRoot" in doc and doc["outputRoot"] != "0x" + result.output_root.hex():
         raise ValueError("the stored outputs do not give the stored output root")

@@ -21,7 +21,7 @@ from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from runtime.compute import storage as compute
 from runtime.compute.inputs import synthetic_inputs
 from runtime.compute.model import input_bytes, output_bytes
-from runtime.compute.types import JOB_OPEN, MAX_JOB_ITEMS, VERIFIED, Assignment, Job
+from runtime.compute.types import JOB_OPEN, MAX_JOB_ITEMS, SEAL_BYTES, VERIFIED, Assignment, Job
 from runtime.overlay import Overlay
 from storage.kv import KeyValueStore
 from storage.outputs import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, OutputsStore, OutputsStoreFull
@@ -83,14 +83,29 @@ def revealed_assignment(state: Overlay, job_id: int, provider: bytes) -> tuple[J
     return job, a
 
 
+def is_private(state: Overlay, job_id: int) -> bool:
+    return compute.private_jobs.get(state, job_id) is not None
+
+
+def input_root_of(state: Overlay, job: Job) -> bytes:
+    """The root a requester's job's input items are checked against: its input root, or for a private job the root
+    over its items sealed to its provider (zero until the clinic gave it)."""
+    rec = compute.private_jobs.get(state, job.id)
+    return job.input_root if rec is None else rec.sealed_root
+
+
 def _check_items(state: Overlay, job: Job, kind: str, items: Sequence[bytes]) -> None:
-    """`items` are one `kind` ("input" or "output") item per item of `job`, each of the model's width."""
+    """`items` are one `kind` ("input" or "output") item per item of `job`, each of the model's width (for a private
+    job, sealed: 48 bytes more)."""
     if len(items) != job.items:
         raise OutputsRejected(f"job {job.id} has {job.items} {kind} items, got {len(items)}")
     reg = compute.models.get(state, job.model)
     if reg is None:
         raise OutputsRejected(f"job {job.id} names a model this chain does not hold")
     width = input_bytes(reg.spec) if kind == "input" else output_bytes(reg.spec)
+    if is_private(state, job.id):
+        width += SEAL_BYTES
+        kind = f"sealed {kind}"
     bad = next((i for i, x in enumerate(items) if len(x) != width), None)
     if bad is not None:
         raise OutputsRejected(f"{kind} {bad} is {len(items[bad])} bytes; an {kind} of this model is {width} bytes")
@@ -114,9 +129,12 @@ def check_inputs(state: Overlay, job_id: int, inputs: Sequence[bytes]) -> Job:
         raise OutputsRejected(f"no job {job_id} on this chain")
     if job.input_seed != ZERO_HASH:
         raise OutputsRejected(f"job {job_id} is synthetic: its inputs follow from its seed")
+    root = input_root_of(state, job)
+    if root == ZERO_HASH:
+        raise OutputsRejected(f"job {job_id} is private and its clinic has not given the sealed root yet")
     _check_items(state, job, "input", inputs)
-    if merkle_root(list(inputs)) != job.input_root:
-        raise OutputsRejected(f"the inputs' Merkle root is not job {job_id}'s input root 0x{job.input_root.hex()}")
+    if merkle_root(list(inputs)) != root:
+        raise OutputsRejected(f"the inputs' Merkle root is not job {job_id}'s input root 0x{root.hex()}")
     return job
 
 
@@ -168,18 +186,20 @@ class JobOutputs:
         state = self.chain.state()
         job = check_inputs(state, job_id, inputs)
         try:
-            self._put(state, job_id, INPUTS, job.input_root, tuple(bytes(x) for x in inputs))
+            self._put(state, job_id, INPUTS, input_root_of(state, job), tuple(bytes(x) for x in inputs))
         except OutputsStoreFull as exc:
             raise OutputsNotKept(str(exc)) from None
         return job
 
     def find_inputs(self, job_id: int) -> tuple[Job, tuple[bytes, ...]] | None:
-        """A requester's job's inputs if this node holds them (a synthetic job's are never stored)."""
-        job = compute.jobs.get(self.chain.state(), job_id)
+        """A requester's job's inputs if this node holds them (a synthetic job's are never stored; a private job's are
+        its sealed items, for its current provider)."""
+        state = self.chain.state()
+        job = compute.jobs.get(state, job_id)
         if job is None or job.input_seed != ZERO_HASH:
             return None
         kept = self.store.get(job_id, INPUTS)
-        if kept is None or kept.root != job.input_root or len(kept.outputs) != job.items:
+        if kept is None or kept.root != input_root_of(state, job) or len(kept.outputs) != job.items:
             return None
         return job, kept.outputs
 

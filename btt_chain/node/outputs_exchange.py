@@ -5,7 +5,7 @@ Request:  [job id, provider (32 bytes)]
 Response: [] when the peer holds none, else [output root, [output item, ...]]
 
 Both are strictly decoded (a peer's bytes are hostile) and bounded: at most MAX_JOB_ITEMS items of at
-most MAX_ITEM_BYTES each. A node that is asked for outputs it lacks (over RPC) asks its peers one by one and
+most MAX_EXCHANGED_ITEM each. A node that is asked for outputs it lacks (over RPC) asks its peers one by one and
 keeps the first answer that `JobOutputs.accept` verifies against the chain; a peer whose answer is malformed
 or does not verify loses score. Fetches run as tasks owned here, bounded in number, and one (job, provider)
 is not asked for again within RETRY_AFTER_S.
@@ -21,13 +21,13 @@ from btt_chain.node.job_outputs import INPUTS, JobOutputs, OutputsNotKept, Outpu
 from btt_chain.node.peer_requests import Peers
 from btt_chain.primitives.codec import U64_MAX, pack, unpack
 from btt_chain.primitives.errors import DecodeError
-from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
+from runtime.compute.types import MAX_EXCHANGED_ITEM, MAX_JOB_ITEMS
 
 log = logging.getLogger("btt.net")
 
 PROTOCOL = "outputs/get"
 MAX_REQUEST_BYTES = 64
-MAX_RESPONSE_BYTES = MAX_JOB_ITEMS * (MAX_ITEM_BYTES + 3) + 64
+MAX_RESPONSE_BYTES = MAX_JOB_ITEMS * (MAX_EXCHANGED_ITEM + 3) + 64
 """The largest well-formed response: every item at its size bound with its msgpack header."""
 PEERS_ASKED = 8
 REQUEST_TIMEOUT_S = 10.0
@@ -67,11 +67,11 @@ def decode_response(raw: bytes) -> tuple[bytes, tuple[bytes, ...]] | None:
     if not (
         isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes) and len(value[0]) == 32
         and isinstance(value[1], list) and 1 <= len(value[1]) <= MAX_JOB_ITEMS
-        and all(isinstance(x, bytes) and len(x) <= MAX_ITEM_BYTES for x in value[1])
+        and all(isinstance(x, bytes) and len(x) <= MAX_EXCHANGED_ITEM for x in value[1])
     ):
         raise DecodeError(
             f"an outputs response must be [] or [root32, [1 to {MAX_JOB_ITEMS} items of at most "
-            f"{MAX_ITEM_BYTES} bytes]]"
+            f"{MAX_EXCHANGED_ITEM} bytes]]"
         )
     return value[0], tuple(value[1])
 

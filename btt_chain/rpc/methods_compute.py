@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
+from btt_chain.node.job_outputs import input_root_of
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
@@ -47,6 +48,7 @@ from runtime.compute.types import (
     JOB_STATES,
     MAX_JOB_ITEMS,
     MAX_REDUNDANCY,
+    PRIVATE_OUTCOMES,
     REGION_CLASSES,
     Assignment,
     Job,
@@ -54,7 +56,7 @@ from runtime.compute.types import (
     Provider,
     RegisteredModel,
 )
-from runtime.compute.verify import sample_of
+from runtime.compute.verify import sample_at
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.consensus import storage as consensus_storage
@@ -164,7 +166,7 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
         "commitBlock": a.commit_block if committed else None,
         "sampleWaitsForAuthors": _authors_missing(state, a) if committed and a.sample_seed == ZERO_HASH else None,
         "sampleSeed": hex0x(a.sample_seed) if a.sample_seed != ZERO_HASH else None,
-        "sampleIndices": list(sample_of(job, a, sample_size)),
+        "sampleIndices": list(sample_at(state, job, a, sample_size)),
         "outputRoot": hex0x(a.output_root) if a.output_root != ZERO_HASH else None,
         "maturesMs": a.matures_ms or None,
         "outputsDueMs": a.outputs_due_ms or None,
@@ -181,6 +183,27 @@ def _authors_missing(state: Overlay, a: Assignment) -> int:
     return max(0, k - authors_since(state, a.sample_from_slot))
 
 
+def render_private(state: Overlay, job: Job) -> dict[str, Any] | None:
+    """What the chain holds and checked of a private job (null for a public one): its decoys, the keys its items
+    and results are sealed to, the sealed root, the windows, the decoys revealed and the items flagged."""
+    rec = compute.private_jobs.get(state, job.id)
+    if rec is None:
+        return None
+    return {
+        "decoys": rec.decoys,
+        "decoyCommitment": hex0x(rec.commitment),
+        "deposit": str(rec.deposit),
+        "clinicKey": hex0x(rec.clinic_key),
+        "providerKey": hex0x(rec.provider_key) if rec.provider_key != ZERO_HASH else None,
+        "sealedRoot": hex0x(rec.sealed_root) if rec.sealed_root != ZERO_HASH else None,
+        "inputsBySlot": rec.inputs_by_slot or None,
+        "decoysBySlot": rec.decoys_by_slot or None,
+        "decoyPositions": list(rec.positions),
+        "flagged": [i for i in range(job.items) if rec.is_flagged(i)],
+        "outcome": PRIVATE_OUTCOMES[rec.outcome],
+    }
+
+
 def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
     reg = compute.models.get(state, job.model)
     portions = [job.portion(k) for k in range(job.redundancy)]
@@ -193,7 +216,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "requester": encode_address(job.requester, prefix),
         "model": hex0x(job.model),
         "modelName": reg.spec.name if reg is not None else None,
-        "inputRoot": hex0x(job.input_root),
+        "inputRoot": hex0x(input_root_of(state, job)),
         "inputSeed": hex0x(job.input_seed) if job.input_seed != ZERO_HASH else None,
         "items": job.items,
         "price": str(job.price),
@@ -205,6 +228,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "status": JOB_STATES[job.status],
         "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
         "unassigned": len(job.vacant()),
+        "private": render_private(state, job),
         "split": render_split((totals[0], totals[1], totals[2], totals[3], totals[4])),
     }
 

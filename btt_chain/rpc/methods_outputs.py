@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from btt_chain.node.job_outputs import INPUTS, FoundOutputs, OutputsRejected
+from btt_chain.node.job_outputs import INPUTS, FoundOutputs, OutputsRejected, input_root_of, is_private
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
@@ -22,7 +22,7 @@ from btt_chain.rpc.methods_compute import job_id
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.compute import storage as compute
-from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
+from runtime.compute.types import MAX_EXCHANGED_ITEM, MAX_JOB_ITEMS
 
 method = REGISTRY.method
 
@@ -38,7 +38,7 @@ def _outputs(value: Any, ctx: RpcContext) -> list[bytes]:
         raise invalid_params("outputs: expected a non-empty list of 0x-hex output items")
     if len(value) > MAX_JOB_ITEMS:
         raise invalid_params(f"outputs: at most {MAX_JOB_ITEMS} items, got {len(value)}")
-    return [p.decode_hex(v, f"output {i}", max_len=MAX_ITEM_BYTES) for i, v in enumerate(value)]
+    return [p.decode_hex(v, f"output {i}", max_len=MAX_EXCHANGED_ITEM) for i, v in enumerate(value)]
 
 
 def _find(ctx: RpcContext, jid: int, provider: bytes) -> FoundOutputs | None:
@@ -107,23 +107,24 @@ def _inputs(value: Any, ctx: RpcContext) -> list[bytes]:
         raise invalid_params("inputs: expected a non-empty list of 0x-hex input items")
     if len(value) > MAX_JOB_ITEMS:
         raise invalid_params(f"inputs: at most {MAX_JOB_ITEMS} items, got {len(value)}")
-    return [p.decode_hex(v, f"input {i}", max_len=MAX_ITEM_BYTES) for i, v in enumerate(value)]
+    return [p.decode_hex(v, f"input {i}", max_len=MAX_EXCHANGED_ITEM) for i, v in enumerate(value)]
 
 
 @method("btt_submitJobInputs", Param("jobId", job_id), Param("inputs", _inputs))
 def btt_submit_job_inputs(ctx: RpcContext, jid: int, inputs: list[bytes]) -> dict[str, Any]:
-    """Hand the node a requester's job's input items (its real cases), kept only if they are one per item, of the
-    model's input width, and their Merkle root is the job's input root. Assigned providers' nodes fetch them
-    from peers. Inputs are public to every node and provider: send nothing that identifies a patient."""
+    """Hand the node a requester's job's input items, kept only if they are one per item, of the model's input width,
+    and their Merkle root is the job's input root; for a private job, its items sealed to its provider (48 bytes
+    more each) under the sealed root the clinic gave on chain. Assigned providers' nodes fetch them from peers. A
+    public job's inputs are public to every node and provider; a private job's are readable by its provider only."""
     try:
         job = ctx.node.outputs.accept_inputs(jid, inputs)
     except OutputsRejected as exc:
         raise invalid_params(f"inputs not kept: {exc}") from None
-    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items}
+    return {"jobId": job.id, "inputRoot": hex0x(input_root_of(state_view(ctx, None), job)), "items": job.items}
 
 
 INPUTS_PAGE = 1024
-"""Input items per `btt_jobInputs` answer (at most 1,024 bytes each: 2 MiB of hex)."""
+"""Input items per `btt_jobInputs` answer (at most 1,072 bytes each, a sealed case: 2.1 MiB of hex)."""
 
 
 def _first(value: Any, ctx: RpcContext) -> int:
@@ -136,7 +137,8 @@ def _first(value: Any, ctx: RpcContext) -> int:
 def btt_job_inputs(ctx: RpcContext, jid: int, first: int) -> dict[str, Any] | None:
     """A requester's job's input items from `first` on, at most 1,024 (`next`: where the next page starts, or null),
     with its input root; null when this node does not hold them (it then asks its peers, so a later call may find
-    them). A synthetic job's inputs follow from its seed: null."""
+    them). A synthetic job's inputs follow from its seed: null. A private job's are its items sealed to its provider
+    (`sealed`: true), under its sealed root: no node but the provider's can read them."""
     held = ctx.node.outputs.find_inputs(jid)
     if held is None:
         network = ctx.node.network
@@ -146,8 +148,10 @@ def btt_job_inputs(ctx: RpcContext, jid: int, first: int) -> dict[str, Any] | No
     job, items = held
     page = items[first:first + INPUTS_PAGE]
     after = first + len(page)
-    return {"jobId": job.id, "inputRoot": hex0x(job.input_root), "items": job.items, "first": first,
-            "inputs": [hex0x(x) for x in page], "next": after if after < job.items else None}
+    state = state_view(ctx, None)
+    return {"jobId": job.id, "inputRoot": hex0x(input_root_of(state, job)), "items": job.items, "first": first,
+            "sealed": is_private(state, job.id), "inputs": [hex0x(x) for x in page],
+            "next": after if after < job.items else None}
 
 
 @method("btt_jobResults", Param("jobId", job_id))
@@ -155,11 +159,14 @@ def btt_job_results(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
     """Each revealed result of a job read as its model's class labels: per provider, the class each output item
     names (its first byte) and the count per label, from outputs this node holds or the chain carries (checked
     against the provider's revealed output root, as every output this node keeps). Results whose outputs the
-    node does not hold have `classes` null (the node asks its peers). Null for an unknown job."""
+    node does not hold have `classes` null (the node asks its peers). Null for an unknown job. A private job's
+    outputs are sealed to its clinic (`sealed`: true): `classes` is always null, and the clinic reads them with its
+    key (`btt-chain job results`)."""
     state = state_view(ctx, None)
     job = compute.jobs.get(state, jid)
     if job is None:
         return None
+    sealed = is_private(state, jid)
     reg = compute.models.get(state, job.model)
     labels = () if reg is None else reg.spec.labels
     prefix = ctx.node.spec.ss58_prefix
@@ -170,10 +177,13 @@ def btt_job_results(ctx: RpcContext, jid: int) -> dict[str, Any] | None:
         found = _find(ctx, jid, a.provider)
         row: dict[str, Any] = {"provider": encode_address(a.provider, prefix), "outputRoot": hex0x(a.output_root),
                                "classes": None, "counts": None, "source": None}
-        if found is not None:
+        if found is not None and sealed:
+            row.update(source=found.source)
+        elif found is not None:
             classes = [o[0] for o in found.outputs]
             counts = Counter(labels[c] if c < len(labels) else str(c) for c in classes)
             row.update(classes=classes, source=found.source, counts=dict(counts))
         rows.append(row)
     return {"jobId": jid, "model": hex0x(job.model), "modelName": None if reg is None else reg.spec.name,
-            "labels": list(labels), "items": job.items, "synthetic": job.input_seed != ZERO_HASH, "results": rows}
+            "labels": list(labels), "items": job.items, "synthetic": job.input_seed != ZERO_HASH, "sealed": sealed,
+            "results": rows}

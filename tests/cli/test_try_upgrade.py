@@ -28,6 +28,7 @@ from cli import try_upgrade as trial_module
 from cli.try_upgrade import NothingToTry, try_upgrade
 from genesis.build import build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
+from runtime import specs
 from runtime.context import EMERGENCY
 from runtime.evidence.migrations import REPORTS_V0
 from runtime.migration import Migration
@@ -169,13 +170,13 @@ def test_a_chain_at_the_newest_spec_is_told_there_is_nothing_to_try(
     build_base(tmp_path, None)
     before = fingerprint(tmp_path)
     code, _, err = run(capsys, *args(tmp_path))
-    assert_one_error_line(code, err, "the chain already runs spec 12, the newest this release has")
+    assert_one_error_line(code, err, f"the chain already runs spec {specs.NEWEST}, the newest this release has")
     assert fingerprint(tmp_path) == before
 
 
 @pytest.mark.parametrize(("to", "why"), [
     ("11", "the chain already runs spec 11: --to 11 is no upgrade"),
-    ("13", "this release has no spec 13 (it runs specs 11 to 12)"),
+    (str(specs.NEWEST + 1), f"this release has no spec {specs.NEWEST + 1} (it runs specs 11 to {specs.NEWEST})"),
 ])
 def test_a_spec_that_is_no_upgrade_is_refused(spec11: Path, to: str, why: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:

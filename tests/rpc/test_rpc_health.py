@@ -6,6 +6,7 @@ import aiohttp
 
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.rpc.server import RpcServer
+from runtime import specs
 
 from .harness import RpcHarness, free_port
 
@@ -18,7 +19,7 @@ async def test_health_is_200_on_a_dev_node(rpc: RpcHarness) -> None:
     assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": False, "best": 1, "finalized": body["finalized"],
                     "finalityConflict": None, "clock": "unknown", "clockOffsetMs": None, "clockSources": 0,
                     "clockAllowanceMs": 500, "heldBlocks": 0, "signing": {"state": "signing", "message": None},
-                    "specVersion": 12, "specs": [11, 12], "upgrade": None, "halted": None}
+                    "specVersion": specs.NEWEST, "specs": sorted(specs.PACKAGES), "upgrade": None, "halted": None}
     assert 0 <= body["finalized"] <= 1
 
 
@@ -48,7 +49,7 @@ async def test_health_is_503_for_a_live_node_without_peers() -> None:
         assert body == {"peers": 0, "isSyncing": False, "shouldHavePeers": True, "best": 0, "finalized": 0,
                         "finalityConflict": None, "clock": "unknown", "clockOffsetMs": None, "clockSources": 0,
                         "clockAllowanceMs": 1000, "heldBlocks": 0, "signing": None, "specVersion": 11,
-                        "specs": [11, 12], "upgrade": None, "halted": None}
+                        "specs": sorted(specs.PACKAGES), "upgrade": None, "halted": None}
     finally:
         await server.stop()
         node.close()

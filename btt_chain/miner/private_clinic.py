@@ -1,0 +1,255 @@
+"""A clinic's private job driven through a node, step by step as the chain moves (issue 51): post it, seal its items
+to the provider drawn and give the root (then the sealed items to the node, from where the provider's node fetches
+them), reveal the decoys once the provider committed, and read the results sealed back to the clinic, each real
+case's diagnosis beside the label the clinic's file gave it. Where a real case's output is wrong (the clinic runs the
+model on its own cases), it opens that one case on chain (`compute.open_case`), which discloses it.
+
+`tick` does at most one submission per call and returns when the job has ended and its results are read (or cannot
+be). The order file (`PrivateOrder.save`) is written before each step that needs it later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from btt_chain.miner.audit import fetch_outputs, parse_hash
+from btt_chain.miner.private_order import OrderError, PrivateOrder
+from btt_chain.miner.watch import Output, RpcCaller, Submit
+from btt_chain.primitives.address import decode_address
+from btt_chain.primitives.errors import BttError
+from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from btt_chain.primitives.sealed_cases import BoxKeypair, BoxPublicKey, shared_key
+from runtime.compute import storage as compute_storage
+from runtime.compute.inference import infer
+from runtime.compute.model import ModelSpec
+from runtime.compute.models import built
+
+ENDED = ("settled", "fraud", "missed", "void", "late", "stalled")
+
+
+def ensure_clinic_key(rpc: RpcCaller, submit: Submit, address: str, keypair: BoxKeypair, out: Output) -> None:
+    """Set the clinic's box key on chain unless it is set to this one already (results are sealed to it)."""
+    raw = rpc.call("state_getStorage", "0x" + compute_storage.box_keys.key(decode_address(address)).hex())
+    if raw is not None and parse_hash(raw) == keypair.public.raw:
+        return
+    submit("compute.set_box_key", (keypair.public.raw,), True)
+    out(f"box key {keypair.public.hex()[:18]}... set: providers seal this clinic's results to it")
+
+
+def posted_job_id(rpc: RpcCaller, xt_hash: str) -> int:
+    """The id of the job the included extrinsic `xt_hash` posted (its `JobPosted` event)."""
+    status = rpc.call("btt_extrinsicStatus", xt_hash)
+    if not status or status.get("status") != "included" or not status.get("success"):
+        raise OrderError(f"the post {xt_hash} did not land: {status}")
+    for ev in rpc.call("btt_events", status["blockHash"], status["index"]):
+        if ev.get("event") == "JobPosted" and ev.get("phase") == status["index"]:
+            return int(ev["job_id"])
+    raise OrderError(f"the post {xt_hash} landed without a JobPosted event")
+
+
+@dataclass
+class PrivateJobDriver:
+    """Drives one private order through a node."""
+
+    rpc: RpcCaller
+    submit: Submit
+    out: Output
+    keypair: BoxKeypair
+    order: PrivateOrder
+    path: Path
+    genesis: bytes
+    spec: ModelSpec
+    labels_of: Callable[[int], str] = str
+    handed: bool = False
+    revealed: bool = False
+    results: list[bytes | None] | None = None
+    opened: set[int] = field(default_factory=set)
+    done: bool = False
+    ended_as: str = ""
+
+    @property
+    def job_id(self) -> int:
+        if self.order.job_id is None:
+            raise OrderError("the order is not posted yet")
+        return self.order.job_id
+
+    def post(self, price: int, deadline_ms: int) -> int:
+        o = self.order
+        self.order.save(self.path)  # the secrets exist on disk before anything depends on them
+        xt = self.submit("compute.post_private_job",
+                         (o.model, len(o.items), len(o.positions), o.commitment(), price, deadline_ms), True)
+        o.job_id = posted_job_id(self.rpc, xt)
+        o.save(self.path)
+        self.out(f"posted private job #{o.job_id}: {len(o.items)} items ({len(o.real)} cases, {len(o.positions)} "
+                 f"decoys), order kept in {self.path}")
+        return o.job_id
+
+    def tick(self) -> bool:
+        """One step; True once the job has ended and what can be read of it was read."""
+        if self.done:
+            return True
+        job = self.rpc.call("btt_job", self.job_id)
+        if job is None or job.get("private") is None:
+            raise OrderError(f"job {self.job_id} is not a private job on this chain")
+        priv = job["private"]
+        if not job["assignments"]:
+            return self._closed_unassigned(job)
+        a = job["assignments"][0]
+        if a["state"] == "assigned":
+            self._seal(job, priv)
+        elif a["state"] == "committed" and not self.revealed and priv["outcome"] == "pending":
+            self._reveal(priv)
+        elif a["state"] == "verified" and self.results is None:
+            self._read(job, a)
+        if job["status"] != "open" and a["state"] in ENDED + ("verified",):
+            if self.results is None and a["outputRoot"] is not None:
+                self._read(job, a)
+            if a["state"] != "verified":
+                self.done = True
+                self.ended_as = a["state"]
+                self.out(f"private job #{self.job_id}: {a['state']} (decoys {priv['outcome']})")
+        return self.done
+
+    def _closed_unassigned(self, job: dict[str, Any]) -> bool:
+        if job["status"] != "open":
+            self.done = True
+            self.ended_as = job["status"]
+            self.out(f"private job #{self.job_id}: {job['status']} before a provider took it")
+        return self.done
+
+    def _seal(self, job: dict[str, Any], priv: dict[str, Any]) -> None:
+        key = parse_hash(priv["providerKey"])
+        if priv["sealedRoot"] is None:
+            if self.order.provider_key != key:
+                self.order.provider_key = key
+                self.order.save(self.path)
+                self.handed = False
+            root = self.order.sealed_root(self.genesis, key)
+            try:
+                self.submit("compute.submit_sealed_inputs", (self.job_id, root), True)
+            except BttError as exc:
+                self.out(f"private job #{self.job_id}: sealing not accepted yet ({exc})")
+                return
+            self.out(f"private job #{self.job_id}: sealed its {len(self.order.items)} items to provider "
+                     f"{job['assignments'][0]['provider']} (key {priv['providerKey'][:18]}...)")
+            return
+        if not self.handed and self.order.provider_key == key:
+            sealed = self.order.sealed(self.genesis, key)
+            self.rpc.call("btt_submitJobInputs", self.job_id, ["0x" + x.hex() for x in sealed])
+            self.handed = True
+            self.out(f"private job #{self.job_id}: the sealed items are with the node; only the provider opens them")
+
+    def _reveal(self, priv: dict[str, Any]) -> None:
+        key = self.order.provider_key
+        if key is None:
+            raise OrderError(f"job {self.job_id}: committed, but this order never sealed its items")
+        openings = self.order.decoy_openings(self.genesis, key)
+        self.submit("compute.reveal_decoys", (self.job_id, self.order.salt, openings), True)
+        self.revealed = True
+        self.out(f"private job #{self.job_id}: revealed its {len(openings)} decoys (positions "
+                 f"{list(self.order.positions)}); every node re-seals them")
+
+    def _read(self, job: dict[str, Any], a: dict[str, Any]) -> None:
+        fetched = fetch_outputs(self.rpc, self.job_id, a["provider"])
+        if fetched is None:
+            return  # the node asks its peers; a later tick finds them
+        self.results = self.order.read_results(self.genesis, self.keypair, fetched.outputs)
+        self._report(fetched.outputs, a)
+
+    def _report(self, sealed: Sequence[bytes], a: dict[str, Any]) -> None:
+        assert self.results is not None
+        real = self.order.real
+        truth = infer(built(self.spec), [self.order.items[i] for i in real])
+        wrong = [i for i, t in zip(real, truth, strict=True) if self.results[i] != t]
+        agree = total = 0
+        for i in real:
+            out = self.results[i]
+            label = self.order.labels[i] if i < len(self.order.labels) else None
+            if out is None or label is None:
+                continue
+            total += 1
+            agree += out[0] == label
+        shown = ", ".join(f"{i}:{self.labels_of(o[0]) if o else '?'}" for i, o in
+                          ((i, self.results[i]) for i in real[:8]))
+        read = sum(r is not None for r in self.results)
+        self.out(f"private job #{self.job_id}: read {read} of {len(self.results)} results sealed to this clinic; "
+                 f"diagnoses {shown}{' ...' if len(real) > 8 else ''}"
+                 + (f"; {agree} of {total} agree with the file's labels" if total else ""))
+        if wrong and a["state"] == "verified":
+            self._open_case(wrong[0], sealed)
+
+    def _open_case(self, index: int, sealed: Sequence[bytes]) -> None:
+        key = self.order.provider_key
+        assert key is not None
+        levels_in = merkle_levels(self.order.sealed(self.genesis, key))
+        levels_out = merkle_levels(list(sealed))
+        args = (self.job_id, index, self.order.items[index],
+                self.order.item_esk(self.genesis, index, BoxPublicKey(key)), merkle_proof(levels_in, index),
+                sealed[index], shared_key(sealed[index], self.keypair), merkle_proof(levels_out, index))
+        try:
+            self.submit("compute.open_case", args, True)
+        except BttError as exc:
+            self.out(f"private job #{self.job_id}: opening case {index} failed: {exc}")
+            return
+        self.opened.add(index)
+        self.out(f"private job #{self.job_id}: case {index}'s output was wrong; opened it on chain (the case and its "
+                 "output are now public) and the provider was slashed")
+
+
+@dataclass
+class PrivateClinicLoop:
+    """The demo clinic of private jobs: one job at a time, each of `cases` from `next_cases` and `decoys` decoys,
+    driven to its end (`PrivateJobDriver`), then the next; with `count`, that many and exit."""
+
+    rpc: RpcCaller
+    submit: Submit
+    out: Output
+    keypair: BoxKeypair
+    genesis: bytes
+    spec: ModelSpec
+    model: bytes
+    price: int
+    deadline_ms: int
+    order_dir: Path
+    next_cases: Callable[[int], tuple[list[bytes], list[int | None]]]
+    next_decoys: Callable[[list[bytes], list[int | None], int], tuple[list[bytes], list[int | None]]]
+    cases: int
+    decoys: int
+    labels_of: Callable[[int], str] = str
+    driver: PrivateJobDriver | None = None
+    finished: int = 0
+
+    def start(self) -> PrivateJobDriver:
+        from btt_chain.miner.private_order import mix
+
+        cases, labels = self.next_cases(self.cases)
+        decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
+        order = mix(self.model, cases, decoys, labels, decoy_labels)
+        pending = self.order_dir / f"pending-{order.salt.hex()[:16]}.json"
+        driver = PrivateJobDriver(self.rpc, self.submit, self.out, self.keypair, order, pending, self.genesis,
+                                  self.spec, self.labels_of)
+        job_id = driver.post(self.price, self.deadline_ms)
+        driver.path = self.order_dir / f"job-{job_id}.json"
+        order.save(driver.path)
+        pending.unlink(missing_ok=True)
+        return driver
+
+    def run(self, should_stop: Callable[[], bool], interval: float, count: int | None = None) -> None:
+        import time
+
+        while not should_stop():
+            try:
+                if self.driver is None or self.driver.done:
+                    if self.driver is not None:
+                        self.finished += 1
+                        self.driver = None
+                    if count is not None and self.finished >= count:
+                        return
+                    self.driver = self.start()
+                else:
+                    self.driver.tick()
+            except BttError as exc:
+                self.out(f"clinic: {exc}; trying again")
+            time.sleep(interval)
