@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from btt_chain.miner.audit import model_spec, parse_hash
+from btt_chain.miner.clinic import resolve_model
 from btt_chain.miner.engine import MinerEngine
 from btt_chain.miner.private_cases import decoys_for, generated_cases
 from btt_chain.miner.private_clinic import PrivateJobDriver, ensure_clinic_key
 from btt_chain.miner.private_order import PrivateOrder, mix
 from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
-from btt_chain.miner.audit import model_spec, parse_hash
-from btt_chain.miner.clinic import resolve_model
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.sealed_cases import BoxKeypair
 from tests.miner.test_miner_loop import DevChain, dev  # noqa: F401  (the fixture)
@@ -22,50 +22,50 @@ from tests.miner.test_miner_loop import DevChain, dev  # noqa: F401  (the fixtur
 CASES, DECOYS = 8, 8
 
 
-def private_miner(dev: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tuple[MinerLoop, list[str]]:
+def private_miner(chain: DevChain, name: str, data_dir: Path, fake_items: int = 0) -> tuple[MinerLoop, list[str]]:
     lines: list[str] = []
     box = BoxKeypair.from_seed(dev_keypair(name).secret)
-    loop = MinerLoop(dev.rpc, dev.address(name), MinerEngine(data_dir, fake_items), dev.submitter(dev_keypair(name)),
-                     lines.append, box=box)
+    loop = MinerLoop(chain.rpc, chain.address(name), MinerEngine(data_dir, fake_items),
+                     chain.submitter(dev_keypair(name)), lines.append, box=box)
     loop.ensure_registered(ProviderOptions(capacity=2))
     loop.ensure_box_key()
     return loop, lines
 
 
-def private_clinic(dev: DevChain, tmp_path: Path, name: str = "ferdie",
+def private_clinic(chain: DevChain, tmp_path: Path, name: str = "ferdie",
                    first_is_case: bool = False) -> tuple[PrivateJobDriver, list[str]]:
     lines: list[str] = []
-    model, model_name = resolve_model(dev.rpc, "breast-cancer-v1")
-    spec = model_spec(dev.rpc.call("btt_model", "0x" + model.hex()))
+    model, model_name = resolve_model(chain.rpc, "breast-cancer-v1")
+    spec = model_spec(chain.rpc.call("btt_model", "0x" + model.hex()))
     cases, labels = generated_cases(model_name, CASES, b"\x42" * 32)
     decoys, decoy_labels = decoys_for(model_name, cases, DECOYS, labels)
     order = mix(model, cases, decoys, labels, decoy_labels)
     while first_is_case and 0 in order.positions:  # positions are random: draw again until item 0 is a real case
         order = mix(model, cases, decoys, labels, decoy_labels)
     keypair = BoxKeypair.from_seed(dev_keypair(name).secret)
-    submit = dev.submitter(dev_keypair(name))
-    ensure_clinic_key(dev.rpc, submit, dev.address(name), keypair, lines.append)
-    genesis = parse_hash(dev.rpc.call("chain_getBlockHash", 0))
-    driver = PrivateJobDriver(dev.rpc, submit, lines.append, keypair, order, tmp_path / "order.json", genesis, spec,
+    submit = chain.submitter(dev_keypair(name))
+    ensure_clinic_key(chain.rpc, submit, chain.address(name), keypair, lines.append)
+    genesis = parse_hash(chain.rpc.call("chain_getBlockHash", 0))
+    driver = PrivateJobDriver(chain.rpc, submit, lines.append, keypair, order, tmp_path / "order.json", genesis, spec,
                               lambda c: spec.labels[c])
     driver.post(10**18, 300_000)
     return driver, lines
 
 
-def run(dev: DevChain, miner: MinerLoop, driver: PrivateJobDriver, done: Callable[[], bool], blocks: int) -> None:
+def run(chain: DevChain, miner: MinerLoop, driver: PrivateJobDriver, done: Callable[[], bool], blocks: int) -> None:
     for _ in range(blocks):
         miner.tick()
         driver.tick()
         if done():
             return
-        dev.author()
+        chain.author()
     raise AssertionError(f"not done after {blocks} blocks")
 
 
-def everything_the_node_holds(dev: DevChain) -> bytes:
+def everything_the_node_holds(chain: DevChain) -> bytes:
     """Every key and value of the node's database (blocks, state, the outputs and inputs stores)."""
-    dev.node.kv.flush()
-    return b"\x00".join(k + b"\x00" + v for k, v in dev.node.kv.iterate(b""))
+    chain.node.kv.flush()
+    return b"\x00".join(k + b"\x00" + v for k, v in chain.node.kv.iterate(b""))
 
 
 def test_a_private_job_settles_checked_on_its_decoys_and_no_node_store_holds_a_case(dev: DevChain,  # noqa: F811
