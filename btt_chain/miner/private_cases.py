@@ -5,8 +5,9 @@
   clinic's own in the demo economy and in tests. They are not the model's published held-out cases (which every
   provider can look up and compute alone) and are drawn away from them.
 - Decoys (`decoys_for`): from the model's shipped generator (the reference models), drawn from a fresh secret seed
-  away from the job's cases and every published case, in the cases' class mix where they carry labels; or the
-  clinic's own decoy file (`--decoy-cases`) for a model no generator ships for. A decoy file's rows must be fresh and
+  away from the job's cases and every published case, in the cases' class mix where they carry labels; for a model
+  no generator ships for, from one fitted on the clinic's own labelled cases; or the clinic's own decoy file
+  (`--decoy-cases`). A decoy file's rows must be fresh and
   never published: the chain checks a provider only on them.
 """
 
@@ -17,9 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from btt_chain.models.case_files import read_case_file
 from btt_chain.models.decoy_sources import reference_generator
-from btt_chain.models.decoys import DecoyError, draw_decoys
+from btt_chain.models.decoys import DecoyError, DecoyGenerator, draw_decoys, fit_generator
 from runtime.compute.model import ModelSpec
 
 Labelled = tuple[list[bytes], list[int | None]]
@@ -30,6 +33,21 @@ def generated_cases(model_name: str, count: int, seed: bytes | None = None) -> L
     gen = reference_generator(model_name)
     drawn = draw_decoys(gen, seed or secrets.token_bytes(32), count)
     return list(drawn.items()), [int(v) for v in drawn.labels]
+
+
+def own_generator(model_name: str, cases: Sequence[bytes], labels: Sequence[int | None]) -> DecoyGenerator:
+    """For a model no generator ships for: one fitted on the clinic's own labelled cases (each class at least
+    `decoys.MIN_CLASS_ROWS` of them), whose decoys keep away from every one of those cases."""
+    if not cases or any(v is None for v in labels) or len(labels) != len(cases):
+        raise DecoyError(f"no decoy generator ships for model {model_name}, and the cases carry no labels to fit one "
+                         "on: give the clinic's own fresh decoy cases with --decoy-cases FILE.npz")
+    rows = np.frombuffer(b"".join(cases), np.int8).reshape(len(cases), -1)
+    try:
+        return fit_generator(rows, np.array([int(v) for v in labels if v is not None]), rows)
+    except DecoyError as exc:
+        raise DecoyError(f"no decoy generator ships for model {model_name}, and none fits on these cases ({exc}): "
+                         "give more labelled cases, or the clinic's own fresh decoys with --decoy-cases FILE.npz"
+                         ) from None
 
 
 def decoys_for(model_name: str, cases: Sequence[bytes], count: int, labels: Sequence[int | None] = (),
@@ -49,8 +67,7 @@ def decoys_for(model_name: str, cases: Sequence[bytes], count: int, labels: Sequ
     try:
         gen = reference_generator(model_name)
     except DecoyError:
-        raise DecoyError(f"no decoy generator ships for model {model_name}: give the clinic's own fresh decoy cases "
-                         "with --decoy-cases FILE.npz") from None
+        gen = own_generator(model_name, cases, labels)
     known = [int(v) for v in labels if v is not None]
     shares = {label: float(n) for label, n in Counter(known).items() if label in gen.labels} or None
     drawn = draw_decoys(gen, secrets.token_bytes(32), count, shares, avoid=list(cases))
