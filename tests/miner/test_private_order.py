@@ -19,6 +19,7 @@ from btt_chain.primitives.sealed_cases import (
     CASE,
     BoxKeypair,
     SealBinding,
+    SealedItemUnreadable,
     commitment_problem,
     open_item,
     reseal_problem,
@@ -58,7 +59,7 @@ def test_sealed_items_open_only_for_the_provider_and_the_decoy_openings_reseal()
     root = merkle_root(sealed)
     assert o.sealed_root(GENESIS, PROVIDER.public.raw) == root
     assert [open_item(s, PROVIDER, SealBinding(GENESIS, 9, i, CASE)) for i, s in enumerate(sealed)] == o.items
-    with pytest.raises(Exception):
+    with pytest.raises(SealedItemUnreadable):
         open_item(sealed[0], CLINIC, SealBinding(GENESIS, 9, 0, CASE))
     for d in o.decoy_openings(GENESIS, PROVIDER.public.raw):
         assert reseal_problem(sealed[d.index], d.case, d.secret, PROVIDER.public,
