@@ -357,8 +357,14 @@ MAX_CASE_BYTES = 1024
 """A private job's case is one model input: at most 1,024 values (`model.MAX_INPUT_BYTES`)."""
 MAX_FLAG_BYTES = MAX_JOB_ITEMS // 8
 """The bitmap of items a provider flagged as not opening: one bit per item of the largest job."""
-MAX_SEALED_OUTPUT = MAX_ITEM_BYTES + 48
+SEAL_BYTES = 48
+"""What sealing adds to an item: the ephemeral public key (32) and the MAC (16) (`sealed_cases.SEAL_OVERHEAD`)."""
+MAX_SEALED_OUTPUT = MAX_ITEM_BYTES + SEAL_BYTES
 """A private job's output item sealed to its clinic: the output and the sealed box's 48 bytes."""
+MAX_SEALED_INPUT = MAX_CASE_BYTES + SEAL_BYTES
+"""A private job's case sealed to its provider."""
+MAX_EXCHANGED_ITEM = max(MAX_ITEM_BYTES, MAX_SEALED_INPUT, MAX_SEALED_OUTPUT)
+"""The largest item nodes pass on: a public job's input or output, or a private job's sealed case or output."""
 MAX_DECOYS = MAX_OPENINGS
 """Bound on a private job's decoys: every decoy is opened in the provider's reveal (`compute.sample_size` is the
 least a job may have, up to one fewer than its items)."""
