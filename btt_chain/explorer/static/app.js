@@ -653,7 +653,7 @@ PAGES.compute = {
         `<td>${m.owner ? addr(m.owner) : "governance"}</td><td>${stated}</td></tr>`;
     });
     const flow = JOB_FLOW.map(([label, key]) => card(label, fmtInt(ev.counts[key] || 0), `flow-${label}`)).join("");
-    const jobRows = jobs.jobs.map((j) => `<tr data-job="${j.id}"><td class="num"><a href="#/job/${j.id}">${j.id}</a></td><td>${esc(j.modelName || short(j.model))}</td>` +
+    const jobRows = jobs.jobs.map((j) => `<tr data-job="${j.id}"><td class="num"><a href="#/job/${j.id}">${j.id}</a></td><td>${esc(j.modelName || short(j.model))}${j.private ? ' <span class="pill">private</span>' : ""}</td>` +
       `<td>${addr(j.requester)}</td><td class="num">${j.items}</td><td class="num">${amt(j.price)}</td><td class="job-status">${esc(j.status)}</td>` +
       `<td>${j.assignments.map((a) => `${addr(a.provider)} <span class="assign-state">${esc(a.state)}</span>`).join("<br>") || '<span class="muted">unassigned</span>'}</td>` +
       `<td class="mono">burn ${amt(j.split.burned)}<br>provider ${amt(j.split.provider)}<br>dev ${amt(j.split.developmentFund)}` +
@@ -699,9 +699,30 @@ PAGES.job = {
       const items = x.classes ? x.classes.slice(0, 64).map((c, i) => `<span class="pill">${i}: ${esc(r.labels[c] || String(c))}</span>`).join(" ") + (x.classes.length > 64 ? " …" : "") : "";
       return `<tr><td>${addr(x.provider)}</td><td>${counts}</td><td class="labels">${items}</td><td>${esc(x.source || "")}</td></tr>`;
     });
-    return `<h1>Job #${fmtInt(j.id)} <span class="muted">${esc(j.status)}</span></h1><div class="cards">` +
+    const head = `<h1>Job #${fmtInt(j.id)} <span class="muted">${esc(j.status)}</span></h1><div class="cards">` +
       card("model", esc(j.modelName || short(j.model))) + card("items", fmtInt(j.items)) + card("price", amt(j.price)) +
-      card("inputs", r.synthetic ? "synthetic (from a seed)" : "the requester's cases") + `</div>` +
+      card("inputs", j.private ? "private: sealed to its provider" : r.synthetic ? "public: synthetic (from a seed)" : "public: the requester's cases") + `</div>`;
+    if (j.private) {
+      // a private job: nobody but its provider reads its cases and nobody but its clinic its results; show what the chain checked
+      const p = j.private;
+      const outcome = { pending: "decoys not revealed yet", checked: "decoys revealed and re-sealed by every node; the provider's outputs for them re-executed",
+        unrevealed: "the clinic did not reveal its decoys in time: its deposit was burned, the provider paid without work credit",
+        unsealed: "the clinic never sealed its cases to the provider: refunded less the missed-assignment fee" }[p.outcome] || p.outcome;
+      const checkRows = [
+        ["decoys", `${fmtInt(p.decoys)} of ${fmtInt(j.items)} items (positions hidden by a commitment until revealed${p.decoyPositions.length ? ": " + p.decoyPositions.join(", ") : ""})`],
+        ["what the chain checked", esc(outcome)],
+        ["items sealed to", p.providerKey ? `${esc(short(p.providerKey))} (the provider drawn)` : '<span class="muted">no provider drawn yet</span>'],
+        ["sealed root", p.sealedRoot ? esc(short(p.sealedRoot)) : '<span class="muted">not given yet</span>'],
+        ["results sealed to", `${esc(short(p.clinicKey))} (the clinic)`],
+        ["flagged as not opening", p.flagged.length ? p.flagged.join(", ") : "none"],
+      ].map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`);
+      const sealedRows = r.results.map((x) => `<tr><td>${addr(x.provider)}</td><td>${esc(short(x.outputRoot))}</td><td>${esc(x.source || "not held by this node")}</td></tr>`);
+      return head + `<h2>Private job: what the chain checked</h2>` + table(["", ""], checkRows, "job-private") +
+        `<h2>Results</h2>` + table(["provider", "output root (over outputs sealed to the clinic)", "sealed outputs from"], sealedRows, "job-results") +
+        `<p class="muted">This node holds the job's cases and results only as ciphertexts: the cases open for the provider drawn, the results for the clinic. ` +
+        `What anyone sees is the job's size, timing, decoy count and, once revealed, its decoys (cases of no patient).</p>`;
+    }
+    return head +
       `<h2>Results read as labels</h2>` + table(["provider", "labels", "item by item", "outputs from"], rows, "job-results") +
       `<p class="muted">Each output item's first byte names a class of the model (${esc(r.labels.join(", ") || "unnamed classes")}); ` +
       `every output shown here was checked against the provider's revealed output root.</p>`;
