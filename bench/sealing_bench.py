@@ -1,100 +1,98 @@
-"""What sealing patient cases costs (issue 51): per item, for each shipped model's input width (the cases) and output
-width (the results sealed back to the clinic), the microseconds to derive the item's ephemeral secret, seal, open
-(the provider) and re-seal a revealed decoy (every node), and the bytes a sealed item adds; per 16-case job with 8
-decoys, the decoy commitment and its check, the bytes added and the share of the provider's compute spent on decoys.
+"""What sealing patient cases costs per item (issue 51), with the primitives the clinic, the provider and every node
+run: the clinic derives each item's ephemeral secret and seals the case to the provider, the provider opens it and
+seals the result back, the clinic opens the result, and every node re-seals a revealed decoy to check it. Each figure
+is the median over `rounds` of a whole job's items done one after the other, divided by the items, in CPU time.
 
-Run: python -m bench.sealing_bench [items]   (or `btt-chain bench sealing`)
+The job's chain costs (bytes, weight, fees) are `bench.private_bench`'s; `btt-chain bench sealing` prints both.
 """
 
 from __future__ import annotations
 
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from btt_chain.primitives import sealed_cases as sc
-from runtime.compute.model import input_bytes, output_bytes
-from runtime.compute.reference import reference_names, reference_spec
-
-ROUNDS = 5
-"""Timed rounds per figure (the median is printed)."""
-JOB_ITEMS = 16
-JOB_DECOYS = 8
 
 
-def _us_per_call(fn: Callable[[int], object], calls: int) -> float:
-    """The median over ROUNDS of the microseconds one call of fn(i), i in range(calls), takes."""
-    rounds = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for i in range(calls):
+@dataclass(frozen=True)
+class SealingCosts:
+    """Microseconds per item of a job of `items` items whose cases are `case_bytes` wide and results `result_bytes`."""
+
+    case_bytes: int
+    result_bytes: int
+    items: int
+    seal_case_us: float
+    """The clinic: the item's ephemeral secret derived from its one secret, and the case sealed to the provider."""
+    open_case_us: float
+    """The provider: one sealed case opened."""
+    seal_result_us: float
+    """The provider: the item's result sealed back to the clinic."""
+    open_result_us: float
+    """The clinic: one sealed result opened."""
+    reseal_us: float
+    """Every node, per revealed decoy: re-sealed from its case and secret, and compared with the sealed item."""
+
+    @property
+    def clinic_job_ms(self) -> float:
+        """The clinic's sealing and opening over the whole job."""
+        return (self.seal_case_us + self.open_result_us) * self.items / 1000
+
+    @property
+    def provider_job_ms(self) -> float:
+        """The provider's opening and sealing over the whole job."""
+        return (self.open_case_us + self.seal_result_us) * self.items / 1000
+
+
+def median_us_per_item(fn: Callable[[int], object], items: int, rounds: int) -> float:
+    """The median over `rounds` of the microseconds fn(i) takes on average over i in range(items), in CPU time of this
+    process (what other processes on a shared host take from it does not count)."""
+    runs = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for i in range(items):
             fn(i)
-        rounds.append((time.perf_counter() - start) / calls * 1e6)
-    return round(statistics.median(rounds), 1)
+        runs.append((time.process_time() - start) / items * 1e6)
+    return statistics.median(runs)
 
 
-def width_figures(label: str, width: int, items: int, direction: int, rng: random.Random) -> dict[str, Any]:
-    """The per-item figures for items of `width` bytes."""
-    recipient = sc.BoxKeypair(rng.randbytes(32))
-    secret = rng.randbytes(32)
-    genesis = rng.randbytes(32)
-    plains = [rng.randbytes(width) for _ in range(items)]
-    bindings = [sc.SealBinding(genesis, 1, i, direction) for i in range(items)]
-    esks = [sc.item_secret(secret, b, recipient.public, p) for b, p in zip(bindings, plains, strict=True)]
-    sealed = [sc.seal_item(p, recipient.public, e, b) for p, e, b in zip(plains, esks, bindings, strict=True)]
-    if any(sc.open_item(s, recipient, b) != p for s, b, p in zip(sealed, bindings, plains, strict=True)):
-        raise RuntimeError("a sealed item did not open to its case")
-    return {
-        f"{label}_width_bytes": width,
-        f"{label}_sealed_bytes": len(sealed[0]),
-        f"{label}_extra_bytes": len(sealed[0]) - width,
-        f"{label}_item_secret_us": _us_per_call(lambda i: sc.item_secret(secret, bindings[i], recipient.public,
-                                                                         plains[i]), items),
-        f"{label}_seal_us": _us_per_call(lambda i: sc.seal_item(plains[i], recipient.public, esks[i], bindings[i]),
-                                         items),
-        f"{label}_open_us": _us_per_call(lambda i: sc.open_item(sealed[i], recipient, bindings[i]), items),
-        f"{label}_reseal_check_us": _us_per_call(
-            lambda i: sc.reseal_matches(sealed[i], plains[i], esks[i], recipient.public, bindings[i]), items),
-    }
+def sealing_costs(case_bytes: int, result_bytes: int, items: int, rounds: int, rng: random.Random) -> SealingCosts:
+    """Seal, open and re-seal `items` random items of each width, as a job's items are, timed `rounds` times.
+    RuntimeError if an item does not open to what was sealed (the figures would be of something else)."""
+    provider, clinic = sc.BoxKeypair(rng.randbytes(32)), sc.BoxKeypair(rng.randbytes(32))
+    clinic_secret, provider_secret, genesis = rng.randbytes(32), rng.randbytes(32), rng.randbytes(32)
+    cases = [rng.randbytes(case_bytes) for _ in range(items)]
+    results = [rng.randbytes(result_bytes) for _ in range(items)]
+    to_provider = [sc.SealBinding(genesis, 1, i, sc.CASE) for i in range(items)]
+    to_clinic = [sc.SealBinding(genesis, 1, i, sc.RESULT) for i in range(items)]
 
+    def seal_case(i: int) -> bytes:
+        esk = sc.item_secret(clinic_secret, to_provider[i], provider.public, cases[i])
+        return sc.seal_item(cases[i], provider.public, esk, to_provider[i])
 
-def job_figures(width: int, rng: random.Random) -> dict[str, Any]:
-    """A 16-case job with 8 decoys: its commitment, the check of its opening, and what it adds."""
-    plains = [rng.randbytes(width) for _ in range(JOB_ITEMS)]
-    positions = sc.choose_decoy_positions(JOB_ITEMS, JOB_DECOYS, rng)
-    salt = rng.randbytes(32)
-    decoys = [plains[p] for p in positions]
-    commitment = sc.decoy_commitment(salt, JOB_ITEMS, positions, [sc.decoy_item_hash(d) for d in decoys])
-    calls = 200
-    return {
-        "job_items": JOB_ITEMS,
-        "job_decoys": JOB_DECOYS,
-        "job_commit_us": _us_per_call(lambda _: sc.decoy_commitment(
-            salt, JOB_ITEMS, positions, [sc.decoy_item_hash(d) for d in decoys]), calls),
-        "job_commitment_check_us": _us_per_call(lambda _: sc.opens_commitment(
-            commitment, salt, JOB_ITEMS, positions, decoys), calls),
-        "job_extra_bytes": JOB_ITEMS * sc.SEAL_OVERHEAD,
-        "job_decoy_compute_share_pct": round(100 * JOB_DECOYS / JOB_ITEMS, 1),
-        "job_escape_faking_1": str(sc.escape_probability(JOB_ITEMS, JOB_DECOYS, 1)),
-        "job_escape_faking_half": str(sc.escape_probability(JOB_ITEMS, JOB_DECOYS, JOB_ITEMS // 2)),
-    }
+    def seal_result(i: int) -> bytes:
+        esk = sc.item_secret(provider_secret, to_clinic[i], clinic.public, results[i])
+        return sc.seal_item(results[i], clinic.public, esk, to_clinic[i])
 
-
-def run(items: int = 600, seed: int = 1) -> dict[str, Any]:
-    """Every figure, the per-item ones over `items` items of each shipped model's widths."""
-    rng = random.Random(seed)
-    figures: dict[str, Any] = {}
-    for name in reference_names():
-        spec = reference_spec(name)
-        figures |= width_figures(f"{name}_case", input_bytes(spec), items, sc.CASE, rng)
-        figures |= width_figures(f"{name}_result", output_bytes(spec), items, sc.RESULT, rng)
-    figures |= job_figures(input_bytes(reference_spec(reference_names()[0])), rng)
-    return figures
-
-
-if __name__ == "__main__":
-    for key, value in run(int(sys.argv[1]) if len(sys.argv) > 1 else 600).items():
-        print(f"{key}  {value}")
+    sealed_cases = [seal_case(i) for i in range(items)]
+    sealed_results = [seal_result(i) for i in range(items)]
+    esks = [sc.item_secret(clinic_secret, to_provider[i], provider.public, cases[i]) for i in range(items)]
+    if any(sc.open_item(s, provider, b) != c for s, b, c in zip(sealed_cases, to_provider, cases, strict=True)) or any(
+            sc.open_item(s, clinic, b) != r for s, b, r in zip(sealed_results, to_clinic, results, strict=True)):
+        raise RuntimeError("a sealed item did not open to what was sealed")
+    return SealingCosts(
+        case_bytes=case_bytes,
+        result_bytes=result_bytes,
+        items=items,
+        seal_case_us=median_us_per_item(seal_case, items, rounds),
+        open_case_us=median_us_per_item(lambda i: sc.open_item(sealed_cases[i], provider, to_provider[i]), items,
+                                        rounds),
+        seal_result_us=median_us_per_item(seal_result, items, rounds),
+        open_result_us=median_us_per_item(lambda i: sc.open_item(sealed_results[i], clinic, to_clinic[i]), items,
+                                          rounds),
+        reseal_us=median_us_per_item(
+            lambda i: sc.reseal_matches(sealed_cases[i], cases[i], esks[i], provider.public, to_provider[i]), items,
+            rounds),
+    )
