@@ -22,6 +22,7 @@ from ..compute.types import MAX_CHUNK_BYTES
 from ..compute.weights import (
     COMMIT,
     chunk_weight,
+    reveal_private_weight,
     reveal_weight,
     tree_depth,
 )
@@ -81,6 +82,23 @@ def provider_costs(state: Overlay, spec: ModelSpec, items: int) -> int:
     return commit_cost(state) + reveal_cost(state, spec, items) + posting_cost(state, spec, items)
 
 
-def min_price(state: Overlay, spec: ModelSpec, items: int, redundancy: int) -> int:
-    """The least price a job may offer: every one of its providers' costs."""
+def private_reveal_cost(state: Overlay, spec: ModelSpec, items: int, decoys: int) -> int:
+    """The fee of a private job's reveal: every decoy opened (its output, the secret it was sealed to the clinic with,
+    and the sealed output's path)."""
+    opening = U64_BYTES + ITEM_PREFIX + output_bytes(spec) + LISTED_HASH + tree_depth(items) * LISTED_HASH
+    length = ENVELOPE + U64_BYTES + 2 * LISTED_HASH + ITEM_PREFIX + decoys * opening
+    return fee(state, length, reveal_private_weight(spec, items, decoys))
+
+
+def private_provider_costs(state: Overlay, spec: ModelSpec, items: int, decoys: int) -> int:
+    """What a private job's provider pays in fees: its commit and the reveal of every decoy (a private job's outputs,
+    sealed to its clinic, are never posted on chain)."""
+    return commit_cost(state) + private_reveal_cost(state, spec, items, decoys)
+
+
+def min_price(state: Overlay, spec: ModelSpec, items: int, redundancy: int, decoys: int = 0) -> int:
+    """The least price a job may offer: every one of its providers' costs (a private job, one with `decoys`: its one
+    provider's)."""
+    if decoys:
+        return private_provider_costs(state, spec, items, decoys)
     return redundancy * provider_costs(state, spec, items)

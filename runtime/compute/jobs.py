@@ -46,10 +46,12 @@ def post(
     price: int,
     redundancy: int,
     deadline_ms: int,
-    private: bool = False,
+    decoys: int = 0,
 ) -> int:
     """Post a job and reserve its price. A synthetic job gives `seed` and the chain derives its input root; a
-    private one (`private.post`) gives neither: its items are sealed to its provider once one is drawn."""
+    private one (`private.post`, with its `decoys`) gives neither: its items are sealed to its provider once one is
+    drawn."""
+    sealed = decoys > 0
     state = ctx.state
     reg = get_model(state, model)
     max_items = ctx.param(params.MAX_ITEMS)
@@ -58,24 +60,26 @@ def post(
     max_redundancy = min(ctx.param(params.MAX_REDUNDANCY), MAX_REDUNDANCY)
     if not 1 <= redundancy <= max_redundancy:
         raise errors.BadJob(f"redundancy must be 1 to {max_redundancy}, got {redundancy}")
-    lo, hi = assignment.min_deadline_ms(state, private), ctx.param(params.MAX_DEADLINE)
+    lo, hi = assignment.min_deadline_ms(state, sealed), ctx.param(params.MAX_DEADLINE)
     if not lo <= deadline_ms <= hi:
         raise errors.BadJob(
             f"the deadline must be {lo} to {hi} ms from now, got {deadline_ms} (an assignment needs its commit "
             "window, two epochs before its sample is drawn, and time to reveal)"
         )
-    floor = costs.min_price(state, reg.spec, items, redundancy)
+    floor = costs.min_price(state, reg.spec, items, redundancy, decoys)
     if price < floor:
+        work = f"commit and open {decoys} decoys of {items} items" if sealed else \
+            f"commit, reveal and post the outputs of {items} items"
         raise errors.PriceTooLow(
             f"the price must be at least {floor}: each of the {redundancy} providers pays up to "
-            f"{floor // redundancy} in fees to commit, reveal and post the outputs of {items} items"
+            f"{floor // redundancy} in fees to {work}"
         )
     if seed != ZERO_HASH:
         derived = input_root(synthetic_inputs(seed, items, input_bytes(reg.spec)))
         if root not in (ZERO_HASH, derived):
             raise errors.BadJob("the input root does not match the inputs the seed generates")
         root = derived
-    elif root == ZERO_HASH and not private:
+    elif root == ZERO_HASH and not sealed:
         raise errors.BadJob("give the root of the inputs, or a seed for synthetic inputs")
     market.check_requester(state, who, ctx.param(params.MAX_OPEN_JOBS_PER_REQUESTER))
     market.check_owner(state, reg)

@@ -135,7 +135,7 @@ def post(
         raise errors.BadJob(f"a private job of {items} items has {lo} to {hi} decoys, got {decoys}")
     if commitment == ZERO_HASH:
         raise errors.BadJob("give the commitment to the decoys")
-    job_id = jobs.post(ctx, who, model, ZERO_HASH, ZERO_HASH, items, price, 1, deadline_ms, private=True)
+    job_id = jobs.post(ctx, who, model, ZERO_HASH, ZERO_HASH, items, price, 1, deadline_ms, decoys)
     deposit = ctx.param(params.MISSED_ASSIGNMENT_FEE)
     balances.reserve(ctx, who, deposit)
     storage.private_jobs.put(ctx.state, job_id, PrivateJob(decoys, commitment, deposit, clinic_key))

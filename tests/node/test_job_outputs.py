@@ -35,7 +35,7 @@ from btt_chain.primitives.merkle import verify_merkle_proof
 from runtime.compute import storage as compute
 from runtime.compute.model import model_hash
 from runtime.compute.reference import reference_spec
-from runtime.compute.types import MAX_ITEM_BYTES, MAX_JOB_ITEMS
+from runtime.compute.types import MAX_EXCHANGED_ITEM, MAX_JOB_ITEMS
 from runtime.compute.verify import sample_of
 from runtime.modules import RUNTIME
 from storage.memory import MemoryStore
@@ -186,7 +186,7 @@ def test_messages_round_trip() -> None:
     assert decode_response(encode_response(None)) is None
     found = (b"\x02" * 32, (b"\x00" * 6, b"\x01" * 6))
     assert decode_response(encode_response(found)) == found
-    biggest = (b"\x02" * 32, tuple(b"\xff" * MAX_ITEM_BYTES for _ in range(MAX_JOB_ITEMS)))
+    biggest = (b"\x02" * 32, tuple(b"\xff" * MAX_EXCHANGED_ITEM for _ in range(MAX_JOB_ITEMS)))
     assert len(encode_response(biggest)) <= MAX_RESPONSE_BYTES
     assert decode_response(encode_response(biggest)) == biggest
 
@@ -205,7 +205,7 @@ def test_messages_round_trip() -> None:
         (decode_response, pack([b"\x02" * 31, [b"\x00"]])),
         (decode_response, pack([b"\x02" * 32, []])),
         (decode_response, pack([b"\x02" * 32, [b"\x00", "text"]])),
-        (decode_response, pack([b"\x02" * 32, [b"\x00" * (MAX_ITEM_BYTES + 1)]])),
+        (decode_response, pack([b"\x02" * 32, [b"\x00" * (MAX_EXCHANGED_ITEM + 1)]])),
         (decode_response, pack([b"\x02" * 32, [b""] * (MAX_JOB_ITEMS + 1)])),
         (decode_response, pack({"root": b"\x02" * 32})),
         (decode_response, b"\x00" * (MAX_RESPONSE_BYTES + 1)),

@@ -20,7 +20,7 @@ import pytest
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from btt_chain.primitives.sealed_cases import BoxKeypair, escape_probability
-from runtime.compute import private, storage
+from runtime.compute import costs, private, storage
 from runtime.compute.inputs import input_root, output_root
 from runtime.compute.types import (
     ASSIGNED,
@@ -544,3 +544,22 @@ def test_a_private_reveal_must_open_the_decoys_with_the_outputs_it_sealed_to_the
     assert_ok(chain.submit("dave", "compute.post_job", MODEL, ZERO_HASH, b"\x5a" * 32, 4, PRICE, 1, DEADLINE))
     skip(chain, 2)  # its assignment happens in a block of its own
     assert_noop(chain, "bob", "compute.reveal_private_result", public, root, worker.salt, (), error="NotPrivate")
+
+
+def test_a_private_jobs_price_covers_its_provider_opening_every_decoy() -> None:
+    chain = chain_with(**{"compute.max_job_items": 256})
+    clinic = Clinic(chain, "charlie", MODEL)
+    assert_ok(clinic.set_key())
+    reg = storage.models.get(chain.view(), MODEL)
+    assert reg is not None
+    view = chain.view()
+    public_floor = costs.min_price(view, reg.spec, 128, 1)
+    floor = costs.min_price(view, reg.spec, 128, 1, 64)
+    assert floor == costs.commit_cost(view) + costs.private_reveal_cost(view, reg.spec, 128, 64)
+    # opening 64 decoys costs the provider more than a public reveal of the 8-item sample; no outputs are posted
+    assert costs.private_reveal_cost(view, reg.spec, 128, 64) > costs.reveal_cost(view, reg.spec, 128)
+    commitment = clinic.prepare(128, 64)
+    args = (MODEL, 128, 64, commitment)
+    assert_noop(chain, "charlie", "compute.post_private_job", *args, floor - 1, DEADLINE, error="PriceTooLow")
+    assert_ok(chain.submit("charlie", "compute.post_private_job", *args, floor, DEADLINE))
+    assert public_floor > 0
