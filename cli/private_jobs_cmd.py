@@ -75,7 +75,8 @@ def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any
     found = read_case_file(cases_file, spec)
     labels: list[int | None] = list(found.labels) if found.labels else [None] * len(found)
     d = resolve_decoys(client, len(found), decoys)
-    decoy_rows, decoy_labels = decoys_for(model_name, list(found.inputs), d, labels, decoy_file, spec)
+    decoy_rows, decoy_labels = decoys_for(model_name, list(found.inputs), d, labels, decoy_file, spec,
+                                          (list(found.inputs), labels))
     order = mix(model_hash, list(found.inputs), decoy_rows, labels, decoy_labels)
     items = len(order.items)
     if deadline_ms is None:
@@ -113,12 +114,24 @@ def private_clinic(client: RpcClient, info: ChainInfo, signer: Signer, submit: A
 
     spec = model_spec(client.call("btt_model", "0x" + model_hash.hex()))
     d = resolve_decoys(client, items, decoys)
+    fit_on: Labelled | None = None
     if cases == "generated":
+        from btt_chain.models.decoy_sources import reference_source
+        from btt_chain.models.decoys import DecoyError
+
+        try:
+            reference_source(model_name)
+        except DecoyError:
+            raise ConfigError(f"--cases generated: no case generator ships for model {model_name}; give your own "
+                              "cases (--cases FILE.npz, posted privately) or post the model's published ones "
+                              "(--cases held-out, public)") from None
+
         def next_cases(n: int) -> Labelled:
             return generated_cases(model_name, n)
         kind = "fresh generated cases (not the model's published ones)"
     else:
         found = read_case_file(Path(cases), spec)
+        fit_on = (list(found.inputs), list(found.labels) if found.labels else [None] * len(found))
         position = [0]
 
         def next_cases(n: int) -> Labelled:
@@ -131,7 +144,7 @@ def private_clinic(client: RpcClient, info: ChainInfo, signer: Signer, submit: A
         kind = f"the cases of {cases}"
 
     def next_decoys(rows: list[bytes], labels: list[int | None], n: int) -> Labelled:
-        return decoys_for(model_name, rows, n, labels, decoy_file, spec)
+        return decoys_for(model_name, rows, n, labels, decoy_file, spec, fit_on)
 
     address = encode_address(signer.account, info.ss58_prefix)
     keypair = clinic_box(signer)

@@ -51,9 +51,11 @@ def own_generator(model_name: str, cases: Sequence[bytes], labels: Sequence[int 
 
 
 def decoys_for(model_name: str, cases: Sequence[bytes], count: int, labels: Sequence[int | None] = (),
-               decoy_file: Path | None = None, spec: ModelSpec | None = None) -> Labelled:
+               decoy_file: Path | None = None, spec: ModelSpec | None = None,
+               fit_on: Labelled | None = None) -> Labelled:
     """`count` decoys for a job of `cases`: the first rows of `decoy_file` (it must hold that many, for `spec`), else
-    drawn from the model's shipped generator in the cases' class mix (DecoyError if none ships: give a file)."""
+    drawn from the model's shipped generator in the cases' class mix, else from one fitted on `fit_on` (the clinic's
+    whole labelled case file; default: the job's own cases)."""
     if decoy_file is not None:
         if spec is None:
             raise DecoyError("a decoy file is read against its model's spec")
@@ -67,7 +69,7 @@ def decoys_for(model_name: str, cases: Sequence[bytes], count: int, labels: Sequ
     try:
         gen = reference_generator(model_name)
     except DecoyError:
-        gen = own_generator(model_name, cases, labels)
+        gen = own_generator(model_name, *(fit_on or (list(cases), list(labels))))
     known = [int(v) for v in labels if v is not None]
     shares = {label: float(n) for label, n in Counter(known).items() if label in gen.labels} or None
     drawn = draw_decoys(gen, secrets.token_bytes(32), count, shares, avoid=list(cases))
