@@ -115,8 +115,7 @@ class ShapeReport:
     """The provider's `reveal_private_result`: every decoy's output opened and re-sealed."""
     floor_price: int
     floor_reveal_fee: int
-    """What the floor price allows the provider for its reveal (`costs.reveal_cost`: `compute.sample_size`
-    openings)."""
+    """What the floor price allows the provider for its reveal (`costs.private_reveal_cost`: every decoy opened)."""
     reveal_decoys_time: Timed
     reveals_per_block: int
     """Decoy reveals in each timed block (the provider's reveals come as their samples are fixed, a round's at once)."""
@@ -208,10 +207,11 @@ def measure_shape(chain: pc.BenchChain, fees: Overlay, shape: Shape, rounds: int
         xts = pc.reveal_decoys_xts(chain, batch)
         if r == 0:
             job = batch[0]
-            price, deadline = chain.job_terms(spec, shape.items)
+            public_price, deadline = chain.job_terms(spec, shape.items)
+            price, _ = chain.job_terms(spec, shape.items, shape.decoys)
             calls = {
                 "post_job": chain.sign(chain.ferdie, "compute.post_job", model_hash(spec), input_root(job.items),
-                                       bytes(32), shape.items, price, 1, deadline),
+                                       bytes(32), shape.items, public_price, 1, deadline),
                 "post_private_job": chain.sign(chain.ferdie, "compute.post_private_job",
                                                *pc.post_args(job, price, deadline)),
                 "submit_sealed_inputs": chain.sign(chain.ferdie, "compute.submit_sealed_inputs", job.job_id,
@@ -233,8 +233,8 @@ def measure_shape(chain: pc.BenchChain, fees: Overlay, shape: Shape, rounds: int
         reveal_decoys=cost["reveal_decoys"],
         public_reveal=cost["reveal_result"],
         private_reveal=call_cost(chain, fees, "reveal_private_result", private_reveal),
-        floor_price=costs.min_price(fees, spec, shape.items, 1),
-        floor_reveal_fee=costs.reveal_cost(fees, spec, shape.items),
+        floor_price=costs.min_price(fees, spec, shape.items, 1, shape.decoys),
+        floor_reveal_fee=costs.private_reveal_cost(fees, spec, shape.items, shape.decoys),
         reveal_decoys_time=Timed(tuple(runs)),
         reveals_per_block=per_block,
         private_reveal_time=Timed(tuple(reveal_runs)),
@@ -350,15 +350,14 @@ def render(report: Report) -> str:
         f"SEAL weighs {seal} " + ("(covered)" if report.largest_case_reseal_us <= seal else "(NOT covered)"),
         f"once per clinic: set_box_key, {report.set_box_key.size} bytes, weight {report.set_box_key.weight}, fee "
         f"{format_btt(report.set_box_key.fee)} BTT; each job reserves a reveal deposit of {format_btt(report.deposit)} "
-        "BTT, returned when the decoys are revealed",
+        "BTT, returned when the job closes (burned if the decoys are not revealed)",
         f"fees at {FEE_PRESET}'s " + ", ".join(f"{n} {format_btt(v)}" for n, v in report.fee_parameters)
         + " BTT, undiscounted; the sealed items and outputs travel and are held off chain",
     ]
     shortfall = [s for s in report.shapes if s.provider_shortfall]
     if shortfall:
-        lines.append("the floor price allows the provider a reveal of compute.sample_size items; a private reveal "
-                     "opens every decoy, short by " + ", ".join(f"{format_btt(s.provider_shortfall)} BTT for "
-                                                                f"{s.shape.label}" for s in shortfall))
+        short = ", ".join(f"{format_btt(s.provider_shortfall)} BTT for {s.shape.label}" for s in shortfall)
+        lines.append(f"the floor price does not cover the provider's reveal of every decoy: short by {short}")
     return "\n".join(lines)
 
 

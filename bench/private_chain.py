@@ -148,10 +148,11 @@ class BenchChain:
         """The import time of an empty block here and now (the median of five), to take off a timed block's."""
         return statistics.median(self.timed_block([]) for _ in range(5))
 
-    def job_terms(self, spec: ModelSpec, items: int) -> tuple[int, int]:
-        """(the floor price, a deadline with room for a private job) on this chain."""
+    def job_terms(self, spec: ModelSpec, items: int, decoys: int = 0) -> tuple[int, int]:
+        """(the floor price of a job with `decoys` (0: a public one), a deadline with room for a private job) on this
+        chain."""
         state = self.state()
-        return costs.min_price(state, spec, items, 1), 2 * assignment.min_deadline_ms(state, True)
+        return costs.min_price(state, spec, items, 1, decoys), 2 * assignment.min_deadline_ms(state, True)
 
 
 # --- the clinic --------------------------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ def committed_jobs(chain: BenchChain, spec: ModelSpec, items: int, decoys: int, 
     """`count` private jobs posted at the floor price, assigned to alice, sealed and committed: the point where the
     clinic reveals its decoys."""
     jobs = new_jobs(chain, spec, items, decoys, count, rng)
-    price, deadline = chain.job_terms(spec, items)
+    price, deadline = chain.job_terms(spec, items, decoys)
     chain.block(chain.signed_many(chain.ferdie, "compute.post_private_job", [post_args(j, price, deadline)
                                                                              for j in jobs]))
     chain.block([])  # assignment
