@@ -356,8 +356,8 @@ def render(report: Report) -> str:
     ]
     shortfall = [s for s in report.shapes if s.provider_shortfall]
     if shortfall:
-        short = ", ".join(f"{format_btt(s.provider_shortfall)} BTT for {s.shape.label}" for s in shortfall)
-        lines.append(f"the floor price does not cover the provider's reveal of every decoy: short by {short}")
+        gaps = ", ".join(f"{format_btt(s.provider_shortfall)} BTT for {s.shape.label}" for s in shortfall)
+        lines.append(f"the floor price does not cover the provider's reveal of every decoy: short by {gaps}")
     return "\n".join(lines)
 
 

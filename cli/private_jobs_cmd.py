@@ -88,11 +88,7 @@ def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any
     folder = order_dir(data_dir, genesis, address)
     driver = PrivateJobDriver(client, submit, out, keypair, order, folder / f"pending-{order.salt.hex()[:16]}.json",
                               genesis, spec, label_names(spec))
-    pending = driver.path
     job_id = driver.post(price, deadline_ms)
-    driver.path = folder / f"job-{job_id}.json"
-    order.save(driver.path)
-    pending.unlink(missing_ok=True)
     out(f"private job #{job_id}: its {len(found)} cases are sealed to the provider drawn and never leave this machine "
         "in the clear; waiting for it to end (Ctrl-C stops waiting: the order file keeps what the job needs)")
     while True:

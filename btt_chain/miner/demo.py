@@ -8,9 +8,9 @@ loop (threads would still share the GIL); and a crashing demo cannot take the no
 children (in their own session, so a terminal's Ctrl-C reaches only the node): it stops them when it stops,
 and each child also exits when its parent node has gone.
 
-The clinic paces itself to what the miners serve (`btt_chain.miner.clinic.hold_reason`): it posts only while none
-of its jobs waits for a provider and it holds fewer than the chain's per-requester bound, at most one job every
-`CLINIC_EVERY_S`; a post the chain refuses is logged once and the next try backs off.
+The clinic posts private jobs (`btt_chain.miner.private_clinic`): fresh cases the model's generator draws, with
+decoys, sealed to the provider drawn, one job at a time, each driven to its end before the next; its orders are kept
+under the node's data directory (`clinic/`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def demo_commands(config: DemoConfig) -> list[tuple[str, list[str]]]:
             f"clinic {config.clinic_key}",
             base + ["job", "clinic", "--key", config.clinic_key, "--rpc", config.rpc_url,
                     "--every", str(CLINIC_EVERY_S), "--items", str(CLINIC_ITEMS), "--price", CLINIC_PRICE,
-                    "--under-node"],
+                    "--data-dir", str(config.data_dir / "clinic"), "--under-node"],
         ))
     return out
 

@@ -76,12 +76,16 @@ class PrivateJobDriver:
         return self.order.job_id
 
     def post(self, price: int, deadline_ms: int) -> int:
+        """Post the order (saved first where `path` says, then as `job-<id>.json` beside it); the job id."""
         o = self.order
         self.order.save(self.path)  # the secrets exist on disk before anything depends on them
         xt = self.submit("compute.post_private_job",
                          (o.model, len(o.items), len(o.positions), o.commitment(), price, deadline_ms), True)
         o.job_id = posted_job_id(self.rpc, xt)
+        pending, self.path = self.path, self.path.parent / f"job-{o.job_id}.json"
         o.save(self.path)
+        if pending != self.path:
+            pending.unlink(missing_ok=True)
         self.out(f"posted private job #{o.job_id}: {len(o.items)} items ({len(o.real)} cases, {len(o.positions)} "
                  f"decoys), order kept in {self.path}")
         return o.job_id
@@ -176,7 +180,7 @@ class PrivateJobDriver:
         read = sum(r is not None for r in self.results)
         self.out(f"private job #{self.job_id}: read {read} of {len(self.results)} results sealed to this clinic; "
                  f"diagnoses {shown}{' ...' if len(real) > 8 else ''}"
-                 + (f"; {agree} of {total} agree with the file's labels" if total else ""))
+                 + (f"; {agree} of {total} agree with the cases' labels" if total else ""))
         if wrong and a["state"] == "verified":
             self._open_case(wrong[0], sealed)
 
@@ -227,13 +231,10 @@ class PrivateClinicLoop:
         cases, labels = self.next_cases(self.cases)
         decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
         order = mix(self.model, cases, decoys, labels, decoy_labels)
-        pending = self.order_dir / f"pending-{order.salt.hex()[:16]}.json"
-        driver = PrivateJobDriver(self.rpc, self.submit, self.out, self.keypair, order, pending, self.genesis,
-                                  self.spec, self.labels_of)
-        job_id = driver.post(self.price, self.deadline_ms)
-        driver.path = self.order_dir / f"job-{job_id}.json"
-        order.save(driver.path)
-        pending.unlink(missing_ok=True)
+        driver = PrivateJobDriver(self.rpc, self.submit, self.out, self.keypair, order,
+                                  self.order_dir / f"pending-{order.salt.hex()[:16]}.json", self.genesis, self.spec,
+                                  self.labels_of)
+        driver.post(self.price, self.deadline_ms)
         return driver
 
     def run(self, should_stop: Callable[[], bool], interval: float, count: int | None = None) -> None:
