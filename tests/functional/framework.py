@@ -130,6 +130,12 @@ class NodeProcess:
         return args + self.extra_args
 
     def start(self, validator_key: str | None | bool = True) -> None:
+        """Start the process and wait until its RPC answers."""
+        self.launch(validator_key)
+        self.wait_for_rpc()
+
+    def launch(self, validator_key: str | None | bool = True) -> None:
+        """Start the process without waiting for it (`Harness.start_all` starts several at once this way)."""
         if validator_key is not True:
             self.validator_key = validator_key or None  # type: ignore[assignment]
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +145,6 @@ class NodeProcess:
         self.process = subprocess.Popen(self.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()
-        self.wait_for_rpc()
 
     def wait_for_rpc(self, timeout: float = 180) -> None:
         def ready() -> bool:
@@ -227,14 +232,19 @@ class Harness:
         self.nodes.append(node)
         return node
 
-    def write_devnet_spec(self, validators: int, epoch_slots: int = 5, start_in_s: float = 3.0) -> Path:
-        """A devnet chain spec whose genesis time is a little in the future (so every node starts in time)."""
+    def write_devnet_spec(self, validators: int, epoch_slots: int = 5, start_in_s: float = 3.0,
+                          parameters: dict[str, Any] | None = None) -> Path:
+        """A devnet chain spec whose genesis time is a little in the future (so every node starts in time), with
+        `parameters` (name -> value) in place of the dev preset's."""
         from genesis.devnet import devnet_spec_doc
         from genesis.loader import canonical_json
 
         start = (int(time.time() + start_in_s)) * 1000
+        doc = devnet_spec_doc(validators, start, epoch_slots)
+        for name, value in (parameters or {}).items():
+            doc["parameters"][name]["value"] = value
         path = self.root / "devnet-spec.json"
-        path.write_bytes(canonical_json(devnet_spec_doc(validators, start, epoch_slots)))
+        path.write_bytes(canonical_json(doc))
         return path
 
     def write_dev_spec(self, epoch_slots: int) -> Path:
@@ -249,17 +259,28 @@ class Harness:
         path.write_bytes(canonical_json(doc))
         return path
 
-    def add_devnet(self, validators: int, epoch_slots: int = 5, count: int | None = None) -> list[NodeProcess]:
-        """Plan `count` (default: all) validator nodes of a fresh devnet; node 0 is everyone's bootnode."""
+    def add_devnet(self, validators: int, epoch_slots: int = 5, count: int | None = None,
+                   parameters: dict[str, Any] | None = None) -> list[NodeProcess]:
+        """Plan `count` (default: all) validator nodes of a fresh devnet (`parameters` as in `write_devnet_spec`);
+        node 0 is everyone's bootnode."""
         from genesis.devnet import DEVNET_VALIDATORS
 
-        spec = self.write_devnet_spec(validators, epoch_slots)
+        spec = self.write_devnet_spec(validators, epoch_slots, parameters=parameters)
         self.spec_path = spec
         added = []
         for i in range(count or validators):
             boot = [n.multiaddr for n in self.nodes]  # a full mesh: each node dials every earlier one
             added.append(self.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[i], bootnodes=boot))
         return added
+
+    def start_all(self, nodes: list[NodeProcess]) -> None:
+        """Start `nodes` at once and wait until each one's RPC answers: a node's start-up (its imports, its
+        database, its keys) takes seconds of CPU, which one after the other adds up, and no node waits for another
+        to be up (a node dials its bootnodes until they answer)."""
+        for n in nodes:
+            n.launch()
+        for n in nodes:
+            n.wait_for_rpc()
 
     def log(self, message: str) -> None:
         print(f"[{self.name}] {message}", flush=True)

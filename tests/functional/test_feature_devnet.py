@@ -16,11 +16,6 @@ from tests.functional.framework import Harness, NodeProcess, wait_until
 UNIT = 10**18
 
 
-def start_all(nodes: list[NodeProcess]) -> None:
-    for n in nodes:
-        n.start()
-
-
 def heads(nodes: list[NodeProcess]) -> set[str]:
     return {n.call("chain_getBlockHash") for n in nodes}
 
@@ -51,7 +46,7 @@ def test_four_validators_converge_finalize_share_transactions_need_two_thirds_an
     catching up to the others' head."""
     nodes = harness.add_devnet(4, epoch_slots=4)
     harness.log("start 4 validators; node0 is the bootnode")
-    start_all(nodes)
+    harness.start_all(nodes)
     wait_until(lambda: all(n.peers() >= 1 for n in nodes), 60, what="every node has a peer")
     wait_until(lambda: converged(nodes, 6), 60, what="one head at height 6+")
     harness.log("finality advances on every node")
@@ -146,7 +141,7 @@ def test_equivocating_validator_is_slashed_on_every_node(harness: Harness) -> No
     nodes = harness.add_devnet(4, epoch_slots=4)
     nodes[3].extra_args.append("--unsafe-equivocate")
     harness.log("node3 (eve) double-signs every block it authors")
-    start_all(nodes)
+    harness.start_all(nodes)
     eve = encode_address(dev_keypair("eve").public)
     assert all(eve in validator_accounts(n) for n in nodes[:3])
     harness.log("honest nodes report it; the slash lands on every node")
@@ -160,7 +155,7 @@ def test_peer_gossiping_an_invalid_block_is_banned(harness: Harness) -> None:
     nodes = harness.add_devnet(2, epoch_slots=4)
     rogue = nodes[1]
     rogue.extra_args.append("--unsafe-gossip-invalid-blocks")
-    start_all(nodes)
+    harness.start_all(nodes)
     rogue_id = rogue.call("system_localPeerId")
     wait_until(lambda: any(p["peerId"] == rogue_id for p in nodes[0].call("system_peers")) or rogue.height() > 2,
                30, what="rogue connected or authoring")
@@ -183,7 +178,7 @@ def test_partition_two_plus_two_heals_onto_one_chain(harness: Harness) -> None:
     a1 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[1], bootnodes=[a0.multiaddr])
     b0 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[2])
     b1 = harness.add_node(chain=str(spec), validator_key=DEVNET_VALIDATORS[3], bootnodes=[b0.multiaddr])
-    start_all([a0, a1, b0, b1])
+    harness.start_all([a0, a1, b0, b1])
     wait_until(lambda: a0.height() >= 5 and b0.height() >= 5, 60, what="both sides author")
     wait_until(lambda: converged([a0, a1]) and converged([b0, b1]), 60, what="each side agrees internally")
     assert heads([a0, b0]).__len__() == 2, "the two sides must have diverged"

@@ -53,8 +53,7 @@ def test_a_validator_rotates_its_keys_to_a_new_machine_without_a_missed_finaliza
                            bootnodes=[n.multiaddr for n in nodes])
     everyone = [*nodes, new]
     harness.log("start the four validators and bob's new machine (an empty keystore)")
-    for n in everyone:
-        n.start()
+    harness.start_all(everyone)
     wait_until(lambda: min(n.finalized_number() for n in everyone) >= 1, 90, what="first finality everywhere")
     assert new.call("system_nodeRoles") == ["Authority"]
     bob_stash = encode_address(dev_keypair("bob").public)

@@ -76,8 +76,7 @@ def test_a_validator_restored_from_an_export_neither_votes_nor_authors_slashably
     victim = nodes[2]
     victim.doppelganger_epochs = None  # the node's default watch: what this test is about
     harness.log("three validators run until they finalize")
-    for n in nodes:
-        n.start()
+    harness.start_all(nodes)
     wait_until(lambda: min(n.finalized_number() for n in nodes) >= 4, 90, what="finalized #4 everywhere")
     wait_until(lambda: VOTED.search(victim.log_path.read_text()), 60, what="the victim voted")
 

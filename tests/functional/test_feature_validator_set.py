@@ -59,8 +59,7 @@ def test_finality_continues_across_a_validator_set_change(harness: Harness) -> N
     alice, bob, charlie, eve = nodes
     everyone = [*nodes, ferdie_node]
     harness.log("start the 4 devnet validators and ferdie's node (not a validator yet)")
-    for n in everyone:
-        n.start()
+    harness.start_all(everyone)
     wait_until(lambda: min(n.finalized_number() for n in everyone) >= 1, 90, what="first finality everywhere")
 
     names = {name: encode_address(dev_keypair(name).public) for name in ("alice", "bob", "charlie", "eve", "ferdie")}

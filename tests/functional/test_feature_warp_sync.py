@@ -49,8 +49,7 @@ def test_a_validator_joins_by_warp_sync_and_finality_then_needs_its_votes(harnes
     charlie.extra_args = ["--sync", "warp"]
     charlie.bootnodes = [alice.multiaddr, bob.multiaddr]
     harness.log("alice and bob run until epoch 4 is final")
-    alice.start()
-    bob.start()
+    harness.start_all([alice, bob])
     wait_until(lambda: finalized_epoch(alice) >= 4, 150, what="epoch 4 final on alice and bob")
 
     harness.log("charlie starts with --sync warp")

@@ -30,8 +30,7 @@ def test_a_registered_model_reaches_a_node_that_never_had_its_weights(
     (a,) = harness.add_devnet(1)
     a.extra_args = ["--rpc-methods", "unsafe"]
     b = harness.add_node(chain=str(harness.spec_path), validator_key=None, bootnodes=[a.multiaddr])
-    a.start()
-    b.start()
+    harness.start_all([a, b])
     wait_until(lambda: a.peers() >= 1 and b.peers() >= 1, 60, what="A and B connected")
     weights = hex0x(SPEC.weights_hash)
     assert len(chunk_hashes(BLOB)) == 3

@@ -52,10 +52,7 @@ def test_an_owner_brings_a_trained_model_and_real_cases_settle(
     wh = "0x" + spec.weights_hash.hex()
 
     nodes = harness.add_devnet(3)
-    for n in nodes:
-        n.start()
-    for n in nodes:
-        n.wait_for_rpc()
+    harness.start_all(nodes)
     wait_until(lambda: all(n.peers() >= 2 for n in nodes), 60, 0.5, "a full mesh of 3 nodes")
     wait_until(lambda: nodes[0].height() >= 2, 60, 0.5, "the devnet authors blocks")
     owner_node, provider_node = nodes[0], nodes[2]
