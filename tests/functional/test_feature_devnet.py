@@ -82,7 +82,9 @@ def test_four_validators_converge_finalize_share_transactions_need_two_thirds_an
     wait_until(lambda: live[0].height() >= h0 + 3, 60, what="3 blocks with 2/4 (votes in flight land meanwhile)")
     stalled = max(n.finalized_number() for n in live)
     h1 = live[0].height()
-    wait_until(lambda: live[0].height() >= h1 + 10, 120, what="blocks keep coming with 2/4")
+    # 4 blocks with 2 of 4 leaders online span about 2 epochs of 4 slots: a vote still in flight moves finality by
+    # at most one checkpoint meanwhile; after that it may not move at all
+    wait_until(lambda: live[0].height() >= h1 + 4, 120, what="blocks keep coming with 2/4")
     assert max(n.finalized_number() for n in live) <= stalled + 4, "finality must stall without 2/3 of the stake"
     stalled = max(n.finalized_number() for n in live)
     h2 = live[0].height()
