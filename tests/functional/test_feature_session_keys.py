@@ -20,7 +20,7 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
 from tests.functional.framework import Harness, NodeProcess, scaled, wait_until
 
-EPOCH_SLOTS = 5
+EPOCH_SLOTS = 4
 
 
 def head_epoch(node: NodeProcess) -> int:

@@ -23,7 +23,7 @@ from p2p.ports import bind_error
 from tests.functional.framework import REPO, Harness, NodeProcess, RpcError, wait_until
 from tests.support.wait_limits import scaled
 
-EPOCH_SLOTS = 5
+EPOCH_SLOTS = 4
 
 
 def finalized_epoch(node: NodeProcess) -> int:

@@ -29,11 +29,17 @@ SUBSTRATE = Path(__file__).resolve().parent
 UNIT = 10**18
 
 
+DEV_EPOCH_SLOTS = 2
+"""The epochs of `dev_node`: a block is final within two of them, so in 2 to 4 s (5-slot epochs took 5 to 10 s per
+transfer followed to finality); test_upgrade_boundary_clients runs its dev node on 2-slot epochs too."""
+
+
 def dev_node(harness: Harness, extra_args: list[str] | None = None) -> NodeProcess:
     """A dev node (`--chain dev` as a user starts it: alice validating, the dev accounts, names and parameters) whose
-    epochs are 5 slots instead of 20: the tools wait for finality, which then comes in seconds, not half a minute;
-    no tool reads the epoch's length."""
-    return harness.add_node(chain=str(harness.write_dev_spec(epoch_slots=5)), extra_args=extra_args or [])
+    epochs are DEV_EPOCH_SLOTS slots instead of 20: the tools wait for finality, which then comes in seconds, not
+    half a minute; no tool reads the epoch's length."""
+    return harness.add_node(chain=str(harness.write_dev_spec(epoch_slots=DEV_EPOCH_SLOTS)),
+                            extra_args=extra_args or [])
 
 
 # ---------------------------------------------------------------------------------------------------------------
