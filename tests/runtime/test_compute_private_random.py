@@ -1,0 +1,198 @@
+"""Private jobs under random schedules (issue 51): clinics and providers each behave one of several ways per job,
+honest or not, and every rule is checked against what each side did. After every block the test chain checks the
+whole-state invariants (compute's books among them, a private job's reveal deposit counted as compute holds it).
+
+Clinic: honest; never seals; never reveals its decoys; reveals wrong decoys first (refused) then the right ones;
+seals one real case as garbage. Provider: honest; skips random items (computes a made-up output); flags a random item
+that opens; stalls (never commits); dozes (never reveals). The rules:
+- an honest provider is never slashed, whatever the clinic does;
+- a provider that skipped a decoy, or flagged a decoy that opens, is slashed; one that skipped only real cases is not
+  caught by the chain (the clinic may still open a case);
+- a clinic that never seals is refunded less the missed-assignment fee and the provider's record is unchanged;
+- a clinic that never reveals loses its deposit and the provider is paid without work credit;
+- each requester's reserved balance is exactly what compute holds of it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from runtime.compute import storage
+from runtime.compute.invariants import held_by_compute
+from runtime.compute.types import (
+    ASSIGNED,
+    COMMITTED,
+    FRAUD,
+    JOB_CANCELLED,
+    JOB_EXPIRED,
+    JOB_OPEN,
+    LATE,
+    PRIVATE_CHECKED,
+    PRIVATE_UNREVEALED,
+    PRIVATE_UNSEALED,
+    SETTLED,
+    VERIFIED,
+    DecoyOpening,
+)
+from tests.runtime.test_compute import BOND, MODEL, PRICE, register, until_sampled
+from tests.support.private_jobs import Clinic, Provider, job_of, record_of
+from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
+
+CLINIC_WAYS = ("honest", "never_seals", "never_reveals", "wrong_then_right", "garbage_case")
+PROVIDER_WAYS = ("honest", "skips", "flags_a_good_item", "stalls", "dozes")
+JOBS = 24
+DEADLINE = 60_000
+"""Near the shortest a private job takes here (8-slot windows): a stalled job runs into it soon."""
+
+
+def settle(chain: TestChain, job_id: int, limit: int = 400) -> None:
+    """Empty blocks until the job's assignment is final (or the job closed without one)."""
+    for _ in range(limit):
+        job = job_of(chain, job_id)
+        if job.assignments and job.assignments[0].state in (SETTLED, FRAUD) or job.status == JOB_CANCELLED:
+            return
+        if job.assignments and job.assignments[0].state == LATE:
+            return
+        chain.run_block([])
+    raise AssertionError(f"job {job_id} did not end: {job_of(chain, job_id)}")
+
+
+def one_job(chain: TestChain, rng: random.Random, n: int, clinic_way: str, provider_way: str) -> None:
+    items, decoys = rng.choice(((6, 2), (9, 3), (12, 4)))
+    clinic = Clinic(chain, "charlie", MODEL, rng=random.Random(rng.random()))
+    worker = Provider(chain, "bob")
+    assert clinic.post(items, decoys, PRICE, DEADLINE).success
+    job_id = clinic.job_id
+    for _ in range(120):  # a provider paused after a miss is drawn once its pause ends, if time is left
+        chain.run_block([])
+        if job_of(chain, job_id).assignments or job_of(chain, job_id).status != JOB_OPEN:
+            break
+    if not job_of(chain, job_id).assignments:  # nobody took it before its deadline: expired, refunded in full
+        assert job_of(chain, job_id).status == JOB_EXPIRED and record_of(chain, job_id).deposit == 0
+        return
+    a = job_of(chain, job_id).assignments[0]
+    assert a.state == ASSIGNED
+    before = storage.providers.get(chain.view(), acct("bob"))
+    burned_before = chain.account("charlie").reserved
+    if clinic_way == "never_seals":
+        settle(chain, job_id)
+        job = job_of(chain, job_id)
+        assert job.status == JOB_CANCELLED and record_of(chain, job_id).outcome == PRIVATE_UNSEALED
+        after = storage.providers.get(chain.view(), acct("bob"))
+        assert before is not None and after is not None
+        assert (after.failed, after.frauds, after.stalled) == (before.failed, before.frauds, before.stalled)
+        return
+    clinic.seal()
+    garbage = None
+    if clinic_way == "garbage_case":
+        garbage = rng.choice(clinic.real)
+        clinic.sealed[garbage] = bytes(len(clinic.sealed[garbage]))
+    assert clinic.submit_sealed().success
+    lied_about = None
+    if provider_way == "skips":
+        worker.skip = frozenset(rng.sample(range(items), rng.randint(1, 2)))
+    if provider_way == "flags_a_good_item":
+        lied_about = rng.choice([i for i in range(items) if i != garbage])
+        assert chain.submit("bob", "compute.flag_items", job_id, (lied_about,)).success
+        worker.skip = frozenset({lied_about})
+    if garbage is not None and lied_about != garbage:
+        assert chain.submit("bob", "compute.flag_items", job_id, (garbage,)).success  # it truly does not open
+    if provider_way == "stalls":
+        for _ in range(40):
+            chain.run_block([])
+            if job_of(chain, job_id).assignments[0].provider != acct("bob") or \
+                    job_of(chain, job_id).assignments[0].state != ASSIGNED:
+                break
+        job = job_of(chain, job_id)
+        assert job.assignments[0].state != COMMITTED or job.assignments[0].provider != acct("bob")
+        chain.run_block([])
+        cancel = chain.submit("charlie", "compute.cancel_job", job_id)
+        if not cancel.success:  # bob was drawn again (he is the only provider): let the deadline end it
+            for _ in range(120):
+                if job_of(chain, job_id).status != 0:
+                    break
+                chain.run_block([])
+        return
+    assert worker.commit(job_id, clinic.sealed).success
+    if clinic_way == "never_reveals":
+        until_sampled(chain, job_id)
+        assert record_of(chain, job_id).outcome == PRIVATE_UNREVEALED
+    else:
+        if clinic_way == "wrong_then_right":
+            good = clinic.decoy_openings()
+            wrong = (DecoyOpening(good[0].index, bytes(len(good[0].case)), good[0].secret, good[0].proof), *good[1:])
+            assert not clinic.reveal(wrong).success
+            assert record_of(chain, job_id).outcome != PRIVATE_CHECKED
+        out = clinic.reveal()
+        assert out.success, out.error
+    state = job_of(chain, job_id).assignments[0].state
+    decoys_hit = (worker.skip & set(clinic.positions)) if provider_way in ("skips", "flags_a_good_item") else set()
+    lied_on_decoy = lied_about is not None and lied_about in clinic.positions
+    if state == FRAUD:  # only a flag on a decoy convicts at the decoy reveal
+        assert lied_on_decoy, (clinic_way, provider_way)
+        return
+    assert not lied_on_decoy
+    if provider_way == "dozes":
+        settle(chain, job_id)
+        assert job_of(chain, job_id).assignments[0].state == LATE  # its reveal window closed: the miss is its own
+        return
+    until_sampled(chain, job_id)
+    assert worker.reveal(job_id).success
+    state = job_of(chain, job_id).assignments[0].state
+    checked = clinic_way != "never_reveals"
+    if checked and decoys_hit - {garbage}:
+        assert state == FRAUD, (clinic_way, provider_way, decoys_hit)
+        return
+    assert state == VERIFIED, (clinic_way, provider_way, state)
+    # the clinic opens a real case the provider lied about (flagged though it opens, or skipped) where it can
+    wrong_real = [i for i in clinic.real if i != garbage and (i in worker.skip or i == lied_about)
+                  and worker.plain[i] != clinic_truth(clinic, i)]
+    if lied_about is not None and lied_about in clinic.real:
+        wrong_real = [lied_about]
+    if wrong_real and rng.random() < 0.5:
+        i = wrong_real[0]
+        out = chain.submit("charlie", "compute.open_case", *clinic.open_args(i, worker.outputs[i],
+                                                                             worker.output_proof(i)))
+        assert out.success, out.error
+        assert job_of(chain, job_id).assignments[0].state == FRAUD
+        return
+    if garbage is not None:  # the clinic cannot show that its garbage item opens
+        out = chain.submit("charlie", "compute.open_case", *clinic.open_args(garbage, worker.outputs[garbage],
+                                                                             worker.output_proof(garbage)))
+        assert not out.success
+    settle(chain, job_id)
+    assert job_of(chain, job_id).assignments[0].state == SETTLED
+    credited = [k for k, _ in storage.pending_credit.items(chain.view()) if int.from_bytes(k[8:16], "big") == job_id]
+    assert bool(credited) == checked  # work credit only for work the decoys checked
+    assert chain.account("charlie").reserved <= burned_before
+
+
+def clinic_truth(clinic: Clinic, index: int) -> bytes:
+    from runtime.compute.inference import infer
+    from runtime.compute.models import built
+
+    reg = storage.models.get(clinic.chain.view(), MODEL)
+    assert reg is not None
+    return infer(built(reg.spec), [clinic.items[index]])[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_private_jobs_keep_every_rule_under_random_schedules(seed: int) -> None:
+    rng = random.Random(seed)
+    chain = GenesisBuilder(balances={"alice": 1_000, "bob": 100_000, "charlie": 100_000, "dave": 1_000, "eve": 1_000},
+                           params={"compute.commit_window_slots": 8, "compute.sample_size": 2}).build()
+    assert Clinic(chain, "charlie", MODEL).set_key().success
+    register(chain, "bob", capacity=1, bond=40 * BOND)
+    assert Provider(chain, "bob").set_key().success
+    seen = set()
+    for n in range(JOBS):
+        clinic_way, provider_way = rng.choice(CLINIC_WAYS), rng.choice(PROVIDER_WAYS)
+        seen.add((clinic_way, provider_way))
+        one_job(chain, rng, n, clinic_way, provider_way)
+        view = chain.view()
+        for who in ("charlie",):
+            assert chain.account(who).reserved == held_by_compute(view).get(acct(who), 0), (n, clinic_way,
+                                                                                              provider_way)
+    assert len(seen) >= 12  # most pairings met
