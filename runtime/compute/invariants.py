@@ -49,6 +49,9 @@ from ..params.storage import get_param
 from ..system import storage as system
 
 RULES: dict[str, str] = {
+    "compute.private": "a private job's record belongs to a job with one place and neither an input root nor a seed; "
+                       "its reveal deposit is held only while the job is open; its revealed decoys are exactly its "
+                       "decoy count, in order, and their cases are held exactly while the job is open",
     "compute.jobs": "each job is stored under its id, below `next_job_id`, on a registered model, with a known "
                     "status and at most `redundancy` assignments of distinct providers, assignment k escrowing "
                     "`Job.portion(k)`",
@@ -118,6 +121,31 @@ def check_books(state: Overlay) -> list[str]:
     problems += _providers(state, by_job.values())
     problems += _escrow(state, by_job.values())
     problems += _credit_and_servers(state, by_job)
+    problems += _private(state, by_job)
+    return problems
+
+
+def _private(state: Overlay, by_job: dict[int, Job]) -> list[str]:
+    problems = []
+    held_cases = {(int.from_bytes(k[:8], "big"), int.from_bytes(k[8:12], "big"))
+                  for k, _ in state.iterate(storage.decoy_cases.prefix) for k in [k[len(storage.decoy_cases.prefix):]]}
+    wanted = set()
+    for job_id, rec in storage.private_jobs.items(state):
+        job = by_job.get(job_id)
+        where = f"private job {job_id}"
+        if job is None or job.redundancy != 1 or job.input_root != ZERO_HASH or job.input_seed != ZERO_HASH:
+            problems.append(f"compute.private: {where} has no job of one place without inputs")
+            continue
+        if rec.deposit and job.status != JOB_OPEN:
+            problems.append(f"compute.private: {where} is closed and still holds its deposit")
+        if rec.positions and (len(rec.positions) != rec.decoys or list(rec.positions) != sorted(set(rec.positions))
+                              or rec.positions[-1] >= job.items):
+            problems.append(f"compute.private: {where} revealed decoys {list(rec.positions)} of {rec.decoys}")
+        if job.status == JOB_OPEN:
+            wanted |= {(job_id, p) for p in rec.positions}
+    if held_cases != wanted:
+        problems.append(f"compute.private: decoy cases held {sorted(held_cases ^ wanted)[:4]} differ from the open "
+                        "jobs' revealed decoys")
     return problems
 
 

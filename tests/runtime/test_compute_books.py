@@ -39,6 +39,7 @@ from runtime.compute.types import (
     JobProvider,
     Outage,
     PendingCredit,
+    PrivateJob,
 )
 from runtime.invariants import check_invariants
 from runtime.overlay import DictState, Overlay
@@ -374,6 +375,10 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.model_servers", "a governance model served by declaration", _server_of_a_governance_model),
     ("compute.bond_floor", "a slash raised above what the bonds cover", _slash_raised),
     ("compute.fee_cap", "fees above the epoch's cap", _fee_above_cap),
+    ("compute.private", "a private record on a public job",
+     lambda b, v: storage.private_jobs.put(v, b.assigned, PrivateJob(2, b"\x01" * 32, 0, b"\x09" * 32))),
+    ("compute.private", "a decoy case held for no revealed decoy",
+     lambda b, v: storage.decoy_cases.put(v, storage.decoy_key(b.assigned, 0), b"\x00" * 30)),
 ]
 
 
