@@ -3,7 +3,8 @@
     inputs   int8, (n, width) or (n, *input_shape): one row per case, the model's quantised input
     labels   optional integers, (n,): each case's true class, 0 .. classes-1 (read against the diagnoses)
 
-and nothing else. `read_case_file` checks the file against the model the job will run and refuses it with one line
+and nothing else; `x` and `y` are read as `inputs` and `labels` (the names `btt-chain model run --cases` and
+`model import --data` use), the int8 form only. `read_case_file` checks the file against the model the job will run and refuses it with one line
 naming the problem: no file, not an .npz, an unknown or repeated array, no `inputs`, Python objects (a pickle:
 read with allow_pickle=False and refused from the array's header, before any data), a dtype other than int8, rows
 of another width, no rows or more than a job takes, labels of another count or outside the model's classes. The
@@ -29,6 +30,8 @@ I8 = npt.NDArray[np.int8]
 INPUTS = "inputs"
 LABELS = "labels"
 _ARRAYS = (INPUTS, LABELS)
+ALIASES = {"x": INPUTS, "y": LABELS}
+"""The names of the model tools' case files, read as these."""
 
 
 class CaseFileError(ConfigError):
@@ -62,11 +65,12 @@ def _members(path: Path, z: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     members: dict[str, zipfile.ZipInfo] = {}
     for info in z.infolist():
         key = info.filename.removesuffix(".npy")
+        key = ALIASES.get(key, key) if key != info.filename else key
         if key == info.filename or key not in _ARRAYS:
             raise CaseFileError(f"{path}: unknown array '{key}' (a case file holds '{INPUTS}' and optionally "
                                 f"'{LABELS}')")
         if key in members:
-            raise CaseFileError(f"{path}: array '{key}' appears twice")
+            raise CaseFileError(f"{path}: array '{key}' appears twice (or as '{key}' and its alias)")
         members[key] = info
     if INPUTS not in members:
         raise CaseFileError(f"{path}: no array '{INPUTS}' (it has: {', '.join(members) or 'none'})")

@@ -51,6 +51,12 @@ def test_a_good_file_reads_back_as_items_and_classes(tmp_path: Path) -> None:
     assert read_case_file(tmp_path / "unlabelled.npz", BC).labels is None
 
 
+def test_the_model_tools_names_x_and_y_read_as_inputs_and_labels(tmp_path: Path) -> None:
+    rows = _rows(4)
+    np.savez(tmp_path / "tools.npz", x=rows, y=np.array([1, 0, 0, 1]))
+    assert read_case_file(tmp_path / "tools.npz", BC) == CaseFile(tuple(r.tobytes() for r in rows), (1, 0, 0, 1))
+
+
 def test_image_rows_may_keep_the_models_shape_and_fortran_order(tmp_path: Path) -> None:
     images = _rows(3, 64).reshape(3, 1, 8, 8)
     path = _zip(tmp_path / "d.npz", [("inputs.npy", _npy(np.asfortranarray(images))),
@@ -87,6 +93,8 @@ def _refused(path: Path, message: str, spec: ModelSpec = BC) -> None:
     ({"inputs": _rows(3), "labels": np.zeros((3, 1), np.int64)}, r"shape \(3, 1\)"),
     ({"inputs": _rows(3), "labels": np.array([0, 2, 1])}, "classes 0 to 1 of breast-cancer-v1, got 2"),
     ({"inputs": _rows(3), "labels": np.array([0, -1, 1])}, "got -1"),
+    ({"inputs": _rows(3), "x": _rows(3)}, "array 'inputs' appears twice"),
+    ({"x": _rows(3).astype(np.float32)}, "'inputs' must be int8 .* got float32"),
 ])
 def test_malformed_files_are_refused_with_one_line_each(tmp_path: Path, arrays: dict[str, Any], message: str) -> None:
     path = tmp_path / "bad.npz"
