@@ -7,8 +7,9 @@ and nothing else; `x` and `y` are read as `inputs` and `labels` (the names `btt-
 `model import --data` use), the int8 form only. `read_case_file` checks the file against the model the job will run
 and refuses it with one line naming the problem: no file, not an .npz, an unknown or repeated array, no `inputs`,
 Python objects (a pickle: read with allow_pickle=False and refused from the array's header, before any data), a dtype
-other than int8, rows of another width, no rows or more than a job takes, labels of another count or outside the model's classes. The
-array headers are checked before their data is read, so a header claiming a huge array costs nothing.
+other than int8, rows of another width, no rows or more than a job takes, labels of another count or outside the
+model's classes. The array headers are checked before their data is read, so a header claiming a huge array costs
+nothing.
 """
 
 from __future__ import annotations
