@@ -276,7 +276,8 @@ def clinic_posted(walk: Walk) -> bool:
 
 LONG_RUNNING: dict[str, tuple[str, Callable[[Walk], bool]]] = {
     "$B miner --key bob --bond 200": ("bob is a registered provider", miner_registered),
-    "$B job clinic --model my-model --key charlie": ("charlie posted a job of my-model", clinic_posted),
+    "$B job clinic --model my-model --key charlie --cases cases.npz": ("charlie posted a job of my-model",
+                                                                         clinic_posted),
 }
 """Lines that run until stopped: what each must have done (on the chain) before the walk goes on. The miner serves
 every later job and is stopped at the end; the clinic, the last line, is stopped once it has posted."""
