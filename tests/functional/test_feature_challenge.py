@@ -55,6 +55,7 @@ def block_events(node: NodeProcess, name: str, first: int) -> list[dict[str, Any
 def test_a_clinic_challenges_a_faked_item_from_the_cli(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     doc = load_chain_spec_doc("dev")
     doc["consensus"]["epoch_slots"] = 5  # samples come two 5-slot epochs after the commit window: a quicker test
+    doc["parameters"]["compute.commit_window_slots"]["value"] = 5  # and that window is 5 slots, not dev's 10
     doc["parameters"]["compute.challenge_window_ms"]["value"] = 120_000  # room for a slow machine
     spec = harness.root / "challenge-dev.json"
     spec.write_bytes(canonical_json(materialise(doc, int(time.time()) * 1000)))

@@ -28,6 +28,10 @@ NAME = "breast-cancer-owner"
 SEED = 7
 """Not the shipped model's seed (20261123): other weights, another hash, a blob no node starts with."""
 ITEMS = 16
+FAST_JOBS = {"compute.commit_window_slots": 5}
+"""A job's commit window of 5 slots, not dev's 10 (the sample comes two epochs after it). The challenge window stays
+dev's 15 s: the clinic reads a result while its job is in it (it fetches the outputs from node 0, which fetches them
+from the provider's node 2), and a shorter one settled jobs before it had."""
 
 
 def events_of(node: NodeProcess, first: int, name: str) -> list[dict[str, Any]]:
@@ -51,7 +55,7 @@ def test_an_owner_brings_a_trained_model_and_real_cases_settle(
     mh = "0x" + model_hash(spec).hex()
     wh = "0x" + spec.weights_hash.hex()
 
-    nodes = harness.add_devnet(3)
+    nodes = harness.add_devnet(3, parameters=FAST_JOBS)
     harness.start_all(nodes)
     wait_until(lambda: all(n.peers() >= 2 for n in nodes), 60, 0.5, "a full mesh of 3 nodes")
     wait_until(lambda: nodes[0].height() >= 2, 60, 0.5, "the devnet authors blocks")
