@@ -114,15 +114,20 @@ def test_a_demo_job_appears_and_settles_on_the_compute_page(browser: Browser, ex
     browser.page.wait_for_selector("#providers tbody tr", timeout=WAIT_MS)
     models = browser.page.inner_text("#models")
     assert "breast-cancer-v1" in models and "malignant, benign" in models and "% int8" in models
-    log.info("the job's page reads its result as the model's labels, as the node's outputs say")
+    log.info("the demo clinic's job is private: its page says so and shows what the chain checked, no labels")
+    assert settled["private"] is not None and settled["private"]["outcome"] == "checked"
+    assert "private" in browser.page.inner_text(row)
     results = node.rpc("btt_jobResults", jid)
     (res,) = results["results"]
+    assert results["sealed"] is True and res["classes"] is None and res["counts"] is None
     browser.open(f"job/{jid}")
-    browser.page.wait_for_selector("#job-results tbody tr td.labels .pill", timeout=WAIT_MS)
-    counts = browser.page.inner_text("#job-results tbody tr")
-    for label, n in res["counts"].items():
-        assert f"{label}: {n}" in counts
-    assert sum(res["counts"].values()) == settled["items"] and set(res["counts"]) <= {"malignant", "benign"}
+    browser.page.wait_for_selector("#job-private tbody tr", timeout=WAIT_MS)
+    checked = browser.page.inner_text("#job-private")
+    assert "decoys revealed and re-sealed by every node" in checked
+    assert f"{settled['private']['decoys']} of {settled['items']} items" in checked
+    assert ", ".join(map(str, settled["private"]["decoyPositions"])) in checked
+    assert browser.page.query_selector("#job-results td.labels .pill") is None  # no diagnosis on a node's page
+    assert "private: sealed to its provider" in browser.page.inner_text(".cards")
     assert browser.errors == []
 
 
