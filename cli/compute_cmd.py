@@ -234,6 +234,24 @@ def job_post(model: str, items: int | None, cases_file: Path | None, decoys: int
     echo_submitted(sub, False, info.decimals, info.symbol)
 
 
+@job.command("resume")
+@click.argument("order_file", metavar="ORDER.json", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_key
+@_rpc
+def job_resume(order_file: Path, key: str, rpc: str) -> None:
+    """Drive a private job you posted (its order file, `job-<id>.json` in the clinic's --data-dir) to its end after an
+    interrupted `job post --cases`: seal its cases to the provider drawn, reveal the decoys, read the results."""
+    from btt_chain.miner.private_order import PrivateOrder
+    from cli.private_jobs_cmd import resume_private
+
+    if PrivateOrder.load(order_file).job_id is None:  # refused before any node is asked
+        raise ConfigError(f"{order_file}: this order was never posted (no job id): post the cases again")
+    client = RpcClient(rpc)
+    info = ChainInfo.fetch(client)
+    signer = resolve_signer(key, info.chain_type)
+    resume_private(client, info, signer, _submitter(client, info, signer), order_file, click.echo)
+
+
 @job.command("terms")
 @click.option("--model", default="breast-cancer-v1", show_default=True, help="Registered model name or 0x hash.")
 @click.option("--items", type=click.IntRange(1), required=True, help="Number of input items.")
@@ -460,8 +478,8 @@ def _private_clinic(key: str, model: str, items: int, price: str, redundancy: in
     signer = resolve_signer(key, info.chain_type)
     model_hash, model_name = resolve_model(client, model)
     use_node_weights(client)
-    total = items + (decoys or least_decoys(client, items))
-    deadline_ms = default_deadline_ms(client, model_hash, total, 1) if deadline is None else deadline * 1000
+    d = decoys or least_decoys(client, items)
+    deadline_ms = default_deadline_ms(client, model_hash, items + d, 1, d) if deadline is None else deadline * 1000
     out = _printer(under_node)
     loop = private_clinic(client, info, signer, _submitter(client, info, signer), model_hash, model_name, cases,
                           items, decoys, decoy_file, value, deadline_ms, data_dir, out)

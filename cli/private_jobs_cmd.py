@@ -60,6 +60,16 @@ def resolve_decoys(client: RpcClient, cases: int, decoys: int | None) -> int:
     return decoys
 
 
+def check_price(client: RpcClient, info: ChainInfo, model: bytes, items: int, decoys: int, price: int) -> None:
+    """Refuse, before anything is sent, a price below what the chain takes for a private job of this size."""
+    terms = client.call("btt_jobTerms", "0x" + model.hex(), items, 1, None, decoys)
+    least = int(terms["minPrice"])
+    if price < least:
+        raise ConfigError(f"--price {info.format_amount(price)} is below the least a private job of {items} items "
+                          f"({decoys} decoys) takes now: {info.format_amount(least)} (its provider's commit and the "
+                          "reveal of every decoy)")
+
+
 def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any, model_hash: bytes, model_name: str,
                  cases_file: Path, decoys: int | None, decoy_file: Path | None, price: int, deadline_ms: int | None,
                  data_dir: Path | None, out: Callable[[str], None]) -> None:
@@ -79,8 +89,9 @@ def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any
                                           (list(found.inputs), labels))
     order = mix(model_hash, list(found.inputs), decoy_rows, labels, decoy_labels)
     items = len(order.items)
+    check_price(client, info, model_hash, items, d, price)
     if deadline_ms is None:
-        deadline_ms = default_deadline_ms(client, model_hash, items, 1)
+        deadline_ms = default_deadline_ms(client, model_hash, items, 1, d)
     address = encode_address(signer.account, info.ss58_prefix)
     keypair = clinic_box(signer)
     ensure_clinic_key(client, submit, address, keypair, out)
@@ -90,7 +101,7 @@ def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any
                               genesis, spec, label_names(spec))
     job_id = driver.post(price, deadline_ms)
     out(f"private job #{job_id}: its {len(found)} cases are sealed to the provider drawn and never leave this machine "
-        "in the clear; waiting for it to end (Ctrl-C stops waiting: the order file keeps what the job needs)")
+        f"in the clear; waiting for it to end (after Ctrl-C, `btt-chain job resume {driver.path}` goes on)")
     while True:
         try:
             if driver.tick():
@@ -142,6 +153,7 @@ def private_clinic(client: RpcClient, info: ChainInfo, signer: Signer, submit: A
     def next_decoys(rows: list[bytes], labels: list[int | None], n: int) -> Labelled:
         return decoys_for(model_name, rows, n, labels, decoy_file, spec, fit_on)
 
+    check_price(client, info, model_hash, items + d, d, price)
     address = encode_address(signer.account, info.ss58_prefix)
     keypair = clinic_box(signer)
     ensure_clinic_key(client, submit, address, keypair, out)
@@ -160,3 +172,32 @@ def cases_option(value: str | None) -> str | None:
     if not Path(value).is_file():
         raise click.BadParameter(f"{value}: give generated, synthetic, held-out or an existing .npz file")
     return value
+
+
+def resume_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any, path: Path,
+                   out: Callable[[str], None]) -> None:
+    """`job resume ORDER.json`: drive a private job posted earlier (its order file) to its end: seal, reveal, read."""
+    from btt_chain.miner.private_clinic import PrivateJobDriver
+    from btt_chain.miner.private_order import PrivateOrder
+    from btt_chain.miner.weights import use_node_weights
+
+    order = PrivateOrder.load(path)
+    if order.job_id is None:
+        raise ConfigError(f"{path}: this order was never posted (no job id): post the cases again")
+    use_node_weights(client)
+    spec = model_spec(client.call("btt_model", "0x" + order.model.hex()))
+    job = client.call("btt_job", order.job_id)
+    if job is None or job.get("private") is None:
+        raise ConfigError(f"{path}: job {order.job_id} is not a private job on this chain")
+    if job["requester"] != encode_address(signer.account, info.ss58_prefix):
+        raise ConfigError(f"{path}: job {order.job_id} was posted by {job['requester']}, not by this key")
+    genesis = parse_hash(client.call("chain_getBlockHash", 0))
+    driver = PrivateJobDriver(client, submit, out, clinic_box(signer), order, path, genesis, spec, label_names(spec))
+    out(f"private job #{order.job_id}: resumed from {path}")
+    while True:
+        try:
+            if driver.tick():
+                return
+        except BttError as exc:
+            out(f"private job #{order.job_id}: {exc}; trying again")
+        time.sleep(DRIVE_INTERVAL_S)

@@ -78,10 +78,11 @@ class JobTerms:
     deadline_ms: int = 180_000
 
 
-def default_deadline_ms(rpc: RpcCaller, model: bytes, items: int, redundancy: int) -> int:
-    """A deadline with room to spare: twice the shortest the chain accepts now (`btt_jobTerms`), within its
-    longest."""
-    terms = rpc.call("btt_jobTerms", "0x" + model.hex(), items, redundancy)
+def default_deadline_ms(rpc: RpcCaller, model: bytes, items: int, redundancy: int, decoys: int = 0) -> int:
+    """A deadline with room to spare: twice the shortest the chain accepts now (`btt_jobTerms`; for a private job of
+    `decoys` decoys, its own), within its longest."""
+    terms = rpc.call("btt_jobTerms", "0x" + model.hex(), items, redundancy, None, decoys) if decoys else \
+        rpc.call("btt_jobTerms", "0x" + model.hex(), items, redundancy)
     return min(int(terms["maxDeadlineMs"]), 2 * int(terms["minDeadlineMs"]))
 
 

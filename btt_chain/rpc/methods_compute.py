@@ -46,6 +46,7 @@ from runtime.compute.types import (
     ENERGY_CLASSES,
     JOB_OPEN,
     JOB_STATES,
+    MAX_DECOYS,
     MAX_JOB_ITEMS,
     MAX_REDUNDANCY,
     PRIVATE_OUTCOMES,
@@ -444,24 +445,30 @@ def _count(name: str, lo: int, hi: int) -> Any:
     Param("items", _count("items", 1, MAX_JOB_ITEMS)),
     optional("redundancy", _count("redundancy", 1, MAX_REDUNDANCY), 1),
     optional("at", p.block_hash),
+    optional("decoys", _count("decoys", 0, MAX_DECOYS), 0),
 )
-def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at: bytes | None) -> dict[str, Any]:
+def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at: bytes | None,
+                  decoys: int) -> dict[str, Any]:
     """What `compute.post_job` accepts for a job of `items` items of `model` at the block `at`: the least price
-    (every provider's commit, reveal and output posting fees), the deadline bounds, the price per
-    multiply-accumulate a price would rank at is `price // (redundancy x items x macsPerItem)`, and the room in
-    the market (open jobs, the cap, the share one model owner's jobs or one provider may hold, the open jobs on this
-    model's owner's models, and the cheapest job a new one could evict: one no provider has committed to)."""
+    (every provider's commit, reveal and output posting fees; with `decoys`, what `compute.post_private_job` takes
+    for a private job of that many decoys among the items: its one provider's commit and reveal of every decoy), the
+    deadline bounds, the price per multiply-accumulate a price would rank at is `price // (redundancy x items x
+    macsPerItem)`, and the room in the market (open jobs, the cap, the share one model owner's jobs or one provider
+    may hold, the open jobs on this model's owner's models, and the cheapest job a new one could evict: one no
+    provider has committed to)."""
     state = state_view(ctx, at)
     reg = compute.models.get(state, model)
     if reg is None:
         raise invalid_params(f"model: no model {hex0x(model)} is registered")
+    if decoys and (redundancy != 1 or decoys >= items):
+        raise invalid_params(f"decoys: a private job has one provider and fewer decoys than items ({items})")
     cheapest = cheapest_evictable(state)
     return {
-        "minPrice": str(min_price(state, reg.spec, items, redundancy)),
+        "minPrice": str(min_price(state, reg.spec, items, redundancy, decoys)),
         "providerCosts": str(provider_costs(state, reg.spec, items)),
         "postingCost": str(posting_cost(state, reg.spec, items)),
         "chunks": len(chunk_plan(reg.spec, items)),
-        "minDeadlineMs": min_deadline_ms(state),
+        "minDeadlineMs": min_deadline_ms(state, decoys > 0),
         "maxDeadlineMs": params.get_param(state, cparams.MAX_DEADLINE),
         "macsPerItem": reg.macs_per_item,
         "openJobs": compute.open_jobs.get(state),

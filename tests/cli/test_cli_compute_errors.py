@@ -48,6 +48,8 @@ POST = ["job", "post", "--model", "breast-cancer-v1", "--items", "16", "--price"
         (["job", "clinic", "--key", "ferdie", "--cases", "no-such.npz"], "give generated, synthetic, held-out or"),
         (["job", "clinic", "--key", "ferdie", "--redundancy", "2", "--rpc", DOWN], "a private job has one provider"),
         (["job", "clinic", "--key", "ferdie", "--decoys", "0"], "--decoys"),
+        (["job", "resume", "no-such.json", "--key", "ferdie"], "does not exist"),
+        (["job", "resume", __file__, "--key", "ferdie"], "not a readable private order"),
         (["job", "clinic", "--key", "ferdie", "--every", "0.1"], "--every"),
         (["job", "clinic", "--key", "ferdie", "--price", "-1", "--rpc", DOWN], "is not an amount"),
         (["miner", "--key", "alice", "--rpc", DOWN], "cannot reach a node"),

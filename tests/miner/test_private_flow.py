@@ -109,3 +109,34 @@ def test_a_provider_faking_a_real_case_is_shown_wrong_by_the_clinic_opening_it(d
     assert driver.opened == {0}
     job = dev.rpc.call("btt_job", order.job_id)
     assert job["assignments"][0]["state"] == "fraud"
+
+
+def test_a_clinic_interrupted_after_posting_resumes_from_its_order_file(dev: DevChain,  # noqa: F811
+                                                                       tmp_path: Path) -> None:
+    from btt_chain.client.chain import ChainInfo
+    from cli.private_jobs_cmd import resume_private
+
+    miner, _ = private_miner(dev, "alice", tmp_path / "miner")
+    driver, _ = private_clinic(dev, tmp_path)
+    run(dev, miner, driver, lambda: driver.order.provider_key is not None, 30)  # it sealed; then it is gone
+    path = driver.path
+    assert path.name == f"job-{driver.order.job_id}.json" and path.exists()
+    lines: list[str] = []
+    resumed = PrivateJobDriver(dev.rpc, driver.submit, lines.append, driver.keypair, PrivateOrder.load(path),
+                               path, driver.genesis, driver.spec)
+    run(dev, miner, resumed, lambda: resumed.results is not None, 150)
+    from runtime.compute.inference import infer
+    from runtime.compute.models import built
+
+    assert resumed.results == infer(built(driver.spec), driver.order.items)  # read with the clinic's key, all right
+    assert dev.rpc.call("btt_job", driver.order.job_id)["private"]["outcome"] == "checked"
+    # the command refuses another account's order before driving anything
+    info = ChainInfo.fetch(dev.rpc)  # type: ignore[arg-type]
+    from btt_chain.primitives.errors import ConfigError
+
+    try:
+        resume_private(dev.rpc, info, dev_keypair("dave"), driver.submit, path, lines.append)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        assert "not by this key" in str(exc)
+    else:
+        raise AssertionError("another account's order was driven")
