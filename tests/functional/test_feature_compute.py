@@ -1,6 +1,6 @@
 """feature_compute: issue 5's "done when" on a real dev node with `--demo-economy`, as a new user would see it.
 
-The demo clinic (ferdie) posts jobs, the demo miner (alice, the validator) completes them, receipts land in
+The demo clinic (ferdie) posts private jobs, the demo miner (alice, the validator) completes them, receipts land in
 blocks, each escrow is split to the base unit, the burns lower issuance, the miner earns mining rewards at
 an epoch boundary, and `btt-chain query power-table --json` shows alice's work share. The chain is the dev
 preset with 5-slot epochs and a 2-second credit challenge window, so this takes well under a minute.
@@ -163,7 +163,8 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
     assert wait_until(work_share, 60, 0.5, "alice's work share in the power table") == "1"
     log = node.log_path.read_text()
     jid = job["id"]  # the demo clinic's job whose receipt was checked above (bob's job may hold a lower id)
-    for line in (f"[clinic ferdie] posted job #{jid} in block", f"[miner alice] job #{jid}: committed",
+    for line in (f"[clinic ferdie] posted private job #{jid}:", f"[clinic ferdie] private job #{jid}: revealed its",
+                 f"[miner alice] job #{jid}: committed",
                  f"[miner alice] job #{jid} receipt"):
         assert line in log, line
 

@@ -84,7 +84,8 @@ def test_an_owner_brings_a_trained_model_and_real_cases_settle(
     with cli_process(harness.root / "miner.log", "miner", "--key", "charlie", "--bond", "200", "--data-dir",
                      str(harness.root / "miner"), "--interval", "0.3", *rpc2), \
             cli_process(harness.root / "clinic.log", "job", "clinic", "--key", "ferdie", "--model", NAME,
-                        "--items", str(ITEMS), "--price", "2", "--every", "2", "--count", "2", *rpc0):
+                        "--cases", "held-out", "--items", str(ITEMS), "--price", "2", "--every", "2", "--count",
+                        "2", *rpc0):
         wait_until(lambda: len(events_of(owner_node, start, "JobReceipt")) >= 2, 400, 1.0,
                    "two jobs of real cases settle")
     clinic_log = (harness.root / "clinic.log").read_text()
