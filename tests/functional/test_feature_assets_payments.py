@@ -6,8 +6,9 @@ verifier) approves it; ferdie tokenises it into 1,000,000 fractions paying exact
 970 to the treasury); ferdie sells 100,000 fractions to bob through an offer (5,000 BTT, 0.75% fee paid by
 bob, 3% of it burned); bob pays ferdie's invoice of 200 BTT (0.6% fee, 0.75% of it burned); eve (the dev
 health oracle) rewards charlie for a preventive visit and charlie redeems the points from Community
-Incentives: the request is paid at the next epoch boundary (a dev epoch is 20 one-second slots), which
-`incentives redeem --wait-payout` waits for.
+Incentives: the request is paid at the next epoch boundary, which `incentives redeem --wait-payout` waits for (the
+dev preset's epochs are 20 one-second slots; here 5, so that wait is seconds, not up to 20: nothing else here reads
+the epoch's length).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def issuance(node: NodeProcess) -> int:
 def test_an_x_ray_machine_is_tokenised_and_sold_an_invoice_paid_and_a_visit_rewarded(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    node = harness.add_node(chain="dev", validator_key="alice", extra_args=["--no-p2p"])
+    node = harness.add_node(chain=str(harness.write_dev_spec(epoch_slots=5)), validator_key="alice",
+                            extra_args=["--no-p2p"])
     node.start()
     rpc = ("--rpc", node.rpc.url)
     names = ("ferdie", "bob", "charlie", "eve")
