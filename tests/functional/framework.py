@@ -247,14 +247,17 @@ class Harness:
         path.write_bytes(canonical_json(doc))
         return path
 
-    def write_dev_spec(self, epoch_slots: int) -> Path:
+    def write_dev_spec(self, epoch_slots: int, parameters: dict[str, Any] | None = None) -> Path:
         """The dev preset (`--chain dev`: its accounts, names and parameters, its genesis set when the node first
         starts) with epochs of `epoch_slots` slots instead of 20, so a block is final within two of them: for tests
-        of a single dev node that wait for finality, where the epoch's length is not what they test."""
+        of a single dev node that wait for finality, where the epoch's length is not what they test; and with
+        `parameters` (name -> value) in place of the preset's."""
         from genesis.loader import canonical_json, load_chain_spec_doc
 
         doc = copy.deepcopy(load_chain_spec_doc("dev"))
         doc["consensus"]["epoch_slots"] = epoch_slots
+        for name, value in (parameters or {}).items():
+            doc["parameters"][name]["value"] = value
         path = self.root / f"dev-{epoch_slots}-slot-epochs.json"
         path.write_bytes(canonical_json(doc))
         return path
