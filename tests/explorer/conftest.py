@@ -54,7 +54,8 @@ class ExplorerNode:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, parameters: dict[str, Any] | None = None) -> None:
+        """Start the node; `parameters` (name -> value) in place of the dev preset's, over FAST_JOBS."""
         from genesis.loader import canonical_json, load_chain_spec_doc
 
         # the dev chain on 5-slot epochs: a demo job's sample comes two epochs after its commit window, so sooner;
@@ -62,7 +63,7 @@ class ExplorerNode:
         # pages show the same flow, settled and credited in about half the time
         doc = load_chain_spec_doc("dev")
         doc["consensus"]["epoch_slots"] = 5
-        for name, value in FAST_JOBS.items():
+        for name, value in {**FAST_JOBS, **(parameters or {})}.items():
             doc["parameters"][name]["value"] = value
         spec = self.log_path.with_name("explorer-dev.json")
         spec.write_bytes(canonical_json(doc))
@@ -150,9 +151,10 @@ def find_chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def explorer_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerNode]:
+def explorer_node(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[ExplorerNode]:
+    """The module's node; a module's NODE_PARAMETERS (name -> value), if it has them, in place of the dev preset's."""
     node = ExplorerNode(free_port(), tmp_path_factory.mktemp("explorer-node") / "node.log")
-    node.start()
+    node.start(getattr(request.module, "NODE_PARAMETERS", None))
     failed = True
     try:
         node.wait_until("the node authors block 2", lambda: node.rpc("chain_getHeader")["number"] not in ("0x0", "0x1"))
