@@ -115,6 +115,7 @@ class NodeProcess:
         self.node_key_file = datadir / "node-key"
         self.log_path = datadir / f"node{index}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._terminated = False
         self.rpc = RpcClient(f"http://127.0.0.1:{self.rpc_port}", timeout=scaled(RPC_TIMEOUT_S))
 
     def args(self) -> list[str]:
@@ -144,6 +145,7 @@ class NodeProcess:
         log.flush()
         self.process = subprocess.Popen(self.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._terminated = False
         log.close()
 
     def wait_for_rpc(self, timeout: float = 180) -> None:
@@ -180,13 +182,19 @@ class NodeProcess:
             self.process.wait(scaled(30))
         self.process = None
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting for the exit (`stop` then waits for it without signalling again)."""
+        if self.process is not None and self.process.poll() is None and not self._terminated:
+            self.process.send_signal(signal.SIGTERM)
+            self._terminated = True
+
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM and wait for a clean exit (a hang if it takes `timeout` s times BTT_TEST_TIMEOUT_SCALE);
         returns the exit code."""
         if self.process is None:
             return 0
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.terminate()
             limit = scaled(timeout)
             try:
                 self.process.wait(limit)
@@ -196,6 +204,7 @@ class NodeProcess:
                 raise AssertionError(f"node{self.index} did not stop within {limit:g} s of SIGTERM") from None
         code = self.process.returncode
         self.process = None
+        self._terminated = False
         return code
 
     def metric(self, name: str) -> float:
@@ -296,7 +305,17 @@ class Harness:
 
         wait_until(same, timeout, 0.2, "all nodes on one head")
 
+    def stop_all(self, nodes: list[NodeProcess], timeout: float = 60) -> None:
+        """SIGTERM every node of `nodes` at once, then wait for each one's clean exit (`NodeProcess.stop`): a node
+        takes a second or two to close its database and sockets, which one after the other adds up."""
+        for n in nodes:
+            n.terminate()
+        for n in nodes:
+            n.stop(timeout)
+
     def teardown(self, failed: bool) -> None:
+        for n in self.nodes:
+            n.terminate()
         for n in self.nodes:
             try:
                 n.stop()
