@@ -60,6 +60,17 @@ def resolve_decoys(client: RpcClient, cases: int, decoys: int | None) -> int:
     return decoys
 
 
+def drive(driver: Any, out: Callable[[str], None]) -> None:
+    """Tick a private job's driver until the job has ended; a failed step is said and tried again."""
+    while True:
+        try:
+            if driver.tick():
+                return
+        except BttError as exc:
+            out(f"private job #{driver.job_id}: {exc}; trying again")
+        time.sleep(DRIVE_INTERVAL_S)
+
+
 def check_price(client: RpcClient, info: ChainInfo, model: bytes, items: int, decoys: int, price: int) -> None:
     """Refuse, before anything is sent, a price below what the chain takes for a private job of this size."""
     terms = client.call("btt_jobTerms", "0x" + model.hex(), items, 1, None, decoys)
@@ -102,13 +113,7 @@ def post_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any
     job_id = driver.post(price, deadline_ms)
     out(f"private job #{job_id}: its {len(found)} cases are sealed to the provider drawn and never leave this machine "
         f"in the clear; waiting for it to end (after Ctrl-C, `btt-chain job resume {driver.path}` goes on)")
-    while True:
-        try:
-            if driver.tick():
-                return
-        except BttError as exc:
-            out(f"private job #{job_id}: {exc}; trying again")
-        time.sleep(DRIVE_INTERVAL_S)
+    drive(driver, out)
 
 
 def private_clinic(client: RpcClient, info: ChainInfo, signer: Signer, submit: Any, model_hash: bytes,
@@ -194,10 +199,4 @@ def resume_private(client: RpcClient, info: ChainInfo, signer: Signer, submit: A
     genesis = parse_hash(client.call("chain_getBlockHash", 0))
     driver = PrivateJobDriver(client, submit, out, clinic_box(signer), order, path, genesis, spec, label_names(spec))
     out(f"private job #{order.job_id}: resumed from {path}")
-    while True:
-        try:
-            if driver.tick():
-                return
-        except BttError as exc:
-            out(f"private job #{order.job_id}: {exc}; trying again")
-        time.sleep(DRIVE_INTERVAL_S)
+    drive(driver, out)

@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
@@ -184,6 +185,16 @@ def fake_output(output: bytes) -> bytes:
     return bytes([(output[0] + 1) % classes]) + output[1:]
 
 
+def _model_of(job: JobSpec) -> Any:
+    """The job's model, runnable: NotYet while its weights are on their way, CannotServe if they are malformed."""
+    try:
+        return built(job.model)
+    except WeightsUnavailable as exc:
+        raise NotYet(f"job {job.job_id}: {exc}") from None
+    except MalformedWeights as exc:
+        raise CannotServe(f"job {job.job_id}: {exc}") from None
+
+
 def _opened(job: JobSpec, private: PrivateSpec, sealed: Sequence[bytes]) -> list[bytes | None]:
     """Each sealed item opened with the provider's key as this chain's job and item (None where it does not)."""
     out: list[bytes | None] = []
@@ -206,12 +217,7 @@ def compute_private(job: JobSpec, private: PrivateSpec, salt: bytes, fake_items:
     sealed = list(job.inputs)
     if len(sealed) != job.items or merkle_root(sealed) != job.input_root:
         raise CannotServe(f"job {job.job_id}: the sealed items do not give its sealed root")
-    try:
-        model = built(job.model)
-    except WeightsUnavailable as exc:
-        raise NotYet(f"job {job.job_id}: {exc}") from None
-    except MalformedWeights as exc:
-        raise CannotServe(f"job {job.job_id}: {exc}") from None
+    model = _model_of(job)
     cases = _opened(job, private, sealed)
     readable = [(i, c) for i, c in enumerate(cases) if c is not None]
     outputs_of = infer(model, [c for _, c in readable]) if readable else []
@@ -247,12 +253,7 @@ def compute_result(job: JobSpec, salt: bytes, fake_items: int = 0) -> PreparedRe
             raise CannotServe(f"job {job.job_id}: the inputs are not {job.items} items of {width} bytes")
     else:
         inputs = synthetic_inputs(job.input_seed, job.items, input_bytes(job.model))
-    try:
-        model = built(job.model)
-    except WeightsUnavailable as exc:
-        raise NotYet(f"job {job.job_id}: {exc}") from None
-    except MalformedWeights as exc:
-        raise CannotServe(f"job {job.job_id}: {exc}") from None
+    model = _model_of(job)
     outputs = infer(model, inputs)
     faked = tuple(range(min(max(fake_items, 0), job.items)))
     for i in faked:
