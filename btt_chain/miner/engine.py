@@ -175,7 +175,7 @@ def output_chunks(result: PreparedResult, spec: ModelSpec, from_item: int = 0) -
     """The result's outputs cut as the chain's chunk plan cuts them, from chunk holding `from_item` on."""
     return [
         (first, result.outputs[first:first + n], merkle_range_proof(result.output_levels, first, n))
-        for first, n in chunk_plan(spec, result.items) if first + n > from_item
+        for first, n in chunk_plan(spec, result.items, bool(result.plain)) if first + n > from_item
     ]
 
 

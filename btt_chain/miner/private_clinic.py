@@ -9,6 +9,7 @@ be). The order file (`PrivateOrder.save`) is written before each step that needs
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from runtime.compute.model import ModelSpec
 from runtime.compute.models import built
 
 ENDED = ("settled", "fraud", "missed", "void", "late", "stalled")
+DEMAND_AFTER_S = 10.0
+"""Sealed results no node serves this long after the reveal are demanded on chain."""
 
 
 def ensure_clinic_key(rpc: RpcCaller, submit: Submit, address: str, keypair: BoxKeypair, out: Output) -> None:
@@ -66,6 +69,8 @@ class PrivateJobDriver:
     revealed: bool = False
     results: list[bytes | None] | None = None
     opened: set[int] = field(default_factory=set)
+    waiting_since: float | None = None
+    demanded: bool = False
     done: bool = False
     ended_as: str = ""
 
@@ -157,10 +162,28 @@ class PrivateJobDriver:
 
     def _read(self, job: dict[str, Any], a: dict[str, Any]) -> None:
         fetched = fetch_outputs(self.rpc, self.job_id, a["provider"])
-        if fetched is None:
-            return  # the node asks its peers; a later tick finds them
+        if fetched is None:  # the node asks its peers; a later tick finds them, or the chain once demanded
+            self._demand_if_withheld(a)
+            return
         self.results = self.order.read_results(self.genesis, self.keypair, fetched.outputs)
         self._report(fetched.outputs, a)
+
+    def _demand_if_withheld(self, a: dict[str, Any]) -> None:
+        """Sealed outputs no node serves `DEMAND_AFTER_S` after the reveal are demanded on chain: the provider posts
+        them (still sealed) or loses the withholding slash."""
+        now = time.monotonic()
+        if self.waiting_since is None:
+            self.waiting_since = now
+        if self.demanded or a["state"] != "verified" or a["outputsDueMs"] or now - self.waiting_since < DEMAND_AFTER_S:
+            return
+        try:
+            self.submit("compute.demand_outputs", (self.job_id, decode_address(a["provider"])), True)
+        except BttError as exc:
+            self.out(f"private job #{self.job_id}: demanding the outputs failed: {exc}")
+            return
+        self.demanded = True
+        self.out(f"private job #{self.job_id}: no node serves the sealed results: demanded them on chain (the "
+                 "provider posts them, still sealed, or is slashed)")
 
     def _report(self, sealed: Sequence[bytes], a: dict[str, Any]) -> None:
         assert self.results is not None
@@ -238,8 +261,6 @@ class PrivateClinicLoop:
         return driver
 
     def run(self, should_stop: Callable[[], bool], interval: float, count: int | None = None) -> None:
-        import time
-
         while not should_stop():
             try:
                 if self.driver is None or self.driver.done:

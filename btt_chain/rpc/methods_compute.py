@@ -466,8 +466,8 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
     return {
         "minPrice": str(min_price(state, reg.spec, items, redundancy, decoys)),
         "providerCosts": str(provider_costs(state, reg.spec, items)),
-        "postingCost": str(posting_cost(state, reg.spec, items)),
-        "chunks": len(chunk_plan(reg.spec, items)),
+        "postingCost": str(posting_cost(state, reg.spec, items, decoys > 0)),
+        "chunks": len(chunk_plan(reg.spec, items, decoys > 0)),
         "minDeadlineMs": min_deadline_ms(state, decoys > 0),
         "maxDeadlineMs": params.get_param(state, cparams.MAX_DEADLINE),
         "macsPerItem": reg.macs_per_item,

@@ -151,7 +151,8 @@ def _chunk_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int
     # the last chunk of a synthetic job may settle a dispute: another provider's outputs are all on chain
     last = args[1] + len(args[2]) == job.items
     dispute = last and job.input_seed != ZERO_HASH and any(a.outputs_posted for a in job.assignments)
-    return weights.chunk_weight(reg.spec, job.items, len(args[2]), dispute) - weights.POST_CHUNK
+    sealed = storage.private_jobs.get(state, args[0]) is not None
+    return weights.chunk_weight(reg.spec, job.items, len(args[2]), dispute, sealed) - weights.POST_CHUNK
 
 
 def _post_job_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
@@ -193,7 +194,7 @@ MODULE = ModuleDef(
         CallDef(8, "demand_outputs", (("job_id", U64), ("provider", ACCOUNT)), weights.DEMAND, demand_outputs,
                 demand_outputs.__doc__ or ""),
         CallDef(9, "post_outputs", (("job_id", U64), ("first", U32),
-                                    ("items", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS)),
+                                    ("items", ListOf(Bytes(max_len=MAX_SEALED_OUTPUT), MAX_CHUNK_ITEMS)),
                                     ("proof", ListOf(HASH, MAX_RANGE_PROOF))),
                 weights.POST_CHUNK, post_outputs, post_outputs.__doc__ or "", extra_weight=_chunk_extra),
         CallDef(10, "serve_model", (("model", HASH), ("serving", BOOL)), weights.SERVE_MODEL, serve_model,

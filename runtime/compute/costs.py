@@ -18,7 +18,7 @@ from runtime.overlay import Overlay
 
 from ..compute import params
 from ..compute.model import ModelSpec, input_bytes, output_bytes
-from ..compute.types import MAX_CHUNK_BYTES
+from ..compute.types import MAX_CHUNK_BYTES, SEAL_BYTES
 from ..compute.weights import (
     COMMIT,
     chunk_weight,
@@ -38,14 +38,19 @@ ITEM_PREFIX = 4
 U64_BYTES = 9
 
 
-def chunk_items(spec: ModelSpec) -> int:
+def output_width(spec: ModelSpec, sealed: bool = False) -> int:
+    """Bytes of one output item as it is posted: a private job's (`sealed`) is sealed to its clinic."""
+    return output_bytes(spec) + (SEAL_BYTES if sealed else 0)
+
+
+def chunk_items(spec: ModelSpec, sealed: bool = False) -> int:
     """Output items in every chunk but the last."""
-    return max(1, MAX_CHUNK_BYTES // (output_bytes(spec) + ITEM_PREFIX))
+    return max(1, MAX_CHUNK_BYTES // (output_width(spec, sealed) + ITEM_PREFIX))
 
 
-def chunk_plan(spec: ModelSpec, items: int) -> list[tuple[int, int]]:
+def chunk_plan(spec: ModelSpec, items: int, sealed: bool = False) -> list[tuple[int, int]]:
     """The chunks, as (first item, item count), in which a job's outputs are posted."""
-    per = chunk_items(spec)
+    per = chunk_items(spec, sealed)
     return [(start, min(per, items - start)) for start in range(0, items, per)]
 
 
@@ -65,16 +70,16 @@ def reveal_cost(state: Overlay, spec: ModelSpec, items: int) -> int:
     return fee(state, length, reveal_weight(spec, items, n))
 
 
-def chunk_cost(state: Overlay, spec: ModelSpec, items: int, count: int) -> int:
+def chunk_cost(state: Overlay, spec: ModelSpec, items: int, count: int, sealed: bool = False) -> int:
     """The fee of posting one chunk of `count` outputs of a job of `items` items."""
-    length = (ENVELOPE + 3 * U64_BYTES + 2 * ITEM_PREFIX + count * (output_bytes(spec) + ITEM_PREFIX)
+    length = (ENVELOPE + 3 * U64_BYTES + 2 * ITEM_PREFIX + count * (output_width(spec, sealed) + ITEM_PREFIX)
               + 2 * tree_depth(items) * LISTED_HASH)
-    return fee(state, length, chunk_weight(spec, items, count))
+    return fee(state, length, chunk_weight(spec, items, count, sealed=sealed))
 
 
-def posting_cost(state: Overlay, spec: ModelSpec, items: int) -> int:
-    """The fees of posting all of a job's outputs, chunk by chunk."""
-    return sum(chunk_cost(state, spec, items, n) for _, n in chunk_plan(spec, items))
+def posting_cost(state: Overlay, spec: ModelSpec, items: int, sealed: bool = False) -> int:
+    """The fees of posting all of a job's outputs, chunk by chunk (a private job's sealed to its clinic)."""
+    return sum(chunk_cost(state, spec, items, n, sealed) for _, n in chunk_plan(spec, items, sealed))
 
 
 def provider_costs(state: Overlay, spec: ModelSpec, items: int) -> int:

@@ -359,7 +359,7 @@ def _posted_chunks(state: Overlay, by_job: dict[int, Job]) -> list[str]:
         for a in job.assignments:
             if a.state != VERIFIED or reg is None:
                 continue
-            per = costs.chunk_items(reg.spec)
+            per = costs.chunk_items(reg.spec, storage.private_jobs.get(state, job.id) is not None)
             expected = {n: min(per, a.posted_items - n * per) for n in range(-(-a.posted_items // per))}
             if chunks.get((job.id, a.provider), {}) != expected:
                 problems.append(f"compute.posted_chunks: job {job.id}, provider 0x{a.provider.hex()} posted "

@@ -22,7 +22,6 @@ from runtime.context import CallContext
 
 from ..balances import logic as balances
 from ..compute import assignment_state, challenge, costs, errors, events, params, storage
-from ..compute.model import output_bytes
 from ..compute.models import get_model
 from ..compute.types import FRAUD
 
@@ -31,15 +30,13 @@ def demand(ctx: CallContext, who: bytes, job_id: int, provider: bytes) -> None:
     job, idx, a = challenge.verified_assignment(ctx, job_id, provider, "owe its outputs")
     if who != job.requester:
         raise errors.NotRequester()
-    if storage.private_jobs.get(ctx.state, job_id) is not None:
-        raise errors.NotPrivate(f"job {job_id} is private: its outputs, which diagnose its cases, are sealed to its "
-                                "clinic and never posted on chain; open one case with compute.open_case")
     if a.outputs_posted:
         raise errors.WrongState("the outputs are already on chain")
     if a.outputs_due_ms:
         raise errors.WrongState("the outputs are already demanded")
     spec = get_model(ctx.state, job.model).spec
-    deposit = costs.posting_cost(ctx.state, spec, job.items)
+    sealed = storage.private_jobs.get(ctx.state, job_id) is not None  # a private job's outputs: sealed to its clinic
+    deposit = costs.posting_cost(ctx.state, spec, job.items, sealed)
     balances.reserve(ctx, who, deposit)
     challenge.owe_outputs(ctx, job, idx, deposit)
 
@@ -67,11 +64,12 @@ def post(ctx: CallContext, who: bytes, job_id: int, first: int, outputs: Sequenc
     spec = get_model(ctx.state, job.model).spec
     if first != a.posted_items:
         raise errors.BadOutputs(f"chunks go in order: post the one from item {a.posted_items}, not {first}")
-    per = costs.chunk_items(spec)
+    sealed = storage.private_jobs.get(ctx.state, job_id) is not None
+    per = costs.chunk_items(spec, sealed)
     expected = min(per, job.items - first)
     if len(outputs) != expected:
         raise errors.BadOutputs(f"the chunk from item {first} holds {expected} items, got {len(outputs)}")
-    width = output_bytes(spec)
+    width = costs.output_width(spec, sealed)
     if any(len(o) != width for o in outputs):
         raise errors.BadOutputs(f"an output of this model is {width} bytes")
     if not verify_merkle_range(a.output_root, outputs, first, job.items, proof):

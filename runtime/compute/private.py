@@ -27,6 +27,8 @@ The life of a private job, beside a public job's (`jobs`, `assignment`, `verify`
 6. The provider's output root is over its outputs sealed to the clinic (binding RESULT), so that nodes can hold and
    pass on the sealed results, checked against the root, without reading them. Its reveal
    (`reveal_private_result`) opens each decoy's output with the secret it sealed it with; every node re-seals it.
+   Sealed results no node serves the clinic may demand on chain (`outputs.demand`): they are posted as sealed items,
+   48 bytes longer each (`costs.chunk_plan(..., sealed=True)`), or the provider loses the withholding slash.
 7. In the challenge window the clinic may open one real case (`open_case`): its case and secret re-seal to the
    sealed item, its sealed output opens with the clinic's key for that item, and the case is re-executed against it;
    this discloses that one case and its output to everyone.

@@ -11,9 +11,9 @@ from ..compute.types import (
     MAX_CASE_BYTES,
     MAX_CHUNK_ITEMS,
     MAX_CREDIT_BUCKETS,
-    MAX_ITEM_BYTES,
     MAX_SAMPLE_AUTHORS,
     MAX_SAMPLES_DUE,
+    MAX_SEALED_OUTPUT,
     CreditBucket,
     EmissionPeriodRecord,
     Job,
@@ -97,7 +97,7 @@ outages: StorageMap[Outage] = StorageMap(M, "outages", Nested(Outage), key_types
 (`outage`); absent for a provider that never missed a deadline it could have met."""
 
 posted_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
-    M, "posted_chunks", ListOf(Bytes(max_len=MAX_ITEM_BYTES), MAX_CHUNK_ITEMS),
+    M, "posted_chunks", ListOf(Bytes(max_len=MAX_SEALED_OUTPUT), MAX_CHUNK_ITEMS),
     key_types=(ID_KEY, ACCOUNT, Bytes(4)),
 )
 """(job id u64, provider, chunk number u32) -> that chunk of the assignment's output items, posted on chain for

@@ -238,11 +238,12 @@ def challenge_weight(spec: ModelSpec, items: int) -> int:
             + infer_weight(spec, 1))
 
 
-def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = False) -> int:
+def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = False, sealed: bool = False) -> int:
     """A chunk of `chunk_items` outputs of a job of `items` items: leaves hashed, the range proof's levels, the
     chunk stored; and with `dispute` (the last chunk of a synthetic job another provider has posted outputs for),
-    both providers' outputs compared and the first differing item re-executed."""
-    width = _item_widths(spec)[1]
+    both providers' outputs compared and the first differing item re-executed. A private job's outputs (`sealed`)
+    are 48 bytes longer each."""
+    width = _item_widths(spec)[1] + (48 if sealed else 0)
     own = chunk_items * NODE_HASH + 2 * tree_depth(items) * NODE_HASH + item_bytes_weight(chunk_items * width)
     if not dispute:
         return POST_CHUNK + own

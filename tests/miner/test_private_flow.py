@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from btt_chain.miner.audit import model_spec, parse_hash
 from btt_chain.miner.clinic import resolve_model
@@ -140,3 +141,22 @@ def test_a_clinic_interrupted_after_posting_resumes_from_its_order_file(dev: Dev
         assert "not by this key" in str(exc)
     else:
         raise AssertionError("another account's order was driven")
+
+
+def test_sealed_results_no_node_serves_are_demanded_and_read_from_the_chain(dev: DevChain,  # noqa: F811
+                                                                            tmp_path: Path, monkeypatch: Any) -> None:
+    import btt_chain.miner.private_clinic as private_clinic_module
+
+    monkeypatch.setattr(private_clinic_module, "DEMAND_AFTER_S", 0.0)
+    miner, mlines = private_miner(dev, "alice", tmp_path / "miner")
+    miner._publish = lambda jid, outputs: miner.unpublished.discard(jid)  # type: ignore[method-assign]
+    driver, clines = private_clinic(dev, tmp_path)
+    run(dev, miner, driver, lambda: driver.results is not None, 150)
+    assert driver.demanded and any("demanded them on chain" in x for x in clines), clines
+    assert any("posted its outputs on chain" in x for x in mlines), mlines
+    from runtime.compute.inference import infer
+    from runtime.compute.models import built
+
+    assert driver.results == infer(built(driver.spec), driver.order.items)
+    held = everything_the_node_holds(dev)
+    assert [i for i in driver.order.real if driver.order.items[i] in held] == []

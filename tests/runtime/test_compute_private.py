@@ -374,7 +374,6 @@ def test_a_wrong_real_output_is_shown_by_opening_that_one_case() -> None:
     assert_noop(chain, "charlie", "compute.open_case", *bad_key, error="BadChallenge")
     assert_noop(chain, "charlie", "compute.challenge", job_id, acct("bob"), target, clinic.items[target],
                 cheat.outputs[target], (), (), error="NotPrivate")
-    assert_noop(chain, "charlie", "compute.demand_outputs", job_id, acct("bob"), error="NotPrivate")
     assert_ok(chain.submit("charlie", "compute.open_case", *args))
     assert job_of(chain, job_id).assignments[0].state == FRAUD
 
@@ -563,3 +562,61 @@ def test_a_private_jobs_price_covers_its_provider_opening_every_decoy() -> None:
     assert_noop(chain, "charlie", "compute.post_private_job", *args, floor - 1, DEADLINE, error="PriceTooLow")
     assert_ok(chain.submit("charlie", "compute.post_private_job", *args, floor, DEADLINE))
     assert public_floor > 0
+
+
+def sealed_chunks(worker: Provider, job_id: int) -> list[tuple[int, tuple[bytes, ...], tuple[bytes, ...]]]:
+    from btt_chain.primitives.merkle import merkle_range_proof
+
+    reg = storage.models.get(worker.chain.view(), MODEL)
+    assert reg is not None
+    levels = merkle_levels(worker.outputs)
+    return [(first, tuple(worker.outputs[first:first + n]), merkle_range_proof(levels, first, n))
+            for first, n in costs.chunk_plan(reg.spec, len(worker.outputs), True)]
+
+
+def verified_private_job(chain: TestChain) -> tuple[Clinic, Provider, int]:
+    clinic, worker = ready(chain)
+    job_id = sealed_and_committed(chain, clinic, worker)
+    assert_ok(clinic.reveal())
+    until_sampled(chain, job_id)
+    assert_ok(worker.reveal(job_id))
+    return clinic, worker, job_id
+
+
+def test_a_provider_that_withholds_its_sealed_results_must_post_them_on_chain_when_demanded() -> None:
+    chain = chain_with(**{"compute.challenge_window_ms": 60_000, "compute.outputs_due_ms": 20_000})
+    clinic, worker, job_id = verified_private_job(chain)
+    reg = storage.models.get(chain.view(), MODEL)
+    assert reg is not None
+    deposit = costs.posting_cost(chain.view(), reg.spec, ITEMS, True)
+    assert deposit > costs.posting_cost(chain.view(), reg.spec, ITEMS)  # sealed outputs are 48 bytes longer each
+    reserved = chain.account("charlie").reserved
+    assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
+    assert chain.account("charlie").reserved == reserved + deposit
+    # the plain outputs are refused (they are not the leaves of the root), the sealed ones go on chain
+    plain_levels = merkle_levels(worker.plain)
+    from btt_chain.primitives.merkle import merkle_range_proof
+
+    assert_noop(chain, "bob", "compute.post_outputs", job_id, 0, tuple(worker.plain),
+                merkle_range_proof(plain_levels, 0, ITEMS), error="BadOutputs")
+    for first, items, proof in sealed_chunks(worker, job_id):
+        assert_ok(chain.submit("bob", "compute.post_outputs", job_id, first, items, proof))
+    a = job_of(chain, job_id).assignments[0]
+    assert a.outputs_posted
+    posted = list(storage.posted_outputs(chain.view(), job_id, acct("bob")))
+    assert posted == worker.outputs and clinic.read_results(posted) == worker.plain  # nobody else reads them
+    assert not [i for i in clinic.real if clinic.items[i] in b"".join(posted)]
+    close_window(chain, job_id)
+    assert job_of(chain, job_id).assignments[0].state == SETTLED
+
+
+def test_sealed_results_demanded_and_never_posted_cost_the_withholding_slash() -> None:
+    chain = chain_with(**{"compute.challenge_window_ms": 60_000, "compute.outputs_due_ms": 5_000})
+    _, _, job_id = verified_private_job(chain)
+    before = ledger(chain, "bob")
+    assert_ok(chain.submit("charlie", "compute.demand_outputs", job_id, acct("bob")))
+    close_window(chain, job_id)
+    assert job_of(chain, job_id).assignments[0].state == FRAUD
+    after = ledger(chain, "bob")
+    assert before is not None and after is not None
+    assert after.active == before.active - param(chain, "compute.withheld_slash")
