@@ -65,7 +65,7 @@ def test_a_clinics_own_cases_stay_sealed_everywhere_but_at_the_provider(harness:
     case_file.parent.mkdir()
     write_case_file(case_file, cases, rng.integers(0, 2, size=CASES))
 
-    nodes = harness.add_devnet(3)
+    nodes = harness.add_devnet(3, parameters={"compute.commit_window_slots": 5})  # the sealing and commit windows
     harness.start_all(nodes)
     wait_until(lambda: all(n.peers() >= 2 for n in nodes), 60, 0.5, "a full mesh of 3 nodes")
     wait_until(lambda: nodes[0].height() >= 2, 60, 0.5, "the devnet authors blocks")
