@@ -115,10 +115,14 @@ class PrivateJobDriver:
         if job["status"] != "open" and a["state"] in ENDED + ("verified",):
             if self.results is None and a["outputRoot"] is not None:
                 self._read(job, a)
-            if a["state"] != "verified":
+            verified_and_read = a["state"] == "verified" and self.results is not None and not self.opened
+            if a["state"] != "verified" or verified_and_read:
+                # a verified result read and found right leaves the clinic nothing to do: it is paid when its
+                # challenge window closes
                 self.done = True
                 self.ended_as = a["state"]
-                self.out(f"private job #{self.job_id}: {a['state']} (decoys {priv['outcome']})")
+                after = "; the provider is paid when its challenge window closes" if verified_and_read else ""
+                self.out(f"private job #{self.job_id}: {a['state']} (decoys {priv['outcome']}){after}")
         return self.done
 
     def _closed_unassigned(self, job: dict[str, Any]) -> bool:

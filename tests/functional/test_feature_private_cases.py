@@ -89,7 +89,9 @@ def test_a_clinics_own_cases_stay_sealed_everywhere_but_at_the_provider(harness:
     out = post.stdout
     assert "posted private job #" in out and "revealed its 8 decoys" in out and "read 20 of 20 results" in out, out
     job_id = int(out.split("posted private job #")[1].split(":")[0])
-    job = nodes[0].call("btt_job", job_id)
+    # the command ends once the clinic has read its verified results; the provider is paid when the window closes
+    job = wait_until(lambda: (j := nodes[0].call("btt_job", job_id))["assignments"][0]["state"] == "settled" and j,
+                     60, 0.5, f"job #{job_id} settled")
     a = job["assignments"][0]
     assert job["private"]["outcome"] == "checked" and a["state"] == "settled", job
     provider = a["provider"]

@@ -194,12 +194,18 @@ class Walk:
         return int(head["number"], 16), self.free(name, self.call("chain_getBlockHash", int(head["number"], 16)))
 
     def mining_income(self, name: str, after: int, upto: int) -> int:
-        """What the mining pool paid `name` in blocks `after`+1 ..= `upto` (a miner's income at epoch boundaries,
-        which lands whatever the README's command was)."""
+        """What mining paid `name` in blocks `after`+1 ..= `upto`: the pool's rewards at epoch boundaries and the
+        payments of its jobs whose challenge windows closed (a miner's income, which lands whatever the README's
+        command was: a private job's clinic is done once it read its results, before the window closes)."""
         who = self.call("btt_account", address(name))["address"]
-        return sum(int(e["amount"]) for n in range(after + 1, upto + 1)
-                   for e in self.call("btt_events", self.call("chain_getBlockHash", n))
-                   if e["event"] == "MiningRewarded" and e["provider"] == who)
+        income = 0
+        for n in range(after + 1, upto + 1):
+            for e in self.call("btt_events", self.call("chain_getBlockHash", n)):
+                if e["event"] == "MiningRewarded" and e["provider"] == who:
+                    income += int(e["amount"])
+                elif e["event"] == "JobReceipt" and e["provider"] == who:
+                    income += int(e["provider_paid"])
+        return income
 
     def mapped(self, command: str) -> str:
         """`command` with the README's RPC ports mapped to the devnet's (the identity when they are the same)."""
@@ -374,7 +380,7 @@ BALANCES = [
 ]
 """Balance statements of the comments: "pays exactly 1,000 BTT", "bob pays 5,000 + 37.5 BTT fee", "settled in the
 block: 1.2 BTT fee" (and the 200 BTT), "1 BTT, paid at the next epoch boundary", "up by 1,000 BTT less
-his voting fee (and plus what mining paid him)"; a miner's mining rewards are taken out of every statement."""
+his voting fee (plus what his miner earned)"; a miner's rewards and job payments are taken out of every statement."""
 
 
 def bob_deposit_unlocked(walk: Walk) -> bool:
