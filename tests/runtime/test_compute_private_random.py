@@ -42,7 +42,7 @@ from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
 
 CLINIC_WAYS = ("honest", "never_seals", "never_reveals", "wrong_then_right", "garbage_case")
 PROVIDER_WAYS = ("honest", "skips", "flags_a_good_item", "stalls", "dozes")
-JOBS = 24
+JOBS = 20
 DEADLINE = 60_000
 """Near the shortest a private job takes here (8-slot windows): a stalled job runs into it soon."""
 
