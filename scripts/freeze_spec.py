@@ -6,8 +6,11 @@ package `runtime.specs.specNN` overlays the live runtime with exactly those file
 
 What it writes is the spec's specification against the newest: `diff -r runtime/specs/specNN <the same files under
 runtime/>` shows every rule and record that changed since. Files shared by every spec (`runtime.specs.SHARED`) are
-never frozen: they must not change meaning between specs. Also: `python scripts/freeze_spec.py --relativize` rewrites
-the live runtime's own imports (run once, when the layout was introduced).
+never frozen: they must not change meaning between specs. Freeze only the spec the live runtime is about to leave: an
+older spec's package reads its own folder, then each newer spec's (`runtime.specs.folder_chain`), so a file it shares
+with the next spec is frozen once, there, and its modules that came later are listed once, too. Also:
+`python scripts/freeze_spec.py --relativize` rewrites the live runtime's own imports (run once, when the layout was
+introduced).
 """
 
 from __future__ import annotations

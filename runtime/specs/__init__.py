@@ -142,18 +142,30 @@ ABSENT_FILE = "absent.txt"
 package must not load them from the live runtime (written by `scripts/freeze_spec.py`)."""
 
 
+def folder_chain(folder: str) -> list[Path]:
+    """The spec folders a spec's package reads, its own first, then each newer spec's up to the newest frozen one (the
+    live runtime comes after them): a folder holds only the files that differ from the next newer spec, so a file
+    spec 11 shares with spec 12 is frozen once, in spec12/."""
+    number = int(folder.removeprefix("spec"))
+    return [SPECS_DIR / f"spec{n}" for n in sorted(PACKAGES) if n >= number and PACKAGES[n] != "runtime"
+            and (SPECS_DIR / f"spec{n}").is_dir()]
+
+
 @cache
 def absent_in(folder: str) -> frozenset[str]:
-    """The live modules spec folder `folder` (`spec12`) did not have, as paths below `runtime/` without `.py`."""
-    listed = SPECS_DIR / folder / ABSENT_FILE
-    if not listed.exists():
-        return frozenset()
-    return frozenset(line.strip() for line in listed.read_text().splitlines() if line.strip())
+    """The live modules spec folder `folder` (`spec12`) did not have, as paths below `runtime/` without `.py`: those its
+    folder lists, and those any newer frozen spec did not have."""
+    out: set[str] = set()
+    for d in folder_chain(folder):
+        listed = d / ABSENT_FILE
+        if listed.exists():
+            out |= {line.strip() for line in listed.read_text().splitlines() if line.strip()}
+    return frozenset(out)
 
 
 class _OverlayFinder(importlib.abc.MetaPathFinder):
-    """Finds `runtime.specs.specNN.<name>`: the spec's own file if it froze one, else the live runtime's file, loaded
-    under the spec's name (so that its relative imports stay inside the spec)."""
+    """Finds `runtime.specs.specNN.<name>`: the spec's own file if it froze one, else the next newer frozen spec's,
+    else the live runtime's file, loaded under the spec's name (so that its relative imports stay inside the spec)."""
 
     def find_spec(
         self, fullname: str, path: object = None, target: object = None
@@ -168,22 +180,23 @@ class _OverlayFinder(importlib.abc.MetaPathFinder):
         live_name = ".".join(["runtime", *rest])
         if rest and live_name in SHARED:  # a shared module is one module, whichever spec asks for it
             return importlib.machinery.ModuleSpec(fullname, _Alias(live_name))
-        if not rest:  # the spec package itself: the live runtime's __init__, searched in both folders
-            return self._package(fullname, [spec_dir, LIVE], spec_dir / "__init__.py", LIVE / "__init__.py")
+        folders = [*folder_chain(parts[2]), LIVE]  # its own files, then each newer spec's, then the live ones
+        if not rest:  # the spec package itself: the live runtime's __init__, searched in every folder
+            return self._package(fullname, folders)
         if "/".join(rest) in absent_in(parts[2]):
             raise ModuleNotFoundError(f"{fullname}: runtime/{'/'.join(rest)} came after this spec", name=fullname)
-        own, live = spec_dir.joinpath(*rest), LIVE.joinpath(*rest)
-        if (own / "__init__.py").exists() or (live / "__init__.py").exists():
-            return self._package(fullname, [own, live], own / "__init__.py", live / "__init__.py")
-        for candidate in (own.with_suffix(".py"), live.with_suffix(".py")):
+        places = [d.joinpath(*rest) for d in folders]
+        if any((p / "__init__.py").exists() for p in places):
+            return self._package(fullname, places)
+        for candidate in (p.with_suffix(".py") for p in places):
             if candidate.exists():
                 return importlib.util.spec_from_file_location(fullname, candidate)
         return None
 
     @staticmethod
-    def _package(fullname: str, dirs: list[Path], own: Path, live: Path) -> importlib.machinery.ModuleSpec | None:
-        init = own if own.exists() else live
-        if not init.exists():
+    def _package(fullname: str, dirs: list[Path]) -> importlib.machinery.ModuleSpec | None:
+        init = next((d / "__init__.py" for d in dirs if (d / "__init__.py").exists()), None)
+        if init is None:
             return None
         return importlib.util.spec_from_file_location(
             fullname, init, submodule_search_locations=[str(d) for d in dirs if d.is_dir()])
