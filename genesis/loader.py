@@ -113,6 +113,7 @@ _GOVERNANCE_UNITS = {
     governance_params.QUORUM: "bps",
     governance_params.SPAM_THRESHOLD: "bps",
     governance_params.HOUSE_TURNOUT_FLOOR: "bps",
+    governance_params.HOUSE_MIN_OTHER_AYE: "bps",
     **{name: "bps" for name in GOVERNANCE_HOUSE_WEIGHTS},
 }
 """Units of the governance parameters that are not counts (periods and delays are milliseconds: counts)."""

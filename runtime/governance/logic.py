@@ -12,7 +12,14 @@ The tally is frozen when voting closes (and when a proposal is cancelled): every
 (per house aye, nay, aye voters, weights, turnout against the electorate, floor and head count met; the houses
 rule, quorum, threshold and backing, with the parameters they were checked against) is stored once in
 `storage.closed_tallies` with the block and time, so what is shown of a closed referendum is what decided it,
-not a recount against electorates that have moved since (the compute house's is a sliding window).
+not a recount against electorates that have moved since (the compute house's is a sliding window). The weight
+beyond each house's largest aye voters (`tally.other_aye`, `governance.house_min_other_aye_bps`) is frozen beside
+it in `storage.closed_other_ayes`.
+
+That weight is read from the referendum's votes when the verdict is taken (one pass over them: at the close, on a
+cancellation, per RPC tally): which voters are the largest can change with every vote, and a running maximum
+cannot be kept when a vote is replaced, so the tally keeps no figure of it. Each vote paid its fee, so the pass is
+bounded by what voting cost, never by anything free.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from ..governance.types import (
     REJECTED,
     STANDARD,
     VOTING,
+    ClosedOtherAye,
     ClosedTally,
     HouseFigures,
     Referendum,
@@ -188,7 +196,8 @@ class Verdict:
     """The weighted aye share (every house that voted, empty houses re-spread)."""
     houses: tuple[tally.HouseResult, ...]
     in_favour: int
-    """Houses in favour: aye above nay, turnout at least the floor, enough aye voters."""
+    """Houses in favour: aye above nay, turnout at least the floor, enough aye voters and enough aye weight beyond
+    the largest of them."""
     needed: int
     """`governance.min_houses_in_favour`."""
     floor_bps: int
@@ -204,6 +213,8 @@ class Verdict:
     """Each house's weight as the tally counts it (empty houses re-spread)."""
     min_aye_voters: int
     """`governance.house_min_aye_voters`."""
+    min_other_bps: int
+    """`governance.house_min_other_aye_bps`."""
     circulating: int
     quorum_bps: int
     threshold_bps: int
@@ -222,8 +233,10 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = Non
     electorates = electorate.house_electorates(state, work)
     floor_bps = get_param(state, params.HOUSE_TURNOUT_FLOOR)
     min_aye_voters = get_param(state, params.HOUSE_MIN_AYE_VOTERS)
+    min_other_bps = get_param(state, params.HOUSE_MIN_OTHER_AYE)
     houses = tally.house_results(ayes, nays, ref.tally.aye_voters, tally.voted(ayes, nays, ref.tally.turnout),
-                                 electorates, floor_bps, min_aye_voters)
+                                 electorates, floor_bps, min_aye_voters,
+                                 others=others_aye(state, ref, min_aye_voters), min_other_bps=min_other_bps)
     in_favour = tally.houses_in_favour(houses)
     needed = get_param(state, params.MIN_HOUSES)
     backed = tally.backed_share(weights, houses)
@@ -236,14 +249,14 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = Non
 
     def decided(status: int, reason: str) -> Verdict:
         return Verdict(status, share, houses, in_favour, needed, floor_bps, backed, reason, now_ms, weights, counted,
-                       min_aye_voters, circulating, quorum, threshold, spam_bps)
+                       min_aye_voters, min_other_bps, circulating, quorum, threshold, spam_bps)
 
     if not tally.quorum_met(ref.tally.turnout, circulating, quorum):
         return decided(EXPIRED, f"expired: token holders' turnout "
                                 f"{tally.percent(tally.turnout(ref.tally.turnout, circulating))} of the circulating "
                                 f"supply, below the quorum of {tally.percent(Fraction(quorum, tally.BPS))}")
     if in_favour < needed:  # one house alone decides nothing, nor does a house almost nobody voted in
-        return decided(REJECTED, _houses_reason(houses, in_favour, needed, floor_bps, min_aye_voters))
+        return decided(REJECTED, _houses_reason(houses, in_favour, needed, floor_bps, min_aye_voters, min_other_bps))
     if not tally.passes(share, threshold, emergency):
         rule = "at least" if emergency else "more than"
         return decided(REJECTED, f"rejected: aye share {tally.percent(share)}, needs {rule} "
@@ -251,8 +264,17 @@ def verdict(state: Overlay, ref: Referendum, now_ms: int, work: int | None = Non
     return decided(PASSED, "")
 
 
+def others_aye(state: Overlay, ref: Referendum, min_aye_voters: int) -> tuple[int, ...]:
+    """Each house's aye weight beyond its `min_aye_voters` - 1 largest aye voters (`tally.other_aye`), from the
+    referendum's current votes (no pass when nobody voted aye)."""
+    if not any(ref.tally.aye_voters):
+        return (0,) * HOUSE_COUNT
+    votes = ((v.aye, v.weights, v.turnout) for v in storage.votes_of(state, ref.id))
+    return tally.others_aye_by_house(votes, min_aye_voters)
+
+
 def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed: int, floor_bps: int,
-                   min_aye_voters: int) -> str:
+                   min_aye_voters: int, min_other_bps: int) -> str:
     names = [params.HOUSES[i] for i, h in enumerate(houses) if h.in_favour]
     counted = f" ({', '.join(names)})" if names else ""
     text = (f"rejected: {in_favour} house{'' if in_favour == 1 else 's'}{counted} in favour at or above "
@@ -266,7 +288,23 @@ def _houses_reason(houses: tuple[tally.HouseResult, ...], in_favour: int, needed
     if few:
         text += (f"; in favour with fewer than {min_aye_voters} aye voter{'' if min_aye_voters == 1 else 's'}: "
                  f"{', '.join(few)}")
+    light = [f"{params.HOUSES[i]} ({tally.percent(tally.turnout(h.other_aye, h.electorate))})"
+             for i, h in enumerate(houses)
+             if h.aye > h.nay and h.meets_floor and h.enough_aye_voters and not h.enough_other_aye]
+    if light:
+        text += (f"; in favour with under {tally.percent(Fraction(min_other_bps, tally.BPS))} of the house's weight "
+                 f"{_beyond(min_aye_voters)}: {', '.join(light)}")
     return text
+
+
+def _beyond(min_aye_voters: int) -> str:
+    """Whose aye weight `governance.house_min_other_aye_bps` measures, in words."""
+    largest = min_aye_voters - 1
+    if largest <= 0:
+        return "voting aye"
+    if largest == 1:
+        return "voting aye beyond the largest aye voter"
+    return f"voting aye beyond the {largest} largest aye voters"
 
 
 def figures(v: Verdict) -> TallyFigures:
@@ -299,10 +337,17 @@ def figures(v: Verdict) -> TallyFigures:
     )
 
 
+def other_aye_figures(v: Verdict) -> ClosedOtherAye:
+    """A verdict's weight rule per house (`tally.other_aye` against `governance.house_min_other_aye_bps`)."""
+    return ClosedOtherAye(tuple(h.other_aye for h in v.houses), tuple(h.enough_other_aye for h in v.houses),
+                          v.min_other_bps)
+
+
 def _freeze(ctx: CallContext, ref_id: int, status: int, v: Verdict) -> None:
     """Keep the figures that decided the referendum: after this, nothing the chain does moves what is shown."""
     closed = ClosedTally(ctx.env.number, ctx.env.timestamp_ms, status, figures(v))
     storage.closed_tallies.put(ctx.state, ref_id, closed)
+    storage.closed_other_ayes.put(ctx.state, ref_id, other_aye_figures(v))
 
 
 # --- block start: close and enact --------------------------------------------------------------------

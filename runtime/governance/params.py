@@ -23,6 +23,11 @@ HOUSE_MIN_AYE_VOTERS = "governance.house_min_aye_voters"
 """A house counts toward `min_houses_in_favour` only when at least this many accounts voted aye in it (each with
 weight in that house): one seat, or one institution, is not a house however large its share of a small house.
 Counting aye voters (not all voters) keeps the rule monotone: a nay can never help a house count in favour."""
+HOUSE_MIN_OTHER_AYE = "governance.house_min_other_aye_bps"
+"""A house counts toward `min_houses_in_favour` only when the aye weight of its aye voters other than the
+`house_min_aye_voters` - 1 largest reaches this share of its electorate (`tally.other_aye`): the heads the count asks
+for must carry weight, so a dust account (a 0.5 BTT holder, a provider with a sliver of credit) beside a whale adds
+nothing, and neither do many dust accounts unless together they hold this share."""
 COMPUTE_WINDOW_DAYS = "governance.compute_window_days"
 """The compute house weighs verified work credit matured over this many days."""
 MAX_OPEN = "governance.max_open_referenda"
@@ -36,7 +41,8 @@ def house_weight(house: str) -> str:
 
 ALL = (
     MIN_DEPOSIT, EMERGENCY_DEPOSIT, VOTING_PERIOD, ENACTMENT_DELAY, THRESHOLD, EMERGENCY_THRESHOLD, QUORUM,
-    SPAM_THRESHOLD, MIN_HOUSES, HOUSE_TURNOUT_FLOOR, HOUSE_MIN_AYE_VOTERS, COMPUTE_WINDOW_DAYS, MAX_OPEN,
+    SPAM_THRESHOLD, MIN_HOUSES, HOUSE_TURNOUT_FLOOR, HOUSE_MIN_AYE_VOTERS, HOUSE_MIN_OTHER_AYE, COMPUTE_WINDOW_DAYS,
+    MAX_OPEN,
     *(house_weight(h) for h in HOUSES),
 )
 """Every parameter the governance module reads: a genesis must define each one."""

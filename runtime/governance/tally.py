@@ -18,7 +18,23 @@ voters, not of all voters, so the rule stays monotone: a nay never helps a house
 
 Against accounts split to fake heads: representatives' seats are appointed by referendum and institutions are
 genesis rows, so neither can be split; the holders' and compute houses can be split (a transfer; another bonded
-provider), and there the share floor binds, since splitting adds heads but no weight.
+provider), and splitting adds heads but no weight. The share floor alone does not stop that: a whale whose own
+turnout meets the floor gets its second aye voter from a 0.5 BTT account (issue 52, finding 6). So the heads the
+count asks for must carry weight: a house is in favour only when the aye weight of its aye voters *other than the
+`house_min_aye_voters` - 1 largest* (`other_aye`) reaches `governance.house_min_other_aye_bps` of its electorate.
+With 2 aye voters asked, that is the aye weight beyond the largest aye voter's.
+
+Why this rule and not a weight bar per head (an aye voter counts as a head only with at least a share of the house,
+or of its aye weight): a bar per head is met by no one in a house of many small holders, so it would stop honest
+houses too, while this rule counts what every head beyond the largest carries in full, small holders together
+included. A dust account adds exactly its weight, which is nothing beside the bar, and many dust accounts add only
+what they hold together: no Sybil helps, only weight does (a whale can still split its own balance, but then the
+second account must itself hold the bar's share, real weight). The bar is a share of the electorate, as the floor
+is, so it does not shrink with the aye weight: dust is nothing beside it however small the whale. Above 0 it implies
+the head count (with fewer aye voters than asked, `other_aye` is 0); with one aye voter asked (the dev chain) it is
+a bar on the house's whole aye weight. It is monotone as the head count is: another aye voter never lowers
+`other_aye` (all but the largest few can only grow when one is added), and a nay is not in it. Weights are in the
+electorate's unit (the holders' in plain balance, as turnout).
 
 A house's turnout is the weight that voted in it over its whole electorate (`electorate.house_electorates`),
 both in the same unit: genesis allocation, work credit, plain balance (holders: without the long-stake
@@ -29,7 +45,7 @@ aged out of the window, seats removed) could otherwise read above 100%; an elect
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -37,6 +53,7 @@ BPS = 10_000
 INSTITUTIONS = 0
 COMPUTE = 1
 HOLDERS = 2
+HOUSE_COUNT = 4
 
 
 def schedule_year(elapsed_ms: int, year_ms: int) -> int:
@@ -112,6 +129,36 @@ def meets_floor(voted_weight: int, electorate: int, floor_bps: int) -> bool:
     return turnout(voted_weight, electorate) * BPS >= floor_bps
 
 
+def other_aye(aye_weights: Iterable[int], min_aye_voters: int) -> int:
+    """The aye weight of a house's aye voters other than its `min_aye_voters` - 1 largest (ties alike: which of two
+    equal weights is left out does not change the sum); `aye_weights` has one entry per aye voter, in the electorate's
+    unit. 0 when there are no more aye voters than those left out."""
+    ordered = sorted((w for w in aye_weights if w > 0), reverse=True)
+    return sum(ordered[max(0, min_aye_voters - 1):])
+
+
+def others_aye_by_house(votes: Iterable[tuple[bool, Sequence[int], int]], min_aye_voters: int) -> tuple[int, ...]:
+    """`other_aye` of every house from a referendum's current votes, each (aye, weights per house, plain turnout):
+    a vote counts in a house only if aye and with weight in it; the holders' house weighs the plain balance that
+    voted (the turnout), as its electorate is counted, the others their house weight."""
+    per_house: list[list[int]] = [[] for _ in range(HOUSE_COUNT)]
+    for aye, weights, plain in votes:
+        if not aye:
+            continue
+        for i in range(HOUSE_COUNT):
+            if weights[i]:
+                per_house[i].append(plain if i == HOLDERS else weights[i])
+    return tuple(other_aye(ws, min_aye_voters) for ws in per_house)
+
+
+def meets_other_aye(others: int, electorate: int, min_bps: int) -> bool:
+    """The aye weight beyond the largest aye voters is at least `min_bps` of the electorate (exact: no rounding at
+    the boundary). A bar of 0 is always met; an empty electorate meets no bar above 0 (as it meets no floor)."""
+    if min_bps <= 0:
+        return True
+    return electorate > 0 and others * BPS >= min_bps * electorate
+
+
 @dataclass(frozen=True, slots=True)
 class HouseResult:
     """One house at the verdict: what voted, against what electorate, and whether it is a house in favour."""
@@ -130,22 +177,32 @@ class HouseResult:
     enough_aye_voters: bool
     """At least `governance.house_min_aye_voters` accounts voted aye."""
     in_favour: bool
-    """Aye above nay, the turnout at least the floor and enough aye voters: counts toward `min_houses_in_favour`."""
+    """Aye above nay, the turnout at least the floor, enough aye voters and enough weight beyond the largest of
+    them: counts toward `min_houses_in_favour`."""
+    other_aye: int
+    """The aye weight of the aye voters other than the `house_min_aye_voters` - 1 largest (`other_aye`)."""
+    enough_other_aye: bool
+    """`other_aye` at least `governance.house_min_other_aye_bps` of the electorate."""
 
 
 def house_results(ayes: Sequence[int], nays: Sequence[int], aye_voters: Sequence[int], voted_weights: Sequence[int],
-                  electorates: Sequence[int], floor_bps: int, min_aye_voters: int) -> tuple[HouseResult, ...]:
+                  electorates: Sequence[int], floor_bps: int, min_aye_voters: int, *, others: Sequence[int],
+                  min_other_bps: int) -> tuple[HouseResult, ...]:
+    """Each house at the verdict. `others`: each house's `other_aye` (`others_aye_by_house`); `min_other_bps`:
+    `governance.house_min_other_aye_bps`."""
     out = []
-    for a, n, c, v, e in zip(ayes, nays, aye_voters, voted_weights, electorates, strict=True):
+    for a, n, c, v, e, o in zip(ayes, nays, aye_voters, voted_weights, electorates, others, strict=True):
         met = meets_floor(v, e, floor_bps)
         enough = c >= min_aye_voters
-        out.append(HouseResult(a, n, c, v, e, turnout(v, e), met, enough, a > n and met and enough))
+        weighty = meets_other_aye(o, e, min_other_bps)
+        out.append(HouseResult(a, n, c, v, e, turnout(v, e), met, enough, a > n and met and enough and weighty, o,
+                               weighty))
     return tuple(out)
 
 
 def houses_in_favour(results: Sequence[HouseResult]) -> int:
-    """Houses whose voters, by weight, are more for than against, with a turnout at least the floor and at least
-    the minimum number of aye voters."""
+    """Houses whose voters, by weight, are more for than against, with a turnout at least the floor, at least
+    the minimum number of aye voters and enough aye weight beyond the largest of them."""
     return sum(1 for r in results if r.in_favour)
 
 

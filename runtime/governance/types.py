@@ -208,3 +208,22 @@ class ClosedTally(Struct):
     figures: TallyFigures
 
     WIRE = (("block", U64), ("closed_ms", U64), ("status", U8), ("figures", Nested(TallyFigures)))
+
+
+@dataclass(frozen=True)
+class ClosedOtherAye(Struct):
+    """The weight rule of each house when voting closed (or the proposer cancelled), frozen beside `ClosedTally` in
+    its own map (`storage.closed_other_ayes`) so that record keeps its shape: per house the aye weight of its aye
+    voters other than the `governance.house_min_aye_voters` - 1 largest (`tally.other_aye`) and whether it reached
+    `governance.house_min_other_aye_bps` of the house's electorate (`HouseFigures.electorate`)."""
+
+    other_aye: tuple[int, ...]
+    """Per house, in the electorate's unit (the holders' in plain balance)."""
+    enough_other_aye: tuple[bool, ...]
+    min_other_aye_bps: int
+
+    WIRE = (
+        ("other_aye", ListOf(AMOUNT, HOUSE_COUNT)),
+        ("enough_other_aye", ListOf(BOOL, HOUSE_COUNT)),
+        ("min_other_aye_bps", U32),
+    )

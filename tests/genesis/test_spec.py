@@ -286,6 +286,7 @@ LIVE_GOVERNANCE_PARAMETERS = {
     "governance.min_houses_in_favour": (2, 2, 4),
     "governance.house_turnout_floor_bps": (500, 50, 5000),
     "governance.house_min_aye_voters": (2, 2, 5),
+    "governance.house_min_other_aye_bps": (100, 50, 5000),
     "governance.house_bps.institutions": (3000, 1500, 4500),
     "governance.house_bps.compute": (2500, 1250, 3750),
     "governance.house_bps.holders": (3500, 1750, 4900),
@@ -300,6 +301,7 @@ DEV_GOVERNANCE_PARAMETERS = {
     "governance.quorum_bps": (100, 100, 5000),
     "governance.house_turnout_floor_bps": (100, 50, 5000),
     "governance.house_min_aye_voters": (1, 1, 5),
+    "governance.house_min_other_aye_bps": (50, 0, 5000),
 }
 
 

@@ -12,6 +12,9 @@ from runtime.governance import tally
 
 BASE = (3000, 2500, 3500, 1000)
 SCHEDULE = (7000, 5000, 4000, 2000)
+NO_BAR = {"others": (0, 0, 0, 0), "min_other_bps": 0}
+"""`governance.house_min_other_aye_bps` at 0 (a bar always met): these tests isolate the turnout floor and the head
+count; test_governance_house_weight.py tests the weight bar."""
 
 
 def test_year_one_weights_are_the_genesis_shares() -> None:
@@ -104,7 +107,7 @@ def test_a_house_meets_its_floor_at_the_floor_and_not_one_unit_below() -> None:
 def test_only_houses_above_their_floor_count_in_favour() -> None:
     # the report: holders all aye (turnout 60%), one representative seat of 25 aye (4%), the institutions nay
     results = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (0, 0, 3, 1), (1_050_000, 0, 60, 1),
-                                  (4_830_000, 0, 100, 25), 500, 1)
+                                  (4_830_000, 0, 100, 25), 500, 1, **NO_BAR)
     assert [r.in_favour for r in results] == [False, False, True, False]
     assert [r.meets_floor for r in results] == [True, False, True, False]
     assert tally.houses_in_favour(results) == 1
@@ -114,10 +117,12 @@ def test_only_houses_above_their_floor_count_in_favour() -> None:
 def test_the_backing_ignores_houses_below_their_floor() -> None:
     w = tally.house_weights(BASE, SCHEDULE, 0)
     # a proposer's own few tokens: 100% aye in the only house that voted, but far below its floor
-    alone = tally.house_results((0, 0, 50, 0), (0, 0, 0, 0), (0, 0, 1, 0), (0, 0, 50, 0), (10, 0, 100_000, 1), 100, 1)
+    alone = tally.house_results((0, 0, 50, 0), (0, 0, 0, 0), (0, 0, 1, 0), (0, 0, 50, 0), (10, 0, 100_000, 1), 100, 1,
+                                **NO_BAR)
     assert tally.aye_share(w, (0, 0, 50, 0), (0, 0, 0, 0)) == 1 and tally.backed_share(w, alone) == 0
     # the institutions met their floor and are half for: that half counts alone (the holders' sliver is dropped)
-    mixed = tally.house_results((5, 0, 50, 0), (5, 0, 0, 0), (1, 0, 1, 0), (10, 0, 50, 0), (10, 0, 100_000, 1), 100, 1)
+    mixed = tally.house_results((5, 0, 50, 0), (5, 0, 0, 0), (1, 0, 1, 0), (10, 0, 50, 0), (10, 0, 100_000, 1), 100, 1,
+                                **NO_BAR)
     assert tally.backed_share(w, mixed) == Fraction(1, 2)
 
 
@@ -133,14 +138,14 @@ def test_one_aye_seat_of_two_is_not_a_house_however_large_its_share() -> None:
     # the report (issue 42, finding 4): one representative seat of two is 50% turnout, far above a 5% floor; with
     # at least 2 aye voters asked of a house it counts only when both seats vote aye
     one = tally.house_results((0, 0, 60, 1), (1_050_000, 0, 0, 0), (0, 0, 3, 1), (1_050_000, 0, 60, 1),
-                              (4_830_000, 0, 100, 2), 500, 2)
+                              (4_830_000, 0, 100, 2), 500, 2, **NO_BAR)
     assert one[3].meets_floor and not one[3].enough_aye_voters and not one[3].in_favour
     assert tally.houses_in_favour(one) == 1  # the holders (3 aye voters) alone
     both = tally.house_results((0, 0, 60, 2), (1_050_000, 0, 0, 0), (0, 0, 3, 2), (1_050_000, 0, 60, 2),
-                               (4_830_000, 0, 100, 2), 500, 2)
+                               (4_830_000, 0, 100, 2), 500, 2, **NO_BAR)
     assert both[3].in_favour and tally.houses_in_favour(both) == 2
     # a nay never helps a house count: one aye seat and one nay seat of three is a tie, and still one aye voter
-    mixed = tally.house_results((0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 2), (1, 1, 1, 3), 500, 2)
+    mixed = tally.house_results((0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 1), (0, 0, 0, 2), (1, 1, 1, 3), 500, 2, **NO_BAR)
     assert not mixed[3].in_favour
 
 
@@ -149,7 +154,7 @@ def test_one_aye_seat_of_two_is_not_a_house_however_large_its_share() -> None:
 def test_houses_in_favour_never_count_a_house_below_its_floor(ayes, nays, electorates, holders, floor_bps, counts,
                                                                min_voters) -> None:
     voted = tally.voted(ayes, nays, holders)
-    results = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters)
+    results = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters, **NO_BAR)
     for r, a, n, c, v, e in zip(results, ayes, nays, counts, voted, electorates, strict=True):
         assert 0 <= r.turnout <= 1
         assert r.meets_floor == (e > 0 and min(v, e) * tally.BPS >= e * floor_bps)
@@ -158,12 +163,14 @@ def test_houses_in_favour_never_count_a_house_below_its_floor(ayes, nays, electo
     # the floor only ever removes houses: never more in favour than plain aye majorities
     assert tally.houses_in_favour(results) <= sum(1 for a, n in zip(ayes, nays, strict=True) if a > n)
     # a higher floor, or more aye voters asked, never adds a house
-    higher = tally.house_results(ayes, nays, counts, voted, electorates, min(floor_bps * 2, tally.BPS), min_voters)
+    higher = tally.house_results(ayes, nays, counts, voted, electorates, min(floor_bps * 2, tally.BPS), min_voters,
+                                 **NO_BAR)
     assert tally.houses_in_favour(higher) <= tally.houses_in_favour(results)
-    more = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters + 1)
+    more = tally.house_results(ayes, nays, counts, voted, electorates, floor_bps, min_voters + 1, **NO_BAR)
     assert tally.houses_in_favour(more) <= tally.houses_in_favour(results)
     # one more aye voter never removes a house (the rule is monotone in ayes)
-    plus = tally.house_results(ayes, nays, tuple(c + 1 for c in counts), voted, electorates, floor_bps, min_voters)
+    plus = tally.house_results(ayes, nays, tuple(c + 1 for c in counts), voted, electorates, floor_bps, min_voters,
+                               **NO_BAR)
     assert tally.houses_in_favour(plus) >= tally.houses_in_favour(results)
     w = tally.house_weights(BASE, SCHEDULE, 0)
     assert 0 <= tally.backed_share(w, results) <= 1

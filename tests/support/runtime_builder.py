@@ -134,6 +134,7 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "governance.min_houses_in_favour": (2, 2, 4, "count"),
     "governance.house_turnout_floor_bps": (100, 50, 5000, "bps"),
     "governance.house_min_aye_voters": (1, 1, 5, "count"),
+    "governance.house_min_other_aye_bps": (50, 0, 5000, "bps"),
     "governance.compute_window_days": (30, 1, 365, "count"),
     "governance.max_open_referenda": (100, 1, 1000, "count"),
     "governance.house_bps.institutions": (3000, 1500, 4500, "bps"),
