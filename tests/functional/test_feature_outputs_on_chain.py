@@ -32,8 +32,12 @@ UNIT = 10**18
 ITEMS = 1024
 WIDE = "wide-findings"
 """A 64-class model: an output item is 65 bytes, 1,024 of them more than one extrinsic may carry."""
-OUTPUTS_DUE_MS = 20_000
-WINDOW_MS = 25_000
+OUTPUTS_DUE_MS = 12_000
+"""Job B's outputs are due this long after charlie demands them: bob's `job post-outputs` sends two chunks in it, a few
+seconds even on a busy machine."""
+WINDOW_MS = 18_000
+"""Each job's challenge window from its verification: both demands land inside it (they follow the later of the two
+verifications by a CLI call each); job A's window closes at the later of its end and its outputs' due time."""
 
 
 def address(name: str) -> str:
@@ -101,6 +105,7 @@ def test_chunked_outputs_and_late_outputs_through_the_cli(harness: Harness,
         assert served["source"] in ("chain", "node") and len(served["outputs"]) == ITEMS
         shown = cli(capsys, "job", "show", str(job_b), *rpc)
         assert "outputs on chain" in shown, shown
+        assert "    why: verified: its sampled items re-executed to its outputs;" in shown, shown  # its reason
 
         harness.log("job A: bob waits until the outputs are due, then tries to post them")
         due = int(assignment(node, job_a)["outputsDueMs"])
