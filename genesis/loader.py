@@ -91,6 +91,7 @@ _COMPUTE_UNITS = {
     compute_params.MISSED_ASSIGNMENT_FEE: "btt",
     compute_params.MODEL_DEPOSIT_BASE: "btt",
     compute_params.MODEL_DEPOSIT_PER_KIB: "btt",
+    compute_params.MIN_ASSIGNMENT_HOLD: "btt",
     compute_params.MISSED_FEE: "bps",
     compute_params.MAX_OPEN_SHARE: "bps",
     compute_params.MAX_OWNER_MODELS_SHARE: "bps",
@@ -1031,9 +1032,27 @@ class _Parser:
                         f"{' + '.join(names)} must sum to {BPS_DENOMINATOR} bps (100%), got {total}",
                     )
                     ok = False
+        ok = self.fee_below_every_hold(out) and ok
         if not ok:
             return None
         return tuple(out[name] for name in sorted(out))
+
+    def fee_below_every_hold(self, out: dict[str, ParameterSpec]) -> bool:
+        """A missed assignment's fixed fee is taken from the bond once the assignment's hold is released
+        (`runtime.compute.outage.charge_fee`), so within their bounds it never exceeds the smallest hold an assignment
+        may have: `compute.min_assignment_hold`, capped by the larger fixed slash (`runtime.compute.holds`)."""
+        names = (compute_params.MISSED_ASSIGNMENT_FEE, compute_params.MIN_ASSIGNMENT_HOLD, compute_params.FRAUD_SLASH,
+                 compute_params.WITHHELD_SLASH)
+        if not all(n in out and out[n].unit == "btt" for n in names):
+            return True  # a missing one or a wrong unit is reported above
+        fee, hold, fraud, withheld = (out[n] for n in names)
+        smallest = min(hold.min, max(fraud.min, withheld.min))
+        if fee.max <= smallest:
+            return True
+        self.err("parameters", f"{fee.name} may be set up to {self.fmt(fee.max)} BTT, above the smallest hold an "
+                               f"assignment may have ({self.fmt(smallest)} BTT: {hold.name}'s min, capped by the "
+                               "larger slash's min): a missed assignment's fee must stay below every hold")
+        return False
 
     def parameter(self, name: str, raw: Any, path: str) -> ParameterSpec | None:
         o = self.obj(raw, path, ("value", "min", "max", "unit"), ("track",))

@@ -1,5 +1,5 @@
 """Bond floors other modules hold: the active bond an account must keep while it owes something (a compute
-provider's open assignments, each of which may yet cost it a fixed slash). `unbond` refuses to go below the
+provider's open assignments, each of which may yet cost it its hold). `unbond` refuses to go below the
 largest floor any registered source names. Sources register once, when the runtime is assembled
 (`runtime.modules`), so the bonds module never imports the modules that rely on it."""
 

@@ -71,7 +71,7 @@ def bond_extra(ctx: CallContext, who: bytes, amount: int) -> None:
 def unbond(ctx: CallContext, who: bytes, amount: int) -> None:
     """Move `amount` of the active bond into an unlocking chunk. A registered validator keeps at least the
     minimum validator bond (deregister first to go lower), and nobody goes below a floor another module holds
-    (`floors`: a compute provider keeps a fixed slash bonded for every assignment not yet final)."""
+    (`floors`: a compute provider keeps bonded what its assignments not yet final hold)."""
     if amount == 0:
         raise errors.ZeroAmount()
     led = storage.ledger.get(ctx.state, who)
@@ -86,7 +86,7 @@ def unbond(ctx: CallContext, who: bytes, amount: int) -> None:
     if led.active - amount < floor:
         raise errors.BelowMinimum(
             f"an active bond of at least {floor} must stay while open compute assignments may still be slashed "
-            f"(a fixed slash each); at most {max(0, led.active - floor)} can be unbonded now"
+            f"(what each may yet cost); at most {max(0, led.active - floor)} can be unbonded now"
         )
     unlock_at = ctx.env.timestamp_ms + ctx.param(UNBONDING_PARAM)
     chunks = list(led.unlocking)

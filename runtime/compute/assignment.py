@@ -28,7 +28,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import assignment_state, events, params, private, providers, storage
+from ..compute import assignment_state, events, holds, params, private, providers, storage
 from ..compute.models import serves
 from ..compute.types import ASSIGNED, Assignment
 from ..consensus import logic as consensus_logic
@@ -72,8 +72,9 @@ def min_deadline_ms(state: Overlay, is_private: bool = False) -> int:
 
 def assign_queued(ctx: CallContext) -> None:
     """Give queued jobs providers for their vacant places (never assigned, or stalled: `progress`), drawn by bond
-    among those that can take one more (and are not paused after a miss: `outage`) and serve the job's model
-    (`models.serves`), up to the per-block limit; a job whose deadline leaves less than `work_slots` waits (and
+    among those that can take one more (and are not paused after a miss: `outage`), whose bond covers what they
+    hold plus the place's hold (`holds.hold_for`, fixed now), and that serve the job's model (`models.serves`), up to
+    the per-block limit; a job whose deadline leaves less than `work_slots` waits (and
     expires, refunded, if nobody takes it). A provider that stalled on a place is not drawn for the job while its
     stalled entry holds that place."""
     state = ctx.state
@@ -105,15 +106,18 @@ def assign_queued(ctx: CallContext) -> None:
         for k in job.vacant():
             if not budget:
                 break
+            hold = holds.hold_for(state, job, job.portion(k))  # everyone in the pool has free capacity
             candidates = sorted((acct, c.bond) for acct, c in pool.items()
-                                if acct not in taken and reg is not None and serves(state, reg, job.model, acct)
+                                if acct not in taken and c.covers(hold) and reg is not None
+                                and serves(state, reg, job.model, acct)
                                 and (not secret or storage.box_keys.get(state, acct) is not None))
             if not candidates:
                 break
             draw = blake2b_256(b"btt-assign" + randomness + job.id.to_bytes(8, "big") + k.to_bytes(1, "big"))
             chosen = _weighted(candidates, int.from_bytes(draw, "big"))
             c = pool[chosen]
-            c.provider = assignment_state.enter_assigned(state, job.id, chosen, c.provider, job_commit_by)
+            c.provider = assignment_state.enter_assigned(state, job.id, chosen, c.provider, job_commit_by, hold)
+            c.held += hold
             if not providers.can_take_one_more(state, c):
                 del pool[chosen]
             placed = Assignment(chosen, job.portion(k), ASSIGNED, ctx.env.number, job_commit_by, job_sample_from)

@@ -2,7 +2,8 @@
 touches.
 
 A provider's record counts its assignments by state (`COUNTED`): `active` the open ones (assigned, committed: the
-provider still owes the work), `at_risk` those that may still cost it a fixed slash (open, verified, late), and one
+provider still owes the work), `at_risk` those that may still cost it a slash (open, verified, late: each holds its
+hold of the bond, `holds`, from `enter_assigned` until the move that drops it from `at_risk` releases it), and one
 outcome each for the ended ones (`completed` settled, `failed` missed or late, `frauds` fraud; a void one counts
 nowhere); `assigned` counts every assignment it was ever given, and `stalled` the commit windows it let close (a
 stalled entry's place in its job is given to the next provider drawn, so `stalled` is kept as a plain count). Five
@@ -33,7 +34,7 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import sample_fix, storage
+from ..compute import holds, sample_fix, storage
 from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
@@ -71,7 +72,7 @@ COUNTED: dict[int, tuple[str, ...]] = {
 transition: its entry does not stay in the job)."""
 
 FINAL_STATES = (SETTLED, FRAUD, MISSED, VOID, STALLED)
-"""States an assignment never leaves: nothing of it is held any more (no slash, no deposit, no posted outputs)."""
+"""States an assignment never leaves: nothing of it is held any more (no hold, no deposit, no posted outputs)."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,12 @@ TRANSITIONS: dict[tuple[int, int], Move] = {
 """(from, to) -> what the move does to the provider's counters: every move an assignment can make."""
 
 
-def enter_assigned(state: Overlay, job_id: int, who: bytes, provider: Provider, commit_by_slot: int) -> Provider:
-    """`who` (record `provider`) was given a new assignment of job `job_id`, to commit by `commit_by_slot`: one more
-    assigned, the counts of an assigned one, and its place in the commit index."""
+def enter_assigned(state: Overlay, job_id: int, who: bytes, provider: Provider, commit_by_slot: int, hold: int
+                   ) -> Provider:
+    """`who` (record `provider`) was given a new assignment of job `job_id`, to commit by `commit_by_slot`, holding
+    `hold` of its bond (`holds.hold_for`): one more assigned, the counts of an assigned one, the hold, and its place
+    in the commit index."""
+    holds.add(state, job_id, who, hold)  # before the record counts it: see `holds.held`
     updated = provider.replace(assigned=provider.assigned + 1,
                                **{name: getattr(provider, name) + 1 for name in COUNTED[ASSIGNED]})
     storage.providers.put(state, who, updated)
@@ -127,7 +131,8 @@ def enter_assigned(state: Overlay, job_id: int, who: bytes, provider: Provider, 
 def move(ctx: CallContext, job: Job, a: Assignment, new: int, **changes: Any) -> Assignment:
     """`a`, an assignment of `job`, moves to state `new` (with `changes` to its other fields): the provider's counters
     move as `TRANSITIONS` says, the index of the state it leaves drops it and the index of the state it enters
-    takes it, and a final state returns the requester's unspent posting deposit and drops the posted outputs.
+    takes it, a move out of `at_risk` releases the assignment's hold of the bond (a slash of it reads `holds.hold_of`
+    first), and a final state returns the requester's unspent posting deposit and drops the posted outputs.
     Returns the assignment as it is now; putting it into the job record is the caller's.
 
     Entering `committed` can be refused (the sample queue is full: WrongState) before anything is written."""
@@ -139,6 +144,8 @@ def move(ctx: CallContext, job: Job, a: Assignment, new: int, **changes: Any) ->
     moved = a.replace(state=new, **changes)
     if new == COMMITTED:
         sample_fix.enqueue(ctx, JobProvider(job.id, a.provider), a.sample_from_slot)
+    if step.at_risk < 0:
+        holds.release(state, job.id, a.provider)  # before the record stops counting it: see `holds.held`
     p = storage.providers.get(state, a.provider)
     counters = {} if p is None else step.changes(p)
     if p is not None and counters:

@@ -31,7 +31,9 @@ from ..compute.types import (
 def register_provider(ctx: CallContext, origin: Origin, capacity: int, region: int, energy: int) -> None:
     """Offer compute: `capacity` open assignments at once, a region class (0 standard, 1 underserved,
     2 remote) and an energy class (0 = A best .. 4 = E). Needs an active bond of at least
-    `compute.min_provider_bond` and of one fixed slash (`compute.fraud_slash`) per unit of capacity."""
+    `compute.min_provider_bond` and of `compute.min_assignment_hold` per unit of capacity; each assignment then
+    holds what its job can cost if the work is fake (`compute.hold_per_price_bps` of its escrow plus a challenge's
+    fee, at most the larger slash) until it is final."""
     providers.register(ctx, ensure_signed(origin), capacity, region, energy)
 
 
@@ -87,8 +89,8 @@ def challenge_item(
 ) -> None:
     """Show that one item of a verified result is wrong: its input and output with Merkle paths to the job's
     input root and the provider's output root. Every node re-executes it; if it differs the provider loses the
-    fixed fraud slash, you get `slashing.reporter_bps` of it and the requester a refund. No fault: the call
-    fails."""
+    assignment's hold of its bond, you get `slashing.reporter_bps` of it and the requester a refund. No fault: the
+    call fails."""
     challenge.challenge(ctx, ensure_signed(origin), job_id, provider, index, input, output, input_proof,
                         output_proof)
 

@@ -6,10 +6,10 @@ reveal is in before anyone is paid. Until then:
 
 - anyone may `challenge` one item: its input's Merkle path must lead to the job's input root and its
   output's path to the provider's revealed output root. The chain re-executes the item; if the output is
-  wrong the provider's bond loses the fixed `compute.fraud_slash`, the challenger gets `slashing.reporter_bps`
+  wrong the provider's bond loses the assignment's hold (`holds`), the challenger gets `slashing.reporter_bps`
   of that, and the requester its escrow back. A challenge that shows no fault fails and costs its fee.
 - the requester may demand the provider's outputs (`outputs`): the provider must post them all on chain before
-  `compute.outputs_due_ms` has passed, or lose the fixed `compute.withheld_slash` and its payment. Outputs
+  `compute.outputs_due_ms` has passed, or lose the assignment's hold and its payment. Outputs
   posted after their due time are refused and count as withheld; once all are on chain, challengers get a full
   window from that moment (maturity is never earlier than the last chunk's time plus the window).
 - two providers of one job whose output roots differ both owe their outputs (a dispute), and share one
@@ -30,7 +30,7 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, errors, events, params, settlement, storage
+from ..compute import assignment_state, errors, events, holds, params, settlement, storage
 from ..compute.inference import infer
 from ..compute.inputs import synthetic_input
 from ..compute.model import input_bytes
@@ -93,7 +93,7 @@ def mature(ctx: CallContext) -> None:
             if withheld != withheld_pass:
                 continue
             if withheld:
-                burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None)
+                burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(state, job.id, a.provider), None)
                 balances.unreserve(ctx, job.requester, a.portion)
                 moved = assignment_state.move(ctx, job, a, FRAUD)
                 ctx.emit(events.OutputsWithheld(job.id, a.provider, burned + reward, a.portion))
@@ -239,10 +239,10 @@ def challenge(
 
 
 def uphold(ctx: CallContext, job: Job, idx: int, item: int, challenger: bytes | None) -> None:
-    """A fault shown: the fixed fraud slash (the challenger's reward from it), the requester refunded, no pay,
-    no credit."""
+    """A fault shown: the assignment's hold slashed (the challenger's reward from it), the requester refunded, no
+    pay, no credit."""
     a = job.assignments[idx]
-    burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), challenger)
+    burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(ctx.state, job.id, a.provider), challenger)
     balances.unreserve(ctx, job.requester, a.portion)
     put(ctx, job, idx, assignment_state.move(ctx, job, a, FRAUD))
     ctx.emit(events.ChallengeUpheld(

@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterable
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.overlay import Overlay
 
-from ..bonds import storage as bonds
 from ..compute import costs, params, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
-from ..compute.providers import slash_per_assignment
+from ..compute.holds import floor_problems
 from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
@@ -97,14 +96,16 @@ RULES: dict[str, str] = {
 """Rule name -> what it states. A broken rule's line starts with its name."""
 
 PARAMETER_RULES: dict[str, str] = {
-    "compute.bond_floor": "a provider's active bond covers one fixed slash for each assignment at risk (after "
-                          "every slash and missed-deadline fee)",
+    "compute.bond_floor": "a provider's total held (`holds.held`) is the sum of the holds of its assignments at "
+                          "risk, no other assignment has a hold of its own, and its active bond covers that total "
+                          "(after every slash and missed-deadline fee)",
     "compute.fee_cap": "no provider was charged more missed-deadline fees in an epoch than "
                        "`compute.max_missed_per_epoch`",
 }
-"""Rules that hold while the parameters they read stay as they were (`check_parameter_rules`): governance may raise a
-slash while assignments stand, or lower the fee cap in an epoch with fees charged, and the state is sound; so they
-are not part of the books, and a run that keeps those parameters fixed checks them."""
+"""Rules that hold while the parameters they read stay as they were (`check_parameter_rules`): governance may lower
+the fee cap in an epoch with fees charged, and a validator's offence may slash a bond that also covers compute holds
+(`bonds.slash`), and the state is sound; so they are not part of the books, and a run that keeps those parameters
+fixed (and slashes no validator) checks them."""
 
 
 def check_books(state: Overlay) -> list[str]:
@@ -151,16 +152,7 @@ def _private(state: Overlay, by_job: dict[int, Job]) -> list[str]:
 
 def check_parameter_rules(state: Overlay) -> list[str]:
     """Every broken rule of `PARAMETER_RULES`, one readable line each, against today's parameters."""
-    problems = []
-    at_risk = Counter(a.provider for _, j in storage.jobs.items(state) for a in j.assignments
-                      if a.state in AT_RISK_STATES)
-    slash = slash_per_assignment(state)
-    for who, n in sorted(at_risk.items()):
-        ledger = bonds.ledger.get(state, who)
-        bonded = 0 if ledger is None else ledger.active
-        if bonded < n * slash:
-            problems.append(f"compute.bond_floor: 0x{who.hex()} has an active bond of {bonded} for {n} assignments "
-                            f"at risk of {slash} each")
+    problems = floor_problems(state, (j for _, j in storage.jobs.items(state)))
     cap = get_param(state, params.MAX_MISSED_PER_EPOCH)
     for who, outage in storage.outages.items(state):
         if outage.charged > cap:

@@ -10,11 +10,11 @@ Each step of an assignment has its window, and a provider that lets one close pa
   the deadline, whichever is first): the assignment turns `late` (`reveal_missed`, or `missed` at the deadline),
   its escrow goes back to the requester at once, and the provider is paused. Here an honest provider that went
   down and a cheat that saw its sample would expose a faked result and keeps quiet look the same, and the cheat
-  must not get away with a fee. So the assignment keeps its hold on the bond, and the provider may still open its
-  sample until `compute.late_reveal_ms` after that: a valid opening shows the work was honest and costs the
+  must not get away with a fee. So the assignment keeps its hold on the bond (`holds`), and the provider may still
+  open its sample until `compute.late_reveal_ms` after that: a valid opening shows the work was honest and costs the
   missed-assignment fee (no pay, no credit: the requester was refunded); an opening that shows a wrong item costs
-  the fixed fraud slash; no valid opening by then costs the fixed withholding slash (`compute.withheld_slash`, as
-  large as the fraud slash). A miner that was down for minutes comes back with its result on disk and opens it.
+  the hold, as a fraud; no valid opening by then costs the hold too, as withholding. A miner that was down for
+  minutes comes back with its result on disk and opens it.
 - committed, but its sample was never drawn by the deadline (too few distinct block authors: the chain's doing,
   not the provider's): nothing.
 
@@ -22,9 +22,9 @@ The fee of one missed assignment: the fixed `compute.missed_assignment_fee`, nev
 `compute.missed_deadline_fee_bps` of the assignment's escrow, which all of one provider's misses in one epoch pay at
 most `compute.max_missed_per_epoch` of (a provider offline with many valuable jobs loses a bounded share of them; a
 provider holding jobs it never works on pays the fixed fee for every one, every window). It is never taken from the
-bond that covers the fixed slashes of the provider's assignments not yet final (`providers.bond_floor`), so a fraud
-still costs its full slash after any number of misses (a missed assignment's own slash is released first, and the
-fixed fee is bounded below the smallest slash, so the fee is always there to take). It is burned, like every slash:
+bond that covers the holds of the provider's assignments not yet final (`providers.bond_floor`), so a fraud still
+costs its full hold after any number of misses (a missed assignment's own hold is released first, and the fixed fee
+is bounded below the smallest hold, so the fee is always there to take). It is burned, like every slash:
 the requester gets its escrow back in full and nothing more, so nobody earns from a provider's miss and nobody has a
 reason to cause one (nor can a requester set a provider up to miss: a job is posted only with a deadline that leaves
 room for the whole timetable, and assigned only while `assignment.work_slots` are left before it).
@@ -49,7 +49,7 @@ from runtime.context import CallContext
 
 from ..balances import logic as balances
 from ..bonds import logic as bonds
-from ..compute import assignment_state, events, params, providers, settlement, storage
+from ..compute import assignment_state, events, holds, params, providers, settlement, storage
 from ..compute.types import COMMITTED, FRAUD, LATE, MISSED, STALLED, Assignment, Job, Outage
 from ..consensus.logic import epoch_of
 
@@ -61,8 +61,8 @@ rule)."""
 
 def charge_fee(ctx: CallContext, who: bytes, portion: int) -> int:
     """Burn the fee of one missed assignment with escrow `portion` from `who`'s bond: the fixed missed-assignment
-    fee, plus the escrow-proportional part within the epoch's cap, all above the bond floor; returns what was
-    burned."""
+    fee, plus the escrow-proportional part within the epoch's cap, all above what the provider's assignments hold
+    (`providers.bond_floor`); returns what was burned."""
     state = ctx.state
     epoch = epoch_of(state, ctx.env.slot)
     record = storage.outages.get(state, who) or Outage(epoch, 0, 0)
@@ -107,7 +107,7 @@ def resume(ctx: CallContext, who: bytes) -> None:
 def stalled(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
     """Assigned `a` let its commit window close: it stalls (its place goes back to the market: the caller's), pays
     the missed-assignment fee and is paused. Returns `a` as it ends."""
-    ended = assignment_state.move(ctx, job, a, STALLED)  # before the fee: its slash no longer holds the bond
+    ended = assignment_state.move(ctx, job, a, STALLED)  # before the fee: its hold of the bond is released
     fee = charge_fee(ctx, a.provider, a.portion)
     pause(ctx, a.provider, a.commit_by_slot)
     ctx.emit(events.AssignmentStalled(job.id, a.provider, fee))
@@ -130,7 +130,7 @@ def reveal_missed(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
 def missed(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
     """The deadline passed with `a` open (assigned or committed): the mark, the fee and the pause where the
     provider had its chance, and a late-reveal time where its sample was drawn (the fee then waits for the late
-    reveal: until it lands this assignment holds its slash in the bond, which no fee may touch). Returns `a` as it
+    reveal: until it lands this assignment keeps its hold of the bond, which no fee may touch). Returns `a` as it
     ends; the caller refunds the portion."""
     if a.state == COMMITTED and a.sample_seed != ZERO_HASH:
         reveal_by = job.deadline_ms + ctx.param(params.LATE_REVEAL)
@@ -139,7 +139,7 @@ def missed(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
         ctx.emit(events.DeadlineMissed(job.id, a.provider, a.portion, 0))
         ctx.emit(events.RevealOverdue(job.id, a.provider, reveal_by))
         return late
-    ended = assignment_state.move(ctx, job, a, MISSED)  # before the fee: its slash no longer holds the bond
+    ended = assignment_state.move(ctx, job, a, MISSED)  # before the fee: its hold of the bond is released
     fee = 0
     if a.state != COMMITTED:  # a commit whose sample was never drawn had nothing to open: no fee, no pause
         fee = charge_fee(ctx, a.provider, a.portion)
@@ -151,22 +151,23 @@ def missed(ctx: CallContext, job: Job, a: Assignment) -> Assignment:
 def late_reveal(ctx: CallContext, job: Job, idx: int, a: Assignment, bad: int | None) -> None:
     """A late assignment opened its sample (`a` carries the revealed root): `bad` is the first sampled item that
     did not re-execute to its output, None if all did. Honest work ends it with the missed-deadline fee; a wrong
-    item costs the fixed fraud slash. The requester already has its refund either way."""
+    item costs the assignment's hold. The requester already has its refund either way."""
     if bad is None:
         missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # before the fee, as at a deadline
         fee = charge_fee(ctx, a.provider, a.portion)
         ctx.emit(events.LateRevealVerified(job.id, a.provider, a.output_root, fee))
         _put(ctx, job, idx, missed)
         return
+    hold = holds.hold_of(ctx.state, job.id, a.provider)  # before the move releases it
     fraud = assignment_state.move(ctx, job, a, FRAUD, matures_ms=0)  # the miss counted at the deadline: a fraud
-    burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
+    burned, reward = settlement.slash(ctx, a.provider, hold, None)
     ctx.emit(events.FraudDetected(job.id, a.provider, bad, burned + reward, 0))
     _put(ctx, job, idx, fraud)
 
 
 def close_late_reveals(ctx: CallContext) -> None:
-    """Every late assignment whose late-reveal time has ended without a valid opening loses the fixed
-    withholding slash."""
+    """Every late assignment whose late-reveal time has ended without a valid opening loses its hold, as
+    withholding."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
@@ -182,7 +183,7 @@ def close_late_reveals(ctx: CallContext) -> None:
                 storage.maturing_key(a.matures_ms, job.id, a.provider) != key:
             storage.late_reveals.remove(state, key)  # an entry of no late assignment: never while the books hold
             continue
-        burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.WITHHELD_SLASH), None)
+        burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(state, job.id, a.provider), None)
         missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # out of the late-reveal index
         ctx.emit(events.RevealWithheld(job.id, a.provider, burned + reward))
         _put(ctx, job, idx, missed)

@@ -31,6 +31,11 @@ FRAUD_SLASH = "compute.fraud_slash"
 WITHHELD_SLASH = "compute.withheld_slash"
 """The fixed amount withholding costs: a drawn sample not opened by the end of its late-reveal time, or outputs
 owed and not posted in time."""
+HOLD_PER_PRICE = "compute.hold_per_price_bps"
+"""What an assignment holds of its provider's bond per unit of its escrow, in basis points (spec 14, `holds`): above
+10,000, so a count."""
+MIN_ASSIGNMENT_HOLD = "compute.min_assignment_hold"
+"""The least an assignment holds of its provider's bond (spec 14, `holds`); above the missed-assignment fee."""
 MISSED_FEE = "compute.missed_deadline_fee_bps"
 """The share of an assignment's escrow a missed deadline costs the provider's bond (burned; see `outage`)."""
 MAX_MISSED_PER_EPOCH = "compute.max_missed_per_epoch"
@@ -88,7 +93,7 @@ ALL = (
     CREDIT_MATURITY,
     CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
-    MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES,
+    MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES, HOLD_PER_PRICE, MIN_ASSIGNMENT_HOLD,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),
 )

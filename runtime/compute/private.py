@@ -59,7 +59,7 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, errors, events, jobs, params, sample_fix, settlement, storage
+from ..compute import assignment_state, errors, events, holds, jobs, params, sample_fix, settlement, storage
 from ..compute.inference import infer
 from ..compute.model import input_bytes
 from ..compute.models import built, get_model
@@ -299,8 +299,9 @@ def reveal_decoys(ctx: CallContext, who: bytes, job_id: int, salt: bytes, openin
 
 
 def fraud(ctx: CallContext, job: Job, a: Assignment, item: int) -> None:
-    """The provider is shown to have flagged an item that opens: the fixed fraud slash, the clinic refunded."""
-    burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
+    """The provider is shown to have flagged an item that opens: the assignment's hold slashed, the clinic
+    refunded."""
+    burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(ctx.state, job.id, a.provider), None)
     balances.unreserve(ctx, job.requester, a.portion)
     if a.sample_seed == ZERO_HASH:  # convicted before its sample was drawn: nothing is left to draw
         sample_fix.dequeue(ctx, JobProvider(job.id, a.provider), a.sample_from_slot)

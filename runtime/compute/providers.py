@@ -1,10 +1,12 @@
-"""Provider registration, the bond each open assignment holds, and the eligible set assignment draws from.
+"""Provider registration, the bond its assignments hold, and the eligible set assignment draws from.
 
 Every assignment not yet final (assigned, committed, verified inside its challenge window, or late) may still cost
-its provider one fixed slash (`compute.fraud_slash` or `compute.withheld_slash`, whichever is larger). So a provider
-registers only with a bond covering its whole capacity, is assigned only while its bond covers one more, and
+its provider a slash, and holds that much of its bond: what its job can cost if the work is fake, fixed when it is
+made (`holds`: a multiple of its escrow plus the fee of challenging it, at least `compute.min_assignment_hold`, at
+most the larger fixed slash). So a provider registers only with a bond covering the minimum provider bond and its
+capacity's smallest holds, is drawn for a job only while its bond covers what it holds plus that job's hold, and
 cannot unbond below what its assignments hold (`bond_floor`, which the bonds module consults). A fraud therefore
-costs the same whether it is caught alone or beside others: never a share of whatever bond is left.
+costs its hold whether it is caught alone or beside others: never a share of whatever bond is left.
 """
 
 from __future__ import annotations
@@ -15,31 +17,26 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..bonds import logic as bonds
-from ..compute import errors, events, market, params, storage
+from ..compute import errors, events, holds, market, params, storage
 from ..compute.types import ENERGY_CLASSES, REGION_CLASSES, Provider
 from ..params.storage import get_param
 
 
-def slash_per_assignment(state: Overlay) -> int:
-    """What one assignment can cost its provider at most: one fixed slash."""
-    return max(get_param(state, params.FRAUD_SLASH), get_param(state, params.WITHHELD_SLASH))
-
-
 def bond_floor(state: Overlay, who: bytes) -> int:
-    """The active bond `who` must keep: one fixed slash for each of its assignments not yet final."""
-    provider = storage.providers.get(state, who)
-    return 0 if provider is None else provider.at_risk * slash_per_assignment(state)
+    """The active bond `who` must keep: what its assignments not yet final hold (`holds.held`)."""
+    return holds.held(state, who)
 
 
-def required_bond(state: Overlay, assignments: int) -> int:
-    """The active bond a provider needs to hold `assignments` at once (never below the minimum provider bond)."""
-    return max(get_param(state, params.MIN_PROVIDER_BOND), assignments * slash_per_assignment(state))
+def required_bond(state: Overlay, capacity: int) -> int:
+    """The active bond a provider needs to register with `capacity`: the minimum provider bond, and the smallest hold
+    for each assignment it may hold open at once."""
+    return max(get_param(state, params.MIN_PROVIDER_BOND), capacity * holds.min_hold(state))
 
 
 def register(ctx: CallContext, who: bytes, capacity: int, region: int, energy: int) -> None:
-    """Register `who` as a provider; its active bond must cover `capacity` fixed slashes and the minimum
-    provider bond. A provider that left and comes back keeps its record: its missed deadlines and frauds
-    still count."""
+    """Register `who` as a provider; its active bond must cover the minimum provider bond and `capacity` of the
+    smallest hold (`compute.min_assignment_hold`). A provider that left and comes back keeps its record: its missed
+    deadlines and frauds still count."""
     state = ctx.state
     existing = storage.providers.get(state, who)
     if existing is not None and existing.capacity:
@@ -55,8 +52,8 @@ def register(ctx: CallContext, who: bytes, capacity: int, region: int, energy: i
     bonded = bonds.bonded(state, who)
     if bonded < needed:
         raise errors.BondTooLow(
-            f"active bond {bonded} is below {needed}: the minimum provider bond, and at least one fixed slash "
-            f"({slash_per_assignment(state)}) for each of the {capacity} assignments it may hold; bond more first"
+            f"active bond {bonded} is below {needed}: the minimum provider bond, and at least the smallest hold "
+            f"({holds.min_hold(state)}) for each of the {capacity} assignments it may hold; bond more first"
         )
     if existing is None:
         record = Provider(capacity, region, energy)
@@ -86,13 +83,21 @@ class Candidate:
     account: bytes
     bond: int
     provider: Provider
+    held: int
+    """What its assignments hold of its bond (`holds.held`), kept up to date while a block assigns."""
+
+    def covers(self, hold: int) -> bool:
+        """Its bond covers what it holds plus one more assignment's `hold`."""
+        return self.bond >= self.held + hold
 
 
-def can_take_one_more(state: Overlay, c: Candidate) -> bool:
-    """Free capacity within the provider's share of the market (`market.share_cap`), and a bond that covers one more
-    assignment's slash."""
+def can_take_one_more(state: Overlay, c: Candidate, hold: int | None = None) -> bool:
+    """Free capacity within the provider's share of the market (`market.share_cap`), and a bond of at least the
+    minimum provider bond that covers what it holds plus one more assignment's `hold` (default: the smallest,
+    `holds.min_hold`: may it be drawn at all)."""
     return (c.provider.active < min(c.provider.capacity, market.share_cap(state))
-            and c.bond >= required_bond(state, c.provider.at_risk + 1))
+            and c.bond >= get_param(state, params.MIN_PROVIDER_BOND)
+            and c.covers(holds.min_hold(state) if hold is None else hold))
 
 
 def eligible(state: Overlay, now_ms: int) -> list[Candidate]:
@@ -101,7 +106,7 @@ def eligible(state: Overlay, now_ms: int) -> list[Candidate]:
     for who, provider in storage.providers.items(state):
         if is_paused(state, who, now_ms):
             continue
-        c = Candidate(who, bonds.bonded(state, who), provider)
+        c = Candidate(who, bonds.bonded(state, who), provider, holds.held(state, who, provider))
         if can_take_one_more(state, c):
             out.append(c)
     return out

@@ -1,4 +1,4 @@
-"""Money at the end of an assignment: the payment split and burn with work credit, and the fixed slashes. What a
+"""Money at the end of an assignment: the payment split and burn with work credit, and the slashes. What a
 final assignment releases (its hold on the provider's bond, the requester's unspent posting deposit) is
 `assignment_state.move`'s; what a missed deadline costs is `outage`'s."""
 
@@ -56,7 +56,8 @@ def settle(ctx: CallContext, job: Job, a: Assignment, macs_per_item: int) -> Ass
 
 
 def slash(ctx: CallContext, provider: bytes, amount: int, reporter: bytes | None) -> tuple[int, int]:
-    """Slash a fixed `amount` of the provider's bond (all of it if less is left); (burned, the reporter's reward)."""
+    """Slash `amount` (an assignment's hold, `holds`) of the provider's bond (all of it if less is left); (burned, the
+    reporter's reward)."""
     # The whole bond, unbonding chunks included: a provider that starts unbonding after it was assigned must not
     # escape the slash (bonds.slash reaches the chunks too).
     return bonds.slash(ctx, provider, amount, reporter)

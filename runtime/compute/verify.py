@@ -3,7 +3,7 @@
 A provider commits H(output root, salt) within the commit window the chain fixed at assignment. Its sample is
 fixed later, by randomness no coalition lacking an honest validator knew at commit time (`sample_fix`). The
 reveal opens the sampled items with Merkle paths into the job's input root and the committed output root; the
-runtime re-runs the model on them. One differs: the provider's bond loses the fixed fraud slash and the
+runtime re-runs the model on them. One differs: the provider's bond loses the assignment's hold (`holds`) and the
 requester is refunded. All equal: the assignment is `verified` and enters its challenge window (`challenge`):
 payment, burn and work credit come only when the window closes with no fault shown. A reveal after the deadline
 (an assignment `late`: its sample was drawn and the provider went quiet) earns nothing; it only decides what the
@@ -21,7 +21,19 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, challenge, errors, events, market, outage, params, private, settlement, storage
+from ..compute import (
+    assignment_state,
+    challenge,
+    errors,
+    events,
+    holds,
+    market,
+    outage,
+    params,
+    private,
+    settlement,
+    storage,
+)
 from ..compute.inference import infer
 from ..compute.jobs import close_if_ended, get_open_job
 from ..compute.model import input_bytes
@@ -175,7 +187,7 @@ def check_openings(
 
 
 def _fraud(ctx: CallContext, job: Job, a: Assignment, item: int) -> Assignment:
-    burned, reward = settlement.slash(ctx, a.provider, ctx.param(params.FRAUD_SLASH), None)
+    burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(ctx.state, job.id, a.provider), None)
     balances.unreserve(ctx, job.requester, a.portion)
     moved = assignment_state.move(ctx, job, a, FRAUD)
     ctx.emit(events.FraudDetected(job.id, a.provider, item, burned + reward, a.portion))

@@ -199,7 +199,7 @@ def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: 
     assert job["assignments"][0]["state"] == "fraud"
     (fraud,) = [e for n in range(job["postedBlock"], node.height() + 1)
                 for e in node.call("btt_events", node.call("chain_getBlockHash", n)) if e["event"] == "FraudDetected"]
-    assert int(fraud["slashed"]) == 25 * 10**18 and int(fraud["refunded"]) == 3 * 10**18  # the fixed slash
+    assert int(fraud["slashed"]) == 25 * 10**18 and int(fraud["refunded"]) == 3 * 10**18  # the hold: the cap
     assert node.call("btt_bonds", address("bob"))["bonded"] == str(175 * 10**18)
     assert json.loads(cli(capsys, "query", "account", "charlie", "--json", *rpc))["reserved"] == "0"
     after = node.call("btt_issuance")

@@ -213,6 +213,9 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.outputs_due_ms": (3_600_000, 60_000, 86_400_000),
     "compute.fraud_slash": (1000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
     "compute.withheld_slash": (1000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
+    # issue 52: an assignment holds 100x its escrow plus a challenge's fee of its provider's bond, 1 BTT at least
+    "compute.hold_per_price_bps": (1_000_000, 100_000, 10_000_000),
+    "compute.min_assignment_hold": (UNIT, UNIT, 100 * UNIT),
     # a missed deadline: 10% of the escrow, at most 10 BTT (0.1% of the minimum bond) per provider per one-hour
     # epoch; no new work for an hour; a day to open a drawn sample late
     "compute.missed_deadline_fee_bps": (1000, 0, 2500),
@@ -222,7 +225,7 @@ LIVE_COMPUTE_PARAMETERS = {
     # issue 42: a sample not opened within 100 slots of being fixed ends the assignment; 1 BTT per missed assignment,
     # never capped; pauses double up to a day; one model owner's jobs or one provider hold at most 5% of the room
     "compute.reveal_window_slots": (100, 10, 1200),
-    "compute.missed_assignment_fee": (UNIT, UNIT // 100, 100 * UNIT),
+    "compute.missed_assignment_fee": (UNIT, UNIT // 100, UNIT),
     "compute.max_missed_pause_ms": (86_400_000, 0, 604_800_000),
     "compute.max_open_share_bps": (500, 100, 2500),
     "compute.max_owner_models_share_bps": (2500, 500, 5000),
@@ -255,6 +258,7 @@ DEV_COMPUTE_PARAMETERS = {
     "compute.commit_window_slots": (10, 2, 600),
     "compute.fraud_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT),
     "compute.withheld_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT),
+    "compute.min_assignment_hold": (UNIT, UNIT, 25 * UNIT),
     "compute.max_missed_per_epoch": (UNIT // 2, 0, 25 * UNIT),
     "compute.missed_pause_ms": (20_000, 0, 86_400_000),
     "compute.late_reveal_ms": (300_000, 10_000, 604_800_000),
@@ -317,7 +321,7 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
         # the standard track
         seed += [n for n in tracks if n.startswith("compute.") and n.endswith("_bps") and "slash" not in n
                  and n not in ("compute.missed_deadline_fee_bps", "compute.max_open_share_bps",
-                                  "compute.max_owner_models_share_bps")]
+                                  "compute.max_owner_models_share_bps", "compute.hold_per_price_bps")]
         seed += [n for n in tracks if "_factor_bps." in n]
         assert seed and all(tracks[n] == "emergency" for n in seed), [n for n in seed if tracks[n] != "emergency"]
         assert tracks["governance.quorum_bps"] == tracks["fees.base"] == "standard"
@@ -325,9 +329,10 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
         stakes = tuple(f"staking.{t}.{k}" for t in tiers for k in ("yield_bps", "min"))
         for floor in ("governance.quorum_bps", "compute.withheld_slash", "compute.fraud_slash", *stakes):
             assert spec.param(floor).min > 0, (name, floor)
-        # a missed assignment's fixed fee is always there to take: never above the smallest slash it may be set to
+        # a missed assignment's fixed fee is always there to take: never above the smallest hold it may be set to
         fee = spec.param("compute.missed_assignment_fee").max
         assert fee <= min(spec.param("compute.fraud_slash").min, spec.param("compute.withheld_slash").min), name
+        assert fee <= spec.param("compute.min_assignment_hold").min, name
         assert spec.param("compute.missed_assignment_fee").min > 0, name  # holding a job idle always costs
         assert all(spec.param(h).max < 5000 for h in SHARE_GROUPS["governance houses"]), name
 

@@ -64,6 +64,21 @@ def test_checkpoint_spacing_does_not_change_the_chain() -> None:
         assert len({c.reveal(k) for c in chains}) == 1
 
 
+@pytest.mark.parametrize(("length", "every"), [(1, 1), (99, 7), (100, 7), (250, 64), (1025, 1024), (3000, 1024)])
+def test_progress_is_reported_every_hundredth_and_does_not_change_the_chain(length: int, every: int) -> None:
+    """The chain is built in runs between checkpoints and progress reports: the same checkpoints and commitment with
+    or without a progress callback, which is called at each multiple of a hundredth of the length (at least 1)."""
+    reported: list[tuple[int, int]] = []
+    chain = HashChain(SEED, length, every, progress=lambda done, total: reported.append((done, total)))
+    plain = HashChain(SEED, length, every)
+    assert chain.checkpoints == plain.checkpoints and chain.commitment == plain.commitment
+    points = range(length // every + 1)
+    assert chain.checkpoints == tuple(naive_reveal(SEED, length, length - j * every) for j in points)
+    assert chain.commitment == naive_reveal(SEED, length, 0)
+    step = max(1, length // 100)
+    assert reported == [(i, length) for i in range(step, length + 1, step)]
+
+
 def test_exhaustion_and_bad_indices_raise() -> None:
     chain = HashChain(SEED, 5, 2)
     with pytest.raises(HashChainExhausted, match="exhausted: reveal 6 asked of a chain of 5"):

@@ -20,6 +20,7 @@ import pytest
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute import storage
 from runtime.compute.assignment_state import COUNTED, COUNTERS, FINAL_STATES, TRANSITIONS, move
+from runtime.compute.holds import by_assignment, by_provider, hold_key, hold_of
 from runtime.compute.invariants import PARAMETER_RULES, RULES, check_books, check_parameter_rules
 from runtime.compute.model import model_hash
 from runtime.compute.types import (
@@ -43,7 +44,6 @@ from runtime.compute.types import (
 )
 from runtime.invariants import check_invariants
 from runtime.overlay import DictState, Overlay
-from runtime.params import storage as params
 from runtime.system import storage as system
 from tests.runtime.test_compute import (
     BOND,
@@ -325,8 +325,19 @@ def _server_of_a_governance_model(b: Books, view: Overlay) -> None:
     storage.model_servers.put(view, storage.server_key(job.model, acct("bob")), ZERO_HASH)
 
 
-def _slash_raised(b: Books, view: Overlay) -> None:
-    params.value.put(view, "compute.fraud_slash", 10_000 * UNIT)
+def _held_off(b: Books, view: Overlay) -> None:
+    a = _job(view, b.verified).assignments[0]
+    by_provider.put(view, a.provider, by_provider.get(view, a.provider) + 1)
+
+
+def _held_above_the_bond(b: Books, view: Overlay) -> None:
+    a = _job(view, b.assigned).assignments[0]  # one hold and the total raised together: they still add up
+    by_assignment.put(view, hold_key(b.assigned, a.provider), hold_of(view, b.assigned, a.provider) + 10_000 * UNIT)
+    by_provider.put(view, a.provider, by_provider.get(view, a.provider) + 10_000 * UNIT)
+
+
+def _hold_of_a_settled_one(b: Books, view: Overlay) -> None:
+    by_assignment.put(view, hold_key(b.settled, _job(view, b.settled).assignments[0].provider), 1)
 
 
 def _fee_above_cap(b: Books, view: Overlay) -> None:
@@ -373,7 +384,9 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.escrow", "less reserved than compute holds", _less_reserved),
     ("compute.pending_credit", "credit of an assignment not settled", _credit_without_settlement),
     ("compute.model_servers", "a governance model served by declaration", _server_of_a_governance_model),
-    ("compute.bond_floor", "a slash raised above what the bonds cover", _slash_raised),
+    ("compute.bond_floor", "a provider's total one above its assignments' holds", _held_off),
+    ("compute.bond_floor", "holds above what the bond covers", _held_above_the_bond),
+    ("compute.bond_floor", "a hold of an assignment no longer at risk", _hold_of_a_settled_one),
     ("compute.fee_cap", "fees above the epoch's cap", _fee_above_cap),
     ("compute.private", "a private record on a public job",
      lambda b, v: storage.private_jobs.put(v, b.assigned, PrivateJob(2, b"\x01" * 32, 0, b"\x09" * 32))),

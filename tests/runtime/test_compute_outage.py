@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
 from genesis.loader import load_chain_spec
-from runtime.compute import assignment, events, providers, storage
+from runtime.compute import assignment, events, holds, providers, storage
 from runtime.compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -399,22 +399,22 @@ def test_withholding_demanded_outputs_after_a_commit_still_costs_the_full_withho
     assert not [e for e in chain.events() if isinstance(e, events.DeadlineMissed)]
 
 
-def test_the_fee_never_takes_the_bond_that_covers_other_assignments_slashes() -> None:
-    chain = outage_chain(**{"compute.max_missed_per_epoch": 25 * UNIT, "compute.missed_deadline_fee_bps": 2_500,
+def test_the_fee_never_takes_the_bond_that_covers_other_assignments_holds() -> None:
+    chain = outage_chain(**{"compute.max_missed_per_epoch": 30 * UNIT, "compute.missed_deadline_fee_bps": 2_500,
                             "compute.challenge_window_ms": 120_000})
-    register(chain, "bob", capacity=4)  # 100 BTT: exactly four fixed slashes of 25
-    jobs = post_many(chain, 4, price=200 * UNIT)  # a 25% fee would be 50 BTT
+    register(chain, "bob", capacity=4)  # 100 BTT: exactly four holds of 25 (200 BTT x 100 is far above the cap)
+    jobs = post_many(chain, 4, price=200 * UNIT)  # a 25% fee would be 50 BTT, the epoch's cap 30
     chain.run_block([])
+    hold = holds.hold_of(chain.view(), jobs[0], acct("bob"))
+    assert hold == DEFAULT_PARAMS["compute.withheld_slash"][0] and holds.held(chain.view(), acct("bob")) == 4 * hold
     bob = Worker(chain, "bob")
     # three are committed and will be revealed; the fourth is never committed
     all_in_one_block(chain, "bob", [("compute.commit_result", j, bob.commitment(j)) for j in jobs[1:]])
-    slash = 30 * UNIT
-    chain.dispatch(GOVERNANCE, "params.set_parameter", "compute.withheld_slash", slash)  # each now holds 30
     until(chain, lambda: job_of(chain, jobs[0]).assignments[0].state == STALLED)
     (fee,) = [e.slashed for e in chain.events() if isinstance(e, events.AssignmentStalled)]
-    assert fee == BOND - 3 * slash == 10 * UNIT  # only what the three open slashes leave: not 50, not the cap
-    assert ledger(chain, "bob").total == 3 * slash  # type: ignore[union-attr]
-    # each of the three can still cost its full slash; they are revealed and paid
+    assert fee == BOND - 3 * hold == 25 * UNIT  # only what the three open holds leave: not 50, not the cap's 30
+    assert ledger(chain, "bob").total == 3 * hold  # type: ignore[union-attr]
+    # each of the three can still cost its full hold; they are revealed and paid
     until(chain, lambda: all(bob.sample(j) for j in jobs[1:]))
     all_in_one_block(chain, "bob", [("compute.reveal_result", *bob.reveal_args(j)) for j in jobs[1:]])
     assert all(job_of(chain, j).assignments[0].state == VERIFIED for j in jobs[1:])

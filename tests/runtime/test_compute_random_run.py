@@ -5,9 +5,10 @@ output chunks on time and late, challenges, unbonding attempts. After every bloc
 whole-state invariants, compute's books among them (`runtime.compute.invariants.check_books`: open-job counts,
 queue, eviction and deadline indexes, the sample queue, maturity and late-reveal indexes, posted chunks, every
 provider's counters). This run keeps the parameters fixed, so it also checks the rules that hold while they stay put
-(`check_parameter_rules`: a bond that covers a fixed slash for each at-risk assignment after every slash and fee, no
-provider charged more missed-deadline fees in an epoch than the cap), and, since its requesters reserve nothing
-else, that each requester's reserved balance is exactly what compute holds of it (`held_by_compute`).
+(`check_parameter_rules`: each provider's total held is the sum of its at-risk assignments' holds and its bond covers
+it after every slash and fee, no provider charged more missed-deadline fees in an epoch than the cap), and, since its
+requesters reserve nothing else, that each requester's reserved balance is exactly what compute holds of it
+(`held_by_compute`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ is refused:
    who demanded them pays their fees;
 4. market griefing: a price floor, a bound per requester, and eviction of the cheapest waiting job;
 5. weights that ignore the model: reveal, challenge and posting weigh by the model's work;
-6. concurrent frauds: each costs one fixed slash, which every open assignment holds in the bond.
+6. concurrent frauds: each costs its whole hold (here the cap, `compute.fraud_slash`: the price x 100 passes it),
+   which every open assignment keeps in the bond.
 
 The test chain checks the invariants (issuance = balances = supply - burns) after every block.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from btt_chain.primitives.extrinsic import MAX_EXTRINSIC_SIZE
 from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
-from runtime.compute import assignment, costs, events, storage, weights
+from runtime.compute import assignment, costs, events, holds, storage, weights
 from runtime.compute.inference import infer
 from runtime.compute.inputs import input_root
 from runtime.compute.model import ModelSpec, macs_per_item, model_hash
@@ -528,22 +529,19 @@ def test_four_frauds_caught_together_cost_four_fixed_slashes() -> None:
     chain.run_block([chain.sign("bob", "compute.reveal_result", *cheat.reveal_args(j), nonce=bob_nonce + 4 + i)
                      for i, j in enumerate(jobs)])
     frauds = [e for e in chain.events() if isinstance(e, events.FraudDetected)]
-    assert [e.slashed for e in frauds] == [FRAUD_SLASH] * 4  # each the whole fixed slash
+    assert [e.slashed for e in frauds] == [FRAUD_SLASH] * 4  # each the whole hold, the cap
     assert issuance(chain) == issued0 - 4 * FRAUD_SLASH
     led = ledger(chain, "bob")
     assert led is None or led.total == 0  # four slashes took all four slashes' worth
 
 
-def test_a_bond_must_cover_a_fixed_slash_for_every_assignment_it_may_hold() -> None:
-    chain = make_chain()
+def test_a_bond_must_cover_the_smallest_hold_for_every_place_and_what_its_assignments_hold() -> None:
+    chain = make_chain(params={"compute.min_assignment_hold": 25 * UNIT})
     assert_ok(chain.submit("bob", "bonds.bond", BOND))
     assert_noop(chain, "bob", "compute.register_provider", 5, 0, 0, error="BondTooLow")  # 5 x 25 > 100
     assert_ok(chain.submit("bob", "compute.register_provider", 4, 0, 0))
-    # a validator slash (or anything else) that leaves less: assignments stop at what the bond covers
-    chain.backend.data[storage.providers.key(acct("bob"))] = storage.providers.codec.encode(
-        provider_of(chain, "bob").replace(at_risk=3)  # type: ignore[union-attr]
-    )
-    chain.broken_on_purpose.add("compute.providers")  # three at risk without the jobs behind them
+    # holds that leave less (a validator slash, or anything else): unbonding and assignments stop at what they hold
+    chain.backend.data[holds.by_provider.key(acct("bob"))] = holds.by_provider.codec.encode(3 * FRAUD_SLASH)
     assert_noop(chain, "bob", "bonds.unbond", BOND - 3 * FRAUD_SLASH + 1, error="BelowMinimum")
     assert_ok(chain.submit("bob", "bonds.unbond", BOND - 3 * FRAUD_SLASH))
     job_id = post(chain)

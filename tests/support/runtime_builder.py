@@ -102,6 +102,8 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.outputs_due_ms": (5_000, 1_000, 86_400_000, "count"),
     "compute.fraud_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT, "btt"),
     "compute.withheld_slash": (25 * UNIT, UNIT, 1_000_000 * UNIT, "btt"),
+    "compute.hold_per_price_bps": (1_000_000, 100_000, 10_000_000, "count"),
+    "compute.min_assignment_hold": (UNIT, UNIT // 100, 25 * UNIT, "btt"),
     "compute.missed_deadline_fee_bps": (1_000, 0, 2_500, "bps"),
     "compute.max_missed_per_epoch": (UNIT // 2, 0, 25 * UNIT, "btt"),
     "compute.missed_pause_ms": (10_000, 0, 86_400_000, "count"),
