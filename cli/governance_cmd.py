@@ -358,18 +358,22 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
     if t is None:
         return
     click.echo("")
-    table = [("house", "aye", "nay", "aye voters", "weight (this year)", "aye share", "turnout", "in favour")]
+    q, th, hf = t["quorum"], t["threshold"], t["housesInFavour"]
+    recorded = hf.get("otherAyeRecorded", False)  # a node before the weight rule sends none: not recorded
+    table = [("house", "aye", "nay", "aye voters", "weight (this year)", "aye share", "turnout",
+              _beyond_header(_leaves_out(hf)), "in favour")]
     for house, h in t["houses"].items():
         weight = f"{_percent(h['weightPpm'])} ({_percent(_ppm(h['weightThisYear']))})"
         table.append((house, _weight(house, h["aye"], info), _weight(house, h["nay"], info), str(h["ayeVoters"]),
                       weight, _percent(h["ayeSharePpm"]) if not h["empty"] else "no votes",
-                      _percent(h["turnoutPpm"]), _in_favour(h)))
+                      _percent(h["turnoutPpm"]),
+                      _percent(h["otherAyeSharePpm"]) if recorded else "not recorded",
+                      _in_favour(h, hf)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                              for i, cell in enumerate(row)).rstrip())
     click.echo("")
-    q, th, hf = t["quorum"], t["threshold"], t["housesInFavour"]
     needs = "more than" if th["rule"] == "above" else "at least"
     voters = hf["minAyeVoters"]
     if frozen:
@@ -380,8 +384,9 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
         ("combined aye share", f"{_percent(t['ayeSharePpm'])} (needs {needs} {_percent(th['thresholdBps'] * 100)} "
                                f"on the {th['track']} track)"),
         ("houses in favour", f"{hf['count']} of {hf['needed']} needed (aye above nay, turnout at least "
-                             f"{_percent(hf['turnoutFloorBps'] * 100)} of the house and at least {voters} aye "
-                             f"voter{'' if voters == 1 else 's'}): {'met' if hf['met'] else 'not met'}"),
+                             f"{_percent(hf['turnoutFloorBps'] * 100)} of the house, at least {voters} aye "
+                             f"voter{'' if voters == 1 else 's'}{_weight_rule(hf, bool(frozen))}): "
+                             f"{'met' if hf['met'] else 'not met'}"),
         ("turnout", f"{info.format_amount(q['turnout'])} of {info.format_amount(q['circulating'])} circulating; "
                     f"quorum {_percent(q['quorumBps'] * 100)} = {info.format_amount(q['required'])}: "
                     f"{'met' if q['met'] else 'not met'}"),
@@ -389,8 +394,9 @@ def _show(ref_id: int, as_json: bool, rpc: str) -> None:
     ])
 
 
-def _in_favour(house: dict[str, Any]) -> str:
-    """Whether a house counts toward the houses-in-favour rule, and if not, why."""
+def _in_favour(house: dict[str, Any], rule: dict[str, Any]) -> str:
+    """Whether a house counts toward the houses-in-favour rule, and if not, why (the first rule it fails, in the
+    order the rules read; `rule`: the tally's `housesInFavour`)."""
     if house["inFavour"]:
         return "yes"
     if house["empty"]:
@@ -399,7 +405,41 @@ def _in_favour(house: dict[str, Any]) -> str:
         return "no"
     if not house["meetsTurnoutFloor"]:
         return "below floor"
-    return "too few aye voters"
+    if not house["enoughAyeVoters"]:
+        return "too few aye voters"
+    if house.get("enoughOtherAye") is False:
+        return f"under {_percent(rule['minOtherAyeBps'] * 100)} {_beyond_short(_leaves_out(rule))}"
+    return "no"
+
+
+def _leaves_out(rule: dict[str, Any]) -> int:
+    """How many of the largest aye voters the weight bar leaves out (`housesInFavour.otherAyeLeavesOut`)."""
+    return int(rule.get("otherAyeLeavesOut", max(0, rule["minAyeVoters"] - 1)))
+
+
+def _beyond_header(leaves_out: int) -> str:
+    """The column of the aye weight `governance.house_min_other_aye_bps` measures, as a share of the house."""
+    if leaves_out <= 0:
+        return "aye of house"
+    return "aye beyond largest" if leaves_out == 1 else f"aye beyond {leaves_out} largest"
+
+
+def _beyond_short(leaves_out: int) -> str:
+    if leaves_out <= 0:
+        return "voting aye"
+    return "aye beyond the largest" if leaves_out == 1 else f"aye beyond the {leaves_out} largest"
+
+
+def _weight_rule(rule: dict[str, Any], frozen: bool) -> str:
+    """The houses rule's weight bar in words (`housesInFavour`), or that the chain has no figure of it: a referendum
+    closed before the chain stored one (`frozen`), or a live tally under a spec without the bar."""
+    leaves_out = _leaves_out(rule)
+    whose = ("voting aye" if leaves_out <= 0 else "voting aye beyond the largest aye voter" if leaves_out == 1
+             else f"voting aye beyond the {leaves_out} largest aye voters")
+    if not rule.get("otherAyeRecorded", False):
+        why = "voting closed before the chain stored it" if frozen else "the spec the chain runs has no weight bar"
+        return f"; the weight {whose}: not recorded, {why}"
+    return f" and at least {_percent(rule['minOtherAyeBps'] * 100)} of the house {whose}"
 
 
 def _ppm(share: str) -> int:

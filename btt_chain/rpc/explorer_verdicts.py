@@ -37,13 +37,27 @@ def passing_reason(tally: dict[str, Any]) -> str:
     return (f"aye share {_pct_ppm(tally['ayeSharePpm'])}, {rule} the {tally['threshold']['track']} threshold of "
             f"{_pct_bps(tally['threshold']['thresholdBps'])}; {favour['count']} house"
             f"{'' if favour['count'] == 1 else 's'} in favour ({', '.join(houses) or 'none'}) at or above the "
-            f"turnout floor of {_pct_bps(favour['turnoutFloorBps'])}{_voters(favour)}, {favour['needed']} needed; "
+            f"turnout floor of {_pct_bps(favour['turnoutFloorBps'])}{_voters(favour)}{_weight(favour)}, "
+            f"{favour['needed']} needed; "
             f"token holders' turnout {turnout} of the circulating supply, quorum {_pct_bps(quorum['quorumBps'])}")
 
 
 def _voters(favour: dict[str, Any]) -> str:
     voters = favour.get("minAyeVoters", 1)
     return f" with at least {voters} aye voters each" if voters > 1 else ""
+
+
+def _weight(favour: dict[str, Any]) -> str:
+    """The weight bar the houses were checked against (`governance.house_min_other_aye_bps`), or that the chain
+    stored none (a referendum closed before it did): never a bar it did not check."""
+    if "otherAyeRecorded" not in favour:
+        return ""
+    n = favour["otherAyeLeavesOut"]
+    whom = ("voting aye" if n <= 0 else "voting aye beyond the largest aye voter" if n == 1
+            else f"voting aye beyond the {n} largest aye voters")
+    if not favour["otherAyeRecorded"]:
+        return f" (the weight {whom} not recorded)"
+    return f" and at least {_pct_bps(favour['minOtherAyeBps'])} of the house {whom}"
 
 
 def explain(ref: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,17 @@
 block): `btt_referenda` (referenda newest first, with the aye and nay
 weight stored per house, and why a rejected or expired one did not pass), `btt_referendum` (one referendum
 with its tally: each house's weight this year after empty houses are re-spread, its aye share, its aye voters,
-its turnout against its whole electorate and whether it counts as a house in favour (aye above nay, turnout at
-least `governance.house_turnout_floor_bps`, at least `governance.house_min_aye_voters` aye voters), the combined
-aye share, the holders' turnout against the quorum, the track's threshold, the backing the spam rule measures
-(`deposit`: whether rejecting, expiring or cancelling it burns the deposit): while voting, `liveTally` from
-`logic.verdict`, the function that closes referenda, with the verdict if voting closed now; once closed,
-`tallyAtClose`, the same figures as the runtime stored them at the close) and `btt_voter` (what an account
-weighs in each house, and the free balance its votes lock).
+its turnout against its whole electorate, the aye weight of its aye voters other than the
+`governance.house_min_aye_voters` - 1 largest (`tally.other_aye`) against `governance.house_min_other_aye_bps` of
+that electorate, and whether it counts as a house in favour (aye above nay, turnout at least
+`governance.house_turnout_floor_bps`, at least `governance.house_min_aye_voters` aye voters, that weight at least
+its bar), the combined aye share, the holders' turnout against the quorum, the track's threshold, the backing the
+spam rule measures (`deposit`: whether rejecting, expiring or cancelling it burns the deposit): while voting,
+`liveTally` from `logic.verdict` (of the spec that runs the next block), the function that closes referenda, with
+the verdict if voting closed now; once closed, `tallyAtClose`, the same figures as the runtime stored them at the
+close, the weight beyond the largest aye voters from `governance.other_aye_at_close`, null where the chain stored
+none, a referendum closed before it did) and `btt_voter` (what an account weighs in each house, and the free
+balance its votes lock).
 
 Amounts and house weights are decimal strings of base units (credit units in the compute house, seats in
 the representatives house); shares are decimal fractions as strings ("0.75", exact when the fraction has
@@ -46,6 +50,7 @@ from runtime.governance.types import (
     STATUSES,
     TRACKS,
     VOTING,
+    ClosedOtherAye,
     ClosedTally,
     Referendum,
     TallyFigures,
@@ -166,13 +171,18 @@ def render_referendum(ref: Referendum, prefix: int, runtime: Runtime) -> dict[st
     }
 
 
-def render_figures(f: TallyFigures, track: int) -> dict[str, Any]:
-    """A tally's figures (`logic.figures`: live, or frozen when voting closed) as JSON; the same shape for both."""
+def render_figures(f: TallyFigures, track: int, other: ClosedOtherAye | None) -> dict[str, Any]:
+    """A tally's figures (`logic.figures`: live, or frozen when voting closed) as JSON; the same shape for both.
+    `other`: each house's weight beyond its largest aye voters (`logic.other_aye_figures`, or as frozen at the close
+    in `governance.other_aye_at_close`); None for a referendum closed before the chain stored it (or a live tally
+    under a spec without the rule), whose figures then read null (not recorded), never a number the chain did not
+    check."""
     houses = {}
     for i, house in enumerate(gparams.HOUSES):
         h = f.houses[i]
         voted = h.aye + h.nay
         house_share = Fraction(h.aye, voted) if voted else None
+        beyond = tally.turnout(other.other_aye[i], h.electorate) if other is not None else None
         houses[house] = {
             "aye": str(h.aye),
             "nay": str(h.nay),
@@ -189,6 +199,10 @@ def render_figures(f: TallyFigures, track: int) -> dict[str, Any]:
             "turnoutPpm": fixed_ppm(h.turnout),
             "meetsTurnoutFloor": h.meets_floor,
             "enoughAyeVoters": h.enough_aye_voters,
+            "otherAye": str(other.other_aye[i]) if other is not None else None,
+            "otherAyeShare": share(beyond) if beyond is not None else None,
+            "otherAyeSharePpm": tally.ppm(beyond) if beyond is not None else None,
+            "enoughOtherAye": other.enough_other_aye[i] if other is not None else None,
             "inFavour": h.in_favour,
         }
     emergency = track == EMERGENCY
@@ -209,6 +223,9 @@ def render_figures(f: TallyFigures, track: int) -> dict[str, Any]:
             "needed": f.houses_needed,
             "turnoutFloorBps": f.turnout_floor_bps,
             "minAyeVoters": f.min_aye_voters,
+            "minOtherAyeBps": other.min_other_aye_bps if other is not None else None,
+            "otherAyeLeavesOut": max(0, f.min_aye_voters - 1),
+            "otherAyeRecorded": other is not None,
             "met": f.houses_in_favour >= f.houses_needed,
         },
         "threshold": {
@@ -239,21 +256,27 @@ def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict
     the runtime freezes it at the close): house weights at the head's time (at the end of voting once that has
     passed), each house's electorate, the quorum and the turnout floor against the state at the head, and the
     verdict if voting closed now with its reason. `work`: the compute house's whole weight, if the caller has it
-    (`electorate.work_total`)."""
+    (`electorate.work_total`). The verdict is the one of the spec that runs the next block (its own
+    `governance.logic`), the rules the close would apply: each house's weight beyond its largest aye voters is that
+    verdict's own (`logic.other_aye_figures`), not a second count, and null under a spec that has no such rule."""
     now = system.timestamp_ms.get(state)
     at = min(now, ref.voting_ends_ms)
-    v = logic.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
-    out = render_figures(logic.figures(v), ref.track)
+    rules = runtime_info.module_of(runtime_info.reading_runtime(state), logic.__name__)
+    v = rules.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
+    other = rules.other_aye_figures(v) if hasattr(rules, "other_aye_figures") else None
+    out = render_figures(rules.figures(v), ref.track, other)
     out["verdict"] = STATUSES[v.status]
     out["verdictReason"] = v.reason or None
     return out
 
 
-def tally_at_close(ref: Referendum, closed: ClosedTally) -> dict[str, Any]:
+def tally_at_close(ref: Referendum, closed: ClosedTally, other: ClosedOtherAye | None) -> dict[str, Any]:
     """The figures the runtime stored when voting closed (or the proposer cancelled): nothing is recomputed, so
     they stay what decided the referendum. `verdict` is what it decided, `verdictReason` the stored reason of a
-    rejected or expired one; `block` and `closedMs` say when."""
-    out = render_figures(closed.figures, ref.track)
+    rejected or expired one; `block` and `closedMs` say when. `other`: the weight beyond each house's largest aye
+    voters as stored beside them (`storage.closed_other_ayes`), None if the chain stored none (closed before it
+    did): those fields then read null, `housesInFavour.otherAyeRecorded` false."""
+    out = render_figures(closed.figures, ref.track, other)
     out["verdict"] = STATUSES[closed.status]
     out["verdictReason"] = (ref.error or None) if closed.status in (REJECTED, EXPIRED) else None
     out["block"] = closed.block
@@ -304,7 +327,9 @@ def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, 
     electorate is the runtime's sum over every account with a credit history, read once per block (its cost
     follows the number of providers that ever earned credit). Once voting has closed or it was cancelled:
     `frozen` true and `tallyAtClose`, the figures the runtime stored then, with the block and time
-    (`liveTally` null: nothing is recounted against today's electorates)."""
+    (`liveTally` null: nothing is recounted against today's electorates). The weight beyond each house's largest
+    aye voters costs the live tally one pass over the referendum's votes, inside `logic.verdict` (each vote paid
+    its fee), and a closed one a single read (`storage.closed_other_ayes`), no votes."""
     state = state_view(ctx, at)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
@@ -312,7 +337,8 @@ def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, 
     out = render_referendum(ref, ctx.node.spec.ss58_prefix, runtime_info.reading_runtime(state))
     closed = storage.closed_tallies.get(state, ref_id)
     out["frozen"] = closed is not None
-    out["tallyAtClose"] = tally_at_close(ref, closed) if closed is not None else None
+    other = storage.closed_other_ayes.get(state, ref_id) if closed is not None else None
+    out["tallyAtClose"] = tally_at_close(ref, closed, other) if closed is not None else None
     voting = ref.status == VOTING
     out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state)) if voting else None
     return out

@@ -86,7 +86,7 @@ def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: in
         "epoch": epoch,
         "requested": str(requested),
         "requestedAmount": str(logic.compute_payout(requested, rate)),
-        "paidIfSettledNow": str(redemption.compute_paid_points(requested, rnd.asked, budget)),
+        "paidIfSettledNow": str(redemption.get_paid_if_settled(state, rnd, who, budget)),
         "capPerEpoch": str(cap),
         "capLeft": str(left),
         "redeemableNow": str(0 if not rate_now or refused else min(held, left // rate)),

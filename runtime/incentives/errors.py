@@ -51,6 +51,23 @@ class RequestTableFull(IncentivesError):
     next epoch."""
 
 
+class OracleCapReached(IncentivesError):
+    """This oracle has attested as many points this epoch as one oracle may (`incentives.oracle_points_per_epoch`);
+    attest again in the next epoch."""
+
+
+class NotPatient(IncentivesError):
+    """Only a patient, an account some oracle has attested, has a home oracle to choose."""
+
+
+class UnknownOracle(IncentivesError):
+    """That account is not a health oracle of any activity now."""
+
+
+class NotAttestedBy(IncentivesError):
+    """A patient may choose as its home only an oracle that has attested it."""
+
+
 ERRORS = (
     UnknownActivity,
     NotOracle,
@@ -62,5 +79,9 @@ ERRORS = (
     RedeemDisabled,
     OverEpochCap,
     RequestTableFull,
+    OracleCapReached,
+    NotPatient,
+    UnknownOracle,
+    NotAttestedBy,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

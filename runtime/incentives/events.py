@@ -56,8 +56,9 @@ class RedeemPaid(Event):
 @dataclass(frozen=True)
 class RedeemRoundSettled(Event):
     """The requests of `epoch` were settled: `requests` patients asked for `asked` base units together, the epoch
-    could pay `budget` (the global cap and the pool allowing), and `paid` was paid, each request its pro rata share
-    in whole points."""
+    could pay `budget` (the global cap and the pool allowing), and `paid` was paid: each oracle group an equal share
+    of the budget (a group asking less was paid in full, the rest shared equally by the others), each request its
+    group's share pro rata, in whole points."""
 
     MODULE: ClassVar[str] = "incentives"
     epoch: int
@@ -71,7 +72,7 @@ class RedeemRoundSettled(Event):
 @dataclass(frozen=True)
 class RedeemEvicted(Event):
     """The request table of `epoch` was full and `by`, a patient of a smaller oracle group, took a row: `patient`'s
-    request, the newest of the largest group (home oracle `oracle`), left the table and its `points` went back to
+    request, the newest of the largest group (oracle `oracle`), left the table and its `points` went back to
     the patient, in full. It may ask again once its group is two rows short of the largest."""
 
     MODULE: ClassVar[str] = "incentives"
@@ -83,11 +84,40 @@ class RedeemEvicted(Event):
     WIRE = (("patient", ACCOUNT), ("epoch", U64), ("points", U64), ("oracle", ACCOUNT), ("by", ACCOUNT))
 
 
+@dataclass(frozen=True)
+class HomeOracleMoved(Event):
+    """An attestation by `oracle` brought the points it has attested `patient` to `attested`, more than its home
+    oracle `previous` has: `oracle` is the patient's home now, and its next new redemption request joins that
+    oracle's group."""
+
+    MODULE: ClassVar[str] = "incentives"
+    patient: bytes
+    previous: bytes
+    oracle: bytes
+    attested: int
+    WIRE = (("patient", ACCOUNT), ("previous", ACCOUNT), ("oracle", ACCOUNT), ("attested", U64))
+
+
+@dataclass(frozen=True)
+class HomeOracleChosen(Event):
+    """`patient` chose `oracle`, one that has attested it, as its home oracle in place of `previous` (the same one
+    when it confirmed its home): no attestation moves it after, and its next new redemption request joins that
+    oracle's group."""
+
+    MODULE: ClassVar[str] = "incentives"
+    patient: bytes
+    previous: bytes
+    oracle: bytes
+    WIRE = (("patient", ACCOUNT), ("previous", ACCOUNT), ("oracle", ACCOUNT))
+
+
 EVENTS = (
     Attested,
     RedeemRequested,
     RedeemPaid,
     RedeemRoundSettled,
     RedeemEvicted,
+    HomeOracleMoved,
+    HomeOracleChosen,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

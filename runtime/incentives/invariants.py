@@ -1,20 +1,25 @@
 """The incentives module's books, as whole-state invariants (`runtime/invariants.py` runs them after every block in
-tests): points are conserved, and the open round's counters and oracle-group indexes agree with its requests."""
+tests): points are conserved, the open round's counters and oracle-group indexes agree with its requests, and what
+each oracle attested each patient, the home oracles and the oracles' epoch tallies agree with the attestations."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from runtime.overlay import Overlay
 
+from ..consensus import logic as consensus
 from ..incentives import storage
 from ..incentives.types import MAX_REQUESTS_PER_EPOCH
+from ..items import StorageMap
+from ..system import storage as system
 
 
 def check_points(state: Overlay) -> list[str]:
     """Incentive points are neither created nor lost outside attestation and payment: the points held and the
     points waiting in redemption requests add up to `outstanding_points`; the open round counts its requests, and
-    its oracle groups (`check_groups`) agree with them."""
+    its oracle groups (`check_groups`) agree with them; and the attestations' records agree (`check_attested`)."""
     problems: list[str] = []
     held = sum(p for _, p in storage.points.items(state))
     requests = list(storage.requests.items(state))
@@ -33,6 +38,59 @@ def check_points(state: Overlay) -> list[str]:
     if any(p == 0 for _, p in requests):
         problems.append("a request of zero points is stored")
     problems.extend(check_groups(state))
+    problems.extend(check_attested(state))
+    return problems
+
+
+def check_attested(state: Overlay) -> list[str]:
+    """What oracles attested (issue 52): `attested` holds, for each (patient, oracle), the points of that oracle's
+    attestations of the patient; every attested patient has a home oracle that attested it, and no other account
+    has one; a home the patient did not choose has attested it the most points; a choice is kept only with a home;
+    and an oracle's epoch tally is above zero, at most what it has attested in all and of no epoch after the head's.
+    Skipped while a migration is under way: the upgrade to incentives' storage version 1 fills `attested` and
+    recomputes the homes over several blocks (`migrations.py`)."""
+    if system.migration.get(state) is not None:
+        return []
+    problems: list[str] = []
+    items = _module_items(state, (storage.evidence, storage.attested, storage.home_oracle, storage.home_chosen,
+                                  storage.oracle_tally))
+    expected: dict[tuple[bytes, bytes], int] = {}
+    decode = storage.evidence.codec.decode
+    for _, raw in items[storage.evidence.prefix]:
+        a = decode(raw)
+        expected[(a.patient, a.oracle)] = expected.get((a.patient, a.oracle), 0) + a.points
+    attested: dict[tuple[bytes, bytes], int] = {
+        (k[:32], k[32:]): storage.attested.codec.decode(raw) for k, raw in items[storage.attested.prefix]}
+    for pair in sorted(expected.keys() | attested.keys()):
+        if attested.get(pair, 0) != expected.get(pair, 0):
+            problems.append(f"oracle {pair[1].hex()} attested patient {pair[0].hex()} {expected.get(pair, 0)} points; "
+                            f"`attested` holds {attested.get(pair, 0)}")
+    oracles_of: dict[bytes, dict[bytes, int]] = {}
+    for (patient, oracle), n in attested.items():
+        oracles_of.setdefault(patient, {})[oracle] = n
+    homes: dict[bytes, bytes] = {k: storage.home_oracle.codec.decode(raw)
+                                 for k, raw in items[storage.home_oracle.prefix]}
+    chosen = {k for k, _ in items[storage.home_chosen.prefix]}
+    for patient, oracles in oracles_of.items():
+        home = homes.get(patient)
+        if home is None or oracles.get(home, 0) == 0:
+            problems.append(f"patient {patient.hex()}'s home oracle {home and home.hex()} has not attested it")
+        elif patient not in chosen and oracles[home] != max(oracles.values()):
+            problems.append(f"patient {patient.hex()}'s home oracle attested it {oracles[home]} points, another "
+                            f"{max(oracles.values())}, and the patient did not choose it")
+    for patient in sorted(homes.keys() - oracles_of.keys()):
+        problems.append(f"account {patient.hex()} has a home oracle and no attestation")
+    for patient in sorted(chosen - homes.keys()):
+        problems.append(f"account {patient.hex()} chose a home oracle and has none")
+    by_oracle: dict[bytes, int] = {}
+    for (_, oracle), n in attested.items():
+        by_oracle[oracle] = by_oracle.get(oracle, 0) + n
+    head = consensus.epoch_of(state, system.slot.get(state))
+    for oracle, raw in items[storage.oracle_tally.prefix]:
+        tally = storage.oracle_tally.codec.decode(raw)
+        if not 0 < tally.points <= by_oracle.get(oracle, 0) or tally.epoch > head:
+            problems.append(f"oracle {oracle.hex()}'s tally of epoch {tally.epoch} counts {tally.points} points; it "
+                            f"attested {by_oracle.get(oracle, 0)} in all, and the head is in epoch {head}")
     return problems
 
 
@@ -84,3 +142,15 @@ def check_groups(state: Overlay) -> list[str]:
     if len(rows) > MAX_REQUESTS_PER_EPOCH:
         problems.append(f"the table holds {len(rows)} rows, more than {MAX_REQUESTS_PER_EPOCH}")
     return problems
+
+
+def _module_items(state: Overlay, maps: tuple[StorageMap[Any], ...]) -> dict[bytes, list[tuple[bytes, bytes]]]:
+    """Each map's prefix -> its (key after the prefix, raw value) pairs, read in one pass over the module's keys
+    (a pass per map would read the whole module, or the whole state of a test chain, once each)."""
+    wanted: dict[bytes, list[tuple[bytes, bytes]]] = {m.prefix: [] for m in maps}
+    module = maps[0].prefix[:16]  # twox128 of the module's name: every item's prefix starts with it
+    for key, raw in state.iterate(module):
+        found = wanted.get(key[:32])
+        if found is not None:
+            found.append((key[32:], raw))
+    return wanted

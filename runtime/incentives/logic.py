@@ -1,5 +1,6 @@
-"""Attestation rules: oracles attest patients' activities for points, each evidence hash once. Also the reads of
-points and attestations the RPC and CLI show. Redemption of points is in `redemption.py`.
+"""Attestation rules: oracles attest patients' activities for points, each evidence hash once, each oracle at most
+`incentives.oracle_points_per_epoch` points an epoch. Also the reads of points and attestations the RPC and CLI
+show. A patient's home oracle is `home.py`'s; redemption of points is in `redemption.py`.
 
 Each call checks first and writes last, so a refused call changes nothing.
 """
@@ -11,8 +12,8 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..consensus import logic as consensus
-from ..incentives import errors, events, params, storage
-from ..incentives.types import ACTIVITIES, POOL, Attestation
+from ..incentives import errors, events, home, params, storage
+from ..incentives.types import ACTIVITIES, POOL, Attestation, OracleTally
 from ..roles import logic as roles
 from ..system import storage as system
 
@@ -53,6 +54,12 @@ def get_attestations(state: Overlay, who: bytes) -> list[tuple[bytes, Attestatio
     return out
 
 
+def get_oracle_epoch_points(state: Overlay, oracle: bytes, epoch: int) -> int:
+    """Points `oracle` has attested in `epoch` (its tally of an older epoch counts as none)."""
+    tally = storage.oracle_tally.get(state, oracle)
+    return tally.points if tally is not None and tally.epoch == epoch else 0
+
+
 def check_activity(activity: str) -> None:
     if activity not in ACTIVITIES:
         raise errors.UnknownActivity(f"{activity!r} is not one of {', '.join(ACTIVITIES)}")
@@ -62,12 +69,14 @@ def check_activity(activity: str) -> None:
 
 
 def attest(ctx: CallContext, oracle: bytes, patient: bytes, activity: str, evidence: bytes) -> None:
-    """Credit `patient` the points of `activity` for `evidence`, attested by `oracle`; a patient's first attestation
-    makes its oracle the patient's home oracle, whose group its redemption requests belong to (`redemption.py`).
+    """Credit `patient` the points of `activity` for `evidence`, attested by `oracle`, and count them in the
+    oracle's tally of the epoch and in what it has attested the patient, which may make it the patient's home oracle
+    (`home.py`).
 
     Refused: an unknown activity, a caller that is not an oracle of that activity, an oracle attesting itself,
-    evidence used before (for any patient or activity), an activity whose points governance set to zero (the
-    evidence stays unused then, so it can be attested once the activity earns points again)."""
+    evidence used before (for any patient or activity), an activity whose points governance set to zero, an
+    attestation that would take the oracle's points this epoch past `incentives.oracle_points_per_epoch` (the
+    evidence stays unused in both cases, so it can be attested later)."""
     check_activity(activity)
     if not roles.is_oracle(ctx.state, activity, oracle):
         raise errors.NotOracle(f"not an oracle for {activity}")
@@ -80,11 +89,17 @@ def attest(ctx: CallContext, oracle: bytes, patient: bytes, activity: str, evide
     earned = ctx.param(params.points(activity))
     if earned == 0:
         raise errors.ActivityNotRewarded(f"{activity} earns 0 points now")
+    epoch = consensus.epoch_of(ctx.state, ctx.env.slot)
+    spent = get_oracle_epoch_points(ctx.state, oracle, epoch)
+    cap = ctx.param(params.ORACLE_POINTS_CAP)
+    if spent + earned > cap:
+        raise errors.OracleCapReached(f"you attested {spent} points in epoch {epoch}; {earned} more would pass the "
+                                      f"{cap} points one oracle may attest an epoch: attest again in epoch {epoch + 1}")
     block = ctx.env.number
     storage.evidence.put(ctx.state, evidence, Attestation(patient, activity, oracle, earned, block))
     storage.by_patient.put(ctx.state, (patient, block, evidence), True)
-    if not storage.home_oracle.contains(ctx.state, patient):  # the first attestation: its oracle is the home
-        storage.home_oracle.put(ctx.state, patient, oracle)
+    storage.oracle_tally.put(ctx.state, oracle, OracleTally(epoch, spent + earned))
     storage.points.put(ctx.state, patient, storage.points.get(ctx.state, patient) + earned)
     storage.outstanding_points.put(ctx.state, storage.outstanding_points.get(ctx.state) + earned)
     ctx.emit(events.Attested(oracle, patient, activity, evidence, earned))
+    home.credit(ctx, patient, oracle, earned)

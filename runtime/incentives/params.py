@@ -12,6 +12,10 @@ REDEEM_CAP = "incentives.redeem_cap_per_epoch"
 GLOBAL_REDEEM_CAP = "incentives.redeem_cap_global_per_epoch"
 """The most BTT all patients' requests of one epoch are paid together; an over-subscribed epoch pays every request
 the same share (Sybil patients of a corrupt oracle share it with everyone, first or last). Read at settlement."""
+ORACLE_POINTS_CAP = "incentives.oracle_points_per_epoch"
+"""The most points one oracle may attest in one epoch, over all patients and activities (issue 52, finding 5: an
+oracle mints points for an attestation's fee). An attestation that would pass it is refused until the next epoch;
+read at each attestation."""
 
 
 def points(activity: str) -> str:
@@ -19,4 +23,4 @@ def points(activity: str) -> str:
     return f"incentives.points.{activity}"
 
 
-ALL = (REDEEM_RATE, REDEEM_CAP, GLOBAL_REDEEM_CAP, *(points(a) for a in ACTIVITIES))
+ALL = (REDEEM_RATE, REDEEM_CAP, GLOBAL_REDEEM_CAP, ORACLE_POINTS_CAP, *(points(a) for a in ACTIVITIES))

@@ -17,13 +17,23 @@ budget):
    the existential deposit. Otherwise the budget is the least of the global cap, the pool's spendable balance and
    its balance less the existential deposit, so that no payout leaves the pool holding dust; and zero when the
    rate is zero by then.
-4. Every request is paid the same share of what it asked: floor(points x budget / asked) whole points (all of them
-   when the budget is `asked`), each worth the epoch's rate. The points not paid go back to the patient.
+4. The budget is shared per oracle group, as the table's rows are (issue 52, finding 5: shared pro rata to the
+   points asked, it went to whoever minted the most points; one corrupt oracle's 10 Sybils took 238 of 249.5 BTT
+   an epoch and 50 honest patients got 23% of what they asked). Each group (the requests filed by patients of one
+   home oracle) is owed an equal share of the budget; a group asking less than its share is paid in full and what
+   it leaves is shared equally by the groups that asked more, again and again (max-min fair: `compute_group_budgets`).
+   So a group's share does not grow with the points its own oracle mints: against k groups asking more than
+   budget / k, it gets budget / k, however much it asks.
+5. Within a group every request is paid the same share of what it asked: floor(points x group budget / group asked)
+   whole points (all of them when the group is paid in full), each worth the epoch's rate. The points not paid go
+   back to the patient.
 
 So the order of requests within an epoch changes nothing: three early redeemers asking for the whole budget are
-paid the same share of what they asked as a patient asking in the epoch's last block. No request is paid more
-than it asked, the payouts together never exceed the budget, and the rounding leaves less than one point's worth
-per request in the pool.
+paid the same share of what they asked as a patient of their group asking in the epoch's last block, and a
+patient of another oracle is paid from its own group's share. No request is paid more than it asked, the payouts
+together never exceed the budget, and the rounding leaves less than one point's worth per request in the pool.
+What one oracle's patients can take over time is also bounded by what it may mint:
+`incentives.oracle_points_per_epoch` points an epoch (`logic.attest`).
 
 The unpaid points go back rather than stay pending for the next epoch: a request then never outlives its epoch,
 so the table holds one epoch at a time and a settlement is one pass over at most MAX_REQUESTS_PER_EPOCH rows; a
@@ -33,9 +43,10 @@ patient asking. The patient decides: ask again in the next epoch, or keep the po
 Admission to a full table: a fair share per oracle (issue 42, finding 3: first come, first served let one oracle's
 1,024 Sybil patients fill the table for 2.29 BTT of fees and refuse every other patient):
 
-5. A patient belongs to the group of its home oracle, the oracle of its first attestation (`home_oracle`, set then
-   and never changed). The table counts its rows per group.
-6. While the table has room, every patient is admitted. Once it is full, a new patient is admitted only if its
+6. A new request joins the group of its patient's home oracle (`home.py`: the oracle that attested the patient the
+   most points, or the one it chose; never fixed by whoever attested first) and stays in that group until the
+   settlement, wherever the home moves after. The table counts its rows per group.
+7. While the table has room, every patient is admitted. Once it is full, a new patient is admitted only if its
    group holds at least two rows fewer than the largest group: it takes the place of that group's newest request
    (of several groups that large, the one listed last in `groups_by_rows`), which is evicted: it leaves the table
    and its points go back to its patient at once, in full (`RedeemEvicted`); the patient loses the inclusion fee
@@ -43,15 +54,16 @@ Admission to a full table: a fair share per oracle (issue 42, finding 3: first c
    Otherwise the request is refused (`RequestTableFull`) and nothing changes. A patient already in the table may
    always add to its request.
 
-Why a share per oracle, and not admission by points held or evicting the smallest request: an oracle mints points
-for the fee of an attestation, and unpaid points come back after each settlement, so a contest of size is won,
-epoch after epoch, by whoever has a corrupt oracle. What cannot be minted is an oracle: governance appoints them.
-So a patient is refused only when its oracle's patients hold as many rows as any other oracle's, or one fewer:
-with k oracles' patients wanting rows, each oracle's keep at least 1,024/k - 1 of them, however many Sybils, big or
-small, the others bring. One corrupt oracle holds half the table against one honest oracle's patients and a third
-against two; two colluding oracles hold two shares, never more. Within a group, rows are first come, first served:
-the chain cannot tell an oracle's honest patients from its Sybils, and a contest of size there would again be won by
-points the same oracle mints.
+Why a share per oracle, for rows and for the budget (4), and not by points held or asked, nor evicting the smallest
+request: an oracle mints points for the fee of an attestation, and unpaid points come back after each settlement,
+so a contest of size is won, epoch after epoch, by whoever has a corrupt oracle. What cannot be minted is an
+oracle: governance appoints them. So a patient is refused only when its oracle's patients hold as many rows as any
+other oracle's, or one fewer: with k oracles' patients wanting rows, each oracle's keep at least 1,024/k - 1 of
+them, however many Sybils, big or small, the others bring. One corrupt oracle holds half the table (and of a
+contested budget) against one honest oracle's patients and a third against two; two colluding oracles hold two
+shares, never more. Within a group, rows are first come, first served and the budget pro rata: the chain cannot
+tell an oracle's honest patients from its Sybils, and a contest of size there would again be won by points the same
+oracle mints; a patient who finds Sybils in its group moves to another oracle that attested it (`home.py`).
 
 Two rows, not one: a swap must leave the evicted group no smaller than the evicting one, else the evicted patient
 could at once take its row back, and so on. Each eviction lowers the sum of the squares of the groups' sizes by at
@@ -105,8 +117,7 @@ def get_epoch_rate(state: Overlay, epoch: int, rate_now: int) -> int:
 
 
 def get_home_oracle(state: Overlay, patient: bytes) -> bytes:
-    """The oracle whose group `patient`'s requests belong to: the oracle of its first attestation (NO_HOME for a
-    patient attested before home oracles were kept)."""
+    """The oracle whose group `patient`'s new requests join (`home.py`; NO_HOME for an account none has attested)."""
     home = storage.home_oracle.get(state, patient)
     return NO_HOME if home is None else home
 
@@ -148,11 +159,46 @@ def compute_budget(asked: int, global_cap: int, spendable: int, total: int, ed: 
 
 
 def compute_paid_points(requested: int, asked: int, budget: int) -> int:
-    """Points of a request of `requested` points paid when the epoch asks `asked` and can pay `budget` (base units):
-    all of them when the budget covers everything, else the same share of each request, rounded down."""
+    """Points of a request of `requested` points paid when its group asks `asked` and is given `budget` (base
+    units): all of them when the budget covers everything, else the same share of each request, rounded down."""
     if budget >= asked:
         return requested
     return requested * budget // asked
+
+
+def compute_group_budgets(asks: list[tuple[bytes, int]], budget: int) -> dict[bytes, int]:
+    """Oracle -> the base units its group is given of `budget`, for groups asking (oracle, base units) `asks`:
+    max-min fair (rule 4). Taken from the smallest ask up (ties by oracle), each group gets the least of its ask and
+    an equal share of what is left among the groups not yet served; so a group asking less than its share is paid in
+    full, what it leaves goes equally to the others, and every group gets at least min(its ask, budget // groups).
+    They add up to the least of the budget and what the groups ask together."""
+    given: dict[bytes, int] = {}
+    left = budget
+    order = sorted(asks, key=lambda a: (a[1], a[0]))
+    for i, (oracle, asked) in enumerate(order):
+        share = min(asked, left // (len(order) - i))
+        given[oracle] = share
+        left -= share
+    return given
+
+
+def compute_settlement(state: Overlay, rnd: RedeemRound, budget: int) -> dict[bytes, tuple[int, int]]:
+    """Patient -> (points requested, points paid) of every request of `rnd` when the epoch pays `budget` base units:
+    each oracle group its share (`compute_group_budgets`), each request its group's share pro rata (rule 5). Reads
+    the table's rows and requests, at most MAX_REQUESTS_PER_EPOCH of each."""
+    rows = [(oracle, patient, storage.requests.get(state, (rnd.epoch, patient)))
+            for oracle, patient in storage.rows_of_epoch(state, rnd.epoch)]
+    group_points: dict[bytes, int] = {}
+    for oracle, _, requested in rows:
+        group_points[oracle] = group_points.get(oracle, 0) + requested
+    shares = compute_group_budgets([(o, p * rnd.rate) for o, p in group_points.items()], budget)
+    return {patient: (requested, compute_paid_points(requested, group_points[oracle] * rnd.rate, shares[oracle]))
+            for oracle, patient, requested in rows}
+
+
+def get_paid_if_settled(state: Overlay, rnd: RedeemRound, patient: bytes, budget: int) -> int:
+    """Points `patient`'s request of `rnd` would be paid if the epoch were settled now with `budget` (0: none)."""
+    return compute_settlement(state, rnd, budget).get(patient, (0, 0))[1]
 
 
 # the oracle groups of the open round ---------------------------------------------------------------------
@@ -269,7 +315,7 @@ def request(ctx: CallContext, patient: bytes, points: int) -> int:
 
 
 def settle(ctx: CallContext, rnd: RedeemRound) -> RoundResult:
-    """Pay every request of `rnd`, an epoch that has ended, its pro rata share; return what was paid.
+    """Pay every request of `rnd`, an epoch that has ended, its share (rules 3 to 5); return what was paid.
 
     Never fails: the budget is at most the pool's spendable balance, and a payout is a plain credit, as mining
     rewards are, so no transfer check can refuse it in the middle of the round (`balances.transfer` would refuse a
@@ -281,8 +327,8 @@ def settle(ctx: CallContext, rnd: RedeemRound) -> RoundResult:
     if ctx.param(params.REDEEM_RATE) > 0:
         budget = compute_budget(rnd.asked, ctx.param(params.GLOBAL_REDEEM_CAP), acc.spendable, acc.total,
                                 ctx.param(balances.ED_PARAM))
-    rows = [(patient, requested, compute_paid_points(requested, rnd.asked, budget))
-            for patient, requested in storage.requests_of_epoch(state, rnd.epoch)]
+    settled = compute_settlement(state, rnd, budget)
+    rows = [(patient, *settled[patient]) for patient, _ in storage.requests_of_epoch(state, rnd.epoch)]
     paid_points = sum(paid for _, _, paid in rows)
     paid_total = paid_points * rnd.rate
     if paid_total:

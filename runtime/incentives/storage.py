@@ -1,12 +1,13 @@
-"""Storage of the incentives module: points held, used evidence hashes, a per-patient index of attestations and
-home oracle, the open epoch's redemption requests with their oracle groups, and what the latest settlement paid."""
+"""Storage of the incentives module: points held, used evidence hashes, a per-patient index of attestations, the
+points each oracle attested each patient and the patient's home oracle, each oracle's tally of its epoch, the open
+epoch's redemption requests with their oracle groups, and what the latest settlement paid."""
 
 from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U64, Nested
 from runtime.overlay import Overlay
 
-from ..incentives.types import Attestation, OracleGroup, Payout, RedeemRound, RoundResult
+from ..incentives.types import Attestation, OracleGroup, OracleTally, Payout, RedeemRound, RoundResult
 from ..items import ID_KEY, StorageMap, StorageValue, u64_from_key, u64_key
 
 M = "incentives"
@@ -34,8 +35,32 @@ by_patient: StorageMap[bool] = StorageMap(M, "by_patient", BOOL, patient_key, pa
 """(patient, block, evidence hash) -> True for each attestation of the patient (the index behind queries)."""
 
 home_oracle: StorageMap[bytes] = StorageMap(M, "home_oracle", ACCOUNT, key_types=(ACCOUNT,))
-"""Patient -> the oracle of its first attestation, set then and never changed: its redemption requests belong to
-that oracle's group (`redemption.py`). No later attestation, by any oracle, moves a patient to another group."""
+"""Patient -> its home oracle, whose group its new redemption requests join (`redemption.py`): the oracle that has
+attested it the most points (the first attestation's oracle until another attests it strictly more), or the oracle
+it chose (`home_chosen`); the rule is `home.py`'s. (Storage version 0, spec 13 and before: the oracle of its first
+attestation, never moved; `migrations.py` recomputes it.)"""
+
+
+def pair_key(key: tuple[bytes, bytes]) -> bytes:
+    """(patient, oracle) -> patient (32) | oracle (32): a patient's oracles share a prefix."""
+    return key[0] + key[1]
+
+
+def pair_from_key(raw: bytes) -> tuple[bytes, bytes]:
+    return raw[:32], raw[32:64]
+
+
+attested: StorageMap[int] = StorageMap(M, "attested", U64, pair_key, pair_from_key, default=0,
+                                       key_types=(ACCOUNT, ACCOUNT))
+"""(patient, oracle) -> points that oracle has attested the patient, over all its attestations (absent: none).
+Never removed: it only grows, so the oracle with the most is read in one step (`home_oracle`)."""
+
+home_chosen: StorageMap[bool] = StorageMap(M, "home_chosen", BOOL, key_types=(ACCOUNT,))
+"""Patient -> True once it chose its home oracle (`incentives.choose_oracle`): no attestation moves it after."""
+
+oracle_tally: StorageMap[OracleTally] = StorageMap(M, "oracle_tally", Nested(OracleTally), key_types=(ACCOUNT,))
+"""Oracle -> the points it attested in the latest epoch it attested in (`incentives.oracle_points_per_epoch` caps
+them); an older epoch's tally counts as none."""
 
 
 def request_key(key: tuple[int, bytes]) -> bytes:
@@ -133,6 +158,13 @@ def requests_of_epoch(state: Overlay, epoch: int) -> list[tuple[bytes, int]]:
 ROUND_ITEMS = (requests, group_rows, oracle_groups, groups_by_rows, groups_with_rows)
 """The maps that hold one epoch's table under the epoch's prefix: a settlement empties each (at most
 MAX_REQUESTS_PER_EPOCH entries apiece: every group holds a row, every row count a group)."""
+
+
+def rows_of_epoch(state: Overlay, epoch: int) -> list[tuple[bytes, bytes]]:
+    """(oracle, patient) of every row of `epoch`'s table: the group each request was filed in, group by group."""
+    prefix = group_rows.prefix + u64_key(epoch)
+    n = len(prefix)
+    return [(key[n:n + 32], group_rows.codec.decode(raw)) for key, raw in state.iterate(prefix)]
 
 
 def round_keys(state: Overlay, epoch: int) -> list[bytes]:

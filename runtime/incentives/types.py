@@ -1,5 +1,6 @@
-"""Types of the incentives module: an attestation as stored under its evidence hash, the open epoch's redemption
-round and its oracle groups, what a patient's latest request was paid, and the outcome of the latest settled round."""
+"""Types of the incentives module: an attestation as stored under its evidence hash, what an oracle attested in its
+latest epoch, the open epoch's redemption round and its oracle groups, what a patient's latest request was paid, and
+the outcome of the latest settled round."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ..roles.types import ACTIVITIES, MAX_ACTIVITY_NAME
 
 __all__ = [
     "ACTIVITIES", "MAX_ACTIVITY_NAME", "MAX_REQUESTS_PER_EPOCH", "NO_HOME", "POOL", "Attestation", "OracleGroup",
-    "Payout", "RedeemRound", "RoundResult",
+    "OracleTally", "Payout", "RedeemRound", "RoundResult",
 ]
 
 POOL = "community_incentives"
@@ -24,8 +25,9 @@ request); a patient already in the table may still add to its request when the t
 a new patient only in place of another oracle's patient, by the fair share rule of `redemption.py`."""
 
 NO_HOME = bytes(32)
-"""The oracle group of a patient with no home oracle recorded (one attested before home oracles were kept): all such
-patients share this one group."""
+"""The oracle group of an account with no home oracle recorded: one never attested (so it holds no points to redeem),
+or, on a chain upgraded from spec 13 before the incentives migration ran, one attested before home oracles were
+kept (`migrations.py` gives each such patient its home)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,19 @@ class Attestation(Struct):
         ("points", U64),
         ("block", U64),
     )
+
+
+@dataclass(frozen=True)
+class OracleTally(Struct):
+    """Points one oracle attested in its latest epoch with an attestation: an epoch's first attestation starts a new
+    tally, so one record per oracle is kept, never a record per epoch."""
+
+    epoch: int
+    points: int
+    """Points attested in `epoch`, over all patients and activities (at most `incentives.oracle_points_per_epoch`
+    as it was at each attestation)."""
+
+    WIRE = (("epoch", U64), ("points", U64))
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,8 @@ class RedeemRound(Struct):
 
 @dataclass(frozen=True)
 class OracleGroup(Struct):
-    """The requests of the open round whose patients have one home oracle (the oracle of their first attestation)."""
+    """The requests of the open round filed by patients whose home oracle was one oracle when they filed (a request
+    stays in the group it was filed in, wherever its patient's home moves after)."""
 
     rows: int
     """Rows of the table its patients hold (at least 1: a group without rows is not stored)."""
@@ -102,7 +118,8 @@ class Payout(Struct):
     requested: int
     """Points the request held."""
     paid: int
-    """Points paid: all of them, or the epoch's pro rata share rounded down; the rest went back to the patient."""
+    """Points paid: all of them, or its share of its oracle group's budget, pro rata within the group and rounded
+    down; the rest went back to the patient."""
     amount: int
     """Base units paid: `paid` x the epoch's rate."""
 

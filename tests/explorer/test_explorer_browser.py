@@ -128,6 +128,9 @@ def test_a_demo_job_appears_and_settles_on_the_compute_page(browser: Browser, ex
     assert ", ".join(map(str, settled["private"]["decoyPositions"])) in checked
     assert browser.page.query_selector("#job-results td.labels .pill") is None  # no diagnosis on a node's page
     assert "private: sealed to its provider" in browser.page.inner_text(".cards")
+    # why it stands where it does, and what happened to its place and escrow (runtime/compute/reasons.py)
+    assert browser.page.inner_text("#job-reason") == settled["reason"] and settled["reason"].startswith("done: ")
+    assert browser.page.inner_text("#job-places .place-reason") == settled["assignments"][0]["reason"]
     assert browser.errors == []
 
 
@@ -151,6 +154,51 @@ def test_a_vote_updates_the_referendum_tally(browser: Browser, explorer_node: Ex
     counted = live["housesInFavour"]
     assert browser.page.inner_text(f'[data-referendum="{rid}"] .houses-in-favour') == (
         f"{counted['count']} of {counted['needed']} needed")
+    # the weight bar: the holders' aye weight beyond the largest aye voters (on dev, with one aye voter asked, all
+    # of it) as a share of the house, rounded down as the runtime rounds it, and the bar in the rule's words
+    other = f'[data-referendum="{rid}"] tr[data-house="holders"] .house-other-aye'
+    assert re.fullmatch(r"\d+\.\d\d%", browser.page.inner_text(other)), browser.page.inner_text(other)
+    assert browser.page.inner_text(f'[data-referendum="{rid}"] .weight-rule') == (
+        f", at least {counted['minOtherAyeBps'] / 100:.2f}% of the house voting aye")
+    assert browser.errors == []
+
+
+def test_a_house_that_fails_only_the_weight_bar_says_so(browser: Browser) -> None:
+    """The governance page's words for each house (`houseStanding`, `beyondHeader`, `weightRule`) on btt-21m's
+    rule: a whale with a dust account fails only the weight bar and says so; a referendum closed before the chain
+    stored the bar says "not recorded", never a bar or a share it did not check."""
+    browser.open("governance")
+    browser.page.wait_for_selector("#referenda", timeout=WAIT_MS)
+    rule = {"minAyeVoters": 2, "minOtherAyeBps": 100, "otherAyeLeavesOut": 1, "otherAyeRecorded": True}
+    whale = {"inFavour": False, "empty": False, "aye": "900", "nay": "0", "meetsTurnoutFloor": True, "ayeVoters": 2,
+             "enoughAyeVoters": True, "enoughOtherAye": False, "otherAyeShare": "0.0099999"}
+
+    def standing(house: dict[str, Any], r: dict[str, Any]) -> str:
+        return str(browser.page.evaluate("([v, r]) => houseStanding(v, r)", [house, r]))
+
+    assert standing(whale, rule) == '<span class="bad">under 1.00% aye beyond the largest</span>'
+    assert standing(whale, rule | {"otherAyeLeavesOut": 2}) == (
+        '<span class="bad">under 1.00% aye beyond the 2 largest</span>')
+    assert standing(whale | {"enoughAyeVoters": False, "ayeVoters": 1}, rule) == (
+        '<span class="bad">1 aye voter</span>')  # the first rule it fails
+    assert standing(whale | {"meetsTurnoutFloor": False}, rule) == '<span class="bad">below floor</span>'
+    assert standing(whale | {"enoughOtherAye": True, "inFavour": True}, rule) == '<span class="ok">yes</span>'
+    assert browser.page.evaluate("(r) => beyondHeader(r)", rule) == "aye beyond largest"
+    assert browser.page.evaluate("(r) => beyondHeader(r)", rule | {"otherAyeLeavesOut": 0}) == "aye of house"
+    assert browser.page.evaluate("(r) => weightRule(r, true)", rule) == (
+        ", at least 1.00% of the house voting aye beyond the largest aye voter")
+    cell = "([v, r]) => otherAyeCell(v, r)"
+    assert browser.page.evaluate(cell, [whale, rule]) == "0.99%"  # rounded down, as the runtime's reason rounds
+    old = rule | {"minOtherAyeBps": None, "otherAyeRecorded": False}
+    assert browser.page.evaluate("(r) => weightRule(r, true)", old) == (
+        "; the weight voting aye beyond the largest aye voter: not recorded (voting closed before the chain stored "
+        "it)")
+    assert browser.page.evaluate("(r) => weightRule(r, false)", old) == (  # a live tally under a spec without it
+        "; the weight voting aye beyond the largest aye voter: not recorded (the spec the chain runs has no weight "
+        "bar)")
+    assert standing(whale | {"inFavour": True, "enoughOtherAye": None}, old) == '<span class="ok">yes</span>'
+    unrecorded = whale | {"otherAyeShare": None, "enoughOtherAye": None}
+    assert browser.page.evaluate(cell, [unrecorded, old]) == '<span class="muted">not recorded</span>'
     assert browser.errors == []
 
 

@@ -206,3 +206,30 @@ def test_every_status_is_explained() -> None:
         assert x["final"] and x["verdict"] == status and len(x["reason"]) > 20, x
     assert "95.00%" in explorer_verdicts.explain({"status": "enacted", "ayeSharePpm": 950_000})["reason"]
     assert "boom" in explorer_verdicts.explain({"status": "failed", "ayeSharePpm": 1, "error": "boom"})["reason"]
+
+
+def _weighed(recorded: bool, leaves_out: int = 1) -> dict[str, Any]:
+    """`_tally` with btt-21m's houses rule as the RPC renders it: 2 aye voters, 1% beyond the largest (or, for a
+    referendum closed before the chain stored the weight rule, not recorded)."""
+    tally = _tally("passed", None)
+    tally["housesInFavour"] |= {"minAyeVoters": leaves_out + 1, "minOtherAyeBps": 100 if recorded else None,
+                                "otherAyeLeavesOut": leaves_out, "otherAyeRecorded": recorded}
+    return tally
+
+
+def test_a_passing_reason_names_the_weight_bar_the_houses_met() -> None:
+    reason = explorer_verdicts.passing_reason(_weighed(True))
+    assert ("2 houses in favour (compute, holders) at or above the turnout floor of 1.00% with at least 2 aye voters "
+            "each and at least 1.00% of the house voting aye beyond the largest aye voter, 2 needed;") in reason
+    assert "beyond the 2 largest aye voters, 2 needed" in explorer_verdicts.passing_reason(_weighed(True, 2))
+    dev = explorer_verdicts.passing_reason(_weighed(True, 0))  # one aye voter asked: the whole aye weight counts
+    assert "turnout floor of 1.00% and at least 1.00% of the house voting aye, 2 needed" in dev, dev
+
+
+def test_a_referendum_closed_before_the_weight_bar_was_stored_claims_no_bar() -> None:
+    reason = explorer_verdicts.passing_reason(_weighed(False))
+    assert "(the weight voting aye beyond the largest aye voter not recorded), 2 needed" in reason, reason
+    assert "at least 1.00% of the house" not in reason  # never a bar the chain did not check
+    x = explorer_verdicts.explain({"status": "enacted", "ayeSharePpm": 950_000, "tallyAtClose": _weighed(False)})
+    assert "not recorded" in x["reason"] and x["final"], x
+    assert "weight" not in explorer_verdicts.passing_reason(_tally("passed", None))  # a node before the rule

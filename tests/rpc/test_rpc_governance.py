@@ -174,8 +174,20 @@ async def test_the_readme_walkthrough_passes_with_two_houses_above_their_turnout
     assert houses["representatives"]["electorate"] == "1"  # eve's seat
     assert live["housesInFavour"] == {"count": 2, "needed": p["governance.min_houses_in_favour"],
                                       "turnoutFloorBps": floor,
-                                      "minAyeVoters": p["governance.house_min_aye_voters"], "met": True}
+                                      "minAyeVoters": p["governance.house_min_aye_voters"],
+                                      "minOtherAyeBps": p["governance.house_min_other_aye_bps"],
+                                      "otherAyeLeavesOut": 0, "otherAyeRecorded": True, "met": True}
     assert institutions["ayeVoters"] == 1 and institutions["enoughAyeVoters"]  # dave: the dev chain asks for 1
+    # the weight bar: with one aye voter asked, none is left out, so the house's whole aye weight counts (the
+    # holders' in plain balance, the unit of their electorate), against 0.5% of the electorate on the dev chain
+    assert (institutions["otherAye"], institutions["enoughOtherAye"]) == (str(1_050_000 * UNIT), True)
+    assert institutions["otherAyeShare"] == institutions["turnout"]
+    assert institutions["otherAyeSharePpm"] == institutions["turnoutPpm"]
+    assert holders["otherAye"] == holders["voted"] and holders["enoughOtherAye"]  # nobody voted nay
+    assert int(holders["otherAye"]) * 10_000 >= int(holders["electorate"]) * p["governance.house_min_other_aye_bps"]
+    for house in ("compute", "representatives"):
+        assert houses[house]["otherAye"] == "0" and houses[house]["otherAyeSharePpm"] == 0
+        assert houses[house]["enoughOtherAye"] is False  # nobody voted: 0 is below any bar above 0
     assert live["verdict"] == "passed" and live["verdictReason"] is None
     assert live["deposit"] == {"backedShare": "1", "backedSharePpm": 1_000_000,
                                "spamThresholdBps": p["governance.spam_threshold_bps"], "spam": False}

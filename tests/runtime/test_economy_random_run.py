@@ -95,6 +95,8 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
     ).build()
     chain.dispatch(GOVERNANCE, "roles.appoint_verifier", acct("eve"))
     chain.dispatch(GOVERNANCE, "roles.appoint_oracle", "preventive_visit", acct("eve"))
+    chain.dispatch(GOVERNANCE, "roles.appoint_oracle", "referral", acct("charlie"))  # a second home to choose
+    oracles = {"eve": "preventive_visit", "charlie": "referral"}
     model = model_hash(reference_spec("breast-cancer-v1"))
     rng = random.Random(20261123)
     nonces = {n: chain.account(n).nonce for n in NAMES}
@@ -102,6 +104,8 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
         "register", "verify", "tokenize", "asset_transfer", "offer", "accept", "pay", "invoice", "pay_invoice",
         "refund", "attest", "redeem", "post_job", "cancel_job", "propose", "vote",
     )
+    homes = random.Random(20261126)  # the oracles' and patients' picks: the other kinds' draws stay as they were
+    chosen = 0
     succeeded: dict[str, int] = dict.fromkeys(kinds, 0)
     evidence = 0
     for _ in range(80):
@@ -143,9 +147,8 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
                 call = ("payments.refund", rng.randrange(1, payments.next_payment_id.get(state) + 1),
                         rng.randint(1, 300) * UNIT)
             elif kind == "attest":
-                who, evidence = "eve", evidence + 1
-                call = ("incentives.attest", acct(rng.choice(NAMES[:4])), "preventive_visit",
-                        evidence.to_bytes(32, "big"))
+                who, evidence = homes.choice(list(oracles)), evidence + 1
+                call = ("incentives.attest", acct(rng.choice(NAMES[:4])), oracles[who], evidence.to_bytes(32, "big"))
             elif kind == "redeem":
                 call = ("incentives.redeem", rng.randint(1, 200))
             elif kind == "post_job":
@@ -172,6 +175,12 @@ def test_invariants_hold_through_a_randomized_marketplace() -> None:
                 continue
             nonces[who] += 1
             succeeded[kind] += outcome.success
+        if homes.random() < 0.3:  # a patient chooses its home oracle among those that attested it (or is refused)
+            who = homes.choice(NAMES[:4])
+            xt = chain.sign(who, "incentives.choose_oracle", acct(homes.choice(list(oracles))), nonce=nonces[who])
+            nonces[who] += 1
+            chosen += chain.executive.apply_extrinsic(ex, xt, len(xt.encode())).success
         chain.end_block()  # asserts the invariants
         chain.advance_time(rng.choice([0, 0, 5_000, 40_000]))
     assert all(succeeded[k] > 0 for k in kinds), [k for k in kinds if not succeeded[k]]
+    assert chosen > 0  # some patient chose its home: the incentives invariants ran over a choice

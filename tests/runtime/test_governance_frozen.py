@@ -102,7 +102,11 @@ def test_a_closed_tally_does_not_drift_when_the_compute_window_slides() -> None:
                                            "inFavour": True, "ayeShare": "1", "ayeVoters": 1,
                                            "electorate": "5"} == at_close["houses"]["compute"]
     assert at_close["housesInFavour"] == {"count": 3, "needed": 2, "turnoutFloorBps": FLOOR_BPS, "minAyeVoters": 1,
+                                          "minOtherAyeBps": 50, "otherAyeLeavesOut": 0, "otherAyeRecorded": True,
                                           "met": True}
+    # the weight rule as stored beside the figures: with one aye voter asked, the house's whole aye weight counts
+    assert at_close["houses"]["compute"] | {"otherAye": "5", "otherAyeShare": "1", "otherAyeSharePpm": 1_000_000,
+                                           "enoughOtherAye": True} == at_close["houses"]["compute"]
 
     # the window slides past charlie's credit (and the spend is enacted, moving 1,000 BTT into circulation)
     run_at(chain, r.enact_at_ms)
@@ -165,10 +169,12 @@ def test_the_live_and_the_frozen_tally_are_one_rendering() -> None:
     ref_id = compute_house_decides(chain)
     r = ref(chain, ref_id)
     view = chain.view()
-    expected = logic.figures(logic.verdict(view, r, r.voting_ends_ms))
-    live = methods_governance.render_figures(expected, r.track)
+    verdict = logic.verdict(view, r, r.voting_ends_ms)
+    expected = logic.figures(verdict)
+    live = methods_governance.render_figures(expected, r.track, logic.other_aye_figures(verdict))
     close(chain, ref_id)
     assert frozen(chain, ref_id).figures.houses == expected.houses
     at_close = rpc_referendum(chain, ref_id)["tallyAtClose"]
     assert set(at_close) == set(live) | {"verdict", "verdictReason", "block", "closedMs"}
     assert at_close["houses"] == live["houses"]
+    assert at_close["housesInFavour"] == live["housesInFavour"] and live["housesInFavour"]["otherAyeRecorded"]

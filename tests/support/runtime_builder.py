@@ -157,6 +157,7 @@ DEFAULT_PARAMS.update({
     "incentives.redeem_rate": (UNIT // 100, 0, UNIT, "btt"),
     "incentives.redeem_cap_per_epoch": (100 * UNIT, 0, 100_000 * UNIT, "btt"),
     "incentives.redeem_cap_global_per_epoch": (250 * UNIT, UNIT, 100_000 * UNIT, "btt"),
+    "incentives.oracle_points_per_epoch": (5_000, 100, 100_000_000, "count"),
     "incentives.points.preventive_visit": (100, 0, 10_000, "count"),
     "incentives.points.treatment_adherence": (50, 0, 10_000, "count"),
     "incentives.points.healthy_lifestyle": (20, 0, 10_000, "count"),

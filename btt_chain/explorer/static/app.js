@@ -701,7 +701,12 @@ PAGES.job = {
     });
     const head = `<h1>Job #${fmtInt(j.id)} <span class="muted">${esc(j.status)}</span></h1><div class="cards">` +
       card("model", esc(j.modelName || short(j.model))) + card("items", fmtInt(j.items)) + card("price", amt(j.price)) +
-      card("inputs", j.private ? "private: sealed to its provider" : r.synthetic ? "public: synthetic (from a seed)" : "public: the requester's cases") + `</div>`;
+      card("inputs", j.private ? "private: sealed to its provider" : r.synthetic ? "public: synthetic (from a seed)" : "public: the requester's cases") + `</div>` +
+      // why the job stands where it does and what happened to each place and its escrow (runtime/compute/reasons.py)
+      `<p id="job-reason">${esc(j.reason || "")}</p>` +
+      `<h2>Places</h2>` + table(["provider", "state", "#escrow", "what happened"], j.assignments.map((a) =>
+        `<tr><td>${addr(a.provider)}</td><td class="assign-state">${esc(a.state)}</td><td class="num">${amt(a.portion)}</td>` +
+        `<td class="place-reason">${esc(a.reason || "")}</td></tr>`), "job-places");
     if (j.private) {
       // a private job: nobody but its provider reads its cases and nobody but its clinic its results; show what the chain checked
       const p = j.private;
@@ -775,6 +780,36 @@ PAGES.supply = {
   },
 };
 
+// the houses rule's weight bar (governance.house_min_other_aye_bps): the aye weight of a house's aye voters other
+// than its `otherAyeLeavesOut` largest, against its electorate; a referendum closed before the chain stored it
+// has `otherAyeRecorded` false and says "not recorded", never a number the chain did not check
+function beyondWhom(n) { return n <= 0 ? "voting aye" : n === 1 ? "voting aye beyond the largest aye voter" : `voting aye beyond the ${n} largest aye voters`; }
+
+function beyondHeader(rule) { const n = rule.otherAyeLeavesOut; return n <= 0 ? "aye of house" : n === 1 ? "aye beyond largest" : `aye beyond ${n} largest`; }
+
+function otherAyeCell(v, rule) { return rule.otherAyeRecorded ? ratioPct(v.otherAyeShare) : '<span class="muted">not recorded</span>'; }
+
+function bpsPct(bps) { return (bps / 100).toFixed(2) + "%"; }
+
+function weightRule(rule, frozen) {
+  if (!rule.otherAyeRecorded) return `; the weight ${beyondWhom(rule.otherAyeLeavesOut)}: not recorded (${frozen ? "voting closed before the chain stored it" : "the spec the chain runs has no weight bar"})`;
+  return `, at least ${bpsPct(rule.minOtherAyeBps)} of the house ${beyondWhom(rule.otherAyeLeavesOut)}`;
+}
+
+function houseStanding(v, rule) {
+  // whether a house counts toward the houses rule and, if not, the first rule it fails, in words
+  if (v.inFavour) return '<span class="ok">yes</span>';
+  if (v.empty) return "-";
+  if (BigInt(v.aye) <= BigInt(v.nay)) return "no";
+  if (!v.meetsTurnoutFloor) return '<span class="bad">below floor</span>';
+  if (!v.enoughAyeVoters) return `<span class="bad">${v.ayeVoters} aye voter${v.ayeVoters === 1 ? "" : "s"}</span>`;
+  if (v.enoughOtherAye === false) {
+    const n = rule.otherAyeLeavesOut, whom = n <= 0 ? "voting aye" : n === 1 ? "aye beyond the largest" : `aye beyond the ${n} largest`;
+    return `<span class="bad">under ${bpsPct(rule.minOtherAyeBps)} ${whom}</span>`;
+  }
+  return "no";
+}
+
 PAGES.governance = {
   live: true,
   interval: 2000,
@@ -792,7 +827,8 @@ PAGES.governance = {
         `<td class="num house-nay">${houseQty(v.nay, h)}</td><td class="num">${ratioPct(v.weightThisYear)}</td><td class="num">${ratioPct(v.weight)}</td>` +
         `<td class="num">${v.ayeShare === null ? "-" : ratioPct(v.ayeShare)}</td>` +
         `<td class="num house-turnout">${(v.turnoutPpm / 10000).toFixed(2)}%</td>` +
-        `<td class="house-in-favour">${v.inFavour ? '<span class="ok">yes</span>' : v.empty ? "-" : BigInt(v.aye) <= BigInt(v.nay) ? "no" : !v.meetsTurnoutFloor ? '<span class="bad">below floor</span>' : `<span class="bad">${v.ayeVoters} aye voter${v.ayeVoters === 1 ? "" : "s"}</span>`}</td></tr>`) : [];
+        `<td class="num house-other-aye">${otherAyeCell(v, t.housesInFavour)}</td>` +
+        `<td class="house-in-favour">${houseStanding(v, t.housesInFavour)}</td></tr>`) : [];
       const left = r.status === "voting" ? duration(r.votingEndsMs - now) + " left" : esc(r.status);
       const good = ["passed", "enacted"].includes(x.verdict), bad = ["rejected", "expired", "failed"].includes(x.verdict);
       const args = callArgs(r.call).map(([k, html]) => `<span class="field">${esc(k)}=${html}</span>`).join(" ");
@@ -803,10 +839,10 @@ PAGES.governance = {
         `<p class="call-args">${args || '<span class="muted">no arguments</span>'}</p>` +
         `<p>proposer ${addr(r.proposer)}, deposit ${amt(r.deposit)}, voting ends ${time(r.votingEndsMs)} (<b class="time-left">${left}</b>)</p>` +
         (r.tallyAtClose ? `<p class="tally-frozen muted">figures at the close, stored by the chain in block #${r.tallyAtClose.block} (${time(r.tallyAtClose.closedMs)}); not recounted since</p>` : "") +
-        (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share", "#turnout", "in favour"], houses) +
+        (t ? table(["house", "#aye", "#nay", "#weight this year", "#weight counted", "#aye share", "#turnout", "#" + beyondHeader(t.housesInFavour), "in favour"], houses) +
           `<p>combined aye share <b>${ratioPct(t.ayeShare)}</b>; threshold ${t.threshold.rule} ${(t.threshold.thresholdBps / 100).toFixed(2)}%; ` +
           `houses in favour <span class="houses-in-favour">${t.housesInFavour.count} of ${t.housesInFavour.needed} needed</span> ` +
-          `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%, at least ${t.housesInFavour.minAyeVoters} aye voter${t.housesInFavour.minAyeVoters === 1 ? "" : "s"}); ` +
+          `(turnout floor ${(t.housesInFavour.turnoutFloorBps / 100).toFixed(2)}%, at least ${t.housesInFavour.minAyeVoters} aye voter${t.housesInFavour.minAyeVoters === 1 ? "" : "s"}<span class="weight-rule">${esc(weightRule(t.housesInFavour, !!r.tallyAtClose))}</span>); ` +
           `quorum ${t.quorum.met ? '<span class="ok">met</span>' : '<span class="bad">not met</span>'} (turnout ${amt(t.quorum.turnout)} of ${amt(t.quorum.required)} required)</p>` : "") + `</div>`;
     });
     let weightCards = "";
@@ -817,7 +853,7 @@ PAGES.governance = {
     }
     const unitNote = Object.entries(state.units.houses).map(([h, u]) => `${esc(h)} in ${esc(u === "btt" ? state.symbol : u)}`).join(", ");
     return `<h1>Governance</h1><h2>House weights this year</h2><div class="cards">${weightCards}</div>` +
-      `<p class="muted">Each house counts its own weight: ${unitNote}. A referendum passes with the quorum, enough houses in favour at or above their turnout floor and with enough aye voters, and the aye share above the threshold. A closed referendum shows the figures stored when voting closed.</p>` +
+      `<p class="muted">Each house counts its own weight: ${unitNote}. A referendum passes with the quorum, enough houses in favour at or above their turnout floor, with enough aye voters and enough of the house's weight voting aye beyond its largest aye voters (so a whale's dust accounts add nothing), and the aye share above the threshold. A closed referendum shows the figures stored when voting closed.</p>` +
       `<h2>Referenda</h2><div id="referenda">${cards.join("") || '<p class="muted">no referenda yet</p>'}</div>`;
   },
 };
