@@ -9,7 +9,8 @@ whole minimum bond, and a clinic's 1,000 BTT job found no provider. Each attack 
   the clinic's job is drawn in the block after it is posted; tying one provider's 10,000 BTT bond for a day now
   takes over 7,000 floor jobs, not 10 (the figures are printed);
 - a fraud (a wrong sampled item, a challenged item) and a withholding (a sample never opened, outputs never posted)
-  on a small and on a large job each cost exactly that assignment's hold, fixed when it was made;
+  on a small and on a large job each cost exactly that assignment's hold, fixed when it was made; the hold counts
+  what a challenge (or, for a private job, opening a case) costs, and the challenger's share of it pays for that;
 - unbonding below what the assignments hold is refused and changes nothing; a bond that exactly covers one more
   hold is drawn, one base unit less is not; registration needs capacity x `compute.min_assignment_hold`;
 - the migration to compute storage version 2 writes down what assignments made before holds existed hold, and they
@@ -52,6 +53,9 @@ from tests.runtime.test_compute import (
 from tests.runtime.test_compute_attacks import challenge_args, item_outside_sample
 from tests.runtime.test_compute_market_attacks import LIVE
 from tests.runtime.test_compute_outage import all_in_one_block, until
+from tests.runtime.test_compute_private import DEADLINE as PRIVATE_DEADLINE
+from tests.runtime.test_compute_private import DECOYS, ITEMS, ready
+from tests.runtime.test_compute_private import chain_with as private_chain
 from tests.support.runtime_builder import DEFAULT_PARAMS, UNIT, TestChain, acct, assert_noop, assert_ok
 
 MIN_BOND = LIVE["compute.min_provider_bond"]
@@ -217,11 +221,14 @@ def test_a_challenge_and_withheld_outputs_cost_the_hold_and_the_challenger_is_pa
     amounts = {j: hold(chain, j) for j in (challenged, withheld)}
     assert amounts[challenged] == amounts[withheld] == expected_hold(chain, price, 16) < CAP
     bond0 = ledger(chain, "prov").total  # type: ignore[union-attr]
-    assert_ok(chain.submit("charlie", "compute.challenge", *challenge_args(cheat, challenged, x)))
+    out = chain.submit("charlie", "compute.challenge", *challenge_args(cheat, challenged, x))
+    assert_ok(out)
+    # the hold counted at most what the challenge cost, and the challenger's share of the slash pays for it
+    counted = holds.challenge_cost(chain.view(), reference_spec("breast-cancer-v1"), 16, False)
+    assert out.fee <= counted < 2 * out.fee
     (upheld,) = [e for e in chain.events() if isinstance(e, events.ChallengeUpheld)]
     reward = amounts[challenged] * get_param(chain.view(), "slashing.reporter_bps") // 10_000
-    assert upheld.slashed == amounts[challenged] and upheld.reward == reward
-    assert reward >= holds.challenge_cost(chain.view(), reference_spec("breast-cancer-v1"), 16, False)
+    assert upheld.slashed == amounts[challenged] and upheld.reward == reward > counted
     assert ledger(chain, "prov").total == bond0 - amounts[challenged]  # type: ignore[union-attr]
     assert bond_events.BondSlashed(acct("prov"), amounts[challenged] - reward, reward) in chain.events()
     assert held(chain, "prov") == amounts[withheld]
@@ -259,6 +266,20 @@ def test_a_hold_is_fixed_when_the_assignment_is_made_and_released_when_it_settle
     close_window(chain, paid_job)
     assert job_of(chain, paid_job).assignments[0].state == SETTLED
     assert held(chain, "prov") == 0 and ledger(chain, "prov").total == bond0 - amount  # type: ignore[union-attr]
+    floor_rule_holds(chain)
+
+
+def test_a_private_jobs_hold_counts_the_fee_of_opening_one_of_its_cases() -> None:
+    chain = private_chain()
+    clinic, _ = ready(chain)
+    spec = reference_spec("breast-cancer-v1")
+    price = costs.min_price(chain.view(), spec, ITEMS, 1, DECOYS)
+    assert_ok(clinic.post(ITEMS, DECOYS, price, PRIVATE_DEADLINE))
+    chain.run_block([])
+    opening = holds.challenge_cost(chain.view(), spec, ITEMS, True)
+    assert opening > holds.challenge_cost(chain.view(), spec, ITEMS, False)  # a case, its secret, a sealed output
+    bps = DEFAULT_PARAMS["compute.hold_per_price_bps"][0]
+    assert hold(chain, clinic.job_id) == price * bps // 10_000 + opening < DEFAULT_PARAMS["compute.fraud_slash"][0]
     floor_rule_holds(chain)
 
 
