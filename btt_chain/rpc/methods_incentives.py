@@ -1,8 +1,9 @@
 """RPC methods of the patient incentives, read at the head: `btt_points` (an account's points, its redemption
-request of this epoch and what it would be paid if the epoch ended now, its home oracle and the rows that oracle's
-patients hold in the epoch's table, the epoch's requests together, what its latest settled request was paid, the
-rate, the cap and its attestations) and `btt_oracles` (the health oracles appointed per activity type, from the
-roles module's storage, with the points each activity earns).
+request of this epoch and what it would be paid if the epoch ended now, its home oracle, whether it chose it and the
+rows that oracle's patients hold in the epoch's table, the points each oracle attested it, the epoch's requests
+together, what its latest settled request was paid, the rate, the cap and its attestations) and `btt_oracles` (the
+health oracles appointed per activity type, from the roles module's storage, with the points each activity earns).
+Wherever an oracle is shown, so is what it attested this epoch against `incentives.oracle_points_per_epoch`.
 
 Amounts and points are decimal strings (amounts in base units); accounts are SS58 addresses; hashes are 0x-hex.
 "This epoch" is the epoch of the head block: the requests of an epoch are paid in the first block of a later one.
@@ -18,6 +19,7 @@ from btt_chain.rpc.at import state_view
 from btt_chain.rpc.paging import SeekableReader, bounded_scan, state_views
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from runtime.balances.logic import ED_PARAM
+from runtime.incentives import home as homes
 from runtime.incentives import logic, redemption, storage
 from runtime.incentives import params as iparams
 from runtime.incentives.types import ACTIVITIES, MAX_REQUESTS_PER_EPOCH, Attestation, Payout, RedeemRound
@@ -33,6 +35,10 @@ MAX_ATTESTATIONS = 500
 ATTESTATIONS_COUNTED = 2_000
 """Attestations `btt_points` counts (keys only): `attestationCount` says how many, up to this many
 (`attestationCountComplete` false if there are more)."""
+MAX_ATTESTED_BY = 100
+"""Oracles `btt_points` lists in `attestedBy` (the first this many by account id, read by one bounded scan:
+`attestedByComplete` false if more have attested the account). Governance appoints oracles one a referendum, so a
+patient attested by more is not expected; the home oracle is shown apart, whatever the list holds."""
 
 
 def render_attestation(evidence: bytes, a: Attestation, prefix: int) -> dict[str, Any]:
@@ -50,6 +56,28 @@ def render_payout(payout: Payout | None) -> dict[str, Any] | None:
         return None
     return {"epoch": payout.epoch, "requested": str(payout.requested), "paid": str(payout.paid),
             "returned": str(payout.returned), "amount": str(payout.amount)}
+
+
+def render_attested_by(reader: SeekableReader, state: Overlay, who: bytes, home: bytes | None, epoch: int,
+                       prefix: int) -> tuple[list[dict[str, Any]], bool]:
+    """The oracles that attested `who` (at most MAX_ATTESTED_BY, listed most points first) and whether that is all
+    of them. Each: the points it attested `who` in all, whether it is `who`'s home, whether it is an oracle of some
+    activity now (only then may `who` choose it) and what it attested this epoch (against the cap, shown once)."""
+    index = storage.attested.prefix + who
+    scan = bounded_scan(reader, index, MAX_ATTESTED_BY)
+    rows = []
+    for key, raw in scan.items:
+        oracle = key[len(index):]
+        rows.append((storage.attested.codec.decode(raw), oracle))
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    listed = [{
+        "oracle": encode_address(oracle, prefix),
+        "points": str(points),
+        "home": oracle == home,
+        "isOracle": homes.is_any_oracle(state, oracle),
+        "epochPoints": str(logic.get_oracle_epoch_points(state, oracle, epoch)),
+    } for points, oracle in rows]
+    return listed, scan.next is None
 
 
 def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: int) -> dict[str, Any]:
@@ -78,6 +106,7 @@ def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: in
         evidence = key[len(index) + 8:]
         attestations.append((evidence, storage.evidence.get(state, evidence)))
     counted = bounded_scan(reader, index, ATTESTATIONS_COUNTED)
+    attested_by, attested_by_complete = render_attested_by(reader, state, who, home, epoch, prefix)
     return {
         "account": encode_address(who, prefix),
         "points": str(held),
@@ -92,6 +121,12 @@ def points_report(reader: SeekableReader, state: Overlay, who: bytes, prefix: in
         "redeemableNow": str(0 if not rate_now or refused else min(held, left // rate)),
         "homeOracle": None if home is None else encode_address(home, prefix),
         "homeOracleRows": home_rows,
+        "homeOracleChosen": homes.is_home_chosen(state, who),
+        "homeOracleAttested": str(0 if home is None else homes.get_attested(state, who, home)),
+        "homeOracleEpochPoints": str(0 if home is None else logic.get_oracle_epoch_points(state, home, epoch)),
+        "oraclePointsPerEpoch": str(params.get_param(state, iparams.ORACLE_POINTS_CAP)),
+        "attestedBy": attested_by,
+        "attestedByComplete": attested_by_complete,
         "epochRequests": {
             "epoch": epoch, "requests": rnd.requests, "maxRequests": MAX_REQUESTS_PER_EPOCH,
             "points": str(rnd.points), "asked": str(rnd.asked), "globalCap": str(global_cap),
@@ -110,8 +145,13 @@ def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     """An account's incentive points: held and their value at this epoch's rate; the head's epoch; the points its
     request of this epoch holds (paid in the first block of the next epoch), their worth in full and the points
     it would be paid if the epoch ended now; the per-patient cap, what is left of it and the points it may still
-    request now (0 when the table is full and would not admit it); its home oracle (the oracle of its first
-    attestation, null before one) and the rows that oracle's patients hold in this epoch's table; the epoch's
+    request now (0 when the table is full and would not admit it); its home oracle (the oracle that attested it
+    the most points, or the one it chose: `homeOracleChosen`; null before a first attestation), the rows that
+    oracle's patients hold in this epoch's table, the points it attested the account in all and the points it
+    attested this epoch, against `oraclePointsPerEpoch`, the most one oracle may; `attestedBy`, the oracles that
+    attested it (the first 100 by account id, `attestedByComplete` false if there are more; listed most points
+    first), each with the points it attested the account, whether it is the home, whether it is an oracle now (only
+    then may the account choose it: `incentives.choose_oracle`) and its points this epoch; the epoch's
     requests together (patients, the table's size, points, BTT asked, the global cap, the budget if the epoch ended
     now, the oracle groups holding rows and the rows of the largest); what its latest settled request was paid (or
     null); the pool's spendable balance; and its attestations oldest first (the newest 500, read back from the
@@ -124,14 +164,23 @@ def btt_points(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
 @method("btt_oracles", optional("at", p.block_hash))
 def btt_oracles(ctx: RpcContext, at: bytes | None) -> list[dict[str, Any]]:
     """Each activity type with the points it earns and the oracles governance appointed for it (one appointment
-    per referendum: the lists stay short)."""
+    per referendum: the lists stay short); with the head's `epoch`, `epochPoints` (each of those oracles' address ->
+    the points it attested in that epoch, over all its activities) and `oraclePointsPerEpoch`, the most one oracle
+    may attest an epoch."""
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
-    return [
-        {
+    epoch = logic.get_head_epoch(state)
+    cap = str(params.get_param(state, iparams.ORACLE_POINTS_CAP))
+    out = []
+    for activity in ACTIVITIES:
+        oracles = roles.oracles_of(state, activity)
+        out.append({
             "activity": activity,
             "points": str(params.get_param(state, iparams.points(activity))),
-            "oracles": [encode_address(who, prefix) for who in roles.oracles_of(state, activity)],
-        }
-        for activity in ACTIVITIES
-    ]
+            "oracles": [encode_address(who, prefix) for who in oracles],
+            "epoch": epoch,
+            "epochPoints": {encode_address(who, prefix): str(logic.get_oracle_epoch_points(state, who, epoch))
+                            for who in oracles},
+            "oraclePointsPerEpoch": cap,
+        })
+    return out

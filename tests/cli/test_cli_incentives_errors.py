@@ -1,5 +1,7 @@
-"""Incentive commands (`incentives attest|redeem`, `query points`): every bad argument is one `error:` line and
-a non-zero exit, never a traceback; the evidence hash is parsed before the node is asked anything."""
+"""Incentive commands (`incentives attest|redeem|choose-oracle`, `query points`): every bad argument is one `error:`
+line and a non-zero exit, never a traceback; the evidence hash is parsed before the node is asked anything. (What
+`choose-oracle` says of each refusal, and that it costs nothing, is tested against a node in
+tests/rpc/test_rpc_incentives.py.)"""
 
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ ATTEST = ["incentives", "attest", "--patient", "bob", "--activity", "preventive_
         (["incentives", "redeem", "--from", "bob"], "Missing option '--points'"),
         (["incentives", "redeem", "--points", "3"], "Missing option '--from'"),
         (["incentives", "redeem", "--points", "3", "--from", "bob", "--wait-payout", "--timeout", "0"], "--timeout"),
+        (["incentives", "choose-oracle", "--oracle", "eve", "--from", "bob", "--rpc", DOWN], "cannot reach a node"),
+        (["incentives", "choose-oracle", "--from", "bob"], "Missing option '--oracle'"),
+        (["incentives", "choose-oracle", "--oracle", "eve"], "Missing option '--from'"),
+        (["incentives", "choose-oracle", "--oracle", "eve", "--from", "bob", "--points", "3"],
+         "No such option '--points'"),
         (["incentives", "burn"], "No such command 'burn'"),
         (["query", "points", "bob", "--rpc", DOWN], "cannot reach a node"),
         (["query", "points"], "Missing argument 'WHO'"),
@@ -64,7 +71,7 @@ def test_help_lists_the_incentive_commands() -> None:
     top = runner.invoke(cli, ["--help"])
     assert top.exit_code == 0 and "  incentives " in top.output
     sub = runner.invoke(cli, ["incentives", "--help"])
-    assert "attest" in sub.output and "redeem" in sub.output
+    assert "attest" in sub.output and "redeem" in sub.output and "choose-oracle" in sub.output
     query = runner.invoke(cli, ["query", "--help"])
     assert "  points " in query.output
 
@@ -72,6 +79,16 @@ def test_help_lists_the_incentive_commands() -> None:
 def test_redeem_help_says_when_and_how_the_payout_comes() -> None:
     out = " ".join(CliRunner().invoke(cli, ["incentives", "redeem", "--help"]).output.split())
     assert "paid at the next epoch boundary" in out and "pro rata" in out and "--wait-payout" in out
+    # the group a request joins is the home oracle's as the chain has it now, never "the first attestation's"
+    assert "first attestation" not in out
+    assert "each home oracle's group an equal share" in out
+    assert "the oracle that attested you the most points, or the one you chose (`incentives choose-oracle`)" in out
+
+
+def test_choose_oracle_help_says_what_a_choice_does_and_that_a_refusal_is_free() -> None:
+    out = " ".join(CliRunner().invoke(cli, ["incentives", "choose-oracle", "--help"]).output.split())
+    assert "--oracle" in out and "--from" in out and "--rpc" in out and "--json" in out
+    assert "no attestation by another oracle moves you out of it" in out and "costs nothing" in out
 
 
 class _FakeNode:
@@ -110,8 +127,9 @@ def test_redeem_prints_the_request_the_boundary_and_what_was_paid(capsys: pytest
     lines = out.splitlines()
     assert lines[0] == ("asked to redeem 100 points in epoch 3: the request holds 100 points, worth 1 BTT if paid "
                         "in full")
-    assert lines[1].startswith("paid at the next epoch boundary (the first block of epoch 4): in full if the epoch's "
-                               "requests fit the global cap and the pool, else pro rata")
+    assert lines[1] == ("paid at the next epoch boundary (the first block of epoch 4): in full if the epoch's requests "
+                        "fit the global cap and the pool, else each oracle group an equal share and each request its "
+                        "group's share pro rata, the unpaid points coming back")
     assert lines[2] == "paid 78 of 100 points: 0.78 BTT (22 points returned)"
 
     # a request admitted to a full table in place of another says whose request it evicted
