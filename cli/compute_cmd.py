@@ -298,6 +298,7 @@ def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
         ("deadline", utc(j["deadlineMs"])),
         ("posted in block", j["postedBlock"]),
         ("priority", "yes" if j["priority"] else "no"),
+        *([("why", j["reason"])] if "reason" in j else []),  # a node before issue 52 gives none
     ])
     s = j["split"]
     click.echo(
@@ -319,6 +320,8 @@ def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
         elif a["outputsPosted"]:
             parts.append("outputs on chain")
         click.echo(f"  {a['provider']}: {', '.join(parts)}")
+        if "reason" in a:
+            click.echo(f"    why: {a['reason']}")
 
 
 @job.command("show")

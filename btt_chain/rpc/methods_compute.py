@@ -39,6 +39,7 @@ from runtime.compute.errors import MalformedWeights
 from runtime.compute.market import cheapest_evictable, share_cap
 from runtime.compute.model import input_bytes, output_bytes
 from runtime.compute.model_json import spec_to_json
+from runtime.compute.reasons import assignment_reason, job_reason
 from runtime.compute.sample_fix import authors_since, required_authors
 from runtime.compute.settlement import split
 from runtime.compute.types import (
@@ -160,6 +161,7 @@ def render_assignment(state: Overlay, job: Job, a: Assignment, prefix: int) -> d
         "provider": encode_address(a.provider, prefix),
         "portion": str(a.portion),
         "state": ASSIGNMENT_STATES[a.state],
+        "reason": assignment_reason(job, a, compute.private_jobs.get(state, job.id)),
         "assignedBlock": a.assigned_block,
         "commitBySlot": a.commit_by_slot,
         "sampleFromSlot": a.sample_from_slot,
@@ -227,6 +229,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "priority": job.priority,
         "pricePerMac": str(job.rank),
         "status": JOB_STATES[job.status],
+        "reason": job_reason(job),
         "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
         "unassigned": len(job.vacant()),
         "private": render_private(state, job),
@@ -292,7 +295,8 @@ def btt_jobs(
 
 @method("btt_job", Param("id", job_id), optional("at", p.block_hash))
 def btt_job(ctx: RpcContext, jid: int, at: bytes | None) -> dict[str, Any] | None:
-    """One job with its assignments (state, commitment, sample once fixed, split figures), or null."""
+    """One job with its assignments (state, commitment, sample once fixed, split figures), or null; the job and each
+    assignment carry `reason`: why it stands where it does and where its money went (`runtime.compute.reasons`)."""
     state = state_view(ctx, at)
     job = compute.jobs.get(state, jid)
     return None if job is None else render_job(state, job, ctx.node.spec.ss58_prefix)

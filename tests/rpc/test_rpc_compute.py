@@ -82,6 +82,7 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     assert job["requester"] == addr(rpc, "ferdie") and job["modelName"] == MODEL
     assert job["inputSeed"] == "0x" + SEED.hex() and job["assignments"] == [] and job["unassigned"] == 1
     assert job["split"] == expected_split(PRICE)
+    assert job["reason"].startswith("open: 1 of 1 places wait for a provider;")  # runtime.compute.reasons
     assert await rpc.call("btt_job", 0) == job
 
     # no provider yet: the job waits in the queue; alice (10,000 BTT bonded as validator) registers
@@ -115,8 +116,11 @@ async def test_a_job_through_the_rpc_from_post_to_receipt(rpc: RpcHarness) -> No
     assert [e for e in await rpc.call("btt_events") if e["event"] == "JobReceipt"] == []
     while (await rpc.call("btt_job", 0))["assignments"][0]["state"] == "verified":
         rpc.author_block()  # the challenge window closes: paid
-    (a,) = (await rpc.call("btt_job", 0))["assignments"]
-    assert a["state"] == "settled"
+    job = await rpc.call("btt_job", 0)
+    (a,) = job["assignments"]
+    assert a["state"] == "settled" and a["reason"].startswith("settled: its challenge window closed with no fault")
+    assert job["reason"].startswith("done: every place ended before its deadline (1 of 1 places paid for verified")
+    assert [j["reason"] for j in await rpc.call("btt_jobs")] == [job["reason"]]
     (receipt,) = [e for e in await rpc.call("btt_events") if e["event"] == "JobReceipt"]
     assert receipt["burned"] == a["split"]["burned"] and receipt["provider_paid"] == a["split"]["provider"]
 
