@@ -281,7 +281,10 @@ def job_terms(model: str, items: int, redundancy: int, as_json: bool, rpc: str) 
         ("open jobs", f"{t['openJobs']} of {t['maxOpenJobs']} ({t['maxOpenJobsPerRequester']} per requester, "
                       f"{t['maxOpenShare']} per model owner or provider{owner})"),
         ("cheapest evictable", "none" if cheapest is None else
-         f"job #{cheapest['job']}, {cheapest['pricePerMac']} base units per multiply-accumulate"),
+         f"job #{cheapest['job']}, paying {btt(cheapest['price'])} in all (a job paying more takes its place)"),
+        ("place rent", f"{btt(t['placeRent']['ratePerSlot'])} a slot held, {btt(t['placeRent']['deposit'])} "
+                       f"reserved with the price (for {t['placeRent']['holdSlots']} slots; the unused part is "
+                       "returned)"),
     ])
 
 
@@ -402,6 +405,8 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
               help="The fewest seconds between two jobs (a job is posted only once the previous one has a "
                    "provider, and never at the chain's bounds).")
 @click.option("--count", type=click.IntRange(1), default=None, help="Post this many jobs, wait for them, exit.")
+@click.option("--budget", default=None, help="Public cases: the most BTT the clinic spends on its posts (prices and "
+                                             "rent); it posts no more once a post would pass it.")
 @click.option("--cases", default="generated", show_default=True, callback=lambda c, p, v: _cases_option(v),
               help="What the clinic posts. PRIVATE (sealed to each job's provider, checked on decoys): `generated` "
                    "(fresh labelled cases the model's generator draws, standing in for a clinic's own) or FILE.npz "
@@ -416,14 +421,16 @@ def job_cancel(job_id: int, key: str, as_json: bool, rpc: str) -> None:
 @_rpc
 @_under_node
 def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, deadline: int | None, every: float,
-               count: int | None, cases: str, decoys: int | None, decoy_file: Path | None, data_dir: Path | None,
-               rpc: str, under_node: bool) -> None:
+               count: int | None, budget: str | None, cases: str, decoys: int | None, decoy_file: Path | None,
+               data_dir: Path | None, rpc: str, under_node: bool) -> None:
     """Run a demo clinic and report how each job settles. By default its jobs are private: `--items` fresh cases
     (or your file's) with decoys mixed in, sealed to the provider drawn, one job at a time; each result is read
     with the clinic's key beside the cases' labels, and a wrong case is opened on chain. With public cases
     (`synthetic`, `held-out`) it posts as fast as the providers take its jobs, below the chain's bounds, and
     re-executes, challenges or demands outputs as every node can."""
     if cases not in ("synthetic", "held-out"):
+        if budget is not None:
+            raise ConfigError("--budget: only with public cases (`--cases synthetic` or `held-out`) for now")
         _private_clinic(key, model, items, price, redundancy, deadline, every, count, cases, decoys, decoy_file,
                         data_dir, rpc, under_node)
         return
@@ -455,7 +462,7 @@ def job_clinic(key: str, model: str, items: int, price: str, redundancy: int, de
     out(f"clinic {address}: jobs of {items} {kind} of {model_name} for {info.format_amount(value)}, as fast as "
         f"the providers take them (one waiting at most, under the chain's bounds) and at most one every {every:g} s")
     loop = ClinicLoop(client, address, terms, _submitter(client, info, signer), out, info.decimals, info.symbol,
-                      cases=book)
+                      cases=book, budget=None if budget is None else _price(budget, "--budget"))
     with _stop_on_signals(under_node) as should_stop:
         loop.run(should_stop, every, count)
 

@@ -55,6 +55,7 @@ from runtime.compute.reference import reference_names, reference_spec
 from runtime.governance import params as governance_params
 from runtime.incentives import params as incentives_params
 from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
+from runtime.params.migrations import ADDED_SPEC14
 from runtime.params.storage import TRACKS
 from runtime.payments import params as payments_params
 from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
@@ -83,6 +84,26 @@ MINING_POOL_ACCOUNT = "mining_pool"
 MAX_YEARS = MAX_MONTHS // 12
 """The longest mining period."""
 
+
+def added_after(spec: int) -> frozenset[str]:
+    """The parameters a spec later than `spec` added (the migration to that spec writes them to a running chain)."""
+    return frozenset(ADDED_SPEC14) if spec < 14 else frozenset()
+
+
+def as_of_spec(doc: dict[str, Any], spec: int) -> dict[str, Any]:
+    """A copy of chain-spec document `doc` (a preset's, say) as a chain born at `spec` has it: no `spec_version` for
+    spec 11 (every chain born before specs were recorded), else that one; and none of the parameters later specs
+    added, which its release never listed (they are part of the spec hash every chain's randomness starts from)."""
+    out = dict(doc)
+    if spec == FIRST_RECORDED:
+        out.pop("spec_version", None)
+    else:
+        out["spec_version"] = spec
+    later = added_after(spec)
+    if later and isinstance(out.get("parameters"), dict):
+        out["parameters"] = {k: v for k, v in out["parameters"].items() if k not in later}
+    return out
+
 _COMPUTE_UNITS = {
     compute_params.MIN_PROVIDER_BOND: "btt",
     compute_params.FRAUD_SLASH: "btt",
@@ -92,6 +113,9 @@ _COMPUTE_UNITS = {
     compute_params.MODEL_DEPOSIT_BASE: "btt",
     compute_params.MODEL_DEPOSIT_PER_KIB: "btt",
     compute_params.MIN_ASSIGNMENT_HOLD: "btt",
+    compute_params.PLACE_RENT: "btt",
+    compute_params.PLACE_RENT_DOUBLING: "bps",
+    compute_params.RECORD_WEIGHT: "bps",
     compute_params.MISSED_FEE: "bps",
     compute_params.MAX_OPEN_SHARE: "bps",
     compute_params.MAX_OWNER_MODELS_SHARE: "bps",
@@ -595,13 +619,13 @@ class _Parser:
         supply = token.total_supply if token is not None else None
         allocations, liquid, foundation = self.allocations(g(doc, "allocations"), supply)
         validators = self.validators(g(doc, "validators"), liquid)
-        parameters = self.parameters(g(doc, "parameters"))
+        spec_version = self.spec_version(doc.get("spec_version", FIRST_RECORDED))
+        parameters = self.parameters(g(doc, "parameters"), spec_version or FIRST_RECORDED)
         compute = self.compute(g(doc, "compute"), allocations, time)
         burns = self.burns(g(doc, "milestone_burns"), foundation)
         published = self.published(g(doc, "published_release"))
         governance = self.governance(g(doc, "governance"), allocations)
         checkpoint = self.checkpoint(g(doc, "checkpoint"))
-        spec_version = self.spec_version(doc.get("spec_version", FIRST_RECORDED))
         if self.problems:
             return self.problems
         assert spec_id is not None and name is not None and chain_type is not None
@@ -996,7 +1020,9 @@ class _Parser:
         )
         return None
 
-    def parameters(self, value: Any) -> tuple[ParameterSpec, ...] | None:
+    def parameters(self, value: Any, spec: int = FIRST_RECORDED) -> tuple[ParameterSpec, ...] | None:
+        """The parameters; a chain that starts at an older spec than the one that added a parameter neither needs it
+        nor gets it at genesis (its genesis is the one that spec's release made; the upgrade's migration adds it)."""
         if value is _MISSING:
             return None
         if not isinstance(value, dict):
@@ -1004,7 +1030,10 @@ class _Parser:
             return None
         out: dict[str, ParameterSpec] = {}
         ok = True
+        later = added_after(spec)
         for name, raw in value.items():
+            if name in later:
+                continue
             path = f"parameters.{name}"
             if not isinstance(name, str) or not _PARAM_RE.fullmatch(name):
                 self.err(path, "a parameter name is lowercase dotted words, e.g. fees.base")
@@ -1016,7 +1045,7 @@ class _Parser:
             else:
                 out[name] = p
         for name, unit in REQUIRED_PARAMETERS.items():
-            if name not in value:
+            if name not in value and name not in later:
                 self.err(f"parameters.{name}", f"missing required parameter (unit {unit!r})")
                 ok = False
             elif name in out and out[name].unit != unit:

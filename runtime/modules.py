@@ -30,7 +30,7 @@ from .treasury.calls import MODULE as TREASURY
 from .vesting.calls import MODULE as VESTING
 from .vesting.logic import vesting_lock
 
-SPEC_VERSION = 13
+SPEC_VERSION = 14
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(

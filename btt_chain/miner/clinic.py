@@ -43,6 +43,7 @@ from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
+from runtime.compute.reassign import SKIP_REASONS as REASSIGN_SKIPPED
 from runtime.compute.types import JOB_STATES
 
 DROPPED_AFTER_S = 30.0
@@ -126,10 +127,17 @@ class MarketView:
     """Open jobs on the chain, everyone's."""
     max_open_jobs: int
     """`compute.max_open_jobs`."""
-    rank: int
-    """What the clinic's job would pay each provider per multiply-accumulate, in base units."""
-    cheapest_rank: int | None
-    """What the cheapest job no provider has committed to pays (a better-paying job may evict it), or None."""
+    price: int
+    """What the clinic's job pays in all, in base units."""
+    cheapest_price: int | None
+    """What the cheapest job no provider has committed to pays in all (a job paying more takes its place), or
+    None."""
+    spendable: int | None = None
+    """The clinic's spendable balance (None: not looked at)."""
+    needed: int = 0
+    """What a post reserves now: the price and the place's rent deposit (`btt_jobTerms` placeRent)."""
+    budget_left: int | None = None
+    """What is left of the clinic's budget (`--budget`: the prices and rent of its posts), or None."""
 
 
 @dataclass(frozen=True)
@@ -152,17 +160,18 @@ def hold_reason(view: MarketView, in_flight: int) -> Hold | None:
     if view.held >= view.max_held:
         return Hold("at most", f"this clinic holds {view.held} open jobs, the most one requester may "
                                f"({view.max_held}); the next post waits for one to close")
+    if view.budget_left is not None and view.budget_left < view.needed:
+        return Hold("budget", f"this clinic's budget has {view.budget_left} base units left and a post reserves "
+                              f"{view.needed} (the price and the place's rent deposit); it posts no more")
+    if view.spendable is not None and view.spendable < view.needed:
+        return Hold("low balance", f"a post reserves {view.needed} base units (the price and the place's rent "
+                                   f"deposit) and the account can spend {view.spendable}; top it up")
     if len(view.waiting) >= MAX_WAITING:
         return Hold("waiting", f"job #{view.waiting[0]} still waits for a provider")
-    if view.open_jobs >= view.max_open_jobs and (view.cheapest_rank is None or view.rank <= view.cheapest_rank):
+    if view.open_jobs >= view.max_open_jobs and (view.cheapest_price is None or view.price <= view.cheapest_price):
         return Hold("market full", f"the chain holds the most open jobs it may ({view.max_open_jobs}) and none this "
                                    "clinic's job outbids; the next post waits for room")
     return None
-
-
-def job_rank(terms: JobTerms, macs_per_item: int) -> int:
-    """A job's price per provider per multiply-accumulate, as `btt_jobTerms` states the market ranks it."""
-    return terms.price // (terms.redundancy * terms.items * max(1, macs_per_item))
 
 
 def refusal_name(text: str) -> str:
@@ -200,6 +209,7 @@ class ClinicLoop:
         cases: CaseBook | None = None,
         every_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        budget: int | None = None,
     ) -> None:
         self.rpc = rpc
         self.address = address
@@ -240,6 +250,10 @@ class ClinicLoop:
         """Kinds of hold already logged (each once)."""
         self.refused = 0
         """Posts the chain refused (dry run or block), in all."""
+        self.budget = budget
+        """The most this clinic may spend on its posts in all (prices and rent), or None."""
+        self.spent = 0
+        """What its landed posts cost: their prices (`JobPosted`) and the rent burned (`PlaceRentPaid`)."""
         self.refused_in_row = 0
         self._refusal: str | None = None
         """The name of the last refusal logged (a repeat in a row is not)."""
@@ -320,14 +334,19 @@ class ClinicLoop:
             if len(page) < JOBS_PAGE:
                 break
         cheapest = terms.get("cheapestEvictable")
+        spendable = int(self.rpc.call("btt_account", self.address, at)["spendable"])
+        needed = self.terms.price + int(terms["placeRent"]["deposit"])
         return MarketView(
             held=len(jobs),
             waiting=tuple(sorted(j["id"] for j in jobs if j["unassigned"] > 0)),
             max_held=max_held,
             open_jobs=int(terms["openJobs"]),
             max_open_jobs=int(terms["maxOpenJobs"]),
-            rank=job_rank(self.terms, int(terms["macsPerItem"])),
-            cheapest_rank=None if cheapest is None else int(cheapest["pricePerMac"]),
+            price=self.terms.price,
+            cheapest_price=None if cheapest is None else int(cheapest["price"]),
+            spendable=spendable,
+            needed=needed,
+            budget_left=None if self.budget is None else self.budget - self.spent,
         )
 
     def _refused(self, text: str) -> None:
@@ -442,8 +461,14 @@ class ClinicLoop:
             return
         name = ev["event"]
         jid = int(ev.get("job_id", -1))
+        if name == "RequesterLowBalance":
+            if ev.get("who") == self.address:
+                self.out(f"block #{number}: the chain needed {self.btt(ev['needed'])} of this clinic's spendable "
+                         "balance for a job of its own and it had less: top the account up")
+            return
         if name == "JobPosted":
             if ev.get("requester") == self.address:
+                self.spent += int(ev["price"])
                 self.mine.add(jid)
                 self._landed()
                 kind = self._hand_over_cases(jid)
@@ -490,6 +515,18 @@ class ClinicLoop:
         elif name == "RevealMissed":
             self.out(f"job #{jid}: provider {ev['provider']} did not reveal in its window; "
                      f"{self.btt(ev['refunded'])} refunded")
+        elif name == "JobReassigned":
+            self.out(f"job #{jid}: the place of {ev['provider']} ended without a verified result; it was posted "
+                     f"again as job #{ev['new_job']} for another provider, same cases and deadline")
+        elif name == "ReassignSkipped":
+            self.out(f"job #{jid}: the place of {ev['provider']} ended without a verified result and was not posted "
+                     f"again: {REASSIGN_SKIPPED[int(ev['reason'])]}")
+        elif name == "JobEvicted":
+            self.out(f"job #{jid} made way for job #{ev['by']}, which pays more in all; {self.btt(ev['refunded'])} "
+                     "refunded")
+        elif name == "PlaceRentPaid":
+            self.spent += int(ev["burned"])
+            self.out(f"job #{jid} held its place {ev['slots']} slots: {self.btt(ev['burned'])} of rent burned")
         elif name == "JobClosed":
             self.mine.discard(jid)
             if jid not in self.settling:

@@ -42,7 +42,7 @@ SOURCE_LABELS = {
     DUST: "dust (an account left below the existential deposit)",
     "assets": "asset fees (burned part)",
     "bonds": "bond slashes",
-    "compute": "job fees (burned part)",
+    "compute": "job fees (burned part) and place rent",
     "evidence": "validator slashes for offences",
     "governance": "deposits of referenda nobody backed",
     "payments": "payment fees (burned part)",

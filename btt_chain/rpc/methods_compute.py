@@ -29,7 +29,7 @@ from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import logic as bonds
 from runtime.compute import credit as compute_credit
-from runtime.compute import mining, weights_source
+from runtime.compute import mining, rent, weights_source
 from runtime.compute import params as cparams
 from runtime.compute import storage as compute
 from runtime.compute.assignment import min_deadline_ms
@@ -459,7 +459,9 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
     deadline bounds, the price per multiply-accumulate a price would rank at is `price // (redundancy x items x
     macsPerItem)`, and the room in the market (open jobs, the cap, the share one model owner's jobs or one provider
     may hold, the open jobs on this model's owner's models, and the cheapest job a new one could evict: one no
-    provider has committed to)."""
+    provider has committed to, which a job paying more in all takes the place of), and the place's rent a job posted
+    now pays (`placeRent`: base units per slot held, at the room's occupancy with it, and the deposit reserved with
+    the price: the rate for `holdSlots`; the rent for the slots held is burned at the close, the rest released)."""
     state = state_view(ctx, at)
     reg = compute.models.get(state, model)
     if reg is None:
@@ -467,6 +469,7 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
     if decoys and (redundancy != 1 or decoys >= items):
         raise invalid_params(f"decoys: a private job has one provider and fewer decoys than items ({items})")
     cheapest = cheapest_evictable(state)
+    place = rent.quote(state, decoys > 0)
     return {
         "minPrice": str(min_price(state, reg.spec, items, redundancy, decoys)),
         "providerCosts": str(provider_costs(state, reg.spec, items)),
@@ -481,7 +484,11 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
         "maxOpenShare": share_cap(state),
         "ownerOpenJobs": None if reg.owner == ZERO_HASH else compute.open_by_owner.get(state, reg.owner),
         "cheapestEvictable": None if cheapest is None else {
-            "job": cheapest[2], "pricePerMac": str(cheapest[1]), "priority": cheapest[0],
+            "job": cheapest[2], "price": str(cheapest[1]), "priority": cheapest[0],
+        },
+        "placeRent": {
+            "ratePerSlot": str(place.rate), "deposit": str(place.deposit),
+            "holdSlots": rent.hold_slots(state, decoys > 0),
         },
     }
 

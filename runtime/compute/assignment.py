@@ -28,12 +28,14 @@ from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import assignment_state, events, holds, params, private, providers, storage
+from ..compute import assignment_state, events, holds, params, private, providers, reassign, storage
 from ..compute.models import serves
-from ..compute.types import ASSIGNED, Assignment
+from ..compute.types import ASSIGNED, Assignment, Provider
 from ..consensus import logic as consensus_logic
 from ..consensus import storage as consensus
 from ..params.storage import get_param
+
+BPS = 10_000
 
 
 def epoch_slots(state: Overlay) -> int:
@@ -71,12 +73,12 @@ def min_deadline_ms(state: Overlay, is_private: bool = False) -> int:
 
 
 def assign_queued(ctx: CallContext) -> None:
-    """Give queued jobs providers for their vacant places (never assigned, or stalled: `progress`), drawn by bond
-    among those that can take one more (and are not paused after a miss: `outage`), whose bond covers what they
-    hold plus the place's hold (`holds.hold_for`, fixed now), and that serve the job's model (`models.serves`), up to
-    the per-block limit; a job whose deadline leaves less than `work_slots` waits (and
-    expires, refunded, if nobody takes it). A provider that stalled on a place is not drawn for the job while its
-    stalled entry holds that place."""
+    """Give queued jobs providers for their vacant places (never assigned, or stalled: `progress`), drawn by bond and
+    record (`draw_weight`) among those that can take one more (and are not paused after a miss: `outage`), whose
+    bond covers what they hold plus the place's hold (`holds.hold_for`, fixed now), that serve the job's model
+    (`models.serves`) and did not fail the place a reposted job carries (`reassign`), up to the per-block limit; a
+    job whose deadline leaves less than `work_slots` waits (and expires, refunded, if nobody takes it). A provider
+    that stalled on a place is not drawn for the job while its stalled entry holds that place."""
     state = ctx.state
     queued = [k for k, _ in storage.queue.items(state)]
     if not queued:
@@ -89,6 +91,7 @@ def assign_queued(ctx: CallContext) -> None:
     commit_by = slot + ctx.param(params.COMMIT_WINDOW) - 1
     sample_from = sample_start(state, commit_by)
     sealing = private_slots(state, True)
+    record = (ctx.param(params.RECORD_WEIGHT), ctx.param(params.RECORD_PRIOR))
     for key in queued:
         if budget == 0 or not pool:
             return
@@ -101,14 +104,15 @@ def assign_queued(ctx: CallContext) -> None:
         job_sample_from = sample_start(state, job_commit_by) if secret else sample_from
         assignments = list(job.assignments)
         taken = {a.provider for a in assignments}
+        failed = reassign.excluded.get(state, job.id)  # a reposted place never goes back to who failed it
         reg = storage.models.get(state, job.model)
         changed = False
         for k in job.vacant():
             if not budget:
                 break
             hold = holds.hold_for(state, job, job.portion(k))  # everyone in the pool has free capacity
-            candidates = sorted((acct, c.bond) for acct, c in pool.items()
-                                if acct not in taken and c.covers(hold) and reg is not None
+            candidates = sorted((acct, draw_weight(c.bond, c.provider, record)) for acct, c in pool.items()
+                                if acct not in taken and acct != failed and c.covers(hold) and reg is not None
                                 and serves(state, reg, job.model, acct)
                                 and (not secret or storage.box_keys.get(state, acct) is not None))
             if not candidates:
@@ -136,6 +140,19 @@ def assign_queued(ctx: CallContext) -> None:
             storage.jobs.put(state, job.id, job)
         if job.fully_assigned:
             storage.queue.remove(state, key)
+
+
+def draw_weight(bond: int, provider: Provider, record: tuple[int, int]) -> int:
+    """A provider's weight in the draw: its bond, raised by its record of verified work up to
+    `compute.record_weight_bps` of it. The record scores settled assignments less misses and four times the frauds
+    (at least 0); the raise is that share times score / (score + `compute.record_prior`), so a provider with a long
+    clean record is drawn up to (1 + share) times as often per unit of bond as a newcomer, and a newcomer, with no
+    record, keeps its bond's weight: at least 1 / (1 + share) of a veteran's per unit of bond, never nothing."""
+    most, prior = record
+    score = max(0, provider.completed - provider.failed - 4 * provider.frauds)
+    if not score or not most:
+        return bond
+    return bond + bond * most * score // (BPS * (score + max(1, prior)))
 
 
 def _weighted(candidates: list[tuple[bytes, int]], draw: int) -> bytes:

@@ -83,8 +83,9 @@ class JobAssigned(Event):
 
 @dataclass(frozen=True)
 class JobEvicted(Event):
-    """The chain was full and job `by` pays more per unit of work: this job, which no provider had committed to yet,
-    made way; its price was released in full (any provider assigned to it is told by `AssignmentWithdrawn`)."""
+    """The chain (or the owners' share the job was in) was full and job `by` pays more in all: this job, which no
+    provider had committed to yet, made way; its price was released in full (any provider assigned to it is told by
+    `AssignmentWithdrawn`)."""
 
     MODULE: ClassVar[str] = "compute"
     job_id: int
@@ -450,6 +451,54 @@ class DecoysNotRevealed(Event):
     WIRE = (("job_id", U64), ("burned", AMOUNT))
 
 
+@dataclass(frozen=True)
+class PlaceRentPaid(Event):
+    """The job left its place after holding it `slots` slots: its rent, `burned`, was burned from its deposit (spec 14;
+    the rest of the deposit was released)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    slots: int
+    burned: int
+    WIRE = (("job_id", U64), ("slots", U64), ("burned", AMOUNT))
+
+
+@dataclass(frozen=True)
+class JobReassigned(Event):
+    """`provider`'s place in job `job_id` ended without a verified result (late, or a wrong item shown): its portion,
+    refunded, was posted again as job `new_job` for another provider, same inputs and deadline (spec 14)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    new_job: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("new_job", U64))
+
+
+@dataclass(frozen=True)
+class ReassignSkipped(Event):
+    """`provider`'s failed place in job `job_id` was not posted again: `reason` 0 a private job (the clinic reposts
+    it sealed), 1 the deadline is too near for a whole timetable, 2 the portion is below one provider's fees, 3 the
+    requester cannot pay the place's rent deposit (`RequesterLowBalance`), 4 the market refused the post (spec 14)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    provider: bytes
+    reason: int
+    WIRE = (("job_id", U64), ("provider", ACCOUNT), ("reason", U8))
+
+
+@dataclass(frozen=True)
+class RequesterLowBalance(Event):
+    """The chain needed `needed` of `who`'s spendable balance for a job of its own (a failed place posted again) and
+    it had less: top the account up (spec 14)."""
+
+    MODULE: ClassVar[str] = "compute"
+    who: bytes
+    needed: int
+    WIRE = (("who", ACCOUNT), ("needed", AMOUNT))
+
+
 EVENTS = (
     ModelRegistered,
     ModelServed,
@@ -486,5 +535,9 @@ EVENTS = (
     ItemsFlagged,
     DecoysRevealed,
     DecoysNotRevealed,
+    PlaceRentPaid,
+    JobReassigned,
+    ReassignSkipped,
+    RequesterLowBalance,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -62,4 +62,3 @@ RECORD_HOLDS = Migration(
     "compute", 1, 2, "compute: what assignments made before spec 14 hold of their bonds", record_holds,
     item_weight=RECORD_WEIGHT, count=_count,
 )
-"""Not wired into `runtime.migrations` here: spec 14's list is the lead's (after compute's 0 -> 1)."""

@@ -1,13 +1,14 @@
 """The compute module's work at the start of every block, in this order: the epoch's credit maturity and
-mining distribution, expiry of overdue jobs, commit windows that closed (the jobs go back to the market) and reveal
-windows that closed (`progress`), late-reveal times that ended, challenge windows that closed, samples fixed by this
-block's randomness, and assignment (which fills the places the stalls left vacant in this same block)."""
+mining distribution, expiry of overdue jobs and of jobs nobody is able to serve (`unserved`), commit windows that
+closed (the jobs go back to the market) and reveal windows that closed (`progress`), late-reveal times that ended,
+challenge windows that closed, samples fixed by this block's randomness, and assignment (which fills the places the
+stalls left vacant in this same block)."""
 
 from __future__ import annotations
 
 from runtime.context import CallContext
 
-from ..compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage
+from ..compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage, unserved
 from ..consensus.logic import epoch_of
 
 
@@ -21,6 +22,7 @@ def on_initialize(ctx: CallContext) -> None:
         mining.distribute_rewards(ctx, epoch)
         storage.epoch.put(state, epoch)
     jobs.expire(ctx)
+    unserved.close_due(ctx)
     progress.stall_due(ctx)
     progress.reveal_due(ctx)
     outage.close_late_reveals(ctx)

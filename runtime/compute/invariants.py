@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.overlay import Overlay
 
-from ..compute import costs, params, storage
+from ..compute import costs, params, reassign, rent, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
 from ..compute.holds import floor_problems
 from ..compute.types import (
@@ -68,7 +68,8 @@ RULES: dict[str, str] = {
     "compute.queue": "the queue holds exactly the open jobs with a vacant place (never assigned, or stalled), "
                      "each at its priority and rank",
     "compute.evictable": "the eviction index holds exactly the open jobs no provider has committed to, each at its "
-                         "priority and rank",
+                         "priority and whole price; the owners' and each owner's indexes exactly those of them on "
+                         "owners' models",
     "compute.deadlines": "the deadline index holds exactly the open jobs, each at its deadline",
     "compute.samples_waiting": "`samples_waiting` counts the entries of the sample queue",
     "compute.sample_waiting": "every committed assignment whose sample is not drawn waits once in the sample queue, "
@@ -88,7 +89,9 @@ RULES: dict[str, str] = {
     "compute.outages": "outage records are providers'",
     "compute.escrow": "each account's reserved balance covers what compute holds of it: its open jobs' unassigned "
                       "escrow, its assignments' escrow while not final nor late, their unspent posting deposits, "
-                      "and its models' deposits",
+                      "its open jobs' rent deposits and its models' deposits",
+    "compute.rent": "a place's rent is held for open jobs only",
+    "compute.reassign": "only an open job keeps the provider that failed its place out of its draw",
     "compute.pending_credit": "credit waiting to mature belongs to a settled assignment, once, and is positive",
     "compute.model_servers": "a model served by declaration is an owner's registered model, served by a registered "
                              "provider",
@@ -177,6 +180,10 @@ def held_by_compute(state: Overlay, jobs: Iterable[Job] | None = None) -> dict[b
     for _, reg in storage.models.items(state):
         if reg.owner != ZERO_HASH:
             held[reg.owner] += reg.deposit
+    for job_id, place in rent.place_rents.items(state):
+        job = storage.jobs.get(state, job_id)
+        if job is not None:
+            held[job.requester] += place.deposit
     for job_id, rec in storage.private_jobs.items(state):
         if rec.deposit:
             job = storage.jobs.get(state, job_id)
@@ -269,13 +276,34 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
     problems += _same_keys("compute.queue", (k for k, _ in storage.queue.items(state)), (
         storage.queue_key(j.priority, j.rank, j.id) for j in open_jobs if j.vacant()),
         lambda k: f"job {int.from_bytes(k[-8:], 'big')}")
+    evictable = [j for j in open_jobs if not j.committed_any]
+    owners = {j.id: _owner_of(state, j) for j in evictable}
     problems += _same_keys("compute.evictable", (k for k, _ in storage.evictable.items(state)), (
-        storage.evictable_key(j.priority, j.rank, j.id) for j in open_jobs if not j.committed_any),
+        storage.evictable_key(j.priority, j.price, j.id) for j in evictable),
         lambda k: f"job {storage.job_of_evictable_key(k)}")
+    problems += _same_keys("compute.evictable", (k for k, _ in storage.evictable_owned.items(state)), (
+        storage.evictable_key(j.priority, j.price, j.id) for j in evictable if owners[j.id] != ZERO_HASH),
+        lambda k: f"job {storage.job_of_evictable_key(k)} (owners' index)")
+    problems += _same_keys("compute.evictable", (k for k, _ in storage.evictable_by_owner.items(state)), (
+        owners[j.id] + storage.evictable_key(j.priority, j.price, j.id) for j in evictable
+        if owners[j.id] != ZERO_HASH),
+        lambda k: f"job {storage.job_of_evictable_key(k)} (its owner's index)")
+    open_ids = {j.id for j in open_jobs}
+    for job_id, _ in rent.place_rents.items(state):
+        if job_id not in open_ids:
+            problems.append(f"compute.rent: job {job_id} is not open and holds a place's rent")
+    for job_id, _ in reassign.excluded.items(state):
+        if job_id not in open_ids:
+            problems.append(f"compute.reassign: job {job_id} is not open and keeps a provider out")
     problems += _same_keys("compute.deadlines", (k for k, _ in storage.deadlines.items(state)), (
         storage.deadline_key(j.deadline_ms, j.id) for j in open_jobs),
         lambda k: f"job {int.from_bytes(k[8:16], 'big')} at {int.from_bytes(k[:8], 'big')} ms")
     return problems
+
+
+def _owner_of(state: Overlay, job: Job) -> bytes:
+    reg = storage.models.get(state, job.model)
+    return ZERO_HASH if reg is None else reg.owner
 
 
 def _samples(state: Overlay, by_job: dict[int, Job]) -> list[str]:

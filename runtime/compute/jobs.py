@@ -7,7 +7,21 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 
 from ..balances import logic as balances
-from ..compute import assignment, assignment_state, costs, errors, events, market, outage, params, private, storage
+from ..compute import (
+    assignment,
+    assignment_state,
+    costs,
+    errors,
+    events,
+    market,
+    outage,
+    params,
+    private,
+    reassign,
+    rent,
+    storage,
+    unserved,
+)
 from ..compute.inputs import input_root, synthetic_inputs
 from ..compute.model import input_bytes
 from ..compute.models import get_model
@@ -82,24 +96,27 @@ def post(
     elif root == ZERO_HASH and not sealed:
         raise errors.BadJob("give the root of the inputs, or a seed for synthetic inputs")
     market.check_requester(state, who, ctx.param(params.MAX_OPEN_JOBS_PER_REQUESTER))
-    market.check_owner(state, reg)
     priority = staking.benefits(state, who).compute_priority
     rank = market.rank(price, redundancy, items, reg.macs_per_item)
     job_id = storage.next_job_id.get(state)
-    victim = None
-    if storage.open_jobs.get(state) >= ctx.param(params.MAX_OPEN_JOBS):
-        victim = storage.jobs.get(state, market.room_at(state, priority, rank))
-    balances.reserve(ctx, who, price)
-    if victim is not None:
-        evict(ctx, victim, job_id)
+    victim_id = market.owner_room_at(state, reg, priority, price)
+    taken = storage.open_jobs.get(state) + (0 if victim_id is not None else 1)
+    if victim_id is None and taken > ctx.param(params.MAX_OPEN_JOBS):
+        victim_id, taken = market.room_at(state, priority, price), taken - 1
+    place = rent.quote(state, sealed, taken)
+    balances.reserve(ctx, who, price + place.deposit)  # the price and the place's rent deposit
+    if victim_id is not None:
+        evict(ctx, storage.jobs.get(state, victim_id), job_id)
     deadline = ctx.env.timestamp_ms + deadline_ms
     job = Job(job_id, who, model, root, seed, items, price, redundancy, deadline, ctx.env.number, priority, JOB_OPEN,
-              rank=rank, took_place=victim is not None)
+              rank=rank, took_place=victim_id is not None)
     storage.jobs.put(state, job_id, job)
     storage.next_job_id.put(state, job_id + 1)
     market.index(state, job)
+    rent.take(ctx, job_id, place)
     storage.deadlines.put(state, storage.deadline_key(deadline, job_id), ZERO_HASH)
     storage.open_jobs.put(state, storage.open_jobs.get(state) + 1)
+    unserved.watch(ctx, job)
     ctx.emit(events.JobPosted(job_id, who, model, items, price, deadline))
     return job_id
 
@@ -139,6 +156,8 @@ def close(ctx: CallContext, job: Job, status: int, refund: int) -> None:
     storage.deadlines.remove(state, storage.deadline_key(job.deadline_ms, job.id))
     storage.open_jobs.put(state, storage.open_jobs.get(state) - 1)
     storage.jobs.put(state, job.id, job.replace(status=status))
+    rent.settle(ctx, job)
+    reassign.closed(ctx, job)
     private.closed(ctx, job)
     ctx.emit(events.JobClosed(job.id, status, refund))
 

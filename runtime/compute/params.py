@@ -54,6 +54,19 @@ provider, may hold at once (`market`)."""
 MAX_OWNER_MODELS_SHARE = "compute.max_owner_models_share_bps"
 """The share of `compute.max_open_jobs` that the jobs on all owner-registered models together may hold (`market`):
 the rest is room only jobs on governance models (served by every provider) can take."""
+PLACE_RENT = "compute.place_rent"
+"""Base units a place in the room costs per slot held when the room is empty (`rent`)."""
+PLACE_RENT_DOUBLING = "compute.place_rent_doubling_bps"
+"""The share of the room (basis points of `compute.max_open_jobs`) each of which, taken, doubles the rent (`rent`)."""
+RECORD_WEIGHT = "compute.record_weight_bps"
+"""The most a provider's record of verified work raises its weight in the draw, in basis points of its bond
+(`assignment.draw_weight`)."""
+RECORD_PRIOR = "compute.record_prior"
+"""The record score (settled less missed less four times the frauds) at which a provider gets half of
+`compute.record_weight_bps`."""
+UNSERVED_WAIT = "compute.unserved_wait_ms"
+"""How long a job may wait with a place vacant while no registered provider is able to serve it (none serves its
+model, or, for a private job, none has a box key) before it closes as unserved, refunded (`unserved`)."""
 LATE_REVEAL = "compute.late_reveal_ms"
 """How long after the deadline a provider that committed and whose sample was drawn may still open it (and keep
 its bond but for the missed-deadline fee) before it loses the withholding slash."""
@@ -90,7 +103,7 @@ ALL = (
     MAX_OPEN_JOBS_PER_REQUESTER, MAX_ASSIGNMENTS_PER_BLOCK, SAMPLE_SIZE, COMMIT_WINDOW, SAMPLE_AUTHORS,
     CHALLENGE_WINDOW, OUTPUTS_DUE, FRAUD_SLASH, WITHHELD_SLASH, MISSED_FEE, MAX_MISSED_PER_EPOCH, MISSED_PAUSE,
     LATE_REVEAL, REVEAL_WINDOW, MISSED_ASSIGNMENT_FEE, MAX_MISSED_PAUSE, MAX_OPEN_SHARE, MAX_OWNER_MODELS_SHARE,
-    CREDIT_MATURITY,
+    CREDIT_MATURITY, PLACE_RENT, PLACE_RENT_DOUBLING, UNSERVED_WAIT, RECORD_WEIGHT, RECORD_PRIOR,
     CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES, HOLD_PER_PRICE, MIN_ASSIGNMENT_HOLD,

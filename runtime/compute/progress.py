@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from runtime.context import CallContext
 
-from ..compute import jobs, market, outage, private, storage
+from ..compute import jobs, market, outage, private, reassign, storage
 from ..compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -63,12 +63,15 @@ def stall_due(ctx: CallContext) -> None:
 
 def reveal_due(ctx: CallContext) -> None:
     """Every committed assignment whose last reveal slot has passed without a reveal turns late; a job with nothing
-    left open or vacant then closes (done if some provider's result verified, else expired)."""
+    left open or vacant then closes (done if some provider's result verified, else expired), and the late place's
+    work is posted again for another provider (`reassign`)."""
     for job, idx in _due(ctx, storage.reveal_due, COMMITTED):
         job = _fresh(ctx, job)
-        job = _put(ctx, job, idx, outage.reveal_missed(ctx, job, job.assignments[idx]))
+        a = job.assignments[idx]
+        job = _put(ctx, job, idx, outage.reveal_missed(ctx, job, a))
         verified = any(x.state in (VERIFIED, SETTLED) for x in job.assignments)
         jobs.close_if_ended(ctx, job, JOB_DONE if verified else JOB_EXPIRED)
+        reassign.reassign(ctx, job, a.provider, a.portion)  # the place's work goes to another provider
 
 
 def _fresh(ctx: CallContext, job: Job) -> Job:

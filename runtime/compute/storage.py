@@ -45,8 +45,17 @@ u128), then job id. The value is unused (zero hash)."""
 
 evictable: StorageMap[bytes] = StorageMap(M, "evictable", HASH, key_size=25)
 """Open jobs no provider has committed to yet (waiting, or assigned and not committed), cheapest first: priority byte
-(0 for other jobs, 1 for a staker's), price per unit of work (u128), then the complement of the job id (the newest of
-equals first). When the chain is full, a new job paying more per unit of work than the first takes its place."""
+(0 for other jobs, 1 for a staker's), the job's whole price (u128; spec 13 keyed it by the price per unit of work),
+then the complement of the job id (the newest of equals first). When the chain is full, a new job paying more in all
+than the first takes its place (`market`)."""
+
+evictable_owned: StorageMap[bytes] = StorageMap(M, "evictable_owned", HASH, key_size=25)
+"""The entries of `evictable` whose job is on an owner-registered model (spec 14): when the owners' models' share is
+full, a new job on an owner's model takes the place of the first if it pays more in all."""
+
+evictable_by_owner: StorageMap[bytes] = StorageMap(M, "evictable_by_owner", HASH, key_size=57)
+"""Model owner + an entry of `evictable` whose job is on that owner's models (spec 14): when one owner's share is full,
+a new job on its models takes the place of its cheapest."""
 
 open_by_owner: StorageMap[int] = StorageMap(M, "open_by_owner", U32, default=0, key_types=(ACCOUNT,))
 """Model owner -> the open jobs on the models it registered (bounded by `compute.max_open_share_bps` of the
@@ -146,12 +155,14 @@ def queue_key(priority: bool, rank: int, job_id: int) -> bytes:
     return (b"\x00" if priority else b"\x01") + (U128_MAX - rank).to_bytes(16, "big") + u64_key(job_id)
 
 
-def evictable_key(priority: bool, rank: int, job_id: int) -> bytes:
-    return (b"\x01" if priority else b"\x00") + rank.to_bytes(16, "big") + u64_key(2**64 - 1 - job_id)
+def evictable_key(priority: bool, price: int, job_id: int) -> bytes:
+    return (b"\x01" if priority else b"\x00") + min(price, U128_MAX).to_bytes(16, "big") + u64_key(2**64 - 1 - job_id)
 
 
 def job_of_evictable_key(key: bytes) -> int:
-    return 2**64 - 1 - int.from_bytes(key[17:25], "big")
+    """The job id of an `evictable` (or `evictable_owned`) key, or of the last 25 bytes of an `evictable_by_owner`
+    key."""
+    return 2**64 - 1 - int.from_bytes(key[-8:], "big")
 
 
 def deadline_key(deadline_ms: int, job_id: int) -> bytes:

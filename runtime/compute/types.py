@@ -72,9 +72,12 @@ JOB_DONE = 1
 JOB_EXPIRED = 2
 JOB_CANCELLED = 3
 JOB_EVICTED = 4
-"""Waiting for providers when the chain was full, it made way for a job paying more per unit of work; its price
-was released in full."""
-JOB_STATES = ("open", "done", "expired", "cancelled", "evicted")
+"""Waiting for providers when the chain (or its owners' share) was full, it made way for a job paying more in all;
+its price was released in full."""
+JOB_UNSERVED = 5
+"""No registered provider was able to serve it for `compute.unserved_wait_ms` while a place of it was vacant: closed
+early, what no verified result earned refunded (spec 14, `unserved`)."""
+JOB_STATES = ("open", "done", "expired", "cancelled", "evicted", "unserved")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ..compute import (
     outage,
     params,
     private,
+    reassign,
     settlement,
     storage,
 )
@@ -158,9 +159,11 @@ def reveal(
         job = _put_assignment(ctx, job, idx, challenge.verified(ctx, job, a))
         challenge.check_agreement(ctx, job, idx)
         job = storage.jobs.get(ctx.state, job_id)
+        close_if_ended(ctx, job)
     else:
         job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
-    close_if_ended(ctx, job)
+        close_if_ended(ctx, job)
+        reassign.reassign(ctx, job, a.provider, a.portion)  # the place's work goes to another provider
 
 
 def check_openings(

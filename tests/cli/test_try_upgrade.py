@@ -27,7 +27,7 @@ from btt_chain.primitives.keys import dev_keypair
 from cli import try_upgrade as trial_module
 from cli.try_upgrade import NothingToTry, try_upgrade
 from genesis.build import build_genesis
-from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
+from genesis.loader import as_of_spec, canonical_json, load_chain_spec, materialise, parse_chain_spec
 from runtime import specs
 from runtime.context import EMERGENCY
 from runtime.evidence.migrations import REPORTS_V0
@@ -54,9 +54,7 @@ def build_base(base: Path, spec_version: int | None) -> Path:
     """A dev chain's base path (None: the preset's spec, else `spec_version`) with a few blocks; at spec 11 bob
     reports alice's equivocation, which spec 11 keeps under her session key. The database directory."""
     spec = load_chain_spec("dev")
-    raw = dict(spec.raw)
-    if spec_version == 11:
-        raw.pop("spec_version", None)
+    raw = dict(spec.raw) if spec_version is None else as_of_spec(spec.raw, spec_version)
     doc = materialise(raw, GENESIS_TIME_MS)
     data_dir = base / "chains" / spec.id
     data_dir.mkdir(parents=True)

@@ -215,6 +215,13 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.withheld_slash": (1000 * UNIT, 100 * UNIT, 1_000_000 * UNIT),
     # issue 52: an assignment holds 100x its escrow plus a challenge's fee of its provider's bond, 1 BTT at least
     "compute.hold_per_price_bps": (1_000_000, 100_000, 10_000_000),
+    # issue 52: a place's rent, 0.000002 BTT a slot in an empty room, doubling with each 5% of the room taken; a
+    # job nobody is able to serve closes after an hour; a verified record raises the draw weight up to twice
+    "compute.place_rent": (2 * UNIT // 1_000_000, 0, UNIT),
+    "compute.place_rent_doubling_bps": (500, 100, 10_000),
+    "compute.unserved_wait_ms": (3_600_000, 60_000, 86_400_000),
+    "compute.record_weight_bps": (10_000, 0, 10_000),
+    "compute.record_prior": (20, 1, 10_000),
     "compute.min_assignment_hold": (UNIT, UNIT, 100 * UNIT),
     # a missed deadline: 10% of the escrow, at most 10 BTT (0.1% of the minimum bond) per provider per one-hour
     # epoch; no new work for an hour; a day to open a drawn sample late
@@ -249,6 +256,7 @@ LIVE_COMPUTE_PARAMETERS = {
 }
 # where the dev preset differs: a small provider bond and a fast clock
 DEV_COMPUTE_PARAMETERS = {
+    "compute.unserved_wait_ms": (120_000, 60_000, 86_400_000),  # two minutes: the demo's jobs move on
     # one-second slots: a block full of the heaviest calls (1 weight unit ~ 1 us) must import within one
     "block.max_weight": (1_000_000, 100_000, 10_000_000),
     "compute.min_provider_bond": (100 * UNIT, 1 * UNIT, 1_000_000 * UNIT),
@@ -321,7 +329,8 @@ def test_the_seed_figures_are_on_the_emergency_track_and_floors_keep_mechanisms_
         # the standard track
         seed += [n for n in tracks if n.startswith("compute.") and n.endswith("_bps") and "slash" not in n
                  and n not in ("compute.missed_deadline_fee_bps", "compute.max_open_share_bps",
-                                  "compute.max_owner_models_share_bps", "compute.hold_per_price_bps")]
+                                  "compute.max_owner_models_share_bps", "compute.hold_per_price_bps",
+                                  "compute.place_rent_doubling_bps", "compute.record_weight_bps")]
         seed += [n for n in tracks if "_factor_bps." in n]
         assert seed and all(tracks[n] == "emergency" for n in seed), [n for n in seed if tracks[n] != "emergency"]
         assert tracks["governance.quorum_bps"] == tracks["fees.base"] == "standard"

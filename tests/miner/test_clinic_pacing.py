@@ -6,6 +6,7 @@ took about 2 jobs an epoch, and after about three minutes every post was refused
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,7 @@ class Demo:
     """The demo's miner (alice) and clinic on one node; each block both tick, then the block is authored and the
     clinic's clock moves on by one slot."""
 
-    def __init__(self, dev: DevChain, tmp_path: Path, clinic: str = "ferdie") -> None:
+    def __init__(self, dev: DevChain, tmp_path: Path, clinic: str = "ferdie", price: int = UNIT) -> None:
         self.dev = dev
         self.now = 0.0
         self.mlines: list[str] = []
@@ -67,7 +68,7 @@ class Demo:
         self.miner.ensure_registered(ProviderOptions())
         model, name = resolve_model(dev.rpc, "breast-cancer-v1")
         deadline = default_deadline_ms(dev.rpc, model, CLINIC_ITEMS, 1)
-        self.clinic = ClinicLoop(dev.rpc, dev.address(clinic), JobTerms(model, name, CLINIC_ITEMS, UNIT, 1, deadline),
+        self.clinic = ClinicLoop(dev.rpc, dev.address(clinic), JobTerms(model, name, CLINIC_ITEMS, price, 1, deadline),
                                  dev.submitter(dev_keypair(clinic)), self.lines.append, every_s=CLINIC_EVERY_S,
                                  clock=lambda: self.now)
 
@@ -124,7 +125,7 @@ def test_the_clinic_stops_at_the_per_requester_bound_and_says_so_once(tmp_path: 
 
 def test_a_refused_post_is_said_once_and_the_next_try_backs_off(tmp_path: Path) -> None:
     with dev_chain(tmp_path, {}) as dev:
-        demo = Demo(dev, tmp_path, clinic="penniless")  # no balance: every post is refused by the dry run
+        demo = Demo(dev, tmp_path, price=1)  # below the floor: every post is refused by the dry run
         tries: list[int] = []
         for second in range(130):
             before = demo.clinic.refused
@@ -134,10 +135,10 @@ def test_a_refused_post_is_said_once_and_the_next_try_backs_off(tmp_path: Path) 
         refusals = [x for x in demo.lines if "refused" in x]
         assert tries == [0, 8, 24, 56, 120]  # waits of 8, 16, 32 and 64 s, not a try every 4 s
         assert len(refusals) == 1 and "the next try waits 8 s" in refusals[0], demo.lines
+        assert "compute.PriceTooLow" in refusals[0]
         assert demo.clinic.posted == 0
 
-        dev.submitter(dev_keypair("alice"))("balances.transfer_allow_death",
-                                             (dev_keypair("penniless").public, 10 * UNIT), True)
+        demo.clinic.terms = dataclasses.replace(demo.clinic.terms, price=UNIT)
         demo.now += BACKOFF_MAX_S
         for _ in range(2):
             demo.block()
@@ -146,7 +147,33 @@ def test_a_refused_post_is_said_once_and_the_next_try_backs_off(tmp_path: Path) 
     assert demo.lines[-1].startswith("posted job #0")
 
 
-VIEW = MarketView(held=3, waiting=(), max_held=32, open_jobs=10, max_open_jobs=1000, rank=100, cheapest_rank=50)
+def test_a_clinic_that_cannot_pay_a_post_holds_it_says_so_once_and_posts_once_topped_up(tmp_path: Path) -> None:
+    with dev_chain(tmp_path, {}) as dev:
+        demo = Demo(dev, tmp_path, clinic="penniless")
+        for _ in range(20):
+            demo.block()
+        assert demo.clinic.posted == 0 and demo.clinic.refused == 0  # nothing sent, nothing charged
+        (said,) = [x for x in demo.lines if "not posting" in x]
+        assert "the account can spend 0; top it up" in said
+        dev.submitter(dev_keypair("alice"))("balances.transfer_allow_death",
+                                             (dev_keypair("penniless").public, 10 * UNIT), True)
+        for _ in range(3):
+            demo.block()
+    assert demo.clinic.posted == 1 and any(x.startswith("posted job #0") for x in demo.lines)
+
+
+def test_a_clinic_posts_no_more_than_its_budget(tmp_path: Path) -> None:
+    with dev_chain(tmp_path, {}) as dev:
+        demo = Demo(dev, tmp_path)
+        demo.clinic.budget = 2 * UNIT + UNIT // 2  # two posts of 1 BTT and their rent, not three
+        for _ in range(120):
+            demo.block()
+    assert demo.clinic.posted == 2 and demo.clinic.refused == 0
+    (said,) = [x for x in demo.lines if "not posting" in x]
+    assert "budget" in said and demo.clinic.spent <= demo.clinic.budget
+
+
+VIEW = MarketView(held=3, waiting=(), max_held=32, open_jobs=10, max_open_jobs=1000, price=100, cheapest_price=50)
 
 
 @pytest.mark.parametrize("changes, in_flight, kind", [
@@ -156,8 +183,12 @@ VIEW = MarketView(held=3, waiting=(), max_held=32, open_jobs=10, max_open_jobs=1
     ({"held": 32, "waiting": (7,)}, 0, "at most"),
     ({"waiting": (7,)}, 0, "waiting"),
     ({"open_jobs": 1000}, 0, None),  # full, but this job outbids the cheapest waiting one: the chain evicts it
-    ({"open_jobs": 1000, "cheapest_rank": 100}, 0, "market full"),
-    ({"open_jobs": 1000, "cheapest_rank": None}, 0, "market full"),
+    ({"open_jobs": 1000, "cheapest_price": 100}, 0, "market full"),
+    ({"open_jobs": 1000, "cheapest_price": None}, 0, "market full"),
+    ({"spendable": 150, "needed": 150}, 0, None),
+    ({"spendable": 149, "needed": 150}, 0, "low balance"),
+    ({"budget_left": 149, "needed": 150}, 0, "budget"),
+    ({"budget_left": 150, "needed": 150, "spendable": 10**30}, 0, None),
 ])
 def test_the_pacing_rule(changes: dict[str, Any], in_flight: int, kind: str | None) -> None:
     view = MarketView(**{**VIEW.__dict__, **changes})

@@ -34,7 +34,7 @@ from btt_chain.primitives.block import Block
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.keys import dev_keypair
 from genesis.build import Genesis, build_genesis
-from genesis.loader import load_chain_spec, materialise, parse_chain_spec
+from genesis.loader import as_of_spec, load_chain_spec, materialise, parse_chain_spec
 from runtime import specs
 from runtime.migration import Migration
 from runtime.overlay import DictState, Overlay
@@ -80,8 +80,7 @@ class Setup:
     and nodes on the same genesis under `tmp_path`."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slot_ms: int | None = None) -> None:
-        raw = dict(load_chain_spec("dev").raw)
-        raw.pop("spec_version", None)  # born at spec 11
+        raw = as_of_spec(load_chain_spec("dev").raw, 11)  # born at spec 11
         if slot_ms is not None:
             raw["consensus"] = {**raw["consensus"], "slot_ms": slot_ms, "max_drift_ms": slot_ms // 2}
         doc = materialise(raw, recent_genesis_ms())

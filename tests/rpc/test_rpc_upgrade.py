@@ -32,7 +32,7 @@ from btt_chain.rpc.registry import REGISTRY, RpcContext
 from btt_chain.rpc.server import RpcServer
 from cli.main import main
 from cli.query_upgrade_cmd import describe
-from genesis.loader import canonical_json, load_chain_spec_doc
+from genesis.loader import as_of_spec, canonical_json, load_chain_spec_doc
 from runtime import specs
 from runtime.evidence.calls import WEIGHT_WITH_KEYS
 from runtime.specs import runtime_of
@@ -57,8 +57,7 @@ ALICE = dev_keypair("alice")
 def born_at_11(where: Path) -> Node:
     """A dev node (alice validates) whose chain spec names no spec version: born at spec 11, as every chain was
     before specs were recorded."""
-    doc = load_chain_spec_doc("dev")
-    doc.pop("spec_version", None)
+    doc = as_of_spec(load_chain_spec_doc("dev"), 11)
     path = where / "spec11.json"
     path.write_bytes(canonical_json(doc))
     return Node(NodeConfig(chain=str(path), base_path=where / "node", tmp=False, validator_key=ALICE,

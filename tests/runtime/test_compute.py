@@ -697,8 +697,12 @@ def test_a_faked_sampled_item_is_fraud_the_bond_is_slashed_and_the_requester_ref
     assert ledger(chain, "bob") == BondLedger(BOND - slashed, ())
     assert chain.account("bob").reserved == bob0.reserved - slashed
     assert chain.account("bob").free == bob0.free - out.fee
-    assert chain.account("charlie").reserved == charlie0.reserved - PRICE == 0
-    assert chain.account("charlie").free == charlie0.free + PRICE
+    # the escrow came back and went straight into the same work posted again for another provider (`reassign`)
+    new_id = storage.next_job_id.get(chain.view()) - 1
+    assert events.JobReassigned(job_id, acct("bob"), new_id) in chain.events()
+    assert job_of(chain, new_id).price == PRICE and job_of(chain, new_id).status == JOB_OPEN
+    assert chain.account("charlie").reserved == charlie0.reserved == PRICE
+    assert chain.account("charlie").free == charlie0.free
     assert issuance(chain) == issued0 - slashed
     assert chain.last_result is not None and chain.last_result.receipts_root == EMPTY_MERKLE_ROOT
     job = job_of(chain, job_id)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.compute import storage
+from runtime.compute import reassign, rent, storage
 from runtime.compute.assignment_state import COUNTED, COUNTERS, FINAL_STATES, TRANSITIONS, move
 from runtime.compute.holds import by_assignment, by_provider, hold_key, hold_of
 from runtime.compute.invariants import PARAMETER_RULES, RULES, check_books, check_parameter_rules
@@ -229,12 +229,12 @@ def _unqueued(b: Books, view: Overlay) -> None:
 
 def _unevictable(b: Books, view: Overlay) -> None:
     job = _job(view, b.waiting)
-    storage.evictable.remove(view, storage.evictable_key(job.priority, job.rank, job.id))
+    storage.evictable.remove(view, storage.evictable_key(job.priority, job.price, job.id))
 
 
 def _evictable_committed(b: Books, view: Overlay) -> None:
     job = _job(view, b.committed)
-    storage.evictable.put(view, storage.evictable_key(job.priority, job.rank, job.id), ZERO_HASH)
+    storage.evictable.put(view, storage.evictable_key(job.priority, job.price, job.id), ZERO_HASH)
 
 
 def _no_deadline(b: Books, view: Overlay) -> None:
@@ -281,7 +281,7 @@ def _unqueued_stall(b: Books, view: Overlay) -> None:
     storage.open_jobs.put(view, storage.open_jobs.get(view) + 1)
     storage.open_by_requester.put(view, job.requester, storage.open_by_requester.get(view, job.requester) + 1)
     storage.deadlines.put(view, storage.deadline_key(job.deadline_ms, job.id), ZERO_HASH)
-    storage.evictable.put(view, storage.evictable_key(job.priority, job.rank, job.id), ZERO_HASH)
+    storage.evictable.put(view, storage.evictable_key(job.priority, job.price, job.id), ZERO_HASH)
     acc = system.account.get(view, job.requester)
     system.account.put(view, job.requester, acc.replace(free=acc.free - job.price, reserved=acc.reserved + job.price))
 
@@ -365,7 +365,7 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.evictable", "a waiting job out of the eviction index", _unevictable),
     ("compute.evictable", "a committed job in the eviction index", _evictable_committed),
     ("compute.evictable", "an assigned, uncommitted job out of the eviction index",
-     lambda b, v: storage.evictable.remove(v, storage.evictable_key(False, _job(v, b.assigned).rank, b.assigned))),
+     lambda b, v: storage.evictable.remove(v, storage.evictable_key(False, _job(v, b.assigned).price, b.assigned))),
     ("compute.deadlines", "an open job out of the deadline index", _no_deadline),
     ("compute.commit_due", "an assigned assignment out of the commit index", _no_commit_due),
     ("compute.reveal_due", "a commit whose sample is not drawn in the reveal index", _reveal_due_undrawn),
@@ -382,6 +382,10 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.providers", "a stall not counted", _stalled_uncounted),
     ("compute.outages", "an outage record of no provider", _outage_of_no_provider),
     ("compute.escrow", "less reserved than compute holds", _less_reserved),
+    ("compute.rent", "a place's rent held for a job that is not open",
+     lambda b, v: rent.place_rents.put(v, 10**9, rent.PlaceRent(1, 0, 0))),
+    ("compute.reassign", "a provider kept out of a job that is not open",
+     lambda b, v: reassign.excluded.put(v, 10**9, b"\x01" * 32)),
     ("compute.pending_credit", "credit of an assignment not settled", _credit_without_settlement),
     ("compute.model_servers", "a governance model served by declaration", _server_of_a_governance_model),
     ("compute.bond_floor", "a provider's total one above its assignments' holds", _held_off),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.hashing import ZERO_HASH
 from genesis.loader import load_chain_spec
-from runtime.compute import costs, events, market, providers, storage
+from runtime.compute import costs, events, market, providers, rent, storage
 from runtime.compute.model import model_hash
 from runtime.compute.types import (
     ASSIGNED,
@@ -227,21 +227,22 @@ def test_a_full_market_lets_a_paying_clinic_evict_a_hogs_uncommitted_job_and_the
     for hog in hogs:
         register(chain, hog, capacity=8, bond=8 * BOND)
     serve(chain, hogs, models)
-    floor = floor_of(chain, models[0])
     gov_floor = min_price(chain, items=1)
+    assert floor_of(chain, models[0]) < gov_floor
     # the attacker fills every place: four jobs on its two owners' models, four on the reference model, all at the
-    # floor, all assigned at once to its hogs (no honest provider is registered yet)
+    # reference model's floor (a job on a smaller model at its own floor would be taken by any job paying more in
+    # all), all assigned at once to its hogs (no honest provider is registered yet)
     first = storage.next_job_id.get(chain.view())
     attack = list(range(first, first + 8))
     result = chain.run_block([chain.sign(f"sybil{i}", "compute.post_job", *((models[i % 2], ZERO_HASH) if i < 4 else
                                                                              (MODEL, ZERO_HASH)),
-                                         bytes([i + 1]) * 32, 1, floor if i < 4 else gov_floor, 1, LONGEST)
+                                         bytes([i + 1]) * 32, 1, gov_floor, 1, LONGEST)
                               for i in range(8)])
     assert all(o.success for o in result.outcomes), [o.error for o in result.outcomes]
     chain.run_block([])
     assert all(job_of(chain, j).assignments[0].provider in {acct(h) for h in hogs} for j in attack)
     assert storage.open_jobs.get(chain.view()) == 8
-    # a clinic that pays no more per unit of work is refused and nothing changes; one that pays more gets in
+    # a clinic that pays no more in all is refused and nothing changes; one that pays more gets in
     assert_noop(chain, "charlie", "compute.post_job", MODEL, ZERO_HASH, b"\x09" * 32, 1, gov_floor, 1, LONGEST,
                 error="MarketFull")
     victims = [j for j in attack if job_of(chain, j).model == MODEL]
@@ -251,7 +252,7 @@ def test_a_full_market_lets_a_paying_clinic_evict_a_hogs_uncommitted_job_and_the
     assert_ok(chain.submit("charlie", "compute.post_job", MODEL, ZERO_HASH, b"\x09" * 32, 1, 10 * gov_floor, 1,
                            LONGEST))
     (evicted,) = [j for j in attack if job_of(chain, j).status == JOB_EVICTED]
-    assert evicted in victims  # the cheapest per unit of work: a reference-model job at the floor, the newest
+    assert evicted == attack[-1] and evicted in victims  # of the cheapest in all, the newest
     job = job_of(chain, evicted)
     assert job.assignments[0].state == VOID
     assert events.AssignmentWithdrawn(evicted, job.assignments[0].provider, clinic) in chain.events()
@@ -331,8 +332,12 @@ def test_a_hog_that_commits_to_its_own_jobs_and_sits_holds_each_place_only_to_it
         assert (job.status, job.assignments[0].state) == (JOB_EXPIRED, LATE)
         assert now(chain) < job.deadline_ms - 500_000  # long before the deadline of the longest job
         assert events.RevealMissed(j, acct("dave"), price) in chain.events()
-    assert storage.open_jobs.get(chain.view()) == 0
-    assert chain.account("mallory").reserved == storage.models.get(chain.view(), model).deposit  # type: ignore[union-attr]
+    # each place's work is posted again at once for another provider (`reassign`); dave, who failed it, is never
+    # drawn for it, and nobody else serves mallory's model: the reposts wait, then close as unserved
+    reposts = [e.new_job for e in chain.events() if isinstance(e, events.JobReassigned)]
+    assert len(reposts) == 2 and storage.open_jobs.get(chain.view()) == 2
+    deposit = storage.models.get(chain.view(), model).deposit  # type: ignore[union-attr]
+    assert chain.account("mallory").reserved == deposit + 2 * price
     # opening it late costs the fixed fee (and the escrow share); never opening it, the withholding slash
     bond0 = ledger(chain, "dave").total  # type: ignore[union-attr]
     opened = chain.fork()
@@ -347,6 +352,8 @@ def test_a_hog_that_commits_to_its_own_jobs_and_sits_holds_each_place_only_to_it
 
 LIVE = {p.name: p.value for p in load_chain_spec("btt-21m").parameters}
 LIVE_SLOT_MS = 6_000
+CLINIC_PRICE = 50 * UNIT
+"""The going rate: a clinic's 256-item, 50 BTT job (issue 52's eviction finding)."""
 LIVE_EPOCH = 600
 WEEK_SLOTS = 7 * 86_400_000 // LIVE_SLOT_MS
 
@@ -398,25 +405,48 @@ def test_closing_the_market_for_a_week_on_btt_21m_costs_what_this_attack_measure
     assert_ok(committed)
     until(chain, lambda: job_of(chain, sit).status != JOB_OPEN, blocks=4 * LIVE_EPOCH)
     held_slots = chain.slot - start
+    (paid,) = [e for e in chain.events() if isinstance(e, events.PlaceRentPaid)]  # at its close, for every slot
+    sit_rent = paid.burned
     assert job_of(chain, sit).assignments[0].state == LATE
     revealed = hog.reveal(sit)
     assert_ok(revealed)
     (late,) = [e for e in chain.events() if isinstance(e, events.LateRevealVerified)]
     sit_cost = posted.fee + committed.fee + revealed.fee + late.slashed
+    honest_fees = posted.fee + committed.fee + revealed.fee  # the same timetable, opened on its last slot in time
 
-    # a week, every place but the owners' models' share (which Sybil owners hold for their deposits) held the
-    # cheaper of the two ways
-    per_week = min(stall_cost * WEEK_SLOTS // window, sit_cost * WEEK_SLOTS // held_slots)
-    places = LIVE["compute.max_open_jobs"] * (10_000 - LIVE["compute.max_owner_models_share_bps"]) // 10_000
-    total = places * per_week
-    hogs = -(-places // market.share_cap(chain.view()))
-    bonded = hogs * max(LIVE["compute.min_provider_bond"],
-                        market.share_cap(chain.view()) * LIVE["compute.withheld_slash"])
+    # a week of every place, each route. Rent: each place at the rate its occupancy sets, every slot of the week
+    # (the chain's own rule, `rent.rate_at`); what it blocks: every place, a clinic's 50 BTT job in each for the
+    # shortest cycle an honest job can have (one epoch: a commit on an epoch's last slot is sampled from the next
+    # but one), so the most a week of the room can earn
+    room = LIVE["compute.max_open_jobs"]
+    rates = [rent.rate_at(chain.view(), i) for i in range(1, room + 1)]
+    week_rent = sum(rates) * WEEK_SLOTS
+    shortest = LIVE_EPOCH
+    blocked = room * (WEEK_SLOTS // shortest) * CLINIC_PRICE
+    floor_job = price + posted.fee
+    per_place = {
+        "capital-light: a hog takes every job and never commits": (WEEK_SLOTS // window) * stall_cost,
+        "capital-heavy: own providers commit and sit, open late": (WEEK_SLOTS // held_slots) * sit_cost,
+        "capital-heavy: own providers commit and open on the last slots": (WEEK_SLOTS // held_slots) * honest_fees,
+        "floor jobs that honest providers compute": (WEEK_SLOTS // shortest) * floor_job,
+    }
+    routes = {name: week_rent + room * fees for name, fees in per_place.items()}
+    owners = room * LIVE["compute.max_owner_models_share_bps"] // 10_000
+    owners_cost = sum(rates[:owners]) * WEEK_SLOTS
     with capsys.disabled():
-        print(f"\nbtt-21m: a place held by stalling costs {format_btt(stall_cost)} BTT per {window} slots; by "
-              f"commit and sit {format_btt(sit_cost)} BTT per {held_slots} slots; {places} places for a week "
-              f"{total // UNIT:,} BTT burned or paid in fees, with {hogs} hogs bonding {bonded // UNIT:,} BTT")
-    assert total >= 20_000 * UNIT  # was about 5 BTT a week (and 1.02 M BTT bonded that was never at risk)
+        print(f"\nbtt-21m: a place held by stalling costs {format_btt(stall_cost)} BTT per {window} slots in fees; "
+              f"by commit and sit {format_btt(sit_cost)} BTT per {held_slots} slots (and {format_btt(sit_rent)} BTT "
+              f"of rent in an empty room); rent of a slot {format_btt(rates[0])} BTT in an empty room, "
+              f"{format_btt(rates[room // 2 - 1])} half full, {format_btt(rates[room * 3 // 4 - 1])} at 75%, "
+              f"{format_btt(rates[-1])} full")
+        print(f"  a week ({WEEK_SLOTS:,} slots) of all {room} places: rent {week_rent // UNIT:,} BTT; it blocks "
+              f"{blocked // UNIT:,} BTT ({room} places of 50 BTT jobs every {shortest} slots)")
+        for name, cost in routes.items():
+            print(f"  {name}: {cost // UNIT:,} BTT")
+        print(f"  the owners' share alone ({owners} places, never the whole room): {owners_cost // UNIT:,} BTT of rent")
+    for name, cost in routes.items():
+        assert cost >= blocked, name
+    assert sit_rent == rates[0] * paid.slots  # the only open job: the empty room's rate, for every slot it held
     assert sit_cost >= LIVE["compute.missed_assignment_fee"]
     assert held_slots <= 3 * LIVE_EPOCH + LIVE["compute.reveal_window_slots"] + window + 1
     assert consensus.epoch_slots.get(chain.view()) == LIVE_EPOCH

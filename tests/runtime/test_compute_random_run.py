@@ -1,7 +1,8 @@
 """The compute marketplace driven at random through its whole life: posts (some evicting others from a full
 market, assigned or not), cancels, commits (honest and faked; some never come, so the job moves on), reveals (on time,
 after the reveal window and never: one provider dozes), demands,
-output chunks on time and late, challenges, unbonding attempts. After every block the test chain checks the
+output chunks on time and late, challenges, unbonding attempts; with place rent, the record-weighted draw and
+failed places posted again (spec 14). After every block the test chain checks the
 whole-state invariants, compute's books among them (`runtime.compute.invariants.check_books`: open-job counts,
 queue, eviction and deadline indexes, the sample queue, maturity and late-reveal indexes, posted chunks, every
 provider's counters). This run keeps the parameters fixed, so it also checks the rules that hold while they stay put
@@ -53,7 +54,9 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
         balances={"alice": 1_000, "bob": 5_000, "charlie": 100_000, "dave": 100_000, "eve": 5_000, "ferdie": 5_000},
         params={"compute.max_open_jobs": 5, "compute.max_open_jobs_per_requester": 4,
                 "compute.commit_window_slots": 3, "compute.reveal_window_slots": 3, "compute.outputs_due_ms": 6_000,
-                "compute.challenge_window_ms": 8_000, "compute.max_open_share_bps": 4_000},
+                "compute.challenge_window_ms": 8_000, "compute.max_open_share_bps": 4_000,
+                "compute.place_rent": UNIT // 10_000, "compute.record_weight_bps": 10_000,
+                "compute.unserved_wait_ms": 60_000},
     )
     for name in PROVIDERS:  # ferdie fakes item 0 of every job: his bond can take many slashes
         register(chain, name, capacity=3, bond=(40 if name == "ferdie" else 5) * 25 * UNIT)
@@ -118,4 +121,4 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
     for kind in ("post", "commit", "reveal", "late_reveal", "demand", "post_outputs", "challenge", "cancel"):
         assert done.get(kind, 0) > 0, (kind, done)
     assert any(j.status == JOB_EVICTED for _, j in storage.jobs.items(chain.view())), "no eviction happened"
-    assert {"AssignmentStalled", "RevealMissed", "JobEvicted"} <= seen, seen
+    assert {"AssignmentStalled", "RevealMissed", "JobEvicted", "PlaceRentPaid", "JobReassigned"} <= seen, seen

@@ -10,9 +10,8 @@ from btt_chain.node.txpool import PoolConfig, TxPool
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from genesis.build import Genesis, build_genesis
-from genesis.loader import load_chain_spec, materialise, parse_chain_spec
+from genesis.loader import as_of_spec, load_chain_spec, materialise, parse_chain_spec
 from runtime.modules import RUNTIME
-from runtime.specs import FIRST_RECORDED
 from runtime.system import storage as system
 from storage.kv import KeyValueStore
 from storage.memory import MemoryStore
@@ -27,10 +26,8 @@ def dev_genesis(
     """The dev chain's genesis; `spec_version` starts it at another spec than the preset's (11: as the dev chain was
     before specs were recorded, the file without the field)."""
     raw = dict(load_chain_spec(preset).raw)
-    if spec_version == FIRST_RECORDED:
-        raw.pop("spec_version", None)
-    elif spec_version is not None:
-        raw["spec_version"] = spec_version
+    if spec_version is not None:
+        raw = as_of_spec(raw, spec_version)
     return build_genesis(parse_chain_spec(materialise(raw, genesis_time_ms)))
 
 
