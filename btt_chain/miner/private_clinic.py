@@ -28,6 +28,9 @@ from runtime.compute.model import ModelSpec
 from runtime.compute.models import built
 
 ENDED = ("settled", "fraud", "missed", "void", "late", "stalled")
+FAILED_PLACE = ("fraud", "late", "missed")
+"""How a private job's one place ends without the clinic's results: the chain cannot post its cases again (they are
+sealed to that provider: `reassign` skips a private job), so the clinic does, sealed to the provider drawn next."""
 DEMAND_AFTER_S = 10.0
 """Sealed results no node serves this long after the reveal are demanded on chain."""
 
@@ -229,6 +232,12 @@ class PrivateJobDriver:
                  "output are now public) and the provider was slashed")
 
 
+def cases_of(order: PrivateOrder) -> tuple[list[bytes], list[int | None]]:
+    """An order's real cases and their labels (its decoys left out), in order."""
+    labels = order.labels or [None] * len(order.items)
+    return [order.items[i] for i in order.real], [labels[i] for i in order.real]
+
+
 @dataclass
 class PrivateClinicLoop:
     """The demo clinic of private jobs: one job at a time, each of `cases` from `next_cases` and `decoys` decoys,
@@ -252,10 +261,14 @@ class PrivateClinicLoop:
     driver: PrivateJobDriver | None = None
     finished: int = 0
 
-    def start(self) -> PrivateJobDriver:
+    def start(self, again: PrivateOrder | None = None) -> PrivateJobDriver:
+        """Post the next order: fresh cases, or `again`'s cases (a job whose provider failed) with fresh decoys."""
         from btt_chain.miner.private_order import mix
 
-        cases, labels = self.next_cases(self.cases)
+        if again is None:
+            cases, labels = self.next_cases(self.cases)
+        else:
+            cases, labels = cases_of(again)
         decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
         order = mix(self.model, cases, decoys, labels, decoy_labels)
         driver = PrivateJobDriver(self.rpc, self.submit, self.out, self.keypair, order,
@@ -268,12 +281,17 @@ class PrivateClinicLoop:
         while not should_stop():
             try:
                 if self.driver is None or self.driver.done:
-                    if self.driver is not None:
+                    again = None
+                    if self.driver is not None and self.driver.ended_as in FAILED_PLACE:
+                        again = self.driver.order
+                        self.out(f"private job #{self.driver.job_id}: its provider failed it ({self.driver.ended_as}); "
+                                 "posting the same cases again with fresh decoys, sealed to the provider drawn next")
+                    elif self.driver is not None:
                         self.finished += 1
-                        self.driver = None
+                    self.driver = None
                     if count is not None and self.finished >= count:
                         return
-                    self.driver = self.start()
+                    self.driver = self.start(again)
                 else:
                     self.driver.tick()
             except BttError as exc:

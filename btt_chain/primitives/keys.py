@@ -8,6 +8,7 @@ with `verify`, the chain's ed25519 rule (`btt_chain.primitives.ed25519`). Accoun
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
@@ -93,10 +94,12 @@ def dev_name_uri(text: str) -> str | None:
     return "//" + head.capitalize() + sep + rest
 
 
+@functools.lru_cache(maxsize=4096)
 def dev_keypair(name: str) -> Keypair:
     """The dev account `name` for dev chains only: Substrate's ed25519 `//Alice`, `//Bob`, ... of the dev phrase
     (`alice//stash` is `//Alice//stash`; another word is its own junction), as `subkey inspect --scheme
-    ed25519 //Alice` prints it."""
+    ed25519 //Alice` prints it. Remembered (a frozen key pair of a public dev key: tests and the demo ask for the
+    same few names thousands of times, each a derivation and a key expansion)."""
     from btt_chain.primitives.derivation import derive_path
 
     first, _, rest = name.partition("//")
