@@ -4,9 +4,10 @@ A job on an owner's model is drawn only among the providers that declare the mod
 job only among providers with a box key; with none, the job would wait to its deadline (up to seven days) holding a
 place, and five Sybil owners could hold the owners' share of the room that way for the price of their deposits. So
 every `compute.unserved_wait_ms` a job with a vacant place and no provider working on it is checked: if no registered
-provider is able to serve it (one with capacity that serves its model, holds a box key for a private job and holds
-no place of it yet), it closes as unserved and what no verified result earned goes back to its requester, as at its
-deadline. A provider that is only busy or paused is able to serve: the job then waits, evictable, as any job does.
+provider is able to serve it (one with capacity that serves its model, holds a box key for a private job, holds no
+place of it yet and did not fail the place it posts again: `reassign`), it closes as unserved and what no verified
+result earned goes back to its requester, as at its deadline. A provider that is only busy or paused is able to
+serve: the job then waits, evictable, as any job does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import params, storage
+from ..compute import params, reassign, storage
 from ..compute.types import JOB_OPEN, JOB_UNSERVED, OPEN_STATES, Job
 from ..items import StorageMap, u64_key
 
@@ -42,6 +43,9 @@ def able_to_serve(state: Overlay, job: Job) -> bool:
     if reg is None:
         return False
     holding = {a.provider for a in job.assignments}
+    failed = reassign.excluded.get(state, job.id)  # the provider that failed the place this job posts again
+    if failed is not None:
+        holding.add(failed)
     private = storage.private_jobs.get(state, job.id) is not None
     if reg.owner == ZERO_HASH:
         candidates = (who for who, p in storage.providers.items(state) if p.capacity)

@@ -117,22 +117,29 @@ def test_demo_economy_end_to_end(harness: Harness, capsys: pytest.CaptureFixture
 
     harness.log("total issuance fell by exactly the burns of the receipts")
 
-    def consistent() -> tuple[dict[str, str], list[dict[str, Any]]]:
-        """Issuance and every done job at one block (pages of 50, the method's limit, read at that block)."""
+    def consistent() -> tuple[dict[str, str], list[dict[str, Any]], int]:
+        """Issuance, every done job (pages of 50, the method's limit) and the places' rent burned, at one block."""
         head = node.call("chain_getBlockHash")
+        number = int(node.call("chain_getHeader", head)["number"], 16)
         issuance = node.call("btt_issuance", head)
         jobs: list[dict[str, Any]] = []
         while True:
             page = node.call("btt_jobs", "done", None, None, 50, head, jobs[-1]["id"] if jobs else None)
             jobs += page
             if len(page) < 50:
-                return issuance, jobs
+                break
+        rent, start = 0, number
+        while start is not None:  # every job's rent since genesis, at its close (spec 14), burned
+            found = node.call("btt_explorerEvents", ["compute"], 2000, 500, start)
+            rent += sum(int(e["burned"]) for e in found["events"] if e["event"] == "PlaceRentPaid")
+            start = found["next"]
+        return issuance, jobs, rent
 
-    issuance, jobs = consistent()
+    issuance, jobs, rent = consistent()
     receipts_burned = sum(int(x["split"]["burned"]) for j in jobs for x in j["assignments"] if x["state"] == "settled")
     assert receipts_burned >= burned
-    assert int(issuance["totalBurned"]) - int(before["totalBurned"]) == receipts_burned
-    assert int(before["totalIssuance"]) - int(issuance["totalIssuance"]) == receipts_burned
+    assert int(issuance["totalBurned"]) - int(before["totalBurned"]) == receipts_burned + rent
+    assert int(before["totalIssuance"]) - int(issuance["totalIssuance"]) == receipts_burned + rent
     assert int(issuance["totalIssuance"]) == int(issuance["genesisSupply"]) - int(issuance["totalBurned"])
 
     harness.log("the clinic's own job, posted from the command line: the miner completed it")
@@ -201,6 +208,15 @@ def test_a_miner_faking_outputs_is_caught_and_slashed(harness: Harness, capsys: 
                 for e in node.call("btt_events", node.call("chain_getBlockHash", n)) if e["event"] == "FraudDetected"]
     assert int(fraud["slashed"]) == 25 * 10**18 and int(fraud["refunded"]) == 3 * 10**18  # the hold: the cap
     assert node.call("btt_bonds", address("bob"))["bonded"] == str(175 * 10**18)
-    assert json.loads(cli(capsys, "query", "account", "charlie", "--json", *rpc))["reserved"] == "0"
+    # the refunded escrow went straight into the same work posted again for another provider (`reassign`): the
+    # job's price and its place's rent deposit are what charlie has reserved now; the first job's rent was burned
+    since = [e for n in range(job["postedBlock"], node.height() + 1)
+             for e in node.call("btt_events", node.call("chain_getBlockHash", n))]
+    (reposted,) = [e for e in since if e["event"] == "JobReassigned"]
+    (rent,) = [e for e in since if e["event"] == "PlaceRentPaid" and e["job_id"] == job_id]
+    again = node.call("btt_job", reposted["new_job"])
+    assert again["status"] == "open" and again["price"] == str(3 * 10**18) and again["items"] == 16
+    reserved = int(json.loads(cli(capsys, "query", "account", "charlie", "--json", *rpc))["reserved"])
+    assert 3 * 10**18 <= reserved < 3 * 10**18 + 10**16  # the price and a rent deposit of a few slots
     after = node.call("btt_issuance")
-    assert int(before["totalIssuance"]) - int(after["totalIssuance"]) == int(fraud["slashed"])
+    assert int(before["totalIssuance"]) - int(after["totalIssuance"]) == int(fraud["slashed"]) + int(rent["burned"])
