@@ -509,10 +509,16 @@ class Node:
     async def _author_loop(self) -> None:
         assert self.guard is not None
         clock = self.chain.clock
+        considered = -1
         while True:
             t = now_ms()
-            slot = clock.slot_at(t) + 1
-            await asyncio.sleep(max(0, clock.slot_start_ms(slot) - t) / 1000)
+            slot = clock.slot_at(t)
+            if slot <= considered or t - clock.slot_start_ms(slot) >= clock.slot_ms // 2:
+                slot += 1  # the next slot, at its start
+                await asyncio.sleep(max(0, clock.slot_start_ms(slot) - t) / 1000)
+            # else: authoring the last slot ran into this one, still in its first half: this slot's turn is now, not
+            # skipped (a busy machine lost every other slot of this node's that way)
+            considered = slot
             if slot <= self.chain.head.slot or self.chain.halt is not None:  # stopped at an upgrade: said once
                 continue
             key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
