@@ -121,7 +121,10 @@ class Net:
         return service
 
     async def line(self, count: int = 3, **options: Any) -> tuple[list[P2PService], list[Inbox]]:
-        """`count` services in a line, each knowing only the previous one, subscribed to TOPIC, meshes formed."""
+        """`count` services in a line, each knowing only the previous one, subscribed to TOPIC, meshes formed. Peer
+        exchange is off unless asked for: with it the last service may learn the first's address from the middle one
+        and dial it, and a message then reaches it around the line (a busy machine made that happen)."""
+        options.setdefault("discovery", False)
         services: list[P2PService] = []
         inboxes: list[Inbox] = []
         for i in range(count):
