@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.overlay import Overlay
 
-from ..compute import costs, params, reassign, rent, storage
+from ..compute import costs, market, params, reassign, rent, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
 from ..compute.holds import floor_problems
 from ..compute.types import (
@@ -277,7 +277,7 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
         storage.queue_key(j.priority, j.rank, j.id) for j in open_jobs if j.vacant()),
         lambda k: f"job {int.from_bytes(k[-8:], 'big')}")
     evictable = [j for j in open_jobs if not j.committed_any]
-    owners = {j.id: _owner_of(state, j) for j in evictable}
+    owners = {j.id: market.owner_of(state, j) for j in evictable}
     problems += _same_keys("compute.evictable", (k for k, _ in storage.evictable.items(state)), (
         storage.evictable_key(j.priority, j.price, j.id) for j in evictable),
         lambda k: f"job {storage.job_of_evictable_key(k)}")
@@ -299,11 +299,6 @@ def _market(state: Overlay, open_jobs: list[Job]) -> list[str]:
         storage.deadline_key(j.deadline_ms, j.id) for j in open_jobs),
         lambda k: f"job {int.from_bytes(k[8:16], 'big')} at {int.from_bytes(k[:8], 'big')} ms")
     return problems
-
-
-def _owner_of(state: Overlay, job: Job) -> bytes:
-    reg = storage.models.get(state, job.model)
-    return ZERO_HASH if reg is None else reg.owner
 
 
 def _samples(state: Overlay, by_job: dict[int, Job]) -> list[str]:

@@ -129,7 +129,8 @@ def room_at(state: Overlay, priority: bool, price: int) -> int:
     )
 
 
-def _owner(state: Overlay, job: Job) -> bytes:
+def owner_of(state: Overlay, job: Job) -> bytes:
+    """The owner of `job`'s model (all zeros for a governance model, or a model no longer registered)."""
     reg = storage.models.get(state, job.model)
     return ZERO_HASH if reg is None else reg.owner
 
@@ -159,7 +160,7 @@ def _evictable(state: Overlay, job: Job, owner: bytes, present: bool) -> None:
 def index(state: Overlay, job: Job) -> None:
     """A new job waits in the queue and may be evicted until a provider commits to it."""
     storage.queue.put(state, storage.queue_key(job.priority, job.rank, job.id), b"\x00" * 32)
-    owner = _owner(state, job)
+    owner = owner_of(state, job)
     _evictable(state, job, owner, True)
     _count(state, storage.open_by_requester, job.requester, 1)
     if owner != ZERO_HASH:
@@ -174,13 +175,13 @@ def requeue(state: Overlay, job: Job) -> None:
 
 def first_committed(state: Overlay, job: Job) -> None:
     """A provider committed to `job`: it can no longer be evicted."""
-    _evictable(state, job, _owner(state, job), False)
+    _evictable(state, job, owner_of(state, job), False)
 
 
 def unindex(state: Overlay, job: Job) -> None:
     """The job left the open set."""
     storage.queue.remove(state, storage.queue_key(job.priority, job.rank, job.id))
-    owner = _owner(state, job)
+    owner = owner_of(state, job)
     _evictable(state, job, owner, False)
     _count(state, storage.open_by_requester, job.requester, -1)
     if owner != ZERO_HASH:
