@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
 SCREENSHOTS_ENV = "BTT_EXPLORER_SCREENSHOTS"
@@ -31,14 +33,6 @@ CHROMIUM_ENV = "BTT_CHROMIUM"
 FAST_JOBS = {"compute.commit_window_slots": 3, "compute.challenge_window_ms": 5_000,
              "compute.credit_maturity_ms": 2_000}
 """The explorer node's job windows (a single node without p2p: a commit lands in a block or two anyway)."""
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -14,7 +14,6 @@ import copy
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,26 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from btt_chain.client.rpc import RpcClient, RpcError
+from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 from tests.support.wait_limits import record, scaled, timed_out
 
 REPO = Path(__file__).resolve().parents[2]
 KEEP_DIR = REPO / "test-data"
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A port free now that this process has not handed out before: a test plans every node's ports before any node
-    binds one (and starts its nodes at once), and the kernel may give a port it just freed to the next bind again
-    (seen: node0's libp2p port was node1's RPC port)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 RPC_TIMEOUT_S = 60.0

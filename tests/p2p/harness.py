@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,17 +15,12 @@ from typing import Any
 
 from btt_chain.primitives.hashing import blake2b_256
 from p2p import P2PConfig, P2PService
+from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 from tests.support.wait_limits import record, scaled, timed_out
 
 GENESIS = blake2b_256(b"btt p2p tests genesis")
 OTHER_GENESIS = blake2b_256(b"another chain")
 TOPIC = "blocks"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def limit(seconds: float) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +17,9 @@ from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.rpc.server import RpcServer
 from runtime.modules import RUNTIME
+from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 
 UNIT = 10**18
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RpcCallError(Exception):
