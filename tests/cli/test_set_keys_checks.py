@@ -1,8 +1,9 @@
 """`btt-chain set-keys` checks everything it can before the signing node makes a key (issue 49, finding 7): a stash
 that is no registered validator, or cannot pay the fee, a `--node-rpc` on another chain, and a `--node-rpc` that
 already holds a session key the chain gives to another validator (one process would sign for two) are each refused
-in one line, and then the node's keystore holds no new key, its builder built nothing, and nothing was submitted.
-An unreachable `--node-rpc` is named as such. The good path sets the key, and then the same node is refused to the
+in one line, and then the node's keystore holds no new key, its builder built nothing, nothing was submitted, and
+`author_rotateKeys` was never called (every JSON-RPC call the command makes is recorded). An unreachable
+`--node-rpc` is named as such. The good path sets the key, and then the same node is refused to the
 next validator. In-process dev nodes served over RPC; the command runs in a thread while the test authors blocks."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from btt_chain.client.rpc import RpcClient
 from btt_chain.node.hash_chain_builder import builder_of
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.address import encode_address
@@ -32,6 +34,25 @@ UNIT = 10**18
 LIMIT_S = 600
 """A bound on one command (its own wait for inclusion is 60 s): only a hung test reaches it."""
 ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")
+CALLS: list[tuple[str, str]] = []
+"""Every JSON-RPC call the commands of the running test made: (the option naming the node, method)."""
+CHECKS = ("btt_bonds", "btt_dryRun", "chain_getBlockHash", "btt_validators", "btt_localSessionKeys")
+"""What set-keys asks before it may ask the signing node for a key."""
+MAKES_A_KEY = "author_rotateKeys"
+"""What a refused set-keys must never have asked (a key left in the keystore, a hash chain built for nothing)."""
+
+
+@pytest.fixture(autouse=True)
+def recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every call the light client's RpcClient makes (the command runs in a thread: a class attribute)."""
+    CALLS.clear()
+    real = RpcClient.call
+
+    def call(self: RpcClient, method: str, *params: Any) -> Any:
+        CALLS.append((self.option, method))
+        return real(self, method, *params)
+
+    monkeypatch.setattr(RpcClient, "call", call)
 
 
 @pytest_asyncio.fixture
@@ -95,6 +116,7 @@ class Untouched:
     def __init__(self, rpc: RpcHarness) -> None:
         self.rpc = rpc
         self.before = self.snapshot()
+        self.calls = len(CALLS)
 
     def snapshot(self) -> tuple[Any, ...]:
         node = self.rpc.node
@@ -103,6 +125,9 @@ class Untouched:
 
     def check(self) -> None:
         assert self.snapshot() == self.before, "a refused set-keys changed something"
+        asked = [method for _, method in CALLS[self.calls:]]
+        assert asked, "the command asked nothing: the refusal was not the one under test"
+        assert MAKES_A_KEY not in asked, f"a refused set-keys asked {asked}"
 
 
 @pytest.mark.asyncio
@@ -150,6 +175,9 @@ async def test_the_good_path_sets_the_key_and_then_the_node_is_refused_to_the_ne
     rpc = keyless
     code, out, err = await set_keys(rpc, capsys, "bob", None, "--json")
     assert code == 0, err
+    rotations = [i for i, call in enumerate(CALLS) if call == ("--node-rpc", MAKES_A_KEY)]
+    assert len(rotations) == 1 and all(m in [m for _, m in CALLS[:rotations[0]]] for m in CHECKS), CALLS
+    assert ("--rpc", "btt_dryRun") in CALLS[:rotations[0]]  # the fee was judged before the key was made
     result = json.loads(out)
     new_key = bytes.fromhex(result["sessionKey"][2:])
     assert result["success"] is True and result["stash"] == address(rpc, BOB)
@@ -209,6 +237,7 @@ def test_bad_keys_or_node_url_are_refused_before_any_node_is_asked(capsys: pytes
         with pytest.raises(SystemExit) as exc:
             main(["set-keys", "--from", "bob", "--node-rpc", node_rpc, "--rpc", down, "--keys", keys])
         assert_one_error_line(int(exc.value.code or 0), capsys.readouterr().err, fragment)
+        assert CALLS == []
 
 
 class Answers:
