@@ -8,6 +8,7 @@ hardening and writable base path, passes `systemd-analyze verify` where that too
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -132,6 +133,76 @@ def test_compose_runs_four_validators_with_distinct_ports_and_bootnodes(compose:
     spec = services["spec"]
     assert spec["build"] == {"context": "..", "dockerfile": "packaging/Dockerfile"}
     assert spec["image"] == services["validator0"]["image"]
+
+
+PORT_RE = re.compile(r"^127\.0\.0\.1:\$\{(BTT_[A-Z0-9_]+):-(\d+)\}:(\d+)$")
+"""A published port: loopback only, the host port from a variable with a default (issue 53)."""
+
+
+def test_compose_reads_in_compose_v2_and_docker_compose_1_29(compose: dict[str, Any]) -> None:
+    """No top-level `name:` (1.29 refuses it) and no `version:` (v2 calls it obsolete); only keys both know."""
+    top = {k for k in compose if not k.startswith("x-")}
+    assert top <= {"services", "networks", "volumes"}, top
+    assert "name" not in compose and "version" not in compose
+
+
+def test_compose_host_ports_are_variables_with_the_old_defaults(compose: dict[str, Any]) -> None:
+    found: dict[str, tuple[int, int]] = {}
+    for i in range(4):
+        ports = compose["services"][f"validator{i}"]["ports"]
+        parsed = [PORT_RE.match(p) for p in ports]
+        assert all(parsed), ports  # nothing fixed: every host port can be moved
+        for m in parsed:
+            assert m is not None and m[1] not in found, (m, found)
+            found[m[1]] = (int(m[2]), int(m[3]))
+        assert [found[m[1]] for m in parsed if m is not None] == [(9944 + i, 9944), (9615 + i, 9615)], ports
+    assert sorted(found) == sorted([f"BTT_RPC_PORT_{i}" for i in range(4)] +
+                                   [f"BTT_PROMETHEUS_PORT_{i}" for i in range(4)])
+    assert "ports" not in compose["services"]["spec"]
+
+
+def compose_tools() -> list[tuple[list[str], str]]:
+    """The Compose commands installed here, each with its version: `docker compose` (v2) and `docker-compose`."""
+    tools = []
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(argv[0]) is None:
+            continue
+        try:
+            done = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            continue
+        if done.returncode == 0 and done.stdout.strip():
+            tools.append((argv, done.stdout.strip().lstrip("v")))
+    return tools
+
+
+def compose_config(argv: list[str], path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*argv, "-p", "btt-devnet", "-f", str(path), "config"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={"PATH": "/usr/local/bin:/usr/bin:/bin", **env})
+
+
+def test_compose_config_validates_with_every_compose_installed_here() -> None:
+    """`config` of each Compose installed here accepts the file, the ports at their defaults or moved by their
+    variables; and Compose 1.x refuses the file with a top-level `name:` added back (the check would see it)."""
+    tools = compose_tools()
+    if not tools:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed here: the file is read statically only")
+    for argv, version in tools:
+        plain = compose_config(argv, COMPOSE, {})
+        assert plain.returncode == 0, (argv, version, plain.stderr)
+        assert "127.0.0.1:9944:9944" in plain.stdout and "127.0.0.1:9618:9615" in plain.stdout, plain.stdout
+        moved = compose_config(argv, COMPOSE, {"BTT_RPC_PORT_1": "19945", "BTT_PROMETHEUS_PORT_3": "19618"})
+        assert moved.returncode == 0, (argv, version, moved.stderr)
+        assert "127.0.0.1:19945:9944" in moved.stdout and "127.0.0.1:19618:9615" in moved.stdout
+        assert "127.0.0.1:9945:9944" not in moved.stdout and "127.0.0.1:9944:9944" in moved.stdout
+        if version.startswith("1."):
+            named = PACKAGING / f".compose-named-{os.getpid()}.yaml"  # beside the original: `context: ..` holds
+            try:
+                named.write_text("name: btt-devnet\n" + COMPOSE.read_text())
+                refused = compose_config(argv, named, {})
+            finally:
+                named.unlink(missing_ok=True)
+            assert refused.returncode != 0 and "name" in refused.stderr, (version, refused.stderr)
 
 
 def test_the_compose_commands_are_valid_and_make_a_spec_the_nodes_accept(compose: dict[str, Any],
