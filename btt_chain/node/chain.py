@@ -393,7 +393,17 @@ class Chain:
 
     def dry_run(self, xt: Extrinsic, length: int) -> tuple[ApplyOutcome, list[Event]]:
         """What `xt` would do in the next block, against the head state; nothing is kept."""
-        return self.executive.dry_run(self.db.state, self.next_env(), xt, length, self._verify_cached)
+        return self.dry_run_at(xt, length, self.head_hash, self.head, self.db.state)
+
+    def dry_run_at(self, xt: Extrinsic, length: int, block_hash: bytes, header: Header,
+                   state: StateReader) -> tuple[ApplyOutcome, list[Event]]:
+        """What `xt` would do in a block built on `block_hash` (its header and post-state given: the head's, or a
+        kept older block's, the finalized head's for Substrate API Sidecar), under that block's child's spec, with
+        nothing kept. UnsupportedSpec when this node has no rules for it."""
+        slot = header.slot + 1
+        env = BlockEnv(header.number + 1, block_hash, slot, self.clock.slot_start_ms(slot), bytes(32))
+        executive = self.executive_for(state, header.number + 1)
+        return executive.dry_run(state, env, xt, length, self._verify_cached)
 
     def dry_run_call(self, call: Call, origin: Origin) -> str | None:
         """Why `call` dispatched with `origin` in the next block would fail, or None; nothing is kept."""

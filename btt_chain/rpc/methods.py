@@ -36,7 +36,9 @@ from btt_chain.rpc.render import (
 )
 from btt_chain.rpc.validity import transaction_validity_error
 from runtime.compute.weights_source import WeightsUnavailable
-from runtime.executive import BlockFull
+from runtime.events import Event
+from runtime.executive import ApplyOutcome, BlockFull
+from runtime.specs import UnsupportedSpec
 from runtime.system import storage as system
 from runtime.system.events import ExtrinsicFailed
 from storage.history import HistoricalState
@@ -55,12 +57,6 @@ def _version() -> str:
 
 def _prefix(ctx: RpcContext) -> int:
     return ctx.node.spec.ss58_prefix
-
-
-def _check_at(ctx: RpcContext, at: bytes | None) -> None:
-    """A dry run executes on the head only: any other block hash is a parameter error."""
-    if at is not None and at != ctx.node.chain.head_hash:
-        raise invalid_params("a dry run executes on the head block only: leave `at` out")
 
 
 # author ---------------------------------------------------------------------------------------------
@@ -104,15 +100,27 @@ def _decode_extrinsic(encoded: bytes) -> Extrinsic:
         raise invalid_params(f"extrinsic: malformed: {exc}") from None
 
 
+def _dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> tuple[ApplyOutcome, list[Event]]:
+    """What the extrinsic `encoded` would do in a block built on `at` (None: the head), under the spec of that block's
+    child, with nothing kept: at any canonical block whose state the node serves (`--state-pruning`), the finalized
+    head included. The block is checked first (an unknown, side-chain or pruned one is a clear -32602, `at.reader_at`),
+    then the extrinsic; InvalidExtrinsic or BlockFull when it could not be included there."""
+    block_hash, header, reader = reader_at(ctx, at)
+    xt = _decode_extrinsic(encoded)
+    try:
+        return ctx.node.chain.dry_run_at(xt, len(encoded), block_hash, header, reader)
+    except UnsupportedSpec as exc:
+        raise runtime_info.unsupported(exc) from None
+
+
 @method("btt_dryRun", Param("extrinsic", p.extrinsic_bytes), optional("at", p.block_hash))
 def btt_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, Any]:
     """What a signed extrinsic would do in the next block, with nothing kept: `valid` (could it be included at
     all; if not, `error` says why and no fee would be charged), `success` and the call's `error`, the `fee`,
-    and the events it would emit. Wallets run it first, so a mistake the node can see costs no fee."""
-    _check_at(ctx, at)
-    xt = _decode_extrinsic(encoded)
+    and the events it would emit. Wallets run it first, so a mistake the node can see costs no fee. `at`: in a
+    block built on that block instead of the head (`_dry_run`)."""
     try:
-        outcome, events = ctx.node.chain.dry_run(xt, len(encoded))
+        outcome, events = _dry_run(ctx, encoded, at)
     except InvalidExtrinsic as exc:
         return {"valid": False, "success": False, "error": str(exc), "fee": None, "events": []}
     except BlockFull as exc:
@@ -132,11 +140,10 @@ def btt_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> dict[str, 
 def system_dry_run(ctx: RpcContext, encoded: bytes, at: bytes | None) -> str:
     """Substrate's dry run: SCALE `ApplyExtrinsicResult` (`Ok(Ok(()))`, `Ok(Err(DispatchError))` for a call that
     would fail and pay its fee, `Err(TransactionValidityError)` for one that could not be included). btt_dryRun
-    says the same in JSON, with the fee and the events."""
-    _check_at(ctx, at)
-    xt = _decode_extrinsic(encoded)
+    says the same in JSON, with the fee and the events. `at` as btt_dryRun's: Substrate API Sidecar passes the
+    finalized head."""
     try:
-        outcome, events = ctx.node.chain.dry_run(xt, len(encoded))
+        outcome, events = _dry_run(ctx, encoded, at)
     except (InvalidExtrinsic, BlockFull) as exc:
         return hex0x(b"\x01" + transaction_validity_error(exc))
     except WeightsUnavailable as exc:

@@ -495,7 +495,8 @@ async def test_invalid_params(rpc: RpcHarness) -> None:
         ("chain_unsubscribeNewHeads", [], "WebSocket"),
     ]
     rpc.author_block()  # so that genesis is no longer the head
-    cases.append(("btt_dryRun", ["0x00", genesis], "head block only"))
+    cases.append(("btt_dryRun", ["0x00", genesis], "malformed"))  # any kept block: the extrinsic is checked there
+    cases.append(("btt_dryRun", ["0x00", "0x" + "11" * 32], "unknown block"))
     for method, params, text in cases:
         code = METHOD_NOT_FOUND if text == "WebSocket" else INVALID_PARAMS
         await rpc.assert_raises_rpc_error(code, text, method, *params)
