@@ -258,7 +258,8 @@ def test_the_unit_runs_a_hardened_node_as_its_own_user() -> None:
                        "ProtectHome": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
                        "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictSUIDSGID": "yes",
                        "LockPersonality": "yes", "RestrictNamespaces": "yes", "CapabilityBoundingSet": "",
-                       "SystemCallArchitectures": "native", "UMask": "0077", "KillSignal": "SIGTERM"}.items():
+                       "SystemCallArchitectures": "native", "UMask": "0077", "KillSignal": "SIGTERM",
+                       "PrivateMounts": "yes", "PrivateUsers": "yes"}.items():
         assert one.get(key) == value, (key, one.get(key))
     assert "MemoryDenyWriteExecute" not in one  # cffi callbacks need it off
     exec_start = one["ExecStart"]
@@ -268,6 +269,54 @@ def test_the_unit_runs_a_hardened_node_as_its_own_user() -> None:
     assert one["Environment"] == "BTT_PASSWORD_FILE=%d/password"
     # the command line the node gets: %d the credentials directory, $BTT_NODE_ARGS from node.env (empty here)
     cli_args(exec_start.replace("%d", "/run/credentials/btt-chain.service").replace("$BTT_NODE_ARGS", ""), "node")
+
+
+def test_private_users_fits_the_units_other_settings() -> None:
+    """PrivateUsers=yes (issue 53, as polkadot's unit) maps root and the unit's user only and makes capabilities count
+    inside its namespace only: the node must run as its own named user, need no capability, and own what it writes."""
+    one = {k: v[-1] for k, v in unit_settings().items()}
+    assert one["PrivateUsers"] == "yes" and one["User"] not in ("root", "0") and "DynamicUser" not in one
+    assert one["CapabilityBoundingSet"] == "" and one.get("AmbientCapabilities", "") == ""
+    assert one["StateDirectory"] == "btt-chain"  # created and chowned to User= by systemd, outside the namespace
+    ports = [int(p) for p in re.findall(r"--(?:rpc|p2p|prometheus)-port (\d+)", one["ExecStart"])]
+    assert all(p >= 1024 for p in ports)  # binding below 1024 would need CAP_NET_BIND_SERVICE
+    # the chain spec is read by the node itself: its directory must let btt-chain through (the secrets are 0600
+    # root's inside it, handed over by LoadCredential)
+    made = re.search(r"install -d -m (\d+) /etc/btt-chain", UNIT.read_text())
+    assert made is not None and int(made[1], 8) & 0o001, made
+
+
+def systemd_security(tool: str, unit: Path, threshold: int) -> tuple[subprocess.CompletedProcess[str], dict[str, bool]]:
+    """`systemd-analyze security --offline` of `unit` failing above `threshold` (of 100): the run, and each
+    setting's name -> whether the unit sets it."""
+    done = subprocess.run([tool, "security", "--offline=true", f"--threshold={threshold}", "--json=short", str(unit)],
+                          capture_output=True, text=True, timeout=120)
+    start = done.stdout.find("[")
+    rows = json.loads(done.stdout[start:]) if start >= 0 else []
+    return done, {r["name"].rstrip("="): bool(r["set"]) for r in rows}
+
+
+def test_systemd_analyze_security_scores_the_private_namespaces(tmp_path: Path) -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed here: the unit's keys are checked statically only")
+    if subprocess.run([tool, "security", "--help"], capture_output=True, text=True, timeout=60).stdout.find(
+            "--offline") < 0:
+        pytest.skip("this systemd-analyze has no `security --offline` (systemd < 250)")
+    program = str(Path(sys.executable).parent / "btt-chain")
+    unit = tmp_path / "btt-chain.service"
+    unit.write_text(UNIT.read_text().replace("/opt/btt-chain/bin/btt-chain", program))
+    done, found = systemd_security(tool, unit, 13)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr  # overall exposure at most 1.3 (of 10)
+    assert found["PrivateUsers"] and found["PrivateMounts"], found
+    # the same unit without them: the tool sees it (they are not scored as set by something else) and the
+    # exposure goes over the threshold
+    bare = tmp_path / "bare" / "btt-chain.service"
+    bare.parent.mkdir()
+    bare.write_text("".join(line for line in unit.read_text().splitlines(keepends=True)
+                            if not line.startswith(("PrivateUsers=", "PrivateMounts="))))
+    done, found = systemd_security(tool, bare, 13)
+    assert done.returncode != 0 and not found["PrivateUsers"] and not found["PrivateMounts"], found
 
 
 def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
