@@ -97,22 +97,52 @@ def stop_processes(nodes: list[DevnetNode], timeout: float = 20) -> None:
                 n.process.kill()
 
 
-def _status_line(nodes: list[DevnetNode]) -> str:
-    parts = []
-    for n in nodes:
-        try:
-            client = RpcClient(n.rpc_url, timeout=1)
-            head = int(client.call("chain_getHeader")["number"], 16)
-            fin_hash = client.call("chain_getFinalizedHead")
-            fin = int(client.call("chain_getHeader", fin_hash)["number"], 16)
-            peers = client.call("system_health")["peers"]
-            parts.append(f"n{n.index} #{head}/{fin} ({peers})")
-        except (RpcError, KeyError, TypeError, ValueError):
-            parts.append(f"n{n.index} down")
+@dataclass(frozen=True)
+class NodeStatus:
+    head: int
+    finalized: int
+    peers: int
+
+
+def poll_status(node: DevnetNode) -> NodeStatus | None:
+    """The node's head, finalized height and peer count from its RPC; None while it does not answer."""
+    try:
+        client = RpcClient(node.rpc_url, timeout=1)
+        head = int(client.call("chain_getHeader")["number"], 16)
+        fin_hash = client.call("chain_getFinalizedHead")
+        fin = int(client.call("chain_getHeader", fin_hash)["number"], 16)
+        return NodeStatus(head, fin, int(client.call("system_health")["peers"]))
+    except (RpcError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _status_line(nodes: list[DevnetNode], statuses: list[NodeStatus | None]) -> str:
+    parts = [f"n{n.index} #{s.head}/{s.finalized} ({s.peers})" if s is not None else f"n{n.index} down"
+             for n, s in zip(nodes, statuses, strict=True)]
     return " ".join(parts)[:STATUS_WIDTH]
 
 
+def ready_line(nodes: list[DevnetNode], statuses: list[NodeStatus | None], elapsed_s: float, command: str,
+               default_rpc_port: int) -> str | None:
+    """The one line saying the devnet is usable, once every node has finalized a block past genesis (None before):
+    how long it took, where its RPC and explorer are, and a first command to run against it."""
+    if not nodes or any(s is None or s.finalized < 1 for s in statuses):
+        return None
+    least = min(s.finalized for s in statuses if s is not None)
+    first, last = nodes[0], nodes[-1]
+    rpc = first.rpc_url if len(nodes) == 1 else f"{first.rpc_url} (node0) to {last.rpc_url} (node{last.index})"
+    target = "" if first.rpc_port == default_rpc_port else f" --rpc {first.rpc_url}"
+    return (f"devnet ready: every node has finalized block #{least} ({elapsed_s:.0f} s after start). RPC {rpc}, "
+            f"explorer {first.rpc_url}/ in a browser; in another terminal: {command} query account bob{target}")
+
+
+def cli_command() -> str:
+    """How this command was invoked (`.venv/bin/btt-chain` from ./scripts/devnet), else `btt-chain`."""
+    return sys.argv[0] if Path(sys.argv[0]).name == "btt-chain" else "btt-chain"
+
+
 STATUS_WIDTH = 79
+DEFAULT_RPC_PORT = 9944
 STATUS_LEGEND = "status: n<node> #<head>/<finalized> (<peers>), refreshed every second"
 
 
@@ -122,7 +152,8 @@ STATUS_LEGEND = "status: n<node> #<head>/<finalized> (<peers>), refreshed every 
               help="Keep node data here (default: a temporary directory removed on exit).")
 @click.option("--port", "base_port", type=click.IntRange(1024, 65000), default=30333, show_default=True,
               help="First node's libp2p port; node i uses port + i.")
-@click.option("--rpc-port", "base_rpc_port", type=click.IntRange(1024, 65000), default=9944, show_default=True,
+@click.option("--rpc-port", "base_rpc_port", type=click.IntRange(1024, 65000), default=DEFAULT_RPC_PORT,
+              show_default=True,
               help="First node's RPC port; node i uses rpc-port + i.")
 @click.option("--epoch-slots", type=click.IntRange(2, 10_000), default=5, show_default=True,
               help="Epoch length in slots (finality moves once per epoch).")
@@ -133,6 +164,8 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
            demo_economy: bool, as_json: bool) -> None:
     """Start N validator nodes on 127.0.0.1 with a shared dev genesis; Ctrl-C stops them all. The nodes die
     with this command however it dies (even SIGKILL), so none keeps its ports."""
+    started = time.monotonic()
+    announced = False
     taken = busy_ports(nodes, base_port, base_rpc_port)
     if taken:
         raise ConfigError(
@@ -190,8 +223,19 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
                     click.echo(f"\nnode{n.index} exited with {n.process.returncode if n.process else '?'}; "
                                f"see {n.datadir / 'node.log'}", err=True)
                 raise ConfigError("a devnet node stopped")
+            if as_json and announced:
+                continue  # no status line to keep: the nodes are asked nothing more
+            statuses = [poll_status(n) for n in procs]
+            ready = None if announced else ready_line(procs, statuses, time.monotonic() - started, cli_command(),
+                                                      DEFAULT_RPC_PORT)
+            if ready is not None:
+                announced = True
+                if as_json:
+                    click.echo(ready, err=True)  # stdout stays the JSON table
+                else:
+                    click.echo("\r" + ready.ljust(STATUS_WIDTH))
             if not as_json:
-                click.echo("\r" + _status_line(procs).ljust(STATUS_WIDTH), nl=False)
+                click.echo("\r" + _status_line(procs, statuses).ljust(STATUS_WIDTH), nl=False)
     except KeyboardInterrupt:
         pass
     finally:
