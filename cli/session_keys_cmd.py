@@ -149,16 +149,21 @@ def check_signing_node(node: RpcClient, client: RpcClient, info: ChainInfo, owne
 def key_insert(base_path: Path, chain: str, suri: str | None, key_file: Path | None, key_type: str) -> None:
     """Put a session key into a node's keystore (the node need not run; a running one sees it when restarted, or use
     author_insertKey)."""
-    from btt_chain.node.keystore import DIRECTORY, write_key
-    from btt_chain.primitives.mnemonic import keypair_from_suri
+    from btt_chain.node.keystore import DIRECTORY, session_keypair_from_suri, write_key
+    from btt_chain.primitives.signatures import SCHEME_NAMES
     from cli.passwords import open_keyfile
     from genesis.loader import load_chain_spec
 
     if (suri is None) == (key_file is None):
         raise click.UsageError("give one of --suri and --key-file")
-    pair = keypair_from_suri(suri) if suri is not None else open_keyfile(key_file)  # type: ignore[arg-type]
-    if not isinstance(pair, Keypair):
-        raise ConfigError("a session key is ed25519: this key is of another scheme")
     spec = load_chain_spec(chain)
+    if suri is not None:
+        pair = session_keypair_from_suri(suri, spec.chain_type)
+    else:
+        held = open_keyfile(key_file)  # type: ignore[arg-type]
+        if not isinstance(held, Keypair):
+            raise ConfigError(f"a session key is ed25519 (block seals and finality votes are ed25519 signatures): "
+                              f"{key_file} holds an {SCHEME_NAMES[held.scheme]} key")
+        pair = held
     path = write_key(base_path / "chains" / spec.id / DIRECTORY, pair)
     click.echo(f"inserted session key 0x{pair.public.hex()} into {path.parent}")

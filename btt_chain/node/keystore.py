@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from btt_chain.primitives.errors import ConfigError
-from btt_chain.primitives.keys import Keypair
+from btt_chain.primitives.keys import DEV_NAMES, Keypair
 
 KEY_TYPE = b"sess"
 """The one key type a btt node keeps: the session key (blocks and finality votes are both ed25519 signatures)."""
@@ -72,6 +72,52 @@ class Keystore:
         if self.directory is not None:
             write_key(self.directory, pair)
         self._keys[pair.public] = pair
+
+
+DEV_CHAIN_TYPES = ("development", "dev", "local")
+"""Chain types (any case) on which a session key may derive from the public dev phrase."""
+
+
+def session_keypair_from_suri(suri: str, chain_type: str, option: str = "--suri") -> Keypair:
+    """The ed25519 session key of a secret URI (`//Alice`, "<words>//path", `0x<seed>`, or any of them after
+    `ed25519:`), as `btt-chain key insert` and `author_insertKey` take it. A URI naming another scheme
+    (`sr25519://Alice`) is refused for what it is, a key of the wrong scheme, and so is a scheme's name or a dev name
+    written without its `:` or `//` (`sr25519//Alice`, `Alice`), before the secret URI parser would call them a phrase
+    of one word. An empty URI, and on a chain whose `chain_type` is not a dev one any key of the public dev phrase
+    (anyone could sign with it: blocks and votes in the validator's name, and the slashing for them), are refused.
+    Errors start with `option` and never echo a phrase or password."""
+    from btt_chain.primitives.derivation import parse_suri
+    from btt_chain.primitives.mnemonic import is_dev_phrase, keypair_from_suri, split_scheme
+    from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES
+
+    if not suri.strip():
+        raise ConfigError(f"{option}: empty: give a secret URI (a recovery phrase, a 0x seed, or //Alice on a dev "
+                          "chain)")
+    try:
+        named, rest = split_scheme(suri)
+    except ConfigError as exc:
+        raise ConfigError(f"{option}: {exc} (the name before the secret URI's ':')") from None
+    if named is not None and named != ED25519:
+        name = SCHEME_NAMES[named]
+        raise ConfigError(f"{option}: a session key is ed25519 (block seals and finality votes are ed25519 "
+                          f"signatures), and this secret URI names an {name} key ('{name}:'); drop the prefix to "
+                          "derive the ed25519 key of the same URI (//Alice, or the phrase)")
+    head = rest.split("/", 1)[0]
+    if head.lower() in SCHEME_NAMES.values():
+        raise ConfigError(f"{option}: '{head}' is a scheme's name, not a recovery phrase: a scheme comes first with "
+                          f"a colon ({head}://Alice), and a session key is ed25519 (//Alice, or the phrase)")
+    if head.lower() in DEV_NAMES:
+        raise ConfigError(f"{option}: a dev key is a path on the dev phrase, written with two slashes: //{head}")
+    try:
+        dev = is_dev_phrase(parse_suri(rest))
+        pair = keypair_from_suri(rest, ED25519)
+    except ConfigError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    if dev and chain_type.lower() not in DEV_CHAIN_TYPES:
+        raise ConfigError(f"{option}: this key derives from the public dev phrase, so anyone can sign with it; a "
+                          f"session key on a {chain_type} chain must be secret (author_rotateKeys makes one)")
+    assert isinstance(pair, Keypair)
+    return pair
 
 
 def write_key(directory: Path, pair: Keypair) -> Path:

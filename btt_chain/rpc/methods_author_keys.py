@@ -7,7 +7,9 @@ or take keys; served only on loopback with `--rpc-methods unsafe`):
   node's one `HashChainBuilder` (`btt_chain.node.hash_chain_builder`): the node authors and answers meanwhile; the
   call answers `Later`, and "busy" (-32001) at once, with no key made, while the builder's queue is full;
 - `author_hasSessionKeys(keys)`, `author_hasKey(publicKey, keyType)`: whether the keystore holds the key;
-- `author_insertKey(keyType, suri, publicKey)`: put a key into the keystore (the secret URI must give `publicKey`);
+- `author_insertKey(keyType, suri, publicKey)`: put a key into the keystore (the secret URI must give `publicKey`; one
+  naming another scheme, `sr25519://...`, is refused as such, and on a live chain so is a key of the public dev phrase:
+  `keystore.session_keypair_from_suri`);
   the key's hash chain is then built the same way before the answer (unless the builder is full), so the key's first
   block does not build it on the event loop;
 - `btt_sessionKeysProof(keys, owner)`: the proof `session.set_keys` wants: the session key's signature of
@@ -27,12 +29,11 @@ import logging
 from typing import Any
 
 from btt_chain.node.hash_chain_builder import BuilderBusy, BuildFailed, HashChainBuilder, builder_of
-from btt_chain.node.keystore import KEY_TYPES
+from btt_chain.node.keystore import KEY_TYPES, session_keypair_from_suri
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.hash_chain import cached_hash_chain
 from btt_chain.primitives.keys import Keypair
-from btt_chain.primitives.mnemonic import keypair_from_suri
 from btt_chain.rpc import params as p
 from btt_chain.rpc.errors import INTERNAL_ERROR, SERVER_BUSY, RpcError, invalid_params
 from btt_chain.rpc.registry import REGISTRY, Later, Param, RpcContext
@@ -159,10 +160,10 @@ def author_insert_key(ctx: RpcContext, key_type: str, suri: str, public: bytes) 
     once the key's hash chain is built in a child process, or at once if the node's builder is full (then the key's
     first block builds it)."""
     try:
-        pair = keypair_from_suri(suri)
+        pair = session_keypair_from_suri(suri, ctx.node.spec.chain_type, option="suri")
     except ConfigError as exc:
-        raise invalid_params(f"suri: {exc}") from None
-    if not isinstance(pair, Keypair) or pair.public != public:
+        raise invalid_params(str(exc)) from None
+    if pair.public != public:
         raise invalid_params(f"publicKey: the secret URI gives the ed25519 key {hex0x(pair.public)}, not "
                              f"{hex0x(public)}")
     ctx.node.keys.insert(pair)

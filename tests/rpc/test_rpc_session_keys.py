@@ -86,6 +86,12 @@ async def test_keys_inserted_checked_and_refused_as_substrate_does(unsafe_rpc: R
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, "keyType", "author_insertKey", "nope", "//Eve",
                                       hx(dev_keypair("eve").public))
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, "suri", "author_insertKey", "sess", "", hx(ferdie.public))
+    eve = dev_keypair("eve")
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, "suri: a session key is ed25519", "author_insertKey", "sess",
+                                      "sr25519://Eve", hx(eve.public))
+    await rpc.assert_raises_rpc_error(INVALID_PARAMS, "suri: 'sr25519' is a scheme's name", "author_insertKey",
+                                      "sess", "sr25519//Eve", hx(eve.public))
+    assert await rpc.call("author_hasKey", hx(eve.public), "sess") is False
     await rpc.assert_raises_rpc_error(INVALID_PARAMS, "keys", "author_hasSessionKeys", "0x1234")
     # no proof for a key this node does not hold: nobody can have a node sign for someone else's key
     stranger = SessionKeys(Keypair.generate().public, bytes(32))
