@@ -5,7 +5,7 @@ as `sp_api::decl_runtime_apis!` declares them. The APIs and their versions are `
 |---|---|---|
 | Core_version | none | RuntimeVersion |
 | Metadata_metadata | none | OpaqueMetadata (Vec<u8>) |
-| Metadata_metadata_versions | none | Vec<u32> |
+| Metadata_metadata_versions | none | Vec<u32> ([14, 15]) |
 | Metadata_metadata_at_version | u32 | Option<OpaqueMetadata> |
 | AccountNonceApi_account_nonce | AccountId32 | u32 |
 | TransactionPaymentApi_query_info | extrinsic, u32 length | RuntimeDispatchInfo |
@@ -13,6 +13,9 @@ as `sp_api::decl_runtime_apis!` declares them. The APIs and their versions are `
 | TransactionPaymentApi_query_weight_to_fee | Weight | u128 |
 | TransactionPaymentApi_query_length_to_fee | u32 | u128 |
 | TaggedTransactionQueue_validate_transaction | TransactionSource, extrinsic, block hash | TransactionValidity |
+
+Metadata V15 (`runtime.metadata.apis`) lists each of these with its argument and result types; V14 stays what
+`Metadata_metadata` and `state_getMetadata` serve (Subsquid decodes V14 at most).
 
 Each answers for the runtime at the block `at` (`runtime_info`: the spec that runs the block's child), as Substrate
 calls into the `:code` of that block's state: `Core_version` and the metadata are that spec's, fees are weighed by
@@ -41,7 +44,6 @@ RuntimeCall = Callable[[RpcContext, bytes, bytes | None], bytes]
 RUNTIME_CALLS: dict[str, RuntimeCall] = {}
 """`state_call` functions by Substrate's name: (context, SCALE arguments, block) -> SCALE result."""
 
-METADATA_VERSIONS = (14,)
 TRANSACTION_SOURCES = ("InBlock", "Local", "External")
 """`sp_runtime::transaction_validity::TransactionSource`, by index (btt's check is the same for each)."""
 
@@ -57,8 +59,8 @@ def _no_arguments(data: bytes, name: str) -> None:
     scale.finish(data, 0, f"arguments ({name} takes none)")
 
 
-def _metadata(ctx: RpcContext, at: bytes | None) -> bytes:
-    return runtime_info.metadata(state_view(ctx, at), ctx.node.spec.ss58_prefix)
+def _metadata(ctx: RpcContext, at: bytes | None, version: int = 14) -> bytes:
+    return runtime_info.metadata(state_view(ctx, at), ctx.node.spec.ss58_prefix, version)
 
 
 def _fee(state: Overlay, length: int, weight: int) -> fee_info.FeeDetails:
@@ -85,20 +87,20 @@ def metadata(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
 
 @runtime_call("Metadata_metadata_versions")
 def metadata_versions(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
-    """The metadata versions served: `Vec<u32>` [14]."""
+    """The metadata versions the runtime at `at` serves: `Vec<u32>` ([14, 15]; [14] for a spec from before V15)."""
     _no_arguments(data, "Metadata_metadata_versions")
-    reader_at(ctx, at)
-    return scale.encode_vec([version.to_bytes(4, "little") for version in METADATA_VERSIONS])
+    versions = runtime_info.metadata_versions(state_view(ctx, at))
+    return scale.encode_vec([version.to_bytes(4, "little") for version in versions])
 
 
 @runtime_call("Metadata_metadata_at_version")
 def metadata_at_version(ctx: RpcContext, data: bytes, at: bytes | None) -> bytes:
-    """`Option<OpaqueMetadata>` of one version (a u32): Some for 14, None for any other."""
+    """`Option<OpaqueMetadata>` of one version (a u32): Some for one of `Metadata_metadata_versions`, None for any
+    other."""
     version = scale.decode_all(data, lambda d, i: scale.decode_uint(d, i, 4), "metadata version")
-    if version not in METADATA_VERSIONS:
-        reader_at(ctx, at)
+    if version not in runtime_info.metadata_versions(state_view(ctx, at)):
         return scale.encode_option(None)
-    return scale.encode_option(scale.encode_bytes(_metadata(ctx, at)))
+    return scale.encode_option(scale.encode_bytes(_metadata(ctx, at, version)))
 
 
 # AccountNonceApi, TransactionPaymentApi ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ that ran it. It is a function of the block's state alone (`spec_at`): two reads 
 The metadata of a block is built by that spec's own metadata module (`runtime.specs.package_module`: each spec lists
 its own calls, events and errors) from the figures the block's state holds (`runtime.metadata.chain_constants`: the
 existential deposit, the block's limits and the slot length are parameters), once per spec and distinct set of
-figures (`METADATA_KEPT` of them, about 70 kB and 15-30 ms to build each).
+figures and version (`METADATA_KEPT` of them, about 70-80 kB and 15-45 ms to build each). V14 is what
+`state_getMetadata` serves and `:code` hashes; V15 is served only on request (`Metadata_metadata_at_version`).
 
 `:code` (`0x3a636f6465`) holds a Substrate chain's wasm runtime. btt's runtime is not wasm, so its `:code` holds a
 descriptor of the runtime at a block instead:
@@ -54,7 +55,8 @@ if TYPE_CHECKING:
 
 CODE_KEY = b":code"
 METADATA_KEPT = 8
-"""Metadata builds kept (per spec and set of published figures): a chain across one upgrade needs two."""
+"""Metadata builds kept (per version, spec and set of published figures): a chain across one upgrade needs two of
+each version."""
 
 
 def _overlay(state: Overlay | StateReader) -> Overlay:
@@ -106,23 +108,34 @@ def version_of(runtime: Runtime) -> Any:
     return module_of(runtime, "runtime.version").runtime_version(runtime)
 
 
-def metadata(state: Overlay | StateReader, ss58_prefix: int) -> bytes:
-    """`RuntimeMetadataPrefixed` (V14) of the runtime at the block whose state is `state`, with its figures."""
+def metadata_versions(state: Overlay | StateReader) -> tuple[int, ...]:
+    """The metadata versions the runtime at the block whose state is `state` serves: its spec's
+    `runtime.metadata.METADATA_VERSIONS` ((14,) for a spec from before V15)."""
+    versions: tuple[int, ...] = getattr(module_of(runtime_at(state), "runtime.metadata"), "METADATA_VERSIONS", (14,))
+    return versions
+
+
+def metadata(state: Overlay | StateReader, ss58_prefix: int, version: int = 14) -> bytes:
+    """`RuntimeMetadataPrefixed` (V14, or `version`, one of `metadata_versions`) of the runtime at the block whose
+    state is `state`, with its figures."""
     view = _overlay(state)
     runtime = runtime_at(view)
+    if version not in metadata_versions(view):
+        raise ValueError(f"spec {runtime.spec_version} serves no metadata V{version}")
     c = module_of(runtime, "runtime.metadata").chain_constants(view, ss58_prefix, runtime)
-    return _built(runtime.spec_version, c.ss58_prefix, c.block_hash_count, c.existential_deposit,
+    return _built(version, runtime.spec_version, c.ss58_prefix, c.block_hash_count, c.existential_deposit,
                   c.limits.max_weight, c.limits.max_bytes, c.slot_ms)
 
 
 @functools.lru_cache(maxsize=METADATA_KEPT)
-def _built(spec: int, ss58_prefix: int, block_hash_count: int, existential_deposit: int, max_weight: int,
-           max_bytes: int, slot_ms: int) -> bytes:
+def _built(version: int, spec: int, ss58_prefix: int, block_hash_count: int, existential_deposit: int,
+           max_weight: int, max_bytes: int, slot_ms: int) -> bytes:
     runtime = runtime_of(spec)
     meta = module_of(runtime, "runtime.metadata")
     constants = meta.ChainConstants(ss58_prefix, block_hash_count, existential_deposit, version_of(runtime),
                                     meta.BlockLimits(max_weight, max_bytes), slot_ms)
-    built: bytes = meta.build_metadata(runtime, constants)
+    build = meta.build_metadata if version == 14 else meta.build_metadata_v15
+    built: bytes = build(runtime, constants)
     return built
 
 

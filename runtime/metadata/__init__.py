@@ -1,4 +1,5 @@
-"""SCALE metadata V14 for Substrate clients (@polkadot/api, substrate-interface), generated from the runtime.
+"""SCALE metadata V14 and V15 for Substrate clients (@polkadot/api, substrate-interface, polkadot-api, dedot),
+generated from the runtime.
 
 `build_metadata(RUNTIME, ChainConstants(...))` returns `RuntimeMetadataPrefixed` (b"meta" ++ 0x0e ++ V14): the
 types (scale-info's portable registry), one pallet per runtime module at the module's index, the extrinsic format
@@ -16,14 +17,16 @@ Hooks (see docs/metadata.md):
 Modules: `registry` (types and their de-duplication), `frame_types` (FRAME's types by path), `types` (btt fields to
 types), `catalog` (pallets, events, errors), `pallets`, `overrides`, `constants` (the published figures, read from a
 block's state by `chain_constants`), `frame_constants` (FRAME's constant types), `v14` (the layout), `build`,
-`indices`.
+`indices`. V15 (`build_metadata_v15`, served by `Metadata_metadata_at_version(15)`) is built from the same
+assembly and adds pallet docs, the extrinsic's parts, the outer enums and the runtime APIs (`apis`, `api_types`,
+`v15`); `METADATA_VERSIONS` are the versions this spec serves.
 """
 
 from __future__ import annotations
 
-from ..metadata.build import build_metadata
+from ..metadata.build import METADATA_VERSIONS, build_metadata, build_metadata_v15
 from ..metadata.constants import BlockLimits, ChainConstants, Constant, chain_constants
 from ..metadata.indices import error_index, event_index
 
-__all__ = ["BlockLimits", "ChainConstants", "Constant", "build_metadata", "chain_constants", "error_index",
-           "event_index"]
+__all__ = ["METADATA_VERSIONS", "BlockLimits", "ChainConstants", "Constant", "build_metadata", "build_metadata_v15",
+           "chain_constants", "error_index", "event_index"]

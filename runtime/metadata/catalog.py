@@ -84,6 +84,21 @@ def errors_of(module: str) -> tuple[type[ModuleError], ...]:
     return errors
 
 
+def docs_of(module: str) -> tuple[str, ...]:
+    """A pallet's docs (metadata V15): the first paragraph of its package's docstring, as one line, or none for a
+    pallet whose package has no docstring (or no package)."""
+    qualified = f"{_RUNTIME_PACKAGE}.{module}"
+    try:
+        found = importlib.import_module(qualified)
+    except ModuleNotFoundError as exc:
+        if exc.name == qualified:
+            return ()
+        raise
+    paragraph = (found.__doc__ or "").strip().split("\n\n", 1)[0]
+    line = " ".join(part.strip() for part in paragraph.splitlines()).strip()
+    return (line,) if line else ()
+
+
 def pallet_sources(runtime: Runtime) -> tuple[PalletSource, ...]:
     """Every pallet, in index order: the runtime's modules and the metadata-only pallets."""
     found = [PalletSource(m.index, m.name, tuple(m.calls), events_of(m.name), errors_of(m.name))
