@@ -38,7 +38,8 @@ class RpcError(BttError):
 
 
 class RpcClient:
-    """`option`: the command-line option that named the node, which errors about reaching it name too."""
+    """`option`: the command-line option that named the node, which every error about reaching it or reading its
+    answer names too (`--node-rpc` for set-keys' signing node; `--rpc`, or BTT_RPC when that gave the URL)."""
 
     def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0, option: str = "--rpc") -> None:
         self.url = normalise_url(url)
@@ -57,13 +58,15 @@ class RpcClient:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 reply = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
-            raise RpcError(f"node at {self.url} answered HTTP {exc.code}") from None
+            raise RpcError(f"node at {self.url} answered HTTP {exc.code} ({self.named_by()})") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RpcError(
-                f"cannot reach a node at {self.url} ({reason}); is it running? ({self.option} URL)") from None
+                f"cannot reach a node at {self.url} ({reason}); is it running? ({self.named_by()})") from None
         except json.JSONDecodeError:
-            raise RpcError(f"node at {self.url} sent a reply that is not JSON") from None
+            raise RpcError(f"node at {self.url} sent a reply that is not JSON ({self.named_by()})") from None
+        if not isinstance(reply, dict):
+            raise RpcError(f"node at {self.url} sent a reply that is not a JSON-RPC answer ({self.named_by()})")
         if "error" in reply:
             err = reply["error"]
             msg = err.get("message", "error")
@@ -71,3 +74,15 @@ class RpcClient:
                 msg = f"{msg}: {err['data']}"
             raise RpcError(msg, err.get("code"), err.get("data"))
         return reply.get("result")
+
+    def named_by(self) -> str:
+        """Where the URL came from, for errors: `--rpc URL`, or BTT_RPC when the environment gave --rpc's default."""
+        return named_by(self.option, self.url)
+
+
+def named_by(option: str, url: str) -> str:
+    """`OPTION URL`, the option that gave `url`; for `--rpc` left to its default from BTT_RPC, that variable too."""
+    env = os.environ.get(RPC_ENV)
+    if option == "--rpc" and env and normalise_url(env) == url:
+        return f"--rpc URL; this one came from {RPC_ENV}"
+    return f"{option} URL"

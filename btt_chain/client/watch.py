@@ -8,7 +8,7 @@ import json
 
 import aiohttp
 
-from btt_chain.client.rpc import RpcError
+from btt_chain.client.rpc import RpcError, named_by
 from btt_chain.primitives.errors import BttError
 
 ENDINGS = {
@@ -22,13 +22,13 @@ class TransactionDropped(BttError):
     """The pool let the transaction go without including it; nothing was paid."""
 
 
-async def _follow(url: str, encoded_hex: str, timeout: float) -> tuple[str, str]:
+async def _follow(url: str, encoded_hex: str, timeout: float, option: str) -> tuple[str, str]:
     """(extrinsic hash, block hash) once a block includes it."""
     async with aiohttp.ClientSession() as session:
         try:
             ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5))
         except (aiohttp.ClientError, OSError) as exc:
-            raise RpcError(f"cannot reach a node at {url} ({exc}); is it running? (--rpc URL)") from None
+            raise RpcError(f"cannot reach a node at {url} ({exc}); is it running? ({named_by(option, url)})") from None
         async with ws:
             await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "author_submitAndWatchExtrinsic",
                                 "params": [encoded_hex]})
@@ -52,12 +52,14 @@ async def _follow(url: str, encoded_hex: str, timeout: float) -> tuple[str, str]
                         return sub or "", status["inBlock"]
                     if isinstance(status, str) and status in ENDINGS:
                         raise TransactionDropped(f"the transaction was {status}: {ENDINGS[status]}")
-    raise RpcError(f"the node at {url} closed the connection before the transaction was included")
+    raise RpcError(f"the node at {url} closed the connection before the transaction was included "
+                   f"({named_by(option, url)})")
 
 
-def submit_and_watch(http_url: str, encoded_hex: str, timeout: float) -> str:
-    """Submit and wait for inclusion; the including block's hash. Raises TransactionDropped or RpcError."""
+def submit_and_watch(http_url: str, encoded_hex: str, timeout: float, option: str = "--rpc") -> str:
+    """Submit and wait for inclusion; the including block's hash. Raises TransactionDropped or RpcError, naming
+    `option`, the command-line option that gave the URL, when the node cannot be reached."""
     try:
-        return asyncio.run(_follow(http_url, encoded_hex, timeout))[1]
+        return asyncio.run(_follow(http_url, encoded_hex, timeout, option))[1]
     except TimeoutError:
         raise BttError(f"the transaction was not included within {timeout:.0f} s; it may still be") from None
