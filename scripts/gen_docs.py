@@ -1,8 +1,9 @@
-"""Write the generated reference pages: docs/rpc.md from the RPC method registry and btt_chain/rpc/method_docs.py.
+"""Write the generated reference pages: docs/rpc.md from the RPC method registry and btt_chain/rpc/method_docs.py,
+docs/cli.md from the commands' `--help`.
 
 Run: .venv/bin/python scripts/gen_docs.py           (writes the pages that changed, and says which)
      .venv/bin/python scripts/gen_docs.py --check   (writes nothing; exit 1 naming the stale pages)
-tests/rpc/test_method_docs.py fails while the page on disk differs from what this writes.
+tests/rpc/test_method_docs.py and tests/cli/test_help_page.py fail while a page on disk differs from what this writes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ def _rpc() -> str:
     return render()
 
 
-PAGES: dict[str, Callable[[], str]] = {"docs/rpc.md": _rpc}
+def _cli() -> str:
+    from cli.help_page import render
+
+    return render()
+
+
+PAGES: dict[str, Callable[[], str]] = {"docs/rpc.md": _rpc, "docs/cli.md": _cli}
 """Page (relative to the checkout) -> its text."""
 
 
