@@ -11,7 +11,7 @@ import click
 from btt_chain.primitives.errors import BttError
 from cli.lazy import LazyGroup, missing_node_dependency, needs_node
 from cli.passwords import set_password_file
-from cli.submit import set_force
+from cli.submit import set_fee_only, set_force
 
 COMMANDS = {
     "node": "cli.node_cmd:node", "purge-chain": "cli.node_cmd:purge_chain",
@@ -99,10 +99,14 @@ class FullSummaryGroup(SuggestingGroup, LazyGroup):
                    "otherwise you are prompted).")
 @click.option("--force", is_flag=True,
               help="Wallet commands: send even what the dry run against the head says will fail (it pays its fee).")
-def cli(password_file: Path | None, force: bool) -> None:
+@click.option("--fee-only", is_flag=True,
+              help="Wallet commands: print the fee the extrinsic would pay (BTT and base units), its weight and its "
+                   "signed hex, and send nothing.")
+def cli(password_file: Path | None, force: bool, fee_only: bool) -> None:
     """btt-chain: a node and wallet for the BTT healthcare-compute chain."""
     set_password_file(password_file)
     set_force(force)
+    set_fee_only(fee_only)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
 from cli.accounts import resolve_account, resolve_signer
-from cli.submit import echo_submitted, submit_call
+from cli.submit import echo_submitted, fee_only_option, submit_call
 
 rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help="Node JSON-RPC URL.")
 
@@ -24,6 +24,7 @@ rpc_option = click.option("--rpc", default=DEFAULT_RPC, show_default=True, help=
 @click.option("--keep-alive", is_flag=True, help="Fail rather than leave the sender below the existential deposit.")
 @click.option("--no-wait", is_flag=True, help="Return once the node accepted it, without waiting for a block.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@fee_only_option
 @rpc_option
 def transfer(sender: str, dest: str, amount: str, tip: str, keep_alive: bool, no_wait: bool, as_json: bool,
              rpc: str) -> None:

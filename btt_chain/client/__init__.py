@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from btt_chain.client.calls import CallTable
 from btt_chain.client.chain import ChainInfo
+from btt_chain.client.fee_estimate import FeeEstimate, estimate_fee
 from btt_chain.client.keys import keypair_from_uri
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient, RpcError
 from btt_chain.client.submit import ExtrinsicFailed, NotSent, Submitted, dry_run, readable, sign_call, submit_call
@@ -27,9 +28,9 @@ from btt_chain.primitives.mnemonic import is_mnemonic, keypair_from_suri
 from btt_chain.primitives.sr25519 import Sr25519Keypair
 
 __all__ = [
-    "DEFAULT_RPC", "DEFAULT_SS58_PREFIX", "CallTable", "ChainInfo", "EcdsaKeypair", "ExtrinsicFailed", "Keypair",
-    "NotSent", "RpcClient", "RpcError", "Signer", "Sr25519Keypair", "Submitted", "TransactionDropped", "Wallet",
-    "decode_address", "dev_keypair",
-    "dry_run", "encode_address", "format_btt", "generate_mnemonic", "is_mnemonic", "keypair_from_suri",
-    "keypair_from_uri", "parse_btt", "readable", "sign_call", "submit_and_watch", "submit_call",
+    "DEFAULT_RPC", "DEFAULT_SS58_PREFIX", "CallTable", "ChainInfo", "EcdsaKeypair", "ExtrinsicFailed", "FeeEstimate",
+    "Keypair", "NotSent", "RpcClient", "RpcError", "Signer", "Sr25519Keypair", "Submitted", "TransactionDropped",
+    "Wallet", "decode_address", "dev_keypair", "dry_run", "encode_address", "estimate_fee", "format_btt",
+    "generate_mnemonic", "is_mnemonic", "keypair_from_suri", "keypair_from_uri", "parse_btt", "readable", "sign_call",
+    "submit_and_watch", "submit_call",
 ]

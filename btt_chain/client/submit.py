@@ -53,10 +53,13 @@ class Submitted:
 
 
 def sign_call(
-    rpc: RpcClient, info: ChainInfo, signer: Signer, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY
+    rpc: RpcClient, info: ChainInfo, signer: Signer, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY,
+    header: dict[str, Any] | None = None,
 ) -> Extrinsic:
-    """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head."""
-    header = rpc.call("chain_getHeader")
+    """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head (or from `header`, a
+    header as `chain_getHeader` gives it)."""
+    if header is None:
+        header = rpc.call("chain_getHeader")
     birth = header_number(header)
     birth_hash = header_hash(header)  # computed, as every Substrate client does
     nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.account.hex()))
@@ -66,15 +69,32 @@ def sign_call(
     )
 
 
-def dry_run(rpc: RpcClient, xt: Extrinsic) -> dict[str, Any]:
-    """`btt_dryRun` against the head: {"valid", "success", "error", ...}; nothing is sent or charged."""
-    result: dict[str, Any] = rpc.call("btt_dryRun", "0x" + xt.encode().hex())
+def dry_run(rpc: RpcClient, xt: Extrinsic, at: str | None = None) -> dict[str, Any]:
+    """`btt_dryRun` against the head (or in a block built on the block `at`, 0x-hex): {"valid", "success", "error",
+    ...}; nothing is sent or charged."""
+    params = ["0x" + xt.encode().hex()] + ([at] if at is not None else [])
+    result: dict[str, Any] = rpc.call("btt_dryRun", *params)
     return result
 
 
 def is_queued_behind(dry: dict[str, Any]) -> bool:
     """A dry run refused only because the extrinsic's nonce follows the signer's still pooled transactions."""
     return not dry["valid"] and str(dry.get("error") or "").startswith("future nonce")
+
+
+def judge_dry_run(dry: dict[str, Any], info: ChainInfo, force: bool) -> dict[str, Any]:
+    """The dry run as the wallet acts on it: NotSent if the extrinsic could not be included, or if its call would
+    fail (unless `force`); one queued behind the signer's pooled transactions counts as fine (the chain decides)."""
+    if is_queued_behind(dry):
+        # the signer's earlier transactions are still in the pool: the dry run against the head cannot judge
+        # this one (its nonce is ahead of the account's); the pool orders it after them, the chain decides
+        return {"valid": True, "success": True, "error": None, "fee": None, "queued": True}
+    if not dry["valid"]:
+        raise NotSent(f"not sent: {readable(dry['error'], info.decimals, info.symbol)} (nothing was charged)")
+    if not dry["success"] and not force:
+        raise NotSent(f"not sent: the call would fail: {readable(dry['error'], info.decimals, info.symbol)} "
+                      "(nothing was charged; `btt-chain --force ...` sends it anyway)")
+    return dry
 
 
 def submit_call(
@@ -94,16 +114,7 @@ def submit_call(
     call = call_name if isinstance(call_name, Call) else info.calls.build_call(call_name, *args)
     xt = sign_call(rpc, info, signer, call, tip)
     encoded = "0x" + xt.encode().hex()
-    dry = dry_run(rpc, xt)
-    if is_queued_behind(dry):
-        # the signer's earlier transactions are still in the pool: the dry run against the head cannot judge
-        # this one (its nonce is ahead of the account's); the pool orders it after them, the chain decides
-        dry = {"valid": True, "success": True}
-    if not dry["valid"]:
-        raise NotSent(f"not sent: {readable(dry['error'], info.decimals, info.symbol)} (nothing was charged)")
-    if not dry["success"] and not force:
-        raise NotSent(f"not sent: the call would fail: {readable(dry['error'], info.decimals, info.symbol)} "
-                      "(nothing was charged; `btt-chain --force ...` sends it anyway)")
+    judge_dry_run(dry_run(rpc, xt), info, force)
     if not wait:
         return Submitted(rpc.call("author_submitExtrinsic", encoded), None)
     # watched: a transaction the pool drops is reported (TransactionDropped), never waited for in silence
