@@ -1,7 +1,8 @@
-"""Model commands: `btt-chain model import|inspect|run`. A model on disk is NAME.model.json beside NAME.weights
-(docs/model-import.md); `import` makes them from a statically quantised ONNX model or the documented .npz form
-and reports how well the int8 model agrees with the source on given cases, `inspect` shows a model's layers,
-costs and stated accuracy, `run` runs the chain's integer inference locally and decodes the classes.
+"""Model commands: `btt-chain model example|import|inspect|run|register`. A model on disk is NAME.model.json beside
+NAME.weights (docs/model-import.md); `import` makes them from a statically quantised ONNX model or the documented
+.npz form and reports how well the int8 model agrees with the source on given cases, `inspect` shows a model's layers,
+costs and stated accuracy, `run` runs the chain's integer inference locally and decodes the classes; `example`
+writes an ONNX model and cases to try them on (btt_chain/models/example.py).
 
 Add a subcommand with `@model.command("NAME")`; the heavy imports (numpy, onnx) happen inside the commands.
 """
@@ -68,6 +69,30 @@ def _echo_fields(rows: list[tuple[str, Any]]) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k.ljust(width)}  {v}")
+
+
+@model.command("example")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Directory to write NAME.onnx and cases.npz to (made if missing).")
+@click.option("--name", default="my-model", show_default=True, help="The ONNX file's name, without .onnx.")
+@click.option("--force", is_flag=True, help="Replace the files if they are there already.")
+@_json
+def model_example(out_dir: Path, name: str, force: bool, as_json: bool) -> None:
+    """Write an example model and cases to bring: NAME.onnx and cases.npz.
+
+    NAME.onnx is a statically quantised ONNX model of two classes (the shipped breast-cancer model, exported) and
+    cases.npz its 113 held-out cases (int8 inputs `x`, recorded classes `y`): the files `model import`, `model run
+    --cases` and `job clinic --cases` take. Needs the model tooling (./scripts/bootstrap models)."""
+    from btt_chain.models.example import write_example
+
+    made = write_example(out_dir, name, overwrite=force)
+    if as_json:
+        print_json({"onnx": str(made.onnx), "cases": str(made.cases), "labels": list(made.labels),
+                    "cases_count": made.count})
+        return
+    click.echo(f"wrote {made.onnx} (a quantised ONNX model; classes {', '.join(made.labels)}) and {made.cases} "
+               f"({made.count} cases)")
+    click.echo(f"next: btt-chain model import {made.onnx} --out models/ --data {made.cases}")
 
 
 @model.command("import")

@@ -54,7 +54,8 @@ def _onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise OnnxImportError("ONNX import needs the onnx package: pip install 'btt-chain[models]'") from None
+        raise OnnxImportError("ONNX needs the onnx package, which the model tooling brings: ./scripts/bootstrap models "
+                              "(into .venv)") from None
     return onnx
 
 
