@@ -7,6 +7,10 @@ removes exactly its own objects, and leftovers of a runner that died (its pid go
 by the next run, or at once by the reaper: a small process the runner starts that outlives it, waits for it to
 exit however it exits (SIGKILL included), then kills whatever still runs in its namespaces and deletes them.
 
+The host's firewall: where bridged traffic goes through iptables and its FORWARD chain drops it (Docker's
+policy), `create` adds one rule accepting the run's own bridge (`forward.prepare_bridge`) or stops with one line
+saying what blocks it; `remove_owned` deletes that rule with the bridge, so the reaper removes it too.
+
 Perturbations at this level: a node's link down and up (`disconnect`), and a partition as `prohibit` routes
 inside each namespace towards the other group's addresses (the runner on the host still reaches every node).
 """
@@ -23,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.testnet import forward
 
 NS_RE = re.compile(r"^btt-tn(\d+)-(\d+)$")
 LINK_RE = re.compile(r"^btn(\d+)(b|v\d+)$")
@@ -100,8 +105,9 @@ def kill_namespace_processes(namespace: str) -> None:
             pass
 
 
-def remove_owned(owner_pid: int) -> list[str]:
-    """Kill every process in runner `owner_pid`'s namespaces, delete them and its links; the names removed."""
+def remove_owned(owner_pid: int, host: forward.Host = forward.Host()) -> list[str]:
+    """Kill every process in runner `owner_pid`'s namespaces, delete them, its links and its FORWARD rule (`host`:
+    where iptables runs); the names removed."""
     namespaces, links = owned(owner_pid)
     for ns in namespaces:
         kill_namespace_processes(ns)
@@ -114,13 +120,16 @@ def remove_owned(owner_pid: int) -> list[str]:
     for link in sorted(links, key=lambda n: n.endswith("b")):  # veths first, the bridge last
         if _ip("link", "del", link, check=False).returncode == 0:
             removed.append(link)
+    bridge = f"btn{owner_pid}b"
+    if forward.close_bridge(host, bridge):
+        removed.append(f"iptables FORWARD rule for {bridge}")
     return removed
 
 
 def remove_stale() -> list[str]:
     """Remove the namespaces and links of runners that no longer run (a run killed before its cleanup)."""
     namespaces, links = owned(None)
-    owners = set()
+    owners = forward.rule_owners(forward.Host())  # a rule left by a runner that died after its bridge went
     for name in namespaces + links:
         m = NS_RE.match(name) or LINK_RE.match(name)
         if m:
@@ -150,6 +159,10 @@ class TestnetNetwork:
     owner: int = 0
     subnet: ipaddress.IPv4Network | None = None
     created: bool = False
+    host: forward.Host = forward.Host()
+    """Where the host's firewall is read and changed (this host; a test's own namespace or a fake in tests)."""
+    forward_note: str | None = None
+    """What `create` found or did about the host's FORWARD chain, one line to show the user (None: nothing)."""
 
     def __post_init__(self) -> None:
         self.owner = self.owner or os.getpid()
@@ -189,6 +202,8 @@ class TestnetNetwork:
         _ip("link", "add", self.bridge, "type", "bridge")
         _ip("addr", "add", f"{self.host_address}/{prefix}", "dev", self.bridge)
         _ip("link", "set", self.bridge, "up")
+        # before any node: a bridge the host's firewall drops is opened for the run, or the run stops here
+        _added, self.forward_note = forward.prepare_bridge(self.host, self.bridge)
         for i in range(self.size):
             ns, veth, peer = self.namespace(i), self.host_veth(i), f"btn{self.owner}p{i}"
             _ip("netns", "add", ns)
@@ -234,7 +249,7 @@ class TestnetNetwork:
         if not self.created:
             return []
         self.created = False
-        return remove_owned(self.owner)
+        return remove_owned(self.owner, self.host)
 
 
 def spawn_reaper(owner: int) -> subprocess.Popen[bytes]:

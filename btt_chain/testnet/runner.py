@@ -237,6 +237,8 @@ class TestnetRun:
                 self.echo(f"removed leftovers of an earlier run: {', '.join(stale)}")
             self._reaper = spawn_reaper(os.getpid())
             self.net.create()
+            if self.net.forward_note is not None:
+                self.echo(self.net.forward_note)
             self.echo(f"testnet {self.manifest.name}: {len(self.manifest.nodes)} nodes on {self.net.subnet} "
                       f"(bridge {self.net.bridge}), data in {self.base_dir}")
             self._prepare()
