@@ -4,9 +4,11 @@ The state methods serve them at their FRAME keys for any block they serve, from 
 client that reads `System.Events` after inclusion (@polkadot/api's `derive.tx.events`, substrate-interface's
 receipts) finds the events it expects.
 
-Two more are computed from the block's state rather than stored: `:code`, the descriptor of the runtime at the block
-(`btt_chain.rpc.runtime_info`: it changes with the spec, at the last block before an upgrade), and `Balances.Locks`, an
-account's locks as the lock sources of the runtime at the block hold them (`runtime.balances.storage`). And
+Three more are computed from the block's state rather than stored: `:code`, the descriptor of the runtime at the block
+(`btt_chain.rpc.runtime_info`: it changes with the spec, at the last block before an upgrade), `Balances.Locks`, an
+account's locks as the lock sources of the runtime at the block hold them (`runtime.balances.storage`), and
+`Vesting.Vesting`, an account's schedules as FRAME's records at the block (`runtime.vesting.frame_view`, from spec 15
+on: an older spec's metadata has no such item, and nothing is served under it). And
 `System.BlockHash(0)`, the genesis hash, which the state holds from block 1 on (the genesis state cannot hold its own
 block's hash), is served at genesis too: polkadot-api reads the chain's genesis hash there. Every state method and
 storage subscription reads through `read`, so they all agree.
@@ -33,6 +35,7 @@ from runtime.balances import storage as balances_storage
 from runtime.metadata.indices import event_index
 from runtime.overlay import Overlay
 from runtime.system import storage as system_storage
+from runtime.vesting import frame_view as vesting_frame_view
 
 if TYPE_CHECKING:
     from btt_chain.node.chain import Chain
@@ -44,11 +47,13 @@ _NO_TOPICS = b"\x00"
 
 
 LOCKS_PREFIX = balances_storage.LOCKS_PREFIX
+VESTING_PREFIX = vesting_frame_view.VESTING_PREFIX
 GENESIS_HASH_KEY = system_storage.block_hash.key(0)
 
 
 def is_virtual(key: bytes) -> bool:
-    return key == EVENTS_KEY or key == DIGEST_KEY or key == runtime_info.CODE_KEY or key.startswith(LOCKS_PREFIX)
+    return (key == EVENTS_KEY or key == DIGEST_KEY or key == runtime_info.CODE_KEY or key.startswith(LOCKS_PREFIX)
+            or key.startswith(VESTING_PREFIX))
 
 
 def read(chain: Chain, reader: Any, key: bytes, block_hash: bytes) -> bytes | None:
@@ -64,9 +69,23 @@ def read(chain: Chain, reader: Any, key: bytes, block_hash: bytes) -> bytes | No
         value: bytes | None = runtime_info.module_of(runtime, "runtime.balances.storage").locks_value(state, key,
                                                                                                       runtime)
         return value
+    if key[:32] == VESTING_PREFIX:
+        return _vesting(Overlay(reader), key)
     value = reader.get(key)
     if value is None and key == GENESIS_HASH_KEY:
         return chain.genesis_hash
+    return value
+
+
+def _vesting(state: Overlay, key: bytes) -> bytes | None:
+    """`Vesting.Vesting` at `key` by the runtime at the block, or None where that runtime has no such item (a spec
+    before 15)."""
+    runtime = runtime_info.runtime_at(state)
+    try:
+        view = runtime_info.module_of(runtime, "runtime.vesting.frame_view")
+    except ModuleNotFoundError:
+        return None
+    value: bytes | None = view.vesting_value(state, key, runtime)
     return value
 
 
