@@ -1,6 +1,7 @@
-"""Print the README's parameter table from a preset: name, value, bounds, unit, track, share group.
+"""Print the parameter table of docs/parameters.md from a preset: name, value, bounds, unit, track, share group.
 
-Run: .venv/bin/python scripts/param_table.py [PRESET]   (tests/genesis/test_readme_params.py keeps README equal)
+Run: .venv/bin/python scripts/param_table.py [PRESET]
+(tests/genesis/test_readme_params.py keeps docs/parameters.md equal to the btt-21m preset)
 """
 
 from __future__ import annotations

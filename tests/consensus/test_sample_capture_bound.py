@@ -1,4 +1,4 @@
-"""The README's per-job bound on a coalition knowing a sample before the commit window closes
+"""docs/consensus.md's per-job bound on a coalition knowing a sample before the commit window closes
 (`sampling.capture_bound`), checked against the real schedule code by simulation.
 
 Each trial plays one job on a dev-shaped chain (20-slot epochs, a 10-slot commit window, k = 3) whose validators
@@ -137,7 +137,7 @@ def test_the_stated_bound_holds_against_the_real_schedule_code() -> None:
 
 
 def test_the_bound_at_the_live_figures() -> None:
-    # a coalition with a third of the stake leads at most half the slots (README: w <= 2a / (1 + a))
+    # a coalition with a third of the stake leads at most half the slots (docs/consensus.md: w <= 2a / (1 + a))
     assert capture_bound(Fraction(1, 2), 16) == Fraction(9, 2**16)  # about 1.4 x 10^-4 per job
     assert capture_bound(Fraction(2, 5), 16) < Fraction(13, 10**7)
     assert capture_bound(Fraction(2, 11), 16) < Fraction(1, 10**11)

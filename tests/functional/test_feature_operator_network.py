@@ -1,12 +1,14 @@
-"""feature_operator_network: the README's "Your own network" walked as an operator pastes it (issue 43, item 1):
+"""feature_operator_network: docs/own-network.md's walk, as an operator pastes it (issue 43, item 1; the section
+moved from the README to its own page with issue 53):
 keys made, a chain spec with three own validators written by `build-spec` (chain type `live`, short slots and
 epochs), validated with each key, three validators started with a bootnode and a full node beside them, finality
 seen on the full node, and the nodes stopped.
 
-The README is read at test time (the ```sh blocks of the section, as `test_feature_readme_try_it` reads "Try it")
+The page is read at test time (the ```sh blocks of its section "The walk", as `test_feature_readme_try_it` reads
+its walk)
 and its lines are typed, in order, into one bash session in a clone's directory (`.venv/bin/btt-chain` runs this
 checkout's CLI), so shell state carries from line to line as in one terminal (`B=...`, `umask`, `export`,
-`P1=$(...)`, jobs started with `&`). Only the README's ports are substituted, and only those taken on this machine
+`P1=$(...)`, jobs started with `&`). Only the page's ports are substituted, and only those taken on this machine
 (the mapping is logged). Every line must exit 0 without a traceback; a line that needs a state a reader waits for
 by eye (finality) is run once the chain has it, never after a fixed time.
 """
@@ -31,15 +33,15 @@ from tests.functional.framework import REPO, RPC_TIMEOUT_S, Harness, free_port, 
 from tests.functional.test_feature_readme_try_it import Line, clone_dir, sh_lines
 from tests.support.wait_limits import scaled
 
-README = REPO / "README.md"
-HEADING = "### Your own network: keys, a chain spec, three validators and a full node"
-README_PORTS = (30333, 30334, 30335, 30336, 30337, 9944, 9945, 9946, 9947, 9948, 9615, 9616, 9617, 9618, 9619)
+PAGE = REPO / "docs" / "own-network.md"
+HEADING = "## The walk"
+PAGE_PORTS = (30333, 30334, 30335, 30336, 30337, 9944, 9945, 9946, 9947, 9948, 9615, 9616, 9617, 9618, 9619)
 """Every port the section's nodes take (libp2p, RPC, Prometheus of v1, v2, v3, the full node and v1's new machine)."""
 NEW_RPC = 9948
 VALIDATOR_RPC = (9944, 9945, 9946)
 FULL_RPC = 9947
 COMMAND_LIMIT_S = 120.0
-"""One README line's limit: a hang guard (the slowest, build-spec, decrypts three keys and builds a genesis)."""
+"""One line's limit: a hang guard (the slowest, build-spec, decrypts three keys and builds a genesis)."""
 
 
 def _alive(pid: int) -> bool:
@@ -53,13 +55,13 @@ def _alive(pid: int) -> bool:
 
 @dataclass
 class Terminal:
-    """One bash session in the clone's directory, fed the README's lines; what each printed and its exit code land
+    """One bash session in the clone's directory, fed the page's lines; what each printed and its exit code land
     in files of the test's own (`.walk/`), and each job a line starts with `&` is noted by its pid."""
 
     harness: Harness
     work: Path
     ports: dict[int, int]
-    """README port -> the port used (the same unless taken here)."""
+    """The page's port -> the port used (the same unless taken here)."""
     shell: subprocess.Popen[str] = field(init=False)
     jobs: list[int] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
@@ -88,7 +90,7 @@ class Terminal:
         return RpcClient(f"http://127.0.0.1:{self.ports[readme_port]}", timeout=scaled(RPC_TIMEOUT_S))
 
     def run(self, line: Line) -> str:
-        """Type one README line; wait for its exit code; it must be 0, with no traceback. What it printed."""
+        """Type one line of the page; wait for its exit code; it must be 0, with no traceback. What it printed."""
         n, began = self.count, time.monotonic()
         self.count += 1
         out, err, rc = (self.work / ".walk" / f"{n}.{kind}" for kind in ("out", "err", "rc"))
@@ -96,7 +98,7 @@ class Terminal:
         note_pid = f"echo $! > .walk/{n}.pid\n" if background else ""
         self.type(f"{{ {self.mapped(line.command)}\n{note_pid}}} > {out} 2> {err} < /dev/null; "
                   f"echo $? > {rc}.tmp; mv {rc}.tmp {rc}")
-        where = f"README.md:{line.number}: {line.command}"
+        where = f"{line.where}: {line.command}"
 
         def done() -> bool:
             assert self.shell.poll() is None, f"{where}\nthe shell exited ({self.shell.returncode})"
@@ -109,7 +111,7 @@ class Terminal:
         assert "Traceback" not in printed, f"{where}\nprinted a traceback:\n{printed}"
         if background:
             self.jobs.append(int((self.work / ".walk" / f"{n}.pid").read_text()))
-        self.harness.log(f"README.md:{line.number} ok in {time.monotonic() - began:.1f} s: {line.command}")
+        self.harness.log(f"{line.where} ok in {time.monotonic() - began:.1f} s: {line.command}")
         self.outputs[line.key] = out.read_text(errors="replace")
         return self.outputs[line.key]
 
@@ -135,16 +137,16 @@ class Terminal:
 def terminal(harness: Harness) -> Iterator[Terminal]:
     from p2p.ports import bind_error
 
-    taken = [p for p in README_PORTS if bind_error("127.0.0.1", p)]
-    ports = {p: p for p in README_PORTS}
-    used = set(README_PORTS)
+    taken = [p for p in PAGE_PORTS if bind_error("127.0.0.1", p)]
+    ports = {p: p for p in PAGE_PORTS}
+    used = set(PAGE_PORTS)
     for p in taken:
         while (free := free_port()) in used:
             pass
         ports[p] = free
         used.add(free)
     if taken:
-        harness.log("README ports taken here, and the ports used instead: "
+        harness.log("the page's ports taken here, and the ports used instead: "
                     + ", ".join(f"{p} -> {ports[p]}" for p in taken))
     work, env = clone_dir(harness)
     term = Terminal(harness, work, ports)
@@ -155,7 +157,7 @@ def terminal(harness: Harness) -> Iterator[Terminal]:
         term.close()
 
 
-# --- what the walk waits for and checks, by README line ----------------------------------------------------------
+# --- what the walk waits for and checks, by line --------------------------------------------------------------------
 
 
 def health(term: Terminal, readme_port: int) -> dict[str, Any]:
@@ -255,7 +257,7 @@ CHECKS: dict[str, Callable[[Terminal, str], None]] = {
 
 def test_the_section_walks_an_operator_through_a_network() -> None:
     """The section still has each step the walk is about, and each table names a line it has (a second, no nodes)."""
-    lines = sh_lines(README.read_text(), HEADING)
+    lines = sh_lines(PAGE, HEADING)
     keys = [line.key for line in lines]
     for key in (*BEFORE, *CHECKS):
         assert key in keys, f"the tables name {key!r}, which the section no longer has"
@@ -269,9 +271,9 @@ def test_the_section_walks_an_operator_through_a_network() -> None:
     assert len(validators) == 4 and len(full) == 1, keys  # v1's new machine validates with its keystore
 
 
-def test_an_operator_network_from_the_readme(harness: Harness, terminal: Terminal) -> None:
+def test_an_operator_network_from_the_docs(harness: Harness, terminal: Terminal) -> None:
     began = time.monotonic()
-    for line in sh_lines(README.read_text(), HEADING):
+    for line in sh_lines(PAGE, HEADING):
         if line.key in BEFORE:
             BEFORE[line.key](terminal)
         out = terminal.run(line)

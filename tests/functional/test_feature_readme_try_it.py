@@ -1,19 +1,21 @@
-"""feature_readme_try_it: every shell block of the README's "Try it" section, run as a newcomer pastes it, against a
-4-validator devnet started as `./scripts/devnet` starts it (`btt-chain devnet --nodes 4`), so that the next rename
-of a call or an option cannot silently break an example.
+"""feature_readme_try_it: every shell block of the README's "Try it" section and of the five doc sections it goes
+on to (WALK), run as a newcomer pastes them, against a 4-validator devnet started as `./scripts/devnet` starts it
+(`btt-chain devnet --nodes 4`), so that the next rename of a call or an option cannot silently break an example.
 
-The README is read at test time: the ```sh blocks between "## Try it" and the next "## " heading, line by line and
-in order, in one working directory (the newcomer's clone) with one shell state (a `B=...` line holds for every line
-after it, as in one terminal). Only what must be is substituted: `.venv/bin/btt-chain` in that directory is a script
+The pages are read at test time: the ```sh blocks of each section of WALK (from its heading to the next heading of
+its level or above), section after section in the order the README lists them, line by line, in one working
+directory (the newcomer's clone) with one shell state (a `B=...` line holds for every line after it, as in one
+terminal). Only what must be is substituted: `.venv/bin/btt-chain` in that directory is a script
 running this checkout's CLI with the test's interpreter; and when the README's ports (RPC 9944-9947, libp2p
 30333-30336) are taken on this machine, the devnet runs on other ones, `BTT_RPC` points every command's default
 `--rpc` at node0, and `127.0.0.1:994N` in a line becomes node N's port (the mapping is logged).
 
 Every line must exit 0 and print no traceback. A line the test cannot run as written is in NOT_RUN with the reason;
 a line that runs until stopped (a miner "in its own terminal") is in LONG_RUNNING with what it must have done before
-the walk goes on. The test fails when a README line has no runner, or a table names a line the README no longer
-has. Where a comment states an outcome that is cheap to check ("node3 sees bob up by exactly 10 BTT", "pays exactly
-1,000 BTT", "enacted"), the test checks it (BALANCES, CHECKS); where a line needs a state that a reader waits for by
+the walk goes on. The test fails when a line has no runner, or a table names a line the walk no longer has. Where a
+comment states an outcome that is cheap to check ("node3 sees bob up by exactly 10 BTT", "pays exactly 1,000 BTT",
+"enacted"), and where a page states a figure the walk can see (the transfer's fee, docs/costs.md's), the test checks
+it (BALANCES, CHECKS); where a line needs a state that a reader waits for by
 eye (a transfer seen by node3, voting over), the test waits for that state on the chain first (BEFORE), never for
 a fixed time. A command in a comment "after N s: COMMAND" runs once the chain says its time has come (DEFERRED).
 """
@@ -39,11 +41,23 @@ import pytest
 from btt_chain.client.rpc import RPC_ENV, RpcClient
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
+from tests.docs.test_docs_map import slug
 from tests.functional.framework import REPO, RPC_TIMEOUT_S, Harness, wait_until
 from tests.functional.test_feature_devnet_supervision import free_run
 from tests.support.wait_limits import scaled
 
 README = REPO / "README.md"
+WALK = (
+    ("README.md", "## Try it"),
+    ("docs/economics.md", "## Try it: vesting, stakes and a multisig"),
+    ("docs/compute.md", "## Post a job and read its result"),
+    ("docs/assets.md", "## Try it: assets, payments and patient incentives"),
+    ("docs/governance.md", "## A referendum on a dev node"),
+    ("docs/model-import.md", "## Bringing your own model"),
+)
+"""(page, section heading) of the walk, in the order the README's "Try it" lists them. Assets come before the
+referendum so that bob's jobs settle and his work credit matures (his aye then counts in the compute house) while
+the assets lines run, instead of the walk waiting for it."""
 NODES = 4
 README_RPC_PORT = 9944
 """node0's RPC port in the README (the CLI's default `--rpc` and `btt-chain devnet`'s first RPC port); node N's is
@@ -51,32 +65,39 @@ this + N."""
 README_P2P_PORT = 30333
 UNIT = 10**18
 COMMAND_LIMIT_S = 300.0
-"""One README command's limit: a hang guard (the slowest, `job clinic --count 1`, waits for its job's result)."""
+"""One command's limit: a hang guard (the slowest, `job clinic --count 1`, waits for its job's result)."""
 
 NOT_RUN = {
-    'pip install -e ".[models]"':
-        "it installs packages into the environment; the test needs the models extra installed already (it skips "
-        "without onnx or scikit-learn)",
+    "./scripts/bootstrap models":
+        "it installs packages into the clone's .venv; the test's interpreter has the models extra already (the test "
+        "skips without onnx or scikit-learn), and `.venv/bin/btt-chain` here runs it",
     "$B job challenge 0 --provider bob --item 17 --key charlie":
-        "the README runs it only if `job verify 0` found item 17 wrong; the miner here is honest and `job verify 0` "
-        "found every item right (checked), so a challenge of item 17 would rightly be refused",
+        "docs/compute.md runs it only if `job verify 0` found item 17 wrong; the miner here is honest and `job "
+        "verify 0` found every item right (checked), so a challenge of item 17 would rightly be refused",
 }
-"""README lines the test does not run, each with the reason."""
+"""Lines the test does not run, each with the reason."""
 
 
 @dataclass(frozen=True)
 class Line:
-    """One command line of a ```sh block of "Try it"."""
+    """One command line of a ```sh block of the walk."""
 
+    page: str
+    """The page it is on, relative to the repository ("README.md", "docs/compute.md")."""
     number: int
-    """Its line number in README.md."""
+    """Its line number on that page."""
     block: int
-    """Which ```sh block of the section (0, 1, ...)."""
+    """Which ```sh block of the walk (0, 1, ...), counted across its sections."""
     command: str
     """The shell text before its comment."""
     comment: str
     deferred: bool = False
     """A command taken from an "after N s: COMMAND" comment."""
+
+    @property
+    def where(self) -> str:
+        """`page:number`, as the logs and failures name the line."""
+        return f"{self.page}:{self.number}"
 
     @property
     def key(self) -> str:
@@ -98,21 +119,27 @@ def split_comment(text: str) -> tuple[str, str]:
     return text, ""
 
 
-def try_it_lines(readme: str) -> list[Line]:
-    """The command lines of the ```sh blocks between "## Try it" and the next "## " heading, in order."""
-    return sh_lines(readme, "## Try it")
+def try_it_lines() -> list[Line]:
+    """The command lines of the walk's sections, section after section, in order."""
+    out: list[Line] = []
+    for page, heading in WALK:
+        out += sh_lines(REPO / page, heading, first_block=(out[-1].block + 1) if out else 0)
+    return out
 
 
-def sh_lines(readme: str, heading: str) -> list[Line]:
-    """The command lines of the ```sh blocks of the section under `heading` (a whole line, "## ..." or "### ..."),
-    which ends at the next heading of its level or above, in order."""
-    lines = readme.splitlines()
+def sh_lines(page: Path, heading: str, first_block: int = 0) -> list[Line]:
+    """The command lines of the ```sh blocks of `page`'s section under `heading` (a whole line, "# ...", "## ..." or
+    "### ..."), which ends at the next heading of its level or above, in order; blocks numbered from
+    `first_block`."""
+    name = str(page.relative_to(REPO))
+    lines = page.read_text().splitlines()
+    assert heading in lines, f"{name} has no heading {heading!r}"
     start = lines.index(heading)
     level = heading.split(" ", 1)[0]
     ends = tuple("#" * n + " " for n in range(1, len(level) + 1))
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(ends)), len(lines))
     out: list[Line] = []
-    block, inside = -1, False
+    block, inside = first_block - 1, False
     for i in range(start + 1, end):
         text = lines[i]
         if text.strip().startswith("```"):
@@ -122,8 +149,8 @@ def sh_lines(readme: str, heading: str) -> list[Line]:
         if inside:
             command, comment = split_comment(text)
             if command.strip():
-                out.append(Line(i + 1, block, command.strip(), comment.strip()))
-    assert not inside, f"an unclosed ```sh block in {heading}"
+                out.append(Line(name, i + 1, block, command.strip(), comment.strip()))
+    assert not inside, f"an unclosed ```sh block in {name}, {heading}"
     return out
 
 
@@ -138,7 +165,7 @@ def is_assignment(line: Line) -> bool:
 def deferred_of(line: Line) -> Line | None:
     """The command of an "after N s: COMMAND" comment, if the line has one."""
     m = AFTER.fullmatch(line.comment)
-    return None if m is None else Line(line.number, line.block, m.group(2).strip(), "", deferred=True)
+    return None if m is None else Line(line.page, line.number, line.block, m.group(2).strip(), "", deferred=True)
 
 
 # --- the chain, as the checks read it ----------------------------------------------------------------------------
@@ -195,7 +222,7 @@ class Walk:
 
     def mining_income(self, name: str, after: int, upto: int) -> int:
         """What mining paid `name` in blocks `after`+1 ..= `upto`: the pool's rewards at epoch boundaries and the
-        payments of its jobs whose challenge windows closed (a miner's income, which lands whatever the README's
+        payments of its jobs whose challenge windows closed (a miner's income, which lands whatever the walk's
         command was: a private job's clinic is done once it read its results, before the window closes)."""
         who = self.call("btt_account", address(name))["address"]
         income = 0
@@ -216,25 +243,25 @@ class Walk:
         return "\n".join(["set -eo pipefail", *self.prelude, ("exec " if exec_it else "") + self.mapped(line.command)])
 
     def run(self, line: Line) -> str:
-        """Run one README line as pasted into the terminal; its output. It must exit 0 without a traceback."""
+        """Run one line of the walk as pasted into the terminal; its output. It must exit 0 without a traceback."""
         began = time.monotonic()
         done = subprocess.run(["bash", "-c", self.script(line)], cwd=self.work, env=self.env, capture_output=True,
                               text=True, stdin=subprocess.DEVNULL, timeout=scaled(COMMAND_LIMIT_S))
-        where = f"README.md:{line.number}: {line.command}"
+        where = f"{line.where}: {line.command}"
         assert done.returncode == 0, f"{where}\nexited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
         assert "Traceback" not in done.stderr + done.stdout, f"{where}\nprinted a traceback:\n{done.stderr}"
-        self.harness.log(f"README.md:{line.number} ok in {time.monotonic() - began:.1f} s: {line.command}")
+        self.harness.log(f"{line.where} ok in {time.monotonic() - began:.1f} s: {line.command}")
         self.outputs[line.key] = done.stdout
         return done.stdout
 
     def start(self, line: Line) -> None:
         """Start a line that runs until stopped, as in a terminal of its own."""
-        log_path = self.harness.root / f"readme-line-{line.number}.log"
+        log_path = self.harness.root / f"walk-{line.page.replace('/', '-')}-{line.number}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(["bash", "-c", self.script(line, exec_it=True)], cwd=self.work, env=self.env,
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.long_running.append((line, proc, log_path))
-        self.harness.log(f"README.md:{line.number} started (runs until stopped): {line.command}")
+        self.harness.log(f"{line.where} started (runs until stopped): {line.command}")
 
     def close(self) -> None:
         """Stop whatever still runs (a walk that failed half-way), without judging it."""
@@ -256,20 +283,20 @@ class Walk:
             if started != line:
                 continue
             self.long_running.remove(entry)
-            assert proc.poll() is None, f"README.md:{line.number} exited early:\n{log_path.read_text()[-3000:]}"
+            assert proc.poll() is None, f"{line.where} exited early:\n{log_path.read_text()[-3000:]}"
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(scaled(60))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(scaled(30))
-                raise AssertionError(f"README.md:{line.number} did not stop on SIGTERM") from None
+                raise AssertionError(f"{line.where} did not stop on SIGTERM") from None
             text = log_path.read_text(errors="replace")
-            assert "Traceback" not in text, f"README.md:{line.number} printed a traceback:\n{text[-3000:]}"
-            self.harness.log(f"README.md:{line.number} stopped")
+            assert "Traceback" not in text, f"{line.where} printed a traceback:\n{text[-3000:]}"
+            self.harness.log(f"{line.where} stopped")
 
 
-# --- what the walk waits for and checks, by README line ----------------------------------------------------------
+# --- what the walk waits for and checks, by line --------------------------------------------------------------------
 
 
 def miner_registered(walk: Walk) -> bool:
@@ -330,6 +357,14 @@ BEFORE: dict[str, Callable[[Walk], None]] = {
 """States a line needs, which a reader would wait for by eye, waited for on the chain before the line runs."""
 
 
+def fee_as_the_costs_page_says(walk: Walk, out: str) -> None:
+    """The fee the transfer printed is docs/costs.md's (the dev chain's column, which its test keeps equal to the
+    runtime's fee code): what the docs say a transfer costs is what the devnet charged."""
+    from scripts.fee_table import VARIANTS, price
+
+    assert inclusion(out)[2] == price("dev", VARIANTS[0]).fee, out
+
+
 def node3_sees_bob_up_by_10(walk: Walk, out: str) -> None:
     before = json.loads(walk.outputs[".venv/bin/btt-chain query account bob --json"])
     after = json.loads(out)
@@ -350,6 +385,7 @@ def enacted_with_three_houses(walk: Walk, out: str) -> None:
 
 
 CHECKS: dict[str, Callable[[Walk, str], None]] = {
+    ".venv/bin/btt-chain transfer --from alice --to bob --amount 10": fee_as_the_costs_page_says,
     ".venv/bin/btt-chain query account bob --json --rpc http://127.0.0.1:9947": node3_sees_bob_up_by_10,
     "$B job verify 0": every_item_right,
     "$B query referenda --json": enacted_with_three_houses,
@@ -450,21 +486,6 @@ def devnet(harness: Harness) -> Iterator[Devnet]:
             proc.wait(scaled(30))
 
 
-def bring_model_files(work: Path) -> None:
-    """What the README's "Bringing a model" takes as the reader's own: `my-model.onnx` (a statically quantised
-    ONNX model of two classes, here the shipped breast-cancer model exported) and `cases.npz` (its held-out cases)."""
-    import numpy as np
-
-    from btt_chain.models.onnx_export import write_onnx
-    from runtime.compute.reference import reference_model
-
-    model = reference_model("breast-cancer-v1")
-    write_onnx(work / "my-model.onnx", model, model.metadata["input"]["scale"])
-    held = model.metadata["heldOut"]
-    x = np.frombuffer(bytes.fromhex(held["inputs"]), dtype=np.int8).reshape(held["count"], *model.spec.input_shape)
-    np.savez(work / "cases.npz", x=x, y=np.array(held["labels"]))
-
-
 def clone_dir(harness: Harness) -> tuple[Path, dict[str, str]]:
     """A clone's directory whose `.venv/bin/btt-chain` runs this checkout's CLI, and the environment of a terminal
     with a home of its own (the miner keeps its results under ~/.btt-chain)."""
@@ -491,39 +512,54 @@ def newcomer_terminal(harness: Harness, devnet: Devnet) -> Walk:
 # --- the test ----------------------------------------------------------------------------------------------------
 
 
-def test_the_tables_name_only_readme_lines() -> None:
-    """Each table entry is a line of Try it (or a deferred command of one), each line at most one runner: a README
-    change that a table did not follow fails here first, in a second."""
-    lines = try_it_lines(README.read_text())
+def test_the_tables_name_only_lines_of_the_walk() -> None:
+    """Each table entry is a line of the walk (or a deferred command of one), each line at most one runner: a change
+    of a page that a table did not follow fails here first, in a second."""
+    lines = try_it_lines()
     keys = [line.key for line in lines if not is_assignment(line)]
     deferred = [d.key for d in (deferred_of(line) for line in lines) if d is not None]
     for name, table in (("NOT_RUN", NOT_RUN), ("LONG_RUNNING", LONG_RUNNING), ("BEFORE", BEFORE),
                         ("CHECKS", CHECKS), ("DEFERRED", DEFERRED)):
         for key in table:
-            assert key in keys or key in deferred, f"{name} names {key!r}, which Try it no longer has"
+            assert key in keys or key in deferred, f"{name} names {key!r}, which the walk no longer has"
     for b in BALANCES:
-        assert b.start in keys and b.end in keys, f"BALANCES names {b}, which Try it no longer has"
+        assert b.start in keys and b.end in keys, f"BALANCES names {b}, which the walk no longer has"
     assert not set(NOT_RUN) & set(LONG_RUNNING)
     assert set(deferred) <= set(DEFERRED), f"no wait for the deferred commands {set(deferred) - set(DEFERRED)}"
-    assert len(set(keys)) == len(keys), "a line repeated in Try it: the tables could not tell them apart"
+    assert len(set(keys)) == len(keys), "a line repeated in the walk: the tables could not tell them apart"
     assert ".venv/bin/btt-chain transfer --from alice --to bob --amount 10" in keys  # the first walk-through
+    assert [page for page, _ in WALK] == list(dict.fromkeys(x.page for x in lines)), \
+        "a section of the walk has no command line"
+
+
+def test_the_readme_lists_the_walk_in_its_order() -> None:
+    """The README's "Try it" sends the reader to the walk's sections in the order the test walks them."""
+    readme = README.read_text()
+    try_it = readme.split("## Try it\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. \[[^\]]+\]\(([^)#]+)#([^)]+)\)", try_it, re.M)
+    assert [page for page, _ in listed] == [page for page, _ in WALK[1:]], listed
+    for (page, anchor), (_, heading) in zip(listed, WALK[1:], strict=True):
+        assert anchor == slug(heading.lstrip("# ")), f"the README's link to {page}#{anchor} is not {heading!r}"
 
 
 CALL_NAME = re.compile(r"(?:--call |e\.g\. )([a-z_]+\.[a-z_]+)")
 
 
-def test_every_call_the_readme_and_the_help_name_exists() -> None:
+def test_every_call_the_docs_and_the_help_name_exists() -> None:
     """A call renamed in the runtime (`balances.transfer` became `transfer_allow_death` and `transfer_keep_alive`)
-    fails here if the README (Try it, the Commands table) or a `--call` option's help still names the old one."""
+    fails here if the README, a page under docs/ (the walk, Commands by task) or a `--call` option's help still
+    names the old one."""
     from cli.governance_cmd import propose
     from cli.multisig_cmd import approve
     from runtime.modules import RUNTIME
 
-    texts = {"README.md": README.read_text()}
-    texts.update({f"btt-chain {cmd.name} --help": p.help or "" for cmd in (approve, propose) for p in cmd.params
-                  if "--call" in p.opts})
+    pages = [README, *sorted((REPO / "docs").glob("*.md"))]
+    texts = {str(page.relative_to(REPO)): page.read_text() for page in pages}
+    helps = {f"btt-chain {cmd.name} --help": p.help or "" for cmd in (approve, propose) for p in cmd.params
+             if "--call" in p.opts}
+    texts.update(helps)
     named = {(where, name) for where, text in texts.items() for name in CALL_NAME.findall(text)}
-    assert ("README.md", "balances.transfer_keep_alive") in named and len(texts) == 3
+    assert ("docs/economics.md", "balances.transfer_keep_alive") in named and len(helps) == 2
     for where, name in sorted(named):
         try:
             RUNTIME.lookup(name)
@@ -534,9 +570,8 @@ def test_every_call_the_readme_and_the_help_name_exists() -> None:
 def test_every_try_it_command_runs_against_a_devnet(harness: Harness, devnet: Devnet) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("sklearn")
-    lines = try_it_lines(README.read_text())
+    lines = try_it_lines()
     walk = newcomer_terminal(harness, devnet)
-    bring_model_files(walk.work)
     try:
         walk_through(harness, walk, lines)
     finally:
@@ -552,7 +587,7 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
         for d in list(pending):
             if wait:
                 wait_until(partial(DEFERRED[d.key], walk), 180,
-                           what=f"the time of README.md:{d.number}'s 'after ...: {d.command}'")
+                           what=f"the time of {d.where}'s 'after ...: {d.command}'")
             if wait or DEFERRED[d.key](walk):
                 walk.run(d)
                 pending.remove(d)
@@ -566,7 +601,7 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
             walk.prelude.append(line.command)
             continue
         if line.key in NOT_RUN:
-            harness.log(f"README.md:{line.number} not run: {line.command} ({NOT_RUN[line.key]})")
+            harness.log(f"{line.where} not run: {line.command} ({NOT_RUN[line.key]})")
             continue
         if line.key in BEFORE:
             BEFORE[line.key](walk)
@@ -576,7 +611,7 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
         if line.key in LONG_RUNNING:
             what, done = LONG_RUNNING[line.key]
             walk.start(line)
-            wait_until(partial(done, walk), 180, what=f"README.md:{line.number}: {what}")
+            wait_until(partial(done, walk), 180, what=f"{line.where}: {what}")
         else:
             out = walk.run(line)
             if line.key in CHECKS:
@@ -587,7 +622,7 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
                 start_number, start_free = walk.marks.pop(b.start)
                 end_number, end_free = walk.balance_mark(b.account)
                 moved = end_free - start_free - walk.mining_income(b.account, start_number, end_number)
-                assert moved == int(b.btt * UNIT) - fee, f"README.md:{line.number}: {b.account} moved {moved}, " \
+                assert moved == int(b.btt * UNIT) - fee, f"{line.where}: {b.account} moved {moved}, " \
                                                           f"expected {b.btt} BTT less the fee {fee}"
         if (d := deferred_of(line)) is not None:
             pending.append(d)
@@ -596,5 +631,5 @@ def walk_through(harness: Harness, walk: Walk, lines: list[Line]) -> None:
     for line, _, _ in list(walk.long_running):
         walk.stop(line)
     assert not walk.marks, f"balance statements never closed: {walk.marks}"
-    harness.log(f"{len(ran)} README lines run ({sum(1 for x in ran if x.key in LONG_RUNNING)} until stopped), "
+    harness.log(f"{len(ran)} lines of the walk run ({sum(1 for x in ran if x.key in LONG_RUNNING)} until stopped), "
                 f"{sum(1 for x in lines if x.key in NOT_RUN)} listed as not run")

@@ -1,6 +1,6 @@
 """RPC of governance: btt_referenda and btt_referendum through a referendum's life (proposed, voted by the
 holders and an institution, the live tally per house with empty houses re-spread, passed, enacted), the
-README's walkthrough with each house's turnout against its floor, a referendum rejected by the houses rule
+walkthrough of docs/governance.md with each house's turnout against its floor, a referendum rejected by the houses rule
 with its reason, a cancelled one, btt_voter (weights per house and the vote lock), and bad parameters."""
 
 from __future__ import annotations
@@ -144,9 +144,9 @@ async def test_a_referendum_through_the_rpc_from_proposal_to_enactment(rpc: RpcH
 
 
 @pytest.mark.asyncio
-async def test_the_readme_walkthrough_passes_with_two_houses_above_their_turnout_floor(rpc: RpcHarness) -> None:
-    """README "Governance, on a dev node": bob and charlie vote aye as token holders and dave as the founding
-    institution of row 2; the houses in favour are the institutions (dave's 1,050,000 of the five rows'
+async def test_the_docs_walkthrough_passes_with_two_houses_above_their_turnout_floor(rpc: RpcHarness) -> None:
+    """docs/governance.md, "A referendum on a dev node": bob and charlie vote aye as token holders and dave as the
+    founding institution of row 2; the houses in favour are the institutions (dave's 1,050,000 of the five rows'
     4,830,000 BTT) and the holders, each above the dev chain's 1% turnout floor."""
     alice, bob, charlie, dave = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave"))
     p = await params(rpc)

@@ -1,8 +1,8 @@
 """A closed referendum's tally, as `btt_referendum` and `btt-chain referendum show` give it, is the one stored when
 voting closed (issue 42, finding 5), on an in-process dev node.
 
-The README's walkthrough passes; then the spend is enacted (1,000 BTT leave a module account: the circulating
-supply, the holders' electorate and the quorum's base, moves) and a year goes by (the house weights of the
+The walkthrough of docs/governance.md passes; then the spend is enacted (1,000 BTT leave a module account: the
+circulating supply, the holders' electorate and the quorum's base, moves) and a year goes by (the house weights of the
 decentralisation schedule move): the figures shown do not, and they say they are the figures at the close.
 """
 

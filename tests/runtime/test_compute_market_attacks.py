@@ -13,7 +13,7 @@
    open it late, or the withholding slash.
 4. The week on `btt-21m`: the cheapest way left to hold a place is measured on a chain with the live preset's
    compute parameters, fees and epochs; the figures give the cost of keeping the market closed to a clinic for a
-   week (README, "Economics in this release").
+   week (docs/compute.md, "The rules").
 
 Every block is checked against the runtime's invariants, compute's books included, by the test chain.
 """
