@@ -6,8 +6,10 @@ connection (chain, name, implementation, version, genesis hash, peer id, start t
 head and `notify.finalized` for each newly finalized block.
 
 Every message here is of Substrate's verbosity 0, so an endpoint's verbosity (the number after its URL) filters
-nothing. A lost or refused connection is retried with a growing pause (1 s doubling to 60 s) and logged once per
-outage; telemetry never stops or slows the node: messages are built from what the node holds, no state is read."""
+nothing. A refused connection, a WebSocket handshake with no answer within `HANDSHAKE_TIMEOUT_S`, and a connection
+the server closes before it lived a minute are failures, retried after a growing pause (2 s doubling to 60 s) and
+warned about once per outage, then in a summary line every 10 minutes (`telemetry_retry`); telemetry never stops or
+slows the node: messages are built from what the node holds, no state is read."""
 
 from __future__ import annotations
 
@@ -15,11 +17,14 @@ import asyncio
 import json
 import logging
 import platform
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from btt_chain.node.telemetry_retry import LIVED_S, Outage
 from btt_chain.primitives.address import encode_address
 
 if TYPE_CHECKING:
@@ -30,7 +35,8 @@ INTERVAL_S = 5.0
 """Seconds between `system.interval` messages (Substrate's)."""
 TICK_S = 0.5
 """How often a connection looks for a new head or finalized block."""
-MAX_RETRY_S = 60.0
+HANDSHAKE_TIMEOUT_S = 10.0
+"""How long a connection attempt waits for the server's answer to the WebSocket handshake."""
 IMPLEMENTATION = "btt-chain"
 
 
@@ -64,11 +70,19 @@ def node_version() -> str:
 
 
 class Telemetry:
-    """Sends the node's telemetry to its endpoints until cancelled."""
+    """Sends the node's telemetry to its endpoints until cancelled. `clock` (monotonic seconds) and `sleep` time the
+    retries, `handshake_wait` is what a connection attempt waits for before it gives up on the handshake (tests give
+    their own: no real waits)."""
 
-    def __init__(self, node: Node, endpoints: tuple[TelemetryEndpoint, ...]) -> None:
+    def __init__(self, node: Node, endpoints: tuple[TelemetryEndpoint, ...], *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 handshake_wait: Callable[[], Awaitable[None]] | None = None) -> None:
         self.node = node
         self.endpoints = endpoints
+        self.clock = clock
+        self.sleep = sleep
+        self.handshake_wait = handshake_wait or (lambda: asyncio.sleep(HANDSHAKE_TIMEOUT_S))
 
     def connected(self) -> dict[str, Any]:
         node = self.node
@@ -109,31 +123,62 @@ class Telemetry:
     async def _endpoint(self, endpoint: TelemetryEndpoint) -> None:
         import aiohttp
 
-        pause = 1.0
-        down = False
+        outage = Outage(endpoint.url)
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
-                    async with session.ws_connect(endpoint.url, heartbeat=30) as ws:
-                        log.info("telemetry: connected to %s", endpoint.url)
-                        down, pause = False, 1.0
-                        await self._send_all(ws)
+                    ws = await self._connect(session, endpoint.url)
                 except asyncio.CancelledError:
                     raise
                 except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                    if not down:
-                        log.warning("telemetry: %s: %s (retrying, at most every %.0f s)", endpoint.url,
-                                    exc or type(exc).__name__, MAX_RETRY_S)
-                    down = True
-                await asyncio.sleep(pause)
-                pause = min(MAX_RETRY_S, pause * 2)
+                    await self._retry(outage, str(exc) or type(exc).__name__)
+                    continue
+                opened = self.clock()
+                log.log(logging.INFO if outage.failures == 0 else logging.DEBUG, "telemetry: connected to %s",
+                        endpoint.url)
+                try:
+                    async with ws:
+                        await self._send_all(ws, opened, outage)
+                except asyncio.CancelledError:
+                    raise
+                except (aiohttp.ClientError, OSError) as exc:
+                    age = self.clock() - opened
+                    reason = str(exc) or type(exc).__name__
+                    if age < LIVED_S:
+                        reason = f"the server accepted the connection, then closed it after {age:.1f} s ({reason})"
+                    await self._retry(outage, reason)
 
-    async def _send_all(self, ws: Any) -> None:
+    async def _connect(self, session: Any, url: str) -> Any:
+        """The WebSocket to `url`, or TimeoutError when its handshake gets no answer in time (`handshake_wait`)."""
+        connect = asyncio.ensure_future(session.ws_connect(url, heartbeat=30))
+        timer = asyncio.ensure_future(self.handshake_wait())
+        try:
+            await asyncio.wait({connect, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not connect.done():
+                connect.cancel()
+            await asyncio.gather(timer, connect, return_exceptions=True)
+        if connect.cancelled():
+            raise TimeoutError(f"no answer to the WebSocket handshake within {HANDSHAKE_TIMEOUT_S:.0f} s")
+        return connect.result()
+
+    async def _retry(self, outage: Outage, reason: str) -> None:
+        retry = outage.failed(self.clock(), reason)
+        if retry.warning is not None:
+            log.warning("%s", retry.warning)
+        else:
+            log.debug("telemetry: %s: %s; retrying in %.0f s", outage.url, reason, retry.pause_s)
+        await self.sleep(retry.pause_s)
+
+    async def _send_all(self, ws: Any, opened: float, outage: Outage) -> None:
+        """Send until the server closes the connection (then ConnectionError); once it has lived `LIVED_S`, the
+        endpoint's outage is over."""
         loop = asyncio.get_running_loop()
         reader = asyncio.create_task(self._drain(ws))  # answers the server's close (and pings) at once
         try:
             await self._send(ws, self.connected())
-            head, final, due = None, None, 0.0
+            head, final, due, old = None, None, 0.0, False
             while not reader.done():
                 chain = self.node.chain
                 if chain.head_hash != head:
@@ -147,7 +192,12 @@ class Telemetry:
                 if loop.time() >= due:
                     due = loop.time() + INTERVAL_S
                     await self._send(ws, self.interval())
-                await asyncio.sleep(TICK_S)
+                if not old and self.clock() - opened >= LIVED_S:
+                    old = True
+                    line = outage.lived(opened)
+                    if line is not None:
+                        log.info("%s", line)
+                await asyncio.wait({reader}, timeout=TICK_S)  # at once when the server closes
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)

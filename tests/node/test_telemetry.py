@@ -75,7 +75,13 @@ async def test_messages_as_a_telemetry_server_reads_them(monkeypatch: pytest.Mon
     await site.start()
     port = runner.addresses[0][1]
     node = fake_node()
-    task = asyncio.create_task(Telemetry(node, (TelemetryEndpoint.parse(f"ws://127.0.0.1:{port}/submit/ 0"),)).run())
+    endpoint = TelemetryEndpoint.parse(f"ws://127.0.0.1:{port}/submit/ 0")
+    pauses: list[float] = []
+
+    async def no_wait(seconds: float) -> None:  # the pause before connecting again (2 s): recorded, not waited
+        pauses.append(seconds)
+
+    task = asyncio.create_task(Telemetry(node, (endpoint,), sleep=no_wait).run())  # type: ignore[arg-type]
     try:
         await server.until(lambda: server.payloads("system.interval"))
         first = server.messages[0]
@@ -101,6 +107,7 @@ async def test_messages_as_a_telemetry_server_reads_them(monkeypatch: pytest.Mon
         assert server.current is not None
         await server.current.close()  # the server drops the node: it connects again and says who it is first
         await server.until(lambda: len(server.payloads("system.connected")) == 2)
+        assert pauses == [2.0]
         again = server.messages.index(next(m for m in server.messages[1:]
                                            if m["payload"]["msg"] == "system.connected"))
         assert server.messages[again + 1]["payload"]["msg"] == "block.import"
