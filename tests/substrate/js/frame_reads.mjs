@@ -50,11 +50,14 @@ async function main() {
   const signed = tx.toHex();
   out.signedQueryInfo = await send("payment_queryInfo", [signed]);
   out.feeDetails = (await api.rpc.payment.queryFeeDetails(signed)).toJSON();
-  out.callFeeDetails = (await api.call.transactionPaymentApi.queryFeeDetails(tx, tx.encodedLength)).toJSON();
+  // with metadata V15 the runtime calls' arguments have the metadata's types: an extrinsic is FRAME's
+  // UncheckedExtrinsic (opaque bytes), so it goes in encoded, as polkadot.js's own paymentInfo passes it
+  const uxt = tx.toU8a();
+  out.callFeeDetails = (await api.call.transactionPaymentApi.queryFeeDetails(uxt, uxt.length)).toJSON();
 
   // the runtime's own validity check, and the legacy names added for other tools
   const head = await api.rpc.chain.getFinalizedHead();
-  const validity = await api.call.taggedTransactionQueue.validateTransaction("External", tx, head);
+  const validity = await api.call.taggedTransactionQueue.validateTransaction("External", uxt, head);
   out.validity = { isOk: validity.isOk, value: validity.toJSON() };
   out.codeHash = (await api.rpc.state.getStorageHash("0x3a636f6465")).toHex();
   out.codeValue = (await api.rpc.state.getStorage("0x3a636f6465")).toHex();
