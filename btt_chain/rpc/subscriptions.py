@@ -1,7 +1,8 @@
 """Head subscriptions over WebSocket: chain_subscribeNewHeads, chain_subscribeFinalizedHeads,
 btt_subscribeEvents (each new head's events, as `btt_events` renders them, at most `EVENTS_PER_NOTIFICATION`),
 state_subscribeStorage (the values of up to `MAX_STORAGE_KEYS` keys, first all of them, then those a new head
-changed) and state_subscribeRuntimeVersion (the runtime version at the head, then again each time a new head's
+changed; with no keys, or null, every key each new block changed, as Substrate: `block_changes`) and
+state_subscribeRuntimeVersion (the runtime version at the head, then again each time a new head's
 runtime is another spec, as Substrate sends it: the runtime at a block is the one that runs its child,
 `runtime_info`, so the new spec is announced when the last block before an upgrade becomes the head).
 
@@ -20,11 +21,12 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from btt_chain.primitives.errors import StorageError
 from btt_chain.rpc import params as p
 from btt_chain.rpc import runtime_info, virtual_storage
 from btt_chain.rpc.errors import SERVER_LIMIT, RpcError, invalid_params
@@ -46,13 +48,18 @@ NEW_HEADS = "newHeads"
 FINALIZED_HEADS = "finalizedHeads"
 EVENTS = "events"
 STORAGE = "storage"
+ALL_STORAGE = "allStorage"
 RUNTIME_VERSION = "runtimeVersion"
 NOTIFICATION_METHOD = {
     NEW_HEADS: "chain_newHead", FINALIZED_HEADS: "chain_finalizedHead", EVENTS: "btt_newEvents",
-    STORAGE: "state_storage", RUNTIME_VERSION: "state_runtimeVersion",
+    STORAGE: "state_storage", ALL_STORAGE: "state_storage", RUNTIME_VERSION: "state_runtimeVersion",
 }
 MAX_STORAGE_KEYS = 1000
 """Storage keys one connection watches, over all its storage subscriptions (each is read once per new head)."""
+CHANGES_PER_NOTIFICATION = 1_000
+"""Changes one `state_storage` notification of a subscription to every key carries: a block that changed more is
+sent as several notifications with the same `block`, each of at most this many (all of them, in key order; the
+connection's outbox bound, `outbox.MAX_NOTIFICATION_BYTES`, closes a client too slow to read them)."""
 MAX_SUBSCRIPTIONS = 64
 """Per connection."""
 RENDER_SLICE = 250
@@ -93,6 +100,8 @@ class HeadFeed:
         self.run = run
         self._connections: set[HeadSubscriptions] = set()
         self._backlog: list[bytes] = []
+        self._changes: OrderedDict[bytes, Mapping[bytes, bytes | None]] = OrderedDict()
+        """The state changes of imported blocks not yet delivered, kept while anyone watches every key."""
         self._headers: OrderedDict[bytes, str] = OrderedDict()
         self._events: OrderedDict[bytes, str] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -123,11 +132,17 @@ class HeadFeed:
 
     # import ------------------------------------------------------------------------------------------
     def _on_import(self, imported: ImportedBlock) -> None:
-        """Runs inside the node's import: only notes the block."""
+        """Runs inside the node's import: only notes the block (and, for subscriptions to every key, keeps a reference
+        to the changes its execution made)."""
         self._backlog.append(imported.hash)
         if len(self._backlog) > MAX_BACKLOG:
+            self._changes.pop(self._backlog[0], None)
             del self._backlog[0]
             self.skipped += 1
+        if imported.result is not None and any(c.has(ALL_STORAGE) for c in self._connections):
+            self._changes[imported.hash] = imported.result.changes
+            while len(self._changes) > MAX_BACKLOG:
+                self._changes.popitem(last=False)
         if self._task is None or self._task.done():
             try:
                 self._task = asyncio.get_running_loop().create_task(self._deliver(), name="rpc-head-feed")
@@ -159,6 +174,14 @@ class HeadFeed:
                     for sub_id, sub in conn.items():
                         if sub.kind == RUNTIME_VERSION and sub.spec != spec:
                             sub.spec = spec
+                            conn.send(sub_id, sub, block_hash, body)
+
+        captured = self._changes.pop(block_hash, None)
+        if any(c.has(ALL_STORAGE) for c in self._connections):
+            for body in await self.all_changes_bodies(block_hash, captured):
+                for conn in list(self._connections):
+                    for sub_id, sub in conn.items():
+                        if sub.kind == ALL_STORAGE:
                             conn.send(sub_id, sub, block_hash, body)
 
         if any(c.has(STORAGE) for c in self._connections) and block_hash == self.node.chain.head_hash:
@@ -219,6 +242,20 @@ class HeadFeed:
         self._keep(self._events, block_hash, body)
         return body
 
+    async def all_changes_bodies(self, block_hash: bytes,
+                                 captured: Mapping[bytes, bytes | None] | None = None) -> list[str]:
+        """The `StorageChangeSet`s of every key the block changed (`block_changes`), in key order, at most
+        `CHANGES_PER_NOTIFICATION` each; none when its changes are not known here."""
+        changes = await self.run(partial(block_changes, self.node, block_hash, captured))
+        if not changes:
+            return []
+        bodies = []
+        head = f'{{"block":"{hex0x(block_hash)}","changes":['
+        for start in range(0, len(changes), CHANGES_PER_NOTIFICATION):
+            part = changes[start:start + CHANGES_PER_NOTIFICATION]
+            bodies.append(head + await self.run(partial(_render_changes, part)) + "]}")
+        return bodies
+
     @staticmethod
     def _keep(cache: OrderedDict[bytes, str], key: bytes, body: str) -> None:
         cache[key] = body
@@ -264,6 +301,41 @@ def storage_changes(node: Node, sub: _Subscription, block_hash: bytes, everythin
     if not changes:
         return None
     return _dumps({"block": hex0x(block_hash), "changes": changes})
+
+
+def block_changes(node: Node, block_hash: bytes,
+                  captured: Mapping[bytes, bytes | None] | None) -> list[tuple[bytes, bytes | None]]:
+    """(key, value after the block, None: removed) of every key the block changed, in key order: its execution's
+    changes (`captured` at import), or its redo journal (a block enacted again), or for the head its undo journal's
+    keys read in the head state; then FRAME's `System.Digest` and `System.Events` of the block, which btt keeps
+    beside it (`virtual_storage`). Empty when the block's changes are not known here (a block imported before anyone
+    subscribed and no longer the head). Not included: the computed items (`:code`, `Balances.Locks`), whose
+    sources' own keys are."""
+    db = node.chain.db
+    changes: Mapping[bytes, bytes | None] | None = captured
+    if changes is None:
+        try:
+            changes = db.redo(block_hash)
+        except StorageError:
+            if block_hash != node.chain.head_hash:
+                return []
+            try:
+                keys = db.undo(block_hash)
+            except StorageError:
+                return []
+            changes = {key: db.state.get(key) for key in keys}
+    out = sorted(changes.items())
+    extra = virtual_storage.virtual_storage(node.chain)
+    for key in (virtual_storage.DIGEST_KEY, virtual_storage.EVENTS_KEY):
+        value = extra.get(key, block_hash)
+        if value is not None:
+            out.append((key, value))
+    return out
+
+
+def _render_changes(changes: list[tuple[bytes, bytes | None]]) -> str:
+    """`[key, value or null]` pairs, comma-separated (hex needs no JSON escaping)."""
+    return ",".join(f'["{hex0x(k)}",null]' if v is None else f'["{hex0x(k)}","{hex0x(v)}"]' for k, v in changes)
 
 
 class HeadSubscriptions:
@@ -327,6 +399,8 @@ class HeadSubscriptions:
         for sub_id in list(self._pending):
             sub = self._subs.get(sub_id)
             if sub is None:
+                continue
+            if sub.kind == ALL_STORAGE:  # no first notification (Substrate sends none): the changes of each block
                 continue
             if sub.kind == EVENTS:
                 block_hash, body = head, await self.feed.events_body(head)
@@ -397,24 +471,32 @@ def unsubscribe_finalized_heads(ctx: RpcContext, sub_id: str) -> bool:
     return bool(_subscriber(ctx).unsubscribe(FINALIZED_HEADS, sub_id))
 
 
-def _watched_keys(value: object, ctx: RpcContext) -> tuple[bytes, ...]:
-    if not isinstance(value, list) or not value:
-        raise invalid_params("keys: expected a non-empty list of 0x-hex storage keys (watching every key is refused)")
+def _watched_keys(value: object, ctx: RpcContext) -> tuple[bytes, ...] | None:
+    """The keys to watch; None (an empty list, as null) for every key."""
+    if not isinstance(value, list):
+        raise invalid_params("keys: expected a list of 0x-hex storage keys, or null (or []) for every change")
     if len(value) > MAX_STORAGE_KEYS:
         raise invalid_params(f"keys: at most {MAX_STORAGE_KEYS} keys, got {len(value)}")
+    if not value:
+        return None
     return tuple(dict.fromkeys(p.storage_key(v, ctx) for v in value))
 
 
-@REGISTRY.method("state_subscribeStorage", Param("keys", _watched_keys), ws_only=True)
-def subscribe_storage(ctx: RpcContext, keys: tuple[bytes, ...]) -> str:
+@REGISTRY.method("state_subscribeStorage", Param("keys", _watched_keys, default=None), ws_only=True)
+def subscribe_storage(ctx: RpcContext, keys: tuple[bytes, ...] | None) -> str:
     """The keys' values now (`state_storage` notifications: {block, changes: [[key, value or null], ...]}), then
-    on each new head the keys whose values it changed."""
+    on each new head the keys whose values it changed. With no keys (null, left out, or []), as Substrate: no first
+    notification, then for each new block every key it changed (System.Digest and System.Events included), at most
+    1,000 changes a notification (a block with more: several notifications of the same block)."""
+    if keys is None:
+        return str(_subscriber(ctx).subscribe(ALL_STORAGE))
     return str(_subscriber(ctx).subscribe(STORAGE, keys))
 
 
 @REGISTRY.method("state_unsubscribeStorage", Param("subscription", p.subscription_id), ws_only=True)
 def unsubscribe_storage(ctx: RpcContext, sub_id: str) -> bool:
-    return bool(_subscriber(ctx).unsubscribe(STORAGE, sub_id))
+    subscriber = _subscriber(ctx)
+    return bool(subscriber.unsubscribe(STORAGE, sub_id) or subscriber.unsubscribe(ALL_STORAGE, sub_id))
 
 
 @REGISTRY.method("state_subscribeRuntimeVersion", aliases=("chain_subscribeRuntimeVersion",), ws_only=True)

@@ -140,8 +140,8 @@ async def test_storage_subscription_sends_all_values_then_only_changes(rpc: RpcH
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("keys, reason", [([], "non-empty"), (None, "keys"), (["0x00"] * 1001, "at most 1000"),
-                                          (["zz"], "hex")])
+@pytest.mark.parametrize("keys, reason", [("0x00", "expected a list"), ({"0x00": 1}, "expected a list"),
+                                          (["0x00"] * 1001, "at most 1000"), (["zz"], "hex")])
 async def test_storage_subscriptions_are_bounded(rpc: RpcHarness, keys: object, reason: str) -> None:
     async with rpc.session.ws_connect(rpc.url) as ws:
         await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "state_subscribeStorage", "params": [keys]})
