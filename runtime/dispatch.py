@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from btt_chain.primitives.codec import AccountId, Field, MultiAddress, Nested
+from btt_chain.primitives import scale
+from btt_chain.primitives.codec import AccountId, Field, ListOf, MultiAddress, Nested
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
 from btt_chain.primitives.frozen import fast_init
@@ -18,6 +19,52 @@ Hook = Callable[[CallContext], None]
 ExtraWeight = Callable[["Runtime", Overlay, tuple[Any, ...]], int]
 """(runtime, the state the call would run on, decoded arguments) -> weight beyond the call's own: that of a call
 it carries, or work that grows with what its arguments name (a model's multiply-accumulates, say)."""
+
+
+@dataclass(frozen=True)
+class Spends:
+    """What a call takes from its origin's free balance (moves, reserves, stakes or burns), declared beside the call:
+    the tx pool holds a sender to what its pooled calls take (`btt_chain.node.pool_funds`), and a NonTransfer proxy
+    may make only calls that take nothing (`runtime.proxy.filters`). `NOTHING` when it takes nothing."""
+
+    argument: str | None = None
+    """The argument holding the base units it takes."""
+    everything: bool = False
+    """It takes whatever spendable balance is left when it runs (`balances.transfer_all`)."""
+    calls: str | None = None
+    """The argument holding the call, or the list of calls, it dispatches: it takes what they take."""
+    payer: str | None = None
+    """With `calls`: the argument naming the account those calls run as (a proxy's `real`); None: the caller."""
+    state: str = ""
+    """What it takes (too) that only the state knows, in words (a deposit a parameter sets, an invoice's amount):
+    the pool counts nothing for it and drops what its sender can no longer pay after the block that includes it."""
+    assets: str = ""
+    """The value other than the balance it moves (an asset's tokens), in words: the pool counts nothing for it."""
+
+    @property
+    def takes_nothing(self) -> bool:
+        """It takes nothing of the origin's: no balance, no deposit, no asset, and it carries no call."""
+        return self == NOTHING
+
+
+NOTHING = Spends()
+"""A call that takes nothing from its origin's free balance (it may pay the origin, or lock what it holds)."""
+EVERYTHING = Spends(everything=True)
+
+
+def spends_argument(name: str, state: str = "") -> Spends:
+    """A call that takes the amount in argument `name` (and, `state`, what only the state knows besides)."""
+    return Spends(argument=name, state=state)
+
+
+def spends_by_state(what: str) -> Spends:
+    """A call that takes an amount only the state knows, said in `what`."""
+    return Spends(state=what)
+
+
+def spends_calls(argument: str, payer: str | None = None) -> Spends:
+    """A call that dispatches the call(s) in `argument`, as the account in argument `payer` (None: the caller)."""
+    return Spends(calls=argument, payer=payer)
 
 
 @dataclass(frozen=True)
@@ -33,6 +80,9 @@ class CallDef:
     extra_weight: ExtraWeight | None = None
     """Weight that depends on the arguments and the state (a call carrying another call pays for it; re-executing
     a model costs by its size): added to `weight`. It must be cheap, bounded and never raise."""
+    spends: Spends | None = None
+    """What it takes from its origin's free balance (every call of the live runtime declares it; a test holds them
+    to it). None only in an older spec's frozen tables: the pool then reads the newest spec's declaration."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +230,13 @@ class Runtime:
 
 
 def _decode_arg(f: Field, data: bytes, pos: int, depth: int) -> int:
-    """The position after one argument; a nested call is decoded one level deeper (so the depth limit holds)."""
+    """The position after one argument; a nested call, or a list of them (a batch), is decoded one level deeper (so
+    the depth limit holds however calls nest)."""
     if isinstance(f, Nested) and f.cls is Call:
         return Call.decode_nested(data, pos, depth)[1]
+    if isinstance(f, ListOf) and isinstance(f.item, Nested) and f.item.cls is Call:
+        n, pos = scale.decode_length(data, pos, f.max_items, f.name)
+        for _ in range(n):
+            pos = Call.decode_nested(data, pos, depth)[1]
+        return pos
     return f.decode_scale(data, pos)[1]

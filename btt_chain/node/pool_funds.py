@@ -1,23 +1,23 @@
 """What pooled transactions take from their senders' balances, and which of them a balance pays for.
 
 A pooled transaction commits its sender to its fee, its tip and its spend: what its call takes from the sender's
-free balance (moves, reserves, stakes or burns). `compute_call_spend` maps a decoded call to that spend, purely
-from the call's arguments:
+free balance (moves, reserves, stakes or burns). Each call declares that beside itself (`CallDef.spends`,
+`runtime.dispatch.Spends`) and `compute_call_spend` reads the declaration, purely from the call's arguments:
 
-- `balances.transfer`, `balances.transfer_keep_alive`, `balances.burn`, `vesting.vested_transfer`,
-  `payments.pay`, `payments.refund`: the `amount` they move or burn (`payments.pay`'s payment fee is a share of
-  the amount set by a parameter and is not counted);
-- `staking.stake`, `bonds.bond`, `bonds.bond_extra`: the `amount` reserved;
-- `compute.post_job`: the `price` reserved; `governance.propose`: the `deposit` reserved;
-- `balances.transfer_all`: everything that is left (`Spend.rest`): no later transaction of the sender can be paid.
+- an argument holding the amount (`balances.transfer_keep_alive`'s `value`, `bonds.bond`'s `amount`,
+  `governance.propose`'s `deposit`, `compute.post_job`'s `price` ...);
+- everything that is left (`balances.transfer_all`, `Spend.rest`): no later transaction of the sender can be paid;
+- the calls it carries (`utility.batch`, `batch_all`, `force_batch`: the sum of what its calls take, at any depth);
+  a call made as another account (`proxy.proxy`'s `real`) takes from that account, not the sender's: `Spend.others`,
+  which admission holds to that account's spendable balance less what its own pooled transactions commit it to.
 
-Every other call counts 0. Some take balance by an amount that only the state knows (`payments.pay_invoice` the
-invoice's amount, `assets.accept` an offer's price, `assets` fees set by valuation, `compute.demand_outputs` a
-posting deposit, `multisig.approve` the deposit of a first approval); `governance.vote` locks rather than spends
-(locks overlap). For those the pool's admission check is short by that amount, and the re-check after the block
-that includes them drops whatever their sender can no longer pay. Calls that pay the sender (`unstake`,
+A call that takes an amount only the state knows declares it in words (`Spends.state`: `payments.pay_invoice` the
+invoice's amount, `assets.accept` an offer's price, `multisig.approve` and `proxy.add_proxy` a deposit); it counts 0
+here, and the re-check after the block that includes it drops whatever its sender can no longer pay.
+`governance.vote` locks rather than spends (locks overlap). Calls that pay the sender (`unstake`,
 `withdraw_unbonded`, `incentives.redeem`) do not fund its later transactions in the pool either: the pool counts
-what leaves, never what arrives, until a block says so.
+what leaves, never what arrives, until a block says so. A call of an older spec's table (no declaration) is read by
+the newest spec's declaration of the same call.
 
 `find_unpayable` walks a sender's transactions in nonce order (ready and future together) and names the first one
 its spendable balance cannot pay: that one and every later nonce go.
@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from runtime.balances.locks import account_at
-from runtime.dispatch import DecodedCall, Runtime
+from runtime.dispatch import DecodedCall, Runtime, Spends
 from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 
@@ -47,46 +48,70 @@ class Spend:
     """Base units it moves, reserves, stakes or burns."""
     rest: bool = False
     """It takes whatever spendable balance is left when it runs (`balances.transfer_all`)."""
+    others: tuple[tuple[bytes, int], ...] = ()
+    """(account, base units) it takes from accounts other than the sender (a proxy's `real`), by account."""
 
 
 NO_SPEND = Spend()
 
-SPEND_ARGUMENTS: dict[str, str] = {
-    "balances.transfer_allow_death": "value",
-    "balances.transfer_keep_alive": "value",
-    "balances.burn": "value",
-    "vesting.vested_transfer": "amount",
-    "payments.pay": "amount",
-    "payments.refund": "amount",
-    "staking.stake": "amount",
-    "bonds.bond": "amount",
-    "bonds.bond_extra": "amount",
-    "compute.post_job": "price",
-    "governance.propose": "deposit",
-}
-"""Calls that take a balance named by one of their arguments: call name -> that argument."""
 
-TAKES_REST = frozenset({"balances.transfer_all"})
-"""Calls that take everything spendable that is left."""
+def declared(decoded: DecodedCall) -> Spends:
+    """The call's own declaration; for an older spec's call (none), the newest spec's declaration of the same call."""
+    spends = decoded.call.spends
+    if spends is None:
+        from runtime.modules import RUNTIME
+
+        spends = RUNTIME.lookup(decoded.full_name)[1].spends
+        if spends is None:
+            raise AssertionError(f"{decoded.full_name} declares nothing of what it spends")
+    return spends
 
 
-def compute_call_spend(decoded: DecodedCall) -> Spend:
-    """The base units `decoded` takes from its sender's free balance (0 for calls not listed above)."""
-    name = decoded.full_name
-    if name in TAKES_REST:
-        return Spend(rest=True)
-    argument = SPEND_ARGUMENTS.get(name)
-    if argument is None:
-        return NO_SPEND
-    for (arg_name, _), value in zip(decoded.call.args, decoded.args, strict=True):
-        if arg_name == argument:
-            return Spend(value) if isinstance(value, int) else NO_SPEND
-    return NO_SPEND
+def compute_call_spend(decoded: DecodedCall, runtime: Runtime | None = None, sender: bytes | None = None) -> Spend:
+    """The base units `decoded` takes from its sender's free balance (and from other accounts, for calls it makes as
+    them), by the declarations of the call and of every call it carries. `runtime` decodes carried calls (default:
+    the newest)."""
+    if runtime is None:
+        from runtime.modules import RUNTIME
+
+        runtime = RUNTIME
+    totals: dict[bytes | None, int] = {}
+    rest: set[bytes | None] = set()
+    _walk(runtime, decoded, None, sender, totals, rest)
+    others = tuple(sorted((who, amount) for who, amount in totals.items() if who is not None and amount))
+    return Spend(totals.get(None, 0), None in rest, others)
 
 
-def get_call_spend(runtime: Runtime, call: Call) -> Spend:
+def _walk(runtime: Runtime, decoded: DecodedCall, payer: bytes | None, sender: bytes | None,
+          totals: dict[bytes | None, int], rest: set[bytes | None]) -> None:
+    """Add what `decoded` takes, made as `payer` (None: the sender), to `totals` and `rest`."""
+    spends = declared(decoded)
+    args: dict[str, Any] = {name: value for (name, _), value in zip(decoded.call.args, decoded.args, strict=True)}
+    if spends.argument is not None and isinstance(args.get(spends.argument), int):
+        totals[payer] = totals.get(payer, 0) + args[spends.argument]
+    if spends.everything:
+        rest.add(payer)
+    if spends.calls is None:
+        return
+    carried = args.get(spends.calls)
+    calls = carried if isinstance(carried, tuple) else (carried,)
+    inner_payer = payer
+    if spends.payer is not None:
+        named = args.get(spends.payer)
+        inner_payer = None if named == sender or not isinstance(named, bytes) else named
+    for call in calls:
+        if not isinstance(call, Call):
+            continue
+        try:
+            inner = runtime.decode_call(call)
+        except (DecodeError, InvalidExtrinsic):
+            continue  # the extrinsic's decoding checked it: nothing to count for what cannot run
+        _walk(runtime, inner, inner_payer, sender, totals, rest)
+
+
+def get_call_spend(runtime: Runtime, call: Call, sender: bytes | None = None) -> Spend:
     """`compute_call_spend` of an encoded call; the caller has checked that it decodes."""
-    return compute_call_spend(runtime.decode_call(call))
+    return compute_call_spend(runtime.decode_call(call), runtime, sender)
 
 
 class Charge(Protocol):

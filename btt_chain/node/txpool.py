@@ -1,9 +1,10 @@
 """The transaction pool: validated on entry, ready and future queues keyed by (sender, nonce), tip priority.
 
 Admission holds a sender to what it can pay: the fees, tips and spends (what a call moves, reserves, stakes or burns:
-`pool_funds.compute_call_spend`) of all its pooled transactions, ready and future together, and the new one must
-fit its spendable balance at the head, walked in nonce order, so never-funded keys get nothing in and a chain of
-transactions drained by its own first one does not get in either. A nonce may be at most `max_nonce_gap` ahead of
+`pool_funds.compute_call_spend`, read from each call's own declaration, a batch's calls summed) of all its pooled
+transactions, ready and future together, and the new one must fit its spendable balance at the head, walked in
+nonce order, so never-funded keys get nothing in and a chain of transactions drained by its own first one does not
+get in either. A nonce may be at most `max_nonce_gap` ahead of
 the sender's next (its account nonce followed by its unbroken run of pooled nonces); each sender holds at most
 `max_future_per_sender` future and `max_per_sender` pooled transactions, all senders together at most
 `max_future_total` future ones, and a future transaction that waits longer than `future_ttl_seconds` is
@@ -226,10 +227,11 @@ class TxPool:
             self._check_replacement(existing, xt.tip, len(encoded))
         elif len(queued) >= cfg.max_per_sender:
             raise InvalidExtrinsic(f"this sender already has {len(queued)} pooled transactions, the most it may")
-        spend = get_call_spend(self._runtime, xt.call)
+        spend = get_call_spend(self._runtime, xt.call, xt.signer)
         tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals + 1, valid.fee, self._clock(),
                     spend=spend.amount, takes_rest=spend.rest)
         self._check_funds_for(queued, tx, valid.spendable)
+        self._check_others(spend.others)
         victims: list[PoolTx] = []
         if existing is None:
             future = self._is_future(queued, xt.nonce, valid.account_nonce)
@@ -288,6 +290,19 @@ class TxPool:
                 f"cannot pay the fees, tips and amounts of its {others} pooled transactions and this one: up to "
                 f"nonce {ordered[index].nonce} they need {need}, the spendable balance is {spendable}"
             )
+
+    def _check_others(self, others: tuple[tuple[bytes, int], ...]) -> None:
+        """What a call takes from accounts other than its sender (a proxy call's `real`) must fit each one's spendable
+        balance less what its own pooled transactions commit it to (checked at admission only: the sender pays the
+        fee, so a call that fails there later is paid for)."""
+        if self._accounts is None:
+            return
+        for who, amount in others:
+            available = self._accounts.spendable(who) - self._committed.get(who, 0)
+            if amount > available:
+                raise InvalidExtrinsic(
+                    f"its call takes {amount} from account 0x{who.hex()} (made as it, through a proxy), which can "
+                    f"spend {max(available, 0)} beside its own pooled transactions")
 
     @staticmethod
     def _is_future(queued: dict[int, PoolTx], nonce: int, account_nonce: int) -> bool:

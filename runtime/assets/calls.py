@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, BOOL, HASH, U8, U64, Text
 from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, Spends, spends_by_state
 
 from ..assets import logic
 from ..assets.types import SYMBOL_ARG_LIMIT
@@ -92,19 +92,24 @@ MODULE = ModuleDef(
     name="assets",
     calls=(
         CallDef(0, "register", (("asset_class", U8), ("metadata_hash", HASH), ("valuation", AMOUNT)), 200,
-                register, register.__doc__ or ""),
-        CallDef(1, "verify", (_ASSET, ("approve", BOOL), ("report_hash", HASH)), 150, verify, verify.__doc__ or ""),
+                register, register.__doc__ or "", spends=NOTHING),
+        CallDef(1, "verify", (_ASSET, ("approve", BOOL), ("report_hash", HASH)), 150, verify, verify.__doc__ or "",
+                spends=NOTHING),
         CallDef(2, "tokenize", (_ASSET, ("symbol", Text(SYMBOL_ARG_LIMIT)), ("supply", AMOUNT), ("decimals", U8),
-                                ("min_balance", AMOUNT)), 300, tokenize, tokenize.__doc__ or ""),
+                                ("min_balance", AMOUNT)), 300, tokenize, tokenize.__doc__ or "",
+                                spends=spends_by_state("the mint fee, by the asset's valuation")),
         CallDef(3, "transfer", (_ASSET, ("dest", ACCOUNT), ("amount", AMOUNT)), 150, transfer,
-                transfer.__doc__ or ""),
-        CallDef(4, "offer", (_ASSET, ("amount", AMOUNT), ("price", AMOUNT)), 200, offer, offer.__doc__ or ""),
-        CallDef(5, "cancel_offer", (_OFFER,), 150, cancel_offer, cancel_offer.__doc__ or ""),
-        CallDef(6, "accept", (_OFFER,), 300, accept, accept.__doc__ or ""),
+                transfer.__doc__ or "", spends=Spends(assets="the asset's tokens in `amount`")),
+        CallDef(4, "offer", (_ASSET, ("amount", AMOUNT), ("price", AMOUNT)), 200, offer, offer.__doc__ or "",
+                spends=Spends(assets="the offered tokens, held in escrow")),
+        CallDef(5, "cancel_offer", (_OFFER,), 150, cancel_offer, cancel_offer.__doc__ or "", spends=NOTHING),
+        CallDef(6, "accept", (_OFFER,), 300, accept, accept.__doc__ or "",
+                spends=spends_by_state("the offer's price and the trade fee")),
         CallDef(7, "revalue", (_ASSET, ("new_valuation", AMOUNT), ("report_hash", HASH)), 200, revalue,
-                revalue.__doc__ or ""),
-        CallDef(8, "freeze", (_ASSET,), 100, freeze, freeze.__doc__ or ""),
-        CallDef(9, "thaw", (_ASSET,), 100, thaw, thaw.__doc__ or ""),
-        CallDef(10, "retire", (_ASSET,), 150, retire, retire.__doc__ or ""),
+                revalue.__doc__ or "", spends=spends_by_state("the revaluation fee")),
+        CallDef(8, "freeze", (_ASSET,), 100, freeze, freeze.__doc__ or "", spends=NOTHING),
+        CallDef(9, "thaw", (_ASSET,), 100, thaw, thaw.__doc__ or "", spends=NOTHING),
+        CallDef(10, "retire", (_ASSET,), 150, retire, retire.__doc__ or "",
+                spends=Spends(assets="the asset's whole supply, destroyed")),
     ),
 )

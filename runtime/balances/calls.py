@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ADDRESS, BOOL, COMPACT_AMOUNT
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import EVERYTHING, CallDef, ModuleDef, spends_argument
 
 from ..balances import logic
 from ..balances import storage as _frame_items  # noqa: F401  (FRAME's Locks, Freezes, Holds in the metadata)
@@ -46,10 +46,12 @@ MODULE = ModuleDef(
     name="balances",
     calls=(
         CallDef(0, "transfer_allow_death", (_DEST, _VALUE), 100, transfer_allow_death,
-                transfer_allow_death.__doc__ or ""),
+                transfer_allow_death.__doc__ or "", spends=spends_argument("value")),
         CallDef(1, "transfer_keep_alive", (_DEST, _VALUE), 100, transfer_keep_alive,
-                transfer_keep_alive.__doc__ or ""),
-        CallDef(2, "transfer_all", (_DEST, ("keep_alive", BOOL)), 110, transfer_all, transfer_all.__doc__ or ""),
-        CallDef(3, "burn", (_VALUE, ("keep_alive", BOOL)), 80, burn, burn.__doc__ or ""),
+                transfer_keep_alive.__doc__ or "", spends=spends_argument("value")),
+        CallDef(2, "transfer_all", (_DEST, ("keep_alive", BOOL)), 110, transfer_all, transfer_all.__doc__ or "",
+                spends=EVERYTHING),
+        CallDef(3, "burn", (_VALUE, ("keep_alive", BOOL)), 80, burn, burn.__doc__ or "",
+                spends=spends_argument("value")),
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import AMOUNT, HASH
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument
 
 from ..bonds import logic
 
@@ -52,14 +52,16 @@ MODULE = ModuleDef(
     index=7,
     name="bonds",
     calls=(
-        CallDef(0, "bond", (_AMOUNT,), 200, bond, bond.__doc__ or ""),
-        CallDef(1, "bond_extra", (_AMOUNT,), 200, bond_extra, bond_extra.__doc__ or ""),
-        CallDef(2, "unbond", (_AMOUNT,), 200, unbond, unbond.__doc__ or ""),
-        CallDef(3, "withdraw_unbonded", (), 200, withdraw_unbonded, withdraw_unbonded.__doc__ or ""),
-        CallDef(4, "rebond", (_AMOUNT,), 200, rebond, rebond.__doc__ or ""),
+        CallDef(0, "bond", (_AMOUNT,), 200, bond, bond.__doc__ or "", spends=spends_argument("amount")),
+        CallDef(1, "bond_extra", (_AMOUNT,), 200, bond_extra, bond_extra.__doc__ or "",
+                spends=spends_argument("amount")),
+        CallDef(2, "unbond", (_AMOUNT,), 200, unbond, unbond.__doc__ or "", spends=NOTHING),
+        CallDef(3, "withdraw_unbonded", (), 200, withdraw_unbonded, withdraw_unbonded.__doc__ or "", spends=NOTHING),
+        CallDef(4, "rebond", (_AMOUNT,), 200, rebond, rebond.__doc__ or "", spends=NOTHING),
         CallDef(5, "register_validator", (("session_key", HASH), ("hash_chain_commitment", HASH)), 500,
-                register_validator, register_validator.__doc__ or ""),
-        CallDef(6, "deregister_validator", (), 200, deregister_validator, deregister_validator.__doc__ or ""),
+                register_validator, register_validator.__doc__ or "", spends=NOTHING),
+        CallDef(6, "deregister_validator", (), 200, deregister_validator, deregister_validator.__doc__ or "",
+                spends=NOTHING),
     ),
 )
 """No hook of its own: the consensus hook calls `logic.rotate_session` at each epoch's first block, between

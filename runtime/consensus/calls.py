@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import HASH
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..consensus import errors, events, logic, storage
 
@@ -23,6 +23,6 @@ MODULE = ModuleDef(
     index=11,
     name="consensus",
     calls=(CallDef(0, "rotate_hash_chain", (("commitment", HASH),), 200, rotate_hash_chain,
-                   rotate_hash_chain.__doc__ or ""),),
+                   rotate_hash_chain.__doc__ or "", spends=NOTHING),),
     on_initialize=logic.on_initialize,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import Bytes, ListOf
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..evidence import logic
 
@@ -57,14 +57,14 @@ MODULE = ModuleDef(
     name="evidence",
     calls=(
         CallDef(0, "report_block_equivocation", (("header_a", _EVIDENCE), ("header_b", _EVIDENCE)), WEIGHT,
-                report_block_equivocation, report_block_equivocation.__doc__ or ""),
+                report_block_equivocation, report_block_equivocation.__doc__ or "", spends=NOTHING),
         CallDef(1, "report_vote_equivocation", (("vote_a", _EVIDENCE), ("vote_b", _EVIDENCE)), WEIGHT,
-                report_vote_equivocation, report_vote_equivocation.__doc__ or ""),
+                report_vote_equivocation, report_vote_equivocation.__doc__ or "", spends=NOTHING),
         CallDef(2, "report_block_equivocation_with_keys",
                 (("header_a", _EVIDENCE), ("header_b", _EVIDENCE), _AUTHORIZATIONS), WEIGHT_WITH_KEYS,
-                report_block_equivocation_with_keys, report_block_equivocation_with_keys.__doc__ or ""),
+                report_block_equivocation_with_keys, report_block_equivocation_with_keys.__doc__ or "", spends=NOTHING),
         CallDef(3, "report_vote_equivocation_with_keys",
                 (("vote_a", _EVIDENCE), ("vote_b", _EVIDENCE), _AUTHORIZATIONS), WEIGHT_WITH_KEYS,
-                report_vote_equivocation_with_keys, report_vote_equivocation_with_keys.__doc__ or ""),
+                report_vote_equivocation_with_keys, report_vote_equivocation_with_keys.__doc__ or "", spends=NOTHING),
     ),
 )

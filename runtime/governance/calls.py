@@ -5,7 +5,7 @@ from __future__ import annotations
 from btt_chain.primitives.codec import AMOUNT, BOOL, HASH, U64, Nested
 from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument
 
 from ..governance import logic
 
@@ -37,9 +37,11 @@ MODULE = ModuleDef(
     name="governance",
     calls=(
         CallDef(0, "propose", (("call", Nested(Call)), ("description_hash", HASH), ("deposit", AMOUNT),
-                               ("emergency", BOOL)), 1_000, propose, propose.__doc__ or ""),
-        CallDef(1, "vote", (("ref_id", U64), ("aye", BOOL), ("balance", AMOUNT)), 500, vote, vote.__doc__ or ""),
-        CallDef(2, "cancel", (("ref_id", U64),), 200, cancel, cancel.__doc__ or ""),
+                               ("emergency", BOOL)), 1_000, propose, propose.__doc__ or "",
+                               spends=spends_argument("deposit")),
+        CallDef(1, "vote", (("ref_id", U64), ("aye", BOOL), ("balance", AMOUNT)), 500, vote, vote.__doc__ or "",
+                spends=NOTHING),
+        CallDef(2, "cancel", (("ref_id", U64),), 200, cancel, cancel.__doc__ or "", spends=NOTHING),
     ),
     on_initialize=logic.on_initialize,
 )

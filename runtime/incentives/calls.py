@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, U64, Text
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..incentives import home, hooks, logic, redemption
 from ..incentives.types import MAX_ACTIVITY_NAME
@@ -53,9 +53,10 @@ MODULE = ModuleDef(
     name="incentives",
     calls=(
         CallDef(0, "attest", (("patient", ACCOUNT), ("activity", Text(MAX_ACTIVITY_NAME)), ("evidence", HASH)), 100,
-                attest, attest.__doc__ or ""),
-        CallDef(1, "redeem", (("points", U64),), REDEEM_WEIGHT, redeem, redeem.__doc__ or ""),
-        CallDef(2, "choose_oracle", (("oracle", ACCOUNT),), CHOOSE_WEIGHT, choose_oracle, choose_oracle.__doc__ or ""),
+                attest, attest.__doc__ or "", spends=NOTHING),
+        CallDef(1, "redeem", (("points", U64),), REDEEM_WEIGHT, redeem, redeem.__doc__ or "", spends=NOTHING),
+        CallDef(2, "choose_oracle", (("oracle", ACCOUNT),), CHOOSE_WEIGHT, choose_oracle, choose_oracle.__doc__ or "",
+                spends=NOTHING),
     ),
     on_initialize=hooks.on_initialize,
 )

@@ -8,7 +8,7 @@ from btt_chain.primitives.codec import ACCOUNT, HASH, U16, Bytes, ListOf
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef, Runtime
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, Runtime, spends_by_state
 from runtime.overlay import Overlay
 
 from ..multisig import logic
@@ -49,7 +49,10 @@ MODULE = ModuleDef(
     name="multisig",
     calls=(
         CallDef(0, "approve", (_OTHERS, _THRESHOLD, ("call_data", Bytes(max_len=logic.MAX_CALL_BYTES))), WEIGHT,
-                approve, approve.__doc__ or "", extra_weight=inner_weight),
-        CallDef(1, "cancel", (_OTHERS, _THRESHOLD, ("call_hash", HASH)), 500, cancel, cancel.__doc__ or ""),
+                approve, approve.__doc__ or "", extra_weight=inner_weight,
+                spends=spends_by_state(
+                    "a first approval's deposit (multisig.deposit); the call it carries runs as the multisig")),
+        CallDef(1, "cancel", (_OTHERS, _THRESHOLD, ("call_hash", HASH)), 500, cancel, cancel.__doc__ or "",
+                spends=NOTHING),
     ),
 )

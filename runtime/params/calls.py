@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from btt_chain.primitives.codec import AMOUNT, ListOf, Text
 from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..params import errors, events, storage
 from ..params.groups import SHARE_GROUPS, SHARE_TOTAL, group_of
@@ -94,10 +94,10 @@ MODULE = ModuleDef(
     name="params",
     calls=(
         CallDef(0, "set_parameter", (("name", Text(64)), ("value", AMOUNT)), 10, set_parameter,
-                set_parameter.__doc__ or ""),
+                set_parameter.__doc__ or "", spends=NOTHING),
         CallDef(1, "set_bounds", (("name", Text(64)), ("min", AMOUNT), ("max", AMOUNT)), 10, set_bounds,
-                set_bounds.__doc__ or ""),
+                set_bounds.__doc__ or "", spends=NOTHING),
         CallDef(2, "set_shares", (("group", Text(64)), ("values", ListOf(AMOUNT, 16))), 10, set_shares,
-                set_shares.__doc__ or ""),
+                set_shares.__doc__ or "", spends=NOTHING),
     ),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, HASH, U64
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument, spends_by_state
 
 from ..payments import logic
 
@@ -49,11 +49,15 @@ MODULE = ModuleDef(
     index=15,
     name="payments",
     calls=(
-        CallDef(0, "pay", (("to", ACCOUNT), _AMOUNT, _MEMO), 150, pay, pay.__doc__ or ""),
+        CallDef(0, "pay", (("to", ACCOUNT), _AMOUNT, _MEMO), 150, pay, pay.__doc__ or "",
+                spends=spends_argument("amount")),
         CallDef(1, "create_invoice", (("payee", ACCOUNT), _AMOUNT, ("due_ms", U64), _MEMO), 100, create_invoice,
-                create_invoice.__doc__ or ""),
-        CallDef(2, "pay_invoice", (("invoice_id", U64),), 200, pay_invoice, pay_invoice.__doc__ or ""),
-        CallDef(3, "cancel_invoice", (("invoice_id", U64),), 60, cancel_invoice, cancel_invoice.__doc__ or ""),
-        CallDef(4, "refund", (("payment_id", U64), _AMOUNT), 120, refund, refund.__doc__ or ""),
+                create_invoice.__doc__ or "", spends=NOTHING),
+        CallDef(2, "pay_invoice", (("invoice_id", U64),), 200, pay_invoice, pay_invoice.__doc__ or "",
+                spends=spends_by_state("the invoice's amount")),
+        CallDef(3, "cancel_invoice", (("invoice_id", U64),), 60, cancel_invoice, cancel_invoice.__doc__ or "",
+                spends=NOTHING),
+        CallDef(4, "refund", (("payment_id", U64), _AMOUNT), 120, refund, refund.__doc__ or "",
+                spends=spends_argument("amount")),
     ),
 )

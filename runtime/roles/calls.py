@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, ListOf, Text
 from runtime.context import CallContext, Origin, ensure_governance
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..roles import errors, events, logic, storage
 from ..roles.types import MAX_ACTIVITY_NAME, REPRESENTATIVES_ARG_LIMIT
@@ -64,11 +64,15 @@ MODULE = ModuleDef(
     index=13,
     name="roles",
     calls=(
-        CallDef(0, "appoint_verifier", (("who", ACCOUNT),), 30, appoint_verifier, appoint_verifier.__doc__ or ""),
-        CallDef(1, "remove_verifier", (("who", ACCOUNT),), 30, remove_verifier, remove_verifier.__doc__ or ""),
-        CallDef(2, "appoint_oracle", (_ACTIVITY, ("who", ACCOUNT)), 30, appoint_oracle, appoint_oracle.__doc__ or ""),
-        CallDef(3, "remove_oracle", (_ACTIVITY, ("who", ACCOUNT)), 30, remove_oracle, remove_oracle.__doc__ or ""),
+        CallDef(0, "appoint_verifier", (("who", ACCOUNT),), 30, appoint_verifier, appoint_verifier.__doc__ or "",
+                spends=NOTHING),
+        CallDef(1, "remove_verifier", (("who", ACCOUNT),), 30, remove_verifier, remove_verifier.__doc__ or "",
+                spends=NOTHING),
+        CallDef(2, "appoint_oracle", (_ACTIVITY, ("who", ACCOUNT)), 30, appoint_oracle, appoint_oracle.__doc__ or "",
+                spends=NOTHING),
+        CallDef(3, "remove_oracle", (_ACTIVITY, ("who", ACCOUNT)), 30, remove_oracle, remove_oracle.__doc__ or "",
+                spends=NOTHING),
         CallDef(4, "set_representatives", (("accounts", ListOf(ACCOUNT, REPRESENTATIVES_ARG_LIMIT)),), 200,
-                set_representatives, set_representatives.__doc__ or ""),
+                set_representatives, set_representatives.__doc__ or "", spends=NOTHING),
     ),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from btt_chain.primitives import ed25519
 from btt_chain.primitives.codec import Bytes, Nested
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..bonds import logic as bonds
 from ..consensus.logic import epoch_of
@@ -30,5 +30,5 @@ MODULE = ModuleDef(
     index=3,
     name="session",
     calls=(CallDef(0, "set_keys", (("keys", Nested(SessionKeys)), ("proof", Bytes(max_len=64))), 500, set_keys,
-                   set_keys.__doc__ or ""),),
+                   set_keys.__doc__ or "", spends=NOTHING),),
 )

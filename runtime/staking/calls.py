@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import AMOUNT, U64, Text
 from runtime.context import CallContext, Origin, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument
 
 from ..fees.discounts import register_fee_discount
 from ..staking import logic
@@ -31,8 +31,9 @@ MODULE = ModuleDef(
     index=6,
     name="staking",
     calls=(
-        CallDef(0, "stake", (("tier", Text(8)), ("amount", AMOUNT)), 150, stake, stake.__doc__ or ""),
-        CallDef(1, "unstake", (("deposit_id", U64),), 200, unstake, unstake.__doc__ or ""),
-        CallDef(2, "claim_fee_share", (), 120, claim_fee_share, claim_fee_share.__doc__ or ""),
+        CallDef(0, "stake", (("tier", Text(8)), ("amount", AMOUNT)), 150, stake, stake.__doc__ or "",
+                spends=spends_argument("amount")),
+        CallDef(1, "unstake", (("deposit_id", U64),), 200, unstake, unstake.__doc__ or "", spends=NOTHING),
+        CallDef(2, "claim_fee_share", (), 120, claim_fee_share, claim_fee_share.__doc__ or "", spends=NOTHING),
     ),
 )

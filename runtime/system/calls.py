@@ -5,7 +5,7 @@ from __future__ import annotations
 from btt_chain.primitives.codec import U32, Bytes
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from .. import upgrade
 from ..system import events, logic
@@ -35,9 +35,10 @@ MODULE = ModuleDef(
     index=0,
     name="system",
     calls=(
-        CallDef(0, "remark", (("data", Bytes(max_len=4096)),), 10, remark, remark.__doc__ or ""),
-        CallDef(1, "schedule_spec", (("spec", U32), ("at", U32)), 20, schedule_spec, schedule_spec.__doc__ or ""),
-        CallDef(2, "cancel_spec", (), 20, cancel_spec, cancel_spec.__doc__ or ""),
+        CallDef(0, "remark", (("data", Bytes(max_len=4096)),), 10, remark, remark.__doc__ or "", spends=NOTHING),
+        CallDef(1, "schedule_spec", (("spec", U32), ("at", U32)), 20, schedule_spec, schedule_spec.__doc__ or "",
+                spends=NOTHING),
+        CallDef(2, "cancel_spec", (), 20, cancel_spec, cancel_spec.__doc__ or "", spends=NOTHING),
     ),
     on_initialize=logic.on_initialize,
 )

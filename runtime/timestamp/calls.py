@@ -5,7 +5,7 @@ from __future__ import annotations
 from btt_chain.primitives.codec import Compact
 from btt_chain.primitives.errors import InvalidBlock
 from runtime.context import CallContext, Origin, ensure_none
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..timestamp import errors, storage
 
@@ -35,7 +35,7 @@ def on_finalize(ctx: CallContext) -> None:
 MODULE = ModuleDef(
     index=19,
     name="timestamp",
-    calls=(CallDef(0, "set", (("now", Compact(64)),), SET_WEIGHT, set_now, set_now.__doc__ or ""),),
+    calls=(CallDef(0, "set", (("now", Compact(64)),), SET_WEIGHT, set_now, set_now.__doc__ or "", spends=NOTHING),),
     on_finalize=on_finalize,
 )
 """Index 19: after the runtime's modules 0-16 and the metadata-only pallets 17 (TransactionPayment) and 18 (Fees)."""

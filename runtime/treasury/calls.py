@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, Text
 from runtime.context import CallContext, Origin, ensure_emergency, ensure_governance
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef
 
 from ..balances import logic as balances
 from ..system import storage as system
@@ -70,10 +70,10 @@ MODULE = ModuleDef(
     name="treasury",
     calls=(
         CallDef(0, "spend", (("source", Text(32)), ("dest", ACCOUNT), ("amount", AMOUNT)), 100, spend,
-                spend.__doc__ or ""),
+                spend.__doc__ or "", spends=NOTHING),
         CallDef(1, "release_strategic_reserve", (("dest", ACCOUNT), ("amount", AMOUNT)), 100,
-                release_strategic_reserve, release_strategic_reserve.__doc__ or ""),
+                release_strategic_reserve, release_strategic_reserve.__doc__ or "", spends=NOTHING),
         CallDef(2, "execute_milestone_burn", (("name", Text(MAX_MILESTONE_NAME)),), 100, execute_milestone_burn,
-                execute_milestone_burn.__doc__ or ""),
+                execute_milestone_burn.__doc__ or "", spends=NOTHING),
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.codec import ACCOUNT, AMOUNT, U8, U64
 from runtime.context import CallContext, Origin, ensure_governance, ensure_signed
-from runtime.dispatch import CallDef, ModuleDef
+from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument
 
 from ..balances.locks import refresh_frozen
 from ..vesting import errors, events, logic, storage
@@ -95,19 +95,19 @@ MODULE = ModuleDef(
     index=5,
     name="vesting",
     calls=(
-        CallDef(0, "vest", (), 60, vest, vest.__doc__ or ""),
-        CallDef(1, "vest_other", (("target", ACCOUNT),), 60, vest_other, vest_other.__doc__ or ""),
+        CallDef(0, "vest", (), 60, vest, vest.__doc__ or "", spends=NOTHING),
+        CallDef(1, "vest_other", (("target", ACCOUNT),), 60, vest_other, vest_other.__doc__ or "", spends=NOTHING),
         CallDef(
             2,
             "vested_transfer",
             (("dest", ACCOUNT), _AMOUNT, ("cliff_ms", U64), ("end_ms", U64)),
             150,
             vested_transfer,
-            vested_transfer.__doc__ or "",
+            vested_transfer.__doc__ or "", spends=spends_argument("amount")
         ),
         CallDef(3, "merge_schedules", (("index1", U8), ("index2", U8)), 80, merge_schedules,
-                merge_schedules.__doc__ or ""),
+                merge_schedules.__doc__ or "", spends=NOTHING),
         CallDef(4, "approve_tranche", (("account", ACCOUNT), _AMOUNT), 60, approve_tranche,
-                approve_tranche.__doc__ or ""),
+                approve_tranche.__doc__ or "", spends=NOTHING),
     ),
 )

@@ -8,8 +8,6 @@ import time
 import pytest
 
 from btt_chain.node.pool_funds import (
-    SPEND_ARGUMENTS,
-    TAKES_REST,
     ChainAccounts,
     Spend,
     compute_call_spend,
@@ -87,12 +85,17 @@ def assert_every_sender_can_pay(chain, pool: TxPool) -> None:
 # --- what a call spends --------------------------------------------------------------------------------------
 
 
-def test_every_counted_call_and_argument_exists():
-    for name, argument in SPEND_ARGUMENTS.items():
-        _, call = RUNTIME.lookup(name)
-        assert argument in [a for a, _ in call.args], (name, argument)
-    for name in TAKES_REST:
-        RUNTIME.lookup(name)
+def test_every_call_in_the_dispatch_table_declares_what_it_spends_by_arguments_it_has():
+    """A call added without a declaration, or naming an argument it does not have, fails here (the pool would
+    otherwise count it as spending nothing)."""
+    for module in RUNTIME.modules:
+        for call in module.calls:
+            spends = call.spends
+            assert spends is not None, f"{module.name}.{call.name} declares nothing of what it spends"
+            names = [a for a, _ in call.args]
+            for argument in (spends.argument, spends.calls, spends.payer):
+                assert argument is None or argument in names, (module.name, call.name, argument)
+            assert spends.payer is None or spends.calls is not None, (module.name, call.name)
 
 
 def test_call_spend_of_transfers_stakes_bonds_deposits_and_unknown_calls():
