@@ -100,9 +100,11 @@ class UpgradeDriver:
     def _referendum(self, url: str) -> None:
         plan = self.plan
         try:
+            self._cli(url, "transfer", "--from", plan.proposer, "--to", "dave", "--amount", "10")
+            # the head read after the transfer, just before the proposal: on a busy machine the transfer's command
+            # alone took 8 blocks, and the referendum was enacted at the very block it had scheduled (too late)
             head = int(rpc(url, "chain_getHeader", timeout=5)["number"], 16)
             at = head + plan.delay_blocks
-            self._cli(url, "transfer", "--from", plan.proposer, "--to", "dave", "--amount", "10")
             out = self._cli(url, "propose", "--call", "system.schedule_spec", "--args", json.dumps([plan.spec, at]),
                             "--emergency", "--description", f"upgrade to spec {plan.spec} at block {at}",
                             "--from", plan.proposer, "--json")
