@@ -55,11 +55,13 @@ from runtime.compute.reference import reference_names, reference_spec
 from runtime.governance import params as governance_params
 from runtime.incentives import params as incentives_params
 from runtime.params.groups import SHARE_GROUPS as RUNTIME_SHARE_GROUPS
-from runtime.params.migrations import ADDED_SPEC14
+from runtime.params.migrations import ADDED_IN
 from runtime.params.storage import TRACKS
 from runtime.payments import params as payments_params
+from runtime.proxy import logic as proxy_logic
 from runtime.roles.types import ACTIVITIES, MAX_REPRESENTATIVES, MAX_SCHEDULE_YEARS
 from runtime.specs import FIRST_RECORDED, supported
+from runtime.utility import logic as utility_logic
 
 PRESETS = ("dev", "btt-21m", "btt-210m")
 """Built-in chain specs, in `genesis/presets/NAME.json`."""
@@ -87,7 +89,7 @@ MAX_YEARS = MAX_MONTHS // 12
 
 def added_after(spec: int) -> frozenset[str]:
     """The parameters a spec later than `spec` added (the migration to that spec writes them to a running chain)."""
-    return frozenset(ADDED_SPEC14) if spec < 14 else frozenset()
+    return frozenset(name for later, added in ADDED_IN.items() if later > spec for name in added)
 
 
 def as_of_spec(doc: dict[str, Any], spec: int) -> dict[str, Any]:
@@ -160,6 +162,10 @@ REQUIRED_PARAMETERS = {
     **{name: "bps" for name in payments_params.ALL},
     incentives_params.REDEEM_RATE: "btt",
     incentives_params.REDEEM_CAP: "btt",
+    utility_logic.MAX_CALLS_PARAM: "count",
+    proxy_logic.DEPOSIT_BASE_PARAM: "btt",
+    proxy_logic.DEPOSIT_FACTOR_PARAM: "btt",
+    proxy_logic.MAX_PROXIES_PARAM: "count",
     **{incentives_params.points(a): "count" for a in ACTIVITIES},
 }
 """Every chain spec must set these parameters, with these units (the compute marketplace's and

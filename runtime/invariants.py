@@ -9,6 +9,7 @@ from runtime.overlay import Overlay
 
 from .compute.invariants import check_books
 from .incentives.invariants import check_points
+from .proxy.invariants import check_proxies
 from .system import storage as system
 
 
@@ -28,4 +29,5 @@ def check_invariants(state: Overlay) -> list[str]:
         problems.append(f"total issuance {issuance} != genesis supply minus burns {expected}")
     problems.extend(check_points(state))
     problems.extend(check_books(state))
+    problems.extend(check_proxies(state))
     return problems

@@ -21,23 +21,25 @@ from .migrations import MIGRATIONS, STORAGE_VERSIONS
 from .multisig.calls import MODULE as MULTISIG
 from .params.calls import MODULE as PARAMS
 from .payments.calls import MODULE as PAYMENTS
+from .proxy.calls import MODULE as PROXY
 from .roles.calls import MODULE as ROLES
 from .session.calls import MODULE as SESSION
 from .staking.calls import MODULE as STAKING
 from .system.calls import MODULE as SYSTEM
 from .timestamp.calls import MODULE as TIMESTAMP
 from .treasury.calls import MODULE as TREASURY
+from .utility.calls import MODULE as UTILITY
 from .vesting.calls import MODULE as VESTING
 from .vesting.logic import vesting_lock
 
-SPEC_VERSION = 14
+SPEC_VERSION = 15
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(
     spec_version=SPEC_VERSION,
     modules=(
         SYSTEM, CONSENSUS, BALANCES, PARAMS, SESSION, EVIDENCE, VESTING, TREASURY, ROLES, STAKING, BONDS, COMPUTE,
-        MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES, TIMESTAMP,
+        MULTISIG, GOVERNANCE, ASSETS, PAYMENTS, INCENTIVES, TIMESTAMP, UTILITY, PROXY,
     ),
     storage_versions=STORAGE_VERSIONS,
     migrations=MIGRATIONS,

@@ -45,7 +45,8 @@ PACKAGES: dict[int, str] = {
     11: "runtime.specs.spec11",
     12: "runtime.specs.spec12",
     13: "runtime.specs.spec13",
-    14: "runtime",
+    14: "runtime.specs.spec14",
+    15: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

@@ -99,7 +99,7 @@ def test_each_specs_migrations_take_the_previous_specs_storage_versions_to_its_o
     before = dict(runtime_of(spec - 1).storage_versions)
     after = dict(before)
     for m in runtime_of(spec).migrations:
-        if after.get(m.module, 0) == m.to_version:
+        if after.get(m.module, 0) >= m.to_version:
             continue  # an older spec's migration, kept for chains that skip a spec: the runner passes it by
         assert after.get(m.module, 0) == m.from_version, f"{m.name}: {m.module} is at {after.get(m.module, 0)}"
         after[m.module] = m.to_version
