@@ -173,8 +173,8 @@ def _parse_log(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
                    "there (older blocks are not held).")
 @click.option("--state-pruning", "state_pruning", callback=_parse_state_pruning, default="256", show_default=True,
               metavar="N|archive",
-              help="Serve state (state_* and btt_* queries with a block hash) for the last N blocks, or every "
-                   "block with `archive`.")
+              help="Serve state (state_* and btt_* queries with a block hash) for the last N finalized blocks and "
+                   "every block after the finalized head, as Substrate does, or every block with `archive`.")
 @click.option("--doppelganger-epochs", type=click.IntRange(0, 1000), default=DEFAULT_WATCH_EPOCHS, show_default=True,
               help="A validator started without signing records on a chain past genesis first watches the network "
                    "this many epochs for blocks and votes signed with its own keys (another process signing for it) "

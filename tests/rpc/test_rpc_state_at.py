@@ -159,6 +159,7 @@ async def test_every_read_query_takes_a_block_hash(rpc: RpcHarness) -> None:
     assert then["nextLeaders"][0]["slot"] == slot_then + 1
     for _ in range(2):
         rpc.author_block()
+    rpc.node.chain.finalize(rpc.node.chain.head_hash)  # the window counts back from the finalized head
     for method, params in READ_QUERIES:
         at_head = await rpc.call(method, *params)
         assert await rpc.call(method, *params, hx(rpc.node.chain.head_hash)) == at_head, method
@@ -175,6 +176,7 @@ async def test_pruned_non_canonical_and_unknown_blocks_are_refused(rpc: RpcHarne
     hashes = [genesis]
     for _ in range(4):
         hashes.append(rpc.author_block().hash)
+    chain.finalize(chain.head_hash)  # the window counts back from the finalized head
     key = hx(system.account.key(BOB.public))
     log.info("blocks #2..#4 are within the last 2 blocks of head #4; #0 and #1 are pruned")
     for h in hashes[2:]:
