@@ -93,8 +93,10 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
         if metrics is not None:
             await metrics.start()
         await p2p.start()
-        log.info("warp sync: peer id %s, from %s", p2p.local_peer_id,
-                 "genesis" if checkpoint is None else f"the trusted checkpoint {checkpoint}")
+        log.info("warp sync: peer id %s, from %s, %s", p2p.local_peer_id,
+                 "genesis" if checkpoint is None else f"the trusted checkpoint {checkpoint}",
+                 f"{len(config.bootnodes)} bootnodes to dial" if config.bootnodes
+                 else "no --bootnodes: it waits for peers to dial it")
         return await sync.run(limit_s)
     finally:
         await p2p.stop()

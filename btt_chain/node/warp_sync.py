@@ -26,6 +26,9 @@ prefixes, written into a fresh database; the node then starts on it and imports 
 
 Blocks below the target are not fetched: a warp-synced node serves the chain from its target on, and says so for
 older blocks (`WARP_BASE`); it is a full node from there, and may validate.
+
+The log: a progress line every `PROGRESS_INTERVAL_S` while peers are connected; with none connected, "warp sync:
+waiting for peers (none connected)" instead, at most every `NO_PEERS_EVERY_S` (`progress_line`).
 """
 
 from __future__ import annotations
@@ -92,6 +95,9 @@ requests by at most 2**MAX_SPLITS, never without end)."""
 PEER_REST_S = 10.0
 """A peer that failed to answer is not asked again for this long."""
 PROGRESS_INTERVAL_S = 5.0
+"""Seconds between progress lines while the warp has peers."""
+NO_PEERS_EVERY_S = 30.0
+"""Seconds between the lines that say the warp has no peer connected (the first comes `PROGRESS_INTERVAL_S` in)."""
 CHUNK_RESPONSE_BYTES = MAX_CHUNK_BYTES + 1024 * 1024
 """The largest state response taken (a chunk at its bound with the siblings and framing)."""
 MAX_PROOF_PEERS = 4
@@ -134,21 +140,25 @@ class WarpStats:
     state_started: float = 0.0
     """When the state phase began (monotonic), for the ETA."""
 
-    def eta_s(self) -> float:
+    def eta_s(self, now: float | None = None) -> float:
         """Seconds until the state is fetched at the rate so far; 0 when not known (yet)."""
         if self.phase != "state" or not self.prefixes_done:
             return 0.0
-        rate = self.prefixes_done / max(time.monotonic() - self.state_started, 1e-6)
+        now = time.monotonic() if now is None else now
+        rate = self.prefixes_done / max(now - self.state_started, 1e-6)
         return max(0.0, (self.prefixes_total - self.prefixes_done) / rate)
 
-    def line(self) -> str:
-        elapsed = time.monotonic() - self.started
+    def line(self, now: float | None = None) -> str:
+        """The progress line (`now`: the monotonic clock's reading, by default the real one)."""
+        now = time.monotonic() if now is None else now
+        elapsed = now - self.started
         if self.phase != "state" or not self.prefixes_done:
             return (f"warp sync: {self.phase}, {self.fragments} proof fragments verified, {elapsed:.0f} s"
                     + (f", target #{self.target_number}" if self.target_number else ""))
         return (f"warp sync: state of #{self.target_number}, {self.prefixes_done}/{self.prefixes_total} prefixes "
                 f"({100 * self.prefixes_done // max(1, self.prefixes_total)}%), {self.keys:,} keys, "
-                f"{self.state_bytes / 1e6:.1f} MB, {self.bytes_in / 1e6:.1f} MB received, ETA {self.eta_s():.0f} s")
+                f"{self.state_bytes / 1e6:.1f} MB, {self.bytes_in / 1e6:.1f} MB received, "
+                f"ETA {self.eta_s(now):.0f} s")
 
 
 class WarpSync:
@@ -174,6 +184,8 @@ class WarpSync:
         self.stats = WarpStats()
         self._rest: dict[str, float] = {}
         self._banned: set[str] = set()
+        self._no_peers_said: float | None = None
+        """When the last "no peers" line was said, while none is connected."""
 
     # peers ----------------------------------------------------------------------------------------------------------
     def _peers(self) -> list[str]:
@@ -243,7 +255,26 @@ class WarpSync:
     async def _report(self) -> None:
         while True:
             await asyncio.sleep(PROGRESS_INTERVAL_S)
-            self.say(self.stats.line())
+            line = self.progress_line(time.monotonic())
+            if line is not None:
+                self.say(line)
+
+    def progress_line(self, now: float) -> str | None:
+        """What the warp says every `PROGRESS_INTERVAL_S`: its progress while it has peers; with none connected, that
+        it waits for them (no "0 fragments verified"), at most every `NO_PEERS_EVERY_S`; None: nothing this time."""
+        connected = len(self.p2p.peers())
+        elapsed = now - self.stats.started
+        if connected == 0:
+            if self._no_peers_said is not None and now - self._no_peers_said < NO_PEERS_EVERY_S:
+                return None
+            self._no_peers_said = now
+            paused = "" if self.stats.phase == PHASES[0] else f"; the {self.stats.phase} phase waits with it"
+            return f"warp sync: waiting for peers (none connected), {elapsed:.0f} s{paused}"
+        self._no_peers_said = None
+        if self.stats.phase == PHASES[0]:  # connected, but every one banned or resting after a failed request
+            return (f"warp sync: waiting for peers ({connected} connected, none to ask yet: banned or resting), "
+                    f"{elapsed:.0f} s")
+        return self.stats.line(now)
 
     # 1. the proof ----------------------------------------------------------------------------------------------------
     def _start(self) -> WarpProgress | None:
