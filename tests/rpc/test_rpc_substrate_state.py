@@ -159,10 +159,12 @@ async def test_storage_subscriptions_are_bounded(rpc: RpcHarness, keys: object, 
 async def test_metadata_through_the_runtime_api_is_state_get_metadata(rpc: RpcHarness) -> None:
     metadata = bytes.fromhex((await rpc.call("state_getMetadata"))[2:])
     assert metadata[:5] == b"meta\x0e"
-    assert await rpc.call("state_call", "Metadata_metadata_versions", "0x") == "0x040e000000"
+    assert await rpc.call("state_call", "Metadata_metadata_versions", "0x") == "0x080e0000000f000000"  # [14, 15]
     at_14 = bytes.fromhex((await rpc.call("state_call", "Metadata_metadata_at_version", "0x0e000000"))[2:])
     assert at_14 == b"\x01" + scale.encode_bytes(metadata)
-    assert await rpc.call("state_call", "Metadata_metadata_at_version", "0x0f000000") == "0x00"
+    at_15 = bytes.fromhex((await rpc.call("state_call", "Metadata_metadata_at_version", "0x0f000000"))[2:])
+    assert at_15[0] == 1 and b"meta\x0f" in at_15[:10]  # V15: tests/rpc/test_rpc_metadata_v15.py
+    assert await rpc.call("state_call", "Metadata_metadata_at_version", "0x10000000") == "0x00"
     opaque = bytes.fromhex((await rpc.call("state_call", "Metadata_metadata", "0x"))[2:])
     assert opaque == scale.encode_bytes(metadata)
     genesis = hx(rpc.node.chain.genesis_hash)
