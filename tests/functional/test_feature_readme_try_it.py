@@ -449,6 +449,8 @@ def devnet(harness: Harness) -> Iterator[Devnet]:
 
     rpc = README_RPC_PORT if free(README_RPC_PORT) else free_run(NODES)
     p2p = README_P2P_PORT if free(README_P2P_PORT) else free_run(NODES)
+    while p2p < rpc + NODES and rpc < p2p + NODES:  # the runs overlap (free_run moves on one port a call): another
+        p2p = free_run(NODES)
     if rpc != README_RPC_PORT:
         harness.log(f"the README's RPC ports {README_RPC_PORT}-{README_RPC_PORT + NODES - 1} are taken: the devnet "
                     f"serves RPC on {rpc}-{rpc + NODES - 1}, {RPC_ENV}=http://127.0.0.1:{rpc} and 127.0.0.1:"
