@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from btt_chain.primitives.keys import dev_keypair
+from btt_chain.rpc import runtime_info, virtual_storage
 from runtime.balances.storage import locks_key
+from runtime.overlay import Overlay
+from runtime.specs import package_module
+from runtime.system import storage as system
 from runtime.vesting.frame_view import VESTING_PREFIX, vesting_key
 
 from .harness import RpcHarness
@@ -95,3 +99,21 @@ async def test_a_key_that_is_no_accounts_key_has_no_value(rpc: RpcHarness) -> No
         assert await rpc.call("state_getStorageHash", hx(bad)) is None
     assert await rpc.call("state_getStorageSize", hx(key)) == len(bytes.fromhex(
         (await rpc.call("state_getStorage", hx(key)))[2:]))
+
+
+@pytest.mark.asyncio
+async def test_a_spec_14_block_has_no_such_item(rpc: RpcHarness) -> None:
+    """The item came with spec 15: a block whose runtime is spec 14 neither lists it in its metadata nor serves a
+    value under its key (an upgraded chain's older blocks stay as they were)."""
+    chain = rpc.node.chain
+    key = vesting_key(DAVE.public)
+    state = Overlay(chain.db.state)
+    assert system.spec_version.get(state) == 15
+    assert virtual_storage.read(chain, state, key, chain.head_hash) is not None
+    system.spec_version.put(state, 14)
+    assert virtual_storage.read(chain, state, key, chain.head_hash) is None
+    assert [e.name for e in package_module(14, "runtime.storage_schema").entries_of("vesting")] == [
+        "Schedules", "MonthSeconds", "YearSeconds"]
+    meta = Oracle("0x" + runtime_info.metadata(state, rpc.node.spec.ss58_prefix).hex())
+    assert "Vesting" not in [e["name"] for e in meta.pallets["Vesting"]["storage"]["entries"]]
+
