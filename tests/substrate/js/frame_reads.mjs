@@ -55,8 +55,10 @@ async function main() {
   const uxt = tx.toU8a();
   out.callFeeDetails = (await api.call.transactionPaymentApi.queryFeeDetails(uxt, uxt.length)).toJSON();
 
-  // the runtime's own validity check, and the legacy names added for other tools
-  const head = await api.rpc.chain.getFinalizedHead();
+  // the runtime's own validity check (at the best head, as a pool judges it: polkadot.js signs at the best head's
+  // parent once finality lags 5 blocks, so at the finalized head such a transaction is not born yet), and the legacy
+  // names added for other tools
+  const head = await api.rpc.chain.getBlockHash();
   const validity = await api.call.taggedTransactionQueue.validateTransaction("External", uxt, head);
   out.validity = { isOk: validity.isOk, value: validity.toJSON() };
   out.codeHash = (await api.rpc.state.getStorageHash("0x3a636f6465")).toHex();
