@@ -36,7 +36,7 @@ def add(ctx: CallContext, who: bytes, delegate: bytes, proxy_type: int, delay: i
         raise errors.DelayNotSupported(f"delay {delay}")
     if delegate == who:
         raise errors.NoSelfProxy()
-    record = storage.proxies.get(ctx.state, who) or ProxyRecord((), 0)
+    record = storage.proxies.get(ctx.state, who)
     definition = ProxyDefinition(delegate, proxy_type, delay)
     if definition in record.definitions:
         raise errors.Duplicate()
@@ -54,7 +54,7 @@ def add(ctx: CallContext, who: bytes, delegate: bytes, proxy_type: int, delay: i
 def remove(ctx: CallContext, who: bytes, delegate: bytes, proxy_type: int, delay: int) -> None:
     record = storage.proxies.get(ctx.state, who)
     definition = ProxyDefinition(delegate, proxy_type, delay)
-    if record is None or definition not in record.definitions:
+    if definition not in record.definitions:
         raise errors.NotFound()
     definitions = tuple(d for d in record.definitions if d != definition)
     # removing never takes more (FRAME's may, where the parameters rose): a removal cannot fail for want of money
@@ -70,7 +70,7 @@ def remove(ctx: CallContext, who: bytes, delegate: bytes, proxy_type: int, delay
 def remove_all(ctx: CallContext, who: bytes) -> None:
     """Every proxy of `who` goes and its whole deposit returns (nothing to do for an account with none)."""
     record = storage.proxies.get(ctx.state, who)
-    if record is None:
+    if not record.definitions:
         return
     storage.proxies.remove(ctx.state, who)
     balances.unreserve(ctx, who, record.deposit)
@@ -80,8 +80,7 @@ def remove_all(ctx: CallContext, who: bytes) -> None:
 
 def find(ctx: CallContext, real: bytes, delegate: bytes, force_type: int | None) -> ProxyDefinition:
     """The first of `real`'s proxies that `delegate` is (of `force_type`, where given)."""
-    record = storage.proxies.get(ctx.state, real)
-    for d in () if record is None else record.definitions:
+    for d in storage.proxies.get(ctx.state, real).definitions:
         if d.delegate == delegate and (force_type is None or d.proxy_type == force_type):
             return d
     raise errors.NotProxy()

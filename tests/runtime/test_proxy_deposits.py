@@ -60,7 +60,7 @@ def test_each_proxy_reserves_its_share_and_each_removal_returns_it_to_the_base_u
     assert {e for e in c.events() if e.MODULE == "proxy"} == {
         events.ProxyRemoved(acct("bob"), acct("dave"), STAKING, 0),
         events.ProxyRemoved(acct("bob"), acct("charlie"), NON_TRANSFER, 0)}
-    assert reserved(c, "bob") == 0 and proxy.proxies.get(c.view(), acct("bob")) is None
+    assert reserved(c, "bob") == 0 and c.view().get(proxy.proxies.key(acct("bob"))) is None  # nothing stored
     assert c.account("bob").free == free + BASE + 2 * FACTOR - c.transaction_outcomes()[0].fee
     assert_ok(c.submit("bob", "proxy.remove_proxies"))  # none left: nothing to do, nothing moves
     assert reserved(c, "bob") == 0
