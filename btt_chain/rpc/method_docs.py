@@ -22,6 +22,7 @@ from btt_chain.rpc import methods_explorer as explorer
 from btt_chain.rpc import methods_governance as governance
 from btt_chain.rpc import methods_incentives as incentives
 from btt_chain.rpc import methods_payments as payments
+from btt_chain.rpc.explorer_reserves import RESERVE_SCAN_ITEMS
 from btt_chain.rpc.methods import EVENTS_PAGE, PENDING_PAGE, PROOF_REWIND_KEYS
 from btt_chain.rpc.methods_bonds import PENDING_LISTED
 from btt_chain.rpc.methods_finality import MAX_JUSTIFIED_SHOWN
@@ -341,6 +342,10 @@ DOCS: dict[str, MethodDoc] = {
         f"≤ {explorer.JOBS_MAX} a page; ≤ {_n(explorer.JOB_IDS_SCANNED)} job ids read"),
     "btt_explorerLocks": MethodDoc(
         "{address, timestamp, frozen, locks: [{source, amount}]}", _ACCOUNT_LOCKS),
+    "btt_explorerReserves": MethodDoc(
+        "{address, reserved, reserves: [{source, what, amount, ref, untilMs}], attributed, unattributed, complete}",
+        f"the account's bond, stakes and proxies; ≤ {_n(RESERVE_SCAN_ITEMS)} entries of the open referenda, pending "
+        "multisig calls, open and maturing jobs and registered models"),
     "btt_explorerReferenda": MethodDoc(
         "the newest referenda as `btt_referendum` gives them, each with an `explanation`",
         f"≤ {explorer.REFERENDA_SHOWN_MAX} referenda, each as `btt_referendum` costs"),

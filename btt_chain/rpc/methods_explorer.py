@@ -20,6 +20,7 @@ from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Extrinsic
 from btt_chain.rpc import explorer_burns as burns
+from btt_chain.rpc import explorer_reserves as reserves
 from btt_chain.rpc import explorer_units, explorer_verdicts, runtime_info
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
@@ -649,6 +650,19 @@ def btt_explorer_locks(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[st
     info = locks_module.account_at(state, who, now, runtime)
     return {"address": encode_address(who, _prefix(ctx)), "timestamp": now, "frozen": str(info.frozen),
             "locks": locks}
+
+
+@method("btt_explorerReserves", Param("account", p.account), optional("at", p.block_hash))
+def btt_explorer_reserves(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
+    """What makes up the account's reserved balance at the block `at` (default the head), read at that one block
+    beside `reserved` itself: one row per bond, unbonding chunk, stake, open referendum's deposit, pending multisig
+    call's deposit, job escrow, rent and decoy deposit, model deposit and proxy deposit (explorer_reserves).
+    `unattributed` is what the rows leave out (0 when they add up; `complete` is false when the scan's budget ran
+    out first)."""
+    found = reserves.reserve_rows(state_view(ctx, at), who)
+    return {"address": encode_address(who, _prefix(ctx)), "reserved": str(found.reserved),
+            "reserves": [r.to_json() for r in found.rows], "attributed": str(found.attributed),
+            "unattributed": str(found.unattributed), "complete": found.complete}
 
 
 def _modules(value: Any, ctx: RpcContext) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ provider's counters). This run keeps the parameters fixed, so it also checks the
 (`check_parameter_rules`: each provider's total held is the sum of its at-risk assignments' holds and its bond covers
 it after every slash and fee, no provider charged more missed-deadline fees in an epoch than the cap), and, since its
 requesters reserve nothing else, that each requester's reserved balance is exactly what compute holds of it
-(`held_by_compute`).
+(`held_by_compute`), and that the explorer's reserve rows (`btt_chain.rpc.explorer_reserves`) add up to every
+requester's and provider's reserved balance (every tenth block).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from collections.abc import Callable
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from btt_chain.rpc.explorer_reserves import reserve_rows
 from runtime.compute import storage
 from runtime.compute.invariants import check_parameter_rules, held_by_compute
 from runtime.compute.types import ASSIGNED, COMMITTED, JOB_EVICTED, JOB_OPEN, LATE, STALLED, VERIFIED
 from runtime.overlay import Overlay
+from runtime.system import storage as system
 from tests.runtime.test_compute import MODEL, Worker, make_chain, min_price, register
 from tests.support.runtime_builder import UNIT, TestChain, acct
 
@@ -40,6 +43,10 @@ def check_run(chain: TestChain) -> None:
     held = held_by_compute(view)
     for r in REQUESTERS:
         assert chain.account(r).reserved == held.get(acct(r), 0), r
+    if system.number.get(view) % 10 == 0:  # the explorer's rows (issue 53) add up to every reserved balance
+        for name in (*REQUESTERS, *PROVIDERS):
+            found = reserve_rows(view, acct(name))
+            assert found.complete and found.unattributed == 0, (name, found)
 
 
 def planner(planned: list[tuple[str, str, tuple[object, ...]]]) -> Callable[..., None]:

@@ -323,11 +323,13 @@ function outcome(x) {
   return x.success ? `<span class="ok">success</span>` : `<span class="bad">failed${x.error ? ": " + esc(x.error) : ""}</span>`;
 }
 
-function table(headers, rows, id) {
+function table(headers, rows, id, cls) {
   const head = headers.map((h) => `<th${h.startsWith("#") ? ' class="num"' : ""}>${esc(h.replace(/^#/, ""))}</th>`).join("");
   const body = rows.length ? rows.join("") : `<tr><td colspan="${headers.length}" class="muted">none</td></tr>`;
-  // a wide table scrolls inside its own box, never the page (a phone is 390 px wide)
-  return `<div class="table-wrap"><table${id ? ` id="${id}"` : ""}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  // a wide table scrolls inside its own box, never the page (a phone is 390 px wide); class "stack": its rows
+  // stack on a phone instead (style.css), for cells that must be read whole
+  return `<div class="table-wrap"><table${id ? ` id="${id}"` : ""}${cls ? ` class="${cls}"` : ""}><thead><tr>${head}</tr></thead>` +
+    `<tbody>${body}</tbody></table></div>`;
 }
 
 function card(k, v, id) { return `<div class="card"><div class="k">${esc(k)}</div><div class="v"${id ? ` id="${id}"` : ""}>${v}</div></div>`; }
@@ -552,14 +554,18 @@ PAGES.account = {
     const form = `<form id="account-form" class="pager"><input id="account-input" class="wide" placeholder="address" value="${esc(who || "")}">` +
       `<button type="submit">show</button></form>`;
     if (!who) return `<h1>Account</h1>${form}<p class="muted">Enter an address, or pick one from a block.</p>`;
-    const [acct, locks, vest, stakes, bonds, xts, pts] = await Promise.all([
+    const [acct, locks, vest, stakes, reserves, xts, pts] = await Promise.all([
       rpc("btt_account", [who]), rpc("btt_explorerLocks", [who]), rpc("btt_vesting", [who]), rpc("btt_stakes", [who]),
-      rpc("btt_bonds", [who]), rpc("btt_explorerAccountExtrinsics", [who, 500, 20]), rpc("btt_points", [who]),
+      rpc("btt_explorerReserves", [who]), rpc("btt_explorerAccountExtrinsics", [who, 500, 20]), rpc("btt_points", [who]),
     ]);
     const lockRows = locks.locks.map((l) => `<tr><td>${esc(l.source)}</td><td class="num">${amt(l.amount)}</td></tr>`);
-    const reservedRows = [];
-    if (bonds && bonds.bonded && bonds.bonded !== "0") reservedRows.push(`<tr><td>bond (${bonds.validator ? "validator" : "provider"})</td><td class="num">${amt(bonds.bonded)}</td></tr>`);
-    for (const c of (bonds && bonds.unlocking) || []) reservedRows.push(`<tr><td>unbonding until ${time(c.unlockAtMs)}</td><td class="num">${amt(c.amount)}</td></tr>`);
+    // every part of the reserved balance, read at one block with the total the card shows (btt_explorerReserves):
+    // the rows add up to it, and whatever they leave out is a row of its own, never hidden
+    const reservedRows = reserves.reserves.map((r) => `<tr data-source="${esc(r.source)}"><td>${reserveWhat(r)}</td>` +
+      `<td class="num">${amt(r.amount)}</td></tr>`);
+    if (reserves.unattributed !== "0") reservedRows.push(`<tr id="reserved-unattributed" class="bad"><td>not attributed` +
+      `${reserves.complete ? "" : " (more records than one look reads)"}</td><td class="num">${amt(reserves.unattributed)}</td></tr>`);
+    if (reservedRows.length) reservedRows.push(`<tr class="sum"><td>reserved</td><td class="num">${amt(reserves.reserved, "reserved-sum")}</td></tr>`);
     const stakeRows = stakes.deposits.map((d) => `<tr><td>${d.id}</td><td>${esc(d.tier)}</td><td class="num">${amt(d.amount)}</td>` +
       `<td class="num">${amt(d.accruedYield)}</td><td>${time(d.unlockMs)}</td><td>${d.unlocked ? '<span class="ok">unlocked</span>' : "locked"}</td></tr>`);
     const xrows = xts.extrinsics.map((x) => `<tr class="xt" data-hash="${esc(x.hash)}"><td>${hashLink("extrinsic", x.hash)}</td>` +
@@ -583,18 +589,26 @@ PAGES.account = {
           `<td>${esc(s.kind)}</td><td class="num">${amt(s.unlocked)}</td><td class="num">${amt(s.locked)}</td></tr>`));
     }
     return `<h1>Account</h1>${form}<p class="mono full-hash" id="account-address">${addr(acct.address)} ${esc(acct.address)}</p><div class="cards">` +
-      card("free", amt(acct.free, "acct-free")) + card("reserved", amt(acct.reserved, "acct-reserved")) +
+      card("free", amt(acct.free, "acct-free")) + card("reserved", amt(reserves.reserved, "acct-reserved")) +
       card("frozen", amt(acct.frozen, "acct-frozen")) + card("spendable", amt(acct.spendable, "acct-spendable")) +
       card("nonce", `<span id="acct-nonce">${acct.nonce}</span>`) + card("staked", amt(stakes.stakedTotal)) +
       card("incentive points", `${points(pts.points, "acct-points")} <span class="muted">(worth ${amt(pts.value)})</span>`) + `</div>` +
       `<div class="two"><div><h2>Locks (frozen is the largest)</h2>` + table(["source", "#amount"], lockRows, "locks") +
-      `</div><div><h2>Reserved</h2>` + table(["for", "#amount"], reservedRows) + `</div></div>` +
+      `</div><div><h2>Reserved</h2>` + table(["for", "#amount"], reservedRows, "reserved") + `</div></div>` +
       `<h2>Vesting</h2>${vestHtml}<h2>Stakes</h2>` + table(["id", "tier", "#amount", "#accrued yield", "unlocks", ""], stakeRows, "stakes") +
       `<h2>Recent extrinsics <span class="muted">(blocks ${fmtInt(xts.scanned[0])} to ${fmtInt(xts.scanned[1])}` +
       `${xts.complete ? "" : ", more before them"})</span></h2>` +
       table(["hash", "block", "call", "role", "#fee", "outcome", "time"], xrows, "account-extrinsics");
   },
 };
+
+function reserveWhat(r) {
+  // what a reserve is for, linked to what it names where the explorer has a page for it
+  let what = esc(r.what);
+  if (r.source === "compute" && /^job #/.test(r.what)) what = `<a href="#/job/${esc(r.ref)}">${what}</a>`;
+  else if (r.source === "governance") what = `<a href="#/governance">${what}</a>`;
+  return what + (r.untilMs ? ` <span class="muted">until ${time(r.untilMs)}</span>` : "");
+}
 
 function vestedAt(s, t) {
   // the runtime's linear rule (runtime/vesting/types.py): nothing before the cliff, then linear to the end
@@ -687,6 +701,18 @@ PAGES.compute = {
   },
 };
 
+const RESULT_COLUMNS = ["provider", "labels", "item by item", "outputs from"];
+
+function resultRow(x, labels) {
+  // one provider's results read as labels; on a phone the row stacks, each cell under its column's name
+  // (data-label), and a label wraps inside its pill rather than being cut at the screen's edge
+  const counts = x.counts ? Object.entries(x.counts).map(([k, n]) => `${esc(k)}: ${fmtInt(n)}`).join("<br>") : '<span class="muted">outputs not held by this node (asking its peers)</span>';
+  const items = x.classes ? x.classes.slice(0, 64).map((c, i) => `<span class="pill">${i}: ${esc(labels[c] || String(c))}</span>`).join(" ") + (x.classes.length > 64 ? " …" : "") : "";
+  const [provider, counted, itemByItem, from] = RESULT_COLUMNS;
+  return `<tr><td data-label="${provider}">${addr(x.provider)}</td><td data-label="${counted}">${counts}</td>` +
+    `<td class="labels" data-label="${itemByItem}">${items}</td><td data-label="${from}">${esc(x.source || "")}</td></tr>`;
+}
+
 PAGES.job = {
   live: true,
   interval: 3000,
@@ -694,11 +720,7 @@ PAGES.job = {
     const id = Number(args[0]);
     const [j, r] = await Promise.all([rpc("btt_job", [id]), rpc("btt_jobResults", [id])]);
     if (!j) return `<h1>Job #${esc(args[0])}</h1><p>No such job on this chain.</p>`;
-    const rows = r.results.map((x) => {
-      const counts = x.counts ? Object.entries(x.counts).map(([k, n]) => `${esc(k)}: ${fmtInt(n)}`).join("<br>") : '<span class="muted">outputs not held by this node (asking its peers)</span>';
-      const items = x.classes ? x.classes.slice(0, 64).map((c, i) => `<span class="pill">${i}: ${esc(r.labels[c] || String(c))}</span>`).join(" ") + (x.classes.length > 64 ? " …" : "") : "";
-      return `<tr><td>${addr(x.provider)}</td><td>${counts}</td><td class="labels">${items}</td><td>${esc(x.source || "")}</td></tr>`;
-    });
+    const rows = r.results.map((x) => resultRow(x, r.labels));
     const head = `<h1>Job #${fmtInt(j.id)} <span class="muted">${esc(j.status)}</span></h1><div class="cards">` +
       card("model", esc(j.modelName || short(j.model))) + card("items", fmtInt(j.items)) + card("price", amt(j.price)) +
       card("inputs", j.private ? "private: sealed to its provider" : r.synthetic ? "public: synthetic (from a seed)" : "public: the requester's cases") + `</div>` +
@@ -728,7 +750,7 @@ PAGES.job = {
         `What anyone sees is the job's size, timing, decoy count and, once revealed, its decoys (cases of no patient).</p>`;
     }
     return head +
-      `<h2>Results read as labels</h2>` + table(["provider", "labels", "item by item", "outputs from"], rows, "job-results") +
+      `<h2>Results read as labels</h2>` + table(RESULT_COLUMNS, rows, "job-results", "stack") +
       `<p class="muted">Each output item's first byte names a class of the model (${esc(r.labels.join(", ") || "unnamed classes")}); ` +
       `every output shown here was checked against the provider's revealed output root.</p>`;
   },
