@@ -9,7 +9,7 @@ beside the account's `reserved` read at the same block, so the page's total and 
 - compute: per job it requested, the escrow still held (its unassigned price while open, each assignment's portion
   while neither final nor late, unspent posting deposits), its place's rent deposit and its decoy-reveal deposit,
   and the deposit of each model it registered: `runtime.compute.invariants.held_by_compute`'s rules, job by job;
-- proxy: the deposit for its proxies (where the runtime has the proxy module).
+- proxy: the deposit for its proxies (spec 15).
 
 A payment's fee passes through the reserve within its own call, so none stays. Whatever the rows do not cover is
 returned as `unattributed` (never hidden): a scan cut short by its budget, or a reserve of a module this view does
@@ -33,6 +33,7 @@ from runtime.compute.types import AT_RISK_STATES, JOB_OPEN, LATE
 from runtime.governance import storage as governance
 from runtime.multisig import storage as multisig
 from runtime.overlay import Overlay
+from runtime.proxy import storage as proxy
 from runtime.staking import storage as staking
 from runtime.staking.logic import TIERS
 from runtime.system import storage as system
@@ -178,10 +179,6 @@ def _compute(state: Overlay, who: bytes, budget: _Budget) -> list[ReserveRow]:
 
 
 def _proxy(state: Overlay, who: bytes) -> list[ReserveRow]:
-    try:
-        from runtime.proxy import storage as proxy  # the proxy module (spec 15); absent from older checkouts
-    except ImportError:
-        return []
     record = proxy.proxies.get(state, who)
     deposit = getattr(record, "deposit", 0) if record is not None else 0
     return [ReserveRow("proxy", "proxies deposit", deposit)] if deposit else []

@@ -1,7 +1,8 @@
 """RPC: `btt_explorerReserves` (issue 53: the explorer showed "reserved 9 BTT" above a Reserved table saying
 "none"). Every reserve of a dev chain's accounts (a validator's bond, an unbonding chunk, a stake, an open
-referendum's deposit, a pending multisig call's deposit, a job's escrow and its place's rent deposit) is a row, and
-the rows add up to the account's `reserved` read at the same block; a scan cut short says so and shows what it
+referendum's deposit, a pending multisig call's deposit, a job's escrow and its place's rent deposit, a proxy
+deposit) is a row, and the rows add up to the account's `reserved` read at the same block; a scan cut short says so
+and shows what it
 left out instead of hiding it; bad parameters are refused and change nothing.
 
 The same rows are checked against every requester's and provider's reserved balance through the compute
@@ -84,6 +85,10 @@ async def test_every_reserve_is_a_row_and_the_rows_add_up(rpc: RpcHarness) -> No
     assert [(s, w) for s, w, _ in job_rows] == [("compute", f"job #{job['id']} escrow"),
                                                ("compute", f"job #{job['id']} place rent deposit")]
     assert job_rows[0][2] == 10 * UNIT  # the price, none of it assigned yet
+
+    await rpc.submit_in_block(bob, "proxy.add_proxy", eve.public, 0, 0)  # an Any proxy: its deposit is reserved
+    found = await reserves_of(rpc, bob)
+    assert rows(found)[:3] == [bond, unbonding, stake] and rows(found)[3][:2] == ("proxy", "proxies deposit")
 
 
 @pytest.mark.asyncio
