@@ -211,6 +211,11 @@ class Executive:
         if xt.nonce > acc.nonce and not allow_future:
             raise InvalidExtrinsic(f"future nonce {xt.nonce}: the account's next nonce is {acc.nonce}")
         weight = self.runtime.weight(state, decoded)
+        limit = ctx.param("block.max_weight")
+        if weight > limit:
+            # never includable (FRAME's CheckWeight): refused at the pool's door, else it would stay at the head of
+            # the ready queue and stop every block's authoring there (a batch can weigh that much)
+            raise InvalidExtrinsic(f"its call weighs {weight}, more than a whole block may hold ({limit})")
         fee = fees.inclusion_fee(state, length, weight, xt.signer)
         # a future transaction must be payable too: otherwise never-funded keys could fill the pool for free
         if acc.spendable < fee + xt.tip and (xt.nonce == acc.nonce or allow_future):

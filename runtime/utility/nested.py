@@ -28,10 +28,10 @@ _filters: ContextVar[tuple[CallFilter, ...]] = ContextVar("call_filters", defaul
 """The filters of the proxies around the call being dispatched, outermost first (the runtime is synchronous)."""
 
 
-_DECODED: dict[tuple[int, Call], DecodedCall] = {}
-"""(runtime, call) -> the call decoded: a batch's calls are weighed when the extrinsic is checked and again when they
-run, and decoding is most of a small call's cost. Calls and decoded calls are immutable values; emptied at
-DECODED_KEPT entries."""
+_DECODED: dict[tuple[int, Call], tuple[Runtime, DecodedCall]] = {}
+"""(id of the runtime, call) -> (that runtime, the call decoded): a batch's calls are weighed when the extrinsic is
+checked and again when they run, and decoding is most of a small call's cost. Calls and decoded calls are immutable
+values; an entry counts only for the very runtime that made it; emptied at DECODED_KEPT entries."""
 DECODED_KEPT = 16_384
 
 
@@ -39,12 +39,13 @@ def decode(runtime: Runtime, call: Call) -> DecodedCall:
     """`runtime.decode_call(call)`, remembered."""
     key = (id(runtime), call)
     found = _DECODED.get(key)
-    if found is None:
-        found = runtime.decode_call(call)
-        if len(_DECODED) >= DECODED_KEPT:
-            _DECODED.clear()
-        _DECODED[key] = found
-    return found
+    if found is not None and found[0] is runtime:
+        return found[1]
+    decoded = runtime.decode_call(call)
+    if len(_DECODED) >= DECODED_KEPT:
+        _DECODED.clear()
+    _DECODED[key] = (runtime, decoded)
+    return decoded
 
 
 def decode_calls(ctx: CallContext, calls: Sequence[Call]) -> list[DecodedCall]:

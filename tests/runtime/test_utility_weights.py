@@ -5,6 +5,7 @@ with CallWeightExceeded, so no batch overfills a block."""
 
 from __future__ import annotations
 
+from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.compute import storage as compute
@@ -95,3 +96,27 @@ def test_a_block_counts_a_batch_at_its_whole_weight_so_batches_cannot_overfill_i
     assert ex.weight_used <= limit
     c.end_block()
     assert c.account("dave").free == 100 * UNIT
+
+
+def test_a_batch_heavier_than_a_whole_block_is_refused_for_free_and_stalls_no_block() -> None:
+    """The attack: a batch of heavy calls weighing more than a block may hold, with a high tip, at the head of every
+    author's ready queue; each author met BlockFull there and stopped building, so no transaction behind it was ever
+    included. Now it is invalid (no fee, no nonce) and the block goes on."""
+    limit = 100_000
+    c = GenesisBuilder(params={"block.max_weight": limit}).build()
+    heavy = RUNTIME.call("multisig.approve", [acct("charlie")], 2, remark().encode())
+    calls = [heavy] * 40  # 40 x (30 + 3,000 + 10) + 40
+    assert weight(c, RUNTIME.call("utility.batch", calls)) > limit
+    stall = c.sign("bob", "utility.batch", calls, tip=10**6 * UNIT)
+    honest = c.sign("charlie", "balances.transfer_keep_alive", acct("dave"), UNIT)
+    bob = c.account("bob")
+    ex = c.begin_block()
+    try:
+        c.executive.apply_extrinsic(ex, stall, len(stall.encode()))
+    except InvalidExtrinsic as exc:
+        assert "more than a whole block may hold" in str(exc)
+    else:
+        raise AssertionError("a batch heavier than a block was included")
+    assert_ok(c.executive.apply_extrinsic(ex, honest, len(honest.encode())))
+    c.end_block()
+    assert c.account("bob") == bob and c.account("dave").free == UNIT
