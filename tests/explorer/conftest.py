@@ -140,7 +140,8 @@ class Browser:
 def find_chromium() -> str:
     found = os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.fail("no chromium on PATH: scripts/bootstrap installs Debian's `chromium` (or set BTT_CHROMIUM)")
+        pytest.fail("no chromium on PATH: scripts/bootstrap-test-tools installs Debian's `chromium` "
+                    "(or set BTT_CHROMIUM)")
     return found
 
 

@@ -5,7 +5,7 @@ substrate-interface composes and signs extrinsics from the metadata alone (call 
 the signed extensions, the era type), builds storage keys from its hashers and decodes values by its types:
 what it makes must be byte for byte what btt encodes, decodes and verifies.
 
-The polkadot.js check uses the `@polkadot/types@16.5.6` that scripts/bootstrap installs (pinned, `npm ci`) in
+The polkadot.js check uses the `@polkadot/types@16.5.6` that scripts/bootstrap-test-tools installs (pinned, `npm ci`) in
 tests/substrate/js, or the directory `$BTT_PJS_CACHE`; the test itself never runs npm.
 """
 
@@ -205,7 +205,7 @@ def test_digest_logs_decode_with_the_registry_type(substrate: SubstrateInterface
 # --- @polkadot/types ----------------------------------------------------------------------------------------------
 
 PJS_CACHE = Path(os.environ.get("BTT_PJS_CACHE", Path(__file__).parents[1] / "substrate" / "js"))
-"""Where @polkadot/types 16.5.6 is installed: tests/substrate/js, which scripts/bootstrap fills with `npm ci`."""
+"""Where @polkadot/types 16.5.6 is installed: tests/substrate/js, which scripts/bootstrap-test-tools fills (npm ci)."""
 PJS_SCRIPT = Path(__file__).with_name("metadata_pjs_check.cjs")
 
 

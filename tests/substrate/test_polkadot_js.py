@@ -22,9 +22,11 @@ def node_modules_ready() -> bool:
     return (JS / "node_modules" / "@polkadot" / "api" / "package.json").exists()
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed (scripts/bootstrap installs it)")
+@pytest.mark.skipif(shutil.which("node") is None,
+                    reason="Node.js is not installed (scripts/bootstrap-test-tools installs it)")
 def test_polkadot_js_connects_reads_follows_signs_and_is_refused_at_no_fee(harness: Harness) -> None:
-    assert node_modules_ready(), "run scripts/bootstrap: it installs tests/substrate/js's pinned packages with npm ci"
+    assert node_modules_ready(), \
+        "run scripts/bootstrap-test-tools: it installs tests/substrate/js's pinned packages with npm ci"
     node = dev_node(harness)
     node.start()
     harness.log("run the unchanged @polkadot/api flow")

@@ -19,10 +19,11 @@ from tests.functional.framework import Harness
 JS = Path(__file__).parent / "js"
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed (scripts/bootstrap installs it)")
+@pytest.mark.skipif(shutil.which("node") is None,
+                    reason="Node.js is not installed (scripts/bootstrap-test-tools installs it)")
 def test_polkadot_js_reads_locks_constants_fees_and_validity(harness: Harness) -> None:
     assert (JS / "node_modules" / "@polkadot" / "api" / "package.json").exists(), \
-        "run scripts/bootstrap: it installs tests/substrate/js's pinned packages with npm ci"
+        "run scripts/bootstrap-test-tools: it installs tests/substrate/js's pinned packages with npm ci"
     node = harness.add_node()
     node.start()
     harness.log("run the unchanged @polkadot/api reads")

@@ -21,12 +21,12 @@ JS = Path(__file__).parent / "js"
 VECTORS = Path(__file__).parents[1] / "primitives" / "data" / "ed25519_suri_vectors.json"
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None,
-                                reason="Node.js is not installed (scripts/bootstrap installs it)")
+                                reason="Node.js is not installed (scripts/bootstrap-test-tools installs it)")
 
 
 def keyring(uris: list[str]) -> list[dict[str, str]]:
     assert (JS / "node_modules" / "@polkadot" / "keyring" / "package.json").exists(), (
-        "run scripts/bootstrap: it installs tests/substrate/js's pinned packages with npm ci")
+        "run scripts/bootstrap-test-tools: it installs tests/substrate/js's pinned packages with npm ci")
     done = subprocess.run(["node", "suri_keys.mjs"], input=json.dumps(uris), cwd=JS, capture_output=True, text=True,
                           timeout=600, check=True)
     return list(json.loads(done.stdout))

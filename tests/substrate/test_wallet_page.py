@@ -28,7 +28,8 @@ WAIT_MS = 60_000
 def page_dir(tmp_path: Path) -> Path:
     """The page and its two bundles, built from the pinned packages."""
     if shutil.which("node") is None or not (JS / "node_modules" / ".bin" / "esbuild").exists():
-        pytest.fail("run scripts/bootstrap: it installs Node.js and tests/substrate/js's pinned packages (npm ci)")
+        pytest.fail("run scripts/bootstrap-test-tools: it installs Node.js and tests/substrate/js's pinned packages "
+                    "(npm ci)")
     out = tmp_path / "page"
     out.mkdir()
     for name in ("app", "signer"):

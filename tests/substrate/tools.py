@@ -49,7 +49,7 @@ def dev_node(harness: Harness, extra_args: list[str] | None = None) -> NodeProce
 def node_missing() -> str | None:
     """Why Node.js tools cannot run here (skip reason), or None."""
     if shutil.which("node") is None:
-        return "Node.js is not installed (scripts/bootstrap installs it)"
+        return "Node.js is not installed (scripts/bootstrap-test-tools installs it)"
     return None
 
 
@@ -58,7 +58,7 @@ def packages_missing(directory: Path, *packages: str) -> str | None:
     for package in packages:
         if not (directory / "node_modules" / package / "package.json").exists():
             return (f"{directory.relative_to(SUBSTRATE.parents[1])}/node_modules/{package} is missing: run "
-                    "scripts/bootstrap (it installs each pinned lockfile with npm ci)")
+                    "scripts/bootstrap-test-tools (it installs each pinned lockfile with npm ci)")
     return None
 
 
@@ -184,7 +184,7 @@ def postgres_bindir() -> Path | None:
 def postgres_missing() -> str | None:
     """Why a throwaway PostgreSQL cluster cannot run here, or None."""
     if postgres_bindir() is None:
-        return "PostgreSQL is not installed (scripts/bootstrap installs Debian's postgresql)"
+        return "PostgreSQL is not installed (scripts/bootstrap-test-tools installs Debian's postgresql)"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
