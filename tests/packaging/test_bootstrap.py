@@ -72,8 +72,8 @@ class Checkout:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.repo = root / "repo"
-        for rel in ("scripts/bootstrap", "scripts/bootstrap-test-tools", "scripts/test", "scripts/devnet",
-                    ".ci/run", "pyproject.toml", "setup.py", "storage/_tree_native.c"):
+        for rel in ("scripts/bootstrap", "scripts/bootstrap-test-tools", "scripts/lib/apt.sh", "scripts/test",
+                    "scripts/devnet", ".ci/run", "pyproject.toml", "setup.py", "storage/_tree_native.c"):
             (self.repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, self.repo / rel)
         self.calls = root / "calls"
@@ -85,6 +85,8 @@ class Checkout:
             found = shutil.which(tool)
             assert found, tool
             (self.tools / tool).symlink_to(found)
+        for present in ("cc", "iptables"):  # a machine with a C compiler (pip's builds) and iptables
+            self.stub(self.tools / present, "#!/bin/sh\nexit 0\n")
         self.stub(self.stubs / "apt-get", APT_GET)
         self.stub(self.stubs / "sudo", SUDO)
         venv_bin = self.repo / ".venv" / "bin"
@@ -167,6 +169,22 @@ def test_a_fresh_devnet_install_asks_pip_for_the_node_extra_only(checkout: Check
     checkout.calls.write_text("")
     assert checkout.run("./scripts/bootstrap").returncode == 0
     assert not [c for c in checkout.called("python") if "-m pip" in c]
+
+
+def test_a_machine_without_a_c_compiler_gets_one_before_pip_builds(checkout: Checkout) -> None:
+    (checkout.tools / "cc").unlink()
+    run = checkout.run("./scripts/bootstrap")
+    assert run.returncode == 0, run.stderr
+    installs = [c for c in checkout.called("apt-get") if " install " in c]
+    assert len(installs) == 1 and "build-essential" in installs[0], installs
+    assert "chromium" not in installs[0] and "npm" not in installs[0]
+    calls = checkout.calls.read_text().splitlines()
+    pip_at = next(i for i, c in enumerate(calls) if "-e .[node]" in c)
+    assert calls.index(next(c for c in calls if "build-essential" in c)) < pip_at  # before pip's builds
+    # installed already: the next run asks for nothing
+    checkout.calls.write_text("")
+    assert checkout.run("./scripts/bootstrap").returncode == 0
+    assert checkout.called("apt-get") == []
 
 
 def test_an_extra_named_is_installed_beside_the_node_and_a_wrong_name_installs_nothing(checkout: Checkout) -> None:
