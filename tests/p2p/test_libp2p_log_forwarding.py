@@ -25,6 +25,7 @@ def forwarded(name: str, level: int, message: str, caplog: pytest.LogCaptureFixt
     ("libp2p.network.swarm", "[ADDCONN_FAIL] add_conn failed for peer 12D3Koo: OSError(104)", logging.WARNING),
     ("libp2p.network.swarm", "something else: Cancelled(source='explicit')", logging.WARNING),
     ("libp2p.network.swarm", "failed to upgrade security for peer 12D3Koo", logging.DEBUG),
+    ("libp2p.network.swarm", "fail to upgrade mux for peer 12D3KooWRxA8", logging.DEBUG),
     ("libp2p.host.basic_host", "[ADDCONN_FAIL] add_conn failed: Cancelled(", logging.WARNING),
 ])
 def test_only_the_failures_the_node_handles_are_demoted(name: str, message: str, level: int,
