@@ -118,7 +118,7 @@ def submit_call(
     if not wait:
         return Submitted(rpc.call("author_submitExtrinsic", encoded), None)
     # watched: a transaction the pool drops is reported (TransactionDropped), never waited for in silence
-    submit_and_watch(rpc.url, encoded, timeout)
+    submit_and_watch(rpc.url, encoded, timeout, rpc.option)
     xt_hash = "0x" + xt.hash().hex()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
