@@ -314,6 +314,9 @@ DEV_GOVERNANCE_PARAMETERS = {
     "governance.house_turnout_floor_bps": (100, 50, 5000),
     "governance.house_min_aye_voters": (1, 1, 5),
     "governance.house_min_other_aye_bps": (50, 0, 5000),
+    # a dev day lasts 2 s: 365 of them (12 minutes) keep the compute walk's work credit in the compute house while
+    # the governance walk votes (30 would be a minute)
+    "governance.compute_window_days": (365, 1, 365),
 }
 
 

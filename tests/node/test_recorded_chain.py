@@ -22,15 +22,24 @@ from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block, extrinsics_root
 from btt_chain.primitives.errors import InvalidBlock
 from btt_chain.primitives.keys import dev_keypair
+from genesis.build import Genesis
 from storage.leveldb import LevelDBStore
 from storage.memory import MemoryStore
 from tests.support.node_builder import dev_genesis, far_future_ms
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "recorded_chain.bin"
+RECORDED_PRESET = str(RECORDED.with_name("recorded_chain_dev_preset.json"))
+"""The dev preset as these blocks' chain had it (kept, not the live preset: a later change of the dev chain's
+genesis, such as its compute window, must not change the genesis these blocks were built on)."""
 
 
 def recorded_blocks() -> list[bytes]:
     return read_frames(RECORDED)
+
+
+def recorded_genesis() -> Genesis:
+    """The genesis the recorded blocks were built on: the dev chain at spec 11."""
+    return dev_genesis(preset=RECORDED_PRESET, spec_version=11)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +55,7 @@ def test_recorded_chain_imports_with_the_same_roots(tmp_path: Path, workers: int
     assert len(blocks) == 40
     checker = SignatureChecker(workers=workers)
     kv = MemoryStore() if store == "memory" else LevelDBStore(tmp_path / "db")
-    chain = Chain(kv, dev_genesis(spec_version=11), checker)
+    chain = Chain(kv, recorded_genesis(), checker)
     try:
         for raw in blocks:
             result = chain.import_block(raw, far_future_ms())
@@ -63,7 +72,7 @@ def refuse_then_import_the_genuine(workers: int, tamper: str, expected: str) -> 
     blocks = recorded_blocks()
     index = max(range(len(blocks)), key=lambda i: len(Block.decode(blocks[i]).extrinsics))
     checker = SignatureChecker(workers=workers)
-    chain = Chain(MemoryStore(), dev_genesis(spec_version=11), checker)
+    chain = Chain(MemoryStore(), recorded_genesis(), checker)
     try:
         for raw in blocks[:index]:
             chain.import_block(raw, far_future_ms())

@@ -23,7 +23,7 @@ from runtime.specs import running_spec, runtime_of, spec_for_block
 from runtime.storage_version import storage_version
 from runtime.system import storage as system
 from storage.memory import MemoryStore
-from tests.node.test_recorded_chain import recorded_blocks
+from tests.node.test_recorded_chain import RECORDED_PRESET, recorded_blocks
 from tests.support.node_builder import dev_genesis, far_future_ms
 
 UNIT = 10**18
@@ -56,7 +56,7 @@ def events_of(chain: Chain, number: int) -> list[str]:
 @pytest.fixture(scope="module")
 def upgraded() -> tuple[Chain, int]:
     """The recorded spec-11 chain, upgraded to spec 12 by an emergency referendum; (chain, the upgrade's block)."""
-    chain = Chain(MemoryStore(), dev_genesis(spec_version=OLD))
+    chain = Chain(MemoryStore(), dev_genesis(preset=RECORDED_PRESET, spec_version=OLD))
     for raw in recorded_blocks():
         assert chain.import_block(raw, far_future_ms()).status == "best"
     assert chain.runtime.spec_version == OLD
@@ -96,7 +96,7 @@ def test_the_export_imports_into_a_fresh_database_block_by_block_under_each_bloc
     chain, at = upgraded
     out = io.BytesIO()
     block_io.export_blocks(chain, out, 0, None)
-    fresh = Chain(MemoryStore(), dev_genesis(spec_version=OLD))
+    fresh = Chain(MemoryStore(), dev_genesis(preset=RECORDED_PRESET, spec_version=OLD))
     block_io.import_blocks(fresh, io.BytesIO(out.getvalue()))
     assert fresh.head_hash == chain.head_hash and fresh.head.state_root == chain.head.state_root
     assert running_spec(fresh.state()) == NEW
@@ -116,7 +116,7 @@ def test_an_old_block_re_executed_by_the_new_rules_does_not_match(upgraded: tupl
     chain, at = upgraded
     block = Block.decode(chain.db.get_block_bytes(chain.db.canonical_hash(at - 2)))
     assert len(block.extrinsics) > 1  # the timestamp and bob's remark
-    fresh = Chain(MemoryStore(), dev_genesis(spec_version=OLD))
+    fresh = Chain(MemoryStore(), dev_genesis(preset=RECORDED_PRESET, spec_version=OLD))
     for n in range(1, at - 2):
         fresh.import_block(chain.db.get_block_bytes(chain.db.canonical_hash(n)), far_future_ms())
     assert spec_for_block(fresh.state(), at - 2) == OLD
