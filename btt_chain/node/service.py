@@ -515,57 +515,82 @@ class Node:
             slot = clock.slot_at(t)
             if slot <= considered or t - clock.slot_start_ms(slot) >= clock.slot_ms // 2:
                 slot += 1  # the next slot, at its start
-                await asyncio.sleep(max(0, clock.slot_start_ms(slot) - t) / 1000)
+                wait_s = max(0, clock.slot_start_ms(slot) - t) / 1000
+                self._hold_rpc_for(slot, wait_s, clock.slot_ms / 2000)
+                await asyncio.sleep(wait_s)
             # else: authoring the last slot ran into this one, still in its first half: this slot's turn is now, not
             # skipped (a busy machine lost every other slot of this node's that way)
             considered = slot
-            if slot <= self.chain.head.slot or self.chain.halt is not None:  # stopped at an upgrade: said once
-                continue
-            key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
-            if key is None:
-                continue
-            if not self.signing.may_sign_block(key, slot):  # synced, no second signer, one validator account
-                continue
-            if not self.guard.may_sign_block(slot):
-                log.warning("not signing slot %d: already signed up to slot %d", slot, self.guard.last_block_slot)
-                continue
             try:
-                self.guard.record_block(slot)
-                if self.config.unsafe_equivocate:
-                    self._equivocate(slot, key)
-                candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
-                imported, dropped = self.chain.author_block(slot, key, candidates)
-            except UpgradeHalt:  # this block needs a spec this node does not run, or its migration fails: said once
-                continue
-            except InvalidBlock as exc:  # this key cannot author (its hash chain, its registration): said once
-                if str(exc) != self._cannot_author:
-                    self._cannot_author = str(exc)
-                    log.error("cannot author slot %d with session key 0x%s: %s", slot, key.public.hex()[:16], exc)
-                continue
-            except Exception:
-                log.exception("authoring slot %d failed", slot)
-                continue
+                self._author_slot(slot)
             finally:
-                self.fetch_missing_weights()  # extrinsics left in the pool for a blob this node lacks
-            if self.network is not None:
-                block = imported.block
-                if self.config.unsafe_gossip_invalid_blocks:
-                    bad = block.header.replace(state_root=bytes(32)).sealed(key, self.chain.genesis_hash)
-                    block = block.replace(header=bad)
-                    log.warning("test helper: gossiping block #%d with a wrong state root", bad.number)
-                self.network.announce_block(block)
-            self.finality.on_block_header(imported.block.header)
-            self.finality.on_new_head()
-            self.pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
-            self._cannot_author = None
-            self._rotate_hash_chain_if_due(key)
-            for xt, why in dropped:
-                log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)
-            h = imported.block.header
-            log.info(
-                "authored #%d 0x%s slot %d with %d transactions", h.number, imported.hash.hex()[:16], h.slot,
-                len(imported.block.transactions),
-            )
+                self._release_rpc()
+
+    def _hold_rpc_for(self, slot: int, wait_s: float, half_slot_s: float) -> None:
+        """Ask the RPC lane to start no unit from just before `slot` (`wait_s` from now) until it is authored, if
+        this node's key is its leader (on the head as it is now: a block imported meanwhile may change it, and then
+        the lane was only held a moment for nothing)."""
+        server = getattr(self, "rpc_server", None)
+        if server is None or self.keys.get(self.chain.leader(slot)) is None:
+            return
+        now = server.lane.clock()
+        server.lane.hold(now + wait_s, now + wait_s + half_slot_s)
+
+    def _release_rpc(self) -> None:
+        server = getattr(self, "rpc_server", None)
+        if server is not None:
+            server.lane.release()
+
+    def _author_slot(self, slot: int) -> None:
+        """Author `slot` if this node's key leads it and may sign it."""
+        assert self.guard is not None
+        if slot <= self.chain.head.slot or self.chain.halt is not None:  # stopped at an upgrade: said once
+            return
+        key = self.keys.get(self.chain.leader(slot))  # the schedule names a session key: this node's, or not
+        if key is None:
+            return
+        if not self.signing.may_sign_block(key, slot):  # synced, no second signer, one validator account
+            return
+        if not self.guard.may_sign_block(slot):
+            log.warning("not signing slot %d: already signed up to slot %d", slot, self.guard.last_block_slot)
+            return
+        try:
+            self.guard.record_block(slot)
+            if self.config.unsafe_equivocate:
+                self._equivocate(slot, key)
+            candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
+            imported, dropped = self.chain.author_block(slot, key, candidates)
+        except UpgradeHalt:  # this block needs a spec this node does not run, or its migration fails: said once
+            return
+        except InvalidBlock as exc:  # this key cannot author (its hash chain, its registration): said once
+            if str(exc) != self._cannot_author:
+                self._cannot_author = str(exc)
+                log.error("cannot author slot %d with session key 0x%s: %s", slot, key.public.hex()[:16], exc)
+            return
+        except Exception:
+            log.exception("authoring slot %d failed", slot)
+            return
+        finally:
+            self.fetch_missing_weights()  # extrinsics left in the pool for a blob this node lacks
+        if self.network is not None:
+            block = imported.block
+            if self.config.unsafe_gossip_invalid_blocks:
+                bad = block.header.replace(state_root=bytes(32)).sealed(key, self.chain.genesis_hash)
+                block = block.replace(header=bad)
+                log.warning("test helper: gossiping block #%d with a wrong state root", bad.number)
+            self.network.announce_block(block)
+        self.finality.on_block_header(imported.block.header)
+        self.finality.on_new_head()
+        self.pool.prune([x.hash() for x in imported.block.transactions], [x.hash() for x, _ in dropped])
+        self._cannot_author = None
+        self._rotate_hash_chain_if_due(key)
+        for xt, why in dropped:
+            log.info("dropped extrinsic 0x%s from the pool: %s", xt.hash().hex()[:16], why)
+        h = imported.block.header
+        log.info(
+            "authored #%d 0x%s slot %d with %d transactions", h.number, imported.hash.hex()[:16], h.slot,
+            len(imported.block.transactions),
+        )
 
     def _equivocate(self, slot: int, key: Keypair) -> None:
         """Test helper (--unsafe-equivocate): gossip a second block for `slot` that differs from the real one."""

@@ -228,3 +228,54 @@ async def test_a_message_too_costly_to_parse_is_refused_before_parsing(monkeypat
     numbers = json_module.dumps([{"jsonrpc": "2.0", "id": 0, "method": "x", "params": [list(range(1000))]}] * 100)
     assert numbers.count(",") < protocol.MAX_TOKENS
     assert isinstance(protocol._parse(numbers), list)
+
+
+@pytest.mark.asyncio
+async def test_a_held_slot_starts_no_unit_until_released_however_many_are_queued() -> None:
+    """A node's own slot: the lane starts nothing from a unit's length before it until the block is authored, so
+    an attacker's queue of heavy calls cannot have one running when the slot begins."""
+    clock = FakeClock()
+    lane = CallLane(share=1.0, clock=clock)
+    lane.start()
+    ran: list[int] = []
+
+    def unit(i: int) -> int:
+        clock.now += 0.05  # each unit "takes" 50 ms
+        ran.append(i)
+        return i
+
+    try:
+        assert await lane.run("a", "c", lambda: unit(0)) == 0
+        assert lane.lead() == pytest.approx(0.05)
+        lane.hold(at=clock.now + 0.04, until=clock.now + 10)  # the slot starts in 40 ms: within a unit's length
+        tasks = [asyncio.create_task(lane.run("attacker", "c", lambda i=i: unit(i))) for i in range(1, 6)]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert ran == [0], "a unit started within a unit's length of the held slot"
+        lane.release()  # authored
+        assert await asyncio.gather(*tasks) == [1, 2, 3, 4, 5]
+    finally:
+        await lane.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_hold_far_ahead_does_not_stop_the_lane_and_an_unreleased_hold_ends_at_its_limit() -> None:
+    clock = FakeClock()
+    lane = CallLane(share=1.0, clock=clock)
+    lane.start()
+    try:
+        lane.hold(at=clock.now + 5, until=clock.now + 6)  # a slot 5 s away: units run meanwhile
+        assert await lane.run("a", "c", lambda: 1) == 1
+        lane.hold(at=clock.now, until=clock.now + 0.01)  # never released (an author that failed): real time limit
+        clock.now += 0.02
+        assert await asyncio.wait_for(lane.run("a", "c", lambda: 2), 5) == 2
+    finally:
+        await lane.stop()
+
+
+def test_the_lead_before_a_slot_is_bounded() -> None:
+    from btt_chain.rpc.scheduler import MAX_HOLD_LEAD_S
+
+    lane = CallLane()
+    lane._recent.extend([30.0, 0.01])  # one pathological unit does not hold the lane for 30 s before every slot
+    assert lane.lead() == MAX_HOLD_LEAD_S
