@@ -16,6 +16,7 @@ from btt_chain.primitives.errors import DecodeError, InvalidBlock
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.rpc.virtual_storage import DIGEST_KEY, VirtualStorage
 from storage.memory import MemoryStore
+from tests.node.test_recorded_chain import RECORDED_PRESET
 from tests.node.test_upgrade_boundary import OLD, upgraded  # noqa: F401 - the fixture
 from tests.support.node_builder import dev_genesis, far_future_ms
 
@@ -78,7 +79,7 @@ def test_a_block_that_lies_about_the_runtime_update_is_refused_and_changes_nothi
     each is refused with the reason and the chain stays where it was; the true blocks import after them."""
     chain, at = upgraded
     alice = dev_keypair("alice")
-    fresh = Chain(MemoryStore(), dev_genesis(spec_version=OLD))
+    fresh = Chain(MemoryStore(), dev_genesis(preset=RECORDED_PRESET, spec_version=OLD))
     for n in range(1, at - 2):
         assert fresh.import_block(raw_block(chain, n), far_future_ms()).status == "best"
     for n, lie in ((at - 2, True), (at - 1, False)):
