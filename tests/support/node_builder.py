@@ -25,7 +25,7 @@ def dev_genesis(
 ) -> Genesis:
     """The dev chain's genesis; `spec_version` starts it at another spec than the preset's (11: as the dev chain was
     before specs were recorded, the file without the field)."""
-    raw = dict(load_chain_spec(preset).raw)
+    raw = dict(load_chain_spec(preset).raw)  # a preset's name, or the path of a chain spec file
     if spec_version is not None:
         raw = as_of_spec(raw, spec_version)
     return build_genesis(parse_chain_spec(materialise(raw, genesis_time_ms)))
