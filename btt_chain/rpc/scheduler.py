@@ -14,10 +14,10 @@ manners:
   connections of one address: a client's next unit starts after the work it has already had, so a wallet
   that sends one cheap call goes before an address that keeps a hundred expensive ones queued.
 - Around this node's own slots the lane holds (`hold`, `release`): the author loop asks it to start no unit from
-  a little before its slot (the longest of the last units, so that one already running ends in time) until its
-  block is authored. On a busy machine a unit takes several times its CPU time, and a unit that started just before
-  the slot held the author past the slot's first half (the explorer's heaviest calls in a loop made a node miss five
-  slots in a row that way).
+  a little before its slot (the longest of the last units, up to half a slot, so that one already running ends in
+  time) until its block is authored. On a busy machine a unit takes several times its CPU time, and a unit that
+  started just before the slot held the author past the slot's first half (the explorer's heaviest calls in a loop
+  made a node miss five slots in a row that way).
 - A unit whose client has gone away is never run (`alive()` is asked first), and a connection's queue holds
   one message at a time (the server reads the next message only after answering the last), so a client that
   leaves costs nothing more.
@@ -38,8 +38,6 @@ DEFAULT_SHARE = 0.6
 """Largest share of the event loop's time the lane takes while clients keep it busy."""
 MAX_REST_S = 0.25
 """Longest rest after one unit (a unit should never be that long; this keeps a slow one from idling the lane)."""
-MAX_HOLD_LEAD_S = 0.25
-"""Most the lane stops starting units before a held slot (the estimate of a unit's time is capped at this)."""
 RECENT_UNITS = 32
 """The last units whose longest wall time is the lead before a held slot."""
 MAX_QUEUED = 4096
@@ -176,15 +174,17 @@ class CallLane:
         self._queued = 0
 
     # the node's own slots ----------------------------------------------------------------------------
-    def lead(self) -> float:
+    def lead(self, most: float) -> float:
         """How long before a held time the lane stops starting units: the longest of its last units (one that
-        starts then ends about in time), at most MAX_HOLD_LEAD_S."""
-        return min(max(self._recent, default=0.0), MAX_HOLD_LEAD_S)
+        starts then ends about in time; on a busy machine a unit takes several times its CPU time), at most
+        `most`."""
+        return min(max(self._recent, default=0.0), most)
 
     def hold(self, at: float, until: float) -> None:
         """Start no unit from `at` - `lead()` until `release()`, or `until` at the latest (times on `clock`): the
-        node needs the event loop at `at` (its slot's start) and gives it back when done."""
-        self._hold = (at - self.lead(), until)
+        node needs the event loop at `at` (its slot's start) and gives it back when done. The lead is at most
+        `until` - `at` (half a slot: the node's own work comes first, and RPC keeps the rest of the slot)."""
+        self._hold = (at - self.lead(until - at), until)
 
     def release(self) -> None:
         self._hold = None

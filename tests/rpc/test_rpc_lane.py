@@ -246,7 +246,7 @@ async def test_a_held_slot_starts_no_unit_until_released_however_many_are_queued
 
     try:
         assert await lane.run("a", "c", lambda: unit(0)) == 0
-        assert lane.lead() == pytest.approx(0.05)
+        assert lane.lead(1.0) == pytest.approx(0.05)
         lane.hold(at=clock.now + 0.04, until=clock.now + 10)  # the slot starts in 40 ms: within a unit's length
         tasks = [asyncio.create_task(lane.run("attacker", "c", lambda i=i: unit(i))) for i in range(1, 6)]
         for _ in range(20):
@@ -273,9 +273,9 @@ async def test_a_hold_far_ahead_does_not_stop_the_lane_and_an_unreleased_hold_en
         await lane.stop()
 
 
-def test_the_lead_before_a_slot_is_bounded() -> None:
-    from btt_chain.rpc.scheduler import MAX_HOLD_LEAD_S
-
+def test_the_lead_before_a_slot_is_bounded_by_the_hold() -> None:
     lane = CallLane()
     lane._recent.extend([30.0, 0.01])  # one pathological unit does not hold the lane for 30 s before every slot
-    assert lane.lead() == MAX_HOLD_LEAD_S
+    assert lane.lead(0.5) == 0.5
+    lane.hold(at=100.0, until=100.5)
+    assert lane._hold == (99.5, 100.5)
