@@ -13,6 +13,7 @@ items and say where to go on from.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Generator
 from typing import Any
 
 from btt_chain.primitives.address import decode_address, encode_address
@@ -29,7 +30,7 @@ from btt_chain.rpc.errors import RpcError, invalid_params
 from btt_chain.rpc.methods_compute import render_job
 from btt_chain.rpc.methods_governance import btt_referenda, btt_referendum, render_call
 from btt_chain.rpc.paging import int_in, is_decimal, wire_of
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Stepwise, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_event_record
 from genesis.release import PROJECTION_NOTE, project_release
 from runtime.compute import storage as compute
@@ -684,25 +685,45 @@ def _modules(value: Any, ctx: RpcContext) -> tuple[str, ...]:
 )
 def btt_explorer_events(
     ctx: RpcContext, modules: tuple[str, ...], blocks: int, count: int, start: int | None
-) -> dict[str, Any]:
+) -> Stepwise:
     """Events of the given modules in the `blocks` canonical blocks (default 200, at most 2,000) up to block `from`
     (default the head), newest first, at most `limit` (default 100, at most 500), each with its block number;
     `counts` has every matching event's name with how often it occurred in the blocks examined (all of them, not
     only those listed). Events are counted by each block's index of event kinds without being decoded (only the
     listed ones are): at most 100,000 per call, whole blocks at a time. `from` and `to` are the blocks examined,
-    `next` the `from` to go on with (null once the range, or block 0, is done)."""
+    `next` the `from` to go on with (null once the range, or block 0, is done). Worked out in steps of at most
+    EVENTS_STEP_BLOCKS blocks or EVENTS_STEP_RENDERED listed events, each its own unit of the RPC lane; the blocks
+    are those of the canonical chain when the call began."""
+    return Stepwise(_explorer_events_steps(ctx, modules, blocks, count, start))
+
+
+EVENTS_STEP_BLOCKS = 200
+"""Blocks `btt_explorerEvents` examines in one step (one unit of the RPC lane)."""
+EVENTS_STEP_RENDERED = 25
+"""Events it decodes and renders in one step: a listed event costs about half a millisecond, and a page of 500 in one
+unit held the event loop for 0.3-0.7 s (several times that on a busy machine: a node missed its slots under a loop of
+such calls)."""
+
+
+def _explorer_events_steps(
+    ctx: RpcContext, modules: tuple[str, ...], blocks: int, count: int, start: int | None
+) -> Generator[None, None, dict[str, Any]]:
     db = ctx.node.chain.db
     head = ctx.node.chain.head.number
     top = head if start is None else min(start, head)
     low = max(top - blocks + 1, 0)
+    hashes = [db.canonical_hash(n) for n in range(top, low - 1, -1)]  # the chain as the call found it
     render = account_renderer(_prefix(ctx))
     wanted = set(modules)
     found: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     items = EVENT_SCAN_ITEMS
     lowest, cursor = top + 1, None
-    for n in range(top, low - 1, -1):
-        h = db.canonical_hash(n)
+    rendered = 0
+    for i, h in enumerate(hashes):
+        n = top - i
+        if i and i % EVENTS_STEP_BLOCKS == 0:
+            yield
         view = db.block_meta_view(h, cache=False) if h is not None else None
         kinds = view.kinds() if view is not None else array("H")
         if lowest <= top and items < 1 + len(kinds):
@@ -719,6 +740,9 @@ def btt_explorer_events(
         if matching and len(found) < count:
             for j in view.positions_of(matching):
                 found.append({"block": n, **render_event_record(view.events(j, j + 1)[0], render)})
+                rendered += 1
+                if rendered % EVENTS_STEP_RENDERED == 0:
+                    yield
                 if len(found) >= count:
                     break
     lowest = min(lowest, top)

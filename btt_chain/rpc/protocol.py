@@ -30,7 +30,7 @@ from btt_chain.rpc.errors import (
     RpcError,
     invalid_request,
 )
-from btt_chain.rpc.registry import REGISTRY, Later, Registry, RpcContext, lone_surrogate
+from btt_chain.rpc.registry import REGISTRY, Later, Registry, RpcContext, Stepwise, lone_surrogate
 from btt_chain.rpc.scheduler import LaneBusy
 
 log = logging.getLogger("btt.rpc")
@@ -105,7 +105,7 @@ class _Pending:
 
     request_id: Any
     name: str
-    later: Later
+    later: Later | Stepwise
 
 
 class CallObserver(Protocol):
@@ -188,7 +188,14 @@ class Dispatcher:
         outcome = await run(partial(self._answer, request, ctx))
         if isinstance(outcome, _Pending):
             try:
-                result = await outcome.later.awaitable
+                later = outcome.later
+                if isinstance(later, Stepwise):
+                    while True:  # each step its own unit of the lane
+                        done, result = await run(later.advance)
+                        if done:
+                            break
+                else:
+                    result = await later.awaitable
                 answer = _result(outcome.request_id, result)
             except Exception as exc:
                 return self._bounded(request, _failure(outcome.request_id, outcome.name, exc), True)
@@ -235,7 +242,14 @@ class Dispatcher:
 
     def _one(self, request: Any, ctx: RpcContext) -> str | None:
         outcome = self._outcome(request, ctx)
+        if isinstance(outcome, _Pending) and isinstance(outcome.later, Stepwise):  # its steps at once, here
+            try:
+                answer, is_error = _result(outcome.request_id, outcome.later.finish()), False
+            except Exception as exc:
+                answer, is_error = _failure(outcome.request_id, outcome.name, exc), True
+            return self._bounded(request, answer, is_error)[0]
         if isinstance(outcome, _Pending):  # nothing here can wait for it: the server's handle_async can
+            assert isinstance(outcome.later, Later)
             outcome.later.awaitable.close()
             error = RpcError(INTERNAL_ERROR, f"{outcome.name} answers later (work off the event loop): call it "
                                              "through the RPC server")
@@ -267,7 +281,7 @@ class Dispatcher:
             return error_response(reply_id, invalid_request('"params" must be an array or an object')), True
         try:
             result = self._call(name, params, ctx)
-            if isinstance(result, Later):
+            if isinstance(result, (Later, Stepwise)):
                 return _Pending(request_id, name, result)
             # encoding inside the try: a result that cannot be encoded is an internal error
             return _result(request_id, result), False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +44,34 @@ class Later:
 
     def __init__(self, awaitable: Coroutine[Any, Any, Any]) -> None:
         self.awaitable = awaitable
+
+
+class Stepwise:
+    """A method's answer worked out in steps, each step its own unit of the server's RPC lane: the method returns
+    `Stepwise(generator)` after its checks; each `yield` ends a step (the lane hands the event loop back there, and
+    starts no step when the node's own slot is due), and the generator's return value is the answer. For a method
+    whose bounded work is still too long for one unit on a busy machine (the explorer's events view rendering
+    hundreds of events). Without the lane (a direct dispatch) the steps run one after the other at once."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: Generator[None, None, Any]) -> None:
+        self.steps = steps
+
+    def advance(self) -> tuple[bool, Any]:
+        """Run one step: (True, the answer) once the generator has returned, else (False, None)."""
+        try:
+            next(self.steps)
+        except StopIteration as done:
+            return True, done.value
+        return False, None
+
+    def finish(self) -> Any:
+        """Run every remaining step; the answer."""
+        while True:
+            done, value = self.advance()
+            if done:
+                return value
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc import block_spec
 from btt_chain.rpc.errors import INVALID_PARAMS, UNSUPPORTED_SPEC, RpcError
-from btt_chain.rpc.registry import REGISTRY, RpcContext
+from btt_chain.rpc.registry import REGISTRY, RpcContext, Stepwise
 from btt_chain.rpc.server import RpcServer
 from cli.main import main
 from cli.query_upgrade_cmd import describe
@@ -69,7 +69,8 @@ def call(node: Node, name: str, *params: Any) -> Any:
     ctx = RpcContext(node)
     method = REGISTRY.get(name)
     assert method is not None, name
-    return method.handler(ctx, *method.bind(list(params), ctx))
+    out = method.handler(ctx, *method.bind(list(params), ctx))
+    return out.finish() if isinstance(out, Stepwise) else out  # a method worked out in steps: all of them
 
 
 def refused(node: Node, code: int, fragment: str, name: str, *params: Any) -> str:
