@@ -299,6 +299,10 @@ class NodeMetrics:
                                      "fork choice starts from", registry=r)
         self.slots_missed = Counter("btt_slots_missed",
                                     "Slots without a canonical block since the node started", registry=r)
+        self.slots_missed_behind_rpc = Counter(
+            "btt_slots_missed_behind_rpc", "Slots of this node's validator it did not author while an RPC unit was "
+            "running at the slot's start or started in its first half (RPC held the slot loop: never expected)",
+            registry=r)
         self.future_txs = Gauge("btt_txpool_future_transactions",
                                 "Pooled transactions waiting for a missing nonce", registry=r)
         self.pool_bytes = Gauge("btt_txpool_bytes", "Bytes of the pooled transactions", registry=r)

@@ -513,6 +513,9 @@ class Node:
         while True:
             t = now_ms()
             slot = clock.slot_at(t)
+            if considered >= 0 and (slot > considered + 1
+                                    or (slot > considered and t - clock.slot_start_ms(slot) >= clock.slot_ms // 2)):
+                self._count_missed_behind_rpc(considered + 1, slot, t)
             if slot <= considered or t - clock.slot_start_ms(slot) >= clock.slot_ms // 2:
                 slot += 1  # the next slot, at its start
                 wait_s = max(0, clock.slot_start_ms(slot) - t) / 1000
@@ -535,6 +538,24 @@ class Node:
             return
         now = server.lane.clock()
         server.lane.hold(now + wait_s, now + wait_s + half_slot_s)
+
+    def _count_missed_behind_rpc(self, first: int, last: int, t: int) -> None:
+        """Slots `first`..`last` (the last only if its first half is over at `t`) went by unauthored: each this
+        node led while an RPC unit was running at its start, or started in its first half, counts in
+        `btt_slots_missed_behind_rpc` (the RPC lane must never hold the author; a slot lost to a busy machine alone,
+        the author's timer firing late with the lane idle, is not counted)."""
+        server, metrics, clock = getattr(self, "rpc_server", None), self.metrics, self.chain.clock
+        if server is None or metrics is None or self.chain.head.slot >= last:
+            return
+        lane = server.lane
+        for slot in range(max(first, last - 64), last + 1):
+            start = clock.slot_start_ms(slot)
+            if slot == last and t - start < clock.slot_ms // 2:
+                continue
+            at = lane.clock() - (t - start) / 1000  # the slot's start on the lane's clock
+            if slot > self.chain.head.slot and self.keys.get(self.chain.leader(slot)) is not None \
+                    and lane.held_up(at, at + clock.slot_ms / 2000):
+                metrics.slots_missed_behind_rpc.inc()
 
     def _release_rpc(self) -> None:
         server = getattr(self, "rpc_server", None)

@@ -147,6 +147,8 @@ class CallLane:
         self._hold: tuple[float, float] | None = None
         """(from, until) on `clock`: no unit starts in that span unless released first."""
         self._released: asyncio.Event | None = None
+        self._unit_started: float | None = None
+        self._spans: deque[tuple[float, float]] = deque(maxlen=RECENT_UNITS)
 
     def __len__(self) -> int:
         return self._queued
@@ -185,6 +187,13 @@ class CallLane:
         node needs the event loop at `at` (its slot's start) and gives it back when done. The lead is at most
         `until` - `at` (half a slot: the node's own work comes first, and RPC keeps the rest of the slot)."""
         self._hold = (at - self.lead(until - at), until)
+
+    def held_up(self, start: float, end: float) -> bool:
+        """Whether a unit kept the event loop from the node at a moment `start` (on `clock`), or started between
+        `start` and `end`: one running at `start` (now or among the last units), or one started within."""
+        if self._unit_started is not None and self._unit_started <= end:
+            return True
+        return any(a <= start < b or start <= a < end for a, b in self._spans)
 
     def release(self) -> None:
         self._hold = None
@@ -277,7 +286,7 @@ class CallLane:
                 self.skipped_gone += 1
                 unit.future.set_exception(ClientGone("the client went away"))
             else:
-                started = self.clock()
+                started = self._unit_started = self.clock()
                 try:
                     result = unit.fn()
                 except BaseException as exc:  # handed to the caller, whatever it is
@@ -286,7 +295,10 @@ class CallLane:
                 else:
                     if not unit.future.done():
                         unit.future.set_result(result)
-                cost = self.clock() - started
+                ended = self.clock()
+                self._spans.append((started, ended))
+                self._unit_started = None
+                cost = ended - started
                 self.units_run += 1
                 self.busy_seconds += cost
                 self.longest_unit_s = max(self.longest_unit_s, cost)
