@@ -30,8 +30,9 @@ LEDGER_KINDS = (LEDGER_BURN, LEDGER_DUST)
 """The events `_reduce_issuance` is followed by: one per burn, with the amount in field 1."""
 REPORT_FIELDS = ("burned", "deposit_burned")
 """Fields in which other modules report a burn (claims on a ledger burn, never counted themselves)."""
-REPORT_AMOUNT_EVENTS = {("treasury", "MilestoneBurned")}
-"""Events that report a burn in their `amount` field."""
+REPORT_FIELDS_BY_KIND = {("treasury", "MilestoneBurned"): "amount", ("compute", "InputsNotSealed"): "fee"}
+"""Events that report a burn in a field of another name: a treasury milestone's `amount`; the missed-assignment
+`fee` burned from a private job's price when its clinic never sealed the inputs."""
 GENESIS = "genesis"
 DUST = "dust"
 UNCLAIMED = "balances"
@@ -61,7 +62,7 @@ def report_fields(module: str, name: str) -> tuple[tuple[int, Field], ...]:
         if cls is None or key in LEDGER_KINDS or module == "balances":
             _REPORT_FIELDS[key] = ()
         else:
-            names = set(REPORT_FIELDS) | ({"amount"} if key in REPORT_AMOUNT_EVENTS else set())
+            names = set(REPORT_FIELDS) | ({REPORT_FIELDS_BY_KIND[key]} if key in REPORT_FIELDS_BY_KIND else set())
             _REPORT_FIELDS[key] = tuple((i, f) for i, (n, f) in enumerate(cls.WIRE) if n in names)
     return _REPORT_FIELDS[key]
 

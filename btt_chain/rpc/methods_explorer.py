@@ -202,9 +202,9 @@ def _names(wire: Any, who: bytes) -> bool:
 
 
 BURN_FIELDS = burns.REPORT_FIELDS
-"""Event fields that carry an amount taken out of issuance; `balances.Burned` and `treasury.MilestoneBurned`
-carry it in `amount`."""
-BURN_EVENTS = {burns.LEDGER_BURN, *burns.REPORT_AMOUNT_EVENTS}
+"""Event fields that carry an amount taken out of issuance; `balances.Burned` carries it in `amount`, and the kinds
+of `explorer_burns.REPORT_FIELDS_BY_KIND` in the field named there."""
+BURN_FIELD_BY_EVENT = {burns.LEDGER_BURN: "amount", **burns.REPORT_FIELDS_BY_KIND}
 
 
 def burned_by_event(record: dict[str, Any]) -> int:
@@ -215,8 +215,9 @@ def burned_by_event(record: dict[str, Any]) -> int:
         value = record.get(name)
         if isinstance(value, str) and is_decimal(value):
             total += int(value)
-    if (record.get("module"), record.get("event")) in BURN_EVENTS:
-        value = record.get("amount")
+    field = BURN_FIELD_BY_EVENT.get((record.get("module"), record.get("event")))
+    if field is not None:
+        value = record.get(field)
         if isinstance(value, str) and is_decimal(value):
             total += int(value)
     return total

@@ -15,6 +15,7 @@ from btt_chain.rpc import explorer_units, explorer_verdicts
 from btt_chain.rpc.render import PHASE_INITIALIZATION
 from runtime.balances.events import Burned, DustLost, Transfer
 from runtime.bonds.events import BondSlashed
+from runtime.compute.events import InputsNotSealed
 from runtime.evidence.events import Slashed
 from runtime.governance import params as gparams
 from runtime.governance.events import VotingClosed
@@ -81,6 +82,12 @@ def test_a_report_without_a_ledger_burn_adds_nothing() -> None:
 
 def test_treasury_milestones_report_in_their_amount() -> None:
     assert burns.attribute([burned(0, 50), rec(0, MilestoneBurned("m1", 50))]) == {"treasury": 50}
+
+
+def test_a_clinic_that_never_sealed_pays_a_fee_counted_as_compute() -> None:
+    # the missed-assignment fee burned from a private job's price is reported in the event's `fee` field
+    records = [burned(2, 50), rec(2, InputsNotSealed(1, WHO, 50))]
+    assert burns.attribute(records) == {"compute": 50}
 
 
 def test_only_burn_kinds_are_decoded() -> None:

@@ -183,6 +183,7 @@ def test_private_jobs_keep_every_rule_under_random_schedules(seed: int) -> None:
     rng = random.Random(seed)
     chain = GenesisBuilder(balances={"alice": 1_000, "bob": 100_000, "charlie": 100_000, "dave": 1_000, "eve": 1_000},
                            params={"compute.commit_window_slots": 8, "compute.sample_size": 2}).build()
+    chain.burns_name_their_source = True  # a clinic that never seals pays a fee: the explorer must call it compute's
     assert Clinic(chain, "charlie", MODEL).set_key().success
     register(chain, "bob", capacity=1, bond=40 * BOND)
     assert Provider(chain, "bob").set_key().success

@@ -65,6 +65,7 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
                 "compute.place_rent": UNIT // 10_000, "compute.record_weight_bps": 10_000,
                 "compute.unserved_wait_ms": 60_000},
     )
+    chain.burns_name_their_source = True  # every fee, rent and slash burned is named by the module that made it
     for name in PROVIDERS:  # ferdie fakes item 0 of every job: his bond can take many slashes
         register(chain, name, capacity=3, bond=(40 if name == "ferdie" else 5) * 25 * UNIT)
     rng = random.Random(24_2026)

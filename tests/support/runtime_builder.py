@@ -319,6 +319,9 @@ class TestChain:
         self.broken_on_purpose: set[str] = set()
         """Invariant rules (by name, e.g. `compute.samples_waiting`) a test broke on purpose by writing state
         directly: their lines are left out of the check after each block."""
+        self.burns_name_their_source = False
+        """Check after each block that every burn is reported by the module that made it (the explorer's burns by
+        source, `explorer_burns.attribute`): for tests that never call `balances.burn`, the one unreported burn."""
 
     @property
     def executive(self) -> Executive:
@@ -383,6 +386,12 @@ class TestChain:
         self._current = None
         problems = [p for p in check_invariants(self.view()) if p.split(":", 1)[0] not in self.broken_on_purpose]
         assert not problems, problems
+        if self.burns_name_their_source:
+            from btt_chain.rpc.explorer_burns import UNCLAIMED, attribute
+
+            by_source = attribute([phase, *event.to_record()] for phase, event in result.events)
+            assert UNCLAIMED not in by_source, (f"block {self.number}: a burn no module reported ({by_source}): "
+                                                f"{[type(e).__name__ for _, e in result.events]}")
         return result
 
     def run_block(self, xts: Iterable[Extrinsic]) -> BlockResult:
