@@ -215,7 +215,7 @@ def burned_by_event(record: dict[str, Any]) -> int:
         value = record.get(name)
         if isinstance(value, str) and is_decimal(value):
             total += int(value)
-    field = BURN_FIELD_BY_EVENT.get((record.get("module"), record.get("event")))
+    field = BURN_FIELD_BY_EVENT.get((str(record.get("module")), str(record.get("event"))))
     if field is not None:
         value = record.get(field)
         if isinstance(value, str) and is_decimal(value):
