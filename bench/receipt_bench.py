@@ -104,15 +104,22 @@ class Bench:
     def nonce(self, pair: Keypair) -> int:
         return system.account.get(self.author.state(), pair.public).nonce
 
-    def block(self, xts: Sequence[Extrinsic]) -> None:
+    def block(self, xts: Sequence[Extrinsic], partial: bool = False) -> int:
+        """Author a block of `xts` (in order); how many of them it holds. The author stops at the block's limits
+        (weight, bytes, count) without dropping the rest: unless `partial`, a block that holds fewer than all of
+        them is an error (a reveal left out misses its deadline and pauses alice, so that later jobs go unassigned)."""
         imported, dropped = self.author.author_block(self.author.head.slot + 1, self.alice,
                                                      [(x, len(x.encode())) for x in xts])
         if dropped:
             raise RuntimeError(f"bench extrinsic dropped: {dropped[0][1]}")
+        held = sum(1 for x in imported.block.extrinsics if isinstance(x, Extrinsic))
+        if held < len(xts) and (not partial or not held):
+            raise RuntimeError(f"a bench block held {held} of its {len(xts)} extrinsics (the block is full)")
         for outcome in imported.result.outcomes if imported.result else ():
             # an honest item's challenge fails by design (every node re-executes it first); nothing else may
             if not outcome.success and not (outcome.error or "").startswith(EXPECTED_FAILURE):
                 raise RuntimeError(f"bench extrinsic {outcome.index} failed: {outcome.error}")
+        return held
 
     def sync(self) -> None:
         """The importer imports every block it does not have yet, untimed."""
@@ -123,16 +130,21 @@ class Bench:
         self.synced = self.author.head.number
 
     def timed_block(self, xts: Sequence[Extrinsic]) -> float:
-        """Author a block of `xts`, then import it on the other node: its import time in ms."""
+        """Author a block of all of `xts`, then import it on the other node: its import time in ms."""
+        return self.timed_prefix(xts)[0]
+
+    def timed_prefix(self, xts: Sequence[Extrinsic], partial: bool = False) -> tuple[float, int]:
+        """Author a block of `xts` (with `partial`, of as many as fit), then import it on the other node: its import
+        time in ms and how many of `xts` it holds."""
         self.sync()
-        self.block(xts)
+        held = self.block(xts, partial)
         b = self.author.db.get_block(self.author.head_hash)
         assert b is not None
         t = time.perf_counter()
         self.importer.import_block(b.encode(), FAR)
         ms = (time.perf_counter() - t) * 1000
         self.synced = self.author.head.number
-        return ms
+        return ms, held
 
     def empty_block_ms(self) -> float:
         """The import time of an empty block here and now (the median of five), to subtract from a timed block."""
@@ -163,7 +175,8 @@ class Bench:
         commits = []
         for i, seed in enumerate(seeds):
             job = compute.jobs.get(state, first + i)
-            assert job.assignments, "the bench job was not assigned"
+            if not job.assignments:
+                raise RuntimeError(f"bench job {first + i} ({spec.name}) was not assigned to alice")
             work[first + i] = compute_result(JobSpec(first + i, spec, seed, job.input_root, items), os.urandom(32))
             commits.append(_sign(self.author, self.alice, "compute.commit_result", first + i,
                                  work[first + i].commitment, nonce=n + i))
@@ -240,24 +253,36 @@ def _calls_for(spec: ModelSpec) -> int:
     return max(20, min(50, 400_000 // max(1, macs_per_item(spec))))
 
 
-def ladder(bench: Bench) -> list[dict[str, object]]:
-    """For each model: a reveal's and a challenge's weight beside their measured import time."""
+LADDER_NAMES = tuple(m.name for m in LADDER)
+
+
+def ladder(bench: Bench, models: Sequence[str] = LADDER_NAMES, calls_per_model: int | None = None,
+           ) -> list[dict[str, object]]:
+    """For each of `models` (the ladder's, in its order): a reveal's and a challenge's weight beside their measured
+    import time, over `calls_per_model` reveals (default: by the model's size, `_calls_for`)."""
     rows = []
-    for spec in LADDER:
-        calls = _calls_for(spec)
+    for spec in (m for m in LADDER if m.name in models):
+        calls = calls_per_model or _calls_for(spec)
         work = bench.verified_jobs(spec, calls, LADDER_ITEMS)
         empty = bench.empty_block_ms()  # the blocks around these carry the same hooks' work
         reveals = bench.reveals(work)
         reveal_weight = bench.weight(reveals[0])
-        reveal_us = (bench.timed_block(reveals) - empty) * 1000 / calls
+        # as many reveals as one block holds are timed (the largest models' do not all fit); the rest follow at once,
+        # before their deadline
+        ms, timed_first = bench.timed_prefix(reveals, partial=True)
+        reveal_us = (ms - empty) * 1000 / timed_first
+        bench.block(reveals[timed_first:])
         job_id, result = min(work.items())
         challenge_weight = bench.weight(bench.challenges(job_id, result, 1)[0])
         many = max(calls, min(200, 4_000_000 // max(1, macs_per_item(spec))))  # one job takes any number of them
-        challenge_us = statistics.median(
-            (bench.timed_block(bench.challenges(job_id, result, many)) - empty) * 1000 / many for _ in range(REPEATS)
-        )
+        per_challenge = []
+        for _ in range(REPEATS):
+            ms, held = bench.timed_prefix(bench.challenges(job_id, result, many), partial=True)
+            per_challenge.append((ms - empty) * 1000 / held)
+            many = held  # the rest were never included: the next block offers only what fits
+        challenge_us = statistics.median(per_challenge)
         rows.append({
-            "model": spec.name, "macs per item": macs_per_item(spec), "calls": calls,
+            "model": spec.name, "macs per item": macs_per_item(spec), "calls": calls, "reveals timed": timed_first,
             "reveal weight": reveal_weight, "reveal us": round(reveal_us), "reveal ratio": round(
                 reveal_us / reveal_weight, 2),
             "challenges": many, "challenge weight": challenge_weight, "challenge us": round(challenge_us),
@@ -308,13 +333,19 @@ def worst_block(bench: Bench) -> dict[str, object]:
             "worst block import within the dev slot": "yes" if ms < slot_ms else "no"}
 
 
-def run(jobs: int = 50, items: int = 1024, weights_table: bool = True) -> dict[str, object]:
+def run(jobs: int = 50, items: int = 1024, weights_table: bool = True, models: Sequence[str] = LADDER_NAMES,
+        calls_per_model: int | None = None) -> dict[str, object]:
+    """The receipts' figures; with `weights_table`, the ladder's rows for `models` (`ladder`), the output chunks and
+    the worst block."""
+    unknown = sorted(set(models) - set(LADDER_NAMES))
+    if unknown:
+        raise ValueError(f"not a model of the ladder: {', '.join(unknown)} (it has {', '.join(LADDER_NAMES)})")
     bench = Bench([m for m in LADDER if m.name != MODEL] if weights_table else ())
     n = bench.nonce(bench.alice)
     bench.block([_sign(bench.author, bench.alice, "compute.register_provider", 64, 0, 2, nonce=n)])
     out: dict[str, object] = dict(receipts(bench, jobs, items))
     if weights_table:
-        for row in ladder(bench):
+        for row in ladder(bench, models, calls_per_model):
             name = row.pop("model")
             out[f"{name}"] = ", ".join(f"{k} {v}" for k, v in row.items())
         out.update(chunks(bench))

@@ -71,16 +71,27 @@ def pyevm(pairs: int) -> None:
 @click.option("--jobs", type=click.IntRange(1, 64), default=50, show_default=True,
               help="Receipts (reveals of distinct jobs) in the imported block.")
 @click.option("--items", type=click.IntRange(1, 4096), default=1024, show_default=True, help="Items per job.")
-@click.option("--no-weights", is_flag=True, help="Skip the weight table and the worst block (a minute on 2 cores).")
-def receipt(jobs: int, items: int, no_weights: bool) -> None:
+@click.option("--no-weights", is_flag=True,
+              help="Skip the weight table, the output chunks and the worst block (half a minute on 2 cores).")
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="A model of the weight table's ladder to measure (repeat it; default: all of them, from "
+                   "'smallest' to 'largest-conv').")
+@click.option("--calls", type=click.IntRange(1, 64), default=None,
+              help="Reveals per model of the weight table [default: 20 to 50, by the model's size].")
+def receipt(jobs: int, items: int, no_weights: bool, models: tuple[str, ...], calls: int | None) -> None:
     """Verify compute receipts during import (whole-block import per receipt and the verification core); then
     each work-proof call's weight beside its measured import time from the smallest valid model to the largest,
     and a block full of challenges of the largest model against the slot."""
-    from bench.receipt_bench import run
+    from bench.receipt_bench import LADDER_NAMES, run
 
+    unknown = sorted(set(models) - set(LADDER_NAMES))
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} (the ladder's models: {', '.join(LADDER_NAMES)})",
+                                 param_hint="'--model'")
     click.echo(f"running {jobs} jobs of {items} items through a dev chain, then importing their receipts ...",
                err=True)
-    print_fields(list(run(jobs, items, weights_table=not no_weights).items()))
+    print_fields(list(run(jobs, items, weights_table=not no_weights, models=models or LADDER_NAMES,
+                          calls_per_model=calls).items()))
 
 
 @bench.command()
