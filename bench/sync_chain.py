@@ -3,6 +3,10 @@
 A dev-preset chain spec (id `sync-bench`, alice its only validator, 1 s slots, 20-slot epochs) whose Liquidity row
 also funds `accounts` generated accounts (`bench.import_bench.filler_account`, 0.05 BTT each, taken from alice's
 holding so every row still adds up): a spec file any node process accepts, and whose genesis is the bench's state.
+The generated accounts are not listed in the spec: its genesis state is in the file `spec.state` beside it
+(`genesis.snapshot`), streamed out as the accounts are generated (`genesis.snapshot_build.snapshot_from_holders`), so
+no process holds ten million accounts as Python objects; the genesis is the one the spec listing them would build
+(`spec_doc`, the same genesis hash).
 On it, `blocks` empty blocks authored in-process by alice in consecutive slots, each epoch's checkpoint justified by
 her vote as it is entered (all the stake), so the chain is finalized up to its last epochs and every checkpoint
 carries what warp proofs are made of. The genesis time is set so that the last block's slot is in the past when the
@@ -30,14 +34,16 @@ from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.node.chain import Chain
 from btt_chain.node.finality_service import FinalityService
 from btt_chain.primitives.address import encode_address
+from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Justification, sign_vote
 from genesis.build import build_genesis
-from genesis.loader import canonical_json, load_chain_spec_doc, materialise, parse_chain_spec
+from genesis.loader import canonical_json, load_chain_spec, load_chain_spec_doc, materialise
+from genesis.snapshot_build import StreamedHolder, snapshot_from_holders
 from storage.leveldb import LevelDBStore
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when what is built changes: a cached chain of another format is built again."""
 SPEC_ID = "sync-bench"
 ACCOUNT_AMOUNT = "0.05"
@@ -47,6 +53,7 @@ PAST_SLOTS = 60
 """The last block's slot ends this many slots before the build started (so it is in the past, whatever the build
 takes)."""
 MANIFEST = "manifest.json"
+STATE_FILE = "spec.state"
 
 
 def chain_dir(workdir: Path, accounts: int, blocks: int) -> Path:
@@ -54,8 +61,30 @@ def chain_dir(workdir: Path, accounts: int, blocks: int) -> Path:
 
 
 def spec_doc(accounts: int, genesis_time_ms: int) -> dict[str, Any]:
-    """The dev preset as `sync-bench`, its Liquidity row also funding `accounts` generated accounts (from alice's
-    holding), with the genesis time set."""
+    """The dev preset as `sync-bench`, its Liquidity row also funding (listing) `accounts` generated accounts (from
+    alice's holding), with the genesis time set."""
+    doc, row = _base_doc(accounts, genesis_time_ms)
+    doc["allocations"][row]["holders"] += [_entry(i, doc["ss58_prefix"]) for i in range(accounts)]
+    return doc
+
+
+def _entry(i: int, prefix: int) -> dict[str, str]:
+    return {"account": encode_address(filler_account(i), prefix), "amount": ACCOUNT_AMOUNT}
+
+
+def snapshot_spec(accounts: int, genesis_time_ms: int, out: Path) -> dict[str, Any]:
+    """The spec of `spec_doc` with the generated accounts in the state file `out` (beside the spec) instead."""
+    doc, row = _base_doc(accounts, genesis_time_ms)
+    decimals = doc["token"]["decimals"]
+    doc["allocations"][row]["elided"] = {"holders": accounts, "amount": str(Decimal(ACCOUNT_AMOUNT) * accounts)}
+    amount = parse_btt(ACCOUNT_AMOUNT, decimals)
+    prefix = doc["ss58_prefix"]
+    holders = (StreamedHolder(_entry(i, prefix), filler_account(i), amount) for i in range(accounts))
+    return snapshot_from_holders(doc, row, holders, out, out.name)[0]
+
+
+def _base_doc(accounts: int, genesis_time_ms: int) -> tuple[dict[str, Any], int]:
+    """The spec without the generated accounts (alice's holding already less theirs), and its liquid row's position."""
     doc = copy.deepcopy(load_chain_spec_doc("dev"))
     doc["id"] = SPEC_ID
     doc["name"] = f"BTT sync benchmark ({accounts:,} generated accounts)"
@@ -68,9 +97,7 @@ def spec_doc(accounts: int, genesis_time_ms: int) -> dict[str, Any]:
         raise ValueError(f"{accounts:,} accounts of {ACCOUNT_AMOUNT} BTT are more than {VALIDATOR}'s liquid holding "
                          f"({funder['amount']} BTT) can fund")
     funder["amount"] = str(left)
-    row["holders"] += [{"account": encode_address(filler_account(i), doc["ss58_prefix"]), "amount": ACCOUNT_AMOUNT}
-                       for i in range(accounts)]
-    return materialise(doc, genesis_time_ms)
+    return materialise(doc, genesis_time_ms), doc["allocations"].index(row)
 
 
 def cached(workdir: Path, accounts: int, blocks: int) -> dict[str, Any] | None:
@@ -119,12 +146,12 @@ def build(workdir: Path, accounts: int, blocks: int, say: Any = print) -> dict[s
     out.mkdir(parents=True)
     began = time.perf_counter()
     genesis_time_ms = (time.time_ns() // 1_000_000 // 1000 - blocks - PAST_SLOTS) * 1000
-    doc = spec_doc(accounts, genesis_time_ms)
+    doc = snapshot_spec(accounts, genesis_time_ms, out / STATE_FILE)
     raw = canonical_json(doc)
     (out / "spec.json").write_bytes(raw)
     spec_s = time.perf_counter() - began
     t = time.perf_counter()
-    spec = parse_chain_spec(doc, str(out / "spec.json"))
+    spec = load_chain_spec(str(out / "spec.json"))
     del doc
     parse_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -133,8 +160,10 @@ def build(workdir: Path, accounts: int, blocks: int, say: Any = print) -> dict[s
     chain = Chain(kv, genesis)
     del genesis
     genesis_s = time.perf_counter() - t
-    say(f"genesis of {accounts:,} accounts: spec written in {spec_s:.1f} s ({len(raw) / 1e6:.0f} MB), parsed in "
-        f"{parse_s:.1f} s, state built and written in {genesis_s:.1f} s; authoring {blocks:,} blocks ...")
+    state_bytes = (out / STATE_FILE).stat().st_size
+    say(f"genesis of {accounts:,} accounts: spec and state file written in {spec_s:.1f} s ({len(raw) / 1e3:.0f} kB, "
+        f"{state_bytes / 1e6:.0f} MB), spec parsed in {parse_s:.1f} s, state file read into the database in "
+        f"{genesis_s:.1f} s; authoring {blocks:,} blocks ...")
     node = _Builder(chain)
     finality = FinalityService(node, None, out / "votes.json")  # type: ignore[arg-type]
     node.finality = finality
@@ -178,6 +207,7 @@ def build(workdir: Path, accounts: int, blocks: int, say: Any = print) -> dict[s
         "finalized_number": finalized,
         "justifications": justifications,
         "spec_bytes": len(raw),
+        "state_file_bytes": state_bytes,
         "db_bytes": sum(p.stat().st_size for p in (out / "db").rglob("*") if p.is_file()),
         "build_spec_s": round(spec_s, 1),
         "build_spec_parse_s": round(parse_s, 1),

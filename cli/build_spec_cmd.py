@@ -1,6 +1,8 @@
 """`btt-chain build-spec`: write a chain spec from a base (a preset or file) with the chain's own validators, their
 bonds and their hash-chain commitments computed at the spec's own length, a new id and name, consensus figures and
-the start time. `genesis build` is the same with only the start time changed."""
+the start time. `genesis build` is the same with only the start time changed. With `--genesis-state-file`, the
+genesis state goes to a file beside the spec and the spec names it (`genesis.snapshot_build`) instead of listing the
+holders of its large liquid rows."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from genesis.build import build_genesis
 from genesis.build_spec import NewValidator, SpecChanges, build_spec_doc, hash_chain_length_after
 from genesis.commitments import commitment_at, inspect_hint
 from genesis.loader import CHAIN_TYPES, load_chain_spec, parse_chain_spec
+from genesis.snapshot_build import snapshot_from_listing
 from genesis.spec import MAX_HASH_CHAIN_LENGTH, MIN_HASH_CHAIN_LENGTH, ChainSpec
 
 CHAIN_TYPE_NAMES = {"dev": "Development", "local": "Local", "live": "Live"}
@@ -146,17 +149,34 @@ def validator_key(who: str, chain_type: str) -> Keypair:
     return pair
 
 
-def write_spec(source: str, changes_of: Callable[[ChainSpec], SpecChanges], out: Path | None) -> ChainSpec:
+def write_spec(source: str, changes_of: Callable[[ChainSpec], SpecChanges], out: Path | None,
+               state_file: Path | None = None) -> ChainSpec:
     """Build from `source`, validate, and write to `out` (stdout when None); the built spec. Every problem of the
-    result is one line, as `genesis validate` prints them; what was moved beside what was asked goes to stderr."""
+    result is one line, as `genesis validate` prints them; what was moved beside what was asked goes to stderr.
+    With `state_file`, the genesis state is written there and the spec names it (`state_file_name`)."""
     base = load_spec(source)
+    if base.genesis_state is not None:
+        raise ConfigError(f"{source} names its genesis state file ({base.genesis_state.file}): build from the spec "
+                          "that lists its holders (a new spec changes the state the file holds)")
+    file = None if state_file is None else state_file_name(state_file, out)
     doc, notes = build_spec_doc(base, changes_of(base), source)
     label = str(out) if out is not None else "the built spec"
     try:
         built = parse_chain_spec(doc, label)
     except GenesisError as exc:
         raise invalid_spec(label, exc) from None
-    genesis_hash = None if built.genesis_time_ms == 0 else "0x" + build_genesis(built).hash.hex()
+    if state_file is not None and built.genesis_time_ms == 0:
+        raise ConfigError("--genesis-state-file: the genesis state holds the start time: give --genesis-time")
+    genesis = None if built.genesis_time_ms == 0 else build_genesis(built)
+    genesis_hash = None if genesis is None else "0x" + genesis.hash.hex()
+    if genesis is not None and state_file is not None and file is not None:
+        try:
+            doc = snapshot_from_listing(built, genesis, state_file, file)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {state_file}: {exc.strerror}") from None
+        del genesis
+        notes.append(f"wrote the genesis state to {state_file} ({doc['genesis_state']['records']:,} records, "
+                     f"{doc['genesis_state']['bytes']:,} bytes); the spec names it by hash and state root")
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     for note in notes:
         click.echo(note, err=True)
@@ -167,10 +187,25 @@ def write_spec(source: str, changes_of: Callable[[ChainSpec], SpecChanges], out:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
+    if out is not None and state_file is not None:  # what a node will read: the same genesis
+        written = build_genesis(load_chain_spec(str(out)))
+        if "0x" + written.hash.hex() != genesis_hash:
+            raise GenesisError(f"{out} gives genesis 0x{written.hash.hex()}, not {genesis_hash}")
     where = f"wrote {out}" if out is not None else "chain spec"
     click.echo(f"{where}: {built.name} ({built.id}, {built.chain_type}), {len(built.validators)} validators, "
                f"genesis hash {genesis_hash or 'set at first start (genesis_time_ms 0)'}", err=out is None)
     return built
+
+
+def state_file_name(state_file: Path, out: Path | None) -> str:
+    """How the spec names its state file: relative to the spec's directory (which it must be in or below)."""
+    if out is None:
+        raise ConfigError("--genesis-state-file needs --out: the spec names the file relative to its own directory")
+    try:
+        return state_file.resolve().relative_to(out.resolve().parent).as_posix()
+    except ValueError:
+        raise ConfigError(f"--genesis-state-file {state_file}: put it in the spec's directory ({out.resolve().parent}) "
+                          "or below it, where the spec names it from") from None
 
 
 @click.command("build-spec")
@@ -197,16 +232,23 @@ def write_spec(source: str, changes_of: Callable[[ChainSpec], SpecChanges], out:
 @click.option("--fee-margin", default="10", show_default=True, metavar="BTT",
               help="What a validator is given beside its bond, where build-spec gives it its bond: its stash's fees "
                    "(setting session keys, unbonding).")
+@click.option("--genesis-state-file", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE",
+              help="Write the genesis state to FILE (beside --out) and have the spec name it by hash and state root "
+                   "instead of listing the holders of its liquid rows of more than 100 holders (the same genesis "
+                   "hash). Nodes initialising from genesis read it once and check it; nodes joining by --sync warp "
+                   "need no file.")
 @click.option("--raw", is_flag=True, help="Refused, with why: the chain spec has no raw form here.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the spec to this file [default: stdout].")
 def build_spec(base: str, validators: tuple[str, ...], spec_id: str | None, name: str | None, chain_type: str | None,
                slot_ms: int | None, epoch_slots: int | None, hash_chain_length: int | None, genesis_time: str | None,
-               fee_margin: str, raw: bool, out: Path | None) -> None:
+               fee_margin: str, state_file: Path | None, raw: bool, out: Path | None) -> None:
     """Write a chain spec (JSON) from a base with your own validators, id, name and consensus figures."""
     if raw:
         raise ConfigError("--raw: this chain has no raw chain spec; every node builds the genesis state from the "
-                          "JSON spec itself, and its genesis hash (printed) is what the nodes agree on")
+                          "JSON spec itself (or reads the file it names: --genesis-state-file), and its genesis hash "
+                          "(printed) is what the nodes agree on")
     start = None if genesis_time is None else parse_genesis_time(genesis_time)
 
     def changes(spec: ChainSpec) -> SpecChanges:
@@ -223,4 +265,4 @@ def build_spec(base: str, validators: tuple[str, ...], spec_id: str | None, name
             seen[v.account] = v.label
         return replace(wanted, validators=new)
 
-    write_spec(base, changes, out)
+    write_spec(base, changes, out, state_file)

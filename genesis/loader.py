@@ -33,6 +33,7 @@ from genesis.spec import (
     ChainSpec,
     ComputeSpec,
     ConsensusSpec,
+    GenesisStateRef,
     GovernanceSpec,
     Holder,
     MilestoneBurn,
@@ -203,7 +204,7 @@ _TOP_REQUIRED = (
     "compute",
     "governance",
 )
-_TOP_OPTIONAL = ("description", "milestone_burns", "published_release", "checkpoint", "spec_version")
+_TOP_OPTIONAL = ("description", "milestone_burns", "published_release", "checkpoint", "spec_version", "genesis_state")
 NOT_GENESIS = ("checkpoint",)
 """Top-level fields that do not define genesis: left out of the spec hash that genesis state records."""
 
@@ -252,7 +253,8 @@ def parse_chain_spec(doc: dict, source: str = "<spec>", own: bool = False) -> Ch
     copy of `doc` as its `raw` document, or `doc` itself when the caller gives it up (`own`)."""
     if not isinstance(doc, dict):
         raise GenesisError(f"{source}: a chain spec must be a JSON object, got {_type_name(doc)}")
-    spec = _Parser(doc, own).parse()
+    path = Path(source)
+    spec = _Parser(doc, own, path.parent if path.is_file() else Path(".")).parse()
     if isinstance(spec, list):
         err = GenesisError("\n".join(spec))
         err.problems = tuple(spec)  # type: ignore[attr-defined]
@@ -386,8 +388,11 @@ _MISSING = _Missing()
 class _Parser:
     """One validation pass over a document; problems accumulate in `self.problems`."""
 
-    def __init__(self, doc: dict, own: bool = False) -> None:
+    def __init__(self, doc: dict, own: bool = False, base_dir: Path = Path(".")) -> None:
         self.doc = doc
+        self.base_dir = base_dir
+        """What a `genesis_state.file` is relative to: the spec file's directory."""
+        self.genesis_state: GenesisStateRef | None = None
         self.own = own
         """Whether the spec may keep `doc` itself as its raw document (no copy)."""
         self.problems: list[str] = []
@@ -619,6 +624,7 @@ class _Parser:
         self.chain_type = chain_type
         self.ss58_prefix = self.int_(g(doc, "ss58_prefix"), "ss58_prefix", 0, 63)
         genesis_time_ms = self.int_(g(doc, "genesis_time_ms"), "genesis_time_ms")
+        self.genesis_state = self.snapshot(g(doc, "genesis_state"), genesis_time_ms)
         token = self.token(g(doc, "token"))
         consensus = self.consensus(g(doc, "consensus"))
         time = self.time(g(doc, "time"))
@@ -658,6 +664,7 @@ class _Parser:
             raw=self.doc if self.own else copy.deepcopy(self.doc),
             checkpoint=checkpoint,
             spec_version=spec_version or FIRST_RECORDED,
+            genesis_state=self.genesis_state,
         )
 
     def spec_version(self, value: Any) -> int | None:
@@ -759,7 +766,8 @@ class _Parser:
         n = len(rows_in)
         for i, raw in enumerate(rows_in):
             path = f"allocations[{i}]"
-            o = self.obj(raw, path, ("index", "category", "percent", "amount", "release", "holders"), ("note",))
+            o = self.obj(raw, path, ("index", "category", "percent", "amount", "release", "holders"),
+                         ("note", "elided"))
             if o is None:
                 complete = False
                 ppms.append(None)
@@ -794,9 +802,10 @@ class _Parser:
                         f"{self.fmt(supply)} BTT (that is {self.fmt(expected)} BTT)",
                     )
             release = self.release(g(o, "release"), f"{path}.release")
-            holders = self.holders(g(o, "holders"), f"{path}.holders", seen_accounts)
-            if holders is not None and amount is not None:
-                total = sum(h.amount for h in holders)
+            elided = self.elided(g(o, "elided"), f"{path}.elided", release)
+            holders = self.holders(g(o, "holders"), f"{path}.holders", seen_accounts, nonempty=elided == (0, 0))
+            if holders is not None and amount is not None and elided is not None:
+                total = sum(h.amount for h in holders) + elided[1]
                 if total != amount:
                     diff = abs(total - amount)
                     side = "short of" if total < amount else "over"
@@ -807,10 +816,11 @@ class _Parser:
                     )
             if holders is not None and release is not None:
                 self.check_holder_kinds(holders, release, f"{path}.holders")
-            if index is None or category is None or ppm is None or amount is None or release is None or holders is None:
+            if (index is None or category is None or ppm is None or amount is None or release is None or holders is None
+                    or elided is None):
                 complete = False
                 continue
-            rows.append(AllocationRow(index, category, ppm, amount, release, holders))
+            rows.append(AllocationRow(index, category, ppm, amount, release, holders, elided[1], elided[0]))
         if all(p is not None for p in ppms):
             total_ppm = sum(p for p in ppms if p is not None)
             if total_ppm != PPM_TOTAL:
@@ -839,8 +849,9 @@ class _Parser:
                     foundation += h.amount
         return tuple(rows), liquid, foundation
 
-    def holders(self, value: Any, path: str, seen: dict[bytes, str]) -> tuple[Holder, ...] | None:
-        items = self.list_(value, path, nonempty=True)
+    def holders(self, value: Any, path: str, seen: dict[bytes, str], nonempty: bool = True
+                ) -> tuple[Holder, ...] | None:
+        items = self.list_(value, path, nonempty=nonempty)
         if items is None:
             return None
         out: list[Holder] = []
@@ -1308,6 +1319,57 @@ class _Parser:
             out.append(PublishedRelease(label=label, cumulative_percent=pct))
         return tuple(out) if ok else None
 
+    def snapshot(self, value: Any, genesis_time_ms: int | None) -> GenesisStateRef | None:
+        """The optional genesis state file: {"file", "hash", "state_root", "records", "bytes"} (`genesis.snapshot`)."""
+        path = "genesis_state"
+        if value is _MISSING:
+            return None
+        o = self.obj(value, path, ("file", "hash", "state_root", "records", "bytes"))
+        if o is None:
+            return None
+        if genesis_time_ms == 0:
+            self.err(path, "a genesis state file fixes the genesis time: set genesis_time_ms (not 0)")
+        file = self.str_(self.get(o, "file"), f"{path}.file")
+        if file is not None and (file == "" or Path(file).is_absolute() or ".." in Path(file).parts):
+            self.err(f"{path}.file", f"{file!r}: give a path relative to the chain spec's directory, without '..'")
+            file = None
+        hashes: list[bytes | None] = []
+        for field in ("hash", "state_root"):
+            raw = self.get(o, field)
+            m = _COMMITMENT_RE.fullmatch(raw) if isinstance(raw, str) else None
+            if m is None:
+                if raw is not _MISSING:
+                    self.wrong(f"{path}.{field}", "0x and 64 hex digits", raw)
+                hashes.append(None)
+            else:
+                hashes.append(bytes.fromhex(m.group(1)))
+        records = self.int_(self.get(o, "records"), f"{path}.records", 1)
+        size = self.int_(self.get(o, "bytes"), f"{path}.bytes", 16)
+        if file is None or None in hashes or records is None or size is None:
+            return None
+        assert hashes[0] is not None and hashes[1] is not None
+        return GenesisStateRef(file, self.base_dir / file, hashes[0], hashes[1], records, size)
+
+    def elided(self, value: Any, path: str, release: ReleaseRule | None) -> tuple[int, int] | None:
+        """A row's holders left out of the spec: (how many, base units they hold); (0, 0) when none."""
+        if value is _MISSING:
+            return 0, 0
+        o = self.obj(value, path, ("holders", "amount"))
+        if o is None:
+            return None
+        count = self.int_(self.get(o, "holders"), f"{path}.holders", 1)
+        amount = self.amount(self.get(o, "amount"), f"{path}.amount", positive=True)
+        if self.genesis_state is None and "genesis_state" not in self.doc:
+            self.err(path, "holders may be left out of the spec only when its genesis state is in a file "
+                           "(genesis_state)")
+            return None
+        if release is not None and release.kind != "liquid":
+            self.err(path, f"only liquid rows may leave holders out of the spec (this row is {release.kind})")
+            return None
+        if count is None or amount is None:
+            return None
+        return count, amount
+
     def checkpoint(self, value: Any) -> TrustedCheckpoint | None:
         """The optional trusted checkpoint: "0xHASH@NUMBER" or {"hash": "0xHASH", "number": N}."""
         if value is _MISSING:
@@ -1444,6 +1506,11 @@ class _Parser:
                 if r is None:
                     known = ", ".join(str(k) for k in sorted(by_index))
                     self.err(ipath, f"no allocation row has index {index} (rows: {known})")
+                    ok = False
+                    continue
+                if r.elided_holders:
+                    self.err(ipath, f"row {index} ({r.category}) has holders elided into the genesis state file: an "
+                                    "institution row lists every holder (each votes with its allocation)")
                     ok = False
                     continue
                 if all(h.label.startswith(MODULE_PREFIX) for h in r.holders):

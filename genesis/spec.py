@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the numpy-backed model code is the node's; the light client reads specs too
@@ -74,6 +75,9 @@ class AllocationRow:
     amount: int
     release: ReleaseRule
     holders: tuple[Holder, ...]
+    elided_amount: int = 0
+    """Base units held by holders the spec does not list: they are in its genesis state file (`genesis_state`)."""
+    elided_holders: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,26 @@ class GovernanceSpec:
     """Asset verifiers appointed at genesis."""
     oracles: tuple[tuple[str, bytes], ...] = ()
     """Health oracles appointed at genesis, as (activity, account)."""
+
+
+@dataclass(frozen=True)
+class GenesisStateRef:
+    """A chain spec's `genesis_state`: its genesis state as a file (`genesis.snapshot`), by hash and state root."""
+
+    file: str
+    """As written in the spec: a path relative to the spec's directory."""
+    path: Path
+    """Where it is read from (resolved against the spec's directory)."""
+    hash: bytes
+    """blake2b-256 of the whole file."""
+    state_root: bytes
+    records: int
+    size: int
+    """Bytes of the file."""
+
+    def as_json(self) -> dict[str, object]:
+        return {"file": self.file, "hash": "0x" + self.hash.hex(), "state_root": "0x" + self.state_root.hex(),
+                "records": self.records, "bytes": self.size}
 
 
 @dataclass(frozen=True)
@@ -231,6 +255,8 @@ class ChainSpec:
     """The spec whose rules run the chain from genesis (`spec_version` in the file; absent: 11)."""
     """Optional trusted checkpoint (`--checkpoint` overrides it); left out of the genesis hash, so a later
     edition of the spec can add one without changing the chain."""
+    genesis_state: GenesisStateRef | None = None
+    """Set when the genesis state is in a file (`genesis_state`) and some holders are not listed (`elided`)."""
 
     def param(self, name: str) -> ParameterSpec:
         for p in self.parameters:

@@ -150,7 +150,12 @@ class Chain:
         fresh = stored is None
         if stored is None:
             voters = voter_set_record(Overlay(DictState(genesis.state)))
-            self.db.initialise(genesis.block, genesis.state, genesis.leaves, genesis.spec_json, voters)
+            if genesis.snapshot is not None:  # the spec names its state file: streamed in, checked against its root
+                from genesis.snapshot_load import initialise_from_snapshot
+
+                initialise_from_snapshot(self.db, genesis, voters)
+            else:
+                self.db.initialise(genesis.block, genesis.state, genesis.leaves, genesis.spec_json, voters)
             log.info("initialised database at genesis 0x%s", self.genesis_hash.hex())
         elif stored != self.genesis_hash:
             raise StorageError(

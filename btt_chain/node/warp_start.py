@@ -9,12 +9,19 @@ trusted checkpoint that old.
 Why `full` stays the default: a warp-synced node holds no block below its target (RPC says so for older blocks), and
 warp sync trusts 2/3 of the validators of each step of its proof where full sync re-executes every block; an
 operator who wants a node that can serve and check the whole history keeps `full`.
+
+The genesis the warp needs (its block and hash, the spec, and the one record of its state a warp from genesis trusts:
+the validator set it queues) is built once, by the node process, and handed to the child (`warp_genesis`), which
+neither reads the chain spec nor builds a genesis state. Of a spec whose genesis state is in a file (`genesis_state`)
+nothing reads the file: the block carries the spec's state root and the validator set is the spec's (which every node
+that does read the file checks against it), so a node joins by warp without the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -30,8 +37,9 @@ from btt_chain.node.warp_serve import warp_max_gap
 from btt_chain.node.warp_sync import WarpConflict, WarpStats, WarpSync
 from btt_chain.node.warp_trust import start_too_old
 from btt_chain.primitives.errors import ConfigError
-from genesis.build import build_genesis
+from genesis.build import Genesis, build_genesis, queued_state
 from genesis.loader import load_chain_spec
+from genesis.spec import ChainSpec
 from storage import schema
 from storage.leveldb import LevelDBStore
 
@@ -39,7 +47,7 @@ log = logging.getLogger("btt.warp")
 PR_SET_PDEATHSIG = 1
 
 
-def warp_needed(config: NodeConfig) -> bool:
+def warp_needed(config: NodeConfig, spec: ChainSpec | None = None) -> bool:
     """Whether the node's database is empty (no head): the only case warp sync fills. ConfigError, before anything is
     written, for options warp sync cannot work with, and (weak subjectivity) for a warp from genesis once the chain is
     older than the warp's max gap by the local clock: it then needs a trusted checkpoint (whose own age the warp
@@ -47,7 +55,7 @@ def warp_needed(config: NodeConfig) -> bool:
     base = _base(config)
     if config.p2p_port is None:
         raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
-    spec = load_chain_spec(config.chain)
+    spec = spec or load_chain_spec(config.chain)
     if spec.genesis_time_ms == 0:
         raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
                           "not a spec whose genesis is set when a node first starts")
@@ -72,15 +80,28 @@ def _base(config: NodeConfig) -> Path:
     return Path(config.base_path)
 
 
-async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> WarpStats:
-    """Run warp sync into the node's (empty) database, then stop the libp2p host it used."""
-    from p2p.service import P2PService
-
-    warp_needed(config)  # the options' checks
+def warp_genesis(config: NodeConfig) -> Genesis:
+    """The genesis a warp needs, without its state but for the validator set it queues (all a warp from genesis
+    trusts; `queued_state`). A spec that names its state file gives it without reading the file."""
     data_dir = _base(config) / "chains" / load_chain_spec(config.chain).id
     data_dir.mkdir(parents=True, exist_ok=True)
-    spec = resolve_spec(config.chain, data_dir)
-    genesis = build_genesis(spec)
+    genesis = build_genesis(resolve_spec(config.chain, data_dir))
+    queued = {key: genesis.state[key] for key in queued_state(genesis.spec)}
+    return dataclasses.replace(genesis, state=queued, leaves=b"")
+
+
+async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0, genesis: Genesis | None = None
+                             ) -> WarpStats:
+    """Run warp sync into the node's (empty) database, then stop the libp2p host it used. `genesis`: the one the
+    node process built (`warp_genesis`; built here when not given)."""
+    from p2p.service import P2PService
+
+    if genesis is None:
+        warp_needed(config)  # the options' checks, on the spec as given (a genesis time of 0 is refused)
+        genesis = warp_genesis(config)
+    spec = genesis.spec
+    warp_needed(config, spec)  # again in the child: the database and the start's age
+    data_dir = _base(config) / "chains" / spec.id
     checkpoint = config.checkpoint or spec.checkpoint
     kv = LevelDBStore(data_dir / "db")
     p2p = P2PService(p2p_config(config, data_dir, genesis.hash))
@@ -106,10 +127,11 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0) -> War
 
 
 def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
-    """Run `warp_into_database` in a fresh interpreter; its one error line (if any) is its own, and this returns only
-    when it succeeded (else SystemExit with its exit code)."""
-    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid()),
-                                                          name="warp-sync")
+    """Run `warp_into_database` in a fresh interpreter, given the genesis built here (`warp_genesis`); its one error
+    line (if any) is its own, and this returns only when it succeeded (else SystemExit with its exit code)."""
+    genesis = warp_genesis(config)
+    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid(),
+                                                                              genesis), name="warp-sync")
     child.start()
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -141,12 +163,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int) -> None:
+def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int, genesis: Genesis) -> None:
     from cli.log_config import setup_logging
 
     _die_with_parent(parent)
     setup_logging(*log_settings)
-    sys.exit(warp_exit_code(lambda: warp_into_database(config)))
+    sys.exit(warp_exit_code(lambda: warp_into_database(config, genesis=genesis)))
 
 
 def warp_exit_code(warp: Callable[[], Coroutine[Any, Any, object]]) -> int:
