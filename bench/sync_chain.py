@@ -1,7 +1,7 @@
 """The chain `btt-chain bench sync` syncs, built once and kept under the work dir.
 
 A dev-preset chain spec (id `sync-bench`, alice its only validator, 1 s slots, 20-slot epochs) whose Liquidity row
-also funds `accounts` generated accounts (`bench.import_bench.filler_account`, 0.05 BTT each, taken from alice's
+also funds `accounts` generated accounts (`bench.import_bench.filler_account`, 0.01 BTT each, taken from alice's
 holding so every row still adds up): a spec file any node process accepts, and whose genesis is the bench's state.
 The generated accounts are not listed in the spec: its genesis state is in the file `spec.state` beside it
 (`genesis.snapshot`), streamed out as the accounts are generated (`genesis.snapshot_build.snapshot_from_holders`), so
@@ -46,8 +46,8 @@ from storage.leveldb import LevelDBStore
 FORMAT = 2
 """Bumped when what is built changes: a cached chain of another format is built again."""
 SPEC_ID = "sync-bench"
-ACCOUNT_AMOUNT = "0.05"
-"""BTT held by each generated account (the dev existential deposit is 0.01)."""
+ACCOUNT_AMOUNT = "0.01"
+"""BTT held by each generated account: the dev existential deposit, so that alice's 130,000 BTT fund ten million."""
 VALIDATOR = "alice"
 PAST_SLOTS = 60
 """The last block's slot ends this many slots before the build started (so it is in the past, whatever the build
