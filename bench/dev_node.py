@@ -1,6 +1,6 @@
 """A real `btt-chain node --dev` process for the benchmarks that need one (rpc-flood, admission): started on a
 free loopback port with its log in a temporary folder, waited for until it has authored `min_head` blocks, and
-always stopped."""
+always stopped. Also the ports every bench's node processes bind (`free_port`)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,48 @@ from typing import Any
 import aiohttp
 
 START_TIMEOUT_S = 60.0
+PORTS_ENV = "BTT_BENCH_PORTS"
+"""Comma-separated ports the bench's processes take, in order, instead of ports the kernel picks: a test hands out
+ports it planned (tests/support/ports.py), so that a port planned here is not one another test's bind(0) or outgoing
+connection takes before the node binds it."""
+
+_handed_out = 0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """The next port of BTT_BENCH_PORTS when it is set, else a loopback port free now (the kernel's pick)."""
+    global _handed_out
+    listed = os.environ.get(PORTS_ENV, "").strip()
+    if not listed:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    ports = listed.split(",")
+    if _handed_out >= len(ports):
+        raise RuntimeError(f"{PORTS_ENV} lists {len(ports)} port(s) and this bench needs more")
+    port = ports[_handed_out].strip()
+    if not port.isdigit() or not 0 < int(port) < 65_536:
+        raise RuntimeError(f"{PORTS_ENV}: {port!r} is not a port number")
+    _handed_out += 1
+    return int(port)
 
 
-async def call(session: aiohttp.ClientSession, url: str, method: str, *params: Any) -> Any:
-    async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as r:
+def exited(process: subprocess.Popen[bytes], log: Path) -> str | None:
+    """None while `process` runs; else one line saying how it ended, with its log's last line (a node that cannot
+    bind its port says so there)."""
+    code = process.poll()
+    if code is None:
+        return None
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    return f"the node exited with code {code}: {lines[-1].strip() if lines else 'no output'} (log: {log})"
+
+
+async def call(session: aiohttp.ClientSession, url: str, method: str, *params: Any, timeout_s: float = 300.0) -> Any:
+    async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
+                            timeout=aiohttp.ClientTimeout(total=timeout_s)) as r:
         return (await r.json())["result"]
 
 
@@ -48,10 +80,14 @@ async def dev_node(prefix: str, min_head: int = 1) -> AsyncIterator[tuple[str, a
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:
                 try:
-                    if int((await call(session, url, "chain_getHeader"))["number"], 16) >= min_head:
+                    # a short timeout: whatever else holds the port may take the connection and never answer
+                    if int((await call(session, url, "chain_getHeader", timeout_s=2.0))["number"], 16) >= min_head:
                         break
-                except (aiohttp.ClientError, KeyError, TypeError):
+                except (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError):
                     pass
+                ended = exited(node, workdir / "node.log")
+                if ended is not None:
+                    raise RuntimeError(ended)
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the node did not start; see {workdir / 'node.log'}")
                 await asyncio.sleep(0.2)

@@ -38,13 +38,14 @@ def peer_python() -> Path:
     python = Path(os.environ.get("BTT_PYEVM_PYTHON", DEFAULT_PYTHON))
     if not python.exists():
         raise PeerUnavailable(
-            f"py-evm skipped: no py-evm virtualenv at {python} (run scripts/pyevm-venv to make it, or set "
-            "BTT_PYEVM_PYTHON to a python with py-evm, coincurve and plyvel)"
+            f"no py-evm virtualenv at {python}: run scripts/pyevm-venv to make it (or set BTT_PYEVM_PYTHON to a "
+            "python with py-evm, coincurve and plyvel)"
         )
     probe = subprocess.run([str(python), "-c", "import eth, coincurve, plyvel"], capture_output=True, text=True)
     if probe.returncode != 0:
-        raise PeerUnavailable(f"py-evm skipped: {python} cannot import py-evm, coincurve and plyvel "
-                              f"({probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else 'failed'})")
+        raise PeerUnavailable(f"{python} cannot import py-evm, coincurve and plyvel "
+                              f"({probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else 'failed'}): "
+                              "run scripts/pyevm-venv to make its virtualenv")
     return python
 
 
@@ -56,7 +57,9 @@ def pyevm_import_rate(python: Path, accounts: int, per_block: int, blocks: int) 
     )
     found = _IMPORT_LINE.search(proc.stdout)
     if proc.returncode != 0 or found is None:
-        raise PeerUnavailable(f"py-evm run failed: {(proc.stderr or proc.stdout).strip()[-500:]}")
+        said = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
+        raise PeerUnavailable(f"the py-evm run ({python} {PEER_SCRIPT.name}) failed with exit code {proc.returncode}: "
+                              f"{said[-1].strip()[-300:] if said else 'no output'}")
     return int(found.group(1))
 
 

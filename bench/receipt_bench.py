@@ -56,10 +56,10 @@ EXPECTED_FAILURE = "compute.ChallengeFailed"
 """The one failure a bench block may hold: a challenge of an honest item (re-executed by every node, then refused)."""
 
 
-def _ladder() -> tuple[ModelSpec, ...]:
+def _ladder() -> tuple[tuple[ModelSpec, ...], HeldWeights]:
     """From the smallest valid model (one multiply-accumulate an item) to the largest the chain allows (about
     7.6 M multiply-accumulates an item, dense and convolutional), the two trained reference models among them;
-    the random-weight ones are held by this process's weights source."""
+    the random-weight ones are held by the weights source returned beside them (a `Bench` installs it)."""
     held = HeldWeights()
     specs = [
         held.add(*dense_chain("smallest", (1, 1))),
@@ -71,11 +71,10 @@ def _ladder() -> tuple[ModelSpec, ...]:
         held.add(*dense_chain("largest-dense", (1024,) * 8 + (256,))),
         held.add(*random_model("largest-conv", (16, 8, 8), [("conv3", 64)] * 4 + [("dense", 10)])),
     ]
-    weights_source.install(held)
-    return tuple(specs)
+    return tuple(specs), held
 
 
-LADDER = _ladder()
+LADDER, HELD = _ladder()
 REPEATS = 3
 """Challenge blocks timed per model (the median counts)."""
 LADDER_ITEMS = 64
@@ -89,6 +88,9 @@ class Bench:
     """An author chain and an importer chain on one dev genesis (with the ladder's models registered)."""
 
     def __init__(self, models: Sequence[ModelSpec]) -> None:
+        # the process's weights source holds the ladder's random weights (installed here, not at import: a process
+        # that runs the bench twice, as the suite's in-process tests do, may have put another source back between)
+        weights_source.install(HELD)
         spec = parse_chain_spec(materialise(load_chain_spec("dev").raw, GENESIS_TIME_MS))
         config = genesis_config(spec)
         # one requester (ferdie) posts every bench job: lift its bound on open jobs
@@ -291,10 +293,11 @@ def ladder(bench: Bench, models: Sequence[str] = LADDER_NAMES, calls_per_model: 
     return rows
 
 
-def chunks(bench: Bench) -> dict[str, object]:
-    """Output chunks of the widest output (1,025-byte items), demanded and posted: weight against time."""
+def chunks(bench: Bench, items: int = 1024) -> dict[str, object]:
+    """Output chunks of the widest output (1,025-byte items) of three jobs of `items` items, demanded and posted:
+    weight against time."""
     spec = LADDER[-2]
-    work = bench.verified_jobs(spec, 3, 1024)
+    work = bench.verified_jobs(spec, 3, items)
     bench.block(bench.reveals(work))
     n = bench.nonce(bench.ferdie)
     bench.block([_sign(bench.author, bench.ferdie, "compute.demand_outputs", job_id, bench.alice.public,
@@ -302,13 +305,13 @@ def chunks(bench: Bench) -> dict[str, object]:
     n = bench.nonce(bench.alice)
     xts: list[Extrinsic] = []
     for job_id, result in sorted(work.items()):
-        for first, items, proof in output_chunks(result, spec):
-            xts.append(_sign(bench.author, bench.alice, "compute.post_outputs", job_id, first, items, proof,
+        for first, chunk, proof in output_chunks(result, spec):
+            xts.append(_sign(bench.author, bench.alice, "compute.post_outputs", job_id, first, chunk, proof,
                              nonce=n + len(xts)))
     weight = bench.weight(xts[0])
     empty = bench.empty_block_ms()
     ms = bench.timed_block(xts) - empty
-    return {"output chunks (3 jobs of 1,024 items of 1,025 bytes)": len(xts),
+    return {f"output chunks (3 jobs of {items:,} items of 1,025 bytes)": len(xts),
             "chunk weight": weight, "chunk us": round(ms * 1000 / len(xts)),
             "chunk ratio": round(ms * 1000 / len(xts) / weight, 2),
             "chunk bytes": len(xts[0].encode())}
@@ -334,9 +337,9 @@ def worst_block(bench: Bench) -> dict[str, object]:
 
 
 def run(jobs: int = 50, items: int = 1024, weights_table: bool = True, models: Sequence[str] = LADDER_NAMES,
-        calls_per_model: int | None = None) -> dict[str, object]:
-    """The receipts' figures; with `weights_table`, the ladder's rows for `models` (`ladder`), the output chunks and
-    the worst block."""
+        calls_per_model: int | None = None, chunk_items: int = 1024) -> dict[str, object]:
+    """The receipts' figures; with `weights_table`, the ladder's rows for `models` (`ladder`), the output chunks of
+    jobs of `chunk_items` items and the worst block."""
     unknown = sorted(set(models) - set(LADDER_NAMES))
     if unknown:
         raise ValueError(f"not a model of the ladder: {', '.join(unknown)} (it has {', '.join(LADDER_NAMES)})")
@@ -348,7 +351,7 @@ def run(jobs: int = 50, items: int = 1024, weights_table: bool = True, models: S
         for row in ladder(bench, models, calls_per_model):
             name = row.pop("model")
             out[f"{name}"] = ", ".join(f"{k} {v}" for k, v in row.items())
-        out.update(chunks(bench))
+        out.update(chunks(bench, chunk_items))
         out.update(worst_block(bench))
     return out
 

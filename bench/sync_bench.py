@@ -511,14 +511,15 @@ def ensure_chain(workdir: Path, accounts: int, blocks: int) -> tuple[dict[str, A
     return json.loads(proc.stdout.strip().splitlines()[-1]), True
 
 
-def run(accounts: int, blocks: int, workdir: Path, full: bool = True, limit_s: float = 7200.0) -> dict[str, Any]:
+def run(accounts: int, blocks: int, workdir: Path, full: bool = True, limit_s: float = 7200.0,
+        baseline_s: float = BASELINE_S) -> dict[str, Any]:
     """Build or reuse the chain, run the server and the joiners, and return the figures (also kept in the work
     dir)."""
     try:
         workdir.mkdir(parents=True, exist_ok=True)
         commit = _commit()
         manifest, built = ensure_chain(workdir, accounts, blocks)
-        figures = asyncio.run(_run(workdir, manifest, full, limit_s))
+        figures = asyncio.run(_run(workdir, manifest, full, limit_s, baseline_s))
         figures["chain_built_now"] = built
         figures["date"] = time.strftime("%Y-%m-%d %H:%M")
         figures["commit"] = commit
@@ -529,7 +530,8 @@ def run(accounts: int, blocks: int, workdir: Path, full: bool = True, limit_s: f
     return figures
 
 
-async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: float) -> dict[str, Any]:
+async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: float,
+               baseline_s: float = BASELINE_S) -> dict[str, Any]:
     from p2p.node_key import load_or_create_node_key
 
     accounts, blocks = manifest["accounts"], manifest["blocks"]
@@ -572,10 +574,10 @@ async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: flo
             await asyncio.sleep(0.5)
         figures["server_start_s"] = _round(server.at("node_started"))
         say(f"server: running {figures['server_start_s']} s after its start; watching its slot loop for "
-            f"{BASELINE_S:.0f} s before anyone joins ...")
+            f"{baseline_s:.0f} s before anyone joins ...")
         watcher = asyncio.get_running_loop().create_task(_watch_heads(server_url, heads))
         idle_from = time.time_ns() // 1_000_000
-        await asyncio.sleep(BASELINE_S)
+        await asyncio.sleep(baseline_s)
         windows = [SlotWindow("server idle", idle_from, time.time_ns() // 1_000_000)]
         ctx = Context(spec, run_dir, log_dir, server_url, p2p_port, server_id, _account_key(accounts), limit_s)
         joins = [await join(ctx, "warp")]

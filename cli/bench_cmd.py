@@ -1,15 +1,52 @@
-"""`btt-chain bench`: benchmarks that print figures (they are not tests)."""
+"""`btt-chain bench`: benchmarks that print figures (they are not tests).
+
+Each command ends with its figures or with one `error:` line and a non-zero exit: a bad option (click's usage
+error), a missing tool or a failed node start (a ClickException or a bench's RuntimeError, its message saying what to
+do), never a traceback. A failure nobody expected is still one line, its exception's type and message, exit 1
+(`BTT_BENCH_TRACEBACK=1` shows the traceback): the suite runs every command and asserts its figures
+(tests/bench/test_bench_commands.py), so such a line fails a test there rather than hiding."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
+from btt_chain.primitives.errors import BttError
 from cli.output import print_fields
 
+TRACEBACK_ENV = "BTT_BENCH_TRACEBACK"
+MESSAGE_LIMIT = 600
+"""Characters of an exception's message printed (an assertion's may hold whole extrinsics)."""
 
-@click.group()
+
+def one_line(exc: BaseException) -> str:
+    """`Type: message` on one line, cut to MESSAGE_LIMIT characters."""
+    message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + " ..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+class BenchGroup(click.Group):
+    """The bench commands: a failure that is not already one line (click's, the chain's BttError) becomes one."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, BttError):
+            raise  # already one line (cli.main)
+        except Exception as exc:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            name = ctx.invoked_subcommand or "bench"
+            raise click.ClickException(f"bench {name} failed: {one_line(exc)} (set {TRACEBACK_ENV}=1 for the "
+                                       "traceback)") from None
+
+
+@click.group(cls=BenchGroup)
 def bench() -> None:
     """Measure the node's hot paths and print the figures."""
 
@@ -56,15 +93,21 @@ def admission(per_sender: int, batch: int) -> None:
 @bench.command()
 @click.option("--pairs", type=click.IntRange(1, 10), default=3, show_default=True,
               help="py-evm and btt-chain runs, interleaved.")
-def pyevm(pairs: int) -> None:
+@click.option("--accounts", type=click.IntRange(10, 1_000_000), default=10_000, show_default=True,
+              help="Funded accounts in both genesis states.")
+@click.option("--transfers", type=click.IntRange(1, 10_000), default=1_000, show_default=True,
+              help="Signed transfers per block.")
+@click.option("--blocks", type=click.IntRange(1, 100), default=5, show_default=True, help="Blocks imported.")
+def pyevm(pairs: int, accounts: int, transfers: int, blocks: int) -> None:
     """btt-chain against py-evm on the same workload (10,000 accounts, 5 blocks of 1,000 transfers, import on
-    LevelDB), interleaved A B A B; py-evm runs in .venv-pyevm (scripts/pyevm-venv makes it)."""
+    LevelDB), interleaved A B A B; py-evm runs in .venv-pyevm (scripts/pyevm-venv makes it; without it the command
+    says so in one line and exits 1)."""
     from bench.pyevm_compare import PeerUnavailable, run
 
     try:
-        print_fields(list(run(pairs).items()))
+        print_fields(list(run(pairs, accounts, transfers, blocks).items()))
     except PeerUnavailable as exc:
-        click.echo(str(exc), err=True)
+        raise click.ClickException(str(exc)) from None
 
 
 @bench.command()
@@ -78,7 +121,11 @@ def pyevm(pairs: int) -> None:
                    "'smallest' to 'largest-conv').")
 @click.option("--calls", type=click.IntRange(1, 64), default=None,
               help="Reveals per model of the weight table [default: 20 to 50, by the model's size].")
-def receipt(jobs: int, items: int, no_weights: bool, models: tuple[str, ...], calls: int | None) -> None:
+@click.option("--chunk-items", type=click.IntRange(1, 4096), default=1024, show_default=True,
+              help="Items of each of the three jobs whose outputs are posted in chunks (of the largest dense model: "
+                   "computing 1,024 items takes seconds).")
+def receipt(jobs: int, items: int, no_weights: bool, models: tuple[str, ...], calls: int | None,
+            chunk_items: int) -> None:
     """Verify compute receipts during import (whole-block import per receipt and the verification core); then
     each work-proof call's weight beside its measured import time from the smallest valid model to the largest,
     and a block full of challenges of the largest model against the slot."""
@@ -91,7 +138,7 @@ def receipt(jobs: int, items: int, no_weights: bool, models: tuple[str, ...], ca
     click.echo(f"running {jobs} jobs of {items} items through a dev chain, then importing their receipts ...",
                err=True)
     print_fields(list(run(jobs, items, weights_table=not no_weights, models=models or LADDER_NAMES,
-                          calls_per_model=calls).items()))
+                          calls_per_model=calls, chunk_items=chunk_items).items()))
 
 
 @bench.command()
@@ -124,7 +171,8 @@ def finality(validators: int, epochs: int) -> None:
 @bench.command("rpc-flood")
 @click.option("--connections", type=click.IntRange(1, 64), default=10, show_default=True,
               help="Attacker WebSockets sending 100-call batches of chain_getBlockHash (1,000 numbers each).")
-@click.option("--seconds", type=click.IntRange(5, 600), default=25, show_default=True)
+@click.option("--seconds", type=click.IntRange(2, 600), default=25, show_default=True,
+              help="How long the flood lasts.")
 def rpc_flood(connections: int, seconds: int) -> None:
     """Slots missed and system_health latency of a 1 s-slot dev node while its RPC is flooded (loopback)."""
     from bench.rpc_flood_bench import run
@@ -169,16 +217,21 @@ def smt(keys: int, changes: int, budget_leaves: int | None) -> None:
 
 
 @bench.command()
-@click.option("--seconds", type=click.IntRange(10, 3600), default=60, show_default=True,
-              help="How long to watch the 4-node devnet for propagation and finality.")
-@click.option("--sync-blocks", type=click.IntRange(10, 100_000), default=1000, show_default=True)
-@click.option("--transfers-per-block", type=click.IntRange(0, 5_000), default=100, show_default=True)
-def network(seconds: int, sync_blocks: int, transfers_per_block: int) -> None:
+@click.option("--seconds", type=click.IntRange(2, 3600), default=60, show_default=True,
+              help="How long to watch the devnet for propagation and finality (finality takes about 8 s to show).")
+@click.option("--nodes", type=click.IntRange(2, 5), default=4, show_default=True, help="Validators of the devnet.")
+@click.option("--settle", type=click.FloatRange(0, 60), default=5.0, show_default=True,
+              help="Seconds the devnet runs, once every node answers, before the watch (the mesh forms).")
+@click.option("--sync-blocks", type=click.IntRange(10, 100_000), default=1000, show_default=True,
+              help="Blocks the late node syncs.")
+@click.option("--transfers-per-block", type=click.IntRange(0, 5_000), default=100, show_default=True,
+              help="Signed transfers in each of them.")
+def network(seconds: int, nodes: int, settle: float, sync_blocks: int, transfers_per_block: int) -> None:
     """Block propagation (p50, p99) and block-to-finality time on a 4-node devnet; sync speed of a late node."""
     from bench.network_bench import propagation_and_finality, sync_speed
 
-    click.echo(f"running a 4-node devnet on 127.0.0.1 for {seconds} s ...", err=True)
-    print_fields(list(propagation_and_finality(float(seconds)).items()))
+    click.echo(f"running a {nodes}-node devnet on 127.0.0.1 for {seconds} s ...", err=True)
+    print_fields(list(propagation_and_finality(float(seconds), nodes, settle).items()))
     click.echo(f"prebuilding {sync_blocks} blocks of {transfers_per_block} transfers, then syncing a late node ...",
                err=True)
     print_fields(list(sync_speed(sync_blocks, transfers_per_block).items()))
@@ -197,7 +250,9 @@ def network(seconds: int, sync_blocks: int, transfers_per_block: int) -> None:
 @click.option("--skip-full", is_flag=True, help="Measure only the warp join (the full join replays every block).")
 @click.option("--limit", type=click.IntRange(60, 86_400), default=7200, show_default=True,
               help="Seconds a joining node may take to follow the chain before the run fails.")
-def sync(accounts: int, blocks: int, workdir: Path | None, skip_full: bool, limit: int) -> None:
+@click.option("--baseline", type=click.FloatRange(0, 3600), default=20.0, show_default=True,
+              help="Seconds the server's slot loop is watched before anyone joins (its idle figure).")
+def sync(accounts: int, blocks: int, workdir: Path | None, skip_full: bool, limit: int, baseline: float) -> None:
     """A node joining a long chain by --sync warp against --sync full, real node processes on one machine: time to
     answer state_getStorage at the server's head and to follow its new blocks, bytes, peak memory, the server's slot
     loop meanwhile; with two sizes measured in the same work dir, the projection to 10,000,000 accounts (or that size
@@ -206,7 +261,7 @@ def sync(accounts: int, blocks: int, workdir: Path | None, skip_full: bool, limi
 
     where = workdir or default_workdir()
     click.echo(f"warp against full sync: {blocks:,} blocks over {accounts:,} accounts, work dir {where} ...", err=True)
-    print_report(run(accounts, blocks, where, full=not skip_full, limit_s=float(limit)), where)
+    print_report(run(accounts, blocks, where, full=not skip_full, limit_s=float(limit), baseline_s=baseline), where)
 
 
 @bench.command()
