@@ -81,9 +81,9 @@ def initialise_from_snapshot(db: ChainDB, genesis: Genesis, voter_set: bytes) ->
         if found.get(queued_key) != genesis.state.get(queued_key):
             raise SnapshotError(f"genesis state file {ref.path}: the validator set it queues is not the chain spec's "
                                 "validators")
-    except BaseException as exc:
+    except Exception as exc:  # (an interrupt leaves the marker: the next initialise wipes what was written)
         db._wipe()  # nothing of it kept: the database is as empty as it was
-        if isinstance(exc, BttError) or not isinstance(exc, Exception):
+        if isinstance(exc, BttError):
             raise
         raise SnapshotError(f"genesis state file {ref.path}: {exc}") from exc
     block = genesis.block
