@@ -1,5 +1,10 @@
-"""Signature checks: once per extrinsic (cached by hash), big batches in worker processes. A check is (account,
+"""Signature checks: once per extrinsic (cached by hash), big batches beside the caller. A check is (account,
 message, MultiSignature), verified by `btt_chain.primitives.signatures.verify_multi`.
+
+With workers, a big batch's ed25519 checks go to verify threads (`btt_chain.node.sigbatch`: the chain's rule in a
+compiled loop that releases the GIL, the caller taking what is left when it asks for the result) and the other
+schemes' to worker processes (their libraries hold the GIL). Where the compiled batch is not built, every scheme goes
+to the worker processes, and a block's stateless checks too (`start_precheck`).
 
 Worker processes are started before the node loads state, so forking does not copy a large heap.
 """
@@ -11,8 +16,9 @@ import multiprocessing
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from btt_chain.node import sigbatch
 from btt_chain.node.precheck import NO_SIGNATURE, PrecheckResult, join_parts, precheck_part
-from btt_chain.primitives.signatures import verify_multi
+from btt_chain.primitives.signatures import ED25519, verify_multi
 
 PARALLEL_THRESHOLD = 256
 """Below this many signatures the round trip to workers costs more than it saves."""
@@ -25,11 +31,18 @@ def _verify_chunk(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
 class SignatureChecker:
     """Verifies (public key, message, signature) triples, remembering the ones already found valid."""
 
-    def __init__(self, workers: int = 0, cache_size: int = 200_000) -> None:
+    def __init__(self, workers: int = 0, cache_size: int = 200_000, threads: bool | None = None) -> None:
+        """`workers`: verify threads for ed25519 and worker processes for the other schemes (0: every check in the
+        caller's thread). `threads`: False keeps every scheme in the worker processes (None: threads when the
+        compiled batch is built)."""
         self._cache: OrderedDict[bytes, None] = OrderedDict()
         self._cache_size = cache_size
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._workers = workers
+        use_threads = sigbatch.AVAILABLE if threads is None else threads
+        self._threads: sigbatch.ThreadVerifier | None = (
+            sigbatch.ThreadVerifier(workers if workers > 0 else 0) if use_threads else None
+        )
         if workers > 0:
             ctx = multiprocessing.get_context("fork")
             self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx)
@@ -63,9 +76,12 @@ class SignatureChecker:
         """Begin checking many signatures: a large batch goes to the workers and runs while the caller goes on
         (block import executes meanwhile); small ones, or all without workers, are checked now. Join with
         `result()`."""
-        results = [k in self._cache or k == NO_SIGNATURE for k in keys]
+        cache = self._cache
+        results = [k in cache or k == NO_SIGNATURE for k in keys]
         todo = [i for i, ok in enumerate(results) if not ok]
         batch = [items[i] for i in todo]
+        if self._threads is not None and batch:
+            return self._start_threads(keys, results, todo, batch)
         if self._pool is not None and len(batch) >= PARALLEL_THRESHOLD:
             n = self._workers
             size = (len(batch) + n - 1) // n
@@ -73,9 +89,45 @@ class SignatureChecker:
             return PendingChecks(self, keys, results, todo, futures=futures)
         return PendingChecks(self, keys, results, todo, checked=_verify_chunk(batch))
 
+    def _start_threads(
+        self, keys: Sequence[bytes], results: list[bool], todo: list[int], batch: list[tuple[bytes, bytes, bytes]]
+    ) -> PendingChecks:
+        """ed25519 items to the verify threads (the caller joins in at `result()`; without workers it checks them
+        all now); the other schemes' to the worker processes when there are enough of them, else checked here."""
+        assert self._threads is not None
+        ed_at: list[int] = []
+        ed_items: list[tuple[bytes, bytes, bytes]] = []
+        other_at: list[int] = []
+        other: list[tuple[bytes, bytes, bytes]] = []
+        for at, item in enumerate(batch):
+            sig = item[2]
+            if len(sig) == 65 and sig[0] == ED25519:
+                ed_at.append(at)
+                ed_items.append((item[0], item[1], sig[1:]))
+            else:
+                other_at.append(at)
+                other.append(item)
+        # a small batch is checked here and now (the compiled loop, no thread's round trip)
+        beside = self._workers > 0 and len(ed_items) >= PARALLEL_THRESHOLD
+        pending = self._threads.start(ed_items, beside) if ed_items else None
+        futures = None
+        checked_other: list[bool] | None = None
+        if other and self._pool is not None and len(other) >= PARALLEL_THRESHOLD:
+            n = self._workers
+            size = (len(other) + n - 1) // n
+            futures = [self._pool.submit(_verify_chunk, other[i : i + size]) for i in range(0, len(other), size)]
+        elif other:
+            checked_other = _verify_chunk(other)
+        split = _Split(len(batch), ed_at, pending, other_at, futures, checked_other)
+        if not beside and futures is None:
+            return PendingChecks(self, keys, results, todo, checked=split.result())
+        return PendingChecks(self, keys, results, todo, split=split)
+
     @property
     def has_workers(self) -> bool:
-        return self._pool is not None
+        """Whether a block's stateless checks go to worker processes (`start_precheck`): with workers, unless the
+        verify threads take its signatures (the importer then hashes the block itself, a few ms)."""
+        return self._pool is not None and self._threads is None
 
     def start_precheck(
         self, encoded: bytes, births: list[bytes], genesis_hash: bytes, spec_version: int
@@ -94,6 +146,37 @@ class SignatureChecker:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if self._threads is not None:
+            self._threads.close()
+
+
+class _Split:
+    """A batch's checks in two parts: ed25519 on the verify threads, the other schemes in worker processes (or
+    checked already); `result()` gives the verdicts in the batch's order."""
+
+    def __init__(
+        self, n: int, ed_at: list[int], pending: sigbatch.PendingBatch | None, other_at: list[int],
+        futures: list[concurrent.futures.Future[list[bool]]] | None, checked_other: list[bool] | None,
+    ) -> None:
+        self._n = n
+        self._ed_at = ed_at
+        self._pending = pending
+        self._other_at = other_at
+        self._futures = futures
+        self._checked_other = checked_other
+
+    def result(self) -> list[bool]:
+        out = [False] * self._n
+        if self._pending is not None:
+            for at, ok in zip(self._ed_at, self._pending.result(), strict=True):
+                out[at] = ok
+        other = self._checked_other
+        if other is None and self._futures is not None:
+            other = [ok for f in self._futures for ok in f.result()]
+        if other is not None:
+            for at, ok in zip(self._other_at, other, strict=True):
+                out[at] = ok
+        return out
 
 
 class PendingPrecheck:
@@ -117,6 +200,7 @@ class PendingChecks:
         todo: list[int],
         futures: list[concurrent.futures.Future[list[bool]]] | None = None,
         checked: list[bool] | None = None,
+        split: _Split | None = None,
     ) -> None:
         self._checker = checker
         self._keys = keys
@@ -124,12 +208,15 @@ class PendingChecks:
         self._todo = todo
         self._futures = futures
         self._checked = checked
+        self._split = split
         self._done: list[bool] | None = None
 
     def result(self) -> list[bool]:
         if self._done is not None:
             return self._done
         checked = self._checked
+        if checked is None and self._split is not None:
+            checked = self._split.result()
         if checked is None:
             assert self._futures is not None
             checked = [ok for f in self._futures for ok in f.result()]
