@@ -18,30 +18,33 @@ from typing import Any
 
 import aiohttp
 
+from bench.errors import BenchFailed
+
 START_TIMEOUT_S = 60.0
 PORTS_ENV = "BTT_BENCH_PORTS"
 """Comma-separated ports the bench's processes take, in order, instead of ports the kernel picks: a test hands out
 ports it planned (tests/support/ports.py), so that a port planned here is not one another test's bind(0) or outgoing
 connection takes before the node binds it."""
 
-_handed_out = 0
+_handed_out: dict[str, int] = {}
+"""BTT_BENCH_PORTS' value -> how many of its ports this process has handed out."""
 
 
 def free_port() -> int:
     """The next port of BTT_BENCH_PORTS when it is set, else a loopback port free now (the kernel's pick)."""
-    global _handed_out
     listed = os.environ.get(PORTS_ENV, "").strip()
     if not listed:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
     ports = listed.split(",")
-    if _handed_out >= len(ports):
-        raise RuntimeError(f"{PORTS_ENV} lists {len(ports)} port(s) and this bench needs more")
-    port = ports[_handed_out].strip()
+    taken = _handed_out.get(listed, 0)
+    if taken >= len(ports):
+        raise BenchFailed(f"{PORTS_ENV} lists {len(ports)} port(s) and this bench needs more")
+    port = ports[taken].strip()
     if not port.isdigit() or not 0 < int(port) < 65_536:
-        raise RuntimeError(f"{PORTS_ENV}: {port!r} is not a port number")
-    _handed_out += 1
+        raise BenchFailed(f"{PORTS_ENV}: {port!r} is not a port number")
+    _handed_out[listed] = taken + 1
     return int(port)
 
 
@@ -87,9 +90,10 @@ async def dev_node(prefix: str, min_head: int = 1) -> AsyncIterator[tuple[str, a
                     pass
                 ended = exited(node, workdir / "node.log")
                 if ended is not None:
-                    raise RuntimeError(ended)
+                    raise BenchFailed(ended)
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the node did not start; see {workdir / 'node.log'}")
+                    raise BenchFailed(f"the node did not start in {START_TIMEOUT_S:.0f} s; see "
+                                      f"{workdir / 'node.log'}")
                 await asyncio.sleep(0.2)
             yield url, session
     finally:

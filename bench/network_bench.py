@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from bench.dev_node import exited, free_port
+from bench.errors import BenchFailed
 from btt_chain.client.headers import header_hash
 from btt_chain.client.rpc import RpcClient, RpcError
 from cli.devnet_cmd import DevnetNode, node_args, plan_devnet, stop_processes
@@ -41,13 +42,13 @@ def _wait_rpc(node: DevnetNode, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         ended = exited(node.process, node.datadir / "node.log") if node.process is not None else None
         if ended is not None:
-            raise RuntimeError(f"node{node.index}: {ended}")
+            raise BenchFailed(f"node{node.index}: {ended}")
         try:
             RpcClient(node.rpc_url, timeout=1).call("system_health")
             return
         except RpcError:
             time.sleep(0.2)
-    raise RuntimeError(f"node{node.index} did not start; see {node.datadir / 'node.log'}")
+    raise BenchFailed(f"node{node.index} did not start in {timeout:.0f} s; see {node.datadir / 'node.log'}")
 
 
 async def _watch(nodes: list[DevnetNode], seconds: float) -> tuple[dict[str, dict[int, float]], list[tuple[float, int]],
@@ -182,7 +183,7 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
                     raise RuntimeError(f"a transfer of the prebuilt chain was dropped: {dropped[0][1]}")
                 held = sum(1 for x in imported.block.extrinsics if isinstance(x, Extrinsic))
                 if held < len(xts):  # the block's limits: the rest would be sent again with nonces gone ahead
-                    raise RuntimeError(f"a prebuilt block held {held} of its {len(xts)} transfers: ask for fewer "
+                    raise BenchFailed(f"a prebuilt block held {held} of its {len(xts)} transfers: ask for fewer "
                                        "per block")
         build_s = time.monotonic() - built
         _start(plan[0], spec_path, [])
@@ -202,7 +203,8 @@ def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, 
         while int(client.call("chain_getHeader")["number"], 16) < blocks:
             time.sleep(0.1)
             if time.monotonic() - started > 600:
-                raise RuntimeError("sync did not finish in 10 minutes")
+                raise BenchFailed(f"the late node did not sync {blocks} blocks in 10 minutes; see "
+                                  f"{late.datadir / 'node.log'}")
         synced = time.monotonic()
     finally:
         stop_processes(plan)

@@ -242,6 +242,8 @@ def run(accounts: int = 100_000, transfers: int = 10_000, full: int = 2, empty: 
     import btt_chain.rpc.server  # noqa: F401  (imports every method module: the method table)
     from bench.import_bench import bench_genesis
 
+    if accounts < 2:
+        raise ValueError("the rpc bench needs at least two accounts (one signs, another holds the walked maps)")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="btt-bench-rpc-") as tmp:
         started = time.perf_counter()

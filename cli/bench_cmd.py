@@ -113,7 +113,8 @@ def pyevm(pairs: int, accounts: int, transfers: int, blocks: int) -> None:
 @bench.command()
 @click.option("--jobs", type=click.IntRange(1, 64), default=50, show_default=True,
               help="Receipts (reveals of distinct jobs) in the imported block.")
-@click.option("--items", type=click.IntRange(1, 4096), default=1024, show_default=True, help="Items per job.")
+@click.option("--items", type=click.IntRange(1, 4096), default=1024, show_default=True,
+              help="Items per job (at most the chain's compute.max_items: 1,024 on the dev chain).")
 @click.option("--no-weights", is_flag=True,
               help="Skip the weight table, the output chunks and the worst block (half a minute on 2 cores).")
 @click.option("--model", "models", multiple=True, metavar="NAME",
@@ -182,10 +183,11 @@ def rpc_flood(connections: int, seconds: int) -> None:
 
 
 @bench.command()
-@click.option("--accounts", type=click.IntRange(1, 20_000_000), default=100_000, show_default=True,
+@click.option("--accounts", type=click.IntRange(2, 20_000_000), default=100_000, show_default=True,
               help="Funded accounts in the genesis state.")
 @click.option("--transfers", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
-              help="Signed transfers per full block.")
+              help="Signed transfers offered to each full block (it holds what its limits allow: 9,999 on the dev "
+                   "chain, whose block.max_extrinsics counts the timestamp inherent too).")
 @click.option("--full", type=click.IntRange(1, 20), default=2, show_default=True, help="Full blocks authored.")
 @click.option("--empty", type=click.IntRange(0, 5_000), default=100, show_default=True,
               help="Empty blocks authored after them.")
