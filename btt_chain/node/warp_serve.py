@@ -72,6 +72,7 @@ SERVE_SHARE, SERVE_BURST_S = 0.5, 0.5
 runs between every step of a request anyway, so this bounds what serving takes from block import and RPC."""
 STEP_KEYS = 1_024
 """Keys read in one synchronous step of a state chunk; the event loop runs between steps (about 5 ms each)."""
+KEY_COUNT_S = 60.0
 READ_ATTEMPTS = 3
 """Times a chunk is read again when a block is imported while it is read (its steps must see one state)."""
 DEEPER_THAN_PLAN = 6
@@ -132,6 +133,8 @@ class WarpServer:
         self._view: tuple[bytes, bytes, HistoricalState | None, dict[bytes, bytes]] | None = None
         """(served block, head it was read at, its view (None at the head), changed keys by path)."""
         self.served = {"proofs": 0, "plans": 0, "chunks": 0, "bytes": 0}
+        self._key_count: tuple[float, int] | None = None
+        """(when, keys): the head tree's key count as last counted (`_keys`)."""
 
     # the checkpoint index -------------------------------------------------------------------------------------------
     async def _ensure_index(self) -> None:
@@ -307,9 +310,24 @@ class WarpServer:
         return pack([OK, self.plan_depth(), 1 << bits])
 
     def plan_depth(self) -> int:
-        """The depth whose prefixes hold about CHUNK_TARGET_KEYS keys each."""
+        """The depth whose prefixes hold CHUNK_TARGET_KEYS to twice as many keys each, from the tree's key count (its
+        buckets hold one or two leaves up to ~4 million keys, then more: the bucket depth stops at its cap, so a
+        depth from it alone gave ten million keys prefixes of 20,000, each read longer than a slot and read again
+        when a block came meanwhile)."""
         bits = self.node.chain.tree.bucket_bits
-        return max(0, min(bits, MAX_DEPTH, bits - CHUNK_TARGET_KEYS.bit_length() + 1))
+        return max(0, min(bits, MAX_DEPTH, (self._keys() // CHUNK_TARGET_KEYS).bit_length() - 1))
+
+    def _keys(self) -> int:
+        """About how many keys the head's tree holds (its resident leaves, scaled to all its buckets): counted at most
+        once a minute (the count walks the buckets)."""
+        now = time.monotonic()
+        if self._key_count is None or now - self._key_count[0] > KEY_COUNT_S:
+            tree = self.node.chain.tree
+            _ = tree.bucket_bits  # waits for an update under way: the count must not race it
+            stats = tree.stats()
+            keys = stats["resident_leaves"] * stats["buckets"] // max(1, stats["resident_buckets"])
+            self._key_count = (now, keys)
+        return self._key_count[1]
 
     def _levels_to(self, header: Header, depth: int) -> dict[int, bytes]:
         """Levels 1 to `depth` of the tree of the served block, read in one setting back of the tree (cached for the
