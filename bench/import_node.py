@@ -13,6 +13,7 @@ Run by bench/import_bench.py: `python -m bench.import_node WORKDIR SIG_WORKERS`;
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import resource
 import statistics
@@ -69,6 +70,36 @@ def steady_state_ratio(per_block: list[float]) -> float | None:
     return statistics.median(per_block[-5:]) / early if early > 0 else None
 
 
+def flatness_ratio(per_block: list[float]) -> float | None:
+    """Issue 54's flatness: the median of the last 4 blocks over the median of blocks 3-6 (1 = flat); None under 10
+    blocks."""
+    if len(per_block) < 10:
+        return None
+    early = statistics.median(per_block[2:6])
+    return statistics.median(per_block[-4:]) / early if early > 0 else None
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user and system) of each of this process's threads so far, by role: the importing thread
+    (`main`), Python's named threads by their name's prefix (`sig-verify`, `state-tree`, `leveldb-writer`), and the
+    threads Python did not start (LevelDB's background compactions) as `leveldb-background`."""
+    import threading
+
+    names = {str(t.native_id): t.name.rsplit("_", 1)[0] for t in threading.enumerate()}
+    names[str(threading.main_thread().native_id)] = "main"
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        role = names.get(tid, "leveldb-background")
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def stage_growth(series: dict[str, list[float]]) -> str | None:
     """Each series' median over blocks 3-7 and over the last 5 blocks, in ms ("execute 131->140 ms, ..."): which stage
     the steady-state ratio's growth comes from; None under 10 blocks. A stage that overlaps others (the state root runs
@@ -116,6 +147,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     stages: list[tuple[float, float, float]] = []
     transfers = 0
     slot = 0
+    cpu_before = thread_cpu()
     loop_start = time.perf_counter()
     for raw in blocks:
         start = time.perf_counter()
@@ -128,6 +160,9 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         transfers += len(result.enacted[-1].block.transactions)
         slot = result.header.slot
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
+    cpu_after = thread_cpu()
+    cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
+                     for role, spent in sorted(cpu_after.items(), key=lambda kv: -kv[1])}
 
     # a block's worth of fresh transfers into a pool, then a block authored from it
     pool = TxPool(chain.validate_transaction, lambda who: system.account.get(chain.state(), who).nonce,
@@ -149,6 +184,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     tree = chain.tree.stats()
     mapped, own = mapped_and_own_bytes()
     steady = steady_state_ratio(per_block)
+    flat = flatness_ratio(per_block)
     by_stage = stage_growth({"block": per_block, "execute": [s[0] for s in stages],
                              "state_root": [s[1] for s in stages], "commit": [s[2] for s in stages]})
     return {
@@ -158,6 +194,11 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "import_ms_per_block": [round(t * 1000, 1) for t in per_block],
         "import_tx_per_s": round(rate),
         "steady_state_ratio": None if steady is None else round(steady, 3),
+        # issue 54's form: the median of the last 4 blocks over blocks 3-6
+        "flatness_last4_over_3_6": None if flat is None else round(flat, 3),
+        # CPU a block costs on each thread of the node (ms, mean over the blocks): where the two cores went
+        "cpu_ms_per_block_by_thread": ", ".join(f"{role} {ms}" for role, ms in cpu_by_thread.items() if ms),
+        "cpu_ms_per_block": sum(cpu_by_thread.values()),
         # medians over the blocks of the node's stages (the rest of a block's time: decoding, header and signature
         # checks not hidden behind execution, event records, building the commit batch's keys, waiting for the last)
         "node_execute_ms": round(statistics.median(s[0] for s in stages) * 1000, 1),

@@ -30,13 +30,14 @@ from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
+from btt_chain.node.precheck import signature_items
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
-from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
+from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root, split_block
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
-from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.hashing import blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint
 from genesis.build import Genesis
@@ -60,6 +61,10 @@ log = logging.getLogger("btt.chain")
 T = TypeVar("T")
 
 MAX_BAD_BLOCKS = 10_000
+MAPPED_TABLES_BUDGET = 640 * 2**20
+"""Resident pages of LevelDB's mapped tables an import lets the process hold before the store unmaps them
+(`LevelDBStore.release_mapped_pages_over`): 1 M accounts stay under it; 10 M accounts reach it every few blocks, and
+each release costs a reopen of the database (~0.2 s)."""
 MAX_ANCHOR_ATTEMPTS = 8
 """Invalid best blocks beneath a new anchor tried in a row before the head stays where it is."""
 
@@ -126,7 +131,16 @@ class TreeNode:
 
 
 def event_records(result: BlockResult) -> list[list[object]]:
-    return [[phase if phase >= 0 else (2**32 + phase), *ev.to_record()] for phase, ev in result.events]
+    # an event object the executive emits many times (every extrinsic's ExtrinsicSuccess of one weight is one
+    # shared frozen value) is converted once; its records share the converted fields, which are never changed
+    records: list[list[object]] = []
+    converted: dict[int, list[object]] = {}
+    for phase, ev in result.events:
+        record = converted.get(id(ev))
+        if record is None:
+            record = converted[id(ev)] = ev.to_record()
+        records.append([phase if phase >= 0 else (2**32 + phase), *record])
+    return records
 
 
 def outcome_records(result: BlockResult) -> list[list[object]]:
@@ -462,8 +476,9 @@ class Chain:
                      or keeps_checkpoint(self.anchor, header.slot, self.clock.epoch_slots))
                 and fork_choice_key(header.number, h) > fork_choice_key(self.head.number, self.head_hash))
         # a new best block on the head with enough extrinsics has its extrinsics root checked by a signature worker
-        # while it executes (Chain._execute joins it first); every other block is checked here
-        deferred = (best and header.parent_hash == self.head_hash and self.checker.has_workers
+        # while it executes (Chain._execute joins it first), or by `_execute` itself from the block's encoding when
+        # its signatures go to verify threads; every other block is checked here
+        deferred = (best and header.parent_hash == self.head_hash and self.checker.verifies_beside
                     and len(block.extrinsics) >= sigcheck.PARALLEL_THRESHOLD)
         if not deferred and extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise InvalidBlock("extrinsics root does not match the block body")
@@ -615,6 +630,12 @@ class Chain:
                 raise
         # written behind: the next block's decoding and execution overlap this block's write and fsync
         started = time.perf_counter()
+        # LevelDB reads its tables through mmap, and the kernel maps 16 pages around each page a read faults in:
+        # past the budget the store drops the mappings (the page cache keeps the pages), so the node's resident
+        # memory does not grow into a copy of the flat state (before this write: the previous one has landed)
+        release = getattr(self.db.kv, "release_mapped_pages_over", None)
+        if release is not None:
+            release(MAPPED_TABLES_BUDGET)
         self.db.write_update(prepared, behind=True)
         self.stages.commit_s += time.perf_counter() - started
         self.head, self.head_hash = new_head, target
@@ -671,10 +692,12 @@ class Chain:
             executive = self.executive_for(view, number)
         except UnsupportedSpec as exc:  # no verdict: the node stops before this block
             raise self.stop_before(number, exc) from None
-        if raw is not None:
+        if raw is not None and self.checker.has_workers:
             births = self._birth_hashes(view, block, executive)
             future = self.checker.start_precheck(raw, births, self.genesis_hash, executive.runtime.spec_version)
             checks = _Precheck(self.checker, block, future)
+        elif raw is not None:
+            checks = self._start_checks_from_encoding(view, block, executive, raw)
         else:
             checks = self._start_signature_checks(view, block, executive)
         try:
@@ -743,6 +766,25 @@ class Chain:
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i}: {exc}") from None
         return out
+
+    def _start_checks_from_encoding(
+        self, parent_state: StateReader, block: Block, executive: Executive, raw: bytes
+    ) -> PendingChecks:
+        """A block's extrinsics root and signature checks from its encoding (which `Block.decode` accepted), the
+        signatures going to the verify threads: each extrinsic hashed and its signing message cut from its bytes
+        once (`precheck.signature_items`), as a worker does. BodyMismatch for a wrong extrinsics root, first."""
+        encodings = split_block(raw)[1]
+        hashes = [blake2b_256(e) for e in encodings]
+        if merkle_root(hashes) != block.header.extrinsics_root:
+            raise BodyMismatch("extrinsics root does not match the block body")
+        for xt, xt_hash in zip(block.extrinsics, hashes, strict=True):
+            object.__setattr__(xt, "_hash", xt_hash)
+        births = self._birth_hashes(parent_state, block, executive)
+        runtime = executive.runtime
+        keys, items = signature_items(
+            encodings, births, self.genesis_hash, runtime.spec_version, runtime.transaction_version
+        )
+        return self.checker.start(keys, items)
 
     def _start_signature_checks(self, parent_state: StateReader, block: Block, executive: Executive) -> PendingChecks:
         births = self._birth_hashes(parent_state, block, executive)

@@ -55,6 +55,26 @@ def precheck_part(
     return hashes, keys, valid
 
 
+def signature_items(
+    extrinsics: list[bytes], births: list[bytes], genesis_hash: bytes, spec_version: int, tx_version: int
+) -> tuple[list[bytes], list[tuple[bytes, bytes, bytes]]]:
+    """(signature cache keys, (signer, message, MultiSignature) checks) of a well-formed block's extrinsics (their
+    encodings, as `split_block` gives them), cut from their bodies as `precheck_part` does, verifying nothing: for
+    an importer whose signatures go to verify threads (`btt_chain.node.sigbatch`). An inherent's key is NO_SIGNATURE
+    and its check empty."""
+    keys, items = [], []
+    for xt, birth in zip(extrinsics, births, strict=True):
+        body = xt[1:] if xt[0] & 0b11 == 0 else xt[2:] if xt[0] & 0b11 == 1 else xt[4:]
+        if body[0] == UNSIGNED_V4:
+            keys.append(NO_SIGNATURE)
+            items.append((b"", b"", b""))
+            continue
+        signer, signature, msg = signing_payload_of_body(body, genesis_hash, birth, spec_version, tx_version)
+        keys.append(blake2b_256(msg + signer + signature))
+        items.append((signer, msg, signature))
+    return keys, items
+
+
 def join_parts(parts: list[tuple[list[bytes], list[bytes], list[bool]]]) -> PrecheckResult:
     """The whole block's result from its runs, in order: the extrinsics root over all the hashes."""
     hashes = [h for part in parts for h in part[0]]

@@ -124,6 +124,11 @@ class SignatureChecker:
         return PendingChecks(self, keys, results, todo, split=split)
 
     @property
+    def verifies_beside(self) -> bool:
+        """Whether a big batch is checked beside the caller (on verify threads or in worker processes)."""
+        return self._workers > 0 and (self._pool is not None or self._threads is not None)
+
+    @property
     def has_workers(self) -> bool:
         """Whether a block's stateless checks go to worker processes (`start_precheck`): with workers, unless the
         verify threads take its signatures (the importer then hashes the block itself, a few ms)."""

@@ -158,3 +158,19 @@ def test_a_bad_signature_on_the_verify_thread_refuses_the_block_and_writes_nothi
     chain = Chain(MemoryStore(), dev_genesis(), threaded)
     assert chain.import_block(imported.block.encode(), far_future_ms()).status == "best"
     assert chain.head.state_root == imported.block.header.state_root
+
+
+def test_a_body_that_is_not_the_headers_is_refused_first_and_the_right_one_still_imports(
+    threaded: SignatureChecker,
+) -> None:
+    author = new_chain()
+    imported, _ = author_next(author, [transfer(author, "alice", "bob", UNIT)])
+    inherent, xt = imported.block.extrinsics
+    other = transfer(author, "bob", "charlie", UNIT).replace(signature=bytes(64))  # and a bad signature besides
+    wrong = Block(imported.block.header, (inherent, other)).encode()  # the header unchanged: its root is not this
+    chain = Chain(MemoryStore(), dev_genesis(), threaded)
+    before = dict(chain.db.kv.iterate())
+    with pytest.raises(InvalidBlock, match="extrinsics root does not match the block body"):
+        chain.import_block(wrong, far_future_ms())
+    assert dict(chain.db.kv.iterate()) == before and not chain.knows(imported.hash)
+    assert chain.import_block(imported.block.encode(), far_future_ms()).status == "best"
