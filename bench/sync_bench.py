@@ -244,6 +244,8 @@ class MemoryWatch:
 
     pid: int
     peak_kib: int = 0
+    split_kib: tuple[int, int] = (0, 0)
+    """(own, file-backed) resident KiB (RssAnon, RssFile: the mapped LevelDB tables) at the largest sample."""
     children: dict[int, tuple[str, int, float, float]] = field(default_factory=dict)
     """pid -> (command line, peak KiB, first seen, last seen) of each child seen."""
 
@@ -252,6 +254,9 @@ class MemoryWatch:
         own = _status_kib(self.pid, "VmHWM")
         if own is not None:
             self.peak_kib = max(self.peak_kib, own)
+        anon, mapped = _status_kib(self.pid, "RssAnon"), _status_kib(self.pid, "RssFile")
+        if anon is not None and mapped is not None and anon + mapped > sum(self.split_kib):
+            self.split_kib = (anon, mapped)
         for child in _children(self.pid):
             hwm = _status_kib(child, "VmHWM")
             if hwm is None:
@@ -453,6 +458,8 @@ async def join(ctx: Context, mode: str) -> dict[str, Any]:
         "load_average": f"{load_before:.1f} at its start, {os.getloadavg()[0]:.1f} at its end (1-minute load "
                         f"average, {os.cpu_count()} cores)",
         "peak_mib": round(watch.peak_kib / 1024),
+        "peak_own_mib": round(watch.split_kib[0] / 1024),
+        "peak_mapped_mib": round(watch.split_kib[1] / 1024),
         "log": str(node.log_path),
         "started_wall_ms": node.started_wall_ms,
         "follow_wall_ms": node.started_wall_ms + int((follow[0] - node.started) * 1000),
@@ -658,7 +665,10 @@ def report(figures: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append((f"{mode}: bytes", f"{j['bytes'] / 1e6:.1f} MB ({j['bytes_from_server'] / 1e6:.1f} MB from the "
                                        f"server, {j['bytes_to_server'] / 1e6:.1f} MB to it, {j['connections']} "
                                        f"connection(s)); {j['bytes_to_answer'] / 1e6:.1f} MB until it answered"))
-        memory = f"{j['peak_mib']} MiB (node process)"
+        memory = f"{j['peak_mib']} MiB (node process"
+        if "peak_own_mib" in j:
+            memory += f"; at its largest sample {j['peak_own_mib']} own, {j['peak_mapped_mib']} mapped files"
+        memory += ")"
         if mode == "warp":
             memory += f", {j.get('warp_child_peak_mib')} MiB (warp child process)"
         rows.append((f"{mode}: peak memory", memory))
