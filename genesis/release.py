@@ -61,6 +61,8 @@ def release_schedules(spec: ChainSpec) -> list[tuple[int, VestingSchedule]]:
             elif rule.kind in ("linear", "milestones"):
                 cliff = rule.cliff_months * month_ms
                 out.append((row.index, VestingSchedule(amount, 0, cliff, cliff + rule.duration_months * month_ms)))
+        if row.elided_amount:  # the holders a spec leaves out (liquid only: released at genesis), counted together
+            out.append((row.index, VestingSchedule(row.elided_amount, 0, 0, 0, LINEAR)))
     return out
 
 

@@ -286,3 +286,15 @@ def test_only_large_liquid_rows_leave_holders_out(listing: tuple[Path, ChainSpec
             assert all(h["account"] in {"alice"} or h["account"].startswith("module:") for h in raw["holders"])
         else:
             assert raw == next(r for r in spec.raw["allocations"] if r["index"] == row.index)
+
+
+def test_the_release_projection_counts_the_holders_left_out(listing: tuple[Path, ChainSpec], built: Path) -> None:
+    from genesis.release import release_schedules
+
+    def released(spec: ChainSpec) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for index, schedule in release_schedules(spec):
+            out[index] = out.get(index, 0) + schedule.total
+        return out
+
+    assert released(load_chain_spec(str(built))) == released(listing[1])
