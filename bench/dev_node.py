@@ -1,12 +1,13 @@
 """A real `btt-chain node --dev` process for the benchmarks that need one (rpc-flood, admission): started on a
-free loopback port with its log in a temporary folder, waited for until it has authored `min_head` blocks, and
-always stopped. Also the ports every bench's node processes bind (`free_port`)."""
+free loopback port with its log in a temporary folder (removed after a run that went well), waited for until it
+has authored `min_head` blocks, and always stopped. Also the ports every bench's node processes bind (`free_port`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -78,6 +79,7 @@ async def dev_node(prefix: str, min_head: int = 1) -> AsyncIterator[tuple[str, a
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{rpc_port}"
+    ended_well = False
     try:
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + START_TIMEOUT_S
@@ -96,6 +98,7 @@ async def dev_node(prefix: str, min_head: int = 1) -> AsyncIterator[tuple[str, a
                                       f"{workdir / 'node.log'}")
                 await asyncio.sleep(0.2)
             yield url, session
+        ended_well = True
     finally:
         node.terminate()
         try:
@@ -103,3 +106,5 @@ async def dev_node(prefix: str, min_head: int = 1) -> AsyncIterator[tuple[str, a
         except subprocess.TimeoutExpired:
             node.kill()
         log.close()
+    if ended_well:  # a failure's message names the log: it is kept then
+        shutil.rmtree(workdir, ignore_errors=True)
