@@ -1,10 +1,11 @@
 """`btt-chain bench`: benchmarks that print figures (they are not tests).
 
 Each command ends with its figures or with one `error:` line and a non-zero exit: a bad option (click's usage
-error), a missing tool or a failed node start (a ClickException or a bench's RuntimeError, its message saying what to
-do), never a traceback. A failure nobody expected is still one line, its exception's type and message, exit 1
-(`BTT_BENCH_TRACEBACK=1` shows the traceback): the suite runs every command and asserts its figures
-(tests/bench/test_bench_commands.py), so such a line fails a test there rather than hiding."""
+error), a missing tool, a node that cannot start, a request the chain refuses (a ClickException or a BttError such as
+bench.errors.BenchFailed, its message saying what to do), never a traceback. A failure nobody expected is still one
+line, its exception's type and message, exit 1 (`BTT_BENCH_TRACEBACK=1` shows the traceback): the suite runs every
+command and asserts its figures (tests/bench/test_bench_commands.py), so such a line fails a test there rather than
+hiding."""
 
 from __future__ import annotations
 
