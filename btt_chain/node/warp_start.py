@@ -11,10 +11,12 @@ warp sync trusts 2/3 of the validators of each step of its proof where full sync
 operator who wants a node that can serve and check the whole history keeps `full`.
 
 The genesis the warp needs (its block and hash, the spec, and the one record of its state a warp from genesis trusts:
-the validator set it queues) is built once, by the node process, and handed to the child (`warp_genesis`), which
-neither reads the chain spec nor builds a genesis state. Of a spec whose genesis state is in a file (`genesis_state`)
-nothing reads the file: the block carries the spec's state root and the validator set is the spec's (which every node
-that does read the file checks against it), so a node joins by warp without the file.
+the validator set it queues) is, for a spec that names its genesis state file (`genesis_state`), built by the node
+process without any state and handed to the child (`warp_genesis`), which then builds no genesis: nothing reads the
+file (the block carries the spec's state root, and the validator set is the spec's, which every node that does read
+the file checks against it), so a node joins by warp without it. A spec that lists its holders is built in the child
+as before (the node process builds it again after the warp to learn its hash: building it first here would hold its
+state in the node process through the warp).
 """
 
 from __future__ import annotations
@@ -127,9 +129,10 @@ async def warp_into_database(config: NodeConfig, limit_s: float = 3600.0, genesi
 
 
 def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
-    """Run `warp_into_database` in a fresh interpreter, given the genesis built here (`warp_genesis`); its one error
-    line (if any) is its own, and this returns only when it succeeded (else SystemExit with its exit code)."""
-    genesis = warp_genesis(config)
+    """Run `warp_into_database` in a fresh interpreter, given the genesis built here (`warp_genesis`) when the spec
+    names its state file; its one error line (if any) is its own, and this returns only when it succeeded (else
+    SystemExit with its exit code)."""
+    genesis = warp_genesis(config) if load_chain_spec(config.chain).genesis_state is not None else None
     child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid(),
                                                                               genesis), name="warp-sync")
     child.start()
@@ -163,7 +166,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int, genesis: Genesis) -> None:
+def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int, genesis: Genesis | None) -> None:
     from cli.log_config import setup_logging
 
     _die_with_parent(parent)

@@ -69,7 +69,8 @@ def test_the_warp_child_is_given_the_genesis_without_reading_the_file(tmp_path: 
                         p2p_port=free_port())
     given = warp_genesis(config)
     assert given.hash == served.genesis.hash and given.state == genesis.state and given.leaves == b""
-    # of a spec that lists its holders the child gets the same: the queued set only, no state to build again
+    # of a spec that lists its holders the same function gives the same light genesis (the node hands it over only
+    # for a spec naming its file: building a listed state in the node process would keep it there through the warp)
     listed = dataclasses.replace(served.genesis)
     (tmp_path / "listing.json").write_bytes(canonical_json(listed.spec.raw))
     config = dataclasses.replace(config, chain=str(tmp_path / "listing.json"), base_path=tmp_path / "node2")
