@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
 
+from btt_chain.gc_pause import release_free_memory
 from btt_chain.primitives.errors import StorageError
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
 from storage import schema
@@ -54,6 +55,10 @@ TREE_LEAF_BUDGET = 12_000_000
 """Leaves held in memory (64 bytes each, ~0.8 GB with their buckets' bookkeeping): all of them up to twelve million
 keys. Past it, the buckets an update touches are read from the database (one seek each)."""
 LOAD_CHUNK = 65_536
+OPEN_SECTION_CHUNKS = 16
+"""Chunks of leaves (about a million leaves) an open reads from one scan before it lets memory go (`open`)."""
+OPEN_MAPPED_BUDGET = 256 * 2**20
+"""Mapped table pages an open lets the process hold between its sections."""
 RELEASE_AFTER_LEAVES = 100_000
 """An open that read at least this many leaves asks the store to drop its mapped table pages afterwards (`open`);
 a small state's reopen would cost more (a few ms) than the pages it frees."""
@@ -194,18 +199,33 @@ class StateTree:
         """Compute the tree from the database's leaves; StorageError unless its root is `expected_root` (the head's
         state root), the tree then left as it was. Returns how many leaves were read."""
         self._refuse_reload()
-        records = self._kv.iterate(schema.TREE_LEAF)
         n = len(schema.TREE_LEAF)
+        release_over = getattr(self._kv, "release_mapped_pages_over", None)
 
         def chunks() -> Iterator[bytes]:
+            # read in sections of OPEN_SECTION_CHUNKS chunks, each from a scan of its own: between two, the store
+            # may drop the table pages the last one mapped and the C heap what its short-lived objects freed, so
+            # that opening ten million leaves does not hold them all at once (peak memory)
+            start: bytes | None = None
             while True:
-                chunk = list(islice(records, LOAD_CHUNK))
-                if not chunk:
-                    return
-                for key, value in chunk:
-                    if len(key) != n + HASH_LEN or len(value) != HASH_LEN:
-                        raise StorageError("a state tree leaf is malformed: database damaged")
-                yield b"".join(key[n:] + value for key, value in chunk)
+                records = self._kv.iterate(schema.TREE_LEAF, start=start)
+                try:
+                    for _ in range(OPEN_SECTION_CHUNKS):
+                        chunk = list(islice(records, LOAD_CHUNK))
+                        if not chunk:
+                            return
+                        for key, value in chunk:
+                            if len(key) != n + HASH_LEN or len(value) != HASH_LEN:
+                                raise StorageError("a state tree leaf is malformed: database damaged")
+                        start = chunk[-1][0] + b"\x00"
+                        yield b"".join(key[n:] + value for key, value in chunk)
+                finally:
+                    close = getattr(records, "close", None)
+                    if close is not None:
+                        close()
+                if release_over is not None:
+                    release_over(OPEN_MAPPED_BUDGET)
+                    release_free_memory()
 
         it = chunks()
         first = next(it, b"")

@@ -73,3 +73,27 @@ def test_release_over_a_budget_waits_for_every_open_scan(tmp_path: Path) -> None
         kv.write_behind({b"late": b"x"})
         assert kv.release_mapped_pages_over(0)  # over the budget, no scan: released
         assert kv.get(b"late") == b"x" and len(list(kv.iterate(b"k"))) == 100
+
+
+def test_an_open_in_sections_lets_memory_go_between_them_and_gives_the_same_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = {b"key%d" % i: b"value%d" % i for i in range(300)}
+    records = leaf_records(state)
+    with CountingStore(tmp_path / "db") as kv:
+        kv.write({b"l:" + records[i : i + 32]: records[i + 32 : i + 64] for i in range(0, len(records), 64)},
+                 sync=True)
+        kv.write({b"m:after": b"not a leaf"}, sync=True)
+        expected = StateTree(kv).load_records(records)
+        monkeypatch.setattr(state_tree, "LOAD_CHUNK", 7)
+        monkeypatch.setattr(state_tree, "OPEN_SECTION_CHUNKS", 3)  # 21 leaves a section: 14 full, then 6
+        monkeypatch.setattr(state_tree, "OPEN_MAPPED_BUDGET", 0)  # every section's pages dropped
+        monkeypatch.setattr(state_tree, "RELEASE_AFTER_LEAVES", 10**9)
+        before = CountingStore.releases
+        tree = StateTree(kv)
+        assert tree.open(expected) == 300 and tree.root == expected
+        assert CountingStore.releases - before == 14 and not kv.scanning()  # between sections
+        kv.write({b"l:" + records[64:96]: b"short"}, sync=True)  # a malformed leaf in a later section
+        with pytest.raises(StorageError, match="malformed"):
+            StateTree(kv).open(expected)
+        assert not kv.scanning()
