@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,47 @@ def test_a_transaction_left_while_its_update_runs_is_undone() -> None:
         tx.commit()
         raise ValueError("boom")
     assert tree.root == root
+
+
+class _ReadCountingStore(MemoryStore):
+    """A store that counts the pairs its scans have handed out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed = 0
+
+    def iterate(self, prefix: bytes = b"", reverse: bool = False, start: bytes | None = None
+                ) -> Iterator[tuple[bytes, bytes]]:
+        for pair in super().iterate(prefix, reverse, start):
+            self.handed += 1
+            yield pair
+
+
+@pytest.mark.parametrize("native", ENGINES)
+def test_an_open_loads_each_chunk_as_it_is_read(native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the engine takes a chunk before the scan reads further: an open must not hold every leaf's record at once
+    # (`(first, *rest)` read them all first: 640 MB beside the tree at ten million leaves)
+    state = {os.urandom(8): os.urandom(5) for _ in range(100)}
+    kv = _ReadCountingStore()
+    write_block(kv, dict(state))
+    root = tree_root(leaf_records(state))
+    monkeypatch.setattr(state_tree, "LOAD_CHUNK", 8)
+    ahead: list[int] = []
+    made = state_tree.make_engine
+
+    class Watched:
+        def __init__(self, engine: state_tree.Engine) -> None:
+            self._engine, self.loaded = engine, 0
+
+        def load(self, records: bytes) -> None:
+            self.loaded += len(records) // state_tree.RECORD_LEN
+            ahead.append(kv.handed - self.loaded)  # read but not yet loaded
+            self._engine.load(records)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._engine, name)
+
+    monkeypatch.setattr(state_tree, "make_engine", lambda *a, **k: Watched(made(*a, **k)))
+    tree = StateTree(kv, native=native)
+    assert tree.open(root) == 100 and tree.root == root
+    assert len(ahead) == 13 and max(ahead) <= 8, ahead  # 12 chunks of 8 and one of 4, none read ahead by more
