@@ -310,6 +310,11 @@ def node(
             warp_in_child(config, (log_level, log_spec, log_format))
         else:
             logging.getLogger("btt.warp").info("the database holds a chain already: syncing block by block from it")
+    else:  # full sync from genesis: a genesis state file the spec names but this node lacks is fetched from peers
+        from btt_chain.node.genesis_fetch import fetch_in_child, fetch_needed
+
+        if fetch_needed(config, spec):
+            fetch_in_child(config, (log_level, log_spec, log_format))
     n = Node(config)
     if pair is not None:  # its key against its registration at the head (on a restart: what blocks changed since)
         from btt_chain.node.validator_check import refuse_if_key_disagrees

@@ -39,6 +39,7 @@ from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownPar
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.clock_watch import ClockWatch
 from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
+from btt_chain.node.genesis_state_serve import GenesisStateServer
 from btt_chain.node.key_authorizations import MAX_KEYS_PER_REQUEST
 from btt_chain.node.outputs_exchange import OutputsExchange
 from btt_chain.node.rebroadcast import Rebroadcaster
@@ -156,6 +157,9 @@ class NetworkBridge:
         self.warp = WarpServer(node, warp_max_gap(node.spec))
         """Warp proofs and state chunks for nodes joining by warp sync (`sync/warp`, `sync/state-plan`,
         `sync/state`)."""
+        ref = node.spec.genesis_state
+        self.genesis_state = None if ref is None else GenesisStateServer(ref, p2p)
+        """The genesis state file the spec names, for nodes joining by full sync without it (`genesis/state`)."""
         self._tend_weights_now = asyncio.Event()
         """Wakes the weights loop: a blob arrived, or a peer connected that may hold one still missing."""
         self.weights.on_fetched.append(lambda _h: self._tend_weights_now.set())
@@ -182,6 +186,8 @@ class NetworkBridge:
         p.set_request_handler(WARP_PROTOCOL, self.warp.serve_warp)
         p.set_request_handler(PLAN_PROTOCOL, self.warp.serve_plan)
         p.set_request_handler(STATE_PROTOCOL, self.warp.serve_state)
+        if self.genesis_state is not None:
+            self.genesis_state.start()
         self.outputs.start()
         self.weights.start()
         p.on_peer_connected(self._on_peer_connected)
