@@ -195,8 +195,8 @@ class GenesisStateServer:
         if index is None:
             self.served["manifests"] += 1
             return encode_manifest(manifest)
-        chunk = await asyncio.to_thread(self._read, index)
-        if chunk is None or chunk_hash(chunk) != manifest.chunk_hashes[index]:
+        chunk = await asyncio.to_thread(self._read, index, manifest.chunk_hashes[index])
+        if chunk is None:
             self._lost(f"chunk {index} is not what it was when the file was checked")
             return encode_chunk(index, None)
         self.served["chunks"] += 1
@@ -220,13 +220,15 @@ class GenesisStateServer:
         self._say(f"genesis state file {self.ref.path} is not served: {found}")
         return None
 
-    def _read(self, index: int) -> bytes | None:
+    def _read(self, index: int, expected: bytes) -> bytes | None:
+        """Chunk `index` if it still hashes to `expected` (read and hashed in a thread, off the event loop)."""
         try:
             with open(self.ref.path, "rb") as f:
                 f.seek(index * self.chunk_bytes)
-                return f.read(min(self.chunk_bytes, self.ref.size - index * self.chunk_bytes))
+                data = f.read(min(self.chunk_bytes, self.ref.size - index * self.chunk_bytes))
         except OSError:
             return None
+        return data if chunk_hash(data) == expected else None
 
     def _lost(self, why: str) -> None:
         """The file changed after its check: not served again until checked again."""

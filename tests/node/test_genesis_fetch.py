@@ -8,7 +8,7 @@ the liar banned, nothing kept, the honest second peer gives it), a file whose by
 the first chunks), a chunk that is not its manifest's, a malformed manifest; alone, a liar leaves no file and the
 fetch ends with one line naming it. The server refuses another hash, a chunk past the end and a malformed request,
 serves no byte of a file that is not the one its spec names (or changed since its check), and throttles a peer that
-asks too often.
+asks too often. A node fetches only when its spec names a file it lacks and its database holds no genesis.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from btt_chain.node.chain import Chain
-from btt_chain.node.genesis_fetch import GenesisFetchFailed, GenesisStateFetch
+from btt_chain.node.genesis_fetch import GenesisFetchFailed, GenesisStateFetch, fetch_needed
 from btt_chain.node.genesis_state_serve import (
     PROTOCOL,
     GenesisStateRefused,
@@ -331,3 +331,30 @@ def test_a_peer_asking_too_often_is_refused(served: Served) -> None:
 
     asyncio.run(go())
     assert server.served["chunks"] == 4
+
+
+# the node's start ----------------------------------------------------------------------------------------------------
+def test_a_node_fetches_only_when_its_spec_names_a_file_it_lacks_and_its_database_has_no_genesis(
+        served: Served, tmp_path: Path) -> None:
+    from btt_chain.node.service import NodeConfig
+    from storage import schema
+    from storage.leveldb import LevelDBStore
+
+    spec_path = joiner_spec(served, tmp_path / "joiner")
+    spec = load_chain_spec(str(spec_path))
+    config = NodeConfig(chain=str(spec_path), base_path=tmp_path / "node", tmp=False, validator_key=None, p2p_port=1)
+    assert fetch_needed(config, spec)  # no database yet
+    assert fetch_needed(dataclasses.replace(config, base_path=None, tmp=True), spec)
+    assert not fetch_needed(dataclasses.replace(config, p2p_port=None), spec)  # --no-p2p: the loader's line says it
+    assert not fetch_needed(config, load_chain_spec(str(served.server_spec)))  # the file is beside the spec
+    listing = tmp_path / "listing.json"
+    listing.write_bytes(canonical_json(served.genesis.spec.raw))
+    assert not fetch_needed(config, load_chain_spec(str(listing)))  # a spec that lists its holders
+    db = tmp_path / "node" / "chains" / spec.id / "db"
+    db.parent.mkdir(parents=True)
+    LevelDBStore(db).close()
+    assert fetch_needed(config, spec)  # a database without a head: an initialise never finished
+    kv = LevelDBStore(db)
+    kv.write({schema.META_HEAD: b"\x01" * 32}, sync=True)
+    kv.close()
+    assert not fetch_needed(config, spec)  # it holds its genesis: the file is never read again
