@@ -52,6 +52,8 @@ from btt_chain.primitives.errors import BttError
 POLL_S = 0.25
 """How often the joiner's and the server's heads are read while a node joins."""
 MEMORY_POLL_S = 0.1
+SERIES_S = 5.0
+"""How often a joiner's memory is kept for the run's figures (`memory_series`: own and mapped MiB over time)."""
 SERVER_START_LIMIT_S = 1800.0
 BASELINE_S = 20.0
 """Seconds of the server's slot loop watched before any joiner starts (the idle figure beside the others)."""
@@ -248,6 +250,11 @@ class MemoryWatch:
     """(own, file-backed) resident KiB (RssAnon, RssFile: the mapped LevelDB tables) at the largest sample."""
     children: dict[int, tuple[str, int, float, float]] = field(default_factory=dict)
     """pid -> (command line, peak KiB, first seen, last seen) of each child seen."""
+    started: float = field(default_factory=time.monotonic)
+    split_at_s: float = 0.0
+    """Seconds from `started` to the largest sample."""
+    series: list[tuple[float, int, int]] = field(default_factory=list)
+    """(seconds from `started`, own KiB, mapped KiB): a sample every SERIES_S, where the memory went when."""
 
     def sample(self) -> None:
         now = time.monotonic()
@@ -255,8 +262,11 @@ class MemoryWatch:
         if own is not None:
             self.peak_kib = max(self.peak_kib, own)
         anon, mapped = _status_kib(self.pid, "RssAnon"), _status_kib(self.pid, "RssFile")
-        if anon is not None and mapped is not None and anon + mapped > sum(self.split_kib):
-            self.split_kib = (anon, mapped)
+        if anon is not None and mapped is not None:
+            if anon + mapped > sum(self.split_kib):
+                self.split_kib, self.split_at_s = (anon, mapped), now - self.started
+            if not self.series or now - self.started >= self.series[-1][0] + SERIES_S:
+                self.series.append((round(now - self.started, 1), anon, mapped))
         for child in _children(self.pid):
             hwm = _status_kib(child, "VmHWM")
             if hwm is None:
@@ -388,7 +398,7 @@ async def join(ctx: Context, mode: str) -> dict[str, Any]:
     say(f"{mode}: starting a node with --sync {mode} (log: {node.log_path}) ...")
     load_before = os.getloadavg()[0]
     await node.start()
-    watch = MemoryWatch(node.pid)
+    watch = MemoryWatch(node.pid, started=node.started)
     watcher = asyncio.get_running_loop().create_task(watch.run())
     rpc_up: float | None = None
     answer: tuple[float, int, int, tuple[int, int]] | None = None
@@ -460,6 +470,8 @@ async def join(ctx: Context, mode: str) -> dict[str, Any]:
         "peak_mib": round(watch.peak_kib / 1024),
         "peak_own_mib": round(watch.split_kib[0] / 1024),
         "peak_mapped_mib": round(watch.split_kib[1] / 1024),
+        "peak_sample_s": round(watch.split_at_s, 1),
+        "memory_series": [(t, round(a / 1024), round(m / 1024)) for t, a, m in watch.series],
         "log": str(node.log_path),
         "started_wall_ms": node.started_wall_ms,
         "follow_wall_ms": node.started_wall_ms + int((follow[0] - node.started) * 1000),
@@ -668,10 +680,14 @@ def report(figures: dict[str, Any]) -> list[tuple[str, Any]]:
         memory = f"{j['peak_mib']} MiB (node process"
         if "peak_own_mib" in j:
             memory += f"; at its largest sample {j['peak_own_mib']} own, {j['peak_mapped_mib']} mapped files"
+            if "peak_sample_s" in j:
+                memory += f", {j['peak_sample_s']} s after its start"
         memory += ")"
         if mode == "warp":
             memory += f", {j.get('warp_child_peak_mib')} MiB (warp child process)"
         rows.append((f"{mode}: peak memory", memory))
+        if j.get("memory_series"):
+            rows.append((f"{mode}: memory over time", _series_line(j["memory_series"])))
         rows.append((f"{mode}: machine load", j["load_average"]))
         if mode == "warp":
             rows.append(("warp: phases", f"warp host up at {j['warp_host_s']} s (the chain spec read and its genesis "
@@ -691,6 +707,17 @@ def report(figures: dict[str, Any]) -> list[tuple[str, Any]]:
     for name, fig in figures["slots"].items():
         rows.append((name, _slot_line(fig)))
     return rows
+
+
+def _series_line(series: list[tuple[float, int, int]], step_s: float = 30.0) -> str:
+    """The node process's own + mapped MiB about every `step_s` seconds from its start, and at its last sample."""
+    picked: list[tuple[float, int, int]] = []
+    for t, own, mapped in series:
+        if not picked or t >= picked[-1][0] + step_s:
+            picked.append((t, own, mapped))
+    if picked[-1] != tuple(series[-1]):
+        picked.append(tuple(series[-1]))  # type: ignore[arg-type]
+    return ", ".join(f"{t:.0f} s {own}+{mapped}" for t, own, mapped in picked) + " (MiB own + mapped)"
 
 
 def _fit(points: list[tuple[int, float]]) -> tuple[float, float]:

@@ -305,6 +305,8 @@ def _sync(rows: dict[str, str]) -> None:
     for name in ("warp: time to answer", "warp: time to follow"):
         assert re.match(r"^[\d.]+ s \(", rows[name]), rows[name]
         positive(rows, name)
+    assert re.search(r"^0 s \d+\+\d+, .*\(MiB own \+ mapped\)$", rows["warp: memory over time"])
+    assert re.search(r"mapped files, [\d.]+ s after its start\)", rows["warp: peak memory"])
     assert "full: time to answer" not in rows  # --skip-full
 
 
