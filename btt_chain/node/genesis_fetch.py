@@ -14,14 +14,15 @@ that passed every check is renamed to the spec's path; the loader then checks it
 whose manifest is malformed, is banned at once; when the stream fails a check, every peer whose manifest names the
 chunks it was made of is banned (an honest peer's manifest is the named file's, which passes), the temporary file is
 deleted and the fetch starts again from the next peer. A banned peer is not asked again in this run. A peer that does
-not answer, lacks the file, or stops is asked again after RETRY_S; a later peer whose manifest agrees with the chunks
-held continues from them.
+not answer, lacks the file, or stops is asked again after RETRY_S, and so is one that took over SLOW_CHUNK_S for a
+chunk while another peer could be asked; a later peer whose manifest agrees with the chunks held continues from them.
 
 Bounds: each response (a manifest for the spec's `bytes`, one chunk) is decoded against a size known before asking;
 the chunk count is the spec's `bytes` over 4 MiB; each request has REQUEST_TIMEOUT_S; the fetch fails when STALL_S pass
 without a chunk arriving, with one line saying what each peer asked answered and the two ways out (put the file beside
 the spec, or --sync warp). What a hostile peer can cost: the spec's `bytes` of download and check each time it is
-banned (once per identity), and up to STALL_S of stalling at a time.
+banned (once per identity), and up to STALL_S of stalling at a time (a peer answering just inside REQUEST_TIMEOUT_S
+slows the fetch only while no other peer can be asked).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ STALL_S = 60.0
 """The fetch fails when this long passes without a chunk (or with no peer to ask)."""
 REQUEST_TIMEOUT_S = 30.0
 """One request's limit (a 4 MiB chunk at 140 kB/s)."""
+SLOW_CHUNK_S = 10.0
+"""A chunk that took longer than this (400 kB/s) moves the fetch on to another peer, when there is one: a peer that
+answers just inside the request limit cannot keep the fetch to its pace while others could serve it faster."""
 RETRY_S = 5.0
 """A peer that did not answer, lacks the file or stopped is asked again after this."""
 RUN_BAN_S = 24 * 3600.0
@@ -167,12 +171,13 @@ class GenesisStateFetch:
 
     def __init__(self, p2p: Peers, ref: GenesisStateRef, chunk_bytes: int = CHUNK_BYTES, stall_s: float = STALL_S,
                  request_timeout_s: float = REQUEST_TIMEOUT_S, retry_s: float = RETRY_S, no_peer_hint: str = "",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 slow_chunk_s: float = SLOW_CHUNK_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.p2p = p2p
         self.ref = ref
         self.chunk_bytes = chunk_bytes
         self.count = chunk_count(ref.size, chunk_bytes)
         self.stall_s, self.request_timeout_s, self.retry_s = stall_s, request_timeout_s, retry_s
+        self.slow_chunk_s = slow_chunk_s
         self.no_peer_hint = no_peer_hint
         self.clock = clock
         self.peers: dict[str, _Peer] = {}
@@ -234,6 +239,7 @@ class GenesisStateFetch:
         came = False
         for index in range(len(self.held), self.count):
             length = min(self.chunk_bytes, self.ref.size - index * self.chunk_bytes)
+            asked = self.clock()
             try:
                 data = decode_chunk(await self._ask(peer, index), index, length)
             except P2PError as exc:
@@ -253,6 +259,9 @@ class GenesisStateFetch:
             if error is not None:
                 self._refuted(error)
                 return came
+            took = self.clock() - asked
+            if took > self.slow_chunk_s and index + 1 < self.count and self._others(peer):
+                return self._later(peer, f"slow ({took:.1f} s for chunk {index}; {state.chunks} chunks given)") or came
         error = await check.finish()
         if error is not None:
             self._refuted(error)
@@ -264,6 +273,12 @@ class GenesisStateFetch:
         log.info("genesis state file %s fetched from peers and checked (%s bytes, hash 0x%s)", self.ref.path,
                  f"{self.ref.size:,}", self.ref.hash.hex())
         return True
+
+    def _others(self, peer: str) -> bool:
+        """Another peer could be asked now."""
+        now = self.clock()
+        return any(p.peer_id != peer and not self._peer(p.peer_id).banned and self._peer(p.peer_id).retry_at <= now
+                   for p in self.p2p.peers())
 
     def _progress(self, peer: str) -> None:
         if self.clock() >= self._next_log:

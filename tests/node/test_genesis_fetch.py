@@ -358,3 +358,19 @@ def test_a_node_fetches_only_when_its_spec_names_a_file_it_lacks_and_its_databas
     kv.write({schema.META_HEAD: b"\x01" * 32}, sync=True)
     kv.close()
     assert not fetch_needed(config, spec)  # it holds its genesis: the file is never read again
+
+
+def test_a_slow_peer_is_left_for_a_faster_one_which_goes_on_from_its_chunks(served: Served, tmp_path: Path) -> None:
+    honest = server_of(served.server_spec)
+
+    async def slow(peer: str, data: bytes) -> bytes:
+        await asyncio.sleep(0.2)
+        return await honest.serve(peer, data)
+
+    spec = joiner_spec(served, tmp_path / "joiner")
+    net = Net({"slow": slow, "fast": honest.serve})
+    run = GenesisStateFetch(net, ref_of(spec), chunk_bytes=CHUNK, stall_s=5.0,  # type: ignore[arg-type]
+                            request_timeout_s=2.0, retry_s=60.0, slow_chunk_s=0.1)
+    asyncio.run(run.run())
+    assert run.peers["slow"].chunks == 1 and run.peers["fast"].chunks == 28 and not net.banned
+    assert run.peers["slow"].outcome.startswith("slow (") and leftovers(spec.parent) == ["spec.state"]
