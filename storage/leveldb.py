@@ -33,6 +33,8 @@ LANDING_GROUP = 2
 """A scan over a batch still being written sorts only the batch's keys that share the scan prefix's first this many
 bytes (the chain's schema prefixes differ within two bytes)."""
 BLOOM_FILTER_BITS = 10
+LEVEL0_COMPACTION_TRIGGER = 4
+"""LevelDB's kL0_CompactionTrigger: with this many level-0 tables a compaction is due (or under way)."""
 """Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
 
 
@@ -340,10 +342,23 @@ class LevelDBStore(KeyValueStore):
         them) exceed `budget_bytes` and no scan is open; True if it released. Random reads of a large state map
         its tables page by page, and the kernel maps up to 16 pages around each one it faults in, so without
         this the mapped part grows to the whole flat state (~1.4 GB at 10 million accounts after 8 blocks)."""
-        if mapped_file_bytes() <= budget_bytes or self.scanning():
+        mapped = mapped_file_bytes()
+        if mapped <= budget_bytes or self.scanning():
+            return False
+        # closing the database stops a compaction under way and throws its work away: while level 0 holds enough
+        # tables for one to be due, wait (up to twice the budget) so that compactions keep up
+        if mapped <= 2 * budget_bytes and self._level0_tables() >= LEVEL0_COMPACTION_TRIGGER:
             return False
         self.release_mapped_pages()
         return True
+
+    def _level0_tables(self) -> int:
+        db = self._handle()
+        try:
+            raw = db.get_property(b"leveldb.num-files-at-level0")
+        except (plyvel.Error, RuntimeError):
+            return 0
+        return int(raw) if raw else 0
 
     def memory_bytes(self) -> int:
         """LevelDB's own count of the memory it holds (memtables and the block cache in use); 0 once closed. Cheap:

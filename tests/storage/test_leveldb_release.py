@@ -97,3 +97,19 @@ def test_an_open_in_sections_lets_memory_go_between_them_and_gives_the_same_tree
         with pytest.raises(StorageError, match="malformed"):
             StateTree(kv).open(expected)
         assert not kv.scanning()
+
+
+def test_release_waits_while_a_compaction_is_due_up_to_twice_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import leveldb
+
+    with LevelDBStore(tmp_path / "db") as kv:
+        kv.write({b"k": b"v"}, sync=True)
+        monkeypatch.setattr(leveldb, "mapped_file_bytes", lambda: 150)
+        monkeypatch.setattr(kv, "_level0_tables", lambda: leveldb.LEVEL0_COMPACTION_TRIGGER)
+        assert not kv.release_mapped_pages_over(100)  # over the budget, but a compaction is due: later
+        assert kv.release_mapped_pages_over(70)  # past twice the budget: now, whatever is due
+        monkeypatch.setattr(kv, "_level0_tables", lambda: 0)
+        assert kv.release_mapped_pages_over(100)  # nothing due: at once
+        assert kv.get(b"k") == b"v"
