@@ -582,7 +582,8 @@ async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: flo
     figures["db_copy_s"] = round(copy_s, 1)
     say(f"starting the server (alice, authoring) on a copy of the chain (log: {server.log_path}) ...")
     await server.start()
-    server_memory = MemoryWatch(server.pid)
+    server_memory = MemoryWatch(server.pid, started=server.started)
+    server_watch = asyncio.get_running_loop().create_task(server_memory.run())
     try:
         while "authored" not in server.events:
             if server.exited():
@@ -619,6 +620,7 @@ async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: flo
             raise SyncBenchFailed(f"could not read the slots of the server's blocks: {exc!r} (log: "
                                   f"{server.log_path})") from None
     finally:
+        server_watch.cancel()
         if watcher is not None:
             watcher.cancel()
         await server.stop()
@@ -626,6 +628,9 @@ async def _run(workdir: Path, manifest: dict[str, Any], full: bool, limit_s: flo
     seen = [(ms, slots[h]) for ms, _, h in heads if h in slots]
     genesis_ms = manifest["genesis_time_ms"]
     figures["server_peak_mib"] = round(server_memory.peak_kib / 1024)
+    figures["server_peak_own_mib"] = round(server_memory.split_kib[0] / 1024)
+    figures["server_peak_mapped_mib"] = round(server_memory.split_kib[1] / 1024)
+    figures["server_peak_sample_s"] = round(server_memory.split_at_s, 1)
     figures["slots"] = {w.name: slot_figures(w, seen, 1000, genesis_ms) for w in windows}
     for j in joins:
         j.pop("started_wall_ms")
@@ -665,7 +670,7 @@ def report(figures: dict[str, Any]) -> list[tuple[str, Any]]:
         ("chain size", f"spec {figures['spec_bytes'] / 1e3:.0f} kB, genesis state file "
                        f"{figures['state_file_bytes'] / 1e6:.0f} MB, database {figures['db_bytes'] / 1e6:.0f} MB"),
         ("server", f"running {figures['server_start_s']} s after its start, peak memory "
-                   f"{figures['server_peak_mib']} MiB"),
+                   f"{figures['server_peak_mib']} MiB{_server_split(figures)}"),
     ]
     for mode in ("warp", "full"):
         j = figures.get(mode)
@@ -707,6 +712,13 @@ def report(figures: dict[str, Any]) -> list[tuple[str, Any]]:
     for name, fig in figures["slots"].items():
         rows.append((name, _slot_line(fig)))
     return rows
+
+
+def _server_split(figures: dict[str, Any]) -> str:
+    if "server_peak_own_mib" not in figures:  # a run recorded before the server was watched
+        return ""
+    return (f" (at its largest sample {figures['server_peak_own_mib']} own, {figures['server_peak_mapped_mib']} mapped "
+            f"files, {figures['server_peak_sample_s']} s after its start)")
 
 
 def _series_line(series: list[tuple[float, int, int]], step_s: float = 30.0) -> str:
