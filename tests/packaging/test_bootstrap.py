@@ -60,9 +60,13 @@ SUDO = RECORD.format(name="sudo") + 'exec "$@"\n'
 PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec {real} "$@"\n'
 
 
+DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c")
+"""What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
+
+
 def definition_hash(root: Path) -> str:
     """The stamp's hash, as scripts/bootstrap computes it."""
-    data = b"".join((root / p).read_bytes() for p in ("pyproject.toml", "setup.py", "storage/_tree_native.c"))
+    data = b"".join((root / p).read_bytes() for p in DEFINITION)
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -73,7 +77,7 @@ class Checkout:
         self.root = root
         self.repo = root / "repo"
         for rel in ("scripts/bootstrap", "scripts/bootstrap-test-tools", "scripts/lib/apt.sh", "scripts/test",
-                    "scripts/devnet", ".ci/run", "pyproject.toml", "setup.py", "storage/_tree_native.c"):
+                    "scripts/devnet", ".ci/run", *DEFINITION):
             (self.repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, self.repo / rel)
         self.calls = root / "calls"
@@ -356,3 +360,15 @@ def test_ci_runs_exactly_the_test_command() -> None:
     commands = [line for line in lines if line and not line.startswith("#")]
     assert commands[-1] == "exec ./scripts/test", commands
     assert all(c.startswith(("set ", "cd ")) for c in commands[:-1]), commands
+
+
+def test_the_compiled_parts_are_built_where_a_c_compiler_is() -> None:
+    # setup.py builds both as optional extensions: a failed build would leave the Python engine and the worker
+    # processes in their place, their tests skipped, and nobody told
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: the Python fallbacks are what runs")
+    from btt_chain.node import sigbatch
+    from storage import state_tree
+
+    assert sigbatch.AVAILABLE, "btt_chain/node/_sigbatch.c is not built: run scripts/bootstrap"
+    assert state_tree.NATIVE_ENGINE, "storage/_tree_native.c is not built: run scripts/bootstrap"
