@@ -168,3 +168,16 @@ def test_a_server_past_its_budget_says_busy_instead_of_queueing(tmp_path: Path) 
     value = unpack(asyncio.run(server.serve_state("peer", chunk_request(target.hash()))))
     assert value[0] == BUSY and "serving as much as it may" in value[1]
     assert server.served["chunks"] == 0
+
+
+def test_a_served_chunk_lets_the_mapped_table_pages_go_past_the_budget(tmp_path: Path) -> None:
+    # a warp reads every value of the state: between two chunks the store is asked to drop its mapped table pages
+    # past the budget (a LevelDB store does it when no scan is open), and the chunks stay what they were
+    served = finalized_chain(tmp_path, epochs=4)
+    asked: list[int] = []
+    served.chain.db.kv.release_mapped_pages_over = lambda budget: asked.append(budget) or True  # type: ignore[attr-defined]
+    target = served.chain.finalized
+    first = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
+    assert asked == [warp_serve.SERVE_MAPPED_BUDGET]
+    again = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
+    assert again == first and len(asked) == 2
