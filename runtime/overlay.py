@@ -166,6 +166,12 @@ class Overlay:
             self._indexed = len(changes)
         return (k for k in index.get(prefix[:INDEX_PREFIX_BYTES], ()) if k.startswith(prefix))
 
+    def reader(self) -> StateReader:
+        """What reads through this overlay see, by the shortest path: its backend while it holds no write and no
+        snapshot (every read would return the backend's value), else the overlay itself. A block executed on a fresh
+        view reads its parent state one layer nearer: the view would only keep a second copy of each read."""
+        return self._backend if not self._changes and not self._layers else self
+
     # snapshots ---------------------------------------------------------------------------------
     def begin(self) -> None:
         self._layers.append({})

@@ -240,3 +240,24 @@ def test_a_hashed_map_with_integer_keys_reads_and_writes_by_the_generic_key() ->
     system.account.put(state, b"\x07" * 32, AccountInfo(1, 2))  # an account whose bytes are that hash
     assert system.block_hash.get(state, 7) == b"\x07" * 32
     assert system.account.get(state, b"\x07" * 32) == AccountInfo(1, 2)
+
+
+def test_a_view_is_read_past_only_while_it_holds_nothing() -> None:
+    """`reader()` hands out the backend only while every read through the view would return the backend's value: a
+    write, a delete or an open snapshot (even an empty one, which a write may fill) keeps the view itself."""
+    backend = DictState({b"a": b"1", b"b": b"2"})
+    view = Overlay(backend)
+    assert view.get(b"a") == b"1"  # a cached read is no write
+    assert view.reader() is backend
+    view.set(b"a", b"9")
+    assert view.reader() is view and view.reader().get(b"a") == b"9"
+    deleted = Overlay(backend)
+    deleted.delete(b"b")
+    assert deleted.reader() is deleted and deleted.reader().get(b"b") is None
+    snapshot = Overlay(backend)
+    snapshot.begin()
+    assert snapshot.reader() is snapshot
+    snapshot.set(b"c", b"3")
+    snapshot.rollback()
+    assert snapshot.reader() is backend and backend.get(b"c") is None
+    assert backend.data == {b"a": b"1", b"b": b"2"}  # reading past a view never wrote to the backend
