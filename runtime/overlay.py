@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
@@ -133,6 +133,15 @@ class Overlay:
         if key.startswith(PARAMS_PREFIX):
             self.params_memo.clear()
         (self._layers[-1] if self._layers else self._changes)[key] = None
+
+    def apply(self, changes: Mapping[bytes, bytes | None]) -> None:
+        """`set` each entry of `changes`, `delete` each None, in their order, in one call (a block's net writes laid
+        on a view of its parent: ~10,000 entries a block of transfers)."""
+        if not changes:
+            return
+        self.writes += len(changes)
+        self.params_memo.clear()  # a memo only: emptied whether or not a parameter is among the keys
+        (self._layers[-1] if self._layers else self._changes).update(changes)
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Key-ordered (key, value) pairs under `prefix`, pending writes included."""

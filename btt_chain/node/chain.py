@@ -598,7 +598,9 @@ class Chain:
                     raw = deferred.get(node.hash) if deferred else None
                     result, checks = self._execute(view, block, raw)
                     # built while the state root is computed (the tree hashes without the GIL)
-                    undo = {k: view.get(k) for k in result.changes}
+                    # (the parent's values: past the view while it holds no write, as the block read them)
+                    parent_get = view.reader().get
+                    undo = {k: parent_get(k) for k in result.changes}
                     _apply(view, result.changes)
                     meta = BlockMeta(event_records(result), outcome_records(result))
                     set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
@@ -1112,11 +1114,7 @@ def voter_set_record(state: StateReader) -> bytes:
 
 
 def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
-    for k, v in changes.items():
-        if v is None:
-            view.delete(k)
-        else:
-            view.set(k, v)
+    view.apply(changes)
 
 
 class _BlockChecks:

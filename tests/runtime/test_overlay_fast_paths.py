@@ -261,3 +261,35 @@ def test_a_view_is_read_past_only_while_it_holds_nothing() -> None:
     snapshot.rollback()
     assert snapshot.reader() is backend and backend.get(b"c") is None
     assert backend.data == {b"a": b"1", b"b": b"2"}  # reading past a view never wrote to the backend
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS), st.one_of(st.none(), st.binary(min_size=1, max_size=3))),
+                max_size=20),
+       st.booleans())
+def test_applying_changes_at_once_is_setting_them_one_by_one(entries: list, in_snapshot: bool) -> None:
+    """`apply` leaves what `set`/`delete` key by key leave: the same reads, scans, net changes (order included) and
+    write count; a parameter memo is never left stale; inside a snapshot, a rollback takes it all back."""
+    changes = dict(entries)
+    backend = DictState({_KEYS[0]: b"old", _KEYS[3]: b"old"})
+    one, bulk = Overlay(backend), Overlay(backend)
+    for view in (one, bulk):
+        view.set(_KEYS[1], b"first")  # an earlier write the changes may overwrite
+        view.params_memo["fees.base"] = 1
+        if in_snapshot:
+            view.begin()
+    for k, v in changes.items():
+        one.delete(k) if v is None else one.set(k, v)
+    bulk.apply(changes)
+    assert bulk.writes == one.writes
+    assert bulk.params_memo == ({} if changes else {"fees.base": 1})  # nothing written: nothing to forget
+    for k in _KEYS:
+        assert bulk.get(k) == one.get(k)
+    for prefix in _SCANS:
+        assert list(bulk.iterate(prefix)) == list(one.iterate(prefix))
+    if in_snapshot:
+        bulk.rollback()
+        assert bulk.get(_KEYS[0]) == b"old" and bulk.get(_KEYS[1]) == b"first"
+        assert all(bulk.get(k) == backend.get(k) for k in _KEYS if k != _KEYS[1])
+    else:
+        assert list(bulk.changes().items()) == list(one.changes().items())
