@@ -1,4 +1,4 @@
-"""Child processes that die with their parent, however the parent dies.
+"""Child processes that die with their parent, however the parent dies, and a spawned child the parent waits for.
 
 Linux's PR_SET_PDEATHSIG delivers a signal to the child when the thread that started it exits, SIGKILL
 included; the child checks its parent right after setting it, so a parent that died in between is caught
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
@@ -30,3 +32,39 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
             os._exit(1)
 
     return preexec
+
+
+def die_with(parent: int, sig: int = signal.SIGTERM) -> None:
+    """Called first in a child started by `run_in_spawned_child`: the kernel sends it `sig` when `parent` ends (a child
+    left running would hold the node's port and database lock); exits at once if `parent` has already gone."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return
+    try:
+        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def run_in_spawned_child(target: Callable[..., None], args: tuple[Any, ...], name: str) -> None:
+    """Run `target(*args, os.getpid())` in a fresh interpreter and wait for it; returns only when it exited 0 (else
+    SystemExit with its exit code: its one error line is its own). A SIGTERM or Ctrl-C meanwhile stops the child too."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=(*args, os.getpid()), name=name)
+    child.start()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        child.join()
+    except (KeyboardInterrupt, SystemExit):
+        child.terminate()
+        child.join()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if child.exitcode != 0:
+        raise SystemExit(child.exitcode or 1)
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import queue
-import signal
 import sys
 import tempfile
 import threading
@@ -53,6 +51,7 @@ from btt_chain.node.genesis_state_serve import (
 )
 from btt_chain.node.peer_requests import Peers
 from btt_chain.primitives.errors import BttError, DecodeError
+from btt_chain.process_supervision import die_with, run_in_spawned_child
 from genesis.snapshot import SnapshotError, read_snapshot
 from genesis.spec import ChainSpec, GenesisStateRef
 from p2p.errors import P2PError
@@ -377,31 +376,13 @@ async def fetch_for_node(config: NodeConfig, stall_s: float = STALL_S) -> Path:
 def fetch_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> None:
     """Run `fetch_for_node` in a fresh interpreter; returns only when the file is in place (else SystemExit with the
     child's exit code, its one error line said by it)."""
-    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid()),
-                                                         name="genesis-fetch")
-    child.start()
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        child.join()
-    except (KeyboardInterrupt, SystemExit):
-        child.terminate()
-        child.join()
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    if child.exitcode != 0:
-        raise SystemExit(child.exitcode or 1)
-
-
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    run_in_spawned_child(_child, (config, log_settings), "genesis-fetch")
 
 
 def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int) -> None:
-    from btt_chain.node.warp_start import _die_with_parent
     from cli.log_config import setup_logging
 
-    _die_with_parent(parent)
+    die_with(parent)
     setup_logging(*log_settings)
     sys.exit(fetch_exit_code(config))
 

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from btt_chain.node import hash_request
 from btt_chain.node.peer_requests import Peers
 from btt_chain.node.serve_throttle import ServeRefused, ServeThrottle
 from btt_chain.primitives.codec import pack, unpack
@@ -43,7 +44,7 @@ PROTOCOL = "genesis/state"
 CHUNK_BYTES = 4 * 1024 * 1024
 MAX_CHUNKS = 1 << 16
 """The most chunks a file may have (256 GiB): bounds a request's index before the file is known."""
-MAX_REQUEST_BYTES = 64
+MAX_REQUEST_BYTES = hash_request.MAX_REQUEST_BYTES
 MALFORMED_PENALTY = 20
 SERVE_RATE, SERVE_BURST, SERVE_RATE_ALL, SERVE_MAX_WAIT_S = 4.0, 4.0, 8.0, 2.0
 """Requests a second served to one peer (bursts of 4) and to all together; a request that would wait longer than
@@ -72,24 +73,13 @@ def chunk_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=HASH_LEN).digest()
 
 
-def _is_hash(value: object) -> bool:
-    return isinstance(value, bytes) and len(value) == HASH_LEN
-
-
-# wire ----------------------------------------------------------------------------------------------------------------
-def encode_request(file_hash: bytes, index: int | None = None) -> bytes:
-    return pack([file_hash] if index is None else [file_hash, index])
+_is_hash = hash_request.is_hash
+encode_request = hash_request.encode_request
 
 
 def decode_request(raw: bytes) -> tuple[bytes, int | None]:
     """(file hash, chunk index or None for the manifest); DecodeError for anything else."""
-    value = unpack(raw, max_size=MAX_REQUEST_BYTES)
-    if isinstance(value, list) and len(value) == 1 and _is_hash(value[0]):
-        return value[0], None
-    if (isinstance(value, list) and len(value) == 2 and _is_hash(value[0]) and type(value[1]) is int
-            and 0 <= value[1] < MAX_CHUNKS):
-        return value[0], value[1]
-    raise DecodeError(f"a genesis state request must be [hash32] or [hash32, chunk index below {MAX_CHUNKS}]")
+    return hash_request.decode_request(raw, MAX_CHUNKS, "a genesis state request")
 
 
 def encode_manifest(manifest: Manifest | None) -> bytes:

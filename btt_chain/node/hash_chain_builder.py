@@ -37,6 +37,7 @@ from btt_chain.primitives.hash_chain import (
     hash_chain_seed,
     remember_hash_chain,
 )
+from btt_chain.process_supervision import die_with
 
 MAX_WAITING = 3
 """Callers that may wait while another build runs; one more is refused with `BuilderBusy`. Four pending builds of
@@ -162,18 +163,8 @@ def decode_answer(raw: bytes, length: int, every: int) -> HashChain:
 
 
 def _die_with_parent(parent: int) -> None:
-    """End with the node however it ends (Linux; elsewhere the parent's kill on cancellation is the guard)."""
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc_name = ctypes.util.find_library("c")
-        if libc_name is not None:
-            ctypes.CDLL(libc_name, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
+    """End with the node however it ends (SIGKILL: nothing of the child's is worth a clean exit)."""
+    die_with(parent, signal.SIGKILL)
 
 
 def main() -> int:

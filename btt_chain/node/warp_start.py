@@ -22,12 +22,8 @@ state in the node process through the warp).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import dataclasses
 import logging
-import multiprocessing
-import os
-import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -39,6 +35,7 @@ from btt_chain.node.warp_serve import warp_max_gap
 from btt_chain.node.warp_sync import WarpConflict, WarpStats, WarpSync
 from btt_chain.node.warp_trust import start_too_old
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.process_supervision import die_with, run_in_spawned_child
 from genesis.build import Genesis, build_genesis, queued_state
 from genesis.loader import load_chain_spec
 from genesis.spec import ChainSpec
@@ -46,7 +43,6 @@ from storage import schema
 from storage.leveldb import LevelDBStore
 
 log = logging.getLogger("btt.warp")
-PR_SET_PDEATHSIG = 1
 
 
 def warp_needed(config: NodeConfig, spec: ChainSpec | None = None) -> bool:
@@ -133,43 +129,13 @@ def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> Non
     names its state file; its one error line (if any) is its own, and this returns only when it succeeded (else
     SystemExit with its exit code)."""
     genesis = warp_genesis(config) if load_chain_spec(config.chain).genesis_state is not None else None
-    child = multiprocessing.get_context("spawn").Process(target=_child, args=(config, log_settings, os.getpid(),
-                                                                              genesis), name="warp-sync")
-    child.start()
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        child.join()
-    except (KeyboardInterrupt, SystemExit):
-        child.terminate()
-        child.join()
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    if child.exitcode != 0:
-        raise SystemExit(child.exitcode or 1)
+    run_in_spawned_child(_child, (config, log_settings, genesis), "warp-sync")
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel end this process when the node process that started it ends, however it ends (SIGTERM, SIGKILL,
-    a crash): a warp left running would hold the node's port and database lock. Linux's PR_SET_PDEATHSIG; elsewhere
-    nothing."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the node ended before the request took effect
-        os._exit(1)
-
-
-def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int, genesis: Genesis | None) -> None:
+def _child(config: NodeConfig, log_settings: tuple[str, str, str], genesis: Genesis | None, parent: int) -> None:
     from cli.log_config import setup_logging
 
-    _die_with_parent(parent)
+    die_with(parent)
     setup_logging(*log_settings)
     sys.exit(warp_exit_code(lambda: warp_into_database(config, genesis=genesis)))
 

@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from btt_chain.node import hash_request
 from btt_chain.node.peer_requests import Peers
 from btt_chain.node.serve_throttle import ServeRefused, ServeThrottle
 
@@ -63,7 +64,7 @@ from storage.content import (
 log = logging.getLogger("btt.net")
 
 PROTOCOL = "weights/get"
-MAX_REQUEST_BYTES = 64
+MAX_REQUEST_BYTES = hash_request.MAX_REQUEST_BYTES
 MAX_MANIFEST_RESPONSE = 16 + MAX_CHUNKS * (HASH_LEN + 2)
 """The largest well-formed manifest: a u32 size and 128 chunk hashes with their msgpack headers."""
 MAX_CHUNK_RESPONSE = WEIGHTS_CHUNK + 16
@@ -106,23 +107,13 @@ _RETRY_PEER_LATER = (_FAILED, _WITHHELD, _MALFORMED)
 # wire ----------------------------------------------------------------------------------------------------
 
 
-def _is_hash(value: object) -> bool:
-    return isinstance(value, bytes) and len(value) == HASH_LEN
-
-
-def encode_request(weights_hash: bytes, index: int | None = None) -> bytes:
-    return pack([weights_hash] if index is None else [weights_hash, index])
+_is_hash = hash_request.is_hash
+encode_request = hash_request.encode_request
 
 
 def decode_request(raw: bytes) -> tuple[bytes, int | None]:
-    """(weights hash, chunk index or None for the manifest)."""
-    value = unpack(raw, max_size=MAX_REQUEST_BYTES)
-    if isinstance(value, list) and len(value) == 1 and _is_hash(value[0]):
-        return value[0], None
-    if (isinstance(value, list) and len(value) == 2 and _is_hash(value[0]) and type(value[1]) is int
-            and 0 <= value[1] < MAX_CHUNKS):
-        return value[0], value[1]
-    raise DecodeError(f"a weights request must be [hash32] or [hash32, chunk index below {MAX_CHUNKS}]")
+    """(weights hash, chunk index or None for the manifest); DecodeError for anything else."""
+    return hash_request.decode_request(raw, MAX_CHUNKS, "a weights request")
 
 
 def encode_manifest_response(manifest: Manifest | None) -> bytes:
