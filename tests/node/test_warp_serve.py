@@ -6,6 +6,7 @@ beyond the depth an honest client asks, and the time all peers' requests take is
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,17 @@ def test_a_served_chunk_lets_the_mapped_table_pages_go_past_the_budget(tmp_path:
     assert asked == [warp_serve.SERVE_MAPPED_BUDGET]
     again = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
     assert again == first and len(asked) == 2
+
+
+def test_the_time_a_release_of_mapped_pages_takes_is_charged_to_serving(tmp_path: Path) -> None:
+    # a release reopens the database on the event loop: a warp must not get it for free beside its share
+    served = finalized_chain(tmp_path, epochs=4)
+
+    def slow_release(budget: int) -> bool:
+        time.sleep(0.05)
+        return True
+
+    served.chain.db.kv.release_mapped_pages_over = slow_release  # type: ignore[attr-defined]
+    before = served.server.budget.spent_s
+    asyncio.run(served.server.serve_state("peer", chunk_request(served.chain.finalized.hash())))
+    assert served.server.budget.spent_s - before >= 0.05
