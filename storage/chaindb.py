@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import msgpack
@@ -103,6 +103,25 @@ class FlatState:
         self._cache: dict[bytes, bytes | None] = {}
         self._old: dict[bytes, bytes | None] = {}
         self._half = max(1, cache_entries // 2)
+        self._read_ahead: Callable[[Iterable[bytes]], int] | None = getattr(kv, "read_ahead", None)
+        """The store's read-ahead (LevelDBStore.read_ahead), where it has one."""
+
+    def read_ahead(self, keys: Iterable[bytes]) -> int:
+        """Begin reading, on a thread of the store's, the state keys among `keys` that the cache lacks, in their
+        order (a block's, before it executes: its signers' and recipients' accounts); how many (0 where the store
+        reads none ahead). `get` takes a value read ahead only after the cache and the store's batch still landing,
+        and the store ends the read-ahead at its next write, so every value is what `get` would read itself."""
+        start = self._read_ahead
+        if start is None:
+            return 0
+        cache, old, prefix = self._cache, self._old, schema.STATE
+        return start([prefix + k for k in dict.fromkeys(keys) if k not in cache and k not in old])
+
+    def end_read_ahead(self) -> None:
+        """Stop the store's read-ahead, if one runs (after a block's execution: it would read nothing more of use)."""
+        end = getattr(self._kv, "end_read_ahead", None)
+        if end is not None:
+            end()
 
     def get(self, key: bytes) -> bytes | None:
         value = self._cache.get(key, _ABSENT)

@@ -2,7 +2,10 @@
 
 Values under `schema.BLOB_PREFIXES` (block bodies, block events, undo and redo journals) are written to the
 database's block files (`storage.blob_log`) and LevelDB holds a reference to each: callers see the values either
-way, and values an earlier version stored inline are read as they are."""
+way, and values an earlier version stored inline are read as they are.
+
+`read_ahead` reads a list of keys on a thread of LevelDB's own without the GIL (storage/read_ahead.py) for the
+`get`s that follow; a write, a reopen and closing end it first, so no value it read can be older than the store."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Any
 import plyvel
 
 from btt_chain.primitives.errors import ConfigError, StorageError
+from storage import read_ahead as ahead_reads
 from storage import schema
 from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range
@@ -36,6 +40,9 @@ BLOOM_FILTER_BITS = 10
 LEVEL0_COMPACTION_TRIGGER = 4
 """LevelDB's kL0_CompactionTrigger: with this many level-0 tables a compaction is due (or under way)."""
 """Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
+
+
+_UNREAD = object()
 
 
 def _message(exc: BaseException) -> str:
@@ -111,6 +118,11 @@ class LevelDBStore(KeyValueStore):
         """Every scan handed out (`iterate`): one not yet finished holds a LevelDB iterator, which reopening the
         database would cut off (`release_mapped_pages_over` waits for none)."""
         self._blob_prefixes = blob_prefixes
+        self._ahead: ahead_reads.Reads | None = None
+        """The read-ahead under way (`read_ahead`), if any."""
+        self._ahead_lock = threading.Lock()
+        """Held while a read-ahead starts and while the store writes, reopens or closes: none starts meanwhile, and
+        none runs on a database being closed or read past a write it did not see."""
         try:
             self._blobs = BlobLog(self.path / BLOB_DIR)
         except BaseException:
@@ -173,6 +185,13 @@ class LevelDBStore(KeyValueStore):
             landed = self._landing_puts.get(key)
             if landed is not None:
                 return landed
+        ahead = self._ahead
+        if ahead is not None:
+            early = ahead.get(key, _UNREAD)
+            if early is not _UNREAD:
+                if early is not None and is_ref(early) and self._is_blob(key):
+                    return self._blobs.read(early)
+                return early  # type: ignore[no-any-return]
         try:
             value: bytes | None = db.get(key)
         except (plyvel.Error, RuntimeError) as exc:
@@ -180,6 +199,46 @@ class LevelDBStore(KeyValueStore):
         if value is not None and is_ref(value) and self._is_blob(key):
             return self._blobs.read(value)
         return value
+
+    def read_ahead(self, keys: Iterable[bytes]) -> int:
+        """Begin reading `keys` on a thread of their own, without the GIL, for the `get`s that follow; how many it
+        reads (0: none, where the compiled part is unavailable or refuses plyvel's object). It ends at the next
+        write, reopen or close, or the next `read_ahead` or `end_read_ahead`. Keys the batch still landing puts or
+        deletes are left out (`get` answers them from the batch, and they may land while the read-ahead runs)."""
+        wanted = list(dict.fromkeys(keys))
+        if set(map(type, wanted)) - {bytes}:
+            for key in wanted:
+                check_key(key)
+        with self._ahead_lock:
+            self._end_read_ahead()
+            db = self._db
+            if db is None or self._failed is not None or not ahead_reads.AVAILABLE:
+                return 0
+            if self._landing is not None:
+                puts, deletes = self._landing_puts, self._landing_deletes
+                wanted = [k for k in wanted if k not in puts and k not in deletes]
+            if not wanted:
+                return 0
+            self._ahead = ahead_reads.start(db, wanted)
+            return 0 if self._ahead is None else len(wanted)
+
+    def end_read_ahead(self) -> None:
+        """Stop the read-ahead, if one runs, after the read under way; later `get`s read for themselves."""
+        with self._ahead_lock:
+            self._end_read_ahead()
+
+    def _end_read_ahead(self) -> None:
+        ahead = self._ahead
+        if ahead is not None:
+            self._ahead = None
+            ahead.close()
+
+    @contextlib.contextmanager
+    def _no_read_ahead(self) -> Iterator[None]:
+        """No read-ahead runs, and none starts, inside: around writes, reopens and closing."""
+        with self._ahead_lock:
+            self._end_read_ahead()
+            yield
 
     def contains(self, key: bytes) -> bool:
         db = self._handle()
@@ -207,6 +266,10 @@ class LevelDBStore(KeyValueStore):
         return delete_keys
 
     def write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = (), sync: bool = False) -> None:
+        with self._no_read_ahead():
+            self._write(puts, deletes, sync)
+
+    def _write(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes], sync: bool) -> None:
         self._settle()
         db = self._handle()
         delete_keys = self._checked_deletes(puts, deletes)
@@ -221,6 +284,10 @@ class LevelDBStore(KeyValueStore):
     def write_behind(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes] = ()) -> None:
         """The batch is built here and written (fsync included) by a writer thread, which LevelDB runs without
         the GIL: the caller goes on meanwhile, reads see the batch at once, and every other call waits for it."""
+        with self._no_read_ahead():
+            self._write_behind(puts, deletes)
+
+    def _write_behind(self, puts: Mapping[bytes, bytes], deletes: Iterable[bytes]) -> None:
         self._settle()
         db = self._handle()
         delete_keys = self._checked_deletes(puts, deletes)
@@ -319,6 +386,10 @@ class LevelDBStore(KeyValueStore):
         stops counting in the node's memory. Clean file pages: the page cache keeps them, and a later read maps
         again the page it needs. Waits for a background write first; an iterator open now would be cut off, so call
         it when none is (start-up)."""
+        with self._no_read_ahead():
+            self._reopen()
+
+    def _reopen(self) -> None:
         self._settle()
         db = self._handle()
         try:
@@ -382,10 +453,11 @@ class LevelDBStore(KeyValueStore):
         if self._writer is not None:
             self._writer.shutdown()
             self._writer = None
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-            self._blobs.close()
+        with self._no_read_ahead():
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+                self._blobs.close()
 
 
 def mapped_file_bytes() -> int:

@@ -1,0 +1,260 @@
+"""The LevelDB read-ahead (storage/read_ahead.py, storage/_leveldb_multiget.c): every `get` gives what the plain read
+gives (present, absent, in a batch still landing, deleted by it, written or deleted after the read-ahead began), a
+reopen or close while it reads is safe, and the compiled part refuses any object that is not plyvel's open DB laid
+out as it checks."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import plyvel
+import pytest
+
+from btt_chain.primitives.errors import StorageError
+from storage import read_ahead, schema
+from storage.chaindb import FlatState
+from storage.leveldb import LevelDBStore
+from storage.memory import MemoryStore
+
+compiled = pytest.mark.skipif(not read_ahead.AVAILABLE, reason=f"no read-ahead here: {read_ahead.WHY_NOT}")
+
+BASE = {b"k%03d" % i: b"v%03d" % i for i in range(0, 200, 2)}
+"""Even keys present; odd keys absent."""
+KEYS = [b"k%03d" % i for i in range(200)]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[LevelDBStore]:
+    with LevelDBStore(tmp_path / "db") as store:
+        store.write(BASE, sync=True)
+        yield store
+
+
+def hold_writer(store: LevelDBStore) -> threading.Event:
+    """Keep the store's writer thread busy until the returned gate is set: a write_behind stays in flight."""
+    gate = threading.Event()
+    writer = concurrent.futures.ThreadPoolExecutor(1)
+    writer.submit(gate.wait, 30)
+    store._writer = writer  # noqa: SLF001 - the test stands in for the writer thread
+    return gate
+
+
+def wait_reads(store: LevelDBStore) -> None:
+    ahead = store._ahead  # noqa: SLF001
+    assert ahead is not None
+    ahead.wait()
+    assert ahead.done() > 0
+
+
+def plain(store: LevelDBStore, keys: list[bytes]) -> list[bytes | None]:
+    """The values the store's plain path reads (no read-ahead running)."""
+    store.end_read_ahead()
+    return [store.get(k) for k in keys]
+
+
+@compiled
+def test_present_and_absent_keys_read_ahead_are_what_the_plain_read_gives(db: LevelDBStore) -> None:
+    assert db.read_ahead(KEYS) == len(KEYS)
+    wait_reads(db)
+    ahead = [db.get(k) for k in KEYS]
+    assert ahead == plain(db, KEYS)
+    assert ahead[:4] == [b"v000", None, b"v002", None]
+
+
+@compiled
+def test_the_same_key_twice_is_read_once(db: LevelDBStore) -> None:
+    assert db.read_ahead([b"k002", b"k003", b"k002", b"k003"]) == 2
+    wait_reads(db)
+    assert [db.get(b"k002"), db.get(b"k003")] == [b"v002", None]
+
+
+@compiled
+def test_a_batch_still_landing_wins_even_after_it_lands_while_the_read_ahead_holds_older_values(
+    db: LevelDBStore,
+) -> None:
+    # the attack: the previous block's batch is in flight; the read-ahead must not read the keys it writes, or once
+    # the batch lands (and the store stops laying it over reads) the read-ahead's older values would be served
+    gate = hold_writer(db)
+    db.write_behind({b"k000": b"changed", b"k001": b"born"}, [b"k002"])
+    reading = db.read_ahead(KEYS)
+    assert reading == len(KEYS) - 3, "the landing batch's keys are left to it"
+    wait_reads(db)
+    expected = dict.fromkeys(KEYS) | BASE | {b"k000": b"changed", b"k001": b"born", b"k002": None}
+    assert [db.get(k) for k in KEYS] == [expected[k] for k in KEYS]
+    gate.set()
+    db.flush()  # lands and forgets the batch; the read-ahead still runs (a flush writes nothing)
+    assert db._ahead is not None  # noqa: SLF001
+    assert [db.get(k) for k in KEYS] == [expected[k] for k in KEYS]
+    assert [db.get(k) for k in KEYS] == plain(db, KEYS)
+
+
+@compiled
+@pytest.mark.parametrize("behind", [False, True])
+def test_a_write_after_the_read_ahead_began_ends_it_and_is_read(db: LevelDBStore, behind: bool) -> None:
+    db.read_ahead(KEYS)
+    wait_reads(db)
+    assert db.get(b"k004") == b"v004"
+    puts, deletes = {b"k004": b"new", b"k005": b"born"}, [b"k006"]
+    if behind:
+        db.write_behind(puts, deletes)
+    else:
+        db.write(puts, deletes)
+    assert db._ahead is None  # noqa: SLF001
+    assert [db.get(b"k004"), db.get(b"k005"), db.get(b"k006")] == [b"new", b"born", None]
+    db.flush()
+    assert [db.get(b"k004"), db.get(b"k005"), db.get(b"k006")] == [b"new", b"born", None]
+
+
+@compiled
+def test_a_value_in_the_block_files_is_read_ahead_as_its_value(db: LevelDBStore) -> None:
+    key = schema.BLOCK + b"\x01" * 32
+    db.write({key: b"x" * 5000})
+    assert db.read_ahead([key]) == 1
+    wait_reads(db)
+    assert db.get(key) == b"x" * 5000
+
+
+@compiled
+def test_a_reopen_or_a_close_while_reading_ahead_is_safe(db: LevelDBStore) -> None:
+    many = [b"m%06d" % i for i in range(20_000)]
+    db.write(dict.fromkeys(many[::3], b"m"))
+    for _ in range(5):
+        db.read_ahead(many)
+        db.release_mapped_pages()  # stops and joins the read-ahead before the database is closed
+        assert db._ahead is None  # noqa: SLF001
+    assert [db.get(k) for k in many[:9]] == [b"m", None, None] * 3
+    db.read_ahead(many)
+    db.close()
+    assert db._ahead is None  # noqa: SLF001
+    with pytest.raises(StorageError, match="closed"):
+        db.get(b"k000")
+    assert db.read_ahead(KEYS) == 0, "a closed store starts nothing"
+
+
+@compiled
+def test_reads_ahead_started_while_another_thread_reopens_never_run_on_a_closed_database(db: LevelDBStore) -> None:
+    # the store is read by one thread at a time (a plain read during a reopen fails too); what another thread may do
+    # is release the mapped pages (warp serving) while the importing thread starts a read-ahead: either waits for the
+    # other, so no read-ahead reads a database being closed
+    many = [b"m%06d" % i for i in range(2_000)]
+    stop = threading.Event()
+
+    def reopen() -> int:
+        count = 0
+        while not stop.is_set():
+            db.release_mapped_pages()
+            count += 1
+        return count
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        reopens = pool.submit(reopen)
+        try:
+            started = sum(db.read_ahead(many + KEYS) for _ in range(60))
+        finally:
+            stop.set()
+        assert reopens.result() > 0
+    assert started > 0
+    db.read_ahead(KEYS)
+    wait_reads(db)
+    assert [db.get(k) for k in KEYS] == plain(db, KEYS)
+
+
+def test_without_the_compiled_part_nothing_is_read_ahead_and_every_value_is_the_same(
+    db: LevelDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = plain(db, KEYS)
+    monkeypatch.setattr(read_ahead, "AVAILABLE", False)
+    monkeypatch.setattr(read_ahead, "_native", None)
+    assert db.read_ahead(KEYS) == 0
+    assert db._ahead is None  # noqa: SLF001
+    assert [db.get(k) for k in KEYS] == before
+    assert read_ahead.start(plyvel.DB(str(db.path.parent / "other"), create_if_missing=True), KEYS) is None
+
+
+def test_keys_that_are_not_bytes_are_refused_and_start_nothing(db: LevelDBStore) -> None:
+    with pytest.raises(TypeError, match="must be bytes"):
+        db.read_ahead([b"k000", "k001"])  # type: ignore[list-item]
+    assert db._ahead is None  # noqa: SLF001
+
+
+@compiled
+def test_the_layout_check_refuses_any_object_but_plyvels_open_db(tmp_path: Path) -> None:
+    native = read_ahead._native  # noqa: SLF001
+    for wrong in (object(), b"db", plyvel.DB(str(tmp_path / "a"), create_if_missing=True).write_batch()):
+        with pytest.raises(native.LayoutError, match="not exactly the configured"):
+            native.ReadAhead(wrong, [b"k"])
+    closed = plyvel.DB(str(tmp_path / "b"), create_if_missing=True)
+    closed.close()
+    with pytest.raises(native.LayoutError, match="closed"):
+        native.ReadAhead(closed, [b"k"])
+    assert read_ahead.start(closed, [b"k"]) is None
+    with pytest.raises(TypeError):  # plyvel's DB is final: no subclass can carry another layout
+        type("Sub", (plyvel.DB,), {})
+    opened = plyvel.DB(str(tmp_path / "c"), create_if_missing=True)
+    with pytest.raises(ValueError, match="distinct"):
+        native.ReadAhead(opened, [b"k", b"k"])
+    with pytest.raises(TypeError, match="bytes"):
+        native.ReadAhead(opened, [b"k", bytearray(b"j")])
+    opened.close()
+
+
+@compiled
+def test_configure_refuses_a_wrong_type_or_library_and_keeps_what_it_had(tmp_path: Path) -> None:
+    native = read_ahead._native  # noqa: SLF001
+    library = read_ahead.leveldb_library()
+    assert library is not None
+    snappy = [p for p in os.listdir(os.path.dirname(library)) if p.startswith("libsnappy")]
+    with pytest.raises(native.LayoutError, match="size"):
+        native.configure(library, type(plyvel.DB(str(tmp_path / "w"), create_if_missing=True).write_batch()))
+    with pytest.raises(native.LayoutError, match="not loaded"):
+        native.configure(str(tmp_path / "libleveldb.so.1"), plyvel.DB)
+    if snappy:  # loaded (plyvel's wheel ships it), but no LevelDB C API in it
+        with pytest.raises(native.LayoutError, match="C API"):
+            native.configure(os.path.join(os.path.dirname(library), snappy[0]), plyvel.DB)
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    db.put(b"a", b"1")
+    reads = read_ahead.start(db, [b"a", b"b"])
+    assert reads is not None
+    reads.wait()
+    assert [reads.get(b"a", 0), reads.get(b"b", 0), reads.get(b"c", 0)] == [b"1", None, 0]
+    reads.close()
+    assert reads.get(b"a", 0) == 0, "a closed read-ahead gives nothing"
+    db.close()
+
+
+def test_the_library_is_found_only_when_exactly_one_is_mapped(tmp_path: Path) -> None:
+    line = "7f0000000000-7f0000001000 r-xp 00000000 08:01 123 {}\n"
+    maps = tmp_path / "maps"
+    maps.write_text(line.format("/x/libleveldb-1.so.1") * 2 + line.format("/x/libsnappy.so") + "7f-8f rw-p 0 0 0\n")
+    assert read_ahead.leveldb_library(str(maps)) == "/x/libleveldb-1.so.1"
+    maps.write_text(line.format("/x/libleveldb-1.so.1") + line.format("/y/libleveldb.so.1"))
+    assert read_ahead.leveldb_library(str(maps)) is None
+    maps.write_text(line.format("/x/libsnappy.so"))
+    assert read_ahead.leveldb_library(str(maps)) is None
+    assert read_ahead.leveldb_library(str(tmp_path / "absent")) is None
+
+
+@compiled
+def test_flat_state_reads_ahead_only_what_its_cache_lacks_and_the_cache_wins(db: LevelDBStore) -> None:
+    db.write({schema.STATE + b"a": b"1", schema.STATE + b"b": b"2"})
+    state = FlatState(db)
+    assert state.get(b"a") == b"1"
+    state.changed({b"a": b"cached"})  # a change the cache holds (its write is the caller's)
+    assert state.read_ahead([b"a", b"b", b"c", b"b"]) == 2
+    wait_reads(db)
+    assert [state.get(b"a"), state.get(b"b"), state.get(b"c")] == [b"cached", b"2", None]
+    state.end_read_ahead()
+    assert db._ahead is None  # noqa: SLF001
+
+
+def test_flat_state_over_a_store_without_reads_ahead_reads_nothing_ahead() -> None:
+    store = MemoryStore()
+    store.write({schema.STATE + b"a": b"1"})
+    state = FlatState(store)
+    assert state.read_ahead([b"a", b"b"]) == 0
+    state.end_read_ahead()
+    assert [state.get(b"a"), state.get(b"b")] == [b"1", None]
