@@ -25,6 +25,7 @@ and join) before it closes or reopens the database, and before it writes: values
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct leveldb_t {
     void *rep; /* leveldb::DB*: LevelDB's c.cc defines leveldb_t as exactly this */
@@ -73,6 +74,7 @@ typedef struct {
     leveldb_readoptions_t *ropts;
     pthread_t thread;
     int started;         /* the thread was started and not yet joined */
+    pid_t pid;           /* the process that started it: a forked child has no such thread to join */
     int closed;
     double cpu_s;        /* the thread's CPU, once joined */
 } ReadAhead;
@@ -106,6 +108,7 @@ static void finish(ReadAhead *r, int cancel) {
     if (cancel) atomic_store(&r->cancel, 1);
     if (r->started) {
         r->started = 0;
+        if (r->pid != getpid()) return;
         Py_BEGIN_ALLOW_THREADS
         pthread_join(r->thread, NULL);
         Py_END_ALLOW_THREADS
@@ -220,6 +223,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
             return -1;
         }
         r->started = 1;
+        r->pid = getpid();
     }
     return 0;
 }

@@ -115,7 +115,7 @@ class FlatState:
         if start is None:
             return 0
         cache, old, prefix = self._cache, self._old, schema.STATE
-        return start([prefix + k for k in dict.fromkeys(keys) if k not in cache and k not in old])
+        return start([prefix + k for k in keys if k not in cache and k not in old])  # the store drops repeats
 
     def end_read_ahead(self) -> None:
         """Stop the store's read-ahead, if one runs (after a block's execution: it would read nothing more of use)."""

@@ -50,14 +50,21 @@ def leveldb_library(maps: str = "/proc/self/maps") -> str | None:
     return paths.pop() if len(paths) == 1 else None
 
 
+try:
+    from storage import _leveldb_multiget  # type: ignore[attr-defined]
+except ImportError:
+    _leveldb_multiget = None
+BUILT = _leveldb_multiget is not None
+"""Whether the compiled part is built (it may still refuse: AVAILABLE)."""
+
+
 def _configure() -> tuple[Any, str]:
-    """The configured compiled module and "" , or None and why not."""
+    """The configured compiled module and "", or None and why not."""
+    native = _leveldb_multiget
+    if native is None:
+        return None, "storage/_leveldb_multiget.c is not built"
     if getattr(plyvel, "__version__", None) != PLYVEL_VERSION:
         return None, f"plyvel {getattr(plyvel, '__version__', '?')} is not {PLYVEL_VERSION}, whose layout is checked"
-    try:
-        from storage import _leveldb_multiget as native  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "storage/_leveldb_multiget.c is not built"
     path = leveldb_library()
     if path is None:
         return None, "plyvel's LevelDB library is not among the process's mappings"

@@ -368,7 +368,8 @@ def test_the_compiled_parts_are_built_where_a_c_compiler_is() -> None:
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: the Python fallbacks are what runs")
     from btt_chain.node import sigbatch
-    from storage import state_tree
+    from storage import read_ahead, state_tree
 
     assert sigbatch.AVAILABLE, "btt_chain/node/_sigbatch.c is not built: run scripts/bootstrap"
     assert state_tree.NATIVE_ENGINE, "storage/_tree_native.c is not built: run scripts/bootstrap"
+    assert read_ahead.BUILT, "storage/_leveldb_multiget.c is not built: run scripts/bootstrap"

@@ -56,6 +56,13 @@ def plain(store: LevelDBStore, keys: list[bytes]) -> list[bytes | None]:
     return [store.get(k) for k in keys]
 
 
+def test_the_compiled_part_built_beside_the_plyvel_it_checks_is_used() -> None:
+    # a refusal on the very version the layout was written for would switch the read-ahead off with nobody told
+    if not read_ahead.BUILT or plyvel.__version__ != read_ahead.PLYVEL_VERSION:
+        pytest.skip(f"no read-ahead here: {read_ahead.WHY_NOT}")
+    assert read_ahead.AVAILABLE, read_ahead.WHY_NOT
+
+
 @compiled
 def test_present_and_absent_keys_read_ahead_are_what_the_plain_read_gives(db: LevelDBStore) -> None:
     assert db.read_ahead(KEYS) == len(KEYS)
@@ -161,6 +168,21 @@ def test_reads_ahead_started_while_another_thread_reopens_never_run_on_a_closed_
     db.read_ahead(KEYS)
     wait_reads(db)
     assert [db.get(k) for k in KEYS] == plain(db, KEYS)
+
+
+@compiled
+def test_a_forked_child_ends_a_read_ahead_it_inherited_without_waiting_for_a_thread_it_lacks(db: LevelDBStore) -> None:
+    db.read_ahead([b"m%06d" % i for i in range(50_000)])
+    pid = os.fork()
+    if pid == 0:  # the child: no reader thread here; closing must neither join nor hang
+        try:
+            db.end_read_ahead()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    db.end_read_ahead()
+    assert db.get(b"k000") == b"v000"
 
 
 def test_without_the_compiled_part_nothing_is_read_ahead_and_every_value_is_the_same(
