@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from btt_chain.primitives import scale
-from btt_chain.primitives.codec import AccountId, Field, ListOf, MultiAddress, Nested
+from btt_chain.primitives.codec import AccountId, Compact, Field, ListOf, MultiAddress, Nested
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
 from btt_chain.primitives.frozen import fast_init
@@ -121,6 +122,9 @@ class Runtime:
     """The `runtime.migration.Migration`s that bring the previous spec's state to this one's, in order."""
     _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
+    _decoders: dict[tuple[int, int], tuple[ModuleDef, CallDef, tuple[ArgDecoder, ...]]] = field(
+        default_factory=dict, init=False)
+    """`_table` with each call's argument decoders (`decode_call`'s, every extrinsic's)."""
 
     def __post_init__(self) -> None:
         seen_modules: set[int] = set()
@@ -133,6 +137,7 @@ class Runtime:
                 if key in self._table:
                     raise ValueError(f"call index {key} used twice")
                 self._table[key] = (m, c)
+                self._decoders[key] = (m, c, tuple(_arg_decoder(f) for _, f in c.args))
                 self._names[f"{m.name}.{c.name}"] = (m, c)
 
     def call(self, name: str, *args: Any) -> Call:
@@ -153,21 +158,21 @@ class Runtime:
     def decode_call(self, call: Call) -> DecodedCall:
         """Resolve a Call's indices and decode its arguments (SCALE, strictly, to the last byte) by the call's
         signature. A nested call inside them (a proposal) is decoded as deep as MAX_CALL_DEPTH allows."""
-        entry = self._table.get((call.module, call.function))
+        entry = self._decoders.get((call.module, call.function))
         if entry is None:
             raise InvalidExtrinsic(f"no call at index ({call.module}, {call.function})")
-        m, c = entry
+        m, c, decoders = entry
         data = call.args
         pos = 0
         decoded = []
-        for aname, f in c.args:
-            try:
-                value, pos = f.decode_scale(data, pos)
-            except DecodeError as exc:
-                raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: {exc}") from None
-            except RecursionError:
-                raise InvalidExtrinsic(f"{m.name}.{c.name} argument {aname}: nested too deep") from None
-            decoded.append(value)
+        try:
+            for decode in decoders:
+                value, pos = decode(data, pos)
+                decoded.append(value)
+        except DecodeError as exc:  # the argument that failed is the one after those decoded
+            raise InvalidExtrinsic(f"{m.name}.{c.name} argument {c.args[len(decoded)][0]}: {exc}") from None
+        except RecursionError:
+            raise InvalidExtrinsic(f"{m.name}.{c.name} argument {c.args[len(decoded)][0]}: nested too deep") from None
         if pos != len(data):
             raise InvalidExtrinsic(f"{m.name}.{c.name}: {len(data) - pos} bytes after its {len(c.args)} arguments")
         return DecodedCall(m, c, tuple(decoded))
@@ -227,6 +232,17 @@ class Runtime:
                 for m in self.modules
             ],
         }
+
+
+ArgDecoder = Callable[[bytes, int], tuple[Any, int]]
+"""(data, position) -> (the argument's value, the position after it): a Field's `decode_scale`."""
+
+
+def _arg_decoder(f: Field) -> ArgDecoder:
+    """`f.decode_scale`; for a `Compact` (a transfer's amount), the `scale.decode_compact` it calls, one call nearer."""
+    if type(f) is Compact:
+        return partial(scale.decode_compact, limit=f.max)
+    return f.decode_scale
 
 
 def _decode_arg(f: Field, data: bytes, pos: int, depth: int) -> int:

@@ -27,7 +27,9 @@ from runtime.errors import BlockFull, ChainMigrating, WeightsUnavailable
 from runtime.events import Event
 from runtime.overlay import Overlay, StateReader
 
+from .balances import errors as balances_errors
 from .balances import logic as balances
+from .balances.calls import transfer_allow_death, transfer_keep_alive
 from .balances.locks import get_current_account
 from .fees import logic as fees
 from .metadata.indices import error_index
@@ -272,6 +274,23 @@ class Executive:
             raise BlockFull("block extrinsic count limit reached")
         index = len(ex.outcomes)
         ctx.phase = index
+        keep_alive = _FUSED_TRANSFERS.get(call.call.handler)
+        fused = None if keep_alive is None else self._apply_transfer(ctx, xt, call, weight, fee, account, index,
+                                                                      keep_alive)
+        outcome = self._apply_call(ctx, xt, call, weight, fee, account, index) if fused is None else fused
+        ex.fees += fee
+        ex.tips += xt.tip
+        ex.weight_used += weight
+        ex.bytes_used += length
+        ex.outcomes.append(outcome)
+        ex.transactions += 1
+        return outcome
+
+    def _apply_call(
+        self, ctx: CallContext, xt: Extrinsic, call: DecodedCall, weight: int, fee: int, account: AccountInfo,
+        index: int,
+    ) -> ApplyOutcome:
+        """Take the fee and dispatch the call (the general path)."""
         state = ctx.state
         depth, n_events = state.depth, len(ctx.events)
         # one snapshot holds the fee and the call, so that a call needing a weights blob this node lacks is undone
@@ -285,10 +304,7 @@ class Executive:
         except DispatchError as exc:
             state.rollback()
             del ctx.events[n_events:]
-            balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
-            ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
-            ctx.emit(system_events.ExtrinsicFailed(dispatch_error_value(exc), DispatchInfo(weight)))
-            outcome = ApplyOutcome(index, False, fee, weight, str(exc))
+            return _fee_alone(ctx, xt, weight, fee, account, index, exc)
         except WeightsUnavailable:
             while state.depth > depth:  # a nested call's snapshot may still be open too
                 state.rollback()
@@ -298,16 +314,45 @@ class Executive:
             state.commit()
             ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
             ctx.emit(extrinsic_success(weight))
-            outcome = ApplyOutcome(index, True, fee, weight)
+            return ApplyOutcome(index, True, fee, weight)
         finally:
             ctx.fee = 0
-        ex.fees += fee
-        ex.tips += xt.tip
-        ex.weight_used += weight
-        ex.bytes_used += length
-        ex.outcomes.append(outcome)
-        ex.transactions += 1
-        return outcome
+
+    @staticmethod
+    def _apply_transfer(
+        ctx: CallContext, xt: Extrinsic, call: DecodedCall, weight: int, fee: int, account: AccountInfo, index: int,
+        keep_alive: bool,
+    ) -> ApplyOutcome | None:
+        """`balances.transfer_allow_death` or `transfer_keep_alive` with its fee, fused: what `_apply_call` gives
+        (the same writes in the same order, events, outcome and error), each account written once. The general
+        path writes the signer's account after the fee and again after the transfer in a snapshot; here the
+        transfer is decided first on the account as the fee leaves it (nothing else reads it in between: the call
+        reads only the recipient's account, another key, and the existential deposit) and nothing is written
+        until it is decided, so no snapshot is needed: a refused transfer writes the fee alone, as the general
+        path's rollback and second withdrawal leave it. None, having written nothing, when a value would not
+        encode (the general path then raises where it raises)."""
+        signer = xt.signer
+        charged = fee + xt.tip
+        paid = AccountInfo(account.nonce + 1, account.free - charged, account.reserved, account.frozen)
+        if paid.nonce >> 32 or (paid.free | paid.reserved | paid.frozen) >> 128:  # AccountInfo's encodable range
+            return None
+        dest, amount = call.args
+        try:
+            if amount == 0:
+                raise balances_errors.ZeroAmount()
+            if signer == dest:
+                raise balances_errors.SelfTransfer()
+            new_src, dst, new_dst, dust = balances.plan_transfer(ctx, dest, paid, amount, keep_alive,
+                                                                 ctx.param(balances.ED_PARAM))
+        except DispatchError as exc:
+            return _fee_alone(ctx, xt, weight, fee, account, index, exc)
+        if new_dst.free >> 128:
+            return None
+        balances.write_transfer(ctx, signer, dest, amount, new_src, new_dst, dst.total == 0, dust)
+        ctx.fresh_account = None  # the general path's hint (the account after the fee) is stale after the transfer
+        ctx.emit(TransactionFeePaid(signer, charged, xt.tip))
+        ctx.emit(extrinsic_success(weight))
+        return ApplyOutcome(index, True, fee, weight)
 
     def validate_transaction(
         self,
@@ -387,6 +432,21 @@ def extrinsic_success(weight: int) -> system_events.ExtrinsicSuccess:
             _SUCCESS_EVENTS.clear()
         event = _SUCCESS_EVENTS[weight] = system_events.ExtrinsicSuccess(DispatchInfo(weight))
     return event
+
+
+def _fee_alone(
+    ctx: CallContext, xt: Extrinsic, weight: int, fee: int, account: AccountInfo, index: int, exc: DispatchError
+) -> ApplyOutcome:
+    """An included extrinsic whose call failed (its writes and events gone): the fee taken alone, its events."""
+    balances.withdraw_fee(ctx, xt.signer, fee + xt.tip, account)
+    ctx.emit(TransactionFeePaid(xt.signer, fee + xt.tip, xt.tip))
+    ctx.emit(system_events.ExtrinsicFailed(dispatch_error_value(exc), DispatchInfo(weight)))
+    return ApplyOutcome(index, False, fee, weight, str(exc))
+
+
+_FUSED_TRANSFERS = {transfer_allow_death: False, transfer_keep_alive: True}
+"""The calls `Executive._apply_transfer` applies fused with their fee, by handler (this spec's own functions: an
+older spec's runtime, with its own, takes the general path): keep-alive or not."""
 
 
 def _verify(xt: Extrinsic, message: bytes) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 from btt_chain.primitives import scale
 from btt_chain.primitives.codec import AMOUNT, HASH, U8, U32, U64, Bytes, Field, Nested, Struct
 from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Signer
 from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, SIGNATURE_LENGTHS, verify_multi
@@ -61,6 +62,7 @@ def register_call_schema(call_end: CallEnd) -> None:
     _call_end = call_end
 
 
+@fast_init  # a block decodes thousands
 @dataclass(frozen=True)
 class Call(Struct):
     """A runtime call by fixed indices: module index, call index within the module, and the SCALE encoding of its
@@ -175,6 +177,7 @@ class Era(Struct):
 IMMORTAL = Era(0, 0)
 
 
+@fast_init  # a block decodes thousands
 @dataclass(frozen=True)
 class Extrinsic(Struct):
     """A signed transaction."""
@@ -226,11 +229,16 @@ class Extrinsic(Struct):
     @classmethod
     def decode_at(cls, data: bytes, pos: int) -> tuple[Extrinsic, int]:
         length, start = scale.decode_compact(data, pos, MAX_EXTRINSIC_SIZE)
+        return cls._decode_prefixed(data, pos, length, start)
+
+    @classmethod
+    def _decode_prefixed(cls, data: bytes, pos: int, length: int, start: int) -> tuple[Extrinsic, int]:
+        """`decode_at` after its length prefix (`length` bytes of body from `start`)."""
         end = start + length
         if end > len(data):
             raise DecodeError(f"extrinsic of {length} bytes runs past the end of the input")
         xt = cls.decode_body(data[start:end])
-        object.__setattr__(xt, "_encoded", data[pos:end])
+        xt.__dict__["_encoded"] = data[pos:end]  # what `object.__setattr__` does on a frozen dataclass, one call less
         return xt, end
 
     @classmethod
@@ -248,10 +256,22 @@ class Extrinsic(Struct):
         length = SIGNATURE_LENGTHS.get(scheme)
         if length is None:
             raise DecodeError(f"unknown MultiSignature variant {scheme} (0 ed25519, 1 sr25519, 2 ecdsa)")
-        era, pos = Era.decode_at(body, 35 + length)
+        pos = 35 + length
+        if pos < len(body) and body[pos] == 0:  # `Era.decode_at`'s immortal era inline (most transactions')
+            era: Era = IMMORTAL
+            pos += 1
+        else:
+            era, pos = Era.decode_at(body, pos)
         nonce, pos = scale.decode_compact(body, pos, NONCE_MAX)
-        tip, pos = scale.decode_compact(body, pos)
-        return cls(body[2:34], nonce, tip, era, Call.decode_rest(body, pos), body[35 : 35 + length], scheme)
+        if pos < len(body) and body[pos] == 0:  # `decode_compact` of a zero tip inline (the one-byte 0x00)
+            tip = 0
+            pos += 1
+        else:
+            tip, pos = scale.decode_compact(body, pos)
+        if pos + 2 > len(body):  # `Call.decode_rest` inline
+            raise DecodeError("expected a call, found the end of the input")
+        call = Call(body[pos], body[pos + 1], body[pos + 2 :])
+        return cls(body[2:34], nonce, tip, era, call, body[35 : 35 + length], scheme)
 
     @classmethod
     def decode_checked(cls, data: bytes) -> Extrinsic:
@@ -279,6 +299,7 @@ class Extrinsic(Struct):
                             self.multi_signature)
 
 
+@fast_init  # a block decodes thousands
 @dataclass(frozen=True)
 class Inherent(Struct):
     """An unsigned extrinsic that a block's author puts in and every node checks as part of the block (FRAME's
@@ -344,9 +365,11 @@ class AnyExtrinsicField(Field):
         return value.encode()
 
     def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
-        if is_inherent_encoding(data, pos):
+        # `is_inherent_encoding`, then `Extrinsic.decode_at` without decoding the length prefix a second time
+        length, start = scale.decode_compact(data, pos, MAX_EXTRINSIC_SIZE)
+        if start < len(data) and data[start] == UNSIGNED_V4:
             return Inherent.decode_at(data, pos)
-        return Extrinsic.decode_at(data, pos)
+        return Extrinsic._decode_prefixed(data, pos, length, start)
 
 
 def signing_payload(

@@ -30,6 +30,16 @@ def transfer(ctx: CallContext, source: bytes, dest: bytes, amount: int, keep_ali
         raise errors.SelfTransfer()
     ed = ctx.param(ED_PARAM)
     src = refresh_frozen(ctx, source)
+    new_src, dst, new_dst, dust = plan_transfer(ctx, dest, src, amount, keep_alive, ed)
+    write_transfer(ctx, source, dest, amount, new_src, new_dst, dst.total == 0, dust)
+
+
+def plan_transfer(
+    ctx: CallContext, dest: bytes, src: AccountInfo, amount: int, keep_alive: bool, ed: int
+) -> tuple[AccountInfo, AccountInfo, AccountInfo, int]:
+    """`transfer`'s checks after the amount's and the accounts' (a sender `src` with its locks current, `amount` above
+    zero, `dest` another account), writing nothing: (the sender after it, the recipient before and after it, the dust
+    burned), or the transfer's error. The executive's fused fee-and-transfer path (runtime/executive.py) shares it."""
     if src.spendable < amount:
         raise errors.InsufficientBalance(f"spendable {src.spendable}, needed {amount}")
     dst = system.account.get(ctx.state, dest)
@@ -42,10 +52,18 @@ def transfer(ctx: CallContext, source: bytes, dest: bytes, amount: int, keep_ali
             raise errors.KeepAlive(f"the sender would keep {remaining}, below the existential deposit {ed}")
         if src.reserved == 0 and src.frozen == 0:
             dust = src.free - amount
-    new_account = dst.total == 0
     # AccountInfo(nonce, free, reserved, frozen) built directly: `replace` costs twice as much on the hot path
-    system.account.put(ctx.state, source, AccountInfo(src.nonce, src.free - amount - dust, src.reserved, src.frozen))
-    system.account.put(ctx.state, dest, AccountInfo(dst.nonce, dst.free + amount, dst.reserved, dst.frozen))
+    return (AccountInfo(src.nonce, src.free - amount - dust, src.reserved, src.frozen), dst,
+            AccountInfo(dst.nonce, dst.free + amount, dst.reserved, dst.frozen), dust)
+
+
+def write_transfer(
+    ctx: CallContext, source: bytes, dest: bytes, amount: int, new_src: AccountInfo, new_dst: AccountInfo,
+    new_account: bool, dust: int,
+) -> None:
+    """Write what `plan_transfer` decided (the sender, then the recipient) and emit the transfer's events."""
+    system.account.put(ctx.state, source, new_src)
+    system.account.put(ctx.state, dest, new_dst)
     ctx.emit(events.Transfer(source, dest, amount))
     if new_account:
         ctx.emit(system_events.NewAccount(dest))

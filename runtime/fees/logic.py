@@ -41,9 +41,10 @@ def compute_fee(state: Overlay, length: int, weight: int, who: bytes | None = No
 def inclusion_fee(state: Overlay, length: int, weight: int, who: bytes) -> int:
     """`compute_fee(state, length, weight, who).inclusion_fee`, by the same rules, without the details (what every
     extrinsic's check asks)."""
-    base, length_fee, weight_fee = _fee_parts(state, length, weight)
-    gross = base + length_fee + weight_fee
-    return gross - _discount(state, gross, who)
+    base, per_byte, per_weight = get_params(state, FEE_PARAMS)  # `_fee_parts` and `_discount` inlined (every check)
+    gross = base + per_byte * length + per_weight * weight
+    bps = discounts.get_fee_discount_bps(state, who)
+    return gross - discounts.apply_discount(gross, bps) if bps else gross
 
 
 FEE_PARAMS = ("fees.base", "fees.per_byte", "fees.per_weight")

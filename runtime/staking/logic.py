@@ -124,6 +124,8 @@ def _benefits_of_tier(state: Overlay, best: int | None) -> Benefits:
 def fee_discount_bps(state: Overlay, who: bytes) -> int:
     """The fee discount registered with the fee calculation: `benefits(state, who).fee_discount_bps`, without
     building the Benefits of the many payers that hold no running deposit (asked for every extrinsic)."""
+    if storage.stakers.get(state, who).staked == 0:  # `best_running_tier`'s first answer, one call nearer
+        return 0
     best = best_running_tier(state, who)
     return 0 if best is None else _benefits_of_tier(state, best).fee_discount_bps
 
