@@ -156,6 +156,26 @@ def inference(repeats: int, layers: bool) -> None:
     main(["--repeats", str(repeats), *(["--layers"] if layers else [])])
 
 
+@bench.command("genesis-fetch")
+@click.option("--accounts", type=click.IntRange(1_000, 10_000_000), default=1_000_000, show_default=True,
+              help="Generated accounts in the genesis state file (10,000,000 make a 1.7 GB file, reused from "
+                   "`bench sync`'s work dir when it has one).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the spec and its file are kept (reused) [default: <temp dir>/btt-bench-sync, shared with "
+                   "`bench sync`].")
+@click.option("--limit", type=click.IntRange(10, 86_400), default=1800, show_default=True,
+              help="Seconds the fetch may take before the run fails.")
+def genesis_fetch(accounts: int, workdir: Path | None, limit: int) -> None:
+    """A joining node fetching a genesis state file by its hash from a peer (`genesis/state`), two processes on
+    loopback: time until the checked file is in place, bytes per second, requests, each side's CPU and peak memory."""
+    from bench.genesis_fetch_bench import report, run
+    from bench.sync_bench import default_workdir
+
+    where = workdir or default_workdir()
+    click.echo(f"fetching the genesis state file of {accounts:,} accounts, work dir {where} ...", err=True)
+    print_fields(report(run(accounts, where, float(limit))))
+
+
 @bench.command()
 @click.option("--validators", type=click.IntRange(2, 1000), default=300, show_default=True,
               help="Validators of equal bond voting.")

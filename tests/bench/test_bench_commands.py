@@ -233,6 +233,29 @@ def test_inference(capsys: pytest.CaptureFixture[str]) -> None:
     assert kernels and all(number(line.split()[-1]) > 0 for line in kernels), kernels
 
 
+def test_genesis_fetch_makes_a_file_then_fetches_it_from_a_second_process(capsys: pytest.CaptureFixture[str],
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    monkeypatch.setenv(PORTS_ENV, f"{free_port()},{free_port()}")
+    code, out, err = run(capsys, "bench", "genesis-fetch", "--accounts", "1000", "--workdir", str(tmp_path))
+    assert code == 0, err
+    rows = fields(out)
+    assert rows["accounts"] == "1,000"
+    made = tmp_path / "genesis-1000" / "spec.state"
+    assert rows["genesis_state_file"] == str(made) and number(rows["bytes"]) == made.stat().st_size
+    positive(rows, "fetch_s", "mb_per_s", "requests", "server_chunks", "joiner_peak_mib", "server_peak_mib")
+    assert not (tmp_path / "genesis-fetch-joiner-1000").exists()  # the joiner's copy is removed after the check
+
+
+def test_genesis_fetch_into_a_work_dir_under_a_file_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    code, _, err = run(capsys, "bench", "genesis-fetch", "--accounts", "1000", "--workdir",
+                       str(tmp_path / "taken" / "under"))
+    assert_ends_in_one_error_line(code, err, "work dir")
+    assert code == 1
+
+
 def test_pyevm_without_its_virtualenv_says_how_to_make_it(capsys: pytest.CaptureFixture[str],
                                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BTT_PYEVM_PYTHON", str(tmp_path / "no-such-python"))
