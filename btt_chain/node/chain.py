@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,7 +34,7 @@ from btt_chain.node import sigcheck
 from btt_chain.node.precheck import signature_items
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
-from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root, split_block
+from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
@@ -699,7 +700,7 @@ class Chain:
             future = self.checker.start_precheck(raw, births, self.genesis_hash, executive.runtime.spec_version)
             checks = _Precheck(self.checker, block, future)
         elif raw is not None:
-            checks = self._start_checks_from_encoding(view, block, executive, raw)
+            checks = self._start_checks_from_encoding(view, block, executive)
         else:
             checks = self._start_signature_checks(view, block, executive)
         try:
@@ -771,13 +772,15 @@ class Chain:
         return out
 
     def _start_checks_from_encoding(
-        self, parent_state: StateReader, block: Block, executive: Executive, raw: bytes
+        self, parent_state: StateReader, block: Block, executive: Executive
     ) -> PendingChecks:
         """A block's extrinsics root and signature checks from its encoding (which `Block.decode` accepted), the
         signatures going to the verify threads: each extrinsic hashed and its signing message cut from its bytes
         once (`precheck.signature_items`), as a worker does. BodyMismatch for a wrong extrinsics root, first."""
-        encodings = split_block(raw)[1]
-        hashes = [blake2b_256(e) for e in encodings]
+        # a decoded extrinsic keeps its slice of the block's encoding as its own: the block is not split again
+        encodings = [xt.encode() for xt in block.extrinsics]
+        blake2b = hashlib.blake2b
+        hashes = [blake2b(e, digest_size=32).digest() for e in encodings]  # blake2b_256 without a call per extrinsic
         if merkle_root(hashes) != block.header.extrinsics_root:
             raise BodyMismatch("extrinsics root does not match the block body")
         for xt, xt_hash in zip(block.extrinsics, hashes, strict=True):

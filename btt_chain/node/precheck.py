@@ -6,10 +6,16 @@ the extrinsics (`precheck_part`) and the importer joins the runs (`join_parts`) 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from btt_chain.primitives.block import split_block
-from btt_chain.primitives.extrinsic import UNSIGNED_V4, signing_payload_of_body
+from btt_chain.primitives.extrinsic import (
+    SIGNATURE_LENGTHS,
+    SIGNED_PAYLOAD_HASH_OVER,
+    UNSIGNED_V4,
+    signing_payload_of_body,
+)
 from btt_chain.primitives.hashing import blake2b_256, merkle_root
 from btt_chain.primitives.signatures import verify_multi
 
@@ -59,18 +65,37 @@ def signature_items(
     extrinsics: list[bytes], births: list[bytes], genesis_hash: bytes, spec_version: int, tx_version: int
 ) -> tuple[list[bytes], list[tuple[bytes, bytes, bytes]]]:
     """(signature cache keys, (signer, message, MultiSignature) checks) of a well-formed block's extrinsics (their
-    encodings, as `split_block` gives them), cut from their bodies as `precheck_part` does, verifying nothing: for
-    an importer whose signatures go to verify threads (`btt_chain.node.sigbatch`). An inherent's key is NO_SIGNATURE
-    and its check empty."""
-    keys, items = [], []
+    encodings, as `split_block` gives them), cut from their bodies as `signing_payload_of_body` cuts them, verifying
+    nothing: for an importer whose signatures go to verify threads (`btt_chain.node.sigbatch`). An inherent's key is
+    NO_SIGNATURE and its check empty. One loop over the encodings, each sliced in place (no copy of its body): the
+    importing thread runs it for every block (5,000 extrinsics: ~6 against ~7.5 ms through
+    `signing_payload_of_body`; the same bytes, tests/node/test_precheck_items.py)."""
+    keys: list[bytes] = []
+    items: list[tuple[bytes, bytes, bytes]] = []
+    versions = spec_version.to_bytes(4, "little") + tx_version.to_bytes(4, "little") + genesis_hash
+    suffixes: dict[bytes, bytes] = {}
+    blake2b = hashlib.blake2b
+    lengths = SIGNATURE_LENGTHS
     for xt, birth in zip(extrinsics, births, strict=True):
-        body = xt[1:] if xt[0] & 0b11 == 0 else xt[2:] if xt[0] & 0b11 == 1 else xt[4:]
-        if body[0] == UNSIGNED_V4:
+        mode = xt[0] & 0b11
+        at = 1 if mode == 0 else 2 if mode == 1 else 4  # the body, after the length prefix
+        if xt[at] == UNSIGNED_V4:
             keys.append(NO_SIGNATURE)
             items.append((b"", b"", b""))
             continue
-        signer, signature, msg = signing_payload_of_body(body, genesis_hash, birth, spec_version, tx_version)
-        keys.append(blake2b_256(msg + signer + signature))
+        extra = at + 35 + lengths[xt[at + 34]]
+        pos = extra + 1 if xt[extra] == 0 else extra + 2  # the era
+        for _ in range(2):  # nonce, tip: compact integers
+            mode = xt[pos] & 0b11
+            pos += 1 if mode == 0 else 2 if mode == 1 else 4 if mode == 2 else 5 + (xt[pos] >> 2)
+        suffix = suffixes.get(birth)
+        if suffix is None:
+            suffix = suffixes[birth] = versions + birth
+        payload = xt[pos:] + xt[extra:pos] + suffix  # the call, the extra, then the rest
+        msg = blake2b(payload, digest_size=32).digest() if len(payload) > SIGNED_PAYLOAD_HASH_OVER else payload
+        signer = xt[at + 2 : at + 34]
+        signature = xt[at + 34 : extra]
+        keys.append(blake2b(msg + signer + signature, digest_size=32).digest())
         items.append((signer, msg, signature))
     return keys, items
 
