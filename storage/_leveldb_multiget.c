@@ -73,7 +73,8 @@ typedef struct {
     leveldb_t handle;
     leveldb_readoptions_t *ropts;
     pthread_t thread;
-    int started;         /* the thread was started and not yet joined */
+    pthread_mutex_t join_lock; /* held while joining: a second caller waits until the thread is joined */
+    int started;         /* the thread was started and not yet joined (under join_lock once started) */
     pid_t pid;           /* the process that started it: a forked child has no such thread to join */
     int closed;
     double cpu_s;        /* the thread's CPU, once joined */
@@ -103,16 +104,19 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-/* Join the reader (after telling it to stop if `cancel`), the GIL released meanwhile. */
+/* Join the reader (after telling it to stop if `cancel`), the GIL released meanwhile; every caller returns only
+   once the thread is joined. */
 static void finish(ReadAhead *r, int cancel) {
     if (cancel) atomic_store(&r->cancel, 1);
+    if (r->pid != getpid()) return; /* never started, or started by the parent of this forked process */
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&r->join_lock);
     if (r->started) {
-        r->started = 0;
-        if (r->pid != getpid()) return;
-        Py_BEGIN_ALLOW_THREADS
         pthread_join(r->thread, NULL);
-        Py_END_ALLOW_THREADS
+        r->started = 0;
     }
+    pthread_mutex_unlock(&r->join_lock);
+    Py_END_ALLOW_THREADS
 }
 
 static int refuse(const char *why) {
@@ -141,8 +145,15 @@ static int check_db(PyObject *obj) {
     return 0;
 }
 
+static PyObject *ReadAhead_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    ReadAhead *r = (ReadAhead *)type->tp_alloc(type, 0);
+    if (r != NULL) pthread_mutex_init(&r->join_lock, NULL);
+    return (PyObject *)r;
+}
+
 static void ReadAhead_dealloc(ReadAhead *r) {
     finish(r, 1);
+    pthread_mutex_destroy(&r->join_lock);
     if (r->value != NULL) {
         for (Py_ssize_t i = 0; i < r->n; i++) {
             if (r->value[i] != NULL) ldb_free(r->value[i]);
@@ -222,7 +233,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
             PyErr_SetString(PyExc_OSError, "cannot start the read-ahead thread");
             return -1;
         }
-        r->started = 1;
+        r->started = 1; /* no other thread can see r before __init__ returns */
         r->pid = getpid();
     }
     return 0;
@@ -269,7 +280,11 @@ static PyObject *ReadAhead_done(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
 }
 
 static PyObject *ReadAhead_cpu_seconds(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
-    return PyFloat_FromDouble(r->started ? 0.0 : r->cpu_s);
+    if (r->pid != getpid()) return PyFloat_FromDouble(0.0);
+    pthread_mutex_lock(&r->join_lock);
+    double cpu = r->started ? 0.0 : r->cpu_s;
+    pthread_mutex_unlock(&r->join_lock);
+    return PyFloat_FromDouble(cpu);
 }
 
 static PyMethodDef ReadAhead_methods[] = {
@@ -286,7 +301,7 @@ static PyTypeObject ReadAheadType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "storage._leveldb_multiget.ReadAhead",
     .tp_basicsize = sizeof(ReadAhead),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
+    .tp_new = ReadAhead_new,
     .tp_init = (initproc)ReadAhead_init,
     .tp_dealloc = (destructor)ReadAhead_dealloc,
     .tp_methods = ReadAhead_methods,

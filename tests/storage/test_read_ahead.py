@@ -185,6 +185,20 @@ def test_a_forked_child_ends_a_read_ahead_it_inherited_without_waiting_for_a_thr
     assert db.get(b"k000") == b"v000"
 
 
+@compiled
+def test_a_close_returns_only_once_the_reader_is_joined_even_while_another_thread_waits_for_it(tmp_path: Path) -> None:
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    reads = read_ahead.start(db, [b"m%07d" % i for i in range(300_000)])
+    assert reads is not None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(reads.wait)
+        reads.close()
+        stopped_at = reads.done()
+        waiting.result()
+    assert reads.done() == stopped_at, "the reader went on reading after close returned"
+    db.close()  # safe: no thread reads it any more
+
+
 def test_without_the_compiled_part_nothing_is_read_ahead_and_every_value_is_the_same(
     db: LevelDBStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
