@@ -122,9 +122,10 @@ class Runtime:
     """The `runtime.migration.Migration`s that bring the previous spec's state to this one's, in order."""
     _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
-    _decoders: dict[tuple[int, int], tuple[ModuleDef, CallDef, tuple[ArgDecoder, ...]]] = field(
+    _decoders: dict[tuple[int, int], tuple[ModuleDef, CallDef, tuple[ArgDecoder, ...], ArgsDecoder | None]] = field(
         default_factory=dict, init=False)
-    """`_table` with each call's argument decoders (`decode_call`'s, every extrinsic's)."""
+    """`_table` with each call's argument decoders (`decode_call`'s, every extrinsic's) and, for a transfer's
+    arguments, the decoder of them all at once."""
 
     def __post_init__(self) -> None:
         seen_modules: set[int] = set()
@@ -137,7 +138,7 @@ class Runtime:
                 if key in self._table:
                     raise ValueError(f"call index {key} used twice")
                 self._table[key] = (m, c)
-                self._decoders[key] = (m, c, tuple(_arg_decoder(f) for _, f in c.args))
+                self._decoders[key] = (m, c, tuple(_arg_decoder(f) for _, f in c.args), _args_decoder(c))
                 self._names[f"{m.name}.{c.name}"] = (m, c)
 
     def call(self, name: str, *args: Any) -> Call:
@@ -161,8 +162,12 @@ class Runtime:
         entry = self._decoders.get((call.module, call.function))
         if entry is None:
             raise InvalidExtrinsic(f"no call at index ({call.module}, {call.function})")
-        m, c, decoders = entry
+        m, c, decoders, whole = entry
         data = call.args
+        if whole is not None:
+            args = whole(data)
+            if args is not None:
+                return DecodedCall(m, c, args)
         pos = 0
         decoded = []
         try:
@@ -243,6 +248,56 @@ def _arg_decoder(f: Field) -> ArgDecoder:
     if type(f) is Compact:
         return partial(scale.decode_compact, limit=f.max)
     return f.decode_scale
+
+
+ArgsDecoder = Callable[[bytes], "tuple[Any, ...] | None"]
+"""A call's arguments -> their values when they decode (the whole of them, strictly); None for anything else, left to
+the general decoding to name."""
+
+
+def _args_decoder(c: CallDef) -> ArgsDecoder | None:
+    """The one-call decoder of `c`'s arguments when they are a `MultiAddress` then a `Compact` (a transfer's: `dest`,
+    `value`); None for any other signature."""
+    if len(c.args) != 2 or type(c.args[0][1]) is not MultiAddress or type(c.args[1][1]) is not Compact:
+        return None
+    limit = c.args[1][1].max  # type: ignore[attr-defined]
+
+    def address_and_compact(data: bytes) -> tuple[bytes, int] | None:
+        """What `MultiAddress.decode_scale` at 0, then `scale.decode_compact` at 33 up to `limit`, ending at the last
+        byte, give (the same checks, in one call): else None."""
+        size = len(data)
+        if size < 34 or data[0]:  # the Id variant and its 32 bytes, and the compact's first byte
+            return None
+        first = data[33]
+        mode = first & 0b11
+        if mode == 0:
+            if size != 34:
+                return None
+            value = first >> 2
+        elif mode == 1:
+            if size != 35:
+                return None
+            value = int.from_bytes(data[33:35], "little") >> 2
+            if value < 1 << 6:
+                return None
+        elif mode == 2:
+            if size != 37:
+                return None
+            value = int.from_bytes(data[33:37], "little") >> 2
+            if value < 1 << 14:
+                return None
+        else:
+            end = 38 + (first >> 2)  # the mode byte, then (first >> 2) + 4 bytes
+            if size != end or data[end - 1] == 0:
+                return None
+            value = int.from_bytes(data[34:end], "little")
+            if value < 1 << 30:
+                return None
+        if value > limit:
+            return None
+        return data[1:33], value
+
+    return address_and_compact
 
 
 def _decode_arg(f: Field, data: bytes, pos: int, depth: int) -> int:

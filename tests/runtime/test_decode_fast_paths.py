@@ -142,6 +142,9 @@ def test_a_calls_arguments_decode_as_they_did() -> None:
         RUNTIME.call("balances.transfer_keep_alive", bytes(range(32)), 10**20),
         RUNTIME.call("balances.transfer_allow_death", b"\x07" * 32, 0),
         RUNTIME.call("balances.transfer_allow_death", b"\x07" * 32, 2**128 - 1),
+        *(RUNTIME.call("balances.transfer_keep_alive", b"\x08" * 32, v)  # each compact mode's bounds
+          for v in (63, 64, 2**14 - 1, 2**14, 2**30 - 1, 2**30, 2**32, 2**64 + 1)),
+        *(Call(1, 1, b"\x00" + b"\x08" * 32 + scale.encode_compact(v)) for v in (2**128, 2**128 + 1, 2**200)),
         RUNTIME.call("balances.transfer_all", b"\x07" * 32, True),
         RUNTIME.call("balances.burn", 2**14, False),
         RUNTIME.call("staking.stake", "180d", 5),
