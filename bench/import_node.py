@@ -139,9 +139,10 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     started = time.perf_counter()
     chain = Chain(LevelDBStore(workdir / "node"), genesis, checker)
     open_s = time.perf_counter() - started
-    # the runtime the next block runs, loaded as a node's start-up loads it (its pool and RPC check transactions
-    # against it before any block arrives): the first import is not charged with importing the runtime's modules
-    # (~70-120 ms of Python imports, once per process; py-evm's import run has its VM imported too)
+    # the executive of the next block, built as a node's start-up has it: the node's metrics (on by default) import
+    # the runtime's modules at start and its pool checks transactions against the executive, so the first block
+    # is not charged with ~70-120 ms of importing Python modules (once per process; py-evm's timed import run has
+    # its VM imported and used already)
     chain.executive  # noqa: B018 - built for its side effect
     settle_heap()  # what a node does after start-up (btt_chain.gc_pause)
     one_core = verify_rate()
