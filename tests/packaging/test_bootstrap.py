@@ -60,7 +60,8 @@ SUDO = RECORD.format(name="sudo") + 'exec "$@"\n'
 PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec {real} "$@"\n'
 
 
-DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c")
+DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
+              "storage/_leveldb_multiget.c")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 
