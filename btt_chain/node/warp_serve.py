@@ -73,11 +73,15 @@ runs between every step of a request anyway, so this bounds what serving takes f
 STEP_KEYS = 1_024
 """Keys read in one synchronous step of a state chunk; the event loop runs between steps (about 5 ms each)."""
 KEY_COUNT_S = 60.0
-SERVE_MAPPED_BUDGET = 640 * 2**20
-"""Resident pages of LevelDB's mapped tables serving lets the node hold before the store unmaps them between two chunks
-(`LevelDBStore.release_mapped_pages_over`, as an import does): a warp reads every value of the state, spread over the
-flat state's tables, and the kernel maps 16 pages around each page a read faults in, so without it the server held the
-whole flat state mapped (2,001 MiB at ten million accounts, beside 978 MiB of its own)."""
+
+# No release of LevelDB's mapped table pages between two chunks: a warp reads every value of the state, spread over
+# the flat state's tables, so the tables it read stay mapped while it serves (clean file pages, which the kernel can
+# reclaim; up to ~2 GiB beside ~1 GiB of the node's own at ten million accounts), and the import's release
+# (`LevelDBStore.release_mapped_pages_over` before a block's write) drops them once no scan of the serving is open.
+# Releasing after each chunk held the server near 2 GiB but made a joiner at ten million accounts 28% slower (each
+# release throws away the pages the kernel mapped around the reads: 297.8-306.6 s against 232.1 s, over the five
+# minutes a warp join is to take), measured by `btt-chain bench sync --accounts 10000000 --skip-full`.
+
 READ_ATTEMPTS = 3
 """Times a chunk is read again when a block is imported while it is read (its steps must see one state)."""
 DEEPER_THAN_PLAN = 6
@@ -370,20 +374,8 @@ class WarpServer:
             finally:
                 clock.stop()
             if raw is not None:
-                self._release_mapped()
                 return raw
         return pack([UNAVAILABLE, "blocks were imported while the chunk was read: ask again"])
-
-    def _release_mapped(self) -> None:
-        """Drop the mapped table pages past SERVE_MAPPED_BUDGET once a chunk is read (the store waits while any scan,
-        another request's too, is open; on the event loop, as the chain's imports, so none runs meanwhile). A release
-        reopens the database (30-150 ms at ten million accounts): its time is charged to the serving budget like the
-        reads that made it, so serving with its releases keeps to its share of the event loop."""
-        release = getattr(self.node.chain.db.kv, "release_mapped_pages_over", None)
-        if release is not None:
-            started = time.perf_counter()
-            release(SERVE_MAPPED_BUDGET)
-            self.budget.charge(time.perf_counter() - started)
 
     async def _read_chunk(self, block_hash: bytes, depth: int, index: int, clock: _StepClock) -> bytes | None:
         """The response to a state request, read in steps of STEP_KEYS keys with the event loop running between them

@@ -6,7 +6,6 @@ beyond the depth an honest client asks, and the time all peers' requests take is
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -171,28 +170,18 @@ def test_a_server_past_its_budget_says_busy_instead_of_queueing(tmp_path: Path) 
     assert server.served["chunks"] == 0
 
 
-def test_a_served_chunk_lets_the_mapped_table_pages_go_past_the_budget(tmp_path: Path) -> None:
-    # a warp reads every value of the state: between two chunks the store is asked to drop its mapped table pages
-    # past the budget (a LevelDB store does it when no scan is open), and the chunks stay what they were
+def test_serving_chunks_leaves_the_mapped_table_pages_to_the_import(tmp_path: Path) -> None:
+    # releasing the mapped table pages after each chunk made a warp join at ten million accounts 28% slower (over
+    # five minutes): serving never reopens the database, and the chunks stay what they were
     served = finalized_chain(tmp_path, epochs=4)
     asked: list[int] = []
-    served.chain.db.kv.release_mapped_pages_over = lambda budget: asked.append(budget) or True  # type: ignore[attr-defined]
-    target = served.chain.finalized
-    first = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
-    assert asked == [warp_serve.SERVE_MAPPED_BUDGET]
-    again = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
-    assert again == first and len(asked) == 2
 
-
-def test_the_time_a_release_of_mapped_pages_takes_is_charged_to_serving(tmp_path: Path) -> None:
-    # a release reopens the database on the event loop: a warp must not get it for free beside its share
-    served = finalized_chain(tmp_path, epochs=4)
-
-    def slow_release(budget: int) -> bool:
-        time.sleep(0.05)
+    def release(budget: int) -> bool:
+        asked.append(budget)
         return True
 
-    served.chain.db.kv.release_mapped_pages_over = slow_release  # type: ignore[attr-defined]
-    before = served.server.budget.spent_s
-    asyncio.run(served.server.serve_state("peer", chunk_request(served.chain.finalized.hash())))
-    assert served.server.budget.spent_s - before >= 0.05
+    served.chain.db.kv.release_mapped_pages_over = release  # type: ignore[attr-defined]
+    target = served.chain.finalized
+    first = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
+    again = verified(asyncio.run(served.server.serve_state("peer", chunk_request(target.hash()))), target.state_root)
+    assert again == first and asked == []
