@@ -19,6 +19,7 @@ from storage import read_ahead, schema
 from storage.chaindb import FlatState
 from storage.leveldb import LevelDBStore
 from storage.memory import MemoryStore
+from tests.support.held_writer import hold_writer
 
 compiled = pytest.mark.skipif(not read_ahead.AVAILABLE, reason=f"no read-ahead here: {read_ahead.WHY_NOT}")
 
@@ -32,15 +33,6 @@ def db(tmp_path: Path) -> Iterator[LevelDBStore]:
     with LevelDBStore(tmp_path / "db") as store:
         store.write(BASE, sync=True)
         yield store
-
-
-def hold_writer(store: LevelDBStore) -> threading.Event:
-    """Keep the store's writer thread busy until the returned gate is set: a write_behind stays in flight."""
-    gate = threading.Event()
-    writer = concurrent.futures.ThreadPoolExecutor(1)
-    writer.submit(gate.wait, 30)
-    store._writer = writer  # noqa: SLF001 - the test stands in for the writer thread
-    return gate
 
 
 def wait_reads(store: LevelDBStore) -> None:

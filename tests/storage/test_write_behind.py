@@ -15,21 +15,13 @@ import pytest
 from btt_chain.primitives.errors import StorageError
 from storage.leveldb import LevelDBStore
 from storage.memory import MemoryStore
+from tests.support.held_writer import hold_writer
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[LevelDBStore]:
     with LevelDBStore(tmp_path / "db") as store:
         yield store
-
-
-def hold_writer(store: LevelDBStore) -> threading.Event:
-    """Keep the store's writer thread busy until the returned gate is set: a write_behind stays in flight."""
-    gate = threading.Event()
-    writer = concurrent.futures.ThreadPoolExecutor(1)
-    writer.submit(gate.wait, 30)
-    store._writer = writer  # noqa: SLF001 - the test stands in for the writer thread
-    return gate
 
 
 def views(kv: LevelDBStore | MemoryStore, keys: list[bytes]) -> tuple[object, ...]:
