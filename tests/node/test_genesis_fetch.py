@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from genesis.snapshot_build import snapshot_from_listing
 from genesis.spec import GenesisStateRef
 from p2p import P2PError
 from storage.memory import MemoryStore
+from tests.support.fake_peers import Handler, PeerInfo
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, transfer
 
 CHUNK = 2048
@@ -115,14 +116,6 @@ def tampered(served: Served, where: Path, change: Callable[[bytearray], None]) -
     where.mkdir(parents=True, exist_ok=True)
     (where / "liar.state").write_bytes(bytes(data))
     return where / "liar.state"
-
-
-@dataclass
-class PeerInfo:
-    peer_id: str
-
-
-Handler = Callable[[str, bytes], Awaitable[bytes]]
 
 
 @dataclass

@@ -13,14 +13,10 @@ import pytest
 from btt_chain.node import warp_sync
 from btt_chain.node.warp_sync import NO_PEERS_EVERY_S, PROGRESS_INTERVAL_S, WarpFailed, WarpSync
 from storage.memory import MemoryStore
+from tests.support.fake_peers import PeerInfo
 from tests.support.node_builder import devnet_genesis
 
 GENESIS = devnet_genesis(3, epoch_slots=5)
-
-
-@dataclass
-class PeerInfo:
-    peer_id: str
 
 
 @dataclass

@@ -10,7 +10,7 @@ chunk that does not match the root, a chunk of another block, a peer that stops 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from p2p import P2PError
 from storage.history import HistoricalState
 from storage.memory import MemoryStore
 from storage.smt import verify_prefix_chunk
+from tests.support.fake_peers import Handler, PeerInfo
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, transfer
 from tests.support.stub_node import StubNode
 
@@ -81,14 +82,6 @@ def finalized_chain(tmp_path: Path, epochs: int = 12, salt: int = 0) -> Served:
             assert svc.import_justification(Justification(target, source, votes).encode())
     server = WarpServer(node, GAP)  # type: ignore[arg-type]
     return Served(genesis, chain, node, server)
-
-
-@dataclass
-class PeerInfo:
-    peer_id: str
-
-
-Handler = Callable[[str, bytes], Awaitable[bytes]]
 
 
 @dataclass

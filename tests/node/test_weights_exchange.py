@@ -8,7 +8,6 @@ dedupes, bounds its fetches and never asks one peer for one hash again at once."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from p2p.peerbook import PeerBook, ban_kind
 from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash
 from storage.content import MAX_CHUNKS, PARTIAL, PARTIAL_DIR, ContentStore, Manifest
 from tests.storage.test_content_store import THREE, Clock, blob_of, chunk
+from tests.support.fake_peers import Handler
 
 H = weights_hash(THREE)
 
@@ -116,9 +116,6 @@ class Unreachable(Exception):
 @dataclass
 class Info:
     peer_id: str
-
-
-Handler = Callable[[str, bytes], Awaitable[bytes]]
 
 
 @dataclass
