@@ -1,9 +1,11 @@
 """The compiled parts of btt-chain: the state tree's engine (storage/_tree_native.c), the ed25519 batch that verify
-threads share without the GIL (btt_chain/node/_sigbatch.c) and the LevelDB read-ahead (storage/_leveldb_multiget.c).
+threads share without the GIL (btt_chain/node/_sigbatch.c), the LevelDB read-ahead (storage/_leveldb_multiget.c) and
+the common balance transfers (runtime/_transfer_native.c).
 
 Optional: where they cannot be built (no C compiler), the install goes on; storage/state_tree.py uses the Python
 engine (storage/tree_engine.py), which computes the same tree, the signature checker its worker processes, and the
-flat state reads each key when it is asked for (storage/read_ahead.py).
+flat state reads each key when it is asked for (storage/read_ahead.py), and every transfer takes the executive's Python
+path (runtime/transfer_native.py).
 Everything else is in pyproject.toml."""
 
 from setuptools import Extension, setup
@@ -14,6 +16,8 @@ setup(
         Extension("btt_chain.node._sigbatch", ["btt_chain/node/_sigbatch.c"], optional=True,
                   extra_compile_args=["-O2"]),
         Extension("storage._leveldb_multiget", ["storage/_leveldb_multiget.c"], optional=True,
+                  extra_compile_args=["-O2"]),
+        Extension("runtime._transfer_native", ["runtime/_transfer_native.c"], optional=True,
                   extra_compile_args=["-O2"]),
     ]
 )

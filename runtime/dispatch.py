@@ -156,6 +156,11 @@ class Runtime:
                 raise InvalidExtrinsic(f"{name} argument {aname}: {exc}") from None
         return Call(m.index, c.index, b"".join(parts))
 
+    def call_decoders(self) -> dict[tuple[int, int], CallDecoders]:
+        """(module index, call index) -> (module, call, each argument's decoder, the one-call decoder or None): what
+        `decode_call` decodes by (a copy)."""
+        return dict(self._decoders)
+
     def decode_call(self, call: Call) -> DecodedCall:
         """Resolve a Call's indices and decode its arguments (SCALE, strictly, to the last byte) by the call's
         signature. A nested call inside them (a proposal) is decoded as deep as MAX_CALL_DEPTH allows."""
@@ -251,6 +256,8 @@ def _arg_decoder(f: Field) -> ArgDecoder:
 
 
 ArgsDecoder = Callable[[bytes], "tuple[Any, ...] | None"]
+CallDecoders = tuple[ModuleDef, CallDef, tuple["ArgDecoder", ...], "ArgsDecoder | None"]
+"""A call's entry in the runtime's table: its module, itself, each argument's decoder, its one-call decoder or None."""
 """A call's arguments -> their values when they decode (the whole of them, strictly); None for anything else, left to
 the general decoding to name."""
 

@@ -27,6 +27,7 @@ from runtime.errors import BlockFull, ChainMigrating, WeightsUnavailable
 from runtime.events import Event
 from runtime.overlay import Overlay, StateReader
 
+from . import transfer_native
 from .balances import errors as balances_errors
 from .balances import logic as balances
 from .balances.calls import transfer_allow_death, transfer_keep_alive
@@ -264,6 +265,8 @@ class Executive:
         self, ex: BlockExecution, xt: Extrinsic, length: int, signature_checked: bool = False
     ) -> ApplyOutcome:
         """Include `xt` in the block: raise InvalidExtrinsic (nothing changed) if it cannot be included."""
+        if signature_checked and transfer_native.apply_run(self, ex, [xt], 0, length):
+            return ex.outcomes[-1]  # a common transfer, applied compiled (runtime/transfer_native.py)
         call, weight, fee, account = self._check(ex, xt, length, signature_checked, False)
         ctx = ex.ctx
         if ex.weight_used + weight > ctx.param("block.max_weight"):
@@ -408,14 +411,24 @@ class Executive:
         h = block.header
         env = BlockEnv(h.number, h.parent_hash, h.slot, h.timestamp_ms, h.author, h.digest.reveal)
         ex = self.initialize_block(backend, env)
-        for i, xt in enumerate(block.extrinsics):
+        extrinsics = block.extrinsics if type(block.extrinsics) is list else list(block.extrinsics)
+        i, count = 0, len(extrinsics)
+        while i < count:
+            xt = extrinsics[i]
             if isinstance(xt, Inherent):
                 self.apply_inherent(ex, xt)
+                i += 1
                 continue
+            if signatures_checked:  # the common transfers from here on, compiled (runtime/transfer_native.py)
+                applied = transfer_native.apply_run(self, ex, extrinsics, i)
+                if applied:
+                    i += applied
+                    continue
             try:
                 self.apply_extrinsic(ex, xt, len(xt.encode()), signatures_checked)
             except InvalidExtrinsic as exc:
                 raise InvalidBlock(f"extrinsic {i} cannot be included: {exc}") from None
+            i += 1
         return self.finalize_block(ex)
 
 

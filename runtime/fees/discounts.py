@@ -23,6 +23,11 @@ def register_fee_discount(fn: DiscountFn, name: str | None = None) -> None:
     _REGISTRY[name or f"{fn.__module__}.{fn.__qualname__}"] = fn
 
 
+def registered() -> tuple[DiscountFn, ...]:
+    """The registered discount functions, in their order."""
+    return tuple(_REGISTRY.values())
+
+
 def get_fee_discount_bps(state: Overlay, who: bytes) -> int:
     """The largest discount any registered function grants `who`, clamped to [0, 10,000] bps."""
     best = 0
