@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key, keeps_checkpoint
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
@@ -35,6 +35,7 @@ from btt_chain.node.precheck import signature_items
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
+from btt_chain.primitives.codec import wire_writer
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
@@ -132,16 +133,36 @@ class TreeNode:
 
 
 def event_records(result: BlockResult) -> list[list[object]]:
+    """[phase, module, name, fields-wire] for each of the block's events (`Event.to_record` after the phase, with each
+    event class's module, name and wire writer looked up once a block: ~15,000 events a block of transfers)."""
     # an event object the executive emits many times (every extrinsic's ExtrinsicSuccess of one weight is one
     # shared frozen value) is converted once; its records share the converted fields, which are never changed
     records: list[list[object]] = []
+    append = records.append
     converted: dict[int, list[object]] = {}
+    kinds: dict[type, tuple[str, str, Callable[[Any], list[object]]]] = {}
     for phase, ev in result.events:
-        record = converted.get(id(ev))
-        if record is None:
-            record = converted[id(ev)] = ev.to_record()
-        records.append([phase if phase >= 0 else (2**32 + phase), *record])
+        kind = type(ev)
+        how = kinds.get(kind)
+        if how is None:
+            if kind.to_record is not Event.to_record or kind.name is not Event.name:
+                how = kinds[kind] = ("", "", _own_record)
+            else:
+                how = kinds[kind] = (kind.MODULE, kind.__name__, wire_writer(kind))
+        module, name, wire_of = how
+        wire = converted.get(id(ev))
+        if wire is None:
+            wire = converted[id(ev)] = wire_of(ev)
+        if module:
+            append([phase if phase >= 0 else (2**32 + phase), module, name, wire])
+        else:
+            append([phase if phase >= 0 else (2**32 + phase), *wire])
     return records
+
+
+def _own_record(ev: Event) -> list[object]:
+    """An event class with its own record: the whole of it."""
+    return ev.to_record()
 
 
 def outcome_records(result: BlockResult) -> list[list[object]]:

@@ -13,6 +13,7 @@ reject any non-canonical form.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import msgpack
@@ -470,6 +471,17 @@ def _wire_writer(cls: type) -> Any:
         parts.append(f"({wire} if type(x := v.{name}) is {kind_name} and {in_range} else f{i}.to_wire(x))")
     exec(f"def to_wire(v):\n    return [{', '.join(parts)}]", env)  # noqa: S102 - built from the class's own fields
     return env["to_wire"]
+
+
+def wire_writer(cls: type) -> Callable[[Any], list[Any]]:
+    """The function that gives a `cls` value's `to_wire()` (the generated one, or the class's own `to_wire` where it
+    overrides Struct's): for callers that convert many values of a few classes (a block's event records)."""
+    if cls.to_wire is not Struct.to_wire:  # type: ignore[attr-defined]
+        return cls.to_wire  # type: ignore[attr-defined,no-any-return]
+    to_wire = _WIRE_WRITERS.get(cls)
+    if to_wire is None:
+        to_wire = _WIRE_WRITERS[cls] = _wire_writer(cls)
+    return to_wire  # type: ignore[no-any-return]
 
 
 class Struct:
