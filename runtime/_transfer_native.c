@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../storage/blake2b.h"
+
 typedef unsigned __int128 u128;
 #define U128_MAX (~(u128)0)
 
@@ -115,6 +117,7 @@ typedef struct {
     PyObject *changes;        /* dict: the overlay's top-level writes */
     PyObject *cache;          /* dict: the overlay's read cache */
     PyObject *backend_get;    /* callable: the backend's get */
+    PyObject *backend_cache;  /* dict or None: values the backend's get has cached (`FlatState.read_cache`) */
     PyObject *known;          /* dict: account -> its System.Account key (the item's memo) */
     PyObject *full_key;       /* callable: account -> its System.Account key */
     PyObject *absent;         /* tuple of bytes: prefixes whose (prefix + signer) must hold nothing */
@@ -141,7 +144,13 @@ static PyObject *read_key(run_t *r, PyObject *key) {
     v = PyDict_GetItemWithError(r->cache, key);
     if (v != NULL) return Py_NewRef(v);
     if (PyErr_Occurred()) return NULL;
-    v = PyObject_CallOneArg(r->backend_get, key);
+    v = r->backend_cache == Py_None ? NULL : PyDict_GetItemWithError(r->backend_cache, key);
+    if (v != NULL) {
+        Py_INCREF(v);
+    } else {
+        if (PyErr_Occurred()) return NULL;
+        v = PyObject_CallOneArg(r->backend_get, key);
+    }
     if (v == NULL) return NULL;
     if (PyDict_SetItem(r->cache, key, v) < 0) {
         Py_DECREF(v);
@@ -521,8 +530,9 @@ static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv
         field_u128(t, 19, &r.bytes_used) < 0 || field_u128(t, 20, &r.fee_base) < 0 ||
         field_u128(t, 21, &r.per_byte) < 0 || field_u128(t, 22, &r.per_weight) < 0 || field_u128(t, 23, &r.ed) < 0)
         return NULL;
-    if (PyTuple_GET_ITEM(t, 24) != Py_None) {
-        PyErr_SetString(PyExc_TypeError, "apply: run item 24 is reserved (None)");
+    r.backend_cache = PyTuple_GET_ITEM(t, 24);
+    if (r.backend_cache != Py_None && !PyDict_CheckExact(r.backend_cache)) {
+        PyErr_SetString(PyExc_TypeError, "apply: run item 24 is the backend's read cache (a dict) or None");
         return NULL;
     }
     PyObject *xts = argv[1];
@@ -550,7 +560,98 @@ static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv
     return Py_BuildValue("(nNNNN)", i - start, f, tp, w, b);
 }
 
+/* account_keys(extrinsics, transfers, prefix, known) -> [key, ...]: each signed extrinsic's signer's `System.Account`
+ * key (prefix ++ blake2_128(account) ++ account; `known` first), and after it, for a call whose (module << 8 | call) is
+ * in `transfers` with a MultiAddress::Id first argument, the recipient's: what `chain._accounts_read_first` reads
+ * ahead. Anything that is not an Extrinsic (an inherent), or not shaped so, adds nothing. */
+static PyObject *transfer_account_keys(PyObject *Py_UNUSED(self), PyObject *const *argv, Py_ssize_t argc) {
+    if (argc != 5 || !PyList_CheckExact(argv[0]) || !PyAnySet_Check(argv[1]) || !PyBytes_CheckExact(argv[2]) ||
+        !PyDict_CheckExact(argv[3]) || !PyType_Check(argv[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "account_keys(extrinsics: list, transfers: set, prefix: bytes, known: dict, Extrinsic)");
+        return NULL;
+    }
+    PyObject *xts = argv[0], *transfers = argv[1], *prefix = argv[2], *known = argv[3];
+    PyTypeObject *extrinsic_type = (PyTypeObject *)argv[4];
+    Py_ssize_t plen = PyBytes_GET_SIZE(prefix);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xts); i++) {
+        PyObject *xt = PyList_GET_ITEM(xts, i);
+        if (Py_TYPE(xt) != extrinsic_type) continue;
+        PyObject *who[2] = {PyObject_GetAttr(xt, s_signer), NULL};
+        if (who[0] == NULL) goto error;
+        PyObject *call = PyObject_GetAttr(xt, s_call);
+        if (call == NULL) {
+            Py_DECREF(who[0]);
+            goto error;
+        }
+        PyObject *module = PyObject_GetAttr(call, s_module), *function = PyObject_GetAttr(call, s_function);
+        PyObject *args = PyObject_GetAttr(call, s_args);
+        Py_DECREF(call);
+        if (module == NULL || function == NULL || args == NULL) {
+            Py_XDECREF(module);
+            Py_XDECREF(function);
+            Py_XDECREF(args);
+            Py_DECREF(who[0]);
+            goto error;
+        }
+        long m = PyLong_Check(module) ? PyLong_AsLong(module) : -1, f = PyLong_Check(function) ? PyLong_AsLong(function) : -1;
+        Py_DECREF(module);
+        Py_DECREF(function);
+        if (PyErr_Occurred()) PyErr_Clear();
+        if (m >= 0 && m <= 255 && f >= 0 && f <= 255 && PyBytes_CheckExact(args) && PyBytes_GET_SIZE(args) > 32 &&
+            PyBytes_AS_STRING(args)[0] == 0) {
+            PyObject *id = PyLong_FromLong(m << 8 | f);
+            int is_transfer = id == NULL ? -1 : PySet_Contains(transfers, id);
+            Py_XDECREF(id);
+            if (is_transfer < 0) {
+                Py_DECREF(args);
+                Py_DECREF(who[0]);
+                goto error;
+            }
+            if (is_transfer) who[1] = PyBytes_FromStringAndSize(PyBytes_AS_STRING(args) + 1, 32);
+        }
+        Py_DECREF(args);
+        for (int k = 0; k < 2; k++) {
+            PyObject *account = who[k];
+            if (account == NULL) continue;
+            PyObject *key = NULL;
+            if (PyBytes_CheckExact(account) && PyBytes_GET_SIZE(account) == 32) {
+                key = PyDict_GetItemWithError(known, account);
+                if (key != NULL) {
+                    Py_INCREF(key);
+                } else if (!PyErr_Occurred()) {
+                    key = PyBytes_FromStringAndSize(NULL, plen + 48);
+                    if (key != NULL) {
+                        char *p = PyBytes_AS_STRING(key);
+                        memcpy(p, PyBytes_AS_STRING(prefix), plen);
+                        blake2b((const uint8_t *)PyBytes_AS_STRING(account), 32, (uint8_t *)p + plen, 16);
+                        memcpy(p + plen + 16, PyBytes_AS_STRING(account), 32);
+                    }
+                }
+            }
+            int rc = key == NULL ? (PyErr_Occurred() ? -1 : 0) : PyList_Append(out, key);
+            Py_XDECREF(key);
+            if (rc < 0) {
+                Py_XDECREF(who[0]);
+                Py_XDECREF(who[1]);
+                goto error;
+            }
+        }
+        Py_XDECREF(who[0]);
+        Py_XDECREF(who[1]);
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"account_keys", (PyCFunction)(void (*)(void))transfer_account_keys, METH_FASTCALL,
+     "account_keys(extrinsics, transfers, prefix, known, Extrinsic) -> the signers' and transfer recipients' "
+     "System.Account keys, in order (btt_chain/node/chain.py, `_accounts_read_first`)."},
     {"apply", (PyCFunction)(void (*)(void))transfer_apply, METH_FASTCALL,
      "apply(run, extrinsics, start, length) -> (applied, fees, tips, weight_used, bytes_used): the common transfers "
      "from `start` on, up to the first that is not (runtime/transfer_native.py)."},

@@ -120,7 +120,7 @@ def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int,
         state._changes, state._cache, state._backend.get, account._known, account.key, absent, calls, ctx.events,
         ex.outcomes, Extrinsic, outcome_type, Transfer, system_events.NewAccount,
         TransactionFeePaid, ctx.env.number, max_weight, max_bytes, max_extrinsics, ex.weight_used, ex.bytes_used,
-        base, per_byte, per_weight, ctx.param(ED_PARAM), None,
+        base, per_byte, per_weight, ctx.param(ED_PARAM), _backend_cache(state._backend),
     )
     applied, fees, tips, weight_used, bytes_used = _native.apply(run, extrinsics, start, length)
     if applied:
@@ -134,3 +134,18 @@ def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int,
         state.writes += 2 * applied
     return applied
 
+
+def _backend_cache(backend: object) -> dict[bytes, bytes | None] | None:
+    """The dict of values the backend's `get` has cached (`FlatState.read_cache`), which the compiled part reads before
+    calling `get`: None for a backend without one."""
+    read_cache = getattr(backend, "read_cache", None)
+    return None if read_cache is None else read_cache()  # type: ignore[no-any-return]
+
+
+def account_keys(extrinsics: list[object], transfers: set[int]) -> list[bytes]:
+    """The `System.Account` keys of each signed extrinsic's signer and, after it, of a transfer's recipient (a call in
+    `transfers`, as module << 8 | call, with a MultiAddress::Id first), computed compiled: what the node reads ahead
+    of a block (btt_chain/node/chain.py, `_accounts_read_first`)."""
+    assert _native is not None
+    account: Any = system.account
+    return _native.account_keys(extrinsics, transfers, account.prefix, account._known, Extrinsic)  # type: ignore[no-any-return]

@@ -24,6 +24,7 @@ from storage import schema
 from storage.block_body import BlockBody
 from storage.block_meta import BlockMeta, BlockSummary, MetaView, stored_event_count
 from storage.kv import KeyValueStore
+from storage.record_pack import pack_journal
 from storage.state_tree import leaf_records, put_leaves, tree_key_chunks
 from storage.tree_engine import RECORD_LEN
 
@@ -76,7 +77,8 @@ class PreparedUpdate:
 
 
 def encode_journal(changes: Changes) -> bytes:
-    return pack([[k, v is not None, v or b""] for k, v in changes.items()])
+    """[[key, present, value or b""], ...] as msgpack (compiled where built: storage/record_pack.py)."""
+    return pack_journal(changes)
 
 
 def decode_journal(raw: bytes) -> dict[bytes, bytes | None]:
@@ -135,6 +137,25 @@ class FlatState:
                 self._cache = cache = {}
             cache[key] = value  # type: ignore[assignment]
         return value  # type: ignore[return-value]
+
+    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, bytes | None]:
+        """{key: get(key)} for each of `keys`, in their order (a block's undo journal: its keys were mostly read by
+        the block, so they are mostly in the cache, looked up here without a call each)."""
+        cache = self._cache
+        out: dict[bytes, bytes | None] = {}
+        for key in keys:
+            value = cache.get(key, _ABSENT)
+            if value is _ABSENT:
+                value = self.get(key)
+                cache = self._cache  # `get` may have begun a new generation
+            out[key] = value  # type: ignore[assignment]
+        return out
+
+    def read_cache(self) -> dict[bytes, bytes | None]:
+        """Values `get` has cached, as it would return them (None: no value), until the next `changed` or `forget`:
+        a reader that looks a key up here first and calls `get` for the rest reads what `get` alone would (the
+        compiled transfer runs, runtime/transfer_native.py). A key missing here may still be cached elsewhere."""
+        return self._cache
 
     def changed(self, changes: Mapping[bytes, bytes | None]) -> None:
         """Keep the cache true to a state change being written (None: deleted)."""

@@ -43,6 +43,7 @@ from btt_chain.primitives.hashing import blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint
 from genesis.build import Genesis
+from runtime import transfer_native
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv, Origin
@@ -621,8 +622,13 @@ class Chain:
                     result, checks = self._execute(view, block, raw)
                     # built while the state root is computed (the tree hashes without the GIL)
                     # (the parent's values: past the view while it holds no write, as the block read them)
-                    parent_get = view.reader().get
-                    undo = {k: parent_get(k) for k in result.changes}
+                    parent = view.reader()
+                    get_many = getattr(parent, "get_many", None)
+                    if get_many is not None:
+                        undo = get_many(result.changes)
+                    else:
+                        parent_get = parent.get
+                        undo = {k: parent_get(k) for k in result.changes}
                     _apply(view, result.changes)
                     meta = BlockMeta(event_records(result), outcome_records(result))
                     set_hash, record = self._voter_set(block.header.parent_hash, result.changes, view, voter_sets)
@@ -1144,6 +1150,9 @@ def _accounts_read_first(block: Block, runtime: Runtime) -> list[bytes]:
     call's first argument, a MultiAddress::Id). A hint for reading ahead, never a rule: a wrong key costs one read,
     never a wrong value (the flat state answers every read the same with or without it)."""
     transfers = _transfer_calls(runtime)
+    if transfer_native.NATIVE:  # the same keys, computed compiled
+        ids = {module << 8 | call for module, call in transfers}
+        return transfer_native.account_keys(list(block.extrinsics), ids)
     key = system.account.key
     keys: list[bytes] = []
     for xt in block.extrinsics:

@@ -52,3 +52,36 @@ def test_a_call_that_only_looks_like_a_transfer_costs_a_read_at_most() -> None:
     keys = _accounts_read_first(_block(short, other_variant), RUNTIME)
     key = system.account.key
     assert keys == [key(short.signer), key(other_variant.signer)]  # neither names a recipient it can be read for
+
+
+def test_the_compiled_keys_are_the_python_ones(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`transfer_native.account_keys` (BLAKE2b-128 in C, runtime/_transfer_native.c) against the Python path on a mix:
+    transfers to fresh and known accounts, a transfer_all, other calls, arguments too short or of another address
+    kind, and an inherent."""
+    import random
+
+    from runtime import transfer_native
+
+    if not transfer_native.NATIVE:
+        return
+    rng = random.Random(7)
+    xts = []
+    for i in range(300):
+        roll = rng.random()
+        if roll < 0.5:
+            call = RUNTIME.call("balances.transfer_allow_death", rng.randbytes(32), rng.randrange(1, 10**20))
+        elif roll < 0.6:
+            call = RUNTIME.call("balances.transfer_keep_alive", b"\x0b" * 32, 5)
+        elif roll < 0.7:
+            call = RUNTIME.call("balances.transfer_all", rng.randbytes(32), rng.random() < 0.5)
+        elif roll < 0.8:
+            module, function = RUNTIME.call("balances.transfer_allow_death", bytes(32), 1).module, 0
+            call = Call(module, function, bytes([rng.choice([1, 2, 3])]) + rng.randbytes(rng.randrange(0, 40)))
+        else:
+            call = RUNTIME.call("system.remark", rng.randbytes(rng.randrange(0, 60)))
+        xts.append(_xt(i % 7 + 1, call, i))
+    block = _block(*xts)
+    compiled = _accounts_read_first(block, RUNTIME)
+    monkeypatch.setattr(transfer_native, "NATIVE", False)
+    assert compiled == _accounts_read_first(block, RUNTIME)
+    assert len(compiled) > len(xts)

@@ -61,7 +61,8 @@ PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec 
 
 
 DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
-              "storage/_leveldb_multiget.c", "runtime/_transfer_native.c")
+              "storage/_leveldb_multiget.c", "runtime/_transfer_native.c", "storage/blake2b.h",
+              "storage/_pack_native.c")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 
@@ -370,9 +371,10 @@ def test_the_compiled_parts_are_built_where_a_c_compiler_is() -> None:
         pytest.skip("no C compiler here: the Python fallbacks are what runs")
     from btt_chain.node import sigbatch
     from runtime import transfer_native
-    from storage import read_ahead, state_tree
+    from storage import read_ahead, record_pack, state_tree
 
     assert sigbatch.AVAILABLE, "btt_chain/node/_sigbatch.c is not built: run scripts/bootstrap"
     assert state_tree.NATIVE_ENGINE, "storage/_tree_native.c is not built: run scripts/bootstrap"
     assert read_ahead.BUILT, "storage/_leveldb_multiget.c is not built: run scripts/bootstrap"
     assert transfer_native.NATIVE, "runtime/_transfer_native.c is not built: run scripts/bootstrap"
+    assert record_pack.NATIVE, "storage/_pack_native.c is not built: run scripts/bootstrap"

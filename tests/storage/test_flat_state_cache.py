@@ -74,3 +74,22 @@ def test_what_every_block_reads_stays_cached_through_turnovers() -> None:
         flat.get(b"hot%d" % i)
     assert kv.reads == 0, "the accounts every block reads were never dropped all at once"
     assert flat.cached() <= 1_000
+
+
+def test_get_many_and_the_read_cache_say_what_get_says() -> None:
+    """`get_many` (a block's undo journal) and `read_cache` (the compiled transfer runs' first look) against `get`,
+    across writes, deletes and generations turning over mid-call."""
+    rng = random.Random(4)
+    kv = MemoryStore()
+    for entries in (2, 5, 64):
+        flat = FlatState(kv, cache_entries=entries)
+        keys = [b"k%d" % i for i in range(30)]
+        for _ in range(300):
+            if rng.random() < 0.4:
+                changes = {rng.choice(keys): (None if rng.random() < 0.3 else rng.randbytes(3)) for _ in range(3)}
+                write(kv, flat, changes)
+            asked = [rng.choice(keys) for _ in range(rng.randrange(0, 12))]
+            truth = {k: kv.get(schema.state_key(k)) for k in asked}
+            assert flat.get_many(asked) == truth
+            for key, value in flat.read_cache().items():
+                assert value == kv.get(schema.state_key(key))
