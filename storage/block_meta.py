@@ -33,6 +33,7 @@ from typing import Any
 import msgpack
 
 from btt_chain.primitives.codec import pack
+from storage.record_pack import pack_each
 
 FORMAT = 2
 PHASE_INITIALIZATION = 2**32 - 1
@@ -82,9 +83,7 @@ class RecordTable:
 
     @classmethod
     def build(cls, records: list[Any]) -> RecordTable:
-        packer = msgpack.Packer(use_bin_type=True)
-        parts = [packer.pack(r) for r in records]
-        return cls(b"".join(parts), _u_array("I", accumulate(map(len, parts), initial=0)))
+        return cls(*pack_each(records))
 
     def __len__(self) -> int:
         return len(self._offsets) // 4 - 1

@@ -1,0 +1,217 @@
+/*
+ * msgpack for the records a block stores beside it, compiled: the very bytes `msgpack.packb(value, use_bin_type=True)`
+ * gives (btt_chain.primitives.codec.pack), for the value kinds those records hold: None, bool, int (-2^63..2^64-1),
+ * str, bytes, list and tuple, nested. Any other kind (a float, a dict, a subclass, an int past 64 bits) is refused
+ * with None, and the caller packs that value the Python way: a fallback, never a second format.
+ *
+ * `pack_each(values)` packs each value of a list and returns (their encodings joined, u32 little-endian offsets
+ * [0, end of the first, ...]): storage/block_meta.py's `RecordTable.build` (~15,000 event records a block).
+ * `pack_journal(changes)` packs a journal {key: value or None} as `[[key, present, value or b""], ...]`:
+ * storage/chaindb.py's `encode_journal` (~10,000 entries a block). tests/storage/test_pack_native.py holds both to
+ * msgpack's bytes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+} buf_t;
+
+static int grow(buf_t *b, Py_ssize_t more) {
+    if (b->len + more <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more) cap *= 2;
+    char *data = PyMem_Realloc(b->data, (size_t)cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int put(buf_t *b, const void *p, Py_ssize_t n) {
+    if (grow(b, n) < 0) return -1;
+    memcpy(b->data + b->len, p, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static int put_byte(buf_t *b, unsigned char c) { return put(b, &c, 1); }
+
+static int put_be(buf_t *b, unsigned char tag, uint64_t v, int bytes) {
+    unsigned char out[9];
+    out[0] = tag;
+    for (int i = 0; i < bytes; i++) out[1 + i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+    return put(b, out, 1 + bytes);
+}
+
+/* msgpack's header for a str/bin/array of n: the smallest form msgpack-python picks. */
+static int put_array_header(buf_t *b, Py_ssize_t n) {
+    if (n < 16) return put_byte(b, (unsigned char)(0x90 | n));
+    if (n < 0x10000) return put_be(b, 0xdc, (uint64_t)n, 2);
+    if ((uint64_t)n <= 0xffffffffULL) return put_be(b, 0xdd, (uint64_t)n, 4);
+    return 1;
+}
+
+static int put_bin(buf_t *b, const char *p, Py_ssize_t n) {
+    int rc;
+    if (n < 0x100)
+        rc = put_be(b, 0xc4, (uint64_t)n, 1);
+    else if (n < 0x10000)
+        rc = put_be(b, 0xc5, (uint64_t)n, 2);
+    else if ((uint64_t)n <= 0xffffffffULL)
+        rc = put_be(b, 0xc6, (uint64_t)n, 4);
+    else
+        return 1;
+    return rc < 0 ? -1 : put(b, p, n);
+}
+
+#define MAX_DEPTH 64
+
+/* Append `v`'s msgpack: 0 done, 1 a kind this packer leaves to Python (nothing useful appended), -1 error. */
+static int pack_value(buf_t *b, PyObject *v, int depth) {
+    if (depth > MAX_DEPTH) return 1;
+    if (v == Py_None) return put_byte(b, 0xc0);
+    if (v == Py_True) return put_byte(b, 0xc3);
+    if (v == Py_False) return put_byte(b, 0xc2);
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow == 0 && x == -1 && PyErr_Occurred()) return -1;
+        if (overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(v);
+            if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 1; /* past 64 bits: msgpack refuses it too, the Python way says how */
+            }
+            return put_be(b, 0xcf, u, 8);
+        }
+        if (overflow < 0) return 1;
+        if (x >= 0) {
+            if (x < 0x80) return put_byte(b, (unsigned char)x);
+            if (x < 0x100) return put_be(b, 0xcc, (uint64_t)x, 1);
+            if (x < 0x10000) return put_be(b, 0xcd, (uint64_t)x, 2);
+            if (x < 0x100000000LL) return put_be(b, 0xce, (uint64_t)x, 4);
+            return put_be(b, 0xcf, (uint64_t)x, 8);
+        }
+        if (x >= -32) return put_byte(b, (unsigned char)(x & 0xff));
+        if (x >= -128) return put_be(b, 0xd0, (uint64_t)x, 1);
+        if (x >= -32768) return put_be(b, 0xd1, (uint64_t)x, 2);
+        if (x >= -2147483648LL) return put_be(b, 0xd2, (uint64_t)x, 4);
+        return put_be(b, 0xd3, (uint64_t)x, 8);
+    }
+    if (PyBytes_CheckExact(v)) return put_bin(b, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v));
+    if (PyUnicode_CheckExact(v)) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(v, &n);
+        if (s == NULL) {
+            PyErr_Clear(); /* a lone surrogate: msgpack's own error, the Python way */
+            return 1;
+        }
+        int rc;
+        if (n < 32)
+            rc = put_byte(b, (unsigned char)(0xa0 | n));
+        else if (n < 0x100)
+            rc = put_be(b, 0xd9, (uint64_t)n, 1);
+        else if (n < 0x10000)
+            rc = put_be(b, 0xda, (uint64_t)n, 2);
+        else if ((uint64_t)n <= 0xffffffffULL)
+            rc = put_be(b, 0xdb, (uint64_t)n, 4);
+        else
+            return 1;
+        return rc < 0 ? -1 : put(b, s, n);
+    }
+    if (PyList_CheckExact(v) || PyTuple_CheckExact(v)) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(v);
+        int rc = put_array_header(b, n);
+        if (rc != 0) return rc;
+        PyObject **items = PySequence_Fast_ITEMS(v);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            rc = pack_value(b, items[i], depth + 1);
+            if (rc != 0) return rc;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+static int put_u32le(buf_t *b, uint32_t v) {
+    unsigned char out[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                            (unsigned char)(v >> 24)};
+    return put(b, out, 4);
+}
+
+/* pack_each(values: list) -> (blob, offsets) | None */
+static PyObject *pack_each(PyObject *Py_UNUSED(self), PyObject *values) {
+    if (!PyList_CheckExact(values)) {
+        PyErr_SetString(PyExc_TypeError, "pack_each(values: list)");
+        return NULL;
+    }
+    buf_t blob = {NULL, 0, 0}, offsets = {NULL, 0, 0};
+    PyObject *result = NULL;
+    if (put_u32le(&offsets, 0) < 0) goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
+        int rc = pack_value(&blob, PyList_GET_ITEM(values, i), 0);
+        if (rc < 0) goto done;
+        if (rc > 0 || (uint64_t)blob.len > 0xffffffffULL) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        if (put_u32le(&offsets, (uint32_t)blob.len) < 0) goto done;
+    }
+    result = Py_BuildValue("(y#y#)", blob.data ? blob.data : "", blob.len, offsets.data, offsets.len);
+done:
+    PyMem_Free(blob.data);
+    PyMem_Free(offsets.data);
+    return result;
+}
+
+/* pack_journal(changes: dict) -> bytes | None: `[[key, value is not None, value or b""], ...]` in the dict's order. */
+static PyObject *pack_journal(PyObject *Py_UNUSED(self), PyObject *changes) {
+    if (!PyDict_CheckExact(changes)) {
+        PyErr_SetString(PyExc_TypeError, "pack_journal(changes: dict)");
+        return NULL;
+    }
+    buf_t b = {NULL, 0, 0};
+    PyObject *result = NULL;
+    int rc = put_array_header(&b, PyDict_GET_SIZE(changes));
+    if (rc != 0) goto refused;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(changes, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key) || (value != Py_None && !PyBytes_CheckExact(value))) goto leave_to_python;
+        if (put_byte(&b, 0x93) < 0) goto done;
+        rc = put_bin(&b, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+        if (rc != 0) goto refused;
+        if (put_byte(&b, value == Py_None ? 0xc2 : 0xc3) < 0) goto done;
+        rc = value == Py_None ? put_bin(&b, "", 0) : put_bin(&b, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        if (rc != 0) goto refused;
+    }
+    result = PyBytes_FromStringAndSize(b.data ? b.data : "", b.len);
+    goto done;
+refused:
+    if (rc < 0) goto done;
+leave_to_python:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(b.data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"pack_each", pack_each, METH_O,
+     "pack_each(values) -> (joined msgpack encodings, u32 LE offsets) or None: RecordTable.build's bytes."},
+    {"pack_journal", pack_journal, METH_O,
+     "pack_journal(changes) -> msgpack of [[key, present, value or b''], ...] or None: encode_journal's bytes."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_pack_native",
+                                        "msgpack for a block's stored records (storage/_pack_native.c).", -1, methods,
+                                        NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__pack_native(void) { return PyModule_Create(&module_def); }

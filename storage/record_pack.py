@@ -1,0 +1,45 @@
+"""msgpack for the records a block stores beside it (its events and outcomes, its undo journal), compiled where
+storage/_pack_native.c is built: the very bytes `codec.pack` gives, for the value kinds those records hold; any other
+value is packed the Python way. tests/storage/test_pack_native.py holds the two to each other."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from itertools import accumulate
+from sys import byteorder
+from typing import Any
+
+import msgpack
+
+from btt_chain.primitives.codec import pack
+
+try:
+    from storage import _pack_native  # type: ignore[attr-defined]
+except ImportError:  # not built (no C compiler): msgpack's own packer
+    _pack_native = None
+
+NATIVE = _pack_native is not None
+
+
+def pack_each(values: list[Any]) -> tuple[bytes, bytes]:
+    """(each value's msgpack joined, u32 little-endian offsets [0, end of the first, ...]): a record table's parts."""
+    if _pack_native is not None and type(values) is list:
+        packed = _pack_native.pack_each(values)
+        if packed is not None:
+            return packed  # type: ignore[no-any-return]
+    packer = msgpack.Packer(use_bin_type=True)
+    parts = [packer.pack(v) for v in values]
+    offsets = array("I", accumulate(map(len, parts), initial=0))
+    if byteorder != "little":
+        offsets.byteswap()
+    return b"".join(parts), offsets.tobytes()
+
+
+def pack_journal(changes: Mapping[bytes, bytes | None]) -> bytes:
+    """`pack([[key, value is not None, value or b""], ...])` in the changes' order: a block's undo or redo journal."""
+    if _pack_native is not None and type(changes) is dict:
+        packed = _pack_native.pack_journal(changes)
+        if packed is not None:
+            return packed  # type: ignore[no-any-return]
+    return pack([[k, v is not None, v or b""] for k, v in changes.items()])
