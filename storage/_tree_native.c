@@ -87,6 +87,11 @@ typedef struct {
     /* an update running with the GIL released (`apply`): other calls are refused meanwhile */
     int busy;
     PyThreadState *released; /* non-NULL while the GIL is released */
+    /* the last update's changes, in their order: each key and value (owned; a value None's slot NULL) and its leaf
+     * record (path, value hash), for `put_leaves` to take instead of hashing the same bytes again */
+    PyObject **last_objs;
+    uint8_t *last_records;
+    Py_ssize_t last_n;
 } Engine;
 
 /* Take the GIL back inside `apply` (for a Python call or an error), and let it go again. No-ops with the GIL held. */
@@ -307,6 +312,17 @@ done:
         }                                                                                                 \
     } while (0)
 
+static void release_objects(PyObject **objects, Py_ssize_t n);
+
+/* Drop the last update's kept changes (the GIL held). */
+static void forget_last(Engine *e) {
+    if (e->last_objs != NULL) release_objects(e->last_objs, e->last_n);
+    PyMem_RawFree(e->last_records);
+    e->last_objs = NULL;
+    e->last_records = NULL;
+    e->last_n = 0;
+}
+
 static void Engine_dealloc(Engine *e) {
     if (e->buckets != NULL) {
         forget_log(e);
@@ -319,6 +335,7 @@ static void Engine_dealloc(Engine *e) {
     PyMem_RawFree(e->refs);
     PyMem_RawFree(e->undo);
     PyMem_RawFree(e->marks);
+    forget_last(e);
     Py_XDECREF(e->fetch);
     Py_TYPE(e)->tp_free((PyObject *)e);
 }
@@ -536,11 +553,16 @@ static int hash_bytes(PyObject *obj, uint8_t out[HLEN]) {
     return 0;
 }
 
-/* the changes dict as entries sorted by path; NULL (error set) or an array of *count */
-static Entry *parse_changes(PyObject *changes, Py_ssize_t *count) {
+/* The changes dict as entries, not hashed yet: NULL (error set) or an array of *count, with `*objects` holding a
+ * new reference to each key and value (2 * count, a value None's slot NULL) for `hash_changes`, which may run without
+ * the GIL, and `release_objects` after it. */
+static Entry *parse_changes(PyObject *changes, Py_ssize_t *count, PyObject ***objects) {
     Py_ssize_t n = PyDict_GET_SIZE(changes), pos = 0, i = 0;
     Entry *entries = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(Entry));
-    if (entries == NULL) {
+    PyObject **objs = PyMem_RawCalloc((size_t)(n ? 2 * n : 1), sizeof(PyObject *));
+    if (entries == NULL || objs == NULL) {
+        PyMem_RawFree(entries);
+        PyMem_RawFree(objs);
         PyErr_NoMemory();
         return NULL;
     }
@@ -554,21 +576,43 @@ static Entry *parse_changes(PyObject *changes, Py_ssize_t *count) {
             PyErr_Format(PyExc_TypeError, "state values must be bytes or None, got %s", Py_TYPE(value)->tp_name);
             goto fail;
         }
-        Entry *en = &entries[i++];
-        if (hash_bytes(key, en->path) < 0) goto fail;
-        en->present = value != Py_None;
-        if (en->present) {
-            if (hash_bytes(value, en->value) < 0) goto fail;
-        } else {
-            memset(en->value, 0, HLEN);
+        entries[i].present = value != Py_None;
+        objs[2 * i] = Py_NewRef(key);
+        objs[2 * i + 1] = value == Py_None ? NULL : Py_NewRef(value);
+        i++;
+    }
+    *count = n;
+    *objects = objs;
+    return entries;
+fail:
+    for (Py_ssize_t k = 0; k < 2 * i; k++) Py_XDECREF(objs[k]);
+    PyMem_RawFree(objs);
+    PyMem_RawFree(entries);
+    return NULL;
+}
+
+/* Hash each entry's key and value (bytes objects, immutable, held by `objects`), write each leaf record (path, value
+ * hash) into `records` in the changes' order when it is not NULL, and sort the entries by path: no Python call, so it
+ * runs without the GIL. */
+static void hash_changes(Entry *entries, PyObject **objects, Py_ssize_t n, uint8_t *records) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = objects[2 * i], *value = objects[2 * i + 1];
+        blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), entries[i].path);
+        if (value != NULL)
+            blake2b_256((const uint8_t *)PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value), entries[i].value);
+        else
+            memset(entries[i].value, 0, HLEN);
+        if (records != NULL) {
+            memcpy(records + (size_t)i * RLEN, entries[i].path, HLEN);
+            memcpy(records + (size_t)i * RLEN + HLEN, entries[i].value, HLEN);
         }
     }
     qsort(entries, (size_t)n, sizeof(Entry), compare_entries);
-    *count = n;
-    return entries;
-fail:
-    PyMem_RawFree(entries);
-    return NULL;
+}
+
+static void release_objects(PyObject **objects, Py_ssize_t n) {
+    for (Py_ssize_t k = 0; k < 2 * n; k++) Py_XDECREF(objects[k]);
+    PyMem_RawFree(objects);
 }
 
 /* Merge sorted entries [lo, hi) of bucket b into it: 1 if its position changed, 0 if not, -1 on error. */
@@ -667,21 +711,34 @@ static PyObject *Engine_update(Engine *e, PyObject *changes) {
         return NULL;
     }
     Py_ssize_t n;
-    Entry *en = parse_changes(changes, &n);
+    PyObject **objects;
+    Entry *en = parse_changes(changes, &n, &objects);
     if (en == NULL) return NULL;
     if (n && begin(e) < 0) {
+        release_objects(objects, n);
         PyMem_RawFree(en);
         return NULL;
     }
     int failed = 0;
+    uint8_t *records = PyMem_RawMalloc((size_t)(n ? n : 1) * RLEN); /* kept for put_leaves; none if short of memory */
     if (n) {
-        /* the hashing runs without the GIL: a caller may run Python meanwhile on another thread */
+        /* the hashing, of the changes too, runs without the GIL: a caller may run Python meanwhile on another thread */
         e->busy = 1;
         e->released = PyEval_SaveThread();
+        hash_changes(en, objects, n, records);
         failed = apply(e, en, n) < 0;
         PyEval_RestoreThread(e->released);
         e->released = NULL;
         e->busy = 0;
+    }
+    forget_last(e);
+    if (failed || records == NULL) {
+        release_objects(objects, n);
+        PyMem_RawFree(records);
+    } else {
+        e->last_objs = objects;
+        e->last_records = records;
+        e->last_n = n;
     }
     if (failed) {
         rollback(e);
@@ -918,7 +975,61 @@ fail:
     return NULL;
 }
 
+static int put_leaf(PyObject *puts, PyObject *deletes, PyObject *prefix, const uint8_t path[HLEN],
+                    const uint8_t *value_hash) {
+    Py_ssize_t plen = PyBytes_GET_SIZE(prefix);
+    PyObject *full = PyBytes_FromStringAndSize(NULL, plen + HLEN);
+    if (full == NULL) return -1;
+    memcpy(PyBytes_AS_STRING(full), PyBytes_AS_STRING(prefix), (size_t)plen);
+    memcpy(PyBytes_AS_STRING(full) + plen, path, HLEN);
+    int r;
+    if (value_hash == NULL) {
+        r = PyList_Append(deletes, full);
+    } else {
+        PyObject *vh = PyBytes_FromStringAndSize((const char *)value_hash, HLEN);
+        r = vh == NULL ? -1 : PyDict_SetItem(puts, full, vh);
+        Py_XDECREF(vh);
+    }
+    Py_DECREF(full);
+    return r;
+}
+
+/* put_leaves(puts, deletes, prefix, changes): what the module's put_leaves gives, taking each leaf record from the
+ * last update where the change at the same position is the very same key and value (objects; bytes are immutable),
+ * hashing the others. */
+static PyObject *Engine_put_leaves(Engine *e, PyObject *args) {
+    REFUSE_IF_BUSY(e);
+    PyObject *puts, *deletes, *prefix, *changes;
+    if (!PyArg_ParseTuple(args, "O!O!SO!:put_leaves", &PyDict_Type, &puts, &PyList_Type, &deletes, &prefix,
+                          &PyDict_Type, &changes))
+        return NULL;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(changes, &pos, &key, &value)) {
+        if (!PyBytes_CheckExact(key) || (value != Py_None && !PyBytes_CheckExact(value))) {
+            PyErr_SetString(PyExc_TypeError, "state keys must be bytes and values bytes or None");
+            return NULL;
+        }
+        PyObject *v = value == Py_None ? NULL : value;
+        uint8_t record[RLEN];
+        const uint8_t *rec;
+        if (i < e->last_n && e->last_objs[2 * i] == key && e->last_objs[2 * i + 1] == v) {
+            rec = e->last_records + (size_t)i * RLEN;
+        } else {
+            blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), record);
+            if (v != NULL)
+                blake2b_256((const uint8_t *)PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v), record + HLEN);
+            rec = record;
+        }
+        if (put_leaf(puts, deletes, prefix, rec, v == NULL ? NULL : rec + HLEN) < 0) return NULL;
+        i++;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Engine_methods[] = {
+    {"put_leaves", (PyCFunction)Engine_put_leaves, METH_VARARGS,
+     "put_leaves(puts, deletes, prefix, changes): the module's put_leaves, with the last update's hashes."},
     {"load", (PyCFunction)Engine_load, METH_O, "Take the next run of sorted leaf records of a whole tree."},
     {"finish_load", (PyCFunction)Engine_finish_load, METH_NOARGS, "Compute the positions above the buckets."},
     {"begin", (PyCFunction)Engine_begin, METH_NOARGS, "Open a (nested) transaction."},

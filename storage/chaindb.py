@@ -608,7 +608,9 @@ class ChainDB:
             self.kv.write(prepared.puts, prepared.deletes, sync=sync)
         self.state.changed(prepared.update.state_changes)
 
-    def prepare_update(self, update: ChainUpdate) -> PreparedUpdate:
+    def prepare_update(
+        self, update: ChainUpdate, leaves: Callable[[dict[bytes, bytes], list[bytes], Changes], None] = put_leaves,
+    ) -> PreparedUpdate:
         """The batch that makes `update` the head, not written yet: built while a block's last checks finish (the
         import discards it if they fail)."""
         puts: dict[bytes, bytes] = {}
@@ -636,7 +638,7 @@ class ChainDB:
                 deletes.append(schema.state_key(key))
             else:
                 puts[schema.state_key(key)] = value
-        put_leaves(puts, deletes, update.state_changes)
+        leaves(puts, deletes, update.state_changes)  # the tree's own (StateTree.put_leaves) reuses its hashes
         # the key index changes only where a key appears or disappears, which the flat state before the update says
         # (from its cache, which holds what the blocks read): a changed value costs no hash and no write
         added, removed = self.state.appearing(update.state_changes)

@@ -324,6 +324,21 @@ class StateTree:
         siblings, leaf = self._engine.prove(key)
         return SmtProof(tuple(siblings), None if leaf is None else (leaf[:HASH_LEN], leaf[HASH_LEN:]))
 
+    def put_leaves(self, puts: dict[bytes, bytes], deletes: list[bytes], changes: Mapping[bytes, bytes | None]) -> None:
+        """The module's `put_leaves` for a commit of `changes`: the compiled engine takes the leaf records of its last
+        update where a change is the very same key and value objects (a block's changes, laid on a view in their
+        order) instead of hashing them again. An update still running on the tree's thread is waited for (not its
+        result: its caller takes that, and any error, from the future `start_update` gave)."""
+        running = self._running
+        if running is not None:
+            concurrent.futures.wait([running])
+        self._idle()
+        engine_put = getattr(self._engine, "put_leaves", None)
+        if engine_put is not None and type(changes) is dict:
+            engine_put(puts, deletes, schema.TREE_LEAF, changes)
+        else:
+            put_leaves(puts, deletes, changes)
+
     # changing ---------------------------------------------------------------------------------------------
     def update(self, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Apply key -> value changes (None: delete) inside a `transaction` and return the new root. A failed update

@@ -648,7 +648,8 @@ class Chain:
             new_head, target, view.changes(), [e.block for e in enacted], retracted, executed, retracted_redo
         )
         started = time.perf_counter()
-        prepared = self.db.prepare_update(update)  # while the last block's signatures are still being checked
+        # while the last block's signatures are still being checked
+        prepared = self.db.prepare_update(update, self.tree.put_leaves)
         self.stages.commit_s += time.perf_counter() - started
         if last_checks is not None:
             try:

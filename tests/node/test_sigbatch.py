@@ -174,3 +174,22 @@ def test_a_body_that_is_not_the_headers_is_refused_first_and_the_right_one_still
         chain.import_block(wrong, far_future_ms())
     assert dict(chain.db.kv.iterate()) == before and not chain.knows(imported.hash)
     assert chain.import_block(imported.block.encode(), far_future_ms()).status == "best"
+
+
+def test_remember_many_is_remember_one_by_one() -> None:
+    """A block's valid signatures remembered at once: the same cache, in the same order, the oldest evicted, as
+    `remember` one after the other (repeats, keys already known and the no-signature marker included)."""
+    import random
+
+    from btt_chain.node.precheck import NO_SIGNATURE
+    from btt_chain.node.sigcheck import SignatureChecker
+
+    rng = random.Random(5)
+    pool = [bytes([i]) * 8 for i in range(40)] + [NO_SIGNATURE]
+    one, many = SignatureChecker(cache_size=25), SignatureChecker(cache_size=25)
+    for _ in range(200):
+        keys = [rng.choice(pool) for _ in range(rng.randrange(0, 30))]
+        for key in keys:
+            one.remember(key)
+        many.remember_many(keys)
+        assert list(one._cache) == list(many._cache)

@@ -313,3 +313,39 @@ def test_an_open_loads_each_chunk_as_it_is_read(native: bool, monkeypatch: pytes
     tree = StateTree(kv, native=native)
     assert tree.open(root) == 100 and tree.root == root
     assert len(ahead) == 13 and max(ahead) <= 8, ahead  # 12 chunks of 8 and one of 4, none read ahead by more
+
+
+@pytest.mark.parametrize("native", ENGINES)
+def test_the_trees_put_leaves_are_the_modules(native: bool) -> None:
+    """`StateTree.put_leaves` (the compiled engine takes its last update's leaf records where a change is the very same
+    key and value objects) gives what `put_leaves` gives: for the update's own changes, a copy in the same order, one
+    reordered, one with other value objects of equal or different bytes, deletes, keys the update never saw, and after
+    a failed or rolled-back update."""
+    rng = random.Random(21)
+    state = {rng.randbytes(8): rng.randbytes(5) for _ in range(500)}
+    tree, _ = stored_tree(state, 10**6, native)
+    keys = list(state)
+
+    def same(changes: dict[bytes, bytes | None]) -> None:
+        expected_puts: dict[bytes, bytes] = {}
+        expected_deletes: list[bytes] = []
+        put_leaves(expected_puts, expected_deletes, changes)
+        puts: dict[bytes, bytes] = {}
+        deletes: list[bytes] = []
+        tree.put_leaves(puts, deletes, changes)
+        assert list(puts.items()) == list(expected_puts.items()) and deletes == expected_deletes
+
+    with tree.transaction():
+        for _ in range(20):
+            changes: dict[bytes, bytes | None] = {
+                rng.choice(keys) if rng.random() < 0.7 else rng.randbytes(8): (None if rng.random() < 0.2 else
+                                                                              rng.randbytes(5))
+                for _ in range(rng.randrange(0, 40))
+            }
+            tree.update(changes)
+            same(changes)
+            same(dict(changes))
+            same(dict(reversed(list(changes.items()))))
+            same({k: (None if v is None else bytes(bytearray(v))) for k, v in changes.items()})
+            same({k: (None if v is None else v + b"!") for k, v in changes.items()})
+            same({rng.randbytes(8): b"x", **changes})
