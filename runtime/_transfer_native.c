@@ -120,6 +120,7 @@ typedef struct {
     PyObject *backend_cache;  /* dict or None: values the backend's get has cached (`FlatState.read_cache`) */
     PyObject *known;          /* dict: account -> its System.Account key (the item's memo) */
     PyObject *full_key;       /* callable: account -> its System.Account key */
+    PyObject *account_prefix; /* bytes: System.Account's prefix (twox128 ++ twox128) */
     PyObject *absent;         /* tuple of bytes: prefixes whose (prefix + signer) must hold nothing */
     PyObject *calls;          /* dict: (module << 8 | function) -> (keep_alive, weight, success event, amount limit) */
     PyObject *events;         /* list of (phase, event) */
@@ -133,7 +134,7 @@ typedef struct {
 
 static PyObject *s_signer, *s_nonce, *s_tip, *s_era, *s_call, *s_module, *s_function, *s_args, *s_period, *s_encode,
     *s_is_alive_at, *s_source, *s_dest, *s_amount, *s_account, *s_who, *s_actual_fee, *s_index, *s_success, *s_fee,
-    *s_weight, *s_error;
+    *s_weight, *s_error, *s_wire;
 
 /* The value at `key` as `Overlay.get` reads it without a snapshot open (a new reference; Py_None for none), or NULL
  * with an error set. */
@@ -174,10 +175,25 @@ static int read_account(run_t *r, PyObject *key, account_t *a) {
     return ok;
 }
 
+/* prefix ++ blake2_128(who) ++ who: `System.Account`'s key of a 32-byte account (Blake2_128Concat). */
+static PyObject *hashed_key(PyObject *prefix, const char *who) {
+    Py_ssize_t plen = PyBytes_GET_SIZE(prefix);
+    PyObject *key = PyBytes_FromStringAndSize(NULL, plen + 48);
+    if (key == NULL) return NULL;
+    char *p = PyBytes_AS_STRING(key);
+    memcpy(p, PyBytes_AS_STRING(prefix), (size_t)plen);
+    blake2b((const uint8_t *)who, 32, (uint8_t *)p + plen, 16);
+    memcpy(p + plen + 16, who, 32);
+    return key;
+}
+
+/* The account's key: the item's memo, else computed here (a 32-byte account), else the item's own function. */
 static PyObject *account_key(run_t *r, PyObject *who) {
     PyObject *key = PyDict_GetItemWithError(r->known, who);
     if (key != NULL) return Py_NewRef(key);
     if (PyErr_Occurred()) return NULL;
+    if (PyBytes_CheckExact(who) && PyBytes_GET_SIZE(who) == 32)
+        return hashed_key(r->account_prefix, PyBytes_AS_STRING(who));
     return PyObject_CallOneArg(r->full_key, who);
 }
 
@@ -202,6 +218,32 @@ static PyObject *make(PyObject *type, int n, PyObject *const *names, PyObject *c
     }
     Py_DECREF(d);
     return obj;
+}
+
+/* 16 bytes big-endian: an amount's wire form (codec.U128.to_wire). */
+static PyObject *amount_wire(u128 v) {
+    unsigned char buf[16];
+    for (int i = 0; i < 16; i++) buf[15 - i] = (unsigned char)(v >> (8 * i));
+    return PyBytes_FromStringAndSize((const char *)buf, 16);
+}
+
+/* Append (phase, event) to the block's events, `event` holding `wire` (its `to_wire()`, as the generated writer gives
+ * it) in its dict as `_wire`, which the block's event records take instead of converting it again
+ * (storage/_pack_native.c, `event_records`). Steals `event` and `wire` (either may be NULL: an error set). */
+static int emit_with_wire(run_t *r, PyObject *phase, PyObject *event, PyObject *wire) {
+    int rc = -1;
+    if (event != NULL && wire != NULL) {
+        PyObject *d = PyObject_GenericGetDict(event, NULL);
+        if (d != NULL && PyDict_SetItem(d, s_wire, wire) == 0) {
+            PyObject *pair = PyTuple_Pack(2, phase, event);
+            rc = pair == NULL ? -1 : PyList_Append(r->events, pair);
+            Py_XDECREF(pair);
+        }
+        Py_XDECREF(d);
+    }
+    Py_XDECREF(event);
+    Py_XDECREF(wire);
+    return rc;
 }
 
 static int emit(run_t *r, PyObject *phase, PyObject *event) {
@@ -422,13 +464,18 @@ static int apply_one(run_t *r, PyObject *xt, Py_ssize_t length, u128 *fees, u128
     fee_o = from_u128(fee);
     if (phase == NULL || amount_o == NULL || charged_o == NULL || fee_o == NULL) goto error;
     PyObject *tnames[3] = {s_source, s_dest, s_amount}, *tvalues[3] = {signer, dest_o, amount_o};
-    if (emit(r, phase, make(r->transfer_type, 3, tnames, tvalues)) < 0) goto error;
+    if (emit_with_wire(r, phase, make(r->transfer_type, 3, tnames, tvalues),
+                       Py_BuildValue("[OON]", signer, dest_o, amount_wire(amount))) < 0)
+        goto error;
     if (dst_total == 0) {
         PyObject *nnames[1] = {s_account}, *nvalues[1] = {dest_o};
-        if (emit(r, phase, make(r->new_account_type, 1, nnames, nvalues)) < 0) goto error;
+        if (emit_with_wire(r, phase, make(r->new_account_type, 1, nnames, nvalues), Py_BuildValue("[O]", dest_o)) < 0)
+            goto error;
     }
     PyObject *fnames[3] = {s_who, s_actual_fee, s_tip}, *fvalues[3] = {signer, charged_o, tip_o};
-    if (emit(r, phase, make(r->fee_paid_type, 3, fnames, fvalues)) < 0) goto error;
+    if (emit_with_wire(r, phase, make(r->fee_paid_type, 3, fnames, fvalues),
+                       Py_BuildValue("[ONN]", signer, amount_wire(charged), amount_wire(tip))) < 0)
+        goto error;
     PyObject *success = PyTuple_GET_ITEM(spec, 2);
     Py_INCREF(success);
     if (emit(r, phase, success) < 0) goto error;
@@ -477,7 +524,7 @@ static int field_u128(PyObject *t, Py_ssize_t i, u128 *out) {
     return 0;
 }
 
-#define RUN_ITEMS 25
+#define RUN_ITEMS 26
 
 /* apply(run, extrinsics, start, length) -> (applied, fees, tips, weight_used, bytes_used) */
 static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv, Py_ssize_t argc) {
@@ -531,6 +578,11 @@ static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv
         field_u128(t, 21, &r.per_byte) < 0 || field_u128(t, 22, &r.per_weight) < 0 || field_u128(t, 23, &r.ed) < 0)
         return NULL;
     r.backend_cache = PyTuple_GET_ITEM(t, 24);
+    r.account_prefix = PyTuple_GET_ITEM(t, 25);
+    if (!PyBytes_CheckExact(r.account_prefix)) {
+        PyErr_SetString(PyExc_TypeError, "apply: run item 25 is System.Account's prefix (bytes)");
+        return NULL;
+    }
     if (r.backend_cache != Py_None && !PyDict_CheckExact(r.backend_cache)) {
         PyErr_SetString(PyExc_TypeError, "apply: run item 24 is the backend's read cache (a dict) or None");
         return NULL;
@@ -573,7 +625,6 @@ static PyObject *transfer_account_keys(PyObject *Py_UNUSED(self), PyObject *cons
     }
     PyObject *xts = argv[0], *transfers = argv[1], *prefix = argv[2], *known = argv[3];
     PyTypeObject *extrinsic_type = (PyTypeObject *)argv[4];
-    Py_ssize_t plen = PyBytes_GET_SIZE(prefix);
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xts); i++) {
@@ -622,13 +673,7 @@ static PyObject *transfer_account_keys(PyObject *Py_UNUSED(self), PyObject *cons
                 if (key != NULL) {
                     Py_INCREF(key);
                 } else if (!PyErr_Occurred()) {
-                    key = PyBytes_FromStringAndSize(NULL, plen + 48);
-                    if (key != NULL) {
-                        char *p = PyBytes_AS_STRING(key);
-                        memcpy(p, PyBytes_AS_STRING(prefix), plen);
-                        blake2b((const uint8_t *)PyBytes_AS_STRING(account), 32, (uint8_t *)p + plen, 16);
-                        memcpy(p + plen + 16, PyBytes_AS_STRING(account), 32);
-                    }
+                    key = hashed_key(prefix, PyBytes_AS_STRING(account));
                 }
             }
             int rc = key == NULL ? (PyErr_Occurred() ? -1 : 0) : PyList_Append(out, key);
@@ -690,5 +735,6 @@ PyMODINIT_FUNC PyInit__transfer_native(void) {
     INTERN(s_fee, "fee");
     INTERN(s_weight, "weight");
     INTERN(s_error, "error");
+    INTERN(s_wire, "_wire");
     return PyModule_Create(&module_def);
 }

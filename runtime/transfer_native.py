@@ -120,7 +120,7 @@ def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int,
         state._changes, state._cache, state._backend.get, account._known, account.key, absent, calls, ctx.events,
         ex.outcomes, Extrinsic, outcome_type, Transfer, system_events.NewAccount,
         TransactionFeePaid, ctx.env.number, max_weight, max_bytes, max_extrinsics, ex.weight_used, ex.bytes_used,
-        base, per_byte, per_weight, ctx.param(ED_PARAM), _backend_cache(state._backend),
+        base, per_byte, per_weight, ctx.param(ED_PARAM), _backend_cache(state._backend), account.prefix,
     )
     applied, fees, tips, weight_used, bytes_used = _native.apply(run, extrinsics, start, length)
     if applied:

@@ -203,7 +203,116 @@ done:
     return result;
 }
 
+static PyObject *s_wire;
+
+/* event_records(events, kinds, describe) -> [[phase, module, name, wire], ...]: btt_chain/node/chain.py's
+ * `event_records` over (phase, event) pairs. `kinds` maps an event class to (module, name, writer), filled from
+ * `describe(class)` the first time a class is met; a module of "" means the class makes its own record (the record is
+ * `[phase, *writer(event)]`). The wire is the event's `_wire` (kept by the compiled transfers), else the writer's,
+ * once per event object. A phase below zero is stored as 2^32 + phase. */
+static PyObject *event_records(PyObject *Py_UNUSED(self), PyObject *const *argv, Py_ssize_t argc) {
+    if (argc != 3 || !(PyList_CheckExact(argv[0]) || PyTuple_CheckExact(argv[0])) || !PyDict_CheckExact(argv[1]) ||
+        !PyCallable_Check(argv[2])) {
+        PyErr_SetString(PyExc_TypeError, "event_records(events, kinds: dict, describe)");
+        return NULL;
+    }
+    PyObject *events = argv[0], *kinds = argv[1], *describe = argv[2];
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(events);
+    PyObject **items = PySequence_Fast_ITEMS(events);
+    PyObject *out = PyList_New(n), *memo = PyDict_New();
+    if (out == NULL || memo == NULL) goto error;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = items[i];
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "event_records: each event is a (phase, event) pair");
+            goto error;
+        }
+        PyObject *phase = PyTuple_GET_ITEM(pair, 0), *ev = PyTuple_GET_ITEM(pair, 1);
+        PyObject *kind = (PyObject *)Py_TYPE(ev);
+        PyObject *info = PyDict_GetItemWithError(kinds, kind);
+        if (info == NULL) {
+            if (PyErr_Occurred()) goto error;
+            info = PyObject_CallOneArg(describe, kind);
+            if (info == NULL) goto error;
+            int rc = PyDict_SetItem(kinds, kind, info);
+            Py_DECREF(info); /* the dict holds it */
+            if (rc < 0) goto error;
+        }
+        if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyUnicode_Check(PyTuple_GET_ITEM(info, 0))) {
+            PyErr_SetString(PyExc_TypeError, "event_records: describe gives (module, name, writer)");
+            goto error;
+        }
+        PyObject *wire = NULL, *d = PyObject_GenericGetDict(ev, NULL);
+        if (d == NULL) {
+            PyErr_Clear();
+        } else {
+            wire = PyDict_GetItemWithError(d, s_wire);
+            Py_XINCREF(wire);
+            Py_DECREF(d);
+            if (wire == NULL && PyErr_Occurred()) goto error;
+        }
+        if (wire == NULL) {
+            PyObject *id = PyLong_FromVoidPtr(ev);
+            if (id == NULL) goto error;
+            wire = PyDict_GetItemWithError(memo, id);
+            if (wire != NULL) {
+                Py_INCREF(wire);
+            } else if (!PyErr_Occurred()) {
+                wire = PyObject_CallOneArg(PyTuple_GET_ITEM(info, 2), ev);
+                if (wire != NULL && PyDict_SetItem(memo, id, wire) < 0) Py_CLEAR(wire);
+            }
+            Py_DECREF(id);
+            if (wire == NULL) goto error;
+        }
+        PyObject *stored_phase;
+        if (PyLong_CheckExact(phase) && _PyLong_Sign(phase) < 0) {
+            long long p = PyLong_AsLongLong(phase);
+            if (p == -1 && PyErr_Occurred()) {
+                Py_DECREF(wire);
+                goto error;
+            }
+            stored_phase = PyLong_FromLongLong(4294967296LL + p);
+        } else {
+            stored_phase = Py_NewRef(phase);
+        }
+        if (stored_phase == NULL) {
+            Py_DECREF(wire);
+            goto error;
+        }
+        PyObject *record;
+        if (PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(info, 0)) > 0) {
+            record = PyList_New(4);
+            if (record != NULL) {
+                PyList_SET_ITEM(record, 0, stored_phase);
+                PyList_SET_ITEM(record, 1, Py_NewRef(PyTuple_GET_ITEM(info, 0)));
+                PyList_SET_ITEM(record, 2, Py_NewRef(PyTuple_GET_ITEM(info, 1)));
+                PyList_SET_ITEM(record, 3, wire);
+            } else {
+                Py_DECREF(stored_phase);
+                Py_DECREF(wire);
+            }
+        } else { /* the class's own record: [phase, *record] */
+            PyObject *whole = PySequence_List(wire);
+            Py_DECREF(wire);
+            record = NULL;
+            if (whole != NULL && PyList_Insert(whole, 0, stored_phase) == 0) record = Py_NewRef(whole);
+            Py_XDECREF(whole);
+            Py_DECREF(stored_phase);
+        }
+        if (record == NULL) goto error;
+        PyList_SET_ITEM(out, i, record);
+    }
+    Py_DECREF(memo);
+    return out;
+error:
+    Py_XDECREF(out);
+    Py_XDECREF(memo);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"event_records", (PyCFunction)(void (*)(void))event_records, METH_FASTCALL,
+     "event_records(events, kinds, describe) -> a block's event records (btt_chain/node/chain.py)."},
     {"pack_each", pack_each, METH_O,
      "pack_each(values) -> (joined msgpack encodings, u32 LE offsets) or None: RecordTable.build's bytes."},
     {"pack_journal", pack_journal, METH_O,
@@ -214,4 +323,7 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_pack_native",
                                         "msgpack for a block's stored records (storage/_pack_native.c).", -1, methods,
                                         NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__pack_native(void) { return PyModule_Create(&module_def); }
+PyMODINIT_FUNC PyInit__pack_native(void) {
+    if ((s_wire = PyUnicode_InternFromString("_wire")) == NULL) return NULL;
+    return PyModule_Create(&module_def);
+}

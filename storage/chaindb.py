@@ -633,11 +633,7 @@ class ChainDB:
             puts[schema.canonical_key(block.header.number)] = h
             for i, xt in enumerate(block.extrinsics):
                 puts[schema.tx_index_key(xt.hash())] = pack_entry([h, i])
-        for key, value in update.state_changes.items():
-            if value is None:
-                deletes.append(schema.state_key(key))
-            else:
-                puts[schema.state_key(key)] = value
+        schema.put_state(puts, deletes, update.state_changes)
         leaves(puts, deletes, update.state_changes)  # the tree's own (StateTree.put_leaves) reuses its hashes
         # the key index changes only where a key appears or disappears, which the flat state before the update says
         # (from its cache, which holds what the blocks read): a changed value costs no hash and no write

@@ -5,7 +5,7 @@ value is packed the Python way. tests/storage/test_pack_native.py holds the two 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate
 from sys import byteorder
 from typing import Any
@@ -43,3 +43,17 @@ def pack_journal(changes: Mapping[bytes, bytes | None]) -> bytes:
         if packed is not None:
             return packed  # type: ignore[no-any-return]
     return pack([[k, v is not None, v or b""] for k, v in changes.items()])
+
+
+EventKind = tuple[str, str, Callable[[Any], list[Any]]]
+"""An event class's (module, name, wire writer); a module of "" for a class that makes its own record."""
+
+
+def event_records_native(
+    events: Sequence[tuple[int, Any]], kinds: dict[type, Any], describe: Callable[[type], EventKind]
+) -> list[list[Any]] | None:
+    """A block's event records built compiled (`btt_chain.node.chain.event_records` says what they are), or None where
+    the compiled part is not built."""
+    if _pack_native is None:
+        return None
+    return _pack_native.event_records(events, kinds, describe)  # type: ignore[no-any-return]

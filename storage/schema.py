@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 META_GENESIS_HASH = b"m:genesis"
 """The genesis hash the database was created with."""
 META_CHAIN_SPEC = b"m:spec"
@@ -114,6 +116,17 @@ def tx_index_key(xt_hash: bytes) -> bytes:
 
 def state_key(key: bytes) -> bytes:
     return STATE + key
+
+
+def put_state(puts: dict[bytes, bytes], deletes: list[bytes], changes: Mapping[bytes, bytes | None]) -> None:
+    """A commit's flat-state entries: puts[state_key(k)] = v for each set key, state_key(k) into deletes for each
+    deleted one (~10,000 a block: the key made inline)."""
+    prefix = STATE
+    for key, value in changes.items():
+        if value is None:
+            deletes.append(prefix + key)
+        else:
+            puts[prefix + key] = value
 
 
 def tree_leaf_key(path: bytes) -> bytes:

@@ -58,6 +58,7 @@ from runtime.specs import UnsupportedSpec, runtime_for_block, spec_for_block
 from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
+from storage.record_pack import event_records_native
 from storage.state_tree import TREE_LEAF_BUDGET, StateTree
 
 log = logging.getLogger("btt.chain")
@@ -135,7 +136,26 @@ class TreeNode:
 
 def event_records(result: BlockResult) -> list[list[object]]:
     """[phase, module, name, fields-wire] for each of the block's events (`Event.to_record` after the phase, with each
-    event class's module, name and wire writer looked up once a block: ~15,000 events a block of transfers)."""
+    event class's module, name and wire writer looked up once: ~15,000 events a block of transfers). Built compiled
+    where storage/_pack_native.c is (the same records: tests/node/test_event_records.py)."""
+    records = event_records_native(result.events, _EVENT_KINDS, _describe_event)
+    if records is not None:
+        return records
+    return _event_records(result)
+
+
+_EVENT_KINDS: dict[type, tuple[str, str, Callable[[Any], list[object]]]] = {}
+"""Event class -> (module, name, wire writer), or ("", "", its own record) for a class that makes its own."""
+
+
+def _describe_event(kind: type) -> tuple[str, str, Callable[[Any], list[object]]]:
+    if kind.to_record is not Event.to_record or kind.name is not Event.name:  # type: ignore[attr-defined]
+        return "", "", _own_record
+    return kind.MODULE, kind.__name__, wire_writer(kind)  # type: ignore[attr-defined]
+
+
+def _event_records(result: BlockResult) -> list[list[object]]:
+    """`event_records` the Python way."""
     # an event object the executive emits many times (every extrinsic's ExtrinsicSuccess of one weight is one
     # shared frozen value) is converted once; its records share the converted fields, which are never changed
     records: list[list[object]] = []
@@ -146,10 +166,7 @@ def event_records(result: BlockResult) -> list[list[object]]:
         kind = type(ev)
         how = kinds.get(kind)
         if how is None:
-            if kind.to_record is not Event.to_record or kind.name is not Event.name:
-                how = kinds[kind] = ("", "", _own_record)
-            else:
-                how = kinds[kind] = (kind.MODULE, kind.__name__, wire_writer(kind))
+            how = kinds[kind] = _describe_event(kind)
         module, name, wire_of = how
         wire = converted.get(id(ev))
         if wire is None:
