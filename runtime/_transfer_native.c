@@ -142,16 +142,15 @@ static PyObject *read_key(run_t *r, PyObject *key) {
     PyObject *v = PyDict_GetItemWithError(r->changes, key);
     if (v != NULL) return Py_NewRef(v);
     if (PyErr_Occurred()) return NULL;
+    /* the overlay's read cache and the backend's both hold the backend's values, which do not change during a block:
+     * the backend's first, where most of a block's reads are found */
+    v = r->backend_cache == Py_None ? NULL : PyDict_GetItemWithError(r->backend_cache, key);
+    if (v != NULL) return Py_NewRef(v);
+    if (PyErr_Occurred()) return NULL;
     v = PyDict_GetItemWithError(r->cache, key);
     if (v != NULL) return Py_NewRef(v);
     if (PyErr_Occurred()) return NULL;
-    v = r->backend_cache == Py_None ? NULL : PyDict_GetItemWithError(r->backend_cache, key);
-    if (v != NULL) {
-        Py_INCREF(v);
-    } else {
-        if (PyErr_Occurred()) return NULL;
-        v = PyObject_CallOneArg(r->backend_get, key);
-    }
+    v = PyObject_CallOneArg(r->backend_get, key);
     if (v == NULL) return NULL;
     if (PyDict_SetItem(r->cache, key, v) < 0) {
         Py_DECREF(v);

@@ -310,7 +310,52 @@ error:
     return NULL;
 }
 
+static PyObject *s_index, *s_success, *s_fee, *s_weight, *s_error;
+
+/* outcome_records(outcomes) -> [[index, success, fee as 16 bytes big-endian, weight, error or ""], ...]: chain's
+ * `outcome_records` over ApplyOutcome values (their fields read as attributes). */
+static PyObject *outcome_records(PyObject *Py_UNUSED(self), PyObject *outcomes) {
+    if (!PyList_CheckExact(outcomes) && !PyTuple_CheckExact(outcomes)) {
+        PyErr_SetString(PyExc_TypeError, "outcome_records(outcomes: list or tuple)");
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(outcomes);
+    PyObject **items = PySequence_Fast_ITEMS(outcomes);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = items[i];
+        PyObject *index = PyObject_GetAttr(o, s_index), *success = PyObject_GetAttr(o, s_success);
+        PyObject *fee = PyObject_GetAttr(o, s_fee), *weight = PyObject_GetAttr(o, s_weight);
+        PyObject *error = PyObject_GetAttr(o, s_error), *fee16 = NULL, *record = NULL;
+        if (index != NULL && success != NULL && fee != NULL && weight != NULL && error != NULL) {
+            fee16 = PyObject_CallMethod(fee, "to_bytes", "is", 16, "big");
+            if (fee16 != NULL) {
+                int truthy = PyObject_IsTrue(error);
+                if (truthy >= 0) {
+                    PyObject *err = truthy ? Py_NewRef(error) : PyUnicode_FromString("");
+                    if (err != NULL) record = Py_BuildValue("[OOOON]", index, success, fee16, weight, err);
+                }
+            }
+        }
+        Py_XDECREF(index);
+        Py_XDECREF(success);
+        Py_XDECREF(fee);
+        Py_XDECREF(weight);
+        Py_XDECREF(error);
+        Py_XDECREF(fee16);
+        if (record == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, record);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"outcome_records", outcome_records, METH_O,
+     "outcome_records(outcomes) -> a block's outcome records (btt_chain/node/chain.py)."},
     {"event_records", (PyCFunction)(void (*)(void))event_records, METH_FASTCALL,
      "event_records(events, kinds, describe) -> a block's event records (btt_chain/node/chain.py)."},
     {"pack_each", pack_each, METH_O,
@@ -324,6 +369,9 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_pack_native",
                                         NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__pack_native(void) {
-    if ((s_wire = PyUnicode_InternFromString("_wire")) == NULL) return NULL;
+    if ((s_wire = PyUnicode_InternFromString("_wire")) == NULL || (s_index = PyUnicode_InternFromString("index")) == NULL ||
+        (s_success = PyUnicode_InternFromString("success")) == NULL || (s_fee = PyUnicode_InternFromString("fee")) == NULL ||
+        (s_weight = PyUnicode_InternFromString("weight")) == NULL || (s_error = PyUnicode_InternFromString("error")) == NULL)
+        return NULL;
     return PyModule_Create(&module_def);
 }

@@ -57,3 +57,11 @@ def event_records_native(
     if _pack_native is None:
         return None
     return _pack_native.event_records(events, kinds, describe)  # type: ignore[no-any-return]
+
+
+def outcome_records_native(outcomes: Sequence[Any]) -> list[list[Any]] | None:
+    """A block's outcome records built compiled (`btt_chain.node.chain.outcome_records`), or None where the compiled
+    part is not built."""
+    if _pack_native is None:
+        return None
+    return _pack_native.outcome_records(outcomes)  # type: ignore[no-any-return]

@@ -58,7 +58,7 @@ from runtime.specs import UnsupportedSpec, runtime_for_block, spec_for_block
 from runtime.system import storage as system
 from storage.chaindb import BlockMeta, ChainDB, ChainUpdate, ExecutedBlock
 from storage.kv import KeyValueStore
-from storage.record_pack import event_records_native
+from storage.record_pack import event_records_native, outcome_records_native
 from storage.state_tree import TREE_LEAF_BUDGET, StateTree
 
 log = logging.getLogger("btt.chain")
@@ -184,6 +184,11 @@ def _own_record(ev: Event) -> list[object]:
 
 
 def outcome_records(result: BlockResult) -> list[list[object]]:
+    """[index, success, fee (16 bytes), weight, error or ""] for each of the block's outcomes (built compiled where
+    storage/_pack_native.c is: the same records, tests/node/test_event_records.py)."""
+    records = outcome_records_native(result.outcomes)
+    if records is not None:
+        return records
     return [[o.index, o.success, o.fee.to_bytes(16, "big"), o.weight, o.error or ""] for o in result.outcomes]
 
 

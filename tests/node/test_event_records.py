@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(not record_pack.NATIVE, reason="storage/_pack_na
 def test_compiled_records_are_the_python_ones() -> None:
     chain = transfers.fused._chain()
     ex = chain.begin_block()
-    xts = [chain.sign("bob", "balances.transfer_allow_death", bytes([i]) * 32, transfers.UNIT, nonce=i) for i in range(40)]
+    xts = [chain.sign("bob", "balances.transfer_allow_death", bytes([i]) * 32, transfers.UNIT, nonce=i)
+           for i in range(40)]
     assert transfer_native.apply_run(chain.executive, ex, xts, 0) == 40 or not transfer_native.NATIVE
     result = chain.end_block()
     assert chain_module.event_records(result) == chain_module._event_records(result)
@@ -53,3 +54,15 @@ def test_odd_events_and_phases() -> None:
     compiled = chain_module.event_records(result)
     assert compiled == chain_module._event_records(result)
     assert compiled[3] == [1, "test", "Own", [3, "x"]] and compiled[4][0] == 2**32 - 2
+
+
+def test_compiled_outcome_records_are_the_python_ones() -> None:
+    from runtime.executive import ApplyOutcome
+
+    outcomes = (ApplyOutcome(0, True, 0, 20), ApplyOutcome(1, False, 2**100 + 7, 100, "balances.KeepAlive: no"),
+                ApplyOutcome(2, True, 12345, 100, None), ApplyOutcome(3, False, 1, 5, ""))
+    result = BlockResult({}, (), outcomes)
+    python = [[o.index, o.success, o.fee.to_bytes(16, "big"), o.weight, o.error or ""] for o in outcomes]
+    assert chain_module.outcome_records(result) == python
+    with pytest.raises(OverflowError):  # a fee past 16 bytes fails as the Python way fails
+        chain_module.outcome_records(BlockResult({}, (), (ApplyOutcome(0, True, 2**128, 1),)))
