@@ -312,8 +312,17 @@ error:
 
 static PyObject *s_index, *s_success, *s_fee, *s_weight, *s_error;
 
+/* A field of a struct value: from its instance dict (a frozen dataclass keeps its fields there), else as an attribute.
+ * A new reference, or NULL with an error set. */
+static PyObject *field(PyObject *dict, PyObject *obj, PyObject *name) {
+    PyObject *v = dict == NULL ? NULL : PyDict_GetItemWithError(dict, name);
+    if (v != NULL) return Py_NewRef(v);
+    if (PyErr_Occurred()) return NULL;
+    return PyObject_GetAttr(obj, name);
+}
+
 /* outcome_records(outcomes) -> [[index, success, fee as 16 bytes big-endian, weight, error or ""], ...]: chain's
- * `outcome_records` over ApplyOutcome values (their fields read as attributes). */
+ * `outcome_records` over ApplyOutcome values. A fee that is not an int of 0..2^128-1 fails as `int.to_bytes` does. */
 static PyObject *outcome_records(PyObject *Py_UNUSED(self), PyObject *outcomes) {
     if (!PyList_CheckExact(outcomes) && !PyTuple_CheckExact(outcomes)) {
         PyErr_SetString(PyExc_TypeError, "outcome_records(outcomes: list or tuple)");
@@ -321,22 +330,26 @@ static PyObject *outcome_records(PyObject *Py_UNUSED(self), PyObject *outcomes) 
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(outcomes);
     PyObject **items = PySequence_Fast_ITEMS(outcomes);
-    PyObject *out = PyList_New(n);
-    if (out == NULL) return NULL;
+    PyObject *out = PyList_New(n), *empty = PyUnicode_FromString("");
+    if (out == NULL || empty == NULL) goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *o = items[i];
-        PyObject *index = PyObject_GetAttr(o, s_index), *success = PyObject_GetAttr(o, s_success);
-        PyObject *fee = PyObject_GetAttr(o, s_fee), *weight = PyObject_GetAttr(o, s_weight);
-        PyObject *error = PyObject_GetAttr(o, s_error), *fee16 = NULL, *record = NULL;
-        if (index != NULL && success != NULL && fee != NULL && weight != NULL && error != NULL) {
-            fee16 = PyObject_CallMethod(fee, "to_bytes", "is", 16, "big");
-            if (fee16 != NULL) {
-                int truthy = PyObject_IsTrue(error);
-                if (truthy >= 0) {
-                    PyObject *err = truthy ? Py_NewRef(error) : PyUnicode_FromString("");
-                    if (err != NULL) record = Py_BuildValue("[OOOON]", index, success, fee16, weight, err);
-                }
+        PyObject *o = items[i], *dict = PyObject_GenericGetDict(o, NULL);
+        if (dict == NULL) PyErr_Clear();
+        PyObject *index = field(dict, o, s_index), *success = index ? field(dict, o, s_success) : NULL;
+        PyObject *fee = success ? field(dict, o, s_fee) : NULL, *weight = fee ? field(dict, o, s_weight) : NULL;
+        PyObject *error = weight ? field(dict, o, s_error) : NULL, *fee16 = NULL, *record = NULL;
+        Py_XDECREF(dict);
+        if (error != NULL) {
+            if (PyLong_Check(fee)) {
+                fee16 = PyBytes_FromStringAndSize(NULL, 16);
+                if (fee16 != NULL &&
+                    _PyLong_AsByteArray((PyLongObject *)fee, (unsigned char *)PyBytes_AS_STRING(fee16), 16, 0, 0) < 0)
+                    Py_CLEAR(fee16);
+            } else {
+                fee16 = PyObject_CallMethod(fee, "to_bytes", "is", 16, "big"); /* what the Python way calls */
             }
+            int truthy = fee16 == NULL ? -1 : PyObject_IsTrue(error);
+            if (truthy >= 0) record = Py_BuildValue("[OOOOO]", index, success, fee16, weight, truthy ? error : empty);
         }
         Py_XDECREF(index);
         Py_XDECREF(success);
@@ -344,13 +357,15 @@ static PyObject *outcome_records(PyObject *Py_UNUSED(self), PyObject *outcomes) 
         Py_XDECREF(weight);
         Py_XDECREF(error);
         Py_XDECREF(fee16);
-        if (record == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
+        if (record == NULL) goto fail;
         PyList_SET_ITEM(out, i, record);
     }
+    Py_DECREF(empty);
     return out;
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(empty);
+    return NULL;
 }
 
 static PyMethodDef methods[] = {
