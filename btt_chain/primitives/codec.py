@@ -372,6 +372,9 @@ class ListOf(Field):
 
     def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
         n, pos = scale.decode_length(data, pos, self.max_items, self.name)
+        many = getattr(self.item, "decode_many", None)  # an item field that decodes a run of itself at once
+        if many is not None:
+            return many(data, pos, n)  # type: ignore[no-any-return]
         decode = self.item.decode_scale
         out = []
         for _ in range(n):

@@ -176,6 +176,11 @@ class Era(Struct):
 
 IMMORTAL = Era(0, 0)
 
+try:  # the common signed extrinsics decoded compiled (the same values: tests/primitives/test_extrinsic_native.py)
+    from btt_chain.primitives import _extrinsic_native as _native  # type: ignore[attr-defined]
+except ImportError:  # not built (no C compiler): every extrinsic decoded here
+    _native = None
+
 
 @fast_init  # a block decodes thousands
 @dataclass(frozen=True)
@@ -370,6 +375,22 @@ class AnyExtrinsicField(Field):
         if start < len(data) and data[start] == UNSIGNED_V4:
             return Inherent.decode_at(data, pos)
         return Extrinsic._decode_prefixed(data, pos, length, start)
+
+    def decode_many(self, data: bytes, pos: int, count: int) -> tuple[tuple[Any, ...], int]:
+        """`count` extrinsics from `pos` (a block's list after its length): the common signed ones decoded compiled
+        (btt_chain/primitives/_extrinsic_native.c, where built), each other one by `decode_scale`, which names every
+        fault."""
+        out: list[Any] = []
+        while len(out) < count:
+            if _native is not None and type(data) is bytes:
+                run, pos = _native.decode_run(data, pos, count - len(out), Extrinsic, Call, IMMORTAL,
+                                              SIGNATURE_LENGTHS, MAX_EXTRINSIC_SIZE, NONCE_MAX)
+                out.extend(run)
+                if len(out) == count:
+                    break
+            value, pos = self.decode_scale(data, pos)
+            out.append(value)
+        return tuple(out), pos
 
 
 def signing_payload(

@@ -62,7 +62,7 @@ PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec 
 
 DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
               "storage/_leveldb_multiget.c", "runtime/_transfer_native.c", "storage/blake2b.h",
-              "storage/_pack_native.c")
+              "storage/_pack_native.c", "btt_chain/primitives/_extrinsic_native.c")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 
@@ -378,3 +378,6 @@ def test_the_compiled_parts_are_built_where_a_c_compiler_is() -> None:
     assert read_ahead.BUILT, "storage/_leveldb_multiget.c is not built: run scripts/bootstrap"
     assert transfer_native.NATIVE, "runtime/_transfer_native.c is not built: run scripts/bootstrap"
     assert record_pack.NATIVE, "storage/_pack_native.c is not built: run scripts/bootstrap"
+    from btt_chain.primitives import extrinsic
+
+    assert extrinsic._native is not None, "btt_chain/primitives/_extrinsic_native.c is not built: run scripts/bootstrap"
