@@ -17,6 +17,8 @@ one byte per item (1 valid, 0 not) once every item is done. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../storage/blake2b.h"
+
 typedef int (*sign_open_fn)(unsigned char *m, unsigned long long *mlen, const unsigned char *sm,
                             unsigned long long smlen, const unsigned char *pk);
 
@@ -247,8 +249,140 @@ out:
     return result;
 }
 
+/* signature_items(encodings, births, versions, lengths, no_signature, hash_over) -> (keys, items): what
+ * btt_chain/node/precheck.py's `signature_items` gives, for a block `Block.decode` accepted: for each extrinsic's
+ * encoding, its signature cache key and (signer, message, MultiSignature), an inherent's NO_SIGNATURE and empty
+ * check. `versions` is spec ++ transaction version ++ genesis hash, `lengths` the signature length by scheme (a
+ * 3-tuple), `hash_over` the payload length past which the message is its BLAKE2b-256. ValueError for an encoding that
+ * is not such an extrinsic's (the caller then cuts them the Python way, which says what is wrong). */
+static PyObject *signature_items(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *encodings, *births, *versions, *lengths, *no_signature;
+    Py_ssize_t hash_over;
+    if (!PyArg_ParseTuple(args, "O!O!SO!Sn:signature_items", &PyList_Type, &encodings, &PyList_Type, &births,
+                          &versions, &PyTuple_Type, &lengths, &no_signature, &hash_over))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(encodings);
+    if (PyList_GET_SIZE(births) != n || PyTuple_GET_SIZE(lengths) != 3) {
+        PyErr_SetString(PyExc_ValueError, "signature_items: one birth per extrinsic, three signature lengths");
+        return NULL;
+    }
+    Py_ssize_t sig_len[3];
+    for (int i = 0; i < 3; i++) {
+        sig_len[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(lengths, i));
+        if (sig_len[i] == -1 && PyErr_Occurred()) return NULL;
+    }
+    PyObject *keys = PyList_New(n), *items = PyList_New(n), *empty = PyBytes_FromStringAndSize(NULL, 0);
+    PyObject *empty_item = empty == NULL ? NULL : PyTuple_Pack(3, empty, empty, empty);
+    unsigned char *payload = NULL;
+    Py_ssize_t payload_cap = 0;
+    const char *vp = PyBytes_AS_STRING(versions);
+    Py_ssize_t vlen = PyBytes_GET_SIZE(versions);
+    if (keys == NULL || items == NULL || empty_item == NULL) goto error;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *enc = PyList_GET_ITEM(encodings, k), *birth = PyList_GET_ITEM(births, k);
+        if (!PyBytes_CheckExact(enc) || !PyBytes_CheckExact(birth)) goto malformed;
+        const unsigned char *xt = (const unsigned char *)PyBytes_AS_STRING(enc);
+        Py_ssize_t len = PyBytes_GET_SIZE(enc);
+        if (len < 1) goto malformed;
+        unsigned mode = xt[0] & 3;
+        Py_ssize_t at = mode == 0 ? 1 : mode == 1 ? 2 : 4;
+        if (at >= len) goto malformed;
+        if (xt[at] == 0x04) {
+            PyList_SET_ITEM(keys, k, Py_NewRef(no_signature));
+            PyList_SET_ITEM(items, k, Py_NewRef(empty_item));
+            continue;
+        }
+        if (at + 35 > len || xt[at + 34] > 2) goto malformed;
+        Py_ssize_t extra = at + 35 + sig_len[xt[at + 34]];
+        if (extra >= len) goto malformed;
+        Py_ssize_t pos = xt[extra] == 0 ? extra + 1 : extra + 2;
+        for (int c = 0; c < 2; c++) { /* nonce, tip */
+            if (pos >= len) goto malformed;
+            unsigned m = xt[pos] & 3;
+            pos += m == 0 ? 1 : m == 1 ? 2 : m == 2 ? 4 : 5 + (xt[pos] >> 2);
+        }
+        if (pos > len) goto malformed;
+        Py_ssize_t blen = PyBytes_GET_SIZE(birth), plen = (len - pos) + (pos - extra) + vlen + blen;
+        if (plen > payload_cap) {
+            unsigned char *grown = PyMem_Realloc(payload, (size_t)plen);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto error;
+            }
+            payload = grown;
+            payload_cap = plen;
+        }
+        unsigned char *p = payload;
+        memcpy(p, xt + pos, (size_t)(len - pos)); /* the call */
+        p += len - pos;
+        memcpy(p, xt + extra, (size_t)(pos - extra)); /* the extra: era, nonce, tip */
+        p += pos - extra;
+        memcpy(p, vp, (size_t)vlen);
+        p += vlen;
+        memcpy(p, PyBytes_AS_STRING(birth), (size_t)blen);
+        PyObject *msg;
+        if (plen > hash_over) {
+            unsigned char digest[32];
+            blake2b(payload, (size_t)plen, digest, 32);
+            msg = PyBytes_FromStringAndSize((const char *)digest, 32);
+        } else {
+            msg = PyBytes_FromStringAndSize((const char *)payload, plen);
+        }
+        PyObject *signer = PyBytes_FromStringAndSize((const char *)xt + at + 2, 32);
+        PyObject *signature = PyBytes_FromStringAndSize((const char *)xt + at + 34, extra - (at + 34));
+        PyObject *key = NULL, *item = NULL;
+        if (msg != NULL && signer != NULL && signature != NULL) {
+            Py_ssize_t mlen = PyBytes_GET_SIZE(msg), slen = PyBytes_GET_SIZE(signature);
+            Py_ssize_t klen = mlen + 32 + slen;
+            if (klen > payload_cap) {
+                unsigned char *grown = PyMem_Realloc(payload, (size_t)klen);
+                if (grown != NULL) {
+                    payload = grown;
+                    payload_cap = klen;
+                }
+            }
+            if (klen <= payload_cap) {
+                memcpy(payload, PyBytes_AS_STRING(msg), (size_t)mlen);
+                memcpy(payload + mlen, PyBytes_AS_STRING(signer), 32);
+                memcpy(payload + mlen + 32, PyBytes_AS_STRING(signature), (size_t)slen);
+                unsigned char digest[32];
+                blake2b(payload, (size_t)klen, digest, 32);
+                key = PyBytes_FromStringAndSize((const char *)digest, 32);
+                item = PyTuple_Pack(3, signer, msg, signature);
+            } else {
+                PyErr_NoMemory();
+            }
+        }
+        Py_XDECREF(msg);
+        Py_XDECREF(signer);
+        Py_XDECREF(signature);
+        if (key == NULL || item == NULL) {
+            Py_XDECREF(key);
+            Py_XDECREF(item);
+            goto error;
+        }
+        PyList_SET_ITEM(keys, k, key);
+        PyList_SET_ITEM(items, k, item);
+    }
+    PyMem_Free(payload);
+    Py_DECREF(empty);
+    Py_DECREF(empty_item);
+    return Py_BuildValue("(NN)", keys, items);
+malformed:
+    PyErr_SetString(PyExc_ValueError, "signature_items: not a block's extrinsic encoding");
+error:
+    PyMem_Free(payload);
+    Py_XDECREF(keys);
+    Py_XDECREF(items);
+    Py_XDECREF(empty);
+    Py_XDECREF(empty_item);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS, "Set crypto_sign_open's address and the rule's constants."},
+    {"signature_items", signature_items, METH_VARARGS,
+     "signature_items(encodings, births, versions, lengths, no_signature, hash_over) -> (keys, items)."},
     {NULL, NULL, 0, NULL},
 };
 

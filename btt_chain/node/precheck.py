@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from btt_chain.primitives.block import split_block
 from btt_chain.primitives.extrinsic import (
@@ -70,9 +71,16 @@ def signature_items(
     NO_SIGNATURE and its check empty. One loop over the encodings, each sliced in place (no copy of its body): the
     importing thread runs it for every block (5,000 extrinsics: ~6 against ~7.5 ms through
     `signing_payload_of_body`; the same bytes, tests/node/test_precheck_items.py)."""
+    versions = spec_version.to_bytes(4, "little") + tx_version.to_bytes(4, "little") + genesis_hash
+    if _NATIVE_ITEMS is not None and type(extrinsics) is list and type(births) is list:
+        try:  # the same cut in C (btt_chain/node/_sigbatch.c; tests/node/test_precheck_items.py holds them equal)
+            cut: tuple[list[bytes], list[tuple[bytes, bytes, bytes]]] = _NATIVE_ITEMS(
+                extrinsics, births, versions, _LENGTHS, NO_SIGNATURE, SIGNED_PAYLOAD_HASH_OVER)
+            return cut
+        except ValueError:  # not a decoded block's encodings: cut below, which says what is wrong
+            pass
     keys: list[bytes] = []
     items: list[tuple[bytes, bytes, bytes]] = []
-    versions = spec_version.to_bytes(4, "little") + tx_version.to_bytes(4, "little") + genesis_hash
     suffixes: dict[bytes, bytes] = {}
     blake2b = hashlib.blake2b
     lengths = SIGNATURE_LENGTHS
@@ -98,6 +106,22 @@ def signature_items(
         keys.append(blake2b(msg + signer + signature, digest_size=32).digest())
         items.append((signer, msg, signature))
     return keys, items
+
+
+_LENGTHS = tuple(SIGNATURE_LENGTHS[scheme] for scheme in range(3))
+"""The signature length of each MultiSignature variant (0 ed25519, 1 sr25519, 2 ecdsa), for the compiled cut."""
+
+
+def _compiled_items() -> Any:
+    """The compiled `signature_items` (btt_chain/node/_sigbatch.c), None where it is not built."""
+    try:
+        from btt_chain.node import _sigbatch  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(_sigbatch, "signature_items", None)
+
+
+_NATIVE_ITEMS = _compiled_items()
 
 
 def join_parts(parts: list[tuple[list[bytes], list[bytes], list[bool]]]) -> PrecheckResult:

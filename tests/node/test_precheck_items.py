@@ -87,3 +87,22 @@ def test_births_must_match_the_extrinsics() -> None:
     xt = _signed(ED25519, b"x", 0, 0, IMMORTAL)
     with pytest.raises(ValueError):
         signature_items([xt.encode()], [], GENESIS, SPEC, TX_VERSION)
+
+
+def test_the_compiled_cut_is_the_python_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled cut (btt_chain/node/_sigbatch.c) against the Python loop on every case above and an inherent,
+    together in one block; and encodings no decoded block has fall back to the Python loop, which raises its error."""
+    from btt_chain.node import precheck
+
+    if precheck._NATIVE_ITEMS is None:
+        pytest.skip("btt_chain/node/_sigbatch.c is not built")
+    xts = [_signed(*case) for case in CASES]
+    encodings = [x.encode() for x in xts] + [Inherent(RUNTIME.call("timestamp.set", 6_000)).encode()]
+    births = [GENESIS if x.era.immortal else BIRTH for x in xts] + [GENESIS]
+    compiled = signature_items(encodings, births, GENESIS, SPEC, TX_VERSION)
+    monkeypatch.setattr(precheck, "_NATIVE_ITEMS", None)
+    assert compiled == signature_items(encodings, births, GENESIS, SPEC, TX_VERSION)
+    monkeypatch.undo()
+    for bad in ([b""], [b"\x04"], [encodings[0][:40]]):
+        with pytest.raises((IndexError, KeyError)):
+            signature_items(bad, [GENESIS], GENESIS, SPEC, TX_VERSION)
