@@ -85,6 +85,11 @@ def decode_journal(raw: bytes) -> dict[bytes, bytes | None]:
     return {k: (v if present else None) for k, present, v in msgpack.unpackb(raw, raw=False)}
 
 
+try:  # the commit's loops compiled (storage/_commit_native.c): the same results, tests/storage/test_commit_native.py
+    from storage import _commit_native  # type: ignore[attr-defined]
+except ImportError:  # not built: the loops below
+    _commit_native = None
+
 STATE_CACHE_ENTRIES = 250_000
 """Flat-state reads the node remembers, absences included (~50 MB at most): a block's senders and receivers and
 the lock and stake records they do not have are read again by the next blocks, and a read from memory costs
@@ -141,6 +146,8 @@ class FlatState:
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, bytes | None]:
         """{key: get(key)} for each of `keys`, in their order (a block's undo journal: its keys were mostly read by
         the block, so they are mostly in the cache, looked up here without a call each)."""
+        if _commit_native is not None:
+            return _commit_native.get_many(self, keys, self.get)  # type: ignore[no-any-return]
         cache = self._cache
         out: dict[bytes, bytes | None] = {}
         for key in keys:
@@ -170,6 +177,8 @@ class FlatState:
     def appearing(self, changes: Mapping[bytes, bytes | None]) -> tuple[list[bytes], list[bytes]]:
         """The keys a state change not yet written adds to the state, and those it takes away (None: deleted); a key
         whose value changes is in neither. Read through the cache: one dict lookup a key the blocks have read."""
+        if _commit_native is not None and type(changes) is dict:
+            return _commit_native.appearing(self, changes, self.get)  # type: ignore[no-any-return]
         cache, old = self._cache, self._old
         added: list[bytes] = []
         removed: list[bytes] = []

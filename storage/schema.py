@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+try:  # the commit's loops compiled (storage/_commit_native.c)
+    from storage import _commit_native  # type: ignore[attr-defined]
+except ImportError:
+    _commit_native = None
+
 META_GENESIS_HASH = b"m:genesis"
 """The genesis hash the database was created with."""
 META_CHAIN_SPEC = b"m:spec"
@@ -121,6 +126,9 @@ def state_key(key: bytes) -> bytes:
 def put_state(puts: dict[bytes, bytes], deletes: list[bytes], changes: Mapping[bytes, bytes | None]) -> None:
     """A commit's flat-state entries: puts[state_key(k)] = v for each set key, state_key(k) into deletes for each
     deleted one (~10,000 a block: the key made inline)."""
+    if _commit_native is not None and type(changes) is dict:
+        _commit_native.put_state(puts, deletes, STATE, changes)
+        return
     prefix = STATE
     for key, value in changes.items():
         if value is None:

@@ -62,7 +62,7 @@ PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec 
 
 DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
               "storage/_leveldb_multiget.c", "runtime/_transfer_native.c", "storage/blake2b.h",
-              "storage/_pack_native.c", "btt_chain/primitives/_extrinsic_native.c")
+              "storage/_pack_native.c", "btt_chain/primitives/_extrinsic_native.c", "storage/_commit_native.c")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 
@@ -381,3 +381,6 @@ def test_the_compiled_parts_are_built_where_a_c_compiler_is() -> None:
     from btt_chain.primitives import extrinsic
 
     assert extrinsic._native is not None, "btt_chain/primitives/_extrinsic_native.c is not built: run scripts/bootstrap"
+    from storage import chaindb
+
+    assert chaindb._commit_native is not None, "storage/_commit_native.c is not built: run scripts/bootstrap"
