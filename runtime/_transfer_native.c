@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "../storage/blake2b.h"
+#include "../storage/native_struct.h"
 
-typedef unsigned __int128 u128;
 #define U128_MAX (~(u128)0)
 
 /* ---- integers ---------------------------------------------------------------------------------------------- */
@@ -44,13 +44,6 @@ static int to_u128(PyObject *v, u128 *out) {
     for (int i = 15; i >= 0; i--) r = (r << 8) | buf[i];
     *out = r;
     return 0;
-}
-
-static PyObject *from_u128(u128 v) {
-    if (v >> 64 == 0) return PyLong_FromUnsignedLongLong((unsigned long long)v);
-    unsigned char buf[16];
-    for (int i = 0; i < 16; i++) buf[i] = (unsigned char)(v >> (8 * i));
-    return _PyLong_FromByteArray(buf, 16, 1, 0);
 }
 
 static u128 load_u128(const unsigned char *p) {
@@ -194,29 +187,6 @@ static PyObject *account_key(run_t *r, PyObject *who) {
     if (PyBytes_CheckExact(who) && PyBytes_GET_SIZE(who) == 32)
         return hashed_key(r->account_prefix, PyBytes_AS_STRING(who));
     return PyObject_CallOneArg(r->full_key, who);
-}
-
-static PyObject *empty_tuple;
-
-/* A frozen dataclass instance as `fast_init`'s `__init__` builds it (`object.__new__`, then each field written into
- * the instance dict), or NULL with an error set. */
-static PyObject *make(PyObject *type, int n, PyObject *const *names, PyObject *const *values) {
-    PyObject *obj = PyBaseObject_Type.tp_new((PyTypeObject *)type, empty_tuple, NULL);
-    if (obj == NULL) return NULL;
-    PyObject *d = PyObject_GenericGetDict(obj, NULL);
-    if (d == NULL) {
-        Py_DECREF(obj);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (PyDict_SetItem(d, names[i], values[i]) < 0) {
-            Py_DECREF(d);
-            Py_DECREF(obj);
-            return NULL;
-        }
-    }
-    Py_DECREF(d);
-    return obj;
 }
 
 /* 16 bytes big-endian: an amount's wire form (codec.U128.to_wire). */
@@ -458,21 +428,21 @@ static int apply_one(run_t *r, PyObject *xt, Py_ssize_t length, u128 *fees, u128
     if (PyDict_SetItem(r->changes, src_key, src_raw) < 0 || PyDict_SetItem(r->changes, dst_key, dst_raw) < 0)
         goto error; /* cannot happen for bytes keys short of memory; the caller stops the block */
     phase = PyLong_FromSsize_t(PyList_GET_SIZE(r->outcomes));
-    amount_o = from_u128(amount);
-    charged_o = from_u128(charged);
-    fee_o = from_u128(fee);
+    amount_o = int_of_u128(amount);
+    charged_o = int_of_u128(charged);
+    fee_o = int_of_u128(fee);
     if (phase == NULL || amount_o == NULL || charged_o == NULL || fee_o == NULL) goto error;
     PyObject *tnames[3] = {s_source, s_dest, s_amount}, *tvalues[3] = {signer, dest_o, amount_o};
-    if (emit_with_wire(r, phase, make(r->transfer_type, 3, tnames, tvalues),
+    if (emit_with_wire(r, phase, new_frozen(r->transfer_type, 3, tnames, tvalues),
                        Py_BuildValue("[OON]", signer, dest_o, amount_wire(amount))) < 0)
         goto error;
     if (dst_total == 0) {
         PyObject *nnames[1] = {s_account}, *nvalues[1] = {dest_o};
-        if (emit_with_wire(r, phase, make(r->new_account_type, 1, nnames, nvalues), Py_BuildValue("[O]", dest_o)) < 0)
+        if (emit_with_wire(r, phase, new_frozen(r->new_account_type, 1, nnames, nvalues), Py_BuildValue("[O]", dest_o)) < 0)
             goto error;
     }
     PyObject *fnames[3] = {s_who, s_actual_fee, s_tip}, *fvalues[3] = {signer, charged_o, tip_o};
-    if (emit_with_wire(r, phase, make(r->fee_paid_type, 3, fnames, fvalues),
+    if (emit_with_wire(r, phase, new_frozen(r->fee_paid_type, 3, fnames, fvalues),
                        Py_BuildValue("[ONN]", signer, amount_wire(charged), amount_wire(tip))) < 0)
         goto error;
     PyObject *success = PyTuple_GET_ITEM(spec, 2);
@@ -480,7 +450,7 @@ static int apply_one(run_t *r, PyObject *xt, Py_ssize_t length, u128 *fees, u128
     if (emit(r, phase, success) < 0) goto error;
     PyObject *onames[5] = {s_index, s_success, s_fee, s_weight, s_error};
     PyObject *ovalues[5] = {phase, Py_True, fee_o, PyTuple_GET_ITEM(spec, 1), Py_None};
-    PyObject *outcome = make(r->outcome_type, 5, onames, ovalues);
+    PyObject *outcome = new_frozen(r->outcome_type, 5, onames, ovalues);
     if (outcome == NULL) goto error;
     int rc = PyList_Append(r->outcomes, outcome);
     Py_DECREF(outcome);
@@ -600,7 +570,7 @@ static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv
         if (rc < 0) return NULL;
         if (rc == 0) break;
     }
-    PyObject *f = from_u128(fees), *tp = from_u128(tips), *w = from_u128(r.weight_used), *b = from_u128(r.bytes_used);
+    PyObject *f = int_of_u128(fees), *tp = int_of_u128(tips), *w = int_of_u128(r.weight_used), *b = int_of_u128(r.bytes_used);
     if (f == NULL || tp == NULL || w == NULL || b == NULL) {
         Py_XDECREF(f);
         Py_XDECREF(tp);
@@ -705,13 +675,7 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_transfer_native
                                         "Plain balance transfers applied in C (runtime/transfer_native.py).", -1,
                                         methods, NULL, NULL, NULL, NULL};
 
-#define INTERN(var, text)                                  \
-    do {                                                   \
-        if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL; \
-    } while (0)
-
 PyMODINIT_FUNC PyInit__transfer_native(void) {
-    if ((empty_tuple = PyTuple_New(0)) == NULL) return NULL;
     INTERN(s_signer, "signer");
     INTERN(s_nonce, "nonce");
     INTERN(s_tip, "tip");

@@ -12,14 +12,14 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef unsigned __int128 u128;
+#include "../../storage/native_struct.h"
 
 #define SIGNED_V4 0x84
 #define ADDRESS_ID 0x00
 #define MIN_BODY 100
 
 static PyObject *s_signer, *s_nonce, *s_tip, *s_era, *s_call, *s_signature, *s_scheme, *s_module, *s_function,
-    *s_args, *s_encoded, *empty_tuple;
+    *s_args, *s_encoded;
 
 /* A minimal SCALE compact integer at p[0..len) of at most `limit`, as `scale.decode_compact` accepts it: its value and
  * size (bytes read), or 0 where that refuses it (or it is wider than 16 bytes). */
@@ -59,34 +59,12 @@ static Py_ssize_t compact(const unsigned char *p, Py_ssize_t len, u128 limit, u1
     return size;
 }
 
-static PyObject *from_u128(u128 v) {
-    if (v >> 64 == 0) return PyLong_FromUnsignedLongLong((unsigned long long)v);
-    unsigned char buf[16];
-    for (int i = 0; i < 16; i++) buf[i] = (unsigned char)(v >> (8 * i));
-    return _PyLong_FromByteArray(buf, 16, 1, 0);
-}
-
-/* A frozen dataclass instance as `fast_init`'s `__init__` builds it: its fields written into its dict. Steals
- * `values`. */
+/* `new_frozen` that takes over `values` (any of them NULL: an error already set, nothing made). */
 static PyObject *make(PyObject *type, int n, PyObject **names, PyObject **values) {
-    PyObject *obj = NULL, *d = NULL;
-    for (int i = 0; i < n; i++)
-        if (values[i] == NULL) goto done;
-    obj = PyBaseObject_Type.tp_new((PyTypeObject *)type, empty_tuple, NULL);
-    if (obj == NULL) goto done;
-    d = PyObject_GenericGetDict(obj, NULL);
-    if (d == NULL) {
-        Py_CLEAR(obj);
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        if (PyDict_SetItem(d, names[i], values[i]) < 0) {
-            Py_CLEAR(obj);
-            goto done;
-        }
-    }
-done:
-    Py_XDECREF(d);
+    PyObject *obj = NULL;
+    int complete = 1;
+    for (int i = 0; i < n; i++) complete &= values[i] != NULL;
+    if (complete) obj = new_frozen(type, n, names, values);
     for (int i = 0; i < n; i++) Py_XDECREF(values[i]);
     return obj;
 }
@@ -148,8 +126,8 @@ static PyObject *decode_run(PyObject *Py_UNUSED(self), PyObject *const *argv, Py
                                 PyBytes_FromStringAndSize((const char *)body + at + 2, blen - at - 2)};
         PyObject *call = make(call_type, 3, cnames, cvalues);
         PyObject *names[7] = {s_signer, s_nonce, s_tip, s_era, s_call, s_signature, s_scheme};
-        PyObject *values[7] = {PyBytes_FromStringAndSize((const char *)body + 2, 32), from_u128(nonce),
-                               from_u128(tip), Py_NewRef(immortal), call,
+        PyObject *values[7] = {PyBytes_FromStringAndSize((const char *)body + 2, 32), int_of_u128(nonce),
+                               int_of_u128(tip), Py_NewRef(immortal), call,
                                PyBytes_FromStringAndSize((const char *)body + 35, sig_len[scheme]),
                                PyLong_FromLong((long)scheme)};
         PyObject *xt = make(xt_type, 7, names, values);
@@ -181,13 +159,7 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_extrinsic_nativ
                                         "A block's common signed extrinsics decoded in C (extrinsic.py).", -1, methods,
                                         NULL, NULL, NULL, NULL};
 
-#define INTERN(var, text)                                                  \
-    do {                                                                   \
-        if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL; \
-    } while (0)
-
 PyMODINIT_FUNC PyInit__extrinsic_native(void) {
-    if ((empty_tuple = PyTuple_New(0)) == NULL) return NULL;
     INTERN(s_signer, "signer");
     INTERN(s_nonce, "nonce");
     INTERN(s_tip, "tip");
