@@ -379,7 +379,73 @@ error:
     return NULL;
 }
 
+/* extrinsic_hashes_root(encodings, empty_root) -> (hashes, root): each encoding's BLAKE2b-256 (its extrinsic's hash)
+ * and `hashing.merkle_root` over them (leaves BLAKE2b-256(0x00 ++ hash), nodes BLAKE2b-256(0x01 ++ left ++ right), an
+ * odd node promoted; `empty_root` for none): a block's extrinsics root as `_start_checks_from_encoding` computes it. */
+static PyObject *extrinsic_hashes_root(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *encodings, *empty_root;
+    if (!PyArg_ParseTuple(args, "O!S:extrinsic_hashes_root", &PyList_Type, &encodings, &empty_root)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(encodings);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(encodings, i))) {
+            PyErr_SetString(PyExc_TypeError, "extrinsic_hashes_root: encodings are bytes");
+            return NULL;
+        }
+    }
+    unsigned char *level = PyMem_Malloc((size_t)(n ? n : 1) * 32);
+    PyObject *hashes = PyList_New(n);
+    if (level == NULL || hashes == NULL) {
+        PyMem_Free(level);
+        Py_XDECREF(hashes);
+        return PyErr_NoMemory();
+    }
+    unsigned char buf[65];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *enc = PyList_GET_ITEM(encodings, i);
+        blake2b((const uint8_t *)PyBytes_AS_STRING(enc), (size_t)PyBytes_GET_SIZE(enc), buf + 1, 32);
+        PyObject *h = PyBytes_FromStringAndSize((const char *)buf + 1, 32);
+        if (h == NULL) {
+            PyMem_Free(level);
+            Py_DECREF(hashes);
+            return NULL;
+        }
+        PyList_SET_ITEM(hashes, i, h);
+        buf[0] = 0x00;
+        blake2b(buf, 33, level + 32 * i, 32);
+    }
+    PyObject *root;
+    if (n == 0) {
+        root = Py_NewRef(empty_root);
+    } else {
+        Py_ssize_t width = n;
+        while (width > 1) {
+            Py_ssize_t next = 0;
+            for (Py_ssize_t i = 0; i + 1 < width; i += 2) {
+                buf[0] = 0x01;
+                memcpy(buf + 1, level + 32 * i, 32);
+                memcpy(buf + 33, level + 32 * (i + 1), 32);
+                blake2b(buf, 65, level + 32 * next, 32);
+                next++;
+            }
+            if (width % 2) {
+                memmove(level + 32 * next, level + 32 * (width - 1), 32);
+                next++;
+            }
+            width = next;
+        }
+        root = PyBytes_FromStringAndSize((const char *)level, 32);
+    }
+    PyMem_Free(level);
+    if (root == NULL) {
+        Py_DECREF(hashes);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", hashes, root);
+}
+
 static PyMethodDef module_methods[] = {
+    {"extrinsic_hashes_root", extrinsic_hashes_root, METH_VARARGS,
+     "extrinsic_hashes_root(encodings, empty_root) -> (each encoding's hash, the Merkle root over them)."},
     {"configure", configure, METH_VARARGS, "Set crypto_sign_open's address and the rule's constants."},
     {"signature_items", signature_items, METH_VARARGS,
      "signature_items(encodings, births, versions, lengths, no_signature, hash_over) -> (keys, items)."},

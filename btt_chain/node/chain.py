@@ -31,7 +31,7 @@ from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
-from btt_chain.node.precheck import signature_items
+from btt_chain.node.precheck import extrinsic_hashes_root, signature_items
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
@@ -831,9 +831,14 @@ class Chain:
         once (`precheck.signature_items`), as a worker does. BodyMismatch for a wrong extrinsics root, first."""
         # a decoded extrinsic keeps its slice of the block's encoding as its own: the block is not split again
         encodings = [xt.encode() for xt in block.extrinsics]
-        blake2b = hashlib.blake2b
-        hashes = [blake2b(e, digest_size=32).digest() for e in encodings]  # blake2b_256 without a call per extrinsic
-        if merkle_root(hashes) != block.header.extrinsics_root:
+        hashed = extrinsic_hashes_root(encodings)  # compiled where built: the same hashes and root
+        if hashed is not None:
+            hashes, root = hashed
+        else:
+            blake2b = hashlib.blake2b
+            hashes = [blake2b(e, digest_size=32).digest() for e in encodings]  # blake2b_256 without a call each
+            root = merkle_root(hashes)
+        if root != block.header.extrinsics_root:
             raise BodyMismatch("extrinsics root does not match the block body")
         for xt, xt_hash in zip(block.extrinsics, hashes, strict=True):
             object.__setattr__(xt, "_hash", xt_hash)

@@ -17,7 +17,7 @@ from btt_chain.primitives.extrinsic import (
     UNSIGNED_V4,
     signing_payload_of_body,
 )
-from btt_chain.primitives.hashing import blake2b_256, merkle_root
+from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, blake2b_256, merkle_root
 from btt_chain.primitives.signatures import verify_multi
 
 NO_SIGNATURE = b""
@@ -122,6 +122,27 @@ def _compiled_items() -> Any:
 
 
 _NATIVE_ITEMS = _compiled_items()
+
+
+def _compiled_root() -> Any:
+    try:
+        from btt_chain.node import _sigbatch  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(_sigbatch, "extrinsic_hashes_root", None)
+
+
+_NATIVE_ROOT = _compiled_root()
+
+
+def extrinsic_hashes_root(encodings: list[bytes]) -> tuple[list[bytes], bytes] | None:
+    """(each extrinsic's hash, the extrinsics root over them) from a block's encodings, computed compiled
+    (btt_chain/node/_sigbatch.c; tests/node/test_precheck_items.py holds it to `merkle_root`): None where that is not
+    built."""
+    if _NATIVE_ROOT is None or type(encodings) is not list:
+        return None
+    hashed: tuple[list[bytes], bytes] = _NATIVE_ROOT(encodings, EMPTY_MERKLE_ROOT)
+    return hashed
 
 
 def join_parts(parts: list[tuple[list[bytes], list[bytes], list[bool]]]) -> PrecheckResult:

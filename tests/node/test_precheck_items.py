@@ -106,3 +106,20 @@ def test_the_compiled_cut_is_the_python_one(monkeypatch: pytest.MonkeyPatch) -> 
     for bad in ([b""], [b"\x04"], [encodings[0][:40]]):
         with pytest.raises((IndexError, KeyError)):
             signature_items(bad, [GENESIS], GENESIS, SPEC, TX_VERSION)
+
+
+def test_the_compiled_extrinsics_root_is_merkle_root() -> None:
+    """`extrinsic_hashes_root` (btt_chain/node/_sigbatch.c) against `blake2b_256` and `merkle_root` for every count
+    from none to 70 (odd nodes promoted at each level) and encodings of every length."""
+    import random
+
+    from btt_chain.node.precheck import extrinsic_hashes_root
+    from btt_chain.primitives.hashing import merkle_root
+
+    rng = random.Random(4)
+    if extrinsic_hashes_root([]) is None:
+        pytest.skip("btt_chain/node/_sigbatch.c is not built")
+    for n in [*range(0, 20), 31, 32, 33, 64, 65, 70]:
+        encodings = [rng.randbytes(rng.choice([0, 1, 127, 128, 129, 300])) for _ in range(n)]
+        hashes = [blake2b_256(e) for e in encodings]
+        assert extrinsic_hashes_root(encodings) == (hashes, merkle_root(hashes))
