@@ -91,8 +91,9 @@ def _calls(runtime: Any) -> tuple[dict[int, tuple[bool, int, Any, int]], type]:
     return found, ApplyOutcome
 
 
-_CALLS: dict[int, tuple[dict[int, tuple[bool, int, Any, int]], type]] = {}
-"""id(runtime) -> `_calls` (a runtime's call table never changes, and runtimes live as long as the process)."""
+_CALLS: dict[int, tuple[Any, dict[int, tuple[bool, int, Any, int]], type]] = {}
+"""id(runtime) -> (the runtime, `_calls`): a runtime's call table never changes; the runtime is held, and checked to be
+the one asked about, so an id a freed runtime's address gave another is never mistaken for it."""
 
 
 def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int, length: int = -1) -> int:
@@ -110,9 +111,9 @@ def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int,
         return 0
     runtime = executive.runtime
     known = _CALLS.get(id(runtime))
-    if known is None:
-        known = _CALLS[id(runtime)] = _calls(runtime)
-    calls, outcome_type = known
+    if known is None or known[0] is not runtime:
+        known = _CALLS[id(runtime)] = (runtime, *_calls(runtime))
+    _, calls, outcome_type = known
     max_weight, max_bytes, max_extrinsics = get_params(state, BLOCK_LIMITS)
     base, per_byte, per_weight = get_params(state, FEE_PARAMS)
     account: Any = system.account  # a HashedMap: its key memo
