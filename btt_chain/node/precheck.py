@@ -112,27 +112,17 @@ _LENGTHS = tuple(SIGNATURE_LENGTHS[scheme] for scheme in range(3))
 """The signature length of each MultiSignature variant (0 ed25519, 1 sr25519, 2 ecdsa), for the compiled cut."""
 
 
-def _compiled_items() -> Any:
-    """The compiled `signature_items` (btt_chain/node/_sigbatch.c), None where it is not built."""
+def _compiled(name: str) -> Any:
+    """The function `name` of the compiled signature module (btt_chain/node/_sigbatch.c), None where it is not built."""
     try:
         from btt_chain.node import _sigbatch  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return getattr(_sigbatch, "signature_items", None)
+    return getattr(_sigbatch, name, None)
 
 
-_NATIVE_ITEMS = _compiled_items()
-
-
-def _compiled_root() -> Any:
-    try:
-        from btt_chain.node import _sigbatch  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(_sigbatch, "extrinsic_hashes_root", None)
-
-
-_NATIVE_ROOT = _compiled_root()
+_NATIVE_ITEMS = _compiled("signature_items")
+_NATIVE_ROOT = _compiled("extrinsic_hashes_root")
 
 
 def extrinsic_hashes_root(encodings: list[bytes]) -> tuple[list[bytes], bytes] | None:
