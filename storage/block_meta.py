@@ -33,7 +33,7 @@ from typing import Any
 import msgpack
 
 from btt_chain.primitives.codec import pack
-from storage.record_pack import pack_each
+from storage.record_pack import index_records, pack_each
 
 FORMAT = 2
 PHASE_INITIALIZATION = 2**32 - 1
@@ -133,6 +133,47 @@ def _group(phase: Any, count: int) -> int:
     return count + 1
 
 
+def _index(events: list[Any], count: int) -> tuple[list[Any], bytes, list[list[Any]], bytes]:
+    """A block's event records in group order with their indexes: (the records, each one's kind number as u16, the kind
+    table [[module, name], ...] in order of first appearance, where each group from extrinsic 0's on starts as u32),
+    for `count` extrinsics. Compiled where storage/_pack_native.c is built (`index_records`, for records in the
+    executive's order); `_index_py` is the rule, and decides every other case."""
+    native = index_records(events, count)
+    if native is not None:
+        kind_ids, kind_table, starts = native
+        return events, kind_ids, kind_table, starts
+    return _index_py(events, count)
+
+
+def _index_py(events: list[Any], count: int) -> tuple[list[Any], bytes, list[list[Any]], bytes]:
+    # the executive emits initialization events, then each extrinsic's in index order, then finalization
+    # events: checked and counted with C-level passes (this runs for every imported block)
+    kinds = _Kinds()
+    kind_ids = list(map(kinds.__getitem__, map(_KIND, events)))
+    phases = list(map(_PHASE, events))
+    n0, n1 = 0, len(phases)
+    while n0 < n1 and phases[n0] == PHASE_INITIALIZATION:
+        n0 += 1
+    while n1 > n0 and phases[n1 - 1] >= count and phases[n1 - 1] != PHASE_INITIALIZATION:
+        n1 -= 1
+    middle = phases[n0:n1]
+    if all(map(le, middle, islice(middle, 1, None))) and (not middle or middle[-1] < count):
+        per_group = [n0, *(0 for _ in range(count)), len(phases) - n1]
+        for phase, n in Counter(middle).items():
+            per_group[phase + 1] = n
+    else:  # not in that order (never written so, but the index must hold whatever the records say)
+        groups = [_group(p, count) for p in phases]
+        order = sorted(range(len(events)), key=groups.__getitem__)  # stable: emission order within a group
+        events, kind_ids = [events[i] for i in order], [kind_ids[i] for i in order]
+        per_group = [0] * (count + 2)
+        for g in groups:
+            per_group[g] += 1
+    first = list(accumulate(per_group, initial=0))  # first[g]: the first record of group g
+    if len(kinds) >= 2**16:
+        raise ValueError(f"{len(kinds)} kinds of event in one block: more than a u16 numbers")
+    return events, _u_array("H", kind_ids), [list(k) for k in kinds], _u_array("I", first[1 : count + 2])
+
+
 @dataclass(frozen=True)
 class BlockMeta:
     """What executing a block produced, kept beside it for RPC: event records [phase, module, name, fields wire]
@@ -155,41 +196,16 @@ class BlockMeta:
                 if o is not None:
                     by_index[o[0]] = o
             outcomes = by_index
-        events = self.events
-        # the executive emits initialization events, then each extrinsic's in index order, then finalization
-        # events: checked and counted with C-level passes (this runs for every imported block)
-        kinds = _Kinds()
-        kind_ids = list(map(kinds.__getitem__, map(_KIND, events)))
-        phases = list(map(_PHASE, events))
-        n0, n1 = 0, len(phases)
-        while n0 < n1 and phases[n0] == PHASE_INITIALIZATION:
-            n0 += 1
-        while n1 > n0 and phases[n1 - 1] >= count and phases[n1 - 1] != PHASE_INITIALIZATION:
-            n1 -= 1
-        middle = phases[n0:n1]
-        if all(map(le, middle, islice(middle, 1, None))) and (not middle or middle[-1] < count):
-            per_group = [n0, *(0 for _ in range(count)), len(phases) - n1]
-            for phase, n in Counter(middle).items():
-                per_group[phase + 1] = n
-        else:  # not in that order (never written so, but the index must hold whatever the records say)
-            groups = [_group(p, count) for p in phases]
-            order = sorted(range(len(events)), key=groups.__getitem__)  # stable: emission order within a group
-            events, kind_ids = [events[i] for i in order], [kind_ids[i] for i in order]
-            per_group = [0] * (count + 2)
-            for g in groups:
-                per_group[g] += 1
-        first = list(accumulate(per_group, initial=0))  # first[g]: the first record of group g
-        if len(kinds) >= 2**16:
-            raise ValueError(f"{len(kinds)} kinds of event in one block: more than a u16 numbers")
+        events, kind_ids, kind_table, starts = _index(self.events, count)
         table = RecordTable.build(events)
         out_table = RecordTable.build(outcomes)
         return [
             FORMAT,
             table.blob,
             table._offsets,
-            _u_array("I", first[1 : count + 2]),
-            _u_array("H", kind_ids),
-            [list(k) for k in kinds],
+            starts,
+            kind_ids,
+            kind_table,
             out_table.blob,
             out_table._offsets,
         ]

@@ -36,6 +36,14 @@ def pack_each(values: list[Any]) -> tuple[bytes, bytes]:
     return b"".join(parts), offsets.tobytes()
 
 
+def index_records(records: list[Any], count: int) -> tuple[bytes, list[list[Any]], bytes] | None:
+    """`storage.block_meta._index`'s indexes of event records in the executive's order, compiled; None where the
+    compiled part is not built or the records are not in that order (the Python code then decides)."""
+    if _pack_native is None or type(records) is not list or type(count) is not int:
+        return None
+    return _pack_native.index_records(records, count)  # type: ignore[no-any-return]
+
+
 def pack_journal(changes: Mapping[bytes, bytes | None]) -> bytes:
     """`pack([[key, value is not None, value or b""], ...])` in the changes' order: a block's undo or redo journal."""
     if _pack_native is not None and type(changes) is dict:

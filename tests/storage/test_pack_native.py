@@ -2,7 +2,7 @@
 msgpack's own bytes: random records of every kind they hold and every size boundary of msgpack's forms (fixint,
 uint8..uint64, the negative forms, fixstr/str8/16, bin8/16/32, fixarray/array16), journals, and the kinds the compiled
 packer leaves to Python (floats, dicts, subclasses, ints past 64 bits), which must come out as msgpack packs them or
-fail as msgpack fails."""
+fail as msgpack fails; and the event records' indexes (`block_meta._index`) against the Python rule in any order."""
 
 from __future__ import annotations
 
@@ -82,3 +82,85 @@ def test_journals_pack_to_msgpacks_bytes() -> None:
         assert record_pack.pack_journal(changes) == _msgpack([[k, v is not None, v or b""] for k, v in changes.items()])
     odd = {b"k": bytearray(b"v")}
     assert record_pack.pack_journal(odd) == _msgpack([[b"k", True, bytearray(b"v")]])  # type: ignore[arg-type]
+
+
+PHASE_INIT, PHASE_FINAL = 2**32 - 1, 2**32 - 2
+
+
+def _records(rng: random.Random, count: int, ordered: bool) -> list[Any]:
+    """Event records [phase, module, name, fields] as the executive emits them (initialization, each extrinsic in
+    order, finalization) or, unordered, with any phase anywhere: ints of every range, other kinds, short records."""
+    kinds = [(m, n) for m in ("System", "Balances", "Market") for n in ("A", "B", "C")]
+    phases = [PHASE_INIT] * rng.randrange(0, 3)
+    for i in range(count):
+        phases += [i] * rng.randrange(0, 4)
+    phases += [rng.choice([PHASE_FINAL, count, count + 5])] * rng.randrange(0, 3)
+    if not ordered:
+        odd = [PHASE_INIT, PHASE_FINAL, -1, -2, count, 2**70, True, 1.0, "0"]
+        for _ in range(rng.randrange(1, 4)):
+            where = rng.randrange(0, len(phases) + 1)
+            phases.insert(where, rng.choice(odd) if rng.random() < 0.5 else rng.randrange(0, count + 1))
+        if len(phases) > 1 and rng.random() < 0.5:
+            rng.shuffle(phases)
+    records: list[Any] = []
+    for phase in phases:
+        module, name = rng.choice(kinds)
+        if rng.random() < 0.3:  # an equal name that is another object: found by value, not by identity
+            module = "".join(list(module))
+        records.append([phase, module, name, [rng.randrange(0, 9)]])
+    if not ordered and records and rng.random() < 0.2:
+        records[rng.randrange(len(records))] = rng.choice([[0, "System"], (0, "System", "A", []), [0]])
+    return records
+
+
+def _index_both(records: list[Any], count: int) -> tuple[Any, Any]:
+    from storage import block_meta
+
+    def run(f: Any) -> Any:
+        try:
+            return ("ok", f(list(records), count))
+        except Exception as exc:  # noqa: BLE001 - the same failure either way is the property
+            return ("error", type(exc))
+
+    return run(block_meta._index), run(block_meta._index_py)
+
+
+def test_record_indexes_match_the_python_rule() -> None:
+    """Every block's record indexes, compiled, are the Python rule's: in the executive's order (taken compiled) and in
+    any other (left to Python, whatever it decides or raises)."""
+    from storage import block_meta
+
+    rng = random.Random(54)
+    taken = 0
+    for trial in range(3000):
+        count = rng.choice([0, 1, 2, 5, 40])
+        ordered = trial % 3 != 0
+        records = _records(rng, count, ordered)
+        compiled, python = _index_both(records, count)
+        assert compiled == python, (records, count)
+        taken += record_pack.index_records(records, count) is not None
+    assert taken >= 1500  # the executive's order is taken compiled
+    # the encoded block meta is the same bytes with the compiled part on and off
+    records = _records(rng, 40, True)
+    outcomes = [[i, True, b"\0" * 16, 10, None] for i in range(40)]
+    meta = block_meta.BlockMeta(records, outcomes)
+    native = meta.encode()
+    original = block_meta.index_records
+    block_meta.index_records = lambda records, count: None  # type: ignore[assignment]
+    try:
+        assert meta.encode() == native
+    finally:
+        block_meta.index_records = original
+
+
+def test_record_indexes_past_a_u16_of_kinds_are_refused() -> None:
+    """65,536 kinds of event in a block: refused with the Python rule's error, compiled or not."""
+    from storage import block_meta
+
+    records = [[0, "M", f"E{i}", []] for i in range(2**16 - 1)]
+    compiled, python = _index_both(records, 1)
+    assert compiled == python and compiled[0] == "ok"  # 65,535 kinds: still numbered
+    records.append([0, "M", "one more", []])
+    assert record_pack.index_records(records, 1) is None
+    with pytest.raises(ValueError, match="u16"):
+        block_meta.BlockMeta(records, [[0, True, b"\0" * 16, 1, None]]).encode()
