@@ -351,13 +351,29 @@ def _account_matches(body: BlockBody, view: MetaView | None, who: bytes, start: 
 )
 def btt_explorer_account_extrinsics(
     ctx: RpcContext, who: bytes, blocks: int, count: int, before: tuple[int, int | None] | None
-) -> dict[str, Any]:
+) -> Stepwise:
     """Extrinsics that the account signed or whose events name it (a transfer to it, say), newest first, at most
     `limit` (default 20, at most 100), in the `blocks` canonical blocks (default 200, at most 2,000) from the head,
     or from `before` ([block number, extrinsic index]: the extrinsics before that one, then older blocks; null
     index: all of that block). At most 20,000 extrinsics are examined per call (each block counts one more).
     `scanned` is [lowest, highest] block examined, `complete` whether every block of the range was examined
-    whole, and `next` the `before` to go on from (null once block 0 is done)."""
+    whole, and `next` the `before` to go on from (null once block 0 is done). Worked out in steps of at most
+    SCAN_STEP_BLOCKS blocks or ACCOUNT_STEP_RENDERED listed extrinsics, each its own unit of the RPC lane; the blocks
+    are those of the canonical chain when the call began."""
+    return Stepwise(_account_extrinsics_steps(ctx, who, blocks, count, before))
+
+
+SCAN_STEP_BLOCKS = 100
+"""Blocks `btt_explorerAccountExtrinsics` and `btt_explorerBurns` examine in one step (one unit of the RPC lane):
+2,000 blocks in one unit held the event loop for most of a second on a busy 2-core machine, past half a one-second
+slot (a node missed its slots under a loop of such calls)."""
+ACCOUNT_STEP_RENDERED = 10
+"""Extrinsics `btt_explorerAccountExtrinsics` decodes and renders (with their events) in one step."""
+
+
+def _account_extrinsics_steps(
+    ctx: RpcContext, who: bytes, blocks: int, count: int, before: tuple[int, int | None] | None
+) -> Generator[None, None, dict[str, Any]]:
     db = ctx.node.chain.db
     head = ctx.node.chain.head.number
     top, top_index = (head, None) if before is None else (min(before[0], head), before[1])
@@ -370,8 +386,12 @@ def btt_explorer_account_extrinsics(
     cursor: tuple[int, int | None] | None = (low - 1, None) if low > 0 else None
     complete = True
     specs = BlockSpecs(ctx)
-    for n in range(top, low - 1, -1):
-        h = db.canonical_hash(n)
+    hashes = [db.canonical_hash(n) for n in range(top, low - 1, -1)]  # the chain as the call found it
+    rendered = 0
+    for step, h in enumerate(hashes):
+        n = top - step
+        if step and step % SCAN_STEP_BLOCKS == 0:
+            yield
         summary = db.block_summary(h) if h is not None else None
         if h is None or summary is None:
             lowest = n
@@ -397,6 +417,9 @@ def btt_explorer_account_extrinsics(
             row = render_extrinsic(ctx, header, h, i, body.extrinsic(i), view, specs)
             row["role"] = role
             found.append(row)
+            rendered += 1
+            if rendered % ACCOUNT_STEP_RENDERED == 0:
+                yield
         if stopped:
             break
         if start > 0:
@@ -478,7 +501,7 @@ def btt_explorer_jobs(
     optional("buckets", _int_in("buckets", 1, 100), 20),
     optional("from", _number),
 )
-def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | None) -> dict[str, Any]:
+def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | None) -> Stepwise:
     """Burns by source in the `blocks` canonical blocks (default 200, at most 2,000) up to block `from` (default
     the head), each burn counted once (`explorer_burns`: the ledger events `balances.Burned` and
     `balances.DustLost`, named by the module that reported them): `totals` per source, and a series of `buckets`
@@ -489,7 +512,15 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
     head. `labels` says what each source means. Only events of
     a kind that burns or reports a burn are decoded, found by each block's index of event kinds; at most 100,000
     events are counted and 5,000 decoded per call, whole blocks at a time: `from` and `to` are the blocks
-    examined, `next` the `from` to go on with (null once the range, or block 0, is done)."""
+    examined, `next` the `from` to go on with (null once the range, or block 0, is done). Worked out in steps of at
+    most SCAN_STEP_BLOCKS blocks, each its own unit of the RPC lane; the blocks are those of the canonical chain when
+    the call began."""
+    return Stepwise(_burns_steps(ctx, blocks, buckets, start))
+
+
+def _burns_steps(
+    ctx: RpcContext, blocks: int, buckets: int, start: int | None
+) -> Generator[None, None, dict[str, Any]]:
     db = ctx.node.chain.db
     head = ctx.node.chain.head.number
     top = head if start is None else min(start, head)
@@ -498,8 +529,11 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
     totals: dict[str, int] = {}
     items, decodes = EVENT_SCAN_ITEMS, BURN_DECODES_MAX
     lowest, cursor = top + 1, None
-    for n in range(top, low - 1, -1):
-        h = db.canonical_hash(n)
+    hashes = [db.canonical_hash(n) for n in range(top, low - 1, -1)]  # the chain as the call found it
+    for step, h in enumerate(hashes):
+        n = top - step
+        if step and step % SCAN_STEP_BLOCKS == 0:
+            yield
         view = db.block_meta_view(h, cache=False) if h is not None else None
         kinds = view.kinds() if view is not None else array("H")
         burning = {k for k, (m, e) in enumerate(view.kind_table) if burns.is_burn_kind(m, e)} if view else set()
@@ -531,13 +565,16 @@ def btt_explorer_burns(ctx: RpcContext, blocks: int, buckets: int, start: int | 
     if cursor is None and lowest > 0 and lowest > low:
         cursor = lowest - 1
     genesis = _burned_at_genesis(ctx) if lowest == 0 else None
+    yield  # the states before and after the range are read in a step of their own
+    burned_before = "0" if lowest == 0 else _str_or_none(_total_burned_at(ctx, lowest - 1))
+    burned_at = _str_or_none(_total_burned_at(ctx, top))
     return {
         "from": lowest,
         "to": top,
         "totals": {k: str(v) for k, v in sorted(totals.items())},
         "genesis": None if genesis is None else str(genesis),
-        "burnedBefore": "0" if lowest == 0 else _str_or_none(_total_burned_at(ctx, lowest - 1)),
-        "burnedAt": _str_or_none(_total_burned_at(ctx, top)),
+        "burnedBefore": burned_before,
+        "burnedAt": burned_at,
         "labels": dict(burns.SOURCE_LABELS),
         "series": series,
         "next": cursor,

@@ -460,3 +460,50 @@ def test_a_stored_meta_is_plain_msgpack_with_its_format_first(chain_ctx: RpcCont
     _, h = big(chain_ctx)
     raw = chain_ctx.node.chain.db.kv.get(schema.block_meta_key(h))
     assert raw is not None and msgpack.unpackb(raw, raw=False)[0] == 2
+
+
+def test_burns_and_account_scans_are_worked_out_in_short_steps_each_its_own_lane_unit(
+    chain_ctx: RpcContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 blocks of `btt_explorerBurns` or `btt_explorerAccountExtrinsics` in one unit held the event loop past
+    half a one-second slot on a busy machine: now no step examines more than SCAN_STEP_BLOCKS blocks nor renders
+    more than ACCOUNT_STEP_RENDERED extrinsics, and the steps add up to the answer worked out at once."""
+    alice = "0x" + dev_keypair("alice").public.hex()
+    asked = [("btt_explorerBurns", [2_000, 10]), ("btt_explorerAccountExtrinsics", [alice, 2_000, 100])]
+    whole = [call(chain_ctx, name, *params) for name, params in asked]
+    monkeypatch.setattr(explorer, "SCAN_STEP_BLOCKS", 2)
+    monkeypatch.setattr(explorer, "ACCOUNT_STEP_RENDERED", 3)
+    views = rendered = 0
+    real_view, real_render = ChainDB.block_meta_view, explorer.render_extrinsic
+
+    def counted_view(self: ChainDB, *args: Any, **kwargs: Any) -> Any:
+        nonlocal views
+        views += 1
+        return real_view(self, *args, **kwargs)
+
+    def counted_render(*args: Any, **kwargs: Any) -> Any:
+        nonlocal rendered
+        rendered += 1
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(ChainDB, "block_meta_view", counted_view)
+    monkeypatch.setattr(explorer, "render_extrinsic", counted_render)
+    head = chain_ctx.node.chain.head.number
+    for (name, params), at_once in zip(asked, whole, strict=True):
+        method = REGISTRY.get(name)
+        assert method is not None
+        answer = method.handler(chain_ctx, *method.bind(params, chain_ctx))
+        assert isinstance(answer, Stepwise), name
+        steps = most_views = most_rendered = 0
+        while True:
+            views = rendered = 0
+            done, page = answer.advance()
+            steps += 1
+            most_views, most_rendered = max(most_views, views), max(most_rendered, rendered)
+            if done:
+                break
+        assert page == at_once, name
+        assert most_views <= 2 * 2, name  # at most two views of each of a step's blocks
+        assert most_rendered <= 3, name
+        assert steps >= (head + 1) // 2, name
+    assert len(whole[1]["extrinsics"]) == 100  # alice's page: rendered over many steps
