@@ -412,16 +412,11 @@ class LevelDBStore(KeyValueStore):
         """Whether a scan handed out by `iterate` is not finished (started or not): it holds a LevelDB iterator."""
         return any(scan.gi_frame is not None for scan in list(self._scans))  # type: ignore[attr-defined]
 
-    def release_mapped_pages_over(self, budget_bytes: int, wait_bytes: int = 0) -> bool:
+    def release_mapped_pages_over(self, budget_bytes: int) -> bool:
         """`release_mapped_pages` when the process's mapped file pages (RssFile: LevelDB's tables, nearly all of
         them) exceed `budget_bytes` and no scan is open; True if it released. Random reads of a large state map
         its tables page by page, and the kernel maps up to 16 pages around each one it faults in, so without
-        this the mapped part grows to the whole flat state (~1.4 GB at 10 million accounts after 8 blocks).
-
-        Up to `wait_bytes` past the budget it waits for a moment when the reopen is cheap: LevelDB replays the
-        log of its memtable at open and writes it out as a table, which took 140-217 ms with a full memtable's
-        log (7.8 MB) and 42-60 ms with one block's (2.6 MB) at 10,000,000 accounts (`bench import`). So it
-        releases where the log is short (`log_is_short`), or past budget + wait whatever the log holds."""
+        this the mapped part grows to the whole flat state (~1.4 GB at 10 million accounts after 8 blocks)."""
         mapped = mapped_file_bytes()
         if mapped <= budget_bytes or self.scanning():
             return False
@@ -429,19 +424,8 @@ class LevelDBStore(KeyValueStore):
         # tables for one to be due, wait (up to twice the budget) so that compactions keep up
         if mapped <= 2 * budget_bytes and self._level0_tables() >= LEVEL0_COMPACTION_TRIGGER:
             return False
-        if mapped <= budget_bytes + wait_bytes and not self.log_is_short():
-            return False
         self.release_mapped_pages()
         return True
-
-    def log_is_short(self) -> bool:
-        """Whether LevelDB's log holds at most half a memtable and no earlier memtable waits to be written (one log
-        file): what a reopen replays then is short. False where the directory cannot be read."""
-        try:
-            logs = [entry for entry in os.scandir(self.path) if entry.name.endswith(".log")]
-            return len(logs) == 1 and logs[0].stat().st_size <= WRITE_BUFFER_BYTES // 2
-        except OSError:
-            return False
 
     def _level0_tables(self) -> int:
         db = self._handle()

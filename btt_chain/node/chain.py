@@ -65,14 +65,10 @@ log = logging.getLogger("btt.chain")
 T = TypeVar("T")
 
 MAX_BAD_BLOCKS = 10_000
-MAPPED_TABLES_BUDGET = 384 * 2**20
+MAPPED_TABLES_BUDGET = 640 * 2**20
 """Resident pages of LevelDB's mapped tables an import lets the process hold before the store unmaps them
 (`LevelDBStore.release_mapped_pages_over`; up to twice this while a compaction is due): 1 M accounts stay under it;
-10 M accounts (~200 MB more a block) reach it every few blocks, and each release costs a reopen of the database."""
-MAPPED_TABLES_WAIT = 384 * 2**20
-"""How far past the budget an import waits for a cheap reopen (LevelDB's log holding one block's writes, not a
-memtable's: 42-60 ms against 140-217 at 10 M accounts). A log switches every ~3 blocks of 5,000 transfers, so at
-10 M accounts each release falls on one; the mapped pages stay under budget + wait (was: a 640 MB budget, any log)."""
+10 M accounts reach it every few blocks, and each release costs a reopen of the database (30-150 ms)."""
 MAX_ANCHOR_ATTEMPTS = 8
 """Invalid best blocks beneath a new anchor tried in a row before the head stays where it is."""
 
@@ -692,7 +688,7 @@ class Chain:
         # memory does not grow into a copy of the flat state (before this write: the previous one has landed)
         release = getattr(self.db.kv, "release_mapped_pages_over", None)
         if release is not None:
-            release(MAPPED_TABLES_BUDGET, MAPPED_TABLES_WAIT)
+            release(MAPPED_TABLES_BUDGET)
         self.db.write_update(prepared, behind=True)
         self.stages.commit_s += time.perf_counter() - started
         self.head, self.head_hash = new_head, target

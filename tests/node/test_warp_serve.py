@@ -176,7 +176,7 @@ def test_serving_chunks_leaves_the_mapped_table_pages_to_the_import(tmp_path: Pa
     served = finalized_chain(tmp_path, epochs=4)
     asked: list[int] = []
 
-    def release(budget: int, wait: int = 0) -> bool:
+    def release(budget: int) -> bool:
         asked.append(budget)
         return True
 

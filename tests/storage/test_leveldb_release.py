@@ -4,7 +4,6 @@ after an open that read many leaves, with the same root."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -114,36 +113,3 @@ def test_release_waits_while_a_compaction_is_due_up_to_twice_the_budget(
         monkeypatch.setattr(kv, "_level0_tables", lambda: 0)
         assert kv.release_mapped_pages_over(100)  # nothing due: at once
         assert kv.get(b"k") == b"v"
-
-
-def test_release_waits_for_a_short_log_up_to_the_allowance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the budget a release waits, up to the allowance, for a moment when LevelDB's log is short (a reopen
-    replays it); past budget + allowance it releases whatever the log holds."""
-    from storage import leveldb
-
-    with LevelDBStore(tmp_path / "db") as kv:
-        kv.write({b"k": b"v"}, sync=True)
-        monkeypatch.setattr(leveldb, "mapped_file_bytes", lambda: 150)
-        monkeypatch.setattr(kv, "_level0_tables", lambda: 0)
-        monkeypatch.setattr(kv, "log_is_short", lambda: False)
-        assert not kv.release_mapped_pages_over(100, 100)  # a long log, within the allowance: later
-        assert not kv.release_mapped_pages_over(200, 0)  # under the budget: kept
-        assert kv.release_mapped_pages_over(100, 40)  # past budget + allowance: now, whatever the log holds
-        monkeypatch.setattr(kv, "log_is_short", lambda: True)
-        assert kv.release_mapped_pages_over(100, 100)  # a short log: at once
-        assert kv.get(b"k") == b"v"
-
-
-def test_a_log_is_short_up_to_half_a_memtable(tmp_path: Path) -> None:
-    from storage import leveldb
-
-    with LevelDBStore(tmp_path / "db") as kv:
-        assert kv.log_is_short()
-        value = b"x" * 1000
-        kv.write({b"a%08d" % i: value for i in range(leveldb.WRITE_BUFFER_BYTES // 2 // 1000 + 100)}, sync=True)
-        assert not kv.log_is_short()  # more than half a memtable in the log
-        kv.release_mapped_pages()  # the reopen writes the log out as a table
-        assert kv.log_is_short()
-        assert kv.get(b"a00000001") == value
-    shutil.rmtree(tmp_path / "db")
-    assert not kv.log_is_short()  # a directory it cannot read: not short (the release then waits to the allowance)
