@@ -206,3 +206,51 @@ async def test_the_wallet_reports_a_dropped_transaction_instead_of_waiting_in_si
         await asyncio.sleep(0.05)
     block = rpc.author_block()
     assert await included == "0x" + block.hash.hex()
+
+
+def test_a_stepwise_answer_is_encoded_inside_a_unit_of_the_lane() -> None:
+    """Each step of a method worked out in steps is a unit of the runner (the server's lane), and so is the encoding of
+    its answer (500 rendered events are ~100 KB of JSON): nothing of the call runs on the event loop between units."""
+    from collections.abc import Generator
+
+    from btt_chain.rpc import protocol
+    from btt_chain.rpc.registry import Registry, RpcContext, Stepwise
+
+    registry = Registry()
+    stepped: list[int] = []
+
+    def steps() -> Generator[None, None, list[int]]:
+        for i in range(3):
+            stepped.append(i)
+            yield
+        return list(range(1000))
+
+    @registry.method("stepped")
+    def stepped_method(ctx: RpcContext) -> Stepwise:
+        return Stepwise(steps())
+
+    units: list[str] = []
+    encoded: list[int] = []
+    real_result = protocol._result
+
+    def counted_result(request_id: Any, result: Any) -> str:
+        encoded.append(len(units))
+        return real_result(request_id, result)
+
+    async def run(fn: Any) -> Any:
+        units.append(getattr(fn, "__name__", type(fn).__name__))
+        before = len(encoded)
+        out = fn()
+        if len(encoded) > before:
+            units[-1] = "encode"
+        return out
+
+    protocol._result = counted_result  # type: ignore[assignment]
+    try:
+        reply = asyncio.run(Dispatcher(registry).handle_async(
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "stepped"}), RpcContext(node=None), run))  # type: ignore[arg-type]
+    finally:
+        protocol._result = real_result  # type: ignore[assignment]
+    assert reply is not None and json.loads(reply)["result"] == list(range(1000))
+    assert stepped == [0, 1, 2]
+    assert units[-1] == "encode" and encoded == [len(units)]  # the answer encoded inside the last unit
