@@ -374,7 +374,8 @@ fail:
  * storage/block_meta.py's `_index` gives a block's event records [phase, module, name, fields] when they are in the
  * executive's order (initialization, extrinsics 0..count-1 in order, then finalization) and every phase is an int:
  * kinds numbered by first appearance of (module, name), and where each group's records start. Anything else (phases
- * out of that order, a phase that is not an int, 2**16 kinds or more) is None: the Python code decides it. */
+ * out of that order, a phase that is not an int, a name that is not a str, 2**16 kinds or more) is None: the Python
+ * code decides it. */
 #define PHASE_INIT 0xffffffffLL
 #define RECENT_KINDS 8
 typedef struct {
@@ -423,6 +424,8 @@ static PyObject *index_records(PyObject *Py_UNUSED(self), PyObject *const *argv,
         /* the same (module, name) objects recur (a block's records share them): found by identity first, which the
          * dict's lookup would also match on */
         PyObject *module = PyList_GET_ITEM(rec, 1), *name = PyList_GET_ITEM(rec, 2);
+        /* str names only: their hashing and comparing run no Python code that could change the records meanwhile */
+        if (!PyUnicode_CheckExact(module) || !PyUnicode_CheckExact(name)) goto none;
         int seen = -1;
         for (int c = 0; c < RECENT_KINDS; c++)
             if (recent[c].module == module && recent[c].name == name) {

@@ -109,7 +109,8 @@ def _records(rng: random.Random, count: int, ordered: bool) -> list[Any]:
             module = "".join(list(module))
         records.append([phase, module, name, [rng.randrange(0, 9)]])
     if not ordered and records and rng.random() < 0.2:
-        records[rng.randrange(len(records))] = rng.choice([[0, "System"], (0, "System", "A", []), [0]])
+        records[rng.randrange(len(records))] = rng.choice([[0, "System"], (0, "System", "A", []), [0],
+                                                           [0, b"System", "A", []], [0, "System", ("A",), []]])
     return records
 
 
