@@ -235,9 +235,15 @@ def test_every_burn_is_counted_once(browser: Browser, explorer_node: ExplorerNod
     assert rows["assets"] == assets > 0
     assert rows["payments"] == reported("payments", "Paid", "burned") > 0
     assert rows["governance"] == reported("governance", "VotingClosed", "deposit_burned") > 0
-    # job fees' burned part and places' rent (spec 14)
-    assert rows["compute"] == reported("compute", "JobReceipt", "burned") + reported("compute", "PlaceRentPaid",
-                                                                                     "burned") > 0
+    # job fees' burned part and places' rent (spec 14); and where the demo clinic (a child process polling the node)
+    # was too slow on a busy machine, a private job's missed-assignment fee or its decoy deposit: every compute
+    # report of a burn, whichever of them this run's chain happened to make
+    compute = {"JobReceipt": "burned", "PlaceRentPaid": "burned", "DecoysNotRevealed": "burned",
+               "InputsNotSealed": "fee"}
+    by_kind = {event: reported("compute", event, field) for event, field in compute.items()}
+    log.info("compute burns reported by kind: %s", by_kind)
+    assert by_kind["JobReceipt"] > 0
+    assert rows["compute"] == sum(by_kind.values())
 
     log.info("the supply page: its rows add up to the chain's own count")
     browser.open("supply")
