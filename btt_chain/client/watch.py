@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import aiohttp
-
 from btt_chain.client.rpc import RpcError, named_by
 from btt_chain.primitives.errors import BttError
 
@@ -24,6 +22,10 @@ class TransactionDropped(BttError):
 
 async def _follow(url: str, encoded_hex: str, timeout: float, option: str) -> tuple[str, str]:
     """(extrinsic hash, block hash) once a block includes it."""
+    # imported here, not at the top: aiohttp costs ~0.35 s of CPU to import, which every `btt-chain` command paid at
+    # start (the CLI imports this module for its submitting commands) and only a watched submission uses
+    import aiohttp
+
     async with aiohttp.ClientSession() as session:
         try:
             ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5))
