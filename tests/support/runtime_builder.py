@@ -33,6 +33,7 @@ from runtime.system import storage as system
 from runtime.system.types import AccountInfo
 from runtime.vesting.genesis import GenesisVesting
 from runtime.vesting.types import VestingSchedule
+from tests.support.indexed_state import IndexedDictState
 
 UNIT = 10**18
 GENESIS_HASH = b"\x42" * 32
@@ -268,9 +269,9 @@ class GenesisBuilder:
             institution_share_bps=self.institution_share_bps,
         )
         if spec is None:
-            return TestChain(DictState(build_state(config)))
+            return TestChain(IndexedDictState(build_state(config)))
         spec_build = package_module(spec, "runtime.genesis").build_state
-        return TestChain(DictState(spec_build(into_spec(config, spec))))
+        return TestChain(IndexedDictState(spec_build(into_spec(config, spec))))
 
 
 _DEV_KEYS = {dev_keypair(n).public: dev_keypair(n) for n in DEV_NAMES}
@@ -295,7 +296,8 @@ def _holder(name: str) -> bytes:
 
 
 class TestChain:
-    """A chain of blocks on a dict state, authored by alice, with invariants checked after every block."""
+    """A chain of blocks on a dict state (`IndexedDictState`), authored by alice, with invariants checked after every
+    block."""
 
     __test__ = False
 
@@ -348,7 +350,7 @@ class TestChain:
 
     def fork(self) -> TestChain:
         """An independent copy of this chain at its last block (to see what another history would do)."""
-        other = TestChain(DictState(self.backend.data))
+        other = TestChain(IndexedDictState(self.backend.data))
         other.number, other.slot, other.parent_hash = self.number, self.slot, self.parent_hash
         other.author, other.time_offset_ms, other.offline = self.author, self.time_offset_ms, set(self.offline)
         other.broken_on_purpose = set(self.broken_on_purpose)
