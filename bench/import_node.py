@@ -100,6 +100,26 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+def window_cpu(cpu_at: list[dict[str, float]], first: int, last: int) -> str | None:
+    """The mean CPU a block of blocks `first`..`last` (1-based, inclusive) cost each thread, in ms, as
+    "main 330, sig-verify 310, ..." (busiest first) and its sum; `cpu_at[i]` is each thread's CPU after block i (0:
+    before the first)."""
+    if first < 1 or last >= len(cpu_at) or first > last:
+        return None
+    before, after, count = cpu_at[first - 1], cpu_at[last], last - first + 1
+    spent = {role: (t - before.get(role, 0.0)) * 1000 / count for role, t in after.items()}
+    shown = sorted(((role, round(ms)) for role, ms in spent.items() if round(ms)), key=lambda kv: -kv[1])
+    return ", ".join(f"{role} {ms}" for role, ms in shown) + f" (sum {round(sum(spent.values()))})"
+
+
+def flatness_windows_cpu(cpu_at: list[dict[str, float]]) -> tuple[str | None, str | None]:
+    """`window_cpu` over the flatness ratio's windows, blocks 3-6 and the last 4; None under 10 blocks."""
+    blocks = len(cpu_at) - 1
+    if blocks < 10:
+        return None, None
+    return window_cpu(cpu_at, 3, 6), window_cpu(cpu_at, blocks - 3, blocks)
+
+
 def stage_growth(series: dict[str, list[float]]) -> str | None:
     """Each series' median over blocks 3-7 and over the last 5 blocks, in ms ("execute 131->140 ms, ..."): which stage
     the steady-state ratio's growth comes from; None under 10 blocks. A stage that overlaps others (the state root runs
@@ -153,6 +173,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     transfers = 0
     slot = 0
     cpu_before = thread_cpu()
+    cpu_at: list[dict[str, float]] = [cpu_before]  # each thread's CPU before block 1, after block 1, ...
     loop_start = time.perf_counter()
     for raw in blocks:
         start = time.perf_counter()
@@ -164,6 +185,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         assert result.status == "best", result.status
         transfers += len(result.enacted[-1].block.transactions)
         slot = result.header.slot
+        cpu_at.append(thread_cpu())
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
     cpu_after = thread_cpu()
     cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
@@ -190,6 +212,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     mapped, own = mapped_and_own_bytes()
     steady = steady_state_ratio(per_block)
     flat = flatness_ratio(per_block)
+    early_cpu, late_cpu = flatness_windows_cpu(cpu_at)
     by_stage = stage_growth({"block": per_block, "execute": [s[0] for s in stages],
                              "state_root": [s[1] for s in stages], "commit": [s[2] for s in stages]})
     return {
@@ -206,6 +229,10 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         "cpu_ms_per_block_by_thread": ", ".join(f"{role} {ms}" for role, ms in cpu_by_thread.items() if ms)
         or f"main {cpu_by_thread.get('main', 0)}",
         "cpu_ms_per_block": sum(cpu_by_thread.values()),
+        # the same over the flatness ratio's two windows (blocks 3-6 and the last 4): on a host whose other tenants
+        # make the wall times jump, what the node itself spent in each window, thread by thread
+        "cpu_ms_per_block_blocks_3_6": early_cpu,
+        "cpu_ms_per_block_last_4": late_cpu,
         # medians over the blocks of the node's stages (the rest of a block's time: decoding, header and signature
         # checks not hidden behind execution, event records, building the commit batch's keys, waiting for the last)
         "node_execute_ms": round(statistics.median(s[0] for s in stages) * 1000, 1),

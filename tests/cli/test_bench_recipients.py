@@ -93,3 +93,17 @@ def test_the_steady_state_figures_compare_blocks_3_to_7_with_the_last_5() -> Non
     assert steady_state_ratio([0.0] * 12) is None  # nothing to divide by
     assert stage_growth({"block": growing, "execute": flat}) == "block 500->1000 ms, execute 300->300 ms"
     assert stage_growth({"block": growing[:9]}) is None
+
+
+def test_the_flatness_windows_cpu_is_each_threads_mean_over_blocks_3_to_6_and_the_last_4() -> None:
+    from bench.import_node import flatness_windows_cpu, window_cpu
+
+    # 12 blocks: main spends 0.3 s a block throughout; the compaction thread nothing early, 0.1 s a block late
+    cpu_at = [{"main": 0.3 * i, "leveldb-background": 0.1 * max(0, i - 8)} for i in range(13)]
+    early, late = flatness_windows_cpu(cpu_at)
+    assert early == "main 300 (sum 300)"
+    assert late == "main 300, leveldb-background 100 (sum 400)"
+    # a thread first seen inside a window counts from 0; a window outside the blocks is not made up
+    assert window_cpu([{}, {"sig-verify": 0.2}], 1, 1) == "sig-verify 200 (sum 200)"
+    assert window_cpu(cpu_at, 0, 4) is None and window_cpu(cpu_at, 10, 13) is None
+    assert flatness_windows_cpu(cpu_at[:10]) == (None, None)  # 9 blocks: too few to say
