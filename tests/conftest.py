@@ -6,14 +6,24 @@ shows, not its log lines."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+import os
 
-import pytest
-from _pytest.logging import LogCaptureHandler
-from hypothesis import settings
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+"""One BLAS and OpenMP thread in every test process (and the processes tests start), unless the environment says
+otherwise: the suite runs two workers on two cores beside other busy processes, where the classifiers of
+tests/models (scikit-learn, numpy) with a thread per core spun and waited on each other: 100 s for a test that
+takes 12 with one thread, and ~2x the CPU."""
+for _var in BLAS_THREAD_VARIABLES:
+    os.environ.setdefault(_var, "1")  # before numpy loads its BLAS
 
-from runtime.compute import weights_source
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from _pytest.logging import LogCaptureHandler  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from runtime.compute import weights_source  # noqa: E402
 
 # no per-example time limit (hypothesis' default is 200 ms): a busy machine stretches any example past a fixed budget
 settings.register_profile("btt", deadline=None)
