@@ -36,7 +36,14 @@ from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChe
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
 from btt_chain.primitives.codec import wire_writer
-from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import (
+    BttError,
+    DecodeError,
+    ExtrinsicFault,
+    InvalidBlock,
+    InvalidExtrinsic,
+    StorageError,
+)
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256, merkle_root
@@ -1117,6 +1124,11 @@ class Chain:
             except InvalidExtrinsic as exc:
                 dropped.append((xt, str(exc)))
                 continue
+            except Exception as exc:
+                # an error no call may raise (a failed assertion, a bug): the block's state may hold part of what
+                # the call did, so the block is abandoned, and the author builds it again without this extrinsic
+                # (service `_author_slot`): a runtime bug one transaction reaches must not stop every slot
+                raise ExtrinsicFault(xt, exc) from exc
             included.append(xt)
         result = executive.finalize_block(ex)
         root_future = self.tree.start_update(result.changes)

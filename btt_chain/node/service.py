@@ -34,7 +34,15 @@ from btt_chain.node.signing_watch import SigningWatch
 from btt_chain.node.txpool import TxPool
 from btt_chain.node.upgrades import UpgradeHalt, UpgradeWatch
 from btt_chain.primitives.block import Header
-from btt_chain.primitives.errors import BttError, ConfigError, InvalidBlock, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import (
+    BttError,
+    ConfigError,
+    ExtrinsicFault,
+    InvalidBlock,
+    InvalidExtrinsic,
+    StorageError,
+)
+from btt_chain.primitives.extrinsic import Extrinsic
 from btt_chain.primitives.hash_chain import cached_hash_chain
 from btt_chain.primitives.keys import Keypair
 from genesis.build import Genesis, build_genesis
@@ -54,6 +62,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("btt.node")
 
 SPEC_FILE = "chain-spec.json"
+MAX_FAULTS_PER_SLOT = 4
+"""Transactions the runtime may fail on (`ExtrinsicFault`) in one slot before the node gives the slot up: each is
+banned from the pool, and each costs an attempt that re-executes the block up to it."""
 
 
 @dataclass(frozen=True)
@@ -579,8 +590,7 @@ class Node:
             self.guard.record_block(slot)
             if self.config.unsafe_equivocate:
                 self._equivocate(slot, key)
-            candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
-            imported, dropped = self.chain.author_block(slot, key, candidates)
+            imported, dropped = self._author_without_faults(slot, key)
         except UpgradeHalt:  # this block needs a spec this node does not run, or its migration fails: said once
             return
         except InvalidBlock as exc:  # this key cannot author (its hash chain, its registration): said once
@@ -612,6 +622,25 @@ class Node:
             "authored #%d 0x%s slot %d with %d transactions", h.number, imported.hash.hex()[:16], h.slot,
             len(imported.block.transactions),
         )
+
+    def _author_without_faults(self, slot: int, key: Keypair) -> tuple[ImportedBlock, list[tuple[Extrinsic, str]]]:
+        """`chain.author_block` from the pool's ready transactions; a transaction the runtime fails on (ExtrinsicFault:
+        a bug in its call) leaves the pool, banned, and the block is built again without it, up to
+        MAX_FAULTS_PER_SLOT times (each attempt re-executes the block up to the faulty transaction)."""
+        for attempt in range(MAX_FAULTS_PER_SLOT + 1):
+            candidates = ((t.xt, len(t.encoded)) for t in self.pool.ready())
+            try:
+                return self.chain.author_block(slot, key, candidates)
+            except ExtrinsicFault as fault:
+                xt = fault.xt
+                assert isinstance(xt, Extrinsic)
+                log.error("the runtime failed on extrinsic 0x%s (%s, nonce %d): dropped from the pool and left out of "
+                          "slot %d's block (a runtime bug: please report this log)", xt.hash().hex(),
+                          "0x" + xt.signer.hex()[:16], xt.nonce, slot, exc_info=fault.__cause__)
+                self.pool.prune([], [xt.hash()])
+                if attempt == MAX_FAULTS_PER_SLOT:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _equivocate(self, slot: int, key: Keypair) -> None:
         """Test helper (--unsafe-equivocate): gossip a second block for `slot` that differs from the real one."""

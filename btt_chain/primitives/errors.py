@@ -25,6 +25,16 @@ class DispatchError(BttError):
         super().__init__(f"{module}.{error}" + (f": {detail}" if detail else ""))
 
 
+class ExtrinsicFault(BttError):
+    """The runtime failed on an extrinsic with an error no call may raise (a bug in the call, not a verdict on
+    it): the block being built is abandoned, and the extrinsic is put in no block this node authors. `xt` is the
+    extrinsic; the runtime's own error is the `__cause__`."""
+
+    def __init__(self, xt: object, cause: BaseException) -> None:
+        self.xt = xt
+        super().__init__(f"the runtime failed applying the extrinsic: {type(cause).__name__}: {cause}")
+
+
 class InvalidBlock(BttError):
     """The block breaks a consensus or runtime rule and must not be imported."""
 
