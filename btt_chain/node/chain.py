@@ -1124,6 +1124,8 @@ class Chain:
             except InvalidExtrinsic as exc:
                 dropped.append((xt, str(exc)))
                 continue
+            except StorageError:
+                raise  # the database failed this node: no fault of the extrinsic's
             except Exception as exc:
                 # an error no call may raise (a failed assertion, a bug): the block's state may hold part of what
                 # the call did, so the block is abandoned, and the author builds it again without this extrinsic

@@ -12,7 +12,7 @@ import pytest
 
 from btt_chain.node.chain import Chain
 from btt_chain.node.service import MAX_FAULTS_PER_SLOT, Node
-from btt_chain.primitives.errors import ExtrinsicFault, InvalidExtrinsic
+from btt_chain.primitives.errors import ExtrinsicFault, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.modules import RUNTIME
@@ -97,3 +97,17 @@ def test_more_faults_than_a_slot_allows_give_up_the_slot_and_the_next_one_author
     assert list(pool.ready()) and all(t.xt.signer == dev_keypair("bob").public for t in pool.ready())
     imported, _ = Node._author_without_faults(node, chain.head.slot + 2, dev_keypair("alice"))  # type: ignore[arg-type]
     assert [x.hash() for x in imported.block.transactions] == [good.hash()]
+
+
+def test_a_failing_database_is_no_fault_of_the_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = new_chain()
+    dispatch = RUNTIME.dispatch
+
+    def disk_fails(ctx: Any, origin: Any, decoded: Any) -> None:
+        if decoded.full_name == "system.remark":
+            raise StorageError("read failed: the disk")
+        dispatch(ctx, origin, decoded)
+
+    monkeypatch.setattr(RUNTIME, "dispatch", disk_fails)
+    with pytest.raises(StorageError):  # the node's own failure, as it was: no transaction is banned for it
+        author_next(chain, [remark(chain, "bob", b"anything")])
