@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +52,27 @@ def _wait_rpc(node: DevnetNode, timeout: float = 60) -> None:
     raise BenchFailed(f"node{node.index} did not start in {timeout:.0f} s; see {node.datadir / 'node.log'}")
 
 
-async def _watch(nodes: list[DevnetNode], seconds: float) -> tuple[dict[str, dict[int, float]], list[tuple[float, int]],
-                                                                   dict[str, int]]:
-    """New-head arrival times per block hash per node, finalized notifications (time, number), block numbers."""
-    arrivals: dict[str, dict[int, float]] = {}
-    numbers: dict[str, int] = {}
-    finals: list[tuple[float, int]] = []
+@dataclass
+class Watched:
+    """What the watch saw: each block's arrival time per node, node 0's finalized notifications (time, number), each
+    block's number, and the blocks a subscription's first reply named (its current head, sent on subscribing: their
+    arrival happened before the window and is not known)."""
+
+    arrivals: dict[str, dict[int, float]] = field(default_factory=dict)
+    finals: list[tuple[float, int]] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
+    before_window: set[str] = field(default_factory=set)
+
+
+async def _watch(nodes: list[DevnetNode], seconds: float) -> Watched:
+    watched = Watched()
 
     async def one(node: DevnetNode, session: aiohttp.ClientSession) -> None:
         async with session.ws_connect(node.rpc_url) as ws:
             await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "chain_subscribeNewHeads", "params": []})
             await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "chain_subscribeFinalizedHeads", "params": []})
             end = time.monotonic() + seconds
+            first_head = True
             while time.monotonic() < end:
                 try:
                     msg = await ws.receive(timeout=max(0.1, end - time.monotonic()))
@@ -75,14 +85,55 @@ async def _watch(nodes: list[DevnetNode], seconds: float) -> tuple[dict[str, dic
                 if data.get("method") == "chain_newHead":
                     h = data["params"]["result"]
                     block_hash = "0x" + header_hash(h).hex()
-                    arrivals.setdefault(block_hash, {})[node.index] = now
-                    numbers[block_hash] = int(h["number"], 16)
+                    if first_head:
+                        watched.before_window.add(block_hash)
+                        first_head = False
+                    watched.arrivals.setdefault(block_hash, {})[node.index] = now
+                    watched.numbers[block_hash] = int(h["number"], 16)
                 elif data.get("method") == "chain_finalizedHead" and node.index == 0:
-                    finals.append((now, int(data["params"]["result"]["number"], 16)))
+                    watched.finals.append((now, int(data["params"]["result"]["number"], 16)))
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(one(n, session) for n in nodes))
-    return arrivals, finals, numbers
+    return watched
+
+
+def finality_delays(watched: Watched) -> list[float]:
+    """Seconds from each block's first arrival to node 0's first finalized notification at or above it, over the
+    blocks first seen in the window and not yet finalized then (a block finalized before anyone was watching, or one
+    node 0 synced after finalizing it, has no such time)."""
+    to_final = []
+    for h, per_node in watched.arrivals.items():
+        if h in watched.before_window:
+            continue
+        number, first = watched.numbers[h], min(per_node.values())
+        if any(f >= number for t, f in watched.finals if t <= first):
+            continue
+        done = [t for t, f in watched.finals if f >= number and t > first]
+        if done:
+            to_final.append(min(done) - first)
+    return to_final
+
+
+def figures(watched: Watched, nodes: int) -> dict[str, float | str]:
+    """Propagation over the blocks every node announced in the window; block to finality as `finality_delays`."""
+    delays = []
+    complete = 0
+    for h, per_node in watched.arrivals.items():
+        if len(per_node) < nodes or h in watched.before_window:
+            continue
+        complete += 1
+        first = min(per_node.values())
+        delays += [(t - first) * 1000 for t in per_node.values() if t != first]
+    to_final = finality_delays(watched)
+    return {
+        "nodes": nodes,
+        "blocks_seen_by_all": complete,
+        "propagation_p50_ms": _figure(_pct(delays, 0.5), 1),
+        "propagation_p99_ms": _figure(_pct(delays, 0.99), 1),
+        "block_to_finality_p50_s": _figure(_pct(to_final, 0.5), 2),
+        "block_to_finality_p99_s": _figure(_pct(to_final, 0.99), 2),
+    }
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -111,32 +162,11 @@ def propagation_and_finality(seconds: float = 60.0, nodes: int = 4, settle_s: fl
         for n in plan:
             _wait_rpc(n)
         time.sleep(settle_s)  # let the mesh form
-        arrivals, finals, numbers = asyncio.run(_watch(plan, seconds))
+        watched = asyncio.run(_watch(plan, seconds))
     finally:
         stop_processes(plan)
         shutil.rmtree(base, ignore_errors=True)
-    delays = []
-    complete = 0
-    for per_node in arrivals.values():
-        if len(per_node) < nodes:
-            continue
-        complete += 1
-        first = min(per_node.values())
-        delays += [(t - first) * 1000 for t in per_node.values() if t != first]
-    to_final = []
-    for h, per_node in arrivals.items():
-        number, first = numbers[h], min(per_node.values())
-        done = [t for t, f in finals if f >= number and t >= first]
-        if done:
-            to_final.append(min(done) - first)
-    return {
-        "nodes": nodes,
-        "blocks_seen_by_all": complete,
-        "propagation_p50_ms": _figure(_pct(delays, 0.5), 1),
-        "propagation_p99_ms": _figure(_pct(delays, 0.99), 1),
-        "block_to_finality_p50_s": _figure(_pct(to_final, 0.5), 2),
-        "block_to_finality_p99_s": _figure(_pct(to_final, 0.99), 2),
-    }
+    return figures(watched, nodes)
 
 
 def sync_speed(blocks: int = 1000, transfers_per_block: int = 100) -> dict[str, float]:

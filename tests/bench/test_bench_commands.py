@@ -318,7 +318,8 @@ def _network(rows: dict[str, str]) -> None:
     positive(rows, "blocks_seen_by_all")
     assert number(rows["propagation_p50_ms"]) >= 0
     for name in ("block_to_finality_p50_s", "block_to_finality_p99_s"):  # a busy machine may finalize none in 8 s
-        assert rows[name] == "none in the window" or number(rows[name]) > 0, rows[name]
+        # >= 0: each delay is > 0 (tests/bench/test_network_figures.py), printed to 10 ms
+        assert rows[name] == "none in the window" or number(rows[name]) >= 0, rows[name]
     assert rows["blocks"] == "10" and rows["transfers_per_block"] == "2"
     positive(rows, "blocks_per_s", "transfers_per_s")
 
