@@ -4,7 +4,9 @@ versions already, and `upgrade.run_migrations` passes them by). Spec 13 changed 
 in new maps of their own), so it added none. Spec 14 (issue 52) adds the parameters its rules read, re-keys compute's
 eviction index by whole price, records what assignments made before it hold of their providers' bonds, and replays
 the incentives attestations into per-oracle totals and home oracles by the most points. Spec 15 (issue 53) adds the
-parameters of its new modules, `utility` and `proxy` (their storage starts empty, at version 0).
+parameters of its new modules, `utility` and `proxy` (their storage starts empty, at version 0). Spec 16 keeps a closed
+private job's decoy cases while its assignment is late; its migration (compute 2 -> 3) clears the revealed positions
+of the late private jobs whose cases spec 15 had dropped, so that their late reveals open nothing.
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.
@@ -13,6 +15,7 @@ migration from the previous version (tested on a database the previous spec made
 from __future__ import annotations
 
 from .compute.hold_migration import RECORD_HOLDS
+from .compute.late_decoys_migration import LATE_DECOYS
 from .compute.migrations import EVICTABLE_BY_PRICE
 from .evidence.migrations import REPORTS_BY_ACCOUNT
 from .incentives.migrations import ATTESTED_AND_HOMES
@@ -31,7 +34,8 @@ STORAGE_VERSIONS: dict[str, int] = {
     "roles": 0,
     "staking": 0,
     "bonds": 0,
-    "compute": 2,  # spec 14: eviction by whole price and owners' eviction indexes (1); bond holds (2)
+    "compute": 3,  # spec 14: eviction by whole price and owners' eviction indexes (1); bond holds (2); spec 16: the
+    # late private jobs whose decoys spec 15 dropped open nothing (3)
     "multisig": 0,
     "governance": 0,
     "assets": 0,
@@ -52,5 +56,6 @@ MIGRATIONS = (
     ADD_SPEC15_PARAMETERS,  # spec 15: the utility and proxy modules' parameters
     EVICTABLE_BY_PRICE,
     RECORD_HOLDS,
+    LATE_DECOYS,  # spec 16
     ATTESTED_AND_HOMES,
 )

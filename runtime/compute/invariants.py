@@ -23,6 +23,7 @@ from runtime.overlay import Overlay
 from ..compute import costs, market, params, reassign, rent, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
 from ..compute.holds import floor_problems
+from ..compute.private import holds_decoys
 from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
@@ -145,11 +146,11 @@ def _private(state: Overlay, by_job: dict[int, Job]) -> list[str]:
         if rec.positions and (len(rec.positions) != rec.decoys or list(rec.positions) != sorted(set(rec.positions))
                               or rec.positions[-1] >= job.items):
             problems.append(f"compute.private: {where} revealed decoys {list(rec.positions)} of {rec.decoys}")
-        if job.status == JOB_OPEN:
+        if holds_decoys(job):
             wanted |= {(job_id, p) for p in rec.positions}
     if held_cases != wanted:
-        problems.append(f"compute.private: decoy cases held {sorted(held_cases ^ wanted)[:4]} differ from the open "
-                        "jobs' revealed decoys")
+        problems.append(f"compute.private: decoy cases held {sorted(held_cases ^ wanted)[:4]} differ from the "
+                        "revealed decoys of the open jobs and the late ones")
     return problems
 
 

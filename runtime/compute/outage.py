@@ -49,7 +49,7 @@ from runtime.context import CallContext
 
 from ..balances import logic as balances
 from ..bonds import logic as bonds
-from ..compute import assignment_state, events, holds, params, providers, settlement, storage
+from ..compute import assignment_state, events, holds, params, private, providers, settlement, storage
 from ..compute.types import COMMITTED, FRAUD, LATE, MISSED, STALLED, Assignment, Job, Outage
 from ..consensus.logic import epoch_of
 
@@ -156,13 +156,13 @@ def late_reveal(ctx: CallContext, job: Job, idx: int, a: Assignment, bad: int | 
         missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # before the fee, as at a deadline
         fee = charge_fee(ctx, a.provider, a.portion)
         ctx.emit(events.LateRevealVerified(job.id, a.provider, a.output_root, fee))
-        _put(ctx, job, idx, missed)
+        private.late_resolved(ctx, _put(ctx, job, idx, missed))
         return
     hold = holds.hold_of(ctx.state, job.id, a.provider)  # before the move releases it
     fraud = assignment_state.move(ctx, job, a, FRAUD, matures_ms=0)  # the miss counted at the deadline: a fraud
     burned, reward = settlement.slash(ctx, a.provider, hold, None)
     ctx.emit(events.FraudDetected(job.id, a.provider, bad, burned + reward, 0))
-    _put(ctx, job, idx, fraud)
+    private.late_resolved(ctx, _put(ctx, job, idx, fraud))
 
 
 def close_late_reveals(ctx: CallContext) -> None:
@@ -186,10 +186,12 @@ def close_late_reveals(ctx: CallContext) -> None:
         burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(state, job.id, a.provider), None)
         missed = assignment_state.move(ctx, job, a, MISSED, matures_ms=0)  # out of the late-reveal index
         ctx.emit(events.RevealWithheld(job.id, a.provider, burned + reward))
-        _put(ctx, job, idx, missed)
+        private.late_resolved(ctx, _put(ctx, job, idx, missed))
 
 
-def _put(ctx: CallContext, job: Job, idx: int, a: Assignment) -> None:
+def _put(ctx: CallContext, job: Job, idx: int, a: Assignment) -> Job:
     assignments = list(job.assignments)
     assignments[idx] = a
-    storage.jobs.put(ctx.state, job.id, job.replace(assignments=tuple(assignments)))
+    job = job.replace(assignments=tuple(assignments))
+    storage.jobs.put(ctx.state, job.id, job)
+    return job

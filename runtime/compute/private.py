@@ -69,6 +69,8 @@ from ..compute.types import (
     COMMITTED,
     FRAUD,
     JOB_CANCELLED,
+    JOB_OPEN,
+    LATE,
     MAX_DECOYS,
     PRIVATE_CHECKED,
     PRIVATE_PENDING,
@@ -348,7 +350,8 @@ def check_openings(ctx: CallContext, job: Job, a: Assignment, output_root: bytes
             raise errors.BadOpenings(f"item {o.index}: the output sealed to the clinic is not the leaf whose path "
                                      "leads to the output root")
         case = decoy_case(ctx.state, job.id, o.index)
-        assert case is not None  # every revealed decoy is held until the job closes
+        if case is None:  # never while the books hold: the decoys stay until the job closes and a late assignment
+            raise errors.BadOpenings(f"item {o.index}: its decoy case is not held")  # resolves (`holds_decoys`)
         cases.append(case)
     if not openings:
         return None
@@ -381,15 +384,40 @@ def earns_credit(state: Overlay, job: Job) -> bool:
 
 def closed(ctx: CallContext, job: Job) -> None:
     """`job` closed: a private job's deposit goes back to the clinic (unless burned) and its decoy cases leave the
-    state (they are in the reveal's block for anyone who wants them)."""
+    state (they are in the reveal's block for anyone who wants them), unless its assignment is late: its late reveal
+    opens them, so they stay until that resolves (`late_resolved`)."""
     rec = record(ctx.state, job.id)
     if rec is None:
         return
     if rec.deposit:
         balances.unreserve(ctx, job.requester, rec.deposit)
         storage.private_jobs.put(ctx.state, job.id, rec.replace(deposit=0))
+    if not _late(job):
+        _drop_decoys(ctx, job.id, rec)
+
+
+def _late(job: Job) -> bool:
+    return any(a.state == LATE for a in job.assignments)
+
+
+def holds_decoys(job: Job) -> bool:
+    """Whether the state keeps a private job's revealed decoy cases: while it is open, and while its assignment is
+    late after it closed (the late reveal is checked on them; spec 15 dropped them at the close, and refused every
+    late reveal)."""
+    return job.status == JOB_OPEN or _late(job)
+
+
+def late_resolved(ctx: CallContext, job: Job) -> None:
+    """`job`'s late assignment ended (its late reveal checked, or its late-reveal time over): a closed private job's
+    decoy cases leave the state now."""
+    rec = record(ctx.state, job.id)
+    if rec is not None and not holds_decoys(job):
+        _drop_decoys(ctx, job.id, rec)
+
+
+def _drop_decoys(ctx: CallContext, job_id: int, rec: PrivateJob) -> None:
     for p in rec.positions:
-        storage.decoy_cases.remove(ctx.state, storage.decoy_key(job.id, p))
+        storage.decoy_cases.remove(ctx.state, storage.decoy_key(job_id, p))
 
 
 # --- opening a real case --------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ PACKAGES: dict[int, str] = {
     12: "runtime.specs.spec12",
     13: "runtime.specs.spec13",
     14: "runtime.specs.spec14",
-    15: "runtime",
+    15: "runtime.specs.spec15",
+    16: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

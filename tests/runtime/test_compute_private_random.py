@@ -4,12 +4,15 @@ whole-state invariants (compute's books among them, a private job's reveal depos
 
 Clinic: honest; never seals; never reveals its decoys; reveals wrong decoys first (refused) then the right ones;
 seals one real case as garbage. Provider: honest; skips random items (computes a made-up output); flags a random item
-that opens; stalls (never commits); dozes (never reveals). The rules:
+that opens; stalls (never commits); dozes (never reveals); reveals late (after its job closed, within its late-reveal
+time; honest or skipping items). The rules:
 - an honest provider is never slashed, whatever the clinic does;
 - a provider that skipped a decoy, or flagged a decoy that opens, is slashed; one that skipped only real cases is not
   caught by the chain (the clinic may still open a case);
 - a clinic that never seals is refunded less the missed-assignment fee and the provider's record is unchanged;
 - a clinic that never reveals loses its deposit and the provider is paid without work credit;
+- a late reveal lands after the job closed (spec 16): honest work ends with the missed-deadline fee, a skipped decoy
+  is a fraud; the decoy cases stay in the state exactly until the late assignment resolves;
 - each requester's reserved balance is exactly what compute holds of it.
 """
 
@@ -19,7 +22,8 @@ import random
 
 import pytest
 
-from runtime.compute import storage
+from runtime.compute import events, storage
+from runtime.compute.inputs import output_root
 from runtime.compute.invariants import held_by_compute
 from runtime.compute.types import (
     ASSIGNED,
@@ -29,6 +33,7 @@ from runtime.compute.types import (
     JOB_EXPIRED,
     JOB_OPEN,
     LATE,
+    MISSED,
     PRIVATE_CHECKED,
     PRIVATE_UNREVEALED,
     PRIVATE_UNSEALED,
@@ -41,7 +46,7 @@ from tests.support.private_jobs import Clinic, Provider, job_of, record_of
 from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
 
 CLINIC_WAYS = ("honest", "never_seals", "never_reveals", "wrong_then_right", "garbage_case")
-PROVIDER_WAYS = ("honest", "skips", "flags_a_good_item", "stalls", "dozes")
+PROVIDER_WAYS = ("honest", "skips", "flags_a_good_item", "stalls", "dozes", "reveals_late")
 JOBS = 20
 DEADLINE = 60_000
 """Near the shortest a private job takes here (8-slot windows): a stalled job runs into it soon."""
@@ -91,7 +96,7 @@ def one_job(chain: TestChain, rng: random.Random, n: int, clinic_way: str, provi
         clinic.sealed[garbage] = bytes(len(clinic.sealed[garbage]))
     assert clinic.submit_sealed().success
     lied_about = None
-    if provider_way == "skips":
+    if provider_way == "skips" or provider_way == "reveals_late" and rng.random() < 0.5:
         worker.skip = frozenset(rng.sample(range(items), rng.randint(1, 2)))
     if provider_way == "flags_a_good_item":
         lied_about = rng.choice([i for i in range(items) if i != garbage])
@@ -128,15 +133,18 @@ def one_job(chain: TestChain, rng: random.Random, n: int, clinic_way: str, provi
         out = clinic.reveal()
         assert out.success, out.error
     state = job_of(chain, job_id).assignments[0].state
-    decoys_hit = (worker.skip & set(clinic.positions)) if provider_way in ("skips", "flags_a_good_item") else set()
+    decoys_hit = worker.skip & set(clinic.positions)
     lied_on_decoy = lied_about is not None and lied_about in clinic.positions
     if state == FRAUD:  # only a flag on a decoy convicts at the decoy reveal
         assert lied_on_decoy, (clinic_way, provider_way)
         return
     assert not lied_on_decoy
-    if provider_way == "dozes":
+    if provider_way in ("dozes", "reveals_late"):
         settle(chain, job_id)
         assert job_of(chain, job_id).assignments[0].state == LATE  # its reveal window closed: the miss is its own
+        if provider_way == "reveals_late":
+            reveal_late(chain, rng, clinic, worker, job_id, caught=clinic_way != "never_reveals" and
+                        bool(decoys_hit - {garbage}))
         return
     until_sampled(chain, job_id)
     assert worker.reveal(job_id).success
@@ -169,6 +177,36 @@ def one_job(chain: TestChain, rng: random.Random, n: int, clinic_way: str, provi
     assert chain.account("charlie").reserved <= burned_before
 
 
+def held_decoys(chain: TestChain, job_id: int) -> list[int]:
+    prefix = storage.decoy_cases.prefix + job_id.to_bytes(8, "big")
+    return sorted(int.from_bytes(k[len(prefix):], "big") for k, _ in chain.view().iterate(prefix))
+
+
+def reveal_late(chain: TestChain, rng: random.Random, clinic: Clinic, worker: Provider, job_id: int,
+                caught: bool) -> None:
+    """`worker` reveals its late assignment after the job closed, some blocks into its late-reveal time: the reveal
+    lands (spec 15 could not check it: the close had dropped the decoys), a skipped decoy convicts it, honest work
+    pays the missed-deadline fee and no slash; the decoys stay held until then and leave with the verdict."""
+    while job_of(chain, job_id).status == JOB_OPEN:
+        chain.run_block([])
+    for _ in range(rng.randrange(4)):
+        chain.run_block([])
+    assert job_of(chain, job_id).assignments[0].state == LATE
+    assert held_decoys(chain, job_id) == sorted(record_of(chain, job_id).positions)
+    out = worker.reveal(job_id)
+    assert out.success, out.error
+    after = job_of(chain, job_id).assignments[0]
+    happened = chain.events()
+    if caught:
+        assert after.state == FRAUD and any(isinstance(e, events.FraudDetected) for e in happened)
+    else:
+        assert after.state == MISSED and any(isinstance(e, events.LateRevealVerified) for e in happened)
+    assert held_decoys(chain, job_id) == []
+    for _ in range(3):  # its late-reveal time ending later changes nothing: it is resolved
+        chain.run_block([])
+        assert not any(isinstance(e, events.RevealWithheld) for e in chain.events())
+
+
 def clinic_truth(clinic: Clinic, index: int) -> bytes:
     from runtime.compute.inference import infer
     from runtime.compute.models import built
@@ -199,38 +237,89 @@ def test_private_jobs_keep_every_rule_under_random_schedules(seed: int) -> None:
     assert len(seen) >= 12  # most pairings met
 
 
-class RevealFailedInTheRuntime(Exception):
-    """The runtime failed (an assertion) on the late reveal: spec 15's defect, told apart from the test's own checks."""
-
-
-@pytest.mark.xfail(strict=True, raises=RevealFailedInTheRuntime, reason=(
-    "spec 15: a private job closes at its deadline with a late assignment, and the close removes the revealed decoys "
-    "that the late reveal is checked against (private.check_openings asserts they are held): the reveal can be in no "
-    "block (the node leaves it out: tests/node/test_author_extrinsic_fault.py) and an honest late provider is "
-    "slashed as withholding at its late-reveal time. Keeping the decoys until every late assignment is resolved is "
-    "a rule change: spec 16"))
-def test_an_honest_provider_late_on_a_private_job_can_still_reveal_after_the_job_closed() -> None:
+def late_chain(spec: int | None = None) -> TestChain:
+    """charlie a clinic with a box key, bob a provider of one place with a box key; under `spec`'s rules."""
     chain = GenesisBuilder(balances={"alice": 1_000, "bob": 100_000, "charlie": 100_000},
-                           params={"compute.commit_window_slots": 8, "compute.sample_size": 2}).build()
+                           params={"compute.commit_window_slots": 8, "compute.sample_size": 2}).build(spec)
     assert Clinic(chain, "charlie", MODEL).set_key().success
     register(chain, "bob", capacity=1, bond=40 * BOND)
+    assert Provider(chain, "bob").set_key().success
+    return chain
+
+
+def late_private_job(skip_a_decoy: bool = False, chain: TestChain | None = None, seed: int = 7,
+                     ) -> tuple[TestChain, Clinic, Provider, int]:
+    """A private job whose clinic revealed its decoys and whose provider, bob, dozed past the deadline: the job has
+    closed with bob's assignment late, within its late-reveal time."""
+    chain = chain or late_chain()
     worker = Provider(chain, "bob")
-    assert worker.set_key().success
-    clinic = Clinic(chain, "charlie", MODEL, rng=random.Random(7))
+    clinic = Clinic(chain, "charlie", MODEL, rng=random.Random(seed))
     assert clinic.post(6, 2, PRICE, DEADLINE).success
     job_id = clinic.job_id
     while not job_of(chain, job_id).assignments:
         chain.run_block([])
     clinic.seal()
     assert clinic.submit_sealed().success
+    if skip_a_decoy:
+        worker.skip = frozenset({clinic.positions[0]})
     assert worker.commit(job_id, clinic.sealed).success
     assert clinic.reveal().success
     settle(chain, job_id)  # bob dozes past the deadline: late
     assert job_of(chain, job_id).assignments[0].state == LATE
     while job_of(chain, job_id).status == JOB_OPEN:
         chain.run_block([])
-    try:
-        out = worker.reveal(job_id)  # within its late-reveal time
-    except AssertionError as exc:
-        raise RevealFailedInTheRuntime() from exc
+    return chain, clinic, worker, job_id
+
+
+def test_an_honest_provider_late_on_a_private_job_can_still_reveal_after_the_job_closed() -> None:
+    chain, clinic, worker, job_id = late_private_job()
+    assert held_decoys(chain, job_id) == sorted(clinic.positions)  # spec 15 dropped them at the close
+    bond_before = chain.account("bob").reserved
+    out = worker.reveal(job_id)  # within its late-reveal time
     assert out.success, out.error
+    assert job_of(chain, job_id).assignments[0].state == MISSED
+    (verified,) = [e for e in chain.events() if isinstance(e, events.LateRevealVerified)]
+    assert bond_before - chain.account("bob").reserved == verified.slashed  # the fee, never the hold
+    assert held_decoys(chain, job_id) == []
+    for _ in range(40):
+        chain.run_block([])
+        assert not any(isinstance(e, events.RevealWithheld) for e in chain.events())
+
+
+def test_a_late_provider_that_never_reveals_is_slashed_and_the_decoys_leave_with_the_verdict() -> None:
+    chain, clinic, worker, job_id = late_private_job()
+    assert held_decoys(chain, job_id) == sorted(clinic.positions)
+    for _ in range(400):
+        chain.run_block([])
+        if job_of(chain, job_id).assignments[0].state != LATE:
+            break
+    assert job_of(chain, job_id).assignments[0].state == MISSED
+    assert any(isinstance(e, events.RevealWithheld) for e in chain.events())
+    assert held_decoys(chain, job_id) == []
+    out = worker.reveal(job_id)
+    assert not out.success  # nothing is late any more
+
+
+def test_a_late_reveal_that_skipped_a_decoy_is_a_fraud() -> None:
+    chain, clinic, worker, job_id = late_private_job(skip_a_decoy=True)
+    out = worker.reveal(job_id)
+    assert out.success, out.error
+    assert job_of(chain, job_id).assignments[0].state == FRAUD
+    assert any(isinstance(e, events.FraudDetected) for e in chain.events())
+    assert held_decoys(chain, job_id) == []
+
+
+def test_a_bad_late_reveal_is_refused_and_changes_nothing() -> None:
+    chain, clinic, worker, job_id = late_private_job()
+    before = (job_of(chain, job_id), record_of(chain, job_id), chain.account("bob").reserved, chain.account("charlie"))
+    good = worker.openings(job_id)
+    for openings in (good[:-1], (good[1], good[0], *good[2:]), ()):
+        out = chain.submit("bob", "compute.reveal_private_result", job_id, output_root(worker.outputs), worker.salt,
+                           openings)
+        assert not out.success
+    out = chain.submit("bob", "compute.reveal_private_result", job_id, output_root(worker.outputs), b"\x45" * 32, good)
+    assert not out.success and "Commitment" in (out.error or "")
+    after = (job_of(chain, job_id), record_of(chain, job_id), chain.account("bob").reserved, chain.account("charlie"))
+    assert after == before  # bob paid each refused call's fee from his free balance, nothing else
+    assert held_decoys(chain, job_id) == sorted(clinic.positions)
+    assert worker.reveal(job_id).success  # the right one still lands
