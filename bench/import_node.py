@@ -31,6 +31,7 @@ from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, verify_multi
 from runtime.system import storage as system
 from storage.leveldb import LevelDBStore
+from storage.leveldb_stats import LevelStats, written_per_block
 
 VERIFY_SAMPLE = 3_000
 
@@ -120,6 +121,17 @@ def flatness_windows_cpu(cpu_at: list[dict[str, float]]) -> tuple[str | None, st
     return window_cpu(cpu_at, 3, 6), window_cpu(cpu_at, blocks - 3, blocks)
 
 
+def leveldb_windows(levels_at: dict[int, tuple[LevelStats, ...]], blocks: int) -> dict[str, str | None]:
+    """MB LevelDB wrote a block into each level over blocks 3-6 and the last 4 (`levels_at[i]`: its compaction
+    table after block i); None where a reading is missing (under 10 blocks)."""
+    def window(first: int, last: int) -> str | None:
+        before, after = levels_at.get(first - 1), levels_at.get(last)
+        return None if before is None or after is None else written_per_block(before, after, last - first + 1)
+
+    return {"leveldb_mb_written_per_block_blocks_3_6": window(3, 6),
+            "leveldb_mb_written_per_block_last_4": window(blocks - 3, blocks)}
+
+
 def stage_growth(series: dict[str, list[float]]) -> str | None:
     """Each series' median over blocks 3-7 and over the last 5 blocks, in ms ("execute 131->140 ms, ..."): which stage
     the steady-state ratio's growth comes from; None under 10 blocks. A stage that overlaps others (the state root runs
@@ -157,7 +169,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     checker = SignatureChecker(workers=sig_workers)  # workers fork now, while the heap is small
     genesis = pickle.loads((workdir / "genesis.pickle").read_bytes())
     started = time.perf_counter()
-    chain = Chain(LevelDBStore(workdir / "node"), genesis, checker)
+    store = LevelDBStore(workdir / "node")
+    chain = Chain(store, genesis, checker)
     open_s = time.perf_counter() - started
     # the executive of the next block, built as a node's start-up has it: the node's metrics (on by default) import
     # the runtime's modules at start and its pool checks transactions against the executive, so the first block
@@ -175,6 +188,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     cpu_before = thread_cpu()
     final_flush_s = 0.0
     cpu_at: list[dict[str, float]] = [cpu_before]  # each thread's CPU before block 1, after block 1, ...
+    windows_at = {2, 6, len(blocks) - 4, len(blocks)} if len(blocks) >= 10 else set()
+    levels_at: dict[int, tuple[LevelStats, ...]] = {}  # LevelDB's compaction table after block i (the windows' ends)
     loop_start = time.perf_counter()
     for raw in blocks:
         start = time.perf_counter()
@@ -192,6 +207,8 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         transfers += len(result.enacted[-1].block.transactions)
         slot = result.header.slot
         cpu_at.append(thread_cpu())
+        if len(per_block) in windows_at:
+            levels_at[len(per_block)] = store.level_stats()
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
     cpu_after = thread_cpu()
     cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
@@ -241,6 +258,10 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
         # make the wall times jump, what the node itself spent in each window, thread by thread
         "cpu_ms_per_block_blocks_3_6": early_cpu,
         "cpu_ms_per_block_last_4": late_cpu,
+        # what LevelDB wrote a block into each level over the same two windows (MB, from its compaction table, which
+        # counts whole MB): level 0 is the memtable flushed, the others compactions; their growth is what fills the
+        # levels costs, apart from the node's own work
+        **leveldb_windows(levels_at, len(blocks)),
         # medians over the blocks of the node's stages (the rest of a block's time: decoding, header and signature
         # checks not hidden behind execution, event records, building the commit batch's keys, waiting for the last)
         "node_execute_ms": round(statistics.median(s[0] for s in stages) * 1000, 1),

@@ -27,6 +27,7 @@ from storage import read_ahead as ahead_reads
 from storage import schema
 from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range
+from storage.leveldb_stats import LevelStats, parse_level_stats
 
 LRU_CACHE_BYTES = 256 * 1024 * 1024
 """Block cache for uncompressed data blocks, filled only as blocks are read: room for the flat state of about a
@@ -383,6 +384,17 @@ class LevelDBStore(KeyValueStore):
             self._handle().compact_range()
         except (plyvel.Error, RuntimeError) as exc:
             raise StorageError(f"cannot compact database at {self.path}: {_message(exc)}") from exc
+
+    def level_stats(self) -> tuple[LevelStats, ...]:
+        """LevelDB's compaction table (its `leveldb.stats` property): one row per level that holds a table or was
+        compacted into, with what compactions read and wrote for it since the database was opened. A batch still
+        being written by the writer thread is not waited for (LevelDB answers under its own lock), so that reading
+        the table between blocks does not change how they overlap."""
+        try:
+            raw = self._handle().get_property(b"leveldb.stats")
+        except (plyvel.Error, RuntimeError) as exc:
+            raise StorageError(f"cannot read database at {self.path}: {_message(exc)}") from exc
+        return parse_level_stats((raw or b"").decode("ascii", "replace"))
 
     def release_mapped_pages(self) -> None:
         """Close and open the database again, so that LevelDB unmaps its table files: what a scan of the whole state

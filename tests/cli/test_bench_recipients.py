@@ -107,3 +107,18 @@ def test_the_flatness_windows_cpu_is_each_threads_mean_over_blocks_3_to_6_and_th
     assert window_cpu([{}, {"sig-verify": 0.2}], 1, 1) == "sig-verify 200 (sum 200)"
     assert window_cpu(cpu_at, 0, 4) is None and window_cpu(cpu_at, 10, 13) is None
     assert flatness_windows_cpu(cpu_at[:10]) == (None, None)  # 9 blocks: too few to say
+
+
+def test_the_leveldb_windows_difference_the_compaction_table_over_blocks_3_to_6_and_the_last_4() -> None:
+    from bench.import_node import leveldb_windows
+    from storage.leveldb_stats import LevelStats
+
+    def table(flushed: float, compacted: float) -> tuple[LevelStats, ...]:
+        return (LevelStats(0, 1, 2.0, 0.0, 0.0, flushed), LevelStats(1, 5, 9.0, 0.0, compacted, compacted))
+
+    # 12 blocks: 2 MB flushed a block throughout; compactions into level 1 start after block 6, 6 MB a block
+    levels_at = {2: table(4, 0), 6: table(12, 0), 8: table(16, 12), 12: table(24, 36)}
+    assert leveldb_windows(levels_at, 12) == {"leveldb_mb_written_per_block_blocks_3_6": "L0 2.0 (sum 2.0)",
+                                              "leveldb_mb_written_per_block_last_4": "L0 2.0, L1 6.0 (sum 8.0)"}
+    assert leveldb_windows({}, 9) == {"leveldb_mb_written_per_block_blocks_3_6": None,
+                                      "leveldb_mb_written_per_block_last_4": None}
