@@ -781,6 +781,16 @@ class Chain:
         except BttError as exc:
             self._finish_signature_checks(checks)
             raise InvalidBlock(f"execution failed: {exc}") from None
+        except MemoryError:  # this node's resources: no verdict on the block
+            self._finish_signature_checks(checks)
+            raise
+        except Exception as exc:
+            # an error no block may raise (a runtime bug one of its extrinsics reaches, as the author's
+            # `ExtrinsicFault`): no node of this release executes the block, so it is invalid here; its sender is
+            # banned as for any invalid block, and a sync round goes on with the other peers
+            self._finish_signature_checks(checks)
+            log.warning("block #%d: the runtime failed on it", number, exc_info=exc)
+            raise InvalidBlock(f"execution failed: the runtime raised {type(exc).__name__}: {exc}") from None
         updated = runtime_updated(_AfterBlock(view, result.changes), number, result.spec_version)
         return result, _BlockChecks(self, block, result, updated, checks, self.tree.start_update(result.changes))
 

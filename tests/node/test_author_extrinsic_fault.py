@@ -12,12 +12,12 @@ import pytest
 
 from btt_chain.node.chain import Chain
 from btt_chain.node.service import MAX_FAULTS_PER_SLOT, Node
-from btt_chain.primitives.errors import ExtrinsicFault, InvalidExtrinsic, StorageError
+from btt_chain.primitives.errors import ExtrinsicFault, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.modules import RUNTIME
 from runtime.system import storage as system
-from tests.support.node_builder import UNIT, author_next, block_bytes, new_chain, new_pool, transfer
+from tests.support.node_builder import UNIT, author_next, block_bytes, far_future_ms, new_chain, new_pool, transfer
 
 POISON = b"runtime bug"
 
@@ -111,3 +111,48 @@ def test_a_failing_database_is_no_fault_of_the_transaction(monkeypatch: pytest.M
     monkeypatch.setattr(RUNTIME, "dispatch", disk_fails)
     with pytest.raises(StorageError):  # the node's own failure, as it was: no transaction is banned for it
         author_next(chain, [remark(chain, "bob", b"anything")])
+
+
+def test_a_block_the_runtime_fails_on_is_invalid_on_import_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block that carries such a transaction (authored by a node of another release, or a hostile validator) is
+    refused as invalid on import, as any block whose execution fails: nothing changes, and its sender can be banned,
+    not a whole sync round lost to a raw exception."""
+    source = new_chain()
+    author_next(source, [transfer(source, "alice", "bob", UNIT)])
+    author_next(source, [remark(source, "bob", POISON)])  # executes here: this chain's runtime has no such bug
+    node = new_chain()
+    node.import_block(block_bytes(source, 1), far_future_ms())
+    dispatch = RUNTIME.dispatch
+
+    def failing(ctx: Any, origin: Any, decoded: Any) -> None:
+        if decoded.full_name == "system.remark" and decoded.args[0] == POISON:
+            raise AssertionError("a runtime invariant that does not hold")
+        dispatch(ctx, origin, decoded)
+
+    monkeypatch.setattr(RUNTIME, "dispatch", failing)
+    before = snapshot(node)
+    for verdict in ("the runtime raised AssertionError", "known to be invalid"):  # again: remembered as bad
+        with pytest.raises(InvalidBlock, match=verdict):
+            node.import_block(block_bytes(source, 2), far_future_ms())
+        assert snapshot(node) == before
+    monkeypatch.setattr(RUNTIME, "dispatch", dispatch)
+    author_next(node, [transfer(node, "alice", "charlie", UNIT)])  # the chain goes on
+    assert node.head.number == 2
+
+
+def test_a_node_out_of_memory_gives_no_verdict_on_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = new_chain()
+    author_next(source, [remark(source, "bob", b"anything")])
+    node = new_chain()
+    dispatch = RUNTIME.dispatch
+
+    def no_memory(ctx: Any, origin: Any, decoded: Any) -> None:
+        if decoded.full_name == "system.remark":
+            raise MemoryError()
+        dispatch(ctx, origin, decoded)
+
+    monkeypatch.setattr(RUNTIME, "dispatch", no_memory)
+    with pytest.raises(MemoryError):
+        node.import_block(block_bytes(source, 1), far_future_ms())
+    monkeypatch.setattr(RUNTIME, "dispatch", dispatch)
+    assert node.import_block(block_bytes(source, 1), far_future_ms()).status == "best"  # not remembered as bad
