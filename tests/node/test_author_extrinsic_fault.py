@@ -22,9 +22,9 @@ from tests.support.node_builder import UNIT, author_next, block_bytes, far_futur
 POISON = b"runtime bug"
 
 
-@pytest.fixture
-def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`system.remark` with POISON fails as a runtime bug would (an assertion), anywhere it is dispatched."""
+def poison(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on `system.remark` with POISON fails as a runtime bug would (an assertion), anywhere it is
+    dispatched."""
     dispatch = RUNTIME.dispatch
 
     def failing(ctx: Any, origin: Any, decoded: Any) -> None:
@@ -33,6 +33,11 @@ def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
         dispatch(ctx, origin, decoded)
 
     monkeypatch.setattr(RUNTIME, "dispatch", failing)
+
+
+@pytest.fixture
+def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
+    poison(monkeypatch)
 
 
 def remark(chain: Chain, who: str, data: bytes, nonce: int | None = None) -> Extrinsic:
@@ -123,13 +128,7 @@ def test_a_block_the_runtime_fails_on_is_invalid_on_import_and_changes_nothing(m
     node = new_chain()
     node.import_block(block_bytes(source, 1), far_future_ms())
     dispatch = RUNTIME.dispatch
-
-    def failing(ctx: Any, origin: Any, decoded: Any) -> None:
-        if decoded.full_name == "system.remark" and decoded.args[0] == POISON:
-            raise AssertionError("a runtime invariant that does not hold")
-        dispatch(ctx, origin, decoded)
-
-    monkeypatch.setattr(RUNTIME, "dispatch", failing)
+    poison(monkeypatch)
     before = snapshot(node)
     for verdict in ("the runtime raised AssertionError", "known to be invalid"):  # again: remembered as bad
         with pytest.raises(InvalidBlock, match=verdict):
