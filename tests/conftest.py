@@ -48,28 +48,3 @@ def root_logger_restored() -> Iterator[None]:
         # pytest's own capture handlers come and go with each phase of a test: only what the test added goes
         if handler not in handlers and not isinstance(handler, LogCaptureHandler):
             root.removeHandler(handler)
-
-
-SLOW_FIRST = (
-    "tests/functional/test_feature_readme_try_it.py",
-    "tests/functional/test_feature_devnet.py",
-    "tests/functional/test_feature_warp_sync.py",
-    "tests/functional/test_feature_private_cases.py",
-    "tests/functional/test_feature_operator_network.py",
-    "tests/functional/test_feature_validator_restore.py",
-    "tests/functional/test_trained_model.py",
-    "tests/explorer/test_explorer_units_layout.py",
-    "tests/functional/test_feature_session_keys.py",
-    "tests/functional/test_feature_validator_set.py",
-    "tests/consensus/test_finality_simulation.py",
-    "tests/client/test_client_install.py",
-    "tests/consensus/test_finality_long_outage.py",
-)
-"""Files whose tests run longest (30-200 s each beside two CPU hogs, 2026-11-27's runs), collected first so that the
-workers start them first: a lane ends when its last worker does, and one of these started last left the others
-idle for minutes. Each lane keeps its own files; within the rest the order is pytest's."""
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest as collected
