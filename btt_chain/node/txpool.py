@@ -16,18 +16,21 @@ takes its place and never evicts another to make room. Every transaction that le
 through `on_dropped(hash, reason)`, so a watcher can tell its sender. Invalid transactions are banned by hash for a
 while.
 
-After each imported block the pool drops what the block included or made stale, expires old future transactions
-and re-checks every pooled sender's funds (given `accounts`). The re-check is bounded by the read the nonce check
-already makes: each sender's fees, tips and spends are kept as a running total, updated on every admission and
-removal, and compared with the spendable balance of its stored account record (a floor of what the next block
-sees), or with the exact figure an earlier block found if that record has not changed since: O(1) per sender.
-Only a sender over that floor is walked in nonce order and, if its record shows a lock, read exactly (its locks
-at the next block's time, ~17 us); the transactions from its first unpayable nonce on are dropped as "invalid".
-No slice or rotation is needed: every pooled sender is checked after every block. Measured on the dev chain (two
-cores, memory store): a full pool of 8,192 transactions from 8,192 senders prunes in 67 ms after a block with
-nothing to drop, 68 ms before the funds check (the account read per sender is the cost); 16 senders x 512 in
-2.1 ms (1.9); a block that drains all 8,192 senders (3.3 s to author) is followed by a 253 ms prune that drops
-and reports all 8,192, where the pool before kept them (147 ms).
+After each imported block the pool drops what the block included or made stale, expires old future transactions, drops
+the mortal transactions whose era ended (given `next_block`: the first block number that can no longer include one, its
+birth at admission plus its period, is kept in a heap, so the check costs nothing while none ends; without it a
+transaction sent to a node far behind the chain, signed against that node's head, waited in its pool for ever and its
+watcher never heard its end) and re-checks every pooled sender's funds (given `accounts`). The re-check is bounded by
+the read the nonce check already makes: each sender's fees, tips and spends are kept as a running total, updated on
+every admission and removal, and compared with the spendable balance of its stored account record (a floor of what the
+next block sees), or with the exact figure an earlier block found if that record has not changed since: O(1) per sender.
+Only a sender over that floor is walked in nonce order and, if its record shows a lock, read exactly (its locks at the
+next block's time, ~17 us); the transactions from its first unpayable nonce on are dropped as "invalid". No slice or
+rotation is needed: every pooled sender is checked after every block. Measured on the dev chain (two cores, memory
+store): a full pool of 8,192 transactions from 8,192 senders prunes in 67 ms after a block with nothing to drop, 68 ms
+before the funds check (the account read per sender is the cost); 16 senders x 512 in 2.1 ms (1.9); a block that drains
+all 8,192 senders (3.3 s to author) is followed by a 253 ms prune that drops and reports all 8,192, where the pool
+before kept them (147 ms).
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ from runtime.executive import ValidTransaction
 from runtime.system.types import AccountInfo
 
 log = logging.getLogger("btt.txpool")
+
+
+DEATHS_SLACK = 1024
+"""Stale entries the mortality heap may hold beyond twice the pool before it is rebuilt from the pool (an entry stays
+behind when its transaction is included or dropped, until its era would have ended: up to 65,536 blocks)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ class PoolTx:
     """What its call takes from the sender's free balance (`pool_funds.compute_call_spend`)."""
     takes_rest: bool = field(default=False, compare=False)
     """Its call takes whatever spendable balance is left (`balances.transfer_all`)."""
+    dies_at: int | None = field(default=None, compare=False)
+    """Mortal: the first block number that can no longer include it (its era's birth plus its period); None when
+    immortal or when the pool is not told block numbers."""
 
     def __post_init__(self) -> None:
         self.sort_key = (-self.tip, self.arrival)
@@ -153,7 +164,10 @@ class TxPool:
         clock: Callable[[], float] = time.monotonic,
         accounts: HeadAccounts | None = None,
         runtime: Runtime | None = None,
+        next_block: Callable[[], int] | None = None,
     ) -> None:
+        """`next_block()` -> the number of the block the head's child would be (what admission validates for): with
+        it, a mortal transaction leaves the pool, as invalid, once that block is past its era."""
         if runtime is None:
             from runtime.modules import RUNTIME
 
@@ -162,6 +176,9 @@ class TxPool:
         self._account_nonce = account_nonce
         self._accounts = accounts
         self._runtime = runtime
+        self._next_block = next_block
+        self._deaths: list[tuple[int, int, bytes]] = []
+        """(dies_at, arrival, hash) of pooled mortal transactions: a heap, stale entries skipped when popped."""
         self.config = config or PoolConfig()
         self._clock = clock
         self._by_hash: dict[bytes, PoolTx] = {}
@@ -228,8 +245,11 @@ class TxPool:
         elif len(queued) >= cfg.max_per_sender:
             raise InvalidExtrinsic(f"this sender already has {len(queued)} pooled transactions, the most it may")
         spend = get_call_spend(self._runtime, xt.call, xt.signer)
+        dies_at = None
+        if self._next_block is not None and not xt.era.immortal:
+            dies_at = xt.era.birth(self._next_block()) + xt.era.period
         tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals + 1, valid.fee, self._clock(),
-                    spend=spend.amount, takes_rest=spend.rest)
+                    spend=spend.amount, takes_rest=spend.rest, dies_at=dies_at)
         self._check_funds_for(queued, tx, valid.spendable)
         self._check_others(spend.others)
         victims: list[PoolTx] = []
@@ -369,6 +389,11 @@ class TxPool:
         self._committed[sender] = self._committed.get(sender, 0) + tx.cost
         if tx.takes_rest:
             self._rest_takers[sender] = self._rest_takers.get(sender, 0) + 1
+        if tx.dies_at is not None:
+            heapq.heappush(self._deaths, (tx.dies_at, tx.arrival, tx.hash))
+            if len(self._deaths) > 2 * len(self._by_hash) + DEATHS_SLACK:  # the included and dropped ones: rebuild
+                self._deaths = [(t.dies_at, t.arrival, t.hash) for t in self._by_hash.values() if t.dies_at is not None]
+                heapq.heapify(self._deaths)
 
     def _remove(self, tx: PoolTx) -> None:
         if self._by_hash.pop(tx.hash, None) is None:
@@ -472,6 +497,7 @@ class TxPool:
                 self._remove(tx)
                 self.counters.invalid_removed += 1
                 self.on_dropped(h, "invalid: it can no longer be included")
+        self._drop_dead()
         accounts = self._accounts
         checked = exact = dropped = 0
         for sender in list(self._by_sender):
@@ -498,6 +524,25 @@ class TxPool:
                 "dropped %d pooled transactions whose senders can no longer pay them (%d senders re-checked, %d "
                 "read with their locks, %.1f ms)", dropped, checked, exact, self.last_recheck.seconds * 1000,
             )
+
+    def _drop_dead(self) -> None:
+        """Drop, as invalid (banned, its watcher told), every mortal transaction whose era has ended by the next
+        block: its signature commits to a birth block that block no longer sees."""
+        if self._next_block is None:
+            return
+        number = self._next_block()
+        deaths = self._deaths
+        while deaths and deaths[0][0] <= number:
+            dies_at, _, h = heapq.heappop(deaths)
+            tx = self._by_hash.get(h)
+            if tx is None or tx.dies_at != dies_at:
+                continue  # left the pool already (a same-hash transaction admitted again has its own entry)
+            self._remove(tx)
+            self._banned[h] = self._clock() + self.config.ban_seconds
+            self.counters.invalid_removed += 1
+            self.on_dropped(h, f"invalid: its mortal era ended at block #{dies_at - 1} (born at "
+                               f"#{dies_at - tx.xt.era.period}, period {tx.xt.era.period}); sign it again against a "
+                               "recent block")
 
     def _recheck_funds(self, accounts: HeadAccounts, sender: bytes, record: AccountInfo) -> tuple[int, int]:
         """Drop `sender`'s transactions from the first one its balance cannot pay; return (1 if its spendable

@@ -47,6 +47,8 @@ after `join_at`, and a partition naming it starts after `join_at` too. The runne
 every (re)start, as an operator keeps the flag: only its first start, into an empty database, warps. A perturbation
 due before it answers RPC (still syncing) is skipped and fails the join check: the schedule perturbs running nodes
 (a node stopped during its warp, and its warp process with it, is tested in tests/functional/test_feature_warp_sync.py).
+The run settles on past `settle_s` while a joined node has not yet followed the best head, up to its `join_at` +
+`join_sync_s` (on a busy machine a node's process alone can take 20 s to start).
 The checks (`checks.check_joins_*`) hold it to syncing within `[checks] join_sync_s` of `join_at` (for warp:
 the proof verified and the state written, once, and never again at a later start), to following the best head
 within `[checks] join_lag_blocks` blocks (back within them at most `join_sync_s` after each of its perturbations),
@@ -205,7 +207,8 @@ class Manifest:
     in_peers: int = 25
     out_peers: int = 8
     settle_s: float = 20.0
-    """Seconds after the last perturbation ends (and the load stops) before the checks."""
+    """Seconds after the last perturbation ends (and the load stops) before the checks; longer while a joined node
+    has not followed the best head yet, up to its `join_at` + `join_sync_s`."""
     clock_lag_blocks: int = 20
     """[checks] The most a clock-skewed node's finality may lag the best head (in blocks) while it is skewed, once
     `clock_join_s` have passed since its restart."""

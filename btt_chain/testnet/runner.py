@@ -433,10 +433,21 @@ class TestnetRun:
             load.stop(0.1)
             settle_end = self._now() + m.settle_s
             self.echo(f"{self._now():.0f} s: schedule done; load stopped; settling for {m.settle_s:g} s")
-            while self._now() < settle_end:
+            # then on while a joined node has not followed the best head yet, to the end of its sync bound at most:
+            # on a busy machine its process alone can take 20 s to start (a wait on the event, not on the clock)
+            joins_end = max((n.spec.join_at_s + m.join_sync_s for n in self.nodes if n.spec.join_at_s is not None),
+                            default=0.0) + SAMPLE_INTERVAL_S
+            behind: list[str] = []
+            announced = False
+            while self._now() < settle_end or behind:
                 if self._now() >= next_sample:
                     self._sample(pool)
                     next_sample = self._now() + SAMPLE_INTERVAL_S
+                    behind = self._joins_behind() if self._now() < joins_end else []
+                    if behind and not announced and self._now() >= settle_end:
+                        announced = True
+                        self.echo(f"{self._now():.0f} s: settling on while {', '.join(behind)} catch up (until "
+                                  f"{joins_end:.0f} s at most: join_at + join_sync_s)")
                 self._watch_processes()
                 time.sleep(0.2)
             load.stop(45)
@@ -444,6 +455,14 @@ class TestnetRun:
         finally:
             load.stop(0)
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _joins_behind(self) -> list[str]:
+        """The joined nodes, meant to be up, that no sample has shown following the best head yet (the join checks'
+        `caught_up_at`)."""
+        lag = self.manifest.join_lag_blocks
+        return [n.spec.name for n in self.nodes
+                if n.spec.join_at_s is not None and n.joined and n.expected_up
+                and checks.caught_up_at(self.samples, n.spec.name, n.spec.join_at_s, lag) is None]
 
     def _apply(self, action: Action) -> None:
         names = action.nodes

@@ -88,5 +88,6 @@ def new_pool(chain: Chain, **cfg: Any) -> tuple[TxPool, list[float]]:
         PoolConfig(**cfg),
         clock=lambda: clock[0],
         accounts=ChainAccounts(chain),
+        next_block=lambda: chain.head.number + 1,
     )
     return pool, clock
