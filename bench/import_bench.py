@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from btt_chain.gc_pause import gc_paused
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives.block import Block
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.gc_pause import gc_paused
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from genesis.build import Genesis, build_genesis, genesis_config

@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from btt_chain.gc_pause import settle_heap
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.txpool import PoolConfig, TxPool
 from btt_chain.primitives.account_keys import key_from_secret
+from btt_chain.primitives.gc_pause import settle_heap
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, verify_multi
 from runtime.system import storage as system
@@ -177,7 +177,7 @@ def main(workdir: Path, sig_workers: int) -> dict[str, Any]:
     # is not charged with ~70-120 ms of importing Python modules (once per process; py-evm's timed import run has
     # its VM imported and used already)
     chain.executive  # noqa: B018 - built for its side effect
-    settle_heap()  # what a node does after start-up (btt_chain.gc_pause)
+    settle_heap()  # what a node does after start-up (btt_chain.primitives.gc_pause)
     one_core = verify_rate()
     other_schemes = {name: verify_rate(scheme) for scheme, name in SCHEME_NAMES.items() if scheme != ED25519}
     blocks = read_frames(workdir / "blocks.bin")

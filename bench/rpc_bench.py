@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from btt_chain.gc_pause import gc_paused
 from btt_chain.node.chain import Chain
 from btt_chain.primitives.codec import U128, Bool, Bytes, Field, ListOf, Nested, Struct, Text, UInt
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.gc_pause import gc_paused
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.rpc.registry import REGISTRY, Later, RpcContext, Stepwise
 from runtime.balances.storage import locks_key

@@ -23,13 +23,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     parent = os.getpid()
 
     def preexec() -> None:
-        libc_name = ctypes.util.find_library("c")
-        if libc_name is None:
-            return
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
+        die_with(parent, sig)
 
     return preexec
 

@@ -16,13 +16,13 @@ import click
 
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient
+from btt_chain.log_config import iso_time
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import parse_btt
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Signer
 from cli.accounts import resolve_account, resolve_signer
 from cli.job_outputs_cmd import COMMANDS as OUTPUT_COMMANDS
-from cli.log_config import iso_time
 from cli.output import print_fields, print_json, utc
 from cli.submit import echo_submitted, submit_as, submit_call
 from runtime.compute.types import ENERGY_CLASSES, JOB_STATES, MAX_REDUNDANCY, REGION_CLASSES

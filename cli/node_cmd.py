@@ -11,12 +11,12 @@ from typing import Any
 import click
 
 from btt_chain.consensus.signing_gate import DEFAULT_WATCH_EPOCHS
-from btt_chain.gc_pause import settle_heap
+from btt_chain.log_config import FORMATS, parse_log_spec, setup_logging
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.gc_pause import settle_heap
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from btt_chain.primitives.signatures import SCHEME_NAMES
 from cli.checkpoint_option import parse_checkpoint_option
-from cli.log_config import FORMATS, parse_log_spec, setup_logging
 from cli.passwords import open_keyfile
 from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint

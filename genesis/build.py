@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btt_chain.gc_pause import gc_paused
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.block import Block, Digest, Header
 from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.gc_pause import gc_paused
 from btt_chain.primitives.hashing import EMPTY_MERKLE_ROOT, ZERO_HASH, blake2b_256
 from genesis.loader import canonical_json, genesis_document
 from genesis.spec import AllocationRow, ChainSpec, GenesisStateRef

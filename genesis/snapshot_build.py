@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from btt_chain.gc_pause import gc_paused
 from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.gc_pause import gc_paused
 from btt_chain.primitives.hashing import blake2b_256
 from genesis.build import Genesis, genesis_config
 from genesis.loader import MODULE_PREFIX, canonical_json, genesis_document, parse_chain_spec

@@ -40,7 +40,13 @@ from pathlib import Path
 
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
-from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash, weights_hash_of_chunks
+from btt_chain.primitives.weights_chunks import (
+    MAX_WEIGHTS_BYTES,
+    WEIGHTS_CHUNK,
+    chunk_hashes,
+    weights_hash,
+    weights_hash_of_chunks,
+)
 
 log = logging.getLogger("btt.content")
 
@@ -175,10 +181,8 @@ def _is_hash_name(name: str) -> bool:
     return len(name) == 2 * HASH_LEN and all(c in "0123456789abcdef" for c in name)
 
 
-def _shipped(h: bytes) -> bytes | None:
-    from runtime.compute.reference import reference_blobs
-
-    return reference_blobs().get(h)
+def _none_shipped(h: bytes) -> bytes | None:
+    return None
 
 
 class ContentStore:
@@ -186,7 +190,7 @@ class ContentStore:
 
     def __init__(
         self, root: Path, max_unneeded_bytes: int = DEFAULT_MAX_UNNEEDED_BYTES, grace_s: float = DEFAULT_GRACE_S,
-        clock: Callable[[], float] = time.time, shipped: Callable[[bytes], bytes | None] = _shipped,
+        clock: Callable[[], float] = time.time, shipped: Callable[[bytes], bytes | None] = _none_shipped,
     ) -> None:
         self.root = Path(root)
         self.max_unneeded_bytes = max_unneeded_bytes

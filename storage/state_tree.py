@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, Protocol
 
-from btt_chain.gc_pause import release_free_memory
 from btt_chain.primitives.errors import StorageError
+from btt_chain.primitives.gc_pause import release_free_memory
 from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
 from storage import schema
 from storage.kv import KeyValueStore

@@ -29,7 +29,6 @@ from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key, ke
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.warp import SET_KEY, SetProof
-from btt_chain.gc_pause import gc_paused
 from btt_chain.node import sigcheck
 from btt_chain.node.precheck import extrinsic_hashes_root, signature_items
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
@@ -45,6 +44,7 @@ from btt_chain.primitives.errors import (
     StorageError,
 )
 from btt_chain.primitives.extrinsic import AnyExtrinsic, Call, Extrinsic, Inherent
+from btt_chain.primitives.gc_pause import gc_paused
 from btt_chain.primitives.hash_chain import HashChain, HashChainExhausted, hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256, merkle_root
 from btt_chain.primitives.keys import Keypair

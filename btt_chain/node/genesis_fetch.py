@@ -380,7 +380,7 @@ def fetch_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> No
 
 
 def _child(config: NodeConfig, log_settings: tuple[str, str, str], parent: int) -> None:
-    from cli.log_config import setup_logging
+    from btt_chain.log_config import setup_logging
 
     die_with(parent)
     setup_logging(*log_settings)

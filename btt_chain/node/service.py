@@ -49,6 +49,7 @@ from genesis.build import Genesis, build_genesis
 from genesis.loader import canonical_json, load_chain_spec, materialise, parse_chain_spec
 from genesis.spec import ChainSpec, TrustedCheckpoint
 from runtime.compute import weights_source
+from runtime.compute.reference import reference_blobs
 from runtime.specs import supported
 from runtime.system import storage as system
 from storage.content import WEIGHTS_DIR, ContentStore
@@ -65,6 +66,11 @@ SPEC_FILE = "chain-spec.json"
 MAX_FAULTS_PER_SLOT = 4
 """Transactions the runtime may fail on (`ExtrinsicFault`) in one slot before the node gives the slot up: each is
 banned from the pool, and each costs an attempt that re-executes the block up to it."""
+
+
+def shipped_blob(weights_hash: bytes) -> bytes | None:
+    """The blob of a reference model that ships with the package (every node's content store has them)."""
+    return reference_blobs().get(weights_hash)
 
 
 @dataclass(frozen=True)
@@ -211,7 +217,7 @@ class Node:
                            next_block=lambda: self.chain.head.number + 1)
         self.outputs = JobOutputs(self.chain, self.kv)
         """Compute job outputs this node keeps and serves (RPC and the `outputs/get` protocol)."""
-        self.content = ContentStore(self.data_dir / WEIGHTS_DIR)
+        self.content = ContentStore(self.data_dir / WEIGHTS_DIR, shipped=shipped_blob)
         """Model weights blobs, outside the state: what the runtime executes models with (installed as this
         process's weights source), served and fetched over `weights/get`."""
         self.content.on_dropped = weights_source.forget

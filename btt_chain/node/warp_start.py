@@ -133,7 +133,7 @@ def warp_in_child(config: NodeConfig, log_settings: tuple[str, str, str]) -> Non
 
 
 def _child(config: NodeConfig, log_settings: tuple[str, str, str], genesis: Genesis | None, parent: int) -> None:
-    from cli.log_config import setup_logging
+    from btt_chain.log_config import setup_logging
 
     die_with(parent)
     setup_logging(*log_settings)

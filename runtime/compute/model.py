@@ -13,9 +13,8 @@ Blob layout (all little-endian, no padding), for each weight layer (dense, conv2
 then a u32 length L and L bytes of UTF-8 JSON (an object; L may be 0): metadata for people and tools (input
 preprocessing, accuracy), never read on the verification path. The blob's size is exactly that.
 
-`weights_hash(blob)` = blake2b-256(b"btt-weights" || u64le(len(blob)) || h_0 || h_1 || ...), where h_i is
-blake2b-256 of the i-th WEIGHTS_CHUNK-byte chunk: a node fetching a blob from peers gets the chunk hashes first
-(checked against `weights_hash`), then checks every chunk on arrival.
+`weights_hash(blob)` and its chunks are `btt_chain.primitives.weights_chunks`' (the node's content store uses them
+too, below the runtime).
 
 The arithmetic of every layer is in `runtime.compute.inference` and, with test vectors, in docs/models.md.
 """
@@ -33,7 +32,12 @@ import numpy.typing as npt
 
 from btt_chain.primitives.codec import BOOL, HASH, U8, U16, U64, Field, ListOf, Nested, Struct, Text
 from btt_chain.primitives.errors import DecodeError
-from btt_chain.primitives.hashing import HASH_LEN, blake2b_256
+from btt_chain.primitives.hashing import HASH_LEN
+from btt_chain.primitives.weights_chunks import MAX_WEIGHTS_BYTES as MAX_WEIGHTS_BYTES
+from btt_chain.primitives.weights_chunks import WEIGHTS_CHUNK as WEIGHTS_CHUNK
+from btt_chain.primitives.weights_chunks import chunk_hashes as chunk_hashes
+from btt_chain.primitives.weights_chunks import weights_hash as weights_hash
+from btt_chain.primitives.weights_chunks import weights_hash_of_chunks as weights_hash_of_chunks
 
 if TYPE_CHECKING:
     from ..metadata.registry import Registry
@@ -66,11 +70,6 @@ MULTIPLIER_LIMIT = 1 << 31
 MAX_NAME_LEN = 64
 MAX_LABEL_LEN = 32
 MAX_METADATA_BYTES = 64 * 1024
-MAX_WEIGHTS_BYTES = 8 * 1024 * 1024
-"""The largest blob any model may have; the chain's `compute.max_model_bytes` may set a lower bound."""
-WEIGHTS_CHUNK = 64 * 1024
-"""Bytes per hashed chunk of a blob (also the unit in which peers serve it)."""
-WEIGHTS_DOMAIN = b"btt-weights"
 
 Shape = tuple[int, ...]
 Int8Array = npt.NDArray[np.int8]
@@ -428,21 +427,6 @@ def validate_spec(spec: ModelSpec) -> None:
 
 
 # --- hashes, blobs -------------------------------------------------------------------------------------------
-
-
-def chunk_hashes(blob: bytes) -> list[bytes]:
-    """blake2b-256 of each WEIGHTS_CHUNK-byte chunk of `blob`, in order."""
-    return [blake2b_256(blob[i:i + WEIGHTS_CHUNK]) for i in range(0, len(blob), WEIGHTS_CHUNK)]
-
-
-def weights_hash_of_chunks(size: int, hashes: list[bytes]) -> bytes:
-    """The weights hash of a blob of `size` bytes whose chunk hashes are `hashes`."""
-    return blake2b_256(WEIGHTS_DOMAIN + size.to_bytes(8, "little") + b"".join(hashes))
-
-
-def weights_hash(blob: bytes) -> bytes:
-    """The hash a spec carries for `blob` (see the module docstring)."""
-    return weights_hash_of_chunks(len(blob), chunk_hashes(blob))
 
 
 def model_hash(spec: ModelSpec) -> bytes:

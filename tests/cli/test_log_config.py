@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.log_config import HANDLER_NAME, JsonFormatter, TextFormatter, parse_log_spec, setup_logging
+from btt_chain.log_config import HANDLER_NAME, JsonFormatter, TextFormatter, parse_log_spec, setup_logging
 from tests.support.cli_runner import assert_one_error_line, run
 
 ISO_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from btt_chain.gc_pause import YOUNG_GENERATION_THRESHOLD, gc_paused, settle_heap
+from btt_chain.primitives.gc_pause import YOUNG_GENERATION_THRESHOLD, gc_paused, settle_heap
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ from btt_chain.node.weights_exchange import (
 )
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import DecodeError
+from btt_chain.primitives.weights_chunks import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash
 from p2p.peerbook import PeerBook, ban_kind
-from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash
 from storage.content import MAX_CHUNKS, PARTIAL, PARTIAL_DIR, ContentStore, Manifest
 from tests.storage.test_content_store import THREE, Clock, blob_of, chunk
 from tests.support.fake_peers import Handler

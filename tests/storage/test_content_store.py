@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from btt_chain.node.service import shipped_blob
 from btt_chain.primitives.hashing import blake2b_256
-from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash
+from btt_chain.primitives.weights_chunks import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK, chunk_hashes, weights_hash
 from runtime.compute.reference import reference_blobs
 from storage.content import (
     HELD,
@@ -84,7 +85,9 @@ def test_a_whole_blob_round_trips_and_survives_reopening(tmp_path: Path) -> None
 
 
 def test_the_shipped_reference_blobs_are_always_there(tmp_path: Path) -> None:
-    store = ContentStore(tmp_path)
+    """As the node opens its store (`service.shipped_blob`); a store told of no shipped blobs has none."""
+    assert all(not ContentStore(tmp_path / "bare").has(h) for h in reference_blobs())
+    store = ContentStore(tmp_path, shipped=shipped_blob)
     for h, blob in reference_blobs().items():
         assert store.has(h) and store.get_weights(h) == blob
         manifest = store.manifest(h)
