@@ -310,16 +310,19 @@ class Harness:
     def teardown(self, failed: bool) -> None:
         for n in self.nodes:
             n.terminate()
+        hung = []
         for n in self.nodes:
             try:
                 n.stop()
-            except Exception:
+            except Exception as exc:  # a node that ignores SIGTERM: killed, and its data kept to find out why
+                hung.append(f"node{n.index}: {exc}")
                 n.kill()
-        if failed:
+        if failed or hung:
             KEEP_DIR.mkdir(exist_ok=True)
             dest = KEEP_DIR / self.root.name
             shutil.copytree(self.root, dest, dirs_exist_ok=True)
-            print(f"test failed: data and logs kept in {dest}")
+            why = "test failed" if failed else f"a node did not stop on SIGTERM ({'; '.join(hung)})"
+            print(f"{why}: data and logs kept in {dest}", file=sys.stderr if hung and not failed else sys.stdout)
             for n in self.nodes:
                 print(f"--- node{n.index} log tail ---\n{n.log_tail()}")
         shutil.rmtree(self.root, ignore_errors=True)
