@@ -57,6 +57,10 @@ class P2PConfig:
     redial_min_interval: float = 0.5
     """First redial delay for a lost bootnode; doubles per failed attempt up to `redial_max_interval`."""
     redial_max_interval: float = 5.0
+    tcp_rto_max_ms: int | None = 1000
+    """Cap on each peer connection's TCP retransmission backoff (Linux 6.15+, p2p/tcp_backoff.py): after a network
+    outage a connection resumes within this of the link's return, not after up to as long again as the outage.
+    1,000-120,000; None leaves the kernel's default (120 s)."""
     ban_threshold: int = -100
     """A peer whose score falls to or below this is banned for `score_ban_seconds`."""
     score_ban_seconds: float = 600.0
@@ -71,6 +75,8 @@ class P2PConfig:
             raise P2PError("max_message_bytes must be positive and below 64 KiB (larger gossip frames crash peers)")
         if self.max_peers < 1:
             raise P2PError("max_peers must be at least 1")
+        if self.tcp_rto_max_ms is not None and not 1000 <= self.tcp_rto_max_ms <= 120_000:
+            raise P2PError(f"tcp_rto_max_ms must be 1000-120000 (the kernel's range), got {self.tcp_rto_max_ms}")
         for addr in self.bootnodes:
             parse_bootnode(addr)
 

@@ -38,7 +38,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
-from p2p import discovery, peer_store, wire
+from p2p import discovery, peer_store, tcp_backoff, wire
 from p2p.bridge import TrioThread, invoke
 from p2p.config import STATUS_PROTOCOL_ID, P2PConfig, parse_bootnode, wire_protocol
 from p2p.errors import P2PError
@@ -180,6 +180,7 @@ class TrioNode:
         self.listen_addrs: list[str] = []
         self._stop: trio.Event | None = None
         self._stopping = False
+        self._backoff_unsupported_told = False
         self._nursery: trio.Nursery | None = None
         self._host: IHost | None = None
         self._gossip: Gossip | None = None
@@ -348,6 +349,7 @@ class TrioNode:
         assert self._nursery is not None
         peer = peer_id.to_base58()
         self._conns.setdefault(peer, set()).add(conn)
+        self._cap_backoff(conn)
         if self.book.is_banned(peer):
             log.debug("refusing banned peer %s", peer)
             self._nursery.start_soon(self._disconnect, peer_id)
@@ -376,6 +378,19 @@ class TrioNode:
             self._nursery.start_soon(self._close_seed_only, peer_id)
         self._handshaking.add(peer)
         self._nursery.start_soon(self._handshake, peer_id, _remote_address(conn))
+
+    def _cap_backoff(self, conn: INetConn) -> None:
+        if self.config.tcp_rto_max_ms is None:
+            return
+        outcome = tcp_backoff.cap_backoff(conn, self.config.tcp_rto_max_ms)
+        if outcome == "unsupported" and not self._backoff_unsupported_told:
+            self._backoff_unsupported_told = True
+            log.info("this kernel cannot cap a connection's TCP retransmission backoff (TCP_RTO_MAX_MS, Linux 6.15+): "
+                     "after a network outage a peer connection may stay silent up to as long again as the outage")
+
+    async def backoff_caps(self) -> dict[str, list[int | None]]:
+        """Each connected peer's connections' retransmission caps in ms (the kernel's default where none was set)."""
+        return {peer: [tcp_backoff.backoff_cap_of(conn) for conn in conns] for peer, conns in self._conns.items()}
 
     def _on_disconnected(self, peer_id: ID, conn: INetConn) -> None:
         peer = peer_id.to_base58()

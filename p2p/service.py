@@ -202,6 +202,12 @@ class P2PService:
         thread, node = self._running()
         return await thread.run_in_trio(node.mesh_peers, topic)
 
+    async def connection_backoff_caps(self) -> dict[str, list[int | None]]:
+        """Each peer's connections' TCP retransmission caps in ms (`P2PConfig.tcp_rto_max_ms`; the kernel's default,
+        120,000, where the cap could not be set; None where the socket cannot be read)."""
+        thread, node = self._running()
+        return await thread.run_in_trio(node.backoff_caps)
+
     # request/response
     def set_request_handler(self, protocol: str, handler: RequestHandler) -> None:
         """Serve `protocol`: handler(peer_id, request) -> response bytes (raise to fail the request)."""

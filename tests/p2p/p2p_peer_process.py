@@ -32,13 +32,17 @@ async def main() -> int:
     parser.add_argument("--key", type=Path, required=True)
     parser.add_argument("--genesis", required=True)
     parser.add_argument("--bootnode", action="append", default=[])
+    parser.add_argument("--listen-host", default="127.0.0.1")
+    parser.add_argument("--tcp-rto-max-ms", type=int, default=P2PConfig.tcp_rto_max_ms,
+                        help="the cap on each connection's retransmission backoff; 0 leaves the kernel's")
     parser.add_argument("--subscribe-after-start", action="store_true",
                         help="subscribe only once started (as the node does), not before")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
 
-    service = P2PService(P2PConfig(args.port, args.key, bytes.fromhex(args.genesis), tuple(args.bootnode)))
+    service = P2PService(P2PConfig(args.port, args.key, bytes.fromhex(args.genesis), tuple(args.bootnode),
+                                   listen_host=args.listen_host, tcp_rto_max_ms=args.tcp_rto_max_ms or None))
 
     def on_gossip(peer_id: str, data: bytes) -> bool:
         emit("gossip", **{"from": peer_id, "data": data.hex()})

@@ -37,15 +37,17 @@ class PeerProcess:
 
     @classmethod
     async def start(
-        cls, directory: Path, name: str, port: int, key: Path, bootnodes: tuple[str, ...] = (), *extra: str
+        cls, directory: Path, name: str, port: int, key: Path, bootnodes: tuple[str, ...] = (), *extra: str,
+        prefix: tuple[str, ...] = (),
     ) -> PeerProcess:
+        """`prefix` goes before the interpreter (`ip netns exec NS` runs it in a network namespace)."""
         log_path = directory / f"{name}.log"
         args = [str(HELPER), "--port", str(port), "--key", str(key), "--genesis", GENESIS.hex(), *extra]
         for addr in bootnodes:
             args += ["--bootnode", addr]
         with open(log_path, "ab") as stderr:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, *args, cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                *prefix, sys.executable, *args, cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=stderr, env={**os.environ, "PYTHONPATH": str(REPO)},
             )
         peer = cls(process, log_path)
