@@ -45,11 +45,19 @@ def tcp_socket_of(conn: object) -> Any | None:
             seen.add(id(obj))
             if _is_tcp_socket(obj):
                 return obj
-            following.extend(child for name in _LINKS if (child := getattr(obj, name, None)) is not None)
+            following.extend(child for name in _LINKS if (child := _link(obj, name)) is not None)
         if not following:
             return None
         frontier = following
     return None
+
+
+def _link(obj: object, name: str) -> object | None:
+    """`obj.name`, or None: a property that raises (a closed stream's) ends that path, never the caller."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - third-party objects: any failure means no socket this way
+        return None
 
 
 def _is_tcp_socket(obj: object) -> bool:

@@ -133,12 +133,20 @@ def test_a_refused_option_is_reported_not_raised(error: int, outcome: str) -> No
     assert tcp_backoff.backoff_cap_of(conn) is None
 
 
+class Closed:
+    """A layer whose link raises when read (a closed stream's property)."""
+
+    @property
+    def stream(self) -> object:
+        raise RuntimeError("closed")
+
+
 def test_no_socket_under_a_connection_of_another_kind() -> None:
     udp = FakeSocket()
     udp.type = socket.SOCK_DGRAM  # type: ignore[misc]
     cyclic = Layer()
     cyclic.conn = cyclic  # type: ignore[attr-defined]
-    for conn in (object(), Layer(muxed_conn=None), _wrapped(udp), cyclic, _wrapped(object())):
+    for conn in (object(), Layer(muxed_conn=None), _wrapped(udp), cyclic, _wrapped(object()), Layer(conn=Closed())):
         assert tcp_backoff.tcp_socket_of(conn) is None
         assert tcp_backoff.cap_backoff(conn, 1000) == "no socket"
         assert tcp_backoff.backoff_cap_of(conn) is None
