@@ -39,12 +39,11 @@ from btt_chain.miner.audit import (
     true_outputs,
 )
 from btt_chain.miner.cases import CaseBook, agreement
+from btt_chain.miner.event_words import Said, say
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
-from runtime.compute.reassign import SKIP_REASONS as REASSIGN_SKIPPED
-from runtime.compute.types import JOB_STATES
 
 DROPPED_AFTER_S = 30.0
 """A post the node no longer knows after this long is counted as dropped."""
@@ -457,14 +456,14 @@ class ClinicLoop:
         return "real held-out cases"
 
     def _report(self, number: int, ev: dict[str, Any]) -> None:
+        """Say what a compute event means to this clinic (`event_words`), and keep its books by it."""
         if ev.get("module") != "compute":
             return
         name = ev["event"]
         jid = int(ev.get("job_id", -1))
         if name == "RequesterLowBalance":
             if ev.get("who") == self.address:
-                self.out(f"block #{number}: the chain needed {self.btt(ev['needed'])} of this clinic's spendable "
-                         "balance for a job of its own and it had less: top the account up")
+                self._say(Said(ev, number, self.btt, self.address))
             return
         if name == "JobPosted":
             if ev.get("requester") == self.address:
@@ -484,53 +483,16 @@ class ClinicLoop:
         if name == "SampleVerified":
             self.settling.add(jid)
             self.checks[(jid, ev["provider"])] = OutputsCheck(jid, ev["provider"], self.clock())
-        elif name == "ChallengeUpheld":
-            self.out(
-                f"job #{jid}: challenge upheld in block #{number}: {ev['provider']} slashed {self.btt(ev['slashed'])}, "
-                f"challenger reward {self.btt(ev['reward'])}, {self.btt(ev['refunded'])} refunded"
-            )
-        elif name == "OutputsPosted":
-            self.out(f"job #{jid}: {ev['provider']} posted its {ev['items']} outputs on chain in block #{number}")
-        elif name == "OutputsWithheld":
-            self.out(f"job #{jid}: {ev['provider']} withheld its outputs: slashed {self.btt(ev['slashed'])}, "
-                     f"{self.btt(ev['refunded'])} refunded")
-        elif name == "ResultVoided":
-            self.out(f"job #{jid}: the result of {ev['provider']} was voided (an unsettled dispute); "
-                     f"{self.btt(ev['refunded'])} refunded")
-        elif name == "JobAssigned":
-            self.out(f"job #{jid} assigned to {ev['provider']} in block #{number}")
-        elif name == "JobReceipt":
-            self.out(
-                f"job #{jid} receipt in block #{number}: {self.btt(ev['payment'])} settled, "
-                f"{self.btt(ev['burned'])} burned, {self.btt(ev['provider_paid'])} to the provider"
-            )
-        elif name == "FraudDetected":
-            self.out(f"job #{jid}: provider {ev['provider']} caught faking item {ev['item']}; "
-                     f"{self.btt(ev['refunded'])} refunded")
-        elif name == "DeadlineMissed":
-            self.out(f"job #{jid}: provider {ev['provider']} missed the deadline; {self.btt(ev['refunded'])} refunded")
-        elif name == "AssignmentStalled":
-            self.out(f"job #{jid}: provider {ev['provider']} did not commit in its window; the job is back in the "
-                     "market")
-        elif name == "RevealMissed":
-            self.out(f"job #{jid}: provider {ev['provider']} did not reveal in its window; "
-                     f"{self.btt(ev['refunded'])} refunded")
-        elif name == "JobReassigned":
-            self.out(f"job #{jid}: the place of {ev['provider']} ended without a verified result; it was posted "
-                     f"again as job #{ev['new_job']} for another provider, same cases and deadline")
-        elif name == "ReassignSkipped":
-            self.out(f"job #{jid}: the place of {ev['provider']} ended without a verified result and was not posted "
-                     f"again: {REASSIGN_SKIPPED[int(ev['reason'])]}")
-        elif name == "JobEvicted":
-            self.out(f"job #{jid} made way for job #{ev['by']}, which pays more in all; {self.btt(ev['refunded'])} "
-                     "refunded")
-        elif name == "PlaceRentPaid":
+            return  # said once its outputs are checked
+        if name == "PlaceRentPaid":
             self.spent += int(ev["burned"])
-            self.out(f"job #{jid} held its place {ev['slots']} slots: {self.btt(ev['burned'])} of rent burned")
         elif name == "JobClosed":
             self.mine.discard(jid)
             if jid not in self.settling:
                 self.batches.pop(jid, None)
-            if ev["status"] != JOB_STATES.index("done"):
-                self.out(f"job #{jid} {JOB_STATES[ev['status']]} in block #{number}; {self.btt(ev['refunded'])} "
-                         "refunded")
+        self._say(Said(ev, number, self.btt, self.address))
+
+    def _say(self, said: Said) -> None:
+        sentence = say("requester", said)
+        if sentence is not None:
+            self.out(sentence)

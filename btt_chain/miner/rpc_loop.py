@@ -20,7 +20,6 @@ RPC calls and, for a new job, one batch of integer inference.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from btt_chain.miner.engine import (
     PrivateSpec,
     output_chunks,
 )
+from btt_chain.miner.event_words import Said, clock, say
 from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
@@ -91,11 +91,6 @@ class ProviderOptions:
 
 DONE_WORDS = {"commit": "committed", "reveal": "revealed", "post": "posted its outputs on chain",
               "challenge": "challenge included", "flag": "flagged the items that do not open"}
-
-
-def clock(ms: int) -> str:
-    """A chain time in ms as a UTC wall-clock time."""
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%H:%M:%S UTC")
 
 
 def param_value(rpc: RpcCaller, name: str) -> int:
@@ -537,70 +532,25 @@ class MinerLoop:
 
     # reporting ---------------------------------------------------------------------------------------
     def _report(self, number: int, ev: dict[str, Any]) -> None:
+        """Say what a compute event means to this provider (`event_words`), and act on the ones that ask for it."""
         if ev.get("module") != "compute":
             return
-        if ev["event"] == "ResultsDiffer" and self.address in (ev["provider_a"], ev["provider_b"]):
-            other = ev["provider_b"] if ev["provider_a"] == self.address else ev["provider_a"]
-            self.rivals.setdefault(ev["job_id"], set()).add(other)
-            self.out(f"job #{ev['job_id']}: our output root differs from {other}'s (block #{number}): both owe "
-                     "their outputs on chain")
+        said = Said(ev, number, self.btt, self.address)
+        name = ev["event"]
+        if name == "ResultsDiffer" and self.address in (ev["provider_a"], ev["provider_b"]):
+            self.rivals.setdefault(ev["job_id"], set()).add(said.other)
+            self._say("rival", said)
             return
-        if ev["event"] == "ChallengeUpheld" and ev["challenger"] == self.address:
-            self.out(f"job #{ev['job_id']}: {ev['provider']}'s item {ev['item']} proven wrong in block #{number}: "
-                     f"{self.btt(ev['reward'])} to us as its reporter, {ev['provider']} slashed "
-                     f"{self.btt(ev['slashed'])}")
+        if name == "ChallengeUpheld" and ev["challenger"] == self.address:
+            self._say("rival", said)
             return
         if ev.get("provider") != self.address:
             return
-        name = ev["event"]
-        jid = ev.get("job_id")
-        if name == "JobAssigned":
-            self.out(f"job #{jid} assigned in block #{number} (escrow {self.btt(ev['portion'])})")
-        elif name == "JobReceipt":
-            self.out(
-                f"job #{jid} receipt in block #{number}: paid {self.btt(ev['provider_paid'])} of "
-                f"{self.btt(ev['payment'])} escrow ({self.btt(ev['burned'])} burned), work credit {ev['credit']}"
-            )
-        elif name == "FraudDetected":
-            self.out(
-                f"job #{jid} FRAUD detected at item {ev['item']} in block #{number}: bond slashed "
-                f"{self.btt(ev['slashed'])}, requester refunded {self.btt(ev['refunded'])}"
-            )
-        elif name == "DeadlineMissed":
-            fee = f", missed-deadline fee {self.btt(ev['slashed'])}" if int(ev["slashed"]) else ""
+        if name in ("DeadlineMissed", "AssignmentStalled", "LateRevealVerified"):
             self.rebond_due |= bool(int(ev["slashed"]))
-            self.out(f"job #{jid} deadline missed in block #{number}: {self.btt(ev['refunded'])} refunded{fee}")
-        elif name == "AssignmentStalled":
-            self.rebond_due |= bool(int(ev["slashed"]))
-            self.out(f"job #{jid}: our commit window closed in block #{number} without a commit: the job went back "
-                     f"to the market, missed-assignment fee {self.btt(ev['slashed'])}")
-        elif name == "AssignmentWithdrawn":
-            self.out(f"job #{jid}: evicted by job #{ev['by']} in block #{number} before we committed: nothing owed "
-                     "either way")
-        elif name == "RevealMissed":
-            self.out(f"job #{jid}: our reveal window closed in block #{number}: {self.btt(ev['refunded'])} refunded "
-                     "to the requester")
-        elif name == "RevealOverdue":
-            self.out(f"job #{jid}: our reveal is overdue (no pay); the sample can still be opened "
-                     f"until {clock(ev['reveal_by_ms'])}, or the bond loses the withholding slash")
-        elif name == "LateRevealVerified":
-            self.out(f"job #{jid}: late reveal verified in block #{number}: no slash, the missed-assignment fee of "
-                     f"{self.btt(ev['slashed'])} only")
-            self.rebond_due |= bool(int(ev["slashed"]))
-        elif name == "RevealWithheld":
-            self.out(f"job #{jid}: sample never opened, bond slashed {self.btt(ev['slashed'])} in block #{number}")
-        elif name == "SampleVerified":
-            self.out(f"job #{jid} sample verified in block #{number}: paid when the challenge window closes")
-        elif name == "OutputsDemanded":
-            self.out(f"job #{jid}: outputs demanded in block #{number}, due on chain by {clock(ev['due_ms'])}")
-        elif name == "ChallengeUpheld":
-            self.out(
-                f"job #{jid}: a challenge proved item {ev['item']} WRONG in block #{number}: bond slashed "
-                f"{self.btt(ev['slashed'])}, requester refunded {self.btt(ev['refunded'])}"
-            )
-        elif name == "OutputsWithheld":
-            self.out(f"job #{jid}: outputs withheld, bond slashed {self.btt(ev['slashed'])} in block #{number}")
-        elif name == "ResultVoided":
-            self.out(f"job #{jid}: result voided in block #{number} (an unsettled dispute): not paid")
-        elif name == "MiningRewarded":
-            self.out(f"mining reward in block #{number}: {self.btt(ev['amount'])} for {ev['credit']} work credit")
+        self._say("provider", said)
+
+    def _say(self, party: str, said: Said) -> None:
+        sentence = say(party, said)
+        if sentence is not None:
+            self.out(sentence)
