@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.codec import U64_MAX
 from btt_chain.rpc import params as p
-from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.paging import Scan, SeekableReader, bounded_scan, int_in, state_views, wire_index, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
@@ -41,15 +39,8 @@ OFFERS_SCANNED = 250
 """Offers `btt_assetHoldings` reads per call to find the account's escrow."""
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def asset_id(value: Any, ctx: RpcContext) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
-        raise invalid_params(f"asset id: expected an integer from 0 to 2^64-1, got {_show(value)}")
-    return value
+    return p.u64_id(value, "asset id")
 
 
 # rendering ------------------------------------------------------------------------------------------

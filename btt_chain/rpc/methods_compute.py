@@ -19,7 +19,6 @@ from btt_chain.node.job_outputs import input_root_of
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
-from btt_chain.primitives.codec import U64_MAX
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
@@ -94,26 +93,19 @@ LEADER_SLOTS = 8
 # parameters -----------------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def job_id(value: Any, ctx: RpcContext) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
-        raise invalid_params(f"job id: expected an integer from 0 to 2^64-1, got {_show(value)}")
-    return value
+    return p.u64_id(value, "job id")
 
 
 def job_status(value: Any, ctx: RpcContext) -> int:
     if not isinstance(value, str) or value not in JOB_STATES:
-        raise invalid_params(f"status: expected one of {', '.join(JOB_STATES)}, got {_show(value)}")
+        raise invalid_params(f"status: expected one of {', '.join(JOB_STATES)}, got {p.describe(value)}")
     return JOB_STATES.index(value)
 
 
 def limit(value: Any, ctx: RpcContext) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
-        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {_show(value)}")
+        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {p.describe(value)}")
     return value
 
 
@@ -437,7 +429,7 @@ def btt_model(ctx: RpcContext, model: bytes, at: bytes | None) -> dict[str, Any]
 def _count(name: str, lo: int, hi: int) -> Any:
     def parse(value: Any, ctx: RpcContext) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise invalid_params(f"{name}: expected an integer from {lo} to {hi}, got {_show(value)}")
+            raise invalid_params(f"{name}: expected an integer from {lo} to {hi}, got {p.describe(value)}")
         return value
 
     return parse

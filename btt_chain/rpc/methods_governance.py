@@ -74,20 +74,13 @@ only the listed referenda are decoded)."""
 # parameters -----------------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def referendum_id(value: Any, ctx: RpcContext) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
-        raise invalid_params(f"referendum id: expected an integer from 0 to 2^64-1, got {_show(value)}")
-    return value
+    return p.u64_id(value, "referendum id")
 
 
 def referendum_status(value: Any, ctx: RpcContext) -> int:
     if not isinstance(value, str) or value not in STATUSES:
-        raise invalid_params(f"status: expected one of {', '.join(STATUSES)}, got {_show(value)}")
+        raise invalid_params(f"status: expected one of {', '.join(STATUSES)}, got {p.describe(value)}")
     return STATUSES.index(value)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.codec import U64_MAX
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
 from btt_chain.rpc.at import state_view
@@ -48,15 +47,8 @@ stored form; only the listed invoices are decoded)."""
 # parameters -----------------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _record_id(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
-        raise invalid_params(f"{what}: expected an integer from 0 to 2^64-1, got {_show(value)}")
-    return value
+    return p.u64_id(value, what)
 
 
 def invoice_id(value: Any, ctx: RpcContext) -> int:
@@ -69,13 +61,13 @@ def payment_id(value: Any, ctx: RpcContext) -> int:
 
 def invoice_status(value: Any, ctx: RpcContext) -> int:
     if not isinstance(value, str) or value not in INVOICE_STATES:
-        raise invalid_params(f"status: expected one of {', '.join(INVOICE_STATES)}, got {_show(value)}")
+        raise invalid_params(f"status: expected one of {', '.join(INVOICE_STATES)}, got {p.describe(value)}")
     return INVOICE_STATES.index(value)
 
 
 def limit(value: Any, ctx: RpcContext) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
-        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {_show(value)}")
+        raise invalid_params(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {p.describe(value)}")
     return value
 
 

@@ -17,9 +17,17 @@ _MAX_ADDRESS_CHARS = 64
 _HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A client's value as an error message quotes it: its repr, cut to 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def u64_id(value: Any, what: str) -> int:
+    """A record id (job, asset, invoice, referendum ...): an integer from 0 to 2^64-1, or -32602 naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        raise invalid_params(f"{what}: expected an integer from 0 to 2^64-1, got {describe(value)}")
+    return value
 
 
 def decode_hex(value: Any, what: str, size: int | None = None, max_len: int = MAX_HEX_BYTES) -> bytes:
@@ -27,11 +35,11 @@ def decode_hex(value: Any, what: str, size: int | None = None, max_len: int = MA
     if not isinstance(value, str):
         raise invalid_params(f"{what}: expected a 0x-prefixed hex string, got {type(value).__name__}")
     if not value.startswith(("0x", "0X")):
-        raise invalid_params(f"{what}: expected a 0x-prefixed hex string, got {_describe(value)}")
+        raise invalid_params(f"{what}: expected a 0x-prefixed hex string, got {describe(value)}")
     if len(value) - 2 > 2 * max_len:
         raise invalid_params(f"{what}: longer than {max_len} bytes")
     if not _HEX_RE.fullmatch(value, 2):
-        raise invalid_params(f"{what}: {_describe(value)} is not valid hex (an even number of 0-9a-f digits)")
+        raise invalid_params(f"{what}: {describe(value)} is not valid hex (an even number of 0-9a-f digits)")
     raw = bytes.fromhex(value[2:])
     if size is not None and len(raw) != size:
         raise invalid_params(f"{what}: expected {size} bytes of hex, got {len(raw)}")
@@ -72,9 +80,9 @@ def block_number(value: Any, ctx: RpcContext) -> int:
         raise invalid_params(f"block number: expected an integer or 0x-hex string, got {type(value).__name__}")
     if isinstance(value, str):
         if not value.startswith(("0x", "0X")) or len(value) > 18:
-            raise invalid_params(f"block number: {_describe(value)} is not a 0x-hex number of at most 16 digits")
+            raise invalid_params(f"block number: {describe(value)} is not a 0x-hex number of at most 16 digits")
         if len(value) == 2 or not all(c in "0123456789abcdefABCDEF" for c in value[2:]):
-            raise invalid_params(f"block number: {_describe(value)} is not a 0x-hex number")
+            raise invalid_params(f"block number: {describe(value)} is not a 0x-hex number")
         number = int(value[2:], 16)
     else:
         number = value
@@ -99,7 +107,7 @@ def account(value: Any, ctx: RpcContext) -> bytes:
     if value.startswith(("0x", "0X")):
         return decode_hex(value, "account", 32)
     if len(value) > _MAX_ADDRESS_CHARS:
-        raise invalid_params(f"account: {_describe(value)} is not an address: too long")
+        raise invalid_params(f"account: {describe(value)} is not an address: too long")
     try:
         return decode_address(value, ctx.node.spec.ss58_prefix)
     except ConfigError as exc:
@@ -108,7 +116,7 @@ def account(value: Any, ctx: RpcContext) -> bytes:
 
 def subscription_id(value: Any, ctx: RpcContext) -> str:
     if not isinstance(value, str) or len(value) > 64:
-        raise invalid_params(f"subscription id: expected a string, got {_describe(value)}")
+        raise invalid_params(f"subscription id: expected a string, got {describe(value)}")
     return value
 
 
@@ -126,5 +134,5 @@ def call_bytes(value: Any, ctx: RpcContext) -> Any:
 
 def boolean(value: Any, ctx: RpcContext) -> bool:
     if not isinstance(value, bool):
-        raise invalid_params(f"expected true or false, got {_describe(value)}")
+        raise invalid_params(f"expected true or false, got {describe(value)}")
     return value
