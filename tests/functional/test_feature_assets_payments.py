@@ -13,35 +13,20 @@ the epoch's length).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.keys import dev_keypair
-from cli.main import main
 from tests.functional.framework import Harness, NodeProcess
+from tests.support.cli_runner import succeed_json as cli
+from tests.support.dev_accounts import dev_address as address
 
 PREFIX = 42
 UNIT = 10**18
 TREASURY = encode_address(module_account("treasury"), PREFIX)
 POOL = encode_address(module_account("community_incentives"), PREFIX)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main([*argv, "--json"])
-    out, err = capsys.readouterr()
-    assert exc.value.code in (0, None), f"btt-chain {' '.join(argv)} failed: {err}"
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
-def address(name: str) -> str:
-    return encode_address(dev_keypair(name).public, PREFIX)
 
 
 def free(node: NodeProcess, who: str) -> int:

@@ -17,29 +17,17 @@ from typing import Any
 
 import pytest
 
-from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.extrinsic import decode_any
-from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
 from runtime.modules import RUNTIME
 from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
 from tests.support.cli_runner import run
+from tests.support.cli_runner import succeed as cli
+from tests.support.dev_accounts import dev_address as address
 
-PREFIX = 42
 UNIT = 10**18
 ITEMS = 1024
 ATTEMPTS = 4
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()  # drop the harness's log lines
-    code, out, err = run(capsys, *argv)
-    assert code == 0, f"btt-chain {' '.join(argv)} failed: {err}"
-    return out
-
-
-def address(name: str) -> str:
-    return encode_address(dev_keypair(name).public, PREFIX)
 
 
 def assignment(node: NodeProcess, job_id: int) -> dict[str, Any] | None:

@@ -15,25 +15,12 @@ import pytest
 
 from btt_chain.primitives.accounts import module_account
 from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.keys import dev_keypair
-from cli.main import main
 from genesis.loader import canonical_json, load_chain_spec_doc
 from tests.functional.framework import Harness, NodeProcess, wait_until
+from tests.support.cli_runner import succeed as cli
+from tests.support.dev_accounts import dev_address as address
 
 PREFIX = 42
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    assert exc.value.code in (0, None), f"btt-chain {' '.join(argv)} failed: {err}"
-    return out
-
-
-def address(name: str) -> str:
-    return encode_address(dev_keypair(name).public, PREFIX)
 
 
 def module(name: str) -> str:

@@ -10,20 +10,11 @@ import json
 import pytest
 
 from btt_chain.primitives.amounts import parse_btt
-from cli.main import main
 from genesis.loader import canonical_json, load_chain_spec_doc
 from tests.functional.framework import Harness, wait_until
+from tests.support.cli_runner import succeed as cli
 
 UNIT = 10**18
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()  # drop what the test itself printed (step logs)
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    assert exc.value.code in (0, None), f"btt-chain {' '.join(argv)} failed: {err}"
-    return out
 
 
 def test_economics_walk_through(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:

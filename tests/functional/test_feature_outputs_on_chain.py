@@ -20,14 +20,12 @@ import pytest
 
 from btt_chain.models.files import write_model
 from btt_chain.models.random_model import dense_chain
-from btt_chain.primitives.address import encode_address
-from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import canonical_json, load_chain_spec_doc, materialise
 from tests.functional.framework import Harness, NodeProcess, cli_process, wait_until
 from tests.support.cli_runner import run
 from tests.support.cli_runner import succeed as cli
+from tests.support.dev_accounts import dev_address as address
 
-PREFIX = 42
 UNIT = 10**18
 ITEMS = 1024
 WIDE = "wide-findings"
@@ -38,10 +36,6 @@ seconds even on a busy machine."""
 WINDOW_MS = 18_000
 """Each job's challenge window from its verification: both demands land inside it (they follow the later of the two
 verifications by a CLI call each); job A's window closes at the later of its end and its outputs' due time."""
-
-
-def address(name: str) -> str:
-    return encode_address(dev_keypair(name).public, PREFIX)
 
 
 def assignment(node: NodeProcess, job_id: int) -> dict[str, Any]:

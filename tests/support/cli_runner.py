@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from cli.main import main
@@ -29,3 +32,9 @@ def succeed(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     code, out, err = run(capsys, *argv)
     assert code == 0, f"btt-chain {' '.join(argv)} failed: {err}"
     return out
+
+
+def succeed_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """`succeed` with `--json`: the object it printed."""
+    result: dict[str, Any] = json.loads(succeed(capsys, *argv, "--json"))
+    return result
