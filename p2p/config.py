@@ -8,6 +8,7 @@ from pathlib import Path
 
 from btt_chain.primitives.hashing import HASH_LEN
 from p2p.errors import P2PError
+from p2p.tcp_backoff import RTO_MAX_RANGE_MS
 
 STATUS_PROTOCOL_ID = "/btt/status/1"
 """The handshake protocol. Deliberately NOT namespaced by genesis, so a peer on another chain can still tell
@@ -75,8 +76,9 @@ class P2PConfig:
             raise P2PError("max_message_bytes must be positive and below 64 KiB (larger gossip frames crash peers)")
         if self.max_peers < 1:
             raise P2PError("max_peers must be at least 1")
-        if self.tcp_rto_max_ms is not None and not 1000 <= self.tcp_rto_max_ms <= 120_000:
-            raise P2PError(f"tcp_rto_max_ms must be 1000-120000 (the kernel's range), got {self.tcp_rto_max_ms}")
+        low, high = RTO_MAX_RANGE_MS
+        if self.tcp_rto_max_ms is not None and not low <= self.tcp_rto_max_ms <= high:
+            raise P2PError(f"tcp_rto_max_ms must be {low}-{high} (the kernel's range), got {self.tcp_rto_max_ms}")
         for addr in self.bootnodes:
             parse_bootnode(addr)
 
