@@ -105,7 +105,8 @@ async def _outage(network: netns.TestnetNetwork, tmp_path: Path, rto_max_ms: int
             network.set_link(1, False)
             seen: list[Connection] = []
 
-            def backed_off() -> bool:
+            async def backed_off() -> bool:
+                await asyncio.sleep(0.2)  # `ss` in the namespace is a process: five a second is plenty
                 now = [c for c in connections(network, 0) if c.peer.startswith(f"{b_address}:")]
                 seen.extend(now)
                 return any(c.backoff >= BACKOFFS for c in now)
