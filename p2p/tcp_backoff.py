@@ -33,6 +33,16 @@ is found through any of the others or reported as `no socket`."""
 _MAX_DEPTH = 10
 
 
+def kernel_can_cap() -> bool:
+    """Whether this kernel takes the option (Linux 6.15+), tried on a socket of our own."""
+    with socket.socket() as sock:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_RTO_MAX_MS, RTO_MAX_RANGE_MS[0])
+        except OSError:
+            return False
+    return True
+
+
 def tcp_socket_of(conn: object) -> Any | None:
     """The TCP socket under a libp2p connection, or None when none is reachable (another transport, a closed one)."""
     frontier: list[object] = [conn]

@@ -16,15 +16,6 @@ from p2p import P2PConfig, P2PError, tcp_backoff
 from tests.p2p.harness import GENESIS, Net, bootnode, wait_until
 
 
-def _kernel_caps() -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, tcp_backoff.TCP_RTO_MAX_MS, 1000)
-        except OSError:
-            return False
-    return True
-
-
 def _kernel_default_ms() -> int:
     try:
         return int(Path("/proc/sys/net/ipv4/tcp_rto_max_ms").read_text())
@@ -40,13 +31,13 @@ async def _pair(net: Net, **options: object) -> tuple[dict[str, list[int | None]
     return await a.connection_backoff_caps(), await b.connection_backoff_caps()
 
 
-@pytest.mark.skipif(not _kernel_caps(), reason="this kernel has no TCP_RTO_MAX_MS (Linux 6.15+)")
+@pytest.mark.skipif(not tcp_backoff.kernel_can_cap(), reason="this kernel has no TCP_RTO_MAX_MS (Linux 6.15+)")
 async def test_both_ends_of_a_connection_carry_the_configured_cap(net: Net) -> None:
     on_a, on_b = await _pair(net, tcp_rto_max_ms=1500)
     assert list(on_a.values()) == [[1500]] and list(on_b.values()) == [[1500]]
 
 
-@pytest.mark.skipif(not _kernel_caps(), reason="this kernel has no TCP_RTO_MAX_MS (Linux 6.15+)")
+@pytest.mark.skipif(not tcp_backoff.kernel_can_cap(), reason="this kernel has no TCP_RTO_MAX_MS (Linux 6.15+)")
 async def test_without_a_cap_a_connection_keeps_the_kernels_backoff(net: Net) -> None:
     on_a, on_b = await _pair(net, tcp_rto_max_ms=None)
     default = _kernel_default_ms()
