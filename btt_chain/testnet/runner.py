@@ -241,6 +241,7 @@ class TestnetRun:
                 self.echo(self.net.forward_note)
             self.echo(f"testnet {self.manifest.name}: {len(self.manifest.nodes)} nodes on {self.net.subnet} "
                       f"(bridge {self.net.bridge}), data in {self.base_dir}")
+            self.echo(_retransmission_note())
             self._prepare()
             self._start_all()
             self._wait_up()
@@ -1102,3 +1103,15 @@ def checks_error(message: str) -> Exception:
     from btt_chain.primitives.errors import ConfigError
 
     return ConfigError(message)
+
+
+def _retransmission_note() -> str:
+    """How soon a node is heard again after a cut link on this host (p2p/tcp_backoff.py): it depends on the kernel."""
+    import platform
+
+    from p2p.tcp_backoff import kernel_can_cap
+
+    if kernel_can_cap():
+        return f"Linux {platform.release()}: peer connections retry at least once a second through a cut link"
+    return (f"Linux {platform.release()} cannot cap TCP's retransmission backoff (6.15+): a node whose link was cut "
+            "may stay unheard up to as long again as the cut")
