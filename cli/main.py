@@ -11,6 +11,7 @@ import click
 from btt_chain.primitives.errors import BttError
 from cli.lazy import LazyGroup, missing_node_dependency, needs_node
 from cli.passwords import set_password_file
+from cli.process_end import command_process
 from cli.submit import set_fee_only, set_force
 
 COMMANDS = {
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn every expected failure into one line on stderr."""
     try:
         try:
-            code = cli.main(args=argv, prog_name="btt-chain", standalone_mode=False)
+            with command_process():  # a node ends its process itself after a clean stop (cli/process_end.py)
+                code = cli.main(args=argv, prog_name="btt-chain", standalone_mode=False)
         except ModuleNotFoundError as exc:  # a wallet command reaching into the node's code, on a light install
             missing = missing_node_dependency(exc)
             if missing is None:

@@ -12,12 +12,14 @@ import click
 
 from btt_chain.consensus.signing_gate import DEFAULT_WATCH_EPOCHS
 from btt_chain.log_config import FORMATS, parse_log_spec, setup_logging
+from btt_chain.node.stop_watch import dump_stacks_on_signal
 from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.gc_pause import settle_heap
 from btt_chain.primitives.keys import Keypair, dev_keypair, is_dev_name
 from btt_chain.primitives.signatures import SCHEME_NAMES
 from cli.checkpoint_option import parse_checkpoint_option
 from cli.passwords import open_keyfile
+from cli.process_end import end_without_teardown
 from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
@@ -270,6 +272,7 @@ def node(
         refuse_if_genesis_disagrees(spec, pair, base_path)
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     setup_logging(log_level, log_spec, log_format)
+    dump_stacks_on_signal()  # `kill -USR1 <pid>`: every thread's stack to standard error (btt_chain.node.stop_watch)
     set_clock_skew_ms(clock_skew_ms)
     config = NodeConfig(
         chain=chain,
@@ -327,6 +330,7 @@ def node(
         raise ConfigError(f"cannot start the node: {exc}") from None
     finally:
         n.close()  # idempotent: run() closes on a clean stop; this covers a failed start
+    end_without_teardown(0)  # stopped cleanly: the interpreter's teardown would only spend seconds freeing memory
 
 
 @click.command("purge-chain")

@@ -31,6 +31,7 @@ from btt_chain.node.pruning import DEFAULT_STATE_PRUNING
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.node.signing_guard import SigningGuard
 from btt_chain.node.signing_watch import SigningWatch
+from btt_chain.node.stop_watch import StopWatch
 from btt_chain.node.txpool import TxPool
 from btt_chain.node.upgrades import UpgradeHalt, UpgradeWatch
 from btt_chain.primitives.block import Header
@@ -372,10 +373,11 @@ class Node:
         from btt_chain.rpc.server import RpcServer
 
         loop = asyncio.get_running_loop()
+        watch = StopWatch(self.stop, loop)  # a signalled stop is bounded, and says what it waited on if slow
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, self.stop)
-            except (NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, watch.signalled, sig)
+            except (NotImplementedError, RuntimeError):  # not the main thread (a node run in-process)
                 pass
         await self._start_network()
         metrics_server = await self._start_metrics()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from btt_chain.client.rpc import RpcClient, RpcError
+from btt_chain.node.stop_watch import EXIT_STOP_TIMEOUT, report_in
 from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 from tests.support.wait_limits import record, scaled, timed_out
 
@@ -192,13 +193,19 @@ class NodeProcess:
             limit = scaled(timeout)
             try:
                 self.process.wait(limit)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # stuck before its stop watch could act: its stacks, then a kill
+                self.process.send_signal(signal.SIGUSR1)
+                time.sleep(1.0)
                 self.process.kill()
                 self.process.wait(scaled(30))
-                raise AssertionError(f"node{self.index} did not stop within {limit:g} s of SIGTERM") from None
+                raise AssertionError(f"node{self.index} did not stop within {limit:g} s of SIGTERM; its stacks and "
+                                     f"log:\n{self.log_tail(120)}") from None
         code = self.process.returncode
         self.process = None
         self._terminated = False
+        if code == EXIT_STOP_TIMEOUT:  # its stop watch gave up on a hung stop: what it waited on is in its log
+            text = self.log_path.read_text(errors="replace")
+            raise AssertionError(f"node{self.index}'s stop hung (exit {code}):\n{report_in(text) or text[-4000:]}")
         return code
 
     def metric(self, name: str) -> float:

@@ -15,6 +15,7 @@ by eye (finality) is run once the chain has it, never after a fixed time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from typing import Any
 import pytest
 
 from btt_chain.client.rpc import RpcClient
+from btt_chain.node.stop_watch import report_in
 from tests.functional.framework import REPO, RPC_TIMEOUT_S, Harness, free_port, wait_until
 from tests.functional.test_feature_readme_try_it import Line, clone_dir, sh_lines
 from tests.support.wait_limits import scaled
@@ -194,9 +196,22 @@ def the_full_node_follows(term: Terminal, out: str) -> None:
 
 def the_nodes_stopped(term: Terminal, out: str) -> None:
     """`kill $(jobs -p)`: each node stops cleanly (its last line says where) with no traceback and no ERROR."""
-    wait_until(lambda: not any(_alive(p) for p in term.jobs), 90, 0.2, "the five nodes stopped")
-    for name in ("v1", "v2", "v3", "full", "v1-new"):
-        log = (term.work / f"{name}.log").read_text(errors="replace")
+    def logs() -> dict[str, str]:
+        return {name: (term.work / f"{name}.log").read_text(errors="replace")
+                for name in ("v1", "v2", "v3", "full", "v1-new")}
+
+    try:  # a node's stop watch ends a hung stop at 45 s, its log saying what it waited on
+        wait_until(lambda: not any(_alive(p) for p in term.jobs), 90, 0.2, "the five nodes stopped")
+    except AssertionError as exc:  # stuck before its stop watch could act: its stacks (SIGUSR1) in its log
+        for p in term.jobs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGUSR1)
+        time.sleep(1.0)
+        raise AssertionError(f"{exc}\n" + "\n".join(f"{n}.log:\n{log[-8000:]}" for n, log in logs().items()
+                                                    if "stopped at #" not in log)) from None
+    for name, log in logs().items():
+        report = report_in(log)
+        assert report is None, f"{name}'s stop hung:\n{report}"
         assert "Traceback" not in log and " ERROR " not in log, f"{name}.log:\n{log[-3000:]}"
         assert re.search(r"stopped at #\d+", log), f"{name} did not stop cleanly:\n{log[-3000:]}"
 
