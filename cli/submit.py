@@ -101,8 +101,8 @@ def echo_fee(estimate: FeeEstimate, info: ChainInfo) -> None:
     else:
         verdict = f"would fail and still pay the fee: {readable(str(estimate.error), info.decimals, symbol)}"
     click.echo(f"dry run in a block on #{estimate.block_number}: the call {verdict}")
-    click.echo(f"not sent, nothing charged; the signed extrinsic (nonce {estimate.nonce}, valid up to block "
-               f"#{estimate.valid_until}):")
+    click.echo(f"not sent, nothing charged; the signed extrinsic (nonce {estimate.nonce}, valid from block "
+               f"#{estimate.birth} up to block #{estimate.valid_until}):")
     click.echo(estimate.extrinsic)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.headers import header_hash, header_number
 from btt_chain.client.rpc import RpcClient
-from btt_chain.client.submit import DEFAULT_MORTALITY, dry_run, judge_dry_run, sign_call
+from btt_chain.client.submit import DEFAULT_MORTALITY, dry_run, judge_dry_run, sign_call, signing_header
 from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.keys import Signer
 
@@ -33,8 +33,10 @@ class FeeEstimate:
     weight: int
     """The call's weight (ref time; btt measures no proof size)."""
     block_number: int
-    """The head it was signed, dry-run and quoted at."""
+    """The head it was dry-run and quoted at."""
     block_hash: str
+    birth: int
+    """The block its mortal era starts at (`submit.signing_header`: the finalized block unless finality lags)."""
     valid_until: int
     """The last block that can include it (its mortal era's end)."""
     success: bool
@@ -58,7 +60,8 @@ class FeeEstimate:
             "partialFee": str(self.inclusion_fee), "tip": str(self.tip),
             "weight": {"refTime": self.weight, "proofSize": 0}, "extrinsic": self.extrinsic, "hash": self.hash,
             "nonce": self.nonce, "at": {"number": self.block_number, "hash": self.block_hash},
-            "validUntil": self.valid_until, "success": self.success, "error": self.error, "queued": self.queued,
+            "birth": self.birth, "validUntil": self.valid_until, "success": self.success, "error": self.error,
+            "queued": self.queued,
         }
 
 
@@ -76,16 +79,17 @@ def estimate_fee(
     nothing. Refused as submission would refuse it (NotSent: it could not be included, or its call would fail and
     `force` is off)."""
     call = call_name if isinstance(call_name, Call) else info.calls.build_call(call_name, *args)
-    header = rpc.call("chain_getHeader")
-    at = "0x" + header_hash(header).hex()
-    xt = sign_call(rpc, info, signer, call, tip, mortality, header=header)
+    born = signing_header(rpc, mortality)
+    head = rpc.call("chain_getHeader")
+    at = "0x" + header_hash(head).hex()
+    xt = sign_call(rpc, info, signer, call, tip, mortality, header=born)
     encoded = "0x" + xt.encode().hex()
     dry = judge_dry_run(dry_run(rpc, xt, at), info, force)
     quoted = rpc.call("payment_queryInfo", encoded, at)
-    birth = header_number(header)
+    birth = header_number(born)
     return FeeEstimate(
         extrinsic=encoded, hash="0x" + xt.hash().hex(), nonce=xt.nonce, inclusion_fee=int(quoted["partialFee"]),
-        tip=xt.tip, weight=int(quoted["weight"]["refTime"]), block_number=birth, block_hash=at,
-        valid_until=birth + mortality - 1, success=bool(dry["success"]), error=dry.get("error"),
+        tip=xt.tip, weight=int(quoted["weight"]["refTime"]), block_number=header_number(head), block_hash=at,
+        birth=birth, valid_until=birth + mortality - 1, success=bool(dry["success"]), error=dry.get("error"),
         queued=bool(dry.get("queued")),
     )

@@ -13,7 +13,7 @@ from btt_chain.client.headers import header_hash, header_number
 from btt_chain.client.rpc import RpcClient
 from btt_chain.client.watch import submit_and_watch
 from btt_chain.primitives.errors import BttError
-from btt_chain.primitives.extrinsic import Call, Era, Extrinsic, sign_extrinsic
+from btt_chain.primitives.extrinsic import Call, Era, Extrinsic, born_at_finalized, sign_extrinsic
 from btt_chain.primitives.keys import Signer
 
 DEFAULT_MORTALITY = 64
@@ -56,10 +56,10 @@ def sign_call(
     rpc: RpcClient, info: ChainInfo, signer: Signer, call: Call, tip: int = 0, mortality: int = DEFAULT_MORTALITY,
     header: dict[str, Any] | None = None,
 ) -> Extrinsic:
-    """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from the head (or from `header`, a
-    header as `chain_getHeader` gives it)."""
+    """Sign `call` with the signer's next nonce, mortal for `mortality` blocks from `signing_header` (or from
+    `header`, a header as `chain_getHeader` gives it)."""
     if header is None:
-        header = rpc.call("chain_getHeader")
+        header = signing_header(rpc, mortality)
     birth = header_number(header)
     birth_hash = header_hash(header)  # computed, as every Substrate client does
     nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.account.hex()))
@@ -67,6 +67,18 @@ def sign_call(
         signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,
         era=Era.mortal(mortality, birth), birth_hash=birth_hash,
     )
+
+
+def signing_header(rpc: RpcClient, mortality: int = DEFAULT_MORTALITY) -> dict[str, Any]:
+    """The block a wallet's extrinsic is born at (its mortal era starts there, and its signature commits to that
+    block's hash), by `born_at_finalized`: the finalized block, or the head's parent when finality lags more than
+    half the era. Born at the head, a transaction signed just before a reorganisation retracts it is refused by every
+    node as a bad signature (what a loaded devnet showed `set-keys`)."""
+    best = rpc.call("chain_getHeader")
+    finalized = rpc.call("chain_getHeader", rpc.call("chain_getFinalizedHead"))
+    if born_at_finalized(header_number(best), header_number(finalized), mortality):
+        return dict(finalized)
+    return dict(rpc.call("chain_getHeader", best["parentHash"]))
 
 
 def dry_run(rpc: RpcClient, xt: Extrinsic, at: str | None = None) -> dict[str, Any]:

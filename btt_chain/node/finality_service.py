@@ -43,7 +43,7 @@ from btt_chain.node.upgrades import UpgradeHalt
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
 from btt_chain.primitives.evidence import VoteEquivocation, is_block_equivocation
-from btt_chain.primitives.extrinsic import Era, sign_extrinsic
+from btt_chain.primitives.extrinsic import Era, born_at_finalized, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
 from runtime.session import storage as session_storage
@@ -576,6 +576,19 @@ class FinalityService:
         self._report("evidence.report_vote_equivocation_with_keys", ev.vote_a.encode(), ev.vote_b.encode(),
                      ev.offender, [p for p in proofs if p is not None])
 
+    def _report_birth(self) -> tuple[int, bytes]:
+        """(number, hash) of the block a report is born at (`born_at_finalized`): equivocations come with forks, and
+        a report born on the fork that loses would be refused as a bad signature, and never sent again."""
+        chain = self.node.chain
+        head = chain.head
+        finalized_hash = chain.db.finalized_hash()
+        finalized = chain.db.get_header(finalized_hash)
+        if finalized is not None and born_at_finalized(head.number, finalized.number, REPORT_MORTALITY):
+            return finalized.number, finalized_hash
+        if head.number == 0:
+            return 0, chain.head_hash
+        return head.number - 1, head.parent_hash
+
     def _report(self, call: str, a: bytes, b: bytes, offender: bytes, extra: list[bytes] | None = None) -> None:
         """Submit a slashing report signed by this node's validator key (it pays the fee, gets the reward)."""
         reporter = self.key
@@ -588,12 +601,12 @@ class FinalityService:
         self._reported.add(tag)
         chain = self.node.chain
         nonce = self.node.next_account_index(reporter.public)
-        era = Era.mortal(REPORT_MORTALITY, chain.head.number)
+        birth, birth_hash = self._report_birth()
         args: tuple[object, ...] = (a, b) if extra is None else (a, b, extra)
         try:
             runtime = chain.runtime  # the next block's rules: a spec without this call refuses it here
             xt = sign_extrinsic(reporter, runtime.call(call, *args), nonce, chain.genesis_hash, runtime.spec_version,
-                                era=era, birth_hash=chain.head_hash)
+                                era=Era.mortal(REPORT_MORTALITY, birth), birth_hash=birth_hash)
             self.node.submit_extrinsic(xt.encode())
             log.warning("reported 0x%s with %s", offender.hex()[:16], call)
         except (InvalidExtrinsic, BttError) as exc:

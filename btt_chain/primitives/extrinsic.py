@@ -174,6 +174,15 @@ class Era(Struct):
         return era, pos + 2
 
 
+def born_at_finalized(head: int, finalized: int, period: int) -> bool:
+    """Whether a mortal extrinsic signed now is born at the finalized block (True) or at the head's parent (False),
+    the rule every signer here follows (wallets, the node's own reports), as `@polkadot/api` does: the signature
+    commits to the birth block's hash, and a block finality does not hold could be retracted before inclusion, which
+    makes the extrinsic a bad signature everywhere for ever. The finalized block while it is within half the era of
+    the head (the era keeps at least half its blocks to be included in); further behind, the head's parent."""
+    return head - finalized <= period // 2
+
+
 IMMORTAL = Era(0, 0)
 
 try:  # the common signed extrinsics decoded compiled (the same values: tests/primitives/test_extrinsic_native.py)

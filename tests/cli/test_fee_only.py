@@ -79,7 +79,8 @@ async def test_transfer_fee_only_prints_the_fee_that_sending_the_same_bytes_then
     fee, weight = fee_line(out)
     lines = out.splitlines()
     assert lines[1] == f"dry run in a block on #{rpc.node.chain.head.number}: the call would succeed", out
-    assert lines[2].startswith("not sent, nothing charged; the signed extrinsic (nonce 0, valid up to block #"), out
+    assert lines[2].startswith("not sent, nothing charged; the signed extrinsic (nonce 0, valid from block #0 up to "
+                               "block #63)"), out
     extrinsic = lines[3]
     quoted = await rpc.call("payment_queryInfo", extrinsic)
     assert fee == int(quoted["partialFee"]) + UNIT // 1000 and weight == quoted["weight"]["refTime"] > 0
@@ -121,7 +122,9 @@ async def test_the_global_flag_works_for_any_wallet_command_and_prints_json(
         assert int(report["fee"]) == int(report["partialFee"]) == int(quoted["partialFee"]) > 0, (argv, report)
         assert report["weight"]["refTime"] == quoted["weight"]["refTime"]
         assert report["nonce"] == 0 and report["at"]["number"] == rpc.node.chain.head.number
-        assert report["validUntil"] == report["at"]["number"] + 63
+        finalized = await rpc.call("chain_getHeader", await rpc.call("chain_getFinalizedHead"))
+        assert report["birth"] == int(finalized["number"], 16)  # born where no reorganisation reaches
+        assert report["validUntil"] == report["birth"] + 63
         fees.append(int(report["fee"]))
     assert await snapshot(rpc, BOB.public, CHARLIE.public) == before
     assert len(set(fees)) > 1  # each command's own call and length, not one figure for all
