@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from btt_chain.client.headers import header_hash, header_number
-from btt_chain.primitives.extrinsic import Era, sign_extrinsic
+from btt_chain.primitives.extrinsic import Era, born_at_finalized, sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.testnet.checks import TxRecord
 from runtime.modules import RUNTIME
@@ -90,6 +90,10 @@ class LoadGenerator:
             node, url = random.choice(nodes)
             try:
                 head = await self._rpc(session, url, "chain_getHeader")
+                born = await self._rpc(session, url, "chain_getHeader",
+                                       await self._rpc(session, url, "chain_getFinalizedHead"))
+                if not born_at_finalized(header_number(head), header_number(born), MORTALITY):
+                    born = await self._rpc(session, url, "chain_getHeader", head["parentHash"])
                 # the spec the next block runs (it changes at an upgrade: a transfer signed for the old one is refused)
                 version = await self._rpc(session, url, "state_getRuntimeVersion", "0x" + header_hash(head).hex())
                 if nonce is None:
@@ -100,7 +104,7 @@ class LoadGenerator:
                 continue
             call = RUNTIME.call("balances.transfer_allow_death", self._dest, TRANSFER_BASE_UNITS)
             xt = sign_extrinsic(pair, call, nonce, self.genesis_hash, int(version["specVersion"]),
-                                era=Era.mortal(MORTALITY, header_number(head)), birth_hash=header_hash(head))
+                                era=Era.mortal(MORTALITY, header_number(born)), birth_hash=header_hash(born))
             record = TxRecord("0x" + xt.hash().hex(), node, self.clock())
             self.records.append(record)
             await self._watch(session, url, "0x" + xt.encode().hex(), record)
