@@ -253,6 +253,10 @@ def node(
     from btt_chain.rpc.cors import CorsPolicy
 
     CorsPolicy.parse(rpc_cors)  # a bad value is one error line, before anything starts
+    if sync_mode == "warp":  # what the command line alone shows, before the ports are probed
+        from btt_chain.node.warp_start import refuse_warp_options
+
+        refuse_warp_options(base_path, no_p2p, spec_checked)
     from btt_chain.node.listen_ports import ListenPort, check_listen_ports
 
     rpc_host, p2p_host, prometheus_host = ("0.0.0.0" if external else "127.0.0.1"

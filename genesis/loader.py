@@ -218,7 +218,8 @@ def load_chain_spec(source: str | Path) -> ChainSpec:
     accounts takes seconds to parse): the spec is frozen, its `raw` document only ever read or copied."""
     path, label = _resolve_source(source)
     text = _read_text(path, label)
-    key = (label, hashlib.blake2b(text.encode(), digest_size=16).digest())
+    # the specs this process runs are part of the key: a spec parsed before `--max-spec` limited them is checked again
+    key = (label, hashlib.blake2b(text.encode(), digest_size=16).digest(), supported())
     spec = _LOADED.get(key)
     if spec is None:
         spec = _LOADED[key] = parse_chain_spec(_parse_json(text, label), label, own=True)
@@ -229,7 +230,7 @@ def load_chain_spec(source: str | Path) -> ChainSpec:
 
 
 LOADED_SPECS = 4
-_LOADED: OrderedDict[tuple[str, bytes], ChainSpec] = OrderedDict()
+_LOADED: OrderedDict[tuple[str, bytes, tuple[int, ...]], ChainSpec] = OrderedDict()
 
 
 def load_chain_spec_doc(source: str | Path) -> dict[str, Any]:

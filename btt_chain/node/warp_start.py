@@ -50,14 +50,9 @@ def warp_needed(config: NodeConfig, spec: ChainSpec | None = None) -> bool:
     written, for options warp sync cannot work with, and (weak subjectivity) for a warp from genesis once the chain is
     older than the warp's max gap by the local clock: it then needs a trusted checkpoint (whose own age the warp
     checks when a peer has given its block)."""
-    base = _base(config)
-    if config.p2p_port is None:
-        raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
     spec = spec or load_chain_spec(config.chain)
-    if spec.genesis_time_ms == 0:
-        raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
-                          "not a spec whose genesis is set when a node first starts")
-    db = base / "chains" / spec.id / "db"
+    refuse_warp_options(config.base_path, config.p2p_port is None, spec)
+    db = _base(config) / "chains" / spec.id / "db"
     if db.exists():
         kv = LevelDBStore(db)
         try:
@@ -70,6 +65,18 @@ def warp_needed(config: NodeConfig, spec: ChainSpec | None = None) -> bool:
         if too_old is not None:
             raise ConfigError(too_old)
     return True
+
+
+def refuse_warp_options(base_path: Path | str | None, no_p2p: bool, spec: ChainSpec) -> None:
+    """ConfigError for options `--sync warp` cannot work with: said first, before ports are probed or anything is
+    opened (the command line alone shows them)."""
+    if base_path is None:
+        raise ConfigError("--sync warp needs --base-path DIR (a --tmp node's database would be gone when it stops)")
+    if no_p2p:
+        raise ConfigError("--sync warp fetches from peers: drop --no-p2p")
+    if spec.genesis_time_ms == 0:
+        raise ConfigError("--sync warp joins a network's chain: give the chain spec it shares (with its genesis time), "
+                          "not a spec whose genesis is set when a node first starts")
 
 
 def _base(config: NodeConfig) -> Path:

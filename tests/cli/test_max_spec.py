@@ -45,3 +45,20 @@ def test_a_node_limited_below_its_chains_genesis_spec_refuses_the_chain(capsys: 
     code, _, err = run(capsys, "node", "--dev", "--no-p2p", "--max-spec", str(specs.OLDEST))  # dev is born at 12
     assert_one_error_line(code, err, f"this release runs specs {specs.OLDEST}, not {specs.NEWEST}")
     assert specs.supported() == (specs.OLDEST,)
+
+
+def test_the_refusal_comes_before_the_ports_even_for_a_spec_parsed_before(capsys: pytest.CaptureFixture[str]) -> None:
+    """The chain spec is parsed once per process (a cache): one parsed before `--max-spec` limited the specs must
+    still be refused at once, not after the ports are probed (a taken RPC port then said something else)."""
+    import socket
+
+    from genesis.loader import load_chain_spec
+
+    load_chain_spec("dev")  # parsed, and kept, while every spec runs
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code, _, err = run(capsys, "node", "--dev", "--no-p2p", "--rpc-port", str(port), "--max-spec",
+                           str(specs.OLDEST))
+    assert_one_error_line(code, err, f"this release runs specs {specs.OLDEST}, not {specs.NEWEST}")
