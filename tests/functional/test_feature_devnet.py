@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from btt_chain.client.headers import header_hash
 from btt_chain.primitives.extrinsic import sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from runtime.modules import RUNTIME
@@ -21,8 +20,11 @@ def heads(nodes: list[NodeProcess]) -> set[str]:
 
 
 def converged(nodes: list[NodeProcess], min_height: int = 0) -> bool:
-    headers = [n.call("chain_getHeader") for n in nodes]
-    return len({header_hash(h) for h in headers}) == 1 and int(headers[0]["number"], 16) >= min_height
+    """The nodes are on one chain, at `min_height` or above: the block at the lowest of their heads is the same block
+    on each. A node a block behind, still importing the others' newest, counts (on a busy machine the heads, read one
+    after the other, are seldom the very same one); a node on another fork does not."""
+    low = min(n.height() for n in nodes)
+    return low >= min_height and len({n.call("chain_getBlockHash", low) for n in nodes}) == 1
 
 
 def transfer(node: NodeProcess, sender: str, dest: str, amount: int) -> str:
