@@ -76,8 +76,10 @@ def signing_header(rpc: RpcClient, mortality: int = DEFAULT_MORTALITY) -> dict[s
     node as a bad signature (what a loaded devnet showed `set-keys`)."""
     best = rpc.call("chain_getHeader")
     finalized = rpc.call("chain_getHeader", rpc.call("chain_getFinalizedHead"))
-    if born_at_finalized(header_number(best), header_number(finalized), mortality):
+    if finalized is not None and born_at_finalized(header_number(best), header_number(finalized), mortality):
         return dict(finalized)
+    if header_number(best) == 0:
+        return dict(best)
     return dict(rpc.call("chain_getHeader", best["parentHash"]))
 
 

@@ -111,6 +111,13 @@ def test_the_birth_is_the_finalized_block_within_half_the_era_else_the_heads_par
     assert int(header["number"], 16) == born
 
 
+def test_a_node_that_cannot_give_the_finalized_header_gives_the_heads_parent() -> None:
+    rpc = FakeRpc(10, 4)
+    rpc.finalized = "0x" + "ee" * 32  # a hash it has no header for
+    rpc.headers[rpc.finalized] = None  # type: ignore[assignment]
+    assert int(signing_header(rpc)["number"], 16) == 9  # type: ignore[arg-type]
+
+
 def test_a_shorter_era_moves_the_threshold() -> None:
     rpc = FakeRpc(20, 10)
     assert int(signing_header(rpc, 32)["number"], 16) == 10  # type: ignore[arg-type]
