@@ -97,7 +97,6 @@ class StopWatch:
         self._exit = exit_now
         self.first: int | None = None
         """The signal that began the stop, once one has."""
-        self._thread: threading.Thread | None = None
 
     @property
     def out(self) -> TextIO:
@@ -113,8 +112,7 @@ class StopWatch:
             return
         self.first = sig
         log.info("%s: stopping (a second signal exits at once)", signal.Signals(sig).name)
-        self._thread = threading.Thread(target=self._watch, name="stop-watch", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._watch, name="stop-watch", daemon=True).start()
         self._stop()
 
     def _watch(self) -> None:
