@@ -109,10 +109,12 @@ def _transfers(
 
 
 def run(
-    accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, blocks: int = 1, recipients: str = "uniform"
+    accounts: int = 100_000, transfers: int = 5_000, sig_workers: int = 1, blocks: int = 1, recipients: str = "uniform",
+    warm_blocks: int = 0,
 ) -> dict[str, Any]:
-    """Prepare a state of `accounts` and `blocks` blocks of `transfers` transfers, then import them in a node
-    process of their own (bench/import_node.py); also the same first block stage by stage, in this process."""
+    """Prepare a state of `accounts` and `warm_blocks` + `blocks` blocks of `transfers` transfers, then import them in
+    a node process of their own (bench/import_node.py), measuring the last `blocks`; also the first block stage by
+    stage, in this process."""
     with tempfile.TemporaryDirectory(prefix="btt-bench-import-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
@@ -128,19 +130,19 @@ def run(
         per_signer = -(-transfers // len(signers))
         dests = Recipients(recipients, accounts, signers)
         raws = []
-        for b in range(blocks):
+        for b in range(warm_blocks + blocks):
             xts = _transfers(signers, transfers, b * per_signer, genesis, dests)
             imported, dropped = author.author_block(b + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
             assert not dropped, dropped[:3]
             raws.append(imported.block.encode())
-        pool = [x.encode() for x in _transfers(signers, transfers, blocks * per_signer, genesis, dests)]
+        pool = [x.encode() for x in _transfers(signers, transfers, (warm_blocks + blocks) * per_signer, genesis, dests)]
         (work / "blocks.bin").write_bytes(_frames(raws))
         (work / "pool.bin").write_bytes(_frames(pool))
         (work / "genesis.pickle").write_bytes(pickle.dumps(dataclasses.replace(genesis, state={}, leaves=b"")))
         genesis = author.genesis  # drop the full genesis state: the node process does not need it
         author.db.kv.close()  # no compaction of the authoring database competes with the node process for a core
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.import_node", str(work), str(sig_workers)],
+            [sys.executable, "-m", "bench.import_node", str(work), str(sig_workers), str(warm_blocks)],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
@@ -167,6 +169,7 @@ def run(
             "recipients": recipients,
             "transfers_per_block": transfers,
             "block_bytes": len(raw),
+            "warm_blocks": warm_blocks,
             "state_build_s": round(state_s, 1),
             "sig_workers": sig_workers,
             **node,

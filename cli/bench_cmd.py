@@ -62,20 +62,26 @@ def bench() -> None:
                    "accounts that do not exist yet.")
 @click.option("--blocks", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Blocks imported (several: the rate then includes LevelDB's memtable flushes and compactions).")
+@click.option("--warm-blocks", type=click.IntRange(0, 300), default=0, show_default=True,
+              help="Blocks the node imports first, unmeasured: the measured blocks then run on a database that has "
+                   "been compacting for that long, as a running node's has (a freshly loaded genesis database "
+                   "compacts nothing for its first ~12 blocks).")
 @click.option("--sig-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Worker processes checking signatures beside execution (0: in-process, before it).")
 @click.option("--runs", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Whole runs, one after the other: each number is then printed as its range and median.")
-def import_(accounts: int, transfers: int, recipients: str, blocks: int, sig_workers: int, runs: int) -> None:
+def import_(accounts: int, transfers: int, recipients: str, blocks: int, warm_blocks: int, sig_workers: int,
+            runs: int) -> None:
     """Import blocks of signed transfers in a node process (decode, signatures, execute, state root, durable
     commit), with the one-core verify rate, pool admission, authoring from a full pool and resident memory."""
     from bench.import_bench import run, summarise_runs
 
     results = []
     for i in range(runs):
+        warm = f" after {warm_blocks} unmeasured" if warm_blocks else ""
         click.echo(f"run {i + 1} of {runs}: building a state of {accounts} accounts and {blocks} block(s) of "
-                   f"{transfers} transfers to {recipients} recipients ...", err=True)
-        results.append(run(accounts, transfers, sig_workers, blocks, recipients))
+                   f"{transfers} transfers to {recipients} recipients{warm} ...", err=True)
+        results.append(run(accounts, transfers, sig_workers, blocks, recipients, warm_blocks))
     print_fields(list((results[0] if runs == 1 else summarise_runs(results)).items()))
 
 

@@ -82,6 +82,23 @@ def test_the_runs_flag_runs_the_bench_that_many_times() -> None:
     assert result.exit_code != 0 and "--runs" in result.output
 
 
+def test_warm_blocks_are_imported_first_and_not_measured() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "import", "--accounts", "60", "--transfers", "20", "--blocks", "2", "--warm-blocks", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "after 3 unmeasured" in result.output
+    fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
+    assert fields["warm_blocks"] == "3" and fields["blocks"] == "2" and fields["transfers"] == "40"
+    assert len(fields["import_ms_per_block"].split(",")) == 2
+    # the pool's transfers carry the nonces after all five blocks: had the node not imported the three warm blocks,
+    # they would wait for the missing nonces and the authored block would hold none of them
+    assert fields["authored_transfers"] == "20"
+    for bad in ("-1", "301", "x"):
+        refused = CliRunner().invoke(cli, ["bench", "import", "--warm-blocks", bad])
+        assert refused.exit_code == 2 and "--warm-blocks" in refused.output
+
+
 def test_the_steady_state_figures_compare_blocks_3_to_7_with_the_last_5() -> None:
     from bench.import_node import stage_growth, steady_state_ratio
 
