@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import multiprocessing
 import os
 import signal
@@ -18,12 +19,27 @@ from typing import Any
 PR_SET_PDEATHSIG = 1
 
 
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, or None where there is none (not Linux)."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    try:
+        return ctypes.CDLL(libc_name, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
-    """A `preexec_fn` for subprocess: the child gets `sig` when this process dies."""
+    """A `preexec_fn` for subprocess: the child gets `sig` when this process dies. libc's prctl is looked up here,
+    before the fork: between fork and exec the child only calls it (looking it up there runs `ldconfig`, a process
+    of its own, in a child of a process that may have other threads)."""
     parent = os.getpid()
+    prctl = _prctl()
 
     def preexec() -> None:
-        die_with(parent, sig)
+        _request(prctl, parent, sig)
 
     return preexec
 
@@ -31,12 +47,11 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
 def die_with(parent: int, sig: int = signal.SIGTERM) -> None:
     """Called first in a child started by `run_in_spawned_child`: the kernel sends it `sig` when `parent` ends (a child
     left running would hold the node's port and database lock); exits at once if `parent` has already gone."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    try:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    except (OSError, AttributeError):
+    _request(_prctl(), parent, sig)
+
+
+def _request(prctl: Callable[..., int] | None, parent: int, sig: int) -> None:
+    if prctl is None or prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
         return
     if os.getppid() != parent:  # the parent ended before the request took effect
         os._exit(1)

@@ -25,6 +25,7 @@ from typing import Any
 
 from btt_chain.client.rpc import RpcClient, RpcError
 from btt_chain.node.stop_watch import EXIT_STOP_TIMEOUT, report_in
+from btt_chain.process_supervision import die_with_parent
 from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 from tests.support.wait_limits import record, scaled, timed_out
 
@@ -77,7 +78,8 @@ def cli_process(log_path: Path, *argv: str) -> Iterator[subprocess.Popen[bytes]]
     """`btt-chain ARGV` (a miner, a clinic) as a process of its own for the length of the block, its output in
     `log_path`; stopped with SIGTERM (killed if it has not exited after a generous limit) on the way out."""
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=die_with_parent())
     try:
         yield proc
     finally:
@@ -138,8 +140,10 @@ class NodeProcess:
         log = open(self.log_path, "ab")
         log.write(f"\n--- start: {' '.join(self.args())}\n".encode())
         log.flush()
+        # a node stops with the test process however it ends (a test worker killed would otherwise leave its nodes
+        # running, holding their ports and databases for the tests after it)
         self.process = subprocess.Popen(self.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent())
         self._terminated = False
         log.close()
 
