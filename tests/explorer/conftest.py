@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from btt_chain.process_supervision import die_with_parent
 from tests.support.ports import free_port  # noqa: F401  (re-exported for the tests that import it from here)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ class ExplorerNode:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "node", "--dev", "--chain", str(spec), "--tmp", "--demo-economy",
              "--rpc-port", str(self.port), "--no-p2p", "--no-prometheus"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()

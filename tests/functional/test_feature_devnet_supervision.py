@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from btt_chain.process_supervision import die_with_parent
 from tests.functional.framework import free_port
 from tests.support.wait_limits import scaled
 
@@ -58,7 +59,8 @@ def test_devnet_nodes_die_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     port, rpc_port = free_run(2), free_run(2)
     cmd = [sys.executable, "-m", "cli", "devnet", "--nodes", "2", "--port", str(port), "--rpc-port", str(rpc_port),
            "--base-dir", str(tmp_path / "devnet"), "--json"]
-    sup = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    sup = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                           preexec_fn=die_with_parent())
     try:
         header = b""
         deadline = time.monotonic() + scaled(120)  # limits against a hang, never reached on a busy machine

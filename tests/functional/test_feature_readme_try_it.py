@@ -41,6 +41,7 @@ import pytest
 from btt_chain.client.rpc import RPC_ENV, RpcClient
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
+from btt_chain.process_supervision import die_with_parent
 from tests.docs.test_docs_map import slug
 from tests.functional.framework import REPO, RPC_TIMEOUT_S, Harness, wait_until
 from tests.functional.test_feature_devnet_supervision import free_run
@@ -259,7 +260,8 @@ class Walk:
         log_path = self.harness.root / f"walk-{line.page.replace('/', '-')}-{line.number}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(["bash", "-c", self.script(line, exec_it=True)], cwd=self.work, env=self.env,
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    preexec_fn=die_with_parent())
         self.long_running.append((line, proc, log_path))
         self.harness.log(f"{line.where} started (runs until stopped): {line.command}")
 
@@ -461,6 +463,7 @@ def devnet(harness: Harness) -> Iterator[Devnet]:
             [sys.executable, "-m", "cli", "devnet", "--nodes", str(NODES), "--json", "--base-dir",
              str(harness.root / "devnet"), "--rpc-port", str(rpc), "--port", str(p2p)],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=die_with_parent(),
         )
     try:
         def table() -> Any:

@@ -19,6 +19,7 @@ import pytest
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
+from btt_chain.process_supervision import die_with_parent
 from p2p.ports import bind_error
 from tests.functional.framework import REPO, Harness, NodeProcess, RpcError, wait_until
 from tests.support.wait_limits import scaled
@@ -131,7 +132,7 @@ def test_a_node_stopped_during_its_warp_takes_the_warp_with_it(harness: Harness,
     node.datadir.mkdir(parents=True, exist_ok=True)
     log = open(node.log_path, "ab")
     process = subprocess.Popen(node.args(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent())
     log.close()
     warp: list[int] = []
     try:

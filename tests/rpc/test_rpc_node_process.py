@@ -21,6 +21,7 @@ import pytest
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.extrinsic import sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
+from btt_chain.process_supervision import die_with_parent
 from runtime.modules import RUNTIME
 
 from .harness import UNIT, RpcCallError, free_port
@@ -44,7 +45,8 @@ class NodeProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115  (closed in stop)
         self.proc = subprocess.Popen(
-            node_command(port), cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            node_command(port), cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         self._id = 0
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from btt_chain.process_supervision import die_with_parent
 from tests.functional.framework import Harness, NodeProcess, free_port, wait_until
 from tests.support.wait_limits import record, scaled, timed_out
 
@@ -97,7 +98,8 @@ class ToolProcess:
             log.write(f"--- start: {' '.join(argv)} (in {cwd})\n".encode())
             log.flush()
             self.proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env={**os.environ, **(env or {})}, start_new_session=True)
+                                         env={**os.environ, **(env or {})}, start_new_session=True,
+                                         preexec_fn=die_with_parent())
 
     def output(self) -> str:
         try:
