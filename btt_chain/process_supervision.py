@@ -7,6 +7,7 @@ too. Elsewhere (no prctl) this does nothing and the supervisor's own shutdown pa
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -21,7 +22,10 @@ PR_SET_PDEATHSIG = 1
 
 @functools.cache
 def _prctl() -> Callable[..., int] | None:
-    """libc's prctl, or None where there is none (not Linux)."""
+    """libc's prctl, or None where there is none (not Linux): from the libc this process already has loaded, else
+    the one `find_library` names (which runs `ldconfig`, a process of its own)."""
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return None
