@@ -8,8 +8,10 @@ The page is read at test time (the ```sh blocks of its section "The walk", as `t
 its walk)
 and its lines are typed, in order, into one bash session in a clone's directory (`.venv/bin/btt-chain` runs this
 checkout's CLI), so shell state carries from line to line as in one terminal (`B=...`, `umask`, `export`,
-`P1=$(...)`, jobs started with `&`). Only the page's ports are substituted, and only those taken on this machine
-(the mapping is logged). Every line must exit 0 without a traceback; a line that needs a state a reader waits for
+`P1=$(...)`, jobs started with `&`). Only the page's ports are substituted (the mapping is logged), each by a port
+free on this machine, always: the README's Try it walk (test_feature_readme_try_it) takes the same ports (9944,
+30333, ...) and may run at the same time on another worker, and a page port probed free could be taken by it before
+this walk's node binds it. Every line must exit 0 without a traceback; a line that needs a state a reader waits for
 by eye (finality) is run once the chain has it, never after a fixed time.
 """
 
@@ -135,21 +137,22 @@ class Terminal:
         self.shell.wait(scaled(30))
 
 
-@pytest.fixture
-def terminal(harness: Harness) -> Iterator[Terminal]:
-    from p2p.ports import bind_error
-
-    taken = [p for p in PAGE_PORTS if bind_error("127.0.0.1", p)]
-    ports = {p: p for p in PAGE_PORTS}
+def substitute_ports() -> dict[int, int]:
+    """Each page port -> a distinct port free here now, none of them a page port."""
+    ports: dict[int, int] = {}
     used = set(PAGE_PORTS)
-    for p in taken:
+    for p in PAGE_PORTS:
         while (free := free_port()) in used:
             pass
         ports[p] = free
         used.add(free)
-    if taken:
-        harness.log("the page's ports taken here, and the ports used instead: "
-                    + ", ".join(f"{p} -> {ports[p]}" for p in taken))
+    return ports
+
+
+@pytest.fixture
+def terminal(harness: Harness) -> Iterator[Terminal]:
+    ports = substitute_ports()
+    harness.log("the page's ports and the ports used: " + ", ".join(f"{p} -> {q}" for p, q in ports.items()))
     work, env = clone_dir(harness)
     term = Terminal(harness, work, ports)
     term.open(env)
