@@ -37,8 +37,8 @@ def _prctl() -> Callable[..., int] | None:
 
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     """A `preexec_fn` for subprocess: the child gets `sig` when this process dies. libc's prctl is looked up here,
-    before the fork: between fork and exec the child only calls it (looking it up there runs `ldconfig`, a process
-    of its own, in a child of a process that may have other threads)."""
+    before the fork: between fork and exec, in a child of a process that may have other threads, the child only
+    calls it."""
     parent = os.getpid()
     prctl = _prctl()
 
