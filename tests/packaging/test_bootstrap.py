@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BASIC_TOOLS = ("bash", "env", "cat", "rm", "touch", "tail", "dirname", "id", "ls", "grep", "find", "sort", "tr",
-               "sleep", "mkdir", "chmod")
+               "sleep", "mkdir", "chmod", "setsid", "mktemp")
 """What the scripts (and the apt-get stub) may run besides the stubs: no chromium, node, npm, initdb or apt-get."""
 HAS_POSTGRES_HERE = bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 """scripts/bootstrap-test-tools looks for Debian's initdb at this absolute path too, beside the PATH."""
@@ -356,6 +356,57 @@ def test_the_test_command_installs_the_test_tools_before_it_runs_anything(checko
     checkout.calls.write_text("")
     assert checkout.run("./scripts/test", "tests/some_test.py").returncode == 1
     assert checkout.log() == []
+
+
+LANE_PYTHON = RECORD.format(name="python") + """
+case "$*" in
+  *"--collect-only"*) echo "collecting with PYTHONDONTWRITEBYTECODE=${PYTHONDONTWRITEBYTECODE:-}" >> "$CALLS"
+                      exit "${WARM_EXIT:-0}";;
+  *"--ignore=tests/testnet"*) exit "${IN_PROCESS_EXIT:-0}";;
+  *"tests/functional"*) exit "${REAL_EXIT:-0}";;
+  *"tests/testnet"*) exit "${TESTNET_EXIT:-0}";;
+esac
+exit 0
+"""
+"""The test venv's python for a whole run: records each call; each pytest lane exits with its variable's code (0 by
+default); the collection that writes the rewritten test modules records the PYTHONDONTWRITEBYTECODE it was given."""
+
+
+def test_the_whole_suite_runs_three_lanes_and_any_lane_that_fails_or_runs_nothing_fails_it(checkout: Checkout) -> None:
+    for name in ("ruff", "mypy"):
+        checkout.stub(checkout.repo / ".venv" / "bin" / name, RECORD.format(name=name))
+    checkout.stub(checkout.repo / ".venv" / "bin" / "python", LANE_PYTHON)
+    checkout.stub(checkout.repo / "scripts" / "bootstrap-test-tools", RECORD.format(name="bootstrap-test-tools"))
+    run = checkout.run("./scripts/test", PYTHONDONTWRITEBYTECODE="1")
+    assert run.returncode == 0, run.stderr
+    pytest_runs = [line for line in checkout.log() if line.startswith("python -m pytest")]
+    assert sorted(pytest_runs) == sorted([
+        "python -m pytest --collect-only -q -p no:cacheprovider tests",
+        "python -m pytest -n 2 --durations=15 --ignore=tests/functional --ignore=tests/explorer "
+        "--ignore=tests/substrate --ignore=tests/bench --ignore=tests/testnet",
+        "python -m pytest -n 3 --dist loadfile --durations=15 tests/functional tests/explorer tests/substrate "
+        "tests/bench",
+        "python -m pytest tests/testnet",
+    ]), pytest_runs
+    for lane in ("in-process", "real processes", "testnet"):
+        assert f"== pytest ({lane}" in run.stderr, run.stderr
+    # a run that writes no bytecode still writes the rewritten test modules once, for the lanes' workers to read
+    assert checkout.called("collecting") == ["collecting with PYTHONDONTWRITEBYTECODE="]
+
+    # each lane's failure fails the run, whichever it is; one that collected nothing (5) fails it with why
+    for variable in ("IN_PROCESS_EXIT", "REAL_EXIT", "TESTNET_EXIT"):
+        assert checkout.run("./scripts/test", **{variable: "1"}).returncode == 1, variable
+        nothing = checkout.run("./scripts/test", **{variable: "5"})
+        assert nothing.returncode == 1, variable
+        assert "error: pytest collected no tests" in nothing.stderr, variable
+    # the collection beside mypy only writes a cache: the lanes report what it found
+    assert checkout.run("./scripts/test", WARM_EXIT="2").returncode == 0
+
+    # mypy's failure stops the run before any test, and leaves no collection running
+    checkout.stub(checkout.repo / ".venv" / "bin" / "mypy", RECORD.format(name="mypy") + "exit 1\n")
+    checkout.calls.write_text("")
+    assert checkout.run("./scripts/test").returncode == 1
+    assert [line for line in checkout.log() if "pytest" in line and "--collect-only" not in line] == []
 
 
 def test_ci_runs_exactly_the_test_command() -> None:
