@@ -24,17 +24,24 @@ from genesis.loader import load_chain_spec
 from genesis.spec import CHECKPOINT_SYNTAX, TrustedCheckpoint
 
 
-def _validator_key(key: str | None, chain_type: str, tmp: bool) -> Keypair | None:
-    """The `--key` of a validator, or None when it signs with its keystore's keys only (it may have none yet: it
-    says so at start, and signs once a key is inserted or made with author_rotateKeys and set on chain)."""
+def _check_key_option(key: str | None, chain_type: str, tmp: bool) -> None:
+    """What the command line alone says is wrong with a validator's `--key` (no file is read: a key file may ask for
+    its password)."""
     if key is None:
         if tmp:
             raise ConfigError("--validator needs --key KEYFILE (or a dev name on a dev chain): a --tmp node's keystore "
                               "starts empty and is gone when it stops")
+    elif is_dev_name(key.lower()) and chain_type not in ("dev", "local"):
+        raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
+
+
+def _validator_key(key: str | None, chain_type: str, tmp: bool) -> Keypair | None:
+    """The `--key` of a validator, or None when it signs with its keystore's keys only (it may have none yet: it
+    says so at start, and signs once a key is inserted or made with author_rotateKeys and set on chain)."""
+    _check_key_option(key, chain_type, tmp)
+    if key is None:
         return None
     if is_dev_name(key.lower()):
-        if chain_type not in ("dev", "local"):
-            raise ConfigError(f"dev key {key!r} is only accepted on dev chains")
         return dev_keypair(key.lower())
     pair = open_keyfile(Path(key))
     if not isinstance(pair, Keypair):  # seals and finality votes are ed25519 signatures (`btt_chain.primitives.keys`)
@@ -257,6 +264,13 @@ def node(
         from btt_chain.node.warp_start import refuse_warp_options
 
         refuse_warp_options(base_path, no_p2p, spec_checked)
+    # the rest of what the command line alone shows is wrong, before the ports: a taken port (another node on the
+    # default one) must not hide a mistake in the arguments
+    if validator:
+        _check_key_option(key, spec_checked.chain_type, tmp)
+    demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None,
+                                              spec_checked.chain_type)
+    bootnodes = _check_bootnodes(bootnodes)
     from btt_chain.node.listen_ports import ListenPort, check_listen_ports
 
     rpc_host, p2p_host, prometheus_host = ("0.0.0.0" if external else "127.0.0.1"
@@ -274,7 +288,6 @@ def node(
         from btt_chain.node.validator_check import refuse_if_genesis_disagrees
 
         refuse_if_genesis_disagrees(spec, pair, base_path)
-    demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None, spec.chain_type)
     setup_logging(log_level, log_spec, log_format)
     dump_stacks_on_signal()  # `kill -USR1 <pid>`: every thread's stack to standard error (btt_chain.node.stop_watch)
     set_clock_skew_ms(clock_skew_ms)
@@ -294,7 +307,7 @@ def node(
         signature_workers=sig_workers,
         name=name,
         p2p_port=None if no_p2p else p2p_port,
-        bootnodes=_check_bootnodes(bootnodes),
+        bootnodes=bootnodes,
         in_peers=in_peers,
         out_peers=out_peers,
         discovery=not no_discovery,

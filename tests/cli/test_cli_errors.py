@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
 from tests.functional.framework import free_port
-from tests.support.cli_runner import run
+from tests.support.cli_runner import assert_one_error_line, run
 
 
 def assert_one_line_error(code: int, err: str, fragment: str) -> None:
@@ -55,6 +56,30 @@ DOWN = f"http://127.0.0.1:{free_port()}"
 def test_bad_arguments_give_one_clear_line(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
     assert_one_line_error(code, err, fragment)
+
+
+NODE_MISTAKES = [
+    (["--chain", "btt-21m", "--tmp", "--validator", "--key", "alice"], "only accepted on dev chains"),
+    (["--chain", "dev", "--tmp", "--validator"], "needs --key"),
+    (["--dev", "--demo-economy", "--demo-clinic", "nobody"], "neither a dev name, a key file nor"),
+    (["--chain", "btt-21m", "--tmp", "--demo-economy"], "only on dev and local chains"),
+    (["--chain", "dev", "--tmp", "--demo-economy", "--demo-clinic", "none"], "nothing to run"),
+    (["--dev", "--bootnodes", "/ip4/127.0.0.1/tcp/30333"], "is not a multiaddr"),
+]
+"""Mistakes the node's command line shows by itself, each with its error."""
+
+
+@pytest.mark.parametrize("argv, fragment", [*NODE_MISTAKES, ([], "Address already in use")])
+def test_a_mistake_in_the_node_arguments_is_named_even_where_its_ports_are_taken(capsys, argv, fragment):
+    # another node on the same ports (a devnet on the defaults): the mistake is what the user must fix first, and the
+    # taken port is said only of a command line without one (the last case: the ports really are held here)
+    with socket.socket() as rpc, socket.socket() as p2p:
+        for held in (rpc, p2p):
+            held.bind(("127.0.0.1", 0))
+            held.listen()
+        ports = ["--rpc-port", str(rpc.getsockname()[1]), "--port", str(p2p.getsockname()[1]), "--no-prometheus"]
+        code, _, err = run(capsys, "node", *(argv or ["--dev"]), *ports)
+    assert_one_error_line(code, err, fragment)
 
 
 def test_genesis_error_lists_each_problem(capsys):
