@@ -14,8 +14,10 @@ import glob
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -407,6 +409,46 @@ def test_the_whole_suite_runs_three_lanes_and_any_lane_that_fails_or_runs_nothin
     checkout.calls.write_text("")
     assert checkout.run("./scripts/test").returncode == 1
     assert [line for line in checkout.log() if "pytest" in line and "--collect-only" not in line] == []
+
+
+INTERRUPTIBLE_PYTHON = RECORD.format(name="python") + """
+case "$*" in
+  *"--collect-only"*) exit 0;;
+  *"--ignore=tests/testnet"*) trap 'exit 2' INT; sleep 60 & wait; exit 0;;
+  *"tests/functional"*|*"tests/testnet"*) echo $$ >> "$LANES"; sleep 60 & wait; exit 0;;
+esac
+exit 0
+"""
+"""The venv's python for an interrupted run: the in-process lane ends with 2 on SIGINT as pytest does (it catches
+KeyboardInterrupt), and the lanes beside it record their pids and run until stopped."""
+
+
+def test_an_interrupted_run_stops_the_lanes_beside_it(checkout: Checkout) -> None:
+    for name in ("ruff", "mypy"):
+        checkout.stub(checkout.repo / ".venv" / "bin" / name, RECORD.format(name=name))
+    checkout.stub(checkout.repo / ".venv" / "bin" / "python", INTERRUPTIBLE_PYTHON)
+    checkout.stub(checkout.repo / "scripts" / "bootstrap-test-tools", RECORD.format(name="bootstrap-test-tools"))
+    lanes = checkout.root / "lanes"
+    # Ctrl-C in a terminal: SIGINT to the foreground process group (the script and the in-process lane; the lanes
+    # beside it are in their own sessions)
+    run = subprocess.Popen(["./scripts/test"], cwd=checkout.repo, env={**checkout.env, "LANES": str(lanes)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (lanes.exists() and len(lanes.read_text().split()) == 2):
+            assert run.poll() is None and time.monotonic() < deadline, "the lanes beside did not start"
+            time.sleep(0.05)
+        pids = [int(p) for p in lanes.read_text().split()]
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=20) != 0
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        run.stderr.close()  # type: ignore[union-attr]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_ci_runs_exactly_the_test_command() -> None:
