@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.wait_limits import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 BASIC_TOOLS = ("bash", "env", "cat", "rm", "touch", "tail", "dirname", "id", "ls", "grep", "find", "sort", "tr",
                "sleep", "mkdir", "chmod", "setsid", "mktemp")
@@ -434,13 +436,13 @@ def test_an_interrupted_run_stops_the_lanes_beside_it(checkout: Checkout) -> Non
     run = subprocess.Popen(["./scripts/test"], cwd=checkout.repo, env={**checkout.env, "LANES": str(lanes)},
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while not (lanes.exists() and len(lanes.read_text().split()) == 2):
             assert run.poll() is None and time.monotonic() < deadline, "the lanes beside did not start"
             time.sleep(0.05)
         pids = [int(p) for p in lanes.read_text().split()]
         os.killpg(run.pid, signal.SIGINT)
-        assert run.wait(timeout=20) != 0
+        assert run.wait(timeout=scaled(20)) != 0
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
