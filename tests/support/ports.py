@@ -1,34 +1,91 @@
-"""Ports for the nodes and servers a test starts: taken below the kernel's ephemeral range, from a slice of their own
-for each pytest worker.
+"""Ports for the nodes and servers a test starts: taken below the kernel's ephemeral range, from a slice that the
+test process has claimed for itself.
 
 A test plans its nodes' ports before they bind (a node started later in a test binds its port only then). A port
 the kernel hands out for bind(0) comes from the ephemeral range, the same range it draws every outgoing
-connection's local port from: between planning and binding, another worker's bind(0) or any outgoing connection on
+connection's local port from: between planning and binding, another process's bind(0) or any outgoing connection on
 the machine could take it (seen in CI: a warp joiner started late found its Prometheus port taken). Below that range
-the kernel never picks a port by itself, and a worker's slice is its own, so a planned port stays free unless
-something else on the machine asked for that very number (the probe below then skips it)."""
+the kernel never picks a port by itself.
+
+Each test process claims a slice of that range by holding an exclusive lock on the slice's lock file, and holds it
+until it exits (the kernel releases the lock then, however the process ends). A slice named after the xdist worker
+("gw0" had the first) was not enough: `./scripts/test` runs three pytest lanes at once, each with its own "gw0", and
+in CI two lanes' nodes planned the same ports (a node of one failed to bind, a bench of the other found no node). A
+lock is a claim no other pytest run on the machine can share, whatever its lane, worker name or command line. A
+planned port then stays free unless something other than a test asked for that very number (the probe below then
+skips it)."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import socket
+import tempfile
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 
-_RANGE_START = 12_000
-_SLICE = 4_000
-_SLICES = 5
-"""12,000-31,999: five slices of 4,000 (below Linux's default ephemeral range, 32,768-60,999): one per xdist
-worker gw0-gw3 and one for a run without workers (the testnet suite runs beside the workers)."""
+RANGE = range(12_000, 32_000)
+"""Below Linux's default ephemeral range (32,768-60,999)."""
+SLICES = 8
+"""Test processes that can hold a slice at once: `./scripts/test` runs 2 + 3 workers and the testnet runner."""
+SLICE_SIZE = len(RANGE) // SLICES
+LOCK_DIR = Path(tempfile.gettempdir()) / "btt-test-port-slices"
+
+
+class NoPortSlice(RuntimeError):
+    """Every slice is held by another live test process."""
+
+
+@dataclass(frozen=True)
+class ClaimedSlice:
+    ports: range
+    lock_fd: int
+    """Open for as long as the claim holds; closing it (or the process's end) releases the slice."""
+
+
+def slice_ports(index: int) -> range:
+    low = RANGE.start + index * SLICE_SIZE
+    return range(low, low + SLICE_SIZE)
+
+
+def _hint() -> int:
+    """The slice to try first: the xdist worker's number, so that the usual run's claims do not contend."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def claim_slice(lock_dir: Path = LOCK_DIR, first: int = 0) -> ClaimedSlice:
+    """Claim the first slice from `first` on (wrapping) that no live process holds."""
+    lock_dir.mkdir(mode=0o1777, parents=True, exist_ok=True)
+    for step in range(SLICES):
+        index = (first + step) % SLICES
+        fd = os.open(lock_dir / f"slice-{index}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                continue
+            raise
+        return ClaimedSlice(slice_ports(index), fd)
+    raise NoPortSlice(f"all {SLICES} test port slices of {RANGE.start}-{RANGE.stop - 1} are held by other test "
+                      f"processes (their lock files are in {lock_dir})")
+
 
 _LOCK = threading.Lock()
+_claimed: ClaimedSlice | None = None
 _next: int | None = None
 
 
-def slice_of(worker: str) -> range:
-    """The ports of the pytest worker named `worker` ("gw0", ...; "" for a run without workers)."""
-    index = int(worker[2:]) % (_SLICES - 1) if worker.startswith("gw") and worker[2:].isdigit() else _SLICES - 1
-    low = _RANGE_START + index * _SLICE
-    return range(low, low + _SLICE)
+def my_slice() -> range:
+    """The ports this process has claimed (claimed on first use)."""
+    global _claimed
+    with _LOCK:
+        if _claimed is None:
+            _claimed = claim_slice(LOCK_DIR, first=_hint())
+        return _claimed.ports
 
 
 def _bindable(port: int) -> bool:
@@ -41,17 +98,18 @@ def _bindable(port: int) -> bool:
 
 
 def free_port() -> int:
-    """A port of this worker's slice, free now and not handed out by this process in its last 4,000 calls. It starts
-    at an offset from the process id, so that two runs one after the other do not start on the same ports (a socket
-    of the last run may linger)."""
+    """A port of this process's slice, free now and not handed out by this process in its last SLICE_SIZE calls. It
+    starts at an offset from the process id, so that two runs one after the other do not start on the same ports (a
+    socket of the last run may linger)."""
     global _next
-    low = slice_of(os.environ.get("PYTEST_XDIST_WORKER", "")).start
+    ports = my_slice()
+    low = ports.start
     with _LOCK:
         if _next is None:
-            _next = low + (os.getpid() * 7) % _SLICE
-        for _ in range(_SLICE):
+            _next = low + (os.getpid() * 7) % SLICE_SIZE
+        for _ in range(SLICE_SIZE):
             port = _next
-            _next = low + (_next - low + 1) % _SLICE
+            _next = low + (_next - low + 1) % SLICE_SIZE
             if _bindable(port):
                 return port
-    raise RuntimeError(f"no free port in {low}-{low + _SLICE - 1}")
+    raise RuntimeError(f"no free port in {low}-{low + SLICE_SIZE - 1}")
