@@ -17,6 +17,7 @@ skips it)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -58,10 +59,13 @@ def _hint() -> int:
 
 def claim_slice(lock_dir: Path = LOCK_DIR, first: int = 0) -> ClaimedSlice:
     """Claim the first slice from `first` on (wrapping) that no live process holds."""
-    lock_dir.mkdir(mode=0o1777, parents=True, exist_ok=True)
+    if not lock_dir.is_dir():
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # one directory for every user's tests (ports are the machine's), as /tmp
+            lock_dir.chmod(0o1777)
     for step in range(SLICES):
         index = (first + step) % SLICES
-        fd = os.open(lock_dir / f"slice-{index}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock_dir / f"slice-{index}.lock", os.O_RDONLY | os.O_CREAT, 0o666)  # flock needs no write access
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
