@@ -10,16 +10,19 @@ Every check that can refuse comes before the signing node is asked for a key (a 
 and costs it no hash chain): the stash is a registered validator (`btt_bonds`), the call would be included and
 paid for (a dry run of `session.set_keys` with a throwaway key, the same size and fee, never sent), `--node-rpc`
 is on the same chain, and it holds no session key the chain gives to another validator (`btt_localSessionKeys`,
-and the active set as `--rpc` sees it): one process signing for two validators is refused, in one line.
+and the active set as `--rpc` sees it): one process signing for two validators is refused, in one line. With
+`--fee-only` (and no `--keys`) the fee is quoted with a throwaway key and the signing node is asked for none.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+import cli.submit
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import DEFAULT_RPC, RpcClient, RpcError
 from btt_chain.primitives.address import encode_address
@@ -27,7 +30,10 @@ from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair, Signer
 from cli.accounts import resolve_signer
 from cli.output import print_fields, print_json
-from cli.submit import echo_submitted, submit_call
+from cli.submit import FeeShown, echo_fee, echo_submitted, submit_call
+
+if TYPE_CHECKING:
+    from runtime.session.types import SessionKeys
 
 NODE_TIMEOUT_S = 180.0
 """How long to wait for the signing node's answers: author_rotateKeys builds a hash chain (~7 s at btt-21m's 2**24
@@ -57,6 +63,8 @@ def set_keys(sender: str, node_rpc: str, keys_hex: str | None, rpc: str, as_json
     check_registered(client, owner)
     check_fee(client, info, signer, owner)
     check_signing_node(node, client, info, owner)
+    if cli.submit.FEE_ONLY and given is None:
+        quote_with_throwaway_key(client, info, signer)
     raw = given if given is not None else parse_keys(str(ask(node, "author_rotateKeys")))
     keys = SessionKeys.decode(raw)
     proof = bytes.fromhex(str(ask(node, "btt_sessionKeysProof", "0x" + raw.hex(), owner))[2:])
@@ -105,18 +113,39 @@ def check_registered(client: RpcClient, owner: str) -> None:
 def check_fee(client: RpcClient, info: ChainInfo, signer: Signer, owner: str) -> None:
     """The stash's `session.set_keys` would be included, paid for and succeed: a dry run of the call with a throwaway
     key (made here, never kept or sent), which costs the same fee as the real one."""
-    import cli.submit
     from btt_chain.client.submit import dry_run, is_queued_behind, readable, sign_call
-    from runtime.session.types import SessionKeys
 
-    throwaway = Keypair.generate()
-    keys = SessionKeys(throwaway.public, bytes(32))
-    proof = throwaway.sign(keys.ownership_message(signer.account))
+    keys, proof = throwaway_keys(signer)
     dry = dry_run(client, sign_call(client, info, signer, info.calls.build_call("session.set_keys", keys, proof)))
     if is_queued_behind(dry) or (dry["valid"] and (dry["success"] or cli.submit.FORCE)):
         return
     why = readable(str(dry["error"]), info.decimals, info.symbol)
     raise ConfigError(f"{owner} (--from) cannot set session keys now: {why}; {NOTHING_DONE}")
+
+
+def throwaway_keys(signer: Signer) -> tuple[SessionKeys, bytes]:
+    """Session keys of a key made here and never kept, with its proof for `signer`'s stash: `session.set_keys` with
+    them has the size, weight and fee of the real call."""
+    from runtime.session.types import SessionKeys
+
+    throwaway = Keypair.generate()
+    keys = SessionKeys(throwaway.public, bytes(32))
+    return keys, throwaway.sign(keys.ownership_message(signer.account))
+
+
+def quote_with_throwaway_key(client: RpcClient, info: ChainInfo, signer: Signer) -> NoReturn:
+    """`--fee-only` without --keys: quote `session.set_keys` with a throwaway key (the same fee), so the signing node
+    is never asked for a key (author_rotateKeys would leave one in its keystore and build a hash chain for nothing).
+    The signed extrinsic is not printed: it carries a key no node holds, and sent it would stop the validator's
+    signing."""
+    from btt_chain.client.fee_estimate import estimate_fee
+
+    keys, proof = throwaway_keys(signer)
+    estimate = estimate_fee(client, info, signer, "session.set_keys", (keys, proof), force=cli.submit.FORCE)
+    echo_fee(replace(estimate, extrinsic="", hash=""), info,
+             withheld="it carries a throwaway session key (the fee is the same): sent, it would set a key no node "
+                      "holds, so it is not shown; the node at --node-rpc was not asked for a key")
+    raise FeeShown()
 
 
 def check_signing_node(node: RpcClient, client: RpcClient, info: ChainInfo, owner: str) -> None:

@@ -83,13 +83,17 @@ def _wants_json() -> bool:
     return bool(ctx is not None and ctx.params.get("as_json"))
 
 
-def echo_fee(estimate: FeeEstimate, info: ChainInfo) -> None:
-    """`--fee-only`'s report: the fee in BTT and base units, the weight, the dry run's verdict and the extrinsic."""
+def echo_fee(estimate: FeeEstimate, info: ChainInfo, withheld: str | None = None) -> None:
+    """`--fee-only`'s report: the fee in BTT and base units, the weight, the dry run's verdict and the extrinsic (or,
+    `withheld`, why the extrinsic is not shown: JSON's `extrinsic` and `hash` are then null)."""
     from btt_chain.primitives.amounts import format_btt
     from cli.output import print_json
 
     if _wants_json():
-        print_json(estimate.to_json(info))
+        report = estimate.to_json(info)
+        if withheld is not None:
+            report.update(extrinsic=None, hash=None, withheld=withheld)
+        print_json(report)
         return
     fee, symbol = estimate.fee, info.symbol
     parts = f"inclusion fee {estimate.inclusion_fee}" + (f" + tip {estimate.tip}" if estimate.tip else "")
@@ -101,6 +105,9 @@ def echo_fee(estimate: FeeEstimate, info: ChainInfo) -> None:
     else:
         verdict = f"would fail and still pay the fee: {readable(str(estimate.error), info.decimals, symbol)}"
     click.echo(f"dry run in a block on #{estimate.block_number}: the call {verdict}")
+    if withheld is not None:
+        click.echo(f"not sent, nothing charged; the signed extrinsic quoted: {withheld}")
+        return
     click.echo(f"not sent, nothing charged; the signed extrinsic (nonce {estimate.nonce}, valid from block "
                f"#{estimate.birth} up to block #{estimate.valid_until}):")
     click.echo(estimate.extrinsic)
@@ -117,10 +124,21 @@ def echo_submitted(sub: Submitted, as_json: bool, decimals: int, symbol: str) ->
         click.echo(f"submitted {sub.hash}")
         return
     s = sub.status
-    fee = format_btt(int(s["fee"]), decimals)
-    click.echo(f"included in block #{s['blockNumber']} {s['blockHash']} (extrinsic {sub.hash}, fee {fee} {symbol})")
+    fee = f"fee {format_btt(int(s['fee']), decimals)} {symbol}"
+    tip = tip_paid(s.get("events") or [])
+    if tip:  # the status's fee is the inclusion fee alone; the tip was paid too (--fee-only's fee counts both)
+        fee += f" + tip {format_btt(tip, decimals)} {symbol}"
+    click.echo(f"included in block #{s['blockNumber']} {s['blockHash']} (extrinsic {sub.hash}, {fee})")
     for line in event_lines(s.get("events") or [], decimals, symbol):
         click.echo(f"  {line}")
+
+
+def tip_paid(events: list[dict[str, Any]]) -> int:
+    """The tip the extrinsic paid on top of its inclusion fee, by its TransactionFeePaid event (0 without one)."""
+    for e in events:
+        if (e.get("module"), e.get("event")) == ("transaction_payment", "TransactionFeePaid"):
+            return int(e.get("tip") or 0)
+    return 0
 
 
 QUIET_EVENTS = frozenset({

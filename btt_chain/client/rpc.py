@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import os
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from btt_chain.primitives.errors import BttError
 
@@ -44,17 +46,25 @@ class RpcClient:
     def __init__(self, url: str = DEFAULT_RPC, timeout: float = 10.0, option: str = "--rpc") -> None:
         self.url = normalise_url(url)
         self.option = option
+        not_a_url = f"{option} {url!r} is not a node URL like http://127.0.0.1:9944"
         if not self.url.startswith(("http://", "https://")):
-            raise RpcError(f"{option} {url!r} is not a node URL like http://127.0.0.1:9944")
+            raise RpcError(not_a_url)
+        try:
+            parts = urlsplit(self.url)
+            _ = parts.port  # a port that is no number, or out of range, raises here
+        except ValueError as exc:  # 'http://[::1' (Invalid IPv6 URL), 'http://host:x'
+            raise RpcError(f"{not_a_url} ({exc})") from None
+        if not parts.hostname:
+            raise RpcError(f"{not_a_url} (no host)")
         self.timeout = timeout
         self._ids = itertools.count(1)
 
     def call(self, method: str, *params: Any) -> Any:
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        req = urllib.request.Request(
-            self.url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
-        )
         try:
+            req = urllib.request.Request(
+                self.url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
+            )
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 reply = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
@@ -63,8 +73,13 @@ class RpcClient:
             reason = getattr(exc, "reason", exc)
             raise RpcError(
                 f"cannot reach a node at {self.url} ({reason}); is it running? ({self.named_by()})") from None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise RpcError(f"node at {self.url} sent a reply that is not JSON ({self.named_by()})") from None
+        except (ValueError, http.client.InvalidURL) as exc:  # a space or control character the checks above let by
+            raise RpcError(f"{self.option} {self.url!r} is not a node URL like http://127.0.0.1:9944 ({exc})") from None
+        except http.client.HTTPException as exc:  # a reply that is not HTTP (BadStatusLine, IncompleteRead ...)
+            raise RpcError(f"node at {self.url} did not answer in HTTP ({type(exc).__name__}; "
+                           f"{self.named_by()})") from None
         if not isinstance(reply, dict):
             raise RpcError(f"node at {self.url} sent a reply that is not a JSON-RPC answer ({self.named_by()})")
         if "error" in reply:

@@ -11,6 +11,12 @@ free balance (moves, reserves, stakes or burns). Each call declares that beside 
   a call made as another account (`proxy.proxy`'s `real`) takes from that account, not the sender's: `Spend.others`,
   which admission holds to that account's spendable balance less what its own pooled transactions commit it to.
 
+What a carried call takes is a must only where its failure fails the whole transaction (`batch_all`): a `batch` that
+stops at a call the balance cannot pay (BatchInterrupted) or a `force_batch` that goes on past it (ItemFailed) is
+still included and pays its fee, so what their calls take is `Spend.upto`: counted in full while the balance
+covers it, else as everything left after the fee (like `transfer_all`). The pool so admits every batch the chain
+accepts and both dry runs pass, and still holds the sender to the fee and tip of it and of every later transaction.
+
 A call that takes an amount only the state knows declares it in words (`Spends.state`: `payments.pay_invoice` the
 invoice's amount, `assets.accept` an offer's price, `multisig.approve` and `proxy.add_proxy` a deposit); it counts 0
 here, and the re-check after the block that includes it drops whatever its sender can no longer pay.
@@ -50,9 +56,17 @@ class Spend:
     """It takes whatever spendable balance is left when it runs (`balances.transfer_all`)."""
     others: tuple[tuple[bytes, int], ...] = ()
     """(account, base units) it takes from accounts other than the sender (a proxy's `real`), by account."""
+    upto: int = 0
+    """Base units its carried calls may take whose failure does not fail it (a `batch` stops, a `force_batch` goes
+    on, and either pays its fee): held to no more than what the balance has left after the fee and `amount`."""
 
 
 NO_SPEND = Spend()
+
+SURVIVES_FAILED_CALLS = frozenset({"utility.batch", "utility.force_batch"})
+"""Calls that carry calls and succeed when one of those fails (`runtime.utility.logic`'s STOP and FORCE): what their
+calls take counts as `Spend.upto`. `utility.batch_all` fails whole, so its calls' spend stays a must. (A field of
+`runtime.dispatch.Spends` would keep this fact beside the call; this table names the only two such calls.)"""
 
 
 def declared(decoded: DecodedCall) -> Spends:
@@ -77,18 +91,23 @@ def compute_call_spend(decoded: DecodedCall, runtime: Runtime | None = None, sen
         runtime = RUNTIME
     totals: dict[bytes | None, int] = {}
     rest: set[bytes | None] = set()
-    _walk(runtime, decoded, None, sender, totals, rest)
+    upto: list[int] = [0]
+    _walk(runtime, decoded, None, sender, totals, rest, upto, False)
     others = tuple(sorted((who, amount) for who, amount in totals.items() if who is not None and amount))
-    return Spend(totals.get(None, 0), None in rest, others)
+    return Spend(totals.get(None, 0), None in rest, others, upto[0])
 
 
 def _walk(runtime: Runtime, decoded: DecodedCall, payer: bytes | None, sender: bytes | None,
-          totals: dict[bytes | None, int], rest: set[bytes | None]) -> None:
-    """Add what `decoded` takes, made as `payer` (None: the sender), to `totals` and `rest`."""
+          totals: dict[bytes | None, int], rest: set[bytes | None], upto: list[int], may_fail: bool) -> None:
+    """Add what `decoded` takes, made as `payer` (None: the sender), to `totals` and `rest`; what the sender's own
+    calls take where their failure leaves the transaction standing (`may_fail`) goes to `upto[0]` instead."""
     spends = declared(decoded)
     args: dict[str, Any] = {name: value for (name, _), value in zip(decoded.call.args, decoded.args, strict=True)}
     if spends.argument is not None and isinstance(args.get(spends.argument), int):
-        totals[payer] = totals.get(payer, 0) + args[spends.argument]
+        if may_fail and payer is None:
+            upto[0] += args[spends.argument]
+        else:
+            totals[payer] = totals.get(payer, 0) + args[spends.argument]
     if spends.everything:
         rest.add(payer)
     if spends.calls is None:
@@ -96,6 +115,7 @@ def _walk(runtime: Runtime, decoded: DecodedCall, payer: bytes | None, sender: b
     carried = args.get(spends.calls)
     calls = carried if isinstance(carried, tuple) else (carried,)
     inner_payer = payer
+    inner_may_fail = may_fail or decoded.full_name in SURVIVES_FAILED_CALLS
     if spends.payer is not None:
         named = args.get(spends.payer)
         inner_payer = None if named == sender or not isinstance(named, bytes) else named
@@ -106,7 +126,7 @@ def _walk(runtime: Runtime, decoded: DecodedCall, payer: bytes | None, sender: b
             inner = runtime.decode_call(call)
         except (DecodeError, InvalidExtrinsic):
             continue  # the extrinsic's decoding checked it: nothing to count for what cannot run
-        _walk(runtime, inner, inner_payer, sender, totals, rest)
+        _walk(runtime, inner, inner_payer, sender, totals, rest, upto, inner_may_fail)
 
 
 def get_call_spend(runtime: Runtime, call: Call, sender: bytes | None = None) -> Spend:
@@ -125,18 +145,20 @@ class Charge(Protocol):
     def spend(self) -> int: ...
     @property
     def takes_rest(self) -> bool: ...
+    @property
+    def spend_upto(self) -> int: ...
 
 
 def find_unpayable(txs: Sequence[Charge], spendable: int) -> tuple[int, int] | None:
     """(index, need) of the first of `txs` (one sender's, in nonce order) that `spendable` cannot pay, `need` being
-    what it and those before it take; None when the balance pays them all."""
+    what it and those before it must take; None when the balance pays them all. What a transaction may take
+    (`spend_upto`) never makes it unpayable: it counts up to what is left, and leaves nothing for later ones then."""
     need = 0
     for i, tx in enumerate(txs):
         need += tx.fee + tx.tip + (0 if tx.takes_rest else tx.spend)
         if need > spendable:
             return i, need
-        if tx.takes_rest:
-            need = spendable
+        need = spendable if tx.takes_rest else min(need + tx.spend_upto, spendable)
     return None
 
 

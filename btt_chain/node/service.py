@@ -200,7 +200,11 @@ class Node:
         self.checker = SignatureChecker(workers=config.signature_workers)
         spec_probe = load_chain_spec(config.chain)
         self.data_dir = base / "chains" / spec_probe.id
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create --base-path {base}'s data directory {self.data_dir}: "
+                              f"{exc.strerror or exc}") from None
         self.spec = resolve_spec(config.chain, self.data_dir)
         self.genesis: Genesis = build_genesis(self.spec)
         self.kv = LevelDBStore(self.data_dir / "db")

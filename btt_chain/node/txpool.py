@@ -1,7 +1,8 @@
 """The transaction pool: validated on entry, ready and future queues keyed by (sender, nonce), tip priority.
 
 Admission holds a sender to what it can pay: the fees, tips and spends (what a call moves, reserves, stakes or burns:
-`pool_funds.compute_call_spend`, read from each call's own declaration, a batch's calls summed) of all its pooled
+`pool_funds.compute_call_spend`, read from each call's own declaration, a batch's calls summed, up to the balance
+left for a batch that survives a failed call) of all its pooled
 transactions, ready and future together, and the new one must fit its spendable balance at the head, walked in
 nonce order, so never-funded keys get nothing in and a chain of transactions drained by its own first one does not
 get in either. A nonce may be at most `max_nonce_gap` ahead of
@@ -92,6 +93,8 @@ class PoolTx:
     """What its call takes from the sender's free balance (`pool_funds.compute_call_spend`)."""
     takes_rest: bool = field(default=False, compare=False)
     """Its call takes whatever spendable balance is left (`balances.transfer_all`)."""
+    spend_upto: int = field(default=0, compare=False)
+    """What its call may take without failing for want of it (a `batch`'s calls: `pool_funds.Spend.upto`)."""
     dies_at: int | None = field(default=None, compare=False)
     """Mortal: the first block number that can no longer include it (its era's birth plus its period); None when
     immortal or when the pool is not told block numbers."""
@@ -109,7 +112,7 @@ class PoolTx:
 
     @property
     def cost(self) -> int:
-        return self.fee + self.tip + self.spend
+        return self.fee + self.tip + self.spend + self.spend_upto  # a bound: within it, the nonce walk passes too
 
     def cheaper_than(self, tip: int, size: int) -> bool:
         """Whether this pays less per byte (tip / size) than `tip` over `size` bytes."""
@@ -249,7 +252,7 @@ class TxPool:
         if self._next_block is not None and not xt.era.immortal:
             dies_at = xt.era.birth(self._next_block()) + xt.era.period
         tx = PoolTx(xt, encoded, xt_hash, xt.tip, self._arrivals + 1, valid.fee, self._clock(),
-                    spend=spend.amount, takes_rest=spend.rest, dies_at=dies_at)
+                    spend=spend.amount, takes_rest=spend.rest, spend_upto=spend.upto, dies_at=dies_at)
         self._check_funds_for(queued, tx, valid.spendable)
         self._check_others(spend.others)
         victims: list[PoolTx] = []

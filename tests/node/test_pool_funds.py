@@ -79,7 +79,8 @@ def assert_every_sender_can_pay(chain, pool: TxPool) -> None:
     for sender, txs in by_sender.items():
         spendable = accounts.spendable(sender)
         assert find_unpayable(txs, spendable) is None
-        assert pool.committed(sender) == sum(t.cost for t in txs) <= spendable or any(t.takes_rest for t in txs)
+        assert pool.committed(sender) == sum(t.cost for t in txs) <= spendable or \
+            any(t.takes_rest or t.spend_upto for t in txs)  # what a batch may take counts up to what is left
 
 
 # --- what a call spends --------------------------------------------------------------------------------------

@@ -30,13 +30,18 @@ def spend_of(call: Call, sender: bytes | None = None) -> Spend:
 
 def test_a_batch_spends_the_sum_of_its_calls_at_any_depth_and_a_proxy_call_spends_the_real_accounts() -> None:
     bob, dave = dev_keypair("bob").public, dev_keypair("dave").public
-    assert spend_of(batch(transfer(bob, 3), transfer(bob, 4))) == Spend(7)
+    # batch_all fails whole: what its calls take is a must; batch and force_batch survive a failed call: "up to"
+    assert spend_of(batch(transfer(bob, 3), transfer(bob, 4), kind="batch_all")) == Spend(7)
+    assert spend_of(batch(transfer(bob, 3), transfer(bob, 4))) == Spend(upto=7)
     assert spend_of(batch(transfer(bob, 3), batch(transfer(bob, 4), RUNTIME.call("bonds.bond", 5), kind="batch_all"),
-                          kind="force_batch")) == Spend(12)
-    assert spend_of(batch(transfer(bob, 3), RUNTIME.call("balances.transfer_all", bob, False))) == Spend(3, rest=True)
-    proxied = RUNTIME.call("proxy.proxy", dave, None, batch(transfer(bob, 9), transfer(bob, 1)))
+                          kind="force_batch")) == Spend(upto=12)
+    assert spend_of(batch(transfer(bob, 3), batch(transfer(bob, 4), RUNTIME.call("bonds.bond", 5)),
+                          kind="batch_all")) == Spend(3, upto=9)
+    assert spend_of(batch(transfer(bob, 3), RUNTIME.call("balances.transfer_all", bob, False))) == \
+        Spend(rest=True, upto=3)
+    proxied = RUNTIME.call("proxy.proxy", dave, None, batch(transfer(bob, 9), transfer(bob, 1), kind="batch_all"))
     assert spend_of(proxied) == Spend(0, others=((dave, 10),))
-    assert spend_of(batch(transfer(bob, 2), proxied)) == Spend(2, others=((dave, 10),))
+    assert spend_of(batch(transfer(bob, 2), proxied, kind="batch_all")) == Spend(2, others=((dave, 10),))
     # a proxy that acts back for the sender spends the sender's own money
     back = RUNTIME.call("proxy.proxy", dave, None, RUNTIME.call("proxy.proxy", bob, None, transfer(dave, 6)))
     assert spend_of(back, sender=bob) == Spend(6)
@@ -46,15 +51,18 @@ def test_a_batch_spends_the_sum_of_its_calls_at_any_depth_and_a_proxy_call_spend
 
 
 def test_a_batch_of_transfers_spending_more_than_the_balance_is_refused_as_one_transfer_would_be() -> None:
+    """batch_all (all or nothing) fails whole on a call the balance cannot pay: refused. A batch or force_batch that
+    overspends is admitted (tests/node/test_pool_batch_modes.py)."""
     chain = new_chain()
     (sender,) = funded(chain, [5 * UNIT])
     pool, dropped = make_pool(chain)
     to = Keypair.generate().public
-    over = sign(chain, sender, batch(*[transfer(to, UNIT)] * 6), 0)  # 6 BTT out of 5
+    over = sign(chain, sender, batch(*[transfer(to, UNIT)] * 6, kind="batch_all"), 0)  # 6 BTT out of 5
     before = snapshot(pool)
     with pytest.raises(InvalidExtrinsic, match="cannot pay the fees, tips and amounts"):
         pool.submit(over.encode())
-    nested = sign(chain, sender, batch(batch(*[transfer(to, UNIT)] * 3), batch(*[transfer(to, UNIT)] * 3)), 0)
+    nested = sign(chain, sender, batch(batch(*[transfer(to, UNIT)] * 3, kind="batch_all"),
+                                       batch(*[transfer(to, UNIT)] * 3, kind="batch_all"), kind="batch_all"), 0)
     with pytest.raises(InvalidExtrinsic, match="cannot pay the fees, tips and amounts"):
         pool.submit(nested.encode())
     assert snapshot(pool) == before and dropped == []
