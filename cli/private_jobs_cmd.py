@@ -26,7 +26,8 @@ DRIVE_INTERVAL_S = 0.5
 
 
 def order_dir(data_dir: Path | None, genesis: bytes, address: str) -> Path:
-    """Where a clinic's private orders are kept (default ~/.btt-chain/clinic/<genesis>/<address>)."""
+    """Where a clinic's private orders are kept (default ~/.btt-chain/clinic/<genesis>/<address>): created 0700 by
+    the first order saved there (`PrivateOrder.save`), each order file 0600."""
     base = data_dir if data_dir is not None else Path.home() / ".btt-chain" / "clinic"
     return base / genesis.hex()[:16] / address
 
@@ -155,8 +156,12 @@ def private_clinic(client: RpcClient, info: ChainInfo, signer: Signer, submit: A
             return rows, labels
         kind = f"the cases of {cases}"
 
+    used = [0]  # decoy file rows taken by earlier jobs: each job takes fresh ones (a revealed decoy is public)
+
     def next_decoys(rows: list[bytes], labels: list[int | None], n: int) -> Labelled:
-        return decoys_for(model_name, rows, n, labels, decoy_file, spec, fit_on)
+        drawn = decoys_for(model_name, rows, n, labels, decoy_file, spec, fit_on, used[0])
+        used[0] += n if decoy_file is not None else 0
+        return drawn
 
     check_price(client, info, model_hash, items + d, d, price)
     address = encode_address(signer.account, info.ss58_prefix)

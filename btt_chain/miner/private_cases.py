@@ -52,20 +52,22 @@ def own_generator(model_name: str, cases: Sequence[bytes], labels: Sequence[int 
 
 def decoys_for(model_name: str, cases: Sequence[bytes], count: int, labels: Sequence[int | None] = (),
                decoy_file: Path | None = None, spec: ModelSpec | None = None,
-               fit_on: Labelled | None = None) -> Labelled:
-    """`count` decoys for a job of `cases`: the first rows of `decoy_file` (it must hold that many, for `spec`), else
-    drawn from the model's shipped generator in the cases' class mix, else from one fitted on `fit_on` (the clinic's
-    whole labelled case file; default: the job's own cases)."""
+               fit_on: Labelled | None = None, start: int = 0) -> Labelled:
+    """`count` decoys for a job of `cases`: the rows of `decoy_file` from row `start` on (it must hold that many,
+    for `spec`; a loop of jobs moves `start` on, since a decoy revealed once is public and checks nothing again),
+    else drawn from the model's shipped generator in the cases' class mix, else from one fitted on `fit_on` (the
+    clinic's whole labelled case file; default: the job's own cases)."""
     if decoy_file is not None:
         if spec is None:
             raise DecoyError("a decoy file is read against its model's spec")
         found = read_case_file(decoy_file, spec)
-        if len(found) < count:
-            raise DecoyError(f"{decoy_file}: {len(found)} decoy rows, the job needs {count}")
-        rows = list(found.inputs[:count])
+        if len(found) < start + count:
+            raise DecoyError(f"{decoy_file}: {len(found)} decoy rows, {start} used by earlier jobs (revealed: public), "
+                             f"the job needs {count} more: give a file of fresh decoys")
+        rows = list(found.inputs[start:start + count])
         if set(rows) & set(cases):
             raise DecoyError(f"{decoy_file}: a decoy is one of the job's own cases")
-        return rows, list(found.labels[:count]) if found.labels else [None] * count
+        return rows, list(found.labels[start:start + count]) if found.labels else [None] * count
     try:
         gen = reference_generator(model_name)
     except DecoyError:

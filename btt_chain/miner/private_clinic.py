@@ -5,18 +5,25 @@ case's diagnosis beside the label the clinic's file gave it. Where a real case's
 model on its own cases), it opens that one case on chain (`compute.open_case`), which discloses it.
 
 `tick` does at most one submission per call and returns when the job has ended and its results are read (or cannot
-be). The order file (`PrivateOrder.save`) is written before each step that needs it later."""
+be). The order file (`PrivateOrder.save`) is written before each step that needs it later.
+
+A job whose provider failed its place the clinic posts again (`PrivateClinicLoop`), so that no provider learns from
+the two jobs which items are the cases: while the decoys were never disclosed, the repost holds the very same items
+(cases and decoys) in a fresh random order under a fresh commitment, so that the two jobs show the same plaintexts;
+once they were (revealed on chain, where everyone reads them), the decoys are fresh, and every provider that was
+handed those items knows the cases: the clinic never seals them to one of those again (the chain cannot keep a
+provider out of a private job, so the clinic lets that place lapse, at the missed-assignment fee, and posts again)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from btt_chain.miner.audit import fetch_outputs, parse_hash
-from btt_chain.miner.private_order import OrderError, PrivateOrder
+from btt_chain.miner.private_order import OrderError, PrivateOrder, mix, shuffled
 from btt_chain.miner.watch import Output, RpcCaller, Submit
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError
@@ -31,6 +38,9 @@ ENDED = ("settled", "fraud", "missed", "void", "late", "stalled")
 FAILED_PLACE = ("fraud", "late", "missed")
 """How a private job's one place ends without the clinic's results: the chain cannot post its cases again (they are
 sealed to that provider: `reassign` skips a private job), so the clinic does, sealed to the provider drawn next."""
+MAX_DECLINED = 3
+"""Places the clinic lets lapse for one set of cases (each drew a provider that knows which items are the cases; each
+costs the missed-assignment fee) before it gives those cases up."""
 DEMAND_AFTER_S = 10.0
 """Sealed results no node serves this long after the reveal are demanded on chain."""
 
@@ -76,6 +86,16 @@ class PrivateJobDriver:
     demanded: bool = False
     done: bool = False
     ended_as: str = ""
+    decline: frozenset[str] = frozenset()
+    """Providers this order's items are never sealed to: they know which of them are the cases (a job of the same
+    cases they held had its decoys disclosed). One drawn gets no sealed root: its place lapses (`declined`)."""
+    declined: bool = False
+    sealed_to: list[str] = field(default_factory=list)
+    """Every provider the items were sealed to (a stalled place is drawn again within the job)."""
+    disclosed: bool = False
+    """The decoys were revealed on chain, or a reveal carrying them was sent: everyone may know them."""
+    disclosed_cases: set[int] = field(default_factory=set)
+    """Real cases opened on chain (or sent to be): public."""
 
     @property
     def job_id(self) -> int:
@@ -106,6 +126,8 @@ class PrivateJobDriver:
         if job is None or job.get("private") is None:
             raise OrderError(f"job {self.job_id} is not a private job on this chain")
         priv = job["private"]
+        if priv.get("outcome") == "checked" or priv.get("decoyPositions"):
+            self.disclosed = True
         if not job["assignments"]:
             return self._closed_unassigned(job)
         a = job["assignments"][0]
@@ -137,12 +159,22 @@ class PrivateJobDriver:
 
     def _seal(self, job: dict[str, Any], priv: dict[str, Any]) -> None:
         key = parse_hash(priv["providerKey"])
+        provider = job["assignments"][0]["provider"]
+        if provider in self.decline:
+            if not self.declined:
+                self.declined = True
+                self.out(f"private job #{self.job_id}: provider {provider} was drawn, and it knows which items are the "
+                         "cases (it held them in a job whose decoys were revealed): not sealing them to it; its place "
+                         "lapses at the end of its commit window (the missed-assignment fee) and they are posted again")
+            return
         if priv["sealedRoot"] is None:
             if self.order.provider_key != key:
                 self.order.provider_key = key
                 self.order.save(self.path)
                 self.handed = False
             root = self.order.sealed_root(self.genesis, key)
+            if provider not in self.sealed_to:  # before the root goes: from now on it may hold the items
+                self.sealed_to.append(provider)
             try:
                 self.submit("compute.submit_sealed_inputs", (self.job_id, root), True)
             except BttError as exc:
@@ -162,6 +194,7 @@ class PrivateJobDriver:
         if key is None:
             raise OrderError(f"job {self.job_id}: committed, but this order never sealed its items")
         openings = self.order.decoy_openings(self.genesis, key)
+        self.disclosed = True  # a reveal sent is public even where it does not land
         self.submit("compute.reveal_decoys", (self.job_id, self.order.salt, openings), True)
         self.revealed = True
         self.out(f"private job #{self.job_id}: revealed its {len(openings)} decoys (positions "
@@ -222,6 +255,7 @@ class PrivateJobDriver:
         args = (self.job_id, index, self.order.items[index],
                 self.order.item_esk(self.genesis, index, BoxPublicKey(key)), merkle_proof(levels_in, index),
                 sealed[index], shared_key(sealed[index], self.keypair), merkle_proof(levels_out, index))
+        self.disclosed_cases.add(index)
         try:
             self.submit("compute.open_case", args, True)
         except BttError as exc:
@@ -232,16 +266,18 @@ class PrivateJobDriver:
                  "output are now public) and the provider was slashed")
 
 
-def cases_of(order: PrivateOrder) -> tuple[list[bytes], list[int | None]]:
-    """An order's real cases and their labels (its decoys left out), in order."""
+def cases_of(order: PrivateOrder, leave_out: Collection[int] = ()) -> tuple[list[bytes], list[int | None]]:
+    """An order's real cases and their labels (its decoys and the items `leave_out` left out), in order."""
     labels = order.labels or [None] * len(order.items)
-    return [order.items[i] for i in order.real], [labels[i] for i in order.real]
+    keep = [i for i in order.real if i not in leave_out]
+    return [order.items[i] for i in keep], [labels[i] for i in keep]
 
 
 @dataclass
 class PrivateClinicLoop:
     """The demo clinic of private jobs: one job at a time, each of `cases` from `next_cases` and `decoys` decoys,
-    driven to its end (`PrivateJobDriver`), then the next; with `count`, that many and exit."""
+    driven to its end (`PrivateJobDriver`), then the next; with `count`, that many and exit. A job whose provider
+    failed it is posted again (`again`: the module docstring says how)."""
 
     rpc: RpcCaller
     submit: Submit
@@ -260,38 +296,94 @@ class PrivateClinicLoop:
     labels_of: Callable[[int], str] = str
     driver: PrivateJobDriver | None = None
     finished: int = 0
+    informed: set[str] = field(default_factory=set)
+    """Providers that know which items of the current cases are the cases: never sealed to again."""
+    holding: set[str] = field(default_factory=set)
+    """Providers handed the current items (the current cases and decoys) whose decoys were never disclosed."""
+    declined: int = 0
+    """Places let lapse for the current cases (`MAX_DECLINED`)."""
+    pending: PrivateOrder | None = None
+    """The failed job's cases to post next (`again`), kept until the post lands."""
+    public: set[bytes] = field(default_factory=set)
+    """Decoys of the current cases revealed on chain: never posted beside them again."""
 
     def start(self, again: PrivateOrder | None = None) -> PrivateJobDriver:
-        """Post the next order: fresh cases, or `again`'s cases (a job whose provider failed) with fresh decoys."""
-        from btt_chain.miner.private_order import mix
-
+        """Post the next order: `again` (a failed job's cases, as `again` made it) or fresh cases with fresh decoys."""
         if again is None:
             cases, labels = self.next_cases(self.cases)
+            decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
+            order = mix(self.model, cases, decoys, labels, decoy_labels)
         else:
-            cases, labels = cases_of(again)
-        decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
-        order = mix(self.model, cases, decoys, labels, decoy_labels)
+            order = again
         driver = PrivateJobDriver(self.rpc, self.submit, self.out, self.keypair, order,
                                   self.order_dir / f"pending-{order.salt.hex()[:16]}.json", self.genesis, self.spec,
-                                  self.labels_of)
+                                  self.labels_of, decline=frozenset(self.informed))
         driver.post(self.price, self.deadline_ms)
         return driver
+
+    def _forget(self) -> None:
+        self.informed, self.holding, self.declined, self.public = set(), set(), 0, set()
+
+    def again(self, ended: PrivateJobDriver) -> PrivateOrder | None:
+        """What to post after `ended`'s job: its cases again where its provider failed its place (or the clinic let
+        the place of a provider that knew them lapse), else None (the next cases).
+
+        Never the same cases beside fresh decoys while the old ones were not revealed: a provider that saw both jobs
+        (or two that talk) would take the items common to both for the cases. While its decoys were never disclosed,
+        the very same items in a fresh order (`shuffled`): both jobs show the same plaintexts. Once they were (they are
+        on chain for everyone), fresh decoys, never one of those revealed, and the providers that held the items join
+        `informed`. Cases opened on chain (public) are left out."""
+        failed = ended.ended_as in FAILED_PLACE
+        lapsed = ended.declined and not failed
+        if not failed and not lapsed:
+            self._forget()
+            return None
+        job = f"private job #{ended.job_id}"
+        self.holding.update(ended.sealed_to)
+        self.declined += lapsed
+        if self.declined > MAX_DECLINED:
+            self.out(f"{job}: {self.declined} providers drawn for these cases knew which items are the cases; giving "
+                     "them up (posting them again would keep paying the missed-assignment fee)")
+            self._forget()
+            return None
+        why = f"its provider failed it ({ended.ended_as})" if failed else "its place lapsed"
+        if not ended.disclosed:
+            self.out(f"{job}: {why}; posting the same cases again with the same decoys in a fresh order (they were "
+                     "never revealed: no provider can tell the cases from them by comparing the jobs), sealed to the "
+                     "provider drawn next")
+            return shuffled(ended.order)
+        self.informed |= self.holding
+        self.holding = set()
+        self.public.update(ended.order.items[p] for p in ended.order.positions)
+        cases, labels = cases_of(ended.order, ended.disclosed_cases)
+        if not cases:
+            self.out(f"{job}: {why}; its one case was opened on chain: nothing left to post again")
+            self._forget()
+            return None
+        decoys, decoy_labels = self.next_decoys(cases, labels, self.decoys)
+        if self.public.intersection(decoys):  # they would point the cases out to anyone reading the chain
+            self.out(f"{job}: {why}; the decoys at hand were revealed on chain already: not posting these cases "
+                     "again (give fresh decoys)")
+            self._forget()
+            return None
+        self.out(f"{job}: {why}; posting the same cases again with fresh decoys (its decoys were revealed on chain) "
+                 f"in a fresh order, sealed to the provider drawn next but never to the {len(self.informed)} that "
+                 "held them (they know which items are the cases; the chain cannot keep them out of the draw)")
+        return shuffled(mix(self.model, cases, decoys, labels, decoy_labels))
 
     def run(self, should_stop: Callable[[], bool], interval: float, count: int | None = None) -> None:
         while not should_stop():
             try:
                 if self.driver is None or self.driver.done:
-                    again = None
-                    if self.driver is not None and self.driver.ended_as in FAILED_PLACE:
-                        again = self.driver.order
-                        self.out(f"private job #{self.driver.job_id}: its provider failed it ({self.driver.ended_as}); "
-                                 "posting the same cases again with fresh decoys, sealed to the provider drawn next")
-                    elif self.driver is not None:
-                        self.finished += 1
-                    self.driver = None
+                    if self.driver is not None:
+                        self.pending = self.again(self.driver)
+                        if self.pending is None:
+                            self.finished += 1
+                        self.driver = None
                     if count is not None and self.finished >= count:
                         return
-                    self.driver = self.start(again)
+                    self.driver = self.start(self.pending)  # a post that fails is tried again, the same order
+                    self.pending = None
                 else:
                     self.driver.tick()
             except BttError as exc:

@@ -4,7 +4,8 @@ sealed to the provider drawn, the decoy reveal, and reading the results sealed b
 Everything the clinic must keep until the job ends is in one `PrivateOrder`, written to a file before the job is
 posted (`save`): the items in job order, the decoy positions, the salt and the clinic's sealing secret. Without it a
 clinic could not reveal its decoys (and would lose its deposit) nor read its results. The file holds the clinic's
-real cases: it stays on the clinic's machine, with the clinic's key.
+real cases: it stays on the clinic's machine, with the clinic's key, readable by the clinic's user only (mode 0600 in a
+0700 directory, as the keystore's key files).
 
 Decoys come from the model's decoy generator (`btt_chain.models.decoys`), drawn from a secret seed fresh per job and
 kept away from the job's real cases and the model's published ones; their classes follow the clinic's own mix where
@@ -126,9 +127,9 @@ class PrivateOrder:
                    None if doc.get("providerKey") is None else bytes.fromhex(doc["providerKey"]))
 
     def save(self, path: Path) -> None:
-        """Written durably before each step that needs it later (the post, the sealing)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_durably(path, self.to_json())
+        """Written durably before each step that needs it later (the post, the sealing): mode 0600 from its creation
+        in a 0700 directory (it holds the real cases and the secret that opens every sealed item of the job)."""
+        write_json_durably(path, self.to_json(), private=True)
 
     @classmethod
     def load(cls, path: Path) -> PrivateOrder:
@@ -156,3 +157,19 @@ def mix(model: bytes, cases: Sequence[bytes], decoys: Sequence[bytes], case_labe
         items.append(bytes(x))
         labels.append(label)
     return PrivateOrder(model, items, positions, secrets.token_bytes(32), secrets.token_bytes(32), labels)
+
+
+def shuffled(order: PrivateOrder) -> PrivateOrder:
+    """`order`'s very items (its cases and its decoys, each with its label) in a fresh uniformly random order (the
+    operating system's randomness), the decoys' positions wherever they fell, a fresh salt and a fresh sealing secret:
+    the order a failed job's cases are posted again in while its decoys were never disclosed (`private_clinic`). A
+    provider that saw both jobs sees the same items twice, in unrelated orders, under unrelated commitments and
+    ciphertexts: which of them are the cases it learns nothing about. Not yet posted (no job id, no provider key)."""
+    rng = secrets.SystemRandom()
+    perm = list(range(len(order.items)))
+    rng.shuffle(perm)
+    labels = order.labels or [None] * len(order.items)
+    decoys = set(order.positions)
+    return PrivateOrder(order.model, [order.items[i] for i in perm],
+                        tuple(k for k, i in enumerate(perm) if i in decoys), secrets.token_bytes(32),
+                        secrets.token_bytes(32), [labels[i] for i in perm])

@@ -3,7 +3,9 @@
 A file holds the salt, the inputs and the outputs (hex); the Merkle levels and roots are rebuilt on load. For a private
 job the inputs are its items as sealed to this provider (the opened cases are never written), the outputs are sealed to
 the clinic, and beside them the plain outputs and their sealing secrets (the reveal opens the decoys' with them).
-A file that cannot be read is set aside as `*.bad` with a warning, never silently trusted.
+A file that cannot be read is set aside as `*.bad` with a warning, never silently trusted. Files are mode 0600 from
+their creation in 0700 directories (a private job's plain outputs are the clinic's results; a looser directory is
+tightened when the store opens it).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from btt_chain.consensus.durable import write_json_durably
+from btt_chain.consensus.durable import private_dir, write_json_durably
 
 if TYPE_CHECKING:
     from btt_chain.miner.engine import PreparedResult
@@ -34,8 +36,7 @@ class ResultStore:
     """Results of one provider on one chain (the caller picks a directory per genesis and account)."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = private_dir(Path(directory))
 
     def path(self, job_id: int) -> Path:
         return self.directory / f"job-{job_id}.json"
@@ -55,7 +56,7 @@ class ResultStore:
             "inputRoot": "0x" + result.input_root.hex(),
             "outputRoot": "0x" + result.output_root.hex(),
         }
-        write_json_durably(self.path(result.job_id), doc)
+        write_json_durably(self.path(result.job_id), doc, private=True)
 
     def load(self, job_id: int) -> PreparedResult | None:
         """The result kept for `job_id`, or None (none kept, or unreadable)."""
