@@ -7,6 +7,16 @@ consensus item 6). No clock reads, no I/O: the inputs are block numbers, slots, 
   block is at least as high as the peer's and its best block is at least as high as the peer's or it holds the peer's
   best block. A node that expects no peers (no network, or no bootnode and every validator of the set its own) is
   caught up at once; a network started from genesis is caught up as soon as the nodes hear each other (all at 0).
+- **Backed claims** (`PeerClaim`). A status is only a claim: one peer that says it finalized #999,990 and serves
+  nothing would hold every restarted validator silent. So a peer's status counts only while its claim ahead of this
+  node stands: the node fetches what it claims, and a peer that answers with nothing, or with blocks other than those
+  asked for, or whose status contradicts itself (finalized above its best; a best block held here without its
+  finalized block), is refuted at once (penalised; its status no longer counts until it serves something new or
+  claims no more than this node holds). One that keeps answering without bringing this node any nearer (timeouts, a
+  best block shown but no blocks toward it, justifications that do not finalize what it claims) stops counting after
+  `CLAIM_STALL_S` and `CLAIM_STALL_ATTEMPTS` such answers, with one loud warning naming it. An honest peer ahead
+  serves its blocks and stays counted all the way, so a validator restored from a backup still waits for it; a
+  refuted peer is not a status heard (a lone liar leaves the node waiting as no peer does).
 - **Doppelganger watch** (`DoppelgangerWatch`). A validator started without signing records while the chain is past
   genesis (`was_past_genesis`) first watches the network for a number of epochs for votes and blocks signed by its
   own keys (or by another key of its validator account where the chain does not entitle that key to sign) that were
@@ -56,8 +66,8 @@ class CatchUpGap:
 
 def catch_up_gap(best_number: int, finalized_number: int, peers: Sequence[PeerPosition],
                  peers_expected: bool) -> CatchUpGap | None:
-    """None when a node at `best_number` and `finalized_number` has caught up with `peers` (every status it holds);
-    otherwise the first gap."""
+    """None when a node at `best_number` and `finalized_number` has caught up with `peers` (every status it holds
+    whose claim stands: see `PeerClaim`); otherwise the first gap."""
     if not peers_expected:
         return None
     if not peers:
@@ -70,6 +80,64 @@ def catch_up_gap(best_number: int, finalized_number: int, peers: Sequence[PeerPo
         if best_number < p.best_number and not p.holds_best:
             return CatchUpGap("best", f"peer {p.peer} is at #{p.best_number}, this node at #{best_number}")
     return None
+
+
+def is_ahead_of(p: PeerPosition, best_number: int, finalized_number: int) -> bool:
+    """Whether `p`'s status keeps a node at `best_number` and `finalized_number` from being caught up with it."""
+    return finalized_number < p.finalized_number or (best_number < p.best_number and not p.holds_best)
+
+
+def status_contradiction(p: PeerPosition, holds_finalized: bool) -> str | None:
+    """Why a status ahead of this node cannot be true, or None. `holds_finalized`: this node holds the block the peer
+    calls finalized (or it lies below the blocks this node keeps): the ancestor of a best block this node holds is
+    held too."""
+    if p.finalized_number > p.best_number:
+        return f"its finalized block #{p.finalized_number} is above its best #{p.best_number}"
+    if p.holds_best and not holds_finalized:
+        return f"this node holds its best block #{p.best_number} but not the block it calls finalized"
+    return None
+
+
+CLAIM_STALL_S = 300.0
+"""How long a peer's claim ahead of this node keeps counting while fetching from it brings nothing new (then it stops
+counting, with a warning): long enough for a slow honest peer, short of silencing a validator for good."""
+CLAIM_STALL_ATTEMPTS = 3
+"""Answers that brought nothing new, at least, before a claim stops counting for stalling (a pause of our own, such
+as waiting for a weights blob, asks nothing and counts nothing)."""
+
+
+@dataclass(frozen=True)
+class PeerClaim:
+    """How one peer has backed its status while that claims more than this node holds, as an immutable value. The
+    catch-up gate counts the peer's status while `counts`."""
+
+    unbacked: str | None = None
+    """Why the claim stopped counting (None while it counts)."""
+    stalled_since: float | None = None
+    """When an answer of the peer first brought nothing new (seconds on the node's monotonic clock; None while its
+    last answer did)."""
+    stalled_answers: int = 0
+
+    @property
+    def counts(self) -> bool:
+        return self.unbacked is None
+
+    def served(self) -> PeerClaim:
+        """It served something new: its claim counts (again)."""
+        return PeerClaim()
+
+    def refuted(self, why: str) -> PeerClaim:
+        """It failed to serve what it claims, or its status contradicts itself: its claim stops counting at once."""
+        return self if self.unbacked is not None else replace(self, unbacked=why)
+
+    def stalled(self, now: float, why: str) -> PeerClaim:
+        """An answer (at `now`) that brought this node nothing new: the claim stops counting once such answers have
+        lasted `CLAIM_STALL_S` and numbered `CLAIM_STALL_ATTEMPTS`."""
+        since = now if self.stalled_since is None else self.stalled_since
+        claim = replace(self, stalled_since=since, stalled_answers=self.stalled_answers + 1)
+        if claim.counts and claim.stalled_answers >= CLAIM_STALL_ATTEMPTS and now - since >= CLAIM_STALL_S:
+            return replace(claim, unbacked=f"{why} for {now - since:.0f} s")
+        return claim
 
 
 def was_past_genesis(start_head: int, start_slot: int, first_block_slot: int | None,

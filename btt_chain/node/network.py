@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from btt_chain.consensus.checkpoints import checkpoint_for_epoch
+from btt_chain.consensus.signing_gate import PeerClaim, PeerPosition, is_ahead_of, status_contradiction
 from btt_chain.consensus.slots import HOLD_AHEAD_MS, BlockFromFuture
 from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
@@ -93,6 +94,8 @@ again)."""
 FAR_FUTURE_PENALTY = 10
 """Score a peer loses for a block claiming a slot beyond any plausible clock drift (a ban takes ten of them within a
 few minutes: the score recovers 6 points a minute)."""
+UNBACKED_CLAIM_PENALTY = 20
+"""Score a peer loses when its status claims blocks it does not serve (once per claim that stops counting)."""
 HELD_CHECK_MAX_S = 1.0
 """The release task looks at the held blocks at least this often (a clock step shortens the wait)."""
 
@@ -149,6 +152,13 @@ class NetworkBridge:
         """Per peer, the head of its chain that turned out to conflict with our finality (a node behind on a branch
         finality has left): not fetched again until the peer's head moves."""
         self.peer_best: dict[str, sync.PeerStatus] = {}
+        """The last status of each peer whose claim stands (the signing gate, the sync target and `system_peers` read
+        it): a peer whose claim ahead of this node is not backed is left out (`_claims`)."""
+        self._claims: dict[str, PeerClaim] = {}
+        """Per connected peer whose status claims more than this node holds: how well it served the claim
+        (`signing_gate.PeerClaim`)."""
+        self.monotonic: Callable[[], float] = time.monotonic
+        """The clock a stalled claim is timed by."""
         node.checkpoint.attach(p2p)
         self.outputs = OutputsExchange(node.outputs, p2p)
         """Job outputs between nodes (`outputs/get`): served from ours, fetched from peers on demand."""
@@ -658,7 +668,11 @@ class NetworkBridge:
         if self._sync_lock.locked():
             return
         async with self._sync_lock:
-            for info in self.p2p.peers():
+            peers = self.p2p.peers()
+            connected = {info.peer_id for info in peers}
+            for gone in [p for p in self._claims if p not in connected]:
+                del self._claims[gone]
+            for info in peers:
                 peer = info.peer_id
                 try:
                     status = sync.PeerStatus.decode(
@@ -666,7 +680,7 @@ class NetworkBridge:
                 except (P2PError, DecodeError) as exc:
                     log.debug("no status from %s: %s", peer, exc)
                     continue
-                self.peer_best[peer] = status
+                self._observe_claim(peer, status)
                 self.node.upgrades.observe_peer(peer, status)
                 if self._claims_conflicting_finality(status):
                     await self._probe_conflict(peer, status)
@@ -674,33 +688,118 @@ class NetworkBridge:
                         self.p2p.penalise(peer, MALFORMED_PENALTY, (
                             f"it claims block #{status.finalized_number} 0x{status.finalized_hash.hex()[:16]} final, "
                             "which conflicts with our finalized chain"))
+                        self._judge_claim(peer, status, "conflict", "it claims a finality that conflicts with ours")
                     continue
                 # paused while the next block needs a blob that is on its way; nothing to fetch when its best block
                 # is one we hold until its slot
                 if (self.node.chain.halt is None and not self.waits_for_weights() and self._is_ahead(peer, status)
-                        and not self.future.holds(status.best_hash)
-                        and await self.node.checkpoint.vet_peer(self.p2p, peer, status)):
-                    await self._catch_up(peer, status)
-                await self._fetch_justifications(peer)
+                        and not self.future.holds(status.best_hash)):
+                    if await self.node.checkpoint.vet_peer(self.p2p, peer, status):
+                        outcome, why = await self._catch_up(peer, status)
+                        if outcome == "empty" and await self._shows_block(peer, status):
+                            outcome = "stalled"  # it holds its best block but not ours (pruned, warp-synced)
+                        self._judge_claim(peer, status, outcome, why)
+                    else:
+                        self._judge_claim(peer, status, "stalled", "it does not show the checkpoint's block")
+                if await self._fetch_justifications(peer) and self._claims_finality_only(peer, status):
+                    self._judge_claim(peer, status, "stalled", f"its justifications do not finalize "
+                                                               f"#{status.finalized_number}")
                 await self._fetch_held_votes(peer)
 
-    async def _fetch_justifications(self, peer: str) -> None:
+    # claims ahead of us ------------------------------------------------------------------------------
+    def _position(self, peer: str, status: sync.PeerStatus) -> PeerPosition:
+        """The peer's status as the signing gate reads it (a dead end's head counts as held)."""
+        held = self.node.chain.knows(status.best_hash) or self._dead_ends.get(peer) == status.best_hash
+        return PeerPosition(peer[-8:], status.best_number, status.finalized_number, held)
+
+    def _claims_ahead(self, peer: str, status: sync.PeerStatus) -> bool:
+        chain = self.node.chain
+        return is_ahead_of(self._position(peer, status), chain.head.number, chain.finalized.number)
+
+    def _claims_finality_only(self, peer: str, status: sync.PeerStatus) -> bool:
+        """Whether the peer is ahead of us by its finalized block alone (we hold its best, or it is a dead end)."""
+        return self._position(peer, status).holds_best and status.finalized_number > self.node.chain.finalized.number
+
+    def _observe_claim(self, peer: str, status: sync.PeerStatus) -> None:
+        """Keep the peer's status where the signing gate reads it while its claim stands: a status that claims no
+        more than we hold always does (and clears a claim refuted before); one that contradicts itself is refuted;
+        one ahead of us counts until sync finds it unbacked, and not again until the peer serves something new."""
+        if not self._claims_ahead(peer, status):
+            self._claims.pop(peer, None)
+            self.peer_best[peer] = status
+            return
+        chain = self.node.chain
+        position = self._position(peer, status)
+        holds_finalized = (chain.knows(status.finalized_hash) or status.finalized_number < chain.lowest_number
+                           or not chain.knows(status.best_hash))  # a dead end's branch: not ours to judge
+        why = status_contradiction(position, holds_finalized)
+        if why is not None:
+            self._judge_claim(peer, status, "refuted", why)
+        elif self._claims.get(peer, PeerClaim()).counts:
+            self.peer_best[peer] = status
+        else:
+            self.peer_best.pop(peer, None)
+
+    def _judge_claim(self, peer: str, status: sync.PeerStatus, outcome: str, why: str) -> None:
+        """What fetching from the peer showed of its claim: `served` (something new: it counts), `refuted` or
+        `empty` (it stops counting at once, and the peer is penalised), `conflict` (the same, penalised already),
+        `stalled` (nothing new: it stops counting once that has lasted, see `signing_gate.PeerClaim`; nobody is
+        penalised for a slow link or a pruned history); anything else says nothing of the claim. A warning names the
+        peer once, when its claim stops counting."""
+        before = self._claims.get(peer, PeerClaim())
+        if outcome == "served":
+            self._claims.pop(peer, None)
+            self.peer_best[peer] = status
+            return
+        if not self._claims_ahead(peer, status):
+            return  # it claims no more than we hold now: nothing to back
+        if outcome in ("refuted", "empty", "conflict"):
+            after = before.refuted(why)
+        elif outcome == "stalled":
+            after = before.stalled(self.monotonic(), why)
+        else:
+            return
+        self._claims[peer] = after
+        if after.counts:
+            return
+        self.peer_best.pop(peer, None)
+        if before.counts:
+            claim = f"best #{status.best_number}, finalized #{status.finalized_number}"
+            if outcome in ("refuted", "empty"):
+                self.p2p.penalise(peer, UNBACKED_CLAIM_PENALTY, f"its status claims {claim} but {after.unbacked}")
+            log.warning("peer %s claims %s, but %s: its status no longer counts (a validator does not wait for it "
+                        "before signing; nor is it a sync target) until it serves something new", peer, claim,
+                        after.unbacked)
+
+    async def _shows_block(self, peer: str, status: sync.PeerStatus) -> bool:
+        """Whether the peer gives the block it calls its best when asked by hash (a peer that holds it but not the
+        blocks we asked for: pruned, or warp-synced above them)."""
+        try:
+            raw = await self.p2p.request(peer, "sync/block", pack([status.best_hash]), timeout=10)
+            header = Block.decode(raw).header
+        except (P2PError, DecodeError, BttError) as exc:
+            log.debug("%s does not show its best block: %s", peer, exc)
+            return False
+        return header.hash() == status.best_hash and header.number == status.best_number
+
+    async def _fetch_justifications(self, peer: str) -> bool:
         """Every few seconds per peer: import its latest justifications (votes gossiped while we were away
-        are gone, and without them a returning validator would vote from a stale source)."""
+        are gone, and without them a returning validator would vote from a stale source). Whether it asked."""
         now = time.monotonic()
         if now - self._justifications_fetched.get(peer, 0.0) < JUSTIFICATION_FETCH_INTERVAL_S:
-            return
+            return False
         self._justifications_fetched[peer] = now
         try:
             raw = await self.p2p.request(peer, "sync/justifications", b"", timeout=5)
             items = sync.decode_bytes_list(raw, MAX_JUSTIFICATIONS, 1024 * 1024)
         except (P2PError, DecodeError) as exc:
             log.debug("no justifications from %s: %s", peer, exc)
-            return
+            return True
         for j in reversed(items):  # oldest first: each one's source is justified by the one before
             if not self.node.import_justification(j, peer):
                 self.p2p.penalise(peer, MALFORMED_PENALTY, "invalid justification")
-                return
+                break
+        return True
 
     def _is_ahead(self, peer: str, status: sync.PeerStatus) -> bool:
         """Whether the peer's head is a block we lack above our finalized height: ahead of ours, or on another branch.
@@ -721,15 +820,20 @@ class NetworkBridge:
             return False  # below where this node was warp-synced: it holds no block there to compare
         return chain.db.canonical_hash(status.finalized_number) != status.finalized_hash
 
-    async def _catch_up(self, peer: str, status: sync.PeerStatus) -> None:
+    async def _catch_up(self, peer: str, status: sync.PeerStatus) -> tuple[str, str]:
+        """Fetch the peer's chain toward its best block; what that showed of its claim (`_judge_claim`): `served`
+        (it brought a block new to us), `empty` (it answered nothing where it claims blocks), `refuted` (it answered
+        blocks other than those asked for), `stalled` (nothing new: the request failed, or the blocks all known
+        without its best), or `paused` (a stop of ours, or a verdict of its own: a ban, a dead end); and why."""
         chain = self.node.chain
         # from the finalized block itself: it is known, but the justification stored beside it may be the source
         # of the next one (genesis holds epoch 1's when epoch 0 had no block, and sync never serves it otherwise)
         start = max(chain.finalized.number, min(chain.head.number, status.best_number) - 16)
         restarted = False
         self._syncing = True
-        began, imported = time.monotonic(), 0
+        began, imported, new = time.monotonic(), 0, 0
         reported = began
+        outcome, why = "paused", ""
         try:
             while start <= status.best_number:
                 raw = await self.p2p.request(
@@ -737,8 +841,9 @@ class NetworkBridge:
                 )
                 items = sync.decode_blocks_response(raw, MAX_SYNC_RESPONSE)
                 if not items:
-                    return
-                for encoded, justifications in items:
+                    outcome, why = "empty", f"it serves no block from #{start}"
+                    break
+                for index, (encoded, justifications) in enumerate(items):
                     try:
                         result: ImportResult = self.node.import_block(encoded)
                     except UnknownParent:
@@ -748,23 +853,28 @@ class NetworkBridge:
                             self._dead_ends[peer] = status.best_hash
                             if status.finalized_number > chain.finalized.number:
                                 await self._probe_conflict(peer, status)  # it says it finalized that branch
-                            return
+                            return ("served" if new else "paused"), ""
                         # our recent blocks are on another branch: fetch the peer's chain from our finality on
                         start, restarted = chain.finalized.number + 1, True
                         break
                     except BlockFromFuture as exc:
                         self._hold_early(peer, encoded, exc, "sync")  # the rest comes when it is due
-                        return
+                        return ("served" if new else "paused"), ""
                     except WeightsUnavailable as exc:
                         self._wait_for_weights(encoded, exc, peer, "sync")
                         log.info("sync from %s paused (head #%d) until the model weights 0x%s arrive", peer[-8:],
                                  chain.head.number, exc.weights_hash.hex()[:16])
-                        return
+                        return ("served" if new else "paused"), ""
                     finally:
                         self.node.fetch_missing_weights(peer)
+                    if result.header.number != start + index:
+                        # not the range asked for: a peer that would keep us asking toward a best it does not hold
+                        return "refuted", (f"it answers block #{result.header.number} when asked for "
+                                           f"#{start + index}")
                     for justification in justifications:
                         self.node.import_justification(justification, peer)
                     imported += result.status == "best"
+                    new += result.status != "known"
                     if time.monotonic() - reported >= SYNC_PROGRESS_INTERVAL_S:
                         reported = time.monotonic()
                         log.info("syncing from %s: %s", peer[-8:], sync_progress_line(
@@ -773,6 +883,9 @@ class NetworkBridge:
                     await asyncio.sleep(0)
                 else:
                     start += len(items)
+            else:
+                if not chain.knows(status.best_hash):
+                    outcome, why = "stalled", f"it serves blocks up to #{status.best_number} but not its best block"
         except CheckpointConflict as exc:
             self.node.checkpoint.refuse_block(peer, exc, "sync")
         except UpgradeHalt:
@@ -788,6 +901,7 @@ class NetworkBridge:
                      peer[-8:], status.best_number)
         except (P2PError, DecodeError) as exc:
             log.info("sync from %s stopped: %s", peer, exc)
+            outcome, why = "stalled", f"its sync answers fail ({exc})"
         except BttError as exc:
             log.warning("sync from %s failed: %s", peer, exc)
         finally:
@@ -796,6 +910,9 @@ class NetworkBridge:
                 elapsed = time.monotonic() - began
                 log.info("synced %d blocks from %s in %.1f s (head #%d)", imported, peer[-8:], elapsed,
                          chain.head.number)
+        if new and outcome != "refuted":
+            return "served", ""
+        return outcome, why
 
 
 def node_status(node: Node) -> sync.PeerStatus:
