@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import islice
 
 from runtime.overlay import Overlay
+from runtime.storage_version import storage_version
 
 from ..incentives import storage
 from ..migration import Migration
@@ -40,7 +41,10 @@ def attested_and_homes(state: Overlay, cursor: bytes, limit: int) -> tuple[bytes
 
 
 def _count(state: Overlay) -> int:
-    """Attestations to replay, for a state not yet migrated (every attestation has one `by_patient` entry)."""
+    """Attestations left to replay: every attestation (each has one `by_patient` entry) while the module is at
+    version 0, none once it is at 1 (the replay is done: its last step recorded the version; the entries stay)."""
+    if storage_version(state, "incentives") >= 1:
+        return 0
     return sum(1 for _ in state.iterate(storage.by_patient.prefix))
 
 
