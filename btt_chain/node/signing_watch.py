@@ -3,7 +3,10 @@ restore, DESIGN consensus item 6). The service asks it before it signs a block (
 (`may_sign_vote`), and shows it every block it imports, every vote gossiped and every justification it receives.
 
 1. **Sync before signing.** Nothing is signed until the node has caught up with its peers' best and finalized blocks
-   (`signing_gate.catch_up_gap`, from the statuses the network's sync asks every peer for each second). A node that
+   (`signing_gate.catch_up_gap`, from the statuses the network's sync asks every peer for each second, each counted
+   only while the peer's claim stands: one it cannot serve a block of, or that contradicts itself, is refuted and the
+   peer penalised; one that brings nothing new for `signing_gate.CLAIM_STALL_S` stops counting, with a warning:
+   `signing_gate.PeerClaim`). A node that
    expects no peers signs at once: no network (`--no-p2p`), or no bootnode and every validator of the active set its
    own (a lone `--dev` node). Once caught up it stays so for the life of the process (its signing records guard it
    from then on). While it waits it logs why, again only when the reason changes.
