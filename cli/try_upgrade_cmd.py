@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from btt_chain.primitives.errors import StorageError
+from btt_chain.primitives.errors import ConfigError, StorageError
 from cli.db_copy import DatabaseCopy, check_database, copy_database, remove_copy
 from cli.output import print_json
 from cli.try_upgrade import UpgradeTrial, UpgradeTrialFailed, check_known, try_upgrade
@@ -37,17 +37,18 @@ def try_upgrade_cmd(chain: str, base_path: Path, to: int | None, workdir: Path |
     db = data_dir / "db"
     check_database(db)
     check_known(to)  # before a copy that may take minutes
-    if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="btt-try-upgrade-", dir=workdir))
+    tmp = _make_workdir(workdir)
     try:
-        copy = copy_database(db, tmp / "chains" / spec_id / "db")
+        try:
+            copy = copy_database(db, tmp / "chains" / spec_id / "db")
+            saved_spec = data_dir / "chain-spec.json"
+            if saved_spec.is_file():
+                shutil.copyfile(saved_spec, tmp / "chains" / spec_id / "chain-spec.json")
+        except OSError as exc:  # the workdir's disk full, or taken away under the copy
+            raise StorageError(f"cannot copy {db} into {tmp}: {exc.strerror or exc}") from None
         if copy.in_use:
             click.echo(f"a node is running on {db}: trying the upgrade on a copy of its files as they are now",
                        err=True)
-        saved_spec = data_dir / "chain-spec.json"
-        if saved_spec.is_file():
-            shutil.copyfile(saved_spec, tmp / "chains" / spec_id / "chain-spec.json")
         trial = _run(chain, db, copy, to)
     finally:
         remove_copy(tmp)
@@ -58,6 +59,18 @@ def try_upgrade_cmd(chain: str, base_path: Path, to: int | None, workdir: Path |
     fault = trial.first_fault()
     if fault is not None:
         raise UpgradeTrialFailed(f"the upgrade to spec {trial.to_spec} fails on block #{trial.head}'s state: {fault}")
+
+
+def _make_workdir(workdir: Path | None) -> Path:
+    """A new directory for the copy, in `workdir` (made if missing) or the temp dir; ConfigError if it cannot be."""
+    where = "the temp dir" if workdir is None else f"--workdir {workdir}"
+    try:
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="btt-try-upgrade-", dir=workdir))
+    except OSError as exc:
+        raise ConfigError(f"cannot make a directory for the copy of the database in {where}: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _run(chain: str, db: Path, copy: DatabaseCopy, to: int | None) -> UpgradeTrial:

@@ -13,10 +13,14 @@ protection interchange format.
       ]
     }
 
-Numbers are decimal strings, as in EIP-3076. A vote with both roots is a vote as signed; one without them is a
-watermark (EIP-3076's minimal form): the importer refuses every vote at or below its target and from below its source.
-A node keeps one record for all its session keys (so a new key never signs against an old key's votes), and exports
-it under each of its keys; an import merges every entry of the file into that one record, whatever its key.
+Numbers are decimal strings, as in EIP-3076 (u64). One of 2^63 or more (`MAX_PLAUSIBLE`) is refused too, as the
+clients that keep their records in signed 64-bit integers do: no slot or epoch of a chain comes near it, and a
+watermark there would keep the validator from ever signing again.
+
+A vote with both roots is a vote as signed; one without them is a watermark (EIP-3076's minimal form): the importer
+refuses every vote at or below its target and from below its source. A node keeps one record for all its session
+keys (so a new key never signs against an old key's votes), and exports it under each of its keys; an import merges
+every entry of the file into that one record, whatever its key.
 
 Merging is conservative: the highest block slot, the highest watermarks and the union of the votes (the newest
 `KEEP_VOTES` kept, the watermarks covering the rest). A file for another chain (another genesis hash) is refused, and
@@ -39,6 +43,10 @@ MAX_KEYS = 1000
 MAX_VOTES_PER_KEY = 100_000
 MAX_BLOCKS_PER_KEY = 100_000
 MAX_NUMBER = 2**64 - 1
+MAX_DIGITS = len(str(MAX_NUMBER))
+"""20: a longer number is above 2^64 - 1 without reading it (Python refuses to read one of over 4,300 digits)."""
+MAX_PLAUSIBLE = 2**63 - 1
+"""The highest slot or epoch an import takes (2^63 slots of 200 ms are 58 billion years)."""
 
 
 class InterchangeError(ConfigError):
@@ -158,10 +166,16 @@ _KIND_NAMES: dict[type, str] = {dict: "an object", list: "an array", str: "a str
 
 def _number(text: str, where: str) -> int:
     if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0"):
-        raise InterchangeError(f"{where} is {text!r}, not a decimal number")
+        shown = repr(text[:40]) + (f" (of {len(text):,} characters)" if len(text) > 40 else "")
+        raise InterchangeError(f"{where} is {shown}, not a decimal number")
+    if len(text) > MAX_DIGITS:
+        raise InterchangeError(f"{where} is a number of {len(text):,} digits, above 2^64 - 1")
     value = int(text)
     if value > MAX_NUMBER:
         raise InterchangeError(f"{where} is {text}, above 2^64 - 1")
+    if value > MAX_PLAUSIBLE:
+        raise InterchangeError(f"{where} is {text}, 2^63 or more: no chain reaches it, and the validator would never "
+                               "sign again (a corrupt or hostile file?): refused")
     return value
 
 

@@ -9,8 +9,10 @@ the operator installs a release that runs the spec (or whose migration succeeds)
 its last block. Nothing is written, so nothing forks.
 
 `UpgradeWatch` is the node's side: one WARNING line as soon as its best chain schedules a spec it cannot run (the
-spec, the block, the blocks to go, what to install), one ERROR line when it stops, one WARNING line per spec its peers'
-heads run that it cannot; `/health` and `/metrics` read its figures. It stops the chain itself as soon as the next
+spec, the block, the blocks to go, what to install), one ERROR line when it stops, one WARNING line when its peers'
+heads run a spec it cannot, and one more only for a newer one (a peer's word is unchecked: a spec further past the
+newest this node knows of than `PEER_SPECS_AHEAD` is not believed, which bounds the lines any peers can cause);
+`/health` and `/metrics` read its figures. It stops the chain itself as soon as the next
 block on the head needs a spec it cannot run (the head at the block before the upgrade, or a node restarted with an
 older release on a chain past it), so that it never even tries the block.
 """
@@ -31,6 +33,13 @@ if TYPE_CHECKING:
     from runtime.system.types import ScheduledSpec
 
 log = logging.getLogger("btt.upgrade")
+
+PEER_SPECS_AHEAD = 8
+"""How far past the newest spec this node knows of (the newest it runs, its head's, its chain's scheduled one) a
+peer's head may run for the node to believe it and warn: a chain takes its specs one at a time, each by a
+referendum, so a peer that claims more lies (or this release is very old: its own chain's schedule still warns, and
+the chain stops before the block it cannot run with an ERROR line). As the node warns of a peer's spec only when it
+is newer than any it warned of, the peers can cause at most this many WARNING lines in the life of the process."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,8 @@ class UpgradeWatch:
         """The spec that ran the head block."""
         self.scheduled: ScheduledSpec | None = None
         self._warned: set[tuple[int, int]] = set()
-        self._peer_specs_warned: set[int] = set()
+        self._peer_spec_warned = 0
+        """The newest spec a peer's head ran that this node warned of (0: none yet)."""
         chain.on_halt(self._on_halt)
 
     @property
@@ -112,11 +122,19 @@ class UpgradeWatch:
             "authors and imports nothing more and keeps serving RPC at its last block")
 
     def observe_peer(self, peer: str, status: PeerStatus) -> None:
-        """A peer's status: once per spec, say that its head runs one this node cannot (nobody is blamed for it)."""
+        """A peer's status: say that its head runs a spec newer than this node runs, once, and again only for a newer
+        spec still (nobody is blamed for it); a spec more than `PEER_SPECS_AHEAD` past the newest this node knows of
+        is not believed (said at DEBUG only). Remembers one number, whatever the peers claim."""
         spec = status.spec
-        if spec is None or spec in supported() or spec in self._peer_specs_warned:
+        newest = max(supported())
+        if spec is None or spec <= max(newest, self._peer_spec_warned):
             return
-        self._peer_specs_warned.add(spec)
+        known = max(newest, self.head_spec, self.scheduled.spec if self.scheduled is not None else 0)
+        if spec > known + PEER_SPECS_AHEAD:
+            log.debug("peer %s claims its head runs spec %d, more than %d specs past spec %d: not believed",
+                      peer[-8:], spec, PEER_SPECS_AHEAD, known)
+            return
+        self._peer_spec_warned = spec
         log.warning(
             f"peer {peer[-8:]}'s head #{status.best_number} runs spec {spec}, which this node cannot run (it runs "
             f"specs {_specs()}): install a btt-chain release that runs spec {spec}")

@@ -21,6 +21,12 @@ REKEY_WEIGHT = 40
 written. Of the order of `evidence.migrations.MOVE_WEIGHT` (23, measured) for a record moved, with twice the writes."""
 
 
+def _owner(state: Overlay, job: Job) -> bytes | None:
+    """The owner of `job`'s model, None for a governance model or one no longer registered."""
+    reg = storage.models.get(state, job.model)
+    return reg.owner if reg is not None and reg.owner != b"\x00" * 32 else None
+
+
 def _rekey(state: Overlay, job: Job) -> None:
     storage.evictable.remove(state, storage.evictable_key(job.priority, job.rank, job.id))
     key = storage.evictable_key(job.priority, job.price, job.id)
@@ -46,8 +52,30 @@ def evictable_by_price(state: Overlay, cursor: bytes, limit: int) -> tuple[bytes
     return None, done
 
 
+def _rekeyed(state: Overlay, job: Job) -> bool:
+    """`job` (open, no provider committed) is where `_rekey` puts it: under its new key in the eviction index, not
+    under its spec-13 one, and in the owners' indexes for an owner's model. True of every job posted from spec 14 on,
+    and of every job a step of this migration passed."""
+    key = storage.evictable_key(job.priority, job.price, job.id)
+    old = storage.evictable_key(job.priority, job.rank, job.id)
+    if not storage.evictable.contains(state, key) or (old != key and storage.evictable.contains(state, old)):
+        return False
+    owner = _owner(state, job)
+    return owner is None or (storage.evictable_owned.contains(state, key)
+                             and storage.evictable_by_owner.contains(state, owner + key))
+
+
 def _count(state: Overlay) -> int:
-    return storage.open_jobs.get(state)
+    """The work left: open jobs no provider committed to that are not yet re-keyed (`_rekeyed`); none once the
+    migration ran, and none on a state spec 14 or later wrote. A step passes every open job's deadline entry (the
+    committed ones and those re-keyed already too, which it leaves as they are), so it may do more items than this
+    counts."""
+    left = 0
+    for key, _ in storage.deadlines.items(state):
+        job = storage.jobs.get(state, int.from_bytes(key[8:16], "big"))
+        if job is not None and job.status == JOB_OPEN and not job.committed_any and not _rekeyed(state, job):
+            left += 1
+    return left
 
 
 EVICTABLE_BY_PRICE = Migration(
