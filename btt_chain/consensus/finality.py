@@ -48,6 +48,8 @@ MAX_CONFLICT_JUSTIFICATIONS = 64
 """Justifications kept as the evidence of a finality conflict (both sides)."""
 MAX_KNOWN_OWNERS = 1 << 14
 """Session keys whose account the tracker remembers from the sets it saw (the newest)."""
+MAX_WEIGHED_SETS = 16
+"""Sets whose stake by account the tracker remembers for weighing links that leave its finalized chain."""
 
 
 # --- justification checks -----------------------------------------------------------------------------------
@@ -252,11 +254,12 @@ class VoteStatus(StrEnum):
     DUPLICATE = "duplicate"
     """The validator already has a vote for this link: nothing changed."""
     STALE = "stale"
-    """Validly signed but too old to count (target at or below the finalized epoch, or source below it):
-    kept only to catch surround votes. Do not forward; do not punish the sender."""
+    """Validly signed but too old to count (target at or below the finalized epoch, or source below it): kept only to
+    catch surround votes. Or older than every target its validator has in memory (a full memory would forget it at
+    once): neither kept nor counted. Do not forward; do not punish the sender."""
     INVALID = "invalid"
-    """Not counted (see reason): malformed, bad signature, not in the target's set, too far ahead, or over
-    quota."""
+    """Not counted (see reason): malformed, bad signature, not in the target's set (for a link that leaves our
+    finalized chain: a key that nothing here places), too far ahead, or over quota."""
     UNRESOLVED = "unresolved"
     """Validly signed, but the target's set is not known here yet (its block is not imported or executed):
     held in a bounded buffer and counted when `retry_unresolved` finds the set. Do not forward; do not
@@ -352,15 +355,17 @@ class VoteTracker:
     one checkpoint unlocks others.
 
     Memory stays bounded: votes for targets at or below the finalized epoch are dropped, each validator account (and
-    each key) keeps its `max_targets_per_validator` newest target epochs in memory and forgets older ones (the newest
-    vote is never refused, so finality resumes after an outage of any length), targets more than `max_future_epochs`
-    ahead of the caller's current epoch are refused, at most `max_pending_justifications` verified justifications wait
-    for their source, at most `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for
-    their target's set (the oldest is dropped first: peers serve their latest justifications again), at most
-    `max_off_chain` checkpoints justified off the finalized chain are remembered (and as many justified on forks that
-    conflict with it), and votes of at most `max_conflicting_links` such links. Held votes of keys in a set this
-    tracker knows (at most `max_unresolved_per_validator` each) and of other keys (newcomers, or anybody: keys cost
-    nothing) fill separate buffers, so a flood of strangers' votes cannot push out the votes of known validators.
+    each key) keeps its `max_targets_per_validator` newest target epochs in memory and forgets older ones (a vote above
+    the oldest target held is never refused, so finality resumes after an outage of any length; an older one is refused:
+    it may double vote or be surrounded by a forgotten vote), targets more than `max_future_epochs` ahead of the
+    caller's current epoch are refused, at most `max_pending_justifications` verified justifications wait for their
+    source, at most `max_unresolved_votes` votes and `max_unresolved_justifications` justifications wait for their
+    target's set (the oldest is dropped first: peers serve their latest justifications again), at most `max_off_chain`
+    checkpoints justified off the finalized chain are remembered (and as many justified on forks that conflict with it),
+    and votes of at most `max_conflicting_links` such links (one per account with stake in the set that weighs the link;
+    keys nothing here places are refused). Held votes of keys in a set this tracker knows (at most
+    `max_unresolved_per_validator` each) and of other keys (newcomers, or anybody: keys cost nothing) fill separate
+    buffers, so a flood of strangers' votes cannot push out the votes of known validators.
 
     A tracker restored from a persisted `state` is given the justifications stored beside that state's justified
     checkpoints (`justifications`): they are the evidence behind them, and an alarm raised after the restart carries
@@ -411,7 +416,13 @@ class VoteTracker:
         self._owners: OrderedDict[bytes, bytes] = OrderedDict()
         """Session key -> account, from every set this tracker was given (the newest MAX_KNOWN_OWNERS)."""
         self._conflict_votes: OrderedDict[Link, dict[bytes, Vote]] = OrderedDict()
-        """Votes for links that leave our finalized chain (see `VoteStatus.CONFLICTING`), by link and key."""
+        """Votes for links that leave our finalized chain (see `VoteStatus.CONFLICTING`), by link and by the account
+        that signed them (one vote each; only accounts with stake in the set that weighs the link)."""
+        self._conflict_stake: dict[Link, tuple[bytes, int]] = {}
+        """The stake of each conflicting link's voters, with the fingerprint of the set it was summed over (kept up to
+        date as votes come, so a vote costs no re-weighing of its link)."""
+        self._account_stakes: OrderedDict[bytes, dict[bytes, int]] = OrderedDict()
+        """Account -> stake of the sets conflicting links were weighed by, by set fingerprint (the newest few)."""
         self._conflict_justified: OrderedDict[Checkpoint, Justification] = OrderedDict()
         """Checkpoints off our finalized chain that 2/3 of the stake we trust for their epoch justified, with the
         justification: a link from one of them to the next epoch finalizes a conflicting checkpoint."""
@@ -490,6 +501,10 @@ class VoteTracker:
 
     def votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
         return tuple(self._links.get((source, target), {}).values())
+
+    def conflicting_votes_for(self, source: Checkpoint, target: Checkpoint) -> tuple[Vote, ...]:
+        """The votes kept for a link that leaves our finalized chain (one per account with stake)."""
+        return tuple(self._conflict_votes.get((source, target), {}).values())
 
     def justification_of(self, cp: Checkpoint) -> Justification | None:
         """The justification that justified `cp` here, while it is tracked."""
@@ -631,6 +646,11 @@ class VoteTracker:
                                  evidence)
         stale = self._stale_reason(vote.source, vote.target)
         if vs is not None and vote.target.epoch > self.state.finalized.epoch:
+            if self._memory.forgets(vote, account):
+                # older than every target its signer has in memory: it may double vote or be surrounded by a vote
+                # forgotten before, so it is neither held nor counted (the newest targets are never refused)
+                return AddVoteResult(VoteStatus.STALE, f"target epoch {vote.target.epoch} is older than the "
+                                     f"{self.max_targets_per_validator} targets held for its validator")
             for old in self._memory.add(vote, account):  # the oldest targets make room: never the newest refused
                 self._uncount(old)
         if stale is not None or vs is None:
@@ -738,30 +758,59 @@ class VoteTracker:
 
     def _add_conflicting_vote(self, vote: Vote, signature_checked: bool) -> AddVoteResult:
         """A vote for a link that leaves our finalized chain: weighed, by account, against the set we trust for its
-        target's epoch; kept; justifies (there) what 2/3 of that stake voted for."""
+        target's epoch; kept (one vote per account and link, only of accounts with stake in that set); justifies
+        (there) what 2/3 of that stake voted for.
+
+        A vote that weighs nothing there (its account has no stake in that set) is not kept; it is checked against the
+        votes held of its signer, if any (it may be evidence). Otherwise it is STALE, before its signature is checked,
+        whether nothing here places its key (no set and no authorization names its account: anybody can make keys, and
+        a flood of them costs one owner lookup a vote and nothing kept) or places it with an account out of the set.
+        Nobody is blamed: an honest relay on a fork may pass on a vote of a key rotated only there."""
         trusted = self._conflict_set(vote.target)
         if trusted is None:
             return AddVoteResult(VoteStatus.STALE, f"no trusted set to weigh the conflicting target {vote.target}")
+        account = self.owner_of(vote.validator, trusted)
+        stakes = self._stakes_of(trusted)
+        if account not in stakes:
+            return self._unweighed_conflicting_vote(vote, account, signature_checked)
         votes = self._conflict_votes.get(vote.link)
-        if votes is not None and vote.validator in votes:
+        if votes is not None and account in votes:
             return AddVoteResult(VoteStatus.DUPLICATE)
         if not signature_checked and not vote.verify(self.genesis_hash):
             return AddVoteResult(VoteStatus.INVALID, "bad signature")
-        account = self.owner_of(vote.validator, trusted)
         evidence = self._memory.conflict(vote, account)
         if votes is None:
             votes = self._conflict_votes[vote.link] = {}
             while len(self._conflict_votes) > self.max_conflicting_links:
-                self._conflict_votes.popitem(last=False)
-        votes[vote.validator] = vote
+                gone, _ = self._conflict_votes.popitem(last=False)
+                self._conflict_stake.pop(gone, None)
+        votes[account] = vote
+        cached = self._conflict_stake.get(vote.link)
+        if cached is not None and cached[0] == trusted.fingerprint:
+            self._conflict_stake[vote.link] = (trusted.fingerprint, cached[1] + stakes[account])
         update = NO_UPDATE
-        if vote.target not in self._conflict_justified and self._weigh(votes.values(), trusted):
-            ordered = tuple(votes[k] for k in sorted(votes))
-            update = self._conflicting_justified(Justification(vote.target, vote.source, ordered))
+        if vote.target not in self._conflict_justified and self._conflict_supermajority(vote.link, trusted):
+            update = self._conflicting_justified(self._conflict_justification(vote.link, trusted))
         reason = f"{vote.source} -> {vote.target} leaves our finalized chain at {self.state.finalized}"
         if evidence is not None:
             return AddVoteResult(VoteStatus.EQUIVOCATION, reason, evidence, update)
         return AddVoteResult(VoteStatus.CONFLICTING, reason, update=update)
+
+    def _unweighed_conflicting_vote(self, vote: Vote, account: bytes, signature_checked: bool) -> AddVoteResult:
+        """A vote for a link that leaves our finalized chain by a signer with no stake in the set that weighs it: only
+        evidence, if its signer has votes held here; never kept."""
+        reason = f"0x{vote.validator.hex()} holds no stake in the set this node trusts for epoch {vote.target.epoch}"
+        if self._memory.knows(vote.validator, account):
+            if not signature_checked and not vote.verify(self.genesis_hash):
+                return AddVoteResult(VoteStatus.INVALID, "bad signature")
+            evidence = self._memory.conflict(vote, account)
+            if evidence is not None:
+                return AddVoteResult(VoteStatus.EQUIVOCATION, reason, evidence)
+        elif account == vote.validator:
+            # ignored, not blamed: an honest relay on a fork may pass on a vote of a key rotated only there (its
+            # justifications, checked whole, still carry such a vote as evidence)
+            return AddVoteResult(VoteStatus.STALE, reason + ", and no authorization places it")
+        return AddVoteResult(VoteStatus.STALE, reason)
 
     def _conflict_set(self, target: Checkpoint) -> ValidatorSet | None:
         """What a link to a target off our finalized chain is weighed by: the set the view gives the target (a held
@@ -770,8 +819,39 @@ class VoteTracker:
 
     def _weigh(self, votes: Iterable[Vote], trusted: ValidatorSet) -> bool:
         """Whether `votes` carry 2/3 of `trusted`'s stake, each key counted for the account it signs for."""
-        return has_supermajority(trusted.stake_of_accounts({self.owner_of(v.validator, trusted) for v in votes}),
-                                 trusted.total)
+        stakes = self._stakes_of(trusted)
+        accounts = {self.owner_of(v.validator, trusted) for v in votes}
+        return has_supermajority(sum(stakes.get(a, 0) for a in accounts), trusted.total)
+
+    def _stakes_of(self, vs: ValidatorSet) -> dict[bytes, int]:
+        """Account -> the bonds of its keys in `vs` (remembered for the newest few sets)."""
+        stakes = self._account_stakes.get(vs.fingerprint)
+        if stakes is None:
+            stakes = {}
+            for key, bond in vs.weights.items():
+                account = vs.accounts[key]
+                stakes[account] = stakes.get(account, 0) + bond
+            self._account_stakes[vs.fingerprint] = stakes
+            while len(self._account_stakes) > MAX_WEIGHED_SETS:
+                self._account_stakes.popitem(last=False)
+        return stakes
+
+    def _conflict_supermajority(self, link: Link, trusted: ValidatorSet) -> bool:
+        """Whether the accounts that voted the conflicting `link` hold 2/3 of `trusted`'s stake (summed once per link
+        and set, then kept up to date vote by vote)."""
+        cached = self._conflict_stake.get(link)
+        if cached is None or cached[0] != trusted.fingerprint:
+            stakes = self._stakes_of(trusted)
+            cached = (trusted.fingerprint, sum(stakes.get(a, 0) for a in self._conflict_votes.get(link, {})))
+            self._conflict_stake[link] = cached
+        return has_supermajority(cached[1], trusted.total)
+
+    def _conflict_justification(self, link: Link, trusted: ValidatorSet) -> Justification:
+        """The votes kept for the conflicting `link` of accounts with stake in `trusted`, as a justification (one vote
+        per key, by key)."""
+        stakes = self._stakes_of(trusted)
+        votes = {v.validator: v for a, v in self._conflict_votes.get(link, {}).items() if stakes.get(a)}
+        return Justification(link[1], link[0], tuple(votes[k] for k in sorted(votes)))
 
     def _import_conflicting(self, j: Justification, signature_checked: bool) -> ImportResult:
         """A justification for a link that leaves our finalized chain: verified against the set we trust for its
@@ -837,12 +917,12 @@ class VoteTracker:
                     alarm = self.conflict
             elif self._grow_evidence():
                 alarm = self.conflict
-            for link, votes in list(self._conflict_votes.items()):
+            for link in list(self._conflict_votes):
                 if link[0] != target or link[1] in self._conflict_justified:
                     continue
                 trusted = self._conflict_set(link[1])
-                if trusted is not None and self._weigh(votes.values(), trusted):
-                    work.append(Justification(link[1], link[0], tuple(votes[k] for k in sorted(votes))))
+                if trusted is not None and self._conflict_supermajority(link, trusted):
+                    work.append(self._conflict_justification(link, trusted))
         return FinalityUpdate(conflicts=tuple(conflicts), alarm=alarm)
 
     def _make_conflict(self, conflicting: Checkpoint, theirs: Justification,

@@ -4,10 +4,18 @@ finalized epoch, by its signer's account and by its key, and by target epoch.
 An offence is an account's (`btt_chain.consensus.validator_set`): a vote is checked against the earlier votes of its
 account, whichever key signed them, and against the earlier votes of its key (a key that two accounts registered on
 two forks is still one signer). A key that stands for its own account (an ed25519 stash signing with its own key) is
-held once, under the account. Memory stays bounded without ever refusing a vote: each account and each key keeps its
-`per_signer` newest target epochs and forgets the oldest. A validator's honest votes have rising targets, so what is
-forgotten is what can least matter; what is never forgotten is the newest vote, so finality can always resume, however
-long it stalled (a refused newest vote stalled it for good after `per_signer` epochs without finality)."""
+held once, under the account. Memory stays bounded without ever refusing a vote for a target above the oldest one held:
+each account and each key keeps its `per_signer` newest target epochs and forgets the oldest. A validator's honest
+votes have rising targets, so what is forgotten is what can least matter; what is never forgotten is the newest vote, so
+finality can always resume, however long it stalled (a refused newest vote stalled it for good after `per_signer`
+epochs without finality).
+
+A vote older than every target a full signer holds (`forgets`) would be forgotten as soon as it was held, so it could
+double vote, or be surrounded by, a forgotten vote unseen; the tracker refuses it (neither held nor counted). That rule
+alone keeps forgetting safe: a vote above the oldest target held that surrounds a forgotten vote also surrounds that
+oldest held vote (which `conflict` finds), or else that oldest held vote surrounds the forgotten one and would have been
+refused when it came (by induction on when votes were held). Only votes at or below the finalized epoch are forgotten
+unchecked (`prune`), and a vote against those is stale."""
 
 from __future__ import annotations
 
@@ -54,6 +62,21 @@ class VoteMemory:
                 if is_surround_vote(earlier, vote):
                     return VoteEquivocation(earlier, vote)
         return None
+
+    def knows(self, key: bytes, account: bytes) -> bool:
+        """Whether any vote of `key` or of `account` is held (so a vote of theirs may be a double or surround vote)."""
+        return key in self._by_key or key in self._by_account or account in self._by_account
+
+    def forgets(self, vote: Vote, account: bytes) -> bool:
+        """Whether `vote` (of `account`) is older than every target of one of its signers that holds `per_signer`
+        already (its account, its key, or its key standing for itself): held, it would be forgotten at once, and a
+        vote of that age may double vote or be surrounded by a vote forgotten before, which nothing here can tell."""
+        epoch = vote.target.epoch
+        key = vote.validator
+        found = [self._by_account.get(account), self._by_key.get(key)]  # the tables `conflict` checks
+        if account != key:
+            found.append(self._by_account.get(key))
+        return any(mine is not None and len(mine) >= self.per_signer and epoch < min(mine) for mine in found)
 
     def add(self, vote: Vote, account: bytes) -> list[Vote]:
         """Hold `vote` (of `account`); returns the votes of its account that it pushed out (the oldest targets), which

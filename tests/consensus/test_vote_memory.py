@@ -61,3 +61,28 @@ def test_memory_forgets_the_oldest_and_keeps_the_newest(per_signer: int) -> None
 def test_a_memory_of_nothing_is_refused() -> None:
     with pytest.raises(ValueError):
         VoteMemory(0)
+
+
+def test_a_vote_older_than_a_full_signers_targets_would_be_forgotten_at_once() -> None:
+    m = VoteMemory(4)
+    for e in range(5, 9):
+        m.add(vote(K1, 0, e), X)
+    assert m.forgets(vote(K1, 0, 4, "old"), X)  # below 5..8: held, it would be dropped at once
+    assert not m.forgets(vote(K1, 0, 9), X) and not m.forgets(vote(K1, 0, 6, "other"), X)
+    assert not VoteMemory(4).forgets(vote(K1, 0, 1), X)  # a signer with room forgets nothing
+
+
+def test_a_key_full_under_another_account_forgets_too() -> None:
+    """The key's own table counts, whichever account signs now (and a key that stood for itself before)."""
+    for first in (X, K1.public):
+        m = VoteMemory(2)
+        m.add(vote(K1, 0, 5), first)
+        m.add(vote(K1, 0, 6), first)
+        assert m.forgets(vote(K1, 0, 4, "old"), Y)
+        assert not m.forgets(vote(K1, 0, 7), Y)
+
+
+def test_the_memory_knows_a_signer_by_its_key_or_its_account() -> None:
+    m = VoteMemory(4)
+    m.add(vote(K1, 0, 5), X)
+    assert m.knows(K1.public, Y) and m.knows(K2.public, X) and not m.knows(K2.public, Y)
