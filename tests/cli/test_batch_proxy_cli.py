@@ -5,9 +5,8 @@ why; a NonTransfer proxy's transfer and a removed proxy's call are refused that 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,14 @@ import pytest_asyncio
 
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.keys import dev_keypair
-from cli.main import main
 from cli.proxy_cmd import PROXY_TYPES
 from runtime.proxy.types import PROXY_TYPES as RUNTIME_PROXY_TYPES
 from tests.rpc.conftest import dev_harness
 from tests.rpc.harness import RpcHarness
+from tests.support.cli_runner import run_authoring
 from tests.support.runtime_builder import DEFAULT_PARAMS
 
 UNIT = 10**18
-LIMIT_S = 600
 ALICE, BOB, CHARLIE, DAVE = (dev_keypair(n).public for n in ("alice", "bob", "charlie", "dave"))
 
 
@@ -34,31 +32,8 @@ async def rpc() -> AsyncIterator[RpcHarness]:
         yield harness
 
 
-async def authoring(rpc: RpcHarness, work: Callable[[], Any]) -> Any:
-    """Run `work` in a thread, authoring a block whenever a transaction is in the pool; its result."""
-    done = asyncio.get_running_loop().run_in_executor(None, work)
-    deadline = asyncio.get_running_loop().time() + LIMIT_S
-    while not done.done():
-        assert asyncio.get_running_loop().time() < deadline, "the command hung"
-        if len(rpc.node.pool):
-            rpc.author_block()
-        await asyncio.sleep(0.05)
-    return await done
-
-
 async def btt_chain(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-
-    def run() -> int:
-        try:
-            main([*argv, "--rpc", rpc.url])
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    code = await authoring(rpc, run)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return await run_authoring(rpc, capsys, *argv, "--rpc", rpc.url)
 
 
 async def ok_json(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

@@ -6,9 +6,8 @@ pooled."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ from btt_chain.primitives.signatures import ECDSA, SR25519
 from cli.main import main
 from tests.rpc.conftest import dev_harness
 from tests.rpc.harness import RpcHarness
+from tests.support.cli_runner import authoring
 
 UNIT = 10**18
-LIMIT_S = 600
 """A bound on one command (its own wait for inclusion is 60 s): only a hung test reaches it."""
 
 
@@ -33,18 +32,6 @@ LIMIT_S = 600
 async def rpc() -> AsyncIterator[RpcHarness]:
     async for harness in dev_harness():
         yield harness
-
-
-async def authoring(rpc: RpcHarness, work: Callable[[], Any]) -> Any:
-    """Run `work` in a thread, authoring a block whenever a transaction is in the pool; its result."""
-    done = asyncio.get_running_loop().run_in_executor(None, work)
-    deadline = asyncio.get_running_loop().time() + LIMIT_S
-    while not done.done():
-        assert asyncio.get_running_loop().time() < deadline, "the command hung"
-        if len(rpc.node.pool):
-            rpc.author_block()
-        await asyncio.sleep(0.05)
-    return await done
 
 
 async def btt_chain(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ before."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -14,14 +13,13 @@ import pytest
 import pytest_asyncio
 
 from btt_chain.primitives.keys import dev_keypair
-from cli.main import main
 from tests.rpc.conftest import dev_harness
 from tests.rpc.harness import UNIT, RpcHarness
+from tests.support.cli_runner import run_authoring
 
 BOB = dev_keypair("bob")
 LINE = re.compile(r"^included in block #\d+ 0x[0-9a-f]{64} \(extrinsic 0x[0-9a-f]+, fee ([0-9.]+) BTT"
                   r"(?: \+ tip ([0-9.]+) BTT)?\)$", re.M)
-LIMIT_S = 600
 
 
 @pytest_asyncio.fixture
@@ -31,27 +29,8 @@ async def rpc() -> AsyncIterator[RpcHarness]:
 
 
 async def send(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """`btt-chain ARGV --rpc URL` in a thread, authoring a block whenever the pool holds a transaction."""
-    capsys.readouterr()
-
-    def run() -> int:
-        try:
-            main([*argv, "--rpc", rpc.url])
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    loop = asyncio.get_running_loop()
-    done = loop.run_in_executor(None, run)
-    deadline = loop.time() + LIMIT_S
-    while not done.done():
-        assert loop.time() < deadline, "the command hung"
-        if len(rpc.node.pool):
-            rpc.author_block()
-        await asyncio.sleep(0.05)
-    code = await done
-    out, err = capsys.readouterr()
-    return code, out, err
+    """`btt-chain ARGV --rpc URL`, blocks authored as it sends."""
+    return await run_authoring(rpc, capsys, *argv, "--rpc", rpc.url)
 
 
 async def free(rpc: RpcHarness) -> int:

@@ -8,9 +8,8 @@ next validator. In-process dev nodes served over RPC; the command runs in a thre
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,9 @@ from runtime.bonds import storage as bonds
 from tests.functional.framework import free_port
 from tests.rpc.harness import RpcHarness
 from tests.rpc.test_rpc_rotate_keys_off_loop import SHORT, key_files, serve, short_chain_spec
-from tests.support.cli_runner import assert_one_error_line
+from tests.support.cli_runner import assert_one_error_line, authoring
 
 UNIT = 10**18
-LIMIT_S = 600
 """A bound on one command (its own wait for inclusion is 60 s): only a hung test reaches it."""
 ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")
 CALLS: list[tuple[str, str]] = []
@@ -77,19 +75,6 @@ def registered_key(rpc: RpcHarness, who: Keypair) -> bytes | None:
 
 def address(rpc: RpcHarness, who: Keypair) -> str:
     return encode_address(who.public, rpc.node.spec.ss58_prefix)
-
-
-async def authoring(rpc: RpcHarness, work: Callable[[], Any]) -> Any:
-    """Run `work` in a thread, authoring a block whenever a transaction is in the pool; its result."""
-    loop = asyncio.get_running_loop()
-    done = loop.run_in_executor(None, work)
-    deadline = loop.time() + LIMIT_S
-    while not done.done():
-        assert loop.time() < deadline, "the command hung"
-        if len(rpc.node.pool):
-            rpc.author_block()
-        await asyncio.sleep(0.05)
-    return await done
 
 
 async def set_keys(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], sender: str, node_rpc: str | None = None,

@@ -10,32 +10,16 @@ import json
 import pytest
 
 from btt_chain.node.hash_chain_builder import builder_of
-from cli.main import main
 from tests.cli.test_set_keys_checks import (  # noqa: F401 (fixtures)
     BOB,
     CALLS,
     MAKES_A_KEY,
-    authoring,
     keyless,
     recorded,
     registered_key,
 )
 from tests.rpc.harness import RpcHarness
-
-
-async def btt_chain(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-
-    def run() -> int:
-        try:
-            main(list(argv))
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    code = await authoring(rpc, run)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.support.cli_runner import run_authoring
 
 
 def node_state(rpc: RpcHarness) -> tuple[object, ...]:
@@ -53,7 +37,7 @@ async def test_fee_only_set_keys_quotes_without_making_a_key_and_the_quote_is_wh
     before = node_state(rpc)
     listed = await rpc.call("btt_localSessionKeys")
     argv = ["set-keys", "--from", "bob", "--node-rpc", rpc.url, "--rpc", rpc.url, *(["--json"] if as_json else [])]
-    code, out, err = await btt_chain(rpc, capsys, "--fee-only", *argv)
+    code, out, err = await run_authoring(rpc, capsys, "--fee-only", *argv)
     assert code == 0, err
     assert MAKES_A_KEY not in [method for _, method in CALLS], CALLS
     assert node_state(rpc) == before and await rpc.call("btt_localSessionKeys") == listed  # no key, nothing sent
@@ -68,7 +52,7 @@ async def test_fee_only_set_keys_quotes_without_making_a_key_and_the_quote_is_wh
         assert len(lines) == 3 and "0x" not in lines[2], out  # no signed extrinsic to pass on
         quoted = int(lines[0].split("(")[1].split()[0])
     # the real one pays what was quoted
-    code, out, err = await btt_chain(rpc, capsys, *argv[:-1] if as_json else argv, "--json")
+    code, out, err = await run_authoring(rpc, capsys, *argv[:-1] if as_json else argv, "--json")
     assert code == 0, err
     sent = json.loads(out)
     assert sent["success"] is True and int(sent["fee"]) == quoted > 0, (sent, quoted)

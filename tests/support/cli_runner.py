@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from cli.main import main
+
+if TYPE_CHECKING:
+    from tests.rpc.harness import RpcHarness
+
+T = TypeVar("T")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -38,3 +45,37 @@ def succeed_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, An
     """`succeed` with `--json`: the object it printed."""
     result: dict[str, Any] = json.loads(succeed(capsys, *argv, "--json"))
     return result
+
+
+COMMAND_LIMIT_S = 600
+"""How long a command run against a harness may take before the test says it hung."""
+
+
+async def authoring(rpc: RpcHarness, work: Callable[[], T]) -> T:
+    """Run `work` (a command calling the harness's node over HTTP) in a thread, authoring a block whenever a
+    transaction is in the pool; its result."""
+    loop = asyncio.get_running_loop()
+    done = loop.run_in_executor(None, work)
+    deadline = loop.time() + COMMAND_LIMIT_S
+    while not done.done():
+        assert loop.time() < deadline, "the command hung"
+        if len(rpc.node.pool):
+            rpc.author_block()
+        await asyncio.sleep(0.05)
+    return await done
+
+
+async def run_authoring(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`btt-chain ARGV` against the harness (`authoring`): (exit code, out, err). ARGV names the node (`--rpc`)."""
+    capsys.readouterr()
+
+    def command() -> int:
+        try:
+            main(list(argv))
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    code = await authoring(rpc, command)
+    out, err = capsys.readouterr()
+    return code, out, err
