@@ -8,9 +8,9 @@ from functools import partial
 from typing import Any
 
 from btt_chain.primitives import scale
-from btt_chain.primitives.codec import AccountId, Compact, Field, ListOf, MultiAddress, Nested
+from btt_chain.primitives.codec import AccountId, Compact, Field, ListOf, MultiAddress, Nested, Struct
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call, CallEnd, NestedCall
 from btt_chain.primitives.frozen import fast_init
 from runtime.context import CallContext, Origin
 from runtime.overlay import Overlay
@@ -120,6 +120,9 @@ class Runtime:
     """Module name -> the storage version this spec's code reads and writes (absent: 0)."""
     migrations: Sequence[Any] = ()
     """The `runtime.migration.Migration`s that bring the previous spec's state to this one's, in order."""
+    stored_calls: Sequence[type[Struct]] = ()
+    """This spec's stored values that hold a call (a referendum's): the calls in them decode by this runtime's table,
+    as those in its calls' arguments do (`bind_calls`)."""
     _table: dict[tuple[int, int], tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _names: dict[str, tuple[ModuleDef, CallDef]] = field(default_factory=dict, init=False)
     _decoders: dict[tuple[int, int], tuple[ModuleDef, CallDef, tuple[ArgDecoder, ...], ArgsDecoder | None]] = field(
@@ -138,8 +141,25 @@ class Runtime:
                 if key in self._table:
                     raise ValueError(f"call index {key} used twice")
                 self._table[key] = (m, c)
-                self._decoders[key] = (m, c, tuple(_arg_decoder(f) for _, f in c.args), _args_decoder(c))
+                decoders = tuple(_arg_decoder(bind_calls(f, self.call_end)) for _, f in c.args)
+                self._decoders[key] = (m, c, decoders, _args_decoder(c))
                 self._names[f"{m.name}.{c.name}"] = (m, c)
+        for cls in self.stored_calls:
+            self._bind_stored(cls)
+
+    def _bind_stored(self, cls: type[Struct]) -> None:
+        """`cls`'s call fields decoded by this runtime's table (the class is this spec's own: `runtime.specs`). A class
+        already bound to a runtime with the same table (this one's copy with other migrations) stays as it is; one
+        bound to another table is a spec's class claimed by another spec: refused."""
+        if not any(carries_call(f) for _, f in cls.WIRE):
+            raise ValueError(f"{cls.__name__} holds no call")
+        for _, f in cls.WIRE:
+            bound = getattr(f.item if isinstance(f, ListOf) else f, "call_end", None)
+            if bound is not None:
+                if bound.__self__._table != self._table:
+                    raise ValueError(f"{cls.__name__} is bound to another runtime's call table")
+                return
+        cls.WIRE = tuple((name, bind_calls(f, self.call_end)) for name, f in cls.WIRE)
 
     def call(self, name: str, *args: Any) -> Call:
         """Build a Call by name ('balances.transfer_keep_alive') with Python-typed arguments."""
@@ -197,7 +217,7 @@ class Runtime:
         pos += 2
         for aname, f in c.args:
             try:
-                pos = _decode_arg(f, data, pos, depth)
+                pos = _decode_arg(f, data, pos, depth, self.call_end)
             except DecodeError as exc:
                 raise DecodeError(f"{m.name}.{c.name} argument {aname}: {exc}") from None
         return pos
@@ -307,14 +327,32 @@ def _args_decoder(c: CallDef) -> ArgsDecoder | None:
     return address_and_compact
 
 
-def _decode_arg(f: Field, data: bytes, pos: int, depth: int) -> int:
+def _decode_arg(f: Field, data: bytes, pos: int, depth: int, call_end: CallEnd) -> int:
     """The position after one argument; a nested call, or a list of them (a batch), is decoded one level deeper (so
-    the depth limit holds however calls nest)."""
+    the depth limit holds however calls nest), by the table `call_end` of the runtime decoding it."""
     if isinstance(f, Nested) and f.cls is Call:
-        return Call.decode_nested(data, pos, depth)[1]
+        return Call.decode_nested(data, pos, depth, call_end)[1]
     if isinstance(f, ListOf) and isinstance(f.item, Nested) and f.item.cls is Call:
         n, pos = scale.decode_length(data, pos, f.max_items, f.name)
         for _ in range(n):
-            pos = Call.decode_nested(data, pos, depth)[1]
+            pos = Call.decode_nested(data, pos, depth, call_end)[1]
         return pos
     return f.decode_scale(data, pos)[1]
+
+
+def carries_call(f: Field) -> bool:
+    """Whether values of `f` hold a call: a `Nested(Call)`, or a list of them (a batch's calls)."""
+    if isinstance(f, ListOf):
+        f = f.item
+    return isinstance(f, Nested) and f.cls is Call
+
+
+def bind_calls(f: Field, call_end: CallEnd) -> Field:
+    """`f` with the calls it holds decoded by the table `call_end` (`NestedCall`); any other field as it is. A call
+    inside a call is always its own runtime's to decode: another spec's table may know other calls, or other bounds on
+    the same call's arguments."""
+    if not carries_call(f):
+        return f
+    if isinstance(f, ListOf):
+        return ListOf(NestedCall(call_end), f.max_items)
+    return NestedCall(call_end)

@@ -51,15 +51,18 @@ SIGNED_PAYLOAD_HASH_OVER = 256
 """A signing payload longer than this is signed as its blake2b-256 (FRAME's rule)."""
 
 CallEnd = Callable[[bytes, int, int], int]
-"""(data, position of a call's module index, depth) -> the position after the call's arguments."""
-_call_end: CallEnd | None = None
+"""(data, position of a call's module index, depth) -> the position after the call's arguments: one runtime's call
+table (`runtime.dispatch.Runtime.call_end`). Only a call table knows where a call inside another value ends."""
+_default_call_end: CallEnd | None = None
 
 
 def register_call_schema(call_end: CallEnd) -> None:
-    """The runtime says where a call's arguments end (only its schema knows): needed to decode a call inside
-    another value (a governance proposal). A call at the end of an extrinsic needs no schema."""
-    global _call_end
-    _call_end = call_end
+    """The table that decodes a call inside a value outside any runtime (`Call.decode_at`, `Call.decode`: an RPC
+    parameter, a wallet's call, multisig's call data before its runtime decodes it again): the newest spec's
+    (`runtime.specs.newest_call_end`, which every spec's `modules` registers alike, so import order never matters). A
+    runtime decodes the calls inside its own calls and stored values by its own table (`NestedCall`), not by this."""
+    global _default_call_end
+    _default_call_end = call_end
 
 
 @fast_init  # a block decodes thousands
@@ -81,18 +84,21 @@ class Call(Struct):
 
     @classmethod
     def decode_at(cls, data: bytes, pos: int) -> tuple[Call, int]:
-        """A call inside another value: its arguments end where the runtime's schema says."""
-        return cls.decode_nested(data, pos, 0)
+        """A call inside another value, decoded outside any runtime: by the newest spec's table
+        (`register_call_schema`). A runtime passes its own table (`NestedCall`, `decode_nested`)."""
+        if _default_call_end is None:
+            raise DecodeError("no runtime call schema to decode a nested call with")
+        return cls.decode_nested(data, pos, 0, _default_call_end)
 
     @classmethod
-    def decode_nested(cls, data: bytes, pos: int, depth: int) -> tuple[Call, int]:
+    def decode_nested(cls, data: bytes, pos: int, depth: int, call_end: CallEnd) -> tuple[Call, int]:
+        """The call at `pos` inside another value, `depth` calls deep, its arguments ending where `call_end` (a
+        runtime's call table) says."""
         if depth >= MAX_CALL_DEPTH:
             raise DecodeError(f"calls nested deeper than {MAX_CALL_DEPTH}")
-        if _call_end is None:
-            raise DecodeError("no runtime call schema to decode a nested call with")
         if pos + 2 > len(data):
             raise DecodeError("expected a call, found the end of the input")
-        end = _call_end(data, pos, depth + 1)
+        end = call_end(data, pos, depth + 1)
         return cls(data[pos], data[pos + 1], data[pos + 2 : end]), end
 
     @classmethod
@@ -101,6 +107,19 @@ class Call(Struct):
         if pos + 2 > len(data):
             raise DecodeError("expected a call, found the end of the input")
         return cls(data[pos], data[pos + 1], data[pos + 2 :])
+
+
+class NestedCall(Nested):
+    """`Nested(Call)` decoded by one runtime's call table: a call argument (a proposal's, a batch's items) or a stored
+    value's call, as that runtime assembles it (`runtime.dispatch.Runtime`). It encodes and converts as `Nested(Call)`
+    does; only where a call's arguments end, which the table says, differs between specs."""
+
+    def __init__(self, call_end: CallEnd) -> None:
+        super().__init__(Call)
+        self.call_end = call_end
+
+    def decode_scale(self, data: bytes, pos: int) -> tuple[Any, int]:
+        return Call.decode_nested(data, pos, 0, self.call_end)
 
 
 @dataclass(frozen=True)

@@ -134,13 +134,15 @@ def runtime_of(spec: int) -> Runtime:
     runtime: Runtime = modules.RUNTIME
     if runtime.spec_version != spec:
         raise AssertionError(f"{package} assembles spec {runtime.spec_version}, not {spec}")
-    if package != "runtime":
-        # loading an older spec registered its call table as the process default: the newest is the default again
-        newest = importlib.import_module("runtime.modules")
-        from btt_chain.primitives.extrinsic import register_call_schema
-
-        register_call_schema(newest.RUNTIME.call_end)
     return runtime
+
+
+def newest_call_end(data: bytes, pos: int, depth: int) -> int:
+    """Where a call decoded outside any runtime ends (`Call.decode_at`: an RPC parameter, a wallet's call): by the
+    table of the newest spec this node runs (`supported()`, so `--max-spec` too). Every spec's `modules` registers
+    this same function, so which spec loaded last never matters; a runtime decodes the calls inside its own calls and
+    stored values by its own table (`runtime.dispatch.bind_calls`)."""
+    return runtime_of(max(supported())).call_end(data, pos, depth)
 
 
 def package_module(spec: int, name: str) -> ModuleType:

@@ -11,7 +11,7 @@ import pytest
 
 from btt_chain.primitives import scale
 from btt_chain.primitives.errors import InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Call, register_call_schema, sign_extrinsic
+from btt_chain.primitives.extrinsic import Call, sign_extrinsic
 from btt_chain.primitives.keys import dev_keypair
 from runtime.balances import events as balance_events
 from runtime.context import GOVERNANCE, NONE, CallContext, Origin
@@ -199,13 +199,9 @@ def test_a_call_in_a_batch_sees_no_fee_of_its_own_and_a_proxied_call_sees_its_ex
 
     c.executive = Executive(runtime, GENESIS_HASH)
     fee_call = runtime.call("probe.fee")
-    register_call_schema(runtime.call_end)  # calls inside calls decode by the probe's table
-    try:
-        assert_ok(c.submit("bob", "probe.fee"))
-        assert_ok(c.submit("bob", "utility.batch", [fee_call, fee_call, fee_call]))
-        assert_ok(c.submit("bob", "proxy.proxy", acct("alice"), None, fee_call))
-        proxied = c.transaction_outcomes()[0].fee
-        assert_ok(c.submit("bob", "utility.batch", [runtime.call("proxy.proxy", acct("alice"), None, fee_call)]))
-    finally:
-        register_call_schema(RUNTIME.call_end)
+    assert_ok(c.submit("bob", "probe.fee"))  # calls inside calls decode by the probe runtime's own table
+    assert_ok(c.submit("bob", "utility.batch", [fee_call, fee_call, fee_call]))
+    assert_ok(c.submit("bob", "proxy.proxy", acct("alice"), None, fee_call))
+    proxied = c.transaction_outcomes()[0].fee
+    assert_ok(c.submit("bob", "utility.batch", [runtime.call("proxy.proxy", acct("alice"), None, fee_call)]))
     assert seen[0] > 0 and seen[1:4] == [0, 0, 0] and seen[4] == proxied > 0 and seen[5] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from btt_chain.primitives.extrinsic import register_call_schema
 from runtime.dispatch import Runtime
+from runtime.specs import newest_call_end
 
 from .assets.calls import MODULE as ASSETS
 from .balances.calls import MODULE as BALANCES
@@ -16,6 +17,7 @@ from .consensus.calls import MODULE as CONSENSUS
 from .evidence.calls import MODULE as EVIDENCE
 from .governance.calls import MODULE as GOVERNANCE
 from .governance.logic import vote_lock
+from .governance.types import Referendum
 from .incentives.calls import MODULE as INCENTIVES
 from .migrations import MIGRATIONS, STORAGE_VERSIONS
 from .multisig.calls import MODULE as MULTISIG
@@ -41,6 +43,7 @@ RUNTIME = Runtime(
     ),
     storage_versions=STORAGE_VERSIONS,
     migrations=MIGRATIONS,
+    stored_calls=(Referendum,),
 )
 """Hooks run in this order: consensus first (the leader and the reveal are checked against the state at the end
 of the previous block; at an epoch's first block the session sets then rotate and the next schedule is drawn),
@@ -48,8 +51,10 @@ compute later (its draws use the randomness with this block's reveal in it), the
 sees the block's state after those hooks), incentives last (an ended epoch's redemption requests are paid under
 the parameters and from the pool as an enacted call left them, before any extrinsic of the block)."""
 
-register_call_schema(RUNTIME.call_end)
-"""A call inside a value (a governance proposal) is decoded by this runtime's call table."""
+register_call_schema(newest_call_end)
+"""A call inside a value decoded outside any runtime (an RPC parameter) ends where the newest spec's table says (the
+same function whichever spec registers it); this runtime decodes the calls in its calls' arguments and in its stored
+referenda by its own table (`stored_calls`)."""
 
 register_lock_source(vesting_lock)
 """Vesting keeps each holder's frozen balance equal to what its schedules still lock."""
