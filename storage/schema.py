@@ -82,9 +82,11 @@ CHECKPOINT_SET = b"cs:"
 its post-state with that value's state proof, kept when the next epoch's first block was built on it (what warp proofs
 carry; the block's state itself is long gone when a joining node asks)."""
 KEY_AUTHORIZATION = b"ka:"
-"""ka: + session key -> encoded `btt_chain.primitives.key_authorization.KeyAuthorization`: the signed `set_keys` or
-`register_validator` that named the key, from a block this node executed or a peer's answer, verified; it shows on
-any fork whose account the key signs for (`btt_chain.node.key_authorizations`)."""
+"""ka: + session key -> the claims on the key: a list of up to 4 encoded
+`btt_chain.primitives.key_authorization.KeyAuthorization`s, one an account (a single encoded one in records written
+before claims were kept side by side, read as a list of one): each a signed `set_keys` or `register_validator` that
+named the key, from a block this node executed or a peer's answer to a request for that key, verified; they show on
+any fork which account the key signs for (`btt_chain.node.key_authorizations`)."""
 META_WARP_BASE = b"m:warp-base"
 """Present in a database filled by warp sync: encoded [number, hash] of the block it started from (it holds no block
 between genesis and that one)."""

@@ -42,7 +42,7 @@ from btt_chain.node.key_authorizations import KeyAuthorizations
 from btt_chain.node.upgrades import UpgradeHalt
 from btt_chain.primitives.block import Header
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic, StorageError
-from btt_chain.primitives.evidence import VoteEquivocation, is_block_equivocation
+from btt_chain.primitives.evidence import VoteEquivocation, block_pair_problem, is_block_equivocation
 from btt_chain.primitives.extrinsic import Era, born_at_finalized, sign_extrinsic
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote
@@ -79,6 +79,8 @@ class ChainTargetSets:
         self.authorizations = authorizations
         """Key authorizations this node keeps (`key_owner`'s second source), if any."""
         self._sets: OrderedDict[bytes, ValidatorSet] = OrderedDict()
+        self._staked: dict[bytes, frozenset[bytes]] = {}
+        """Set fingerprint -> the accounts with stake in it, for the sets in `_sets`."""
         self._owners: dict[bytes, bytes] = {}
         """Keys placed by the head's state (ownership is permanent: a key is its account's for good)."""
         self._foreign: OrderedDict[bytes, Header] = OrderedDict()
@@ -140,7 +142,7 @@ class ChainTargetSets:
             vs = ValidatorSet.decode(raw)
             self._sets[set_hash] = vs
             while len(self._sets) > DECODED_SETS:
-                self._sets.popitem(last=False)
+                self._staked.pop(self._sets.popitem(last=False)[1].fingerprint, None)
         self._sets.move_to_end(set_hash)
         return vs
 
@@ -211,16 +213,40 @@ class ChainTargetSets:
 
     def key_owner(self, key: bytes) -> bytes | None:
         """The account `key` signs for, as the head's state records it (`session.key_owner`: every key an account
-        ever used) or as a kept authorization shows it; None if neither knows it."""
+        ever used), else as a kept claim on it shows it, counted only for a claimant that holds stake (`holds_stake`);
+        None if neither places it.
+
+        Anybody can claim a key (`register_validator` needs no proof of possession), so a claim by an account without
+        stake places nothing: a coalition member's key, claimed by a throwaway account, stays unplaced (asked of other
+        peers) until the member's own claim arrives, and the member, being in the set, is the claimant it counts for.
+        A claimant with stake answers for the key in any case: its own signature made the claim. The cost is bounded:
+        the claims of a key are cached decoded, at most MAX_CLAIMANTS_PER_KEY, each checked against the few sets held
+        decoded."""
         account = self._owners.get(key)
         if account is not None:
             return account
         account = session_storage.owner_of_key(self.chain.state(), key)
-        if account is None and self.authorizations is not None:
-            account = self.authorizations.owner(key)
         if account is not None:
             self._owners[key] = account
-        return account
+            return account
+        if self.authorizations is None:
+            return None
+        # not cached here: a better claim may come later (the claims themselves are cached)
+        return self.authorizations.owner(key, self.holds_stake)
+
+    def holds_stake(self, account: bytes) -> bool:
+        """Whether `account` has stake in a validator set this view holds decoded: the sets it weighed with last
+        (the trusted set of a conflicting link's epoch among them), else the one it trusts for the head's epoch."""
+        if not self._sets:
+            self.trusted_set(self.chain.head.slot // self.chain.clock.epoch_slots)
+        for vs in self._sets.values():
+            staked = self._staked.get(vs.fingerprint)
+            if staked is None:
+                staked = self._staked[vs.fingerprint] = frozenset(
+                    vs.accounts[k] for k, w in vs.weights.items() if w > 0)
+            if account in staked:
+                return True
+        return False
 
     def _canonical_header(self, number: int) -> Header | None:
         db = self.chain.db
@@ -274,6 +300,9 @@ class FinalityService:
         """An alarm was raised in this run (a later one only adds evidence)."""
         self._wanted_keys: OrderedDict[bytes, None] = OrderedDict()
         """Keys of conflicting links that nothing here places (`take_wanted_keys`)."""
+        self._asked_keys: OrderedDict[bytes, None] = OrderedDict()
+        """Keys handed out to be asked of peers, the newest MAX_WANTED_KEYS: the only ones whose authorizations a
+        peer's answer may bring (`add_key_authorizations`)."""
         self.tracker = VoteTracker(chain.genesis_hash, self.view, state, conflict=conflict,
                                    justifications=stored_justifications(chain, state))
         self.guard = VoteGuard(guard_path) if key is not None else None
@@ -473,17 +502,25 @@ class FinalityService:
         authorizations); the list is emptied."""
         keys = list(self._wanted_keys)
         self._wanted_keys.clear()
+        for key in keys:
+            self._asked_keys[key] = None
+            self._asked_keys.move_to_end(key)
+        while len(self._asked_keys) > MAX_WANTED_KEYS:
+            self._asked_keys.popitem(last=False)
         return keys
 
-    def add_key_authorizations(self, raws: Iterable[bytes]) -> int:
-        """Keep the authorizations a peer sent that verify for this chain; how many were new."""
+    def add_key_authorizations(self, raws: Iterable[bytes], asked: Container[bytes] | None = None) -> int:
+        """Keep the authorizations a peer sent that verify for this chain and name a key that was asked for (`asked`,
+        else any handed out by `take_wanted_keys` lately); how many were new. A claim on a key nobody asked about is
+        dropped unread: an answer cannot fill the store with keys of its choosing."""
+        wanted = self._asked_keys if asked is None else asked
         added = 0
         for raw in raws:
-            auth = self.authorizations.add(raw)
+            auth = self.authorizations.add(raw, wanted)
             if auth is not None:
                 added += 1
-                log.info("key 0x%s signs for account 0x%s (its authorization, from a peer)",
-                         (auth.session_key or b"").hex()[:16], auth.account.hex()[:16])
+                log.info("account 0x%s claims key 0x%s (its signed authorization, from a peer)",
+                         auth.account.hex()[:16], (auth.session_key or b"").hex()[:16])
         return added
 
     def _handle_update(self, update: FinalityUpdate) -> None:
@@ -545,36 +582,62 @@ class FinalityService:
 
     # block equivocation -----------------------------------------------------------------------------
     def on_block_header(self, header: Header) -> None:
-        """Remember who signed which slot; a second, different block for the same slot is evidence."""
-        key = (header.slot, header.author)
+        """Remember which account signed which slot (its author key placed as finality places keys: the head's state,
+        then a kept claim by an account with stake); a second, different block for the same slot by a key of the same
+        account is evidence, by one key or by two (a key rotated on one fork only)."""
+        account = self.view.key_owner(header.author) or header.author
+        key = (header.slot, account)
         seen = self._seen_headers.get(key)
         if seen is None:
             self._seen_headers[key] = header
             while len(self._seen_headers) > RECENT_SLOTS:
                 self._seen_headers.popitem(last=False)
             return
-        if is_block_equivocation(seen, header, self.node.chain.genesis_hash) is None:
+        genesis_hash = self.node.chain.genesis_hash
+        if seen.author == header.author:
+            if is_block_equivocation(seen, header, genesis_hash) is not None:
+                return
             log.warning("validator 0x%s signed two blocks for slot %d", header.author.hex()[:16], header.slot)
-            self._report("evidence.report_block_equivocation", seen.encode(), header.encode(), header.author)
+        else:
+            if block_pair_problem(seen, header, genesis_hash) is not None:
+                return
+            log.warning("validator account 0x%s signed two blocks for slot %d with two keys (0x%s and 0x%s)",
+                        account.hex()[:16], header.slot, seen.author.hex()[:16], header.author.hex()[:16])
+        self._report_pair("evidence.report_block_equivocation", seen.encode(), header.encode(),
+                          (seen.author, header.author))
 
     # reports ---------------------------------------------------------------------------------------
     def _report_votes(self, ev: VoteEquivocation) -> None:
         """Report a double or surround vote pair: by `evidence.report_vote_equivocation` when the head's state places
-        both keys (one key, or two keys of one account), else with the authorizations this node keeps for the keys it
-        does not (a key rotated on a fork this chain never carried: the account's own signed set_keys shows it)."""
+        both keys (one key, or two keys of one account), else with the claims this node keeps for the keys it does not
+        (a key rotated on a fork this chain never carried: the account's own signed set_keys shows it)."""
+        self._report_pair("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.signers)
+
+    def _report_pair(self, call: str, a: bytes, b: bytes, signers: tuple[bytes, bytes]) -> None:
+        """Report two items signed by `signers`, keys of one account: by `call` when the head's state places every
+        key, else by `call` + "_with_keys" with the claims of that account on the keys it does not. The account is one
+        every unplaced key's kept claims name, with stake (`ChainTargetSets.holds_stake`), and the state's owner of the
+        keys it does place: a claim by an account without stake is never reported (a throwaway account can claim any
+        key; the key's holder is who signed)."""
         state = self.node.chain.state()
-        needed = [k for k in dict.fromkeys((ev.vote_a.validator, ev.vote_b.validator))
-                  if session_storage.owner_of_key(state, k) is None]
+        keys = list(dict.fromkeys(signers))
+        placed = {k: session_storage.owner_of_key(state, k) for k in keys}
+        needed = [k for k in keys if placed[k] is None]
         if not needed:
-            self._report("evidence.report_vote_equivocation", ev.vote_a.encode(), ev.vote_b.encode(), ev.offender)
+            self._report(call, a, b, placed[keys[0]] or keys[0])
             return
-        proofs = [self.authorizations.encoded(k) for k in needed]
-        if any(p is None for p in proofs):
-            log.warning("evidence against 0x%s seen, but this chain does not know its key and no authorization of it "
-                        "is kept here: not reported", ev.offender.hex()[:16])
+        known = {account for account in placed.values() if account is not None}
+        candidates = [auth.account for auth in self.authorizations.claims(needed[0])
+                      if (not known or known == {auth.account}) and self.view.holds_stake(auth.account)
+                      and all(self.authorizations.authorization(k, auth.account) is not None for k in needed[1:])]
+        preferred = self.tracker.owner_of(needed[0])
+        account = preferred if preferred in candidates else next(iter(candidates), None)
+        if account is None:
+            log.warning("evidence against key 0x%s seen, but this chain does not place it and no claim on it by an "
+                        "account with stake is kept here: not reported", needed[0].hex()[:16])
             return
-        self._report("evidence.report_vote_equivocation_with_keys", ev.vote_a.encode(), ev.vote_b.encode(),
-                     ev.offender, [p for p in proofs if p is not None])
+        proofs = [auth.encode() for k in needed if (auth := self.authorizations.authorization(k, account))]
+        self._report(call + "_with_keys", a, b, account, proofs)
 
     def _report_birth(self) -> tuple[int, bytes]:
         """(number, hash) of the block a report is born at (`born_at_finalized`): equivocations come with forks, and
