@@ -702,6 +702,11 @@ class VoteTracker:
             self._owners[key] = account
         return account
 
+    def forget_owner(self, key: bytes) -> None:
+        """Look `key`'s account up afresh next time: a new claim on it may place it on another account (one with stake
+        where the claim before was not)."""
+        self._owners.pop(key, None)
+
     def unplaced_keys(self, j: Justification) -> list[bytes]:
         """The voting keys of `j` whose account nothing this tracker knows names (a peer may hold their
         authorizations)."""

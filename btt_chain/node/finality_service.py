@@ -519,6 +519,8 @@ class FinalityService:
             auth = self.authorizations.add(raw, wanted)
             if auth is not None:
                 added += 1
+                if auth.session_key is not None:
+                    self.tracker.forget_owner(auth.session_key)  # the claim may place the key elsewhere now
                 log.info("account 0x%s claims key 0x%s (its signed authorization, from a peer)",
                          auth.account.hex()[:16], (auth.session_key or b"").hex()[:16])
         return added

@@ -622,14 +622,15 @@ class NetworkBridge:
         wanted = finality.take_wanted_keys()
         if not wanted or finality.conflict is not None:
             return
+        asked = wanted[:MAX_KEYS_PER_REQUEST]
         try:
             answer = sync.decode_bytes_list(await self.p2p.request(
-                peer, "keys/auth", sync.encode_bytes_list(wanted[:MAX_KEYS_PER_REQUEST]), timeout=10),
+                peer, "keys/auth", sync.encode_bytes_list(asked), timeout=10),
                 MAX_KEYS_PER_REQUEST, MAX_KEYS_PER_REQUEST * 1024)
         except (P2PError, DecodeError) as exc:
             log.info("no key authorizations from %s: %s", peer, exc)
             return
-        if finality.add_key_authorizations(answer):
+        if finality.add_key_authorizations(answer, asked=frozenset(asked)):  # only the keys this peer was asked for
             for raw in raws:
                 self.node.import_justification(raw, peer)
         finality.take_wanted_keys()  # what is still unplaced now is nobody's we can show

@@ -189,6 +189,25 @@ def test_claims_on_a_key_are_kept_side_by_side_and_bounded(tmp_path: Path) -> No
         node.close()
 
 
+def test_a_claim_that_arrives_later_moves_the_key_in_the_tracker_too(tmp_path: Path) -> None:
+    """Charlie (a validator with stake) claims bob's fork key first: the tracker places it on charlie and remembers
+    that. Bob's own set_keys then arrives through a peer's answer: the tracker looks the key up again and places it
+    on bob, so bob's stake counts for his votes (it was not left on charlie for good)."""
+    node = start_node(tmp_path)
+    try:
+        finality, g = node.finality, node.chain.genesis_hash
+        charlie = dev_keypair("charlie")
+        finality._asked_keys[ROTATED.public] = None  # as `take_wanted_keys` handed it out
+        assert finality.add_key_authorizations([register_claim(charlie, ROTATED.public, g)]) == 1
+        monkey_stake = {charlie.public, BOB.public}
+        finality.view.holds_stake = lambda account: account in monkey_stake  # type: ignore[method-assign]
+        assert finality.tracker.owner_of(ROTATED.public) == charlie.public
+        assert finality.add_key_authorizations([set_keys_claim(BOB, ROTATED, g)]) == 1
+        assert finality.tracker.owner_of(ROTATED.public) == BOB.public
+    finally:
+        node.close()
+
+
 def test_two_blocks_for_one_slot_by_two_keys_of_one_account_are_one_offence(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Alice seals a block with her key on one fork and another block for the same slot with a key she rotated to on
