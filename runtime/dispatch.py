@@ -36,6 +36,10 @@ class Spends:
     """The argument holding the call, or the list of calls, it dispatches: it takes what they take."""
     payer: str | None = None
     """With `calls`: the argument naming the account those calls run as (a proxy's `real`); None: the caller."""
+    calls_may_fail: bool = False
+    """With `calls`: it succeeds, and pays its fee, when a call it carries fails for want of funds (a `batch` stops, a
+    `force_batch` goes on), so what those calls take is what they may take, not what it must (the pool counts it up
+    to the balance left)."""
     state: str = ""
     """What it takes (too) that only the state knows, in words (a deposit a parameter sets, an invoice's amount):
     the pool counts nothing for it and drops what its sender can no longer pay after the block that includes it."""
@@ -63,9 +67,10 @@ def spends_by_state(what: str) -> Spends:
     return Spends(state=what)
 
 
-def spends_calls(argument: str, payer: str | None = None) -> Spends:
-    """A call that dispatches the call(s) in `argument`, as the account in argument `payer` (None: the caller)."""
-    return Spends(calls=argument, payer=payer)
+def spends_calls(argument: str, payer: str | None = None, may_fail: bool = False) -> Spends:
+    """A call that dispatches the call(s) in `argument`, as the account in argument `payer` (None: the caller);
+    `may_fail`: it stands when one of them fails (`Spends.calls_may_fail`)."""
+    return Spends(calls=argument, payer=payer, calls_may_fail=may_fail)
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,6 @@ class Spend:
 
 NO_SPEND = Spend()
 
-SURVIVES_FAILED_CALLS = frozenset({"utility.batch", "utility.force_batch"})
-"""Calls that carry calls and succeed when one of those fails (`runtime.utility.logic`'s STOP and FORCE): what their
-calls take counts as `Spend.upto`. `utility.batch_all` fails whole, so its calls' spend stays a must. (A field of
-`runtime.dispatch.Spends` would keep this fact beside the call; this table names the only two such calls.)"""
-
 
 def declared(decoded: DecodedCall) -> Spends:
     """The call's own declaration; for an older spec's call (none), the newest spec's declaration of the same call."""
@@ -115,7 +110,7 @@ def _walk(runtime: Runtime, decoded: DecodedCall, payer: bytes | None, sender: b
     carried = args.get(spends.calls)
     calls = carried if isinstance(carried, tuple) else (carried,)
     inner_payer = payer
-    inner_may_fail = may_fail or decoded.full_name in SURVIVES_FAILED_CALLS
+    inner_may_fail = may_fail or spends.calls_may_fail  # declared beside the call (`Spends.calls_may_fail`)
     if spends.payer is not None:
         named = args.get(spends.payer)
         inner_payer = None if named == sender or not isinstance(named, bytes) else named

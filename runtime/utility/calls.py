@@ -47,17 +47,19 @@ def calls_weight(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int
 
 _CALLS = (("calls", ListOf(Nested(Call), logic.MAX_BATCH_CALLS)),)
 _SPENDS = spends_calls("calls")
+_SPENDS_MAY_FAIL = spends_calls("calls", may_fail=True)
+"""`batch` stops at a failed call (BatchInterrupted), `force_batch` goes past it (ItemFailed): either succeeds."""
 
 MODULE = ModuleDef(
     index=20,
     name="utility",
     calls=(
         CallDef(0, "batch", _CALLS, BATCH_WEIGHT, batch, batch.__doc__ or "", extra_weight=calls_weight,
-                spends=_SPENDS),
+                spends=_SPENDS_MAY_FAIL),
         CallDef(2, "batch_all", _CALLS, BATCH_WEIGHT, batch_all, batch_all.__doc__ or "", extra_weight=calls_weight,
                 spends=_SPENDS),
         CallDef(4, "force_batch", _CALLS, BATCH_WEIGHT, force_batch, force_batch.__doc__ or "",
-                extra_weight=calls_weight, spends=_SPENDS),
+                extra_weight=calls_weight, spends=_SPENDS_MAY_FAIL),
     ),
 )
 """Index 20, the next free one after timestamp (19). FRAME's as_derivative (1) and dispatch_as (3) are left free."""
