@@ -24,7 +24,7 @@ import plyvel
 
 from btt_chain.primitives.errors import ConfigError, StorageError
 from storage import read_ahead as ahead_reads
-from storage import schema
+from storage import schema, table_reads
 from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range
 from storage.leveldb_stats import LevelStats, parse_level_stats
@@ -102,6 +102,7 @@ class LevelDBStore(KeyValueStore):
     ) -> None:
         self.path = Path(path)
         self._nice = compaction_nice()  # a bad setting is refused before anything is opened
+        table_reads.configure()  # before the process's first open: LevelDB's Env reads it then
         try:
             if create_if_missing:
                 # LevelDB creates only the last directory of the path; a fresh data dir may need its parents.

@@ -75,7 +75,8 @@ MAX_BAD_BLOCKS = 10_000
 MAPPED_TABLES_BUDGET = 640 * 2**20
 """Resident pages of LevelDB's mapped tables an import lets the process hold before the store unmaps them
 (`LevelDBStore.release_mapped_pages_over`; up to twice this while a compaction is due): 1 M accounts stay under it;
-10 M accounts reach it every few blocks, and each release costs a reopen of the database (30-150 ms)."""
+10 M accounts reach it every few blocks, and each release costs a reopen of the database (30-150 ms). Only where
+LevelDB maps its tables: by default it reads them by pread (`storage.table_reads`), maps none, and never reaches it."""
 MAX_ANCHOR_ATTEMPTS = 8
 """Invalid best blocks beneath a new anchor tried in a row before the head stays where it is."""
 
