@@ -219,7 +219,7 @@ class Node:
         """The head's spec, the scheduled one, and the halt at an upgrade this node cannot run (said once each)."""
         # the pool re-checks its senders' funds against the head after every block it is pruned for
         self.pool = TxPool(self.chain.validate_transaction, self.account_nonce, accounts=ChainAccounts(self.chain),
-                           next_block=lambda: self.chain.head.number + 1)
+                           next_block=lambda: self.chain.head.number + 1, head_runtime=lambda: self.chain.runtime)
         self.outputs = JobOutputs(self.chain, self.kv)
         """Compute job outputs this node keeps and serves (RPC and the `outputs/get` protocol)."""
         self.content = ContentStore(self.data_dir / WEIGHTS_DIR, shipped=shipped_blob)

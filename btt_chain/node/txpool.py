@@ -168,9 +168,12 @@ class TxPool:
         accounts: HeadAccounts | None = None,
         runtime: Runtime | None = None,
         next_block: Callable[[], int] | None = None,
+        head_runtime: Callable[[], Runtime] | None = None,
     ) -> None:
         """`next_block()` -> the number of the block the head's child would be (what admission validates for): with
-        it, a mortal transaction leaves the pool, as invalid, once that block is past its era."""
+        it, a mortal transaction leaves the pool, as invalid, once that block is past its era. `head_runtime()` -> the
+        runtime of that block (its spec's calls and their declarations, which admission reads what a call spends
+        from); without it, `runtime` (default: the newest spec's)."""
         if runtime is None:
             from runtime.modules import RUNTIME
 
@@ -179,6 +182,7 @@ class TxPool:
         self._account_nonce = account_nonce
         self._accounts = accounts
         self._runtime = runtime
+        self._head_runtime = head_runtime
         self._next_block = next_block
         self._deaths: list[tuple[int, int, bytes]] = []
         """(dies_at, arrival, hash) of pooled mortal transactions: a heap, stale entries skipped when popped."""
@@ -247,7 +251,7 @@ class TxPool:
             self._check_replacement(existing, xt.tip, len(encoded))
         elif len(queued) >= cfg.max_per_sender:
             raise InvalidExtrinsic(f"this sender already has {len(queued)} pooled transactions, the most it may")
-        spend = get_call_spend(self._runtime, xt.call, xt.signer)
+        spend = get_call_spend(self._head_runtime() if self._head_runtime else self._runtime, xt.call, xt.signer)
         dies_at = None
         if self._next_block is not None and not xt.era.immortal:
             dies_at = xt.era.birth(self._next_block()) + xt.era.period

@@ -437,3 +437,23 @@ def test_a_node_drops_what_an_imported_block_leaves_unpayable():
         assert node.pool.last_recheck.dropped == 3
     finally:
         node.close()
+
+
+def test_admission_reads_what_a_call_spends_from_the_head_blocks_runtime():
+    """The pool reads a call's declaration (what it spends) from the runtime of the block the head's child would be,
+    not from the newest spec's: a chain not yet upgraded is held to its own spec's calls."""
+    chain = new_chain()
+    (sender,) = funded(chain, [10 * UNIT])
+    asked: list[int] = []
+
+    def head_runtime():
+        asked.append(chain.head.number + 1)
+        return chain.runtime
+
+    pool = TxPool(chain.validate_transaction, lambda who: system.account.get(chain.state(), who).nonce,
+                  accounts=ChainAccounts(chain), head_runtime=head_runtime)
+    pool.submit(pay(chain, sender, 2 * UNIT, 0).encode())
+    assert asked == [chain.head.number + 1] and len(pool) == 1
+    author_next(chain, [])
+    pool.submit(pay(chain, sender, 2 * UNIT, 1).encode())
+    assert asked[-1] == chain.head.number + 1 and len(pool) == 2
