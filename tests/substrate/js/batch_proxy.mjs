@@ -76,9 +76,10 @@ async function main() {
   out.batchAll = await included(api, api.tx.utility.batchAll([
     api.tx.balances.transferKeepAlive(dave, unit), api.tx.balances.transferKeepAlive(bob.address, unit)]),
   bob, "the failing batch_all included");
-  // and the pool refuses a batch that spends more than its sender holds, as it refuses one such transfer
+  // and the pool refuses a batchAll that spends more than its sender holds, as it refuses one such transfer (a batch
+  // or forceBatch would be taken: it stands, and pays its fee, when a call fails)
   try {
-    await api.tx.utility.batch([api.tx.balances.transferKeepAlive(dave, 10n ** 30n)]).signAndSend(bob);
+    await api.tx.utility.batchAll([api.tx.balances.transferKeepAlive(dave, 10n ** 30n)]).signAndSend(bob);
     out.overspend = "accepted";
   } catch (e) { out.overspend = e.message; }
   out.warnings.push(...warnings.splice(0).filter((w) => !w.includes("1010")));
