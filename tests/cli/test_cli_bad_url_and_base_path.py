@@ -10,6 +10,7 @@ import pytest
 
 from btt_chain.client.rpc import RpcClient, RpcError
 from tests.support.cli_runner import assert_one_error_line, run
+from tests.support.ports import free_port
 
 BAD_URLS = [
     ("http://[::1", "Invalid IPv6 URL"),
@@ -48,7 +49,7 @@ def test_a_base_path_that_cannot_be_created_is_one_config_error_line(
         base = tmp_path / "file" / "base"
     else:
         base = Path(where)
-    code, _, err = run(capsys, "node", "--dev", "--base-path", str(base), "--rpc-port", "44944", "--port", "44333",
-                       "--prometheus-port", "44615")
+    code, _, err = run(capsys, "node", "--dev", "--base-path", str(base), "--rpc-port", str(free_port()),
+                       "--port", str(free_port()), "--no-prometheus")
     assert_one_error_line(code, err, f"cannot create --base-path {base}'s data directory {base}/chains/dev: ")
     assert not base.exists()

@@ -22,6 +22,11 @@ def forwarded(name: str, level: int, message: str, caplog: pytest.LogCaptureFixt
 @pytest.mark.parametrize(("name", "message", "level"), [
     ("libp2p.network.swarm", "[ADDCONN_FAIL] add_conn failed for peer 12D3Koo: Cancelled(source='explicit', "
      "source_task=None, reason=None)", logging.DEBUG),
+    ("libp2p.network.swarm", "[ADDCONN_FAIL] add_conn failed for peer 12D3Koo: BaseExceptionGroup('Exceptions from "
+     "Trio nursery', [Cancelled(source='explicit', source_task=\"<Task 'p2p.bridge.TrioThread._root'>\", "
+     "reason=None)])", logging.DEBUG),
+    ("libp2p.network.swarm", "[ADDCONN_FAIL] add_conn failed for peer 12D3Koo: BaseExceptionGroup('Exceptions from "
+     "Trio nursery', [OSError(104)])", logging.WARNING),
     ("libp2p.network.swarm", "[ADDCONN_FAIL] add_conn failed for peer 12D3Koo: OSError(104)", logging.WARNING),
     ("libp2p.network.swarm", "something else: Cancelled(source='explicit')", logging.WARNING),
     ("libp2p.network.swarm", "failed to upgrade security for peer 12D3Koo", logging.DEBUG),
