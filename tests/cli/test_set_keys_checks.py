@@ -27,7 +27,7 @@ from runtime.bonds import storage as bonds
 from tests.functional.framework import free_port
 from tests.rpc.harness import RpcHarness
 from tests.rpc.test_rpc_rotate_keys_off_loop import SHORT, key_files, serve, short_chain_spec
-from tests.support.cli_runner import assert_one_error_line, authoring
+from tests.support.cli_runner import assert_one_error_line, run_authoring
 
 UNIT = 10**18
 """A bound on one command (its own wait for inclusion is 60 s): only a hung test reaches it."""
@@ -80,18 +80,8 @@ def address(rpc: RpcHarness, who: Keypair) -> str:
 async def set_keys(rpc: RpcHarness, capsys: pytest.CaptureFixture[str], sender: str, node_rpc: str | None = None,
                    *extra: str) -> tuple[int, str, str]:
     """`btt-chain set-keys --from SENDER --node-rpc NODE_RPC --rpc URL ...`: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-
-    def run() -> int:
-        try:
-            main(["set-keys", "--from", sender, "--node-rpc", node_rpc or rpc.url, "--rpc", rpc.url, *extra])
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
-
-    code = await authoring(rpc, run)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return await run_authoring(rpc, capsys, "set-keys", "--from", sender, "--node-rpc", node_rpc or rpc.url,
+                               "--rpc", rpc.url, *extra)
 
 
 class Untouched:
