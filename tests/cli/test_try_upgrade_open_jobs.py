@@ -7,51 +7,22 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from btt_chain.primitives.hashing import ZERO_HASH
 from cli.try_upgrade import try_upgrade
 from runtime.compute import storage
 from runtime.compute.migrations import EVICTABLE_BY_PRICE
-from runtime.compute.model import model_hash
 from runtime.compute.types import COMMITTED, JOB_OPEN, Assignment
 from runtime.context import EMERGENCY
 from runtime.overlay import DictState, Overlay
-from runtime.params import storage as params
-from runtime.params.migrations import ADDED_SPEC14
 from runtime.specs import running_spec
 from runtime.storage_version import storage_version
 from tests.cli.test_try_upgrade import args, build_base, fingerprint
-from tests.runtime.test_compute import MODEL, min_price
+from tests.runtime.test_spec14_upgrade import spec13_chain_with_open_jobs
 from tests.support.cli_runner import assert_one_error_line, run
-from tests.support.models import dense_model
-from tests.support.runtime_builder import GenesisBuilder, assert_ok
 
 REKEY = "compute: eviction by whole price, owners' eviction indexes"
-
-
-def spec13_chain_with_open_jobs() -> tuple[Any, list[int], bytes]:
-    """A spec-13 chain with three jobs waiting (one on an owner's model), as `tests/runtime/test_spec14_upgrade.py`
-    makes it: (chain, job ids, the owner)."""
-    chain = GenesisBuilder(balances={"alice": 1_000, "bob": 1_000, "charlie": 100_000, "dave": 10_000},
-                           params={"compute.max_open_jobs": 3}).build(spec=13)
-    tiny = dense_model("tiny-13", (2, 2))
-    assert_ok(chain.submit("dave", "compute.register_model", tiny))
-    owned = model_hash(tiny)
-    floor = min_price(chain, items=1)
-    chain.broken_on_purpose = {"compute.evictable"}  # the live books read a spec-13 index until the migration
-    jobs = []
-    for model, items, price, seed in ((MODEL, 64, 40 * floor, 1), (owned, 1, 2 * floor, 2), (MODEL, 1, 3 * floor, 3)):
-        jobs.append(storage.next_job_id.get(chain.view()))
-        assert_ok(chain.submit("charlie", "compute.post_job", model, ZERO_HASH, bytes([seed]) * 32, items, price, 1,
-                               600_000))
-    for name in ADDED_SPEC14:  # spec 13's genesis never had spec 14's parameters
-        for item in (params.value, params.bounds, params.unit, params.limits):
-            chain.backend.data.pop(item.key(name), None)
-    owner = storage.models.get(chain.view(), owned).owner
-    return chain, jobs, owner
 
 
 def eviction_indexes(state: Overlay) -> tuple[set[bytes], set[bytes], set[bytes]]:

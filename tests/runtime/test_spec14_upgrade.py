@@ -5,6 +5,8 @@ left waiting can still be evicted by a job paying more in all."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from btt_chain.primitives.hashing import ZERO_HASH
 from genesis.loader import load_chain_spec
 from runtime.compute import market, storage
@@ -30,7 +32,9 @@ def test_the_added_parameters_are_the_btt_21m_presets() -> None:
         assert (bounds["min"], bounds["max"]) == (live[name].min, live[name].max), name
 
 
-def test_a_spec_13_chain_with_waiting_jobs_upgrades_and_its_jobs_are_evictable_by_whole_price() -> None:
+def spec13_chain_with_open_jobs() -> tuple[Any, list[int], bytes]:
+    """A spec-13 chain with three jobs waiting (one on an owner's model): (chain, job ids, the model's owner). Spec 13
+    ranks per unit of work: the big job pays the most in all and the least per multiply-accumulate."""
     chain = GenesisBuilder(balances={"alice": 1_000, "bob": 1_000, "charlie": 100_000, "dave": 10_000},
                            params={"compute.max_open_jobs": 3}).build(spec=13)
     tiny = dense_model("tiny-13", (2, 2))
@@ -38,7 +42,6 @@ def test_a_spec_13_chain_with_waiting_jobs_upgrades_and_its_jobs_are_evictable_b
     owned = model_hash(tiny)
     floor = min_price(chain, items=1)
     chain.broken_on_purpose = {"compute.evictable"}  # spec 14's books read a spec-13 index until the migration
-    # spec 13 ranks per unit of work: the big job pays the most in all and the least per multiply-accumulate
     jobs = []
     for model, items, price, seed in ((MODEL, 64, 40 * floor, 1), (owned, 1, 2 * floor, 2), (MODEL, 1, 3 * floor, 3)):
         jobs.append(storage.next_job_id.get(chain.view()))
@@ -48,6 +51,13 @@ def test_a_spec_13_chain_with_waiting_jobs_upgrades_and_its_jobs_are_evictable_b
     for name in ADDED_SPEC14:
         for item in (params.value, params.bounds, params.unit, params.limits):
             chain.backend.data.pop(item.key(name), None)
+    owner = storage.models.get(chain.view(), owned).owner  # type: ignore[union-attr]
+    return chain, jobs, owner
+
+
+def test_a_spec_13_chain_with_waiting_jobs_upgrades_and_its_jobs_are_evictable_by_whole_price() -> None:
+    chain, jobs, _ = spec13_chain_with_open_jobs()
+    floor = min_price(chain, items=1)
     chain.dispatch(EMERGENCY, "system.schedule_spec", 14, chain.number + 2)
     while running_spec(chain.view()) != 14 or storage_version(chain.view(), "compute") != 2:
         chain.run_block([])
