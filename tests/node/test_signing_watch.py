@@ -6,7 +6,6 @@ validator accounts at once."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -51,16 +50,6 @@ def attach_peers(node: Node, statuses: dict[str, PeerStatus]) -> None:
 def status_of(node: Node) -> PeerStatus:
     c = node.chain
     return PeerStatus(c.head.number, c.head_hash, c.finalized.number, c.finalized_hash)
-
-
-@pytest.fixture
-def nodes() -> Iterator[list[Node]]:
-    opened: list[Node] = []
-    yield opened
-    set_clock_skew_ms(0)
-    for n in opened:
-        n.network = n.p2p = None
-        n.close()
 
 
 def slot_now(node: Node) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from btt_chain.consensus.signing_gate import CLAIM_STALL_ATTEMPTS, CLAIM_STALL_S
 from btt_chain.node.health import get_health
 from btt_chain.node.network import NetworkBridge
-from btt_chain.node.service import Node, now_ms, set_clock_skew_ms
+from btt_chain.node.service import Node, now_ms
 from btt_chain.node.sync import (
     PeerStatus,
     decode_blocks_request,
@@ -43,16 +42,6 @@ def spec(tmp_path: Path) -> Path:
     path = tmp_path / "spec.json"
     path.write_bytes(canonical_json(devnet_spec_doc(2, (now_ms() // 1000 - 60) * 1000, EPOCH_SLOTS)))
     return path
-
-
-@pytest.fixture
-def nodes() -> Iterator[list[Node]]:
-    opened: list[Node] = []
-    yield opened
-    set_clock_skew_ms(0)
-    for n in opened:
-        n.network = n.p2p = None
-        n.close()
 
 
 class Liar:
