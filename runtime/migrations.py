@@ -6,7 +6,9 @@ eviction index by whole price, records what assignments made before it hold of t
 the incentives attestations into per-oracle totals and home oracles by the most points. Spec 15 (issue 53) adds the
 parameters of its new modules, `utility` and `proxy` (their storage starts empty, at version 0). Spec 16 keeps a closed
 private job's decoy cases while its assignment is late; its migration (compute 2 -> 3) clears the revealed positions
-of the late private jobs whose cases spec 15 had dropped, so that their late reveals open nothing.
+of the late private jobs whose cases spec 15 had dropped, so that their late reveals open nothing. Spec 17 puts a
+requester's own inputs on chain before a provider is held to them (`compute.posted_inputs`): new maps only, and a job
+posted or drawn before it keeps spec 16's rules, so it adds no migration.
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.

@@ -28,7 +28,7 @@ from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import assignment_state, events, holds, params, private, providers, reassign, storage
+from ..compute import assignment_state, events, holds, params, posted_inputs, private, providers, reassign, storage
 from ..compute.models import serves
 from ..compute.types import ASSIGNED, Assignment, Provider
 from ..consensus import logic as consensus_logic
@@ -99,6 +99,8 @@ def assign_queued(ctx: CallContext) -> None:
         secret = storage.private_jobs.get(state, job.id) is not None
         extra = sealing if secret else 0
         if job.posted_block >= ctx.env.number or job.deadline_ms < latest + extra * consensus.slot_ms.get(state):
+            continue
+        if not posted_inputs.drawable(state, job):  # its requester has not put all its inputs on chain (spec 17)
             continue
         job_commit_by = commit_by + extra
         job_sample_from = sample_start(state, job_commit_by) if secret else sample_from

@@ -34,7 +34,7 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import holds, sample_fix, storage
+from ..compute import holds, posted_inputs, sample_fix, storage
 from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
@@ -167,6 +167,8 @@ def move(ctx: CallContext, job: Job, a: Assignment, new: int, **changes: Any) ->
             balances.unreserve(ctx, job.requester, a.posting_deposit)
         storage.remove_posted(state, job.id, a.provider)
         moved = moved.replace(posting_deposit=0)
+        posted_inputs.release(state, job.replace(assignments=tuple(
+            moved if x.provider == a.provider else x for x in job.assignments)))
     return moved
 
 

@@ -10,7 +10,19 @@ from runtime.context import CallContext, Origin, ensure_governance, ensure_signe
 from runtime.dispatch import NOTHING, CallDef, ModuleDef, Runtime, spends_argument, spends_by_state
 from runtime.overlay import Overlay
 
-from ..compute import challenge, hooks, jobs, models, outputs, private_calls, providers, storage, verify, weights
+from ..compute import (
+    challenge,
+    hooks,
+    jobs,
+    models,
+    outputs,
+    posted_inputs,
+    private_calls,
+    providers,
+    storage,
+    verify,
+    weights,
+)
 from ..compute.model import ModelSpec
 from ..compute.types import (
     MAX_CASE_BYTES,
@@ -21,6 +33,7 @@ from ..compute.types import (
     MAX_OPENINGS,
     MAX_PROOF,
     MAX_RANGE_PROOF,
+    MAX_SEALED_INPUT,
     MAX_SEALED_OUTPUT,
     DecoyOpening,
     Opening,
@@ -109,6 +122,16 @@ def post_outputs(
     outputs.post(ctx, ensure_signed(origin), job_id, first, items, proof)
 
 
+def post_inputs(
+    ctx: CallContext, origin: Origin, job_id: int, first: int, items: tuple[bytes, ...], proof: tuple[bytes, ...]
+) -> None:
+    """Requester (spec 17): post the next chunk of your job's inputs (items from `first` on, as many as the chunk plan
+    gives) with its range proof to the job's input root; a private job's, sealed to its provider, to its sealed root
+    within the sealing window. A public job is drawn, and a private job's provider may commit, once all are on
+    chain."""
+    posted_inputs.post(ctx, ensure_signed(origin), job_id, first, items, proof)
+
+
 def register_model(ctx: CallContext, origin: Origin, spec: ModelSpec) -> None:
     """Register a trained model: its spec names the weights blob by hash and size (nodes fetch the blob from the
     owner's node). Governance registers without a deposit; where `compute.model_registration` is 1, any account
@@ -155,6 +178,15 @@ def _chunk_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int
     dispute = last and job.input_seed != ZERO_HASH and any(a.outputs_posted for a in job.assignments)
     sealed = storage.private_jobs.get(state, args[0]) is not None
     return weights.chunk_weight(reg.spec, job.items, len(args[2]), dispute, sealed) - weights.POST_CHUNK
+
+
+def _inputs_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
+    job = storage.jobs.get(state, args[0])
+    reg = None if job is None else storage.models.get(state, job.model)
+    if job is None or reg is None:
+        return 0
+    sealed = storage.private_jobs.get(state, args[0]) is not None
+    return weights.input_chunk_weight(reg.spec, job.items, len(args[2]), sealed) - weights.POST_INPUTS
 
 
 def _post_job_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
@@ -233,6 +265,12 @@ MODULE = ModuleDef(
                                   ("output_proof", ListOf(HASH, MAX_PROOF))),
                 weights.CHALLENGE, private_calls.open_case, private_calls.open_case.__doc__ or "",
                 extra_weight=private_calls.open_case_extra, spends=NOTHING),
+        # a requester's inputs on chain (spec 17): `posted_inputs`
+        CallDef(18, "post_inputs", (("job_id", U64), ("first", U32),
+                                    ("items", ListOf(Bytes(max_len=MAX_SEALED_INPUT), MAX_CHUNK_ITEMS)),
+                                    ("proof", ListOf(HASH, MAX_RANGE_PROOF))),
+                weights.POST_INPUTS, post_inputs, post_inputs.__doc__ or "", extra_weight=_inputs_extra,
+                spends=NOTHING),
     ),
     on_initialize=hooks.on_initialize,
 )

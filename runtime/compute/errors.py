@@ -161,6 +161,15 @@ class DecoysClosed(ComputeError):
     """The decoys are already revealed, or the window to reveal them has closed."""
 
 
+class BadInputs(ComputeError):
+    """The posted input items are not the job's next chunk under its input root (or sealed root): order, count, size
+    or range proof (spec 17)."""
+
+
+class InputsNotOwed(ComputeError):
+    """The job takes no inputs on chain (synthetic, or of spec 16), or has them all already (spec 17)."""
+
+
 ERRORS = (
     UnknownModel,
     ModelExists,
@@ -199,5 +208,7 @@ ERRORS = (
     InputsNotSealed,
     BadDecoys,
     DecoysClosed,
+    BadInputs,
+    InputsNotOwed,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

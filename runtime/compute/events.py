@@ -417,6 +417,20 @@ class InputsNotSealed(Event):
 
 
 @dataclass(frozen=True)
+class InputsPosted(Event):
+    """A chunk of a job's input items is on chain (a private job's sealed to its provider): items [first, first +
+    items); `posted` are on chain in all (spec 17: a public job is drawn, a private job's provider may commit, once all
+    are)."""
+
+    MODULE: ClassVar[str] = "compute"
+    job_id: int
+    first: int
+    items: int
+    posted: int
+    WIRE = (("job_id", U64), ("first", U32), ("items", U32), ("posted", U32))
+
+
+@dataclass(frozen=True)
 class ItemsFlagged(Event):
     """`provider` says `count` more items of the job do not open with its key (`flagged` in all): it is paid for
     them unless the clinic shows one opens."""
@@ -539,5 +553,6 @@ EVENTS = (
     JobReassigned,
     ReassignSkipped,
     RequesterLowBalance,
+    InputsPosted,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

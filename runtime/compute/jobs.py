@@ -16,6 +16,7 @@ from ..compute import (
     market,
     outage,
     params,
+    posted_inputs,
     private,
     reassign,
     rent,
@@ -117,6 +118,8 @@ def post(
     storage.deadlines.put(state, storage.deadline_key(deadline, job_id), ZERO_HASH)
     storage.open_jobs.put(state, storage.open_jobs.get(state) + 1)
     unserved.watch(ctx, job)
+    if seed == ZERO_HASH and not sealed:  # the requester's own inputs: on chain before it is drawn (spec 17)
+        posted_inputs.owe(state, job_id)
     ctx.emit(events.JobPosted(job_id, who, model, items, price, deadline))
     return job_id
 
@@ -159,6 +162,7 @@ def close(ctx: CallContext, job: Job, status: int, refund: int) -> None:
     rent.settle(ctx, job)
     reassign.closed(ctx, job)
     private.closed(ctx, job)
+    posted_inputs.release(state, job.replace(status=status))
     ctx.emit(events.JobClosed(job.id, status, refund))
 
 

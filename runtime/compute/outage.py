@@ -27,9 +27,9 @@ costs its full hold after any number of misses (a missed assignment's own hold i
 is bounded below the smallest hold, so the fee is always there to take). It is burned, like every slash:
 the requester gets its escrow back in full and nothing more, so nobody earns from a provider's miss and nobody has a
 reason to cause one (nor can a requester set a provider up to miss by timing: a job is posted only with a deadline
-that leaves room for the whole timetable, and assigned only while `assignment.work_slots` are left before it; it can
-by giving a root and withholding the items behind it, which no rule checks yet: docs/private-cases.md, "Not covered
-yet").
+that leaves room for the whole timetable, and assigned only while `assignment.work_slots` are left before it; nor by
+giving a root and withholding the items behind it: from spec 17 a requester's own inputs are on chain before a
+provider is held to them, `posted_inputs`).
 
 The pause: a provider that missed a window it could have met is not assigned new work for
 `compute.missed_pause_ms` from then, twice that after a second pause with no commit or reveal between them, and so

@@ -59,7 +59,18 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, errors, events, holds, jobs, params, sample_fix, settlement, storage
+from ..compute import (
+    assignment_state,
+    errors,
+    events,
+    holds,
+    jobs,
+    params,
+    posted_inputs,
+    sample_fix,
+    settlement,
+    storage,
+)
 from ..compute.inference import infer
 from ..compute.model import input_bytes
 from ..compute.models import built, get_model
@@ -166,6 +177,7 @@ def assigned(state: Overlay, job_id: int, provider: bytes, slot: int, sample_fro
         provider_key=key, sealed_root=ZERO_HASH, inputs_by_slot=slot + inputs_window(state) - 1,
         decoys_by_slot=sample_from_slot - 1, positions=(), flagged=b"",
     ))
+    posted_inputs.owe(state, job_id)  # the sealed items go on chain by the end of the sealing window (spec 17)
 
 
 def _assignment(job: Job) -> Assignment:
@@ -201,19 +213,27 @@ def submit_sealed_inputs(ctx: CallContext, who: bytes, job_id: int, root: bytes)
 
 
 def require_sealed(state: Overlay, job: Job) -> None:
-    """A provider commits to a private job only once the clinic gave its sealed inputs."""
+    """A provider commits to a private job only once the clinic gave its sealed inputs: the root, and (spec 17) every
+    sealed item on chain."""
     rec = record(state, job.id)
-    if rec is not None and rec.sealed_root == ZERO_HASH:
+    if rec is not None and not _sealed(state, job, rec):
         raise errors.InputsNotSealed(
             f"the clinic has not given the sealed inputs yet (due by slot {rec.inputs_by_slot})")
 
 
+def _sealed(state: Overlay, job: Job, rec: PrivateJob) -> bool:
+    """Whether the clinic gave what the provider needs to work: the sealed root, and the sealed items on chain where
+    they are owed (`posted_inputs`)."""
+    return rec.sealed_root != ZERO_HASH and posted_inputs.complete(state, job)
+
+
 def unsealed(ctx: CallContext, job: Job, a: Assignment) -> bool:
-    """Where assigned `a`'s commit window closed: if its job is private and the clinic never gave the sealed inputs,
-    the clinic is at fault. The provider is released without a fee, the job closed, the missed-assignment fee (at
-    most the price) burned from the price and the rest refunded. Whether it was that case."""
+    """Where assigned `a`'s commit window closed: if its job is private and the clinic never gave the sealed inputs
+    (the root, or from spec 17 every sealed item on chain: `posted_inputs`), the clinic is at fault. The provider is
+    released without a fee, the job closed, the missed-assignment fee (at most the price) burned from the price and
+    the rest refunded. Whether it was that case."""
     rec = record(ctx.state, job.id)
-    if rec is None or rec.sealed_root != ZERO_HASH:
+    if rec is None or _sealed(ctx.state, job, rec):
         return False
     moved = assignment_state.move(ctx, job, a, VOID)
     job = job.replace(assignments=(moved,))

@@ -251,6 +251,19 @@ def chunk_weight(spec: ModelSpec, items: int, chunk_items: int, dispute: bool = 
             + infer_weight(spec, 1))
 
 
+POST_INPUTS = 500
+"""A chunk of a job's inputs besides its items: the job (and a private job's record) read, the chunk written, the
+count moved (spec 17)."""
+
+
+def input_chunk_weight(spec: ModelSpec, items: int, chunk_items: int, sealed: bool = False) -> int:
+    """A chunk of `chunk_items` inputs of a job of `items` items (a private job's sealed: 48 bytes longer each): leaves
+    hashed, the range proof's levels, the chunk stored."""
+    width = _item_widths(spec)[0] + (48 if sealed else 0)
+    return (POST_INPUTS + chunk_items * NODE_HASH + 2 * tree_depth(items) * NODE_HASH
+            + item_bytes_weight(chunk_items * width))
+
+
 def post_job_weight(spec: ModelSpec, items: int, synthetic: bool) -> int:
     """Posting a job; a synthetic job's inputs are drawn and hashed into its root on chain."""
     if not synthetic:

@@ -47,7 +47,8 @@ PACKAGES: dict[int, str] = {
     13: "runtime.specs.spec13",
     14: "runtime.specs.spec14",
     15: "runtime.specs.spec15",
-    16: "runtime",
+    16: "runtime.specs.spec16",
+    17: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

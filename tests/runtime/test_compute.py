@@ -4,6 +4,7 @@ rewards. Every failing call is checked to leave storage unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from btt_chain.primitives.accounts import module_account
@@ -45,6 +46,7 @@ from runtime.context import GOVERNANCE
 from runtime.executive import ApplyOutcome
 from runtime.params.storage import get_param
 from runtime.system import storage as system
+from tests.support.job_inputs import post_inputs
 from tests.support.models import dense_model
 from tests.support.runtime_builder import (
     DEFAULT_PARAMS,
@@ -203,9 +205,16 @@ def post(
     seed: bytes = SEED,
     root: bytes = ZERO_HASH,
     model: bytes = MODEL,
+    inputs: Sequence[bytes] | None = None,
 ) -> int:
+    """Post a job (synthetic from `seed`; or of the requester's own `inputs`, posted on chain right after, as spec 17
+    needs before it is drawn; or by `root` alone, its inputs never given)."""
     job_id = storage.next_job_id.get(chain.view())
+    if inputs is not None:
+        root, seed = input_root(inputs), ZERO_HASH
     assert_ok(chain.submit(who, "compute.post_job", model, root, seed, items, price, redundancy, deadline_ms))
+    if inputs is not None:
+        assert_ok(post_inputs(chain, who, job_id, inputs))
     return job_id
 
 

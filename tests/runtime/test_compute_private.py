@@ -49,6 +49,7 @@ from tests.runtime.test_compute import (
     skip,
     until_sampled,
 )
+from tests.support.job_inputs import input_chunks
 from tests.support.private_jobs import Clinic, Provider, job_of, record_of
 from tests.support.runtime_builder import GenesisBuilder, TestChain, acct, assert_noop, assert_ok
 
@@ -494,8 +495,9 @@ def test_a_provider_guessing_which_items_are_cases_is_caught_at_the_stated_rate(
             workers[c.job_id] = Provider(chain, "bob", skip=frozenset(rng.sample(range(n), f)))
             c.seal()
         # each step of the four jobs in one block (the windows are a few slots)
-        in_one_block(chain, "charlie", [("compute.submit_sealed_inputs", (c.job_id, input_root(c.sealed)))
-                                         for c in batch])
+        in_one_block(chain, "charlie", [call for c in batch for call in [
+            ("compute.submit_sealed_inputs", (c.job_id, input_root(c.sealed))),
+            *(("compute.post_inputs", (c.job_id, *chunk)) for chunk in input_chunks(chain, c.job_id, c.sealed))]])
         in_one_block(chain, "bob", [("compute.commit_result", workers[c.job_id].commit_args(c.job_id, c.sealed))
                                     for c in batch])
         in_one_block(chain, "charlie", [("compute.reveal_decoys", (c.job_id, c.salt, c.decoy_openings()))

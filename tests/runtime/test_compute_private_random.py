@@ -2,14 +2,15 @@
 honest or not, and every rule is checked against what each side did. After every block the test chain checks the
 whole-state invariants (compute's books among them, a private job's reveal deposit counted as compute holds it).
 
-Clinic: honest; never seals; never reveals its decoys; reveals wrong decoys first (refused) then the right ones;
-seals one real case as garbage. Provider: honest; skips random items (computes a made-up output); flags a random item
-that opens; stalls (never commits); dozes (never reveals); reveals late (after its job closed, within its late-reveal
-time; honest or skipping items). The rules:
+Clinic: honest; never seals; gives its sealed root and withholds the items (spec 17); never reveals its decoys; reveals
+wrong decoys first (refused) then the right ones; seals one real case as garbage. Provider: honest; skips random items
+(computes a made-up output); flags a random item that opens; stalls (never commits); dozes (never reveals); reveals late
+(after its job closed, within its late-reveal time; honest or skipping items). The rules:
 - an honest provider is never slashed, whatever the clinic does;
 - a provider that skipped a decoy, or flagged a decoy that opens, is slashed; one that skipped only real cases is not
   caught by the chain (the clinic may still open a case);
-- a clinic that never seals is refunded less the missed-assignment fee and the provider's record is unchanged;
+- a clinic that never seals, or gives its root and withholds the sealed items, is refunded less the missed-assignment
+  fee and the provider's record is unchanged (it cannot commit to items that are not on chain);
 - a clinic that never reveals loses its deposit and the provider is paid without work credit;
 - a late reveal lands after the job closed (spec 16): honest work ends with the missed-deadline fee, a skipped decoy
   is a fraud; the decoy cases stay in the state exactly until the late assignment resolves;
@@ -45,7 +46,7 @@ from tests.runtime.test_compute import BOND, MODEL, PRICE, register, until_sampl
 from tests.support.private_jobs import Clinic, Provider, job_of, record_of
 from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
 
-CLINIC_WAYS = ("honest", "never_seals", "never_reveals", "wrong_then_right", "garbage_case")
+CLINIC_WAYS = ("honest", "never_seals", "withholds_items", "never_reveals", "wrong_then_right", "garbage_case")
 PROVIDER_WAYS = ("honest", "skips", "flags_a_good_item", "stalls", "dozes", "reveals_late")
 JOBS = 20
 DEADLINE = 60_000
@@ -81,7 +82,11 @@ def one_job(chain: TestChain, rng: random.Random, n: int, clinic_way: str, provi
     assert a.state == ASSIGNED
     before = storage.providers.get(chain.view(), acct("bob"))
     burned_before = chain.account("charlie").reserved
-    if clinic_way == "never_seals":
+    if clinic_way == "withholds_items":
+        clinic.seal()
+        assert clinic.submit_sealed(items=False).success
+        assert not worker.commit(job_id, clinic.sealed).success  # it holds them off chain: not enough
+    if clinic_way in ("never_seals", "withholds_items"):
         settle(chain, job_id)
         job = job_of(chain, job_id)
         assert job.status == JOB_CANCELLED and record_of(chain, job_id).outcome == PRIVATE_UNSEALED

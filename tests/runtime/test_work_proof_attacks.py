@@ -26,7 +26,6 @@ from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof, merkle_range_proof
 from runtime.compute import assignment, costs, events, holds, storage, weights
 from runtime.compute.inference import infer
-from runtime.compute.inputs import input_root
 from runtime.compute.model import ModelSpec, macs_per_item, model_hash
 from runtime.compute.models import built
 from runtime.compute.types import (
@@ -181,7 +180,7 @@ def requester_input_dispute(chain: TestChain) -> tuple[int, RequesterInputs, Req
     register(chain, "bob")
     register(chain, "eve")
     inputs = tuple(blake2b_256(bytes([i]))[:30] for i in range(32))  # 30-byte items: the model's 30 features
-    job_id = post(chain, items=32, redundancy=2, seed=ZERO_HASH, root=input_root(inputs))
+    job_id = post(chain, items=32, redundancy=2, inputs=inputs)
     chain.run_block([])
     probe = chain.fork()
     sides = [RequesterInputs(probe, n, inputs=inputs) for n in ("bob", "eve")]

@@ -30,6 +30,7 @@ from runtime.compute.model import input_bytes
 from runtime.compute.models import built
 from runtime.compute.types import DecoyOpening, Job, PrivateJob, PrivateOpening
 from runtime.executive import ApplyOutcome
+from tests.support.job_inputs import input_xts
 from tests.support.runtime_builder import TestChain, acct
 
 
@@ -115,8 +116,16 @@ class Clinic:
                        for i, x in enumerate(self.items)]
         return self.sealed
 
-    def submit_sealed(self) -> ApplyOutcome:
-        return self.chain.submit(self.name, "compute.submit_sealed_inputs", self.job_id, input_root(self.sealed))
+    def submit_sealed(self, items: bool = True) -> ApplyOutcome:
+        """The sealed root and, from spec 17, every sealed item on chain (`items=False`: the root only, the items
+        withheld), in one block; the first failure or the last outcome."""
+        chain = self.chain
+        nonce = chain.account(self.account).nonce
+        xts = [chain.sign(self.name, "compute.submit_sealed_inputs", self.job_id, input_root(self.sealed), nonce=nonce)]
+        if items and chain.runtime.spec_version >= 17:
+            xts += input_xts(chain, self.name, self.job_id, self.sealed, nonce + 1)
+        outcomes = chain.run_block(xts).outcomes[-len(xts):]
+        return next((o for o in outcomes if not o.success), outcomes[-1])
 
     def decoy_openings(self) -> tuple[DecoyOpening, ...]:
         key = BoxPublicKey(record_of(self.chain, self.job_id).provider_key)
