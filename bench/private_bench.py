@@ -6,10 +6,11 @@ Run: python -m bench.private_bench [--quick]
 
 How each figure is had:
 - Sealing and opening: `bench.sealing_bench` (the primitives, median of `rounds` runs over a job's items).
-- Bytes: real signed extrinsics, encoded: `post_private_job`, `submit_sealed_inputs` and `reveal_decoys`, and the
-  provider's `reveal_private_result`, against the public job of the same cases (`post_job` with the root over them,
-  and a `reveal_result` of `compute.sample_size` items in the clear). The sealed items themselves travel and are held
-  off chain, each 48 bytes longer than its case or output.
+- Bytes: real signed extrinsics, encoded: `post_private_job`, `submit_sealed_inputs`, the sealed items' `post_inputs`
+  chunks and `reveal_decoys`, and the provider's `reveal_private_result`, against the public job of the same cases
+  (`post_job` with the root over them, its inputs' `post_inputs` chunks, and a `reveal_result` of
+  `compute.sample_size` items in the clear). From spec 17 both jobs' inputs are on chain (a sealed item is 48 bytes
+  longer than its case); the sealed outputs travel and are held off chain, each 48 bytes longer than its output.
 - Weight: the runtime's own `Runtime.weight` of each call (its CallDef weight plus its extra weight), as the executive
   charges it.
 - Measured: every job is run for real on a dev chain (`bench.private_chain`); blocks of `reveal_decoys`, then of
@@ -33,6 +34,7 @@ from fractions import Fraction
 
 from bench import private_chain as pc
 from bench.sealing_bench import SealingCosts, median_us_per_item, sealing_costs
+from btt_chain.miner.clinic import input_chunk_args
 from btt_chain.primitives import sealed_cases as sc
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.extrinsic import Extrinsic
@@ -108,6 +110,10 @@ class ShapeReport:
     """The public job of the same cases (encoded and weighed, not applied)."""
     post_private_job: CallCost
     submit_sealed_inputs: CallCost
+    public_inputs: CallCost
+    """The public job's inputs on chain: every `post_inputs` chunk (bytes, weight and fee summed)."""
+    sealed_inputs: CallCost
+    """The private job's sealed items on chain: every `post_inputs` chunk (bytes, weight and fee summed)."""
     reveal_decoys: CallCost
     public_reveal: CallCost
     """The provider's `reveal_result` of a public job of the same cases (encoded and weighed, not applied)."""
@@ -124,11 +130,13 @@ class ShapeReport:
     @property
     def extra_chain_bytes(self) -> int:
         return (self.post_private_job.size - self.post_job.size + self.submit_sealed_inputs.size
+                + self.sealed_inputs.size - self.public_inputs.size
                 + self.reveal_decoys.size + self.private_reveal.size - self.public_reveal.size)
 
     @property
     def extra_weight(self) -> int:
         return (self.post_private_job.weight - self.post_job.weight + self.submit_sealed_inputs.weight
+                + self.sealed_inputs.weight - self.public_inputs.weight
                 + self.reveal_decoys.weight + self.private_reveal.weight - self.public_reveal.weight)
 
     @property
@@ -142,9 +150,10 @@ class ShapeReport:
 
     @property
     def clinic_extra_fees(self) -> int:
-        """The clinic's fees beyond a public job's: its private post, sealed root and decoy reveal."""
+        """The clinic's fees beyond a public job's: its private post, sealed root, its sealed items beyond the public
+        inputs, and its decoy reveal."""
         return (self.post_private_job.fee - self.post_job.fee + self.submit_sealed_inputs.fee
-                + self.reveal_decoys.fee)
+                + self.sealed_inputs.fee - self.public_inputs.fee + self.reveal_decoys.fee)
 
     @property
     def provider_extra_fee(self) -> int:
@@ -190,6 +199,28 @@ def call_cost(chain: pc.BenchChain, fees: Overlay, name: str, xt: Extrinsic) -> 
     return CallCost(name, encoded, weight, compute_fee(chain.author.runtime, fees, len(encoded), weight).inclusion_fee)
 
 
+def chunks_cost(chain: pc.BenchChain, fees: Overlay, name: str, xts: Sequence[Extrinsic], weights: Sequence[int]
+                ) -> CallCost:
+    """A job's input chunks as one cost: their encodings, `weights` (each chunk's, as the runtime charges it) and fees
+    summed."""
+    encoded = [xt.encode() for xt in xts]
+    fee = sum(compute_fee(chain.author.runtime, fees, len(e), w).inclusion_fee
+              for e, w in zip(encoded, weights, strict=True))
+    return CallCost(name, b"".join(encoded), sum(weights), fee)
+
+
+def input_chunk_costs(chain: pc.BenchChain, fees: Overlay, job: pc.PrivateJob) -> tuple[CallCost, CallCost]:
+    """(the public job's inputs, the private job's sealed items) on chain, chunk by chunk as the chain's plan cuts
+    them, weighed by `compute.post_inputs`' weight for each."""
+    out = []
+    for sealed, items in ((False, job.items), (True, job.sealed)):
+        args = input_chunk_args(job.job_id, items, job.spec, sealed)
+        xts = [chain.sign(chain.ferdie, "compute.post_inputs", *a, offset=i) for i, a in enumerate(args)]
+        weights = [compute_weights.input_chunk_weight(job.spec, len(items), len(a[2]), sealed) for a in args]
+        out.append(chunks_cost(chain, fees, "post_inputs sealed" if sealed else "post_inputs", xts, weights))
+    return out[0], out[1]
+
+
 def reveals_per_block(shape: Shape) -> int:
     weight = compute_weights.reveal_decoys_weight(reference_spec(shape.model), shape.items, shape.decoys)
     return max(2, min(MAX_PER_BLOCK, BLOCK_WORK_US // weight))
@@ -202,6 +233,7 @@ def measure_shape(chain: pc.BenchChain, fees: Overlay, shape: Shape, rounds: int
     per_block = reveals_per_block(shape)
     empty_us = chain.empty_block_us()
     runs, jobs, calls = [], [], {}
+    inputs: tuple[CallCost, CallCost] | None = None
     for r in range(rounds):
         batch = pc.committed_jobs(chain, spec, shape.items, shape.decoys, per_block, rng)
         xts = pc.reveal_decoys_xts(chain, batch)
@@ -219,17 +251,21 @@ def measure_shape(chain: pc.BenchChain, fees: Overlay, shape: Shape, rounds: int
                 "reveal_decoys": xts[0],
                 "reveal_result": chain.sign(chain.alice, "compute.reveal_result", *pc.public_reveal_args(chain, job)),
             }
+            inputs = input_chunk_costs(chain, fees, job)
         runs.append((chain.timed_block(xts) - empty_us) / per_block)
         jobs += batch
     pc.checked(chain, jobs)
     cost = {name: call_cost(chain, fees, name, xt) for name, xt in calls.items()}
     private_reveal, reveal_runs = pc.provider_reveals(chain, jobs, empty_us)
+    assert inputs is not None
     return ShapeReport(
         shape=shape,
         sealing=sealing_costs(input_bytes(spec), output_bytes(spec), shape.items, rounds, rng),
         post_job=cost["post_job"],
         post_private_job=cost["post_private_job"],
         submit_sealed_inputs=cost["submit_sealed_inputs"],
+        public_inputs=inputs[0],
+        sealed_inputs=inputs[1],
         reveal_decoys=cost["reveal_decoys"],
         public_reveal=cost["reveal_result"],
         private_reveal=call_cost(chain, fees, "reveal_private_result", private_reveal),
@@ -299,14 +335,16 @@ ROWS: tuple[tuple[str, Callable[[ShapeReport], object]], ...] = (
     ("open a result us (clinic)", lambda s: f"{s.sealing.open_result_us:.1f}"),
     ("re-seal a decoy us (every node)", lambda s: f"{s.sealing.reseal_us:.1f}"),
     ("clinic ms/job / provider ms/job", lambda s: f"{s.sealing.clinic_job_ms:.1f} / {s.sealing.provider_job_ms:.1f}"),
-    ("sealed cases + outputs +bytes (off chain)", lambda s: f"{s.shape.items * sc.SEAL_OVERHEAD:,} x 2"),
+    ("sealed outputs +bytes (off chain)", lambda s: f"{s.shape.items * sc.SEAL_OVERHEAD:,}"),
     ("post_job / post_private_job bytes", lambda s: _pair(s.post_job.size, s.post_private_job.size)),
     ("submit_sealed_inputs bytes", lambda s: s.submit_sealed_inputs.size),
+    ("inputs on chain bytes public / sealed", lambda s: _pair(s.public_inputs.size, s.sealed_inputs.size)),
     ("reveal_decoys bytes", lambda s: f"{s.reveal_decoys.size:,}"),
     ("provider reveal bytes public / private", lambda s: _pair(s.public_reveal.size, s.private_reveal.size)),
     ("extra chain bytes/job", lambda s: f"{s.extra_chain_bytes:,}"),
     ("post_job / post_private_job weight", lambda s: _pair(s.post_job.weight, s.post_private_job.weight)),
     ("submit_sealed_inputs weight", lambda s: f"{s.submit_sealed_inputs.weight:,}"),
+    ("inputs on chain weight public / sealed", lambda s: _pair(s.public_inputs.weight, s.sealed_inputs.weight)),
     ("reveal_decoys weight", lambda s: f"{s.reveal_decoys.weight:,}"),
     ("  measured us (median, CPU)", lambda s: f"{s.reveal_decoys_time.median_us:,.0f}"),
     ("  weight / measured", lambda s: f"{s.reveal_decoys.weight / max(s.reveal_decoys_time.median_us, 1):.2f}"),
@@ -352,7 +390,8 @@ def render(report: Report) -> str:
         f"{format_btt(report.set_box_key.fee)} BTT; each job reserves a reveal deposit of {format_btt(report.deposit)} "
         "BTT, returned when the job closes (burned if the decoys are not revealed)",
         f"fees at {FEE_PRESET}'s " + ", ".join(f"{n} {format_btt(v)}" for n, v in report.fee_parameters)
-        + " BTT, undiscounted; the sealed items and outputs travel and are held off chain",
+        + " BTT, undiscounted; from spec 17 both jobs' inputs are on chain (the private job's sealed), the sealed "
+        "outputs travel and are held off chain",
     ]
     shortfall = [s for s in report.shapes if s.provider_shortfall]
     if shortfall:

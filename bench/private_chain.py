@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from btt_chain.miner.clinic import input_chunk_args
 from btt_chain.node.chain import Chain
 from btt_chain.primitives import sealed_cases as sc
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
@@ -252,9 +253,16 @@ def committed_jobs(chain: BenchChain, spec: ModelSpec, items: int, decoys: int, 
         raise RuntimeError("a bench job was not assigned")
     chain.block(chain.signed_many(chain.ferdie, "compute.submit_sealed_inputs",
                                   [(j.job_id, seal_items(chain, j)) for j in jobs]))
+    chain.block(sealed_input_xts(chain, jobs))  # spec 17: the sealed items on chain before the provider commits
     chain.block(chain.signed_many(chain.alice, "compute.commit_result",
                                   [(j.job_id, compute_results(chain, j)) for j in jobs]))
     return jobs
+
+
+def sealed_input_xts(chain: BenchChain, jobs: Sequence[PrivateJob]) -> list[Extrinsic]:
+    """Every sealed chunk of `jobs` (`compute.post_inputs`), signed by their clinic."""
+    return chain.signed_many(chain.ferdie, "compute.post_inputs",
+                             [args for j in jobs for args in input_chunk_args(j.job_id, j.sealed, j.spec, True)])
 
 
 def reveal_decoys_xts(chain: BenchChain, jobs: Sequence[PrivateJob]) -> list[Extrinsic]:

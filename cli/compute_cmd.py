@@ -296,6 +296,9 @@ def _job_lines(j: dict[str, Any], info: ChainInfo) -> None:
         ("model", f"{j['modelName'] or '?'} {j['model']}"),
         ("items", j["items"]),
         ("input", f"seed {j['inputSeed']}" if j["inputSeed"] else f"root {j['inputRoot']}"),
+        # spec 17: the requester's inputs on chain (a private job's sealed to its provider); null where none are owed
+        *([("inputs on chain", f"{j['inputsPosted']} of {j['items']} items")] if j.get("inputsPosted") is not None
+          else []),
         ("price", btt(j["price"])),
         ("redundancy", f"{j['redundancy']} ({j['unassigned']} unassigned)"),
         ("deadline", utc(j["deadlineMs"])),

@@ -2,10 +2,15 @@
 each one settles.
 
 With a `CaseBook` (the held-out cases a trained model's owner published) every job carries real cases: the
-clinic posts their Merkle root, hands the cases to its node (`btt_submitJobInputs`, from where the assigned
-provider's node fetches them), and reports each result's outputs decoded into class labels beside the cases'
-recorded diagnoses. Without one, a job is synthetic: its inputs are SHAKE-256(seed, index)
-(`runtime.compute.inputs`), the clinic sends only the seed and the chain derives the input root.
+clinic posts their Merkle root, then the cases themselves on chain (`compute.post_inputs`, in the chain's chunks,
+sent at once as the job's post lands; from spec 17 a job is drawn for no provider before all its inputs are on chain,
+and every node serves them from there), and reports each result's outputs decoded into class labels beside the
+cases' recorded diagnoses. A chunk that fails or is dropped is sent again from what the chain holds. It also hands the
+cases to its node (`btt_submitJobInputs`): the node's copy outlives the chain's, which leaves the state once no
+result of the job can be challenged; on a chain of spec 16 (nothing owed on chain: the job's `inputsPosted` is null)
+that copy is the only one, from where the assigned provider's node fetches them. Without one, a job is synthetic: its
+inputs are SHAKE-256(seed, index) (`runtime.compute.inputs`), the clinic sends only the seed and the chain derives the
+input root.
 
 Once a provider's sample is verified, the clinic fetches that provider's full outputs from its node
 (`btt_jobOutputs`), re-executes every item and, if one is wrong, challenges it (`compute.challenge`) while
@@ -26,7 +31,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from btt_chain.miner.audit import (
@@ -44,6 +49,9 @@ from btt_chain.miner.watch import EventWatcher, Output, RpcCaller, Submit, btt
 from btt_chain.primitives.address import decode_address
 from btt_chain.primitives.errors import BttError, ConfigError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
+from btt_chain.primitives.merkle import merkle_levels, merkle_range_proof
+from runtime.compute.model import ModelSpec
+from runtime.compute.posted_inputs import input_chunk_plan
 
 DROPPED_AFTER_S = 30.0
 """A post the node no longer knows after this long is counted as dropped."""
@@ -56,6 +64,8 @@ BACKOFF_MAX_S = 300.0
 """The longest wait before the next try after refused posts (the wait doubles with each refusal in a row)."""
 JOBS_PAGE = 50
 """Jobs per `btt_jobs` call (the most it answers)."""
+INPUT_TRIES = 5
+"""Times the clinic sends a job's missing input chunks before it gives that job's inputs up."""
 
 
 @dataclass
@@ -66,6 +76,45 @@ class OutputsCheck:
     provider: str
     since: float
     demanded: bool = False
+
+
+@dataclass
+class InputsOwed:
+    """A job of the clinic's own cases whose inputs it is putting on chain (spec 17)."""
+
+    inputs: tuple[bytes, ...]
+    spec: ModelSpec
+    sent: dict[str, float] = field(default_factory=dict)
+    """Chunks sent and not yet seen in a block, by extrinsic hash, with when they were sent."""
+    tries: int = 0
+    """Times the missing chunks were sent."""
+
+
+def input_chunk_args(job_id: int, items: Sequence[bytes], spec: ModelSpec, sealed: bool = False,
+                     posted: int = 0) -> list[tuple[Any, ...]]:
+    """`compute.post_inputs`'s arguments for every chunk of a job's input items (a private job's sealed to its
+    provider) from item `posted` on (what the chain holds already), cut as the chain's plan cuts them, each with its
+    range proof to the root over all the items."""
+    levels = merkle_levels(list(items))
+    return [(job_id, first, tuple(items[first:first + n]), merkle_range_proof(levels, first, n))
+            for first, n in input_chunk_plan(spec, len(items), sealed) if first + n > posted]
+
+
+def send_chunks(submit: Submit, chunks: Sequence[tuple[Any, ...]], wait_last: bool) -> list[str]:
+    """Send `compute.post_inputs` chunks at once, in order: the first dry-run against the head, the rest not (each
+    follows the one before, still in the pool); `wait_last`: the last is watched into its block (all landed when it
+    did). The hashes sent; a refusal of the first raises, of a later one ends the sending (the chain's count says
+    where to go on)."""
+    sent: list[str] = []
+    for i, args in enumerate(chunks):
+        last = i == len(chunks) - 1
+        try:
+            sent.append(submit("compute.post_inputs", args, wait_last and last, i > 0))
+        except BttError:
+            if i == 0 or (wait_last and last):
+                raise
+            break
+    return sent
 
 
 @dataclass(frozen=True)
@@ -237,6 +286,8 @@ class ClinicLoop:
         """Case batches sent in a post not yet seen in a block, by input root."""
         self.batches: dict[int, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
         """This clinic's jobs of real cases: their inputs and true labels."""
+        self.owing: dict[int, InputsOwed] = {}
+        """This clinic's jobs of real cases whose inputs are not all on chain yet (spec 17)."""
         self.every_s = every_s
         """The shortest time between two posts."""
         self.clock = clock
@@ -383,6 +434,8 @@ class ClinicLoop:
                 self.out(f"a job post ({xt_hash}) was dropped by the node")
         for number, ev in self.watcher.new_events():
             self._report(number, ev)
+        for jid in list(self.owing):
+            self._follow_inputs(jid)
         for key in list(self.checks):
             self._check_outputs(self.checks[key])
         for jid in list(self.settling - self.mine):
@@ -440,7 +493,8 @@ class ClinicLoop:
                  f"challenged item {item}")
 
     def _hand_over_cases(self, jid: int) -> str:
-        """For a job of real cases: give its cases to the node (the provider's node fetches them from there)."""
+        """For a job of real cases: put its cases on chain (spec 17: the job is drawn once they all are), or on a
+        chain that owes none there give them to the node (the provider's node fetches them from there)."""
         if self.cases is None:
             return "synthetic items"
         job = self.rpc.call("btt_job", jid)
@@ -452,8 +506,63 @@ class ClinicLoop:
         if not waiting:
             del self._unposted[root]
         self.batches[jid] = (inputs, labels)
-        self.rpc.call("btt_submitJobInputs", jid, ["0x" + x.hex() for x in inputs])
-        return "real held-out cases"
+        posted = job.get("inputsPosted")
+        if posted is not None:  # spec 17: on chain, or no provider is drawn
+            self.owing[jid] = InputsOwed(tuple(inputs), job_model(self.rpc, job))
+            self._send_inputs(jid, int(posted))
+        try:  # the node keeps a copy past the job's end (the chain drops them once no result can be challenged)
+            self.rpc.call("btt_submitJobInputs", jid, ["0x" + x.hex() for x in inputs])
+        except BttError as exc:
+            if posted is None:  # the node is where the provider gets them: not handed over is not done
+                raise
+            self.out(f"job #{jid}: the node keeps no copy of its cases ({exc}); the chain holds them")
+        if posted is None:
+            return "real held-out cases"
+        return "real held-out cases (being put on chain: the job is drawn once they all are)"
+
+    def _send_inputs(self, jid: int, posted: int) -> None:
+        """Send every chunk of the job's inputs the chain does not hold yet (from item `posted` on), at once."""
+        owed = self.owing[jid]
+        owed.tries += 1
+        chunks = input_chunk_args(jid, owed.inputs, owed.spec, False, posted)
+        try:
+            sent = send_chunks(self.submit, chunks, False)
+        except BttError as exc:
+            self.out(f"job #{jid}: its input items from {posted} on were not sent: {exc}")
+            return
+        now = self.clock()
+        owed.sent.update((h, now) for h in sent)
+
+    def _follow_inputs(self, jid: int) -> None:
+        """Once no chunk of the job is on its way, read what the chain holds: all there (say so), the job gone, or
+        send what is missing again (at most `INPUT_TRIES` times)."""
+        owed = self.owing[jid]
+        for xt_hash, at in list(owed.sent.items()):
+            status = self.rpc.call("btt_extrinsicStatus", xt_hash)
+            if status is not None and status.get("status") == "included":
+                del owed.sent[xt_hash]
+            elif status is None and self.clock() - at > DROPPED_AFTER_S:
+                del owed.sent[xt_hash]
+        if owed.sent:
+            return
+        job = self.rpc.call("btt_job", jid)
+        posted = None if job is None or job["status"] != "open" else job.get("inputsPosted")
+        if posted is None:  # the job closed (or owes nothing on chain)
+            del self.owing[jid]
+            return
+        items = len(owed.inputs)
+        if int(posted) >= items:
+            del self.owing[jid]
+            chunks = len(input_chunk_plan(owed.spec, items))
+            self.out(f"job #{jid}: its {items} input items are on chain ({chunks} chunk{'s' * (chunks > 1)}): "
+                     "every node serves them, and a provider may be drawn for it")
+            return
+        if owed.tries >= INPUT_TRIES:
+            del self.owing[jid]
+            self.out(f"job #{jid}: {posted} of its {items} input items are on chain after {owed.tries} tries; giving "
+                     "up (no provider is drawn for it: it waits until evicted, its deadline passes or it is cancelled)")
+            return
+        self._send_inputs(jid, int(posted))
 
     def _report(self, number: int, ev: dict[str, Any]) -> None:
         """Say what a compute event means to this clinic (`event_words`), and keep its books by it."""

@@ -196,6 +196,7 @@ SILENT: dict[str, str] = {
     "ItemsFlagged": "the provider's own call, reported when it is included",
     "DecoysRevealed": "the private clinic's own call",
     "DecoysNotRevealed": "private jobs only; the provider's pay is its JobReceipt, which is said",
+    "InputsPosted": "the requester's own call: the clinics say once that all of a job's inputs are on chain",
 }
 """Compute events no watcher puts into words, and why: with WORDS, every compute event is decided
 (tests/miner/test_event_words.py)."""

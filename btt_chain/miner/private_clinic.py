@@ -1,11 +1,15 @@
 """A clinic's private job driven through a node, step by step as the chain moves (issue 51): post it, seal its items
-to the provider drawn and give the root (then the sealed items to the node, from where the provider's node fetches
-them), reveal the decoys once the provider committed, and read the results sealed back to the clinic, each real
+to the provider drawn and give the root, then every sealed item on chain in the same sealing window
+(`compute.post_inputs`, spec 17: the provider commits only once all are there, and reads them from any node; on a
+chain of spec 16 they go to the node instead, from where the provider's node fetches them), reveal the decoys once
+the provider committed, and read the results sealed back to the clinic, each real
 case's diagnosis beside the label the clinic's file gave it. Where a real case's output is wrong (the clinic runs the
 model on its own cases), it opens that one case on chain (`compute.open_case`), which discloses it.
 
-`tick` does at most one submission per call and returns when the job has ended and its results are read (or cannot
-be). The order file (`PrivateOrder.save`) is written before each step that needs it later.
+`tick` does at most one step per call (the sealed root and the sealed items' chunks, sent at once, are one) and returns
+when the job has ended and its results are read (or cannot be). The order file (`PrivateOrder.save`) is written before
+each step that needs it later; what of the sealed items is on chain is read from the chain (the job's
+`inputsPosted`), so a driver resumed from the file sends only the chunks still missing.
 
 A job whose provider failed its place the clinic posts again (`PrivateClinicLoop`), so that no provider learns from
 the two jobs which items are the cases: while the decoys were never disclosed, the repost holds the very same items
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from btt_chain.miner.audit import fetch_outputs, parse_hash
+from btt_chain.miner.clinic import input_chunk_args, send_chunks
 from btt_chain.miner.private_order import OrderError, PrivateOrder, mix, shuffled
 from btt_chain.miner.watch import Output, RpcCaller, Submit
 from btt_chain.primitives.address import decode_address
@@ -96,6 +101,8 @@ class PrivateJobDriver:
     """The decoys were revealed on chain, or a reveal carrying them was sent: everyone may know them."""
     disclosed_cases: set[int] = field(default_factory=set)
     """Real cases opened on chain (or sent to be): public."""
+    inputs_refused: str = ""
+    """The last refusal of the sealed items' chunks said (a repeat is not)."""
 
     @property
     def job_id(self) -> int:
@@ -182,12 +189,38 @@ class PrivateJobDriver:
                 return
             self.out(f"private job #{self.job_id}: sealed its {len(self.order.items)} items to provider "
                      f"{job['assignments'][0]['provider']} (key {priv['providerKey'][:18]}...)")
+        posted = job.get("inputsPosted")
+        if posted is not None:  # spec 17: the sealed items go on chain, in this sealing window
+            if self.order.provider_key == key and int(posted) < len(self.order.items):
+                self._post_sealed(key, int(posted), priv)
+            return
+        if priv["sealedRoot"] is None:
             return
         if not self.handed and self.order.provider_key == key:
             sealed = self.order.sealed(self.genesis, key)
             self.rpc.call("btt_submitJobInputs", self.job_id, ["0x" + x.hex() for x in sealed])
             self.handed = True
             self.out(f"private job #{self.job_id}: the sealed items are with the node; only the provider opens them")
+
+    def _post_sealed(self, key: bytes, posted: int, priv: dict[str, Any]) -> None:
+        """Send every chunk of the sealed items the chain does not hold yet (from item `posted` on) at once, the last
+        watched into its block; a refusal is said once and the chunks are sent again at the next tick, from the
+        chain's count, while the sealing window (to slot `inputsBySlot`) is open."""
+        sealed = self.order.sealed(self.genesis, key)
+        chunks = input_chunk_args(self.job_id, sealed, self.spec, True, posted)
+        try:
+            sent = send_chunks(self.submit, chunks, True)
+        except BttError as exc:
+            if str(exc) != self.inputs_refused:
+                self.inputs_refused = str(exc)
+                self.out(f"private job #{self.job_id}: its sealed items from {posted} on are not on chain yet ({exc}); "
+                         f"trying again until slot {priv.get('inputsBySlot')}, when its sealing window closes")
+            return
+        if len(sent) == len(chunks):
+            resumed = f" from item {posted} on" if posted else ""
+            self.out(f"private job #{self.job_id}: its {len(sealed)} sealed items are on chain ({len(chunks)} "
+                     f"chunk{'s' * (len(chunks) > 1)} sent{resumed}): only the provider opens them, and it may commit "
+                     "now")
 
     def _reveal(self, priv: dict[str, Any]) -> None:
         key = self.order.provider_key

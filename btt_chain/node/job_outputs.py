@@ -6,7 +6,8 @@ revealed output root for the job, each item has the model's output width and the
 nobody can fill the store with junk: each (job, provider) has exactly one acceptable set. The store is
 bounded (`storage.outputs`); when it is full, the entries whose assignment has left its challenge window
 are dropped to make room (a set still open to challenges is never dropped for another). Outputs the
-provider posted on chain (`compute.posted_chunks`) are served too.
+provider posted on chain (`compute.posted_chunks`) are served too, and so are a requester's job's inputs
+once all of them are on chain (`compute.post_inputs`, spec 17: a private job's sealed to its provider).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 from btt_chain.primitives.errors import BttError
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
+from runtime.compute import posted_inputs
 from runtime.compute import storage as compute
 from runtime.compute.inputs import synthetic_inputs
 from runtime.compute.model import input_bytes, output_bytes
@@ -192,16 +194,22 @@ class JobOutputs:
         return job
 
     def find_inputs(self, job_id: int) -> tuple[Job, tuple[bytes, ...]] | None:
-        """A requester's job's inputs if this node holds them (a synthetic job's are never stored; a private job's are
-        its sealed items, for its current provider)."""
+        """A requester's job's inputs if this node holds them or the chain carries all of them (`compute.post_inputs`,
+        checked against the root when posted); a synthetic job's are never stored. A private job's are its sealed
+        items, for its current provider: a draw after a stall drops the items posted for the provider before."""
         state = self.chain.state()
         job = compute.jobs.get(state, job_id)
         if job is None or job.input_seed != ZERO_HASH:
             return None
         kept = self.store.get(job_id, INPUTS)
-        if kept is None or kept.root != input_root_of(state, job) or len(kept.outputs) != job.items:
-            return None
-        return job, kept.outputs
+        if kept is not None and kept.root == input_root_of(state, job) and len(kept.outputs) == job.items:
+            return job, kept.outputs
+        posted = posted_inputs.owed.get(state, job_id)
+        if posted is not None and posted >= job.items:
+            items = tuple(posted_inputs.posted_inputs(state, job_id))
+            if len(items) == job.items:
+                return job, items
+        return None
 
     def wants_inputs(self, job_id: int) -> bool:
         """Whether `job_id` is a requester's job (whose inputs a peer may hold)."""

@@ -28,7 +28,7 @@ from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import logic as bonds
 from runtime.compute import credit as compute_credit
-from runtime.compute import mining, rent, weights_source
+from runtime.compute import mining, posted_inputs, rent, weights_source
 from runtime.compute import params as cparams
 from runtime.compute import storage as compute
 from runtime.compute.assignment import min_deadline_ms
@@ -200,6 +200,9 @@ def render_private(state: Overlay, job: Job) -> dict[str, Any] | None:
 
 
 def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
+    """A job as `btt_job`, `btt_jobs` and the explorer show it. `inputsPosted`: how many of a requester's input items
+    are on chain (`compute.post_inputs`, spec 17; a private job's sealed to its current provider, from 0 at each draw),
+    or null where none are owed there (a synthetic job, a private job not drawn yet, a job of spec 16)."""
     reg = compute.models.get(state, job.model)
     portions = [job.portion(k) for k in range(job.redundancy)]
     totals = [0, 0, 0, 0, 0]
@@ -224,6 +227,7 @@ def render_job(state: Overlay, job: Job, prefix: int) -> dict[str, Any]:
         "reason": job_reason(job),
         "assignments": [render_assignment(state, job, a, prefix) for a in job.assignments],
         "unassigned": len(job.vacant()),
+        "inputsPosted": posted_inputs.owed.get(state, job.id),
         "private": render_private(state, job),
         "split": render_split((totals[0], totals[1], totals[2], totals[3], totals[4])),
     }

@@ -136,9 +136,10 @@ def _first(value: Any, ctx: RpcContext) -> int:
 @method("btt_jobInputs", Param("jobId", job_id), optional("first", _first, 0))
 def btt_job_inputs(ctx: RpcContext, jid: int, first: int) -> dict[str, Any] | None:
     """A requester's job's input items from `first` on, at most 1,024 (`next`: where the next page starts, or null),
-    with its input root; null when this node does not hold them (it then asks its peers, so a later call may find
-    them). A synthetic job's inputs follow from its seed: null. A private job's are its items sealed to its provider
-    (`sealed`: true), under its sealed root: no node but the provider's can read them."""
+    with its input root: from this node's store, or from the chain once the requester posted all of them there
+    (`compute.post_inputs`, spec 17); null when neither holds them all (the node then asks its peers, so a later call
+    may find them). A synthetic job's inputs follow from its seed: null. A private job's are its items sealed to its
+    provider (`sealed`: true), under its sealed root: no node but the provider's can read them."""
     held = ctx.node.outputs.find_inputs(jid)
     if held is None:
         network = ctx.node.network

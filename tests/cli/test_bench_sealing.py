@@ -69,7 +69,14 @@ def test_each_size_is_its_encoded_calls_and_the_call_is_what_it_says(report: pb.
     assert len(decoded["reveal_private_result"][3]) == s.shape.decoys
     assert len(decoded["reveal_result"][3]) == 8  # a public job's sample: compute.sample_size
     assert decoded["post_private_job"][1:3] == (s.shape.items, s.shape.decoys)
+    # spec 17: both jobs' inputs on chain, one chunk each at 16 items; a sealed item is 48 bytes longer than its case
+    for cost, sealed in ((s.public_inputs, False), (s.sealed_inputs, True)):
+        call = RUNTIME.decode_call(Extrinsic.decode_checked(cost.encoded).call)
+        assert call.full_name == "compute.post_inputs" and len(call.args[2]) == s.shape.items
+        assert all(len(x) == width + (SEAL_OVERHEAD if sealed else 0) for x in call.args[2])
+    assert s.sealed_inputs.size - s.public_inputs.size >= s.shape.items * SEAL_OVERHEAD
     assert s.extra_chain_bytes == (s.post_private_job.size - s.post_job.size + s.submit_sealed_inputs.size
+                                   + s.sealed_inputs.size - s.public_inputs.size
                                    + s.reveal_decoys.size + s.private_reveal.size - s.public_reveal.size)
 
 
@@ -81,17 +88,19 @@ def test_each_weight_is_the_runtimes_charge_for_the_job(report: pb.Report) -> No
     assert s.public_reveal.weight == weights.reveal_weight(spec, n, 8)
     assert s.post_private_job.weight == s.post_job.weight == weights.POST_JOB
     assert s.submit_sealed_inputs.weight == weights.SUBMIT_SEALED
-    assert s.extra_weight == (weights.SUBMIT_SEALED + s.reveal_decoys.weight + s.private_reveal.weight
-                              - s.public_reveal.weight)
+    assert s.public_inputs.weight == weights.input_chunk_weight(spec, n, n, False)
+    assert s.sealed_inputs.weight == weights.input_chunk_weight(spec, n, n, True) > s.public_inputs.weight
+    assert s.extra_weight == (weights.SUBMIT_SEALED + s.sealed_inputs.weight - s.public_inputs.weight
+                              + s.reveal_decoys.weight + s.private_reveal.weight - s.public_reveal.weight)
 
 
 def test_each_fee_is_btt21m_parameters_applied_to_the_size_and_weight(report: pb.Report) -> None:
     (s,) = report.shapes
     for cost in (s.post_job, s.post_private_job, s.submit_sealed_inputs, s.reveal_decoys, s.public_reveal,
-                 s.private_reveal, report.set_box_key):
+                 s.private_reveal, report.set_box_key, s.public_inputs, s.sealed_inputs):  # one chunk each here
         assert cost.fee == _fee(cost.size, cost.weight), cost.name
     assert s.clinic_extra_fees == s.post_private_job.fee - s.post_job.fee + s.submit_sealed_inputs.fee + \
-        s.reveal_decoys.fee
+        s.sealed_inputs.fee - s.public_inputs.fee + s.reveal_decoys.fee
     assert report.deposit == _base_units(json.loads(PRESET.read_text())["parameters"]
                                          ["compute.missed_assignment_fee"]["value"])
 
@@ -115,7 +124,9 @@ def test_the_printed_table_holds_the_figures_and_the_verdict_follows_them(report
     assert text.splitlines()[0].split()[-2:] == ["16/8", "breast"]
     row = next(line for line in text.splitlines() if line.startswith("reveal_decoys bytes"))
     assert row.split()[-1] == f"{s.reveal_decoys.size:,}"
-    assert f"{16 * SEAL_OVERHEAD} x 2" in text
+    assert f"{16 * SEAL_OVERHEAD}" in next(line for line in text.splitlines() if line.startswith("sealed outputs"))
+    row = next(line for line in text.splitlines() if line.startswith("inputs on chain bytes"))
+    assert row.split()[-3:] == [f"{s.public_inputs.size:,}", "/", f"{s.sealed_inputs.size:,}"]
     verdict = next(line for line in text.splitlines() if line.startswith("weight >= measured"))
     assert verdict.endswith("yes, every shape") == (not s.short_weights())
     slow = dataclasses.replace(s, reveal_decoys_time=pb.Timed((s.reveal_decoys.weight + 1.0,)))

@@ -12,9 +12,12 @@ import pytest
 
 from btt_chain.client.chain import ChainInfo
 from btt_chain.client.rpc import RpcError
-from btt_chain.miner.clinic import ClinicLoop, JobTerms, parse_seed, resolve_model
+from btt_chain.miner.audit import model_spec
+from btt_chain.miner.cases import CaseBook
+from btt_chain.miner.clinic import ClinicLoop, JobTerms, input_chunk_args, parse_seed, resolve_model
 from btt_chain.miner.engine import MinerEngine
 from btt_chain.miner.rpc_loop import MinerLoop, ProviderOptions
+from btt_chain.node.job_outputs import INPUTS
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.errors import BttError, ConfigError
@@ -148,24 +151,130 @@ def test_a_provider_that_fakes_outputs_is_reported_slashed(dev: DevChain, tmp_pa
     assert p["stats"]["frauds"] == 1 and int(p["bond"]) == 75 * UNIT  # its hold: 1 BTT x 100 passes the 25 BTT cap
 
 
-def test_a_requesters_job_waits_for_its_inputs_then_is_served(dev: DevChain, tmp_path: Path) -> None:
+def test_a_requesters_job_is_drawn_once_its_inputs_are_on_chain_and_served_from_there(dev: DevChain,
+                                                                                      tmp_path: Path) -> None:
+    # spec 17: no provider is drawn for a job of the requester's own inputs before they are all on chain; the
+    # provider's miner then reads them from its node, which serves them from the chain (none handed to any node)
     m, mlines = miner(dev, "alice", tmp_path)
     m.ensure_registered(ProviderOptions())
     model, _ = resolve_model(dev.rpc, "breast-cancer-v1")
+    spec = model_spec(dev.rpc.call("btt_model", "0x" + model.hex()))
     cases = [bytes([i]) * 30 for i in range(4)]
-    args = (model, merkle_root(cases), ZERO_HASH, 4, UNIT, 1, 120_000)
-    dev.submitter(dev_keypair("ferdie"))("compute.post_job", args, True)
-    run_until(dev, [m], lambda: any("waiting" in x for x in mlines), 4)
-    m.tick()
+    ferdie = dev.submitter(dev_keypair("ferdie"))
+    ferdie("compute.post_job", (model, merkle_root(cases), ZERO_HASH, 4, UNIT, 1, 120_000), True)
+    for _ in range(4):
+        m.tick()
+        dev.author()
+    job = dev.rpc.call("btt_job", 0)
+    assert job["assignments"] == [] and job["inputsPosted"] == 0 and not any("assigned" in x for x in mlines)
+    assert dev.rpc.call("btt_jobInputs", 0) is None
+    # inputs that do not give the job's root are refused before they are sent: nothing changes
+    with pytest.raises(BttError, match="range proof does not lead to the job's input root"):
+        ferdie("compute.post_inputs", *input_chunk_args(0, cases[::-1], spec), True)
+    assert dev.rpc.call("btt_job", 0) == job and len(dev.node.pool) == 0
+    (chunk,) = input_chunk_args(0, cases, spec)
+    ferdie("compute.post_inputs", chunk, True)
+    assert dev.rpc.call("btt_job", 0)["inputsPosted"] == 4
+    run_until(dev, [m], lambda: (dev.rpc.call("btt_job", 0)["assignments"] or [{"state": "assigned"}])[0]["state"]
+              != "assigned", 8)
+    assert any("computed 4 items" in x for x in mlines) and not any("waiting" in x for x in mlines)
+    assert dev.node.outputs.store.get(0, INPUTS) is None  # read from the chain: no node was handed them
+
+
+class RecordingRpc:
+    """The node's RPC, each method called recorded; `refuse_inputs`: `btt_submitJobInputs` is refused (as by a node
+    whose store is full), so no node holds a requester's inputs off chain; `no_inputs_on_chain`: `btt_job` answers as a
+    node of spec 16 would (nothing owed on chain)."""
+
+    def __init__(self, rpc: LocalRpc, no_inputs_on_chain: bool = False, refuse_inputs: bool = False) -> None:
+        self.rpc = rpc
+        self.methods: list[str] = []
+        self.no_inputs_on_chain = no_inputs_on_chain
+        self.refuse_inputs = refuse_inputs
+
+    def call(self, method: str, *params: Any) -> Any:
+        self.methods.append(method)
+        if method == "btt_submitJobInputs" and self.refuse_inputs:
+            raise RpcError("Invalid params: inputs not kept: the outputs store is full", -32602)
+        answer = self.rpc.call(method, *params)
+        if method == "btt_job" and answer is not None and self.no_inputs_on_chain:
+            answer["inputsPosted"] = None
+        return answer
+
+
+def case_clinic(dev: DevChain, rpc: Any, submit: Any = None, clock: Any = None) -> tuple[ClinicLoop, list[str]]:
+    """A clinic of real cases (`--cases held-out`): 16 of them a job."""
+    lines: list[str] = []
+    model, model_name = resolve_model(dev.rpc, "breast-cancer-v1")
+    book = CaseBook(tuple(bytes([i]) * 30 for i in range(16)), tuple(i % 2 for i in range(16)),
+                    ("benign", "malignant"))
+    extra = {} if clock is None else {"clock": clock}
+    return ClinicLoop(rpc, dev.address("ferdie"), JobTerms(model, model_name, 16, UNIT, 1, 120_000),
+                      submit or dev.submitter(dev_keypair("ferdie")), lines.append, cases=book, **extra), lines
+
+
+def test_a_clinic_of_real_cases_puts_them_on_chain_and_its_job_is_served_with_none_handed_to_a_node(
+        dev: DevChain, tmp_path: Path) -> None:
+    m, mlines = miner(dev, "alice", tmp_path)
+    m.ensure_registered(ProviderOptions())
+    rpc = RecordingRpc(dev.rpc, refuse_inputs=True)  # the node keeps no copy: the chain's is the only one
+    c, clines = case_clinic(dev, rpc)
+    c.post()
+    run_until(dev, [m, c], lambda: any("read 16 real cases" in x for x in clines), 90)
+    on_chain = next(i for i, x in enumerate(clines) if "its 16 input items are on chain (1 chunk)" in x)
+    assert "the node keeps no copy of its cases" in clines[0] and "store is full" in clines[0], clines
+    assert clines[1].startswith("posted job #0") and "being put on chain" in clines[1] and on_chain == 2, clines
+    assert any("checked the outputs of" in x and "all 16 items re-execute correctly" in x for x in clines), clines
+    assert any("computed 16 items" in x for x in mlines) and not any("waiting" in x for x in mlines)
+    assert dev.node.outputs.store.get(0, INPUTS) is None and c.owing == {}
+
+
+def test_a_clinic_sends_a_dropped_input_chunk_again_from_what_the_chain_holds(dev: DevChain) -> None:
+    now = [0.0]
+    real = dev.submitter(dev_keypair("ferdie"))
+    lost: list[str] = []
+
+    def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
+        if call == "compute.post_inputs" and not lost:  # the first chunk never reaches the pool
+            lost.append(call)
+            return "0x" + "ee" * 32
+        return real(call, args, wait, force)
+
+    c, clines = case_clinic(dev, dev.rpc, submit, lambda: now[0])
+    c.post()
+    for _ in range(3):
+        c.report()
+        dev.author()
+    assert dev.rpc.call("btt_job", 0)["inputsPosted"] == 0 and c.owing[0].tries == 1  # still waiting for it
+    now[0] += 31.0  # the lost chunk counts as dropped: the missing chunks go again
+    for _ in range(3):
+        c.report()
+        dev.author()
+    assert dev.rpc.call("btt_job", 0)["inputsPosted"] == 16 and 0 not in c.owing
+    assert any("its 16 input items are on chain" in x for x in clines), clines
+
+
+def test_a_clinic_hands_its_cases_to_the_node_too_and_only_there_on_a_chain_owing_none(dev: DevChain) -> None:
+    c, _ = case_clinic(dev, dev.rpc)
+    c.post()
     dev.author()
-    m.tick()
-    (job,) = dev.rpc.call("btt_jobs")
-    assert job["assignments"][0]["state"] == "assigned" and sum("waiting" in x for x in mlines) == 1
-    with pytest.raises(BttError, match="Merkle root is not job 0's input root"):
-        dev.rpc.call("btt_submitJobInputs", 0, ["0x" + c.hex() for c in reversed(cases)])
-    dev.rpc.call("btt_submitJobInputs", 0, ["0x" + c.hex() for c in cases])
-    run_until(dev, [m], lambda: dev.rpc.call("btt_job", 0)["assignments"][0]["state"] != "assigned", 6)
-    assert any("computed 4 items" in x for x in mlines)
+    c.report()
+    assert dev.node.outputs.store.get(0, INPUTS) is not None and c.owing[0].sent  # a copy kept past the job's end
+    rpc = RecordingRpc(dev.rpc, no_inputs_on_chain=True)
+    sent: list[str] = []
+    real = dev.submitter(dev_keypair("ferdie"))
+
+    def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
+        sent.append(call)
+        return real(call, args, wait, force)
+
+    c, clines = case_clinic(dev, rpc, submit)
+    c.post()
+    dev.author()
+    c.report()
+    assert "btt_submitJobInputs" in rpc.methods and sent == ["compute.post_job"] and c.owing == {}
+    assert dev.node.outputs.store.get(1, INPUTS) is not None
+    assert clines[0].endswith(": 16 real held-out cases of breast-cancer-v1, price 1 BTT escrowed"), clines
 
 
 def test_registration_refuses_a_bond_below_the_minimum(dev: DevChain, tmp_path: Path) -> None:

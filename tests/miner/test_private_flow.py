@@ -33,12 +33,12 @@ def private_miner(chain: DevChain, name: str, data_dir: Path, fake_items: int = 
     return loop, lines
 
 
-def private_clinic(chain: DevChain, tmp_path: Path, name: str = "ferdie",
-                   first_is_case: bool = False) -> tuple[PrivateJobDriver, list[str]]:
+def private_clinic(chain: DevChain, tmp_path: Path, name: str = "ferdie", first_is_case: bool = False,
+                   count: int = CASES) -> tuple[PrivateJobDriver, list[str]]:
     lines: list[str] = []
     model, model_name = resolve_model(chain.rpc, "breast-cancer-v1")
     spec = model_spec(chain.rpc.call("btt_model", "0x" + model.hex()))
-    cases, labels = generated_cases(model_name, CASES, b"\x42" * 32)
+    cases, labels = generated_cases(model_name, count, b"\x42" * 32)
     decoys, decoy_labels = decoys_for(model_name, cases, DECOYS, labels)
     order = mix(model, cases, decoys, labels, decoy_labels)
     while first_is_case and 0 in order.positions:  # positions are random: draw again until item 0 is a real case
@@ -49,7 +49,8 @@ def private_clinic(chain: DevChain, tmp_path: Path, name: str = "ferdie",
     genesis = parse_hash(chain.rpc.call("chain_getBlockHash", 0))
     driver = PrivateJobDriver(chain.rpc, submit, lines.append, keypair, order, tmp_path / "order.json", genesis, spec,
                               lambda c: spec.labels[c])
-    driver.post(10**18, 300_000)
+    terms = chain.rpc.call("btt_jobTerms", "0x" + model.hex(), len(order.items), 1, None, DECOYS)
+    driver.post(max(10**18, int(terms["minPrice"])), max(300_000, 2 * int(terms["minDeadlineMs"])))
     return driver, lines
 
 
@@ -160,3 +161,87 @@ def test_sealed_results_no_node_serves_are_demanded_and_read_from_the_chain(dev:
     assert driver.results == infer(built(driver.spec), driver.order.items)
     held = everything_the_node_holds(dev)
     assert [i for i in driver.order.real if driver.order.items[i] in held] == []
+
+
+def test_the_sealed_items_go_on_chain_in_the_sealing_window_and_no_node_is_handed_them(dev: DevChain,  # noqa: F811
+                                                                                     tmp_path: Path) -> None:
+    # spec 17: the provider commits only once every sealed item is on chain; the clinic posts them right after the
+    # root (a driver that finds the root given goes on from the chain's count), and never hands them to a node
+    from btt_chain.node.job_outputs import INPUTS
+    from tests.miner.test_miner_loop import RecordingRpc
+
+    miner, mlines = private_miner(dev, "alice", tmp_path / "miner")
+    driver, clines = private_clinic(dev, tmp_path)
+    rpc = RecordingRpc(dev.rpc)
+    driver.rpc = rpc
+    jid, order = driver.job_id, driver.order
+    for _ in range(10):  # the miner alone: the job is drawn, and nobody seals it yet
+        miner.tick()
+        dev.author()
+        if dev.rpc.call("btt_job", jid)["assignments"]:
+            break
+    job = dev.rpc.call("btt_job", jid)
+    assert job["assignments"][0]["state"] == "assigned" and job["inputsPosted"] == 0
+    # the root alone, as a clinic stopped right after it would have given it (its order file holds the key)
+    key = parse_hash(job["private"]["providerKey"])
+    order.provider_key = key
+    order.save(driver.path)
+    driver.submit("compute.submit_sealed_inputs", (jid, order.sealed_root(driver.genesis, key)), True)
+    for _ in range(2):
+        miner.tick()
+        dev.author()
+    job = dev.rpc.call("btt_job", jid)
+    assert job["assignments"][0]["state"] == "assigned" and job["inputsPosted"] == 0  # the provider cannot commit
+    assert dev.rpc.call("btt_jobInputs", jid) is None  # a root without its items serves nothing
+    driver.tick()
+    assert any("its 16 sealed items are on chain (1 chunk sent)" in x for x in clines), clines
+    inputs = dev.rpc.call("btt_jobInputs", jid)
+    assert inputs["sealed"] is True and inputs["inputs"] == ["0x" + x.hex() for x in order.sealed(driver.genesis, key)]
+    assert dev.rpc.call("btt_job", jid)["inputsPosted"] == 16
+    run(dev, miner, driver, lambda: driver.results is not None, 150)
+    assert dev.rpc.call("btt_job", jid)["private"]["outcome"] == "checked"
+    assert any("computed 16 items" in x for x in mlines), mlines
+    assert "btt_submitJobInputs" not in rpc.methods and dev.node.outputs.store.get(jid, INPUTS) is None
+
+
+def test_a_clinic_resumed_after_some_sealed_chunks_landed_sends_only_the_rest(dev: DevChain,  # noqa: F811
+                                                                             tmp_path: Path) -> None:
+    # 692 cases and 8 decoys: 700 sealed items of 78 bytes, two chunks of the chain's plan (599 and 101)
+    from btt_chain.miner.clinic import input_chunk_args
+    from btt_chain.primitives.hashing import merkle_root
+
+    miner, _ = private_miner(dev, "alice", tmp_path / "miner")
+    driver, _ = private_clinic(dev, tmp_path, count=692)
+    jid, order = driver.job_id, driver.order
+    for _ in range(10):
+        miner.tick()
+        dev.author()
+        if dev.rpc.call("btt_job", jid)["assignments"]:
+            break
+    key = parse_hash(dev.rpc.call("btt_job", jid)["private"]["providerKey"])
+    order.provider_key = key
+    order.save(driver.path)
+    sealed = order.sealed(driver.genesis, key)
+    first, rest = input_chunk_args(jid, sealed, driver.spec, True)
+    assert (first[1], len(first[2]), rest[1], len(rest[2])) == (0, 599, 599, 101)
+    driver.submit("compute.submit_sealed_inputs", (jid, merkle_root(sealed)), True)
+    driver.submit("compute.post_inputs", first, True)  # then the clinic stops
+    assert dev.rpc.call("btt_job", jid)["inputsPosted"] == 599 and dev.rpc.call("btt_jobInputs", jid) is None
+    sent: list[tuple[str, Any]] = []
+
+    def submit(call: str, args: tuple[Any, ...], wait: bool, force: bool = False) -> str:
+        sent.append((call, args[1]))
+        return driver.submit(call, args, wait, force)
+
+    lines: list[str] = []
+    resumed = PrivateJobDriver(dev.rpc, submit, lines.append, driver.keypair, PrivateOrder.load(driver.path),
+                               driver.path, driver.genesis, driver.spec)
+    resumed.tick()
+    assert sent == [("compute.post_inputs", 599)]  # the root is on chain, and so is the first chunk
+    assert any("its 700 sealed items are on chain (1 chunk sent from item 599 on)" in x for x in lines), lines
+    assert dev.rpc.call("btt_jobInputs", jid)["inputs"] == ["0x" + x.hex() for x in sealed]
+    run(dev, miner, resumed, lambda: resumed.results is not None, 150)
+    from runtime.compute.inference import infer
+    from runtime.compute.models import built
+
+    assert resumed.results == infer(built(driver.spec), order.items)

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from btt_chain.miner.clinic import input_chunk_args
 from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult
 from btt_chain.node import outputs_exchange
-from btt_chain.node.job_outputs import JobOutputs, OutputsNotKept, OutputsRejected
+from btt_chain.node.job_outputs import INPUTS, JobOutputs, OutputsNotKept, OutputsRejected
 from btt_chain.node.outputs_exchange import (
     MAX_RESPONSE_BYTES,
     PROTOCOL,
@@ -29,9 +30,10 @@ from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import DecodeError
 from btt_chain.primitives.extrinsic import sign_extrinsic
-from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.merkle import verify_merkle_proof
+from runtime.compute import posted_inputs
 from runtime.compute import storage as compute
 from runtime.compute.model import model_hash
 from runtime.compute.reference import reference_spec
@@ -307,3 +309,46 @@ def test_a_fetch_is_started_once_and_only_for_revealed_results(
         return unknown, first and again, found, retried
 
     assert asyncio.run(scenario()) == (False, True, True, False)
+
+
+# a requester's inputs on chain (spec 17) ---------------------------------------------------------------------------
+
+
+def test_a_requesters_inputs_on_chain_are_served_once_all_are_there_and_never_stored(dev: DevNode) -> None:
+    # 1,000 items of digits-conv-v1's 64 bytes: two chunks of the chain's plan (722 and 278); nothing is handed to any
+    # node off chain
+    spec = reference_spec("digits-conv-v1")
+    cases = [i.to_bytes(2, "big") * 32 for i in range(1000)]
+    job_id = compute.next_job_id.get(dev.node.chain.state())
+    first, rest = input_chunk_args(job_id, cases, spec)
+    dev.submit(FERDIE, "compute.post_job", model_hash(spec), merkle_root(cases), ZERO_HASH, len(cases), 100 * UNIT,
+               1, 600_000)
+    dev.author()
+    outputs = JobOutputs(dev.node.chain, MemoryStore())
+    p2p = FakeP2P({})
+    OutputsExchange(outputs, p2p).start()
+    serve = p2p.handlers[PROTOCOL]
+    request = encode_request(job_id, INPUTS)
+
+    def owed() -> int | None:
+        return posted_inputs.owed.get(dev.node.chain.state(), job_id)
+
+    assert owed() == 0 and outputs.find_inputs(job_id) is None and outputs.wants_inputs(job_id)
+    # a chunk out of order is refused on chain: nothing of the job's inputs changes
+    dev.submit(FERDIE, "compute.post_inputs", *rest)
+    dev.author()
+    assert owed() == 0 and outputs.find_inputs(job_id) is None
+    # the first chunk: on chain, but nothing is served while the rest is missing (and the job is drawn for nobody)
+    dev.submit(FERDIE, "compute.post_inputs", *first)
+    dev.author()
+    assert owed() == len(first[2]) == 722
+    assert outputs.find_inputs(job_id) is None and asyncio.run(serve("peer", request)) == encode_response(None)
+    assert compute.jobs.get(dev.node.chain.state(), job_id).assignments == ()
+    dev.submit(FERDIE, "compute.post_inputs", *rest)
+    dev.author()
+    assert owed() == len(cases)
+    found = outputs.find_inputs(job_id)
+    assert found is not None and found[1] == tuple(cases)
+    answer = decode_response(asyncio.run(serve("peer", request)))
+    assert answer is not None and answer[1] == tuple(cases)
+    assert outputs.store.entries == 0  # served from the chain: this node's store holds none of them

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from btt_chain.miner.clinic import input_chunk_args
 from btt_chain.miner.engine import JobSpec, MinerEngine, PreparedResult, output_chunks
 from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.hashing import ZERO_HASH, merkle_root
@@ -136,3 +137,34 @@ async def test_a_requesters_cases_are_kept_only_if_they_give_its_root_and_are_se
     tail = await rpc.call("btt_jobInputs", 0, 1000)
     assert tail["inputs"] == hexes(cases[1000:]) and tail["next"] is None
     await rpc.assert_raises_rpc_error(BAD_PARAMS, "first: expected an item index", "btt_jobInputs", 0, MAX_JOB_ITEMS)
+
+
+@pytest.mark.asyncio
+async def test_a_requesters_cases_posted_on_chain_are_served_with_none_handed_to_the_node(rpc: RpcHarness) -> None:
+    # spec 17: the requester posts its job's inputs on chain (`compute.post_inputs`); every node serves them from
+    # there, a page at a time, once all are there, and `btt_job` counts them (`inputsPosted`)
+    ferdie, items = dev_keypair("ferdie"), 1024
+    spec = reference_spec(MODEL)
+    cases = [i.to_bytes(2, "big") * 15 for i in range(items)]
+    terms = await rpc.call("btt_jobTerms", "0x" + model_hash(spec).hex(), items)
+    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(spec), merkle_root(cases), ZERO_HASH, items,
+                              int(terms["minPrice"]), 1, 600_000)
+    job = await rpc.call("btt_job", 0)
+    assert job["inputsPosted"] == 0 and job["assignments"] == []
+    assert await rpc.call("btt_jobInputs", 0) is None
+    ((_, first, chunk, proof),) = input_chunk_args(0, cases, spec)  # 1,024 items of 30 bytes: one chunk
+    # a chunk whose proof does not lead to the input root is refused on chain: nothing changes
+    bad = await rpc.call("btt_dryRun", "0x" + rpc.sign(ferdie, "compute.post_inputs", 0, first, chunk[::-1],
+                                                       proof).encode().hex())
+    assert not bad["success"] and "range proof" in bad["error"]
+    assert await rpc.call("btt_job", 0) == job and await rpc.call("btt_jobInputs", 0) is None
+    await rpc.submit_in_block(ferdie, "compute.post_inputs", 0, first, chunk, proof)
+    assert (await rpc.call("btt_job", 0))["inputsPosted"] == items
+    page = await rpc.call("btt_jobInputs", 0)
+    assert page == {"jobId": 0, "inputRoot": "0x" + merkle_root(cases).hex(), "items": items, "first": 0,
+                    "sealed": False, "inputs": hexes(cases), "next": None}
+    assert (await rpc.call("btt_jobInputs", 0, 1000))["inputs"] == hexes(cases[1000:])
+    assert rpc.node.outputs.store.entries == 0  # served from the chain, kept nowhere else
+    # a synthetic job owes nothing on chain: null
+    await rpc.submit_in_block(ferdie, "compute.post_job", model_hash(spec), ZERO_HASH, SEED, ITEMS, UNIT, 1, 120_000)
+    assert (await rpc.call("btt_job", 1))["inputsPosted"] is None
