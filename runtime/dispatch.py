@@ -186,6 +186,17 @@ class Runtime:
         `decode_call` decodes by (a copy)."""
         return dict(self._decoders)
 
+    def call_of(self, data: bytes, max_size: int) -> Call:
+        """The one call encoded by exactly `data` (at most `max_size` bytes), where its arguments end found by this
+        runtime's own table: a call carried as bytes (a multisig's `call_data`) is its runtime's to decode, as a call
+        inside a call is (`bind_calls`); the newest spec's table (`Call.decode`) may know other calls or arguments.
+        DecodeError if `data` is not one call."""
+        if type(data) is not bytes or len(data) > max_size:
+            raise DecodeError(f"expected a call of at most {max_size} bytes")
+        call, end = Call.decode_nested(data, 0, 0, self.call_end)
+        scale.finish(data, end, "Call")
+        return call
+
     def decode_call(self, call: Call) -> DecodedCall:
         """Resolve a Call's indices and decode its arguments (SCALE, strictly, to the last byte) by the call's
         signature. A nested call inside them (a proposal) is decoded as deep as MAX_CALL_DEPTH allows."""

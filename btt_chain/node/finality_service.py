@@ -216,12 +216,12 @@ class ChainTargetSets:
         ever used), else as a kept claim on it shows it, counted only for a claimant that holds stake (`holds_stake`);
         None if neither places it.
 
-        Anybody can claim a key (`register_validator` needs no proof of possession), so a claim by an account without
-        stake places nothing: a coalition member's key, claimed by a throwaway account, stays unplaced (asked of other
-        peers) until the member's own claim arrives, and the member, being in the set, is the claimant it counts for.
-        A claimant with stake answers for the key in any case: its own signature made the claim. The cost is bounded:
-        the claims of a key are cached decoded, at most MAX_CLAIMANTS_PER_KEY, each checked against the few sets held
-        decoded."""
+        Anybody can claim a key (a `register_validator` signed for a spec before 17 needs no proof of possession, and
+        such claims stay valid on every fork), so a claim by an account without stake places nothing: a coalition
+        member's key, claimed by a throwaway account, stays unplaced (asked of other peers) until the member's own
+        claim arrives, and the member, being in the set, is the claimant it counts for. A claimant with stake answers
+        for the key in any case: its own signature made the claim. The cost is bounded: the claims of a key are
+        cached decoded, at most MAX_CLAIMANTS_PER_KEY, each checked against the few sets held decoded."""
         account = self._owners.get(key)
         if account is not None:
             return account

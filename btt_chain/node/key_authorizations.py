@@ -9,13 +9,15 @@ issue 49, finding 1), so that the finality tracker judges that key's votes as th
 and 3). Nodes serve theirs to peers over `keys/auth`. Kept in the chain database (`schema.KEY_AUTHORIZATION`): a few
 hundred bytes per rotation, which are rare.
 
-A key may have several claimants: `register_validator` carries no proof that its signer holds the key, so any account
-can sign one naming somebody else's key (issue 49, finding 1 of the review: a throwaway account claiming the key a
-coalition member rotated to on its fork). Such a claim only ever binds its own signer, but a node that kept one
-claimant per key would let the first claim hide the genuine one. So every verified claim is kept, at most
-MAX_CLAIMANTS_PER_KEY accounts a key (a claim with a proof of possession, a `set_keys`, before one without, and it
-displaces one without when the key is full), and the finality tracker counts a key for a claimant that holds stake
-(`ChainTargetSets.key_owner`).
+A key may have several claimants: a `register_validator` signed for a spec before 17 carries no proof that its signer
+holds the key (from spec 17 it carries the key's proof of possession, as `set_keys` always has), so with an old-spec
+one any account can name somebody else's key (issue 49, finding 1 of the review: a throwaway account claiming the key
+a coalition member rotated to on its fork), and such claims stay valid on every fork: an authorization is checked by
+the spec it was signed for. Such a claim only ever binds its own signer, but a node that kept one claimant per key
+would let the first claim hide the genuine one. So every verified claim is kept, at most MAX_CLAIMANTS_PER_KEY
+accounts a key (a claim with a proof of possession, a `set_keys` or a spec-17 `register_validator`, before one
+without, and it displaces one without when the key is full), and the finality tracker counts a key for a claimant
+that holds stake (`ChainTargetSets.key_owner`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from btt_chain.primitives.key_authorization import (
     KeyAuthorization,
     decode_key_authorization,
     key_authorization_problem,
-    named_key,
 )
 from runtime.bonds.events import ValidatorRegistered
 from runtime.events import is_event
@@ -59,9 +60,10 @@ forms never read as each other."""
 
 
 def has_possession_proof(auth: KeyAuthorization) -> bool:
-    """Whether the claim carries the key's own signature for its account (a `set_keys`; checked when it was kept)."""
+    """Whether the claim carries the key's own signature for its account (a `set_keys`, or a `register_validator`
+    signed for spec 17 or later; checked when it was kept)."""
     try:
-        return named_key(auth.extrinsic.call).proof is not None
+        return auth.named_key().proof is not None
     except DecodeError:
         return False
 

@@ -394,7 +394,7 @@ DOCS: dict[str, MethodDoc] = {
         "the keystore's session keys, each with the validator account the chain gives it to (or null)",
         "one owner look-up per key the keystore holds"),
     "btt_sessionKeysProof": MethodDoc(
-        "the session key's signature that `session.set_keys` wants from `owner`",
+        "the session key's signature that `session.set_keys` and `bonds.register_validator` want from `owner`",
         f"one signature; if the node does not hold it yet, {_HASH_CHAIN}"),
     "btt_upgrade": MethodDoc(
         "{blockNumber, blockHash, specVersion, nextBlockSpec, scheduled, migration, supported}", "three reads"),

@@ -12,9 +12,10 @@ or take keys; served only on loopback with `--rpc-methods unsafe`):
   `keystore.session_keypair_from_suri`);
   the key's hash chain is then built the same way before the answer (unless the builder is full), so the key's first
   block does not build it on the event loop;
-- `btt_sessionKeysProof(keys, owner)`: the proof `session.set_keys` wants: the session key's signature of
-  "btt-session-keys" ++ the owner (the validator's stash) ++ the keys. Substrate's `set_keys` proof is empty for
-  ed25519 keys; btt requires it, so nobody registers a key its node does not hold (`runtime.session.calls`). Given
+- `btt_sessionKeysProof(keys, owner)`: the proof `session.set_keys` (and, from spec 17, `bonds.register_validator`)
+  wants: the session key's signature of "btt-session-keys" ++ the owner (the validator's stash) ++ the keys.
+  Substrate's `set_keys` proof is empty for ed25519 keys; btt requires it, so nobody registers a key its node does not
+  hold (`runtime.session.calls`, `runtime.bonds.calls`). Given
   only for keys whose commitment ends the key's hash chain (built off the loop as above if not held yet), so
   `set-keys --keys` cannot set a key its node could never author with, and its first block finds the chain built;
 - `btt_localSessionKeys()`: the keystore's keys, each with the validator account the chain gives it to, so

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from btt_chain.primitives.codec import AMOUNT, HASH
+from btt_chain.primitives import ed25519
+from btt_chain.primitives.codec import AMOUNT, HASH, Bytes
+from btt_chain.primitives.key_authorization import MAX_PROOF_BYTES, session_keys_ownership_message
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import NOTHING, CallDef, ModuleDef, spends_argument
 
-from ..bonds import logic
+from ..bonds import errors, logic
 
 
 def bond(ctx: CallContext, origin: Origin, amount: int) -> None:
@@ -34,10 +36,19 @@ def rebond(ctx: CallContext, origin: Origin, amount: int) -> None:
     logic.rebond(ctx, ensure_signed(origin), amount)
 
 
-def register_validator(ctx: CallContext, origin: Origin, session_key: bytes, hash_chain_commitment: bytes) -> None:
-    """Register as a validator (needs the minimum validator bond). The set of the next epoch is already fixed:
-    the validator is queued at the next epoch's start and active (leading slots, voting) in the epoch after."""
-    logic.register_validator(ctx, ensure_signed(origin), session_key, hash_chain_commitment)
+def register_validator(
+    ctx: CallContext, origin: Origin, session_key: bytes, hash_chain_commitment: bytes, proof: bytes
+) -> None:
+    """Register as a validator (needs the minimum validator bond), signing blocks and votes with `session_key`, whose
+    hash chain ends in `hash_chain_commitment` (what `author_rotateKeys` returns, or `btt-chain key inspect
+    --hash-chain`). `proof` is the session key's ed25519 signature of "btt-session-keys" ++ your account ++ the key ++
+    the commitment, as `session.set_keys` takes it: the node holding the key gives it (`btt_sessionKeysProof(keys,
+    account)`), so nobody registers a key it does not hold. The set of the next epoch is already fixed: the validator
+    is queued at the next epoch's start and active (leading slots, voting) in the epoch after."""
+    who = ensure_signed(origin)
+    if not ed25519.verify(session_key, session_keys_ownership_message(who, session_key, hash_chain_commitment), proof):
+        raise errors.BadKeyProof()
+    logic.register_validator(ctx, who, session_key, hash_chain_commitment)
 
 
 def deregister_validator(ctx: CallContext, origin: Origin) -> None:
@@ -58,7 +69,8 @@ MODULE = ModuleDef(
         CallDef(2, "unbond", (_AMOUNT,), 200, unbond, unbond.__doc__ or "", spends=NOTHING),
         CallDef(3, "withdraw_unbonded", (), 200, withdraw_unbonded, withdraw_unbonded.__doc__ or "", spends=NOTHING),
         CallDef(4, "rebond", (_AMOUNT,), 200, rebond, rebond.__doc__ or "", spends=NOTHING),
-        CallDef(5, "register_validator", (("session_key", HASH), ("hash_chain_commitment", HASH)), 500,
+        CallDef(5, "register_validator", (("session_key", HASH), ("hash_chain_commitment", HASH),
+                                          ("proof", Bytes(max_len=MAX_PROOF_BYTES))), 500,
                 register_validator, register_validator.__doc__ or "", spends=NOTHING),
         CallDef(6, "deregister_validator", (), 200, deregister_validator, deregister_validator.__doc__ or "",
                 spends=NOTHING),

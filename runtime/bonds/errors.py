@@ -58,6 +58,12 @@ class SessionKeyTaken(BondsError):
     stays that account's. Make a new key (`author_rotateKeys`)."""
 
 
+class BadKeyProof(BondsError):
+    """The proof is not the session key's ed25519 signature of "btt-session-keys" ++ the signer's account ++ the key
+    ++ the commitment: a node gives it for a key it holds (`btt_sessionKeysProof`), so nobody registers a key it does
+    not hold."""
+
+
 ERRORS = (
     ZeroAmount,
     AlreadyBonded,
@@ -71,5 +77,6 @@ ERRORS = (
     NotRegistered,
     SessionKeyInUse,
     SessionKeyTaken,
+    BadKeyProof,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

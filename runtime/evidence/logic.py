@@ -5,8 +5,9 @@ offence of account A when each was signed by a key of A: a key `session.owner_of
 `session.key_owner`, the sets, the registrations), or a key A's own key authorization names
 (`btt_chain.primitives.key_authorization`: A's signed `session.set_keys` or `bonds.register_validator`, e.g. from a
 fork where the chain never saw the rotation). An authorization only ever convicts its own signer, so it counts for a
-key the chain gives to another account too: `register_validator` takes no proof of possession, and another account
-claiming the key on this fork must not let its holder escape.
+key the chain gives to another account too: `register_validator` took no proof of possession before spec 17 (and an
+old-form claim can still be signed at any time), and another account claiming the key on this fork must not let its
+holder escape.
 
 An offence is punishable while it is inside the evidence window (`bonds.evidence_window_ms`, from the offence's slot,
 or its later target epoch's first slot for votes, to the reporting block's slot) and the account holds any bonded or
@@ -38,7 +39,6 @@ from btt_chain.primitives.key_authorization import (
     KeyAuthorization,
     decode_key_authorization,
     key_authorization_problem,
-    named_key,
 )
 from btt_chain.primitives.vote import Vote
 from runtime.context import CallContext
@@ -130,7 +130,7 @@ def offender_of(ctx: CallContext, keys: tuple[bytes, ...], authorizations: Seque
     key, one account for all."""
     named: dict[bytes, bytes] = {}
     for i, raw in enumerate(authorizations):
-        auth, key = _checked_authorization(raw, i, g)
+        auth, key = _checked_authorization(raw, i, g, ctx.runtime.spec_version)
         if key not in keys:
             raise errors.BadKeyAuthorization(f"the authorization names 0x{key.hex()}, which signed no item here")
         if key in named:
@@ -155,14 +155,15 @@ def offender_of(ctx: CallContext, keys: tuple[bytes, ...], authorizations: Seque
     return accounts.pop()
 
 
-def _checked_authorization(raw: bytes, index: int, g: bytes) -> tuple[KeyAuthorization, bytes]:
-    """The authorization in `raw` and the key it names, checked for this chain; BadKeyAuthorization otherwise."""
+def _checked_authorization(raw: bytes, index: int, g: bytes, spec: int) -> tuple[KeyAuthorization, bytes]:
+    """The authorization in `raw` and the key it names, checked for this chain by the running `spec`'s rules (a
+    `register_validator` carries its key's proof from spec 17 on); BadKeyAuthorization otherwise."""
     try:
         auth = decode_key_authorization(raw)
-        problem = key_authorization_problem(auth, g)
+        problem = key_authorization_problem(auth, g, spec)
         if problem is not None:
             raise errors.BadKeyAuthorization(f"authorization {index}: {problem}")
-        return auth, named_key(auth.extrinsic.call).session_key
+        return auth, auth.named_key(spec).session_key
     except DecodeError as exc:
         raise errors.BadKeyAuthorization(f"authorization {index} does not decode: {exc}") from None
 

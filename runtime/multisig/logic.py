@@ -6,7 +6,6 @@ from contextvars import ContextVar
 
 from btt_chain.primitives.accounts import multisig_account
 from btt_chain.primitives.errors import DecodeError, DispatchError, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Call
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext, Origin
 from runtime.dispatch import DecodedCall
@@ -44,7 +43,7 @@ def check_signatories(ctx: CallContext, who: bytes, others: tuple[bytes, ...], t
 def decode_call_data(ctx: CallContext, call_data: bytes) -> DecodedCall:
     """Decode strictly: a canonical Call encoding whose indices and arguments match the runtime."""
     try:
-        return ctx.runtime.decode_call(Call.decode(call_data, MAX_CALL_BYTES))
+        return ctx.runtime.decode_call(ctx.runtime.call_of(call_data, MAX_CALL_BYTES))
     except (DecodeError, InvalidExtrinsic) as exc:
         raise errors.InvalidCall(str(exc)) from None
 

@@ -28,6 +28,7 @@ from tests.functional.framework import free_port
 from tests.rpc.harness import RpcHarness
 from tests.rpc.test_rpc_rotate_keys_off_loop import SHORT, key_files, serve, short_chain_spec
 from tests.support.cli_runner import assert_one_error_line, run_authoring
+from tests.support.session_proof import registration
 
 UNIT = 10**18
 """A bound on one command (its own wait for inclusion is 60 s): only a hung test reaches it."""
@@ -63,7 +64,7 @@ async def keyless(tmp_path: Path) -> AsyncIterator[RpcHarness]:
         first = Keypair.generate()
         commitment = HashChain(hash_chain_seed(first.seed, 0), SHORT).commitment
         await rpc.submit_in_block(BOB, "bonds.bond", 10_000 * UNIT)
-        await rpc.submit_in_block(BOB, "bonds.register_validator", first.public, commitment)
+        await rpc.submit_in_block(BOB, "bonds.register_validator", *registration(first, BOB.public, commitment))
         assert registered_key(rpc, BOB) == first.public and not list(node.keys)
         yield rpc
 

@@ -56,7 +56,7 @@ def test_the_client_and_the_wallet_commands_load_without_node_dependencies() -> 
     [
         ("balances.transfer_allow_death", (dev_keypair("bob").public, 10**18)),
         ("staking.stake", ("flexible", 5 * 10**18)),
-        ("bonds.register_validator", (b"\x01" * 32, b"\x02" * 32)),
+        ("bonds.register_validator", (b"\x01" * 32, b"\x02" * 32, b"\x03" * 64)),
         ("governance.vote", (3, True, 7)),
         ("multisig.approve", ([dev_keypair("bob").public], 2, b"call bytes")),
         ("governance.propose", (RUNTIME.call("balances.transfer_allow_death",

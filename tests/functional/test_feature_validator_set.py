@@ -16,6 +16,7 @@ from btt_chain.primitives.keys import dev_keypair
 from genesis.loader import dev_hash_chain_commitment, load_chain_spec
 from runtime.modules import RUNTIME
 from tests.functional.framework import Harness, NodeProcess, wait_until
+from tests.support.session_proof import registration
 
 UNIT = 10**18
 EPOCH_SLOTS = 4
@@ -71,8 +72,8 @@ def test_finality_continues_across_a_validator_set_change(harness: Harness) -> N
     nonce = alice.call("system_accountNextIndex", "0x" + ferdie.public.hex())
     xts = [
         submit(alice, "ferdie", "bonds.bond", 10_000 * UNIT, nonce=nonce),
-        submit(alice, "ferdie", "bonds.register_validator", ferdie.public,
-               dev_hash_chain_commitment("ferdie", length), nonce=nonce + 1),
+        submit(alice, "ferdie", "bonds.register_validator",
+               *registration(ferdie, ferdie.public, dev_hash_chain_commitment("ferdie", length)), nonce=nonce + 1),
         submit(alice, "eve", "bonds.deregister_validator",
                nonce=alice.call("system_accountNextIndex", "0x" + dev_keypair("eve").public.hex())),
     ]

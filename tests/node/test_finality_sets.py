@@ -23,6 +23,7 @@ from runtime.modules import RUNTIME
 from runtime.session import storage as session
 from storage import schema
 from tests.support.node_builder import author_as_leader, devnet_genesis, far_future_ms, new_chain
+from tests.support.session_proof import registration
 from tests.support.stub_node import StubNode
 
 UNIT = 10**18
@@ -44,8 +45,8 @@ def register_eve(chain: Chain) -> list[Extrinsic]:
     length = chain.genesis.spec.consensus.hash_chain_length
     return [
         xt(chain, "eve", "bonds.bond", 10_000 * UNIT, nonce=0),
-        xt(chain, "eve", "bonds.register_validator", dev_keypair("eve").public,
-           dev_hash_chain_commitment("eve", length), nonce=1),
+        xt(chain, "eve", "bonds.register_validator",
+           *registration("eve", "eve", dev_hash_chain_commitment("eve", length)), nonce=1),
     ]
 
 

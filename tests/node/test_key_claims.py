@@ -2,10 +2,12 @@
 account makes cannot hide a coalition member's conflicting votes, and two blocks for one slot by two keys of one
 account are one offence, found and reported.
 
-`bonds.register_validator` carries no proof that its signer holds the key it names, so an account with nothing bonded
-(mallory) can claim the key bob rotated to on a fork only. The node keeps every verified claim on a key (a few), counts
-a key for a claimant with stake, asks other peers while only claimants without stake are known, ignores claims on
-keys it did not ask about, and never reports the throwaway account."""
+A `bonds.register_validator` signed for a spec before 17 carries no proof that its signer holds the key it names (from
+spec 17 it carries the key's proof, as `session.set_keys` does; an old spec's claim stays valid on every fork), so an
+account with nothing bonded (mallory) can claim the key bob rotated to on a fork only. The node keeps every verified
+claim on a key (a few), counts a key for a claimant with stake, asks other peers while only claimants without stake
+are known, ignores claims on keys it did not ask about, and never reports the throwaway account. A spec-17
+registration ranks as a claim with a proof of possession; one without a valid proof is not kept."""
 
 from __future__ import annotations
 
@@ -14,12 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from btt_chain.node.key_authorizations import MAX_CLAIMANTS_PER_KEY
+from btt_chain.node.key_authorizations import MAX_CLAIMANTS_PER_KEY, has_possession_proof
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node
-from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, sign_extrinsic
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call, sign_extrinsic
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.key_authorization import KeyAuthorization, decode_key_authorization
+from btt_chain.primitives.key_authorization import (
+    BONDS_MODULE,
+    REGISTER_PROOF_SPEC,
+    REGISTER_VALIDATOR,
+    KeyAuthorization,
+    decode_key_authorization,
+)
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from runtime.modules import RUNTIME
 from runtime.session.types import SessionKeys
@@ -27,6 +35,7 @@ from tests.node.test_finality_conflict_probe import _resign, finalize_ours, sign
 from tests.node.test_sync_branches import chain_of, import_chain, start_node, sync_rounds
 from tests.support.long_range import FakeP2P, RemotePeer
 from tests.support.node_builder import far_future_ms
+from tests.support.session_proof import possession_proof, registration
 
 BOB, ALICE = dev_keypair("bob"), dev_keypair("alice")
 ROTATED = Keypair(blake2b_256(b"bob's key on their fork"))
@@ -36,15 +45,26 @@ MALLORY = Keypair(blake2b_256(b"mallory, a throwaway account with nothing bonded
 def set_keys_claim(account: Keypair, key: Keypair, genesis_hash: bytes) -> bytes:
     """`account`'s signed session.set_keys naming `key`, with the key's proof of possession."""
     keys = SessionKeys(key.public, bytes(32))
-    xt = sign_extrinsic(account, RUNTIME.call("session.set_keys", keys, key.sign(keys.ownership_message(
-        account.public))), 0, genesis_hash, RUNTIME.spec_version)
+    xt = sign_extrinsic(account, RUNTIME.call("session.set_keys", keys, possession_proof(key, account.public,
+                                                                                         bytes(32))),
+                        0, genesis_hash, RUNTIME.spec_version)
     return KeyAuthorization(xt, genesis_hash, RUNTIME.spec_version, TRANSACTION_VERSION).encode()
 
 
 def register_claim(account: Keypair, key: bytes, genesis_hash: bytes) -> bytes:
-    """`account`'s signed bonds.register_validator naming `key` (no proof of possession: any key will do)."""
-    xt = sign_extrinsic(account, RUNTIME.call("bonds.register_validator", key, bytes(32)), 0, genesis_hash,
-                        RUNTIME.spec_version)
+    """`account`'s bonds.register_validator naming `key`, signed for spec 16 (before REGISTER_PROOF_SPEC: no proof of
+    possession, any key will do; such claims from an old fork stay valid)."""
+    spec = REGISTER_PROOF_SPEC - 1
+    xt = sign_extrinsic(account, Call(BONDS_MODULE, REGISTER_VALIDATOR, key + bytes(32)), 0, genesis_hash, spec)
+    return KeyAuthorization(xt, genesis_hash, spec, TRANSACTION_VERSION).encode()
+
+
+def proven_register_claim(account: Keypair, key: Keypair, genesis_hash: bytes, proof: bytes | None = None) -> bytes:
+    """`account`'s bonds.register_validator naming `key`, signed for the live spec (17 or later): with the key's proof
+    of possession for `account`, or `proof`."""
+    args = registration(key, account.public, bytes(32))
+    xt = sign_extrinsic(account, RUNTIME.call("bonds.register_validator", *args[:2], args[2] if proof is None else
+                                              proof), 0, genesis_hash, RUNTIME.spec_version)
     return KeyAuthorization(xt, genesis_hash, RUNTIME.spec_version, TRANSACTION_VERSION).encode()
 
 
@@ -185,6 +205,34 @@ def test_claims_on_a_key_are_kept_side_by_side_and_bounded(tmp_path: Path) -> No
         old = Keypair(blake2b_256(b"a key kept by an older node"))
         node.chain.db.store_key_authorization(old.public, set_keys_claim(ALICE, old, g))
         assert [a.account for a in store.claims(old.public)] == [ALICE.public]
+    finally:
+        node.close()
+
+
+def test_a_spec_17_registration_is_a_claim_with_a_proof_of_possession(tmp_path: Path) -> None:
+    """From spec 17 a register_validator claim carries the key's proof: a forged one (another key's signature, the
+    key's proof for another account) is not kept, and the holder's own ranks with set_keys claims: first, and it
+    displaces a claim without proof from a full key."""
+    node = start_node(tmp_path)
+    try:
+        store, g = node.finality.authorizations, node.chain.genesis_hash
+        by_another_key = possession_proof(MALLORY, MALLORY.public, bytes(32), ROTATED.public)
+        for forged in (proven_register_claim(MALLORY, ROTATED, g, proof=by_another_key),
+                       proven_register_claim(MALLORY, ROTATED, g, proof=possession_proof(ROTATED, BOB.public,
+                                                                                          bytes(32))),
+                       proven_register_claim(MALLORY, ROTATED, g, proof=b"")):
+            assert store.add(forged) is None
+        assert store.claims(ROTATED.public) == ()
+        throwaways = [Keypair(blake2b_256(b"throwaway %d" % i)) for i in range(MAX_CLAIMANTS_PER_KEY)]
+        for kp in throwaways:
+            assert store.add(register_claim(kp, ROTATED.public, g)) is not None
+        genuine = proven_register_claim(BOB, ROTATED, g)
+        assert has_possession_proof(decode_key_authorization(genuine))
+        assert store.add(genuine) is not None, "the holder's spec-17 registration displaces a claim without proof"
+        accounts = [a.account for a in store.claims(ROTATED.public)]
+        assert len(accounts) == MAX_CLAIMANTS_PER_KEY and accounts[0] == BOB.public
+        assert throwaways[-1].public not in accounts, "the newest claim without proof made room"
+        assert store.owner(ROTATED.public) == BOB.public
     finally:
         node.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from btt_chain.primitives.errors import GenesisError
+from btt_chain.primitives.keys import Keypair
 from runtime.bonds import events, logic
 from runtime.bonds import storage as bonds
 from runtime.bonds.types import BondLedger, UnlockChunk
@@ -28,10 +29,15 @@ from tests.support.runtime_builder import (
     assert_ok,
     test_commitment,
 )
+from tests.support.session_proof import registration
 
 PERIOD = DEFAULT_PARAMS["bonds.unbonding_period_ms"][0]
-KEY = b"\x07" * 32
+SESSION = Keypair(b"\x07" * 32)
+"""Bob's session key: no dev key, so the slots it leads pass without a block."""
+KEY = SESSION.public
 COMMIT = b"\x08" * 32
+REGISTER = registration(SESSION, "bob", COMMIT)
+"""bob's `bonds.register_validator` arguments: the key, its commitment and the key's proof for bob."""
 
 
 def ledger(chain: TestChain, who: str) -> BondLedger | None:
@@ -123,14 +129,16 @@ def test_rebond_takes_newest_chunks_first() -> None:
 
 def test_register_needs_the_minimum_bond() -> None:
     chain = GenesisBuilder().build()
-    assert_noop(chain, "bob", "bonds.register_validator", KEY, COMMIT, error="BelowMinimum")
+    assert_noop(chain, "bob", "bonds.register_validator", *REGISTER, error="BelowMinimum")
     assert_ok(chain.submit("bob", "bonds.bond", 4 * UNIT))
-    assert_noop(chain, "bob", "bonds.register_validator", KEY, COMMIT, error="BelowMinimum")
+    assert_noop(chain, "bob", "bonds.register_validator", *REGISTER, error="BelowMinimum")
     assert_ok(chain.submit("bob", "bonds.bond_extra", UNIT))
-    assert_noop(chain, "bob", "bonds.register_validator", acct("alice"), COMMIT, error="SessionKeyInUse")
-    assert_ok(chain.submit("bob", "bonds.register_validator", KEY, COMMIT))
+    # alice's key, with its proof for bob (its holder lets him): it is in use
+    assert_noop(chain, "bob", "bonds.register_validator", *registration("alice", "bob", COMMIT),
+                error="SessionKeyInUse")
+    assert_ok(chain.submit("bob", "bonds.register_validator", *REGISTER))
     assert_last_event(chain, events.ValidatorRegistered(acct("bob"), KEY))
-    assert_noop(chain, "bob", "bonds.register_validator", KEY, COMMIT, error="AlreadyRegistered")
+    assert_noop(chain, "bob", "bonds.register_validator", *REGISTER, error="AlreadyRegistered")
     # a registered validator keeps the minimum bond
     assert_noop(chain, "bob", "bonds.unbond", UNIT, error="BelowMinimum")
     assert_ok(chain.submit("bob", "bonds.deregister_validator"))
@@ -153,7 +161,7 @@ def test_sets_rotate_only_at_an_epoch_boundary_and_a_registration_is_queued_firs
     chain = GenesisBuilder(epoch_slots=5).build()
     assert accounts(chain) == accounts(chain, "queued") == [acct("alice")]
     assert_ok(chain.submit("bob", "bonds.bond", 20 * UNIT))  # slot 1
-    assert_ok(chain.submit("bob", "bonds.register_validator", KEY, COMMIT))  # slot 2
+    assert_ok(chain.submit("bob", "bonds.register_validator", *REGISTER))  # slot 2
     while chain.slot < 4:
         chain.run_block([])
         assert accounts(chain) == accounts(chain, "queued") == [acct("alice")]

@@ -34,6 +34,7 @@ from tests.support.runtime_builder import (
     test_commitment,
     test_rotation_commitment,
 )
+from tests.support.session_proof import registration
 
 BLOCK = "evidence.report_block_equivocation"
 VOTES = "evidence.report_vote_equivocation"
@@ -122,7 +123,8 @@ def test_a_leaver_slashed_in_full_loses_the_active_bond_first_then_every_unlocki
 def test_an_offender_only_in_the_queued_set_is_slashed_and_leaves_it() -> None:
     chain = new_chain(**{"slashing.fraction_bps": 10_000})
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("dave"), test_commitment("dave")))
+    assert_ok(chain.submit("dave", "bonds.register_validator",
+                              *registration("dave", "dave", test_commitment("dave"))))
     pass_epochs(chain, 1)
     view = chain.view()
     assert acct("dave") in {v.account for v in session.queued.get(view)}
@@ -246,7 +248,8 @@ def test_every_key_an_account_used_is_recorded_as_its_own() -> None:
     assert session.owner_of_key(view, acct("bob")) == acct("bob")
     assert session.owner_of_key(view, acct("eve")) is None
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("eve"), test_commitment("eve")))
+    assert_ok(chain.submit("dave", "bonds.register_validator",
+                              *registration("eve", "dave", test_commitment("eve"))))
     assert session.key_owner.get(chain.view(), acct("eve")) == acct("dave")  # at registration
     assert_ok(chain.submit("bob", "bonds.deregister_validator"))
     assert session.key_owner.get(chain.view(), acct("bob")) == acct("bob")  # at deregistration
@@ -277,7 +280,8 @@ def test_a_key_another_account_ever_used_is_never_registered_or_set_and_nothing_
     pass_epochs(chain, 2)  # bob's key has left every set and registration: only its record remains
     assert not in_sets(chain, "bob")
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_noop(chain, "dave", "bonds.register_validator", acct("bob"), test_commitment("bob"),
+    # with the key's own proof for dave (its holder lets him): still refused
+    assert_noop(chain, "dave", "bonds.register_validator", *registration("bob", "dave", test_commitment("bob")),
                 error="SessionKeyTaken")
     bob = keys_of("bob")
     assert_noop(chain, "alice", "session.set_keys", bob, proof("bob", "alice", bob), error="SessionKeyTaken")
@@ -289,11 +293,12 @@ def test_a_key_another_account_ever_used_is_never_registered_or_set_and_nothing_
     again = SessionKeys(acct("alice"), test_rotation_commitment("alice", 1))  # the key's next hash chain
     assert_ok(chain.submit("alice", "session.set_keys", again, proof("alice", "alice", again)))
     # and bob, registering again, may take his own old key back too
-    assert_ok(chain.submit("bob", "bonds.register_validator", acct("bob"), test_rotation_commitment("bob", 1)))
+    assert_ok(chain.submit("bob", "bonds.register_validator",
+                              *registration("bob", "bob", test_rotation_commitment("bob", 1))))
     # while ferdie stays alice's for good, also once no set carries it
     pass_epochs(chain, 2)
-    assert_noop(chain, "dave", "bonds.register_validator", acct("ferdie"), test_commitment("ferdie"),
-                error="SessionKeyTaken")
+    assert_noop(chain, "dave", "bonds.register_validator",
+                *registration("ferdie", "dave", test_commitment("ferdie")), error="SessionKeyTaken")
 
 
 def test_a_rotation_within_one_epoch_still_records_every_key_it_touched() -> None:

@@ -18,6 +18,7 @@ from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
 from btt_chain.primitives.evidence import BLOCK_EQUIVOCATION, DOUBLE_VOTE
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Call, Era, Extrinsic, sign_extrinsic
 from btt_chain.primitives.key_authorization import (
+    REGISTER_PROOF_SPEC,
     KeyAuthorization,
     decode_key_authorization,
     key_authorization_problem,
@@ -42,6 +43,7 @@ from tests.support.runtime_builder import (
     assert_ok,
     test_commitment,
 )
+from tests.support.session_proof import possession_proof, registration
 
 BLOCK_WITH_KEYS = "evidence.report_block_equivocation_with_keys"
 VOTES_WITH_KEYS = "evidence.report_vote_equivocation_with_keys"
@@ -59,9 +61,20 @@ def set_keys_xt(who: str, key: str, nonce: int = 0, genesis: bytes = GENESIS_HAS
                           **({"era": era, "birth_hash": birth} if era is not None else {}))
 
 
-def register_xt(who: str, key: str, nonce: int = 0) -> Extrinsic:
-    call = RUNTIME.call("bonds.register_validator", acct(key), test_commitment(key))
+def register_xt(who: str, key: str, nonce: int = 0, proof_by: str | None = None, proof_for: str | None = None,
+                commitment: bytes | None = None) -> Extrinsic:
+    """`who`'s signed register_validator naming dev key `key` (the live spec's form, with the proof by `proof_by`,
+    default the key, for `proof_for`, default `who`, of commitment `commitment`, default the key's)."""
+    own = test_commitment(key)
+    proof = possession_proof(proof_by or key, proof_for or who, commitment or own, acct(key))
+    call = RUNTIME.call("bonds.register_validator", acct(key), own, proof)
     return sign_extrinsic(dev_keypair(who), call, nonce, GENESIS_HASH, RUNTIME.spec_version)
+
+
+def old_register_xt(who: str, key: str, spec: int = REGISTER_PROOF_SPEC - 1) -> Extrinsic:
+    """`who`'s signed register_validator naming dev key `key` in the form before spec 17 (no proof), signed for
+    `spec`."""
+    return sign_extrinsic(dev_keypair(who), Call(7, 5, acct(key) + test_commitment(key)), 0, GENESIS_HASH, spec)
 
 
 def authorization(xt: Extrinsic, birth: bytes = GENESIS_HASH, spec: int | None = None,
@@ -129,7 +142,59 @@ def test_an_authorization_decodes_strictly() -> None:
             decode_key_authorization(bad)
     assert issubclass(KeyAuthorization, Struct)
     with pytest.raises(DecodeError):
-        named_key(Call(3, 0, keys_of("ferdie").encode() + b"\x41" + bytes(16)))  # proof over 64 bytes: 0x41 = 16
+        named_key(Call(3, 0, keys_of("ferdie").encode() + b"\x41" + bytes(16)), REGISTER_PROOF_SPEC)  # proof > 64
+
+
+def test_a_register_validator_authorization_carries_the_proof_from_spec_17_on() -> None:
+    """The form is the one of the spec the authorization was signed for (its signature commits to it): before spec
+    17 register_validator carries no proof (old forks' authorizations still check, as claims without a proof of
+    possession); from 17 on it carries the key's proof for its signer, checked as set_keys' is."""
+    old = authorization(old_register_xt("dave", "eve"), spec=REGISTER_PROOF_SPEC - 1)
+    assert key_authorization_problem(old, GENESIS_HASH) is None
+    assert old.session_key == acct("eve") and old.named_key().proof is None
+    assert decode_key_authorization(old.encode()) == old
+    new = authorization(register_xt("dave", "eve"))
+    assert new.spec_version >= REGISTER_PROOF_SPEC and key_authorization_problem(new, GENESIS_HASH) is None
+    assert new.session_key == acct("eve") and new.named_key().proof == new.extrinsic.call.args[66:]
+    # each form under the other's spec names no key
+    no_proof = authorization(old_register_xt("dave", "eve", spec=REGISTER_PROOF_SPEC), spec=REGISTER_PROOF_SPEC)
+    assert "names no session key" in str(key_authorization_problem(no_proof, GENESIS_HASH))
+    assert no_proof.session_key is None
+    spec16 = REGISTER_PROOF_SPEC - 1
+    with_proof = authorization(sign_extrinsic(dev_keypair("dave"), new.extrinsic.call, 0, GENESIS_HASH, spec16),
+                               spec=spec16)
+    assert "names no session key" in str(key_authorization_problem(with_proof, GENESIS_HASH))
+    with pytest.raises(DecodeError):
+        named_key(old.extrinsic.call, REGISTER_PROOF_SPEC)
+    with pytest.raises(DecodeError):
+        named_key(new.extrinsic.call, spec16)
+    # judged under a spec before 17 (a spec-16 chain's evidence), every register_validator is read in the old form,
+    # whatever spec its signer wrote: every release running spec 16 gives the verdict spec 16's release gave
+    assert key_authorization_problem(old, GENESIS_HASH, spec16) is None
+    assert "names no session key" in str(key_authorization_problem(new, GENESIS_HASH, spec16))
+    assert key_authorization_problem(new, GENESIS_HASH, REGISTER_PROOF_SPEC) is None
+    assert key_authorization_problem(old, GENESIS_HASH, REGISTER_PROOF_SPEC + 1) is None  # signed for 16: still read
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda: register_xt("dave", "eve", proof_by="ferdie"),  # another key's signature
+        lambda: register_xt("dave", "eve", proof_for="alice"),  # the key's proof for another account
+        lambda: register_xt("dave", "eve", commitment=test_commitment("ferdie")),  # ... for another commitment
+        lambda: _signed(RUNTIME.call("bonds.register_validator", acct("eve"), test_commitment("eve"), b""), "dave"),
+        lambda: _signed(RUNTIME.call("bonds.register_validator", acct("eve"), test_commitment("eve"), bytes(64)),
+                        "dave"),
+        # alice's set_keys proof for the key, replayed in dave's registration
+        lambda: _signed(RUNTIME.call("bonds.register_validator", acct("eve"), test_commitment("eve"),
+                                     set_keys_xt("alice", "eve").call.args[66:]), "dave"),
+    ],
+)
+def test_a_spec_17_register_validator_authorization_without_a_valid_proof_is_refused(forge) -> None:  # type: ignore[no-untyped-def]
+    auth = authorization(forge())
+    assert auth.spec_version >= REGISTER_PROOF_SPEC and auth.session_key == acct("eve")
+    problem = key_authorization_problem(auth, GENESIS_HASH)
+    assert problem is not None and "register_validator proof" in problem, problem
 
 
 # --- on a test chain: finding 1 with a key this chain never saw -----------------------------------------------
@@ -177,14 +242,16 @@ def test_two_blocks_sealed_with_a_key_registered_on_the_other_fork_only_convict_
     assert not bonds.validators.contains(chain.view(), acct("dave"))
 
 
-def test_an_authorization_counts_even_where_another_account_claimed_the_key_without_holding_it() -> None:
-    """register_validator takes no proof of possession: on fork B, dave claims the key alice rotated to on fork A.
-    The chain alone would now call the pair two accounts'; alice's own authorization still convicts alice (and only
-    alice: an authorization never convicts anyone but its signer)."""
+def test_an_authorization_counts_even_where_another_account_claimed_the_key() -> None:
+    """A key's holder can let two accounts use it (its proof for each; before spec 17 register_validator took no
+    proof at all): on fork B, dave registers the key alice rotated to on fork A. The chain alone would now call the
+    pair two accounts'; alice's own authorization still convicts alice (and only alice: an authorization never
+    convicts anyone but its signer)."""
     chain = new_chain()
     _, auth = forked_rotation(chain)
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("ferdie"), test_commitment("ferdie")))
+    assert_ok(chain.submit("dave", "bonds.register_validator", *registration("ferdie", "dave",
+                                                                             test_commitment("ferdie"))))
     on_b, on_a = vote("alice", cp(0), cp(1)), vote("ferdie", cp(0), cp(1, fork=1))
     assert_noop(chain, "bob", VOTES, *enc(on_b, on_a), error="different accounts")
     dave = ledger(chain, "dave")

@@ -9,7 +9,6 @@ the sets), a non-validator, the same keys again: each is refused and changes not
 
 from __future__ import annotations
 
-from btt_chain.primitives.keys import dev_keypair
 from runtime.bonds import storage as bonds
 from runtime.bonds.logic import bonded
 from runtime.consensus import logic
@@ -27,6 +26,7 @@ from tests.support.runtime_builder import (
     assert_ok,
     test_commitment,
 )
+from tests.support.session_proof import possession_proof
 
 
 def keys_of(name: str) -> SessionKeys:
@@ -35,7 +35,8 @@ def keys_of(name: str) -> SessionKeys:
 
 
 def proof(key_name: str, owner: str, keys: SessionKeys) -> bytes:
-    return dev_keypair(key_name).sign(keys.ownership_message(acct(owner)))
+    """Dev key `key_name`'s proof that `owner` may use `keys` (by another key than theirs, if it is not keys')."""
+    return possession_proof(key_name, owner, keys.hash_chain_commitment, keys.session_key)
 
 
 def leader_keys(chain: TestChain, epoch: int) -> set[bytes]:

@@ -27,6 +27,7 @@ from tests.support.runtime_builder import (
     assert_ok,
     test_commitment,
 )
+from tests.support.session_proof import registration
 
 E = 20
 """Slots per epoch: with four equal validators each leads some slot of an epoch (deterministically, here)."""
@@ -134,7 +135,8 @@ def test_a_validator_leads_slots_exactly_in_the_epochs_in_which_it_is_active() -
         4: {"alice", "dave"},
     }
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("dave"), test_commitment("dave")))
+    assert_ok(chain.submit("dave", "bonds.register_validator",
+                              *registration("dave", "dave", test_commitment("dave"))))
     authors = {0: run_epoch(chain)}
     for epoch in range(1, 5):
         # the schedule of the epoch about to start, every slot, as the block that ends the epoch before sees it
@@ -166,7 +168,8 @@ def test_a_newly_registered_validator_leads_from_the_epoch_it_becomes_active_and
     run_epoch(chain)
     start_epoch(chain)  # epoch 1
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("dave"), test_commitment("dave")))
+    assert_ok(chain.submit("dave", "bonds.register_validator",
+                              *registration("dave", "dave", test_commitment("dave"))))
     run_epoch(chain)
     assert "dave" not in leaders_of_epoch(chain, 2) and "dave" not in queued(chain)
     start_epoch(chain)  # epoch 2 queues dave for epoch 3
@@ -266,7 +269,8 @@ def test_after_epochs_without_blocks_the_set_and_schedule_still_agree() -> None:
     that same set, and the checkpoint of epoch 4 (the last block before it) records that set as its voters."""
     chain = new_chain()
     assert_ok(chain.submit("dave", "bonds.bond", 10 * UNIT))
-    assert_ok(chain.submit("dave", "bonds.register_validator", acct("dave"), test_commitment("dave")))
+    assert_ok(chain.submit("dave", "bonds.register_validator",
+                              *registration("dave", "dave", test_commitment("dave"))))
     run_epoch(chain)
     start_epoch(chain)  # epoch 1: dave queued
     assert_ok(chain.submit("bob", "bonds.deregister_validator"))

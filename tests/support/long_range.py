@@ -26,6 +26,7 @@ from p2p.peerbook import PeerInfo
 from p2p.service import P2PError
 from runtime.modules import RUNTIME
 from storage.memory import MemoryStore
+from tests.support.session_proof import registration
 
 UNIT = 10**18
 DAY_MS = 86_400_000
@@ -96,8 +97,8 @@ def build_long_range(now_ms: int | None = None) -> LongRange:
     charlie = dev_keypair("charlie")
     author(real, GENESIS_VALIDATORS, [
         xt("charlie", "bonds.bond", 10_000 * UNIT, nonce=0),
-        xt("charlie", "bonds.register_validator", charlie.public, dev_hash_chain_commitment("charlie", length),
-           nonce=1),
+        xt("charlie", "bonds.register_validator",
+           *registration(charlie, charlie.public, dev_hash_chain_commitment("charlie", length)), nonce=1),
         *(x for n in GENESIS_VALIDATORS for x in (
             xt(n, "bonds.deregister_validator", nonce=0), xt(n, "bonds.unbond", 10_000 * UNIT, nonce=1))),
     ])

@@ -6,7 +6,6 @@ from typing import Any
 
 from btt_chain.primitives.codec import ACCOUNT, HASH, U16, Bytes, ListOf
 from btt_chain.primitives.errors import DecodeError, InvalidExtrinsic
-from btt_chain.primitives.extrinsic import Call
 from runtime.context import CallContext, Origin, ensure_signed
 from runtime.dispatch import CallDef, ModuleDef, Runtime
 from runtime.overlay import Overlay
@@ -39,7 +38,7 @@ the approval that reaches the threshold runs it and nobody can tell in advance w
 def inner_weight(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
     """The weight of the call inside `call_data` (0 if it does not decode: the approval then fails)."""
     try:
-        return runtime.weight(state, runtime.decode_call(Call.decode(args[2], logic.MAX_CALL_BYTES)))
+        return runtime.weight(state, runtime.decode_call(runtime.call_of(args[2], logic.MAX_CALL_BYTES)))
     except (DecodeError, InvalidExtrinsic):
         return 0
 
