@@ -16,7 +16,6 @@ from runtime.compute import posted_inputs, storage
 from runtime.compute.inputs import input_root
 from runtime.compute.model import model_hash
 from runtime.compute.types import (
-    ASSIGNED,
     COMMITTED,
     JOB_CANCELLED,
     JOB_EXPIRED,
@@ -264,31 +263,6 @@ def test_sealed_items_after_the_sealing_window_are_refused() -> None:
         chain.run_block([])
     ((first, chunk, proof),) = input_chunks(chain, job_id, clinic.sealed)
     assert_noop(chain, "charlie", "compute.post_inputs", job_id, first, chunk, proof, error="InputsNotSealed")
-
-
-def test_a_provider_drawn_again_gets_a_fresh_sealing_and_the_items_for_the_one_before_are_dropped() -> None:
-    chain = chain_with()
-    clinic, _ = ready(chain, "bob")
-    eve = Provider(chain, "eve", seed=b"\x55" * 32)
-    register(chain, "eve")
-    assert_ok(eve.set_key())
-    job_id = posted(chain, clinic)
-    first = job_of(chain, job_id).assignments[0]
-    clinic.seal()
-    assert_ok(clinic.submit_sealed())  # root and items: the provider just does not commit
-    assert posted_inputs.owed.get(chain.view(), job_id) == 16 and chunks_held(chain, job_id) == 1
-    while chain.slot <= first.commit_by_slot:
-        chain.run_block([])
-    chain.run_block([])
-    current = job_of(chain, job_id).assignments[0]
-    assert current.provider != first.provider and current.state == ASSIGNED
-    assert posted_inputs.owed.get(chain.view(), job_id) == 0 and chunks_held(chain, job_id) == 0
-    worker = eve if current.provider == acct("eve") else Provider(chain, "bob")
-    clinic.seal()
-    assert_noop(chain, worker.name, "compute.commit_result", job_id, worker.commit_args(job_id, clinic.sealed)[1],
-                error="InputsNotSealed")
-    assert_ok(clinic.submit_sealed())
-    assert_ok(worker.commit(job_id, clinic.sealed))
 
 
 def test_sealed_items_the_provider_cannot_open_are_on_chain_for_all_to_see_and_cost_the_clinic() -> None:

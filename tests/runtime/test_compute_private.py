@@ -20,7 +20,7 @@ import pytest
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import merkle_levels, merkle_proof
 from btt_chain.primitives.sealed_cases import BoxKeypair, escape_probability
-from runtime.compute import costs, private, storage
+from runtime.compute import costs, posted_inputs, private, storage
 from runtime.compute.inputs import input_root, output_root
 from runtime.compute.types import (
     ASSIGNED,
@@ -250,7 +250,8 @@ def test_a_provider_that_stalls_makes_way_for_one_the_clinic_seals_to_afresh() -
     job_id = posted(chain, clinic)
     first = job_of(chain, job_id).assignments[0]
     clinic.seal()
-    assert_ok(clinic.submit_sealed())
+    assert_ok(clinic.submit_sealed())  # the root and (spec 17) the items on chain: the provider just does not commit
+    assert posted_inputs.owed.get(chain.view(), job_id) == ITEMS
     while chain.slot <= first.commit_by_slot:
         chain.run_block([])
     chain.run_block([])
@@ -262,6 +263,14 @@ def test_a_provider_that_stalls_makes_way_for_one_the_clinic_seals_to_afresh() -
     assert rec.sealed_root == ZERO_HASH  # sealed again to the new provider
     drawn = eve if current.provider == acct("eve") else Provider(chain, "bob")
     assert rec.provider_key == drawn.keypair.public.raw
+    # the items sealed to the provider before are dropped; the new one commits once its own are on chain
+    assert posted_inputs.owed.get(chain.view(), job_id) == 0 and list(posted_inputs.posted_inputs(chain.view(),
+                                                                                                   job_id)) == []
+    clinic.seal()
+    assert_noop(chain, drawn.name, "compute.commit_result", *drawn.commit_args(job_id, clinic.sealed),
+                error="InputsNotSealed")
+    assert_ok(clinic.submit_sealed())
+    assert_ok(drawn.commit(job_id, clinic.sealed))
 
 
 # --- decoys ------------------------------------------------------------------------------------------------
