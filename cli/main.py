@@ -30,6 +30,7 @@ COMMANDS = {
     "invoice": "cli.payments_cmd:invoice", "model": "cli.model_cmd:model",
     "simulate": "cli.simulate_cmd:simulate", "build-spec": "cli.build_spec_cmd:build_spec",
     "set-keys": "cli.session_keys_cmd:set_keys", "signing-records": "cli.signing_records_cmd:signing_records",
+    "register-validator": "cli.session_keys_cmd:register_validator",
     "try-upgrade": "cli.try_upgrade_cmd:try_upgrade_cmd",
     "batch": "cli.batch_cmd:batch", "proxy": "cli.proxy_cmd:proxy",
 }
