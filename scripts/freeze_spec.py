@@ -31,11 +31,18 @@ BACKPORTED: dict[int, frozenset[str]] = {
         "system/calls.py", "system/errors.py", "system/events.py", "system/storage.py", "system/types.py",
         "executive.py", "items.py", "compute/weights_source.py",
     }),
+    16: frozenset({
+        "evidence/logic.py", "multisig/calls.py", "multisig/logic.py", "compute/outage.py", "incentives/migrations.py",
+    }),
 }
 """Files a spec runs as the live runtime has them although they changed since its release: spec 11 takes the upgrade
 machinery (`system.schedule_spec`, `cancel_spec`, their events, errors and storage; the executive's upgrade step),
 without which a spec-11 chain could never schedule its upgrade, and the weights source every spec shares. No spec-11
-block used any of it, so every spec-11 block executes as it did (tests/node/test_recorded_chain.py)."""
+block used any of it, so every spec-11 block executes as it did (tests/node/test_recorded_chain.py). Spec 16 takes
+spec 17's evidence check and multisig decoding, which judge each block by the running spec's own rules (a
+`register_validator` authorization in its old form under spec 16; a call carried as bytes by spec 16's table), so
+spec 16 gives every verdict its own release gave; and two files whose change since is a docstring or an import's
+form."""
 
 IMPORT = re.compile(r"^(\s*)from runtime((?:\.\w+)+) import ", re.M)
 PLAIN = re.compile(r"^(\s*)import runtime((?:\.\w+)+)( as \w+)?$", re.M)

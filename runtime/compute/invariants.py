@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.overlay import Overlay
 
-from ..compute import costs, market, params, reassign, rent, storage
+from ..compute import costs, market, params, posted_inputs, reassign, rent, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
 from ..compute.holds import floor_problems
 from ..compute.private import holds_decoys
@@ -83,6 +83,11 @@ RULES: dict[str, str] = {
     "compute.late_reveals": "the late-reveal index holds exactly the late assignments, each at its late-reveal time",
     "compute.posted_chunks": "posted chunks belong to verified assignments only, numbered from 0, as many as their "
                              "posted items fill, each as full as the chunk plan says",
+    "compute.posted_inputs": "a job owes its inputs on chain (spec 17) only while it is open or a result of it is "
+                             "verified, and only with its requester's own inputs (an input root and no seed, or a "
+                             "private job drawn); at most all its items are posted, in chunks numbered from 0 as the "
+                             "chunk plan cuts them, and no chunk is held without the entry; a public job owing its "
+                             "inputs has no provider before all are on chain, nor a private job a committed one",
     "compute.providers": "every assignment's provider is registered; a provider's counters (`active`, `at_risk`, "
                          "`completed`, `failed`, `frauds` by `assignment_state.COUNTED`) equal what its assignments "
                          "add up to, `assigned` less `stalled` equals its assignments that did not stall, and its "
@@ -123,6 +128,7 @@ def check_books(state: Overlay) -> list[str]:
     problems += _samples(state, by_job)
     problems += _windows(state, by_job)
     problems += _posted_chunks(state, by_job)
+    problems += _posted_inputs(state, by_job)
     problems += _providers(state, by_job.values())
     problems += _escrow(state, by_job.values())
     problems += _credit_and_servers(state, by_job)
@@ -381,6 +387,41 @@ def _posted_chunks(state: Overlay, by_job: dict[int, Job]) -> list[str]:
                 problems.append(f"compute.posted_chunks: job {job.id}, provider 0x{a.provider.hex()} posted "
                                 f"{a.posted_items} items; chunks on chain (number: items) "
                                 f"{chunks.get((job.id, a.provider), {})}, expected {expected}")
+    return problems
+
+
+def _posted_inputs(state: Overlay, by_job: dict[int, Job]) -> list[str]:
+    problems = []
+    chunks: dict[int, dict[int, int]] = {}
+    for key, items in posted_inputs.input_chunks.items(state):
+        chunks.setdefault(int.from_bytes(key[:8], "big"), {})[int.from_bytes(key[8:12], "big")] = len(items)
+    owed = dict(posted_inputs.owed.items(state))
+    for job_id in sorted(set(chunks) - set(owed)):
+        problems.append(f"compute.posted_inputs: job {job_id} holds input chunks and owes no inputs")
+    for job_id, posted in sorted(owed.items()):
+        job = by_job.get(job_id)
+        where = f"job {job_id}"
+        if job is None or not (job.status == JOB_OPEN or any(a.state == VERIFIED for a in job.assignments)):
+            problems.append(f"compute.posted_inputs: {where} owes inputs and is neither open nor verified")
+            continue
+        sealed = storage.private_jobs.get(state, job_id) is not None
+        if job.input_seed != ZERO_HASH or (not sealed and job.input_root == ZERO_HASH) or (sealed and not
+                                                                                             job.assignments):
+            problems.append(f"compute.posted_inputs: {where} owes inputs it cannot have (synthetic, rootless or "
+                            "undrawn)")
+        if posted > job.items:
+            problems.append(f"compute.posted_inputs: {where} has {posted} of {job.items} items posted")
+        reg = storage.models.get(state, job.model)
+        if reg is not None:
+            per = posted_inputs.input_chunk_items(reg.spec, sealed)
+            expected = {n: min(per, posted - n * per) for n in range(-(-posted // per))}
+            if chunks.get(job_id, {}) != expected:
+                problems.append(f"compute.posted_inputs: {where} posted {posted} items; chunks (number: items) "
+                                f"{chunks.get(job_id, {})}, expected {expected}")
+        if posted < job.items and any(a.state in (COMMITTED, VERIFIED, LATE) if sealed else True
+                                      for a in job.assignments):
+            problems.append(f"compute.posted_inputs: {where} has a provider held to it with {posted} of "
+                            f"{job.items} inputs on chain")
     return problems
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from btt_chain.primitives.hashing import ZERO_HASH
-from runtime.compute import reassign, rent, storage
+from runtime.compute import posted_inputs, reassign, rent, storage
 from runtime.compute.assignment_state import COUNTED, COUNTERS, FINAL_STATES, TRANSITIONS, move
 from runtime.compute.holds import by_assignment, by_provider, hold_key, hold_of
 from runtime.compute.invariants import PARAMETER_RULES, RULES, check_books, check_parameter_rules
@@ -378,6 +378,10 @@ BREAKS: list[tuple[str, str, Callable[[Books, Overlay], None]]] = [
     ("compute.late_reveals", "a late assignment out of the late-reveal index", _no_late_reveal),
     ("compute.posted_chunks", "a posted chunk missing", _no_chunk),
     ("compute.posted_chunks", "a chunk of a settled assignment", _chunk_of_the_settled),
+    ("compute.posted_inputs", "inputs owed by a synthetic job, drawn with none on chain",
+     lambda b, v: posted_inputs.owed.put(v, b.assigned, 0)),
+    ("compute.posted_inputs", "an input chunk of a job that owes none",
+     lambda b, v: posted_inputs.input_chunks.put(v, posted_inputs.chunk_key(b.assigned, 0), (b"\x00" * 30,))),
     *[("compute.providers", f"`{name}` one too high", _bump_provider(name)) for name in ("assigned", *COUNTERS)],
     ("compute.providers", "a stall not counted", _stalled_uncounted),
     ("compute.outages", "an outage record of no provider", _outage_of_no_provider),
