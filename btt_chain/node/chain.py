@@ -265,6 +265,10 @@ class Chain:
         self.guard: ImportGuard | None = None
         self.stages = ImportStages()
         """Stage times of the last block import (benchmarks and profiling)."""
+        self._ahead: bytes | None = None
+        """The block expected after the one being imported (`import_block`'s `ahead`), while it is imported."""
+        self._lookahead: _Lookahead | None = None
+        """The expected next block's signature checks, started while the block before it executed."""
         self.halt: Halt | None = None
         """Set when a block needs a spec this node does not run, or its upgrade's migration fails
         (`btt_chain.node.upgrades`): every block from its number on is refused, unjudged, and nothing is authored."""
@@ -485,21 +489,31 @@ class Chain:
         return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.multi_signature)
 
     # import ----------------------------------------------------------------------------------------
-    def import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
+    def import_block(self, encoded: bytes, now_ms: int, ahead: bytes | None = None) -> ImportResult:
         """Check a block and add it to the tree; reorganise if it makes the best chain.
 
         Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, BlockFromFuture (its slot is not
         due by `now_ms` yet: not judged, nothing changed), or WeightsUnavailable: this node
         lacks a model's weights blob the block's execution needs. That is no verdict on the block: nothing changed
         and nothing is remembered about it, so importing it again once the blob is held works. UpgradeHalt: the
-        chain stopped (`stop_before`) at or below the block's number; no verdict, nothing changed."""
+        chain stopped (`stop_before`) at or below the block's number; no verdict, nothing changed.
+
+        `ahead`: the block expected next (the next of a batch in sync), if at hand. Its signatures are checked while
+        this block executes and commits, on the verify threads, so that they are busy between blocks; its import
+        takes them only where they are exactly its own (`_Lookahead`). A guess never judges anything: a block that
+        does not follow, or whose signatures the next import computes otherwise, is checked as any."""
         self.stages = ImportStages()
-        with gc_paused():
-            return self._import_block(encoded, now_ms)
+        self._ahead = ahead
+        try:
+            with gc_paused():
+                return self._import_block(encoded, now_ms)
+        finally:
+            self._ahead = None
 
     def _import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
+        lookahead = self._lookahead
         try:
-            block = Block.decode(encoded)
+            block = lookahead.block if lookahead is not None and lookahead.encoded == encoded else Block.decode(encoded)
         except DecodeError as exc:
             raise InvalidBlock(f"undecodable block: {exc}") from None
         h = block.hash()
@@ -761,6 +775,8 @@ class Chain:
             checks = self._start_checks_from_encoding(view, block, executive)
         else:
             checks = self._start_signature_checks(view, block, executive)
+        if self._ahead is not None and raw is not None:  # the next block's signatures queue behind this block's
+            self._start_lookahead(block, executive.runtime.spec_version, executive.runtime.transaction_version)
         # the accounts the block will read first, read from the database ahead of it on a thread without the GIL
         self.db.state.read_ahead(_accounts_read_first(block, executive.runtime))
         try:
@@ -865,7 +881,44 @@ class Chain:
         keys, items = signature_items(
             encodings, births, self.genesis_hash, runtime.spec_version, runtime.transaction_version
         )
+        lookahead, self._lookahead = self._lookahead, None
+        if lookahead is not None and lookahead.keys == keys:  # the very checks: started while the block before ran
+            return lookahead.pending
         return self.checker.start(keys, items)
+
+    def _start_lookahead(self, block: Block, runtime_spec: int, tx_version: int) -> None:
+        """Start the signature checks of `self._ahead`, the block expected after `block` (being imported on the head),
+        with the birth hashes it will have: genesis, `block`'s own hash, or a canonical block's below it. Nothing when
+        it does not follow `block`, does not decode, or names a birth not known here."""
+        encoded, self._lookahead = self._ahead, None
+        if encoded is None or not self.checker.verifies_beside or self.checker.has_workers:
+            return  # only where the signatures go to verify threads (`_start_checks_from_encoding` takes them)
+        try:
+            ahead = Block.decode(encoded)
+        except DecodeError:
+            return
+        h = ahead.header
+        current = block.header.number
+        if h.parent_hash != block.hash() or h.number != current + 1:
+            return
+        births: list[bytes] = []
+        for xt in ahead.extrinsics:
+            if isinstance(xt, Inherent):
+                births.append(b"")
+                continue
+            era = xt.era
+            birth = 0 if era.immortal else era.birth(h.number)
+            if birth == 0:
+                births.append(self.genesis_hash)
+            elif birth == current:
+                births.append(block.hash())
+            elif 0 < birth < current and (known := self.db.canonical_hash(birth)) is not None:
+                births.append(known)
+            else:
+                return
+        encodings = [xt.encode() for xt in ahead.extrinsics]
+        keys, items = signature_items(encodings, births, self.genesis_hash, runtime_spec, tx_version)
+        self._lookahead = _Lookahead(encoded, ahead, keys, self.checker.start(keys, items))
 
     def _start_signature_checks(self, parent_state: StateReader, block: Block, executive: Executive) -> PendingChecks:
         births = self._birth_hashes(parent_state, block, executive)
@@ -1239,6 +1292,18 @@ def _transfer_calls(runtime: Runtime) -> frozenset[tuple[int, int]]:
 
 def _apply(view: Overlay, changes: Mapping[bytes, bytes | None]) -> None:
     view.apply(changes)
+
+
+@dataclass(frozen=True)
+class _Lookahead:
+    """The next block's signature checks, started early (`Chain._start_lookahead`): its bytes, the block decoded,
+    the cache keys of its checks and the checks. Its import takes them only when the keys it computes from the state
+    are these very keys, so the verdicts are those of the block's own signatures and messages."""
+
+    encoded: bytes
+    block: Block
+    keys: list[bytes]
+    pending: PendingChecks
 
 
 class _BlockChecks:

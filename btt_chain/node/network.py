@@ -845,8 +845,9 @@ class NetworkBridge:
                     outcome, why = "empty", f"it serves no block from #{start}"
                     break
                 for index, (encoded, justifications) in enumerate(items):
+                    ahead = items[index + 1][0] if index + 1 < len(items) else None
                     try:
-                        result: ImportResult = self.node.import_block(encoded)
+                        result: ImportResult = self.node.import_block(encoded, ahead)
                     except UnknownParent:
                         if restarted:
                             # the peer's chain does not hold our finalized block: a branch our finality has left (or

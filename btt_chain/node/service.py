@@ -286,9 +286,10 @@ class Node:
             self.network.queue_transaction(encoded)
         return xt_hash
 
-    def import_block(self, encoded: bytes) -> ImportResult:
-        """Import a block from the network; keep the pool and finality in step with the new head."""
-        result = self.chain.import_block(encoded, now_ms())
+    def import_block(self, encoded: bytes, ahead: bytes | None = None) -> ImportResult:
+        """Import a block from the network; keep the pool and finality in step with the new head. `ahead`: the block
+        expected next (sync's next of a batch), whose signatures are checked meanwhile (`Chain.import_block`)."""
+        result = self.chain.import_block(encoded, now_ms(), ahead)
         if result.status == "known":
             return result
         self.signing.observe_block(result.header)
