@@ -183,8 +183,8 @@ def _chunk_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int
 def _inputs_extra(runtime: Runtime, state: Overlay, args: tuple[Any, ...]) -> int:
     job = storage.jobs.get(state, args[0])
     reg = None if job is None else storage.models.get(state, job.model)
-    if job is None or reg is None:
-        return 0
+    if job is None or reg is None:  # refused, but every item was decoded: charged by the items all the same
+        return weights.unplaced_inputs_weight(args[2]) - weights.POST_INPUTS
     sealed = storage.private_jobs.get(state, args[0]) is not None
     return weights.input_chunk_weight(reg.spec, job.items, len(args[2]), sealed) - weights.POST_INPUTS
 

@@ -30,7 +30,7 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, errors, events, holds, params, reassign, settlement, storage
+from ..compute import assignment_state, errors, events, holds, params, posted_inputs, reassign, settlement, storage
 from ..compute.inference import infer
 from ..compute.inputs import synthetic_input
 from ..compute.model import input_bytes
@@ -242,13 +242,14 @@ def uphold(ctx: CallContext, job: Job, idx: int, item: int, challenger: bytes | 
     """A fault shown: the assignment's hold slashed (the challenger's reward from it), the requester refunded, no
     pay, no credit; the place's work is posted again for another provider (`reassign`)."""
     a = job.assignments[idx]
+    inputs = posted_inputs.held(ctx.state, job)  # before the assignment's end can drop them
     burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(ctx.state, job.id, a.provider), challenger)
     balances.unreserve(ctx, job.requester, a.portion)
     put(ctx, job, idx, assignment_state.move(ctx, job, a, FRAUD))
     ctx.emit(events.ChallengeUpheld(
         job.id, a.provider, item, challenger or NOBODY, burned + reward, reward, a.portion
     ))
-    reassign.reassign(ctx, storage.jobs.get(ctx.state, job.id) or job, a.provider, a.portion)
+    reassign.reassign(ctx, storage.jobs.get(ctx.state, job.id) or job, a.provider, a.portion, inputs)
 
 
 def put(ctx: CallContext, job: Job, idx: int, a: Assignment) -> None:

@@ -418,7 +418,7 @@ def _posted_inputs(state: Overlay, by_job: dict[int, Job]) -> list[str]:
             if chunks.get(job_id, {}) != expected:
                 problems.append(f"compute.posted_inputs: {where} posted {posted} items; chunks (number: items) "
                                 f"{chunks.get(job_id, {})}, expected {expected}")
-        if posted < job.items and any(a.state in (COMMITTED, VERIFIED, LATE) if sealed else True
+        if posted < job.items and any(a.state in ((COMMITTED, VERIFIED, LATE) if sealed else posted_inputs.HELD)
                                       for a in job.assignments):
             problems.append(f"compute.posted_inputs: {where} has a provider held to it with {posted} of "
                             f"{job.items} inputs on chain")

@@ -23,7 +23,11 @@ it by itself; and a sealed item that does not open is on chain for everyone to s
 The requester pays the posting fees. The items stay in the state while the job is open and while any result of it can
 still be challenged (a challenger needs a public job's inputs), and leave it then (`release`).
 
-A job posted, or a private job drawn, before spec 17 owes nothing here (no `owed` entry) and runs by spec 16's rules.
+A job posted, or a private job drawn, before spec 17 owes nothing here (no `owed` entry) and runs by spec 16's rules
+until a place of it stalls: from then on it owes its inputs too (`progress.stall_due`), so a job posted just before
+the upgrade with a root and nothing behind it costs one provider one stall, not one a commit window to its deadline.
+A place that failed (`reassign`) is posted again with the inputs its job held on chain (`held`, `carry`), and a job
+that owed none posts one that owes none.
 """
 
 from __future__ import annotations
@@ -42,16 +46,22 @@ from ..compute.models import get_model
 from ..compute.types import (
     ASSIGNED,
     ASSIGNMENT_STATES,
+    COMMITTED,
     JOB_OPEN,
+    LATE,
     MAX_CHUNK_BYTES,
     MAX_CHUNK_ITEMS,
     MAX_SEALED_INPUT,
     SEAL_BYTES,
+    SETTLED,
     VERIFIED,
     Job,
 )
 from ..items import ID_KEY, StorageMap, u64_from_key, u64_key
 
+HELD = (ASSIGNED, COMMITTED, VERIFIED, LATE, SETTLED)
+"""Assignment states of a provider that holds, or held to the end, a job's inputs: a public job owing its inputs has
+none before all are on chain."""
 ITEM_PREFIX = 4
 """Bytes of an item's length prefix in a chunk, at most."""
 
@@ -176,6 +186,23 @@ def post(ctx: CallContext, who: bytes, job_id: int, first: int, items: Sequence[
     input_chunks.put(ctx.state, chunk_key(job_id, first // per), tuple(items))
     owed.put(ctx.state, job_id, first + expected)
     ctx.emit(events.InputsPosted(job_id, first, expected, first + expected))
+
+
+def held(state: Overlay, job: Job) -> tuple[tuple[bytes, ...], ...] | None:
+    """All of a public `job`'s inputs on chain, chunk by chunk, or None unless every one is there: what a reassign
+    carries to the job it posts (`carry`), read before the failed place's job can close and drop them."""
+    posted = owed.get(state, job.id)
+    if posted is None or posted < job.items or is_private(state, job.id):
+        return None
+    return tuple(input_chunks.codec.decode(raw) for _, raw in state.iterate(input_chunks.prefix + u64_key(job.id)))
+
+
+def carry(state: Overlay, job_id: int, chunks: tuple[tuple[bytes, ...], ...]) -> None:
+    """`job_id`, posted by a reassign on the same inputs, holds the chunks its original held (the same plan: the same
+    model and item count), so it is drawn at once as its original was."""
+    for n, chunk in enumerate(chunks):
+        input_chunks.put(state, chunk_key(job_id, n), chunk)
+    owed.put(state, job_id, sum(len(c) for c in chunks))
 
 
 def release(state: Overlay, job: Job) -> None:

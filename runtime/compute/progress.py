@@ -10,9 +10,10 @@ slot, so a block reads only the entries that fall due.
 
 from __future__ import annotations
 
+from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 
-from ..compute import jobs, market, outage, private, reassign, storage
+from ..compute import jobs, market, outage, posted_inputs, private, reassign, storage
 from ..compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -59,6 +60,10 @@ def stall_due(ctx: CallContext) -> None:
             continue  # the clinic never sealed the items to the provider: its fault, not the provider's
         job = _put(ctx, job, idx, outage.stalled(ctx, job, job.assignments[idx]))
         market.requeue(ctx.state, job)
+        if (job.input_seed == ZERO_HASH and job.input_root != ZERO_HASH  # a public job of its requester's own inputs,
+                and not posted_inputs.owes(ctx.state, job.id)  # posted before spec 17, nobody else working on it or
+                and not any(x.state in posted_inputs.HELD for x in job.assignments)):  # done: it owes them from now
+            posted_inputs.owe(ctx.state, job.id)
 
 
 def reveal_due(ctx: CallContext) -> None:
@@ -68,10 +73,11 @@ def reveal_due(ctx: CallContext) -> None:
     for job, idx in _due(ctx, storage.reveal_due, COMMITTED):
         job = _fresh(ctx, job)
         a = job.assignments[idx]
+        inputs = posted_inputs.held(ctx.state, job)  # before the job can close and drop them
         job = _put(ctx, job, idx, outage.reveal_missed(ctx, job, a))
         verified = any(x.state in (VERIFIED, SETTLED) for x in job.assignments)
         jobs.close_if_ended(ctx, job, JOB_DONE if verified else JOB_EXPIRED)
-        reassign.reassign(ctx, job, a.provider, a.portion)  # the place's work goes to another provider
+        reassign.reassign(ctx, job, a.provider, a.portion, inputs)  # the place's work goes to another provider
 
 
 def _fresh(ctx: CallContext, job: Job) -> Job:

@@ -36,10 +36,13 @@ excluded: StorageMap[bytes] = StorageMap("compute", "reassign_excluded", ACCOUNT
 closes."""
 
 
-def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int) -> None:
+def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int,
+             inputs: tuple[tuple[bytes, ...], ...] | None = None) -> None:
     """`provider`'s place in `job`, worth `portion` (already refunded to the requester), ended without a verified
-    result: post it again for another provider, or say why not."""
-    from ..compute import assignment, jobs
+    result: post it again for another provider, or say why not. `inputs`: the requester's own inputs `job` held on
+    chain (`posted_inputs.held`, read before the failure could close the job and drop them), which the new job holds
+    too (spec 17); a job that owed none posts one that owes none."""
+    from ..compute import assignment, jobs, posted_inputs
 
     state = ctx.state
     if storage.private_jobs.get(state, job.id) is not None:
@@ -56,7 +59,9 @@ def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int) -> None:
         return
     new_id = storage.next_job_id.get(state)
     try:  # every refusal of a post comes before it writes anything
-        jobs.post(ctx, job.requester, job.model, job.input_root, job.input_seed, job.items, portion, 1, left)
+        carried = inputs if inputs is not None else posted_inputs.owes(state, job.id)
+        jobs.post(ctx, job.requester, job.model, job.input_root, job.input_seed, job.items, portion, 1, left,
+                  inputs=carried)
     except DispatchError as exc:
         reason = PRICE if type(exc).__name__ == "PriceTooLow" else REFUSED
         ctx.emit(events.ReassignSkipped(job.id, provider, reason))

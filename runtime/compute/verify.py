@@ -30,6 +30,7 @@ from ..compute import (
     market,
     outage,
     params,
+    posted_inputs,
     private,
     reassign,
     settlement,
@@ -161,9 +162,10 @@ def reveal(
         job = storage.jobs.get(ctx.state, job_id)
         close_if_ended(ctx, job)
     else:
+        inputs = posted_inputs.held(ctx.state, job)  # before the job can close and drop them
         job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
         close_if_ended(ctx, job)
-        reassign.reassign(ctx, job, a.provider, a.portion)  # the place's work goes to another provider
+        reassign.reassign(ctx, job, a.provider, a.portion, inputs)  # the place's work goes to another provider
 
 
 def check_openings(

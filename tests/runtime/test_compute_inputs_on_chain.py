@@ -330,3 +330,67 @@ def test_jobs_posted_under_spec_16_are_drawn_without_inputs_on_chain_after_the_u
     assert_ok(post_inputs(chain, "charlie", new, inputs))
     chain.run_block([])
     assert [a.provider for a in job_of(chain, new).assignments] == [acct("bob")]
+
+
+# --- a failed place posted again: its inputs go with it ---------------------------------------------------------
+
+
+def test_a_place_posted_again_after_a_fraud_carries_its_inputs_and_is_drawn_at_once() -> None:
+    """The review's finding: a reassign posted the job again owing inputs its requester had no reason to post twice
+    (the original's were dropped when it closed), so the new job waited to its deadline."""
+    from tests.runtime.test_compute_reassign import LONG, assigned_to, two_providers
+
+    chain = two_providers()
+    inputs = own_inputs(4)
+    job_id = post(chain, items=4, inputs=inputs, deadline_ms=LONG)
+    first = assigned_to(chain, job_id)
+    name = "bob" if first == acct("bob") else "dave"
+    cheat = RequesterInputs(chain, name, fake=frozenset(range(4)), inputs=inputs)
+    cheat.commit_and_wait(job_id)
+    new_id = storage.next_job_id.get(chain.view())
+    assert_ok(cheat.reveal(job_id))
+    assert posted_inputs.owed.get(chain.view(), job_id) is None and chunks_held(chain, job_id) == 0  # old one closed
+    assert posted_inputs.owed.get(chain.view(), new_id) == 4
+    assert tuple(posted_inputs.posted_inputs(chain.view(), new_id)) == inputs
+    chain.run_block([])
+    (a,) = job_of(chain, new_id).assignments
+    assert a.provider != first  # drawn at once, never for the provider that failed
+
+
+def test_a_job_posted_before_spec_17_owes_its_inputs_once_a_place_of_it_stalls() -> None:
+    """The review's other finding: a root with nothing behind it, posted just before the upgrade, would have stalled
+    provider after provider to its deadline; after one stall it waits for its inputs like a spec-17 job."""
+    from runtime.context import EMERGENCY
+    from runtime.specs import running_spec
+    from tests.support.runtime_builder import GenesisBuilder
+
+    chain = GenesisBuilder(balances={"alice": 1_000, "bob": 100_000, "charlie": 100_000, "dave": 100_000},
+                           params={"compute.commit_window_slots": 8}).build(16)
+    old = post(chain, items=8, root=input_root(own_inputs(8)), seed=ZERO_HASH, deadline_ms=600_000)
+    chain.dispatch(EMERGENCY, "system.schedule_spec", 17, chain.number + 2)
+    while running_spec(chain.view()) != 17:
+        chain.run_block([])
+    register(chain, "bob")
+    register(chain, "dave")
+    chain.run_block([])
+    (a,) = job_of(chain, old).assignments
+    while chain.slot <= a.commit_by_slot:
+        chain.run_block([])
+    chain.run_block([])  # the place stalled: the job now owes its inputs, and nobody else is drawn
+    assert posted_inputs.owed.get(chain.view(), old) == 0
+    for _ in range(10):
+        chain.run_block([])
+    job = job_of(chain, old)
+    assert all(x.provider == a.provider for x in job.assignments)  # the stalled one only
+    stalled = [n for n in ("bob", "dave") if acct(n) != a.provider]
+    assert provider_of(chain, stalled[0]).stalled == 0  # type: ignore[union-attr]
+
+
+def test_a_chunk_for_a_job_the_chain_does_not_hold_weighs_what_its_items_cost() -> None:
+    from runtime.compute import weights
+    from runtime.modules import RUNTIME
+
+    chain = chain_with()
+    items = tuple(b"" for _ in range(24_576))
+    call = RUNTIME.decode_call(RUNTIME.call("compute.post_inputs", 10**6, 0, items, ()))
+    assert RUNTIME.weight(chain.view(), call) == weights.unplaced_inputs_weight(items) > 24_576 * 4
