@@ -10,8 +10,9 @@ gets the proof from that node and submits the call from the stash (`send_with_no
 Every check that can refuse comes before the signing node is asked for a key (a refused try leaves no key behind
 and costs it no hash chain): the stash is a registered validator (set-keys), or is none yet and is bonded at least
 `bonds.min_validator_bond` (register-validator; `btt_bonds`, `btt_params`), the call would be included and paid for
-(a dry run of it with a throwaway key, the same size and fee, never sent), `--node-rpc` is on the same chain, and it
-holds no session key the chain gives to another validator (`btt_localSessionKeys`, and the active set as `--rpc`
+(a dry run of it with a throwaway key, the same size and fee, never sent; from spec 17 with a zero proof, which the
+chain checks last, so the extrinsic the --rpc node sees could never set a key), `--node-rpc` is on the same chain,
+and it holds no session key the chain gives to another validator (`btt_localSessionKeys`, and the active set as `--rpc`
 sees it): one process signing for two validators is refused, in one line. With `--fee-only` (and no `--keys`) the
 fee is quoted with a throwaway key and the signing node is asked for none.
 
@@ -252,21 +253,36 @@ def check_fee(client: RpcClient, info: ChainInfo, signer: Signer, owner: str, ca
     never kept or sent), which costs the same fee as the real one."""
     from btt_chain.client.submit import dry_run, is_queued_behind, readable, sign_call
 
-    xt = sign_call(client, info, signer, info.calls.build_call(call.name, *call.args(*throwaway_keys(signer))))
+    xt = sign_call(client, info, signer, info.calls.build_call(call.name, *call.args(*throwaway_keys(signer, info))))
     dry = dry_run(client, xt)
     if is_queued_behind(dry) or (dry["valid"] and (dry["success"] or cli.submit.FORCE)):
         return
+    if dry["valid"] and proof_checked_last(info) and "BadKeyProof" in str(dry["error"]):
+        return  # every other check passed: the call would be included, paid for and succeed with the node's proof
     why = readable(str(dry["error"]), info.decimals, info.symbol)
     raise ConfigError(f"{owner} (--from) cannot {call.doing} now: {why}; {NOTHING_DONE}")
 
 
-def throwaway_keys(signer: Signer) -> tuple[SessionKeys, bytes]:
-    """Session keys of a key made here and never kept, with its proof for `signer`'s stash: a call with them has the
-    size, weight and fee of the real one."""
+PROOF_CHECKED_LAST = 17
+"""From spec 17 `session.set_keys` and `bonds.register_validator` check the key's proof after every other rule."""
+
+
+def proof_checked_last(info: ChainInfo) -> bool:
+    return info.spec_version >= PROOF_CHECKED_LAST
+
+
+def throwaway_keys(signer: Signer, info: ChainInfo) -> tuple[SessionKeys, bytes]:
+    """Session keys of a key made here and never kept, for `signer`'s stash: a call with them has the size, weight and
+    fee of the real one. From spec 17 their proof is 64 zero bytes: the call's dry run then fails on the proof alone
+    if everything else would pass (`check_fee`), and the signed extrinsic the --rpc node sees could never set a key
+    nobody holds, whoever submitted it (it would fail, its fee paid). Before spec 17 (the proof checked first) it is
+    the throwaway key's real proof."""
     from runtime.session.types import SessionKeys
 
     throwaway = Keypair.generate()
     keys = SessionKeys(throwaway.public, bytes(32))
+    if proof_checked_last(info):
+        return keys, bytes(64)
     return keys, throwaway.sign(keys.ownership_message(signer.account))
 
 
@@ -277,8 +293,11 @@ def quote_with_throwaway_key(client: RpcClient, info: ChainInfo, signer: Signer,
     nobody can use."""
     from btt_chain.client.fee_estimate import estimate_fee
 
-    estimate = estimate_fee(client, info, signer, call.name, call.args(*throwaway_keys(signer)),
-                            force=cli.submit.FORCE)
+    last = proof_checked_last(info)
+    estimate = estimate_fee(client, info, signer, call.name, call.args(*throwaway_keys(signer, info)),
+                            force=cli.submit.FORCE or last)
+    if last and "BadKeyProof" in str(estimate.error or ""):  # the throwaway's zero proof alone: all else passes
+        estimate = replace(estimate, success=True, error=None)
     echo_fee(replace(estimate, extrinsic="", hash=""), info,
              withheld="it carries a throwaway session key (the fee is the same): sent, it would set a key no node "
                       "holds, so it is not shown; the node at --node-rpc was not asked for a key")

@@ -46,6 +46,7 @@ def register_validator(
     account)`), so nobody registers a key it does not hold. The set of the next epoch is already fixed: the validator
     is queued at the next epoch's start and active (leading slots, voting) in the epoch after."""
     who = ensure_signed(origin)
+    logic.check_registration(ctx, who, session_key)  # the proof last: a bad one says everything else would pass
     if not ed25519.verify(session_key, session_keys_ownership_message(who, session_key, hash_chain_commitment), proof):
         raise errors.BadKeyProof()
     logic.register_validator(ctx, who, session_key, hash_chain_commitment)

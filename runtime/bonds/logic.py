@@ -135,13 +135,19 @@ def rebond(ctx: CallContext, who: bytes, amount: int) -> None:
     ctx.emit(events.Rebonded(who, amount))
 
 
-def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitment: bytes) -> None:
+def check_registration(ctx: CallContext, who: bytes, session_key: bytes) -> None:
+    """`who` may register as a validator signing with `session_key`: not registered yet, bonded at least the minimum,
+    the key free (`check_session_key`)."""
     minimum = ctx.param(MIN_VALIDATOR_BOND_PARAM)
     if storage.validators.contains(ctx.state, who):
         raise errors.AlreadyRegistered()
     if bonded(ctx.state, who) < minimum:
         raise errors.BelowMinimum(f"bond {bonded(ctx.state, who)} is below the minimum validator bond {minimum}")
     check_session_key(ctx.state, who, session_key)
+
+
+def register_validator(ctx: CallContext, who: bytes, session_key: bytes, commitment: bytes) -> None:
+    check_registration(ctx, who, session_key)
     storage.validators.put(ctx.state, who, ValidatorRegistration(session_key, commitment, who))
     consensus.set_commitment(ctx.state, session_key, commitment)
     session.key_owner.put(ctx.state, session_key, who)
@@ -152,16 +158,23 @@ def set_session_keys(ctx: CallContext, who: bytes, session_key: bytes, commitmen
     """`who`, a registered validator, signs with `session_key` (revealing from the hash chain ending in `commitment`)
     from the set queued next on: `compute_active_set` reads the registration. The key is refused while anyone uses it,
     the active and queued sets included, and when it ever signed for another account (`check_session_key`)."""
+    reg = check_new_session_key(ctx, who, session_key)
+    storage.validators.put(ctx.state, who, reg.replace(session_key=session_key, hash_chain_commitment=commitment))
+    consensus.set_commitment(ctx.state, session_key, commitment)
+    session.key_owner.put(ctx.state, reg.session_key, who)  # offences of the old key stay the validator's
+    session.key_owner.put(ctx.state, session_key, who)
+
+
+def check_new_session_key(ctx: CallContext, who: bytes, session_key: bytes) -> ValidatorRegistration:
+    """`who` is a registered validator (its registration returned) that may move to `session_key`: another key than
+    its own, and free (`check_session_key`)."""
     reg = storage.validators.get(ctx.state, who)
     if reg is None:
         raise session_errors.NotAValidator()
     if reg.session_key == session_key:
         raise session_errors.SameKeys()
     check_session_key(ctx.state, who, session_key)
-    storage.validators.put(ctx.state, who, reg.replace(session_key=session_key, hash_chain_commitment=commitment))
-    consensus.set_commitment(ctx.state, session_key, commitment)
-    session.key_owner.put(ctx.state, reg.session_key, who)  # offences of the old key stay the validator's
-    session.key_owner.put(ctx.state, session_key, who)
+    return reg
 
 
 def deregister_validator(ctx: CallContext, who: bytes) -> None:

@@ -20,6 +20,7 @@ def set_keys(ctx: CallContext, origin: Origin, keys: SessionKeys, proof: bytes) 
     "btt-session-keys" ++ your account ++ the keys (`btt_sessionKeysProof`). The set queued at the next epoch's start
     carries the new key: it signs from the epoch after that, and the old key stops there. The bond is untouched."""
     who = ensure_signed(origin)
+    bonds.check_new_session_key(ctx, who, keys.session_key)  # the proof last (spec 17): a bad one says all else passes
     if not ed25519.verify(keys.session_key, keys.ownership_message(who), proof):
         raise errors.BadKeyProof()
     bonds.set_session_keys(ctx, who, keys.session_key, keys.hash_chain_commitment)

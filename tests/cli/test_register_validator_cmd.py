@@ -256,6 +256,22 @@ def test_the_call_takes_the_proof_from_spec_17_and_not_before_by_the_nodes_call_
         info.calls.build_call(call.name, *call.args(keys, proof))  # the table takes them
 
 
+def test_the_throwaway_checks_carry_a_proof_that_could_never_set_a_key_from_spec_17() -> None:
+    """The fee check and `--fee-only` sign a real extrinsic and show it to the --rpc node. From spec 17 (the proof
+    checked after every other rule) its proof is 64 zero bytes: submitted by anyone it fails, its fee paid, and never
+    registers the stash with a key nobody holds; before spec 17 (the proof checked first) it is the throwaway key's."""
+    from cli.session_keys_cmd import throwaway_keys
+
+    signer = dev_keypair("charlie")
+    for spec in (17, 16):
+        info = ChainInfo(bytes(32), 42, "dev", spec, 18, "BTT", CallTable(runtime_of(spec).metadata()))
+        keys, proof = throwaway_keys(signer, info)
+        message = session_keys_ownership_message(signer.public, keys.session_key, keys.hash_chain_commitment)
+        from btt_chain.primitives import ed25519
+
+        assert ed25519.verify(keys.session_key, message, proof) == (spec < 17) and len(proof) == 64, spec
+
+
 @pytest_asyncio.fixture
 async def born_at_spec_16(tmp_path: Path) -> AsyncIterator[RpcHarness]:
     """set-keys' short-chain dev node with an empty keystore, its chain born at spec 16 (no proof in

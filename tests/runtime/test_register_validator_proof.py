@@ -105,11 +105,21 @@ def test_a_set_keys_proof_is_no_registration_for_another_account() -> None:
     assert_noop(chain, "dave", REGISTER, *registration(KEY, "dave", test_commitment(KEY)), error="SessionKeyInUse")
 
 
-def test_the_proof_is_checked_before_anything_else() -> None:
-    """An unbonded account without a proof learns only that the proof is bad (as set_keys answers a non-validator)."""
+def test_the_proof_is_checked_after_every_other_rule() -> None:
+    """A bad proof is refused last (spec 17, as set_keys from spec 17): a dry run with a throwaway key's zero proof
+    fails on the proof alone exactly when everything else would pass, so the CLI checks a registration with an
+    extrinsic that could never register a key nobody holds, whoever submitted it."""
     chain = GenesisBuilder(balances=BALANCES).build()
-    assert_noop(chain, "charlie", REGISTER, acct(KEY), test_commitment(KEY), b"", error="BadKeyProof")
+    assert_noop(chain, "charlie", REGISTER, acct(KEY), test_commitment(KEY), b"", error="BelowMinimum")
     assert_noop(chain, "charlie", REGISTER, *registration(KEY, "charlie", test_commitment(KEY)), error="BelowMinimum")
+    assert_ok(chain.submit("charlie", "bonds.bond", 10 * UNIT))
+    assert_noop(chain, "charlie", REGISTER, acct(KEY), test_commitment(KEY), bytes(64), error="BadKeyProof")
+    assert_noop(chain, "charlie", REGISTER, acct("alice"), test_commitment("alice"), bytes(64),
+                error="SessionKeyInUse")  # alice's key: taken, whatever the proof
+    assert_ok(chain.submit("charlie", REGISTER, *registration(KEY, "charlie", test_commitment(KEY))))
+    keys = SessionKeys(acct("eve"), test_commitment("eve"))
+    assert_noop(chain, "bob", "session.set_keys", keys, bytes(64), error="NotAValidator")  # set_keys alike
+    assert_noop(chain, "charlie", "session.set_keys", keys, bytes(64), error="BadKeyProof")
 
 
 def test_a_spec_16_chain_takes_the_old_call_and_after_the_upgrade_only_the_new_one() -> None:
