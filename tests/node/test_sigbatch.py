@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from btt_chain.node import sigbatch, sigcheck
+from btt_chain.node import sigbatch
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import SignatureChecker
 from btt_chain.primitives import ed25519
@@ -113,16 +112,6 @@ def test_a_batch_refuses_what_is_not_bytes_triples() -> None:
         sigbatch._sigbatch.Batch([(b"a", b"b")])  # type: ignore[union-attr]
     with pytest.raises(TypeError):
         sigbatch._sigbatch.Batch([(b"a", "b", b"c")])  # type: ignore[union-attr]
-
-
-@pytest.fixture
-def threaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[SignatureChecker]:
-    """A checker whose ed25519 checks of any block go to a verify thread (as a big block's do)."""
-    monkeypatch.setattr(sigcheck, "PARALLEL_THRESHOLD", 1)
-    checker = SignatureChecker(workers=1)
-    assert not checker.has_workers  # the block's stateless checks are made by the importer
-    yield checker
-    checker.close()
 
 
 def _block_with(block: Block, xts: tuple[Inherent | Extrinsic, ...]) -> bytes:

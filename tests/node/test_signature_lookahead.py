@@ -5,11 +5,11 @@ not follow, or bytes that do not decode, leave the import as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
-from btt_chain.node import sigbatch, sigcheck
+from btt_chain.node import sigbatch
 from btt_chain.node.chain import Chain
 from btt_chain.node.sigcheck import PendingChecks, SignatureChecker
 from btt_chain.primitives.block import Block, extrinsics_root
@@ -20,15 +20,6 @@ from storage.memory import MemoryStore
 from tests.support.node_builder import UNIT, author_next, dev_genesis, far_future_ms, new_chain, transfer
 
 pytestmark = pytest.mark.skipif(not sigbatch.AVAILABLE, reason="the compiled signature batch is not built")
-
-
-@pytest.fixture
-def threaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[SignatureChecker]:
-    """A checker whose ed25519 checks of any block go to a verify thread (as a big block's do)."""
-    monkeypatch.setattr(sigcheck, "PARALLEL_THRESHOLD", 1)
-    checker = SignatureChecker(workers=1)
-    yield checker
-    checker.close()
 
 
 def counting(checker: SignatureChecker) -> list[int]:
