@@ -13,11 +13,14 @@ from btt_chain.node.block_io import (
     ImportStats,
     count_blocks,
     export_blocks,
+    import_blocks,
     progress_line,
     read_block_file,
     summary_line,
     sync_progress_line,
+    with_next_block,
 )
+from btt_chain.node.chain import Chain
 from tests.support.node_builder import author_next, new_chain
 
 
@@ -35,6 +38,54 @@ def test_block_file_round_trip_and_truncation() -> None:
         list(read_block_file(io.BytesIO(buf.getvalue()[:-3]), chain.genesis_hash))
     with pytest.raises(BlockFileError, match="from genesis"):
         list(read_block_file(io.BytesIO(buf.getvalue()), bytes(32)))
+
+
+def test_each_entry_comes_with_the_next_block_and_a_damaged_entry_fails_where_it_is_reached() -> None:
+    def entries(fail_at: int | None):
+        for i in range(4):
+            if i == fail_at:
+                raise BlockFileError("block file ends inside a block")
+            yield bytes([i]), [bytes([i, i])]
+
+    assert list(with_next_block(entries(None))) == [
+        ((b"\x00", [b"\x00\x00"]), b"\x01"), ((b"\x01", [b"\x01\x01"]), b"\x02"),
+        ((b"\x02", [b"\x02\x02"]), b"\x03"), ((b"\x03", [b"\x03\x03"]), None),
+    ]
+    assert list(with_next_block(iter([]))) == []
+    got = []
+    with pytest.raises(BlockFileError, match="ends inside"):
+        for entry, following in with_next_block(entries(2)):
+            got.append((entry[0], following))
+    assert got == [(b"\x00", b"\x01"), (b"\x01", None)], "the entry before the damage is done with first"
+    with pytest.raises(BlockFileError):
+        list(with_next_block(entries(0)))
+
+
+def test_import_hands_each_block_the_next_and_imports_every_block_before_a_damaged_one() -> None:
+    source = new_chain()
+    for _ in range(4):
+        author_next(source)
+    buf = io.BytesIO()
+    export_blocks(source, buf, 1, 4)
+    damaged = buf.getvalue()[:-3]  # block 4's entry cut short
+    chain = new_chain()
+    handed: list[bytes | None] = []
+    plain_import = chain.import_block
+
+    def spying(encoded: bytes, now_ms: int, ahead: bytes | None = None):  # type: ignore[no-untyped-def]
+        handed.append(ahead)
+        return plain_import(encoded, now_ms, ahead=ahead)
+
+    chain.import_block = spying  # type: ignore[method-assign]
+    with pytest.raises(BlockFileError, match="ends inside"):
+        import_blocks(chain, io.BytesIO(damaged))
+    assert chain.head.number == 3, "blocks 1-3 are imported before block 4's damage is reported"
+    blocks = [source.db.get_block_bytes(source.db.canonical_hash(n) or b"") for n in (2, 3)]
+    assert handed == [blocks[0], blocks[1], None]
+    full = new_chain()
+    assert isinstance(full, Chain)
+    import_blocks(full, io.BytesIO(buf.getvalue()))
+    assert full.head.state_root == source.head.state_root
 
 
 def test_progress_lines_carry_rate_and_eta() -> None:
