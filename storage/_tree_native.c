@@ -11,6 +11,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,14 +126,18 @@ static inline size_t bucket_of(const uint8_t p[HLEN], int bits) {
 static inline int is_resident(const Bucket *b) { return b != NONRES; }
 static inline uint32_t count_of(const Bucket *b) { return (b == NULL || b == NONRES) ? 0 : b->n; }
 
-static Bucket *bucket_new(Engine *e, uint32_t n) {
+/* a bucket for n records, NULL (no Python error: any thread may call it) when short of memory */
+static Bucket *bucket_alloc(uint32_t n) {
     Bucket *b = PyMem_RawMalloc(sizeof(Bucket) + (size_t)(n ? n : 1) * RLEN);
-    if (b == NULL) {
-        raise_nomem(e);
-        return NULL;
-    }
+    if (b == NULL) return NULL;
     b->n = n;
     b->cap = n ? n : 1;
+    return b;
+}
+
+static Bucket *bucket_new(Engine *e, uint32_t n) {
+    Bucket *b = bucket_alloc(n);
+    if (b == NULL) raise_nomem(e);
     return b;
 }
 
@@ -189,7 +194,45 @@ static int join(const uint8_t *lh, int lk, const uint8_t *rh, int rk, uint8_t ou
     return INTERNAL;
 }
 
-static int log_push(Engine *e, const Undo *u) {
+/* What the half of an update that runs on a helper thread (`update_halves`) changes besides the tree's arrays: its own
+ * undo log, appended to the engine's once it is joined, the change in resident leaves, and whether it ran short of
+ * memory (it cannot raise: it holds no thread state). */
+typedef struct {
+    Undo *undo;
+    size_t n, cap;
+    long long resident;
+    int nomem;
+    /* the half's buckets not held, read back by the calling thread before the helper starts (in ascending order; each
+     * taken, and owned, by the update of its bucket) */
+    size_t *fetched_at;
+    Bucket **fetched;
+    size_t nfetched, next;
+} Side;
+
+/* The bucket `b` read back for this half (the caller's then), NULL if it was not (no update reaches one: a bug). */
+static Bucket *side_take(Side *side, size_t b) {
+    while (side->next < side->nfetched && side->fetched_at[side->next] < b) side->next++;
+    if (side->next == side->nfetched || side->fetched_at[side->next] != b) return NULL;
+    Bucket *bk = side->fetched[side->next];
+    side->fetched[side->next] = NULL;
+    return bk;
+}
+
+static int log_push(Engine *e, Side *side, const Undo *u) {
+    if (side != NULL) {
+        if (side->n == side->cap) {
+            size_t cap = side->cap ? 2 * side->cap : 4096;
+            Undo *grown = PyMem_RawRealloc(side->undo, cap * sizeof(Undo));
+            if (grown == NULL) {
+                side->nomem = 1;
+                return -1;
+            }
+            side->undo = grown;
+            side->cap = cap;
+        }
+        side->undo[side->n++] = *u;
+        return 0;
+    }
     if (e->nundo == e->capundo) {
         size_t cap = e->capundo ? 2 * e->capundo : 4096;
         Undo *grown = PyMem_RawRealloc(e->undo, cap * sizeof(Undo));
@@ -204,13 +247,13 @@ static int log_push(Engine *e, const Undo *u) {
     return 0;
 }
 
-static int set_position(Engine *e, size_t flat, const uint8_t h[HLEN], int kind) {
+static int set_position(Engine *e, Side *side, size_t flat, const uint8_t h[HLEN], int kind) {
     Undo u;
     u.what = 0;
     u.kind = e->kinds[flat];
     u.index = (uint32_t)flat;
     memcpy(u.old.hash, e->hashes + flat * HLEN, HLEN);
-    if (log_push(e, &u) < 0) return -1;
+    if (log_push(e, side, &u) < 0) return -1;
     memcpy(e->hashes + flat * HLEN, h, HLEN);
     e->kinds[flat] = (uint8_t)kind;
     return 0;
@@ -221,31 +264,33 @@ static inline int position_equals(const Engine *e, size_t flat, const uint8_t h[
 }
 
 /* recompute a position from its children: 1 if it changed, 0 if not, -1 on error */
-static int recompute(Engine *e, size_t flat, int logged) {
+static int recompute(Engine *e, Side *side, size_t flat, int logged) {
     size_t c = 2 * flat + 1;
     uint8_t h[HLEN];
     int kind = join(e->hashes + c * HLEN, e->kinds[c], e->hashes + (c + 1) * HLEN, e->kinds[c + 1], h);
     if (position_equals(e, flat, h, kind)) return 0;
-    if (logged) return set_position(e, flat, h, kind) < 0 ? -1 : 1;
+    if (logged) return set_position(e, side, flat, h, kind) < 0 ? -1 : 1;
     memcpy(e->hashes + flat * HLEN, h, HLEN);
     e->kinds[flat] = (uint8_t)kind;
     return 1;
 }
 
+/* undo one logged change */
+static void undo_one(Engine *e, const Undo *u) {
+    if (u->what == 0) {
+        memcpy(e->hashes + (size_t)u->index * HLEN, u->old.hash, HLEN);
+        e->kinds[u->index] = u->kind;
+    } else {
+        Bucket *cur = e->buckets[u->index];
+        e->resident += (long long)count_of(u->old.bucket) - (long long)count_of(cur);
+        bucket_free(cur);
+        e->buckets[u->index] = u->old.bucket;
+    }
+}
+
 /* undo every logged change above `mark` */
 static void undo_to(Engine *e, size_t mark) {
-    while (e->nundo > mark) {
-        Undo *u = &e->undo[--e->nundo];
-        if (u->what == 0) {
-            memcpy(e->hashes + (size_t)u->index * HLEN, u->old.hash, HLEN);
-            e->kinds[u->index] = u->kind;
-        } else {
-            Bucket *cur = e->buckets[u->index];
-            e->resident += (long long)count_of(u->old.bucket) - (long long)count_of(cur);
-            bucket_free(cur);
-            e->buckets[u->index] = u->old.bucket;
-        }
-    }
+    while (e->nundo > mark) undo_one(e, &e->undo[--e->nundo]);
 }
 
 /* forget the log (the outermost commit): buckets it replaced are freed */
@@ -483,7 +528,7 @@ static PyObject *Engine_finish_load(Engine *e, PyObject *Py_UNUSED(ignored)) {
     if (close_loading(e) < 0) return NULL;
     bucket_free(e->load_buf);
     e->load_buf = NULL;
-    for (size_t flat = base_of(e); flat-- > 0;) recompute(e, flat, 0);
+    for (size_t flat = base_of(e); flat-- > 0;) recompute(e, NULL, flat, 0);
     return Engine_get_root(e, NULL);
 }
 
@@ -591,11 +636,11 @@ fail:
     return NULL;
 }
 
-/* Hash each entry's key and value (bytes objects, immutable, held by `objects`), write each leaf record (path, value
- * hash) into `records` in the changes' order when it is not NULL, and sort the entries by path: no Python call, so it
- * runs without the GIL. */
-static void hash_changes(Entry *entries, PyObject **objects, Py_ssize_t n, uint8_t *records) {
-    for (Py_ssize_t i = 0; i < n; i++) {
+/* Hash entries [lo, hi)'s keys and values (bytes objects, immutable, held by `objects`) and write each leaf record
+ * (path, value hash) into `records` in the changes' order when it is not NULL: no Python call, so any thread may run it
+ * without the GIL. */
+static void hash_changes_range(Entry *entries, PyObject **objects, Py_ssize_t lo, Py_ssize_t hi, uint8_t *records) {
+    for (Py_ssize_t i = lo; i < hi; i++) {
         PyObject *key = objects[2 * i], *value = objects[2 * i + 1];
         blake2b_256((const uint8_t *)PyBytes_AS_STRING(key), (size_t)PyBytes_GET_SIZE(key), entries[i].path);
         if (value != NULL)
@@ -607,6 +652,11 @@ static void hash_changes(Entry *entries, PyObject **objects, Py_ssize_t n, uint8
             memcpy(records + (size_t)i * RLEN + HLEN, entries[i].value, HLEN);
         }
     }
+}
+
+/* `hash_changes_range` over all n entries, then sort them by path. */
+static void hash_changes(Entry *entries, PyObject **objects, Py_ssize_t n, uint8_t *records) {
+    hash_changes_range(entries, objects, 0, n, records);
     qsort(entries, (size_t)n, sizeof(Entry), compare_entries);
 }
 
@@ -615,18 +665,28 @@ static void release_objects(PyObject **objects, Py_ssize_t n) {
     PyMem_RawFree(objects);
 }
 
-/* Merge sorted entries [lo, hi) of bucket b into it: 1 if its position changed, 0 if not, -1 on error. */
-static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py_ssize_t hi) {
+/* Merge sorted entries [lo, hi) of bucket b into it: 1 if its position changed, 0 if not, -1 on error. With `side`
+ * (a helper thread's half) the bucket is resident (`update_halves` checks) and nothing calls Python. */
+static int update_bucket(Engine *e, Side *side, size_t b, const Entry *en, Py_ssize_t lo, Py_ssize_t hi) {
     Bucket *cur = e->buckets[b], *old = cur, *fetched = NULL;
     e->refs[b] = 1;
     if (cur == NONRES) {
-        fetched = fetch_bucket(e, b);
+        if (side != NULL) {
+            fetched = side_take(side, b);
+            if (fetched == NULL) {
+                side->nomem = 1; /* unreachable: every bucket of the half not held was read back before */
+                return -1;
+            }
+        } else {
+            fetched = fetch_bucket(e, b);
+        }
         if (fetched == NULL) return -1;
         old = fetched;
     }
     uint32_t on = count_of(old);
-    Bucket *nb = bucket_new(e, on + (uint32_t)(hi - lo));
+    Bucket *nb = side != NULL ? bucket_alloc(on + (uint32_t)(hi - lo)) : bucket_new(e, on + (uint32_t)(hi - lo));
     if (nb == NULL) {
+        if (side != NULL) side->nomem = 1;
         bucket_free(fetched);
         return -1;
     }
@@ -654,54 +714,178 @@ static int update_bucket(Engine *e, size_t b, const Entry *en, Py_ssize_t lo, Py
     u.kind = 0;
     u.index = (uint32_t)b;
     u.old.bucket = cur;
-    if (log_push(e, &u) < 0) {
+    if (log_push(e, side, &u) < 0) {
         PyMem_RawFree(nb);
         bucket_free(fetched);
         return -1;
     }
     bucket_free(fetched);
-    e->resident += (long long)k - (long long)(cur == NONRES ? 0 : on);
+    *(side != NULL ? &side->resident : &e->resident) += (long long)k - (long long)(cur == NONRES ? 0 : on);
     e->buckets[b] = nb;
     uint8_t h[HLEN];
     int kind = subtree(nb->rec, e->bits, 0, k, h);
     size_t flat = base_of(e) + b;
     if (position_equals(e, flat, h, kind)) return 0;
-    return set_position(e, flat, h, kind) < 0 ? -1 : 1;
+    return set_position(e, side, flat, h, kind) < 0 ? -1 : 1;
 }
 
-static int apply(Engine *e, const Entry *en, Py_ssize_t n) {
-    size_t *changed = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(size_t));
+/* Apply sorted entries [lo, hi) to their buckets and recompute the positions above them up to depth `top` (0: the
+ * root; 1: one half of the tree, whose entries all share their first bit): how many positions of depth `top` changed
+ * (0 or 1), -1 on error (with `side`, flagged there; else raised). */
+static int apply_range(Engine *e, Side *side, const Entry *en, Py_ssize_t lo, Py_ssize_t hi, int top) {
+    size_t *changed = PyMem_RawMalloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(size_t));
     if (changed == NULL) {
-        raise_nomem(e);
+        if (side != NULL)
+            side->nomem = 1;
+        else
+            raise_nomem(e);
         return -1;
     }
     size_t nchanged = 0, base = base_of(e);
-    Py_ssize_t i = 0;
-    while (i < n) {
+    Py_ssize_t i = lo;
+    while (i < hi) {
         size_t b = bucket_of(en[i].path, e->bits);
         Py_ssize_t j = i + 1;
-        while (j < n && bucket_of(en[j].path, e->bits) == b) j++;
-        int r = update_bucket(e, b, en, i, j);
+        while (j < hi && bucket_of(en[j].path, e->bits) == b) j++;
+        int r = update_bucket(e, side, b, en, i, j);
         if (r < 0) goto fail;
         if (r) changed[nchanged++] = base + b;
         i = j;
     }
-    for (int level = 0; level < e->bits; level++) {
+    for (int level = top; level < e->bits; level++) {
         size_t nparents = 0;
         for (size_t k = 0; k < nchanged; k++) {
             size_t parent = (changed[k] - 1) >> 1;
             if (nparents && changed[nparents - 1] == parent) continue;
-            int r = recompute(e, parent, 1);
+            int r = recompute(e, side, parent, 1);
             if (r < 0) goto fail;
             if (r) changed[nparents++] = parent;
         }
         nchanged = nparents;
     }
     PyMem_RawFree(changed);
-    return 0;
+    return (int)nchanged;
 fail:
     PyMem_RawFree(changed);
     return -1;
+}
+
+static int apply(Engine *e, const Entry *en, Py_ssize_t n) { return apply_range(e, NULL, en, 0, n, 0) < 0 ? -1 : 0; }
+
+/* ---- an update's two halves on two threads ---- */
+
+static Py_ssize_t parallel_min = 2048;
+static unsigned long long halves_run = 0; /* updates run in halves (read with the GIL held: tests, benchmarks) */
+/* Updates of at least this many changes (with buckets of depth 2 or more) hash and apply their halves on two threads:
+ * the changes' first half is hashed, and the entries under the tree's left half applied, by the calling thread, the
+ * rest by a helper. Each half's buckets and positions are the other's untouched; the root is joined after. */
+
+typedef struct {
+    Engine *e;
+    Entry *en;
+    PyObject **objects;
+    uint8_t *records;
+    Py_ssize_t lo, hi;
+    Side side;
+    int changed;
+} Half;
+
+static void release_fetched(Side *side) {
+    for (size_t i = 0; i < side->nfetched; i++) bucket_free(side->fetched[i]);
+    PyMem_RawFree(side->fetched);
+    PyMem_RawFree(side->fetched_at);
+    side->fetched = NULL;
+    side->fetched_at = NULL;
+    side->nfetched = 0;
+}
+
+static void *hash_half(void *arg) {
+    Half *h = arg;
+    hash_changes_range(h->en, h->objects, h->lo, h->hi, h->records);
+    return NULL;
+}
+
+static void *apply_half(void *arg) {
+    Half *h = arg;
+    h->changed = apply_range(h->e, &h->side, h->en, h->lo, h->hi, 1);
+    return NULL;
+}
+
+/* Hash the changes and apply them as `hash_changes` and `apply` do, in two halves on two threads (the GIL released):
+ * -1 on error (raised, with every change either half made logged for the caller's rollback), 0 once done; 1 when it
+ * did nothing because a half cannot run on a helper here (a bucket not resident, or no thread), for the serial path. */
+static int update_halves(Engine *e, Entry *en, PyObject **objects, Py_ssize_t n, uint8_t *records) {
+    pthread_t helper;
+    Half right = {e, en, objects, records, n / 2, n, {NULL, 0, 0, 0, 0, NULL, NULL, 0, 0}, 0};
+    if (pthread_create(&helper, NULL, hash_half, &right) != 0) return 1;
+    hash_changes_range(en, objects, 0, n / 2, records);
+    pthread_join(helper, NULL);
+    qsort(en, (size_t)n, sizeof(Entry), compare_entries);
+    /* the first entry under the right half of the tree: paths whose first bit is set */
+    Py_ssize_t mid = 0;
+    while (mid < n && !bit_at(en[mid].path, 0)) mid++;
+    /* the right half's buckets not held are read back here (the helper calls no Python), before anything changes */
+    Side *side = &right.side;
+    size_t nonres = 0;
+    for (Py_ssize_t i = mid; i < n; i++) {
+        size_t b = bucket_of(en[i].path, e->bits);
+        if (e->buckets[b] == NONRES && (i == mid || bucket_of(en[i - 1].path, e->bits) != b)) nonres++;
+    }
+    if (nonres) {
+        side->fetched_at = PyMem_RawMalloc(nonres * sizeof(size_t));
+        side->fetched = PyMem_RawCalloc(nonres, sizeof(Bucket *));
+        if (side->fetched_at == NULL || side->fetched == NULL) {
+            release_fetched(side);
+            raise_nomem(e);
+            return -1;
+        }
+        for (Py_ssize_t i = mid; i < n; i++) {
+            size_t b = bucket_of(en[i].path, e->bits);
+            if (e->buckets[b] != NONRES || (i != mid && bucket_of(en[i - 1].path, e->bits) == b)) continue;
+            e->refs[b] = 1;
+            Bucket *bk = fetch_bucket(e, b);
+            if (bk == NULL) {
+                release_fetched(side);
+                return -1;
+            }
+            side->fetched_at[side->nfetched] = b;
+            side->fetched[side->nfetched++] = bk;
+        }
+    }
+    right.lo = mid;
+    right.hi = n;
+    if (pthread_create(&helper, NULL, apply_half, &right) != 0) {
+        release_fetched(side);
+        return apply(e, en, n) < 0 ? -1 : 0;
+    }
+    halves_run++;
+    int left = apply_range(e, NULL, en, 0, mid, 1);
+    pthread_join(helper, NULL);
+    release_fetched(side); /* any the helper did not take (it failed first) */
+    /* the helper's changes join the engine's log (the left half's are in it already), so a rollback undoes both */
+    e->resident += side->resident;
+    int failed = left < 0 || right.changed < 0;
+    size_t need = e->nundo + side->n;
+    if (need > e->capundo) {
+        Undo *grown = PyMem_RawRealloc(e->undo, need * sizeof(Undo));
+        if (grown == NULL) {
+            for (size_t i = side->n; i-- > 0;) undo_one(e, &side->undo[i]); /* undone here: not in the log */
+            PyMem_RawFree(side->undo);
+            if (left >= 0) raise_nomem(e);
+            return -1;
+        }
+        e->undo = grown;
+        e->capundo = need;
+    }
+    if (side->n) memcpy(e->undo + e->nundo, side->undo, side->n * sizeof(Undo));
+    e->nundo = need;
+    PyMem_RawFree(side->undo);
+    if (failed) {
+        if (left >= 0) raise_nomem(e); /* the helper can only have run short of memory */
+        return -1;
+    }
+    if ((left > 0 || right.changed > 0) && recompute(e, NULL, 0, 1) < 0) return -1;
+    return 0;
 }
 
 static PyObject *Engine_update(Engine *e, PyObject *changes) {
@@ -725,8 +909,13 @@ static PyObject *Engine_update(Engine *e, PyObject *changes) {
         /* the hashing, of the changes too, runs without the GIL: a caller may run Python meanwhile on another thread */
         e->busy = 1;
         e->released = PyEval_SaveThread();
-        hash_changes(en, objects, n, records);
-        failed = apply(e, en, n) < 0;
+        int halves = n >= parallel_min && e->bits >= 2 ? update_halves(e, en, objects, n, records) : 1;
+        if (halves == 1) {
+            hash_changes(en, objects, n, records);
+            failed = apply(e, en, n) < 0;
+        } else {
+            failed = halves < 0;
+        }
         PyEval_RestoreThread(e->released);
         e->released = NULL;
         e->busy = 0;
@@ -1059,8 +1248,28 @@ static PyTypeObject EngineType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* set_parallel_min(n): updates of at least n changes run in two halves (tests set 1 to run every update so); the
+ * previous value */
+static PyObject *tree_set_parallel_min(PyObject *Py_UNUSED(self), PyObject *arg) {
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "the parallel minimum is at least 1");
+        return NULL;
+    }
+    Py_ssize_t before = parallel_min;
+    parallel_min = n;
+    return PyLong_FromSsize_t(before);
+}
+
+static PyObject *tree_halves_run(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromUnsignedLongLong(halves_run);
+}
+
 static PyMethodDef methods[] = {
+    {"halves_run", tree_halves_run, METH_NOARGS, "How many updates this process ran in two halves."},
     {"blake2b_256", tree_blake2b_256, METH_O, "BLAKE2b-256 of bytes (the tree's own hash, for tests)."},
+    {"set_parallel_min", tree_set_parallel_min, METH_O, "Updates of at least this many changes run in two halves."},
     {"put_leaves", tree_put_leaves, METH_VARARGS, "A commit's leaf puts and deletes from its state changes."},
     {"leaf_records", tree_leaf_records, METH_O, "A state's sorted leaf records."},
     {"tree_keys", tree_tree_keys, METH_VARARGS, "A state's key-index entries and keys, in path order."},

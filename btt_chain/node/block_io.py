@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
@@ -29,7 +30,7 @@ from btt_chain.consensus.finality import (
     JustificationStatus,
     VoteTracker,
 )
-from btt_chain.node.chain import Chain
+from btt_chain.node.chain import LOOKAHEAD_BLOCKS, Chain
 from btt_chain.node.checkpoint import CheckpointGuard
 from btt_chain.node.finality_service import ChainTargetSets
 from btt_chain.primitives.block import Block, Header
@@ -139,30 +140,29 @@ def read_block_file(src: BinaryIO, genesis_hash: bytes) -> Iterator[tuple[bytes,
         yield block, [_read_justification(src) for _ in range(count)]
 
 
-def with_next_block(
-    entries: Iterator[tuple[bytes, list[bytes]]],
-) -> Iterator[tuple[tuple[bytes, list[bytes]], bytes | None]]:
-    """Each entry of a block file with the next entry's encoded block (None after the last). Reading one entry ahead
-    changes nothing that is reported, or when: an entry that cannot be read gives the entry before it with None, and
-    its error is raised only once that entry is done with, as it would be without the peek."""
-    try:
-        current = next(entries)
-    except StopIteration:
-        return
+def with_next_blocks(
+    entries: Iterator[tuple[bytes, list[bytes]]], count: int,
+) -> Iterator[tuple[tuple[bytes, list[bytes]], tuple[bytes, ...]]]:
+    """Each entry of a block file with the encoded blocks of the up to `count` entries after it. Reading ahead
+    changes nothing that is reported, or when: an entry that cannot be read ends the blocks given with the entries
+    before it, and its error is raised only once they are all done with, as it would be without reading ahead."""
+    pending: deque[tuple[bytes, list[bytes]]] = deque()
+    failure: Exception | None = None
+    ended = False
     while True:
-        failure: Exception | None = None
-        try:
-            following = next(entries)
-        except StopIteration:
-            yield current, None
-            return
-        except Exception as exc:  # the reader's own error: raised where the loop reaches the entry
-            failure = exc
-        if failure is not None:
-            yield current, None
-            raise failure
-        yield current, following[0]
-        current = following
+        while not ended and failure is None and len(pending) <= count:
+            try:
+                pending.append(next(entries))
+            except StopIteration:
+                ended = True
+            except Exception as exc:  # the reader's own error: raised where the loop reaches the entry
+                failure = exc
+        if not pending:
+            break
+        entry = pending.popleft()
+        yield entry, tuple(block for block, _ in pending)
+    if failure is not None:
+        raise failure
 
 
 def _read_justification(src: BinaryIO) -> bytes:
@@ -454,8 +454,9 @@ def import_blocks(
     stats = ImportStats()
     began = time.monotonic()
     finality = FileFinality(chain)
-    for (encoded, justifications), following in with_next_block(read_block_file(src, chain.genesis_hash)):
-        # the file's next block at hand, as sync has the rest of its batch: its signatures checked while this one runs
+    entries = with_next_blocks(read_block_file(src, chain.genesis_hash), LOOKAHEAD_BLOCKS)
+    for (encoded, justifications), following in entries:
+        # the file's next blocks at hand, as sync has the rest of its batch: their signatures checked meanwhile
         result = chain.import_block(encoded, now_ms(), ahead=following)
         if result.status == "known":
             stats.known += 1

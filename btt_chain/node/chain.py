@@ -21,7 +21,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -72,6 +72,11 @@ log = logging.getLogger("btt.chain")
 T = TypeVar("T")
 
 MAX_BAD_BLOCKS = 10_000
+LOOKAHEAD_BLOCKS = 1
+"""How many of the blocks expected next (`import_block`'s `ahead`) have their signatures checked ahead: one keeps the
+verify thread busy while a block's own work runs. Two measured the same (`bench import`, 2026-11-28: 0.771 and 0.771
+of verify at 10,000,000 accounts, 0.953/0.957 and 0.919/0.917 at 1,000,000) with a slower first block: the verify
+thread finishes a block's checks in less than a block's time either way, so a deeper queue has nothing to fill."""
 MAPPED_TABLES_BUDGET = 640 * 2**20
 """Resident pages of LevelDB's mapped tables an import lets the process hold before the store unmaps them
 (`LevelDBStore.release_mapped_pages_over`; up to twice this while a compaction is due): 1 M accounts stay under it;
@@ -265,10 +270,10 @@ class Chain:
         self.guard: ImportGuard | None = None
         self.stages = ImportStages()
         """Stage times of the last block import (benchmarks and profiling)."""
-        self._ahead: bytes | None = None
-        """The block expected after the one being imported (`import_block`'s `ahead`), while it is imported."""
-        self._lookahead: _Lookahead | None = None
-        """The expected next block's signature checks, started while the block before it executed."""
+        self._ahead: tuple[bytes, ...] = ()
+        """The blocks expected after the one being imported (`import_block`'s `ahead`), while it is imported."""
+        self._lookaheads: list[_Lookahead] = []
+        """The expected next blocks' signature checks, in their order, started while blocks before them executed."""
         self.halt: Halt | None = None
         """Set when a block needs a spec this node does not run, or its upgrade's migration fails
         (`btt_chain.node.upgrades`): every block from its number on is refused, unjudged, and nothing is authored."""
@@ -489,7 +494,9 @@ class Chain:
         return self.checker.verify_one(_sig_key(xt, msg), xt.signer, msg, xt.multi_signature)
 
     # import ----------------------------------------------------------------------------------------
-    def import_block(self, encoded: bytes, now_ms: int, ahead: bytes | None = None) -> ImportResult:
+    def import_block(
+        self, encoded: bytes, now_ms: int, ahead: bytes | Sequence[bytes] | None = None,
+    ) -> ImportResult:
         """Check a block and add it to the tree; reorganise if it makes the best chain.
 
         Raises InvalidBlock (nothing changed), UnknownParent, ConflictsWithFinality, BlockFromFuture (its slot is not
@@ -498,20 +505,22 @@ class Chain:
         and nothing is remembered about it, so importing it again once the blob is held works. UpgradeHalt: the
         chain stopped (`stop_before`) at or below the block's number; no verdict, nothing changed.
 
-        `ahead`: the block expected next (the next of a batch in sync), if at hand. Its signatures are checked while
-        this block executes and commits, on the verify threads, so that they are busy between blocks; its import
-        takes them only where they are exactly its own (`_Lookahead`). A guess never judges anything: a block that
-        does not follow, or whose signatures the next import computes otherwise, is checked as any."""
+        `ahead`: the blocks expected next, in order (the rest of a batch in sync), if at hand; or one block. The
+        signatures of the first `LOOKAHEAD_BLOCKS` of them are checked while this block executes and commits, on the
+        verify threads, so that these are busy whenever a core would be idle; each block's import takes its checks
+        only where they are exactly its own (`_Lookahead`). A guess never judges anything: a block that does not
+        follow, or whose signatures its import computes otherwise, is checked as any."""
         self.stages = ImportStages()
-        self._ahead = ahead
+        self._ahead = (ahead,) if isinstance(ahead, bytes) else tuple(ahead or ())[:LOOKAHEAD_BLOCKS]
         try:
             with gc_paused():
                 return self._import_block(encoded, now_ms)
         finally:
-            self._ahead = None
+            self._ahead = ()
 
     def _import_block(self, encoded: bytes, now_ms: int) -> ImportResult:
-        lookahead = self._lookahead
+        queued = self._lookaheads
+        lookahead = queued[0] if queued else None
         try:
             block = lookahead.block if lookahead is not None and lookahead.encoded == encoded else Block.decode(encoded)
         except DecodeError as exc:
@@ -775,8 +784,8 @@ class Chain:
             checks = self._start_checks_from_encoding(view, block, executive)
         else:
             checks = self._start_signature_checks(view, block, executive)
-        if self._ahead is not None and raw is not None:  # the next block's signatures queue behind this block's
-            self._start_lookahead(block, executive.runtime.spec_version, executive.runtime.transaction_version)
+        if self._ahead and raw is not None:  # the next blocks' signatures queue behind this block's
+            self._start_lookaheads(block, executive.runtime.spec_version, executive.runtime.transaction_version)
         # the accounts the block will read first, read from the database ahead of it on a thread without the GIL
         self.db.state.read_ahead(_accounts_read_first(block, executive.runtime))
         try:
@@ -881,44 +890,72 @@ class Chain:
         keys, items = signature_items(
             encodings, births, self.genesis_hash, runtime.spec_version, runtime.transaction_version
         )
-        lookahead, self._lookahead = self._lookahead, None
-        if lookahead is not None and lookahead.keys == keys:  # the very checks: started while the block before ran
-            return lookahead.pending
+        queued, self._lookaheads = self._lookaheads, []
+        if queued and queued[0].keys == keys:  # the very checks: started while a block before ran
+            self._lookaheads = queued[1:]  # the blocks after it, still in their order
+            return queued[0].pending
         return self.checker.start(keys, items)
 
-    def _start_lookahead(self, block: Block, runtime_spec: int, tx_version: int) -> None:
-        """Start the signature checks of `self._ahead`, the block expected after `block` (being imported on the head),
-        with the birth hashes it will have: genesis, `block`'s own hash, or a canonical block's below it. Nothing when
-        it does not follow `block`, does not decode, or names a birth not known here."""
-        encoded, self._lookahead = self._ahead, None
-        if encoded is None or not self.checker.verifies_beside or self.checker.has_workers:
+    def _start_lookaheads(self, block: Block, runtime_spec: int, tx_version: int) -> None:
+        """Have the signature checks of `self._ahead`, the blocks expected after `block` (being imported on the head),
+        started, each with the birth hashes it will have: genesis, `block`'s own hash or an expected block's before it,
+        or a canonical block's below `block`. Checks started by an import before and still expected are kept (they are
+        queued in this order on the verify threads); from the first block that does not follow the one before it,
+        does not decode, or names a birth not known here, none."""
+        queued, self._lookaheads = self._lookaheads, []
+        if not self.checker.verifies_beside or self.checker.has_workers:
             return  # only where the signatures go to verify threads (`_start_checks_from_encoding` takes them)
-        try:
-            ahead = Block.decode(encoded)
-        except DecodeError:
-            return
-        h = ahead.header
         current = block.header.number
-        if h.parent_hash != block.hash() or h.number != current + 1:
-            return
+        parent_hash, parent_number = block.hash(), current
+        known = {current: parent_hash}
+        started: list[_Lookahead] = []
+        for i, encoded in enumerate(self._ahead):
+            # the queued checks are kept while they are, in order, the very blocks expected
+            kept = queued[i] if i < len(queued) and queued[i].encoded == encoded else None
+            if kept is not None:
+                ahead = kept.block
+            else:
+                queued = []
+                try:
+                    ahead = Block.decode(encoded)
+                except DecodeError:
+                    break
+            h = ahead.header
+            if h.parent_hash != parent_hash or h.number != parent_number + 1:
+                break
+            if kept is None:
+                births = self._expected_births(ahead, current, known)
+                if births is None:
+                    break
+                encodings = [xt.encode() for xt in ahead.extrinsics]
+                keys, items = signature_items(encodings, births, self.genesis_hash, runtime_spec, tx_version)
+                kept = _Lookahead(encoded, ahead, keys, self.checker.start(keys, items))
+            started.append(kept)
+            parent_hash, parent_number = ahead.hash(), h.number
+            known[parent_number] = parent_hash
+        self._lookaheads = started
+
+    def _expected_births(self, ahead: Block, current: int, known: Mapping[int, bytes]) -> list[bytes] | None:
+        """The birth hash of each extrinsic of `ahead`, a block expected after block `current` (being imported):
+        genesis, an expected block's or `current`'s own hash (`known`), or a canonical block's below `current`; None
+        when one is none of these."""
         births: list[bytes] = []
+        number = ahead.header.number
         for xt in ahead.extrinsics:
             if isinstance(xt, Inherent):
                 births.append(b"")
                 continue
             era = xt.era
-            birth = 0 if era.immortal else era.birth(h.number)
+            birth = 0 if era.immortal else era.birth(number)
             if birth == 0:
                 births.append(self.genesis_hash)
-            elif birth == current:
-                births.append(block.hash())
-            elif 0 < birth < current and (known := self.db.canonical_hash(birth)) is not None:
-                births.append(known)
+            elif (mine := known.get(birth)) is not None:
+                births.append(mine)
+            elif 0 < birth < current and (canonical := self.db.canonical_hash(birth)) is not None:
+                births.append(canonical)
             else:
-                return
-        encodings = [xt.encode() for xt in ahead.extrinsics]
-        keys, items = signature_items(encodings, births, self.genesis_hash, runtime_spec, tx_version)
-        self._lookahead = _Lookahead(encoded, ahead, keys, self.checker.start(keys, items))
+                return None
+        return births
 
     def _start_signature_checks(self, parent_state: StateReader, block: Block, executive: Executive) -> PendingChecks:
         births = self._birth_hashes(parent_state, block, executive)

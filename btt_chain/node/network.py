@@ -36,7 +36,7 @@ from btt_chain.consensus.signing_gate import PeerClaim, PeerPosition, is_ahead_o
 from btt_chain.consensus.slots import HOLD_AHEAD_MS, BlockFromFuture
 from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
-from btt_chain.node.chain import ConflictsWithFinality, ImportResult, UnknownParent
+from btt_chain.node.chain import LOOKAHEAD_BLOCKS, ConflictsWithFinality, ImportResult, UnknownParent
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.clock_watch import ClockWatch
 from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
@@ -845,7 +845,7 @@ class NetworkBridge:
                     outcome, why = "empty", f"it serves no block from #{start}"
                     break
                 for index, (encoded, justifications) in enumerate(items):
-                    ahead = items[index + 1][0] if index + 1 < len(items) else None
+                    ahead = [block for block, _ in items[index + 1 : index + 1 + LOOKAHEAD_BLOCKS]]
                     try:
                         result: ImportResult = self.node.import_block(encoded, ahead)
                     except UnknownParent:

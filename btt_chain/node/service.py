@@ -12,7 +12,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,9 +286,9 @@ class Node:
             self.network.queue_transaction(encoded)
         return xt_hash
 
-    def import_block(self, encoded: bytes, ahead: bytes | None = None) -> ImportResult:
-        """Import a block from the network; keep the pool and finality in step with the new head. `ahead`: the block
-        expected next (sync's next of a batch), whose signatures are checked meanwhile (`Chain.import_block`)."""
+    def import_block(self, encoded: bytes, ahead: bytes | Sequence[bytes] | None = None) -> ImportResult:
+        """Import a block from the network; keep the pool and finality in step with the new head. `ahead`: the blocks
+        expected next (the rest of sync's batch), whose signatures are checked meanwhile (`Chain.import_block`)."""
         result = self.chain.import_block(encoded, now_ms(), ahead)
         if result.status == "known":
             return result

@@ -18,9 +18,9 @@ from btt_chain.node.block_io import (
     read_block_file,
     summary_line,
     sync_progress_line,
-    with_next_block,
+    with_next_blocks,
 )
-from btt_chain.node.chain import Chain
+from btt_chain.node.chain import LOOKAHEAD_BLOCKS, Chain
 from tests.support.node_builder import author_next, new_chain
 
 
@@ -40,25 +40,27 @@ def test_block_file_round_trip_and_truncation() -> None:
         list(read_block_file(io.BytesIO(buf.getvalue()), bytes(32)))
 
 
-def test_each_entry_comes_with_the_next_block_and_a_damaged_entry_fails_where_it_is_reached() -> None:
-    def entries(fail_at: int | None):
+def test_each_entry_comes_with_the_blocks_after_it_and_a_damaged_entry_fails_where_it_is_reached() -> None:
+    def entries(fail_at: int | None):  # type: ignore[no-untyped-def]
         for i in range(4):
             if i == fail_at:
                 raise BlockFileError("block file ends inside a block")
             yield bytes([i]), [bytes([i, i])]
 
-    assert list(with_next_block(entries(None))) == [
-        ((b"\x00", [b"\x00\x00"]), b"\x01"), ((b"\x01", [b"\x01\x01"]), b"\x02"),
-        ((b"\x02", [b"\x02\x02"]), b"\x03"), ((b"\x03", [b"\x03\x03"]), None),
+    assert [(e[0], f) for e, f in with_next_blocks(entries(None), 2)] == [
+        (b"\x00", (b"\x01", b"\x02")), (b"\x01", (b"\x02", b"\x03")), (b"\x02", (b"\x03",)), (b"\x03", ()),
     ]
-    assert list(with_next_block(iter([]))) == []
-    got = []
-    with pytest.raises(BlockFileError, match="ends inside"):
-        for entry, following in with_next_block(entries(2)):
-            got.append((entry[0], following))
-    assert got == [(b"\x00", b"\x01"), (b"\x01", None)], "the entry before the damage is done with first"
+    assert [e[1] for e, _ in with_next_blocks(entries(None), 1)] == [[bytes([i, i])] for i in range(4)]
+    assert list(with_next_blocks(iter([]), 2)) == []
+    for count in (1, 2, 3):
+        got = []
+        with pytest.raises(BlockFileError, match="ends inside"):
+            for entry, following in with_next_blocks(entries(2), count):
+                got.append((entry[0], following))
+        assert [e for e, _ in got] == [b"\x00", b"\x01"], "every entry before the damage is done with first"
+        assert got[-1][1] == (), "the damaged entry is never given as a block to come"
     with pytest.raises(BlockFileError):
-        list(with_next_block(entries(0)))
+        list(with_next_blocks(entries(0), 2))
 
 
 def test_import_hands_each_block_the_next_and_imports_every_block_before_a_damaged_one() -> None:
@@ -69,10 +71,10 @@ def test_import_hands_each_block_the_next_and_imports_every_block_before_a_damag
     export_blocks(source, buf, 1, 4)
     damaged = buf.getvalue()[:-3]  # block 4's entry cut short
     chain = new_chain()
-    handed: list[bytes | None] = []
+    handed: list[tuple[bytes, ...]] = []
     plain_import = chain.import_block
 
-    def spying(encoded: bytes, now_ms: int, ahead: bytes | None = None):  # type: ignore[no-untyped-def]
+    def spying(encoded: bytes, now_ms: int, ahead: tuple[bytes, ...] = ()):  # type: ignore[no-untyped-def]
         handed.append(ahead)
         return plain_import(encoded, now_ms, ahead=ahead)
 
@@ -80,8 +82,8 @@ def test_import_hands_each_block_the_next_and_imports_every_block_before_a_damag
     with pytest.raises(BlockFileError, match="ends inside"):
         import_blocks(chain, io.BytesIO(damaged))
     assert chain.head.number == 3, "blocks 1-3 are imported before block 4's damage is reported"
-    blocks = [source.db.get_block_bytes(source.db.canonical_hash(n) or b"") for n in (2, 3)]
-    assert handed == [blocks[0], blocks[1], None]
+    blocks = [source.db.get_block_bytes(source.db.canonical_hash(n) or b"") for n in (2, 3)]  # block 4's is cut
+    assert handed == [tuple(blocks[i : i + LOOKAHEAD_BLOCKS]) for i in range(3)], "block 4, damaged, is never handed"
     full = new_chain()
     assert isinstance(full, Chain)
     import_blocks(full, io.BytesIO(buf.getvalue()))
