@@ -93,8 +93,9 @@ def flatness_ratio(per_block: list[float]) -> float | None:
 
 def thread_cpu() -> dict[str, float]:
     """CPU seconds (user and system) of each of this process's threads so far, by role: the importing thread
-    (`main`), Python's named threads by their name's prefix (`sig-verify`, `state-tree`, `leveldb-writer`), and the
-    threads Python did not start (LevelDB's background compactions) as `leveldb-background`."""
+    (`main`), Python's named threads by their name's prefix (`sig-verify`, `state-tree`, `leveldb-writer`), the
+    threads Python did not start (LevelDB's background compactions) as `leveldb-background`, and those that ended
+    (`ended-threads`: each block's read-ahead reader, the state tree's helper threads)."""
     import threading
 
     names = {str(t.native_id): t.name.rsplit("_", 1)[0] for t in threading.enumerate()}
@@ -109,6 +110,12 @@ def thread_cpu() -> dict[str, float]:
             continue
         role = names.get(tid, "leveldb-background")
         out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    # threads that ended (a block's read-ahead reader, the state tree's helper for an update's second half) count in
+    # the process's own figure only
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ended = (int(fields[11]) + int(fields[12])) / tick - sum(out.values())
+    out["ended-threads"] = max(0.0, ended)
     return out
 
 
