@@ -774,8 +774,8 @@ static int apply(Engine *e, const Entry *en, Py_ssize_t n) { return apply_range(
 
 /* ---- an update's two halves on two threads ---- */
 
-static Py_ssize_t parallel_min = 2048;
-static unsigned long long halves_run = 0; /* updates run in halves (read with the GIL held: tests, benchmarks) */
+static Py_ssize_t parallel_min = 2048; /* read and written atomically: engines update on threads of their own */
+static unsigned long long halves_run = 0; /* updates run in halves (tests, benchmarks), counted atomically */
 /* Updates of at least this many changes (with buckets of depth 2 or more) hash and apply their halves on two threads:
  * the changes' first half is hashed, and the entries under the tree's left half applied, by the calling thread, the
  * rest by a helper. Each half's buckets and positions are the other's untouched; the root is joined after. */
@@ -858,7 +858,7 @@ static int update_halves(Engine *e, Entry *en, PyObject **objects, Py_ssize_t n,
         release_fetched(side);
         return apply(e, en, n) < 0 ? -1 : 0;
     }
-    halves_run++;
+    __atomic_fetch_add(&halves_run, 1, __ATOMIC_RELAXED);
     int left = apply_range(e, NULL, en, 0, mid, 1);
     pthread_join(helper, NULL);
     release_fetched(side); /* any the helper did not take (it failed first) */
@@ -909,7 +909,9 @@ static PyObject *Engine_update(Engine *e, PyObject *changes) {
         /* the hashing, of the changes too, runs without the GIL: a caller may run Python meanwhile on another thread */
         e->busy = 1;
         e->released = PyEval_SaveThread();
-        int halves = n >= parallel_min && e->bits >= 2 ? update_halves(e, en, objects, n, records) : 1;
+        int halves = n >= __atomic_load_n(&parallel_min, __ATOMIC_RELAXED) && e->bits >= 2
+                         ? update_halves(e, en, objects, n, records)
+                         : 1;
         if (halves == 1) {
             hash_changes(en, objects, n, records);
             failed = apply(e, en, n) < 0;
@@ -1257,13 +1259,11 @@ static PyObject *tree_set_parallel_min(PyObject *Py_UNUSED(self), PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "the parallel minimum is at least 1");
         return NULL;
     }
-    Py_ssize_t before = parallel_min;
-    parallel_min = n;
-    return PyLong_FromSsize_t(before);
+    return PyLong_FromSsize_t(__atomic_exchange_n(&parallel_min, n, __ATOMIC_RELAXED));
 }
 
 static PyObject *tree_halves_run(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(ignored)) {
-    return PyLong_FromUnsignedLongLong(halves_run);
+    return PyLong_FromUnsignedLongLong(__atomic_load_n(&halves_run, __ATOMIC_RELAXED));
 }
 
 static PyMethodDef methods[] = {
