@@ -12,6 +12,8 @@ once all of them are on chain (`compute.post_inputs`, spec 17: a private job's s
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -140,16 +142,27 @@ def check_inputs(state: Overlay, job_id: int, inputs: Sequence[bytes]) -> Job:
     return job
 
 
+POSTED_INPUTS_CACHE_BYTES = 32 * 2**20
+"""Chain-posted inputs kept decoded, by job and root, up to this many bytes of items: a job's are read from its chunks
+in the state (up to ~4.4 MB) once, not at every request of the RPC, a peer or an opening."""
+
+
 class JobOutputs:
     """The node's outputs (and requesters' job inputs): verified against the head state before they are kept or
     served."""
 
     def __init__(
         self, chain: StateSource, kv: KeyValueStore, max_entries: int = DEFAULT_MAX_ENTRIES,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_MAX_BYTES, posted_cache_bytes: int = POSTED_INPUTS_CACHE_BYTES,
     ) -> None:
         self.chain = chain
         self.store = OutputsStore(kv, max_entries, max_bytes)
+        self._posted: OrderedDict[tuple[int, bytes], tuple[bytes, ...]] = OrderedDict()
+        """Chain-posted inputs decoded, by (job, the root they were checked against), least recently used first: the
+        same root is the same items (each chunk was proved against it when posted)."""
+        self._posted_bytes = 0
+        self._posted_limit = posted_cache_bytes
+        self._posted_lock = threading.Lock()
 
     def accept(self, job_id: int, provider: bytes, outputs: Sequence[bytes]) -> FoundOutputs:
         """Keep the outputs if they are the provider's revealed result; OutputsRejected (nothing kept) if not."""
@@ -205,11 +218,32 @@ class JobOutputs:
         if kept is not None and kept.root == input_root_of(state, job) and len(kept.outputs) == job.items:
             return job, kept.outputs
         posted = posted_inputs.owed.get(state, job_id)
-        if posted is not None and posted >= job.items:
-            items = tuple(posted_inputs.posted_inputs(state, job_id))
-            if len(items) == job.items:
+        if posted is None or posted < job.items:  # the chain's count first: inputs it has let go are not served
+            return None
+        key = (job_id, input_root_of(state, job))
+        with self._posted_lock:
+            items = self._posted.get(key)
+            if items is not None:
+                self._posted.move_to_end(key)
                 return job, items
-        return None
+        items = tuple(posted_inputs.posted_inputs(state, job_id))
+        if len(items) != job.items:
+            return None
+        self._remember_posted(key, items)
+        return job, items
+
+    def _remember_posted(self, key: tuple[int, bytes], items: tuple[bytes, ...]) -> None:
+        size = sum(map(len, items))
+        if size > self._posted_limit:
+            return
+        with self._posted_lock:
+            if key in self._posted:
+                return
+            self._posted[key] = items
+            self._posted_bytes += size
+            while self._posted_bytes > self._posted_limit:
+                _, dropped = self._posted.popitem(last=False)
+                self._posted_bytes -= sum(map(len, dropped))
 
     def wants_inputs(self, job_id: int) -> bool:
         """Whether `job_id` is a requester's job (whose inputs a peer may hold)."""

@@ -352,3 +352,56 @@ def test_a_requesters_inputs_on_chain_are_served_once_all_are_there_and_never_st
     answer = decode_response(asyncio.run(serve("peer", request)))
     assert answer is not None and answer[1] == tuple(cases)
     assert outputs.store.entries == 0  # served from the chain: this node's store holds none of them
+
+
+def test_inputs_on_chain_are_read_from_the_state_once_and_never_served_after_the_chain_lets_them_go(
+    dev: DevNode, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Decoded once, by job and root; every request still asks the chain's count first (a job whose inputs left the
+    state is not served from memory), and the memory is bounded in bytes."""
+    spec = reference_spec("digits-conv-v1")
+    chain = dev.node.chain
+    jobs = []
+    for offset in (0, 1000):
+        cases = [(offset + i).to_bytes(2, "big") * 32 for i in range(1000)]
+        job_id = compute.next_job_id.get(chain.state())
+        dev.submit(FERDIE, "compute.post_job", model_hash(spec), merkle_root(cases), ZERO_HASH, len(cases),
+                   100 * UNIT, 1, 600_000)
+        dev.author()
+        for args in input_chunk_args(job_id, cases, spec):
+            dev.submit(FERDIE, "compute.post_inputs", *args)
+            dev.author()
+        jobs.append((job_id, tuple(cases)))
+    reads: list[int] = []
+    read = posted_inputs.posted_inputs
+
+    def counted(state: Any, job_id: int) -> Iterator[bytes]:
+        reads.append(job_id)
+        return read(state, job_id)
+
+    monkeypatch.setattr(posted_inputs, "posted_inputs", counted)
+    (first, first_cases), (second, second_cases) = jobs
+    outputs = JobOutputs(chain, MemoryStore())
+    for _ in range(3):
+        found = outputs.find_inputs(first)
+        assert found is not None and found[1] == first_cases
+    assert reads == [first], "read once"
+    # the chain lets the job's inputs go (its count gone): nothing is served, though they are decoded in memory
+    owed_get = posted_inputs.owed.get
+    monkeypatch.setattr(posted_inputs.owed, "get", lambda state, job_id: None if job_id == first else
+                        owed_get(state, job_id))
+    assert outputs.find_inputs(first) is None
+    monkeypatch.setattr(posted_inputs.owed, "get", owed_get)
+    # a bound of one job's bytes: the second job's inputs push the first's out
+    small = JobOutputs(chain, MemoryStore(), posted_cache_bytes=64 * 1000)
+    reads.clear()
+    for job_id, cases in ((first, first_cases), (second, second_cases), (first, first_cases)):
+        found = small.find_inputs(job_id)
+        assert found is not None and found[1] == cases
+    assert reads == [first, second, first]
+    assert small._posted_bytes <= 64 * 1000 and list(small._posted) == [(first, merkle_root(list(first_cases)))]
+    # a bound smaller than one job: served, never kept
+    none = JobOutputs(chain, MemoryStore(), posted_cache_bytes=1000)
+    reads.clear()
+    assert none.find_inputs(first) is not None and none.find_inputs(first) is not None and reads == [first, first]
+    assert none._posted_bytes == 0
