@@ -20,12 +20,13 @@ setup(
         Extension("btt_chain.node._sigbatch", ["btt_chain/node/_sigbatch.c"], optional=True,
                   extra_compile_args=["-O2"], depends=["storage/blake2b.h"]),
         Extension("storage._leveldb_multiget", ["storage/_leveldb_multiget.c"], optional=True,
-                  extra_compile_args=["-O2"]),
+                  extra_compile_args=["-O2"], depends=["storage/read_ahead_api.h"]),
         Extension("storage._pack_native", ["storage/_pack_native.c"], optional=True, extra_compile_args=["-O2"]),
         Extension("storage._commit_native", ["storage/_commit_native.c"], optional=True, extra_compile_args=["-O2"]),
         Extension("btt_chain.primitives._extrinsic_native", ["btt_chain/primitives/_extrinsic_native.c"], optional=True,
                   extra_compile_args=["-O2"], depends=["storage/native_struct.h"]),
         Extension("runtime._transfer_native", ["runtime/_transfer_native.c"], optional=True,
-                  extra_compile_args=["-O2"], depends=["storage/blake2b.h", "storage/native_struct.h"]),
+                  extra_compile_args=["-O2"],
+                  depends=["storage/blake2b.h", "storage/native_struct.h", "storage/read_ahead_api.h"]),
     ]
 )

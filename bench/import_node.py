@@ -33,7 +33,7 @@ from btt_chain.primitives.gc_pause import settle_heap
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, verify_multi
 from runtime.system import storage as system
-from storage import table_reads
+from storage import read_ahead, table_reads
 from storage.leveldb import LevelDBStore
 from storage.leveldb_stats import LevelStats, written_per_block
 
@@ -218,6 +218,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
     transfers = 0
     slot = 0
     cpu_before = thread_cpu()
+    ahead_before = read_ahead.counters()
     final_flush_s = 0.0
     cpu_at: list[dict[str, float]] = [cpu_before]  # each thread's CPU before block 1, after block 1, ...
     windows_at = {2, 6, len(blocks) - 4, len(blocks)} if len(blocks) >= 10 else set()
@@ -243,6 +244,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         if len(per_block) in windows_at:
             levels_at[len(per_block)] = store.level_stats()
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
+    listed, taken, doubled = (after - before for after, before in zip(read_ahead.counters(), ahead_before))
     cpu_after = thread_cpu()
     cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
                      for role, spent in sorted(cpu_after.items(), key=lambda kv: -kv[1])}
@@ -303,6 +305,11 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         "node_commit_ms": round(statistics.median(s[2] for s in stages) * 1000, 1),
         # the block's and each stage's medians over blocks 3-7 and the last 5: what grows, if anything
         "node_steady_state_by_stage": by_stage,
+        # the accounts each block read ahead (on the read-ahead's thread), and of them those the execution reached
+        # first and read itself (the thread then skips them) or read while the thread was reading them too
+        "read_ahead_keys_per_block": f"listed {round(listed / max(1, len(blocks)))}, read by execution first "
+                                     f"{round(taken / max(1, len(blocks)))}, read twice "
+                                     f"{round(doubled / max(1, len(blocks)))}",
         "verify_per_s_one_core": round(one_core),
         **{f"verify_per_s_one_core_{name}": round(rate) for name, rate in other_schemes.items()},
         "import_over_verify": round(rate / one_core, 3),

@@ -20,6 +20,7 @@
 
 #include "../storage/blake2b.h"
 #include "../storage/native_struct.h"
+#include "../storage/read_ahead_api.h"
 
 #define U128_MAX (~(u128)0)
 
@@ -121,6 +122,13 @@ typedef struct {
     PyObject *extrinsic_type; /* Extrinsic */
     PyObject *outcome_type, *transfer_type, *new_account_type, *fee_paid_type;
     PyObject *number;         /* the block's number (a mortal era's check) */
+    /* the flat state's read-ahead (`FlatState.ahead_reads`), or NULL: a key missing from the caches is looked up there
+     * (read by this thread if the read-ahead has not reached it) and kept in `backend_cache` as `backend_get` would */
+    PyObject *ahead;          /* the ReadAhead */
+    PyObject *ahead_prefix;   /* bytes: the store's prefix of a state key */
+    PyObject *backend_old;    /* dict: the flat state's older cache generation (a key there is left to backend_get) */
+    Py_ssize_t backend_half;  /* a cache generation's size: at it, the next insert is backend_get's (it rotates) */
+    const ReadAheadAPI *ahead_api;
     u128 max_weight, max_bytes, max_extrinsics, weight_used, bytes_used;
     u128 fee_base, per_byte, per_weight, ed;
 } run_t;
@@ -143,7 +151,32 @@ static PyObject *read_key(run_t *r, PyObject *key) {
     v = PyDict_GetItemWithError(r->cache, key);
     if (v != NULL) return Py_NewRef(v);
     if (PyErr_Occurred()) return NULL;
-    v = PyObject_CallOneArg(r->backend_get, key);
+    v = NULL;
+    if (r->ahead != NULL && PyBytes_CheckExact(key)) {
+        /* what `FlatState.get` does for a key in neither generation while the young one has room: the store's value
+         * (from the read-ahead, which holds no key of the batch still landing and ends at any write) kept in the
+         * young generation */
+        int old = PyDict_Contains(r->backend_old, key);
+        if (old < 0) return NULL;
+        if (!old && PyDict_GET_SIZE(r->backend_cache) < r->backend_half) {
+            PyObject *full = PyBytes_FromStringAndSize(NULL, PyBytes_GET_SIZE(r->ahead_prefix) + PyBytes_GET_SIZE(key));
+            if (full == NULL) return NULL;
+            memcpy(PyBytes_AS_STRING(full), PyBytes_AS_STRING(r->ahead_prefix), (size_t)PyBytes_GET_SIZE(r->ahead_prefix));
+            memcpy(PyBytes_AS_STRING(full) + PyBytes_GET_SIZE(r->ahead_prefix), PyBytes_AS_STRING(key),
+                   (size_t)PyBytes_GET_SIZE(key));
+            v = r->ahead_api->lookup(r->ahead, full);
+            Py_DECREF(full);
+            if (v == NULL && PyErr_Occurred()) return NULL;
+            if (v != NULL && PyDict_SetItem(r->backend_cache, key, v) < 0) {
+                Py_DECREF(v);
+                return NULL;
+            }
+        }
+        /* a full young generation: `backend_get` begins a new one, and `backend_cache` is then the older one, which
+         * nothing here may add to (the flat state drops it at the next rotation without asking) */
+        if (v == NULL && PyDict_GET_SIZE(r->backend_cache) >= r->backend_half) r->ahead = NULL;
+    }
+    if (v == NULL) v = PyObject_CallOneArg(r->backend_get, key);
     if (v == NULL) return NULL;
     if (PyDict_SetItem(r->cache, key, v) < 0) {
         Py_DECREF(v);
@@ -493,7 +526,35 @@ static int field_u128(PyObject *t, Py_ssize_t i, u128 *out) {
     return 0;
 }
 
-#define RUN_ITEMS 26
+#define RUN_ITEMS 27
+
+/* Run item 26: None, or (read-ahead, the capsule of its lookup, state key prefix, older generation, generation size)
+ * from `FlatState.ahead_reads` (the backend hands the capsule over: the runtime imports nothing of the store's);
+ * 0 with r->ahead set (or NULL for None), -1 with an error. */
+static int take_ahead(run_t *r, PyObject *item) {
+    r->ahead = NULL;
+    if (item == Py_None) return 0;
+    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 5 || !PyBytes_CheckExact(PyTuple_GET_ITEM(item, 2)) ||
+        !PyDict_CheckExact(PyTuple_GET_ITEM(item, 3)) || !PyLong_CheckExact(PyTuple_GET_ITEM(item, 4)) ||
+        r->backend_cache == Py_None) {
+        PyErr_SetString(PyExc_TypeError,
+                        "apply: run item 26 is None or (read-ahead, its capsule, prefix, old generation, half)");
+        return -1;
+    }
+    const ReadAheadAPI *api = PyCapsule_GetPointer(PyTuple_GET_ITEM(item, 1), READ_AHEAD_API_NAME);
+    if (api == NULL) return -1; /* not a capsule of that name: TypeError or ValueError set */
+    if (api->version != READ_AHEAD_API_VERSION || Py_TYPE(PyTuple_GET_ITEM(item, 0)) != api->type) {
+        PyErr_SetString(PyExc_TypeError, "apply: run item 26's read-ahead is not the one its capsule reads");
+        return -1;
+    }
+    r->backend_half = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 4));
+    if (r->backend_half == -1 && PyErr_Occurred()) return -1;
+    r->ahead = PyTuple_GET_ITEM(item, 0);
+    r->ahead_prefix = PyTuple_GET_ITEM(item, 2);
+    r->backend_old = PyTuple_GET_ITEM(item, 3);
+    r->ahead_api = api;
+    return 0;
+}
 
 /* apply(run, extrinsics, start, length) -> (applied, fees, tips, weight_used, bytes_used) */
 static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv, Py_ssize_t argc) {
@@ -556,6 +617,7 @@ static PyObject *transfer_apply(PyObject *Py_UNUSED(self), PyObject *const *argv
         PyErr_SetString(PyExc_TypeError, "apply: run item 24 is the backend's read cache (a dict) or None");
         return NULL;
     }
+    if (take_ahead(&r, PyTuple_GET_ITEM(t, 26)) < 0) return NULL;
     PyObject *xts = argv[1];
     Py_ssize_t start = PyLong_AsSsize_t(argv[2]), length = PyLong_AsSsize_t(argv[3]);
     if (PyErr_Occurred()) return NULL;

@@ -122,6 +122,7 @@ def apply_run(executive: Any, ex: Any, extrinsics: Sequence[object], start: int,
         ex.outcomes, Extrinsic, outcome_type, Transfer, system_events.NewAccount,
         TransactionFeePaid, ctx.env.number, max_weight, max_bytes, max_extrinsics, ex.weight_used, ex.bytes_used,
         base, per_byte, per_weight, ctx.param(ED_PARAM), _backend_cache(state._backend), account.prefix,
+        _backend_ahead(state._backend),
     )
     applied, fees, tips, weight_used, bytes_used = _native.apply(run, extrinsics, start, length)
     if applied:
@@ -141,6 +142,14 @@ def _backend_cache(backend: object) -> dict[bytes, bytes | None] | None:
     calling `get`: None for a backend without one."""
     read_cache = getattr(backend, "read_cache", None)
     return None if read_cache is None else read_cache()  # type: ignore[no-any-return]
+
+
+def _backend_ahead(backend: object) -> tuple[Any, Any, bytes, dict[bytes, bytes | None], int] | None:
+    """The backend's read-ahead under way with the capsule of its lookup, which the compiled part asks for a key
+    missing from the caches before it calls `get` (`FlatState.ahead_reads`; the runtime imports nothing of the
+    store's: the backend hands both over): None for a backend without one, or when none runs."""
+    ahead_reads = getattr(backend, "ahead_reads", None)
+    return None if ahead_reads is None else ahead_reads()  # type: ignore[no-any-return]
 
 
 def account_keys(extrinsics: list[object], transfers: set[int]) -> list[bytes]:

@@ -14,7 +14,12 @@ the very object its `name` attribute gives, `iterators` is a dict, and the level
 library configured. Refused: a LayoutError, and the caller reads the plain way.
 
 A ReadAhead keeps the DB object alive; its owner (storage/leveldb.py) ends it (`close`: stop after the read under way
-and join) before it closes or reopens the database, and before it writes: values read before a write may predate it. */
+and join) before it closes or reopens the database, and before it writes: values read before a write may predate it.
+
+A caller that asks for a key the thread has not reached reads it itself, at once, and the thread then skips it: each
+key is read once, by whichever comes first (a slot is claimed by one compare-and-swap, PENDING to READING or TAKEN).
+The same lookup is offered to other compiled parts through the capsule `_C_API` (storage/read_ahead_api.h): the
+compiled transfers (runtime/_transfer_native.c) take a block's accounts from here without a Python call each. */
 
 #define _GNU_SOURCE /* pthread_setname_np */
 #define PY_SSIZE_T_CLEAN
@@ -26,6 +31,8 @@ and join) before it closes or reopens the database, and before it writes: values
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "read_ahead_api.h"
 
 typedef struct leveldb_t {
     void *rep; /* leveldb::DB*: LevelDB's c.cc defines leveldb_t as exactly this */
@@ -57,7 +64,9 @@ static PyTypeObject *db_type = NULL;
 static void *db_vtable = NULL;
 static PyObject *LayoutError = NULL;
 
-enum { PENDING = 0, PRESENT = 1, ABSENT = 2, FAILED = 3 };
+enum { PENDING = 0, PRESENT = 1, ABSENT = 2, FAILED = 3, READING = 4, TAKEN = 5 };
+/* PENDING: nobody has claimed the slot; READING: the thread reads it; TAKEN: a caller reads it (holding the GIL);
+   then PRESENT, ABSENT or FAILED (value and value_len set before, with release order) */
 
 typedef struct {
     PyObject_HEAD
@@ -78,13 +87,20 @@ typedef struct {
     pid_t pid;           /* the process that started it: a forked child has no such thread to join */
     int closed;
     double cpu_s;        /* the thread's CPU, once joined */
+    Py_ssize_t taken;    /* slots a caller read itself before the thread reached them (under the GIL) */
 } ReadAhead;
+
+/* Keys listed, taken by a caller before the thread reached them, and read by a caller while the thread was reading
+   them too, over the process's life (under the GIL): `counters()`, which `bench import` reports. */
+static long long listed_total = 0, taken_total = 0, doubled_total = 0;
 
 static void *reader(void *arg) {
     ReadAhead *r = arg;
     pthread_setname_np(pthread_self(), "leveldb-ahead");
     for (Py_ssize_t i = 0; i < r->n; i++) {
         if (atomic_load_explicit(&r->cancel, memory_order_relaxed)) break;
+        int pending = PENDING;
+        if (!atomic_compare_exchange_strong(&r->state[i], &pending, READING)) continue; /* a caller took it */
         size_t len = 0;
         char *err = NULL;
         char *v = ldb_get(&r->handle, r->ropts, r->keys + r->key_at[i], r->key_at[i + 1] - r->key_at[i], &len, &err);
@@ -170,11 +186,13 @@ static void ReadAhead_dealloc(ReadAhead *r) {
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
-/* ReadAhead(db, keys): start reading `keys` (a list of distinct bytes) from plyvel DB `db` on a thread. */
+/* ReadAhead(db, keys, start=True): start reading `keys` (a list of distinct bytes) from plyvel DB `db` on a thread
+   (start=False: no thread, every key is read by the caller that asks for it, as for one the thread has not reached). */
 static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
     PyObject *db, *keys;
-    static char *kwlist[] = {"db", "keys", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!", kwlist, &db, &PyList_Type, &keys)) return -1;
+    int start = 1;
+    static char *kwlist[] = {"db", "keys", "start", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!|p", kwlist, &db, &PyList_Type, &keys, &start)) return -1;
     if (r->index != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a ReadAhead is initialised once");
         return -1;
@@ -219,6 +237,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
         return -1;
     }
     r->n = n;
+    listed_total += n;
     r->ropts = ldb_ropts_create();
     if (r->ropts == NULL) {
         PyErr_NoMemory();
@@ -227,7 +246,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
     Py_INCREF(db);
     r->db = db;
     r->handle.rep = ((PlyvelDB *)db)->db;
-    if (n > 0) {
+    if (n > 0 && start) {
         int rc = pthread_create(&r->thread, NULL, reader, r);
         if (rc != 0) {
             PyErr_SetString(PyExc_OSError, "cannot start the read-ahead thread");
@@ -239,25 +258,78 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-/* get(key, default): the value read (None: absent), or `default` when the key is not in the list, not read yet,
-   failed, or the ReadAhead is closed. */
+/* The slot's value once it is read: a new reference (Py_None: absent), or NULL with no error set (failed). */
+static PyObject *slot_value(ReadAhead *r, Py_ssize_t i, int state) {
+    if (state == PRESENT) return PyBytes_FromStringAndSize(r->value[i], (Py_ssize_t)r->value_len[i]);
+    if (state == ABSENT) Py_RETURN_NONE;
+    return NULL;
+}
+
+/* Read slot i's key on the calling thread: a new reference (Py_None: absent), or NULL with no error set (failed). */
+static PyObject *read_here(ReadAhead *r, Py_ssize_t i, char **kept, size_t *kept_len) {
+    size_t len = 0;
+    char *err = NULL;
+    char *v = ldb_get(&r->handle, r->ropts, r->keys + r->key_at[i], r->key_at[i + 1] - r->key_at[i], &len, &err);
+    if (err != NULL) {
+        ldb_free(err);
+        if (v != NULL) ldb_free(v);
+        return NULL;
+    }
+    PyObject *out = v == NULL ? Py_NewRef(Py_None) : PyBytes_FromStringAndSize(v, (Py_ssize_t)len);
+    if (kept != NULL) {
+        *kept = v;
+        *kept_len = len;
+    } else if (v != NULL) {
+        ldb_free(v);
+    }
+    return out;
+}
+
+/* The value of `key` (bytes) as the database holds it: a new reference (Py_None: absent), or NULL with no error set
+   when the key is not in the list, its read failed, or the ReadAhead is closed (the caller then reads the plain way),
+   or NULL with an error set (no memory). A key the thread has not reached is read here, now, and the thread skips it;
+   one the thread is reading at this moment is read here too, without waiting for a thread that may not be running.
+   The caller holds the GIL (callers are serialised by it). */
+static PyObject *lookup(PyObject *self, PyObject *key) {
+    ReadAhead *r = (ReadAhead *)self;
+    if (r->closed || r->db == NULL) return NULL;
+    PyObject *slot = PyDict_GetItemWithError(r->index, key);
+    if (slot == NULL) return NULL;
+    Py_ssize_t i = PyLong_AsSsize_t(slot);
+    int state = atomic_load_explicit(&r->state[i], memory_order_acquire);
+    if (state == PENDING && atomic_compare_exchange_strong(&r->state[i], &state, TAKEN)) {
+        r->taken++;
+        taken_total++;
+        char *v = NULL;
+        size_t len = 0;
+        PyObject *out = read_here(r, i, &v, &len);
+        if (out == NULL && !PyErr_Occurred()) { /* the read failed: left to the plain read, which raises its error */
+            atomic_store_explicit(&r->state[i], FAILED, memory_order_release);
+            return NULL;
+        }
+        r->value[i] = v; /* kept (and freed with the ReadAhead) even when no bytes object could be made of it */
+        r->value_len[i] = len;
+        atomic_store_explicit(&r->state[i], v != NULL ? PRESENT : ABSENT, memory_order_release);
+        return out;
+    }
+    if (state == READING) {
+        doubled_total++;
+        return read_here(r, i, NULL, NULL);
+    }
+    return slot_value(r, i, state);
+}
+
+/* get(key, default): the value (None: absent), read here if the thread has not reached it; `default` when the key is
+   not in the list, its read failed, or the ReadAhead is closed. */
 static PyObject *ReadAhead_get(ReadAhead *r, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "get(key, default)");
         return NULL;
     }
-    PyObject *fallback = args[1];
-    if (r->closed || r->db == NULL) return Py_NewRef(fallback);
-    PyObject *slot = PyDict_GetItemWithError(r->index, args[0]);
-    if (slot == NULL) {
-        if (PyErr_Occurred()) return NULL;
-        return Py_NewRef(fallback);
-    }
-    Py_ssize_t i = PyLong_AsSsize_t(slot);
-    int state = atomic_load_explicit(&r->state[i], memory_order_acquire);
-    if (state == PRESENT) return PyBytes_FromStringAndSize(r->value[i], (Py_ssize_t)r->value_len[i]);
-    if (state == ABSENT) Py_RETURN_NONE;
-    return Py_NewRef(fallback);
+    if (!PyBytes_CheckExact(args[0])) return Py_NewRef(args[1]);
+    PyObject *value = lookup((PyObject *)r, args[0]);
+    if (value == NULL && !PyErr_Occurred()) return Py_NewRef(args[1]);
+    return value;
 }
 
 static PyObject *ReadAhead_close(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
@@ -274,10 +346,13 @@ static PyObject *ReadAhead_wait(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
 static PyObject *ReadAhead_done(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
     Py_ssize_t done = 0;
     for (Py_ssize_t i = 0; i < r->n; i++) {
-        if (atomic_load_explicit(&r->state[i], memory_order_acquire) != PENDING) done++;
+        int state = atomic_load_explicit(&r->state[i], memory_order_acquire);
+        if (state == PRESENT || state == ABSENT || state == FAILED) done++;
     }
     return PyLong_FromSsize_t(done);
 }
+
+static PyObject *ReadAhead_taken(ReadAhead *r, PyObject *Py_UNUSED(ignored)) { return PyLong_FromSsize_t(r->taken); }
 
 static PyObject *ReadAhead_cpu_seconds(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
     if (r->pid != getpid()) return PyFloat_FromDouble(0.0);
@@ -289,10 +364,11 @@ static PyObject *ReadAhead_cpu_seconds(ReadAhead *r, PyObject *Py_UNUSED(ignored
 
 static PyMethodDef ReadAhead_methods[] = {
     {"get", (PyCFunction)(void (*)(void))ReadAhead_get, METH_FASTCALL,
-     "get(key, default): the value read (None: absent), else `default`."},
+     "get(key, default): the value (None: absent), read now if the thread has not reached it; else `default`."},
     {"close", (PyCFunction)ReadAhead_close, METH_NOARGS, "Stop after the read under way and join the thread."},
     {"wait", (PyCFunction)ReadAhead_wait, METH_NOARGS, "Join the thread once it has read every key."},
     {"done", (PyCFunction)ReadAhead_done, METH_NOARGS, "How many keys are read (or failed)."},
+    {"taken", (PyCFunction)ReadAhead_taken, METH_NOARGS, "How many keys a caller read before the thread reached them."},
     {"cpu_seconds", (PyCFunction)ReadAhead_cpu_seconds, METH_NOARGS, "The thread's CPU once it is joined (else 0)."},
     {NULL, NULL, 0, NULL},
 };
@@ -354,8 +430,14 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *counters(PyObject *self, PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("(LLL)", listed_total, taken_total, doubled_total);
+}
+
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS, "configure(library_path, db_type)"},
+    {"counters", counters, METH_NOARGS,
+     "(keys listed, keys a caller read before the thread, keys a caller read while the thread did) in this process"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -372,6 +454,13 @@ PyMODINIT_FUNC PyInit__leveldb_multiget(void) {
     }
     Py_INCREF(&ReadAheadType);
     if (PyModule_AddObject(m, "ReadAhead", (PyObject *)&ReadAheadType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    static ReadAheadAPI api = {READ_AHEAD_API_VERSION, &ReadAheadType, lookup};
+    PyObject *capsule = PyCapsule_New(&api, READ_AHEAD_API_NAME, NULL);
+    if (capsule == NULL || PyModule_AddObject(m, "_C_API", capsule) < 0) {
+        Py_XDECREF(capsule);
         Py_DECREF(m);
         return NULL;
     }

@@ -13,6 +13,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgpack
 
@@ -157,6 +158,20 @@ class FlatState:
                 cache = self._cache  # `get` may have begun a new generation
             out[key] = value  # type: ignore[assignment]
         return out
+
+    def ahead_reads(self) -> tuple[Any, Any, bytes, dict[bytes, bytes | None], int] | None:
+        """For a compiled reader that looks a key up in `read_cache` first: (the store's read-ahead under way, the
+        capsule of its compiled lookup, the store's prefix of a state key, the older cache generation, a generation's
+        size), or None if no read-ahead runs. What `get` does for a key in neither generation while the young one (`read_cache`) has fewer than the
+        size: the read-ahead's answer for prefix ++ key (it reads a key it has not reached at once), kept in the young
+        generation. Any other key, or one the read-ahead cannot answer, goes to `get` itself. Valid until the next
+        `changed`, `read_ahead` or write; with no `get` of a full young generation meanwhile (it rotates them)."""
+        reads_ahead = getattr(self._kv, "reads_ahead", None)
+        found = None if reads_ahead is None else reads_ahead(schema.STATE)
+        if found is None:
+            return None
+        ahead, api = found
+        return ahead, api, schema.STATE, self._old, self._half
 
     def read_cache(self) -> dict[bytes, bytes | None]:
         """Values `get` has cached, as it would return them (None: no value), until the next `changed` or `forget`:

@@ -228,6 +228,20 @@ class LevelDBStore(KeyValueStore):
             self._ahead = ahead_reads.start(db, wanted)
             return 0 if self._ahead is None else len(wanted)
 
+    def reads_ahead(self, prefix: bytes) -> tuple[ahead_reads.Reads, Any] | None:
+        """The read-ahead under way and the capsule of its compiled lookup (storage/read_ahead_api.h), for a compiled
+        reader of keys under `prefix` that asks it before `get` (the transfers' runs, runtime/_transfer_native.c):
+        None if none runs, or if a key under `prefix` may be a block-file reference, which only `get` resolves. What
+        it answers is what `get` would: it holds no key of the batch still landing, and it ends at the next write,
+        reopen or close. Valid until then; the caller holds the GIL throughout and calls nothing of this store's
+        meanwhile that writes."""
+        ahead = self._ahead
+        if ahead is None or self._failed is not None or ahead_reads.C_API is None:
+            return None
+        if self._blob_prefixes and any(p.startswith(prefix) or prefix.startswith(p) for p in self._blob_prefixes):
+            return None
+        return ahead, ahead_reads.C_API
+
     def end_read_ahead(self) -> None:
         """Stop the read-ahead, if one runs, after the read under way; later `get`s read for themselves."""
         with self._ahead_lock:

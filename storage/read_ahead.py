@@ -23,11 +23,14 @@ PLYVEL_VERSION = "1.5.1"
 
 
 class Reads(Protocol):
-    """A read-ahead under way: `get(key, default)` gives the value read (None: absent) or `default` (not read yet, not
-    asked for, failed, or closed); `close` stops it after the read under way and joins its thread, `wait` joins it
-    once every key is read; `done` counts the keys read, `cpu_seconds` is its thread's CPU once joined."""
+    """A read-ahead under way: `get(key, default)` gives the value (None: absent), read by the caller at once if the
+    thread has not reached it (the thread then skips it), or `default` (not in the list, failed, or closed); `close`
+    stops it after the read under way and joins its thread, `wait` joins it once every key is read; `done` counts the
+    keys read, `taken` those a caller read first, `cpu_seconds` is its thread's CPU once joined."""
 
     def get(self, key: bytes, default: object) -> Any: ...
+
+    def taken(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -78,6 +81,20 @@ def _configure() -> tuple[Any, str]:
 _native, WHY_NOT = _configure()
 AVAILABLE = _native is not None
 """Whether reads ahead run (else WHY_NOT says why)."""
+
+
+C_API: Any = None if _native is None else _native._C_API
+"""The capsule through which a compiled reader asks a read-ahead for a key without a Python call (the struct in
+storage/read_ahead_api.h); None where the compiled part is unavailable."""
+
+
+def counters() -> tuple[int, int, int]:
+    """Over this process's life: (keys given to reads ahead, keys a caller read before the thread reached them, keys a
+    caller read while the thread was reading them too); zeros where the compiled part is unavailable."""
+    if _native is None:
+        return 0, 0, 0
+    listed, taken, doubled = _native.counters()
+    return listed, taken, doubled
 
 
 def start(db: plyvel.DB, keys: list[bytes]) -> Reads | None:

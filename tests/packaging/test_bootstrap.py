@@ -67,7 +67,7 @@ PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec 
 DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
               "storage/_leveldb_multiget.c", "runtime/_transfer_native.c", "storage/blake2b.h",
               "storage/_pack_native.c", "btt_chain/primitives/_extrinsic_native.c", "storage/_commit_native.c",
-              "storage/native_struct.h")
+              "storage/native_struct.h", "storage/read_ahead_api.h")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 

@@ -286,3 +286,50 @@ def test_flat_state_over_a_store_without_reads_ahead_reads_nothing_ahead() -> No
     assert state.read_ahead([b"a", b"b"]) == 0
     state.end_read_ahead()
     assert [state.get(b"a"), state.get(b"b")] == [b"1", None]
+
+
+def paused(store: LevelDBStore, keys: list[bytes]) -> read_ahead.Reads:
+    """A read-ahead of `keys` whose thread never starts, installed as the store's: each key is read by the first
+    caller that asks for it, as one the thread has not reached yet."""
+    native = read_ahead._native  # noqa: SLF001
+    assert native is not None
+    ahead: read_ahead.Reads = native.ReadAhead(store._db, keys, start=False)  # noqa: SLF001
+    store._ahead = ahead  # noqa: SLF001
+    return ahead
+
+
+@compiled
+def test_a_key_the_thread_has_not_reached_is_read_by_the_caller_at_once_and_only_once(db: LevelDBStore) -> None:
+    want = plain(db, KEYS)
+    ahead = paused(db, KEYS)
+    assert ahead.done() == 0
+    assert [db.get(k) for k in KEYS] == want
+    assert ahead.taken() == len(KEYS) and ahead.done() == len(KEYS)
+    assert [db.get(k) for k in KEYS] == want  # from the slots now: nothing is read again
+    assert ahead.taken() == len(KEYS)
+    assert ahead.get(b"not in the list", "default") == "default"
+    assert ahead.get(1, "default") == "default"  # type: ignore[arg-type]
+    ahead.close()
+    assert ahead.get(KEYS[0], "default") == "default"  # closed: the plain read's
+
+
+@compiled
+def test_the_thread_and_callers_racing_for_the_same_keys_agree_and_each_key_is_read(tmp_path: Path) -> None:
+    with LevelDBStore(tmp_path / "db") as store:
+        keys = [b"r%05d" % i for i in range(6000)]
+        store.write({k: k * 3 for k in keys[::3]}, sync=True)
+        want = plain(store, keys)
+        for round_ in range(4):
+            assert store.read_ahead(keys) == len(keys)
+            ahead = store._ahead  # noqa: SLF001
+            assert ahead is not None
+            order = keys[::-1] if round_ % 2 else keys[len(keys) // 2:] + keys[: len(keys) // 2]
+            other: list[bytes | None] = []
+            racer = threading.Thread(target=lambda: other.extend(ahead.get(k, None) for k in keys))
+            racer.start()
+            mine = {k: store.get(k) for k in order}
+            racer.join()
+            assert [mine[k] for k in keys] == want and other == want
+            ahead.wait()
+            assert ahead.done() == len(keys)
+            store.end_read_ahead()
