@@ -244,7 +244,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         if len(per_block) in windows_at:
             levels_at[len(per_block)] = store.level_stats()
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
-    listed, taken, doubled = (after - before for after, before in zip(read_ahead.counters(), ahead_before))
+    listed, taken, doubled = (after - before for after, before in zip(read_ahead.counters(), ahead_before, strict=True))
     cpu_after = thread_cpu()
     cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
                      for role, spent in sorted(cpu_after.items(), key=lambda kv: -kv[1])}

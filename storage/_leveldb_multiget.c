@@ -94,6 +94,19 @@ typedef struct {
    them too, over the process's life (under the GIL): `counters()`, which `bench import` reports. */
 static long long listed_total = 0, taken_total = 0, doubled_total = 0;
 
+/* Read slot i's key from LevelDB (no Python object touched): 0 with *value LevelDB's malloc'd copy (NULL: absent),
+   or -1 when the read failed (left to the plain read, which raises LevelDB's error where the caller expects it). */
+static int read_slot(ReadAhead *r, Py_ssize_t i, char **value, size_t *value_len) {
+    char *err = NULL;
+    *value_len = 0;
+    *value = ldb_get(&r->handle, r->ropts, r->keys + r->key_at[i], r->key_at[i + 1] - r->key_at[i], value_len, &err);
+    if (err == NULL) return 0;
+    ldb_free(err);
+    if (*value != NULL) ldb_free(*value);
+    *value = NULL;
+    return -1;
+}
+
 static void *reader(void *arg) {
     ReadAhead *r = arg;
     pthread_setname_np(pthread_self(), "leveldb-ahead");
@@ -101,13 +114,9 @@ static void *reader(void *arg) {
         if (atomic_load_explicit(&r->cancel, memory_order_relaxed)) break;
         int pending = PENDING;
         if (!atomic_compare_exchange_strong(&r->state[i], &pending, READING)) continue; /* a caller took it */
-        size_t len = 0;
-        char *err = NULL;
-        char *v = ldb_get(&r->handle, r->ropts, r->keys + r->key_at[i], r->key_at[i + 1] - r->key_at[i], &len, &err);
-        if (err != NULL) {
-            /* left to the plain read, which raises LevelDB's error where the caller expects it */
-            ldb_free(err);
-            if (v != NULL) ldb_free(v);
+        char *v;
+        size_t len;
+        if (read_slot(r, i, &v, &len) < 0) {
             atomic_store_explicit(&r->state[i], FAILED, memory_order_release);
             continue;
         }
@@ -267,14 +276,9 @@ static PyObject *slot_value(ReadAhead *r, Py_ssize_t i, int state) {
 
 /* Read slot i's key on the calling thread: a new reference (Py_None: absent), or NULL with no error set (failed). */
 static PyObject *read_here(ReadAhead *r, Py_ssize_t i, char **kept, size_t *kept_len) {
-    size_t len = 0;
-    char *err = NULL;
-    char *v = ldb_get(&r->handle, r->ropts, r->keys + r->key_at[i], r->key_at[i + 1] - r->key_at[i], &len, &err);
-    if (err != NULL) {
-        ldb_free(err);
-        if (v != NULL) ldb_free(v);
-        return NULL;
-    }
+    char *v;
+    size_t len;
+    if (read_slot(r, i, &v, &len) < 0) return NULL;
     PyObject *out = v == NULL ? Py_NewRef(Py_None) : PyBytes_FromStringAndSize(v, (Py_ssize_t)len);
     if (kept != NULL) {
         *kept = v;

@@ -162,10 +162,11 @@ class FlatState:
     def ahead_reads(self) -> tuple[Any, Any, bytes, dict[bytes, bytes | None], int] | None:
         """For a compiled reader that looks a key up in `read_cache` first: (the store's read-ahead under way, the
         capsule of its compiled lookup, the store's prefix of a state key, the older cache generation, a generation's
-        size), or None if no read-ahead runs. What `get` does for a key in neither generation while the young one (`read_cache`) has fewer than the
-        size: the read-ahead's answer for prefix ++ key (it reads a key it has not reached at once), kept in the young
-        generation. Any other key, or one the read-ahead cannot answer, goes to `get` itself. Valid until the next
-        `changed`, `read_ahead` or write; with no `get` of a full young generation meanwhile (it rotates them)."""
+        size), or None if no read-ahead runs. What `get` does for a key in neither generation while the young one
+        (`read_cache`) has fewer than the size: the read-ahead's answer for prefix ++ key (it reads a key it has not
+        reached at once), kept in the young generation. Any other key, or one the read-ahead cannot answer, goes to
+        `get` itself. Valid until the next `changed`, `read_ahead` or write; with no `get` of a full young generation
+        meanwhile (it rotates them)."""
         reads_ahead = getattr(self._kv, "reads_ahead", None)
         found = None if reads_ahead is None else reads_ahead(schema.STATE)
         if found is None:

@@ -31,7 +31,8 @@ from tests.support.held_writer import hold_writer
 from tests.support.node_builder import UNIT, author_next, dev_genesis, far_future_ms, new_chain, transfer
 
 pytestmark = pytest.mark.skipif(
-    not (read_ahead.AVAILABLE and transfer_native.NATIVE), reason="the read-ahead or the compiled transfers are not built"
+    not (read_ahead.AVAILABLE and transfer_native.NATIVE),
+    reason="the read-ahead or the compiled transfers are not built",
 )
 
 SENDERS = ["bob", "charlie", "eve", "ferdie"]

@@ -325,7 +325,11 @@ def test_the_thread_and_callers_racing_for_the_same_keys_agree_and_each_key_is_r
             assert ahead is not None
             order = keys[::-1] if round_ % 2 else keys[len(keys) // 2:] + keys[: len(keys) // 2]
             other: list[bytes | None] = []
-            racer = threading.Thread(target=lambda: other.extend(ahead.get(k, None) for k in keys))
+
+            def race(ahead: read_ahead.Reads = ahead, other: list[bytes | None] = other) -> None:
+                other.extend(ahead.get(k, None) for k in keys)
+
+            racer = threading.Thread(target=race)
             racer.start()
             mine = {k: store.get(k) for k in order}
             racer.join()
