@@ -42,9 +42,9 @@ LANDING_GROUP = 2
 """A scan over a batch still being written sorts only the batch's keys that share the scan prefix's first this many
 bytes (the chain's schema prefixes differ within two bytes)."""
 BLOOM_FILTER_BITS = 10
+"""Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
 LEVEL0_COMPACTION_TRIGGER = 4
 """LevelDB's kL0_CompactionTrigger: with this many level-0 tables a compaction is due (or under way)."""
-"""Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
 
 
 _UNREAD = object()
