@@ -18,6 +18,11 @@ and join) before it closes or reopens the database, and before it writes: values
 
 A caller that asks for a key the thread has not reached reads it itself, at once, and the thread then skips it: each
 key is read once, by whichever comes first (a slot is claimed by one compare-and-swap, PENDING to READING or TAKEN).
+The caller asks in the list's order, so once it catches the thread up the two would go on side by side, the caller
+often asking for the very key the thread is reading (and reading it again rather than wait for a thread that may
+not be running): 861 of a block's 5,127 keys at 10 million accounts. So the thread jumps `LEAD` keys past the caller
+whenever the caller is at most `NEAR` keys behind the slot it would claim next, and the caller reads the keys in
+between alone (`caller_at`: a hint only, never a rule; every slot is still claimed once).
 The same lookup is offered to other compiled parts through the capsule `_C_API` (storage/read_ahead_api.h): the
 compiled transfers (runtime/_transfer_native.c) take a block's accounts from here without a Python call each. */
 
@@ -65,6 +70,7 @@ static void *db_vtable = NULL;
 static PyObject *LayoutError = NULL;
 
 enum { PENDING = 0, PRESENT = 1, ABSENT = 2, FAILED = 3, READING = 4, TAKEN = 5 };
+enum { NEAR = 2, LEAD = 16 }; /* the thread jumps to caller_at + LEAD when its next slot is <= caller_at + NEAR */
 /* PENDING: nobody has claimed the slot; READING: the thread reads it; TAKEN: a caller reads it (holding the GIL);
    then PRESENT, ABSENT or FAILED (value and value_len set before, with release order) */
 
@@ -79,6 +85,7 @@ typedef struct {
     size_t *value_len;
     _Atomic int *state;  /* PENDING until the slot is read; set after value and value_len (release) */
     _Atomic int cancel;
+    _Atomic Py_ssize_t caller_at; /* the slot a caller asked for last (-1: none yet); written under the GIL */
     leveldb_t handle;
     leveldb_readoptions_t *ropts;
     pthread_t thread;
@@ -112,6 +119,11 @@ static void *reader(void *arg) {
     pthread_setname_np(pthread_self(), "leveldb-ahead");
     for (Py_ssize_t i = 0; i < r->n; i++) {
         if (atomic_load_explicit(&r->cancel, memory_order_relaxed)) break;
+        Py_ssize_t caller = atomic_load_explicit(&r->caller_at, memory_order_relaxed);
+        if (caller >= 0 && i <= caller + NEAR) { /* side by side with the caller: get ahead of it */
+            i = caller + LEAD;
+            if (i >= r->n) break;
+        }
         int pending = PENDING;
         if (!atomic_compare_exchange_strong(&r->state[i], &pending, READING)) continue; /* a caller took it */
         char *v;
@@ -195,6 +207,20 @@ static void ReadAhead_dealloc(ReadAhead *r) {
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
+/* Start the reader thread unless it was started before, there is nothing to read, or the ReadAhead is closed: 0, or
+   -1 with an error set. Called with the GIL held (so by one caller at a time). */
+static int start_thread(ReadAhead *r) {
+    if (r->n == 0 || r->closed || r->pid != 0) return 0;
+    int rc = pthread_create(&r->thread, NULL, reader, r);
+    if (rc != 0) {
+        PyErr_SetString(PyExc_OSError, "cannot start the read-ahead thread");
+        return -1;
+    }
+    r->started = 1; /* the thread cannot be joined before this returns: joiners hold the GIL until finish() */
+    r->pid = getpid();
+    return 0;
+}
+
 /* ReadAhead(db, keys, start=True): start reading `keys` (a list of distinct bytes) from plyvel DB `db` on a thread
    (start=False: no thread, every key is read by the caller that asks for it, as for one the thread has not reached). */
 static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
@@ -246,6 +272,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
         return -1;
     }
     r->n = n;
+    atomic_store(&r->caller_at, -1);
     listed_total += n;
     r->ropts = ldb_ropts_create();
     if (r->ropts == NULL) {
@@ -255,16 +282,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
     Py_INCREF(db);
     r->db = db;
     r->handle.rep = ((PlyvelDB *)db)->db;
-    if (n > 0 && start) {
-        int rc = pthread_create(&r->thread, NULL, reader, r);
-        if (rc != 0) {
-            PyErr_SetString(PyExc_OSError, "cannot start the read-ahead thread");
-            return -1;
-        }
-        r->started = 1; /* no other thread can see r before __init__ returns */
-        r->pid = getpid();
-    }
-    return 0;
+    return start ? start_thread(r) : 0;
 }
 
 /* The slot's value once it is read: a new reference (Py_None: absent), or NULL with no error set (failed). */
@@ -300,6 +318,7 @@ static PyObject *lookup(PyObject *self, PyObject *key) {
     PyObject *slot = PyDict_GetItemWithError(r->index, key);
     if (slot == NULL) return NULL;
     Py_ssize_t i = PyLong_AsSsize_t(slot);
+    atomic_store_explicit(&r->caller_at, i, memory_order_relaxed);
     int state = atomic_load_explicit(&r->state[i], memory_order_acquire);
     if (state == PENDING && atomic_compare_exchange_strong(&r->state[i], &state, TAKEN)) {
         r->taken++;
@@ -342,6 +361,15 @@ static PyObject *ReadAhead_close(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
     Py_RETURN_NONE;
 }
 
+static PyObject *ReadAhead_start(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
+    if (r->db == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the ReadAhead is not initialised");
+        return NULL;
+    }
+    if (start_thread(r) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *ReadAhead_wait(ReadAhead *r, PyObject *Py_UNUSED(ignored)) {
     finish(r, 0);
     Py_RETURN_NONE;
@@ -370,7 +398,9 @@ static PyMethodDef ReadAhead_methods[] = {
     {"get", (PyCFunction)(void (*)(void))ReadAhead_get, METH_FASTCALL,
      "get(key, default): the value (None: absent), read now if the thread has not reached it; else `default`."},
     {"close", (PyCFunction)ReadAhead_close, METH_NOARGS, "Stop after the read under way and join the thread."},
-    {"wait", (PyCFunction)ReadAhead_wait, METH_NOARGS, "Join the thread once it has read every key."},
+    {"start", (PyCFunction)ReadAhead_start, METH_NOARGS,
+     "Start the thread of a ReadAhead made with start=False (nothing if it was started, or is closed)."},
+    {"wait", (PyCFunction)ReadAhead_wait, METH_NOARGS, "Join the thread once it has read every key it claims."},
     {"done", (PyCFunction)ReadAhead_done, METH_NOARGS, "How many keys are read (or failed)."},
     {"taken", (PyCFunction)ReadAhead_taken, METH_NOARGS, "How many keys a caller read before the thread reached them."},
     {"cpu_seconds", (PyCFunction)ReadAhead_cpu_seconds, METH_NOARGS, "The thread's CPU once it is joined (else 0)."},
@@ -453,6 +483,10 @@ PyMODINIT_FUNC PyInit__leveldb_multiget(void) {
     if (m == NULL) return NULL;
     LayoutError = PyErr_NewException("storage._leveldb_multiget.LayoutError", PyExc_RuntimeError, NULL);
     if (LayoutError == NULL || PyModule_AddObject(m, "LayoutError", Py_NewRef(LayoutError)) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "NEAR", NEAR) < 0 || PyModule_AddIntConstant(m, "LEAD", LEAD) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -25,14 +25,18 @@ PLYVEL_VERSION = "1.5.1"
 class Reads(Protocol):
     """A read-ahead under way: `get(key, default)` gives the value (None: absent), read by the caller at once if the
     thread has not reached it (the thread then skips it), or `default` (not in the list, failed, or closed); `close`
-    stops it after the read under way and joins its thread, `wait` joins it once every key is read; `done` counts the
-    keys read, `taken` those a caller read first, `cpu_seconds` is its thread's CPU once joined."""
+    stops it after the read under way and joins its thread, `wait` joins it once it has read every key it claims (it
+    jumps ahead of a caller that has caught it up, leaving the keys in between to that caller); `done` counts the
+    keys read, `taken` those a caller read first, `cpu_seconds` is its thread's CPU once joined; `start` starts the
+    thread of one made without it (tests)."""
 
     def get(self, key: bytes, default: object) -> Any: ...
 
     def taken(self) -> int: ...
 
     def close(self) -> None: ...
+
+    def start(self) -> None: ...
 
     def wait(self) -> None: ...
 

@@ -314,6 +314,40 @@ def test_a_key_the_thread_has_not_reached_is_read_by_the_caller_at_once_and_only
 
 
 @compiled
+def test_the_thread_jumps_ahead_of_a_caller_that_caught_it_up_and_leaves_the_keys_between_to_it(
+    db: LevelDBStore,
+) -> None:
+    native = read_ahead._native  # noqa: SLF001
+    assert native is not None
+    want = plain(db, KEYS)
+    ahead = paused(db, KEYS)
+    asked = 10
+    assert [ahead.get(k, "x") for k in KEYS[:asked]] == want[:asked]  # the caller is at slot 9
+    ahead.start()
+    ahead.wait()
+    jumped_to = asked - 1 + native.LEAD
+    # the thread read from slot 9 + LEAD on, never a slot the caller is about to ask for
+    assert ahead.done() == asked + len(KEYS) - jumped_to
+    assert ahead.taken() == asked
+    assert [ahead.get(k, "x") for k in KEYS] == want  # the keys in between: read by the caller, each once
+    assert ahead.taken() == asked + jumped_to - asked and ahead.done() == len(KEYS)
+    ahead.start()  # once only: a second start does nothing
+    ahead.close()
+    ahead.start()  # closed: nothing
+    assert ahead.get(KEYS[0], "x") == "x"
+
+
+@compiled
+def test_a_thread_well_ahead_of_the_caller_reads_every_key(db: LevelDBStore) -> None:
+    want = plain(db, KEYS)
+    ahead = paused(db, KEYS)
+    ahead.start()
+    ahead.wait()
+    assert ahead.done() == len(KEYS) and ahead.taken() == 0
+    assert [ahead.get(k, "x") for k in KEYS] == want and ahead.taken() == 0
+
+
+@compiled
 def test_the_thread_and_callers_racing_for_the_same_keys_agree_and_each_key_is_read(tmp_path: Path) -> None:
     with LevelDBStore(tmp_path / "db") as store:
         keys = [b"r%05d" % i for i in range(6000)]
