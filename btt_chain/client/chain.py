@@ -1,5 +1,5 @@
-"""What a wallet learns from the node before it signs: genesis hash, prefix, chain type, spec version, token,
-and the call table (`btt_callTable`) that turns `module.call` names into fixed indices."""
+"""What a wallet learns from the node before it signs: genesis hash, prefix, chain type, spec and transaction
+versions, token, and the call table (`btt_callTable`) that turns `module.call` names into fixed indices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from btt_chain.client.calls import CallTable
 from btt_chain.client.rpc import RpcClient
 from btt_chain.primitives.errors import ConfigError
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class ChainInfo:
     symbol: str
     calls: CallTable = field(default_factory=lambda: CallTable({"modules": []}), compare=False, repr=False)
     """The node's call table; empty when built without a node (a wallet then cannot sign by call name)."""
+    transaction_version: int = TRANSACTION_VERSION
+    """The head's `transactionVersion` (`state_getRuntimeVersion`), which every signature commits to: a spec that
+    changes how an existing call encodes bumps it, so a payload built for the older encoding cannot pass."""
 
     def format_amount(self, base_units: int | str) -> str:
         """'12.5 BTT' from base units."""
@@ -44,4 +48,13 @@ class ChainInfo:
             decimals=int(props["tokenDecimals"]),
             symbol=str(props["tokenSymbol"]),
             calls=CallTable(metadata),
+            transaction_version=_transaction_version(version),
         )
+
+
+def _transaction_version(version: dict[str, Any]) -> int:
+    """The runtime version's `transactionVersion` (a u32), which a signature commits to: never guessed."""
+    found = version.get("transactionVersion")
+    if type(found) is not int or not 0 <= found < 2**32:
+        raise ConfigError(f"the node reported no usable transactionVersion in its runtime version: {found!r}")
+    return found

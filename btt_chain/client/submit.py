@@ -65,7 +65,7 @@ def sign_call(
     nonce = int(rpc.call("system_accountNextIndex", "0x" + signer.account.hex()))
     return sign_extrinsic(
         signer, call, nonce, info.genesis_hash, info.spec_version, tip=tip,
-        era=Era.mortal(mortality, birth), birth_hash=birth_hash,
+        era=Era.mortal(mortality, birth), birth_hash=birth_hash, tx_version=info.transaction_version,
     )
 
 
