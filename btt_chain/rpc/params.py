@@ -121,13 +121,15 @@ def subscription_id(value: Any, ctx: RpcContext) -> str:
 
 
 def call_bytes(value: Any, ctx: RpcContext) -> Any:
-    """A runtime call, canonically encoded (0x hex): what `governance.propose` carries."""
+    """A runtime call, canonically encoded (0x hex): what `governance.propose` carries. Only its two indices are
+    read here; its arguments run to the end of the bytes and are decoded by the runtime that judges the call (the
+    head's spec), not by the newest table this node knows: a spec changes how a call's arguments encode."""
     from btt_chain.primitives.errors import DecodeError
     from btt_chain.primitives.extrinsic import Call
 
     raw = decode_hex(value, "call")
     try:
-        return Call.decode(raw)
+        return Call.decode_rest(raw, 0)
     except DecodeError as exc:
         raise invalid_params(f"call: malformed: {exc}") from None
 
