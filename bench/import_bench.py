@@ -96,15 +96,18 @@ class Recipients:
 
 
 def _transfers(
-    signers: list[Keypair], count: int, nonce_base: int, genesis: Genesis, recipients: Recipients
+    signers: list[Keypair], count: int, first: int, genesis: Genesis, recipients: Recipients
 ) -> list[Extrinsic]:
-    """`count` signed transfers of 1 BTT, each signer in turn (a signer's k-th use has nonce nonce_base + k)."""
+    """`count` signed transfers of 1 BTT, the run's transfers `first` to `first + count - 1`: transfer g is signed by
+    signer g mod n with nonce g div n (n signers), so each signer's nonces follow on across blocks whether or not a
+    block's count is a multiple of n."""
     xts = []
+    n = len(signers)
     for i in range(count):
-        k = signers[i % len(signers)]
+        g = first + i
         dest = recipients.next(i)
         call = RUNTIME.call("balances.transfer_allow_death", dest, UNIT)
-        xts.append(sign_extrinsic(k, call, nonce_base + i // len(signers), genesis.hash, RUNTIME.spec_version))
+        xts.append(sign_extrinsic(signers[g % n], call, g // n, genesis.hash, RUNTIME.spec_version))
     return xts
 
 
@@ -127,15 +130,14 @@ def run(
         shutil.copytree(work / "author", work / "node")
         shutil.copytree(work / "author", work / "staged")
         author = Chain(LevelDBStore(work / "author"), genesis)
-        per_signer = -(-transfers // len(signers))
         dests = Recipients(recipients, accounts, signers)
         raws = []
         for b in range(warm_blocks + blocks):
-            xts = _transfers(signers, transfers, b * per_signer, genesis, dests)
+            xts = _transfers(signers, transfers, b * transfers, genesis, dests)
             imported, dropped = author.author_block(b + 1, dev_keypair("alice"), [(x, len(x.encode())) for x in xts])
             assert not dropped, dropped[:3]
             raws.append(imported.block.encode())
-        pool = [x.encode() for x in _transfers(signers, transfers, (warm_blocks + blocks) * per_signer, genesis, dests)]
+        pool = [x.encode() for x in _transfers(signers, transfers, (warm_blocks + blocks) * transfers, genesis, dests)]
         (work / "blocks.bin").write_bytes(_frames(raws))
         (work / "pool.bin").write_bytes(_frames(pool))
         (work / "genesis.pickle").write_bytes(pickle.dumps(dataclasses.replace(genesis, state={}, leaves=b"")))
