@@ -241,6 +241,9 @@ def smt(keys: int, changes: int, budget_leaves: int | None) -> None:
     from bench.smt_bench import run
     from storage.state_tree import TREE_LEAF_BUDGET
 
+    if changes > keys:
+        raise click.BadParameter(f"{changes} is more than --keys ({keys}): each update changes that many of the "
+                                 "tree's existing keys", param_hint="'--changes'")
     click.echo(f"building a state tree of {keys} keys ...", err=True)
     print_fields(list(run(keys, changes, TREE_LEAF_BUDGET if budget_leaves is None else budget_leaves).items()))
 

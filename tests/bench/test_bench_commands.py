@@ -200,6 +200,13 @@ def test_smt(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(number(rows[k]) >= 0 for k in ("open_ms", "update_median_ms", "prove_ms"))
 
 
+def test_smt_refuses_more_changes_than_keys_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "bench", "smt", "--keys", "3", "--changes", "4")
+    assert_ends_in_one_error_line(code, err, "more than --keys (3)")
+    code, out, err = run(capsys, "bench", "smt", "--keys", "3", "--changes", "3")
+    assert code == 0 and fields(out)["n_changes"] == "3", err
+
+
 def test_upgrade(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "bench", "upgrade", "--validators", "30", "--offences", "20", "--runs", "1")
     assert code == 0, err
