@@ -9,7 +9,7 @@ winning where two name the same key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from btt_chain.primitives.errors import StorageError
 from storage.chaindb import ChainDB
@@ -55,6 +55,14 @@ class HistoricalState:
         if key in self._older:
             return self._older[key]
         return self._db.state.get(key)
+
+    def get_values(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Each key's value as `get` gives it, in order: the head's read in bulk (`FlatState.get_values`) for the keys
+        not changed since."""
+        older = self._older
+        rest = [k for k in keys if k not in older]
+        found = dict(zip(rest, self._db.state.get_values(rest), strict=True))
+        return [older[k] if k in older else found[k] for k in keys]
 
     def iterate(
         self, prefix: bytes, reverse: bool = False, start: bytes | None = None

@@ -437,14 +437,17 @@ class WarpServer:
         reader = chain.db.state if view is None else view
         entries = []
         size = 0
-        for n, path in enumerate(sorted(paths), 1):
-            value = reader.get(paths[path])
-            if value is not None:  # else created since the served block
-                entries.append([paths[path], value])
-                size += len(paths[path]) + len(value)
-                if size > MAX_CHUNK_BYTES or len(entries) > MAX_CHUNK_ENTRIES:
-                    return None
-            if n % STEP_KEYS == 0:
+        ordered = sorted(paths)
+        for start in range(0, len(ordered), STEP_KEYS):
+            keys = [paths[path] for path in ordered[start : start + STEP_KEYS]]
+            # a step's keys read at once: scattered over the whole state, by two threads where the store can
+            for key, value in zip(keys, reader.get_values(keys), strict=True):
+                if value is not None:  # else created since the served block
+                    entries.append([key, value])
+                    size += len(key) + len(value)
+                    if size > MAX_CHUNK_BYTES or len(entries) > MAX_CHUNK_ENTRIES:
+                        return None
+            if start + STEP_KEYS <= len(ordered):
                 await clock.step(chain, head)
         return entries
 

@@ -60,6 +60,7 @@ def test_every_key_at_every_height_matches_the_replayed_state(seed: int) -> None
         view = HistoricalState(db, heights, height)
         for key in every_key:
             assert view.get(key) == expected.get(key), (height, key)
+        assert view.get_values(every_key + every_key[:5]) == [expected.get(k) for k in every_key + every_key[:5]]
         for prefix in PREFIXES:
             want = sorted((k, v) for k, v in expected.items() if k.startswith(prefix))
             assert list(view.iterate(prefix)) == want, (height, prefix)

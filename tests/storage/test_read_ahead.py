@@ -371,3 +371,79 @@ def test_the_thread_and_callers_racing_for_the_same_keys_agree_and_each_key_is_r
             ahead.wait()
             assert ahead.done() == len(keys)
             store.end_read_ahead()
+
+
+# --- get_values: many keys read by a thread beside the caller (the warp server's chunks) ----------------------------
+
+
+def test_get_values_gives_what_get_gives_with_a_batch_landing_repeats_and_a_block_file_value(db: LevelDBStore) -> None:
+    blob = schema.BLOCK + b"\x02" * 32
+    db.write({blob: b"y" * 5000})
+    gate = hold_writer(db)
+    db.write_behind({b"k000": b"changed", b"k001": b"born"}, [b"k002"])
+    keys = KEYS + KEYS[:30] + [blob, b"never"]  # repeats, a block-file value, an absent key
+    assert len(keys) >= LevelDBStore_values_beside()
+    got = db.get_values(keys)
+    assert got == [db.get(k) for k in keys]
+    assert got[:3] == [b"changed", b"born", None] and got[-2:] == [b"y" * 5000, None]
+    gate.set()
+    db.flush()
+    assert db.get_values(keys) == [db.get(k) for k in keys]
+    assert db._ahead is None  # noqa: SLF001  (none of its own is left behind, nor installed as the store's)
+
+
+def LevelDBStore_values_beside() -> int:  # noqa: N802
+    from storage.leveldb import VALUES_BESIDE
+
+    return VALUES_BESIDE
+
+
+def test_get_values_of_a_few_keys_refuses_what_get_refuses_and_a_closed_store_is_an_error(tmp_path: Path) -> None:
+    store = LevelDBStore(tmp_path / "db")
+    store.write(BASE)
+    assert store.get_values([b"k000", b"k001"]) == [b"v000", None]
+    assert store.get_values([]) == []
+    for keys in ([b"k000", "text"], [b"k%03d" % i for i in range(100)] + [7]):
+        with pytest.raises(TypeError):
+            store.get_values(keys)  # type: ignore[arg-type]
+    store.close()
+    for keys in ([b"k000"], KEYS):
+        with pytest.raises(StorageError, match="closed"):
+            store.get_values(keys)
+
+
+@compiled
+def test_get_values_holds_off_a_write_until_it_has_read_and_the_store_read_ahead_survives(db: LevelDBStore) -> None:
+    many = [b"w%05d" % i for i in range(3000)]
+    db.write({k: k * 2 for k in many[::2]})
+    db.read_ahead(KEYS)  # the import's own read-ahead is not the one get_values uses
+    ahead = db._ahead  # noqa: SLF001
+    wrote = threading.Event()
+
+    def writer() -> None:
+        db.write({many[1]: b"late"})
+        wrote.set()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        done = pool.submit(writer)  # races the read: it lands before it or waits for it, never inside it
+        got = db.get_values(many)
+        done.result(timeout=30)
+    assert wrote.is_set()
+    want = [k * 2 if i % 2 == 0 else None for i, k in enumerate(many)]
+    assert got[1] in (None, b"late") and got[:1] + got[2:] == want[:1] + want[2:]
+    assert db.get(many[1]) == b"late" and db.get_values(many)[1] == b"late"
+    assert ahead is not None and db._ahead is None  # noqa: SLF001  (the write ended the store's read-ahead, as always)
+
+
+def test_flat_state_get_values_reads_the_cache_first_and_keeps_nothing_it_reads(db: LevelDBStore) -> None:
+    state = FlatState(db)
+    state_keys = [b"s%04d" % i for i in range(300)]
+    db.write({schema.STATE + k: b"x" + k for k in state_keys[::3]})
+    assert [state.get(state_keys[0]), state.get(state_keys[1])] == [b"x" + state_keys[0], None]  # cached
+    state.changed({state_keys[0]: b"cached", state_keys[1]: b"also"})  # a block's write, not landed in the store
+    got = state.get_values(state_keys)
+    assert got == [state.get(k) for k in state_keys]
+    assert got[:2] == [b"cached", b"also"]
+    fresh = FlatState(db)
+    fresh.get_values(state_keys)
+    assert fresh._cache == {} and fresh._old == {}  # noqa: SLF001
