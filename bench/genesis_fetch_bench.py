@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import sync_chain
+from bench import sync_chain, workdir_lock
 from bench.dev_node import free_port
 from bench.errors import BenchFailed
 from genesis.loader import canonical_json
@@ -128,9 +128,17 @@ def _next(out: Any, timeout_s: float, procs: list[Any]) -> tuple[str, Any]:
 
 def run(accounts: int, workdir: Path, limit_s: float) -> dict[str, Any]:
     """Make or reuse the spec and its file, fetch it once from a server process into a joiner's empty directory, and
-    return the figures."""
+    return the figures. One run at a time in a work dir (`bench sync` shares it)."""
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
+        with workdir_lock.held(workdir, "genesis-fetch"):
+            return _run(accounts, workdir, limit_s)
+    except OSError as exc:  # the work dir unwritable or full
+        raise BenchFailed(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''} (work dir "
+                          f"{workdir})") from None
+
+
+def _run(accounts: int, workdir: Path, limit_s: float) -> dict[str, Any]:
+    try:
         source = spec_dir(workdir, accounts)
         joiner_dir = workdir / f"genesis-fetch-joiner-{accounts}"
         shutil.rmtree(joiner_dir, ignore_errors=True)

@@ -44,7 +44,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import sync_chain
+from bench import sync_chain, workdir_lock
 from bench.import_bench import filler_account
 from btt_chain.client.headers import header_hash
 from btt_chain.primitives.errors import BttError
@@ -535,14 +535,14 @@ def run(accounts: int, blocks: int, workdir: Path, full: bool = True, limit_s: f
     """Build or reuse the chain, run the server and the joiners, and return the figures (also kept in the work
     dir)."""
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        commit = _commit()
-        manifest, built = ensure_chain(workdir, accounts, blocks)
-        figures = asyncio.run(_run(workdir, manifest, full, limit_s, baseline_s))
-        figures["chain_built_now"] = built
-        figures["date"] = time.strftime("%Y-%m-%d %H:%M")
-        figures["commit"] = commit
-        (workdir / f"results-{accounts}-{blocks}.json").write_text(json.dumps(figures, indent=1))
+        with workdir_lock.held(workdir, "sync"):
+            commit = _commit()
+            manifest, built = ensure_chain(workdir, accounts, blocks)
+            figures = asyncio.run(_run(workdir, manifest, full, limit_s, baseline_s))
+            figures["chain_built_now"] = built
+            figures["date"] = time.strftime("%Y-%m-%d %H:%M")
+            figures["commit"] = commit
+            (workdir / f"results-{accounts}-{blocks}.json").write_text(json.dumps(figures, indent=1))
     except OSError as exc:  # the work dir unwritable or full, a port taken...
         raise SyncBenchFailed(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''} (work dir "
                               f"{workdir})") from None

@@ -207,6 +207,23 @@ def test_smt_refuses_more_changes_than_keys_in_one_line(capsys: pytest.CaptureFi
     assert code == 0 and fields(out)["n_changes"] == "3", err
 
 
+def test_a_work_dir_another_run_holds_is_one_line_and_nothing_in_it_is_touched(capsys: pytest.CaptureFixture[str],
+                                                                               tmp_path: Path) -> None:
+    from bench import workdir_lock
+
+    kept = tmp_path / "run-1000-100" / "server"
+    kept.mkdir(parents=True)
+    (kept / "CURRENT").write_text("kept")
+    with workdir_lock.held(tmp_path, "sync"):
+        for args in (("sync", "--accounts", "1000", "--blocks", "100"), ("genesis-fetch", "--accounts", "1000")):
+            code, _, err = run(capsys, "bench", *args, "--workdir", str(tmp_path))
+            assert_ends_in_one_error_line(code, err, "is in use by another benchmark run (btt-chain bench sync, pid")
+    assert (kept / "CURRENT").read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock", "run-1000-100"]
+    with workdir_lock.held(tmp_path, "sync"):  # released when the holder's block ended
+        pass
+
+
 def test_upgrade(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "bench", "upgrade", "--validators", "30", "--offences", "20", "--runs", "1")
     assert code == 0, err
