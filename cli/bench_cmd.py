@@ -233,15 +233,18 @@ def rpc(accounts: int, transfers: int, full: int, empty: int, items: int, repeat
 
 @bench.command()
 @click.option("--keys", type=click.IntRange(1, 10_000_000), default=1_000_000, show_default=True)
-@click.option("--changes", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
+@click.option("--changes", type=click.IntRange(1, 1_000_000), default=None,
+              help="Existing keys each update changes (at most --keys) [default: 5,000, or --keys if fewer].")
 @click.option("--budget-leaves", type=click.IntRange(0, 100_000_000), default=None,
               help="Leaves the tree holds in memory (default: the node's); the rest are read from the database.")
-def smt(keys: int, changes: int, budget_leaves: int | None) -> None:
+def smt(keys: int, changes: int | None, budget_leaves: int | None) -> None:
     """Open, update and prove in the sparse Merkle state tree, its leaves in LevelDB as a node keeps them."""
     from bench.smt_bench import run
     from storage.state_tree import TREE_LEAF_BUDGET
 
-    if changes > keys:
+    if changes is None:
+        changes = min(5_000, keys)
+    elif changes > keys:
         raise click.BadParameter(f"{changes} is more than --keys ({keys}): each update changes that many of the "
                                  "tree's existing keys", param_hint="'--changes'")
     click.echo(f"building a state tree of {keys} keys ...", err=True)

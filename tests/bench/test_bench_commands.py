@@ -205,6 +205,8 @@ def test_smt_refuses_more_changes_than_keys_in_one_line(capsys: pytest.CaptureFi
     assert_ends_in_one_error_line(code, err, "more than --keys (3)")
     code, out, err = run(capsys, "bench", "smt", "--keys", "3", "--changes", "3")
     assert code == 0 and fields(out)["n_changes"] == "3", err
+    code, out, err = run(capsys, "bench", "smt", "--keys", "4")  # the default, 5,000, cut to the keys there are
+    assert code == 0 and fields(out)["n_changes"] == "4", err
 
 
 def test_a_work_dir_another_run_holds_is_one_line_and_nothing_in_it_is_touched(capsys: pytest.CaptureFixture[str],
