@@ -8,7 +8,9 @@ parameters of its new modules, `utility` and `proxy` (their storage starts empty
 private job's decoy cases while its assignment is late; its migration (compute 2 -> 3) clears the revealed positions
 of the late private jobs whose cases spec 15 had dropped, so that their late reveals open nothing. Spec 17 puts a
 requester's own inputs on chain before a provider is held to them (`compute.posted_inputs`): new maps only, and a job
-posted or drawn before it keeps spec 16's rules, so it adds no migration.
+posted or drawn before it keeps spec 16's rules, so it adds no migration. Spec 18 has a job posted again for a
+failed place read its original's input chunks instead of a copy (`compute.inputs_from`, `compute.input_sharers`): new
+maps only, and a copy spec 17 made is released as it always was, so it adds no migration either.
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.

@@ -242,7 +242,7 @@ def uphold(ctx: CallContext, job: Job, idx: int, item: int, challenger: bytes | 
     """A fault shown: the assignment's hold slashed (the challenger's reward from it), the requester refunded, no
     pay, no credit; the place's work is posted again for another provider (`reassign`)."""
     a = job.assignments[idx]
-    inputs = posted_inputs.held(ctx.state, job)  # before the assignment's end can drop them
+    inputs = posted_inputs.held(ctx.state, job)  # pinned before the assignment's end can release them
     burned, reward = settlement.slash(ctx, a.provider, holds.hold_of(ctx.state, job.id, a.provider), challenger)
     balances.unreserve(ctx, job.requester, a.portion)
     put(ctx, job, idx, assignment_state.move(ctx, job, a, FRAUD))

@@ -396,8 +396,11 @@ def _posted_inputs(state: Overlay, by_job: dict[int, Job]) -> list[str]:
     for key, items in posted_inputs.input_chunks.items(state):
         chunks.setdefault(int.from_bytes(key[:8], "big"), {})[int.from_bytes(key[8:12], "big")] = len(items)
     owed = dict(posted_inputs.owed.items(state))
-    for job_id in sorted(set(chunks) - set(owed)):
+    sources = dict(posted_inputs.inputs_from.items(state))
+    sharers = dict(posted_inputs.sharers.items(state))
+    for job_id in sorted(set(chunks) - set(owed) - set(sharers)):
         problems.append(f"compute.posted_inputs: job {job_id} holds input chunks and owes no inputs")
+    problems += _shared_inputs(by_job, chunks, owed, sources, sharers)
     for job_id, posted in sorted(owed.items()):
         job = by_job.get(job_id)
         where = f"job {job_id}"
@@ -412,7 +415,7 @@ def _posted_inputs(state: Overlay, by_job: dict[int, Job]) -> list[str]:
         if posted > job.items:
             problems.append(f"compute.posted_inputs: {where} has {posted} of {job.items} items posted")
         reg = storage.models.get(state, job.model)
-        if reg is not None:
+        if reg is not None and job_id not in sources:
             per = posted_inputs.input_chunk_items(reg.spec, sealed)
             expected = {n: min(per, posted - n * per) for n in range(-(-posted // per))}
             if chunks.get(job_id, {}) != expected:
@@ -422,6 +425,30 @@ def _posted_inputs(state: Overlay, by_job: dict[int, Job]) -> list[str]:
                                       for a in job.assignments):
             problems.append(f"compute.posted_inputs: {where} has a provider held to it with {posted} of "
                             f"{job.items} inputs on chain")
+    return problems
+
+
+def _shared_inputs(by_job: dict[int, Job], chunks: dict[int, dict[int, int]], owed: dict[int, int],
+                   sources: dict[int, int], sharers: dict[int, int]) -> list[str]:
+    """Spec 18's references to another job's chunks: each job posted again reads a job holding all its inputs, of the
+    same model and item count, holds no chunks of its own, and is counted once in that job's `sharers`."""
+    problems = []
+    readers: Counter[int] = Counter(sources.values())
+    for source in sorted(set(readers) | set(sharers)):
+        if readers[source] != sharers.get(source, 0):
+            problems.append(f"compute.posted_inputs: job {source}'s chunks are read by {readers[source]} jobs, "
+                            f"counted {sharers.get(source, 0)}")
+    for job_id, source in sorted(sources.items()):
+        job, original = by_job.get(job_id), by_job.get(source)
+        where = f"job {job_id}, reading job {source}'s inputs,"
+        if job_id in chunks or source in sources:
+            problems.append(f"compute.posted_inputs: {where} holds chunks itself or reads through another reader")
+        if job is None or original is None or owed.get(job_id) != job.items or \
+                (job.model, job.items, job.input_root) != (original.model, original.items, original.input_root):
+            problems.append(f"compute.posted_inputs: {where} is not a whole copy of its original's")
+        elif sum(chunks.get(source, {}).values()) != original.items:
+            problems.append(f"compute.posted_inputs: {where} finds {sum(chunks.get(source, {}).values())} of "
+                            f"{original.items} items there")
     return problems
 
 

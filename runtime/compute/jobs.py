@@ -62,12 +62,13 @@ def post(
     redundancy: int,
     deadline_ms: int,
     decoys: int = 0,
-    inputs: tuple[tuple[bytes, ...], ...] | None | bool = True,
+    inputs: int | bool = True,
 ) -> int:
     """Post a job and reserve its price. A synthetic job gives `seed` and the chain derives its input root; a
     private one (`private.post`, with its `decoys`) gives neither: its items are sealed to its provider once one is
     drawn. A job of the requester's own inputs owes them on chain before it is drawn (`posted_inputs`); a reassign
-    passes `inputs`: the chunks its original held (carried over), or False where its original owed none (spec 16's)."""
+    passes `inputs`: the job whose chunks hold its original's (read, not copied: spec 18), or False where its
+    original owed none (spec 16's)."""
     sealed = decoys > 0
     state = ctx.state
     reg = get_model(state, model)
@@ -121,8 +122,8 @@ def post(
     storage.open_jobs.put(state, storage.open_jobs.get(state) + 1)
     unserved.watch(ctx, job)
     if seed == ZERO_HASH and not sealed and inputs is not False:  # the requester's own inputs: on chain first (17)
-        if isinstance(inputs, tuple):
-            posted_inputs.carry(state, job_id, inputs)  # a reassign's: its original's, on chain already
+        if inputs is not True:  # a reassign's: its original's, on chain already (an int, never a bool here)
+            posted_inputs.carry(state, job_id, inputs, items)
         else:
             posted_inputs.owe(state, job_id)
     ctx.emit(events.JobPosted(job_id, who, model, items, price, deadline))

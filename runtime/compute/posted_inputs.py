@@ -28,13 +28,21 @@ until a place of it stalls: from then on it owes its inputs too (`progress.stall
 the upgrade with a root and nothing behind it costs one provider one stall, not one a commit window to its deadline.
 A place that failed (`reassign`) is posted again with the inputs its job held on chain (`held`, `carry`), and a job
 that owed none posts one that owes none.
+
+From spec 18 the job posted again reads its original's chunks instead of a copy of them (`inputs_from`), and the chunks
+stay while any job reads them (`sharers`). Spec 17 copied them: up to a megabyte a failed place (1,024 items of 1,024
+bytes), written for nobody's fee, 64 times a block from `progress.reveal_due` alone, each copy a state entry until the
+job posted again closed, so a provider failing on purpose multiplied a job's paid inputs by its redundancy. Now
+carrying is two small entries whatever the inputs' size. `held` pins the chunks before the failed place can close its
+job (`pin`), `carry` turns the pin into the new job's reference, and a reassign that posts nothing gives the pin back
+(`unpin`); the last reference dropped, after the job that posted them released them, drops the chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from btt_chain.primitives.codec import U32, Bytes, ListOf
+from btt_chain.primitives.codec import U32, U64, Bytes, ListOf
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.primitives.merkle import verify_merkle_range
 from runtime.context import CallContext
@@ -75,7 +83,15 @@ input_chunks: StorageMap[tuple[bytes, ...]] = StorageMap(
     key_types=(ID_KEY, Bytes(4)),
 )
 """(job id u64, chunk number u32) -> that chunk of the job's input items (a private job's sealed to its provider), in
-`input_chunk_plan`'s cut; dropped with the job's `owed` entry."""
+`input_chunk_plan`'s cut; dropped with the job's `owed` entry once no other job reads them (`sharers`)."""
+
+inputs_from: StorageMap[int] = StorageMap("compute", "inputs_from", U64, u64_key, u64_from_key)
+"""Job id -> the job whose `input_chunks` hold its inputs (spec 18): a job posted again for a failed place reads its
+original's (the first one's, however often the place failed since). No entry: its own."""
+
+sharers: StorageMap[int] = StorageMap("compute", "input_sharers", U32, u64_key, u64_from_key)
+"""Job id -> how many other jobs read its chunks, or are about to (a pin taken by `held`; spec 18). No entry: none.
+Its chunks outlive its own `owed` entry while this is above zero."""
 
 
 def input_width(spec: ModelSpec, sealed: bool = False) -> int:
@@ -116,14 +132,21 @@ def owes(state: Overlay, job_id: int) -> bool:
 def owe(state: Overlay, job_id: int) -> None:
     """From now on `job_id`'s inputs must be on chain, from the first item: a public job with an input root at its
     post, a private job at each draw (the items posted for a provider drawn before are dropped: they were sealed to
-    another key)."""
+    another key). Never a job another reads (a private job is never read by another, and a public one owes from its
+    post on)."""
     _drop_chunks(state, job_id)
     owed.put(state, job_id, 0)
 
 
+def source_of(state: Overlay, job_id: int) -> int:
+    """The job whose chunks hold `job_id`'s inputs: its original's for a job posted again (spec 18), else its own."""
+    source = inputs_from.get(state, job_id)
+    return job_id if source is None else source
+
+
 def posted_inputs(state: Overlay, job_id: int) -> Iterator[bytes]:
     """The job's input items on chain so far, in order."""
-    for _, raw in state.iterate(input_chunks.prefix + u64_key(job_id)):
+    for _, raw in state.iterate(input_chunks.prefix + u64_key(source_of(state, job_id))):
         yield from input_chunks.codec.decode(raw)
 
 
@@ -188,31 +211,53 @@ def post(ctx: CallContext, who: bytes, job_id: int, first: int, items: Sequence[
     ctx.emit(events.InputsPosted(job_id, first, expected, first + expected))
 
 
-def held(state: Overlay, job: Job) -> tuple[tuple[bytes, ...], ...] | None:
-    """All of a public `job`'s inputs on chain, chunk by chunk, or None unless every one is there: what a reassign
-    carries to the job it posts (`carry`), read before the failed place's job can close and drop them."""
+def held(state: Overlay, job: Job) -> int | None:
+    """The job whose chunks hold all of a public `job`'s inputs, pinned for the job a reassign posts (`carry`, or
+    `unpin` if it posts none); None unless every input is on chain. Read before the failed place's job can close and
+    release them: the pin keeps them."""
     posted = owed.get(state, job.id)
     if posted is None or posted < job.items or is_private(state, job.id):
         return None
-    return tuple(input_chunks.codec.decode(raw) for _, raw in state.iterate(input_chunks.prefix + u64_key(job.id)))
+    source = source_of(state, job.id)
+    sharers.put(state, source, (sharers.get(state, source) or 0) + 1)
+    return source
 
 
-def carry(state: Overlay, job_id: int, chunks: tuple[tuple[bytes, ...], ...]) -> None:
-    """`job_id`, posted by a reassign on the same inputs, holds the chunks its original held (the same plan: the same
-    model and item count), so it is drawn at once as its original was."""
-    for n, chunk in enumerate(chunks):
-        input_chunks.put(state, chunk_key(job_id, n), chunk)
-    owed.put(state, job_id, sum(len(c) for c in chunks))
+def carry(state: Overlay, job_id: int, source: int, items: int) -> None:
+    """`job_id`, posted by a reassign on the same inputs, reads the chunks of `source` (the same plan: the same model
+    and item count), so it is drawn at once as its original was; `held`'s pin on them is now its reference."""
+    inputs_from.put(state, job_id, source)
+    owed.put(state, job_id, items)
+
+
+def unpin(state: Overlay, source: int) -> None:
+    """A reference to `source`'s chunks is gone (`held`'s pin of a reassign that posted nothing, or a job that read
+    them released): the last one drops the chunks if `source` released them itself."""
+    left = (sharers.get(state, source) or 0) - 1
+    if left > 0:
+        sharers.put(state, source, left)
+        return
+    sharers.remove(state, source)
+    if owed.get(state, source) is None:
+        _drop_chunks(state, source)
 
 
 def release(state: Overlay, job: Job) -> None:
     """Drop `job`'s inputs from the state once nobody can need them: the job closed and no result of it can still be
-    challenged (verified, in its window). Called where a job closes and where an assignment of a closed job ends."""
+    challenged (verified, in its window). Called where a job closes and where an assignment of a closed job ends. A
+    job posted again reads its original's chunks: releasing it drops its reference; a job whose chunks others read
+    keeps them for them."""
     if job.status == JOB_OPEN or any(a.state == VERIFIED for a in job.assignments):
         return
-    if owed.get(state, job.id) is not None:
+    if owed.get(state, job.id) is None:
+        return
+    owed.remove(state, job.id)
+    source = inputs_from.get(state, job.id)
+    if source is not None:
+        inputs_from.remove(state, job.id)
+        unpin(state, source)
+    elif sharers.get(state, job.id) is None:
         _drop_chunks(state, job.id)
-        owed.remove(state, job.id)
 
 
 def _drop_chunks(state: Overlay, job_id: int) -> None:

@@ -73,7 +73,7 @@ def reveal_due(ctx: CallContext) -> None:
     for job, idx in _due(ctx, storage.reveal_due, COMMITTED):
         job = _fresh(ctx, job)
         a = job.assignments[idx]
-        inputs = posted_inputs.held(ctx.state, job)  # before the job can close and drop them
+        inputs = posted_inputs.held(ctx.state, job)  # pinned before the job can close and release them
         job = _put(ctx, job, idx, outage.reveal_missed(ctx, job, a))
         verified = any(x.state in (VERIFIED, SETTLED) for x in job.assignments)
         jobs.close_if_ended(ctx, job, JOB_DONE if verified else JOB_EXPIRED)

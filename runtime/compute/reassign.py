@@ -36,27 +36,38 @@ excluded: StorageMap[bytes] = StorageMap("compute", "reassign_excluded", ACCOUNT
 closes."""
 
 
-def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int,
-             inputs: tuple[tuple[bytes, ...], ...] | None = None) -> None:
+def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int, inputs: int | None = None) -> None:
     """`provider`'s place in `job`, worth `portion` (already refunded to the requester), ended without a verified
-    result: post it again for another provider, or say why not. `inputs`: the requester's own inputs `job` held on
-    chain (`posted_inputs.held`, read before the failure could close the job and drop them), which the new job holds
-    too (spec 17); a job that owed none posts one that owes none."""
+    result: post it again for another provider, or say why not. `inputs`: the job whose chunks hold the requester's
+    own inputs `job` held on chain (`posted_inputs.held`, pinned before the failure could close the job and release
+    them), which the new job reads too (spec 18; spec 17 copied them); a job that owed none posts one that owes none.
+    A reassign that posts nothing gives the pin back."""
+    from ..compute import posted_inputs
+
+    posted = False
+    try:
+        posted = _post_again(ctx, job, provider, portion, inputs)
+    finally:
+        if inputs is not None and not posted:
+            posted_inputs.unpin(ctx.state, inputs)
+
+
+def _post_again(ctx: CallContext, job: Job, provider: bytes, portion: int, inputs: int | None) -> bool:
     from ..compute import assignment, jobs, posted_inputs
 
     state = ctx.state
     if storage.private_jobs.get(state, job.id) is not None:
         ctx.emit(events.ReassignSkipped(job.id, provider, PRIVATE))
-        return
+        return False
     left = job.deadline_ms - ctx.env.timestamp_ms
     if left < assignment.min_deadline_ms(state):
         ctx.emit(events.ReassignSkipped(job.id, provider, DEADLINE))
-        return
+        return False
     needed = portion + rent.quote(state, False).deposit
     if refresh_frozen(ctx, job.requester).spendable < needed:
         ctx.emit(events.ReassignSkipped(job.id, provider, BALANCE))
         ctx.emit(events.RequesterLowBalance(job.requester, needed))
-        return
+        return False
     new_id = storage.next_job_id.get(state)
     try:  # every refusal of a post comes before it writes anything
         carried = inputs if inputs is not None else posted_inputs.owes(state, job.id)
@@ -65,9 +76,10 @@ def reassign(ctx: CallContext, job: Job, provider: bytes, portion: int,
     except DispatchError as exc:
         reason = PRICE if type(exc).__name__ == "PriceTooLow" else REFUSED
         ctx.emit(events.ReassignSkipped(job.id, provider, reason))
-        return
+        return False
     excluded.put(state, new_id, provider)
     ctx.emit(events.JobReassigned(job.id, provider, new_id))
+    return True
 
 
 def closed(ctx: CallContext, job: Job) -> None:

@@ -162,7 +162,7 @@ def reveal(
         job = storage.jobs.get(ctx.state, job_id)
         close_if_ended(ctx, job)
     else:
-        inputs = posted_inputs.held(ctx.state, job)  # before the job can close and drop them
+        inputs = posted_inputs.held(ctx.state, job)  # pinned before the job can close and release them
         job = _put_assignment(ctx, job, idx, _fraud(ctx, job, a, bad))
         close_if_ended(ctx, job)
         reassign.reassign(ctx, job, a.provider, a.portion, inputs)  # the place's work goes to another provider

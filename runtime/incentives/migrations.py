@@ -6,11 +6,11 @@ from __future__ import annotations
 from itertools import islice
 
 from runtime.overlay import Overlay
-from runtime.storage_version import storage_version
 
 from ..incentives import storage
 from ..migration import Migration
 from ..session.migrations import items_after
+from ..storage_version import storage_version
 
 
 def attested_and_homes(state: Overlay, cursor: bytes, limit: int) -> tuple[bytes | None, int]:

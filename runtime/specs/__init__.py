@@ -48,7 +48,8 @@ PACKAGES: dict[int, str] = {
     14: "runtime.specs.spec14",
     15: "runtime.specs.spec15",
     16: "runtime.specs.spec16",
-    17: "runtime",
+    17: "runtime.specs.spec17",
+    18: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

@@ -349,7 +349,8 @@ def test_a_place_posted_again_after_a_fraud_carries_its_inputs_and_is_drawn_at_o
     cheat.commit_and_wait(job_id)
     new_id = storage.next_job_id.get(chain.view())
     assert_ok(cheat.reveal(job_id))
-    assert posted_inputs.owed.get(chain.view(), job_id) is None and chunks_held(chain, job_id) == 0  # old one closed
+    assert posted_inputs.owed.get(chain.view(), job_id) is None  # the old one closed
+    assert chunks_held(chain, job_id) == 1 and chunks_held(chain, new_id) == 0  # read, not copied (spec 18)
     assert posted_inputs.owed.get(chain.view(), new_id) == 4
     assert tuple(posted_inputs.posted_inputs(chain.view(), new_id)) == inputs
     chain.run_block([])
