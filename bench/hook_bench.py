@@ -1,0 +1,198 @@
+"""What the compute module's start-of-block work costs at the market's bounds: a benchmark, not a test.
+
+Run: `.venv/bin/python -m bench.hook_bench [--jobs N]` (N up to 1,024; btt-21m allows 1,000 open jobs).
+
+No weight is charged for this work yet: a block's extrinsics may fill `block.max_weight` whatever its start costs
+(FRAME charges `on_initialize`'s weight to the block; issue 54's closing note of 2026-11-28 says why it is next).
+These are the figures such a charge would be fitted to, at the worst the parameters allow, on the dev preset's genesis
+state with `compute.max_open_jobs`, the per-requester cap, the capacity and the per-block assignments raised to N. Each
+figure is the time of `runtime.compute.hooks.on_initialize` alone in the block where the work falls due (the fastest
+of `--runs` on a copy of the same state), beside the same hook in a block with nothing due:
+
+1. N jobs waiting, no provider registered: what every block pays while they wait (the queue is read whole);
+2. N jobs expiring in one block, none assigned (their deadlines in the same second);
+3. N places assigned in one block (one provider, capacity N, registered once all N wait);
+4. the same N places stalling in one block (their commit window closed; nobody else to draw them again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import time
+from collections.abc import Iterator
+
+from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
+from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.primitives.keys import dev_keypair
+from genesis.build import build_genesis
+from genesis.loader import load_chain_spec_doc, materialise, parse_chain_spec
+from runtime.compute import hooks
+from runtime.compute import storage as compute
+from runtime.compute.costs import min_price
+from runtime.compute.model import model_hash
+from runtime.compute.reference import reference_spec
+from runtime.compute.types import ASSIGNED, STALLED
+from runtime.consensus import storage as consensus
+from runtime.context import BlockEnv, CallContext
+from runtime.executive import Executive
+from runtime.modules import RUNTIME
+from runtime.overlay import Overlay
+from runtime.params import storage as params
+from runtime.params.storage import get_param
+from runtime.system import storage as system
+from runtime.system.types import AccountInfo
+
+GENESIS_TIME_MS = 1_767_225_600_000
+MODEL = reference_spec("breast-cancer-v1")
+MAX_JOBS = 1024
+"""`compute.max_capacity`'s and `compute.max_assignments_per_block`'s bound: one provider takes every place at once."""
+UNIT = 10**18
+PER_BLOCK = 200
+"""Posts applied a block while setting up."""
+
+
+class SortedState:
+    """The state as a dict beside its keys in order: a prefix read costs what the node's store's does (a seek, then the
+    keys under the prefix), where `DictState` sorts every key of the state on each one."""
+
+    def __init__(self, data: dict[bytes, bytes]) -> None:
+        self.data = dict(data)
+        self.keys = sorted(self.data)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        keys, i = self.keys, bisect.bisect_left(self.keys, prefix)
+        while i < len(keys) and keys[i].startswith(prefix):
+            yield keys[i], self.data[keys[i]]
+            i += 1
+
+    def apply(self, changes: dict[bytes, bytes | None]) -> None:
+        for k, v in changes.items():
+            if v is None:
+                if self.data.pop(k, None) is not None:
+                    del self.keys[bisect.bisect_left(self.keys, k)]
+            else:
+                if k not in self.data:
+                    bisect.insort(self.keys, k)
+                self.data[k] = v
+
+
+class Market:
+    """A dev chain's state and the blocks the set-up applies, each with the compute hook run as a block runs it."""
+
+    def __init__(self, jobs: int) -> None:
+        genesis = build_genesis(parse_chain_spec(materialise(load_chain_spec_doc("dev"), GENESIS_TIME_MS)))
+        self.genesis_hash = genesis.hash
+        self.state = SortedState(dict(genesis.state))
+        view = Overlay(self.state)
+        for name, value in (("compute.max_open_jobs", jobs), ("compute.max_open_jobs_per_requester", jobs),
+                            ("compute.max_capacity", MAX_JOBS), ("compute.max_assignments_per_block", MAX_JOBS),
+                            ("compute.max_open_share_bps", 10_000)):
+            params.value.put(view, name, value)
+        for who in ("charlie", "dave"):  # a requester and a provider with room for every job and hold
+            system.account.put(view, dev_keypair(who).public, AccountInfo(free=10**9 * UNIT))
+        self.state.apply(view.changes())
+        self.executive = Executive(RUNTIME, genesis.hash)
+        self.slot_ms = consensus.slot_ms.get(Overlay(self.state))
+        self.number = 0
+        self.slot = GENESIS_TIME_MS // self.slot_ms
+        self.nonces: dict[str, int] = {}
+
+    def env(self, speculative: bool = False) -> BlockEnv:
+        return BlockEnv(self.number + 1, self.genesis_hash, self.slot + 1, (self.slot + 1) * self.slot_ms,
+                        dev_keypair("alice").public, speculative=speculative)
+
+    def sign(self, who: str, name: str, *args: object) -> Extrinsic:
+        nonce = self.nonces.get(who, 0)
+        self.nonces[who] = nonce + 1
+        return sign_extrinsic(dev_keypair(who), RUNTIME.call(name, *args), nonce, self.genesis_hash,
+                              RUNTIME.spec_version)
+
+    def block(self, xts: list[Extrinsic] = (), skip: int = 0) -> None:  # type: ignore[assignment]
+        """Apply `xts` in the next block (`skip` empty slots first), the compute hook run at its start."""
+        self.slot += skip
+        ctx = CallContext(Overlay(self.state), self.env(), RUNTIME)
+        hooks.on_initialize(ctx)
+        self.state.apply(ctx.state.changes())
+        ex = self.executive.initialize_block(self.state, self.env(speculative=True))
+        for xt in xts:
+            outcome = self.executive.apply_extrinsic(ex, xt, len(xt.encode()))
+            assert outcome.success, outcome.error
+        self.state.apply(ex.state.changes())
+        self.number += 1
+        self.slot += 1
+
+    def hook_time(self, runs: int, skip: int = 0) -> float:
+        """Seconds the compute hook takes at the start of the block after `skip` empty slots: the fastest of `runs`,
+        each on the same state (nothing kept)."""
+        best = float("inf")
+        for _ in range(runs):
+            ctx = CallContext(Overlay(self.state), BlockEnv(self.number + 1, self.genesis_hash, self.slot + 1 + skip,
+                                                            (self.slot + 1 + skip) * self.slot_ms,
+                                                            dev_keypair("alice").public), RUNTIME)
+            started = time.perf_counter()
+            hooks.on_initialize(ctx)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    def post(self, jobs: int, deadline_ms: int) -> None:
+        view = Overlay(self.state)
+        price = min_price(view, MODEL, 4, 1)
+        left = jobs
+        while left:
+            n = min(PER_BLOCK, left)
+            self.block([self.sign("charlie", "compute.post_job", model_hash(MODEL), ZERO_HASH,
+                                  (left - i).to_bytes(32, "big"), 4, price, 1, deadline_ms) for i in range(n)])
+            left -= n
+
+    def count(self, state: int | None = None) -> int:
+        view = Overlay(self.state)
+        return sum(1 for _, j in compute.jobs.items(view) for a in j.assignments if state is None or a.state == state)
+
+
+def line(what: str, seconds: float, items: int, idle: float) -> str:
+    return (f"{what}: {seconds * 1e3:.1f} ms ({(seconds - idle) / max(items, 1) * 1e6:.0f} us an item beyond a block "
+            f"with nothing due, {idle * 1e3:.2f} ms)")
+
+
+def main(jobs: int, runs: int) -> None:
+    if not 1 <= jobs <= MAX_JOBS:
+        raise SystemExit(f"--jobs {jobs}: give 1 to {MAX_JOBS} (one provider takes every place in one block)")
+    # 1 and 2: jobs waiting with nobody to serve them, then all expiring in one block
+    m = Market(jobs)
+    empty = m.hook_time(runs)
+    deadline = 600_000  # ten minutes: the dev preset's shortest deadline is below, its longest above
+    m.post(jobs, deadline)
+    posted = m.number
+    idle = m.hook_time(runs)
+    print(line(f"{jobs} jobs waiting, no provider, every block", idle, jobs, empty))
+    due = -(-deadline // m.slot_ms) + 1  # slots from the last post until every deadline has passed
+    expiry = m.hook_time(runs, skip=due - (m.number - posted))
+    print(line(f"{jobs} jobs expiring in one block", expiry, jobs, idle))
+    # 3 and 4: one provider takes every place in one block; the commit window closes for all of them in one block
+    m = Market(jobs)
+    quiet = m.hook_time(runs)
+    m.post(jobs, deadline)  # nobody to draw yet: every job waits for the provider
+    m.block([m.sign("dave", "bonds.bond", 10**6 * UNIT)])
+    m.block([m.sign("dave", "compute.register_provider", MAX_JOBS, 0, 0)])
+    assert m.count() == 0
+    draw = m.hook_time(runs)
+    m.block()  # the draw: every place in this block
+    assert m.count(ASSIGNED) == jobs, f"{m.count(ASSIGNED)} of {jobs} places assigned"
+    print(line(f"{jobs} places assigned in one block", draw, jobs, quiet))
+    window = get_param(Overlay(m.state), "compute.commit_window_slots")
+    stall = m.hook_time(runs, skip=window)
+    m.block(skip=window)
+    assert m.count(STALLED) == jobs, f"{m.count(STALLED)} of {jobs} places stalled"
+    print(line(f"{jobs} places stalling in one block (nobody else to draw)", stall, jobs, quiet))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    main(args.jobs, args.runs)
