@@ -18,9 +18,7 @@ of `--runs` on a copy of the same state), beside the same hook in a block with n
 from __future__ import annotations
 
 import argparse
-import bisect
 import time
-from collections.abc import Iterator
 
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
@@ -37,7 +35,7 @@ from runtime.consensus import storage as consensus
 from runtime.context import BlockEnv, CallContext
 from runtime.executive import Executive
 from runtime.modules import RUNTIME
-from runtime.overlay import Overlay
+from runtime.overlay import Overlay, SortedState
 from runtime.params import storage as params
 from runtime.params.storage import get_param
 from runtime.system import storage as system
@@ -50,34 +48,6 @@ MAX_JOBS = 1024
 UNIT = 10**18
 PER_BLOCK = 200
 """Posts applied a block while setting up."""
-
-
-class SortedState:
-    """The state as a dict beside its keys in order: a prefix read costs what the node's store's does (a seek, then the
-    keys under the prefix), where `DictState` sorts every key of the state on each one."""
-
-    def __init__(self, data: dict[bytes, bytes]) -> None:
-        self.data = dict(data)
-        self.keys = sorted(self.data)
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        keys, i = self.keys, bisect.bisect_left(self.keys, prefix)
-        while i < len(keys) and keys[i].startswith(prefix):
-            yield keys[i], self.data[keys[i]]
-            i += 1
-
-    def apply(self, changes: dict[bytes, bytes | None]) -> None:
-        for k, v in changes.items():
-            if v is None:
-                if self.data.pop(k, None) is not None:
-                    del self.keys[bisect.bisect_left(self.keys, k)]
-            else:
-                if k not in self.data:
-                    bisect.insort(self.keys, k)
-                self.data[k] = v
 
 
 class Market:

@@ -14,7 +14,6 @@ import json
 import shutil
 import subprocess
 import sys
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +31,7 @@ from runtime import specs
 from runtime.context import EMERGENCY
 from runtime.evidence.migrations import REPORTS_V0
 from runtime.migration import Migration
-from runtime.overlay import DictState, Overlay
+from runtime.overlay import DictState, Overlay, SortedState
 from runtime.session import storage as session
 from runtime.specs import package_module, runtime_of
 from runtime.storage_version import storage_version, storage_version_key
@@ -273,23 +272,6 @@ def test_a_broken_state_names_the_check_that_failed_and_exits_non_zero(
 
 
 # --- try_upgrade on a state: many blocks, no progress, nothing written ------------------------------------------
-
-
-class SortedState:
-    """A StateReader over a dict that seeks as LevelDB does (DictState sorts every key at each scan)."""
-
-    def __init__(self, data: dict[bytes, bytes]) -> None:
-        self.data = dict(data)
-        self.keys = sorted(self.data)
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for k in self.keys[bisect_left(self.keys, prefix):]:
-            if not k.startswith(prefix):
-                return
-            yield k, self.data[k]
 
 
 def crowded_spec11_state(registrations: int) -> dict[bytes, bytes]:
