@@ -34,7 +34,7 @@ stay while any job reads them (`sharers`). Spec 17 copied them: up to a megabyte
 bytes), written for nobody's fee, 64 times a block from `progress.reveal_due` alone, each copy a state entry until the
 job posted again closed, so a provider failing on purpose multiplied a job's paid inputs by its redundancy. Now
 carrying is two small entries whatever the inputs' size. `held` pins the chunks before the failed place can close its
-job (`pin`), `carry` turns the pin into the new job's reference, and a reassign that posts nothing gives the pin back
+job, `carry` turns the pin into the new job's reference, and a reassign that posts nothing gives the pin back
 (`unpin`); the last reference dropped, after the job that posted them released them, drops the chunks.
 """
 
