@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
@@ -88,7 +89,7 @@ class Market:
         return sign_extrinsic(dev_keypair(who), RUNTIME.call(name, *args), nonce, self.genesis_hash,
                               RUNTIME.spec_version)
 
-    def block(self, xts: list[Extrinsic] = (), skip: int = 0) -> None:  # type: ignore[assignment]
+    def block(self, xts: Sequence[Extrinsic] = (), skip: int = 0) -> None:
         """Apply `xts` in the next block (`skip` empty slots first), the compute hook run at its start."""
         self.slot += skip
         ctx = CallContext(Overlay(self.state), self.env(), RUNTIME)
