@@ -1,15 +1,16 @@
 """What the compute module's start-of-block work costs at the market's bounds: a benchmark, not a test.
 
-Run: `.venv/bin/python -m bench.hook_bench [--jobs N]` (N up to 1,024; btt-21m allows 1,000 open jobs).
+Run: `btt-chain bench hooks [--jobs N]` or `.venv/bin/python -m bench.hook_bench [--jobs N]` (N up to 1,024; btt-21m
+allows 1,000 open jobs).
 
-No weight is charged for this work yet: a block's extrinsics may fill `block.max_weight` whatever its start costs
-(FRAME charges `on_initialize`'s weight to the block; issue 54's closing note of 2026-11-28 says why it is next).
-These are the figures such a charge would be fitted to, at the worst the parameters allow, on the dev preset's genesis
-state with `compute.max_open_jobs`, the per-requester cap, the capacity and the per-block assignments raised to N. Each
-figure is the time of `runtime.compute.hooks.on_initialize` alone in the block where the work falls due (the fastest
-of `--runs` on a copy of the same state), beside the same hook in a block with nothing due:
+Since spec 19 this work is charged to the block and bounded (`runtime.compute.hook_budget`, fitted to these figures of
+2026-11-28 rounded up by a third): each line ends with the weight the hook charged and its ratio to the time measured,
+which must stay above 1 on the reference host. The figures are at the worst the parameters allow, on the dev preset's
+genesis state with `compute.max_open_jobs`, the per-requester cap, the capacity and the per-block assignments raised
+to N. Each figure is the time of `runtime.compute.hooks.on_initialize` alone in the block where the work falls due
+(the fastest of `--runs` on a copy of the same state), beside the same hook in a block with nothing due:
 
-1. N jobs waiting, no provider registered: what every block pays while they wait (the queue is read whole);
+1. N jobs waiting, no provider registered: what every block pays while they wait;
 2. N jobs expiring in one block, none assigned (their deadlines in the same second);
 3. N places assigned in one block (one provider, capacity N, registered once all N wait);
 4. the same N places stalling in one block (their commit window closed; nobody else to draw them again);
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from btt_chain.primitives.extrinsic import Extrinsic, sign_extrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
@@ -31,6 +33,7 @@ from genesis.loader import load_chain_spec_doc, materialise, parse_chain_spec
 from runtime.compute import hooks
 from runtime.compute import storage as compute
 from runtime.compute.costs import min_price
+from runtime.compute.events import WorkCarried
 from runtime.compute.model import model_hash
 from runtime.compute.reference import reference_spec
 from runtime.compute.types import ASSIGNED, COMMITTED, STALLED, Assignment
@@ -103,17 +106,20 @@ class Market:
         self.number += 1
         self.slot += 1
 
-    def hook_time(self, runs: int, skip: int = 0) -> float:
-        """Seconds the compute hook takes at the start of the block after `skip` empty slots: the fastest of `runs`,
-        each on the same state (nothing kept)."""
+    def hook_time(self, runs: int, skip: int = 0) -> Timed:
+        """What the compute hook takes at the start of the block after `skip` empty slots: the fastest of `runs`,
+        each on the same state (nothing kept), and the weight it charged the block."""
         best = float("inf")
+        weight = 0
         for i in range(runs + 1):  # the first untimed: it fills the process's caches
             ctx = CallContext(Overlay(self.state), self.env(skip=skip), RUNTIME)
             started = time.perf_counter()
             hooks.on_initialize(ctx)
             if i:
                 best = min(best, time.perf_counter() - started)
-        return best
+            assert not any(isinstance(e, WorkCarried) for _, e in ctx.events), "the bench's work did not fit a block"
+            weight = ctx.initialize_weight
+        return Timed(best, weight)
 
     def post(self, jobs: int, deadline_ms: int) -> None:
         view = Overlay(self.state)
@@ -140,9 +146,18 @@ class Market:
         assert self.count() == 0
 
 
-def line(what: str, seconds: float, items: int, idle: float) -> str:
-    return (f"{what}: {seconds * 1e3:.1f} ms ({(seconds - idle) / max(items, 1) * 1e6:.0f} us an item beyond a block "
-            f"with nothing due, {idle * 1e3:.2f} ms)")
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    weight: int
+    """What the hook charged the block (spec 19: 1 unit = 1 us on the reference host)."""
+
+
+def line(what: str, timed: Timed, items: int, idle: Timed) -> str:
+    seconds = timed.seconds
+    return (f"{what}: {seconds * 1e3:.1f} ms ({(seconds - idle.seconds) / max(items, 1) * 1e6:.0f} us an item beyond "
+            f"a block with nothing due, {idle.seconds * 1e3:.2f} ms); weight charged {timed.weight:,} "
+            f"({timed.weight / max(seconds * 1e6, 1e-9):.2f}x the time)")
 
 
 def main(jobs: int, runs: int) -> None:

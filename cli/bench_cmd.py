@@ -162,6 +162,20 @@ def inference(repeats: int, layers: bool) -> None:
     main(["--repeats", str(repeats), *(["--layers"] if layers else [])])
 
 
+@bench.command()
+@click.option("--jobs", type=click.IntRange(1, 1024), default=1000, show_default=True,
+              help="Jobs (and places) falling due in one block: the market's caps are raised to it.")
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="Timed runs per figure (the fastest is printed), after one untimed.")
+def hooks(jobs: int, runs: int) -> None:
+    """The compute module's start-of-block work: jobs waiting, expiring, places drawn, stalling and reveals missed,
+    N of each falling due in one block, each with the weight the block is charged for it (spec 19)."""
+    from bench.hook_bench import main
+
+    click.echo(f"setting up {jobs} jobs on a dev chain state ...", err=True)
+    main(jobs, runs)
+
+
 @bench.command("genesis-fetch")
 @click.option("--accounts", type=click.IntRange(1_000, 10_000_000), default=1_000_000, show_default=True,
               help="Generated accounts in the genesis state file (10,000,000 make a 1.7 GB file, reused from "

@@ -70,6 +70,9 @@ class CallContext:
     fee: int = 0
     """The inclusion fee the extrinsic being applied paid (0 outside one): a call that reimburses its signer's
     costs (a provider posting demanded outputs) reads it."""
+    initialize_weight: int = 0
+    """Weight the modules' start-of-block work used (charged to the block before its extrinsics; spec 19's compute
+    hook is the first to report any)."""
     fresh_account: tuple[bytes, AccountInfo, Overlay, int] | None = None
     """(account, its AccountInfo with `frozen` computed at this block's time, the overlay, its write count then):
     set when the fee is withdrawn, so the call that follows need not compute the signer's locks again as long as

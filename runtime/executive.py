@@ -24,7 +24,7 @@ from btt_chain.primitives.frozen import fast_init
 from btt_chain.primitives.hashing import merkle_root
 from runtime.context import NONE, BlockEnv, CallContext, Origin
 from runtime.dispatch import DecodedCall, Runtime
-from runtime.errors import BlockFull, ChainMigrating, WeightsUnavailable
+from runtime.errors import BlockFull, ChainMigrating, ModuleError, WeightsUnavailable
 from runtime.events import Event
 from runtime.overlay import Overlay, StateReader
 
@@ -149,7 +149,7 @@ class Executive:
         for m in self.runtime.modules:
             if m.on_initialize is not None:
                 m.on_initialize(ctx)
-        return BlockExecution(ctx, weight_used=upgrade.weight, migrating=upgrade.migrating)
+        return BlockExecution(ctx, weight_used=upgrade.weight + ctx.initialize_weight, migrating=upgrade.migrating)
 
     def finalize_block(self, ex: BlockExecution) -> BlockResult:
         ctx = ex.ctx
@@ -208,6 +208,11 @@ class Executive:
             raise ChainMigrating(f"spec {self.runtime.spec_version}'s migrations are running: transactions are taken "
                                  "again from the block they end in (event system.MigrationsCompleted)")
         decoded = self.runtime.decode_call(xt.call)
+        if decoded.module.paused is not None:
+            try:
+                decoded.module.paused(state, Origin.signed(xt.signer))
+            except ModuleError as exc:  # the pool's door and a block alike, before any fee
+                raise InvalidExtrinsic(f"{decoded.full_name} not taken now: {exc}") from None
         if signature_checked:
             if xt.era.period:  # an immortal era (period 0) is alive at every block
                 self.check_era(xt, ctx.env.number)

@@ -10,7 +10,9 @@ of the late private jobs whose cases spec 15 had dropped, so that their late rev
 requester's own inputs on chain before a provider is held to them (`compute.posted_inputs`): new maps only, and a job
 posted or drawn before it keeps spec 16's rules, so it adds no migration. Spec 18 has a job posted again for a
 failed place read its original's input chunks instead of a copy (`compute.inputs_from`, `compute.input_sharers`): new
-maps only, and a copy spec 17 made is released as it always was, so it adds no migration either.
+maps only, and a copy spec 17 made is released as it always was, so it adds no migration either. Spec 19 weighs and
+bounds the compute module's start-of-block work: its one new parameter, `compute.hook_max_weight`, is written by
+the params migration 2 -> 3 (its backlog marker is a new value, absent until work waits).
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.
@@ -23,14 +25,15 @@ from .compute.late_decoys_migration import LATE_DECOYS
 from .compute.migrations import EVICTABLE_BY_PRICE
 from .evidence.migrations import REPORTS_BY_ACCOUNT
 from .incentives.migrations import ATTESTED_AND_HOMES
-from .params.migrations import ADD_SPEC14_PARAMETERS, ADD_SPEC15_PARAMETERS
+from .params.migrations import ADD_SPEC14_PARAMETERS, ADD_SPEC15_PARAMETERS, ADD_SPEC19_PARAMETERS
 from .session.migrations import RECORD_EVERY_OWNER
 
 STORAGE_VERSIONS: dict[str, int] = {
     "system": 0,
     "consensus": 0,
     "balances": 0,
-    "params": 2,  # spec 14: the parameters its rules read (1); spec 15: the utility and proxy modules' (2)
+    "params": 3,  # spec 14: the parameters its rules read (1); spec 15: the utility and proxy modules' (2); spec 19:
+    # the compute hook's budget (3)
     "session": 1,  # spec 12: every session key's owner recorded
     "evidence": 1,  # spec 12: reported offences kept by account
     "vesting": 0,
@@ -58,6 +61,7 @@ MIGRATIONS = (
     REPORTS_BY_ACCOUNT,  # after the session's: it names offenders by the key owners that one records
     ADD_SPEC14_PARAMETERS,  # spec 14: first, the rules of the blocks after read them
     ADD_SPEC15_PARAMETERS,  # spec 15: the utility and proxy modules' parameters
+    ADD_SPEC19_PARAMETERS,  # spec 19: the compute hook's budget, read from the first block of spec 19
     EVICTABLE_BY_PRICE,
     RECORD_HOLDS,
     LATE_DECOYS,  # spec 16

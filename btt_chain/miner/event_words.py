@@ -188,6 +188,7 @@ SILENT: dict[str, str] = {
     "JobPosted": "the clinic says it itself, with what only it knows (its cases, the model's name)",
     "ResultCommitted": "the provider's own call, reported when it is included",
     "MiningEpoch": "an epoch's totals; each provider's share is MiningRewarded",
+    "WorkCarried": "the whole market's, not a party's: a call refused while work waits says why (compute.CatchingUp)",
     "OutputsComplete": "follows OutputsPosted, which is said",
     "BoxKeySet": "the provider's own call, reported when it is included",
     "PrivateJobPosted": "the private clinic's own call (`private_clinic.py` reports its steps)",

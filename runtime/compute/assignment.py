@@ -24,11 +24,25 @@ requester nor the block author can choose the worker.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from btt_chain.primitives.hashing import blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import assignment_state, events, holds, params, posted_inputs, private, providers, reassign, storage
+from ..compute import (
+    assignment_state,
+    events,
+    holds,
+    hook_budget,
+    params,
+    posted_inputs,
+    private,
+    providers,
+    reassign,
+    storage,
+)
+from ..compute.hook_budget import HookBudget
 from ..compute.models import serves
 from ..compute.types import ASSIGNED, Assignment, Provider
 from ..consensus import logic as consensus_logic
@@ -72,19 +86,23 @@ def min_deadline_ms(state: Overlay, is_private: bool = False) -> int:
     return max(get_param(state, params.MIN_DEADLINE), room)
 
 
-def assign_queued(ctx: CallContext) -> None:
+def assign_queued(ctx: CallContext, weight: HookBudget) -> None:
     """Give queued jobs providers for their vacant places (never assigned, or stalled: `progress`), drawn by bond and
     record (`draw_weight`) among those that can take one more (and are not paused after a miss: `outage`), whose
     bond covers what they hold plus the place's hold (`holds.hold_for`, fixed now), that serve the job's model
     (`models.serves`) and did not fail the place a reposted job carries (`reassign`), up to the per-block limit; a
     job whose deadline leaves less than `work_slots` waits (and expires, refunded, if nobody takes it). A provider
-    that stalled on a place is not drawn for the job while its stalled entry holds that place."""
+    that stalled on a place is not drawn for the job while its stalled entry holds that place. It reads as much of
+    the queue, and draws as many places, as `weight` (the start of block's budget, spec 19) has room for: the jobs it
+    does not reach wait, as those past the per-block limit do."""
     state = ctx.state
-    queued = [k for k, _ in storage.queue.items(state)]
+    queued = [k for k, _ in islice(storage.queue.items(state), weight.room(hook_budget.QUEUE_READ))]
     if not queued:
         return
+    weight.charge(len(queued) * hook_budget.QUEUE_READ)
     budget = ctx.param(params.MAX_ASSIGNMENTS_PER_BLOCK)
     pool = {c.account: c for c in providers.eligible(state, ctx.env.timestamp_ms)}
+    weight.charge(len(pool) * hook_budget.PROVIDER_READ)
     randomness = consensus.randomness.get(state)
     slot = ctx.env.slot
     latest = ctx.env.timestamp_ms + work_slots(state) * consensus.slot_ms.get(state)
@@ -118,6 +136,9 @@ def assign_queued(ctx: CallContext) -> None:
                                 and serves(state, reg, job.model, acct)
                                 and (not secret or storage.box_keys.get(state, acct) is not None))
             if not candidates:
+                break
+            if not weight.take(hook_budget.DRAW_PLACE):
+                budget = 0  # what is left of this block's start: the rest wait in the queue
                 break
             draw = blake2b_256(b"btt-assign" + randomness + job.id.to_bytes(8, "big") + k.to_bytes(1, "big"))
             chosen = _weighted(candidates, int.from_bytes(draw, "big"))

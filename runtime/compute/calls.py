@@ -12,6 +12,7 @@ from runtime.overlay import Overlay
 
 from ..compute import (
     challenge,
+    hook_budget,
     hooks,
     jobs,
     models,
@@ -273,4 +274,5 @@ MODULE = ModuleDef(
                 spends=NOTHING),
     ),
     on_initialize=hooks.on_initialize,
+    paused=hook_budget.paused,
 )

@@ -30,7 +30,19 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import assignment_state, errors, events, holds, params, posted_inputs, reassign, settlement, storage
+from ..compute import (
+    assignment_state,
+    errors,
+    events,
+    holds,
+    hook_budget,
+    params,
+    posted_inputs,
+    reassign,
+    settlement,
+    storage,
+)
+from ..compute.hook_budget import HookBudget
 from ..compute.inference import infer
 from ..compute.inputs import synthetic_input
 from ..compute.model import input_bytes
@@ -68,20 +80,25 @@ def _window_of(state: Overlay, key: bytes) -> tuple[Job, int] | None:
     return job, idx
 
 
-def mature(ctx: CallContext) -> None:
-    """Close every challenge window that has ended. First a provider that withheld the outputs it owed is
-    slashed; then each remaining one is paid, or voided if a rival root is still standing. Each move takes its
-    assignment out of the maturity index (`assignment_state.move`)."""
+def mature(ctx: CallContext, budget: HookBudget) -> None:
+    """Close every challenge window that has ended, the earliest first, as far as `budget` goes (spec 19). First a
+    provider that withheld the outputs it owed is slashed; then each remaining one is paid, or voided if a rival
+    root is still standing. Each move takes its assignment out of the maturity index (`assignment_state.move`)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
+    stray = []
     for key, _ in storage.maturing.items(state):
         if int.from_bytes(key[:8], "big") > now:
             break
         if _window_of(state, key) is None:
-            storage.maturing.remove(state, key)  # an entry of no window: never while the books hold
-        else:
+            stray.append(key)  # an entry of no window: never while the books hold
+        elif budget.take(hook_budget.WINDOW_CLOSE):
             due.append(key)
+        else:
+            break
+    for key in stray:
+        storage.maturing.remove(state, key)
     for withheld_pass in (True, False):
         for key in due:
             found = _window_of(state, key)

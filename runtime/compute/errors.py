@@ -170,6 +170,11 @@ class InputsNotOwed(ComputeError):
     """The job takes no inputs on chain (synthetic, or of spec 16), or has them all already (spec 17)."""
 
 
+class CatchingUp(ComputeError):
+    """Work that fell due waits for the next block's start (`compute.hook_max_weight`): the module's calls are taken
+    again once it is done (spec 19)."""
+
+
 ERRORS = (
     UnknownModel,
     ModelExists,
@@ -210,5 +215,6 @@ ERRORS = (
     DecoysClosed,
     BadInputs,
     InputsNotOwed,
+    CatchingUp,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

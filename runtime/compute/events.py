@@ -513,6 +513,19 @@ class RequesterLowBalance(Event):
     WIRE = (("who", ACCOUNT), ("needed", AMOUNT))
 
 
+@dataclass(frozen=True)
+class WorkCarried(Event):
+    """The start of this block used `weight` (`compute.hook_max_weight` or the first item past it) and stopped in due
+    step `step` (0 expiries, 1 unserved checks, 2 commit windows, 3 reveal windows, 4 late reveals, 5 challenge
+    windows): the rest waits for the next block's start, and the module's calls from accounts are refused until
+    then (spec 19)."""
+
+    MODULE: ClassVar[str] = "compute"
+    step: int
+    weight: int
+    WIRE = (("step", U8), ("weight", U64))
+
+
 EVENTS = (
     ModelRegistered,
     ModelServed,
@@ -554,5 +567,6 @@ EVENTS = (
     ReassignSkipped,
     RequesterLowBalance,
     InputsPosted,
+    WorkCarried,
 )
 """Fixed variant indices in the metadata: append only, never reorder or remove."""

@@ -2,14 +2,36 @@
 mining distribution, expiry of overdue jobs and of jobs nobody is able to serve (`unserved`), commit windows that
 closed (the jobs go back to the market) and reveal windows that closed (`progress`), late-reveal times that ended,
 challenge windows that closed, samples fixed by this block's randomness, and assignment (which fills the places the
-stalls left vacant in this same block)."""
+stalls left vacant in this same block).
+
+Since spec 19 the work after the epoch's is weighed and bounded (`hook_budget`): at most `compute.hook_max_weight` a
+block, charged to the block before its extrinsics; what does not fit waits for the next block's start, and the
+module's calls from accounts wait with it."""
 
 from __future__ import annotations
 
 from runtime.context import CallContext
 
-from ..compute import assignment, challenge, jobs, mining, outage, progress, sample_fix, storage, unserved
+from ..compute import (
+    assignment,
+    challenge,
+    events,
+    hook_budget,
+    jobs,
+    mining,
+    outage,
+    params,
+    progress,
+    sample_fix,
+    storage,
+    unserved,
+)
+from ..compute.hook_budget import HookBudget
 from ..consensus.logic import epoch_of
+
+DUE_STEPS = (jobs.expire, unserved.close_due, progress.stall_due, progress.reveal_due, outage.close_late_reveals,
+             challenge.mature)
+"""The steps of `hook_budget.STEPS`, in that order."""
 
 
 def on_initialize(ctx: CallContext) -> None:
@@ -21,11 +43,18 @@ def on_initialize(ctx: CallContext) -> None:
         mining.mature_credits(ctx, epoch)
         mining.distribute_rewards(ctx, epoch)
         storage.epoch.put(state, epoch)
-    jobs.expire(ctx)
-    unserved.close_due(ctx)
-    progress.stall_due(ctx)
-    progress.reveal_due(ctx)
-    outage.close_late_reveals(ctx)
-    challenge.mature(ctx)
-    sample_fix.fix_samples(ctx)
-    assignment.assign_queued(ctx)
+    budget = HookBudget(ctx.param(params.HOOK_MAX_WEIGHT))
+    stopped = 0
+    for i, step in enumerate(DUE_STEPS):
+        step(ctx, budget)
+        if budget.short:
+            stopped = i + 1
+            break
+    sample_fix.fix_samples(ctx, budget)  # the block's author is noted whatever the budget
+    assignment.assign_queued(ctx, budget)
+    if stopped:
+        ctx.emit(events.WorkCarried(stopped - 1, budget.used))
+        hook_budget.backlog.put(state, stopped)
+    elif hook_budget.backlog.get(state):
+        hook_budget.backlog.kill(state)
+    ctx.initialize_weight += budget.used

@@ -13,6 +13,7 @@ from ..compute import (
     costs,
     errors,
     events,
+    hook_budget,
     market,
     outage,
     params,
@@ -23,6 +24,7 @@ from ..compute import (
     storage,
     unserved,
 )
+from ..compute.hook_budget import HookBudget
 from ..compute.inputs import input_root, synthetic_inputs
 from ..compute.model import input_bytes
 from ..compute.models import get_model
@@ -181,17 +183,21 @@ def close_if_ended(ctx: CallContext, job: Job, status: int = JOB_DONE) -> bool:
     return False
 
 
-def expire(ctx: CallContext) -> None:
-    """Close every open job whose deadline has passed: refund what no verified result earned, and end the
-    assignments still open (`outage.missed`: a mark, the missed-deadline fee, and a late-reveal time where the
-    sample was drawn)."""
+def expire(ctx: CallContext, budget: HookBudget) -> None:
+    """Close every open job whose deadline has passed, earliest first, as far as `budget` goes (spec 19): refund what
+    no verified result earned, and end the assignments still open (`outage.missed`: a mark, the missed-deadline fee,
+    and a late-reveal time where the sample was drawn)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
     for key, _ in storage.deadlines.items(state):
         if int.from_bytes(key[:8], "big") > now:
             break
-        due.append(int.from_bytes(key[8:16], "big"))
+        job = storage.jobs.get(state, int.from_bytes(key[8:16], "big"))
+        places = sum(1 for a in job.assignments if a.state in OPEN_STATES)
+        if not budget.take(hook_budget.EXPIRE_JOB + places * hook_budget.EXPIRE_PLACE):
+            break
+        due.append(job.id)
     for job_id in due:
         job = storage.jobs.get(state, job_id)
         refund = job.unassigned_escrow

@@ -51,7 +51,8 @@ from runtime.context import CallContext
 
 from ..balances import logic as balances
 from ..bonds import logic as bonds
-from ..compute import assignment_state, events, holds, params, private, providers, settlement, storage
+from ..compute import assignment_state, events, holds, hook_budget, params, private, providers, settlement, storage
+from ..compute.hook_budget import HookBudget
 from ..compute.types import COMMITTED, FRAUD, LATE, MISSED, STALLED, Assignment, Job, Outage
 from ..consensus.logic import epoch_of
 
@@ -167,14 +168,14 @@ def late_reveal(ctx: CallContext, job: Job, idx: int, a: Assignment, bad: int | 
     private.late_resolved(ctx, _put(ctx, job, idx, fraud))
 
 
-def close_late_reveals(ctx: CallContext) -> None:
+def close_late_reveals(ctx: CallContext, budget: HookBudget) -> None:
     """Every late assignment whose late-reveal time has ended without a valid opening loses its hold, as
-    withholding."""
+    withholding: the earliest first, as far as `budget` goes (spec 19)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
     for key, _ in storage.late_reveals.items(state):
-        if int.from_bytes(key[:8], "big") > now:
+        if int.from_bytes(key[:8], "big") > now or not budget.take(hook_budget.LATE_CLOSE):
             break
         due.append(key)
     for key in due:

@@ -13,6 +13,9 @@ MAX_DEADLINE = "compute.max_deadline_ms"
 MAX_OPEN_JOBS = "compute.max_open_jobs"
 MAX_OPEN_JOBS_PER_REQUESTER = "compute.max_open_jobs_per_requester"
 MAX_ASSIGNMENTS_PER_BLOCK = "compute.max_assignments_per_block"
+HOOK_MAX_WEIGHT = "compute.hook_max_weight"
+"""The most weight the module's work at the start of a block may use; what does not fit waits for the next block's
+(`hook_budget`, spec 19)."""
 SAMPLE_SIZE = "compute.sample_size"
 COMMIT_WINDOW = "compute.commit_window_slots"
 """How many slots from its assignment a provider has to commit; the chain fixes them, not the provider."""
@@ -107,6 +110,7 @@ ALL = (
     CREDIT_PER_BURNED,
     REWARD_CAP, PAYMENT_BURN, PROVIDER_SHARE, DEVELOPMENT_SHARE, FOUNDATION_SHARE, RESERVE_SHARE, WORK_WINDOW,
     MODEL_REGISTRATION, MODEL_DEPOSIT_BASE, MODEL_DEPOSIT_PER_KIB, MAX_MODEL_BYTES, HOLD_PER_PRICE, MIN_ASSIGNMENT_HOLD,
+    HOOK_MAX_WEIGHT,
     *(region_factor(i) for i in range(len(REGION_CLASSES))),
     *(energy_factor(i) for i in range(len(ENERGY_CLASSES))),
 )

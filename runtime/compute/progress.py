@@ -13,7 +13,8 @@ from __future__ import annotations
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 
-from ..compute import jobs, market, outage, posted_inputs, private, reassign, storage
+from ..compute import hook_budget, jobs, market, outage, posted_inputs, private, reassign, storage
+from ..compute.hook_budget import HookBudget
 from ..compute.types import (
     ASSIGNED,
     COMMITTED,
@@ -28,10 +29,11 @@ from ..compute.types import (
 from ..items import StorageMap
 
 
-def _due(ctx: CallContext, index: StorageMap[bytes], wanted: int) -> list[tuple[Job, int]]:
+def _due(ctx: CallContext, index: StorageMap[bytes], wanted: int, budget: HookBudget,
+         weight: int) -> list[tuple[Job, int]]:
     """(job, index of the assignment) of the entries of `index` whose slot is before this block's, each an open
-    job's assignment in state `wanted` at that slot; an entry of anything else (never while the books hold) is
-    dropped."""
+    job's assignment in state `wanted` at that slot, as many as `budget` takes at `weight` each; an entry of anything
+    else (never while the books hold) is dropped."""
     out = []
     stray = []
     for key, _ in index.items(ctx.state):
@@ -44,17 +46,20 @@ def _due(ctx: CallContext, index: StorageMap[bytes], wanted: int) -> list[tuple[
         if job is None or idx is None or a is None or job.status != JOB_OPEN or a.state != wanted or \
                 slot != (a.commit_by_slot if wanted == ASSIGNED else a.reveal_by_slot):
             stray.append(key)
-        else:
+        elif budget.take(weight):
             out.append((job, idx))
+        else:
+            break
     for key in stray:
         index.remove(ctx.state, key)
     return out
 
 
-def stall_due(ctx: CallContext) -> None:
-    """Every assignment whose last commit slot has passed without a commit stalls; its job waits in the queue for
-    another provider (drawn in this block's assignment, which runs after this)."""
-    for job, idx in _due(ctx, storage.commit_due, ASSIGNED):
+def stall_due(ctx: CallContext, budget: HookBudget) -> None:
+    """Every assignment whose last commit slot has passed without a commit stalls, earliest first, as far as
+    `budget` goes (spec 19); its job waits in the queue for another provider (drawn in this block's assignment, which
+    runs after this)."""
+    for job, idx in _due(ctx, storage.commit_due, ASSIGNED, budget, hook_budget.STALL_PLACE):
         job = _fresh(ctx, job)
         if private.unsealed(ctx, job, job.assignments[idx]):
             continue  # the clinic never sealed the items to the provider: its fault, not the provider's
@@ -66,11 +71,11 @@ def stall_due(ctx: CallContext) -> None:
             posted_inputs.owe(ctx.state, job.id)
 
 
-def reveal_due(ctx: CallContext) -> None:
-    """Every committed assignment whose last reveal slot has passed without a reveal turns late; a job with nothing
-    left open or vacant then closes (done if some provider's result verified, else expired), and the late place's
-    work is posted again for another provider (`reassign`)."""
-    for job, idx in _due(ctx, storage.reveal_due, COMMITTED):
+def reveal_due(ctx: CallContext, budget: HookBudget) -> None:
+    """Every committed assignment whose last reveal slot has passed without a reveal turns late, earliest first, as
+    far as `budget` goes (spec 19); a job with nothing left open or vacant then closes (done if some provider's result
+    verified, else expired), and the late place's work is posted again for another provider (`reassign`)."""
+    for job, idx in _due(ctx, storage.reveal_due, COMMITTED, budget, hook_budget.REVEAL_MISSED):
         job = _fresh(ctx, job)
         a = job.assignments[idx]
         inputs = posted_inputs.held(ctx.state, job)  # pinned before the job can close and release them

@@ -30,7 +30,8 @@ from btt_chain.primitives.hashing import ZERO_HASH, blake2b_256
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import errors, params, storage
+from ..compute import errors, hook_budget, params, storage
+from ..compute.hook_budget import HookBudget
 from ..compute.types import COMMITTED, MAX_SAMPLE_AUTHORS, MAX_SAMPLES_DUE, JobProvider, RecentAuthor
 from ..consensus import storage as consensus
 
@@ -84,9 +85,11 @@ def authors_since(state: Overlay, slot: int) -> int:
     return sum(1 for r in storage.recent_authors.get(state) if r.slot >= slot)
 
 
-def fix_samples(ctx: CallContext) -> None:
+def fix_samples(ctx: CallContext, budget: HookBudget) -> None:
     """At the start of a block (after consensus folded its reveal into the randomness): fix the samples of
-    every waiting commit whose sample start has k distinct authors at or after it."""
+    every waiting commit whose sample start has k distinct authors at or after it, the earliest start first, a whole
+    start's commits or none, as far as `budget` goes (spec 19); the rest are fixed at a later block's start. The
+    block's author is noted whatever the budget."""
     state = ctx.state
     if storage.samples_waiting.get(state) == 0:
         return
@@ -97,7 +100,7 @@ def fix_samples(ctx: CallContext) -> None:
     horizon = recent[k - 1].slot
     ready = []
     for sample_from, group in storage.sample_waiting.items(state):
-        if sample_from > horizon:
+        if sample_from > horizon or not budget.take(len(group) * hook_budget.SAMPLE_FIX):
             break
         ready.append((sample_from, group))
     if not ready:

@@ -17,7 +17,8 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.context import CallContext
 from runtime.overlay import Overlay
 
-from ..compute import params, reassign, storage
+from ..compute import hook_budget, params, reassign, storage
+from ..compute.hook_budget import HookBudget
 from ..compute.types import JOB_OPEN, JOB_UNSERVED, OPEN_STATES, Job
 from ..items import StorageMap, u64_key
 
@@ -39,9 +40,14 @@ def watch(ctx: CallContext, job: Job) -> None:
 def able_to_serve(state: Overlay, job: Job) -> bool:
     """Some registered provider could be drawn for a vacant place of `job` once it is free: capacity, the model
     served, a box key for a private job, and no place of this job held already."""
+    return _search(state, job)[0]
+
+
+def _search(state: Overlay, job: Job) -> tuple[bool, int]:
+    """`able_to_serve`, and how many providers it read to know."""
     reg = storage.models.get(state, job.model)
     if reg is None:
-        return False
+        return False, 0
     holding = {a.provider for a in job.assignments}
     failed = reassign.excluded.get(state, job.id)  # the provider that failed the place this job posts again
     if failed is not None:
@@ -52,25 +58,27 @@ def able_to_serve(state: Overlay, job: Job) -> bool:
     else:
         n = len(storage.model_servers.prefix) + 32
         candidates = (key[n:] for key, _ in state.iterate(storage.model_servers.prefix + job.model))
+    read = 0
     for who in candidates:
+        read += 1
         if who in holding or (private and storage.box_keys.get(state, who) is None):
             continue
         provider = storage.providers.get(state, who)
         if provider is not None and provider.capacity:
-            return True
-    return False
+            return True, read
+    return False, read
 
 
-def close_due(ctx: CallContext) -> None:
-    """Check every job whose time has come: close it as unserved if it waits for a provider nobody is able to be,
-    else check it again after another `compute.unserved_wait_ms`."""
+def close_due(ctx: CallContext, budget: HookBudget) -> None:
+    """Check every job whose time has come, earliest first, as far as `budget` goes (spec 19): close it as unserved
+    if it waits for a provider nobody is able to be, else check it again after another `compute.unserved_wait_ms`."""
     from ..compute import jobs  # jobs watches new jobs through this module
 
     state = ctx.state
     now = ctx.env.timestamp_ms
     due = []
     for key, _ in unserved_checks.items(state):
-        if int.from_bytes(key[:8], "big") > now:
+        if int.from_bytes(key[:8], "big") > now or not budget.take(hook_budget.UNSERVED_CHECK):
             break
         due.append(key)
     wait = ctx.param(params.UNSERVED_WAIT)
@@ -80,7 +88,10 @@ def close_due(ctx: CallContext) -> None:
         if job is None or job.status != JOB_OPEN:
             continue
         working = any(a.state in OPEN_STATES for a in job.assignments)
-        if job.vacant() and not working and not able_to_serve(state, job):
-            jobs.close(ctx, job, JOB_UNSERVED, job.unassigned_escrow)
-            continue
+        if job.vacant() and not working:
+            able, read = _search(state, job)
+            budget.charge(read * hook_budget.PROVIDER_READ)
+            if not able:
+                jobs.close(ctx, job, JOB_UNSERVED, job.unassigned_escrow)
+                continue
         unserved_checks.put(state, check_key(now + wait, job.id), ZERO_HASH)

@@ -10,6 +10,9 @@ afterwards like any other.
 Version 1 -> 2 (spec 15): the same for `added_spec15.json`, the parameters of issue 53 (the utility module's batch
 limit, the proxy module's deposits and limit, and those other rules of spec 15 read). Both files are written by
 `scripts/added_params.py` from the btt-21m preset against the previous spec's release.
+
+Version 2 -> 3 (spec 19): the same for `added_spec19.json`: `compute.hook_max_weight`, the budget of the compute
+module's start-of-block work.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ ADDED_SPEC14, BOUNDS_SPEC14 = _table(14)
 "max"} of every parameter whose bounds spec 14 changed."""
 ADDED_SPEC15, BOUNDS_SPEC15 = _table(15)
 """The same for spec 15."""
-ADDED_IN: dict[int, dict[str, dict[str, object]]] = {14: ADDED_SPEC14, 15: ADDED_SPEC15}
+ADDED_SPEC19, BOUNDS_SPEC19 = _table(19)
+"""The same for spec 19."""
+ADDED_IN: dict[int, dict[str, dict[str, object]]] = {14: ADDED_SPEC14, 15: ADDED_SPEC15, 19: ADDED_SPEC19}
 """Spec -> the parameters it added (a chain born at an older spec has none of them at genesis: `genesis.loader`)."""
 
 
@@ -72,6 +77,7 @@ def _writer(added: dict[str, dict[str, object]], bounds: dict[str, dict[str, int
 
 add_spec14_parameters = _writer(ADDED_SPEC14, BOUNDS_SPEC14)
 add_spec15_parameters = _writer(ADDED_SPEC15, BOUNDS_SPEC15)
+add_spec19_parameters = _writer(ADDED_SPEC19, BOUNDS_SPEC19)
 
 ADD_SPEC14_PARAMETERS = Migration(
     "params", 0, 1, "params: the parameters spec 14's rules read", add_spec14_parameters, item_weight=WRITE_WEIGHT,
@@ -80,4 +86,8 @@ ADD_SPEC14_PARAMETERS = Migration(
 ADD_SPEC15_PARAMETERS = Migration(
     "params", 1, 2, "params: the parameters spec 15's rules read", add_spec15_parameters, item_weight=WRITE_WEIGHT,
     count=lambda state: len(_missing(state, ADDED_SPEC15, BOUNDS_SPEC15)),
+)
+ADD_SPEC19_PARAMETERS = Migration(
+    "params", 2, 3, "params: the parameters spec 19's rules read", add_spec19_parameters, item_weight=WRITE_WEIGHT,
+    count=lambda state: len(_missing(state, ADDED_SPEC19, BOUNDS_SPEC19)),
 )

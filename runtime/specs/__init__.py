@@ -49,7 +49,8 @@ PACKAGES: dict[int, str] = {
     15: "runtime.specs.spec15",
     16: "runtime.specs.spec16",
     17: "runtime.specs.spec17",
-    18: "runtime",
+    18: "runtime.specs.spec18",
+    19: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

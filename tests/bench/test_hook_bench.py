@@ -21,7 +21,8 @@ def test_the_hook_bench_prints_its_five_figures_for_a_few_jobs() -> None:
         "6 jobs waiting, no provider, every block", "6 jobs expiring in one block",
         "6 places assigned in one block", "6 places stalling in one block (nobody else to draw)",
         "6 reveals missed in one block (each place posted again)"]
-    figure = re.compile(r": [0-9.]+ ms \(-?[0-9]+ us an item beyond a block with nothing due, [0-9.]+ ms\)$")
+    figure = re.compile(r": [0-9.]+ ms \(-?[0-9]+ us an item beyond a block with nothing due, [0-9.]+ ms\); "
+                        r"weight charged [0-9,]+ \([0-9.]+x the time\)$")
     for line in lines:
         assert figure.search(line), line
 

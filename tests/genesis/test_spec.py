@@ -206,6 +206,7 @@ LIVE_COMPUTE_PARAMETERS = {
     "compute.max_open_jobs": (1000, 1, 100_000),
     "compute.max_open_jobs_per_requester": (64, 1, 10_000),
     "compute.max_assignments_per_block": (64, 1, 1024),
+    "compute.hook_max_weight": (500_000, 10_000, 1_000_000),
     "compute.sample_size": (8, 1, 64),
     "compute.commit_window_slots": (100, 10, 1200),
     "compute.sample_authors": (16, 1, 64),

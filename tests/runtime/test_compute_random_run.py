@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
@@ -56,24 +57,39 @@ def planner(planned: list[tuple[str, str, tuple[object, ...]]]) -> Callable[...,
     return plan
 
 
-def test_the_marketplace_books_balance_through_a_random_run() -> None:
+@dataclass
+class Run:
+    """What a random run did: the chain, successful calls by kind, the events' names, and the calls refused before
+    their fee by kind (`refused`, with the reasons' first words)."""
+
+    chain: TestChain
+    done: dict[str, int] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+def random_market(seed: int = 24_2026, blocks: int = BLOCKS, outages: tuple[int, ...] = (0, 0, 0, 2_000),
+                  each_block: Callable[[TestChain], None] = lambda chain: None,
+                  params: dict[str, int] | None = None) -> Run:
+    """The run: `outages` are the times between blocks drawn from (ms); `each_block` checks more after every block;
+    `params` set more parameters."""
     chain = make_chain(
         balances={"alice": 1_000, "bob": 5_000, "charlie": 100_000, "dave": 100_000, "eve": 5_000, "ferdie": 5_000},
         params={"compute.max_open_jobs": 5, "compute.max_open_jobs_per_requester": 4,
                 "compute.commit_window_slots": 3, "compute.reveal_window_slots": 3, "compute.outputs_due_ms": 6_000,
                 "compute.challenge_window_ms": 8_000, "compute.max_open_share_bps": 4_000,
                 "compute.place_rent": UNIT // 10_000, "compute.record_weight_bps": 10_000,
-                "compute.unserved_wait_ms": 60_000},
+                "compute.unserved_wait_ms": 60_000, **(params or {})},
     )
+    run = Run(chain)
+    done, seen = run.done, run.seen
     chain.burns_name_their_source = True  # every fee, rent and slash burned is named by the module that made it
     for name in PROVIDERS:  # ferdie fakes item 0 of every job: his bond can take many slashes
         register(chain, name, capacity=3, bond=(40 if name == "ferdie" else 5) * 25 * UNIT)
-    rng = random.Random(24_2026)
+    rng = random.Random(seed)
     fakes = {name: frozenset({0}) if name == "ferdie" else frozenset() for name in PROVIDERS}
-    done: dict[str, int] = {}
-    seen: set[str] = set()
     floor = min_price(chain, 16, 2)
-    for _ in range(BLOCKS):
+    for _ in range(blocks):
         view = chain.view()
         jobs = [j for _, j in storage.jobs.items(view)]
         nonces: dict[str, int] = {}
@@ -118,15 +134,25 @@ def test_the_marketplace_books_balance_through_a_random_run() -> None:
         for xt, kind in zip(xts, kinds, strict=True):
             try:
                 out = chain.executive.apply_extrinsic(ex, xt, len(xt.encode()))
-            except InvalidExtrinsic:
-                continue  # a nonce left behind by a refused predecessor: the wallet would sign again
+            except InvalidExtrinsic as exc:
+                # a nonce left behind by a refused predecessor (the wallet would sign again), or a refusal
+                why = " ".join(str(exc).split()[:2])
+                run.refused[why] = run.refused.get(why, 0) + 1
+                continue
             done[kind] = done.get(kind, 0) + out.success
         chain.end_block()
         seen.update(type(e).__name__ for e in chain.events())
         check_run(chain)
-        chain.advance_time(rng.choice((0, 0, 0, 2_000)))
+        each_block(chain)
+        chain.advance_time(rng.choice(outages))
+    return run
+
+
+def test_the_marketplace_books_balance_through_a_random_run() -> None:
+    run = random_market()
+    done, seen = run.done, run.seen
     # the run exercised the marketplace, not just refusals
     for kind in ("post", "commit", "reveal", "late_reveal", "demand", "post_outputs", "challenge", "cancel"):
         assert done.get(kind, 0) > 0, (kind, done)
-    assert any(j.status == JOB_EVICTED for _, j in storage.jobs.items(chain.view())), "no eviction happened"
+    assert any(j.status == JOB_EVICTED for _, j in storage.jobs.items(run.chain.view())), "no eviction happened"
     assert {"AssignmentStalled", "RevealMissed", "JobEvicted", "PlaceRentPaid", "JobReassigned"} <= seen, seen

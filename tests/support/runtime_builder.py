@@ -99,6 +99,7 @@ DEFAULT_PARAMS: dict[str, tuple[int, int, int, str]] = {
     "compute.max_model_bytes": (8 * 1024 * 1024, 1024, 8 * 1024 * 1024, "count"),
     "compute.max_open_jobs_per_requester": (32, 1, 10_000, "count"),
     "compute.max_assignments_per_block": (64, 1, 1024, "count"),
+    "compute.hook_max_weight": (500_000, 10_000, 1_000_000, "count"),
     "compute.sample_size": (8, 1, 64, "count"),
     "compute.commit_window_slots": (4, 1, 600, "count"),
     "compute.sample_authors": (3, 1, 64, "count"),
