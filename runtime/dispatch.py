@@ -100,10 +100,10 @@ class ModuleDef:
     calls: tuple[CallDef, ...] = ()
     on_initialize: Hook | None = None
     on_finalize: Hook | None = None
-    paused: Callable[[Overlay, Origin], None] | None = None
-    """Raises the module's error when it takes no call from this origin now: such a call is refused before its fee
-    at the pool's door and in a block (`Executive`), and fails as a call when another call dispatches it. None in
-    every spec before 19."""
+    paused: Callable[[Overlay, Origin, str], None] | None = None
+    """Raises the module's error when it takes no call of this name from this origin now: such a call is refused
+    before its fee at the pool's door and in a block (`Executive`), and fails as a call when another call dispatches
+    it. None in every spec before 19."""
 
 
 @fast_init
@@ -256,7 +256,7 @@ class Runtime:
 
     def dispatch(self, ctx: CallContext, origin: Origin, decoded: DecodedCall) -> None:
         if decoded.module.paused is not None:
-            decoded.module.paused(ctx.state, origin)
+            decoded.module.paused(ctx.state, origin, decoded.call.name)
         decoded.call.handler(ctx, origin, *decoded.args)
 
     def lookup(self, name: str) -> tuple[ModuleDef, CallDef]:

@@ -210,7 +210,7 @@ class Executive:
         decoded = self.runtime.decode_call(xt.call)
         if decoded.module.paused is not None:
             try:
-                decoded.module.paused(state, Origin.signed(xt.signer))
+                decoded.module.paused(state, Origin.signed(xt.signer), decoded.call.name)
             except ModuleError as exc:  # the pool's door and a block alike, before any fee
                 raise InvalidExtrinsic(f"{decoded.full_name} not taken now: {exc}") from None
         if signature_checked:

@@ -28,7 +28,7 @@ from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
 from btt_chain.rpc.render import hex0x
 from runtime.bonds import logic as bonds
 from runtime.compute import credit as compute_credit
-from runtime.compute import mining, posted_inputs, rent, weights_source
+from runtime.compute import hook_budget, mining, posted_inputs, rent, weights_source
 from runtime.compute import params as cparams
 from runtime.compute import storage as compute
 from runtime.compute.assignment import min_deadline_ms
@@ -457,7 +457,9 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
     may hold, the open jobs on this model's owner's models, and the cheapest job a new one could evict: one no
     provider has committed to, which a job paying more in all takes the place of), and the place's rent a job posted
     now pays (`placeRent`: base units per slot held, at the room's occupancy with it, and the deposit reserved with
-    the price: the rate for `holdSlots`; the rent for the slots held is burned at the close, the rest released)."""
+    the price: the rate for `holdSlots`; the rent for the slots held is burned at the close, the rest released), and
+    `catchingUp`: null, or the due step the start of block `at` stopped in (spec 19: posts are refused until the next
+    blocks' starts finish the work waiting)."""
     state = state_view(ctx, at)
     reg = compute.models.get(state, model)
     if reg is None:
@@ -486,7 +488,13 @@ def btt_job_terms(ctx: RpcContext, model: bytes, items: int, redundancy: int, at
             "ratePerSlot": str(place.rate), "deposit": str(place.deposit),
             "holdSlots": rent.hold_slots(state, decoys > 0),
         },
+        "catchingUp": _catching_up(state),
     }
+
+
+def _catching_up(state: Overlay) -> str | None:
+    step = hook_budget.backlog.get(state)
+    return hook_budget.STEPS[step - 1] if step else None
 
 
 def render_schedule(schedule: EpochSchedule | None, prefix: int) -> dict[str, Any] | None:

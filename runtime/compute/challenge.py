@@ -219,7 +219,8 @@ def verified_assignment(
     if idx is None:
         raise errors.NotAssigned(f"0x{provider.hex()} holds no assignment of job {job_id}")
     a = job.assignments[idx]
-    if a.state != VERIFIED:
+    if a.state != VERIFIED or ctx.env.timestamp_ms >= a.matures_ms:  # the window's end is settled by a block's
+        # start (spec 19: maybe a later block's, while work waits)
         raise errors.WrongState(f"only a verified assignment inside its challenge window can {what}")
     return job, idx, a
 

@@ -170,6 +170,15 @@ class InputsNotOwed(ComputeError):
     """The job takes no inputs on chain (synthetic, or of spec 16), or has them all already (spec 17)."""
 
 
+class RevealWindowClosed(ComputeError):
+    """The reveal window of this commit closed (spec 19: refused by the call itself while the block's start that
+    turns it late waits)."""
+
+
+class LateRevealClosed(ComputeError):
+    """The late-reveal time of this assignment ended (spec 19, as `RevealWindowClosed`)."""
+
+
 class CatchingUp(ComputeError):
     """Work that fell due waits for the next block's start (`compute.hook_max_weight`): the module's calls are taken
     again once it is done (spec 19)."""
@@ -216,5 +225,7 @@ ERRORS = (
     BadInputs,
     InputsNotOwed,
     CatchingUp,
+    RevealWindowClosed,
+    LateRevealClosed,
 )
 """Fixed error indices in the metadata (`DispatchError::Module`): append only, never reorder or remove."""

@@ -104,10 +104,18 @@ class HookBudget:
         return max(0, (self.limit - self.used) // max(each, 1))
 
 
-def paused(state: Overlay, origin: Origin) -> None:
-    """Refuse an account's compute call while work the start of the last block found due still waits for a later
-    block's (`backlog`)."""
-    if origin.kind != "signed":
+OBLIGATIONS = frozenset({"commit_result", "reveal_result", "reveal_private_result", "post_outputs",
+                         "submit_sealed_inputs", "flag_items", "reveal_decoys"})
+"""The calls a party owes by a time, with a fee or a slash if it misses it: taken while work waits, so that the chain's
+catching up never makes a provider or a clinic miss a window. Each checks its own times (the job's deadline in
+`jobs.get_open_job`, the commit window, the reveal window and the late-reveal time in `verify`, the outputs' due time in
+`outputs`, the sealing and decoy windows in `private`), so none acts on work a block's start has yet to end."""
+
+
+def paused(state: Overlay, origin: Origin, call: str) -> None:
+    """Refuse an account's compute call, other than an obligation (`OBLIGATIONS`), while work the start of the last
+    block found due still waits for a later block's (`backlog`)."""
+    if origin.kind != "signed" or call in OBLIGATIONS:
         return
     step = backlog.get(state)
     if step:

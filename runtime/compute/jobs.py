@@ -50,6 +50,8 @@ def get_open_job(ctx: CallContext, job_id: int) -> Job:
         raise errors.UnknownJob(f"no job {job_id}")
     if job.status != JOB_OPEN:
         raise errors.JobNotOpen(f"job {job_id} is closed")
+    if ctx.env.timestamp_ms >= job.deadline_ms:  # open only until a block's start expires it (spec 19: carried)
+        raise errors.DeadlinePassed(f"job {job_id}'s deadline passed at {job.deadline_ms} ms")
     return job
 
 

@@ -256,6 +256,8 @@ def flag_items(ctx: CallContext, who: bytes, job_id: int, indexes: Sequence[int]
         raise errors.NotAssigned()
     if a.state != ASSIGNED:
         raise errors.WrongState("flag items before committing")
+    if ctx.env.slot > a.commit_by_slot:  # a block's start stalls it (spec 19: maybe later)
+        raise errors.CommitWindowClosed(f"the commit window of this assignment closed at slot {a.commit_by_slot}")
     if rec.sealed_root == ZERO_HASH:
         raise errors.InputsNotSealed("nothing is sealed to you yet")
     if not indexes:

@@ -142,12 +142,17 @@ def reveal(
     mine = None if job is None else job.assignment_of(who)
     if job is not None and mine is not None and job.assignments[mine].state == LATE:
         a = job.assignments[mine]
+        if ctx.env.timestamp_ms >= a.matures_ms:  # a block's start settles it as withheld (spec 19: maybe later)
+            raise errors.LateRevealClosed(f"the late-reveal time ended at {a.matures_ms} ms")
         bad = check(ctx, job, a, output_root, salt, openings)
         outage.late_reveal(ctx, job, mine, a.replace(output_root=output_root), bad)
         outage.resume(ctx, who)
         return
     job = get_open_job(ctx, job_id)
     idx, a = _assignment(ctx, job, who, COMMITTED)
+    if a.reveal_by_slot and ctx.env.slot > a.reveal_by_slot:  # a block's start turns it late (spec 19: maybe later)
+        raise errors.RevealWindowClosed(f"the reveal window closed at slot {a.reveal_by_slot} (this block is slot "
+                                        f"{ctx.env.slot}): the assignment is late")
     if a.sample_seed == ZERO_HASH:
         raise errors.SampleNotFixed(
             f"the sample waits for blocks by enough distinct validators from slot {a.sample_from_slot} on; reveal "

@@ -6,8 +6,12 @@ closed windows and the missed reveals of the whole market into one block (~7 s a
 slot). The tests below try to break each part of the rule, and assert that the attempt fails:
 - a mass expiry is spread over blocks at `compute.hook_max_weight` a block, charged to each block before its
   extrinsics, and a block's first item is handled however heavy (the work always moves);
-- while work waits, no account's compute call is taken: refused before its fee at the pool's door and in a block,
-  failed as a call inside a batch; a transfer beside it is taken; governance is not paused;
+- while work waits, no account's compute call is taken but a party's obligations: refused before its fee at the pool's
+  door and in a block, failed as a call inside a batch; a transfer beside it is taken; governance is not paused;
+- an obligation (a commit, a reveal, a late reveal, outputs) is taken in its window while work waits, and refused by
+  the call itself once its window or the job's deadline has passed although the block's start that ends it waits,
+  changing nothing; the work it waits for then lands as it would have at once (a reveal after the deadline lands
+  late once the expiry is done);
 - a randomized market with outages of every length and a tiny budget keeps compute's books every block, never lets a
   block's start pass its budget by more than one item, announces every carry (`WorkCarried`), and once it catches
   up leaves nothing due behind.
@@ -23,15 +27,39 @@ import pytest
 
 from btt_chain.primitives.errors import InvalidExtrinsic
 from btt_chain.primitives.hashing import ZERO_HASH
+from btt_chain.rpc.methods_compute import _catching_up as catching_up
 from runtime.compute import events, hook_budget, hooks, storage, unserved
 from runtime.compute import params as compute_params
 from runtime.compute.hook_budget import HookBudget
-from runtime.compute.types import JOB_EXPIRED, JOB_OPEN
+from runtime.compute.types import (
+    ASSIGNED,
+    COMMITTED,
+    JOB_EXPIRED,
+    JOB_OPEN,
+    LATE,
+    SETTLED,
+    VERIFIED,
+    Assignment,
+)
 from runtime.context import GOVERNANCE, Origin
 from runtime.params import storage as params
-from tests.runtime.test_compute import DEADLINE, MODEL, PRICE, SEED, make_chain, now
+from runtime.system import storage as system
+from tests.runtime.test_compute import (
+    DEADLINE,
+    MODEL,
+    PRICE,
+    SEED,
+    Worker,
+    job_of,
+    make_chain,
+    now,
+    post,
+    register,
+)
 from tests.runtime.test_compute_random_run import random_market
-from tests.support.runtime_builder import TestChain, acct
+from tests.runtime.test_compute_reassign import BALANCES, LONG
+from tests.support.runtime_builder import STATE_EXEMPT_PREFIXES, TestChain, acct, assert_ok
+from tests.support.runtime_builder import _fee_pots as fee_pots
 
 SMALL = 10_000
 """The smallest budget `compute.hook_max_weight`'s bounds allow."""
@@ -89,8 +117,10 @@ def test_a_mass_expiry_is_spread_over_blocks_and_charged_to_each(heavy: list[Hoo
         if left[-1]:
             assert carried(chain) == [events.WorkCarried(0, SMALL)]
             assert hook_budget.backlog.get(chain.view()) == 1
+            assert catching_up(chain.view()) == "expiries"  # what btt_jobTerms tells a wallet about to post
         else:
             assert carried(chain) == [] and hook_budget.backlog.get(chain.view()) == 0
+            assert catching_up(chain.view()) is None
     assert left == [10, 6, 2, 0]
     assert all(j.status == JOB_EXPIRED for _, j in storage.jobs.items(chain.view()))
     # caught up: the marker is gone from the state, the next block's start does nothing and charges nothing
@@ -141,9 +171,10 @@ def test_while_work_waits_no_accounts_compute_call_is_taken_and_none_costs_a_fee
     assert hook_budget.backlog.get(chain.view()) == 1
     # governance and the runtime are not paused; an account is
     view = chain.view()
-    hook_budget.paused(view, GOVERNANCE)
+    hook_budget.paused(view, GOVERNANCE, "post_job")
+    hook_budget.paused(view, Origin.signed(acct("dave")), "commit_result")  # an obligation
     with pytest.raises(Exception, match="catching up"):
-        hook_budget.paused(view, Origin.signed(acct("dave")))
+        hook_budget.paused(view, Origin.signed(acct("dave")), "post_job")
     # once caught up, the same call is taken
     while hook_budget.backlog.get(chain.view()):
         chain.run_block([])
@@ -209,3 +240,137 @@ def test_a_random_market_with_outages_and_a_tiny_budget_keeps_its_books_and_catc
         chain.run_block([])
     assert not hook_budget.backlog.get(chain.view())
     assert nothing_due(chain) == []
+
+
+# --- a party's obligations while work waits: taken in their windows, refused by the call itself after them ---------
+
+FILLERS = 40
+"""Jobs whose expiries keep work waiting for ten blocks at the smallest budget (four expiries a block)."""
+
+
+def one_place_market() -> tuple[TestChain, int]:
+    """bob (capacity 1) holds the one place of charlie's job; room for the fillers; the smallest budget."""
+    chain = make_chain(balances=dict(BALANCES), params={
+        "compute.max_open_jobs": 60, "compute.max_open_jobs_per_requester": 60, "compute.hook_max_weight": SMALL,
+        "compute.unserved_wait_ms": 86_400_000, "compute.reveal_window_slots": 6,
+        "compute.challenge_window_ms": 60_000})
+    register(chain, "bob", capacity=1)
+    job = post(chain, deadline_ms=LONG, price=2 * PRICE)  # drawn before any filler (a higher price per unit)
+    chain.run_block([])
+    assert [a.provider for a in job_of(chain, job).assignments] == [acct("bob")]
+    return chain, job
+
+
+def fill(chain: TestChain, due_at_ms: int) -> None:
+    """`FILLERS` jobs of dave's, posted in the next block, each due at `due_at_ms`: they wait (bob is busy)."""
+    first = chain.account("dave").nonce
+    due_in = due_at_ms - (now(chain) + 1_000 + 0)  # the next block is a slot later
+    chain.run_block([chain.sign("dave", "compute.post_job", MODEL, ZERO_HASH, SEED, 4, PRICE, 1, due_in,
+                                nonce=first + i) for i in range(FILLERS)])
+
+
+def work_waits_from(chain: TestChain, at_ms: int) -> None:
+    """The next block at `at_ms` or later: its start expires four fillers and stops; work waits."""
+    chain.advance_time(max(0, at_ms - now(chain) - 1_000))
+    chain.run_block([])
+    assert hook_budget.backlog.get(chain.view()) == 1
+
+
+def place(chain: TestChain, job: int) -> Assignment:
+    (a,) = job_of(chain, job).assignments
+    return a
+
+
+def refused_changing_nothing(chain: TestChain, signer: str, call: str, *args: object, error: str) -> None:
+    """`call` fails with `error`, and the block it fails in leaves the state as an empty block would (but the fee,
+    the nonce and the block's bookkeeping): the work the block's start did is the same either way."""
+    empty = chain.fork()
+    empty.run_block([])
+    who = acct(signer)
+    outcome = chain.submit(signer, call, *args)
+    assert not outcome.success and outcome.error is not None and error in outcome.error, outcome.error
+    after, expected = chain.snapshot(), empty.snapshot()
+    fee_accounts = {system.account.key(k) for k in (who, chain.author, *fee_pots())}
+    changed = [k for k in set(after) | set(expected) if after.get(k) != expected.get(k)
+               and k not in fee_accounts and not k.startswith(STATE_EXEMPT_PREFIXES)]
+    assert changed == []
+
+
+def test_a_commit_is_taken_in_its_window_while_work_waits_and_refused_after_it(heavy: list[HookBudget]) -> None:
+    chain, job = one_place_market()
+    fill(chain, now(chain) + DEADLINE)
+    work_waits_from(chain, now(chain) + DEADLINE)
+    late = chain.fork()
+    assert chain.slot < place(chain, job).commit_by_slot
+    assert_ok(Worker(chain, "bob").commit(job))  # an obligation: taken while work waits
+    assert place(chain, job).state == COMMITTED and hook_budget.backlog.get(chain.view()) == 1
+    while late.slot < place(late, job).commit_by_slot:
+        late.run_block([])
+    assert hook_budget.backlog.get(late.view()) == 1 and place(late, job).state == ASSIGNED  # its stall waits
+    refused_changing_nothing(late, "bob", "compute.commit_result", job, Worker(late, "bob").commitment(job),
+                             error="CommitWindowClosed")
+
+
+def test_a_reveal_is_taken_in_its_window_while_work_waits_and_refused_after_it(heavy: list[HookBudget]) -> None:
+    chain, job = one_place_market()
+    Worker(chain, "bob").commit_and_wait(job)
+    fill(chain, now(chain) + DEADLINE)
+    work_waits_from(chain, now(chain) + DEADLINE)
+    late = chain.fork()
+    assert chain.slot < place(chain, job).reveal_by_slot
+    assert_ok(Worker(chain, "bob").reveal(job))
+    assert place(chain, job).state == VERIFIED and hook_budget.backlog.get(chain.view()) == 1
+    while late.slot < place(late, job).reveal_by_slot:
+        late.run_block([])
+    assert hook_budget.backlog.get(late.view()) == 1 and place(late, job).state == COMMITTED  # turning late waits
+    refused_changing_nothing(late, "bob", "compute.reveal_result", *Worker(late, "bob").reveal_args(job),
+                             error="RevealWindowClosed")
+
+
+def test_a_reveal_after_the_jobs_deadline_waits_for_the_expiry_then_lands_late(heavy: list[HookBudget]) -> None:
+    chain, job = one_place_market()
+    Worker(chain, "bob").commit_and_wait(job)
+    deadline = job_of(chain, job).deadline_ms
+    fill(chain, deadline - 1)  # due just before it: the job's expiry waits behind theirs
+    work_waits_from(chain, deadline)
+    assert place(chain, job).state == COMMITTED and job_of(chain, job).status == JOB_OPEN
+    refused_changing_nothing(chain, "bob", "compute.reveal_result", *Worker(chain, "bob").reveal_args(job),
+                             error="DeadlinePassed")
+    with pytest.raises(InvalidExtrinsic, match="CatchingUp"):  # not an obligation: refused at the door
+        chain.submit("charlie", "compute.cancel_job", job)
+    while place(chain, job).state == COMMITTED:
+        chain.run_block([])
+    assert place(chain, job).state == LATE  # what the expiry would have made of it at once
+    assert_ok(Worker(chain, "bob").reveal(job))  # the late reveal: the fee, the hold kept
+    assert any(isinstance(e, events.LateRevealVerified) for e in chain.events())
+
+
+def test_a_late_reveal_after_its_time_is_refused_while_the_withholding_slash_waits(heavy: list[HookBudget]) -> None:
+    chain, job = one_place_market()
+    Worker(chain, "bob").commit_and_wait(job)
+    while place(chain, job).state == COMMITTED:  # bob never reveals: the window closes, the place turns late
+        chain.run_block([])
+    ends = place(chain, job).matures_ms
+    assert place(chain, job).state == LATE and ends > now(chain)
+    fill(chain, ends - 1)
+    work_waits_from(chain, ends)
+    assert place(chain, job).state == LATE  # the slash waits behind the expiries
+    refused_changing_nothing(chain, "bob", "compute.reveal_result", *Worker(chain, "bob").reveal_args(job),
+                             error="LateRevealClosed")
+
+
+def test_a_challenge_window_over_is_over_for_every_call_while_its_settlement_waits(
+        heavy: list[HookBudget]) -> None:
+    chain, job = one_place_market()
+    worker = Worker(chain, "bob")
+    worker.commit_and_wait(job)
+    assert_ok(worker.reveal(job))
+    ends = place(chain, job).matures_ms
+    fill(chain, ends - 1)
+    work_waits_from(chain, ends)
+    assert place(chain, job).state == VERIFIED  # the pay waits behind the expiries
+    first, items, proof = worker.chunks(job)[0]
+    refused_changing_nothing(chain, "bob", "compute.post_outputs", job, first, items, proof, error="WrongState")
+    while hook_budget.backlog.get(chain.view()):
+        chain.run_block([])
+    assert place(chain, job).state == SETTLED  # paid once the start of a block reached it
