@@ -516,9 +516,9 @@ class RequesterLowBalance(Event):
 @dataclass(frozen=True)
 class WorkCarried(Event):
     """The start of this block used `weight` (`compute.hook_max_weight` or the first item past it) and stopped in due
-    step `step` (0 expiries, 1 unserved checks, 2 commit windows, 3 reveal windows, 4 late reveals, 5 challenge
-    windows): the rest waits for the next block's start, and the module's calls from accounts are refused until
-    then (spec 19)."""
+    step `step` (0 the epoch's credits, 1 expiries, 2 unserved checks, 3 commit windows, 4 reveal windows, 5 late
+    reveals, 6 challenge windows): the rest waits for the next block's start, and the module's calls from accounts,
+    but a party's obligations, are refused until then (spec 19)."""
 
     MODULE: ClassVar[str] = "compute"
     step: int

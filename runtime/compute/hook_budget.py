@@ -19,9 +19,11 @@ to the next block:
   caught up. Governance's calls go through (a referendum may raise the budget). The event `WorkCarried` says when
   work waits and how much the block did.
 
-The draw (`assignment.assign_queued`) takes what budget is left too; jobs it does not reach wait in the queue as they
-always could, so its stopping short pauses nothing. The epoch's credits and mining distribution (once an epoch,
-over the providers credited in it) are not bounded here: their cost is not measured yet.
+The epoch's credits are the first due step: the credits that matured are moved into the epoch's distribution as far as
+the budget goes, and the distribution runs in the block that moved the last of them (it is charged for every provider
+it pays, whatever the budget has left: its split needs every claim at once). The draw (`assignment.assign_queued`)
+takes what budget is left too; jobs it does not reach wait in the queue as they always could, so its stopping short
+pauses nothing.
 """
 
 from __future__ import annotations
@@ -35,40 +37,52 @@ from runtime.overlay import Overlay
 from ..compute import errors
 from ..items import StorageValue
 
-# What each item costs, in weight units (1 us of import on the reference host, as every weight): the figures of
-# `btt-chain bench hooks` on 2026-11-28 (the fastest of 3, at 64 to 1,024 items), rounded up by a third, or, where
-# the bench does not reach a step, the step it costs most like, said beside it.
+# What each item costs, in weight units (1 us of import on the reference host, as every weight): the highest figures
+# of `btt-chain bench hooks` on 2026-11-28 (the fastest of 3, at 64 to 1,024 items, runs an hour apart), rounded up by
+# a third or more, or, where the bench does not reach a step, the step it costs most like, said beside it.
 QUEUE_READ = 2
 """A queued job the draw reads (every block while jobs wait): ~1 us."""
 PROVIDER_READ = 4
 """A registered provider read: the draw's pool of eligible providers, an unserved job's search for one able to serve
 it (like a queued job read with its provider record decoded)."""
 EXPIRE_JOB = 100
-"""A job closed at its deadline, refunded: 61-72 us."""
-EXPIRE_PLACE = 140
+"""A job closed at its deadline, refunded (its unserved check beside it): 54-72 us."""
+EXPIRE_PLACE = 160
 """Each open place of a job closed at its deadline (its mark, fee and pause, `outage.missed`): as a stall."""
 DRAW_PLACE = 110
-"""A place drawn: 75-81 us."""
-STALL_PLACE = 140
-"""A place whose commit window closed: 102-106 us."""
-REVEAL_MISSED = 320
-"""A place whose reveal window closed (its fee and pause, the job closed or not, the place posted again): 217-240 us."""
+"""A place drawn: 65-84 us."""
+STALL_PLACE = 160
+"""A place whose commit window closed: 94-118 us."""
+REVEAL_MISSED = 340
+"""A place whose reveal window closed (its fee and pause, the job closed or not, the place posted again): 186-272 us."""
 UNSERVED_CHECK = 100
 """An unserved-job check (the job read, closed and refunded or watched again): as an expiry; plus `PROVIDER_READ`
 for each provider it reads."""
 LATE_CLOSE = 140
-"""A late-reveal time ended (the withholding slash, the place settled): as a stall."""
-WINDOW_CLOSE = 140
-"""A challenge window closed (the place paid, or slashed for outputs withheld, or voided): as a stall."""
+"""A late-reveal time ended (the withholding slash, the place settled): 96-102 us."""
+WINDOW_CLOSE = 180
+"""A challenge window closed (the place paid, its escrow split, its credit pending; or slashed for outputs withheld, or
+voided): 134 us."""
 SAMPLE_FIX = 100
 """A commit's sample fixed (the job written, the reveal indexed): as an expiry."""
+MATURE_CREDIT = 30
+"""A verified place's work credit matured at an epoch's start (into the epoch's distribution and the provider's
+history): 10-21 us; plus `HISTORY_BUCKET` for each epoch of its provider's history the first time the block reads it."""
+HISTORY_BUCKET = 3
+"""An epoch of a provider's credit history read and written again (up to `consensus.work_window_epochs` of them, 720
+on btt-21m): 1.3 us at 64 providers, 2.4 us at 1,000 in one block (the buckets' objects weigh on the collector)."""
+REWARD_CLAIM = 25
+"""A provider credited in the epoch, paid its mining reward at the epoch's start (charged, never carried: the split
+needs every claim at once; the claims are bounded by the providers registered, each with a bond): 16 us."""
 
-STEPS = ("expiries", "unserved checks", "commit windows", "reveal windows", "late reveals", "challenge windows")
+STEPS = ("credits", "expiries", "unserved checks", "commit windows", "reveal windows", "late reveals",
+         "challenge windows")
 """The due steps, in the order they run: work waiting in any of them pauses the module's calls (`backlog`)."""
 
 BACKLOG_DOC = ("Absent when the last block's start handled all that was due; else 1 + the index of the due step it "
-               "stopped in (0 expiries, 1 unserved checks, 2 commit windows, 3 reveal windows, 4 late reveals, 5 "
-               "challenge windows): the module's calls from accounts wait until it is gone (spec 19).")
+               "stopped in (0 the epoch's credits, 1 expiries, 2 unserved checks, 3 commit windows, 4 reveal windows, "
+               "5 late reveals, 6 challenge windows): the module's calls from accounts, but a party's obligations, "
+               "wait until it is gone (spec 19).")
 backlog: StorageValue[int] = StorageValue("compute", "hook_backlog", U8, default=0, doc=BACKLOG_DOC)
 
 

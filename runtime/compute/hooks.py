@@ -4,9 +4,10 @@ closed (the jobs go back to the market) and reveal windows that closed (`progres
 challenge windows that closed, samples fixed by this block's randomness, and assignment (which fills the places the
 stalls left vacant in this same block).
 
-Since spec 19 the work after the epoch's is weighed and bounded (`hook_budget`): at most `compute.hook_max_weight` a
-block, charged to the block before its extrinsics; what does not fit waits for the next block's start, and the
-module's calls from accounts wait with it."""
+Since spec 19 the work is weighed and bounded (`hook_budget`): at most `compute.hook_max_weight` a block, charged to
+the block before its extrinsics (the epoch's distribution, which needs every provider's claim at once, is charged
+whatever it costs, once its credits have matured); what does not fit waits for the next block's start, and the
+module's calls from accounts wait with it, but a party's obligations (`hook_budget.OBLIGATIONS`)."""
 
 from __future__ import annotations
 
@@ -31,24 +32,26 @@ from ..consensus.logic import epoch_of
 
 DUE_STEPS = (jobs.expire, unserved.close_due, progress.stall_due, progress.reveal_due, outage.close_late_reveals,
              challenge.mature)
-"""The steps of `hook_budget.STEPS`, in that order."""
+"""The steps of `hook_budget.STEPS` after the epoch's credits, in that order."""
 
 
 def on_initialize(ctx: CallContext) -> None:
     if ctx.env.speculative:
         return
     state = ctx.state
-    epoch = epoch_of(state, ctx.env.slot)
-    if epoch > storage.epoch.get(state):
-        mining.mature_credits(ctx, epoch)
-        mining.distribute_rewards(ctx, epoch)
-        storage.epoch.put(state, epoch)
     budget = HookBudget(ctx.param(params.HOOK_MAX_WEIGHT))
     stopped = 0
-    for i, step in enumerate(DUE_STEPS):
+    epoch = epoch_of(state, ctx.env.slot)
+    if epoch > storage.epoch.get(state):  # the first block of an epoch, or the blocks its credits carry into
+        if mining.mature_credits(ctx, epoch, budget):
+            mining.distribute_rewards(ctx, epoch, budget)
+            storage.epoch.put(state, epoch)
+        else:
+            stopped = 1
+    for i, step in enumerate(DUE_STEPS if not stopped else ()):
         step(ctx, budget)
         if budget.short:
-            stopped = i + 1
+            stopped = i + 2
             break
     sample_fix.fix_samples(ctx, budget)  # the block's author is noted whatever the budget
     assignment.assign_queued(ctx, budget)

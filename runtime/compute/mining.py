@@ -14,8 +14,9 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import events, params, storage
+from ..compute import events, hook_budget, params, storage
 from ..compute.emission import EmissionPeriod, cumulative_emission
+from ..compute.hook_budget import HookBudget
 from ..compute.rewards import RewardClaim, distribute
 from ..compute.types import CreditBucket, PendingCredit, Provider
 from ..consensus import storage as consensus
@@ -37,14 +38,23 @@ def emitted_through(state: Overlay, epochs: int) -> int:
     return cumulative_emission(ps, epoch_ms, epochs)
 
 
-def mature_credits(ctx: CallContext, epoch: int) -> None:
-    """Move credit whose window has passed into this distribution and into the history of epoch - 1."""
+def mature_credits(ctx: CallContext, epoch: int, budget: HookBudget) -> bool:
+    """Move credit whose window has passed into this distribution and into the history of epoch - 1, the earliest
+    first, as far as `budget` goes (spec 19); whether all of it moved."""
     state = ctx.state
     now = ctx.env.timestamp_ms
     matured: list[tuple[bytes, PendingCredit]] = []
+    touched: set[bytes] = set()  # providers whose history this block has read already (kept decoded in the block)
     for key, pc in storage.pending_credit.items(state):
         if int.from_bytes(key[:8], "big") > now:
             break
+        provider = key[16:]
+        cost = hook_budget.MATURE_CREDIT
+        if provider not in touched:
+            cost += hook_budget.HISTORY_BUCKET * len(storage.credit_history.get(state, provider) or ())
+        if not budget.take(cost):
+            break
+        touched.add(provider)
         matured.append((key, pc))
     window = ctx.param(params.WORK_WINDOW)
     for key, pc in matured:
@@ -58,10 +68,13 @@ def mature_credits(ctx: CallContext, epoch: int) -> None:
         else:
             history.append(CreditBucket(epoch - 1, pc.credit))
         storage.credit_history.put(state, provider, tuple(history))
+    return not budget.short
 
 
-def distribute_rewards(ctx: CallContext, epoch: int) -> None:
-    """Pay the emission of epochs [rewarded_epochs, epoch) plus the held-back rest to matured credit."""
+def distribute_rewards(ctx: CallContext, epoch: int, weight: HookBudget) -> None:
+    """Pay the emission of epochs [rewarded_epochs, epoch) plus the held-back rest to matured credit, charging the
+    start of block's `weight` for each provider paid whatever it has left (the split needs every claim at once; spec
+    19)."""
     state = ctx.state
     done = storage.rewarded_epochs.get(state)
     if epoch <= done:
@@ -71,6 +84,7 @@ def distribute_rewards(ctx: CallContext, epoch: int) -> None:
     budget = min(storage.held_back.get(state) + emission, system.account.get(state, pool).free)
     claims = []
     credits = list(storage.epoch_credit.items(state))
+    weight.charge(len(credits) * hook_budget.REWARD_CLAIM)
     for provider, pc in credits:
         p = storage.providers.get(state, provider) or Provider(0, 0, 0)
         claims.append(

@@ -259,17 +259,6 @@ def test_inference(capsys: pytest.CaptureFixture[str]) -> None:
     assert kernels and all(number(line.split()[-1]) > 0 for line in kernels), kernels
 
 
-def test_hooks(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "bench", "hooks", "--jobs", "4", "--runs", "1")
-    assert code == 0, err
-    lines = out.splitlines()
-    assert len(lines) == 5 and all(line.startswith("4 ") for line in lines), out
-    charged = [int(re.search(r"weight charged ([\d,]+)", line).group(1).replace(",", "")) for line in lines]  # type: ignore[union-attr]
-    assert all(w > 0 for w in charged), charged
-    code, out, err = run(capsys, "bench", "hooks", "--jobs", "2000")
-    assert code != 0 and "2000" in err and "Traceback" not in err
-
-
 def test_genesis_fetch_makes_a_file_then_fetches_it_from_a_second_process(capsys: pytest.CaptureFixture[str],
                                                                           monkeypatch: pytest.MonkeyPatch,
                                                                           tmp_path: Path) -> None:

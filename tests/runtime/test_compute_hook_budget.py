@@ -30,6 +30,7 @@ from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc.methods_compute import _catching_up as catching_up
 from runtime.compute import events, hook_budget, hooks, storage, unserved
 from runtime.compute import params as compute_params
+from runtime.compute.assignment import min_deadline_ms
 from runtime.compute.hook_budget import HookBudget
 from runtime.compute.types import (
     ASSIGNED,
@@ -46,15 +47,23 @@ from runtime.params import storage as params
 from runtime.system import storage as system
 from tests.runtime.test_compute import (
     DEADLINE,
+    MATURITY,
     MODEL,
     PRICE,
     SEED,
+    UNIT,
     Worker,
+    close_window,
+    epoch_events,
+    first_epoch_at,
     job_of,
     make_chain,
+    mining_chain,
     now,
     post,
     register,
+    run_to,
+    until_sampled,
 )
 from tests.runtime.test_compute_random_run import random_market
 from tests.runtime.test_compute_reassign import BALANCES, LONG
@@ -65,13 +74,15 @@ SMALL = 10_000
 """The smallest budget `compute.hook_max_weight`'s bounds allow."""
 HEAVY = 2_500
 """Each due item's weight in these tests: four fill the smallest budget."""
+EXPIRIES = 1 + hook_budget.STEPS.index("expiries")
+"""The backlog marker while expiries wait."""
 
 
 @pytest.fixture
 def heavy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[HookBudget]]:
     """Every step's items at `HEAVY`; yields the budget of every block's start, in order."""
     for name in ("EXPIRE_JOB", "EXPIRE_PLACE", "DRAW_PLACE", "STALL_PLACE", "REVEAL_MISSED", "UNSERVED_CHECK",
-                 "LATE_CLOSE", "WINDOW_CLOSE", "SAMPLE_FIX"):
+                 "LATE_CLOSE", "WINDOW_CLOSE", "SAMPLE_FIX", "MATURE_CREDIT"):
         monkeypatch.setattr(hook_budget, name, HEAVY)
     made: list[HookBudget] = []
 
@@ -115,8 +126,8 @@ def test_a_mass_expiry_is_spread_over_blocks_and_charged_to_each(heavy: list[Hoo
         chain.end_block()
         left.append(open_jobs(chain))
         if left[-1]:
-            assert carried(chain) == [events.WorkCarried(0, SMALL)]
-            assert hook_budget.backlog.get(chain.view()) == 1
+            assert carried(chain) == [events.WorkCarried(EXPIRIES - 1, SMALL)]
+            assert hook_budget.backlog.get(chain.view()) == EXPIRIES
             assert catching_up(chain.view()) == "expiries"  # what btt_jobTerms tells a wallet about to post
         else:
             assert carried(chain) == [] and hook_budget.backlog.get(chain.view()) == 0
@@ -144,7 +155,7 @@ def test_while_work_waits_no_accounts_compute_call_is_taken_and_none_costs_a_fee
     chain = waiting_market(16)  # four blocks of expiries: each call below meets work waiting
     chain.advance_time(DEADLINE + 1_000)
     chain.run_block([])
-    assert hook_budget.backlog.get(chain.view()) == 1
+    assert hook_budget.backlog.get(chain.view()) == EXPIRIES
     before = chain.account("dave")
     next_id = storage.next_job_id.get(chain.view())
     post = chain.sign("dave", "compute.post_job", MODEL, ZERO_HASH, SEED, 4, PRICE, 1, DEADLINE)
@@ -161,14 +172,14 @@ def test_while_work_waits_no_accounts_compute_call_is_taken_and_none_costs_a_fee
     chain.end_block()
     assert chain.account("dave") == before and storage.next_job_id.get(chain.view()) == next_id
     # nested in a batch: the call fails (the batch's signer pays for the batch, as for any failed call)
-    assert hook_budget.backlog.get(chain.view()) == 1
+    assert hook_budget.backlog.get(chain.view()) == EXPIRIES
     batch = chain.sign("dave", "utility.batch_all", (chain.runtime.call(
         "compute.post_job", MODEL, ZERO_HASH, SEED, 4, PRICE, 1, DEADLINE),))
     ex = chain.begin_block()
     outcome = chain.executive.apply_extrinsic(ex, batch, len(batch.encode()))
     chain.end_block()
     assert not outcome.success and storage.next_job_id.get(chain.view()) == next_id
-    assert hook_budget.backlog.get(chain.view()) == 1
+    assert hook_budget.backlog.get(chain.view()) == EXPIRIES
     # governance and the runtime are not paused; an account is
     view = chain.view()
     hook_budget.paused(view, GOVERNANCE, "post_job")
@@ -273,7 +284,7 @@ def work_waits_from(chain: TestChain, at_ms: int) -> None:
     """The next block at `at_ms` or later: its start expires four fillers and stops; work waits."""
     chain.advance_time(max(0, at_ms - now(chain) - 1_000))
     chain.run_block([])
-    assert hook_budget.backlog.get(chain.view()) == 1
+    assert hook_budget.backlog.get(chain.view()) == EXPIRIES
 
 
 def place(chain: TestChain, job: int) -> Assignment:
@@ -303,10 +314,10 @@ def test_a_commit_is_taken_in_its_window_while_work_waits_and_refused_after_it(h
     late = chain.fork()
     assert chain.slot < place(chain, job).commit_by_slot
     assert_ok(Worker(chain, "bob").commit(job))  # an obligation: taken while work waits
-    assert place(chain, job).state == COMMITTED and hook_budget.backlog.get(chain.view()) == 1
+    assert place(chain, job).state == COMMITTED and hook_budget.backlog.get(chain.view()) == EXPIRIES
     while late.slot < place(late, job).commit_by_slot:
         late.run_block([])
-    assert hook_budget.backlog.get(late.view()) == 1 and place(late, job).state == ASSIGNED  # its stall waits
+    assert hook_budget.backlog.get(late.view()) == EXPIRIES and place(late, job).state == ASSIGNED  # its stall waits
     refused_changing_nothing(late, "bob", "compute.commit_result", job, Worker(late, "bob").commitment(job),
                              error="CommitWindowClosed")
 
@@ -319,10 +330,11 @@ def test_a_reveal_is_taken_in_its_window_while_work_waits_and_refused_after_it(h
     late = chain.fork()
     assert chain.slot < place(chain, job).reveal_by_slot
     assert_ok(Worker(chain, "bob").reveal(job))
-    assert place(chain, job).state == VERIFIED and hook_budget.backlog.get(chain.view()) == 1
+    assert place(chain, job).state == VERIFIED and hook_budget.backlog.get(chain.view()) == EXPIRIES
     while late.slot < place(late, job).reveal_by_slot:
         late.run_block([])
-    assert hook_budget.backlog.get(late.view()) == 1 and place(late, job).state == COMMITTED  # turning late waits
+    waits = hook_budget.backlog.get(late.view()) == EXPIRIES
+    assert waits and place(late, job).state == COMMITTED  # turning late waits
     refused_changing_nothing(late, "bob", "compute.reveal_result", *Worker(late, "bob").reveal_args(job),
                              error="RevealWindowClosed")
 
@@ -374,3 +386,39 @@ def test_a_challenge_window_over_is_over_for_every_call_while_its_settlement_wai
     while hook_budget.backlog.get(chain.view()):
         chain.run_block([])
     assert place(chain, job).state == SETTLED  # paid once the start of a block reached it
+
+
+# --- the epoch's credits: matured as far as the budget goes, the distribution once the last has -------------------
+
+
+def test_credits_maturing_over_several_blocks_are_paid_as_they_would_be_at_once(
+        heavy: list[HookBudget], monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = mining_chain(**{"compute.hook_max_weight": SMALL})
+    register(chain, "bob", capacity=4)
+    register(chain, "dave", capacity=4)
+    job = post(chain, price=80_000 * UNIT, redundancy=2, deadline_ms=min_deadline_ms(chain.view()))
+    chain.run_block([])
+    workers = [Worker(chain, "bob"), Worker(chain, "dave")]
+    chain.run_block([chain.sign(w.name, "compute.commit_result", job, w.commitment(job)) for w in workers])
+    until_sampled(chain, job)
+    chain.run_block([chain.sign(w.name, "compute.reveal_result", *w.reveal_args(job)) for w in workers])
+    close_window(chain, job)
+    boundary = first_epoch_at(now(chain) + MATURITY) * 10
+    run_to(chain, boundary - 1)
+    assert len(list(storage.pending_credit.items(chain.view()))) == 2
+    at_once = chain.fork()
+    monkeypatch.setattr(hook_budget, "MATURE_CREDIT", 3 * SMALL // 4)  # one credit a block
+    at_once_events = []
+    with monkeypatch.context() as m:
+        m.setattr(hook_budget, "MATURE_CREDIT", 100)
+        at_once.run_block([])
+        at_once_events = [e for e in at_once.events() if isinstance(e, events.MiningRewarded | events.MiningEpoch)]
+    assert len(at_once_events) == 3  # both paid, then the epoch's totals
+    chain.run_block([])  # the boundary: one credit moved, the distribution waits for the other
+    assert carried(chain) == [events.WorkCarried(0, 3 * SMALL // 4)]
+    assert hook_budget.backlog.get(chain.view()) == 1 and not epoch_events(chain)
+    chain.run_block([])  # the second: the distribution, as it was at once
+    assert [e for e in chain.events() if isinstance(e, events.MiningRewarded | events.MiningEpoch)] == at_once_events
+    assert hook_budget.backlog.get(chain.view()) == 0
+    assert storage.credit_history.get(chain.view(), acct("bob")) == \
+        storage.credit_history.get(at_once.view(), acct("bob"))
