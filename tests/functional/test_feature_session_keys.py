@@ -5,8 +5,8 @@ keystore and unsafe RPC on loopback. `btt-chain set-keys --from bob --node-rpc <
 (author_rotateKeys), gets its proof (btt_sessionKeysProof) and submits session.set_keys from bob's stash. From the
 epoch the chain names, the new machine leads bob's slots and votes with the new key, and the old machine never signs
 again. Then bob's old node and charlie's node stop: alice, eve and bob's new machine hold 3/4 of the set, so
-finality goes on only because the new key's votes count (without them 2/4). Every epoch from before the rotation to
-the end is justified: none was missed.
+finality goes on only because the new key's votes count (without them 2/4). Every epoch from before the rotation
+until the two stop is justified: none was missed.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def test_a_validator_rotates_its_keys_to_a_new_machine_without_a_missed_finaliza
                what="a block sealed with the new key")
 
     harness.log("bob's old node and charlie's stop: alice, eve and the new key hold 3/4")
+    stopped = head_epoch(alice)
     bob.kill()
     charlie.kill()
     live = [alice, eve, new]
@@ -95,7 +96,11 @@ def test_a_validator_rotates_its_keys_to_a_new_machine_without_a_missed_finaliza
     low = min(n.finalized_number() for n in live)
     assert len({n.call("chain_getBlockHash", low) for n in live}) == 1, "live nodes finalized different blocks"
 
-    harness.log("no finalization was missed: every epoch from before the rotation on was justified")
+    harness.log("no finalization was missed: every epoch from before the rotation until the stop was justified")
+    # (an epoch whose checkpoint block forks as two of the four stop may go without justification, as Casper allows,
+    # and the next one finalizes: seen once on a busy machine, a reorg at the first slot of the stop's epoch split
+    # its votes; what the rotation must not cost is a justification while all four run, and finality after the stop,
+    # checked above with the new key's votes)
     justified = {int(m) for m in re.findall(r"btt\.finality: justified (\d+):", alice.log_path.read_text())}
-    window = range(max(1, set_at - 1), finalized_epoch(alice) + 1)
+    window = range(max(1, set_at - 1), stopped)
     assert set(window) <= justified, f"epochs not justified: {sorted(set(window) - justified)}"
