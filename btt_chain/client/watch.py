@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from btt_chain.client.rpc import RpcError, named_by
 from btt_chain.primitives.errors import BttError
@@ -18,6 +20,59 @@ ENDINGS = {
 
 class TransactionDropped(BttError):
     """The pool let the transaction go without including it; nothing was paid."""
+
+
+MAX_EARLY = 64
+"""Notifications kept while the subscription id is not known yet (a node that sends them before its response)."""
+
+
+class _Updates:
+    """The submission's response and its subscription's notifications, read in whatever order they come: a
+    notification before the response that names its subscription is kept until the response comes."""
+
+    def __init__(self) -> None:
+        self.sub: str | None = None
+        self.early: list[dict[str, Any]] = []
+
+    def take(self, data: dict[str, Any]) -> tuple[str, str] | None:
+        """(subscription, block hash) once a block includes the transaction; raises if the node refused or dropped
+        it; None while neither."""
+        if data.get("id") == 1:
+            if "error" in data:
+                err = data["error"]
+                text = err.get("message", "error") + (f": {err['data']}" if err.get("data") else "")
+                raise RpcError(text, err.get("code"), err.get("data"))
+            self.sub = data["result"]
+            early, self.early = self.early, []
+            for message in early:
+                found = self.take(message)
+                if found is not None:
+                    return found
+            return None
+        if data.get("method") != "author_extrinsicUpdate":
+            return None
+        if self.sub is None:
+            if len(self.early) < MAX_EARLY:
+                self.early.append(data)
+            return None
+        if data["params"]["subscription"] != self.sub:
+            return None
+        status = data["params"]["result"]
+        if isinstance(status, dict) and "inBlock" in status:
+            return self.sub, status["inBlock"]
+        if isinstance(status, str) and status in ENDINGS:
+            raise TransactionDropped(f"the transaction was {status}: {ENDINGS[status]}")
+        return None
+
+
+def first_inclusion(messages: Iterable[dict[str, Any]]) -> tuple[str, str] | None:
+    """`_Updates` over a sequence of messages: (subscription, block hash) of the first inclusion, or None."""
+    updates = _Updates()
+    for data in messages:
+        found = updates.take(data)
+        if found is not None:
+            return found
+    return None
 
 
 async def _follow(url: str, encoded_hex: str, timeout: float, option: str) -> tuple[str, str]:
@@ -34,26 +89,14 @@ async def _follow(url: str, encoded_hex: str, timeout: float, option: str) -> tu
         async with ws:
             await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "author_submitAndWatchExtrinsic",
                                 "params": [encoded_hex]})
-            sub = None
+            updates = _Updates()
             async with asyncio.timeout(timeout):
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
-                    data = json.loads(msg.data)
-                    if data.get("id") == 1:
-                        if "error" in data:
-                            err = data["error"]
-                            text = err.get("message", "error") + (f": {err['data']}" if err.get("data") else "")
-                            raise RpcError(text, err.get("code"), err.get("data"))
-                        sub = data["result"]
-                        continue
-                    if data.get("method") != "author_extrinsicUpdate" or data["params"]["subscription"] != sub:
-                        continue
-                    status = data["params"]["result"]
-                    if isinstance(status, dict) and "inBlock" in status:
-                        return sub or "", status["inBlock"]
-                    if isinstance(status, str) and status in ENDINGS:
-                        raise TransactionDropped(f"the transaction was {status}: {ENDINGS[status]}")
+                    found = updates.take(json.loads(msg.data))
+                    if found is not None:
+                        return found
     raise RpcError(f"the node at {url} closed the connection before the transaction was included "
                    f"({named_by(option, url)})")
 

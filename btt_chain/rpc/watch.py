@@ -49,6 +49,9 @@ class ExtrinsicWatches:
         self._per_outbox: dict[int, int] = {}
         """Watches per connection (by its outbox's id), so the per-connection cap costs no scan."""
         self._listening = False
+        self._held: dict[str, tuple[Outbox, list[str]]] = {}
+        """Subscription id -> the notifications of a watch whose subscribe response is not queued yet (a block may be
+        imported between the call and its response): sent after the first statuses once it is (`release`)."""
         previous = node.pool.on_dropped
 
         def dropped(xt_hash: bytes, reason: str) -> None:
@@ -62,6 +65,7 @@ class ExtrinsicWatches:
         if mine >= MAX_WATCHES_PER_CONNECTION or self._count >= MAX_WATCHES:
             raise RpcError(SERVER_LIMIT, "too many watched transactions on this connection or node")
         sub_id = secrets.token_hex(8)
+        self._held[sub_id] = (outbox, [])
         self._by_hash.setdefault(xt_hash, []).append(_Watch(sub_id, outbox))
         self._count += 1
         self._per_outbox[id(outbox)] = mine + 1
@@ -71,8 +75,35 @@ class ExtrinsicWatches:
             self._listening = True
         return sub_id
 
+    def release(self, sub_id: str, first: list[Any]) -> None:
+        """The subscribe response of `sub_id` is queued: send its `first` statuses, then what was held for it."""
+        held = self._held.pop(sub_id, None)
+        if held is None:
+            return
+        outbox, messages = held
+        if outbox.closed:
+            return
+        for status in first:
+            outbox.put_notification(self._message(sub_id, status))
+        for message in messages:
+            outbox.put_notification(message)
+
+    @staticmethod
+    def _message(sub_id: str, status: Any) -> str:
+        message = {"jsonrpc": "2.0", "method": NOTIFICATION, "params": {"subscription": sub_id, "result": status}}
+        return json.dumps(message, separators=(",", ":"))
+
+    def _put(self, w: _Watch, status: Any) -> None:
+        held = self._held.get(w.sub_id)
+        if held is not None:
+            held[1].append(self._message(w.sub_id, status))
+        else:
+            w.outbox.put_notification(self._message(w.sub_id, status))
+
     def drop_outbox(self, outbox: Outbox) -> None:
         """The connection closed: forget its watches."""
+        for sub_id in [k for k, (o, _) in self._held.items() if o is outbox]:
+            del self._held[sub_id]
         for xt_hash, ws in list(self._by_hash.items()):
             for w in list(ws):
                 if w.outbox is outbox:
@@ -91,8 +122,7 @@ class ExtrinsicWatches:
             if w.outbox.closed:
                 self._end(xt_hash, w)
                 continue
-            message = {"jsonrpc": "2.0", "method": NOTIFICATION, "params": {"subscription": w.sub_id, "result": status}}
-            w.outbox.put_notification(json.dumps(message, separators=(",", ":")))
+            self._put(w, status)
             if final:
                 self._end(xt_hash, w)
 
@@ -131,9 +161,7 @@ class ExtrinsicWatches:
             for w in list(ws):
                 if w.in_block is not None and w.in_block_number <= header.number \
                         and chain.is_canonical(w.in_block, w.in_block_number):
-                    message = {"jsonrpc": "2.0", "method": NOTIFICATION,
-                               "params": {"subscription": w.sub_id, "result": {"finalized": "0x" + w.in_block.hex()}}}
-                    w.outbox.put_notification(json.dumps(message, separators=(",", ":")))
+                    self._put(w, {"finalized": "0x" + w.in_block.hex()})
                     self._end(h, w)
                 elif w.in_block is not None and w.in_block_number <= header.number:
                     reverted = True  # its block left the chain (a reorganisation below the finalized height)
@@ -179,11 +207,9 @@ def submit_and_watch(ctx: RpcContext, encoded: bytes) -> str:
     tx = ctx.node.pool.get(xt_hash)
     first: Any = "future" if tx is not None and tx.future else "ready"
 
-    def first_statuses() -> None:  # sent once the subscription id has gone out
-        watches.send(xt_hash, first)
+    def first_statuses() -> None:  # sent once the subscription id has gone out, then what a block said meanwhile
         peers = [info.peer_id for info in ctx.node.p2p.peers()] if ctx.node.p2p is not None else []
-        if peers:
-            watches.send(xt_hash, {"broadcast": peers})
+        watches.release(sub_id, [first, {"broadcast": peers}] if peers else [first])
 
     after = getattr(ctx.subscriber, "after_response", None)
     if after is not None:

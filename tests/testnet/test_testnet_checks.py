@@ -137,3 +137,18 @@ def test_unanswered_submission_may_be_included_once_but_never_twice() -> None:
     assert "2 unanswered" in c.lines[0]
     c, _ = checks.check_transfers(records, {"0x01": 2, "0x03": 1})
     assert not c.passed and "0x01 (never acknowledged) is included 2 times" in "\n".join(c.lines)
+
+
+def test_the_same_transfer_sent_again_and_refused_is_not_a_refused_one_included() -> None:
+    """A sender whose watch was lost reads its nonce again from a node still behind, and signs the very same bytes
+    (same nonce, same era): a node that has the first in its chain refuses the second as stale. Its one inclusion
+    is the first sending's; a refused transfer sent once and included is still a problem."""
+    records = [TxRecord("0x01", "v0", 1, "lost"), TxRecord("0x01", "v1", 2, "rejected", "stale nonce 12"),
+               TxRecord("0x02", "v1", 3, "rejected", "stale nonce 13")]
+    c, summary = checks.check_transfers(records, {"0x01": 1})
+    assert c.passed, c.lines
+    assert (summary.sent, summary.included, summary.rejected) == (3, 1, 2)
+    c, _ = checks.check_transfers(records, {"0x01": 1, "0x02": 1})
+    assert not c.passed and "0x02 was refused at submission but is included 1x" in "\n".join(c.lines)
+    c, _ = checks.check_transfers(records, {"0x01": 2})
+    assert not c.passed and "0x01 is included 2 times" in "\n".join(c.lines)
