@@ -386,3 +386,24 @@ def test_the_recorded_spec_11_network_tries_the_upgrade_on_every_nodes_database(
         assert [m["name"] for m in report["migrations"]] == [SESSION, EVIDENCE]
         assert all(c["ok"] for c in report["checks"])
         assert fingerprint(tmp_path / node) == before
+
+
+def test_a_spec_18_database_takes_spec_19s_parameter_and_every_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Spec 19's migration (params 2 -> 3: `compute.hook_max_weight`) on a LevelDB database spec 18 made, whose
+    genesis never had the parameter: one item, one block, every check of both specs, nothing written."""
+    build_base(tmp_path, 18)
+    before = fingerprint(tmp_path)
+    code, out, err = run(capsys, *args(tmp_path, "--json"))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] and report["changesNothing"] and (report["fromSpec"], report["toSpec"]) == (18, 19)
+    runs = {m["name"]: m for m in report["migrations"]}
+    new = runs.pop("params: the parameters spec 19's rules read")
+    assert (new["counted"], new["items"], new["blocks"]) == (1, 1, 1)
+    # the others the chain's genesis recorded as done: counted where their module is at their version, none to do
+    assert runs and all((m["counted"], m["items"]) == (0, 0) for m in runs.values()), runs
+    assert "params: the parameters spec 14's rules read" not in runs  # params is past it: not counted at all
+    assert all(c["ok"] for c in report["checks"])
+    assert any("params 3" in c["name"] for c in report["checks"]), report["checks"]
+    assert fingerprint(tmp_path) == before
