@@ -12,12 +12,13 @@ to the next block:
 - the hook takes at most `compute.hook_max_weight` a block. The due steps run in their order; each handles its due
   items in time order while the budget lasts, and once one stops short, no later step handles anything in that block:
   the rest waits, in time order, for the next block's start. At least one item is handled each block, however heavy.
-- while due work waits (`backlog`), the compute module's calls from accounts are refused
-  (`paused`: at the pool's door and in a block, costing nothing; nested in a batch or a proxy, failing as a call),
-  so no call ever sees a job past its deadline still open, a commit or reveal window closed but not yet acted on, or a
-  late-reveal or challenge time over but not yet settled: every rule that reads a deadline reads it after the hook
-  caught up. Governance's calls go through (a referendum may raise the budget). The event `WorkCarried` says when
-  work waits and how much the block did.
+- while due work waits (`backlog`), the compute module's calls from accounts are refused (`paused`: at the pool's
+  door and in a block, costing nothing; nested in a batch or a proxy, failing as a call), but for a party's
+  obligations (`OBLIGATIONS`: commits, reveals, outputs, a clinic's sealed inputs and decoys), which check their own
+  times: so no call acts on a job past its deadline still open, a window closed but not yet acted on, or a late-reveal
+  or challenge time over but not yet settled, and nobody misses a window because the chain was catching up.
+  Governance's calls go through (a referendum may raise the budget). The event `WorkCarried` says when work waits and
+  how much the block did.
 
 The epoch's credits are the first due step: the credits that matured are moved into the epoch's distribution as far as
 the budget goes, and the distribution runs in the block that moved the last of them (it is charged for every provider
