@@ -39,9 +39,8 @@ def test_a_spec_13_chain_with_open_jobs_passes_every_check_and_its_state_is_the_
     assert all(c.ok for c in trial.checks)
     assert chain.backend.data == before  # nothing written to what it read
     rekeys = [r for r in trial.migrations if r.name == REKEY]
-    assert len(rekeys) == to - 13  # spec 14's, and spec 15's and 16's, which the runner passes by
+    assert len(rekeys) == 1  # spec 14's: spec 15's and 16's runner passes it by, compute being past it, unshown
     assert (rekeys[0].counted, rekeys[0].items) == (3, 3)
-    assert all((r.counted, r.items, r.steps) == (0, 0, 0) for r in rekeys[1:])
     assert trial.state is not None and EVICTABLE_BY_PRICE.count(trial.state) == 0
 
     # the migration's effect is unchanged: the indexes the trial leaves are the ones the chain's own upgrade leaves,
@@ -113,7 +112,7 @@ def test_the_recorded_spec_11_network_with_open_jobs_upgrades_to_spec_14_and_16(
         rekeys = [m for m in report["migrations"] if m["name"] == REKEY]
         # the jobs providers committed to are passed, not re-keyed: the items the step did, not the work counted
         assert 0 < rekeys[0]["counted"] <= rekeys[0]["items"]
-        assert all(m["counted"] == m["items"] == 0 for m in rekeys[1:]) and len(rekeys) == int(to) - 13
+        assert len(rekeys) == 1  # spec 14's; spec 15's and 16's pass it by (compute is past it) and do not show it
     code, out, _ = run(capsys, "try-upgrade", "--chain", chain, "--base-path", str(tmp_path / "v0"), "--to", "14")
     assert code == 0 and "BROKEN" not in out and "undone" not in out
     assert fingerprint(tmp_path / "v0") == before

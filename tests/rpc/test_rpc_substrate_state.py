@@ -139,6 +139,23 @@ async def test_storage_subscription_sends_all_values_then_only_changes(rpc: RpcH
         assert alice_key != bob_key
 
 
+def test_a_change_set_computed_after_the_head_moved_on_names_the_head_it_read(rpc: RpcHarness) -> None:
+    """A storage notification asked for by block N's import but computed once N + 1 is the head (a busy node's RPC
+    lane runs it late) reads N + 1's state: it names N + 1, never N + 1's values under N's hash (seen once on a busy
+    machine: the test above got the transfer block's value under the block before it)."""
+    from btt_chain.rpc.subscriptions import STORAGE, _Subscription, storage_changes
+
+    bob_key = system.account.key(BOB.public)
+    older = rpc.author_block()
+    xt = rpc.sign(rpc.alice, "balances.transfer_allow_death", BOB.public, UNIT)
+    rpc.node.submit_extrinsic(xt.encode())
+    newer = rpc.author_block()
+    sub = _Subscription(STORAGE, keys=(bob_key,))
+    told = json.loads(storage_changes(rpc.node, sub, older.hash, True) or "{}")
+    assert told == {"block": hx(newer.hash), "changes": [[hx(bob_key), hx(rpc.node.chain.db.state.get(bob_key))]]}
+    assert storage_changes(rpc.node, sub, newer.hash, False) is None  # the head's own turn: nothing changed since
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("keys, reason", [("0x00", "expected a list"), ({"0x00": 1}, "expected a list"),
                                           (["0x00"] * 1001, "at most 1000"), (["zz"], "hex")])
