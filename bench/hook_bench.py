@@ -157,14 +157,19 @@ class Market:
         slot = -(-at_ms // self.slot_ms)
         return -(-slot // per) * per * self.slot_ms
 
+    @staticmethod
+    def _provider(view: Overlay, i: int, region: int) -> bytes:
+        """Provider `i` written into the state (an account, a record of one settled place): its account."""
+        who = blake2b_256(b"bench-provider" + i.to_bytes(4, "big"))
+        system.account.put(view, who, AccountInfo(free=UNIT))
+        compute.providers.put(view, who, Provider(1, region, region, completed=1, assigned=1))
+        return who
+
     def credited(self, providers: int) -> None:
         """`providers` providers (written into the state, each with an account) credited in this epoch."""
         view = Overlay(self.state)
         for i in range(providers):
-            who = blake2b_256(b"bench-provider" + i.to_bytes(4, "big"))
-            system.account.put(view, who, AccountInfo(free=UNIT))
-            compute.providers.put(view, who, Provider(1, i % 3, i % 3, completed=1, assigned=1))
-            compute.epoch_credit.put(view, who, PendingCredit(10**6 + i, UNIT))
+            compute.epoch_credit.put(view, self._provider(view, i, i % 3), PendingCredit(10**6 + i, UNIT))
         self.state.apply(view.changes())
 
     def pending(self, providers: int, at_ms: int, history: int) -> None:
@@ -172,9 +177,7 @@ class Market:
         epochs of credit history each."""
         view = Overlay(self.state)
         for i in range(providers):
-            who = blake2b_256(b"bench-provider" + i.to_bytes(4, "big"))
-            system.account.put(view, who, AccountInfo(free=UNIT))
-            compute.providers.put(view, who, Provider(1, 0, 0, completed=1, assigned=1))
+            who = self._provider(view, i, 0)
             compute.pending_credit.put(view, compute.pending_credit_key(at_ms, i, who), PendingCredit(10**6, UNIT))
             compute.credit_history.put(view, who, tuple(CreditBucket(0, 1) for _ in range(history)))
         self.state.apply(view.changes())

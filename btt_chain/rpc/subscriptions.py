@@ -286,14 +286,14 @@ def runtime_version_now(node: Node) -> tuple[int, str] | None:
         return None
 
 
-def storage_changes(node: Node, sub: _Subscription, block_hash: bytes, everything: bool) -> str | None:
+def storage_changes(node: Node, sub: _Subscription, asked_by: bytes, everything: bool) -> str | None:
     """A `StorageChangeSet` of the subscription's keys at the head: all of them, or those changed since the last
-    one sent (None when nothing changed). It names the head whose state it read: `block_hash` (the block whose import
+    one sent (None when nothing changed). It names the head whose state it read: `asked_by` (the block whose import
     asked for it) only while that is still the head. Computed late, on a busy node whose head has moved on, it tells the
     newer head's values under the newer head's hash (and that head's own turn finds nothing changed), never a newer
     block's values under an older block's hash."""
     state = node.chain.db.state
-    block_hash = node.chain.head_hash
+    block_hash = node.chain.head_hash  # `asked_by` itself unless the head moved on meanwhile
     last = sub.values if sub.values is not None else {}
     changes = []
     for key in sub.keys:
