@@ -31,6 +31,7 @@ from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.node import sigcheck
 from btt_chain.node.precheck import extrinsic_hashes_root, signature_items
+from btt_chain.node.pruning import StateUnavailable, state_at
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
@@ -97,6 +98,24 @@ class UnknownParent(BttError):
 
 class ConflictsWithFinality(BttError):
     """The block is on a branch that does not contain the last finalized block."""
+
+
+class UnjudgedAuthor(BttError):
+    """A block off the head whose author this node cannot place: its key is in no schedule of the head's state, nor
+    of the state where its branch leaves the canonical chain (or that state is beyond reach), and no account scheduled
+    there has a claim on it that this node keeps. It may be sound on a branch whose set changed after it left ours
+    (a key rotated there): it is not taken, and nobody is blamed for it. `accounts`: the scheduled accounts whose
+    claim on `key` would place it (a peer may hold one: `network._place_author`)."""
+
+    def __init__(self, key: bytes, accounts: frozenset[bytes]) -> None:
+        self.key = key
+        self.accounts = accounts
+        super().__init__(f"author 0x{key.hex()[:16]} is in no schedule of this chain's head nor of the block its "
+                         "branch leaves this chain at, and no validator there is known to have claimed it")
+
+
+FORK_SCHEDULES_KEPT = 32
+"""Branch points whose scheduled keys are remembered (each read once from the state after it)."""
 
 
 class ImportGuard(Protocol):
@@ -274,6 +293,11 @@ class Chain:
         """The blocks expected after the one being imported (`import_block`'s `ahead`), while it is imported."""
         self._lookaheads: list[_Lookahead] = []
         """The expected next blocks' signature checks, in their order, started while blocks before them executed."""
+        self._fork_schedules: dict[bytes, frozenset[tuple[bytes, bytes]]] = {}
+        """Branch point (a canonical block) -> (account, key) scheduled in the state after it (`_scheduled_at_fork`)."""
+        self.key_claimants: Callable[[bytes], Iterable[bytes]] = lambda key: ()
+        """The accounts with a verified claim on a session key (the node's key authorizations, set by the finality
+        service): a side block's author that no schedule names is placed by them (a key rotated on another branch)."""
         self.halt: Halt | None = None
         """Set when a block needs a spec this node does not run, or its upgrade's migration fails
         (`btt_chain.node.upgrades`): every block from its number on is refused, unjudged, and nothing is authored."""
@@ -587,19 +611,56 @@ class Chain:
             raise InvalidBlock("timestamp is not the start of the block's slot")
         # the runtime checks leadership and the reveal against the block's own parent state when it executes
         # the block; here, a block on the head is checked in full, and a block on another branch must at least
-        # be sealed by a key in the head's schedules (so strangers cannot fill the tree with side blocks)
+        # be sealed by a key in the head's schedules or in those of the state its branch left ours at (so strangers
+        # cannot fill the tree with side blocks, while a branch on which a validator was slashed, or rotated its key,
+        # after it left ours still imports: its blocks are judged in full if it ever becomes the best)
         state = self.state()
         if parent.hash == self.head_hash:
             if h.author != consensus.leader_of_slot(state, h.slot):
                 raise InvalidBlock(f"author is not the leader of slot {h.slot}")
-        elif not consensus.is_scheduled(state, h.author):
-            raise InvalidBlock("author is in no schedule of this chain")
+        else:
+            self._check_side_author(h.author, state, parent)
         if not h.verify_seal(self.genesis_hash):
             raise InvalidBlock("bad author signature")
         # last: a block sound in every other respect whose slot our clock does not reach yet is not judged for it
         # (clocks differ); the network holds it until its slot (btt_chain/consensus/slots.py)
         if self.clock.is_too_far_ahead(h.slot, now_ms):
             raise BlockFromFuture(h, self.clock.early_by_ms(h.slot, now_ms))
+
+    def _check_side_author(self, key: bytes, head_state: Overlay, parent: TreeNode) -> None:
+        """UnjudgedAuthor unless `key`, sealing a block on `parent` off the head, is scheduled in the head's state or
+        the state its branch leaves ours at, or is claimed by an account scheduled in either."""
+        rows = consensus.scheduled(head_state)
+        if any(k == key for _, k in rows):
+            return
+        rows |= self._scheduled_at_fork(parent)
+        if any(k == key for _, k in rows):
+            return
+        accounts = frozenset(a for a, _ in rows)
+        if any(a in accounts for a in self.key_claimants(key)):
+            return
+        raise UnjudgedAuthor(key, accounts)
+
+    def _scheduled_at_fork(self, parent: TreeNode) -> frozenset[tuple[bytes, bytes]]:
+        """(account, key) of the rows with weight in the current or following schedule of the state after the
+        canonical block that `parent`'s branch leaves this chain at (empty if that state is not read: the head
+        itself, or beyond reach). Remembered per branch point: a stream of side blocks costs one state read a point."""
+        point, _ = self._branch(parent.hash)
+        known = self._fork_schedules.get(point.hash)
+        if known is not None:
+            return known
+        rows: frozenset[tuple[bytes, bytes]] = frozenset()
+        if point.hash != self.head_hash:
+            try:
+                _, reader = state_at(self.db, self.head, point.hash, None)
+            except StateUnavailable:
+                pass
+            else:
+                rows = consensus.scheduled(Overlay(reader))
+        if len(self._fork_schedules) >= FORK_SCHEDULES_KEPT:
+            self._fork_schedules.pop(next(iter(self._fork_schedules)))
+        self._fork_schedules[point.hash] = rows
+        return rows
 
     def _forget_bad(self, block_hash: bytes) -> None:
         """Mark a block and its known descendants invalid and drop them from the tree."""

@@ -295,6 +295,8 @@ class FinalityService:
         self.authorizations = KeyAuthorizations(chain, spec_for_block(chain.db.state, chain.head.number + 1))
         """Key authorizations from the blocks this node executes and from peers (`key_owner`'s second source)."""
         chain.on_import(self.authorizations.record_block)
+        authorizations = self.authorizations
+        chain.key_claimants = lambda key: [auth.account for auth in authorizations.claims(key)]
         self.view = ChainTargetSets(chain, self.authorizations)
         self._alarmed = False
         """An alarm was raised in this run (a later one only adds evidence)."""

@@ -36,7 +36,13 @@ from btt_chain.consensus.signing_gate import PeerClaim, PeerPosition, is_ahead_o
 from btt_chain.consensus.slots import HOLD_AHEAD_MS, BlockFromFuture
 from btt_chain.node import rebroadcast, sync
 from btt_chain.node.block_io import sync_progress_line
-from btt_chain.node.chain import LOOKAHEAD_BLOCKS, ConflictsWithFinality, ImportResult, UnknownParent
+from btt_chain.node.chain import (
+    LOOKAHEAD_BLOCKS,
+    ConflictsWithFinality,
+    ImportResult,
+    UnjudgedAuthor,
+    UnknownParent,
+)
 from btt_chain.node.checkpoint import CheckpointConflict
 from btt_chain.node.clock_watch import ClockWatch
 from btt_chain.node.future_blocks import FutureBlocks, HeldBlock
@@ -51,6 +57,7 @@ from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.codec import pack
 from btt_chain.primitives.errors import BttError, DecodeError, InvalidBlock, InvalidExtrinsic
 from btt_chain.primitives.hashing import blake2b_256
+from btt_chain.primitives.key_authorization import decode_key_authorization
 from btt_chain.primitives.vote import Justification, Vote
 from p2p.service import P2PError, P2PService
 from runtime.compute.weights_source import WeightsUnavailable
@@ -98,6 +105,12 @@ UNBACKED_CLAIM_PENALTY = 20
 """Score a peer loses when its status claims blocks it does not serve (once per claim that stops counting)."""
 HELD_CHECK_MAX_S = 1.0
 """The release task looks at the held blocks at least this often (a clock step shortens the wait)."""
+AUTHORS_ASKED = 256
+"""(peer, key) pairs remembered as asked for the claim on a side block's unplaced author."""
+AUTHOR_ASK_INTERVAL_S = 30.0
+"""A peer is asked for the claim on one key at most this often (an answer lost on the way is asked again)."""
+AUTHOR_ASKS_IN_FLIGHT = 4
+"""Claims asked of peers at once for gossiped side blocks (the rest of such blocks are dropped, unblamed)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,10 @@ class NetworkBridge:
         self._sync_lock = asyncio.Lock()
         self._justifications_fetched: dict[str, float] = {}
         self._dead_ends: dict[str, bytes] = {}
+        self._authors_asked: OrderedDict[tuple[str, bytes], float] = OrderedDict()
+        """(peer, key) -> when it was last asked for the claim on a side block's unplaced author (`_may_ask_author`)."""
+        self._author_asks: set[asyncio.Task[None]] = set()
+        """Claims being asked for gossiped side blocks (`_place_then_import`)."""
         self._held_asked: dict[str, float] = {}
         """When each peer was last asked for the votes of our keys (while the signing watch runs)."""
         self._probed: OrderedDict[tuple[str, bytes, bytes], float] = OrderedDict()
@@ -312,6 +329,14 @@ class NetworkBridge:
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
+        except UnjudgedAuthor as exc:
+            # perhaps sound on a branch whose set changed after it left ours: not taken, not blamed; the sender may
+            # hold the claim that places its key (a rotation on that branch), asked beside the gossip
+            if len(self._author_asks) < AUTHOR_ASKS_IN_FLIGHT and self._may_ask_author(peer, exc.key):
+                task = asyncio.get_running_loop().create_task(self._place_then_import(peer, encoded, exc, via))
+                self._author_asks.add(task)
+                task.add_done_callback(self._author_asks.discard)
+            return None
         except BlockFromFuture as exc:
             self._observe_clock(exc.header, received_ms)
             self._hold_early(peer, encoded, exc, via)
@@ -334,6 +359,44 @@ class NetworkBridge:
             self._observe_clock(result.header, received_ms)
             return True
         return None
+
+    # side blocks by a key rotated on their branch -----------------------------------------------------------
+    def _may_ask_author(self, peer: str, key: bytes) -> bool:
+        """Whether `peer` has not been asked for the claim on `key` within AUTHOR_ASK_INTERVAL_S (it is then marked
+        as asked now)."""
+        now = self.monotonic()
+        if now - self._authors_asked.get((peer, key), -AUTHOR_ASK_INTERVAL_S) < AUTHOR_ASK_INTERVAL_S:
+            return False
+        self._authors_asked[(peer, key)] = now
+        self._authors_asked.move_to_end((peer, key))
+        while len(self._authors_asked) > AUTHORS_ASKED:
+            self._authors_asked.popitem(last=False)
+        return True
+
+    async def _place_author(self, peer: str, refused: UnjudgedAuthor) -> bool:
+        """Ask `peer` for the claim on the key of a side block the chain could not place, and keep it if it verifies
+        and its account is one the chain would place the key by (a scheduled validator's: an answer cannot fill the
+        store with claims of throwaway accounts). True if one was kept: the block may be imported now."""
+        try:
+            answer = sync.decode_bytes_list(await self.p2p.request(
+                peer, "keys/auth", sync.encode_bytes_list([refused.key]), timeout=10), 1, 1024)
+        except (P2PError, DecodeError) as exc:
+            log.info("no claim on key 0x%s from %s: %s", refused.key.hex()[:16], peer[-8:], exc)
+            return False
+        claims = []
+        for raw in answer:
+            try:
+                auth = decode_key_authorization(raw)
+            except DecodeError:
+                continue
+            if auth.account in refused.accounts:
+                claims.append(raw)
+        return self.node.finality.add_key_authorizations(claims, asked=frozenset([refused.key])) > 0
+
+    async def _place_then_import(self, peer: str, encoded: bytes, refused: UnjudgedAuthor, via: str) -> None:
+        if await self._place_author(peer, refused):
+            if await self._import_from(peer, encoded, via) is True:
+                await self._publish("blocks", sync.encode_block_announce(Block.decode(encoded).header.encode()))
 
     # blocks from before their slot, and our clock ------------------------------------------------------
     def _observe_clock(self, header: Header, received_ms: int | None) -> None:
@@ -894,6 +957,10 @@ class NetworkBridge:
             pass  # this node stopped at an upgrade it cannot run (said once): nobody is blamed
         except InvalidBlock as exc:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block in sync: {exc}")
+        except UnjudgedAuthor as exc:
+            # placed by the peer's claim: the same blocks import on the next round (the sync loop's)
+            if not (self._may_ask_author(peer, exc.key) and await self._place_author(peer, exc)):
+                outcome, why = "stalled", f"its chain holds a block this node cannot judge ({exc})"
         except ConflictsWithFinality:
             # behind on a branch our finality left: it learns our finality from us, nobody is to blame
             self._dead_ends[peer] = status.best_hash

@@ -82,10 +82,14 @@ def leader_of_slot(state: Overlay, slot: int) -> bytes | None:
 
 def is_scheduled(state: Overlay, session_key: bytes) -> bool:
     """Whether `session_key` has weight in the current or the following schedule."""
-    for schedule in (storage.current.get(state), storage.following.get(state)):
-        if schedule is not None and any(e.session_key == session_key and e.weight for e in schedule.table):
-            return True
-    return False
+    return any(key == session_key for _, key in scheduled(state))
+
+
+def scheduled(state: Overlay) -> frozenset[tuple[bytes, bytes]]:
+    """(account, session key) of every row with weight in the current or the following schedule."""
+    return frozenset((e.account, e.session_key) for schedule in (storage.current.get(state),
+                                                                  storage.following.get(state))
+                     if schedule is not None for e in schedule.table if e.weight)
 
 
 def next_reveal_index(state: Overlay, session_key: bytes) -> int | None:

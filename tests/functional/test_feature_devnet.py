@@ -153,6 +153,13 @@ def test_equivocating_validator_is_slashed_on_every_node(harness: Harness) -> No
     wait_until(lambda: converged(nodes[:3]), 60, what="honest nodes on one head")
     eve_account = nodes[0].call("btt_account", "0x" + dev_keypair("eve").public.hex())
     assert int(eve_account["reserved"]) == 0, eve_account
+    # a node whose own branch slashed eve still takes her blocks of the others' branches from before (as side blocks,
+    # judged in full if that branch wins), so it bans no honest peer that relays them: once it did, and stood alone
+    honest = {n.call("system_localPeerId") for n in nodes[:3]}
+    for n in nodes[:3]:
+        bans = [line for line in n.log_path.read_text(errors="replace").splitlines()
+                if " banned " in line and any(p in line for p in honest)]
+        assert bans == [], bans
 
 
 def test_peer_gossiping_an_invalid_block_is_banned(harness: Harness) -> None:
