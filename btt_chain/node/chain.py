@@ -25,13 +25,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.consensus.fork_choice import best_descendant, fork_choice_key, keeps_checkpoint
 from btt_chain.consensus.slots import BlockFromFuture, SlotClock
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.warp import SET_KEY, SetProof
 from btt_chain.node import sigcheck
 from btt_chain.node.precheck import extrinsic_hashes_root, signature_items
-from btt_chain.node.pruning import StateUnavailable, state_at
 from btt_chain.node.sigcheck import PendingChecks, PendingPrecheck, SignatureChecker
 from btt_chain.node.upgrades import Halt, UpgradeHalt, halt_of
 from btt_chain.primitives.block import Block, Digest, Header, extrinsics_root
@@ -102,20 +102,20 @@ class ConflictsWithFinality(BttError):
 
 class UnjudgedAuthor(BttError):
     """A block off the head whose author this node cannot place: its key is in no schedule of the head's state, nor
-    of the state where its branch leaves the canonical chain (or that state is beyond reach), and no account scheduled
-    there has a claim on it that this node keeps. It may be sound on a branch whose set changed after it left ours
-    (a key rotated there): it is not taken, and nobody is blamed for it. `accounts`: the scheduled accounts whose
-    claim on `key` would place it (a peer may hold one: `network._place_author`)."""
+    among the validators of the block where its branch leaves the canonical chain (the sets active and queued there),
+    and no account among them has a claim on it that this node keeps. It may be sound on a branch whose set changed
+    after it left ours (a key rotated there): it is not taken, and nobody is blamed for it. `accounts`: the
+    validators whose claim on `key` would place it (a peer may hold one: `network._place_author`)."""
 
     def __init__(self, key: bytes, accounts: frozenset[bytes]) -> None:
         self.key = key
         self.accounts = accounts
-        super().__init__(f"author 0x{key.hex()[:16]} is in no schedule of this chain's head nor of the block its "
-                         "branch leaves this chain at, and no validator there is known to have claimed it")
+        super().__init__(f"author 0x{key.hex()[:16]} is in no schedule of this chain's head nor among the validators "
+                         "of the block its branch leaves this chain at, and none of them is known to have claimed it")
 
 
-FORK_SCHEDULES_KEPT = 32
-"""Branch points whose scheduled keys are remembered (each read once from the state after it)."""
+FORK_SCHEDULES_KEPT = 64
+"""Branch points whose validators are remembered (`Chain._scheduled_at_fork`)."""
 
 
 class ImportGuard(Protocol):
@@ -294,7 +294,7 @@ class Chain:
         self._lookaheads: list[_Lookahead] = []
         """The expected next blocks' signature checks, in their order, started while blocks before them executed."""
         self._fork_schedules: dict[bytes, frozenset[tuple[bytes, bytes]]] = {}
-        """Branch point (a canonical block) -> (account, key) scheduled in the state after it (`_scheduled_at_fork`)."""
+        """Branch point (a canonical block) -> (account, key) of its validators (`_scheduled_at_fork`)."""
         self.key_claimants: Callable[[bytes], Iterable[bytes]] = lambda key: ()
         """The accounts with a verified claim on a session key (the node's key authorizations, set by the finality
         service): a side block's author that no schedule names is placed by them (a key rotated on another branch)."""
@@ -629,7 +629,7 @@ class Chain:
 
     def _check_side_author(self, key: bytes, head_state: Overlay, parent: TreeNode) -> None:
         """UnjudgedAuthor unless `key`, sealing a block on `parent` off the head, is scheduled in the head's state or
-        the state its branch leaves ours at, or is claimed by an account scheduled in either."""
+        a validator's of the block its branch leaves ours at, or is claimed by an account among either."""
         rows = consensus.scheduled(head_state)
         if any(k == key for _, k in rows):
             return
@@ -642,25 +642,36 @@ class Chain:
         raise UnjudgedAuthor(key, accounts)
 
     def _scheduled_at_fork(self, parent: TreeNode) -> frozenset[tuple[bytes, bytes]]:
-        """(account, key) of the rows with weight in the current or following schedule of the state after the
-        canonical block that `parent`'s branch leaves this chain at (empty if that state is not read: the head
-        itself, or beyond reach). Remembered per branch point: a stream of side blocks costs one state read a point."""
+        """(account, key) of the validators of the canonical block that `parent`'s branch leaves this chain at: the
+        set active in that block's epoch and the set queued after it (the sets recorded beside the executed blocks,
+        `voter_set_record`: the epoch's checkpoint's and its own). Remembered per branch point; a point costs a few
+        header reads and two set records, wherever it is."""
         point, _ = self._branch(parent.hash)
         known = self._fork_schedules.get(point.hash)
         if known is not None:
             return known
-        rows: frozenset[tuple[bytes, bytes]] = frozenset()
-        if point.hash != self.head_hash:
-            try:
-                _, reader = state_at(self.db, self.head, point.hash, None)
-            except StateUnavailable:
-                pass
-            else:
-                rows = consensus.scheduled(Overlay(reader))
+        blocks = [point.hash]
+        try:
+            blocks.append(checkpoint_for_epoch(point.slot // self.clock.epoch_slots, self._canonical_header,
+                                               point.number, epoch_slots=self.clock.epoch_slots,
+                                               lowest=self.lowest_number).block_hash)
+        except LookupError:
+            pass  # below a warp-synced database's base: the queued set alone
+        rows: set[tuple[bytes, bytes]] = set()
+        for block_hash in blocks:
+            set_hash = self.db.voter_set_hash(block_hash)
+            raw = None if set_hash is None else self.db.voter_set(set_hash)
+            if raw is not None:
+                vs = ValidatorSet.decode(raw)
+                rows.update((vs.accounts.get(key, key), key) for key, weight in vs.weights.items() if weight > 0)
         if len(self._fork_schedules) >= FORK_SCHEDULES_KEPT:
             self._fork_schedules.pop(next(iter(self._fork_schedules)))
-        self._fork_schedules[point.hash] = rows
-        return rows
+        found = self._fork_schedules[point.hash] = frozenset(rows)
+        return found
+
+    def _canonical_header(self, number: int) -> Header | None:
+        block_hash = self.db.canonical_hash(number)
+        return None if block_hash is None else self.db.get_header(block_hash)
 
     def _forget_bad(self, block_hash: bytes) -> None:
         """Mark a block and its known descendants invalid and drop them from the tree."""

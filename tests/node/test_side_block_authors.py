@@ -1,30 +1,36 @@
 """Which side blocks a node takes by their author before it executes them: a block off the head must be sealed by a
-key scheduled in the head's state or in the state where its branch leaves the canonical chain. A validator slashed
-on our branch after a fork still authored soundly on the other; its blocks there import (and a peer relaying them is
-not banned, as an honest node's peers were once, leaving it alone on its own fork). A stranger's block is not taken,
-by a refusal that blames nobody and leaves the tree as it was."""
+key scheduled in the head's state, or among the validators of the block where its branch leaves the canonical chain
+(the sets active and queued there), or claimed by one of them (its signed set_keys, asked of the sender). A validator
+slashed on our branch after a fork still authored soundly on the other; its blocks there import (and a peer relaying
+them is not banned, as an honest node's peers were once, leaving it alone on its own fork); so do a leaving
+validator's in the rest of its epoch, and a key rotated on the other branch once its claim is kept. A stranger's block
+is not taken, by a refusal that blames nobody and leaves the tree as it was. Randomized branches with slashes,
+rotations and outages check the whole rule: a node of any branch takes every block of the others."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from btt_chain.consensus.fork_choice import fork_choice_key
+from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.node.chain import FORK_SCHEDULES_KEPT, Chain, UnjudgedAuthor
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node, NodeConfig
 from btt_chain.primitives.block import Block, Header
 from btt_chain.primitives.errors import InvalidBlock
-from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, sign_extrinsic
+from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Extrinsic, sign_extrinsic
 from btt_chain.primitives.hash_chain import hash_chain_for
 from btt_chain.primitives.hashing import blake2b_256
-from btt_chain.primitives.key_authorization import KeyAuthorization
+from btt_chain.primitives.key_authorization import KeyAuthorization, decode_key_authorization
 from btt_chain.primitives.keys import Keypair, dev_keypair
 from genesis.build import build_genesis
-from genesis.devnet import devnet_spec_doc
+from genesis.devnet import DEVNET_VALIDATORS, devnet_spec_doc
 from genesis.loader import canonical_json, parse_chain_spec
 from runtime.consensus import logic as consensus
 from runtime.modules import RUNTIME
@@ -43,6 +49,11 @@ from tests.support.node_builder import (
 from tests.support.session_proof import possession_proof
 
 BOB = dev_keypair("bob")
+
+
+def validator_accounts(record: bytes | None) -> set[bytes]:
+    assert record is not None
+    return set(ValidatorSet.decode(record).accounts.values())
 PEER = "12D3KooWHonestRelay"
 
 
@@ -77,6 +88,28 @@ def test_a_block_by_a_validator_slashed_on_our_branch_after_the_fork_imports_as_
     head = x.head_hash
     result = x.import_block(bobs.encode(), far_future_ms())
     assert result.status == "side" and x.knows(bobs.hash()) and x.head_hash == head
+
+
+def test_a_block_by_a_validator_leaving_at_the_branch_points_epoch_end_imports_as_a_side_block() -> None:
+    """Bob is reported in the block both branches share: he is out of the queued set there, but still in the set of
+    that epoch, and authors in it on their branch. Our branch has moved past the epoch, so no schedule of our head
+    names him; the set active at the branch point (recorded beside its epoch's checkpoint) does."""
+    g = devnet_genesis(3, epoch_slots=4)
+    ours, theirs = new_chain(genesis=g), new_chain(genesis=g)
+    epoch_slots = ours.clock.epoch_slots
+    author_as_leader(ours, ("alice", "charlie"), [equivocation_report(ours, "charlie", BOB, 3)])
+    shared = ours.head
+    theirs.import_block(block_bytes(ours, 1), far_future_ms())
+    queued = ours.db.voter_set_hash(ours.head_hash)
+    assert queued is not None and BOB.public not in validator_accounts(ours.db.voter_set(queued))
+    epoch = shared.slot // epoch_slots
+    slot = next(s for s in range(shared.slot + 1, (epoch + 1) * epoch_slots) if theirs.leader(s) == BOB.public)
+    theirs.author_block(slot, BOB, [])
+    bobs = theirs.db.get_block(theirs.head_hash)
+    assert bobs is not None and bobs.header.author == BOB.public
+    while consensus.is_scheduled(ours.state(), BOB.public) or ours.head.slot // epoch_slots <= epoch:
+        author_as_leader(ours, ("alice", "charlie"))
+    assert ours.import_block(bobs.encode(), far_future_ms()).status == "side"
 
 
 def test_a_strangers_block_off_the_head_is_refused_unjudged_and_changes_nothing() -> None:
@@ -169,16 +202,22 @@ async def test_a_peer_on_the_branch_where_the_slashed_validator_authored_is_sync
     assert not p2p.banned and not p2p.penalised and not node.chain.knows(forged.hash())
 
 
-def rotate_on(chain: Chain, account: Keypair, key: Keypair) -> bytes:
-    """Put `account`'s session.set_keys naming `key` in a block of `chain`; its claim, as a peer serves it."""
+def set_keys(chain: Chain, account: Keypair, key: Keypair) -> tuple[Extrinsic, bytes]:
+    """`account`'s signed session.set_keys naming `key` on top of `chain`'s head, and its claim as a peer serves it."""
     commitment = hash_chain_for(key.seed, chain.genesis.spec.consensus.hash_chain_length).commitment
     keys = SessionKeys(key.public, commitment)
     nonce = system.account.get(chain.state(), account.public).nonce
     xt = sign_extrinsic(account, RUNTIME.call("session.set_keys", keys, possession_proof(key, account.public,
                                                                                          commitment)),
                         nonce, chain.genesis_hash, RUNTIME.spec_version)
+    return xt, KeyAuthorization(xt, chain.genesis_hash, RUNTIME.spec_version, TRANSACTION_VERSION).encode()
+
+
+def rotate_on(chain: Chain, account: Keypair, key: Keypair) -> bytes:
+    """Put `account`'s session.set_keys naming `key` in a block of `chain`; its claim, as a peer serves it."""
+    xt, claim = set_keys(chain, account, key)
     author_as_leader(chain, ("alice", "charlie"), [xt])
-    return KeyAuthorization(xt, chain.genesis_hash, RUNTIME.spec_version, TRANSACTION_VERSION).encode()
+    return claim
 
 
 def author_with(chain: Chain, pair: Keypair, names: tuple[str, ...]) -> None:
@@ -254,3 +293,75 @@ async def test_a_key_rotated_on_the_peers_branch_is_placed_by_the_claim_the_peer
     assert node.finality.authorizations.owner(rotated.public) == BOB.public
     assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
     assert not p2p.banned and not p2p.penalised
+
+
+# ------------------------------------------------------------------------------------------ randomized branches
+
+
+def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair], claims: dict[bytes, set[bytes]],
+                   accounts: dict[bytes, Keypair], steps: int) -> None:
+    """Extend `chain` by `steps` events: blocks after outages of any length (up to a dozen epochs), a validator
+    reported for equivocation (its block seals under its key of the moment), a validator rotating its key (the claim
+    is recorded in `claims`, as a peer would serve it)."""
+    for _ in range(steps):
+        event = rng.choice(("block", "block", "block", "outage", "slash", "rotate"))
+        rows = consensus.scheduled(chain.state())
+        live = sorted({account for account, _ in rows})
+        key_of = {account: key for account, key in rows}
+        xts = []
+        if event == "slash" and len(live) > 2:
+            offender = rng.choice(live)
+            reporter = rng.choice([a for a in accounts if a != offender])
+            xts = [equivocation_report(chain, _name(reporter), pairs[key_of[offender]], chain.head.slot + 1)]
+        elif event == "rotate" and live:
+            account = rng.choice(live)
+            new = Keypair(blake2b_256(b"rotated %d %d" % (rng.getrandbits(64), chain.head.number)))
+            pairs[new.public] = new
+            xt, claim = set_keys(chain, accounts[account], new)
+            xts = [xt]
+            claims.setdefault(new.public, set()).add(decode_key_authorization(claim).account)
+        gap = rng.choice((1, 1, 2, 5, 13, 48)) if event == "outage" else 1
+        for slot in range(chain.head.slot + gap, chain.head.slot + gap + 200):
+            leader = chain.leader(slot)
+            if leader in pairs:
+                _, dropped = chain.author_block(slot, pairs[leader], [(x, len(x.encode())) for x in xts])
+                assert not dropped, dropped
+                break
+        else:
+            raise AssertionError("no leader we hold in 200 slots")
+
+
+def _name(account: bytes) -> str:
+    return next(n for n in DEVNET_VALIDATORS if dev_keypair(n).public == account)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_branches_with_slashes_rotations_and_outages_import_on_a_node_of_any_branch(seed: int) -> None:
+    """Branches from a shared prefix, each with its own slashes, key rotations and outages: a node of any one of them
+    takes every block of the others (as a side block, or on its head once that branch is the best), each only by the
+    rule above (the keys rotated elsewhere placed by their claims, as the sender would serve them), and ends on the
+    branch the fork choice picks."""
+    rng = random.Random(seed)
+    g = devnet_genesis(4, epoch_slots=4)
+    names = DEVNET_VALIDATORS[:4]
+    accounts = {dev_keypair(n).public: dev_keypair(n) for n in names}
+    pairs = dict(accounts)
+    claims: dict[bytes, set[bytes]] = {}
+    base = new_chain(genesis=g)
+    _random_branch(rng, base, pairs, claims, accounts, rng.randint(0, 4))
+    branches = []
+    for _ in range(rng.randint(2, 3)):
+        branch = new_chain(genesis=g)
+        for n in range(1, base.head.number + 1):
+            branch.import_block(block_bytes(base, n), far_future_ms())
+        _random_branch(rng, branch, pairs, claims, accounts, rng.randint(3, 12))
+        branches.append(branch)
+    best = max(branches, key=lambda b: fork_choice_key(b.head.number, b.head_hash))
+    for first in range(len(branches)):
+        node = new_chain(genesis=g)
+        node.key_claimants = lambda key: claims.get(key, ())
+        for branch in branches[first:] + branches[:first]:
+            for n in range(1, branch.head.number + 1):
+                result = node.import_block(block_bytes(branch, n), far_future_ms())
+                assert result.status in ("best", "side", "known"), (seed, n, result.status)
+        assert node.head_hash == best.head_hash and node.head.state_root == best.head.state_root, seed
