@@ -8,10 +8,10 @@ slot). The tests below try to break each part of the rule, and assert that the a
   extrinsics, and a block's first item is handled however heavy (the work always moves);
 - while work waits, no account's compute call is taken but a party's obligations: refused before its fee at the pool's
   door and in a block, failed as a call inside a batch; a transfer beside it is taken; governance is not paused;
-- an obligation (a commit, a reveal, a late reveal, outputs) is taken in its window while work waits, and refused by
-  the call itself once its window or the job's deadline has passed although the block's start that ends it waits,
-  changing nothing; the work it waits for then lands as it would have at once (a reveal after the deadline lands
-  late once the expiry is done);
+- an obligation (a commit, a reveal, a late reveal, outputs, a private job's flags) is taken in its window while work
+  waits, and refused by the call itself once its window or the job's deadline has passed although the block's start
+  that ends it waits, changing nothing; the work it waits for then lands as it would have at once (a reveal after
+  the deadline lands late once the expiry is done);
 - a randomized market with outages of every length and a tiny budget keeps compute's books every block, never lets a
   block's start pass its budget by more than one item, announces every carry (`WorkCarried`), and once it catches
   up leaves nothing due behind.
@@ -67,6 +67,7 @@ from tests.runtime.test_compute import (
 )
 from tests.runtime.test_compute_random_run import random_market
 from tests.runtime.test_compute_reassign import BALANCES, LONG
+from tests.support.private_jobs import Clinic, Provider
 from tests.support.runtime_builder import STATE_EXEMPT_PREFIXES, TestChain, acct, assert_ok
 from tests.support.runtime_builder import _fee_pots as fee_pots
 
@@ -386,6 +387,55 @@ def test_a_challenge_window_over_is_over_for_every_call_while_its_settlement_wai
     while hook_budget.backlog.get(chain.view()):
         chain.run_block([])
     assert place(chain, job).state == SETTLED  # paid once the start of a block reached it
+
+
+def one_private_place_market() -> tuple[TestChain, Clinic, int]:
+    """charlie's private job, its one place held by bob (capacity 1), its items sealed to him and on chain; room for
+    the fillers; the smallest budget."""
+    chain = make_chain(balances=dict(BALANCES), params={
+        "compute.max_open_jobs": 60, "compute.max_open_jobs_per_requester": 60, "compute.hook_max_weight": SMALL,
+        "compute.unserved_wait_ms": 86_400_000})
+    clinic, worker = Clinic(chain, "charlie", MODEL), Provider(chain, "bob")
+    assert_ok(clinic.set_key())
+    register(chain, "bob", capacity=1)
+    assert_ok(worker.set_key())
+    assert_ok(clinic.post(16, 8, 2 * PRICE, LONG))
+    chain.run_block([])
+    job = clinic.job_id
+    assert [a.provider for a in job_of(chain, job).assignments] == [acct("bob")]
+    clinic.seal()
+    assert_ok(clinic.submit_sealed())
+    return chain, clinic, job
+
+
+def test_a_private_obligation_after_the_jobs_deadline_is_refused_while_the_expiry_waits(
+        heavy: list[HookBudget]) -> None:
+    """Time passes without slots here (an outage's clock), so the place's windows are still open by slot: only the
+    job's deadline, checked by the call itself (`jobs.get_open_job`), stands between a flag and a job whose expiry
+    waits."""
+    chain, clinic, job = one_private_place_market()
+    deadline = job_of(chain, job).deadline_ms
+    fill(chain, deadline - 1)
+    work_waits_from(chain, deadline)
+    assert job_of(chain, job).status == JOB_OPEN and place(chain, job).state == ASSIGNED
+    assert chain.slot <= place(chain, job).commit_by_slot
+    refused_changing_nothing(chain, "bob", "compute.flag_items", job, (clinic.positions[0],), error="DeadlinePassed")
+    while job_of(chain, job).status == JOB_OPEN:
+        chain.run_block([])
+    assert job_of(chain, job).status == JOB_EXPIRED  # what the expiry would have made of it at once
+
+
+def test_a_flag_after_the_commit_window_is_refused_while_the_stall_waits(heavy: list[HookBudget]) -> None:
+    chain, clinic, job = one_private_place_market()
+    fill(chain, now(chain) + DEADLINE)
+    work_waits_from(chain, now(chain) + DEADLINE)
+    late = chain.fork()
+    assert_ok(chain.submit("bob", "compute.flag_items", job, (clinic.positions[0],)))  # in its window: taken
+    while late.slot < place(late, job).commit_by_slot:
+        late.run_block([])
+    assert hook_budget.backlog.get(late.view()) == EXPIRIES and place(late, job).state == ASSIGNED  # its stall waits
+    refused_changing_nothing(late, "bob", "compute.flag_items", job, (clinic.positions[0],),
+                             error="CommitWindowClosed")
 
 
 # --- the epoch's credits: matured as far as the budget goes, the distribution once the last has -------------------
