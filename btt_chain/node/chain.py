@@ -602,7 +602,8 @@ class Chain:
             self._drop_node(h)
             raise
 
-    def _check_header(self, h: Header, parent: TreeNode, now_ms: int) -> None:
+    def _check_header(self, h: Header, parent: TreeNode, now_ms: int, place_author: bool = True) -> None:
+        """`place_author`: check that the author may seal here (False: a branch executed at once, `import_branch`)."""
         if h.number != parent.number + 1:
             raise InvalidBlock(f"number {h.number} does not follow parent number {parent.number}")
         if h.slot <= parent.slot:
@@ -615,7 +616,9 @@ class Chain:
         # cannot fill the tree with side blocks, while a branch on which a validator was slashed, or rotated its key,
         # after it left ours still imports: its blocks are judged in full if it ever becomes the best)
         state = self.state()
-        if parent.hash == self.head_hash:
+        if not place_author:
+            pass
+        elif parent.hash == self.head_hash:
             if h.author != consensus.leader_of_slot(state, h.slot):
                 raise InvalidBlock(f"author is not the leader of slot {h.slot}")
         else:
@@ -626,6 +629,64 @@ class Chain:
         # (clocks differ); the network holds it until its slot (btt_chain/consensus/slots.py)
         if self.clock.is_too_far_ahead(h.slot, now_ms):
             raise BlockFromFuture(h, self.clock.early_by_ms(h.slot, now_ms))
+
+    def import_branch(self, encoded: Sequence[bytes], now_ms: int) -> ImportResult:
+        """Blocks of one branch, in order, the first's parent known, among them blocks whose authors this node could
+        not place beforehand (`UnjudgedAuthor`: a validator that joined on that branch after it left ours, say): taken
+        only if the last would be the best block by the fork choice, and then executed at once as a reorganisation to
+        it, each block judged in full by its own parent state (its author its slot's leader there), so that nothing
+        unjudged is ever kept. Raises UnjudgedAuthor if the branch would not be the best (nothing kept),
+        InvalidBlock if a block is not sound (nothing kept; the caller blames the sender), UnknownParent, or what
+        `import_block` raises on a block's own checks."""
+        self.stages = ImportStages()
+        with gc_paused():
+            blocks = []
+            for raw in encoded:
+                try:
+                    blocks.append(Block.decode(raw))
+                except DecodeError as exc:
+                    raise InvalidBlock(f"undecodable block: {exc}") from None
+            while blocks and (blocks[0].hash() in self._nodes or self.db.has_block(blocks[0].hash())):
+                blocks.pop(0)  # known already: the branch goes on from there
+            if not blocks:
+                raise UnjudgedAuthor(bytes(32), frozenset())
+            first = blocks[0].header
+            parent = self._nodes.get(first.parent_hash)
+            if parent is None:
+                if self.db.has_block(first.parent_hash):
+                    raise ConflictsWithFinality(f"block #{first.number} builds on a block below the last finalized")
+                raise UnknownParent(first.parent_hash, first.number)
+            nodes = []
+            for block in blocks:
+                h, header = block.hash(), block.header
+                if h in self._bad:
+                    raise InvalidBlock("block is known to be invalid")
+                if header.parent_hash != parent.hash:
+                    raise InvalidBlock("the branch's blocks do not follow each other")
+                if self.halt is not None and header.number >= self.halt.number:
+                    raise UpgradeHalt(self.halt)
+                if self.guard is not None:
+                    self.guard.check_block(h, header)
+                self._check_header(header, parent, now_ms, place_author=False)
+                if extrinsics_root(block.extrinsics) != header.extrinsics_root:
+                    raise InvalidBlock("extrinsics root does not match the block body")
+                parent = TreeNode(h, header.number, header.parent_hash, header.slot)
+                nodes.append(parent)
+            tip = nodes[-1]
+            under = first.parent_hash in self._under_anchor and (
+                first.parent_hash != self.anchor.block_hash
+                or keeps_checkpoint(self.anchor, first.slot, self.clock.epoch_slots))
+            head_key = fork_choice_key(self.head.number, self.head_hash)
+            if not (under and fork_choice_key(tip.number, tip.hash) > head_key):
+                raise UnjudgedAuthor(first.author, frozenset())
+            for node in nodes:
+                self._add_node(node)
+            try:
+                return self._reorganise(tip.hash, {b.hash(): b for b in blocks})
+            except BaseException:
+                for node in nodes:  # nothing of a branch that did not become the head is kept (its bodies unwritten)
+                    self._drop_node(node.hash)
+                raise
 
     def _check_side_author(self, key: bytes, head_state: Overlay, parent: TreeNode) -> None:
         """UnjudgedAuthor unless `key`, sealing a block on `parent` off the head, is scheduled in the head's state or

@@ -109,6 +109,8 @@ AUTHORS_ASKED = 256
 """(peer, key) pairs remembered as asked for the claim on a side block's unplaced author."""
 AUTHOR_ASK_INTERVAL_S = 30.0
 """A peer is asked for the claim on one key at most this often (an answer lost on the way is asked again)."""
+MAX_UNPLACED_BRANCH = 512
+"""Blocks of a peer's branch held in memory to be executed at once when authors on it cannot be placed beforehand."""
 AUTHOR_ASKS_IN_FLIGHT = 4
 """Claims asked of peers at once for gossiped side blocks (the rest of such blocks are dropped, unblamed)."""
 
@@ -361,12 +363,14 @@ class NetworkBridge:
         return None
 
     # side blocks by a key rotated on their branch -----------------------------------------------------------
-    def _may_ask_author(self, peer: str, key: bytes) -> bool:
+    def _may_ask_author(self, peer: str, key: bytes, mark: bool = True) -> bool:
         """Whether `peer` has not been asked for the claim on `key` within AUTHOR_ASK_INTERVAL_S (it is then marked
-        as asked now)."""
+        as asked now, if `mark`)."""
         now = self.monotonic()
         if now - self._authors_asked.get((peer, key), -AUTHOR_ASK_INTERVAL_S) < AUTHOR_ASK_INTERVAL_S:
             return False
+        if not mark:
+            return True
         self._authors_asked[(peer, key)] = now
         self._authors_asked.move_to_end((peer, key))
         while len(self._authors_asked) > AUTHORS_ASKED:
@@ -392,6 +396,30 @@ class NetworkBridge:
             if auth.account in refused.accounts:
                 claims.append(raw)
         return self.node.finality.add_key_authorizations(claims, asked=frozenset([refused.key])) > 0
+
+    async def _take_unplaced_branch(self, peer: str, status: sync.PeerStatus,
+                                    pending: list[bytes]) -> ImportResult | None:
+        """The peer's branch from a block whose author nothing here places (a validator that joined on it), fetched
+        on until it would beat our head (at most MAX_UNPLACED_BRANCH blocks), then taken if it is the best, executed
+        at once (`Node.import_branch`): the new head's result, or None if it is not the best (nobody blamed).
+        InvalidBlock if a block of it is not sound (the caller bans the peer)."""
+        chain = self.node.chain
+        last = Block.decode(pending[-1]).header.number  # sync decoded the batch already: this cannot fail
+        while last <= chain.head.number and last < status.best_number and len(pending) < MAX_UNPLACED_BRANCH:
+            raw = await self.p2p.request(peer, "sync/blocks", sync.encode_blocks_request(last + 1, SYNC_BATCH),
+                                         timeout=30)
+            more = [encoded for encoded, _ in sync.decode_blocks_response(raw, MAX_SYNC_RESPONSE)]
+            if not more:
+                break
+            pending.extend(more)
+            last = Block.decode(pending[-1]).header.number
+        try:
+            result = self.node.import_branch(pending[:MAX_UNPLACED_BRANCH])
+        except UnjudgedAuthor:
+            return None
+        log.info("took %d blocks of %s's branch whose authors joined it after it left ours, executed at once "
+                 "(head #%d)", len(result.enacted), peer[-8:], result.header.number)
+        return result
 
     async def _place_then_import(self, peer: str, encoded: bytes, refused: UnjudgedAuthor, via: str) -> None:
         if await self._place_author(peer, refused):
@@ -930,6 +958,16 @@ class NetworkBridge:
                         log.info("sync from %s paused (head #%d) until the model weights 0x%s arrive", peer[-8:],
                                  chain.head.number, exc.weights_hash.hex()[:16])
                         return ("served" if new else "paused"), ""
+                    except UnjudgedAuthor as exc:
+                        if self._may_ask_author(peer, exc.key, mark=False):
+                            raise  # its claim is asked for first (below)
+                        # no claim places it: the branch is taken if it is the best, executed at once
+                        tip = await self._take_unplaced_branch(peer, status, [e for e, _ in items[index:]])
+                        if tip is None:
+                            raise
+                        imported, new = imported + len(tip.enacted), new + len(tip.enacted)
+                        start = tip.header.number + 1
+                        break
                     finally:
                         self.node.fetch_missing_weights(peer)
                     if result.header.number != start + index:

@@ -300,6 +300,16 @@ class Node:
             self.finality.on_blocks_stored()  # votes may have waited for it
         return result
 
+    def import_branch(self, encoded: Sequence[bytes]) -> ImportResult:
+        """Import a branch whose authors could not be placed beforehand, executed at once if it is the best
+        (`Chain.import_branch`); keep the pool and finality in step with the new head."""
+        result = self.chain.import_branch(encoded, now_ms())
+        for imported in result.enacted:
+            self.signing.observe_block(imported.block.header)
+            self.finality.on_block_header(imported.block.header)
+        self.after_head_moved(result)
+        return result
+
     def after_head_moved(self, result: ImportResult) -> None:
         """Keep the pool and finality in step with a head that moved (an import, or the fork choice following a
         newly justified checkpoint)."""

@@ -22,7 +22,7 @@ from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.node.chain import FORK_SCHEDULES_KEPT, Chain, UnjudgedAuthor
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node, NodeConfig
-from btt_chain.primitives.block import Block, Header
+from btt_chain.primitives.block import Block, Header, extrinsics_root
 from btt_chain.primitives.errors import InvalidBlock
 from btt_chain.primitives.extrinsic import TRANSACTION_VERSION, Extrinsic, sign_extrinsic
 from btt_chain.primitives.hash_chain import hash_chain_for
@@ -46,7 +46,7 @@ from tests.support.node_builder import (
     far_future_ms,
     new_chain,
 )
-from tests.support.session_proof import possession_proof
+from tests.support.session_proof import possession_proof, registration
 
 BOB = dev_keypair("bob")
 
@@ -233,10 +233,10 @@ def author_with(chain: Chain, pair: Keypair, names: tuple[str, ...]) -> None:
 
 async def test_a_key_rotated_on_the_peers_branch_is_placed_by_the_claim_the_peer_serves(
         tmp_path: Path, nodes: list[Node]) -> None:
-    """Bob rotated his key on the peer's branch only, after it left ours, and authored there with the new key: no
-    schedule here names it. The node asks the peer for the key's claim, keeps it (bob is scheduled here), and syncs
-    the longer branch; a peer that serves no claim, or one by an account scheduled nowhere here, is not blamed, and
-    the block stays out."""
+    """Bob rotated his key on the peer's shorter branch only, after it left ours, and authored there with the new
+    key: no schedule here names it. The node asks the peer for the key's claim, keeps it (bob is a validator here)
+    and takes the block as a side block; a peer that serves no claim, or one by an account that is a validator
+    nowhere here, is not blamed, and the block stays out. Once that branch is the longer, the node moves onto it."""
     doc = devnet_spec_doc(3, GENESIS_TIME_MS, 4)
     g = build_genesis(parse_chain_spec(doc))
     ours, theirs = new_chain(genesis=g), new_chain(genesis=g)
@@ -248,25 +248,24 @@ async def test_a_key_rotated_on_the_peers_branch_is_placed_by_the_claim_the_peer
     while theirs.head.author != rotated.public:
         author_with(theirs, rotated, ("alice", "charlie"))
     first_by_rotated = theirs.head.number
-    while ours.head.number < first_by_rotated:  # their branch below the new key's first block is not our best
+    while ours.head.number <= theirs.head.number:  # their branch is the shorter: its blocks are side blocks here
         author_as_leader(ours, ("alice", "charlie"))
-    while theirs.head.number <= ours.head.number + 1:
-        author_with(theirs, rotated, ("alice", "charlie"))
     node = start_node(tmp_path, doc)
     nodes.append(node)
     for n in range(1, ours.head.number + 1):
         node.chain.import_block(block_bytes(ours, n), far_future_ms())
-    fork_rows = consensus.scheduled(node.chain.state())
-    assert all(key != rotated.public for _, key in fork_rows)
+    assert all(key != rotated.public for _, key in consensus.scheduled(node.chain.state()))
+    by_rotated = theirs.head_hash
 
     mallory = Keypair(blake2b_256(b"mallory, bonded nowhere"))
     for name, answers in (("12D3KooWSilent", {}), ("12D3KooWMallory", {rotated.public: set_keys_claim(
             mallory, rotated, g.block.hash())})):
         p2p = FakeP2P({name: RemotePeer(theirs, key_authorizations=answers)})
         bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
-        for _ in range(2):
+        for _ in range(3):
             await bridge.sync_once()
-        assert node.chain.head_hash != theirs.head_hash and not p2p.banned and not p2p.penalised, name
+        assert not node.chain.knows(by_rotated) and node.chain.head_hash == ours.head_hash, name
+        assert not p2p.banned and not p2p.penalised, name
         assert node.finality.authorizations.owner(rotated.public) is None, name
 
     peer = RemotePeer(theirs)  # it learns the claim only after it was first asked (an answer lost, say)
@@ -281,16 +280,92 @@ async def test_a_key_rotated_on_the_peers_branch_is_placed_by_the_claim_the_peer
     for _ in range(2):
         await bridge.sync_once()
     assert [protocol for protocol, _ in peer.requests].count("keys/auth") == asked, "asked again at once"
+    assert not node.chain.knows(by_rotated)
     clock[0] += 31.0
     # gossip first: the block is dropped unblamed at once, its sender asked for the claim beside, and then it imports
     gossiped = block_bytes(theirs, first_by_rotated)
     assert await bridge._import_from(PEER, gossiped, via="gossip") is None
     await asyncio.gather(*bridge._author_asks)
-    assert node.chain.knows(Block.decode(gossiped).hash())
+    assert node.chain.knows(Block.decode(gossiped).hash()) and node.chain.head_hash == ours.head_hash
     assert node.finality.authorizations.owner(rotated.public) == BOB.public
+    for _ in range(2):
+        await bridge.sync_once()
+    assert node.chain.knows(by_rotated) and node.chain.head_hash == ours.head_hash  # a side block, placed
+
+    while theirs.head.number <= ours.head.number + 1:
+        author_with(theirs, rotated, ("alice", "charlie"))
+    for _ in range(2):
+        await bridge.sync_once()
+    assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
+    assert not p2p.banned and not p2p.penalised
+
+
+def join_as_validator(chain: Chain, joiner: Keypair, pairs: dict[bytes, Keypair] | None = None) -> None:
+    """`joiner`, funded by alice, bonds and registers itself (its own key as its session key) on `chain`, in three
+    blocks by the leaders whose keys are in `pairs` (the dev validators' by default)."""
+    alice = dev_keypair("alice")
+    pairs = pairs or {dev_keypair(n).public: dev_keypair(n) for n in DEVNET_VALIDATORS}
+    nonce = system.account.get(chain.state(), alice.public).nonce
+    spec = RUNTIME.spec_version
+    _author_next(chain, pairs, 1, [sign_extrinsic(alice, RUNTIME.call(
+        "balances.transfer_allow_death", joiner.public, 20_000 * UNIT), nonce, chain.genesis_hash, spec)])
+    _author_next(chain, pairs, 1, [sign_extrinsic(joiner, RUNTIME.call("bonds.bond", 10_000 * UNIT), 0,
+                                                  chain.genesis_hash, spec)])
+    commitment = hash_chain_for(joiner.seed, chain.genesis.spec.consensus.hash_chain_length).commitment
+    _author_next(chain, pairs, 1, [sign_extrinsic(joiner, RUNTIME.call(
+        "bonds.register_validator", *registration(joiner, joiner.public, commitment)), 1, chain.genesis_hash, spec)])
+
+
+async def test_a_branch_on_which_a_validator_joined_is_taken_only_as_the_best_executed_at_once(
+        tmp_path: Path, nodes: list[Node]) -> None:
+    """Erin bonded and registered on the peer's branch after it left ours, and authors there: no set here names her
+    and no validator here claims her key. While that branch is the shorter the node leaves it out, blaming nobody;
+    once it is the longer, sync takes it from her first block on, executed at once (each block judged by its own
+    parent state), and the node follows it. A branch that would be the best but holds a block nobody could have
+    sealed is refused as invalid, and nothing of it is kept."""
+    doc = devnet_spec_doc(3, GENESIS_TIME_MS, 4)
+    g = build_genesis(parse_chain_spec(doc))
+    ours, theirs = new_chain(genesis=g), new_chain(genesis=g)
+    erin = Keypair(blake2b_256(b"erin, a validator of their branch only"))
+    author_as_leader(theirs, ("charlie",))
+    join_as_validator(theirs, erin)
+    while not any(key == erin.public for _, key in consensus.scheduled(theirs.state())):
+        author_as_leader(theirs, ("alice", "charlie", "bob"))
+    while theirs.head.author != erin.public:
+        author_with(theirs, erin, ("alice", "charlie"))
+    by_erin = theirs.head_hash
+    while ours.head.number <= theirs.head.number:
+        author_as_leader(ours, ("alice", "bob", "charlie"))
+    node = start_node(tmp_path, doc)
+    nodes.append(node)
+    for n in range(1, ours.head.number + 1):
+        node.chain.import_block(block_bytes(ours, n), far_future_ms())
+    p2p = FakeP2P({PEER: RemotePeer(theirs)})
+    bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
     for _ in range(3):
         await bridge.sync_once()
-    assert node.finality.authorizations.owner(rotated.public) == BOB.public
+    assert not node.chain.knows(by_erin) and node.chain.head_hash == ours.head_hash
+    assert not p2p.banned and not p2p.penalised
+
+    while theirs.head.number < ours.head.number:  # one more block on top makes their branch the longer
+        author_with(theirs, erin, ("alice", "charlie"))
+    stranger, tip = Keypair(blake2b_256(b"nobody's key")), theirs.head
+    forged = Block(dataclasses.replace(tip, parent_hash=tip.hash(), number=tip.number + 1, slot=tip.slot + 1,
+                                       timestamp_ms=theirs.clock.slot_start_ms(tip.slot + 1),
+                                       extrinsics_root=extrinsics_root(()),
+                                       author=stranger.public).sealed(stranger, g.block.hash()), ())
+    known = {leaf.hash for leaf in node.chain.leaves()}
+    unknown = [raw for raw in (block_bytes(theirs, n) for n in range(1, theirs.head.number + 1))
+               if not node.chain.knows(Block.decode(raw).hash())]
+    with pytest.raises(InvalidBlock, match="leader"):  # judged as it executes, after the sound blocks below it
+        node.chain.import_branch([*unknown, forged.encode()], far_future_ms())
+    assert node.chain.head_hash == ours.head_hash and {leaf.hash for leaf in node.chain.leaves()} == known
+    assert not node.chain.knows(theirs.head_hash)
+
+    while theirs.head.number <= ours.head.number + 1:
+        author_with(theirs, erin, ("alice", "charlie"))
+    for _ in range(2):
+        await bridge.sync_once()
     assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
     assert not p2p.banned and not p2p.penalised
 
@@ -302,17 +377,22 @@ def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair]
                    accounts: dict[bytes, Keypair], steps: int) -> None:
     """Extend `chain` by `steps` events: blocks after outages of any length (up to a dozen epochs), a validator
     reported for equivocation (its block seals under its key of the moment), a validator rotating its key (the claim
-    is recorded in `claims`, as a peer would serve it)."""
+    is recorded in `claims`, as a peer would serve it), a new account bonding and registering as a validator."""
     for _ in range(steps):
-        event = rng.choice(("block", "block", "block", "outage", "slash", "rotate"))
+        event = rng.choice(("block", "block", "block", "outage", "slash", "rotate", "join"))
         rows = consensus.scheduled(chain.state())
         live = sorted({account for account, _ in rows})
         key_of = {account: key for account, key in rows}
         xts = []
         if event == "slash" and len(live) > 2:
             offender = rng.choice(live)
-            reporter = rng.choice([a for a in accounts if a != offender])
-            xts = [equivocation_report(chain, _name(reporter), pairs[key_of[offender]], chain.head.slot + 1)]
+            reporter = rng.choice([n for n in DEVNET_VALIDATORS[:4] if dev_keypair(n).public != offender])
+            xts = [equivocation_report(chain, reporter, pairs[key_of[offender]], chain.head.slot + 1)]
+        elif event == "join":  # a new account bonds and registers: a validator on this branch only
+            pair = Keypair(blake2b_256(b"joiner %d %d" % (rng.getrandbits(64), chain.head.number)))
+            pairs[pair.public] = accounts[pair.public] = pair
+            join_as_validator(chain, pair, pairs)
+            continue
         elif event == "rotate" and live:
             account = rng.choice(live)
             new = Keypair(blake2b_256(b"rotated %d %d" % (rng.getrandbits(64), chain.head.number)))
@@ -320,29 +400,37 @@ def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair]
             xt, claim = set_keys(chain, accounts[account], new)
             xts = [xt]
             claims.setdefault(new.public, set()).add(decode_key_authorization(claim).account)
-        gap = rng.choice((1, 1, 2, 5, 13, 48)) if event == "outage" else 1
-        for slot in range(chain.head.slot + gap, chain.head.slot + gap + 200):
-            leader = chain.leader(slot)
-            if leader in pairs:
-                _, dropped = chain.author_block(slot, pairs[leader], [(x, len(x.encode())) for x in xts])
-                assert not dropped, dropped
-                break
-        else:
-            raise AssertionError("no leader we hold in 200 slots")
+        _author_next(chain, pairs, rng.choice((1, 1, 2, 5, 13, 48)) if event == "outage" else 1, xts)
 
 
-def _name(account: bytes) -> str:
-    return next(n for n in DEVNET_VALIDATORS if dev_keypair(n).public == account)
+def _author_next(chain: Chain, pairs: dict[bytes, Keypair], gap: int, xts: list[Extrinsic]) -> None:
+    """The next block, `gap` slots or more after the head, by the first leader whose key is in `pairs`, with `xts`."""
+    for slot in range(chain.head.slot + gap, chain.head.slot + gap + 200):
+        leader = chain.leader(slot)
+        if leader in pairs:
+            _, dropped = chain.author_block(slot, pairs[leader], [(x, len(x.encode())) for x in xts])
+            assert not dropped, dropped
+            return
+    raise AssertionError("no leader we hold in 200 slots")
+
+
+UNIT = 10**18
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_random_branches_with_slashes_rotations_and_outages_import_on_a_node_of_any_branch(seed: int) -> None:
-    """Branches from a shared prefix, each with its own slashes, key rotations and outages: a node of any one of them
-    takes every block of the others (as a side block, or on its head once that branch is the best), each only by the
-    rule above (the keys rotated elsewhere placed by their claims, as the sender would serve them), and ends on the
-    branch the fork choice picks."""
+def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_node_of_any_branch(seed: int) -> None:
+    """Branches from a shared prefix, each with its own slashes, key rotations, validators joining and outages: a node
+    of any one of them takes every block of the others (as a side block, or on its head once that branch is the
+    best), each only by the rule above (the keys rotated elsewhere placed by their claims, as the sender would serve
+    them); a branch on which a validator joined is taken from that validator's first block only as the best,
+    executed at once (`import_branch`), else left out unblamed; and the node ends on the branch the fork choice
+    picks, never having refused a block as invalid."""
     rng = random.Random(seed)
-    g = devnet_genesis(4, epoch_slots=4)
+    doc = devnet_spec_doc(4, GENESIS_TIME_MS, 4)
+    doc["consensus"]["hash_chain_length"] = 4096  # each new key's hash chain is built in the test: short ones
+    for validator in doc["validators"]:
+        del validator["hash_chain_commitment"]  # the loader derives a dev key's at that length
+    g = build_genesis(parse_chain_spec(doc))
     names = DEVNET_VALIDATORS[:4]
     accounts = {dev_keypair(n).public: dev_keypair(n) for n in names}
     pairs = dict(accounts)
@@ -362,6 +450,19 @@ def test_random_branches_with_slashes_rotations_and_outages_import_on_a_node_of_
         node.key_claimants = lambda key: claims.get(key, ())
         for branch in branches[first:] + branches[:first]:
             for n in range(1, branch.head.number + 1):
-                result = node.import_block(block_bytes(branch, n), far_future_ms())
+                try:
+                    result = node.import_block(block_bytes(branch, n), far_future_ms())
+                except UnjudgedAuthor:
+                    # a validator that joined on that branch: the rest of it is taken only as the best, executed
+                    rest = [block_bytes(branch, k) for k in range(n, branch.head.number + 1)]
+                    better = fork_choice_key(branch.head.number, branch.head_hash) > fork_choice_key(
+                        node.head.number, node.head_hash)
+                    if not better:
+                        with pytest.raises(UnjudgedAuthor):
+                            node.import_branch(rest, far_future_ms())
+                        assert not node.knows(branch.db.canonical_hash(n))  # type: ignore[arg-type]
+                        break
+                    assert node.import_branch(rest, far_future_ms()).hash == branch.head_hash
+                    break
                 assert result.status in ("best", "side", "known"), (seed, n, result.status)
         assert node.head_hash == best.head_hash and node.head.state_root == best.head.state_root, seed
