@@ -963,7 +963,8 @@ class NetworkBridge:
                             raise  # its claim is asked for first (below)
                         # no claim places it: the branch is taken if it is the best, executed at once
                         tip = await self._take_unplaced_branch(peer, status, [e for e, _ in items[index:]])
-                        if tip is None:
+                        if tip is None:  # not the best: fetched again once the peer's head moves
+                            self._dead_ends[peer] = status.best_hash
                             raise
                         imported, new = imported + len(tip.enacted), new + len(tip.enacted)
                         start = tip.header.number + 1

@@ -340,12 +340,17 @@ async def test_a_branch_on_which_a_validator_joined_is_taken_only_as_the_best_ex
     nodes.append(node)
     for n in range(1, ours.head.number + 1):
         node.chain.import_block(block_bytes(ours, n), far_future_ms())
-    p2p = FakeP2P({PEER: RemotePeer(theirs)})
+    peer = RemotePeer(theirs)
+    p2p = FakeP2P({PEER: peer})
     bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
     for _ in range(3):
         await bridge.sync_once()
     assert not node.chain.knows(by_erin) and node.chain.head_hash == ours.head_hash
     assert not p2p.banned and not p2p.penalised
+    fetched = [protocol for protocol, _ in peer.requests].count("sync/blocks")
+    await bridge.sync_once()
+    assert [protocol for protocol, _ in peer.requests].count("sync/blocks") == fetched, (
+        "not fetched again until the peer's head moves")
 
     while theirs.head.number < ours.head.number:  # one more block on top makes their branch the longer
         author_with(theirs, erin, ("alice", "charlie"))
