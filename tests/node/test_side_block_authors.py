@@ -292,8 +292,15 @@ async def test_a_key_rotated_on_the_peers_branch_is_placed_by_the_claim_the_peer
         await bridge.sync_once()
     assert node.chain.knows(by_rotated) and node.chain.head_hash == ours.head_hash  # a side block, placed
 
+    await theirs_grows_longer_and_is_followed(node, bridge, p2p, ours, theirs, rotated)
+
+
+async def theirs_grows_longer_and_is_followed(node: Node, bridge: NetworkBridge, p2p: FakeP2P, ours: Chain,
+                                              theirs: Chain, key: Keypair) -> None:
+    """`theirs` grows (by `key`, alice and charlie) longer than `ours`: two sync rounds put the node on it, with
+    nobody blamed."""
     while theirs.head.number <= ours.head.number + 1:
-        author_with(theirs, rotated, ("alice", "charlie"))
+        author_with(theirs, key, ("alice", "charlie"))
     for _ in range(2):
         await bridge.sync_once()
     assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
@@ -367,12 +374,7 @@ async def test_a_branch_on_which_a_validator_joined_is_taken_only_as_the_best_ex
     assert node.chain.head_hash == ours.head_hash and {leaf.hash for leaf in node.chain.leaves()} == known
     assert not node.chain.knows(theirs.head_hash)
 
-    while theirs.head.number <= ours.head.number + 1:
-        author_with(theirs, erin, ("alice", "charlie"))
-    for _ in range(2):
-        await bridge.sync_once()
-    assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
-    assert not p2p.banned and not p2p.penalised
+    await theirs_grows_longer_and_is_followed(node, bridge, p2p, ours, theirs, erin)
 
 
 # ------------------------------------------------------------------------------------------ randomized branches
