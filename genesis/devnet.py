@@ -12,6 +12,9 @@ from genesis.spec import DEFAULT_HASH_CHAIN_LENGTH
 DEVNET_VALIDATORS = ("alice", "bob", "charlie", "eve", "ferdie")
 """Dev accounts that hold liquid (bondable) funds in the dev preset; dave's holding is locked."""
 DEVNET_BOND = "10000"
+DEVNET_VOTING_MS = 60_000
+"""How long a referendum's voting lasts on a devnet: time to type the governance walk's proposal and three votes, each
+waiting for its block, on a busy laptop (the dev preset's single node keeps its 30 s)."""
 
 
 def devnet_spec_doc(
@@ -42,6 +45,7 @@ def devnet_spec_doc(
         }
         for name in DEVNET_VALIDATORS[:nodes]
     ]
+    doc["parameters"]["governance.voting_period_ms"]["value"] = DEVNET_VOTING_MS
     if epoch_slots is not None:
         doc["consensus"]["epoch_slots"] = epoch_slots
     if slot_ms is not None:
