@@ -381,10 +381,11 @@ async def test_a_branch_on_which_a_validator_joined_is_taken_only_as_the_best_ex
 
 
 def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair], claims: dict[bytes, set[bytes]],
-                   accounts: dict[bytes, Keypair], steps: int) -> None:
+                   accounts: dict[bytes, Keypair], steps: int, joined: set[bytes]) -> None:
     """Extend `chain` by `steps` events: blocks after outages of any length (up to a dozen epochs), a validator
     reported for equivocation (its block seals under its key of the moment), a validator rotating its key (the claim
-    is recorded in `claims`, as a peer would serve it), a new account bonding and registering as a validator."""
+    is recorded in `claims`, as a peer would serve it), a new account bonding and registering as a validator (its key
+    added to `joined`)."""
     for _ in range(steps):
         event = rng.choice(("block", "block", "block", "outage", "slash", "rotate", "join"))
         rows = consensus.scheduled(chain.state())
@@ -398,6 +399,7 @@ def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair]
         elif event == "join":  # a new account bonds and registers: a validator on this branch only
             pair = Keypair(blake2b_256(b"joiner %d %d" % (rng.getrandbits(64), chain.head.number)))
             pairs[pair.public] = accounts[pair.public] = pair
+            joined.add(pair.public)
             join_as_validator(chain, pair, pairs)
             continue
         elif event == "rotate" and live:
@@ -429,9 +431,9 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
     """Branches from a shared prefix, each with its own slashes, key rotations, validators joining and outages: a node
     of any one of them takes every block of the others (as a side block, or on its head once that branch is the
     best), each only by the rule above (the keys rotated elsewhere placed by their claims, as the sender would serve
-    them); a branch on which a validator joined is taken from that validator's first block only as the best,
-    executed at once (`import_branch`), else left out unblamed; and the node ends on the branch the fork choice
-    picks, never having refused a block as invalid."""
+    them); only a validator that joined on another branch goes unplaced, and its branch is taken from that
+    validator's first block only as the best, executed at once (`import_branch`), else left out unblamed; and the
+    node ends on the branch the fork choice picks, never having refused a block as invalid."""
     rng = random.Random(seed)
     doc = devnet_spec_doc(4, GENESIS_TIME_MS, 4)
     doc["consensus"]["hash_chain_length"] = 4096  # each new key's hash chain is built in the test: short ones
@@ -443,13 +445,13 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
     pairs = dict(accounts)
     claims: dict[bytes, set[bytes]] = {}
     base = new_chain(genesis=g)
-    _random_branch(rng, base, pairs, claims, accounts, rng.randint(0, 4))
-    branches = []
+    _random_branch(rng, base, pairs, claims, accounts, rng.randint(0, 4), set())  # a validator of every branch
+    branches, joined = [], set()
     for _ in range(rng.randint(2, 3)):
         branch = new_chain(genesis=g)
         for n in range(1, base.head.number + 1):
             branch.import_block(block_bytes(base, n), far_future_ms())
-        _random_branch(rng, branch, pairs, claims, accounts, rng.randint(3, 12))
+        _random_branch(rng, branch, pairs, claims, accounts, rng.randint(3, 12), joined)
         branches.append(branch)
     best = max(branches, key=lambda b: fork_choice_key(b.head.number, b.head_hash))
     for first in range(len(branches)):
@@ -459,8 +461,10 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
             for n in range(1, branch.head.number + 1):
                 try:
                     result = node.import_block(block_bytes(branch, n), far_future_ms())
-                except UnjudgedAuthor:
-                    # a validator that joined on that branch: the rest of it is taken only as the best, executed
+                except UnjudgedAuthor as refused:
+                    # only a validator that joined on that branch goes unplaced (a slashed, leaving or rotated one is
+                    # placed); the rest of the branch is taken only as the best, executed at once
+                    assert refused.key in joined, (seed, n)
                     rest = [block_bytes(branch, k) for k in range(n, branch.head.number + 1)]
                     better = fork_choice_key(branch.head.number, branch.head_hash) > fork_choice_key(
                         node.head.number, node.head_hash)
