@@ -612,17 +612,14 @@ class Chain:
             raise InvalidBlock("timestamp is not the start of the block's slot")
         # the runtime checks leadership and the reveal against the block's own parent state when it executes
         # the block; here, a block on the head is checked in full, and a block on another branch must at least
-        # be sealed by a key in the head's schedules or in those of the state its branch left ours at (so strangers
-        # cannot fill the tree with side blocks, while a branch on which a validator was slashed, or rotated its key,
-        # after it left ours still imports: its blocks are judged in full if it ever becomes the best)
-        state = self.state()
-        if not place_author:
-            pass
-        elif parent.hash == self.head_hash:
-            if h.author != consensus.leader_of_slot(state, h.slot):
+        # be sealed by a key that branch's validators may hold (`_check_side_author`: so strangers cannot fill the
+        # tree with side blocks, while a branch on which a validator was slashed, or rotated its key, after it left
+        # ours still imports: its blocks are judged in full if it ever becomes the best)
+        if place_author and parent.hash == self.head_hash:
+            if h.author != consensus.leader_of_slot(self.state(), h.slot):
                 raise InvalidBlock(f"author is not the leader of slot {h.slot}")
-        else:
-            self._check_side_author(h.author, state, parent)
+        elif place_author:
+            self._check_side_author(h.author, self.state(), parent)
         if not h.verify_seal(self.genesis_hash):
             raise InvalidBlock("bad author signature")
         # last: a block sound in every other respect whose slot our clock does not reach yet is not judged for it
