@@ -36,6 +36,7 @@ from runtime.consensus import logic as consensus
 from runtime.modules import RUNTIME
 from runtime.session.types import SessionKeys
 from runtime.system import storage as system
+from storage.memory import MemoryStore
 from tests.node.test_key_claims import set_keys_claim
 from tests.support.long_range import FakeP2P, RemotePeer
 from tests.support.node_builder import (
@@ -433,7 +434,8 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
     best), each only by the rule above (the keys rotated elsewhere placed by their claims, as the sender would serve
     them); only a validator that joined on another branch goes unplaced, and its branch is taken from that
     validator's first block only as the best, executed at once (`import_branch`), else left out unblamed; and the
-    node ends on the branch the fork choice picks, never having refused a block as invalid."""
+    node ends on the branch the fork choice picks, never having refused a block as invalid. The node restarts from its
+    database between branches at random (what it remembered in memory is lost)."""
     rng = random.Random(seed)
     doc = devnet_spec_doc(4, GENESIS_TIME_MS, 4)
     doc["consensus"]["hash_chain_length"] = 4096  # each new key's hash chain is built in the test: short ones
@@ -455,9 +457,13 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
         branches.append(branch)
     best = max(branches, key=lambda b: fork_choice_key(b.head.number, b.head_hash))
     for first in range(len(branches)):
-        node = new_chain(genesis=g)
+        store = MemoryStore()
+        node = new_chain(kv=store, genesis=g)
         node.key_claimants = lambda key: claims.get(key, ())
         for branch in branches[first:] + branches[:first]:
+            if rng.random() < 0.5:  # a restart between branches: the tree and what the node remembered, from disk
+                node = new_chain(kv=store, genesis=g)
+                node.key_claimants = lambda key: claims.get(key, ())
             for n in range(1, branch.head.number + 1):
                 try:
                     result = node.import_block(block_bytes(branch, n), far_future_ms())
