@@ -52,6 +52,7 @@ from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint
 from genesis.build import Genesis
 from runtime import transfer_native
+from runtime.bonds import storage as bonds
 from runtime.compute.weights_source import WeightsUnavailable
 from runtime.consensus import logic as consensus
 from runtime.context import BlockEnv, Origin
@@ -686,15 +687,18 @@ class Chain:
                 raise
 
     def _check_side_author(self, key: bytes, head_state: Overlay, parent: TreeNode) -> None:
-        """UnjudgedAuthor unless `key`, sealing a block on `parent` off the head, is scheduled in the head's state or
-        a validator's of the block its branch leaves ours at, or is claimed by an account among either."""
+        """UnjudgedAuthor unless `key`, sealing a block on `parent` off the head, is scheduled in the head's state, a
+        validator's of the block its branch leaves ours at, or registered at the head (a validator that registered
+        or set its key before the branch left ours, active on that branch before it is on ours), or is claimed by
+        an account among them."""
         rows = consensus.scheduled(head_state)
         if any(k == key for _, k in rows):
             return
         rows |= self._scheduled_at_fork(parent)
-        if any(k == key for _, k in rows):
+        registered = {account: reg.session_key for account, reg in bonds.validators.items(head_state)}
+        if any(k == key for _, k in rows) or key in registered.values():
             return
-        accounts = frozenset(a for a, _ in rows)
+        accounts = frozenset(a for a, _ in rows) | frozenset(registered)
         if any(a in accounts for a in self.key_claimants(key)):
             return
         raise UnjudgedAuthor(key, accounts)

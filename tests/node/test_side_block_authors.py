@@ -113,6 +113,31 @@ def test_a_block_by_a_validator_leaving_at_the_branch_points_epoch_end_imports_a
     assert ours.import_block(bobs.encode(), far_future_ms()).status == "side"
 
 
+def test_a_block_by_a_validator_registered_before_the_branch_point_and_active_only_there_imports() -> None:
+    """Erin registers in the block both branches share. Their branch crosses two epoch starts and she authors there;
+    ours stays in the epoch of the shared block, so no schedule of our head names her yet, nor any set recorded at
+    the branch point. Her registration, which our head holds too, places her block."""
+    g = devnet_genesis(3, epoch_slots=20)
+    ours, theirs = new_chain(genesis=g), new_chain(genesis=g)
+    erin = Keypair(blake2b_256(b"erin, registered before the fork"))
+    join_as_validator(ours, erin)
+    for n in range(1, ours.head.number + 1):
+        theirs.import_block(block_bytes(ours, n), far_future_ms())
+    epoch = ours.head.slot // 20
+    while not any(key == erin.public for _, key in consensus.scheduled(theirs.state())):
+        _author_next(theirs, {dev_keypair(n).public: dev_keypair(n) for n in DEVNET_VALIDATORS}, 20, [])
+    author_with(theirs, erin, ())
+    erins = theirs.db.get_block(theirs.head_hash)
+    assert erins is not None and erins.header.author == erin.public
+    while ours.head.number <= theirs.head.number:
+        author_as_leader(ours, ("alice", "bob", "charlie"))
+    assert ours.head.slot // 20 == epoch and not consensus.is_scheduled(ours.state(), erin.public)
+    for n in range(1, theirs.head.number):  # their blocks before hers, by the genesis validators: side blocks here
+        if theirs.db.canonical_hash(n) != ours.db.canonical_hash(n):
+            assert ours.import_block(block_bytes(theirs, n), far_future_ms()).status == "side"
+    assert ours.import_block(erins.encode(), far_future_ms()).status == "side"
+
+
 def test_a_strangers_block_off_the_head_is_refused_unjudged_and_changes_nothing() -> None:
     x, bobs = slashed_branch_and_fork()
     stranger = Keypair(blake2b_256(b"nobody's validator key"))
@@ -309,13 +334,14 @@ async def theirs_grows_longer_and_is_followed(node: Node, bridge: NetworkBridge,
 
 
 def join_as_validator(chain: Chain, joiner: Keypair, pairs: dict[bytes, Keypair] | None = None) -> None:
-    """`joiner`, funded by alice, bonds and registers itself (its own key as its session key) on `chain`, in three
-    blocks by the leaders whose keys are in `pairs` (the dev validators' by default)."""
-    alice = dev_keypair("alice")
+    """`joiner`, funded by the richest dev validator, bonds and registers itself (its own key as its session key) on
+    `chain`, in three blocks by the leaders whose keys are in `pairs` (the dev validators' by default)."""
+    funder = max((dev_keypair(n) for n in DEVNET_VALIDATORS),
+                 key=lambda p: system.account.get(chain.state(), p.public).free)
     pairs = pairs or {dev_keypair(n).public: dev_keypair(n) for n in DEVNET_VALIDATORS}
-    nonce = system.account.get(chain.state(), alice.public).nonce
+    nonce = system.account.get(chain.state(), funder.public).nonce
     spec = RUNTIME.spec_version
-    _author_next(chain, pairs, 1, [sign_extrinsic(alice, RUNTIME.call(
+    _author_next(chain, pairs, 1, [sign_extrinsic(funder, RUNTIME.call(
         "balances.transfer_allow_death", joiner.public, 20_000 * UNIT), nonce, chain.genesis_hash, spec)])
     _author_next(chain, pairs, 1, [sign_extrinsic(joiner, RUNTIME.call("bonds.bond", 10_000 * UNIT), 0,
                                                   chain.genesis_hash, spec)])
@@ -427,7 +453,7 @@ def _author_next(chain: Chain, pairs: dict[bytes, Keypair], gap: int, xts: list[
 UNIT = 10**18
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", [*range(8), 144, 154])  # 144, 154: a validator that joined before the branch point
 def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_node_of_any_branch(seed: int) -> None:
     """Branches from a shared prefix, each with its own slashes, key rotations, validators joining and outages: a node
     of any one of them takes every block of the others (as a side block, or on its head once that branch is the
@@ -447,8 +473,8 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
     pairs = dict(accounts)
     claims: dict[bytes, set[bytes]] = {}
     base = new_chain(genesis=g)
-    _random_branch(rng, base, pairs, claims, accounts, rng.randint(0, 4), set())  # a validator of every branch
     branches, joined = [], set()
+    _random_branch(rng, base, pairs, claims, accounts, rng.randint(0, 4), joined)
     for _ in range(rng.randint(2, 3)):
         branch = new_chain(genesis=g)
         for n in range(1, base.head.number + 1):
@@ -468,8 +494,9 @@ def test_random_branches_with_slashes_rotations_joins_and_outages_import_on_a_no
                 try:
                     result = node.import_block(block_bytes(branch, n), far_future_ms())
                 except UnjudgedAuthor as refused:
-                    # only a validator that joined on that branch goes unplaced (a slashed, leaving or rotated one is
-                    # placed); the rest of the branch is taken only as the best, executed at once
+                    # only a validator that joined goes unplaced (on that branch; or before it left ours, but not yet
+                    # active at the branch point and no longer registered on ours); a slashed, leaving or rotated one
+                    # is placed; the rest of the branch is taken only as the best, executed at once
                     assert refused.key in joined, (seed, n)
                     rest = [block_bytes(branch, k) for k in range(n, branch.head.number + 1)]
                     better = fork_choice_key(branch.head.number, branch.head_hash) > fork_choice_key(
