@@ -362,7 +362,7 @@ class NetworkBridge:
             return True
         return None
 
-    # side blocks by a key rotated on their branch -----------------------------------------------------------
+    # blocks whose author nothing here places (a key rotated, a validator joined, on their branch) ------------
     def _may_ask_author(self, peer: str, key: bytes, mark: bool = True) -> bool:
         """Whether `peer` has not been asked for the claim on `key` within AUTHOR_ASK_INTERVAL_S (it is then marked
         as asked now, if `mark`)."""
@@ -404,7 +404,7 @@ class NetworkBridge:
         at once (`Node.import_branch`): the new head's result, or None if it is not the best (nobody blamed).
         InvalidBlock if a block of it is not sound (the caller bans the peer)."""
         chain = self.node.chain
-        last = Block.decode(pending[-1]).header.number  # sync decoded the batch already: this cannot fail
+        last = Block.decode(pending[-1]).header.number  # a block that does not decode ends the round (DecodeError)
         while last <= chain.head.number and last < status.best_number and len(pending) < MAX_UNPLACED_BRANCH:
             raw = await self.p2p.request(peer, "sync/blocks", sync.encode_blocks_request(last + 1, SYNC_BATCH),
                                          timeout=30)
