@@ -78,18 +78,18 @@ async def test_ban_disconnects_and_refuses_redial_until_it_ends(net: Net, caplog
     def refusals() -> int:
         return sum(1 for r in caplog.records if r.getMessage() == refusal)
 
-    def refused_twice() -> bool:
+    def refused_many() -> bool:
         # is_banned is read after the peers: if it still holds, the peers were seen while the ban held
         peers = ([p.peer_id for p in a.peers()], [p.peer_id for p in b.peers()])
         if (peers[0] or peers[1]) and a.is_banned(b.local_peer_id):
             seen_while_banned.append(peers)
-        return refusals() >= 2
+        return refusals() >= 12  # more than py-libp2p's 8 connections a peer: refused ones must not count on
 
     with caplog.at_level(logging.DEBUG, "btt.p2p"):
         a.ban(b.local_peer_id, 60.0, "test ban")
         assert a.peers() == [], "a banned peer is no longer listed"
         await wait_until(lambda: not b.peers(), what="B sees the disconnect")
-        await wait_until(refused_twice, what="two of B's redials refused while banned")
+        await wait_until(refused_many, what="12 of B's redials refused while banned")
         assert not seen_while_banned, f"connected while banned: {seen_while_banned}"
         assert a.is_banned(b.local_peer_id)
 
