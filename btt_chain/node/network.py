@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -113,6 +113,11 @@ MAX_UNPLACED_BRANCH = 512
 """Blocks of a peer's branch held in memory to be executed at once when authors on it cannot be placed beforehand."""
 AUTHOR_ASKS_IN_FLIGHT = 4
 """Claims asked of peers at once for gossiped side blocks (the rest of such blocks are dropped, unblamed)."""
+UNPLACED_FREE_PER_MINUTE = 60
+"""Gossiped blocks by keys nothing here places that one peer may send in a minute unblamed (one a second: an honest
+peer relays the blocks of its branch, a validator that joined there authoring some of them). Each one beyond costs
+UNPLACED_PENALTY: a stream of strangers' blocks (about 0.2 ms of checks each) ends in a ban."""
+UNPLACED_PENALTY = 10
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,8 @@ class NetworkBridge:
         """(peer, key) -> when it was last asked for the claim on a side block's unplaced author (`_may_ask_author`)."""
         self._author_asks: set[asyncio.Task[None]] = set()
         """Claims being asked for gossiped side blocks (`_place_then_import`)."""
+        self._unplaced_seen: dict[str, deque[float]] = {}
+        """Per peer, when it sent the gossiped blocks of the last minute whose authors nothing here places."""
         self._held_asked: dict[str, float] = {}
         """When each peer was last asked for the votes of our keys (while the signing watch runs)."""
         self._probed: OrderedDict[tuple[str, bytes, bytes], float] = OrderedDict()
@@ -332,8 +339,10 @@ class NetworkBridge:
             self.p2p.ban(peer, BAN_INVALID_BLOCK_S, f"invalid block via {via}: {exc}")
             return False
         except UnjudgedAuthor as exc:
-            # perhaps sound on a branch whose set changed after it left ours: not taken, not blamed; the sender may
-            # hold the claim that places its key (a rotation on that branch), asked beside the gossip
+            # perhaps sound on a branch whose set changed after it left ours: not taken, not blamed (unless the peer
+            # sends a stream of them); the sender may hold the claim that places its key (a rotation on that
+            # branch), asked beside the gossip
+            self._count_unplaced(peer)
             if len(self._author_asks) < AUTHOR_ASKS_IN_FLIGHT and self._may_ask_author(peer, exc.key):
                 task = asyncio.get_running_loop().create_task(self._place_then_import(peer, encoded, exc, via))
                 self._author_asks.add(task)
@@ -363,6 +372,18 @@ class NetworkBridge:
         return None
 
     # blocks whose author nothing here places (a key rotated, a validator joined, on their branch) ------------
+    def _count_unplaced(self, peer: str) -> None:
+        """Note a gossiped block from `peer` whose author nothing here places; past UNPLACED_FREE_PER_MINUTE in the
+        last minute, each costs the peer UNPLACED_PENALTY."""
+        now = self.monotonic()
+        seen = self._unplaced_seen.setdefault(peer, deque())
+        while seen and now - seen[0] >= 60.0:
+            seen.popleft()
+        seen.append(now)
+        if len(seen) > UNPLACED_FREE_PER_MINUTE:
+            self.p2p.penalise(peer, UNPLACED_PENALTY, f"more than {UNPLACED_FREE_PER_MINUTE} blocks a minute by keys "
+                                                      "no validator here holds")
+
     def _may_ask_author(self, peer: str, key: bytes, mark: bool = True) -> bool:
         """Whether `peer` has not been asked for the claim on `key` within AUTHOR_ASK_INTERVAL_S (it is then marked
         as asked now, if `mark`)."""

@@ -19,6 +19,7 @@ import pytest
 
 from btt_chain.consensus.fork_choice import fork_choice_key
 from btt_chain.consensus.validator_set import ValidatorSet
+from btt_chain.node import network
 from btt_chain.node.chain import FORK_SCHEDULES_KEPT, Chain, UnjudgedAuthor
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node, NodeConfig
@@ -331,6 +332,51 @@ async def theirs_grows_longer_and_is_followed(node: Node, bridge: NetworkBridge,
         await bridge.sync_once()
     assert node.chain.head_hash == theirs.head_hash and node.chain.head.state_root == theirs.head.state_root
     assert not p2p.banned and not p2p.penalised
+
+
+async def test_a_stream_of_strangers_blocks_costs_its_sender_past_one_a_second(tmp_path: Path,
+                                                                                nodes: list[Node]) -> None:
+    """Blocks by keys nothing here places are not taken and not blamed one by one (an honest peer relays its branch's,
+    a validator that joined there authoring some); but a peer that sends more than a minute's allowance of them is
+    penalised for each one beyond, so a stream of strangers' blocks ends in a ban (network.UNPLACED_FREE_PER_MINUTE)."""
+    doc = devnet_spec_doc(3, GENESIS_TIME_MS, 4)
+    g = build_genesis(parse_chain_spec(doc))
+    ours = new_chain(genesis=g)
+    for _ in range(3):
+        author_as_leader(ours, ("alice", "bob", "charlie"))
+    node = start_node(tmp_path, doc)
+    nodes.append(node)
+    for n in range(1, ours.head.number + 1):
+        node.chain.import_block(block_bytes(ours, n), far_future_ms())
+    p2p = FakeP2P({PEER: RemotePeer(ours)})
+    bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
+    clock = [0.0]
+    bridge.monotonic = lambda: clock[0]
+    parent = node.chain.db.get_header(node.chain.db.canonical_hash(1))  # type: ignore[arg-type]
+    assert parent is not None
+
+    def strangers(count: int, tag: bytes) -> list[bytes]:
+        made = []
+        for i in range(count):
+            key = Keypair(blake2b_256(tag + b"%d" % i))
+            header = dataclasses.replace(parent, parent_hash=parent.hash(), number=2, slot=parent.slot + 1 + i,
+                                         timestamp_ms=node.chain.clock.slot_start_ms(parent.slot + 1 + i),
+                                         extrinsics_root=extrinsics_root(()), author=key.public)
+            made.append(Block(header.sealed(key, g.block.hash()), ()).encode())
+        return made
+
+    free = network.UNPLACED_FREE_PER_MINUTE
+    for raw in strangers(free, b"an honest minute "):
+        assert await bridge._import_from(PEER, raw, via="gossip") is None
+    assert not p2p.penalised and not p2p.banned
+    for raw in strangers(5, b"beyond "):
+        assert await bridge._import_from(PEER, raw, via="gossip") is None
+    assert len(p2p.penalised) == 5 and all(who == PEER for who, _ in p2p.penalised)
+    clock[0] += 61.0  # a minute on, the allowance is whole again
+    for raw in strangers(free, b"the next minute "):
+        assert await bridge._import_from(PEER, raw, via="gossip") is None
+    assert len(p2p.penalised) == 5
+    await asyncio.gather(*bridge._author_asks)
 
 
 def join_as_validator(chain: Chain, joiner: Keypair, pairs: dict[bytes, Keypair] | None = None) -> None:
