@@ -102,11 +102,12 @@ class ConflictsWithFinality(BttError):
 
 
 class UnjudgedAuthor(BttError):
-    """A block off the head whose author this node cannot place: its key is in no schedule of the head's state, nor
-    among the validators of the block where its branch leaves the canonical chain (the sets active and queued there),
-    and no account among them has a claim on it that this node keeps. It may be sound on a branch whose set changed
-    after it left ours (a key rotated there): it is not taken, and nobody is blamed for it. `accounts`: the
-    validators whose claim on `key` would place it (a peer may hold one: `network._place_author`)."""
+    """A block off the head whose author this node cannot place: its key is in no schedule of the head's state, not
+    among the validators of the block where its branch leaves the canonical chain (the sets active and queued there)
+    nor registered at the head, and no account among them has a claim on it that this node keeps. It may be sound on
+    a branch whose set changed after it left ours (a key rotated, a validator joined there): it is not taken, and
+    nobody is blamed for it alone. `accounts`: the validators whose claim on `key` would place it (a peer may hold
+    one: `network._place_author`)."""
 
     def __init__(self, key: bytes, accounts: frozenset[bytes]) -> None:
         self.key = key
