@@ -482,6 +482,8 @@ def _random_branch(rng: random.Random, chain: Chain, pairs: dict[bytes, Keypair]
             xt, claim = set_keys(chain, accounts[account], new)
             xts = [xt]
             claims.setdefault(new.public, set()).add(decode_key_authorization(claim).account)
+            if account in joined:  # a joiner's account is its first key: its new key is a joined validator's too
+                joined.add(new.public)
         _author_next(chain, pairs, rng.choice((1, 1, 2, 5, 13, 48)) if event == "outage" else 1, xts)
 
 
