@@ -44,6 +44,7 @@ from p2p.config import STATUS_PROTOCOL_ID, P2PConfig, parse_bootnode, wire_proto
 from p2p.errors import P2PError
 from p2p.gossip import Gossip
 from p2p.handlers import Handlers
+from p2p.inbound_slots import InboundUpgrades, cap_inbound_upgrades
 from p2p.node_key import NodeKey
 from p2p.peerbook import PENALTY_BAD_PEX, PeerBook
 from p2p.reqresp import ReqResp, exchange, read_request, reset_quietly, respond
@@ -186,6 +187,7 @@ class TrioNode:
         self._backoff_unsupported_told = False
         self._nursery: trio.Nursery | None = None
         self._host: IHost | None = None
+        self.inbound_upgrades: InboundUpgrades | None = None
         self._gossip: Gossip | None = None
         self._reqresp: ReqResp | None = None
         self._conns: dict[str, set[INetConn]] = {}
@@ -240,6 +242,8 @@ class TrioNode:
         # libp2p's auto-connector redials any peer in the peerstore, banned ones included; our redial loop
         # replaces it. Instance attribute, so no other host is affected.
         swarm.auto_connector.maybe_connect = _no_auto_connect  # type: ignore[attr-defined,method-assign]
+        # py-libp2p holds an inbound slot for the swarm's life after each accepted connection (p2p/inbound_slots.py)
+        self.inbound_upgrades = cap_inbound_upgrades(swarm)
         send, receive = trio.open_memory_channel[tuple[str, INetConn]](CONNECTION_EVENT_QUEUE)
         swarm.register_notifee(_ConnectionNotifee(send))
         self._host = host

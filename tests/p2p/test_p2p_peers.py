@@ -99,6 +99,35 @@ async def test_ban_disconnects_and_refuses_redial_until_it_ends(net: Net, caplog
                          what="B reconnects through its redial loop")
 
 
+async def test_refused_redials_leave_the_inbound_slots_free(net: Net, caplog: pytest.LogCaptureFixture) -> None:
+    """py-libp2p 0.8.1 keeps an inbound slot for the swarm's life after each connection it accepted, so a node that
+    refused a redialing banned peer more times than it has slots took no inbound peer again (p2p/inbound_slots.py).
+    A has 10 slots (max_peers 1) and dials nobody; B redials 60 times while banned, then leaves; a newcomer must
+    still get in."""
+    a = net.service("a", max_peers=1, discovery=False)
+    b = net.service("b", (bootnode(a),), redial_min_interval=0.05, redial_max_interval=0.05)
+    await asyncio.gather(a.start(), b.start())
+    await wait_until(lambda: b.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(b))
+    upgrades = a._node.inbound_upgrades if a._node is not None else None
+    assert upgrades is not None and upgrades.cap == 10
+    refusal = f"refusing banned peer {b.local_peer_id}"
+
+    def refusals() -> int:
+        return sum(1 for r in caplog.records if r.getMessage() == refusal)
+
+    with caplog.at_level(logging.DEBUG, "btt.p2p"):
+        a.ban(b.local_peer_id, 600.0, "test ban")
+        await wait_until(lambda: refusals() >= 60, what="60 of B's redials accepted, then refused")
+    await b.stop()
+    newcomer = net.service("c", (bootnode(a),))
+    await newcomer.start()
+    await wait_until(lambda: newcomer.local_peer_id in peer_ids(a) and a.local_peer_id in peer_ids(newcomer),
+                     what="a newcomer gets in: the refused connections hold no inbound slot")
+    assert upgrades.in_flight == 0
+    # and hold no task either: the handlers of closed connections ended (py-libp2p's waited for the swarm to stop)
+    await wait_until(lambda: 1 <= upgrades.open <= 2, what="only the newcomer's connections have a handler waiting")
+
+
 async def test_penalties_below_threshold_ban(net: Net) -> None:
     a = net.service("a", ban_threshold=-50)
     b = net.service("b", (bootnode(a),))
@@ -114,7 +143,7 @@ async def test_penalties_below_threshold_ban(net: Net) -> None:
 
 
 async def test_max_peers_is_enforced(net: Net) -> None:
-    a = net.service("a", max_peers=1)
+    a = net.service("a", max_peers=1, discovery=False)  # A dials nobody: B must come in
     others = [net.service(f"o{i}", (bootnode(a),)) for i in range(2)]
     await asyncio.gather(a.start(), *(o.start() for o in others))
     await wait_until(lambda: len(a.peers()) == 1, what="A has one peer")
