@@ -143,9 +143,19 @@ class AddressBook:
         """Peer id -> an address we have seen work: what we tell others."""
 
     def learn_verified(self, peer: str, addr: str) -> None:
+        """An address seen work (we dialed it, or the peer asked from it). Both maps stay within MAX_BOOK: every
+        inbound peer that asks is learnt here, and one making up a fresh id per connection would otherwise grow
+        them, and the peers file, without bound. The verified address seen longest ago goes first; for the dial
+        candidate, an entry heard from others before one seen work."""
         if peer == self.own:
             return
+        self.verified.pop(peer, None)
         self.verified[peer] = addr
+        while len(self.verified) > MAX_BOOK:
+            del self.verified[next(iter(self.verified))]
+        if peer not in self.entries and len(self.entries) >= MAX_BOOK:
+            victim = next((p for p, e in self.entries.items() if e.source), next(iter(self.entries)))
+            del self.entries[victim]
         self.entries[peer] = Entry(addr, "")
 
     def restore(self, saved: list[tuple[str, str]]) -> int:

@@ -584,10 +584,28 @@ class TrioNode:
                 self._dial_delay.pop(peer, None)
             if trio.current_time() - last_gossip_clean >= GOSSIP_HOUSEKEEPING_INTERVAL:
                 self._gossip.housekeeping()
+                self.forget_dial_state(trio.current_time())
                 last_gossip_clean = trio.current_time()
             if trio.current_time() - last_peers_save >= PEERS_SAVE_INTERVAL_S:
                 self._save_peers()
                 last_peers_save = trio.current_time()
+
+    def forget_dial_state(self, now: float) -> int:
+        """Drop what we keep about a dial (when it began, the address, the next redial and its delay) for each peer
+        that is not a bootnode, not connected, not being dialed or handshaken, and whose dial began more than a dial's
+        time ago: otherwise every address peer exchange ever made us dial would stay (a peer telling us fresh fake
+        ids would grow it without bound). The number of peers forgotten."""
+        keep = self._bootnode_ids | self._conns.keys() | self._dialing | self._handshaking | self._outbound
+        recent = self.config.dial_timeout + 2
+        stale = [peer for peer in self._dial_began.keys() | self._dial_addr.keys() | self._next_dial.keys()
+                 | self._dial_delay.keys()
+                 if peer not in keep and now - self._dial_began.get(peer, -1e18) > recent]
+        for peer in stale:
+            self._dial_began.pop(peer, None)
+            self._dial_addr.pop(peer, None)
+            self._next_dial.pop(peer, None)
+            self._dial_delay.pop(peer, None)
+        return len(stale)
 
     def _save_peers(self) -> None:
         """Bring the peers file up to date (banned peers left out); a failed write is logged, not fatal."""

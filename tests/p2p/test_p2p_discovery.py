@@ -80,6 +80,23 @@ def test_our_own_id_is_never_learnt_and_failed_addresses_are_forgotten() -> None
     assert peer(1) not in book.entries
 
 
+def test_peers_seen_work_stay_within_the_book() -> None:
+    """Every inbound peer that asks for peers is learnt as seen work: one making up a fresh id per connection must
+    not grow the book (or the peers file) past MAX_BOOK."""
+    book = discovery.AddressBook(peer(0))
+    book.learn("p", [(peer(1), "/ip4/10.0.0.2/tcp/1")])  # hearsay: the first to go from the candidates
+    book.learn_verified(peer(2), "/ip4/10.0.0.3/tcp/1")
+    for i in range(3, 3 + 2 * discovery.MAX_BOOK):
+        book.learn_verified(peer(i), f"/ip4/10.1.{i // 256}.{i % 256}/tcp/1")
+        assert len(book.verified) <= discovery.MAX_BOOK and len(book.entries) <= discovery.MAX_BOOK
+    assert peer(1) not in book.entries and peer(2) not in book.verified  # the hearsay, and the longest unseen
+    last = peer(2 + 2 * discovery.MAX_BOOK)
+    assert book.verified[last] == book.entries[last].addr
+    book.learn_verified(peer(2 + discovery.MAX_BOOK), "/ip4/10.9.9.9/tcp/1")  # seen again: kept, now the newest
+    assert list(book.verified)[-1] == peer(2 + discovery.MAX_BOOK)
+    assert len(book.to_save()) <= discovery.MAX_BOOK
+
+
 def test_answers_list_only_verified_connected_peers_and_never_the_asker() -> None:
     book = discovery.AddressBook(peer(0))
     book.learn("p", [(peer(3), "/ip4/10.0.0.4/tcp/1")])  # hearsay: never repeated to others

@@ -125,3 +125,36 @@ def test_libp2p_errors_about_peers_that_left_are_demoted_and_others_stay_errors(
         target.setLevel(level)
     assert [(r.levelname, r.getMessage().split(": ")[1]) for r in seen] == [
         ("DEBUG", "ConnectionClosedError"), ("ERROR", "ValueError")]
+
+
+def test_dial_state_is_forgotten_for_peers_no_longer_dialed(tmp_path: Path) -> None:
+    """Every peer ever dialed left four entries behind (when, where, next redial, delay): a peer exchange handing
+    out fresh fake ids grew them without bound. Kept: bootnodes, peers connected, being dialed or handshaken, and
+    a dial that began within a dial's time (its connection event may still come)."""
+    from p2p.handlers import Handlers
+    from p2p.node import TrioNode
+    from p2p.node_key import load_or_create_node_key
+
+    boot = "12D3KooWLaATEL2KhLXD37rVKWqvbMQAszSEMP4RpC2o7N78ghBX"
+    config = P2PConfig(listen_port=1, node_key_path=tmp_path / "k", genesis_hash=GENESIS,
+                       bootnodes=(f"/ip4/127.0.0.1/tcp/2/p2p/{boot}",), dial_timeout=5.0)
+    node = TrioNode(config, load_or_create_node_key(config.node_key_path), PeerBook(-100), Handlers(),
+                    None, lambda kind, peer: None)  # type: ignore[arg-type]  # no thread: nothing runs
+    now = 1000.0
+    gone = [f"fake{i}" for i in range(500)]
+    for peer in [*gone, boot, "connected", "dialing", "handshaking", "just-dialed"]:
+        began = now - 3.0 if peer == "just-dialed" else now - 60.0
+        node._dial_began[peer], node._dial_addr[peer] = began, "/ip4/127.0.0.1/tcp/9"
+        node._next_dial[peer], node._dial_delay[peer] = began + 1, 2.0
+    node._conns["connected"] = set()
+    node._dialing.add("dialing")
+    node._handshaking.add("handshaking")
+    before = {name: dict(getattr(node, name)) for name in ("_dial_began", "_dial_addr", "_next_dial", "_dial_delay")}
+
+    assert node.forget_dial_state(now) == 500
+    kept = {boot, "connected", "dialing", "handshaking", "just-dialed"}
+    for name, entries in before.items():
+        assert getattr(node, name) == {p: v for p, v in entries.items() if p in kept}, name
+    assert node.forget_dial_state(now) == 0
+    assert node.forget_dial_state(now + 10.0) == 1  # the recent dial's time is over, and nothing came of it
+    assert "just-dialed" not in node._dial_began
