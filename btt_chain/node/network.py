@@ -776,15 +776,32 @@ class NetworkBridge:
             except Exception:
                 log.exception("sync round failed")
 
+    def _forget_gone_peers(self, connected: set[str]) -> None:
+        """Drop what we keep per peer for peers no longer connected, once it no longer counts: a peer that came back
+        with a fresh id per connection would otherwise grow it without bound. Its unplaced blocks and held-votes ask
+        count for their minute and interval still (reconnecting does not reset them); a dead end or a justification
+        fetch is asked again on its next connection, as for any new peer."""
+        now = self.monotonic()
+        for gone in [p for p in self._claims if p not in connected]:
+            del self._claims[gone]
+        for table in (self._dead_ends, self._justifications_fetched):
+            for gone in [p for p in table if p not in connected]:
+                del table[gone]
+        for gone in [p for p, seen in self._unplaced_seen.items()
+                     if p not in connected and (not seen or now - seen[-1] >= 60.0)]:
+            del self._unplaced_seen[gone]
+        wall = time.monotonic()
+        for gone in [p for p, at in self._held_asked.items()
+                     if p not in connected and wall - at >= JUSTIFICATION_FETCH_INTERVAL_S]:
+            del self._held_asked[gone]
+
     async def sync_once(self) -> None:
         """Ask every peer for its status and catch up from any that is ahead of us."""
         if self._sync_lock.locked():
             return
         async with self._sync_lock:
             peers = self.p2p.peers()
-            connected = {info.peer_id for info in peers}
-            for gone in [p for p in self._claims if p not in connected]:
-                del self._claims[gone]
+            self._forget_gone_peers({info.peer_id for info in peers})
             for info in peers:
                 peer = info.peer_id
                 try:

@@ -378,6 +378,27 @@ async def test_a_stream_of_strangers_blocks_costs_its_sender_past_one_a_second(t
     assert len(p2p.penalised) == 5
     await asyncio.gather(*bridge._author_asks)
 
+    # gone and back within its minute: the count holds (leaving does not reset the allowance) ...
+    away = p2p.remote.pop(PEER)
+    bridge._forget_gone_peers({p.peer_id for p in p2p.peers()})
+    assert PEER in bridge._unplaced_seen
+    p2p.remote[PEER] = away
+    assert await bridge._import_from(PEER, strangers(1, b"back ")[0], via="gossip") is None
+    assert len(p2p.penalised) == 6
+    # ... and once its minute is over, nothing of it is kept: one entry per peer id ever seen would grow unbounded
+    p2p.remote.pop(PEER)
+    clock[0] += 61.0
+    bridge._forget_gone_peers({p.peer_id for p in p2p.peers()})
+    assert PEER not in bridge._unplaced_seen
+    await asyncio.gather(*bridge._author_asks)
+    # the other tables kept per peer: a connected peer's entries stay, a gone peer's go
+    p2p.remote[PEER] = away
+    for who in (PEER, "12D3KooWGone"):
+        bridge._dead_ends[who], bridge._justifications_fetched[who], bridge._held_asked[who] = b"h", 0.0, 0.0
+    bridge._forget_gone_peers({p.peer_id for p in p2p.peers()})
+    for table in (bridge._dead_ends, bridge._justifications_fetched, bridge._held_asked):
+        assert set(table) == {PEER}
+
 
 def join_as_validator(chain: Chain, joiner: Keypair, pairs: dict[bytes, Keypair] | None = None) -> None:
     """`joiner`, funded by the richest dev validator, bonds and registers itself (its own key as its session key) on
