@@ -11,7 +11,8 @@ accepted none of them again); a long-running node reaches it through ordinary re
 
 `cap_inbound_upgrades(swarm)` replaces the handler on that one swarm (an instance attribute): a slot is held while
 the connection is being set up and given back once the upgrade (security, muxer, registration) ends, so the cap
-bounds concurrent handshakes, its purpose (a flood of handshakes must not take the event loop). The handler then
+bounds concurrent handshakes, its purpose (a flood of handshakes must not take the event loop), and one IP address
+holds at most `PER_ADDRESS_IN_FLIGHT` of them. The handler then
 waits for that connection to close, not for the swarm to stop: py-libp2p's kept one task, and the closed
 connection's objects, per connection ever accepted, and with the slots free a peer redialing while banned would grow
 that without bound. The connections that are open are bounded by our own peer limits (`P2PConfig.max_peers`,
@@ -32,20 +33,30 @@ from libp2p.network.connection.raw_connection import RawConnection
 log = logging.getLogger("btt.p2p")
 
 
-class InboundUpgrades:
-    """The number of inbound connections being set up (at most `cap`), and of set-up ones whose handler waits for
-    them to close."""
+PER_ADDRESS_IN_FLIGHT = 8
+"""Inbound connections set up at once from one IP address: one host opening connections that never finish their
+handshake (each held up to py-libp2p's 10 s upgrade timeout, then opened again) holds at most this many of the
+slots, not all of them. Honest peers behind one address set up one or two at a time."""
 
-    def __init__(self, cap: int) -> None:
+
+class InboundUpgrades:
+    """The number of inbound connections being set up (at most `cap`, at most `per_address` from one IP address),
+    and of set-up ones whose handler waits for them to close."""
+
+    def __init__(self, cap: int, per_address: int = PER_ADDRESS_IN_FLIGHT) -> None:
         self.cap = cap
+        self.per_address = per_address
         self.in_flight = 0
+        self.by_address: dict[str, int] = {}
         self.open = 0
 
-    def take(self) -> Callable[[], None] | None:
-        """A slot's release (callable any number of times, effective once), or None when all are taken."""
-        if self.in_flight >= self.cap:
+    def take(self, address: str = "") -> Callable[[], None] | None:
+        """A slot's release (callable any number of times, effective once), or None when all are taken, or all
+        those one address may hold."""
+        if self.in_flight >= self.cap or self.by_address.get(address, 0) >= self.per_address:
             return None
         self.in_flight += 1
+        self.by_address[address] = self.by_address.get(address, 0) + 1
         given_back = False
 
         def release() -> None:
@@ -53,6 +64,11 @@ class InboundUpgrades:
             if not given_back:
                 given_back = True
                 self.in_flight -= 1
+                left = self.by_address[address] - 1
+                if left:
+                    self.by_address[address] = left
+                else:
+                    del self.by_address[address]
         return release
 
 
@@ -61,7 +77,7 @@ def cap_inbound_upgrades(swarm: Any) -> InboundUpgrades:
     upgrades = InboundUpgrades(int(swarm._inbound_limiter.total_tokens))
 
     async def handle_inbound(read_write_closer: Any, maddr: Any) -> None:
-        release = upgrades.take()
+        release = upgrades.take(_remote_host(read_write_closer))
         if release is None:
             await _close_quietly(read_write_closer)
             return
@@ -96,6 +112,14 @@ def cap_inbound_upgrades(swarm: Any) -> InboundUpgrades:
 
     swarm._handle_inbound_connection = handle_inbound
     return upgrades
+
+
+def _remote_host(conn: Any) -> str:
+    try:
+        remote = conn.get_remote_address()
+    except Exception:  # noqa: BLE001 - gone already: it is refused or fails on its own
+        return ""
+    return str(remote[0]) if remote else ""
 
 
 async def _close_quietly(conn: Any) -> None:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from p2p import P2PError
+from p2p.inbound_slots import PER_ADDRESS_IN_FLIGHT
 from tests.p2p.harness import OTHER_GENESIS, Net, assert_stays, bootnode, peer_ids, wait_until
 
 
@@ -126,6 +127,38 @@ async def test_refused_redials_leave_the_inbound_slots_free(net: Net, caplog: py
     assert upgrades.in_flight == 0
     # and hold no task either: the handlers of closed connections ended (py-libp2p's waited for the swarm to stop)
     await wait_until(lambda: 1 <= upgrades.open <= 2, what="only the newcomer's connections have a handler waiting")
+
+
+async def test_one_address_holds_few_inbound_slots_with_handshakes_it_never_finishes(net: Net) -> None:
+    """A host opening connections that never finish their handshake held every inbound slot (each until py-libp2p's
+    10 s upgrade timeout): it may hold PER_ADDRESS_IN_FLIGHT of them, the rest are closed at once, and a peer from
+    another address still gets in while they are held. A has 10 slots (max_peers 1); the stalls come from
+    127.0.0.2."""
+    a = net.service("a", max_peers=1, discovery=False)
+    await a.start()
+    upgrades = a._node.inbound_upgrades if a._node is not None else None
+    assert upgrades is not None and upgrades.cap == 10 and upgrades.per_address == PER_ADDRESS_IN_FLIGHT < 10
+    stalls = [await asyncio.open_connection("127.0.0.1", a.config.listen_port, local_addr=("127.0.0.2", 0))
+              for _ in range(12)]
+    closed: list[int] = []
+
+    async def until_closed(index: int, reader: asyncio.StreamReader) -> None:
+        while await reader.read(4096):
+            pass
+        closed.append(index)
+
+    watchers = [asyncio.ensure_future(until_closed(i, reader)) for i, (reader, _) in enumerate(stalls)]
+    try:
+        await wait_until(lambda: len(closed) >= 12 - PER_ADDRESS_IN_FLIGHT, what="the stalls past the bound closed")
+        assert upgrades.by_address.get("127.0.0.2") == PER_ADDRESS_IN_FLIGHT and len(closed) == 4
+        b = net.service("b", (bootnode(a),))
+        await b.start()
+        await wait_until(lambda: b.local_peer_id in peer_ids(a), what="a peer from another address gets in")
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        for _, writer in stalls:
+            writer.close()
 
 
 async def test_penalties_below_threshold_ban(net: Net) -> None:

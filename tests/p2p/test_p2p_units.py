@@ -158,3 +158,22 @@ def test_dial_state_is_forgotten_for_peers_no_longer_dialed(tmp_path: Path) -> N
     assert node.forget_dial_state(now) == 0
     assert node.forget_dial_state(now + 10.0) == 1  # the recent dial's time is over, and nothing came of it
     assert "just-dialed" not in node._dial_began
+
+
+def test_inbound_upgrade_slots_bound_all_and_each_address_and_come_back_once() -> None:
+    from p2p.inbound_slots import InboundUpgrades
+
+    slots = InboundUpgrades(cap=4, per_address=2)
+    first = [slots.take("10.0.0.1"), slots.take("10.0.0.1")]
+    assert all(first) and slots.take("10.0.0.1") is None  # that address's share is taken
+    others = [slots.take("10.0.0.2"), slots.take("10.0.0.3")]
+    assert all(others) and slots.take("10.0.0.4") is None  # all are taken
+    release = first[0]
+    assert release is not None
+    release()
+    release()  # given back once, however often called
+    assert slots.in_flight == 3 and slots.by_address == {"10.0.0.1": 1, "10.0.0.2": 1, "10.0.0.3": 1}
+    for r in [first[1], *others]:
+        assert r is not None
+        r()
+    assert slots.in_flight == 0 and slots.by_address == {}  # nothing kept for addresses gone
