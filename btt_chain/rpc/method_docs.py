@@ -38,6 +38,7 @@ from p2p.peerbook import MAX_LISTED_BANS
 from runtime.bonds.types import MAX_UNLOCKING_CHUNKS
 from runtime.compute.model import MAX_WEIGHTS_BYTES, WEIGHTS_CHUNK
 from runtime.compute.types import MAX_EXCHANGED_ITEM, MAX_JOB_ITEMS, MAX_REDUNDANCY
+from runtime.governance import electorate
 from runtime.session.storage import MAX_VALIDATORS
 from runtime.vesting.storage import MAX_SCHEDULES_STORED
 from storage.content import DEFAULT_GRACE_S, DEFAULT_MAX_UNNEEDED_BYTES, MAX_CHUNKS
@@ -365,7 +366,8 @@ DOCS: dict[str, MethodDoc] = {
     "btt_referendum": MethodDoc(
         "one referendum with `liveTally` while voting or `tallyAtClose` once closed; or null",
         "closed: a few reads; voting: one pass over its votes (each paid its fee) and the compute house's "
-        "electorate (every account with work credit, read once per block)"),
+        "electorate (every account with work credit, read once per block, summed in steps of "
+        f"{_n(electorate.WORK_TOTAL_STEP)})"),
     "btt_voter": MethodDoc(
         "the account's weight in each house, turnout, lockable balance, vote lock and votes in open referenda",
         "one read per open referendum (≤ `governance.max_open_referenda`, at most 1,000)"),

@@ -28,7 +28,7 @@ from btt_chain.rpc.at import state_view
 from btt_chain.rpc.block_spec import BlockSpecs
 from btt_chain.rpc.errors import RpcError, invalid_params
 from btt_chain.rpc.methods_compute import render_job
-from btt_chain.rpc.methods_governance import btt_referenda, btt_referendum, render_call
+from btt_chain.rpc.methods_governance import btt_referenda, referendum_steps, render_call
 from btt_chain.rpc.paging import int_in, is_decimal, wire_of
 from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Stepwise, optional
 from btt_chain.rpc.render import account_renderer, hex0x, render_event_record
@@ -66,6 +66,9 @@ EVENT_SCAN_ITEMS = 100_000
 their kind (module, name) in each block's index without decoding them."""
 BURN_DECODES_MAX = 5_000
 """Events that can carry a burn `btt_explorerBurns` decodes per call."""
+BURN_STEP_DECODES = 500
+"""Burn-carrying events `btt_explorerBurns` decodes in one step (one unit of the RPC lane): a block of 10,000
+transfers carries 5,000 and more, which in one unit held the event loop for 280 ms (`bench rpc`, a first call)."""
 BURNED_STATE_BACK = 256
 """How far below the head `btt_explorerBurns` reads `System.total_burned` of an older state (the default
 `--state-pruning` window: what any `at` parameter may already cost)."""
@@ -530,10 +533,12 @@ def _burns_steps(
     items, decodes = EVENT_SCAN_ITEMS, BURN_DECODES_MAX
     lowest, cursor = top + 1, None
     hashes = [db.canonical_hash(n) for n in range(top, low - 1, -1)]  # the chain as the call found it
+    decoded_in_step = 0
     for step, h in enumerate(hashes):
         n = top - step
         if step and step % SCAN_STEP_BLOCKS == 0:
             yield
+            decoded_in_step = 0
         view = db.block_meta_view(h, cache=False) if h is not None else None
         kinds = view.kinds() if view is not None else array("H")
         burning = {k for k, (m, e) in enumerate(view.kind_table) if burns.is_burn_kind(m, e)} if view else set()
@@ -546,7 +551,14 @@ def _burns_steps(
         lowest = n
         if view is None or not positions:
             continue
-        row = burns.attribute(view.events(j, j + 1)[0] for j in positions)
+        records: list[Any] = []
+        for j in positions:
+            if decoded_in_step >= BURN_STEP_DECODES:
+                yield  # a full block's burns: decoded a step at a time, attributed once the block's are read
+                decoded_in_step = 0
+            records.append(view.events(j, j + 1)[0])
+            decoded_in_step += 1
+        row = burns.attribute(records)
         if row:
             per_block[n] = row
             for source, amount in row.items():
@@ -804,14 +816,20 @@ REFERENDA_SHOWN_MAX = 20
 
 
 @method("btt_explorerReferenda", optional("limit", _int_in("limit", 1, REFERENDA_SHOWN_MAX), 10))
-def btt_explorer_referenda(ctx: RpcContext, count: int) -> list[dict[str, Any]]:
+def btt_explorer_referenda(ctx: RpcContext, count: int) -> Stepwise:
     """The newest referenda (at most `limit`, default 10, at most 20), each as `btt_referendum` gives it (with its
     live tally while voting, the tally stored at the close after) and `explanation`: {status, final, verdict,
     reason}, why it stands where it stands in words (`explorer_verdicts`: the stored reason of a rejected or expired
-    one, the verdict it would get now with why for an open one, what let a passed one pass)."""
+    one, the verdict it would get now with why for an open one, what let a passed one pass). In steps, as
+    `btt_referendum`; all of the block that was the head when the call began."""
+    return Stepwise(_explorer_referenda_steps(ctx, count))
+
+
+def _explorer_referenda_steps(ctx: RpcContext, count: int) -> Generator[None, None, list[dict[str, Any]]]:
+    head = ctx.node.chain.head_hash
     out = []
-    for listed in btt_referenda(ctx, None, None, count, None):
-        ref = btt_referendum(ctx, listed["id"], None)
+    for listed in btt_referenda(ctx, None, head, count, None):
+        ref = yield from referendum_steps(ctx, listed["id"], head)
         if ref is not None:
             ref["explanation"] = explorer_verdicts.explain(ref)
             out.append(ref)

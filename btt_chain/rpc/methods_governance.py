@@ -22,6 +22,7 @@ at most 18 decimals, else cut at 18) and also parts per million; accounts are SS
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from fractions import Fraction
 from typing import Any
 
@@ -35,7 +36,7 @@ from btt_chain.rpc import runtime_info
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.paging import int_in, wire_index, wire_of
-from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, optional
+from btt_chain.rpc.registry import REGISTRY, Param, RpcContext, Stepwise, optional
 from btt_chain.rpc.render import hex0x
 from runtime.dispatch import Runtime
 from runtime.governance import electorate, logic, storage, tally
@@ -314,16 +315,25 @@ _STATUS = wire_index(Referendum, "status")
 
 
 @method("btt_referendum", Param("id", referendum_id), optional("at", p.block_hash))
-def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, Any] | None:
+def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> Stepwise:
     """One referendum (as in `btt_referenda`), or null if there is no such referendum. While it is voting:
     `liveTally`, the verdict if voting closed now (`frozen` false, `tallyAtClose` null); the tally's compute-house
     electorate is the runtime's sum over every account with a credit history, read once per block (its cost
-    follows the number of providers that ever earned credit). Once voting has closed or it was cancelled:
-    `frozen` true and `tallyAtClose`, the figures the runtime stored then, with the block and time
-    (`liveTally` null: nothing is recounted against today's electorates). The weight beyond each house's largest
-    aye voters costs the live tally one pass over the referendum's votes, inside `logic.verdict` (each vote paid
-    its fee), and a closed one a single read (`storage.closed_other_ayes`), no votes."""
-    state = state_view(ctx, at)
+    follows the number of providers that ever earned credit, worked out in steps of `electorate.WORK_TOTAL_STEP`
+    histories, each its own unit of the RPC lane; every figure is of the block that was the head, or `at`, when the
+    call began). Once voting has closed or it was cancelled: `frozen` true and `tallyAtClose`, the figures the
+    runtime stored then, with the block and time (`liveTally` null: nothing is recounted against today's
+    electorates). The weight beyond each house's largest aye voters costs the live tally one pass over the
+    referendum's votes, inside `logic.verdict` (each vote paid its fee), and a closed one a single read
+    (`storage.closed_other_ayes`), no votes."""
+    state_view(ctx, at)  # an unknown or pruned block is refused now, before any step
+    return Stepwise(referendum_steps(ctx, ref_id, at))
+
+
+def referendum_steps(ctx: RpcContext, ref_id: int, at: bytes | None) -> Generator[None, None, dict[str, Any] | None]:
+    """`btt_referendum`'s answer, in steps (see there)."""
+    block_hash = at or ctx.node.chain.head_hash  # the block answered for, fixed in the first step
+    state = state_view(ctx, block_hash)
     ref = storage.referenda.get(state, ref_id)
     if ref is None:
         return None
@@ -332,24 +342,22 @@ def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> dict[str, 
     out["frozen"] = closed is not None
     other = storage.closed_other_ayes.get(state, ref_id) if closed is not None else None
     out["tallyAtClose"] = tally_at_close(ref, closed, other) if closed is not None else None
-    voting = ref.status == VOTING
-    out["liveTally"] = live_tally(state, ref, _work_total(at or ctx.node.chain.head_hash, state)) if voting else None
+    out["liveTally"] = None
+    if ref.status == VOTING:
+        work = _WORK_TOTALS.get(block_hash)
+        if work is None:
+            # every history is read in this first step, as the block left them; the decoding is spread over steps
+            work = yield from electorate.work_total_in_steps(state, electorate.WORK_TOTAL_STEP)
+            _WORK_TOTALS.clear()
+            _WORK_TOTALS[block_hash] = work
+            state = state_view(ctx, block_hash)  # that block's state again, should the head have moved meanwhile
+        out["liveTally"] = live_tally(state, ref, work)
     return out
 
 
 _WORK_TOTALS: dict[bytes, int] = {}
-"""Block hash -> the compute house's whole weight in the state after it (the last one asked for)."""
-
-
-def _work_total(block_hash: bytes, state: Overlay) -> int:
-    """`electorate.work_total` once per block: it reads every account with a credit history (the compute module
-    keeps no running total), and the explorer asks for up to 20 referenda every 2 s."""
-    total = _WORK_TOTALS.get(block_hash)
-    if total is None:
-        total = electorate.work_total(state)
-        _WORK_TOTALS.clear()
-        _WORK_TOTALS[block_hash] = total
-    return total
+"""Block hash -> the compute house's whole weight in the state after it (the last one asked for): the explorer asks
+for up to 20 referenda every 2 s."""
 
 
 @method("btt_voter", Param("account", p.account), optional("at", p.block_hash))

@@ -18,6 +18,7 @@ number of representatives.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
@@ -104,9 +105,30 @@ def work_total(state: Overlay) -> int:
     the compute house closes (`logic.on_initialize` reads it once for all that close in a block) or is
     withdrawn, and per RPC tally: bounded by the number of accounts that ever earned work credit, not by
     anything a vote can grow. Never per block otherwise."""
+    steps = work_total_in_steps(state, WORK_TOTAL_STEP)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return int(done.value)
+
+
+WORK_TOTAL_STEP = 2_000
+"""Credit histories `work_total_in_steps` sums between two yields (about 20-40 ms of decoding on a busy machine)."""
+
+
+def work_total_in_steps(state: Overlay, per_step: int) -> Generator[None, None, int]:
+    """`work_total`, worked out `per_step` credit histories at a time with a yield after each group, for a reader
+    that must hand its thread back meanwhile (the RPC lane). Every history is read in the first step, as the state
+    stood then (the prefix is gathered whole before the first item is given), so the sum is that of one state even
+    if the state moves on between steps; the same sum as `work_total`, which drains this."""
     epoch, window = work_window(state)
-    providers = (who for who, _ in compute_storage.credit_history.items(state))
-    return sum(credit.recent_credit(state, who, epoch, window) for who in providers)
+    total = 0
+    for n, (_, history) in enumerate(compute_storage.credit_history.items(state), 1):
+        total += credit.credit_in_window(history, epoch, window)
+        if n % per_step == 0:
+            yield
+    return total
 
 
 def representatives_total(state: Overlay) -> int:

@@ -35,7 +35,7 @@ def rpc_referendum(chain: TestChain, ref_id: int) -> dict[str, Any]:
                               db=SimpleNamespace(state=chain.backend)),
         spec=SimpleNamespace(ss58_prefix=42),
     )
-    out = methods_governance.btt_referendum(SimpleNamespace(node=node), ref_id, None)
+    out = methods_governance.btt_referendum(SimpleNamespace(node=node), ref_id, None).finish()
     assert out is not None
     return out
 
