@@ -300,15 +300,8 @@ def test_account_extrinsics_examine_a_bounded_number_and_resume(
         assert calls > 1, "the bound stopped a scan inside the big block"
 
 
-def test_a_page_of_500_events_is_worked_out_in_short_steps_each_its_own_lane_unit(
-    chain_ctx: RpcContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A page of 500 events held the event loop 0.3-0.7 s in one unit: now no step decodes more than
-    EVENTS_STEP_RENDERED events nor reads more than EVENTS_STEP_BLOCKS blocks, and the steps add up to the page."""
-    method = REGISTRY.get("btt_explorerEvents")
-    assert method is not None
-    answer = method.handler(chain_ctx, *method.bind([["balances", "system"], 2_000, 500], chain_ctx))
-    assert isinstance(answer, Stepwise)
+def decodes_per_step(answer: Stepwise, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], Any]:
+    """Work out `answer` a step at a time: the events each step decoded, and the answer."""
     decoded = 0
     real_events = MetaView.events
 
@@ -319,16 +312,27 @@ def test_a_page_of_500_events_is_worked_out_in_short_steps_each_its_own_lane_uni
         return out
 
     monkeypatch.setattr(MetaView, "events", counted)
-    steps, most = 0, 0
+    per_step: list[int] = []
     while True:
         decoded = 0
         done, page = answer.advance()
-        steps += 1
-        most = max(most, decoded)
+        per_step.append(decoded)
         if done:
-            break
-    assert most <= explorer.EVENTS_STEP_RENDERED
-    assert steps >= 500 // explorer.EVENTS_STEP_RENDERED
+            return per_step, page
+
+
+def test_a_page_of_500_events_is_worked_out_in_short_steps_each_its_own_lane_unit(
+    chain_ctx: RpcContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of 500 events held the event loop 0.3-0.7 s in one unit: now no step decodes more than
+    EVENTS_STEP_RENDERED events nor reads more than EVENTS_STEP_BLOCKS blocks, and the steps add up to the page."""
+    method = REGISTRY.get("btt_explorerEvents")
+    assert method is not None
+    answer = method.handler(chain_ctx, *method.bind([["balances", "system"], 2_000, 500], chain_ctx))
+    assert isinstance(answer, Stepwise)
+    per_step, page = decodes_per_step(answer, monkeypatch)
+    assert max(per_step) <= explorer.EVENTS_STEP_RENDERED
+    assert len(per_step) >= 500 // explorer.EVENTS_STEP_RENDERED
     assert len(page["events"]) == 500 and page == call(chain_ctx, "btt_explorerEvents", ["balances", "system"],
                                                        2_000, 500)
 
@@ -528,27 +532,11 @@ def test_a_block_s_many_burns_are_decoded_a_step_at_a_time(monkeypatch: pytest.M
         whole = call(ctx, "btt_explorerBurns", 100, 10)
         assert whole["totals"].get("balances") == str(6 * UNIT)
         monkeypatch.setattr(explorer, "BURN_STEP_DECODES", 2)
-        decoded = 0
-        real_events = MetaView.events
-
-        def counted(self: MetaView, start: int, stop: int) -> list[Any]:
-            nonlocal decoded
-            out = real_events(self, start, stop)
-            decoded += len(out)
-            return out
-
-        monkeypatch.setattr(MetaView, "events", counted)
         method = REGISTRY.get("btt_explorerBurns")
         assert method is not None
         answer = method.handler(ctx, *method.bind([100, 10], ctx))
         assert isinstance(answer, Stepwise)
-        per_step = []
-        while True:
-            decoded = 0
-            done, page = answer.advance()
-            per_step.append(decoded)
-            if done:
-                break
+        per_step, page = decodes_per_step(answer, monkeypatch)
         assert page == whole
         assert max(per_step) == 2 and sum(per_step) >= len(burns)
     finally:
