@@ -12,13 +12,13 @@ accepted none of them again); a long-running node reaches it through ordinary re
 `cap_inbound_upgrades(swarm)` replaces the handler on that one swarm (an instance attribute): a slot is held while
 the connection is being set up and given back once the upgrade (security, muxer, registration) ends, so the cap
 bounds concurrent handshakes, its purpose (a flood of handshakes must not take the event loop), and one IP address
-holds at most `PER_ADDRESS_IN_FLIGHT` of them. The handler then
-waits for that connection to close, not for the swarm to stop: py-libp2p's kept one task, and the closed
-connection's objects, per connection ever accepted, and with the slots free a peer redialing while banned would grow
-that without bound. The connections that are open are bounded by our own peer limits (`P2PConfig.max_peers`,
-`in_peers`) and by the swarm's `max_connections` check before each upgrade, both unchanged. Only TCP is handled
-here (the transport we listen on); a connection that comes muxed already (QUIC) takes py-libp2p's own path. The
-swarm's metric events for inbound connections are not sent (nothing here reads them)."""
+holds at most `PER_ADDRESS_IN_FLIGHT` of them. The handler then waits for that connection to close, not for the
+swarm to stop: py-libp2p's kept one task, and the closed connection's objects, per connection ever accepted, and
+with the slots free a peer redialing while banned would grow that without bound. The connections that are open
+are bounded by our own peer limits (`P2PConfig.max_peers`, `in_peers`) and by the swarm's `max_connections` check
+before each upgrade, both unchanged. Only TCP is handled here (the transport we listen on); a connection that comes
+muxed already (QUIC) takes py-libp2p's own path. The swarm's metric events for inbound connections are not sent
+(nothing here reads them)."""
 
 from __future__ import annotations
 

@@ -113,6 +113,8 @@ MAX_UNPLACED_BRANCH = 512
 """Blocks of a peer's branch held in memory to be executed at once when authors on it cannot be placed beforehand."""
 AUTHOR_ASKS_IN_FLIGHT = 4
 """Claims asked of peers at once for gossiped side blocks (the rest of such blocks are dropped, unblamed)."""
+UNPLACED_WINDOW_S = 60.0
+"""The window over which a peer's blocks by unplaced authors are counted (`_count_unplaced`)."""
 UNPLACED_FREE_PER_MINUTE = 60
 """Gossiped blocks by keys nothing here places that one peer may send in a minute unblamed (one a second: an honest
 peer relays the blocks of its branch, a validator that joined there authoring some of them). Each one beyond costs
@@ -377,7 +379,7 @@ class NetworkBridge:
         last minute, each costs the peer UNPLACED_PENALTY."""
         now = self.monotonic()
         seen = self._unplaced_seen.setdefault(peer, deque())
-        while seen and now - seen[0] >= 60.0:
+        while seen and now - seen[0] >= UNPLACED_WINDOW_S:
             seen.popleft()
         seen.append(now)
         if len(seen) > UNPLACED_FREE_PER_MINUTE:
@@ -788,7 +790,7 @@ class NetworkBridge:
             for gone in [p for p in table if p not in connected]:
                 del table[gone]
         for gone in [p for p, seen in self._unplaced_seen.items()
-                     if p not in connected and (not seen or now - seen[-1] >= 60.0)]:
+                     if p not in connected and (not seen or now - seen[-1] >= UNPLACED_WINDOW_S)]:
             del self._unplaced_seen[gone]
         wall = time.monotonic()
         for gone in [p for p, at in self._held_asked.items()
