@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 from btt_chain.primitives.errors import StorageError
-from storage.kv import KeyValueStore, check_key, checked_batch, in_range
+from storage.kv import KeyValueStore, check_key, checked_batch
 
 
 class MemoryStore(KeyValueStore):
-    """A dict-backed KeyValueStore. Iteration sorts on demand, so scans are O(n log n), not LevelDB-fast."""
+    """A dict-backed KeyValueStore. A scan finds its range by bisection in the keys kept sorted, which are sorted again
+    (once, at the next scan) only after a write that adds or removes a key: a scan costs what it returns, not the
+    store's size."""
 
     def __init__(self) -> None:
         self._data: dict[bytes, bytes] = {}
+        self._sorted: list[bytes] | None = []
+        """The keys in order, or None once a write added or removed one."""
         self._closed = False
 
     def get(self, key: bytes) -> bytes | None:
@@ -28,6 +33,9 @@ class MemoryStore(KeyValueStore):
         # Validate first: after this point nothing can fail, which is what makes the batch atomic.
         put_items, delete_keys = checked_batch(puts, deletes)
         data = self._data
+        if self._sorted is not None and (any(key not in data for key, _ in put_items)
+                                         or any(key in data for key in delete_keys)):
+            self._sorted = None
         data.update(put_items)
         for key in delete_keys:
             data.pop(key, None)
@@ -40,9 +48,20 @@ class MemoryStore(KeyValueStore):
         check_key(prefix)
         if start is not None:
             check_key(start)
-        # A sorted snapshot, like a LevelDB iterator: writes made during the scan are not seen.
-        items = sorted(item for item in self._data.items()
-                       if item[0].startswith(prefix) and in_range(item[0], reverse, start))
+        keys = self._sorted
+        if keys is None:
+            keys = self._sorted = sorted(self._data)
+        lo = bisect_left(keys, prefix)
+        end = _prefix_end(prefix)
+        hi = len(keys) if end is None else bisect_left(keys, end)
+        if start is not None:
+            if reverse:
+                hi = min(hi, bisect_right(keys, start))
+            else:
+                lo = max(lo, bisect_left(keys, start))
+        # A snapshot, like a LevelDB iterator: writes made during the scan are not seen.
+        data = self._data
+        items = [(key, data[key]) for key in keys[lo:hi]]
         if reverse:
             items.reverse()
         return iter(items)
@@ -50,6 +69,13 @@ class MemoryStore(KeyValueStore):
     def close(self) -> None:
         self._closed = True
         self._data = {}
+        self._sorted = []
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    """The least key above every key that starts with `prefix` (None: no such key, the prefix is empty or all 0xff)."""
+    stem = prefix.rstrip(b"\xff")
+    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None

@@ -23,7 +23,14 @@ import pytest  # noqa: E402
 from _pytest.logging import LogCaptureHandler  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from btt_chain.primitives import hash_chain  # noqa: E402
 from runtime.compute import weights_source  # noqa: E402
+
+hash_chain.CACHED_CHAINS = 64
+"""A test process is hundreds of nodes in turn, not one: with a node's 8 cached hash chains, the tests that make keys
+of their own (rotations, joins) pushed the dev validators' chains out, and each of the four was built again 12-18
+times (2**20 steps, ~0.23 s each: 17 s of the in-process tests' CPU). 64 chains of at most 2**24 reveals hold at most
+~80 MiB of checkpoints, 64 of the dev chains' 2**20 ~5 MiB."""
 
 # no per-example time limit (hypothesis' default is 200 ms): a busy machine stretches any example past a fixed budget
 settings.register_profile("btt", deadline=None)

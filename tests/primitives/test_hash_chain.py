@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from btt_chain.primitives import hash_chain
 from btt_chain.primitives.hash_chain import (
-    CACHED_CHAINS,
     HashChain,
     HashChainExhausted,
     cached_hash_chain,
@@ -176,7 +176,7 @@ def test_a_chain_built_elsewhere_is_kept_and_the_cache_stays_bounded() -> None:
     remember_hash_chain(secret, 2, elsewhere)
     assert cached_hash_chain(secret, 64, 2) is elsewhere and hash_chain_for(secret, 64, 2) is elsewhere
     assert cached_hash_chain(secret, 32, 2) is None and cached_hash_chain(secret, 64, 1) is None
-    for i in range(CACHED_CHAINS):  # as many newer chains as the cache holds: the oldest goes
+    for i in range(hash_chain.CACHED_CHAINS):  # as many newer chains as the cache holds: the oldest goes
         hash_chain_for(bytes([i + 100]) * 32, 16)
     assert cached_hash_chain(secret, 64, 2) is None
     assert cached_hash_chain(bytes([100]) * 32, 16) is not None

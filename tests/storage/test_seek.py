@@ -48,6 +48,26 @@ def test_a_scan_from_a_key_is_the_scan_without_the_keys_before_it(store: KeyValu
                     prefix, reverse, start)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_scans_between_writes_that_add_change_and_remove_keys_see_each_write(store: KeyValueStore,
+                                                                              seed: int) -> None:
+    """The memory store keeps its keys sorted between writes: a write that only changes values keeps the order, one
+    that adds or removes a key (in the same batch as a change, a delete of a missing key) must not leave it stale."""
+    rng = random.Random(seed)
+    pool = KEYS + [bytes([rng.choice(b"ab\xff"), rng.randrange(256)]) for _ in range(20)]
+    items: dict[bytes, bytes] = {}
+    for step in range(60):
+        puts = {k: bytes([step]) for k in rng.sample(pool, rng.randrange(4))}
+        deletes = [k for k in rng.sample(pool, rng.randrange(3)) if k not in puts]
+        store.write(puts, deletes)
+        items.update(puts)
+        for key in deletes:
+            items.pop(key, None)
+        prefix, start = rng.choice(SCAN_PREFIXES), rng.choice([None, *STARTS])
+        for reverse in (False, True):
+            assert list(store.iterate(prefix, reverse, start)) == by_hand(items, prefix, reverse, start), step
+
+
 def test_a_seek_sees_a_batch_still_landing(tmp_path: Path) -> None:
     with LevelDBStore(tmp_path / "db") as db:
         items = {k: b"old" for k in KEYS}
