@@ -387,11 +387,11 @@ def test_the_whole_suite_runs_three_lanes_and_any_lane_that_fails_or_runs_nothin
     pytest_runs = [line for line in checkout.log() if line.startswith("python -m pytest")]
     assert sorted(pytest_runs) == sorted([
         "python -m pytest --collect-only -q -p no:cacheprovider tests",
-        "python -m pytest -n 2 --durations=15 --ignore=tests/functional --ignore=tests/explorer "
-        "--ignore=tests/substrate --ignore=tests/bench --ignore=tests/client/test_client_install.py "
-        "--ignore=tests/testnet",
-        "python -m pytest -n 3 --dist loadfile --durations=15 tests/functional tests/explorer tests/substrate "
-        "tests/bench tests/client/test_client_install.py",
+        "python -m pytest -n 2 --durations=15 --ignore=tests/consensus/test_finality_simulation.py "
+        "--ignore=tests/functional --ignore=tests/explorer --ignore=tests/substrate --ignore=tests/bench "
+        "--ignore=tests/client/test_client_install.py --ignore=tests/testnet",
+        "python -m pytest -n 3 --dist loadfile --durations=15 tests/consensus/test_finality_simulation.py "
+        "tests/functional tests/explorer tests/substrate tests/bench tests/client/test_client_install.py",
         "python -m pytest tests/testnet",
     ]), pytest_runs
     for lane in ("in-process", "real processes", "testnet"):
