@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import nacl.pwhash.argon2id as argon2id
 import pytest
 
 from btt_chain.primitives.errors import ConfigError
@@ -98,3 +102,15 @@ def test_a_key_file_that_does_not_exist_says_so(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         keyfile_public(missing)
     assert not missing.exists()
+
+
+def test_a_process_writes_key_files_at_the_interactive_limits(tmp_path):
+    """The test processes write key files at argon2id's least cost (tests/conftest.py); `btt-chain key generate` in a
+    process of its own writes them at the interactive limits, and they read back."""
+    path = tmp_path / "k.json"
+    done = subprocess.run([sys.executable, "-m", "cli", "key", "generate", "--output", str(path)],
+                          env={**os.environ, "BTT_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    crypto = json.loads(path.read_text())["crypto"]
+    assert (crypto["opslimit"], crypto["memlimit"]) == (argon2id.OPSLIMIT_INTERACTIVE, argon2id.MEMLIMIT_INTERACTIVE)
+    assert load_keyfile(path, lambda: PASSWORD.encode()).public.hex() in done.stdout
