@@ -85,6 +85,13 @@ def in_range(key: bytes, reverse: bool, start: bytes | None) -> bool:
     return start is None or (key <= start if reverse else key >= start)
 
 
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The least key above every key that starts with `prefix` (None: there is none, the prefix is empty or all
+    0xff)."""
+    trimmed = prefix.rstrip(b"\xff")
+    return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
+
+
 def check_key(key: bytes) -> None:
     """Reject a key that is not `bytes` the same way in every backend."""
     if type(key) is not bytes:

@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 from btt_chain.primitives.errors import StorageError
-from storage.kv import KeyValueStore, check_key, checked_batch
+from storage.kv import KeyValueStore, check_key, checked_batch, prefix_end
 
 
 class MemoryStore(KeyValueStore):
@@ -52,7 +52,7 @@ class MemoryStore(KeyValueStore):
         if keys is None:
             keys = self._sorted = sorted(self._data)
         lo = bisect_left(keys, prefix)
-        end = _prefix_end(prefix)
+        end = prefix_end(prefix)
         hi = len(keys) if end is None else bisect_left(keys, end)
         if start is not None:
             if reverse:
@@ -74,8 +74,3 @@ class MemoryStore(KeyValueStore):
     def __len__(self) -> int:
         return len(self._data)
 
-
-def _prefix_end(prefix: bytes) -> bytes | None:
-    """The least key above every key that starts with `prefix` (None: no such key, the prefix is empty or all 0xff)."""
-    stem = prefix.rstrip(b"\xff")
-    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None

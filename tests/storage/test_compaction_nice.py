@@ -1,8 +1,10 @@
 """BTT_COMPACTION_NICE: the priority of LevelDB's background thread. A bad value is refused with what to give, before
-any database is opened, and costs nothing; a good one is taken."""
+any database is opened, and costs nothing; a good one is taken, and given to each thread Python did not start."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,40 @@ def test_the_node_command_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, t
     code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), "--rpc-port", "0",
                        "--no-prometheus")
     assert_one_error_line(code, err, "BTT_COMPACTION_NICE='lowest': give a nice value from -20 to 19")
+
+
+NICED_THREADS = """
+import _thread, os, threading
+from storage import leveldb
+
+def raw_thread():  # a thread Python's threading module does not know, as LevelDB's background thread
+    ids, gate = [], _thread.allocate_lock()
+    gate.acquire()
+    started = _thread.allocate_lock()
+    started.acquire()
+    def run():
+        ids.append(threading.get_native_id())
+        started.release()
+        gate.acquire()
+    _thread.start_new_thread(run, ())
+    started.acquire()
+    return ids[0]
+
+first = raw_thread()
+leveldb._nice_background_threads(7)
+assert os.getpriority(os.PRIO_PROCESS, first) == 7
+assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0  # Python's own threads keep theirs
+listed = []
+real_listdir = os.listdir
+os.listdir = lambda path: listed.append(path) or real_listdir(path)
+leveldb._nice_background_threads(7)
+assert listed == []  # no thread came or went: not listed again
+second = raw_thread()
+leveldb._nice_background_threads(7)
+assert listed == ["/proc/self/task"] and os.getpriority(os.PRIO_PROCESS, second) == 7
+"""
+
+
+def test_threads_python_did_not_start_are_niced_once_and_listed_only_when_their_number_changes() -> None:
+    done = subprocess.run([sys.executable, "-c", NICED_THREADS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
