@@ -19,12 +19,11 @@ for _var in BLAS_THREAD_VARIABLES:
 import logging  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
-import nacl.pwhash.argon2id as argon2id  # noqa: E402
 import pytest  # noqa: E402
 from _pytest.logging import LogCaptureHandler  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from btt_chain.primitives import hash_chain, keystore  # noqa: E402
+from btt_chain.primitives import hash_chain  # noqa: E402
 from runtime.compute import weights_source  # noqa: E402
 
 hash_chain.CACHED_CHAINS = 64
@@ -33,11 +32,6 @@ of their own (rotations, joins) pushed the dev validators' chains out, and each 
 times (2**20 steps, ~0.23 s each: 17 s of the in-process tests' CPU). 64 chains of at most 2**24 reveals hold at most
 ~80 MiB of checkpoints, 64 of the dev chains' 2**20 ~5 MiB."""
 
-keystore.OPSLIMIT, keystore.MEMLIMIT = argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN
-"""Key files written by a test process derive their key at argon2id's least cost (a file names its own limits, and
-reading it follows them; geth's `--lightkdf`, for tests): the interactive limits cost ~68 ms a derivation, 145 of
-them ~10 s of the in-process tests' CPU. Node and CLI processes the tests start write the interactive ones, which
-`test_a_process_writes_key_files_at_the_interactive_limits` checks."""
 
 # no per-example time limit (hypothesis' default is 200 ms): a busy machine stretches any example past a fixed budget
 settings.register_profile("btt", deadline=None)

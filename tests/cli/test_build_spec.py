@@ -17,6 +17,7 @@ from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.keystore import save_keyfile
 from genesis.loader import load_chain_spec, load_chain_spec_doc
 from tests.support.cli_runner import assert_one_error_line, run, succeed
+from tests.support.light_kdf import light_kdf  # noqa: F401 - autouse: key files at the least cost
 
 LENGTH = 64
 """A short hash chain: the spec's own length in these tests (the presets' 2**24 takes seconds a key)."""

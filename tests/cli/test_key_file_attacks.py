@@ -18,6 +18,7 @@ from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.keystore import is_encrypted, keyfile_identity, load_keyfile, save_keyfile
 from cli import passwords
 from tests.support.cli_runner import assert_one_error_line, run
+from tests.support.light_kdf import light_kdf  # noqa: F401 - autouse: key files at the least cost
 
 PASSWORD = "a long enough password"
 

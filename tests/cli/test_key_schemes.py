@@ -17,6 +17,7 @@ from btt_chain.primitives.signatures import ECDSA, ED25519, SR25519
 from cli.accounts import resolve_account, resolve_signer
 from cli.node_cmd import _validator_key
 from tests.support.cli_runner import assert_one_error_line, run, succeed
+from tests.support.light_kdf import light_kdf  # noqa: F401 - autouse: key files at the least cost
 
 PASSWORD = "a long enough password"
 ALICE_SR = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"

@@ -15,6 +15,7 @@ from btt_chain.primitives.errors import ConfigError
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.keystore import keyfile_public, load_keyfile, save_keyfile
 from tests.support.cli_runner import run
+from tests.support.light_kdf import light_kdf  # noqa: F401 - autouse: key files at the least cost
 
 PASSWORD = "a long enough password"
 
@@ -105,7 +106,7 @@ def test_a_key_file_that_does_not_exist_says_so(tmp_path):
 
 
 def test_a_process_writes_key_files_at_the_interactive_limits(tmp_path):
-    """The test processes write key files at argon2id's least cost (tests/conftest.py); `btt-chain key generate` in a
+    """This module writes key files at argon2id's least cost (`tests.support.light_kdf`); `btt-chain key generate` in a
     process of its own writes them at the interactive limits, and they read back."""
     path = tmp_path / "k.json"
     done = subprocess.run([sys.executable, "-m", "cli", "key", "generate", "--output", str(path)],

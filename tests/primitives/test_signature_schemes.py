@@ -22,6 +22,7 @@ from btt_chain.primitives.keystore import keyfile_identity, load_keyfile, save_k
 from btt_chain.primitives.mnemonic import keypair_from_suri
 from btt_chain.primitives.signatures import ECDSA, ED25519, SR25519, verify_multi
 from btt_chain.primitives.sr25519 import Sr25519Keypair
+from tests.support.light_kdf import light_kdf  # noqa: F401 - autouse: key files at the least cost
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 """The order of secp256k1's group."""
