@@ -271,6 +271,9 @@ def node(
     demo_miner, demo_clinic_key = _demo_roles(demo_economy, demo_clinic, key if validator else None,
                                               spec_checked.chain_type)
     bootnodes = _check_bootnodes(bootnodes)
+    from storage.leveldb import check_environment
+
+    check_environment()  # what the environment sets for the database, before the ports too
     from btt_chain.node.listen_ports import ListenPort, check_listen_ports
 
     rpc_host, p2p_host, prometheus_host = ("0.0.0.0" if external else "127.0.0.1"

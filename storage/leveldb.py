@@ -92,6 +92,15 @@ def compaction_nice() -> int:
         raise ConfigError(f"BTT_COMPACTION_NICE={raw!r}: give a nice value from -20 to 19 (default "
                           f"{COMPACTION_NICE_DEFAULT}: LevelDB's compactions at the lowest priority)")
     return value
+
+
+def check_environment() -> None:
+    """What the environment sets for LevelDB (BTT_COMPACTION_NICE, BTT_LEVELDB_TABLE_READS), checked without opening
+    anything: a command that also probes ports calls it first, so that a taken port does not hide a bad setting."""
+    compaction_nice()
+    table_reads.requested_mode()
+
+
 BLOB_DIR = "blobs"
 """The block files' directory inside the database's."""
 

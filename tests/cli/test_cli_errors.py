@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from tests.functional.framework import free_port
-from tests.support.cli_runner import assert_one_error_line, run
+from tests.support.cli_runner import assert_one_error_line, held_node_ports, run
 
 
 def assert_one_line_error(code: int, err: str, fragment: str) -> None:
@@ -73,11 +72,7 @@ NODE_MISTAKES = [
 def test_a_mistake_in_the_node_arguments_is_named_even_where_its_ports_are_taken(capsys, argv, fragment):
     # another node on the same ports (a devnet on the defaults): the mistake is what the user must fix first, and the
     # taken port is said only of a command line without one (the last case: the ports really are held here)
-    with socket.socket() as rpc, socket.socket() as p2p:
-        for held in (rpc, p2p):
-            held.bind(("127.0.0.1", 0))
-            held.listen()
-        ports = ["--rpc-port", str(rpc.getsockname()[1]), "--port", str(p2p.getsockname()[1]), "--no-prometheus"]
+    with held_node_ports() as ports:
         code, _, err = run(capsys, "node", *(argv or ["--dev"]), *ports)
     assert_one_error_line(code, err, fragment)
 

@@ -11,7 +11,7 @@ import pytest
 
 from btt_chain.primitives.errors import ConfigError
 from storage.leveldb import COMPACTION_NICE_DEFAULT, LevelDBStore, compaction_nice
-from tests.support.cli_runner import assert_one_error_line, run
+from tests.support.cli_runner import assert_one_error_line, held_node_ports, run
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, COMPACTION_NICE_DEFAULT), ("", COMPACTION_NICE_DEFAULT),
@@ -36,9 +36,10 @@ def test_anything_else_is_refused_before_a_database_is_touched(monkeypatch: pyte
 def test_the_node_command_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BTT_COMPACTION_NICE", "lowest")
-    code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), "--rpc-port", "0",
-                       "--no-prometheus")
+    with held_node_ports() as ports:  # another node on its ports: the bad setting is still what it says
+        code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), *ports)
     assert_one_error_line(code, err, "BTT_COMPACTION_NICE='lowest': give a nice value from -20 to 19")
+    assert not (tmp_path / "base").exists()  # nothing made
 
 
 NICED_THREADS = """

@@ -18,7 +18,7 @@ from btt_chain.primitives.errors import ConfigError
 from storage import table_reads
 from storage.leveldb import LevelDBStore
 from storage.read_ahead import leveldb_library
-from tests.support.cli_runner import assert_one_error_line, run
+from tests.support.cli_runner import assert_one_error_line, held_node_ports, run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,9 +106,10 @@ def test_good_settings_are_taken(monkeypatch: pytest.MonkeyPatch, raw: str) -> N
 def test_the_node_command_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BTT_LEVELDB_TABLE_READS", "mapped")
-    code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), "--rpc-port", "0",
-                       "--no-prometheus")
+    with held_node_ports() as ports:  # another node on its ports: the bad setting is still what it says
+        code, _, err = run(capsys, "node", "--dev", "--base-path", str(tmp_path / "base"), *ports)
     assert_one_error_line(code, err, "BTT_LEVELDB_TABLE_READS='mapped': give pread")
+    assert not (tmp_path / "base").exists()  # nothing made
 
 
 def test_the_static_is_found_in_the_loaded_library() -> None:

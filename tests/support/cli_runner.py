@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -31,6 +33,17 @@ def assert_one_error_line(code: int, err: str, fragment: str) -> None:
     assert "Traceback" not in err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert fragment in err, err
+
+
+@contextlib.contextmanager
+def held_node_ports() -> Iterator[list[str]]:
+    """The node's RPC and peer ports held by listeners of this test (another node on them, as a devnet on the
+    defaults), and Prometheus off: the arguments that name them. A mistake must be said before a taken port."""
+    with socket.socket() as rpc, socket.socket() as p2p:
+        for held in (rpc, p2p):
+            held.bind(("127.0.0.1", 0))
+            held.listen()
+        yield ["--rpc-port", str(rpc.getsockname()[1]), "--port", str(p2p.getsockname()[1]), "--no-prometheus"]
 
 
 def succeed(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
