@@ -87,10 +87,19 @@ def _finalized_max(samples: Sequence[Sample], t_from: float, t_to: float, exclud
     return max(values) if values else None
 
 
-def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window], grace_s: float) -> Check:
+def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window], grace_s: float, *,
+                            stake: Mapping[str, int], slot_s: float, epoch_s: float) -> Check:
     """For every perturbation window, the nodes it did not take out finalized a higher block by `grace_s` after
     the window closed than when it opened. A partition that stalls finality (no side holds 2/3 of the stake) is
-    skipped: `check_finality_resumed` holds it to the manifest's bound."""
+    skipped: `check_finality_resumed` holds it to the manifest's bound.
+
+    `stake`: validator node -> stake (empty: no allowance): where the run's impairments together held a third of the
+    stake or more (`impairment.stalling_spans`: restarts until the node answered again, clocks a slot or more off),
+    finality may stop; a window overlapping such a span is held instead to finality moving by `grace_s` plus one
+    epoch (the epoch under way when the validators came back) after the span ended."""
+    from btt_chain.testnet.impairment import stalling_spans
+
+    spans = stalling_spans(samples, windows, stake, slot_s)
     lines = []
     ok = True
     for w in windows:
@@ -98,16 +107,23 @@ def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window]
             lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): no side holds 2/3 of the stake, so finality "
                          "stops until the heal: held to the resume bound instead")
             continue
+        deadline = w.end_s + grace_s
+        overlapping: list[str] = []
+        for span in spans:  # in time order: a span that extends the deadline may reach the next one
+            if span.start_s <= deadline and span.end_s >= w.start_s:
+                deadline = max(deadline, span.end_s + grace_s + epoch_s)
+                overlapping.append(span.label())
+        why = f" (deadline {deadline:g} s: {'; '.join(overlapping)})" if overlapping else ""
         before = _finalized_max(samples, w.start_s - grace_s, w.start_s, set(w.affected))
-        after = _finalized_max(samples, w.start_s, w.end_s + grace_s, set(w.affected))
+        after = _finalized_max(samples, w.start_s, deadline, set(w.affected))
         if before is None or after is None:
             ok = False
-            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): no samples from the other nodes")
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): no samples from the other nodes{why}")
         elif after <= before:
             ok = False
-            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finality stuck at #{before}")
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finality stuck at #{before}{why}")
         else:
-            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finalized #{before} -> #{after}")
+            lines.append(f"{w.label} ({w.start_s:g}-{w.end_s:g} s): finalized #{before} -> #{after}{why}")
     if not windows:
         lines.append("no perturbations scheduled")
     return Check("finality advanced through every perturbation", ok, tuple(lines))

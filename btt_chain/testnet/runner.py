@@ -724,7 +724,9 @@ class TestnetRun:
         results = [
             checks.check_one_chain({k: v for k, v in finals.items() if k not in left}, at_common,
                                {k: v for k, v in bases.items() if v}),
-            checks.check_finality_progress(progressing, self.windows, grace),
+            checks.check_finality_progress(progressing, self.windows, grace,
+                                           stake={n.name: n.stake for n in m.validators},
+                                           slot_s=m.slot_ms / 1000, epoch_s=m.epoch_s),
             checks.check_no_equivocation(evidence),
             checks.check_issuance(issuance),
             tx_check,

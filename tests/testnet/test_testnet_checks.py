@@ -19,6 +19,11 @@ def samples(fin_v1: list[int]) -> list[Sample]:
     return out
 
 
+def progress(observed: list[Sample], windows: list[Window]) -> checks.Check:
+    """The progress check with a 10 s grace and no allowance for impaired validators (see test_testnet_impairment)."""
+    return checks.check_finality_progress(observed, windows, grace_s=10, stake={}, slot_s=1, epoch_s=5)
+
+
 def test_one_chain_passes_when_all_agree_at_the_lowest_common_height() -> None:
     c = checks.check_one_chain({"a": 10, "b": 12}, {"a": "0xaa", "b": "0xaa"})
     assert c.passed and "#10" in c.lines[0]
@@ -36,17 +41,17 @@ def test_one_chain_fails_when_a_node_is_silent_or_never_finalized() -> None:
 
 
 def test_finality_progress_passes_when_the_others_keep_finalizing() -> None:
-    c = checks.check_finality_progress(samples([0, 5, 10, 15, 20, 25, 30]), [KILL], grace_s=10)
+    c = progress(samples([0, 5, 10, 15, 20, 25, 30]), [KILL])
     assert c.passed, c.lines
 
 
 def test_finality_progress_fails_when_finality_stalls_through_a_window() -> None:
-    c = checks.check_finality_progress(samples([0, 5, 10, 10, 10, 10, 10, 10]), [KILL], grace_s=10)
+    c = progress(samples([0, 5, 10, 10, 10, 10, 10, 10]), [KILL])
     assert not c.passed and "finality stuck at #10" in c.lines[0]
 
 
 def test_finality_progress_fails_without_samples() -> None:
-    c = checks.check_finality_progress([], [KILL], grace_s=10)
+    c = progress([], [KILL])
     assert not c.passed and "no samples" in c.lines[0]
 
 

@@ -149,10 +149,10 @@ def test_finality_resumed_fails_when_finality_never_comes_back() -> None:
 
 def test_finality_progress_leaves_a_stalling_partition_to_the_resume_check() -> None:
     flat = [Sample(t, n, 30, 20, 4) for t in range(0, 60, 2) for n in (*A, *B)]
-    c = checks.check_finality_progress(flat, [RACE], grace_s=15)
+    c = checks.check_finality_progress(flat, [RACE], grace_s=15, stake={}, slot_s=1, epoch_s=5)
     assert c.passed and "held to the resume bound instead" in c.lines[0]
     majority = Window("partition v0,v1,v2 | v3", 20, 30, ("v3",), sides=(("v0", "v1", "v2"), ("v3",)))
-    assert not checks.check_finality_progress(flat, [majority], grace_s=15).passed
+    assert not checks.check_finality_progress(flat, [majority], grace_s=15, stake={}, slot_s=1, epoch_s=5).passed
 
 
 # the manifest ----------------------------------------------------------------------------------------------------
