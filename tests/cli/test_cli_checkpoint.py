@@ -59,7 +59,7 @@ def test_node_refuses_to_start_on_a_database_that_conflicts_with_the_checkpoint(
     kv.close()
     assert held is not None
     code, _, err = run(capsys, "node", "--chain", str(spec_path), "--base-path", str(tmp_path / "base"), "--no-p2p",
-                       "--rpc-port", "0", "--checkpoint", f"0x{HASH}@2")
+                       "--rpc-port", "0", "--no-prometheus", "--checkpoint", f"0x{HASH}@2")
     assert code == 1
     assert_one_error_line(code, err, f"holds block #2 0x{held.hex()}, which conflicts with the trusted checkpoint")
     assert "purge-chain" in err
