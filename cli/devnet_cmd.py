@@ -141,6 +141,23 @@ def cli_command() -> str:
     return sys.argv[0] if Path(sys.argv[0]).name == "btt-chain" else "btt-chain"
 
 
+LOG_TAIL_BYTES = 64 * 1024
+"""How much of a stopped node's log is read for its last `error:` line."""
+
+
+def last_error_line(log: Path) -> str | None:
+    """The last `error: ...` line a node printed before it stopped (the one line a failed start says: a bad setting,
+    a taken port, a database another process holds), from the end of its log; None if it printed none."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = [line.strip() for line in tail.splitlines() if line.startswith("error: ")]
+    return found[-1][:500] if found else None
+
+
 STATUS_WIDTH = 79
 DEFAULT_RPC_PORT = 9944
 STATUS_LEGEND = "status: n<node> #<head>/<finalized> (<peers>), refreshed every second"
@@ -166,6 +183,9 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
     with this command however it dies (even SIGKILL), so none keeps its ports."""
     started = time.monotonic()
     announced = False
+    from storage.leveldb import check_environment
+
+    check_environment()  # what every node would refuse at its start, said once here and before the ports
     taken = busy_ports(nodes, base_port, base_rpc_port)
     if taken:
         raise ConfigError(
@@ -220,8 +240,9 @@ def devnet(nodes: int, base_dir: Path | None, base_port: int, base_rpc_port: int
             dead = [n for n in procs if n.process is not None and n.process.poll() is not None]
             if dead:
                 for n in dead:
-                    click.echo(f"\nnode{n.index} exited with {n.process.returncode if n.process else '?'}; "
-                               f"see {n.datadir / 'node.log'}", err=True)
+                    said = last_error_line(n.datadir / "node.log")
+                    click.echo(f"\nnode{n.index} exited with {n.process.returncode if n.process else '?'}"
+                               f"{': ' + said if said else ''}; see {n.datadir / 'node.log'}", err=True)
                 raise ConfigError("a devnet node stopped")
             if as_json and announced:
                 continue  # no status line to keep: the nodes are asked nothing more

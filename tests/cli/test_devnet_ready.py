@@ -114,3 +114,30 @@ def test_in_json_mode_the_ready_line_is_on_stderr_and_polling_then_stops(
         r"\(node0\) to http://127\.0\.0\.1:9947 \(node3\), explorer http://127\.0\.0\.1:9944/ in a browser; in "
         rf"another terminal: {re.escape(CMD)} query account bob", ready[0]), ready
     assert fake_devnet["polls"] == 8  # two rounds of four; none once it said so
+
+
+def test_a_stopped_nodes_last_error_line_is_quoted(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    assert devnet_cmd.last_error_line(log) is None  # no log at all
+    log.write_text("2026-11-29 INFO starting\nerror: an early one\n" + "x" * (devnet_cmd.LOG_TAIL_BYTES + 10)
+                   + "\n2026-11-29 INFO more\nerror: cannot listen for peers on 127.0.0.1:30334: Address already in "
+                   "use\n  (a continuation line)\n")
+    assert devnet_cmd.last_error_line(log) == ("error: cannot listen for peers on 127.0.0.1:30334: Address already "
+                                               "in use")
+    log.write_text("INFO a clean log\nWARNING an error: inside a line is not one\n")
+    assert devnet_cmd.last_error_line(log) is None
+
+
+def test_a_bad_storage_setting_is_said_once_before_any_node_or_port(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    monkeypatch.setenv("BTT_LEVELDB_TABLE_READS", "mapped")
+    started: list[object] = []
+    monkeypatch.setattr(devnet_cmd.subprocess, "Popen", lambda *a, **k: started.append(a))
+    with socket.socket() as held:  # another devnet on its first port: the setting is still what it says
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        code, _, err = run(capsys, "devnet", "--nodes", "2", "--port", str(held.getsockname()[1]))
+    assert code == 1 and not started
+    assert err.strip().splitlines() == [err.strip()] and "BTT_LEVELDB_TABLE_READS='mapped': give pread" in err, err
