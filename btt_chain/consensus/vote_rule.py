@@ -9,6 +9,13 @@ surround vote with one it signed before is never signed. Because the source is t
 head's chain and the target is the head's own checkpoint, the source is always an ancestor of the target: a link no
 node could count is never signed.
 
+When: once per epoch, not at the first block of it but `vote_delay` slots into it (`voting_epoch`), by the head's
+slot or the clock's, whichever comes first. The target is the last block before the epoch's first slot, so a fork
+there (a block of the epoch's last slots arriving late, from a slow clock or a slow link, beside one built without it)
+split the votes of validators that voted on the first block they saw: the longest chain settles that within a slot
+or two, and votes cast after it agree. A late vote costs nothing in finality: the next epoch's votes wait as long, so
+the source they name is the justification this epoch's votes made.
+
 With the fork choice from the latest justified checkpoint (`fork_choice`), an honest validator's source epoch never
 falls and its target epoch rises, so its record never forbids the rule's link: it abstains only when it has nothing to
 add, or after its record and its finality state drifted apart (a validator restored from an older database).
@@ -23,6 +30,26 @@ from btt_chain.consensus.signed_votes import SignedVotes
 from btt_chain.primitives.vote import Checkpoint
 
 Link = tuple[Checkpoint, Checkpoint]
+
+VOTE_DELAY_SLOTS = 2
+"""Slots into an epoch a validator waits before it votes (less in an epoch of two slots or fewer): enough for a
+block of the last slot before it, a slot late, to arrive and the fork choice to settle."""
+
+
+def vote_delay(epoch_slots: int) -> int:
+    """The slots into an epoch a validator waits before it votes: VOTE_DELAY_SLOTS, within the epoch."""
+    return max(0, min(VOTE_DELAY_SLOTS, epoch_slots - 1))
+
+
+def voting_epoch(head_slot: int, clock_slot: int, epoch_slots: int, delay: int) -> int | None:
+    """The epoch a validator votes in now: its head's, once the head or the clock is `delay` slots into that epoch
+    (`vote_delay`); None before, and in epoch 0 (genesis is justified). A head behind the clock (a node catching up)
+    votes in its own epoch at once, as its clock is past the delay."""
+    epoch = head_slot // epoch_slots
+    if epoch <= 0:
+        return None
+    due = epoch * epoch_slots + delay
+    return epoch if max(head_slot, clock_slot) >= due else None
 
 
 @dataclass(frozen=True)

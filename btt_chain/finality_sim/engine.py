@@ -52,7 +52,7 @@ class Simulation:
         self.schedule = schedule
         s = schedule
         genesis = genesis_block(s.seed)
-        self.setup = RunSetup(genesis, s.sets(), s.epoch_slots, s.slot_ticks, rules or Rules(),
+        self.setup = RunSetup(genesis, s.sets(), s.epoch_slots, s.slot_ticks, rules or Rules(), s.vote_delay,
                               tuple((k.epoch, k.validator) for k in s.rotations if not k.fork_only))
         self.net = Network(s)
         self.tree = BlockTree(genesis, s.epoch_slots)
@@ -66,8 +66,11 @@ class Simulation:
         s, net = self.schedule, self.net
         for slot in range(1, s.epochs * s.epoch_slots):
             net.at(slot * s.slot_ticks, LEAD, partial(self._lead, slot))
+        due = s.vote_delay * s.slot_ticks
         for epoch in range(1, s.epochs):
             net.at(epoch * s.epoch_ticks + s.slot_ticks, ADVERSARY, partial(self.adversary.vote, epoch))
+            for n in self.order:  # the author loop's call at the slot a vote is due (after that slot's leader)
+                net.at(epoch * s.epoch_ticks + due, PULL, partial(self._vote_due, n))
         for n in self.order:
             net.at(1 + net.draw("pull-phase", n) % s.pull_every, PULL, partial(self._pull, n))
         for r in s.restarts:
@@ -212,6 +215,9 @@ class Simulation:
         node = self.nodes[n]
         if node.up:
             self._gossip(n, node.take_sync(blocks, found, self.net.now))
+
+    def _vote_due(self, n: int) -> None:
+        self._gossip(n, self.nodes[n].on_slot(self.net.now))
 
     def _restart(self, n: int, lose: str) -> None:
         self._gossip(n, self.nodes[n].restart(self.net.now, lose))

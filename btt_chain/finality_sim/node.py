@@ -3,7 +3,8 @@
 It holds the blocks it received (orphans wait for their parent), a `VoteTracker` over its own `NodeView`, the
 justifications stored beside its blocks, and, a validator, its `SignedVotes` record. After every block, vote,
 justification or sync response it takes in, it retries what its tracker held (`retry_unresolved`) and recomputes its
-head with the fork choice from its latest justified checkpoint. When its head enters a new epoch, a validator in the
+head with the fork choice from its latest justified checkpoint. Once its head's epoch is due a vote (`vote_delay` slots
+into it by the head or by the clock: `vote_rule.voting_epoch`, also at the slot's start, `on_slot`), a validator in the
 set of the head's checkpoint of that epoch asks the vote rule once for a link; if there is one it records it in
 `SignedVotes`, counts it itself and hands it to the network to gossip (once).
 
@@ -44,6 +45,7 @@ from btt_chain.consensus.signing_gate import (
     merge_signed_votes,
     record_of,
 )
+from btt_chain.consensus.vote_rule import voting_epoch
 from btt_chain.finality_sim.blocks import BlockTree, SimBlock, child_block, due_rotations
 from btt_chain.finality_sim.validators import MAX_GENERATION, EpochSets, account_of, validator_key
 from btt_chain.finality_sim.view import NodeView
@@ -77,6 +79,8 @@ class RunSetup:
     epoch_slots: int
     slot_ticks: int
     rules: Rules
+    vote_delay: int
+    """Slots into an epoch a validator waits before it votes (the schedule's `vote_delay`)."""
     rotations: tuple[tuple[int, int], ...] = ()
     """(epoch, validator) of the key rotations honest leaders include."""
     doppelganger_epochs: int = 2
@@ -331,10 +335,16 @@ class SimNode:
         if verdict is Verdict.OLD:
             self.signed = merge_signed_votes(self.signed, record_of([vote.link]))
 
+    def on_slot(self, now: int) -> list[Vote]:
+        """At a slot's start (the node's author loop): the vote, if one is due now (`_vote`)."""
+        return self._vote(now) if self.up else []
+
     def _vote(self, now: int) -> list[Vote]:
-        """Vote once per epoch, when the head enters it (the node's rule), once the signing gate is open."""
-        epoch = self.head_epoch
-        if not self.keys or epoch <= self.last_vote_epoch or epoch == 0:
+        """Vote once per epoch, `vote_delay` slots into the head's epoch by the head or the clock (the node's rule,
+        `vote_rule.voting_epoch`), once the signing gate is open."""
+        epoch = voting_epoch(self.tree.blocks[self.head].slot, now // self.setup.slot_ticks, self.epoch_slots,
+                             self.setup.vote_delay)
+        if not self.keys or epoch is None or epoch <= self.last_vote_epoch:
             return []
         if not self.synced or (self.watch is not None and
                                 self.watch.state(now // self.setup.slot_ticks) is not WatchState.CLEAR):

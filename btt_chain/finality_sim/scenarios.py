@@ -70,6 +70,7 @@ def scripted(leaders: dict[int, int], holds: tuple[DelayRule, ...], epochs: int)
         seed=0, index=0, byzantine_third=False, epoch_slots=EPOCH_SLOTS, slot_ticks=SLOT_TICKS, gst_epoch=epochs - 1,
         epochs=epochs, validators=tuple(ValidatorSpec(i, 100, False) for i in range(4)), observers=1,
         drop_permille=0, max_delay=1, pull_every=SLOT_TICKS, delays=holds, leaders=tuple(sorted(every.items())),
+        vote_delay_slots=0,  # votes at the first block of an epoch, which the holds below are timed against
     )
 
 

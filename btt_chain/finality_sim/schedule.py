@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from btt_chain.consensus.vote_rule import vote_delay
 from btt_chain.finality_sim.draws import draw, pick_weighted
 from btt_chain.finality_sim.validators import EpochSets, SetChange, ValidatorSpec
 
@@ -125,6 +126,13 @@ class Schedule:
     vote_actions: tuple[VoteAction, ...] = ()
     leaders: tuple[tuple[int, int], ...] = field(default=())
     """(slot, validator) overrides of the drawn leaders (scripted scenarios); validator -1: nobody leads."""
+    vote_delay_slots: int | None = None
+    """Slots into an epoch a validator waits before it votes; None: the node's (`vote_rule.vote_delay`). The scripted
+    attacks pin 0 (a vote at the first block of the epoch), the timing their held messages were written for."""
+
+    @property
+    def vote_delay(self) -> int:
+        return vote_delay(self.epoch_slots) if self.vote_delay_slots is None else self.vote_delay_slots
 
     @property
     def epoch_ticks(self) -> int:
@@ -194,8 +202,8 @@ class Schedule:
         }
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name not in raw and f.name in kinds:
-                continue  # a list added since the schedule was printed: its default (none)
+            if f.name not in raw and (f.name in kinds or f.name == "vote_delay_slots"):
+                continue  # a field added since the schedule was printed: its default
             v = raw[f.name]
             if f.name in kinds:
                 v = tuple(kinds[f.name](**_tuples(x)) for x in v)

@@ -36,7 +36,7 @@ from btt_chain.consensus.finality import (
 from btt_chain.consensus.fork_choice import choose_anchor
 from btt_chain.consensus.validator_set import ValidatorSet
 from btt_chain.consensus.vote_guard import VoteGuard
-from btt_chain.consensus.vote_rule import choose_vote
+from btt_chain.consensus.vote_rule import choose_vote, vote_delay, voting_epoch
 from btt_chain.node.chain import Chain, ConflictsWithFinality
 from btt_chain.node.key_authorizations import KeyAuthorizations
 from btt_chain.node.upgrades import UpgradeHalt
@@ -380,14 +380,20 @@ class FinalityService:
         self._apply_finality()
 
     def on_new_head(self) -> None:
-        """`on_blocks_stored`, then vote once per epoch when the head enters it (if this validator is in the set of the
-        epoch's checkpoint)."""
+        """`on_blocks_stored`, then `on_slot`."""
         self.on_blocks_stored()
+        self.on_slot()
+
+    def on_slot(self) -> None:
+        """Vote once per epoch, `vote_delay` slots into the head's epoch by the head or by the clock
+        (`vote_rule.voting_epoch`; the author loop calls this at every slot's start, so a vote comes when it is due
+        even if no block does), if this validator is in the set of the epoch's checkpoint."""
         if self.guard is None:
             return
         chain = self.node.chain
-        epoch = epoch_of(chain.head.slot, self.epoch_slots)
-        if epoch <= self._last_vote_epoch or epoch == 0:
+        epoch = voting_epoch(chain.head.slot, chain.clock.slot_at(self.node.now_ms()), self.epoch_slots,
+                             vote_delay(self.epoch_slots))
+        if epoch is None or epoch <= self._last_vote_epoch:
             return
         target = self._head_checkpoint(epoch)
         voters = self.tracker.target_set(target)

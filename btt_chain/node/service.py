@@ -563,6 +563,10 @@ class Node:
                 self._author_slot(slot)
             finally:
                 self._release_rpc()
+            try:  # a vote due at this slot's start comes whether or not a block does
+                self.finality.on_slot()
+            except Exception:
+                log.exception("voting at slot %d failed", slot)
 
     def _hold_rpc_for(self, slot: int, wait_s: float, half_slot_s: float) -> None:
         """Ask the RPC lane to start no unit from just before `slot` (`wait_s` from now) until it is authored, if

@@ -71,9 +71,11 @@ def test_a_broken_threshold_is_caught_and_shrunk():
 
 
 def test_the_rules_from_before_the_fix_are_caught():
-    # schedule 26 of seed 1 (found by searching the first 48 honest-majority schedules): the pre-fix rules sign links
-    # off their target's chain and stall; the node's own rules keep every property on it
-    schedule = generate(SEED, 26, max_outage=16)
+    # schedule 64 of seed 1 (found by searching the 90 honest-majority schedules of the first 120): the pre-fix rules
+    # sign links off their target's chain and stall; the node's own rules keep every property on it. With votes cast
+    # at an epoch's first block (before vote_rule.VOTE_DELAY_SLOTS), schedules 26, 64 and 88 did; with the delay, the
+    # split views the old rules trip on are rarer, and 64 is the one left
+    schedule = generate(SEED, 64, max_outage=16)
     assert not schedule.byzantine_third
     assert {v.kind for v in run_schedule(schedule, PRE_FIX).violations} >= {"honest-off-chain"}
     assert run_schedule(schedule).violations == ()
