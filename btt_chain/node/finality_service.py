@@ -395,9 +395,13 @@ class FinalityService:
                              vote_delay(self.epoch_slots))
         if epoch is None or epoch <= self._last_vote_epoch:
             return
-        target = self._head_checkpoint(epoch)
-        voters = self.tracker.target_set(target)
         self._last_vote_epoch = epoch
+        try:
+            target = self._head_checkpoint(epoch)
+        except LookupError as exc:  # a warp-synced head still in the epoch of its base: no block of ours to name
+            log.info("not voting in epoch %d: %s", epoch, exc)
+            return
+        voters = self.tracker.target_set(target)
         if voters is None:  # below the finalized block (a trusted checkpoint past it): nothing to vote for
             log.info("no validator set for checkpoint %s on our own chain: not voting in epoch %d", target, epoch)
             return

@@ -112,3 +112,26 @@ def test_a_validator_votes_two_slots_into_the_epoch_by_the_clock_or_by_the_head(
     node.slot = 7 * E
     alice.on_new_head()
     assert [v.target.epoch for v in published] == [1, 2, 3]
+
+
+def test_a_head_whose_checkpoint_is_below_the_oldest_block_held_votes_in_no_epoch_and_raises_nothing(
+        tmp_path: Path) -> None:
+    """A node warp-synced to the last block before an epoch (the base of its database) whose clock is past the delay:
+    the head's epoch has a checkpoint below every block it holds, so there is nothing to vote for (the author loop's
+    call found it first and raised, 2026-11-29's clean-clone run); it votes in the next epoch as any node does."""
+    chain = new_chain(genesis=devnet_genesis(3, epoch_slots=E))
+    node = ClockedNode(chain)
+    alice = FinalityService(node, dev_keypair("alice"), tmp_path / "votes.json")  # type: ignore[arg-type]
+    published: list[Vote] = []
+    alice.publish_vote = lambda raw: published.append(Vote.decode(raw))
+    author_to_slot(chain, 2 * E)
+    chain.lowest_number = chain.head.number  # as a database warp-synced to this block holds nothing below it
+    node.slot = 2 * E + VOTE_DELAY_SLOTS + 3
+    alice.on_slot()
+    alice.on_new_head()
+    assert published == []
+    chain.lowest_number = 0
+    author_to_slot(chain, 3 * E + VOTE_DELAY_SLOTS)
+    node.slot = chain.head.slot
+    alice.on_new_head()
+    assert [v.target.epoch for v in published] == [3], "epoch 2 was passed by for good; epoch 3 voted"
