@@ -15,9 +15,9 @@ from btt_chain.consensus.checkpoints import checkpoint_for_epoch
 from btt_chain.consensus.vote_rule import VOTE_DELAY_SLOTS, vote_delay, voting_epoch
 from btt_chain.node.chain import Chain
 from btt_chain.node.finality_service import FinalityService
-from btt_chain.primitives.block import Header
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.vote import Vote
+from tests.node.test_finality_sets import canonical_header
 from tests.support.node_builder import author_as_leader, devnet_genesis, new_chain
 from tests.support.stub_node import StubNode
 
@@ -67,13 +67,6 @@ def test_the_voting_epoch_is_the_heads_and_never_before_its_delay(head: int, clo
         assert head // epoch_slots == 0 or max(head, clock) < (head // epoch_slots) * epoch_slots + delay
 
 
-def canonical(chain: Chain):  # type: ignore[no-untyped-def]
-    def get(n: int) -> Header | None:
-        h = chain.db.canonical_hash(n)
-        return None if h is None else chain.db.get_header(h)
-    return get
-
-
 def author_to_slot(chain: Chain, slot: int) -> None:
     """Blocks up to the first one at `slot` or later (the three validators lead every slot between them)."""
     while chain.head.slot < slot:
@@ -97,7 +90,7 @@ def test_a_validator_votes_two_slots_into_the_epoch_by_the_clock_or_by_the_head(
     node.slot = E + VOTE_DELAY_SLOTS  # no new block: the author loop's call at the slot's start votes
     alice.on_slot()
     (first,) = published
-    assert first.target == checkpoint_for_epoch(1, canonical(chain), chain.head.number, epoch_slots=E)
+    assert first.target == checkpoint_for_epoch(1, canonical_header(chain), chain.head.number, epoch_slots=E)
     for _ in range(3):
         alice.on_slot()
         alice.on_new_head()
