@@ -13,8 +13,9 @@ When: once per epoch, not at the first block of it but `vote_delay` slots into i
 slot or the clock's, whichever comes first. The target is the last block before the epoch's first slot, so a fork
 there (a block of the epoch's last slots arriving late, from a slow clock or a slow link, beside one built without it)
 split the votes of validators that voted on the first block they saw: the longest chain settles that within a slot
-or two, and votes cast after it agree. A late vote costs nothing in finality: the next epoch's votes wait as long, so
-the source they name is the justification this epoch's votes made.
+or two, and votes cast after it agree. The wait delays every finalization by as many slots (two seconds on the
+devnet's 1 s slots, `btt-chain bench network`) and skips no epoch: the next epoch's votes wait as long, so the source
+they name is the justification this epoch's votes made.
 
 With the fork choice from the latest justified checkpoint (`fork_choice`), an honest validator's source epoch never
 falls and its target epoch rises, so its record never forbids the rule's link: it abstains only when it has nothing to

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from btt_chain.primitives.amounts import format_btt
+from btt_chain.testnet.impairment import stalling_spans
 from btt_chain.testnet.perturbations import Window
 
 
@@ -97,8 +98,6 @@ def check_finality_progress(samples: Sequence[Sample], windows: Sequence[Window]
     stake or more (`impairment.stalling_spans`: restarts until the node answered again, clocks a slot or more off),
     finality may stop; a window overlapping such a span is held instead to finality moving by `grace_s` plus one
     epoch (the epoch under way when the validators came back) after the span ended."""
-    from btt_chain.testnet.impairment import stalling_spans
-
     spans = stalling_spans(samples, windows, stake, slot_s)
     lines = []
     ok = True
