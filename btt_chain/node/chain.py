@@ -1303,9 +1303,11 @@ class Chain:
             header, h, dict(result.changes), [block], [],
             [ExecutedBlock(block, meta, undo, set_hash, record)],
         )
-        # written behind, as an imported block is: the block can be broadcast while its write lands (the signing guard
-        # has already persisted the slot, and a crash before it lands leaves the previous head, whose peers hold this)
-        self.db.apply_update(update, behind=True)
+        # on disk before this returns, unlike an imported block's write: the node announces the block (gossip, RPC)
+        # next, and until a peer has it the author is its only holder (a lone devnet node always is). Written behind,
+        # a SIGKILL in the moment before it landed lost a block whose transfer the RPC had reported included. One
+        # block a slot: authoring takes 0.9 ms against 0.8 for an empty block, 58 against 56 for 1,000 transfers
+        self.db.apply_update(update)
         self._add_node(TreeNode(h, header.number, header.parent_hash, slot))
         self.head, self.head_hash = header, h
         return ImportedBlock(block, h, result), dropped
