@@ -98,6 +98,7 @@ def _synthetic_state(items: int, holder: bytes) -> dict[bytes, bytes]:
         out[compute.providers.key(who)] = provider
         out[compute.credit_history.key(who)] = history
         out[compute.pending_credit.key(compute.pending_credit_key(i, i, who))] = record(PendingCredit, credit=UNIT)
+    out[compute.credit_totals.key(0)] = compute.credit_totals.codec.encode(items * UNIT)  # epoch 0, kept since spec 20
     assignments = [Assignment.from_wire(sample_wire(Assignment, provider=_account(k), portion=UNIT))
                    for k in range(MAX_REDUNDANCY)]
     for i in range(ids):

@@ -12,7 +12,8 @@ posted or drawn before it keeps spec 16's rules, so it adds no migration. Spec 1
 failed place read its original's input chunks instead of a copy (`compute.inputs_from`, `compute.input_sharers`): new
 maps only, and a copy spec 17 made is released as it always was, so it adds no migration either. Spec 19 weighs and
 bounds the compute module's start-of-block work: its one new parameter, `compute.hook_max_weight`, is written by
-the params migration 2 -> 3 (its backlog marker is a new value, absent until work waits).
+the params migration 2 -> 3 (its backlog marker is a new value, absent until work waits). Spec 20 sums the compute
+house's whole weight from per-epoch credit totals: compute 3 -> 4 records the epoch they start at (one item).
 
 The contributors' rule: a change of a stored record's shape or meaning bumps its module's version here and adds the
 migration from the previous version (tested on a database the previous spec made); a change of rules is a new spec.
@@ -20,6 +21,7 @@ migration from the previous version (tested on a database the previous spec made
 
 from __future__ import annotations
 
+from .compute.credit_totals_migration import CREDIT_TOTALS
 from .compute.hold_migration import RECORD_HOLDS
 from .compute.late_decoys_migration import LATE_DECOYS
 from .compute.migrations import EVICTABLE_BY_PRICE
@@ -41,8 +43,8 @@ STORAGE_VERSIONS: dict[str, int] = {
     "roles": 0,
     "staking": 0,
     "bonds": 0,
-    "compute": 3,  # spec 14: eviction by whole price and owners' eviction indexes (1); bond holds (2); spec 16: the
-    # late private jobs whose decoys spec 15 dropped open nothing (3)
+    "compute": 4,  # spec 14: eviction by whole price and owners' eviction indexes (1); bond holds (2); spec 16: the
+    # late private jobs whose decoys spec 15 dropped open nothing (3); spec 20: per-epoch credit totals (4)
     "multisig": 0,
     "governance": 0,
     "assets": 0,
@@ -65,5 +67,6 @@ MIGRATIONS = (
     EVICTABLE_BY_PRICE,
     RECORD_HOLDS,
     LATE_DECOYS,  # spec 16
+    CREDIT_TOTALS,  # spec 20
     ATTESTED_AND_HOMES,
 )

@@ -34,7 +34,7 @@ from .utility.calls import MODULE as UTILITY
 from .vesting.calls import MODULE as VESTING
 from .vesting.logic import vesting_lock
 
-SPEC_VERSION = 19
+SPEC_VERSION = 20
 """Bumped whenever the state transition changes; part of every signing payload."""
 
 RUNTIME = Runtime(

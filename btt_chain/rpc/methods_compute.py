@@ -21,6 +21,7 @@ from btt_chain.primitives.address import encode_address
 from btt_chain.primitives.amounts import format_btt
 from btt_chain.primitives.hashing import ZERO_HASH
 from btt_chain.rpc import params as p
+from btt_chain.rpc import runtime_info
 from btt_chain.rpc.at import state_view
 from btt_chain.rpc.errors import invalid_params
 from btt_chain.rpc.paging import SeekableReader, bounded_scan, int_in, state_views, wire_index, wire_of
@@ -310,6 +311,11 @@ def _pending_credit(reader: SeekableReader, state: Overlay, accounts: set[bytes]
     return out, scan.next is None
 
 
+def credit_rules(state: Overlay) -> Any:
+    """The credit rules of the spec that runs the next block (spec 20 counts nothing below `compute.credit_floor`)."""
+    return runtime_info.module_of(runtime_info.reading_runtime(state), compute_credit.__name__)
+
+
 def current_epoch(state: Overlay) -> int:
     return consensus.epoch_of(state, system.slot.get(state))
 
@@ -332,7 +338,7 @@ def render_provider(state: Overlay, who: bytes, pr: Provider, epoch: int, window
         "onTimeBps": pr.on_time_bps(),
         "onTimeRatio": ratio(pr.on_time_bps(), 10_000),
         "credit": {
-            "recent": str(compute_credit.recent_credit(state, who, epoch, window)),
+            "recent": str(credit_rules(state).recent_credit(state, who, epoch, window)),
             "epoch": str(matured.credit),
             "epochBurned": str(matured.burned),
             "pending": str(pending),

@@ -245,6 +245,12 @@ def fixed_ppm(value: int) -> int:
     return value * PPM // FIXED_ONE
 
 
+def electorate_of(state: Overlay) -> Any:
+    """The electorate rules of the spec that runs the next block (spec 20 sums the compute house from per-epoch
+    totals and cuts its window to the work window), as `live_tally` takes that spec's verdict."""
+    return runtime_info.module_of(runtime_info.reading_runtime(state), electorate.__name__)
+
+
 def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict[str, Any]:
     """The tally of a referendum still voting, as `logic.verdict` computes it (and `logic.figures` renders it, as
     the runtime freezes it at the close): house weights at the head's time (at the end of voting once that has
@@ -256,7 +262,7 @@ def live_tally(state: Overlay, ref: Referendum, work: int | None = None) -> dict
     now = system.timestamp_ms.get(state)
     at = min(now, ref.voting_ends_ms)
     rules = runtime_info.module_of(runtime_info.reading_runtime(state), logic.__name__)
-    v = rules.verdict(state, ref, at, electorate.work_total(state) if work is None else work)
+    v = rules.verdict(state, ref, at, electorate_of(state).work_total(state) if work is None else work)
     other = rules.other_aye_figures(v) if hasattr(rules, "other_aye_figures") else None
     out = render_figures(rules.figures(v), ref.track, other)
     out["verdict"] = STATUSES[v.status]
@@ -318,9 +324,10 @@ _STATUS = wire_index(Referendum, "status")
 def btt_referendum(ctx: RpcContext, ref_id: int, at: bytes | None) -> Stepwise:
     """One referendum (as in `btt_referenda`), or null if there is no such referendum. While it is voting:
     `liveTally`, the verdict if voting closed now (`frozen` false, `tallyAtClose` null); the tally's compute-house
-    electorate is the runtime's sum over every account with a credit history, read once per block (its cost
-    follows the number of providers that ever earned credit, worked out in steps of `electorate.WORK_TOTAL_STEP`
-    histories, each its own unit of the RPC lane; every figure is of the block that was the head, or `at`, when the
+    electorate is the runtime's sum of the credit matured in the window, read once per block (since spec 20 from
+    per-epoch totals, at most the work window's; in the first work window after that upgrade, and under earlier
+    specs, also from every provider's credit history, worked out in steps of `electorate.WORK_TOTAL_STEP` histories,
+    each its own unit of the RPC lane; every figure is of the block that was the head, or `at`, when the
     call began). Once voting has closed or it was cancelled: `frozen` true and `tallyAtClose`, the figures the
     runtime stored then, with the block and time (`liveTally` null: nothing is recounted against today's
     electorates). The weight beyond each house's largest aye voters costs the live tally one pass over the
@@ -347,7 +354,7 @@ def referendum_steps(ctx: RpcContext, ref_id: int, at: bytes | None) -> Generato
         work = _WORK_TOTALS.get(block_hash)
         if work is None:
             # every history is read in this first step, as the block left them; the decoding is spread over steps
-            work = yield from electorate.work_total_in_steps(state, electorate.WORK_TOTAL_STEP)
+            work = yield from electorate_of(state).work_total_in_steps(state, electorate.WORK_TOTAL_STEP)
             _WORK_TOTALS.clear()
             _WORK_TOTALS[block_hash] = work
             state = state_view(ctx, block_hash)  # that block's state again, should the head have moved meanwhile
@@ -369,7 +376,7 @@ def btt_voter(ctx: RpcContext, who: bytes, at: bytes | None) -> dict[str, Any]:
     state = state_view(ctx, at)
     prefix = ctx.node.spec.ss58_prefix
     now = system.timestamp_ms.get(state)
-    weight = electorate.voter_weight(state, who)
+    weight = electorate_of(state).voter_weight(state, who)
     lock = storage.locks.get(state, who)
     votes = []
     for ref_id, _ in storage.open_referenda.items(state):

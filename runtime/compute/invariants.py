@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from btt_chain.primitives.hashing import ZERO_HASH
 from runtime.overlay import Overlay
 
-from ..compute import costs, market, params, posted_inputs, reassign, rent, storage
+from ..compute import costs, credit, market, params, posted_inputs, reassign, rent, storage
 from ..compute.assignment_state import COUNTED, COUNTERS
 from ..compute.holds import floor_problems
 from ..compute.private import holds_decoys
@@ -99,6 +99,9 @@ RULES: dict[str, str] = {
     "compute.rent": "a place's rent is held for open jobs only",
     "compute.reassign": "only an open job keeps the provider that failed its place out of its draw",
     "compute.pending_credit": "credit waiting to mature belongs to a settled assignment, once, and is positive",
+    "compute.credit_totals": "each epoch's credit total (spec 20) is the sum of the providers' history buckets of that "
+                             "epoch, for every epoch at or above the floor (while compute's migration 3 -> 4 runs, "
+                             "of the providers it has passed), and none is kept below the floor",
     "compute.model_servers": "a model served by declaration is an owner's registered model, served by a registered "
                              "provider",
 }
@@ -132,7 +135,25 @@ def check_books(state: Overlay) -> list[str]:
     problems += _providers(state, by_job.values())
     problems += _escrow(state, by_job.values())
     problems += _credit_and_servers(state, by_job)
+    problems += _credit_totals(state)
     problems += _private(state, by_job)
+    return problems
+
+
+def _credit_totals(state: Overlay) -> list[str]:
+    floor = storage.credit_floor.get(state)
+    whole = credit.totals_whole(state)
+    passed = None if whole else storage.credit_totals_passed.get(state)  # while the migration runs: its progress
+    expected: Counter[int] = Counter()
+    for who, history in storage.credit_history.items(state):
+        if whole or (passed is not None and who <= passed):
+            for b in history:
+                if b.epoch >= floor:
+                    expected[b.epoch] += b.credit
+    stored = dict(storage.credit_totals.items(state))
+    problems = [f"compute.credit_totals: epoch {e} totals {stored.get(e, 0)}, its buckets {expected[e]}"
+                for e in sorted(set(expected) | {e for e in stored if e >= floor}) if stored.get(e, 0) != expected[e]]
+    problems += [f"compute.credit_totals: epoch {e} has a total below the floor ({floor})" for e in stored if e < floor]
     return problems
 
 

@@ -14,11 +14,11 @@ from runtime.context import CallContext
 from runtime.overlay import Overlay
 
 from ..balances import logic as balances
-from ..compute import events, hook_budget, params, storage
+from ..compute import credit, events, hook_budget, params, storage
 from ..compute.emission import EmissionPeriod, cumulative_emission
 from ..compute.hook_budget import HookBudget
 from ..compute.rewards import RewardClaim, distribute
-from ..compute.types import CreditBucket, PendingCredit, Provider
+from ..compute.types import PendingCredit, Provider
 from ..consensus import storage as consensus
 from ..system import storage as system
 
@@ -39,10 +39,13 @@ def emitted_through(state: Overlay, epochs: int) -> int:
 
 
 def mature_credits(ctx: CallContext, epoch: int, budget: HookBudget) -> bool:
-    """Move credit whose window has passed into this distribution and into the history of epoch - 1, the earliest
-    first, as far as `budget` goes (spec 19); whether all of it moved."""
+    """Move credit whose window has passed into this distribution and into the history and total of epoch - 1, the
+    earliest first, as far as `budget` goes (spec 19); whether all of it moved. First the floor below which no credit
+    counts rises to `epoch - window` (spec 20: `credit.raise_floor`)."""
     state = ctx.state
     now = ctx.env.timestamp_ms
+    window = ctx.param(params.WORK_WINDOW)
+    budget.charge(hook_budget.HISTORY_BUCKET * credit.raise_floor(state, epoch, window))  # once an epoch
     matured: list[tuple[bytes, PendingCredit]] = []
     touched: set[bytes] = set()  # providers whose history this block has read already (kept decoded in the block)
     for key, pc in storage.pending_credit.items(state):
@@ -56,18 +59,12 @@ def mature_credits(ctx: CallContext, epoch: int, budget: HookBudget) -> bool:
             break
         touched.add(provider)
         matured.append((key, pc))
-    window = ctx.param(params.WORK_WINDOW)
     for key, pc in matured:
         provider = key[16:]
         storage.pending_credit.remove(state, key)
         acc = storage.epoch_credit.get(state, provider) or PendingCredit(0, 0)
         storage.epoch_credit.put(state, provider, PendingCredit(acc.credit + pc.credit, acc.burned + pc.burned))
-        history = [b for b in storage.credit_history.get(state, provider) or () if b.epoch > epoch - 1 - window]
-        if history and history[-1].epoch == epoch - 1:
-            history[-1] = history[-1].replace(credit=history[-1].credit + pc.credit)
-        else:
-            history.append(CreditBucket(epoch - 1, pc.credit))
-        storage.credit_history.put(state, provider, tuple(history))
+        credit.add_matured(state, provider, epoch - 1, pc.credit, window)
     return not budget.short
 
 

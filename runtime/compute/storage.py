@@ -123,7 +123,21 @@ epoch_credit: StorageMap[PendingCredit] = StorageMap(M, "epoch_credit", Nested(P
 credit_history: StorageMap[tuple[CreditBucket, ...]] = StorageMap(
     M, "credit_history", ListOf(Nested(CreditBucket), MAX_CREDIT_BUCKETS), key_types=(ACCOUNT,)
 )
-"""Provider -> matured credit by epoch, for the consensus work window and governance."""
+"""Provider -> matured credit by epoch, for the consensus work window and governance: the buckets below
+`credit_floor` are not counted (they may linger until the provider earns again, when they are pruned)."""
+
+credit_totals: StorageMap[int] = StorageMap(M, "credit_totals", AMOUNT, u64_key, u64_from_key)
+"""Epoch -> the credit every provider matured in it (spec 20): the compute house's whole weight is a sum over its
+window's epochs, not a pass over every provider's history. Pruned below the floor."""
+
+credit_totals_passed: StorageValue[bytes | None] = StorageValue(M, "credit_totals_passed", ACCOUNT, default=None)
+"""While compute's migration 3 -> 4 runs (spec 20, in steps): the last provider whose history it has added to the
+totals. Credit maturing meanwhile goes to its total only for a provider passed (the migration reads the others'
+histories later, that credit included). Absent before the migration and after it."""
+
+credit_floor: StorageValue[int] = StorageValue(M, "credit_floor", U64, default=0)
+"""No credit of an epoch below this counts (spec 20): the highest `epoch - consensus.work_window_epochs` that
+credit matured at. Histories and totals are both pruned below it, the histories lazily, so both count the same."""
 
 emission_periods: StorageValue[tuple[EmissionPeriodRecord, ...]] = StorageValue(
     M, "emission_periods", ListOf(Nested(EmissionPeriodRecord), 64), default=()

@@ -1,7 +1,8 @@
 """What one account weighs in each house when it votes, read from the state at the time of the vote.
 
 - institutions: its genesis allocation if it is a founding institution;
-- compute contributors: its verified work credit matured over the last `governance.compute_window_days`;
+- compute contributors: its verified work credit matured over the last `governance.compute_window_days`, at most
+  the work window (`consensus.work_window_epochs`, as long as credit is kept: spec 20);
 - token holders: free balance (the part the voter chooses to vote with, which stays locked until voting
   ends) + the principal of term deposits that stay locked until voting ends (a deposit that unlocks
   earlier could be withdrawn and voted again from another account, so it does not count); the principal of
@@ -25,7 +26,7 @@ from btt_chain.primitives.accounts import MODULE_ACCOUNTS, module_account
 from runtime.overlay import Overlay
 
 from ..compute import credit
-from ..compute import storage as compute_storage
+from ..compute.params import WORK_WINDOW
 from ..consensus import logic as consensus
 from ..consensus import storage as consensus_storage
 from ..governance import params
@@ -56,8 +57,11 @@ def compute_window_epochs(state: Overlay) -> int:
 
 
 def work_window(state: Overlay) -> tuple[int, int]:
-    """(the head's epoch, the window in epochs): the compute house counts credit matured in these epochs."""
-    return consensus.epoch_of(state, system.slot.get(state)), compute_window_epochs(state)
+    """(the head's epoch, the window in epochs): the compute house counts credit matured in these epochs. The
+    governance window is cut to the work window, the credit the chain keeps (spec 20: before it, a longer governance
+    window counted whatever of the older credit its providers' histories happened to hold)."""
+    window = min(compute_window_epochs(state), get_param(state, WORK_WINDOW))
+    return consensus.epoch_of(state, system.slot.get(state)), window
 
 
 def voter_weight(state: Overlay, who: bytes, balance: int | None = None, until_ms: int | None = None) -> VoterWeight:
@@ -97,20 +101,11 @@ def institutions_total(state: Overlay) -> int:
 
 def work_total(state: Overlay) -> int:
     """The compute house's whole weight: every provider's work credit matured in the window, counted as
-    `voter_weight` counts one account's.
-
-    This reads every account with a credit history (one record each; an account gets one only by being a
-    bonded provider when its credit matured). The compute module keeps no running total and governance does
-    not change that module, so the cost is one pass over those records when a referendum someone voted on in
-    the compute house closes (`logic.on_initialize` reads it once for all that close in a block) or is
-    withdrawn, and per RPC tally: bounded by the number of accounts that ever earned work credit, not by
-    anything a vote can grow. Never per block otherwise."""
-    steps = work_total_in_steps(state, WORK_TOTAL_STEP)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return int(done.value)
+    `voter_weight` counts one account's (`credit.total_in_window`: the window's per-epoch totals; since spec 20 no
+    longer a pass over every provider's history, but in the first work window after that upgrade, whose older
+    epochs only the histories hold). Read when a referendum someone voted on in the compute house closes (once for
+    all that close in a block) or is withdrawn, and per RPC tally."""
+    return credit.total_in_window(state, *work_window(state))
 
 
 WORK_TOTAL_STEP = 2_000
@@ -118,17 +113,11 @@ WORK_TOTAL_STEP = 2_000
 
 
 def work_total_in_steps(state: Overlay, per_step: int) -> Generator[None, None, int]:
-    """`work_total`, worked out `per_step` credit histories at a time with a yield after each group, for a reader
-    that must hand its thread back meanwhile (the RPC lane). Every history is read in the first step, as the state
-    stood then (the prefix is gathered whole before the first item is given), so the sum is that of one state even
-    if the state moves on between steps; the same sum as `work_total`, which drains this."""
+    """`work_total`, for a reader that must hand its thread back meanwhile (the RPC lane): the histories it still
+    reads (`credit.total_in_window_in_steps`) `per_step` at a time with a yield after each group, all read in the
+    first step as the state stood then; the same sum as `work_total`."""
     epoch, window = work_window(state)
-    total = 0
-    for n, (_, history) in enumerate(compute_storage.credit_history.items(state), 1):
-        total += credit.credit_in_window(history, epoch, window)
-        if n % per_step == 0:
-            yield
-    return total
+    return (yield from credit.total_in_window_in_steps(state, epoch, window, per_step))
 
 
 def representatives_total(state: Overlay) -> int:

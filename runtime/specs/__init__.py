@@ -50,7 +50,8 @@ PACKAGES: dict[int, str] = {
     16: "runtime.specs.spec16",
     17: "runtime.specs.spec17",
     18: "runtime.specs.spec18",
-    19: "runtime",
+    19: "runtime.specs.spec19",
+    20: "runtime",
 }
 """Spec version -> the package of its rules. The newest is the live runtime."""
 NEWEST = max(PACKAGES)

@@ -22,7 +22,7 @@ from btt_chain.primitives.keys import Keypair, dev_keypair
 from btt_chain.primitives.vote import Justification, sign_vote
 from tests.node.test_sync_branches import DOC, chain_of, import_chain, start_node, sync_rounds
 from tests.support.long_range import FakeP2P, RemotePeer, fake_justifications
-from tests.support.node_builder import far_future_ms
+from tests.support.node_builder import author_as_leader, far_future_ms
 
 EPOCH_SLOTS = DOC["consensus"]["epoch_slots"]
 
@@ -39,18 +39,38 @@ def finalize_ours(node: Node, ours: Chain) -> None:
     assert node.finality.tracker.finalized.epoch >= 2 and node.chain.finalized.number > 0
 
 
-@pytest.mark.parametrize("ours_blocks, theirs_blocks, their_first", [(16, 16, 1), (10, 40, 1), (10, 40, 5)])
+def finalized_by(chain: Chain, justifications: dict[bytes, bytes]) -> None:
+    """Finalize `chain` at the newest checkpoint its `justifications` finalize (a link to the next epoch from it)."""
+    links = [Justification.decode(raw) for raw in justifications.values()]
+    chain.finalize(max((j.source for j in links if j.target.epoch == j.source.epoch + 1), key=lambda c: c.epoch)
+                   .block_hash)
+
+
+def chain_to_epoch(epoch: int, names: tuple[str, ...]) -> Chain:
+    """A chain authored by `names` until its head is in `epoch` (how many blocks that takes depends on the genesis's
+    leader schedule, which every spec's genesis changes)."""
+    chain = chain_of(0, names)
+    while chain.head.slot // EPOCH_SLOTS < epoch:
+        author_as_leader(chain, names)
+    return chain
+
+
+@pytest.mark.parametrize("ours_blocks, theirs_blocks, their_first", [(16, 16, 1), (0, 40, 1), (0, 40, 5)])
 async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path, ours_blocks: int,
                                                                      theirs_blocks: int, their_first: int) -> None:
-    """(16, 16): their finalized block is at our height; (10, 40): far above it. Starting at epoch 5, their first
-    link jumps from genesis over our finalized epoch: nothing at or below it shows their branch, so the node places
-    their checkpoints by reading the branch's headers (`sync/headers`)."""
+    """(16, 16): their finalized block is at our height; (0, 40): far above it, ours a chain into epoch 5 (finalized
+    up to epoch 4). Starting at epoch 5, their first link jumps from genesis over our finalized epoch: nothing at or
+    below it shows their branch, so the node places their checkpoints by reading the branch's headers
+    (`sync/headers`)."""
     node = start_node(tmp_path)
     try:
-        ours, theirs = chain_of(ours_blocks, ("alice",)), chain_of(theirs_blocks, ("bob",))
+        ours = chain_of(ours_blocks, ("alice",)) if ours_blocks else chain_to_epoch(5, ("alice",))
+        theirs = chain_of(theirs_blocks, ("bob",))
         finalize_ours(node, ours)
         assert node.finality.tracker.finalized.epoch < their_first or their_first == 1
-        peer = RemotePeer(theirs, justifications=signed_finality(theirs, ("alice", "bob"), their_first))
+        their_finality = signed_finality(theirs, ("alice", "bob"), their_first)
+        finalized_by(theirs, their_finality)  # its status says so, as a real peer's would
+        peer = RemotePeer(theirs, justifications=their_finality)
         p2p = FakeP2P({"12D3KooWOther": peer})
         bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
         await sync_rounds(bridge, 2)
@@ -61,7 +81,7 @@ async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Pa
         assert set(conflict.offenders()) == {alice, bob}  # both double-voted the checkpoints of both chains
         assert not p2p.penalised and not p2p.banned, "the peer that showed it is not blamed"
         assert any(protocol == "sync/justifications" and data for protocol, data in peer.requests)
-        if theirs_blocks > ours_blocks:
+        if theirs.head.number > ours.head.number:
             assert theirs.finalized.number > node.chain.finalized.number
             assert any(protocol == "sync/headers" for protocol, _ in peer.requests)
         # finality stops here, and the evidence is kept in the database

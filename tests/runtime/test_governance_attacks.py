@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.compute import storage as compute_storage
-from runtime.compute.types import CreditBucket
+from runtime.compute import credit as compute_credit
 from runtime.governance import electorate, storage
 from runtime.governance.types import CANCELLED, ENACTED, EXPIRED, FIXED_ONE, PASSED, REJECTED
 from runtime.system import storage as system
@@ -201,9 +200,9 @@ def test_a_holders_turnout_above_the_quorum_but_below_the_floor_is_not_a_house_i
 def give_work_credit(chain: TestChain, credit: dict[str, int]) -> None:
     """Work credit matured in this epoch, recorded as the compute module records it."""
     view = chain.view()
-    epoch, _ = electorate.work_window(view)
+    epoch, window = electorate.work_window(view)
     for name, amount in credit.items():
-        compute_storage.credit_history.put(view, acct(name), (CreditBucket(epoch, amount),))
+        compute_credit.add_matured(view, acct(name), epoch, amount, window)
     chain.backend.apply(view.changes())
 
 

@@ -10,14 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime.compute import events, hook_budget, storage
 from runtime.compute import params as compute_params
+from runtime.compute import storage
 from runtime.compute.types import JOB_OPEN
 from runtime.context import EMERGENCY
 from runtime.params import storage as params
-from runtime.specs import running_spec
+from runtime.specs import package_module, running_spec
 from tests.runtime.test_compute import DEADLINE, MODEL, PRICE, SEED
 from tests.support.runtime_builder import GenesisBuilder, TestChain
+
+hook_budget = package_module(19, "runtime.compute.hook_budget")  # spec 19's own rules (spec 20 is the live runtime)
+events = package_module(19, "runtime.compute.events")
 
 PARAMS = {"compute.max_open_jobs": 40, "compute.max_open_jobs_per_requester": 40,
           "compute.unserved_wait_ms": 86_400_000}

@@ -13,6 +13,7 @@ from runtime.compute import storage as compute_storage
 from runtime.compute.types import CreditBucket
 from runtime.governance import electorate
 from runtime.overlay import Overlay
+from runtime.storage_version import put_storage_version
 from tests.runtime.test_governance import make_chain, propose, vote
 from tests.support.runtime_builder import UNIT, TestChain, acct
 
@@ -21,13 +22,15 @@ PROVIDERS = [f"provider{i}" for i in range(7)]
 
 def credited_chain() -> TestChain:
     """Seven providers, one with a bucket outside the window (a later epoch: it must not count), the rest with credit
-    in it."""
+    in it, on a chain that took spec 20 and has not yet run compute's migration 3 -> 4 (the total is then summed from
+    the histories, in steps)."""
     chain = make_chain(epoch_slots=20)
     view = chain.view()
     epoch, _ = electorate.work_window(view)
     for i, name in enumerate(PROVIDERS):
         history = (CreditBucket(epoch + 1, 1_000),) if i == 0 else (CreditBucket(epoch, 10 * i), CreditBucket(epoch, i))
         compute_storage.credit_history.put(view, acct(name), history)
+    put_storage_version(view, "compute", 3)
     chain.backend.apply(view.changes())
     return chain
 
@@ -107,3 +110,21 @@ def test_btt_referendum_answers_in_steps_with_the_figures_of_one_block(monkeypat
     # the same block again: the total is not summed again, the answer comes in one step
     stepwise = methods_governance.btt_referendum(ctx, ref_id, None)
     assert stepwise.advance() == (True, whole)
+
+
+def test_with_the_totals_whole_the_sum_takes_one_step_and_reads_no_history(monkeypatch: Any) -> None:
+    chain = make_chain(epoch_slots=20)  # born at spec 20: compute at version 4, the totals whole
+    view = chain.view()
+    epoch, window = electorate.work_window(view)
+    for i, name in enumerate(PROVIDERS):
+        credit.add_matured(view, acct(name), epoch, 10 * (i + 1), window)
+    chain.backend.apply(view.changes())
+    state = chain.view()
+    assert per_provider_sum(state) == 280
+    monkeypatch.setattr(compute_storage.credit_history, "items", lambda _state: iter(()))  # nothing to read
+    steps = electorate.work_total_in_steps(state, 1)
+    try:
+        next(steps)
+        raise AssertionError("the sum yielded: it read histories")
+    except StopIteration as done:
+        assert done.value == 280 == electorate.work_total(state)

@@ -1,0 +1,95 @@
+"""Spec 19 -> 20 on a chain spec 19 made: spec 19 summed the compute house's whole weight over every provider's credit
+history (unweighed, at a referendum's close) and counted a stale bucket its window reached although no work window
+kept it; spec 20 sums per-epoch totals over the governance window cut to the work window. Its migration (compute
+3 -> 4) fills the totals from the histories; from then on no history is read for the house's total. Every block on
+both sides is checked against that spec's own books (the totals' rule included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runtime.compute import credit, storage
+from runtime.compute.credit_totals_migration import CREDIT_TOTALS
+from runtime.compute.types import CreditBucket
+from runtime.consensus.logic import epoch_of
+from runtime.context import EMERGENCY
+from runtime.governance import electorate
+from runtime.specs import package_module, running_spec
+from runtime.storage_version import storage_version
+from runtime.system import storage as system
+from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
+
+WINDOW = 6
+EPOCH_SLOTS = 10
+SPEC19_ELECTORATE = package_module(19, "runtime.governance.electorate")
+PROVIDERS = ("bob", "charlie", "dave")
+
+
+def head_epoch(chain: TestChain) -> int:
+    view = chain.view()
+    return int(epoch_of(view, system.slot.get(view)))
+
+
+def to_epoch(chain: TestChain, epoch: int) -> None:
+    while head_epoch(chain) < epoch:
+        chain.run_block([])
+
+
+def matured(chain: TestChain, who: str, epoch: int, amount: int) -> None:
+    """Credit matured into `epoch`, as the compute hook records it (spec 20's rules on a spec-20 chain)."""
+    view = chain.view()
+    credit.add_matured(view, acct(who), epoch, amount, WINDOW)
+    chain.backend.apply(view.changes())
+
+
+def house(chain: TestChain) -> tuple[int, int]:
+    """(the compute house's whole weight, the sum of every provider's weight in it) at the head."""
+    view = chain.view()
+    each = sum(electorate.voter_weight(view, acct(p)).houses[1] for p in PROVIDERS)
+    return electorate.work_total(view), each
+
+
+def test_spec_20_fills_the_totals_from_the_histories_and_reads_no_history_after_its_migration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chain = GenesisBuilder(epoch_slots=EPOCH_SLOTS, params={"consensus.work_window_epochs": WINDOW}).build(19)
+    assert chain.runtime.spec_version == 19 and storage_version(chain.view(), "compute") == 3
+    to_epoch(chain, 12)
+    e = head_epoch(chain)
+    view = chain.view()  # histories as spec 19 stored them: bob and charlie earning, dave long stopped
+    storage.credit_history.put(view, acct("bob"), (CreditBucket(e - 3, 30), CreditBucket(e - 1, 10)))
+    storage.credit_history.put(view, acct("charlie"), (CreditBucket(e - 2, 5),))
+    storage.credit_history.put(view, acct("dave"), (CreditBucket(e - 9, 1_000),))  # outside the work window
+    chain.backend.apply(view.changes())
+    # spec 19: the governance window (a day: 1,440 epochs of this chain) reaches dave's stale bucket
+    assert SPEC19_ELECTORATE.work_total(chain.view()) == 1_045
+    assert CREDIT_TOTALS.count(chain.view()) == 3  # one item a history
+
+    chain.dispatch(EMERGENCY, "system.schedule_spec", 20, chain.number + 2)
+    while running_spec(chain.view()) != 20 or storage_version(chain.view(), "compute") != 4:
+        chain.run_block([])
+    assert CREDIT_TOTALS.count(chain.view()) == 0 and storage.credit_totals_passed.get(chain.view()) is None
+    # spec 20: the window cut to the work window, dave's bucket no longer counts
+    assert house(chain) == (45, 45)
+    assert electorate.voter_weight(chain.view(), acct("dave")).houses[1] == 0
+    assert dict(storage.credit_totals.items(chain.view())) == {e - 3: 30, e - 2: 5, e - 1: 10, e - 9: 1_000}
+
+    # epochs go by: credit matures into its totals, the floor rises and prunes them
+    for epoch in range(head_epoch(chain) + 1, head_epoch(chain) + 2 * WINDOW):
+        to_epoch(chain, epoch)  # the epoch's first block: the floor rises (the compute hook's maturity)
+        matured(chain, "bob", epoch - 1, 2)
+        if epoch % 2:
+            matured(chain, "charlie", epoch - 1, 3)
+        chain.run_block([])  # the books checked, the totals' rule among them
+        whole, each = house(chain)
+        assert whole == each, epoch
+    assert min(e for e, _ in storage.credit_totals.items(chain.view())) >= storage.credit_floor.get(chain.view())
+
+    def refused(_state: object) -> Iterator[object]:
+        raise AssertionError("the histories were read although the totals hold the whole window")
+
+    monkeypatch.setattr(storage.credit_history, "items", refused)
+    whole, each = house(chain)
+    assert whole == each > 0
