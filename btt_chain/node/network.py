@@ -706,12 +706,31 @@ class NetworkBridge:
         await self._weigh_with_keys(peer, list(dict.fromkeys(raws)))
 
     async def _read_branch(self, peer: str, status: sync.PeerStatus) -> None:
-        """The headers of the peer's chain from an epoch below our finalized block up to a little past its finalized one
-        (at most CONFLICT_PROBE_HEADERS): kept (`ChainTargetSets.add_foreign_headers`) so that the tracker can tell
-        that its checkpoints above our finalized epoch are on a branch that misses ours."""
+        """The headers of the peer's chain from its checkpoint of our finalized epoch up to a little past its finalized
+        block (at most CONFLICT_PROBE_HEADERS): kept (`ChainTargetSets.add_foreign_headers`) so that the tracker can
+        tell that its checkpoints above our finalized epoch are on a branch that misses ours. Read from an epoch's
+        blocks below our finalized block's number first, then further down while the lowest header read is still at
+        or after our finalized epoch's first slot: a branch with fewer blocks holds that checkpoint lower (before, a
+        conflicting link from below our finalized epoch went unplaced there, and its finality unseen)."""
         chain = self.node.chain
         start = max(0, chain.finalized.number - chain.clock.epoch_slots)
         end = min(status.finalized_number + chain.clock.epoch_slots, start + CONFLICT_PROBE_HEADERS)
+        headers = await self._headers(peer, start, end)
+        first_slot = self.node.finality.tracker.finalized.epoch * chain.clock.epoch_slots
+        while headers and headers[0].slot >= first_slot and headers[0].number > 0 \
+                and len(headers) < CONFLICT_PROBE_HEADERS:
+            low = max(0, headers[0].number - sync.MAX_HEADERS_PER_REQUEST)
+            earlier = await self._headers(peer, low, headers[0].number - 1)
+            if not earlier:
+                break
+            headers = earlier + headers
+        for a, b in zip(headers, headers[1:], strict=False):
+            if b.parent_hash != a.hash():
+                raise DecodeError("the headers do not chain")  # a liar's: nothing kept
+        self.node.finality.view.add_foreign_headers(headers)
+
+    async def _headers(self, peer: str, start: int, end: int) -> list[Header]:
+        """The peer's headers `start` to `end` (fewer if it has fewer), MAX_HEADERS_PER_REQUEST a request."""
         headers: list[Header] = []
         while start <= end:
             items = sync.decode_bytes_list(await self.p2p.request(
@@ -722,10 +741,7 @@ class NetworkBridge:
                 break
             headers.extend(Header.decode(raw, sync.MAX_HEADER_BYTES) for raw in items)
             start += len(items)
-        for a, b in zip(headers, headers[1:], strict=False):
-            if b.parent_hash != a.hash():
-                raise DecodeError("the headers do not chain")  # a liar's: nothing kept
-        self.node.finality.view.add_foreign_headers(headers)
+        return headers
 
     async def _weigh_with_keys(self, peer: str, raws: list[bytes]) -> None:
         """Import justifications from `peer`; if some leave our finalized chain with keys nothing here places, ask the

@@ -55,16 +55,18 @@ def chain_to_epoch(epoch: int, names: tuple[str, ...]) -> Chain:
     return chain
 
 
-@pytest.mark.parametrize("ours_blocks, theirs_blocks, their_first", [(16, 16, 1), (0, 40, 1), (0, 40, 5)])
-async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path, ours_blocks: int,
+@pytest.mark.parametrize("ours_blocks, ours_epoch, theirs_blocks, their_first",
+                         [(16, 0, 16, 1), (0, 4, 40, 1), (0, 3, 40, 5), (0, 4, 40, 5), (0, 5, 40, 5)])
+async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Path, ours_blocks: int, ours_epoch: int,
                                                                      theirs_blocks: int, their_first: int) -> None:
-    """(16, 16): their finalized block is at our height; (0, 40): far above it, ours a chain into epoch 5 (finalized
-    up to epoch 4). Starting at epoch 5, their first link jumps from genesis over our finalized epoch: nothing at or
-    below it shows their branch, so the node places their checkpoints by reading the branch's headers
-    (`sync/headers`)."""
+    """(16 blocks, 16): their finalized block is at our height; (ours into epoch 3-5, 40 blocks): far above it.
+    Starting at epoch 5, their first link jumps from genesis over our finalized epoch: nothing at or below it shows
+    their branch, so the node places their checkpoints by reading the branch's headers (`sync/headers`), down to
+    their checkpoint of our finalized epoch, which their sparser chain holds at a lower number than ours (into epoch
+    4, ours is finalized at #10 and theirs has its epoch-3 checkpoint below #5, where the read began before)."""
     node = start_node(tmp_path)
     try:
-        ours = chain_of(ours_blocks, ("alice",)) if ours_blocks else chain_to_epoch(5, ("alice",))
+        ours = chain_of(ours_blocks, ("alice",)) if ours_blocks else chain_to_epoch(ours_epoch, ("alice",))
         theirs = chain_of(theirs_blocks, ("bob",))
         finalize_ours(node, ours)
         assert node.finality.tracker.finalized.epoch < their_first or their_first == 1
@@ -86,6 +88,30 @@ async def test_a_conflicting_finality_a_peer_shows_raises_the_alarm(tmp_path: Pa
             assert any(protocol == "sync/headers" for protocol, _ in peer.requests)
         # finality stops here, and the evidence is kept in the database
         assert node.chain.db.finality_conflict() is not None
+    finally:
+        node.close()
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_the_alarm_over_random_chain_shapes(tmp_path: Path, seed: int) -> None:
+    """Random geometries: our chain into epoch 3-7 (finalized one below), theirs 10 to 50 blocks longer, their
+    finality signed from epoch 1 or from up to two epochs past ours. Whatever block numbers the two branches hold
+    their checkpoints at, the peer's conflicting finality is read and the alarm raised."""
+    import random
+
+    rng = random.Random(seed)
+    node = start_node(tmp_path)
+    try:
+        ours = chain_to_epoch(rng.randint(3, 7), ("alice",))
+        finalize_ours(node, ours)
+        theirs = chain_of(ours.head.number + rng.randint(10, 50), ("bob",))
+        fin_epoch = node.finality.tracker.finalized.epoch
+        their_first = rng.choice([1, fin_epoch + 1, fin_epoch + 2])
+        their_finality = signed_finality(theirs, ("alice", "bob"), their_first)
+        finalized_by(theirs, their_finality)
+        peer = RemotePeer(theirs, justifications=their_finality)
+        await sync_rounds(NetworkBridge(node, FakeP2P({"12D3KooWOther": peer}), far_future_ms), 2)  # type: ignore[arg-type]
+        assert node.finality.conflict is not None, (seed, ours.head.number, theirs.head.number, their_first)
     finally:
         node.close()
 
