@@ -93,3 +93,27 @@ def test_spec_20_fills_the_totals_from_the_histories_and_reads_no_history_after_
     monkeypatch.setattr(storage.credit_history, "items", refused)
     whole, each = house(chain)
     assert whole == each > 0
+
+
+def test_try_upgrade_on_a_spec_19_chain_fills_the_totals_the_chain_itself_reaches() -> None:
+    from cli.try_upgrade import try_upgrade
+
+    chain = GenesisBuilder(epoch_slots=EPOCH_SLOTS, params={"consensus.work_window_epochs": WINDOW}).build(19)
+    to_epoch(chain, 9)
+    e = head_epoch(chain)
+    view = chain.view()
+    for i, who in enumerate(PROVIDERS):
+        storage.credit_history.put(view, acct(who), tuple(CreditBucket(e - k, 10 * i + k) for k in range(1, 4)))
+    chain.backend.apply(view.changes())
+    before = dict(chain.backend.data)
+    trial = try_upgrade(chain.backend, chain.number, b"\x01" * 32, 20)
+    assert trial.ok, trial.first_fault()
+    assert chain.backend.data == before  # nothing written to what it read
+    (row,) = [r for r in trial.migrations if r.name == CREDIT_TOTALS.name]
+    assert (row.counted, row.items) == (3, 3)
+    assert trial.state is not None and CREDIT_TOTALS.count(trial.state) == 0
+    chain.dispatch(EMERGENCY, "system.schedule_spec", 20, chain.number + 2)
+    while running_spec(chain.view()) != 20 or storage_version(chain.view(), "compute") != 4:
+        chain.run_block([])
+    assert dict(storage.credit_totals.items(trial.state)) == dict(storage.credit_totals.items(chain.view())) == {
+        e - k: sum(10 * i + k for i in range(3)) for k in range(1, 4)}
