@@ -101,10 +101,10 @@ def institutions_total(state: Overlay) -> int:
 
 def work_total(state: Overlay) -> int:
     """The compute house's whole weight: every provider's work credit matured in the window, counted as
-    `voter_weight` counts one account's (`credit.total_in_window`: the window's per-epoch totals; since spec 20 no
-    longer a pass over every provider's history, but in the first work window after that upgrade, whose older
-    epochs only the histories hold). Read when a referendum someone voted on in the compute house closes (once for
-    all that close in a block) or is withdrawn, and per RPC tally."""
+    `voter_weight` counts one account's (`credit.total_in_window`: the window's per-epoch totals since spec 20, no
+    longer a pass over every provider's history but while a chain that took spec 20 has not yet run compute's
+    migration 3 -> 4). Read when a referendum someone voted on in the compute house closes (once for all that close
+    in a block) or is withdrawn, and per RPC tally."""
     return credit.total_in_window(state, *work_window(state))
 
 

@@ -362,8 +362,8 @@ def on_initialize(ctx: CallContext) -> None:
     for ref_id, _ in list(storage.open_referenda.items(state)):
         ref = storage.referenda.get(state, ref_id)
         if ref.status == VOTING and now >= ref.voting_ends_ms:
-            # the compute house's electorate is a pass over every credit history: read once for the referenda
-            # closing in this block, and only if someone voted in that house
+            # the compute house's electorate (a sum of per-epoch credit totals; under spec 19 a pass over every
+            # credit history): read once for the referenda closing in this block, and only if someone voted there
             if work is None and ref.tally.ayes[tally.COMPUTE] + ref.tally.nays[tally.COMPUTE]:
                 work = electorate.work_total(state)
             ref = _close(ctx, ref, work)
