@@ -229,7 +229,7 @@ def _cases(chain: Chain, signers: list[Keypair], holder: bytes, full_hash: bytes
         ("btt_powerTable", [], "validators (at most 1,000) and 8 leaders"),
         ("btt_explorerSupply", [], "genesis allocation rows"),
         ("btt_explorerLocks", [alice], "the lock sources"),
-        ("btt_referendum", [0], "the runtime's compute-house total: every account with credit history"),
+        ("btt_referendum", [0], "the compute-house total: the window's credit totals (spec 19: every history)"),
     ]
 
 
