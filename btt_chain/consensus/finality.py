@@ -27,7 +27,7 @@ executed) are held in small bounded buffers, neither counted nor blamed, and ret
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -87,11 +87,15 @@ def verify_justification(
     return None
 
 
-def _bad_signature(j: Justification, genesis_hash: bytes) -> str | None:
+def _bad_signature(j: Justification, genesis_hash: bytes, read: Callable[[bytes], bool] | None = None) -> str | None:
+    """Why `j`'s votes are not all for its link with good signatures (None: they are); with `read`, only the
+    signatures of the votes whose key it accepts are checked (a key nothing here knows costs no check: anybody can
+    make keys, and a justification may carry MAX_JUSTIFICATION_VOTES votes)."""
     for i, v in enumerate(j.votes):
         if v.source != j.source or v.target != j.target:
             return f"vote {i} is for another link ({v.source} -> {v.target})"
-        if not v.verify(genesis_hash):
+    for i, v in enumerate(j.votes):
+        if (read is None or read(v.validator)) and not v.verify(genesis_hash):
             return f"vote {i} by 0x{v.validator.hex()} has a bad signature"
     return None
 
@@ -866,11 +870,19 @@ class VoteTracker:
         trusted = self._conflict_set(j.target)
         if trusted is None:
             return ImportResult(JustificationStatus.IGNORED, f"no trusted set to weigh the conflicting {j.target}")
-        reason = None if signature_checked else _bad_signature(j, self.genesis_hash)
-        if reason is None and len({v.validator for v in j.votes}) != len(j.votes):
-            reason = "a key votes twice"
+        if len({v.validator for v in j.votes}) != len(j.votes):
+            return ImportResult(JustificationStatus.INVALID, "a key votes twice")
+        # only the votes of keys that weigh in `trusted`, or that have votes held here (evidence), are read further:
+        # the rest are left out of what is kept, unchecked (a made-up key's vote costs an owner lookup, no signature)
+        stakes = self._stakes_of(trusted)
+        read = {v.validator for v in j.votes
+                if (a := self.owner_of(v.validator, trusted)) in stakes or self._memory.knows(v.validator, a)}
+        checked = (lambda _key: False) if signature_checked else read.__contains__
+        reason = _bad_signature(j, self.genesis_hash, read=checked)
         if reason is not None:
             return ImportResult(JustificationStatus.INVALID, reason)
+        if len(read) != len(j.votes):
+            j = j.replace(votes=tuple(v for v in j.votes if v.validator in read))
         evidence = []
         for v in j.votes:
             found = self._memory.conflict(v, self.owner_of(v.validator, trusted))
@@ -984,8 +996,9 @@ class VoteTracker:
             if stale is not None:
                 return ImportResult(JustificationStatus.IGNORED, stale)
             # what can be checked without the set is checked now: a held justification's voters count toward
-            # executing its branch (`held_targets`), so they must have signed
-            reason = None if signature_checked else _bad_signature(j, self.genesis_hash)
+            # executing its branch (`held_targets`, by the validators this tracker knows), so those must have signed;
+            # the others' votes are checked when the target's set is known (`retry_unresolved`), members first
+            reason = None if signature_checked else _bad_signature(j, self.genesis_hash, read=self._is_known_voter)
             if reason is not None:
                 return ImportResult(JustificationStatus.INVALID, reason)
             key = j.hash()
@@ -1060,13 +1073,14 @@ class VoteTracker:
                 continue  # dropped by the prune of a finalization that a justification applied before it led to
             if self._stale_reason(j.source, j.target) is not None:
                 del self._unresolved_justifications[key]
-                if self._leaves_finalized_chain(j.source, j.target):
-                    justifications.append((j, self._import_conflicting(j, signature_checked=True)))
+                if self._leaves_finalized_chain(j.source, j.target):  # its votes are checked again as they count
+                    justifications.append((j, self._import_conflicting(j, signature_checked=False)))
                 continue
             if known(j.target) is None:
                 continue
             del self._unresolved_justifications[key]
-            justifications.append((j, self.import_justification(j, signature_checked=True)))
+            # checked whole now: held, only its known validators' votes were (`import_justification`)
+            justifications.append((j, self.import_justification(j)))
         return RetryResult(tuple(votes), tuple(justifications))
 
     # the rules ----------------------------------------------------------------------------------------

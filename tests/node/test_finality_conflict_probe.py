@@ -11,10 +11,12 @@ raises nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from btt_chain.node import sync
 from btt_chain.node.chain import Chain
 from btt_chain.node.network import NetworkBridge
 from btt_chain.node.service import Node
@@ -188,3 +190,50 @@ def _resign(raw: bytes, genesis_hash: bytes, old: bytes, new: Keypair) -> bytes:
     votes = sorted((sign_vote(new, genesis_hash, v.source, v.target) if v.validator == old else v for v in j.votes),
                    key=lambda v: v.validator)
     return Justification(j.target, j.source, tuple(votes)).encode()
+
+
+async def test_a_peer_naming_another_finalized_block_at_every_status_is_probed_once_an_interval(tmp_path: Path) -> None:
+    """Before, a probe was due once per claimed block: a peer that named a new one at every status (every sync round,
+    1 s) had the node read and decode up to ~260 justifications each round."""
+    node = start_node(tmp_path)
+    try:
+        ours, theirs = chain_of(16, ("alice",)), chain_of(16, ("bob",))
+        finalize_ours(node, ours)
+        peer = RemotePeer(theirs, justifications={})
+        bridge = NetworkBridge(node, FakeP2P({"12D3KooWLiar": peer}), far_future_ms)  # type: ignore[arg-type]
+        for n in range(1, 8):  # each status claims another block of theirs, at or below our finalized height
+            claimed = theirs.db.canonical_hash(n)
+            assert claimed is not None
+            status = sync.PeerStatus(theirs.head.number, theirs.head_hash, n, claimed)
+            await bridge._probe_conflict("12D3KooWLiar", status)  # noqa: SLF001 - the probe under attack
+        reads = [protocol for protocol, _ in peer.requests if protocol == "sync/justifications"]
+        assert len(reads) == 2  # one probe: the justifications from an epoch, and the latest
+    finally:
+        node.close()
+
+
+async def test_a_probe_hands_the_event_loop_back_between_justifications(tmp_path: Path) -> None:
+    """A probe's justifications (each up to 1,000 votes to decode) are imported one at a time with the loop handed back
+    between them: the slot loop never waits for a whole probe."""
+    node = start_node(tmp_path)
+    try:
+        ours = chain_of(16, ("alice",))
+        finalize_ours(node, ours)
+        raws = list(signed_finality(chain_of(16, ("bob",)), ("bob",)).values())  # a minority's: weighed, not taken
+        bridge = NetworkBridge(node, FakeP2P({}), far_future_ms)  # type: ignore[arg-type]
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.get_running_loop().create_task(ticker())
+        await asyncio.sleep(0)
+        before = ticks
+        await bridge._import_yielding(raws, "12D3KooWOther")  # noqa: SLF001 - the import under test
+        task.cancel()
+        assert len(raws) >= 3 and ticks - before >= len(raws) - 1
+    finally:
+        node.close()
