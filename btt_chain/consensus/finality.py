@@ -599,10 +599,14 @@ class VoteTracker:
         key = vote.hash()
         if key in self._unresolved_votes or key in self._unresolved_strangers:
             return AddVoteResult(VoteStatus.DUPLICATE)
-        if not signature_checked and not vote.verify(self.genesis_hash):
+        known = self._is_known_voter(vote.validator)
+        # a known validator's vote counts toward executing its target's block (`held_targets`): checked now; a
+        # stranger's counts for nothing until its target's set is known, and is checked then (members first), so a
+        # made-up key's vote costs no signature check
+        if known and not signature_checked and not vote.verify(self.genesis_hash):
             return AddVoteResult(VoteStatus.INVALID, "bad signature")
         reason = f"the validator set of target {vote.target} is not known yet"
-        if self._is_known_voter(vote.validator):
+        if known:
             held = sum(1 for v in self._unresolved_votes.values() if v.validator == vote.validator)
             if held >= self.max_unresolved_per_validator:
                 return AddVoteResult(VoteStatus.UNRESOLVED, reason + " (and this validator has enough waiting)")
@@ -1053,20 +1057,20 @@ class VoteTracker:
             return vs
 
         votes: list[tuple[Vote, AddVoteResult]] = []
-        for held in (self._unresolved_votes, self._unresolved_strangers):
+        for held, checked in ((self._unresolved_votes, True), (self._unresolved_strangers, False)):
             for key, vote in list(held.items()):
                 if key not in held:
                     continue  # dropped by the prune of a finalization that a vote counted before it led to
                 if self._stale_reason(vote.source, vote.target) is not None:
                     del held[key]
                     if self._leaves_finalized_chain(vote.source, vote.target):
-                        votes.append((vote, self._add_conflicting_vote(vote, signature_checked=True)))
+                        votes.append((vote, self._add_conflicting_vote(vote, signature_checked=checked)))
                     continue
                 vs = known(vote.target)
                 if vs is None:
                     continue
                 del held[key]
-                votes.append((vote, self._count(vote, vs, signature_checked=True)))
+                votes.append((vote, self._count(vote, vs, signature_checked=checked)))
         justifications: list[tuple[Justification, ImportResult]] = []
         for key, j in list(self._unresolved_justifications.items()):
             if key not in self._unresolved_justifications:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from btt_chain.consensus.finality import JustificationStatus, _bad_signature
+from btt_chain.consensus.finality import JustificationStatus, VoteStatus, _bad_signature
 from btt_chain.primitives.hashing import blake2b_256
 from btt_chain.primitives.keys import Keypair
 from btt_chain.primitives.vote import Checkpoint, Justification, Vote, sign_vote
@@ -103,3 +103,15 @@ def test_a_held_justification_whose_known_voter_signed_badly_is_refused(checks: 
     bad = tuple(v.replace(signature=bytes(64)) if v.validator == OLD[1].public else v for v in j.votes)
     r = t.import_justification(Justification(unknown, cp(5), bad))
     assert r.status is JustificationStatus.INVALID and len(checks) == 1
+
+
+def test_votes_of_made_up_keys_for_a_block_not_seen_yet_cost_no_signature_check(checks: list[bytes]) -> None:
+    """Single votes likewise: a stranger's vote for a target whose set is unknown is held unchecked (bounded), and
+    checked, members first, once the set is known; a known validator's is checked at once."""
+    t, _ = finalized_tracker()
+    checks.clear()
+    unknown = Checkpoint(8, blake2b_256(b"a block gossip has not brought yet"))
+    statuses = {t.add_vote(sign_vote(k, GENESIS, cp(5), unknown)).status for k in JUNK}
+    assert statuses == {VoteStatus.UNRESOLVED} and checks == []
+    assert t.add_vote(sign_vote(OLD[1], GENESIS, cp(5), unknown)).status is VoteStatus.UNRESOLVED
+    assert checks == [OLD[1].public]
