@@ -642,6 +642,9 @@ class VoteTracker:
                 VoteStatus.INVALID, f"0x{vote.validator.hex()} is not in the validator set of target {vote.target}"
             )
         account = self.owner_of(vote.validator, vs)
+        if vs is None and not self._memory.knows(vote.validator, account):
+            # nothing held of its signer: it can be no evidence, and it counts nowhere (a made-up key's: no check)
+            return AddVoteResult(VoteStatus.STALE, self._stale_reason(vote.source, vote.target))
         existing = self._memory.held(vote, account)
         if existing is not None and existing.link == vote.link and existing.validator == vote.validator:
             return AddVoteResult(VoteStatus.DUPLICATE)

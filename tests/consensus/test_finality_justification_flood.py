@@ -115,3 +115,18 @@ def test_votes_of_made_up_keys_for_a_block_not_seen_yet_cost_no_signature_check(
     assert statuses == {VoteStatus.UNRESOLVED} and checks == []
     assert t.add_vote(sign_vote(OLD[1], GENESIS, cp(5), unknown)).status is VoteStatus.UNRESOLVED
     assert checks == [OLD[1].public]
+
+
+def test_stale_votes_of_made_up_keys_cost_no_signature_check_and_a_known_signers_is_still_evidence(
+    checks: list[bytes],
+) -> None:
+    """A vote that can never count (its source below our finalized epoch, its target's set unknown) is read only for
+    evidence: if nothing of its signer is held, it is dropped before its signature is checked."""
+    t, _ = finalized_tracker()
+    checks.clear()
+    unknown = Checkpoint(8, blake2b_256(b"yet another unseen block"))
+    statuses = {t.add_vote(sign_vote(k, GENESIS, cp(2), unknown)).status for k in JUNK}
+    assert statuses == {VoteStatus.STALE} and checks == []
+    # bob's own vote of the same kind is checked and is evidence: it surrounds his finalized-chain votes
+    r = t.add_vote(sign_vote(OLD[1], GENESIS, G, Checkpoint(9, blake2b_256(b"far"))))
+    assert checks == [OLD[1].public] and r.status is VoteStatus.EQUIVOCATION and r.evidence is not None
