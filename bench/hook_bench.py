@@ -23,7 +23,9 @@ on a copy of the same state), beside the same hook in a block with nothing due:
 8. the same N places' work credits maturing at the next epoch's start (one provider, paid its mining reward);
 9. N providers credited in an epoch (written into the state), each paid its mining reward at the next epoch's start;
 10. N credits of N providers maturing at an epoch's start, each provider with 720 epochs of credit history (btt-21m's
-    work window), each paid.
+    work window), each paid;
+11. N credits of one provider with that history maturing at an epoch's start (its history rewritten once a block, as
+    it is charged, since spec 20).
 """
 
 from __future__ import annotations
@@ -172,14 +174,17 @@ class Market:
             compute.epoch_credit.put(view, self._provider(view, i, i % 3), PendingCredit(10**6 + i, UNIT))
         self.state.apply(view.changes())
 
-    def pending(self, providers: int, at_ms: int, history: int) -> None:
-        """`providers` providers (written into the state) with a credit each maturing at `at_ms`, and `history`
-        epochs of credit history each."""
+    def pending(self, credits: int, at_ms: int, history: int, providers: int | None = None) -> None:
+        """`credits` credits maturing at `at_ms`, one each of `providers` providers (default: one a credit; written
+        into the state), each with `history` epochs of credit history."""
         view = Overlay(self.state)
-        for i in range(providers):
-            who = self._provider(view, i, 0)
-            compute.pending_credit.put(view, compute.pending_credit_key(at_ms, i, who), PendingCredit(10**6, UNIT))
-            compute.credit_history.put(view, who, tuple(CreditBucket(0, 1) for _ in range(history)))
+        count = credits if providers is None else providers
+        who = [self._provider(view, i, 0) for i in range(count)]
+        for i in range(count):
+            compute.credit_history.put(view, who[i], tuple(CreditBucket(0, 1) for _ in range(history)))
+        for i in range(credits):
+            owner = who[i % count]
+            compute.pending_credit.put(view, compute.pending_credit_key(at_ms, i, owner), PendingCredit(10**6, UNIT))
         self.state.apply(view.changes())
 
     def skip_to(self, at_ms: int) -> int:
@@ -333,6 +338,12 @@ def main(jobs: int, runs: int) -> None:
     long = m.hook_time(runs, skip=m.skip_to(m.epoch_start_at(due)))
     print(line(f"{jobs} credits of {jobs} providers with {HISTORY} epochs of history maturing (each paid)", long, jobs,
                quiet))
+    # 11: N credits of one provider with that history (its history rewritten once a block, as charged: spec 20)
+    m = Market(jobs, **{"consensus.work_window_epochs": HISTORY})
+    due = m.slot * m.slot_ms + 1
+    m.pending(jobs, due, HISTORY, providers=1)
+    one = m.hook_time(runs, skip=m.skip_to(m.epoch_start_at(due)))
+    print(line(f"{jobs} credits of one provider with {HISTORY} epochs of history maturing (paid)", one, jobs, quiet))
 
 
 if __name__ == "__main__":

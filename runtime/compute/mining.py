@@ -59,12 +59,18 @@ def mature_credits(ctx: CallContext, epoch: int, budget: HookBudget) -> bool:
             break
         touched.add(provider)
         matured.append((key, pc))
+    by_provider: dict[bytes, int] = {}
     for key, pc in matured:
         provider = key[16:]
         storage.pending_credit.remove(state, key)
         acc = storage.epoch_credit.get(state, provider) or PendingCredit(0, 0)
         storage.epoch_credit.put(state, provider, PendingCredit(acc.credit + pc.credit, acc.burned + pc.burned))
-        credit.add_matured(state, provider, epoch - 1, pc.credit, window)
+        by_provider[provider] = by_provider.get(provider, 0) + pc.credit
+    # a provider's history is rewritten once a block, as it is charged (`HISTORY_BUCKET` an epoch of it, once), not
+    # once per credit (spec 20; `bench hooks`: 1,000 credits of one provider with 720 epochs of history, 10.2 ms ->
+    # 5.0 ms)
+    for provider, matured_credit in by_provider.items():
+        credit.add_matured(state, provider, epoch - 1, matured_credit, window)
     return not budget.short
 
 
