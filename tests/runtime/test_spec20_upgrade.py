@@ -19,7 +19,7 @@ from runtime.governance import electorate
 from runtime.specs import package_module, running_spec
 from runtime.storage_version import storage_version
 from runtime.system import storage as system
-from tests.support.runtime_builder import GenesisBuilder, TestChain, acct
+from tests.support.runtime_builder import UNIT, GenesisBuilder, TestChain, acct
 
 WINDOW = 6
 EPOCH_SLOTS = 10
@@ -117,3 +117,37 @@ def test_try_upgrade_on_a_spec_19_chain_fills_the_totals_the_chain_itself_reache
         chain.run_block([])
     assert dict(storage.credit_totals.items(trial.state)) == dict(storage.credit_totals.items(chain.view())) == {
         e - k: sum(10 * i + k for i in range(3)) for k in range(1, 4)}
+
+
+def test_btt_referendum_reports_the_compute_electorate_of_each_block_s_own_spec() -> None:
+    """What the RPC reports is what the chain would enforce at that block: before the upgrade spec 19's house (dave's
+    stale bucket inside the governance window counts), after it spec 20's (the window cut to the work window)."""
+    from btt_chain.rpc import methods_governance
+    from tests.runtime.test_governance import propose, vote
+    from tests.runtime.test_work_total_steps import rpc_node
+
+    chain = GenesisBuilder(
+        balances={"alice": 20_000, "bob": 10_000, "charlie": 5_000, "dave": 1_000, "eve": 100},
+        module_balances={"ecosystem_fund": (5_000, 0), "community_incentives": (5_000, 0),
+                         "strategic_reserve": (210, 210)},
+        institutions={"dave": 1_050_000}, representatives=("eve",), epoch_slots=EPOCH_SLOTS,
+        params={"consensus.work_window_epochs": WINDOW}).build(19)
+    to_epoch(chain, 12)
+    e = head_epoch(chain)
+    view = chain.view()
+    storage.credit_history.put(view, acct("bob"), (CreditBucket(e - 3, 30), CreditBucket(e - 1, 10)))
+    storage.credit_history.put(view, acct("dave"), (CreditBucket(e - 9, 1_000),))
+    chain.backend.apply(view.changes())
+    ref_id = propose(chain, "alice", "treasury.spend", "ecosystem_fund", acct("charlie"), UNIT)
+    vote(chain, "alice", ref_id, True)
+
+    def compute_electorate(tag: bytes) -> str:
+        methods_governance._WORK_TOTALS.clear()  # noqa: SLF001 - a fresh read of the block's total
+        answer = methods_governance.btt_referendum(rpc_node(chain, tag), ref_id, None).finish()
+        return str(answer["liveTally"]["houses"]["compute"]["electorate"])
+
+    assert compute_electorate(b"\x19" * 32) == "1040"  # spec 19: bob's 40 and dave's stale 1,000
+    chain.dispatch(EMERGENCY, "system.schedule_spec", 20, chain.number + 2)
+    while running_spec(chain.view()) != 20 or storage_version(chain.view(), "compute") != 4:
+        chain.run_block([])
+    assert compute_electorate(b"\x20" * 32) == "40"  # spec 20: bob's 40
