@@ -676,9 +676,9 @@ class NetworkBridge:
         """Read the justifications of a peer that says it finalized a block not on our chain (from a few epochs below
         our finalized one up, and its latest), with the key authorizations they need, and weigh them: if they
         finalize a conflicting checkpoint, the tracker raises the alarm (finding 4 of issue 49: a node learns of a
-        conflicting finality at any height). At most once per CONFLICT_PROBE_INTERVAL_S per peer, whatever it claims:
-        a peer that names another finalized block at every status (before, each a new probe, every sync round) reads
-        to no more probes (each may hand the node ~260 justifications of up to 1,000 votes to decode)."""
+        conflicting finality at any height). At most once per CONFLICT_PROBE_INTERVAL_S per peer, whatever it claims
+        (before, a peer that named another finalized block at every status got a probe every sync round, and each may
+        hand the node ~260 justifications of up to 1,000 votes to decode)."""
         now = time.monotonic()
         if now - self._probed.get(peer, -CONFLICT_PROBE_INTERVAL_S) < CONFLICT_PROBE_INTERVAL_S:
             return
