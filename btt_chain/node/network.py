@@ -767,9 +767,11 @@ class NetworkBridge:
     async def _import_yielding(self, raws: list[bytes], peer: str) -> None:
         """Import `raws` (a probe's justifications) handing the event loop back after each: one decodes in ~3 ms at
         1,000 votes and checks at most its known voters' signatures, so the slot loop waits for one at a time, never
-        for the whole probe."""
+        for the whole probe. An invalid one ends the import and costs the peer, as in `_fetch_justifications`."""
         for raw in raws:
-            self.node.import_justification(raw, peer)
+            if not self.node.import_justification(raw, peer):
+                self.p2p.penalise(peer, MALFORMED_PENALTY, "invalid justification in a conflict probe's answer")
+                return
             await asyncio.sleep(0)
 
     # catching up -----------------------------------------------------------------------------------

@@ -237,3 +237,22 @@ async def test_a_probe_hands_the_event_loop_back_between_justifications(tmp_path
         assert len(raws) >= 3 and ticks - before >= len(raws) - 1
     finally:
         node.close()
+
+
+async def test_an_invalid_justification_in_a_probe_s_answer_costs_the_peer_and_ends_the_import(tmp_path: Path) -> None:
+    """A probe reads what a peer chose to send: a justification with a bad signature by a validator ends the import
+    there and costs the peer, as the periodic justification fetch does."""
+    node = start_node(tmp_path)
+    try:
+        ours = chain_of(16, ("alice",))
+        finalize_ours(node, ours)
+        raws = list(signed_finality(chain_of(16, ("bob",)), ("alice", "bob")).values())
+        first = Justification.decode(raws[0])
+        forged = first.replace(votes=tuple(v.replace(signature=bytes(64)) for v in first.votes)).encode()
+        p2p = FakeP2P({})
+        bridge = NetworkBridge(node, p2p, far_future_ms)  # type: ignore[arg-type]
+        await bridge._import_yielding([forged, *raws], "12D3KooWLiar")  # noqa: SLF001 - the import under test
+        assert [peer for peer, _ in p2p.penalised] == ["12D3KooWLiar"]
+        assert node.finality.conflict is None  # nothing after the forged one was read
+    finally:
+        node.close()
