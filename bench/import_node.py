@@ -33,8 +33,8 @@ from btt_chain.primitives.gc_pause import settle_heap
 from btt_chain.primitives.keys import dev_keypair
 from btt_chain.primitives.signatures import ED25519, SCHEME_NAMES, verify_multi
 from runtime.system import storage as system
-from storage import read_ahead, table_reads
-from storage.leveldb import LevelDBStore
+from storage import leveldb_build, read_ahead, table_reads
+from storage.leveldb import LevelDBStore, compaction_nice
 from storage.leveldb_stats import LevelStats, written_per_block
 
 VERIFY_SAMPLE = 3_000
@@ -320,6 +320,8 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         "rss_own_mib": round(own / 2**20),
         "rss_mapped_tables_mib": round(mapped / 2**20),
         "leveldb_table_reads": _table_reads(),
+        "leveldb_build": leveldb_build.build().describe(),
+        "leveldb_compaction_nice": compaction_nice(),
         "peak_rss_mib": round(peak_rss_bytes() / 2**20),
         "tree_bucket_bits": tree["bucket_bits"],
         "tree_resident_leaves": tree["resident_leaves"],

@@ -20,13 +20,12 @@ from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
-import plyvel
-
 from btt_chain.primitives.errors import ConfigError, StorageError
+from storage import leveldb_build, schema, table_reads
 from storage import read_ahead as ahead_reads
-from storage import schema, table_reads
 from storage.blob_log import BlobLog, is_ref
 from storage.kv import KeyValueStore, check_key, checked_batch, in_range, prefix_end
+from storage.leveldb_build import plyvel
 from storage.leveldb_stats import LevelStats, parse_level_stats
 
 LRU_CACHE_BYTES = 256 * 1024 * 1024
@@ -71,32 +70,46 @@ def _open_error(path: Path, exc: BaseException) -> StorageError:
     return StorageError(f"cannot open database at {path}: {text}")
 
 
-COMPACTION_NICE_DEFAULT = 19
-"""The scheduling priority (nice value) of LevelDB's own background thread, which flushes memtables and compacts. A
-block's import keeps both cores busy (execution here, signatures in a worker) for a third of a second; a compaction
-that runs beside it at the same priority takes a core from it for several blocks in a row. Niced, compaction runs in
-the gaps between and within blocks instead (LevelDB holds writes back only if it falls 8 tables behind). The
-environment's BTT_COMPACTION_NICE (-20 to 19) sets another; 0 gives it the node's priority."""
+COMPACTION_NICE_DEFAULT = 0
+"""The scheduling priority (nice value) of LevelDB's own background thread, which flushes memtables and compacts, with
+btt-chain's LevelDB build (storage/leveldb_build.py): the node's own. Without seek compaction, what it compacts is
+what the levels' sizes call for, a burst every few blocks; at the node's priority it keeps level 0 at a table or two,
+so that reads do not look through a growing pile of level-0 tables: a fresh 1,000,000-account import's last four of
+30 blocks were within 5% of blocks 3-6 in 8 runs of 10, against 1 of 10 with plyvel's LevelDB at nice 19 (two cores
+full; docs/benchmarks.md, issue 54's eleventh round). The environment's BTT_COMPACTION_NICE (-20 to 19) sets another."""
+COMPACTION_NICE_SEEKING = 19
+"""The default with plyvel's own LevelDB, which compacts on reads as well (seek compaction) and so finds work without
+end: at the node's priority it took 68-118 ms of CPU a block from the import (1,000,000 accounts), niced it runs in
+the gaps between and within blocks (LevelDB holds writes back only if it falls 8 tables behind)."""
+
+
+def default_compaction_nice() -> int:
+    """The nice value LevelDB's thread gets unless BTT_COMPACTION_NICE says otherwise, by the LevelDB in use."""
+    return COMPACTION_NICE_SEEKING if leveldb_build.build().seek_compaction else COMPACTION_NICE_DEFAULT
 
 
 def compaction_nice() -> int:
-    """BTT_COMPACTION_NICE, or the default; a value that is not a nice value is refused with what to give."""
+    """BTT_COMPACTION_NICE, or the default for the LevelDB in use; a value that is not a nice value is refused with
+    what to give."""
+    default = default_compaction_nice()
     raw = os.environ.get("BTT_COMPACTION_NICE")
     if raw is None or raw.strip() == "":
-        return COMPACTION_NICE_DEFAULT
+        return default
     try:
         value = int(raw)
     except ValueError:
         value = None
     if value is None or not -20 <= value <= 19:
-        raise ConfigError(f"BTT_COMPACTION_NICE={raw!r}: give a nice value from -20 to 19 (default "
-                          f"{COMPACTION_NICE_DEFAULT}: LevelDB's compactions at the lowest priority)")
+        raise ConfigError(f"BTT_COMPACTION_NICE={raw!r}: give a nice value from -20 to 19 (default {default} "
+                          f"with {leveldb_build.build().describe()})")
     return value
 
 
 def check_environment() -> None:
-    """What the environment sets for LevelDB (BTT_COMPACTION_NICE, BTT_LEVELDB_TABLE_READS), checked without opening
-    anything: a command that also probes ports calls it first, so that a taken port does not hide a bad setting."""
+    """What the environment sets for LevelDB (BTT_LEVELDB, BTT_COMPACTION_NICE, BTT_LEVELDB_TABLE_READS), checked
+    without opening anything: a command that also probes ports calls it first, so that a taken port does not hide a
+    bad setting."""
+    leveldb_build.requested()
     compaction_nice()
     table_reads.requested_mode()
 
@@ -112,7 +125,8 @@ class LevelDBStore(KeyValueStore):
         self, path: str | Path, create_if_missing: bool = True, blob_prefixes: tuple[bytes, ...] = schema.BLOB_PREFIXES
     ) -> None:
         self.path = Path(path)
-        self._nice = compaction_nice()  # a bad setting is refused before anything is opened
+        leveldb_build.requested()  # a bad setting is refused before anything is opened
+        self._nice = compaction_nice()
         table_reads.configure()  # before the process's first open: LevelDB's Env reads it then
         try:
             if create_if_missing:

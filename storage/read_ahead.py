@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
-import plyvel
+from storage.leveldb_build import plyvel
 
 PLYVEL_VERSION = "1.5.1"
 """The plyvel release whose `DB` object layout the compiled part checks; any other is read the plain way."""

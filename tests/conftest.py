@@ -23,6 +23,8 @@ import pytest  # noqa: E402
 from _pytest.logging import LogCaptureHandler  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+# before any test module imports plyvel, so that plyvel binds to btt-chain's LevelDB build (storage/leveldb_build.py)
+import storage.leveldb_build  # noqa: E402,F401
 from btt_chain.primitives import hash_chain  # noqa: E402
 from runtime.compute import weights_source  # noqa: E402
 

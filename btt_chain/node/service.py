@@ -53,6 +53,7 @@ from runtime.compute import weights_source
 from runtime.compute.reference import reference_blobs
 from runtime.specs import supported
 from runtime.system import storage as system
+from storage import leveldb_build
 from storage.content import WEIGHTS_DIR, ContentStore
 from storage.leveldb import LevelDBStore
 
@@ -414,6 +415,8 @@ class Node:
             self.config.name, self.spec.name, self.spec.id, self.chain.genesis_hash.hex(), head.number,
             self.chain.head_hash.hex(), self.upgrades.head_spec, ", ".join(map(str, supported())), rpc.url,
         )
+        leveldb = leveldb_build.build()
+        (log.info if not leveldb.seek_compaction else log.warning)("database: %s", leveldb.describe())
         if self.authority:
             self._check_session_keys()
         tasks = [asyncio.create_task(self._author_loop(), name="author")] if self.authority else []

@@ -128,11 +128,16 @@ def test_a_stopped_nodes_last_error_line_is_quoted(tmp_path: Path) -> None:
     assert devnet_cmd.last_error_line(log) is None
 
 
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("BTT_LEVELDB_TABLE_READS", "mapped", "BTT_LEVELDB_TABLE_READS='mapped': give pread"),
+    ("BTT_LEVELDB", "rocksdb", "BTT_LEVELDB='rocksdb': give 'btt'"),
+])
 def test_a_bad_storage_setting_is_said_once_before_any_node_or_port(monkeypatch: pytest.MonkeyPatch,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    variable: str, value: str, said: str) -> None:
     import socket
 
-    monkeypatch.setenv("BTT_LEVELDB_TABLE_READS", "mapped")
+    monkeypatch.setenv(variable, value)
     started: list[object] = []
     monkeypatch.setattr(devnet_cmd.subprocess, "Popen", lambda *a, **k: started.append(a))
     with socket.socket() as held:  # another devnet on its first port: the setting is still what it says
@@ -140,4 +145,4 @@ def test_a_bad_storage_setting_is_said_once_before_any_node_or_port(monkeypatch:
         held.listen()
         code, _, err = run(capsys, "devnet", "--nodes", "2", "--port", str(held.getsockname()[1]))
     assert code == 1 and not started
-    assert err.strip().splitlines() == [err.strip()] and "BTT_LEVELDB_TABLE_READS='mapped': give pread" in err, err
+    assert err.strip().splitlines() == [err.strip()] and said in err, err

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import plyvel
 
 from btt_chain.models.case_files import write_case_file
+from storage.leveldb_build import plyvel
 from tests.functional.framework import REPO, Harness, NodeProcess, cli_process, scaled, wait_until
 
 CASES = 12

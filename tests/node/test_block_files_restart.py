@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plyvel
 import pytest
 
 from btt_chain.node.chain import Chain, ImportResult
@@ -16,6 +15,7 @@ from runtime.invariants import check_invariants
 from storage import schema
 from storage.blob_log import BlobLog, is_ref
 from storage.leveldb import LevelDBStore
+from storage.leveldb_build import plyvel
 from tests.support.node_builder import (
     UNIT,
     author_as_leader,

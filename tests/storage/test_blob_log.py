@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import plyvel
 import pytest
 
 from btt_chain.primitives.errors import StorageError
 from storage import blob_log, schema
 from storage.blob_log import REF_LEN, is_ref
 from storage.leveldb import BLOB_DIR, LevelDBStore
+from storage.leveldb_build import plyvel
 
 BODY = schema.block_key(b"\x01" * 32)
 UNDO = schema.undo_key(b"\x02" * 32)

@@ -18,13 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import plyvel
 import pytest
 
 from btt_chain.primitives.errors import StorageError
 from storage import blob_log, schema
 from storage.blob_log import BlobLog
 from storage.leveldb import BLOB_DIR, LevelDBStore
+from storage.leveldb_build import plyvel
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_SEGMENT = 64 * 1024

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from btt_chain.primitives.errors import ConfigError
-from storage.leveldb import COMPACTION_NICE_DEFAULT, LevelDBStore, compaction_nice
+from storage.leveldb import LevelDBStore, compaction_nice, default_compaction_nice
 from tests.support.cli_runner import assert_one_error_line, held_node_ports, run
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(None, COMPACTION_NICE_DEFAULT), ("", COMPACTION_NICE_DEFAULT),
-                                               ("0", 0), (" 5 ", 5), ("-20", -20), ("19", 19)])
-def test_a_nice_value_is_taken(monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: int) -> None:
+@pytest.mark.parametrize(("raw", "expected"), [(None, None), ("", None), ("0", 0), (" 5 ", 5), ("-20", -20),
+                                               ("19", 19)])
+def test_a_nice_value_is_taken(monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: int | None) -> None:
+    expected = default_compaction_nice() if expected is None else expected
     if raw is None:
         monkeypatch.delenv("BTT_COMPACTION_NICE", raising=False)
     else:

@@ -11,13 +11,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import plyvel
 import pytest
 
 from btt_chain.primitives.errors import StorageError
 from storage import read_ahead, schema
 from storage.chaindb import FlatState
 from storage.leveldb import LevelDBStore
+from storage.leveldb_build import plyvel
 from storage.memory import MemoryStore
 from tests.support.held_writer import hold_writer
 

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import plyvel
 import pytest
 
 from btt_chain.primitives.errors import StorageError
 from storage.leveldb import LevelDBStore
+from storage.leveldb_build import plyvel
 from storage.memory import MemoryStore
 from tests.support.held_writer import hold_writer
 
