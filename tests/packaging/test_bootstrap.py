@@ -67,7 +67,9 @@ PYTHON = RECORD.format(name="python") + '[ "$1 $2" = "-m pip" ] && exit 0\nexec 
 DEFINITION = ("pyproject.toml", "setup.py", "storage/_tree_native.c", "btt_chain/node/_sigbatch.c",
               "storage/_leveldb_multiget.c", "runtime/_transfer_native.c", "storage/blake2b.h",
               "storage/_pack_native.c", "btt_chain/primitives/_extrinsic_native.c", "storage/_commit_native.c",
-              "storage/native_struct.h", "storage/read_ahead_api.h")
+              "storage/native_struct.h", "storage/read_ahead_api.h", "storage/leveldb_src/README.md",
+              "storage/leveldb_src/btt_module.cc", "storage/leveldb_src/db/version_set.cc",
+              "storage/leveldb_src/port/port_config.h")
 """What scripts/bootstrap hashes into its stamp: a change of any installs again (the compiled parts are built then)."""
 
 
@@ -96,7 +98,7 @@ class Checkout:
             found = shutil.which(tool)
             assert found, tool
             (self.tools / tool).symlink_to(found)
-        for present in ("cc", "iptables"):  # a machine with a C compiler (pip's builds) and iptables
+        for present in ("cc", "c++", "iptables"):  # a machine with C and C++ compilers (pip's builds) and iptables
             self.stub(self.tools / present, "#!/bin/sh\nexit 0\n")
         self.stub(self.stubs / "apt-get", APT_GET)
         self.stub(self.stubs / "sudo", SUDO)
@@ -180,6 +182,16 @@ def test_a_fresh_devnet_install_asks_pip_for_the_node_extra_only(checkout: Check
     checkout.calls.write_text("")
     assert checkout.run("./scripts/bootstrap").returncode == 0
     assert not [c for c in checkout.called("python") if "-m pip" in c]
+
+
+def test_a_machine_with_only_a_c_compiler_gets_g_plus_plus_for_leveldb(checkout: Checkout) -> None:
+    (checkout.tools / "c++").unlink()
+    run = checkout.run("./scripts/bootstrap")
+    assert run.returncode == 0, run.stderr
+    installs = [c for c in checkout.called("apt-get") if " install " in c]
+    assert installs == ["apt-get -q install -y g++"], installs  # not the whole of build-essential
+    calls = checkout.calls.read_text().splitlines()
+    assert calls.index(installs[0]) < next(i for i, c in enumerate(calls) if "-e .[node]" in c)  # before pip's builds
 
 
 def test_a_machine_without_a_c_compiler_gets_one_before_pip_builds(checkout: Checkout) -> None:
