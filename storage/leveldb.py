@@ -79,7 +79,7 @@ so that reads do not look through a growing pile of level-0 tables: a fresh 1,00
 full; docs/benchmarks.md, issue 54's eleventh round). The environment's BTT_COMPACTION_NICE (-20 to 19) sets another."""
 COMPACTION_NICE_SEEKING = 19
 """The default with plyvel's own LevelDB, which compacts on reads as well (seek compaction) and so finds work without
-end: at the node's priority it took 68-118 ms of CPU a block from the import (1,000,000 accounts), niced it runs in
+end: at the node's priority it took 52-118 ms of CPU a block from the import (1,000,000 accounts), niced it runs in
 the gaps between and within blocks (LevelDB holds writes back only if it falls 8 tables behind)."""
 
 

@@ -4,7 +4,7 @@
 Why. LevelDB 1.22 charges a table each read that looks past it to another table, bloom filters or not, and compacts
 a table once it has been charged one read per 16 KiB of it ("seek compaction"). A node reads ~5,000 hashed keys a
 block, and nearly every read looks through a table of each level, so the deeper levels were rewritten without end:
-at 1,000,000 accounts, 17-34 MB written a block and 68-118 ms of compaction CPU, against 2.6 MB of new data (issue 54,
+at 1,000,000 accounts, 10-34 MB written a block and 52-118 ms of compaction CPU, against 2.6 MB of new data (issue 54,
 docs/benchmarks.md, eleventh round). Bloom filters already make a look past a table cheap, which is why RocksDB has
 no seek compaction. Without it compactions follow the levels' sizes only, the data on disk is LevelDB's own format,
 and a database moves between the two builds both ways.
