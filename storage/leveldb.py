@@ -75,7 +75,7 @@ COMPACTION_NICE_DEFAULT = 0
 btt-chain's LevelDB build (storage/leveldb_build.py): the node's own. Without seek compaction, what it compacts is
 what the levels' sizes call for, a burst every few blocks; at the node's priority it keeps level 0 at a table or two,
 so that reads do not look through a growing pile of level-0 tables: a fresh 1,000,000-account import's last four of
-30 blocks were within 5% of blocks 3-6 in 13 runs of 20, against 1 of 10 with plyvel's LevelDB at nice 19 (two cores
+30 blocks were within 5% of blocks 3-6 in 14 runs of 23, against 1 of 10 with plyvel's LevelDB at nice 19 (two cores
 full; docs/benchmarks.md, issue 54's eleventh round). The environment's BTT_COMPACTION_NICE (-20 to 19) sets another."""
 COMPACTION_NICE_SEEKING = 19
 """The default with plyvel's own LevelDB, which compacts on reads as well (seek compaction) and so finds work without
