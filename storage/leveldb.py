@@ -28,9 +28,13 @@ from storage.kv import KeyValueStore, check_key, checked_batch, in_range, prefix
 from storage.leveldb_build import plyvel
 from storage.leveldb_stats import LevelStats, parse_level_stats
 
-LRU_CACHE_BYTES = 256 * 1024 * 1024
-"""Block cache for uncompressed data blocks, filled only as blocks are read: room for the flat state of about a
-million accounts, whose reads during execution are random (the state tree itself is cached by the chain)."""
+LRU_CACHE_BYTES = 32 * 1024 * 1024
+"""Block cache for uncompressed data blocks, filled only as blocks are read. Small: a block's reads are of hashed keys
+spread over the whole flat state, so few land in a block read before, and the ones that miss are served by the page
+cache (tables are read by pread, `storage/table_reads.py`) at the same cost to the import. Measured with
+`btt-chain bench import` (2026-11-29): at 10,000,000 accounts 0.842-0.852 of verify with 32 MiB against 0.835-0.853
+with 256 MiB, the node at 1,201-1,205 MiB against 1,459-1,463; at 1,000,000 the same rate with 16 MiB, ~170 MiB less.
+The flat-state reads the blocks repeat are cached above LevelDB (`storage.chaindb.STATE_CACHE_ENTRIES`)."""
 WRITE_BUFFER_BYTES = 8 * 1024 * 1024
 """Memtable size: ~3 blocks of 5,000 transfers (their state, leaves and transaction index; bodies, events and journals
 go to the block files). Smaller than the 32 MB it was: a reopen (`release_mapped_pages`) replays and flushes at most
