@@ -45,7 +45,13 @@ VALUES_BESIDE = 64
 """`get_values` reads at least this many keys with a thread beside the caller (fewer: one by one, as `get`)."""
 LANDING_GROUP = 2
 """A scan over a batch still being written sorts only the batch's keys that share the scan prefix's first this many
-bytes (the chain's schema prefixes differ within two bytes)."""
+bytes (the chain's schema prefixes differ within two bytes), once `LANDING_NARROW_SCANS` prefixes have been scanned."""
+LANDING_NARROW_SCANS = 3
+"""The first scans over a batch still being written sort only the batch's keys under their own prefix. A block's
+batch holds ~10,000 state keys, all under the schema's two-byte state prefix: the block after it scans one runtime
+item while it lands (the compute module's deadlines), and sorting every state key for it cost 4.6-11.4 ms of the
+importing thread (`bench import`, 1 M accounts, 2026-11-29) where its own keys (none, most blocks) cost a pass over
+the batch, ~1.3 ms. Past this many prefixes, a scan sorts its whole group once and every later scan bisects it."""
 BLOOM_FILTER_BITS = 10
 """Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
 LEVEL0_COMPACTION_TRIGGER = 4
@@ -147,7 +153,8 @@ class LevelDBStore(KeyValueStore):
         self._landing_puts: Mapping[bytes, bytes] = {}
         self._landing_deletes: frozenset[bytes] = frozenset()
         self._landing_sorted: dict[bytes, list[bytes]] = {}
-        """The landing batch's keys in order by their first LANDING_GROUP bytes, sorted when a scan first needs them."""
+        """The landing batch's keys in order, under a scanned prefix or by their first LANDING_GROUP bytes, sorted when
+        a scan first needs them (`_landing_keys`)."""
         self._failed: str | None = None
         self._scans: weakref.WeakSet[Iterator[tuple[bytes, bytes]]] = weakref.WeakSet()
         """Every scan handed out (`iterate`): one not yet finished holds a LevelDB iterator, which reopening the
@@ -605,15 +612,8 @@ def _landing_entries(
     reverse: bool, start: bytes | None = None,
 ) -> list[tuple[bytes, bytes | None]]:
     """A landing batch's entries under `prefix` (from `start` on) in key order (None: deleted); `sorted_keys` holds
-    its keys sorted by their first LANDING_GROUP bytes, filled as scans first need them."""
-    # only the keys sharing the scan's first bytes are sorted: a block's batch holds tens of thousands of entries and
-    # the runtime's scans are of a few thousand state keys (sorting all of them cost ~80 ms a block)
-    group = prefix[:LANDING_GROUP]
-    keys = sorted_keys.get(group)
-    if keys is None:
-        wanted = methodcaller("startswith", group)
-        keys = sorted(set(filter(wanted, puts)).union(filter(wanted, deletes)))
-        sorted_keys[group] = keys
+    its keys sorted as scans first need them (`_landing_keys`)."""
+    keys = _landing_keys(puts, deletes, sorted_keys, prefix)
     out: list[tuple[bytes, bytes | None]] = []
     for i in range(bisect_left(keys, prefix), len(keys)):
         key = keys[i]
@@ -624,6 +624,29 @@ def _landing_entries(
     if reverse:
         out.reverse()
     return out
+
+
+def _landing_keys(
+    puts: Mapping[bytes, bytes], deletes: frozenset[bytes], sorted_keys: dict[bytes, list[bytes]], prefix: bytes,
+) -> list[bytes]:
+    """Sorted keys of a landing batch among which are all those under `prefix`: those of its group (its first
+    LANDING_GROUP bytes) once sorted, else those under the prefix alone while fewer than LANDING_NARROW_SCANS lists
+    are kept, else the group's, sorted now. Only keys sharing the scan's first bytes are ever sorted: a block's batch
+    holds tens of thousands of entries (sorting all of them cost ~80 ms a block)."""
+    group = prefix[:LANDING_GROUP]
+    keys = sorted_keys.get(group)
+    if keys is not None:
+        return keys
+    if len(prefix) > len(group):
+        keys = sorted_keys.get(prefix)
+        if keys is not None:
+            return keys
+        if len(sorted_keys) < LANDING_NARROW_SCANS:
+            group = prefix
+    wanted = methodcaller("startswith", group)
+    keys = sorted(set(filter(wanted, puts)).union(filter(wanted, deletes)))
+    sorted_keys[group] = keys
+    return keys
 
 
 def _seek(db: plyvel.DB, prefix: bytes, reverse: bool, start: bytes) -> plyvel.Iterator:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from btt_chain.primitives.errors import StorageError
-from storage.leveldb import LevelDBStore
+from storage.leveldb import LANDING_NARROW_SCANS, LevelDBStore
 from storage.leveldb_build import plyvel
 from storage.memory import MemoryStore
 from tests.support.held_writer import hold_writer
@@ -129,6 +129,39 @@ def test_scans_of_many_prefixes_over_one_landing_batch_see_only_their_keys(db: L
                 assert list(db.iterate(prefix, reverse, start)) == list(reference.iterate(prefix, reverse, start))
         gate.set()
         db.flush()
+
+
+def test_the_first_scans_over_a_landing_batch_sort_only_their_own_keys(db: LevelDBStore) -> None:
+    """A block's batch holds thousands of keys under the state's two-byte prefix, and the next block scans one item
+    while it lands: that scan sorts the batch's keys under its own prefix only (a pass over the batch), not every
+    key of the group. Past LANDING_NARROW_SCANS prefixes the group is sorted once and serves the later scans; every
+    scan sees exactly its keys, in order, either way."""
+    reference = MemoryStore()
+    base = {b"s:" + bytes([i % 5]) + i.to_bytes(4, "big"): b"old" for i in range(0, 4_000, 3)}
+    db.write(base, sync=True)
+    reference.write(base)
+    gate = hold_writer(db)
+    puts = {b"s:" + bytes([i % 7]) + i.to_bytes(4, "big"): b"new" for i in range(4_000)}
+    deletes = [b"s:\x04" + i.to_bytes(4, "big") for i in range(4, 4_000, 35)]
+    db.write_behind(puts, deletes)
+    reference.write(puts, deletes)
+    try:
+        first = b"s:\x03"
+        assert list(db.iterate(first)) == list(reference.iterate(first))
+        assert db._landing_sorted == {first: sorted(k for k in puts if k.startswith(first))}  # not the 4,000 of b"s:"
+        for i in range(7):
+            prefix = b"s:" + bytes([i])
+            for reverse in (False, True):
+                assert list(db.iterate(prefix, reverse)) == list(reference.iterate(prefix, reverse)), prefix
+                start = prefix + (1_000).to_bytes(4, "big")
+                assert list(db.iterate(prefix, reverse, start)) == list(reference.iterate(prefix, reverse, start))
+        assert len(db._landing_sorted) == LANDING_NARROW_SCANS + 1  # the narrow lists, then the group's
+        assert len(db._landing_sorted[b"s:"]) == len(set(puts) | set(deletes))
+        assert list(db.iterate(b"s:")) == list(reference.iterate(b"s:"))
+    finally:
+        gate.set()
+        db.flush()
+    assert list(db.iterate(b"s:")) == list(reference.iterate(b"s:"))
 
 
 class _SnapshotThenLand:
