@@ -51,7 +51,7 @@ LANDING_NARROW_SCANS = 3
 batch holds ~10,000 state keys, all under the schema's two-byte state prefix: the block after it scans one runtime
 item while it lands (the compute module's deadlines), and sorting every state key for it cost 4.6-11.4 ms of the
 importing thread (`bench import`, 1 M accounts, 2026-11-29) where its own keys (none, most blocks) cost a pass over
-the batch, ~1.3 ms. Past this many prefixes, a scan sorts its whole group once and every later scan bisects it."""
+the batch, ~1.8 ms. Past this many prefixes, a scan sorts its whole group once and every later scan bisects it."""
 BLOOM_FILTER_BITS = 10
 """Bits per key (~1% false positives): most state-tree lookups are for keys in exactly one table."""
 LEVEL0_COMPACTION_TRIGGER = 4
