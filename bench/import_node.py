@@ -95,28 +95,48 @@ def thread_cpu() -> dict[str, float]:
     """CPU seconds (user and system) of each of this process's threads so far, by role: the importing thread
     (`main`), Python's named threads by their name's prefix (`sig-verify`, `state-tree`, `leveldb-writer`), the
     threads Python did not start (LevelDB's background compactions) as `leveldb-background`, and those that ended
-    (`ended-threads`: each block's read-ahead reader, the state tree's helper threads)."""
+    (`ended-threads`: each block's read-ahead reader, the state tree's helper threads).
+
+    A live thread's time is the scheduler's own count in ns (`/proc/self/task/TID/schedstat`), the process's total
+    getrusage's (us, ended threads included), so a block's figures are exact; the kernel's per-thread `stat` counts
+    whole 10 ms ticks (a block's ~200 ms read to +-10 ms a thread), used only where schedstat cannot be read."""
     import threading
 
     names = {str(t.native_id): t.name.rsplit("_", 1)[0] for t in threading.enumerate()}
     names[str(threading.main_thread().native_id)] = "main"
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
+        spent = _task_cpu(tid)
+        if spent is None:  # the thread ended meanwhile
             continue
         role = names.get(tid, "leveldb-background")
-        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        out[role] = out.get(role, 0.0) + spent
     # threads that ended (a block's read-ahead reader, the state tree's helper for an update's second half) count in
     # the process's own figure only
-    with open("/proc/self/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ended = (int(fields[11]) + int(fields[12])) / tick - sum(out.values())
-    out["ended-threads"] = max(0.0, ended)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["ended-threads"] = max(0.0, usage.ru_utime + usage.ru_stime - sum(out.values()))
     return out
+
+
+def _task_cpu(tid: str) -> float | None:
+    """A thread's CPU seconds so far: the scheduler's ns where the kernel keeps them, else user and system ticks."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def block_cpu(cpu_at: list[dict[str, float]]) -> list[float]:
+    """Each block's CPU, every thread's together (s): what the block cost the node, however its two cores interleaved
+    the work (`cpu_at[i]`: each thread's CPU after block i, 0 before the first)."""
+    return [sum(after.values()) - sum(before.values()) for before, after in zip(cpu_at[:-1], cpu_at[1:], strict=True)]
 
 
 def window_cpu(cpu_at: list[dict[str, float]], first: int, last: int) -> str | None:
@@ -270,6 +290,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
     mapped, own = mapped_and_own_bytes()
     steady = steady_state_ratio(per_block)
     flat = flatness_ratio(per_block)
+    cpu_flat = flatness_ratio(block_cpu(cpu_at))
     early_cpu, late_cpu = flatness_windows_cpu(cpu_at)
     by_stage = stage_growth({"block": per_block, "execute": [s[0] for s in stages],
                              "state_root": [s[1] for s in stages], "commit": [s[2] for s in stages]})
@@ -285,8 +306,12 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         "steady_state_ratio": None if steady is None else round(steady, 3),
         # issue 54's form: the median of the last 4 blocks over blocks 3-6
         "flatness_last4_over_3_6": None if flat is None else round(flat, 3),
+        # the same ratio over each block's CPU, all threads together: whether the work a block costs grows. With both
+        # cores busy a block's wall time is about half its CPU, which also holds what spills over from the block
+        # before (its write landing, a memtable flush, the next block's signatures checked ahead)
+        "cpu_flatness_last4_over_3_6": None if cpu_flat is None else round(cpu_flat, 3),
         # CPU a block costs on each thread of the node (ms, mean over the blocks): where the two cores went
-        # (the kernel counts in 10 ms ticks: a tiny run's threads may all round to 0, said as "main 0")
+        # (where the kernel keeps no schedstat it counts 10 ms ticks: a tiny run's threads may round to 0, "main 0")
         "cpu_ms_per_block_by_thread": ", ".join(f"{role} {ms}" for role, ms in cpu_by_thread.items() if ms)
         or f"main {cpu_by_thread.get('main', 0)}",
         "cpu_ms_per_block": sum(cpu_by_thread.values()),

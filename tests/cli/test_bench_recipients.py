@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from click.testing import CliRunner
 
@@ -139,3 +141,36 @@ def test_the_leveldb_windows_difference_the_compaction_table_over_blocks_3_to_6_
                                               "leveldb_mb_written_per_block_last_4": "L0 2.0, L1 6.0 (sum 8.0)"}
     assert leveldb_windows({}, 9) == {"leveldb_mb_written_per_block_blocks_3_6": None,
                                       "leveldb_mb_written_per_block_last_4": None}
+
+
+def test_a_blocks_cpu_is_every_threads_together_and_its_flatness_the_same_ratio() -> None:
+    from bench.import_node import block_cpu, flatness_ratio
+
+    # 12 blocks: main 0.1 s a block throughout, a second thread appearing at block 9 with 0.05 s a block
+    cpu_at = [{"main": 0.1 * i, **({"leveldb-background": 0.05 * (i - 8)} if i > 8 else {})} for i in range(13)]
+    per_block = block_cpu(cpu_at)
+    assert per_block == pytest.approx([0.1] * 8 + [0.15] * 4)
+    assert flatness_ratio(per_block) == pytest.approx(1.5)
+    assert block_cpu(cpu_at[:1]) == []
+
+
+def test_each_threads_cpu_is_counted_exactly_and_the_ended_ones_are_the_rest() -> None:
+    import threading
+
+    from bench.import_node import thread_cpu
+
+    def spin(seconds: float) -> None:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    before = thread_cpu()
+    worker = threading.Thread(target=spin, args=(0.05,), name="cpu-probe_0")
+    worker.start()
+    worker.join()
+    spin(0.03)
+    after = thread_cpu()
+    # the worker ended: its 50 ms are among the ended threads; the main thread's 30 ms are its own, to the ms
+    assert after["main"] - before["main"] == pytest.approx(0.03, abs=0.004)
+    assert after["ended-threads"] - before["ended-threads"] == pytest.approx(0.05, abs=0.006)
+    assert "cpu-probe" not in after  # counted by role while alive only
