@@ -58,6 +58,19 @@ def test_the_mode_is_printed_with_the_figures(mode: str) -> None:
     fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
     assert fields["recipients"] == mode and fields["transfers"] == "40"
     assert int(fields["import_tx_per_s"]) > 0
+    assert fields["blocks_checked_ahead_of_the_last"] == "0"  # a block under 256 signatures is checked as it comes
+    assert fields["authored_transfers"] == "20"
+
+
+def test_the_last_measured_block_checks_the_next_ones_signatures_ahead_as_every_block_before_it() -> None:
+    # blocks big enough to be checked beside execution: the last of the run has a block after it (authored, never
+    # imported) to check ahead, so both flatness windows do the same work; the pool the node fills afterwards, with
+    # the same nonces as that block, is admitted and authored in full
+    result = CliRunner().invoke(cli, ["bench", "import", "--accounts", "400", "--transfers", "300", "--blocks", "2"])
+    assert result.exit_code == 0, result.output
+    fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
+    assert fields["blocks_checked_ahead_of_the_last"] == "1"
+    assert fields["transfers"] == "600" and fields["authored_transfers"] == "300"
 
 
 def test_several_runs_print_each_number_as_its_range_and_median() -> None:
