@@ -187,3 +187,17 @@ def test_each_threads_cpu_is_counted_exactly_and_the_ended_ones_are_the_rest() -
     assert after["main"] - before["main"] == pytest.approx(0.03, abs=0.004)
     assert after["ended-threads"] - before["ended-threads"] == pytest.approx(0.05, abs=0.006)
     assert "cpu-probe" not in after  # counted by role while alive only
+
+
+def test_several_runs_say_how_many_met_issue_54s_targets() -> None:
+    def run(flatness: float | None, ratio: float, accounts: int = 1_000_000, recipients: str = "uniform") -> dict:
+        return {"accounts": accounts, "recipients": recipients, "import_over_verify": ratio,
+                "flatness_last4_over_3_6": flatness}
+
+    out = summarise_runs([run(1.05, 0.9), run(0.949, 0.899), run(1.0501, 1.02), run(1.0, 0.95)])
+    assert out["runs_flat_within_5%"] == "2 of 4"  # 1.05 is within, 0.949 and 1.0501 are not
+    assert out["runs_import_at_or_above_0.90"] == "3 of 4"
+    assert summarise_runs([run(1.0, 0.81, 10_000_000)] * 2)["runs_import_at_or_above_0.80"] == "2 of 2"
+    # no target for other sizes or recipients, and no flatness count where a run had too few blocks to say
+    other = summarise_runs([run(None, 0.95, 60), run(1.0, 0.95, 60, "new")])
+    assert not any(key.startswith("runs_") and key != "runs" for key in other)
