@@ -267,11 +267,11 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         if len(per_block) in windows_at:
             levels_at[len(per_block)] = store.level_stats()
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
-    checked_after_last = len(chain._lookaheads)  # the blocks after the last whose checks the last one started
-    for expected in chain._lookaheads:  # which end before the pool is measured
-        expected.pending.result()
     listed, taken, doubled = (after - before for after, before in zip(read_ahead.counters(), ahead_before, strict=True))
     cpu_after = thread_cpu()
+    checked_after_last = len(chain._lookaheads)  # the blocks after the last whose checks the last one started
+    for expected in chain._lookaheads:  # which end (this thread taking what is left) before the pool is measured,
+        expected.pending.result()  # outside the import's time and its threads' CPU
     cpu_by_thread = {role: round((spent - cpu_before.get(role, 0.0)) * 1000 / max(1, len(blocks)))
                      for role, spent in sorted(cpu_after.items(), key=lambda kv: -kv[1])}
 
