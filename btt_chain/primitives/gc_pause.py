@@ -1,7 +1,9 @@
 """Pausing Python's cyclic garbage collector across work that allocates millions of objects and frees them by
 reference counting: one block's import or authoring, building a large genesis state and its tree.
 
-A 5,000-transfer block allocates about a million short-lived objects, nearly all freed by reference counting.
+A 5,000-transfer block allocates hundreds of thousands of short-lived objects (~390,000 allocations from Python's
+allocator, 55,000 of them objects the collector tracks: docs/benchmarks.md, 2026-11-29; about a million when this
+was written), nearly all freed by reference counting.
 With the collector on, that burst triggers hundreds of young collections and, as survivors pile up, full ones
 over the whole (unfrozen) heap: measured at 1,000,000 accounts, ~100 ms of a ~700 ms import. Paused, the same
 block imports without them; the collector resumes right after and finds the few cycles then. A million-account
