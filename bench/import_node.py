@@ -244,6 +244,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
     ahead_before = read_ahead.counters()
     final_flush_s = 0.0
     cpu_at: list[dict[str, float]] = [cpu_before]  # each thread's CPU before block 1, after block 1, ...
+    heap_before = sys.getallocatedblocks()
     windows_at = {2, 6, len(blocks) - 4, len(blocks)} if len(blocks) >= 10 else set()
     levels_at: dict[int, tuple[LevelStats, ...]] = {}  # LevelDB's compaction table after block i (the windows' ends)
     loop_start = time.perf_counter()
@@ -269,6 +270,7 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
     import_s = time.perf_counter() - loop_start  # wall time: what the collector does between blocks counts too
     listed, taken, doubled = (after - before for after, before in zip(read_ahead.counters(), ahead_before, strict=True))
     cpu_after = thread_cpu()
+    heap_kept = (sys.getallocatedblocks() - heap_before) / max(1, len(blocks))
     checked_after_last = len(chain._lookaheads)  # the blocks after the last whose checks the last one started
     for expected in chain._lookaheads:  # which end (this thread taking what is left) before the pool is measured,
         expected.pending.result()  # outside the import's time and its threads' CPU
@@ -318,6 +320,10 @@ def main(workdir: Path, sig_workers: int, warm_blocks: int = 0) -> dict[str, Any
         # cores busy a block's wall time is about half its CPU, which also holds what spills over from the block
         # before (its write landing, a memtable flush, the next block's signatures checked ahead)
         "cpu_flatness_last4_over_3_6": None if cpu_flat is None else round(cpu_flat, 3),
+        # how many more blocks Python's allocator holds after each block, the mean over the run: what the caches keep
+        # of each block's objects (the flat state's reads, the signature cache), left among the pools that the next
+        # blocks' short-lived objects use (docs/benchmarks.md, the fourteenth round)
+        "python_heap_blocks_kept_a_block": round(heap_kept),
         # CPU a block costs on each thread of the node (ms, mean over the blocks): where the two cores went
         # (where the kernel keeps no schedstat it counts 10 ms ticks: a tiny run's threads may round to 0, "main 0")
         "cpu_ms_per_block_by_thread": ", ".join(f"{role} {ms}" for role, ms in cpu_by_thread.items() if ms)

@@ -71,6 +71,8 @@ def test_the_last_measured_block_checks_the_next_ones_signatures_ahead_as_every_
     fields = dict(line.split(None, 1) for line in result.output.splitlines() if "building a state" not in line)
     assert fields["blocks_checked_ahead_of_the_last"] == "1"
     assert fields["transfers"] == "600" and fields["authored_transfers"] == "300"
+    # what the caches keep of each block: at least each valid signature's cache key
+    assert int(fields["python_heap_blocks_kept_a_block"]) >= 300
 
 
 def test_several_runs_print_each_number_as_its_range_and_median() -> None:
