@@ -74,14 +74,16 @@ def import_(accounts: int, transfers: int, recipients: str, blocks: int, warm_bl
             runs: int) -> None:
     """Import blocks of signed transfers in a node process (decode, signatures, execute, state root, durable
     commit), with the one-core verify rate, pool admission, authoring from a full pool and resident memory."""
-    from bench.import_bench import run, summarise_runs
+    from bench.import_bench import run, run_apart, summarise_runs
 
     results = []
     for i in range(runs):
         warm = f" after {warm_blocks} unmeasured" if warm_blocks else ""
         click.echo(f"run {i + 1} of {runs}: building a state of {accounts} accounts and {blocks} block(s) of "
                    f"{transfers} transfers to {recipients} recipients{warm} ...", err=True)
-        results.append(run(accounts, transfers, sig_workers, blocks, recipients, warm_blocks))
+        # several runs: each in a process of its own, so that none starts after another's leftovers
+        once = run if runs == 1 else run_apart
+        results.append(once(accounts, transfers, sig_workers, blocks, recipients, warm_blocks))
     print_fields(list((results[0] if runs == 1 else summarise_runs(results)).items()))
 
 
