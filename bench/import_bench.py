@@ -225,8 +225,8 @@ def run_apart(
 ) -> dict[str, Any]:
     """`run` in a process of its own, its figures read back: the runs of `bench import --runs N` then start alike.
     Run one after the other in one process, each left ~450 MB more of that process's heap at 1,000,000 accounts
-    (C memory; no Python object stays), and from the fifth run on a run's first blocks were slower (docs/benchmarks.md,
-    the fourteenth round)."""
+    (C memory; no Python object stays), and after a run or a few the next runs' first blocks were slower
+    (docs/benchmarks.md, the fourteenth round)."""
     args = json.dumps([accounts, transfers, sig_workers, blocks, recipients, warm_blocks])
     proc = subprocess.run([sys.executable, "-m", "bench.import_bench", "--json", args],
                           capture_output=True, text=True, check=False)
