@@ -23,6 +23,12 @@ often asking for the very key the thread is reading (and reading it again rather
 not be running): 861 of a block's 5,127 keys at 10 million accounts. So the thread jumps `LEAD` keys past the caller
 whenever the caller is at most `NEAR` keys behind the slot it would claim next, and the caller reads the keys in
 between alone (`caller_at`: a hint only, never a rule; every slot is still claimed once).
+Its reads do not fill LevelDB's block cache (`fill_cache` off). Every key it reads is a hashed key (a state key, or
+a warp chunk's), so the 4 KiB block holding it holds other keys no later read is more likely to want than any other;
+and the value read goes into the flat-state cache above (storage/chaindb.py FlatState), which is what later reads
+find. Kept in the block cache, each read's block would cost an insert and, once the cache is full (after a block or
+two at 1 million accounts), an eviction: ~6 ms of CPU a 5,000-transfer block on the reading thread, ~7 ms of the
+block's time (docs/benchmarks.md, the fifteenth round).
 The same lookup is offered to other compiled parts through the capsule `_C_API` (storage/read_ahead_api.h): the
 compiled transfers (runtime/_transfer_native.c) take a block's accounts from here without a Python call each. */
 
@@ -47,6 +53,7 @@ typedef struct leveldb_readoptions_t leveldb_readoptions_t;
 typedef char *(*get_fn)(leveldb_t *, const leveldb_readoptions_t *, const char *, size_t, size_t *, char **);
 typedef leveldb_readoptions_t *(*ropts_create_fn)(void);
 typedef void (*ropts_destroy_fn)(leveldb_readoptions_t *);
+typedef void (*ropts_set_fill_fn)(leveldb_readoptions_t *, unsigned char);
 typedef void (*free_fn)(void *);
 
 /* plyvel 1.5.1's `cdef class DB` as Cython lays it out (leveldb::Options: 96 bytes on LP64, LevelDB 1.22). */
@@ -63,6 +70,7 @@ typedef struct {
 static get_fn ldb_get = NULL;
 static ropts_create_fn ldb_ropts_create = NULL;
 static ropts_destroy_fn ldb_ropts_destroy = NULL;
+static ropts_set_fill_fn ldb_ropts_set_fill_cache = NULL;
 static free_fn ldb_free = NULL;
 static void *lib_base = NULL;     /* where the configured libleveldb is mapped */
 static PyTypeObject *db_type = NULL;
@@ -279,6 +287,7 @@ static int ReadAhead_init(ReadAhead *r, PyObject *args, PyObject *kwds) {
         PyErr_NoMemory();
         return -1;
     }
+    ldb_ropts_set_fill_cache(r->ropts, 0); /* hashed keys: see the top of this file */
     Py_INCREF(db);
     r->db = db;
     r->handle.rep = ((PlyvelDB *)db)->db;
@@ -444,9 +453,10 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     get_fn g = (get_fn)dlsym(lib, "leveldb_get");
     ropts_create_fn c = (ropts_create_fn)dlsym(lib, "leveldb_readoptions_create");
     ropts_destroy_fn d = (ropts_destroy_fn)dlsym(lib, "leveldb_readoptions_destroy");
+    ropts_set_fill_fn sf = (ropts_set_fill_fn)dlsym(lib, "leveldb_readoptions_set_fill_cache");
     free_fn f = (free_fn)dlsym(lib, "leveldb_free");
     Dl_info info;
-    if (g == NULL || c == NULL || d == NULL || f == NULL || dladdr((void *)g, &info) == 0) {
+    if (g == NULL || c == NULL || d == NULL || sf == NULL || f == NULL || dladdr((void *)g, &info) == 0) {
         dlclose(lib);
         refuse("the library does not export LevelDB's C API");
         return NULL;
@@ -455,6 +465,7 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     ldb_get = g;
     ldb_ropts_create = c;
     ldb_ropts_destroy = d;
+    ldb_ropts_set_fill_cache = sf;
     ldb_free = f;
     lib_base = info.dli_fbase;
     Py_XDECREF(db_type);

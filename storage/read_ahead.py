@@ -5,7 +5,8 @@ plyvel database on a thread of its own without the GIL.
 Why in C: a block's execution misses the flat state's cache on ~4,300-4,950 accounts at a million accounts (the
 transfers' recipients), each a LevelDB read of 8-19 us of the importing thread's CPU; a Python thread reading them
 ahead needed the GIL back after every read and made blocks slower, so the loop over the keys runs on a pthread that
-never holds it.
+never holds it. Its reads leave LevelDB's block cache as it was (hashed keys: a block kept for one would rarely be
+read again before it is evicted; see the compiled part's top comment).
 
 Where the compiled part is not built, plyvel is not the version whose object layout it checks (1.5.1), the LevelDB
 library plyvel loaded cannot be found among the process's mappings, or any check refuses, `AVAILABLE` is False (or

@@ -447,3 +447,23 @@ def test_flat_state_get_values_reads_the_cache_first_and_keeps_nothing_it_reads(
     fresh = FlatState(db)
     fresh.get_values(state_keys)
     assert fresh._cache == {} and fresh._old == {}  # noqa: SLF001
+
+
+@compiled
+def test_reads_ahead_leave_leveldbs_block_cache_as_it_was_and_plain_reads_fill_it(tmp_path: Path) -> None:
+    # hashed keys: a block read for one holds nothing a later read is likelier to want, and the flat state keeps the
+    # value; a block kept would cost an insert and, in a full cache, an eviction
+    values = {os.urandom(32): os.urandom(100) for _ in range(3_000)}
+    keys = sorted(values)
+    with LevelDBStore(tmp_path / "db") as store:
+        store.write(values, sync=True)
+        store.compact()
+        store.release_mapped_pages()  # opened again: an empty block cache, every table on disk
+        empty = store.memory_bytes()
+        assert store.read_ahead(keys) == len(keys)
+        wait_reads(store)
+        assert [store.get(k) for k in keys] == [values[k] for k in keys]
+        assert store.get_values(keys) == [values[k] for k in keys]  # the warp server's bulk reads likewise
+        assert store.memory_bytes() == empty
+        assert plain(store, keys) == [values[k] for k in keys]
+        assert store.memory_bytes() > empty + 50 * 4096  # the ~100 blocks of 4 KiB the keys lie in
