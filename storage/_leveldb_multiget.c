@@ -27,7 +27,7 @@ Its reads do not fill LevelDB's block cache (`fill_cache` off). Every key it rea
 a warp chunk's), so the 4 KiB block holding it holds other keys no later read is more likely to want than any other;
 and the value read goes into the flat-state cache above (storage/chaindb.py FlatState), which is what later reads
 find. Kept in the block cache, each read's block would cost an insert and, once the cache is full (after a block or
-two at 1 million accounts), an eviction: ~6 ms of CPU a 5,000-transfer block on the reading thread, ~7 ms of the
+two at 1 million accounts), an eviction: ~6 ms of CPU a 5,000-transfer block on the reading thread, ~7-13 ms of the
 block's time (docs/benchmarks.md, the fifteenth round).
 The same lookup is offered to other compiled parts through the capsule `_C_API` (storage/read_ahead_api.h): the
 compiled transfers (runtime/_transfer_native.c) take a block's accounts from here without a Python call each. */
